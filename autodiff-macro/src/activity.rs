@@ -1,0 +1,232 @@
+//! Activity analysis: which values need a derivative.
+//!
+//! A value is *varied* when it depends on an active parameter, *useful* when the result depends
+//! on it, and *active* when it is both and its kind is not discrete. Only active values get
+//! adjoints; only instructions with an active result are differentiated. Both properties are
+//! computed to a fixed point, since loops carry values around.
+
+use crate::ir::*;
+
+pub struct Activity {
+    pub active: Vec<bool>,
+    /// The block each instruction sits in.
+    pub inst_block: Vec<Block>,
+    /// The instruction (`if`, `match`, loop) a block's `yield`/`continue`/`break` refers to;
+    /// `None` for the function body and its branches.
+    pub exit_owner: Vec<Option<Inst>>,
+    /// The block that owns each block (its parent), `None` for the body.
+    pub parent: Vec<Option<Block>>,
+}
+
+impl Activity {
+    pub fn is_active(&self, v: Value) -> bool {
+        self.active[v.index()]
+    }
+
+    /// The block a value is defined in.
+    pub fn def_block(&self, f: &Func, v: Value) -> Block {
+        match f.value(v).def {
+            ValueDef::Param(_) => f.body(),
+            ValueDef::BlockParam(b, _) => b,
+            ValueDef::Result(i, _) => self.inst_block[i.index()],
+        }
+    }
+
+    /// Whether block `inner` is `outer` or nested inside it.
+    pub fn within(&self, inner: Block, outer: Block) -> bool {
+        let mut cur = Some(inner);
+        while let Some(b) = cur {
+            if b == outer {
+                return true;
+            }
+            cur = self.parent[b.index()];
+        }
+        false
+    }
+}
+
+fn structure(f: &Func) -> (Vec<Block>, Vec<Option<Inst>>, Vec<Option<Block>>) {
+    let mut inst_block = vec![Block(0); f.insts.len()];
+    let mut exit_owner = vec![None; f.blocks.len()];
+    let mut parent = vec![None; f.blocks.len()];
+    fn walk(
+        f: &Func,
+        b: Block,
+        owner: Option<Inst>,
+        ib: &mut Vec<Block>,
+        eo: &mut Vec<Option<Inst>>,
+        pa: &mut Vec<Option<Block>>,
+    ) {
+        eo[b.index()] = owner;
+        for &i in &f.block(b).insts {
+            ib[i.index()] = b;
+            for nb in f.inst_blocks(i) {
+                pa[nb.index()] = Some(b);
+                walk(f, nb, Some(i), ib, eo, pa);
+            }
+        }
+        for nb in f.term_blocks(b) {
+            pa[nb.index()] = Some(b);
+            walk(f, nb, owner, ib, eo, pa);
+        }
+    }
+    if let Some(body) = f.body {
+        walk(f, body, None, &mut inst_block, &mut exit_owner, &mut parent);
+    }
+    (inst_block, exit_owner, parent)
+}
+
+/// Terminators (block, operands) whose exit owner is `owner`.
+fn exits_of<'f>(f: &'f Func, eo: &[Option<Inst>], owner: Inst) -> Vec<&'f Term> {
+    let mut out = Vec::new();
+    for (n, b) in f.blocks.iter().enumerate() {
+        if eo[n] == Some(owner) {
+            out.push(&b.term);
+        }
+    }
+    out
+}
+
+pub fn analyze(f: &Func) -> Activity {
+    let (inst_block, exit_owner, parent) = structure(f);
+    let n = f.values.len();
+    let discrete = |v: Value| f.value(v).kind == Kind::Discrete;
+
+    // ---- varied: forward dataflow from the active parameters.
+    let mut varied = vec![false; n];
+    for p in &f.params {
+        if p.active {
+            varied[p.value.index()] = true;
+        }
+    }
+    loop {
+        let mut changed = false;
+        let mut set = |v: Value, on: bool, varied: &mut Vec<bool>| {
+            if on && !varied[v.index()] && !discrete(v) {
+                varied[v.index()] = true;
+                changed = true;
+            }
+        };
+        for (idx, inst) in f.insts.iter().enumerate() {
+            let i = Inst(idx as u32);
+            match &inst.kind {
+                InstKind::Opaque { .. } | InstKind::Const(_) => {}
+                InstKind::If { .. } | InstKind::Match { .. } => {
+                    for t in exits_of(f, &exit_owner, i) {
+                        if let Term::Yield(vals) = t {
+                            for (k, v) in vals.iter().enumerate() {
+                                if let Some(&r) = inst.results.get(k) {
+                                    set(r, varied[v.index()], &mut varied);
+                                }
+                            }
+                        }
+                    }
+                }
+                InstKind::Loop { init, body, .. } => {
+                    let params = &f.block(*body).params;
+                    let carried = &params[params.len() - init.len()..];
+                    for (k, &v) in init.iter().enumerate() {
+                        set(carried[k], varied[v.index()], &mut varied);
+                    }
+                    for t in exits_of(f, &exit_owner, i) {
+                        if let Term::Continue(vals) | Term::Break(vals) = t {
+                            for (k, v) in vals.iter().enumerate() {
+                                set(carried[k], varied[v.index()], &mut varied);
+                            }
+                        }
+                    }
+                    for (k, &r) in inst.results.iter().enumerate() {
+                        set(r, varied[carried[k].index()], &mut varied);
+                    }
+                }
+                _ => {
+                    let any = f.operands(i).iter().any(|v| varied[v.index()]);
+                    for &r in &inst.results {
+                        set(r, any, &mut varied);
+                    }
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+
+    // ---- useful: backward dataflow from the returned values.
+    let mut useful = vec![false; n];
+    loop {
+        let mut changed = false;
+        let mut mark = |v: Value, useful: &mut Vec<bool>| {
+            if !useful[v.index()] {
+                useful[v.index()] = true;
+                changed = true;
+            }
+        };
+        for b in &f.blocks {
+            if let Term::Return(v) = b.term {
+                mark(v, &mut useful);
+            }
+        }
+        for (idx, inst) in f.insts.iter().enumerate().rev() {
+            let i = Inst(idx as u32);
+            match &inst.kind {
+                InstKind::If { .. } | InstKind::Match { .. } => {
+                    for t in exits_of(f, &exit_owner, i) {
+                        if let Term::Yield(vals) = t {
+                            for (k, &v) in vals.iter().enumerate() {
+                                if inst.results.get(k).is_some_and(|r| useful[r.index()]) {
+                                    mark(v, &mut useful);
+                                }
+                            }
+                        }
+                    }
+                }
+                InstKind::Loop { init, body, .. } => {
+                    let params = &f.block(*body).params;
+                    let carried = &params[params.len() - init.len()..];
+                    for (k, &r) in inst.results.iter().enumerate() {
+                        if useful[r.index()] {
+                            mark(carried[k], &mut useful);
+                        }
+                    }
+                    let live: Vec<bool> = carried.iter().map(|p| useful[p.index()]).collect();
+                    for (k, &v) in init.iter().enumerate() {
+                        if live[k] {
+                            mark(v, &mut useful);
+                        }
+                    }
+                    for t in exits_of(f, &exit_owner, i) {
+                        if let Term::Continue(vals) | Term::Break(vals) = t {
+                            for (k, &v) in vals.iter().enumerate() {
+                                if live[k] {
+                                    mark(v, &mut useful);
+                                }
+                            }
+                        }
+                    }
+                }
+                InstKind::Opaque { .. } | InstKind::Const(_) => {}
+                _ => {
+                    if inst.results.iter().any(|r| useful[r.index()]) {
+                        for v in f.operands(i) {
+                            mark(v, &mut useful);
+                        }
+                    }
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+
+    let active = (0..n)
+        .map(|k| varied[k] && useful[k] && f.values[k].kind != Kind::Discrete)
+        .collect();
+    Activity {
+        active,
+        inst_block,
+        exit_owner,
+        parent,
+    }
+}

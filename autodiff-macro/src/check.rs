@@ -1,0 +1,64 @@
+//! Errors that need activity analysis: operations the macro can run but not differentiate.
+//! They are reported only when a differentiated value actually reaches them.
+
+use crate::activity::Activity;
+use crate::ir::*;
+use crate::methods;
+
+pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
+    let mut errors = Vec::new();
+    for inst in &f.insts {
+        let any_result_active = inst.results.iter().any(|&r| act.is_active(r));
+        let ops_active = |vs: &[Value]| vs.iter().any(|&v| act.is_active(v));
+        match &inst.kind {
+            InstKind::Method { name, recv, args } => {
+                let s = name.to_string();
+                let mut ops = vec![*recv];
+                ops.extend(args);
+                if methods::float_method(&s).is_none()
+                    && !methods::is_discrete_method(&s)
+                    && ops_active(&ops)
+                    && any_result_active
+                {
+                    errors.push(syn::Error::new(
+                        name.span(),
+                        format!(
+                            "no derivative rule for method `{s}` on a differentiated value; \
+                             supported methods: {}. For anything else write a function `{s}(x)` \
+                             with its own `{s}_vjp` and call it",
+                            methods::known_list()
+                        ),
+                    ));
+                }
+            }
+            InstKind::Index(base, _) if act.is_active(*base) && any_result_active => {
+                errors.push(syn::Error::new(
+                    inst.span,
+                    "indexing a differentiated value is not supported yet; pass the elements as \
+                     separate `f64` parameters, or exclude this parameter with `wrt(..)`",
+                ));
+            }
+            InstKind::Binary(BinOp::Rem, a, b) if (act.is_active(*a) || act.is_active(*b)) && any_result_active => {
+                errors.push(syn::Error::new(
+                    inst.span,
+                    "`%` on a differentiated value has no derivative rule; compute it from \
+                     `trunc`: `a - (a / b).trunc() * b`",
+                ));
+            }
+            InstKind::Opaque { uses, .. } => {
+                let reads_active = uses.iter().any(|(_, v)| act.is_active(*v));
+                let has_value = inst.results.iter().any(|&r| f.value(r).kind != Kind::Discrete);
+                if reads_active && has_value {
+                    errors.push(syn::Error::new(
+                        inst.span,
+                        "this macro reads a differentiated value and produces a value, which \
+                         cannot be differentiated; use macros only for side effects \
+                         (`println!`, `assert!`)",
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    errors
+}

@@ -1,0 +1,298 @@
+//! `#[differentiate]`: compile-time reverse-mode automatic differentiation by source
+//! transformation. Use it through the `autodiff` crate, which documents the contract.
+//!
+//! The macro runs in phases, one module each:
+//!
+//! 1. [`options`]: the attribute's arguments;
+//! 2. [`lower`]: the function to SSA ([`ir`]), rejecting what is outside the supported subset;
+//! 3. [`activity`]: which values need derivatives;
+//! 4. [`check`]: errors that need activity (an unknown method on a differentiated value);
+//! 5. [`emit`]: the backward pass, then the forward pass that keeps what it reads.
+//!
+//! Errors are `syn::Error`s spanned at the offending tokens, all reported together; on error the
+//! original function is still emitted with stub `_grad`/`_vjp` items of the right signatures,
+//! so one mistake does not cascade into "cannot find `f_grad`".
+
+mod activity;
+mod check;
+mod emit;
+mod ir;
+mod lower;
+mod methods;
+mod options;
+mod types;
+mod verify;
+
+use proc_macro::TokenStream;
+use proc_macro2::TokenStream as TokenStream2;
+use quote::{format_ident, quote, ToTokens};
+use syn::spanned::Spanned;
+
+/// Generates `<name>_grad` and `<name>_vjp` beside a function; see the `autodiff` crate.
+#[proc_macro_attribute]
+pub fn differentiate(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand(attr.into(), item.into()).into()
+}
+
+/// Collected errors, combined into one `compile_error!` list.
+fn combine(errors: Vec<syn::Error>) -> TokenStream2 {
+    errors.into_iter().map(|e| e.to_compile_error()).collect()
+}
+
+fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
+    let func: syn::ItemFn = match syn::parse2(item.clone()) {
+        Ok(f) => f,
+        Err(_) => {
+            let e = syn::Error::new(
+                item.span(),
+                "`#[differentiate]` applies to a free function (`fn f(x: f64) -> f64 { .. }`)",
+            );
+            let mut out = e.to_compile_error();
+            out.extend(item);
+            return out;
+        }
+    };
+    let mut errors = Vec::new();
+    let opts: options::Options = match syn::parse2(attr) {
+        Ok(o) => o,
+        Err(e) => {
+            errors.push(e);
+            options::Options::default()
+        }
+    };
+    let sig = Signature::read(&func, &opts, &mut errors);
+    if !errors.is_empty() {
+        return with_stubs(&func, &sig, errors);
+    }
+    let lowered = lower::lower(&func, &sig.active);
+    if !lowered.errors.is_empty() {
+        return with_stubs(&func, &sig, lowered.errors);
+    }
+    let f = lowered.f;
+    if let Err(msg) = verify::verify(&f) {
+        let e = syn::Error::new(
+            func.sig.ident.span(),
+            format!("autodiff internal error, please report it: invalid SSA: {msg}"),
+        );
+        return with_stubs(&func, &sig, vec![e]);
+    }
+    let act = activity::analyze(&f);
+    let errs = check::check(&f, &act);
+    if !errs.is_empty() {
+        return with_stubs(&func, &sig, errs);
+    }
+    let mut em = emit::Emitter::new(&f, &act);
+    let backward = em.backward();
+    let (forward, out, sub) = em.forward();
+    let _ = sub;
+    let prelude = em.prelude();
+    let (ret, grad) = (&sig.ret, &sig.grad);
+    let generated = sig.items(
+        &func,
+        quote! {
+            #prelude
+            #forward
+            (#out, move |__ad_seed: #ret| -> #grad { #backward })
+        },
+    );
+    if opts.dump {
+        eprintln!(
+            "#[differentiate] {}: SSA\n{}\n#[differentiate] {}: generated code\n{}",
+            func.sig.ident, f, func.sig.ident, generated
+        );
+    }
+    let mut out = func.to_token_stream();
+    out.extend(generated);
+    out
+}
+
+/// The original function, stubs for the generated items, and the errors.
+fn with_stubs(func: &syn::ItemFn, sig: &Signature, errors: Vec<syn::Error>) -> TokenStream2 {
+    let mut out = func.to_token_stream();
+    let msg = format!(
+        "`#[differentiate]` reported errors for `{}`; this item is a placeholder",
+        func.sig.ident
+    );
+    let (ret, grad) = (&sig.ret, &sig.grad);
+    out.extend(sig.items(
+        func,
+        quote! {
+            (::core::panic!(#msg), move |_: #ret| -> #grad { ::core::panic!(#msg) })
+        },
+    ));
+    out.extend(combine(errors));
+    out
+}
+
+/// What the generated items' signatures are made of.
+struct Signature {
+    active: Vec<bool>,
+    /// Parameter names and types as written (without `mut`).
+    params: Vec<(syn::Ident, syn::Type)>,
+    ret: syn::Type,
+    grad: TokenStream2,
+}
+
+impl Signature {
+    fn read(func: &syn::ItemFn, opts: &options::Options, errors: &mut Vec<syn::Error>) -> Self {
+        let s = &func.sig;
+        if let Some(c) = &s.constness {
+            errors.push(syn::Error::new(
+                c.span,
+                "`const fn` cannot be differentiated; remove `const`",
+            ));
+        }
+        if let Some(a) = &s.asyncness {
+            errors.push(syn::Error::new(
+                a.span,
+                "`async fn` cannot be differentiated; differentiate a synchronous function",
+            ));
+        }
+        if let syn::Safety::Unsafe(u) = &s.safety {
+            errors.push(syn::Error::new(
+                u.span,
+                "`unsafe fn` cannot be differentiated; wrap the unsafe code in a safe function \
+                 with its own `_vjp`",
+            ));
+        }
+        if let Some(abi) = &s.abi {
+            errors.push(syn::Error::new(abi.span(), "`extern` functions cannot be differentiated"));
+        }
+        if !s.generics.params.is_empty() || s.generics.where_clause.is_some() {
+            errors.push(syn::Error::new(
+                s.generics.span(),
+                "generic functions are not supported yet; write the function for `f64` (or \
+                 `f32`) directly",
+            ));
+        }
+        if let Some(v) = &s.variadic {
+            errors.push(syn::Error::new(v.span(), "variadic functions cannot be differentiated"));
+        }
+        let mut params = Vec::new();
+        for arg in &s.inputs {
+            match arg {
+                syn::FnArg::Receiver(r) => errors.push(syn::Error::new(
+                    r.span(),
+                    "methods (`self`) are not supported; write a free function that takes the \
+                     value as a parameter",
+                )),
+                syn::FnArg::Typed(pt) => match &*pt.pat {
+                    syn::Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+                        params.push((pi.ident.clone(), (*pt.ty).clone()));
+                    }
+                    p => errors.push(syn::Error::new(
+                        p.span(),
+                        "parameter patterns are not supported; name the parameter and \
+                         destructure it with `let` in the body",
+                    )),
+                },
+            }
+        }
+        let ret: syn::Type = match &s.output {
+            syn::ReturnType::Type(_, t) => (**t).clone(),
+            syn::ReturnType::Default => {
+                errors.push(syn::Error::new(
+                    s.ident.span(),
+                    "a differentiated function must return a value: add a return type such as \
+                     `-> f64`",
+                ));
+                syn::parse_quote!(())
+            }
+        };
+        let active: Vec<bool> = match &opts.wrt {
+            Some(names) => {
+                for n in names {
+                    if !params.iter().any(|(p, _)| p == n) {
+                        errors.push(syn::Error::new(
+                            n.span(),
+                            format!("`wrt({n})`: `{n}` is not a parameter of this function"),
+                        ));
+                    }
+                }
+                params
+                    .iter()
+                    .map(|(p, _)| names.iter().any(|n| n == p))
+                    .collect()
+            }
+            None => params
+                .iter()
+                .map(|(_, t)| !types::is_inactive_type(t))
+                .collect(),
+        };
+        if errors.is_empty() && !active.iter().any(|&a| a) {
+            errors.push(syn::Error::new(
+                s.inputs.span(),
+                "nothing to differentiate: every parameter has an integer, `bool`, `char` or \
+                 string type; take the variable as `f64` (or `f32`)",
+            ));
+        }
+        let grads: Vec<TokenStream2> = params
+            .iter()
+            .zip(&active)
+            .filter(|(_, a)| **a)
+            .map(|((_, t), _)| types::owned(t))
+            .collect();
+        let grad = if grads.len() == 1 {
+            grads[0].clone()
+        } else {
+            quote!((#(#grads),*))
+        };
+        Signature {
+            active,
+            params,
+            ret,
+            grad,
+        }
+    }
+
+    /// `<name>_vjp` with the given body, and `<name>_grad` calling it.
+    fn items(&self, func: &syn::ItemFn, vjp_body: TokenStream2) -> TokenStream2 {
+        let vis = &func.vis;
+        let name = &func.sig.ident;
+        let vjp = format_ident!("{}_vjp", name);
+        let grad_fn = format_ident!("{}_grad", name);
+        let names: Vec<&syn::Ident> = self.params.iter().map(|(n, _)| n).collect();
+        let tys: Vec<&syn::Type> = self.params.iter().map(|(_, t)| t).collect();
+        let ret = &self.ret;
+        let grad = &self.grad;
+        let allow = quote! {
+            #[allow(
+                unused_variables, unused_mut, unused_parens, unused_braces, unused_assignments,
+                unreachable_code, non_snake_case, non_camel_case_types, dead_code,
+                clippy::all, clippy::pedantic, clippy::nursery
+            )]
+        };
+        let vjp_doc = format!(
+            " Value and pullback of [`{name}`]: returns `{name}(..)` and a closure that maps a \
+             cotangent of the result to the gradient of the differentiated parameters. \
+             Generated by `#[differentiate]`."
+        );
+        let grad_doc = format!(
+            " Value and gradient of [`{name}`] with respect to its differentiated parameters \
+             (one entry per parameter, in order). Generated by `#[differentiate]`."
+        );
+        let mut out = quote! {
+            #[doc = #vjp_doc]
+            #allow
+            #[inline]
+            #vis fn #vjp(#(#names: #tys),*) -> (#ret, impl ::core::ops::FnOnce(#ret) -> #grad) {
+                #vjp_body
+            }
+        };
+        if !types::is_non_scalar_syntax(&self.ret) {
+            let span = self.ret.span();
+            let seed = quote::quote_spanned!(span=> ::autodiff::__private::seed(&__ad_y));
+            out.extend(quote! {
+                #[doc = #grad_doc]
+                #allow
+                #[inline]
+                #vis fn #grad_fn(#(#names: #tys),*) -> (#ret, #grad) {
+                    let (__ad_y, __ad_pullback) = #vjp(#(#names),*);
+                    let __ad_g = __ad_pullback(#seed);
+                    (__ad_y, __ad_g)
+                }
+            });
+        }
+        out
+    }
+}

@@ -1,0 +1,1487 @@
+//! Lowering: from a `syn` function to the SSA [`Func`].
+//!
+//! # The accepted subset of Rust
+//!
+//! - parameters `x: T` and `mut x: T` (no patterns, no generics, no `self`); a return type;
+//! - `let` with or without a type, `let (a, b) = ..` (nested tuples too), `let _ = ..`, `let x;`
+//!   assigned later; shadowing; `=`, `+=`, `-=`, `*=`, `/=` on variables;
+//! - literals, constant paths (`std::f64::consts::PI`, `MY_CONST`), `as` casts, `+ - * /`,
+//!   unary `-`, parentheses, tuples and `.0`, blocks as expressions, `&x`;
+//! - comparisons, `!`, `&&`, `||` and bit operations (their results are discrete);
+//! - the float methods listed in [`crate::methods`], as methods or as `f64::exp(x)`;
+//! - `if`/`else if`/`else` and `match` (arms with guards), as statements or expressions;
+//! - `for i in a..b` / `a..=b` / `(a..b).rev()`, `while`, `loop`, `break`, `continue`, and
+//!   `return` outside loops (`if c { return x; }` anywhere at function level);
+//! - calls: with an active argument, `g(..)` is differentiated through `g_vjp(..)`; otherwise it
+//!   is called as written; macros (`println!`, `assert!`) run as written, never differentiated.
+//!
+//! Anything else is a spanned error that says what to write instead. Errors are collected; the
+//! lowering keeps going after one so that every problem of a function is reported at once.
+//!
+//! Divergence: when an `if` or `match` contains `return`, `break` or `continue`, the statements
+//! after it are lowered into each of its arms that falls through, so every block ends in exactly
+//! one terminator (see [`crate::ir::Term::Branch`]).
+
+use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::{ToTokens, quote};
+use syn::spanned::Spanned;
+use syn::visit::Visit;
+use syn::{Expr, Pat, Stmt};
+
+use crate::ir::*;
+use crate::methods;
+
+/// One variable binding in scope.
+#[derive(Clone)]
+struct Binding {
+    name: String,
+    /// `None` for `let x;` before its first assignment.
+    value: Option<Value>,
+}
+
+/// How a statement sequence ends when control falls off its end.
+enum Finish {
+    /// The function's body: return the tail value.
+    Return,
+    /// A loop body: next iteration.
+    Continue,
+    /// An `if`/`match` arm: yield the current values of these slots, then the tail if wanted.
+    Yield { slots: Vec<usize>, want_value: bool },
+}
+
+/// The rest of an enclosing statement list, to be lowered after a diverging `if`/`match` arm.
+struct Cont<'a> {
+    stmts: &'a [Stmt],
+    /// `let <pat> = <diverging if>;`: the arm's value is bound to `pat`.
+    bind: Option<&'a Pat>,
+    /// The statement was the enclosing list's tail expression: pass its value through.
+    tail_through: bool,
+    scope_len: usize,
+}
+
+struct LoopCtx {
+    slots: Vec<usize>,
+}
+
+pub struct Lowering {
+    pub f: Func,
+    pub errors: Vec<syn::Error>,
+    env: Vec<Binding>,
+    loops: Vec<LoopCtx>,
+}
+
+/// Lowers `item`; `active[i]` says whether parameter `i` is differentiated.
+pub fn lower(item: &syn::ItemFn, active: &[bool]) -> Lowering {
+    let mut lw = Lowering {
+        f: Func::default(),
+        errors: Vec::new(),
+        env: Vec::new(),
+        loops: Vec::new(),
+    };
+    let body = lw.f.new_block();
+    lw.f.body = Some(body);
+    for (n, arg) in item.sig.inputs.iter().enumerate() {
+        let syn::FnArg::Typed(pt) = arg else { continue };
+        let Pat::Ident(pi) = &*pt.pat else { continue };
+        let kind = if crate::types::is_inactive_type(&pt.ty) {
+            Kind::Discrete
+        } else if crate::types::is_float_type(&pt.ty) {
+            Kind::Float
+        } else {
+            Kind::Unknown
+        };
+        let name = pi.ident.to_string();
+        let v = lw.f.new_value(Some(name.clone()), ValueDef::Param(n), kind);
+        lw.f.params.push(Param {
+            ident: pi.ident.clone(),
+            ty: (*pt.ty).clone(),
+            active: active.get(n).copied().unwrap_or(false),
+            value: v,
+        });
+        lw.env.push(Binding {
+            name,
+            value: Some(v),
+        });
+    }
+    lw.seq(body, &item.block.stmts, &[], &Finish::Return, item.block.span());
+    lw
+}
+
+impl Lowering {
+    fn err(&mut self, span: Span, msg: impl Into<String>) {
+        self.errors.push(syn::Error::new(span, msg.into()));
+    }
+
+    fn lookup(&self, name: &str) -> Option<usize> {
+        self.env.iter().rposition(|b| b.name == name)
+    }
+
+    fn bind(&mut self, name: String, v: Option<Value>) {
+        if let Some(v) = v {
+            if self.f.values[v.index()].name.is_none() {
+                self.f.values[v.index()].name = Some(name.clone());
+            }
+        }
+        self.env.push(Binding { name, value: v });
+    }
+
+    fn kind(&self, v: Value) -> Kind {
+        self.f.value(v).kind
+    }
+
+    /// An instruction with one result.
+    fn inst1(&mut self, b: Block, kind: InstKind, rk: Kind, span: Span) -> Value {
+        let i = self.f.push_inst(b, kind, 1, rk, span);
+        self.f.inst(i).results[0]
+    }
+
+    fn current(&mut self, slots: &[usize], span: Span) -> Vec<Value> {
+        let mut out = Vec::new();
+        for &s in slots {
+            match self.env[s].value {
+                Some(v) => out.push(v),
+                None => {
+                    let name = self.env[s].name.clone();
+                    self.err(
+                        span,
+                        format!(
+                            "`{name}` may be unassigned here: give it a value where it is declared \
+                             (`let {name} = 0.0;`)"
+                        ),
+                    );
+                    let v = self.inst1(
+                        self.f.body(),
+                        InstKind::Const(quote!(0.0)),
+                        Kind::Unknown,
+                        span,
+                    );
+                    out.push(v);
+                }
+            }
+        }
+        out
+    }
+
+    /// Slots of variables in scope that `node` may assign to.
+    fn assigned_slots<'a>(&self, node: impl FnOnce(&mut AssignedNames)) -> Vec<usize> {
+        let mut names = AssignedNames(Vec::new());
+        node(&mut names);
+        let mut slots = Vec::new();
+        for n in names.0 {
+            if let Some(s) = self.lookup(&n) {
+                if !slots.contains(&s) {
+                    slots.push(s);
+                }
+            }
+        }
+        slots
+    }
+
+    // ---------------------------------------------------------------- statement sequences
+
+    /// Lowers `stmts` into block `b`, then the continuations, then `finish`.
+    fn seq(&mut self, b: Block, stmts: &[Stmt], conts: &[Cont], finish: &Finish, span: Span) {
+        let scope = self.env.len();
+        let mut tail: Option<Value> = None;
+        let mut tail_span = span;
+        for (i, stmt) in stmts.iter().enumerate() {
+            let is_last = i + 1 == stmts.len();
+            let rest = &stmts[i + 1..];
+            match stmt {
+                Stmt::Expr(e, semi) => {
+                    let is_tail = is_last && semi.is_none();
+                    if let Some(()) = self.try_jump(b, e) {
+                        return;
+                    }
+                    if matches!(e, Expr::If(_) | Expr::Match(_)) && diverges(e) {
+                        let mut all: Vec<Cont> = conts.iter().map(Cont::clone_ref).collect();
+                        all.push(Cont {
+                            stmts: rest,
+                            bind: None,
+                            tail_through: is_tail,
+                            scope_len: self.env.len(),
+                        });
+                        self.diverging(b, e, &all, finish);
+                        self.env.truncate(scope);
+                        return;
+                    }
+                    let v = self.expr(b, e, is_tail);
+                    if is_tail {
+                        tail = v;
+                        tail_span = e.span();
+                    }
+                }
+                Stmt::Local(local) => {
+                    if let Some(init) = &local.init {
+                        if let Some((else_tok, _)) = &init.diverge {
+                            self.err(
+                                else_tok.span,
+                                "`let ... else` is not supported in differentiated functions; \
+                                 use `match`",
+                            );
+                            continue;
+                        }
+                        let e = &*init.expr;
+                        if matches!(e, Expr::If(_) | Expr::Match(_)) && diverges(e) {
+                            let mut all: Vec<Cont> = conts.iter().map(Cont::clone_ref).collect();
+                            all.push(Cont {
+                                stmts: rest,
+                                bind: Some(&local.pat),
+                                tail_through: false,
+                                scope_len: self.env.len(),
+                            });
+                            self.diverging(b, e, &all, finish);
+                            self.env.truncate(scope);
+                            return;
+                        }
+                        let v = self.expr(b, e, true);
+                        self.bind_pat(b, &local.pat, v, e.span());
+                    } else {
+                        self.declare_uninit(&local.pat);
+                    }
+                }
+                Stmt::Macro(m) => {
+                    self.opaque(b, m.mac.to_token_stream(), Kind::Unknown, false, m.span());
+                }
+                Stmt::Item(item) => {
+                    self.err(
+                        item.span(),
+                        "items inside a differentiated function are not supported; move this \
+                         item out of the function",
+                    );
+                }
+            }
+        }
+        self.env.truncate(scope);
+        self.finish_with(b, tail, tail_span, conts, finish);
+    }
+
+    /// Applies the continuations, innermost first, then `finish`.
+    fn finish_with(
+        &mut self,
+        b: Block,
+        tail: Option<Value>,
+        span: Span,
+        conts: &[Cont],
+        finish: &Finish,
+    ) {
+        if let Some((last, outer)) = conts.split_last() {
+            self.env.truncate(last.scope_len);
+            let scope = self.env.len();
+            if let Some(pat) = last.bind {
+                self.bind_pat(b, pat, tail, span);
+            }
+            if last.stmts.is_empty() && last.tail_through {
+                self.finish_with(b, tail, span, outer, finish);
+                return;
+            }
+            // The bound variables stay in scope for the rest: `seq` truncates to its own start.
+            let _ = scope;
+            self.seq(b, last.stmts, outer, finish, span);
+            return;
+        }
+        let term = match finish {
+            Finish::Return => match tail {
+                Some(v) => Term::Return(v),
+                None => {
+                    self.err(
+                        span,
+                        "a differentiated function must end with the value it returns",
+                    );
+                    return;
+                }
+            },
+            Finish::Continue => {
+                let slots = self.loops.last().map(|l| l.slots.clone()).unwrap_or_default();
+                Term::Continue(self.current(&slots, span))
+            }
+            Finish::Yield { slots, want_value } => {
+                let mut vals = self.current(slots, span);
+                if *want_value {
+                    match tail {
+                        Some(v) => vals.push(v),
+                        None => {
+                            self.err(span, "this branch has no value, but its result is used");
+                            return;
+                        }
+                    }
+                }
+                Term::Yield(vals)
+            }
+        };
+        self.f.block_mut(b).term = term;
+    }
+
+    /// `return`, `break` and `continue` as statements. Returns `Some` if `e` was one.
+    fn try_jump(&mut self, b: Block, e: &Expr) -> Option<()> {
+        match e {
+            Expr::Return(r) => {
+                if !self.loops.is_empty() {
+                    self.err(
+                        r.return_token.span,
+                        "`return` inside a loop is not supported; `break` out of the loop and \
+                         return after it",
+                    );
+                    return Some(());
+                }
+                let v = match &r.expr {
+                    Some(x) => self.expr(b, x, true),
+                    None => None,
+                };
+                match v {
+                    Some(v) => self.f.block_mut(b).term = Term::Return(v),
+                    None => self.err(r.span(), "`return` needs a value here"),
+                }
+                Some(())
+            }
+            Expr::Break(br) => {
+                if let Some(l) = &br.label {
+                    self.err(
+                        l.span(),
+                        "labeled `break` is not supported; restructure with a flag variable",
+                    );
+                    return Some(());
+                }
+                if let Some(x) = &br.expr {
+                    self.err(
+                        x.span(),
+                        "`break` with a value is not supported; assign the value to a variable \
+                         declared before the loop, then `break`",
+                    );
+                    return Some(());
+                }
+                match self.loops.last() {
+                    Some(l) => {
+                        let slots = l.slots.clone();
+                        let vals = self.current(&slots, br.span());
+                        self.f.block_mut(b).term = Term::Break(vals);
+                    }
+                    None => self.err(br.span(), "`break` outside a loop"),
+                }
+                Some(())
+            }
+            Expr::Continue(c) => {
+                if let Some(l) = &c.label {
+                    self.err(
+                        l.span(),
+                        "labeled `continue` is not supported; restructure with a flag variable",
+                    );
+                    return Some(());
+                }
+                match self.loops.last() {
+                    Some(l) => {
+                        let slots = l.slots.clone();
+                        let vals = self.current(&slots, c.span());
+                        self.f.block_mut(b).term = Term::Continue(vals);
+                    }
+                    None => self.err(c.span(), "`continue` outside a loop"),
+                }
+                Some(())
+            }
+            _ => None,
+        }
+    }
+
+    /// An `if`/`match` that contains a jump: a [`Term::Branch`]/[`Term::Switch`] whose arms
+    /// continue with `conts`.
+    fn diverging(&mut self, b: Block, e: &Expr, conts: &[Cont], finish: &Finish) {
+        match e {
+            Expr::If(ei) => {
+                let Some(cond) = self.expr(b, &ei.cond, true) else {
+                    return;
+                };
+                let then = self.f.new_block();
+                let els = self.f.new_block();
+                let saved = self.env.clone();
+                self.seq(then, &ei.then_branch.stmts, conts, finish, ei.then_branch.span());
+                self.env = saved.clone();
+                match &ei.else_branch {
+                    Some((_, else_expr)) => self.seq(
+                        els,
+                        std::slice::from_ref(&Stmt::Expr((**else_expr).clone(), None)),
+                        conts,
+                        finish,
+                        else_expr.span(),
+                    ),
+                    None => self.seq(els, &[], conts, finish, ei.span()),
+                }
+                self.env = saved;
+                self.f.block_mut(b).term = Term::Branch { cond, then, els };
+            }
+            Expr::Match(em) => {
+                let Some(scrutinee) = self.expr(b, &em.expr, true) else {
+                    return;
+                };
+                let saved = self.env.clone();
+                let mut arms = Vec::new();
+                for arm in &em.arms {
+                    self.env = saved.clone();
+                    let (block, pat, guard, guard_uses, bindings) = self.match_arm_head(arm);
+                    let body = arm_body_stmts(&arm.body);
+                    self.seq(block, &body, conts, finish, arm.body.span());
+                    arms.push(MatchArm {
+                        pat,
+                        guard,
+                        guard_uses,
+                        bindings,
+                        block,
+                    });
+                }
+                self.env = saved;
+                self.f.block_mut(b).term = Term::Switch { scrutinee, arms };
+            }
+            _ => unreachable!("only `if` and `match` diverge structurally"),
+        }
+    }
+
+    /// Creates an arm block, binds the pattern's names as its parameters and lowers the guard.
+    fn match_arm_head(
+        &mut self,
+        arm: &syn::Arm,
+    ) -> (
+        Block,
+        Pat,
+        Option<TokenStream>,
+        Vec<(syn::Ident, Value)>,
+        Vec<syn::Ident>,
+    ) {
+        let block = self.f.new_block();
+        let (pat, guard) = match &arm.pat {
+            Pat::Guard(g) => ((*g.pat).clone(), Some(&*g.guard)),
+            p => (p.clone(), None),
+        };
+        let (guard_tokens, guard_uses) = match guard {
+            Some(g) => {
+                let t = g.to_token_stream();
+                let uses = self.free_uses(&t);
+                (Some(t), uses)
+            }
+            None => (None, Vec::new()),
+        };
+        let mut bindings = Vec::new();
+        collect_pat_bindings(&pat, &mut bindings);
+        for id in &bindings {
+            let v = self
+                .f
+                .add_block_param(block, Some(id.to_string()), Kind::Discrete);
+            self.bind(id.to_string(), Some(v));
+        }
+        (block, pat, guard_tokens, guard_uses, bindings)
+    }
+
+    // ---------------------------------------------------------------- bindings
+
+    fn declare_uninit(&mut self, pat: &Pat) {
+        match pat {
+            Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+                self.bind(pi.ident.to_string(), None);
+            }
+            Pat::Type(pt) => self.declare_uninit(&pt.pat),
+            _ => self.err(
+                pat.span(),
+                "this pattern is not supported in `let`; use a name or a tuple of names",
+            ),
+        }
+    }
+
+    fn bind_pat(&mut self, b: Block, pat: &Pat, v: Option<Value>, span: Span) {
+        match pat {
+            Pat::Ident(pi) => {
+                if pi.by_ref.is_some() || pi.subpat.is_some() {
+                    self.err(pat.span(), "`ref` and `@` patterns are not supported here");
+                    return;
+                }
+                if v.is_none() {
+                    self.err(span, "this expression has no value to bind");
+                }
+                self.bind(pi.ident.to_string(), v);
+            }
+            Pat::Type(pt) => {
+                let v = v.map(|v| {
+                    let kind = if crate::types::is_inactive_type(&pt.ty) {
+                        Kind::Discrete
+                    } else if crate::types::is_float_type(&pt.ty) {
+                        Kind::Float
+                    } else {
+                        self.kind(v)
+                    };
+                    self.inst1(
+                        b,
+                        InstKind::Ascribe {
+                            value: v,
+                            ty: (*pt.ty).clone(),
+                        },
+                        kind,
+                        pt.span(),
+                    )
+                });
+                self.bind_pat(b, &pt.pat, v, span);
+            }
+            Pat::Tuple(pt) => {
+                let Some(v) = v else {
+                    self.err(span, "this expression has no value to destructure");
+                    return;
+                };
+                for (n, p) in pt.elems.iter().enumerate() {
+                    let field = self.field(b, v, n as u32, p.span());
+                    self.bind_pat(b, p, Some(field), span);
+                }
+            }
+            Pat::Paren(pp) => self.bind_pat(b, &pp.pat, v, span),
+            Pat::Wild(_) => {}
+            _ => self.err(
+                pat.span(),
+                "this pattern is not supported in `let`; use a name, `_`, or a tuple of them",
+            ),
+        }
+    }
+
+    /// `v.n`, looking through tuples built in this function.
+    fn field(&mut self, b: Block, v: Value, n: u32, span: Span) -> Value {
+        if let ValueDef::Result(i, 0) = self.f.value(v).def {
+            if let InstKind::Tuple(elems) = &self.f.inst(i).kind {
+                if let Some(&e) = elems.get(n as usize) {
+                    return e;
+                }
+            }
+        }
+        let k = self.kind(v);
+        self.inst1(b, InstKind::Field(v, n), k, span)
+    }
+
+    fn assign(&mut self, target: &Expr, v: Option<Value>) {
+        let name = match target {
+            Expr::Path(p) if p.qself.is_none() => p.path.get_ident().map(|i| i.to_string()),
+            _ => None,
+        };
+        let Some(name) = name else {
+            let what = match target {
+                Expr::Index(_) => {
+                    "assignment to an element (`h[i] = ..`) is not supported yet; build the \
+                     value with scalar variables"
+                }
+                Expr::Unary(_) => {
+                    "writing through a reference (`*r = ..`) is not supported; return the new \
+                     value instead"
+                }
+                Expr::Field(_) => "assignment to a field is not supported; use a variable",
+                _ => "only variables can be assigned to in a differentiated function",
+            };
+            self.err(target.span(), what);
+            return;
+        };
+        match self.lookup(&name) {
+            Some(slot) => {
+                if let Some(v) = v {
+                    if self.f.values[v.index()].name.is_none() {
+                        self.f.values[v.index()].name = Some(name.clone());
+                    }
+                }
+                self.env[slot].value = v;
+            }
+            None => self.err(
+                target.span(),
+                format!("cannot assign to `{name}`: it is not a local variable or parameter"),
+            ),
+        }
+    }
+
+    // ---------------------------------------------------------------- expressions
+
+    /// Lowers `e` into block `b`. Returns its value, or `None` for `()` (and after an error).
+    fn expr(&mut self, b: Block, e: &Expr, want: bool) -> Option<Value> {
+        let span = e.span();
+        match e {
+            Expr::Lit(l) => {
+                let kind = match &l.lit {
+                    syn::Lit::Float(_) => Kind::Float,
+                    syn::Lit::Int(i) => match i.suffix() {
+                        "f32" | "f64" => Kind::Float,
+                        _ => Kind::Discrete,
+                    },
+                    _ => Kind::Discrete,
+                };
+                Some(self.inst1(b, InstKind::Const(l.to_token_stream()), kind, span))
+            }
+            Expr::Path(p) => {
+                if p.qself.is_none() {
+                    if let Some(id) = p.path.get_ident() {
+                        if let Some(slot) = self.lookup(&id.to_string()) {
+                            return match self.env[slot].value {
+                                Some(v) => Some(v),
+                                None => {
+                                    self.err(
+                                        span,
+                                        format!(
+                                            "`{id}` is read before it is assigned; give it a value \
+                                             where it is declared"
+                                        ),
+                                    );
+                                    None
+                                }
+                            };
+                        }
+                    }
+                }
+                Some(self.inst1(b, InstKind::Const(p.to_token_stream()), Kind::Unknown, span))
+            }
+            Expr::Paren(p) => self.expr(b, &p.expr, want),
+            Expr::Group(g) => self.expr(b, &g.expr, want),
+            Expr::Unary(u) => match u.op {
+                syn::UnOp::Neg(_) => {
+                    let a = self.expr(b, &u.expr, true)?;
+                    let k = self.kind(a);
+                    Some(self.inst1(b, InstKind::Neg(a), k, span))
+                }
+                syn::UnOp::Not(_) => self.opaque(b, e.to_token_stream(), Kind::Discrete, true, span),
+                _ => {
+                    self.err(
+                        span,
+                        "dereferencing (`*x`) is not supported in differentiated functions; pass \
+                         the value itself",
+                    );
+                    None
+                }
+            },
+            Expr::Binary(bin) => self.binary(b, bin),
+            Expr::Assign(a) => {
+                let v = self.expr(b, &a.right, true);
+                self.assign(&a.left, v);
+                None
+            }
+            Expr::MethodCall(mc) => self.method_call(b, mc),
+            Expr::Call(c) => self.call(b, c),
+            Expr::Cast(c) => {
+                let v = self.expr(b, &c.expr, true)?;
+                let kind = if crate::types::is_float_type(&c.ty) {
+                    Kind::Float
+                } else if crate::types::is_inactive_type(&c.ty) {
+                    Kind::Discrete
+                } else {
+                    Kind::Unknown
+                };
+                Some(self.inst1(
+                    b,
+                    InstKind::Cast {
+                        value: v,
+                        ty: (*c.ty).clone(),
+                    },
+                    kind,
+                    span,
+                ))
+            }
+            Expr::Tuple(t) => {
+                if t.elems.is_empty() {
+                    return None;
+                }
+                let mut vals = Vec::new();
+                let mut kind = Kind::Discrete;
+                for el in &t.elems {
+                    let v = self.expr(b, el, true)?;
+                    kind = kind.join(self.kind(v));
+                    vals.push(v);
+                }
+                Some(self.inst1(b, InstKind::Tuple(vals), kind, span))
+            }
+            Expr::Field(fe) => match &fe.member {
+                syn::Member::Unnamed(idx) => {
+                    let v = self.expr(b, &fe.base, true)?;
+                    Some(self.field(b, v, idx.index, span))
+                }
+                syn::Member::Named(n) => {
+                    self.err(
+                        n.span(),
+                        format!(
+                            "field access `.{n}` is not supported yet; pass the field as its own \
+                             parameter"
+                        ),
+                    );
+                    None
+                }
+            },
+            Expr::Index(ix) => {
+                let base = self.expr(b, &ix.expr, true)?;
+                let idx = self.expr(b, &ix.index, true)?;
+                let kind = if self.kind(base) == Kind::Discrete {
+                    Kind::Discrete
+                } else {
+                    Kind::Unknown
+                };
+                Some(self.inst1(b, InstKind::Index(base, idx), kind, span))
+            }
+            Expr::Reference(r) => {
+                if let Some(m) = &r.mutability {
+                    self.err(
+                        m.span,
+                        "`&mut` is not supported in differentiated functions; pass values and \
+                         return results instead",
+                    );
+                    return None;
+                }
+                let v = self.expr(b, &r.expr, true)?;
+                let k = self.kind(v);
+                Some(self.inst1(b, InstKind::Ref(v), k, span))
+            }
+            Expr::Macro(m) => self.opaque(b, m.mac.to_token_stream(), Kind::Unknown, want, span),
+            Expr::Block(bl) => {
+                if let Some(l) = &bl.label {
+                    self.err(l.span(), "labeled blocks are not supported");
+                    return None;
+                }
+                if diverges_block(&bl.block) {
+                    self.err(
+                        span,
+                        "`return`, `break` or `continue` inside a block expression is not \
+                         supported; move it into an `if` statement",
+                    );
+                    return None;
+                }
+                self.inline_block(b, &bl.block.stmts, want)
+            }
+            Expr::If(ei) => self.if_expr(b, ei, want),
+            Expr::Match(em) => self.match_expr(b, em, want),
+            Expr::ForLoop(fl) => {
+                self.for_loop(b, fl);
+                None
+            }
+            Expr::While(w) => {
+                self.while_loop(b, w);
+                None
+            }
+            Expr::Loop(l) => {
+                self.loop_loop(b, l);
+                None
+            }
+            Expr::Return(_) | Expr::Break(_) | Expr::Continue(_) => {
+                self.err(
+                    span,
+                    "`return`, `break` and `continue` are supported as statements, not inside \
+                     expressions; use an `if` statement",
+                );
+                None
+            }
+            Expr::Closure(_) => {
+                self.err(
+                    span,
+                    "closures are not supported in differentiated functions; write the closure \
+                     body as a `#[differentiate]` function and call it",
+                );
+                None
+            }
+            Expr::Unsafe(_) => {
+                self.err(
+                    span,
+                    "`unsafe` blocks are not supported in differentiated functions; call a safe \
+                     function that wraps them (with its own `_vjp`)",
+                );
+                None
+            }
+            Expr::Async(_) | Expr::Await(_) => {
+                self.err(span, "`async` code is not supported in differentiated functions");
+                None
+            }
+            Expr::Let(_) => {
+                self.err(span, "`if let` is not supported; use `match`");
+                None
+            }
+            Expr::Range(_) => {
+                self.err(span, "ranges are supported only as the iterator of a `for` loop");
+                None
+            }
+            Expr::Try(_) => {
+                self.err(span, "the `?` operator is not supported in differentiated functions");
+                None
+            }
+            Expr::Array(_) | Expr::Repeat(_) => {
+                self.err(
+                    span,
+                    "array literals are not supported yet; use scalar variables or pass the \
+                     array as a parameter",
+                );
+                None
+            }
+            Expr::Struct(_) => {
+                self.err(span, "struct literals are not supported in differentiated functions");
+                None
+            }
+            _ => {
+                self.err(span, "this expression is not supported in differentiated functions");
+                None
+            }
+        }
+    }
+
+    fn inline_block(&mut self, b: Block, stmts: &[Stmt], want: bool) -> Option<Value> {
+        let scope = self.env.len();
+        let mut tail = None;
+        for (i, stmt) in stmts.iter().enumerate() {
+            let is_last = i + 1 == stmts.len();
+            match stmt {
+                Stmt::Expr(e, semi) => {
+                    let is_tail = is_last && semi.is_none();
+                    let v = self.expr(b, e, is_tail && want);
+                    if is_tail {
+                        tail = v;
+                    }
+                }
+                Stmt::Local(local) => {
+                    if let Some(init) = &local.init {
+                        if let Some((else_tok, _)) = &init.diverge {
+                            self.err(else_tok.span, "`let ... else` is not supported; use `match`");
+                            continue;
+                        }
+                        let v = self.expr(b, &init.expr, true);
+                        self.bind_pat(b, &local.pat, v, init.expr.span());
+                    } else {
+                        self.declare_uninit(&local.pat);
+                    }
+                }
+                Stmt::Macro(m) => {
+                    self.opaque(b, m.mac.to_token_stream(), Kind::Unknown, false, m.span());
+                }
+                Stmt::Item(item) => self.err(
+                    item.span(),
+                    "items inside a differentiated function are not supported; move this item \
+                     out of the function",
+                ),
+            }
+        }
+        self.env.truncate(scope);
+        tail
+    }
+
+    fn binary(&mut self, b: Block, bin: &syn::ExprBinary) -> Option<Value> {
+        use syn::BinOp as B;
+        let span = bin.span();
+        let arith = |op: &B| match op {
+            B::Add(_) | B::AddAssign(_) => Some(BinOp::Add),
+            B::Sub(_) | B::SubAssign(_) => Some(BinOp::Sub),
+            B::Mul(_) | B::MulAssign(_) => Some(BinOp::Mul),
+            B::Div(_) | B::DivAssign(_) => Some(BinOp::Div),
+            B::Rem(_) | B::RemAssign(_) => Some(BinOp::Rem),
+            _ => None,
+        };
+        let compound = matches!(
+            bin.op,
+            B::AddAssign(_) | B::SubAssign(_) | B::MulAssign(_) | B::DivAssign(_) | B::RemAssign(_)
+        );
+        match arith(&bin.op) {
+            Some(op) => {
+                let l = self.expr(b, &bin.left, true);
+                let r = self.expr(b, &bin.right, true);
+                let (l, r) = (l?, r?);
+                let k = self.kind(l).join(self.kind(r));
+                let v = self.inst1(b, InstKind::Binary(op, l, r), k, span);
+                if compound {
+                    self.assign(&bin.left, Some(v));
+                    None
+                } else {
+                    Some(v)
+                }
+            }
+            None if matches!(
+                bin.op,
+                B::BitAndAssign(_) | B::BitOrAssign(_) | B::BitXorAssign(_) | B::ShlAssign(_)
+                    | B::ShrAssign(_)
+            ) =>
+            {
+                self.err(
+                    span,
+                    "compound bit operations are not supported; write `x = x & y`",
+                );
+                None
+            }
+            None => self.opaque(b, bin.to_token_stream(), Kind::Discrete, true, span),
+        }
+    }
+
+    fn method_call(&mut self, b: Block, mc: &syn::ExprMethodCall) -> Option<Value> {
+        let span = mc.span();
+        if let Some(t) = &mc.turbofish {
+            self.err(t.span(), "method calls with turbofish (`::<..>`) are not supported");
+            return None;
+        }
+        let name = mc.method.to_string();
+        if name == "clone" && mc.args.is_empty() {
+            return self.expr(b, &mc.receiver, true);
+        }
+        let recv = self.expr(b, &mc.receiver, true)?;
+        let mut args = Vec::new();
+        for a in &mc.args {
+            args.push(self.expr(b, a, true)?);
+        }
+        self.method(b, mc.method.clone(), recv, args, span)
+    }
+
+    fn method(
+        &mut self,
+        b: Block,
+        name: syn::Ident,
+        recv: Value,
+        args: Vec<Value>,
+        span: Span,
+    ) -> Option<Value> {
+        let s = name.to_string();
+        let kind = if methods::is_discrete_method(&s) {
+            Kind::Discrete
+        } else if let Some((n, shape)) = methods::float_method(&s) {
+            if n != args.len() {
+                self.err(
+                    name.span(),
+                    format!("`{s}` takes {n} argument(s) here, found {}", args.len()),
+                );
+                return None;
+            }
+            let _ = shape;
+            match self.kind(recv) {
+                Kind::Discrete => Kind::Discrete,
+                _ => Kind::Float,
+            }
+        } else {
+            Kind::Unknown
+        };
+        Some(self.inst1(b, InstKind::Method { name, recv, args }, kind, span))
+    }
+
+    fn call(&mut self, b: Block, c: &syn::ExprCall) -> Option<Value> {
+        let span = c.span();
+        let Expr::Path(fp) = &*c.func else {
+            self.err(
+                c.func.span(),
+                "only calls of named functions (`g(x)`, `module::g(x)`) are supported",
+            );
+            return None;
+        };
+        if fp.qself.is_some() {
+            self.err(c.func.span(), "qualified paths (`<T as Trait>::f`) are not supported");
+            return None;
+        }
+        let mut args = Vec::new();
+        for a in &c.args {
+            args.push(self.expr(b, a, true)?);
+        }
+        // `f64::exp(x)` is `x.exp()`.
+        let segs: Vec<String> = fp.path.segments.iter().map(|s| s.ident.to_string()).collect();
+        if segs.len() == 2 && (segs[0] == "f64" || segs[0] == "f32") {
+            let m = &fp.path.segments[1].ident;
+            if methods::float_method(&segs[1]).is_some() {
+                if args.is_empty() {
+                    self.err(span, format!("`{}::{m}` needs its receiver argument", segs[0]));
+                    return None;
+                }
+                let recv = args.remove(0);
+                return self.method(b, m.clone(), recv, args, span);
+            }
+        }
+        if let Some(local) = fp.path.get_ident() {
+            if self.lookup(&local.to_string()).is_some() {
+                self.err(
+                    local.span(),
+                    format!("`{local}` is a variable; calling a variable is not supported"),
+                );
+                return None;
+            }
+        }
+        Some(self.inst1(
+            b,
+            InstKind::Call {
+                path: fp.path.clone(),
+                args,
+            },
+            Kind::Unknown,
+            span,
+        ))
+    }
+
+    /// Tokens run as written, with the variables they name bound to their current values.
+    fn opaque(
+        &mut self,
+        b: Block,
+        tokens: TokenStream,
+        kind: Kind,
+        want: bool,
+        span: Span,
+    ) -> Option<Value> {
+        let uses = self.free_uses(&tokens);
+        let i = self.f.push_inst(
+            b,
+            InstKind::Opaque { tokens, uses },
+            usize::from(want),
+            kind,
+            span,
+        );
+        self.f.inst(i).results.first().copied()
+    }
+
+    /// Variables in scope named in `tokens`, with their current values.
+    fn free_uses(&mut self, tokens: &TokenStream) -> Vec<(syn::Ident, Value)> {
+        let mut idents = Vec::new();
+        collect_idents(tokens.clone(), &mut idents);
+        let mut out: Vec<(syn::Ident, Value)> = Vec::new();
+        for id in idents {
+            let s = id.to_string();
+            if out.iter().any(|(o, _)| *o == s) {
+                continue;
+            }
+            if let Some(slot) = self.lookup(&s) {
+                if let Some(v) = self.env[slot].value {
+                    out.push((syn::Ident::new(&s, id.span()), v));
+                }
+            }
+        }
+        out
+    }
+
+    fn if_expr(&mut self, b: Block, ei: &syn::ExprIf, want: bool) -> Option<Value> {
+        let cond = self.expr(b, &ei.cond, true)?;
+        let slots = self.assigned_slots(|v| {
+            v.visit_block(&ei.then_branch);
+            if let Some((_, e)) = &ei.else_branch {
+                v.visit_expr(e);
+            }
+        });
+        if want && ei.else_branch.is_none() {
+            self.err(ei.span(), "an `if` used as a value needs an `else` branch");
+            return None;
+        }
+        let finish = Finish::Yield {
+            slots: slots.clone(),
+            want_value: want,
+        };
+        let then = self.f.new_block();
+        let els = self.f.new_block();
+        let saved = self.env.clone();
+        self.seq(then, &ei.then_branch.stmts, &[], &finish, ei.then_branch.span());
+        self.env = saved.clone();
+        match &ei.else_branch {
+            Some((_, e)) => self.seq(
+                els,
+                std::slice::from_ref(&Stmt::Expr((**e).clone(), None)),
+                &[],
+                &finish,
+                e.span(),
+            ),
+            None => self.seq(els, &[], &[], &finish, ei.span()),
+        }
+        self.env = saved;
+        let n = slots.len() + usize::from(want);
+        let i = self.f.push_inst(
+            b,
+            InstKind::If { cond, then, els },
+            n,
+            Kind::Unknown,
+            ei.span(),
+        );
+        self.merge_results(i, &slots, want, &[then, els])
+    }
+
+    /// After an `if`/`match` instruction: its results become the variables' new values.
+    fn merge_results(
+        &mut self,
+        i: Inst,
+        slots: &[usize],
+        want: bool,
+        arms: &[Block],
+    ) -> Option<Value> {
+        let results = self.f.inst(i).results.clone();
+        for (n, &r) in results.iter().enumerate() {
+            // A result is as differentiable as what its arms yield.
+            let mut kind: Option<Kind> = None;
+            for &arm in arms {
+                if let Term::Yield(vals) = &self.f.block(arm).term {
+                    if let Some(&v) = vals.get(n) {
+                        let k = self.kind(v);
+                        kind = Some(match kind {
+                            None => k,
+                            Some(prev) if prev == k => k,
+                            Some(prev) => prev.join(k),
+                        });
+                    }
+                }
+            }
+            self.f.values[r.index()].kind = kind.unwrap_or(Kind::Unknown);
+            if let Some(&slot) = slots.get(n) {
+                self.f.values[r.index()].name = Some(self.env[slot].name.clone());
+                self.env[slot].value = Some(r);
+            }
+        }
+        if want { results.last().copied() } else { None }
+    }
+
+    fn match_expr(&mut self, b: Block, em: &syn::ExprMatch, want: bool) -> Option<Value> {
+        let scrutinee = self.expr(b, &em.expr, true)?;
+        let slots = self.assigned_slots(|v| {
+            for arm in &em.arms {
+                v.visit_expr(&arm.body);
+            }
+        });
+        let finish = Finish::Yield {
+            slots: slots.clone(),
+            want_value: want,
+        };
+        let saved = self.env.clone();
+        let mut arms = Vec::new();
+        for arm in &em.arms {
+            self.env = saved.clone();
+            let (block, pat, guard, guard_uses, bindings) = self.match_arm_head(arm);
+            let body = arm_body_stmts(&arm.body);
+            self.seq(block, &body, &[], &finish, arm.body.span());
+            arms.push(MatchArm {
+                pat,
+                guard,
+                guard_uses,
+                bindings,
+                block,
+            });
+        }
+        self.env = saved;
+        let blocks: Vec<Block> = arms.iter().map(|a| a.block).collect();
+        let n = slots.len() + usize::from(want);
+        let i = self.f.push_inst(
+            b,
+            InstKind::Match { scrutinee, arms },
+            n,
+            Kind::Unknown,
+            em.span(),
+        );
+        self.merge_results(i, &slots, want, &blocks)
+    }
+
+    /// Sets up a loop body block whose parameters carry the variables the loop assigns.
+    fn loop_header(&mut self, body_syn: &syn::Block) -> (Block, Vec<usize>, Vec<Value>, Vec<Binding>) {
+        let slots = self.assigned_slots(|v| v.visit_block(body_syn));
+        let init = self.current(&slots, body_syn.span());
+        let body = self.f.new_block();
+        (body, slots, init, self.env.clone())
+    }
+
+    fn bind_carried(&mut self, body: Block, slots: &[usize], init: &[Value]) {
+        for (&slot, &v) in slots.iter().zip(init) {
+            let kind = self.kind(v);
+            let name = self.env[slot].name.clone();
+            let p = self.f.add_block_param(body, Some(name), kind);
+            self.env[slot].value = Some(p);
+        }
+    }
+
+    fn finish_loop(
+        &mut self,
+        b: Block,
+        kind: LoopKind,
+        init: Vec<Value>,
+        body: Block,
+        slots: &[usize],
+        saved: Vec<Binding>,
+        span: Span,
+    ) {
+        self.env = saved;
+        let i = self.f.push_inst(
+            b,
+            InstKind::Loop { kind, init, body },
+            slots.len(),
+            Kind::Unknown,
+            span,
+        );
+        let results = self.f.inst(i).results.clone();
+        let params = self.f.block(body).params.clone();
+        let carried = &params[params.len() - slots.len()..];
+        for ((&slot, &r), &p) in slots.iter().zip(&results).zip(carried) {
+            let kind = self.kind(p);
+            self.f.values[r.index()].kind = kind;
+            self.f.values[r.index()].name = Some(self.env[slot].name.clone());
+            self.env[slot].value = Some(r);
+        }
+    }
+
+    fn for_loop(&mut self, b: Block, fl: &syn::ExprForLoop) {
+        let span = fl.span();
+        if let Some(l) = &fl.label {
+            self.err(l.span(), "labeled loops are not supported");
+            return;
+        }
+        let Some((start, end, inclusive, rev)) = parse_range(&fl.expr) else {
+            self.err(
+                fl.expr.span(),
+                "`for` loops must iterate over a range (`a..b`, `a..=b`, `(a..b).rev()`); \
+                 iterators are not supported: index with the range instead",
+            );
+            return;
+        };
+        let index_name = match &*fl.pat {
+            Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+                Some(pi.ident.to_string())
+            }
+            Pat::Wild(_) => None,
+            p => {
+                self.err(p.span(), "the loop variable must be a name or `_`");
+                return;
+            }
+        };
+        let Some(start) = self.expr(b, start, true) else { return };
+        let Some(end) = self.expr(b, end, true) else { return };
+        let (body, slots, init, saved) = self.loop_header(&fl.body);
+        let idx = self
+            .f
+            .add_block_param(body, index_name.clone(), Kind::Discrete);
+        self.bind_carried(body, &slots, &init);
+        if let Some(n) = index_name {
+            self.bind(n, Some(idx));
+        }
+        self.loops.push(LoopCtx {
+            slots: slots.clone(),
+        });
+        self.seq(body, &fl.body.stmts, &[], &Finish::Continue, fl.body.span());
+        self.loops.pop();
+        let kind = LoopKind::Range {
+            start,
+            end,
+            inclusive,
+            rev,
+        };
+        self.finish_loop(b, kind, init, body, &slots, saved, span);
+    }
+
+    fn while_loop(&mut self, b: Block, w: &syn::ExprWhile) {
+        let span = w.span();
+        if let Some(l) = &w.label {
+            self.err(l.span(), "labeled loops are not supported");
+            return;
+        }
+        if let Expr::Let(_) = &*w.cond {
+            self.err(w.cond.span(), "`while let` is not supported; use `loop` with `match`");
+            return;
+        }
+        let (body, slots, init, saved) = self.loop_header(&w.body);
+        let mut cond_slots = self.assigned_slots(|v| v.visit_expr(&w.cond));
+        cond_slots.retain(|s| !slots.contains(s));
+        if !cond_slots.is_empty() {
+            self.err(w.cond.span(), "a `while` condition must not assign variables");
+        }
+        self.bind_carried(body, &slots, &init);
+        self.loops.push(LoopCtx {
+            slots: slots.clone(),
+        });
+        if let Some(cond) = self.expr(body, &w.cond, true) {
+            let then = self.f.new_block();
+            let els = self.f.new_block();
+            let params = self.current(&slots, span);
+            self.f.block_mut(els).term = Term::Break(params);
+            let env = self.env.clone();
+            self.seq(then, &w.body.stmts, &[], &Finish::Continue, w.body.span());
+            self.env = env;
+            self.f.block_mut(body).term = Term::Branch { cond, then, els };
+        }
+        self.loops.pop();
+        self.finish_loop(b, LoopKind::Infinite, init, body, &slots, saved, span);
+    }
+
+    fn loop_loop(&mut self, b: Block, l: &syn::ExprLoop) {
+        let span = l.span();
+        if let Some(lb) = &l.label {
+            self.err(lb.span(), "labeled loops are not supported");
+            return;
+        }
+        if !contains_break(&l.body) {
+            self.err(
+                l.loop_token.span,
+                "this `loop` has no `break`: a differentiated function must terminate",
+            );
+            return;
+        }
+        let (body, slots, init, saved) = self.loop_header(&l.body);
+        self.bind_carried(body, &slots, &init);
+        self.loops.push(LoopCtx {
+            slots: slots.clone(),
+        });
+        self.seq(body, &l.body.stmts, &[], &Finish::Continue, l.body.span());
+        self.loops.pop();
+        self.finish_loop(b, LoopKind::Infinite, init, body, &slots, saved, span);
+    }
+}
+
+impl Cont<'_> {
+    fn clone_ref(&self) -> Self {
+        Cont {
+            stmts: self.stmts,
+            bind: self.bind,
+            tail_through: self.tail_through,
+            scope_len: self.scope_len,
+        }
+    }
+}
+
+/// A match arm's body as statements.
+fn arm_body_stmts(body: &Expr) -> Vec<Stmt> {
+    match body {
+        Expr::Block(bl) if bl.label.is_none() => bl.block.stmts.clone(),
+        e => vec![Stmt::Expr(e.clone(), None)],
+    }
+}
+
+/// `a..b`, `a..=b`, `(a..b).rev()`: (start, end, inclusive, rev).
+fn parse_range(e: &Expr) -> Option<(&Expr, &Expr, bool, bool)> {
+    match e {
+        Expr::Paren(p) => parse_range(&p.expr),
+        Expr::Group(g) => parse_range(&g.expr),
+        Expr::Range(r) => {
+            let start = r.start.as_deref()?;
+            let end = r.end.as_deref()?;
+            Some((start, end, matches!(r.limits, syn::RangeLimits::Closed(_)), false))
+        }
+        Expr::MethodCall(mc) if mc.method == "rev" && mc.args.is_empty() => {
+            let (s, e, inc, rev) = parse_range(&mc.receiver)?;
+            Some((s, e, inc, !rev))
+        }
+        _ => None,
+    }
+}
+
+fn collect_idents(tokens: TokenStream, out: &mut Vec<syn::Ident>) {
+    for tt in tokens {
+        match tt {
+            TokenTree::Ident(i) => out.push(i),
+            TokenTree::Group(g) => collect_idents(g.stream(), out),
+            TokenTree::Literal(l) => {
+                // Inline format arguments: `println!("{x}")`.
+                let s = l.to_string();
+                if s.starts_with('"') {
+                    let mut rest = s.as_str();
+                    while let Some(open) = rest.find('{') {
+                        rest = &rest[open + 1..];
+                        let name: String = rest
+                            .chars()
+                            .take_while(|c| c.is_alphanumeric() || *c == '_')
+                            .collect();
+                        if !name.is_empty() && !name.chars().next().unwrap_or('0').is_numeric() {
+                            out.push(syn::Ident::new(&name, l.span()));
+                        }
+                    }
+                }
+            }
+            TokenTree::Punct(_) => {}
+        }
+    }
+}
+
+fn collect_pat_bindings(p: &Pat, out: &mut Vec<syn::Ident>) {
+    match p {
+        Pat::Ident(pi) => {
+            // A lone capitalised name is a unit variant or constant, not a binding.
+            let s = pi.ident.to_string();
+            let is_const_like = pi.subpat.is_none()
+                && s.chars().next().is_some_and(|c| c.is_uppercase());
+            if !is_const_like {
+                out.push(pi.ident.clone());
+            }
+            if let Some((_, sub)) = &pi.subpat {
+                collect_pat_bindings(sub, out);
+            }
+        }
+        Pat::Or(po) => {
+            if let Some(first) = po.cases.first() {
+                collect_pat_bindings(first, out);
+            }
+        }
+        Pat::Paren(pp) => collect_pat_bindings(&pp.pat, out),
+        Pat::Reference(pr) => collect_pat_bindings(&pr.pat, out),
+        Pat::Slice(ps) => ps.elems.iter().for_each(|e| collect_pat_bindings(e, out)),
+        Pat::Struct(ps) => ps
+            .fields
+            .iter()
+            .for_each(|f| collect_pat_bindings(&f.pat, out)),
+        Pat::Tuple(pt) => pt.elems.iter().for_each(|e| collect_pat_bindings(e, out)),
+        Pat::TupleStruct(pt) => pt.elems.iter().for_each(|e| collect_pat_bindings(e, out)),
+        Pat::Type(pt) => collect_pat_bindings(&pt.pat, out),
+        _ => {}
+    }
+}
+
+/// Names assigned (`x = ..`, `x += ..`) anywhere inside a node.
+pub struct AssignedNames(Vec<String>);
+
+impl<'ast> Visit<'ast> for AssignedNames {
+    fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
+        if let Expr::Path(p) = &*a.left {
+            if let Some(id) = p.path.get_ident() {
+                self.0.push(id.to_string());
+            }
+        }
+        syn::visit::visit_expr_assign(self, a);
+    }
+    fn visit_expr_binary(&mut self, b: &'ast syn::ExprBinary) {
+        use syn::BinOp as B;
+        if matches!(
+            b.op,
+            B::AddAssign(_) | B::SubAssign(_) | B::MulAssign(_) | B::DivAssign(_) | B::RemAssign(_)
+        ) {
+            if let Expr::Path(p) = &*b.left {
+                if let Some(id) = p.path.get_ident() {
+                    self.0.push(id.to_string());
+                }
+            }
+        }
+        syn::visit::visit_expr_binary(self, b);
+    }
+    fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+    fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+/// Whether `e` contains a `return`, or a `break`/`continue` that leaves `e` (not one that
+/// belongs to a loop inside `e`).
+pub fn diverges(e: &Expr) -> bool {
+    let mut d = Diverges { depth: 0, found: false };
+    d.visit_expr(e);
+    d.found
+}
+
+fn diverges_block(b: &syn::Block) -> bool {
+    let mut d = Diverges { depth: 0, found: false };
+    d.visit_block(b);
+    d.found
+}
+
+fn contains_break(b: &syn::Block) -> bool {
+    let mut d = Diverges { depth: 0, found: false };
+    d.visit_block(b);
+    d.found
+}
+
+struct Diverges {
+    depth: usize,
+    found: bool,
+}
+
+impl<'ast> Visit<'ast> for Diverges {
+    fn visit_expr_return(&mut self, _: &'ast syn::ExprReturn) {
+        self.found = true;
+    }
+    fn visit_expr_break(&mut self, _: &'ast syn::ExprBreak) {
+        if self.depth == 0 {
+            self.found = true;
+        }
+    }
+    fn visit_expr_continue(&mut self, _: &'ast syn::ExprContinue) {
+        if self.depth == 0 {
+            self.found = true;
+        }
+    }
+    fn visit_expr_for_loop(&mut self, l: &'ast syn::ExprForLoop) {
+        self.visit_expr(&l.expr);
+        self.depth += 1;
+        self.visit_block(&l.body);
+        self.depth -= 1;
+    }
+    fn visit_expr_while(&mut self, l: &'ast syn::ExprWhile) {
+        self.visit_expr(&l.cond);
+        self.depth += 1;
+        self.visit_block(&l.body);
+        self.depth -= 1;
+    }
+    fn visit_expr_loop(&mut self, l: &'ast syn::ExprLoop) {
+        self.depth += 1;
+        self.visit_block(&l.body);
+        self.depth -= 1;
+    }
+    fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+    fn visit_item(&mut self, _: &'ast syn::Item) {}
+}

@@ -1,0 +1,60 @@
+//! The float methods `#[differentiate]` knows derivative rules for, and methods known to return
+//! discrete values. The rules themselves live in the runtime (`autodiff_runtime::rules`).
+
+/// How a known float method's rule is called.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Shape {
+    /// `x.m()`: `m_vjp(&x, &y, &g)`.
+    Unary,
+    /// `x.powi(n)` with an integer `n`: `powi_vjp(&x, &n, &y, &g)`, only `x` has a derivative.
+    IntPower,
+    /// `x.m(a)` / `x.m(a, b)`: `m_vjp_i(&x, &a, [&b,] &y, &g)` for operand `i` (0 is `x`).
+    Multi,
+}
+
+/// A known float method: its name, number of arguments after the receiver, and rule shape.
+pub fn float_method(name: &str) -> Option<(usize, Shape)> {
+    const UNARY: &[&str] = &[
+        "exp", "exp2", "exp_m1", "ln", "log2", "log10", "ln_1p", "sqrt", "cbrt", "recip", "sin",
+        "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh",
+        "abs", "signum", "floor", "ceil", "round", "trunc", "fract", "to_degrees", "to_radians",
+    ];
+    const BINARY: &[&str] = &["log", "powf", "atan2", "hypot", "max", "min"];
+    const TERNARY: &[&str] = &["mul_add", "clamp"];
+    if UNARY.contains(&name) {
+        Some((0, Shape::Unary))
+    } else if name == "powi" {
+        Some((1, Shape::IntPower))
+    } else if BINARY.contains(&name) {
+        Some((1, Shape::Multi))
+    } else if TERNARY.contains(&name) {
+        Some((2, Shape::Multi))
+    } else {
+        None
+    }
+}
+
+/// Methods whose result is never differentiable (counts, predicates), whatever the receiver.
+pub fn is_discrete_method(name: &str) -> bool {
+    matches!(
+        name,
+        "len"
+            | "is_empty"
+            | "is_nan"
+            | "is_finite"
+            | "is_infinite"
+            | "is_normal"
+            | "is_sign_positive"
+            | "is_sign_negative"
+            | "total_cmp"
+            | "partial_cmp"
+            | "to_bits"
+    )
+}
+
+/// All known float method names, for "did you mean" style hints.
+pub fn known_list() -> &'static str {
+    "exp, exp2, exp_m1, ln, log, log2, log10, ln_1p, sqrt, cbrt, recip, powi, powf, sin, cos, tan, \
+     asin, acos, atan, atan2, sinh, cosh, tanh, asinh, acosh, atanh, hypot, abs, signum, max, min, \
+     mul_add, clamp, floor, ceil, round, trunc, fract, to_degrees, to_radians"
+}

@@ -1,0 +1,53 @@
+//! The arguments of `#[differentiate(..)]`.
+//!
+//! - `wrt(a, b)`: differentiate with respect to exactly these parameters, in this order of
+//!   declaration (the default is every parameter of a differentiable type);
+//! - `dump`: print the SSA form and the generated code at compile time.
+
+use syn::parse::{Parse, ParseStream};
+use syn::{Ident, Token};
+
+#[derive(Default)]
+pub struct Options {
+    pub wrt: Option<Vec<Ident>>,
+    pub dump: bool,
+}
+
+impl Parse for Options {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let mut opts = Options::default();
+        while !input.is_empty() {
+            let key: Ident = input.parse()?;
+            match key.to_string().as_str() {
+                "wrt" => {
+                    if opts.wrt.is_some() {
+                        return Err(syn::Error::new(key.span(), "`wrt` given twice"));
+                    }
+                    let content;
+                    syn::parenthesized!(content in input);
+                    let names = content.parse_terminated(Ident::parse, Token![,])?;
+                    if names.is_empty() {
+                        return Err(syn::Error::new(
+                            key.span(),
+                            "`wrt()` is empty: name at least one parameter, as in `wrt(x)`",
+                        ));
+                    }
+                    opts.wrt = Some(names.into_iter().collect());
+                }
+                "dump" => opts.dump = true,
+                other => {
+                    return Err(syn::Error::new(
+                        key.span(),
+                        format!(
+                            "unknown option `{other}`: `#[differentiate]` accepts `wrt(a, b, ..)` and `dump`"
+                        ),
+                    ));
+                }
+            }
+            if !input.is_empty() {
+                input.parse::<Token![,]>()?;
+            }
+        }
+        Ok(opts)
+    }
+}

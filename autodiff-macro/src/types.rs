@@ -1,0 +1,86 @@
+//! What the macro reads off a parameter's *declared* type: whether it is differentiable by
+//! default, and the owned type its gradient has. Nothing else about types is decided here:
+//! everything past the signature is rustc's job, through the runtime's traits.
+
+use quote::quote;
+use syn::Type;
+
+const DISCRETE: &[&str] = &[
+    "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize", "bool",
+    "char", "str", "String",
+];
+
+fn last_ident(ty: &Type) -> Option<(String, Option<&syn::PathArguments>)> {
+    match ty {
+        Type::Path(p) if p.qself.is_none() => p
+            .path
+            .segments
+            .last()
+            .map(|s| (s.ident.to_string(), Some(&s.arguments))),
+        _ => None,
+    }
+}
+
+fn first_type_arg(args: Option<&syn::PathArguments>) -> Option<&Type> {
+    match args? {
+        syn::PathArguments::AngleBracketed(a) => a.args.iter().find_map(|g| match g {
+            syn::GenericArgument::Type(t) => Some(t),
+            _ => None,
+        }),
+        _ => None,
+    }
+}
+
+/// Integers, `bool`, `char`, strings, and references, slices, arrays and `Vec`s of them.
+pub fn is_inactive_type(ty: &Type) -> bool {
+    match ty {
+        Type::Reference(r) => is_inactive_type(&r.elem),
+        Type::Slice(s) => is_inactive_type(&s.elem),
+        Type::Array(a) => is_inactive_type(&a.elem),
+        Type::Paren(p) => is_inactive_type(&p.elem),
+        Type::Group(g) => is_inactive_type(&g.elem),
+        Type::Tuple(t) => !t.elems.is_empty() && t.elems.iter().all(is_inactive_type),
+        _ => match last_ident(ty) {
+            Some((name, args)) if name == "Vec" => {
+                first_type_arg(args).is_some_and(is_inactive_type)
+            }
+            Some((name, _)) => DISCRETE.contains(&name.as_str()),
+            None => false,
+        },
+    }
+}
+
+/// `f32`, `f64`, and references, slices, arrays and `Vec`s of them.
+pub fn is_float_type(ty: &Type) -> bool {
+    match ty {
+        Type::Reference(r) => is_float_type(&r.elem),
+        Type::Slice(s) => is_float_type(&s.elem),
+        Type::Array(a) => is_float_type(&a.elem),
+        Type::Paren(p) => is_float_type(&p.elem),
+        Type::Group(g) => is_float_type(&g.elem),
+        _ => match last_ident(ty) {
+            Some((name, args)) if name == "Vec" => first_type_arg(args).is_some_and(is_float_type),
+            Some((name, _)) => name == "f32" || name == "f64",
+            None => false,
+        },
+    }
+}
+
+/// The owned type of a gradient: `&T` → `T`, `[T]` → `Vec<T>`, otherwise the type itself.
+pub fn owned(ty: &Type) -> proc_macro2::TokenStream {
+    match ty {
+        Type::Reference(r) => owned(&r.elem),
+        Type::Slice(s) => {
+            let e = &s.elem;
+            quote!(::std::vec::Vec<#e>)
+        }
+        Type::Paren(p) => owned(&p.elem),
+        Type::Group(g) => owned(&g.elem),
+        t => quote!(#t),
+    }
+}
+
+/// Whether a type syntactically names something `_grad` cannot seed (a tuple or an array).
+pub fn is_non_scalar_syntax(ty: &Type) -> bool {
+    matches!(ty, Type::Tuple(_) | Type::Array(_) | Type::Slice(_))
+}

@@ -1,0 +1,297 @@
+//! The vector-space view of parameters and gradients.
+//!
+//! Reverse mode needs three things of every value it differentiates: a zero of the same shape to
+//! start an adjoint from, a way to add two adjoints, and (for optimizers and gradient checking) a
+//! way to reach every scalar inside. [`Differentiable`] supplies them for owned values, whose
+//! gradient has the value's own type. [`Primal`] maps what a function may *take* (references,
+//! slices) to that owned gradient type: the gradient of `&[f64]` is a `Vec<f64>`.
+
+use ndarray::{Array, Dimension};
+
+/// The floating-point scalars the runtime works in: `f32` and `f64`.
+pub trait Real:
+    Copy
+    + PartialOrd
+    + core::fmt::Debug
+    + core::fmt::Display
+    + core::ops::Add<Output = Self>
+    + core::ops::Sub<Output = Self>
+    + core::ops::Mul<Output = Self>
+    + core::ops::Div<Output = Self>
+    + core::ops::Neg<Output = Self>
+    + core::ops::AddAssign
+    + core::ops::SubAssign
+    + core::ops::MulAssign
+    + core::ops::DivAssign
+    + Default
+    + 'static
+{
+    /// `0`.
+    const ZERO: Self;
+    /// `1`.
+    const ONE: Self;
+    /// Converts from `f64` (rounding for `f32`).
+    fn from_f64(x: f64) -> Self;
+    /// Converts to `f64` (exact for both).
+    fn to_f64(self) -> f64;
+    /// Square root.
+    fn sqrt(self) -> Self;
+    /// Absolute value.
+    fn abs(self) -> Self;
+    /// `true` unless NaN or infinite.
+    fn is_finite(self) -> bool;
+}
+
+macro_rules! impl_real {
+    ($($t:ty),*) => {$(
+        impl Real for $t {
+            const ZERO: Self = 0.0;
+            const ONE: Self = 1.0;
+            #[inline(always)]
+            fn from_f64(x: f64) -> Self { x as $t }
+            #[inline(always)]
+            fn to_f64(self) -> f64 { self as f64 }
+            #[inline(always)]
+            fn sqrt(self) -> Self { <$t>::sqrt(self) }
+            #[inline(always)]
+            fn abs(self) -> Self { <$t>::abs(self) }
+            #[inline(always)]
+            fn is_finite(self) -> bool { <$t>::is_finite(self) }
+        }
+    )*};
+}
+impl_real!(f32, f64);
+
+/// An owned value that gradients can be taken with respect to; its gradient has the same type.
+///
+/// Implemented for `f32`, `f64`, `Vec<T>`, `[T; N]`, tuples, ndarray `Array<T, D>`, and by
+/// `#[derive(Differentiable)]` for parameter structs. Every implementation has one scalar type
+/// (`Self::Scalar`) and visits its leaves — flat runs of scalars — in one fixed order, which
+/// optimizers rely on to keep per-leaf state.
+pub trait Differentiable: Clone {
+    /// The scalar type of every leaf.
+    type Scalar: Real;
+
+    /// A zero of the same shape.
+    fn zero_like(&self) -> Self;
+
+    /// `self += other`. Shapes must agree; a mismatch panics with both shapes in the message.
+    fn add_assign(&mut self, other: &Self);
+
+    /// `self *= s`.
+    fn scale(&mut self, s: Self::Scalar);
+
+    /// The inner product `Σ selfᵢ·otherᵢ` over every scalar.
+    fn dot(&self, other: &Self) -> Self::Scalar;
+
+    /// Number of scalars.
+    fn num_scalars(&self) -> usize;
+
+    /// Calls `f` on every leaf, in order.
+    fn visit_leaves(&self, f: &mut dyn FnMut(&[Self::Scalar]));
+
+    /// Calls `f` on every leaf of `self` beside the matching leaf of `other`, in order.
+    /// `other` must have the same shape as `self`.
+    fn zip_leaves_mut(&mut self, other: &Self, f: &mut dyn FnMut(&mut [Self::Scalar], &[Self::Scalar]));
+}
+
+impl<T: Real> Differentiable for T {
+    type Scalar = T;
+    #[inline(always)]
+    fn zero_like(&self) -> Self {
+        T::ZERO
+    }
+    #[inline(always)]
+    fn add_assign(&mut self, other: &Self) {
+        *self += *other;
+    }
+    #[inline(always)]
+    fn scale(&mut self, s: T) {
+        *self *= s;
+    }
+    #[inline(always)]
+    fn dot(&self, other: &Self) -> T {
+        *self * *other
+    }
+    fn num_scalars(&self) -> usize {
+        1
+    }
+    fn visit_leaves(&self, f: &mut dyn FnMut(&[T])) {
+        f(core::slice::from_ref(self));
+    }
+    fn zip_leaves_mut(&mut self, other: &Self, f: &mut dyn FnMut(&mut [T], &[T])) {
+        f(core::slice::from_mut(self), core::slice::from_ref(other));
+    }
+}
+
+fn check_len(what: &str, a: usize, b: usize) {
+    assert!(a == b, "{what}: length mismatch, {a} vs {b} scalars");
+}
+
+impl<T: Real> Differentiable for Vec<T> {
+    type Scalar = T;
+    fn zero_like(&self) -> Self {
+        vec![T::ZERO; self.len()]
+    }
+    fn add_assign(&mut self, other: &Self) {
+        check_len("Vec add_assign", self.len(), other.len());
+        for (a, b) in self.iter_mut().zip(other) {
+            *a += *b;
+        }
+    }
+    fn scale(&mut self, s: T) {
+        for a in self.iter_mut() {
+            *a *= s;
+        }
+    }
+    fn dot(&self, other: &Self) -> T {
+        check_len("Vec dot", self.len(), other.len());
+        self.iter().zip(other).fold(T::ZERO, |acc, (a, b)| acc + *a * *b)
+    }
+    fn num_scalars(&self) -> usize {
+        self.len()
+    }
+    fn visit_leaves(&self, f: &mut dyn FnMut(&[T])) {
+        f(self);
+    }
+    fn zip_leaves_mut(&mut self, other: &Self, f: &mut dyn FnMut(&mut [T], &[T])) {
+        check_len("Vec zip_leaves_mut", self.len(), other.len());
+        f(self, other);
+    }
+}
+
+impl<T: Real, const N: usize> Differentiable for [T; N] {
+    type Scalar = T;
+    fn zero_like(&self) -> Self {
+        [T::ZERO; N]
+    }
+    fn add_assign(&mut self, other: &Self) {
+        for (a, b) in self.iter_mut().zip(other) {
+            *a += *b;
+        }
+    }
+    fn scale(&mut self, s: T) {
+        for a in self.iter_mut() {
+            *a *= s;
+        }
+    }
+    fn dot(&self, other: &Self) -> T {
+        self.iter().zip(other).fold(T::ZERO, |acc, (a, b)| acc + *a * *b)
+    }
+    fn num_scalars(&self) -> usize {
+        N
+    }
+    fn visit_leaves(&self, f: &mut dyn FnMut(&[T])) {
+        f(self);
+    }
+    fn zip_leaves_mut(&mut self, other: &Self, f: &mut dyn FnMut(&mut [T], &[T])) {
+        f(self, other);
+    }
+}
+
+impl<T: Real, D: Dimension> Differentiable for Array<T, D> {
+    type Scalar = T;
+    fn zero_like(&self) -> Self {
+        Array::from_elem(self.raw_dim(), T::ZERO)
+    }
+    fn add_assign(&mut self, other: &Self) {
+        assert!(
+            self.shape() == other.shape(),
+            "Array add_assign: shape mismatch, {:?} vs {:?}",
+            self.shape(),
+            other.shape()
+        );
+        *self += other;
+    }
+    fn scale(&mut self, s: T) {
+        self.mapv_inplace(|a| a * s);
+    }
+    fn dot(&self, other: &Self) -> T {
+        assert!(
+            self.shape() == other.shape(),
+            "Array dot: shape mismatch, {:?} vs {:?}",
+            self.shape(),
+            other.shape()
+        );
+        ndarray::Zip::from(self)
+            .and(other)
+            .fold(T::ZERO, |acc, a, b| acc + *a * *b)
+    }
+    fn num_scalars(&self) -> usize {
+        self.len()
+    }
+    fn visit_leaves(&self, f: &mut dyn FnMut(&[T])) {
+        match self.as_slice() {
+            Some(s) => f(s),
+            None => f(&self.iter().copied().collect::<Vec<T>>()),
+        }
+    }
+    fn zip_leaves_mut(&mut self, other: &Self, f: &mut dyn FnMut(&mut [T], &[T])) {
+        assert!(
+            self.shape() == other.shape(),
+            "Array zip_leaves_mut: shape mismatch, {:?} vs {:?}",
+            self.shape(),
+            other.shape()
+        );
+        // Leaves are visited in logical (row-major) order so that a parameter and its gradient
+        // line up whatever their memory layouts.
+        let other_std = other.as_standard_layout();
+        let other_slice = other_std.as_slice().expect("standard layout is contiguous");
+        if let Some(s) = self.as_slice_mut() {
+            f(s, other_slice);
+        } else {
+            let mut tmp: Vec<T> = self.iter().copied().collect();
+            f(&mut tmp, other_slice);
+            for (a, b) in self.iter_mut().zip(tmp) {
+                *a = b;
+            }
+        }
+    }
+}
+
+macro_rules! impl_tuple {
+    ($($name:ident $idx:tt),+) => {
+        impl<S: Real, $($name: Differentiable<Scalar = S>),+> Differentiable for ($($name,)+) {
+            type Scalar = S;
+            fn zero_like(&self) -> Self { ($(self.$idx.zero_like(),)+) }
+            fn add_assign(&mut self, other: &Self) { $(self.$idx.add_assign(&other.$idx);)+ }
+            fn scale(&mut self, s: S) { $(self.$idx.scale(s);)+ }
+            fn dot(&self, other: &Self) -> S { S::ZERO $(+ self.$idx.dot(&other.$idx))+ }
+            fn num_scalars(&self) -> usize { 0 $(+ self.$idx.num_scalars())+ }
+            fn visit_leaves(&self, f: &mut dyn FnMut(&[S])) { $(self.$idx.visit_leaves(f);)+ }
+            fn zip_leaves_mut(&mut self, other: &Self, f: &mut dyn FnMut(&mut [S], &[S])) {
+                $(self.$idx.zip_leaves_mut(&other.$idx, f);)+
+            }
+        }
+    };
+}
+impl_tuple!(A 0);
+impl_tuple!(A 0, B 1);
+impl_tuple!(A 0, B 1, C 2);
+impl_tuple!(A 0, B 1, C 2, D 3);
+impl_tuple!(A 0, B 1, C 2, D 3, E 4);
+impl_tuple!(A 0, B 1, C 2, D 3, E 4, F 5);
+
+/// What a differentiated function may take as an active argument, and the owned type its
+/// gradient has.
+pub trait Primal {
+    /// The gradient's type: the owned form of `Self`.
+    type Tangent: Differentiable;
+    /// A zero gradient shaped like `self`.
+    fn zero_tangent(&self) -> Self::Tangent;
+}
+
+impl<T: Differentiable> Primal for T {
+    type Tangent = T;
+    #[inline(always)]
+    fn zero_tangent(&self) -> T {
+        self.zero_like()
+    }
+}
+
+impl<T: Real> Primal for [T] {
+    type Tangent = Vec<T>;
+    fn zero_tangent(&self) -> Vec<T> {
+        vec![T::ZERO; self.len()]
+    }
+}

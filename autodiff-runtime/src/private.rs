@@ -1,0 +1,82 @@
+//! The interface between `#[differentiate]`'s generated code and the runtime.
+//!
+//! Generated code names these items by absolute path (`::autodiff::__private::…`), never the
+//! public API, so the public API can evolve independently. Everything here is `#[inline]`: the
+//! point of source transformation is that rustc sees straight through it.
+
+pub use crate::differentiable::{Differentiable, Primal, Real};
+pub use crate::rules::{ArithRules, FloatRules, NegRule};
+
+/// A zero gradient shaped like `x`: the start of an adjoint that receives contributions from
+/// more than one place.
+#[inline(always)]
+pub fn zero_like<T: Primal + ?Sized>(x: &T) -> T::Tangent {
+    x.zero_tangent()
+}
+
+/// `adjoint += contribution`.
+#[inline(always)]
+pub fn acc<T: Differentiable>(adjoint: &mut T, contribution: T) {
+    adjoint.add_assign(&contribution);
+}
+
+/// A result type `*_grad` can seed with `1`: a scalar.
+#[diagnostic::on_unimplemented(
+    message = "`_grad` needs a scalar (`f32` or `f64`) result, found `{Self}`",
+    label = "not a scalar",
+    note = "use the generated `_vjp` function and pass a cotangent of the result's type"
+)]
+pub trait ScalarOutput: Sized {
+    /// The seed `1` of the backward pass.
+    fn one() -> Self;
+}
+
+impl ScalarOutput for f64 {
+    #[inline(always)]
+    fn one() -> Self {
+        1.0
+    }
+}
+
+impl ScalarOutput for f32 {
+    #[inline(always)]
+    fn one() -> Self {
+        1.0
+    }
+}
+
+/// The seed of `*_grad`, typed by the primal result it seeds.
+#[inline(always)]
+pub fn seed<T: ScalarOutput>(_primal: &T) -> T {
+    T::one()
+}
+
+/// Backward rule of a float-to-float `as` cast: the cotangent converted back to the source type.
+#[inline(always)]
+pub fn cast_vjp<S: Real, T: Real>(_x: &S, g: &T) -> S {
+    S::from_f64(g.to_f64())
+}
+
+/// Forward (tangent) rule of a float-to-float `as` cast.
+#[inline(always)]
+pub fn cast_jvp<S: Real, T: Real>(_x: &S, dx: &S) -> T {
+    T::from_f64(dx.to_f64())
+}
+
+/// Moves a per-iteration record off a loop's stack in the backward pass. The forward pass pushed
+/// exactly as many records as the backward pass pops, so an empty stack is a bug in the generator.
+#[inline(always)]
+pub fn pop<T>(stack: &mut Vec<T>) -> T {
+    match stack.pop() {
+        Some(t) => t,
+        None => unreachable!("autodiff: backward pass popped more records than the forward pass pushed"),
+    }
+}
+
+/// Moves an adjoint out, leaving a zero of the same shape: the carried adjoints of a loop at the
+/// start of each backward iteration.
+#[inline(always)]
+pub fn take<T: Differentiable>(adjoint: &mut T) -> T {
+    let zero = adjoint.zero_like();
+    core::mem::replace(adjoint, zero)
+}
