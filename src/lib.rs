@@ -21,7 +21,7 @@
 //! ```
 
 pub use autodiff_macro::differentiate;
-pub use autodiff_runtime::{check, rules, Differentiable, Primal, Real};
+pub use autodiff_runtime::{Differentiable, Primal, Real, check, rules};
 
 /// Support for generated code. Not part of the public API: it may change in any release.
 #[doc(hidden)]

@@ -38,7 +38,9 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                      separate `f64` parameters, or exclude this parameter with `wrt(..)`",
                 ));
             }
-            InstKind::Binary(BinOp::Rem, a, b) if (act.is_active(*a) || act.is_active(*b)) && any_result_active => {
+            InstKind::Binary(BinOp::Rem, a, b)
+                if (act.is_active(*a) || act.is_active(*b)) && any_result_active =>
+            {
                 errors.push(syn::Error::new(
                     inst.span,
                     "`%` on a differentiated value has no derivative rule; compute it from \
@@ -47,7 +49,10 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
             }
             InstKind::Opaque { uses, .. } => {
                 let reads_active = uses.iter().any(|(_, v)| act.is_active(*v));
-                let has_value = inst.results.iter().any(|&r| f.value(r).kind != Kind::Discrete);
+                let has_value = inst
+                    .results
+                    .iter()
+                    .any(|&r| f.value(r).kind != Kind::Discrete);
                 if reads_active && has_value {
                     errors.push(syn::Error::new(
                         inst.span,

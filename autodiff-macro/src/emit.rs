@@ -309,7 +309,9 @@ impl<'a> Emitter<'a> {
         match &inst.kind {
             InstKind::Const(_) | InstKind::Opaque { .. } | InstKind::Index(..) => {}
             InstKind::Binary(op, l, r) => {
-                let (Some(y), Some(g)) = (y, ybar) else { return };
+                let (Some(y), Some(g)) = (y, ybar) else {
+                    return;
+                };
                 let name = op.name();
                 for (k, &operand) in [*l, *r].iter().enumerate() {
                     if !self.active(operand) {
@@ -326,12 +328,16 @@ impl<'a> Emitter<'a> {
                 }
             }
             InstKind::Neg(x) => {
-                let (Some(y), Some(g)) = (y, ybar) else { return };
+                let (Some(y), Some(g)) = (y, ybar) else {
+                    return;
+                };
                 let (xx, yy) = (self.need(*x), self.need(y));
                 self.contrib(*x, quote!(#pv::NegRule::neg_vjp(&#xx, &#yy, &#g)), adj, out);
             }
             InstKind::Method { name, recv, args } => {
-                let (Some(y), Some(g)) = (y, ybar) else { return };
+                let (Some(y), Some(g)) = (y, ybar) else {
+                    return;
+                };
                 let Some((_, shape)) = methods::float_method(&name.to_string()) else {
                     return;
                 };
@@ -361,7 +367,9 @@ impl<'a> Emitter<'a> {
                 }
             }
             InstKind::Cast { value, .. } => {
-                let (Some(_), Some(g)) = (y, ybar) else { return };
+                let (Some(_), Some(g)) = (y, ybar) else {
+                    return;
+                };
                 let x = self.need(*value);
                 self.contrib(*value, quote!(#pv::cast_vjp(&#x, &#g)), adj, out);
             }
@@ -460,7 +468,8 @@ impl<'a> Emitter<'a> {
         self.add_extra(b, rec.clone());
         self.predeclare(arms, adj, out);
         let results = self.f.inst(i).results.clone();
-        let incoming: Vec<Option<syn::Ident>> = results.iter().map(|r| adj.get(r).cloned()).collect();
+        let incoming: Vec<Option<syn::Ident>> =
+            results.iter().map(|r| adj.get(r).cloned()).collect();
         let exit = Exit::Yield(incoming);
         let en = enum_ident("I", i.0);
         let mut cases = TokenStream::new();
@@ -754,7 +763,13 @@ impl<'a> Emitter<'a> {
             let parts: Vec<TokenStream> = self
                 .saved(link.block)
                 .iter()
-                .map(|id| if *id == sub { wrapped.clone() } else { item(id) })
+                .map(|id| {
+                    if *id == sub {
+                        wrapped.clone()
+                    } else {
+                        item(id)
+                    }
+                })
                 .collect();
             inner = quote!((#(#parts,)*));
         }
@@ -929,13 +944,7 @@ impl<'a> Emitter<'a> {
     }
 
     fn branch_lhs(&self, i: Inst) -> TokenStream {
-        let mut ids: Vec<syn::Ident> = self
-            .f
-            .inst(i)
-            .results
-            .iter()
-            .map(|&v| self.v(v))
-            .collect();
+        let mut ids: Vec<syn::Ident> = self.f.inst(i).results.iter().map(|&v| self.v(v)).collect();
         if self.inst_bw[i.index()] {
             ids.push(format_ident!("__ad_rec_{}", i.to_string()));
         }

@@ -149,7 +149,11 @@ pub enum InstKind {
         uses: Vec<(syn::Ident, Value)>,
     },
     /// `if cond { then } else { els }`: both blocks end in [`Term::Yield`] with the results.
-    If { cond: Value, then: Block, els: Block },
+    If {
+        cond: Value,
+        then: Block,
+        els: Block,
+    },
     /// `match scrutinee { arms }` on an inactive scrutinee; every arm ends in [`Term::Yield`].
     Match {
         scrutinee: Value,
@@ -210,7 +214,11 @@ pub enum Term {
     /// Leave the function.
     Return(Value),
     /// A diverging `if` at the end of a block: each arm ends in its own terminator.
-    Branch { cond: Value, then: Block, els: Block },
+    Branch {
+        cond: Value,
+        then: Block,
+        els: Block,
+    },
     /// A diverging `match` at the end of a block.
     Switch {
         scrutinee: Value,
@@ -229,6 +237,7 @@ pub struct BlockData {
 #[derive(Clone, Debug)]
 pub struct Param {
     pub ident: syn::Ident,
+    #[allow(dead_code)]
     pub ty: syn::Type,
     pub active: bool,
     pub value: Value,
@@ -407,7 +416,10 @@ impl Func {
 }
 
 fn list(vs: &[Value]) -> String {
-    vs.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ")
+    vs.iter()
+        .map(|v| v.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl Func {
@@ -428,13 +440,19 @@ impl Func {
                 InstKind::Binary(op, a, b) => format!("{} {a}, {b}", op.name()),
                 InstKind::Neg(a) => format!("neg {a}"),
                 InstKind::Method { name, recv, args } => {
-                    format!("method {name} {recv}{}{}", if args.is_empty() { "" } else { ", " }, list(args))
+                    format!(
+                        "method {name} {recv}{}{}",
+                        if args.is_empty() { "" } else { ", " },
+                        list(args)
+                    )
                 }
                 InstKind::Call { path, args } => {
                     format!("call {} {}", quote::quote!(#path), list(args))
                 }
                 InstKind::Cast { value, ty } => format!("cast {value} as {}", quote::quote!(#ty)),
-                InstKind::Ascribe { value, ty } => format!("ascribe {value}: {}", quote::quote!(#ty)),
+                InstKind::Ascribe { value, ty } => {
+                    format!("ascribe {value}: {}", quote::quote!(#ty))
+                }
                 InstKind::Ref(v) => format!("ref {v}"),
                 InstKind::Tuple(vs) => format!("tuple {}", list(vs)),
                 InstKind::Field(v, n) => format!("field {v}.{n}"),

@@ -25,7 +25,7 @@ mod verify;
 
 use proc_macro::TokenStream;
 use proc_macro2::TokenStream as TokenStream2;
-use quote::{format_ident, quote, ToTokens};
+use quote::{ToTokens, format_ident, quote};
 use syn::spanned::Spanned;
 
 /// Generates `<name>_grad` and `<name>_vjp` beside a function; see the `autodiff` crate.
@@ -156,7 +156,10 @@ impl Signature {
             ));
         }
         if let Some(abi) = &s.abi {
-            errors.push(syn::Error::new(abi.span(), "`extern` functions cannot be differentiated"));
+            errors.push(syn::Error::new(
+                abi.span(),
+                "`extern` functions cannot be differentiated",
+            ));
         }
         if !s.generics.params.is_empty() || s.generics.where_clause.is_some() {
             errors.push(syn::Error::new(
@@ -166,7 +169,10 @@ impl Signature {
             ));
         }
         if let Some(v) = &s.variadic {
-            errors.push(syn::Error::new(v.span(), "variadic functions cannot be differentiated"));
+            errors.push(syn::Error::new(
+                v.span(),
+                "variadic functions cannot be differentiated",
+            ));
         }
         let mut params = Vec::new();
         for arg in &s.inputs {

@@ -59,6 +59,15 @@ struct Cont<'a> {
     scope_len: usize,
 }
 
+/// A loop's body block, the slots of the variables it carries, their values before it, and the
+/// environment to restore after it.
+struct LoopHeader {
+    body: Block,
+    slots: Vec<usize>,
+    init: Vec<Value>,
+    saved: Vec<Binding>,
+}
+
 struct LoopCtx {
     slots: Vec<usize>,
 }
@@ -103,7 +112,13 @@ pub fn lower(item: &syn::ItemFn, active: &[bool]) -> Lowering {
             value: Some(v),
         });
     }
-    lw.seq(body, &item.block.stmts, &[], &Finish::Return, item.block.span());
+    lw.seq(
+        body,
+        &item.block.stmts,
+        &[],
+        &Finish::Return,
+        item.block.span(),
+    );
     lw
 }
 
@@ -163,7 +178,7 @@ impl Lowering {
     }
 
     /// Slots of variables in scope that `node` may assign to.
-    fn assigned_slots<'a>(&self, node: impl FnOnce(&mut AssignedNames)) -> Vec<usize> {
+    fn assigned_slots(&self, node: impl FnOnce(&mut AssignedNames)) -> Vec<usize> {
         let mut names = AssignedNames(Vec::new());
         node(&mut names);
         let mut slots = Vec::new();
@@ -184,6 +199,7 @@ impl Lowering {
         let scope = self.env.len();
         let mut tail: Option<Value> = None;
         let mut tail_span = span;
+        let want_tail = wants_tail(conts, finish);
         for (i, stmt) in stmts.iter().enumerate() {
             let is_last = i + 1 == stmts.len();
             let rest = &stmts[i + 1..];
@@ -205,7 +221,7 @@ impl Lowering {
                         self.env.truncate(scope);
                         return;
                     }
-                    let v = self.expr(b, e, is_tail);
+                    let v = self.expr(b, e, is_tail && want_tail);
                     if is_tail {
                         tail = v;
                         tail_span = e.span();
@@ -292,7 +308,11 @@ impl Lowering {
                 }
             },
             Finish::Continue => {
-                let slots = self.loops.last().map(|l| l.slots.clone()).unwrap_or_default();
+                let slots = self
+                    .loops
+                    .last()
+                    .map(|l| l.slots.clone())
+                    .unwrap_or_default();
                 Term::Continue(self.current(&slots, span))
             }
             Finish::Yield { slots, want_value } => {
@@ -393,7 +413,13 @@ impl Lowering {
                 let then = self.f.new_block();
                 let els = self.f.new_block();
                 let saved = self.env.clone();
-                self.seq(then, &ei.then_branch.stmts, conts, finish, ei.then_branch.span());
+                self.seq(
+                    then,
+                    &ei.then_branch.stmts,
+                    conts,
+                    finish,
+                    ei.then_branch.span(),
+                );
                 self.env = saved.clone();
                 match &ei.else_branch {
                     Some((_, else_expr)) => self.seq(
@@ -416,16 +442,10 @@ impl Lowering {
                 let mut arms = Vec::new();
                 for arm in &em.arms {
                     self.env = saved.clone();
-                    let (block, pat, guard, guard_uses, bindings) = self.match_arm_head(arm);
+                    let head = self.match_arm_head(arm);
                     let body = arm_body_stmts(&arm.body);
-                    self.seq(block, &body, conts, finish, arm.body.span());
-                    arms.push(MatchArm {
-                        pat,
-                        guard,
-                        guard_uses,
-                        bindings,
-                        block,
-                    });
+                    self.seq(head.block, &body, conts, finish, arm.body.span());
+                    arms.push(head);
                 }
                 self.env = saved;
                 self.f.block_mut(b).term = Term::Switch { scrutinee, arms };
@@ -435,16 +455,7 @@ impl Lowering {
     }
 
     /// Creates an arm block, binds the pattern's names as its parameters and lowers the guard.
-    fn match_arm_head(
-        &mut self,
-        arm: &syn::Arm,
-    ) -> (
-        Block,
-        Pat,
-        Option<TokenStream>,
-        Vec<(syn::Ident, Value)>,
-        Vec<syn::Ident>,
-    ) {
+    fn match_arm_head(&mut self, arm: &syn::Arm) -> MatchArm {
         let block = self.f.new_block();
         let (pat, guard) = match &arm.pat {
             Pat::Guard(g) => ((*g.pat).clone(), Some(&*g.guard)),
@@ -466,7 +477,13 @@ impl Lowering {
                 .add_block_param(block, Some(id.to_string()), Kind::Discrete);
             self.bind(id.to_string(), Some(v));
         }
-        (block, pat, guard_tokens, guard_uses, bindings)
+        MatchArm {
+            pat,
+            guard: guard_tokens,
+            guard_uses,
+            bindings,
+            block,
+        }
     }
 
     // ---------------------------------------------------------------- bindings
@@ -633,7 +650,9 @@ impl Lowering {
                     let k = self.kind(a);
                     Some(self.inst1(b, InstKind::Neg(a), k, span))
                 }
-                syn::UnOp::Not(_) => self.opaque(b, e.to_token_stream(), Kind::Discrete, true, span),
+                syn::UnOp::Not(_) => {
+                    self.opaque(b, e.to_token_stream(), Kind::Discrete, true, span)
+                }
                 _ => {
                     self.err(
                         span,
@@ -777,7 +796,10 @@ impl Lowering {
                 None
             }
             Expr::Async(_) | Expr::Await(_) => {
-                self.err(span, "`async` code is not supported in differentiated functions");
+                self.err(
+                    span,
+                    "`async` code is not supported in differentiated functions",
+                );
                 None
             }
             Expr::Let(_) => {
@@ -785,11 +807,17 @@ impl Lowering {
                 None
             }
             Expr::Range(_) => {
-                self.err(span, "ranges are supported only as the iterator of a `for` loop");
+                self.err(
+                    span,
+                    "ranges are supported only as the iterator of a `for` loop",
+                );
                 None
             }
             Expr::Try(_) => {
-                self.err(span, "the `?` operator is not supported in differentiated functions");
+                self.err(
+                    span,
+                    "the `?` operator is not supported in differentiated functions",
+                );
                 None
             }
             Expr::Array(_) | Expr::Repeat(_) => {
@@ -801,11 +829,17 @@ impl Lowering {
                 None
             }
             Expr::Struct(_) => {
-                self.err(span, "struct literals are not supported in differentiated functions");
+                self.err(
+                    span,
+                    "struct literals are not supported in differentiated functions",
+                );
                 None
             }
             _ => {
-                self.err(span, "this expression is not supported in differentiated functions");
+                self.err(
+                    span,
+                    "this expression is not supported in differentiated functions",
+                );
                 None
             }
         }
@@ -827,7 +861,10 @@ impl Lowering {
                 Stmt::Local(local) => {
                     if let Some(init) = &local.init {
                         if let Some((else_tok, _)) = &init.diverge {
-                            self.err(else_tok.span, "`let ... else` is not supported; use `match`");
+                            self.err(
+                                else_tok.span,
+                                "`let ... else` is not supported; use `match`",
+                            );
                             continue;
                         }
                         let v = self.expr(b, &init.expr, true);
@@ -881,7 +918,10 @@ impl Lowering {
             }
             None if matches!(
                 bin.op,
-                B::BitAndAssign(_) | B::BitOrAssign(_) | B::BitXorAssign(_) | B::ShlAssign(_)
+                B::BitAndAssign(_)
+                    | B::BitOrAssign(_)
+                    | B::BitXorAssign(_)
+                    | B::ShlAssign(_)
                     | B::ShrAssign(_)
             ) =>
             {
@@ -898,7 +938,10 @@ impl Lowering {
     fn method_call(&mut self, b: Block, mc: &syn::ExprMethodCall) -> Option<Value> {
         let span = mc.span();
         if let Some(t) = &mc.turbofish {
-            self.err(t.span(), "method calls with turbofish (`::<..>`) are not supported");
+            self.err(
+                t.span(),
+                "method calls with turbofish (`::<..>`) are not supported",
+            );
             return None;
         }
         let name = mc.method.to_string();
@@ -953,7 +996,10 @@ impl Lowering {
             return None;
         };
         if fp.qself.is_some() {
-            self.err(c.func.span(), "qualified paths (`<T as Trait>::f`) are not supported");
+            self.err(
+                c.func.span(),
+                "qualified paths (`<T as Trait>::f`) are not supported",
+            );
             return None;
         }
         let mut args = Vec::new();
@@ -961,12 +1007,20 @@ impl Lowering {
             args.push(self.expr(b, a, true)?);
         }
         // `f64::exp(x)` is `x.exp()`.
-        let segs: Vec<String> = fp.path.segments.iter().map(|s| s.ident.to_string()).collect();
+        let segs: Vec<String> = fp
+            .path
+            .segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect();
         if segs.len() == 2 && (segs[0] == "f64" || segs[0] == "f32") {
             let m = &fp.path.segments[1].ident;
             if methods::float_method(&segs[1]).is_some() {
                 if args.is_empty() {
-                    self.err(span, format!("`{}::{m}` needs its receiver argument", segs[0]));
+                    self.err(
+                        span,
+                        format!("`{}::{m}` needs its receiver argument", segs[0]),
+                    );
                     return None;
                 }
                 let recv = args.remove(0);
@@ -1051,7 +1105,13 @@ impl Lowering {
         let then = self.f.new_block();
         let els = self.f.new_block();
         let saved = self.env.clone();
-        self.seq(then, &ei.then_branch.stmts, &[], &finish, ei.then_branch.span());
+        self.seq(
+            then,
+            &ei.then_branch.stmts,
+            &[],
+            &finish,
+            ei.then_branch.span(),
+        );
         self.env = saved.clone();
         match &ei.else_branch {
             Some((_, e)) => self.seq(
@@ -1123,16 +1183,10 @@ impl Lowering {
         let mut arms = Vec::new();
         for arm in &em.arms {
             self.env = saved.clone();
-            let (block, pat, guard, guard_uses, bindings) = self.match_arm_head(arm);
+            let head = self.match_arm_head(arm);
             let body = arm_body_stmts(&arm.body);
-            self.seq(block, &body, &[], &finish, arm.body.span());
-            arms.push(MatchArm {
-                pat,
-                guard,
-                guard_uses,
-                bindings,
-                block,
-            });
+            self.seq(head.block, &body, &[], &finish, arm.body.span());
+            arms.push(head);
         }
         self.env = saved;
         let blocks: Vec<Block> = arms.iter().map(|a| a.block).collect();
@@ -1148,11 +1202,16 @@ impl Lowering {
     }
 
     /// Sets up a loop body block whose parameters carry the variables the loop assigns.
-    fn loop_header(&mut self, body_syn: &syn::Block) -> (Block, Vec<usize>, Vec<Value>, Vec<Binding>) {
+    fn loop_header(&mut self, body_syn: &syn::Block) -> LoopHeader {
         let slots = self.assigned_slots(|v| v.visit_block(body_syn));
         let init = self.current(&slots, body_syn.span());
         let body = self.f.new_block();
-        (body, slots, init, self.env.clone())
+        LoopHeader {
+            body,
+            slots,
+            init,
+            saved: self.env.clone(),
+        }
     }
 
     fn bind_carried(&mut self, body: Block, slots: &[usize], init: &[Value]) {
@@ -1164,16 +1223,14 @@ impl Lowering {
         }
     }
 
-    fn finish_loop(
-        &mut self,
-        b: Block,
-        kind: LoopKind,
-        init: Vec<Value>,
-        body: Block,
-        slots: &[usize],
-        saved: Vec<Binding>,
-        span: Span,
-    ) {
+    fn finish_loop(&mut self, b: Block, kind: LoopKind, h: LoopHeader, span: Span) {
+        let LoopHeader {
+            body,
+            slots,
+            init,
+            saved,
+        } = h;
+        let slots = &slots[..];
         self.env = saved;
         let i = self.f.push_inst(
             b,
@@ -1217,9 +1274,14 @@ impl Lowering {
                 return;
             }
         };
-        let Some(start) = self.expr(b, start, true) else { return };
-        let Some(end) = self.expr(b, end, true) else { return };
-        let (body, slots, init, saved) = self.loop_header(&fl.body);
+        let Some(start) = self.expr(b, start, true) else {
+            return;
+        };
+        let Some(end) = self.expr(b, end, true) else {
+            return;
+        };
+        let h = self.loop_header(&fl.body);
+        let (body, slots, init) = (h.body, h.slots.clone(), h.init.clone());
         let idx = self
             .f
             .add_block_param(body, index_name.clone(), Kind::Discrete);
@@ -1238,7 +1300,7 @@ impl Lowering {
             inclusive,
             rev,
         };
-        self.finish_loop(b, kind, init, body, &slots, saved, span);
+        self.finish_loop(b, kind, h, span);
     }
 
     fn while_loop(&mut self, b: Block, w: &syn::ExprWhile) {
@@ -1248,14 +1310,21 @@ impl Lowering {
             return;
         }
         if let Expr::Let(_) = &*w.cond {
-            self.err(w.cond.span(), "`while let` is not supported; use `loop` with `match`");
+            self.err(
+                w.cond.span(),
+                "`while let` is not supported; use `loop` with `match`",
+            );
             return;
         }
-        let (body, slots, init, saved) = self.loop_header(&w.body);
+        let h = self.loop_header(&w.body);
+        let (body, slots, init) = (h.body, h.slots.clone(), h.init.clone());
         let mut cond_slots = self.assigned_slots(|v| v.visit_expr(&w.cond));
         cond_slots.retain(|s| !slots.contains(s));
         if !cond_slots.is_empty() {
-            self.err(w.cond.span(), "a `while` condition must not assign variables");
+            self.err(
+                w.cond.span(),
+                "a `while` condition must not assign variables",
+            );
         }
         self.bind_carried(body, &slots, &init);
         self.loops.push(LoopCtx {
@@ -1272,7 +1341,7 @@ impl Lowering {
             self.f.block_mut(body).term = Term::Branch { cond, then, els };
         }
         self.loops.pop();
-        self.finish_loop(b, LoopKind::Infinite, init, body, &slots, saved, span);
+        self.finish_loop(b, LoopKind::Infinite, h, span);
     }
 
     fn loop_loop(&mut self, b: Block, l: &syn::ExprLoop) {
@@ -1288,14 +1357,35 @@ impl Lowering {
             );
             return;
         }
-        let (body, slots, init, saved) = self.loop_header(&l.body);
+        let h = self.loop_header(&l.body);
+        let (body, slots, init) = (h.body, h.slots.clone(), h.init.clone());
         self.bind_carried(body, &slots, &init);
         self.loops.push(LoopCtx {
             slots: slots.clone(),
         });
         self.seq(body, &l.body.stmts, &[], &Finish::Continue, l.body.span());
         self.loops.pop();
-        self.finish_loop(b, LoopKind::Infinite, init, body, &slots, saved, span);
+        self.finish_loop(b, LoopKind::Infinite, h, span);
+    }
+}
+
+/// Whether the value of a statement list's tail expression is used.
+fn wants_tail(conts: &[Cont], finish: &Finish) -> bool {
+    match conts.split_last() {
+        None => match finish {
+            Finish::Return => true,
+            Finish::Continue => false,
+            Finish::Yield { want_value, .. } => *want_value,
+        },
+        Some((last, outer)) => {
+            if last.bind.is_some() {
+                true
+            } else if last.stmts.is_empty() && last.tail_through {
+                wants_tail(outer, finish)
+            } else {
+                false
+            }
+        }
     }
 }
 
@@ -1326,7 +1416,12 @@ fn parse_range(e: &Expr) -> Option<(&Expr, &Expr, bool, bool)> {
         Expr::Range(r) => {
             let start = r.start.as_deref()?;
             let end = r.end.as_deref()?;
-            Some((start, end, matches!(r.limits, syn::RangeLimits::Closed(_)), false))
+            Some((
+                start,
+                end,
+                matches!(r.limits, syn::RangeLimits::Closed(_)),
+                false,
+            ))
         }
         Expr::MethodCall(mc) if mc.method == "rev" && mc.args.is_empty() => {
             let (s, e, inc, rev) = parse_range(&mc.receiver)?;
@@ -1368,8 +1463,8 @@ fn collect_pat_bindings(p: &Pat, out: &mut Vec<syn::Ident>) {
         Pat::Ident(pi) => {
             // A lone capitalised name is a unit variant or constant, not a binding.
             let s = pi.ident.to_string();
-            let is_const_like = pi.subpat.is_none()
-                && s.chars().next().is_some_and(|c| c.is_uppercase());
+            let is_const_like =
+                pi.subpat.is_none() && s.chars().next().is_some_and(|c| c.is_uppercase());
             if !is_const_like {
                 out.push(pi.ident.clone());
             }
@@ -1429,19 +1524,28 @@ impl<'ast> Visit<'ast> for AssignedNames {
 /// Whether `e` contains a `return`, or a `break`/`continue` that leaves `e` (not one that
 /// belongs to a loop inside `e`).
 pub fn diverges(e: &Expr) -> bool {
-    let mut d = Diverges { depth: 0, found: false };
+    let mut d = Diverges {
+        depth: 0,
+        found: false,
+    };
     d.visit_expr(e);
     d.found
 }
 
 fn diverges_block(b: &syn::Block) -> bool {
-    let mut d = Diverges { depth: 0, found: false };
+    let mut d = Diverges {
+        depth: 0,
+        found: false,
+    };
     d.visit_block(b);
     d.found
 }
 
 fn contains_break(b: &syn::Block) -> bool {
-    let mut d = Diverges { depth: 0, found: false };
+    let mut d = Diverges {
+        depth: 0,
+        found: false,
+    };
     d.visit_block(b);
     d.found
 }

@@ -62,6 +62,10 @@ macro_rules! impl_real {
 }
 impl_real!(f32, f64);
 
+/// The callback of [`Differentiable::zip_leaves_mut`]: a leaf of `self` beside the matching leaf
+/// of the other value.
+pub type LeafZip<'a, S> = dyn FnMut(&mut [S], &[S]) + 'a;
+
 /// An owned value that gradients can be taken with respect to; its gradient has the same type.
 ///
 /// Implemented for `f32`, `f64`, `Vec<T>`, `[T; N]`, tuples, ndarray `Array<T, D>`, and by
@@ -92,7 +96,7 @@ pub trait Differentiable: Clone {
 
     /// Calls `f` on every leaf of `self` beside the matching leaf of `other`, in order.
     /// `other` must have the same shape as `self`.
-    fn zip_leaves_mut(&mut self, other: &Self, f: &mut dyn FnMut(&mut [Self::Scalar], &[Self::Scalar]));
+    fn zip_leaves_mut(&mut self, other: &Self, f: &mut LeafZip<'_, Self::Scalar>);
 }
 
 impl<T: Real> Differentiable for T {
@@ -119,7 +123,7 @@ impl<T: Real> Differentiable for T {
     fn visit_leaves(&self, f: &mut dyn FnMut(&[T])) {
         f(core::slice::from_ref(self));
     }
-    fn zip_leaves_mut(&mut self, other: &Self, f: &mut dyn FnMut(&mut [T], &[T])) {
+    fn zip_leaves_mut(&mut self, other: &Self, f: &mut LeafZip<'_, T>) {
         f(core::slice::from_mut(self), core::slice::from_ref(other));
     }
 }
@@ -146,7 +150,9 @@ impl<T: Real> Differentiable for Vec<T> {
     }
     fn dot(&self, other: &Self) -> T {
         check_len("Vec dot", self.len(), other.len());
-        self.iter().zip(other).fold(T::ZERO, |acc, (a, b)| acc + *a * *b)
+        self.iter()
+            .zip(other)
+            .fold(T::ZERO, |acc, (a, b)| acc + *a * *b)
     }
     fn num_scalars(&self) -> usize {
         self.len()
@@ -154,7 +160,7 @@ impl<T: Real> Differentiable for Vec<T> {
     fn visit_leaves(&self, f: &mut dyn FnMut(&[T])) {
         f(self);
     }
-    fn zip_leaves_mut(&mut self, other: &Self, f: &mut dyn FnMut(&mut [T], &[T])) {
+    fn zip_leaves_mut(&mut self, other: &Self, f: &mut LeafZip<'_, T>) {
         check_len("Vec zip_leaves_mut", self.len(), other.len());
         f(self, other);
     }
@@ -176,7 +182,9 @@ impl<T: Real, const N: usize> Differentiable for [T; N] {
         }
     }
     fn dot(&self, other: &Self) -> T {
-        self.iter().zip(other).fold(T::ZERO, |acc, (a, b)| acc + *a * *b)
+        self.iter()
+            .zip(other)
+            .fold(T::ZERO, |acc, (a, b)| acc + *a * *b)
     }
     fn num_scalars(&self) -> usize {
         N
@@ -184,7 +192,7 @@ impl<T: Real, const N: usize> Differentiable for [T; N] {
     fn visit_leaves(&self, f: &mut dyn FnMut(&[T])) {
         f(self);
     }
-    fn zip_leaves_mut(&mut self, other: &Self, f: &mut dyn FnMut(&mut [T], &[T])) {
+    fn zip_leaves_mut(&mut self, other: &Self, f: &mut LeafZip<'_, T>) {
         f(self, other);
     }
 }
@@ -226,7 +234,7 @@ impl<T: Real, D: Dimension> Differentiable for Array<T, D> {
             None => f(&self.iter().copied().collect::<Vec<T>>()),
         }
     }
-    fn zip_leaves_mut(&mut self, other: &Self, f: &mut dyn FnMut(&mut [T], &[T])) {
+    fn zip_leaves_mut(&mut self, other: &Self, f: &mut LeafZip<'_, T>) {
         assert!(
             self.shape() == other.shape(),
             "Array zip_leaves_mut: shape mismatch, {:?} vs {:?}",
@@ -259,7 +267,7 @@ macro_rules! impl_tuple {
             fn dot(&self, other: &Self) -> S { S::ZERO $(+ self.$idx.dot(&other.$idx))+ }
             fn num_scalars(&self) -> usize { 0 $(+ self.$idx.num_scalars())+ }
             fn visit_leaves(&self, f: &mut dyn FnMut(&[S])) { $(self.$idx.visit_leaves(f);)+ }
-            fn zip_leaves_mut(&mut self, other: &Self, f: &mut dyn FnMut(&mut [S], &[S])) {
+            fn zip_leaves_mut(&mut self, other: &Self, f: &mut LeafZip<'_, S>) {
                 $(self.$idx.zip_leaves_mut(&other.$idx, f);)+
             }
         }

@@ -69,7 +69,9 @@ pub fn cast_jvp<S: Real, T: Real>(_x: &S, dx: &S) -> T {
 pub fn pop<T>(stack: &mut Vec<T>) -> T {
     match stack.pop() {
         Some(t) => t,
-        None => unreachable!("autodiff: backward pass popped more records than the forward pass pushed"),
+        None => {
+            unreachable!("autodiff: backward pass popped more records than the forward pass pushed")
+        }
     }
 }
 

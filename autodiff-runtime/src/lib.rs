@@ -1,0 +1,19 @@
+//! Runtime support for `autodiff`: derivative rules, the [`Differentiable`] trait, gradient
+//! checking and training utilities.
+//!
+//! Users depend on the `autodiff` facade crate, which re-exports everything here; the code that
+//! `#[differentiate]` generates reaches this crate only through `autodiff::__private`.
+
+pub mod check;
+pub mod data;
+pub mod differentiable;
+pub mod init;
+pub mod optim;
+pub mod rules;
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::private::*;
+}
+mod private;
+
+pub use differentiable::{Differentiable, Primal, Real};

@@ -1,0 +1,85 @@
+//! Derivative rules: one reverse (vjp) and one forward (jvp) rule per primitive.
+//!
+//! `#[differentiate]` lowers a function to primitives (`a * b`, `x.exp()`, `x.max(a)`, …) and, for
+//! each one, emits a call to its rule here. Rules dispatch through traits ([`ArithRules`],
+//! [`NegRule`], [`FloatRules`]) so that the same emitted code serves `f32`, `f64` and (later)
+//! arrays: the macro never guesses a type, rustc picks the implementation.
+//!
+//! ```
+//! use autodiff_runtime::rules::{ArithRules, FloatRules};
+//!
+//! // d/dx tanh x = 1 − tanh² x, computed from the primal output y = tanh x.
+//! let (x, g) = (0.5_f64, 1.0);
+//! let y = x.tanh();
+//! assert_eq!(FloatRules::tanh_vjp(&x, &y, &g), 1.0 - y * y);
+//! // Forward mode: the tangent of y for a tangent dx of x.
+//! assert_eq!(FloatRules::tanh_jvp(&x, &y, &2.0), 2.0 * (1.0 - y * y));
+//! // a / b: the cotangent of b is −g·y/b.
+//! let (a, b) = (3.0_f64, 4.0);
+//! assert_eq!(ArithRules::div_vjp_1(&a, &b, &(a / b), &g), -0.1875);
+//! ```
+//!
+//! # Contract
+//!
+//! - **Arguments** are references, in the order: the primitive's inputs (receiver or left operand
+//!   first, then the others in call order), the primal output `y`, then the cotangent `g` of `y`
+//!   (vjp) or the tangents of the inputs in input order (jvp). Extra non-differentiable inputs
+//!   (the `i32` exponent of `powi`) stay in their input position.
+//! - **Return**: a reverse rule `<op>_vjp_<i>` returns the cotangent of input `i` (0 = receiver or
+//!   left operand); a primitive with a single differentiable input has just `<op>_vjp`. A forward
+//!   rule `<op>_jvp` returns the tangent of the output. Each reverse rule returns the
+//!   contribution of one use; the generated code accumulates contributions.
+//! - **Calls** name the trait, not the type: `::autodiff::__private::FloatRules::exp_vjp(&x, &y, &g)`,
+//!   so `Self` is inferred from the arguments.
+//! - **Reuse of `y`**: rules read the primal output where that saves work (`exp_vjp = g·y`,
+//!   `sqrt_vjp = g/(2y)`, `tanh_vjp = g·(1 − y²)`), so callers must pass the true primal output.
+//! - **Cost**: every rule is `#[inline(always)]` and allocation-free; after inlining, the
+//!   backward pass is the arithmetic a person would write by hand.
+//! - For scalars, a jvp and the matching vjp compute the same partial derivatives, so
+//!   `op_jvp(.., dx = 1, other tangents 0) == op_vjp_i(.., g = 1)` bit for bit.
+//!
+//! # Nonsmooth points
+//!
+//! At a kink, where a function is continuous but not differentiable, a rule returns the
+//! **minimum-norm element of the Clarke generalized gradient** (the convex hull of the limits of
+//! nearby gradients). This is a valid subgradient for convex and concave pieces alike, it is
+//! symmetric, and it never favours one argument over another:
+//!
+//! - `abs` at `0`: the Clarke gradient is `[−1, 1]`, so the derivative is `0`;
+//! - `max`/`min` with tied arguments: `g/2` to each;
+//! - `clamp(x, lo, hi)` exactly at a bound: `g/2` to `x` and `g/2` to that bound. In general, the
+//!   arguments equal to the output share `g` equally (all three when `x == lo == hi`);
+//! - `hypot` at the origin: the Clarke gradient is the unit disc, so both partials are `0`.
+//!
+//! Functions with **jumps** — `signum`, `floor`, `ceil`, `round`, `trunc` — are piecewise
+//! constant. At a jump they are not differentiable, not even in Clarke's sense (they are not
+//! continuous); their rules return `0` everywhere, jumps included, i.e. the gradient ignores the
+//! jump. `fract = x − trunc x` has derivative `1` everywhere by the same convention. `atan2` at the
+//! origin (where it is discontinuous) likewise returns `0` for both partials.
+//!
+//! In forward mode the same gradient element is applied to the tangent (`max` with a tie returns
+//! `(dx + da)/2`), so jvp and vjp stay transposes of each other. This is not the directional
+//! derivative; an exact mode at kinks is future work.
+//!
+//! # Special values and domains
+//!
+//! - Rules evaluate the derivative's formula as written, with IEEE arithmetic. Where the true
+//!   derivative is infinite the rule returns infinity: `sqrt`, `cbrt` at `0`, `asin`/`acos` at
+//!   `±1`, `acosh` at `1`, `atanh` at `±1`, `ln` at `0`. A zero cotangent times an infinite
+//!   derivative is NaN (`0·∞`), as in IEEE arithmetic.
+//! - Removable singularities of a formula are removed where the primal is finite: `powi` with
+//!   `n = 0` and `powf` with `p = 0` have derivative `0` (also at `x = 0`, where `0·x⁻¹` would be
+//!   NaN); the exponent derivative of `powf`, `y·ln x`, is `0` when `y == 0` (at `x = 0`, where
+//!   `0·ln 0` would be NaN).
+//! - Outside a primal's domain the primal is already NaN and the rule is not meaningful: it
+//!   returns NaN (`asin` at `|x| > 1`, `acosh` at `x < 1`) or whatever the formula gives (`ln` at
+//!   `x < 0`: `1/x`). The exponent derivative of `powf` at `x < 0` is NaN (it needs `ln x`) even
+//!   for integer `p`, where the primal is finite: `xᵖ` has no derivative in `p` there.
+//! - NaN inputs propagate through the formulas, except in the rules that select: the
+//!   piecewise-constant rules return `0`, and `max`, `min` and `clamp` send the cotangent only to
+//!   the arguments equal to the output, so a NaN the primal ignores gets `0`
+//!   (`x.max(NaN) == x`: all of `g` goes to `x`).
+
+mod scalar;
+
+pub use scalar::{ArithRules, FloatRules, NegRule};
