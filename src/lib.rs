@@ -21,7 +21,7 @@
 //! ```
 
 pub use autodiff_macro::differentiate;
-pub use autodiff_runtime::{Differentiable, Primal, Real, check, rules};
+pub use autodiff_runtime::{Differentiable, Primal, Real, check, data, init, optim, rules};
 
 /// Support for generated code. Not part of the public API: it may change in any release.
 #[doc(hidden)]
