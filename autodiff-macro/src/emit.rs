@@ -44,8 +44,11 @@ enum Exit {
 pub struct Emitter<'a> {
     f: &'a Func,
     act: &'a Activity,
-    /// Primal values the backward pass reads.
+    /// Primal values the backward pass reads and the forward pass saves.
     needs: BTreeSet<Value>,
+    /// Inactive values the backward pass reads and recomputes instead of saving (constants,
+    /// loop indices, reads of inactive inputs).
+    recompute: BTreeSet<Value>,
     /// Per block: identifiers besides values that its record carries (pullbacks, nested
     /// records, iteration counts), in order.
     extras: HashMap<Block, Vec<syn::Ident>>,
@@ -75,6 +78,7 @@ impl<'a> Emitter<'a> {
             f,
             act,
             needs: BTreeSet::new(),
+            recompute: BTreeSet::new(),
             extras: HashMap::new(),
             inst_bw: vec![false; f.insts.len()],
             enums: Vec::new(),
@@ -150,9 +154,114 @@ impl<'a> Emitter<'a> {
         out
     }
 
+    /// A primal value the backward pass reads: saved by the forward pass, or recomputed.
     fn need(&mut self, v: Value) -> syn::Ident {
-        self.needs.insert(v);
+        if self.recomputable(v) {
+            if self.recompute.insert(v) {
+                if let ValueDef::Result(i, _) = self.f.value(v).def {
+                    for o in self.f.operands(i) {
+                        self.need(o);
+                    }
+                }
+                if let ValueDef::BlockParam(b, 0) = self.f.value(v).def {
+                    if let Some(LoopKind::Range { start, end, .. }) = self.range_loop_of(b) {
+                        self.need(start);
+                        self.need(end);
+                    }
+                }
+            }
+        } else {
+            self.needs.insert(v);
+        }
         self.v(v)
+    }
+
+    /// The loop kind of the loop whose body is `b`.
+    fn range_loop_of(&self, b: Block) -> Option<LoopKind> {
+        let owner = self.act.parent[b.index()]?;
+        let _ = owner;
+        self.f.insts.iter().find_map(|inst| match &inst.kind {
+            InstKind::Loop { kind, body, .. } if *body == b => Some(kind.clone()),
+            _ => None,
+        })
+    }
+
+    /// Whether a `for` loop over a range leaves only when the range ends, so its backward pass
+    /// can walk the range in reverse and knows every index.
+    fn runs_whole_range(&self, body: Block) -> bool {
+        matches!(self.range_loop_of(body), Some(LoopKind::Range { .. }))
+            && !self.f.blocks_within(body).iter().any(|&b| {
+                matches!(self.f.block(b).term, Term::Break(_))
+                    && self.act.exit_owner[b.index()] == self.loop_inst_of(body)
+            })
+    }
+
+    fn loop_inst_of(&self, body: Block) -> Option<Inst> {
+        self.f
+            .insts
+            .iter()
+            .enumerate()
+            .find_map(|(n, inst)| match &inst.kind {
+                InstKind::Loop { body: b, .. } if *b == body => Some(Inst(n as u32)),
+                _ => None,
+            })
+    }
+
+    /// Cheap, pure, inactive values: recomputing them beats saving them.
+    fn recomputable(&self, v: Value) -> bool {
+        if self.active(v) {
+            return false;
+        }
+        match self.f.value(v).def {
+            ValueDef::Param(_) => false,
+            ValueDef::BlockParam(b, 0) => self.runs_whole_range(b),
+            ValueDef::BlockParam(..) => false,
+            ValueDef::Result(i, _) => match &self.f.inst(i).kind {
+                InstKind::Const(_) => true,
+                InstKind::Index(base, idx) => {
+                    matches!(self.f.value(*base).def, ValueDef::Param(_)) && self.recomputable(*idx)
+                }
+                InstKind::Cast { value, .. } | InstKind::Neg(value) => self.recomputable(*value),
+                InstKind::Binary(_, a, b) => self.recomputable(*a) && self.recomputable(*b),
+                _ => false,
+            },
+        }
+    }
+
+    /// Recomputation, at the start of block `b`'s backward pass, of the values defined in `b`
+    /// that it reads without saving.
+    fn recompute_prefix(&mut self, b: Block) -> TokenStream {
+        let mut out = TokenStream::new();
+        let vals: Vec<Value> = self
+            .recompute
+            .iter()
+            .copied()
+            .filter(|&v| self.act.def_block(self.f, v) == b)
+            .collect();
+        for v in vals {
+            if let ValueDef::Result(i, _) = self.f.value(v).def {
+                out.extend(self.fw_inst(b, i));
+            }
+        }
+        out
+    }
+
+    /// Primal arguments of a rule: the saved value where the rule reads it, the cotangent (a
+    /// type witness) where it does not.
+    fn rule_args(&mut self, rule: &str, prims: &[Value], g: &syn::Ident) -> Vec<TokenStream> {
+        let reads = methods::reads(rule);
+        prims
+            .iter()
+            .enumerate()
+            .map(|(k, &v)| {
+                if reads.is_none_or(|r| r.contains(&k)) {
+                    let id = self.need(v);
+                    quote!(&#id)
+                } else {
+                    quote!(&#g)
+                }
+            })
+            .collect()
     }
 
     // ================================================================ backward
@@ -276,9 +385,10 @@ impl<'a> Emitter<'a> {
             let mut inner = adj.clone();
             let body = self.bw_block(arm, &mut inner, exit);
             let saved = self.saved(arm);
+            let pre = self.recompute_prefix(arm);
             let var = variant(k);
             cases.extend(quote! {
-                #en::#var((#(#saved,)*)) => { #body }
+                #en::#var((#(#saved,)*)) => { #pre #body }
             });
         }
         self.define_enum(&en, arms.len());
@@ -318,10 +428,10 @@ impl<'a> Emitter<'a> {
                         continue;
                     }
                     let rule = format_ident!("{}_vjp_{}", name, k);
-                    let (a, bb, yy) = (self.need(*l), self.need(*r), self.need(y));
+                    let args = self.rule_args(&rule.to_string(), &[*l, *r, y], &g);
                     self.contrib(
                         operand,
-                        quote!(#pv::ArithRules::#rule(&#a, &#bb, &#yy, &#g)),
+                        quote!(#pv::ArithRules::#rule(#(#args,)* &#g)),
                         adj,
                         out,
                     );
@@ -331,8 +441,8 @@ impl<'a> Emitter<'a> {
                 let (Some(y), Some(g)) = (y, ybar) else {
                     return;
                 };
-                let (xx, yy) = (self.need(*x), self.need(y));
-                self.contrib(*x, quote!(#pv::NegRule::neg_vjp(&#xx, &#yy, &#g)), adj, out);
+                let args = self.rule_args("neg_vjp", &[*x, y], &g);
+                self.contrib(*x, quote!(#pv::NegRule::neg_vjp(#(#args,)* &#g)), adj, out);
             }
             InstKind::Method { name, recv, args } => {
                 let (Some(y), Some(g)) = (y, ybar) else {
@@ -356,11 +466,12 @@ impl<'a> Emitter<'a> {
                         Shape::Multi => format_ident!("{}_vjp_{}", name, k),
                         _ => format_ident!("{}_vjp", name),
                     };
-                    let refs: Vec<syn::Ident> = ops.iter().map(|&o| self.need(o)).collect();
-                    let yy = self.need(y);
+                    let mut prims = ops.clone();
+                    prims.push(y);
+                    let args = self.rule_args(&rule.to_string(), &prims, &g);
                     self.contrib(
                         operand,
-                        quote!(#pv::FloatRules::#rule(#(&#refs,)* &#yy, &#g)),
+                        quote!(#pv::FloatRules::#rule(#(#args,)* &#g)),
                         adj,
                         out,
                     );
@@ -477,8 +588,9 @@ impl<'a> Emitter<'a> {
             let mut inner = adj.clone();
             let body = self.bw_block(arm, &mut inner, &exit);
             let saved = self.saved(arm);
+            let pre = self.recompute_prefix(arm);
             let var = variant(k);
-            cases.extend(quote! { #en::#var((#(#saved,)*)) => { #body } });
+            cases.extend(quote! { #en::#var((#(#saved,)*)) => { #pre #body } });
         }
         self.define_enum(&en, arms.len());
         out.extend(quote! { match #rec { #cases } });
@@ -495,7 +607,6 @@ impl<'a> Emitter<'a> {
     ) {
         let pv = private();
         let count = format_ident!("__ad_n_{}", i.to_string());
-        self.add_extra(b, count.clone());
         let stack = format_ident!("__ad_stack_{}", i.to_string());
         if !self.stacks.contains(&stack) {
             self.stacks.push(stack.clone());
@@ -532,10 +643,35 @@ impl<'a> Emitter<'a> {
         let exit = Exit::Loop(incoming);
         let body_bw = self.bw_block(body, &mut inner, &exit);
         let saved = self.saved(body);
+        let pre = self.recompute_prefix(body);
+        let iterations = match self.range_loop_of(body) {
+            Some(LoopKind::Range {
+                start,
+                end,
+                inclusive,
+                rev,
+            }) if self.runs_whole_range(body) => {
+                // Walk the same range backwards: every index is known without saving it.
+                let idx = self.v(self.f.block(body).params[0]);
+                let (s, e) = (self.need(start), self.need(end));
+                let range = if inclusive {
+                    quote!((#s..=#e))
+                } else {
+                    quote!((#s..#e))
+                };
+                let walk = if rev { range } else { quote!(#range.rev()) };
+                quote!(#idx in #walk)
+            }
+            _ => {
+                self.add_extra(b, count.clone());
+                quote!(_ in 0..#count)
+            }
+        };
         out.extend(quote! {
-            for _ in 0..#count {
+            for #iterations {
                 let (#(#saved,)*) = #pv::pop(&mut #stack);
                 #takes
+                #pre
                 #body_bw
             }
         });
@@ -551,7 +687,7 @@ impl<'a> Emitter<'a> {
     pub fn backward(&mut self) -> TokenStream {
         let mut adj = HashMap::new();
         let body = self.f.body();
-        let mut out = self.bw_block(body, &mut adj, &Exit::Return);
+        let code = self.bw_block(body, &mut adj, &Exit::Return);
         let pv = private();
         let mut grads = Vec::new();
         for p in &self.f.params.clone() {
@@ -571,8 +707,8 @@ impl<'a> Emitter<'a> {
         } else {
             quote!((#(#grads),*))
         };
-        out.extend(result);
-        out
+        let pre = self.recompute_prefix(body);
+        quote! { #pre #code #result }
     }
 
     // ================================================================ forward
@@ -817,12 +953,16 @@ impl<'a> Emitter<'a> {
                 if self.inst_bw[i.index()] {
                     let rec = self.record(b, chain, &vals);
                     let stack = format_ident!("__ad_stack_{}", i.to_string());
-                    let count = format_ident!("__ad_n_{}", i.to_string());
                     out.extend(quote! {
                         let __ad_record = #rec;
                         #stack.push(__ad_record);
-                        #count += 1;
                     });
+                    if let InstKind::Loop { body, .. } = &self.f.inst(i).kind {
+                        if !self.runs_whole_range(*body) {
+                            let count = format_ident!("__ad_n_{}", i.to_string());
+                            out.extend(quote! { #count += 1; });
+                        }
+                    }
                 }
                 for (k, &v) in vals.iter().enumerate() {
                     let st = format_ident!("__ad_st_{}_{}", i.to_string(), k);
@@ -981,7 +1121,8 @@ impl<'a> Emitter<'a> {
             let p = self.v(carried[k]);
             bind_params.extend(quote! { let #p = #st; });
         }
-        if bw {
+        let counted = bw && !self.runs_whole_range(body);
+        if counted {
             out.extend(quote! { let mut #count: usize = 0; });
         }
         let (code, _) = self.fw_block(body, &[]);
