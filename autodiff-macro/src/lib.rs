@@ -302,3 +302,5 @@ impl Signature {
         out
     }
 }
+#[cfg(test)]
+mod tests;

@@ -605,8 +605,19 @@ impl Lowering {
 
     // ---------------------------------------------------------------- expressions
 
-    /// Lowers `e` into block `b`. Returns its value, or `None` for `()` (and after an error).
+    /// Lowers `e` into block `b`. Returns its value, or `None` for `()`. After an error in `e`
+    /// it returns a placeholder value, so that the error does not cascade into "no value" or
+    /// "unassigned" errors further on (no code is generated once there is an error).
     fn expr(&mut self, b: Block, e: &Expr, want: bool) -> Option<Value> {
+        let before = self.errors.len();
+        let v = self.expr_inner(b, e, want);
+        if v.is_none() && want && self.errors.len() > before {
+            return Some(self.inst1(b, InstKind::Const(quote!(())), Kind::Unknown, e.span()));
+        }
+        v
+    }
+
+    fn expr_inner(&mut self, b: Block, e: &Expr, want: bool) -> Option<Value> {
         let span = e.span();
         match e {
             Expr::Lit(l) => {

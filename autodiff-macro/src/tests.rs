@@ -1,0 +1,251 @@
+//! Unit tests of the IR: lowering snapshots, the verifier, activity analysis.
+
+use syn::parse_quote;
+
+use crate::ir::*;
+use crate::{activity, lower, verify};
+
+fn lower_fn(item: syn::ItemFn) -> Func {
+    let active: Vec<bool> = item
+        .sig
+        .inputs
+        .iter()
+        .map(|a| match a {
+            syn::FnArg::Typed(pt) => !crate::types::is_inactive_type(&pt.ty),
+            syn::FnArg::Receiver(_) => false,
+        })
+        .collect();
+    let l = lower::lower(&item, &active);
+    let msgs: Vec<String> = l.errors.iter().map(|e| e.to_string()).collect();
+    assert!(msgs.is_empty(), "lowering errors: {msgs:?}");
+    verify::verify(&l.f).expect("lowered function verifies");
+    l.f
+}
+
+fn errors_of(item: syn::ItemFn) -> Vec<String> {
+    let l = lower::lower(&item, &[true; 4]);
+    l.errors.iter().map(|e| e.to_string()).collect()
+}
+
+#[test]
+fn lecture_chain_snapshot() {
+    let f = lower_fn(parse_quote! {
+        fn f(x: f64) -> f64 { 10.0 * (1.0 + (-2.0 * x).exp()).ln() }
+    });
+    let expected = "\
+fn(v0 active: x):
+  b0():
+    v1 = const 10.0
+    v2 = const 1.0
+    v3 = const 2.0
+    v4 = neg v3
+    v5 = mul v4, v0
+    v6 = method exp v5
+    v7 = add v2, v6
+    v8 = method ln v7
+    v9 = mul v1, v8
+    return v9
+";
+    assert_eq!(f.to_string(), expected);
+}
+
+#[test]
+fn loop_and_branch_snapshot() {
+    let f = lower_fn(parse_quote! {
+        fn f(x: f64, n: usize) -> f64 {
+            let mut s = 0.0;
+            for i in 0..n {
+                if i % 2 == 0 { s += x; } else { s -= x; }
+            }
+            s
+        }
+    });
+    let expected = "\
+fn(v0 active: x, v1: n):
+  b0():
+    v2 = const 0.0
+    v3 = const 0
+    v10 = for v3..v1 init v2
+      b1(v4, v5):
+        v6 = opaque `i % 2 == 0` v4
+        v9 = if v6
+          b2():
+            v7 = add v5, v0
+            yield v7
+          b3():
+            v8 = sub v5, v0
+            yield v8
+        continue v9
+    return v10
+";
+    assert_eq!(f.to_string(), expected);
+}
+
+#[test]
+fn early_return_moves_the_rest_into_the_arm() {
+    let f = lower_fn(parse_quote! {
+        fn f(x: f64) -> f64 {
+            if x < 0.0 { return -x; }
+            let y = x * x;
+            y + 1.0
+        }
+    });
+    let text = f.to_string();
+    // The statements after the `if` live in its else arm, which returns.
+    assert!(text.contains("branch"), "{text}");
+    assert_eq!(text.matches("return").count(), 2, "{text}");
+    let body = f.block(f.body());
+    assert!(matches!(body.term, Term::Branch { .. }));
+}
+
+#[test]
+fn while_lowers_to_a_loop_with_a_branch() {
+    let f = lower_fn(parse_quote! {
+        fn f(x: f64) -> f64 {
+            let mut y = x;
+            let mut k = 0;
+            while k < 3 { y = y * y; k += 1; }
+            y
+        }
+    });
+    let text = f.to_string();
+    assert!(text.contains("loop init"), "{text}");
+    assert!(text.contains("break"), "{text}");
+    assert!(text.contains("continue"), "{text}");
+}
+
+#[test]
+fn tuples_are_looked_through() {
+    let f = lower_fn(parse_quote! {
+        fn f(x: f64, y: f64) -> f64 {
+            let (a, b) = (x * y, x + y);
+            a * b
+        }
+    });
+    let text = f.to_string();
+    assert!(
+        !text.contains("field"),
+        "destructuring a literal tuple needs no field reads: {text}"
+    );
+}
+
+#[test]
+fn activity_excludes_discrete_and_useless_values() {
+    let f = lower_fn(parse_quote! {
+        fn f(x: f64, n: usize) -> f64 {
+            let unused = x.sin();
+            let k = n + 1;
+            let c = (x * 2.0) as usize;
+            x * (k as f64) + (c as f64)
+        }
+    });
+    let act = activity::analyze(&f);
+    let active_names: Vec<String> = (0..f.values.len())
+        .filter(|&i| act.active[i])
+        .map(|i| format!("v{i}"))
+        .collect();
+    // x (v0) and the product x·k are active; `unused`, `k`, `c` and the casts are not.
+    assert!(act.is_active(Value(0)));
+    assert!(!act.is_active(Value(1)), "n is an integer");
+    for (i, v) in f.values.iter().enumerate() {
+        if v.name.as_deref() == Some("unused") || v.name.as_deref() == Some("k") {
+            assert!(
+                !act.active[i],
+                "{} is not active: {active_names:?}",
+                v.name.as_deref().unwrap_or("")
+            );
+        }
+    }
+}
+
+#[test]
+fn loop_carried_activity_reaches_a_fixed_point() {
+    // `b` becomes varied only in the second iteration, through `a`.
+    let f = lower_fn(parse_quote! {
+        fn f(x: f64) -> f64 {
+            let mut a = 1.0;
+            let mut b = 1.0;
+            for _ in 0..3 { b = b * a; a = x; }
+            b
+        }
+    });
+    let act = activity::analyze(&f);
+    let body = f.block(f.body());
+    let Some(&loop_inst) = body.insts.last() else {
+        panic!("no loop")
+    };
+    let InstKind::Loop { body: lb, .. } = &f.inst(loop_inst).kind else {
+        panic!("not a loop")
+    };
+    let params = &f.block(*lb).params;
+    assert!(params.iter().skip(1).all(|&p| act.is_active(p)), "{f}");
+}
+
+#[test]
+fn verifier_rejects_use_before_definition() {
+    let mut f = Func::default();
+    let b = f.new_block();
+    f.body = Some(b);
+    let x = f.new_value(Some("x".into()), ValueDef::Param(0), Kind::Float);
+    f.params.push(Param {
+        ident: parse_quote!(x),
+        ty: parse_quote!(f64),
+        active: true,
+        value: x,
+    });
+    let i = f.push_inst(
+        b,
+        InstKind::Const(quote::quote!(1.0)),
+        1,
+        Kind::Float,
+        proc_macro2::Span::call_site(),
+    );
+    let c = f.inst(i).results[0];
+    // `later` is defined after the instruction that reads it.
+    let later = Value(c.0 + 2);
+    f.push_inst(
+        b,
+        InstKind::Binary(BinOp::Mul, x, later),
+        1,
+        Kind::Float,
+        proc_macro2::Span::call_site(),
+    );
+    f.push_inst(
+        b,
+        InstKind::Neg(c),
+        1,
+        Kind::Float,
+        proc_macro2::Span::call_site(),
+    );
+    f.block_mut(b).term = Term::Return(c);
+    let err = verify::verify(&f).expect_err("use before definition");
+    assert!(err.contains("not visible"), "{err}");
+}
+
+#[test]
+fn verifier_rejects_wrong_yield_arity() {
+    let mut f = lower_fn(parse_quote! {
+        fn f(x: f64) -> f64 { let y = if x > 0.0 { x } else { 2.0 * x }; y }
+    });
+    let arm = f
+        .blocks
+        .iter()
+        .position(|b| matches!(b.term, Term::Yield(ref v) if v.len() == 1))
+        .expect("an arm");
+    f.blocks[arm].term = Term::Yield(vec![]);
+    assert!(verify::verify(&f).is_err());
+}
+
+#[test]
+fn lowering_collects_every_error() {
+    let errs = errors_of(parse_quote! {
+        fn f(x: f64) -> f64 {
+            let c = |t: f64| t;
+            let a = [x, x];
+            for v in a.iter() {}
+            unsafe { x }
+        }
+    });
+    assert_eq!(errs.len(), 4, "{errs:?}");
+    assert!(errs[0].contains("closures"), "{errs:?}");
+}
