@@ -31,13 +31,6 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                     ));
                 }
             }
-            InstKind::Index(base, _) if act.is_active(*base) && any_result_active => {
-                errors.push(syn::Error::new(
-                    inst.span,
-                    "indexing a differentiated value is not supported yet; pass the elements as \
-                     separate `f64` parameters, or exclude this parameter with `wrt(..)`",
-                ));
-            }
             InstKind::Binary(BinOp::Rem, a, b)
                 if (act.is_active(*a) || act.is_active(*b)) && any_result_active =>
             {

@@ -288,6 +288,25 @@ impl<'a> Emitter<'a> {
         }
     }
 
+    /// The adjoint of `v`, started at zero if it has none yet: for contributions that go into a
+    /// part of it (an element, a tuple field).
+    fn ensure_adjoint(
+        &mut self,
+        v: Value,
+        adj: &mut HashMap<Value, syn::Ident>,
+        out: &mut TokenStream,
+    ) -> syn::Ident {
+        if let Some(b) = adj.get(&v) {
+            return b.clone();
+        }
+        let b = self.bar(v);
+        let x = self.need(v);
+        let pv = private();
+        out.extend(quote! { let mut #b = #pv::zero_like(&#x); });
+        adj.insert(v, b.clone());
+        b
+    }
+
     /// Before the backward pass of nested blocks: start at zero the adjoints they contribute to
     /// that are defined outside them and have no adjoint yet.
     fn predeclare(
@@ -417,7 +436,16 @@ impl<'a> Emitter<'a> {
         // The adjoint of a single result, if there is one.
         let ybar = y.and_then(|y| adj.get(&y).cloned());
         match &inst.kind {
-            InstKind::Const(_) | InstKind::Opaque { .. } | InstKind::Index(..) => {}
+            InstKind::Const(_) | InstKind::Opaque { .. } => {}
+            InstKind::Index(base, idx) => {
+                let Some(g) = ybar else { return };
+                if !self.active(*base) {
+                    return;
+                }
+                let bb = self.ensure_adjoint(*base, adj, out);
+                let ix = self.need(*idx);
+                out.extend(quote! { #pv::acc_index(&mut #bb, &#ix, #g); });
+            }
             InstKind::Binary(op, l, r) => {
                 let (Some(y), Some(g)) = (y, ybar) else {
                     return;
@@ -504,16 +532,7 @@ impl<'a> Emitter<'a> {
                 if !self.active(*t) {
                     return;
                 }
-                let tb = match adj.get(t) {
-                    Some(tb) => tb.clone(),
-                    None => {
-                        let tb = self.bar(*t);
-                        let tt = self.need(*t);
-                        out.extend(quote! { let mut #tb = #pv::zero_like(&#tt); });
-                        adj.insert(*t, tb.clone());
-                        tb
-                    }
-                };
+                let tb = self.ensure_adjoint(*t, adj, out);
                 let idx = syn::Index::from(*n as usize);
                 out.extend(quote! { #pv::acc(&mut #tb.#idx, #g); });
             }

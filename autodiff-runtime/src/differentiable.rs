@@ -289,17 +289,70 @@ pub trait Primal {
     fn zero_tangent(&self) -> Self::Tangent;
 }
 
-impl<T: Differentiable> Primal for T {
-    type Tangent = T;
+/// Owned differentiable types are their own gradient type.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __primal_is_owned {
+    ($(impl[$($g:tt)*] $t:ty;)*) => {$(
+        impl<$($g)*> $crate::Primal for $t {
+            type Tangent = Self;
+            #[inline(always)]
+            fn zero_tangent(&self) -> Self {
+                $crate::Differentiable::zero_like(self)
+            }
+        }
+    )*};
+}
+
+__primal_is_owned! {
+    impl[] f32;
+    impl[] f64;
+    impl[T: Real] Vec<T>;
+    impl[T: Real, const N: usize] [T; N];
+    impl[T: Real, D: Dimension] Array<T, D>;
+    impl[S: Real, A: Differentiable<Scalar = S>] (A,);
+    impl[S: Real, A: Differentiable<Scalar = S>, B: Differentiable<Scalar = S>] (A, B);
+    impl[S: Real, A: Differentiable<Scalar = S>, B: Differentiable<Scalar = S>, C: Differentiable<Scalar = S>] (A, B, C);
+    impl[S: Real, A: Differentiable<Scalar = S>, B: Differentiable<Scalar = S>, C: Differentiable<Scalar = S>, D: Differentiable<Scalar = S>] (A, B, C, D);
+}
+
+/// A reference has the gradient of what it refers to.
+impl<T: Primal + ?Sized> Primal for &T {
+    type Tangent = T::Tangent;
     #[inline(always)]
-    fn zero_tangent(&self) -> T {
-        self.zero_like()
+    fn zero_tangent(&self) -> T::Tangent {
+        (**self).zero_tangent()
     }
 }
 
+/// A slice's gradient is an owned `Vec`.
 impl<T: Real> Primal for [T] {
     type Tangent = Vec<T>;
     fn zero_tangent(&self) -> Vec<T> {
         vec![T::ZERO; self.len()]
+    }
+}
+
+/// Adjoints that element reads `x[i]` scatter into.
+pub trait IndexAdjoint<I> {
+    /// The element type.
+    type Elem;
+    /// `self[i] += g`.
+    fn add_at(&mut self, i: I, g: Self::Elem);
+}
+
+impl<T: Real> IndexAdjoint<usize> for Vec<T> {
+    type Elem = T;
+    #[inline(always)]
+    fn add_at(&mut self, i: usize, g: T) {
+        self[i] += g;
+    }
+}
+
+impl<T: Real, const N: usize> IndexAdjoint<usize> for [T; N] {
+    type Elem = T;
+    #[inline(always)]
+    fn add_at(&mut self, i: usize, g: T) {
+        self[i] += g;
     }
 }

@@ -82,3 +82,13 @@ pub fn take<T: Differentiable>(adjoint: &mut T) -> T {
     let zero = adjoint.zero_like();
     core::mem::replace(adjoint, zero)
 }
+
+/// Backward rule of an element read `y = x[i]`: `x̄[i] += ȳ`.
+#[inline(always)]
+pub fn acc_index<A: crate::differentiable::IndexAdjoint<I>, I: Copy>(
+    adjoint: &mut A,
+    i: &I,
+    g: A::Elem,
+) {
+    adjoint.add_at(*i, g);
+}
