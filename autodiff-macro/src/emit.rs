@@ -46,6 +46,8 @@ pub struct Emitter<'a> {
     act: &'a Activity,
     /// Primal values the backward pass reads and the forward pass saves.
     needs: BTreeSet<Value>,
+    /// Values whose shape (only) the backward pass reads.
+    shapes: BTreeSet<Value>,
     /// Inactive values the backward pass reads and recomputes instead of saving (constants,
     /// loop indices, reads of inactive inputs).
     recompute: BTreeSet<Value>,
@@ -79,6 +81,7 @@ impl<'a> Emitter<'a> {
             act,
             needs: BTreeSet::new(),
             recompute: BTreeSet::new(),
+            shapes: BTreeSet::new(),
             extras: HashMap::new(),
             inst_bw: vec![false; f.insts.len()],
             enums: Vec::new(),
@@ -148,6 +151,12 @@ impl<'a> Emitter<'a> {
             .filter(|&&v| self.act.def_block(self.f, v) == b)
             .map(|&v| self.v(v))
             .collect();
+        out.extend(
+            self.shapes
+                .iter()
+                .filter(|&&v| !self.recompute.contains(&v) && self.act.def_block(self.f, v) == b)
+                .map(|&v| self.shape_ident(v)),
+        );
         if let Some(x) = self.extras.get(&b) {
             out.extend(x.iter().cloned());
         }
@@ -242,26 +251,105 @@ impl<'a> Emitter<'a> {
             if let ValueDef::Result(i, _) = self.f.value(v).def {
                 out.extend(self.fw_inst(b, i));
             }
+            if self.shapes.contains(&v) {
+                out.extend(self.shape_let(v));
+            }
         }
         out
     }
 
-    /// Primal arguments of a rule: the saved value where the rule reads it, the cotangent (a
-    /// type witness) where it does not.
+    /// Primal arguments of a rule call: saved values, saved shapes, or the cotangent as a type
+    /// witness, as [`methods::rule_args`] says; every operand and the result by default.
     fn rule_args(&mut self, rule: &str, prims: &[Value], g: &syn::Ident) -> Vec<TokenStream> {
-        let reads = methods::reads(rule);
-        prims
-            .iter()
-            .enumerate()
-            .map(|(k, &v)| {
-                if reads.is_none_or(|r| r.contains(&k)) {
-                    let id = self.need(v);
-                    quote!(&#id)
-                } else {
-                    quote!(&#g)
+        let spec: Vec<methods::Arg> = match methods::rule_args(rule) {
+            Some(a) => a.to_vec(),
+            None => (0..prims.len()).map(methods::Arg::Value).collect(),
+        };
+        spec.into_iter()
+            .map(|a| match a {
+                methods::Arg::Value(k) => self.rule_ref(prims[k]),
+                methods::Arg::Shape(k) => {
+                    let sh = self.need_shape(prims[k]);
+                    quote!(&#sh)
                 }
+                methods::Arg::Witness => quote!(&#g),
             })
             .collect()
+    }
+
+    /// A reference to a value for a rule, reading through `&x` and reference parameters so
+    /// that rules see `T`, never `&T` or `&&T`.
+    fn rule_ref(&mut self, v: Value) -> TokenStream {
+        if let ValueDef::Result(i, 0) = self.f.value(v).def {
+            if let InstKind::Ref(u) = self.f.inst(i).kind {
+                return self.rule_ref(u);
+            }
+        }
+        let id = self.need(v);
+        if self.is_ref_param(v) {
+            quote!(#id)
+        } else {
+            quote!(&#id)
+        }
+    }
+
+    /// The same, in the forward pass (nothing is saved).
+    fn fw_ref(&self, v: Value) -> TokenStream {
+        if let ValueDef::Result(i, 0) = self.f.value(v).def {
+            if let InstKind::Ref(u) = self.f.inst(i).kind {
+                return self.fw_ref(u);
+            }
+        }
+        let id = self.v(v);
+        if self.is_ref_param(v) {
+            quote!(#id)
+        } else {
+            quote!(&#id)
+        }
+    }
+
+    fn is_ref_param(&self, v: Value) -> bool {
+        match self.f.value(v).def {
+            ValueDef::Param(n) => self
+                .f
+                .params
+                .get(n)
+                .is_some_and(|p| matches!(p.ty, syn::Type::Reference(_))),
+            _ => false,
+        }
+    }
+
+    /// The saved shape of a value.
+    fn need_shape(&mut self, v: Value) -> syn::Ident {
+        if self.recomputable(v) {
+            self.need(v);
+        }
+        self.shapes.insert(v);
+        self.shape_ident(v)
+    }
+
+    fn shape_ident(&self, v: Value) -> syn::Ident {
+        format_ident!("__ad_sh_{}", self.v(v))
+    }
+
+    /// `let __ad_sh_v = shape_of(v);` for the given values whose shapes are needed.
+    fn fw_shapes(&self, vals: &[Value]) -> TokenStream {
+        let pv = private();
+        let mut out = TokenStream::new();
+        for &v in vals {
+            if self.shapes.contains(&v) && !self.recompute.contains(&v) {
+                out.extend(self.shape_let(v));
+            }
+        }
+        let _ = pv;
+        out
+    }
+
+    fn shape_let(&self, v: Value) -> TokenStream {
+        let pv = private();
+        let sh = self.shape_ident(v);
+        let r = self.fw_ref(v);
+        quote! { let #sh = #pv::shape_of(#r); }
     }
 
     // ================================================================ backward
@@ -469,8 +557,8 @@ impl<'a> Emitter<'a> {
                 let (Some(y), Some(g)) = (y, ybar) else {
                     return;
                 };
-                let args = self.rule_args("neg_vjp", &[*x, y], &g);
-                self.contrib(*x, quote!(#pv::NegRule::neg_vjp(#(#args,)* &#g)), adj, out);
+                let _ = y;
+                self.contrib(*x, quote!(#pv::NegRule::neg_vjp(&#g)), adj, out);
             }
             InstKind::Method { name, recv, args } => {
                 let (Some(y), Some(g)) = (y, ybar) else {
@@ -742,6 +830,8 @@ impl<'a> Emitter<'a> {
             let src = &p.ident;
             out.extend(quote! { let #id = #src; });
         }
+        let params: Vec<Value> = self.f.params.iter().map(|p| p.value).collect();
+        out.extend(self.fw_shapes(&params));
         let ret = ident("__ad_out".into());
         let chain = Vec::new();
         let (code, sub) = self.fw_block(body, &chain);
@@ -756,6 +846,8 @@ impl<'a> Emitter<'a> {
         let mut out = TokenStream::new();
         for &i in &self.f.block(b).insts.clone() {
             out.extend(self.fw_inst(b, i));
+            let results = self.f.inst(i).results.clone();
+            out.extend(self.fw_shapes(&results));
         }
         let term = self.f.block(b).term.clone();
         match term {
@@ -866,6 +958,7 @@ impl<'a> Emitter<'a> {
                 out.extend(quote! { let #id = #name; });
             }
         }
+        out.extend(self.fw_shapes(&self.f.block(arm).params));
         out
     }
 
@@ -1014,6 +1107,17 @@ impl<'a> Emitter<'a> {
         let r = inst.results.first().map(|&v| self.v(v));
         match &inst.kind {
             InstKind::Const(t) => quote! { let #r = #t; },
+            InstKind::Binary(op, l, rr) if inst.results.iter().any(|&v| self.active(v)) => {
+                let pv = private();
+                let f = format_ident!("{}", op.name());
+                let (a, bb) = (self.fw_ref(*l), self.fw_ref(*rr));
+                quote! { let #r = #pv::ArithRules::#f(#a, #bb); }
+            }
+            InstKind::Neg(x) if inst.results.iter().any(|&v| self.active(v)) => {
+                let pv = private();
+                let a = self.fw_ref(*x);
+                quote! { let #r = #pv::NegRule::neg(#a); }
+            }
             InstKind::Binary(op, l, rr) => {
                 let (l, rr) = (self.v(*l), self.v(*rr));
                 let o = match op {
@@ -1144,6 +1248,7 @@ impl<'a> Emitter<'a> {
         if counted {
             out.extend(quote! { let mut #count: usize = 0; });
         }
+        bind_params.extend(self.fw_shapes(&params));
         let (code, _) = self.fw_block(body, &[]);
         match kind {
             LoopKind::Range {

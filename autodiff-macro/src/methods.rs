@@ -87,37 +87,46 @@ pub fn known_list() -> &'static str {
      mul_add, clamp, floor, ceil, round, trunc, fract, to_degrees, to_radians"
 }
 
-/// Which primal arguments a rule reads, as positions in its argument list (the operands, then
-/// the result `y`; the cotangent is always read). The generated code saves only these; it
-/// passes the cotangent in place of the others, which rules of same-typed arguments accept as a
-/// type witness and never read. `None`: the rule reads all of them.
-pub fn reads(rule: &str) -> Option<&'static [usize]> {
-    const X: &[usize] = &[0];
-    const Y1: &[usize] = &[1];
-    const NONE: &[usize] = &[];
+/// One primal argument of a rule call, before the cotangent.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Arg {
+    /// The value at this position of (operands…, result): saved by the forward pass.
+    Value(usize),
+    /// Only the shape of that value (`ShapeOf`, zero-sized for scalars).
+    Shape(usize),
+    /// An argument the rule does not read, of the cotangent's type: the cotangent is passed as
+    /// a type witness. Only for rules whose arguments all have one type (the unary methods).
+    Witness,
+}
+
+/// The primal arguments of a rule, for rules that do not take every operand and the result.
+/// The forward pass keeps exactly what these name.
+pub fn rule_args(rule: &str) -> Option<&'static [Arg]> {
+    use Arg::{Shape as S, Value as V, Witness as W};
     Some(match rule {
-        // Binary arithmetic: (a, b, y).
-        "add_vjp_0" | "add_vjp_1" | "sub_vjp_0" | "sub_vjp_1" => NONE,
-        "mul_vjp_0" | "div_vjp_0" => &[1],
-        "mul_vjp_1" => &[0],
-        "div_vjp_1" => &[1, 2],
-        // Unary: (x, y).
-        "neg_vjp" | "signum_vjp" | "floor_vjp" | "ceil_vjp" | "round_vjp" | "trunc_vjp"
-        | "fract_vjp" | "to_degrees_vjp" | "to_radians_vjp" => NONE,
+        // Binary arithmetic, operands (a, b), result y.
+        "add_vjp_0" | "add_vjp_1" | "sub_vjp_0" | "sub_vjp_1" => &[S(0), S(1)],
+        "mul_vjp_0" | "div_vjp_0" => &[S(0), V(1)],
+        "mul_vjp_1" => &[V(0), S(1)],
+        "div_vjp_1" => &[S(0), V(1), V(2)],
+        "neg_vjp" => &[],
+        // Unary methods (x, y).
+        "signum_vjp" | "floor_vjp" | "ceil_vjp" | "round_vjp" | "trunc_vjp" | "fract_vjp"
+        | "to_degrees_vjp" | "to_radians_vjp" => &[W, W],
         "exp_vjp" | "exp2_vjp" | "exp_m1_vjp" | "sqrt_vjp" | "cbrt_vjp" | "recip_vjp"
-        | "tan_vjp" | "tanh_vjp" => Y1,
+        | "tan_vjp" | "tanh_vjp" => &[W, V(1)],
         "ln_vjp" | "log2_vjp" | "log10_vjp" | "ln_1p_vjp" | "sin_vjp" | "cos_vjp" | "asin_vjp"
         | "acos_vjp" | "atan_vjp" | "sinh_vjp" | "cosh_vjp" | "asinh_vjp" | "acosh_vjp"
-        | "atanh_vjp" | "abs_vjp" => X,
-        // Two operands: (x, a, y).
-        "log_vjp_0" | "atan2_vjp_0" | "atan2_vjp_1" | "powf_vjp_0" => &[0, 1],
-        "log_vjp_1" => &[1, 2],
-        "powf_vjp_1" | "hypot_vjp_0" => &[0, 2],
-        "hypot_vjp_1" => &[1, 2],
-        // Three operands: (x, a, b, y).
-        "mul_add_vjp_0" => &[1],
-        "mul_add_vjp_1" => &[0],
-        "mul_add_vjp_2" => NONE,
+        | "atanh_vjp" | "abs_vjp" => &[V(0), W],
+        // Two operands (x, a), result y.
+        "log_vjp_0" | "atan2_vjp_0" | "atan2_vjp_1" | "powf_vjp_0" => &[V(0), V(1), W],
+        "log_vjp_1" => &[W, V(1), V(2)],
+        "powf_vjp_1" | "hypot_vjp_0" => &[V(0), W, V(2)],
+        "hypot_vjp_1" => &[W, V(1), V(2)],
+        // Three operands (x, a, b), result y.
+        "mul_add_vjp_0" => &[W, V(1), W, W],
+        "mul_add_vjp_1" => &[V(0), W, W, W],
+        "mul_add_vjp_2" => &[W, W, W, W],
         _ => return None,
     })
 }

@@ -5,7 +5,7 @@
 //! point of source transformation is that rustc sees straight through it.
 
 pub use crate::differentiable::{Differentiable, Primal, Real};
-pub use crate::rules::{ArithRules, FloatRules, NegRule};
+pub use crate::rules::{ArithRules, FloatRules, HasShape, NegRule, ShapeOf};
 
 /// A zero gradient shaped like `x`: the start of an adjoint that receives contributions from
 /// more than one place.
@@ -91,4 +91,10 @@ pub fn acc_index<A: crate::differentiable::IndexAdjoint<I>, I: Copy>(
     g: A::Elem,
 ) {
     adjoint.add_at(*i, g);
+}
+
+/// The shape of `x`, saved where a rule needs only that.
+#[inline(always)]
+pub fn shape_of<T: HasShape + ?Sized>(x: &T) -> ShapeOf<T> {
+    ShapeOf::of(x)
 }

@@ -6,7 +6,7 @@
 //! arrays: the macro never guesses a type, rustc picks the implementation.
 //!
 //! ```
-//! use autodiff_runtime::rules::{ArithRules, FloatRules};
+//! use autodiff_runtime::rules::{ArithRules, FloatRules, ShapeOf};
 //!
 //! // d/dx tanh x = 1 − tanh² x, computed from the primal output y = tanh x.
 //! let (x, g) = (0.5_f64, 1.0);
@@ -14,9 +14,9 @@
 //! assert_eq!(FloatRules::tanh_vjp(&x, &y, &g), 1.0 - y * y);
 //! // Forward mode: the tangent of y for a tangent dx of x.
 //! assert_eq!(FloatRules::tanh_jvp(&x, &y, &2.0), 2.0 * (1.0 - y * y));
-//! // a / b: the cotangent of b is −g·y/b.
+//! // a / b: the cotangent of b is −g·y/b; the rule reads only the shape of `a`.
 //! let (a, b) = (3.0_f64, 4.0);
-//! assert_eq!(ArithRules::div_vjp_1(&a, &b, &(a / b), &g), -0.1875);
+//! assert_eq!(ArithRules::div_vjp_1(&ShapeOf::of(&a), &b, &(a / b), &g), -0.1875);
 //! ```
 //!
 //! # Contract
@@ -25,6 +25,12 @@
 //!   first, then the others in call order), the primal output `y`, then the cotangent `g` of `y`
 //!   (vjp) or the tangents of the inputs in input order (jvp). Extra non-differentiable inputs
 //!   (the `i32` exponent of `powi`) stay in their input position.
+//! - **Exactly what it reads**: a rule of an operator takes only the primal values it reads; where
+//!   it needs just an operand's shape (to reduce a broadcast cotangent back to it) it takes a
+//!   [`ShapeOf`] that operand, zero-sized for scalars. The generated forward pass saves exactly
+//!   those. The unary float methods keep the full `(x, y, g)` signature; the macro passes the
+//!   cotangent in place of an argument such a rule does not read (documented per rule in
+//!   `autodiff-macro`'s `methods::rule_args`).
 //! - **Return**: a reverse rule `<op>_vjp_<i>` returns the cotangent of input `i` (0 = receiver or
 //!   left operand); a primitive with a single differentiable input has just `<op>_vjp`. A forward
 //!   rule `<op>_jvp` returns the tangent of the output. Each reverse rule returns the
@@ -82,4 +88,4 @@
 
 mod scalar;
 
-pub use scalar::{ArithRules, FloatRules, NegRule};
+pub use scalar::{ArithRules, FloatRules, HasShape, NegRule, ShapeOf};

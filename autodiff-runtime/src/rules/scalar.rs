@@ -6,48 +6,125 @@
 //! comment of its trait method; the [module docs](super) give the argument order and the
 //! conventions at kinks and domain edges.
 
-/// Rules of the binary operators `a + b`, `a - b`, `a * b`, `a / b`.
+/// Rules of the binary operators `a + b`, `a - b`, `a * b`, `a / b`, and the operators
+/// themselves (the forward pass evaluates active arithmetic through them, by reference, so
+/// tensors are never moved).
 ///
-/// `Rhs` and `Output` follow `core::ops`, so tensor–scalar operators can implement it later.
-pub trait ArithRules<Rhs = Self>: Sized {
+/// A rule takes exactly what it reads. Where it needs only an operand's *shape* (to reduce a
+/// broadcast cotangent back to it) it takes a [`ShapeOf`], which is zero-sized for scalars.
+/// `Rhs` and `Output` follow `core::ops`, so tensor–scalar operators implement it too.
+pub trait ArithRules<Rhs: HasShape = Self>: Sized + HasShape {
     /// The type of `a op b`.
     type Output;
 
-    /// `∂(a + b)/∂a = 1`: returns `g`.
-    fn add_vjp_0(a: &Self, b: &Rhs, y: &Self::Output, g: &Self::Output) -> Self;
-    /// `∂(a + b)/∂b = 1`: returns `g`.
-    fn add_vjp_1(a: &Self, b: &Rhs, y: &Self::Output, g: &Self::Output) -> Rhs;
+    /// `a + b`.
+    fn add(a: &Self, b: &Rhs) -> Self::Output;
+    /// `a − b`.
+    fn sub(a: &Self, b: &Rhs) -> Self::Output;
+    /// `a · b`.
+    fn mul(a: &Self, b: &Rhs) -> Self::Output;
+    /// `a / b`.
+    fn div(a: &Self, b: &Rhs) -> Self::Output;
+
+    /// `∂(a + b)/∂a = 1`: returns `g` (reduced to `a`'s shape).
+    fn add_vjp_0(a: &ShapeOf<Self>, b: &ShapeOf<Rhs>, g: &Self::Output) -> Self;
+    /// `∂(a + b)/∂b = 1`: returns `g` (reduced to `b`'s shape).
+    fn add_vjp_1(a: &ShapeOf<Self>, b: &ShapeOf<Rhs>, g: &Self::Output) -> Rhs;
     /// Tangent of `a + b`: `da + db`.
     fn add_jvp(a: &Self, b: &Rhs, y: &Self::Output, da: &Self, db: &Rhs) -> Self::Output;
 
     /// `∂(a − b)/∂a = 1`: returns `g`.
-    fn sub_vjp_0(a: &Self, b: &Rhs, y: &Self::Output, g: &Self::Output) -> Self;
+    fn sub_vjp_0(a: &ShapeOf<Self>, b: &ShapeOf<Rhs>, g: &Self::Output) -> Self;
     /// `∂(a − b)/∂b = −1`: returns `−g`.
-    fn sub_vjp_1(a: &Self, b: &Rhs, y: &Self::Output, g: &Self::Output) -> Rhs;
+    fn sub_vjp_1(a: &ShapeOf<Self>, b: &ShapeOf<Rhs>, g: &Self::Output) -> Rhs;
     /// Tangent of `a − b`: `da − db`.
     fn sub_jvp(a: &Self, b: &Rhs, y: &Self::Output, da: &Self, db: &Rhs) -> Self::Output;
 
     /// `∂(a·b)/∂a = b`: returns `g·b`.
-    fn mul_vjp_0(a: &Self, b: &Rhs, y: &Self::Output, g: &Self::Output) -> Self;
+    fn mul_vjp_0(a: &ShapeOf<Self>, b: &Rhs, g: &Self::Output) -> Self;
     /// `∂(a·b)/∂b = a`: returns `g·a`.
-    fn mul_vjp_1(a: &Self, b: &Rhs, y: &Self::Output, g: &Self::Output) -> Rhs;
+    fn mul_vjp_1(a: &Self, b: &ShapeOf<Rhs>, g: &Self::Output) -> Rhs;
     /// Tangent of `a·b`: `da·b + a·db`.
     fn mul_jvp(a: &Self, b: &Rhs, y: &Self::Output, da: &Self, db: &Rhs) -> Self::Output;
 
     /// `∂(a/b)/∂a = 1/b`: returns `g/b`.
-    fn div_vjp_0(a: &Self, b: &Rhs, y: &Self::Output, g: &Self::Output) -> Self;
+    fn div_vjp_0(a: &ShapeOf<Self>, b: &Rhs, g: &Self::Output) -> Self;
     /// `∂(a/b)/∂b = −a/b² = −y/b`: returns `−g·y/b`.
-    fn div_vjp_1(a: &Self, b: &Rhs, y: &Self::Output, g: &Self::Output) -> Rhs;
+    fn div_vjp_1(a: &ShapeOf<Self>, b: &Rhs, y: &Self::Output, g: &Self::Output) -> Rhs;
     /// Tangent of `a/b`: `(da − y·db)/b`.
     fn div_jvp(a: &Self, b: &Rhs, y: &Self::Output, da: &Self, db: &Rhs) -> Self::Output;
 }
 
 /// Rule of unary minus `-x`.
 pub trait NegRule: Sized {
+    /// `−x`.
+    fn neg(x: &Self) -> Self;
     /// `d(−x)/dx = −1`: returns `−g`.
-    fn neg_vjp(x: &Self, y: &Self, g: &Self) -> Self;
+    fn neg_vjp(g: &Self) -> Self;
     /// Tangent of `−x`: `−dx`.
     fn neg_jvp(x: &Self, y: &Self, dx: &Self) -> Self;
+}
+
+/// What a rule needs to know of an operand it does not read: its shape.
+pub trait HasShape {
+    /// The shape: `()` for scalars, the dimension for arrays.
+    type Dims: Clone + core::fmt::Debug;
+    /// The shape of `self`.
+    fn dims(&self) -> Self::Dims;
+}
+
+/// The shape of a value of type `T`, typed by `T` so that rules can dispatch on it. Zero-sized
+/// for scalars, so saving it costs nothing.
+pub struct ShapeOf<T: HasShape + ?Sized> {
+    /// The shape.
+    pub dims: T::Dims,
+    _of: core::marker::PhantomData<fn(&T)>,
+}
+
+impl<T: HasShape + ?Sized> ShapeOf<T> {
+    /// The shape of `x`.
+    #[inline(always)]
+    pub fn of(x: &T) -> Self {
+        ShapeOf {
+            dims: x.dims(),
+            _of: core::marker::PhantomData,
+        }
+    }
+}
+
+impl<T: HasShape + ?Sized> Clone for ShapeOf<T> {
+    fn clone(&self) -> Self {
+        ShapeOf {
+            dims: self.dims.clone(),
+            _of: core::marker::PhantomData,
+        }
+    }
+}
+
+impl<T: HasShape + ?Sized> core::fmt::Debug for ShapeOf<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "ShapeOf({:?})", self.dims)
+    }
+}
+
+impl HasShape for f32 {
+    type Dims = ();
+    #[inline(always)]
+    fn dims(&self) {}
+}
+
+impl HasShape for f64 {
+    type Dims = ();
+    #[inline(always)]
+    fn dims(&self) {}
+}
+
+impl<T: HasShape + ?Sized> HasShape for &T {
+    type Dims = T::Dims;
+    #[inline(always)]
+    fn dims(&self) -> T::Dims {
+        (**self).dims()
+    }
 }
 
 /// Declares a unary rule pair: `$vjp(x, y, g)` with the given docs, and `$jvp(x, y, dx)`.
@@ -250,11 +327,28 @@ macro_rules! scalar_rules {
             type Output = $t;
 
             #[inline(always)]
-            fn add_vjp_0(_a: &$t, _b: &$t, _y: &$t, g: &$t) -> $t {
+            fn add(a: &$t, b: &$t) -> $t {
+                *a + *b
+            }
+            #[inline(always)]
+            fn sub(a: &$t, b: &$t) -> $t {
+                *a - *b
+            }
+            #[inline(always)]
+            fn mul(a: &$t, b: &$t) -> $t {
+                *a * *b
+            }
+            #[inline(always)]
+            fn div(a: &$t, b: &$t) -> $t {
+                *a / *b
+            }
+
+            #[inline(always)]
+            fn add_vjp_0(_a: &ShapeOf<$t>, _b: &ShapeOf<$t>, g: &$t) -> $t {
                 *g
             }
             #[inline(always)]
-            fn add_vjp_1(_a: &$t, _b: &$t, _y: &$t, g: &$t) -> $t {
+            fn add_vjp_1(_a: &ShapeOf<$t>, _b: &ShapeOf<$t>, g: &$t) -> $t {
                 *g
             }
             #[inline(always)]
@@ -263,11 +357,11 @@ macro_rules! scalar_rules {
             }
 
             #[inline(always)]
-            fn sub_vjp_0(_a: &$t, _b: &$t, _y: &$t, g: &$t) -> $t {
+            fn sub_vjp_0(_a: &ShapeOf<$t>, _b: &ShapeOf<$t>, g: &$t) -> $t {
                 *g
             }
             #[inline(always)]
-            fn sub_vjp_1(_a: &$t, _b: &$t, _y: &$t, g: &$t) -> $t {
+            fn sub_vjp_1(_a: &ShapeOf<$t>, _b: &ShapeOf<$t>, g: &$t) -> $t {
                 -*g
             }
             #[inline(always)]
@@ -276,11 +370,11 @@ macro_rules! scalar_rules {
             }
 
             #[inline(always)]
-            fn mul_vjp_0(_a: &$t, b: &$t, _y: &$t, g: &$t) -> $t {
+            fn mul_vjp_0(_a: &ShapeOf<$t>, b: &$t, g: &$t) -> $t {
                 *g * *b
             }
             #[inline(always)]
-            fn mul_vjp_1(a: &$t, _b: &$t, _y: &$t, g: &$t) -> $t {
+            fn mul_vjp_1(a: &$t, _b: &ShapeOf<$t>, g: &$t) -> $t {
                 *g * *a
             }
             #[inline(always)]
@@ -289,11 +383,11 @@ macro_rules! scalar_rules {
             }
 
             #[inline(always)]
-            fn div_vjp_0(_a: &$t, b: &$t, _y: &$t, g: &$t) -> $t {
+            fn div_vjp_0(_a: &ShapeOf<$t>, b: &$t, g: &$t) -> $t {
                 *g / *b
             }
             #[inline(always)]
-            fn div_vjp_1(_a: &$t, b: &$t, y: &$t, g: &$t) -> $t {
+            fn div_vjp_1(_a: &ShapeOf<$t>, b: &$t, y: &$t, g: &$t) -> $t {
                 -*g * *y / *b
             }
             #[inline(always)]
@@ -304,7 +398,11 @@ macro_rules! scalar_rules {
 
         impl NegRule for $t {
             #[inline(always)]
-            fn neg_vjp(_x: &$t, _y: &$t, g: &$t) -> $t {
+            fn neg(x: &$t) -> $t {
+                -*x
+            }
+            #[inline(always)]
+            fn neg_vjp(g: &$t) -> $t {
                 -*g
             }
             #[inline(always)]
@@ -698,10 +796,16 @@ mod tests {
         // beside a typed operand.
         let x = 3.0_f64;
         let y = 2.0 * x;
-        assert_eq!(ArithRules::mul_vjp_1(&2.0, &x, &y, &1.0), 2.0);
-        assert_eq!(ArithRules::mul_vjp_0(&2.0_f32, &3.0, &6.0, &1.0), 3.0_f32);
+        let _ = y;
+        assert_eq!(ArithRules::mul_vjp_1(&2.0, &ShapeOf::of(&x), &1.0), 2.0);
+        assert_eq!(
+            ArithRules::mul_vjp_0(&ShapeOf::of(&2.0_f32), &3.0, &1.0),
+            3.0_f32
+        );
+        assert_eq!(ArithRules::add(&2.0, &x), 5.0);
         assert_eq!(FloatRules::exp_vjp(&0.0_f32, &1.0, &2.0), 2.0_f32);
-        assert_eq!(NegRule::neg_vjp(&x, &-x, &1.0), -1.0);
+        assert_eq!(NegRule::neg_vjp(&1.0_f64), -1.0);
+        assert_eq!(NegRule::neg(&x), -3.0);
         assert_eq!(FloatRules::powi_vjp(&x, &2, &9.0, &1.0), 6.0);
     }
 
@@ -712,28 +816,44 @@ mod tests {
     #[test]
     fn add() {
         // ∂(a + b) = (1, 1)
-        let rules = rules2(f64::add_vjp_0, f64::add_vjp_1, f64::add_jvp);
+        let rules = rules2(
+            |a, b, _, g| f64::add_vjp_0(&ShapeOf::of(a), &ShapeOf::of(b), g),
+            |a, b, _, g| f64::add_vjp_1(&ShapeOf::of(a), &ShapeOf::of(b), g),
+            f64::add_jvp,
+        );
         binary(|a, b| a + b, rules, |_, _| (1.0, 1.0), ARITH_POINTS);
     }
 
     #[test]
     fn sub() {
         // ∂(a − b) = (1, −1)
-        let rules = rules2(f64::sub_vjp_0, f64::sub_vjp_1, f64::sub_jvp);
+        let rules = rules2(
+            |a, b, _, g| f64::sub_vjp_0(&ShapeOf::of(a), &ShapeOf::of(b), g),
+            |a, b, _, g| f64::sub_vjp_1(&ShapeOf::of(a), &ShapeOf::of(b), g),
+            f64::sub_jvp,
+        );
         binary(|a, b| a - b, rules, |_, _| (1.0, -1.0), ARITH_POINTS);
     }
 
     #[test]
     fn mul() {
         // ∂(a·b) = (b, a)
-        let rules = rules2(f64::mul_vjp_0, f64::mul_vjp_1, f64::mul_jvp);
+        let rules = rules2(
+            |a, b, _, g| f64::mul_vjp_0(&ShapeOf::of(a), b, g),
+            |a, b, _, g| f64::mul_vjp_1(a, &ShapeOf::of(b), g),
+            f64::mul_jvp,
+        );
         binary(|a, b| a * b, rules, |a, b| (b, a), ARITH_POINTS);
     }
 
     #[test]
     fn div() {
         // ∂(a/b) = (1/b, −a/b²)
-        let rules = rules2(f64::div_vjp_0, f64::div_vjp_1, f64::div_jvp);
+        let rules = rules2(
+            |a, b, _, g| f64::div_vjp_0(&ShapeOf::of(a), b, g),
+            |a, b, y, g| f64::div_vjp_1(&ShapeOf::of(a), b, y, g),
+            f64::div_jvp,
+        );
         binary(
             |a, b| a / b,
             rules,
@@ -747,7 +867,7 @@ mod tests {
         // d(−x)/dx = −1
         unary(
             |x| -x,
-            f64::neg_vjp,
+            |_, _, g| f64::neg_vjp(g),
             f64::neg_jvp,
             |_| -1.0,
             &[-1.5, 0.0, 2.0],
@@ -1264,8 +1384,8 @@ mod tests {
         let (a, b) = (1.5_f32, -2.5_f32);
         let y = a / b;
         let d = (
-            f32::div_vjp_0(&a, &b, &y, &1.0),
-            f32::div_vjp_1(&a, &b, &y, &1.0),
+            f32::div_vjp_0(&ShapeOf::of(&a), &b, &1.0),
+            f32::div_vjp_1(&ShapeOf::of(&a), &b, &y, &1.0),
         );
         assert_close(f64::from(d.1), -1.5 / 6.25, 1e-6);
         gradcheck(|p: &(f32, f32)| p.0 / p.1, &(a, b), &d).assert_ok();
