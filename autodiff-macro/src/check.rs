@@ -11,11 +11,26 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
         let any_result_active = inst.results.iter().any(|&r| act.is_active(r));
         let ops_active = |vs: &[Value]| vs.iter().any(|&v| act.is_active(v));
         match &inst.kind {
-            InstKind::Method { name, recv, args } => {
+            InstKind::Method {
+                name,
+                recv,
+                args,
+                unwrap,
+            } => {
                 let s = name.to_string();
                 let mut ops = vec![*recv];
                 ops.extend(args);
-                if methods::float_method(&s).is_none()
+                if (s == "mean" || s == "mean_axis") && !unwrap && act.is_active(*recv) {
+                    errors.push(syn::Error::new(
+                        name.span(),
+                        format!(
+                            "`{s}` returns an `Option`; write `.{s}(..).unwrap()` so that the mean \
+                             can be differentiated"
+                        ),
+                    ));
+                }
+                if methods::known_method(&s).is_none()
+                    && !methods::is_view_method(&s)
                     && !methods::is_discrete_method(&s)
                     && ops_active(&ops)
                     && any_result_active

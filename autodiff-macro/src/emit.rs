@@ -22,7 +22,7 @@ use quote::{format_ident, quote};
 
 use crate::activity::Activity;
 use crate::ir::*;
-use crate::methods::{self, Shape};
+use crate::methods;
 
 const P: &str = "::autodiff::__private";
 
@@ -218,6 +218,16 @@ impl<'a> Emitter<'a> {
 
     /// Cheap, pure, inactive values: recomputing them beats saving them.
     fn recomputable(&self, v: Value) -> bool {
+        if let ValueDef::Result(i, 0) = self.f.value(v).def {
+            match &self.f.inst(i).kind {
+                InstKind::Method { name, .. } if methods::is_view_method(&name.to_string()) => {
+                    return true;
+                }
+                // A reference to a field of a borrowed struct is as cheap to take again.
+                InstKind::FieldRef(base, _) => return self.recomputable_or_kept(*base),
+                _ => {}
+            }
+        }
         if self.active(v) {
             return false;
         }
@@ -235,6 +245,12 @@ impl<'a> Emitter<'a> {
                 _ => false,
             },
         }
+    }
+
+    /// Whether the backward pass can have `v` at all without keeping a borrow of a local:
+    /// parameters and recomputable values.
+    fn recomputable_or_kept(&self, v: Value) -> bool {
+        matches!(self.f.value(v).def, ValueDef::Param(_)) || self.recomputable(v)
     }
 
     /// Recomputation, at the start of block `b`'s backward pass, of the values defined in `b`
@@ -286,7 +302,7 @@ impl<'a> Emitter<'a> {
             }
         }
         let id = self.need(v);
-        if self.is_ref_param(v) {
+        if self.is_ref(v) {
             quote!(#id)
         } else {
             quote!(&#id)
@@ -301,20 +317,28 @@ impl<'a> Emitter<'a> {
             }
         }
         let id = self.v(v);
-        if self.is_ref_param(v) {
+        if self.is_ref(v) {
             quote!(#id)
         } else {
             quote!(&#id)
         }
     }
 
-    fn is_ref_param(&self, v: Value) -> bool {
+    /// Whether a value is a reference: a parameter of reference type, `&x`, or a field of a
+    /// parameter struct.
+    fn is_ref(&self, v: Value) -> bool {
         match self.f.value(v).def {
             ValueDef::Param(n) => self
                 .f
                 .params
                 .get(n)
                 .is_some_and(|p| matches!(p.ty, syn::Type::Reference(_))),
+            ValueDef::Result(i, 0) => {
+                matches!(
+                    self.f.inst(i).kind,
+                    InstKind::FieldRef(..) | InstKind::Ref(_)
+                )
+            }
             _ => false,
         }
     }
@@ -560,38 +584,57 @@ impl<'a> Emitter<'a> {
                 let _ = y;
                 self.contrib(*x, quote!(#pv::NegRule::neg_vjp(&#g)), adj, out);
             }
-            InstKind::Method { name, recv, args } => {
+            InstKind::Method {
+                name, recv, args, ..
+            } => {
                 let (Some(y), Some(g)) = (y, ybar) else {
                     return;
                 };
-                let Some((_, shape)) = methods::float_method(&name.to_string()) else {
+                let method = name.to_string();
+                if method == "view" {
+                    self.contrib(*recv, quote!(#g), adj, out);
+                    return;
+                }
+                let Some(rule) = methods::known_method(&method) else {
                     return;
                 };
+                let trait_name = format_ident!("{}", rule.trait_name);
                 let mut ops = vec![*recv];
                 ops.extend(args.iter().copied());
-                let diff: Vec<usize> = match shape {
-                    Shape::Unary | Shape::IntPower => vec![0],
-                    Shape::Multi => (0..ops.len()).collect(),
+                let diff: Vec<usize> = if rule.all_operands {
+                    (0..ops.len()).collect()
+                } else {
+                    vec![0]
                 };
                 for k in diff {
                     let operand = ops[k];
                     if !self.active(operand) {
                         continue;
                     }
-                    let rule = match shape {
-                        Shape::Multi => format_ident!("{}_vjp_{}", name, k),
-                        _ => format_ident!("{}_vjp", name),
-                    };
+                    let rule_name = rule.rule_name(&method, k);
+                    let rule_id = format_ident!("{}", rule_name);
                     let mut prims = ops.clone();
                     prims.push(y);
-                    let args = self.rule_args(&rule.to_string(), &prims, &g);
+                    let args = self.rule_args(&rule_name, &prims, &g);
                     self.contrib(
                         operand,
-                        quote!(#pv::FloatRules::#rule(#(#args,)* &#g)),
+                        quote!(#pv::#trait_name::#rule_id(#(#args,)* &#g)),
                         adj,
                         out,
                     );
                 }
+            }
+            InstKind::FieldRef(base, name) => {
+                let Some(g) = ybar else { return };
+                if !self.active(*base) {
+                    return;
+                }
+                let bb = self.ensure_adjoint(*base, adj, out);
+                out.extend(quote! { #pv::acc(&mut #bb.#name, #g); });
+            }
+            InstKind::Deref(r) => {
+                let Some(g) = ybar else { return };
+                self.contrib(*r, quote!(#g), adj, out);
             }
             InstKind::Cast { value, .. } => {
                 let (Some(_), Some(g)) = (y, ybar) else {
@@ -1133,10 +1176,27 @@ impl<'a> Emitter<'a> {
                 let x = self.v(*x);
                 quote! { let #r = -#x; }
             }
-            InstKind::Method { name, recv, args } => {
+            InstKind::Method {
+                name,
+                recv,
+                args,
+                unwrap,
+            } => {
                 let recv = self.v(*recv);
                 let args: Vec<syn::Ident> = args.iter().map(|&a| self.v(a)).collect();
-                quote! { let #r = #recv.#name(#(#args),*); }
+                if *unwrap {
+                    quote! { let #r = #recv.#name(#(#args),*).unwrap(); }
+                } else {
+                    quote! { let #r = #recv.#name(#(#args),*); }
+                }
+            }
+            InstKind::FieldRef(base, name) => {
+                let base = self.v(*base);
+                quote! { let #r = &#base.#name; }
+            }
+            InstKind::Deref(x) => {
+                let x = self.v(*x);
+                quote! { let #r = *#x; }
             }
             InstKind::Call { path, args } => {
                 let ids: Vec<syn::Ident> = args.iter().map(|&a| self.v(a)).collect();
@@ -1161,8 +1221,13 @@ impl<'a> Emitter<'a> {
                 quote! { let #r: #ty = #x; }
             }
             InstKind::Ref(x) => {
+                let is_ref = self.is_ref(*x);
                 let x = self.v(*x);
-                quote! { let #r = &#x; }
+                if is_ref {
+                    quote! { let #r = #x; }
+                } else {
+                    quote! { let #r = &#x; }
+                }
             }
             InstKind::Tuple(vals) => {
                 let ids: Vec<syn::Ident> = vals.iter().map(|&a| self.v(a)).collect();

@@ -127,6 +127,8 @@ pub enum InstKind {
         name: syn::Ident,
         recv: Value,
         args: Vec<Value>,
+        /// `x.mean().unwrap()`: ndarray's `mean` returns an `Option`.
+        unwrap: bool,
     },
     /// `path(args)`. With an active argument it is differentiated through `path_vjp`.
     Call { path: syn::Path, args: Vec<Value> },
@@ -140,6 +142,10 @@ pub enum InstKind {
     Tuple(Vec<Value>),
     /// `tuple.n`.
     Field(Value, u32),
+    /// `&strukt.name`: a reference to a named field (parameter structs).
+    FieldRef(Value, syn::Ident),
+    /// `*r`: the value behind a reference, where the source reads a field by value.
+    Deref(Value),
     /// `base[index]` on inactive values.
     Index(Value, Value),
     /// Tokens with free source variables (`println!("{}", x)`), emitted with each named
@@ -321,7 +327,12 @@ impl Func {
         match &self.inst(i).kind {
             InstKind::Const(_) => vec![],
             InstKind::Binary(_, a, b) | InstKind::Index(a, b) => vec![*a, *b],
-            InstKind::Neg(a) | InstKind::Field(a, _) => vec![*a],
+            InstKind::Neg(a)
+            | InstKind::Field(a, _)
+            | InstKind::FieldRef(a, _)
+            | InstKind::Deref(a) => {
+                vec![*a]
+            }
             InstKind::Cast { value, .. } | InstKind::Ascribe { value, .. } => vec![*value],
             InstKind::Ref(v) => vec![*v],
             InstKind::Tuple(vs) => vs.clone(),
@@ -439,7 +450,9 @@ impl Func {
                 InstKind::Const(t) => format!("const {t}"),
                 InstKind::Binary(op, a, b) => format!("{} {a}, {b}", op.name()),
                 InstKind::Neg(a) => format!("neg {a}"),
-                InstKind::Method { name, recv, args } => {
+                InstKind::Method {
+                    name, recv, args, ..
+                } => {
                     format!(
                         "method {name} {recv}{}{}",
                         if args.is_empty() { "" } else { ", " },
@@ -456,6 +469,8 @@ impl Func {
                 InstKind::Ref(v) => format!("ref {v}"),
                 InstKind::Tuple(vs) => format!("tuple {}", list(vs)),
                 InstKind::Field(v, n) => format!("field {v}.{n}"),
+                InstKind::FieldRef(v, n) => format!("fieldref {v}.{n}"),
+                InstKind::Deref(v) => format!("deref {v}"),
                 InstKind::Index(a, b) => format!("index {a}[{b}]"),
                 InstKind::Opaque { tokens, uses } => format!(
                     "opaque `{tokens}` {}",

@@ -15,6 +15,7 @@
 
 mod activity;
 mod check;
+mod derive;
 mod emit;
 mod ir;
 mod lower;
@@ -32,6 +33,12 @@ use syn::spanned::Spanned;
 #[proc_macro_attribute]
 pub fn differentiate(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand(attr.into(), item.into()).into()
+}
+
+/// Implements `autodiff::Differentiable` (and `Primal`) for a struct of differentiable fields.
+#[proc_macro_derive(Differentiable)]
+pub fn derive_differentiable(input: TokenStream) -> TokenStream {
+    derive::expand(input.into()).into()
 }
 
 /// Collected errors, combined into one `compile_error!` list.

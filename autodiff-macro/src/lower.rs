@@ -718,19 +718,15 @@ impl Lowering {
                     let v = self.expr(b, &fe.base, true)?;
                     Some(self.field(b, v, idx.index, span))
                 }
-                syn::Member::Named(n) => {
-                    self.err(
-                        n.span(),
-                        format!(
-                            "field access `.{n}` is not supported yet; pass the field as its own \
-                             parameter"
-                        ),
-                    );
-                    None
+                syn::Member::Named(_) => {
+                    // A field read by value: a copy of what the reference points to.
+                    let r = self.field_ref(b, fe)?;
+                    let k = self.kind(r);
+                    Some(self.inst1(b, InstKind::Deref(r), k, span))
                 }
             },
             Expr::Index(ix) => {
-                let base = self.expr(b, &ix.expr, true)?;
+                let base = self.place_expr(b, &ix.expr)?;
                 let idx = self.expr(b, &ix.index, true)?;
                 let kind = if self.kind(base) == Kind::Discrete {
                     Kind::Discrete
@@ -747,6 +743,11 @@ impl Lowering {
                          return results instead",
                     );
                     return None;
+                }
+                if let Expr::Field(fe) = &*r.expr {
+                    if matches!(fe.member, syn::Member::Named(_)) {
+                        return self.field_ref(b, fe);
+                    }
                 }
                 let v = self.expr(b, &r.expr, true)?;
                 let k = self.kind(v);
@@ -959,12 +960,27 @@ impl Lowering {
         if name == "clone" && mc.args.is_empty() {
             return self.expr(b, &mc.receiver, true);
         }
-        let recv = self.expr(b, &mc.receiver, true)?;
+        // `x.mean().unwrap()`: ndarray's means return `Option`s.
+        if name == "unwrap" || name == "expect" {
+            if let Expr::MethodCall(inner) = &*mc.receiver {
+                if (inner.method == "mean" || inner.method == "mean_axis")
+                    && inner.turbofish.is_none()
+                {
+                    let recv = self.place_expr(b, &inner.receiver)?;
+                    let mut args = Vec::new();
+                    for a in &inner.args {
+                        args.push(self.expr(b, a, true)?);
+                    }
+                    return self.method(b, inner.method.clone(), recv, args, true, span);
+                }
+            }
+        }
+        let recv = self.place_expr(b, &mc.receiver)?;
         let mut args = Vec::new();
         for a in &mc.args {
             args.push(self.expr(b, a, true)?);
         }
-        self.method(b, mc.method.clone(), recv, args, span)
+        self.method(b, mc.method.clone(), recv, args, false, span)
     }
 
     fn method(
@@ -973,28 +989,63 @@ impl Lowering {
         name: syn::Ident,
         recv: Value,
         args: Vec<Value>,
+        unwrap: bool,
         span: Span,
     ) -> Option<Value> {
         let s = name.to_string();
         let kind = if methods::is_discrete_method(&s) {
             Kind::Discrete
-        } else if let Some((n, shape)) = methods::float_method(&s) {
-            if n != args.len() {
+        } else if let Some(rule) = methods::known_method(&s) {
+            if rule.n_args != args.len() {
                 self.err(
                     name.span(),
-                    format!("`{s}` takes {n} argument(s) here, found {}", args.len()),
+                    format!(
+                        "`{s}` takes {} argument(s) here, found {}",
+                        rule.n_args,
+                        args.len()
+                    ),
                 );
                 return None;
             }
-            let _ = shape;
             match self.kind(recv) {
                 Kind::Discrete => Kind::Discrete,
-                _ => Kind::Float,
+                _ if rule.float_result => Kind::Float,
+                _ => Kind::Unknown,
             }
         } else {
             Kind::Unknown
         };
-        Some(self.inst1(b, InstKind::Method { name, recv, args }, kind, span))
+        Some(self.inst1(
+            b,
+            InstKind::Method {
+                name,
+                recv,
+                args,
+                unwrap,
+            },
+            kind,
+            span,
+        ))
+    }
+
+    /// An expression in a place that can borrow (`&e`, a method receiver, a field base, an
+    /// indexed value): a field of a parameter struct stays a reference there.
+    fn place_expr(&mut self, b: Block, e: &Expr) -> Option<Value> {
+        match e {
+            Expr::Field(fe) if matches!(fe.member, syn::Member::Named(_)) => self.field_ref(b, fe),
+            Expr::Paren(p) => self.place_expr(b, &p.expr),
+            _ => self.expr(b, e, true),
+        }
+    }
+
+    /// `base.name` as a reference to the field.
+    fn field_ref(&mut self, b: Block, fe: &syn::ExprField) -> Option<Value> {
+        let syn::Member::Named(name) = &fe.member else {
+            return self.expr(b, &Expr::Field(fe.clone()), true);
+        };
+        let base = self.place_expr(b, &fe.base)?;
+        let kind = self.kind(base);
+        Some(self.inst1(b, InstKind::FieldRef(base, name.clone()), kind, fe.span()))
     }
 
     fn call(&mut self, b: Block, c: &syn::ExprCall) -> Option<Value> {
@@ -1026,7 +1077,7 @@ impl Lowering {
             .collect();
         if segs.len() == 2 && (segs[0] == "f64" || segs[0] == "f32") {
             let m = &fp.path.segments[1].ident;
-            if methods::float_method(&segs[1]).is_some() {
+            if methods::known_method(&segs[1]).is_some_and(|r| r.float_result) {
                 if args.is_empty() {
                     self.err(
                         span,
@@ -1035,7 +1086,7 @@ impl Lowering {
                     return None;
                 }
                 let recv = args.remove(0);
-                return self.method(b, m.clone(), recv, args, span);
+                return self.method(b, m.clone(), recv, args, false, span);
             }
         }
         if let Some(local) = fp.path.get_ident() {

@@ -1,19 +1,36 @@
 //! The float methods `#[differentiate]` knows derivative rules for, and methods known to return
 //! discrete values. The rules themselves live in the runtime (`autodiff_runtime::rules`).
 
-/// How a known float method's rule is called.
+/// How a known method's rules are named and which operands they differentiate.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Shape {
-    /// `x.m()`: `m_vjp(&x, &y, &g)`.
-    Unary,
-    /// `x.powi(n)` with an integer `n`: `powi_vjp(&x, &n, &y, &g)`, only `x` has a derivative.
-    IntPower,
-    /// `x.m(a)` / `x.m(a, b)`: `m_vjp_i(&x, &a, [&b,] &y, &g)` for operand `i` (0 is `x`).
-    Multi,
+pub struct MethodRule {
+    /// The runtime trait that holds the rules (`FloatRules`, `DotRules`, `TensorRules`).
+    pub trait_name: &'static str,
+    /// Arguments after the receiver.
+    pub n_args: usize,
+    /// `true`: every operand is differentiable and rule `i` is `m_vjp_i`. `false`: only the
+    /// receiver is, through `m_vjp` (or `m_vjp_0` when `indexed`).
+    pub all_operands: bool,
+    /// The receiver's rule is `m_vjp_0` even though it is the only one.
+    pub indexed: bool,
+    /// The result is a float (not a tensor or other value).
+    pub float_result: bool,
 }
 
-/// A known float method: its name, number of arguments after the receiver, and rule shape.
-pub fn float_method(name: &str) -> Option<(usize, Shape)> {
+impl MethodRule {
+    /// The rule of operand `k`.
+    pub fn rule_name(&self, method: &str, k: usize) -> String {
+        if self.all_operands || self.indexed {
+            format!("{method}_vjp_{k}")
+        } else {
+            format!("{method}_vjp")
+        }
+    }
+}
+
+/// A method with derivative rules: the float methods of `f32`/`f64` (also elementwise on
+/// ndarray arrays) and ndarray's `dot`, `t`, `sum`, `mean`, `sum_axis`, `mean_axis`.
+pub fn known_method(name: &str) -> Option<MethodRule> {
     const UNARY: &[&str] = &[
         "exp",
         "exp2",
@@ -49,17 +66,35 @@ pub fn float_method(name: &str) -> Option<(usize, Shape)> {
     ];
     const BINARY: &[&str] = &["log", "powf", "atan2", "hypot", "max", "min"];
     const TERNARY: &[&str] = &["mul_add", "clamp"];
-    if UNARY.contains(&name) {
-        Some((0, Shape::Unary))
+    let rule = |trait_name, n_args, all_operands, indexed, float_result| MethodRule {
+        trait_name,
+        n_args,
+        all_operands,
+        indexed,
+        float_result,
+    };
+    Some(if UNARY.contains(&name) {
+        rule("FloatRules", 0, false, false, true)
     } else if name == "powi" {
-        Some((1, Shape::IntPower))
+        rule("FloatRules", 1, false, false, true)
     } else if BINARY.contains(&name) {
-        Some((1, Shape::Multi))
+        rule("FloatRules", 1, true, false, true)
     } else if TERNARY.contains(&name) {
-        Some((2, Shape::Multi))
+        rule("FloatRules", 2, true, false, true)
     } else {
-        None
-    }
+        match name {
+            "dot" => rule("DotRules", 1, true, false, false),
+            "t" | "sum" | "mean" => rule("TensorRules", 0, false, false, false),
+            "sum_axis" | "mean_axis" => rule("TensorRules", 1, false, true, false),
+            _ => return None,
+        }
+    })
+}
+
+/// Methods that return a cheap view of their receiver: the backward pass recomputes them
+/// rather than keeping a borrow.
+pub fn is_view_method(name: &str) -> bool {
+    matches!(name, "t" | "view")
 }
 
 /// Methods whose result is never differentiable (counts, predicates), whatever the receiver.
@@ -82,7 +117,7 @@ pub fn is_discrete_method(name: &str) -> bool {
 
 /// All known float method names, for "did you mean" style hints.
 pub fn known_list() -> &'static str {
-    "exp, exp2, exp_m1, ln, log, log2, log10, ln_1p, sqrt, cbrt, recip, powi, powf, sin, cos, tan, \
+    "dot, t, sum, mean, sum_axis, mean_axis, exp, exp2, exp_m1, ln, log, log2, log10, ln_1p, sqrt, cbrt, recip, powi, powf, sin, cos, tan, \
      asin, acos, atan, atan2, sinh, cosh, tanh, asinh, acosh, atanh, hypot, abs, signum, max, min, \
      mul_add, clamp, floor, ceil, round, trunc, fract, to_degrees, to_radians"
 }
@@ -127,6 +162,11 @@ pub fn rule_args(rule: &str) -> Option<&'static [Arg]> {
         "mul_add_vjp_0" => &[W, V(1), W, W],
         "mul_add_vjp_1" => &[V(0), W, W, W],
         "mul_add_vjp_2" => &[W, W, W, W],
+        // ndarray: (a, b, y) for dot, (x, y) or (x, axis, y) for the others.
+        "dot_vjp_0" => &[S(0), V(1)],
+        "dot_vjp_1" => &[V(0), S(1)],
+        "t_vjp" | "sum_vjp" | "mean_vjp" => &[S(0)],
+        "sum_axis_vjp_0" | "mean_axis_vjp_0" => &[S(0), V(1)],
         _ => return None,
     })
 }
