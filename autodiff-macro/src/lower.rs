@@ -37,6 +37,9 @@ struct Binding {
     name: String,
     /// `None` for `let x;` before its first assignment.
     value: Option<Value>,
+    /// An element bound by `for v in x.iter()`: a reference in Rust, a value here, so `*v` is
+    /// `v`.
+    element: bool,
 }
 
 /// How a statement sequence ends when control falls off its end.
@@ -110,6 +113,7 @@ pub fn lower(item: &syn::ItemFn, active: &[bool]) -> Lowering {
         lw.env.push(Binding {
             name,
             value: Some(v),
+            element: false,
         });
     }
     lw.seq(
@@ -137,7 +141,11 @@ impl Lowering {
                 self.f.values[v.index()].name = Some(name.clone());
             }
         }
-        self.env.push(Binding { name, value: v });
+        self.env.push(Binding {
+            name,
+            value: v,
+            element: false,
+        });
     }
 
     fn kind(&self, v: Value) -> Kind {
@@ -665,10 +673,19 @@ impl Lowering {
                     self.opaque(b, e.to_token_stream(), Kind::Discrete, true, span)
                 }
                 _ => {
+                    if let Expr::Path(p) = &*u.expr {
+                        if let Some(slot) =
+                            p.path.get_ident().and_then(|i| self.lookup(&i.to_string()))
+                        {
+                            if self.env[slot].element {
+                                return self.env[slot].value;
+                            }
+                        }
+                    }
                     self.err(
                         span,
-                        "dereferencing (`*x`) is not supported in differentiated functions; pass \
-                         the value itself",
+                        "dereferencing (`*x`) is supported only for the elements of a `for` loop \
+                         over a slice; pass the value itself",
                     );
                     None
                 }
@@ -972,6 +989,14 @@ impl Lowering {
                         args.push(self.expr(b, a, true)?);
                     }
                     return self.method(b, inner.method.clone(), recv, args, true, span);
+                }
+            }
+        }
+        if name == "sum" && mc.args.is_empty() {
+            if let Expr::MethodCall(inner) = &*mc.receiver {
+                if inner.method == "iter" && inner.args.is_empty() {
+                    let base = self.place_expr(b, &inner.receiver)?;
+                    return Some(self.sum_elements(b, base, span));
                 }
             }
         }
@@ -1318,11 +1343,16 @@ impl Lowering {
             self.err(l.span(), "labeled loops are not supported");
             return;
         }
+        if let Some((base, enumerate)) = parse_slice_iter(&fl.expr) {
+            self.slice_loop(b, fl, base, enumerate);
+            return;
+        }
         let Some((start, end, inclusive, rev)) = parse_range(&fl.expr) else {
             self.err(
                 fl.expr.span(),
-                "`for` loops must iterate over a range (`a..b`, `a..=b`, `(a..b).rev()`); \
-                 iterators are not supported: index with the range instead",
+                "`for` loops must iterate over a range (`a..b`, `a..=b`, `(a..b).rev()`) or a \
+                 slice (`x`, `x.iter()`, `x.iter().enumerate()`); other iterators are not \
+                 supported: index with a range instead",
             );
             return;
         };
@@ -1363,6 +1393,138 @@ impl Lowering {
             rev,
         };
         self.finish_loop(b, kind, h, span);
+    }
+
+    /// `for v in x`, `for &v in x.iter()`, `for (i, v) in x.iter().enumerate()`: a loop over
+    /// `0..x.len()` whose body starts with `v = x[i]`.
+    fn slice_loop(&mut self, b: Block, fl: &syn::ExprForLoop, base: &Expr, enumerate: bool) {
+        let span = fl.span();
+        let (index_pat, elem_pat) = if enumerate {
+            match &*fl.pat {
+                Pat::Tuple(t) if t.elems.len() == 2 => (Some(&t.elems[0]), &t.elems[1]),
+                p => {
+                    self.err(
+                        p.span(),
+                        "`enumerate()` yields pairs: write `for (i, v) in ..`",
+                    );
+                    return;
+                }
+            }
+        } else {
+            (None, &*fl.pat)
+        };
+        let name_of = |p: &Pat| -> Result<Option<String>, Span> {
+            match p {
+                Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+                    Ok(Some(pi.ident.to_string()))
+                }
+                Pat::Reference(r) => match &*r.pat {
+                    Pat::Ident(pi) if pi.subpat.is_none() => Ok(Some(pi.ident.to_string())),
+                    other => Err(other.span()),
+                },
+                Pat::Wild(_) => Ok(None),
+                other => Err(other.span()),
+            }
+        };
+        let (index_name, elem_name) = match (index_pat.map(name_of).transpose(), name_of(elem_pat))
+        {
+            (Ok(i), Ok(e)) => (i.flatten(), e),
+            (Err(sp), _) | (_, Err(sp)) => {
+                self.err(sp, "the loop variables must be names, `&name` or `_`");
+                return;
+            }
+        };
+        let Some(base) = self.place_expr(b, base) else {
+            return;
+        };
+        let start = self.inst1(b, InstKind::Const(quote!(0usize)), Kind::Discrete, span);
+        let len = syn::Ident::new("len", span);
+        let Some(end) = self.method(b, len, base, Vec::new(), false, span) else {
+            return;
+        };
+        let h = self.loop_header(&fl.body);
+        let (body, slots, init) = (h.body, h.slots.clone(), h.init.clone());
+        let idx = self
+            .f
+            .add_block_param(body, index_name.clone(), Kind::Discrete);
+        self.bind_carried(body, &slots, &init);
+        if let Some(n) = index_name {
+            self.bind(n, Some(idx));
+        }
+        let kind = match self.kind(base) {
+            Kind::Discrete => Kind::Discrete,
+            _ => Kind::Unknown,
+        };
+        let elem = self.inst1(body, InstKind::Index(base, idx), kind, span);
+        if let Some(n) = elem_name {
+            self.bind(n, Some(elem));
+            if let Some(last) = self.env.last_mut() {
+                last.element = true;
+            }
+        }
+        self.loops.push(LoopCtx {
+            slots: slots.clone(),
+        });
+        self.seq(body, &fl.body.stmts, &[], &Finish::Continue, fl.body.span());
+        self.loops.pop();
+        let kind = LoopKind::Range {
+            start,
+            end,
+            inclusive: false,
+            rev: false,
+        };
+        self.finish_loop(b, kind, h, span);
+    }
+
+    /// `x.iter().sum()`: a loop adding the elements.
+    fn sum_elements(&mut self, b: Block, base: Value, span: Span) -> Value {
+        let zero = self.inst1(
+            b,
+            InstKind::Const(quote!(::core::default::Default::default())),
+            Kind::Unknown,
+            span,
+        );
+        let start = self.inst1(b, InstKind::Const(quote!(0usize)), Kind::Discrete, span);
+        let len = syn::Ident::new("len", span);
+        let end = self.inst1(
+            b,
+            InstKind::Method {
+                name: len,
+                recv: base,
+                args: Vec::new(),
+                unwrap: false,
+            },
+            Kind::Discrete,
+            span,
+        );
+        let body = self.f.new_block();
+        let idx = self.f.add_block_param(body, None, Kind::Discrete);
+        let kind = self.kind(base);
+        let acc = self.f.add_block_param(body, Some("sum".into()), kind);
+        let elem = self.inst1(body, InstKind::Index(base, idx), kind, span);
+        let next = self.inst1(body, InstKind::Binary(BinOp::Add, acc, elem), kind, span);
+        self.f.values[next.index()].name = Some("sum".into());
+        self.f.block_mut(body).term = Term::Continue(vec![next]);
+        let kind_loop = LoopKind::Range {
+            start,
+            end,
+            inclusive: false,
+            rev: false,
+        };
+        let i = self.f.push_inst(
+            b,
+            InstKind::Loop {
+                kind: kind_loop,
+                init: vec![zero],
+                body,
+            },
+            1,
+            kind,
+            span,
+        );
+        let r = self.f.inst(i).results[0];
+        self.f.values[r.index()].name = Some("sum".into());
+        r
     }
 
     fn while_loop(&mut self, b: Block, w: &syn::ExprWhile) {
@@ -1467,6 +1629,28 @@ fn arm_body_stmts(body: &Expr) -> Vec<Stmt> {
     match body {
         Expr::Block(bl) if bl.label.is_none() => bl.block.stmts.clone(),
         e => vec![Stmt::Expr(e.clone(), None)],
+    }
+}
+
+/// `x`, `x.iter()`, `x.iter().enumerate()`: (x, enumerate).
+fn parse_slice_iter(e: &Expr) -> Option<(&Expr, bool)> {
+    match e {
+        Expr::Paren(p) => parse_slice_iter(&p.expr),
+        Expr::Path(p) if p.qself.is_none() && p.path.get_ident().is_some() => Some((e, false)),
+        Expr::Field(f) if matches!(f.member, syn::Member::Named(_)) => Some((e, false)),
+        Expr::Reference(r) if r.mutability.is_none() => parse_slice_iter(&r.expr),
+        Expr::MethodCall(mc) if mc.args.is_empty() && mc.method == "iter" => {
+            Some((&*mc.receiver, false))
+        }
+        Expr::MethodCall(mc) if mc.args.is_empty() && mc.method == "enumerate" => {
+            match &*mc.receiver {
+                Expr::MethodCall(inner) if inner.args.is_empty() && inner.method == "iter" => {
+                    Some((&*inner.receiver, true))
+                }
+                _ => None,
+            }
+        }
+        _ => None,
     }
 }
 
