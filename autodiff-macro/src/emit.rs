@@ -412,11 +412,28 @@ impl<'a> Emitter<'a> {
             return b.clone();
         }
         let b = self.bar(v);
-        let x = self.need(v);
-        let pv = private();
-        out.extend(quote! { let mut #b = #pv::zero_like(&#x); });
+        let zero = self.zero_of(v);
+        out.extend(quote! { let mut #b = #zero; });
         adj.insert(v, b.clone());
         b
+    }
+
+    /// A zero adjoint for `v`: from the value itself, or from its saved shape when the value is
+    /// an array version that a later write consumes (it no longer exists then).
+    fn zero_of(&mut self, v: Value) -> TokenStream {
+        let pv = private();
+        let overwritten = self
+            .f
+            .insts
+            .iter()
+            .any(|inst| matches!(inst.kind, InstKind::IndexSet { base, .. } if base == v));
+        if overwritten {
+            let sh = self.need_shape(v);
+            quote!(#pv::zeros_of_shape(&#sh))
+        } else {
+            let x = self.rule_ref(v);
+            quote!(#pv::zero_like(#x))
+        }
     }
 
     /// Before the backward pass of nested blocks: start at zero the adjoints they contribute to
@@ -448,10 +465,11 @@ impl<'a> Emitter<'a> {
                 continue;
             }
             let b = self.bar(v);
-            let x = self.need(v);
-            out.extend(quote! { let mut #b = #pv::zero_like(&#x); });
+            let zero = self.zero_of(v);
+            out.extend(quote! { let mut #b = #zero; });
             adj.insert(v, b);
         }
+        let _ = pv;
     }
 
     /// The backward pass of block `b` (terminator first, then instructions in reverse), without
@@ -624,6 +642,18 @@ impl<'a> Emitter<'a> {
                     );
                 }
             }
+            InstKind::IndexSet { base, index, value } => {
+                let Some(g) = ybar else { return };
+                let ix = self.need(*index);
+                if self.active(*value) {
+                    let e = format_ident!("{}_elem", g);
+                    out.extend(quote! { let #e = #pv::take_index(&mut #g, &#ix); });
+                    self.contrib(*value, quote!(#e), adj, out);
+                } else {
+                    out.extend(quote! { let _ = #pv::take_index(&mut #g, &#ix); });
+                }
+                self.contrib(*base, quote!(#g), adj, out);
+            }
             InstKind::FieldRef(base, name) => {
                 let Some(g) = ybar else { return };
                 if !self.active(*base) {
@@ -779,10 +809,7 @@ impl<'a> Emitter<'a> {
             let inc = format_ident!("__ad_inc_{}_{}", i.to_string(), k);
             let start = match adj.get(&results[k]) {
                 Some(rb) => quote!(#rb),
-                None => {
-                    let r = self.need(results[k]);
-                    quote!(#pv::zero_like(&#r))
-                }
+                None => self.zero_of(results[k]),
             };
             out.extend(quote! { let mut #c = #start; });
             takes.extend(quote! { let #inc = #pv::take(&mut #c); });
@@ -847,8 +874,8 @@ impl<'a> Emitter<'a> {
             match adj.get(&p.value) {
                 Some(b) => grads.push(quote!(#b)),
                 None => {
-                    let x = self.need(p.value);
-                    grads.push(quote!(#pv::zero_like(&#x)));
+                    let zero = self.zero_of(p.value);
+                    grads.push(zero);
                 }
             }
         }
@@ -1193,6 +1220,22 @@ impl<'a> Emitter<'a> {
             InstKind::FieldRef(base, name) => {
                 let base = self.v(*base);
                 quote! { let #r = &#base.#name; }
+            }
+            InstKind::IndexSet { base, index, value } => {
+                // The old version is dead after this write unless the backward pass reads it.
+                let keep = self.needs.contains(base);
+                let (base, index, value) = (self.v(*base), self.v(*index), self.v(*value));
+                if keep {
+                    quote! {
+                        let mut #r = ::core::clone::Clone::clone(&#base);
+                        #r[#index] = #value;
+                    }
+                } else {
+                    quote! {
+                        let mut #r = #base;
+                        #r[#index] = #value;
+                    }
+                }
             }
             InstKind::Deref(x) => {
                 let x = self.v(*x);

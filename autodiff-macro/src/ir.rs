@@ -146,8 +146,15 @@ pub enum InstKind {
     FieldRef(Value, syn::Ident),
     /// `*r`: the value behind a reference, where the source reads a field by value.
     Deref(Value),
-    /// `base[index]` on inactive values.
+    /// `base[index]`.
     Index(Value, Value),
+    /// `base[index] = value`: a new version of the array `base`, written in place (the old
+    /// version is dead afterwards, or copied first if the backward pass reads it).
+    IndexSet {
+        base: Value,
+        index: Value,
+        value: Value,
+    },
     /// Tokens with free source variables (`println!("{}", x)`), emitted with each named
     /// variable bound to its current value. Always inactive.
     Opaque {
@@ -336,6 +343,7 @@ impl Func {
             InstKind::Cast { value, .. } | InstKind::Ascribe { value, .. } => vec![*value],
             InstKind::Ref(v) => vec![*v],
             InstKind::Tuple(vs) => vs.clone(),
+            InstKind::IndexSet { base, index, value } => vec![*base, *index, *value],
             InstKind::Method { recv, args, .. } => {
                 let mut v = vec![*recv];
                 v.extend(args);
@@ -472,6 +480,9 @@ impl Func {
                 InstKind::FieldRef(v, n) => format!("fieldref {v}.{n}"),
                 InstKind::Deref(v) => format!("deref {v}"),
                 InstKind::Index(a, b) => format!("index {a}[{b}]"),
+                InstKind::IndexSet { base, index, value } => {
+                    format!("indexset {base}[{index}] = {value}")
+                }
                 InstKind::Opaque { tokens, uses } => format!(
                     "opaque `{tokens}` {}",
                     list(&uses.iter().map(|(_, v)| *v).collect::<Vec<_>>())

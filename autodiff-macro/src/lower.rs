@@ -574,6 +574,40 @@ impl Lowering {
         self.inst1(b, InstKind::Field(v, n), k, span)
     }
 
+    /// `base[index] = value` on a local array variable.
+    fn assign_index(&mut self, b: Block, ix: &syn::ExprIndex, v: Option<Value>) {
+        let Expr::Path(p) = &*ix.expr else {
+            self.err(
+                ix.expr.span(),
+                "only elements of local array variables can be assigned (`h[i] = ..`)",
+            );
+            return;
+        };
+        let Some(base) = self.expr(b, &ix.expr, true) else {
+            return;
+        };
+        let Some(index) = self.expr(b, &ix.index, true) else {
+            return;
+        };
+        let Some(value) = v else { return };
+        if let ValueDef::Param(_) = self.f.value(base).def {
+            self.err(
+                ix.span(),
+                "assigning to an element of a parameter is not supported; copy it into a local \
+                 array first (`let mut h = x.to_vec();`)",
+            );
+            return;
+        }
+        let kind = self.kind(base).join(self.kind(value));
+        let r = self.inst1(
+            b,
+            InstKind::IndexSet { base, index, value },
+            kind,
+            ix.span(),
+        );
+        self.assign(&Expr::Path(p.clone()), Some(r));
+    }
+
     fn assign(&mut self, target: &Expr, v: Option<Value>) {
         let name = match target {
             Expr::Path(p) if p.qself.is_none() => p.path.get_ident().map(|i| i.to_string()),
@@ -693,7 +727,10 @@ impl Lowering {
             Expr::Binary(bin) => self.binary(b, bin),
             Expr::Assign(a) => {
                 let v = self.expr(b, &a.right, true);
-                self.assign(&a.left, v);
+                match &*a.left {
+                    Expr::Index(ix) => self.assign_index(b, ix, v),
+                    left => self.assign(left, v),
+                }
                 None
             }
             Expr::MethodCall(mc) => self.method_call(b, mc),
@@ -850,12 +887,9 @@ impl Lowering {
                 None
             }
             Expr::Array(_) | Expr::Repeat(_) => {
-                self.err(
-                    span,
-                    "array literals are not supported yet; use scalar variables or pass the \
-                     array as a parameter",
-                );
-                None
+                // Built as written (`[0.0; 4]`, the index `[i, j]`); its elements are not
+                // differentiated, so fill a local array element by element instead.
+                self.opaque(b, e.to_token_stream(), Kind::Unknown, want, span)
             }
             Expr::Struct(_) => {
                 self.err(
@@ -939,7 +973,10 @@ impl Lowering {
                 let k = self.kind(l).join(self.kind(r));
                 let v = self.inst1(b, InstKind::Binary(op, l, r), k, span);
                 if compound {
-                    self.assign(&bin.left, Some(v));
+                    match &*bin.left {
+                        Expr::Index(ix) => self.assign_index(b, ix, Some(v)),
+                        left => self.assign(left, Some(v)),
+                    }
                     None
                 } else {
                     Some(v)
@@ -1742,7 +1779,11 @@ pub struct AssignedNames(Vec<String>);
 
 impl<'ast> Visit<'ast> for AssignedNames {
     fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
-        if let Expr::Path(p) = &*a.left {
+        let target = match &*a.left {
+            Expr::Index(ix) => &*ix.expr,
+            t => t,
+        };
+        if let Expr::Path(p) = target {
             if let Some(id) = p.path.get_ident() {
                 self.0.push(id.to_string());
             }
@@ -1755,7 +1796,11 @@ impl<'ast> Visit<'ast> for AssignedNames {
             b.op,
             B::AddAssign(_) | B::SubAssign(_) | B::MulAssign(_) | B::DivAssign(_) | B::RemAssign(_)
         ) {
-            if let Expr::Path(p) = &*b.left {
+            let target = match &*b.left {
+                Expr::Index(ix) => &*ix.expr,
+                t => t,
+            };
+            if let Expr::Path(p) = target {
                 if let Some(id) = p.path.get_ident() {
                     self.0.push(id.to_string());
                 }

@@ -339,6 +339,8 @@ pub trait IndexAdjoint<I> {
     type Elem;
     /// `self[i] += g`.
     fn add_at(&mut self, i: I, g: Self::Elem);
+    /// Returns `self[i]` and sets it to zero.
+    fn take_at(&mut self, i: I) -> Self::Elem;
 }
 
 impl<T: Real> IndexAdjoint<usize> for Vec<T> {
@@ -347,6 +349,10 @@ impl<T: Real> IndexAdjoint<usize> for Vec<T> {
     fn add_at(&mut self, i: usize, g: T) {
         self[i] += g;
     }
+    #[inline(always)]
+    fn take_at(&mut self, i: usize) -> T {
+        core::mem::replace(&mut self[i], T::ZERO)
+    }
 }
 
 impl<T: Real, const N: usize> IndexAdjoint<usize> for [T; N] {
@@ -354,5 +360,54 @@ impl<T: Real, const N: usize> IndexAdjoint<usize> for [T; N] {
     #[inline(always)]
     fn add_at(&mut self, i: usize, g: T) {
         self[i] += g;
+    }
+    #[inline(always)]
+    fn take_at(&mut self, i: usize) -> T {
+        core::mem::replace(&mut self[i], T::ZERO)
+    }
+}
+
+/// Types whose zero gradient can be made from their shape alone: for array versions that a
+/// later element write has consumed.
+pub trait ZerosOfShape: crate::rules::HasShape {
+    /// The gradient type.
+    type Tangent;
+    /// A zero gradient of this shape.
+    fn zeros(dims: &Self::Dims) -> Self::Tangent;
+}
+
+impl<T: Real> crate::rules::HasShape for Vec<T> {
+    type Dims = usize;
+    #[inline(always)]
+    fn dims(&self) -> usize {
+        self.len()
+    }
+}
+
+impl<T: Real> ZerosOfShape for Vec<T> {
+    type Tangent = Vec<T>;
+    fn zeros(len: &usize) -> Vec<T> {
+        vec![T::ZERO; *len]
+    }
+}
+
+impl<T: Real> crate::rules::HasShape for [T] {
+    type Dims = usize;
+    #[inline(always)]
+    fn dims(&self) -> usize {
+        self.len()
+    }
+}
+
+impl<T: Real, const N: usize> crate::rules::HasShape for [T; N] {
+    type Dims = ();
+    #[inline(always)]
+    fn dims(&self) {}
+}
+
+impl<T: Real, const N: usize> ZerosOfShape for [T; N] {
+    type Tangent = [T; N];
+    fn zeros(_: &()) -> [T; N] {
+        [T::ZERO; N]
     }
 }

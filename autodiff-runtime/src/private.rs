@@ -98,3 +98,22 @@ pub fn acc_index<A: crate::differentiable::IndexAdjoint<I>, I: Copy>(
 pub fn shape_of<T: HasShape + ?Sized>(x: &T) -> ShapeOf<T> {
     ShapeOf::of(x)
 }
+
+/// Backward rule of an element write `y = x; y[i] = v`: moves `ȳ[i]` out (it is `v̄`), leaving
+/// zero, so that the rest of `ȳ` is `x̄`.
+#[inline(always)]
+pub fn take_index<A, I>(adjoint: &mut A, i: &I) -> A::Elem
+where
+    A: crate::differentiable::IndexAdjoint<I>,
+    I: Copy,
+{
+    adjoint.take_at(*i)
+}
+
+/// A zero adjoint of the given shape.
+#[inline(always)]
+pub fn zeros_of_shape<T: crate::differentiable::ZerosOfShape + ?Sized>(
+    shape: &ShapeOf<T>,
+) -> T::Tangent {
+    T::zeros(&shape.dims)
+}
