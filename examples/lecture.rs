@@ -34,14 +34,21 @@ fn huber_loss(w: f64, b: f64, xs: &[f64], ys: &[f64]) -> f64 {
     let mut total = 0.0;
     for i in 0..xs.len() {
         let r = w * xs[i] + b - ys[i];
-        total += if r.abs() <= 1.0 { 0.5 * r * r } else { r.abs() - 0.5 };
+        total += if r.abs() <= 1.0 {
+            0.5 * r * r
+        } else {
+            r.abs() - 0.5
+        };
     }
     total / xs.len() as f64
 }
 
 fn main() {
     println!("f(x) = 10·log(1 + exp(−2x))");
-    println!("{:>6} {:>12} {:>14} {:>14}", "x", "f(x)", "f'(x)", "analytic");
+    println!(
+        "{:>6} {:>12} {:>14} {:>14}",
+        "x", "f(x)", "f'(x)", "analytic"
+    );
     for x in [-1.0, -0.5, 0.0, 0.5, 1.0, 2.0] {
         let (y, dy) = f_grad(x);
         let e = (-2.0 * x).exp();
@@ -51,7 +58,10 @@ fn main() {
 
     let (y, (d1, d2)) = g_grad(1.0, 2.0);
     println!("\ng(x1, x2) = sin(x1) + x1·x2 at (1, 2): value {y:.6}");
-    println!("  gradient ({d1:.10}, {d2:.10}); analytic (cos 1 + 2, 1) = ({:.10}, 1)", 1f64.cos() + 2.0);
+    println!(
+        "  gradient ({d1:.10}, {d2:.10}); analytic (cos 1 + 2, 1) = ({:.10}, 1)",
+        1f64.cos() + 2.0
+    );
     let (_, pullback) = g_vjp(1.0, 2.0);
     let (p1, p2) = pullback(3.0);
     println!("  pullback of cotangent 3: ({p1:.10}, {p2:.10})");
@@ -62,7 +72,10 @@ fn main() {
     println!("\nrelu(x) − relu(−x) = x, so its derivative is 1 everywhere:");
     for x in [-1.0, 0.0, 1.0] {
         let (y, d) = identity_by_relus_grad(x);
-        println!("  x = {x:>4}: value {y} = relu(x) − relu(−x) = {}, derivative {d}", relu(x) - relu(-x));
+        println!(
+            "  x = {x:>4}: value {y} = relu(x) − relu(−x) = {}, derivative {d}",
+            relu(x) - relu(-x)
+        );
     }
     println!("  at 0 each `max` tie splits the cotangent in half (the minimum-norm subgradient)");
 

@@ -865,7 +865,6 @@ impl<'a> Emitter<'a> {
         let mut adj = HashMap::new();
         let body = self.f.body();
         let code = self.bw_block(body, &mut adj, &Exit::Return);
-        let pv = private();
         let mut grads = Vec::new();
         for p in &self.f.params.clone() {
             if !p.active {
