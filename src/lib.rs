@@ -20,8 +20,9 @@
 //! assert!((dy - (-20.0 * e / (1.0 + e))).abs() < 1e-12);
 //! ```
 
+pub use autodiff_macro::Differentiable;
 pub use autodiff_macro::differentiate;
-pub use autodiff_runtime::{Differentiable, Primal, Real, check, data, init, optim, rules};
+pub use autodiff_runtime::{Differentiable, Primal, Real, check, data, init, nn, optim, rules};
 
 /// Support for generated code. Not part of the public API: it may change in any release.
 #[doc(hidden)]

@@ -9,6 +9,10 @@ use crate::ir::*;
 
 pub struct Activity {
     pub active: Vec<bool>,
+    /// Depends on an active parameter.
+    pub varied: Vec<bool>,
+    /// The result depends on it.
+    pub useful: Vec<bool>,
     /// The block each instruction sits in.
     pub inst_block: Vec<Block>,
     /// The instruction (`if`, `match`, loop) a block's `yield`/`continue`/`break` refers to;
@@ -225,6 +229,8 @@ pub fn analyze(f: &Func) -> Activity {
         .collect();
     Activity {
         active,
+        varied,
+        useful,
         inst_block,
         exit_owner,
         parent,

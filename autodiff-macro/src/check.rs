@@ -56,17 +56,20 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                 ));
             }
             InstKind::Opaque { uses, .. } => {
-                let reads_active = uses.iter().any(|(_, v)| act.is_active(*v));
-                let has_value = inst
+                // A value computed from differentiated inputs by code the macro cannot see
+                // into would silently have derivative zero: reject it where the result matters.
+                let reads_varied = uses.iter().any(|(_, v)| act.varied[v.index()]);
+                let feeds_result = inst
                     .results
                     .iter()
-                    .any(|&r| f.value(r).kind != Kind::Discrete);
-                if reads_active && has_value {
+                    .any(|&r| f.value(r).kind != Kind::Discrete && act.useful[r.index()]);
+                if reads_varied && feeds_result {
                     errors.push(syn::Error::new(
                         inst.span,
-                        "this macro reads a differentiated value and produces a value, which \
-                         cannot be differentiated; use macros only for side effects \
-                         (`println!`, `assert!`)",
+                        "this expression reads a differentiated value and its result is used, \
+                         but it cannot be differentiated (a macro or an array literal); use \
+                         macros only for side effects (`println!`, `assert!`) and fill arrays \
+                         element by element (`h[i] = x`)",
                     ));
                 }
             }

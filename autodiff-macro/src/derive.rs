@@ -87,87 +87,181 @@ fn derive(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
     let first = fields[0].ty;
     let scalar = quote_spanned!(first.span()=> <#first as ::autodiff::Differentiable>::Scalar);
 
-    // Where-clause: the user's, plus one bound per field type.
+    // Where-clause: the user's, the first field's type, the later field types that mention a
+    // generic parameter (see the module doc for why not the others), and `Self: Clone`.
     let mut generics = input.generics.clone();
-    let is_generic = !generics.params.is_empty();
     {
         let (_, ty_generics, _) = input.generics.split_for_impl();
         let wc = generics.make_where_clause();
-        for (i, f) in fields.iter().enumerate() {
+        wc.predicates
+            .push(syn::parse2(quote_spanned!(first.span()=> #first: #d))?);
+        let first_generic = mentions_generics(first, &input.generics);
+        let mut seen = vec![quote!(#first).to_string()];
+        for f in &fields[1..] {
             let ty = f.ty;
-            let bound = if i == 0 {
-                quote_spanned!(ty.span()=> #ty: ::autodiff::Differentiable)
-            } else {
-                quote_spanned!(ty.span()=> #ty: ::autodiff::Differentiable<Scalar = #scalar>)
-            };
-            wc.predicates.push(syn::parse2(bound)?);
+            let key = quote!(#ty).to_string();
+            if seen.contains(&key) || !(first_generic || mentions_generics(ty, &input.generics)) {
+                continue;
+            }
+            seen.push(key);
+            let span = ty.span();
+            // The first field's type, re-spanned here so that a mismatch points at this field.
+            let scalar = respan(scalar.clone(), span);
+            wc.predicates.push(syn::parse2(
+                quote_spanned!(span=> #ty: ::autodiff::Differentiable<Scalar = #scalar>),
+            )?);
         }
-        if is_generic {
-            wc.predicates.push(syn::parse2(quote_spanned!(name.span()=>
-                #name #ty_generics: ::core::clone::Clone
-            ))?);
-        }
+        // `Clone` is a supertrait. Requiring it here turns a missing `#[derive(Clone)]` into one
+        // error at the struct's name, where rustc suggests the derive, instead of one per item.
+        wc.predicates.push(syn::parse2(quote_spanned!(name.span()=>
+            #name #ty_generics: ::core::clone::Clone
+        ))?);
     }
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
 
-    let members: Vec<&syn::Member> = fields.iter().map(|f| &f.member).collect();
-    let rest = &members[1..];
-    let m0 = members[0];
+    // One call per field and method: the first field through `Differentiable`, the others
+    // through `__AdField<Self::Scalar>`, every token spanned at the field's type.
+    let call = |method: &str, args: &dyn Fn(&syn::Member) -> TokenStream| -> Vec<TokenStream> {
+        let method = syn::Ident::new(method, Span::call_site());
+        fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let path = if i == 0 {
+                    quote!(::autodiff::Differentiable)
+                } else {
+                    let ty = f.ty;
+                    quote!(<#ty as __AdField<Self::Scalar>>)
+                };
+                let args = args(&f.member);
+                respan(quote!(#path::#method(#args)), f.ty.span())
+            })
+            .collect()
+    };
+    let zero_like = call("zero_like", &|m| quote!(&self.#m));
+    let add_assign = call("add_assign", &|m| quote!(&mut self.#m, &other.#m));
+    let scale = call("scale", &|m| quote!(&mut self.#m, s));
+    let dot = call("dot", &|m| quote!(&self.#m, &other.#m));
+    let num_scalars = call("num_scalars", &|m| quote!(&self.#m));
+    let visit_leaves = call("visit_leaves", &|m| quote!(&self.#m, f));
+    let zip_leaves_mut = call("zip_leaves_mut", &|m| quote!(&mut self.#m, &other.#m, f));
+    let members = fields.iter().map(|f| &f.member);
 
+    let on_unimplemented = "`{Self}` is not a `Differentiable` field with scalar type `{S}`";
     Ok(quote! {
-        #[automatically_derived]
-        impl #impl_generics #d for #name #ty_generics #where_clause {
-            type Scalar = #scalar;
-
-            #[inline]
-            fn zero_like(&self) -> Self {
-                Self { #( #members: #d::zero_like(&self.#members), )* }
+        const _: () = {
+            /// The methods of `Differentiable` for a later field, whose scalar type must be the
+            /// first field's: one obligation per field, so a wrong field is one error.
+            #[diagnostic::on_unimplemented(
+                message = #on_unimplemented,
+                label = "not `Differentiable`, or another scalar type than the first field's",
+                note = "`#[derive(Differentiable)]` needs every field to be `Differentiable` \
+                        (`f64`, `Vec<f64>`, `Array2<f64>`, a derived struct, ..) with the scalar \
+                        type of the first field; keep other data out of the parameter struct"
+            )]
+            trait __AdField<S>: ::core::marker::Sized {
+                fn zero_like(&self) -> Self;
+                fn add_assign(&mut self, other: &Self);
+                fn scale(&mut self, s: S);
+                fn dot(&self, other: &Self) -> S;
+                fn num_scalars(&self) -> usize;
+                fn visit_leaves(&self, f: &mut dyn ::core::ops::FnMut(&[S]));
+                fn zip_leaves_mut(
+                    &mut self,
+                    other: &Self,
+                    f: &mut (dyn ::core::ops::FnMut(&mut [S], &[S]) + '_),
+                );
             }
 
-            #[inline]
-            fn add_assign(&mut self, other: &Self) {
-                #( #d::add_assign(&mut self.#members, &other.#members); )*
+            impl<T: #d> __AdField<<T as #d>::Scalar> for T {
+                #[inline(always)]
+                fn zero_like(&self) -> Self {
+                    #d::zero_like(self)
+                }
+                #[inline(always)]
+                fn add_assign(&mut self, other: &Self) {
+                    #d::add_assign(self, other)
+                }
+                #[inline(always)]
+                fn scale(&mut self, s: T::Scalar) {
+                    #d::scale(self, s)
+                }
+                #[inline(always)]
+                fn dot(&self, other: &Self) -> T::Scalar {
+                    #d::dot(self, other)
+                }
+                #[inline(always)]
+                fn num_scalars(&self) -> usize {
+                    #d::num_scalars(self)
+                }
+                #[inline(always)]
+                fn visit_leaves(&self, f: &mut dyn ::core::ops::FnMut(&[T::Scalar])) {
+                    #d::visit_leaves(self, f)
+                }
+                #[inline(always)]
+                fn zip_leaves_mut(
+                    &mut self,
+                    other: &Self,
+                    f: &mut (dyn ::core::ops::FnMut(&mut [T::Scalar], &[T::Scalar]) + '_),
+                ) {
+                    #d::zip_leaves_mut(self, other, f)
+                }
             }
 
-            #[inline]
-            fn scale(&mut self, s: Self::Scalar) {
-                #( #d::scale(&mut self.#members, s); )*
+            #[automatically_derived]
+            impl #impl_generics #d for #name #ty_generics #where_clause {
+                type Scalar = #scalar;
+
+                #[inline]
+                fn zero_like(&self) -> Self {
+                    Self { #( #members: #zero_like, )* }
+                }
+
+                #[inline]
+                fn add_assign(&mut self, other: &Self) {
+                    #( #add_assign; )*
+                }
+
+                #[inline]
+                fn scale(&mut self, s: Self::Scalar) {
+                    #( #scale; )*
+                }
+
+                #[inline]
+                fn dot(&self, other: &Self) -> Self::Scalar {
+                    #( #dot )+*
+                }
+
+                #[inline]
+                fn num_scalars(&self) -> usize {
+                    #( #num_scalars )+*
+                }
+
+                #[inline]
+                fn visit_leaves(&self, f: &mut dyn ::core::ops::FnMut(&[Self::Scalar])) {
+                    #( #visit_leaves; )*
+                }
+
+                #[inline]
+                fn zip_leaves_mut(
+                    &mut self,
+                    other: &Self,
+                    f: &mut (dyn ::core::ops::FnMut(&mut [Self::Scalar], &[Self::Scalar]) + '_),
+                ) {
+                    #( #zip_leaves_mut; )*
+                }
             }
 
-            #[inline]
-            fn dot(&self, other: &Self) -> Self::Scalar {
-                #d::dot(&self.#m0, &other.#m0) #( + #d::dot(&self.#rest, &other.#rest) )*
-            }
+            #[automatically_derived]
+            impl #impl_generics ::autodiff::Primal for #name #ty_generics #where_clause {
+                type Tangent = Self;
 
-            #[inline]
-            fn num_scalars(&self) -> usize {
-                #d::num_scalars(&self.#m0) #( + #d::num_scalars(&self.#rest) )*
+                #[inline]
+                fn zero_tangent(&self) -> Self {
+                    #d::zero_like(self)
+                }
             }
-
-            #[inline]
-            fn visit_leaves(&self, f: &mut dyn ::core::ops::FnMut(&[Self::Scalar])) {
-                #( #d::visit_leaves(&self.#members, f); )*
-            }
-
-            #[inline]
-            fn zip_leaves_mut(
-                &mut self,
-                other: &Self,
-                f: &mut (dyn ::core::ops::FnMut(&mut [Self::Scalar], &[Self::Scalar]) + '_),
-            ) {
-                #( #d::zip_leaves_mut(&mut self.#members, &other.#members, f); )*
-            }
-        }
-
-        #[automatically_derived]
-        impl #impl_generics ::autodiff::Primal for #name #ty_generics #where_clause {
-            type Tangent = Self;
-
-            #[inline]
-            fn zero_tangent(&self) -> Self {
-                #d::zero_like(self)
-            }
-        }
+        };
     })
 }
 
@@ -239,4 +333,42 @@ fn fields(input: &syn::DeriveInput) -> syn::Result<Vec<Field<'_>>> {
         ));
     }
     Ok(fields)
+}
+
+/// `tokens` with every span set to `span`.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tt| {
+            if let proc_macro2::TokenTree::Group(g) = &tt {
+                let mut group = proc_macro2::Group::new(g.delimiter(), respan(g.stream(), span));
+                group.set_span(span);
+                tt = proc_macro2::TokenTree::Group(group);
+            } else {
+                tt.set_span(span);
+            }
+            tt
+        })
+        .collect()
+}
+
+/// Whether `ty` names one of `generics`' parameters (type, const or lifetime).
+fn mentions_generics(ty: &syn::Type, generics: &syn::Generics) -> bool {
+    let names: Vec<String> = generics
+        .params
+        .iter()
+        .map(|p| match p {
+            syn::GenericParam::Type(t) => t.ident.to_string(),
+            syn::GenericParam::Const(c) => c.ident.to_string(),
+            syn::GenericParam::Lifetime(l) => l.lifetime.ident.to_string(),
+        })
+        .collect();
+    fn walk(tokens: TokenStream, names: &[String]) -> bool {
+        tokens.into_iter().any(|tt| match tt {
+            proc_macro2::TokenTree::Ident(i) => names.iter().any(|n| i == n),
+            proc_macro2::TokenTree::Group(g) => walk(g.stream(), names),
+            _ => false,
+        })
+    }
+    !names.is_empty() && walk(quote!(#ty), &names)
 }

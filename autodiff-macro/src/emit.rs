@@ -703,19 +703,23 @@ impl<'a> Emitter<'a> {
                     return;
                 }
                 let pb = format_ident!("__ad_pb_{}", i.to_string());
+                let sel = format_ident!("__ad_sel_{}", i.to_string());
                 self.add_extra(b, pb.clone());
-                let d = format_ident!("__ad_d_{}", i.to_string());
-                out.extend(quote! { let #d = #pb(#g); });
-                let callee_active: Vec<Value> = args
-                    .iter()
-                    .copied()
-                    .filter(|&a| self.callee_active(a))
+                self.add_extra(b, sel.clone());
+                let parts: Vec<syn::Ident> = (0..args.len())
+                    .map(|k| format_ident!("__ad_d_{}_{}", i.to_string(), k))
                     .collect();
-                let single = callee_active.len() == 1;
-                for (k, &a) in callee_active.iter().enumerate() {
-                    let idx = syn::Index::from(k);
-                    let part = if single { quote!(#d) } else { quote!(#d.#idx) };
-                    self.contrib(a, part, adj, out);
+                // Spanned at the call: a gradient that does not fit is reported there.
+                let span = inst.span;
+                let grads = syn::Ident::new(&format!("__ad_g_{i}"), span);
+                let sel_here = syn::Ident::new(&sel.to_string(), span);
+                out.extend(quote! { let #grads = #pb(#g); });
+                out.extend(quote::quote_spanned! {span=>
+                    let (#(#parts,)*) = #pv::spread(#sel_here, #grads);
+                });
+                for (k, &a) in args.iter().enumerate() {
+                    let part = &parts[k];
+                    self.contrib(a, quote!(#part), adj, out);
                 }
             }
             InstKind::If { then, els, .. } => {
@@ -739,12 +743,6 @@ impl<'a> Emitter<'a> {
                 self.bw_loop(b, i, init, *body, adj, out);
             }
         }
-    }
-
-    /// Whether a call argument is one of the callee's differentiated parameters: a float by
-    /// what the macro knows of it, or a value that depends on the active inputs.
-    pub fn callee_active(&self, a: Value) -> bool {
-        self.f.value(a).kind == Kind::Float || self.active(a)
     }
 
     fn bw_branch_inst(
@@ -1249,7 +1247,15 @@ impl<'a> Emitter<'a> {
                         last.ident = format_ident!("{}_vjp", last.ident, span = last.ident.span());
                     }
                     let pb = format_ident!("__ad_pb_{}", i.to_string());
-                    quote! { let (#r, #pb) = #vjp(#(#ids),*); }
+                    let sel = format_ident!("__ad_sel_{}", i.to_string());
+                    let pv = private();
+                    quote! {
+                        let (#r, #pb) = #vjp(#(#ids),*);
+                        let #sel = {
+                            use #pv::{ProbeNo as _, ProbeYes as _};
+                            (#((&#pv::Probe(&#ids)).marker(),)*)
+                        };
+                    }
                 } else {
                     quote! { let #r = #path(#(#ids),*); }
                 }

@@ -68,26 +68,26 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
         }
     };
     let sig = Signature::read(&func, &opts, &mut errors);
+    // Everything is checked, even after a first error, so that all problems are reported
+    // together; lowering leaves placeholders where it failed, which check nothing more.
+    let lowered = lower::lower(&func, &sig.active);
+    errors.extend(lowered.errors);
+    let f = lowered.f;
+    match verify::verify(&f) {
+        Ok(()) => {
+            let act = activity::analyze(&f);
+            errors.extend(check::check(&f, &act));
+        }
+        Err(msg) if errors.is_empty() => errors.push(syn::Error::new(
+            func.sig.ident.span(),
+            format!("autodiff internal error, please report it: invalid SSA: {msg}"),
+        )),
+        Err(_) => {}
+    }
     if !errors.is_empty() {
         return with_stubs(&func, &sig, errors);
     }
-    let lowered = lower::lower(&func, &sig.active);
-    if !lowered.errors.is_empty() {
-        return with_stubs(&func, &sig, lowered.errors);
-    }
-    let f = lowered.f;
-    if let Err(msg) = verify::verify(&f) {
-        let e = syn::Error::new(
-            func.sig.ident.span(),
-            format!("autodiff internal error, please report it: invalid SSA: {msg}"),
-        );
-        return with_stubs(&func, &sig, vec![e]);
-    }
     let act = activity::analyze(&f);
-    let errs = check::check(&f, &act);
-    if !errs.is_empty() {
-        return with_stubs(&func, &sig, errs);
-    }
     let mut em = emit::Emitter::new(&f, &act);
     let backward = em.backward();
     let (forward, out, sub) = em.forward();
@@ -116,6 +116,15 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
 /// The original function, stubs for the generated items, and the errors.
 fn with_stubs(func: &syn::ItemFn, sig: &Signature, errors: Vec<syn::Error>) -> TokenStream2 {
     let mut out = func.to_token_stream();
+    if sig
+        .params
+        .iter()
+        .any(|(_, t)| matches!(t, syn::Type::ImplTrait(_)))
+    {
+        // Such a signature cannot be repeated in the stubs' pullback types.
+        out.extend(combine(errors));
+        return out;
+    }
     let msg = format!(
         "`#[differentiate]` reported errors for `{}`; this item is a placeholder",
         func.sig.ident
@@ -168,9 +177,19 @@ impl Signature {
                 "`extern` functions cannot be differentiated",
             ));
         }
-        if !s.generics.params.is_empty() || s.generics.where_clause.is_some() {
-            errors.push(syn::Error::new(
-                s.generics.span(),
+        let only_lifetimes = s
+            .generics
+            .params
+            .iter()
+            .all(|p| matches!(p, syn::GenericParam::Lifetime(_)));
+        if let Some(w) = &s.generics.where_clause {
+            errors.push(syn::Error::new_spanned(
+                w,
+                "`where` clauses are not supported; write the function for concrete types",
+            ));
+        } else if !only_lifetimes {
+            errors.push(syn::Error::new_spanned(
+                &s.generics,
                 "generic functions are not supported yet; write the function for `f64` (or \
                  `f32`) directly",
             ));
@@ -182,23 +201,38 @@ impl Signature {
             ));
         }
         let mut params = Vec::new();
-        for arg in &s.inputs {
+        for (n, arg) in s.inputs.iter().enumerate() {
             match arg {
-                syn::FnArg::Receiver(r) => errors.push(syn::Error::new(
-                    r.span(),
+                syn::FnArg::Receiver(r) => errors.push(syn::Error::new_spanned(
+                    r,
                     "methods (`self`) are not supported; write a free function that takes the \
                      value as a parameter",
                 )),
-                syn::FnArg::Typed(pt) => match &*pt.pat {
-                    syn::Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
-                        params.push((pi.ident.clone(), (*pt.ty).clone()));
+                syn::FnArg::Typed(pt) => {
+                    if let syn::Type::ImplTrait(it) = &*pt.ty {
+                        errors.push(syn::Error::new_spanned(
+                            it,
+                            "`impl Trait` parameters are generic, which is not supported yet; \
+                             take a concrete type such as `f64`",
+                        ));
                     }
-                    p => errors.push(syn::Error::new(
-                        p.span(),
-                        "parameter patterns are not supported; name the parameter and \
-                         destructure it with `let` in the body",
-                    )),
-                },
+                    match &*pt.pat {
+                        syn::Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+                            params.push((pi.ident.clone(), (*pt.ty).clone()));
+                        }
+                        syn::Pat::Wild(_) => {
+                            params.push((lower::unnamed_param(n), (*pt.ty).clone()));
+                        }
+                        p => {
+                            errors.push(syn::Error::new_spanned(
+                                p,
+                                "parameter patterns are not supported; name the parameter and \
+                                 destructure it with `let` in the body",
+                            ));
+                            params.push((lower::unnamed_param(n), (*pt.ty).clone()));
+                        }
+                    }
+                }
             }
         }
         let ret: syn::Type = match &s.output {
@@ -215,11 +249,22 @@ impl Signature {
         let active: Vec<bool> = match &opts.wrt {
             Some(names) => {
                 for n in names {
-                    if !params.iter().any(|(p, _)| p == n) {
-                        errors.push(syn::Error::new(
+                    match params.iter().find(|(p, _)| p == n) {
+                        None => errors.push(syn::Error::new(
                             n.span(),
                             format!("`wrt({n})`: `{n}` is not a parameter of this function"),
-                        ));
+                        )),
+                        Some((_, ty)) if types::is_inactive_type(ty) => {
+                            errors.push(syn::Error::new(
+                                n.span(),
+                                format!(
+                                    "`wrt({n})`: `{n}` has type `{}`, which has no derivative; \
+                                     differentiate with respect to float parameters",
+                                    quote!(#ty).to_string().replace(' ', "")
+                                ),
+                            ))
+                        }
+                        Some(_) => {}
                     }
                 }
                 params
@@ -229,7 +274,7 @@ impl Signature {
             }
             None => params
                 .iter()
-                .map(|(_, t)| !types::is_inactive_type(t))
+                .map(|(_, t)| !types::is_inactive_type(t) && !matches!(t, syn::Type::ImplTrait(_)))
                 .collect(),
         };
         if errors.is_empty() && !active.iter().any(|&a| a) {
@@ -300,10 +345,19 @@ impl Signature {
                 t => (*t).clone(),
             })
             .collect();
+        let declared: Vec<&syn::Lifetime> =
+            func.sig.generics.lifetimes().map(|l| &l.lifetime).collect();
         let (generics, bound) = if borrows {
-            (quote!(<#lt>), quote!(+ #lt))
-        } else {
+            (quote!(<#(#declared,)* #lt>), quote!(#(+ #declared)* + #lt))
+        } else if declared.is_empty() {
             (quote!(), quote!())
+        } else {
+            (quote!(<#(#declared),*>), quote!(#(+ #declared)*))
+        };
+        let grad_generics = if declared.is_empty() {
+            quote!()
+        } else {
+            quote!(<#(#declared),*>)
         };
         let mut out = quote! {
             #[doc = #vjp_doc]
@@ -315,14 +369,14 @@ impl Signature {
                 #vjp_body
             }
         };
-        if !types::is_non_scalar_syntax(&self.ret) {
+        if types::is_scalar_float(&self.ret) {
             let span = self.ret.span();
             let seed = quote::quote_spanned!(span=> ::autodiff::__private::seed(&__ad_y));
             out.extend(quote! {
                 #[doc = #grad_doc]
                 #allow
                 #[inline]
-                #vis fn #grad_fn(#(#names: #tys),*) -> (#ret, #grad) {
+                #vis fn #grad_fn #grad_generics (#(#names: #tys),*) -> (#ret, #grad) {
                     let (__ad_y, __ad_pullback) = #vjp(#(#names),*);
                     let __ad_g = __ad_pullback(#seed);
                     (__ad_y, __ad_g)

@@ -78,8 +78,15 @@ struct LoopCtx {
 pub struct Lowering {
     pub f: Func,
     pub errors: Vec<syn::Error>,
+    /// Placeholders for expressions that had errors: uses of them report nothing more.
+    poisoned: Vec<Value>,
     env: Vec<Binding>,
     loops: Vec<LoopCtx>,
+}
+
+/// The name the generated code gives parameter `n` when the source has a pattern (`_`).
+pub fn unnamed_param(n: usize) -> syn::Ident {
+    syn::Ident::new(&format!("__ad_arg{n}"), Span::call_site())
 }
 
 /// Lowers `item`; `active[i]` says whether parameter `i` is differentiated.
@@ -87,6 +94,7 @@ pub fn lower(item: &syn::ItemFn, active: &[bool]) -> Lowering {
     let mut lw = Lowering {
         f: Func::default(),
         errors: Vec::new(),
+        poisoned: Vec::new(),
         env: Vec::new(),
         loops: Vec::new(),
     };
@@ -94,7 +102,10 @@ pub fn lower(item: &syn::ItemFn, active: &[bool]) -> Lowering {
     lw.f.body = Some(body);
     for (n, arg) in item.sig.inputs.iter().enumerate() {
         let syn::FnArg::Typed(pt) = arg else { continue };
-        let Pat::Ident(pi) = &*pt.pat else { continue };
+        let ident = match &*pt.pat {
+            Pat::Ident(pi) => pi.ident.clone(),
+            _ => unnamed_param(n),
+        };
         let kind = if crate::types::is_inactive_type(&pt.ty) {
             Kind::Discrete
         } else if crate::types::is_float_type(&pt.ty) {
@@ -102,10 +113,10 @@ pub fn lower(item: &syn::ItemFn, active: &[bool]) -> Lowering {
         } else {
             Kind::Unknown
         };
-        let name = pi.ident.to_string();
+        let name = ident.to_string();
         let v = lw.f.new_value(Some(name.clone()), ValueDef::Param(n), kind);
         lw.f.params.push(Param {
-            ident: pi.ident.clone(),
+            ident: ident.clone(),
             ty: (*pt.ty).clone(),
             active: active.get(n).copied().unwrap_or(false),
             value: v,
@@ -129,6 +140,11 @@ pub fn lower(item: &syn::ItemFn, active: &[bool]) -> Lowering {
 impl Lowering {
     fn err(&mut self, span: Span, msg: impl Into<String>) {
         self.errors.push(syn::Error::new(span, msg.into()));
+    }
+
+    /// An error underlining the whole of `node`, not just its first token.
+    fn err_at(&mut self, node: &dyn ToTokens, msg: impl Into<String>) {
+        self.errors.push(syn::Error::new_spanned(node, msg.into()));
     }
 
     fn lookup(&self, name: &str) -> Option<usize> {
@@ -268,10 +284,13 @@ impl Lowering {
                     self.opaque(b, m.mac.to_token_stream(), Kind::Unknown, false, m.span());
                 }
                 Stmt::Item(item) => {
-                    self.err(
-                        item.span(),
-                        "items inside a differentiated function are not supported; move this \
-                         item out of the function",
+                    self.err_at(
+                        &item,
+                        format!(
+                            "`{}` items inside a differentiated function are not supported; move \
+                             the item out of the function",
+                            item_kind(item)
+                        ),
                     );
                 }
             }
@@ -358,21 +377,21 @@ impl Lowering {
                 };
                 match v {
                     Some(v) => self.f.block_mut(b).term = Term::Return(v),
-                    None => self.err(r.span(), "`return` needs a value here"),
+                    None => self.err_at(&r, "`return` needs a value here"),
                 }
                 Some(())
             }
             Expr::Break(br) => {
                 if let Some(l) = &br.label {
-                    self.err(
-                        l.span(),
+                    self.err_at(
+                        &l,
                         "labeled `break` is not supported; restructure with a flag variable",
                     );
                     return Some(());
                 }
                 if let Some(x) = &br.expr {
-                    self.err(
-                        x.span(),
+                    self.err_at(
+                        &x,
                         "`break` with a value is not supported; assign the value to a variable \
                          declared before the loop, then `break`",
                     );
@@ -384,14 +403,14 @@ impl Lowering {
                         let vals = self.current(&slots, br.span());
                         self.f.block_mut(b).term = Term::Break(vals);
                     }
-                    None => self.err(br.span(), "`break` outside a loop"),
+                    None => self.err_at(&br, "`break` outside a loop"),
                 }
                 Some(())
             }
             Expr::Continue(c) => {
                 if let Some(l) = &c.label {
-                    self.err(
-                        l.span(),
+                    self.err_at(
+                        &l,
                         "labeled `continue` is not supported; restructure with a flag variable",
                     );
                     return Some(());
@@ -402,7 +421,7 @@ impl Lowering {
                         let vals = self.current(&slots, c.span());
                         self.f.block_mut(b).term = Term::Continue(vals);
                     }
-                    None => self.err(c.span(), "`continue` outside a loop"),
+                    None => self.err_at(&c, "`continue` outside a loop"),
                 }
                 Some(())
             }
@@ -502,8 +521,8 @@ impl Lowering {
                 self.bind(pi.ident.to_string(), None);
             }
             Pat::Type(pt) => self.declare_uninit(&pt.pat),
-            _ => self.err(
-                pat.span(),
+            _ => self.err_at(
+                &pat,
                 "this pattern is not supported in `let`; use a name or a tuple of names",
             ),
         }
@@ -513,7 +532,7 @@ impl Lowering {
         match pat {
             Pat::Ident(pi) => {
                 if pi.by_ref.is_some() || pi.subpat.is_some() {
-                    self.err(pat.span(), "`ref` and `@` patterns are not supported here");
+                    self.err_at(&pat, "`ref` and `@` patterns are not supported here");
                     return;
                 }
                 if v.is_none() {
@@ -554,8 +573,8 @@ impl Lowering {
             }
             Pat::Paren(pp) => self.bind_pat(b, &pp.pat, v, span),
             Pat::Wild(_) => {}
-            _ => self.err(
-                pat.span(),
+            _ => self.err_at(
+                &pat,
                 "this pattern is not supported in `let`; use a name, `_`, or a tuple of them",
             ),
         }
@@ -577,8 +596,8 @@ impl Lowering {
     /// `base[index] = value` on a local array variable.
     fn assign_index(&mut self, b: Block, ix: &syn::ExprIndex, v: Option<Value>) {
         let Expr::Path(p) = &*ix.expr else {
-            self.err(
-                ix.expr.span(),
+            self.err_at(
+                &ix.expr,
                 "only elements of local array variables can be assigned (`h[i] = ..`)",
             );
             return;
@@ -591,8 +610,8 @@ impl Lowering {
         };
         let Some(value) = v else { return };
         if let ValueDef::Param(_) = self.f.value(base).def {
-            self.err(
-                ix.span(),
+            self.err_at(
+                &ix,
                 "assigning to an element of a parameter is not supported; copy it into a local \
                  array first (`let mut h = x.to_vec();`)",
             );
@@ -626,7 +645,7 @@ impl Lowering {
                 Expr::Field(_) => "assignment to a field is not supported; use a variable",
                 _ => "only variables can be assigned to in a differentiated function",
             };
-            self.err(target.span(), what);
+            self.err_at(&target, what);
             return;
         };
         match self.lookup(&name) {
@@ -638,8 +657,8 @@ impl Lowering {
                 }
                 self.env[slot].value = v;
             }
-            None => self.err(
-                target.span(),
+            None => self.err_at(
+                &target,
                 format!("cannot assign to `{name}`: it is not a local variable or parameter"),
             ),
         }
@@ -654,7 +673,9 @@ impl Lowering {
         let before = self.errors.len();
         let v = self.expr_inner(b, e, want);
         if v.is_none() && want && self.errors.len() > before {
-            return Some(self.inst1(b, InstKind::Const(quote!(())), Kind::Unknown, e.span()));
+            let p = self.inst1(b, InstKind::Const(quote!(())), Kind::Unknown, e.span());
+            self.poisoned.push(p);
+            return Some(p);
         }
         v
     }
@@ -680,8 +701,8 @@ impl Lowering {
                             return match self.env[slot].value {
                                 Some(v) => Some(v),
                                 None => {
-                                    self.err(
-                                        span,
+                                    self.err_at(
+                                        e,
                                         format!(
                                             "`{id}` is read before it is assigned; give it a value \
                                              where it is declared"
@@ -714,10 +735,16 @@ impl Lowering {
                             if self.env[slot].element {
                                 return self.env[slot].value;
                             }
+                            if self.env[slot]
+                                .value
+                                .is_some_and(|v| self.poisoned.contains(&v))
+                            {
+                                return None;
+                            }
                         }
                     }
-                    self.err(
-                        span,
+                    self.err_at(
+                        e,
                         "dereferencing (`*x`) is supported only for the elements of a `for` loop \
                          over a slice; pass the value itself",
                     );
@@ -810,18 +837,26 @@ impl Lowering {
             Expr::Macro(m) => self.opaque(b, m.mac.to_token_stream(), Kind::Unknown, want, span),
             Expr::Block(bl) => {
                 if let Some(l) = &bl.label {
-                    self.err(l.span(), "labeled blocks are not supported");
+                    self.err_at(&l, "labeled blocks are not supported");
                     return None;
                 }
                 if diverges_block(&bl.block) {
-                    self.err(
-                        span,
+                    self.err_at(
+                        e,
                         "`return`, `break` or `continue` inside a block expression is not \
                          supported; move it into an `if` statement",
                     );
                     return None;
                 }
                 self.inline_block(b, &bl.block.stmts, want)
+            }
+            Expr::If(_) | Expr::Match(_) if diverges(e) => {
+                self.err_at(
+                    e,
+                    "an `if` or `match` with `return`, `break` or `continue` must be a statement \
+                     or a `let` initializer; bind its value first (`let v = if .. ;`)",
+                );
+                None
             }
             Expr::If(ei) => self.if_expr(b, ei, want),
             Expr::Match(em) => self.match_expr(b, em, want),
@@ -838,51 +873,51 @@ impl Lowering {
                 None
             }
             Expr::Return(_) | Expr::Break(_) | Expr::Continue(_) => {
-                self.err(
-                    span,
+                self.err_at(
+                    e,
                     "`return`, `break` and `continue` are supported as statements, not inside \
                      expressions; use an `if` statement",
                 );
                 None
             }
             Expr::Closure(_) => {
-                self.err(
-                    span,
+                self.err_at(
+                    e,
                     "closures are not supported in differentiated functions; write the closure \
                      body as a `#[differentiate]` function and call it",
                 );
                 None
             }
             Expr::Unsafe(_) => {
-                self.err(
-                    span,
+                self.err_at(
+                    e,
                     "`unsafe` blocks are not supported in differentiated functions; call a safe \
                      function that wraps them (with its own `_vjp`)",
                 );
                 None
             }
             Expr::Async(_) | Expr::Await(_) => {
-                self.err(
-                    span,
-                    "`async` code is not supported in differentiated functions",
+                self.err_at(
+                    e,
+                    "`async` code is not supported in differentiated functions; compute the value before calling and pass it in",
                 );
                 None
             }
             Expr::Let(_) => {
-                self.err(span, "`if let` is not supported; use `match`");
+                self.err_at(e, "`if let` is not supported; use `match`");
                 None
             }
             Expr::Range(_) => {
-                self.err(
-                    span,
+                self.err_at(
+                    e,
                     "ranges are supported only as the iterator of a `for` loop",
                 );
                 None
             }
             Expr::Try(_) => {
-                self.err(
-                    span,
-                    "the `?` operator is not supported in differentiated functions",
+                self.err_at(
+                    e,
+                    "the `?` operator is not supported in differentiated functions; handle the error before calling, or `match` on the value",
                 );
                 None
             }
@@ -892,15 +927,15 @@ impl Lowering {
                 self.opaque(b, e.to_token_stream(), Kind::Unknown, want, span)
             }
             Expr::Struct(_) => {
-                self.err(
-                    span,
-                    "struct literals are not supported in differentiated functions",
+                self.err_at(
+                    e,
+                    "struct literals are not supported in differentiated functions; build the struct outside and pass it as a parameter",
                 );
                 None
             }
             _ => {
-                self.err(
-                    span,
+                self.err_at(
+                    e,
                     "this expression is not supported in differentiated functions",
                 );
                 None
@@ -939,10 +974,13 @@ impl Lowering {
                 Stmt::Macro(m) => {
                     self.opaque(b, m.mac.to_token_stream(), Kind::Unknown, false, m.span());
                 }
-                Stmt::Item(item) => self.err(
-                    item.span(),
-                    "items inside a differentiated function are not supported; move this item \
-                     out of the function",
+                Stmt::Item(item) => self.err_at(
+                    &item,
+                    format!(
+                        "`{}` items inside a differentiated function are not supported; move the \
+                         item out of the function",
+                        item_kind(item)
+                    ),
                 ),
             }
         }
@@ -1004,9 +1042,9 @@ impl Lowering {
     fn method_call(&mut self, b: Block, mc: &syn::ExprMethodCall) -> Option<Value> {
         let span = mc.span();
         if let Some(t) = &mc.turbofish {
-            self.err(
-                t.span(),
-                "method calls with turbofish (`::<..>`) are not supported",
+            self.err_at(
+                &t,
+                "method calls with turbofish (`::<..>`) are not supported; annotate the variable instead (`let s: f64 = ..`)",
             );
             return None;
         }
@@ -1059,8 +1097,8 @@ impl Lowering {
             Kind::Discrete
         } else if let Some(rule) = methods::known_method(&s) {
             if rule.n_args != args.len() {
-                self.err(
-                    name.span(),
+                self.err_at(
+                    &name,
                     format!(
                         "`{s}` takes {} argument(s) here, found {}",
                         rule.n_args,
@@ -1113,16 +1151,16 @@ impl Lowering {
     fn call(&mut self, b: Block, c: &syn::ExprCall) -> Option<Value> {
         let span = c.span();
         let Expr::Path(fp) = &*c.func else {
-            self.err(
-                c.func.span(),
+            self.err_at(
+                &c.func,
                 "only calls of named functions (`g(x)`, `module::g(x)`) are supported",
             );
             return None;
         };
         if fp.qself.is_some() {
-            self.err(
-                c.func.span(),
-                "qualified paths (`<T as Trait>::f`) are not supported",
+            self.err_at(
+                &c.func,
+                "qualified paths (`<T as Trait>::f`) are not supported; call the function by its plain path (`module::f(x)`)",
             );
             return None;
         }
@@ -1152,10 +1190,16 @@ impl Lowering {
             }
         }
         if let Some(local) = fp.path.get_ident() {
-            if self.lookup(&local.to_string()).is_some() {
-                self.err(
-                    local.span(),
-                    format!("`{local}` is a variable; calling a variable is not supported"),
+            if let Some(slot) = self.lookup(&local.to_string()) {
+                if self.env[slot]
+                    .value
+                    .is_some_and(|v| self.poisoned.contains(&v))
+                {
+                    return None;
+                }
+                self.err_at(
+                    &local,
+                    format!("`{local}` is a variable; calling a variable is not supported: call a named function (with `#[differentiate]` or its own `_vjp`)"),
                 );
                 return None;
             }
@@ -1219,7 +1263,7 @@ impl Lowering {
             }
         });
         if want && ei.else_branch.is_none() {
-            self.err(ei.span(), "an `if` used as a value needs an `else` branch");
+            self.err_at(&ei, "an `if` used as a value needs an `else` branch");
             return None;
         }
         let finish = Finish::Yield {
@@ -1377,7 +1421,7 @@ impl Lowering {
     fn for_loop(&mut self, b: Block, fl: &syn::ExprForLoop) {
         let span = fl.span();
         if let Some(l) = &fl.label {
-            self.err(l.span(), "labeled loops are not supported");
+            self.err_at(&l, "labeled loops (`'label: for ..`) are not supported; use a flag variable and `break` from the inner loop");
             return;
         }
         if let Some((base, enumerate)) = parse_slice_iter(&fl.expr) {
@@ -1385,8 +1429,8 @@ impl Lowering {
             return;
         }
         let Some((start, end, inclusive, rev)) = parse_range(&fl.expr) else {
-            self.err(
-                fl.expr.span(),
+            self.err_at(
+                &fl.expr,
                 "`for` loops must iterate over a range (`a..b`, `a..=b`, `(a..b).rev()`) or a \
                  slice (`x`, `x.iter()`, `x.iter().enumerate()`); other iterators are not \
                  supported: index with a range instead",
@@ -1399,7 +1443,7 @@ impl Lowering {
             }
             Pat::Wild(_) => None,
             p => {
-                self.err(p.span(), "the loop variable must be a name or `_`");
+                self.err_at(&p, "the loop variable must be a name or `_`");
                 return;
             }
         };
@@ -1440,10 +1484,7 @@ impl Lowering {
             match &*fl.pat {
                 Pat::Tuple(t) if t.elems.len() == 2 => (Some(&t.elems[0]), &t.elems[1]),
                 p => {
-                    self.err(
-                        p.span(),
-                        "`enumerate()` yields pairs: write `for (i, v) in ..`",
-                    );
+                    self.err_at(&p, "`enumerate()` yields pairs: write `for (i, v) in ..`");
                     return;
                 }
             }
@@ -1567,12 +1608,12 @@ impl Lowering {
     fn while_loop(&mut self, b: Block, w: &syn::ExprWhile) {
         let span = w.span();
         if let Some(l) = &w.label {
-            self.err(l.span(), "labeled loops are not supported");
+            self.err_at(&l, "labeled loops (`'label: for ..`) are not supported; use a flag variable and `break` from the inner loop");
             return;
         }
         if let Expr::Let(_) = &*w.cond {
-            self.err(
-                w.cond.span(),
+            self.err_at(
+                &w.cond,
                 "`while let` is not supported; use `loop` with `match`",
             );
             return;
@@ -1582,9 +1623,9 @@ impl Lowering {
         let mut cond_slots = self.assigned_slots(|v| v.visit_expr(&w.cond));
         cond_slots.retain(|s| !slots.contains(s));
         if !cond_slots.is_empty() {
-            self.err(
-                w.cond.span(),
-                "a `while` condition must not assign variables",
+            self.err_at(
+                &w.cond,
+                "a `while` condition must not assign variables; assign before the loop and at the end of its body",
             );
         }
         self.bind_carried(body, &slots, &init);
@@ -1608,7 +1649,7 @@ impl Lowering {
     fn loop_loop(&mut self, b: Block, l: &syn::ExprLoop) {
         let span = l.span();
         if let Some(lb) = &l.label {
-            self.err(lb.span(), "labeled loops are not supported");
+            self.err_at(&lb, "labeled loops (`'label: for ..`) are not supported; use a flag variable and `break` from the inner loop");
             return;
         }
         if !contains_break(&l.body) {
@@ -1658,6 +1699,24 @@ impl Cont<'_> {
             tail_through: self.tail_through,
             scope_len: self.scope_len,
         }
+    }
+}
+
+/// The keyword of an item, for messages.
+fn item_kind(item: &syn::Item) -> &'static str {
+    match item {
+        syn::Item::Const(_) => "const",
+        syn::Item::Fn(_) => "fn",
+        syn::Item::Static(_) => "static",
+        syn::Item::Struct(_) => "struct",
+        syn::Item::Enum(_) => "enum",
+        syn::Item::Impl(_) => "impl",
+        syn::Item::Use(_) => "use",
+        syn::Item::Mod(_) => "mod",
+        syn::Item::Trait(_) => "trait",
+        syn::Item::Type(_) => "type",
+        syn::Item::Macro(_) => "macro_rules!",
+        _ => "nested",
     }
 }
 

@@ -77,6 +77,11 @@ pub fn known_method(name: &str) -> Option<MethodRule> {
         rule("FloatRules", 0, false, false, true)
     } else if name == "powi" {
         rule("FloatRules", 1, false, false, true)
+    } else if matches!(name, "powf" | "log" | "hypot") {
+        // The argument may be a scalar while the receiver is an array.
+        rule("FloatArgRules", 1, true, false, true)
+    } else if name == "clamp" {
+        rule("FloatArgRules", 2, true, false, true)
     } else if BINARY.contains(&name) {
         rule("FloatRules", 1, true, false, true)
     } else if TERNARY.contains(&name) {
@@ -130,7 +135,7 @@ pub enum Arg {
     /// Only the shape of that value (`ShapeOf`, zero-sized for scalars).
     Shape(usize),
     /// An argument the rule does not read, of the cotangent's type: the cotangent is passed as
-    /// a type witness. Only for rules whose arguments all have one type (the unary methods).
+    /// a type witness. Only in `&Self` positions, whose type is the cotangent's.
     Witness,
 }
 
@@ -156,7 +161,7 @@ pub fn rule_args(rule: &str) -> Option<&'static [Arg]> {
         // Two operands (x, a), result y.
         "log_vjp_0" | "atan2_vjp_0" | "atan2_vjp_1" | "powf_vjp_0" => &[V(0), V(1), W],
         "log_vjp_1" => &[W, V(1), V(2)],
-        "powf_vjp_1" | "hypot_vjp_0" => &[V(0), W, V(2)],
+        "powf_vjp_1" | "hypot_vjp_0" => &[V(0), V(1), V(2)],
         "hypot_vjp_1" => &[W, V(1), V(2)],
         // Three operands (x, a, b), result y.
         "mul_add_vjp_0" => &[W, V(1), W, W],

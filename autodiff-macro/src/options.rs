@@ -17,15 +17,34 @@ impl Parse for Options {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let mut opts = Options::default();
         while !input.is_empty() {
-            let key: Ident = input.parse()?;
+            let key: Ident = input.parse().map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    "`#[differentiate]` accepts `wrt(a, b, ..)` and `dump`",
+                )
+            })?;
             match key.to_string().as_str() {
                 "wrt" => {
                     if opts.wrt.is_some() {
                         return Err(syn::Error::new(key.span(), "`wrt` given twice"));
                     }
+                    if !input.peek(syn::token::Paren) {
+                        return Err(syn::Error::new(
+                            key.span(),
+                            "`wrt` takes the parameters to differentiate, in parentheses: \
+                             `wrt(x, y)`",
+                        ));
+                    }
                     let content;
                     syn::parenthesized!(content in input);
-                    let names = content.parse_terminated(Ident::parse, Token![,])?;
+                    let names = content
+                        .parse_terminated(Ident::parse, Token![,])
+                        .map_err(|e| {
+                            syn::Error::new(
+                                e.span(),
+                                "`wrt(..)` lists parameter names separated by commas: `wrt(x, y)`",
+                            )
+                        })?;
                     if names.is_empty() {
                         return Err(syn::Error::new(
                             key.span(),
@@ -34,7 +53,15 @@ impl Parse for Options {
                     }
                     opts.wrt = Some(names.into_iter().collect());
                 }
-                "dump" => opts.dump = true,
+                "dump" => {
+                    if !input.is_empty() && !input.peek(Token![,]) {
+                        return Err(syn::Error::new(
+                            key.span(),
+                            "`dump` takes no value: write `#[differentiate(dump)]`",
+                        ));
+                    }
+                    opts.dump = true;
+                }
                 other => {
                     return Err(syn::Error::new(
                         key.span(),
@@ -45,7 +72,9 @@ impl Parse for Options {
                 }
             }
             if !input.is_empty() {
-                input.parse::<Token![,]>()?;
+                input.parse::<Token![,]>().map_err(|e| {
+                    syn::Error::new(e.span(), "separate `#[differentiate]` options with commas")
+                })?;
             }
         }
         Ok(opts)

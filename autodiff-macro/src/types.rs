@@ -80,7 +80,12 @@ pub fn owned(ty: &Type) -> proc_macro2::TokenStream {
     }
 }
 
-/// Whether a type syntactically names something `_grad` cannot seed (a tuple or an array).
-pub fn is_non_scalar_syntax(ty: &Type) -> bool {
-    matches!(ty, Type::Tuple(_) | Type::Array(_) | Type::Slice(_))
+/// `f32` or `f64` (possibly by path, `core::primitive::f64`): the results `_grad` is generated
+/// for. Other results get only `_vjp`.
+pub fn is_scalar_float(ty: &Type) -> bool {
+    match ty {
+        Type::Paren(p) => is_scalar_float(&p.elem),
+        Type::Group(g) => is_scalar_float(&g.elem),
+        _ => matches!(last_ident(ty), Some((n, _)) if n == "f32" || n == "f64"),
+    }
 }

@@ -282,6 +282,12 @@ impl_tuple!(A 0, B 1, C 2, D 3, E 4, F 5);
 
 /// What a differentiated function may take as an active argument, and the owned type its
 /// gradient has.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be differentiated",
+    label = "no gradient type for this",
+    note = "derive `Differentiable` (and `Clone`) for a struct of parameters, or leave this \
+            parameter out of `#[differentiate(wrt(..))]`"
+)]
 pub trait Primal {
     /// The gradient's type: the owned form of `Self`.
     type Tangent: Differentiable;

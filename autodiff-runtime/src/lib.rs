@@ -8,6 +8,7 @@ pub mod check;
 pub mod data;
 pub mod differentiable;
 pub mod init;
+pub mod nn;
 pub mod optim;
 pub mod rules;
 #[doc(hidden)]
@@ -15,5 +16,6 @@ pub mod __private {
     pub use crate::private::*;
 }
 mod private;
+mod spread;
 
 pub use differentiable::{Differentiable, Primal, Real};

@@ -5,7 +5,9 @@
 //! point of source transformation is that rustc sees straight through it.
 
 pub use crate::differentiable::{Differentiable, Primal, Real};
-pub use crate::rules::{ArithRules, FloatRules, HasShape, NegRule, ShapeOf};
+pub use crate::rules::{
+    ArithRules, DotRules, FloatArgRules, FloatRules, HasShape, NegRule, ShapeOf, TensorRules,
+};
 
 /// A zero gradient shaped like `x`: the start of an adjoint that receives contributions from
 /// more than one place.
@@ -117,3 +119,5 @@ pub fn zeros_of_shape<T: crate::differentiable::ZerosOfShape + ?Sized>(
 ) -> T::Tangent {
     T::zeros(&shape.dims)
 }
+
+pub use crate::spread::{No, Probe, ProbeNo, ProbeYes, Spread, Yes, spread};

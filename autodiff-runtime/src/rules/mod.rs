@@ -87,5 +87,7 @@
 //!   (`x.max(NaN) == x`: all of `g` goes to `x`).
 
 mod scalar;
+pub mod tensor;
 
 pub use scalar::{ArithRules, FloatRules, HasShape, NegRule, ShapeOf};
+pub use tensor::{DotRules, FloatArgRules, TensorRules};

@@ -1,0 +1,232 @@
+//! Straight-line code allocates nothing: the gradient of a function without loops runs entirely
+//! in registers and on the stack (no tape, no boxed closures). Proven with a counting global
+//! allocator; a loop function (whose forward pass stores values on `Vec` stacks) shows that the
+//! counter is live.
+//!
+//! Allocations are counted per thread (a `const`-initialised thread-local `Cell`, which needs no
+//! allocation of its own), so the test harness's other threads cannot disturb a measurement.
+//!
+//! The derivatives are also checked, analytically (chain rule in comments / by hand) and against
+//! central finite differences through `autodiff::check`.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::hint::black_box;
+
+use autodiff::check::{assert_close, assert_gradient};
+use autodiff::differentiate;
+
+struct CountingAllocator;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn record_allocation() {
+    // `try_with`: during thread teardown the slot may be gone; such allocations are not ours.
+    let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+}
+
+// SAFETY: every method forwards to `System` with the caller's arguments unchanged; counting
+// touches only a thread-local `Cell<usize>`, which neither allocates nor unwinds.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        record_allocation();
+        // SAFETY: forwarded contract.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        record_allocation();
+        // SAFETY: forwarded contract.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        record_allocation();
+        // SAFETY: forwarded contract.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded contract.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAllocator = CountingAllocator;
+
+/// Runs `f` and returns its result with the number of allocations (and reallocations) it made on
+/// this thread.
+fn count_allocations<R>(f: impl FnOnce() -> R) -> (R, usize) {
+    let before = ALLOCATIONS.with(Cell::get);
+    let r = f();
+    let after = ALLOCATIONS.with(Cell::get);
+    (r, after - before)
+}
+
+const TOL: f64 = 1e-12;
+
+// ---------------------------------------------------------------------------------------------
+// The functions
+// ---------------------------------------------------------------------------------------------
+
+/// The lecture's f(x) = 10·log(1 + exp(−2x)).
+#[differentiate]
+fn lecture_f(x: f64) -> f64 {
+    10.0 * (1.0 + (-2.0 * x).exp()).ln()
+}
+
+/// The lecture's f(x₁, x₂) = sin(x₁) + x₁·x₂.
+#[differentiate]
+fn lecture_g(x1: f64, x2: f64) -> f64 {
+    x1.sin() + x1 * x2
+}
+
+/// Straight-line code with about thirty operations and an `if`/`else` on an active value.
+#[differentiate]
+fn many_ops(x: f64, y: f64) -> f64 {
+    let a = x * y + 1.0;
+    let b = a.sin() * x.exp();
+    let c = (b * b + 1.0).sqrt();
+    let d = if c > 1.5 { c.ln() * y } else { c.tanh() - x };
+    let e = d.powi(3) + x.atan2(y) - y.hypot(x);
+    let f = e.max(y) * (x - y).abs() + x / (1.0 + y * y);
+    let g = f.mul_add(y, a).clamp(-10.0, 10.0);
+    g * 0.5 + d.cosh() - (-x).exp_m1()
+}
+
+/// The directional derivative of `many_ops` along (dx, dy), by the chain rule line by line
+/// (valid away from ties of `max`, the kink of `abs` and the bounds of `clamp`).
+fn many_ops_tangent(x: f64, y: f64, dx: f64, dy: f64) -> f64 {
+    let a = x * y + 1.0;
+    let da = dx * y + x * dy;
+    let b = a.sin() * x.exp();
+    let db = a.cos() * da * x.exp() + a.sin() * x.exp() * dx;
+    let c = (b * b + 1.0).sqrt();
+    let dc = b * db / c;
+    let (d, dd) = if c > 1.5 {
+        (c.ln() * y, dc / c * y + c.ln() * dy)
+    } else {
+        let t = c.tanh();
+        (t - x, (1.0 - t * t) * dc - dx)
+    };
+    let r2 = x * x + y * y;
+    let e = d.powi(3) + x.atan2(y) - y.hypot(x);
+    let de = 3.0 * d * d * dd + (y * dx - x * dy) / r2 - (y * dy + x * dx) / r2.sqrt();
+    let (m, dm) = if e > y { (e, de) } else { (y, dy) };
+    let (s, ds) = ((x - y).abs(), (x - y).signum() * (dx - dy));
+    let w = 1.0 + y * y;
+    let dq = dx / w - x * 2.0 * y * dy / (w * w);
+    let f = m * s + x / w;
+    let df = dm * s + m * ds + dq;
+    let h = f.mul_add(y, a);
+    let dh = df * y + f * dy + da;
+    let dg = if h.abs() < 10.0 { dh } else { 0.0 };
+    // d/dx [−(e^{−x} − 1)] = e^{−x}
+    0.5 * dg + d.sinh() * dd + (-x).exp() * dx
+}
+
+/// Calls of differentiated functions in straight-line code: the pullbacks are closures kept on
+/// the stack.
+#[differentiate]
+fn calls_only(x: f64, y: f64) -> f64 {
+    lecture_f(x) * lecture_g(x, y) + lecture_g(y, 0.5)
+}
+
+/// A loop: the forward pass stores each `s` on a stack for the backward pass.
+#[differentiate]
+fn with_loop(x: f64, n: usize) -> f64 {
+    let mut s = 1.0;
+    for _ in 0..n {
+        s = s * x + 1.0;
+    }
+    s
+}
+
+// ---------------------------------------------------------------------------------------------
+// The tests
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn counter_is_live() {
+    let (v, n) = count_allocations(|| black_box(vec![1.0f64; 8]));
+    assert_eq!(v.len(), 8);
+    assert_eq!(n, 1);
+}
+
+#[test]
+fn straight_line_gradients_allocate_nothing() {
+    for x in [-1.0, 0.0, 0.5, 3.0] {
+        let ((y, dy), n) = count_allocations(|| lecture_f_grad(black_box(x)));
+        assert_eq!(n, 0, "lecture_f_grad({x}) allocated {n} times");
+        // f'(x) = −20·e^{−2x}/(1 + e^{−2x})
+        let e = (-2.0 * x).exp();
+        assert_eq!(y, lecture_f(x));
+        assert_close(dy, -20.0 * e / (1.0 + e), TOL);
+        assert_gradient(|x: &f64| lecture_f(*x), &x, &dy);
+    }
+
+    let ((y, (d1, d2)), n) = count_allocations(|| lecture_g_grad(black_box(1.0), black_box(2.0)));
+    assert_eq!(n, 0, "lecture_g_grad allocated {n} times");
+    // ∇(sin x₁ + x₁x₂) = (cos x₁ + x₂, x₁) = (cos 1 + 2, 1)
+    assert_eq!(y, lecture_g(1.0, 2.0));
+    assert_close(d1, 1.0f64.cos() + 2.0, TOL);
+    assert_close(d2, 1.0, TOL);
+    assert_gradient(|p: &(f64, f64)| lecture_g(p.0, p.1), &(1.0, 2.0), &(d1, d2));
+
+    // The vjp and its pullback, called separately, allocate nothing either.
+    let ((d1, d2), n) = count_allocations(|| {
+        let (_, pullback) = lecture_g_vjp(black_box(1.0), black_box(2.0));
+        pullback(black_box(2.0))
+    });
+    assert_eq!(n, 0, "lecture_g_vjp + pullback allocated {n} times");
+    assert_close(d1, 2.0 * (1.0f64.cos() + 2.0), TOL);
+    assert_close(d2, 2.0, TOL);
+}
+
+#[test]
+fn thirty_operations_with_a_branch_allocate_nothing() {
+    // (1, 0.5): c > 1.5 (first arm); (−1, 0.5): c ≤ 1.5 (second arm). Both points keep away
+    // from the ties of `max`, the kink of `abs` and the bounds of `clamp`.
+    for (x, y) in [(1.0, 0.5), (-1.0, 0.5), (0.3, -0.8)] {
+        let ((v, (dx, dy)), n) = count_allocations(|| many_ops_grad(black_box(x), black_box(y)));
+        assert_eq!(n, 0, "many_ops_grad({x}, {y}) allocated {n} times");
+        assert_eq!(v, many_ops(x, y));
+        assert_close(dx, many_ops_tangent(x, y, 1.0, 0.0), TOL);
+        assert_close(dy, many_ops_tangent(x, y, 0.0, 1.0), TOL);
+        assert_gradient(|p: &(f64, f64)| many_ops(p.0, p.1), &(x, y), &(dx, dy));
+    }
+}
+
+#[test]
+fn straight_line_calls_allocate_nothing() {
+    for (x, y) in [(0.5, 2.0), (-1.0, 0.3)] {
+        let ((v, (dx, dy)), n) = count_allocations(|| calls_only_grad(black_box(x), black_box(y)));
+        assert_eq!(n, 0, "calls_only_grad({x}, {y}) allocated {n} times");
+        assert_eq!(v, calls_only(x, y));
+        // f = F(x)·G(x, y) + G(y, ½) with F' = −20e^{−2x}/(1 + e^{−2x}), ∇G = (cos a + b, a):
+        // ∂x = F'·G(x, y) + F·(cos x + y), ∂y = F·x + cos y + ½
+        let e = (-2.0 * x).exp();
+        let df = -20.0 * e / (1.0 + e);
+        assert_close(dx, df * lecture_g(x, y) + lecture_f(x) * (x.cos() + y), TOL);
+        assert_close(dy, lecture_f(x) * x + y.cos() + 0.5, TOL);
+        assert_gradient(|p: &(f64, f64)| calls_only(p.0, p.1), &(x, y), &(dx, dy));
+    }
+}
+
+#[test]
+fn a_loop_allocates_its_stack() {
+    let x = 0.5;
+    // s = Σ_{j≤n} x^j (from s ← s·x + 1 with s₀ = 1): s' = Σ_{j≤n} j·x^{j−1}.
+    let ((v, d), n) = count_allocations(|| with_loop_grad(black_box(x), black_box(10)));
+    assert!(
+        n > 0,
+        "a loop with 10 iterations should store its values on a heap stack"
+    );
+    assert_eq!(v, with_loop(x, 10));
+    let expected: f64 = (1..=10).map(|j| j as f64 * x.powi(j - 1)).sum();
+    assert_close(d, expected, TOL);
+    assert_gradient(|x: &f64| with_loop(*x, 10), &x, &d);
+}

@@ -1,0 +1,602 @@
+//! Calls between differentiated functions, hand-written custom derivatives (`g_vjp`), calls with
+//! inactive arguments and of functions on inactive values, tuples (values, destructuring,
+//! returns with a tuple cotangent), `wrt(..)`, and macros as inactive side effects.
+//!
+//! Every derivative is checked against the analytic derivative (in a comment) and against
+//! central finite differences through `autodiff::check`.
+
+use autodiff::check::gradcheck;
+use autodiff::differentiate;
+
+const TOL: f64 = 1e-12;
+
+type Grad2 = (f64, f64);
+
+/// `|actual − expected| <= tol·max(1, |expected|)`, with context in the message.
+#[track_caller]
+fn close(what: &str, actual: f64, expected: f64, tol: f64) {
+    let ok = actual == expected || (actual - expected).abs() <= tol * expected.abs().max(1.0);
+    assert!(
+        ok,
+        "{what}: got {actual:e}, expected {expected:e}, difference {:e} (tol {tol:e})",
+        (actual - expected).abs()
+    );
+}
+
+#[track_caller]
+fn close2(what: &str, actual: Grad2, expected: Grad2) {
+    close(&format!("{what}, ∂0"), actual.0, expected.0, TOL);
+    close(&format!("{what}, ∂1"), actual.1, expected.1, TOL);
+}
+
+#[track_caller]
+fn fd(what: &str, f: impl Fn(f64) -> f64, x: f64, d: f64) {
+    let r = gradcheck(|x: &f64| f(*x), &x, &d);
+    assert!(r.passed(), "{what} at {x}: {r}");
+}
+
+#[track_caller]
+fn fd2(what: &str, f: impl Fn(f64, f64) -> f64, x: Grad2, d: Grad2) {
+    let r = gradcheck(|p: &Grad2| f(p.0, p.1), &x, &d);
+    assert!(r.passed(), "{what} at {x:?}: {r}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Calls of calls: outer → middle → inner, all differentiated.
+// ---------------------------------------------------------------------------------------------
+
+/// h(u) = 2·sin u
+#[differentiate]
+fn inner(u: f64) -> f64 {
+    u.sin() * 2.0
+}
+
+/// g(x, y) = h(xy) + y
+#[differentiate]
+fn middle(x: f64, y: f64) -> f64 {
+    inner(x * y) + y
+}
+
+/// f(x, y) = g(x, y)·h(y) = (2 sin(xy) + y)·2 sin y
+#[differentiate]
+fn outer(x: f64, y: f64) -> f64 {
+    middle(x, y) * inner(y)
+}
+
+#[test]
+fn calls_of_calls() {
+    for (x, y) in [(0.5, 1.5), (-1.2, 0.3), (2.0, -0.7)] {
+        // h' = 2 cos u
+        let (v, d) = inner_grad(x);
+        assert_eq!(v, inner(x));
+        close("inner", d, 2.0 * x.cos(), TOL);
+        fd("inner", inner, x, d);
+
+        // ∂g/∂x = 2y·cos(xy), ∂g/∂y = 2x·cos(xy) + 1
+        let (v, d) = middle_grad(x, y);
+        assert_eq!(v, middle(x, y));
+        let c = (x * y).cos();
+        close2("middle", d, (2.0 * y * c, 2.0 * x * c + 1.0));
+        fd2("middle", middle, (x, y), d);
+
+        // f = g·h(y): ∂f/∂x = g_x·h(y), ∂f/∂y = g_y·h(y) + g·h'(y)
+        let (g, hy, dhy) = (middle(x, y), 2.0 * y.sin(), 2.0 * y.cos());
+        let expected = (2.0 * y * c * hy, (2.0 * x * c + 1.0) * hy + g * dhy);
+        let (v, d) = outer_grad(x, y);
+        assert_eq!(v, outer(x, y));
+        close2("outer", d, expected);
+        fd2("outer", outer, (x, y), d);
+    }
+}
+
+#[differentiate]
+fn square(x: f64) -> f64 {
+    x * x
+}
+
+/// Nested calls in one expression, and one function called several times.
+#[differentiate]
+fn nested_calls(x: f64) -> f64 {
+    square(square(x)) + square(x + 1.0) + square(2.0 * x)
+}
+
+/// A call inside a loop (pullbacks stored per iteration) and inside a branch.
+#[differentiate]
+fn calls_in_control_flow(x: f64, n: usize) -> f64 {
+    let mut s = x;
+    for _ in 0..n {
+        s = inner(s) + x;
+    }
+    if s > 0.0 { square(s) } else { middle(s, x) }
+}
+
+#[test]
+fn nested_and_repeated_calls() {
+    for x in [-1.5, 0.3, 1.1] {
+        // x⁴ + (x + 1)² + 4x² → 4x³ + 2(x + 1) + 8x
+        let (v, d) = nested_calls_grad(x);
+        assert_eq!(v, nested_calls(x));
+        close(
+            "nested calls",
+            d,
+            4.0 * x * x * x + 2.0 * (x + 1.0) + 8.0 * x,
+            TOL,
+        );
+        fd("nested calls", nested_calls, x, d);
+
+        for n in [0usize, 1, 4] {
+            // Forward chain rule: s' = 1; s ← 2 sin s + x: s' ← 2 cos(s)·s' + 1;
+            // then s > 0: s² → 2s·s'; else middle(s, x) = 2 sin(sx) + x →
+            // 2 cos(sx)·(s'·x + s) + 1.
+            let (mut s, mut ds) = (x, 1.0);
+            for _ in 0..n {
+                ds = 2.0 * s.cos() * ds + 1.0;
+                s = 2.0 * s.sin() + x;
+            }
+            let expected = if s > 0.0 {
+                2.0 * s * ds
+            } else {
+                2.0 * (s * x).cos() * (ds * x + s) + 1.0
+            };
+            let (v, d) = calls_in_control_flow_grad(x, n);
+            assert_eq!(v, calls_in_control_flow(x, n));
+            close(
+                &format!("calls in control flow n = {n} x = {x}"),
+                d,
+                expected,
+                TOL,
+            );
+            fd(
+                "calls in control flow",
+                |x| calls_in_control_flow(x, n),
+                x,
+                d,
+            );
+        }
+    }
+}
+
+/// A differentiated function in another module, called by path (through `geometry::norm_vjp`,
+/// which keeps the function's `pub` visibility).
+mod geometry {
+    use autodiff::differentiate;
+
+    #[differentiate]
+    pub fn norm(x: f64, y: f64) -> f64 {
+        (x * x + y * y).sqrt()
+    }
+}
+
+#[differentiate]
+fn call_by_path(x: f64) -> f64 {
+    geometry::norm(x, 2.0 * x) + self::square(x)
+}
+
+#[test]
+fn calls_by_path() {
+    for x in [0.5, -2.0] {
+        // √5·|x| + x² → √5·sign x + 2x
+        let (v, d) = call_by_path_grad(x);
+        assert_eq!(v, call_by_path(x));
+        close("call by path", d, 5f64.sqrt() * x.signum() + 2.0 * x, TOL);
+        fd("call by path", call_by_path, x, d);
+    }
+    // ∇√(x² + y²) = (x, y)/r
+    let (_, d) = geometry::norm_grad(3.0, 4.0);
+    close2("norm", d, (0.6, 0.8));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Custom derivatives: a plain function with a hand-written `_vjp`.
+// ---------------------------------------------------------------------------------------------
+
+/// A plain function (no `#[differentiate]`): tanh.
+fn softclip(x: f64) -> f64 {
+    x.tanh()
+}
+
+/// A deliberately wrong custom rule: the pullback returns 42·g, so a test can tell that this rule,
+/// not some derivative of `softclip`'s body, is what the caller uses.
+fn softclip_vjp(x: f64) -> (f64, impl FnOnce(f64) -> f64) {
+    (softclip(x), move |g: f64| 42.0 * g)
+}
+
+#[differentiate]
+fn uses_softclip(x: f64) -> f64 {
+    3.0 * softclip(x * 2.0) + x
+}
+
+/// A correct custom rule, for a function whose body the macro could not differentiate: a
+/// numerically stable softplus ln(1 + eˣ) with derivative σ(x) = 1/(1 + e⁻ˣ), computed with an
+/// iterator (unsupported in differentiated code).
+fn softplus(x: f64) -> f64 {
+    [0.0, x].iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v)) + (-x.abs()).exp().ln_1p()
+}
+
+fn softplus_vjp(x: f64) -> (f64, impl FnOnce(f64) -> f64) {
+    let y = softplus(x);
+    (y, move |g: f64| g / (1.0 + (-x).exp()))
+}
+
+#[differentiate]
+fn uses_softplus(x: f64, y: f64) -> f64 {
+    softplus(x * y) * y
+}
+
+#[test]
+fn custom_derivatives_are_used() {
+    for x in [-1.0, 0.0, 0.5] {
+        // With the custom rule softclip' := 42: d/dx [3·softclip(2x) + x] = 3·42·2 + 1 = 253.
+        let (v, d) = uses_softclip_grad(x);
+        assert_eq!(v, uses_softclip(x));
+        assert_eq!(d, 253.0);
+        // The true derivative is 6(1 − tanh²(2x)) + 1: finite differences see it, not the rule.
+        let report = gradcheck(|x: &f64| uses_softclip(*x), &x, &d);
+        assert!(!report.passed(), "{report}");
+        close(
+            "true softclip",
+            report.entries[0].numeric,
+            6.0 / (2.0 * x).cosh().powi(2) + 1.0,
+            1e-8,
+        );
+    }
+    for (x, y) in [(0.5f64, 2.0f64), (-1.0, 0.7), (3.0, -0.2)] {
+        // f = softplus(xy)·y: ∂x = σ(xy)·y², ∂y = σ(xy)·xy + softplus(xy)
+        let s = 1.0 / (1.0 + (-x * y).exp());
+        let expected = (s * y * y, s * x * y + softplus(x * y));
+        let (v, d) = uses_softplus_grad(x, y);
+        assert_eq!(v, uses_softplus(x, y));
+        close2("softplus", d, expected);
+        fd2("softplus", uses_softplus, (x, y), d);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inactive arguments and functions on inactive values
+// ---------------------------------------------------------------------------------------------
+
+/// x·n + xⁿ: `n` is inactive (integer), passed through.
+#[differentiate]
+fn scale_n(x: f64, n: usize) -> f64 {
+    x * n as f64 + x.powi(n as i32)
+}
+
+/// A plain function of inactive values only.
+fn weight(k: usize) -> f64 {
+    1.0 / (k as f64 + 1.0)
+}
+
+/// A plain function of a float that is never active here (a literal is passed).
+fn table(c: f64) -> f64 {
+    c * c + 1.0
+}
+
+/// Passes its inactive `n` on to `scale_n` and calls plain functions on inactive values.
+#[differentiate]
+fn inactive_args(x: f64, n: usize, label: &str, flag: bool, c: char) -> f64 {
+    let w = weight(n) * table(0.5);
+    let bonus = if flag && c == 'y' {
+        label.len() as f64
+    } else {
+        0.0
+    };
+    scale_n(x, n) * w + scale_n(x * x, n + 1) + bonus * x
+}
+
+#[test]
+fn inactive_arguments_pass_through() {
+    for x in [-0.8, 0.6, 1.4] {
+        for n in [0usize, 1, 3] {
+            // d/dx (nx + xⁿ) = n + n·xⁿ⁻¹
+            let nf = n as f64;
+            let dscale = |x: f64, n: f64| n + if n == 0.0 { 0.0 } else { n * x.powf(n - 1.0) };
+            let (v, d) = scale_n_grad(x, n);
+            assert_eq!(v, scale_n(x, n));
+            close("scale_n", d, dscale(x, nf), TOL);
+            fd("scale_n", |x| scale_n(x, n), x, d);
+
+            for (label, flag, c) in [("four", true, 'y'), ("four", false, 'y'), ("ab", true, 'n')] {
+                // f = scale_n(x, n)·w + scale_n(x², n + 1) + b·x,
+                // f' = scale_n'(x, n)·w + scale_n'(x², n + 1)·2x + b
+                let w = weight(n) * table(0.5);
+                let b = if flag && c == 'y' {
+                    label.len() as f64
+                } else {
+                    0.0
+                };
+                let expected = dscale(x, nf) * w + dscale(x * x, nf + 1.0) * 2.0 * x + b;
+                let (v, d) = inactive_args_grad(x, n, label, flag, c);
+                assert_eq!(v, inactive_args(x, n, label, flag, c));
+                close(
+                    &format!("inactive args n = {n} {label} {flag} {c}"),
+                    d,
+                    expected,
+                    TOL,
+                );
+                fd(
+                    "inactive args",
+                    |x| inactive_args(x, n, label, flag, c),
+                    x,
+                    d,
+                );
+            }
+        }
+    }
+}
+
+/// Calls a two-parameter differentiated function with a constant in the second slot: the
+/// callee's pullback still returns both partials; the constant's is dropped.
+#[differentiate]
+fn call_with_constant(x: f64) -> f64 {
+    middle(x, 2.0) + middle(1.5, x)
+}
+
+#[test]
+fn calls_with_constant_float_arguments() {
+    for x in [-0.4, 0.9] {
+        // middle(x, 2) = 2 sin 2x + 2 → 4 cos 2x; middle(1.5, x) = 2 sin 1.5x + x → 3 cos 1.5x + 1
+        let (v, d) = call_with_constant_grad(x);
+        assert_eq!(v, call_with_constant(x));
+        close(
+            "call with constant",
+            d,
+            4.0 * (2.0 * x).cos() + 3.0 * (1.5 * x).cos() + 1.0,
+            TOL,
+        );
+        fd("call with constant", call_with_constant, x, d);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tuples
+// ---------------------------------------------------------------------------------------------
+
+/// (r cos t, r sin t)
+#[differentiate]
+fn polar(r: f64, t: f64) -> (f64, f64) {
+    (r * t.cos(), r * t.sin())
+}
+
+/// ((x + y, x·y), x − y): a nested tuple result.
+#[differentiate]
+fn nested_tuple(x: f64, y: f64) -> ((f64, f64), f64) {
+    let s = (x + y, x * y);
+    (s, x - y)
+}
+
+#[test]
+fn tuple_returning_functions_take_a_tuple_cotangent() {
+    for (r, t) in [(2.0, 0.3), (0.5, -2.0)] {
+        let (v, pullback) = polar_vjp(r, t);
+        assert_eq!(v, polar(r, t));
+        for (gx, gy) in [(1.0, 0.0), (0.0, 1.0), (0.7, -1.3)] {
+            // With ȳ = (gx, gy): r̄ = gx cos t + gy sin t, t̄ = −gx·r sin t + gy·r cos t.
+            let (_, pullback_again) = polar_vjp(r, t);
+            let d = pullback_again((gx, gy));
+            let expected = (
+                gx * t.cos() + gy * t.sin(),
+                -gx * r * t.sin() + gy * r * t.cos(),
+            );
+            close2("polar vjp", d, expected);
+            fd2(
+                "polar vjp",
+                |r, t| {
+                    let (x, y) = polar(r, t);
+                    gx * x + gy * y
+                },
+                (r, t),
+                d,
+            );
+        }
+        drop(pullback);
+    }
+    for (x, y) in [(1.0, 2.0), (-0.5, 3.0)] {
+        // ȳ = ((a, b), c): x̄ = a + b·y + c, ȳ = a + b·x − c
+        let (v, pullback) = nested_tuple_vjp(x, y);
+        assert_eq!(v, nested_tuple(x, y));
+        let ((a, b), c) = ((0.5, -2.0), 3.0);
+        let d = pullback(((a, b), c));
+        close2("nested tuple vjp", d, (a + b * y + c, a + b * x - c));
+        fd2(
+            "nested tuple vjp",
+            |x, y| {
+                let ((p, q), s) = nested_tuple(x, y);
+                a * p + b * q + c * s
+            },
+            (x, y),
+            d,
+        );
+    }
+}
+
+/// Destructuring a call's tuple result, a tuple expression, nested patterns, `_`, and `.0`.
+#[differentiate]
+fn destructuring(r: f64, t: f64) -> f64 {
+    let (x, y) = polar(r, t);
+    let (a, b) = (x * y, x + y);
+    let ((p, _), q) = ((a, b), b * 2.0);
+    let pair = (p, q);
+    let first = polar(r, 0.5 * t).0;
+    pair.0 + pair.1 * first
+}
+
+#[test]
+fn tuples_and_destructuring() {
+    for (r, t) in [(2.0f64, 0.3f64), (0.5, -2.0), (1.3, 1.0)] {
+        // x = r cos t, y = r sin t; f = xy + 2(x + y)·r cos(t/2)
+        //   = ½r² sin 2t + 2r²(cos t + sin t)·cos(t/2)
+        // ∂r = r sin 2t + 4r(cos t + sin t) cos(t/2)
+        // ∂t = r² cos 2t + 2r²[(−sin t + cos t) cos(t/2) − ½(cos t + sin t) sin(t/2)]
+        let (c, s, ch, sh) = (t.cos(), t.sin(), (t / 2.0).cos(), (t / 2.0).sin());
+        let expected = (
+            r * (2.0 * t).sin() + 4.0 * r * (c + s) * ch,
+            r * r * (2.0 * t).cos() + 2.0 * r * r * ((c - s) * ch - 0.5 * (c + s) * sh),
+        );
+        let (v, d) = destructuring_grad(r, t);
+        assert_eq!(v, destructuring(r, t));
+        close2("destructuring", d, expected);
+        fd2("destructuring", destructuring, (r, t), d);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// wrt(..)
+// ---------------------------------------------------------------------------------------------
+
+/// f = x·y·z + sin y, differentiated with respect to y only: the gradient is bare.
+#[differentiate(wrt(y))]
+fn only_y(x: f64, y: f64, z: f64) -> f64 {
+    x * y * z + y.sin()
+}
+
+/// The same function with `wrt(z, x)`: the gradient is (∂x, ∂z), in declaration order.
+#[differentiate(wrt(z, x))]
+fn z_and_x(x: f64, y: f64, z: f64) -> f64 {
+    x * y * z + y.sin()
+}
+
+#[test]
+fn wrt_chooses_and_orders_by_declaration() {
+    for (x, y, z) in [(1.0, 2.0, 3.0), (-0.5, 0.7, 4.0)] {
+        // ∂x = yz, ∂y = xz + cos y, ∂z = xy
+        let (v, d) = only_y_grad(x, y, z);
+        assert_eq!(v, only_y(x, y, z));
+        close("wrt(y)", d, x * z + y.cos(), TOL);
+        fd("wrt(y)", |y| only_y(x, y, z), y, d);
+
+        let (v, d) = z_and_x_grad(x, y, z);
+        assert_eq!(v, z_and_x(x, y, z));
+        close2("wrt(z, x)", d, (y * z, x * y));
+        fd2("wrt(z, x)", |x, z| z_and_x(x, y, z), (x, z), d);
+
+        // The pullback has the same shape, scaled by the cotangent.
+        let (_, pullback) = z_and_x_vjp(x, y, z);
+        let (dx, dz) = pullback(-2.0);
+        close2("wrt(z, x) vjp", (dx, dz), (-2.0 * y * z, -2.0 * x * y));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Macros as inactive side effects
+// ---------------------------------------------------------------------------------------------
+
+#[differentiate]
+fn with_macros(x: f64, n: usize) -> f64 {
+    let y = x * x;
+    println!("with_macros: x = {x}, y = {y}, n = {n}");
+    assert!(y >= 0.0, "a square is never negative");
+    assert_ne!(y, -1.0);
+    debug_assert!(x.is_finite());
+    // A macro producing a value is fine on inactive values (on active ones it is rejected).
+    let message = format!("{n:03}");
+    assert!(!message.is_empty());
+    eprintln!("with_macros: done");
+    y * x + n as f64
+}
+
+#[test]
+fn macros_run_as_side_effects() {
+    for x in [-1.5, 0.5] {
+        // x³ + n → 3x²
+        let (v, d) = with_macros_grad(x, 2);
+        assert_eq!(v, with_macros(x, 2));
+        close("with macros", d, 3.0 * x * x, TOL);
+        fd("with macros", |x| with_macros(x, 2), x, d);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Corner cases of calls and tuples
+// ---------------------------------------------------------------------------------------------
+
+/// Call arguments that are `if` expressions and blocks; a call whose result only feeds a
+/// condition; a call whose result is discarded.
+#[differentiate]
+fn call_corner_cases(x: f64) -> f64 {
+    let _ = inner(x);
+    let a = square(if x > 0.0 { x } else { -2.0 * x });
+    let b = inner({
+        let t = x + 1.0;
+        t * 0.5
+    });
+    if square(x) > 1.0 { a + b } else { a - b }
+}
+
+#[test]
+fn call_arguments_and_results_in_corner_positions() {
+    for x in [-1.5f64, -0.5, 0.5, 2.0] {
+        // a = x² (x > 0) or 4x²: a' = 2x or 8x; b = 2 sin((x + 1)/2): b' = cos((x + 1)/2);
+        // f = a ± b with + when x² > 1.
+        let da = if x > 0.0 { 2.0 * x } else { 8.0 * x };
+        let db = ((x + 1.0) * 0.5).cos();
+        let expected = if x * x > 1.0 { da + db } else { da - db };
+        let (v, d) = call_corner_cases_grad(x);
+        assert_eq!(v, call_corner_cases(x));
+        close(&format!("call corner cases x = {x}"), d, expected, TOL);
+        fd("call corner cases", call_corner_cases, x, d);
+    }
+}
+
+/// Early return of a tuple, from a function whose `_vjp` takes a tuple cotangent.
+#[differentiate]
+fn sorted_pair(x: f64, y: f64) -> (f64, f64) {
+    if x > y {
+        return (y, x * 2.0);
+    }
+    (x, y * 2.0)
+}
+
+#[test]
+fn early_return_of_a_tuple() {
+    for (x, y) in [(1.0, 3.0), (3.0, 1.0)] {
+        // x ≤ y: (x, 2y) → with ȳ = (a, b): (a, 2b); x > y: (y, 2x) → (2b, a)
+        let (a, b) = (0.5, -1.5);
+        let (v, pullback) = sorted_pair_vjp(x, y);
+        assert_eq!(v, sorted_pair(x, y));
+        let d = pullback((a, b));
+        let expected = if x > y { (2.0 * b, a) } else { (a, 2.0 * b) };
+        close2("sorted pair", d, expected);
+        fd2(
+            "sorted pair",
+            |x, y| {
+                let (p, q) = sorted_pair(x, y);
+                a * p + b * q
+            },
+            (x, y),
+            d,
+        );
+    }
+}
+
+// Constant arguments of every kind: the callee's gradient is matched to the arguments by their
+// types, so a constant path, a `const` item or a plain function's result is still recognised as
+// a float argument of the callee (the gradient for it is dropped).
+const HALF: f64 = 0.5;
+
+fn quarter(k: usize) -> f64 {
+    k as f64 * 0.25
+}
+
+#[differentiate]
+fn scaled(x: f64, y: f64) -> f64 {
+    x * y + y
+}
+
+#[differentiate]
+fn with_constant_arguments(x: f64) -> f64 {
+    scaled(x, std::f64::consts::PI)
+        + scaled(x, HALF)
+        + scaled(x, quarter(2))
+        + scaled(x, f64::EPSILON)
+}
+
+#[test]
+fn constant_arguments_of_every_kind() {
+    // d/dx = π + 0.5 + 0.5 + ε
+    let x = 1.3;
+    let (value, d) = with_constant_arguments_grad(x);
+    assert_eq!(value, with_constant_arguments(x));
+    let expected = std::f64::consts::PI + HALF + quarter(2) + f64::EPSILON;
+    assert!((d - expected).abs() < 1e-12, "{d} vs {expected}");
+    autodiff::check::assert_gradient(|x: &f64| with_constant_arguments(*x), &x, &d);
+}

@@ -1,0 +1,97 @@
+use autodiff::differentiate;
+
+#[differentiate]
+fn dot_sq(x: &[f64], y: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += x[i] * y[i] * x[i];
+    }
+    s
+}
+
+#[differentiate]
+fn arr(x: [f64; 3]) -> f64 {
+    x[0] * x[1] + x[2].sin()
+}
+
+#[test]
+fn slices() {
+    let x = vec![1.0, 2.0, 3.0];
+    let y = vec![0.5, -1.0, 2.0];
+    let (_, (dx, dy)) = dot_sq_grad(&x, &y);
+    assert_eq!(dx, vec![1.0, -4.0, 12.0]);
+    assert_eq!(dy, vec![1.0, 4.0, 9.0]);
+    let (_, d) = arr_grad([2.0, 3.0, 0.0]);
+    assert_eq!(d, [3.0, 2.0, 1.0]);
+}
+
+#[differentiate]
+fn iters(x: &[f64], w: f64) -> f64 {
+    let mut s = 0.0;
+    for v in x {
+        s += *v * w;
+    }
+    for &v in x.iter() {
+        s += v * v;
+    }
+    for (i, v) in x.iter().enumerate() {
+        s += (i as f64) * v;
+    }
+    let t: f64 = x.iter().sum();
+    s * t
+}
+
+#[test]
+fn slice_iteration() {
+    let x = vec![1.0, 2.0, 3.0];
+    let w = 0.5;
+    let (v, (dx, dw)) = iters_grad(&x, w);
+    let s = 6.0 * w + 14.0 + (0.0 + 2.0 + 6.0);
+    assert_eq!(v, s * 6.0);
+    // ds/dx_k = w + 2 x_k + k ; dt/dx_k = 1 ; d(s t)/dx_k = ds/dx_k * t + s
+    for k in 0..3 {
+        assert_eq!(dx[k], (w + 2.0 * x[k] + k as f64) * 6.0 + s, "{k}");
+    }
+    assert_eq!(dw, 6.0 * 6.0);
+}
+
+#[differentiate]
+fn local_writes(x: &[f64], w: f64) -> f64 {
+    let n = x.len();
+    let mut h = vec![0.0; n];
+    for i in 0..n {
+        h[i] = x[i] * w;
+    }
+    for i in 1..n {
+        h[i] += h[i - 1] * h[i];
+    }
+    let mut s = 0.0;
+    for i in 0..n {
+        s += h[i] * h[i];
+    }
+    h[0] = 100.0;
+    s + h[0]
+}
+
+#[test]
+fn writes() {
+    let x = vec![0.5, -1.0, 2.0, 0.3];
+    let w = 0.7;
+    let (_, (dx, dw)) = local_writes_grad(&x, w);
+    let f = |x: &[f64], w: f64| local_writes(x, w);
+    let h = 1e-6;
+    for k in 0..x.len() {
+        let mut xp = x.clone();
+        xp[k] += h;
+        let mut xm = x.clone();
+        xm[k] -= h;
+        let fd = (f(&xp, w) - f(&xm, w)) / (2.0 * h);
+        assert!(
+            (fd - dx[k]).abs() < 1e-6 * (1.0 + fd.abs()),
+            "{k}: {fd} vs {}",
+            dx[k]
+        );
+    }
+    let fd = (f(&x, w + h) - f(&x, w - h)) / (2.0 * h);
+    assert!((fd - dw).abs() < 1e-6 * (1.0 + fd.abs()), "{fd} vs {dw}");
+}

@@ -1,0 +1,60 @@
+use autodiff::{Differentiable, differentiate};
+use autodiff_runtime::differentiable::LeafZip;
+
+#[derive(Clone, Debug, PartialEq)]
+struct P {
+    a: f64,
+    b: f64,
+}
+
+impl Differentiable for P {
+    type Scalar = f64;
+    fn zero_like(&self) -> Self {
+        P { a: 0.0, b: 0.0 }
+    }
+    fn add_assign(&mut self, o: &Self) {
+        self.a += o.a;
+        self.b += o.b;
+    }
+    fn scale(&mut self, s: f64) {
+        self.a *= s;
+        self.b *= s;
+    }
+    fn dot(&self, o: &Self) -> f64 {
+        self.a * o.a + self.b * o.b
+    }
+    fn num_scalars(&self) -> usize {
+        2
+    }
+    fn visit_leaves(&self, f: &mut dyn FnMut(&[f64])) {
+        self.a.visit_leaves(f);
+        self.b.visit_leaves(f);
+    }
+    fn zip_leaves_mut(&mut self, o: &Self, f: &mut LeafZip<'_, f64>) {
+        self.a.zip_leaves_mut(&o.a, f);
+        self.b.zip_leaves_mut(&o.b, f);
+    }
+}
+impl autodiff::Primal for P {
+    type Tangent = P;
+    fn zero_tangent(&self) -> P {
+        self.zero_like()
+    }
+}
+
+#[differentiate]
+fn lin(p: &P, x: f64) -> f64 {
+    let y = p.a * x + p.b;
+    let c = p.a;
+    y * y + c
+}
+
+#[test]
+fn fields() {
+    let p = P { a: 2.0, b: 1.0 };
+    let (v, (gp, gx)) = lin_grad(&p, 3.0);
+    assert_eq!(v, 49.0 + 2.0);
+    // d/da = 2y x + 1 = 43, d/db = 2y = 14, d/dx = 2 y a = 28
+    assert_eq!(gp, P { a: 43.0, b: 14.0 });
+    assert_eq!(gx, 28.0);
+}

@@ -1,0 +1,10 @@
+use autodiff::differentiate;
+
+#[differentiate]
+fn f(x: &f64) -> f64 {
+    *x * 2.0
+}
+
+fn main() {
+    let _ = f_grad(&1.0);
+}

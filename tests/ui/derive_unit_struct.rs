@@ -1,0 +1,6 @@
+use autodiff::Differentiable;
+
+#[derive(Clone, Differentiable)]
+struct Params;
+
+fn main() {}

@@ -1,0 +1,14 @@
+use autodiff::differentiate;
+
+#[differentiate]
+fn f(x: f64, n: usize) -> f64 {
+    let mut s = 0.0;
+    for i in (0..n).step_by(2) {
+        s += x * i as f64;
+    }
+    s
+}
+
+fn main() {
+    let _ = f_grad(1.0, 10);
+}

@@ -1,0 +1,10 @@
+use autodiff::differentiate;
+
+#[differentiate]
+fn f(x: f64) -> f64 {
+    x.rem_euclid(2.0) * x
+}
+
+fn main() {
+    let _ = f_grad(1.0);
+}
