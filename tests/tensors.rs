@@ -1,0 +1,112 @@
+use autodiff::{check, differentiate, nn};
+use ndarray::{Array1, Array2, Axis, array};
+
+#[differentiate(wrt(w1, b1, v))]
+fn mlp_loss(w1: &Array2<f64>, b1: &Array1<f64>, v: &Array2<f64>, x: &Array2<f64>, y: &Array2<f64>) -> f64 {
+    let z = x.dot(w1) + b1;
+    let h = nn::relu(&z);
+    let out = h.dot(v);
+    nn::mse(&out, y)
+}
+
+#[differentiate]
+fn elementwise(a: &Array2<f64>, s: f64) -> f64 {
+    let b = (a * s).exp() + a.tanh() * 2.0 - a / 3.0;
+    let c = b.sum_axis(Axis(0));
+    let m = b.mean().unwrap();
+    c.sum() * m + a.t().dot(a).sum()
+}
+
+#[test]
+fn mlp() {
+    let x = array![[0.5, -1.0, 2.0], [1.5, 0.2, -0.3]];
+    let y = array![[1.0], [-1.0]];
+    let w1 = array![[0.1, -0.2, 0.3, 0.05], [0.4, 0.1, -0.5, 0.2], [-0.3, 0.2, 0.1, 0.1]];
+    let b1 = array![0.01, -0.02, 0.03, 0.5];
+    let v = array![[0.3], [-0.1], [0.2], [0.7]];
+    let (l, (gw, gb, gv)) = mlp_loss_grad(&w1, &b1, &v, &x, &y);
+    assert_eq!(l, mlp_loss(&w1, &b1, &v, &x, &y));
+    check::assert_gradient(|w: &Array2<f64>| mlp_loss(w, &b1, &v, &x, &y), &w1, &gw);
+    check::assert_gradient(|b: &Array1<f64>| mlp_loss(&w1, b, &v, &x, &y), &b1, &gb);
+    check::assert_gradient(|vv: &Array2<f64>| mlp_loss(&w1, &b1, vv, &x, &y), &v, &gv);
+}
+
+#[test]
+fn elementwise_and_reductions() {
+    let a = array![[0.5, -1.0, 2.0], [1.5, 0.2, -0.3]];
+    let (_, (ga, gs)) = elementwise_grad(&a, 0.7);
+    check::assert_gradient(|a: &Array2<f64>| elementwise(a, 0.7), &a, &ga);
+    check::assert_gradient(|s: &f64| elementwise(&a, *s), &0.7, &gs);
+}
+
+/// A DenseNet-style block: every layer sees all previous activations. Concatenating them and
+/// multiplying by one matrix is the same as summing products with one block of rows each, which
+/// is how it is written here: h₃ = relu(x·W₃₀ + h₁·W₃₁ + h₂·W₃₂).
+#[differentiate(wrt(w10, w20, w21, w30, w31, w32))]
+fn dense_block(
+    w10: &Array2<f64>,
+    w20: &Array2<f64>,
+    w21: &Array2<f64>,
+    w30: &Array2<f64>,
+    w31: &Array2<f64>,
+    w32: &Array2<f64>,
+    x: &Array2<f64>,
+) -> f64 {
+    let h1 = nn::relu(&x.dot(w10));
+    let h2 = nn::relu(&(x.dot(w20) + h1.dot(w21)));
+    let h3 = nn::relu(&(x.dot(w30) + h1.dot(w31) + h2.dot(w32)));
+    (&h3 * &h3).sum()
+}
+
+/// A ResNet block: a² = relu(W² relu(W¹ a⁰)) + a⁰ (row-vector convention).
+#[differentiate(wrt(w1, w2))]
+fn resnet_block(w1: &Array2<f64>, w2: &Array2<f64>, a0: &Array2<f64>) -> f64 {
+    let a1 = nn::relu(&a0.dot(w1));
+    let a2 = nn::relu(&a1.dot(w2)) + a0;
+    a2.sin().sum()
+}
+
+fn seeded(rows: usize, cols: usize, seed: u64) -> Array2<f64> {
+    let mut s = seed;
+    Array2::from_shape_fn((rows, cols), |_| {
+        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((s >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+    })
+}
+
+#[test]
+fn densenet_block_gradients() {
+    let x = seeded(4, 3, 1);
+    let ws = [
+        seeded(3, 5, 2),
+        seeded(3, 5, 3),
+        seeded(5, 5, 4),
+        seeded(3, 2, 5),
+        seeded(5, 2, 6),
+        seeded(5, 2, 7),
+    ];
+    let (value, grads) = dense_block_grad(&ws[0], &ws[1], &ws[2], &ws[3], &ws[4], &ws[5], &x);
+    assert_eq!(value, dense_block(&ws[0], &ws[1], &ws[2], &ws[3], &ws[4], &ws[5], &x));
+    let grads = [grads.0, grads.1, grads.2, grads.3, grads.4, grads.5];
+    for k in 0..6 {
+        let f = |w: &Array2<f64>| {
+            let mut p = ws.clone();
+            p[k] = w.clone();
+            dense_block(&p[0], &p[1], &p[2], &p[3], &p[4], &p[5], &x)
+        };
+        check::assert_gradient(f, &ws[k], &grads[k]);
+    }
+}
+
+#[test]
+fn resnet_block_gradients() {
+    let a0 = seeded(3, 4, 11);
+    let (w1, w2) = (seeded(4, 4, 12), seeded(4, 4, 13));
+    let (_, (g1, g2)) = resnet_block_grad(&w1, &w2, &a0);
+    check::assert_gradient(|w: &Array2<f64>| resnet_block(w, &w2, &a0), &w1, &g1);
+    check::assert_gradient(|w: &Array2<f64>| resnet_block(&w1, w, &a0), &w2, &g2);
+    // With W² = 0 the block is the identity plus relu(0) = 0: a² = a⁰.
+    let zero = Array2::zeros((4, 4));
+    let (v, _) = resnet_block_grad(&w1, &zero, &a0);
+    assert!((v - a0.mapv(f64::sin).sum()).abs() < 1e-12);
+}
