@@ -1,35 +1,40 @@
 //! `#[derive(Differentiable)]`: parameter structs as active arguments.
 //!
 //! A model's parameters are a struct of tensors and scalars (`w1: Array2<f64>, b1: Array1<f64>,
-//! ..`), possibly nested. Deriving `Differentiable` makes such a struct its own gradient type, so
-//! a `#[differentiate]`d function can take it as an active argument, and lets optimizers and
-//! gradient checking walk it. The derive delegates every method to the fields, one field after
-//! another in declaration order; nothing else is generated. For
+//! ..`), possibly nested. Deriving `Differentiable` (and `Primal`) makes such a struct its own
+//! gradient type, so a `#[differentiate]`d function can take it as an active argument, and lets
+//! optimizers and gradient checking walk it. Every method delegates to the fields, one after
+//! another in declaration order. For
 //!
 //! ```ignore
 //! #[derive(Clone, Differentiable)]
-//! struct Layer<T> { w: Array2<T>, b: Array1<T> }
+//! struct Mlp { hidden: Layer, v: Array1<f64>, c: f64 }
 //! ```
 //!
-//! it emits (paths shortened):
+//! it emits, inside a `const _: () = { .. };` block (paths shortened):
 //!
 //! ```ignore
-//! impl<T> Differentiable for Layer<T>
+//! trait __AdFieldOf<S>: Differentiable<Scalar = S> {}
+//! impl<T: Differentiable> __AdFieldOf<T::Scalar> for T {}
+//! // + `scalar_checks`: `__ad_same_scalar::<Array1<f64>, <Layer as Differentiable>::Scalar>();` ..
+//!
+//! impl<__AdScalar: Real> Differentiable for Mlp
 //! where
-//!     Array2<T>: Differentiable,
-//!     Array1<T>: Differentiable<Scalar = <Array2<T> as Differentiable>::Scalar>,
-//!     Layer<T>: Clone, // only for generic structs, see below
+//!     Layer: Differentiable<Scalar = __AdScalar>,
+//!     Array1<f64>: __AdFieldOf<__AdScalar>,
+//!     f64: __AdFieldOf<__AdScalar>,
+//!     Mlp: Clone,
 //! {
-//!     type Scalar = <Array2<T> as Differentiable>::Scalar;
-//!     fn zero_like(&self) -> Self { Self { w: zero_like(&self.w), b: zero_like(&self.b) } }
-//!     fn add_assign(&mut self, other: &Self) { add_assign(&mut self.w, &other.w); .. }
-//!     fn scale(&mut self, s: Self::Scalar) { scale(&mut self.w, s); scale(&mut self.b, s); }
-//!     fn dot(&self, other: &Self) -> Self::Scalar { dot(&self.w, &other.w) + dot(&self.b, &other.b) }
-//!     fn num_scalars(&self) -> usize { num_scalars(&self.w) + num_scalars(&self.b) }
-//!     fn visit_leaves(&self, f: ..) { visit_leaves(&self.w, f); visit_leaves(&self.b, f); }
-//!     fn zip_leaves_mut(&mut self, other: &Self, f: ..) { zip_leaves_mut(&mut self.w, &other.w, f); .. }
+//!     type Scalar = __AdScalar;
+//!     fn zero_like(&self) -> Self { Self { hidden: zero_like(&self.hidden), v: .., c: .. } }
+//!     fn add_assign(&mut self, other: &Self) { add_assign(&mut self.hidden, &other.hidden); .. }
+//!     fn scale(&mut self, s: __AdScalar) { scale(&mut self.hidden, s); .. }
+//!     fn dot(&self, other: &Self) -> __AdScalar { dot(&self.hidden, &other.hidden) + .. }
+//!     fn num_scalars(&self) -> usize { num_scalars(&self.hidden) + .. }
+//!     fn visit_leaves(&self, f) { visit_leaves(&self.hidden, f); .. }
+//!     fn zip_leaves_mut(&mut self, other: &Self, f) { zip_leaves_mut(&mut self.hidden, &other.hidden, f); .. }
 //! }
-//! impl<T> Primal for Layer<T> where /* the same bounds */ {
+//! impl<__AdScalar: Real> Primal for Mlp where /* the same bounds */ {
 //!     type Tangent = Self;
 //!     fn zero_tangent(&self) -> Self { zero_like(self) }
 //! }
@@ -37,26 +42,42 @@
 //!
 //! # Decisions
 //!
-//! - **Scalar type.** Every field must be `Differentiable` with the scalar type of the *first*
-//!   field. The bounds are where-clauses spanned at each field's type, so a field that is not
-//!   differentiable (`String`) or has another scalar type (`f32` beside `f64`) is reported at
-//!   that field, by rustc, in its own words.
 //! - **Leaf order is field order.** `visit_leaves` and `zip_leaves_mut` visit the first field's
-//!   leaves, then the second's, and so on, recursively for nested structs. Optimizers keep
-//!   per-leaf state (velocities, moments) by position in this walk, so reordering fields changes
-//!   which state belongs to which leaf: an optimizer must not outlive a change of field order.
-//! - **`Clone`** is a supertrait of `Differentiable`; the user derives it beside
-//!   (`#[derive(Clone, Differentiable)]`). When it is missing, rustc's error says so and suggests
-//!   `#[derive(Clone)]`. For a generic struct the impl also requires `Self: Clone`, since the
-//!   field bounds alone do not imply the bounds that `#[derive(Clone)]` puts on type parameters.
-//! - **Generics** (lifetimes, types, consts) are carried over unchanged with the field bounds
-//!   added to the where-clause.
-//! - **Rejected**, with a spanned error: enums and unions (a gradient has one fixed shape),
-//!   unit structs and structs without fields (no scalar type to take, nothing to differentiate).
-//!   Every field is a parameter: there is no attribute to skip one; keep hyper-parameters out of
-//!   the struct (or pass them as separate, inactive arguments).
-//! - **Hygiene.** Generated paths are absolute (`::autodiff::…`, `::core::…`) and methods are
-//!   called in fully qualified form, so inherent methods of a field's type never shadow them.
+//!   leaves, then the second's, and so on, depth first through nested structs. Optimizers keep
+//!   per-leaf state (velocities, moment estimates) by position in this walk, and gradient
+//!   checking numbers its entries by it; reordering fields changes which state belongs to which
+//!   leaf, so an optimizer must not outlive a change of field order.
+//! - **The scalar type is an impl parameter**, `__AdScalar`, fixed by the bound
+//!   `First: Differentiable<Scalar = __AdScalar>` on the first field's type; every later field
+//!   type must have the same scalar type. Spelling it `<First as Differentiable>::Scalar` instead
+//!   would break twice: a public struct whose first field has a less visible type would leak that
+//!   type (E0446, a hard error), and bounds `Field: Differentiable<Scalar = <First as ..>::Scalar>`
+//!   on concrete types overflow rustc's trait solver when the first field is a derived struct
+//!   containing a later field's type (`Mlp { hidden: Layer, v: Array1<f64> }` with
+//!   `Layer { b: Array1<f64>, .. }`), since the bound on `Array1<f64>` rewrites the projection
+//!   that normalizes `Layer`'s own scalar type. A bound that ends in a type parameter cannot loop.
+//! - **Diagnostics land on the offending field.** Bounds on later fields go through the local
+//!   trait `__AdFieldOf`, whose `Differentiable` part rustc checks at the definition (a field of a
+//!   type that is not differentiable is reported there, at that field); the scalar part names the
+//!   impl parameter and is not checked there, so [`scalar_checks`] adds one call per concrete
+//!   field that fails, at that field's type, when its scalar type differs from the first's. A
+//!   field type repeated is bounded once (a bound equating a type's scalar with itself overflows
+//!   too). Generated tokens are spanned from the first to the last token of the field's type, so
+//!   rustc underlines the whole type.
+//! - **`Clone`** is a supertrait; the user derives it beside (`#[derive(Clone, Differentiable)]`).
+//!   Without generics the impl requires `Self: Clone`, a trivially false bound when `Clone` is
+//!   missing, so the error is one, at the struct's name, where rustc suggests the derive. With
+//!   type parameters it requires `T: Clone` of each (what `#[derive(Clone)]` requires) instead,
+//!   so a missing `Clone` is still an error at the definition, not an impl that never applies.
+//! - **Generics** (lifetimes, types, consts) and the user's where-clause are carried over; the
+//!   field bounds are added to the where-clause, so `Layer<S>` is `Differentiable` for every `S`
+//!   that makes its fields so.
+//! - **Rejected**, with a spanned error: enums and unions (a gradient has one fixed shape), unit
+//!   structs and structs without fields (no scalar type to take). Every field is a parameter:
+//!   there is no attribute to skip one; keep hyper-parameters out of the struct.
+//! - **Hygiene.** Paths are absolute (`::autodiff::…`, `::core::…`); methods are called in fully
+//!   qualified form, so inherent methods of a field's type never shadow them; helper items live
+//!   in the anonymous `const` block and are `__ad`-prefixed.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
@@ -84,171 +105,112 @@ fn derive(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
     let fields = fields(input)?;
     let name = &input.ident;
     let d = quote!(::autodiff::Differentiable);
-    let first = fields[0].ty;
-    let scalar = quote_spanned!(first.span()=> <#first as ::autodiff::Differentiable>::Scalar);
+    let (_, ty_generics, _) = input.generics.split_for_impl();
 
-    // Where-clause: the user's, the first field's type, the later field types that mention a
-    // generic parameter (see the module doc for why not the others), and `Self: Clone`.
+    // The impl's generics: the struct's, plus the scalar type `__AdScalar`, which the bound on
+    // every field type fixes (a projection bound constrains it).
     let mut generics = input.generics.clone();
+    generics
+        .params
+        .push(syn::parse_quote!(__AdScalar: ::autodiff::Real));
     {
-        let (_, ty_generics, _) = input.generics.split_for_impl();
         let wc = generics.make_where_clause();
-        wc.predicates
-            .push(syn::parse2(quote_spanned!(first.span()=> #first: #d))?);
-        let first_generic = mentions_generics(first, &input.generics);
+        let first = fields[0].ty;
+        let (_, hi) = span_range(first);
+        let bound = respan(quote!(: #d<Scalar = __AdScalar>), hi);
+        wc.predicates.push(syn::parse2(quote!(#first #bound))?);
         let mut seen = vec![quote!(#first).to_string()];
         for f in &fields[1..] {
             let ty = f.ty;
             let key = quote!(#ty).to_string();
-            if seen.contains(&key) || !(first_generic || mentions_generics(ty, &input.generics)) {
+            if seen.contains(&key) {
                 continue;
             }
             seen.push(key);
-            let span = ty.span();
-            // The first field's type, re-spanned here so that a mismatch points at this field.
-            let scalar = respan(scalar.clone(), span);
-            wc.predicates.push(syn::parse2(
-                quote_spanned!(span=> #ty: ::autodiff::Differentiable<Scalar = #scalar>),
-            )?);
+            let (_, hi) = span_range(ty);
+            let bound = respan(quote!(: __AdFieldOf<__AdScalar>), hi);
+            wc.predicates.push(syn::parse2(quote!(#ty #bound))?);
         }
-        // `Clone` is a supertrait. Requiring it here turns a missing `#[derive(Clone)]` into one
-        // error at the struct's name, where rustc suggests the derive, instead of one per item.
-        wc.predicates.push(syn::parse2(quote_spanned!(name.span()=>
-            #name #ty_generics: ::core::clone::Clone
-        ))?);
+        // `Clone` is a supertrait. Without type parameters, requiring it here turns a missing
+        // `#[derive(Clone)]` into one error at the struct's name, where rustc suggests the
+        // derive. With them, `Self: Clone` would make the impl silently inapplicable instead;
+        // requiring `T: Clone` of each (what `#[derive(Clone)]` requires) keeps the error here.
+        let type_params: Vec<&syn::Ident> =
+            input.generics.type_params().map(|t| &t.ident).collect();
+        if type_params.is_empty() {
+            wc.predicates.push(syn::parse2(quote_spanned!(name.span()=>
+                #name #ty_generics: ::core::clone::Clone
+            ))?);
+        }
+        for t in type_params {
+            wc.predicates
+                .push(syn::parse2(quote!(#t: ::core::clone::Clone))?);
+        }
     }
-    let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
+    let (impl_generics, _, where_clause) = generics.split_for_impl();
 
-    // One call per field and method: the first field through `Differentiable`, the others
-    // through `__AdField<Self::Scalar>`, every token spanned at the field's type.
-    let call = |method: &str, args: &dyn Fn(&syn::Member) -> TokenStream| -> Vec<TokenStream> {
-        let method = syn::Ident::new(method, Span::call_site());
-        fields
-            .iter()
-            .enumerate()
-            .map(|(i, f)| {
-                let path = if i == 0 {
-                    quote!(::autodiff::Differentiable)
-                } else {
-                    let ty = f.ty;
-                    quote!(<#ty as __AdField<Self::Scalar>>)
-                };
-                let args = args(&f.member);
-                respan(quote!(#path::#method(#args)), f.ty.span())
-            })
-            .collect()
-    };
-    let zero_like = call("zero_like", &|m| quote!(&self.#m));
-    let add_assign = call("add_assign", &|m| quote!(&mut self.#m, &other.#m));
-    let scale = call("scale", &|m| quote!(&mut self.#m, s));
-    let dot = call("dot", &|m| quote!(&self.#m, &other.#m));
-    let num_scalars = call("num_scalars", &|m| quote!(&self.#m));
-    let visit_leaves = call("visit_leaves", &|m| quote!(&self.#m, f));
-    let zip_leaves_mut = call("zip_leaves_mut", &|m| quote!(&mut self.#m, &other.#m, f));
-    let members = fields.iter().map(|f| &f.member);
+    // `T: __AdFieldOf<S>` means `T: Differentiable<Scalar = S>` (a supertrait), in a bound whose
+    // `T: Differentiable` part is still checked at the definition; see the module doc.
+    let field_of = (fields.len() > 1).then(|| {
+        quote! {
+            trait __AdFieldOf<S>: ::autodiff::Differentiable<Scalar = S> {}
+            impl<T> __AdFieldOf<<T as ::autodiff::Differentiable>::Scalar> for T
+            where
+                T: ::autodiff::Differentiable,
+            {
+            }
+        }
+    });
 
-    let on_unimplemented = "`{Self}` is not a `Differentiable` field with scalar type `{S}`";
+    let checks = scalar_checks(input, &fields);
+    let m: Vec<&syn::Member> = fields.iter().map(|f| &f.member).collect();
     Ok(quote! {
         const _: () = {
-            /// The methods of `Differentiable` for a later field, whose scalar type must be the
-            /// first field's: one obligation per field, so a wrong field is one error.
-            #[diagnostic::on_unimplemented(
-                message = #on_unimplemented,
-                label = "not `Differentiable`, or another scalar type than the first field's",
-                note = "`#[derive(Differentiable)]` needs every field to be `Differentiable` \
-                        (`f64`, `Vec<f64>`, `Array2<f64>`, a derived struct, ..) with the scalar \
-                        type of the first field; keep other data out of the parameter struct"
-            )]
-            trait __AdField<S>: ::core::marker::Sized {
-                fn zero_like(&self) -> Self;
-                fn add_assign(&mut self, other: &Self);
-                fn scale(&mut self, s: S);
-                fn dot(&self, other: &Self) -> S;
-                fn num_scalars(&self) -> usize;
-                fn visit_leaves(&self, f: &mut dyn ::core::ops::FnMut(&[S]));
-                fn zip_leaves_mut(
-                    &mut self,
-                    other: &Self,
-                    f: &mut (dyn ::core::ops::FnMut(&mut [S], &[S]) + '_),
-                );
-            }
+            #field_of
 
-            impl<T: #d> __AdField<<T as #d>::Scalar> for T {
-                #[inline(always)]
-                fn zero_like(&self) -> Self {
-                    #d::zero_like(self)
-                }
-                #[inline(always)]
-                fn add_assign(&mut self, other: &Self) {
-                    #d::add_assign(self, other)
-                }
-                #[inline(always)]
-                fn scale(&mut self, s: T::Scalar) {
-                    #d::scale(self, s)
-                }
-                #[inline(always)]
-                fn dot(&self, other: &Self) -> T::Scalar {
-                    #d::dot(self, other)
-                }
-                #[inline(always)]
-                fn num_scalars(&self) -> usize {
-                    #d::num_scalars(self)
-                }
-                #[inline(always)]
-                fn visit_leaves(&self, f: &mut dyn ::core::ops::FnMut(&[T::Scalar])) {
-                    #d::visit_leaves(self, f)
-                }
-                #[inline(always)]
-                fn zip_leaves_mut(
-                    &mut self,
-                    other: &Self,
-                    f: &mut (dyn ::core::ops::FnMut(&mut [T::Scalar], &[T::Scalar]) + '_),
-                ) {
-                    #d::zip_leaves_mut(self, other, f)
-                }
-            }
+            #checks
 
             #[automatically_derived]
             impl #impl_generics #d for #name #ty_generics #where_clause {
-                type Scalar = #scalar;
+                type Scalar = __AdScalar;
 
                 #[inline]
                 fn zero_like(&self) -> Self {
-                    Self { #( #members: #zero_like, )* }
+                    Self { #( #m: #d::zero_like(&self.#m), )* }
                 }
 
                 #[inline]
                 fn add_assign(&mut self, other: &Self) {
-                    #( #add_assign; )*
+                    #( #d::add_assign(&mut self.#m, &other.#m); )*
                 }
 
                 #[inline]
-                fn scale(&mut self, s: Self::Scalar) {
-                    #( #scale; )*
+                fn scale(&mut self, s: __AdScalar) {
+                    #( #d::scale(&mut self.#m, s); )*
                 }
 
                 #[inline]
-                fn dot(&self, other: &Self) -> Self::Scalar {
-                    #( #dot )+*
+                fn dot(&self, other: &Self) -> __AdScalar {
+                    #( #d::dot(&self.#m, &other.#m) )+*
                 }
 
                 #[inline]
                 fn num_scalars(&self) -> usize {
-                    #( #num_scalars )+*
+                    #( #d::num_scalars(&self.#m) )+*
                 }
 
                 #[inline]
-                fn visit_leaves(&self, f: &mut dyn ::core::ops::FnMut(&[Self::Scalar])) {
-                    #( #visit_leaves; )*
+                fn visit_leaves(&self, f: &mut dyn ::core::ops::FnMut(&[__AdScalar])) {
+                    #( #d::visit_leaves(&self.#m, f); )*
                 }
 
                 #[inline]
                 fn zip_leaves_mut(
                     &mut self,
                     other: &Self,
-                    f: &mut (dyn ::core::ops::FnMut(&mut [Self::Scalar], &[Self::Scalar]) + '_),
+                    f: &mut (dyn ::core::ops::FnMut(&mut [__AdScalar], &[__AdScalar]) + '_),
                 ) {
-                    #( #zip_leaves_mut; )*
+                    #( #d::zip_leaves_mut(&mut self.#m, &other.#m, f); )*
                 }
             }
 
@@ -263,6 +225,57 @@ fn derive(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
             }
         };
     })
+}
+
+/// Checks, at the definition, that the later fields whose types name no generic parameter have
+/// the first field's scalar type, when that type names none either.
+///
+/// The impl's bounds `T: __AdFieldOf<__AdScalar>` are checked at the definition only for their
+/// `T: Differentiable` part (it names no parameter); the scalar type, which names the impl's
+/// parameter `__AdScalar`, would otherwise only fail where the struct is used, as an impl that
+/// does not apply. One call per field, spanned at its type.
+fn scalar_checks(input: &syn::DeriveInput, fields: &[Field<'_>]) -> TokenStream {
+    let first = fields[0].ty;
+    if mentions_generics(first, &input.generics) {
+        return TokenStream::new();
+    }
+    let calls: Vec<TokenStream> = fields[1..]
+        .iter()
+        .filter(|f| !mentions_generics(f.ty, &input.generics))
+        .map(|f| {
+            let ty = f.ty;
+            let (lo, hi) = span_range(ty);
+            let open = respan(quote!(__ad_same_scalar::<), lo);
+            let close = respan(
+                quote!(, <#first as ::autodiff::Differentiable>::Scalar>();),
+                hi,
+            );
+            quote!(#open #ty #close)
+        })
+        .collect();
+    if calls.is_empty() {
+        return TokenStream::new();
+    }
+    let message = "`{Self}` is not a `Differentiable` field with scalar type `{S}`";
+    quote! {
+        #[diagnostic::on_unimplemented(
+            message = #message,
+            label = "not `Differentiable`, or another scalar type than the first field's",
+            note = "`#[derive(Differentiable)]` needs every field to be `Differentiable` \
+                    (`f64`, `Vec<f64>`, `Array2<f64>`, a derived struct, ..) with the scalar type \
+                    of the first field; keep other data out of the parameter struct"
+        )]
+        trait __AdField<S> {}
+        impl<T: ::autodiff::Differentiable> __AdField<<T as ::autodiff::Differentiable>::Scalar>
+            for T
+        {
+        }
+        fn __ad_same_scalar<T: __AdField<S>, S>() {}
+        #[allow(dead_code)]
+        fn __ad_check_fields() {
+            #( #calls )*
+        }
+    }
 }
 
 /// The struct's fields, in declaration order, or the error that explains why it has none we can
@@ -371,4 +384,21 @@ fn mentions_generics(ty: &syn::Type, generics: &syn::Generics) -> bool {
         })
     }
     !names.is_empty() && walk(quote!(#ty), &names)
+}
+
+/// The spans of the first and the last token of `ty`: generated tokens spanned from one to the
+/// other make rustc point at the whole type (stable proc macros cannot join spans).
+fn span_range(ty: &syn::Type) -> (Span, Span) {
+    let tokens: Vec<proc_macro2::TokenTree> = quote!(#ty).into_iter().collect();
+    let lo = match tokens.first() {
+        Some(proc_macro2::TokenTree::Group(g)) => g.span_open(),
+        Some(t) => t.span(),
+        None => ty.span(),
+    };
+    let hi = match tokens.last() {
+        Some(proc_macro2::TokenTree::Group(g)) => g.span_close(),
+        Some(t) => t.span(),
+        None => ty.span(),
+    };
+    (lo, hi)
 }

@@ -48,6 +48,8 @@ pub struct Emitter<'a> {
     needs: BTreeSet<Value>,
     /// Values whose shape (only) the backward pass reads.
     shapes: BTreeSet<Value>,
+    /// Per value: cheap and pure enough to recompute in the backward pass (see `recomputable`).
+    cheap: Vec<bool>,
     /// Inactive values the backward pass reads and recomputes instead of saving (constants,
     /// loop indices, reads of inactive inputs).
     recompute: BTreeSet<Value>,
@@ -82,12 +84,18 @@ impl<'a> Emitter<'a> {
             needs: BTreeSet::new(),
             recompute: BTreeSet::new(),
             shapes: BTreeSet::new(),
+            cheap: Vec::new(),
             extras: HashMap::new(),
             inst_bw: vec![false; f.insts.len()],
             enums: Vec::new(),
             stacks: Vec::new(),
         };
         e.compute_bw(f.body());
+        // Operands come before their uses, so one pass in value order sees each operand first.
+        for v in 0..f.values.len() {
+            let c = e.compute_recomputable(Value(v as u32));
+            e.cheap.push(c);
+        }
         e
     }
 
@@ -218,13 +226,52 @@ impl<'a> Emitter<'a> {
 
     /// Cheap, pure, inactive values: recomputing them beats saving them.
     fn recomputable(&self, v: Value) -> bool {
+        self.cheap.get(v.index()).copied().unwrap_or(false)
+    }
+
+    /// Whether a block is (inside) a loop body, where keeping a value costs a push per
+    /// iteration.
+    fn in_loop(&self, b: Block) -> bool {
+        let mut cur = Some(b);
+        while let Some(x) = cur {
+            if self.loop_inst_of(x).is_some() {
+                return true;
+            }
+            cur = self.act.parent[x.index()];
+        }
+        false
+    }
+
+    fn compute_recomputable(&self, v: Value) -> bool {
+        let avail = |u: Value| {
+            matches!(self.f.value(u).def, ValueDef::Param(_))
+                || self.cheap.get(u.index()).copied().unwrap_or(false)
+        };
         if let ValueDef::Result(i, 0) = self.f.value(v).def {
             match &self.f.inst(i).kind {
                 InstKind::Method { name, .. } if methods::is_view_method(&name.to_string()) => {
                     return true;
                 }
                 // A reference to a field of a borrowed struct is as cheap to take again.
-                InstKind::FieldRef(base, _) => return self.recomputable_or_kept(*base),
+                InstKind::FieldRef(base, _) => return avail(*base),
+                // An element of a parameter, active or not: parameters cannot change during
+                // the call, so reading the element again beats recording it.
+                InstKind::Index(base, idx)
+                    if matches!(self.f.value(*base).def, ValueDef::Param(_)) =>
+                {
+                    return avail(*idx);
+                }
+                // Inside loops, sums and differences of such reads (`x[i] − μ[k]`) are cheaper to
+                // compute again than to push and pop, active or not (the recompute-vs-store
+                // trade-off; products are kept: measured slower to recompute).
+                InstKind::Binary(BinOp::Add | BinOp::Sub, a, b)
+                    if self.in_loop(self.act.inst_block[i.index()]) =>
+                {
+                    return avail(*a) && avail(*b);
+                }
+                InstKind::Neg(a) if self.in_loop(self.act.inst_block[i.index()]) => {
+                    return avail(*a);
+                }
                 _ => {}
             }
         }
@@ -237,20 +284,18 @@ impl<'a> Emitter<'a> {
             ValueDef::BlockParam(..) => false,
             ValueDef::Result(i, _) => match &self.f.inst(i).kind {
                 InstKind::Const(_) => true,
-                InstKind::Index(base, idx) => {
-                    matches!(self.f.value(*base).def, ValueDef::Param(_)) && self.recomputable(*idx)
+                InstKind::Cast { value, .. } | InstKind::Neg(value) => avail(*value),
+                InstKind::Binary(_, a, b) => avail(*a) && avail(*b),
+                InstKind::Method {
+                    name, recv, args, ..
+                } => {
+                    methods::is_discrete_method(&name.to_string())
+                        && args.is_empty()
+                        && avail(*recv)
                 }
-                InstKind::Cast { value, .. } | InstKind::Neg(value) => self.recomputable(*value),
-                InstKind::Binary(_, a, b) => self.recomputable(*a) && self.recomputable(*b),
                 _ => false,
             },
         }
-    }
-
-    /// Whether the backward pass can have `v` at all without keeping a borrow of a local:
-    /// parameters and recomputable values.
-    fn recomputable_or_kept(&self, v: Value) -> bool {
-        matches!(self.f.value(v).def, ValueDef::Param(_)) || self.recomputable(v)
     }
 
     /// Recomputation, at the start of block `b`'s backward pass, of the values defined in `b`
@@ -1132,10 +1177,25 @@ impl<'a> Emitter<'a> {
                 if self.inst_bw[i.index()] {
                     let rec = self.record(b, chain, &vals);
                     let stack = format_ident!("__ad_stack_{}", i.to_string());
-                    out.extend(quote! {
-                        let __ad_record = #rec;
-                        #stack.push(__ad_record);
-                    });
+                    let reserved = matches!(
+                        &self.f.inst(i).kind,
+                        InstKind::Loop {
+                            kind: LoopKind::Range { .. },
+                            ..
+                        }
+                    );
+                    let pv = private();
+                    if reserved {
+                        out.extend(quote! {
+                            let __ad_record = #rec;
+                            #pv::push_reserved(&mut #stack, __ad_record);
+                        });
+                    } else {
+                        out.extend(quote! {
+                            let __ad_record = #rec;
+                            #stack.push(__ad_record);
+                        });
+                    }
                     if let InstKind::Loop { body, .. } = &self.f.inst(i).kind {
                         if !self.runs_whole_range(*body) {
                             let count = format_ident!("__ad_n_{}", i.to_string());

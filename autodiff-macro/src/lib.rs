@@ -94,6 +94,10 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     let _ = sub;
     let prelude = em.prelude();
     let (ret, grad) = (&sig.ret, &sig.grad);
+    // `_grad` gets the forward and backward passes in one body rather than calling `_vjp`
+    // and its closure: LLVM then optimises them together (sharing `sin`/`cos` work, keeping
+    // values in registers) even when `_vjp` has other callers and is not inlined.
+    let seed = quote::quote_spanned!(ret.span()=> ::autodiff::__private::seed(&#out));
     let generated = sig.items(
         &func,
         quote! {
@@ -101,6 +105,13 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
             #forward
             (#out, move |__ad_seed: #ret| -> #grad { #backward })
         },
+        Some(quote! {
+            #prelude
+            #forward
+            let __ad_seed: #ret = #seed;
+            let __ad_grad: #grad = { #backward };
+            (#out, __ad_grad)
+        }),
     );
     if opts.dump {
         eprintln!(
@@ -135,6 +146,7 @@ fn with_stubs(func: &syn::ItemFn, sig: &Signature, errors: Vec<syn::Error>) -> T
         quote! {
             (::core::panic!(#msg), move |_: #ret| -> #grad { ::core::panic!(#msg) })
         },
+        None,
     ));
     out.extend(combine(errors));
     out
@@ -303,8 +315,14 @@ impl Signature {
         }
     }
 
-    /// `<name>_vjp` with the given body, and `<name>_grad` calling it.
-    fn items(&self, func: &syn::ItemFn, vjp_body: TokenStream2) -> TokenStream2 {
+    /// `<name>_vjp` with the given body, and `<name>_grad` with its own body or, without one,
+    /// calling `<name>_vjp`.
+    fn items(
+        &self,
+        func: &syn::ItemFn,
+        vjp_body: TokenStream2,
+        grad_body: Option<TokenStream2>,
+    ) -> TokenStream2 {
         let vis = &func.vis;
         let name = &func.sig.ident;
         let vjp = format_ident!("{}_vjp", name);
@@ -372,14 +390,19 @@ impl Signature {
         if types::is_scalar_float(&self.ret) {
             let span = self.ret.span();
             let seed = quote::quote_spanned!(span=> ::autodiff::__private::seed(&__ad_y));
+            let body = grad_body.unwrap_or_else(|| {
+                quote! {
+                    let (__ad_y, __ad_pullback) = #vjp(#(#names),*);
+                    let __ad_g = __ad_pullback(#seed);
+                    (__ad_y, __ad_g)
+                }
+            });
             out.extend(quote! {
                 #[doc = #grad_doc]
                 #allow
                 #[inline]
                 #vis fn #grad_fn #grad_generics (#(#names: #tys),*) -> (#ret, #grad) {
-                    let (__ad_y, __ad_pullback) = #vjp(#(#names),*);
-                    let __ad_g = __ad_pullback(#seed);
-                    (__ad_y, __ad_g)
+                    #body
                 }
             });
         }

@@ -121,3 +121,28 @@ pub fn zeros_of_shape<T: crate::differentiable::ZerosOfShape + ?Sized>(
 }
 
 pub use crate::spread::{No, Probe, ProbeNo, ProbeYes, Spread, Yes, spread};
+
+/// Pushes a loop iteration's record onto a stack whose capacity the loop reserved on entry (a
+/// `for` loop over a range reserves its trip count). Unlike `Vec::push`, the fast path has no
+/// call that could reallocate, so the stack's pointer and length stay in registers and the
+/// values being recorded are not forced through memory.
+#[inline(always)]
+pub fn push_reserved<T>(stack: &mut Vec<T>, record: T) {
+    let len = stack.len();
+    if len < stack.capacity() {
+        // SAFETY: `len < capacity`, so slot `len` is allocated and uninitialised; writing it
+        // and then growing the length by one keeps every element initialised.
+        unsafe {
+            stack.as_mut_ptr().add(len).write(record);
+            stack.set_len(len + 1);
+        }
+    } else {
+        reserve_broken()
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn reserve_broken() -> ! {
+    panic!("autodiff: a loop recorded more iterations than it reserved room for")
+}
