@@ -20,7 +20,7 @@ impl Differentiable for P {
         self.a *= s;
         self.b *= s;
     }
-    fn dot(&self, o: &Self) -> f64 {
+    fn inner(&self, o: &Self) -> f64 {
         self.a * o.a + self.b * o.b
     }
     fn num_scalars(&self) -> usize {

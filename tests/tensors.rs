@@ -2,7 +2,13 @@ use autodiff::{check, differentiate, nn};
 use ndarray::{Array1, Array2, Axis, array};
 
 #[differentiate(wrt(w1, b1, v))]
-fn mlp_loss(w1: &Array2<f64>, b1: &Array1<f64>, v: &Array2<f64>, x: &Array2<f64>, y: &Array2<f64>) -> f64 {
+fn mlp_loss(
+    w1: &Array2<f64>,
+    b1: &Array1<f64>,
+    v: &Array2<f64>,
+    x: &Array2<f64>,
+    y: &Array2<f64>,
+) -> f64 {
     let z = x.dot(w1) + b1;
     let h = nn::relu(&z);
     let out = h.dot(v);
@@ -21,7 +27,11 @@ fn elementwise(a: &Array2<f64>, s: f64) -> f64 {
 fn mlp() {
     let x = array![[0.5, -1.0, 2.0], [1.5, 0.2, -0.3]];
     let y = array![[1.0], [-1.0]];
-    let w1 = array![[0.1, -0.2, 0.3, 0.05], [0.4, 0.1, -0.5, 0.2], [-0.3, 0.2, 0.1, 0.1]];
+    let w1 = array![
+        [0.1, -0.2, 0.3, 0.05],
+        [0.4, 0.1, -0.5, 0.2],
+        [-0.3, 0.2, 0.1, 0.1]
+    ];
     let b1 = array![0.01, -0.02, 0.03, 0.5];
     let v = array![[0.3], [-0.1], [0.2], [0.7]];
     let (l, (gw, gb, gv)) = mlp_loss_grad(&w1, &b1, &v, &x, &y);
@@ -69,7 +79,9 @@ fn resnet_block(w1: &Array2<f64>, w2: &Array2<f64>, a0: &Array2<f64>) -> f64 {
 fn seeded(rows: usize, cols: usize, seed: u64) -> Array2<f64> {
     let mut s = seed;
     Array2::from_shape_fn((rows, cols), |_| {
-        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((s >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
     })
 }
@@ -86,7 +98,10 @@ fn densenet_block_gradients() {
         seeded(5, 2, 7),
     ];
     let (value, grads) = dense_block_grad(&ws[0], &ws[1], &ws[2], &ws[3], &ws[4], &ws[5], &x);
-    assert_eq!(value, dense_block(&ws[0], &ws[1], &ws[2], &ws[3], &ws[4], &ws[5], &x));
+    assert_eq!(
+        value,
+        dense_block(&ws[0], &ws[1], &ws[2], &ws[3], &ws[4], &ws[5], &x)
+    );
     let grads = [grads.0, grads.1, grads.2, grads.3, grads.4, grads.5];
     for k in 0..6 {
         let f = |w: &Array2<f64>| {

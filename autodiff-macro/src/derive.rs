@@ -29,7 +29,7 @@
 //!     fn zero_like(&self) -> Self { Self { hidden: zero_like(&self.hidden), v: .., c: .. } }
 //!     fn add_assign(&mut self, other: &Self) { add_assign(&mut self.hidden, &other.hidden); .. }
 //!     fn scale(&mut self, s: __AdScalar) { scale(&mut self.hidden, s); .. }
-//!     fn dot(&self, other: &Self) -> __AdScalar { dot(&self.hidden, &other.hidden) + .. }
+//!     fn inner(&self, other: &Self) -> __AdScalar { inner(&self.hidden, &other.hidden) + .. }
 //!     fn num_scalars(&self) -> usize { num_scalars(&self.hidden) + .. }
 //!     fn visit_leaves(&self, f) { visit_leaves(&self.hidden, f); .. }
 //!     fn zip_leaves_mut(&mut self, other: &Self, f) { zip_leaves_mut(&mut self.hidden, &other.hidden, f); .. }
@@ -106,52 +106,12 @@ fn derive(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
     let name = &input.ident;
     let d = quote!(::autodiff::Differentiable);
     let (_, ty_generics, _) = input.generics.split_for_impl();
-
-    // The impl's generics: the struct's, plus the scalar type `__AdScalar`, which the bound on
-    // every field type fixes (a projection bound constrains it).
-    let mut generics = input.generics.clone();
-    generics
-        .params
-        .push(syn::parse_quote!(__AdScalar: ::autodiff::Real));
-    {
-        let wc = generics.make_where_clause();
-        let first = fields[0].ty;
-        let (_, hi) = span_range(first);
-        let bound = respan(quote!(: #d<Scalar = __AdScalar>), hi);
-        wc.predicates.push(syn::parse2(quote!(#first #bound))?);
-        let mut seen = vec![quote!(#first).to_string()];
-        for f in &fields[1..] {
-            let ty = f.ty;
-            let key = quote!(#ty).to_string();
-            if seen.contains(&key) {
-                continue;
-            }
-            seen.push(key);
-            let (_, hi) = span_range(ty);
-            let bound = respan(quote!(: __AdFieldOf<__AdScalar>), hi);
-            wc.predicates.push(syn::parse2(quote!(#ty #bound))?);
-        }
-        // `Clone` is a supertrait. Without type parameters, requiring it here turns a missing
-        // `#[derive(Clone)]` into one error at the struct's name, where rustc suggests the
-        // derive. With them, `Self: Clone` would make the impl silently inapplicable instead;
-        // requiring `T: Clone` of each (what `#[derive(Clone)]` requires) keeps the error here.
-        let type_params: Vec<&syn::Ident> =
-            input.generics.type_params().map(|t| &t.ident).collect();
-        if type_params.is_empty() {
-            wc.predicates.push(syn::parse2(quote_spanned!(name.span()=>
-                #name #ty_generics: ::core::clone::Clone
-            ))?);
-        }
-        for t in type_params {
-            wc.predicates
-                .push(syn::parse2(quote!(#t: ::core::clone::Clone))?);
-        }
-    }
+    let (generics, uses_field_of) = impl_generics(input, &fields)?;
     let (impl_generics, _, where_clause) = generics.split_for_impl();
 
     // `T: __AdFieldOf<S>` means `T: Differentiable<Scalar = S>` (a supertrait), in a bound whose
     // `T: Differentiable` part is still checked at the definition; see the module doc.
-    let field_of = (fields.len() > 1).then(|| {
+    let field_of = uses_field_of.then(|| {
         quote! {
             trait __AdFieldOf<S>: ::autodiff::Differentiable<Scalar = S> {}
             impl<T> __AdFieldOf<<T as ::autodiff::Differentiable>::Scalar> for T
@@ -164,7 +124,10 @@ fn derive(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
 
     let checks = scalar_checks(input, &fields);
     let m: Vec<&syn::Member> = fields.iter().map(|f| &f.member).collect();
+    // Clippy takes the bounds, spanned at the user's field types, for the user's code: the
+    // `allow` keeps it from linting them (`type_repetition_in_bounds` and the like).
     Ok(quote! {
+        #[allow(clippy::all, clippy::pedantic, clippy::nursery)]
         const _: () = {
             #field_of
 
@@ -190,8 +153,8 @@ fn derive(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
                 }
 
                 #[inline]
-                fn dot(&self, other: &Self) -> __AdScalar {
-                    #( #d::dot(&self.#m, &other.#m) )+*
+                fn inner(&self, other: &Self) -> __AdScalar {
+                    #( #d::inner(&self.#m, &other.#m) )+*
                 }
 
                 #[inline]
@@ -225,6 +188,61 @@ fn derive(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
             }
         };
     })
+}
+
+/// The impl's generics: the struct's, plus the scalar type `__AdScalar`, and its where-clause:
+/// the struct's, plus the bounds on the field types and `Clone`. Also whether a bound uses
+/// `__AdFieldOf`.
+fn impl_generics(
+    input: &syn::DeriveInput,
+    fields: &[Field<'_>],
+) -> syn::Result<(syn::Generics, bool)> {
+    let name = &input.ident;
+    let (_, ty_generics, _) = input.generics.split_for_impl();
+    let mut generics = input.generics.clone();
+    generics
+        .params
+        .push(syn::parse_quote!(__AdScalar: ::autodiff::Real));
+    let wc = generics.make_where_clause();
+
+    // The first field's bound fixes `__AdScalar` (a projection bound constrains a parameter).
+    let first = fields[0].ty;
+    let (_, hi) = span_range(first);
+    let bound = respan(
+        quote!(: ::autodiff::Differentiable<Scalar = __AdScalar>),
+        hi,
+    );
+    wc.predicates.push(syn::parse2(quote!(#first #bound))?);
+    // One bound per later field type; a type repeated is bounded once.
+    let mut seen = vec![quote!(#first).to_string()];
+    for f in &fields[1..] {
+        let ty = f.ty;
+        let key = quote!(#ty).to_string();
+        if seen.contains(&key) {
+            continue;
+        }
+        seen.push(key);
+        let (_, hi) = span_range(ty);
+        let bound = respan(quote!(: __AdFieldOf<__AdScalar>), hi);
+        wc.predicates.push(syn::parse2(quote!(#ty #bound))?);
+    }
+    let uses_field_of = seen.len() > 1;
+
+    // `Clone` is a supertrait. Without type parameters, requiring it here turns a missing
+    // `#[derive(Clone)]` into one error at the struct's name, where rustc suggests the derive.
+    // With them, `Self: Clone` would make the impl silently inapplicable instead; requiring
+    // `T: Clone` of each (what `#[derive(Clone)]` requires) keeps the error at the definition.
+    let type_params: Vec<&syn::Ident> = input.generics.type_params().map(|t| &t.ident).collect();
+    if type_params.is_empty() {
+        wc.predicates.push(syn::parse2(quote_spanned!(name.span()=>
+            #name #ty_generics: ::core::clone::Clone
+        ))?);
+    }
+    for t in type_params {
+        wc.predicates
+            .push(syn::parse2(quote!(#t: ::core::clone::Clone))?);
+    }
+    Ok((generics, uses_field_of))
 }
 
 /// Checks, at the definition, that the later fields whose types name no generic parameter have
@@ -318,10 +336,7 @@ fn fields(input: &syn::DeriveInput) -> syn::Result<Vec<Field<'_>>> {
             .iter()
             .enumerate()
             .map(|(i, f)| Field {
-                member: syn::Member::Unnamed(syn::Index {
-                    index: i as u32,
-                    span: Span::call_site(),
-                }),
+                member: syn::Member::Unnamed(syn::Index::from(i)),
                 ty: &f.ty,
             })
             .collect(),
@@ -367,6 +382,13 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
 
 /// Whether `ty` names one of `generics`' parameters (type, const or lifetime).
 fn mentions_generics(ty: &syn::Type, generics: &syn::Generics) -> bool {
+    fn walk(tokens: TokenStream, names: &[String]) -> bool {
+        tokens.into_iter().any(|tt| match tt {
+            proc_macro2::TokenTree::Ident(i) => names.iter().any(|n| i == n),
+            proc_macro2::TokenTree::Group(g) => walk(g.stream(), names),
+            _ => false,
+        })
+    }
     let names: Vec<String> = generics
         .params
         .iter()
@@ -376,13 +398,6 @@ fn mentions_generics(ty: &syn::Type, generics: &syn::Generics) -> bool {
             syn::GenericParam::Lifetime(l) => l.lifetime.ident.to_string(),
         })
         .collect();
-    fn walk(tokens: TokenStream, names: &[String]) -> bool {
-        tokens.into_iter().any(|tt| match tt {
-            proc_macro2::TokenTree::Ident(i) => names.iter().any(|n| i == n),
-            proc_macro2::TokenTree::Group(g) => walk(g.stream(), names),
-            _ => false,
-        })
-    }
     !names.is_empty() && walk(quote!(#ty), &names)
 }
 

@@ -85,8 +85,9 @@ pub trait Differentiable: Clone {
     /// `self *= s`.
     fn scale(&mut self, s: Self::Scalar);
 
-    /// The inner product `Σ selfᵢ·otherᵢ` over every scalar.
-    fn dot(&self, other: &Self) -> Self::Scalar;
+    /// The inner product `Σ selfᵢ·otherᵢ` over every scalar. (Named `inner`, not `dot`, so
+    /// that it never shadows ndarray's matrix product where this trait is in scope.)
+    fn inner(&self, other: &Self) -> Self::Scalar;
 
     /// Number of scalars.
     fn num_scalars(&self) -> usize;
@@ -114,7 +115,7 @@ impl<T: Real> Differentiable for T {
         *self *= s;
     }
     #[inline(always)]
-    fn dot(&self, other: &Self) -> T {
+    fn inner(&self, other: &Self) -> T {
         *self * *other
     }
     fn num_scalars(&self) -> usize {
@@ -148,7 +149,7 @@ impl<T: Real> Differentiable for Vec<T> {
             *a *= s;
         }
     }
-    fn dot(&self, other: &Self) -> T {
+    fn inner(&self, other: &Self) -> T {
         check_len("Vec dot", self.len(), other.len());
         self.iter()
             .zip(other)
@@ -181,7 +182,7 @@ impl<T: Real, const N: usize> Differentiable for [T; N] {
             *a *= s;
         }
     }
-    fn dot(&self, other: &Self) -> T {
+    fn inner(&self, other: &Self) -> T {
         self.iter()
             .zip(other)
             .fold(T::ZERO, |acc, (a, b)| acc + *a * *b)
@@ -214,7 +215,7 @@ impl<T: Real, D: Dimension> Differentiable for Array<T, D> {
     fn scale(&mut self, s: T) {
         self.mapv_inplace(|a| a * s);
     }
-    fn dot(&self, other: &Self) -> T {
+    fn inner(&self, other: &Self) -> T {
         assert!(
             self.shape() == other.shape(),
             "Array dot: shape mismatch, {:?} vs {:?}",
@@ -264,7 +265,7 @@ macro_rules! impl_tuple {
             fn zero_like(&self) -> Self { ($(self.$idx.zero_like(),)+) }
             fn add_assign(&mut self, other: &Self) { $(self.$idx.add_assign(&other.$idx);)+ }
             fn scale(&mut self, s: S) { $(self.$idx.scale(s);)+ }
-            fn dot(&self, other: &Self) -> S { S::ZERO $(+ self.$idx.dot(&other.$idx))+ }
+            fn inner(&self, other: &Self) -> S { S::ZERO $(+ self.$idx.inner(&other.$idx))+ }
             fn num_scalars(&self) -> usize { 0 $(+ self.$idx.num_scalars())+ }
             fn visit_leaves(&self, f: &mut dyn FnMut(&[S])) { $(self.$idx.visit_leaves(f);)+ }
             fn zip_leaves_mut(&mut self, other: &Self, f: &mut LeafZip<'_, S>) {

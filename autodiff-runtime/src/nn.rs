@@ -1029,7 +1029,7 @@ mod tests {
         P: Differentiable,
         Y: Differentiable<Scalar = P::Scalar>,
     {
-        let report = gradcheck(|x: &P| f(x).dot(w), x, grad);
+        let report = gradcheck(|x: &P| f(x).inner(w), x, grad);
         assert!(report.passed(), "{report:#}");
     }
 

@@ -1491,7 +1491,7 @@ mod tests {
 
     /// `⟨y, w⟩`.
     fn wsum<T: Real, D: Dimension>(y: &Array<T, D>, w: &Array<T, D>) -> T {
-        y.dot(w)
+        y.inner(w)
     }
 
     // ---- unbroadcast -------------------------------------------------------------------------
@@ -1579,7 +1579,7 @@ mod tests {
             );
             gradcheck(|p| wsum(&ArithRules::add(&p.0, &p.1), &w), &x, &grad).assert_ok();
             let jvp = ArithRules::add_jvp(&a, &b, &y, &dx.0, &dx.1);
-            assert_close(wsum(&jvp, &w).to_f64(), dx.dot(&grad).to_f64(), ADJOINT);
+            assert_close(wsum(&jvp, &w).to_f64(), dx.inner(&grad).to_f64(), ADJOINT);
 
             let y = ArithRules::sub(&a, &b);
             let grad = (
@@ -1588,7 +1588,7 @@ mod tests {
             );
             gradcheck(|p| wsum(&ArithRules::sub(&p.0, &p.1), &w), &x, &grad).assert_ok();
             let jvp = ArithRules::sub_jvp(&a, &b, &y, &dx.0, &dx.1);
-            assert_close(wsum(&jvp, &w).to_f64(), dx.dot(&grad).to_f64(), ADJOINT);
+            assert_close(wsum(&jvp, &w).to_f64(), dx.inner(&grad).to_f64(), ADJOINT);
 
             let y = ArithRules::mul(&a, &b);
             let grad = (
@@ -1597,7 +1597,7 @@ mod tests {
             );
             gradcheck(|p| wsum(&ArithRules::mul(&p.0, &p.1), &w), &x, &grad).assert_ok();
             let jvp = ArithRules::mul_jvp(&a, &b, &y, &dx.0, &dx.1);
-            assert_close(wsum(&jvp, &w).to_f64(), dx.dot(&grad).to_f64(), ADJOINT);
+            assert_close(wsum(&jvp, &w).to_f64(), dx.inner(&grad).to_f64(), ADJOINT);
 
             let y = ArithRules::div(&a, &b);
             let grad = (
@@ -1606,7 +1606,7 @@ mod tests {
             );
             gradcheck(|p| wsum(&ArithRules::div(&p.0, &p.1), &w), &x, &grad).assert_ok();
             let jvp = ArithRules::div_jvp(&a, &b, &y, &dx.0, &dx.1);
-            assert_close(wsum(&jvp, &w).to_f64(), dx.dot(&grad).to_f64(), ADJOINT);
+            assert_close(wsum(&jvp, &w).to_f64(), dx.inner(&grad).to_f64(), ADJOINT);
         }};
     }
 
@@ -1917,7 +1917,7 @@ mod tests {
             assert!(report.passed(), "{name}: {report}");
             let d = rng.like(&(x.clone(), a.clone()));
             let tangent = jvp(&x, &a, &y, &d.0, &d.1);
-            assert_close(wsum(&tangent, &w), d.dot(&grad), ADJOINT);
+            assert_close(wsum(&tangent, &w), d.inner(&grad), ADJOINT);
         }
     }
 
@@ -1966,7 +1966,7 @@ mod tests {
             };
             let report = gradcheck(|p: &Args| wsum(&zip3(p, f), &w), &args, &grad);
             assert!(report.passed(), "{name}: {report}");
-            assert_close(wsum(&tangent, &w), d.dot(&grad), ADJOINT);
+            assert_close(wsum(&tangent, &w), d.inner(&grad), ADJOINT);
         }
     }
 
@@ -2016,7 +2016,7 @@ mod tests {
         gradcheck(|q: &Args| wsum(&q.0.powf(q.1), &w), &(x.clone(), p), &grad).assert_ok();
         let d = rng.like(&(x.clone(), p));
         let tangent = FloatArgRules::powf_jvp(&x, &p, &y, &d.0, &d.1);
-        assert_close(wsum(&tangent, &w), d.dot(&grad), ADJOINT);
+        assert_close(wsum(&tangent, &w), d.inner(&grad), ADJOINT);
 
         let b = 3.0;
         let y = x.log(b);
@@ -2026,7 +2026,7 @@ mod tests {
         );
         gradcheck(|q: &Args| wsum(&q.0.log(q.1), &w), &(x.clone(), b), &grad).assert_ok();
         let tangent = FloatArgRules::log_jvp(&x, &b, &y, &d.0, &d.1);
-        assert_close(wsum(&tangent, &w), d.dot(&grad), ADJOINT);
+        assert_close(wsum(&tangent, &w), d.inner(&grad), ADJOINT);
 
         let h = -0.8;
         let y = x.hypot(h);
@@ -2036,7 +2036,7 @@ mod tests {
         );
         gradcheck(|q: &Args| wsum(&q.0.hypot(q.1), &w), &(x.clone(), h), &grad).assert_ok();
         let tangent = FloatArgRules::hypot_jvp(&x, &h, &y, &d.0, &d.1);
-        assert_close(wsum(&tangent, &w), d.dot(&grad), ADJOINT);
+        assert_close(wsum(&tangent, &w), d.inner(&grad), ADJOINT);
 
         let (lo, hi) = (0.7, 1.4);
         let y = x.clamp(lo, hi);
@@ -2049,7 +2049,7 @@ mod tests {
         gradcheck(|q: &Args3| wsum(&q.0.clamp(q.1, q.2), &w), &args, &grad).assert_ok();
         let d = rng.like(&args);
         let tangent = FloatArgRules::clamp_jvp(&x, &lo, &hi, &y, &d.0, &d.1, &d.2);
-        assert_close(wsum(&tangent, &w), d.dot(&grad), ADJOINT);
+        assert_close(wsum(&tangent, &w), d.inner(&grad), ADJOINT);
     }
 
     #[test]
@@ -2099,7 +2099,7 @@ mod tests {
             gradcheck(|p| $wsum(&DotRules::dot(&p.0, &p.1), &w), &x, &grad).assert_ok();
             let d = rng.like(&x);
             let tangent = DotRules::dot_jvp(&a, &b, &y, &d.0, &d.1);
-            assert_close($wsum(&tangent, &w), d.dot(&grad), ADJOINT);
+            assert_close($wsum(&tangent, &w), d.inner(&grad), ADJOINT);
         }};
     }
 
