@@ -14,6 +14,7 @@ pub mod alloc;
 pub mod gmm;
 pub mod lecture;
 pub mod loops;
+pub mod mlp;
 pub mod straight;
 pub mod straight_gen;
 
@@ -219,5 +220,6 @@ pub fn all_cases() -> Vec<Case> {
     cases.extend(straight::cases());
     cases.extend(loops::cases());
     cases.extend(gmm::cases());
+    cases.extend(mlp::cases());
     cases
 }
