@@ -3,10 +3,10 @@
 
 #![deny(warnings)]
 
-use autodiff::Differentiable;
 use autodiff::check::{gradcheck, gradcheck_with};
 use autodiff::optim::{Momentum, MomentumConfig, Optimizer, Sgd, SgdConfig};
-use ndarray::{Array1, Array2, array};
+use autodiff::{Differentiable, differentiate};
+use ndarray::{Array1, Array2, Axis, array};
 
 /// A dense layer `h = tanh(W x + b)` with 2 outputs and 3 inputs.
 #[derive(Clone, Debug, PartialEq, Differentiable)]
@@ -118,78 +118,63 @@ fn primal_tangent_is_the_struct_itself() {
     assert_eq!(z, p.zero_like());
 }
 
-/// The model, in a module of its own: with the trait `Differentiable` in scope (as
-/// `use autodiff::Differentiable;` for the derive puts it), its method `dot` would shadow
-/// ndarray's `dot` on owned arrays, which ndarray 0.17 reaches through `Deref`.
-mod model {
-    use super::{Layer, Mlp};
-    use ndarray::{Array1, Axis};
+// The model is written beside `use autodiff::Differentiable;`: the trait's methods must not
+// shadow ndarray's (`dot` on owned arrays, which ndarray 0.17 reaches through `Deref`).
 
-    /// `L(p) = ½(vᵀ tanh(W x + b) + c − y)²` for one example.
-    pub fn loss(p: &Mlp, x: &Array1<f64>, y: f64) -> f64 {
-        let r = residual(p, x, y);
-        0.5 * r * r
-    }
+/// `L(p) = ½(vᵀ tanh(W x + b) + c − y)²` for one example.
+fn loss(p: &Mlp, x: &Array1<f64>, y: f64) -> f64 {
+    let r = residual(p, x, y);
+    0.5 * r * r
+}
 
-    fn hidden(l: &Layer, x: &Array1<f64>) -> Array1<f64> {
-        (l.w.dot(x) + &l.b).tanh()
-    }
+fn hidden(l: &Layer, x: &Array1<f64>) -> Array1<f64> {
+    (l.w.dot(x) + &l.b).tanh()
+}
 
-    fn residual(p: &Mlp, x: &Array1<f64>, y: f64) -> f64 {
-        p.v.dot(&hidden(&p.hidden, x)) + p.c - y
-    }
+fn residual(p: &Mlp, x: &Array1<f64>, y: f64) -> f64 {
+    p.v.dot(&hidden(&p.hidden, x)) + p.c - y
+}
 
-    /// The hand-derived gradient of [`loss`]: with `r` the residual and `h` the hidden layer,
-    /// `∂L/∂c = r`, `∂L/∂v = r h`, `∂L/∂b = r v ⊙ (1 − h²)`, `∂L/∂W = (∂L/∂b) xᵀ`.
-    pub fn loss_gradient(p: &Mlp, x: &Array1<f64>, y: f64) -> Mlp {
-        let h = hidden(&p.hidden, x);
-        let r = residual(p, x, y);
-        let db = &p.v * (1.0 - &h * &h) * r;
-        let dw = db
-            .view()
-            .insert_axis(Axis(1))
-            .dot(&x.view().insert_axis(Axis(0)));
-        Mlp {
-            hidden: Layer { w: dw, b: db },
-            v: h * r,
-            c: r,
-        }
+/// The hand-derived gradient of [`loss`]: with `r` the residual and `h` the hidden layer,
+/// `∂L/∂c = r`, `∂L/∂v = r h`, `∂L/∂b = r v ⊙ (1 − h²)`, `∂L/∂W = (∂L/∂b) xᵀ`.
+fn loss_gradient(p: &Mlp, x: &Array1<f64>, y: f64) -> Mlp {
+    let h = hidden(&p.hidden, x);
+    let r = residual(p, x, y);
+    let db = &p.v * (1.0 - &h * &h) * r;
+    let dw = db
+        .view()
+        .insert_axis(Axis(1))
+        .dot(&x.view().insert_axis(Axis(0)));
+    Mlp {
+        hidden: Layer { w: dw, b: db },
+        v: h * r,
+        c: r,
     }
 }
-use model::{loss, loss_gradient};
 
-/// Derived structs as active arguments of `#[differentiate]`d functions (a module without the
-/// trait in scope, for ndarray's `dot`; see [`model`]).
-mod differentiated {
-    use super::Mlp;
-    use autodiff::differentiate;
-    use ndarray::Array1;
+/// Scalar parameters of `a x + b`.
+#[derive(Clone, Debug, PartialEq, Differentiable)]
+struct Params {
+    a: f64,
+    b: f64,
+}
 
-    #[derive(Clone, Debug, PartialEq, autodiff::Differentiable)]
-    pub struct Params {
-        pub a: f64,
-        pub b: f64,
-    }
+/// `a x + b`: ∂/∂a = x, ∂/∂b = 1, ∂/∂x = a.
+#[differentiate]
+fn affine(p: &Params, x: f64) -> f64 {
+    p.a * x + p.b
+}
 
-    /// `a x + b`: ∂/∂a = x, ∂/∂b = 1, ∂/∂x = a.
-    #[differentiate]
-    pub fn affine(p: &Params, x: f64) -> f64 {
-        p.a * x + p.b
-    }
-
-    /// The same loss as [`super::model::loss`], differentiated by the macro, nested field reads
-    /// included.
-    #[differentiate(wrt(p))]
-    pub fn mlp_loss(p: &Mlp, x: &Array1<f64>, y: f64) -> f64 {
-        let h = (p.hidden.w.dot(x) + &p.hidden.b).tanh();
-        let r = h.dot(&p.v) + p.c - y;
-        0.5 * r * r
-    }
+/// The same loss as [`loss`], differentiated by the macro, nested field reads included.
+#[differentiate(wrt(p))]
+fn mlp_loss(p: &Mlp, x: &Array1<f64>, y: f64) -> f64 {
+    let h = (p.hidden.w.dot(x) + &p.hidden.b).tanh();
+    let r = h.dot(&p.v) + p.c - y;
+    0.5 * r * r
 }
 
 #[test]
 fn differentiate_takes_a_derived_struct() {
-    use differentiated::{Params, affine, affine_grad};
     let p = Params { a: 3.0, b: 1.0 };
     assert_eq!(affine(&p, 2.0), 7.0);
     let (y, (dp, dx)) = affine_grad(&p, 2.0);
@@ -200,7 +185,6 @@ fn differentiate_takes_a_derived_struct() {
 
 #[test]
 fn differentiate_through_nested_array_fields() {
-    use differentiated::{mlp_loss, mlp_loss_grad};
     let p = mlp(0.05);
     let (x, y) = (array![0.3, -0.7, 1.1], 0.4);
     let (value, g) = mlp_loss_grad(&p, &x, y);

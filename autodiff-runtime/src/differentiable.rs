@@ -72,6 +72,13 @@ pub type LeafZip<'a, S> = dyn FnMut(&mut [S], &[S]) + 'a;
 /// `#[derive(Differentiable)]` for parameter structs. Every implementation has one scalar type
 /// (`Self::Scalar`) and visits its leaves — flat runs of scalars — in one fixed order, which
 /// optimizers rely on to keep per-leaf state.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not differentiable",
+    label = "not a float, float array or parameter struct",
+    note = "gradients exist for `f32`, `f64`, `Vec`s and arrays of them, ndarray arrays, tuples \
+            and structs that `#[derive(Differentiable, Clone)]`; keep other data out of \
+            parameter structs and pass it as its own argument"
+)]
 pub trait Differentiable: Clone {
     /// The scalar type of every leaf.
     type Scalar: Real;
