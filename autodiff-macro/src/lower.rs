@@ -10,8 +10,9 @@
 //! - comparisons, `!`, `&&`, `||` and bit operations (their results are discrete);
 //! - the float methods listed in [`crate::methods`], as methods or as `f64::exp(x)`;
 //! - `if`/`else if`/`else` and `match` (arms with guards), as statements or expressions;
-//! - `for i in a..b` / `a..=b` / `(a..b).rev()`, `while`, `loop`, `break`, `continue`, and
-//!   `return` outside loops (`if c { return x; }` anywhere at function level);
+//! - `for i in a..b` / `a..=b` / `(a..b).rev()`, loops over slices, `while`, `loop`, `break`,
+//!   `continue`, and `return` anywhere (inside loops it becomes a loop-carried value and flag;
+//!   the return type must implement `Default` for that);
 //! - calls: with an active argument, `g(..)` is differentiated through `g_vjp(..)`; otherwise it
 //!   is called as written; macros (`println!`, `assert!`) run as written, never differentiated.
 //!
@@ -82,7 +83,13 @@ pub struct Lowering {
     poisoned: Vec<Value>,
     env: Vec<Binding>,
     loops: Vec<LoopCtx>,
+    /// The declared return type, for the variable a `return` inside a loop leaves its value in.
+    ret: Option<syn::Type>,
 }
+
+/// The variables that carry a `return` out of loops: its value and whether it happened.
+const RET_VALUE: &str = "__ad_ret";
+const RET_FLAG: &str = "__ad_returned";
 
 /// The name the generated code gives parameter `n` when the source has a pattern (`_`).
 pub fn unnamed_param(n: usize) -> syn::Ident {
@@ -97,6 +104,10 @@ pub fn lower(item: &syn::ItemFn, active: &[bool]) -> Lowering {
         poisoned: Vec::new(),
         env: Vec::new(),
         loops: Vec::new(),
+        ret: match &item.sig.output {
+            syn::ReturnType::Type(_, t) => Some((**t).clone()),
+            syn::ReturnType::Default => None,
+        },
     };
     let body = lw.f.new_block();
     lw.f.body = Some(body);
@@ -233,6 +244,13 @@ impl Lowering {
                     if let Some(()) = self.try_jump(b, e) {
                         return;
                     }
+                    if matches!(e, Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_))
+                        && contains_return(e)
+                    {
+                        self.loop_with_return(b, e, rest, conts, finish);
+                        self.env.truncate(scope);
+                        return;
+                    }
                     if matches!(e, Expr::If(_) | Expr::Match(_)) && diverges(e) {
                         let mut all: Vec<Cont> = conts.iter().map(Cont::clone_ref).collect();
                         all.push(Cont {
@@ -362,15 +380,38 @@ impl Lowering {
     /// `return`, `break` and `continue` as statements. Returns `Some` if `e` was one.
     fn try_jump(&mut self, b: Block, e: &Expr) -> Option<()> {
         match e {
-            Expr::Return(r) => {
-                if !self.loops.is_empty() {
-                    self.err(
-                        r.return_token.span,
-                        "`return` inside a loop is not supported; `break` out of the loop and \
-                         return after it",
+            Expr::Return(r) if !self.loops.is_empty() => {
+                // Inside a loop: keep the value and raise the flag, then leave the loop; after
+                // each enclosing loop the flag sends control on out (see `loop_with_return`).
+                let v = match &r.expr {
+                    Some(x) => self.expr(b, x, true),
+                    None => None,
+                };
+                let Some(v) = v else {
+                    self.err_at(&r, "`return` needs a value here");
+                    return Some(());
+                };
+                let (Some(value), Some(flag)) = (self.lookup(RET_VALUE), self.lookup(RET_FLAG))
+                else {
+                    self.err_at(
+                        &r,
+                        "`return` here is not supported; `break` and return after the loop",
                     );
                     return Some(());
-                }
+                };
+                self.env[value].value = Some(v);
+                let t = self.inst1(b, InstKind::Const(quote!(true)), Kind::Discrete, r.span());
+                self.env[flag].value = Some(t);
+                let slots = self
+                    .loops
+                    .last()
+                    .map(|l| l.slots.clone())
+                    .unwrap_or_default();
+                let vals = self.current(&slots, r.span());
+                self.f.block_mut(b).term = Term::Break(vals);
+                Some(())
+            }
+            Expr::Return(r) => {
                 let v = match &r.expr {
                     Some(x) => self.expr(b, x, true),
                     None => None,
@@ -427,6 +468,68 @@ impl Lowering {
             }
             _ => None,
         }
+    }
+
+    /// A loop with a `return` inside: the returned value and a flag are variables the loop
+    /// carries; after it, a branch on the flag returns (or, inside another loop, leaves that
+    /// one too), and the rest of the statements run in its other arm.
+    fn loop_with_return(
+        &mut self,
+        b: Block,
+        e: &Expr,
+        rest: &[Stmt],
+        conts: &[Cont],
+        finish: &Finish,
+    ) {
+        let span = e.span();
+        if self.lookup(RET_VALUE).is_none() {
+            let Some(ret) = self.ret.clone() else {
+                self.err_at(e, "a differentiated function must return a value");
+                return;
+            };
+            let d = self.inst1(
+                b,
+                InstKind::Const(quote!(::core::default::Default::default())),
+                Kind::Unknown,
+                span,
+            );
+            let kind = if crate::types::is_float_type(&ret) {
+                Kind::Float
+            } else {
+                Kind::Unknown
+            };
+            let v = self.inst1(b, InstKind::Ascribe { value: d, ty: ret }, kind, span);
+            self.bind(RET_VALUE.into(), Some(v));
+            let f = self.inst1(b, InstKind::Const(quote!(false)), Kind::Discrete, span);
+            self.bind(RET_FLAG.into(), Some(f));
+        }
+        self.expr(b, e, false);
+        let (Some(value), Some(flag)) = (self.lookup(RET_VALUE), self.lookup(RET_FLAG)) else {
+            return;
+        };
+        let (Some(ret_value), Some(cond)) = (self.env[value].value, self.env[flag].value) else {
+            return;
+        };
+        let then = self.f.new_block();
+        let els = self.f.new_block();
+        self.f.block_mut(then).term = match self.loops.last() {
+            Some(l) => {
+                let slots = l.slots.clone();
+                Term::Break(self.current(&slots, span))
+            }
+            None => Term::Return(ret_value),
+        };
+        if matches!(e, Expr::Loop(l) if !breaks_itself(&l.body)) {
+            // `loop { .. return .. }` without a `break` only leaves by returning: nothing
+            // after it runs.
+            let term = self.f.block(then).term.clone();
+            self.f.block_mut(els).term = term;
+        } else {
+            let saved = self.env.clone();
+            self.seq(els, rest, conts, finish, span);
+            self.env = saved;
+        }
+        self.f.block_mut(b).term = Term::Branch { cond, then, els };
     }
 
     /// An `if`/`match` that contains a jump: a [`Term::Branch`]/[`Term::Switch`] whose arms
@@ -1867,8 +1970,67 @@ impl<'ast> Visit<'ast> for AssignedNames {
         }
         syn::visit::visit_expr_binary(self, b);
     }
+    fn visit_expr_return(&mut self, r: &'ast syn::ExprReturn) {
+        // Inside a loop, `return` sets the loop-carried return value and flag.
+        self.0.push(RET_VALUE.into());
+        self.0.push(RET_FLAG.into());
+        syn::visit::visit_expr_return(self, r);
+    }
     fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
     fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+/// Whether a loop body has a `break` of its own (not one of a nested loop).
+fn breaks_itself(body: &syn::Block) -> bool {
+    struct Finder {
+        depth: usize,
+        found: bool,
+    }
+    impl<'ast> Visit<'ast> for Finder {
+        fn visit_expr_break(&mut self, _: &'ast syn::ExprBreak) {
+            if self.depth == 0 {
+                self.found = true;
+            }
+        }
+        fn visit_expr_for_loop(&mut self, l: &'ast syn::ExprForLoop) {
+            self.depth += 1;
+            self.visit_block(&l.body);
+            self.depth -= 1;
+        }
+        fn visit_expr_while(&mut self, l: &'ast syn::ExprWhile) {
+            self.depth += 1;
+            self.visit_block(&l.body);
+            self.depth -= 1;
+        }
+        fn visit_expr_loop(&mut self, l: &'ast syn::ExprLoop) {
+            self.depth += 1;
+            self.visit_block(&l.body);
+            self.depth -= 1;
+        }
+        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let mut f = Finder {
+        depth: 0,
+        found: false,
+    };
+    f.visit_block(body);
+    f.found
+}
+
+/// Whether a loop contains a `return` (outside closures).
+fn contains_return(e: &Expr) -> bool {
+    struct Finder(bool);
+    impl<'ast> Visit<'ast> for Finder {
+        fn visit_expr_return(&mut self, _: &'ast syn::ExprReturn) {
+            self.0 = true;
+        }
+        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let mut f = Finder(false);
+    f.visit_expr(e);
+    f.0
 }
 
 /// Whether `e` contains a `return`, or a `break`/`continue` that leaves `e` (not one that

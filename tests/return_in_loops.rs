@@ -1,0 +1,89 @@
+//! `return` inside loops: the value leaves every enclosing loop and the function, and the
+//! gradient flows from the iteration that returned.
+
+use autodiff::{check, differentiate};
+
+/// The first partial sum of x·k² (k = 1, 2, ...) that exceeds `limit`, or the full sum.
+/// d/dx: the sum of k² up to the returning term, Σ k² (analytic below).
+#[differentiate(wrt(x))]
+fn first_partial_sum_above(x: f64, limit: f64, n: usize) -> f64 {
+    let mut s = 0.0;
+    for k in 1..=n {
+        s += x * (k * k) as f64;
+        if s > limit {
+            return s;
+        }
+    }
+    s * 2.0
+}
+
+/// Nested loops: returns from the inner one, through the outer one.
+#[differentiate(wrt(x))]
+fn nested_search(x: f64, n: usize) -> f64 {
+    let mut acc = 1.0;
+    for i in 0..n {
+        for j in 0..n {
+            acc = acc * x + (i + j) as f64;
+            if acc > 100.0 {
+                return acc.sqrt();
+            }
+        }
+    }
+    acc
+}
+
+/// `while` and `loop` with `return`, and code after the loop that runs when nothing returned.
+#[differentiate]
+fn halve_until_small(x: f64) -> f64 {
+    let mut y = x;
+    let mut steps = 0;
+    while steps < 50 {
+        if y.abs() < 1.0 {
+            return y * 3.0;
+        }
+        y = y * 0.5;
+        steps += 1;
+    }
+    loop {
+        return y + 1.0;
+    }
+}
+
+#[test]
+fn return_from_a_for_loop() {
+    // x = 1, limit 10: partial sums 1, 5, 14 -> returns at k = 3 with s = 14 x; d/dx = 14.
+    let (v, d) = first_partial_sum_above_grad(1.0, 10.0, 5);
+    assert_eq!(v, 14.0);
+    assert_eq!(d, 14.0);
+    // limit never reached: 2 · x · Σ_{k=1}^{5} k² = 110 x; d/dx = 110.
+    let (v, d) = first_partial_sum_above_grad(0.1, 1000.0, 5);
+    assert!((v - 11.0).abs() < 1e-12);
+    assert!((d - 110.0).abs() < 1e-12);
+    check::assert_gradient(
+        |x: &f64| first_partial_sum_above(*x, 10.0, 5),
+        &1.3,
+        &first_partial_sum_above_grad(1.3, 10.0, 5).1,
+    );
+}
+
+#[test]
+fn return_from_nested_loops() {
+    for x in [1.5, 2.0, 0.9] {
+        let (v, d) = nested_search_grad(x, 6);
+        assert_eq!(v, nested_search(x, 6));
+        check::assert_gradient(|x: &f64| nested_search(*x, 6), &x, &d);
+    }
+}
+
+#[test]
+fn return_from_while_and_loop() {
+    // 10 -> 5 -> 2.5 -> 1.25 -> 0.625: returns 3 · x / 16; d/dx = 3/16.
+    let (v, d) = halve_until_small_grad(10.0);
+    assert_eq!(v, 3.0 * 10.0 / 16.0);
+    assert_eq!(d, 3.0 / 16.0);
+    // Never small within 50 halvings: the `loop` returns y + 1 with y = x / 2⁵⁰.
+    let x = 1e20;
+    let (v, d) = halve_until_small_grad(x);
+    assert_eq!(v, x / 2f64.powi(50) + 1.0);
+    assert_eq!(d, 1.0 / 2f64.powi(50));
+}
