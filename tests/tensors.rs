@@ -125,3 +125,25 @@ fn resnet_block_gradients() {
     let (v, _) = resnet_block_grad(&w1, &zero, &a0);
     assert!((v - a0.mapv(f64::sin).sum()).abs() < 1e-12);
 }
+
+/// Slices and inserted axes: reads of regions, exact in both directions.
+#[differentiate]
+fn regions(a: &Array2<f64>, v: &Array1<f64>) -> f64 {
+    let top = a.slice(ndarray::s![0..2, ..]);
+    let col = a.slice(ndarray::s![.., 1]);
+    let row = v.view().insert_axis(Axis(0));
+    let p = row.dot(&top.t());
+    (&p * &p).sum() + col.sum() * 3.0
+}
+
+#[test]
+fn slices_and_inserted_axes() {
+    let a = seeded(3, 4, 21);
+    let v = Array1::from_vec(vec![0.5, -1.0, 2.0, 0.25]);
+    let (value, (ga, gv)) = regions_grad(&a, &v);
+    assert_eq!(value, regions(&a, &v));
+    check::assert_gradient(|a: &Array2<f64>| regions(a, &v), &a, &ga);
+    check::assert_gradient(|v: &Array1<f64>| regions(&a, v), &v, &gv);
+    // The third row of `a` is read only through the column: its gradient there is 3, else 0.
+    assert_eq!(ga.row(2).to_vec(), vec![0.0, 3.0, 0.0, 0.0]);
+}

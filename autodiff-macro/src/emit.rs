@@ -252,8 +252,10 @@ impl<'a> Emitter<'a> {
                 InstKind::Method { name, .. } if methods::is_view_method(&name.to_string()) => {
                     return true;
                 }
-                // A reference to a field of a borrowed struct is as cheap to take again.
+                // A reference to a field of a borrowed struct is as cheap to take again, and so
+                // is any reference (keeping it would keep a borrow of a local).
                 InstKind::FieldRef(base, _) => return avail(*base),
+                InstKind::Ref(u) => return avail(*u),
                 // An element of a parameter, active or not: parameters cannot change during
                 // the call, so reading the element again beats recording it.
                 InstKind::Index(base, idx)

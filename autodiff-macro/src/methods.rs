@@ -90,7 +90,9 @@ pub fn known_method(name: &str) -> Option<MethodRule> {
         match name {
             "dot" => rule("DotRules", 1, true, false, false),
             "t" | "sum" | "mean" => rule("TensorRules", 0, false, false, false),
-            "sum_axis" | "mean_axis" => rule("TensorRules", 1, false, true, false),
+            "sum_axis" | "mean_axis" | "slice" | "insert_axis" => {
+                rule("TensorRules", 1, false, true, false)
+            }
             _ => return None,
         }
     })
@@ -99,7 +101,7 @@ pub fn known_method(name: &str) -> Option<MethodRule> {
 /// Methods that return a cheap view of their receiver: the backward pass recomputes them
 /// rather than keeping a borrow.
 pub fn is_view_method(name: &str) -> bool {
-    matches!(name, "t" | "view")
+    matches!(name, "t" | "view" | "slice" | "insert_axis")
 }
 
 /// Methods whose result is never differentiable (counts, predicates), whatever the receiver.
@@ -122,7 +124,7 @@ pub fn is_discrete_method(name: &str) -> bool {
 
 /// All known float method names, for "did you mean" style hints.
 pub fn known_list() -> &'static str {
-    "dot, t, sum, mean, sum_axis, mean_axis, exp, exp2, exp_m1, ln, log, log2, log10, ln_1p, sqrt, cbrt, recip, powi, powf, sin, cos, tan, \
+    "dot, t, sum, mean, sum_axis, mean_axis, slice, insert_axis, view, exp, exp2, exp_m1, ln, log, log2, log10, ln_1p, sqrt, cbrt, recip, powi, powf, sin, cos, tan, \
      asin, acos, atan, atan2, sinh, cosh, tanh, asinh, acosh, atanh, hypot, abs, signum, max, min, \
      mul_add, clamp, floor, ceil, round, trunc, fract, to_degrees, to_radians"
 }
@@ -171,7 +173,7 @@ pub fn rule_args(rule: &str) -> Option<&'static [Arg]> {
         "dot_vjp_0" => &[S(0), V(1)],
         "dot_vjp_1" => &[V(0), S(1)],
         "t_vjp" | "sum_vjp" | "mean_vjp" => &[S(0)],
-        "sum_axis_vjp_0" | "mean_axis_vjp_0" => &[S(0), V(1)],
+        "sum_axis_vjp_0" | "mean_axis_vjp_0" | "slice_vjp_0" | "insert_axis_vjp_0" => &[S(0), V(1)],
         _ => return None,
     })
 }

@@ -1346,6 +1346,22 @@ pub trait TensorRules: HasShape {
     ) -> Array<Self::Elem, <Self::Dim as Dimension>::Smaller>
     where
         Self::Dim: RemoveAxis;
+
+    /// `y = x.slice(info)` reads a region of `x`: `x̄` is zero except on that region, where it is
+    /// `ȳ`.
+    fn slice_vjp_0<I: ndarray::SliceArg<Self::Dim>>(
+        x: &ShapeOf<Self>,
+        info: &I,
+        g: &Array<Self::Elem, I::OutDim>,
+    ) -> Array<Self::Elem, Self::Dim>;
+
+    /// `y = x.insert_axis(axis)` adds an axis of length 1: `x̄` is `ȳ` with it removed (the
+    /// same elements, in the same order).
+    fn insert_axis_vjp_0(
+        x: &ShapeOf<Self>,
+        axis: &Axis,
+        g: &Array<Self::Elem, <Self::Dim as Dimension>::Larger>,
+    ) -> Array<Self::Elem, Self::Dim>;
 }
 
 /// The cotangent of a reduction along `axis` broadcast back over that axis, `f` applied to each
@@ -1427,6 +1443,34 @@ where
     fn mean_axis_vjp_0(x: &ShapeOf<Self>, axis: &Axis, g: &Array<T, D::Smaller>) -> Array<T, D> {
         let n = count::<T>(x.dims[axis.index()]);
         spread_axis(&x.dims, *axis, g, |g| g / n)
+    }
+    #[inline]
+    fn slice_vjp_0<I: ndarray::SliceArg<D>>(
+        x: &ShapeOf<Self>,
+        info: &I,
+        g: &Array<T, I::OutDim>,
+    ) -> Array<T, D> {
+        let mut dx = Array::from_elem(x.dims.clone(), T::ZERO);
+        dx.slice_mut(info).assign(g);
+        dx
+    }
+    #[inline]
+    fn insert_axis_vjp_0(x: &ShapeOf<Self>, axis: &Axis, g: &Array<T, D::Larger>) -> Array<T, D> {
+        assert!(
+            g.len_of(*axis) == 1,
+            "insert_axis_vjp_0: the cotangent has length {} along axis {}, expected 1",
+            g.len_of(*axis),
+            axis.index()
+        );
+        g.as_standard_layout()
+            .into_owned()
+            .into_shape_with_order(x.dims.clone())
+            .unwrap_or_else(|e| {
+                panic!(
+                    "insert_axis_vjp_0: cotangent does not fit {:?}: {e}",
+                    x.dims
+                )
+            })
     }
     #[inline]
     fn mean_axis_jvp(x: &ShapeOf<Self>, axis: &Axis, dx: &Array<T, D>) -> Array<T, D::Smaller>
