@@ -12,6 +12,9 @@ use autodiff::optim::{
     SgdConfig,
 };
 
+/// An optimizer under test, by name, with the gradient norm it must reach.
+type Opt = Box<dyn Optimizer<[f64; 3]>>;
+
 const N: usize = 200;
 const LAMBDA: f64 = 0.1;
 
@@ -80,7 +83,7 @@ fn every_optimizer_converges_with_the_generated_gradient() {
     let (xs, ys) = dataset();
     // Step sizes as in the runtime's convergence tests on this problem (its curvature is below
     // 1.5, so SGD's 0.9 < 2/L); each run takes 10 000 steps from w = 0.
-    let optimizers: Vec<(&str, Box<dyn Optimizer<[f64; 3]>>, f64)> = vec![
+    let optimizers: Vec<(&str, Opt, f64)> = vec![
         (
             "Sgd",
             Box::new(Sgd::new(SgdConfig {

@@ -1,3 +1,6 @@
+// The functions index slices inside range loops on purpose: that is what they test.
+#![allow(clippy::needless_range_loop)]
+
 use autodiff::differentiate;
 
 #[differentiate]

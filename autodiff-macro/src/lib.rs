@@ -98,14 +98,18 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     // and its closure: LLVM then optimises them together (sharing `sin`/`cos` work, keeping
     // values in registers) even when `_vjp` has other callers and is not inlined.
     let seed = quote::quote_spanned!(ret.span()=> ::autodiff::__private::seed(&#out));
+    let name = &func.sig.ident;
     let generated = sig.items(
         &func,
         quote! {
+            let _ = #name;
             #prelude
             #forward
             (#out, move |__ad_seed: #ret| -> #grad { #backward })
         },
         Some(quote! {
+            // The original function counts as used wherever its gradient is.
+            let _ = #name;
             #prelude
             #forward
             let __ad_seed: #ret = #seed;
@@ -284,10 +288,25 @@ impl Signature {
                     .map(|(p, _)| names.iter().any(|n| n == p))
                     .collect()
             }
-            None => params
-                .iter()
-                .map(|(_, t)| !types::is_inactive_type(t) && !matches!(t, syn::Type::ImplTrait(_)))
-                .collect(),
+            None => {
+                // Parameters of a generic type (rejected above) stay out of the analysis, so
+                // that the one error is not followed by others about them.
+                let generic: Vec<String> = s
+                    .generics
+                    .type_params()
+                    .map(|p| p.ident.to_string())
+                    .collect();
+                params
+                    .iter()
+                    .map(|(_, t)| {
+                        let is_generic = matches!(t, syn::Type::Path(p)
+                            if p.path.get_ident().is_some_and(|i| generic.contains(&i.to_string())));
+                        !types::is_inactive_type(t)
+                            && !matches!(t, syn::Type::ImplTrait(_))
+                            && !is_generic
+                    })
+                    .collect()
+            }
         };
         if errors.is_empty() && !active.iter().any(|&a| a) {
             errors.push(syn::Error::new(
