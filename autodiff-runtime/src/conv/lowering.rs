@@ -1,0 +1,357 @@
+//! The lowering of a convolution to matrix products, shared by every convolution of the module:
+//! shape checks ([`Geometry::new`]), `im2col` and its transpose `col2im`, and the per-image
+//! forward and backward passes built from them and ndarray's `general_mat_mul` (matrixmultiply's
+//! blocked, vectorized GEMM).
+//!
+//! For one image of `C` channels, `im2col` lays the receptive field of every output pixel out as
+//! a column: `cols` is `(C·kh·kw) × (Ho·Wo)`, row `(c, i, j)` holding the padded input at
+//! `(c, oy·s + i, ox·s + j)` for every output pixel `(oy, ox)`. Then the convolution of the image
+//! with the `K×C×kh×kw` filters, read as a `K × (C·kh·kw)` matrix `Wm`, is one product:
+//!
+//! ```text
+//! Zₙ = Wm · cols(Xₙ)                     (K × Ho·Wo, which is exactly image n of NCHW output)
+//! ∂Wm += Gₙ · cols(Xₙ)ᵀ                  (summed over the batch)
+//! ∂Xₙ = col2im(Wmᵀ · Gₙ)                 (col2im = im2colᵀ: adds each column back in place)
+//! ∂b  += row sums of Gₙ
+//! ```
+//!
+//! The copies in `im2col` and `col2im` are done row segment by row segment: each `(c, i, j, oy)`
+//! row of `cols` is one contiguous run of the input row `oy·s + i − p` (strided when `s > 1`),
+//! with the zeros of the padding filled around it, so the only index arithmetic per element is an
+//! iterator step. A `1×1` filter with stride 1 and no padding needs no `im2col` at all: the image
+//! itself is the `C × H·W` matrix.
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{ArrayView2, ArrayViewMut2};
+
+use crate::nn::NdReal;
+
+/// The shapes of a batched, multi-channel convolution, checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Geometry {
+    /// Batch size.
+    pub n: usize,
+    /// Input channels.
+    pub c: usize,
+    /// Input height and width (unpadded).
+    pub h: usize,
+    pub w: usize,
+    /// Number of filters (output channels).
+    pub k: usize,
+    /// Filter height and width.
+    pub kh: usize,
+    pub kw: usize,
+    pub stride: usize,
+    pub padding: usize,
+    /// Output height and width.
+    pub ho: usize,
+    pub wo: usize,
+}
+
+impl Geometry {
+    /// Checks the shapes of input `x` (`N×C×H×W`) and filters `w` (`K×C×kh×kw`) and computes the
+    /// output size, `Ho = ⌊(H + 2p − kh)/s⌋ + 1` (the same for the width).
+    ///
+    /// # Panics
+    ///
+    /// With `what` (the public function's name) and the shapes in the message, if `stride` is 0,
+    /// the channels differ, the filter is empty or larger than the padded input.
+    #[track_caller]
+    pub fn new(what: &str, x: [usize; 4], w: [usize; 4], stride: usize, padding: usize) -> Self {
+        let [n, c, h, wd] = x;
+        let [k, wc, kh, kw] = w;
+        assert!(
+            stride >= 1,
+            "{what}: stride must be at least 1, got 0 (x {x:?}, w {w:?})"
+        );
+        assert!(
+            c == wc,
+            "{what}: x has {c} channels but the filters have {wc} \
+             (x {x:?} is N×C×H×W, w {w:?} is K×C×kh×kw)"
+        );
+        assert!(
+            kh >= 1 && kw >= 1,
+            "{what}: the filters must not be empty, got {kh}×{kw} (w {w:?})"
+        );
+        let (hp, wp) = (h + 2 * padding, wd + 2 * padding);
+        if kh > hp || kw > wp {
+            if padding == 0 {
+                panic!(
+                    "{what}: the {kh}×{kw} filter is larger than the {h}×{wd} input \
+                     (x {x:?}, w {w:?})"
+                );
+            }
+            panic!(
+                "{what}: the {kh}×{kw} filter is larger than the {h}×{wd} input padded to \
+                 {hp}×{wp} (padding {padding}; x {x:?}, w {w:?})"
+            );
+        }
+        Geometry {
+            n,
+            c,
+            h,
+            w: wd,
+            k,
+            kh,
+            kw,
+            stride,
+            padding,
+            ho: (hp - kh) / stride + 1,
+            wo: (wp - kw) / stride + 1,
+        }
+    }
+
+    /// The output shape `[N, K, Ho, Wo]`.
+    pub fn output_shape(&self) -> [usize; 4] {
+        [self.n, self.k, self.ho, self.wo]
+    }
+
+    /// Rows of `cols`: `C·kh·kw`.
+    fn patch(&self) -> usize {
+        self.c * self.kh * self.kw
+    }
+
+    /// Output pixels per channel: `Ho·Wo`.
+    fn plane(&self) -> usize {
+        self.ho * self.wo
+    }
+
+    /// Elements of one input image: `C·H·W`.
+    fn image(&self) -> usize {
+        self.c * self.h * self.w
+    }
+
+    /// A `1×1` filter with stride 1 and no padding: `cols(X) = X`.
+    fn pointwise(&self) -> bool {
+        self.kh == 1 && self.kw == 1 && self.stride == 1 && self.padding == 0
+    }
+
+    /// The output indices `o` whose input index `o·s + offset − p` lies in `0..len`, as a range
+    /// `lo..hi` of `0..out` (empty when there are none).
+    #[inline]
+    fn valid(&self, offset: usize, len: usize, out: usize) -> (usize, usize) {
+        let (s, p) = (self.stride, self.padding);
+        // o·s + offset ≥ p  ⇔  o ≥ ⌈(p − offset)/s⌉
+        let lo = if offset >= p {
+            0
+        } else {
+            (p - offset).div_ceil(s)
+        };
+        // o·s + offset < len + p  ⇔  o < ⌈(len + p − offset)/s⌉
+        let hi = if len + p > offset {
+            (len + p - offset).div_ceil(s).min(out)
+        } else {
+            0
+        };
+        (lo.min(hi), hi)
+    }
+
+    /// The channel and filter offsets `(c, i, j)` of row `r` of `cols`.
+    #[inline]
+    fn row_coords(&self, r: usize) -> (usize, usize, usize) {
+        (
+            r / (self.kh * self.kw),
+            (r / self.kw) % self.kh,
+            r % self.kw,
+        )
+    }
+}
+
+/// Fills `cols` (`C·kh·kw × Ho·Wo`, row-major) with the receptive fields of one image `x`
+/// (`C×H×W`, row-major); the padding reads as zero.
+fn im2col<T: NdReal>(g: &Geometry, x: &[T], cols: &mut [T]) {
+    let (h, w, s, p, wo) = (g.h, g.w, g.stride, g.padding, g.wo);
+    debug_assert_eq!(x.len(), g.image());
+    debug_assert_eq!(cols.len(), g.patch() * g.plane());
+    for (r, row) in cols.chunks_exact_mut(g.plane()).enumerate() {
+        let (c, i, j) = g.row_coords(r);
+        let xc = &x[c * h * w..(c + 1) * h * w];
+        let (y_lo, y_hi) = g.valid(i, h, g.ho);
+        let (x_lo, x_hi) = g.valid(j, w, wo);
+        let (top, rest) = row.split_at_mut(y_lo * wo);
+        let (middle, bottom) = rest.split_at_mut((y_hi - y_lo) * wo);
+        top.fill(T::ZERO);
+        bottom.fill(T::ZERO);
+        for (oy, out) in (y_lo..y_hi).zip(middle.chunks_exact_mut(wo)) {
+            let y = oy * s + i - p;
+            let x_row = &xc[y * w..(y + 1) * w];
+            let (left, rest) = out.split_at_mut(x_lo);
+            let (inside, right) = rest.split_at_mut(x_hi - x_lo);
+            left.fill(T::ZERO);
+            right.fill(T::ZERO);
+            if inside.is_empty() {
+                continue;
+            }
+            let x0 = x_lo * s + j - p;
+            if s == 1 {
+                inside.copy_from_slice(&x_row[x0..x0 + inside.len()]);
+            } else {
+                for (o, &v) in inside.iter_mut().zip(x_row[x0..].iter().step_by(s)) {
+                    *o = v;
+                }
+            }
+        }
+    }
+}
+
+/// The transpose of [`im2col`]: adds every entry of `cols` to the input position it was read
+/// from; what fell on the padding is dropped. `dx` (`C×H×W`) must be zeroed by the caller.
+fn col2im<T: NdReal>(g: &Geometry, cols: &[T], dx: &mut [T]) {
+    let (h, w, s, p, wo) = (g.h, g.w, g.stride, g.padding, g.wo);
+    debug_assert_eq!(dx.len(), g.image());
+    debug_assert_eq!(cols.len(), g.patch() * g.plane());
+    for (r, row) in cols.chunks_exact(g.plane()).enumerate() {
+        let (c, i, j) = g.row_coords(r);
+        let dxc = &mut dx[c * h * w..(c + 1) * h * w];
+        let (y_lo, y_hi) = g.valid(i, h, g.ho);
+        let (x_lo, x_hi) = g.valid(j, w, wo);
+        if x_lo == x_hi {
+            continue;
+        }
+        let x0 = x_lo * s + j - p;
+        for (oy, out) in (y_lo..y_hi).zip(row[y_lo * wo..].chunks_exact(wo)) {
+            let y = oy * s + i - p;
+            let dx_row = &mut dxc[y * w..(y + 1) * w];
+            let inside = &out[x_lo..x_hi];
+            if s == 1 {
+                for (d, &v) in dx_row[x0..x0 + inside.len()].iter_mut().zip(inside) {
+                    *d += v;
+                }
+            } else {
+                for (d, &v) in dx_row[x0..].iter_mut().step_by(s).zip(inside) {
+                    *d += v;
+                }
+            }
+        }
+    }
+}
+
+/// The convolution of a batch, `Zₙ = Wm · cols(xₙ) (+ b)` image by image: `x` is the
+/// `N×C×H×W` input, `w` the `K×C×kh×kw` filters (read as the `K × C·kh·kw` matrix `Wm`), `bias`
+/// one value per filter, all row-major; the result is the `N×K×Ho×Wo` output, row-major.
+pub(super) fn forward<T: NdReal>(g: &Geometry, x: &[T], w: &[T], bias: Option<&[T]>) -> Vec<T> {
+    let (patch, plane, image) = (g.patch(), g.plane(), g.image());
+    debug_assert_eq!(x.len(), g.n * image);
+    let wm = ArrayView2::from_shape((g.k, patch), w).expect("filter shape checked");
+    let mut out = vec![T::ZERO; g.n * g.k * plane];
+    let mut cols = if g.pointwise() {
+        Vec::new()
+    } else {
+        vec![T::ZERO; patch * plane]
+    };
+    for n in 0..g.n {
+        let xn = &x[n * image..(n + 1) * image];
+        let on = &mut out[n * g.k * plane..(n + 1) * g.k * plane];
+        let cols_n = if g.pointwise() {
+            xn
+        } else {
+            im2col(g, xn, &mut cols);
+            &cols[..]
+        };
+        let cols_n = ArrayView2::from_shape((patch, plane), cols_n).expect("cols shape");
+        if let Some(b) = bias {
+            for (row, &bk) in on.chunks_exact_mut(plane).zip(b) {
+                row.fill(bk);
+            }
+        }
+        let mut zn = ArrayViewMut2::from_shape((g.k, plane), on).expect("output shape");
+        // The output starts as zeros or the bias, so β = 1 in both cases.
+        general_mat_mul(T::ONE, &wm, &cols_n, T::ONE, &mut zn);
+    }
+    out
+}
+
+/// The gradients of [`forward`] for the cotangent `gz` (`N×K×Ho×Wo`, row-major): `∂x`
+/// (`N×C×H×W`), `∂w` (`K×C×kh×kw`) and, when `want_bias`, `∂b` (the sums of `gz` per filter;
+/// empty otherwise), all row-major.
+pub(super) fn backward<T: NdReal>(
+    g: &Geometry,
+    x: &[T],
+    w: &[T],
+    gz: &[T],
+    want_bias: bool,
+) -> (Vec<T>, Vec<T>, Vec<T>) {
+    let (patch, plane, image) = (g.patch(), g.plane(), g.image());
+    debug_assert_eq!(x.len(), g.n * image);
+    debug_assert_eq!(gz.len(), g.n * g.k * plane);
+    let wm = ArrayView2::from_shape((g.k, patch), w).expect("filter shape checked");
+    let mut dx = vec![T::ZERO; g.n * image];
+    let mut dw = vec![T::ZERO; g.k * patch];
+    let mut db = vec![T::ZERO; if want_bias { g.k } else { 0 }];
+    let (mut cols, mut dcols) = if g.pointwise() {
+        (Vec::new(), Vec::new())
+    } else {
+        (vec![T::ZERO; patch * plane], vec![T::ZERO; patch * plane])
+    };
+    let mut dwm = ArrayViewMut2::from_shape((g.k, patch), &mut dw[..]).expect("filter shape");
+    for n in 0..g.n {
+        let xn = &x[n * image..(n + 1) * image];
+        let gn = &gz[n * g.k * plane..(n + 1) * g.k * plane];
+        let dxn = &mut dx[n * image..(n + 1) * image];
+        for (d, row) in db.iter_mut().zip(gn.chunks_exact(plane)) {
+            *d += row.iter().fold(T::ZERO, |s, &v| s + v);
+        }
+        let gn = ArrayView2::from_shape((g.k, plane), gn).expect("cotangent shape");
+        if g.pointwise() {
+            // cols(xₙ) = xₙ and col2im is the identity.
+            let xn = ArrayView2::from_shape((patch, plane), xn).expect("input shape");
+            general_mat_mul(T::ONE, &gn, &xn.t(), T::ONE, &mut dwm);
+            let mut dxn = ArrayViewMut2::from_shape((patch, plane), dxn).expect("input shape");
+            general_mat_mul(T::ONE, &wm.t(), &gn, T::ZERO, &mut dxn);
+        } else {
+            im2col(g, xn, &mut cols);
+            let cols_n = ArrayView2::from_shape((patch, plane), &cols[..]).expect("cols shape");
+            general_mat_mul(T::ONE, &gn, &cols_n.t(), T::ONE, &mut dwm);
+            let mut dcols_n =
+                ArrayViewMut2::from_shape((patch, plane), &mut dcols[..]).expect("cols shape");
+            general_mat_mul(T::ONE, &wm.t(), &gn, T::ZERO, &mut dcols_n);
+            col2im(g, &dcols, dxn);
+        }
+    }
+    (dx, dw, db)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn valid_ranges() {
+        // H = 5, kh = 3, p = 1, s = 2: Ho = 3, input rows 2o + i − 1.
+        let g = Geometry::new("t", [1, 1, 5, 5], [1, 1, 3, 3], 2, 1);
+        assert_eq!((g.ho, g.wo), (3, 3));
+        // i = 0: rows −1, 1, 3 → o ∈ 1..3.
+        assert_eq!(g.valid(0, 5, 3), (1, 3));
+        // i = 1: rows 0, 2, 4 → all.
+        assert_eq!(g.valid(1, 5, 3), (0, 3));
+        // i = 2: rows 1, 3, 5 → o ∈ 0..2.
+        assert_eq!(g.valid(2, 5, 3), (0, 2));
+        // Padding wider than the filter: some outputs see only zeros.
+        let g = Geometry::new("t", [1, 1, 1, 1], [1, 1, 1, 1], 1, 2);
+        assert_eq!((g.ho, g.wo), (5, 5));
+        assert_eq!(g.valid(0, 1, 5), (2, 3));
+        // An empty input, padded: nothing valid.
+        let g = Geometry::new("t", [1, 1, 0, 0], [1, 1, 1, 1], 1, 1);
+        let (lo, hi) = g.valid(0, 0, g.ho);
+        assert_eq!(lo, hi);
+    }
+
+    #[test]
+    fn col2im_is_the_transpose_of_im2col() {
+        // ⟨im2col(x), c⟩ = ⟨x, col2im(c)⟩ for arbitrary x and c.
+        for (h, w, kh, kw, s, p) in [(5, 4, 3, 2, 1, 0), (6, 7, 3, 3, 2, 1), (3, 5, 2, 4, 3, 2)] {
+            let g = Geometry::new("t", [1, 2, h, w], [1, 2, kh, kw], s, p);
+            let x: Vec<f64> = (0..g.image()).map(|i| (i as f64 * 0.37).sin()).collect();
+            let c: Vec<f64> = (0..g.patch() * g.plane())
+                .map(|i| (i as f64 * 0.91).cos())
+                .collect();
+            let mut cols = vec![0.0; c.len()];
+            im2col(&g, &x, &mut cols);
+            let mut dx = vec![0.0; x.len()];
+            col2im(&g, &c, &mut dx);
+            let lhs: f64 = cols.iter().zip(&c).map(|(a, b)| a * b).sum();
+            let rhs: f64 = x.iter().zip(&dx).map(|(a, b)| a * b).sum();
+            assert!((lhs - rhs).abs() < 1e-12, "{lhs} vs {rhs}");
+        }
+    }
+}

@@ -1,0 +1,291 @@
+//! Max and average pooling over the spatial axes of `N×C×H×W` tensors, each channel of each
+//! image on its own, with square `size×size` windows every `stride` pixels and no padding.
+
+use ndarray::{Array4, ArrayBase, Data, Ix4};
+
+use super::{check_cotangent, dims4, standard};
+use crate::nn::NdReal;
+
+/// The shapes of a pooling, checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Pooling {
+    /// Input shape `[N, C, H, W]`.
+    x: [usize; 4],
+    size: usize,
+    stride: usize,
+    /// Output height and width, `⌊(H − size)/stride⌋ + 1` and the same for the width.
+    ho: usize,
+    wo: usize,
+}
+
+impl Pooling {
+    #[track_caller]
+    fn new(what: &str, x: [usize; 4], size: usize, stride: usize) -> Self {
+        let [_, _, h, w] = x;
+        assert!(
+            size >= 1,
+            "{what}: the window size must be at least 1, got 0 (x {x:?})"
+        );
+        assert!(
+            stride >= 1,
+            "{what}: stride must be at least 1, got 0 (x {x:?})"
+        );
+        assert!(
+            size <= h && size <= w,
+            "{what}: the {size}×{size} window is larger than the {h}×{w} input (x {x:?} is N×C×H×W)"
+        );
+        Pooling {
+            x,
+            size,
+            stride,
+            ho: (h - size) / stride + 1,
+            wo: (w - size) / stride + 1,
+        }
+    }
+
+    fn output_shape(&self) -> [usize; 4] {
+        [self.x[0], self.x[1], self.ho, self.wo]
+    }
+
+    /// Calls `f(o, base)` for every output pixel `o` (row-major in `Ho×Wo`) of one `H×W` plane,
+    /// `base` being the plane offset of its window's top-left element.
+    #[inline]
+    fn windows(&self, mut f: impl FnMut(usize, usize)) {
+        let (w, s) = (self.x[3], self.stride);
+        for oy in 0..self.ho {
+            for ox in 0..self.wo {
+                f(oy * self.wo + ox, oy * s * w + ox * s);
+            }
+        }
+    }
+
+    /// The plane ranges of the `size` row segments of the window at `base`.
+    #[inline]
+    fn rows(&self, base: usize) -> impl Iterator<Item = core::ops::Range<usize>> + use<> {
+        let (w, size) = (self.x[3], self.size);
+        (0..size).map(move |i| {
+            let start = base + i * w;
+            start..start + size
+        })
+    }
+}
+
+/// The maximum of `a` and `b`, NaN if either is NaN.
+#[inline(always)]
+fn max_nan<T: NdReal>(m: T, v: T) -> T {
+    if v > m || v.is_nan() { v } else { m }
+}
+
+/// Whether `v` is the value `m` a window's maximum selected (NaN selects the NaNs).
+#[inline(always)]
+fn selected<T: NdReal>(v: T, m: T) -> bool {
+    v == m || (v.is_nan() && m.is_nan())
+}
+
+/// Max pooling: each `size×size` window of each channel, taken every `stride` pixels, is replaced
+/// by its maximum. The input `x` is `N×C×H×W`; the output `N×C×Ho×Wo` with
+/// `Ho = ⌊(H − size)/stride⌋ + 1` (the same for `Wo`). NaN propagates: a window holding a NaN
+/// gives NaN.
+///
+/// Derivative: `∂y/∂x` is `1` at a window's maximum and `0` elsewhere. Where several elements of
+/// a window tie for the maximum, the cotangent is split equally among them: the minimum-norm
+/// element of the Clarke gradient, the runtime's convention at kinks (see [`crate::rules`],
+/// "Nonsmooth points"), as for `max` with tied arguments. Overlapping windows (`stride < size`)
+/// add their contributions.
+///
+/// ```
+/// use autodiff_runtime::conv;
+/// use ndarray::Array4;
+///
+/// let x = Array4::from_shape_vec((1, 1, 2, 4), vec![1.0, 5.0, 2.0, 2.0, 3.0, 4.0, 0.0, 2.0])
+///     .unwrap();
+/// let (y, pullback) = conv::max_pool2d_vjp(&x, 2, 2);
+/// assert_eq!(y.into_raw_vec_and_offset().0, vec![5.0, 2.0]);
+/// // The second window has three tied maxima: each gets a third.
+/// let dx = pullback(Array4::from_elem((1, 1, 1, 2), 3.0));
+/// assert_eq!(dx.into_raw_vec_and_offset().0, vec![0.0, 3.0, 1.0, 1.0, 0.0, 0.0, 0.0, 1.0]);
+/// ```
+///
+/// # Panics
+///
+/// If `size` or `stride` is 0, or the window is larger than the input.
+pub fn max_pool2d<S, T>(x: &ArrayBase<S, Ix4>, size: usize, stride: usize) -> Array4<T>
+where
+    S: Data<Elem = T>,
+    T: NdReal,
+{
+    let p = Pooling::new("max_pool2d", dims4(x), size, stride);
+    let xs = standard(x);
+    max_forward(&p, xs.as_slice().expect("standard layout"))
+}
+
+/// [`max_pool2d`] and its pullback, which sends each output's cotangent to the maxima of its
+/// window (split equally among ties). The pullback keeps the input positions of those maxima
+/// (one per output, more for ties), found in the forward pass, and not `x`.
+///
+/// # Panics
+///
+/// As [`max_pool2d`]; the pullback, if the cotangent is not shaped like the value.
+pub fn max_pool2d_vjp<S, T>(
+    x: &ArrayBase<S, Ix4>,
+    size: usize,
+    stride: usize,
+) -> (Array4<T>, impl FnOnce(Array4<T>) -> Array4<T> + use<S, T>)
+where
+    S: Data<Elem = T>,
+    T: NdReal,
+{
+    let p = Pooling::new("max_pool2d_vjp", dims4(x), size, stride);
+    let xs = standard(x);
+    let x = xs.as_slice().expect("standard layout");
+    let y = max_forward(&p, x);
+    let (starts, maxima) = max_selection(&p, x, y.as_slice().expect("standard layout"));
+    let len = x.len();
+    let pullback = move |g: Array4<T>| {
+        check_cotangent("max_pool2d_vjp", g.shape(), &p.output_shape());
+        let gs = standard(&g);
+        let gy = gs.as_slice().expect("standard layout");
+        let mut dx = vec![T::ZERO; len];
+        for (&g, range) in gy.iter().zip(starts.windows(2)) {
+            let chosen = &maxima[range[0]..range[1]];
+            let share = match chosen.len() {
+                1 => g,
+                ties => g / T::from_f64(ties as f64),
+            };
+            for &i in chosen {
+                dx[i] += share;
+            }
+        }
+        Array4::from_shape_vec(p.x, dx).expect("input shape")
+    };
+    (y, pullback)
+}
+
+/// The elements each window of a max pooling selects, as compressed rows: output `o` (row-major
+/// over the whole `N×C×Ho×Wo` output) selected the flat input positions
+/// `selected[starts[o]..starts[o + 1]]`, those equal to its maximum `y[o]` (more than one for a
+/// tie).
+fn max_selection<T: NdReal>(p: &Pooling, x: &[T], y: &[T]) -> (Vec<usize>, Vec<usize>) {
+    let (in_plane, out_plane) = (p.x[2] * p.x[3], p.ho * p.wo);
+    let mut starts = Vec::with_capacity(y.len() + 1);
+    let mut chosen = Vec::with_capacity(y.len());
+    starts.push(0);
+    for (plane, (xp, yp)) in x
+        .chunks_exact(in_plane)
+        .zip(y.chunks_exact(out_plane))
+        .enumerate()
+    {
+        let offset = plane * in_plane;
+        p.windows(|o, base| {
+            let m = yp[o];
+            for r in p.rows(base) {
+                let first = offset + r.start;
+                for (t, &v) in xp[r].iter().enumerate() {
+                    if selected(v, m) {
+                        chosen.push(first + t);
+                    }
+                }
+            }
+            starts.push(chosen.len());
+        });
+    }
+    (starts, chosen)
+}
+
+fn max_forward<T: NdReal>(p: &Pooling, x: &[T]) -> Array4<T> {
+    let (in_plane, out_plane) = (p.x[2] * p.x[3], p.ho * p.wo);
+    let mut y = vec![T::ZERO; p.x[0] * p.x[1] * out_plane];
+    for (xp, yp) in x.chunks_exact(in_plane).zip(y.chunks_exact_mut(out_plane)) {
+        p.windows(|o, base| {
+            yp[o] = p.rows(base).fold(T::neg_infinity(), |m, r| {
+                xp[r].iter().fold(m, |m, &v| max_nan(m, v))
+            });
+        });
+    }
+    Array4::from_shape_vec(p.output_shape(), y).expect("output shape")
+}
+
+/// Average pooling: each `size×size` window of each channel, taken every `stride` pixels, is
+/// replaced by its mean. Shapes as for [`max_pool2d`].
+///
+/// Derivative: `∂yₒ/∂xᵢ = 1/size²` for every `xᵢ` in the window of output `o`; overlapping
+/// windows (`stride < size`) add their contributions.
+///
+/// ```
+/// use autodiff_runtime::conv;
+/// use ndarray::Array4;
+///
+/// let x = Array4::from_shape_vec((1, 1, 2, 2), vec![1.0, 2.0, 3.0, 6.0]).unwrap();
+/// let (y, pullback) = conv::avg_pool2d_vjp(&x, 2, 2);
+/// assert_eq!(y[[0, 0, 0, 0]], 3.0);
+/// assert_eq!(pullback(Array4::from_elem((1, 1, 1, 1), 2.0)), Array4::from_elem((1, 1, 2, 2), 0.5));
+/// ```
+///
+/// # Panics
+///
+/// If `size` or `stride` is 0, or the window is larger than the input.
+pub fn avg_pool2d<S, T>(x: &ArrayBase<S, Ix4>, size: usize, stride: usize) -> Array4<T>
+where
+    S: Data<Elem = T>,
+    T: NdReal,
+{
+    let p = Pooling::new("avg_pool2d", dims4(x), size, stride);
+    avg_forward(&p, standard(x).as_slice().expect("standard layout"))
+}
+
+/// [`avg_pool2d`] and its pullback, which spreads each output's cotangent evenly over its
+/// window. The pullback keeps only the shapes.
+///
+/// # Panics
+///
+/// As [`avg_pool2d`]; the pullback, if the cotangent is not shaped like the value.
+pub fn avg_pool2d_vjp<S, T>(
+    x: &ArrayBase<S, Ix4>,
+    size: usize,
+    stride: usize,
+) -> (Array4<T>, impl FnOnce(Array4<T>) -> Array4<T> + use<S, T>)
+where
+    S: Data<Elem = T>,
+    T: NdReal,
+{
+    let p = Pooling::new("avg_pool2d_vjp", dims4(x), size, stride);
+    let y = avg_forward(&p, standard(x).as_slice().expect("standard layout"));
+    let pullback = move |g: Array4<T>| {
+        check_cotangent("avg_pool2d_vjp", g.shape(), &p.output_shape());
+        let gs = standard(&g);
+        let gy = gs.as_slice().expect("standard layout");
+        let (in_plane, out_plane) = (p.x[2] * p.x[3], p.ho * p.wo);
+        let scale = T::ONE / T::from_f64((p.size * p.size) as f64);
+        let mut dx = vec![T::ZERO; p.x.iter().product()];
+        for (dp, gp) in dx
+            .chunks_exact_mut(in_plane)
+            .zip(gy.chunks_exact(out_plane))
+        {
+            p.windows(|o, base| {
+                let share = gp[o] * scale;
+                for r in p.rows(base) {
+                    for d in &mut dp[r] {
+                        *d += share;
+                    }
+                }
+            });
+        }
+        Array4::from_shape_vec(p.x, dx).expect("input shape")
+    };
+    (y, pullback)
+}
+
+fn avg_forward<T: NdReal>(p: &Pooling, x: &[T]) -> Array4<T> {
+    let (in_plane, out_plane) = (p.x[2] * p.x[3], p.ho * p.wo);
+    let scale = T::ONE / T::from_f64((p.size * p.size) as f64);
+    let mut y = vec![T::ZERO; p.x[0] * p.x[1] * out_plane];
+    for (xp, yp) in x.chunks_exact(in_plane).zip(y.chunks_exact_mut(out_plane)) {
+        p.windows(|o, base| {
+            let sum = p
+                .rows(base)
+                .fold(T::ZERO, |s, r| xp[r].iter().fold(s, |s, &v| s + v));
+            yp[o] = sum * scale;
+        });
+    }
+    Array4::from_shape_vec(p.output_shape(), y).expect("output shape")
+}
