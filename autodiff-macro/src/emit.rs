@@ -195,8 +195,6 @@ impl<'a> Emitter<'a> {
 
     /// The loop kind of the loop whose body is `b`.
     fn range_loop_of(&self, b: Block) -> Option<LoopKind> {
-        let owner = self.act.parent[b.index()]?;
-        let _ = owner;
         self.f.insts.iter().find_map(|inst| match &inst.kind {
             InstKind::Loop { kind, body, .. } if *body == b => Some(kind.clone()),
             _ => None,
@@ -405,14 +403,12 @@ impl<'a> Emitter<'a> {
 
     /// `let __ad_sh_v = shape_of(v);` for the given values whose shapes are needed.
     fn fw_shapes(&self, vals: &[Value]) -> TokenStream {
-        let pv = private();
         let mut out = TokenStream::new();
         for &v in vals {
             if self.shapes.contains(&v) && !self.recompute.contains(&v) {
                 out.extend(self.shape_let(v));
             }
         }
-        let _ = pv;
         out
     }
 
@@ -506,7 +502,6 @@ impl<'a> Emitter<'a> {
                 }
             }
         }
-        let pv = private();
         for v in targets {
             if adj.contains_key(&v) {
                 continue;
@@ -516,7 +511,6 @@ impl<'a> Emitter<'a> {
             out.extend(quote! { let mut #b = #zero; });
             adj.insert(v, b);
         }
-        let _ = pv;
     }
 
     /// The backward pass of block `b` (terminator first, then instructions in reverse), without
@@ -528,7 +522,6 @@ impl<'a> Emitter<'a> {
         exit: &Exit,
     ) -> TokenStream {
         let mut out = TokenStream::new();
-        let pv = private();
         match self.f.block(b).term.clone() {
             Term::Return(v) => {
                 if let Exit::Return = exit {
@@ -559,7 +552,6 @@ impl<'a> Emitter<'a> {
         for &i in insts.iter().rev() {
             self.bw_inst(b, i, adj, &mut out);
         }
-        let _ = pv;
         out
     }
 
@@ -643,10 +635,7 @@ impl<'a> Emitter<'a> {
                 }
             }
             InstKind::Neg(x) => {
-                let (Some(y), Some(g)) = (y, ybar) else {
-                    return;
-                };
-                let _ = y;
+                let Some(g) = ybar else { return };
                 self.contrib(*x, quote!(#pv::NegRule::neg_vjp(&#g)), adj, out);
             }
             InstKind::Method {
@@ -934,9 +923,10 @@ impl<'a> Emitter<'a> {
 
     // ================================================================ forward
 
-    /// The forward pass: declarations, then the body, ending in `(result, record)` where the
-    /// record is what the body's top-level branches saved (or `()`).
-    pub fn forward(&mut self) -> (TokenStream, syn::Ident, Option<syn::Ident>) {
+    /// The forward pass: the parameters bound to their SSA names, then the body; the result is
+    /// left in the returned identifier (and what the body's top-level branches recorded in
+    /// `__ad_sub_b0`, which the pullback captures).
+    pub fn forward(&mut self) -> (TokenStream, syn::Ident) {
         let body = self.f.body();
         let mut out = TokenStream::new();
         for p in &self.f.params {
@@ -947,10 +937,9 @@ impl<'a> Emitter<'a> {
         let params: Vec<Value> = self.f.params.iter().map(|p| p.value).collect();
         out.extend(self.fw_shapes(&params));
         let ret = ident("__ad_out".into());
-        let chain = Vec::new();
-        let (code, sub) = self.fw_block(body, &chain);
+        let (code, _) = self.fw_block(body, &[]);
         out.extend(code);
-        (out, ret, sub)
+        (out, ret)
     }
 
     /// Forward code of block `b`. For the body and branch arms under it, the code ends with the

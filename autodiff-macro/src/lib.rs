@@ -90,8 +90,7 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     let act = activity::analyze(&f);
     let mut em = emit::Emitter::new(&f, &act);
     let backward = em.backward();
-    let (forward, out, sub) = em.forward();
-    let _ = sub;
+    let (forward, out) = em.forward();
     let prelude = em.prelude();
     let (ret, grad) = (&sig.ret, &sig.grad);
     // `_grad` gets the forward and backward passes in one body rather than calling `_vjp`

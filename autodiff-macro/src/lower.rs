@@ -328,7 +328,6 @@ impl Lowering {
     ) {
         if let Some((last, outer)) = conts.split_last() {
             self.env.truncate(last.scope_len);
-            let scope = self.env.len();
             if let Some(pat) = last.bind {
                 self.bind_pat(b, pat, tail, span);
             }
@@ -337,7 +336,6 @@ impl Lowering {
                 return;
             }
             // The bound variables stay in scope for the rest: `seq` truncates to its own start.
-            let _ = scope;
             self.seq(b, last.stmts, outer, finish, span);
             return;
         }
