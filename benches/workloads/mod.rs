@@ -11,6 +11,7 @@
 #![allow(dead_code)]
 
 pub mod alloc;
+pub mod cnn;
 pub mod gmm;
 pub mod lecture;
 pub mod loops;
@@ -221,5 +222,6 @@ pub fn all_cases() -> Vec<Case> {
     cases.extend(loops::cases());
     cases.extend(gmm::cases());
     cases.extend(mlp::cases());
+    cases.extend(cnn::cases());
     cases
 }
