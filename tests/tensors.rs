@@ -147,3 +147,73 @@ fn slices_and_inserted_axes() {
     // The third row of `a` is read only through the column: its gradient there is 3, else 0.
     assert_eq!(ga.row(2).to_vec(), vec![0.0, 3.0, 0.0, 0.0]);
 }
+
+/// Element reads `a[[i, j]]`, `mean_axis`, `mean`, vector·vector and matrix·vector products.
+#[differentiate]
+fn reads_and_reductions(a: &Array2<f64>, u: &Array1<f64>) -> f64 {
+    let corner = a[[0, 0]] * a[[1, 2]];
+    let col_means = a.mean_axis(Axis(0)).unwrap();
+    let av = a.dot(u);
+    let uu = u.dot(u);
+    corner + col_means.dot(&col_means) + av.sum() * uu + a.mean().unwrap()
+}
+
+/// Batch normalization in training mode inside a differentiated function.
+#[differentiate(wrt(x, gamma, beta))]
+fn normalized_energy(x: &Array2<f64>, gamma: &Array1<f64>, beta: &Array1<f64>) -> f64 {
+    let y = nn::batch_norm(x, gamma, beta, 1e-5);
+    let s = nn::sigmoid(&y);
+    (&s * &s).sum()
+}
+
+/// `Vec<f64>` and `&Vec<f64>` parameters: gradients are `Vec<f64>`.
+#[allow(clippy::ptr_arg)] // `&Vec<f64>` is the parameter type under test
+#[differentiate]
+fn vec_params(owned: Vec<f64>, borrowed: &Vec<f64>) -> f64 {
+    let mut s = 0.0;
+    for i in 0..owned.len() {
+        s += owned[i] * borrowed[i] * borrowed[i];
+    }
+    s
+}
+
+#[test]
+fn element_reads_reductions_and_products() {
+    let a = seeded(2, 3, 31);
+    let u = Array1::from_vec(vec![0.3, -0.8, 1.1]);
+    let (_, (ga, gu)) = reads_and_reductions_grad(&a, &u);
+    check::assert_gradient(|a: &Array2<f64>| reads_and_reductions(a, &u), &a, &ga);
+    check::assert_gradient(|u: &Array1<f64>| reads_and_reductions(&a, u), &u, &gu);
+}
+
+#[test]
+fn batch_norm_in_a_differentiated_function() {
+    let x = seeded(5, 3, 41);
+    let gamma = Array1::from_vec(vec![1.0, 0.5, -2.0]);
+    let beta = Array1::from_vec(vec![0.1, 0.0, -0.3]);
+    let (_, (gx, gg, gb)) = normalized_energy_grad(&x, &gamma, &beta);
+    check::assert_gradient(
+        |x: &Array2<f64>| normalized_energy(x, &gamma, &beta),
+        &x,
+        &gx,
+    );
+    check::assert_gradient(
+        |g: &Array1<f64>| normalized_energy(&x, g, &beta),
+        &gamma,
+        &gg,
+    );
+    check::assert_gradient(
+        |b: &Array1<f64>| normalized_energy(&x, &gamma, b),
+        &beta,
+        &gb,
+    );
+}
+
+#[test]
+fn vec_parameters() {
+    let (o, b) = (vec![1.0, 2.0, 3.0], vec![0.5, -1.0, 2.0]);
+    let (_, (go, gb)) = vec_params_grad(o.clone(), &b);
+    // d/d owned_i = b_i², d/d borrowed_i = 2 owned_i b_i
+    assert_eq!(go, vec![0.25, 1.0, 4.0]);
+    assert_eq!(gb, vec![1.0, -4.0, 12.0]);
+}
