@@ -10,7 +10,7 @@
 //! whose gradient does not fit (one declared with `wrt(..)` that leaves out a float parameter)
 //! is a compile error here, never a misattributed gradient.
 //!
-//! This file is generated for calls of up to 6 arguments.
+//! The impls are generated for calls of up to 6 arguments.
 
 use crate::differentiable::Primal;
 
@@ -1018,5 +1018,703 @@ impl<G0> Spread<G0> for (No, No, No, No, No, Yes) {
     #[inline(always)]
     fn spread(self, g: G0) -> Self::Out {
         ((), (), (), (), (), g)
+    }
+}
+
+/// Never a gradient: a second impl beside each tuple one, so that rustc reports a gradient that
+/// does not fit with the message of [`Spread`] instead of inferring the tuple shape.
+#[doc(hidden)]
+pub enum NotAGradient {}
+
+impl Spread<NotAGradient> for (Yes, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, Yes, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, Yes, No) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, No, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (No, Yes, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, Yes, Yes, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, Yes, Yes, No) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, Yes, No, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, Yes, No, No) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, No, Yes, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, No, Yes, No) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, No, No, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (No, Yes, Yes, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (No, Yes, Yes, No) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (No, Yes, No, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (No, No, Yes, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, Yes, Yes, Yes, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, Yes, Yes, Yes, No) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, Yes, Yes, No, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, Yes, Yes, No, No) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, Yes, No, Yes, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, Yes, No, Yes, No) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, Yes, No, No, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, Yes, No, No, No) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, No, Yes, Yes, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, No, Yes, Yes, No) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, No, Yes, No, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, No, Yes, No, No) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, No, No, Yes, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, No, No, Yes, No) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, No, No, No, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (No, Yes, Yes, Yes, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (No, Yes, Yes, Yes, No) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (No, Yes, Yes, No, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (No, Yes, Yes, No, No) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (No, Yes, No, Yes, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (No, Yes, No, Yes, No) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (No, Yes, No, No, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (No, No, Yes, Yes, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (No, No, Yes, Yes, No) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (No, No, Yes, No, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (No, No, No, Yes, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, Yes, Yes, Yes, Yes, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, Yes, Yes, Yes, Yes, No) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, Yes, Yes, Yes, No, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, Yes, Yes, Yes, No, No) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, Yes, Yes, No, Yes, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, Yes, Yes, No, Yes, No) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, Yes, Yes, No, No, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, Yes, Yes, No, No, No) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, Yes, No, Yes, Yes, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, Yes, No, Yes, Yes, No) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, Yes, No, Yes, No, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, Yes, No, Yes, No, No) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, Yes, No, No, Yes, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, Yes, No, No, Yes, No) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, Yes, No, No, No, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, Yes, No, No, No, No) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, No, Yes, Yes, Yes, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, No, Yes, Yes, Yes, No) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, No, Yes, Yes, No, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, No, Yes, Yes, No, No) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, No, Yes, No, Yes, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, No, Yes, No, Yes, No) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, No, Yes, No, No, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, No, Yes, No, No, No) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, No, No, Yes, Yes, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, No, No, Yes, Yes, No) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, No, No, Yes, No, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, No, No, Yes, No, No) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, No, No, No, Yes, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, No, No, No, Yes, No) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (Yes, No, No, No, No, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (No, Yes, Yes, Yes, Yes, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (No, Yes, Yes, Yes, Yes, No) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (No, Yes, Yes, Yes, No, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (No, Yes, Yes, Yes, No, No) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (No, Yes, Yes, No, Yes, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (No, Yes, Yes, No, Yes, No) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (No, Yes, Yes, No, No, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (No, Yes, Yes, No, No, No) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (No, Yes, No, Yes, Yes, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (No, Yes, No, Yes, Yes, No) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (No, Yes, No, Yes, No, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (No, Yes, No, Yes, No, No) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (No, Yes, No, No, Yes, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (No, Yes, No, No, Yes, No) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (No, Yes, No, No, No, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (No, No, Yes, Yes, Yes, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (No, No, Yes, Yes, Yes, No) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (No, No, Yes, Yes, No, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (No, No, Yes, Yes, No, No) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (No, No, Yes, No, Yes, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (No, No, Yes, No, Yes, No) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (No, No, Yes, No, No, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (No, No, No, Yes, Yes, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (No, No, No, Yes, Yes, No) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (No, No, No, Yes, No, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
+    }
+}
+
+impl Spread<NotAGradient> for (No, No, No, No, Yes, Yes) {
+    type Out = ();
+    fn spread(self, g: NotAGradient) -> Self::Out {
+        match g {}
     }
 }
