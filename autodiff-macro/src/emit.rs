@@ -227,6 +227,21 @@ impl<'a> Emitter<'a> {
         self.cheap.get(v.index()).copied().unwrap_or(false)
     }
 
+    /// Values the pullback can keep once for the whole call, whatever loop reads them: the
+    /// parameters, and values of the function's top level that no element write consumes
+    /// later (they never change).
+    fn kept_whole(&self, v: Value) -> bool {
+        match self.f.value(v).def {
+            ValueDef::Param(_) => true,
+            _ => {
+                self.act.def_block(self.f, v) == self.f.body()
+                    && !self.f.insts.iter().any(
+                        |inst| matches!(inst.kind, InstKind::IndexSet { base, .. } if base == v),
+                    )
+            }
+        }
+    }
+
     /// Whether a block is (inside) a loop body, where keeping a value costs a push per
     /// iteration.
     fn in_loop(&self, b: Block) -> bool {
@@ -241,10 +256,8 @@ impl<'a> Emitter<'a> {
     }
 
     fn compute_recomputable(&self, v: Value) -> bool {
-        let avail = |u: Value| {
-            matches!(self.f.value(u).def, ValueDef::Param(_))
-                || self.cheap.get(u.index()).copied().unwrap_or(false)
-        };
+        let avail =
+            |u: Value| self.kept_whole(u) || self.cheap.get(u.index()).copied().unwrap_or(false);
         if let ValueDef::Result(i, 0) = self.f.value(v).def {
             match &self.f.inst(i).kind {
                 InstKind::Method { name, .. } if methods::is_view_method(&name.to_string()) => {
@@ -256,9 +269,7 @@ impl<'a> Emitter<'a> {
                 InstKind::Ref(u) => return avail(*u),
                 // An element of a parameter, active or not: parameters cannot change during
                 // the call, so reading the element again beats recording it.
-                InstKind::Index(base, idx)
-                    if matches!(self.f.value(*base).def, ValueDef::Param(_)) =>
-                {
+                InstKind::Index(base, idx) if self.kept_whole(*base) => {
                     return avail(*idx);
                 }
                 // Inside loops, sums and differences of such reads (`x[i] − μ[k]`) are cheaper to
