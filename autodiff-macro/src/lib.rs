@@ -3,11 +3,11 @@
 //!
 //! The macro runs in phases, one module each:
 //!
-//! 1. [`options`]: the attribute's arguments;
-//! 2. [`lower`]: the function to SSA ([`ir`]), rejecting what is outside the supported subset;
-//! 3. [`activity`]: which values need derivatives;
-//! 4. [`check`]: errors that need activity (an unknown method on a differentiated value);
-//! 5. [`emit`]: the backward pass, then the forward pass that keeps what it reads.
+//! 1. `options`: the attribute's arguments;
+//! 2. `lower`: the function to SSA (`ir`), rejecting what is outside the supported subset;
+//! 3. `activity`: which values need derivatives;
+//! 4. `check`: errors that need activity (an unknown method on a differentiated value);
+//! 5. `emit`: the backward pass, then the forward pass that keeps what it reads.
 //!
 //! Errors are `syn::Error`s spanned at the offending tokens, all reported together; on error the
 //! original function is still emitted with stub `_grad`/`_vjp` items of the right signatures,
