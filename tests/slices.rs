@@ -98,3 +98,19 @@ fn writes() {
     let fd = (f(&x, w + h) - f(&x, w - h)) / (2.0 * h);
     assert!((fd - dw).abs() < 1e-6 * (1.0 + fd.abs()), "{fd} vs {dw}");
 }
+
+/// `clone` copies: writing into the copy leaves the original as it was.
+#[differentiate]
+fn clone_then_write(x: &[f64]) -> f64 {
+    let h = x.to_vec();
+    let mut g = h.clone();
+    g[0] = g[0] * 10.0;
+    h[0] + g[0] + g[1]
+}
+
+#[test]
+fn clones_are_copies() {
+    let (v, d) = clone_then_write_grad(&[1.0, 2.0]);
+    assert_eq!(v, 1.0 + 10.0 + 2.0);
+    assert_eq!(d, vec![11.0, 1.0]);
+}

@@ -31,6 +31,7 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                 }
                 if methods::known_method(&s).is_none()
                     && !methods::is_view_method(&s)
+                    && !methods::is_identity_method(&s)
                     && !methods::is_discrete_method(&s)
                     && ops_active(&ops)
                     && any_result_active

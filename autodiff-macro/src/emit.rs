@@ -656,7 +656,7 @@ impl<'a> Emitter<'a> {
                     return;
                 };
                 let method = name.to_string();
-                if method == "view" {
+                if methods::is_identity_method(&method) {
                     self.contrib(*recv, quote!(#g), adj, out);
                     return;
                 }

@@ -1150,9 +1150,6 @@ impl Lowering {
             return None;
         }
         let name = mc.method.to_string();
-        if name == "clone" && mc.args.is_empty() {
-            return self.expr(b, &mc.receiver, true);
-        }
         // `x.mean().unwrap()`: ndarray's means return `Option`s.
         if name == "unwrap" || name == "expect" {
             if let Expr::MethodCall(inner) = &*mc.receiver {

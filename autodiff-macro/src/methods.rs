@@ -98,6 +98,12 @@ pub fn known_method(name: &str) -> Option<MethodRule> {
     })
 }
 
+/// Methods whose result is their receiver, value for value (`clone` copies, `view` borrows):
+/// the cotangent passes straight through.
+pub fn is_identity_method(name: &str) -> bool {
+    matches!(name, "view" | "clone" | "to_owned" | "to_vec")
+}
+
 /// Methods that return a cheap view of their receiver: the backward pass recomputes them
 /// rather than keeping a borrow.
 pub fn is_view_method(name: &str) -> bool {
