@@ -1975,105 +1975,56 @@ impl<'ast> Visit<'ast> for AssignedNames {
     fn visit_item(&mut self, _: &'ast syn::Item) {}
 }
 
-/// Whether a loop body has a `break` of its own (not one of a nested loop).
-fn breaks_itself(body: &syn::Block) -> bool {
-    struct Finder {
-        depth: usize,
-        found: bool,
-    }
-    impl<'ast> Visit<'ast> for Finder {
-        fn visit_expr_break(&mut self, _: &'ast syn::ExprBreak) {
-            if self.depth == 0 {
-                self.found = true;
-            }
-        }
-        fn visit_expr_for_loop(&mut self, l: &'ast syn::ExprForLoop) {
-            self.depth += 1;
-            self.visit_block(&l.body);
-            self.depth -= 1;
-        }
-        fn visit_expr_while(&mut self, l: &'ast syn::ExprWhile) {
-            self.depth += 1;
-            self.visit_block(&l.body);
-            self.depth -= 1;
-        }
-        fn visit_expr_loop(&mut self, l: &'ast syn::ExprLoop) {
-            self.depth += 1;
-            self.visit_block(&l.body);
-            self.depth -= 1;
-        }
-        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
-        fn visit_item(&mut self, _: &'ast syn::Item) {}
-    }
-    let mut f = Finder {
-        depth: 0,
-        found: false,
-    };
-    f.visit_block(body);
-    f.found
-}
-
-/// Whether a loop contains a `return` (outside closures).
-fn contains_return(e: &Expr) -> bool {
-    struct Finder(bool);
-    impl<'ast> Visit<'ast> for Finder {
-        fn visit_expr_return(&mut self, _: &'ast syn::ExprReturn) {
-            self.0 = true;
-        }
-        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
-        fn visit_item(&mut self, _: &'ast syn::Item) {}
-    }
-    let mut f = Finder(false);
-    f.visit_expr(e);
-    f.0
-}
-
-/// Whether `e` contains a `return`, or a `break`/`continue` that leaves `e` (not one that
-/// belongs to a loop inside `e`).
-pub fn diverges(e: &Expr) -> bool {
-    let mut d = Diverges {
-        depth: 0,
-        found: false,
-    };
-    d.visit_expr(e);
-    d.found
-}
-
-fn diverges_block(b: &syn::Block) -> bool {
-    let mut d = Diverges {
-        depth: 0,
-        found: false,
-    };
-    d.visit_block(b);
-    d.found
-}
-
-fn contains_break(b: &syn::Block) -> bool {
-    let mut d = Diverges {
-        depth: 0,
-        found: false,
-    };
-    d.visit_block(b);
-    d.found
-}
-
-struct Diverges {
+/// Finds jumps in a piece of code: `return`s, and `break`/`continue`s that leave it (not
+/// those of a loop inside it). Closures and nested items are not looked into.
+struct Jumps {
     depth: usize,
-    found: bool,
+    returns: bool,
+    /// A `break` or `continue` that leaves.
+    leaves: bool,
+    /// A `break` that leaves.
+    breaks: bool,
 }
 
-impl<'ast> Visit<'ast> for Diverges {
-    fn visit_expr_return(&mut self, _: &'ast syn::ExprReturn) {
-        self.found = true;
+impl Jumps {
+    fn in_expr(e: &Expr) -> Self {
+        let mut j = Jumps {
+            depth: 0,
+            returns: false,
+            leaves: false,
+            breaks: false,
+        };
+        j.visit_expr(e);
+        j
     }
-    fn visit_expr_break(&mut self, _: &'ast syn::ExprBreak) {
+
+    fn in_block(b: &syn::Block) -> Self {
+        let mut j = Jumps {
+            depth: 0,
+            returns: false,
+            leaves: false,
+            breaks: false,
+        };
+        j.visit_block(b);
+        j
+    }
+}
+
+impl<'ast> Visit<'ast> for Jumps {
+    fn visit_expr_return(&mut self, r: &'ast syn::ExprReturn) {
+        self.returns = true;
+        syn::visit::visit_expr_return(self, r);
+    }
+    fn visit_expr_break(&mut self, b: &'ast syn::ExprBreak) {
         if self.depth == 0 {
-            self.found = true;
+            self.leaves = true;
+            self.breaks = true;
         }
+        syn::visit::visit_expr_break(self, b);
     }
     fn visit_expr_continue(&mut self, _: &'ast syn::ExprContinue) {
         if self.depth == 0 {
-            self.found = true;
+            self.leaves = true;
         }
     }
     fn visit_expr_for_loop(&mut self, l: &'ast syn::ExprForLoop) {
@@ -2095,4 +2046,30 @@ impl<'ast> Visit<'ast> for Diverges {
     }
     fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
     fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+/// Whether `e` contains a `return`, or a `break`/`continue` that leaves `e`.
+pub fn diverges(e: &Expr) -> bool {
+    let j = Jumps::in_expr(e);
+    j.returns || j.leaves
+}
+
+fn diverges_block(b: &syn::Block) -> bool {
+    let j = Jumps::in_block(b);
+    j.returns || j.leaves
+}
+
+/// Whether a loop body can leave the loop: a `break` of its own or a `return`.
+fn contains_break(b: &syn::Block) -> bool {
+    diverges_block(b)
+}
+
+/// Whether a loop body has a `break` of its own (not one of a nested loop).
+fn breaks_itself(body: &syn::Block) -> bool {
+    Jumps::in_block(body).breaks
+}
+
+/// Whether a loop contains a `return`.
+fn contains_return(e: &Expr) -> bool {
+    Jumps::in_expr(e).returns
 }
