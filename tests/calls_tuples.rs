@@ -8,38 +8,8 @@
 use autodiff::check::gradcheck;
 use autodiff::differentiate;
 
-const TOL: f64 = 1e-12;
-
-type Grad2 = (f64, f64);
-
-/// `|actual − expected| <= tol·max(1, |expected|)`, with context in the message.
-#[track_caller]
-fn close(what: &str, actual: f64, expected: f64, tol: f64) {
-    let ok = actual == expected || (actual - expected).abs() <= tol * expected.abs().max(1.0);
-    assert!(
-        ok,
-        "{what}: got {actual:e}, expected {expected:e}, difference {:e} (tol {tol:e})",
-        (actual - expected).abs()
-    );
-}
-
-#[track_caller]
-fn close2(what: &str, actual: Grad2, expected: Grad2) {
-    close(&format!("{what}, ∂0"), actual.0, expected.0, TOL);
-    close(&format!("{what}, ∂1"), actual.1, expected.1, TOL);
-}
-
-#[track_caller]
-fn fd(what: &str, f: impl Fn(f64) -> f64, x: f64, d: f64) {
-    let r = gradcheck(|x: &f64| f(*x), &x, &d);
-    assert!(r.passed(), "{what} at {x}: {r}");
-}
-
-#[track_caller]
-fn fd2(what: &str, f: impl Fn(f64, f64) -> f64, x: Grad2, d: Grad2) {
-    let r = gradcheck(|p: &Grad2| f(p.0, p.1), &x, &d);
-    assert!(r.passed(), "{what} at {x:?}: {r}");
-}
+mod common;
+use common::*;
 
 // ---------------------------------------------------------------------------------------------
 // Calls of calls: outer → middle → inner, all differentiated.

@@ -27,33 +27,10 @@
 use autodiff::check::{Tolerance, gradcheck, gradcheck_with};
 use autodiff::differentiate;
 
-const TOL: f64 = 1e-12;
+mod common;
+use common::*;
+
 const F32_TOL: f64 = 64.0 * f32::EPSILON as f64;
-
-/// `|actual − expected| <= tol·max(1, |expected|)`, with context in the message.
-#[track_caller]
-fn close(what: &str, actual: f64, expected: f64, tol: f64) {
-    let ok = actual == expected || (actual - expected).abs() <= tol * expected.abs().max(1.0);
-    assert!(
-        ok,
-        "{what}: got {actual:e}, expected {expected:e}, difference {:e} (tol {tol:e})",
-        (actual - expected).abs()
-    );
-}
-
-/// Finite-difference check of a gradient of a function of one f64.
-#[track_caller]
-fn fd(what: &str, f: impl Fn(f64) -> f64, x: f64, d: f64) {
-    let r = gradcheck(|x: &f64| f(*x), &x, &d);
-    assert!(r.passed(), "{what} at {x}: {r}");
-}
-
-/// Finite-difference check of a gradient of a function of one f32.
-#[track_caller]
-fn fd32(what: &str, f: impl Fn(f32) -> f32, x: f32, d: f32) {
-    let r = gradcheck(|x: &f32| f(*x), &x, &d);
-    assert!(r.passed(), "{what} at {x}: {r}");
-}
 
 type F64Fn = fn(f64) -> f64;
 type F64Grad = fn(f64) -> (f64, f64);
@@ -240,7 +217,6 @@ fn abs_at_its_kink_is_zero() {
 // Rules with more than one operand. Helpers for two and three f64 operands.
 // ---------------------------------------------------------------------------------------------
 
-type Grad2 = (f64, f64);
 type Grad3 = (f64, f64, f64);
 type F32Grad3Fn = fn(f32, f32, f32) -> (f32, (f32, f32, f32));
 
