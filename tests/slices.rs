@@ -104,7 +104,7 @@ fn writes() {
 fn clone_then_write(x: &[f64]) -> f64 {
     let h = x.to_vec();
     let mut g = h.clone();
-    g[0] = g[0] * 10.0;
+    g[0] *= 10.0;
     h[0] + g[0] + g[1]
 }
 
