@@ -217,3 +217,44 @@ fn vec_parameters() {
     assert_eq!(go, vec![0.25, 1.0, 4.0]);
     assert_eq!(gb, vec![1.0, -4.0, 12.0]);
 }
+
+/// A layer applied in a loop: each iteration's pullback (a closure of `nn::relu_vjp`) is kept on
+/// the loop's stack and called in reverse.
+#[differentiate(wrt(w, b))]
+fn repeated_layer(w: &Array2<f64>, b: &Array1<f64>, x: &Array2<f64>, depth: usize) -> f64 {
+    let mut h = x.to_owned();
+    for _ in 0..depth {
+        h = nn::relu(&(h.dot(w) + b)) + &h;
+    }
+    h.sum()
+}
+
+/// f32 arrays go through the same rules.
+#[differentiate]
+fn single_precision(a: &Array2<f32>, s: f32) -> f32 {
+    let z = a.dot(&a.t()) * s;
+    (z.tanh() + a.sum()).sum()
+}
+
+#[test]
+fn pullbacks_kept_per_iteration() {
+    let x = seeded(3, 4, 51);
+    let (w, b) = (
+        seeded(4, 4, 52) * 0.5,
+        Array1::from_vec(vec![0.1, -0.2, 0.05, 0.0]),
+    );
+    for depth in [0, 1, 3] {
+        let (v, (gw, gb)) = repeated_layer_grad(&w, &b, &x, depth);
+        assert_eq!(v, repeated_layer(&w, &b, &x, depth));
+        check::assert_gradient(|w: &Array2<f64>| repeated_layer(w, &b, &x, depth), &w, &gw);
+        check::assert_gradient(|b: &Array1<f64>| repeated_layer(&w, b, &x, depth), &b, &gb);
+    }
+}
+
+#[test]
+fn f32_tensors() {
+    let a = seeded(2, 3, 61).mapv(|v| v as f32);
+    let (_, (ga, gs)) = single_precision_grad(&a, 0.3);
+    check::assert_gradient(|a: &Array2<f32>| single_precision(a, 0.3), &a, &ga);
+    check::assert_gradient(|s: &f32| single_precision(&a, *s), &0.3, &gs);
+}
