@@ -52,7 +52,7 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
         Err(_) => {
             let e = syn::Error::new(
                 item.span(),
-                "`#[differentiate]` applies to a free function (`fn f(x: f64) -> f64 { .. }`)",
+                "`#[differentiate]` applies to a function (`fn f(x: f64) -> f64 { .. }`)",
             );
             let mut out = e.to_compile_error();
             out.extend(item);
@@ -97,24 +97,20 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     // and its closure: LLVM then optimises them together (sharing `sin`/`cos` work, keeping
     // values in registers) even when `_vjp` has other callers and is not inlined.
     let seed = quote::quote_spanned!(ret.span()=> ::autodiff::__private::seed(&#out));
-    let name = &func.sig.ident;
     let generated = sig.items(
         &func,
         quote! {
-            let _ = #name;
             #prelude
             #forward
             (#out, move |__ad_seed: #ret| -> #grad { #backward })
         },
-        Some(quote! {
-            // The original function counts as used wherever its gradient is.
-            let _ = #name;
+        quote! {
             #prelude
             #forward
             let __ad_seed: #ret = #seed;
             let __ad_grad: #grad = { #backward };
             (#out, __ad_grad)
-        }),
+        },
     );
     if opts.dump {
         eprintln!(
@@ -122,14 +118,23 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
             func.sig.ident, f, func.sig.ident, generated
         );
     }
-    let mut out = func.to_token_stream();
+    let mut out = original(&func);
     out.extend(generated);
     out
 }
 
+/// The function as written. It counts as used when only its generated items are (calling just
+/// `f_grad` is the point of writing `f`); a path to it from the generated code would not do,
+/// since inside an `impl` it is `Self::f` and outside it is `f`.
+fn original(func: &syn::ItemFn) -> TokenStream2 {
+    let mut f = func.clone();
+    f.attrs.push(syn::parse_quote!(#[allow(dead_code)]));
+    f.to_token_stream()
+}
+
 /// The original function, stubs for the generated items, and the errors.
 fn with_stubs(func: &syn::ItemFn, sig: &Signature, errors: Vec<syn::Error>) -> TokenStream2 {
-    let mut out = func.to_token_stream();
+    let mut out = original(func);
     if sig
         .params
         .iter()
@@ -149,7 +154,7 @@ fn with_stubs(func: &syn::ItemFn, sig: &Signature, errors: Vec<syn::Error>) -> T
         quote! {
             (::core::panic!(#msg), move |_: #ret| -> #grad { ::core::panic!(#msg) })
         },
-        None,
+        quote! { ::core::panic!(#msg) },
     ));
     out.extend(combine(errors));
     out
@@ -333,13 +338,12 @@ impl Signature {
         }
     }
 
-    /// `<name>_vjp` with the given body, and `<name>_grad` with its own body or, without one,
-    /// calling `<name>_vjp`.
+    /// `<name>_vjp` and `<name>_grad` with the given bodies.
     fn items(
         &self,
         func: &syn::ItemFn,
         vjp_body: TokenStream2,
-        grad_body: Option<TokenStream2>,
+        grad_body: TokenStream2,
     ) -> TokenStream2 {
         let vis = &func.vis;
         let name = &func.sig.ident;
@@ -406,15 +410,7 @@ impl Signature {
             }
         };
         if types::is_scalar_float(&self.ret) {
-            let span = self.ret.span();
-            let seed = quote::quote_spanned!(span=> ::autodiff::__private::seed(&__ad_y));
-            let body = grad_body.unwrap_or_else(|| {
-                quote! {
-                    let (__ad_y, __ad_pullback) = #vjp(#(#names),*);
-                    let __ad_g = __ad_pullback(#seed);
-                    (__ad_y, __ad_g)
-                }
-            });
+            let body = grad_body;
             out.extend(quote! {
                 #[doc = #grad_doc]
                 #allow
