@@ -223,11 +223,21 @@ impl Signature {
         let mut params = Vec::new();
         for (n, arg) in s.inputs.iter().enumerate() {
             match arg {
-                syn::FnArg::Receiver(r) => errors.push(syn::Error::new_spanned(
-                    r,
-                    "methods (`self`) are not supported; write a free function that takes the \
-                     value as a parameter",
-                )),
+                syn::FnArg::Receiver(r) => match types::receiver_type(r) {
+                    Ok(ty) => params.push((syn::Ident::new("self", r.self_token.span), ty)),
+                    Err(()) => {
+                        errors.push(syn::Error::new_spanned(
+                            r,
+                            "`&mut self` is not supported in a differentiated method; take \
+                             `&self` and return the new values",
+                        ));
+                        // The placeholders keep the method callable as a method.
+                        params.push((
+                            syn::Ident::new("self", r.self_token.span),
+                            syn::parse_quote!(&mut Self),
+                        ));
+                    }
+                },
                 syn::FnArg::Typed(pt) => {
                     if let syn::Type::ImplTrait(it) = &*pt.ty {
                         errors.push(syn::Error::new_spanned(

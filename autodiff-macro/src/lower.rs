@@ -112,14 +112,19 @@ pub fn lower(item: &syn::ItemFn, active: &[bool]) -> Lowering {
     let body = lw.f.new_block();
     lw.f.body = Some(body);
     for (n, arg) in item.sig.inputs.iter().enumerate() {
-        let syn::FnArg::Typed(pt) = arg else { continue };
-        let ident = match &*pt.pat {
-            Pat::Ident(pi) => pi.ident.clone(),
-            _ => unnamed_param(n),
+        let (ident, ty) = match arg {
+            syn::FnArg::Typed(pt) => match &*pt.pat {
+                Pat::Ident(pi) => (pi.ident.clone(), (*pt.ty).clone()),
+                _ => (unnamed_param(n), (*pt.ty).clone()),
+            },
+            syn::FnArg::Receiver(r) => match crate::types::receiver_type(r) {
+                Ok(ty) => (syn::Ident::new("self", r.self_token.span), ty),
+                Err(()) => continue,
+            },
         };
-        let kind = if crate::types::is_inactive_type(&pt.ty) {
+        let kind = if crate::types::is_inactive_type(&ty) {
             Kind::Discrete
-        } else if crate::types::is_float_type(&pt.ty) {
+        } else if crate::types::is_float_type(&ty) {
             Kind::Float
         } else {
             Kind::Unknown
@@ -128,7 +133,7 @@ pub fn lower(item: &syn::ItemFn, active: &[bool]) -> Lowering {
         let v = lw.f.new_value(Some(name.clone()), ValueDef::Param(n), kind);
         lw.f.params.push(Param {
             ident: ident.clone(),
-            ty: (*pt.ty).clone(),
+            ty,
             active: active.get(n).copied().unwrap_or(false),
             value: v,
         });

@@ -89,3 +89,17 @@ pub fn is_scalar_float(ty: &Type) -> bool {
         _ => matches!(last_ident(ty), Some((n, _)) if n == "f32" || n == "f64"),
     }
 }
+
+/// The type of a method's receiver as a parameter type: `&self` is `&Self`, `self` is `Self`,
+/// `self: T` is `T`. `Err` for `&mut self`, which a differentiated function cannot take.
+pub fn receiver_type(r: &syn::Receiver) -> Result<Type, ()> {
+    match &r.kind {
+        syn::ReceiverKind::Reference(_, _, Some(_)) => Err(()),
+        syn::ReceiverKind::Reference(_, lifetime, None) => Ok(match lifetime {
+            Some(l) => syn::parse_quote!(&#l Self),
+            None => syn::parse_quote!(&Self),
+        }),
+        syn::ReceiverKind::Typed(_, ty) => Ok((**ty).clone()),
+        _ => Ok(syn::parse_quote!(Self)),
+    }
+}
