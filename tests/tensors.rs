@@ -258,3 +258,21 @@ fn f32_tensors() {
     check::assert_gradient(|a: &Array2<f32>| single_precision(a, 0.3), &a, &ga);
     check::assert_gradient(|s: &f32| single_precision(&a, *s), &0.3, &gs);
 }
+
+/// `into_shape_with_order(..).unwrap()` between layers: the elements keep their order.
+#[differentiate]
+fn reshaped(a: &Array2<f64>, w: &Array1<f64>) -> f64 {
+    let flat = a.to_owned().into_shape_with_order(6).unwrap();
+    let back = (&flat * &flat).into_shape_with_order((3, 2)).unwrap();
+    back.dot(w).sum()
+}
+
+#[test]
+fn reshapes() {
+    let a = seeded(2, 3, 71);
+    let w = Array1::from_vec(vec![0.5, -1.5]);
+    let (v, (ga, gw)) = reshaped_grad(&a, &w);
+    assert_eq!(v, reshaped(&a, &w));
+    check::assert_gradient(|a: &Array2<f64>| reshaped(a, &w), &a, &ga);
+    check::assert_gradient(|w: &Array1<f64>| reshaped(&a, w), &w, &gw);
+}

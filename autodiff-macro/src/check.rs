@@ -20,12 +20,15 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                 let s = name.to_string();
                 let mut ops = vec![*recv];
                 ops.extend(args);
-                if (s == "mean" || s == "mean_axis") && !unwrap && act.is_active(*recv) {
+                if (s == "mean" || s == "mean_axis" || s == "into_shape_with_order")
+                    && !unwrap
+                    && act.is_active(*recv)
+                {
                     errors.push(syn::Error::new(
                         name.span(),
                         format!(
-                            "`{s}` returns an `Option`; write `.{s}(..).unwrap()` so that the mean \
-                             can be differentiated"
+                            "`{s}` returns an `Option` or a `Result`; write `.{s}(..).unwrap()` so \
+                             that its value can be differentiated"
                         ),
                     ));
                 }

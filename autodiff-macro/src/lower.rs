@@ -1158,7 +1158,9 @@ impl Lowering {
         // `x.mean().unwrap()`: ndarray's means return `Option`s.
         if name == "unwrap" || name == "expect" {
             if let Expr::MethodCall(inner) = &*mc.receiver {
-                if (inner.method == "mean" || inner.method == "mean_axis")
+                if (inner.method == "mean"
+                    || inner.method == "mean_axis"
+                    || inner.method == "into_shape_with_order")
                     && inner.turbofish.is_none()
                 {
                     let recv = self.place_expr(b, &inner.receiver)?;

@@ -90,7 +90,7 @@ pub fn known_method(name: &str) -> Option<MethodRule> {
         match name {
             "dot" => rule("DotRules", 1, true, false, false),
             "t" | "sum" | "mean" => rule("TensorRules", 0, false, false, false),
-            "sum_axis" | "mean_axis" | "slice" | "insert_axis" => {
+            "sum_axis" | "mean_axis" | "slice" | "insert_axis" | "into_shape_with_order" => {
                 rule("TensorRules", 1, false, true, false)
             }
             _ => return None,
@@ -128,9 +128,10 @@ pub fn is_discrete_method(name: &str) -> bool {
     )
 }
 
-/// All known float method names, for "did you mean" style hints.
+/// The methods with derivative rules, for the message about one without.
 pub fn known_list() -> &'static str {
-    "dot, t, sum, mean, sum_axis, mean_axis, slice, insert_axis, view, exp, exp2, exp_m1, ln, log, log2, log10, ln_1p, sqrt, cbrt, recip, powi, powf, sin, cos, tan, \
+    "dot, t, sum, mean, sum_axis, mean_axis, slice, insert_axis, into_shape_with_order, view, \
+     exp, exp2, exp_m1, ln, log, log2, log10, ln_1p, sqrt, cbrt, recip, powi, powf, sin, cos, tan, \
      asin, acos, atan, atan2, sinh, cosh, tanh, asinh, acosh, atanh, hypot, abs, signum, max, min, \
      mul_add, clamp, floor, ceil, round, trunc, fract, to_degrees, to_radians"
 }
@@ -179,7 +180,11 @@ pub fn rule_args(rule: &str) -> Option<&'static [Arg]> {
         "dot_vjp_0" => &[S(0), V(1)],
         "dot_vjp_1" => &[V(0), S(1)],
         "t_vjp" | "sum_vjp" | "mean_vjp" => &[S(0)],
-        "sum_axis_vjp_0" | "mean_axis_vjp_0" | "slice_vjp_0" | "insert_axis_vjp_0" => &[S(0), V(1)],
+        "sum_axis_vjp_0"
+        | "mean_axis_vjp_0"
+        | "slice_vjp_0"
+        | "insert_axis_vjp_0"
+        | "into_shape_with_order_vjp_0" => &[S(0), V(1)],
         _ => return None,
     })
 }

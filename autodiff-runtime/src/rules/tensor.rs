@@ -1355,6 +1355,14 @@ pub trait TensorRules: HasShape {
         g: &Array<Self::Elem, I::OutDim>,
     ) -> Array<Self::Elem, Self::Dim>;
 
+    /// `y = x.into_shape_with_order(shape)` (row-major) keeps the elements in their logical
+    /// order: `x̄` is `ȳ` reshaped back.
+    fn into_shape_with_order_vjp_0<E: Dimension, Sh>(
+        x: &ShapeOf<Self>,
+        shape: &Sh,
+        g: &Array<Self::Elem, E>,
+    ) -> Array<Self::Elem, Self::Dim>;
+
     /// `y = x.insert_axis(axis)` adds an axis of length 1: `x̄` is `ȳ` with it removed (the
     /// same elements, in the same order).
     fn insert_axis_vjp_0(
@@ -1453,6 +1461,22 @@ where
         let mut dx = Array::from_elem(x.dims.clone(), T::ZERO);
         dx.slice_mut(info).assign(g);
         dx
+    }
+    #[inline]
+    fn into_shape_with_order_vjp_0<E: Dimension, Sh>(
+        x: &ShapeOf<Self>,
+        _shape: &Sh,
+        g: &Array<T, E>,
+    ) -> Array<T, D> {
+        g.as_standard_layout()
+            .into_owned()
+            .into_shape_with_order(x.dims.clone())
+            .unwrap_or_else(|e| {
+                panic!(
+                    "into_shape_with_order_vjp_0: cotangent does not fit {:?}: {e}",
+                    x.dims
+                )
+            })
     }
     #[inline]
     fn insert_axis_vjp_0(x: &ShapeOf<Self>, axis: &Axis, g: &Array<T, D::Larger>) -> Array<T, D> {
