@@ -251,3 +251,79 @@ fn lowering_collects_every_error() {
     assert_eq!(errs.len(), 3, "{errs:?}");
     assert!(errs[0].contains("closures"), "{errs:?}");
 }
+
+#[test]
+fn match_arms_bind_their_patterns() {
+    let f = lower_fn(parse_quote! {
+        fn f(x: f64, k: u32) -> f64 {
+            let y = match k {
+                0 => x,
+                n if n > 3 => x * 2.0,
+                _ => -x,
+            };
+            y
+        }
+    });
+    let text = f.to_string();
+    assert!(text.contains("match v1"), "{text}");
+    // Three arms, each yielding one value; the guarded arm binds `n` as a block parameter.
+    assert_eq!(text.matches("yield").count(), 3, "{text}");
+    let guarded = f
+        .insts
+        .iter()
+        .find_map(|i| match &i.kind {
+            InstKind::Match { arms, .. } => Some(arms[1].clone()),
+            _ => None,
+        })
+        .expect("a match");
+    assert_eq!(guarded.bindings.len(), 1);
+    assert!(guarded.guard.is_some());
+    assert_eq!(f.block(guarded.block).params.len(), 1);
+}
+
+#[test]
+fn return_inside_a_loop_is_carried_out() {
+    let f = lower_fn(parse_quote! {
+        fn f(x: f64) -> f64 {
+            let mut s = x;
+            for _ in 0..10 {
+                s = s * 2.0;
+                if s > 5.0 { return s; }
+            }
+            s
+        }
+    });
+    // The loop carries the returned value and its flag besides `s`, and a branch on the flag
+    // after the loop returns one or the other.
+    let lp = f
+        .insts
+        .iter()
+        .find(|i| matches!(i.kind, InstKind::Loop { .. }))
+        .expect("a loop");
+    assert_eq!(lp.results.len(), 3, "{f}");
+    assert!(matches!(f.block(f.body()).term, Term::Branch { .. }), "{f}");
+    assert_eq!(f.to_string().matches("return").count(), 2, "{f}");
+}
+
+#[test]
+fn element_writes_make_new_versions() {
+    let f = lower_fn(parse_quote! {
+        fn f(x: f64) -> f64 {
+            let mut h = vec![0.0; 2];
+            h[0] = x;
+            h[1] += x * x;
+            h[0] + h[1]
+        }
+    });
+    let text = f.to_string();
+    assert_eq!(text.matches("indexset").count(), 2, "{text}");
+    let act = activity::analyze(&f);
+    // The vector literal is not varied; the versions written with x are.
+    let sets: Vec<Value> = f
+        .insts
+        .iter()
+        .filter(|i| matches!(i.kind, InstKind::IndexSet { .. }))
+        .map(|i| i.results[0])
+        .collect();
+    assert!(sets.iter().all(|&v| act.is_active(v)), "{text}");
+}
