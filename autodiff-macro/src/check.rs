@@ -16,10 +16,32 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                 recv,
                 args,
                 unwrap,
+                recv_mut,
             } => {
                 let s = name.to_string();
                 let mut ops = vec![*recv];
                 ops.extend(args);
+                let pure = methods::known_method(&s).is_some()
+                    || methods::is_view_method(&s)
+                    || methods::is_identity_method(&s)
+                    || methods::is_discrete_method(&s);
+                if let Some(root) = recv_mut {
+                    if !pure && ops.iter().any(|&v| act.varied[v.index()]) {
+                        // The method may change `root`; whatever it stores there, or moves
+                        // around, the derivative would not follow: the gradient would silently
+                        // be wrong, so this is an error even when the result is unused.
+                        errors.push(syn::Error::new(
+                            name.span(),
+                            format!(
+                                "`{root}.{s}(..)` may change `{root}`, and a differentiated \
+                                 value is involved: the derivative cannot follow what `{s}` \
+                                 does to `{root}`; write the values with element assignments \
+                                 (`{root}[i] = ..`) into a local array, or return them"
+                            ),
+                        ));
+                        continue;
+                    }
+                }
                 if (s == "mean" || s == "mean_axis" || s == "into_shape_with_order")
                     && !unwrap
                     && act.is_active(*recv)
@@ -59,7 +81,7 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                      `trunc`: `a - (a / b).trunc() * b`",
                 ));
             }
-            InstKind::Opaque { uses, .. } => {
+            InstKind::Opaque { uses, mac, .. } => {
                 // A value computed from differentiated inputs by code the macro cannot see
                 // into would silently have derivative zero: reject it where the result matters.
                 let reads_varied = uses.iter().any(|(_, v)| act.varied[v.index()]);
@@ -67,6 +89,22 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                     .results
                     .iter()
                     .any(|&r| f.value(r).kind != Kind::Discrete && act.useful[r.index()]);
+                if let Some(m) = mac.as_deref().filter(|m| !methods::is_output_macro(m)) {
+                    // A macro of unknown effect may store what it reads anywhere (`my_push!(v,
+                    // x)`): with a differentiated value among its inputs, that is never safe.
+                    if reads_varied {
+                        errors.push(syn::Error::new(
+                            inst.span,
+                            format!(
+                                "`{m}!` reads a differentiated value, and what a macro does with \
+                                 it cannot be differentiated; use macros only for output and \
+                                 checks (`println!`, `assert!`, `format!`) and write the \
+                                 computation as code"
+                            ),
+                        ));
+                        continue;
+                    }
+                }
                 if reads_varied && feeds_result {
                     errors.push(syn::Error::new(
                         inst.span,

@@ -1267,6 +1267,7 @@ impl<'a> Emitter<'a> {
                 recv,
                 args,
                 unwrap,
+                ..
             } => {
                 let recv = self.v(*recv);
                 let args: Vec<syn::Ident> = args.iter().map(|&a| self.v(a)).collect();
@@ -1352,7 +1353,7 @@ impl<'a> Emitter<'a> {
                 let (base, idx) = (self.v(*base), self.v(*idx));
                 quote! { let #r = #base[#idx]; }
             }
-            InstKind::Opaque { tokens, uses } => {
+            InstKind::Opaque { tokens, uses, .. } => {
                 let binds = self.rebind(uses);
                 match r {
                     Some(r) => quote! { let #r = { #binds #tokens }; },

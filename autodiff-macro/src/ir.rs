@@ -129,6 +129,9 @@ pub enum InstKind {
         args: Vec<Value>,
         /// `x.mean().unwrap()`: ndarray's `mean` returns an `Option`.
         unwrap: bool,
+        /// The variable the receiver is rooted in when it is declared `mut` or is a `&mut`
+        /// parameter: the method may change it.
+        recv_mut: Option<syn::Ident>,
     },
     /// `path(args)`. With an active argument it is differentiated through `path_vjp`.
     Call { path: syn::Path, args: Vec<Value> },
@@ -160,6 +163,8 @@ pub enum InstKind {
     Opaque {
         tokens: TokenStream,
         uses: Vec<(syn::Ident, Value)>,
+        /// The macro's name when the tokens are a macro call (`println`, `assert_eq`).
+        mac: Option<String>,
     },
     /// `if cond { then } else { els }`: both blocks end in [`Term::Yield`] with the results.
     If {
@@ -483,7 +488,7 @@ impl Func {
                 InstKind::IndexSet { base, index, value } => {
                     format!("indexset {base}[{index}] = {value}")
                 }
-                InstKind::Opaque { tokens, uses } => format!(
+                InstKind::Opaque { tokens, uses, .. } => format!(
                     "opaque `{tokens}` {}",
                     list(&uses.iter().map(|(_, v)| *v).collect::<Vec<_>>())
                 ),

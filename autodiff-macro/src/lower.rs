@@ -41,6 +41,8 @@ struct Binding {
     /// An element bound by `for v in x.iter()`: a reference in Rust, a value here, so `*v` is
     /// `v`.
     element: bool,
+    /// Declared `mut` (or a `&mut` parameter): methods called on it may change it.
+    mutable: bool,
 }
 
 /// How a statement sequence ends when control falls off its end.
@@ -112,16 +114,17 @@ pub fn lower(item: &syn::ItemFn, active: &[bool]) -> Lowering {
     let body = lw.f.new_block();
     lw.f.body = Some(body);
     for (n, arg) in item.sig.inputs.iter().enumerate() {
-        let (ident, ty) = match arg {
+        let (ident, ty, mut_pat) = match arg {
             syn::FnArg::Typed(pt) => match &*pt.pat {
-                Pat::Ident(pi) => (pi.ident.clone(), (*pt.ty).clone()),
-                _ => (unnamed_param(n), (*pt.ty).clone()),
+                Pat::Ident(pi) => (pi.ident.clone(), (*pt.ty).clone(), pi.mutability.is_some()),
+                _ => (unnamed_param(n), (*pt.ty).clone(), false),
             },
             syn::FnArg::Receiver(r) => match crate::types::receiver_type(r) {
-                Ok(ty) => (syn::Ident::new("self", r.self_token.span), ty),
+                Ok(ty) => (syn::Ident::new("self", r.self_token.span), ty, false),
                 Err(()) => continue,
             },
         };
+        let mutable = mut_pat || matches!(&ty, syn::Type::Reference(r) if r.mutability.is_some());
         let kind = if crate::types::is_inactive_type(&ty) {
             Kind::Discrete
         } else if crate::types::is_float_type(&ty) {
@@ -141,6 +144,7 @@ pub fn lower(item: &syn::ItemFn, active: &[bool]) -> Lowering {
             name,
             value: Some(v),
             element: false,
+            mutable,
         });
     }
     lw.seq(
@@ -168,6 +172,10 @@ impl Lowering {
     }
 
     fn bind(&mut self, name: String, v: Option<Value>) {
+        self.bind_mut(name, v, false);
+    }
+
+    fn bind_mut(&mut self, name: String, v: Option<Value>, mutable: bool) {
         if let Some(v) = v {
             if self.f.values[v.index()].name.is_none() {
                 self.f.values[v.index()].name = Some(name.clone());
@@ -177,6 +185,7 @@ impl Lowering {
             name,
             value: v,
             element: false,
+            mutable,
         });
     }
 
@@ -304,7 +313,7 @@ impl Lowering {
                     }
                 }
                 Stmt::Macro(m) => {
-                    self.opaque(b, m.mac.to_token_stream(), Kind::Unknown, false, m.span());
+                    self.opaque_macro(b, &m.mac, false, m.span());
                 }
                 Stmt::Item(item) => {
                     self.err_at(
@@ -624,7 +633,7 @@ impl Lowering {
     fn declare_uninit(&mut self, pat: &Pat) {
         match pat {
             Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
-                self.bind(pi.ident.to_string(), None);
+                self.bind_mut(pi.ident.to_string(), None, pi.mutability.is_some());
             }
             Pat::Type(pt) => self.declare_uninit(&pt.pat),
             _ => self.err_at(
@@ -644,7 +653,7 @@ impl Lowering {
                 if v.is_none() {
                     self.err(span, "this expression has no value to bind");
                 }
-                self.bind(pi.ident.to_string(), v);
+                self.bind_mut(pi.ident.to_string(), v, pi.mutability.is_some());
             }
             Pat::Type(pt) => {
                 let v = v.map(|v| {
@@ -940,7 +949,7 @@ impl Lowering {
                 let k = self.kind(v);
                 Some(self.inst1(b, InstKind::Ref(v), k, span))
             }
-            Expr::Macro(m) => self.opaque(b, m.mac.to_token_stream(), Kind::Unknown, want, span),
+            Expr::Macro(m) => self.opaque_macro(b, &m.mac, want, span),
             Expr::Block(bl) => {
                 if let Some(l) = &bl.label {
                     self.err_at(&l, "labeled blocks are not supported");
@@ -1078,7 +1087,7 @@ impl Lowering {
                     }
                 }
                 Stmt::Macro(m) => {
-                    self.opaque(b, m.mac.to_token_stream(), Kind::Unknown, false, m.span());
+                    self.opaque_macro(b, &m.mac, false, m.span());
                 }
                 Stmt::Item(item) => self.err_at(
                     &item,
@@ -1168,7 +1177,8 @@ impl Lowering {
                     for a in &inner.args {
                         args.push(self.expr(b, a, true)?);
                     }
-                    return self.method(b, inner.method.clone(), recv, args, true, span);
+                    let root = self.mutable_root(&inner.receiver);
+                    return self.method(b, inner.method.clone(), recv, args, true, root, span);
                 }
             }
         }
@@ -1185,9 +1195,11 @@ impl Lowering {
         for a in &mc.args {
             args.push(self.expr(b, a, true)?);
         }
-        self.method(b, mc.method.clone(), recv, args, false, span)
+        let root = self.mutable_root(&mc.receiver);
+        self.method(b, mc.method.clone(), recv, args, false, root, span)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn method(
         &mut self,
         b: Block,
@@ -1195,6 +1207,7 @@ impl Lowering {
         recv: Value,
         args: Vec<Value>,
         unwrap: bool,
+        recv_mut: Option<syn::Ident>,
         span: Span,
     ) -> Option<Value> {
         let s = name.to_string();
@@ -1227,10 +1240,31 @@ impl Lowering {
                 recv,
                 args,
                 unwrap,
+                recv_mut,
             },
             kind,
             span,
         ))
+    }
+
+    /// The variable a method receiver is rooted in (`v` in `v.push(..)`, `s.buf.push(..)`,
+    /// `v[i].push(..)`, `v.iter_mut().next()`), if it is declared `mut` or is a `&mut`
+    /// parameter: a method called there may change it.
+    fn mutable_root(&self, e: &Expr) -> Option<syn::Ident> {
+        match e {
+            Expr::Path(p) if p.qself.is_none() => {
+                let id = p.path.get_ident()?;
+                let slot = self.lookup(&id.to_string())?;
+                self.env[slot].mutable.then(|| id.clone())
+            }
+            Expr::Paren(p) => self.mutable_root(&p.expr),
+            Expr::Group(g) => self.mutable_root(&g.expr),
+            Expr::Field(f) => self.mutable_root(&f.base),
+            Expr::Index(ix) => self.mutable_root(&ix.expr),
+            Expr::MethodCall(mc) => self.mutable_root(&mc.receiver),
+            Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => self.mutable_root(&u.expr),
+            _ => None,
+        }
     }
 
     /// An expression in a place that can borrow (`&e`, a method receiver, a field base, an
@@ -1291,7 +1325,7 @@ impl Lowering {
                     return None;
                 }
                 let recv = args.remove(0);
-                return self.method(b, m.clone(), recv, args, false, span);
+                return self.method(b, m.clone(), recv, args, false, None, span);
             }
         }
         if let Some(local) = fp.path.get_ident() {
@@ -1329,10 +1363,28 @@ impl Lowering {
         want: bool,
         span: Span,
     ) -> Option<Value> {
+        self.opaque_inst(b, tokens, None, kind, want, span)
+    }
+
+    /// A macro call, run as written.
+    fn opaque_macro(&mut self, b: Block, m: &syn::Macro, want: bool, span: Span) -> Option<Value> {
+        let name = m.path.segments.last().map(|s| s.ident.to_string());
+        self.opaque_inst(b, m.to_token_stream(), name, Kind::Unknown, want, span)
+    }
+
+    fn opaque_inst(
+        &mut self,
+        b: Block,
+        tokens: TokenStream,
+        mac: Option<String>,
+        kind: Kind,
+        want: bool,
+        span: Span,
+    ) -> Option<Value> {
         let uses = self.free_uses(&tokens);
         let i = self.f.push_inst(
             b,
-            InstKind::Opaque { tokens, uses },
+            InstKind::Opaque { tokens, uses, mac },
             usize::from(want),
             kind,
             span,
@@ -1622,7 +1674,7 @@ impl Lowering {
         };
         let start = self.inst1(b, InstKind::Const(quote!(0usize)), Kind::Discrete, span);
         let len = syn::Ident::new("len", span);
-        let Some(end) = self.method(b, len, base, Vec::new(), false, span) else {
+        let Some(end) = self.method(b, len, base, Vec::new(), false, None, span) else {
             return;
         };
         let h = self.loop_header(&fl.body);
@@ -1676,6 +1728,7 @@ impl Lowering {
                 recv: base,
                 args: Vec::new(),
                 unwrap: false,
+                recv_mut: None,
             },
             Kind::Discrete,
             span,

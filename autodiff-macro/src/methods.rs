@@ -188,3 +188,31 @@ pub fn rule_args(rule: &str) -> Option<&'static [Arg]> {
         _ => return None,
     })
 }
+
+/// Macros that only print, format or check what they read (they cannot store a value where a
+/// derivative would need to follow it): a differentiated value may flow into them.
+pub fn is_output_macro(name: &str) -> bool {
+    matches!(
+        name,
+        "println"
+            | "print"
+            | "eprintln"
+            | "eprint"
+            | "format"
+            | "format_args"
+            | "write"
+            | "writeln"
+            | "assert"
+            | "assert_eq"
+            | "assert_ne"
+            | "debug_assert"
+            | "debug_assert_eq"
+            | "debug_assert_ne"
+            | "panic"
+            | "unreachable"
+            | "todo"
+            | "unimplemented"
+            | "dbg"
+            | "matches"
+    )
+}
