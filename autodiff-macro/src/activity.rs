@@ -15,9 +15,6 @@ pub struct Activity {
     pub useful: Vec<bool>,
     /// The block each instruction sits in.
     pub inst_block: Vec<Block>,
-    /// The instruction (`if`, `match`, loop) a block's `yield`/`continue`/`break` refers to;
-    /// `None` for the function body and its branches.
-    pub exit_owner: Vec<Option<Inst>>,
     /// The block that owns each block (its parent), `None` for the body.
     pub parent: Vec<Option<Block>>,
 }
@@ -49,50 +46,44 @@ impl Activity {
     }
 }
 
-fn structure(f: &Func) -> (Vec<Block>, Vec<Option<Inst>>, Vec<Option<Block>>) {
+fn structure(f: &Func) -> (Vec<Block>, Vec<Option<Block>>) {
     let mut inst_block = vec![Block(0); f.insts.len()];
-    let mut exit_owner = vec![None; f.blocks.len()];
     let mut parent = vec![None; f.blocks.len()];
-    fn walk(
-        f: &Func,
-        b: Block,
-        owner: Option<Inst>,
-        ib: &mut Vec<Block>,
-        eo: &mut Vec<Option<Inst>>,
-        pa: &mut Vec<Option<Block>>,
-    ) {
-        eo[b.index()] = owner;
+    fn walk(f: &Func, b: Block, ib: &mut Vec<Block>, pa: &mut Vec<Option<Block>>) {
         for &i in &f.block(b).insts {
             ib[i.index()] = b;
             for nb in f.inst_blocks(i) {
                 pa[nb.index()] = Some(b);
-                walk(f, nb, Some(i), ib, eo, pa);
+                walk(f, nb, ib, pa);
             }
         }
         for nb in f.term_blocks(b) {
             pa[nb.index()] = Some(b);
-            walk(f, nb, owner, ib, eo, pa);
+            walk(f, nb, ib, pa);
         }
     }
     if let Some(body) = f.body {
-        walk(f, body, None, &mut inst_block, &mut exit_owner, &mut parent);
+        walk(f, body, &mut inst_block, &mut parent);
     }
-    (inst_block, exit_owner, parent)
+    (inst_block, parent)
 }
 
-/// Terminators (block, operands) whose exit owner is `owner`.
-fn exits_of<'f>(f: &'f Func, eo: &[Option<Inst>], owner: Inst) -> Vec<&'f Term> {
+/// The terminators that leave an `if`/`match` (its arms' `yield`s) or a loop (its body's
+/// `continue`/`break`): after [`crate::structurize`], one per arm and one per loop body.
+fn exits_of(f: &Func, i: Inst) -> Vec<&Term> {
     let mut out = Vec::new();
-    for (n, b) in f.blocks.iter().enumerate() {
-        if eo[n] == Some(owner) {
-            out.push(&b.term);
+    let mut stack = f.inst_blocks(i);
+    while let Some(b) = stack.pop() {
+        match &f.block(b).term {
+            Term::Branch { .. } | Term::Switch { .. } => stack.extend(f.term_blocks(b)),
+            t => out.push(t),
         }
     }
     out
 }
 
 pub fn analyze(f: &Func) -> Activity {
-    let (inst_block, exit_owner, parent) = structure(f);
+    let (inst_block, parent) = structure(f);
     let n = f.values.len();
     let discrete = |v: Value| f.value(v).kind == Kind::Discrete;
 
@@ -116,7 +107,7 @@ pub fn analyze(f: &Func) -> Activity {
             match &inst.kind {
                 InstKind::Opaque { .. } | InstKind::Const(_) => {}
                 InstKind::If { .. } | InstKind::Match { .. } => {
-                    for t in exits_of(f, &exit_owner, i) {
+                    for t in exits_of(f, i) {
                         if let Term::Yield(vals) = t {
                             for (k, v) in vals.iter().enumerate() {
                                 if let Some(&r) = inst.results.get(k) {
@@ -132,8 +123,10 @@ pub fn analyze(f: &Func) -> Activity {
                     for (k, &v) in init.iter().enumerate() {
                         set(carried[k], varied[v.index()], &mut varied);
                     }
-                    for t in exits_of(f, &exit_owner, i) {
-                        if let Term::Continue(vals) | Term::Break(vals) = t {
+                    for t in exits_of(f, i) {
+                        if let Term::Continue(vals) | Term::Break(vals) | Term::Next { vals, .. } =
+                            t
+                        {
                             for (k, v) in vals.iter().enumerate() {
                                 set(carried[k], varied[v.index()], &mut varied);
                             }
@@ -175,7 +168,7 @@ pub fn analyze(f: &Func) -> Activity {
             let i = Inst(idx as u32);
             match &inst.kind {
                 InstKind::If { .. } | InstKind::Match { .. } => {
-                    for t in exits_of(f, &exit_owner, i) {
+                    for t in exits_of(f, i) {
                         if let Term::Yield(vals) = t {
                             for (k, &v) in vals.iter().enumerate() {
                                 if inst.results.get(k).is_some_and(|r| useful[r.index()]) {
@@ -199,8 +192,10 @@ pub fn analyze(f: &Func) -> Activity {
                             mark(v, &mut useful);
                         }
                     }
-                    for t in exits_of(f, &exit_owner, i) {
-                        if let Term::Continue(vals) | Term::Break(vals) = t {
+                    for t in exits_of(f, i) {
+                        if let Term::Continue(vals) | Term::Break(vals) | Term::Next { vals, .. } =
+                            t
+                        {
                             for (k, &v) in vals.iter().enumerate() {
                                 if live[k] {
                                     mark(v, &mut useful);
@@ -232,7 +227,6 @@ pub fn analyze(f: &Func) -> Activity {
         varied,
         useful,
         inst_block,
-        exit_owner,
         parent,
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::activity::Activity;
 use crate::ir::*;
-use crate::methods;
+use crate::prim::{self, Flags};
 
 pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
     let mut errors = Vec::new();
@@ -11,20 +11,29 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
         let any_result_active = inst.results.iter().any(|&r| act.is_active(r));
         let ops_active = |vs: &[Value]| vs.iter().any(|&v| act.is_active(v));
         match &inst.kind {
+            InstKind::Prim { prim, args, unwrap }
+                if prim.has(Flags::UNWRAP) && !unwrap && act.is_active(args[0]) =>
+            {
+                let s = prim.name();
+                errors.push(syn::Error::new(
+                    inst.span,
+                    format!(
+                        "`{s}` returns an `Option` or a `Result`; write `.{s}(..).unwrap()` so \
+                             that its value can be differentiated"
+                    ),
+                ));
+            }
             InstKind::Method {
                 name,
                 recv,
                 args,
-                unwrap,
                 recv_mut,
+                ..
             } => {
                 let s = name.to_string();
                 let mut ops = vec![*recv];
                 ops.extend(args);
-                let pure = methods::known_method(&s).is_some()
-                    || methods::is_view_method(&s)
-                    || methods::is_identity_method(&s)
-                    || methods::is_discrete_method(&s);
+                let pure = prim::is_discrete_method(&s);
                 if let Some(root) = recv_mut {
                     if !pure && ops.iter().any(|&v| act.varied[v.index()]) {
                         // The method may change `root`; whatever it stores there, or moves
@@ -42,32 +51,14 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                         continue;
                     }
                 }
-                if (s == "mean" || s == "mean_axis" || s == "into_shape_with_order")
-                    && !unwrap
-                    && act.is_active(*recv)
-                {
-                    errors.push(syn::Error::new(
-                        name.span(),
-                        format!(
-                            "`{s}` returns an `Option` or a `Result`; write `.{s}(..).unwrap()` so \
-                             that its value can be differentiated"
-                        ),
-                    ));
-                }
-                if methods::known_method(&s).is_none()
-                    && !methods::is_view_method(&s)
-                    && !methods::is_identity_method(&s)
-                    && !methods::is_discrete_method(&s)
-                    && ops_active(&ops)
-                    && any_result_active
-                {
+                if !pure && ops_active(&ops) && any_result_active {
                     errors.push(syn::Error::new(
                         name.span(),
                         format!(
                             "no derivative rule for method `{s}` on a differentiated value; \
                              supported methods: {}. For anything else write a function `{s}(x)` \
                              with its own `{s}_vjp` and call it",
-                            methods::known_list()
+                            prim::known_list()
                         ),
                     ));
                 }
@@ -89,7 +80,7 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                     .results
                     .iter()
                     .any(|&r| f.value(r).kind != Kind::Discrete && act.useful[r.index()]);
-                if let Some(m) = mac.as_deref().filter(|m| !methods::is_output_macro(m)) {
+                if let Some(m) = mac.as_deref().filter(|m| !prim::is_output_macro(m)) {
                     // A macro of unknown effect may store what it reads anywhere (`my_push!(v,
                     // x)`): with a differentiated value among its inputs, that is never safe.
                     if reads_varied {

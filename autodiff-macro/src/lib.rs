@@ -15,14 +15,17 @@
 
 mod activity;
 mod check;
+mod codegen;
 mod derive;
-mod emit;
 mod ir;
 mod lower;
-mod methods;
 mod options;
+mod plan;
+mod prim;
+mod reverse;
+mod scalars;
+mod structurize;
 mod types;
-mod verify;
 
 use proc_macro::TokenStream;
 use proc_macro2::TokenStream as TokenStream2;
@@ -47,6 +50,7 @@ fn combine(errors: Vec<syn::Error>) -> TokenStream2 {
 }
 
 fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
+    prim::new_expansion();
     let func: syn::ItemFn = match syn::parse2(item.clone()) {
         Ok(f) => f,
         Err(_) => {
@@ -72,55 +76,79 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     // together; lowering leaves placeholders where it failed, which check nothing more.
     let lowered = lower::lower(&func, &sig.active);
     errors.extend(lowered.errors);
-    let f = lowered.f;
-    match verify::verify(&f) {
+    let mut f = lowered.f;
+    let mut act = None;
+    match ir::verify::verify(&f) {
         Ok(()) => {
-            let act = activity::analyze(&f);
-            errors.extend(check::check(&f, &act));
+            structurize::structurize(&mut f);
+            let a = activity::analyze(&f);
+            errors.extend(check::check(&f, &a));
+            act = Some(a);
         }
-        Err(msg) if errors.is_empty() => errors.push(syn::Error::new(
-            func.sig.ident.span(),
-            format!("autodiff internal error, please report it: invalid SSA: {msg}"),
-        )),
+        Err(msg) if errors.is_empty() => errors.push(internal(&func, &msg)),
         Err(_) => {}
     }
-    if !errors.is_empty() {
+    let Some(act) = act.filter(|_| errors.is_empty()) else {
         return with_stubs(&func, &sig, errors);
+    };
+    let primal = if opts.dump {
+        f.to_string()
+    } else {
+        String::new()
+    };
+    let mut tys = scalars::analyze(&f);
+    let rev = reverse::reverse(&mut f, &act, &mut tys);
+    let plan = plan::plan(&mut f, &act, &mut tys, &rev);
+    if let Err(msg) = ir::verify::verify(&f) {
+        return with_stubs(&func, &sig, vec![internal(&func, &msg)]);
     }
-    let act = activity::analyze(&f);
-    let mut em = emit::Emitter::new(&f, &act);
-    let backward = em.backward();
-    let (forward, out) = em.forward();
-    let prelude = em.prelude();
+    let codegen::Code {
+        prelude,
+        forward,
+        out,
+        seed,
+        pullback,
+    } = codegen::generate(&f, &tys, &plan, &act.active);
     let (ret, grad) = (&sig.ret, &sig.grad);
-    // `_grad` gets the forward and backward passes in one body rather than calling `_vjp`
-    // and its closure: LLVM then optimises them together (sharing `sin`/`cos` work, keeping
-    // values in registers) even when `_vjp` has other callers and is not inlined.
-    let seed = quote::quote_spanned!(ret.span()=> ::autodiff::__private::seed(&#out));
+    let seed_value = quote::quote_spanned!(ret.span()=> ::autodiff::__private::seed(&__ad_out));
+    // `_grad` carries the forward and backward passes in one body rather than calling `_vjp`:
+    // LLVM optimises them together (sharing `sin`/`cos` work, keeping values in registers), and
+    // inside an `impl` block the macro could not name `_vjp` for an associated function.
     let generated = sig.items(
         &func,
         quote! {
             #prelude
             #forward
-            (#out, move |__ad_seed: #ret| -> #grad { #backward })
+            let __ad_out = #out;
+            (__ad_out, move |#seed: #ret| -> #grad { #pullback })
         },
         quote! {
             #prelude
             #forward
-            let __ad_seed: #ret = #seed;
-            let __ad_grad: #grad = { #backward };
-            (#out, __ad_grad)
+            let __ad_out = #out;
+            let #seed: #ret = #seed_value;
+            let __ad_grad: #grad = { #pullback };
+            (__ad_out, __ad_grad)
         },
     );
     if opts.dump {
         eprintln!(
-            "#[differentiate] {}: SSA\n{}\n#[differentiate] {}: generated code\n{}",
-            func.sig.ident, f, func.sig.ident, generated
+            "#[differentiate] {name}: SSA\n{primal}\n#[differentiate] {name}: forward pass\n{f}\n\
+             #[differentiate] {name}: {}\n#[differentiate] {name}: generated code\n{generated}",
+            f.pullback_text(),
+            name = func.sig.ident,
         );
     }
     let mut out = original(&func);
     out.extend(generated);
     out
+}
+
+fn internal(func: &syn::ItemFn, msg: &str) -> syn::Error {
+    syn::Error::new(
+        func.sig.ident.span(),
+        format!("autodiff internal error, please report it: invalid SSA: {msg}"),
+    )
 }
 
 /// The function as written. It counts as used when only its generated items are (calling just

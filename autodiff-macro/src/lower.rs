@@ -30,7 +30,7 @@ use syn::visit::Visit;
 use syn::{Expr, Pat, Stmt};
 
 use crate::ir::*;
-use crate::methods;
+use crate::prim::{self, Flags, PrimId};
 
 /// One variable binding in scope.
 #[derive(Clone)]
@@ -1211,25 +1211,40 @@ impl Lowering {
         span: Span,
     ) -> Option<Value> {
         let s = name.to_string();
-        let kind = if methods::is_discrete_method(&s) {
-            Kind::Discrete
-        } else if let Some(rule) = methods::known_method(&s) {
-            if rule.n_args != args.len() {
+        if let Some(prim) = PrimId::method(&s) {
+            if prim.n_args() != args.len() {
                 self.err_at(
                     &name,
                     format!(
                         "`{s}` takes {} argument(s) here, found {}",
-                        rule.n_args,
+                        prim.n_args(),
                         args.len()
                     ),
                 );
                 return None;
             }
-            match self.kind(recv) {
+            let kind = match self.kind(recv) {
                 Kind::Discrete => Kind::Discrete,
-                _ if rule.float_result => Kind::Float,
+                _ if prim.has(Flags::FLOAT_RESULT) => Kind::Float,
+                k if prim.has(Flags::IDENTITY) => k,
                 _ => Kind::Unknown,
-            }
+            };
+            let mut all = vec![recv];
+            all.extend(args);
+            // Spanned at the method's name: what diagnostics about it underline.
+            return Some(self.inst1(
+                b,
+                InstKind::Prim {
+                    prim,
+                    args: all,
+                    unwrap,
+                },
+                kind,
+                name.span(),
+            ));
+        }
+        let kind = if prim::is_discrete_method(&s) {
+            Kind::Discrete
         } else {
             Kind::Unknown
         };
@@ -1316,7 +1331,7 @@ impl Lowering {
             .collect();
         if segs.len() == 2 && (segs[0] == "f64" || segs[0] == "f32") {
             let m = &fp.path.segments[1].ident;
-            if methods::known_method(&segs[1]).is_some_and(|r| r.float_result) {
+            if PrimId::method(&segs[1]).is_some_and(|p| p.has(Flags::FLOAT_RESULT)) {
                 if args.is_empty() {
                     self.err(
                         span,

@@ -2,8 +2,9 @@
 
 use syn::parse_quote;
 
+use crate::ir::verify;
 use crate::ir::*;
-use crate::{activity, lower, verify};
+use crate::{activity, lower};
 
 fn lower_fn(item: syn::ItemFn) -> Func {
     let active: Vec<bool> = item
@@ -40,9 +41,9 @@ fn(v0 active: x):
     v3 = const 2.0
     v4 = neg v3
     v5 = mul v4, v0
-    v6 = method exp v5
+    v6 = exp v5
     v7 = add v2, v6
-    v8 = method ln v7
+    v8 = ln v7
     v9 = mul v1, v8
     return v9
 ";

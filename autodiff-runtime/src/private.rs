@@ -6,7 +6,7 @@
 
 pub use crate::differentiable::{Differentiable, Primal, Real};
 pub use crate::rules::{
-    ArithRules, DotRules, FloatArgRules, FloatRules, HasShape, NegRule, ShapeOf, TensorRules,
+    ArithRules, DotRules, FloatArgRules, FloatRules, HasShape, NegRule, ShapeOf, TensorRules, d,
 };
 
 /// A zero gradient shaped like `x`: the start of an adjoint that receives contributions from

@@ -89,5 +89,5 @@
 mod scalar;
 pub mod tensor;
 
-pub use scalar::{ArithRules, FloatRules, HasShape, NegRule, ShapeOf};
+pub use scalar::{ArithRules, FloatRules, HasShape, NegRule, ShapeOf, d};
 pub use tensor::{DotRules, FloatArgRules, TensorRules};

@@ -595,10 +595,15 @@ macro_rules! scalar_rules {
 scalar_rules!(f32 f64);
 
 /// The float operations the shared helpers below need, for `f32` and `f64`.
-trait Float: crate::Real {
+pub trait Float: crate::Real {
+    /// `xⁿ`.
     fn powi(self, n: i32) -> Self;
+    /// `xᵖ`.
     fn powf(self, p: Self) -> Self;
+    /// `ln x`.
     fn ln(self) -> Self;
+    /// `√(x² + a²)`.
+    fn hypot(self, a: Self) -> Self;
 }
 
 macro_rules! impl_float {
@@ -615,6 +620,10 @@ macro_rules! impl_float {
             #[inline(always)]
             fn ln(self) -> Self {
                 <$t>::ln(self)
+            }
+            #[inline(always)]
+            fn hypot(self, a: Self) -> Self {
+                <$t>::hypot(self, a)
             }
         }
     )*};
@@ -676,6 +685,76 @@ fn share3<T: crate::Real>(v: T, o1: T, o2: T, y: T) -> T {
         (false, false) => T::ONE,
         (true, true) => T::ONE / T::from_f64(3.0),
         _ => T::from_f64(0.5),
+    }
+}
+
+/// Derivative helpers that the primitive table's forms call (as `d::name(..)`) when
+/// `#[differentiate]` writes a rule out inline on plain floats. Each is the partial derivative
+/// the matching rule above multiplies by, with the same conventions at kinks and singularities.
+pub mod d {
+    use super::Float;
+
+    /// `d/dx |x|`: the sign of `x`, `0` at `0` (the minimum-norm Clarke gradient).
+    #[inline(always)]
+    pub fn abs_d<T: Float>(x: T) -> T {
+        if x == T::ZERO {
+            T::ZERO
+        } else if x > T::ZERO {
+            T::ONE
+        } else {
+            -T::ONE
+        }
+    }
+
+    /// `d/dx xⁿ = n·xⁿ⁻¹`, `0` for `n = 0`.
+    #[inline(always)]
+    pub fn powi_d<T: Float>(x: T, n: i32, y: T) -> T {
+        super::powi_derivative(x, n, y)
+    }
+
+    /// `∂/∂x xᵖ = p·xᵖ⁻¹`, `0` for `p = 0`.
+    #[inline(always)]
+    pub fn powf_dx<T: Float>(x: T, p: T) -> T {
+        super::powf_base_derivative(x, p)
+    }
+
+    /// `∂/∂p xᵖ = y·ln x` (`y = xᵖ`), `0` where `y = 0`.
+    #[inline(always)]
+    pub fn powf_dp<T: Float>(x: T, y: T) -> T {
+        super::powf_exponent_derivative(x, y)
+    }
+
+    /// `∂/∂x atan2(x, a) = a/(x² + a²)`, `0` at the origin.
+    #[inline(always)]
+    pub fn atan2_d0<T: Float>(x: T, a: T) -> T {
+        let h = x.hypot(a);
+        if h == T::ZERO { T::ZERO } else { a / h / h }
+    }
+
+    /// `∂/∂a atan2(x, a) = −x/(x² + a²)`, `0` at the origin.
+    #[inline(always)]
+    pub fn atan2_d1<T: Float>(x: T, a: T) -> T {
+        let h = x.hypot(a);
+        if h == T::ZERO { T::ZERO } else { -(x / h / h) }
+    }
+
+    /// `∂/∂x √(x² + a²) = x/y`, `0` at the origin (`y = 0`).
+    #[inline(always)]
+    pub fn hypot_d<T: Float>(x: T, y: T) -> T {
+        if y == T::ZERO { T::ZERO } else { x / y }
+    }
+
+    /// The share of the cotangent argument `v` of `max`/`min` gets (`other` is the other
+    /// argument, `y` the result): `1`, `½` at a tie, `0`.
+    #[inline(always)]
+    pub fn share2<T: Float>(v: T, other: T, y: T) -> T {
+        super::share2(v, other, y)
+    }
+
+    /// The share of the cotangent argument `v` of `clamp` gets.
+    #[inline(always)]
+    pub fn share3<T: Float>(v: T, o1: T, o2: T, y: T) -> T {
+        super::share3(v, o1, o2, y)
     }
 }
 

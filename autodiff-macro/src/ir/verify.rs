@@ -3,11 +3,13 @@
 //! - every operand is defined before its use, in the same block or an enclosing one;
 //! - every value is defined once, every block is owned once;
 //! - `yield` carries as many values as its `if`/`match` has results, `continue`/`break` as
-//!   many as the loop carries, and they appear only where they belong.
+//!   many as the loop carries, and they appear only where they belong;
+//! - the pullback sees its own values and the values of the function's top level (the ones
+//!   its closure can capture), nothing else of the forward pass.
 
 use std::collections::HashSet;
 
-use crate::ir::*;
+use super::*;
 
 pub fn verify(f: &Func) -> Result<(), String> {
     let mut v = Verifier {
@@ -20,7 +22,17 @@ pub fn verify(f: &Func) -> Result<(), String> {
     for p in &f.params {
         v.define(p.value)?;
     }
-    v.block(body, Ctx::Function)
+    v.block(body, Ctx::Function)?;
+    if let Some(pb) = f.pullback {
+        // The pullback may read the top level of the forward pass: what it captures.
+        let mut visible: HashSet<Value> = f.params.iter().map(|p| p.value).collect();
+        for &i in &f.block(body).insts {
+            visible.extend(f.inst(i).results.iter().copied());
+        }
+        v.visible = visible;
+        v.block(pb, Ctx::Function)?;
+    }
+    Ok(())
 }
 
 #[derive(Clone, Copy)]
@@ -85,6 +97,11 @@ impl Verifier<'_> {
                         self.nested(a.block, Ctx::Arm(inst.results.len()))?;
                     }
                 }
+                InstKind::MatchRecord { arms, .. } => {
+                    for &a in arms {
+                        self.nested(a, Ctx::Arm(0))?;
+                    }
+                }
                 InstKind::Loop { init, body, kind } => {
                     let params = self.f.block(*body).params.len();
                     let index = usize::from(matches!(kind, LoopKind::Range { .. }));
@@ -109,6 +126,7 @@ impl Verifier<'_> {
         match (&data.term, ctx) {
             (Term::Yield(vs), Ctx::Arm(n)) if vs.len() == n => Ok(()),
             (Term::Continue(vs) | Term::Break(vs), Ctx::Loop(n)) if vs.len() == n => Ok(()),
+            (Term::Next { vals, .. }, Ctx::Loop(n)) if vals.len() == n => Ok(()),
             (Term::Return(_), Ctx::Function) => Ok(()),
             (Term::Branch { then, els, .. }, _) => {
                 self.nested(*then, ctx)?;

@@ -14,6 +14,8 @@ use std::fmt;
 
 use proc_macro2::{Span, TokenStream};
 
+pub use crate::prim::PrimId;
+
 macro_rules! index_type {
     ($(#[$m:meta])* $name:ident, $prefix:literal) => {
         $(#[$m])*
@@ -46,6 +48,16 @@ index_type!(
     /// A block: parameters, instructions, one terminator.
     Block,
     "b"
+);
+index_type!(
+    /// A mutable variable of the pullback: the adjoint of a value, accumulated in place.
+    Var,
+    "w"
+);
+index_type!(
+    /// A stack of per-iteration records of a loop.
+    Stack,
+    "s"
 );
 
 /// What the macro knows of a value's type without asking rustc: enough to keep integers,
@@ -121,8 +133,15 @@ pub enum InstKind {
     Binary(BinOp, Value, Value),
     /// `-a`.
     Neg(Value),
-    /// `recv.name(args)`. Known float methods have derivative rules; other methods must only
-    /// see inactive values.
+    /// A primitive of the table: `a op b`-like operators are [`InstKind::Binary`]; methods with
+    /// derivative rules are this. `args` are the receiver, then the arguments.
+    Prim {
+        prim: PrimId,
+        args: Vec<Value>,
+        /// `x.mean().unwrap()`: the primitive returns an `Option`.
+        unwrap: bool,
+    },
+    /// `recv.name(args)` of a method with no derivative rule: only inactive values may reach it.
     Method {
         name: syn::Ident,
         recv: Value,
@@ -177,6 +196,72 @@ pub enum InstKind {
         scrutinee: Value,
         arms: Vec<MatchArm>,
     },
+    // ---- instructions that the transformations add -----------------------------------------
+    /// `let mut w = value;`
+    VarInit { var: Var, value: Value },
+    /// `w += value`.
+    VarAcc { var: Var, value: Value },
+    /// `w[index] += value`.
+    VarAccAt {
+        var: Var,
+        index: Value,
+        value: Value,
+    },
+    /// `w.field += value`, for a tuple field (`0`) or a named one.
+    VarAccField {
+        var: Var,
+        field: syn::Member,
+        value: Value,
+    },
+    /// The variable's value, moved out (its last read).
+    VarGet(Var),
+    /// The variable's value, leaving zero in it (a loop-carried adjoint at each iteration).
+    VarTake(Var),
+    /// `w[index]`, leaving zero there.
+    VarTakeAt { var: Var, index: Value },
+    /// `w += 1` on an iteration counter.
+    Count(Var),
+    /// A zero gradient shaped like the value.
+    ZeroLike(Value),
+    /// A zero gradient of the shape the value holds.
+    ZeroOfShape(Value),
+    /// The shape of a value (`ShapeOf`).
+    Shape(Value),
+    /// The runtime's reverse rule of operand `operand` of a primitive, on values whose type the
+    /// macro does not know: `Trait::<name>_vjp_<k>(args.., &g)`.
+    Rule {
+        prim: PrimId,
+        operand: usize,
+        args: Vec<RuleArg>,
+        g: Value,
+    },
+    /// A runtime derivative helper `d::name(args)`, called from a primitive's form.
+    Helper { name: String, args: Vec<Value> },
+    /// The cotangent of an `as` cast's source: `g` converted back.
+    CastBack { source: Value, g: Value },
+    /// `g_vjp(args)`: results are the value, its pullback and the markers saying which
+    /// arguments it returns gradients for.
+    CallVjp { path: syn::Path, args: Vec<Value> },
+    /// The pullback of a call applied to its cotangent, spread over the call's arguments: one
+    /// result per argument (`()` for those without a gradient).
+    CallPullback { pb: Value, sel: Value, g: Value },
+    /// A variant of the record of `if`/`match` instruction `of`: what its arm `variant` keeps.
+    MakeRecord {
+        of: Inst,
+        variant: usize,
+        values: Vec<Value>,
+    },
+    /// `match` on the record of `if`/`match` instruction `of`: arm `k`'s parameters are the
+    /// values variant `k` keeps.
+    MatchRecord {
+        of: Inst,
+        scrutinee: Value,
+        arms: Vec<Block>,
+    },
+    /// Pushes a loop iteration's record.
+    Push { stack: Stack, values: Vec<Value> },
+    /// Pops a loop iteration's record: one result per value pushed.
+    Pop(Stack),
     /// A loop. The body's parameters are the loop-carried values (after the index for `for`);
     /// `init` gives their first values. It ends in `Continue` (next iteration, with the new
     /// carried values) or `Break` (leave, carried values become the results); `Return` inside
@@ -214,6 +299,146 @@ pub enum LoopKind {
     Infinite,
 }
 
+macro_rules! inst_operands {
+    ($self:ident, $f:ident, $it:ident) => {{
+        let f = $f;
+        match $self {
+            InstKind::Const(_)
+            | InstKind::VarGet(_)
+            | InstKind::VarTake(_)
+            | InstKind::Count(_)
+            | InstKind::Pop(_) => {}
+            InstKind::Binary(_, a, b) | InstKind::Index(a, b) => {
+                f(a);
+                f(b);
+            }
+            InstKind::Neg(a)
+            | InstKind::Field(a, _)
+            | InstKind::FieldRef(a, _)
+            | InstKind::Deref(a)
+            | InstKind::Ref(a)
+            | InstKind::ZeroLike(a)
+            | InstKind::ZeroOfShape(a)
+            | InstKind::Shape(a)
+            | InstKind::Cast { value: a, .. }
+            | InstKind::Ascribe { value: a, .. }
+            | InstKind::VarInit { value: a, .. }
+            | InstKind::VarAcc { value: a, .. }
+            | InstKind::VarAccField { value: a, .. }
+            | InstKind::VarTakeAt { index: a, .. } => f(a),
+            InstKind::VarAccAt { index, value, .. } => {
+                f(index);
+                f(value);
+            }
+            InstKind::Tuple(vs)
+            | InstKind::Prim { args: vs, .. }
+            | InstKind::Call { args: vs, .. }
+            | InstKind::CallVjp { args: vs, .. }
+            | InstKind::Helper { args: vs, .. }
+            | InstKind::MakeRecord { values: vs, .. }
+            | InstKind::Push { values: vs, .. } => vs.$it().for_each(f),
+            InstKind::IndexSet { base, index, value } => {
+                f(base);
+                f(index);
+                f(value);
+            }
+            InstKind::Method { recv, args, .. } => {
+                f(recv);
+                args.$it().for_each(f);
+            }
+            InstKind::Opaque { uses, .. } => uses.$it().for_each(|(_, v)| f(v)),
+            InstKind::If { cond, .. } => f(cond),
+            InstKind::Match { scrutinee, arms } => {
+                f(scrutinee);
+                for arm in arms.$it() {
+                    arm.guard_uses.$it().for_each(|(_, v)| f(v));
+                }
+            }
+            InstKind::MatchRecord { scrutinee, .. } => f(scrutinee),
+            InstKind::Rule { args, g, .. } => {
+                for a in args.$it() {
+                    if let RuleArg::Value(v) | RuleArg::Shape(v) = a {
+                        f(v);
+                    }
+                }
+                f(g);
+            }
+            InstKind::CastBack { source, g } => {
+                f(source);
+                f(g);
+            }
+            InstKind::CallPullback { pb, sel, g } => {
+                f(pb);
+                f(sel);
+                f(g);
+            }
+            InstKind::Loop { kind, init, .. } => {
+                if let LoopKind::Range { start, end, .. } = kind {
+                    f(start);
+                    f(end);
+                }
+                init.$it().for_each(f);
+            }
+        }
+    }};
+}
+
+macro_rules! term_operands {
+    ($self:ident, $f:ident, $it:ident) => {{
+        let f = $f;
+        match $self {
+            Term::Yield(vs) | Term::Continue(vs) | Term::Break(vs) => vs.$it().for_each(f),
+            Term::Next { brk, vals } => {
+                f(brk);
+                vals.$it().for_each(f);
+            }
+            Term::Return(v) => f(v),
+            Term::Branch { cond, .. } => f(cond),
+            Term::Switch { scrutinee, arms } => {
+                f(scrutinee);
+                for arm in arms.$it() {
+                    arm.guard_uses.$it().for_each(|(_, v)| f(v));
+                }
+            }
+        }
+    }};
+}
+
+impl InstKind {
+    /// Calls `f` on every operand the instruction reads directly (not those of its blocks).
+    pub fn operands_mut(&mut self, f: &mut dyn FnMut(&mut Value)) {
+        inst_operands!(self, f, iter_mut);
+    }
+
+    /// Calls `f` on every operand the instruction reads directly (not those of its blocks).
+    pub fn each_operand(&self, f: &mut dyn FnMut(&Value)) {
+        inst_operands!(self, f, iter);
+    }
+}
+
+impl Term {
+    /// Calls `f` on every operand the terminator reads directly.
+    pub fn operands_mut(&mut self, f: &mut dyn FnMut(&mut Value)) {
+        term_operands!(self, f, iter_mut);
+    }
+
+    /// Calls `f` on every operand the terminator reads directly.
+    pub fn each_operand(&self, f: &mut dyn FnMut(&Value)) {
+        term_operands!(self, f, iter);
+    }
+}
+
+/// One primal argument of a runtime rule call.
+#[derive(Clone, Debug)]
+pub enum RuleArg {
+    /// A value, passed by reference.
+    Value(Value),
+    /// A shape value (`ShapeOf`), passed by reference.
+    Shape(Value),
+    /// The cotangent in place of an argument the rule does not read.
+    Witness,
+}
+
 #[derive(Clone, Debug)]
 pub struct InstData {
     pub kind: InstKind,
@@ -231,6 +456,9 @@ pub enum Term {
     Break(Vec<Value>),
     /// Leave the function.
     Return(Value),
+    /// Next iteration or leave the loop, as the discrete value `brk` says, with these carried
+    /// values: what a loop body whose arms `continue` or `break` ends in once they are joined.
+    Next { brk: Value, vals: Vec<Value> },
     /// A diverging `if` at the end of a block: each arm ends in its own terminator.
     Branch {
         cond: Value,
@@ -269,6 +497,29 @@ pub struct Func {
     pub blocks: Vec<BlockData>,
     pub params: Vec<Param>,
     pub body: Option<Block>,
+    /// Mutable variables (adjoints, counters) of the pullback.
+    pub vars: Vec<VarData>,
+    /// Record stacks of loops.
+    pub stacks: Vec<StackData>,
+    /// The pullback, once reverse mode has run: its parameter is the seed, it returns the
+    /// gradient of the active parameters; it may read the values of the body's top level.
+    pub pullback: Option<Block>,
+}
+
+/// A variable of the pullback.
+#[derive(Clone, Debug)]
+pub struct VarData {
+    /// Readable name: `x_3_bar` for the adjoint of `x_3`.
+    pub name: String,
+    /// The value it is the adjoint of, if any (its type is that value's gradient type).
+    pub of: Option<Value>,
+}
+
+/// A loop's record stack.
+#[derive(Clone, Debug)]
+pub struct StackData {
+    /// The loop that pushes.
+    pub owner: Inst,
 }
 
 impl Func {
@@ -336,46 +587,9 @@ impl Func {
 
     /// Operands an instruction reads directly (not those read inside its blocks).
     pub fn operands(&self, i: Inst) -> Vec<Value> {
-        match &self.inst(i).kind {
-            InstKind::Const(_) => vec![],
-            InstKind::Binary(_, a, b) | InstKind::Index(a, b) => vec![*a, *b],
-            InstKind::Neg(a)
-            | InstKind::Field(a, _)
-            | InstKind::FieldRef(a, _)
-            | InstKind::Deref(a) => {
-                vec![*a]
-            }
-            InstKind::Cast { value, .. } | InstKind::Ascribe { value, .. } => vec![*value],
-            InstKind::Ref(v) => vec![*v],
-            InstKind::Tuple(vs) => vs.clone(),
-            InstKind::IndexSet { base, index, value } => vec![*base, *index, *value],
-            InstKind::Method { recv, args, .. } => {
-                let mut v = vec![*recv];
-                v.extend(args);
-                v
-            }
-            InstKind::Call { args, .. } => args.clone(),
-            InstKind::Opaque { uses, .. } => uses.iter().map(|(_, v)| *v).collect(),
-            InstKind::If { cond, .. } => vec![*cond],
-            InstKind::Match {
-                scrutinee, arms, ..
-            } => {
-                let mut v = vec![*scrutinee];
-                for arm in arms {
-                    v.extend(arm.guard_uses.iter().map(|(_, v)| *v));
-                }
-                v
-            }
-            InstKind::Loop { kind, init, .. } => {
-                let mut v = Vec::new();
-                if let LoopKind::Range { start, end, .. } = kind {
-                    v.push(*start);
-                    v.push(*end);
-                }
-                v.extend(init);
-                v
-            }
-        }
+        let mut out = Vec::new();
+        self.inst(i).kind.each_operand(&mut |v| out.push(*v));
+        out
     }
 
     /// Blocks an instruction owns.
@@ -383,6 +597,7 @@ impl Func {
         match &self.inst(i).kind {
             InstKind::If { then, els, .. } => vec![*then, *els],
             InstKind::Match { arms, .. } => arms.iter().map(|a| a.block).collect(),
+            InstKind::MatchRecord { arms, .. } => arms.clone(),
             InstKind::Loop { body, .. } => vec![*body],
             _ => vec![],
         }
@@ -390,18 +605,9 @@ impl Func {
 
     /// Values a terminator reads directly.
     pub fn term_operands(&self, b: Block) -> Vec<Value> {
-        match &self.block(b).term {
-            Term::Yield(vs) | Term::Continue(vs) | Term::Break(vs) => vs.clone(),
-            Term::Return(v) => vec![*v],
-            Term::Branch { cond, .. } => vec![*cond],
-            Term::Switch { scrutinee, arms } => {
-                let mut v = vec![*scrutinee];
-                for arm in arms {
-                    v.extend(arm.guard_uses.iter().map(|(_, v)| *v));
-                }
-                v
-            }
-        }
+        let mut out = Vec::new();
+        self.block(b).term.each_operand(&mut |v| out.push(*v));
+        out
     }
 
     /// Blocks a terminator owns.
@@ -411,6 +617,18 @@ impl Func {
             Term::Switch { arms, .. } => arms.iter().map(|a| a.block).collect(),
             _ => vec![],
         }
+    }
+
+    pub fn new_var(&mut self, name: String, of: Option<Value>) -> Var {
+        let v = Var(self.vars.len() as u32);
+        self.vars.push(VarData { name, of });
+        v
+    }
+
+    pub fn new_stack(&mut self, owner: Inst) -> Stack {
+        let s = Stack(self.stacks.len() as u32);
+        self.stacks.push(StackData { owner });
+        s
     }
 
     /// Every block nested in `b` (through instructions and terminators), `b` first.
@@ -439,121 +657,5 @@ impl Func {
     }
 }
 
-fn list(vs: &[Value]) -> String {
-    vs.iter()
-        .map(|v| v.to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-impl Func {
-    fn fmt_block(&self, f: &mut fmt::Formatter<'_>, b: Block, depth: usize) -> fmt::Result {
-        let pad = "  ".repeat(depth);
-        let data = self.block(b);
-        writeln!(f, "{pad}{b}({}):", list(&data.params))?;
-        for &i in &data.insts {
-            let inst = self.inst(i);
-            let res = list(&inst.results);
-            let lhs = if res.is_empty() {
-                String::new()
-            } else {
-                format!("{res} = ")
-            };
-            let body = match &inst.kind {
-                InstKind::Const(t) => format!("const {t}"),
-                InstKind::Binary(op, a, b) => format!("{} {a}, {b}", op.name()),
-                InstKind::Neg(a) => format!("neg {a}"),
-                InstKind::Method {
-                    name, recv, args, ..
-                } => {
-                    format!(
-                        "method {name} {recv}{}{}",
-                        if args.is_empty() { "" } else { ", " },
-                        list(args)
-                    )
-                }
-                InstKind::Call { path, args } => {
-                    format!("call {} {}", quote::quote!(#path), list(args))
-                }
-                InstKind::Cast { value, ty } => format!("cast {value} as {}", quote::quote!(#ty)),
-                InstKind::Ascribe { value, ty } => {
-                    format!("ascribe {value}: {}", quote::quote!(#ty))
-                }
-                InstKind::Ref(v) => format!("ref {v}"),
-                InstKind::Tuple(vs) => format!("tuple {}", list(vs)),
-                InstKind::Field(v, n) => format!("field {v}.{n}"),
-                InstKind::FieldRef(v, n) => format!("fieldref {v}.{n}"),
-                InstKind::Deref(v) => format!("deref {v}"),
-                InstKind::Index(a, b) => format!("index {a}[{b}]"),
-                InstKind::IndexSet { base, index, value } => {
-                    format!("indexset {base}[{index}] = {value}")
-                }
-                InstKind::Opaque { tokens, uses, .. } => format!(
-                    "opaque `{tokens}` {}",
-                    list(&uses.iter().map(|(_, v)| *v).collect::<Vec<_>>())
-                ),
-                InstKind::If { cond, .. } => format!("if {cond}"),
-                InstKind::Match { scrutinee, .. } => format!("match {scrutinee}"),
-                InstKind::Loop { kind, init, .. } => match kind {
-                    LoopKind::Range {
-                        start,
-                        end,
-                        inclusive,
-                        rev,
-                    } => format!(
-                        "for {start}..{}{end}{} init {}",
-                        if *inclusive { "=" } else { "" },
-                        if *rev { " rev" } else { "" },
-                        list(init)
-                    ),
-                    LoopKind::Infinite => format!("loop init {}", list(init)),
-                },
-            };
-            writeln!(f, "{pad}  {lhs}{body}")?;
-            for nested in self.inst_blocks(i) {
-                self.fmt_block(f, nested, depth + 2)?;
-            }
-        }
-        match &data.term {
-            Term::Yield(vs) => writeln!(f, "{pad}  yield {}", list(vs)),
-            Term::Continue(vs) => writeln!(f, "{pad}  continue {}", list(vs)),
-            Term::Break(vs) => writeln!(f, "{pad}  break {}", list(vs)),
-            Term::Return(v) => writeln!(f, "{pad}  return {v}"),
-            Term::Branch { cond, then, els } => {
-                writeln!(f, "{pad}  branch {cond}")?;
-                self.fmt_block(f, *then, depth + 2)?;
-                self.fmt_block(f, *els, depth + 2)
-            }
-            Term::Switch { scrutinee, arms } => {
-                writeln!(f, "{pad}  switch {scrutinee}")?;
-                for arm in arms {
-                    self.fmt_block(f, arm.block, depth + 2)?;
-                }
-                Ok(())
-            }
-        }
-    }
-}
-
-/// Prints the function as text: `v3 = mul v1, v2`, nested blocks indented.
-impl fmt::Display for Func {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let params: Vec<String> = self
-            .params
-            .iter()
-            .map(|p| {
-                format!(
-                    "{}{}: {}",
-                    p.value,
-                    if p.active { " active" } else { "" },
-                    p.ident
-                )
-            })
-            .collect();
-        writeln!(f, "fn({}):", params.join(", "))?;
-        match self.body {
-            Some(b) => self.fmt_block(f, b, 1),
-            None => Ok(()),
-        }
-    }
-}
+mod display;
+pub mod verify;

@@ -1,0 +1,746 @@
+//! Code generation: the IR printed as Rust. No decisions about derivatives are made here; the
+//! only choices are how to spell each instruction:
+//!
+//! - on plain floats (see [`crate::scalars`]) with plain operators, inherent methods and
+//!   annotated `let`s; on anything else through the runtime's traits, by reference;
+//! - where the forward pass would move a value the pullback keeps, a copy is moved instead;
+//! - every name comes from [`names`].
+
+pub mod names;
+
+use std::collections::{HashMap, HashSet};
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+
+use crate::ir::*;
+use crate::plan::Plan;
+use crate::scalars::{Ty, Types};
+
+const P: &str = "::autodiff::__private";
+
+fn private() -> TokenStream {
+    P.parse().unwrap_or_default()
+}
+
+/// The pieces of a generated `_vjp`/`_grad` body.
+pub struct Code {
+    /// Record enums and loop stacks, before the forward pass.
+    pub prelude: TokenStream,
+    /// The parameters bound to their SSA names, then the forward pass.
+    pub forward: TokenStream,
+    /// The forward pass's result.
+    pub out: TokenStream,
+    /// The pullback's parameter (the seed).
+    pub seed: syn::Ident,
+    /// The pullback's body, ending in the gradient.
+    pub pullback: TokenStream,
+}
+
+pub struct Gen<'a> {
+    f: &'a Func,
+    tys: &'a Types,
+    /// Values kept by the forward pass: captured by the pullback or in a record.
+    kept_top: HashSet<Value>,
+    kept_rec: HashSet<Value>,
+    /// How often each pullback value is read in the pullback.
+    uses: HashMap<Value, usize>,
+    /// Values defined in the pullback.
+    pullback_values: HashSet<Value>,
+    /// Loops that push records, with their stack.
+    loop_stacks: HashMap<Inst, Vec<Stack>>,
+    /// Match arm blocks: the names their pattern binds, in the order of the block's parameters.
+    arm_bindings: HashMap<Block, Vec<syn::Ident>>,
+    active: &'a [bool],
+}
+
+pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool]) -> Code {
+    let mut g = Gen {
+        f,
+        tys,
+        kept_top: HashSet::new(),
+        kept_rec: HashSet::new(),
+        uses: HashMap::new(),
+        pullback_values: HashSet::new(),
+        loop_stacks: HashMap::new(),
+        arm_bindings: HashMap::new(),
+        active,
+    };
+    for inst in &f.insts {
+        if let InstKind::Match { arms, .. } = &inst.kind {
+            for a in arms {
+                g.arm_bindings.insert(a.block, a.bindings.clone());
+            }
+        }
+    }
+    let body = f.body();
+    let top: HashSet<Value> = f
+        .block(body)
+        .insts
+        .iter()
+        .flat_map(|&i| f.inst(i).results.clone())
+        .chain(f.params.iter().map(|p| p.value))
+        .collect();
+    for &v in &plan.kept {
+        if top.contains(&v) {
+            g.kept_top.insert(v);
+        } else {
+            g.kept_rec.insert(v);
+        }
+    }
+    for (n, s) in f.stacks.iter().enumerate() {
+        g.loop_stacks
+            .entry(s.owner)
+            .or_default()
+            .push(Stack(n as u32));
+    }
+    if let Some(pb) = f.pullback {
+        for b in f.blocks_within(pb) {
+            g.pullback_values.extend(f.block(b).params.iter().copied());
+            for &i in &f.block(b).insts {
+                g.pullback_values.extend(f.inst(i).results.iter().copied());
+                for v in f.operands(i) {
+                    *g.uses.entry(v).or_default() += 1;
+                }
+            }
+            for v in f.term_operands(b) {
+                *g.uses.entry(v).or_default() += 1;
+            }
+        }
+    }
+    let pv = private();
+    // ---- prelude
+    let mut prelude = TokenStream::new();
+    for (n, inst) in f.insts.iter().enumerate() {
+        if let InstKind::MatchRecord { arms, .. } = &inst.kind {
+            let _ = n;
+            let of = match &inst.kind {
+                InstKind::MatchRecord { of, .. } => *of,
+                _ => unreachable!(),
+            };
+            let en = names::record_enum(of);
+            let params: Vec<syn::Ident> = (0..arms.len())
+                .map(|k| quote::format_ident!("T{}", k))
+                .collect();
+            let vars: Vec<syn::Ident> = (0..arms.len()).map(names::variant).collect();
+            prelude.extend(quote! { enum #en<#(#params),*> { #(#vars(#params)),* } });
+        }
+    }
+    for n in 0..f.stacks.len() {
+        let s = names::stack(Stack(n as u32));
+        prelude.extend(quote! { let mut #s = ::std::vec::Vec::new(); });
+    }
+    // ---- forward
+    let mut forward = TokenStream::new();
+    for p in &f.params {
+        let id = names::value(f, p.value);
+        let src = &p.ident;
+        forward.extend(quote! { let #id = #src; });
+    }
+    forward.extend(g.block_insts(body));
+    let out = match f.block(body).term {
+        Term::Return(v) => g.moved(v, false),
+        _ => quote!(()),
+    };
+    // ---- pullback
+    let (seed, pullback) = match f.pullback {
+        Some(pb) => {
+            let seed = names::value(f, f.block(pb).params[0]);
+            let mut code = g.block_insts(pb);
+            if let Term::Return(v) = f.block(pb).term {
+                let r = g.moved(v, true);
+                code.extend(r);
+            }
+            (seed, code)
+        }
+        None => (syn::Ident::new("__ad_seed", Span::call_site()), quote!(())),
+    };
+    let _ = pv;
+    Code {
+        prelude,
+        forward,
+        out,
+        seed,
+        pullback,
+    }
+}
+
+impl Gen<'_> {
+    fn v(&self, v: Value) -> syn::Ident {
+        names::value(self.f, v)
+    }
+
+    fn ty(&self, v: Value) -> Ty {
+        self.tys.of(v)
+    }
+
+    fn in_pullback(&self, v: Value) -> bool {
+        self.pullback_values.contains(&v)
+    }
+
+    /// Whether a value is a reference: a parameter of reference type, `&x`, or a field of a
+    /// borrowed struct.
+    fn is_ref(&self, v: Value) -> bool {
+        match self.f.value(v).def {
+            ValueDef::Param(n) => self
+                .f
+                .params
+                .get(n)
+                .is_some_and(|p| matches!(p.ty, syn::Type::Reference(_))),
+            ValueDef::Result(i, 0) => {
+                matches!(
+                    self.f.inst(i).kind,
+                    InstKind::FieldRef(..) | InstKind::Ref(_)
+                )
+            }
+            _ => false,
+        }
+    }
+
+    /// A reference to `v` for a rule or helper: `v` itself if it is one.
+    fn by_ref(&self, v: Value) -> TokenStream {
+        let id = self.v(v);
+        if self.is_ref(v) {
+            quote!(#id)
+        } else {
+            quote!(&#id)
+        }
+    }
+
+    /// `v` where it is moved: a copy when the value is also kept (forward) or read again
+    /// (pullback).
+    fn moved(&self, v: Value, terminator: bool) -> TokenStream {
+        let id = self.v(v);
+        let copy = if self.ty(v).is_plain() || self.is_ref(v) {
+            false
+        } else if self.in_pullback(v) {
+            self.uses.get(&v).copied().unwrap_or(0) > 1
+        } else {
+            self.kept_top.contains(&v) || (!terminator && self.kept_rec.contains(&v))
+        };
+        if copy {
+            quote!(::core::clone::Clone::clone(&#id))
+        } else {
+            quote!(#id)
+        }
+    }
+
+    /// `let r: T =` for a single result whose float type is known, `let r =` otherwise.
+    fn lhs(&self, r: Value) -> TokenStream {
+        let id = self.v(r);
+        match self.ty(r).float() {
+            Some(t) => {
+                let t = t.tokens();
+                quote!(let #id: #t =)
+            }
+            None => quote!(let #id =),
+        }
+    }
+
+    /// Arithmetic that depends on a differentiated input, on values whose type is not known,
+    /// goes through the runtime's traits (arrays are borrowed, broadcast, mixed with scalars);
+    /// everything else is written as the source wrote it.
+    fn active_result(&self, i: Inst) -> bool {
+        let inst = self.f.inst(i);
+        inst.results
+            .iter()
+            .any(|&r| self.active.get(r.index()).copied().unwrap_or(false))
+            && !self.f.operands(i).iter().all(|&o| self.ty(o).is_plain())
+    }
+
+    fn block_insts(&self, b: Block) -> TokenStream {
+        let mut out = TokenStream::new();
+        for &i in &self.f.block(b).insts {
+            out.extend(self.inst(b, i));
+        }
+        out
+    }
+
+    /// An arm's code: its instructions, then its yielded values as a tuple.
+    fn arm(&self, b: Block) -> TokenStream {
+        let mut out = self.bind_arm_params(b);
+        out.extend(self.block_insts(b));
+        match &self.f.block(b).term {
+            Term::Yield(vals) if !vals.is_empty() => {
+                let vs: Vec<TokenStream> = vals.iter().map(|&v| self.moved(v, true)).collect();
+                out.extend(quote! { (#(#vs,)*) });
+            }
+            _ => {}
+        }
+        out
+    }
+
+    fn bind_arm_params(&self, arm: Block) -> TokenStream {
+        let mut out = TokenStream::new();
+        if let Some(bindings) = self.arm_bindings.get(&arm) {
+            for (name, &p) in bindings.iter().zip(&self.f.block(arm).params) {
+                let id = self.v(p);
+                out.extend(quote! { let #id = #name; });
+            }
+        }
+        out
+    }
+
+    fn rebind(&self, uses: &[(syn::Ident, Value)]) -> TokenStream {
+        let mut t = TokenStream::new();
+        for (name, v) in uses {
+            let id = self.v(*v);
+            t.extend(quote! { let #name = #id; });
+        }
+        t
+    }
+
+    fn results_lhs(&self, i: Inst) -> TokenStream {
+        let ids: Vec<syn::Ident> = self.f.inst(i).results.iter().map(|&r| self.v(r)).collect();
+        quote! { let (#(#ids,)*) = }
+    }
+
+    fn inst(&self, b: Block, i: Inst) -> TokenStream {
+        let pv = private();
+        let inst = self.f.inst(i);
+        let r = inst.results.first().copied();
+        let lhs = r.map(|r| self.lhs(r));
+        let id = |v: Value| self.v(v);
+        match &inst.kind {
+            InstKind::Const(t) => quote! { #lhs #t; },
+            InstKind::Binary(op, a, bb) => {
+                if self.active_result(i) {
+                    let f = quote::format_ident!("{}", op.name());
+                    let (x, y) = (self.by_ref(*a), self.by_ref(*bb));
+                    quote! { #lhs #pv::ArithRules::#f(#x, #y); }
+                } else {
+                    let (x, y) = (id(*a), id(*bb));
+                    let o = match op {
+                        BinOp::Add => quote!(+),
+                        BinOp::Sub => quote!(-),
+                        BinOp::Mul => quote!(*),
+                        BinOp::Div => quote!(/),
+                        BinOp::Rem => quote!(%),
+                    };
+                    quote! { #lhs #x #o #y; }
+                }
+            }
+            InstKind::Neg(a) => {
+                if self.active_result(i) {
+                    let x = self.by_ref(*a);
+                    quote! { #lhs #pv::NegRule::neg(#x); }
+                } else {
+                    let x = id(*a);
+                    quote! { #lhs -#x; }
+                }
+            }
+            InstKind::Prim { prim, args, unwrap } => {
+                let name = syn::Ident::new(prim.name(), inst.span);
+                let recv = if prim.name() == "into_shape_with_order" {
+                    self.moved(args[0], false)
+                } else {
+                    let x = id(args[0]);
+                    quote!(#x)
+                };
+                let rest: Vec<syn::Ident> = args[1..].iter().map(|&a| id(a)).collect();
+                if *unwrap {
+                    quote! { #lhs #recv.#name(#(#rest),*).unwrap(); }
+                } else {
+                    quote! { #lhs #recv.#name(#(#rest),*); }
+                }
+            }
+            InstKind::Method {
+                name,
+                recv,
+                args,
+                unwrap,
+                ..
+            } => {
+                let recv = id(*recv);
+                let args: Vec<syn::Ident> = args.iter().map(|&a| id(a)).collect();
+                let call = if *unwrap {
+                    quote!(#recv.#name(#(#args),*).unwrap())
+                } else {
+                    quote!(#recv.#name(#(#args),*))
+                };
+                match lhs {
+                    Some(lhs) => quote! { #lhs #call; },
+                    None => quote! { #call; },
+                }
+            }
+            InstKind::Call { path, args } => {
+                let args: Vec<TokenStream> = args.iter().map(|&a| self.moved(a, false)).collect();
+                match lhs {
+                    Some(lhs) => quote! { #lhs #path(#(#args),*); },
+                    None => quote! { #path(#(#args),*); },
+                }
+            }
+            InstKind::CallVjp { path, args } => {
+                let mut vjp = path.clone();
+                if let Some(last) = vjp.segments.last_mut() {
+                    last.ident =
+                        quote::format_ident!("{}_vjp", last.ident, span = last.ident.span());
+                }
+                let (y, pbv, sel) = (
+                    id(inst.results[0]),
+                    id(inst.results[1]),
+                    id(inst.results[2]),
+                );
+                let probes: Vec<syn::Ident> = args.iter().map(|&a| id(a)).collect();
+                let moved: Vec<TokenStream> = args.iter().map(|&a| self.moved(a, false)).collect();
+                quote! {
+                    let #sel = {
+                        use #pv::{ProbeNo as _, ProbeYes as _};
+                        (#((&#pv::Probe(&#probes)).marker(),)*)
+                    };
+                    let (#y, #pbv) = #vjp(#(#moved),*);
+                }
+            }
+            InstKind::CallPullback { pb: pbv, sel, g } => {
+                let span = inst.span;
+                let grads = names::call_grads(i, span);
+                let sel = syn::Ident::new(&id(*sel).to_string(), span);
+                let (pbv, g) = (id(*pbv), self.moved(*g, false));
+                let parts: Vec<syn::Ident> = inst.results.iter().map(|&r| id(r)).collect();
+                quote_spanned! {span=>
+                    let #grads = #pbv(#g);
+                    let (#(#parts,)*) = #pv::spread(#sel, #grads);
+                }
+            }
+            InstKind::Cast { value, ty } => {
+                let x = id(*value);
+                quote! { #lhs #x as #ty; }
+            }
+            InstKind::Ascribe { value, ty } => {
+                let x = self.moved(*value, false);
+                let r = id(inst.results[0]);
+                quote! { let #r: #ty = #x; }
+            }
+            InstKind::Ref(x) => {
+                let xi = id(*x);
+                if self.is_ref(*x) {
+                    quote! { #lhs #xi; }
+                } else {
+                    quote! { #lhs &#xi; }
+                }
+            }
+            InstKind::Tuple(vals) => {
+                let vs: Vec<TokenStream> = vals.iter().map(|&v| self.moved(v, false)).collect();
+                quote! { #lhs (#(#vs,)*); }
+            }
+            InstKind::Field(t, n) => {
+                let t = id(*t);
+                let idx = syn::Index::from(*n as usize);
+                quote! { #lhs #t.#idx; }
+            }
+            InstKind::FieldRef(base, name) => {
+                let base = id(*base);
+                quote! { #lhs &#base.#name; }
+            }
+            InstKind::Deref(x) => {
+                let x = id(*x);
+                quote! { #lhs *#x; }
+            }
+            InstKind::Index(base, idx) => {
+                let (base, idx) = (id(*base), id(*idx));
+                quote! { #lhs #base[#idx]; }
+            }
+            InstKind::IndexSet { base, index, value } => {
+                let base = self.moved(*base, false);
+                let (index, value) = (id(*index), id(*value));
+                let r = id(inst.results[0]);
+                quote! {
+                    let mut #r = #base;
+                    #r[#index] = #value;
+                }
+            }
+            InstKind::Opaque { tokens, uses, .. } => {
+                let binds = self.rebind(uses);
+                match lhs {
+                    Some(lhs) => quote! { #lhs { #binds #tokens }; },
+                    None => quote! { { #binds #tokens; } },
+                }
+            }
+            InstKind::If { cond, then, els } => {
+                let c = id(*cond);
+                let (t, e) = (self.arm(*then), self.arm(*els));
+                if inst.results.is_empty() {
+                    quote! { if #c { #t } else { #e } }
+                } else {
+                    let l = self.results_lhs(i);
+                    quote! { #l if #c { #t } else { #e }; }
+                }
+            }
+            InstKind::Match { scrutinee, arms } => {
+                let s = id(*scrutinee);
+                let mut cases = TokenStream::new();
+                for arm in arms {
+                    let pat = &arm.pat;
+                    let head = match &arm.guard {
+                        Some(gd) => {
+                            let binds = self.rebind(&arm.guard_uses);
+                            quote! { #pat if { #binds #gd } }
+                        }
+                        None => quote!(#pat),
+                    };
+                    let code = self.arm(arm.block);
+                    cases.extend(quote! { #head => { #code } });
+                }
+                if inst.results.is_empty() {
+                    quote! { match #s { #cases } }
+                } else {
+                    let l = self.results_lhs(i);
+                    quote! { #l match #s { #cases }; }
+                }
+            }
+            InstKind::MatchRecord {
+                of,
+                scrutinee,
+                arms,
+            } => {
+                let en = names::record_enum(*of);
+                let s = id(*scrutinee);
+                let mut cases = TokenStream::new();
+                for (k, &arm) in arms.iter().enumerate() {
+                    let var = names::variant(k);
+                    let params: Vec<syn::Ident> =
+                        self.f.block(arm).params.iter().map(|&p| id(p)).collect();
+                    let code = self.block_insts(arm);
+                    cases.extend(quote! { #en::#var((#(#params,)*)) => { #code } });
+                }
+                quote! { match #s { #cases } }
+            }
+            InstKind::MakeRecord {
+                of,
+                variant,
+                values,
+            } => {
+                let en = names::record_enum(*of);
+                let var = names::variant(*variant);
+                let vs = self.record_values(b, values);
+                quote! { #lhs #en::#var((#(#vs,)*)); }
+            }
+            InstKind::Push { stack, values } => {
+                let s = names::stack(*stack);
+                let vs = self.record_values(b, values);
+                let owner = self.f.stacks[stack.index()].owner;
+                let reserved = matches!(
+                    self.f.inst(owner).kind,
+                    InstKind::Loop {
+                        kind: LoopKind::Range { .. },
+                        ..
+                    }
+                );
+                if reserved {
+                    quote! { #pv::push_reserved(&mut #s, (#(#vs,)*)); }
+                } else {
+                    quote! { #s.push((#(#vs,)*)); }
+                }
+            }
+            InstKind::Pop(stack) => {
+                let s = names::stack(*stack);
+                let ids: Vec<syn::Ident> = inst.results.iter().map(|&r| id(r)).collect();
+                quote! { let (#(#ids,)*) = #pv::pop(&mut #s); }
+            }
+            InstKind::Loop { kind, init, body } => self.loop_code(i, kind, init, *body),
+            InstKind::VarInit { var, value } => {
+                let w = names::var(self.f, *var);
+                let x = self.moved(*value, false);
+                match self.ty(*value).float() {
+                    Some(t) => {
+                        let t = t.tokens();
+                        quote! { let mut #w: #t = #x; }
+                    }
+                    None => quote! { let mut #w = #x; },
+                }
+            }
+            InstKind::VarAcc { var, value } => {
+                let w = names::var(self.f, *var);
+                let x = self.moved(*value, false);
+                if self.ty(*value).is_plain() {
+                    quote! { #w += #x; }
+                } else {
+                    quote! { #pv::acc(&mut #w, #x); }
+                }
+            }
+            InstKind::VarAccAt { var, index, value } => {
+                let w = names::var(self.f, *var);
+                let (ix, x) = (id(*index), self.moved(*value, false));
+                quote! { #pv::acc_index(&mut #w, &#ix, #x); }
+            }
+            InstKind::VarAccField { var, field, value } => {
+                let w = names::var(self.f, *var);
+                let x = self.moved(*value, false);
+                quote! { #pv::acc(&mut #w.#field, #x); }
+            }
+            InstKind::VarGet(w) => {
+                let w = names::var(self.f, *w);
+                quote! { #lhs #w; }
+            }
+            InstKind::VarTake(w) => {
+                let w = names::var(self.f, *w);
+                if r.is_some_and(|r| self.ty(r).is_plain()) {
+                    quote! { #lhs ::core::mem::take(&mut #w); }
+                } else {
+                    quote! { #lhs #pv::take(&mut #w); }
+                }
+            }
+            InstKind::VarTakeAt { var, index } => {
+                let w = names::var(self.f, *var);
+                let ix = id(*index);
+                quote! { #lhs #pv::take_index(&mut #w, &#ix); }
+            }
+            InstKind::Count(w) => {
+                let w = names::var(self.f, *w);
+                quote! { #w += 1; }
+            }
+            InstKind::ZeroLike(v) => {
+                let x = self.by_ref(*v);
+                quote! { #lhs #pv::zero_like(#x); }
+            }
+            InstKind::ZeroOfShape(sh) => {
+                let s = id(*sh);
+                quote! { #lhs #pv::zeros_of_shape(&#s); }
+            }
+            InstKind::Shape(v) => {
+                let x = self.by_ref(*v);
+                quote! { #lhs #pv::shape_of(#x); }
+            }
+            InstKind::Rule {
+                prim,
+                operand,
+                args,
+                g,
+            } => {
+                let tr = syn::Ident::new(prim.def().rule, Span::call_site());
+                let rule = syn::Ident::new(&prim.rule_name(*operand), Span::call_site());
+                let gi = id(*g);
+                let args: Vec<TokenStream> = args
+                    .iter()
+                    .map(|a| match a {
+                        RuleArg::Value(v) => self.by_ref(*v),
+                        RuleArg::Shape(v) => {
+                            let s = id(*v);
+                            quote!(&#s)
+                        }
+                        RuleArg::Witness => quote!(&#gi),
+                    })
+                    .collect();
+                quote! { #lhs #pv::#tr::#rule(#(#args,)* &#gi); }
+            }
+            InstKind::Helper { name, args } => {
+                let h = syn::Ident::new(name, Span::call_site());
+                let args: Vec<syn::Ident> = args.iter().map(|&a| id(a)).collect();
+                quote! { #lhs #pv::d::#h(#(#args),*); }
+            }
+            InstKind::CastBack { source, g } => match self.ty(*source).float() {
+                Some(t) if self.ty(*g).is_plain() => {
+                    let t = t.tokens();
+                    let gi = id(*g);
+                    quote! { #lhs #gi as #t; }
+                }
+                _ => {
+                    let (x, gi) = (self.by_ref(*source), id(*g));
+                    quote! { #lhs #pv::cast_vjp(#x, &#gi); }
+                }
+            },
+        }
+    }
+
+    /// The values a record keeps, moved in; a copy of those the block's terminator moves on.
+    fn record_values(&self, b: Block, values: &[Value]) -> Vec<TokenStream> {
+        let term_ops = self.f.term_operands(b);
+        values
+            .iter()
+            .map(|&v| {
+                let x = self.v(v);
+                if term_ops.contains(&v) && !self.ty(v).is_plain() && !self.is_ref(v) {
+                    quote!(::core::clone::Clone::clone(&#x))
+                } else {
+                    quote!(#x)
+                }
+            })
+            .collect()
+    }
+
+    fn loop_code(&self, i: Inst, kind: &LoopKind, init: &[Value], body: Block) -> TokenStream {
+        let pv = private();
+        let mut out = TokenStream::new();
+        let params = self.f.block(body).params.clone();
+        let carried = &params[params.len() - init.len()..];
+        let mut bind = TokenStream::new();
+        for (k, &v) in init.iter().enumerate() {
+            let st = names::loop_state(i, k);
+            let x = self.moved(v, false);
+            out.extend(quote! { let mut #st = #x; });
+            let p = self.v(carried[k]);
+            bind.extend(quote! { let #p = #st; });
+        }
+        let mut code = self.block_insts(body);
+        let assign = |vals: &[Value]| -> TokenStream {
+            let mut t = TokenStream::new();
+            for (k, &v) in vals.iter().enumerate() {
+                let st = names::loop_state(i, k);
+                let x = self.moved(v, true);
+                t.extend(quote! { #st = #x; });
+            }
+            t
+        };
+        match &self.f.block(body).term {
+            Term::Continue(vals) => code.extend(assign(vals)),
+            Term::Break(vals) => {
+                code.extend(assign(vals));
+                code.extend(quote! { break; });
+            }
+            Term::Next { brk, vals } => {
+                code.extend(assign(vals));
+                let c = self.v(*brk);
+                code.extend(quote! { if #c { break; } });
+            }
+            _ => {}
+        }
+        match kind {
+            LoopKind::Range {
+                start,
+                end,
+                inclusive,
+                rev,
+            } => {
+                let (s, e) = (self.v(*start), self.v(*end));
+                let mut range = if *inclusive {
+                    quote!((#s..=#e))
+                } else {
+                    quote!((#s..#e))
+                };
+                if *rev {
+                    range = quote!(#range.rev());
+                }
+                let rn = names::range();
+                out.extend(quote! { let #rn = #range; });
+                for &s in self.loop_stacks.get(&i).into_iter().flatten() {
+                    let st = names::stack(s);
+                    out.extend(quote! {
+                        #st.reserve(::core::iter::Iterator::size_hint(&#rn).0);
+                    });
+                }
+                let idx = self.v(params[0]);
+                out.extend(quote! {
+                    for #idx in #rn {
+                        #bind
+                        #code
+                    }
+                });
+            }
+            LoopKind::Infinite => {
+                out.extend(quote! {
+                    loop {
+                        #bind
+                        #code
+                    }
+                });
+            }
+        }
+        for (k, &r) in self.f.inst(i).results.iter().enumerate() {
+            let st = names::loop_state(i, k);
+            let rr = self.v(r);
+            out.extend(quote! { let #rr = #st; });
+        }
+        let _ = pv;
+        out
+    }
+}

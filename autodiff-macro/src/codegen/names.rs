@@ -1,0 +1,43 @@
+//! Every name the generated code introduces, made here so that they agree with each other and
+//! never clash with the user's: values keep their source variable's name with the value's number
+//! (`x_3`), temporaries and machinery are `__ad_`-prefixed.
+
+use proc_macro2::Span;
+use quote::format_ident;
+
+use crate::ir::*;
+
+pub fn value(f: &Func, v: Value) -> syn::Ident {
+    f.value_ident(v)
+}
+
+pub fn var(f: &Func, w: Var) -> syn::Ident {
+    syn::Ident::new(&f.vars[w.index()].name, Span::call_site())
+}
+
+pub fn stack(s: Stack) -> syn::Ident {
+    format_ident!("__ad_stack{}", s.0)
+}
+
+/// The enum of the records of `if`/`match` instruction `i`.
+pub fn record_enum(i: Inst) -> syn::Ident {
+    format_ident!("__AdRec{}", i.0)
+}
+
+pub fn variant(k: usize) -> syn::Ident {
+    format_ident!("A{}", k)
+}
+
+/// The state variable of loop `i`'s carried value `k`.
+pub fn loop_state(i: Inst, k: usize) -> syn::Ident {
+    format_ident!("__ad_st{}_{}", i.0, k)
+}
+
+pub fn range() -> syn::Ident {
+    format_ident!("__ad_range")
+}
+
+/// The gradient of a call before it is spread over the arguments.
+pub fn call_grads(i: Inst, span: Span) -> syn::Ident {
+    syn::Ident::new(&format!("__ad_g{}", i.0), span)
+}

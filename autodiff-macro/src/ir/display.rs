@@ -1,0 +1,197 @@
+//! The IR as text: `v3 = mul v1, v2`, nested blocks indented. What `dump` prints and what the
+//! snapshot tests compare.
+
+use std::fmt;
+
+use super::*;
+
+fn list(vs: &[Value]) -> String {
+    vs.iter()
+        .map(|v| v.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn tokens(t: &impl quote::ToTokens) -> String {
+    t.to_token_stream().to_string()
+}
+
+impl Func {
+    /// The text of one instruction, without its results.
+    pub fn inst_text(&self, i: Inst) -> String {
+        match &self.inst(i).kind {
+            InstKind::Const(t) => format!("const {t}"),
+            InstKind::Binary(op, a, b) => format!("{} {a}, {b}", op.name()),
+            InstKind::Neg(a) => format!("neg {a}"),
+            InstKind::Prim { prim, args, unwrap } => format!(
+                "{}{} {}",
+                prim.name(),
+                if *unwrap { ".unwrap" } else { "" },
+                list(args)
+            ),
+            InstKind::Method {
+                name, recv, args, ..
+            } => format!(
+                "method {name} {recv}{}{}",
+                if args.is_empty() { "" } else { ", " },
+                list(args)
+            ),
+            InstKind::Call { path, args } => format!("call {} {}", tokens(path), list(args)),
+            InstKind::Cast { value, ty } => format!("cast {value} as {}", tokens(ty)),
+            InstKind::Ascribe { value, ty } => format!("ascribe {value}: {}", tokens(ty)),
+            InstKind::Ref(v) => format!("ref {v}"),
+            InstKind::Tuple(vs) => format!("tuple {}", list(vs)),
+            InstKind::Field(v, n) => format!("field {v}.{n}"),
+            InstKind::FieldRef(v, n) => format!("fieldref {v}.{n}"),
+            InstKind::Deref(v) => format!("deref {v}"),
+            InstKind::Index(a, b) => format!("index {a}[{b}]"),
+            InstKind::IndexSet { base, index, value } => {
+                format!("indexset {base}[{index}] = {value}")
+            }
+            InstKind::Opaque { tokens, uses, .. } => format!(
+                "opaque `{tokens}` {}",
+                list(&uses.iter().map(|(_, v)| *v).collect::<Vec<_>>())
+            ),
+            InstKind::If { cond, .. } => format!("if {cond}"),
+            InstKind::Match { scrutinee, .. } => format!("match {scrutinee}"),
+            InstKind::Loop { kind, init, .. } => match kind {
+                LoopKind::Range {
+                    start,
+                    end,
+                    inclusive,
+                    rev,
+                } => format!(
+                    "for {start}..{}{end}{} init {}",
+                    if *inclusive { "=" } else { "" },
+                    if *rev { " rev" } else { "" },
+                    list(init)
+                ),
+                LoopKind::Infinite => format!("loop init {}", list(init)),
+            },
+            InstKind::VarInit { var, value } => format!("{var} = {value}"),
+            InstKind::VarAcc { var, value } => format!("{var} += {value}"),
+            InstKind::VarAccAt { var, index, value } => format!("{var}[{index}] += {value}"),
+            InstKind::VarAccField { var, field, value } => {
+                format!("{var}.{} += {value}", tokens(field))
+            }
+            InstKind::VarGet(w) => format!("get {w}"),
+            InstKind::VarTake(w) => format!("take {w}"),
+            InstKind::VarTakeAt { var, index } => format!("take {var}[{index}]"),
+            InstKind::Count(w) => format!("{w} += 1"),
+            InstKind::ZeroLike(v) => format!("zero_like {v}"),
+            InstKind::ZeroOfShape(v) => format!("zeros {v}"),
+            InstKind::Shape(v) => format!("shape {v}"),
+            InstKind::Rule {
+                prim,
+                operand,
+                args,
+                g,
+            } => {
+                let a: Vec<String> = args
+                    .iter()
+                    .map(|a| match a {
+                        RuleArg::Value(v) => v.to_string(),
+                        RuleArg::Shape(v) => format!("shape:{v}"),
+                        RuleArg::Witness => "_".into(),
+                    })
+                    .collect();
+                format!("rule {} {}, {g}", prim.rule_name(*operand), a.join(", "))
+            }
+            InstKind::Helper { name, args } => format!("d::{name} {}", list(args)),
+            InstKind::CastBack { source, g } => format!("cast_back {g} to {source}"),
+            InstKind::CallVjp { path, args } => {
+                format!("call_vjp {} {}", tokens(path), list(args))
+            }
+            InstKind::CallPullback { pb, sel, g } => format!("pullback {pb} {g} spread {sel}"),
+            InstKind::MakeRecord {
+                of,
+                variant,
+                values,
+            } => format!("record {of}.{variant} {}", list(values)),
+            InstKind::MatchRecord { of, scrutinee, .. } => {
+                format!("match record {of} {scrutinee}")
+            }
+            InstKind::Push { stack, values } => format!("push {stack} {}", list(values)),
+            InstKind::Pop(s) => format!("pop {s}"),
+        }
+    }
+
+    fn fmt_block(&self, f: &mut fmt::Formatter<'_>, b: Block, depth: usize) -> fmt::Result {
+        let pad = "  ".repeat(depth);
+        let data = self.block(b);
+        writeln!(f, "{pad}{b}({}):", list(&data.params))?;
+        for &i in &data.insts {
+            let inst = self.inst(i);
+            let res = list(&inst.results);
+            let lhs = if res.is_empty() {
+                String::new()
+            } else {
+                format!("{res} = ")
+            };
+            writeln!(f, "{pad}  {lhs}{}", self.inst_text(i))?;
+            for nested in self.inst_blocks(i) {
+                self.fmt_block(f, nested, depth + 2)?;
+            }
+        }
+        match &data.term {
+            Term::Yield(vs) => writeln!(f, "{pad}  yield {}", list(vs)),
+            Term::Continue(vs) => writeln!(f, "{pad}  continue {}", list(vs)),
+            Term::Break(vs) => writeln!(f, "{pad}  break {}", list(vs)),
+            Term::Next { brk, vals } => writeln!(f, "{pad}  next break={brk} {}", list(vals)),
+            Term::Return(v) => writeln!(f, "{pad}  return {v}"),
+            Term::Branch { cond, then, els } => {
+                writeln!(f, "{pad}  branch {cond}")?;
+                self.fmt_block(f, *then, depth + 2)?;
+                self.fmt_block(f, *els, depth + 2)
+            }
+            Term::Switch { scrutinee, arms } => {
+                writeln!(f, "{pad}  switch {scrutinee}")?;
+                for arm in arms {
+                    self.fmt_block(f, arm.block, depth + 2)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The pullback alone, as text.
+    pub fn pullback_text(&self) -> String {
+        struct P<'a>(&'a Func);
+        impl fmt::Display for P<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                match self.0.pullback {
+                    Some(b) => {
+                        writeln!(f, "pullback:")?;
+                        self.0.fmt_block(f, b, 1)
+                    }
+                    None => Ok(()),
+                }
+            }
+        }
+        P(self).to_string()
+    }
+}
+
+/// Prints the function as text (the primal, or the augmented forward pass once reverse mode has
+/// run; the pullback prints separately).
+impl fmt::Display for Func {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let params: Vec<String> = self
+            .params
+            .iter()
+            .map(|p| {
+                format!(
+                    "{}{}: {}",
+                    p.value,
+                    if p.active { " active" } else { "" },
+                    p.ident
+                )
+            })
+            .collect();
+        writeln!(f, "fn({}):", params.join(", "))?;
+        match self.body {
+            Some(b) => self.fmt_block(f, b, 1),
+            None => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,559 @@
+//! The save plan: how the pullback gets each primal value it reads, decided before any code
+//! exists, and then made explicit in the IR.
+//!
+//! [`crate::reverse`] leaves the pullback reading primal values directly. For each such value
+//! this pass chooses:
+//!
+//! - **capture**: a value of the function's top level (or a parameter) is moved into the
+//!   pullback closure — it exists once per call;
+//! - **recompute**: a cheap, pure value (a constant, a loop index, a reference, a view, an
+//!   element of a parameter, inside loops a sum or difference of such values) is computed again
+//!   where the pullback needs it, from values that are themselves captured, kept or recomputed;
+//! - **keep**: anything else defined inside an `if`/`match` arm goes into that arm's variant of
+//!   the branch's record, and inside a loop body into the iteration's record on the loop's
+//!   stack;
+//! - **shape only**: where the pullback reads only a value's shape (a broadcast reduction, a zero
+//!   adjoint) and needs nothing else of it, the forward pass takes the shape right after the
+//!   value and that shape is what is kept.
+//!
+//! Then the plan is applied: records are built at the end of each arm (`record`) and loop
+//! iteration (`push`); the pullback's arms receive them as block parameters, its loop iterations
+//! pop them; recomputations are inserted at the start of each pullback block; every read is
+//! rewritten to the pullback's own copy.
+
+use std::collections::{HashMap, HashSet};
+
+use proc_macro2::Span;
+
+use crate::activity::Activity;
+use crate::ir::*;
+use crate::prim::Flags;
+use crate::reverse::Reversed;
+use crate::scalars::{Ty, Types};
+
+/// What the code generator needs to know of the plan.
+pub struct Plan {
+    /// Forward values that are kept (captured, in a record, on a stack): where the forward pass
+    /// would move one of them, it moves a copy instead.
+    pub kept: HashSet<Value>,
+}
+
+/// Which tree a block is in, its parent, and where values and instructions live.
+struct Tree {
+    parent: Vec<Option<Block>>,
+    in_pullback: Vec<bool>,
+    inst_block: Vec<Block>,
+    /// The instruction owning each nested block.
+    owner: Vec<Option<Inst>>,
+}
+
+impl Tree {
+    fn build(f: &Func) -> Tree {
+        let mut t = Tree {
+            parent: vec![None; f.blocks.len()],
+            in_pullback: vec![false; f.blocks.len()],
+            inst_block: vec![Block(0); f.insts.len()],
+            owner: vec![None; f.blocks.len()],
+        };
+        fn walk(f: &Func, t: &mut Tree, b: Block, pb: bool) {
+            t.in_pullback[b.index()] = pb;
+            for &i in &f.block(b).insts {
+                t.inst_block[i.index()] = b;
+                for nb in f.inst_blocks(i) {
+                    t.parent[nb.index()] = Some(b);
+                    t.owner[nb.index()] = Some(i);
+                    walk(f, t, nb, pb);
+                }
+            }
+            for nb in f.term_blocks(b) {
+                t.parent[nb.index()] = Some(b);
+                walk(f, t, nb, pb);
+            }
+        }
+        walk(f, &mut t, f.body(), false);
+        if let Some(p) = f.pullback {
+            walk(f, &mut t, p, true);
+        }
+        t
+    }
+
+    fn def_block(&self, f: &Func, v: Value) -> Block {
+        match f.value(v).def {
+            ValueDef::Param(_) => f.body(),
+            ValueDef::BlockParam(b, _) => b,
+            ValueDef::Result(i, _) => self.inst_block[i.index()],
+        }
+    }
+
+    fn is_forward(&self, f: &Func, v: Value) -> bool {
+        !self.in_pullback[self.def_block(f, v).index()]
+    }
+}
+
+struct Planner<'a> {
+    f: &'a mut Func,
+    act: &'a Activity,
+    tys: &'a mut Types,
+    tree: Tree,
+    /// Pullback block → the forward block it is the pullback of.
+    fw_of: HashMap<Block, Block>,
+    /// Whole-range loop indices: forward index parameter → the reversed loop's.
+    index_of: HashMap<Value, Value>,
+    cheap_memo: HashMap<Value, bool>,
+    /// Top-level values that an element write consumes (they cannot be captured as they are).
+    consumed: HashSet<Value>,
+}
+
+pub fn plan(f: &mut Func, act: &Activity, tys: &mut Types, rev: &Reversed) -> Plan {
+    let tree = Tree::build(f);
+    let mut consumed = HashSet::new();
+    for inst in &f.insts {
+        if let InstKind::IndexSet { base, .. } = inst.kind {
+            consumed.insert(base);
+        }
+    }
+    let mut p = Planner {
+        f,
+        act,
+        tys,
+        tree,
+        fw_of: rev.corr.iter().copied().collect(),
+        index_of: rev.index_params.iter().map(|&(pb, fw)| (fw, pb)).collect(),
+        cheap_memo: HashMap::new(),
+        consumed,
+    };
+    p.run(rev)
+}
+
+impl Planner<'_> {
+    fn active(&self, v: Value) -> bool {
+        self.act.active.get(v.index()).copied().unwrap_or(false)
+    }
+
+    fn pullback_blocks(&self) -> Vec<Block> {
+        match self.f.pullback {
+            Some(pb) => self.f.blocks_within(pb),
+            None => Vec::new(),
+        }
+    }
+
+    fn run(&mut self, rev: &Reversed) -> Plan {
+        // ---- 1. what the pullback reads, fully or for the shape only.
+        let mut full: Vec<Value> = Vec::new();
+        let mut full_set: HashSet<Value> = HashSet::new();
+        let mut shape_reads: Vec<(Block, Inst, Value)> = Vec::new();
+        for b in self.pullback_blocks() {
+            for &i in &self.f.block(b).insts {
+                match self.f.inst(i).kind {
+                    InstKind::Shape(v) | InstKind::ZeroLike(v)
+                        if self.tree.is_forward(self.f, v) =>
+                    {
+                        shape_reads.push((b, i, v));
+                        continue;
+                    }
+                    _ => {}
+                }
+                for v in self.f.operands(i) {
+                    if self.tree.is_forward(self.f, v) && full_set.insert(v) {
+                        full.push(v);
+                    }
+                }
+            }
+            for v in self.f.term_operands(b) {
+                if self.tree.is_forward(self.f, v) && full_set.insert(v) {
+                    full.push(v);
+                }
+            }
+        }
+
+        // ---- 2. shapes: from the value where the pullback has it anyway, else taken by the
+        // forward pass right after the value.
+        let mut subst: HashMap<Value, Value> = HashMap::new();
+        let mut hoisted: HashMap<Value, Value> = HashMap::new();
+        let mut removed: HashSet<Inst> = HashSet::new();
+        for (b, i, v) in shape_reads {
+            // A zero is made from the value itself (any differentiable type has one), unless an
+            // element write consumes the value: then from its shape.
+            let zero_from_value =
+                matches!(self.f.inst(i).kind, InstKind::ZeroLike(_)) && !self.consumed.contains(&v);
+            let has_value = zero_from_value
+                || full_set.contains(&v)
+                || matches!(self.f.value(v).def, ValueDef::Param(_))
+                || self.cheap(v);
+            if has_value {
+                if full_set.insert(v) {
+                    full.push(v);
+                }
+                continue;
+            }
+            let sh = match hoisted.get(&v) {
+                Some(&sh) => sh,
+                None => {
+                    let sh = self.hoist_shape(v);
+                    hoisted.insert(v, sh);
+                    sh
+                }
+            };
+            if full_set.insert(sh) {
+                full.push(sh);
+            }
+            match self.f.inst(i).kind {
+                InstKind::Shape(_) => {
+                    subst.insert(self.f.inst(i).results[0], sh);
+                    removed.insert(i);
+                    let _ = b;
+                }
+                _ => self.f.insts[i.index()].kind = InstKind::ZeroOfShape(sh),
+            }
+        }
+        for b in self.pullback_blocks() {
+            self.f.blocks[b.index()]
+                .insts
+                .retain(|i| !removed.contains(i));
+        }
+
+        // ---- 3. capture, recompute or keep each value read.
+        let mut recompute: HashSet<Value> = HashSet::new();
+        let mut kept: HashSet<Value> = HashSet::new();
+        let mut saves: HashMap<Block, Vec<Value>> = HashMap::new();
+        let mut k = 0;
+        while k < full.len() {
+            let v = full[k];
+            k += 1;
+            if self.index_of.contains_key(&v) {
+                continue;
+            }
+            let d = self.tree.def_block(self.f, v);
+            let top = d == self.f.body();
+            if self.cheap(v) {
+                recompute.insert(v);
+                if let ValueDef::Result(i, _) = self.f.value(v).def {
+                    for o in self.f.operands(i) {
+                        if full_set.insert(o) {
+                            full.push(o);
+                        }
+                    }
+                }
+            } else if top {
+                kept.insert(v);
+            } else {
+                kept.insert(v);
+                saves.entry(d).or_default().push(v);
+            }
+        }
+
+        // ---- 4. records: forward side.
+        let mut stacks: HashMap<Block, Stack> = HashMap::new();
+        for (n, bw) in rev.bw.iter().enumerate() {
+            if !bw {
+                continue;
+            }
+            let i = Inst(n as u32);
+            match self.f.inst(i).kind.clone() {
+                InstKind::If { .. } | InstKind::Match { .. } => {
+                    for (variant, arm) in self.f.inst_blocks(i).into_iter().enumerate() {
+                        let values = self.ordered(arm, saves.get(&arm));
+                        let r = self.f.push_inst(
+                            arm,
+                            InstKind::MakeRecord {
+                                of: i,
+                                variant,
+                                values,
+                            },
+                            1,
+                            Kind::Unknown,
+                            Span::call_site(),
+                        );
+                        let rv = self.f.inst(r).results[0];
+                        self.tys.set(rv, Ty::Unknown);
+                        if let Term::Yield(vals) = &mut self.f.blocks[arm.index()].term {
+                            vals.push(rv);
+                        }
+                    }
+                }
+                InstKind::Loop { body, .. } => {
+                    let values = self.ordered(body, saves.get(&body));
+                    if values.is_empty() {
+                        continue;
+                    }
+                    let s = self.f.new_stack(i);
+                    stacks.insert(body, s);
+                    self.f.push_inst(
+                        body,
+                        InstKind::Push { stack: s, values },
+                        0,
+                        Kind::Unknown,
+                        Span::call_site(),
+                    );
+                }
+                _ => {}
+            }
+        }
+
+        // ---- 5. the pullback side: parameters, pops, recomputations, rewritten reads.
+        if let Some(root) = self.f.pullback {
+            let mut recompute_by_block: HashMap<Block, Vec<Value>> = HashMap::new();
+            for &v in &recompute {
+                let d = self.tree.def_block(self.f, v);
+                recompute_by_block.entry(d).or_default().push(v);
+            }
+            let ctx = Fill {
+                saves: &saves,
+                stacks: &stacks,
+                recompute: &recompute_by_block,
+                subst: &subst,
+            };
+            self.fill(root, HashMap::new(), &ctx);
+        }
+        Plan { kept }
+    }
+
+    /// `vals` in the order they are defined in block `b` (parameters first).
+    fn ordered(&self, b: Block, vals: Option<&Vec<Value>>) -> Vec<Value> {
+        let Some(vals) = vals else {
+            return Vec::new();
+        };
+        let mut out: Vec<Value> = self
+            .f
+            .block(b)
+            .params
+            .iter()
+            .copied()
+            .filter(|p| vals.contains(p))
+            .collect();
+        for &i in &self.f.block(b).insts {
+            for &r in &self.f.inst(i).results {
+                if vals.contains(&r) {
+                    out.push(r);
+                }
+            }
+        }
+        out
+    }
+
+    /// `sh = shape(v)` in the forward pass, right after `v` is defined.
+    fn hoist_shape(&mut self, v: Value) -> Value {
+        let b = self.tree.def_block(self.f, v);
+        let i = self
+            .f
+            .push_inst(b, InstKind::Shape(v), 1, Kind::Unknown, Span::call_site());
+        let sh = self.f.inst(i).results[0];
+        self.f.values[sh.index()].name = Some(format!("__ad_sh_{}", self.f.value_ident(v)));
+        self.tys.set(sh, Ty::Unknown);
+        let insts = &mut self.f.blocks[b.index()].insts;
+        insts.pop();
+        let pos = match self.f.values[v.index()].def {
+            ValueDef::Result(d, _) => insts.iter().position(|&x| x == d).map_or(0, |p| p + 1),
+            _ => 0,
+        };
+        self.f.blocks[b.index()].insts.insert(pos, i);
+        self.tree.inst_block.push(b);
+        sh
+    }
+
+    /// Whether a value of the forward pass is kept whole for the whole call: a parameter, or a
+    /// top-level value no element write consumes.
+    fn kept_whole(&self, v: Value) -> bool {
+        match self.f.value(v).def {
+            ValueDef::Param(_) => true,
+            _ => self.tree.def_block(self.f, v) == self.f.body() && !self.consumed.contains(&v),
+        }
+    }
+
+    fn in_loop(&self, b: Block) -> bool {
+        let mut cur = Some(b);
+        while let Some(x) = cur {
+            if let Some(i) = self.tree.owner[x.index()] {
+                if matches!(self.f.inst(i).kind, InstKind::Loop { .. }) {
+                    return true;
+                }
+            }
+            cur = self.tree.parent[x.index()];
+        }
+        false
+    }
+
+    fn avail(&mut self, u: Value) -> bool {
+        self.kept_whole(u) || self.cheap(u)
+    }
+
+    /// Cheap and pure enough to compute again where the pullback needs it.
+    fn cheap(&mut self, v: Value) -> bool {
+        if let Some(&c) = self.cheap_memo.get(&v) {
+            return c;
+        }
+        self.cheap_memo.insert(v, false);
+        let c = self.cheap_uncached(v);
+        self.cheap_memo.insert(v, c);
+        c
+    }
+
+    fn cheap_uncached(&mut self, v: Value) -> bool {
+        if self.index_of.contains_key(&v) {
+            return true;
+        }
+        let ValueDef::Result(i, n) = self.f.value(v).def else {
+            return false;
+        };
+        if n != 0 || self.f.inst(i).results.len() != 1 {
+            return false;
+        }
+        let block = self.tree.inst_block[i.index()];
+        match self.f.inst(i).kind.clone() {
+            InstKind::Prim { prim, args, .. } if prim.has(Flags::VIEW) => {
+                return args.iter().all(|&a| self.avail(a));
+            }
+            // A reference is as cheap to take again, and keeping it would keep a borrow.
+            InstKind::FieldRef(base, _) => return self.avail(base),
+            InstKind::Ref(u) => return self.avail(u),
+            // An element of a value kept whole: reading it again beats recording it.
+            InstKind::Index(base, idx) if self.kept_whole(base) => return self.avail(idx),
+            // Inside loops, sums and differences of available values are cheaper to compute
+            // again than to push and pop, active or not (products are kept: measured slower).
+            InstKind::Binary(BinOp::Add | BinOp::Sub, a, b) if self.in_loop(block) => {
+                return self.avail(a) && self.avail(b);
+            }
+            InstKind::Neg(a) if self.in_loop(block) => return self.avail(a),
+            _ => {}
+        }
+        if self.active(v) {
+            return false;
+        }
+        match self.f.inst(i).kind.clone() {
+            InstKind::Const(_) => true,
+            InstKind::Cast { value, .. } | InstKind::Neg(value) => self.avail(value),
+            InstKind::Binary(_, a, b) => self.avail(a) && self.avail(b),
+            InstKind::Method {
+                name, recv, args, ..
+            } => {
+                crate::prim::is_discrete_method(&name.to_string())
+                    && args.is_empty()
+                    && self.avail(recv)
+            }
+            _ => false,
+        }
+    }
+
+    /// Gives pullback block `b` its parameters or pops, its recomputations, and rewrites its
+    /// reads; then its nested blocks.
+    fn fill(&mut self, b: Block, mut map: HashMap<Value, Value>, ctx: &Fill) {
+        let fw = self.fw_of.get(&b).copied();
+        let mut prefix: Vec<Inst> = Vec::new();
+        if let Some(fw) = fw {
+            let owner = self.tree.owner[b.index()];
+            let is_arm =
+                owner.is_some_and(|o| matches!(self.f.inst(o).kind, InstKind::MatchRecord { .. }));
+            let saved = self.ordered(fw, ctx.saves.get(&fw));
+            if is_arm {
+                for &s in &saved {
+                    let name = self.f.value(s).name.clone();
+                    let kind = self.f.value(s).kind;
+                    let p = self.f.add_block_param(b, name, kind);
+                    let t = self.tys.of(s);
+                    self.tys.set(p, t);
+                    map.insert(s, p);
+                }
+            } else if let Some(&stack) = ctx.stacks.get(&fw) {
+                let i = self.f.push_inst(
+                    b,
+                    InstKind::Pop(stack),
+                    saved.len(),
+                    Kind::Unknown,
+                    Span::call_site(),
+                );
+                self.f.blocks[b.index()].insts.pop();
+                prefix.push(i);
+                for (k, &s) in saved.iter().enumerate() {
+                    let r = self.f.inst(i).results[k];
+                    self.f.values[r.index()].name = self.f.value(s).name.clone();
+                    let t = self.tys.of(s);
+                    self.tys.set(r, t);
+                    map.insert(s, r);
+                }
+            }
+            for &p in &self.f.block(b).params.clone() {
+                if let Some((&fw_idx, _)) = self.index_of.iter().find(|&(_, &pb)| pb == p) {
+                    map.insert(fw_idx, p);
+                }
+            }
+            // Recomputations, in the forward pass's order.
+            if let Some(list) = ctx.recompute.get(&fw) {
+                let order = self.forward_order(fw);
+                let mut list = list.clone();
+                list.sort_by_key(|v| order.get(v).copied().unwrap_or(usize::MAX));
+                for v in list {
+                    let ValueDef::Result(src, _) = self.f.value(v).def else {
+                        continue;
+                    };
+                    let mut kind = self.f.inst(src).kind.clone();
+                    kind.operands_mut(&mut |o| {
+                        if let Some(&m) = map.get(o) {
+                            *o = m;
+                        }
+                    });
+                    let span = self.f.inst(src).span;
+                    let k = self.f.value(v).kind;
+                    let i = self.f.push_inst(b, kind, 1, k, span);
+                    self.f.blocks[b.index()].insts.pop();
+                    prefix.push(i);
+                    let r = self.f.inst(i).results[0];
+                    self.f.values[r.index()].name = self.f.value(v).name.clone();
+                    let t = self.tys.of(v);
+                    self.tys.set(r, t);
+                    map.insert(v, r);
+                }
+            }
+        }
+        let insts = &mut self.f.blocks[b.index()].insts;
+        let rest = std::mem::take(insts);
+        *insts = prefix;
+        insts.extend(rest);
+        // Rewrite the reads of this block, then recurse.
+        let subst = ctx.subst;
+        let fix = |v: &mut Value| {
+            if let Some(&s) = subst.get(v) {
+                *v = s;
+            }
+            if let Some(&m) = map.get(v) {
+                *v = m;
+            }
+        };
+        let mut fix = fix;
+        for i in self.f.block(b).insts.clone() {
+            let mut kind = self.f.inst(i).kind.clone();
+            kind.operands_mut(&mut fix);
+            self.f.insts[i.index()].kind = kind;
+        }
+        let mut term = self.f.block(b).term.clone();
+        term.operands_mut(&mut fix);
+        self.f.blocks[b.index()].term = term;
+        for i in self.f.block(b).insts.clone() {
+            for nb in self.f.inst_blocks(i) {
+                self.tree.owner[nb.index()] = Some(i);
+                self.fill(nb, map.clone(), ctx);
+            }
+        }
+    }
+
+    /// Position of each value defined directly in forward block `b`, in program order.
+    fn forward_order(&self, b: Block) -> HashMap<Value, usize> {
+        let mut out = HashMap::new();
+        for (n, &p) in self.f.block(b).params.iter().enumerate() {
+            out.insert(p, n);
+        }
+        let base = out.len();
+        for (n, &i) in self.f.block(b).insts.iter().enumerate() {
+            for &r in &self.f.inst(i).results {
+                out.insert(r, base + n);
+            }
+        }
+        out
+    }
+}
+
+struct Fill<'a> {
+    saves: &'a HashMap<Block, Vec<Value>>,
+    stacks: &'a HashMap<Block, Stack>,
+    recompute: &'a HashMap<Block, Vec<Value>>,
+    subst: &'a HashMap<Value, Value>,
+}

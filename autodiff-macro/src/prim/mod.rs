@@ -1,0 +1,326 @@
+//! Primitives: the operations `#[differentiate]` has derivative rules for, as data.
+//!
+//! The entries live in [`table`]; this module gives them ids ([`PrimId`], what the IR stores)
+//! and answers the questions the passes ask: is `exp` a primitive, how many arguments does it
+//! take, what does its reverse rule read, what is its form.
+
+pub mod table;
+
+use std::sync::OnceLock;
+
+/// How a primitive is written in Rust.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Syntax {
+    /// `a op b`.
+    Binary,
+    /// `-x`.
+    Neg,
+    /// `x.name(args)` with this many arguments after the receiver.
+    Method { args: usize },
+}
+
+/// Properties of a primitive.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Flags(pub u32);
+
+impl Flags {
+    pub const NONE: Flags = Flags(0);
+    /// The result is a float when the receiver is (the float methods).
+    pub const FLOAT_RESULT: Flags = Flags(1);
+    /// A cheap borrowing view of its receiver: recomputed, never kept.
+    pub const VIEW: Flags = Flags(2);
+    /// The result is the receiver, value for value: the cotangent passes through.
+    pub const IDENTITY: Flags = Flags(4);
+    /// Returns an `Option` or `Result`: written `x.mean().unwrap()`.
+    pub const UNWRAP: Flags = Flags(8);
+    /// Nonsmooth: its derivative selects a piece (`max`, `min`, `clamp`).
+    pub const KINK: Flags = Flags(16);
+    /// Every operand is differentiable through a runtime rule `<name>_vjp_<k>`.
+    pub const ALL_OPERANDS: Flags = Flags(32);
+    /// Only the receiver is differentiable, through `<name>_vjp_0`.
+    pub const INDEXED: Flags = Flags(64);
+
+    pub fn has(self, f: Flags) -> bool {
+        self.0 & f.0 == f.0
+    }
+}
+
+/// One primal argument of a runtime rule call, before the cotangent.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Arg {
+    /// The value at this position of (operands…, result).
+    Value(usize),
+    /// Only the shape of that value (`ShapeOf`, zero-sized for scalars).
+    Shape(usize),
+    /// An argument the rule does not read, of the cotangent's type: the cotangent is passed as
+    /// a type witness.
+    Witness,
+}
+
+/// A table entry.
+#[derive(Debug)]
+pub struct PrimDef {
+    /// The method name (`exp`), or the operator's name (`add`).
+    pub name: &'static str,
+    pub syntax: Syntax,
+    /// Operand names, receiver (or left operand) first: the names forms use.
+    pub operands: &'static [&'static str],
+    /// Per operand: the cotangent contribution as an expression linear in `g`; empty for an
+    /// operand that is not differentiable, or for a primitive whose rules are runtime rules only.
+    pub forms: &'static [&'static str],
+    /// The runtime trait holding `<name>_vjp[_k]` and `<name>_jvp`, for values of unknown type.
+    pub rule: &'static str,
+    /// Per differentiable operand, what its runtime reverse rule reads; `None` for the float
+    /// methods (see [`table::FLOAT_RULE_READS`]).
+    pub reads: Option<&'static [&'static [Arg]]>,
+    pub flags: Flags,
+    /// The derivative, for documentation.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub math: &'static str,
+}
+
+/// A primitive, as the IR stores it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct PrimId(pub u16);
+
+fn all() -> &'static Vec<&'static PrimDef> {
+    static ALL: OnceLock<Vec<&'static PrimDef>> = OnceLock::new();
+    ALL.get_or_init(|| {
+        table::OPERATORS
+            .iter()
+            .chain(table::UNARY_METHODS)
+            .chain(table::OTHER_METHODS)
+            .chain(table::TENSOR_METHODS)
+            .chain(table::IDENTITY_METHODS)
+            .collect()
+    })
+}
+
+impl PrimId {
+    pub fn def(self) -> &'static PrimDef {
+        all()[self.0 as usize]
+    }
+
+    pub fn name(self) -> &'static str {
+        self.def().name
+    }
+
+    /// The operator primitive for `op`.
+    pub fn binary(op: crate::ir::BinOp) -> Option<PrimId> {
+        let name = match op {
+            crate::ir::BinOp::Add => "add",
+            crate::ir::BinOp::Sub => "sub",
+            crate::ir::BinOp::Mul => "mul",
+            crate::ir::BinOp::Div => "div",
+            crate::ir::BinOp::Rem => return None,
+        };
+        find(|d| d.syntax == Syntax::Binary && d.name == name)
+    }
+
+    pub fn neg() -> PrimId {
+        find(|d| d.syntax == Syntax::Neg).expect("the table has negation")
+    }
+
+    /// The method primitive called `name`.
+    pub fn method(name: &str) -> Option<PrimId> {
+        find(|d| matches!(d.syntax, Syntax::Method { .. }) && d.name == name)
+    }
+
+    /// Arguments after the receiver, for a method.
+    pub fn n_args(self) -> usize {
+        match self.def().syntax {
+            Syntax::Method { args } => args,
+            Syntax::Binary => 1,
+            Syntax::Neg => 0,
+        }
+    }
+
+    pub fn has(self, f: Flags) -> bool {
+        self.def().flags.has(f)
+    }
+
+    /// The operands whose derivative the primitive passes on (non-empty form, or a runtime rule
+    /// for them).
+    pub fn differentiable(self, k: usize) -> bool {
+        let d = self.def();
+        if d.flags.has(Flags::ALL_OPERANDS) {
+            return true;
+        }
+        if d.flags.has(Flags::INDEXED) || d.forms.iter().all(|f| f.is_empty()) {
+            // Runtime rules only: the receiver is what they differentiate.
+            return k == 0;
+        }
+        d.forms.get(k).is_some_and(|f| !f.is_empty())
+    }
+
+    /// Whether every form is known (the primitive can be differentiated inline on plain floats).
+    pub fn has_forms(self) -> bool {
+        let d = self.def();
+        !d.flags.has(Flags::ALL_OPERANDS)
+            && !d.flags.has(Flags::INDEXED)
+            && d.forms.iter().any(|f| !f.is_empty())
+    }
+
+    /// The parsed form of operand `k`.
+    pub fn form(self, k: usize) -> Option<syn::Expr> {
+        let src = self.def().forms.get(k)?;
+        if src.is_empty() {
+            return None;
+        }
+        Some(parsed(self, k, src))
+    }
+
+    /// The runtime rule for operand `k`: `<name>_vjp`, `<name>_vjp_<k>`.
+    pub fn rule_name(self, k: usize) -> String {
+        let d = self.def();
+        let n_diff = (0..d.operands.len())
+            .filter(|&j| self.differentiable(j))
+            .count();
+        if d.flags.has(Flags::INDEXED) || n_diff > 1 {
+            format!("{}_vjp_{k}", d.name)
+        } else {
+            format!("{}_vjp", d.name)
+        }
+    }
+
+    /// What the runtime reverse rule of operand `k` reads.
+    pub fn reads(self, k: usize) -> Vec<Arg> {
+        let d = self.def();
+        if let Some(r) = d.reads {
+            if let Some(a) = r.get(k) {
+                return a.to_vec();
+            }
+        }
+        for (name, op, args) in table::FLOAT_RULE_READS {
+            if *name == d.name && *op == k {
+                return args.to_vec();
+            }
+        }
+        (0..=d.operands.len()).map(Arg::Value).collect()
+    }
+}
+
+fn find(pred: impl Fn(&PrimDef) -> bool) -> Option<PrimId> {
+    all().iter().position(|d| pred(d)).map(|i| PrimId(i as u16))
+}
+
+thread_local! {
+    /// Forms parsed during the current expansion. Tokens are only valid within one macro
+    /// invocation, so the cache is emptied at the start of each ([`new_expansion`]).
+    static CACHE: std::cell::RefCell<std::collections::HashMap<(u16, usize), syn::Expr>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// Forgets the forms parsed by an earlier macro invocation.
+pub fn new_expansion() {
+    CACHE.with(|c| c.borrow_mut().clear());
+}
+
+fn parsed(id: PrimId, k: usize, src: &'static str) -> syn::Expr {
+    CACHE.with(|c| {
+        c.borrow_mut()
+            .entry((id.0, k))
+            .or_insert_with(|| {
+                syn::parse_str(src).unwrap_or_else(|e| {
+                    panic!(
+                        "autodiff: the form `{src}` of `{}` does not parse: {e}",
+                        id.name()
+                    )
+                })
+            })
+            .clone()
+    })
+}
+
+/// Methods whose result is never differentiable, whatever the receiver.
+pub fn is_discrete_method(name: &str) -> bool {
+    table::DISCRETE_METHODS.contains(&name)
+}
+
+/// Macros that only print, format or check what they read.
+pub fn is_output_macro(name: &str) -> bool {
+    table::OUTPUT_MACROS.contains(&name)
+}
+
+/// The methods with derivative rules, for the message about one without.
+pub fn known_list() -> String {
+    let mut names: Vec<&str> = all()
+        .iter()
+        .filter(|d| matches!(d.syntax, Syntax::Method { .. }))
+        .map(|d| d.name)
+        .collect();
+    names.dedup();
+    names.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_form_parses_and_names_only_its_operands() {
+        for (i, d) in all().iter().enumerate() {
+            let id = PrimId(i as u16);
+            assert_eq!(
+                d.forms.len(),
+                d.operands.len(),
+                "`{}`: one form per operand",
+                d.name
+            );
+            for k in 0..d.operands.len() {
+                if let Some(e) = id.form(k) {
+                    let mut names = Vec::new();
+                    collect_paths(&e, &mut names);
+                    for n in names {
+                        assert!(
+                            n == "g" || n == "y" || d.operands.contains(&n.as_str()),
+                            "`{}`: form {k} names `{n}`",
+                            d.name
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn collect_paths(e: &syn::Expr, out: &mut Vec<String>) {
+        use syn::visit::Visit;
+        struct V<'a>(&'a mut Vec<String>);
+        impl<'ast> Visit<'ast> for V<'_> {
+            fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+                if let Some(i) = p.path.get_ident() {
+                    self.0.push(i.to_string());
+                }
+            }
+            fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+                for a in &c.args {
+                    self.visit_expr(a);
+                }
+            }
+        }
+        V(out).visit_expr(e);
+    }
+
+    #[test]
+    fn every_entry_states_its_derivative() {
+        for d in all() {
+            assert!(
+                !d.math.is_empty(),
+                "`{}` has no derivative documented",
+                d.name
+            );
+        }
+    }
+
+    #[test]
+    fn names_are_unique_per_syntax() {
+        let mut seen = std::collections::HashSet::new();
+        for d in all() {
+            assert!(
+                seen.insert((format!("{:?}", d.syntax), d.name)),
+                "`{}` twice",
+                d.name
+            );
+        }
+    }
+}

@@ -1,0 +1,743 @@
+//! Reverse mode as an IR transformation: the pullback is built as IR, from the primal IR.
+//!
+//! The pullback walks each block backwards and accumulates adjoints in variables
+//! ([`InstKind::VarAcc`]): an adjoint starts as the first contribution to it, or at zero when
+//! contributions come from inside a nested `if`/`match`/loop. Its structure mirrors the forward
+//! pass: the pullback of an `if`/`match` is a `match` on the record the forward pass will keep
+//! for it ([`InstKind::MatchRecord`]); the pullback of a loop is a loop over the iterations in
+//! reverse, whose carried adjoints are taken at the start of each iteration.
+//!
+//! What the pullback reads of the primal computation, it reads *directly* here: an instruction of
+//! the pullback may name any primal value. Which of those the forward pass keeps (in the
+//! closure, a record or a loop stack) and which the pullback computes again is decided
+//! afterwards by [`crate::plan`], which also rewrites these reads.
+//!
+//! The rules come from the primitive table: on plain floats (see [`crate::scalars`]) a
+//! primitive's form is written out as IR (`g * x.cos()`); on anything else the pullback calls the
+//! runtime rule, passing what the table says it reads.
+
+use std::collections::HashMap;
+
+use proc_macro2::Span;
+use quote::quote;
+
+use crate::activity::Activity;
+use crate::ir::*;
+use crate::prim::{Arg, Flags, PrimId};
+use crate::scalars::{FloatTy, Ty, Types};
+
+/// What reverse mode produced besides the pullback blocks.
+pub struct Reversed {
+    /// For each block of the pullback, the forward block it is the pullback of.
+    pub corr: Vec<(Block, Block)>,
+    /// Whole-range loops: the index parameter of the reversed body stands for the forward
+    /// body's index parameter.
+    pub index_params: Vec<(Value, Value)>,
+    /// Per instruction of the primal: whether it has backward work.
+    pub bw: Vec<bool>,
+}
+
+type Adj = HashMap<Value, Var>;
+
+/// What a block's terminator contributes to.
+enum Exit {
+    Return(Value),
+    /// `yield`/`continue`/`break` operand `k` receives this adjoint (if any).
+    Incoming(Vec<Option<Value>>),
+}
+
+struct Rev<'a> {
+    f: &'a mut Func,
+    act: &'a Activity,
+    tys: &'a mut Types,
+    bw: Vec<bool>,
+    corr: Vec<(Block, Block)>,
+    index_params: Vec<(Value, Value)>,
+}
+
+pub fn reverse(f: &mut Func, act: &Activity, tys: &mut Types) -> Reversed {
+    let n = f.insts.len();
+    let mut r = Rev {
+        f,
+        act,
+        tys,
+        bw: vec![false; n],
+        corr: Vec::new(),
+        index_params: Vec::new(),
+    };
+    let body = r.f.body();
+    r.compute_bw(body);
+    let pb = r.f.new_block();
+    let ret = match r.f.block(body).term {
+        Term::Return(v) => v,
+        _ => unreachable!("the body returns"),
+    };
+    let seed =
+        r.f.add_block_param(pb, Some("__ad_seed".into()), Kind::Float);
+    let t = r.tys.of(ret);
+    r.tys.set(seed, t);
+    r.corr.push((pb, body));
+    let mut adj = Adj::new();
+    r.bw_block(body, pb, &mut adj, &Exit::Return(seed));
+    let mut grads = Vec::new();
+    for p in r.f.params.clone() {
+        if !p.active {
+            continue;
+        }
+        let g = match r.get(pb, p.value, &adj) {
+            Some(g) => g,
+            None => r.zero(pb, p.value),
+        };
+        grads.push(g);
+    }
+    let out = if grads.len() == 1 {
+        grads[0]
+    } else {
+        r.emit1(pb, InstKind::Tuple(grads), Ty::Unknown)
+    };
+    r.f.block_mut(pb).term = Term::Return(out);
+    r.f.pullback = Some(pb);
+    Reversed {
+        corr: r.corr,
+        index_params: r.index_params,
+        bw: r.bw,
+    }
+}
+
+impl Rev<'_> {
+    fn active(&self, v: Value) -> bool {
+        self.act.active.get(v.index()).copied().unwrap_or(false)
+    }
+
+    /// Whether block `b` has backward work; fills `bw` for its instructions.
+    fn compute_bw(&mut self, b: Block) -> bool {
+        let mut any = false;
+        for i in self.f.block(b).insts.clone() {
+            let mut nested = false;
+            for nb in self.f.inst_blocks(i) {
+                nested |= self.compute_bw(nb);
+            }
+            let results_active = self.f.inst(i).results.iter().any(|&r| self.active(r));
+            let carried_active = match &self.f.inst(i).kind {
+                InstKind::Loop { body, .. } => {
+                    self.f.block(*body).params.iter().any(|&p| self.active(p))
+                }
+                _ => false,
+            };
+            let bw = results_active || carried_active || nested;
+            self.bw[i.index()] = bw;
+            any |= bw;
+        }
+        any |= self.f.term_operands(b).iter().any(|&v| self.active(v));
+        any
+    }
+
+    fn emit(&mut self, b: Block, kind: InstKind, n: usize, ty: Ty) -> Vec<Value> {
+        let i = self.f.push_inst(b, kind, n, Kind::Float, Span::call_site());
+        let rs = self.f.inst(i).results.clone();
+        for &r in &rs {
+            self.tys.set(r, ty);
+        }
+        rs
+    }
+
+    fn emit1(&mut self, b: Block, kind: InstKind, ty: Ty) -> Value {
+        self.emit(b, kind, 1, ty)[0]
+    }
+
+    fn emit0(&mut self, b: Block, kind: InstKind) {
+        self.emit(b, kind, 0, Ty::Unknown);
+    }
+
+    fn new_var(&mut self, v: Value) -> Var {
+        let name = format!("{}_bar", self.f.value_ident(v));
+        self.f.new_var(name, Some(v))
+    }
+
+    /// A zero adjoint for `v`.
+    fn zero(&mut self, pb: Block, v: Value) -> Value {
+        match self.tys.of(v) {
+            Ty::Float(t) => self.emit1(pb, InstKind::Const(quote!(0.0)), Ty::Float(t)),
+            t => self.emit1(pb, InstKind::ZeroLike(v), t),
+        }
+    }
+
+    /// The adjoint of `v` as a value (its last read), if it has one.
+    fn get(&mut self, pb: Block, v: Value, adj: &Adj) -> Option<Value> {
+        let w = *adj.get(&v)?;
+        let t = self.tys.of(v);
+        Some(self.emit1(pb, InstKind::VarGet(w), t))
+    }
+
+    /// `v̄ += c`, or `let mut v̄ = c` for the first contribution.
+    fn contrib(&mut self, pb: Block, v: Value, c: Value, adj: &mut Adj) {
+        if !self.active(v) {
+            return;
+        }
+        match adj.get(&v) {
+            Some(&w) => self.emit0(pb, InstKind::VarAcc { var: w, value: c }),
+            None => {
+                let w = self.new_var(v);
+                self.emit0(pb, InstKind::VarInit { var: w, value: c });
+                adj.insert(v, w);
+            }
+        }
+    }
+
+    /// The adjoint variable of `v`, started at zero if it has none: for contributions to a part
+    /// of it (an element, a field).
+    fn ensure(&mut self, pb: Block, v: Value, adj: &mut Adj) -> Var {
+        if let Some(&w) = adj.get(&v) {
+            return w;
+        }
+        let z = self.zero(pb, v);
+        let w = self.new_var(v);
+        self.emit0(pb, InstKind::VarInit { var: w, value: z });
+        adj.insert(v, w);
+        w
+    }
+
+    /// Before the pullback of nested blocks: start at zero the adjoints they contribute to that
+    /// are defined outside them and have none yet.
+    fn predeclare(&mut self, pb: Block, roots: &[Block], adj: &mut Adj) {
+        let mut targets = Vec::new();
+        for &root in roots {
+            for b in self.f.blocks_within(root) {
+                let mut ops = self.f.term_operands(b);
+                for &i in &self.f.block(b).insts {
+                    ops.extend(self.f.operands(i));
+                }
+                for v in ops {
+                    if !self.active(v) || adj.contains_key(&v) || targets.contains(&v) {
+                        continue;
+                    }
+                    let d = self.act.def_block(self.f, v);
+                    if !self.act.within(d, root) {
+                        targets.push(v);
+                    }
+                }
+            }
+        }
+        targets.sort();
+        for v in targets {
+            self.ensure(pb, v, adj);
+        }
+    }
+
+    fn bw_block(&mut self, fb: Block, pb: Block, adj: &mut Adj, exit: &Exit) {
+        match (self.f.block(fb).term.clone(), exit) {
+            (Term::Return(v), Exit::Return(seed)) => self.contrib(pb, v, *seed, adj),
+            (
+                Term::Yield(vals)
+                | Term::Continue(vals)
+                | Term::Break(vals)
+                | Term::Next { vals, .. },
+                Exit::Incoming(inc),
+            ) => {
+                for (k, v) in vals.iter().enumerate() {
+                    if let Some(Some(g)) = inc.get(k) {
+                        self.contrib(pb, *v, *g, adj);
+                    }
+                }
+            }
+            _ => {}
+        }
+        for i in self.f.block(fb).insts.clone().into_iter().rev() {
+            self.bw_inst(i, pb, adj);
+        }
+    }
+
+    fn bw_inst(&mut self, i: Inst, pb: Block, adj: &mut Adj) {
+        if !self.bw.get(i.index()).copied().unwrap_or(false) {
+            return;
+        }
+        let kind = self.f.inst(i).kind.clone();
+        let y = self.f.inst(i).results.first().copied();
+        match kind {
+            InstKind::If { then, els, .. } => return self.bw_branch(i, &[then, els], pb, adj),
+            InstKind::Match { arms, .. } => {
+                let blocks: Vec<Block> = arms.iter().map(|a| a.block).collect();
+                return self.bw_branch(i, &blocks, pb, adj);
+            }
+            InstKind::Loop { init, body, .. } => return self.bw_loop(i, &init, body, pb, adj),
+            InstKind::IndexSet { base, index, value } => {
+                let Some(&w) = y.and_then(|y| adj.get(&y)) else {
+                    return;
+                };
+                let t = self.elem_ty(y.unwrap_or(base));
+                let e = self.emit1(pb, InstKind::VarTakeAt { var: w, index }, t);
+                self.contrib(pb, value, e, adj);
+                if self.active(base) {
+                    let t = self.tys.of(base);
+                    let g = self.emit1(pb, InstKind::VarGet(w), t);
+                    self.contrib(pb, base, g, adj);
+                }
+                return;
+            }
+            _ => {}
+        }
+        let Some(y) = y else { return };
+        if !self.active(y) {
+            return;
+        }
+        if let InstKind::Call { path, args } = &kind {
+            return self.bw_call(i, path.clone(), args.clone(), pb, adj);
+        }
+        let Some(g) = self.get(pb, y, adj) else {
+            return;
+        };
+        match kind {
+            InstKind::Binary(op, a, b) => {
+                if let Some(p) = PrimId::binary(op) {
+                    self.apply(pb, p, &[a, b], y, g, adj);
+                }
+            }
+            InstKind::Neg(a) => self.apply(pb, PrimId::neg(), &[a], y, g, adj),
+            InstKind::Prim { prim, args, .. } => {
+                if prim.has(Flags::IDENTITY) {
+                    self.contrib(pb, args[0], g, adj);
+                } else {
+                    self.apply(pb, prim, &args, y, g, adj);
+                }
+            }
+            InstKind::Cast { value, .. } => {
+                let t = self.tys.of(value);
+                let c = self.emit1(pb, InstKind::CastBack { source: value, g }, t);
+                self.contrib(pb, value, c, adj);
+            }
+            InstKind::Ascribe { value: x, .. } | InstKind::Ref(x) | InstKind::Deref(x) => {
+                self.contrib(pb, x, g, adj)
+            }
+            InstKind::Index(base, index) if self.active(base) => {
+                let w = self.ensure(pb, base, adj);
+                self.emit0(
+                    pb,
+                    InstKind::VarAccAt {
+                        var: w,
+                        index,
+                        value: g,
+                    },
+                );
+            }
+            InstKind::FieldRef(base, name) if self.active(base) => {
+                self.acc_field(pb, base, syn::Member::Named(name), g, adj)
+            }
+            InstKind::Field(t, n) if self.active(t) => {
+                let field = syn::Member::Unnamed(syn::Index::from(n as usize));
+                self.acc_field(pb, t, field, g, adj)
+            }
+            InstKind::Tuple(vals) => {
+                for (k, &v) in vals.iter().enumerate() {
+                    if !self.active(v) {
+                        continue;
+                    }
+                    let t = self.tys.of(v);
+                    let part = self.emit1(pb, InstKind::Field(g, k as u32), t);
+                    self.contrib(pb, v, part, adj);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// `v̄.field += g`.
+    fn acc_field(&mut self, pb: Block, v: Value, field: syn::Member, g: Value, adj: &mut Adj) {
+        let w = self.ensure(pb, v, adj);
+        self.emit0(
+            pb,
+            InstKind::VarAccField {
+                var: w,
+                field,
+                value: g,
+            },
+        );
+    }
+
+    fn elem_ty(&self, v: Value) -> Ty {
+        match self.tys.of(v) {
+            Ty::Elems(t) => Ty::Float(t),
+            _ => Ty::Unknown,
+        }
+    }
+
+    /// The contributions of primitive `p` with operands `ops` and result `y` to the operands'
+    /// adjoints, for the cotangent `g`.
+    fn apply(&mut self, pb: Block, p: PrimId, ops: &[Value], y: Value, g: Value, adj: &mut Adj) {
+        let mut all = ops.to_vec();
+        all.push(y);
+        let plain = if p.has_forms() {
+            let read: Vec<Value> = all
+                .iter()
+                .enumerate()
+                .filter(|&(k, _)| k == ops.len() || p.differentiable(k))
+                .map(|(_, &v)| v)
+                .collect();
+            self.tys.common_float(&read)
+        } else {
+            None
+        };
+        for (k, &x) in ops.iter().enumerate() {
+            if !p.differentiable(k) || !self.active(x) {
+                continue;
+            }
+            let c = match plain {
+                Some(t) => {
+                    let Some(form) = p.form(k) else { continue };
+                    if is_zero(&form) {
+                        continue;
+                    }
+                    let names = p.def().operands;
+                    let mut env: Vec<(&str, Value)> =
+                        names.iter().copied().zip(ops.iter().copied()).collect();
+                    env.push(("y", y));
+                    env.push(("g", g));
+                    self.instantiate(pb, &form, &env, t)
+                }
+                None => self.rule(pb, p, k, &all, g),
+            };
+            self.contrib(pb, x, c, adj);
+        }
+    }
+
+    /// A runtime rule call for operand `k`.
+    fn rule(&mut self, pb: Block, p: PrimId, k: usize, all: &[Value], g: Value) -> Value {
+        let mut args = Vec::new();
+        for a in p.reads(k) {
+            args.push(match a {
+                Arg::Value(j) => RuleArg::Value(self.strip_ref(all[j])),
+                Arg::Shape(j) => {
+                    let v = self.strip_ref(all[j]);
+                    RuleArg::Shape(self.emit1(pb, InstKind::Shape(v), Ty::Unknown))
+                }
+                Arg::Witness => RuleArg::Witness,
+            });
+        }
+        let t = self.tys.of(all[k]);
+        let t = if t.is_plain() { t } else { Ty::Unknown };
+        self.emit1(
+            pb,
+            InstKind::Rule {
+                prim: p,
+                operand: k,
+                args,
+                g,
+            },
+            t,
+        )
+    }
+
+    /// Reads through `&x`: rules take the value itself.
+    fn strip_ref(&self, v: Value) -> Value {
+        if let ValueDef::Result(i, 0) = self.f.value(v).def {
+            if let InstKind::Ref(u) = self.f.inst(i).kind {
+                return self.strip_ref(u);
+            }
+        }
+        v
+    }
+
+    /// Writes out a form as IR on plain floats of type `t`.
+    fn instantiate(
+        &mut self,
+        pb: Block,
+        e: &syn::Expr,
+        env: &[(&str, Value)],
+        t: FloatTy,
+    ) -> Value {
+        let ty = Ty::Float(t);
+        match e {
+            syn::Expr::Path(p) => {
+                let name = p
+                    .path
+                    .get_ident()
+                    .map(|i| i.to_string())
+                    .unwrap_or_default();
+                match env.iter().find(|(n, _)| *n == name) {
+                    Some(&(_, v)) => v,
+                    None => panic!("autodiff: a form names `{name}`, which is not an operand"),
+                }
+            }
+            syn::Expr::Lit(l) => {
+                self.emit1(pb, InstKind::Const(quote::ToTokens::to_token_stream(l)), ty)
+            }
+            syn::Expr::Paren(p) => self.instantiate(pb, &p.expr, env, t),
+            syn::Expr::Unary(u) => {
+                let a = self.instantiate(pb, &u.expr, env, t);
+                self.emit1(pb, InstKind::Neg(a), ty)
+            }
+            syn::Expr::Binary(b) => {
+                let l = self.instantiate(pb, &b.left, env, t);
+                let r = self.instantiate(pb, &b.right, env, t);
+                let op = match b.op {
+                    syn::BinOp::Add(_) => BinOp::Add,
+                    syn::BinOp::Sub(_) => BinOp::Sub,
+                    syn::BinOp::Mul(_) => BinOp::Mul,
+                    syn::BinOp::Div(_) => BinOp::Div,
+                    _ => panic!("autodiff: unsupported operator in a form"),
+                };
+                self.emit1(pb, InstKind::Binary(op, l, r), ty)
+            }
+            syn::Expr::MethodCall(mc) => {
+                let recv = self.instantiate(pb, &mc.receiver, env, t);
+                let mut args = vec![recv];
+                for a in &mc.args {
+                    args.push(self.instantiate(pb, a, env, t));
+                }
+                let name = mc.method.to_string();
+                let prim = PrimId::method(&name)
+                    .unwrap_or_else(|| panic!("autodiff: a form calls `{name}`, not a primitive"));
+                self.emit1(
+                    pb,
+                    InstKind::Prim {
+                        prim,
+                        args,
+                        unwrap: false,
+                    },
+                    ty,
+                )
+            }
+            syn::Expr::Call(c) => {
+                let name = match &*c.func {
+                    syn::Expr::Path(p) => p
+                        .path
+                        .segments
+                        .last()
+                        .map(|s| s.ident.to_string())
+                        .unwrap_or_default(),
+                    _ => panic!("autodiff: a form calls something other than a helper"),
+                };
+                let args = c
+                    .args
+                    .iter()
+                    .map(|a| self.instantiate(pb, a, env, t))
+                    .collect();
+                self.emit1(pb, InstKind::Helper { name, args }, ty)
+            }
+            _ => panic!("autodiff: unsupported expression in a form"),
+        }
+    }
+
+    fn bw_call(&mut self, i: Inst, path: syn::Path, args: Vec<Value>, pb: Block, adj: &mut Adj) {
+        // The forward pass calls `g_vjp` and keeps its pullback and the argument markers.
+        let y = self.f.inst(i).results[0];
+        self.f.insts[i.index()].kind = InstKind::CallVjp {
+            path,
+            args: args.clone(),
+        };
+        for name in ["pb", "sel"] {
+            let v = self.f.new_value(
+                Some(format!("__ad_{name}_{}", i.0)),
+                ValueDef::Result(i, self.f.inst(i).results.len()),
+                Kind::Unknown,
+            );
+            self.tys.set(v, Ty::Unknown);
+            self.f.insts[i.index()].results.push(v);
+        }
+        let (pbv, sel) = (self.f.inst(i).results[1], self.f.inst(i).results[2]);
+        let Some(g) = self.get(pb, y, adj) else {
+            return;
+        };
+        let span = self.f.inst(i).span;
+        let parts = self.emit(
+            pb,
+            InstKind::CallPullback { pb: pbv, sel, g },
+            args.len(),
+            Ty::Unknown,
+        );
+        // Spanned at the call: a gradient that does not fit is reported there.
+        if let Some(&last) = self.f.block(pb).insts.last() {
+            self.f.insts[last.index()].span = span;
+        }
+        for (k, &a) in args.iter().enumerate() {
+            self.contrib(pb, a, parts[k], adj);
+        }
+    }
+
+    fn bw_branch(&mut self, i: Inst, arms: &[Block], pb: Block, adj: &mut Adj) {
+        self.predeclare(pb, arms, adj);
+        let results = self.f.inst(i).results.clone();
+        let incoming: Vec<Option<Value>> = results.iter().map(|&r| self.get(pb, r, adj)).collect();
+        // The record the forward pass keeps for this branch: a new result of it.
+        let rec = self.f.new_value(
+            Some(format!("__ad_rec_{}", i.0)),
+            ValueDef::Result(i, results.len()),
+            Kind::Unknown,
+        );
+        self.tys.set(rec, Ty::Unknown);
+        self.f.insts[i.index()].results.push(rec);
+        let mut pb_arms = Vec::new();
+        for &arm in arms {
+            let pa = self.f.new_block();
+            self.corr.push((pa, arm));
+            let mut inner = adj.clone();
+            self.bw_block(arm, pa, &mut inner, &Exit::Incoming(incoming.clone()));
+            self.f.block_mut(pa).term = Term::Yield(Vec::new());
+            pb_arms.push(pa);
+        }
+        self.emit0(
+            pb,
+            InstKind::MatchRecord {
+                of: i,
+                scrutinee: rec,
+                arms: pb_arms,
+            },
+        );
+    }
+
+    fn bw_loop(&mut self, i: Inst, init: &[Value], body: Block, pb: Block, adj: &mut Adj) {
+        self.predeclare(pb, &[body], adj);
+        let kind = match &self.f.inst(i).kind {
+            InstKind::Loop { kind, .. } => kind.clone(),
+            _ => unreachable!(),
+        };
+        let results = self.f.inst(i).results.clone();
+        let params = self.f.block(body).params.clone();
+        let carried = params[params.len() - init.len()..].to_vec();
+        let mut inner = adj.clone();
+        let mut vars = Vec::new();
+        for (k, &p) in carried.iter().enumerate() {
+            if !self.active(p) {
+                vars.push(None);
+                continue;
+            }
+            let start = match self.get(pb, results[k], adj) {
+                Some(g) => g,
+                None => self.zero(pb, results[k]),
+            };
+            let name = format!("__ad_c{}_{k}", i.0);
+            let w = self.f.new_var(name, Some(p));
+            self.emit0(
+                pb,
+                InstKind::VarInit {
+                    var: w,
+                    value: start,
+                },
+            );
+            inner.insert(p, w);
+            vars.push(Some(w));
+        }
+        let whole_range = matches!(kind, LoopKind::Range { .. })
+            && !matches!(self.f.block(body).term, Term::Break(_) | Term::Next { .. });
+        let pbb = self.f.new_block();
+        self.corr.push((pbb, body));
+        let loop_kind = match kind {
+            LoopKind::Range {
+                start,
+                end,
+                inclusive,
+                rev,
+            } if whole_range => {
+                // Walk the same range backwards: every index is known again.
+                let idx = self.f.add_block_param(
+                    pbb,
+                    self.f.value(params[0]).name.clone(),
+                    Kind::Discrete,
+                );
+                self.tys.set(idx, Ty::Unknown);
+                self.index_params.push((idx, params[0]));
+                LoopKind::Range {
+                    start,
+                    end,
+                    inclusive,
+                    rev: !rev,
+                }
+            }
+            _ => {
+                // Count the iterations in the forward pass.
+                let n = self.count_iterations(i, body);
+                let zero = self.emit1(pb, InstKind::Const(quote!(0usize)), Ty::Unknown);
+                let idx = self.f.add_block_param(pbb, None, Kind::Discrete);
+                self.tys.set(idx, Ty::Unknown);
+                LoopKind::Range {
+                    start: zero,
+                    end: n,
+                    inclusive: false,
+                    rev: false,
+                }
+            }
+        };
+        let mut incoming = Vec::new();
+        for w in &vars {
+            incoming.push(w.map(|w| {
+                let t = self.f.vars[w.index()]
+                    .of
+                    .map_or(Ty::Unknown, |v| self.tys.of(v));
+                self.emit1(pbb, InstKind::VarTake(w), t)
+            }));
+        }
+        self.bw_block(body, pbb, &mut inner, &Exit::Incoming(incoming));
+        self.f.block_mut(pbb).term = Term::Continue(Vec::new());
+        self.emit0(
+            pb,
+            InstKind::Loop {
+                kind: loop_kind,
+                init: Vec::new(),
+                body: pbb,
+            },
+        );
+        for (k, w) in vars.into_iter().enumerate() {
+            if let Some(w) = w {
+                let t = self.tys.of(carried[k]);
+                let g = self.emit1(pb, InstKind::VarGet(w), t);
+                self.contrib(pb, init[k], g, adj);
+            }
+        }
+    }
+
+    /// Adds an iteration counter to forward loop `i`: zero before it, one more at the end of
+    /// each iteration; returns the count after the loop (a value of the enclosing block).
+    fn count_iterations(&mut self, i: Inst, body: Block) -> Value {
+        let outer = self.act.inst_block[i.index()];
+        let w = self.f.new_var(format!("__ad_n{}", i.0), None);
+        let zero = self.f.push_inst(
+            outer,
+            InstKind::Const(quote!(0usize)),
+            1,
+            Kind::Discrete,
+            Span::call_site(),
+        );
+        let init = self.f.push_inst(
+            outer,
+            InstKind::VarInit {
+                var: w,
+                value: self.f.inst(zero).results[0],
+            },
+            0,
+            Kind::Discrete,
+            Span::call_site(),
+        );
+        let get = self.f.push_inst(
+            outer,
+            InstKind::VarGet(w),
+            1,
+            Kind::Discrete,
+            Span::call_site(),
+        );
+        // Place them: the constant and the start before the loop, the read after it.
+        let insts = &mut self.f.blocks[outer.index()].insts;
+        insts.truncate(insts.len() - 3);
+        let pos = insts
+            .iter()
+            .position(|&x| x == i)
+            .expect("the loop is in its block");
+        insts.insert(pos + 1, get);
+        insts.insert(pos, init);
+        insts.insert(pos, zero);
+        self.f.push_inst(
+            body,
+            InstKind::Count(w),
+            0,
+            Kind::Discrete,
+            Span::call_site(),
+        );
+        let n = self.f.inst(get).results[0];
+        self.f.values[n.index()].name = Some(format!("__ad_n{}", i.0));
+        self.tys.set(n, Ty::Unknown);
+        self.tys.set(self.f.inst(zero).results[0], Ty::Unknown);
+        n
+    }
+}
+
+fn is_zero(e: &syn::Expr) -> bool {
+    matches!(e, syn::Expr::Lit(l) if quote::ToTokens::to_token_stream(l).to_string() == "0")
+}

@@ -1,0 +1,378 @@
+//! Which values are plain floats of a type the macro can name.
+//!
+//! Where every operand of a primitive is an `f64` (or every one an `f32`) that the macro can see
+//! — a parameter declared `f64`, an element of a `&[f64]`, a literal, a float method of such a
+//! value, an `as f64` cast — the generated code uses plain operators, inherent methods and
+//! annotated `let`s, and the derivative rules are written out inline. That is the code a person
+//! writes, and rustc checks it without searching trait impls. Everything else (arrays, parameter
+//! structs, values returned by calls) goes through the runtime's rule traits, where rustc
+//! picks the implementation. Nothing here guesses: a type is named only when the source names
+//! it, and the facts flow forward to a fixed point over loops.
+
+use crate::ir::*;
+
+/// A float type the generated code can write.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum FloatTy {
+    F32,
+    F64,
+}
+
+impl FloatTy {
+    pub fn tokens(self) -> proc_macro2::TokenStream {
+        match self {
+            FloatTy::F32 => quote::quote!(f32),
+            FloatTy::F64 => quote::quote!(f64),
+        }
+    }
+
+    fn from_type(ty: &syn::Type) -> Option<FloatTy> {
+        match ty {
+            syn::Type::Paren(p) => FloatTy::from_type(&p.elem),
+            syn::Type::Group(g) => FloatTy::from_type(&g.elem),
+            syn::Type::Path(p) if p.qself.is_none() => {
+                let last = p.path.segments.last()?;
+                if !last.arguments.is_none() {
+                    return None;
+                }
+                match last.ident.to_string().as_str() {
+                    "f64" => Some(FloatTy::F64),
+                    "f32" => Some(FloatTy::F32),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+}
+
+/// What is known of a value's type.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Ty {
+    /// Not reached yet (during the fixed point only).
+    Bottom,
+    /// An unsuffixed float literal: it takes the type of what it meets.
+    Lit,
+    /// A float of this type.
+    Float(FloatTy),
+    /// A slice, array or `Vec` (or a reference to one) of floats of this type.
+    Elems(FloatTy),
+    /// Anything else, or not known.
+    Unknown,
+}
+
+impl Ty {
+    /// The type of `a op b` for arithmetic.
+    fn arith(self, other: Ty) -> Ty {
+        use Ty::*;
+        match (self, other) {
+            (Bottom, t) | (t, Bottom) => t,
+            (Lit, Lit) => Lit,
+            (Lit, Float(t)) | (Float(t), Lit) => Float(t),
+            (Float(a), Float(b)) if a == b => Float(a),
+            _ => Unknown,
+        }
+    }
+
+    /// The type of a value that is one of two (an `if`'s result, a loop-carried value).
+    fn join(self, other: Ty) -> Ty {
+        use Ty::*;
+        match (self, other) {
+            (Bottom, t) | (t, Bottom) => t,
+            (a, b) if a == b => a,
+            (Lit, Float(t)) | (Float(t), Lit) => Float(t),
+            _ => Unknown,
+        }
+    }
+
+    /// A float of a known type, or a literal.
+    pub fn is_plain(self) -> bool {
+        matches!(self, Ty::Float(_) | Ty::Lit)
+    }
+
+    pub fn float(self) -> Option<FloatTy> {
+        match self {
+            Ty::Float(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+/// The declared type of a parameter or `let`, read for floats and float containers.
+pub fn of_declared(ty: &syn::Type) -> Ty {
+    if let Some(t) = FloatTy::from_type(ty) {
+        return Ty::Float(t);
+    }
+    match ty {
+        syn::Type::Reference(r) if r.mutability.is_none() => match of_declared(&r.elem) {
+            Ty::Elems(t) => Ty::Elems(t),
+            _ => Ty::Unknown,
+        },
+        syn::Type::Slice(s) => FloatTy::from_type(&s.elem).map_or(Ty::Unknown, Ty::Elems),
+        syn::Type::Array(a) => FloatTy::from_type(&a.elem).map_or(Ty::Unknown, Ty::Elems),
+        syn::Type::Path(p) if p.qself.is_none() => {
+            let Some(last) = p.path.segments.last() else {
+                return Ty::Unknown;
+            };
+            if last.ident != "Vec" {
+                return Ty::Unknown;
+            }
+            match &last.arguments {
+                syn::PathArguments::AngleBracketed(a) if a.args.len() == 1 => match &a.args[0] {
+                    syn::GenericArgument::Type(t) => {
+                        FloatTy::from_type(t).map_or(Ty::Unknown, Ty::Elems)
+                    }
+                    _ => Ty::Unknown,
+                },
+                _ => Ty::Unknown,
+            }
+        }
+        _ => Ty::Unknown,
+    }
+}
+
+/// Per value, what is known of its type.
+pub struct Types {
+    pub tys: Vec<Ty>,
+}
+
+impl Types {
+    pub fn of(&self, v: Value) -> Ty {
+        self.tys.get(v.index()).copied().unwrap_or(Ty::Unknown)
+    }
+
+    /// Records the type of a value the transformations create.
+    pub fn set(&mut self, v: Value, t: Ty) {
+        if self.tys.len() <= v.index() {
+            self.tys.resize(v.index() + 1, Ty::Unknown);
+        }
+        self.tys[v.index()] = t;
+    }
+
+    /// The float type shared by these values when each is a float of that type or a literal
+    /// (and at least one is typed).
+    pub fn common_float(&self, vs: &[Value]) -> Option<FloatTy> {
+        let mut t = Ty::Bottom;
+        for &v in vs {
+            let tv = self.of(v);
+            if !tv.is_plain() {
+                return None;
+            }
+            t = t.arith(tv);
+        }
+        t.float()
+    }
+}
+
+pub fn analyze(f: &Func) -> Types {
+    // Values no rule below defines (pattern bindings of match arms) are unknown; results and
+    // loop-carried values start at the bottom of the lattice.
+    let mut tys = vec![Ty::Unknown; f.values.len()];
+    for inst in &f.insts {
+        for &r in &inst.results {
+            tys[r.index()] = Ty::Bottom;
+        }
+        if let InstKind::Loop { body, .. } = &inst.kind {
+            for &p in &f.block(*body).params {
+                tys[p.index()] = Ty::Bottom;
+            }
+        }
+    }
+    for p in &f.params {
+        tys[p.value.index()] = of_declared(&p.ty);
+    }
+    // Instructions are stored in creation order, which is operand-before-use except around
+    // loops: iterate until nothing changes (types only go up the lattice).
+    for _ in 0..64 {
+        let mut changed = false;
+        let mut set = |tys: &mut Vec<Ty>, v: Value, t: Ty| {
+            let old = tys[v.index()];
+            let new = old.join(t);
+            if new != old {
+                tys[v.index()] = new;
+                changed = true;
+            }
+        };
+        for (n, inst) in f.insts.iter().enumerate() {
+            let i = Inst(n as u32);
+            let result = match &inst.kind {
+                InstKind::Const(tok) => Some(const_ty(tok)),
+                InstKind::Binary(op, a, b) if *op != BinOp::Rem => {
+                    Some(get(&tys, *a).arith(get(&tys, *b)))
+                }
+                InstKind::Neg(a) => Some(match get(&tys, *a) {
+                    x @ (Ty::Lit | Ty::Float(_) | Ty::Bottom) => x,
+                    _ => Ty::Unknown,
+                }),
+                InstKind::Prim { prim, args, .. } if prim.has(crate::prim::Flags::FLOAT_RESULT) => {
+                    Some(match get(&tys, args[0]) {
+                        Ty::Float(x) => {
+                            // Every float operand must agree (`x.powf(p)`, `x.max(a)`).
+                            let ok = (1..args.len()).all(|k| {
+                                !prim.differentiable(k)
+                                    || matches!(get(&tys, args[k]), Ty::Float(y) if y == x)
+                                    || get(&tys, args[k]) == Ty::Lit
+                                    || get(&tys, args[k]) == Ty::Bottom
+                            });
+                            if ok { Ty::Float(x) } else { Ty::Unknown }
+                        }
+                        Ty::Bottom => Ty::Bottom,
+                        _ => Ty::Unknown,
+                    })
+                }
+                InstKind::Prim { prim, args, .. }
+                    if prim.has(crate::prim::Flags::IDENTITY)
+                        && !prim.has(crate::prim::Flags::VIEW) =>
+                {
+                    Some(match get(&tys, args[0]) {
+                        x @ (Ty::Float(_) | Ty::Elems(_) | Ty::Bottom) => x,
+                        _ => Ty::Unknown,
+                    })
+                }
+                InstKind::Index(base, _) => Some(match get(&tys, *base) {
+                    Ty::Elems(x) => Ty::Float(x),
+                    Ty::Bottom => Ty::Bottom,
+                    _ => Ty::Unknown,
+                }),
+                InstKind::IndexSet { base, .. } => Some(match get(&tys, *base) {
+                    x @ (Ty::Elems(_) | Ty::Bottom) => x,
+                    _ => Ty::Unknown,
+                }),
+                InstKind::Cast { ty, .. } => Some(match FloatTy::from_type(ty) {
+                    Some(x) => Ty::Float(x),
+                    None => Ty::Unknown,
+                }),
+                InstKind::Ascribe { ty, .. } => Some(of_declared(ty)),
+                InstKind::Deref(v) => Some(match get(&tys, *v) {
+                    x @ (Ty::Float(_) | Ty::Bottom) => x,
+                    _ => Ty::Unknown,
+                }),
+                InstKind::If { .. } | InstKind::Match { .. } => {
+                    for arm in f.inst_blocks(i) {
+                        if let Term::Yield(vals) = &f.block(arm).term {
+                            for (k, &v) in vals.iter().enumerate() {
+                                if let Some(&r) = inst.results.get(k) {
+                                    let tv = get(&tys, v);
+                                    set(&mut tys, r, tv);
+                                }
+                            }
+                        }
+                    }
+                    None
+                }
+                InstKind::Loop { init, body, kind } => {
+                    let params = f.block(*body).params.clone();
+                    let carried = params[params.len() - init.len()..].to_vec();
+                    if let LoopKind::Range { .. } = kind {
+                        set(&mut tys, params[0], Ty::Unknown);
+                    }
+                    for (k, &v) in init.iter().enumerate() {
+                        let tv = get(&tys, v);
+                        set(&mut tys, carried[k], tv);
+                    }
+                    for b in exits(f, *body) {
+                        let vals = match &f.block(b).term {
+                            Term::Continue(vs) | Term::Break(vs) => vs.clone(),
+                            Term::Next { vals, .. } => vals.clone(),
+                            _ => continue,
+                        };
+                        for (k, &v) in vals.iter().enumerate() {
+                            let tv = tys[v.index()];
+                            set(&mut tys, carried[k], tv);
+                        }
+                    }
+                    for (k, &r) in inst.results.iter().enumerate() {
+                        let tv = tys[carried[k].index()];
+                        set(&mut tys, r, tv);
+                    }
+                    None
+                }
+                _ => Some(Ty::Unknown),
+            };
+            if let Some(ty) = result {
+                for &r in &inst.results {
+                    set(&mut tys, r, ty);
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    for t in &mut tys {
+        if *t == Ty::Bottom {
+            *t = Ty::Unknown;
+        }
+    }
+    // A literal takes the type of what it meets: `x * 2.0` with `x: f64` makes `2.0` an `f64`
+    // (and so do the literals it was computed from). The pullback may use it alone
+    // (`b.ln()` for `x.log(3.0)`), where it must already have its type.
+    loop {
+        let mut changed = false;
+        for inst in f.insts.iter().rev() {
+            let Some(&r) = inst.results.first() else {
+                continue;
+            };
+            let Ty::Float(t) = tys[r.index()] else {
+                continue;
+            };
+            let ops: Vec<Value> = match &inst.kind {
+                InstKind::Binary(op, a, b) if *op != BinOp::Rem => vec![*a, *b],
+                InstKind::Neg(a) => vec![*a],
+                InstKind::Prim { prim, args, .. } if prim.has(crate::prim::Flags::FLOAT_RESULT) => {
+                    (0..args.len())
+                        .filter(|&k| prim.differentiable(k))
+                        .map(|k| args[k])
+                        .collect()
+                }
+                _ => continue,
+            };
+            for o in ops {
+                if tys[o.index()] == Ty::Lit {
+                    tys[o.index()] = Ty::Float(t);
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    Types { tys }
+}
+
+/// The blocks whose `continue`/`break` belong to the loop with body `body`: the body and the
+/// arms of the branches at its end, not nested loops.
+fn exits(f: &Func, body: Block) -> Vec<Block> {
+    let mut out = vec![body];
+    let mut i = 0;
+    while i < out.len() {
+        let cur = out[i];
+        out.extend(f.term_blocks(cur));
+        i += 1;
+    }
+    out
+}
+
+fn get(tys: &[Ty], v: Value) -> Ty {
+    tys[v.index()]
+}
+
+fn const_ty(tok: &proc_macro2::TokenStream) -> Ty {
+    let Ok(lit) = syn::parse2::<syn::Lit>(tok.clone()) else {
+        return Ty::Unknown;
+    };
+    match lit {
+        syn::Lit::Float(l) => match l.suffix() {
+            "f64" => Ty::Float(FloatTy::F64),
+            "f32" => Ty::Float(FloatTy::F32),
+            _ => Ty::Lit,
+        },
+        syn::Lit::Int(l) => match l.suffix() {
+            "f64" => Ty::Float(FloatTy::F64),
+            "f32" => Ty::Float(FloatTy::F32),
+            _ => Ty::Unknown,
+        },
+        _ => Ty::Unknown,
+    }
+}
