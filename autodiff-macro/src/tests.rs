@@ -328,3 +328,63 @@ fn element_writes_make_new_versions() {
         .collect();
     assert!(sets.iter().all(|&v| act.is_active(v)), "{text}");
 }
+
+/// Times the macro's phases on a long straight-line function (run with `--ignored --nocapture`):
+/// the macro runs unoptimised in users' `cargo check`, so each phase must stay linear.
+#[test]
+#[ignore]
+fn phase_times() {
+    use std::time::Instant;
+    let n = 2000;
+    let mut body = String::new();
+    let mut names = vec!["x0".to_string(), "x1".into(), "x2".into(), "x3".into()];
+    for i in 0..n {
+        let a = &names[names.len() - 1 - (i * 7 % names.len().min(8))];
+        let b = &names[i * 13 % names.len()];
+        let e = match i % 6 {
+            0 => format!("{a} * {b}"),
+            1 => format!("{a} + {b}"),
+            2 => format!("{a}.sin()"),
+            3 => format!("{a}.cos()"),
+            4 => format!("{a}.tanh()"),
+            _ => format!("(1.0 + {a} * {a}).ln()"),
+        };
+        body.push_str(&format!("let t{i} = {e};\n"));
+        names.push(format!("t{i}"));
+    }
+    let src = format!(
+        "fn f(x0: f64, x1: f64, x2: f64, x3: f64) -> f64 {{ {body} t{} }}",
+        n - 1
+    );
+    let t = Instant::now();
+    let item: syn::ItemFn = syn::parse_str(&src).unwrap();
+    eprintln!("parse      {:?}", t.elapsed());
+    let t = Instant::now();
+    let mut f = lower::lower(&item, &[true; 4]).f;
+    eprintln!("lower      {:?}", t.elapsed());
+    let t = Instant::now();
+    verify::verify(&f).unwrap();
+    eprintln!("verify     {:?}", t.elapsed());
+    let t = Instant::now();
+    crate::structurize::structurize(&mut f);
+    let act = activity::analyze(&f);
+    eprintln!("activity   {:?}", t.elapsed());
+    let t = Instant::now();
+    let mut tys = crate::scalars::analyze(&f);
+    eprintln!("scalars    {:?}", t.elapsed());
+    let t = Instant::now();
+    let rev = crate::reverse::reverse(&mut f, &act, &mut tys);
+    eprintln!("reverse    {:?}", t.elapsed());
+    let t = Instant::now();
+    let plan = crate::plan::plan(&mut f, &act, &mut tys, &rev);
+    eprintln!("plan       {:?}", t.elapsed());
+    let t = Instant::now();
+    verify::verify(&f).unwrap();
+    eprintln!("verify     {:?}", t.elapsed());
+    let t = Instant::now();
+    let code = crate::codegen::generate(&f, &tys, &plan, &act.active);
+    eprintln!("codegen    {:?}", t.elapsed());
+    let t = Instant::now();
+    let s = code.forward.to_string().len() + code.pullback.to_string().len();
+    eprintln!("to_string  {:?} ({s} bytes)", t.elapsed());
+}

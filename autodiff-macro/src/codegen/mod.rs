@@ -45,6 +45,10 @@ pub struct Gen<'a> {
     kept_rec: HashSet<Value>,
     /// How often each pullback value is read in the pullback.
     uses: HashMap<Value, usize>,
+    /// How often each value is read anywhere, and the block of its (last) read.
+    reads: HashMap<Value, (usize, Block, Option<Inst>)>,
+    /// The block each instruction is in.
+    inst_block: HashMap<Inst, Block>,
     /// Values defined in the pullback.
     pullback_values: HashSet<Value>,
     /// Loops that push records, with their stack.
@@ -61,6 +65,8 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool]) -> Code {
         kept_top: HashSet::new(),
         kept_rec: HashSet::new(),
         uses: HashMap::new(),
+        reads: HashMap::new(),
+        inst_block: HashMap::new(),
         pullback_values: HashSet::new(),
         loop_stacks: HashMap::new(),
         arm_bindings: HashMap::new(),
@@ -86,6 +92,23 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool]) -> Code {
             g.kept_top.insert(v);
         } else {
             g.kept_rec.insert(v);
+        }
+    }
+    let mut all_blocks = f.blocks_within(body);
+    if let Some(pb) = f.pullback {
+        all_blocks.extend(f.blocks_within(pb));
+    }
+    for &b in &all_blocks {
+        for &i in &f.block(b).insts {
+            g.inst_block.insert(i, b);
+            for v in f.operands(i) {
+                let e = g.reads.entry(v).or_insert((0, b, None));
+                *e = (e.0 + 1, b, Some(i));
+            }
+        }
+        for v in f.term_operands(b) {
+            let e = g.reads.entry(v).or_insert((0, b, None));
+            *e = (e.0 + 1, b, None);
         }
     }
     for (n, s) in f.stacks.iter().enumerate() {
@@ -170,6 +193,122 @@ impl Gen<'_> {
         names::value(self.f, v)
     }
 
+    /// A value where it is read: its name, or its expression where it is a plain float computed
+    /// for this one read in the same block (`g * x.cos()` rather than two `let`s).
+    fn e(&self, v: Value) -> TokenStream {
+        if let Some(i) = self.folded(v) {
+            if let Some(rhs) = self.rhs(i) {
+                // Operators need parentheses where they are read; calls and literals do not.
+                return match self.f.inst(i).kind {
+                    InstKind::Binary(..) | InstKind::Neg(_) => quote!((#rhs)),
+                    _ => rhs,
+                };
+            }
+        }
+        let id = self.v(v);
+        quote!(#id)
+    }
+
+    /// The instruction whose expression is written at `v`'s one read, if `v` is folded.
+    fn folded(&self, v: Value) -> Option<Inst> {
+        let ValueDef::Result(i, 0) = self.f.value(v).def else {
+            return None;
+        };
+        let inst = self.f.inst(i);
+        if inst.results.len() != 1 || !self.ty(v).is_plain() {
+            return None;
+        }
+        if self.kept_top.contains(&v) || self.kept_rec.contains(&v) {
+            return None;
+        }
+        let foldable = match &inst.kind {
+            InstKind::Binary(..)
+            | InstKind::Neg(_)
+            | InstKind::Helper { .. }
+            | InstKind::VarGet(_) => true,
+            InstKind::Const(_) => true,
+            InstKind::Prim { prim, .. } => prim.has(crate::prim::Flags::FLOAT_RESULT),
+            _ => false,
+        };
+        if !foldable {
+            return None;
+        }
+        match (self.reads.get(&v), self.inst_block.get(&i)) {
+            (Some(&(1, ub, reader)), Some(&db)) if ub == db => {
+                // Readers that print the value once, as an expression.
+                let ok = match reader.map(|r| &self.f.inst(r).kind) {
+                    None => true,
+                    Some(
+                        InstKind::CallVjp { .. }
+                        | InstKind::CallPullback { .. }
+                        | InstKind::Loop { .. }
+                        | InstKind::Opaque { .. }
+                        | InstKind::Match { .. }
+                        | InstKind::MatchRecord { .. }
+                        | InstKind::MakeRecord { .. }
+                        | InstKind::Push { .. },
+                    ) => false,
+                    Some(_) => true,
+                };
+                ok.then_some(i)
+            }
+            _ => None,
+        }
+    }
+
+    /// The right-hand side of a plain instruction that can be folded into its read.
+    fn rhs(&self, i: Inst) -> Option<TokenStream> {
+        let inst = self.f.inst(i);
+        Some(match &inst.kind {
+            InstKind::Const(t) => self.typed_literal(inst.results[0], t),
+            InstKind::Binary(op, a, b) if !self.active_result(i) => {
+                let (x, y) = (self.e(*a), self.e(*b));
+                let o = binop(*op);
+                quote!(#x #o #y)
+            }
+            InstKind::Neg(a) if !self.active_result(i) => {
+                let x = self.e(*a);
+                quote!(-#x)
+            }
+            InstKind::Prim {
+                prim,
+                args,
+                unwrap: false,
+            } => {
+                let name = syn::Ident::new(prim.name(), inst.span);
+                let recv = self.e(args[0]);
+                let rest: Vec<TokenStream> = args[1..].iter().map(|&a| self.e(a)).collect();
+                quote!(#recv.#name(#(#rest),*))
+            }
+            InstKind::Helper { name, args } => {
+                let pv = private();
+                let h = syn::Ident::new(name, Span::call_site());
+                let args: Vec<TokenStream> = args.iter().map(|&a| self.e(a)).collect();
+                quote!(#pv::d::#h(#(#args),*))
+            }
+            InstKind::VarGet(w) => {
+                let w = names::var(self.f, *w);
+                quote!(#w)
+            }
+            _ => return None,
+        })
+    }
+
+    /// A float literal with its type as a suffix when the type is known (`3.0f64`), so that it
+    /// can stand alone (`3.0f64.ln()`); other constants as written.
+    fn typed_literal(&self, v: Value, t: &TokenStream) -> TokenStream {
+        if let (Some(ft), Ok(syn::Lit::Float(l))) =
+            (self.ty(v).float(), syn::parse2::<syn::Lit>(t.clone()))
+        {
+            if l.suffix().is_empty() {
+                let lit =
+                    syn::LitFloat::new(&format!("{}{}", l.base10_digits(), ft.tokens()), l.span());
+                return quote!(#lit);
+            }
+        }
+        t.clone()
+    }
+
     fn ty(&self, v: Value) -> Ty {
         self.tys.of(v)
     }
@@ -199,17 +338,20 @@ impl Gen<'_> {
 
     /// A reference to `v` for a rule or helper: `v` itself if it is one.
     fn by_ref(&self, v: Value) -> TokenStream {
-        let id = self.v(v);
+        let x = self.e(v);
         if self.is_ref(v) {
-            quote!(#id)
+            quote!(#x)
         } else {
-            quote!(&#id)
+            quote!(&#x)
         }
     }
 
     /// `v` where it is moved: a copy when the value is also kept (forward) or read again
     /// (pullback).
     fn moved(&self, v: Value, terminator: bool) -> TokenStream {
+        if self.folded(v).is_some() {
+            return self.e(v);
+        }
         let id = self.v(v);
         let copy = if self.ty(v).is_plain() || self.is_ref(v) {
             false
@@ -251,7 +393,11 @@ impl Gen<'_> {
     fn block_insts(&self, b: Block) -> TokenStream {
         let mut out = TokenStream::new();
         for &i in &self.f.block(b).insts {
-            out.extend(self.inst(b, i));
+            let folded = self.f.inst(i).results.len() == 1
+                && self.folded(self.f.inst(i).results[0]) == Some(i);
+            if !folded {
+                out.extend(self.inst(b, i));
+            }
         }
         out
     }
@@ -300,7 +446,10 @@ impl Gen<'_> {
         let inst = self.f.inst(i);
         let r = inst.results.first().copied();
         let lhs = r.map(|r| self.lhs(r));
-        let id = |v: Value| self.v(v);
+        let id = |v: Value| self.e(v);
+        if let (Some(lhs), Some(rhs)) = (&lhs, self.rhs(i)) {
+            return quote! { #lhs #rhs; };
+        }
         match &inst.kind {
             InstKind::Const(t) => quote! { #lhs #t; },
             InstKind::Binary(op, a, bb) => {
@@ -310,13 +459,7 @@ impl Gen<'_> {
                     quote! { #lhs #pv::ArithRules::#f(#x, #y); }
                 } else {
                     let (x, y) = (id(*a), id(*bb));
-                    let o = match op {
-                        BinOp::Add => quote!(+),
-                        BinOp::Sub => quote!(-),
-                        BinOp::Mul => quote!(*),
-                        BinOp::Div => quote!(/),
-                        BinOp::Rem => quote!(%),
-                    };
+                    let o = binop(*op);
                     quote! { #lhs #x #o #y; }
                 }
             }
@@ -337,7 +480,7 @@ impl Gen<'_> {
                     let x = id(args[0]);
                     quote!(#x)
                 };
-                let rest: Vec<syn::Ident> = args[1..].iter().map(|&a| id(a)).collect();
+                let rest: Vec<TokenStream> = args[1..].iter().map(|&a| id(a)).collect();
                 if *unwrap {
                     quote! { #lhs #recv.#name(#(#rest),*).unwrap(); }
                 } else {
@@ -352,7 +495,7 @@ impl Gen<'_> {
                 ..
             } => {
                 let recv = id(*recv);
-                let args: Vec<syn::Ident> = args.iter().map(|&a| id(a)).collect();
+                let args: Vec<TokenStream> = args.iter().map(|&a| id(a)).collect();
                 let call = if *unwrap {
                     quote!(#recv.#name(#(#args),*).unwrap())
                 } else {
@@ -381,7 +524,7 @@ impl Gen<'_> {
                     id(inst.results[1]),
                     id(inst.results[2]),
                 );
-                let probes: Vec<syn::Ident> = args.iter().map(|&a| id(a)).collect();
+                let probes: Vec<syn::Ident> = args.iter().map(|&a| self.v(a)).collect();
                 let moved: Vec<TokenStream> = args.iter().map(|&a| self.moved(a, false)).collect();
                 quote! {
                     let #sel = {
@@ -396,7 +539,7 @@ impl Gen<'_> {
                 let grads = names::call_grads(i, span);
                 let sel = syn::Ident::new(&id(*sel).to_string(), span);
                 let (pbv, g) = (id(*pbv), self.moved(*g, false));
-                let parts: Vec<syn::Ident> = inst.results.iter().map(|&r| id(r)).collect();
+                let parts: Vec<syn::Ident> = inst.results.iter().map(|&r| self.v(r)).collect();
                 quote_spanned! {span=>
                     let #grads = #pbv(#g);
                     let (#(#parts,)*) = #pv::spread(#sel, #grads);
@@ -498,8 +641,13 @@ impl Gen<'_> {
                 let mut cases = TokenStream::new();
                 for (k, &arm) in arms.iter().enumerate() {
                     let var = names::variant(k);
-                    let params: Vec<syn::Ident> =
-                        self.f.block(arm).params.iter().map(|&p| id(p)).collect();
+                    let params: Vec<syn::Ident> = self
+                        .f
+                        .block(arm)
+                        .params
+                        .iter()
+                        .map(|&p| self.v(p))
+                        .collect();
                     let code = self.block_insts(arm);
                     cases.extend(quote! { #en::#var((#(#params,)*)) => { #code } });
                 }
@@ -534,7 +682,7 @@ impl Gen<'_> {
             }
             InstKind::Pop(stack) => {
                 let s = names::stack(*stack);
-                let ids: Vec<syn::Ident> = inst.results.iter().map(|&r| id(r)).collect();
+                let ids: Vec<syn::Ident> = inst.results.iter().map(|&r| self.v(r)).collect();
                 quote! { let (#(#ids,)*) = #pv::pop(&mut #s); }
             }
             InstKind::Loop { kind, init, body } => self.loop_code(i, kind, init, *body),
@@ -625,7 +773,7 @@ impl Gen<'_> {
             }
             InstKind::Helper { name, args } => {
                 let h = syn::Ident::new(name, Span::call_site());
-                let args: Vec<syn::Ident> = args.iter().map(|&a| id(a)).collect();
+                let args: Vec<TokenStream> = args.iter().map(|&a| id(a)).collect();
                 quote! { #lhs #pv::d::#h(#(#args),*); }
             }
             InstKind::CastBack { source, g } => match self.ty(*source).float() {
@@ -742,5 +890,15 @@ impl Gen<'_> {
         }
         let _ = pv;
         out
+    }
+}
+
+fn binop(op: BinOp) -> TokenStream {
+    match op {
+        BinOp::Add => quote!(+),
+        BinOp::Sub => quote!(-),
+        BinOp::Mul => quote!(*),
+        BinOp::Div => quote!(/),
+        BinOp::Rem => quote!(%),
     }
 }

@@ -1,0 +1,82 @@
+//! Clean-ups of the pullback that make the generated code read like code a person writes (and
+//! make it cheaper for rustc to check): an adjoint that receives exactly one contribution and
+//! is then read once is no variable at all, just that contribution.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::ir::*;
+
+/// Replaces `w = c; ..; v = get w` (and nothing else on `w`) by `c` itself.
+pub fn forward_single_contributions(f: &mut Func) {
+    let Some(pb) = f.pullback else { return };
+    let blocks = f.blocks_within(pb);
+    // Per variable: its init (instruction, value), its get (instruction, result), and whether
+    // anything else touches it.
+    #[derive(Default, Clone)]
+    struct Uses {
+        init: Option<(Inst, Value)>,
+        get: Option<(Inst, Value)>,
+        other: bool,
+    }
+    let mut uses: Vec<Uses> = vec![Uses::default(); f.vars.len()];
+    let mut block_of: HashMap<Inst, Block> = HashMap::new();
+    for &b in &blocks {
+        for &i in &f.block(b).insts {
+            block_of.insert(i, b);
+            match &f.inst(i).kind {
+                InstKind::VarInit { var, value } => {
+                    let u = &mut uses[var.index()];
+                    if u.init.is_some() {
+                        u.other = true;
+                    }
+                    u.init = Some((i, *value));
+                }
+                InstKind::VarGet(w) => {
+                    let u = &mut uses[w.index()];
+                    if u.get.is_some() {
+                        u.other = true;
+                    }
+                    u.get = Some((i, f.inst(i).results[0]));
+                }
+                InstKind::VarAcc { var, .. }
+                | InstKind::VarAccAt { var, .. }
+                | InstKind::VarAccField { var, .. }
+                | InstKind::VarTakeAt { var, .. } => uses[var.index()].other = true,
+                InstKind::VarTake(w) | InstKind::Count(w) => uses[w.index()].other = true,
+                _ => {}
+            }
+        }
+    }
+    let mut subst: HashMap<Value, Value> = HashMap::new();
+    let mut dead: HashSet<Inst> = HashSet::new();
+    for u in &uses {
+        if let (Some((ii, c)), Some((gi, r)), false) = (u.init, u.get, u.other) {
+            if block_of.get(&ii) == block_of.get(&gi) {
+                subst.insert(r, c);
+                dead.insert(ii);
+                dead.insert(gi);
+            }
+        }
+    }
+    if subst.is_empty() {
+        return;
+    }
+    // A contribution may itself be a forwarded read: follow the chain.
+    let resolve = |mut v: Value| {
+        while let Some(&s) = subst.get(&v) {
+            v = s;
+        }
+        v
+    };
+    for &b in &blocks {
+        f.blocks[b.index()].insts.retain(|i| !dead.contains(i));
+        for i in f.block(b).insts.clone() {
+            f.insts[i.index()]
+                .kind
+                .operands_mut(&mut |v| *v = resolve(*v));
+        }
+        let mut term = f.block(b).term.clone();
+        term.operands_mut(&mut |v| *v = resolve(*v));
+        f.blocks[b.index()].term = term;
+    }
+}
