@@ -23,7 +23,7 @@
 pub use autodiff_macro::Differentiable;
 pub use autodiff_macro::differentiate;
 pub use autodiff_runtime::{
-    Differentiable, Primal, Real, check, conv, data, init, nn, optim, rules,
+    Differentiable, Primal, Real, check, checkpoint, conv, data, init, nn, optim, rules,
 };
 
 /// Support for generated code. Not part of the public API: it may change in any release.

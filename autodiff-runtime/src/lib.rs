@@ -5,6 +5,7 @@
 //! `#[differentiate]` generates reaches this crate only through `autodiff::__private`.
 
 pub mod check;
+pub mod checkpoint;
 pub mod conv;
 pub mod data;
 pub mod differentiable;
