@@ -106,6 +106,7 @@ use ndarray::{
 use self::lowering::Geometry;
 pub use self::pool::{avg_pool2d, avg_pool2d_vjp, max_pool2d, max_pool2d_vjp};
 pub use crate::nn::NdReal;
+use crate::nn::checks::check_cotangent;
 
 // ---------------------------------------------------------------------------------------------
 // Configuration
@@ -697,14 +698,6 @@ fn reshape<T: Clone, D: Dimension, Sh: IntoDimension>(
     };
     a.into_shape_with_order(shape.into_dimension())
         .expect("sizes checked")
-}
-
-#[track_caller]
-fn check_cotangent(what: &str, cotangent: &[usize], value: &[usize]) {
-    assert!(
-        cotangent == value,
-        "{what}: the cotangent has shape {cotangent:?}, but the value has shape {value:?}"
-    );
 }
 
 #[cfg(test)]

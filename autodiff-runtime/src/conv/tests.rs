@@ -3,40 +3,10 @@
 //! definitions, central finite differences of every gradient over random shapes, strides and
 //! paddings, ties in max pooling, memory layouts, and the error messages.
 
-use ndarray::{Array, Array1, Array2, Array4, Axis, ShapeBuilder, array, s};
-use rand_distr::{Distribution, StandardNormal};
+use ndarray::{Array1, Array2, Array4, Axis, ShapeBuilder, array, s};
 
 use super::*;
-use crate::check::{assert_close, gradcheck};
-use crate::differentiable::Differentiable;
-use crate::init::seeded_rng;
-
-/// Standard normal entries, reproducibly.
-fn randn<Sh: ShapeBuilder>(shape: Sh, seed: u64) -> Array<f64, Sh::Dim> {
-    let mut rng = seeded_rng(seed);
-    Array::from_shape_simple_fn(shape, || StandardNormal.sample(&mut rng))
-}
-
-/// Checks `grad`, a pullback's answer to the cotangent `r`, against central finite differences
-/// of `x ↦ ⟨f(x), r⟩`: every output component is weighted, so every entry of the Jacobian takes
-/// part.
-#[track_caller]
-fn check_pullback<P, Y>(f: impl Fn(&P) -> Y, x: &P, r: &Y, grad: &P)
-where
-    P: Differentiable,
-    Y: Differentiable<Scalar = P::Scalar>,
-{
-    let report = gradcheck(|x: &P| f(x).inner(r), x, grad);
-    assert!(report.passed(), "{report:#}");
-}
-
-#[track_caller]
-fn assert_all_close<D: Dimension>(actual: &Array<f64, D>, expected: &Array<f64, D>, tol: f64) {
-    assert_eq!(actual.shape(), expected.shape());
-    for (a, e) in actual.iter().zip(expected) {
-        assert_close(*a, *e, tol);
-    }
-}
+use crate::nn::testing::{assert_all_close, check_pullback, randn};
 
 /// The padded input `x̃[n, c, a₁, a₂]` (0 outside `x`), with signed padded coordinates.
 fn padded(x: &Array4<f64>, n: usize, c: usize, a1: usize, a2: usize, p: usize) -> f64 {
