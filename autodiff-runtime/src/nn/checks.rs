@@ -10,3 +10,12 @@ pub(crate) fn check_cotangent(what: &str, cotangent: &[usize], value: &[usize]) 
         "{what}: the cotangent has shape {cotangent:?}, but the value has shape {value:?}"
     );
 }
+
+/// Panics unless the tangent of the argument `name` (forward mode) is shaped like that argument.
+#[track_caller]
+pub(crate) fn check_tangent(what: &str, name: &str, tangent: &[usize], primal: &[usize]) {
+    assert!(
+        tangent == primal,
+        "{what}: the tangent of {name} has shape {tangent:?}, but {name} has shape {primal:?}"
+    );
+}
