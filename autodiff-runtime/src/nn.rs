@@ -1,4 +1,5 @@
-//! Neural-network building blocks, each with its reverse-mode rule: the activations `relu`,
+//! Neural-network building blocks, each with its reverse-mode, forward-mode and second-order
+//! rules: the activations `relu`,
 //! `sigmoid` and `softplus`; the normalized exponentials `softmax`, `log_softmax` and
 //! `log_sum_exp`; the losses `mse` and `cross_entropy`; and training-mode `batch_norm`, the
 //! lecture's "adaptive standardizing within layers".
@@ -32,18 +33,66 @@
 //!   derivative, the softmax probabilities or the standardized input) plus per-row or per-column
 //!   statistics; the backward pass overwrites the cotangent in place where shapes allow.
 //! - **Panics** on shape mismatches, with the function and both shapes in the message: a
-//!   cotangent that is not shaped like the value, `mse` arguments of different shapes, `labels`
-//!   of the wrong length or out of range, `gamma`/`beta` not matching the columns of `x`.
+//!   cotangent that is not shaped like the value, a tangent not shaped like its argument, `mse`
+//!   arguments of different shapes, `labels` of the wrong length or out of range,
+//!   `gamma`/`beta` not matching the columns of `x`.
 //!
 //! The scalar type is `f32` or `f64` ([`NdReal`]). Elementwise functions work on scalars and on
 //! arrays of any dimension (the [`Elementwise`] trait); the softmax family works along the last
 //! axis of an array of any dimension (one row of an `N×C` matrix of logits is one distribution).
 //!
+//! # Forward mode and second order
+//!
+//! Beside `f_vjp`, every function has two more rules, which take `f`'s arguments followed by
+//! one tangent per differentiable parameter, in parameter order:
+//!
+//! - **`f_jvp(args.., tangents..) -> (f(..), ẏ)`**, forward mode: the value and its tangent
+//!   `ẏ = J·ẋ`, of the value's type. The tangent of a parameter taken by reference is a
+//!   reference to its gradient's type (`dz: &Array<T, D>` for `z: &ArrayBase<S, D>`,
+//!   `dx: &X::Output` for an elementwise `x: &X`); that of one taken by value (`eps`) has its
+//!   type. `#[differentiate]`'s forward mode calls it like a hand-written custom forward rule.
+//! - **`f_vjp_jvp(args.., tangents..) -> (f(..), ẏ, pullback)`**, forward over reverse, for
+//!   Hessian-vector products: the pullback takes the cotangent `ȳ` and its tangent `ȳ̇` and
+//!   returns `(x̄, x̄̇)`, the gradient exactly as `f_vjp`'s pullback returns it (bare or a tuple)
+//!   and its tangent `x̄̇ = J(x)ᵀ·ȳ̇ + (∂/∂x [J(x)ᵀ·ȳ])·ẋ`. For a scalar `f`, `ȳ = 1` and
+//!   `ȳ̇ = 0` give `x̄̇ = H·ẋ`. The pullback owns what it reads, as `f_vjp`'s does.
+//!
+//! | function          | reverse               | forward               | forward over reverse      |
+//! |-------------------|-----------------------|-----------------------|---------------------------|
+//! | [`relu`]          | [`relu_vjp`]          | [`relu_jvp`]          | [`relu_vjp_jvp`]          |
+//! | [`sigmoid`]       | [`sigmoid_vjp`]       | [`sigmoid_jvp`]       | [`sigmoid_vjp_jvp`]       |
+//! | [`softplus`]      | [`softplus_vjp`]      | [`softplus_jvp`]      | [`softplus_vjp_jvp`]      |
+//! | [`softmax`]       | [`softmax_vjp`]       | [`softmax_jvp`]       | [`softmax_vjp_jvp`]       |
+//! | [`log_softmax`]   | [`log_softmax_vjp`]   | [`log_softmax_jvp`]   | [`log_softmax_vjp_jvp`]   |
+//! | [`log_sum_exp`]   | [`log_sum_exp_vjp`]   | [`log_sum_exp_jvp`]   | [`log_sum_exp_vjp_jvp`]   |
+//! | [`mse`]           | [`mse_vjp`]           | [`mse_jvp`]           | [`mse_vjp_jvp`]           |
+//! | [`cross_entropy`] | [`cross_entropy_vjp`] | [`cross_entropy_jvp`] | [`cross_entropy_vjp_jvp`] |
+//! | [`batch_norm`]    | [`batch_norm_vjp`]    | [`batch_norm_jvp`]    | [`batch_norm_vjp_jvp`]    |
+//!
+//! Each pair is consistent: `f_jvp` is the transpose of `f_vjp`'s pullback
+//! (`⟨J·v, w⟩ = ⟨v, Jᵀ·w⟩`), and `f_vjp_jvp` returns the very value, tangent and gradient of
+//! `f_jvp` and `f_vjp`, computed the same way.
+//!
+//! ```
+//! use autodiff_runtime::nn;
+//! use ndarray::array;
+//!
+//! // The Hessian of log-sum-exp is diag(p) − p·pᵀ with p = softmax(z); at z = 0 over two
+//! // entries, p = [½, ½] and H = [[¼, −¼], [−¼, ¼]].
+//! let (_, _, pullback) = nn::log_sum_exp_vjp_jvp(&array![0.0, 0.0], &array![1.0, 0.0]);
+//! let (gradient, hessian_times_v) = pullback(1.0, 0.0);
+//! assert_eq!(gradient, array![0.5, 0.5]);
+//! assert_eq!(hessian_times_v, array![0.25, -0.25]);
+//! ```
+//!
 //! # Nonsmooth points
 //!
 //! `relu(x) = max(x, 0)` has the Clarke generalized gradient `[0, 1]` at `0`; following the
 //! runtime's convention (see [`crate::rules`], "Nonsmooth points") its rule returns the
-//! minimum-norm element, `relu'(0) = 0`. Everything else here is smooth.
+//! minimum-norm element, `relu'(0) = 0`. Its forward rule applies the same element to the
+//! tangent (`ẏ = 0` at `0`), so the two stay transposes of each other there, and its
+//! second-order rule takes relu'' to be `0`, as it is everywhere but the kink. Everything else
+//! here is smooth.
 //!
 //! # Example
 //!
@@ -66,10 +115,15 @@
 
 use ndarray::{
     Array, Array1, Array2, ArrayBase, ArrayView1, ArrayViewMut1, Axis, Data, Dimension, Ix1, Ix2,
-    Ix3, NdFloat, Zip,
+    Ix3, NdFloat, Zip, arr0,
 };
 
+use self::checks::{check_cotangent, check_tangent};
 use crate::differentiable::Real;
+
+pub(crate) mod checks;
+#[cfg(test)]
+pub(crate) mod testing;
 
 /// The scalar types of this module: [`Real`] (`f32`, `f64`) with ndarray's [`NdFloat`]
 /// arithmetic and float functions.
@@ -126,6 +180,37 @@ pub trait Elementwise: sealed::Sealed {
         saved: &Self::Output,
         f: impl Fn(Self::Elem, Self::Elem) -> Self::Elem,
     ) -> Self::Output;
+
+    /// `f` applied to every element beside the matching element of `t`, a tangent of `self`;
+    /// `f` returns `N` values, which make `N` results shaped like `self` (a value, its tangent
+    /// and what a pullback keeps). `what` names the caller in the panic message.
+    ///
+    /// # Panics
+    ///
+    /// If `t` is not shaped like `self`.
+    fn map_with_tangent<const N: usize>(
+        &self,
+        what: &str,
+        t: &Self::Output,
+        f: impl Fn(Self::Elem, Self::Elem) -> [Self::Elem; N],
+    ) -> [Self::Output; N];
+
+    /// `(gᵢ, ġᵢ) ← f(gᵢ, ġᵢ, aᵢ, bᵢ)` for every element, in the buffers of `g` and `ġ`: a
+    /// cotangent and its tangent, turned into a gradient and its tangent from two saved arrays.
+    /// `what` names the caller in the panic message.
+    ///
+    /// # Panics
+    ///
+    /// If `g` or `ġ` is not shaped like `a`.
+    #[allow(clippy::type_complexity)] // a gradient and its tangent, spelled out
+    fn zip2_with(
+        what: &str,
+        g: Self::Output,
+        g_dot: Self::Output,
+        a: &Self::Output,
+        b: &Self::Output,
+        f: impl Fn(Self::Elem, Self::Elem, Self::Elem, Self::Elem) -> (Self::Elem, Self::Elem),
+    ) -> (Self::Output, Self::Output);
 }
 
 macro_rules! impl_elementwise_scalar {
@@ -146,6 +231,26 @@ macro_rules! impl_elementwise_scalar {
             #[inline]
             fn zip_with(_what: &str, g: $t, saved: &$t, f: impl Fn($t, $t) -> $t) -> $t {
                 f(g, *saved)
+            }
+            #[inline]
+            fn map_with_tangent<const N: usize>(
+                &self,
+                _what: &str,
+                t: &$t,
+                f: impl Fn($t, $t) -> [$t; N],
+            ) -> [$t; N] {
+                f(*self, *t)
+            }
+            #[inline]
+            fn zip2_with(
+                _what: &str,
+                g: $t,
+                g_dot: $t,
+                a: &$t,
+                b: &$t,
+                f: impl Fn($t, $t, $t, $t) -> ($t, $t),
+            ) -> ($t, $t) {
+                f(g, g_dot, *a, *b)
             }
         }
     )*};
@@ -192,6 +297,41 @@ where
         Zip::from(&mut g).and(saved).for_each(|g, &s| *g = f(*g, s));
         g
     }
+
+    fn map_with_tangent<const N: usize>(
+        &self,
+        what: &str,
+        t: &Array<T, D>,
+        f: impl Fn(T, T) -> [T; N],
+    ) -> [Array<T, D>; N] {
+        check_tangent(what, "x", t.shape(), self.shape());
+        // Both in logical order, into row-major buffers.
+        let mut out: [Vec<T>; N] = core::array::from_fn(|_| Vec::with_capacity(self.len()));
+        for (&x, &t) in self.iter().zip(t) {
+            for (out, v) in out.iter_mut().zip(f(x, t)) {
+                out.push(v);
+            }
+        }
+        out.map(|v| Array::from_shape_vec(self.raw_dim(), v).expect("one value per element"))
+    }
+
+    fn zip2_with(
+        what: &str,
+        mut g: Array<T, D>,
+        mut g_dot: Array<T, D>,
+        a: &Array<T, D>,
+        b: &Array<T, D>,
+        f: impl Fn(T, T, T, T) -> (T, T),
+    ) -> (Array<T, D>, Array<T, D>) {
+        check_cotangent(what, g.shape(), a.shape());
+        check_cotangent(what, g_dot.shape(), a.shape());
+        Zip::from(&mut g)
+            .and(&mut g_dot)
+            .and(a)
+            .and(b)
+            .for_each(|g, g_dot, &a, &b| (*g, *g_dot) = f(*g, *g_dot, a, b));
+        (g, g_dot)
+    }
 }
 
 /// The rectified linear unit, elementwise: `relu(x) = max(x, 0)`.
@@ -223,16 +363,60 @@ pub fn relu_vjp<X: Elementwise>(
     x: &X,
 ) -> (X::Output, impl FnOnce(X::Output) -> X::Output + use<X>) {
     let (y, d) = x.map_elems2(relu_and_derivative);
-    let pullback = move |g| {
-        X::zip_with("relu_vjp", g, &d, |g, d| {
-            if d > <X::Elem as Real>::ZERO {
-                g
-            } else {
-                <X::Elem as Real>::ZERO
-            }
-        })
+    (y, move |g| X::zip_with("relu_vjp", g, &d, relu_select))
+}
+
+/// [`relu`] and its tangent `ẏ = relu'(x)·ẋ` for the tangent `dx` of `x`, which selects as
+/// [`relu_vjp`] does: `ẏ = ẋ` where `x > 0` (or NaN) and exactly `0` elsewhere, at the kink
+/// `x = 0` included. This is the transpose of the pullback (the same element `0` of the Clarke
+/// gradient `[0, 1]`), not the directional derivative, which is `max(ẋ, 0)` at `0`.
+///
+/// ```
+/// use autodiff_runtime::nn;
+/// use ndarray::array;
+///
+/// let (y, dy) = nn::relu_jvp(&array![-1.0, 0.0, 2.0], &array![3.0, 3.0, 3.0]);
+/// assert_eq!((y, dy), (array![0.0, 0.0, 2.0], array![0.0, 0.0, 3.0]));
+/// ```
+///
+/// # Panics
+///
+/// If `dx` is not shaped like `x`.
+pub fn relu_jvp<X: Elementwise>(x: &X, dx: &X::Output) -> (X::Output, X::Output) {
+    let [y, dy] = x.map_with_tangent("relu_jvp", dx, |x, t| {
+        let (y, d) = relu_and_derivative(x);
+        [y, relu_select(t, d)]
+    });
+    (y, dy)
+}
+
+/// [`relu`], its tangent as [`relu_jvp`], and the pullback `(ȳ, ȳ̇) ↦ (x̄, x̄̇)` of a
+/// Hessian-vector product. relu is piecewise linear: away from the kink its second derivative is
+/// `0`, so the gradient `x̄ = relu'(x)·ȳ` changes only through `ȳ`, and
+/// `x̄̇ = relu'(x)·ȳ̇`, selected as in [`relu_vjp`] (exactly `0` where `x ≤ 0`, whatever the
+/// cotangents). The pullback keeps one array of `x`'s shape (the derivative).
+///
+/// # Panics
+///
+/// If `dx` is not shaped like `x`; the pullback, if a cotangent is not shaped like the value.
+#[allow(clippy::type_complexity)] // the value, its tangent and the pullback, spelled out
+pub fn relu_vjp_jvp<X: Elementwise>(
+    x: &X,
+    dx: &X::Output,
+) -> (
+    X::Output,
+    X::Output,
+    impl FnOnce(X::Output, X::Output) -> (X::Output, X::Output) + use<X>,
+) {
+    let [y, dy, d] = x.map_with_tangent("relu_vjp_jvp", dx, |x, t| {
+        let (y, d) = relu_and_derivative(x);
+        [y, relu_select(t, d), d]
+    });
+    let pullback = move |g, g_dot| {
+        let g = X::zip_with("relu_vjp_jvp", g, &d, relu_select);
+        (g, X::zip_with("relu_vjp_jvp", g_dot, &d, relu_select))
     };
-    (y, pullback)
+    (y, dy, pullback)
 }
 
 #[inline(always)]
@@ -242,6 +426,13 @@ fn relu_and_derivative<T: NdReal>(x: T) -> (T, T) {
     } else {
         (T::ZERO, T::ZERO)
     }
+}
+
+/// `relu'(x)·g` from `d = relu'(x)`, selecting: exactly `0` where `d = 0`, even for an infinite
+/// or NaN `g`.
+#[inline(always)]
+fn relu_select<T: NdReal>(g: T, d: T) -> T {
+    if d > T::ZERO { g } else { T::ZERO }
 }
 
 /// The logistic sigmoid, elementwise: `σ(x) = 1 / (1 + e⁻ˣ)`.
@@ -274,9 +465,55 @@ pub fn sigmoid_vjp<X: Elementwise>(
     (y, move |g| X::zip_with("sigmoid_vjp", g, &d, |g, d| g * d))
 }
 
-/// `(σ(x), σ'(x))` from `e = exp(−|x|)`.
+/// [`sigmoid`] and its tangent `ẏ = σ'(x)·ẋ` for the tangent `dx` of `x`.
+///
+/// ```
+/// use autodiff_runtime::nn;
+///
+/// // σ'(0) = ¼
+/// assert_eq!(nn::sigmoid_jvp(&0.0_f64, &2.0), (0.5, 0.5));
+/// ```
+///
+/// # Panics
+///
+/// If `dx` is not shaped like `x`.
+pub fn sigmoid_jvp<X: Elementwise>(x: &X, dx: &X::Output) -> (X::Output, X::Output) {
+    let [y, dy] = x.map_with_tangent("sigmoid_jvp", dx, |x, t| {
+        with_tangent(sigmoid_and_derivative(x), t)
+    });
+    (y, dy)
+}
+
+/// [`sigmoid`], its tangent as [`sigmoid_jvp`], and the pullback `(ȳ, ȳ̇) ↦ (x̄, x̄̇)` of a
+/// Hessian-vector product: `x̄ = σ'(x)·ȳ` as in [`sigmoid_vjp`] and its tangent
+/// `x̄̇ = σ'(x)·ȳ̇ + σ''(x)·ẋ·ȳ`, with
+///
+/// ```text
+/// σ''(x) = σ'(x)·(1 − 2σ(x)) = −σ'(x)·tanh(x/2)
+/// ```
+///
+/// evaluated in the second form, which keeps full relative accuracy in the tails and near `0`.
+/// The pullback keeps two arrays of `x`'s shape (`σ'(x)` and `σ''(x)·ẋ`).
+///
+/// # Panics
+///
+/// If `dx` is not shaped like `x`; the pullback, if a cotangent is not shaped like the value.
+#[allow(clippy::type_complexity)] // the value, its tangent and the pullback, spelled out
+pub fn sigmoid_vjp_jvp<X: Elementwise>(
+    x: &X,
+    dx: &X::Output,
+) -> (
+    X::Output,
+    X::Output,
+    impl FnOnce(X::Output, X::Output) -> (X::Output, X::Output) + use<X>,
+) {
+    smooth_vjp_jvp("sigmoid_vjp_jvp", x, dx, sigmoid_derivatives)
+}
+
+/// `e^{−|x|}`, `σ(x)` and `σ'(x)`, all from the one exponential `e`: `σ(x) = 1/(1 + e)` for
+/// `x ≥ 0` and `e/(1 + e)` otherwise, `σ'(x) = e/(1 + e)²`.
 #[inline(always)]
-fn sigmoid_and_derivative<T: NdReal>(x: T) -> (T, T) {
+fn logistic<T: NdReal>(x: T) -> (T, T, T) {
     let e = (-Real::abs(x)).exp();
     let denom = T::ONE + e;
     let s = if x >= T::ZERO {
@@ -284,7 +521,55 @@ fn sigmoid_and_derivative<T: NdReal>(x: T) -> (T, T) {
     } else {
         e / denom
     };
-    (s, e / (denom * denom))
+    (e, s, e / (denom * denom))
+}
+
+/// `(σ(x), σ'(x))`.
+#[inline(always)]
+fn sigmoid_and_derivative<T: NdReal>(x: T) -> (T, T) {
+    let (_, s, d) = logistic(x);
+    (s, d)
+}
+
+/// `(σ(x), σ'(x), σ''(x))`, with `σ''(x) = −σ'(x)·tanh(x/2)`.
+#[inline(always)]
+fn sigmoid_derivatives<T: NdReal>(x: T) -> (T, T, T) {
+    let (_, s, d) = logistic(x);
+    (s, d, -d * (x * <T as Real>::from_f64(0.5)).tanh())
+}
+
+/// `[f(x), f'(x)·t]` from `(f(x), f'(x))`: a value and its tangent.
+#[inline(always)]
+fn with_tangent<T: NdReal>((y, d): (T, T), t: T) -> [T; 2] {
+    [y, d * t]
+}
+
+/// The `_vjp_jvp` of a smooth elementwise function `f` from its `derivatives`
+/// `x ↦ (f(x), f'(x), f''(x))`: the value, its tangent `f'(x)·ẋ`, and the pullback
+/// `(ȳ, ȳ̇) ↦ (f'(x)·ȳ, f'(x)·ȳ̇ + f''(x)·ẋ·ȳ)`, which keeps `f'(x)` and `f''(x)·ẋ`. `what`
+/// names the caller in panic messages.
+#[allow(clippy::type_complexity)] // the value, its tangent and the pullback, spelled out
+#[inline]
+fn smooth_vjp_jvp<X: Elementwise>(
+    what: &'static str,
+    x: &X,
+    dx: &X::Output,
+    derivatives: fn(X::Elem) -> (X::Elem, X::Elem, X::Elem),
+) -> (
+    X::Output,
+    X::Output,
+    impl FnOnce(X::Output, X::Output) -> (X::Output, X::Output) + use<X>,
+) {
+    let [y, dy, d, c] = x.map_with_tangent(what, dx, |x, t| {
+        let (y, d, dd) = derivatives(x);
+        [y, d * t, d, dd * t]
+    });
+    let pullback = move |g, g_dot| {
+        X::zip2_with(what, g, g_dot, &d, &c, |g, g_dot, d, c| {
+            (g * d, g_dot * d + g * c)
+        })
+    };
+    (y, dy, pullback)
 }
 
 /// Softplus, a smooth relu, elementwise: `softplus(x) = ln(1 + eˣ)`, evaluated as
@@ -316,18 +601,59 @@ pub fn softplus_vjp<X: Elementwise>(
     (y, move |g| X::zip_with("softplus_vjp", g, &d, |g, d| g * d))
 }
 
-/// `(softplus(x), σ(x))` from `e = exp(−|x|)`.
+/// [`softplus`] and its tangent `ẏ = σ(x)·ẋ` for the tangent `dx` of `x`.
+///
+/// ```
+/// use autodiff_runtime::nn;
+///
+/// let (y, dy) = nn::softplus_jvp(&0.0_f64, &2.0);
+/// assert_eq!((y, dy), (2f64.ln(), 1.0));
+/// ```
+///
+/// # Panics
+///
+/// If `dx` is not shaped like `x`.
+pub fn softplus_jvp<X: Elementwise>(x: &X, dx: &X::Output) -> (X::Output, X::Output) {
+    let [y, dy] = x.map_with_tangent("softplus_jvp", dx, |x, t| {
+        with_tangent(softplus_and_derivative(x), t)
+    });
+    (y, dy)
+}
+
+/// [`softplus`], its tangent as [`softplus_jvp`], and the pullback `(ȳ, ȳ̇) ↦ (x̄, x̄̇)` of a
+/// Hessian-vector product: `x̄ = σ(x)·ȳ` as in [`softplus_vjp`] and its tangent
+/// `x̄̇ = σ(x)·ȳ̇ + σ'(x)·ẋ·ȳ`, since `softplus'' = σ' = e^{−|x|}/(1 + e^{−|x|})²` (see
+/// [`sigmoid`]). The pullback keeps two arrays of `x`'s shape (`σ(x)` and `σ'(x)·ẋ`).
+///
+/// # Panics
+///
+/// If `dx` is not shaped like `x`; the pullback, if a cotangent is not shaped like the value.
+#[allow(clippy::type_complexity)] // the value, its tangent and the pullback, spelled out
+pub fn softplus_vjp_jvp<X: Elementwise>(
+    x: &X,
+    dx: &X::Output,
+) -> (
+    X::Output,
+    X::Output,
+    impl FnOnce(X::Output, X::Output) -> (X::Output, X::Output) + use<X>,
+) {
+    smooth_vjp_jvp("softplus_vjp_jvp", x, dx, softplus_derivatives)
+}
+
+/// `(softplus(x), σ(x))`: `softplus(x) = ln1p(e^{−|x|}) + max(x, 0)` from the exponential of
+/// [`logistic`].
 #[inline(always)]
 fn softplus_and_derivative<T: NdReal>(x: T) -> (T, T) {
-    let e = (-Real::abs(x)).exp();
-    let positive = x >= T::ZERO;
-    let y = e.ln_1p() + if positive { x } else { T::ZERO };
-    let s = if positive {
-        T::ONE / (T::ONE + e)
-    } else {
-        e / (T::ONE + e)
-    };
+    let (y, s, _) = softplus_derivatives(x);
     (y, s)
+}
+
+/// `(softplus(x), σ(x), σ'(x))`.
+#[inline(always)]
+fn softplus_derivatives<T: NdReal>(x: T) -> (T, T, T) {
+    let (e, s, d) = logistic(x);
+    let y = e.ln_1p() + if x >= T::ZERO { x } else { T::ZERO };
+    (y, s, d)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -382,20 +708,135 @@ where
 {
     let y = softmax_lanes("softmax_vjp", z).0;
     let saved = y.clone();
-    let pullback = move |mut g: Array<T, D>| {
+    let pullback = move |g: Array<T, D>| {
         check_cotangent("softmax_vjp", g.shape(), saved.shape());
-        let axis = last_axis("softmax_vjp", g.ndim());
-        Zip::from(g.lanes_mut(axis))
-            .and(saved.lanes(axis))
-            .for_each(|mut g, y| {
-                let inner = Zip::from(&g).and(&y).fold(T::ZERO, |s, &g, &y| s + g * y);
-                Zip::from(&mut g)
-                    .and(&y)
-                    .for_each(|g, &y| *g = y * (*g - inner));
-            });
-        g
+        softmax_jacobian("softmax_vjp", g, &saved)
     };
     (y, pullback)
+}
+
+/// [`softmax`] and its tangent `ẏ = y ⊙ (ż − ⟨ż, y⟩)` per lane for the tangent `dz` of `z`:
+/// the Jacobian `diag(y) − y·yᵀ` is symmetric, so this is the pullback of [`softmax_vjp`]
+/// applied to `ż`, computed in a copy of `dz`.
+///
+/// ```
+/// use autodiff_runtime::nn;
+/// use ndarray::array;
+///
+/// // A shift of every logit of a lane does not change its softmax.
+/// let (_, dy) = nn::softmax_jvp(&array![[0.5, -1.0, 2.0]], &array![[3.0, 3.0, 3.0]]);
+/// assert!(dy.iter().all(|d: &f64| d.abs() < 1e-15));
+/// ```
+///
+/// # Panics
+///
+/// If `z` is 0-dimensional or `dz` is not shaped like `z`.
+pub fn softmax_jvp<S, T, D>(z: &ArrayBase<S, D>, dz: &Array<T, D>) -> (Array<T, D>, Array<T, D>)
+where
+    S: Data<Elem = T>,
+    T: NdReal,
+    D: Dimension,
+{
+    softmax_with_tangent("softmax_jvp", z, dz)
+}
+
+/// [`softmax`], its tangent as [`softmax_jvp`], and the pullback `(ȳ, ȳ̇) ↦ (z̄, z̄̇)` of a
+/// Hessian-vector product. Per lane, with `y = softmax(z)`, `ẏ` its tangent,
+/// `a = ⟨ȳ, y⟩`, `b = ⟨ȳ̇, y⟩` and `c = ⟨ȳ, ẏ⟩`:
+///
+/// ```text
+/// z̄ = y ⊙ (ȳ − a)                                  as in softmax_vjp
+/// z̄̇ = y ⊙ (ȳ̇ − b) + ẏ ⊙ (ȳ − a) − c·y             its tangent, by the product rule
+/// ```
+///
+/// The first term of `z̄̇` is the Jacobian applied to `ȳ̇`, the others the change of the
+/// Jacobian along `ż`. The pullback keeps copies of `y` and `ẏ`, and computes `z̄` and `z̄̇` in
+/// the buffers of `ȳ` and `ȳ̇`, one pass per lane after the three inner products.
+///
+/// # Panics
+///
+/// If `z` is 0-dimensional or `dz` is not shaped like `z`; the pullback, if a cotangent is not
+/// shaped like the value.
+#[allow(clippy::type_complexity)] // the value, its tangent and the pullback, spelled out
+pub fn softmax_vjp_jvp<S, T, D>(
+    z: &ArrayBase<S, D>,
+    dz: &Array<T, D>,
+) -> (
+    Array<T, D>,
+    Array<T, D>,
+    impl FnOnce(Array<T, D>, Array<T, D>) -> (Array<T, D>, Array<T, D>) + use<S, T, D>,
+)
+where
+    S: Data<Elem = T>,
+    T: NdReal,
+    D: Dimension,
+{
+    let what = "softmax_vjp_jvp";
+    let (y, dy) = softmax_with_tangent(what, z, dz);
+    let (saved, saved_dot) = (y.clone(), dy.clone());
+    let pullback = move |mut g: Array<T, D>, mut g_dot: Array<T, D>| {
+        check_cotangent(what, g.shape(), saved.shape());
+        check_cotangent(what, g_dot.shape(), saved.shape());
+        let axis = last_axis(what, g.ndim());
+        Zip::from(g.lanes_mut(axis))
+            .and(g_dot.lanes_mut(axis))
+            .and(saved.lanes(axis))
+            .and(saved_dot.lanes(axis))
+            .for_each(|mut g, mut g_dot, y, y_dot| {
+                let (a, b, c) = Zip::from(&g).and(&g_dot).and(&y).and(&y_dot).fold(
+                    (T::ZERO, T::ZERO, T::ZERO),
+                    |(a, b, c), &g, &g_dot, &y, &y_dot| (a + g * y, b + g_dot * y, c + g * y_dot),
+                );
+                Zip::from(&mut g)
+                    .and(&mut g_dot)
+                    .and(&y)
+                    .and(&y_dot)
+                    .for_each(|g, g_dot, &y, &y_dot| {
+                        let centred = *g - a;
+                        *g_dot = (y * (*g_dot - b) + y_dot * centred) - c * y;
+                        *g = y * centred;
+                    });
+            });
+        (g, g_dot)
+    };
+    (y, dy, pullback)
+}
+
+/// The softmax of `z` and its tangent along `dz`, for [`softmax_jvp`] and [`softmax_vjp_jvp`].
+fn softmax_with_tangent<S, T, D>(
+    what: &str,
+    z: &ArrayBase<S, D>,
+    dz: &Array<T, D>,
+) -> (Array<T, D>, Array<T, D>)
+where
+    S: Data<Elem = T>,
+    T: NdReal,
+    D: Dimension,
+{
+    let y = softmax_lanes(what, z).0;
+    check_tangent(what, "z", dz.shape(), z.shape());
+    let dy = softmax_jacobian(what, dz.to_owned(), &y);
+    (y, dy)
+}
+
+/// `v ↦ y ⊙ (v − ⟨v, y⟩)` per lane, in `v`'s buffer: the Jacobian `diag(y) − y·yᵀ` of the
+/// softmax at `z` (with `y = softmax(z)`) applied to `v`. It is symmetric, so this is both the
+/// softmax's tangent map and its pullback.
+fn softmax_jacobian<T: NdReal, D: Dimension>(
+    what: &str,
+    mut v: Array<T, D>,
+    y: &Array<T, D>,
+) -> Array<T, D> {
+    let axis = last_axis(what, v.ndim());
+    Zip::from(v.lanes_mut(axis))
+        .and(y.lanes(axis))
+        .for_each(|mut v, y| {
+            let inner = lane_inner(v.view(), y);
+            Zip::from(&mut v)
+                .and(&y)
+                .for_each(|v, &y| *v = y * (*v - inner));
+        });
+    v
 }
 
 /// The log-softmax along the last axis: for each lane `z`, `log_softmax(z)ₖ = zₖ − lse(z)` with
@@ -451,11 +892,7 @@ where
     D: Dimension,
 {
     let axis = last_axis("log_softmax_vjp", z.ndim());
-    let (p, stats) = softmax_lanes("log_softmax_vjp", z);
-    let mut y = z.to_owned();
-    Zip::from(y.lanes_mut(axis))
-        .and(&stats)
-        .for_each(|mut lane, &(m, ln_s)| lane.mapv_inplace(|v| (v - m) - ln_s));
+    let (y, p) = log_softmax_and_softmax("log_softmax_vjp", z);
     let pullback = move |mut g: Array<T, D>| {
         check_cotangent("log_softmax_vjp", g.shape(), p.shape());
         Zip::from(g.lanes_mut(axis))
@@ -467,6 +904,129 @@ where
         g
     };
     (y, pullback)
+}
+
+/// [`log_softmax`] and its tangent `ẏ = ż − ⟨softmax(z), ż⟩` per lane for the tangent `dz` of
+/// `z` (the transpose of [`log_softmax_vjp`]'s pullback), computed in a copy of `dz`.
+///
+/// ```
+/// use autodiff_runtime::nn;
+/// use ndarray::array;
+///
+/// // Uniform logits: ẏ = ż − mean(ż).
+/// let (_, dy) = nn::log_softmax_jvp(&array![0.0, 0.0], &array![1.0, 3.0]);
+/// assert_eq!(dy, array![-1.0, 1.0]);
+/// ```
+///
+/// # Panics
+///
+/// If `z` is 0-dimensional or `dz` is not shaped like `z`.
+pub fn log_softmax_jvp<S, T, D>(z: &ArrayBase<S, D>, dz: &Array<T, D>) -> (Array<T, D>, Array<T, D>)
+where
+    S: Data<Elem = T>,
+    T: NdReal,
+    D: Dimension,
+{
+    let (y, dy, _) = log_softmax_with_tangent("log_softmax_jvp", z, dz);
+    (y, dy)
+}
+
+/// [`log_softmax`], its tangent as [`log_softmax_jvp`], and the pullback `(ȳ, ȳ̇) ↦ (z̄, z̄̇)` of
+/// a Hessian-vector product. Per lane, with `p = softmax(z)` and its tangent
+/// `ṗ = p ⊙ (ż − ⟨p, ż⟩) = p ⊙ ẏ`:
+///
+/// ```text
+/// z̄ = ȳ − p·Σₖ ȳₖ                        as in log_softmax_vjp
+/// z̄̇ = ȳ̇ − p·Σₖ ȳ̇ₖ − ṗ·Σₖ ȳₖ              its tangent
+/// ```
+///
+/// The pullback keeps `p` and `ṗ` and computes `z̄` and `z̄̇` in the buffers of `ȳ` and `ȳ̇`.
+///
+/// # Panics
+///
+/// If `z` is 0-dimensional or `dz` is not shaped like `z`; the pullback, if a cotangent is not
+/// shaped like the value.
+#[allow(clippy::type_complexity)] // the value, its tangent and the pullback, spelled out
+pub fn log_softmax_vjp_jvp<S, T, D>(
+    z: &ArrayBase<S, D>,
+    dz: &Array<T, D>,
+) -> (
+    Array<T, D>,
+    Array<T, D>,
+    impl FnOnce(Array<T, D>, Array<T, D>) -> (Array<T, D>, Array<T, D>) + use<S, T, D>,
+)
+where
+    S: Data<Elem = T>,
+    T: NdReal,
+    D: Dimension,
+{
+    let what = "log_softmax_vjp_jvp";
+    let axis = last_axis(what, z.ndim());
+    let (y, dy, p) = log_softmax_with_tangent(what, z, dz);
+    let p_dot = Zip::from(&p).and(&dy).map_collect(|&p, &dy| p * dy);
+    let pullback = move |mut g: Array<T, D>, mut g_dot: Array<T, D>| {
+        check_cotangent(what, g.shape(), p.shape());
+        check_cotangent(what, g_dot.shape(), p.shape());
+        Zip::from(g.lanes_mut(axis))
+            .and(g_dot.lanes_mut(axis))
+            .and(p.lanes(axis))
+            .and(p_dot.lanes(axis))
+            .for_each(|mut g, mut g_dot, p, p_dot| {
+                let (total, total_dot) = (g.sum(), g_dot.sum());
+                Zip::from(&mut g)
+                    .and(&mut g_dot)
+                    .and(&p)
+                    .and(&p_dot)
+                    .for_each(|g, g_dot, &p, &p_dot| {
+                        *g_dot = (*g_dot - p * total_dot) - p_dot * total;
+                        *g -= p * total;
+                    });
+            });
+        (g, g_dot)
+    };
+    (y, dy, pullback)
+}
+
+/// The log-softmax of `z` and the softmax, both from the same exponentials.
+fn log_softmax_and_softmax<S, T, D>(what: &str, z: &ArrayBase<S, D>) -> (Array<T, D>, Array<T, D>)
+where
+    S: Data<Elem = T>,
+    T: NdReal,
+    D: Dimension,
+{
+    let axis = last_axis(what, z.ndim());
+    let (p, stats) = softmax_lanes(what, z);
+    let mut y = z.to_owned();
+    Zip::from(y.lanes_mut(axis))
+        .and(&stats)
+        .for_each(|mut lane, &(m, ln_s)| lane.mapv_inplace(|v| (v - m) - ln_s));
+    (y, p)
+}
+
+/// The log-softmax of `z`, its tangent along `dz`, and the softmax, for [`log_softmax_jvp`] and
+/// [`log_softmax_vjp_jvp`].
+#[allow(clippy::type_complexity)] // three arrays
+fn log_softmax_with_tangent<S, T, D>(
+    what: &str,
+    z: &ArrayBase<S, D>,
+    dz: &Array<T, D>,
+) -> (Array<T, D>, Array<T, D>, Array<T, D>)
+where
+    S: Data<Elem = T>,
+    T: NdReal,
+    D: Dimension,
+{
+    let (y, p) = log_softmax_and_softmax(what, z);
+    check_tangent(what, "z", dz.shape(), z.shape());
+    let axis = last_axis(what, z.ndim());
+    let mut dy = dz.to_owned();
+    Zip::from(dy.lanes_mut(axis))
+        .and(p.lanes(axis))
+        .for_each(|mut dy, p| {
+            let inner = lane_inner(dy.view(), p);
+            dy.mapv_inplace(|v| v - inner);
+        });
+    (y, dy, p)
 }
 
 /// What [`log_sum_exp`] reduces: an array whose last axis it sums over. A vector gives a scalar,
@@ -494,6 +1054,36 @@ pub trait LogSumExp: sealed::Sealed {
     ///
     /// If `g` is not shaped like `p` without its last axis.
     fn scale_lanes(p: Self::Grad, g: Self::Output) -> Self::Grad;
+
+    /// `lse` of every lane along the last axis, its tangent `⟨softmax(z), ż⟩` per lane for the
+    /// tangent `dz`, and, when `keep`, the softmax `p` of every lane and its tangent
+    /// `ṗ = p ⊙ (ż − ⟨p, ż⟩)` (both shaped like `self`). `what` names the caller in the panic
+    /// message.
+    ///
+    /// # Panics
+    ///
+    /// If `dz` is not shaped like `self`.
+    #[allow(clippy::type_complexity)] // the value, its tangent, and the softmax and its tangent
+    fn lse_with_tangent(
+        &self,
+        what: &str,
+        dz: &Self::Grad,
+        keep: bool,
+    ) -> (Self::Output, Self::Output, Option<(Self::Grad, Self::Grad)>);
+
+    /// `(x̄, x̄̇) = (g·p, ġ·p + g·ṗ)`, lane by lane with the matching elements `g` and `ġ`, in the
+    /// buffers of `p` and `ṗ`. `what` names the caller in the panic message.
+    ///
+    /// # Panics
+    ///
+    /// If `g` or `ġ` is not shaped like `p` without its last axis.
+    fn scale_lanes_with_tangent(
+        what: &str,
+        p: Self::Grad,
+        p_dot: Self::Grad,
+        g: Self::Output,
+        g_dot: Self::Output,
+    ) -> (Self::Grad, Self::Grad);
 }
 
 impl<S, T> LogSumExp for ArrayBase<S, Ix1>
@@ -518,6 +1108,26 @@ where
     fn scale_lanes(mut p: Array1<T>, g: T) -> Array1<T> {
         p.mapv_inplace(|p| p * g);
         p
+    }
+
+    fn lse_with_tangent(
+        &self,
+        what: &str,
+        dz: &Array1<T>,
+        keep: bool,
+    ) -> (T, T, Option<(Array1<T>, Array1<T>)>) {
+        let (y, dy, kept) = lse_lanes_with_tangent(what, self, dz, keep);
+        (y.into_scalar(), dy.into_scalar(), kept)
+    }
+
+    fn scale_lanes_with_tangent(
+        what: &str,
+        p: Array1<T>,
+        p_dot: Array1<T>,
+        g: T,
+        g_dot: T,
+    ) -> (Array1<T>, Array1<T>) {
+        scale_lanes_with_tangent(what, p, p_dot, arr0(g), arr0(g_dot))
     }
 }
 
@@ -553,6 +1163,29 @@ macro_rules! impl_log_sum_exp {
                     .and(&g)
                     .for_each(|mut lane, &g| lane.mapv_inplace(|p| p * g));
                 p
+            }
+
+            fn lse_with_tangent(
+                &self,
+                what: &str,
+                dz: &Array<T, $dim>,
+                keep: bool,
+            ) -> (
+                Array<T, $smaller>,
+                Array<T, $smaller>,
+                Option<(Array<T, $dim>, Array<T, $dim>)>,
+            ) {
+                lse_lanes_with_tangent(what, self, dz, keep)
+            }
+
+            fn scale_lanes_with_tangent(
+                what: &str,
+                p: Array<T, $dim>,
+                p_dot: Array<T, $dim>,
+                g: Array<T, $smaller>,
+                g_dot: Array<T, $smaller>,
+            ) -> (Array<T, $dim>, Array<T, $dim>) {
+                scale_lanes_with_tangent(what, p, p_dot, g, g_dot)
             }
         }
     )*};
@@ -591,6 +1224,114 @@ pub fn log_sum_exp_vjp<Z: LogSumExp>(
 ) -> (Z::Output, impl FnOnce(Z::Output) -> Z::Grad + use<Z>) {
     let (y, p) = z.lse_and_softmax();
     (y, move |g| Z::scale_lanes(p, g))
+}
+
+/// [`log_sum_exp`] and its tangent `ẏ = ⟨softmax(z), ż⟩` per lane for the tangent `dz` of `z`
+/// (an array shaped like `z`).
+///
+/// ```
+/// use autodiff_runtime::nn;
+/// use ndarray::array;
+///
+/// // Equal logits: ẏ is the mean of ż.
+/// let (y, dy) = nn::log_sum_exp_jvp(&array![0.0, 0.0], &array![1.0, 3.0]);
+/// assert_eq!((y, dy), (2f64.ln(), 2.0));
+/// ```
+///
+/// # Panics
+///
+/// If `dz` is not shaped like `z`.
+pub fn log_sum_exp_jvp<Z: LogSumExp>(z: &Z, dz: &Z::Grad) -> (Z::Output, Z::Output) {
+    let (y, dy, _) = z.lse_with_tangent("log_sum_exp_jvp", dz, false);
+    (y, dy)
+}
+
+/// [`log_sum_exp`], its tangent as [`log_sum_exp_jvp`], and the pullback `(ȳ, ȳ̇) ↦ (z̄, z̄̇)` of
+/// a Hessian-vector product. Per lane, with `p = softmax(z)` and its tangent
+/// `ṗ = p ⊙ (ż − ⟨p, ż⟩)`:
+///
+/// ```text
+/// z̄ = ȳ·p                     as in log_sum_exp_vjp
+/// z̄̇ = ȳ̇·p + ȳ·ṗ               its tangent; for ȳ = 1, ȳ̇ = 0 it is the Hessian-vector
+///                             product (diag(p) − p·pᵀ)·ż
+/// ```
+///
+/// The pullback keeps `p` and `ṗ` and computes `z̄` and `z̄̇` in their buffers.
+///
+/// # Panics
+///
+/// If `dz` is not shaped like `z`; the pullback, if a cotangent is not shaped like the value.
+#[allow(clippy::type_complexity)] // the value, its tangent and the pullback, spelled out
+pub fn log_sum_exp_vjp_jvp<Z: LogSumExp>(
+    z: &Z,
+    dz: &Z::Grad,
+) -> (
+    Z::Output,
+    Z::Output,
+    impl FnOnce(Z::Output, Z::Output) -> (Z::Grad, Z::Grad) + use<Z>,
+) {
+    let what = "log_sum_exp_vjp_jvp";
+    let (y, dy, kept) = z.lse_with_tangent(what, dz, true);
+    let (p, p_dot) = kept.expect("kept when asked");
+    let pullback = move |g, g_dot| Z::scale_lanes_with_tangent(what, p, p_dot, g, g_dot);
+    (y, dy, pullback)
+}
+
+/// The lane-by-lane work of [`LogSumExp::lse_with_tangent`]: `lse` and its tangent for every
+/// lane, and, when `keep`, the softmax and its tangent.
+#[allow(clippy::type_complexity)] // the value, its tangent, and the softmax and its tangent
+fn lse_lanes_with_tangent<S, T, D>(
+    what: &str,
+    z: &ArrayBase<S, D>,
+    dz: &Array<T, D>,
+    keep: bool,
+) -> (
+    Array<T, D::Smaller>,
+    Array<T, D::Smaller>,
+    Option<(Array<T, D>, Array<T, D>)>,
+)
+where
+    S: Data<Elem = T>,
+    T: NdReal,
+    D: Dimension,
+{
+    let (p, stats) = softmax_lanes(what, z);
+    check_tangent(what, "z", dz.shape(), z.shape());
+    let axis = last_axis(what, z.ndim());
+    let y = stats.mapv(|(m, ln_s)| m + ln_s);
+    let dy = Zip::from(p.lanes(axis))
+        .and(dz.lanes(axis))
+        .map_collect(|p, dz| lane_inner(p, dz));
+    let kept = keep.then(|| {
+        let p_dot = softmax_jacobian(what, dz.to_owned(), &p);
+        (p, p_dot)
+    });
+    (y, dy, kept)
+}
+
+/// The lane-by-lane work of [`LogSumExp::scale_lanes_with_tangent`].
+#[track_caller]
+fn scale_lanes_with_tangent<T: NdReal, D: Dimension>(
+    what: &str,
+    mut p: Array<T, D>,
+    mut p_dot: Array<T, D>,
+    g: Array<T, D::Smaller>,
+    g_dot: Array<T, D::Smaller>,
+) -> (Array<T, D>, Array<T, D>) {
+    let axis = last_axis(what, p.ndim());
+    check_cotangent(what, g.shape(), &p.shape()[..axis.index()]);
+    check_cotangent(what, g_dot.shape(), &p.shape()[..axis.index()]);
+    Zip::from(p.lanes_mut(axis))
+        .and(p_dot.lanes_mut(axis))
+        .and(&g)
+        .and(&g_dot)
+        .for_each(|mut p, mut p_dot, &g, &g_dot| {
+            Zip::from(&mut p).and(&mut p_dot).for_each(|p, p_dot| {
+                *p_dot = *p * g_dot + *p_dot * g;
+                *p *= g;
+            });
+        });
+    (p, p_dot)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -661,6 +1402,125 @@ where
     (value, pullback)
 }
 
+/// [`mse`] and its tangent `ṁ = (2/n) Σᵢ (pᵢ − tᵢ)(ṗᵢ − ṫᵢ)` for the tangents `dprediction` and
+/// `dtarget`, in one pass over the four arrays, without allocating.
+///
+/// ```
+/// use autodiff_runtime::nn;
+/// use ndarray::array;
+///
+/// let (p, t) = (array![1.0, 2.0], array![1.0, 4.0]);
+/// // Moving the prediction towards the target: (2/2)·(0·1 + (−2)·1) = −2.
+/// assert_eq!(nn::mse_jvp(&p, &t, &array![1.0, 1.0], &array![0.0, 0.0]), (2.0, -2.0));
+/// ```
+///
+/// # Panics
+///
+/// If `prediction` and `target` have different shapes, or a tangent is not shaped like them.
+pub fn mse_jvp<S1, S2, T, D>(
+    prediction: &ArrayBase<S1, D>,
+    target: &ArrayBase<S2, D>,
+    dprediction: &Array<T, D>,
+    dtarget: &Array<T, D>,
+) -> (T, T)
+where
+    S1: Data<Elem = T>,
+    S2: Data<Elem = T>,
+    T: NdReal,
+    D: Dimension,
+{
+    let what = "mse_jvp";
+    check_mse_tangents(what, prediction, target, dprediction, dtarget);
+    let (sum, sum_dot) = Zip::from(prediction)
+        .and(target)
+        .and(dprediction)
+        .and(dtarget)
+        .fold((T::ZERO, T::ZERO), |(s, s_dot), &p, &t, &dp, &dt| {
+            let d = p - t;
+            (s + d * d, s_dot + d * (dp - dt))
+        });
+    let n = count(prediction.len());
+    (sum / n, (sum_dot + sum_dot) / n)
+}
+
+/// [`mse`], its tangent as [`mse_jvp`], and the pullback `(ȳ, ȳ̇) ↦ ((p̄, t̄), (p̄̇, t̄̇))` of a
+/// Hessian-vector product. With `d = p − t` and `ḋ = ṗ − ṫ`:
+///
+/// ```text
+/// p̄ = 2ȳ·d/n,   t̄ = −p̄                 as in mse_vjp
+/// p̄̇ = (2ȳ̇·d + 2ȳ·ḋ)/n,   t̄̇ = −p̄̇       their tangents
+/// ```
+///
+/// The Hessian is `(2/n)·[[I, −I], [−I, I]]`, constant. The pullback keeps `d` and `ḋ` and
+/// computes `p̄` and `p̄̇` in their buffers.
+///
+/// # Panics
+///
+/// If `prediction` and `target` have different shapes, or a tangent is not shaped like them.
+#[allow(clippy::type_complexity)] // the pullback's gradient tuples, spelled out
+pub fn mse_vjp_jvp<S1, S2, T, D>(
+    prediction: &ArrayBase<S1, D>,
+    target: &ArrayBase<S2, D>,
+    dprediction: &Array<T, D>,
+    dtarget: &Array<T, D>,
+) -> (
+    T,
+    T,
+    impl FnOnce(T, T) -> ((Array<T, D>, Array<T, D>), (Array<T, D>, Array<T, D>)) + use<S1, S2, T, D>,
+)
+where
+    S1: Data<Elem = T>,
+    S2: Data<Elem = T>,
+    T: NdReal,
+    D: Dimension,
+{
+    let what = "mse_vjp_jvp";
+    check_mse_tangents(what, prediction, target, dprediction, dtarget);
+    let n = count(prediction.len());
+    let mut diff = Zip::from(prediction)
+        .and(target)
+        .map_collect(|&p, &t| p - t);
+    let mut diff_dot = Zip::from(dprediction)
+        .and(dtarget)
+        .map_collect(|&dp, &dt| dp - dt);
+    let (sum, sum_dot) = Zip::from(&diff)
+        .and(&diff_dot)
+        .fold((T::ZERO, T::ZERO), |(s, s_dot), &d, &d_dot| {
+            (s + d * d, s_dot + d * d_dot)
+        });
+    let pullback = move |g: T, g_dot: T| {
+        let (c, c_dot) = ((g + g) / n, (g_dot + g_dot) / n);
+        Zip::from(&mut diff)
+            .and(&mut diff_dot)
+            .for_each(|d, d_dot| {
+                *d_dot = c_dot * *d + c * *d_dot;
+                *d = c * *d;
+            });
+        let d_target = diff.mapv(|d| -d);
+        let d_target_dot = diff_dot.mapv(|d| -d);
+        ((diff, d_target), (diff_dot, d_target_dot))
+    };
+    (sum / n, (sum_dot + sum_dot) / n, pullback)
+}
+
+/// The shape checks of [`mse_jvp`] and [`mse_vjp_jvp`].
+#[track_caller]
+fn check_mse_tangents<S1, S2, T, D>(
+    what: &str,
+    prediction: &ArrayBase<S1, D>,
+    target: &ArrayBase<S2, D>,
+    dprediction: &Array<T, D>,
+    dtarget: &Array<T, D>,
+) where
+    S1: Data<Elem = T>,
+    S2: Data<Elem = T>,
+    D: Dimension,
+{
+    check_same_shape(what, prediction.shape(), target.shape());
+    check_tangent(what, "prediction", dprediction.shape(), prediction.shape());
+    check_tangent(what, "target", dtarget.shape(), target.shape());
+}
+
 /// The cross-entropy of `N×C` logits against class labels, averaged over the `N` rows:
 /// `L = (1/N) Σᵢ −log softmax(zᵢ)[yᵢ] = (1/N) Σᵢ (lse(zᵢ) − zᵢ,yᵢ)` with `lse` the
 /// [`log_sum_exp`] of a row, evaluated stably. `N = 0` gives `NaN`.
@@ -709,26 +1569,134 @@ where
     S: Data<Elem = T>,
     T: NdReal,
 {
-    check_labels("cross_entropy_vjp", logits, labels);
     let n = count(labels.len());
-    let (mut p, stats) = softmax_lanes("cross_entropy_vjp", logits);
-    let mut sum = T::ZERO;
-    for (((mut p_row, z_row), &(m, ln_s)), &label) in p
-        .rows_mut()
-        .into_iter()
-        .zip(logits.rows())
-        .zip(&stats)
-        .zip(labels)
-    {
-        sum += (m - z_row[label]) + ln_s;
-        p_row[label] -= T::ONE;
-    }
+    let (mut p, sum) = cross_entropy_softmax("cross_entropy_vjp", logits, labels);
+    subtract_one_hot(&mut p, labels);
     let pullback = move |g: T| {
         let c = g / n;
         p.mapv_inplace(|d| c * d);
         p
     };
     (sum / n, pullback)
+}
+
+/// [`cross_entropy`] and its tangent `L̇ = (1/N) Σᵢ (⟨softmax(zᵢ), żᵢ⟩ − żᵢ,yᵢ)` for the tangent
+/// `dlogits` of the logits (the labels have none): `⟨softmax(z) − onehot(y), ż⟩/N`, the
+/// transpose of [`cross_entropy_vjp`]'s pullback.
+///
+/// ```
+/// use autodiff_runtime::nn;
+/// use ndarray::array;
+///
+/// // Uniform logits over two classes: L̇ = (½(1 + 3) − 3)/1 = −1.
+/// let (_, dl) = nn::cross_entropy_jvp(&array![[0.0, 0.0]], &[1], &array![[1.0, 3.0]]);
+/// assert_eq!(dl, -1.0);
+/// ```
+///
+/// # Panics
+///
+/// If `labels` does not have one label per row, a label is not below `C`, or `dlogits` is not
+/// shaped like `logits`.
+pub fn cross_entropy_jvp<S, T>(
+    logits: &ArrayBase<S, Ix2>,
+    labels: &[usize],
+    dlogits: &Array2<T>,
+) -> (T, T)
+where
+    S: Data<Elem = T>,
+    T: NdReal,
+{
+    let what = "cross_entropy_jvp";
+    let (p, sum) = cross_entropy_softmax(what, logits, labels);
+    check_tangent(what, "logits", dlogits.shape(), logits.shape());
+    let n = count(labels.len());
+    (sum / n, cross_entropy_tangent(&p, dlogits, labels) / n)
+}
+
+/// [`cross_entropy`], its tangent as [`cross_entropy_jvp`], and the pullback
+/// `(ȳ, ȳ̇) ↦ (z̄, z̄̇)` of a Hessian-vector product. With `P = softmax(z)` row by row, its
+/// tangent `Ṗ = P ⊙ (Ż − ⟨P, Ż⟩)` (per row) and `Y` the one-hot labels:
+///
+/// ```text
+/// z̄ = ȳ·(P − Y)/N                   as in cross_entropy_vjp
+/// z̄̇ = (ȳ̇·(P − Y) + ȳ·Ṗ)/N           its tangent
+/// ```
+///
+/// The Hessian is block diagonal, `(diag(pᵢ) − pᵢ·pᵢᵀ)/N` for row `i`. The pullback keeps
+/// `P − Y` and `Ṗ` and computes `z̄` and `z̄̇` in their buffers.
+///
+/// # Panics
+///
+/// If `labels` does not have one label per row, a label is not below `C`, or `dlogits` is not
+/// shaped like `logits`.
+#[allow(clippy::type_complexity)] // the value, its tangent and the pullback, spelled out
+pub fn cross_entropy_vjp_jvp<S, T>(
+    logits: &ArrayBase<S, Ix2>,
+    labels: &[usize],
+    dlogits: &Array2<T>,
+) -> (
+    T,
+    T,
+    impl FnOnce(T, T) -> (Array2<T>, Array2<T>) + use<S, T>,
+)
+where
+    S: Data<Elem = T>,
+    T: NdReal,
+{
+    let what = "cross_entropy_vjp_jvp";
+    let (mut p, sum) = cross_entropy_softmax(what, logits, labels);
+    check_tangent(what, "logits", dlogits.shape(), logits.shape());
+    let n = count(labels.len());
+    let sum_dot = cross_entropy_tangent(&p, dlogits, labels);
+    let mut p_dot = softmax_jacobian(what, dlogits.to_owned(), &p);
+    subtract_one_hot(&mut p, labels);
+    let pullback = move |g: T, g_dot: T| {
+        let (c, c_dot) = (g / n, g_dot / n);
+        Zip::from(&mut p).and(&mut p_dot).for_each(|d, p_dot| {
+            *p_dot = c_dot * *d + c * *p_dot;
+            *d = c * *d;
+        });
+        (p, p_dot)
+    };
+    (sum / n, sum_dot / n, pullback)
+}
+
+/// The softmax of every row of the logits and the summed loss `Σᵢ (lse(zᵢ) − zᵢ,yᵢ)`, from the
+/// same exponentials, after checking the labels.
+fn cross_entropy_softmax<S, T>(
+    what: &str,
+    logits: &ArrayBase<S, Ix2>,
+    labels: &[usize],
+) -> (Array2<T>, T)
+where
+    S: Data<Elem = T>,
+    T: NdReal,
+{
+    check_labels(what, logits, labels);
+    let (p, stats) = softmax_lanes(what, logits);
+    let mut sum = T::ZERO;
+    for ((z_row, &(m, ln_s)), &label) in logits.rows().into_iter().zip(&stats).zip(labels) {
+        sum += (m - z_row[label]) + ln_s;
+    }
+    (p, sum)
+}
+
+/// `Σᵢ (⟨pᵢ, żᵢ⟩ − żᵢ,yᵢ)`: the tangent of the summed loss, from the softmax `p` of the rows.
+fn cross_entropy_tangent<T: NdReal>(p: &Array2<T>, dlogits: &Array2<T>, labels: &[usize]) -> T {
+    p.rows()
+        .into_iter()
+        .zip(dlogits.rows())
+        .zip(labels)
+        .fold(T::ZERO, |s, ((p, dz), &label)| {
+            s + (lane_inner(p, dz) - dz[label])
+        })
+}
+
+/// `p ← p − onehot(labels)`, row by row.
+fn subtract_one_hot<T: NdReal>(p: &mut Array2<T>, labels: &[usize]) {
+    for (mut row, &label) in p.rows_mut().into_iter().zip(labels) {
+        row[label] -= T::ONE;
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -865,6 +1833,289 @@ where
     (y, pullback)
 }
 
+/// [`batch_norm`] and its tangent for the tangents `dx`, `dgamma`, `dbeta` and `deps` of its
+/// four arguments. Column by column (index `j` left out), with `r = 1/√(σ² + ε)` and the
+/// tangent of the variance `σ̇² = (2/N) Σᵢ (xᵢ − μ)·ẋᵢ = (2/(N·r)) Σᵢ x̂ᵢ·ẋᵢ`:
+///
+/// ```text
+/// μ̇  = (1/N) Σᵢ ẋᵢ
+/// ρ  = ṙ/r = −½ r²·(σ̇² + ε̇) = −r·(1/N) Σᵢ x̂ᵢ·ẋᵢ − ½ r²·ε̇
+/// x̂̇ᵢ = r·(ẋᵢ − μ̇) + x̂ᵢ·ρ
+/// ẏᵢ = γ̇·x̂ᵢ + γ·x̂̇ᵢ + β̇
+/// ```
+///
+/// Two passes over the batch after the statistics (the sums `Σᵢ ẋᵢ` and `Σᵢ x̂ᵢ·ẋᵢ`, then `y` and
+/// `ẏ`), with `x̂` recomputed rather than stored.
+///
+/// ```
+/// use autodiff_runtime::nn;
+/// use ndarray::array;
+///
+/// // Shifting a column of x does not change y; shifting β shifts it.
+/// let x = array![[1.0, 10.0], [3.0, 12.0]];
+/// let (g, b) = (array![2.0, 1.0], array![0.5, 0.0]);
+/// let dx = array![[1.0, 0.0], [1.0, 0.0]];
+/// let (_, dy) = nn::batch_norm_jvp(&x, &g, &b, 1e-5, &dx, &array![0.0, 0.0], &array![0.0, 3.0], 0.0);
+/// assert_eq!(dy, array![[0.0, 3.0], [0.0, 3.0]]);
+/// ```
+///
+/// # Panics
+///
+/// As [`batch_norm`], and if a tangent is not shaped like its argument.
+#[allow(clippy::too_many_arguments)] // batch_norm's four arguments and their four tangents
+pub fn batch_norm_jvp<S1, S2, S3, T>(
+    x: &ArrayBase<S1, Ix2>,
+    gamma: &ArrayBase<S2, Ix1>,
+    beta: &ArrayBase<S3, Ix1>,
+    eps: T,
+    dx: &Array2<T>,
+    dgamma: &Array1<T>,
+    dbeta: &Array1<T>,
+    deps: T,
+) -> (Array2<T>, Array2<T>)
+where
+    S1: Data<Elem = T>,
+    S2: Data<Elem = T>,
+    S3: Data<Elem = T>,
+    T: NdReal,
+{
+    let what = "batch_norm_jvp";
+    let columns = BatchColumn::of(what, (x, gamma, beta, eps), (dx, dgamma, dbeta, deps));
+    let mut y = Array2::zeros(x.raw_dim());
+    let mut dy = Array2::zeros(x.raw_dim());
+    Zip::from(&mut y)
+        .and(&mut dy)
+        .and(x)
+        .and(dx)
+        .and_broadcast(&columns)
+        .for_each(|y, dy, &x, &dx, column| {
+            let (h, h_dot) = column.standardize(x, dx);
+            (*y, *dy) = column.affine(h, h_dot);
+        });
+    (y, dy)
+}
+
+/// [`batch_norm`], its tangent as [`batch_norm_jvp`], and the pullback
+/// `(G, Ġ) ↦ ((x̄, γ̄, β̄, ε̄), (x̄̇, γ̄̇, β̄̇, ε̄̇))` of a Hessian-vector product. Column by column,
+/// with `A = Σᵢ Gᵢ`, `B = Σᵢ Gᵢ·x̂ᵢ`, `a = γ·r` and `ρ`, `x̂̇` as in [`batch_norm_jvp`], the
+/// gradient of [`batch_norm_vjp`] and its tangent are
+///
+/// ```text
+/// β̄  = A                              β̄̇  = Ȧ = Σᵢ Ġᵢ
+/// γ̄  = B                              γ̄̇  = Ḃ = Σᵢ (Ġᵢ·x̂ᵢ + Gᵢ·x̂̇ᵢ)
+/// x̄ᵢ = a·(Gᵢ − A/N − x̂ᵢ·B/N)          x̄̇ᵢ = ȧ·(Gᵢ − A/N − x̂ᵢ·B/N)
+///                                           + a·(Ġᵢ − Ȧ/N − x̂̇ᵢ·B/N − x̂ᵢ·Ḃ/N),
+///                                      ȧ = γ̇·r + γ·ṙ = (γ̇ + γ·ρ)·r
+/// ε̄  = −½ Σⱼ γ·B·r²                   ε̄̇  = −½ Σⱼ r²·(γ̇·B + 2γ·ρ·B + γ·Ḃ)
+/// ```
+///
+/// (β enters `y` linearly, so it appears in no second derivative.) The pullback keeps `x̂`, `x̂̇`
+/// and the per-column statistics; it sums `A`, `B`, `Ȧ`, `Ḃ` in one pass and writes `x̄` and
+/// `x̄̇` into the buffers of `G` and `Ġ` in a second.
+///
+/// # Panics
+///
+/// As [`batch_norm`], and if a tangent is not shaped like its argument; the pullback, if a
+/// cotangent is not shaped like `x`.
+#[allow(clippy::too_many_arguments)] // batch_norm's four arguments and their four tangents
+#[allow(clippy::type_complexity)] // the pullback's gradient tuples, spelled out
+pub fn batch_norm_vjp_jvp<S1, S2, S3, T>(
+    x: &ArrayBase<S1, Ix2>,
+    gamma: &ArrayBase<S2, Ix1>,
+    beta: &ArrayBase<S3, Ix1>,
+    eps: T,
+    dx: &Array2<T>,
+    dgamma: &Array1<T>,
+    dbeta: &Array1<T>,
+    deps: T,
+) -> (
+    Array2<T>,
+    Array2<T>,
+    impl FnOnce(
+        Array2<T>,
+        Array2<T>,
+    ) -> (
+        (Array2<T>, Array1<T>, Array1<T>, T),
+        (Array2<T>, Array1<T>, Array1<T>, T),
+    ) + use<S1, S2, S3, T>,
+)
+where
+    S1: Data<Elem = T>,
+    S2: Data<Elem = T>,
+    S3: Data<Elem = T>,
+    T: NdReal,
+{
+    let what = "batch_norm_vjp_jvp";
+    let columns = BatchColumn::of(what, (x, gamma, beta, eps), (dx, dgamma, dbeta, deps));
+    let mut x_hat = Array2::zeros(x.raw_dim());
+    let mut x_hat_dot = Array2::zeros(x.raw_dim());
+    Zip::from(&mut x_hat)
+        .and(&mut x_hat_dot)
+        .and(x)
+        .and(dx)
+        .and_broadcast(&columns)
+        .for_each(|h, h_dot, &x, &dx, column| (*h, *h_dot) = column.standardize(x, dx));
+    let mut y = Array2::zeros(x.raw_dim());
+    let mut dy = Array2::zeros(x.raw_dim());
+    Zip::from(&mut y)
+        .and(&mut dy)
+        .and(&x_hat)
+        .and(&x_hat_dot)
+        .and_broadcast(&columns)
+        .for_each(|y, dy, &h, &h_dot, column| (*y, *dy) = column.affine(h, h_dot));
+    let pullback = move |mut g: Array2<T>, mut g_dot: Array2<T>| {
+        check_cotangent(what, g.shape(), x_hat.shape());
+        check_cotangent(what, g_dot.shape(), x_hat.shape());
+        let n = count(x_hat.nrows());
+        // [A, B, Ȧ, Ḃ] per column, summed row after row as in batch_norm_vjp.
+        let mut sums = Array1::from_elem(x_hat.ncols(), [T::ZERO; 4]);
+        for (((g, g_dot), h), h_dot) in g
+            .rows()
+            .into_iter()
+            .zip(g_dot.rows())
+            .zip(x_hat.rows())
+            .zip(x_hat_dot.rows())
+        {
+            Zip::from(&mut sums)
+                .and(&g)
+                .and(&g_dot)
+                .and(&h)
+                .and(&h_dot)
+                .for_each(|[a, b, a_dot, b_dot], &g, &g_dot, &h, &h_dot| {
+                    *a += g;
+                    *b += g * h;
+                    *a_dot += g_dot;
+                    *b_dot += g_dot * h + g * h_dot;
+                });
+        }
+        // [a, A/N, B/N, ȧ, Ȧ/N, Ḃ/N] per column.
+        let coefficients =
+            Zip::from(&columns)
+                .and(&sums)
+                .map_collect(|column, &[a, b, a_dot, b_dot]| {
+                    let scale = column.gamma * column.r;
+                    let scale_dot = (column.gamma_dot + column.gamma * column.rho) * column.r;
+                    [scale, a / n, b / n, scale_dot, a_dot / n, b_dot / n]
+                });
+        Zip::from(&mut g)
+            .and(&mut g_dot)
+            .and(&x_hat)
+            .and(&x_hat_dot)
+            .and_broadcast(&coefficients)
+            .for_each(|g, g_dot, &h, &h_dot, &[a, b, c, a_dot, b_dot, c_dot]| {
+                let centred = (*g - b) - h * c;
+                *g_dot = a_dot * centred + a * (((*g_dot - b_dot) - h_dot * c) - h * c_dot);
+                *g = a * centred;
+            });
+        let (d_eps, d_eps_dot) = Zip::from(&columns).and(&sums).fold(
+            (T::ZERO, T::ZERO),
+            |(s, s_dot), column, &[_, b, _, b_dot]| {
+                let (gamma, r2) = (column.gamma, column.r * column.r);
+                let two = T::ONE + T::ONE;
+                let change = (column.gamma_dot * b + two * gamma * column.rho * b) + gamma * b_dot;
+                (s + gamma * b * r2, s_dot + r2 * change)
+            },
+        );
+        let half = <T as Real>::from_f64(0.5);
+        let pick = |k: usize| sums.mapv(|s| s[k]);
+        (
+            (g, pick(1), pick(0), -half * d_eps),
+            (g_dot, pick(3), pick(2), -half * d_eps_dot),
+        )
+    };
+    (y, dy, pullback)
+}
+
+/// The per-column quantities of batch normalization's forward mode: the statistics, their
+/// tangents (as in [`batch_norm_jvp`]) and the parameters with their tangents.
+#[derive(Clone, Copy, Debug)]
+struct BatchColumn<T> {
+    mu: T,
+    r: T,
+    mu_dot: T,
+    /// `ṙ/r`.
+    rho: T,
+    gamma: T,
+    gamma_dot: T,
+    beta: T,
+    beta_dot: T,
+}
+
+/// batch_norm's arguments `(x, γ, β, ε)`.
+type BatchArgs<'a, S1, S2, S3, T> = (
+    &'a ArrayBase<S1, Ix2>,
+    &'a ArrayBase<S2, Ix1>,
+    &'a ArrayBase<S3, Ix1>,
+    T,
+);
+
+/// The tangents of batch_norm's arguments `(ẋ, γ̇, β̇, ε̇)`.
+type BatchTangents<'a, T> = (&'a Array2<T>, &'a Array1<T>, &'a Array1<T>, T);
+
+impl<T: NdReal> BatchColumn<T> {
+    /// Every column's quantities, after checking the shapes: the statistics as in
+    /// [`batch_norm`], then one pass over the batch for `Σᵢ ẋᵢ` and `Σᵢ x̂ᵢ·ẋᵢ`.
+    fn of<S1, S2, S3>(
+        what: &str,
+        (x, gamma, beta, eps): BatchArgs<'_, S1, S2, S3, T>,
+        (dx, dgamma, dbeta, deps): BatchTangents<'_, T>,
+    ) -> Array1<Self>
+    where
+        S1: Data<Elem = T>,
+        S2: Data<Elem = T>,
+        S3: Data<Elem = T>,
+    {
+        let (mu, r) = batch_statistics(what, x, gamma, beta, eps);
+        check_tangent(what, "x", dx.shape(), x.shape());
+        check_tangent(what, "gamma", dgamma.shape(), gamma.shape());
+        check_tangent(what, "beta", dbeta.shape(), beta.shape());
+        let mut sums = Array1::from_elem(x.ncols(), (T::ZERO, T::ZERO));
+        for (x, dx) in x.rows().into_iter().zip(dx.rows()) {
+            Zip::from(&mut sums)
+                .and(&x)
+                .and(&dx)
+                .and(&mu)
+                .and(&r)
+                .for_each(|(s, s_h), &x, &dx, &m, &r| {
+                    *s += dx;
+                    *s_h += ((x - m) * r) * dx;
+                });
+        }
+        let n = count(x.nrows());
+        let half = <T as Real>::from_f64(0.5);
+        Array1::from_shape_fn(x.ncols(), |j| {
+            let (s, s_h) = sums[j];
+            let r = r[j];
+            BatchColumn {
+                mu: mu[j],
+                r,
+                mu_dot: s / n,
+                rho: -(r * (s_h / n)) - half * (r * r) * deps,
+                gamma: gamma[j],
+                gamma_dot: dgamma[j],
+                beta: beta[j],
+                beta_dot: dbeta[j],
+            }
+        })
+    }
+
+    /// `(x̂, x̂̇)` of one element `x` with tangent `ẋ`.
+    #[inline(always)]
+    fn standardize(&self, x: T, dx: T) -> (T, T) {
+        let h = (x - self.mu) * self.r;
+        (h, self.r * (dx - self.mu_dot) + h * self.rho)
+    }
+
+    /// `(y, ẏ) = (γ·x̂ + β, γ̇·x̂ + γ·x̂̇ + β̇)`.
+    #[inline(always)]
+    fn affine(&self, h: T, h_dot: T) -> (T, T) {
+        (
+            self.gamma * h + self.beta,
+            (self.gamma_dot * h + self.gamma * h_dot) + self.beta_dot,
+        )
+    }
+}
+
 /// The per-column mean `μ` and inverse standard deviation `r = 1/√(σ² + ε)` of `x`, after
 /// checking the shapes.
 fn batch_statistics<S1, S2, S3, T>(
@@ -921,6 +2172,12 @@ fn shift_of<T: NdReal>(lane: ArrayView1<'_, T>) -> T {
     if Real::is_finite(max) { max } else { T::ZERO }
 }
 
+/// `⟨a, b⟩` of two lanes, summed in order.
+#[inline]
+fn lane_inner<T: NdReal>(a: ArrayView1<'_, T>, b: ArrayView1<'_, T>) -> T {
+    Zip::from(&a).and(&b).fold(T::ZERO, |s, &a, &b| s + a * b)
+}
+
 /// `lse(z)` of one lane.
 #[inline]
 fn lse_lane<T: NdReal>(lane: ArrayView1<'_, T>) -> T {
@@ -966,14 +2223,6 @@ fn last_axis(what: &str, ndim: usize) -> Axis {
 }
 
 #[track_caller]
-fn check_cotangent(what: &str, cotangent: &[usize], value: &[usize]) {
-    assert!(
-        cotangent == value,
-        "{what}: the cotangent has shape {cotangent:?}, but the value has shape {value:?}"
-    );
-}
-
-#[track_caller]
 fn check_same_shape(what: &str, prediction: &[usize], target: &[usize]) {
     assert!(
         prediction == target,
@@ -1001,602 +2250,4 @@ fn count<T: Real>(n: usize) -> T {
 }
 
 #[cfg(test)]
-mod tests {
-    use ndarray::{Array, Array1, Array2, Array3, ShapeBuilder, array};
-    use rand_distr::{Distribution, StandardNormal};
-
-    use super::*;
-    use crate::check::{assert_close, gradcheck};
-    use crate::differentiable::Differentiable;
-    use crate::init::seeded_rng;
-
-    /// Standard normal entries, reproducibly.
-    fn randn<Sh: ShapeBuilder>(shape: Sh, seed: u64) -> Array<f64, Sh::Dim> {
-        let mut rng = seeded_rng(seed);
-        Array::from_shape_simple_fn(shape, || StandardNormal.sample(&mut rng))
-    }
-
-    fn randn_f32<Sh: ShapeBuilder>(shape: Sh, seed: u64) -> Array<f32, Sh::Dim> {
-        randn(shape, seed).mapv(|v| v as f32)
-    }
-
-    /// Checks `grad`, a pullback's answer to the cotangent `w`, against central finite
-    /// differences of `x ↦ ⟨f(x), w⟩`: every output component is weighted, so every entry of the
-    /// Jacobian takes part.
-    #[track_caller]
-    fn check_pullback<P, Y>(f: impl Fn(&P) -> Y, x: &P, w: &Y, grad: &P)
-    where
-        P: Differentiable,
-        Y: Differentiable<Scalar = P::Scalar>,
-    {
-        let report = gradcheck(|x: &P| f(x).inner(w), x, grad);
-        assert!(report.passed(), "{report:#}");
-    }
-
-    #[track_caller]
-    fn assert_all_close<D: Dimension>(actual: &Array<f64, D>, expected: &Array<f64, D>, tol: f64) {
-        assert_eq!(actual.shape(), expected.shape());
-        for (a, e) in actual.iter().zip(expected) {
-            assert_close(*a, *e, tol);
-        }
-    }
-
-    // -----------------------------------------------------------------------------------------
-    // Elementwise
-    // -----------------------------------------------------------------------------------------
-
-    #[test]
-    fn relu_pullback_matches_finite_differences() {
-        let x = randn((5, 3), 1);
-        // Finite differences must not straddle the kink.
-        assert!(x.iter().all(|v| v.abs() > 1e-3));
-        let w = randn((5, 3), 2);
-        let (y, pullback) = relu_vjp(&x);
-        assert_eq!(y, relu(&x));
-        assert_eq!(y, x.mapv(|v| v.max(0.0)));
-        let grad = pullback(w.clone());
-        // relu'(x) = [x > 0]
-        assert_eq!(
-            grad,
-            Zip::from(&x)
-                .and(&w)
-                .map_collect(|&x, &w| if x > 0.0 { w } else { 0.0 })
-        );
-        check_pullback(relu, &x, &w, &grad);
-
-        let x3 = randn((2, 3, 4), 3);
-        let w3 = randn((2, 3, 4), 4);
-        let (_, pullback) = relu_vjp(&x3);
-        check_pullback(relu, &x3, &w3, &pullback(w3.clone()));
-    }
-
-    #[test]
-    fn relu_at_zero_has_derivative_zero() {
-        // The minimum-norm element of the Clarke gradient [0, 1].
-        let (y, pullback) = relu_vjp(&0.0_f64);
-        assert_eq!(y, 0.0);
-        assert_eq!(pullback(1.0), 0.0);
-        let (y, pullback) = relu_vjp(&-0.0_f32);
-        assert!(y == 0.0 && y.is_sign_positive());
-        assert_eq!(pullback(1.0), 0.0);
-        let (y, pullback) = relu_vjp(&array![-1.0, 0.0, 2.0]);
-        assert_eq!(y, array![0.0, 0.0, 2.0]);
-        assert_eq!(pullback(array![3.0, 3.0, 3.0]), array![0.0, 0.0, 3.0]);
-        // Inactive units get exactly 0, even from an infinite cotangent.
-        let (_, pullback) = relu_vjp(&-1.0_f64);
-        assert_eq!(pullback(f64::INFINITY), 0.0);
-    }
-
-    #[test]
-    fn relu_propagates_nan() {
-        let (y, pullback) = relu_vjp(&f64::NAN);
-        assert!(y.is_nan());
-        assert_eq!(pullback(2.0), 2.0);
-    }
-
-    #[test]
-    fn scalar_elementwise_functions_match_finite_differences() {
-        for x in [-3.0_f64, -0.4, 0.7, 2.5] {
-            let (y, pullback) = relu_vjp(&x);
-            assert_eq!(y, relu(&x));
-            check_pullback(|x: &f64| relu(x), &x, &1.5, &pullback(1.5));
-            let (y, pullback) = sigmoid_vjp(&x);
-            assert_eq!(y, sigmoid(&x));
-            check_pullback(|x: &f64| sigmoid(x), &x, &1.5, &pullback(1.5));
-            let (y, pullback) = softplus_vjp(&x);
-            assert_eq!(y, softplus(&x));
-            check_pullback(|x: &f64| softplus(x), &x, &1.5, &pullback(1.5));
-        }
-        // f32, with the f32 defaults of gradcheck.
-        for x in [-2.0_f32, 0.5, 1.5] {
-            let (_, pullback) = sigmoid_vjp(&x);
-            check_pullback(|x: &f32| sigmoid(x), &x, &1.0, &pullback(1.0));
-            let (_, pullback) = softplus_vjp(&x);
-            check_pullback(|x: &f32| softplus(x), &x, &1.0, &pullback(1.0));
-        }
-    }
-
-    #[test]
-    fn sigmoid_pullback_matches_finite_differences() {
-        let x = randn((5, 3), 5);
-        let w = randn((5, 3), 6);
-        let (y, pullback) = sigmoid_vjp(&x);
-        assert_eq!(y, sigmoid(&x));
-        assert_all_close(&y, &x.mapv(|v| 1.0 / (1.0 + (-v).exp())), 1e-15);
-        let grad = pullback(w.clone());
-        // σ' = σ(1 − σ)
-        assert_all_close(&grad, &(&w * &y.mapv(|s| s * (1.0 - s))), 1e-15);
-        check_pullback(sigmoid, &x, &w, &grad);
-    }
-
-    #[test]
-    fn sigmoid_spot_values_and_stability() {
-        assert_eq!(sigmoid(&0.0_f64), 0.5);
-        let (_, pullback) = sigmoid_vjp(&0.0_f64);
-        assert_eq!(pullback(1.0), 0.25);
-        assert_eq!(sigmoid(&1000.0_f64), 1.0);
-        assert_eq!(sigmoid(&-1000.0_f64), 0.0);
-        assert_eq!(sigmoid(&f64::INFINITY), 1.0);
-        assert_eq!(sigmoid(&f64::NEG_INFINITY), 0.0);
-        let (_, pullback) = sigmoid_vjp(&1000.0_f64);
-        assert_eq!(pullback(1.0), 0.0);
-        // σ(−x) = 1 − σ(x), and the tails keep their relative accuracy.
-        for x in [0.3_f64, 2.0, 7.5] {
-            assert_close(sigmoid(&-x), 1.0 - sigmoid(&x), 1e-15);
-        }
-        let (_, pullback) = sigmoid_vjp(&40.0_f64);
-        let d = pullback(1.0);
-        assert!((d / (-40.0_f64).exp() - 1.0).abs() < 1e-12, "{d:e}");
-        assert!((sigmoid(&-40.0_f64) / (-40.0_f64).exp() - 1.0).abs() < 1e-12);
-    }
-
-    #[test]
-    fn softplus_pullback_matches_finite_differences() {
-        let x = randn((5, 3), 7);
-        let w = randn((5, 3), 8);
-        let (y, pullback) = softplus_vjp(&x);
-        assert_eq!(y, softplus(&x));
-        assert_all_close(&y, &x.mapv(|v| v.exp().ln_1p()), 1e-15);
-        let grad = pullback(w.clone());
-        // softplus' = σ
-        assert_all_close(&grad, &(&w * &sigmoid(&x)), 1e-15);
-        check_pullback(softplus, &x, &w, &grad);
-    }
-
-    #[test]
-    fn softplus_spot_values_and_stability() {
-        assert_close(softplus(&0.0_f64), 2f64.ln(), 1e-16);
-        let (_, pullback) = softplus_vjp(&0.0_f64);
-        assert_eq!(pullback(1.0), 0.5);
-        assert_eq!(softplus(&1000.0_f64), 1000.0);
-        assert_eq!(softplus(&-1000.0_f64), 0.0);
-        assert_eq!(softplus(&f64::INFINITY), f64::INFINITY);
-        assert_eq!(softplus(&f64::NEG_INFINITY), 0.0);
-        let (_, pullback) = softplus_vjp(&1000.0_f64);
-        assert_eq!(pullback(2.0), 2.0);
-        // ln(1 + e⁻⁴⁰) ≈ e⁻⁴⁰, to full relative accuracy.
-        assert!((softplus(&-40.0_f64) / (-40.0_f64).exp() - 1.0).abs() < 1e-12);
-        assert!(softplus(&-3.0_f32).is_finite());
-    }
-
-    #[test]
-    #[should_panic(
-        expected = "relu_vjp: the cotangent has shape [2, 3], but the value has shape [3, 2]"
-    )]
-    fn elementwise_pullback_rejects_a_misshapen_cotangent() {
-        let (_, pullback) = relu_vjp(&Array2::<f64>::ones((3, 2)));
-        pullback(Array2::ones((2, 3)));
-    }
-
-    // -----------------------------------------------------------------------------------------
-    // Softmax family
-    // -----------------------------------------------------------------------------------------
-
-    #[test]
-    fn softmax_pullback_matches_finite_differences() {
-        let z = randn((5, 3), 11);
-        let w = randn((5, 3), 12);
-        let (y, pullback) = softmax_vjp(&z);
-        assert_eq!(y, softmax(&z));
-        check_pullback(softmax, &z, &w, &pullback(w.clone()));
-
-        let z1 = randn(4, 13);
-        let w1 = randn(4, 14);
-        let (_, pullback) = softmax_vjp(&z1);
-        check_pullback(softmax, &z1, &w1, &pullback(w1.clone()));
-
-        let z3 = randn((2, 3, 4), 15);
-        let w3 = randn((2, 3, 4), 16);
-        let (_, pullback) = softmax_vjp(&z3);
-        check_pullback(softmax, &z3, &w3, &pullback(w3.clone()));
-    }
-
-    #[test]
-    fn softmax_rows_are_distributions() {
-        let z = randn((5, 3), 17) * 4.0;
-        let y = softmax(&z);
-        for row in y.rows() {
-            assert_close(row.sum(), 1.0, 1e-15);
-            assert!(row.iter().all(|&p| p > 0.0));
-        }
-        // Row-wise: each row is the softmax of that row alone.
-        assert_all_close(&y.row(2).to_owned(), &softmax(&z.row(2)), 1e-15);
-        // Invariant to a shift of a row.
-        assert_all_close(&softmax(&(&z + 100.0)), &y, 1e-14);
-        // exp(zₖ)/Σ exp(zⱼ) where that does not overflow.
-        let e = z.mapv(f64::exp);
-        let expected = &e / &e.sum_axis(Axis(1)).insert_axis(Axis(1));
-        assert_all_close(&y, &expected, 1e-15);
-    }
-
-    #[test]
-    fn softmax_is_stable() {
-        let y = softmax(&array![1000.0, 0.0]);
-        assert!(y.iter().all(|v| v.is_finite()), "{y}");
-        assert_eq!(y, array![1.0, 0.0]);
-        assert_eq!(softmax(&array![-1000.0, -1000.0]), array![0.5, 0.5]);
-        let (_, pullback) = softmax_vjp(&array![[1000.0, 1000.0, 0.0]]);
-        let g = pullback(array![[1.0, -1.0, 0.5]]);
-        assert!(g.iter().all(|v| v.is_finite()), "{g}");
-        // y = [½, ½, 0]: ∂z = y ⊙ (g − ⟨g, y⟩) = [½, −½, 0]
-        assert_eq!(g, array![[0.5, -0.5, 0.0]]);
-        assert!(
-            softmax(&array![1000.0_f32, 0.0])
-                .iter()
-                .all(|v| v.is_finite())
-        );
-    }
-
-    #[test]
-    fn softmax_handles_non_standard_layouts() {
-        // A transposed view and a column-major array: lanes are along the logical last axis.
-        let z = randn((3, 5), 18);
-        let zt = z.t();
-        let w = randn((5, 3), 19);
-        let (y, pullback) = softmax_vjp(&zt);
-        assert_all_close(&y, &softmax(&zt.to_owned()), 1e-15);
-        let grad = pullback(w.clone());
-        let mut fortran = Array2::<f64>::zeros((5, 3).f());
-        fortran.assign(&zt);
-        check_pullback(softmax, &fortran, &w, &grad);
-        let (_, pullback) = log_softmax_vjp(&fortran);
-        check_pullback(log_softmax, &fortran, &w, &pullback(w.clone()));
-    }
-
-    #[test]
-    fn log_softmax_pullback_matches_finite_differences() {
-        let z = randn((5, 3), 21);
-        let w = randn((5, 3), 22);
-        let (y, pullback) = log_softmax_vjp(&z);
-        assert_eq!(y, log_softmax(&z));
-        check_pullback(log_softmax, &z, &w, &pullback(w.clone()));
-
-        let z1 = randn(4, 23);
-        let w1 = randn(4, 24);
-        let (_, pullback) = log_softmax_vjp(&z1);
-        check_pullback(log_softmax, &z1, &w1, &pullback(w1.clone()));
-    }
-
-    #[test]
-    fn log_softmax_spot_values_and_stability() {
-        let z = randn((5, 3), 25);
-        assert_all_close(&log_softmax(&z), &softmax(&z).mapv(f64::ln), 1e-14);
-        for row in log_softmax(&z).rows() {
-            assert_close(row.mapv(f64::exp).sum(), 1.0, 1e-15);
-        }
-        // Finite where the softmax underflows: ln softmax([1000, 0]) = [0, −1000].
-        assert_eq!(log_softmax(&array![1000.0, 0.0]), array![0.0, -1000.0]);
-        let (y, pullback) = log_softmax_vjp(&array![[1000.0, 0.0]]);
-        assert_eq!(y, array![[0.0, -1000.0]]);
-        // ∂z = g − softmax·Σg = [1, 1] − [1, 0]·2 = [−1, 1]
-        assert_eq!(pullback(array![[1.0, 1.0]]), array![[-1.0, 1.0]]);
-    }
-
-    #[test]
-    fn log_sum_exp_pullback_matches_finite_differences() {
-        // Vector → scalar.
-        let z = randn(4, 31);
-        let (y, pullback) = log_sum_exp_vjp(&z);
-        assert_eq!(y, log_sum_exp(&z));
-        assert_close(y, z.mapv(f64::exp).sum().ln(), 1e-15);
-        let grad = pullback(-0.7);
-        // ∂lse/∂z = softmax(z)
-        assert_all_close(&grad, &(softmax(&z) * -0.7), 1e-15);
-        check_pullback(log_sum_exp, &z, &-0.7, &grad);
-
-        // Matrix → one value per row.
-        let z = randn((5, 3), 32);
-        let w = randn(5, 33);
-        let (y, pullback) = log_sum_exp_vjp(&z);
-        assert_eq!(y, log_sum_exp(&z));
-        assert_all_close(&y, &z.mapv(f64::exp).sum_axis(Axis(1)).mapv(f64::ln), 1e-15);
-        check_pullback(log_sum_exp, &z, &w, &pullback(w.clone()));
-
-        // 3-D → matrix.
-        let z: Array3<f64> = randn((2, 3, 4), 34);
-        let w = randn((2, 3), 35);
-        let (_, pullback) = log_sum_exp_vjp(&z);
-        check_pullback(log_sum_exp, &z, &w, &pullback(w.clone()));
-    }
-
-    #[test]
-    fn log_sum_exp_spot_values_and_stability() {
-        // ln(1 + 2) = ln 3
-        assert_close(log_sum_exp(&array![0.0, 2f64.ln()]), 3f64.ln(), 1e-15);
-        assert_eq!(log_sum_exp(&array![1000.0, 1000.0]), 1000.0 + 2f64.ln());
-        assert_eq!(log_sum_exp(&array![-1000.0, -1000.0]), -1000.0 + 2f64.ln());
-        assert_eq!(
-            log_sum_exp(&array![f64::NEG_INFINITY, f64::NEG_INFINITY]),
-            f64::NEG_INFINITY
-        );
-        assert_eq!(log_sum_exp(&Array1::<f64>::zeros(0)), f64::NEG_INFINITY);
-        assert_eq!(log_sum_exp(&array![f64::INFINITY, 0.0]), f64::INFINITY);
-        assert!(log_sum_exp(&array![f64::NAN, 0.0]).is_nan());
-        assert_eq!(log_sum_exp(&array![[3.0], [-2.0]]), array![3.0, -2.0]);
-        let (_, pullback) = log_sum_exp_vjp(&array![1000.0, 1000.0]);
-        assert_eq!(pullback(2.0), array![1.0, 1.0]);
-    }
-
-    #[test]
-    #[should_panic(
-        expected = "log_sum_exp_vjp: the cotangent has shape [4], but the value has shape [5]"
-    )]
-    fn log_sum_exp_pullback_rejects_a_misshapen_cotangent() {
-        let (_, pullback) = log_sum_exp_vjp(&Array2::<f64>::zeros((5, 3)));
-        pullback(Array1::zeros(4));
-    }
-
-    #[test]
-    #[should_panic(expected = "softmax: works along the last axis, but the array is 0-dimensional")]
-    fn softmax_rejects_a_0_dimensional_array() {
-        softmax(&ndarray::arr0(1.0));
-    }
-
-    #[test]
-    fn softmax_family_in_single_precision() {
-        // f32 instances, checked with gradcheck's f32 defaults.
-        let z = randn_f32((5, 3), 41);
-        let w = randn_f32((5, 3), 42);
-        let (_, pullback) = softmax_vjp(&z);
-        check_pullback(softmax, &z, &w, &pullback(w.clone()));
-        let (_, pullback) = log_softmax_vjp(&z);
-        check_pullback(log_softmax, &z, &w, &pullback(w.clone()));
-        let labels = [0, 2, 1, 1, 0];
-        let (_, pullback) = cross_entropy_vjp(&z, &labels);
-        check_pullback(|z| cross_entropy(z, &labels), &z, &1.0, &pullback(1.0));
-    }
-
-    // -----------------------------------------------------------------------------------------
-    // Losses
-    // -----------------------------------------------------------------------------------------
-
-    #[test]
-    fn mse_pullback_matches_finite_differences() {
-        let p = randn((5, 3), 51);
-        let t = randn((5, 3), 52);
-        let (value, pullback) = mse_vjp(&p, &t);
-        assert_eq!(value, mse(&p, &t));
-        assert_close(value, (&p - &t).mapv(|d| d * d).mean().unwrap(), 1e-15);
-        let g = 1.7;
-        let grad = pullback(g);
-        // ∂p = 2g(p − t)/n, ∂t = −∂p
-        assert_all_close(&grad.0, &((&p - &t) * (2.0 * g / 15.0)), 1e-15);
-        assert_eq!(grad.1, -&grad.0);
-        check_pullback(
-            |(p, t): &(Array2<f64>, Array2<f64>)| mse(p, t),
-            &(p, t),
-            &g,
-            &grad,
-        );
-    }
-
-    #[test]
-    fn mse_spot_values() {
-        assert_eq!(mse(&array![1.0, 2.0], &array![1.0, 4.0]), 2.0);
-        assert_eq!(mse(&array![[3.0]], &array![[3.0]]), 0.0);
-        assert!(mse(&Array1::<f64>::zeros(0), &Array1::zeros(0)).is_nan());
-    }
-
-    #[test]
-    #[should_panic(expected = "mse: shape mismatch, prediction [2, 3] vs target [3, 2]")]
-    fn mse_rejects_different_shapes() {
-        mse(&Array2::<f64>::zeros((2, 3)), &Array2::zeros((3, 2)));
-    }
-
-    #[test]
-    fn cross_entropy_pullback_matches_finite_differences() {
-        let z = randn((5, 3), 61);
-        let labels = [2, 0, 1, 1, 2];
-        let (value, pullback) = cross_entropy_vjp(&z, &labels);
-        assert_eq!(value, cross_entropy(&z, &labels));
-        // −mean of the picked log-probabilities.
-        let ls = log_softmax(&z);
-        let picked: f64 = labels.iter().enumerate().map(|(i, &l)| ls[[i, l]]).sum();
-        assert_close(value, -picked / 5.0, 1e-15);
-        let g = -0.6;
-        let grad = pullback(g);
-        // ∂z = g(softmax − onehot)/N
-        let mut expected = softmax(&z);
-        for (i, &l) in labels.iter().enumerate() {
-            expected[[i, l]] -= 1.0;
-        }
-        assert_all_close(&grad, &(expected * (g / 5.0)), 1e-15);
-        for row in grad.rows() {
-            assert_close(row.sum(), 0.0, 1e-15);
-        }
-        check_pullback(|z| cross_entropy(z, &labels), &z, &g, &grad);
-    }
-
-    #[test]
-    fn cross_entropy_spot_values_and_stability() {
-        // Uniform logits: ln C whatever the labels.
-        assert_close(
-            cross_entropy(&Array2::<f64>::zeros((4, 3)), &[0, 1, 2, 0]),
-            3f64.ln(),
-            1e-15,
-        );
-        // Huge logits stay finite: a confident right answer costs ~0, a wrong one 1000.
-        let logits = array![[1000.0, 0.0], [0.0, 1000.0]];
-        assert_eq!(cross_entropy(&logits, &[0, 1]), 0.0);
-        assert_eq!(cross_entropy(&logits, &[1, 1]), 500.0);
-        let (value, pullback) = cross_entropy_vjp(&logits, &[1, 1]);
-        assert_eq!(value, 500.0);
-        assert_eq!(pullback(1.0), array![[0.5, -0.5], [0.0, 0.0]]);
-        assert!(cross_entropy(&Array2::<f64>::zeros((0, 3)), &[]).is_nan());
-    }
-
-    #[test]
-    #[should_panic(expected = "cross_entropy: label 3 at row 1 is out of range for 3 classes")]
-    fn cross_entropy_rejects_a_label_out_of_range() {
-        cross_entropy(&Array2::<f64>::zeros((2, 3)), &[0, 3]);
-    }
-
-    #[test]
-    #[should_panic(expected = "cross_entropy_vjp: 3 labels for 2 rows of logits")]
-    fn cross_entropy_rejects_a_wrong_number_of_labels() {
-        let _ = cross_entropy_vjp(&Array2::<f64>::zeros((2, 3)), &[0, 1, 2]);
-    }
-
-    // -----------------------------------------------------------------------------------------
-    // Batch normalization
-    // -----------------------------------------------------------------------------------------
-
-    type BatchNormArgs = (Array2<f64>, Array1<f64>, Array1<f64>, f64);
-
-    fn batch_norm_of(args: &BatchNormArgs) -> Array2<f64> {
-        batch_norm(&args.0, &args.1, &args.2, args.3)
-    }
-
-    #[test]
-    fn batch_norm_pullback_matches_finite_differences() {
-        for (seed, eps) in [(71, 0.3), (81, 1e-5)] {
-            let x = randn((5, 3), seed) * 2.0 + 1.0;
-            let args = (x, randn(3, seed + 1), randn(3, seed + 2), eps);
-            let w = randn((5, 3), seed + 3);
-            let (y, pullback) = batch_norm_vjp(&args.0, &args.1, &args.2, args.3);
-            assert_eq!(y, batch_norm_of(&args));
-            let grad = pullback(w.clone());
-            check_pullback(batch_norm_of, &args, &w, &grad);
-        }
-    }
-
-    #[test]
-    fn batch_norm_standardizes_columns() {
-        let x = randn((6, 3), 91) * 3.0 + 5.0;
-        let gamma = array![1.0, 2.0, -0.5];
-        let beta = array![0.0, 1.0, -3.0];
-        let eps = 1e-3;
-        let y = batch_norm(&x, &gamma, &beta, eps);
-        let var = x.var_axis(Axis(0), 0.0);
-        for j in 0..3 {
-            let col = y.column(j);
-            // Mean β, variance γ²·σ²/(σ² + ε) (biased).
-            assert_close(col.mean().unwrap(), beta[j], 1e-14);
-            let expected = gamma[j] * gamma[j] * var[j] / (var[j] + eps);
-            assert_close(col.var(0.0), expected, 1e-13);
-        }
-        // With γ = 1, β = 0 and ε = 0: exactly the standardized columns.
-        let z = batch_norm(&x, &Array1::ones(3), &Array1::zeros(3), 0.0);
-        let expected = (&x - &x.mean_axis(Axis(0)).unwrap()) / &var.mapv(f64::sqrt);
-        assert_all_close(&z, &expected, 1e-14);
-    }
-
-    #[test]
-    fn batch_norm_gradient_properties() {
-        // With ε = 0, y is invariant to shifting or scaling a column of x, so ∂x is orthogonal
-        // to both directions: each column of ∂x sums to 0 and is orthogonal to that column of x.
-        let x = randn((5, 3), 95);
-        let w = randn((5, 3), 96);
-        let (_, pullback) = batch_norm_vjp(&x, &array![1.5, -1.0, 0.5], &Array1::zeros(3), 0.0);
-        let (dx, dgamma, dbeta, _) = pullback(w.clone());
-        assert_all_close(&dbeta, &w.sum_axis(Axis(0)), 1e-15);
-        let x_hat = batch_norm(&x, &Array1::ones(3), &Array1::zeros(3), 0.0);
-        assert_all_close(&dgamma, &(&w * &x_hat).sum_axis(Axis(0)), 1e-14);
-        for j in 0..3 {
-            assert_close(dx.column(j).sum(), 0.0, 1e-13);
-            assert_close(dx.column(j).dot(&x.column(j)), 0.0, 1e-12);
-        }
-        // A single row standardizes to 0 and passes only β's gradient through.
-        let (y, pullback) = batch_norm_vjp(
-            &array![[4.0, -1.0]],
-            &array![2.0, 3.0],
-            &array![0.5, 0.25],
-            1e-5,
-        );
-        assert_eq!(y, array![[0.5, 0.25]]);
-        let (dx, dgamma, dbeta, deps) = pullback(array![[1.0, 2.0]]);
-        assert_eq!(
-            (dx, dgamma, dbeta, deps),
-            (array![[0.0, 0.0]], array![0.0, 0.0], array![1.0, 2.0], 0.0)
-        );
-    }
-
-    #[test]
-    #[should_panic(
-        expected = "batch_norm: gamma and beta need one entry per column of x (3), got 2 and 3"
-    )]
-    fn batch_norm_rejects_a_wrong_gamma() {
-        batch_norm(
-            &Array2::<f64>::zeros((4, 3)),
-            &Array1::ones(2),
-            &Array1::zeros(3),
-            1e-5,
-        );
-    }
-
-    #[test]
-    #[should_panic(expected = "batch_norm_vjp: needs a batch of at least one row, got 0")]
-    fn batch_norm_rejects_an_empty_batch() {
-        let _ = batch_norm_vjp(
-            &Array2::<f64>::zeros((0, 3)),
-            &Array1::ones(3),
-            &Array1::zeros(3),
-            1e-5,
-        );
-    }
-
-    // -----------------------------------------------------------------------------------------
-    // Pullbacks own what they read
-    // -----------------------------------------------------------------------------------------
-
-    #[test]
-    fn pullbacks_outlive_their_arguments() {
-        // As in generated code: the arguments are locals of a function that returns the
-        // pullbacks. This compiles only because no pullback borrows its arguments.
-        #[allow(clippy::type_complexity)]
-        fn make() -> Vec<Box<dyn FnOnce() -> f64>> {
-            let z = randn((4, 3), 101);
-            let t = randn((4, 3), 102);
-            let v = randn(3, 103);
-            let s = 0.5_f64;
-            let labels = vec![0, 1, 2, 0];
-            let (_, relu_pb) = relu_vjp(&z);
-            let (_, sigmoid_pb) = sigmoid_vjp(&z);
-            let (_, softplus_pb) = softplus_vjp(&s);
-            let (_, softmax_pb) = softmax_vjp(&z);
-            let (_, log_softmax_pb) = log_softmax_vjp(&z);
-            let (_, lse_pb) = log_sum_exp_vjp(&v);
-            let (_, lse2_pb) = log_sum_exp_vjp(&z);
-            let (_, mse_pb) = mse_vjp(&z, &t);
-            let (_, ce_pb) = cross_entropy_vjp(&z, &labels);
-            let (_, bn_pb) = batch_norm_vjp(&z, &v, &v, 1e-5);
-            drop((z, t, v, labels));
-            let ones = || Array2::<f64>::ones((4, 3));
-            vec![
-                Box::new(move || relu_pb(ones()).sum()),
-                Box::new(move || sigmoid_pb(ones()).sum()),
-                Box::new(move || softplus_pb(1.0)),
-                Box::new(move || softmax_pb(ones()).sum()),
-                Box::new(move || log_softmax_pb(ones()).sum()),
-                Box::new(move || lse_pb(1.0).sum()),
-                Box::new(move || lse2_pb(Array1::ones(4)).sum()),
-                Box::new(move || mse_pb(1.0).0.sum()),
-                Box::new(move || ce_pb(1.0).sum()),
-                Box::new(move || bn_pb(ones()).1.sum()),
-            ]
-        }
-        for pullback in make() {
-            assert!(pullback().is_finite());
-        }
-    }
-}
+mod tests;

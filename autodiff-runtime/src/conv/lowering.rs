@@ -121,6 +121,11 @@ impl Geometry {
         self.c * self.h * self.w
     }
 
+    /// Elements of one output image: `K·Ho·Wo`.
+    fn output_image(&self) -> usize {
+        self.k * self.plane()
+    }
+
     /// A `1×1` filter with stride 1 and no padding: `cols(X) = X`.
     fn pointwise(&self) -> bool {
         self.kh == 1 && self.kw == 1 && self.stride == 1 && self.padding == 0
@@ -230,35 +235,58 @@ fn col2im<T: NdReal>(g: &Geometry, cols: &[T], dx: &mut [T]) {
 /// `N×C×H×W` input, `w` the `K×C×kh×kw` filters (read as the `K × C·kh·kw` matrix `Wm`), `bias`
 /// one value per filter, all row-major; the result is the `N×K×Ho×Wo` output, row-major.
 pub(super) fn forward<T: NdReal>(g: &Geometry, x: &[T], w: &[T], bias: Option<&[T]>) -> Vec<T> {
-    let (patch, plane, image) = (g.patch(), g.plane(), g.image());
-    debug_assert_eq!(x.len(), g.n * image);
-    let wm = ArrayView2::from_shape((g.k, patch), w).expect("filter shape checked");
-    let mut out = vec![T::ZERO; g.n * g.k * plane];
-    let mut cols = if g.pointwise() {
-        Vec::new()
-    } else {
-        vec![T::ZERO; patch * plane]
-    };
+    debug_assert_eq!(x.len(), g.n * g.image());
+    let wm = filters(g, w);
+    let mut out = vec![T::ZERO; g.n * g.output_image()];
+    let mut ws = Workspace::new(g, false);
     for n in 0..g.n {
-        let xn = &x[n * image..(n + 1) * image];
-        let on = &mut out[n * g.k * plane..(n + 1) * g.k * plane];
-        let cols_n = if g.pointwise() {
-            xn
-        } else {
-            im2col(g, xn, &mut cols);
-            &cols[..]
-        };
-        let cols_n = ArrayView2::from_shape((patch, plane), cols_n).expect("cols shape");
-        if let Some(b) = bias {
-            for (row, &bk) in on.chunks_exact_mut(plane).zip(b) {
-                row.fill(bk);
-            }
-        }
-        let mut zn = ArrayViewMut2::from_shape((g.k, plane), on).expect("output shape");
-        // The output starts as zeros or the bias, so β = 1 in both cases.
-        general_mat_mul(T::ONE, &wm, &cols_n, T::ONE, &mut zn);
+        let cols = ws.cols(g, image(x, n, g.image()));
+        affine(
+            g,
+            &wm,
+            &cols,
+            bias,
+            image_mut(&mut out, n, g.output_image()),
+        );
     }
     out
+}
+
+/// [`forward`] and its tangent for the tangents `dx`, `dw` and `dbias` (`None` exactly when
+/// `bias` is): the convolution is bilinear in `(x, w)` and affine in `b`, so
+///
+/// ```text
+/// Żₙ = Ẇm · cols(xₙ) + Wm · cols(ẋₙ) + ḃ
+/// ```
+///
+/// with `cols(xₙ)` built once for the value and its tangent. The value is computed exactly as
+/// [`forward`] computes it.
+pub(super) fn forward_tangent<T: NdReal>(
+    g: &Geometry,
+    (x, w, bias): (&[T], &[T], Option<&[T]>),
+    (dx, dw, dbias): (&[T], &[T], Option<&[T]>),
+) -> (Vec<T>, Vec<T>) {
+    debug_assert_eq!(x.len(), g.n * g.image());
+    debug_assert_eq!(dx.len(), x.len());
+    let (wm, dwm) = (filters(g, w), filters(g, dw));
+    let mut out = vec![T::ZERO; g.n * g.output_image()];
+    let mut out_dot = vec![T::ZERO; g.n * g.output_image()];
+    let mut ws = Workspace::new(g, false);
+    for n in 0..g.n {
+        let cols = ws.cols(g, image(x, n, g.image()));
+        affine(
+            g,
+            &wm,
+            &cols,
+            bias,
+            image_mut(&mut out, n, g.output_image()),
+        );
+        let zn_dot = image_mut(&mut out_dot, n, g.output_image());
+        affine(g, &dwm, &cols, dbias, zn_dot);
+        let cols = ws.cols(g, image(dx, n, g.image()));
+        general_mat_mul(T::ONE, &wm, &cols, T::ONE, &mut output_matrix(g, zn_dot));
+    }
+    (out, out_dot)
 }
 
 /// The gradients of [`forward`] for the cotangent `gz` (`N×K×Ho×Wo`, row-major): `∂x`
@@ -270,45 +298,197 @@ pub(super) fn backward<T: NdReal>(
     w: &[T],
     gz: &[T],
     want_bias: bool,
-) -> (Vec<T>, Vec<T>, Vec<T>) {
-    let (patch, plane, image) = (g.patch(), g.plane(), g.image());
-    debug_assert_eq!(x.len(), g.n * image);
-    debug_assert_eq!(gz.len(), g.n * g.k * plane);
-    let wm = ArrayView2::from_shape((g.k, patch), w).expect("filter shape checked");
-    let mut dx = vec![T::ZERO; g.n * image];
-    let mut dw = vec![T::ZERO; g.k * patch];
-    let mut db = vec![T::ZERO; if want_bias { g.k } else { 0 }];
-    let (mut cols, mut dcols) = if g.pointwise() {
-        (Vec::new(), Vec::new())
-    } else {
-        (vec![T::ZERO; patch * plane], vec![T::ZERO; patch * plane])
-    };
-    let mut dwm = ArrayViewMut2::from_shape((g.k, patch), &mut dw[..]).expect("filter shape");
+) -> [Vec<T>; 3] {
+    debug_assert_eq!(x.len(), g.n * g.image());
+    debug_assert_eq!(gz.len(), g.n * g.output_image());
+    let wm = filters(g, w);
+    let [mut dx, mut dw, mut db] = gradients(g, want_bias);
+    let mut dwm = ArrayViewMut2::from_shape((g.k, g.patch()), &mut dw[..]).expect("filter shape");
+    let mut ws = Workspace::new(g, true);
     for n in 0..g.n {
-        let xn = &x[n * image..(n + 1) * image];
-        let gn = &gz[n * g.k * plane..(n + 1) * g.k * plane];
-        let dxn = &mut dx[n * image..(n + 1) * image];
-        for (d, row) in db.iter_mut().zip(gn.chunks_exact(plane)) {
-            *d += row.iter().fold(T::ZERO, |s, &v| s + v);
-        }
-        let gn = ArrayView2::from_shape((g.k, plane), gn).expect("cotangent shape");
-        if g.pointwise() {
-            // cols(xₙ) = xₙ and col2im is the identity.
-            let xn = ArrayView2::from_shape((patch, plane), xn).expect("input shape");
-            general_mat_mul(T::ONE, &gn, &xn.t(), T::ONE, &mut dwm);
-            let mut dxn = ArrayViewMut2::from_shape((patch, plane), dxn).expect("input shape");
-            general_mat_mul(T::ONE, &wm.t(), &gn, T::ZERO, &mut dxn);
+        let gn = cotangent(g, gz, n, &mut db);
+        let cols = ws.cols(g, image(x, n, g.image()));
+        general_mat_mul(T::ONE, &gn, &cols.t(), T::ONE, &mut dwm);
+        ws.input_gradient(g, &[(wm, gn)], image_mut(&mut dx, n, g.image()));
+    }
+    [dx, dw, db]
+}
+
+/// [`backward`] and its tangent: for the cotangent `gz` and its tangent `gz_dot`, the gradients
+/// `[∂x, ∂w, ∂b]` exactly as [`backward`] computes them, and their tangents along the tangents
+/// `dx`, `dw` of the input and the filters. Each gradient is bilinear in the cotangent and one
+/// of `(x, w)`, so, image by image,
+///
+/// ```text
+/// ∂Ẇm += Ġₙ · cols(xₙ)ᵀ + Gₙ · cols(ẋₙ)ᵀ
+/// ∂Ẋₙ  = col2im(Wmᵀ · Ġₙ + Ẇmᵀ · Gₙ)
+/// ∂ḃ  += row sums of Ġₙ
+/// ```
+///
+/// with `cols(xₙ)` built once for the gradient and its tangent.
+pub(super) fn backward_tangent<T: NdReal>(
+    g: &Geometry,
+    (x, w): (&[T], &[T]),
+    (dx, dw): (&[T], &[T]),
+    (gz, gz_dot): (&[T], &[T]),
+    want_bias: bool,
+) -> ([Vec<T>; 3], [Vec<T>; 3]) {
+    debug_assert_eq!(x.len(), g.n * g.image());
+    debug_assert_eq!(dx.len(), x.len());
+    debug_assert_eq!(gz.len(), g.n * g.output_image());
+    debug_assert_eq!(gz_dot.len(), gz.len());
+    let (wm, dwm) = (filters(g, w), filters(g, dw));
+    let [mut x_bar, mut w_bar, mut b_bar] = gradients(g, want_bias);
+    let [mut x_bar_dot, mut w_bar_dot, mut b_bar_dot] = gradients(g, want_bias);
+    let shape = (g.k, g.patch());
+    let mut w_bar_m = ArrayViewMut2::from_shape(shape, &mut w_bar[..]).expect("filter shape");
+    let mut w_bar_dot_m =
+        ArrayViewMut2::from_shape(shape, &mut w_bar_dot[..]).expect("filter shape");
+    let mut ws = Workspace::new(g, true);
+    for n in 0..g.n {
+        let gn = cotangent(g, gz, n, &mut b_bar);
+        let gn_dot = cotangent(g, gz_dot, n, &mut b_bar_dot);
+        let cols = ws.cols(g, image(x, n, g.image()));
+        general_mat_mul(T::ONE, &gn, &cols.t(), T::ONE, &mut w_bar_m);
+        general_mat_mul(T::ONE, &gn_dot, &cols.t(), T::ONE, &mut w_bar_dot_m);
+        let cols = ws.cols(g, image(dx, n, g.image()));
+        general_mat_mul(T::ONE, &gn, &cols.t(), T::ONE, &mut w_bar_dot_m);
+        ws.input_gradient(g, &[(wm, gn)], image_mut(&mut x_bar, n, g.image()));
+        let terms = [(wm, gn_dot), (dwm, gn)];
+        ws.input_gradient(g, &terms, image_mut(&mut x_bar_dot, n, g.image()));
+    }
+    ([x_bar, w_bar, b_bar], [x_bar_dot, w_bar_dot, b_bar_dot])
+}
+
+/// The `im2col` buffers of one convolution, reused image after image: `cols` for the receptive
+/// fields of an image, `dcols` for a product `Wmᵀ·G` on its way through `col2im`. A pointwise
+/// convolution needs neither: its `cols` is the image itself and its `col2im` the identity.
+struct Workspace<T> {
+    cols: Vec<T>,
+    dcols: Vec<T>,
+}
+
+impl<T: NdReal> Workspace<T> {
+    /// The buffers of a forward pass (`cols` only) or of a backward pass (both).
+    fn new(g: &Geometry, backward: bool) -> Self {
+        let len = if g.pointwise() {
+            0
         } else {
-            im2col(g, xn, &mut cols);
-            let cols_n = ArrayView2::from_shape((patch, plane), &cols[..]).expect("cols shape");
-            general_mat_mul(T::ONE, &gn, &cols_n.t(), T::ONE, &mut dwm);
-            let mut dcols_n =
-                ArrayViewMut2::from_shape((patch, plane), &mut dcols[..]).expect("cols shape");
-            general_mat_mul(T::ONE, &wm.t(), &gn, T::ZERO, &mut dcols_n);
-            col2im(g, &dcols, dxn);
+            g.patch() * g.plane()
+        };
+        Workspace {
+            cols: vec![T::ZERO; len],
+            dcols: vec![T::ZERO; if backward { len } else { 0 }],
         }
     }
-    (dx, dw, db)
+
+    /// `cols(xₙ)`, the `C·kh·kw × Ho·Wo` matrix of the receptive fields of image `xₙ`.
+    fn cols<'a>(&'a mut self, g: &Geometry, xn: &'a [T]) -> ArrayView2<'a, T> {
+        let cols = if g.pointwise() {
+            xn
+        } else {
+            im2col(g, xn, &mut self.cols);
+            &self.cols[..]
+        };
+        ArrayView2::from_shape((g.patch(), g.plane()), cols).expect("cols shape")
+    }
+
+    /// `∂xₙ = col2im(Σₜ Aₜᵀ·Gₜ)` over the `terms` `(Aₜ, Gₜ)`, filters as `K × C·kh·kw` matrices
+    /// and cotangents as `K × Ho·Wo`: the input gradient of image `n`, added into `dxn` (which
+    /// the caller zeroes), or written straight into it for a pointwise convolution.
+    fn input_gradient(
+        &mut self,
+        g: &Geometry,
+        terms: &[(ArrayView2<'_, T>, ArrayView2<'_, T>)],
+        dxn: &mut [T],
+    ) {
+        let shape = (g.patch(), g.plane());
+        if g.pointwise() {
+            let mut dxn = ArrayViewMut2::from_shape(shape, dxn).expect("input shape");
+            sum_of_products(terms, &mut dxn);
+        } else {
+            let mut dcols =
+                ArrayViewMut2::from_shape(shape, &mut self.dcols[..]).expect("cols shape");
+            sum_of_products(terms, &mut dcols);
+            col2im(g, &self.dcols, dxn);
+        }
+    }
+}
+
+/// `out ← Σₜ Aₜᵀ·Gₜ`.
+fn sum_of_products<T: NdReal>(
+    terms: &[(ArrayView2<'_, T>, ArrayView2<'_, T>)],
+    out: &mut ArrayViewMut2<'_, T>,
+) {
+    for (t, (a, gt)) in terms.iter().enumerate() {
+        let beta = if t == 0 { T::ZERO } else { T::ONE };
+        general_mat_mul(T::ONE, &a.t(), gt, beta, out);
+    }
+}
+
+/// `zₙ ← A · cols (+ b)`: one image of a convolution's output (or of its tangent) from filters
+/// `A` and the receptive fields `cols`.
+fn affine<T: NdReal>(
+    g: &Geometry,
+    a: &ArrayView2<'_, T>,
+    cols: &ArrayView2<'_, T>,
+    bias: Option<&[T]>,
+    zn: &mut [T],
+) {
+    match bias {
+        Some(b) => {
+            for (row, &bk) in zn.chunks_exact_mut(g.plane()).zip(b) {
+                row.fill(bk);
+            }
+        }
+        None => zn.fill(T::ZERO),
+    }
+    // The output starts as zeros or the bias, so β = 1 in both cases.
+    general_mat_mul(T::ONE, a, cols, T::ONE, &mut output_matrix(g, zn));
+}
+
+/// Image `n` of a cotangent as its `K × Ho·Wo` matrix, after adding its row sums to `db` (the
+/// bias gradient; nothing when `db` is empty).
+fn cotangent<'a, T: NdReal>(
+    g: &Geometry,
+    gz: &'a [T],
+    n: usize,
+    db: &mut [T],
+) -> ArrayView2<'a, T> {
+    let gn = image(gz, n, g.output_image());
+    for (d, row) in db.iter_mut().zip(gn.chunks_exact(g.plane())) {
+        *d += row.iter().fold(T::ZERO, |s, &v| s + v);
+    }
+    ArrayView2::from_shape((g.k, g.plane()), gn).expect("cotangent shape")
+}
+
+/// Zeroed `[∂x, ∂w, ∂b]`, `∂b` empty unless `want_bias`.
+fn gradients<T: NdReal>(g: &Geometry, want_bias: bool) -> [Vec<T>; 3] {
+    [
+        vec![T::ZERO; g.n * g.image()],
+        vec![T::ZERO; g.k * g.patch()],
+        vec![T::ZERO; if want_bias { g.k } else { 0 }],
+    ]
+}
+
+/// The filters as the `K × C·kh·kw` matrix `Wm`.
+fn filters<'a, T>(g: &Geometry, w: &'a [T]) -> ArrayView2<'a, T> {
+    ArrayView2::from_shape((g.k, g.patch()), w).expect("filter shape checked")
+}
+
+/// One image of the output as its `K × Ho·Wo` matrix.
+fn output_matrix<'a, T>(g: &Geometry, zn: &'a mut [T]) -> ArrayViewMut2<'a, T> {
+    ArrayViewMut2::from_shape((g.k, g.plane()), zn).expect("output shape")
+}
+
+/// Image `n` of a batch stored as consecutive runs of `len` elements.
+fn image<T>(batch: &[T], n: usize, len: usize) -> &[T] {
+    &batch[n * len..(n + 1) * len]
+}
+
+/// [`image`], mutably.
+fn image_mut<T>(batch: &mut [T], n: usize, len: usize) -> &mut [T] {
+    &mut batch[n * len..(n + 1) * len]
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! Convolutions and pooling, each with its reverse-mode rule: the lecture's 2D convolution
+//! Convolutions and pooling, each with its reverse-mode, forward-mode and second-order rules: the
+//! lecture's 2D convolution
 //! [`conv2d`] and its 1D form [`conv1d`]; batched, multi-channel convolution of `N×C×H×W`
 //! tensors with stride and zero padding, [`conv2d_nchw`] (the lecture's "3D convolution" across
 //! the channels, for every filter and every image); [`max_pool2d`] and [`avg_pool2d`]; and
@@ -67,6 +68,46 @@
 //! The scalar type is `f32` or `f64` ([`NdReal`]); inputs may have any memory layout (views,
 //! transposes), which is copied to row-major order where needed.
 //!
+//! # Forward mode and second order
+//!
+//! As in [`crate::nn`], every function `f` also has `f_jvp`, which takes `f`'s arguments and
+//! then one tangent per array argument (`dx`, `dw`, `db`: references to arrays of the
+//! arguments' shapes) and returns the value and its tangent, and `f_vjp_jvp`, which also
+//! returns a pullback `(ḡ, ḡ̇) ↦ (gradient, its tangent)` for Hessian-vector products, the
+//! gradient exactly as `f_vjp`'s pullback returns it. The functions here are linear in each
+//! argument: pooling, [`flatten`] and [`unflatten`] are linear (so each is its own forward
+//! rule and the gradient's tangent is the pullback of `ḡ̇`), the convolutions bilinear in
+//! `(x, w)` (so `ż = conv(ẋ, w) + conv(x, ẇ) (+ ḃ)`, and each gradient's tangent is the pullback
+//! with one tangent substituted at a time), max pooling piecewise linear.
+//!
+//! | function                | reverse                     | forward                     | forward over reverse            |
+//! |-------------------------|-----------------------------|-----------------------------|---------------------------------|
+//! | [`conv2d`]              | [`conv2d_vjp`]              | [`conv2d_jvp`]              | [`conv2d_vjp_jvp`]              |
+//! | [`conv1d`]              | [`conv1d_vjp`]              | [`conv1d_jvp`]              | [`conv1d_vjp_jvp`]              |
+//! | [`conv2d_nchw`]         | [`conv2d_nchw_vjp`]         | [`conv2d_nchw_jvp`]         | [`conv2d_nchw_vjp_jvp`]         |
+//! | [`conv2d_nchw_no_bias`] | [`conv2d_nchw_no_bias_vjp`] | [`conv2d_nchw_no_bias_jvp`] | [`conv2d_nchw_no_bias_vjp_jvp`] |
+//! | [`max_pool2d`]          | [`max_pool2d_vjp`]          | [`max_pool2d_jvp`]          | [`max_pool2d_vjp_jvp`]          |
+//! | [`avg_pool2d`]          | [`avg_pool2d_vjp`]          | [`avg_pool2d_jvp`]          | [`avg_pool2d_vjp_jvp`]          |
+//! | [`flatten`]             | [`flatten_vjp`]             | [`flatten_jvp`]             | [`flatten_vjp_jvp`]             |
+//! | [`unflatten`]           | [`unflatten_vjp`]           | [`unflatten_jvp`]           | [`unflatten_vjp_jvp`]           |
+//!
+//! Max pooling's forward rule gives a window with tied maxima the mean of their tangents, the
+//! transpose of the pullback's equal split, so forward and reverse mode agree at ties as well.
+//!
+//! ```
+//! use autodiff_runtime::conv;
+//! use ndarray::array;
+//!
+//! // conv1d is bilinear: with ẋ = x and ẇ = w, ż = 2z.
+//! let (x, w) = (array![1.0, 2.0, 3.0, 4.0], array![1.0, -1.0]);
+//! let (z, dz, pullback) = conv::conv1d_vjp_jvp(&x, &w, &x, &w);
+//! assert_eq!(dz, &z * 2.0);
+//! // Along (ẋ, ẇ) = (x, w), each gradient is linear in the other argument, so its tangent is
+//! // itself (for ḡ̇ = 0).
+//! let ((dx, dw), (dx_dot, dw_dot)) = pullback(array![1.0, 0.0, 0.0], array![0.0, 0.0, 0.0]);
+//! assert_eq!((dx_dot, dw_dot), (dx, dw));
+//! ```
+//!
 //! # Batched convolution as matrix products
 //!
 //! [`conv2d_nchw`] convolves `N` images of `C` channels with `K` filters of `C×kh×kw`, with
@@ -104,8 +145,12 @@ use ndarray::{
 };
 
 use self::lowering::Geometry;
-pub use self::pool::{avg_pool2d, avg_pool2d_vjp, max_pool2d, max_pool2d_vjp};
+pub use self::pool::{
+    avg_pool2d, avg_pool2d_jvp, avg_pool2d_vjp, avg_pool2d_vjp_jvp, max_pool2d, max_pool2d_jvp,
+    max_pool2d_vjp, max_pool2d_vjp_jvp,
+};
 pub use crate::nn::NdReal;
+use crate::nn::checks::{check_cotangent, check_tangent};
 
 // ---------------------------------------------------------------------------------------------
 // Configuration
@@ -239,11 +284,97 @@ where
     );
     let pullback = move |gz: Array2<T>| {
         check_cotangent("conv2d_vjp", gz.shape(), &[g.ho, g.wo]);
-        let (dx, dw, _) =
+        let [dx, dw, _] =
             lowering::backward(&g, slice(&xs), slice(&ws), slice(&standard(&gz)), false);
         (from_vec(xs.raw_dim(), dx), from_vec(ws.raw_dim(), dw))
     };
     (z, pullback)
+}
+
+/// [`conv2d`] and its tangent for the tangents `dx` and `dw`. The convolution is bilinear, so
+///
+/// ```text
+/// ż = conv2d(ẋ, w) + conv2d(x, ẇ)
+/// ```
+///
+/// computed as matrix products that share the `im2col` of `x` between the value and the `ẇ`
+/// term.
+///
+/// ```
+/// use autodiff_runtime::conv;
+/// use ndarray::array;
+///
+/// let (x, w) = (array![[1.0, 2.0, 4.0]], array![[-1.0, 1.0]]);
+/// let (z, dz) = conv::conv2d_jvp(&x, &w, &array![[0.0, 0.0, 1.0]], &array![[1.0, 0.0]]);
+/// assert_eq!(z, array![[1.0, 2.0]]);
+/// // conv2d(ẋ, w) = [0, 1], conv2d(x, ẇ) = [1, 2].
+/// assert_eq!(dz, array![[1.0, 3.0]]);
+/// ```
+///
+/// # Panics
+///
+/// As [`conv2d`], and if a tangent is not shaped like its argument.
+pub fn conv2d_jvp<S1, S2, T>(
+    x: &ArrayBase<S1, Ix2>,
+    w: &ArrayBase<S2, Ix2>,
+    dx: &Array2<T>,
+    dw: &Array2<T>,
+) -> (Array2<T>, Array2<T>)
+where
+    S1: Data<Elem = T>,
+    S2: Data<Elem = T>,
+    T: NdReal,
+{
+    let what = "conv2d_jvp";
+    let g = plain_geometry(what, x.dim(), w.dim());
+    let (z, z_dot) = value_and_tangent(what, &g, (x, w, None), (dx, dw));
+    (from_vec((g.ho, g.wo), z), from_vec((g.ho, g.wo), z_dot))
+}
+
+/// [`conv2d`], its tangent as [`conv2d_jvp`], and the pullback
+/// `(g, ġ) ↦ ((∂x, ∂w), (∂ẋ, ∂ẇ))` of a Hessian-vector product: the gradients of
+/// [`conv2d_vjp`] and their tangents. Each gradient is bilinear in the cotangent and one
+/// argument, so, with `⋆` the cross-correlation and `convᵀ_w` the transpose of `x ↦ conv2d(x, w)`
+/// (the full flipped convolution of [`conv2d`]'s docs):
+///
+/// ```text
+/// ∂x = convᵀ_w(g)       ∂ẋ = convᵀ_w(ġ) + convᵀ_ẇ(g)
+/// ∂w = x ⋆ g            ∂ẇ = x ⋆ ġ + ẋ ⋆ g
+/// ```
+///
+/// The pullback keeps copies of `x`, `w` and their tangents, and builds each `im2col` of `x`
+/// once for a gradient and its tangent.
+///
+/// # Panics
+///
+/// As [`conv2d_jvp`]; the pullback, if a cotangent is not shaped like the value.
+#[allow(clippy::type_complexity)] // the pullback's gradient tuples, spelled out
+pub fn conv2d_vjp_jvp<S1, S2, T>(
+    x: &ArrayBase<S1, Ix2>,
+    w: &ArrayBase<S2, Ix2>,
+    dx: &Array2<T>,
+    dw: &Array2<T>,
+) -> (
+    Array2<T>,
+    Array2<T>,
+    impl FnOnce(Array2<T>, Array2<T>) -> ((Array2<T>, Array2<T>), (Array2<T>, Array2<T>))
+    + use<S1, S2, T>,
+)
+where
+    S1: Data<Elem = T>,
+    S2: Data<Elem = T>,
+    T: NdReal,
+{
+    let what = "conv2d_vjp_jvp";
+    let g = plain_geometry(what, x.dim(), w.dim());
+    let kept = Kept::new(what, g, (x, w), (dx, dw));
+    let (z, z_dot) = kept.value_and_tangent(None);
+    let pullback = kept.into_unbiased_pullback(what);
+    (
+        from_vec((g.ho, g.wo), z),
+        from_vec((g.ho, g.wo), z_dot),
+        pullback,
+    )
 }
 
 /// The lecture's 1D convolution of a signal `x` of length `L` with a filter `w` of length `k`:
@@ -301,10 +432,75 @@ where
     let z = Array1::from_vec(lowering::forward(&g, &xs, &ws, None));
     let pullback = move |gz: Array1<T>| {
         check_cotangent("conv1d_vjp", gz.shape(), &[g.wo]);
-        let (dx, dw, _) = lowering::backward(&g, &xs, &ws, slice(&standard(&gz)), false);
+        let [dx, dw, _] = lowering::backward(&g, &xs, &ws, slice(&standard(&gz)), false);
         (Array1::from_vec(dx), Array1::from_vec(dw))
     };
     (z, pullback)
+}
+
+/// [`conv1d`] and its tangent `ż = conv1d(ẋ, w) + conv1d(x, ẇ)` for the tangents `dx` and `dw`,
+/// as for [`conv2d_jvp`].
+///
+/// ```
+/// use autodiff_runtime::conv;
+/// use ndarray::array;
+///
+/// let (x, w) = (array![1.0, 2.0, 3.0], array![1.0, 1.0]);
+/// let (z, dz) = conv::conv1d_jvp(&x, &w, &array![1.0, 0.0, 0.0], &array![0.0, 1.0]);
+/// assert_eq!((z, dz), (array![3.0, 5.0], array![3.0, 3.0]));
+/// ```
+///
+/// # Panics
+///
+/// As [`conv1d`], and if a tangent is not shaped like its argument.
+pub fn conv1d_jvp<S1, S2, T>(
+    x: &ArrayBase<S1, Ix1>,
+    w: &ArrayBase<S2, Ix1>,
+    dx: &Array1<T>,
+    dw: &Array1<T>,
+) -> (Array1<T>, Array1<T>)
+where
+    S1: Data<Elem = T>,
+    S2: Data<Elem = T>,
+    T: NdReal,
+{
+    let what = "conv1d_jvp";
+    let g = signal_geometry(what, x.len(), w.len());
+    let (z, z_dot) = value_and_tangent(what, &g, (x, w, None), (dx, dw));
+    (Array1::from_vec(z), Array1::from_vec(z_dot))
+}
+
+/// [`conv1d`], its tangent as [`conv1d_jvp`], and the pullback
+/// `(g, ġ) ↦ ((∂x, ∂w), (∂ẋ, ∂ẇ))` of a Hessian-vector product: the gradients of
+/// [`conv1d_vjp`] and their tangents, `∂ẋ = convᵀ_w(ġ) + convᵀ_ẇ(g)` and `∂ẇ = x ⋆ ġ + ẋ ⋆ g`
+/// as for [`conv2d_vjp_jvp`]. The pullback keeps copies of `x`, `w` and their tangents.
+///
+/// # Panics
+///
+/// As [`conv1d_jvp`]; the pullback, if a cotangent is not shaped like the value.
+#[allow(clippy::type_complexity)] // the pullback's gradient tuples, spelled out
+pub fn conv1d_vjp_jvp<S1, S2, T>(
+    x: &ArrayBase<S1, Ix1>,
+    w: &ArrayBase<S2, Ix1>,
+    dx: &Array1<T>,
+    dw: &Array1<T>,
+) -> (
+    Array1<T>,
+    Array1<T>,
+    impl FnOnce(Array1<T>, Array1<T>) -> ((Array1<T>, Array1<T>), (Array1<T>, Array1<T>))
+    + use<S1, S2, T>,
+)
+where
+    S1: Data<Elem = T>,
+    S2: Data<Elem = T>,
+    T: NdReal,
+{
+    let what = "conv1d_vjp_jvp";
+    let g = signal_geometry(what, x.len(), w.len());
+    let kept = Kept::new(what, g, (x, w), (dx, dw));
+    let (z, z_dot) = kept.value_and_tangent(None);
+    let pullback = kept.into_unbiased_pullback(what);
+    (Array1::from_vec(z), Array1::from_vec(z_dot), pullback)
 }
 
 /// The geometry of [`conv2d`] as a batch of one image and one filter, checked with messages in
@@ -439,7 +635,7 @@ where
     let z = lowering::forward(&g, slice(&xs), slice(&ws), Some(slice(&standard(b))));
     let pullback = move |gz: Array4<T>| {
         check_cotangent(what, gz.shape(), &g.output_shape());
-        let (dx, dw, db) =
+        let [dx, dw, db] =
             lowering::backward(&g, slice(&xs), slice(&ws), slice(&standard(&gz)), true);
         (
             from_vec(xs.raw_dim(), dx),
@@ -448,6 +644,121 @@ where
         )
     };
     (from_vec(g.output_shape(), z), pullback)
+}
+
+/// [`conv2d_nchw`] and its tangent for the tangents `dx`, `dw` and `db`. The convolution is
+/// bilinear in `(x, w)` and affine in `b`, so
+///
+/// ```text
+/// ż[n, k, o₁, o₂] = ḃ[k] + Σ_c Σⱼ₁ Σⱼ₂ (ẇ[k, c, j₁, j₂]·x̃[..] + w[k, c, j₁, j₂]·x̃̇[..])
+/// ```
+///
+/// that is `Żₙ = Ẇ·cols(Xₙ) + W·cols(Ẋₙ) + ḃ` image by image (see the [module docs](self)),
+/// with `cols(Xₙ)` built once for the value and the `Ẇ` term.
+///
+/// ```
+/// use autodiff_runtime::conv;
+/// use ndarray::{Array1, Array4};
+///
+/// let x = Array4::from_elem((1, 1, 3, 3), 1.0);
+/// let w = Array4::from_elem((1, 1, 2, 2), 0.5);
+/// let b = Array1::from_elem(1, 0.25);
+/// // Doubling x and w together quadruples the sums: ż = 2·(sum) + 2·(sum) = 4·2.
+/// let (z, dz) = conv::conv2d_nchw_jvp(&x, &w, &b, 1, 0, &x, &w, &Array1::zeros(1));
+/// assert_eq!(z[[0, 0, 0, 0]], 2.25);
+/// assert_eq!(dz[[0, 0, 0, 0]], 4.0);
+/// ```
+///
+/// # Panics
+///
+/// As [`conv2d_nchw`], and if a tangent is not shaped like its argument.
+#[allow(clippy::too_many_arguments)] // the arguments of conv2d_nchw and the three tangents
+pub fn conv2d_nchw_jvp<S1, S2, S3, T>(
+    x: &ArrayBase<S1, Ix4>,
+    w: &ArrayBase<S2, Ix4>,
+    b: &ArrayBase<S3, Ix1>,
+    stride: usize,
+    padding: usize,
+    dx: &Array4<T>,
+    dw: &Array4<T>,
+    db: &Array1<T>,
+) -> (Array4<T>, Array4<T>)
+where
+    S1: Data<Elem = T>,
+    S2: Data<Elem = T>,
+    S3: Data<Elem = T>,
+    T: NdReal,
+{
+    let what = "conv2d_nchw_jvp";
+    let g = Geometry::new(what, dims4(x), dims4(w), stride, padding);
+    check_bias(what, b.view(), &g, w.shape());
+    let bias = Some((b.view(), db));
+    let (z, z_dot) = value_and_tangent(what, &g, (x, w, bias), (dx, dw));
+    (
+        from_vec(g.output_shape(), z),
+        from_vec(g.output_shape(), z_dot),
+    )
+}
+
+/// [`conv2d_nchw`], its tangent as [`conv2d_nchw_jvp`], and the pullback
+/// `(G, Ġ) ↦ ((∂x, ∂w, ∂b), (∂ẋ, ∂ẇ, ∂ḃ))` of a Hessian-vector product: the gradients of
+/// [`conv2d_nchw_vjp`] and their tangents. Each gradient is bilinear in the cotangent and one of
+/// `(x, w)` (and `b` enters no gradient), so, image by image in the matrix form of the
+/// [module docs](self),
+///
+/// ```text
+/// ∂Ẇ  = Σₙ Ġₙ · cols(Xₙ)ᵀ + Gₙ · cols(Ẋₙ)ᵀ
+/// ∂Ẋₙ = col2im(Wᵀ · Ġₙ + Ẇᵀ · Gₙ)
+/// ∂ḃ  = Σₙ Σ_{o₁,o₂} Ġₙ
+/// ```
+///
+/// The pullback keeps copies of `x`, `w` and their tangents, and builds each `im2col` of `x`
+/// once for a gradient and its tangent.
+///
+/// # Panics
+///
+/// As [`conv2d_nchw_jvp`]; the pullback, if a cotangent is not shaped like the value.
+#[allow(clippy::too_many_arguments)] // the arguments of conv2d_nchw and the three tangents
+#[allow(clippy::type_complexity)] // the pullback's gradient tuples, spelled out
+pub fn conv2d_nchw_vjp_jvp<S1, S2, S3, T>(
+    x: &ArrayBase<S1, Ix4>,
+    w: &ArrayBase<S2, Ix4>,
+    b: &ArrayBase<S3, Ix1>,
+    stride: usize,
+    padding: usize,
+    dx: &Array4<T>,
+    dw: &Array4<T>,
+    db: &Array1<T>,
+) -> (
+    Array4<T>,
+    Array4<T>,
+    impl FnOnce(
+        Array4<T>,
+        Array4<T>,
+    ) -> (
+        (Array4<T>, Array4<T>, Array1<T>),
+        (Array4<T>, Array4<T>, Array1<T>),
+    ) + use<S1, S2, S3, T>,
+)
+where
+    S1: Data<Elem = T>,
+    S2: Data<Elem = T>,
+    S3: Data<Elem = T>,
+    T: NdReal,
+{
+    let what = "conv2d_nchw_vjp_jvp";
+    let g = Geometry::new(what, dims4(x), dims4(w), stride, padding);
+    check_bias(what, b.view(), &g, w.shape());
+    check_tangent(what, "b", db.shape(), b.shape());
+    let kept = Kept::new(what, g, (x, w), (dx, dw));
+    let (b, db) = (standard(b), standard(db));
+    let (z, z_dot) = kept.value_and_tangent(Some((slice(&b), slice(&db))));
+    let pullback = move |gz: Array4<T>, gz_dot: Array4<T>| kept.pullback(what, gz, gz_dot, true);
+    (
+        from_vec(g.output_shape(), z),
+        from_vec(g.output_shape(), z_dot),
+        pullback,
+    )
 }
 
 /// [`conv2d_nchw`] without a bias: `z[n, k, o₁, o₂] = Σ_c Σⱼ₁ Σⱼ₂ w[k, c, j₁, j₂]·x̃[..]`, for a
@@ -510,11 +821,77 @@ where
     let z = lowering::forward(&g, slice(&xs), slice(&ws), None);
     let pullback = move |gz: Array4<T>| {
         check_cotangent(what, gz.shape(), &g.output_shape());
-        let (dx, dw, _) =
+        let [dx, dw, _] =
             lowering::backward(&g, slice(&xs), slice(&ws), slice(&standard(&gz)), false);
         (from_vec(xs.raw_dim(), dx), from_vec(ws.raw_dim(), dw))
     };
     (from_vec(g.output_shape(), z), pullback)
+}
+
+/// [`conv2d_nchw_no_bias`] and its tangent for the tangents `dx` and `dw`: as
+/// [`conv2d_nchw_jvp`] without the bias, `Żₙ = Ẇ·cols(Xₙ) + W·cols(Ẋₙ)`.
+///
+/// # Panics
+///
+/// As [`conv2d_nchw`], and if a tangent is not shaped like its argument.
+pub fn conv2d_nchw_no_bias_jvp<S1, S2, T>(
+    x: &ArrayBase<S1, Ix4>,
+    w: &ArrayBase<S2, Ix4>,
+    stride: usize,
+    padding: usize,
+    dx: &Array4<T>,
+    dw: &Array4<T>,
+) -> (Array4<T>, Array4<T>)
+where
+    S1: Data<Elem = T>,
+    S2: Data<Elem = T>,
+    T: NdReal,
+{
+    let what = "conv2d_nchw_no_bias_jvp";
+    let g = Geometry::new(what, dims4(x), dims4(w), stride, padding);
+    let (z, z_dot) = value_and_tangent(what, &g, (x, w, None), (dx, dw));
+    (
+        from_vec(g.output_shape(), z),
+        from_vec(g.output_shape(), z_dot),
+    )
+}
+
+/// [`conv2d_nchw_no_bias`], its tangent as [`conv2d_nchw_no_bias_jvp`], and the pullback
+/// `(G, Ġ) ↦ ((∂x, ∂w), (∂ẋ, ∂ẇ))` of a Hessian-vector product, as for
+/// [`conv2d_nchw_vjp_jvp`] without the bias.
+///
+/// # Panics
+///
+/// As [`conv2d_nchw_no_bias_jvp`]; the pullback, if a cotangent is not shaped like the value.
+#[allow(clippy::type_complexity)] // the pullback's gradient tuples, spelled out
+pub fn conv2d_nchw_no_bias_vjp_jvp<S1, S2, T>(
+    x: &ArrayBase<S1, Ix4>,
+    w: &ArrayBase<S2, Ix4>,
+    stride: usize,
+    padding: usize,
+    dx: &Array4<T>,
+    dw: &Array4<T>,
+) -> (
+    Array4<T>,
+    Array4<T>,
+    impl FnOnce(Array4<T>, Array4<T>) -> ((Array4<T>, Array4<T>), (Array4<T>, Array4<T>))
+    + use<S1, S2, T>,
+)
+where
+    S1: Data<Elem = T>,
+    S2: Data<Elem = T>,
+    T: NdReal,
+{
+    let what = "conv2d_nchw_no_bias_vjp_jvp";
+    let g = Geometry::new(what, dims4(x), dims4(w), stride, padding);
+    let kept = Kept::new(what, g, (x, w), (dx, dw));
+    let (z, z_dot) = kept.value_and_tangent(None);
+    let pullback = kept.into_unbiased_pullback(what);
+    (
+        from_vec(g.output_shape(), z),
+        from_vec(g.output_shape(), z_dot),
+        pullback,
+    )
 }
 
 #[track_caller]
@@ -525,6 +902,159 @@ fn check_bias<T>(what: &str, b: ArrayView1<'_, T>, g: &Geometry, w: &[usize]) {
         b.len(),
         g.k
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Forward mode and second order, shared by the convolutions
+// ---------------------------------------------------------------------------------------------
+
+/// A convolution's arguments `(x, w, b)` (`b` with its tangent, for a convolution with a bias).
+type ConvArgs<'a, S1, S2, T, Dx, Dw> = (
+    &'a ArrayBase<S1, Dx>,
+    &'a ArrayBase<S2, Dw>,
+    Option<(ArrayView1<'a, T>, &'a Array1<T>)>,
+);
+
+/// The tangents `(ẋ, ẇ)` of a convolution's input and filters.
+type ConvTangents<'a, T, Dx, Dw> = (&'a Array<T, Dx>, &'a Array<T, Dw>);
+
+/// A convolution's value and tangent as row-major buffers, after checking that the tangents are
+/// shaped like their arguments: the forward-mode rule of every convolution here.
+#[track_caller]
+fn value_and_tangent<S1, S2, T, Dx, Dw>(
+    what: &str,
+    g: &Geometry,
+    (x, w, bias): ConvArgs<'_, S1, S2, T, Dx, Dw>,
+    (dx, dw): ConvTangents<'_, T, Dx, Dw>,
+) -> (Vec<T>, Vec<T>)
+where
+    S1: Data<Elem = T>,
+    S2: Data<Elem = T>,
+    T: NdReal,
+    Dx: Dimension,
+    Dw: Dimension,
+{
+    check_tangent(what, "x", dx.shape(), x.shape());
+    check_tangent(what, "w", dw.shape(), w.shape());
+    if let Some((b, db)) = bias {
+        check_tangent(what, "b", db.shape(), b.shape());
+    }
+    let bias = bias.map(|(b, db)| (standard(&b).into_owned(), standard(db)));
+    lowering::forward_tangent(
+        g,
+        (
+            slice(&standard(x)),
+            slice(&standard(w)),
+            bias.as_ref().map(|(b, _)| slice(b)),
+        ),
+        (
+            slice(&standard(dx)),
+            slice(&standard(dw)),
+            bias.as_ref().map(|(_, db)| slice(db)),
+        ),
+    )
+}
+
+/// What the pullback of a convolution's `_vjp_jvp` keeps: its geometry and row-major copies of
+/// the input, the filters and their tangents.
+struct Kept<T, Dx, Dw> {
+    g: Geometry,
+    x: Array<T, Dx>,
+    w: Array<T, Dw>,
+    dx: Array<T, Dx>,
+    dw: Array<T, Dw>,
+}
+
+impl<T: NdReal, Dx: Dimension, Dw: Dimension> Kept<T, Dx, Dw> {
+    /// Copies of `x`, `w` and their tangents, after checking the tangents' shapes.
+    #[track_caller]
+    fn new<S1, S2>(
+        what: &str,
+        g: Geometry,
+        (x, w): (&ArrayBase<S1, Dx>, &ArrayBase<S2, Dw>),
+        (dx, dw): ConvTangents<'_, T, Dx, Dw>,
+    ) -> Self
+    where
+        S1: Data<Elem = T>,
+        S2: Data<Elem = T>,
+    {
+        check_tangent(what, "x", dx.shape(), x.shape());
+        check_tangent(what, "w", dw.shape(), w.shape());
+        Kept {
+            g,
+            x: standard(x).into_owned(),
+            w: standard(w).into_owned(),
+            dx: standard(dx).into_owned(),
+            dw: standard(dw).into_owned(),
+        }
+    }
+
+    /// The value and tangent, row-major, for the bias and its tangent if there is one.
+    fn value_and_tangent(&self, bias: Option<(&[T], &[T])>) -> (Vec<T>, Vec<T>) {
+        lowering::forward_tangent(
+            &self.g,
+            (slice(&self.x), slice(&self.w), bias.map(|(b, _)| b)),
+            (slice(&self.dx), slice(&self.dw), bias.map(|(_, db)| db)),
+        )
+    }
+
+    /// The gradients `(∂x, ∂w, ∂b)` for the cotangent `gz` and their tangents for its tangent
+    /// `gz_dot`; `∂b` and its tangent are empty unless `want_bias`.
+    #[allow(clippy::type_complexity)] // two gradient tuples
+    #[track_caller]
+    fn pullback<Dz: Dimension>(
+        &self,
+        what: &str,
+        gz: Array<T, Dz>,
+        gz_dot: Array<T, Dz>,
+        want_bias: bool,
+    ) -> (
+        (Array<T, Dx>, Array<T, Dw>, Array1<T>),
+        (Array<T, Dx>, Array<T, Dw>, Array1<T>),
+    ) {
+        let shape = &self.output_shape();
+        check_cotangent(what, gz.shape(), shape);
+        check_cotangent(what, gz_dot.shape(), shape);
+        let (gradients, tangents) = lowering::backward_tangent(
+            &self.g,
+            (slice(&self.x), slice(&self.w)),
+            (slice(&self.dx), slice(&self.dw)),
+            (slice(&standard(&gz)), slice(&standard(&gz_dot))),
+            want_bias,
+        );
+        (self.arrays(gradients), self.arrays(tangents))
+    }
+
+    /// The pullback `(g, ġ) ↦ ((∂x, ∂w), (∂ẋ, ∂ẇ))` of a convolution without a bias.
+    #[allow(clippy::type_complexity)] // two gradient pairs
+    fn into_unbiased_pullback<Dz: Dimension>(
+        self,
+        what: &'static str,
+    ) -> impl FnOnce(
+        Array<T, Dz>,
+        Array<T, Dz>,
+    ) -> ((Array<T, Dx>, Array<T, Dw>), (Array<T, Dx>, Array<T, Dw>)) {
+        move |gz, gz_dot| {
+            let ((dx, dw, _), (dx_dot, dw_dot, _)) = self.pullback(what, gz, gz_dot, false);
+            ((dx, dw), (dx_dot, dw_dot))
+        }
+    }
+
+    /// The shape of the value: `[N, K, Ho, Wo]` for a batched convolution, `[Ho, Wo]` for
+    /// [`conv2d`], `[Wo]` for [`conv1d`] (the output's dimension is the input's).
+    fn output_shape(&self) -> Vec<usize> {
+        let full = self.g.output_shape();
+        full[4 - self.x.ndim()..].to_vec()
+    }
+
+    /// Row-major buffers as arrays shaped like `x`, `w` and the bias.
+    fn arrays(&self, [dx, dw, db]: [Vec<T>; 3]) -> (Array<T, Dx>, Array<T, Dw>, Array1<T>) {
+        (
+            from_vec(self.x.raw_dim(), dx),
+            from_vec(self.w.raw_dim(), dw),
+            Array1::from_vec(db),
+        )
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -564,12 +1094,64 @@ where
     S: Data<Elem = T>,
     T: NdReal,
 {
-    let [n, c, h, w] = dims4(x);
-    let pullback = move |g: Array2<T>| {
-        check_cotangent("flatten_vjp", g.shape(), &[n, c * h * w]);
-        reshape(g, (n, c, h, w))
-    };
+    let shape = dims4(x);
+    let pullback = move |g: Array2<T>| unflatten_cotangent("flatten_vjp", shape, g);
     (flatten(x), pullback)
+}
+
+/// [`flatten`] and its tangent, `flatten(dx)`: flattening is linear, so it is its own forward
+/// rule.
+///
+/// # Panics
+///
+/// If `dx` is not shaped like `x`.
+pub fn flatten_jvp<S, T>(x: &ArrayBase<S, Ix4>, dx: &Array4<T>) -> (Array2<T>, Array2<T>)
+where
+    S: Data<Elem = T>,
+    T: NdReal,
+{
+    check_tangent("flatten_jvp", "x", dx.shape(), x.shape());
+    (flatten(x), flatten(dx))
+}
+
+/// [`flatten`], its tangent as [`flatten_jvp`], and the pullback `(g, ġ) ↦ (∂x, ∂ẋ)` of a
+/// Hessian-vector product: flattening is linear, so its gradient does not depend on `x` and
+/// `∂ẋ` is the cotangent's tangent reshaped back, as `∂x` is the cotangent.
+///
+/// # Panics
+///
+/// If `dx` is not shaped like `x`; the pullback, if a cotangent is not shaped like the value.
+#[allow(clippy::type_complexity)] // the value, its tangent and the pullback, spelled out
+pub fn flatten_vjp_jvp<S, T>(
+    x: &ArrayBase<S, Ix4>,
+    dx: &Array4<T>,
+) -> (
+    Array2<T>,
+    Array2<T>,
+    impl FnOnce(Array2<T>, Array2<T>) -> (Array4<T>, Array4<T>) + use<S, T>,
+)
+where
+    S: Data<Elem = T>,
+    T: NdReal,
+{
+    let what = "flatten_vjp_jvp";
+    check_tangent(what, "x", dx.shape(), x.shape());
+    let shape = dims4(x);
+    let pullback = move |g, g_dot| {
+        (
+            unflatten_cotangent(what, shape, g),
+            unflatten_cotangent(what, shape, g_dot),
+        )
+    };
+    (flatten(x), flatten(dx), pullback)
+}
+
+/// A cotangent of [`flatten`]'s value reshaped to the input's `shape`, after checking its shape.
+#[track_caller]
+fn unflatten_cotangent<T: NdReal>(what: &str, shape: [usize; 4], g: Array2<T>) -> Array4<T> {
+    let [n, c, h, w] = shape;
+    check_cotangent(what, g.shape(), &[n, c * h * w]);
+    reshape(g, (n, c, h, w))
 }
 
 /// The inverse of [`flatten`]: each row of an `N × (C·H·W)` matrix becomes a `C×H×W` image,
@@ -621,11 +1203,73 @@ where
 {
     let y = unflatten_checked("unflatten_vjp", x, channels, height, width);
     let shape = dims4(&y);
-    let pullback = move |g: Array4<T>| {
-        check_cotangent("unflatten_vjp", g.shape(), &shape);
-        reshape(g, (shape[0], channels * height * width))
+    (y, move |g| flatten_cotangent("unflatten_vjp", shape, g))
+}
+
+/// [`unflatten`] and its tangent, `unflatten(dx, ..)`: the reshape is linear, so it is its own
+/// forward rule.
+///
+/// # Panics
+///
+/// As [`unflatten`], and if `dx` is not shaped like `x`.
+pub fn unflatten_jvp<S, T>(
+    x: &ArrayBase<S, Ix2>,
+    channels: usize,
+    height: usize,
+    width: usize,
+    dx: &Array2<T>,
+) -> (Array4<T>, Array4<T>)
+where
+    S: Data<Elem = T>,
+    T: NdReal,
+{
+    let what = "unflatten_jvp";
+    let y = unflatten_checked(what, x, channels, height, width);
+    check_tangent(what, "x", dx.shape(), x.shape());
+    (y, unflatten_checked(what, dx, channels, height, width))
+}
+
+/// [`unflatten`], its tangent as [`unflatten_jvp`], and the pullback `(g, ġ) ↦ (∂x, ∂ẋ)` of a
+/// Hessian-vector product: the reshape is linear, so `∂ẋ` is the cotangent's tangent flattened,
+/// as `∂x` is the cotangent.
+///
+/// # Panics
+///
+/// As [`unflatten_jvp`]; the pullback, if a cotangent is not shaped like the value.
+#[allow(clippy::type_complexity)] // the value, its tangent and the pullback, spelled out
+pub fn unflatten_vjp_jvp<S, T>(
+    x: &ArrayBase<S, Ix2>,
+    channels: usize,
+    height: usize,
+    width: usize,
+    dx: &Array2<T>,
+) -> (
+    Array4<T>,
+    Array4<T>,
+    impl FnOnce(Array4<T>, Array4<T>) -> (Array2<T>, Array2<T>) + use<S, T>,
+)
+where
+    S: Data<Elem = T>,
+    T: NdReal,
+{
+    let what = "unflatten_vjp_jvp";
+    let (y, dy) = unflatten_jvp(x, channels, height, width, dx);
+    let shape = dims4(&y);
+    let pullback = move |g, g_dot| {
+        (
+            flatten_cotangent(what, shape, g),
+            flatten_cotangent(what, shape, g_dot),
+        )
     };
-    (y, pullback)
+    (y, dy, pullback)
+}
+
+/// A cotangent of [`unflatten`]'s value, of `shape`, flattened back to `N × (C·H·W)` after
+/// checking its shape.
+#[track_caller]
+fn flatten_cotangent<T: NdReal>(what: &str, shape: [usize; 4], g: Array4<T>) -> Array2<T> {
+    check_cotangent(what, g.shape(), &shape);
+    reshape(g, (shape[0], shape[1] * shape[2] * shape[3]))
 }
 
 #[track_caller]
@@ -697,14 +1341,6 @@ fn reshape<T: Clone, D: Dimension, Sh: IntoDimension>(
     };
     a.into_shape_with_order(shape.into_dimension())
         .expect("sizes checked")
-}
-
-#[track_caller]
-fn check_cotangent(what: &str, cotangent: &[usize], value: &[usize]) {
-    assert!(
-        cotangent == value,
-        "{what}: the cotangent has shape {cotangent:?}, but the value has shape {value:?}"
-    );
 }
 
 #[cfg(test)]

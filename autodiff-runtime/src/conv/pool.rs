@@ -3,7 +3,7 @@
 
 use ndarray::{Array4, ArrayBase, Data, Ix4};
 
-use super::{check_cotangent, dims4, standard};
+use super::{check_cotangent, check_tangent, dims4, standard};
 use crate::nn::NdReal;
 
 /// The shapes of a pooling, checked.
@@ -136,18 +136,108 @@ where
     T: NdReal,
 {
     let p = Pooling::new("max_pool2d_vjp", dims4(x), size, stride);
-    let xs = standard(x);
-    let x = xs.as_slice().expect("standard layout");
-    let y = max_forward(&p, x);
-    let (starts, maxima) = max_selection(&p, x, y.as_slice().expect("standard layout"));
-    let len = x.len();
-    let pullback = move |g: Array4<T>| {
-        check_cotangent("max_pool2d_vjp", g.shape(), &p.output_shape());
+    let (y, selection) = max_with_selection(&p, x);
+    let pullback = move |g: Array4<T>| selection.pullback("max_pool2d_vjp", &p, g);
+    (y, pullback)
+}
+
+/// [`max_pool2d`] and its tangent for the tangent `dx` of `x`: each output's tangent is the
+/// tangent of its window's maximum, and where several elements tie for the maximum, the mean of
+/// their tangents. That is the transpose of [`max_pool2d_vjp`]'s equal split among ties (the same
+/// element of the Clarke gradient), so the two agree at ties too; it is not the directional
+/// derivative, which at a tie is the largest of the tied tangents.
+///
+/// ```
+/// use autodiff_runtime::conv;
+/// use ndarray::Array4;
+///
+/// let x = Array4::from_shape_vec((1, 1, 2, 2), vec![1.0, 3.0, 3.0, 0.0]).unwrap();
+/// let dx = Array4::from_shape_vec((1, 1, 2, 2), vec![5.0, 1.0, 2.0, 7.0]).unwrap();
+/// let (y, dy) = conv::max_pool2d_jvp(&x, 2, 2, &dx);
+/// // Two maxima tie: the mean of their tangents, (1 + 2)/2.
+/// assert_eq!((y[[0, 0, 0, 0]], dy[[0, 0, 0, 0]]), (3.0, 1.5));
+/// ```
+///
+/// # Panics
+///
+/// As [`max_pool2d`], and if `dx` is not shaped like `x`.
+pub fn max_pool2d_jvp<S, T>(
+    x: &ArrayBase<S, Ix4>,
+    size: usize,
+    stride: usize,
+    dx: &Array4<T>,
+) -> (Array4<T>, Array4<T>)
+where
+    S: Data<Elem = T>,
+    T: NdReal,
+{
+    let what = "max_pool2d_jvp";
+    let p = Pooling::new(what, dims4(x), size, stride);
+    check_tangent(what, "x", dx.shape(), x.shape());
+    let (y, selection) = max_with_selection(&p, x);
+    let dy = selection.tangent(&p, dx);
+    (y, dy)
+}
+
+/// [`max_pool2d`], its tangent as [`max_pool2d_jvp`], and the pullback `(g, ġ) ↦ (∂x, ∂ẋ)` of a
+/// Hessian-vector product. Max pooling is piecewise linear and the selection of the maxima is
+/// locally constant, so its second derivative is `0` and `∂ẋ` is `ġ` sent back like `g`: to the
+/// maxima of each window, split equally among ties, as in [`max_pool2d_vjp`]. The pullback keeps
+/// the positions of the maxima.
+///
+/// # Panics
+///
+/// As [`max_pool2d_jvp`]; the pullback, if a cotangent is not shaped like the value.
+#[allow(clippy::type_complexity)] // the value, its tangent and the pullback, spelled out
+pub fn max_pool2d_vjp_jvp<S, T>(
+    x: &ArrayBase<S, Ix4>,
+    size: usize,
+    stride: usize,
+    dx: &Array4<T>,
+) -> (
+    Array4<T>,
+    Array4<T>,
+    impl FnOnce(Array4<T>, Array4<T>) -> (Array4<T>, Array4<T>) + use<S, T>,
+)
+where
+    S: Data<Elem = T>,
+    T: NdReal,
+{
+    let what = "max_pool2d_vjp_jvp";
+    let p = Pooling::new(what, dims4(x), size, stride);
+    check_tangent(what, "x", dx.shape(), x.shape());
+    let (y, selection) = max_with_selection(&p, x);
+    let dy = selection.tangent(&p, dx);
+    let pullback = move |g, g_dot| {
+        let g = selection.pullback(what, &p, g);
+        (g, selection.pullback(what, &p, g_dot))
+    };
+    (y, dy, pullback)
+}
+
+/// The elements each window of a max pooling selects, as compressed rows: output `o` (row-major
+/// over the whole `N×C×Ho×Wo` output) selected the flat input positions
+/// `chosen[starts[o]..starts[o + 1]]`, those equal to its maximum `y[o]` (more than one for a
+/// tie).
+struct Selection {
+    starts: Vec<usize>,
+    chosen: Vec<usize>,
+}
+
+impl Selection {
+    /// The chosen input positions of every output, in output order.
+    fn per_output(&self) -> impl Iterator<Item = &[usize]> {
+        self.starts.windows(2).map(|r| &self.chosen[r[0]..r[1]])
+    }
+
+    /// The cotangent `g` sent back to the chosen positions, split equally among ties.
+    #[track_caller]
+    fn pullback<T: NdReal>(&self, what: &str, p: &Pooling, g: Array4<T>) -> Array4<T> {
+        check_cotangent(what, g.shape(), &p.output_shape());
         let gs = standard(&g);
         let gy = gs.as_slice().expect("standard layout");
-        let mut dx = vec![T::ZERO; len];
-        for (&g, range) in gy.iter().zip(starts.windows(2)) {
-            let chosen = &maxima[range[0]..range[1]];
+        let mut dx = vec![T::ZERO; p.x.iter().product()];
+        for (&g, chosen) in gy.iter().zip(self.per_output()) {
             let share = match chosen.len() {
                 1 => g,
                 ties => g / T::from_f64(ties as f64),
@@ -157,15 +247,42 @@ where
             }
         }
         Array4::from_shape_vec(p.x, dx).expect("input shape")
-    };
-    (y, pullback)
+    }
+
+    /// The tangent of the value for the tangent `dx` of the input: at each output, the mean of
+    /// the tangents at the chosen positions (the transpose of [`Selection::pullback`]).
+    fn tangent<T: NdReal>(&self, p: &Pooling, dx: &Array4<T>) -> Array4<T> {
+        let dxs = standard(dx);
+        let dx = dxs.as_slice().expect("standard layout");
+        let dy = self
+            .per_output()
+            .map(|chosen| {
+                let sum = chosen.iter().fold(T::ZERO, |s, &i| s + dx[i]);
+                match chosen.len() {
+                    1 => sum,
+                    ties => sum / T::from_f64(ties as f64),
+                }
+            })
+            .collect();
+        Array4::from_shape_vec(p.output_shape(), dy).expect("output shape")
+    }
 }
 
-/// The elements each window of a max pooling selects, as compressed rows: output `o` (row-major
-/// over the whole `N×C×Ho×Wo` output) selected the flat input positions
-/// `selected[starts[o]..starts[o + 1]]`, those equal to its maximum `y[o]` (more than one for a
-/// tie).
-fn max_selection<T: NdReal>(p: &Pooling, x: &[T], y: &[T]) -> (Vec<usize>, Vec<usize>) {
+/// Max pooling's value and the positions of the maxima it selected.
+fn max_with_selection<S, T>(p: &Pooling, x: &ArrayBase<S, Ix4>) -> (Array4<T>, Selection)
+where
+    S: Data<Elem = T>,
+    T: NdReal,
+{
+    let xs = standard(x);
+    let x = xs.as_slice().expect("standard layout");
+    let y = max_forward(p, x);
+    let selection = max_selection(p, x, y.as_slice().expect("standard layout"));
+    (y, selection)
+}
+
+/// The [`Selection`] of a max pooling of `x` with value `y`.
+fn max_selection<T: NdReal>(p: &Pooling, x: &[T], y: &[T]) -> Selection {
     let (in_plane, out_plane) = (p.x[2] * p.x[3], p.ho * p.wo);
     let mut starts = Vec::with_capacity(y.len() + 1);
     let mut chosen = Vec::with_capacity(y.len());
@@ -189,7 +306,7 @@ fn max_selection<T: NdReal>(p: &Pooling, x: &[T], y: &[T]) -> (Vec<usize>, Vec<u
             starts.push(chosen.len());
         });
     }
-    (starts, chosen)
+    Selection { starts, chosen }
 }
 
 fn max_forward<T: NdReal>(p: &Pooling, x: &[T]) -> Array4<T> {
@@ -250,29 +367,90 @@ where
 {
     let p = Pooling::new("avg_pool2d_vjp", dims4(x), size, stride);
     let y = avg_forward(&p, standard(x).as_slice().expect("standard layout"));
-    let pullback = move |g: Array4<T>| {
-        check_cotangent("avg_pool2d_vjp", g.shape(), &p.output_shape());
-        let gs = standard(&g);
-        let gy = gs.as_slice().expect("standard layout");
-        let (in_plane, out_plane) = (p.x[2] * p.x[3], p.ho * p.wo);
-        let scale = T::ONE / T::from_f64((p.size * p.size) as f64);
-        let mut dx = vec![T::ZERO; p.x.iter().product()];
-        for (dp, gp) in dx
-            .chunks_exact_mut(in_plane)
-            .zip(gy.chunks_exact(out_plane))
-        {
-            p.windows(|o, base| {
-                let share = gp[o] * scale;
-                for r in p.rows(base) {
-                    for d in &mut dp[r] {
-                        *d += share;
-                    }
-                }
-            });
-        }
-        Array4::from_shape_vec(p.x, dx).expect("input shape")
+    (y, move |g| avg_backward("avg_pool2d_vjp", &p, g))
+}
+
+/// [`avg_pool2d`] and its tangent, `avg_pool2d(dx, size, stride)`: average pooling is linear, so
+/// it is its own forward rule.
+///
+/// # Panics
+///
+/// As [`avg_pool2d`], and if `dx` is not shaped like `x`.
+pub fn avg_pool2d_jvp<S, T>(
+    x: &ArrayBase<S, Ix4>,
+    size: usize,
+    stride: usize,
+    dx: &Array4<T>,
+) -> (Array4<T>, Array4<T>)
+where
+    S: Data<Elem = T>,
+    T: NdReal,
+{
+    let what = "avg_pool2d_jvp";
+    let p = Pooling::new(what, dims4(x), size, stride);
+    check_tangent(what, "x", dx.shape(), x.shape());
+    (
+        avg_forward(&p, standard(x).as_slice().expect("standard layout")),
+        avg_forward(&p, standard(dx).as_slice().expect("standard layout")),
+    )
+}
+
+/// [`avg_pool2d`], its tangent as [`avg_pool2d_jvp`], and the pullback `(g, ġ) ↦ (∂x, ∂ẋ)` of a
+/// Hessian-vector product: average pooling is linear, so its gradient does not depend on `x` and
+/// `∂ẋ` is `ġ` spread over the windows as `∂x` is `g`. The pullback keeps only the shapes.
+///
+/// # Panics
+///
+/// As [`avg_pool2d_jvp`]; the pullback, if a cotangent is not shaped like the value.
+#[allow(clippy::type_complexity)] // the value, its tangent and the pullback, spelled out
+pub fn avg_pool2d_vjp_jvp<S, T>(
+    x: &ArrayBase<S, Ix4>,
+    size: usize,
+    stride: usize,
+    dx: &Array4<T>,
+) -> (
+    Array4<T>,
+    Array4<T>,
+    impl FnOnce(Array4<T>, Array4<T>) -> (Array4<T>, Array4<T>) + use<S, T>,
+)
+where
+    S: Data<Elem = T>,
+    T: NdReal,
+{
+    let what = "avg_pool2d_vjp_jvp";
+    let p = Pooling::new(what, dims4(x), size, stride);
+    let (y, dy) = avg_pool2d_jvp(x, size, stride, dx);
+    let pullback = move |g, g_dot| {
+        let g = avg_backward(what, &p, g);
+        (g, avg_backward(what, &p, g_dot))
     };
-    (y, pullback)
+    (y, dy, pullback)
+}
+
+/// The gradient of average pooling: each output's cotangent spread evenly over its window,
+/// after checking the cotangent's shape.
+#[track_caller]
+fn avg_backward<T: NdReal>(what: &str, p: &Pooling, g: Array4<T>) -> Array4<T> {
+    check_cotangent(what, g.shape(), &p.output_shape());
+    let gs = standard(&g);
+    let gy = gs.as_slice().expect("standard layout");
+    let (in_plane, out_plane) = (p.x[2] * p.x[3], p.ho * p.wo);
+    let scale = T::ONE / T::from_f64((p.size * p.size) as f64);
+    let mut dx = vec![T::ZERO; p.x.iter().product()];
+    for (dp, gp) in dx
+        .chunks_exact_mut(in_plane)
+        .zip(gy.chunks_exact(out_plane))
+    {
+        p.windows(|o, base| {
+            let share = gp[o] * scale;
+            for r in p.rows(base) {
+                for d in &mut dp[r] {
+                    *d += share;
+                }
+            }
+        });
+    }
+    Array4::from_shape_vec(p.x, dx).expect("input shape")
 }
 
 fn avg_forward<T: NdReal>(p: &Pooling, x: &[T]) -> Array4<T> {

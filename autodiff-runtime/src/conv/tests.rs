@@ -3,40 +3,13 @@
 //! definitions, central finite differences of every gradient over random shapes, strides and
 //! paddings, ties in max pooling, memory layouts, and the error messages.
 
-use ndarray::{Array, Array1, Array2, Array4, Axis, ShapeBuilder, array, s};
-use rand_distr::{Distribution, StandardNormal};
+use ndarray::{Array1, Array2, Array4, Axis, ShapeBuilder, array, s};
 
 use super::*;
-use crate::check::{assert_close, gradcheck};
-use crate::differentiable::Differentiable;
-use crate::init::seeded_rng;
-
-/// Standard normal entries, reproducibly.
-fn randn<Sh: ShapeBuilder>(shape: Sh, seed: u64) -> Array<f64, Sh::Dim> {
-    let mut rng = seeded_rng(seed);
-    Array::from_shape_simple_fn(shape, || StandardNormal.sample(&mut rng))
-}
-
-/// Checks `grad`, a pullback's answer to the cotangent `r`, against central finite differences
-/// of `x ↦ ⟨f(x), r⟩`: every output component is weighted, so every entry of the Jacobian takes
-/// part.
-#[track_caller]
-fn check_pullback<P, Y>(f: impl Fn(&P) -> Y, x: &P, r: &Y, grad: &P)
-where
-    P: Differentiable,
-    Y: Differentiable<Scalar = P::Scalar>,
-{
-    let report = gradcheck(|x: &P| f(x).inner(r), x, grad);
-    assert!(report.passed(), "{report:#}");
-}
-
-#[track_caller]
-fn assert_all_close<D: Dimension>(actual: &Array<f64, D>, expected: &Array<f64, D>, tol: f64) {
-    assert_eq!(actual.shape(), expected.shape());
-    for (a, e) in actual.iter().zip(expected) {
-        assert_close(*a, *e, tol);
-    }
-}
+use crate::nn::testing::{
+    assert_all_close, assert_identical, check_pullback, check_rules, check_unary, randn, randn_f32,
+    randn_like,
+};
 
 /// The padded input `x̃[n, c, a₁, a₂]` (0 outside `x`), with signed padded coordinates.
 fn padded(x: &Array4<f64>, n: usize, c: usize, a1: usize, a2: usize, p: usize) -> f64 {
@@ -685,6 +658,317 @@ fn flatten_and_unflatten_are_inverse_reshapes() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Forward mode and second order
+// ---------------------------------------------------------------------------------------------
+
+/// [`check_rules`] for a convolution of `(x, w)` at `$args`, with extra arguments `$extra`
+/// (stride, padding) after `x` and `w`: the four rules named `$f`, `$jvp`, `$vjp`, `$vjp_jvp`.
+macro_rules! check_pair {
+    ($args:expr, $seed:expr, $f:ident, $jvp:ident, $vjp:ident, $vjp_jvp:ident $(, $extra:expr)*) => {
+        check_rules(
+            $args,
+            $seed,
+            |(x, w)| $f(x, w $(, $extra)*),
+            |(x, w), (dx, dw)| $jvp(x, w $(, $extra)*, dx, dw),
+            |(x, w), g| {
+                let (y, pullback) = $vjp(x, w $(, $extra)*);
+                (y, pullback(g))
+            },
+            |(x, w), (dx, dw), g, g_dot| {
+                let (y, y_dot, pullback) = $vjp_jvp(x, w $(, $extra)*, dx, dw);
+                let (x_bar, x_bar_dot) = pullback(g, g_dot);
+                (y, y_dot, x_bar, x_bar_dot)
+            },
+        )
+    };
+}
+
+#[test]
+fn conv2d_and_conv1d_forward_and_second_order_rules_match_finite_differences() {
+    for (h, wd, kh, kw, seed) in [(5, 5, 3, 3, 2000), (4, 7, 2, 3, 2010), (6, 3, 6, 1, 2020)] {
+        let args = (randn((h, wd), seed), randn((kh, kw), seed + 1));
+        check_pair!(
+            &args,
+            seed + 2,
+            conv2d,
+            conv2d_jvp,
+            conv2d_vjp,
+            conv2d_vjp_jvp
+        );
+    }
+    let args = (randn(9, 2030), randn(4, 2031));
+    check_pair!(&args, 2032, conv1d, conv1d_jvp, conv1d_vjp, conv1d_vjp_jvp);
+    let args = (randn_f32((5, 6), 2040), randn_f32((2, 3), 2041));
+    check_pair!(&args, 2042, conv2d, conv2d_jvp, conv2d_vjp, conv2d_vjp_jvp);
+}
+
+#[test]
+fn conv2d_nchw_forward_and_second_order_rules_match_finite_differences() {
+    for (i, (xs, ws, s, p)) in cases().into_iter().enumerate() {
+        let seed = 2100 + 10 * i as u64;
+        let args: Nchw = (
+            randn(shape4(xs), seed),
+            randn(shape4(ws), seed + 1),
+            randn(ws[0], seed + 2),
+        );
+        check_rules(
+            &args,
+            seed + 3,
+            |(x, w, b)| conv2d_nchw(x, w, b, s, p),
+            |(x, w, b), (dx, dw, db)| conv2d_nchw_jvp(x, w, b, s, p, dx, dw, db),
+            |(x, w, b), g| {
+                let (y, pullback) = conv2d_nchw_vjp(x, w, b, s, p);
+                (y, pullback(g))
+            },
+            |(x, w, b), (dx, dw, db), g, g_dot| {
+                let (y, y_dot, pullback) = conv2d_nchw_vjp_jvp(x, w, b, s, p, dx, dw, db);
+                let (x_bar, x_bar_dot) = pullback(g, g_dot);
+                (y, y_dot, x_bar, x_bar_dot)
+            },
+        );
+        let pair = (args.0, args.1);
+        check_pair!(
+            &pair,
+            seed + 6,
+            conv2d_nchw_no_bias,
+            conv2d_nchw_no_bias_jvp,
+            conv2d_nchw_no_bias_vjp,
+            conv2d_nchw_no_bias_vjp_jvp,
+            s,
+            p
+        );
+    }
+    // f32, with the f32 defaults of gradcheck.
+    let pair = (randn_f32((2, 3, 6, 5), 2190), randn_f32((4, 3, 3, 3), 2191));
+    check_pair!(
+        &pair,
+        2192,
+        conv2d_nchw_no_bias,
+        conv2d_nchw_no_bias_jvp,
+        conv2d_nchw_no_bias_vjp,
+        conv2d_nchw_no_bias_vjp_jvp,
+        2,
+        1
+    );
+}
+
+#[test]
+fn the_convolutions_second_order_rules_are_their_pullbacks_with_the_tangents_substituted() {
+    // conv is bilinear in (x, w) and affine in b: ż = conv(ẋ, w, ḃ) + conv(x, ẇ, 0), and each
+    // gradient is bilinear in the cotangent and one of (x, w), ∂x = convᵀ_w(G), ∂w = x ⋆ G, so
+    // ∂ẋ = convᵀ_w(Ġ) + convᵀ_ẇ(G), ∂ẇ = x ⋆ Ġ + ẋ ⋆ G and ∂ḃ = Σ Ġ: sums of first-order rules.
+    let (x, w, b) = (
+        randn((2, 3, 7, 6), 2200),
+        randn((4, 3, 3, 2), 2201),
+        randn(4, 2202),
+    );
+    let (dx, dw, db) = (
+        randn_like(&x, 2203),
+        randn_like(&w, 2204),
+        randn_like(&b, 2205),
+    );
+    let (s, p) = (2, 1);
+    let (z, z_dot, pullback) = conv2d_nchw_vjp_jvp(&x, &w, &b, s, p, &dx, &dw, &db);
+    assert_eq!(z, conv2d_nchw(&x, &w, &b, s, p));
+    let expected = conv2d_nchw(&dx, &w, &db, s, p) + conv2d_nchw_no_bias(&x, &dw, s, p);
+    assert_all_close(&z_dot, &expected, 1e-13);
+    let (g, g_dot) = (randn_like(&z, 2206), randn_like(&z, 2207));
+    let (gradient, (x_bar_dot, w_bar_dot, b_bar_dot)) = pullback(g.clone(), g_dot.clone());
+    let vjp = |x: &Array4<f64>, w: &Array4<f64>, g: &Array4<f64>| {
+        conv2d_nchw_vjp(x, w, &b, s, p).1(g.clone())
+    };
+    assert_identical("the gradient", &gradient, &vjp(&x, &w, &g));
+    let (x_of_g_dot, w_of_g_dot, b_of_g_dot) = vjp(&x, &w, &g_dot);
+    // The input gradient depends only on the filters, the filter gradient only on the input.
+    let (x_of_dw, w_of_dx, _) = vjp(&dx, &dw, &g);
+    assert_all_close(&x_bar_dot, &(x_of_g_dot + x_of_dw), 1e-13);
+    assert_all_close(&w_bar_dot, &(w_of_g_dot + w_of_dx), 1e-13);
+    assert_eq!(b_bar_dot, b_of_g_dot);
+}
+
+#[test]
+fn convolution_tangents_in_any_memory_layout() {
+    // Strided views and column-major tangents give the answers of row-major copies.
+    let big = randn((2, 3, 9, 14), 2300);
+    let x = big.slice(s![.., .., 1..8;2, ..;2]);
+    let w = randn((2, 2, 3, 3), 2301).permuted_axes([3, 2, 1, 0]);
+    let b = randn(3, 2302);
+    let mut dx = Array4::zeros(x.raw_dim().f());
+    dx.assign(&randn(x.raw_dim(), 2303));
+    let dw = randn_like(&w.to_owned(), 2304);
+    let db = randn(3, 2305);
+    let (xo, wo) = (x.to_owned(), w.as_standard_layout().into_owned());
+    let dxo = dx.as_standard_layout().into_owned();
+    let expected = conv2d_nchw_jvp(&xo, &wo, &b, 2, 1, &dxo, &dw, &db);
+    assert_eq!(conv2d_nchw_jvp(&x, &w, &b, 2, 1, &dx, &dw, &db), expected);
+    let (z, z_dot, pullback) = conv2d_nchw_vjp_jvp(&x, &w, &b, 2, 1, &dx, &dw, &db);
+    assert_eq!((z, z_dot), expected);
+    let (_, _, reference) = conv2d_nchw_vjp_jvp(&xo, &wo, &b, 2, 1, &dxo, &dw, &db);
+    let g = randn(expected.0.raw_dim(), 2306);
+    let mut g_f = Array4::zeros(g.raw_dim().f());
+    g_f.assign(&g);
+    assert_eq!(pullback(g_f.clone(), g_f), reference(g.clone(), g));
+}
+
+#[test]
+fn degenerate_shapes_in_forward_mode_and_second_order() {
+    // No images, no channels, no filters: values, tangents and gradients of the right shapes.
+    let w = randn((2, 3, 2, 2), 2400);
+    let b = randn(2, 2401);
+    let x = Array4::zeros((0, 3, 4, 4));
+    let (z, z_dot, pullback) = conv2d_nchw_vjp_jvp(&x, &w, &b, 1, 0, &x, &w, &b);
+    assert_eq!((z.dim(), z_dot.dim()), ((0, 2, 3, 3), (0, 2, 3, 3)));
+    let ((dx, dw, db), (dx_dot, dw_dot, db_dot)) = pullback(z.clone(), z);
+    assert_eq!((dx.dim(), dx_dot.dim()), ((0, 3, 4, 4), (0, 3, 4, 4)));
+    assert_eq!(
+        (dw, dw_dot),
+        (Array4::zeros(w.raw_dim()), Array4::zeros(w.raw_dim()))
+    );
+    assert_eq!((db, db_dot), (Array1::zeros(2), Array1::zeros(2)));
+    // No channels: the value is the bias, the tangent the bias's tangent.
+    let (x, w0) = (Array4::zeros((2, 0, 3, 3)), Array4::zeros((2, 0, 2, 2)));
+    let db = array![1.0, -1.0];
+    let (z, z_dot) = conv2d_nchw_jvp(&x, &w0, &b, 1, 0, &x, &w0, &db);
+    assert_eq!(z, Array4::from_shape_fn((2, 2, 2, 2), |(_, k, _, _)| b[k]));
+    assert_eq!(
+        z_dot,
+        Array4::from_shape_fn((2, 2, 2, 2), |(_, k, _, _)| db[k])
+    );
+    // No filters.
+    let x = randn((1, 3, 4, 4), 2402);
+    let w = Array4::zeros((0, 3, 2, 2));
+    let (z, z_dot) = conv2d_nchw_no_bias_jvp(&x, &w, 1, 0, &x, &w);
+    assert_eq!((z.dim(), z_dot.dim()), ((1, 0, 3, 3), (1, 0, 3, 3)));
+}
+
+/// The smallest gap, over the windows of a max pooling of `x`, between the maximum and the next
+/// value: finite differences with steps well below it never change which element is the maximum.
+fn smallest_gap(x: &Array4<f64>, size: usize, stride: usize) -> f64 {
+    let (n, c, h, wd) = x.dim();
+    let mut gap = f64::INFINITY;
+    for (ni, ci) in ndarray::indices((n, c)) {
+        for o1 in 0..(h - size) / stride + 1 {
+            for o2 in 0..(wd - size) / stride + 1 {
+                let mut v = window(x, ni, ci, o1, o2, size, stride);
+                v.sort_by(|a, b| b.total_cmp(a));
+                if v.len() > 1 {
+                    gap = gap.min(v[0] - v[1]);
+                }
+            }
+        }
+    }
+    gap
+}
+
+#[test]
+fn pooling_forward_and_second_order_rules_match_finite_differences() {
+    for (i, (xs, size, stride)) in POOLS.into_iter().enumerate() {
+        let seed = 2500 + 10 * i as u64;
+        let x = randn(shape4(xs), seed);
+        assert!(smallest_gap(&x, size, stride) > 1e-4);
+        check_unary!(
+            &x,
+            seed + 1,
+            max_pool2d,
+            max_pool2d_jvp,
+            max_pool2d_vjp,
+            max_pool2d_vjp_jvp,
+            size,
+            stride
+        );
+        check_unary!(
+            &x,
+            seed + 4,
+            avg_pool2d,
+            avg_pool2d_jvp,
+            avg_pool2d_vjp,
+            avg_pool2d_vjp_jvp,
+            size,
+            stride
+        );
+    }
+    let x = randn_f32((2, 2, 5, 4), 2590);
+    check_unary!(
+        &x,
+        2591,
+        avg_pool2d,
+        avg_pool2d_jvp,
+        avg_pool2d_vjp,
+        avg_pool2d_vjp_jvp,
+        2,
+        1
+    );
+}
+
+#[test]
+fn max_pool_forward_rules_average_ties_as_the_pullback_splits_them() {
+    // Overlapping 2×2 windows every pixel with ties of three, two and one (see
+    // max_pool_splits_ties_equally): each output's tangent is the mean of its tied tangents.
+    let x = array![[5.0, 5.0, 1.0], [0.0, 5.0, 0.0], [1.0, 1.0, 1.0]]
+        .into_shape_with_order((1, 1, 3, 3))
+        .unwrap();
+    let dx = array![
+        [3.0, 6.0, 100.0],
+        [100.0, 9.0, 100.0],
+        [100.0, 100.0, 100.0]
+    ]
+    .into_shape_with_order((1, 1, 3, 3))
+    .unwrap();
+    let (y, dy) = max_pool2d_jvp(&x, 2, 1, &dx);
+    assert_eq!(y, Array4::from_elem((1, 1, 2, 2), 5.0));
+    // Window (0, 0) ties 3, 6, 9; window (0, 1) ties 6, 9; the others hold only the centre.
+    assert_eq!(dy.into_raw_vec_and_offset().0, vec![6.0, 7.5, 9.0, 9.0]);
+    // The transpose of the equal split: ⟨J·v, w⟩ = ⟨v, Jᵀw⟩ at the ties too.
+    let (v, w) = (randn((1, 1, 3, 3), 2600), randn((1, 1, 2, 2), 2601));
+    let (_, pullback) = max_pool2d_vjp(&x, 2, 1);
+    let lhs = (max_pool2d_jvp(&x, 2, 1, &v).1 * &w).sum();
+    let rhs = (&v * &pullback(w.clone())).sum();
+    assert!(
+        (lhs - rhs).abs() <= 1e-15 * (lhs.abs() + 1.0),
+        "{lhs} vs {rhs}"
+    );
+    // Second order: both cotangents are split among the ties like the gradient.
+    let (y2, dy2, pullback) = max_pool2d_vjp_jvp(&x, 2, 1, &v);
+    assert_eq!((y2, dy2), max_pool2d_jvp(&x, 2, 1, &v));
+    let (_, first) = max_pool2d_vjp(&x, 2, 1);
+    let (_, second) = max_pool2d_vjp(&x, 2, 1);
+    let u = randn((1, 1, 2, 2), 2602);
+    assert_eq!(pullback(w.clone(), u.clone()), (first(w), second(u)));
+    // NaN is the maximum of its window, and passes its tangent.
+    let x = array![[1.0, f64::NAN], [3.0, 2.0]]
+        .into_shape_with_order((1, 1, 2, 2))
+        .unwrap();
+    let dx = array![[1.0, 2.0], [3.0, 4.0]]
+        .into_shape_with_order((1, 1, 2, 2))
+        .unwrap();
+    assert_eq!(max_pool2d_jvp(&x, 2, 2, &dx).1[[0, 0, 0, 0]], 2.0);
+}
+
+#[test]
+fn flatten_and_unflatten_forward_and_second_order_rules_match_finite_differences() {
+    let x = randn((3, 2, 4, 5), 2700);
+    check_unary!(&x, 2701, flatten, flatten_jvp, flatten_vjp, flatten_vjp_jvp);
+    let m = randn((3, 40), 2702);
+    check_unary!(
+        &m,
+        2703,
+        unflatten,
+        unflatten_jvp,
+        unflatten_vjp,
+        unflatten_vjp_jvp,
+        2,
+        4,
+        5
+    );
+    // Linear: the tangent is the function of the tangent, the gradient's tangent the pullback
+    // of the cotangent's tangent.
+    let dx = randn_like(&x, 2704);
+    assert_eq!(flatten_jvp(&x, &dx), (flatten(&x), flatten(&dx)));
+    let (_, _, pullback) = unflatten_vjp_jvp(&m, 2, 4, 5, &flatten(&dx));
+    assert_eq!(pullback(x.clone(), dx.clone()), (flatten(&x), flatten(&dx)));
+}
+
+// ---------------------------------------------------------------------------------------------
 // Bad input
 // ---------------------------------------------------------------------------------------------
 
@@ -899,6 +1183,15 @@ fn pullbacks_outlive_their_arguments() {
         let (_, avg_pb) = avg_pool2d_vjp(&x, 2, 1);
         let (_, flatten_pb) = flatten_vjp(&x);
         let (_, unflatten_pb) = unflatten_vjp(&m, 2, 2, 2);
+        // The second-order pullbacks own what they read too, tangents included.
+        let (_, _, conv2_pb) = conv2d_nchw_vjp_jvp(&x, &w, &b, 2, 1, &x, &w, &b);
+        let (_, _, no_bias2_pb) = conv2d_nchw_no_bias_vjp_jvp(&x, &w, 1, 0, &x, &w);
+        let (_, _, conv2d2_pb) = conv2d_vjp_jvp(&x2, &w2, &x2, &w2);
+        let (_, _, conv1d2_pb) = conv1d_vjp_jvp(&x1, &w1, &x1, &w1);
+        let (_, _, max2_pb) = max_pool2d_vjp_jvp(&x, 2, 2, &x);
+        let (_, _, avg2_pb) = avg_pool2d_vjp_jvp(&x, 2, 1, &x);
+        let (_, _, flatten2_pb) = flatten_vjp_jvp(&x, &x);
+        let (_, _, unflatten2_pb) = unflatten_vjp_jvp(&m, 2, 2, 2, &m);
         drop((x, w, b, x2, w2, x1, w1, m));
         vec![
             Box::new(move || conv_pb(Array4::ones((2, 3, 3, 3))).1.sum()),
@@ -909,6 +1202,38 @@ fn pullbacks_outlive_their_arguments() {
             Box::new(move || avg_pb(Array4::ones((2, 2, 4, 4))).sum()),
             Box::new(move || flatten_pb(Array2::ones((2, 50))).sum()),
             Box::new(move || unflatten_pb(Array4::ones((2, 2, 2, 2))).sum()),
+            Box::new(move || {
+                let ones = || Array4::ones((2, 3, 3, 3));
+                conv2_pb(ones(), ones()).1.1.sum()
+            }),
+            Box::new(move || {
+                let ones = || Array4::ones((2, 3, 3, 3));
+                no_bias2_pb(ones(), ones()).1.0.sum()
+            }),
+            Box::new(move || {
+                conv2d2_pb(Array2::ones((4, 4)), Array2::ones((4, 4)))
+                    .1
+                    .0
+                    .sum()
+            }),
+            Box::new(move || conv1d2_pb(Array1::ones(4), Array1::ones(4)).1.1.sum()),
+            Box::new(move || {
+                let ones = || Array4::ones((2, 2, 2, 2));
+                max2_pb(ones(), ones()).1.sum()
+            }),
+            Box::new(move || {
+                let ones = || Array4::ones((2, 2, 4, 4));
+                avg2_pb(ones(), ones()).1.sum()
+            }),
+            Box::new(move || {
+                flatten2_pb(Array2::ones((2, 50)), Array2::ones((2, 50)))
+                    .1
+                    .sum()
+            }),
+            Box::new(move || {
+                let ones = || Array4::ones((2, 2, 2, 2));
+                unflatten2_pb(ones(), ones()).1.sum()
+            }),
         ]
     }
     for pullback in make() {
