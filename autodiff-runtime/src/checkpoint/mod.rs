@@ -143,11 +143,10 @@
 //! halved grid leaves half of them empty just when the loop may end.
 //!
 //! The alternatives considered: a fixed period (every `n/s`-th state) needs `n`; Stumm and
-//! Walther's online checkpointing (SIAM J. Sci. Comput. 32(2), 2010) is proven optimal only
-//! for repetition numbers up to 3 (`n` up to about `β(s + 1, 3)`, 7140 for 32 snapshots) and
-//! is a heuristic beyond; dynamic
-//! checkpointing with levels (Wang, Moin & Iaccarino 2009) minimises the repetition number but
-//! is harder to bound in total work. The grid is simple, has no failure mode, and its cost is
+//! Walther's online checkpointing (SIAM J. Sci. Comput. 32(2), 2010) is optimal for trip counts
+//! up to a bound that grows with the number of snapshots, and needs more bookkeeping to stay
+//! close to optimal past it; dynamic checkpointing with levels (Wang, Moin & Iaccarino 2009)
+//! minimises the repetition number but is harder to bound in total work. The grid is simple, has no failure mode, and its cost is
 //! bounded:
 //!
 //! - **At most `optimal_forward_steps(n, s) + n` plain steps**, so at most twice the optimum.
