@@ -23,6 +23,20 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                     ),
                 ));
             }
+            InstKind::Mutate { m, unwrap, .. }
+                if m.def().option
+                    && !unwrap
+                    && inst.results.get(1).is_some_and(|&r| act.is_active(r)) =>
+            {
+                let s = m.def().name;
+                errors.push(syn::Error::new(
+                    inst.span,
+                    format!(
+                        "`{s}` returns an `Option`; write `.{s}().unwrap()` so that its value can \
+                         be differentiated"
+                    ),
+                ));
+            }
             InstKind::Method {
                 name,
                 recv,
@@ -44,8 +58,9 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                             format!(
                                 "`{root}.{s}(..)` may change `{root}`, and a differentiated \
                                  value is involved: the derivative cannot follow what `{s}` \
-                                 does to `{root}`; write the values with element assignments \
-                                 (`{root}[i] = ..`) into a local array, or return them"
+                                 does to `{root}`; the mutations it follows are element \
+                                 assignments (`{root}[i] = ..`) and {}",
+                                prim::places::list()
                             ),
                         ));
                         continue;

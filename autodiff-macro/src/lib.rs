@@ -413,10 +413,15 @@ impl Signature {
         // can, whatever the edition's capture rules.
         let lt: syn::Lifetime = syn::parse_quote!('__ad_a);
         let mut borrows = false;
+        // `&mut` parameters keep an anonymous lifetime that the pullback's type does not
+        // capture (`use<..>` below): the pullback never holds on to the caller's buffer.
+        let mut_borrows = tys
+            .iter()
+            .any(|t| matches!(t, syn::Type::Reference(r) if r.mutability.is_some()));
         let vjp_tys: Vec<syn::Type> = tys
             .iter()
             .map(|t| match t {
-                syn::Type::Reference(r) if r.lifetime.is_none() => {
+                syn::Type::Reference(r) if r.lifetime.is_none() && r.mutability.is_none() => {
                     borrows = true;
                     let mut r = r.clone();
                     r.lifetime = Some(lt.clone());
@@ -427,13 +432,21 @@ impl Signature {
             .collect();
         let declared: Vec<&syn::Lifetime> =
             func.sig.generics.lifetimes().map(|l| &l.lifetime).collect();
-        let (generics, bound) = if borrows {
+        let (generics, mut bound) = if borrows {
             (quote!(<#(#declared,)* #lt>), quote!(#(+ #declared)* + #lt))
         } else if declared.is_empty() {
             (quote!(), quote!())
         } else {
             (quote!(<#(#declared),*>), quote!(#(+ #declared)*))
         };
+        if mut_borrows {
+            let captured: Vec<&syn::Lifetime> = declared
+                .iter()
+                .copied()
+                .chain(borrows.then_some(&lt))
+                .collect();
+            bound.extend(quote!(+ use<#(#captured),*>));
+        }
         let grad_generics = if declared.is_empty() {
             quote!()
         } else {

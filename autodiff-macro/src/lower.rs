@@ -30,6 +30,7 @@ use syn::visit::Visit;
 use syn::{Expr, Pat, Stmt};
 
 use crate::ir::*;
+use crate::prim::places::MutId;
 use crate::prim::{self, Flags, PrimId};
 
 /// One variable binding in scope.
@@ -140,6 +141,9 @@ pub fn lower(item: &syn::ItemFn, active: &[bool]) -> Lowering {
             active: active.get(n).copied().unwrap_or(false),
             value: v,
         });
+        if mutable {
+            lw.f.mutable_names.insert(name.clone());
+        }
         lw.env.push(Binding {
             name,
             value: Some(v),
@@ -176,6 +180,9 @@ impl Lowering {
     }
 
     fn bind_mut(&mut self, name: String, v: Option<Value>, mutable: bool) {
+        if mutable {
+            self.f.mutable_names.insert(name.clone());
+        }
         if let Some(v) = v {
             if self.f.values[v.index()].name.is_none() {
                 self.f.values[v.index()].name = Some(name.clone());
@@ -725,12 +732,20 @@ impl Lowering {
         };
         let Some(value) = v else { return };
         if let ValueDef::Param(_) = self.f.value(base).def {
-            self.err_at(
-                &ix,
-                "assigning to an element of a parameter is not supported; copy it into a local \
-                 array first (`let mut h = x.to_vec();`)",
-            );
-            return;
+            let mutable = p
+                .path
+                .get_ident()
+                .and_then(|id| self.lookup(&id.to_string()))
+                .is_some_and(|slot| self.env[slot].mutable);
+            if !mutable {
+                self.err_at(
+                    &ix,
+                    "assigning to an element of a parameter needs the parameter declared `mut` \
+                     (or taken as `&mut`); or copy it into a local array first \
+                     (`let mut h = x.to_vec();`)",
+                );
+                return;
+            }
         }
         let kind = self.kind(base).join(self.kind(value));
         let r = self.inst1(
@@ -1167,6 +1182,11 @@ impl Lowering {
         // `x.mean().unwrap()`: ndarray's means return `Option`s.
         if name == "unwrap" || name == "expect" {
             if let Expr::MethodCall(inner) = &*mc.receiver {
+                if let Some(m) = MutId::find(&inner.method.to_string()) {
+                    if m.def().option && inner.turbofish.is_none() {
+                        return self.mutation(b, inner, m, true);
+                    }
+                }
                 if (inner.method == "mean"
                     || inner.method == "mean_axis"
                     || inner.method == "into_shape_with_order")
@@ -1190,6 +1210,11 @@ impl Lowering {
                 }
             }
         }
+        if let Some(m) = MutId::find(&name) {
+            if self.mutable_root(&mc.receiver).is_some() {
+                return self.mutation(b, mc, m, false);
+            }
+        }
         let recv = self.place_expr(b, &mc.receiver)?;
         let mut args = Vec::new();
         for a in &mc.args {
@@ -1197,6 +1222,81 @@ impl Lowering {
         }
         let root = self.mutable_root(&mc.receiver);
         self.method(b, mc.method.clone(), recv, args, false, root, span)
+    }
+
+    /// `v.push(x)` and the other mutations of [`crate::prim::places`] on a variable declared
+    /// `mut` or a `&mut` parameter: a new version of `v`.
+    fn mutation(
+        &mut self,
+        b: Block,
+        mc: &syn::ExprMethodCall,
+        m: MutId,
+        unwrap: bool,
+    ) -> Option<Value> {
+        let span = mc.span();
+        let def = m.def();
+        let target = match &*mc.receiver {
+            Expr::Path(p) if p.qself.is_none() && p.path.get_ident().is_some() => p.path.clone(),
+            other => {
+                self.err_at(
+                    other,
+                    format!(
+                        "`.{}(..)` is followed by the derivative only on a variable (`v.{}(..)` \
+                         with `let mut v` or a `&mut` parameter `v`); bind the container to a \
+                         variable first",
+                        def.name, def.name
+                    ),
+                );
+                return None;
+            }
+        };
+        if mc.args.len() != def.args {
+            self.err_at(
+                &mc.method,
+                format!(
+                    "`{}` takes {} argument(s) here, found {}",
+                    def.name,
+                    def.args,
+                    mc.args.len()
+                ),
+            );
+            return None;
+        }
+        let base = self.expr(b, &mc.receiver, true)?;
+        let mut args = Vec::new();
+        for a in &mc.args {
+            args.push(self.expr(b, a, true)?);
+        }
+        let mut kind = self.kind(base);
+        for (k, &a) in args.iter().enumerate() {
+            if def.diff[k] {
+                kind = kind.join(self.kind(a));
+            }
+        }
+        let n = 1 + usize::from(def.returns);
+        let i = self.f.push_inst(
+            b,
+            InstKind::Mutate {
+                m,
+                base,
+                args,
+                unwrap,
+            },
+            n,
+            kind,
+            mc.method.span(),
+        );
+        let results = self.f.inst(i).results.clone();
+        self.assign(
+            &Expr::Path(syn::ExprPath {
+                attrs: Vec::new(),
+                qself: None,
+                path: target,
+            }),
+            Some(results[0]),
+        );
+        let _ = span;
+        results.get(1).copied()
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -2039,6 +2139,17 @@ impl<'ast> Visit<'ast> for AssignedNames {
             }
         }
         syn::visit::visit_expr_binary(self, b);
+    }
+    fn visit_expr_method_call(&mut self, mc: &'ast syn::ExprMethodCall) {
+        // `v.push(x)`: a new version of `v`.
+        if MutId::find(&mc.method.to_string()).is_some() {
+            if let Expr::Path(p) = &*mc.receiver {
+                if let Some(id) = p.path.get_ident() {
+                    self.0.push(id.to_string());
+                }
+            }
+        }
+        syn::visit::visit_expr_method_call(self, mc);
     }
     fn visit_expr_return(&mut self, r: &'ast syn::ExprReturn) {
         // Inside a loop, `return` sets the loop-carried return value and flag.

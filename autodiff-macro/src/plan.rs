@@ -106,12 +106,16 @@ struct Planner<'a> {
 
 pub fn plan(f: &mut Func, act: &Activity, tys: &mut Types, rev: &Reversed) -> Plan {
     let tree = Tree::build(f);
+    // Versions of places that a later write consumes, and versions of `&mut` parameters (the
+    // pullback must never hold on to the caller's buffer).
     let mut consumed = HashSet::new();
     for inst in &f.insts {
-        if let InstKind::IndexSet { base, .. } = inst.kind {
+        if let InstKind::IndexSet { base, .. } | InstKind::Mutate { base, .. } = inst.kind {
             consumed.insert(base);
         }
     }
+    let borrowed_mut = f.borrowed_mut_versions();
+    consumed.extend(borrowed_mut.iter().copied());
     let mut p = Planner {
         f,
         act,
@@ -178,7 +182,8 @@ impl Planner<'_> {
                 matches!(self.f.inst(i).kind, InstKind::ZeroLike(_)) && !self.consumed.contains(&v);
             let has_value = zero_from_value
                 || full_set.contains(&v)
-                || matches!(self.f.value(v).def, ValueDef::Param(_))
+                || (matches!(self.f.value(v).def, ValueDef::Param(_))
+                    && !self.consumed.contains(&v))
                 || self.cheap(v);
             if has_value {
                 if full_set.insert(v) {
@@ -354,6 +359,9 @@ impl Planner<'_> {
     /// Whether a value of the forward pass is kept whole for the whole call: a parameter, or a
     /// top-level value no element write consumes.
     fn kept_whole(&self, v: Value) -> bool {
+        if self.consumed.contains(&v) {
+            return false;
+        }
         match self.f.value(v).def {
             ValueDef::Param(_) => true,
             _ => self.tree.def_block(self.f, v) == self.f.body() && !self.consumed.contains(&v),

@@ -151,7 +151,7 @@ impl Rev<'_> {
 
     fn new_var(&mut self, v: Value) -> Var {
         let name = format!("{}_bar", self.f.value_ident(v));
-        self.f.new_var(name, Some(v))
+        self.f.new_var(name)
     }
 
     /// A zero adjoint for `v`.
@@ -260,6 +260,9 @@ impl Rev<'_> {
                 return self.bw_branch(i, &blocks, pb, adj);
             }
             InstKind::Loop { init, body, .. } => return self.bw_loop(i, &init, body, pb, adj),
+            InstKind::Mutate { m, base, args, .. } => {
+                return self.bw_mutation(i, m, base, &args, pb, adj);
+            }
             InstKind::IndexSet { base, index, value } => {
                 let Some(&w) = y.and_then(|y| adj.get(&y)) else {
                     return;
@@ -337,6 +340,72 @@ impl Rev<'_> {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// The adjoint of a mutation `v' = m(v, args)` (and its returned element `r`): turns `v̄'`
+    /// into `v̄` in place and returns the cotangents of the differentiable arguments.
+    fn bw_mutation(
+        &mut self,
+        i: Inst,
+        m: MutId,
+        base: Value,
+        args: &[Value],
+        pb: Block,
+        adj: &mut Adj,
+    ) {
+        let def = m.def();
+        let results = self.f.inst(i).results.clone();
+        let new = results[0];
+        let r = results.get(1).copied();
+        let r_bar = r.and_then(|r| self.get(pb, r, adj));
+        if !adj.contains_key(&new) && r_bar.is_none() {
+            return;
+        }
+        let w = self.ensure(pb, new, adj);
+        let mut hargs = Vec::new();
+        if let Some(r) = r {
+            hargs.push(match r_bar {
+                Some(g) => g,
+                None => self.zero(pb, r),
+            });
+        }
+        for (k, &a) in args.iter().enumerate() {
+            if !def.diff[k] {
+                hargs.push(a);
+            }
+        }
+        if def.old_len {
+            hargs.push(self.emit1(pb, InstKind::Shape(base), Ty::Unknown));
+        }
+        let n_diff = def.diff.iter().filter(|&&d| d).count();
+        let elem = self.elem_ty(base);
+        let parts = self.emit(
+            pb,
+            InstKind::VarUpdate {
+                var: w,
+                m,
+                args: hargs,
+            },
+            n_diff,
+            Ty::Unknown,
+        );
+        let mut parts = parts.into_iter();
+        for (k, &a) in args.iter().enumerate() {
+            if def.diff[k] {
+                let c = parts
+                    .next()
+                    .expect("one cotangent per differentiable argument");
+                if def.name != "extend_from_slice" && def.name != "copy_from_slice" {
+                    self.tys.set(c, elem);
+                }
+                self.contrib(pb, a, c, adj);
+            }
+        }
+        if self.active(base) {
+            let t = self.tys.of(base);
+            let g = self.emit1(pb, InstKind::VarGet(w), t);
+            self.contrib(pb, base, g, adj);
         }
     }
 
@@ -605,7 +674,7 @@ impl Rev<'_> {
                 None => self.zero(pb, results[k]),
             };
             let name = format!("__ad_c{}_{k}", i.0);
-            let w = self.f.new_var(name, Some(p));
+            let w = self.f.new_var(name);
             self.emit0(
                 pb,
                 InstKind::VarInit {
@@ -656,13 +725,25 @@ impl Rev<'_> {
                 }
             }
         };
+        // A carried container that the body mutates may change length from one iteration to
+        // the next: its adjoint is taken leaving zeros of this iteration's length.
+        let mutates = self.f.blocks_within(body).iter().any(|&b| {
+            self.f
+                .block(b)
+                .insts
+                .iter()
+                .any(|&i| matches!(self.f.inst(i).kind, InstKind::Mutate { .. }))
+        });
         let mut incoming = Vec::new();
-        for w in &vars {
+        for (k, w) in vars.iter().enumerate() {
             incoming.push(w.map(|w| {
-                let t = self.f.vars[w.index()]
-                    .of
-                    .map_or(Ty::Unknown, |v| self.tys.of(v));
-                self.emit1(pbb, InstKind::VarTake(w), t)
+                let t = self.tys.of(carried[k]);
+                if mutates && !t.is_plain() {
+                    let sh = self.emit1(pbb, InstKind::Shape(carried[k]), Ty::Unknown);
+                    self.emit1(pbb, InstKind::VarTakeTo { var: w, shape: sh }, t)
+                } else {
+                    self.emit1(pbb, InstKind::VarTake(w), t)
+                }
             }));
         }
         self.bw_block(body, pbb, &mut inner, &Exit::Incoming(incoming));
@@ -688,7 +769,7 @@ impl Rev<'_> {
     /// each iteration; returns the count after the loop (a value of the enclosing block).
     fn count_iterations(&mut self, i: Inst, body: Block) -> Value {
         let outer = self.act.inst_block[i.index()];
-        let w = self.f.new_var(format!("__ad_n{}", i.0), None);
+        let w = self.f.new_var(format!("__ad_n{}", i.0));
         let zero = self.f.push_inst(
             outer,
             InstKind::Const(quote!(0usize)),

@@ -104,7 +104,7 @@ pub fn of_declared(ty: &syn::Type) -> Ty {
         return Ty::Float(t);
     }
     match ty {
-        syn::Type::Reference(r) if r.mutability.is_none() => match of_declared(&r.elem) {
+        syn::Type::Reference(r) => match of_declared(&r.elem) {
             Ty::Elems(t) => Ty::Elems(t),
             _ => Ty::Unknown,
         },
@@ -238,6 +238,18 @@ pub fn analyze(f: &Func) -> Types {
                     x @ (Ty::Elems(_) | Ty::Bottom) => x,
                     _ => Ty::Unknown,
                 }),
+                InstKind::Mutate { base, .. } => {
+                    let (version, elem) = match get(&tys, *base) {
+                        x @ Ty::Elems(t) => (x, Ty::Float(t)),
+                        Ty::Bottom => (Ty::Bottom, Ty::Bottom),
+                        _ => (Ty::Unknown, Ty::Unknown),
+                    };
+                    set(&mut tys, inst.results[0], version);
+                    if let Some(&r) = inst.results.get(1) {
+                        set(&mut tys, r, elem);
+                    }
+                    None
+                }
                 InstKind::Cast { ty, .. } => Some(match FloatTy::from_type(ty) {
                     Some(x) => Ty::Float(x),
                     None => Ty::Unknown,

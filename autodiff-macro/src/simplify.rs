@@ -41,7 +41,9 @@ pub fn forward_single_contributions(f: &mut Func) {
                 InstKind::VarAcc { var, .. }
                 | InstKind::VarAccAt { var, .. }
                 | InstKind::VarAccField { var, .. }
-                | InstKind::VarTakeAt { var, .. } => uses[var.index()].other = true,
+                | InstKind::VarTakeAt { var, .. }
+                | InstKind::VarTakeTo { var, .. }
+                | InstKind::VarUpdate { var, .. } => uses[var.index()].other = true,
                 InstKind::VarTake(w) | InstKind::Count(w) => uses[w.index()].other = true,
                 _ => {}
             }

@@ -339,6 +339,15 @@ impl<T: Primal + ?Sized> Primal for &T {
     }
 }
 
+/// A place borrowed mutably (a `&mut` buffer parameter): the gradient of its contents on entry.
+impl<T: Primal + ?Sized> Primal for &mut T {
+    type Tangent = T::Tangent;
+    #[inline(always)]
+    fn zero_tangent(&self) -> T::Tangent {
+        (**self).zero_tangent()
+    }
+}
+
 /// A slice's gradient is an owned `Vec`.
 impl<T: Real> Primal for [T] {
     type Tangent = Vec<T>;
@@ -390,6 +399,14 @@ pub trait ZerosOfShape: crate::rules::HasShape {
     fn zeros(dims: &Self::Dims) -> Self::Tangent;
 }
 
+/// A place borrowed mutably (a `&mut` parameter) has the zero gradient of what it refers to.
+impl<T: ZerosOfShape + ?Sized> ZerosOfShape for &mut T {
+    type Tangent = T::Tangent;
+    fn zeros(dims: &Self::Dims) -> Self::Tangent {
+        T::zeros(dims)
+    }
+}
+
 impl<T: Real> crate::rules::HasShape for Vec<T> {
     type Dims = usize;
     #[inline(always)]
@@ -410,6 +427,13 @@ impl<T: Real> crate::rules::HasShape for [T] {
     #[inline(always)]
     fn dims(&self) -> usize {
         self.len()
+    }
+}
+
+impl<T: Real> ZerosOfShape for [T] {
+    type Tangent = Vec<T>;
+    fn zeros(len: &usize) -> Vec<T> {
+        vec![T::ZERO; *len]
     }
 }
 

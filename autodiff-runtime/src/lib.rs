@@ -17,6 +17,8 @@ pub mod rules;
 pub mod __private {
     pub use crate::private::*;
 }
+#[doc(hidden)]
+pub mod place;
 mod private;
 mod spread;
 

@@ -85,6 +85,16 @@ pub fn take<T: Differentiable>(adjoint: &mut T) -> T {
     core::mem::replace(adjoint, zero)
 }
 
+/// Moves an adjoint out, leaving a zero of the given shape: the carried adjoint of a loop whose
+/// body changes the length of what it carries.
+#[inline(always)]
+pub fn take_to<S: crate::differentiable::ZerosOfShape + ?Sized>(
+    adjoint: &mut S::Tangent,
+    shape: &ShapeOf<S>,
+) -> S::Tangent {
+    core::mem::replace(adjoint, S::zeros(&shape.dims))
+}
+
 /// Backward rule of an element read `y = x[i]`: `x̄[i] += ȳ`.
 #[inline(always)]
 pub fn acc_index<A: crate::differentiable::IndexAdjoint<I>, I: Copy>(
@@ -120,6 +130,7 @@ pub fn zeros_of_shape<T: crate::differentiable::ZerosOfShape + ?Sized>(
     T::zeros(&shape.dims)
 }
 
+pub use crate::place;
 pub use crate::spread::{No, Probe, ProbeNo, ProbeYes, Spread, Yes, spread};
 
 /// Pushes a loop iteration's record onto a stack whose capacity the loop reserved on entry (a

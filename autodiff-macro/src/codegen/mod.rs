@@ -56,6 +56,8 @@ pub struct Gen<'a> {
     /// Match arm blocks: the names their pattern binds, in the order of the block's parameters.
     arm_bindings: HashMap<Block, Vec<syn::Ident>>,
     active: &'a [bool],
+    /// Versions of `&mut` parameters: references, like the parameter.
+    mut_refs: HashSet<Value>,
 }
 
 pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool]) -> Code {
@@ -71,7 +73,9 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool]) -> Code {
         loop_stacks: HashMap::new(),
         arm_bindings: HashMap::new(),
         active,
+        mut_refs: HashSet::new(),
     };
+    g.mut_refs = f.borrowed_mut_versions();
     for inst in &f.insts {
         if let InstKind::Match { arms, .. } = &inst.kind {
             for a in arms {
@@ -158,7 +162,8 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool]) -> Code {
     for p in &f.params {
         let id = names::value(f, p.value);
         let src = &p.ident;
-        forward.extend(quote! { let #id = #src; });
+        let m = g.mut_kw(p.value);
+        forward.extend(quote! { let #m #id = #src; });
     }
     forward.extend(g.block_insts(body));
     let out = match f.block(body).term {
@@ -320,6 +325,9 @@ impl Gen<'_> {
     /// Whether a value is a reference: a parameter of reference type, `&x`, or a field of a
     /// borrowed struct.
     fn is_ref(&self, v: Value) -> bool {
+        if self.mut_refs.contains(&v) {
+            return true;
+        }
         match self.f.value(v).def {
             ValueDef::Param(n) => self
                 .f
@@ -370,13 +378,25 @@ impl Gen<'_> {
     /// `let r: T =` for a single result whose float type is known, `let r =` otherwise.
     fn lhs(&self, r: Value) -> TokenStream {
         let id = self.v(r);
+        let m = self.mut_kw(r);
         match self.ty(r).float() {
             Some(t) => {
                 let t = t.tokens();
-                quote!(let #id: #t =)
+                quote!(let #m #id: #t =)
             }
-            None => quote!(let #id =),
+            None => quote!(let #m #id =),
         }
+    }
+
+    /// `mut` for versions of a variable the source declares `mut`: methods may change it.
+    fn mut_kw(&self, v: Value) -> TokenStream {
+        let mutable = self
+            .f
+            .value(v)
+            .name
+            .as_ref()
+            .is_some_and(|n| self.f.mutable_names.contains(n));
+        if mutable { quote!(mut) } else { quote!() }
     }
 
     /// Arithmetic that depends on a differentiated input, on values whose type is not known,
@@ -437,7 +457,16 @@ impl Gen<'_> {
     }
 
     fn results_lhs(&self, i: Inst) -> TokenStream {
-        let ids: Vec<syn::Ident> = self.f.inst(i).results.iter().map(|&r| self.v(r)).collect();
+        let ids: Vec<TokenStream> = self
+            .f
+            .inst(i)
+            .results
+            .iter()
+            .map(|&r| {
+                let (m, id) = (self.mut_kw(r), self.v(r));
+                quote!(#m #id)
+            })
+            .collect();
         quote! { let (#(#ids,)*) = }
     }
 
@@ -686,6 +715,36 @@ impl Gen<'_> {
                 quote! { let (#(#ids,)*) = #pv::pop(&mut #s); }
             }
             InstKind::Loop { kind, init, body } => self.loop_code(i, kind, init, *body),
+            InstKind::Mutate {
+                m,
+                base,
+                args,
+                unwrap,
+            } => {
+                let name = syn::Ident::new(m.def().name, inst.span);
+                let new = self.v(inst.results[0]);
+                let base = self.moved(*base, false);
+                let args: Vec<TokenStream> = args.iter().map(|&a| id(a)).collect();
+                let call = if *unwrap {
+                    quote!(#new.#name(#(#args),*).unwrap())
+                } else {
+                    quote!(#new.#name(#(#args),*))
+                };
+                match inst.results.get(1) {
+                    Some(&r) => {
+                        let l = self.lhs(r);
+                        quote! { let mut #new = #base; #l #call; }
+                    }
+                    None => quote! { let mut #new = #base; #call; },
+                }
+            }
+            InstKind::VarUpdate { var, m, args } => {
+                let w = names::var(self.f, *var);
+                let h = syn::Ident::new(m.def().adjoint, Span::call_site());
+                let args: Vec<TokenStream> = args.iter().map(|&a| self.by_ref(a)).collect();
+                let parts: Vec<syn::Ident> = inst.results.iter().map(|&r| self.v(r)).collect();
+                quote! { let (#(#parts,)*) = #pv::place::#h(&mut #w, #(#args),*); }
+            }
             InstKind::VarInit { var, value } => {
                 let w = names::var(self.f, *var);
                 let x = self.moved(*value, false);
@@ -727,6 +786,11 @@ impl Gen<'_> {
                 } else {
                     quote! { #lhs #pv::take(&mut #w); }
                 }
+            }
+            InstKind::VarTakeTo { var, shape } => {
+                let w = names::var(self.f, *var);
+                let sh = id(*shape);
+                quote! { #lhs #pv::take_to(&mut #w, &#sh); }
             }
             InstKind::VarTakeAt { var, index } => {
                 let w = names::var(self.f, *var);
@@ -817,7 +881,8 @@ impl Gen<'_> {
             let x = self.moved(v, false);
             out.extend(quote! { let mut #st = #x; });
             let p = self.v(carried[k]);
-            bind.extend(quote! { let #p = #st; });
+            let m = self.mut_kw(carried[k]);
+            bind.extend(quote! { let #m #p = #st; });
         }
         let mut code = self.block_insts(body);
         let assign = |vals: &[Value]| -> TokenStream {
@@ -886,7 +951,8 @@ impl Gen<'_> {
         for (k, &r) in self.f.inst(i).results.iter().enumerate() {
             let st = names::loop_state(i, k);
             let rr = self.v(r);
-            out.extend(quote! { let #rr = #st; });
+            let m = self.mut_kw(r);
+            out.extend(quote! { let #m #rr = #st; });
         }
         let _ = pv;
         out

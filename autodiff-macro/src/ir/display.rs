@@ -77,7 +77,23 @@ impl Func {
             InstKind::VarGet(w) => format!("get {w}"),
             InstKind::VarTake(w) => format!("take {w}"),
             InstKind::VarTakeAt { var, index } => format!("take {var}[{index}]"),
+            InstKind::VarTakeTo { var, shape } => format!("take {var} leaving zeros {shape}"),
             InstKind::Count(w) => format!("{w} += 1"),
+            InstKind::Mutate {
+                m,
+                base,
+                args,
+                unwrap,
+            } => format!(
+                "{}{} {base}{}{}",
+                m.def().name,
+                if *unwrap { ".unwrap" } else { "" },
+                if args.is_empty() { "" } else { ", " },
+                list(args)
+            ),
+            InstKind::VarUpdate { var, m, args } => {
+                format!("{var} = {}({var}, {})", m.def().adjoint, list(args))
+            }
             InstKind::ZeroLike(v) => format!("zero_like {v}"),
             InstKind::ZeroOfShape(v) => format!("zeros {v}"),
             InstKind::Shape(v) => format!("shape {v}"),

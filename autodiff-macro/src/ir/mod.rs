@@ -15,6 +15,7 @@ use std::fmt;
 use proc_macro2::{Span, TokenStream};
 
 pub use crate::prim::PrimId;
+pub use crate::prim::places::MutId;
 
 macro_rules! index_type {
     ($(#[$m:meta])* $name:ident, $prefix:literal) => {
@@ -196,6 +197,16 @@ pub enum InstKind {
         scrutinee: Value,
         arms: Vec<MatchArm>,
     },
+    /// `v.push(x)`-like mutation of a place (see [`crate::prim::places`]): the first result is
+    /// the place's new version (the old one is dead afterwards), the second the element the
+    /// method returns, if any.
+    Mutate {
+        m: MutId,
+        base: Value,
+        args: Vec<Value>,
+        /// `v.pop().unwrap()`.
+        unwrap: bool,
+    },
     // ---- instructions that the transformations add -----------------------------------------
     /// `let mut w = value;`
     VarInit { var: Var, value: Value },
@@ -219,8 +230,19 @@ pub enum InstKind {
     VarTake(Var),
     /// `w[index]`, leaving zero there.
     VarTakeAt { var: Var, index: Value },
+    /// The variable's value, leaving a zero of the shape `shape` holds: a loop-carried adjoint
+    /// whose shape changes from one iteration to the next (a vector pushed to in the loop).
+    VarTakeTo { var: Var, shape: Value },
     /// `w += 1` on an iteration counter.
     Count(Var),
+    /// The adjoint of mutation `m`, applied to `w` in place (`w` becomes the adjoint of the
+    /// place's old version): `place::<adjoint>(&mut w, args..)`. The results are the
+    /// cotangents of the mutation's differentiable arguments.
+    VarUpdate {
+        var: Var,
+        m: MutId,
+        args: Vec<Value>,
+    },
     /// A zero gradient shaped like the value.
     ZeroLike(Value),
     /// A zero gradient of the shape the value holds.
@@ -325,7 +347,8 @@ macro_rules! inst_operands {
             | InstKind::VarInit { value: a, .. }
             | InstKind::VarAcc { value: a, .. }
             | InstKind::VarAccField { value: a, .. }
-            | InstKind::VarTakeAt { index: a, .. } => f(a),
+            | InstKind::VarTakeAt { index: a, .. }
+            | InstKind::VarTakeTo { shape: a, .. } => f(a),
             InstKind::VarAccAt { index, value, .. } => {
                 f(index);
                 f(value);
@@ -336,7 +359,12 @@ macro_rules! inst_operands {
             | InstKind::CallVjp { args: vs, .. }
             | InstKind::Helper { args: vs, .. }
             | InstKind::MakeRecord { values: vs, .. }
-            | InstKind::Push { values: vs, .. } => vs.$it().for_each(f),
+            | InstKind::Push { values: vs, .. }
+            | InstKind::VarUpdate { args: vs, .. } => vs.$it().for_each(f),
+            InstKind::Mutate { base, args, .. } => {
+                f(base);
+                args.$it().for_each(f);
+            }
             InstKind::IndexSet { base, index, value } => {
                 f(base);
                 f(index);
@@ -504,6 +532,9 @@ pub struct Func {
     /// The pullback, once reverse mode has run: its parameter is the seed, it returns the
     /// gradient of the active parameters; it may read the values of the body's top level.
     pub pullback: Option<Block>,
+    /// Source variables declared `mut` (and `&mut` parameters): the generated code binds their
+    /// versions `mut` too, since methods may change them in place.
+    pub mutable_names: std::collections::HashSet<String>,
 }
 
 /// A variable of the pullback.
@@ -511,8 +542,6 @@ pub struct Func {
 pub struct VarData {
     /// Readable name: `x_3_bar` for the adjoint of `x_3`.
     pub name: String,
-    /// The value it is the adjoint of, if any (its type is that value's gradient type).
-    pub of: Option<Value>,
 }
 
 /// A loop's record stack.
@@ -619,9 +648,65 @@ impl Func {
         }
     }
 
-    pub fn new_var(&mut self, name: String, of: Option<Value>) -> Var {
+    /// The versions of the `&mut` parameters: the parameters themselves, what element writes
+    /// and mutations make of them, and what loops and branches carry of them. They are the
+    /// caller's buffer, changed in place: the pullback must never hold on to one.
+    pub fn borrowed_mut_versions(&self) -> std::collections::HashSet<Value> {
+        let mut set: std::collections::HashSet<Value> = self
+            .params
+            .iter()
+            .filter(|p| matches!(&p.ty, syn::Type::Reference(r) if r.mutability.is_some()))
+            .map(|p| p.value)
+            .collect();
+        if set.is_empty() {
+            return set;
+        }
+        loop {
+            let before = set.len();
+            for (n, inst) in self.insts.iter().enumerate() {
+                match &inst.kind {
+                    InstKind::IndexSet { base, .. } | InstKind::Mutate { base, .. }
+                        if set.contains(base) =>
+                    {
+                        set.insert(inst.results[0]);
+                    }
+                    InstKind::Loop { init, body, .. } => {
+                        let params = &self.block(*body).params;
+                        let carried = &params[params.len() - init.len()..];
+                        for (k, v) in init.iter().enumerate() {
+                            if set.contains(v) {
+                                set.insert(carried[k]);
+                                if let Some(&r) = inst.results.get(k) {
+                                    set.insert(r);
+                                }
+                            }
+                        }
+                    }
+                    InstKind::If { .. } | InstKind::Match { .. } => {
+                        for arm in self.inst_blocks(Inst(n as u32)) {
+                            if let Term::Yield(vals) = &self.block(arm).term {
+                                for (k, v) in vals.iter().enumerate() {
+                                    if set.contains(v) {
+                                        if let Some(&r) = inst.results.get(k) {
+                                            set.insert(r);
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if set.len() == before {
+                return set;
+            }
+        }
+    }
+
+    pub fn new_var(&mut self, name: String) -> Var {
         let v = Var(self.vars.len() as u32);
-        self.vars.push(VarData { name, of });
+        self.vars.push(VarData { name });
         v
     }
 

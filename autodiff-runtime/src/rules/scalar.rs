@@ -127,6 +127,14 @@ impl<T: HasShape + ?Sized> HasShape for &T {
     }
 }
 
+impl<T: HasShape + ?Sized> HasShape for &mut T {
+    type Dims = T::Dims;
+    #[inline(always)]
+    fn dims(&self) -> T::Dims {
+        (**self).dims()
+    }
+}
+
 /// Declares a unary rule pair: `$vjp(x, y, g)` with the given docs, and `$jvp(x, y, dx)`.
 macro_rules! unary_decls {
     ($($(#[doc = $doc:literal])* $vjp:ident, $jvp:ident;)*) => {$(
