@@ -131,7 +131,9 @@ pub fn zeros_of_shape<T: crate::differentiable::ZerosOfShape + ?Sized>(
 }
 
 pub use crate::place;
-pub use crate::spread::{No, Probe, ProbeNo, ProbeYes, Spread, Yes, spread};
+pub use crate::spread::{
+    No, NoTan, Probe, ProbeNo, ProbeYes, Tan, Yes, call_jvp, no_tan, spread, tan,
+};
 
 /// Pushes a loop iteration's record onto a stack whose capacity the loop reserved on entry (a
 /// `for` loop over a range reserves its trip count). Unlike `Vec::push`, the fast path has no
