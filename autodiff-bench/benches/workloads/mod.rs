@@ -15,6 +15,7 @@ pub mod cnn;
 pub mod gmm;
 pub mod lecture;
 pub mod loops;
+pub mod lstm;
 pub mod mlp;
 pub mod straight;
 pub mod straight_gen;
@@ -276,6 +277,7 @@ pub fn all_cases() -> Vec<Case> {
     cases.extend(straight::cases());
     cases.extend(loops::cases());
     cases.extend(gmm::cases());
+    cases.extend(lstm::cases());
     cases.extend(mlp::cases());
     cases.extend(cnn::cases());
     cases
