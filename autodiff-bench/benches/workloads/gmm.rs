@@ -31,7 +31,9 @@ use easy_ml::differentiation::{Record, WengertList};
 use easy_ml::numeric::extra::{Exp, Ln};
 
 use super::alloc::heap_kept_by;
-use super::{Case, Method, RTOL_EXACT, RTOL_FD, Rng, Stored, assert_close, fd_step, runner};
+use super::{
+    Case, Method, Rng, Stored, central_fd_coords, check_gradients, fd_coordinates, runner,
+};
 
 const LN_2PI: f64 = 1.837_877_066_409_345_5;
 
@@ -298,28 +300,6 @@ fn flatten(g: &GmmGrad) -> Vec<f64> {
     [&g.0[..], &g.1, &g.2, &g.3].concat()
 }
 
-/// Central differences in the coordinates `coords` only (the others stay 0).
-fn fd_coords(pb: &Problem, theta: &[f64], coords: &[usize]) -> (f64, Vec<f64>) {
-    let y = pb.eval_flat(theta);
-    let mut p = theta.to_vec();
-    let mut g = vec![0.0; theta.len()];
-    for &i in coords {
-        let h = fd_step(theta[i]);
-        p[i] = theta[i] + h;
-        let fp = pb.eval_flat(&p);
-        p[i] = theta[i] - h;
-        let fm = pb.eval_flat(&p);
-        p[i] = theta[i];
-        g[i] = (fp - fm) / (2.0 * h);
-    }
-    (y, g)
-}
-
-/// The finite-difference runner does all coordinates up to this many parameters.
-const FD_FULL_MAX: usize = 64;
-/// Above [`FD_FULL_MAX`], it does this many evenly spaced ones.
-const FD_SUBSET: usize = 16;
-
 pub fn cases() -> Vec<Case> {
     vec![case(2, 5, 1000), case(5, 10, 1000), case(10, 25, 1000)]
 }
@@ -331,25 +311,19 @@ fn case(d: usize, k: usize, n: usize) -> Case {
     let p = theta.len();
     let list = WengertList::new();
 
-    let (yh, gh) = gmm_hand(&pb.alphas, &pb.means, &pb.qs, &pb.ls, &pb.x, d);
-    let gh = flatten(&gh);
+    let hand = gmm_hand(&pb.alphas, &pb.means, &pb.qs, &pb.ls, &pb.x, d);
     let (yo, go) = gmm_grad(&pb.alphas, &pb.means, &pb.qs, &pb.ls, &pb.x, d);
     let (yt, gt) = gmm_tape(&list, &pb.alphas, &pb.means, &pb.qs, &pb.ls, &pb.x, d);
-    let coords: Vec<usize> = if p <= FD_FULL_MAX {
-        (0..p).collect()
-    } else {
-        (0..FD_SUBSET)
-            .map(|j| j * (p - 1) / (FD_SUBSET - 1))
-            .collect()
-    };
-    let (yf, gf) = fd_coords(&pb, &theta, &coords);
-    assert_close(&name, "value (ours)", &[yo], &[yh], RTOL_EXACT);
-    assert_close(&name, "value (tape)", &[yt], &[yh], RTOL_EXACT);
-    assert_close(&name, "value (function)", &[yf], &[yh], RTOL_EXACT);
-    assert_close(&name, "ours", &flatten(&go), &gh, RTOL_EXACT);
-    assert_close(&name, "tape", &flatten(&gt), &gh, RTOL_EXACT);
-    let pick = |g: &[f64]| coords.iter().map(|&i| g[i]).collect::<Vec<_>>();
-    assert_close(&name, "finite differences", &pick(&gf), &pick(&gh), RTOL_FD);
+    let coords = fd_coordinates(p);
+    let fd = central_fd_coords(|p| pb.eval_flat(p), &theta, &coords);
+    check_gradients(
+        &name,
+        &(hand.0, flatten(&hand.1)),
+        &(yo, flatten(&go)),
+        &(yt, flatten(&gt)),
+        &fd,
+        &coords,
+    );
 
     let fd_scale = (2 * p + 1) as f64 / (2 * coords.len() + 1) as f64;
     let pb = std::rc::Rc::new(pb);
@@ -368,7 +342,7 @@ fn case(d: usize, k: usize, n: usize) -> Case {
         }),
         (Method::FiniteDiff, {
             let pb = pb.clone();
-            runner(move || fd_coords(&pb, black_box(&theta), &coords))
+            runner(move || central_fd_coords(|p| pb.eval_flat(p), black_box(&theta), &coords))
         }),
         (Method::Tape, {
             let pb = pb.clone();

@@ -15,6 +15,7 @@ pub mod cnn;
 pub mod gmm;
 pub mod lecture;
 pub mod loops;
+pub mod lstm;
 pub mod mlp;
 pub mod straight;
 pub mod straight_gen;
@@ -162,12 +163,18 @@ pub fn central_fd<const N: usize>(f: impl Fn([f64; N]) -> f64, x: [f64; N]) -> (
     (y, g)
 }
 
-/// Like [`central_fd`], for a parameter vector of any length (one buffer, perturbed in place).
-pub fn central_fd_vec(f: impl Fn(&[f64]) -> f64, x: &[f64]) -> (f64, Vec<f64>) {
+/// Like [`central_fd`], for a parameter vector of any length and in the coordinates `coords`
+/// only (the others stay 0): `2·coords.len() + 1` evaluations of `f`, on one buffer perturbed in
+/// place.
+pub fn central_fd_coords(
+    f: impl Fn(&[f64]) -> f64,
+    x: &[f64],
+    coords: &[usize],
+) -> (f64, Vec<f64>) {
     let y = f(x);
     let mut p = x.to_vec();
     let mut g = vec![0.0; x.len()];
-    for i in 0..x.len() {
+    for &i in coords {
         let h = fd_step(x[i]);
         p[i] = x[i] + h;
         let fp = f(&p);
@@ -177,6 +184,55 @@ pub fn central_fd_vec(f: impl Fn(&[f64]) -> f64, x: &[f64]) -> (f64, Vec<f64>) {
         g[i] = (fp - fm) / (2.0 * h);
     }
     (y, g)
+}
+
+/// The finite-difference runners of the larger workloads do every coordinate up to this many
+/// parameters.
+pub const FD_FULL_MAX: usize = 64;
+/// Above [`FD_FULL_MAX`], they do this many evenly spaced ones (and the report scales the time).
+pub const FD_SUBSET: usize = 16;
+
+/// The coordinates the finite-difference runner of a workload with `p` parameters does: all of
+/// them up to [`FD_FULL_MAX`], else [`FD_SUBSET`] evenly spaced ones, the first and last included.
+pub fn fd_coordinates(p: usize) -> Vec<usize> {
+    if p <= FD_FULL_MAX {
+        (0..p).collect()
+    } else {
+        (0..FD_SUBSET)
+            .map(|j| j * (p - 1) / (FD_SUBSET - 1))
+            .collect()
+    }
+}
+
+/// A value and a gradient flattened to one vector.
+pub type Flat = (f64, Vec<f64>);
+
+/// The checks of a workload that has all five methods, before anything is timed: the values of
+/// ours, of the tape and of the function (as finite differences evaluated it) and the gradients
+/// of ours and of the tape agree with the hand-written ones to [`RTOL_EXACT`], and finite
+/// differences, computed in the coordinates `coords`, to [`RTOL_FD`].
+#[track_caller]
+pub fn check_gradients(
+    case: &str,
+    hand: &Flat,
+    ours: &Flat,
+    tape: &Flat,
+    fd: &Flat,
+    coords: &[usize],
+) {
+    assert_close(case, "value (ours)", &[ours.0], &[hand.0], RTOL_EXACT);
+    assert_close(case, "value (tape)", &[tape.0], &[hand.0], RTOL_EXACT);
+    assert_close(case, "value (function)", &[fd.0], &[hand.0], RTOL_EXACT);
+    assert_close(case, "ours", &ours.1, &hand.1, RTOL_EXACT);
+    assert_close(case, "tape", &tape.1, &hand.1, RTOL_EXACT);
+    let pick = |g: &[f64]| coords.iter().map(|&i| g[i]).collect::<Vec<_>>();
+    assert_close(
+        case,
+        "finite differences",
+        &pick(&fd.1),
+        &pick(&hand.1),
+        RTOL_FD,
+    );
 }
 
 /// A small deterministic generator (SplitMix64) for the benchmark data: no dependency, same data
@@ -221,6 +277,7 @@ pub fn all_cases() -> Vec<Case> {
     cases.extend(straight::cases());
     cases.extend(loops::cases());
     cases.extend(gmm::cases());
+    cases.extend(lstm::cases());
     cases.extend(mlp::cases());
     cases.extend(cnn::cases());
     cases
