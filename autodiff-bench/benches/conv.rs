@@ -3,7 +3,7 @@
 //! First a ratio table: for each conv layer, the backward pass (the pullback of
 //! `conv::conv2d_nchw_vjp`, giving `∂x`, `∂w` and `∂b`) over the forward pass
 //! (`conv::conv2d_nchw`), each the median over interleaved rounds of the ratio of two timings of
-//! the same round, so that the drift of a shared machine cancels out. The target is a
+//! the same round, so that the drift of a shared machine cancels out. The target is a
 //! backward pass of at most 3× the forward pass. Then criterion benches of the main layer
 //! (`N=32, C=16, 28×28, K=32, 3×3, stride 1, padding 1`, `f32`) and of pooling.
 //!
