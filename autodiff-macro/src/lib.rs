@@ -100,6 +100,7 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     let mut tys = scalars::analyze(&f);
     let rev = reverse::reverse(&mut f, &act, &mut tys);
     simplify::forward_single_contributions(&mut f);
+    simplify::move_carried_adjoints(&mut f);
     let plan = plan::plan(&mut f, &act, &mut tys, &rev);
     if let Err(msg) = ir::verify::verify(&f) {
         return with_stubs(&func, &sig, vec![internal(&func, &msg)]);

@@ -43,6 +43,7 @@ pub fn forward_single_contributions(f: &mut Func) {
                 | InstKind::VarAccField { var, .. }
                 | InstKind::VarTakeAt { var, .. }
                 | InstKind::VarTakeTo { var, .. }
+                | InstKind::VarSet { var, .. }
                 | InstKind::VarUpdate { var, .. } => uses[var.index()].other = true,
                 InstKind::VarTake(w) | InstKind::Count(w) => uses[w.index()].other = true,
                 _ => {}
@@ -80,5 +81,57 @@ pub fn forward_single_contributions(f: &mut Func) {
         let mut term = f.block(b).term.clone();
         term.operands_mut(&mut |v| *v = resolve(*v));
         f.blocks[b.index()].term = term;
+    }
+}
+
+/// In a reversed loop, a carried adjoint is taken at the start of each iteration (leaving a
+/// zero) and then receives this iteration's contributions. When it receives exactly one, on
+/// every path, the zero is never needed: the take becomes a move and the contribution an
+/// assignment. For an array carried through a loop that writes its elements, that turns a
+/// zero-filled allocation and an element-wise sum per iteration into two moves.
+pub fn move_carried_adjoints(f: &mut Func) {
+    let Some(pb) = f.pullback else { return };
+    for b in f.blocks_within(pb) {
+        let insts = f.block(b).insts.clone();
+        for (pos, &take) in insts.iter().enumerate() {
+            let w = match f.inst(take).kind {
+                InstKind::VarTake(w) => w,
+                InstKind::VarTakeTo { var, .. } => var,
+                _ => continue,
+            };
+            // Every instruction in the block (and its nested blocks) that touches `w`.
+            let mut touches: Vec<(Inst, bool)> = Vec::new();
+            for nb in f.blocks_within(b) {
+                for &i in &f.block(nb).insts {
+                    if i != take && touches_var(&f.inst(i).kind, w) {
+                        touches.push((i, nb == b));
+                    }
+                }
+            }
+            let [(acc, true)] = touches[..] else { continue };
+            let InstKind::VarAcc { value, .. } = f.inst(acc).kind else {
+                continue;
+            };
+            if insts.iter().position(|&i| i == acc).is_none_or(|p| p < pos) {
+                continue;
+            }
+            f.insts[take.index()].kind = InstKind::VarGet(w);
+            f.insts[acc.index()].kind = InstKind::VarSet { var: w, value };
+        }
+    }
+}
+
+fn touches_var(k: &InstKind, w: Var) -> bool {
+    match k {
+        InstKind::VarInit { var, .. }
+        | InstKind::VarAcc { var, .. }
+        | InstKind::VarSet { var, .. }
+        | InstKind::VarAccAt { var, .. }
+        | InstKind::VarAccField { var, .. }
+        | InstKind::VarTakeAt { var, .. }
+        | InstKind::VarTakeTo { var, .. }
+        | InstKind::VarUpdate { var, .. } => *var == w,
+        InstKind::VarGet(v) | InstKind::VarTake(v) | InstKind::Count(v) => *v == w,
+        _ => false,
     }
 }

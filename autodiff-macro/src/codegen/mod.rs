@@ -765,6 +765,11 @@ impl Gen<'_> {
                     quote! { #pv::acc(&mut #w, #x); }
                 }
             }
+            InstKind::VarSet { var, value } => {
+                let w = names::var(self.f, *var);
+                let x = self.moved(*value, false);
+                quote! { #w = #x; }
+            }
             InstKind::VarAccAt { var, index, value } => {
                 let w = names::var(self.f, *var);
                 let (ix, x) = (id(*index), self.moved(*value, false));

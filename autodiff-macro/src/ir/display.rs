@@ -70,6 +70,7 @@ impl Func {
             },
             InstKind::VarInit { var, value } => format!("{var} = {value}"),
             InstKind::VarAcc { var, value } => format!("{var} += {value}"),
+            InstKind::VarSet { var, value } => format!("{var} := {value}"),
             InstKind::VarAccAt { var, index, value } => format!("{var}[{index}] += {value}"),
             InstKind::VarAccField { var, field, value } => {
                 format!("{var}.{} += {value}", tokens(field))

@@ -212,6 +212,8 @@ pub enum InstKind {
     VarInit { var: Var, value: Value },
     /// `w += value`.
     VarAcc { var: Var, value: Value },
+    /// `w = value`, into a variable whose value was moved out (see [`InstKind::VarGet`]).
+    VarSet { var: Var, value: Value },
     /// `w[index] += value`.
     VarAccAt {
         var: Var,
@@ -346,6 +348,7 @@ macro_rules! inst_operands {
             | InstKind::Ascribe { value: a, .. }
             | InstKind::VarInit { value: a, .. }
             | InstKind::VarAcc { value: a, .. }
+            | InstKind::VarSet { value: a, .. }
             | InstKind::VarAccField { value: a, .. }
             | InstKind::VarTakeAt { index: a, .. }
             | InstKind::VarTakeTo { shape: a, .. } => f(a),
