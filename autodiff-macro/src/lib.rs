@@ -17,6 +17,7 @@ mod activity;
 mod check;
 mod codegen;
 mod derive;
+mod forward;
 mod ir;
 mod lower;
 mod options;
@@ -30,9 +31,9 @@ mod structurize;
 mod types;
 
 use proc_macro::TokenStream;
-use signature::Signature;
 use proc_macro2::TokenStream as TokenStream2;
 use quote::{ToTokens, quote};
+use signature::Signature;
 use syn::spanned::Spanned;
 
 /// Generates `<name>_grad` and `<name>_vjp` beside a function; see the `autodiff` crate.
@@ -100,6 +101,18 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
         String::new()
     };
     let mut tys = scalars::analyze(&f);
+    // Forward mode, on its own copy of the primal.
+    let mut fj = f.clone();
+    let mut tys_j = tys.clone();
+    forward::jvp(&mut fj, &act.active, &mut tys_j);
+    if let Err(msg) = ir::verify::verify(&fj) {
+        return with_stubs(&func, &sig, vec![internal(&func, &msg)]);
+    }
+    let jvp = codegen::generate(&fj, &tys_j, &plan::Plan::default(), &act.active);
+    let jvp_body = {
+        let (p, fw, o) = (&jvp.prelude, &jvp.forward, &jvp.out);
+        quote! { #p #fw #o }
+    };
     let rev = reverse::reverse(&mut f, &act, &mut tys);
     simplify::forward_single_contributions(&mut f);
     simplify::move_carried_adjoints(&mut f);
@@ -135,11 +148,13 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
             let __ad_grad: #grad = { #pullback };
             (__ad_out, __ad_grad)
         },
+        jvp_body,
     );
     if opts.dump {
         eprintln!(
             "#[differentiate] {name}: SSA\n{primal}\n#[differentiate] {name}: forward pass\n{f}\n\
-             #[differentiate] {name}: {}\n#[differentiate] {name}: generated code\n{generated}",
+             #[differentiate] {name}: {}\n#[differentiate] {name}: tangent\n{fj}\n\
+             #[differentiate] {name}: generated code\n{generated}",
             f.pullback_text(),
             name = func.sig.ident,
         );
@@ -187,6 +202,7 @@ fn with_stubs(func: &syn::ItemFn, sig: &Signature, errors: Vec<syn::Error>) -> T
         quote! {
             (::core::panic!(#msg), move |_: #ret| -> #grad { ::core::panic!(#msg) })
         },
+        quote! { ::core::panic!(#msg) },
         quote! { ::core::panic!(#msg) },
     ));
     out.extend(combine(errors));

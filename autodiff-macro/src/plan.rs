@@ -32,6 +32,7 @@ use crate::reverse::Reversed;
 use crate::scalars::{Ty, Types};
 
 /// What the code generator needs to know of the plan.
+#[derive(Default)]
 pub struct Plan {
     /// Forward values that are kept (captured, in a record, on a stack): where the forward pass
     /// would move one of them, it moves a copy instead.
@@ -79,7 +80,7 @@ impl Tree {
 
     fn def_block(&self, f: &Func, v: Value) -> Block {
         match f.value(v).def {
-            ValueDef::Param(_) => f.body(),
+            ValueDef::Param(_) | ValueDef::Tangent(_) => f.body(),
             ValueDef::BlockParam(b, _) => b,
             ValueDef::Result(i, _) => self.inst_block[i.index()],
         }

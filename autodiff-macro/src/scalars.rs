@@ -132,6 +132,7 @@ pub fn of_declared(ty: &syn::Type) -> Ty {
 }
 
 /// Per value, what is known of its type.
+#[derive(Clone)]
 pub struct Types {
     pub tys: Vec<Ty>,
 }

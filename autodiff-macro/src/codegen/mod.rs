@@ -165,6 +165,11 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool]) -> Code {
         let m = g.mut_kw(p.value);
         forward.extend(quote! { let #m #id = #src; });
     }
+    for (n, &(p, d)) in f.tangent_params.iter().enumerate() {
+        let id = names::value(f, d);
+        let src = names::tangent_param(f, n, p);
+        forward.extend(quote! { let #id = #src; });
+    }
     forward.extend(g.block_insts(body));
     let out = match f.block(body).term {
         Term::Return(v) => g.moved(v, false),
@@ -245,6 +250,7 @@ impl Gen<'_> {
                     None => true,
                     Some(
                         InstKind::CallVjp { .. }
+                        | InstKind::CallJvp { .. }
                         | InstKind::CallPullback { .. }
                         | InstKind::Loop { .. }
                         | InstKind::Opaque { .. }
@@ -329,7 +335,7 @@ impl Gen<'_> {
             return true;
         }
         match self.f.value(v).def {
-            ValueDef::Param(n) => self
+            ValueDef::Param(n) | ValueDef::Tangent(n) => self
                 .f
                 .params
                 .get(n)
@@ -372,6 +378,27 @@ impl Gen<'_> {
             quote!(::core::clone::Clone::clone(&#id))
         } else {
             quote!(#id)
+        }
+    }
+
+    /// A tangent handed to a call's forward rule, which takes it by value into its slot: the
+    /// tangent itself where it is used once (`&dz` is the slot of `dz`), a copy otherwise or
+    /// where it arrived by reference (a tangent parameter).
+    fn slot_tangent(&self, v: Value) -> TokenStream {
+        let mut d = v;
+        if let ValueDef::Result(i, 0) = self.f.value(d).def {
+            if let InstKind::Ref(u) = self.f.inst(i).kind {
+                d = u;
+            }
+        }
+        let x = self.v(d);
+        let used_once = self.reads.get(&d).is_some_and(|r| r.0 == 1) && d == v;
+        if self.is_ref(d) {
+            quote!(::std::borrow::ToOwned::to_owned(#x))
+        } else if used_once || self.ty(d).is_plain() {
+            quote!(#x)
+        } else {
+            quote!(::core::clone::Clone::clone(&#x))
         }
     }
 
@@ -562,6 +589,58 @@ impl Gen<'_> {
                     };
                     let (#y, #pbv) = #vjp(#(#moved),*);
                 }
+            }
+            InstKind::CallJvp {
+                path,
+                args,
+                tangents,
+            } => {
+                let mut jvp = path.clone();
+                if let Some(last) = jvp.segments.last_mut() {
+                    last.ident =
+                        quote::format_ident!("{}_jvp", last.ident, span = last.ident.span());
+                }
+                let (y, dy) = (self.v(inst.results[0]), self.v(inst.results[1]));
+                let probes: Vec<syn::Ident> = args.iter().map(|&a| self.v(a)).collect();
+                let moved: Vec<TokenStream> = args.iter().map(|&a| self.moved(a, false)).collect();
+                let slots: Vec<TokenStream> = tangents
+                    .iter()
+                    .map(|t| match t {
+                        Some(d) => {
+                            let d = self.slot_tangent(*d);
+                            quote!(#pv::tan(#d))
+                        }
+                        None => quote!(#pv::no_tan()),
+                    })
+                    .collect();
+                let span = inst.span;
+                let slots_id = syn::Ident::new(&format!("__ad_slots{}", i.0), span);
+                let sel = syn::Ident::new(&format!("__ad_sel{}", i.0), span);
+                let call = quote_spanned! {span=>
+                    #pv::call_jvp(#jvp, #sel, (#(#moved,)*), &mut #slots_id)
+                };
+                quote! {
+                    let #sel = {
+                        use #pv::{ProbeNo as _, ProbeYes as _};
+                        (#((&#pv::Probe(&#probes)).marker(),)*)
+                    };
+                    let mut #slots_id = (#(#slots,)*);
+                    let (#y, #dy) = #call;
+                }
+            }
+            InstKind::Jvp {
+                prim,
+                args,
+                tangents,
+            } => {
+                let tr = syn::Ident::new(prim.def().rule, Span::call_site());
+                let rule = quote::format_ident!("{}_jvp", prim.name());
+                let args: Vec<TokenStream> = args
+                    .iter()
+                    .chain(tangents)
+                    .map(|&a| self.by_ref(a))
+                    .collect();
+                quote! { #lhs #pv::#tr::#rule(#(#args),*); }
             }
             InstKind::CallPullback { pb: pbv, sel, g } => {
                 let span = inst.span;

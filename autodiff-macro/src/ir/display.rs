@@ -116,6 +116,27 @@ impl Func {
             }
             InstKind::Helper { name, args } => format!("d::{name} {}", list(args)),
             InstKind::CastBack { source, g } => format!("cast_back {g} to {source}"),
+            InstKind::CallJvp {
+                path,
+                args,
+                tangents,
+            } => {
+                let t: Vec<String> = tangents
+                    .iter()
+                    .map(|t| t.map_or("_".into(), |v| v.to_string()))
+                    .collect();
+                format!(
+                    "call_jvp {} {} tangents {}",
+                    tokens(path),
+                    list(args),
+                    t.join(", ")
+                )
+            }
+            InstKind::Jvp {
+                prim,
+                args,
+                tangents,
+            } => format!("{}_jvp {}; {}", prim.name(), list(args), list(tangents)),
             InstKind::CallVjp { path, args } => {
                 format!("call_vjp {} {}", tokens(path), list(args))
             }

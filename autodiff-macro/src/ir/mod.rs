@@ -94,6 +94,8 @@ pub enum ValueDef {
     BlockParam(Block, usize),
     /// The `n`th result of an instruction.
     Result(Inst, usize),
+    /// The tangent of the `n`th parameter (forward mode).
+    Tangent(usize),
 }
 
 #[derive(Clone, Debug)]
@@ -263,6 +265,20 @@ pub enum InstKind {
     Helper { name: String, args: Vec<Value> },
     /// The cotangent of an `as` cast's source: `g` converted back.
     CastBack { source: Value, g: Value },
+    /// `g_jvp(args, tangents)` through the runtime's call adapter: results are the value and
+    /// its tangent. `tangents[k]` is the tangent of argument `k` if it has one.
+    CallJvp {
+        path: syn::Path,
+        args: Vec<Value>,
+        tangents: Vec<Option<Value>>,
+    },
+    /// The runtime's forward rule of a primitive on values whose type the macro does not know:
+    /// `Trait::<name>_jvp(args.., tangents..)`, `args` being the operands then the result.
+    Jvp {
+        prim: PrimId,
+        args: Vec<Value>,
+        tangents: Vec<Value>,
+    },
     /// `g_vjp(args)`: results are the value, its pullback and the markers saying which
     /// arguments it returns gradients for.
     CallVjp { path: syn::Path, args: Vec<Value> },
@@ -367,6 +383,14 @@ macro_rules! inst_operands {
             InstKind::Mutate { base, args, .. } => {
                 f(base);
                 args.$it().for_each(f);
+            }
+            InstKind::CallJvp { args, tangents, .. } => {
+                args.$it().for_each(&mut *f);
+                tangents.$it().flatten().for_each(f);
+            }
+            InstKind::Jvp { args, tangents, .. } => {
+                args.$it().for_each(&mut *f);
+                tangents.$it().for_each(f);
             }
             InstKind::IndexSet { base, index, value } => {
                 f(base);
@@ -538,6 +562,8 @@ pub struct Func {
     /// Source variables declared `mut` (and `&mut` parameters): the generated code binds their
     /// versions `mut` too, since methods may change them in place.
     pub mutable_names: std::collections::HashSet<String>,
+    /// Forward mode: the tangent parameter of each active parameter (primal, tangent).
+    pub tangent_params: Vec<(Value, Value)>,
 }
 
 /// A variable of the pullback.

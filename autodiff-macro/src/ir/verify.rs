@@ -22,6 +22,9 @@ pub fn verify(f: &Func) -> Result<(), String> {
     for p in &f.params {
         v.define(p.value)?;
     }
+    for &(_, d) in &f.tangent_params {
+        v.define(d)?;
+    }
     v.block(body, Ctx::Function)?;
     if let Some(pb) = f.pullback {
         // The pullback may read the top level of the forward pass: what it captures.

@@ -4,6 +4,7 @@
 //! and answers the questions the passes ask: is `exp` a primitive, how many arguments does it
 //! take, what does its reverse rule read, what is its form.
 
+pub mod forms;
 pub mod places;
 pub mod table;
 
