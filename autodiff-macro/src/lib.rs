@@ -93,7 +93,7 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
         Err(_) => {}
     }
     let Some(act) = act.filter(|_| errors.is_empty()) else {
-        return with_stubs(&func, &sig, errors);
+        return with_stubs(&func, &sig, opts.hessian, errors);
     };
     let primal = if opts.dump {
         f.to_string()
@@ -106,56 +106,129 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     let mut tys_j = tys.clone();
     forward::jvp(&mut fj, &act.active, &mut tys_j);
     if let Err(msg) = ir::verify::verify(&fj) {
-        return with_stubs(&func, &sig, vec![internal(&func, &msg)]);
+        return with_stubs(&func, &sig, opts.hessian, vec![internal(&func, &msg)]);
     }
     let jvp = codegen::generate(&fj, &tys_j, &plan::Plan::default(), &act.active);
     let jvp_body = {
         let (p, fw, o) = (&jvp.prelude, &jvp.forward, &jvp.out);
         quote! { #p #fw #o }
     };
+    let n_primal = f.values.len();
     let rev = reverse::reverse(&mut f, &act, &mut tys);
     simplify::forward_single_contributions(&mut f);
     simplify::move_carried_adjoints(&mut f);
     let plan = plan::plan(&mut f, &act, &mut tys, &rev);
     if let Err(msg) = ir::verify::verify(&f) {
-        return with_stubs(&func, &sig, vec![internal(&func, &msg)]);
+        return with_stubs(&func, &sig, opts.hessian, vec![internal(&func, &msg)]);
     }
-    let codegen::Code {
-        prelude,
-        forward,
-        out,
-        seed,
-        pullback,
-    } = codegen::generate(&f, &tys, &plan, &act.active);
+    // Second order (on request): forward mode over what reverse mode made.
+    let mut fh = f.clone();
+    let mut tys_h = tys.clone();
+    if opts.hessian {
+        forward::vjp_jvp(&mut fh, &act.active, n_primal, &mut tys_h);
+        if let Err(msg) = ir::verify::verify(&fh) {
+            return with_stubs(&func, &sig, opts.hessian, vec![internal(&func, &msg)]);
+        }
+    }
+    // Second order needs the runtime's tangent of every reverse rule it calls on arrays that
+    // is not multilinear; where one is missing, `_vjp_jvp` and `_hvp` say so when called.
+    let unsupported: Option<String> = fh.insts.iter().find_map(|i| match &i.kind {
+        ir::InstKind::RuleJvp { prim, .. } => Some(prim.name().to_string()),
+        _ => None,
+    });
+    let vjp = codegen::generate(&f, &tys, &plan, &act.active);
+    let second = if opts.hessian {
+        Some(codegen::generate(
+            &fh,
+            &tys_h,
+            &plan::Plan::kept_in(&fh),
+            &act.active,
+        ))
+    } else {
+        None
+    };
     let (ret, grad) = (&sig.ret, &sig.grad);
     let seed_value = quote::quote_spanned!(ret.span()=> ::autodiff::__private::seed(&__ad_out));
+    let seed_value_2 = quote::quote_spanned!(ret.span()=> ::autodiff::__private::seed(&__ad_out.0));
     // `_grad` carries the forward and backward passes in one body rather than calling `_vjp`:
     // LLVM optimises them together (sharing `sin`/`cos` work, keeping values in registers), and
-    // inside an `impl` block the macro could not name `_vjp` for an associated function.
-    let generated = sig.items(
-        &func,
-        quote! {
-            #prelude
-            #forward
-            let __ad_out = #out;
-            (__ad_out, move |#seed: #ret| -> #grad { #pullback })
-        },
-        quote! {
-            #prelude
-            #forward
-            let __ad_out = #out;
-            let #seed: #ret = #seed_value;
-            let __ad_grad: #grad = { #pullback };
-            (__ad_out, __ad_grad)
-        },
-        jvp_body,
-    );
+    // inside an `impl` block the macro could not name `_vjp` for an associated function. The
+    // same goes for `_hvp` and `_vjp_jvp`.
+    let bodies = {
+        let codegen::Code {
+            prelude,
+            forward,
+            out,
+            seeds,
+            pullback,
+        } = &vjp;
+        let seed = &seeds[0];
+        let second_order = second.as_ref().map(|s2| {
+            let (p2, f2, o2, pb2) = (&s2.prelude, &s2.forward, &s2.out, &s2.pullback);
+            let (seed2, dseed2) = (&s2.seeds[0], &s2.seeds[1]);
+            (
+                quote! {
+                    #p2
+                    #f2
+                    let (__ad_y, __ad_dy) = #o2;
+                    (__ad_y, __ad_dy, move |#seed2: #ret, #dseed2: #ret| -> (#grad, #grad) { #pb2 })
+                },
+                quote! {
+                    #p2
+                    #f2
+                    let __ad_out = #o2;
+                    let #seed2: #ret = #seed_value_2;
+                    let #dseed2: #ret = ::core::default::Default::default();
+                    let (__ad_grad, __ad_hv): (#grad, #grad) = { #pb2 };
+                    (__ad_out.0, __ad_grad, __ad_hv)
+                },
+            )
+        });
+        signature::Bodies {
+            vjp: quote! {
+                #prelude
+                #forward
+                let __ad_out = #out;
+                (__ad_out, move |#seed: #ret| -> #grad { #pullback })
+            },
+            grad: quote! {
+                #prelude
+                #forward
+                let __ad_out = #out;
+                let #seed: #ret = #seed_value;
+                let __ad_grad: #grad = { #pullback };
+                (__ad_out, __ad_grad)
+            },
+            jvp: jvp_body,
+            second_order,
+        }
+    };
+    let mut bodies = bodies;
+    if let (Some(p), true) = (unsupported, opts.hessian) {
+        let msg = format!(
+            "`{}`: second derivatives of `{p}` on values of array type are not supported yet",
+            func.sig.ident
+        );
+        bodies.second_order = Some((
+            quote! {
+                (
+                    ::core::panic!(#msg),
+                    ::core::panic!(#msg),
+                    move |_: #ret, _: #ret| -> (#grad, #grad) { ::core::panic!(#msg) },
+                )
+            },
+            quote! { ::core::panic!(#msg) },
+        ));
+    }
+    let generated = sig.items(&func, bodies);
     if opts.dump {
         eprintln!(
             "#[differentiate] {name}: SSA\n{primal}\n#[differentiate] {name}: forward pass\n{f}\n\
              #[differentiate] {name}: {}\n#[differentiate] {name}: tangent\n{fj}\n\
+             #[differentiate] {name}: forward over reverse\n{fh}\n{}\n\
              #[differentiate] {name}: generated code\n{generated}",
             f.pullback_text(),
+            fh.pullback_text(),
             name = func.sig.ident,
         );
     }
@@ -181,7 +254,12 @@ fn original(func: &syn::ItemFn) -> TokenStream2 {
 }
 
 /// The original function, stubs for the generated items, and the errors.
-fn with_stubs(func: &syn::ItemFn, sig: &Signature, errors: Vec<syn::Error>) -> TokenStream2 {
+fn with_stubs(
+    func: &syn::ItemFn,
+    sig: &Signature,
+    hessian: bool,
+    errors: Vec<syn::Error>,
+) -> TokenStream2 {
     let mut out = original(func);
     if sig
         .params
@@ -197,13 +275,28 @@ fn with_stubs(func: &syn::ItemFn, sig: &Signature, errors: Vec<syn::Error>) -> T
         func.sig.ident
     );
     let (ret, grad) = (&sig.ret, &sig.grad);
+    let stub = quote! { ::core::panic!(#msg) };
     out.extend(sig.items(
         func,
-        quote! {
-            (::core::panic!(#msg), move |_: #ret| -> #grad { ::core::panic!(#msg) })
+        signature::Bodies {
+            vjp: quote! {
+                (::core::panic!(#msg), move |_: #ret| -> #grad { ::core::panic!(#msg) })
+            },
+            grad: stub.clone(),
+            jvp: stub.clone(),
+            second_order: hessian.then(|| {
+                (
+                    quote! {
+                        (
+                            ::core::panic!(#msg),
+                            ::core::panic!(#msg),
+                            move |_: #ret, _: #ret| -> (#grad, #grad) { ::core::panic!(#msg) },
+                        )
+                    },
+                    stub,
+                )
+            }),
         },
-        quote! { ::core::panic!(#msg) },
-        quote! { ::core::panic!(#msg) },
     ));
     out.extend(combine(errors));
     out

@@ -2,7 +2,11 @@
 //!
 //! - `wrt(a, b)`: differentiate with respect to exactly these parameters, in this order of
 //!   declaration (the default is every parameter of a differentiable type);
-//! - `dump`: print the SSA form and the generated code at compile time.
+//! - `dump`: print the SSA form and the generated code at compile time;
+//! - `hessian`: also generate second order, `_hvp` and `_vjp_jvp` (forward mode over reverse
+//!   mode). Opt-in: it doubles what rustc checks, and a function called from such a function
+//!   must have second-order rules too (`#[differentiate(hessian)]`, or a hand-written
+//!   `g_vjp_jvp`).
 
 use syn::parse::{Parse, ParseStream};
 use syn::{Ident, Token};
@@ -11,6 +15,7 @@ use syn::{Ident, Token};
 pub struct Options {
     pub wrt: Option<Vec<Ident>>,
     pub dump: bool,
+    pub hessian: bool,
 }
 
 impl Parse for Options {
@@ -20,7 +25,7 @@ impl Parse for Options {
             let key: Ident = input.parse().map_err(|e| {
                 syn::Error::new(
                     e.span(),
-                    "`#[differentiate]` accepts `wrt(a, b, ..)` and `dump`",
+                    "`#[differentiate]` accepts `wrt(a, b, ..)`, `hessian` and `dump`",
                 )
             })?;
             match key.to_string().as_str() {
@@ -53,6 +58,15 @@ impl Parse for Options {
                     }
                     opts.wrt = Some(names.into_iter().collect());
                 }
+                "hessian" => {
+                    if !input.is_empty() && !input.peek(Token![,]) {
+                        return Err(syn::Error::new(
+                            key.span(),
+                            "`hessian` takes no value: write `#[differentiate(hessian)]`",
+                        ));
+                    }
+                    opts.hessian = true;
+                }
                 "dump" => {
                     if !input.is_empty() && !input.peek(Token![,]) {
                         return Err(syn::Error::new(
@@ -66,7 +80,7 @@ impl Parse for Options {
                     return Err(syn::Error::new(
                         key.span(),
                         format!(
-                            "unknown option `{other}`: `#[differentiate]` accepts `wrt(a, b, ..)` and `dump`"
+                            "unknown option `{other}`: `#[differentiate]` accepts `wrt(a, b, ..)`, `hessian` and `dump`"
                         ),
                     ));
                 }

@@ -39,6 +39,42 @@ pub struct Plan {
     pub kept: HashSet<Value>,
 }
 
+impl Plan {
+    /// What `f` keeps after later transformations changed it (forward mode over reverse
+    /// mode keeps tangents beside values): every forward value the pullback reads, and every
+    /// value a record or a stack holds.
+    pub fn kept_in(f: &Func) -> Plan {
+        let tree = Tree::build(f);
+        let mut kept = HashSet::new();
+        for (n, inst) in f.insts.iter().enumerate() {
+            let in_pb = tree.in_pullback[tree.inst_block[n].index()];
+            match &inst.kind {
+                InstKind::MakeRecord { values, .. } | InstKind::Push { values, .. } => {
+                    kept.extend(values.iter().copied());
+                }
+                _ if in_pb => {
+                    for v in f.operands(Inst(n as u32)) {
+                        if tree.is_forward(f, v) {
+                            kept.insert(v);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some(pb) = f.pullback {
+            for b in f.blocks_within(pb) {
+                for v in f.term_operands(b) {
+                    if tree.is_forward(f, v) {
+                        kept.insert(v);
+                    }
+                }
+            }
+        }
+        Plan { kept }
+    }
+}
+
 /// Which tree a block is in, its parent, and where values and instructions live.
 struct Tree {
     parent: Vec<Option<Block>>,

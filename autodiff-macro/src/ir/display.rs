@@ -132,6 +132,24 @@ impl Func {
                     t.join(", ")
                 )
             }
+            InstKind::CallVjpJvp { path, args, .. } => {
+                format!("call_vjp_jvp {} {}", tokens(path), list(args))
+            }
+            InstKind::CallPullbackJvp { pb, sel, g, dg } => {
+                format!("pullback {pb} {g}, {dg} spread {sel}")
+            }
+            InstKind::RuleJvp {
+                prim,
+                operand,
+                g,
+                dargs,
+                dg,
+                ..
+            } => format!(
+                "rule {}_jvp .., {g}, {}, {dg}",
+                prim.rule_name(*operand),
+                list(dargs)
+            ),
             InstKind::Jvp {
                 prim,
                 args,

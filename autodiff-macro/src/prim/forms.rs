@@ -115,3 +115,76 @@ pub fn bound(
     env.push(("g", g));
     Some((form, env))
 }
+
+/// The derivative helpers' own partial derivatives, as forms (for second derivatives: the
+/// tangent of a pullback that uses them): `(helper, its argument names, per argument the form,
+/// or "" for an argument it is constant in)`.
+const HELPER_PARTIALS: &[(&str, &[&str], &[&str])] = &[
+    // x/y, 0 at y = 0.
+    (
+        "hypot_d",
+        &["x", "y"],
+        &[
+            "g * d::hypot_d(1.0, y)",
+            "-(g * d::hypot_d(d::hypot_d(x, y), y))",
+        ],
+    ),
+    // a/s with s = x² + a², 0 at the origin.
+    (
+        "atan2_d0",
+        &["x", "a"],
+        &[
+            "-(g * 2.0 * x * d::atan2_d0(x, a) * d::hypot_d(1.0, x * x + a * a))",
+            "g * (1.0 - 2.0 * a * d::atan2_d0(x, a)) * d::hypot_d(1.0, x * x + a * a)",
+        ],
+    ),
+    // −x/s.
+    (
+        "atan2_d1",
+        &["x", "a"],
+        &[
+            "g * (2.0 * x * x * d::hypot_d(1.0, x * x + a * a) - 1.0) * d::hypot_d(1.0, x * x + a * a)",
+            "g * 2.0 * a * x * d::hypot_d(1.0, x * x + a * a) * d::hypot_d(1.0, x * x + a * a)",
+        ],
+    ),
+    // p·xᵖ⁻¹.
+    (
+        "powf_dx",
+        &["x", "p"],
+        &[
+            "g * p * d::powf_dx(x, p - 1.0)",
+            "g * x.powf(p - 1.0) * (1.0 + p * x.ln())",
+        ],
+    ),
+    // y·ln x with y = xᵖ.
+    (
+        "powf_dp",
+        &["x", "y"],
+        &["g * d::hypot_d(y, x)", "g * d::powf_dp(x, 1.0)"],
+    ),
+    // n·xⁿ⁻¹ (y is read only where n − 1 overflows).
+    (
+        "powi_d",
+        &["x", "n", "y"],
+        &["g * d::powi_d2(x, n)", "", ""],
+    ),
+];
+
+/// The partial of derivative helper `name` in its argument `k`, with its names bound (`g` to
+/// the argument's tangent); `None` where it is constant in that argument.
+pub fn helper_partial(
+    name: &str,
+    k: usize,
+    args: &[Value],
+    g: Value,
+) -> Option<(syn::Expr, Vec<(&'static str, Value)>)> {
+    let (_, names, partials) = HELPER_PARTIALS.iter().find(|(n, _, _)| *n == name)?;
+    let src = partials.get(k).filter(|f| !f.is_empty())?;
+    let form: syn::Expr = syn::parse_str(src).unwrap_or_else(|e| {
+        panic!("autodiff: the partial `{src}` of `{name}` does not parse: {e}")
+    });
+    let mut env: Vec<(&'static str, Value)> =
+        names.iter().copied().zip(args.iter().copied()).collect();
+    env.push(("g", g));
+    Some((form, env))
+}

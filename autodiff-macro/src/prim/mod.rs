@@ -185,6 +185,39 @@ impl PrimId {
         }
     }
 
+    /// The positions (in [`PrimId::reads`]`(k)`) of the values the runtime reverse rule of
+    /// operand `k` is linear in, besides the cotangent; `None` where it is not multilinear
+    /// (its tangent then needs the runtime's `<rule>_jvp`).
+    pub fn rule_linear_in(self, k: usize) -> Option<Vec<usize>> {
+        let d = self.def();
+        match d.name {
+            // g, and the other operand.
+            "mul" | "dot" => Some(vec![if k == 0 { 1 } else { 0 }]),
+            // g only: rules whose factor of g is constant between kinks or jumps.
+            _ if d.rule == "TensorRules"
+                || d.flags.has(Flags::KINK)
+                || matches!(
+                    d.name,
+                    "add"
+                        | "sub"
+                        | "neg"
+                        | "abs"
+                        | "signum"
+                        | "floor"
+                        | "ceil"
+                        | "round"
+                        | "trunc"
+                        | "fract"
+                        | "to_degrees"
+                        | "to_radians"
+                ) =>
+            {
+                Some(Vec::new())
+            }
+            _ => None,
+        }
+    }
+
     /// What the runtime reverse rule of operand `k` reads.
     pub fn reads(self, k: usize) -> Vec<Arg> {
         let d = self.def();

@@ -720,6 +720,17 @@ pub mod d {
         super::powi_derivative(x, n, y)
     }
 
+    /// `d²/dx² xⁿ = n·(n − 1)·xⁿ⁻²`, `0` for `n = 0` and `n = 1` (the second derivative, for
+    /// Hessian-vector products).
+    #[inline(always)]
+    pub fn powi_d2<T: Float>(x: T, n: i32) -> T {
+        if n == 0 || n == 1 {
+            return T::ZERO;
+        }
+        let (nf, m) = (f64::from(n), f64::from(n) - 1.0);
+        T::from_f64(nf * m) * x.powi(n.saturating_sub(2))
+    }
+
     /// `∂/∂x xᵖ = p·xᵖ⁻¹`, `0` for `p = 0`.
     #[inline(always)]
     pub fn powf_dx<T: Float>(x: T, p: T) -> T {

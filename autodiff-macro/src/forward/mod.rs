@@ -20,60 +20,87 @@ use crate::ir::*;
 use crate::prim::{Flags, PrimId, forms};
 use crate::scalars::{FloatTy, Ty, Types};
 
+mod over_reverse;
+pub use over_reverse::vjp_jvp;
+
 /// Forward mode on the primal function `f`: afterwards its body returns `(value, tangent)` and
 /// its tangent parameters are `f.tangent_params` (one per active parameter).
 pub fn jvp(f: &mut Func, active: &[bool], tys: &mut Types) {
-    let mut fw = Fwd {
-        f,
-        active: active.to_vec(),
-        tys,
-        tan: HashMap::new(),
-    };
-    for n in 0..fw.f.params.len() {
-        let p = fw.f.params[n].clone();
-        if !p.active {
-            continue;
-        }
-        let name = format!("d{}", p.ident);
-        let d =
-            fw.f.new_value(Some(name), ValueDef::Tangent(n), Kind::Float);
-        let t = fw.tys.of(p.value);
-        fw.tys.set(d, t);
-        fw.tan.insert(p.value, d);
-        fw.f.tangent_params.push((p.value, d));
-    }
+    let mut fw = Fwd::new(f, active, tys);
+    fw.begin(false);
     let body = fw.f.body();
-    // A `&mut` parameter is a place the body changes: its tangent is an owned copy, made first.
-    let mut first = Vec::new();
-    for p in fw.f.params.clone() {
-        let by_mut = matches!(&p.ty, syn::Type::Reference(r) if r.mutability.is_some());
-        if !p.active || !by_mut {
-            continue;
-        }
-        let d = fw.tan[&p.value];
-        let t = fw.tys.of(p.value);
-        let to_owned = PrimId::method("to_owned").expect("the table has to_owned");
-        let own = fw.emit(
-            body,
-            &mut first,
-            InstKind::Prim {
-                prim: to_owned,
-                args: vec![d],
-                unwrap: false,
-            },
-            t,
-        );
-        fw.set_tangent(p.value, own);
-    }
-    first.extend(std::mem::take(&mut fw.f.blocks[body.index()].insts));
-    fw.f.blocks[body.index()].insts = first;
     fw.block(body);
-    if let Term::Return(v) = fw.f.block(body).term.clone() {
-        let mut out = Vec::new();
-        let dv = fw.tangent_or_zero(body, v, &mut out);
-        let t = fw.emit(body, &mut out, InstKind::Tuple(vec![v, dv]), Ty::Unknown);
-        fw.f.blocks[body.index()].insts.extend(out);
-        fw.f.blocks[body.index()].term = Term::Return(t);
+    fw.return_tangent(body);
+}
+
+impl<'a> Fwd<'a> {
+    fn new(f: &'a mut Func, active: &[bool], tys: &'a mut Types) -> Self {
+        Fwd {
+            f,
+            active: active.to_vec(),
+            tys,
+            tan: HashMap::new(),
+            var_varied: Vec::new(),
+            dvar: HashMap::new(),
+            record_masks: HashMap::new(),
+            stack_masks: HashMap::new(),
+        }
+    }
+
+    /// Tangent parameters, and owned copies of the tangents of `&mut` parameters (of every
+    /// parameter taken by reference with `own_refs`: a pullback may keep those).
+    fn begin(&mut self, own_refs: bool) {
+        let fw = self;
+        for n in 0..fw.f.params.len() {
+            let p = fw.f.params[n].clone();
+            if !p.active {
+                continue;
+            }
+            let name = format!("d{}", p.ident);
+            let d =
+                fw.f.new_value(Some(name), ValueDef::Tangent(n), Kind::Float);
+            let t = fw.tys.of(p.value);
+            fw.tys.set(d, t);
+            fw.tan.insert(p.value, d);
+            fw.f.tangent_params.push((p.value, d));
+        }
+        let body = fw.f.body();
+        // A `&mut` parameter is a place the body changes: its tangent is an owned copy, made first.
+        let mut first = Vec::new();
+        for p in fw.f.params.clone() {
+            let by_mut = matches!(&p.ty, syn::Type::Reference(r) if r.mutability.is_some());
+            let by_ref = matches!(&p.ty, syn::Type::Reference(_));
+            if !p.active || !(by_mut || own_refs && by_ref) {
+                continue;
+            }
+            let d = fw.tan[&p.value];
+            let t = fw.tys.of(p.value);
+            let to_owned = PrimId::method("to_owned").expect("the table has to_owned");
+            let own = fw.emit(
+                body,
+                &mut first,
+                InstKind::Prim {
+                    prim: to_owned,
+                    args: vec![d],
+                    unwrap: false,
+                },
+                t,
+            );
+            fw.set_tangent(p.value, own);
+        }
+        first.extend(std::mem::take(&mut fw.f.blocks[body.index()].insts));
+        fw.f.blocks[body.index()].insts = first;
+    }
+
+    /// Block `b` returns `(v, dv)` where it returned `v`.
+    fn return_tangent(&mut self, b: Block) {
+        if let Term::Return(v) = self.f.block(b).term.clone() {
+            let mut out = Vec::new();
+            let dv = self.tangent_or_zero(b, v, &mut out);
+            let t = self.emit(b, &mut out, InstKind::Tuple(vec![v, dv]), Ty::Unknown);
+            self.f.blocks[b.index()].insts.extend(out);
+            self.f.blocks[b.index()].term = Term::Return(t);
+        }
     }
 }
 
@@ -83,6 +110,14 @@ struct Fwd<'a> {
     tys: &'a mut Types,
     /// The tangent of each active value.
     tan: HashMap<Value, Value>,
+    /// Forward over reverse: the tangent variable of each adjoint variable whose value depends
+    /// on the direction, and what the plan's records and stacks carry of it.
+    var_varied: Vec<bool>,
+    dvar: HashMap<Var, Var>,
+    /// Per record (`if`/`match` instruction, variant) and per stack: which kept values have a
+    /// tangent (kept beside them).
+    record_masks: HashMap<(Inst, usize), Vec<bool>>,
+    stack_masks: HashMap<Stack, Vec<bool>>,
 }
 
 impl Fwd<'_> {
@@ -188,6 +223,25 @@ impl Fwd<'_> {
                 return self.branch(i, &blocks);
             }
             InstKind::Loop { .. } => return self.lp(b, i, out),
+            InstKind::MakeRecord { .. }
+            | InstKind::Push { .. }
+            | InstKind::Pop(_)
+            | InstKind::MatchRecord { .. }
+            | InstKind::CallVjp { .. }
+            | InstKind::CallPullback { .. }
+            | InstKind::VarInit { .. }
+            | InstKind::VarAcc { .. }
+            | InstKind::VarSet { .. }
+            | InstKind::VarAccAt { .. }
+            | InstKind::VarAccField { .. }
+            | InstKind::VarGet(_)
+            | InstKind::VarTake(_)
+            | InstKind::VarTakeAt { .. }
+            | InstKind::VarTakeTo { .. }
+            | InstKind::VarUpdate { .. }
+            | InstKind::Rule { .. }
+            | InstKind::Helper { .. }
+            | InstKind::CastBack { .. } => return self.pullback_inst(b, i, out),
             _ => {}
         }
         if !results.iter().any(|&r| self.is_active(r)) {
