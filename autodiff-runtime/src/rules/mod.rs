@@ -86,8 +86,13 @@
 //!   the arguments equal to the output, so a NaN the primal ignores gets `0`
 //!   (`x.max(NaN) == x`: all of `g` goes to `x`).
 
+mod float;
 mod scalar;
 pub mod tensor;
 
-pub use scalar::{ArithRules, FloatRules, HasShape, NegRule, ShapeOf, d};
-pub use tensor::{DotRules, FloatArgRules, TensorRules};
+pub use float::{FloatArgRules, FloatRules};
+pub use scalar::{ArithRules, HasShape, NegRule, ShapeOf, d};
+pub use tensor::{DotRules, TensorRules};
+
+#[cfg(test)]
+mod testing;

@@ -1,0 +1,1114 @@
+//! The runtime's derivative rules, written from the primitive table.
+//!
+//! A primitive's derivative is stated once, as the forms of its table entry. `#[differentiate]`
+//! writes the forms out inline on plain floats; this module writes the same forms as the
+//! runtime's rule traits — their declarations and their impls for `f32`, `f64` and ndarray
+//! arrays — so that no rule exists in a second, hand-written copy that could drift.
+//!
+//! `autodiff-runtime` invokes the hidden macro `__rules!` inside each trait and impl block; the
+//! block's header (its type, bounds and docs) stays in the runtime, the expansion is the list of
+//! items. `__rules!(MODE TRAIT[<TYPE>] [over ELEM])`:
+//!
+//! - `declare FloatRules`, `declare FloatArgRules<A>`, `declare ArithRules`, `declare NegRule`:
+//!   the trait's items, each documented with the entry's math and form.
+//! - `forms FloatRules`, `forms FloatArgRules<Self>`, `forms ArithRules`, `forms NegRule`, in
+//!   the impls for `f32` and `f64`: the forms written out. The reverse rule of operand `k` is
+//!   form `k` with `g` the cotangent; the forward rule is the sum, over the differentiable
+//!   operands, of their forms with `g` replaced by their tangents (with the tangent in place of
+//!   one component of a tuple cotangent and zero for the others, one sum per component).
+//! - `elementwise FloatRules over T`, `elementwise FloatArgRules<T> over T`, in the impls for
+//!   `Array<T, D>`: every element through the scalar rule of `T`; an argument of type `T` (the
+//!   scalar exponent of ndarray's `a.powf(p)`) is shared by every element and its cotangent is
+//!   the sum over the elements. The expansion calls `map_elems` and `sum_elems`, which the
+//!   runtime defines beside it.
+//! - `broadcast ArithRules<RHS>`, `broadcast NegRule`, in the impls for arrays (and scalars
+//!   beside arrays): the forms elementwise over the operands broadcast to the result's shape,
+//!   each cotangent reduced to its operand's shape. The expansion names `Zip`, `Side`, `reduce`,
+//!   `reduce_owned` and `ShapeOf`, which must be in scope.
+//!
+//! Forms call the runtime's helpers as `d::name(..)`, so `d` must be in scope where forms are
+//! written out.
+
+use proc_macro2::{Ident, Span, TokenStream, TokenTree};
+use quote::{ToTokens, format_ident, quote};
+use syn::parse::{Parse, ParseStream};
+
+use crate::prim::{self, Arg, PrimDef, PrimId, Syntax};
+
+/// Expands one `__rules!` invocation.
+pub fn expand(input: TokenStream) -> TokenStream {
+    prim::new_expansion();
+    syn::parse2::<Request>(input)
+        .and_then(|r| r.generate())
+        .unwrap_or_else(|e| e.to_compile_error())
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Declare,
+    Forms,
+    Elementwise,
+    Broadcast,
+}
+
+/// The rule traits the table's entries are written into.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Family {
+    /// `FloatRules`: every float method, all its float inputs of the receiver's type.
+    Float,
+    /// `FloatArgRules<A>`: the float methods whose arguments may have another type than the
+    /// receiver (ndarray's `a.powf(p)` with a scalar `p`).
+    FloatArg,
+    /// `ArithRules<Rhs>`: the binary operators.
+    Arith,
+    /// `NegRule`: unary minus.
+    Neg,
+}
+
+struct Request {
+    mode: Mode,
+    family: Family,
+    /// The trait's type argument: `A` of `FloatArgRules<A>`, `Rhs` of `ArithRules<Rhs>`.
+    arg: Option<syn::Type>,
+    /// The element type, for `elementwise`.
+    elem: Option<syn::Type>,
+}
+
+impl Parse for Request {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let m: Ident = input.parse()?;
+        let mode = match m.to_string().as_str() {
+            "declare" => Mode::Declare,
+            "forms" => Mode::Forms,
+            "elementwise" => Mode::Elementwise,
+            "broadcast" => Mode::Broadcast,
+            _ => {
+                return Err(syn::Error::new(
+                    m.span(),
+                    "expected `declare`, `forms`, `elementwise` or `broadcast`",
+                ));
+            }
+        };
+        let t: Ident = input.parse()?;
+        let family = match t.to_string().as_str() {
+            "FloatRules" => Family::Float,
+            "FloatArgRules" => Family::FloatArg,
+            "ArithRules" => Family::Arith,
+            "NegRule" => Family::Neg,
+            _ => {
+                return Err(syn::Error::new(
+                    t.span(),
+                    "expected `FloatRules`, `FloatArgRules`, `ArithRules` or `NegRule`",
+                ));
+            }
+        };
+        let arg = if input.peek(syn::Token![<]) {
+            input.parse::<syn::Token![<]>()?;
+            let ty: syn::Type = input.parse()?;
+            input.parse::<syn::Token![>]>()?;
+            Some(ty)
+        } else {
+            None
+        };
+        let elem = if input.is_empty() {
+            None
+        } else {
+            let over: Ident = input.parse()?;
+            if over != "over" {
+                return Err(syn::Error::new(over.span(), "expected `over ELEMENT_TYPE`"));
+            }
+            Some(input.parse()?)
+        };
+        let needs_arg = match (mode, family) {
+            (Mode::Declare, Family::Arith) => false,
+            (_, Family::FloatArg) => true,
+            (Mode::Broadcast, Family::Arith) => true,
+            _ => false,
+        };
+        if needs_arg != arg.is_some() {
+            return Err(input.error(if needs_arg {
+                "this trait takes its type argument here: `FloatArgRules<A>`, `ArithRules<Rhs>`"
+            } else {
+                "unexpected type argument"
+            }));
+        }
+        let supported = matches!(
+            (mode, family),
+            (Mode::Declare | Mode::Forms, _)
+                | (Mode::Elementwise, Family::Float | Family::FloatArg)
+                | (Mode::Broadcast, Family::Arith | Family::Neg)
+        );
+        if !supported {
+            return Err(input
+                .error("`elementwise` is for the float methods, `broadcast` for the operators"));
+        }
+        if (mode == Mode::Elementwise) != elem.is_some() {
+            return Err(input.error("`elementwise` names the element type: `over T`"));
+        }
+        Ok(Request {
+            mode,
+            family,
+            arg,
+            elem,
+        })
+    }
+}
+
+/// One table entry, as the rules of one trait see it.
+struct Entry {
+    id: PrimId,
+    def: &'static PrimDef,
+}
+
+impl Entry {
+    fn n(&self) -> usize {
+        self.def.operands.len()
+    }
+
+    fn op(&self, j: usize) -> Ident {
+        format_ident!("{}", self.def.operands[j])
+    }
+
+    fn tangent(&self, j: usize) -> Ident {
+        format_ident!("d{}", self.def.operands[j])
+    }
+
+    /// The operands with a derivative, in order.
+    fn diff(&self) -> Vec<usize> {
+        (0..self.n())
+            .filter(|&k| self.id.differentiable(k))
+            .collect()
+    }
+
+    fn form(&self, k: usize) -> syn::Result<syn::Expr> {
+        self.id.form(k).ok_or_else(|| {
+            syn::Error::new(
+                Span::call_site(),
+                format!("`{}`: operand {k} has no form", self.def.name),
+            )
+        })
+    }
+
+    fn vjp_name(&self, k: usize) -> Ident {
+        format_ident!("{}", self.id.rule_name(k))
+    }
+
+    fn jvp_name(&self) -> Ident {
+        format_ident!("{}_jvp", self.def.name)
+    }
+
+    /// How the primitive is written: `x.log(b)`, `a + b`, `-x`.
+    fn call_text(&self) -> String {
+        let ops = self.def.operands;
+        match self.def.syntax {
+            Syntax::Binary => format!("{} {} {}", ops[0], symbol(self.def.name), ops[1]),
+            Syntax::Neg => format!("-{}", ops[0]),
+            Syntax::Method { .. } => {
+                format!("{}.{}({})", ops[0], self.def.name, ops[1..].join(", "))
+            }
+        }
+    }
+}
+
+/// The operator of an arithmetic primitive.
+fn symbol(name: &str) -> &'static str {
+    match name {
+        "add" => "+",
+        "sub" => "-",
+        "mul" => "*",
+        _ => "/",
+    }
+}
+
+/// A parameter of a generated rule: its name and type.
+struct Param {
+    name: Ident,
+    ty: TokenStream,
+    /// Where the value comes from, for `elementwise` and `broadcast` bodies.
+    role: Role,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// Operand `j`'s value.
+    Operand(usize),
+    /// Only operand `j`'s shape (a `ShapeOf`).
+    Shape(usize),
+    /// The primal result `y`.
+    Result,
+    /// The cotangent `g` of `y`.
+    Cotangent,
+    /// The tangent of operand `j`.
+    Tangent(usize),
+}
+
+impl Request {
+    fn entries(&self) -> Vec<Entry> {
+        prim::all_ids()
+            .map(|id| Entry { id, def: id.def() })
+            .filter(|e| match self.family {
+                Family::Float => matches!(e.def.rule, "FloatRules" | "FloatArgRules"),
+                Family::FloatArg => e.def.rule == "FloatArgRules",
+                Family::Arith => e.def.syntax == Syntax::Binary,
+                Family::Neg => e.def.syntax == Syntax::Neg,
+            })
+            .collect()
+    }
+
+    fn generate(&self) -> syn::Result<TokenStream> {
+        let mut out = TokenStream::new();
+        for e in self.entries() {
+            out.extend(self.entry(&e)?);
+        }
+        Ok(out)
+    }
+
+    /// The type of operand `j` in the signatures.
+    fn operand_ty(&self, e: &Entry, j: usize) -> TokenStream {
+        if let Some(t) = e.id.fixed_type(j) {
+            return t.parse().unwrap_or_else(|_| quote!(Self));
+        }
+        if j == 0 {
+            return quote!(Self);
+        }
+        match (self.family, self.mode, &self.arg) {
+            (Family::FloatArg, _, Some(a)) => a.to_token_stream(),
+            (Family::Arith, Mode::Declare, _) => quote!(Rhs),
+            (Family::Arith, Mode::Broadcast, Some(a)) => a.to_token_stream(),
+            _ => quote!(Self),
+        }
+    }
+
+    /// The type of the result `y` and of its cotangent.
+    fn output_ty(&self, e: &Entry) -> TokenStream {
+        if self.family == Family::Arith {
+            return quote!(Self::Output);
+        }
+        match e.id.outputs() {
+            1 => quote!(Self),
+            n => {
+                let parts = (0..n).map(|_| quote!(Self));
+                quote!((#(#parts),*))
+            }
+        }
+    }
+
+    /// The parameters of the reverse rule of operand `k`, before the cotangent.
+    fn vjp_params(&self, e: &Entry, k: usize) -> syn::Result<Vec<Param>> {
+        let mut ps = Vec::new();
+        if matches!(self.family, Family::Float | Family::FloatArg) {
+            // The float methods keep the full signature: every operand, then the result.
+            for j in 0..e.n() {
+                ps.push(Param {
+                    name: e.op(j),
+                    ty: self.operand_ty(e, j),
+                    role: Role::Operand(j),
+                });
+            }
+            ps.push(self.result_param(e));
+        } else {
+            for a in e.id.reads(k) {
+                ps.push(match a {
+                    Arg::Value(j) if j == e.n() => self.result_param(e),
+                    Arg::Value(j) => Param {
+                        name: e.op(j),
+                        ty: self.operand_ty(e, j),
+                        role: Role::Operand(j),
+                    },
+                    Arg::Shape(j) => {
+                        let t = self.operand_ty(e, j);
+                        Param {
+                            name: e.op(j),
+                            ty: quote!(ShapeOf<#t>),
+                            role: Role::Shape(j),
+                        }
+                    }
+                    Arg::Witness => {
+                        return Err(syn::Error::new(
+                            Span::call_site(),
+                            format!("`{}`: an operator's rule reads no witness", e.def.name),
+                        ));
+                    }
+                });
+            }
+        }
+        ps.push(Param {
+            name: format_ident!("g"),
+            ty: self.output_ty(e),
+            role: Role::Cotangent,
+        });
+        Ok(ps)
+    }
+
+    fn result_param(&self, e: &Entry) -> Param {
+        Param {
+            name: format_ident!("y"),
+            ty: self.output_ty(e),
+            role: Role::Result,
+        }
+    }
+
+    /// The parameters of the forward rule: every operand, the result, the tangents.
+    fn jvp_params(&self, e: &Entry) -> Vec<Param> {
+        let mut ps: Vec<Param> = (0..e.n())
+            .map(|j| Param {
+                name: e.op(j),
+                ty: self.operand_ty(e, j),
+                role: Role::Operand(j),
+            })
+            .collect();
+        ps.push(self.result_param(e));
+        for k in e.diff() {
+            ps.push(Param {
+                name: e.tangent(k),
+                ty: self.operand_ty(e, k),
+                role: Role::Tangent(k),
+            });
+        }
+        ps
+    }
+
+    fn entry(&self, e: &Entry) -> syn::Result<TokenStream> {
+        let mut out = TokenStream::new();
+        if matches!(self.family, Family::Arith | Family::Neg) {
+            out.extend(self.primal(e));
+        }
+        for k in e.diff() {
+            out.extend(self.vjp(e, k)?);
+        }
+        out.extend(self.jvp(e)?);
+        Ok(out)
+    }
+
+    /// The operator itself (`ArithRules::add`, `NegRule::neg`): the forward pass evaluates
+    /// active arithmetic through it.
+    fn primal(&self, e: &Entry) -> TokenStream {
+        let name = format_ident!("{}", e.def.name);
+        let doc = format!("`{}`.", e.call_text());
+        let inline = inline(self.mode);
+        let x = e.op(0);
+        if e.def.syntax == Syntax::Neg {
+            let body = match self.mode {
+                Mode::Declare => quote!(;),
+                Mode::Broadcast => quote!({ Zip::from(#x).map_collect(|&#x| -#x) }),
+                _ => quote!({ -*#x }),
+            };
+            return quote! {
+                #[doc = #doc]
+                #inline
+                fn #name(#x: &Self) -> Self #body
+            };
+        }
+        let b = e.op(1);
+        let tb = self.operand_ty(e, 1);
+        let op: TokenStream = symbol(e.def.name).parse().unwrap_or_default();
+        let body = match self.mode {
+            Mode::Declare => quote!(;),
+            Mode::Broadcast => quote!({ Side::arg(#x) #op Side::arg(#b) }),
+            _ => quote!({ *#x #op *#b }),
+        };
+        quote! {
+            #[doc = #doc]
+            #inline
+            fn #name(#x: &Self, #b: &#tb) -> Self::Output #body
+        }
+    }
+
+    fn vjp(&self, e: &Entry, k: usize) -> syn::Result<TokenStream> {
+        let name = e.vjp_name(k);
+        let params = self.vjp_params(e, k)?;
+        let ret = self.operand_ty(e, k);
+        let form = e.form(k)?;
+        let expr = subst(strip_parens(&form), &Cot::Keep)?;
+        let (body, used) = match self.mode {
+            Mode::Declare => {
+                let doc = self.vjp_doc(e, k, &expr);
+                return Ok(quote! {
+                    #[doc = #doc]
+                    fn #name(#(#params),*) -> #ret;
+                });
+            }
+            Mode::Forms => forms_body(&params, expr.map(|x| x.ts)),
+            Mode::Elementwise => self.elementwise_vjp(e, k, &params, expr)?,
+            Mode::Broadcast => self.broadcast_vjp(e, k, &params, &form, expr)?,
+        };
+        let params = named(&params, &used);
+        let inline = inline(self.mode);
+        Ok(quote! {
+            #inline
+            fn #name(#(#params),*) -> #ret { #body }
+        })
+    }
+
+    fn jvp(&self, e: &Entry) -> syn::Result<TokenStream> {
+        let name = e.jvp_name();
+        let params = self.jvp_params(e);
+        let ret = self.output_ty(e);
+        // One sum per component of the result.
+        let outputs = e.id.outputs();
+        let mut sums = Vec::new();
+        for i in 0..outputs {
+            let mut terms = Vec::new();
+            for k in e.diff() {
+                let t = e.tangent(k);
+                let cot = if outputs == 1 {
+                    Cot::Whole(&t)
+                } else {
+                    Cot::Part(i, &t)
+                };
+                if let Some(x) = subst(strip_parens(&e.form(k)?), &cot)? {
+                    terms.push(x);
+                }
+            }
+            sums.push(sum(terms));
+        }
+        let (body, used) = match self.mode {
+            Mode::Declare => {
+                let doc = self.jvp_doc(e);
+                return Ok(quote! {
+                    #[doc = #doc]
+                    fn #name(#(#params),*) -> #ret;
+                });
+            }
+            Mode::Forms => {
+                let parts: Vec<TokenStream> = sums
+                    .into_iter()
+                    .map(|s| s.map(|x| x.ts).unwrap_or_else(|| quote!(0.0)))
+                    .collect();
+                let value = if outputs == 1 {
+                    parts[0].clone()
+                } else {
+                    quote!((#(#parts),*))
+                };
+                forms_body(&params, Some(value))
+            }
+            Mode::Elementwise => self.elementwise_jvp(e, &params, &sums)?,
+            Mode::Broadcast => self.broadcast_jvp(e, &params, &sums)?,
+        };
+        let params = named(&params, &used);
+        let inline = inline(self.mode);
+        Ok(quote! {
+            #inline
+            fn #name(#(#params),*) -> #ret { #body }
+        })
+    }
+
+    /// Every element through the scalar rule of the same name: `(body, parameters read)`.
+    fn elementwise_vjp(
+        &self,
+        e: &Entry,
+        k: usize,
+        params: &[Param],
+        expr: Option<Ex>,
+    ) -> syn::Result<(TokenStream, Vec<String>)> {
+        let read = expr.map(|x| idents(&x.ts)).unwrap_or_default();
+        let rule = e.vjp_name(k);
+        let sum_of_elements = self.family == Family::FloatArg && k > 0;
+        self.elementwise_call(e, params, &read, &rule, "g", |call| call, sum_of_elements)
+    }
+
+    fn elementwise_jvp(
+        &self,
+        e: &Entry,
+        params: &[Param],
+        sums: &[Option<Ex>],
+    ) -> syn::Result<(TokenStream, Vec<String>)> {
+        let mut read = Vec::new();
+        for s in sums.iter().flatten() {
+            read.extend(idents(&s.ts));
+        }
+        let rule = e.jvp_name();
+        let receiver_tangent = e.tangent(0).to_string();
+        if sums.len() == 1 {
+            return self.elementwise_call(e, params, &read, &rule, &receiver_tangent, |c| c, false);
+        }
+        // A tuple result: one array per component.
+        let mut parts = Vec::new();
+        let mut used = Vec::new();
+        for i in 0..sums.len() {
+            let i = syn::Index::from(i);
+            let (part, u) = self.elementwise_call(
+                e,
+                params,
+                &read,
+                &rule,
+                &receiver_tangent,
+                |call| quote!(#call.#i),
+                false,
+            )?;
+            parts.push(part);
+            used = u;
+        }
+        Ok((quote!((#(#parts),*)), used))
+    }
+
+    /// `map_elems(rule, [arrays], |[elements]| T::rule(..))` (or `sum_elems`): the arrays are
+    /// the parameters of the array's type the scalar rule reads, and `witness`, whose element
+    /// stands in for those it does not read.
+    #[allow(clippy::too_many_arguments)]
+    fn elementwise_call(
+        &self,
+        e: &Entry,
+        params: &[Param],
+        read: &[String],
+        rule: &Ident,
+        witness: &str,
+        project: impl Fn(TokenStream) -> TokenStream,
+        sum_of_elements: bool,
+    ) -> syn::Result<(TokenStream, Vec<String>)> {
+        let elem = self.elem.as_ref().map(|t| t.to_token_stream());
+        let tuple = e.id.outputs() > 1;
+        let mut arrays = Vec::new();
+        let mut names = Vec::new();
+        let mut args = Vec::new();
+        let mut used = Vec::new();
+        for p in params {
+            let name = &p.name;
+            let s = name.to_string();
+            let is_array = match p.role {
+                Role::Operand(j) | Role::Tangent(j) => {
+                    e.id.fixed_type(j).is_none() && (j == 0 || self.family == Family::Float)
+                }
+                Role::Result | Role::Cotangent => true,
+                Role::Shape(_) => false,
+            };
+            if !is_array {
+                // An `i32` exponent, or a scalar argument shared by every element.
+                args.push(quote!(#name));
+                used.push(s);
+                continue;
+            }
+            if tuple && matches!(p.role, Role::Result | Role::Cotangent) {
+                let parts: Vec<Ident> = (0..e.id.outputs())
+                    .map(|i| format_ident!("{}_{}", name, i))
+                    .collect();
+                for (i, part) in parts.iter().enumerate() {
+                    let i = syn::Index::from(i);
+                    arrays.push(quote!(&#name.#i));
+                    names.push(part.clone());
+                }
+                args.push(quote!(&(#(#parts),*)));
+                used.push(s);
+            } else if read.contains(&s) || s == witness {
+                arrays.push(quote!(#name));
+                names.push(name.clone());
+                args.push(quote!(&#name));
+                used.push(s);
+            } else {
+                let w = format_ident!("{}", witness);
+                args.push(quote!(&#w));
+            }
+        }
+        let call = project(quote!(<#elem as FloatRules>::#rule(#(#args),*)));
+        let helper = if sum_of_elements {
+            quote!(sum_elems)
+        } else {
+            quote!(map_elems)
+        };
+        let label = rule.to_string();
+        Ok((
+            quote!(#helper(#label, [#(#arrays),*], |[#(#names),*]| #call)),
+            used,
+        ))
+    }
+
+    /// The form elementwise over the operands broadcast to the cotangent's shape, reduced to
+    /// operand `k`'s shape.
+    fn broadcast_vjp(
+        &self,
+        e: &Entry,
+        k: usize,
+        params: &[Param],
+        form: &syn::Expr,
+        expr: Option<Ex>,
+    ) -> syn::Result<(TokenStream, Vec<String>)> {
+        let binary = e.n() > 1;
+        let Some(expr) = expr else {
+            return Err(syn::Error::new(
+                Span::call_site(),
+                format!("`{}`: a zero form of an operator", e.def.name),
+            ));
+        };
+        let op = e.op(k);
+        // Where the cotangent's shape comes from.
+        let target = params.iter().find_map(|p| match p.role {
+            Role::Shape(j) if j == k => Some(quote!(#op)),
+            Role::Operand(j) if j == k => Some(quote!(&ShapeOf::of(#op))),
+            _ => None,
+        });
+        let target = match (binary, target) {
+            (false, _) => None,
+            (true, Some(t)) => Some(t),
+            (true, None) => {
+                return Err(syn::Error::new(
+                    Span::call_site(),
+                    format!(
+                        "`{}`: the reverse rule of a broadcasting operand reads its shape",
+                        e.def.name
+                    ),
+                ));
+            }
+        };
+        let mut used: Vec<String> = vec!["g".into()];
+        if let Some(t) = &target {
+            used.extend(idents(t));
+        }
+        // A signed cotangent commutes with the reduction: reduce `g` itself, no temporary.
+        let src = form.to_token_stream().to_string();
+        if let (Some(t), "g" | "- g") = (&target, src.as_str()) {
+            let sign = if src == "g" { quote!() } else { quote!(-) };
+            return Ok((quote!(#sign reduce(g, #t)), used));
+        }
+        let mut names: Vec<Ident> = vec![format_ident!("g")];
+        for s in idents(&expr.ts) {
+            if s != "g" {
+                names.push(format_ident!("{}", s));
+                used.push(s);
+            }
+        }
+        let zip = zip(&names, binary, quote!(g.raw_dim()))?;
+        let ts = expr.ts;
+        let map = quote!(#zip.map_collect(|#(&#names),*| #ts));
+        Ok(match target {
+            Some(t) => (quote!(reduce_owned(#map, #t)), used),
+            None => (map, used),
+        })
+    }
+
+    fn broadcast_jvp(
+        &self,
+        e: &Entry,
+        _params: &[Param],
+        sums: &[Option<Ex>],
+    ) -> syn::Result<(TokenStream, Vec<String>)> {
+        let Some(Some(s)) = sums.first() else {
+            return Err(syn::Error::new(
+                Span::call_site(),
+                format!("`{}`: an operator with a zero derivative", e.def.name),
+            ));
+        };
+        let binary = e.n() > 1;
+        // `y` gives the result's shape where operands broadcast.
+        let mut used = if binary {
+            vec!["y".to_string()]
+        } else {
+            Vec::new()
+        };
+        let names: Vec<Ident> = idents(&s.ts)
+            .into_iter()
+            .map(|n| format_ident!("{}", n))
+            .collect();
+        used.extend(names.iter().map(|n| n.to_string()));
+        let zip = zip(&names, binary, quote!(y.raw_dim()))?;
+        let ts = &s.ts;
+        Ok((quote!(#zip.map_collect(|#(&#names),*| #ts)), used))
+    }
+
+    fn vjp_doc(&self, e: &Entry, k: usize, expr: &Option<Ex>) -> String {
+        let op = e.def.operands[k];
+        let form = e.def.forms[k];
+        let mut doc = format!(
+            "Reverse rule of `{}` for `{op}`: the cotangent of `{op}` from the cotangent `g` \
+             of the result `y`, computed as `{form}`.",
+            e.call_text()
+        );
+        if self.family == Family::Arith {
+            doc += &format!(" Reduced to the shape of `{op}` where `{op}` was broadcast.");
+        }
+        if self.family == Family::FloatArg && k > 0 {
+            doc += &format!(
+                " Where `{}` is an array and `{op}` one scalar, the sum over the elements.",
+                e.def.operands[0]
+            );
+        }
+        if matches!(self.family, Family::Float | Family::FloatArg) {
+            let named = expr.as_ref().map(|x| idents(&x.ts)).unwrap_or_default();
+            let read: Vec<String> = e
+                .def
+                .operands
+                .iter()
+                .chain(&["y", "g"])
+                .filter(|n| named.iter().any(|m| m == *n))
+                .map(|r| format!("`{r}`"))
+                .collect();
+            doc += &format!(
+                " Reads {}; an argument it does not read may be any value of its type.",
+                if read.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    read.join(", ")
+                }
+            );
+        }
+        doc + "\n\n" + e.def.math
+    }
+
+    fn jvp_doc(&self, e: &Entry) -> String {
+        let tangents: Vec<String> = e
+            .diff()
+            .into_iter()
+            .map(|k| format!("`{}`", e.tangent(k)))
+            .collect();
+        let mut doc = format!(
+            "Forward rule of `{}`: the tangent of the result `y` for the tangents {} of the \
+             inputs, the sum of the reverse rules' forms with `g` replaced by each input's \
+             tangent",
+            e.call_text(),
+            tangents.join(", ")
+        );
+        if e.id.outputs() > 1 {
+            doc += " in place of one component of `g` (zero for the others), one sum per component";
+        }
+        doc + ".\n\n" + e.def.math
+    }
+}
+
+/// `Zip` over `names`, broadcast to `shape` when the primitive has more than one operand.
+fn zip(names: &[Ident], broadcast: bool, shape: TokenStream) -> syn::Result<TokenStream> {
+    if names.is_empty() || names.len() > 6 {
+        return Err(syn::Error::new(
+            Span::call_site(),
+            "an operator's rule zips one to six arrays",
+        ));
+    }
+    let views: Vec<TokenStream> = names
+        .iter()
+        .map(|n| {
+            // The cotangent has the result's shape already.
+            if broadcast && n != "g" {
+                quote!(Side::spread(#n, &__shape))
+            } else {
+                quote!(#n)
+            }
+        })
+        .collect();
+    let first = &views[0];
+    let rest = &views[1..];
+    let zip = quote!(Zip::from(#first)#(.and(#rest))*);
+    Ok(if broadcast {
+        quote!({ let __shape = #shape; #zip })
+    } else {
+        zip
+    })
+}
+
+/// `let (a, b) = (*a, *b); value`: the parameters the value reads, copied out of their
+/// references.
+fn forms_body(params: &[Param], value: Option<TokenStream>) -> (TokenStream, Vec<String>) {
+    let value = value.unwrap_or_else(|| quote!(0.0));
+    let read = idents(&value);
+    let copied: Vec<&Ident> = params
+        .iter()
+        .map(|p| &p.name)
+        .filter(|n| read.contains(&n.to_string()))
+        .collect();
+    let body = match copied.len() {
+        0 => value,
+        1 => {
+            let n = copied[0];
+            quote!(let #n = *#n; #value)
+        }
+        _ => quote!(let (#(#copied),*) = (#(*#copied),*); #value),
+    };
+    (body, read)
+}
+
+/// The parameters as written in an impl: `_`-prefixed where the body does not read them.
+fn named(params: &[Param], used: &[String]) -> Vec<TokenStream> {
+    params
+        .iter()
+        .map(|p| {
+            let ty = &p.ty;
+            let name = if used.contains(&p.name.to_string()) {
+                p.name.clone()
+            } else {
+                format_ident!("_{}", p.name)
+            };
+            quote!(#name: &#ty)
+        })
+        .collect()
+}
+
+fn inline(mode: Mode) -> TokenStream {
+    match mode {
+        Mode::Declare => quote!(),
+        // Forms write constants as literals, exact for `f64` and rounded once for `f32`.
+        Mode::Forms => quote! {
+            #[inline(always)]
+            #[allow(clippy::approx_constant, clippy::excessive_precision)]
+        },
+        _ => quote!(#[inline]),
+    }
+}
+
+/// The names an expression reads: identifiers that are not methods (after `.`) or segments of a
+/// path (`d::abs_d`).
+fn idents(ts: &TokenStream) -> Vec<String> {
+    let mut out = Vec::new();
+    collect_idents(ts, &mut out);
+    out
+}
+
+fn collect_idents(ts: &TokenStream, out: &mut Vec<String>) {
+    let toks: Vec<TokenTree> = ts.clone().into_iter().collect();
+    for (i, t) in toks.iter().enumerate() {
+        match t {
+            TokenTree::Group(g) => collect_idents(&g.stream(), out),
+            TokenTree::Ident(id) => {
+                let after = i > 0
+                    && matches!(&toks[i - 1], TokenTree::Punct(p) if p.as_char() == '.' || p.as_char() == ':');
+                let before_path =
+                    matches!(toks.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == ':');
+                let s = id.to_string();
+                if !after && !before_path && !out.contains(&s) {
+                    out.push(s);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+// ---- forms as expressions ---------------------------------------------------------------------
+
+/// How tightly an expression binds, so that a substitution keeps its meaning when printed.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Prec {
+    Sum,
+    Product,
+    Prefix,
+    Atom,
+}
+
+/// A form, or a part of one, written out.
+struct Ex {
+    ts: TokenStream,
+    prec: Prec,
+}
+
+fn atom(ts: TokenStream) -> Ex {
+    Ex {
+        ts,
+        prec: Prec::Atom,
+    }
+}
+
+/// What `g` stands for where a form is written out.
+enum Cot<'a> {
+    /// The cotangent `g` itself (`g.0`, `g.1`, … for a tuple).
+    Keep,
+    /// The tangent in place of `g`.
+    Whole(&'a Ident),
+    /// The tangent in place of component `i` of a tuple `g`; the other components are zero.
+    Part(usize, &'a Ident),
+}
+
+fn strip_parens(e: &syn::Expr) -> &syn::Expr {
+    match e {
+        syn::Expr::Paren(p) => strip_parens(&p.expr),
+        _ => e,
+    }
+}
+
+fn form_error(e: &syn::Expr, what: &str) -> syn::Error {
+    syn::Error::new(
+        Span::call_site(),
+        format!("the form `{}` {what}", e.to_token_stream()),
+    )
+}
+
+fn parens(x: Ex) -> TokenStream {
+    let ts = x.ts;
+    quote!((#ts))
+}
+
+fn neg(x: Ex) -> Ex {
+    let ts = if x.prec >= Prec::Prefix {
+        x.ts
+    } else {
+        parens(x)
+    };
+    Ex {
+        ts: quote!(-#ts),
+        prec: Prec::Prefix,
+    }
+}
+
+/// `t0 + t1 + …`, or `None` for an empty sum.
+fn sum(terms: Vec<Ex>) -> Option<Ex> {
+    let mut acc: Option<Ex> = None;
+    for t in terms {
+        acc = Some(match acc {
+            None => t,
+            Some(a) => {
+                let r = if t.prec <= Prec::Sum { parens(t) } else { t.ts };
+                let l = a.ts;
+                Ex {
+                    ts: quote!(#l + #r),
+                    prec: Prec::Sum,
+                }
+            }
+        });
+    }
+    acc
+}
+
+fn is_zero(l: &syn::Lit) -> bool {
+    match l {
+        syn::Lit::Int(i) => i.base10_digits().parse::<u64>() == Ok(0),
+        syn::Lit::Float(f) => f.base10_digits().parse::<f64>() == Ok(0.0),
+        _ => false,
+    }
+}
+
+/// Writes a form out with `g` standing for `cot`; `None` where the result is zero (a form `0`,
+/// or every term reads a zero component of the cotangent).
+fn subst(e: &syn::Expr, cot: &Cot) -> syn::Result<Option<Ex>> {
+    use syn::Expr as E;
+    Ok(match e {
+        E::Lit(l) if is_zero(&l.lit) => None,
+        E::Lit(l) => Some(atom(l.to_token_stream())),
+        E::Path(p) => {
+            let Some(id) = p.path.get_ident() else {
+                return Err(form_error(
+                    e,
+                    "names a path; forms name operands, `y` and `g`",
+                ));
+            };
+            if id != "g" {
+                return Ok(Some(atom(id.to_token_stream())));
+            }
+            match cot {
+                Cot::Keep => Some(atom(quote!(g))),
+                Cot::Whole(t) => Some(atom(t.to_token_stream())),
+                Cot::Part(..) => {
+                    return Err(form_error(
+                        e,
+                        "reads `g` whole; a tuple result's form reads `g.0`, `g.1`, …",
+                    ));
+                }
+            }
+        }
+        E::Field(f) => {
+            let (E::Path(p), syn::Member::Unnamed(i)) = (&*f.base, &f.member) else {
+                return Err(form_error(e, "reads a field other than `g.0`, `g.1`, …"));
+            };
+            if !p.path.is_ident("g") {
+                return Err(form_error(e, "reads a field other than `g.0`, `g.1`, …"));
+            }
+            match cot {
+                Cot::Keep => Some(atom(quote!(g.#i))),
+                Cot::Part(j, t) if i.index as usize == *j => Some(atom(t.to_token_stream())),
+                Cot::Part(..) => None,
+                Cot::Whole(_) => {
+                    return Err(form_error(
+                        e,
+                        "reads `g.i` but the primitive has one result",
+                    ));
+                }
+            }
+        }
+        E::Paren(p) => subst(&p.expr, cot)?.map(|x| {
+            if x.prec == Prec::Atom {
+                x
+            } else {
+                atom(parens(x))
+            }
+        }),
+        E::Unary(u) if matches!(u.op, syn::UnOp::Neg(_)) => subst(&u.expr, cot)?.map(neg),
+        E::Binary(b) => {
+            let l = subst(&b.left, cot)?;
+            let r = subst(&b.right, cot)?;
+            match b.op {
+                syn::BinOp::Add(_) | syn::BinOp::Sub(_) => {
+                    let minus = matches!(b.op, syn::BinOp::Sub(_));
+                    match (l, r) {
+                        (None, None) => None,
+                        (Some(l), None) => Some(l),
+                        (None, Some(r)) => Some(if minus { neg(r) } else { r }),
+                        (Some(l), Some(r)) => {
+                            let l = l.ts;
+                            let r = if r.prec <= Prec::Sum { parens(r) } else { r.ts };
+                            let op = if minus { quote!(-) } else { quote!(+) };
+                            Some(Ex {
+                                ts: quote!(#l #op #r),
+                                prec: Prec::Sum,
+                            })
+                        }
+                    }
+                }
+                syn::BinOp::Mul(_) | syn::BinOp::Div(_) => {
+                    let div = matches!(b.op, syn::BinOp::Div(_));
+                    match (l, r) {
+                        (_, None) if div => {
+                            return Err(form_error(e, "divides by zero or by the cotangent"));
+                        }
+                        (None, _) | (_, None) => None,
+                        (Some(l), Some(r)) => {
+                            let l = if l.prec < Prec::Product {
+                                parens(l)
+                            } else {
+                                l.ts
+                            };
+                            let r = if r.prec <= Prec::Product {
+                                parens(r)
+                            } else {
+                                r.ts
+                            };
+                            let op = if div { quote!(/) } else { quote!(*) };
+                            Some(Ex {
+                                ts: quote!(#l #op #r),
+                                prec: Prec::Product,
+                            })
+                        }
+                    }
+                }
+                _ => return Err(form_error(e, "uses an operator other than + - * /")),
+            }
+        }
+        E::MethodCall(m) => {
+            if m.turbofish.is_some() {
+                return Err(form_error(e, "calls a method with a turbofish"));
+            }
+            // A method applied to the cotangent is linear in it (`g.to_degrees()`): zero in,
+            // zero out.
+            let Some(recv) = subst(&m.receiver, cot)? else {
+                return Ok(None);
+            };
+            let recv = if recv.prec < Prec::Atom {
+                parens(recv)
+            } else {
+                recv.ts
+            };
+            let args = m
+                .args
+                .iter()
+                .map(|a| Ok(subst(a, cot)?.map(|x| x.ts).unwrap_or_else(|| quote!(0.0))))
+                .collect::<syn::Result<Vec<_>>>()?;
+            let method = &m.method;
+            Some(atom(quote!(#recv.#method(#(#args),*))))
+        }
+        E::Call(c) => {
+            let E::Path(f) = &*c.func else {
+                return Err(form_error(
+                    e,
+                    "calls something other than a helper `d::name`",
+                ));
+            };
+            let args = c
+                .args
+                .iter()
+                .map(|a| Ok(subst(a, cot)?.map(|x| x.ts).unwrap_or_else(|| quote!(0.0))))
+                .collect::<syn::Result<Vec<_>>>()?;
+            Some(atom(quote!(#f(#(#args),*))))
+        }
+        _ => return Err(form_error(e, "is not an expression a form may use")),
+    })
+}
+
+impl ToTokens for Param {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        let (name, ty) = (&self.name, &self.ty);
+        tokens.extend(quote!(#name: &#ty));
+    }
+}
