@@ -90,6 +90,7 @@ fn all() -> &'static Vec<&'static PrimDef> {
             .iter()
             .chain(table::UNARY_METHODS)
             .chain(table::OTHER_METHODS)
+            .chain(table::TUPLE_METHODS)
             .chain(table::TENSOR_METHODS)
             .chain(table::IDENTITY_METHODS)
             .collect()

@@ -2,8 +2,10 @@
 //!
 //! One entry per primitive. Recognition (which method names are primitives, how many arguments
 //! they take, what kind of value they return), the checks and their lists of supported methods,
-//! the reverse rule, the forward rule and what each rule reads all come from here. Adding a
-//! primitive is adding an entry (and its tests); see the crate docs for the recipe.
+//! the reverse rule, the forward rule and what each rule reads all come from here — in the code
+//! `#[differentiate]` writes and in the runtime's rule traits, which `rulegen` writes from these
+//! entries. Adding a primitive is adding an entry (and its tests): `CONTRIBUTING.md` at the
+//! repository root has the recipe.
 //!
 //! # Forms
 //!
@@ -12,10 +14,11 @@
 //! `sin`). The reverse rule of operand `k` is its form (reduced to the operand's shape when
 //! arrays broadcast); the forward rule is the sum of the forms with `g` replaced by the operand
 //! tangents (`dy = dx * x.cos()`), so the two can never disagree. Forms are Rust expressions over
-//! the operand names, the result `y` and `g`; they may call other primitives (`x.cos()`) and the
-//! runtime's derivative helpers (`d::share2(x, a, y)`: documented in
-//! `autodiff::__private::d`). An empty form means the operand is not differentiable (the `i32`
-//! exponent of `powi`); a form `0` means its derivative is zero everywhere.
+//! the operand names, the result `y` and `g` (`g.0`, `g.1`, … for a tuple result); they may call
+//! other primitives (`x.cos()`) and the runtime's derivative helpers (`d::share2(x, a, y)`:
+//! documented in `autodiff::__private::d`). An empty form means the operand is not
+//! differentiable (the `i32` exponent of `powi`); a form `0` means its derivative is zero
+//! everywhere. A float method's runtime rule reads exactly what its form names.
 //!
 //! Primitives whose derivative is not elementwise (`dot`, `t`, `sum`, …) name runtime rules
 //! instead: `rule` gives the trait that holds `<name>_vjp[_k]` / `<name>_jvp`, and `reads` says
@@ -194,7 +197,40 @@ pub const OTHER_METHODS: &[PrimDef] = &[
          ∂/∂hi = 1 above; the arguments equal to the result share g equally (g/2 to x and the \
          bound it touches, g/3 each when x == lo == hi)",
     ),
+    method(
+        "copysign",
+        BINARY,
+        &["x", "s"],
+        &["g * d::copysign_d(x, s)", "0"],
+        "FloatRules",
+        FLOAT,
+        "|x| with the sign of s: ∂/∂x = 1 where x and s have the same sign bit, −1 where they \
+         differ, 0 at the kink x = 0 (as for abs); ∂/∂s = 0 (piecewise constant in s: its jump \
+         at s = 0 is ignored)",
+    ),
+    method(
+        "rem_euclid",
+        BINARY,
+        &["x", "m"],
+        &["g", "g * d::rem_euclid_dm(x, m)"],
+        "FloatRules",
+        FLOAT,
+        "x − m·q with q = x.div_euclid(m) (⌊x/m⌋ for m > 0): ∂/∂x = 1, ∂/∂m = −q; the jumps \
+         where x crosses a multiple of m are ignored (as for fract)",
+    ),
 ];
+
+/// Float methods that return a tuple of floats. A form reads the components `g.0`, `g.1`, … of
+/// the tuple cotangent; the forward rule gives one tangent per component.
+pub const TUPLE_METHODS: &[PrimDef] = &[method(
+    "sin_cos",
+    UNARY,
+    &["x"],
+    &["g.0 * x.cos() - g.1 * x.sin()"],
+    "FloatRules",
+    Flags::NONE,
+    "(sin x, cos x): x̄ = ḡ.0·cos x − ḡ.1·sin x; the tangent is (cos x·dx, −sin x·dx)",
+)];
 
 /// The arithmetic operators and negation. Their reverse rules on values of unknown type are the
 /// runtime's `ArithRules`/`NegRule`, which reduce broadcast cotangents to the operand shapes.

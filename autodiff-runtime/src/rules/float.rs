@@ -14,7 +14,7 @@
 // The forms call the derivative helpers as `d::name(..)`.
 use super::scalar::d;
 
-/// Rules of the float methods: `x.exp()`, `x.powf(p)`, `x.mul_add(a, b)`, …
+/// Rules of the float methods: `x.exp()`, `x.powf(p)`, `x.mul_add(a, b)`, `x.sin_cos()`, …
 ///
 /// A method `m` with one float input has `m_vjp(x, y, g)` and `m_jvp(x, y, dx)`; with more float
 /// inputs (`x.m(a)`, `x.m(a, b)`), `m_vjp_0`, `m_vjp_1`, … return the cotangent of the receiver,

@@ -119,6 +119,10 @@ pub trait Float: crate::Real {
     fn hypot(self, a: Self) -> Self;
     /// `1` with the sign bit of `x` (`−1` for `−0.0`), NaN for NaN.
     fn signum(self) -> Self;
+    /// `|x|` with the sign bit of `s`.
+    fn copysign(self, s: Self) -> Self;
+    /// The quotient `q` of `x = m·q + x.rem_euclid(m)`.
+    fn div_euclid(self, m: Self) -> Self;
 }
 
 macro_rules! impl_float {
@@ -143,6 +147,14 @@ macro_rules! impl_float {
             #[inline(always)]
             fn signum(self) -> Self {
                 <$t>::signum(self)
+            }
+            #[inline(always)]
+            fn copysign(self, s: Self) -> Self {
+                <$t>::copysign(self, s)
+            }
+            #[inline(always)]
+            fn div_euclid(self, m: Self) -> Self {
+                <$t>::div_euclid(self, m)
             }
         }
     )*};
@@ -240,6 +252,24 @@ pub mod d {
             (true, true) => T::ONE / T::from_f64(3.0),
             _ => T::from_f64(0.5),
         }
+    }
+
+    /// `∂/∂x x.copysign(s)`: `1` where `x` and `s` have the same sign bit, `−1` where they
+    /// differ, `0` at `x = ±0` (the kink of `|x|`, as for [`abs_d`]), NaN for NaN.
+    #[inline(always)]
+    pub fn copysign_d<T: Float>(x: T, s: T) -> T {
+        if x == T::ZERO {
+            T::ZERO
+        } else {
+            x.signum() * T::ONE.copysign(s)
+        }
+    }
+
+    /// `∂/∂m x.rem_euclid(m) = −q`, with `q = x.div_euclid(m)` the quotient (`⌊x/m⌋` for
+    /// `m > 0`): constant between the jumps, which are ignored.
+    #[inline(always)]
+    pub fn rem_euclid_dm<T: Float>(x: T, m: T) -> T {
+        -x.div_euclid(m)
     }
 }
 

@@ -85,7 +85,7 @@ fn sum_elems<T: Real, D: Dimension, const N: usize>(
 /// ndarray's own array methods (`a.exp()`, `a.powi(n)`, …) are the unary ones and `powi`; its
 /// `powf`, `log`, `hypot` and `clamp` take *scalar* arguments, whose rules are in
 /// [`FloatArgRules`]. The two-array forms here (`powf_vjp_0(x, p, ..)` with an array `p`, and
-/// `atan2`, `max`, `min`, `mul_add`, which ndarray does not
+/// `atan2`, `max`, `min`, `mul_add`, `copysign`, `rem_euclid`, `sin_cos`, which ndarray does not
 /// offer on arrays) serve elementwise code such as `Zip` closures written against `FloatRules`.
 impl<T: FloatRules + Real, D: Dimension> FloatRules for Array<T, D> {
     autodiff_macro::__rules!(elementwise FloatRules over T);

@@ -62,6 +62,15 @@ fn f32_rules() {
     gradcheck(|p: &(f32, f32)| p.0 / p.1, &(a, b), &d).assert_ok();
     assert_eq!(f32::div_jvp(&a, &b, &y, &0.0, &1.0), d.1);
 
+    // A tuple result in single precision: (sin x, cos x).
+    let x = 0.8_f32;
+    let x64 = f64::from(x);
+    let d = f32::sin_cos_vjp(&x, &x.sin_cos(), &(1.0, -1.0));
+    assert_close(f64::from(d), x64.cos() + x64.sin(), 1e-6);
+    let (s, c) = f32::sin_cos_jvp(&x, &x.sin_cos(), &1.0);
+    assert_close(f64::from(s), x64.cos(), 1e-6);
+    assert_close(f64::from(c), -x64.sin(), 1e-6);
+
     let (x, p) = (2.0_f32, 1.5_f32);
     let y = x.powf(p);
     let d = (
@@ -240,6 +249,42 @@ fn jumps_are_ignored() {
     assert_eq!(f64::round_vjp(&0.5, &1.0, &1.0), 0.0);
     assert_eq!(f64::trunc_vjp(&-1.0, &-1.0, &1.0), 0.0);
     assert_eq!(f64::fract_vjp(&2.0, &0.0, &1.0), 1.0);
+    // x.rem_euclid(m) at a jump (x a multiple of m): ∂/∂x = 1, ∂/∂m = −x.div_euclid(m).
+    let (x, m) = (4.0_f64, 2.0);
+    let y = x.rem_euclid(m);
+    assert_eq!(y, 0.0);
+    assert_eq!(f64::rem_euclid_vjp_0(&x, &m, &y, &1.0), 1.0);
+    assert_eq!(f64::rem_euclid_vjp_1(&x, &m, &y, &1.0), -2.0);
+    // x.copysign(s) where s changes sign: ∂/∂s = 0, the jump ignored.
+    assert_eq!(f64::copysign_vjp_1(&1.5, &0.0, &1.5, &1.0), 0.0);
+    assert_eq!(f64::copysign_vjp_1(&1.5, &-0.0, &-1.5, &1.0), 0.0);
+}
+
+#[test]
+fn copysign_at_zero_and_signed_zeros() {
+    // At x = ±0, |x|·sign s has a kink: 0, as for abs.
+    for x in [0.0_f64, -0.0] {
+        assert_eq!(f64::copysign_vjp_0(&x, &1.0, &0.0, &1.0), 0.0);
+        assert_eq!(f64::copysign_jvp(&x, &-1.0, &-0.0, &1.0, &1.0), 0.0);
+    }
+    // The sign *bit* of s counts: s = −0.0 makes y = −|x|, so ∂/∂x = −1 for x > 0.
+    let (x, s) = (2.0_f64, -0.0);
+    let y = x.copysign(s);
+    assert_eq!(y, -2.0);
+    let d = f64::copysign_vjp_0(&x, &s, &y, &1.0);
+    assert_eq!(d, -1.0);
+    gradcheck(|x: &f64| x.copysign(s), &x, &d).assert_ok();
+    assert_eq!(f32::copysign_vjp_0(&-3.0, &2.0, &3.0, &1.0), -1.0);
+}
+
+#[test]
+fn nan_inputs_propagate() {
+    // Outside the selecting rules a NaN input gives a NaN derivative, as the formula does.
+    let nan = f64::NAN;
+    assert!(f64::abs_vjp(&nan, &nan, &1.0).is_nan());
+    assert!(f64::copysign_vjp_0(&nan, &1.0, &nan, &1.0).is_nan());
+    assert!(f64::sin_vjp(&nan, &nan, &1.0).is_nan());
+    assert!(f32::abs_jvp(&f32::NAN, &f32::NAN, &1.0).is_nan());
 }
 
 #[test]

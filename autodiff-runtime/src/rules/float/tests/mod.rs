@@ -467,3 +467,58 @@ fn clamp() {
     let at = &[(0.5, -1.0, 2.0), (-3.0, -1.0, 2.0), (5.0, -1.0, 2.0)];
     ternary(f64::clamp, rules, f, at);
 }
+
+// ---- sign, Euclidean remainder, a tuple result --------------------------------------------------
+
+#[test]
+fn copysign() {
+    // |x| with the sign of s: ∂/∂x = sign x · sign s, ∂/∂s = 0 (away from x = 0 and s = 0)
+    let rules = rules2(f64::copysign_vjp_0, f64::copysign_vjp_1, f64::copysign_jvp);
+    let f = |x: f64, s: f64| (x.signum() * s.signum(), 0.0);
+    let at = &[(1.5, 2.0), (1.5, -0.5), (-0.7, 3.0), (-2.0, -1.0)];
+    binary(f64::copysign, rules, f, at);
+}
+
+#[test]
+fn rem_euclid() {
+    // x − m·q with q = sign m · ⌊x/|m|⌋: ∂/∂x = 1, ∂/∂m = −q (away from the jumps)
+    let rules = rules2(
+        f64::rem_euclid_vjp_0,
+        f64::rem_euclid_vjp_1,
+        f64::rem_euclid_jvp,
+    );
+    let f = |x: f64, m: f64| (1.0, -(m.signum() * (x / m.abs()).floor()));
+    let at = &[
+        (5.3, 2.0),
+        (-1.3, 0.4),
+        (7.5, -2.0),
+        (-3.7, -1.5),
+        (0.25, 3.0),
+    ];
+    binary(f64::rem_euclid, rules, f, at);
+}
+
+#[test]
+fn sin_cos() {
+    // (sin x, cos x): x̄ = ḡ.0·cos x − ḡ.1·sin x; tangent (cos x·dx, −sin x·dx)
+    for x in [-2.0_f64, 0.3, 1.7] {
+        let y = x.sin_cos();
+        for g in [(1.0, 0.0), (0.0, 1.0), (G, 0.4)] {
+            let d = f64::sin_cos_vjp(&x, &y, &g);
+            assert_close(d, g.0 * x.cos() - g.1 * x.sin(), FORMULA);
+            // The gradient of x ↦ ⟨(sin x, cos x), g⟩.
+            let inner = |x: &f64| {
+                let (s, c) = x.sin_cos();
+                g.0 * s + g.1 * c
+            };
+            gradcheck(inner, &x, &d).assert_ok();
+        }
+        let t = f64::sin_cos_jvp(&x, &y, &G);
+        assert_close(t.0, G * x.cos(), FORMULA);
+        assert_close(t.1, -G * x.sin(), FORMULA);
+        // Transposes of each other: the tangent for dx = 1 is the cotangent of each component.
+        let t = f64::sin_cos_jvp(&x, &y, &1.0);
+        assert_eq!(t.0, f64::sin_cos_vjp(&x, &y, &(1.0, 0.0)));
+        assert_eq!(t.1, f64::sin_cos_vjp(&x, &y, &(0.0, 1.0)));
+    }
+}

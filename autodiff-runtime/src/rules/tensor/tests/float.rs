@@ -132,7 +132,8 @@ macro_rules! binary_case {
 #[test]
 fn binary_methods_elementwise() {
     // ∂ log_b x = (1/(x ln b), −ln x/(b ln² b)), ∂ xᵖ = (p·xᵖ⁻¹, xᵖ ln x),
-    // ∂ atan2(x, a) = (a, −x)/(x² + a²), ∂ hypot = (x, a)/hypot, max/min: 1 to the winner.
+    // ∂ atan2(x, a) = (a, −x)/(x² + a²), ∂ hypot = (x, a)/hypot, max/min: 1 to the winner,
+    // ∂ copysign(x, s) = (sign x · sign s, 0), ∂ rem_euclid(x, m) = (1, −x.div_euclid(m)).
     let cases = [
         binary_case!(log, log_vjp_0, log_vjp_1, log_jvp, (0.3, 3.0), (1.5, 4.0)),
         binary_case!(
@@ -161,6 +162,24 @@ fn binary_methods_elementwise() {
         ),
         binary_case!(max, max_vjp_0, max_vjp_1, max_jvp, (-2.0, 2.0), (-2.0, 2.0)),
         binary_case!(min, min_vjp_0, min_vjp_1, min_jvp, (-2.0, 2.0), (-2.0, 2.0)),
+        // Signs differ: ∂/∂x = −1; away from x = 0 and s = 0.
+        binary_case!(
+            copysign,
+            copysign_vjp_0,
+            copysign_vjp_1,
+            copysign_jvp,
+            (-2.0, -0.3),
+            (0.2, 2.0)
+        ),
+        // x/m in (−0.9, −0.05): the quotient is −1, no jump nearby.
+        binary_case!(
+            rem_euclid,
+            rem_euclid_vjp_0,
+            rem_euclid_vjp_1,
+            rem_euclid_jvp,
+            (-0.9, -0.1),
+            (1.0, 2.0)
+        ),
     ];
     let mut rng = Lcg(9);
     for (name, f, vjp_0, vjp_1, jvp, (xl, xh), (al, ah)) in cases {
@@ -179,6 +198,34 @@ fn binary_methods_elementwise() {
         let tangent = jvp(&x, &a, &y, &d.0, &d.1);
         assert_close(wsum(&tangent, &w), d.inner(&grad), ADJOINT);
     }
+}
+
+#[test]
+fn tuple_results_elementwise() {
+    // (sin x, cos x) = y elementwise: x̄ = ḡ.0 ⊙ cos x − ḡ.1 ⊙ sin x, each element the scalar
+    // rule's; the tangent is (cos x ⊙ dx, −sin x ⊙ dx).
+    let mut rng = Lcg(18);
+    let x = rng.array(Ix2(3, 4), -2.0, 2.0);
+    let y = (x.mapv(f64::sin), x.mapv(f64::cos));
+    let w = (rng.like(&x), rng.like(&x));
+    let grad = FloatRules::sin_cos_vjp(&x, &y, &w);
+    for (((x, y0), y1), (w0, (w1, d))) in x
+        .iter()
+        .zip(&y.0)
+        .zip(&y.1)
+        .zip(w.0.iter().zip(w.1.iter().zip(&grad)))
+    {
+        assert_eq!(*d, f64::sin_cos_vjp(x, &(*y0, *y1), &(*w0, *w1)));
+    }
+    let primal = |x: &Array2<f64>| wsum(&x.mapv(f64::sin), &w.0) + wsum(&x.mapv(f64::cos), &w.1);
+    gradcheck(primal, &x, &grad).assert_ok();
+    let dx = rng.like(&x);
+    let tangent = FloatRules::sin_cos_jvp(&x, &y, &dx);
+    assert_close(
+        wsum(&tangent.0, &w.0) + wsum(&tangent.1, &w.1),
+        wsum(&dx, &grad),
+        ADJOINT,
+    );
 }
 
 #[test]
