@@ -19,21 +19,26 @@
 //! - `elementwise FloatRules over T`, `elementwise FloatArgRules<T> over T`, in the impls for
 //!   `Array<T, D>`: every element through the scalar rule of `T`; an argument of type `T` (the
 //!   scalar exponent of ndarray's `a.powf(p)`) is shared by every element and its cotangent is
-//!   the sum over the elements. The expansion calls `map_elems` and `sum_elems`, which the
-//!   runtime defines beside it.
+//!   the sum over the elements. The expansion names the trait `FloatRules` and calls
+//!   `map_elems` and `sum_elems`, which the runtime defines beside it.
 //! - `broadcast ArithRules<RHS>`, `broadcast NegRule`, in the impls for arrays (and scalars
 //!   beside arrays): the forms elementwise over the operands broadcast to the result's shape,
 //!   each cotangent reduced to its operand's shape. The expansion names `Zip`, `Side`, `reduce`,
-//!   `reduce_owned` and `ShapeOf`, which must be in scope.
+//!   `reduce_owned` and `ShapeOf`, which must be in scope. A form that is the cotangent itself,
+//!   or its negation, is reduced before it is negated, without a temporary.
 //!
 //! Forms call the runtime's helpers as `d::name(..)`, so `d` must be in scope where forms are
 //! written out.
 
-use proc_macro2::{Ident, Span, TokenStream, TokenTree};
+mod arrays;
+mod form;
+
+use proc_macro2::{Ident, Span, TokenStream};
 use quote::{ToTokens, format_ident, quote};
 use syn::parse::{Parse, ParseStream};
 
 use crate::prim::{self, Arg, PrimDef, PrimId, Syntax};
+use form::{Cot, Ex, idents, strip_parens, subst, sum};
 
 /// Expands one `__rules!` invocation.
 pub fn expand(input: TokenStream) -> TokenStream {
@@ -493,217 +498,6 @@ impl Request {
         })
     }
 
-    /// Every element through the scalar rule of the same name: `(body, parameters read)`.
-    fn elementwise_vjp(
-        &self,
-        e: &Entry,
-        k: usize,
-        params: &[Param],
-        expr: Option<Ex>,
-    ) -> syn::Result<(TokenStream, Vec<String>)> {
-        let read = expr.map(|x| idents(&x.ts)).unwrap_or_default();
-        let rule = e.vjp_name(k);
-        let sum_of_elements = self.family == Family::FloatArg && k > 0;
-        self.elementwise_call(e, params, &read, &rule, "g", |call| call, sum_of_elements)
-    }
-
-    fn elementwise_jvp(
-        &self,
-        e: &Entry,
-        params: &[Param],
-        sums: &[Option<Ex>],
-    ) -> syn::Result<(TokenStream, Vec<String>)> {
-        let mut read = Vec::new();
-        for s in sums.iter().flatten() {
-            read.extend(idents(&s.ts));
-        }
-        let rule = e.jvp_name();
-        let receiver_tangent = e.tangent(0).to_string();
-        if sums.len() == 1 {
-            return self.elementwise_call(e, params, &read, &rule, &receiver_tangent, |c| c, false);
-        }
-        // A tuple result: one array per component.
-        let mut parts = Vec::new();
-        let mut used = Vec::new();
-        for i in 0..sums.len() {
-            let i = syn::Index::from(i);
-            let (part, u) = self.elementwise_call(
-                e,
-                params,
-                &read,
-                &rule,
-                &receiver_tangent,
-                |call| quote!(#call.#i),
-                false,
-            )?;
-            parts.push(part);
-            used = u;
-        }
-        Ok((quote!((#(#parts),*)), used))
-    }
-
-    /// `map_elems(rule, [arrays], |[elements]| T::rule(..))` (or `sum_elems`): the arrays are
-    /// the parameters of the array's type the scalar rule reads, and `witness`, whose element
-    /// stands in for those it does not read.
-    #[allow(clippy::too_many_arguments)]
-    fn elementwise_call(
-        &self,
-        e: &Entry,
-        params: &[Param],
-        read: &[String],
-        rule: &Ident,
-        witness: &str,
-        project: impl Fn(TokenStream) -> TokenStream,
-        sum_of_elements: bool,
-    ) -> syn::Result<(TokenStream, Vec<String>)> {
-        let elem = self.elem.as_ref().map(|t| t.to_token_stream());
-        let tuple = e.id.outputs() > 1;
-        let mut arrays = Vec::new();
-        let mut names = Vec::new();
-        let mut args = Vec::new();
-        let mut used = Vec::new();
-        for p in params {
-            let name = &p.name;
-            let s = name.to_string();
-            let is_array = match p.role {
-                Role::Operand(j) | Role::Tangent(j) => {
-                    e.id.fixed_type(j).is_none() && (j == 0 || self.family == Family::Float)
-                }
-                Role::Result | Role::Cotangent => true,
-                Role::Shape(_) => false,
-            };
-            if !is_array {
-                // An `i32` exponent, or a scalar argument shared by every element.
-                args.push(quote!(#name));
-                used.push(s);
-                continue;
-            }
-            if tuple && matches!(p.role, Role::Result | Role::Cotangent) {
-                let parts: Vec<Ident> = (0..e.id.outputs())
-                    .map(|i| format_ident!("{}_{}", name, i))
-                    .collect();
-                for (i, part) in parts.iter().enumerate() {
-                    let i = syn::Index::from(i);
-                    arrays.push(quote!(&#name.#i));
-                    names.push(part.clone());
-                }
-                args.push(quote!(&(#(#parts),*)));
-                used.push(s);
-            } else if read.contains(&s) || s == witness {
-                arrays.push(quote!(#name));
-                names.push(name.clone());
-                args.push(quote!(&#name));
-                used.push(s);
-            } else {
-                let w = format_ident!("{}", witness);
-                args.push(quote!(&#w));
-            }
-        }
-        let call = project(quote!(<#elem as FloatRules>::#rule(#(#args),*)));
-        let helper = if sum_of_elements {
-            quote!(sum_elems)
-        } else {
-            quote!(map_elems)
-        };
-        let label = rule.to_string();
-        Ok((
-            quote!(#helper(#label, [#(#arrays),*], |[#(#names),*]| #call)),
-            used,
-        ))
-    }
-
-    /// The form elementwise over the operands broadcast to the cotangent's shape, reduced to
-    /// operand `k`'s shape.
-    fn broadcast_vjp(
-        &self,
-        e: &Entry,
-        k: usize,
-        params: &[Param],
-        form: &syn::Expr,
-        expr: Option<Ex>,
-    ) -> syn::Result<(TokenStream, Vec<String>)> {
-        let binary = e.n() > 1;
-        let Some(expr) = expr else {
-            return Err(syn::Error::new(
-                Span::call_site(),
-                format!("`{}`: a zero form of an operator", e.def.name),
-            ));
-        };
-        let op = e.op(k);
-        // Where the cotangent's shape comes from.
-        let target = params.iter().find_map(|p| match p.role {
-            Role::Shape(j) if j == k => Some(quote!(#op)),
-            Role::Operand(j) if j == k => Some(quote!(&ShapeOf::of(#op))),
-            _ => None,
-        });
-        let target = match (binary, target) {
-            (false, _) => None,
-            (true, Some(t)) => Some(t),
-            (true, None) => {
-                return Err(syn::Error::new(
-                    Span::call_site(),
-                    format!(
-                        "`{}`: the reverse rule of a broadcasting operand reads its shape",
-                        e.def.name
-                    ),
-                ));
-            }
-        };
-        let mut used: Vec<String> = vec!["g".into()];
-        if let Some(t) = &target {
-            used.extend(idents(t));
-        }
-        // A signed cotangent commutes with the reduction: reduce `g` itself, no temporary.
-        let src = form.to_token_stream().to_string();
-        if let (Some(t), "g" | "- g") = (&target, src.as_str()) {
-            let sign = if src == "g" { quote!() } else { quote!(-) };
-            return Ok((quote!(#sign reduce(g, #t)), used));
-        }
-        let mut names: Vec<Ident> = vec![format_ident!("g")];
-        for s in idents(&expr.ts) {
-            if s != "g" {
-                names.push(format_ident!("{}", s));
-                used.push(s);
-            }
-        }
-        let zip = zip(&names, binary, quote!(g.raw_dim()))?;
-        let ts = expr.ts;
-        let map = quote!(#zip.map_collect(|#(&#names),*| #ts));
-        Ok(match target {
-            Some(t) => (quote!(reduce_owned(#map, #t)), used),
-            None => (map, used),
-        })
-    }
-
-    fn broadcast_jvp(
-        &self,
-        e: &Entry,
-        _params: &[Param],
-        sums: &[Option<Ex>],
-    ) -> syn::Result<(TokenStream, Vec<String>)> {
-        let Some(Some(s)) = sums.first() else {
-            return Err(syn::Error::new(
-                Span::call_site(),
-                format!("`{}`: an operator with a zero derivative", e.def.name),
-            ));
-        };
-        let binary = e.n() > 1;
-        // `y` gives the result's shape where operands broadcast.
-        let mut used = if binary {
-            vec!["y".to_string()]
-        } else {
-            Vec::new()
-        };
-        let names: Vec<Ident> = idents(&s.ts)
-            .into_iter()
-            .map(|n| format_ident!("{}", n))
-            .collect();
-        used.extend(names.iter().map(|n| n.to_string()));
-        let zip = zip(&names, binary, quote!(y.raw_dim()))?;
-        let ts = &s.ts;
-        Ok((quote!(#zip.map_collect(|#(&#names),*| #ts)), used))
-    }
-
     fn vjp_doc(&self, e: &Entry, k: usize, expr: &Option<Ex>) -> String {
         let op = e.def.operands[k];
         let form = e.def.forms[k];
@@ -763,35 +557,6 @@ impl Request {
     }
 }
 
-/// `Zip` over `names`, broadcast to `shape` when the primitive has more than one operand.
-fn zip(names: &[Ident], broadcast: bool, shape: TokenStream) -> syn::Result<TokenStream> {
-    if names.is_empty() || names.len() > 6 {
-        return Err(syn::Error::new(
-            Span::call_site(),
-            "an operator's rule zips one to six arrays",
-        ));
-    }
-    let views: Vec<TokenStream> = names
-        .iter()
-        .map(|n| {
-            // The cotangent has the result's shape already.
-            if broadcast && n != "g" {
-                quote!(Side::spread(#n, &__shape))
-            } else {
-                quote!(#n)
-            }
-        })
-        .collect();
-    let first = &views[0];
-    let rest = &views[1..];
-    let zip = quote!(Zip::from(#first)#(.and(#rest))*);
-    Ok(if broadcast {
-        quote!({ let __shape = #shape; #zip })
-    } else {
-        zip
-    })
-}
-
 /// `let (a, b) = (*a, *b); value`: the parameters the value reads, copied out of their
 /// references.
 fn forms_body(params: &[Param], value: Option<TokenStream>) -> (TokenStream, Vec<String>) {
@@ -841,274 +606,84 @@ fn inline(mode: Mode) -> TokenStream {
     }
 }
 
-/// The names an expression reads: identifiers that are not methods (after `.`) or segments of a
-/// path (`d::abs_d`).
-fn idents(ts: &TokenStream) -> Vec<String> {
-    let mut out = Vec::new();
-    collect_idents(ts, &mut out);
-    out
-}
-
-fn collect_idents(ts: &TokenStream, out: &mut Vec<String>) {
-    let toks: Vec<TokenTree> = ts.clone().into_iter().collect();
-    for (i, t) in toks.iter().enumerate() {
-        match t {
-            TokenTree::Group(g) => collect_idents(&g.stream(), out),
-            TokenTree::Ident(id) => {
-                let after = i > 0
-                    && matches!(&toks[i - 1], TokenTree::Punct(p) if p.as_char() == '.' || p.as_char() == ':');
-                let before_path =
-                    matches!(toks.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == ':');
-                let s = id.to_string();
-                if !after && !before_path && !out.contains(&s) {
-                    out.push(s);
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
-// ---- forms as expressions ---------------------------------------------------------------------
-
-/// How tightly an expression binds, so that a substitution keeps its meaning when printed.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Prec {
-    Sum,
-    Product,
-    Prefix,
-    Atom,
-}
-
-/// A form, or a part of one, written out.
-struct Ex {
-    ts: TokenStream,
-    prec: Prec,
-}
-
-fn atom(ts: TokenStream) -> Ex {
-    Ex {
-        ts,
-        prec: Prec::Atom,
-    }
-}
-
-/// What `g` stands for where a form is written out.
-enum Cot<'a> {
-    /// The cotangent `g` itself (`g.0`, `g.1`, … for a tuple).
-    Keep,
-    /// The tangent in place of `g`.
-    Whole(&'a Ident),
-    /// The tangent in place of component `i` of a tuple `g`; the other components are zero.
-    Part(usize, &'a Ident),
-}
-
-fn strip_parens(e: &syn::Expr) -> &syn::Expr {
-    match e {
-        syn::Expr::Paren(p) => strip_parens(&p.expr),
-        _ => e,
-    }
-}
-
-fn form_error(e: &syn::Expr, what: &str) -> syn::Error {
-    syn::Error::new(
-        Span::call_site(),
-        format!("the form `{}` {what}", e.to_token_stream()),
-    )
-}
-
-fn parens(x: Ex) -> TokenStream {
-    let ts = x.ts;
-    quote!((#ts))
-}
-
-fn neg(x: Ex) -> Ex {
-    let ts = if x.prec >= Prec::Prefix {
-        x.ts
-    } else {
-        parens(x)
-    };
-    Ex {
-        ts: quote!(-#ts),
-        prec: Prec::Prefix,
-    }
-}
-
-/// `t0 + t1 + …`, or `None` for an empty sum.
-fn sum(terms: Vec<Ex>) -> Option<Ex> {
-    let mut acc: Option<Ex> = None;
-    for t in terms {
-        acc = Some(match acc {
-            None => t,
-            Some(a) => {
-                let r = if t.prec <= Prec::Sum { parens(t) } else { t.ts };
-                let l = a.ts;
-                Ex {
-                    ts: quote!(#l + #r),
-                    prec: Prec::Sum,
-                }
-            }
-        });
-    }
-    acc
-}
-
-fn is_zero(l: &syn::Lit) -> bool {
-    match l {
-        syn::Lit::Int(i) => i.base10_digits().parse::<u64>() == Ok(0),
-        syn::Lit::Float(f) => f.base10_digits().parse::<f64>() == Ok(0.0),
-        _ => false,
-    }
-}
-
-/// Writes a form out with `g` standing for `cot`; `None` where the result is zero (a form `0`,
-/// or every term reads a zero component of the cotangent).
-fn subst(e: &syn::Expr, cot: &Cot) -> syn::Result<Option<Ex>> {
-    use syn::Expr as E;
-    Ok(match e {
-        E::Lit(l) if is_zero(&l.lit) => None,
-        E::Lit(l) => Some(atom(l.to_token_stream())),
-        E::Path(p) => {
-            let Some(id) = p.path.get_ident() else {
-                return Err(form_error(
-                    e,
-                    "names a path; forms name operands, `y` and `g`",
-                ));
-            };
-            if id != "g" {
-                return Ok(Some(atom(id.to_token_stream())));
-            }
-            match cot {
-                Cot::Keep => Some(atom(quote!(g))),
-                Cot::Whole(t) => Some(atom(t.to_token_stream())),
-                Cot::Part(..) => {
-                    return Err(form_error(
-                        e,
-                        "reads `g` whole; a tuple result's form reads `g.0`, `g.1`, …",
-                    ));
-                }
-            }
-        }
-        E::Field(f) => {
-            let (E::Path(p), syn::Member::Unnamed(i)) = (&*f.base, &f.member) else {
-                return Err(form_error(e, "reads a field other than `g.0`, `g.1`, …"));
-            };
-            if !p.path.is_ident("g") {
-                return Err(form_error(e, "reads a field other than `g.0`, `g.1`, …"));
-            }
-            match cot {
-                Cot::Keep => Some(atom(quote!(g.#i))),
-                Cot::Part(j, t) if i.index as usize == *j => Some(atom(t.to_token_stream())),
-                Cot::Part(..) => None,
-                Cot::Whole(_) => {
-                    return Err(form_error(
-                        e,
-                        "reads `g.i` but the primitive has one result",
-                    ));
-                }
-            }
-        }
-        E::Paren(p) => subst(&p.expr, cot)?.map(|x| {
-            if x.prec == Prec::Atom {
-                x
-            } else {
-                atom(parens(x))
-            }
-        }),
-        E::Unary(u) if matches!(u.op, syn::UnOp::Neg(_)) => subst(&u.expr, cot)?.map(neg),
-        E::Binary(b) => {
-            let l = subst(&b.left, cot)?;
-            let r = subst(&b.right, cot)?;
-            match b.op {
-                syn::BinOp::Add(_) | syn::BinOp::Sub(_) => {
-                    let minus = matches!(b.op, syn::BinOp::Sub(_));
-                    match (l, r) {
-                        (None, None) => None,
-                        (Some(l), None) => Some(l),
-                        (None, Some(r)) => Some(if minus { neg(r) } else { r }),
-                        (Some(l), Some(r)) => {
-                            let l = l.ts;
-                            let r = if r.prec <= Prec::Sum { parens(r) } else { r.ts };
-                            let op = if minus { quote!(-) } else { quote!(+) };
-                            Some(Ex {
-                                ts: quote!(#l #op #r),
-                                prec: Prec::Sum,
-                            })
-                        }
-                    }
-                }
-                syn::BinOp::Mul(_) | syn::BinOp::Div(_) => {
-                    let div = matches!(b.op, syn::BinOp::Div(_));
-                    match (l, r) {
-                        (_, None) if div => {
-                            return Err(form_error(e, "divides by zero or by the cotangent"));
-                        }
-                        (None, _) | (_, None) => None,
-                        (Some(l), Some(r)) => {
-                            let l = if l.prec < Prec::Product {
-                                parens(l)
-                            } else {
-                                l.ts
-                            };
-                            let r = if r.prec <= Prec::Product {
-                                parens(r)
-                            } else {
-                                r.ts
-                            };
-                            let op = if div { quote!(/) } else { quote!(*) };
-                            Some(Ex {
-                                ts: quote!(#l #op #r),
-                                prec: Prec::Product,
-                            })
-                        }
-                    }
-                }
-                _ => return Err(form_error(e, "uses an operator other than + - * /")),
-            }
-        }
-        E::MethodCall(m) => {
-            if m.turbofish.is_some() {
-                return Err(form_error(e, "calls a method with a turbofish"));
-            }
-            // A method applied to the cotangent is linear in it (`g.to_degrees()`): zero in,
-            // zero out.
-            let Some(recv) = subst(&m.receiver, cot)? else {
-                return Ok(None);
-            };
-            let recv = if recv.prec < Prec::Atom {
-                parens(recv)
-            } else {
-                recv.ts
-            };
-            let args = m
-                .args
-                .iter()
-                .map(|a| Ok(subst(a, cot)?.map(|x| x.ts).unwrap_or_else(|| quote!(0.0))))
-                .collect::<syn::Result<Vec<_>>>()?;
-            let method = &m.method;
-            Some(atom(quote!(#recv.#method(#(#args),*))))
-        }
-        E::Call(c) => {
-            let E::Path(f) = &*c.func else {
-                return Err(form_error(
-                    e,
-                    "calls something other than a helper `d::name`",
-                ));
-            };
-            let args = c
-                .args
-                .iter()
-                .map(|a| Ok(subst(a, cot)?.map(|x| x.ts).unwrap_or_else(|| quote!(0.0))))
-                .collect::<syn::Result<Vec<_>>>()?;
-            Some(atom(quote!(#f(#(#args),*))))
-        }
-        _ => return Err(form_error(e, "is not an expression a form may use")),
-    })
-}
-
 impl ToTokens for Param {
     fn to_tokens(&self, tokens: &mut TokenStream) {
         let (name, ty) = (&self.name, &self.ty);
         tokens.extend(quote!(#name: &#ty));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expand_str(request: &str) -> String {
+        let ts: TokenStream = request.parse().expect("a request parses as tokens");
+        expand(ts).to_string()
+    }
+
+    #[test]
+    fn every_entry_is_written_in_every_mode() {
+        for request in [
+            "declare FloatRules",
+            "declare FloatArgRules<A>",
+            "declare ArithRules",
+            "declare NegRule",
+            "forms FloatRules",
+            "forms FloatArgRules<Self>",
+            "forms ArithRules",
+            "forms NegRule",
+            "elementwise FloatRules over T",
+            "elementwise FloatArgRules<T> over T",
+            "broadcast ArithRules<Array<f64, D2>>",
+            "broadcast NegRule",
+        ] {
+            let out = expand_str(request);
+            assert!(!out.contains("compile_error"), "{request}: {out}");
+            assert!(out.contains("fn"), "{request}: nothing written");
+        }
+    }
+
+    #[test]
+    fn one_rule_per_differentiable_operand_and_one_forward_rule() {
+        let out = expand_str("declare FloatRules");
+        for name in [
+            "fn exp_vjp",
+            "fn exp_jvp",
+            "fn powi_vjp",
+            "fn clamp_vjp_2",
+            "fn sin_cos_jvp",
+        ] {
+            assert!(out.contains(name), "{name} missing");
+        }
+        // `powi`'s `i32` exponent has no derivative: no `_vjp_1`, no tangent.
+        assert!(!out.contains("powi_vjp_1"));
+        assert!(out.contains("fn powi_jvp (x : & Self , n : & i32 , y : & Self , dx : & Self)"));
+    }
+
+    #[test]
+    fn forward_rules_are_the_summed_forms() {
+        let out = expand_str("forms FloatRules");
+        assert!(out.contains("dx * a + da * x + db"), "mul_add: {out}");
+        // A tuple result: one sum per component, the other component's terms gone.
+        assert!(
+            out.contains("(dx * x . cos () , - (dx * x . sin ()))"),
+            "sin_cos: {out}"
+        );
+        // Unread arguments are named `_x` so that the impls compile warning-free.
+        assert!(out.contains("fn exp_vjp (_x : & Self , y : & Self , g : & Self)"));
+    }
+
+    #[test]
+    fn malformed_requests_are_errors() {
+        for request in [
+            "declare Nothing",
+            "forms",
+            "elementwise FloatRules",
+            "broadcast FloatRules",
+            "declare FloatArgRules",
+        ] {
+            assert!(expand_str(request).contains("compile_error"), "{request}");
+        }
     }
 }
