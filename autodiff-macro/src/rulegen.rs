@@ -19,8 +19,9 @@
 //! - `elementwise FloatRules over T`, `elementwise FloatArgRules<T> over T`, in the impls for
 //!   `Array<T, D>`: every element through the scalar rule of `T`; an argument of type `T` (the
 //!   scalar exponent of ndarray's `a.powf(p)`) is shared by every element and its cotangent is
-//!   the sum over the elements. The expansion names the trait `FloatRules` and calls
-//!   `map_elems` and `sum_elems`, which the runtime defines beside it.
+//!   the sum over the elements. The expansion names the trait `FloatRules` and `Zip` (for up to
+//!   six arrays), and calls `check_operands`, `map_elems` (for more) and `sum_elems`, which the
+//!   runtime defines beside it.
 //! - `broadcast ArithRules<RHS>`, `broadcast NegRule`, in the impls for arrays (and scalars
 //!   beside arrays): the forms elementwise over the operands broadcast to the result's shape,
 //!   each cotangent reduced to its operand's shape. The expansion names `Zip`, `Side`, `reduce`,
@@ -670,6 +671,9 @@ mod tests {
             out.contains("(dx * x . cos () , - (dx * x . sin ()))"),
             "sin_cos: {out}"
         );
+        // Quotients by one denominator share one division: d(a/b) = (da − y·db)/b.
+        let out_ops = expand_str("forms ArithRules");
+        assert!(out_ops.contains("(da + - db * y) / b"), "div: {out_ops}");
         // Unread arguments are named `_x` so that the impls compile warning-free.
         assert!(out.contains("fn exp_vjp (_x : & Self , y : & Self , g : & Self)"));
     }

@@ -116,16 +116,20 @@ impl Request {
             }
         }
         let call = project(quote!(<#elem as FloatRules>::#rule(#(#args),*)));
-        let helper = if sum_of_elements {
-            quote!(sum_elems)
-        } else {
-            quote!(map_elems)
-        };
         let label = rule.to_string();
-        Ok((
-            quote!(#helper(#label, [#(#arrays),*], |[#(#names),*]| #call)),
-            used,
-        ))
+        let body = if sum_of_elements {
+            quote!(sum_elems(#label, [#(#arrays),*], |[#(#names),*]| #call))
+        } else if arrays.len() <= 6 {
+            // `Zip` takes up to six arrays, and its loops vectorize.
+            let (first, rest) = (&arrays[0], &arrays[1..]);
+            quote!({
+                check_operands(#label, &[#(#arrays),*]);
+                Zip::from(#first)#(.and(#rest))*.map_collect(|#(&#names),*| #call)
+            })
+        } else {
+            quote!(map_elems(#label, [#(#arrays),*], |[#(#names),*]| #call))
+        };
+        Ok((body, used))
     }
 
     /// The form elementwise over the operands broadcast to the cotangent's shape, reduced to

@@ -47,13 +47,23 @@ pub(super) enum Prec {
 pub(super) struct Ex {
     pub(super) ts: TokenStream,
     pub(super) prec: Prec,
+    /// For a quotient `n / d`: `n` and `d`, so that a sum of quotients by one denominator is
+    /// written with one division.
+    quotient: Option<Box<(Ex, TokenStream)>>,
+}
+
+impl Ex {
+    pub(super) fn new(ts: TokenStream, prec: Prec) -> Ex {
+        Ex {
+            ts,
+            prec,
+            quotient: None,
+        }
+    }
 }
 
 fn atom(ts: TokenStream) -> Ex {
-    Ex {
-        ts,
-        prec: Prec::Atom,
-    }
+    Ex::new(ts, Prec::Atom)
 }
 
 /// What `g` stands for where a form is written out.
@@ -91,14 +101,30 @@ fn neg(x: Ex) -> Ex {
     } else {
         parens(x)
     };
-    Ex {
-        ts: quote!(-#ts),
-        prec: Prec::Prefix,
-    }
+    Ex::new(quote!(-#ts), Prec::Prefix)
 }
 
-/// `t0 + t1 + …`, or `None` for an empty sum.
+/// `t0 + t1 + …`, or `None` for an empty sum. Quotients by one denominator share the division:
+/// `a / d + b / d` is written `(a + b) / d`.
 pub(super) fn sum(terms: Vec<Ex>) -> Option<Ex> {
+    let den = |t: &Ex| t.quotient.as_ref().map(|q| q.1.to_string());
+    let shared = terms.len() > 1
+        && den(&terms[0]).is_some()
+        && terms.iter().all(|t| den(t) == den(&terms[0]));
+    if shared {
+        let mut d = TokenStream::new();
+        let numerators: Vec<Ex> = terms
+            .into_iter()
+            .filter_map(|t| t.quotient)
+            .map(|q| {
+                let (n, den) = *q;
+                d = den;
+                n
+            })
+            .collect();
+        let n = parens(sum(numerators)?);
+        return Some(Ex::new(quote!(#n / #d), Prec::Product));
+    }
     let mut acc: Option<Ex> = None;
     for t in terms {
         acc = Some(match acc {
@@ -106,10 +132,7 @@ pub(super) fn sum(terms: Vec<Ex>) -> Option<Ex> {
             Some(a) => {
                 let r = if t.prec <= Prec::Sum { parens(t) } else { t.ts };
                 let l = a.ts;
-                Ex {
-                    ts: quote!(#l + #r),
-                    prec: Prec::Sum,
-                }
+                Ex::new(quote!(#l + #r), Prec::Sum)
             }
         });
     }
@@ -193,10 +216,7 @@ pub(super) fn subst(e: &syn::Expr, cot: &Cot) -> syn::Result<Option<Ex>> {
                             let l = l.ts;
                             let r = if r.prec <= Prec::Sum { parens(r) } else { r.ts };
                             let op = if minus { quote!(-) } else { quote!(+) };
-                            Some(Ex {
-                                ts: quote!(#l #op #r),
-                                prec: Prec::Sum,
-                            })
+                            Some(Ex::new(quote!(#l #op #r), Prec::Sum))
                         }
                     }
                 }
@@ -208,6 +228,7 @@ pub(super) fn subst(e: &syn::Expr, cot: &Cot) -> syn::Result<Option<Ex>> {
                         }
                         (None, _) | (_, None) => None,
                         (Some(l), Some(r)) => {
+                            let numerator = Ex::new(l.ts.clone(), l.prec);
                             let l = if l.prec < Prec::Product {
                                 parens(l)
                             } else {
@@ -219,10 +240,11 @@ pub(super) fn subst(e: &syn::Expr, cot: &Cot) -> syn::Result<Option<Ex>> {
                                 r.ts
                             };
                             let op = if div { quote!(/) } else { quote!(*) };
-                            Some(Ex {
-                                ts: quote!(#l #op #r),
-                                prec: Prec::Product,
-                            })
+                            let mut x = Ex::new(quote!(#l #op #r), Prec::Product);
+                            if div {
+                                x.quotient = Some(Box::new((numerator, r)));
+                            }
+                            Some(x)
                         }
                     }
                 }
@@ -308,18 +330,28 @@ mod tests {
         );
         // A sum of terms keeps the meaning of a term that is itself a sum.
         let terms = vec![
-            Ex {
-                ts: quote!(a),
-                prec: Prec::Atom,
-            },
-            Ex {
-                ts: quote!(b - c),
-                prec: Prec::Sum,
-            },
+            Ex::new(quote!(a), Prec::Atom),
+            Ex::new(quote!(b - c), Prec::Sum),
         ];
         assert_eq!(
             sum(terms).map(|x| x.ts.to_string()).as_deref(),
             Some("a + (b - c)")
+        );
+        // Quotients by one denominator share the division.
+        let e: syn::Expr = syn::parse_str("-g * y / b").expect("parses");
+        let f: syn::Expr = syn::parse_str("g / b").expect("parses");
+        let db = quote::format_ident!("db");
+        let terms = vec![
+            subst(&f, &Cot::Whole(&dx))
+                .expect("in the grammar")
+                .expect("not zero"),
+            subst(&e, &Cot::Whole(&db))
+                .expect("in the grammar")
+                .expect("not zero"),
+        ];
+        assert_eq!(
+            sum(terms).map(|x| x.ts.to_string()).as_deref(),
+            Some("(dx + - db * y) / b")
         );
     }
 

@@ -1,9 +1,10 @@
 //! The float methods elementwise on arrays: every rule applies the scalar rule of the same name
 //! to every element, so arrays follow the scalar conventions at kinks, jumps and domain edges
-//! exactly. The rules are written from the primitive table (see `autodiff-macro`'s `rulegen`),
-//! through the two helpers below.
+//! exactly. The rules are written from the primitive table (see `autodiff-macro`'s `rulegen`):
+//! a rule over up to six arrays is one `Zip`, after [`check_operands`]; the helpers below serve
+//! rules over more arrays and the cotangents of scalar arguments.
 
-use ndarray::{Array, Dimension};
+use ndarray::{Array, Dimension, Zip};
 
 use crate::differentiable::Real;
 use crate::rules::{FloatArgRules, FloatRules};
@@ -47,7 +48,8 @@ fn for_elems<T: Copy, D: Dimension, const N: usize>(
 }
 
 /// `f` applied to the elements at each position of arrays of one shape: an array of that shape,
-/// in standard layout. A shape mismatch panics with both shapes.
+/// in standard layout. A shape mismatch panics with both shapes. For more arrays than `Zip`
+/// takes (six), which the rules of one to six arrays use.
 #[inline]
 #[track_caller]
 fn map_elems<T: Copy, D: Dimension, const N: usize>(
