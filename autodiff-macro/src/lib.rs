@@ -24,6 +24,7 @@ mod options;
 mod plan;
 mod prim;
 mod reverse;
+mod rulegen;
 mod scalars;
 mod signature;
 mod simplify;
@@ -40,6 +41,14 @@ use syn::spanned::Spanned;
 #[proc_macro_attribute]
 pub fn differentiate(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand(attr.into(), item.into()).into()
+}
+
+/// The derivative rules of `autodiff-runtime`, written from the primitive table: see
+/// `rulegen`. Not public API.
+#[doc(hidden)]
+#[proc_macro]
+pub fn __rules(input: TokenStream) -> TokenStream {
+    rulegen::expand(input.into()).into()
 }
 
 /// Implements `autodiff::Differentiable` (and `Primal`) for a struct of differentiable fields.
