@@ -33,7 +33,7 @@ mod types;
 
 use proc_macro::TokenStream;
 use proc_macro2::TokenStream as TokenStream2;
-use quote::{ToTokens, quote};
+use quote::quote;
 use signature::Signature;
 use syn::spanned::Spanned;
 
@@ -102,7 +102,7 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
         Err(_) => {}
     }
     let Some(act) = act.filter(|_| errors.is_empty()) else {
-        return with_stubs(&func, &sig, opts.hessian, errors);
+        return with_stubs(&item, &func, &sig, opts.hessian, errors);
     };
     let primal = if opts.dump {
         f.to_string()
@@ -110,12 +110,24 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
         String::new()
     };
     let mut tys = scalars::analyze(&f);
+    // A pass that produced invalid IR is a bug here, reported as such with the stubs.
+    let verified = |g: &ir::Func| {
+        ir::verify::verify(g).map_err(|msg| {
+            with_stubs(
+                &item,
+                &func,
+                &sig,
+                opts.hessian,
+                vec![internal(&func, &msg)],
+            )
+        })
+    };
     // Forward mode, on its own copy of the primal.
     let mut fj = f.clone();
     let mut tys_j = tys.clone();
     forward::jvp(&mut fj, &act.active, &mut tys_j);
-    if let Err(msg) = ir::verify::verify(&fj) {
-        return with_stubs(&func, &sig, opts.hessian, vec![internal(&func, &msg)]);
+    if let Err(stubs) = verified(&fj) {
+        return stubs;
     }
     let jvp = codegen::generate(&fj, &tys_j, &plan::Plan::default(), &act.active);
     let jvp_body = {
@@ -127,16 +139,16 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     simplify::forward_single_contributions(&mut f);
     simplify::move_carried_adjoints(&mut f);
     let plan = plan::plan(&mut f, &act, &mut tys, &rev);
-    if let Err(msg) = ir::verify::verify(&f) {
-        return with_stubs(&func, &sig, opts.hessian, vec![internal(&func, &msg)]);
+    if let Err(stubs) = verified(&f) {
+        return stubs;
     }
     // Second order (on request): forward mode over what reverse mode made.
     let mut fh = f.clone();
     let mut tys_h = tys.clone();
     if opts.hessian {
         forward::vjp_jvp(&mut fh, &act.active, n_primal, &mut tys_h);
-        if let Err(msg) = ir::verify::verify(&fh) {
-            return with_stubs(&func, &sig, opts.hessian, vec![internal(&func, &msg)]);
+        if let Err(stubs) = verified(&fh) {
+            return stubs;
         }
     }
     // Second order needs the runtime's tangent of every reverse rule it calls on arrays that
@@ -241,7 +253,7 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
             name = func.sig.ident,
         );
     }
-    let mut out = original(&func);
+    let mut out = original(&item);
     out.extend(generated);
     out
 }
@@ -256,20 +268,21 @@ fn internal(func: &syn::ItemFn, msg: &str) -> syn::Error {
 /// The function as written. It counts as used when only its generated items are (calling just
 /// `f_grad` is the point of writing `f`); a path to it from the generated code would not do,
 /// since inside an `impl` it is `Self::f` and outside it is `f`.
-fn original(func: &syn::ItemFn) -> TokenStream2 {
-    let mut f = func.clone();
-    f.attrs.push(syn::parse_quote!(#[allow(dead_code)]));
-    f.to_token_stream()
+/// The input's own tokens are passed on, not the parsed function printed again: they keep every
+/// span, and re-creating them costs a call into the compiler per token.
+fn original(item: &TokenStream2) -> TokenStream2 {
+    quote!(#[allow(dead_code)] #item)
 }
 
 /// The original function, stubs for the generated items, and the errors.
 fn with_stubs(
+    item: &TokenStream2,
     func: &syn::ItemFn,
     sig: &Signature,
     hessian: bool,
     errors: Vec<syn::Error>,
 ) -> TokenStream2 {
-    let mut out = original(func);
+    let mut out = original(item);
     if sig
         .params
         .iter()

@@ -373,6 +373,17 @@ fn phase_times() {
     let mut tys = crate::scalars::analyze(&f);
     eprintln!("scalars    {:?}", t.elapsed());
     let t = Instant::now();
+    let mut fj = f.clone();
+    let mut tys_j = tys.clone();
+    crate::forward::jvp(&mut fj, &act.active, &mut tys_j);
+    eprintln!("jvp        {:?}", t.elapsed());
+    let t = Instant::now();
+    let code = crate::codegen::generate(&fj, &tys_j, &crate::plan::Plan::default(), &act.active);
+    eprintln!("codegen j  {:?}", t.elapsed());
+    let t = Instant::now();
+    let s = code.forward.to_string().len();
+    eprintln!("to_string  {:?} ({s} bytes)", t.elapsed());
+    let t = Instant::now();
     let rev = crate::reverse::reverse(&mut f, &act, &mut tys);
     eprintln!("reverse    {:?}", t.elapsed());
     let t = Instant::now();

@@ -837,11 +837,15 @@ impl Func {
     /// A readable name for a value in generated code: `x_3` for versions of source
     /// variable `x`, `__ad_v3` for temporaries.
     pub fn value_ident(&self, v: Value) -> syn::Ident {
-        let name = match &self.value(v).name {
+        syn::Ident::new(&self.value_name(v), Span::call_site())
+    }
+
+    /// [`Func::value_ident`] as text.
+    pub fn value_name(&self, v: Value) -> String {
+        match &self.value(v).name {
             Some(n) => format!("{}_{}", n.trim_start_matches("r#"), v.0),
             None => format!("__ad_v{}", v.0),
-        };
-        syn::Ident::new(&name, Span::call_site())
+        }
     }
 }
 

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# How long `cargo check` takes on a long straight-line function with and without
+# `#[differentiate]`: what a user waits for in the editor on every keystroke.
+#
+#     scripts/compile_time.sh [runs]        # default 5 runs per measurement
+#     OPTIMIZED_MACRO=1 scripts/compile_time.sh   # the macro built with optimizations, as the
+#                                                 # README's `build-override` setting does
+#
+# The functions are generated with a fixed seed: a random mix of `*`, `+`, `sin`, `cos`,
+# `tanh` and `ln(1 + t²)` over 4 `f64` inputs, operands preferring values nobody uses yet,
+# and the result summing every value left unused, so that every operation reaches the result
+# (nothing is dead code for rustc or for the macro's activity analysis).
+#
+# Each figure is the median over the runs of the CPU time (user + system) of `cargo check`
+# after touching the source: CPU time rather than wall time, because the machines this runs
+# on are shared. Needs python3 (for the generator) and GNU time.
+set -euo pipefail
+# Every run checks the crate from scratch (incremental compilation would reuse the last run).
+export CARGO_INCREMENTAL=0
+runs="${1:-5}"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+dir="$root/target/compile-time"
+mkdir -p "$dir/src"
+cat > "$dir/Cargo.toml" <<EOF
+[package]
+name = "compile-time"
+version = "0.0.0"
+edition = "2024"
+publish = false
+
+[dependencies]
+autodiff = { path = "$root" }
+
+[workspace]
+EOF
+if [ "${OPTIMIZED_MACRO:-0}" = 1 ]; then
+    printf '\n[profile.dev.build-override]\nopt-level = 3\n' >> "$dir/Cargo.toml"
+fi
+
+generate() { # ops differentiated(0|1)
+    python3 - "$1" "$2" <<'EOF'
+import random, sys
+n, attr = int(sys.argv[1]), sys.argv[2] == "1"
+r = random.Random(440)
+vals = ["x0", "x1", "x2", "x3"]
+unused = list(vals)
+def pick():
+    v = r.choice(unused) if unused and r.random() < 0.7 else r.choice(vals)
+    if v in unused:
+        unused.remove(v)
+    return v
+lines = []
+for i in range(n):
+    op = r.choice(["mul", "add", "sin", "cos", "tanh", "ln"])
+    a = pick()
+    if op == "mul":
+        e = f"{a} * {pick()}"
+    elif op == "add":
+        e = f"{a} + {pick()}"
+    elif op == "ln":
+        e = f"(1.0 + {a} * {a}).ln()"
+    else:
+        e = f"{a}.{op}()"
+    lines.append(f"    let t{i} = {e};")
+    vals.append(f"t{i}")
+    unused.append(f"t{i}")
+print("#![allow(clippy::all)]")
+if attr:
+    print("#[autodiff::differentiate]")
+print("pub fn f(x0: f64, x1: f64, x2: f64, x3: f64) -> f64 {")
+print("\n".join(lines))
+print("    " + " + ".join(unused))
+print("}")
+EOF
+}
+
+measure() { # prints the median CPU seconds of `cargo check` over the runs
+    local times=()
+    for _ in $(seq "$runs"); do
+        touch "$dir/src/lib.rs"
+        local t
+        t=$( { /usr/bin/time -f "%U %S" cargo check -q --manifest-path "$dir/Cargo.toml" \
+            2>&1 >/dev/null; } | tail -n 1 | awk '{ print $1 + $2 }')
+        times+=("$t")
+    done
+    printf '%s\n' "${times[@]}" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
+}
+
+# Build the dependencies once.
+generate 10 1 > "$dir/src/lib.rs"
+cargo check -q --manifest-path "$dir/Cargo.toml" 2>/dev/null
+
+printf '| ops | plain | differentiated | ratio |\n|---:|---:|---:|---:|\n'
+declare -A diff
+for n in 500 2000 4000; do
+    generate "$n" 0 > "$dir/src/lib.rs"
+    plain=$(measure)
+    generate "$n" 1 > "$dir/src/lib.rs"
+    d=$(measure)
+    diff[$n]=$d
+    awk -v n="$n" -v p="$plain" -v d="$d" \
+        'BEGIN { printf "| %d | %.2f s | %.2f s | %.1f× |\n", n, p, d, d / p }'
+done
+awk -v a="${diff[2000]}" -v b="${diff[4000]}" \
+    'BEGIN { printf "\n4,000 ops / 2,000 ops, differentiated: %.2f×\n", b / a }'
+echo "CPU time of cargo check, median of $runs runs, macro optimized: ${OPTIMIZED_MACRO:-0}; load average $(cut -d' ' -f1-3 /proc/loadavg)"
