@@ -98,7 +98,14 @@ impl Tolerance {
     /// The looser of two tolerances, field by field: for a check whose input and output have
     /// different scalar types (an `f64` function of `f32` inputs, or one computed in `f32`), where
     /// the coarser type sets both the step and the tolerances.
-    fn coarser(self, other: Tolerance) -> Tolerance {
+    ///
+    /// ```
+    /// use autodiff_runtime::check::Tolerance;
+    ///
+    /// let mixed = Tolerance::default_for::<f64>().coarser(Tolerance::default_for::<f32>());
+    /// assert_eq!(mixed, Tolerance::default_for::<f32>());
+    /// ```
+    pub fn coarser(self, other: Tolerance) -> Tolerance {
         Tolerance {
             step: self.step.max(other.step),
             rtol: self.rtol.max(other.rtol),
