@@ -12,6 +12,7 @@
 
 use autodiff::check::{dot_product_test, jvpcheck, random_direction};
 use autodiff::{Differentiable, Primal, differentiate};
+use ndarray::{Array1, array};
 
 mod common;
 use common::*;
@@ -289,6 +290,39 @@ fn inactive_and_constant_arguments() {
             with_constants_vjp,
         );
         tangents_are("with constants", &pairs, df, TOL);
+    }
+}
+
+/// Seven arguments of mixed kinds (scalars, a slice, an array, integers), each float one
+/// weighted differently so that a tangent passed to the wrong argument changes the result.
+#[differentiate]
+fn mixed_args(a: f64, xs: &[f64], k: usize, u: &Array1<f64>, b: f64, idx: &[usize], c: f64) -> f64 {
+    let mut s = a + b * 2.0 + c.sin() * 3.0;
+    for (i, v) in xs.iter().enumerate() {
+        s += v * v * (i + 4) as f64;
+    }
+    s * (k + idx.len()) as f64 + u.dot(u) * a
+}
+
+/// Calls of [`mixed_args`] with computed, constant and passed-through arguments.
+#[differentiate]
+fn calls_mixed(x: f64, v: &[f64], u: &Array1<f64>, idx: &[usize]) -> f64 {
+    mixed_args(x * 2.0, v, 3, u, x.sin(), idx, 1.5) + mixed_args(0.5, v, 1, u, x, idx, x * x)
+}
+
+#[test]
+fn calls_with_many_mixed_arguments() {
+    let idx = [2usize, 0];
+    for x in [-0.6, 1.1] {
+        forward(format!("calls mixed at {x}")).check(
+            &(x, vec![0.5, -1.5, 2.0], array![0.3, -0.7]),
+            |p| calls_mixed(p.0, &p.1, &p.2, &idx),
+            |p, v| calls_mixed_jvp(p.0, &p.1, &p.2, &idx, v.0, &v.1, &v.2),
+            |p, w| {
+                let (value, pullback) = calls_mixed_vjp(p.0, &p.1, &p.2, &idx);
+                (value, pullback(w))
+            },
+        );
     }
 }
 
