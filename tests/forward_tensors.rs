@@ -117,6 +117,85 @@ fn products_broadcasting_and_reductions() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Every elementwise float method on arrays (the runtime's array rules, not the scalar forms)
+// ---------------------------------------------------------------------------------------------
+
+/// One module per unary method: `a.m()` on a vector of the list's points, whose tangent is
+/// `m'(a) ∘ v` elementwise.
+macro_rules! array_rule {
+    ($m:ident, |$x:ident| $derivative:expr, [$($p:expr),* $(,)?]) => {
+        mod $m {
+            use super::*;
+
+            #[differentiate]
+            pub fn elementwise(a: &Array1<f64>) -> Array1<f64> {
+                a.$m()
+            }
+
+            /// The analytic derivative.
+            fn derivative($x: f64) -> f64 {
+                $derivative
+            }
+
+            #[test]
+            fn rule() {
+                let a = Array1::from(vec![$($p),*]);
+                let what = format!("{} on {a}", stringify!($m));
+                let pairs = forward(&what).check(
+                    &a,
+                    elementwise,
+                    elementwise_jvp,
+                    |a, w| {
+                        let (value, pullback) = elementwise_vjp(a);
+                        (value, pullback(w))
+                    },
+                );
+                for (v, t) in pairs {
+                    for i in 0..a.len() {
+                        close(&what, t[i], derivative(a[i]) * v[i], TOL);
+                    }
+                }
+            }
+        }
+    };
+}
+
+unary_methods!(array_rule);
+
+/// The methods of an array with a float operand (a constant here) and `powi`.
+#[differentiate]
+fn array_binary(a: &Array1<f64>, p: f64) -> Array1<f64> {
+    a.powf(p) + a.log(p) * 2.0 + a.hypot(p) - a.powi(3) + a.clamp(0.2, 1.5)
+}
+
+#[test]
+fn array_methods_with_an_operand() {
+    // ∂a = p·a^{p−1} + 2/(a ln p) + a/h − 3a² + [0.2 < a < 1.5],
+    // ∂p = a^p ln a − 2 log_p(a)/(p ln p) + p/h, with h = √(a² + p²).
+    let a = array![0.3, 0.9, 1.7];
+    for p in [0.5, 2.5] {
+        let pairs = forward(format!("array binary, p = {p}")).check(
+            &(a.clone(), p),
+            |q| array_binary(&q.0, q.1),
+            |q, v| array_binary_jvp(&q.0, q.1, &v.0, v.1),
+            |q, w| {
+                let (value, pullback) = array_binary_vjp(&q.0, q.1);
+                (value, pullback(w))
+            },
+        );
+        for ((da, dp), t) in pairs {
+            for i in 0..3 {
+                let (x, h) = (a[i], a[i].hypot(p));
+                let inside = if x > 0.2 && x < 1.5 { 1.0 } else { 0.0 };
+                let gx = p * x.powf(p - 1.0) + 2.0 / (x * p.ln()) + x / h - 3.0 * x * x + inside;
+                let gp = x.powf(p) * x.ln() - 2.0 * x.log(p) / (p * p.ln()) + p / h;
+                close("array binary", t[i], gx * da[i] + gp * dp, TOL);
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Regions, views, reshapes
 // ---------------------------------------------------------------------------------------------
 
