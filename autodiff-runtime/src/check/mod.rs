@@ -1,10 +1,20 @@
-//! Gradient checking: compares a gradient with central finite differences of the function, in
-//! the manner of PyTorch's `gradcheck`.
+//! Derivative checking: compares derivatives with finite differences of the function, in the
+//! manner of PyTorch's `gradcheck` and JAX's `check_grads`.
 //!
 //! Every derivative rule and every construct the macro supports is tested this way, and users can
-//! check their own custom rules (a hand-written `f_vjp`) the same way. The function takes any
-//! [`Differentiable`] value — a scalar, `Vec`, array, tuple, ndarray `Array` or a derived
-//! parameter struct — and returns a scalar; the gradient has the argument's type.
+//! check their own custom rules (a hand-written `f_vjp` or `f_jvp`) the same way. Functions take
+//! any [`Differentiable`] value — a scalar, `Vec`, array, tuple, ndarray `Array` or a derived
+//! parameter struct.
+//!
+//! | what is checked | against | function |
+//! |---|---|---|
+//! | a gradient `∇f(x)` (scalar `f`) | central differences `(f(x + h·eᵢ) − f(x − h·eᵢ))/2h`, one per scalar of `x` | [`gradcheck`] |
+//! | a forward-mode tangent `J(x)·v` (any `f`) | the directional difference `(f(x + h·v) − f(x − h·v))/2h` | [`jvpcheck`] |
+//! | a pullback `wᵀ·J(x)` | the tangent: `⟨J v, w⟩ = ⟨v, Jᵀ w⟩` (the dot-product test) | [`dot_product_test`] |
+//! | a Hessian-vector product `H(x)·v` | the directional difference of the gradient | [`hvpcheck`] |
+//! | two Hessian-vector products | symmetry: `⟨u, H v⟩ = ⟨v, H u⟩` | [`hessian_symmetry`] |
+//!
+//! [`random_direction`] makes the seeded random directions `v`, `w` these checks are run with.
 //!
 //! ```
 //! use autodiff_runtime::check::{assert_gradient, gradcheck};
@@ -30,6 +40,16 @@
 //! type (see [`Tolerance::default_for`]). The step is absolute: choose one suited to the scale of
 //! `x` with [`gradcheck_with`] when the inputs are far from unit scale. Checking an `f32`
 //! function in `f32` is coarse; where possible, check the `f64` instance of a generic function.
+
+mod forward;
+mod inner;
+mod random;
+
+pub use forward::{directional_difference, hvpcheck, hvpcheck_with, jvpcheck, jvpcheck_with};
+pub use inner::{
+    DotReport, dot_product_test, dot_product_test_with, hessian_symmetry, hessian_symmetry_with,
+};
+pub use random::random_direction;
 
 use core::fmt;
 
@@ -60,9 +80,7 @@ impl Tolerance {
     /// rounding error in a central difference (`6e-6` for `f64`, `5e-3` for `f32`); at unit
     /// scale both errors then stay well inside the tolerances.
     pub fn default_for<S: Real>() -> Self {
-        // Single precision cannot represent 1 + 2⁻³⁰; double can.
-        let single = S::from_f64(1.0 + 2f64.powi(-30)).to_f64() == 1.0;
-        if single {
+        if is_single::<S>() {
             Tolerance {
                 step: 1e-2,
                 rtol: 1e-2,
@@ -77,6 +95,24 @@ impl Tolerance {
         }
     }
 
+    /// The looser of two tolerances, field by field: for a check whose input and output have
+    /// different scalar types (an `f64` function of `f32` inputs, or one computed in `f32`), where
+    /// the coarser type sets both the step and the tolerances.
+    ///
+    /// ```
+    /// use autodiff_runtime::check::Tolerance;
+    ///
+    /// let mixed = Tolerance::default_for::<f64>().coarser(Tolerance::default_for::<f32>());
+    /// assert_eq!(mixed, Tolerance::default_for::<f32>());
+    /// ```
+    pub fn coarser(self, other: Tolerance) -> Tolerance {
+        Tolerance {
+            step: self.step.max(other.step),
+            rtol: self.rtol.max(other.rtol),
+            atol: self.atol.max(other.atol),
+        }
+    }
+
     /// Whether `analytic` and `numeric` agree within this tolerance. Equal values (also equal
     /// infinities) agree; NaN never does.
     pub fn allows(&self, analytic: f64, numeric: f64) -> bool {
@@ -86,12 +122,14 @@ impl Tolerance {
     }
 }
 
-/// One scalar of a gradient check.
+/// One scalar of a check.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Entry {
-    /// Position of the scalar in leaf order (the order of [`Differentiable::visit_leaves`]).
+    /// Position of the scalar in leaf order (the order of [`Differentiable::visit_leaves`]) of
+    /// the value under test: the gradient for [`gradcheck`], the tangent for [`jvpcheck`], the
+    /// Hessian-vector product for [`hvpcheck`].
     pub index: usize,
-    /// The gradient under test.
+    /// The derivative under test.
     pub analytic: f64,
     /// The central finite difference.
     pub numeric: f64,
@@ -104,10 +142,13 @@ pub struct Entry {
     pub ok: bool,
 }
 
-/// The result of a gradient check: one [`Entry`] per scalar.
+/// The result of a check against finite differences: one [`Entry`] per scalar of the derivative
+/// under test.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Report {
-    /// One entry per scalar of `x`, in leaf order.
+    /// The check that made this report: `"gradcheck"`, `"jvpcheck"` or `"hvpcheck"`.
+    pub check: &'static str,
+    /// One entry per scalar of the derivative under test, in leaf order.
     pub entries: Vec<Entry>,
     /// The largest `abs_error` (NaN if any is NaN).
     pub max_abs_error: f64,
@@ -147,11 +188,12 @@ impl fmt::Display for Report {
         let failed = self.failures().count();
         let n = self.entries.len();
         if failed == 0 {
-            write!(f, "gradcheck passed: {n} scalars")?;
+            write!(f, "{} passed: {n} scalars", self.check)?;
         } else {
             write!(
                 f,
-                "gradcheck FAILED: {failed} of {n} scalars out of tolerance"
+                "{} FAILED: {failed} of {n} scalars out of tolerance",
+                self.check
             )?;
         }
         writeln!(
@@ -253,10 +295,19 @@ where
         x,
         P::Scalar::from_f64(tolerance.step),
     ));
-    let analytic = flat(gradient);
+    compare("gradcheck", &flat(gradient), &numeric, tolerance)
+}
+
+/// The report of a check of `analytic` against `numeric`, entry by entry.
+fn compare<S: Real, T: Real>(
+    check: &'static str,
+    analytic: &[S],
+    numeric: &[T],
+    tolerance: Tolerance,
+) -> Report {
     let entries: Vec<Entry> = analytic
         .iter()
-        .zip(&numeric)
+        .zip(numeric)
         .enumerate()
         .map(|(index, (&a, &n))| {
             let (analytic, numeric) = (a.to_f64(), n.to_f64());
@@ -285,6 +336,7 @@ where
     let max_abs_error = nan_max(entries.iter().map(|e| e.abs_error));
     let max_rel_error = nan_max(entries.iter().map(|e| e.rel_error));
     Report {
+        check,
         entries,
         max_abs_error,
         max_rel_error,
@@ -367,6 +419,11 @@ fn from_flat<P: Differentiable>(x: &P, values: &[P::Scalar]) -> P {
         start += leaf.len();
     });
     out
+}
+
+/// Whether `S` is single precision: it cannot represent 1 + 2⁻³⁰; double can.
+fn is_single<S: Real>() -> bool {
+    S::from_f64(1.0 + 2f64.powi(-30)).to_f64() == 1.0
 }
 
 /// The maximum, NaN if any element is NaN (`f64::max` would skip it), `0` if empty.
