@@ -11,7 +11,7 @@
 //! where it is stated in a comment.
 
 use autodiff::check::{dot_product_test, jvpcheck, random_direction};
-use autodiff::{Differentiable, Primal, differentiate};
+use autodiff::{Differentiable, Primal, differentiate, nn};
 use ndarray::{Array1, array};
 
 mod common;
@@ -108,6 +108,31 @@ fn calls_of_differentiated_functions() {
                 |x| calls_in_flow_vjp(x, n),
             );
         }
+    }
+}
+
+/// Arguments passed as references to computed scalars: the tangent of `&(-x)` is the tangent of
+/// a value that has no name of its own in the generated code.
+/// r(x) = relu(−x) + relu(2x) + relu(sin x) + relu(y) with y = x − 3.
+#[differentiate]
+fn by_computed_reference(x: f64) -> f64 {
+    let y = x - 3.0;
+    nn::relu(&(-x)) + nn::relu(&(x * 2.0)) + nn::relu(&x.sin()) + nn::relu(&y) + cube(x)
+}
+
+#[test]
+fn calls_with_references_to_computed_scalars() {
+    for x in [-2.5f64, -0.4, 0.7, 4.0] {
+        let step = |t: f64| if t > 0.0 { 1.0 } else { 0.0 };
+        let df = -step(-x) + 2.0 * step(2.0 * x) + x.cos() * step(x.sin()) + step(x - 3.0)
+            + 3.0 * x * x;
+        let pairs = forward("by computed reference").one(
+            x,
+            by_computed_reference,
+            by_computed_reference_jvp,
+            by_computed_reference_vjp,
+        );
+        tangents_are("by computed reference", &pairs, df, TOL);
     }
 }
 

@@ -400,7 +400,12 @@ impl Gen<'_> {
         }
         let x = self.v(d);
         let used_once = self.reads.get(&d).is_some_and(|r| r.0 == 1) && d == v;
-        if self.is_ref(d) {
+        if d != v && self.folded(d).is_some() {
+            // The referent is written inside the reference (`&(-dx)`) and has no name of its
+            // own; it is a plain float, copied out through the reference.
+            let r = self.v(v);
+            quote!(*#r)
+        } else if self.is_ref(d) {
             quote!(::std::borrow::ToOwned::to_owned(#x))
         } else if used_once || self.ty(d).is_plain() {
             quote!(#x)
