@@ -124,8 +124,8 @@ fn by_computed_reference(x: f64) -> f64 {
 fn calls_with_references_to_computed_scalars() {
     for x in [-2.5f64, -0.4, 0.7, 4.0] {
         let step = |t: f64| if t > 0.0 { 1.0 } else { 0.0 };
-        let df = -step(-x) + 2.0 * step(2.0 * x) + x.cos() * step(x.sin()) + step(x - 3.0)
-            + 3.0 * x * x;
+        let df =
+            -step(-x) + 2.0 * step(2.0 * x) + x.cos() * step(x.sin()) + step(x - 3.0) + 3.0 * x * x;
         let pairs = forward("by computed reference").one(
             x,
             by_computed_reference,

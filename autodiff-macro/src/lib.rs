@@ -19,6 +19,7 @@ mod codegen;
 mod derive;
 mod forward;
 mod ir;
+mod joint;
 mod lower;
 mod options;
 mod plan;
@@ -109,7 +110,7 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     } else {
         String::new()
     };
-    let mut tys = scalars::analyze(&f);
+    let tys = scalars::analyze(&f);
     // A pass that produced invalid IR is a bug here, reported as such with the stubs.
     let verified = |g: &ir::Func| {
         ir::verify::verify(g).map_err(|msg| {
@@ -135,13 +136,29 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
         quote! { #p #fw #o }
     };
     let n_primal = f.values.len();
-    let rev = reverse::reverse(&mut f, &act, &mut tys);
-    simplify::forward_single_contributions(&mut f);
-    simplify::move_carried_adjoints(&mut f);
-    let plan = plan::plan(&mut f, &act, &mut tys, &rev);
-    if let Err(stubs) = verified(&f) {
-        return stubs;
-    }
+    // Reverse mode, for a pullback that is returned (`_vjp`) and, where that differs in which
+    // calls are made jointly, for one that runs before returning (`_grad`).
+    let reversed = |mut g: ir::Func, mut tys: scalars::Types, joint| {
+        let rev = reverse::reverse(&mut g, &act, &mut tys, &joint);
+        simplify::forward_single_contributions(&mut g);
+        simplify::move_carried_adjoints(&mut g);
+        let plan = plan::plan(&mut g, &act, &mut tys, &rev);
+        verified(&g).map(|()| (g, tys, plan))
+    };
+    let joint_returned = joint::joint_calls(&f, joint::Pullback::Returned);
+    let joint_inline = joint::joint_calls(&f, joint::Pullback::Inline);
+    let inline = if joint_inline != joint_returned {
+        match reversed(f.clone(), tys.clone(), joint_inline) {
+            Ok(r) => Some(r),
+            Err(stubs) => return stubs,
+        }
+    } else {
+        None
+    };
+    let (f, tys, plan) = match reversed(f, tys, joint_returned) {
+        Ok(r) => r,
+        Err(stubs) => return stubs,
+    };
     // Second order (on request): forward mode over what reverse mode made.
     let mut fh = f.clone();
     let mut tys_h = tys.clone();
@@ -158,6 +175,7 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
         _ => None,
     });
     let vjp = codegen::generate(&f, &tys, &plan, &act.active);
+    let grad_code = inline.map(|(g, tys, plan)| codegen::generate(&g, &tys, &plan, &act.active));
     let second = if opts.hessian {
         Some(codegen::generate(
             &fh,
@@ -212,13 +230,18 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
                 let __ad_out = #out;
                 (__ad_out, move |#seed: #ret| -> #grad { #pullback })
             },
-            grad: quote! {
-                #prelude
-                #forward
-                let __ad_out = #out;
-                let #seed: #ret = #seed_value;
-                let __ad_grad: #grad = { #pullback };
-                (__ad_out, __ad_grad)
+            grad: {
+                let c = grad_code.as_ref().unwrap_or(&vjp);
+                let (prelude, forward, out, seed, pullback) =
+                    (&c.prelude, &c.forward, &c.out, &c.seeds[0], &c.pullback);
+                quote! {
+                    #prelude
+                    #forward
+                    let __ad_out = #out;
+                    let #seed: #ret = #seed_value;
+                    let __ad_grad: #grad = { #pullback };
+                    (__ad_out, __ad_grad)
+                }
             },
             jvp: jvp_body,
             second_order,

@@ -445,12 +445,13 @@ impl Planner<'_> {
         }
         let block = self.tree.inst_block[i.index()];
         match self.f.inst(i).kind.clone() {
+            // A reference or a view is as cheap to take again, and keeping one would keep a
+            // borrow (beyond the iteration or the call that owns what it borrows): what it
+            // borrows from is kept instead.
             InstKind::Prim { prim, args, .. } if prim.has(Flags::VIEW) => {
-                return args.iter().all(|&a| self.avail(a));
+                return args[1..].iter().all(|&a| self.avail(a));
             }
-            // A reference is as cheap to take again, and keeping it would keep a borrow.
-            InstKind::FieldRef(base, _) => return self.avail(base),
-            InstKind::Ref(u) => return self.avail(u),
+            InstKind::FieldRef(..) | InstKind::Ref(_) => return true,
             // An element of a value kept whole: reading it again beats recording it.
             InstKind::Index(base, idx) if self.kept_whole(base) => return self.avail(idx),
             // Inside loops, sums and differences of available values are cheaper to compute

@@ -16,7 +16,7 @@
 //! primitive's form is written out as IR (`g * x.cos()`); on anything else the pullback calls the
 //! runtime rule, passing what the table says it reads.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use proc_macro2::Span;
 use quote::quote;
@@ -49,17 +49,20 @@ enum Exit {
 struct Rev<'a> {
     f: &'a mut Func,
     act: &'a Activity,
+    /// Calls whose pullback is made in the pullback (see [`crate::joint`]).
+    joint: &'a HashSet<Inst>,
     tys: &'a mut Types,
     bw: Vec<bool>,
     corr: Vec<(Block, Block)>,
     index_params: Vec<(Value, Value)>,
 }
 
-pub fn reverse(f: &mut Func, act: &Activity, tys: &mut Types) -> Reversed {
+pub fn reverse(f: &mut Func, act: &Activity, tys: &mut Types, joint: &HashSet<Inst>) -> Reversed {
     let n = f.insts.len();
     let mut r = Rev {
         f,
         act,
+        joint,
         tys,
         bw: vec![false; n],
         corr: Vec::new(),
@@ -511,26 +514,46 @@ impl Rev<'_> {
     }
 
     fn bw_call(&mut self, i: Inst, path: syn::Path, args: Vec<Value>, pb: Block, adj: &mut Adj) {
-        // The forward pass calls `g_vjp` and keeps its pullback and the argument markers.
         let y = self.f.inst(i).results[0];
-        self.f.insts[i.index()].kind = InstKind::CallVjp {
-            path,
-            args: args.clone(),
-        };
-        for name in ["pb", "sel"] {
-            let v = self.f.new_value(
-                Some(format!("__ad_{name}_{}", i.0)),
-                ValueDef::Result(i, self.f.inst(i).results.len()),
-                Kind::Unknown,
-            );
-            self.tys.set(v, Ty::Unknown);
-            self.f.insts[i.index()].results.push(v);
-        }
-        let (pbv, sel) = (self.f.inst(i).results[1], self.f.inst(i).results[2]);
-        let Some(g) = self.get(pb, y, adj) else {
-            return;
-        };
         let span = self.f.inst(i).span;
+        let (pbv, sel, g) = if self.joint.contains(&i) {
+            // The forward pass calls plain `g`; the pullback calls `g_vjp` again.
+            let Some(g) = self.get(pb, y, adj) else {
+                return;
+            };
+            let rs = self.emit(
+                pb,
+                InstKind::CallVjp {
+                    path,
+                    args: args.clone(),
+                },
+                3,
+                Ty::Unknown,
+            );
+            if let Some(&last) = self.f.block(pb).insts.last() {
+                self.f.insts[last.index()].span = span;
+            }
+            (rs[1], rs[2], g)
+        } else {
+            // The forward pass calls `g_vjp` and keeps its pullback and the argument markers.
+            self.f.insts[i.index()].kind = InstKind::CallVjp {
+                path,
+                args: args.clone(),
+            };
+            for name in ["pb", "sel"] {
+                let v = self.f.new_value(
+                    Some(format!("__ad_{name}_{}", i.0)),
+                    ValueDef::Result(i, self.f.inst(i).results.len()),
+                    Kind::Unknown,
+                );
+                self.tys.set(v, Ty::Unknown);
+                self.f.insts[i.index()].results.push(v);
+            }
+            let Some(g) = self.get(pb, y, adj) else {
+                return;
+            };
+            (self.f.inst(i).results[1], self.f.inst(i).results[2], g)
+        };
         let parts = self.emit(
             pb,
             InstKind::CallPullback { pb: pbv, sel, g },

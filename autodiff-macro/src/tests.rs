@@ -384,7 +384,7 @@ fn phase_times() {
     let s = code.forward.to_string().len();
     eprintln!("to_string  {:?} ({s} bytes)", t.elapsed());
     let t = Instant::now();
-    let rev = crate::reverse::reverse(&mut f, &act, &mut tys);
+    let rev = crate::reverse::reverse(&mut f, &act, &mut tys, &Default::default());
     eprintln!("reverse    {:?}", t.elapsed());
     let t = Instant::now();
     let plan = crate::plan::plan(&mut f, &act, &mut tys, &rev);

@@ -1,0 +1,128 @@
+//! Which calls are differentiated *jointly*: their pullback is made where it is needed, by
+//! calling `g_vjp` again in the pullback, rather than kept from the forward pass ("split").
+//!
+//! A kept pullback may borrow what the call lent it: `g(&h)` gives a pullback that can hold
+//! `&h`. That is sound only while `h` outlives the pullback and nothing moves or changes it in
+//! between. A pullback returned by `f_vjp` outlives every local of `f`; one kept in a loop's
+//! record outlives the iteration's locals. For such calls the forward pass calls plain `g`
+//! for the value, and the pullback calls `g_vjp` on the same arguments (which the save plan
+//! then keeps like any other value the pullback reads) right before applying its pullback.
+//! The callee's forward work is done twice; nothing borrowed escapes.
+//!
+//! The functions of the runtime's `nn` and `conv` modules are exempt: their pullbacks own what
+//! they keep.
+
+use std::collections::HashSet;
+
+use crate::ir::*;
+use crate::prim::Flags;
+
+/// Where the pullback runs.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Pullback {
+    /// In a closure returned to the caller (`f_vjp`): it outlives the function's locals.
+    Returned,
+    /// Before the function returns (`f_grad`): it outlives nothing of the function's top level.
+    Inline,
+}
+
+/// The calls that must be differentiated jointly when the pullback runs as `pb` says.
+pub fn joint_calls(f: &Func, pb: Pullback) -> HashSet<Inst> {
+    let mut def_block = vec![f.body(); f.values.len()];
+    for b in f.blocks_within(f.body()) {
+        for &p in &f.block(b).params {
+            def_block[p.index()] = b;
+        }
+        for &i in &f.block(b).insts {
+            for &r in &f.inst(i).results {
+                def_block[r.index()] = b;
+            }
+        }
+    }
+    // Values something changes in place or moves: a borrow of them cannot be kept.
+    let mut disturbed: HashSet<Value> = f.borrowed_mut_versions();
+    for inst in &f.insts {
+        match &inst.kind {
+            // Read by reference (operators and rules on arrays take references; floats are
+            // copied).
+            InstKind::Ref(_)
+            | InstKind::FieldRef(..)
+            | InstKind::Index(..)
+            | InstKind::Shape(_)
+            | InstKind::Prim { .. }
+            | InstKind::Binary(..)
+            | InstKind::Neg(_)
+            | InstKind::Const(_) => {}
+            InstKind::Method { args, .. } => disturbed.extend(args.iter().copied()),
+            // Anything else may take its operands by value.
+            k => k.each_operand(&mut |v| {
+                disturbed.insert(*v);
+            }),
+        }
+    }
+    for b in f.blocks_within(f.body()) {
+        // Returned, yielded or carried on: moved.
+        disturbed.extend(f.term_operands(b));
+    }
+    let mut out = HashSet::new();
+    for (n, inst) in f.insts.iter().enumerate() {
+        let InstKind::Call { path, args } = &inst.kind else {
+            continue;
+        };
+        if owns_what_it_keeps(path) {
+            continue;
+        }
+        let joint = args.iter().any(|&a| {
+            if f.borrowed_mut_versions().contains(&a) {
+                return true;
+            }
+            let Some((root, direct)) = borrow_root(f, a) else {
+                return false;
+            };
+            let param = f.params.iter().find(|p| p.value == root);
+            // A view or field of a reference parameter borrows what the caller lent `f`.
+            if let Some(p) = param {
+                if !direct && matches!(p.ty, syn::Type::Reference(ref r) if r.mutability.is_none())
+                {
+                    return false;
+                }
+            }
+            match pb {
+                Pullback::Returned => true,
+                Pullback::Inline => {
+                    def_block[root.index()] != f.body() || disturbed.contains(&root)
+                }
+            }
+        });
+        if joint {
+            out.insert(Inst(n as u32));
+        }
+    }
+    out
+}
+
+/// Whether `path` names a function of the runtime's `nn` or `conv` modules (as `nn::relu` or
+/// `autodiff::nn::relu`): their pullbacks keep copies of what they need, never borrows.
+fn owns_what_it_keeps(path: &syn::Path) -> bool {
+    let first = path.segments.first().map(|s| s.ident.to_string());
+    matches!(first.as_deref(), Some("nn" | "conv" | "autodiff"))
+}
+
+/// The value `v` borrows from, following references, field references and views, and whether
+/// the last step is a reference taken of it directly (`&x`, not `x.view()` or `&x.field`,
+/// which see through a reference `x`).
+fn borrow_root(f: &Func, v: Value) -> Option<(Value, bool)> {
+    let mut cur = v;
+    let mut found = None;
+    while let ValueDef::Result(i, 0) = f.value(cur).def {
+        let (next, direct) = match &f.inst(i).kind {
+            InstKind::Ref(u) => (*u, true),
+            InstKind::FieldRef(u, _) => (*u, false),
+            InstKind::Prim { prim, args, .. } if prim.has(Flags::VIEW) => (args[0], false),
+            _ => break,
+        };
+        found = Some((next, direct));
+        cur = next;
+    }
+    found
+}
