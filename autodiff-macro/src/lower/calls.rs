@@ -1,0 +1,306 @@
+//! Calls and methods: primitives of the table, methods run as written, container mutations
+//! of places (`v.push(x)`), calls of functions (differentiated through their `_vjp`).
+
+use super::*;
+
+impl Lowering {
+    pub(super) fn method_call(&mut self, b: Block, mc: &syn::ExprMethodCall) -> Option<Value> {
+        let span = mc.span();
+        if let Some(t) = &mc.turbofish {
+            self.err_at(
+                &t,
+                "method calls with turbofish (`::<..>`) are not supported; annotate the variable instead (`let s: f64 = ..`)",
+            );
+            return None;
+        }
+        let name = mc.method.to_string();
+        // `x.mean().unwrap()`: ndarray's means return `Option`s.
+        if name == "unwrap" || name == "expect" {
+            if let Expr::MethodCall(inner) = &*mc.receiver {
+                if let Some(m) = MutId::find(&inner.method.to_string()) {
+                    if m.def().option && inner.turbofish.is_none() {
+                        return self.mutation(b, inner, m, true);
+                    }
+                }
+                if (inner.method == "mean"
+                    || inner.method == "mean_axis"
+                    || inner.method == "into_shape_with_order")
+                    && inner.turbofish.is_none()
+                {
+                    let recv = self.place_expr(b, &inner.receiver)?;
+                    let mut args = Vec::new();
+                    for a in &inner.args {
+                        args.push(self.expr(b, a, true)?);
+                    }
+                    let root = self.mutable_root(&inner.receiver);
+                    return self.method(b, inner.method.clone(), recv, args, true, root, span);
+                }
+            }
+        }
+        if name == "sum" && mc.args.is_empty() {
+            if let Expr::MethodCall(inner) = &*mc.receiver {
+                if inner.method == "iter" && inner.args.is_empty() {
+                    let base = self.place_expr(b, &inner.receiver)?;
+                    return Some(self.sum_elements(b, base, span));
+                }
+            }
+        }
+        if let Some(m) = MutId::find(&name) {
+            if self.mutable_root(&mc.receiver).is_some() {
+                return self.mutation(b, mc, m, false);
+            }
+        }
+        let recv = self.place_expr(b, &mc.receiver)?;
+        let mut args = Vec::new();
+        for a in &mc.args {
+            args.push(self.expr(b, a, true)?);
+        }
+        let root = self.mutable_root(&mc.receiver);
+        self.method(b, mc.method.clone(), recv, args, false, root, span)
+    }
+
+    /// `v.push(x)` and the other mutations of [`crate::prim::places`] on a variable declared
+    /// `mut` or a `&mut` parameter: a new version of `v`.
+    pub(super) fn mutation(
+        &mut self,
+        b: Block,
+        mc: &syn::ExprMethodCall,
+        m: MutId,
+        unwrap: bool,
+    ) -> Option<Value> {
+        let span = mc.span();
+        let def = m.def();
+        let target = match &*mc.receiver {
+            Expr::Path(p) if p.qself.is_none() && p.path.get_ident().is_some() => p.path.clone(),
+            other => {
+                self.err_at(
+                    other,
+                    format!(
+                        "`.{}(..)` is followed by the derivative only on a variable (`v.{}(..)` \
+                         with `let mut v` or a `&mut` parameter `v`); bind the container to a \
+                         variable first",
+                        def.name, def.name
+                    ),
+                );
+                return None;
+            }
+        };
+        if mc.args.len() != def.args {
+            self.err_at(
+                &mc.method,
+                format!(
+                    "`{}` takes {} argument(s) here, found {}",
+                    def.name,
+                    def.args,
+                    mc.args.len()
+                ),
+            );
+            return None;
+        }
+        let base = self.expr(b, &mc.receiver, true)?;
+        let mut args = Vec::new();
+        for a in &mc.args {
+            args.push(self.expr(b, a, true)?);
+        }
+        let mut kind = self.kind(base);
+        for (k, &a) in args.iter().enumerate() {
+            if def.diff[k] {
+                kind = kind.join(self.kind(a));
+            }
+        }
+        let n = 1 + usize::from(def.returns);
+        let i = self.f.push_inst(
+            b,
+            InstKind::Mutate {
+                m,
+                base,
+                args,
+                unwrap,
+            },
+            n,
+            kind,
+            mc.method.span(),
+        );
+        let results = self.f.inst(i).results.clone();
+        self.assign(
+            &Expr::Path(syn::ExprPath {
+                attrs: Vec::new(),
+                qself: None,
+                path: target,
+            }),
+            Some(results[0]),
+        );
+        let _ = span;
+        results.get(1).copied()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn method(
+        &mut self,
+        b: Block,
+        name: syn::Ident,
+        recv: Value,
+        args: Vec<Value>,
+        unwrap: bool,
+        recv_mut: Option<syn::Ident>,
+        span: Span,
+    ) -> Option<Value> {
+        let s = name.to_string();
+        if let Some(prim) = PrimId::method(&s) {
+            if prim.n_args() != args.len() {
+                self.err_at(
+                    &name,
+                    format!(
+                        "`{s}` takes {} argument(s) here, found {}",
+                        prim.n_args(),
+                        args.len()
+                    ),
+                );
+                return None;
+            }
+            let kind = match self.kind(recv) {
+                Kind::Discrete => Kind::Discrete,
+                _ if prim.has(Flags::FLOAT_RESULT) => Kind::Float,
+                k if prim.has(Flags::IDENTITY) => k,
+                _ => Kind::Unknown,
+            };
+            let mut all = vec![recv];
+            all.extend(args);
+            // Spanned at the method's name: what diagnostics about it underline.
+            return Some(self.inst1(
+                b,
+                InstKind::Prim {
+                    prim,
+                    args: all,
+                    unwrap,
+                },
+                kind,
+                name.span(),
+            ));
+        }
+        let kind = if prim::is_discrete_method(&s) {
+            Kind::Discrete
+        } else {
+            Kind::Unknown
+        };
+        Some(self.inst1(
+            b,
+            InstKind::Method {
+                name,
+                recv,
+                args,
+                unwrap,
+                recv_mut,
+            },
+            kind,
+            span,
+        ))
+    }
+
+    /// The variable a method receiver is rooted in (`v` in `v.push(..)`, `s.buf.push(..)`,
+    /// `v[i].push(..)`, `v.iter_mut().next()`), if it is declared `mut` or is a `&mut`
+    /// parameter: a method called there may change it.
+    pub(super) fn mutable_root(&self, e: &Expr) -> Option<syn::Ident> {
+        match e {
+            Expr::Path(p) if p.qself.is_none() => {
+                let id = p.path.get_ident()?;
+                let slot = self.lookup(&id.to_string())?;
+                self.env[slot].mutable.then(|| id.clone())
+            }
+            Expr::Paren(p) => self.mutable_root(&p.expr),
+            Expr::Group(g) => self.mutable_root(&g.expr),
+            Expr::Field(f) => self.mutable_root(&f.base),
+            Expr::Index(ix) => self.mutable_root(&ix.expr),
+            Expr::MethodCall(mc) => self.mutable_root(&mc.receiver),
+            Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => self.mutable_root(&u.expr),
+            _ => None,
+        }
+    }
+
+    /// An expression in a place that can borrow (`&e`, a method receiver, a field base, an
+    /// indexed value): a field of a parameter struct stays a reference there.
+    pub(super) fn place_expr(&mut self, b: Block, e: &Expr) -> Option<Value> {
+        match e {
+            Expr::Field(fe) if matches!(fe.member, syn::Member::Named(_)) => self.field_ref(b, fe),
+            Expr::Paren(p) => self.place_expr(b, &p.expr),
+            _ => self.expr(b, e, true),
+        }
+    }
+
+    /// `base.name` as a reference to the field.
+    pub(super) fn field_ref(&mut self, b: Block, fe: &syn::ExprField) -> Option<Value> {
+        let syn::Member::Named(name) = &fe.member else {
+            return self.expr(b, &Expr::Field(fe.clone()), true);
+        };
+        let base = self.place_expr(b, &fe.base)?;
+        let kind = self.kind(base);
+        Some(self.inst1(b, InstKind::FieldRef(base, name.clone()), kind, fe.span()))
+    }
+
+    pub(super) fn call(&mut self, b: Block, c: &syn::ExprCall) -> Option<Value> {
+        let span = c.span();
+        let Expr::Path(fp) = &*c.func else {
+            self.err_at(
+                &c.func,
+                "only calls of named functions (`g(x)`, `module::g(x)`) are supported",
+            );
+            return None;
+        };
+        if fp.qself.is_some() {
+            self.err_at(
+                &c.func,
+                "qualified paths (`<T as Trait>::f`) are not supported; call the function by its plain path (`module::f(x)`)",
+            );
+            return None;
+        }
+        let mut args = Vec::new();
+        for a in &c.args {
+            args.push(self.expr(b, a, true)?);
+        }
+        // `f64::exp(x)` is `x.exp()`.
+        let segs: Vec<String> = fp
+            .path
+            .segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect();
+        if segs.len() == 2 && (segs[0] == "f64" || segs[0] == "f32") {
+            let m = &fp.path.segments[1].ident;
+            if PrimId::method(&segs[1]).is_some_and(|p| p.has(Flags::FLOAT_RESULT)) {
+                if args.is_empty() {
+                    self.err(
+                        span,
+                        format!("`{}::{m}` needs its receiver argument", segs[0]),
+                    );
+                    return None;
+                }
+                let recv = args.remove(0);
+                return self.method(b, m.clone(), recv, args, false, None, span);
+            }
+        }
+        if let Some(local) = fp.path.get_ident() {
+            if let Some(slot) = self.lookup(&local.to_string()) {
+                if self.env[slot]
+                    .value
+                    .is_some_and(|v| self.poisoned.contains(&v))
+                {
+                    return None;
+                }
+                self.err_at(
+                    &local,
+                    format!("`{local}` is a variable; calling a variable is not supported: call a named function (with `#[differentiate]` or its own `_vjp`)"),
+                );
+                return None;
+            }
+        }
+        Some(self.inst1(
+            b,
+            InstKind::Call {
+                path: fp.path.clone(),
+                args,
+            },
+            Kind::Unknown,
+            span,
+        ))
+    }
+}
