@@ -242,15 +242,17 @@ fn lowering_collects_every_error() {
     let errs = errors_of(parse_quote! {
         fn f(x: f64) -> f64 {
             let c = |t: f64| t;
+            let y = apply(c, x);
             let a = [x, x];
-            for v in (0..3).step_by(1) {}
+            for v in (0..3).chain(0..2) {}
+            let s = S { x };
             unsafe { x }
         }
     });
-    // The array literal is built as written (it is not differentiated); the other three are
+    // The array literal is built element by element (it is differentiated); the other four are
     // errors, each reported once.
-    assert_eq!(errs.len(), 3, "{errs:?}");
-    assert!(errs[0].contains("closures"), "{errs:?}");
+    assert_eq!(errs.len(), 4, "{errs:?}");
+    assert!(errs[0].contains("closure passed to `apply`"), "{errs:?}");
 }
 
 #[test]

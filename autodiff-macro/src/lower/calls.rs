@@ -6,17 +6,13 @@ use super::*;
 impl Lowering {
     pub(super) fn method_call(&mut self, b: Block, mc: &syn::ExprMethodCall) -> Option<Value> {
         let span = mc.span();
-        if let Some(t) = &mc.turbofish {
-            self.err_at(
-                &t,
-                "method calls with turbofish (`::<..>`) are not supported; annotate the variable instead (`let s: f64 = ..`)",
-            );
-            return None;
-        }
         let name = mc.method.to_string();
-        // `x.mean().unwrap()`: ndarray's means return `Option`s.
-        if name == "unwrap" || name == "expect" {
+        // `chain.max_by(..).unwrap()`, `x.mean().unwrap()`, `v.pop().unwrap()`.
+        if (name == "unwrap" || name == "expect") && mc.turbofish.is_none() {
             if let Expr::MethodCall(inner) = &*mc.receiver {
+                if let Some(v) = self.chain_consumer(b, inner, true) {
+                    return v;
+                }
                 if let Some(m) = MutId::find(&inner.method.to_string()) {
                     if m.def().option && inner.turbofish.is_none() {
                         return self.mutation(b, inner, m, true);
@@ -37,26 +33,74 @@ impl Lowering {
                 }
             }
         }
-        if name == "sum" && mc.args.is_empty() {
-            if let Expr::MethodCall(inner) = &*mc.receiver {
-                if inner.method == "iter" && inner.args.is_empty() {
-                    let base = self.place_expr(b, &inner.receiver)?;
-                    return Some(self.sum_elements(b, base, span));
-                }
-            }
+        if let Some(v) = self.chain_consumer(b, mc, false) {
+            return v;
+        }
+        if let Some(v) = self.window_method(b, mc) {
+            return v;
+        }
+        if chain::parse_chain(&mc.receiver, false).is_some()
+            || matches!(
+                name.as_str(),
+                "iter" | "into_iter" | "windows" | "chunks" | "chunks_exact"
+            ) && !mc.args.iter().any(closures::is_closure_like)
+                && chain::parse_chain(&Expr::MethodCall(mc.clone()), false).is_some()
+        {
+            self.err_at(
+                &mc.method,
+                format!(
+                    "an iterator is supported where it is consumed: loop over it with `for`, or \
+                     end the chain with a consumer in the same expression; supported: {}",
+                    chain::SUPPORTED
+                ),
+            );
+            return None;
+        }
+        if mc.turbofish.is_some() || mc.args.iter().any(closures::is_closure_like) {
+            return self.method_as_written(b, mc);
         }
         if let Some(m) = MutId::find(&name) {
             if self.mutable_root(&mc.receiver).is_some() {
                 return self.mutation(b, mc, m, false);
             }
         }
-        let recv = self.place_expr(b, &mc.receiver)?;
+        let recv = self.place_expr(b, &mc.receiver);
         let mut args = Vec::new();
         for a in &mc.args {
-            args.push(self.expr(b, a, true)?);
+            args.push(self.expr(b, a, true));
         }
+        let recv = recv?;
+        let args = args.into_iter().collect::<Option<Vec<Value>>>()?;
         let root = self.mutable_root(&mc.receiver);
         self.method(b, mc.method.clone(), recv, args, false, root, span)
+    }
+
+    /// A method with a turbofish (`s.parse::<u32>()`) or a closure argument (ndarray's
+    /// `a.mapv(|v| ..)`), run as written: an error if it reads a differentiated value and its
+    /// result matters (see `check`), or if it may change a variable declared `mut`.
+    fn method_as_written(&mut self, b: Block, mc: &syn::ExprMethodCall) -> Option<Value> {
+        let span = mc.span();
+        if let Some(root) = self.mutable_root(&mc.receiver) {
+            if mc.args.iter().any(closures::is_closure_like) {
+                let m = &mc.method;
+                self.err_at(
+                    m,
+                    format!(
+                        "`{root}.{m}(..)` with a closure may change `{root}`, and the derivative \
+                         cannot follow what the closure does there; write an index loop \
+                         (`for i in 0..{root}.len() {{ {root}[i] = .. }}`)"
+                    ),
+                );
+                return None;
+            }
+        }
+        self.opaque(
+            b,
+            Expr::MethodCall(mc.clone()).to_token_stream(),
+            Kind::Unknown,
+            true,
+            span,
+        )
     }
 
     /// `v.push(x)` and the other mutations of [`crate::prim::places`] on a variable declared
@@ -253,10 +297,50 @@ impl Lowering {
             );
             return None;
         }
+        if let Some(def) = self.closure_named(&c.func) {
+            // A local closure: its body, with the arguments bound to its parameters.
+            let mut items = Vec::new();
+            for a in &c.args {
+                let (e, refs) = match a {
+                    Expr::Reference(r) if r.mutability.is_none() => (&*r.expr, 1),
+                    e => (e, self.path_refs(e)),
+                };
+                items.push(Item::Val {
+                    v: self.expr(b, e, true)?,
+                    refs,
+                });
+            }
+            let r = self.expand_closure(
+                b,
+                &def.expr,
+                def.scope,
+                def.captured.as_deref(),
+                items,
+                span,
+            )?;
+            return self.item_value(b, r, false, span);
+        }
+        let name = fp.path.segments.last().map(|s| s.ident.to_string());
+        for a in &c.args {
+            if closures::is_closure_like(a) || self.closure_named(a).is_some() {
+                self.err_at(
+                    a,
+                    format!(
+                        "a closure passed to `{}` cannot be differentiated: closures are expanded \
+                         where they are called (`let f = |x| ..; f(a)`) or given to iterator \
+                         adapters (`map`, `filter`, `fold`, ..); write the computation here, or \
+                         make `{0}` take values and give it `#[differentiate]`",
+                        name.as_deref().unwrap_or("this function")
+                    ),
+                );
+                return None;
+            }
+        }
         let mut args = Vec::new();
         for a in &c.args {
-            args.push(self.expr(b, a, true)?);
+            args.push(self.expr(b, a, true));
         }
+        let mut args = args.into_iter().collect::<Option<Vec<Value>>>()?;
         // `f64::exp(x)` is `x.exp()`.
         let segs: Vec<String> = fp
             .path
@@ -302,5 +386,31 @@ impl Lowering {
             Kind::Unknown,
             span,
         ))
+    }
+
+    /// A method of a window (`w` in `for w in x.windows(2)`): `w.len()`; the others need the
+    /// window as a slice, which is not supported. `None` when the receiver is not a window.
+    fn window_method(&mut self, b: Block, mc: &syn::ExprMethodCall) -> Option<Option<Value>> {
+        let w = self.window_named(&mc.receiver)?;
+        if mc.method == "len" && mc.args.is_empty() {
+            return Some(Some(w.len));
+        }
+        let _ = b;
+        self.err_at(
+            &mc.method,
+            format!(
+                "`.{}(..)` on a window of a slice is not supported; read its elements as `w[i]` \
+                 (and its length as `w.len()`), or iterate over it (`w.iter()`)",
+                mc.method
+            ),
+        );
+        Some(None)
+    }
+
+    /// The window bound to a plain name, if `e` is one.
+    pub(super) fn window_named(&self, e: &Expr) -> Option<Window> {
+        let Expr::Path(p) = e else { return None };
+        let slot = self.lookup(&p.path.get_ident()?.to_string())?;
+        self.env[slot].window
     }
 }

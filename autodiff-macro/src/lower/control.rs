@@ -376,7 +376,7 @@ pub(super) fn arm_body_stmts(body: &Expr) -> Vec<Stmt> {
 /// those of a loop inside it). Closures and nested items are not looked into.
 pub(super) struct Jumps {
     depth: usize,
-    returns: bool,
+    pub(super) returns: bool,
     /// A `break` or `continue` that leaves.
     leaves: bool,
     /// A `break` that leaves.

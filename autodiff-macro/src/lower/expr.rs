@@ -38,6 +38,29 @@ impl Lowering {
                 if p.qself.is_none() {
                     if let Some(id) = p.path.get_ident() {
                         if let Some(slot) = self.lookup(&id.to_string()) {
+                            if self.env[slot].closure.is_some() {
+                                self.err_at(
+                                    e,
+                                    format!(
+                                        "the closure `{id}` is used as a value here (returned, \
+                                         stored or passed on): closures are supported where they \
+                                         are called (`{id}(x)`) and as the arguments of iterator \
+                                         adapters (`map({id})`)"
+                                    ),
+                                );
+                                return None;
+                            }
+                            if self.env[slot].window.is_some() {
+                                self.err_at(
+                                    e,
+                                    format!(
+                                        "`{id}` is a window of a slice: read its elements as \
+                                         `{id}[i]` and its length as `{id}.len()`, or iterate over \
+                                         it; other uses are not supported"
+                                    ),
+                                );
+                                return None;
+                            }
                             return match self.env[slot].value {
                                 Some(v) => Some(v),
                                 None => {
@@ -68,11 +91,21 @@ impl Lowering {
                     self.opaque(b, e.to_token_stream(), Kind::Discrete, true, span)
                 }
                 _ => {
-                    if let Expr::Path(p) = &*u.expr {
+                    let mut inner = &*u.expr;
+                    while let Expr::Unary(syn::ExprUnary {
+                        op: syn::UnOp::Deref(_),
+                        expr,
+                        ..
+                    })
+                    | Expr::Paren(syn::ExprParen { expr, .. }) = inner
+                    {
+                        inner = expr;
+                    }
+                    if let Expr::Path(p) = inner {
                         if let Some(slot) =
                             p.path.get_ident().and_then(|i| self.lookup(&i.to_string()))
                         {
-                            if self.env[slot].element {
+                            if self.env[slot].element || self.env[slot].refs > 0 {
                                 return self.env[slot].value;
                             }
                             if self.env[slot]
@@ -85,8 +118,8 @@ impl Lowering {
                     }
                     self.err_at(
                         e,
-                        "dereferencing (`*x`) is supported only for the elements of a `for` loop \
-                         over a slice; pass the value itself",
+                        "dereferencing (`*x`) is supported for the items of loops, iterator \
+                         adapters and closure parameters; pass the value itself",
                     );
                     None
                 }
@@ -147,6 +180,22 @@ impl Lowering {
                 }
             },
             Expr::Index(ix) => {
+                if let Some(w) = self.window_named(&ix.expr) {
+                    // `w[i]` of a window is `x[start + i]`.
+                    let i = self.expr(b, &ix.index, true)?;
+                    let at = self.inst1(
+                        b,
+                        InstKind::Binary(BinOp::Add, w.start, i),
+                        Kind::Discrete,
+                        span,
+                    );
+                    let kind = if self.kind(w.base) == Kind::Discrete {
+                        Kind::Discrete
+                    } else {
+                        Kind::Unknown
+                    };
+                    return Some(self.inst1(b, InstKind::Index(w.base, at), kind, span));
+                }
                 let base = self.place_expr(b, &ix.expr)?;
                 let idx = self.expr(b, &ix.index, true)?;
                 let kind = if self.kind(base) == Kind::Discrete {
@@ -174,7 +223,10 @@ impl Lowering {
                 let k = self.kind(v);
                 Some(self.inst1(b, InstKind::Ref(v), k, span))
             }
-            Expr::Macro(m) => self.opaque_macro(b, &m.mac, want, span),
+            Expr::Macro(m) => match self.vec_macro(b, &m.mac, span) {
+                Some(v) => v,
+                None => self.opaque_macro(b, &m.mac, want, span),
+            },
             Expr::Block(bl) => {
                 if let Some(l) = &bl.label {
                     self.err_at(&l, "labeled blocks are not supported");
@@ -223,8 +275,10 @@ impl Lowering {
             Expr::Closure(_) => {
                 self.err_at(
                     e,
-                    "closures are not supported in differentiated functions; write the closure \
-                     body as a `#[differentiate]` function and call it",
+                    "a closure here cannot be differentiated: closures are expanded where they \
+                     are called: bind it (`let f = |x| ..;`) and call it (`f(a)`), or pass it to \
+                     an iterator adapter (`map`, `filter`, `fold`, ..); a closure that is \
+                     returned, stored or passed to another function is not supported",
                 );
                 None
             }
@@ -260,6 +314,9 @@ impl Lowering {
                     "the `?` operator is not supported in differentiated functions; handle the error before calling, or `match` on the value",
                 );
                 None
+            }
+            Expr::Array(a) if a.elems.iter().any(|e| !is_plain_literal(e)) => {
+                self.array_literal(b, a)
             }
             Expr::Array(_) | Expr::Repeat(_) => {
                 // Built as written (`[0.0; 4]`, the index `[i, j]`); its elements are not
@@ -367,7 +424,7 @@ impl Lowering {
         want: bool,
         span: Span,
     ) -> Option<Value> {
-        let uses = self.free_uses(&tokens);
+        let (tokens, uses) = self.with_refs(&tokens.clone(), tokens);
         let i = self.f.push_inst(
             b,
             InstKind::Opaque { tokens, uses, mac },
@@ -389,12 +446,53 @@ impl Lowering {
                 continue;
             }
             if let Some(slot) = self.lookup(&s) {
+                if self.env[slot].closure.is_some() || self.env[slot].window.is_some() {
+                    let what = if self.env[slot].closure.is_some() {
+                        "the closure"
+                    } else {
+                        "the window"
+                    };
+                    self.err(
+                        id.span(),
+                        format!(
+                            "{what} `{s}` is used in code the macro runs as written (a macro, a \
+                             comparison, a method with a closure); compute the value first \
+                             (`let y = {s}(x);` or `let y = {s}[i];`) and use `y` there"
+                        ),
+                    );
+                    continue;
+                }
                 if let Some(v) = self.env[slot].value {
                     out.push((syn::Ident::new(&s, id.span()), v));
                 }
             }
         }
         out
+    }
+
+    /// The variables `scan` names, with their values, and `tokens` preceded by what gives those
+    /// names their Rust types: `let v = &v;` for an item that is a reference in Rust.
+    pub(super) fn with_refs(
+        &mut self,
+        scan: &TokenStream,
+        tokens: TokenStream,
+    ) -> (TokenStream, Vec<(syn::Ident, Value)>) {
+        let uses = self.free_uses(scan);
+        let mut prefix = TokenStream::new();
+        for (id, _) in &uses {
+            let refs = self
+                .lookup(&id.to_string())
+                .map_or(0, |slot| self.env[slot].refs);
+            if refs > 0 {
+                let amps = (0..refs).map(|_| quote!(&));
+                prefix.extend(quote!(let #id = #(#amps)* #id;));
+            }
+        }
+        if prefix.is_empty() {
+            (tokens, uses)
+        } else {
+            (quote!(#prefix #tokens), uses)
+        }
     }
 }
 

@@ -59,17 +59,18 @@ impl Lowering {
             self.err_at(&l, "labeled loops (`'label: for ..`) are not supported; use a flag variable and `break` from the inner loop");
             return;
         }
-        if let Some((base, enumerate)) = parse_slice_iter(&fl.expr) {
-            self.slice_loop(b, fl, base, enumerate);
-            return;
-        }
         let Some((start, end, inclusive, rev)) = parse_range(&fl.expr) else {
-            self.err_at(
-                &fl.expr,
-                "`for` loops must iterate over a range (`a..b`, `a..=b`, `(a..b).rev()`) or a \
-                 slice (`x`, `x.iter()`, `x.iter().enumerate()`); other iterators are not \
-                 supported: index with a range instead",
-            );
+            match chain::parse_chain(&fl.expr, true) {
+                Some(c) => self.chain_for(b, fl, &c),
+                None => self.err_at(
+                    &fl.expr,
+                    format!(
+                        "`for` loops here iterate over ranges, slices, `Vec`s, arrays and \
+                         iterator chains over them; supported: {}",
+                        chain::SUPPORTED
+                    ),
+                ),
+            }
             return;
         };
         let index_name = match &*fl.pat {
@@ -109,142 +110,6 @@ impl Lowering {
             rev,
         };
         self.finish_loop(b, kind, h, span);
-    }
-
-    /// `for v in x`, `for &v in x.iter()`, `for (i, v) in x.iter().enumerate()`: a loop over
-    /// `0..x.len()` whose body starts with `v = x[i]`.
-    pub(super) fn slice_loop(
-        &mut self,
-        b: Block,
-        fl: &syn::ExprForLoop,
-        base: &Expr,
-        enumerate: bool,
-    ) {
-        let span = fl.span();
-        let (index_pat, elem_pat) = if enumerate {
-            match &*fl.pat {
-                Pat::Tuple(t) if t.elems.len() == 2 => (Some(&t.elems[0]), &t.elems[1]),
-                p => {
-                    self.err_at(&p, "`enumerate()` yields pairs: write `for (i, v) in ..`");
-                    return;
-                }
-            }
-        } else {
-            (None, &*fl.pat)
-        };
-        let name_of = |p: &Pat| -> Result<Option<String>, Span> {
-            match p {
-                Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
-                    Ok(Some(pi.ident.to_string()))
-                }
-                Pat::Reference(r) => match &*r.pat {
-                    Pat::Ident(pi) if pi.subpat.is_none() => Ok(Some(pi.ident.to_string())),
-                    other => Err(other.span()),
-                },
-                Pat::Wild(_) => Ok(None),
-                other => Err(other.span()),
-            }
-        };
-        let (index_name, elem_name) = match (index_pat.map(name_of).transpose(), name_of(elem_pat))
-        {
-            (Ok(i), Ok(e)) => (i.flatten(), e),
-            (Err(sp), _) | (_, Err(sp)) => {
-                self.err(sp, "the loop variables must be names, `&name` or `_`");
-                return;
-            }
-        };
-        let Some(base) = self.place_expr(b, base) else {
-            return;
-        };
-        let start = self.inst1(b, InstKind::Const(quote!(0usize)), Kind::Discrete, span);
-        let len = syn::Ident::new("len", span);
-        let Some(end) = self.method(b, len, base, Vec::new(), false, None, span) else {
-            return;
-        };
-        let h = self.loop_header(&fl.body);
-        let (body, slots, init) = (h.body, h.slots.clone(), h.init.clone());
-        let idx = self
-            .f
-            .add_block_param(body, index_name.clone(), Kind::Discrete);
-        self.bind_carried(body, &slots, &init);
-        if let Some(n) = index_name {
-            self.bind(n, Some(idx));
-        }
-        let kind = match self.kind(base) {
-            Kind::Discrete => Kind::Discrete,
-            _ => Kind::Unknown,
-        };
-        let elem = self.inst1(body, InstKind::Index(base, idx), kind, span);
-        if let Some(n) = elem_name {
-            self.bind(n, Some(elem));
-            if let Some(last) = self.env.last_mut() {
-                last.element = true;
-            }
-        }
-        self.loops.push(LoopCtx {
-            slots: slots.clone(),
-        });
-        self.seq(body, &fl.body.stmts, &[], &Finish::Continue, fl.body.span());
-        self.loops.pop();
-        let kind = LoopKind::Range {
-            start,
-            end,
-            inclusive: false,
-            rev: false,
-        };
-        self.finish_loop(b, kind, h, span);
-    }
-
-    /// `x.iter().sum()`: a loop adding the elements.
-    pub(super) fn sum_elements(&mut self, b: Block, base: Value, span: Span) -> Value {
-        let zero = self.inst1(
-            b,
-            InstKind::Const(quote!(::core::default::Default::default())),
-            Kind::Unknown,
-            span,
-        );
-        let start = self.inst1(b, InstKind::Const(quote!(0usize)), Kind::Discrete, span);
-        let len = syn::Ident::new("len", span);
-        let end = self.inst1(
-            b,
-            InstKind::Method {
-                name: len,
-                recv: base,
-                args: Vec::new(),
-                unwrap: false,
-                recv_mut: None,
-            },
-            Kind::Discrete,
-            span,
-        );
-        let body = self.f.new_block();
-        let idx = self.f.add_block_param(body, None, Kind::Discrete);
-        let kind = self.kind(base);
-        let acc = self.f.add_block_param(body, Some("sum".into()), kind);
-        let elem = self.inst1(body, InstKind::Index(base, idx), kind, span);
-        let next = self.inst1(body, InstKind::Binary(BinOp::Add, acc, elem), kind, span);
-        self.f.values[next.index()].name = Some("sum".into());
-        self.f.block_mut(body).term = Term::Continue(vec![next]);
-        let kind_loop = LoopKind::Range {
-            start,
-            end,
-            inclusive: false,
-            rev: false,
-        };
-        let i = self.f.push_inst(
-            b,
-            InstKind::Loop {
-                kind: kind_loop,
-                init: vec![zero],
-                body,
-            },
-            1,
-            kind,
-            span,
-        );
-        let r = self.f.inst(i).results[0];
-        self.f.values[r.index()].name = Some("sum".into());
-        r
     }
 
     pub(super) fn while_loop(&mut self, b: Block, w: &syn::ExprWhile) {
@@ -310,28 +175,6 @@ impl Lowering {
         self.seq(body, &l.body.stmts, &[], &Finish::Continue, l.body.span());
         self.loops.pop();
         self.finish_loop(b, LoopKind::Infinite, h, span);
-    }
-}
-
-/// `x`, `x.iter()`, `x.iter().enumerate()`: (x, enumerate).
-pub(super) fn parse_slice_iter(e: &Expr) -> Option<(&Expr, bool)> {
-    match e {
-        Expr::Paren(p) => parse_slice_iter(&p.expr),
-        Expr::Path(p) if p.qself.is_none() && p.path.get_ident().is_some() => Some((e, false)),
-        Expr::Field(f) if matches!(f.member, syn::Member::Named(_)) => Some((e, false)),
-        Expr::Reference(r) if r.mutability.is_none() => parse_slice_iter(&r.expr),
-        Expr::MethodCall(mc) if mc.args.is_empty() && mc.method == "iter" => {
-            Some((&*mc.receiver, false))
-        }
-        Expr::MethodCall(mc) if mc.args.is_empty() && mc.method == "enumerate" => {
-            match &*mc.receiver {
-                Expr::MethodCall(inner) if inner.args.is_empty() && inner.method == "iter" => {
-                    Some((&*inner.receiver, true))
-                }
-                _ => None,
-            }
-        }
-        _ => None,
     }
 }
 

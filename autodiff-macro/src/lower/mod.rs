@@ -33,13 +33,20 @@ use crate::ir::*;
 use crate::prim::places::MutId;
 use crate::prim::{self, Flags, PrimId};
 
+mod build;
 mod calls;
+mod chain;
+mod closures;
+mod consume;
 mod control;
 mod expr;
+mod iter;
 mod loops;
 mod stmts;
 mod syntax;
 
+use build::is_plain_literal;
+use closures::Item;
 use control::*;
 use syntax::*;
 
@@ -49,11 +56,48 @@ struct Binding {
     name: String,
     /// `None` for `let x;` before its first assignment.
     value: Option<Value>,
-    /// An element bound by `for v in x.iter()`: a reference in Rust, a value here, so `*v` is
-    /// `v`.
+    /// An element of an iteration (`v` in `for v in x.iter()`): `*v` is `v`.
     element: bool,
+    /// The references the source's type has on top of `value`: `v` in `for v in x.iter()` is an
+    /// `&f64` in Rust and the element's value here. Code run as written sees the references.
+    refs: u8,
     /// Declared `mut` (or a `&mut` parameter): methods called on it may change it.
     mutable: bool,
+    /// A closure bound to the name (`let f = |v| v * w;`): expanded where it is called.
+    closure: Option<std::rc::Rc<ClosureDef>>,
+    /// A window of a slice (`w` in `for w in x.windows(2)`): read as `w[i]` and `w.len()`.
+    window: Option<Window>,
+}
+
+impl Binding {
+    fn new(name: String, value: Option<Value>, mutable: bool) -> Self {
+        Binding {
+            name,
+            value,
+            element: false,
+            refs: 0,
+            mutable,
+            closure: None,
+            window: None,
+        }
+    }
+}
+
+/// A closure as written, with where it was defined.
+struct ClosureDef {
+    expr: syn::ExprClosure,
+    /// The number of bindings in scope where it was defined: the names its body can see.
+    scope: usize,
+    /// For a `move` closure, the values it captured (it does not see later assignments).
+    captured: Option<Vec<Option<Value>>>,
+}
+
+/// `len` elements of `base` from index `start`: a window or a chunk of a slice.
+#[derive(Clone, Copy)]
+struct Window {
+    base: Value,
+    start: Value,
+    len: Value,
 }
 
 /// How a statement sequence ends when control falls off its end.
@@ -154,12 +198,7 @@ pub fn lower(item: &syn::ItemFn, active: &[bool]) -> Lowering {
         if mutable {
             lw.f.mutable_names.insert(name.clone());
         }
-        lw.env.push(Binding {
-            name,
-            value: Some(v),
-            element: false,
-            mutable,
-        });
+        lw.env.push(Binding::new(name, Some(v), mutable));
     }
     lw.seq(
         body,
@@ -198,12 +237,7 @@ impl Lowering {
                 self.f.values[v.index()].name = Some(name.clone());
             }
         }
-        self.env.push(Binding {
-            name,
-            value: v,
-            element: false,
-            mutable,
-        });
+        self.env.push(Binding::new(name, v, mutable));
     }
 
     fn kind(&self, v: Value) -> Kind {
@@ -245,8 +279,19 @@ impl Lowering {
 
     /// Slots of variables in scope that `node` may assign to.
     fn assigned_slots(&self, node: impl FnOnce(&mut AssignedNames)) -> Vec<usize> {
-        let mut names = AssignedNames(Vec::new());
+        let mut names = AssignedNames(Vec::new(), Vec::new());
         node(&mut names);
+        // The local closures it mentions run there too (`add(x)` with `let mut add = |v| s += v;`).
+        let mut seen: Vec<String> = Vec::new();
+        while let Some(m) = names.1.pop() {
+            if seen.contains(&m) {
+                continue;
+            }
+            if let Some(def) = self.lookup(&m).and_then(|s| self.env[s].closure.clone()) {
+                names.visit_expr(&def.expr.body);
+            }
+            seen.push(m);
+        }
         let mut slots = Vec::new();
         for n in names.0 {
             if let Some(s) = self.lookup(&n) {

@@ -64,6 +64,10 @@ impl Lowering {
                             continue;
                         }
                         let e = &*init.expr;
+                        if let Expr::Closure(cl) = e {
+                            self.define_closure(&local.pat, cl);
+                            continue;
+                        }
                         if matches!(e, Expr::If(_) | Expr::Match(_)) && diverges(e) {
                             let mut all: Vec<Cont> = conts.iter().map(Cont::clone_ref).collect();
                             all.push(Cont {
@@ -338,6 +342,10 @@ impl Lowering {
                                 else_tok.span,
                                 "`let ... else` is not supported; use `match`",
                             );
+                            continue;
+                        }
+                        if let Expr::Closure(cl) = &*init.expr {
+                            self.define_closure(&local.pat, cl);
                             continue;
                         }
                         let v = self.expr(b, &init.expr, true);

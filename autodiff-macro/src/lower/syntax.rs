@@ -36,7 +36,8 @@ pub(super) fn collect_pat_bindings(p: &Pat, out: &mut Vec<syn::Ident>) {
 }
 
 /// Names assigned (`x = ..`, `x += ..`) anywhere inside a node.
-pub struct AssignedNames(pub(super) Vec<String>);
+/// The second list holds every plain name the node mentions: the closures it may call.
+pub struct AssignedNames(pub(super) Vec<String>, pub(super) Vec<String>);
 
 impl<'ast> Visit<'ast> for AssignedNames {
     fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
@@ -86,6 +87,14 @@ impl<'ast> Visit<'ast> for AssignedNames {
         self.0.push(RET_FLAG.into());
         syn::visit::visit_expr_return(self, r);
     }
-    fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+    fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+        if let Some(id) = p.path.get_ident() {
+            self.1.push(id.to_string());
+        }
+    }
+    fn visit_expr_closure(&mut self, c: &'ast syn::ExprClosure) {
+        // Closures are expanded where they are used: what they assign, that code assigns.
+        self.visit_expr(&c.body);
+    }
     fn visit_item(&mut self, _: &'ast syn::Item) {}
 }

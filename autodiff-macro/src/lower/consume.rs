@@ -1,0 +1,561 @@
+//! The loops of iterator chains and what consumes them: a `for` body, `sum`, `product`,
+//! `count`, `fold`, `for_each`, `collect` into a `Vec`, and the `Option`s of `max_by`, `min_by`,
+//! `max_by_key`, `min_by_key`, `max`, `min` (written with `.unwrap()`).
+
+use super::chain::{ADAPTERS, CONSUMERS, Chain, is_vec_type, parse_chain, strip};
+use super::iter::{Prepared, Stage};
+use super::*;
+
+impl Lowering {
+    /// Runs the adapters from the first filter on, then `consume`, which ends the block.
+    fn run_rest(
+        &mut self,
+        b: Block,
+        rest: &[Stage],
+        item: Item,
+        scope: usize,
+        span: Span,
+        consume: &mut dyn FnMut(&mut Self, Block, Item),
+    ) {
+        match rest.split_first() {
+            None => consume(self, b, item),
+            Some((Stage::Map(f), tail)) => {
+                if let Some(x) = self.apply_fun(b, f, vec![item], scope) {
+                    self.run_rest(b, tail, x, scope, span, consume);
+                } else {
+                    self.continue_loop(b, span);
+                }
+            }
+            Some((Stage::Copied, tail)) => {
+                self.run_rest(b, tail, item.deref(), scope, span, consume)
+            }
+            Some((Stage::Filter(p), tail)) => {
+                let Some(cond) = self.run_as_written(
+                    b,
+                    p,
+                    std::slice::from_ref(&item),
+                    false,
+                    None,
+                    quote!(),
+                    span,
+                ) else {
+                    self.continue_loop(b, span);
+                    return;
+                };
+                let then = self.f.new_block();
+                let els = self.f.new_block();
+                self.continue_loop(els, span);
+                let saved = self.env.clone();
+                self.run_rest(then, tail, item, scope, span, consume);
+                self.env = saved;
+                self.f.block_mut(b).term = Term::Branch { cond, then, els };
+            }
+            Some(_) => unreachable!("only elementwise stages follow a filter"),
+        }
+    }
+
+    /// Ends a loop body block: next iteration with the carried variables' current values.
+    pub(super) fn continue_loop(&mut self, b: Block, span: Span) {
+        let slots = self
+            .loops
+            .last()
+            .map(|l| l.slots.clone())
+            .unwrap_or_default();
+        let vals = self.current(&slots, span);
+        self.f.block_mut(b).term = Term::Continue(vals);
+    }
+
+    /// The loop of a chain: `consume` is called in the body with each item the filters keep;
+    /// `slots` are the variables the consumer assigns. Closures of the chain are expanded in
+    /// the first `scope` bindings.
+    #[allow(clippy::too_many_arguments)]
+    fn chain_loop(
+        &mut self,
+        b: Block,
+        p: &Prepared,
+        mut slots: Vec<usize>,
+        scope: usize,
+        fns: &[&Expr],
+        span: Span,
+        consume: &mut dyn FnMut(&mut Self, Block, Item),
+    ) {
+        // Variables the chain's closures assign (an `FnMut` closure counting) are carried too.
+        for s in self.assigned_slots(|v| {
+            for f in fns {
+                if let Expr::Closure(cl) = strip(f) {
+                    v.visit_expr(&cl.body);
+                }
+            }
+        }) {
+            if s < scope && !slots.contains(&s) {
+                slots.push(s);
+            }
+        }
+        let init = self.current(&slots, span);
+        let saved = self.env.clone();
+        let body = self.f.new_block();
+        let idx = self.f.add_block_param(body, None, Kind::Discrete);
+        self.bind_carried(body, &slots, &init);
+        self.loops.push(LoopCtx {
+            slots: slots.clone(),
+        });
+        let kind = match &p.direct {
+            Some(k) => {
+                self.run_rest(body, &p.rest, Item::val(idx), scope, span, consume);
+                k.clone()
+            }
+            None => {
+                match self.item_at(body, p, p.stages.len(), idx, scope, span) {
+                    Some(item) => self.run_rest(body, &p.rest, item, scope, span, consume),
+                    None => self.continue_loop(body, span),
+                }
+                let start = self.inst1(b, InstKind::Const(quote!(0usize)), Kind::Discrete, span);
+                LoopKind::Range {
+                    start,
+                    end: p.len(),
+                    inclusive: false,
+                    rev: false,
+                }
+            }
+        };
+        self.loops.pop();
+        let h = LoopHeader {
+            body,
+            slots,
+            init,
+            saved,
+        };
+        self.finish_loop(b, kind, h, span);
+    }
+
+    /// `for pat in chain { body }`.
+    pub(super) fn chain_for(&mut self, b: Block, fl: &syn::ExprForLoop, c: &Chain) {
+        let span = fl.span();
+        let scope = self.env.len();
+        let Some(p) = self.prepare(b, c, span) else {
+            return;
+        };
+        let slots = self.assigned_slots(|v| v.visit_block(&fl.body));
+        let fns = c.fns();
+        self.chain_loop(b, &p, slots, scope, &fns, span, &mut |s, blk, item| {
+            s.bind_item(blk, &fl.pat, item, span);
+            s.seq(blk, &fl.body.stmts, &[], &Finish::Continue, fl.body.span());
+        });
+    }
+
+    /// A hidden variable the consumer's loop carries (an accumulator).
+    fn hidden(&mut self, name: &str, v: Value) -> usize {
+        self.env.push(Binding::new(name.into(), Some(v), false));
+        self.env.len() - 1
+    }
+
+    /// `chain.consumer(..)` (with `unwrap`: `chain.max_by(..).unwrap()`). `None` when the
+    /// receiver is not a chain.
+    pub(super) fn chain_consumer(
+        &mut self,
+        b: Block,
+        mc: &syn::ExprMethodCall,
+        unwrap: bool,
+    ) -> Option<Option<Value>> {
+        let c = parse_chain(&mc.receiver, false)?;
+        let name = mc.method.to_string();
+        let span = mc.span();
+        if ADAPTERS.contains(&name.as_str()) || name == "iter" || name == "into_iter" {
+            return None;
+        }
+        if !CONSUMERS.contains(&name.as_str()) {
+            // `any`, `position`, `last`, …: run as written (an error if it reads a
+            // differentiated value and its result matters).
+            let v = self.opaque(
+                b,
+                Expr::MethodCall(mc.clone()).to_token_stream(),
+                Kind::Unknown,
+                true,
+                span,
+            );
+            return Some(v);
+        }
+        let scope = self.env.len();
+        let p = self.prepare(b, &c, span)?;
+        let mut fns = c.fns();
+        fns.extend(mc.args.iter().filter(|a| closures::is_closure_like(a)));
+        let fns = &fns[..];
+        let turbofish_ty = mc.turbofish.as_ref().and_then(|t| {
+            t.args.iter().find_map(|a| match a {
+                syn::GenericArgument::Type(t) => Some(t.clone()),
+                _ => None,
+            })
+        });
+        let want_args = match name.as_str() {
+            "sum" | "product" | "collect" | "count" | "max" | "min" => 0,
+            "fold" => 2,
+            _ => 1,
+        };
+        if mc.args.len() != want_args {
+            self.err_at(
+                &mc.method,
+                format!(
+                    "`{name}` takes {want_args} argument(s) here, found {}",
+                    mc.args.len()
+                ),
+            );
+            return Some(None);
+        }
+        let option = matches!(
+            name.as_str(),
+            "max_by" | "min_by" | "max_by_key" | "min_by_key" | "max" | "min"
+        );
+        if option && !unwrap {
+            self.err_at(
+                &mc.method,
+                format!(
+                    "`{name}` returns an `Option`; write `.{name}(..).unwrap()` (or `.expect(..)`) \
+                     so that its value can be differentiated"
+                ),
+            );
+            return Some(None);
+        }
+        let v = match name.as_str() {
+            "sum" | "product" | "count" => {
+                let init = match name.as_str() {
+                    "count" => self.inst1(b, InstKind::Const(quote!(0usize)), Kind::Discrete, span),
+                    "product" => self.inst1(b, InstKind::Const(quote!(1.0)), Kind::Float, span),
+                    _ => self.inst1(
+                        b,
+                        InstKind::Const(quote!(::core::default::Default::default())),
+                        Kind::Unknown,
+                        span,
+                    ),
+                };
+                let init = match &turbofish_ty {
+                    Some(ty) => {
+                        let kind = if crate::types::is_inactive_type(ty) {
+                            Kind::Discrete
+                        } else {
+                            Kind::Float
+                        };
+                        self.inst1(
+                            b,
+                            InstKind::Ascribe {
+                                value: init,
+                                ty: ty.clone(),
+                            },
+                            kind,
+                            span,
+                        )
+                    }
+                    None => init,
+                };
+                let slot = self.hidden(&format!("__ad_{name}"), init);
+                let op = if name == "product" {
+                    BinOp::Mul
+                } else {
+                    BinOp::Add
+                };
+                let count = name == "count";
+                self.chain_loop(b, &p, vec![slot], scope, fns, span, &mut |s, blk, item| {
+                    let acc = s.env[slot].value;
+                    let x = if count {
+                        Some(s.inst1(blk, InstKind::Const(quote!(1usize)), Kind::Discrete, span))
+                    } else {
+                        s.item_value(blk, item, false, span)
+                    };
+                    if let (Some(acc), Some(x)) = (acc, x) {
+                        let k = s.kind(acc).join(s.kind(x));
+                        let next = s.inst1(blk, InstKind::Binary(op, acc, x), k, span);
+                        s.env[slot].value = Some(next);
+                    }
+                    s.continue_loop(blk, span);
+                });
+                let v = self.env[slot].value;
+                self.env.truncate(slot);
+                v
+            }
+            "fold" => {
+                let init = self.expr(b, &mc.args[0], true)?;
+                let slot = self.hidden("__ad_acc", init);
+                let f = &mc.args[1];
+                self.chain_loop(b, &p, vec![slot], scope, fns, span, &mut |s, blk, item| {
+                    if let Some(acc) = s.env[slot].value {
+                        let r = s.apply_fun(blk, f, vec![Item::val(acc), item], scope);
+                        if let Some(r) = r.and_then(|r| s.item_value(blk, r, false, span)) {
+                            s.env[slot].value = Some(r);
+                        }
+                    }
+                    s.continue_loop(blk, span);
+                });
+                let v = self.env[slot].value;
+                self.env.truncate(slot);
+                v
+            }
+            "for_each" => {
+                let f = &mc.args[0];
+                self.chain_loop(b, &p, vec![], scope, fns, span, &mut |s, blk, item| {
+                    s.apply_fun(blk, f, vec![item], scope);
+                    s.continue_loop(blk, span);
+                });
+                None
+            }
+            "collect" => {
+                if let Some(ty) = &turbofish_ty {
+                    if !is_vec_type(ty) {
+                        self.err_at(
+                            ty,
+                            "`collect` is supported into a `Vec` (`collect::<Vec<_>>()`); build \
+                             other collections from the `Vec`",
+                        );
+                        return Some(None);
+                    }
+                }
+                let new = self.inst1(
+                    b,
+                    InstKind::Const(quote!(::std::vec::Vec::new())),
+                    Kind::Unknown,
+                    span,
+                );
+                let slot = self.hidden("__ad_collected", new);
+                self.f.mutable_names.insert("__ad_collected".into());
+                self.chain_loop(b, &p, vec![slot], scope, fns, span, &mut |s, blk, item| {
+                    let x = s.item_value(blk, item, false, span);
+                    if let (Some(base), Some(x)) = (s.env[slot].value, x) {
+                        s.push_value(blk, slot, base, x, span);
+                    }
+                    s.continue_loop(blk, span);
+                });
+                let v = self.env[slot].value;
+                self.env.truncate(slot);
+                v
+            }
+            _ => return Some(self.chain_best(b, mc, &p, &name, scope, fns)),
+        };
+        Some(v)
+    }
+
+    /// `v.push(x)` on the variable in `slot`.
+    pub(super) fn push_value(&mut self, b: Block, slot: usize, base: Value, x: Value, span: Span) {
+        let Some(m) = MutId::find("push") else { return };
+        let kind = self.kind(base).join(self.kind(x));
+        let i = self.f.push_inst(
+            b,
+            InstKind::Mutate {
+                m,
+                base,
+                args: vec![x],
+                unwrap: false,
+            },
+            1,
+            kind,
+            span,
+        );
+        let r = self.f.inst(i).results[0];
+        self.f.values[r.index()].name = Some(self.env[slot].name.clone());
+        self.env[slot].value = Some(r);
+    }
+
+    /// `max_by`, `min_by`, `max_by_key`, `min_by_key`, `max`, `min`, followed by `.unwrap()`:
+    /// the loop keeps the best item so far (and whether there is one), replacing it as Rust
+    /// does (the last of equal maxima, the first of equal minima).
+    fn chain_best(
+        &mut self,
+        b: Block,
+        mc: &syn::ExprMethodCall,
+        p: &Prepared,
+        name: &str,
+        scope: usize,
+        fns: &[&Expr],
+    ) -> Option<Value> {
+        let span = mc.span();
+        let found = self.inst1(b, InstKind::Const(quote!(false)), Kind::Discrete, span);
+        let found_slot = self.hidden("__ad_found", found);
+        // The best item so far, one variable per value of the item (known after the first
+        // item is computed, so the loop is built with placeholders that the first item's
+        // shape replaces).
+        let mut shape: Option<Item> = None;
+        let first = self.env.len();
+        let mut best_slots: Vec<usize> = Vec::new();
+        // One variable per leaf of the item: built lazily from a probe of the item's shape.
+        let leaves = self.probe_leaves(p);
+        for n in 0..leaves {
+            let d = self.inst1(
+                b,
+                InstKind::Const(quote!(::core::default::Default::default())),
+                Kind::Unknown,
+                span,
+            );
+            best_slots.push(self.hidden(&format!("__ad_best{n}"), d));
+        }
+        let mut slots = vec![found_slot];
+        slots.extend(&best_slots);
+        let fun = mc.args.first();
+        let name = name.to_string();
+        self.chain_loop(b, p, slots, scope, fns, span, &mut |s, blk, item| {
+            let mut vals = Vec::new();
+            flatten(&item, &mut vals);
+            if vals.len() != best_slots.len() {
+                s.err(
+                    span,
+                    format!("`{name}` over items of this shape is not supported"),
+                );
+                s.continue_loop(blk, span);
+                return;
+            }
+            let best_vals: Vec<Value> = best_slots.iter().filter_map(|&k| s.env[k].value).collect();
+            let best = rebuild(&item, &best_vals, &mut 0);
+            let Some(found) = s.env[found_slot].value else {
+                return;
+            };
+            let test = match name.as_str() {
+                "max_by" => quote!(!= ::core::cmp::Ordering::Greater),
+                "min_by" => quote!(== ::core::cmp::Ordering::Greater),
+                _ => quote!(),
+            };
+            let cond = match (name.as_str(), fun) {
+                ("max_by" | "min_by", Some(f)) => s.run_as_written(
+                    blk,
+                    f,
+                    &[best.clone(), item.clone()],
+                    true,
+                    None,
+                    test,
+                    span,
+                ),
+                ("max_by_key" | "min_by_key", Some(f)) => {
+                    let cmp = if name == "max_by_key" {
+                        quote!(<=)
+                    } else {
+                        quote!(>)
+                    };
+                    s.run_as_written(
+                        blk,
+                        f,
+                        &[best.clone(), item.clone()],
+                        true,
+                        Some(cmp),
+                        quote!(),
+                        span,
+                    )
+                }
+                _ => {
+                    let (Some(a), Some(c)) = (
+                        s.item_value(blk, best.clone(), false, span),
+                        s.item_value(blk, item.clone(), false, span),
+                    ) else {
+                        return;
+                    };
+                    let t = if name == "max" {
+                        quote!(__ad_a <= __ad_b)
+                    } else {
+                        quote!(__ad_a > __ad_b)
+                    };
+                    Some(s.int_op(blk, t, &[("__ad_a", a), ("__ad_b", c)], span))
+                }
+            };
+            let Some(cond) = cond else { return };
+            // Replace when there is no best yet or the comparison says so.
+            let take = s.int_op(
+                blk,
+                quote!(!__ad_f || __ad_c),
+                &[("__ad_f", found), ("__ad_c", cond)],
+                span,
+            );
+            let then = s.f.new_block();
+            let els = s.f.new_block();
+            s.f.block_mut(then).term = Term::Yield(vals.clone());
+            s.f.block_mut(els).term = Term::Yield(best_vals.clone());
+            let i = s.f.push_inst(
+                blk,
+                InstKind::If {
+                    cond: take,
+                    then,
+                    els,
+                },
+                vals.len(),
+                Kind::Unknown,
+                span,
+            );
+            let results = s.f.inst(i).results.clone();
+            for (n, (&slot, &r)) in best_slots.iter().zip(&results).enumerate() {
+                let k = s.kind(vals[n]).join(s.kind(best_vals[n]));
+                s.f.values[r.index()].kind = k;
+                s.f.values[r.index()].name = Some(s.env[slot].name.clone());
+                s.env[slot].value = Some(r);
+            }
+            let t = s.inst1(blk, InstKind::Const(quote!(true)), Kind::Discrete, span);
+            s.env[found_slot].value = Some(t);
+            if shape.is_none() {
+                shape = Some(item.clone());
+            }
+            s.continue_loop(blk, span);
+        });
+        let found = self.env[found_slot].value?;
+        let msg = format!("`{name}` of an empty iterator: `unwrap` on `None`");
+        self.int_op(
+            b,
+            quote!(::core::assert!(__ad_f, #msg)),
+            &[("__ad_f", found)],
+            span,
+        );
+        let vals: Vec<Value> = best_slots
+            .iter()
+            .filter_map(|&k| self.env[k].value)
+            .collect();
+        let _ = first;
+        self.env.truncate(found_slot);
+        let shape = shape?;
+        let item = rebuild(&shape, &vals, &mut 0);
+        self.item_value(b, item, false, span)
+    }
+
+    /// The number of values of a chain's items (without lowering anything): `1` unless the
+    /// adapters build tuples (`zip`, `enumerate`) or a `map` does.
+    fn probe_leaves(&self, p: &Prepared) -> usize {
+        fn count(p: &Prepared, n: usize) -> usize {
+            if n == 0 {
+                return 1;
+            }
+            match &p.stages[n - 1].0 {
+                Stage::Enumerate => 1 + count(p, n - 1),
+                Stage::Zip(o) => count(p, n - 1) + count(o, o.stages.len()),
+                Stage::Map(_) => 1,
+                _ => count(p, n - 1),
+            }
+        }
+        if p.rest.iter().any(|s| matches!(s, Stage::Map(_))) {
+            return 1;
+        }
+        count(p, p.stages.len())
+    }
+}
+
+/// The values of an item, depth first.
+fn flatten(item: &Item, out: &mut Vec<Value>) {
+    match item {
+        Item::Val { v, .. } => out.push(*v),
+        Item::Tuple { elems, .. } => elems.iter().for_each(|e| flatten(e, out)),
+        Item::Window { w, .. } => out.extend([w.base, w.start, w.len]),
+    }
+}
+
+/// An item of the same shape as `shape` with the values `vals` (from `*at` on).
+fn rebuild(shape: &Item, vals: &[Value], at: &mut usize) -> Item {
+    match shape {
+        Item::Val { refs, .. } => {
+            let v = vals.get(*at).copied().unwrap_or(Value(0));
+            *at += 1;
+            Item::Val { v, refs: *refs }
+        }
+        Item::Tuple { elems, refs } => Item::Tuple {
+            elems: elems.iter().map(|e| rebuild(e, vals, at)).collect(),
+            refs: *refs,
+        },
+        Item::Window { refs, .. } => {
+            let w = Window {
+                base: vals.get(*at).copied().unwrap_or(Value(0)),
+                start: vals.get(*at + 1).copied().unwrap_or(Value(0)),
+                len: vals.get(*at + 2).copied().unwrap_or(Value(0)),
+            };
+            *at += 3;
+            Item::Window { w, refs: *refs }
+        }
+    }
+}
