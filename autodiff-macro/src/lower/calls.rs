@@ -3,6 +3,29 @@
 
 use super::*;
 
+/// Methods that ask for the shape of an array, slice or `Vec` (`nrows`, `dim`, `len`): their
+/// results are discrete, whatever the receiver holds.
+const SHAPE_QUERIES: &[&str] = &[
+    "nrows",
+    "ncols",
+    "shape",
+    "dim",
+    "raw_dim",
+    "ndim",
+    "len",
+    "len_of",
+    "is_empty",
+    "strides",
+    "is_square",
+    "is_standard_layout",
+    "capacity",
+];
+
+/// Whether `name` is a shape query (see [`SHAPE_QUERIES`]).
+pub fn is_shape_query(name: &str) -> bool {
+    SHAPE_QUERIES.contains(&name)
+}
+
 impl Lowering {
     pub(super) fn method_call(&mut self, b: Block, mc: &syn::ExprMethodCall) -> Option<Value> {
         let span = mc.span();
@@ -222,7 +245,7 @@ impl Lowering {
                 name.span(),
             ));
         }
-        let kind = if prim::is_discrete_method(&s) {
+        let kind = if prim::is_discrete_method(&s) || is_shape_query(&s) {
             Kind::Discrete
         } else {
             Kind::Unknown

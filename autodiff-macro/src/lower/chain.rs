@@ -58,7 +58,7 @@ pub(super) const CONSUMERS: &[&str] = &[
 ];
 
 /// What is supported, for messages.
-pub(super) const SUPPORTED: &str = "sources `x.iter()`, `x.into_iter()`, `&x`, ranges, \
+pub const SUPPORTED: &str = "sources `x.iter()`, `x.into_iter()`, `&x`, ranges, \
     `x.windows(k)`, `x.chunks(k)`; adapters `map`, `filter`, `enumerate`, `zip`, `rev`, `skip`, \
     `take`, `step_by`, `copied`, `cloned`; consumers `sum`, `product`, `fold`, `collect` (into a \
     `Vec`), `count`, `for_each`, `max_by`, `min_by`, `max_by_key`, `min_by_key` and `for` loops";

@@ -101,6 +101,20 @@ impl Lowering {
                     {
                         inner = expr;
                     }
+                    if let Expr::MethodCall(mc) = inner {
+                        // `*x.iter().max_by(..).unwrap()`: the items of a chain are values here.
+                        let consumer = match &*mc.receiver {
+                            Expr::MethodCall(m)
+                                if mc.method == "unwrap" || mc.method == "expect" =>
+                            {
+                                m
+                            }
+                            _ => mc,
+                        };
+                        if chain::parse_chain(&consumer.receiver, false).is_some() {
+                            return self.expr(b, inner, true);
+                        }
+                    }
                     if let Expr::Path(p) = inner {
                         if let Some(slot) =
                             p.path.get_ident().and_then(|i| self.lookup(&i.to_string()))

@@ -34,8 +34,8 @@ use crate::prim::places::MutId;
 use crate::prim::{self, Flags, PrimId};
 
 mod build;
-mod calls;
-mod chain;
+pub mod calls;
+pub mod chain;
 mod closures;
 mod consume;
 mod control;
@@ -46,6 +46,8 @@ mod stmts;
 mod syntax;
 
 use build::is_plain_literal;
+pub use calls::is_shape_query;
+pub use chain::SUPPORTED;
 use closures::Item;
 use control::*;
 use syntax::*;

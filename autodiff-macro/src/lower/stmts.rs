@@ -171,6 +171,10 @@ impl Lowering {
                 self.bind_mut(pi.ident.to_string(), None, pi.mutability.is_some());
             }
             Pat::Type(pt) => self.declare_uninit(&pt.pat),
+            // `let (r0, r1, r2);`, each assigned later.
+            Pat::Tuple(pt) => pt.elems.iter().for_each(|p| self.declare_uninit(p)),
+            Pat::Paren(pp) => self.declare_uninit(&pp.pat),
+            Pat::Wild(_) => {}
             _ => self.err_at(
                 &pat,
                 "this pattern is not supported in `let`; use a name or a tuple of names",
