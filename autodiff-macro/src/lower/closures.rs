@@ -62,6 +62,22 @@ pub(super) fn is_closure_like(e: &Expr) -> bool {
     matches!(strip(e), Expr::Closure(_))
 }
 
+/// Whether a type has a reference or `_` anywhere in it.
+fn mentions_ref_or_infer(ty: &syn::Type) -> bool {
+    struct V(bool);
+    impl<'ast> Visit<'ast> for V {
+        fn visit_type_reference(&mut self, _: &'ast syn::TypeReference) {
+            self.0 = true;
+        }
+        fn visit_type_infer(&mut self, _: &'ast syn::TypeInfer) {
+            self.0 = true;
+        }
+    }
+    let mut v = V(false);
+    v.visit_type(ty);
+    v.0
+}
+
 fn strip(e: &Expr) -> &Expr {
     match e {
         Expr::Paren(p) => strip(&p.expr),
@@ -283,7 +299,9 @@ impl Lowering {
             (Pat::Wild(_), _) => {}
             (Pat::Type(pt), item) => {
                 let item = match (&*pt.ty, item) {
-                    (syn::Type::Reference(_) | syn::Type::Infer(_), item) => item,
+                    // The references are the item's own; an annotation naming them (or `_`)
+                    // adds nothing the lowering keeps.
+                    (ty, item) if mentions_ref_or_infer(ty) => item,
                     (ty, item) => {
                         // `|v: f64|`: the annotation is kept so that rustc types the argument.
                         let Some(v) = self.item_value(b, item, false, span) else {
