@@ -156,6 +156,13 @@ fn no_rule_message(name: &str) -> String {
     if ELEMENTWISE_CLOSURE_METHODS.contains(&name) {
         return elementwise_message(name);
     }
+    if matches!(name, "first" | "last" | "get" | "first_mut" | "last_mut" | "get_mut") {
+        return format!(
+            "`.{name}(..)` on a differentiated slice is not supported: the derivative cannot \
+             follow the element through the `Option`; index it (`x[0]`, `x[x.len() - 1]`, \
+             `x[i]`)"
+        );
+    }
     if matches!(
         name,
         "iter" | "into_iter" | "iter_mut" | "zip" | "enumerate" | "windows" | "chunks"

@@ -93,6 +93,8 @@ impl Lowering {
         let name = match pat {
             Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => &pi.ident,
             Pat::Type(pt) => return self.define_closure(&pt.pat, cl),
+            // `let _ = |..| ..;` makes a closure and drops it.
+            Pat::Wild(_) => return,
             p => {
                 self.err_at(p, "bind a closure to a name: `let f = |x| ..;`");
                 return;

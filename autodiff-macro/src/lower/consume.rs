@@ -164,6 +164,10 @@ impl Lowering {
             return None;
         }
         if !CONSUMERS.contains(&name.as_str()) {
+            if unwrap {
+                // `chain.last().unwrap()`: the `unwrap` is lowered on the method's result.
+                return None;
+            }
             // `any`, `position`, `last`, …: run as written (an error if it reads a
             // differentiated value and its result matters).
             let v = self.opaque(
@@ -171,12 +175,15 @@ impl Lowering {
                 Expr::MethodCall(mc.clone()).to_token_stream(),
                 Kind::Unknown,
                 true,
-                span,
+                mc.method.span(),
             );
             return Some(v);
         }
         let scope = self.env.len();
-        let p = self.prepare(b, &c, span)?;
+        let Some(p) = self.prepare(b, &c, span) else {
+            // The error is reported; the chain is not looked at again.
+            return Some(None);
+        };
         let mut fns = c.fns();
         fns.extend(mc.args.iter().filter(|a| closures::is_closure_like(a)));
         let fns = &fns[..];
@@ -272,7 +279,9 @@ impl Lowering {
                 v
             }
             "fold" => {
-                let init = self.expr(b, &mc.args[0], true)?;
+                let Some(init) = self.expr(b, &mc.args[0], true) else {
+                    return Some(None);
+                };
                 let slot = self.hidden("__ad_acc", init);
                 let f = &mc.args[1];
                 self.chain_loop(b, &p, vec![slot], scope, fns, span, &mut |s, blk, item| {
