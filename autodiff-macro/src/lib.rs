@@ -111,9 +111,10 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
         out,
         seed,
         pullback,
-    } = codegen::generate(&f, &tys, &plan, &act.active);
+    } = codegen::generate(&f, &tys, &plan, &act.active, &opts.krate());
     let (ret, grad) = (&sig.ret, &sig.grad);
-    let seed_value = quote::quote_spanned!(ret.span()=> ::autodiff::__private::seed(&__ad_out));
+    let krate = opts.krate();
+    let seed_value = quote::quote_spanned!(ret.span()=> #krate::__private::seed(&__ad_out));
     // `_grad` carries the forward and backward passes in one body rather than calling `_vjp`:
     // LLVM optimises them together (sharing `sin`/`cos` work, keeping values in registers), and
     // inside an `impl` block the macro could not name `_vjp` for an associated function.

@@ -17,11 +17,6 @@ use crate::ir::*;
 use crate::plan::Plan;
 use crate::scalars::{Ty, Types};
 
-const P: &str = "::autodiff::__private";
-
-fn private() -> TokenStream {
-    P.parse().unwrap_or_default()
-}
 
 /// The pieces of a generated `_vjp`/`_grad` body.
 pub struct Code {
@@ -58,9 +53,13 @@ pub struct Gen<'a> {
     active: &'a [bool],
     /// Versions of `&mut` parameters: references, like the parameter.
     mut_refs: HashSet<Value>,
+    /// The path of the runtime's support module: `::autodiff::__private` by default.
+    pv: TokenStream,
 }
 
-pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool]) -> Code {
+/// `krate` is the path of the `autodiff` crate in the user's code (`::autodiff`, or what
+/// `#[differentiate(crate = ..)]` says).
+pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool], krate: &TokenStream) -> Code {
     let mut g = Gen {
         f,
         tys,
@@ -74,6 +73,7 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool]) -> Code {
         arm_bindings: HashMap::new(),
         active,
         mut_refs: HashSet::new(),
+        pv: quote!(#krate::__private),
     };
     g.mut_refs = f.borrowed_mut_versions();
     for inst in &f.insts {
@@ -135,7 +135,7 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool]) -> Code {
             }
         }
     }
-    let pv = private();
+    let pv = g.pv.clone();
     // ---- prelude
     let mut prelude = TokenStream::new();
     for (n, inst) in f.insts.iter().enumerate() {
@@ -286,7 +286,7 @@ impl Gen<'_> {
                 quote!(#recv.#name(#(#rest),*))
             }
             InstKind::Helper { name, args } => {
-                let pv = private();
+                let pv = self.pv.clone();
                 let h = syn::Ident::new(name, Span::call_site());
                 let args: Vec<TokenStream> = args.iter().map(|&a| self.e(a)).collect();
                 quote!(#pv::d::#h(#(#args),*))
@@ -471,7 +471,7 @@ impl Gen<'_> {
     }
 
     fn inst(&self, b: Block, i: Inst) -> TokenStream {
-        let pv = private();
+        let pv = self.pv.clone();
         let inst = self.f.inst(i);
         let r = inst.results.first().copied();
         let lhs = r.map(|r| self.lhs(r));
@@ -876,7 +876,7 @@ impl Gen<'_> {
     }
 
     fn loop_code(&self, i: Inst, kind: &LoopKind, init: &[Value], body: Block) -> TokenStream {
-        let pv = private();
+        let pv = self.pv.clone();
         let mut out = TokenStream::new();
         let params = self.f.block(body).params.clone();
         let carried = &params[params.len() - init.len()..];
