@@ -156,7 +156,10 @@ fn no_rule_message(name: &str) -> String {
     if ELEMENTWISE_CLOSURE_METHODS.contains(&name) {
         return elementwise_message(name);
     }
-    if matches!(name, "first" | "last" | "get" | "first_mut" | "last_mut" | "get_mut") {
+    if matches!(
+        name,
+        "first" | "last" | "get" | "first_mut" | "last_mut" | "get_mut"
+    ) {
         return format!(
             "`.{name}(..)` on a differentiated slice is not supported: the derivative cannot \
              follow the element through the `Option`; index it (`x[0]`, `x[x.len() - 1]`, \
@@ -193,9 +196,10 @@ fn elementwise_message(name: &str) -> String {
 /// The error for code run as written (a macro, a method with a closure or a turbofish) whose
 /// result depends on a differentiated value.
 fn run_as_written_message(tokens: &proc_macro2::TokenStream) -> String {
-    let method = match syn::parse2::<syn::Expr>(tokens.clone()) {
-        Ok(syn::Expr::MethodCall(mc)) => Some(mc),
-        Ok(syn::Expr::Block(b)) => match b.block.stmts.last() {
+    // The tokens may start with the `let`s that give names their types: read the last
+    // expression.
+    let method = match syn::parse2::<syn::Block>(quote::quote!({ #tokens })) {
+        Ok(b) => match b.stmts.last() {
             Some(syn::Stmt::Expr(syn::Expr::MethodCall(mc), None)) => Some(mc.clone()),
             _ => None,
         },

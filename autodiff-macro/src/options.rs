@@ -51,10 +51,7 @@ impl Parse for Options {
                     let lit: syn::LitStr = input.parse()?;
                     return Err(syn::Error::new(
                         lit.span(),
-                        format!(
-                            "write the path without quotes: `crate = {}`",
-                            lit.value()
-                        ),
+                        format!("write the path without quotes: `crate = {}`", lit.value()),
                     ));
                 }
                 let path = input.call(syn::Path::parse_mod_style).map_err(|e| {

@@ -102,7 +102,8 @@ impl Lowering {
     /// `a.mapv(|v| ..)`), run as written: an error if it reads a differentiated value and its
     /// result matters (see `check`), or if it may change a variable declared `mut`.
     fn method_as_written(&mut self, b: Block, mc: &syn::ExprMethodCall) -> Option<Value> {
-        let span = mc.span();
+        // Spanned at the method's name: what diagnostics about it underline.
+        let span = mc.method.span();
         if let Some(root) = self.mutable_root(&mc.receiver) {
             if mc.args.iter().any(closures::is_closure_like) {
                 let m = &mc.method;

@@ -456,7 +456,7 @@ impl Lowering {
                 __ad_call(#f, #(&#arg_tokens),*) #extra
             }),
         };
-        let (tokens, mut captured) = self.with_refs(&f.to_token_stream(), tokens);
+        let (tokens, mut captured) = self.with_refs(b, &f.to_token_stream(), tokens, span);
         captured.retain(|(n, _)| !uses.iter().any(|(u, _): &(syn::Ident, Value)| u == n));
         uses.extend(captured);
         let i = self.f.push_inst(

@@ -88,7 +88,14 @@ impl Lowering {
                     Some(self.inst1(b, InstKind::Neg(a), k, span))
                 }
                 syn::UnOp::Not(_) => {
-                    self.opaque(b, e.to_token_stream(), Kind::Discrete, true, span)
+                    let a = self.expr(b, &u.expr, true)?;
+                    Some(self.int_op_kind(
+                        b,
+                        quote!(!__ad_a),
+                        &[("__ad_a", a)],
+                        Kind::Discrete,
+                        span,
+                    ))
                 }
                 _ => {
                     let mut inner = &*u.expr;
@@ -401,7 +408,7 @@ impl Lowering {
                 );
                 None
             }
-            None => self.opaque(b, bin.to_token_stream(), Kind::Discrete, true, span),
+            None => self.logic(b, bin),
         }
     }
 
@@ -438,7 +445,7 @@ impl Lowering {
         want: bool,
         span: Span,
     ) -> Option<Value> {
-        let (tokens, uses) = self.with_refs(&tokens.clone(), tokens);
+        let (tokens, uses) = self.with_refs(b, &tokens.clone(), tokens, span);
         let i = self.f.push_inst(
             b,
             InstKind::Opaque { tokens, uses, mac },
@@ -485,28 +492,104 @@ impl Lowering {
     }
 
     /// The variables `scan` names, with their values, and `tokens` preceded by what gives those
-    /// names their Rust types: `let v = &v;` for an item that is a reference in Rust.
+    /// names their Rust types. Values that are not references are passed by reference and
+    /// cloned there (`let v = v.clone();`): the code runs on a copy, and the generated code keeps
+    /// its own (a `Vec` named in `println!` is not moved away). An item that is a reference in
+    /// Rust is one there too (`let v = &v;`).
     pub(super) fn with_refs(
         &mut self,
+        b: Block,
         scan: &TokenStream,
         tokens: TokenStream,
+        span: Span,
     ) -> (TokenStream, Vec<(syn::Ident, Value)>) {
         let uses = self.free_uses(scan);
         let mut prefix = TokenStream::new();
-        for (id, _) in &uses {
+        let mut out = Vec::new();
+        for (id, v) in uses {
             let refs = self
                 .lookup(&id.to_string())
                 .map_or(0, |slot| self.env[slot].refs);
+            if self.is_reference(v) {
+                out.push((id.clone(), v));
+            } else {
+                let k = self.kind(v);
+                let r = self.inst1(b, InstKind::Ref(v), k, span);
+                prefix.extend(quote!(let #id = #id.clone();));
+                out.push((id.clone(), r));
+            }
             if refs > 0 {
                 let amps = (0..refs).map(|_| quote!(&));
                 prefix.extend(quote!(let #id = #(#amps)* #id;));
             }
         }
         if prefix.is_empty() {
-            (tokens, uses)
+            (tokens, out)
         } else {
-            (quote!(#prefix #tokens), uses)
+            (quote!(#prefix #tokens), out)
         }
+    }
+
+    /// Whether a value is a reference in the generated code (a parameter of reference type,
+    /// `&x`, a field of a borrowed struct): copying it moves nothing.
+    fn is_reference(&self, v: Value) -> bool {
+        match self.f.value(v).def {
+            ValueDef::Param(n) => matches!(self.f.params[n].ty, syn::Type::Reference(_)),
+            ValueDef::Result(i, _) => {
+                matches!(
+                    self.f.inst(i).kind,
+                    InstKind::Ref(_) | InstKind::FieldRef(..)
+                )
+            }
+            ValueDef::BlockParam(..) => false,
+        }
+    }
+
+    /// Comparisons, `&&`, `||` and bit operations: discrete results. Their operands are
+    /// lowered as values (so the derivative sees what they read); `&&` and `||` evaluate
+    /// their right side only when Rust would, as an `if`.
+    pub(super) fn logic(&mut self, b: Block, bin: &syn::ExprBinary) -> Option<Value> {
+        use syn::BinOp as B;
+        let span = bin.span();
+        if matches!(bin.op, B::And(_) | B::Or(_)) {
+            let l = self.expr(b, &bin.left, true)?;
+            let then = self.f.new_block();
+            let els = self.f.new_block();
+            let (rhs_block, short_block) = match bin.op {
+                B::And(_) => (then, els),
+                _ => (els, then),
+            };
+            let saved = self.env.clone();
+            let r = self.expr(rhs_block, &bin.right, true);
+            self.env = saved;
+            let r = r?;
+            self.f.block_mut(rhs_block).term = Term::Yield(vec![r]);
+            let short = match bin.op {
+                B::And(_) => quote!(false),
+                _ => quote!(true),
+            };
+            let c = self.inst1(short_block, InstKind::Const(short), Kind::Discrete, span);
+            self.f.block_mut(short_block).term = Term::Yield(vec![c]);
+            let i = self.f.push_inst(
+                b,
+                InstKind::If { cond: l, then, els },
+                1,
+                Kind::Discrete,
+                span,
+            );
+            return Some(self.f.inst(i).results[0]);
+        }
+        let l = self.expr(b, &bin.left, true);
+        let r = self.expr(b, &bin.right, true);
+        let (l, r) = (l?, r?);
+        let op = bin.op;
+        Some(self.int_op_kind(
+            b,
+            quote!(__ad_a #op __ad_b),
+            &[("__ad_a", l), ("__ad_b", r)],
+            Kind::Discrete,
+            span,
+        ))
     }
 }
 
