@@ -17,7 +17,6 @@ use crate::ir::*;
 use crate::plan::Plan;
 use crate::scalars::{Ty, Types};
 
-
 /// The pieces of a generated `_vjp`/`_grad` body.
 pub struct Code {
     /// Record enums and loop stacks, before the forward pass.
