@@ -71,7 +71,8 @@ pub use autodiff_macro::Differentiable;
 ///   capturing by reference or by value, changing captured variables, taking patterns
 ///   (`|(x, y)|`, `|&x|`). A closure that escapes (returned, stored, passed to another function)
 ///   is an error.
-/// - **Building vectors**: `Vec::new()` and `Vec::with_capacity(n)` with `push`,
+/// - **Building vectors**: `Vec::new()` and `Vec::with_capacity(n)` with `push` and
+///   `extend(chain)`,
 ///   `vec![0.0; n]`, `vec![x; n]`, `vec![a, b, c]`, array literals `[a, b, c]`, element
 ///   writes `h[i] = ..`, and the mutations `pop`, `insert`, `remove`, `swap`, `reverse`, `fill`,
 ///   `truncate`, `resize`, `extend_from_slice`, `copy_from_slice` on variables declared `mut` and

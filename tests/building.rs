@@ -1,7 +1,7 @@
 //! Building vectors and arrays (`Vec::new()` + `push`, `Vec::with_capacity`, `vec![x; n]`,
-//! `vec![a, b, c]`, `[a, b, c]`), variables declared first and assigned in the arms of an `if`
-//! or `match` (as the ADBench bundle-adjustment code is written), shape queries on arrays and
-//! `Option`s of discrete values.
+//! `vec![a, b, c]`, `[a, b, c]`, `extend` with an iterator), variables declared first and
+//! assigned in the arms of an `if` or `match` (as the ADBench bundle-adjustment code is written),
+//! shape queries on arrays and `Option`s of discrete values.
 //!
 //! Each gradient is checked against the analytic derivative (stated beside the function) and
 //! against central finite differences through `autodiff::check`.
@@ -209,4 +209,26 @@ fn shape_queries_and_discrete_options() {
     let (_, (da, _)) = shapes_grad(&a, None, &v);
     // k = None: 1 + 0 + 0.
     close("∂a, k = None", da[[0, 0]], (2 + 3 + 2 + 1) as f64, TOL);
+}
+
+/// `extend` with an iterator chain and with a slice: v = [x₀², x₁², …, x₀, x₁, …], Σ v:
+/// ∂/∂xᵢ = 2xᵢ + 1.
+#[differentiate]
+fn extended(x: &[f64]) -> f64 {
+    let mut v: Vec<f64> = Vec::new();
+    v.extend(x.iter().map(|e| e * e));
+    v.extend(x);
+    v.iter().sum()
+}
+
+#[test]
+fn extend_with_a_chain() {
+    let x = [1.0, -2.0, 0.5];
+    let (s, d) = extended_grad(&x);
+    close("value", s, 1.0 + 4.0 + 0.25 - 0.5, TOL);
+    for i in 0..3 {
+        close("∂x", d[i], 2.0 * x[i] + 1.0, TOL);
+    }
+    let r = gradcheck(|p: &Vec<f64>| extended(p), &x.to_vec(), &d);
+    assert!(r.passed(), "{r}");
 }

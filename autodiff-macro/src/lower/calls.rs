@@ -82,6 +82,12 @@ impl Lowering {
         if mc.turbofish.is_some() || mc.args.iter().any(closures::is_closure_like) {
             return self.method_as_written(b, mc);
         }
+        if name == "extend" && mc.args.len() == 1 && self.mutable_root(&mc.receiver).is_some() {
+            if let Some(c) = chain::parse_chain(&mc.args[0], true) {
+                self.chain_extend(b, mc, &c);
+                return None;
+            }
+        }
         if let Some(m) = MutId::find(&name) {
             if self.mutable_root(&mc.receiver).is_some() {
                 return self.mutation(b, mc, m, false);

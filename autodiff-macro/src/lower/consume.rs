@@ -340,6 +340,38 @@ impl Lowering {
         Some(v)
     }
 
+    /// `v.extend(chain)` on a variable declared `mut`: each item pushed.
+    pub(super) fn chain_extend(&mut self, b: Block, mc: &syn::ExprMethodCall, c: &Chain) {
+        let span = mc.span();
+        let slot = match &*mc.receiver {
+            Expr::Path(p) => p
+                .path
+                .get_ident()
+                .and_then(|id| self.lookup(&id.to_string())),
+            _ => None,
+        };
+        let Some(slot) = slot else {
+            self.err_at(
+                &mc.receiver,
+                "`.extend(..)` is followed by the derivative on a variable (`v.extend(..)` with \
+                 `let mut v`); bind the container to a variable first",
+            );
+            return;
+        };
+        let scope = self.env.len();
+        let Some(p) = self.prepare(b, c, span) else {
+            return;
+        };
+        let fns = c.fns();
+        self.chain_loop(b, &p, vec![slot], scope, &fns, span, &mut |s, blk, item| {
+            let x = s.item_value(blk, item, false, span);
+            if let (Some(base), Some(x)) = (s.env[slot].value, x) {
+                s.push_value(blk, slot, base, x, span);
+            }
+            s.continue_loop(blk, span);
+        });
+    }
+
     /// `v.push(x)` on the variable in `slot`.
     pub(super) fn push_value(&mut self, b: Block, slot: usize, base: Value, x: Value, span: Span) {
         let Some(m) = MutId::find("push") else { return };
