@@ -504,6 +504,27 @@ impl Lowering {
         span: Span,
     ) -> (TokenStream, Vec<(syn::Ident, Value)>) {
         let uses = self.free_uses(scan);
+        // Code run as written works on copies: what it assigns would be lost.
+        if let Ok(e) = syn::parse2::<Expr>(scan.clone()) {
+            let mut names = AssignedNames(Vec::new(), Vec::new());
+            names.visit_expr(&e);
+            let mut seen: Vec<String> = Vec::new();
+            for n in names.0 {
+                if n.starts_with("__ad_") || seen.contains(&n) || self.lookup(&n).is_none() {
+                    continue;
+                }
+                self.err(
+                    span,
+                    format!(
+                        "this code runs as written (a method with a closure, or a macro), and it \
+                         changes `{n}`, which the generated code could not see; write it as a \
+                         `for` loop, or with the iterator adapters that are followed \
+                         (`for_each`, `fold`, `map`, ..)"
+                    ),
+                );
+                seen.push(n);
+            }
+        }
         let mut prefix = TokenStream::new();
         let mut out = Vec::new();
         for (id, v) in uses {
