@@ -170,10 +170,26 @@ impl Lowering {
             }
             // `any`, `position`, `last`, …: run as written (an error if it reads a
             // differentiated value and its result matters).
+            // Predicates and positions are discrete whatever the items are.
+            let kind = if matches!(
+                name.as_str(),
+                "all"
+                    | "any"
+                    | "position"
+                    | "rposition"
+                    | "is_sorted"
+                    | "is_sorted_by"
+                    | "is_sorted_by_key"
+                    | "len"
+            ) {
+                Kind::Discrete
+            } else {
+                Kind::Unknown
+            };
             let v = self.opaque(
                 b,
                 Expr::MethodCall(mc.clone()).to_token_stream(),
-                Kind::Unknown,
+                kind,
                 true,
                 mc.method.span(),
             );
