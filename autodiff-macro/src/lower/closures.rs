@@ -107,6 +107,23 @@ impl Lowering {
             );
             return;
         }
+        if cl.capture.is_some() {
+            // A `move` closure changes its own copies, which persist from one call to the next;
+            // expanded at each call, those changes would be lost.
+            let mut names = AssignedNames(Vec::new(), Vec::new());
+            names.visit_expr(&cl.body);
+            if let Some(n) = names.0.iter().find(|n| self.lookup(n).is_some()) {
+                self.err_at(
+                    cl,
+                    format!(
+                        "a `move` closure that changes `{n}` keeps its own copy from one call to \
+                         the next, which is not supported; drop `move` so that it changes `{n}` \
+                         itself"
+                    ),
+                );
+                return;
+            }
+        }
         let scope = self.env.len();
         let captured = cl
             .capture
