@@ -6,6 +6,10 @@
 //! Each gradient is checked against the analytic derivative (stated beside the function) and
 //! against central finite differences through `autodiff::check`.
 
+// The functions are written as people write them (`into_iter` on a slice, index loops in the
+// checks): that is what they test.
+#![allow(clippy::into_iter_on_ref, clippy::needless_range_loop)]
+
 use autodiff::check::gradcheck;
 use autodiff::differentiate;
 
