@@ -149,3 +149,37 @@ fn closures_returning_tuples() {
     );
     fd2("tuple result", tuple_result, (x, y), d);
 }
+
+/// A closure whose body is a statement (its value is `()`), changing a captured maximum:
+/// m = max 2xᵢ, ∂m/∂xᵢ = 2 at the maximum. A closure that calls another, inside `map`:
+/// ln Σ exp(xᵢ²), ∂/∂xᵢ = 2xᵢ·softmax(x²)ᵢ.
+#[differentiate]
+fn statement_body(x: &[f64]) -> f64 {
+    let mut best = f64::NEG_INFINITY;
+    let mut update = |v: f64| {
+        if v > best {
+            best = v;
+        }
+    };
+    for &v in x {
+        update(v * 2.0);
+    }
+    let sq = |v: f64| -> f64 { v.powi(2) };
+    let lse = x.iter().map(|&v| sq(v).exp()).sum::<f64>().ln();
+    best + lse
+}
+
+#[test]
+fn closures_with_unit_bodies_and_nested_calls() {
+    let x = [0.5, 1.25, -0.75];
+    let (v, d) = statement_body_grad(&x);
+    let z: f64 = x.iter().map(|v| (v * v).exp()).sum();
+    close("value", v, 2.5 + z.ln(), TOL);
+    for i in 0..3 {
+        let soft = 2.0 * x[i] * (x[i] * x[i]).exp() / z;
+        let e = if i == 1 { 2.0 + soft } else { soft };
+        close("∂x", d[i], e, TOL);
+    }
+    let r = gradcheck(|p: &Vec<f64>| statement_body(p), &x.to_vec(), &d);
+    assert!(r.passed(), "{r}");
+}

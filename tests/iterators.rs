@@ -369,3 +369,40 @@ fn arrays_and_vecs_by_value() {
     );
     assert!(r.passed(), "{r}");
 }
+
+/// Chains inside the closures of chains: y = Σᵢ Σⱼ a[i·m + j]·bⱼ (a matrix-vector product
+/// summed), ∂y/∂a[i·m + j] = bⱼ, ∂y/∂bⱼ = Σᵢ a[i·m + j]; and consecutive pairs by
+/// `skip(1).zip(..)`: Σ |xᵢ₊₁ − xᵢ|.
+#[differentiate]
+fn nested_chains(a: &[f64], b: &[f64]) -> f64 {
+    let (n, m) = (a.len() / b.len(), b.len());
+    let y: f64 = (0..n)
+        .map(|i| (0..m).map(|j| a[i * m + j] * b[j]).sum::<f64>())
+        .sum();
+    y + a
+        .iter()
+        .skip(1)
+        .zip(a.iter())
+        .map(|(p, q)| (p - q).abs())
+        .sum::<f64>()
+}
+
+#[test]
+fn chains_inside_closures() {
+    let a = [1.0, 2.5, -3.0, 4.0, 0.5, 1.5];
+    let b = [1.0, -1.0];
+    let (_, (da, db)) = nested_chains_grad(&a, &b);
+    for k in 0..6 {
+        let mut e = b[k % 2];
+        if k > 0 {
+            e += (a[k] - a[k - 1]).signum();
+        }
+        if k < 5 {
+            e -= (a[k + 1] - a[k]).signum();
+        }
+        close("∂a", da[k], e, TOL);
+    }
+    close("∂b₀", db[0], 1.0 - 3.0 + 0.5, TOL);
+    close("∂b₁", db[1], 2.5 + 4.0 + 1.5, TOL);
+    fd_pair(nested_chains, &a, &b, &da, &db);
+}

@@ -62,6 +62,38 @@ pub(super) fn is_closure_like(e: &Expr) -> bool {
     matches!(strip(e), Expr::Closure(_))
 }
 
+/// Whether an expression is one whose value is `()`: an assignment, a loop, an `if` without
+/// `else`, a block ending in a statement (`|v| { s += v; }`).
+fn is_unit(e: &Expr) -> bool {
+    match e {
+        Expr::Assign(_) | Expr::ForLoop(_) | Expr::While(_) => true,
+        Expr::Binary(b) => matches!(
+            b.op,
+            syn::BinOp::AddAssign(_)
+                | syn::BinOp::SubAssign(_)
+                | syn::BinOp::MulAssign(_)
+                | syn::BinOp::DivAssign(_)
+                | syn::BinOp::RemAssign(_)
+        ),
+        Expr::If(i) => match &i.else_branch {
+            None => true,
+            Some((_, e)) => is_unit(e) && is_unit_block(&i.then_branch),
+        },
+        Expr::Block(b) => is_unit_block(&b.block),
+        Expr::Paren(p) => is_unit(&p.expr),
+        Expr::Tuple(t) => t.elems.is_empty(),
+        _ => false,
+    }
+}
+
+fn is_unit_block(b: &syn::Block) -> bool {
+    match b.stmts.last() {
+        None => true,
+        Some(Stmt::Expr(e, None)) => is_unit(e),
+        Some(_) => true,
+    }
+}
+
 /// Whether a type has a reference or `_` anywhere in it.
 fn mentions_ref_or_infer(ty: &syn::Type) -> bool {
     struct V(bool);
@@ -254,7 +286,7 @@ impl Lowering {
         for (pat, item) in cl.inputs.iter().zip(args) {
             self.bind_item(b, pat, item, span);
         }
-        let v = self.expr(b, &cl.body, true);
+        let v = self.expr(b, &cl.body, !is_unit(&cl.body));
         let refs = self.path_refs(&cl.body);
         let updated: Vec<Option<Value>> = self.env[..scope.min(self.env.len())]
             .iter()
