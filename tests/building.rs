@@ -240,3 +240,30 @@ fn extend_with_a_chain() {
     let r = gradcheck(|p: &Vec<f64>| extended(p), &x.to_vec(), &d);
     assert!(r.passed(), "{r}");
 }
+
+/// `vec![]` filled by pushes in a loop (its elements' type comes from what is pushed): the
+/// product of the elements at even positions, ∂/∂xᵢ = Π / xᵢ there, 0 elsewhere.
+#[differentiate]
+fn empty_vec_then_push(x: &[f64]) -> f64 {
+    let mut out = vec![];
+    for (i, v) in x.iter().enumerate() {
+        if i % 2 == 0 {
+            out.push(*v);
+        }
+    }
+    out.iter().product()
+}
+
+#[test]
+fn an_empty_vec_literal_filled_in_a_loop() {
+    let x = [1.5, 2.0, -3.0, 4.0, 0.5];
+    let (p, d) = empty_vec_then_push_grad(&x);
+    let expected_p = 1.5 * -3.0 * 0.5;
+    close("value", p, expected_p, TOL);
+    for i in 0..5 {
+        let e = if i % 2 == 0 { expected_p / x[i] } else { 0.0 };
+        close("∂x", d[i], e, TOL);
+    }
+    let r = gradcheck(|p: &Vec<f64>| empty_vec_then_push(p), &x.to_vec(), &d);
+    assert!(r.passed(), "{r}");
+}

@@ -82,9 +82,9 @@ impl Lowering {
                 for e in &elems {
                     vals.push(self.expr(b, e, true)?);
                 }
-                if elems.iter().all(is_plain_literal)
-                    || vals.iter().all(|&v| self.kind(v) == Kind::Discrete)
-                {
+                let discrete =
+                    !vals.is_empty() && vals.iter().all(|&v| self.kind(v) == Kind::Discrete);
+                if elems.iter().all(is_plain_literal) || discrete {
                     let names: Vec<syn::Ident> = (0..vals.len())
                         .map(|k| quote::format_ident!("__ad_e{}", k))
                         .collect();
@@ -95,7 +95,8 @@ impl Lowering {
                         .collect();
                     let uses: Vec<(&str, Value)> =
                         uses.iter().map(|(n, v)| (n.as_str(), *v)).collect();
-                    let kind = if vals.iter().all(|&v| self.kind(v) == Kind::Discrete) {
+                    // `vec![]` holds what is pushed later: not known to be discrete.
+                    let kind = if discrete {
                         Kind::Discrete
                     } else {
                         Kind::Unknown
@@ -184,7 +185,7 @@ impl Lowering {
             vals.push(self.expr(b, e, true)?);
         }
         let n = vals.len();
-        if vals.iter().all(|&v| self.kind(v) == Kind::Discrete) {
+        if !vals.is_empty() && vals.iter().all(|&v| self.kind(v) == Kind::Discrete) {
             let names: Vec<syn::Ident> = (0..n)
                 .map(|k| quote::format_ident!("__ad_e{}", k))
                 .collect();

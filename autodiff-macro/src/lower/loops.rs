@@ -35,6 +35,28 @@ impl Lowering {
         } = h;
         let slots = &slots[..];
         self.env = saved;
+        // A variable that starts discrete (`let mut v = vec![];`, an integer placeholder) but is
+        // given differentiable values in the loop is not discrete: its carried value may
+        // depend on the inputs.
+        let n_params = self.f.block(body).params.len();
+        let first_carried = n_params - slots.len();
+        let mut stack = vec![body];
+        while let Some(blk) = stack.pop() {
+            let vals = match &self.f.block(blk).term {
+                Term::Continue(vs) | Term::Break(vs) => vs.clone(),
+                Term::Next { vals, .. } => vals.clone(),
+                _ => {
+                    stack.extend(self.f.term_blocks(blk));
+                    continue;
+                }
+            };
+            for (k, v) in vals.into_iter().enumerate() {
+                let p = self.f.block(body).params[first_carried + k];
+                if self.kind(p) == Kind::Discrete && self.kind(v) != Kind::Discrete {
+                    self.f.values[p.index()].kind = self.kind(v).join(Kind::Unknown);
+                }
+            }
+        }
         let i = self.f.push_inst(
             b,
             InstKind::Loop { kind, init, body },
