@@ -406,3 +406,31 @@ fn chains_inside_closures() {
     close("∂b₁", db[1], 2.5 + 4.0 + 1.5, TOL);
     fd_pair(nested_chains, &a, &b, &da, &db);
 }
+
+/// `zip` with a mapped range, and a reversed range folded: Σ 2i·xᵢ (∂/∂xᵢ = 2i), and
+/// r = ½(x₂ − x₁) + (x₁ − x₀) for three elements (a fold visiting i = 2 then 1).
+#[differentiate]
+fn ranges_in_chains(x: &[f64]) -> f64 {
+    let s: f64 = x
+        .iter()
+        .zip((0..x.len()).map(|i| (i * 2) as f64))
+        .map(|(v, k)| v * k)
+        .sum();
+    let r = (1..x.len())
+        .rev()
+        .map(|i| x[i] - x[i - 1])
+        .fold(0.0, |a, d| a * 0.5 + d);
+    s + r
+}
+
+#[test]
+fn ranges_zipped_and_reversed() {
+    let x = [1.0, 2.0, 4.0];
+    let (v, d) = ranges_in_chains_grad(&x);
+    close("value", v, (2.0 * 2.0 + 4.0 * 4.0) + 2.0, TOL);
+    let expected = [0.0 - 1.0, 2.0 + 0.5, 4.0 + 0.5];
+    for i in 0..3 {
+        close("∂x", d[i], expected[i], TOL);
+    }
+    fd_vec(ranges_in_chains, &x, &d);
+}

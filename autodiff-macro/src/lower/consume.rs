@@ -132,7 +132,7 @@ impl Lowering {
     pub(super) fn chain_for(&mut self, b: Block, fl: &syn::ExprForLoop, c: &Chain) {
         let span = fl.span();
         let scope = self.env.len();
-        let Some(p) = self.prepare(b, c, span) else {
+        let Some(p) = self.prepare(b, c, true, span) else {
             return;
         };
         let slots = self.assigned_slots(|v| v.visit_block(&fl.body));
@@ -196,7 +196,7 @@ impl Lowering {
             return Some(v);
         }
         let scope = self.env.len();
-        let Some(p) = self.prepare(b, &c, span) else {
+        let Some(p) = self.prepare(b, &c, true, span) else {
             // The error is reported; the chain is not looked at again.
             return Some(None);
         };
@@ -375,7 +375,7 @@ impl Lowering {
             return;
         };
         let scope = self.env.len();
-        let Some(p) = self.prepare(b, c, span) else {
+        let Some(p) = self.prepare(b, c, true, span) else {
             return;
         };
         let fns = c.fns();

@@ -145,10 +145,13 @@ impl Lowering {
 
     /// Computes what the chain needs before its loop: the source, the adapters' arguments and
     /// the lengths.
+    /// With `allow_direct`, a range alone is the loop's own range (not for the argument of
+    /// `zip`, whose items are read by index).
     pub(super) fn prepare<'a>(
         &mut self,
         b: Block,
         c: &Chain<'a>,
+        allow_direct: bool,
         span: Span,
     ) -> Option<Prepared<'a>> {
         let (src, src_len) = match &c.source {
@@ -305,18 +308,16 @@ impl Lowering {
                         );
                         return None;
                     };
-                    let o = self.prepare(b, &other, span)?;
-                    if !o.rest.is_empty() || o.direct.is_some() && !other.adapters.is_empty() {
+                    let o = self.prepare(b, &other, false, span)?;
+                    if !o.rest.is_empty() {
                         // Items of the other chain are read by index; a filter there would
                         // change which.
-                        if !o.rest.is_empty() {
-                            self.err_at(
-                                &mc.args[0],
-                                "a `filter` inside the argument of `zip` is not supported; \
-                                 filter after the `zip`",
-                            );
-                            return None;
-                        }
+                        self.err_at(
+                            &mc.args[0],
+                            "a `filter` inside the argument of `zip` is not supported; filter \
+                             after the `zip`",
+                        );
+                        return None;
                     }
                     let olen = o.len();
                     len = self.int_op(
@@ -359,6 +360,7 @@ impl Lowering {
             stages.push((stage, len));
         }
         let direct = match &src {
+            Src::Range { .. } if !allow_direct => None,
             Src::Range {
                 start,
                 end,
