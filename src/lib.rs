@@ -63,7 +63,7 @@ pub use autodiff_macro::Differentiable;
 /// - **Iterator chains** over slices, `Vec`s, arrays, ranges and windows become index loops:
 ///   sources `x.iter()`, `x.into_iter()`, `&x`, `a..b`, `x.windows(k)`, `x.chunks(k)`; adapters
 ///   `zip`, `map`, `enumerate`, `rev`, `skip`, `take`, `step_by`, `filter`, `copied`, `cloned`;
-///   consumers `sum` (also `sum::<f64>()`), `product`, `fold`, `count`, `for_each`,
+///   consumers `sum` (also `sum::<f64>()`), `product`, `fold`, `reduce`, `count`, `for_each`,
 ///   `collect` into a `Vec`, `max_by`/`min_by`/`max_by_key`/`min_by_key` followed by
 ///   `.unwrap()`, and `for` loops (`for (a, b) in x.iter().zip(y)`, `for w in x.windows(2)`).
 /// - **Closures** are expanded where they are called, in the scope they were written in:

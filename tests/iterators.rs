@@ -434,3 +434,29 @@ fn ranges_zipped_and_reversed() {
     }
     fd_vec(ranges_in_chains, &x, &d);
 }
+
+/// `reduce` with a function path and with a closure, `max`/`min` of discrete items selecting
+/// elements: r = max xᵢ + Π 2xᵢ + x[max k] + x[min k]; ∂/∂xᵢ = Π/xᵢ (+1 at the maximum and
+/// at the selected indices).
+#[differentiate]
+fn reduced(x: &[f64], k: &[usize]) -> f64 {
+    let m = x.iter().copied().reduce(f64::max).unwrap();
+    let p = x.iter().map(|v| v * 2.0).reduce(|a, b| a * b).unwrap();
+    let big = k.iter().copied().max().unwrap();
+    let small = *k.iter().min().unwrap();
+    m + p + x[big] + x[small]
+}
+
+#[test]
+fn reduce_and_discrete_max_min() {
+    let x = [1.5, 3.0, -2.0];
+    let k = [2, 0, 1];
+    let (v, d) = reduced_grad(&x, &k);
+    let p = 8.0 * 1.5 * 3.0 * -2.0;
+    close("value", v, 3.0 + p + -2.0 + 1.5, TOL);
+    let expected = [p / 1.5 + 1.0, p / 3.0 + 1.0, p / -2.0 + 1.0];
+    for i in 0..3 {
+        close("∂x", d[i], expected[i], TOL);
+    }
+    fd_vec(|x| reduced(x, &k), &x, &d);
+}

@@ -46,6 +46,7 @@ pub(super) const CONSUMERS: &[&str] = &[
     "sum",
     "product",
     "fold",
+    "reduce",
     "collect",
     "count",
     "for_each",
@@ -60,7 +61,7 @@ pub(super) const CONSUMERS: &[&str] = &[
 /// What is supported, for messages.
 pub const SUPPORTED: &str = "sources `x.iter()`, `x.into_iter()`, `&x`, ranges, \
     `x.windows(k)`, `x.chunks(k)`; adapters `map`, `filter`, `enumerate`, `zip`, `rev`, `skip`, \
-    `take`, `step_by`, `copied`, `cloned`; consumers `sum`, `product`, `fold`, `collect` (into a \
+    `take`, `step_by`, `copied`, `cloned`; consumers `sum`, `product`, `fold`, `reduce`, `collect` (into a \
     `Vec`), `count`, `for_each`, `max_by`, `min_by`, `max_by_key`, `min_by_key` and `for` loops";
 
 pub(super) fn strip(e: &Expr) -> &Expr {

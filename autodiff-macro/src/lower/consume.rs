@@ -226,7 +226,7 @@ impl Lowering {
         }
         let option = matches!(
             name.as_str(),
-            "max_by" | "min_by" | "max_by_key" | "min_by_key" | "max" | "min"
+            "max_by" | "min_by" | "max_by_key" | "min_by_key" | "max" | "min" | "reduce"
         );
         if option && !unwrap {
             self.err_at(
@@ -313,6 +313,7 @@ impl Lowering {
                 self.env.truncate(slot);
                 v
             }
+            "reduce" => return Some(self.chain_reduce(b, mc, &p, scope, fns)),
             "for_each" => {
                 let f = &mc.args[0];
                 self.chain_loop(b, &p, vec![], scope, fns, span, &mut |s, blk, item| {
@@ -386,6 +387,121 @@ impl Lowering {
             }
             s.continue_loop(blk, span);
         });
+    }
+
+    /// `reduce(f)` followed by `.unwrap()`: the first item, then `f(acc, item)` for the others.
+    fn chain_reduce(
+        &mut self,
+        b: Block,
+        mc: &syn::ExprMethodCall,
+        p: &Prepared,
+        scope: usize,
+        fns: &[&Expr],
+    ) -> Option<Value> {
+        let span = mc.span();
+        let f = &mc.args[0];
+        if let Expr::Closure(cl) = strip(f) {
+            let mut names = AssignedNames(Vec::new(), Vec::new());
+            names.visit_expr(&cl.body);
+            if names.0.iter().any(|n| self.lookup(n).is_some()) {
+                self.err_at(
+                    f,
+                    "a `reduce` closure that changes captured variables is not supported; use \
+                     `fold` with a first value",
+                );
+                return None;
+            }
+        }
+        let found = self.inst1(b, InstKind::Const(quote!(false)), Kind::Discrete, span);
+        let found_slot = self.hidden("__ad_found", found);
+        let d = self.inst1(
+            b,
+            InstKind::Const(quote!(::core::default::Default::default())),
+            Kind::Unknown,
+            span,
+        );
+        let acc_slot = self.hidden("__ad_acc", d);
+        self.chain_loop(
+            b,
+            p,
+            vec![found_slot, acc_slot],
+            scope,
+            fns,
+            span,
+            &mut |s, blk, item| {
+                let (Some(found), Some(acc)) = (s.env[found_slot].value, s.env[acc_slot].value)
+                else {
+                    return;
+                };
+                let Some(x) = s.item_value(blk, item.clone(), false, span) else {
+                    s.continue_loop(blk, span);
+                    return;
+                };
+                s.same_type(blk, acc, x, span);
+                let first = s.int_op(blk, quote!(!__ad_f), &[("__ad_f", found)], span);
+                let then = s.f.new_block();
+                let els = s.f.new_block();
+                s.f.block_mut(then).term = Term::Yield(vec![x]);
+                let saved = s.env.clone();
+                let r = s
+                    .apply_fun(els, f, vec![Item::val(acc), item], scope)
+                    .and_then(|r| s.item_value(els, r, false, span));
+                s.env = saved;
+                let Some(r) = r else {
+                    s.continue_loop(blk, span);
+                    return;
+                };
+                s.f.block_mut(els).term = Term::Yield(vec![r]);
+                let k = s.kind(x).join(s.kind(r));
+                let i = s.f.push_inst(
+                    blk,
+                    InstKind::If {
+                        cond: first,
+                        then,
+                        els,
+                    },
+                    1,
+                    k,
+                    span,
+                );
+                let next = s.f.inst(i).results[0];
+                s.env[acc_slot].value = Some(next);
+                let t = s.inst1(blk, InstKind::Const(quote!(true)), Kind::Discrete, span);
+                s.env[found_slot].value = Some(t);
+                s.continue_loop(blk, span);
+            },
+        );
+        let found = self.env[found_slot].value?;
+        self.int_op(
+            b,
+            quote!(::core::assert!(
+                __ad_f,
+                "`reduce` of an empty iterator: `unwrap` on `None`"
+            )),
+            &[("__ad_f", found)],
+            span,
+        );
+        let v = self.env[acc_slot].value;
+        self.env.truncate(found_slot);
+        v
+    }
+
+    /// Tells rustc that `a` and `b` have one type, before code that calls methods on `a`
+    /// (an accumulator that starts as `Default::default()`).
+    fn same_type(&mut self, b: Block, a: Value, x: Value, span: Span) {
+        let (ka, kx) = (self.kind(a), self.kind(x));
+        let ra = self.inst1(b, InstKind::Ref(a), ka, span);
+        let rx = self.inst1(b, InstKind::Ref(x), kx, span);
+        self.int_op_kind(
+            b,
+            quote!({
+                fn __ad_same<T>(_: T, _: T) {}
+                __ad_same(__ad_a, __ad_b)
+            }),
+            &[("__ad_a", ra), ("__ad_b", rx)],
+            Kind::Discrete,
+            span,
+        );
     }
 
     /// `v.push(x)` on the variable in `slot`.
