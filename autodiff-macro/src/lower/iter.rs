@@ -116,6 +116,34 @@ impl Lowering {
         )
     }
 
+    /// Whether `v` is a parameter declared as an ndarray array of two or more dimensions, whose
+    /// elements cannot be read by one index.
+    fn is_multi_dim(&self, v: Value) -> bool {
+        let ValueDef::Param(n) = self.f.value(v).def else {
+            return false;
+        };
+        let mut ty = &self.f.params[n].ty;
+        while let syn::Type::Reference(r) = ty {
+            ty = &r.elem;
+        }
+        let syn::Type::Path(p) = ty else { return false };
+        let Some(last) = p.path.segments.last() else {
+            return false;
+        };
+        let name = last.ident.to_string();
+        let dims = name
+            .strip_prefix("ArrayView")
+            .or_else(|| name.strip_prefix("Array"));
+        match dims {
+            Some(d) if d.len() == 1 => matches!(d, "2" | "3" | "4" | "5" | "6" | "D"),
+            Some("") => {
+                let args = quote!(#last).to_string();
+                !args.contains("Ix1") && args.contains("Ix")
+            }
+            _ => false,
+        }
+    }
+
     /// How many references the items of `for v in x` (or `zip(x)`) have: one when `x` is a
     /// reference (a parameter `&[f64]`, `&x`), none when it is an owned `Vec` or array.
     fn iterable_refs(&self, e: &Expr) -> u8 {
@@ -180,6 +208,16 @@ impl Lowering {
                     ),
                     None => {
                         let base = self.place_expr(b, expr)?;
+                        if self.is_multi_dim(base) {
+                            self.err_at(
+                                *expr,
+                                "iterating over the elements of an array of more than one \
+                                 dimension is not supported; use array operations (`a.sum()`, \
+                                 `a.exp()`, `&a * &b`) or index it (`a[[i, j]]`) in loops over \
+                                 `0..a.nrows()` and `0..a.ncols()`",
+                            );
+                            return None;
+                        }
                         let len = self.len_of(b, base, span);
                         (
                             Src::Slice {
