@@ -450,7 +450,12 @@ impl Gen<'_> {
         let mut t = TokenStream::new();
         for (name, v) in uses {
             let id = self.v(*v);
-            t.extend(quote! { let #name = #id; });
+            if self.mut_refs.contains(v) {
+                // The caller's `&mut` buffer is reborrowed, not moved into the code.
+                t.extend(quote! { let #name = &mut *#id; });
+            } else {
+                t.extend(quote! { let #name = #id; });
+            }
         }
         t
     }
