@@ -267,3 +267,23 @@ fn an_empty_vec_literal_filled_in_a_loop() {
     let r = gradcheck(|p: &Vec<f64>| empty_vec_then_push(p), &x.to_vec(), &d);
     assert!(r.passed(), "{r}");
 }
+
+/// A `&mut` buffer pushed to, printed and checked by macros, then read: r = 3x², dr/dx = 6x.
+#[differentiate]
+fn buffer_in_macros(x: f64, out: &mut Vec<f64>) -> f64 {
+    out.push(x * x);
+    println!("{:?}", out);
+    assert!(!out.is_empty());
+    let n = out.len();
+    out[n - 1] * 3.0
+}
+
+#[test]
+fn a_mut_buffer_named_in_macros() {
+    let mut v = vec![1.0];
+    let (r, (dx, _)) = buffer_in_macros_grad(1.5, &mut v);
+    close("value", r, 6.75, TOL);
+    close("d/dx", dx, 9.0, TOL);
+    assert_eq!(v, [1.0, 2.25]);
+    fd("buffer", |x| buffer_in_macros(x, &mut vec![1.0]), 1.5, dx);
+}

@@ -504,6 +504,7 @@ impl Lowering {
         span: Span,
     ) -> (TokenStream, Vec<(syn::Ident, Value)>) {
         let uses = self.free_uses(scan);
+        let mut_refs = self.f.borrowed_mut_versions();
         // Code run as written works on copies: what it assigns would be lost.
         if let Ok(e) = syn::parse2::<Expr>(scan.clone()) {
             let mut names = AssignedNames(Vec::new(), Vec::new());
@@ -531,7 +532,8 @@ impl Lowering {
             let refs = self
                 .lookup(&id.to_string())
                 .map_or(0, |slot| self.env[slot].refs);
-            if self.is_reference(v) {
+            if self.is_reference(v) || mut_refs.contains(&v) {
+                // A reference is copied (a `&mut` one reborrowed) as it is.
                 out.push((id.clone(), v));
             } else {
                 let k = self.kind(v);
