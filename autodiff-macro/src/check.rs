@@ -154,7 +154,7 @@ fn no_rule_message(name: &str) -> String {
         );
     }
     if ELEMENTWISE_CLOSURE_METHODS.contains(&name) {
-        return elementwise_message(name);
+        return elementwise_message(&format!(".{name}(..)"));
     }
     if matches!(
         name,
@@ -184,9 +184,10 @@ fn no_rule_message(name: &str) -> String {
     )
 }
 
-fn elementwise_message(name: &str) -> String {
+/// `call` as written in the message: `.mapv(..)`, `Zip::from(..)….map_collect(..)`.
+fn elementwise_message(call: &str) -> String {
     format!(
-        "`.{name}(..)` with a closure over the elements of a differentiated array is not \
+        "`{call}` with a closure over the elements of a differentiated array is not \
          supported: the closure would have to be differentiated for each element; write an \
          explicit index loop (`for i in 0..a.len()`), the array operations (`a.exp()`, \
          `&a * &b`), or the `nn` functions (`nn::relu`, `nn::sigmoid`, `nn::softplus`, …)"
@@ -213,7 +214,10 @@ fn run_as_written_message(tokens: &proc_macro2::TokenStream) -> String {
     };
     let name = mc.method.to_string();
     if ELEMENTWISE_CLOSURE_METHODS.contains(&name.as_str()) && !is_iterator_chain(&mc.receiver) {
-        return elementwise_message(&name);
+        if rooted_in_zip(&mc.receiver) {
+            return elementwise_message(&format!("Zip::from(..)….{name}(..)"));
+        }
+        return elementwise_message(&format!(".{name}(..)"));
     }
     if is_iterator_chain(&mc.receiver) {
         return format!(
@@ -233,6 +237,17 @@ fn run_as_written_message(tokens: &proc_macro2::TokenStream) -> String {
          differentiated; write the computation as a loop, or call a function with its own \
          `_vjp`"
     )
+}
+
+/// Whether `e` is a method-call chain rooted in ndarray's `Zip::from(..)`.
+fn rooted_in_zip(e: &syn::Expr) -> bool {
+    match e {
+        syn::Expr::MethodCall(mc) => rooted_in_zip(&mc.receiver),
+        syn::Expr::Call(c) => matches!(&*c.func, syn::Expr::Path(p)
+            if p.path.segments.iter().any(|s| s.ident == "Zip")),
+        syn::Expr::Paren(p) => rooted_in_zip(&p.expr),
+        _ => false,
+    }
 }
 
 /// Whether `e` is a method-call chain rooted in an iterator (`x.iter()`, a range).

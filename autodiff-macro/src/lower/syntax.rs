@@ -87,6 +87,21 @@ impl<'ast> Visit<'ast> for AssignedNames {
         self.0.push(RET_FLAG.into());
         syn::visit::visit_expr_return(self, r);
     }
+    fn visit_expr_reference(&mut self, r: &'ast syn::ExprReference) {
+        // `&mut x` lends `x` to code that may change it.
+        if r.mutability.is_some() {
+            let mut target = &*r.expr;
+            while let Expr::Field(f) = target {
+                target = &f.base;
+            }
+            if let Expr::Path(p) = target {
+                if let Some(id) = p.path.get_ident() {
+                    self.0.push(id.to_string());
+                }
+            }
+        }
+        syn::visit::visit_expr_reference(self, r);
+    }
     fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
         if let Some(id) = p.path.get_ident() {
             self.1.push(id.to_string());
