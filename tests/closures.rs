@@ -183,3 +183,28 @@ fn closures_with_unit_bodies_and_nested_calls() {
     let r = gradcheck(|p: &Vec<f64>| statement_body(p), &x.to_vec(), &d);
     assert!(r.passed(), "{r}");
 }
+
+/// A local `FnMut` closure passed to `map` by name, counting its calls: s = Σ (i + 1)·xᵢ, plus
+/// the count; ∂s/∂xᵢ = i + 1.
+#[differentiate]
+fn counting_map(x: &[f64]) -> f64 {
+    let mut count = 0.0;
+    let f = |v: f64| {
+        count += 1.0;
+        v * count
+    };
+    let s: f64 = x.iter().copied().map(f).sum();
+    s + count
+}
+
+#[test]
+fn a_counting_closure_passed_by_name() {
+    let x = [1.0, 2.0, 3.0];
+    let (v, d) = counting_map_grad(&x);
+    close("value", v, 1.0 + 4.0 + 9.0 + 3.0, TOL);
+    for i in 0..3 {
+        close("∂x", d[i], (i + 1) as f64, TOL);
+    }
+    let r = gradcheck(|p: &Vec<f64>| counting_map(p), &x.to_vec(), &d);
+    assert!(r.passed(), "{r}");
+}

@@ -144,33 +144,18 @@ impl Lowering {
     ) -> Option<Value> {
         let slot = self.new_vec(b, len, span);
         let start = self.inst1(b, InstKind::Const(quote!(0usize)), Kind::Discrete, span);
-        let slots = vec![slot];
-        let init = self.current(&slots, span);
-        let saved = self.env.clone();
-        let body = self.f.new_block();
-        let idx = self.f.add_block_param(body, None, Kind::Discrete);
-        self.bind_carried(body, &slots, &init);
-        self.loops.push(LoopCtx {
-            slots: slots.clone(),
-        });
+        let (h, idx) = self.begin_counted_loop(vec![slot], span);
         if let (Some(x), Some(base)) = (elem(self, idx), self.env[slot].value) {
-            self.push_value(body, slot, base, x, span);
+            self.push_value(h.body, slot, base, x, span);
         }
-        self.continue_loop(body, span);
-        self.loops.pop();
+        self.continue_loop(h.body, span);
         let kind = LoopKind::Range {
             start,
             end: len,
             inclusive: false,
             rev: false,
         };
-        let h = LoopHeader {
-            body,
-            slots,
-            init,
-            saved,
-        };
-        self.finish_loop(b, kind, h, span);
+        self.end_counted_loop(b, kind, h, span);
         let v = self.env[slot].value;
         self.env.truncate(slot);
         v

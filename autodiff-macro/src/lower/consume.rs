@@ -81,24 +81,17 @@ impl Lowering {
     ) {
         // Variables the chain's closures assign (an `FnMut` closure counting) are carried too.
         for s in self.assigned_slots(|v| {
+            // A closure's body, or the local closure a name refers to.
             for f in fns {
-                if let Expr::Closure(cl) = strip(f) {
-                    v.visit_expr(&cl.body);
-                }
+                v.visit_expr(f);
             }
         }) {
             if s < scope && !slots.contains(&s) {
                 slots.push(s);
             }
         }
-        let init = self.current(&slots, span);
-        let saved = self.env.clone();
-        let body = self.f.new_block();
-        let idx = self.f.add_block_param(body, None, Kind::Discrete);
-        self.bind_carried(body, &slots, &init);
-        self.loops.push(LoopCtx {
-            slots: slots.clone(),
-        });
+        let (h, idx) = self.begin_counted_loop(slots, span);
+        let body = h.body;
         let kind = match &p.direct {
             Some(k) => {
                 self.run_rest(body, &p.rest, Item::val(idx), scope, span, consume);
@@ -118,14 +111,7 @@ impl Lowering {
                 }
             }
         };
-        self.loops.pop();
-        let h = LoopHeader {
-            body,
-            slots,
-            init,
-            saved,
-        };
-        self.finish_loop(b, kind, h, span);
+        self.end_counted_loop(b, kind, h, span);
     }
 
     /// `for pat in chain { body }`.
@@ -201,7 +187,7 @@ impl Lowering {
             return Some(None);
         };
         let mut fns = c.fns();
-        fns.extend(mc.args.iter().filter(|a| closures::is_closure_like(a)));
+        fns.extend(mc.args.iter());
         let fns = &fns[..];
         let turbofish_ty = mc.turbofish.as_ref().and_then(|t| {
             t.args.iter().find_map(|a| match a {

@@ -17,6 +17,36 @@ impl Lowering {
         }
     }
 
+    /// Starts a counted loop that carries the variables in `slots`: its body block (the
+    /// current block of the lowering until [`Self::end_counted_loop`]) and its index.
+    pub(super) fn begin_counted_loop(
+        &mut self,
+        slots: Vec<usize>,
+        span: Span,
+    ) -> (LoopHeader, Value) {
+        let init = self.current(&slots, span);
+        let saved = self.env.clone();
+        let body = self.f.new_block();
+        let idx = self.f.add_block_param(body, None, Kind::Discrete);
+        self.bind_carried(body, &slots, &init);
+        self.loops.push(LoopCtx {
+            slots: slots.clone(),
+        });
+        let h = LoopHeader {
+            body,
+            slots,
+            init,
+            saved,
+        };
+        (h, idx)
+    }
+
+    /// Ends a loop begun by [`Self::begin_counted_loop`]: the loop instruction in `b`.
+    pub(super) fn end_counted_loop(&mut self, b: Block, kind: LoopKind, h: LoopHeader, span: Span) {
+        self.loops.pop();
+        self.finish_loop(b, kind, h, span);
+    }
+
     pub(super) fn bind_carried(&mut self, body: Block, slots: &[usize], init: &[Value]) {
         for (&slot, &v) in slots.iter().zip(init) {
             let kind = self.kind(v);
