@@ -171,6 +171,11 @@ fn softclip_vjp(x: f64) -> (f64, impl FnOnce(f64) -> f64) {
     (softclip(x), move |g: f64| 42.0 * g)
 }
 
+/// The matching custom forward rule: tangent 42·dx.
+fn softclip_jvp(x: f64, dx: f64) -> (f64, f64) {
+    (softclip(x), 42.0 * dx)
+}
+
 #[differentiate]
 fn uses_softclip(x: f64) -> f64 {
     3.0 * softclip(x * 2.0) + x
@@ -188,6 +193,10 @@ fn softplus_vjp(x: f64) -> (f64, impl FnOnce(f64) -> f64) {
     (y, move |g: f64| g / (1.0 + (-x).exp()))
 }
 
+fn softplus_jvp(x: f64, dx: f64) -> (f64, f64) {
+    (softplus(x), dx / (1.0 + (-x).exp()))
+}
+
 #[differentiate]
 fn uses_softplus(x: f64, y: f64) -> f64 {
     softplus(x * y) * y
@@ -199,6 +208,8 @@ fn custom_derivatives_are_used() {
         // With the custom rule softclip' := 42: d/dx [3·softclip(2x) + x] = 3·42·2 + 1 = 253.
         let (v, d) = uses_softclip_grad(x);
         assert_eq!(v, uses_softclip(x));
+        // Forward mode uses the custom forward rule the same way.
+        assert_eq!(uses_softclip_jvp(x, 1.0), (v, d));
         assert_eq!(d, 253.0);
         // The true derivative is 6(1 − tanh²(2x)) + 1: finite differences see it, not the rule.
         let report = gradcheck(|x: &f64| uses_softclip(*x), &x, &d);

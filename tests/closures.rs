@@ -5,6 +5,8 @@
 //! Each gradient is checked against the analytic derivative (stated beside the function) and
 //! against central finite differences through `autodiff::check`.
 
+#![allow(clippy::needless_range_loop)]
+
 use autodiff::check::gradcheck;
 use autodiff::differentiate;
 

@@ -460,3 +460,33 @@ fn reduce_and_discrete_max_min() {
     }
     fd_vec(|x| reduced(x, &k), &x, &d);
 }
+
+/// Forward mode on chains, closures and built vectors: the tangent `f_jvp` returns for a
+/// direction v is the directional derivative ∇f·v, computed here from the gradient (itself
+/// checked against finite differences above).
+#[test]
+fn forward_mode_agrees_with_the_gradient() {
+    let y = [0.5, -1.0, 2.0, 0.75, -0.3];
+    let v = [0.3, -0.7, 0.2, 0.1, -0.4];
+    let w = [-0.1, 0.4, 0.9, 0.3, 0.2];
+    let (_, (gx, gy)) = dot_zip_grad(&X, &y);
+    let (_, t) = dot_zip_jvp(&X, &y, &v.to_vec(), &w.to_vec());
+    let dir: f64 = (0..5).map(|i| gx[i] * v[i] + gy[i] * w[i]).sum();
+    close("zip", t, dir, TOL);
+    for (name, f, fj) in [
+        (
+            "filtered",
+            filtered_grad as fn(&[f64]) -> (f64, Vec<f64>),
+            filtered_jvp as fn(&[f64], &Vec<f64>) -> (f64, f64),
+        ),
+        ("roughness_map", roughness_map_grad, roughness_map_jvp),
+        ("extremes", extremes_grad, extremes_jvp),
+        ("folds", folds_grad, folds_jvp),
+        ("collected", collected_grad, collected_jvp),
+    ] {
+        let (_, g) = f(&X);
+        let (_, t) = fj(&X, &v.to_vec());
+        let dir: f64 = (0..5).map(|i| g[i] * v[i]).sum();
+        close(name, t, dir, TOL);
+    }
+}

@@ -806,6 +806,180 @@ fn clamp_rule() {
     }
 }
 
+// --- copysign, rem_euclid ---
+
+#[differentiate]
+fn copysign_method(x: f64, s: f64) -> f64 {
+    x.copysign(s)
+}
+
+#[differentiate]
+fn copysign_path(x: f64, s: f64) -> f64 {
+    f64::copysign(x, s)
+}
+
+#[differentiate]
+fn copysign_method32(x: f32, s: f32) -> f32 {
+    x.copysign(s)
+}
+
+/// |x| with the sign of s: ∂x = sign x · sign s, ∂s = 0 (away from x = 0 and s = 0).
+fn copysign_gradient(x: f64, s: f64) -> Grad2 {
+    (x.signum() * s.signum(), 0.0)
+}
+
+#[test]
+fn copysign_rule() {
+    // |s| ≥ 0.5: the f32 finite-difference step (1e-2) stays clear of the jump at s = 0.
+    let points = [(1.5, 2.0), (1.5, -0.5), (-0.7, 3.0), (-2.0, -1.0)];
+    check_binary(
+        "copysign (method)",
+        copysign_method,
+        copysign_method_grad,
+        copysign_gradient,
+        &points,
+    );
+    check_binary(
+        "copysign (path)",
+        copysign_path,
+        copysign_path_grad,
+        copysign_gradient,
+        &points,
+    );
+    check_binary32(
+        "copysign",
+        copysign_method32,
+        copysign_method32_grad,
+        copysign_gradient,
+        &points,
+    );
+    // Convention at the kink x = 0 of |x|·sign s: 0, as for abs; central differences agree.
+    for x in [0.0, -0.0] {
+        assert_eq!(copysign_method_grad(x, 1.0).1, (0.0, 0.0));
+        assert_eq!(copysign_method32_grad(x as f32, -1.0).1, (0.0, 0.0));
+        fd("copysign(·, 1)", |x| x.copysign(1.0), x, 0.0);
+    }
+}
+
+#[differentiate]
+fn rem_euclid_method(x: f64, m: f64) -> f64 {
+    x.rem_euclid(m)
+}
+
+#[differentiate]
+fn rem_euclid_path(x: f64, m: f64) -> f64 {
+    f64::rem_euclid(x, m)
+}
+
+#[differentiate]
+fn rem_euclid_method32(x: f32, m: f32) -> f32 {
+    x.rem_euclid(m)
+}
+
+/// r = x − m·q with q = sign m · ⌊x/|m|⌋ (so that 0 ≤ r < |m|): ∂x = 1, ∂m = −q.
+fn rem_euclid_gradient(x: f64, m: f64) -> Grad2 {
+    (1.0, -(m.signum() * (x / m.abs()).floor()))
+}
+
+#[test]
+fn rem_euclid_rule() {
+    // x/m at least 0.08 from an integer: the f32 finite-difference step stays between jumps.
+    let points = [
+        (5.3, 2.0),
+        (-1.3, 0.4),
+        (7.5, -2.0),
+        (-3.7, -1.5),
+        (0.25, 3.0),
+    ];
+    check_binary(
+        "rem_euclid (method)",
+        rem_euclid_method,
+        rem_euclid_method_grad,
+        rem_euclid_gradient,
+        &points,
+    );
+    check_binary(
+        "rem_euclid (path)",
+        rem_euclid_path,
+        rem_euclid_path_grad,
+        rem_euclid_gradient,
+        &points,
+    );
+    check_binary32(
+        "rem_euclid",
+        rem_euclid_method32,
+        rem_euclid_method32_grad,
+        rem_euclid_gradient,
+        &points,
+    );
+    // Convention at a jump (x a multiple of m): ignored, as for fract: ∂x = 1, ∂m = −x/m.
+    assert_eq!(rem_euclid_method_grad(4.0, 2.0), (0.0, (1.0, -2.0)));
+}
+
+// --- sin_cos: a primitive with a tuple result ---
+
+#[differentiate]
+fn sin_cos_mix(x: f64) -> f64 {
+    let (s, c) = x.sin_cos();
+    2.0 * s - 3.0 * c
+}
+
+#[differentiate]
+fn sin_cos_mix32(x: f32) -> f32 {
+    let (s, c) = x.sin_cos();
+    2.0 * s - 3.0 * c
+}
+
+#[differentiate]
+fn sin_cos_component(x: f64) -> f64 {
+    x.sin_cos().1 * x
+}
+
+#[differentiate]
+fn sin_cos_pair(x: f64) -> (f64, f64) {
+    x.sin_cos()
+}
+
+#[test]
+fn sin_cos_rule() {
+    for x in [-2.0, -0.4, 0.3, 1.7] {
+        // d/dx (2 sin x − 3 cos x) = 2 cos x + 3 sin x
+        let (y, d) = sin_cos_mix_grad(x);
+        assert_eq!(y.to_bits(), sin_cos_mix(x).to_bits());
+        close("sin_cos mix", d, 2.0 * x.cos() + 3.0 * x.sin(), TOL);
+        fd("sin_cos mix", sin_cos_mix, x, d);
+        let x32 = x as f32;
+        let (_, d32) = sin_cos_mix32_grad(x32);
+        let x64 = f64::from(x32);
+        close(
+            "sin_cos mix (f32)",
+            f64::from(d32),
+            2.0 * x64.cos() + 3.0 * x64.sin(),
+            F32_TOL,
+        );
+        fd32("sin_cos mix (f32)", sin_cos_mix32, x32, d32);
+        // d/dx (x cos x) = cos x − x sin x, reading one component of the tuple.
+        let (_, d) = sin_cos_component_grad(x);
+        close("sin_cos component", d, x.cos() - x * x.sin(), TOL);
+        fd("sin_cos component", sin_cos_component, x, d);
+        // The pullback of the tuple itself: (a, b) ↦ a cos x − b sin x.
+        let (y, pullback) = sin_cos_pair_vjp(x);
+        assert_eq!(y, x.sin_cos());
+        let (a, b) = (0.7, -1.3);
+        let g = pullback((a, b));
+        close("sin_cos pullback", g, a * x.cos() - b * x.sin(), TOL);
+        fd(
+            "sin_cos pullback",
+            |x: f64| {
+                let (s, c) = x.sin_cos();
+                a * s + b * c
+            },
+            x,
+            g,
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Scalar constructs: casts, constants, literals, operators, bindings.
 // ---------------------------------------------------------------------------------------------

@@ -276,3 +276,30 @@ fn reshapes() {
     check::assert_gradient(|a: &Array2<f64>| reshaped(a, &w), &a, &ga);
     check::assert_gradient(|w: &Array1<f64>| reshaped(&a, w), &w, &gw);
 }
+
+/// Float methods on arrays through the elementwise rules: `powf` with an active scalar exponent
+/// (whose cotangent sums over the elements), `to_degrees`, `abs`, `sqrt`.
+#[differentiate]
+fn elementwise_methods(a: &Array2<f64>, p: f64) -> f64 {
+    (a.powf(p) + a.to_degrees() - a.abs().sqrt()).sum()
+}
+
+#[test]
+fn elementwise_float_methods() {
+    let a = seeded(3, 4, 81).mapv(|v| 0.5 + v.abs());
+    let p = 1.3;
+    let (value, (ga, gp)) = elementwise_methods_grad(&a, p);
+    assert_eq!(value, elementwise_methods(&a, p));
+    // ∂/∂aᵢⱼ = p·aᵢⱼ^(p−1) + 180/π − 1/(2√aᵢⱼ) (aᵢⱼ > 0); ∂/∂p = Σ aᵢⱼ^p·ln aᵢⱼ.
+    for (g, &x) in ga.iter().zip(&a) {
+        let expected = p * x.powf(p - 1.0) + 180.0 / std::f64::consts::PI - 0.5 / x.sqrt();
+        assert!(
+            (g - expected).abs() <= 1e-12 * expected.abs().max(1.0),
+            "{g} vs {expected}"
+        );
+    }
+    let expected_p: f64 = a.iter().map(|&x| x.powf(p) * x.ln()).sum();
+    assert!((gp - expected_p).abs() <= 1e-12 * expected_p.abs().max(1.0));
+    check::assert_gradient(|a: &Array2<f64>| elementwise_methods(a, p), &a, &ga);
+    check::assert_gradient(|p: &f64| elementwise_methods(&a, *p), &p, &gp);
+}

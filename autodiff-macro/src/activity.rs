@@ -27,7 +27,7 @@ impl Activity {
     /// The block a value is defined in.
     pub fn def_block(&self, f: &Func, v: Value) -> Block {
         match f.value(v).def {
-            ValueDef::Param(_) => f.body(),
+            ValueDef::Param(_) | ValueDef::Tangent(_) => f.body(),
             ValueDef::BlockParam(b, _) => b,
             ValueDef::Result(i, _) => self.inst_block[i.index()],
         }

@@ -3,6 +3,10 @@
 //! - `wrt(a, b)`: differentiate with respect to exactly these parameters, in this order of
 //!   declaration (the default is every parameter of a differentiable type);
 //! - `dump`: print the SSA form and the generated code at compile time;
+//! - `hessian`: also generate second order, `_hvp` and `_vjp_jvp` (forward mode over reverse
+//!   mode). Opt-in: it doubles what rustc checks, and a function called from such a function
+//!   must have second-order rules too (`#[differentiate(hessian)]`, or a hand-written
+//!   `g_vjp_jvp`);
 //! - `crate = path`: where the generated code finds the `autodiff` crate, for a dependency
 //!   renamed in `Cargo.toml` (`ad = { package = "autodiff", .. }` → `crate = ad`) or re-exported
 //!   by another crate (`crate = mylib::autodiff`). The default is `::autodiff`.
@@ -14,12 +18,14 @@ use syn::{Ident, Token};
 pub struct Options {
     pub wrt: Option<Vec<Ident>>,
     pub dump: bool,
+    pub hessian: bool,
     /// `crate = path`.
     pub krate: Option<syn::Path>,
 }
 
 /// The options each spelled as accepted, for messages.
-const ACCEPTED: &str = "`#[differentiate]` accepts `wrt(a, b, ..)`, `dump` and `crate = path`";
+const ACCEPTED: &str =
+    "`#[differentiate]` accepts `wrt(a, b, ..)`, `hessian`, `dump` and `crate = path`";
 
 impl Options {
     /// The path of the `autodiff` crate in the generated code.
@@ -100,6 +106,15 @@ impl Parse for Options {
                         ));
                     }
                     opts.wrt = Some(names.into_iter().collect());
+                }
+                "hessian" => {
+                    if !input.is_empty() && !input.peek(Token![,]) {
+                        return Err(syn::Error::new(
+                            key.span(),
+                            "`hessian` takes no value: write `#[differentiate(hessian)]`",
+                        ));
+                    }
+                    opts.hessian = true;
                 }
                 "dump" => {
                     if !input.is_empty() && !input.peek(Token![,]) {

@@ -32,10 +32,47 @@ use crate::reverse::Reversed;
 use crate::scalars::{Ty, Types};
 
 /// What the code generator needs to know of the plan.
+#[derive(Default)]
 pub struct Plan {
     /// Forward values that are kept (captured, in a record, on a stack): where the forward pass
     /// would move one of them, it moves a copy instead.
     pub kept: HashSet<Value>,
+}
+
+impl Plan {
+    /// What `f` keeps after later transformations changed it (forward mode over reverse
+    /// mode keeps tangents beside values): every forward value the pullback reads, and every
+    /// value a record or a stack holds.
+    pub fn kept_in(f: &Func) -> Plan {
+        let tree = Tree::build(f);
+        let mut kept = HashSet::new();
+        for (n, inst) in f.insts.iter().enumerate() {
+            let in_pb = tree.in_pullback[tree.inst_block[n].index()];
+            match &inst.kind {
+                InstKind::MakeRecord { values, .. } | InstKind::Push { values, .. } => {
+                    kept.extend(values.iter().copied());
+                }
+                _ if in_pb => {
+                    for v in f.operands(Inst(n as u32)) {
+                        if tree.is_forward(f, v) {
+                            kept.insert(v);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some(pb) = f.pullback {
+            for b in f.blocks_within(pb) {
+                for v in f.term_operands(b) {
+                    if tree.is_forward(f, v) {
+                        kept.insert(v);
+                    }
+                }
+            }
+        }
+        Plan { kept }
+    }
 }
 
 /// Which tree a block is in, its parent, and where values and instructions live.
@@ -79,7 +116,7 @@ impl Tree {
 
     fn def_block(&self, f: &Func, v: Value) -> Block {
         match f.value(v).def {
-            ValueDef::Param(_) => f.body(),
+            ValueDef::Param(_) | ValueDef::Tangent(_) => f.body(),
             ValueDef::BlockParam(b, _) => b,
             ValueDef::Result(i, _) => self.inst_block[i.index()],
         }

@@ -23,7 +23,7 @@ use quote::quote;
 
 use crate::activity::Activity;
 use crate::ir::*;
-use crate::prim::{Arg, Flags, PrimId};
+use crate::prim::{Arg, Flags, PrimId, forms};
 use crate::scalars::{FloatTy, Ty, Types};
 
 /// What reverse mode produced besides the pullback blocks.
@@ -451,15 +451,9 @@ impl Rev<'_> {
             }
             let c = match plain {
                 Some(t) => {
-                    let Some(form) = p.form(k) else { continue };
-                    if is_zero(&form) {
+                    let Some((form, env)) = forms::bound(p, k, ops, y, g) else {
                         continue;
-                    }
-                    let names = p.def().operands;
-                    let mut env: Vec<(&str, Value)> =
-                        names.iter().copied().zip(ops.iter().copied()).collect();
-                    env.push(("y", y));
-                    env.push(("g", g));
+                    };
                     self.instantiate(pb, &form, &env, t)
                 }
                 None => self.rule(pb, p, k, &all, g),
@@ -513,77 +507,7 @@ impl Rev<'_> {
         env: &[(&str, Value)],
         t: FloatTy,
     ) -> Value {
-        let ty = Ty::Float(t);
-        match e {
-            syn::Expr::Path(p) => {
-                let name = p
-                    .path
-                    .get_ident()
-                    .map(|i| i.to_string())
-                    .unwrap_or_default();
-                match env.iter().find(|(n, _)| *n == name) {
-                    Some(&(_, v)) => v,
-                    None => panic!("autodiff: a form names `{name}`, which is not an operand"),
-                }
-            }
-            syn::Expr::Lit(l) => {
-                self.emit1(pb, InstKind::Const(quote::ToTokens::to_token_stream(l)), ty)
-            }
-            syn::Expr::Paren(p) => self.instantiate(pb, &p.expr, env, t),
-            syn::Expr::Unary(u) => {
-                let a = self.instantiate(pb, &u.expr, env, t);
-                self.emit1(pb, InstKind::Neg(a), ty)
-            }
-            syn::Expr::Binary(b) => {
-                let l = self.instantiate(pb, &b.left, env, t);
-                let r = self.instantiate(pb, &b.right, env, t);
-                let op = match b.op {
-                    syn::BinOp::Add(_) => BinOp::Add,
-                    syn::BinOp::Sub(_) => BinOp::Sub,
-                    syn::BinOp::Mul(_) => BinOp::Mul,
-                    syn::BinOp::Div(_) => BinOp::Div,
-                    _ => panic!("autodiff: unsupported operator in a form"),
-                };
-                self.emit1(pb, InstKind::Binary(op, l, r), ty)
-            }
-            syn::Expr::MethodCall(mc) => {
-                let recv = self.instantiate(pb, &mc.receiver, env, t);
-                let mut args = vec![recv];
-                for a in &mc.args {
-                    args.push(self.instantiate(pb, a, env, t));
-                }
-                let name = mc.method.to_string();
-                let prim = PrimId::method(&name)
-                    .unwrap_or_else(|| panic!("autodiff: a form calls `{name}`, not a primitive"));
-                self.emit1(
-                    pb,
-                    InstKind::Prim {
-                        prim,
-                        args,
-                        unwrap: false,
-                    },
-                    ty,
-                )
-            }
-            syn::Expr::Call(c) => {
-                let name = match &*c.func {
-                    syn::Expr::Path(p) => p
-                        .path
-                        .segments
-                        .last()
-                        .map(|s| s.ident.to_string())
-                        .unwrap_or_default(),
-                    _ => panic!("autodiff: a form calls something other than a helper"),
-                };
-                let args = c
-                    .args
-                    .iter()
-                    .map(|a| self.instantiate(pb, a, env, t))
-                    .collect();
-                self.emit1(pb, InstKind::Helper { name, args }, ty)
-            }
-            _ => panic!("autodiff: unsupported expression in a form"),
-        }
+        forms::instantiate(e, env, t, &mut |kind, ty| self.emit1(pb, kind, ty))
     }
 
     fn bw_call(&mut self, i: Inst, path: syn::Path, args: Vec<Value>, pb: Block, adj: &mut Adj) {
@@ -817,8 +741,4 @@ impl Rev<'_> {
         self.tys.set(self.f.inst(zero).results[0], Ty::Unknown);
         n
     }
-}
-
-fn is_zero(e: &syn::Expr) -> bool {
-    matches!(e, syn::Expr::Lit(l) if quote::ToTokens::to_token_stream(l).to_string() == "0")
 }

@@ -132,6 +132,7 @@ pub fn of_declared(ty: &syn::Type) -> Ty {
 }
 
 /// Per value, what is known of its type.
+#[derive(Clone)]
 pub struct Types {
     pub tys: Vec<Ty>,
 }
@@ -371,6 +372,25 @@ fn get(tys: &[Ty], v: Value) -> Ty {
 }
 
 fn const_ty(tok: &proc_macro2::TokenStream) -> Ty {
+    // `f64::EPSILON`, `std::f64::consts::PI`: the float module or type names the type.
+    if let Ok(p) = syn::parse2::<syn::Path>(tok.clone()) {
+        if p.segments.len() >= 2 {
+            let float =
+                p.segments
+                    .iter()
+                    .rev()
+                    .skip(1)
+                    .find_map(|s| match s.ident.to_string().as_str() {
+                        "f64" => Some(FloatTy::F64),
+                        "f32" => Some(FloatTy::F32),
+                        _ => None,
+                    });
+            if let Some(t) = float {
+                return Ty::Float(t);
+            }
+        }
+        return Ty::Unknown;
+    }
     let Ok(lit) = syn::parse2::<syn::Lit>(tok.clone()) else {
         return Ty::Unknown;
     };

@@ -122,16 +122,5 @@ pub fn move_carried_adjoints(f: &mut Func) {
 }
 
 fn touches_var(k: &InstKind, w: Var) -> bool {
-    match k {
-        InstKind::VarInit { var, .. }
-        | InstKind::VarAcc { var, .. }
-        | InstKind::VarSet { var, .. }
-        | InstKind::VarAccAt { var, .. }
-        | InstKind::VarAccField { var, .. }
-        | InstKind::VarTakeAt { var, .. }
-        | InstKind::VarTakeTo { var, .. }
-        | InstKind::VarUpdate { var, .. } => *var == w,
-        InstKind::VarGet(v) | InstKind::VarTake(v) | InstKind::Count(v) => *v == w,
-        _ => false,
-    }
+    k.var() == Some(w)
 }

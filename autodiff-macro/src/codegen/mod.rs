@@ -25,8 +25,8 @@ pub struct Code {
     pub forward: TokenStream,
     /// The forward pass's result.
     pub out: TokenStream,
-    /// The pullback's parameter (the seed).
-    pub seed: syn::Ident,
+    /// The pullback's parameters: the seed (and, forward over reverse, its tangent).
+    pub seeds: Vec<syn::Ident>,
     /// The pullback's body, ending in the gradient.
     pub pullback: TokenStream,
 }
@@ -164,30 +164,40 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool], krate: &Tok
         let m = g.mut_kw(p.value);
         forward.extend(quote! { let #m #id = #src; });
     }
+    for (n, &(p, d)) in f.tangent_params.iter().enumerate() {
+        let id = names::value(f, d);
+        let src = names::tangent_param(f, n, p);
+        forward.extend(quote! { let #id = #src; });
+    }
     forward.extend(g.block_insts(body));
     let out = match f.block(body).term {
         Term::Return(v) => g.moved(v, false),
         _ => quote!(()),
     };
     // ---- pullback
-    let (seed, pullback) = match f.pullback {
+    let (seeds, pullback) = match f.pullback {
         Some(pb) => {
-            let seed = names::value(f, f.block(pb).params[0]);
+            let seeds = f
+                .block(pb)
+                .params
+                .iter()
+                .map(|&p| names::value(f, p))
+                .collect();
             let mut code = g.block_insts(pb);
             if let Term::Return(v) = f.block(pb).term {
                 let r = g.moved(v, true);
                 code.extend(r);
             }
-            (seed, code)
+            (seeds, code)
         }
-        None => (syn::Ident::new("__ad_seed", Span::call_site()), quote!(())),
+        None => (Vec::new(), quote!(())),
     };
     let _ = pv;
     Code {
         prelude,
         forward,
         out,
-        seed,
+        seeds,
         pullback,
     }
 }
@@ -244,6 +254,9 @@ impl Gen<'_> {
                     None => true,
                     Some(
                         InstKind::CallVjp { .. }
+                        | InstKind::CallJvp { .. }
+                        | InstKind::CallVjpJvp { .. }
+                        | InstKind::CallPullbackJvp { .. }
                         | InstKind::CallPullback { .. }
                         | InstKind::Loop { .. }
                         | InstKind::Opaque { .. }
@@ -328,7 +341,7 @@ impl Gen<'_> {
             return true;
         }
         match self.f.value(v).def {
-            ValueDef::Param(n) => self
+            ValueDef::Param(n) | ValueDef::Tangent(n) => self
                 .f
                 .params
                 .get(n)
@@ -371,6 +384,27 @@ impl Gen<'_> {
             quote!(::core::clone::Clone::clone(&#id))
         } else {
             quote!(#id)
+        }
+    }
+
+    /// A tangent handed to a call's forward rule, which takes it by value into its slot: the
+    /// tangent itself where it is used once (`&dz` is the slot of `dz`), a copy otherwise or
+    /// where it arrived by reference (a tangent parameter).
+    fn slot_tangent(&self, v: Value) -> TokenStream {
+        let mut d = v;
+        if let ValueDef::Result(i, 0) = self.f.value(d).def {
+            if let InstKind::Ref(u) = self.f.inst(i).kind {
+                d = u;
+            }
+        }
+        let x = self.v(d);
+        let used_once = self.reads.get(&d).is_some_and(|r| r.0 == 1) && d == v;
+        if self.is_ref(d) {
+            quote!(::std::borrow::ToOwned::to_owned(#x))
+        } else if used_once || self.ty(d).is_plain() {
+            quote!(#x)
+        } else {
+            quote!(::core::clone::Clone::clone(&#x))
         }
     }
 
@@ -566,6 +600,82 @@ impl Gen<'_> {
                     };
                     let (#y, #pbv) = #vjp(#(#moved),*);
                 }
+            }
+            InstKind::CallJvp {
+                path,
+                args,
+                tangents,
+            } => {
+                let (y, dy) = (self.v(inst.results[0]), self.v(inst.results[1]));
+                let sel = syn::Ident::new(&format!("__ad_sel{}", i.0), inst.span);
+                self.call_adapter(i, path, "jvp", args, tangents, &sel, quote!((#y, #dy)))
+            }
+            InstKind::CallVjpJvp {
+                path,
+                args,
+                tangents,
+            } => {
+                let [y, pbv, sel, dy] = [0, 1, 2, 3].map(|k| self.v(inst.results[k]));
+                self.call_adapter(
+                    i,
+                    path,
+                    "vjp_jvp",
+                    args,
+                    tangents,
+                    &sel,
+                    quote!((#y, #dy, #pbv)),
+                )
+            }
+            InstKind::CallPullbackJvp {
+                pb: pbv,
+                sel,
+                g,
+                dg,
+            } => {
+                let span = inst.span;
+                let grads = names::call_grads(i, span);
+                let dgrads = syn::Ident::new(&format!("__ad_dg{}", i.0), span);
+                let sel = syn::Ident::new(&self.v(*sel).to_string(), span);
+                let (pbv, g, dg) = (self.v(*pbv), self.moved(*g, false), self.moved(*dg, false));
+                let n = inst.results.len() / 2;
+                let parts: Vec<syn::Ident> = inst.results[..n].iter().map(|&r| self.v(r)).collect();
+                let dparts: Vec<syn::Ident> =
+                    inst.results[n..].iter().map(|&r| self.v(r)).collect();
+                quote_spanned! {span=>
+                    let (#grads, #dgrads) = #pbv(#g, #dg);
+                    let (#(#parts,)*) = #pv::spread(#sel, #grads);
+                    let (#(#dparts,)*) = #pv::spread(#sel, #dgrads);
+                }
+            }
+            InstKind::RuleJvp {
+                prim,
+                operand,
+                args,
+                g,
+                dargs,
+                dg,
+            } => {
+                let tr = syn::Ident::new(prim.def().rule, Span::call_site());
+                let rule = quote::format_ident!("{}_jvp", prim.rule_name(*operand));
+                let mut all = self.rule_args(args, *g);
+                all.push(self.by_ref(*g));
+                all.extend(dargs.iter().map(|&d| self.by_ref(d)));
+                all.push(self.by_ref(*dg));
+                quote! { #lhs #pv::#tr::#rule(#(#all),*); }
+            }
+            InstKind::Jvp {
+                prim,
+                args,
+                tangents,
+            } => {
+                let tr = syn::Ident::new(prim.def().rule, Span::call_site());
+                let rule = quote::format_ident!("{}_jvp", prim.name());
+                let args: Vec<TokenStream> = args
+                    .iter()
+                    .chain(tangents)
+                    .map(|&a| self.by_ref(a))
+                    .collect();
+                quote! { #lhs #pv::#tr::#rule(#(#args),*); }
             }
             InstKind::CallPullback { pb: pbv, sel, g } => {
                 let span = inst.span;
@@ -831,17 +941,7 @@ impl Gen<'_> {
                 let tr = syn::Ident::new(prim.def().rule, Span::call_site());
                 let rule = syn::Ident::new(&prim.rule_name(*operand), Span::call_site());
                 let gi = id(*g);
-                let args: Vec<TokenStream> = args
-                    .iter()
-                    .map(|a| match a {
-                        RuleArg::Value(v) => self.by_ref(*v),
-                        RuleArg::Shape(v) => {
-                            let s = id(*v);
-                            quote!(&#s)
-                        }
-                        RuleArg::Witness => quote!(&#gi),
-                    })
-                    .collect();
+                let args = self.rule_args(args, *g);
                 quote! { #lhs #pv::#tr::#rule(#(#args,)* &#gi); }
             }
             InstKind::Helper { name, args } => {
@@ -877,6 +977,69 @@ impl Gen<'_> {
                 }
             })
             .collect()
+    }
+
+    /// The arguments of a runtime rule call, by reference; the cotangent `g` stands in for an
+    /// argument the rule does not read.
+    fn rule_args(&self, args: &[RuleArg], g: Value) -> Vec<TokenStream> {
+        let gi = self.e(g);
+        args.iter()
+            .map(|a| match a {
+                RuleArg::Value(v) => self.by_ref(*v),
+                RuleArg::Shape(v) => {
+                    let s = self.e(*v);
+                    quote!(&#s)
+                }
+                RuleArg::Witness => quote!(&#gi),
+            })
+            .collect()
+    }
+
+    /// A call through the runtime's forward-rule adapter: `path_<suffix>(args, tangents)`, the
+    /// markers computed first (before the arguments move), the tangents in slots the caller
+    /// owns; the results are bound to `lhs`.
+    #[allow(clippy::too_many_arguments)]
+    fn call_adapter(
+        &self,
+        i: Inst,
+        path: &syn::Path,
+        suffix: &str,
+        args: &[Value],
+        tangents: &[Option<Value>],
+        sel: &syn::Ident,
+        lhs: TokenStream,
+    ) -> TokenStream {
+        let pv = self.pv.clone();
+        let mut f = path.clone();
+        if let Some(last) = f.segments.last_mut() {
+            last.ident =
+                quote::format_ident!("{}_{}", last.ident, suffix, span = last.ident.span());
+        }
+        let probes: Vec<syn::Ident> = args.iter().map(|&a| self.v(a)).collect();
+        let moved: Vec<TokenStream> = args.iter().map(|&a| self.moved(a, false)).collect();
+        let slots: Vec<TokenStream> = tangents
+            .iter()
+            .map(|t| match t {
+                Some(d) => {
+                    let d = self.slot_tangent(*d);
+                    quote!(#pv::tan(#d))
+                }
+                None => quote!(#pv::no_tan()),
+            })
+            .collect();
+        let span = self.f.inst(i).span;
+        let slots_id = syn::Ident::new(&format!("__ad_slots{}", i.0), span);
+        let call = quote_spanned! {span=>
+            #pv::call_jvp(#f, #sel, (#(#moved,)*), &mut #slots_id)
+        };
+        quote! {
+            let #sel = {
+                use #pv::{ProbeNo as _, ProbeYes as _};
+                (#((&#pv::Probe(&#probes)).marker(),)*)
+            };
+            let mut #slots_id = (#(#slots,)*);
+            let #lhs = #call;
+        }
     }
 
     fn loop_code(&self, i: Inst, kind: &LoopKind, init: &[Value], body: Block) -> TokenStream {

@@ -41,3 +41,21 @@ pub fn range() -> syn::Ident {
 pub fn call_grads(i: Inst, span: Span) -> syn::Ident {
     syn::Ident::new(&format!("__ad_g{}", i.0), span)
 }
+
+/// The name of the tangent parameter of `_jvp` for parameter `p` (the `n`th active one):
+/// `dx` for `x`, `__ad_dx` if the function already has a parameter called `dx`.
+pub fn tangent_param(f: &Func, _n: usize, p: Value) -> syn::Ident {
+    let src = f
+        .params
+        .iter()
+        .find(|q| q.value == p)
+        .map(|q| q.ident.to_string())
+        .unwrap_or_default();
+    let src = src.trim_start_matches("r#");
+    let name = format!("d{src}");
+    if f.params.iter().any(|q| q.ident == name) {
+        syn::Ident::new(&format!("__ad_{name}"), Span::call_site())
+    } else {
+        syn::Ident::new(&name, Span::call_site())
+    }
+}

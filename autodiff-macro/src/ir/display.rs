@@ -116,6 +116,45 @@ impl Func {
             }
             InstKind::Helper { name, args } => format!("d::{name} {}", list(args)),
             InstKind::CastBack { source, g } => format!("cast_back {g} to {source}"),
+            InstKind::CallJvp {
+                path,
+                args,
+                tangents,
+            } => {
+                let t: Vec<String> = tangents
+                    .iter()
+                    .map(|t| t.map_or("_".into(), |v| v.to_string()))
+                    .collect();
+                format!(
+                    "call_jvp {} {} tangents {}",
+                    tokens(path),
+                    list(args),
+                    t.join(", ")
+                )
+            }
+            InstKind::CallVjpJvp { path, args, .. } => {
+                format!("call_vjp_jvp {} {}", tokens(path), list(args))
+            }
+            InstKind::CallPullbackJvp { pb, sel, g, dg } => {
+                format!("pullback {pb} {g}, {dg} spread {sel}")
+            }
+            InstKind::RuleJvp {
+                prim,
+                operand,
+                g,
+                dargs,
+                dg,
+                ..
+            } => format!(
+                "rule {}_jvp .., {g}, {}, {dg}",
+                prim.rule_name(*operand),
+                list(dargs)
+            ),
+            InstKind::Jvp {
+                prim,
+                args,
+                tangents,
+            } => format!("{}_jvp {}; {}", prim.name(), list(args), list(tangents)),
             InstKind::CallVjp { path, args } => {
                 format!("call_vjp {} {}", tokens(path), list(args))
             }

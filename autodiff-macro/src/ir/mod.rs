@@ -94,6 +94,8 @@ pub enum ValueDef {
     BlockParam(Block, usize),
     /// The `n`th result of an instruction.
     Result(Inst, usize),
+    /// The tangent of the `n`th parameter (forward mode).
+    Tangent(usize),
 }
 
 #[derive(Clone, Debug)]
@@ -263,6 +265,47 @@ pub enum InstKind {
     Helper { name: String, args: Vec<Value> },
     /// The cotangent of an `as` cast's source: `g` converted back.
     CastBack { source: Value, g: Value },
+    /// `g_jvp(args, tangents)` through the runtime's call adapter: results are the value and
+    /// its tangent. `tangents[k]` is the tangent of argument `k` if it has one.
+    CallJvp {
+        path: syn::Path,
+        args: Vec<Value>,
+        tangents: Vec<Option<Value>>,
+    },
+    /// The runtime's forward rule of a primitive on values whose type the macro does not know:
+    /// `Trait::<name>_jvp(args.., tangents..)`, `args` being the operands then the result.
+    Jvp {
+        prim: PrimId,
+        args: Vec<Value>,
+        tangents: Vec<Value>,
+    },
+    /// `g_vjp_jvp(args, tangents)` (forward over reverse): results are the value, its
+    /// pullback, the markers, then the value's tangent; the pullback takes the cotangent and its
+    /// tangent.
+    CallVjpJvp {
+        path: syn::Path,
+        args: Vec<Value>,
+        tangents: Vec<Option<Value>>,
+    },
+    /// A [`InstKind::CallVjpJvp`] pullback applied to the cotangent and its tangent: one result
+    /// per argument, then one tangent per argument.
+    CallPullbackJvp {
+        pb: Value,
+        sel: Value,
+        g: Value,
+        dg: Value,
+    },
+    /// The tangent of a runtime reverse rule that is not multilinear:
+    /// `Trait::<rule>_jvp(args.., &g, dargs.., &dg)`, `dargs` the tangents of the value
+    /// arguments in order.
+    RuleJvp {
+        prim: PrimId,
+        operand: usize,
+        args: Vec<RuleArg>,
+        g: Value,
+        dargs: Vec<Value>,
+        dg: Value,
+    },
     /// `g_vjp(args)`: results are the value, its pullback and the markers saying which
     /// arguments it returns gradients for.
     CallVjp { path: syn::Path, args: Vec<Value> },
@@ -368,6 +411,36 @@ macro_rules! inst_operands {
                 f(base);
                 args.$it().for_each(f);
             }
+            InstKind::CallVjpJvp { args, tangents, .. } => {
+                args.$it().for_each(&mut *f);
+                tangents.$it().flatten().for_each(f);
+            }
+            InstKind::CallPullbackJvp { pb, sel, g, dg } => {
+                f(pb);
+                f(sel);
+                f(g);
+                f(dg);
+            }
+            InstKind::RuleJvp {
+                args, g, dargs, dg, ..
+            } => {
+                for a in args.$it() {
+                    if let RuleArg::Value(v) | RuleArg::Shape(v) = a {
+                        f(v);
+                    }
+                }
+                f(g);
+                dargs.$it().for_each(&mut *f);
+                f(dg);
+            }
+            InstKind::CallJvp { args, tangents, .. } => {
+                args.$it().for_each(&mut *f);
+                tangents.$it().flatten().for_each(f);
+            }
+            InstKind::Jvp { args, tangents, .. } => {
+                args.$it().for_each(&mut *f);
+                tangents.$it().for_each(f);
+            }
             InstKind::IndexSet { base, index, value } => {
                 f(base);
                 f(index);
@@ -444,6 +517,31 @@ impl InstKind {
     /// Calls `f` on every operand the instruction reads directly (not those of its blocks).
     pub fn each_operand(&self, f: &mut dyn FnMut(&Value)) {
         inst_operands!(self, f, iter);
+    }
+}
+
+impl InstKind {
+    /// The adjoint variable the instruction reads or writes, if any.
+    pub fn var_mut(&mut self) -> Option<&mut Var> {
+        match self {
+            InstKind::VarInit { var, .. }
+            | InstKind::VarAcc { var, .. }
+            | InstKind::VarSet { var, .. }
+            | InstKind::VarAccAt { var, .. }
+            | InstKind::VarAccField { var, .. }
+            | InstKind::VarTakeAt { var, .. }
+            | InstKind::VarTakeTo { var, .. }
+            | InstKind::VarUpdate { var, .. }
+            | InstKind::VarGet(var)
+            | InstKind::VarTake(var)
+            | InstKind::Count(var) => Some(var),
+            _ => None,
+        }
+    }
+
+    /// The adjoint variable the instruction reads or writes, if any.
+    pub fn var(&self) -> Option<Var> {
+        self.clone().var_mut().copied()
     }
 }
 
@@ -538,6 +636,8 @@ pub struct Func {
     /// Source variables declared `mut` (and `&mut` parameters): the generated code binds their
     /// versions `mut` too, since methods may change them in place.
     pub mutable_names: std::collections::HashSet<String>,
+    /// Forward mode: the tangent parameter of each active parameter (primal, tangent).
+    pub tangent_params: Vec<(Value, Value)>,
 }
 
 /// A variable of the pullback.

@@ -22,10 +22,14 @@ pub fn verify(f: &Func) -> Result<(), String> {
     for p in &f.params {
         v.define(p.value)?;
     }
+    for &(_, d) in &f.tangent_params {
+        v.define(d)?;
+    }
     v.block(body, Ctx::Function)?;
     if let Some(pb) = f.pullback {
         // The pullback may read the top level of the forward pass: what it captures.
         let mut visible: HashSet<Value> = f.params.iter().map(|p| p.value).collect();
+        visible.extend(f.tangent_params.iter().map(|&(_, d)| d));
         for &i in &f.block(body).insts {
             visible.extend(f.inst(i).results.iter().copied());
         }

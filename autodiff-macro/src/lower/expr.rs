@@ -564,7 +564,7 @@ impl Lowering {
                     InstKind::Ref(_) | InstKind::FieldRef(..)
                 )
             }
-            ValueDef::BlockParam(..) => false,
+            ValueDef::BlockParam(..) | ValueDef::Tangent(_) => false,
         }
     }
 

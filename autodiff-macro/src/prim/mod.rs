@@ -4,6 +4,7 @@
 //! and answers the questions the passes ask: is `exp` a primitive, how many arguments does it
 //! take, what does its reverse rule read, what is its form.
 
+pub mod forms;
 pub mod places;
 pub mod table;
 
@@ -72,7 +73,7 @@ pub struct PrimDef {
     /// The runtime trait holding `<name>_vjp[_k]` and `<name>_jvp`, for values of unknown type.
     pub rule: &'static str,
     /// Per differentiable operand, what its runtime reverse rule reads; `None` for the float
-    /// methods (see [`table::FLOAT_RULE_READS`]).
+    /// methods, whose forms say it ([`PrimId::reads`]).
     pub reads: Option<&'static [&'static [Arg]]>,
     pub flags: Flags,
     /// The derivative, for documentation.
@@ -91,10 +92,16 @@ fn all() -> &'static Vec<&'static PrimDef> {
             .iter()
             .chain(table::UNARY_METHODS)
             .chain(table::OTHER_METHODS)
+            .chain(table::TUPLE_METHODS)
             .chain(table::TENSOR_METHODS)
             .chain(table::IDENTITY_METHODS)
             .collect()
     })
+}
+
+/// Every primitive of the table.
+pub fn all_ids() -> impl Iterator<Item = PrimId> {
+    (0..all().len()).map(|i| PrimId(i as u16))
 }
 
 impl PrimId {
@@ -184,7 +191,45 @@ impl PrimId {
         }
     }
 
+    /// The positions (in [`PrimId::reads`]`(k)`) of the values the runtime reverse rule of
+    /// operand `k` is linear in, besides the cotangent; `None` where it is not multilinear
+    /// (its tangent then needs the runtime's `<rule>_jvp`).
+    pub fn rule_linear_in(self, k: usize) -> Option<Vec<usize>> {
+        let d = self.def();
+        match d.name {
+            // g, and the other operand.
+            "mul" | "dot" => Some(vec![if k == 0 { 1 } else { 0 }]),
+            // g only: rules whose factor of g is constant between kinks or jumps.
+            _ if d.rule == "TensorRules"
+                || d.flags.has(Flags::KINK)
+                || matches!(
+                    d.name,
+                    "add"
+                        | "sub"
+                        | "neg"
+                        | "abs"
+                        | "signum"
+                        | "floor"
+                        | "ceil"
+                        | "round"
+                        | "trunc"
+                        | "fract"
+                        | "to_degrees"
+                        | "to_radians"
+                ) =>
+            {
+                Some(Vec::new())
+            }
+            _ => None,
+        }
+    }
+
     /// What the runtime reverse rule of operand `k` reads.
+    ///
+    /// Operators and tensor methods list it in the table. A float method's rule takes every
+    /// operand and the result, and reads exactly what its form names: in place of an argument it
+    /// does not read, the caller passes the cotangent as a witness wherever the two have one type
+    /// (every float argument of `FloatRules`, the receiver of `FloatArgRules`, the result).
     pub fn reads(self, k: usize) -> Vec<Arg> {
         let d = self.def();
         if let Some(r) = d.reads {
@@ -192,13 +237,92 @@ impl PrimId {
                 return a.to_vec();
             }
         }
-        for (name, op, args) in table::FLOAT_RULE_READS {
-            if *name == d.name && *op == k {
-                return args.to_vec();
+        let named = self.form(k).map(|e| names(&e)).unwrap_or_default();
+        let n = d.operands.len();
+        let tuple = self.outputs() > 1;
+        (0..=n)
+            .map(|j| {
+                let (name, cotangent_type) = if j == n {
+                    ("y", true)
+                } else {
+                    let own_type = j == 0 || d.rule != "FloatArgRules";
+                    (
+                        d.operands[j],
+                        own_type && !tuple && self.fixed_type(j).is_none(),
+                    )
+                };
+                if cotangent_type && !named.iter().any(|m| m == name) {
+                    Arg::Witness
+                } else {
+                    Arg::Value(j)
+                }
+            })
+            .collect()
+    }
+
+    /// The type of operand `k` when it is not a float of the receiver's type (the `i32` exponent
+    /// of `powi`).
+    pub fn fixed_type(self, k: usize) -> Option<&'static str> {
+        let d = self.def();
+        table::OPERAND_TYPES
+            .iter()
+            .find(|(name, op, _)| *name == d.name && *op == k)
+            .map(|&(_, _, ty)| ty)
+    }
+
+    /// How many floats the primitive returns: `1`, or the length of the tuple it returns
+    /// (`sin_cos`), which its forms read as `g.0`, `g.1`, ….
+    pub fn outputs(self) -> usize {
+        (0..self.def().operands.len())
+            .filter_map(|k| self.form(k))
+            .map(|e| cotangent_parts(&e))
+            .max()
+            .unwrap_or(1)
+    }
+}
+
+/// The single names an expression reads (`x`, `g`, `y`), not counting the paths of the
+/// functions it calls (`d::abs_d`) or the methods.
+pub fn names(e: &syn::Expr) -> Vec<String> {
+    use syn::visit::Visit;
+    struct V(Vec<String>);
+    impl<'ast> Visit<'ast> for V {
+        fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+            if let Some(i) = p.path.get_ident() {
+                let i = i.to_string();
+                if !self.0.contains(&i) {
+                    self.0.push(i);
+                }
             }
         }
-        (0..=d.operands.len()).map(Arg::Value).collect()
+        fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+            for a in &c.args {
+                self.visit_expr(a);
+            }
+        }
     }
+    let mut v = V(Vec::new());
+    v.visit_expr(e);
+    v.0
+}
+
+/// `n` when a form reads the components `g.0` … `g.(n − 1)` of a tuple cotangent, else `1`.
+fn cotangent_parts(e: &syn::Expr) -> usize {
+    use syn::visit::Visit;
+    struct V(usize);
+    impl<'ast> Visit<'ast> for V {
+        fn visit_expr_field(&mut self, f: &'ast syn::ExprField) {
+            if let (syn::Expr::Path(p), syn::Member::Unnamed(i)) = (&*f.base, &f.member) {
+                if p.path.is_ident("g") {
+                    self.0 = self.0.max(i.index as usize + 1);
+                }
+            }
+            syn::visit::visit_expr_field(self, f);
+        }
+    }
+    let mut v = V(1);
+    v.visit_expr(e);
+    v.0
 }
 
 fn find(pred: impl Fn(&PrimDef) -> bool) -> Option<PrimId> {
@@ -270,9 +394,7 @@ mod tests {
             );
             for k in 0..d.operands.len() {
                 if let Some(e) = id.form(k) {
-                    let mut names = Vec::new();
-                    collect_paths(&e, &mut names);
-                    for n in names {
+                    for n in names(&e) {
                         assert!(
                             n == "g" || n == "y" || d.operands.contains(&n.as_str()),
                             "`{}`: form {k} names `{n}`",
@@ -282,24 +404,6 @@ mod tests {
                 }
             }
         }
-    }
-
-    fn collect_paths(e: &syn::Expr, out: &mut Vec<String>) {
-        use syn::visit::Visit;
-        struct V<'a>(&'a mut Vec<String>);
-        impl<'ast> Visit<'ast> for V<'_> {
-            fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
-                if let Some(i) = p.path.get_ident() {
-                    self.0.push(i.to_string());
-                }
-            }
-            fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
-                for a in &c.args {
-                    self.visit_expr(a);
-                }
-            }
-        }
-        V(out).visit_expr(e);
     }
 
     #[test]

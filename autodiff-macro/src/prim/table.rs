@@ -2,8 +2,10 @@
 //!
 //! One entry per primitive. Recognition (which method names are primitives, how many arguments
 //! they take, what kind of value they return), the checks and their lists of supported methods,
-//! the reverse rule, the forward rule and what each rule reads all come from here. Adding a
-//! primitive is adding an entry (and its tests); see the crate docs for the recipe.
+//! the reverse rule, the forward rule and what each rule reads all come from here — in the code
+//! `#[differentiate]` writes and in the runtime's rule traits, which `rulegen` writes from these
+//! entries. Adding a primitive is adding an entry (and its tests): `CONTRIBUTING.md` at the
+//! repository root has the recipe.
 //!
 //! # Forms
 //!
@@ -12,10 +14,11 @@
 //! `sin`). The reverse rule of operand `k` is its form (reduced to the operand's shape when
 //! arrays broadcast); the forward rule is the sum of the forms with `g` replaced by the operand
 //! tangents (`dy = dx * x.cos()`), so the two can never disagree. Forms are Rust expressions over
-//! the operand names, the result `y` and `g`; they may call other primitives (`x.cos()`) and the
-//! runtime's derivative helpers (`d::share2(x, a, y)`: documented in
-//! `autodiff::__private::d`). An empty form means the operand is not differentiable (the `i32`
-//! exponent of `powi`); a form `0` means its derivative is zero everywhere.
+//! the operand names, the result `y` and `g` (`g.0`, `g.1`, … for a tuple result); they may call
+//! other primitives (`x.cos()`) and the runtime's derivative helpers (`d::share2(x, a, y)`:
+//! documented in `autodiff::__private::d`). An empty form means the operand is not
+//! differentiable (the `i32` exponent of `powi`); a form `0` means its derivative is zero
+//! everywhere. A float method's runtime rule reads exactly what its form names.
 //!
 //! Primitives whose derivative is not elementwise (`dot`, `t`, `sum`, …) name runtime rules
 //! instead: `rule` gives the trait that holds `<name>_vjp[_k]` / `<name>_jvp`, and `reads` says
@@ -23,7 +26,7 @@
 
 use super::{Arg, Flags, PrimDef, Syntax};
 
-use Arg::{Shape as S, Value as V, Witness as W};
+use Arg::{Shape as S, Value as V};
 
 const UNARY: Syntax = Syntax::Method { args: 0 };
 const BINARY: Syntax = Syntax::Method { args: 1 };
@@ -50,36 +53,49 @@ macro_rules! unary {
 /// arrays, through the runtime's `FloatRules`).
 pub const UNARY_METHODS: &[PrimDef] = unary! {
     "exp" => "g * y", "d/dx eˣ = eˣ = y";
-    "exp2" => "g * (y * 0.6931471805599453)", "d/dx 2ˣ = 2ˣ·ln 2";
+    "exp2" => "g * (y * 0.6931471805599453)", "d/dx 2ˣ = 2ˣ·ln 2 = y·ln 2";
     "exp_m1" => "g * (y + 1.0)", "d/dx (eˣ − 1) = eˣ = y + 1";
     "ln" => "g / x", "d/dx ln x = 1/x";
     "log2" => "g / (x * 0.6931471805599453)", "d/dx log₂ x = 1/(x·ln 2)";
     "log10" => "g / (x * 2.302585092994046)", "d/dx log₁₀ x = 1/(x·ln 10)";
     "ln_1p" => "g / (1.0 + x)", "d/dx ln(1 + x) = 1/(1 + x)";
-    "sqrt" => "g / (2.0 * y)", "d/dx √x = 1/(2√x) = 1/(2y)";
-    "cbrt" => "g / (3.0 * (y * y))", "d/dx ∛x = 1/(3y²)";
+    "sqrt" => "g / (2.0 * y)", "d/dx √x = 1/(2√x) = 1/(2y); +∞ at x = 0";
+    "cbrt" => "g / (3.0 * (y * y))", "d/dx ∛x = 1/(3·x^(2/3)) = 1/(3y²); +∞ at x = 0";
     "recip" => "g * -(y * y)", "d/dx 1/x = −1/x² = −y²";
     "sin" => "g * x.cos()", "d/dx sin x = cos x";
     "cos" => "g * -x.sin()", "d/dx cos x = −sin x";
-    "tan" => "g * (1.0 + y * y)", "d/dx tan x = 1 + tan² x";
-    "asin" => "g / ((1.0 - x) * (1.0 + x)).sqrt()", "d/dx asin x = 1/√(1 − x²)";
-    "acos" => "-g / ((1.0 - x) * (1.0 + x)).sqrt()", "d/dx acos x = −1/√(1 − x²)";
+    "tan" => "g * (1.0 + y * y)", "d/dx tan x = 1 + tan² x = 1 + y²";
+    "asin" => "g / ((1.0 - x) * (1.0 + x)).sqrt()",
+        "d/dx asin x = 1/√(1 − x²), with 1 − x² factored as (1 − x)(1 + x) for accuracy near \
+         ±1, where it is +∞";
+    "acos" => "-g / ((1.0 - x) * (1.0 + x)).sqrt()",
+        "d/dx acos x = −1/√(1 − x²), with 1 − x² factored as (1 − x)(1 + x); −∞ at ±1";
     "atan" => "g / (1.0 + x * x)", "d/dx atan x = 1/(1 + x²)";
     "sinh" => "g * x.cosh()", "d/dx sinh x = cosh x";
     "cosh" => "g * x.sinh()", "d/dx cosh x = sinh x";
-    "tanh" => "g * (1.0 - y * y)", "d/dx tanh x = 1 − tanh² x";
-    "asinh" => "g / x.hypot(1.0)", "d/dx asinh x = 1/√(x² + 1)";
-    "acosh" => "g / ((x - 1.0).sqrt() * (x + 1.0).sqrt())", "d/dx acosh x = 1/√(x² − 1)";
-    "atanh" => "g / ((1.0 - x) * (1.0 + x))", "d/dx atanh x = 1/(1 − x²)";
-    "abs" => "g * d::abs_d(x)", "d/dx |x| = sign x, 0 at 0";
-    "signum" => "0", "piecewise constant: 0";
-    "floor" => "0", "piecewise constant: 0";
-    "ceil" => "0", "piecewise constant: 0";
-    "round" => "0", "piecewise constant: 0";
-    "trunc" => "0", "piecewise constant: 0";
-    "fract" => "g", "d/dx (x − trunc x) = 1";
-    "to_degrees" => "g * 57.29577951308232", "d/dx (180/π)·x = 180/π";
-    "to_radians" => "g * 0.017453292519943295", "d/dx (π/180)·x = π/180";
+    "tanh" => "g * (1.0 - y * y)", "d/dx tanh x = 1 − tanh² x = 1 − y²";
+    "asinh" => "g / x.hypot(1.0)",
+        "d/dx asinh x = 1/√(x² + 1), as 1/hypot(x, 1): no overflow for large x";
+    "acosh" => "g / ((x - 1.0).sqrt() * (x + 1.0).sqrt())",
+        "d/dx acosh x = 1/√(x² − 1), as 1/(√(x − 1)·√(x + 1)): accurate near 1, no overflow \
+         for large x; +∞ at x = 1, NaN below";
+    "atanh" => "g / ((1.0 - x) * (1.0 + x))",
+        "d/dx atanh x = 1/(1 − x²), as 1/((1 − x)(1 + x)); +∞ at ±1";
+    "abs" => "g * d::abs_d(x)",
+        "d/dx |x| = sign x for x ≠ 0, and 0 at the kink x = 0 (the minimum-norm element of the \
+         Clarke gradient [−1, 1])";
+    "signum" => "0",
+        "0: signum is piecewise constant; its jump at 0 is not differentiable and is ignored";
+    "floor" => "0", "0: floor is piecewise constant; its jumps at the integers are ignored";
+    "ceil" => "0", "0: ceil is piecewise constant; its jumps at the integers are ignored";
+    "round" => "0", "0: round is piecewise constant; its jumps at the half-integers are ignored";
+    "trunc" => "0",
+        "0: trunc is piecewise constant; its jumps at the non-zero integers are ignored";
+    "fract" => "g", "d/dx fract x = d/dx (x − trunc x) = 1 (the jumps of trunc are ignored)";
+    "to_degrees" => "g.to_degrees()",
+        "d/dx (180/π)·x = 180/π: the cotangent is converted as the primal is, with its rounding";
+    "to_radians" => "g.to_radians()",
+        "d/dx (π/180)·x = π/180: the cotangent is converted as the primal is, with its rounding";
 };
 
 /// Float methods with more than one input, and `powi` (whose `i32` exponent is not
@@ -92,7 +108,8 @@ pub const OTHER_METHODS: &[PrimDef] = &[
         &["g * d::powi_d(x, n, y)", ""],
         "FloatRules",
         FLOAT,
-        "d/dx xⁿ = n·xⁿ⁻¹ (0 for n = 0)",
+        "d/dx xⁿ = n·xⁿ⁻¹, and exactly 0 for n = 0 (x⁰ = 1 is constant, also at x = 0); for \
+         n = i32::MIN, where n − 1 overflows, xⁿ⁻¹ = y/x",
     ),
     method(
         "powf",
@@ -101,7 +118,9 @@ pub const OTHER_METHODS: &[PrimDef] = &[
         &["g * d::powf_dx(x, p)", "g * d::powf_dp(x, y)"],
         "FloatArgRules",
         FLOAT,
-        "∂/∂x xᵖ = p·xᵖ⁻¹ (0 for p = 0), ∂/∂p xᵖ = xᵖ·ln x (0 where xᵖ = 0)",
+        "∂/∂x xᵖ = p·xᵖ⁻¹ (as computed: +∞ at x = 0 for p < 1), exactly 0 for p = 0 (x⁰ = 1 is \
+         constant, also at x = 0); ∂/∂p xᵖ = xᵖ·ln x = y·ln x, exactly 0 where y = 0 (at x = 0, \
+         where 0·ln 0 would be NaN), NaN for x < 0 (where ln x is)",
     ),
     method(
         "log",
@@ -110,7 +129,7 @@ pub const OTHER_METHODS: &[PrimDef] = &[
         &["g / (x * b.ln())", "-g * y / (b * b.ln())"],
         "FloatArgRules",
         FLOAT,
-        "∂/∂x log_b x = 1/(x·ln b), ∂/∂b log_b x = −log_b x/(b·ln b)",
+        "log_b x = ln x/ln b: ∂/∂x = 1/(x·ln b), ∂/∂b = −ln x/(b·ln² b) = −y/(b·ln b)",
     ),
     method(
         "atan2",
@@ -119,7 +138,9 @@ pub const OTHER_METHODS: &[PrimDef] = &[
         &["g * d::atan2_d0(x, a)", "g * d::atan2_d1(x, a)"],
         "FloatRules",
         FLOAT,
-        "∂/∂x atan2(x, a) = a/(x² + a²), ∂/∂a = −x/(x² + a²) (0 at the origin)",
+        "x.atan2(a) is the angle of the point (a, x): ∂/∂x = a/(x² + a²), ∂/∂a = −x/(x² + a²), \
+         computed as (a/h)/h and −(x/h)/h with h = hypot(x, a) (no overflow or underflow of the \
+         squares); both 0 at the origin, where atan2 is discontinuous",
     ),
     method(
         "hypot",
@@ -128,7 +149,8 @@ pub const OTHER_METHODS: &[PrimDef] = &[
         &["g * d::hypot_d(x, y)", "g * d::hypot_d(a, y)"],
         "FloatArgRules",
         FLOAT,
-        "∂/∂x √(x² + a²) = x/y, ∂/∂a = a/y (0 at the origin)",
+        "y = √(x² + a²): ∂/∂x = x/y, ∂/∂a = a/y; both 0 at the origin (the kink of the \
+         Euclidean norm: the minimum-norm element of the unit disc)",
     ),
     method(
         "max",
@@ -137,7 +159,8 @@ pub const OTHER_METHODS: &[PrimDef] = &[
         &["g * d::share2(x, a, y)", "g * d::share2(a, x, y)"],
         "FloatRules",
         Flags(Flags::FLOAT_RESULT.0 | Flags::KINK.0),
-        "the argument equal to the result gets g; at a tie each gets g/2",
+        "the argument equal to the result gets g: ∂/∂x = 1 where x is the maximum, 0 where a \
+         is; at a tie x == a each gets g/2; x.max(NaN) == x gets all of g",
     ),
     method(
         "min",
@@ -146,7 +169,8 @@ pub const OTHER_METHODS: &[PrimDef] = &[
         &["g * d::share2(x, a, y)", "g * d::share2(a, x, y)"],
         "FloatRules",
         Flags(Flags::FLOAT_RESULT.0 | Flags::KINK.0),
-        "the argument equal to the result gets g; at a tie each gets g/2",
+        "the argument equal to the result gets g: ∂/∂x = 1 where x is the minimum, 0 where a \
+         is; at a tie x == a each gets g/2; x.min(NaN) == x gets all of g",
     ),
     method(
         "mul_add",
@@ -155,7 +179,8 @@ pub const OTHER_METHODS: &[PrimDef] = &[
         &["g * a", "g * x", "g"],
         "FloatRules",
         FLOAT,
-        "x·a + b: ∂/∂x = a, ∂/∂a = x, ∂/∂b = 1",
+        "x·a + b: ∂/∂x = a, ∂/∂a = x, ∂/∂b = 1 (the forward rule is unfused: a fused \
+         multiply-add is a slow library call on targets without FMA)",
     ),
     method(
         "clamp",
@@ -168,9 +193,44 @@ pub const OTHER_METHODS: &[PrimDef] = &[
         ],
         "FloatArgRules",
         Flags(Flags::FLOAT_RESULT.0 | Flags::KINK.0),
-        "the arguments equal to the result share g equally",
+        "lo below lo, hi above hi, x between: ∂/∂x = 1 strictly inside, ∂/∂lo = 1 below, \
+         ∂/∂hi = 1 above; the arguments equal to the result share g equally (g/2 to x and the \
+         bound it touches, g/3 each when x == lo == hi)",
+    ),
+    method(
+        "copysign",
+        BINARY,
+        &["x", "s"],
+        &["g * d::copysign_d(x, s)", "0"],
+        "FloatRules",
+        FLOAT,
+        "|x| with the sign of s: ∂/∂x = 1 where x and s have the same sign bit, −1 where they \
+         differ, 0 at the kink x = 0 (as for abs); ∂/∂s = 0 (piecewise constant in s: its jump \
+         at s = 0 is ignored)",
+    ),
+    method(
+        "rem_euclid",
+        BINARY,
+        &["x", "m"],
+        &["g", "g * d::rem_euclid_dm(x, m)"],
+        "FloatRules",
+        FLOAT,
+        "x − m·q with q = x.div_euclid(m) (⌊x/m⌋ for m > 0): ∂/∂x = 1, ∂/∂m = −q; the jumps \
+         where x crosses a multiple of m are ignored (as for fract)",
     ),
 ];
+
+/// Float methods that return a tuple of floats. A form reads the components `g.0`, `g.1`, … of
+/// the tuple cotangent; the forward rule gives one tangent per component.
+pub const TUPLE_METHODS: &[PrimDef] = &[method(
+    "sin_cos",
+    UNARY,
+    &["x"],
+    &["g.0 * x.cos() - g.1 * x.sin()"],
+    "FloatRules",
+    Flags::NONE,
+    "(sin x, cos x): x̄ = ḡ.0·cos x − ḡ.1·sin x; the tangent is (cos x·dx, −sin x·dx)",
+)];
 
 /// The arithmetic operators and negation. Their reverse rules on values of unknown type are the
 /// runtime's `ArithRules`/`NegRule`, which reduce broadcast cotangents to the operand shapes.
@@ -400,50 +460,6 @@ pub const OUTPUT_MACROS: &[&str] = &[
     "matches",
 ];
 
-/// What each reverse rule of the runtime's float-method traits reads, for the calls emitted on
-/// values whose type the macro does not know (arrays). Keyed by `(method, operand)`; rules not
-/// listed take every operand and the result.
-pub const FLOAT_RULE_READS: &[(&str, usize, &[Arg])] = &[
-    ("signum", 0, &[W, W]),
-    ("floor", 0, &[W, W]),
-    ("ceil", 0, &[W, W]),
-    ("round", 0, &[W, W]),
-    ("trunc", 0, &[W, W]),
-    ("fract", 0, &[W, W]),
-    ("to_degrees", 0, &[W, W]),
-    ("to_radians", 0, &[W, W]),
-    ("exp", 0, &[W, V(1)]),
-    ("exp2", 0, &[W, V(1)]),
-    ("exp_m1", 0, &[W, V(1)]),
-    ("sqrt", 0, &[W, V(1)]),
-    ("cbrt", 0, &[W, V(1)]),
-    ("recip", 0, &[W, V(1)]),
-    ("tan", 0, &[W, V(1)]),
-    ("tanh", 0, &[W, V(1)]),
-    ("ln", 0, &[V(0), W]),
-    ("log2", 0, &[V(0), W]),
-    ("log10", 0, &[V(0), W]),
-    ("ln_1p", 0, &[V(0), W]),
-    ("sin", 0, &[V(0), W]),
-    ("cos", 0, &[V(0), W]),
-    ("asin", 0, &[V(0), W]),
-    ("acos", 0, &[V(0), W]),
-    ("atan", 0, &[V(0), W]),
-    ("sinh", 0, &[V(0), W]),
-    ("cosh", 0, &[V(0), W]),
-    ("asinh", 0, &[V(0), W]),
-    ("acosh", 0, &[V(0), W]),
-    ("atanh", 0, &[V(0), W]),
-    ("abs", 0, &[V(0), W]),
-    ("log", 0, &[V(0), V(1), W]),
-    ("log", 1, &[W, V(1), V(2)]),
-    ("atan2", 0, &[V(0), V(1), W]),
-    ("atan2", 1, &[V(0), V(1), W]),
-    ("powf", 0, &[V(0), V(1), W]),
-    ("powf", 1, &[V(0), V(1), V(2)]),
-    ("hypot", 0, &[V(0), V(1), V(2)]),
-    ("hypot", 1, &[W, V(1), V(2)]),
-    ("mul_add", 0, &[W, V(1), W, W]),
-    ("mul_add", 1, &[V(0), W, W, W]),
-    ("mul_add", 2, &[W, W, W, W]),
-];
+/// The operands of float methods that are not floats of the receiver's type, with their types.
+/// Their forms are empty: they are not differentiable.
+pub const OPERAND_TYPES: &[(&str, usize, &str)] = &[("powi", 1, "i32")];

@@ -2,8 +2,15 @@
 //!
 //! `#[differentiate]` lowers a function to primitives (`a * b`, `x.exp()`, `x.max(a)`, …) and, for
 //! each one, emits a call to its rule here. Rules dispatch through traits ([`ArithRules`],
-//! [`NegRule`], [`FloatRules`]) so that the same emitted code serves `f32`, `f64` and (later)
-//! arrays: the macro never guesses a type, rustc picks the implementation.
+//! [`NegRule`], [`FloatRules`]) so that the same emitted code serves `f32`, `f64` and arrays:
+//! the macro never guesses a type, rustc picks the implementation.
+//!
+//! The rules of the operators and float methods are not written here by hand: each primitive's
+//! derivative is stated once, in the primitive table of `autodiff-macro`, as one *form* per input
+//! (its cotangent as an expression linear in the cotangent `g`), and the hidden macro
+//! `autodiff_macro::__rules!` writes the traits and their impls for `f32`, `f64` and arrays from
+//! it (see [`FloatRules`]). The linear tensor primitives ([`DotRules`], [`TensorRules`]) are
+//! written by hand. `CONTRIBUTING.md` says how to add a primitive.
 //!
 //! ```
 //! use autodiff_runtime::rules::{ArithRules, FloatRules, ShapeOf};
@@ -28,9 +35,9 @@
 //! - **Exactly what it reads**: a rule of an operator takes only the primal values it reads; where
 //!   it needs just an operand's shape (to reduce a broadcast cotangent back to it) it takes a
 //!   [`ShapeOf`] that operand, zero-sized for scalars. The generated forward pass saves exactly
-//!   those. The unary float methods keep the full `(x, y, g)` signature; the macro passes the
-//!   cotangent in place of an argument such a rule does not read (documented per rule in
-//!   `autodiff-macro`'s `methods::rule_args`).
+//!   those. The float methods keep the full signature (every input, then `y`); the macro passes
+//!   the cotangent in place of an argument such a rule does not read, where the types agree. Each
+//!   rule's docs say what it reads: what its form names.
 //! - **Return**: a reverse rule `<op>_vjp_<i>` returns the cotangent of input `i` (0 = receiver or
 //!   left operand); a primitive with a single differentiable input has just `<op>_vjp`. A forward
 //!   rule `<op>_jvp` returns the tangent of the output. Each reverse rule returns the
@@ -43,6 +50,8 @@
 //!   backward pass is the arithmetic a person would write by hand.
 //! - For scalars, a jvp and the matching vjp compute the same partial derivatives, so
 //!   `op_jvp(.., dx = 1, other tangents 0) == op_vjp_i(.., g = 1)` bit for bit.
+//! - **Tuple results** (`x.sin_cos()`): `y` and `g` are tuples, and the forward rule returns a
+//!   tuple of tangents.
 //!
 //! # Nonsmooth points
 //!
@@ -51,7 +60,8 @@
 //! nearby gradients). This is a valid subgradient for convex and concave pieces alike, it is
 //! symmetric, and it never favours one argument over another:
 //!
-//! - `abs` at `0`: the Clarke gradient is `[−1, 1]`, so the derivative is `0`;
+//! - `abs` at `0`: the Clarke gradient is `[−1, 1]`, so the derivative is `0`; likewise
+//!   `x.copysign(s)` (`|x|` with the sign of `s`) at `x = 0`;
 //! - `max`/`min` with tied arguments: `g/2` to each;
 //! - `clamp(x, lo, hi)` exactly at a bound: `g/2` to `x` and `g/2` to that bound. In general, the
 //!   arguments equal to the output share `g` equally (all three when `x == lo == hi`);
@@ -60,8 +70,11 @@
 //! Functions with **jumps** — `signum`, `floor`, `ceil`, `round`, `trunc` — are piecewise
 //! constant. At a jump they are not differentiable, not even in Clarke's sense (they are not
 //! continuous); their rules return `0` everywhere, jumps included, i.e. the gradient ignores the
-//! jump. `fract = x − trunc x` has derivative `1` everywhere by the same convention. `atan2` at the
-//! origin (where it is discontinuous) likewise returns `0` for both partials.
+//! jump. `fract = x − trunc x` has derivative `1` everywhere by the same convention, and so has
+//! `x.rem_euclid(m) = x − m·q` in `x`, with `−q` in `m` (`q = x.div_euclid(m)`, `⌊x/m⌋` for
+//! `m > 0`), its jumps where `x` crosses a multiple of `m` included. `x.copysign(s)` jumps where
+//! `s` changes sign: its derivative in `s` is `0`. `atan2` at the origin (where it is
+//! discontinuous) likewise returns `0` for both partials.
 //!
 //! In forward mode the same gradient element is applied to the tangent (`max` with a tie returns
 //! `(dx + da)/2`), so jvp and vjp stay transposes of each other. This is not the directional
@@ -86,8 +99,13 @@
 //!   the arguments equal to the output, so a NaN the primal ignores gets `0`
 //!   (`x.max(NaN) == x`: all of `g` goes to `x`).
 
+mod float;
 mod scalar;
 pub mod tensor;
 
-pub use scalar::{ArithRules, FloatRules, HasShape, NegRule, ShapeOf, d};
-pub use tensor::{DotRules, FloatArgRules, TensorRules};
+pub use float::{FloatArgRules, FloatRules};
+pub use scalar::{ArithRules, HasShape, NegRule, ShapeOf, d};
+pub use tensor::{DotRules, TensorRules};
+
+#[cfg(test)]
+mod testing;

@@ -1,0 +1,190 @@
+//! A primitive's form written out as IR: what reverse mode does for a cotangent contribution
+//! and forward mode for a tangent, on plain floats.
+
+use quote::ToTokens;
+
+use super::PrimId;
+use crate::ir::{BinOp, InstKind, Value};
+use crate::scalars::{FloatTy, Ty};
+
+/// Emits `e` (a form of the table) through `emit`, with the names of `env` bound to values, all
+/// of float type `t`; returns the value of the whole expression.
+pub fn instantiate(
+    e: &syn::Expr,
+    env: &[(&str, Value)],
+    t: FloatTy,
+    emit: &mut dyn FnMut(InstKind, Ty) -> Value,
+) -> Value {
+    let ty = Ty::Float(t);
+    match e {
+        syn::Expr::Path(p) => {
+            let name = p
+                .path
+                .get_ident()
+                .map(|i| i.to_string())
+                .unwrap_or_default();
+            env.iter()
+                .find(|(n, _)| *n == name)
+                .map(|&(_, v)| v)
+                .unwrap_or_else(|| panic!("autodiff: a form names `{name}`, not an operand"))
+        }
+        syn::Expr::Lit(l) => emit(InstKind::Const(l.to_token_stream()), ty),
+        syn::Expr::Paren(p) => instantiate(&p.expr, env, t, emit),
+        syn::Expr::Unary(u) => {
+            let a = instantiate(&u.expr, env, t, emit);
+            emit(InstKind::Neg(a), ty)
+        }
+        syn::Expr::Binary(b) => {
+            let l = instantiate(&b.left, env, t, emit);
+            let r = instantiate(&b.right, env, t, emit);
+            let op = match b.op {
+                syn::BinOp::Add(_) => BinOp::Add,
+                syn::BinOp::Sub(_) => BinOp::Sub,
+                syn::BinOp::Mul(_) => BinOp::Mul,
+                syn::BinOp::Div(_) => BinOp::Div,
+                _ => panic!("autodiff: unsupported operator in a form"),
+            };
+            emit(InstKind::Binary(op, l, r), ty)
+        }
+        syn::Expr::MethodCall(mc) => {
+            let recv = instantiate(&mc.receiver, env, t, emit);
+            let mut args = vec![recv];
+            for a in &mc.args {
+                args.push(instantiate(a, env, t, emit));
+            }
+            let name = mc.method.to_string();
+            let prim = PrimId::method(&name)
+                .unwrap_or_else(|| panic!("autodiff: a form calls `{name}`, not a primitive"));
+            emit(
+                InstKind::Prim {
+                    prim,
+                    args,
+                    unwrap: false,
+                },
+                ty,
+            )
+        }
+        syn::Expr::Call(c) => {
+            let name = match &*c.func {
+                syn::Expr::Path(p) => p
+                    .path
+                    .segments
+                    .last()
+                    .map(|s| s.ident.to_string())
+                    .unwrap_or_default(),
+                _ => panic!("autodiff: a form calls something other than a helper"),
+            };
+            let args = c
+                .args
+                .iter()
+                .map(|a| instantiate(a, env, t, emit))
+                .collect();
+            emit(InstKind::Helper { name, args }, ty)
+        }
+        _ => panic!("autodiff: unsupported expression in a form"),
+    }
+}
+
+/// Whether a form is the literal `0` (a derivative that is zero everywhere).
+pub fn is_zero(e: &syn::Expr) -> bool {
+    matches!(e, syn::Expr::Lit(l) if l.to_token_stream().to_string() == "0")
+}
+
+/// The form of operand `k` of `p` with its names bound (`x`, `a`, … to the operands, `y` to the
+/// result, `g` to the cotangent or tangent it is linear in); `None` where operand `k` has no
+/// form or its form is zero.
+pub fn bound(
+    p: PrimId,
+    k: usize,
+    ops: &[Value],
+    y: Value,
+    g: Value,
+) -> Option<(syn::Expr, Vec<(&'static str, Value)>)> {
+    let form = p.form(k)?;
+    if is_zero(&form) {
+        return None;
+    }
+    let mut env: Vec<(&'static str, Value)> = p
+        .def()
+        .operands
+        .iter()
+        .copied()
+        .zip(ops.iter().copied())
+        .collect();
+    env.push(("y", y));
+    env.push(("g", g));
+    Some((form, env))
+}
+
+/// The derivative helpers' own partial derivatives, as forms (for second derivatives: the
+/// tangent of a pullback that uses them): `(helper, its argument names, per argument the form,
+/// or "" for an argument it is constant in)`.
+const HELPER_PARTIALS: &[(&str, &[&str], &[&str])] = &[
+    // x/y, 0 at y = 0.
+    (
+        "hypot_d",
+        &["x", "y"],
+        &[
+            "g * d::hypot_d(1.0, y)",
+            "-(g * d::hypot_d(d::hypot_d(x, y), y))",
+        ],
+    ),
+    // a/s with s = x² + a², 0 at the origin.
+    (
+        "atan2_d0",
+        &["x", "a"],
+        &[
+            "-(g * 2.0 * x * d::atan2_d0(x, a) * d::hypot_d(1.0, x * x + a * a))",
+            "g * (1.0 - 2.0 * a * d::atan2_d0(x, a)) * d::hypot_d(1.0, x * x + a * a)",
+        ],
+    ),
+    // −x/s.
+    (
+        "atan2_d1",
+        &["x", "a"],
+        &[
+            "g * (2.0 * x * x * d::hypot_d(1.0, x * x + a * a) - 1.0) * d::hypot_d(1.0, x * x + a * a)",
+            "g * 2.0 * a * x * d::hypot_d(1.0, x * x + a * a) * d::hypot_d(1.0, x * x + a * a)",
+        ],
+    ),
+    // p·xᵖ⁻¹.
+    (
+        "powf_dx",
+        &["x", "p"],
+        &[
+            "g * p * d::powf_dx(x, p - 1.0)",
+            "g * x.powf(p - 1.0) * (1.0 + p * x.ln())",
+        ],
+    ),
+    // y·ln x with y = xᵖ.
+    (
+        "powf_dp",
+        &["x", "y"],
+        &["g * d::hypot_d(y, x)", "g * d::powf_dp(x, 1.0)"],
+    ),
+    // n·xⁿ⁻¹ (y is read only where n − 1 overflows).
+    (
+        "powi_d",
+        &["x", "n", "y"],
+        &["g * d::powi_d2(x, n)", "", ""],
+    ),
+];
+
+/// The partial of derivative helper `name` in its argument `k`, with its names bound (`g` to
+/// the argument's tangent); `None` where it is constant in that argument.
+pub fn helper_partial(
+    name: &str,
+    k: usize,
+    args: &[Value],
+    g: Value,
+) -> Option<(syn::Expr, Vec<(&'static str, Value)>)> {
+    let (_, names, partials) = HELPER_PARTIALS.iter().find(|(n, _, _)| *n == name)?;
+    let src = partials.get(k).filter(|f| !f.is_empty())?;
+    let form: syn::Expr = syn::parse_str(src).unwrap_or_else(|e| {
+        panic!("autodiff: the partial `{src}` of `{name}` does not parse: {e}")
+    });
+    let mut env: Vec<(&'static str, Value)> =
+        names.iter().copied().zip(args.iter().copied()).collect();
+    env.push(("g", g));
+    Some((form, env))
+}

@@ -1,0 +1,154 @@
+//! Elementwise arithmetic on arrays — `a + b`, `a - b`, `a * b`, `a / b` between arrays (with
+//! NumPy broadcasting), between an array and a scalar either way round — and negation.
+//!
+//! The rules are written from the primitive table: the reverse rule of an operand evaluates its
+//! form elementwise over the operands broadcast to the result's shape and reduces the result to
+//! that operand's shape; the forward rule evaluates the forms' sum the same way. [`Side`] is
+//! what differs between an array operand and a scalar one, so the three operand combinations
+//! share one text.
+
+use ndarray::{Array, ArrayBase, ArrayView, Data, DimMax, Dimension, LinalgScalar, Zip};
+
+use super::shape::{bcast, unbroadcast, unbroadcast_owned};
+use crate::differentiable::Real;
+use crate::rules::{ArithRules, HasShape, NegRule, ShapeOf};
+
+/// One operand of an elementwise operator: an array, broadcast to the result's shape, or a
+/// scalar, standing for every element.
+trait Side<T>: HasShape + Sized {
+    /// The operand as ndarray's operators take it: an array by reference, a scalar by value.
+    type Arg<'a>
+    where
+        Self: 'a;
+
+    /// See [`Side::Arg`].
+    fn arg(&self) -> Self::Arg<'_>;
+
+    /// The operand broadcast to `shape`, a view (no copy).
+    fn spread<E: Dimension>(&self, shape: &E) -> ArrayView<'_, T, E>;
+
+    /// The cotangent of an operand of shape `dims` from the cotangent `g` of the result it was
+    /// broadcast to: `g` summed over the broadcast axes, all of them for a scalar.
+    fn reduce<S: Data<Elem = T>, E: Dimension>(g: &ArrayBase<S, E>, dims: &Self::Dims) -> Self;
+
+    /// [`Side::reduce`] of an owned temporary, moved where it already has the operand's shape.
+    fn reduce_owned<E: Dimension>(g: Array<T, E>, dims: &Self::Dims) -> Self;
+}
+
+impl<T: Real + LinalgScalar, D: Dimension> Side<T> for Array<T, D> {
+    type Arg<'a>
+        = &'a Array<T, D>
+    where
+        Self: 'a;
+
+    #[inline]
+    fn arg(&self) -> &Array<T, D> {
+        self
+    }
+
+    #[inline]
+    #[track_caller]
+    fn spread<E: Dimension>(&self, shape: &E) -> ArrayView<'_, T, E> {
+        bcast(self, shape)
+    }
+
+    #[inline]
+    #[track_caller]
+    fn reduce<S: Data<Elem = T>, E: Dimension>(g: &ArrayBase<S, E>, dims: &D) -> Self {
+        unbroadcast(g, dims)
+    }
+
+    #[inline]
+    #[track_caller]
+    fn reduce_owned<E: Dimension>(g: Array<T, E>, dims: &D) -> Self {
+        unbroadcast_owned(g, dims)
+    }
+}
+
+macro_rules! scalar_side {
+    ($($t:ident)*) => {$(
+        impl Side<$t> for $t {
+            type Arg<'a> = $t;
+
+            #[inline]
+            fn arg(&self) -> $t {
+                *self
+            }
+
+            #[inline]
+            fn spread<E: Dimension>(&self, shape: &E) -> ArrayView<'_, $t, E> {
+                // Every element reads the one scalar: all strides are zero.
+                let strides = E::zeros(shape.ndim());
+                match ArrayView::from_shape(
+                    ndarray::ShapeBuilder::strides(shape.clone(), strides),
+                    core::slice::from_ref(self),
+                ) {
+                    Ok(v) => v,
+                    Err(e) => unreachable!("a scalar spreads to any shape: {e}"),
+                }
+            }
+
+            #[inline]
+            fn reduce<S: Data<Elem = $t>, E: Dimension>(g: &ArrayBase<S, E>, _dims: &()) -> $t {
+                g.sum()
+            }
+
+            #[inline]
+            fn reduce_owned<E: Dimension>(g: Array<$t, E>, _dims: &()) -> $t {
+                g.sum()
+            }
+        }
+    )*};
+}
+scalar_side!(f32 f64);
+
+/// The cotangent `g` of a result reduced to the shape of operand `to`.
+#[inline]
+#[track_caller]
+fn reduce<T, S: Side<T>, E: Dimension>(g: &Array<T, E>, to: &ShapeOf<S>) -> S {
+    S::reduce(g, &to.dims)
+}
+
+/// [`reduce`] of an owned temporary.
+#[inline]
+#[track_caller]
+fn reduce_owned<T, S: Side<T>, E: Dimension>(g: Array<T, E>, to: &ShapeOf<S>) -> S {
+    S::reduce_owned(g, &to.dims)
+}
+
+/// `ArithRules` for `Array op Array` (co-broadcast), `Array op scalar` and `scalar op Array`, one
+/// concrete scalar type at a time (generic impls would overlap the scalar impls).
+macro_rules! tensor_arith {
+    ($($t:ident)*) => {$(
+        /// Elementwise `a op b` between arrays, broadcast to their common shape `y` by NumPy's
+        /// rules; each cotangent is reduced to its operand's shape by [`unbroadcast`].
+        impl<D1, D2> ArithRules<Array<$t, D2>> for Array<$t, D1>
+        where
+            D1: Dimension + DimMax<D2>,
+            D2: Dimension,
+        {
+            type Output = Array<$t, <D1 as DimMax<D2>>::Output>;
+            autodiff_macro::__rules!(broadcast ArithRules<Array<$t, D2>>);
+        }
+
+        /// Elementwise `a op s` with a scalar `s` broadcast to every element of `a`; the scalar's
+        /// cotangent is the sum over all elements.
+        impl<D: Dimension> ArithRules<$t> for Array<$t, D> {
+            type Output = Array<$t, D>;
+            autodiff_macro::__rules!(broadcast ArithRules<$t>);
+        }
+
+        /// Elementwise `s op b` with a scalar `s` broadcast to every element of `b`; the scalar's
+        /// cotangent is the sum over all elements.
+        impl<D: Dimension> ArithRules<Array<$t, D>> for $t {
+            type Output = Array<$t, D>;
+            autodiff_macro::__rules!(broadcast ArithRules<Array<$t, D>>);
+        }
+    )*};
+}
+tensor_arith!(f32 f64);
+
+/// Elementwise negation.
+impl<T: Real, D: Dimension> NegRule for Array<T, D> {
+    autodiff_macro::__rules!(broadcast NegRule);
+}

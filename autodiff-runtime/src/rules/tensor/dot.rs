@@ -1,0 +1,205 @@
+//! Rules of ndarray's matrix products `a.dot(&b)`: linear in each operand, so the forward rule
+//! is the product itself and each reverse rule a product with the transposed other operand.
+
+use ndarray::linalg::{general_mat_mul, general_mat_vec_mul};
+use ndarray::{Array1, Array2, ArrayBase, Axis, Data, Ix1, Ix2, LinalgScalar};
+
+use crate::differentiable::Real;
+use crate::rules::{HasShape, ShapeOf};
+
+/// Rules of ndarray's `a.dot(&b)`: matrix·matrix, matrix·vector, vector·vector (a scalar) and
+/// vector·matrix, for operands of any storage (owned arrays, views such as `w.t()`). The
+/// cotangents are owned arrays (`Grad0` of `a`, `Grad1` of `b`); every product is ndarray's
+/// `dot` (matrixmultiply) on strided views, so the backward pass of a matmul is two matmuls.
+pub trait DotRules<Rhs: HasShape>: HasShape + Sized {
+    /// The type of `a.dot(&b)`.
+    type Output;
+    /// The cotangent (and tangent) type of `a`: the owned array of its shape.
+    type Grad0;
+    /// The cotangent (and tangent) type of `b`.
+    type Grad1;
+
+    /// `a·b`.
+    fn dot(a: &Self, b: &Rhs) -> Self::Output;
+    /// The cotangent of `a` (math per impl).
+    fn dot_vjp_0(a: &ShapeOf<Self>, b: &Rhs, g: &Self::Output) -> Self::Grad0;
+    /// The cotangent of `b` (math per impl).
+    fn dot_vjp_1(a: &Self, b: &ShapeOf<Rhs>, g: &Self::Output) -> Self::Grad1;
+    /// Tangent of `a·b`: `da·b + a·db`.
+    fn dot_jvp(
+        a: &Self,
+        b: &Rhs,
+        y: &Self::Output,
+        da: &Self::Grad0,
+        db: &Self::Grad1,
+    ) -> Self::Output;
+}
+
+/// Matrix·matrix `Y = A·B` (`m×k · k×n`).
+impl<T, S1, S2> DotRules<ArrayBase<S2, Ix2>> for ArrayBase<S1, Ix2>
+where
+    T: Real + LinalgScalar,
+    S1: Data<Elem = T>,
+    S2: Data<Elem = T>,
+{
+    type Output = Array2<T>;
+    type Grad0 = Array2<T>;
+    type Grad1 = Array2<T>;
+
+    /// `A·B`.
+    #[inline]
+    fn dot(a: &Self, b: &ArrayBase<S2, Ix2>) -> Array2<T> {
+        a.dot(b)
+    }
+    /// `Ā = G·Bᵀ` (`m×n · n×k`).
+    #[inline]
+    fn dot_vjp_0(_a: &ShapeOf<Self>, b: &ArrayBase<S2, Ix2>, g: &Array2<T>) -> Array2<T> {
+        g.dot(&b.t())
+    }
+    /// `B̄ = Aᵀ·G` (`k×m · m×n`).
+    #[inline]
+    fn dot_vjp_1(a: &Self, _b: &ShapeOf<ArrayBase<S2, Ix2>>, g: &Array2<T>) -> Array2<T> {
+        a.t().dot(g)
+    }
+    /// `dY = dA·B + A·dB`.
+    #[inline]
+    fn dot_jvp(
+        a: &Self,
+        b: &ArrayBase<S2, Ix2>,
+        _y: &Array2<T>,
+        da: &Array2<T>,
+        db: &Array2<T>,
+    ) -> Array2<T> {
+        let mut dy = da.dot(b);
+        general_mat_mul(T::ONE, a, db, T::ONE, &mut dy);
+        dy
+    }
+}
+
+/// Matrix·vector `y = A·x` (`m×k · k`).
+impl<T, S1, S2> DotRules<ArrayBase<S2, Ix1>> for ArrayBase<S1, Ix2>
+where
+    T: Real + LinalgScalar,
+    S1: Data<Elem = T>,
+    S2: Data<Elem = T>,
+{
+    type Output = Array1<T>;
+    type Grad0 = Array2<T>;
+    type Grad1 = Array1<T>;
+
+    /// `A·x`.
+    #[inline]
+    fn dot(a: &Self, x: &ArrayBase<S2, Ix1>) -> Array1<T> {
+        a.dot(x)
+    }
+    /// `Ā = g ⊗ x = g·xᵀ` (`m×1 · 1×k`, an outer product).
+    #[inline]
+    fn dot_vjp_0(_a: &ShapeOf<Self>, x: &ArrayBase<S2, Ix1>, g: &Array1<T>) -> Array2<T> {
+        outer(g, x)
+    }
+    /// `x̄ = Aᵀ·g`.
+    #[inline]
+    fn dot_vjp_1(a: &Self, _x: &ShapeOf<ArrayBase<S2, Ix1>>, g: &Array1<T>) -> Array1<T> {
+        a.t().dot(g)
+    }
+    /// `dy = dA·x + A·dx`.
+    #[inline]
+    fn dot_jvp(
+        a: &Self,
+        x: &ArrayBase<S2, Ix1>,
+        _y: &Array1<T>,
+        da: &Array2<T>,
+        dx: &Array1<T>,
+    ) -> Array1<T> {
+        let mut dy = da.dot(x);
+        general_mat_vec_mul(T::ONE, a, dx, T::ONE, &mut dy);
+        dy
+    }
+}
+
+/// Vector·vector (inner product) `y = a·b = Σ aᵢbᵢ`, a scalar.
+impl<T, S1, S2> DotRules<ArrayBase<S2, Ix1>> for ArrayBase<S1, Ix1>
+where
+    T: Real + LinalgScalar,
+    S1: Data<Elem = T>,
+    S2: Data<Elem = T>,
+{
+    type Output = T;
+    type Grad0 = Array1<T>;
+    type Grad1 = Array1<T>;
+
+    /// `a·b`.
+    #[inline]
+    fn dot(a: &Self, b: &ArrayBase<S2, Ix1>) -> T {
+        a.dot(b)
+    }
+    /// `ā = g·b`.
+    #[inline]
+    fn dot_vjp_0(_a: &ShapeOf<Self>, b: &ArrayBase<S2, Ix1>, g: &T) -> Array1<T> {
+        b.mapv(|b| *g * b)
+    }
+    /// `b̄ = g·a`.
+    #[inline]
+    fn dot_vjp_1(a: &Self, _b: &ShapeOf<ArrayBase<S2, Ix1>>, g: &T) -> Array1<T> {
+        a.mapv(|a| *g * a)
+    }
+    /// `dy = da·b + a·db`.
+    #[inline]
+    fn dot_jvp(a: &Self, b: &ArrayBase<S2, Ix1>, _y: &T, da: &Array1<T>, db: &Array1<T>) -> T {
+        da.dot(b) + a.dot(db)
+    }
+}
+
+/// Vector·matrix `y = xᵀ·B` (`k · k×n`).
+impl<T, S1, S2> DotRules<ArrayBase<S2, Ix2>> for ArrayBase<S1, Ix1>
+where
+    T: Real + LinalgScalar,
+    S1: Data<Elem = T>,
+    S2: Data<Elem = T>,
+{
+    type Output = Array1<T>;
+    type Grad0 = Array1<T>;
+    type Grad1 = Array2<T>;
+
+    /// `xᵀ·B`.
+    #[inline]
+    fn dot(x: &Self, b: &ArrayBase<S2, Ix2>) -> Array1<T> {
+        x.dot(b)
+    }
+    /// `x̄ = B·g`.
+    #[inline]
+    fn dot_vjp_0(_x: &ShapeOf<Self>, b: &ArrayBase<S2, Ix2>, g: &Array1<T>) -> Array1<T> {
+        b.dot(g)
+    }
+    /// `B̄ = x ⊗ g = x·gᵀ` (`k×1 · 1×n`, an outer product).
+    #[inline]
+    fn dot_vjp_1(x: &Self, _b: &ShapeOf<ArrayBase<S2, Ix2>>, g: &Array1<T>) -> Array2<T> {
+        outer(x, g)
+    }
+    /// `dy = dxᵀ·B + xᵀ·dB`.
+    #[inline]
+    fn dot_jvp(
+        x: &Self,
+        b: &ArrayBase<S2, Ix2>,
+        _y: &Array1<T>,
+        dx: &Array1<T>,
+        db: &Array2<T>,
+    ) -> Array1<T> {
+        let mut dy = dx.dot(b);
+        general_mat_vec_mul(T::ONE, &db.t(), x, T::ONE, &mut dy);
+        dy
+    }
+}
+
+/// The outer product `u ⊗ v = u·vᵀ`, as a rank-1 matrix product.
+#[inline]
+fn outer<T, S1, S2>(u: &ArrayBase<S1, Ix1>, v: &ArrayBase<S2, Ix1>) -> Array2<T>
+where
+    T: LinalgScalar,
+    S1: Data<Elem = T>,
+    S2: Data<Elem = T>,
+{
+    let column = u.view().insert_axis(Axis(1));
+    let row = v.view().insert_axis(Axis(0));
+    column.dot(&row)
+}
