@@ -32,7 +32,10 @@ pub use autodiff_macro::Differentiable;
 ///
 /// - `name_grad(params) -> (R, G)`: the value and the gradient, when `R` is `f32` or `f64`;
 /// - `name_vjp(params) -> (R, impl FnOnce(R) -> G)`: the value and the pullback, for any `R`
-///   (tuples, arrays); the pullback maps a cotangent of the result to the gradient.
+///   (tuples, arrays); the pullback maps a cotangent of the result to the gradient;
+/// - `name_jvp(params, tangents) -> (R, R)`: forward mode, the value and its derivative in the
+///   direction of the tangents (one per active parameter, after the parameters; by reference
+///   for a parameter taken by reference).
 ///
 /// `G` has one entry per *active* parameter, in order (the bare gradient when there is one):
 /// every parameter except those of integer, `bool`, `char` and string types (and references,
@@ -50,6 +53,7 @@ pub use autodiff_macro::Differentiable;
 /// - `crate = path`: where the generated code finds this crate when the dependency is renamed
 ///   (`ad = { package = "autodiff", .. }` in `Cargo.toml` → `#[differentiate(crate = ad)]`) or
 ///   re-exported (`crate = mylib::autodiff`);
+/// - `hessian`: also generate `name_hvp` (Hessian-vector products) and `name_vjp_jvp`;
 /// - `dump`: print the SSA form, the passes' results and the generated code while compiling.
 ///
 /// # The Rust it reads
@@ -134,6 +138,10 @@ pub use autodiff_macro::Differentiable;
 /// assert_eq!(v, 2.0 * (0.5 - 0.1 + 1.5));
 /// assert_eq!(dx, vec![1.0, 0.1, 1.0]); // 2·w, 2·0.1·w, 2·w
 /// assert_eq!(dw, 2.0 * (1.0 + 0.1 * -2.0 + 3.0));
+///
+/// // Forward mode: the derivative in the direction (dx, dw) = ((1, 0, 0), 0) is ∂f/∂x₀.
+/// let (_, t) = f_jvp(&[1.0, -2.0, 3.0], 0.5, &vec![1.0, 0.0, 0.0], 0.0);
+/// assert_eq!(t, 1.0);
 /// ```
 pub use autodiff_macro::differentiate;
 pub use autodiff_runtime::{
