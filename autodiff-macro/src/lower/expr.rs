@@ -468,17 +468,17 @@ impl Lowering {
             }
             if let Some(slot) = self.lookup(&s) {
                 if self.env[slot].closure.is_some() || self.env[slot].window.is_some() {
-                    let what = if self.env[slot].closure.is_some() {
-                        "the closure"
+                    let (what, instead) = if self.env[slot].closure.is_some() {
+                        ("the closure", format!("let y = {s}(x);"))
                     } else {
-                        "the window"
+                        ("the window", format!("let y = {s}[i];"))
                     };
                     self.err(
                         id.span(),
                         format!(
-                            "{what} `{s}` is used in code the macro runs as written (a macro, a \
-                             comparison, a method with a closure); compute the value first \
-                             (`let y = {s}(x);` or `let y = {s}[i];`) and use `y` there"
+                            "{what} `{s}` is used in code the macro runs as written (a macro, or a \
+                             method with a closure); compute the value first (`{instead}`) and \
+                             use `y` there"
                         ),
                     );
                     continue;
