@@ -287,3 +287,28 @@ fn a_mut_buffer_named_in_macros() {
     assert_eq!(v, [1.0, 2.25]);
     fd("buffer", |x| buffer_in_macros(x, &mut vec![1.0]), 1.5, dx);
 }
+
+/// Vectors and strings compared (by reference, as Rust compares them) before they are used
+/// again: s = Σ x when the labels are as expected and the name is "sum", plus the number of
+/// labels when x₀ < x₁; ∂s/∂xᵢ = 1 on that branch.
+#[differentiate]
+fn compared(x: &[f64], labels: Vec<usize>, name: &str) -> f64 {
+    let expected = vec![0, 1];
+    let mut s = 0.0;
+    if labels == expected && name == "sum" {
+        s = x.iter().sum();
+    }
+    let k = labels.len();
+    if x[0] < x[1] { s + k as f64 } else { s }
+}
+
+#[test]
+fn comparisons_of_vectors_and_strings() {
+    let x = [1.0, 2.0];
+    let (v, d) = compared_grad(&x, vec![0, 1], "sum");
+    close("value", v, 5.0, TOL);
+    assert_eq!(d, vec![1.0, 1.0]);
+    let (v, d) = compared_grad(&x, vec![1, 1], "sum");
+    close("value, other labels", v, 2.0, TOL);
+    assert_eq!(d, vec![0.0, 0.0]);
+}

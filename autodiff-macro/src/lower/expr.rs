@@ -553,6 +553,32 @@ impl Lowering {
         }
     }
 
+    /// Whether a value may be a container (a `Vec`, an array, a `String`): a parameter of such
+    /// a type, or what code run as written, a call or a mutation made. Numbers computed by
+    /// operators, literals, element reads and casts are not.
+    fn may_be_container(&self, v: Value) -> bool {
+        match self.f.value(v).def {
+            ValueDef::Param(n) => {
+                let ty = &self.f.params[n].ty;
+                !(crate::types::is_scalar_float(ty)
+                    || crate::types::is_inactive_type(ty)
+                        && !matches!(ty, syn::Type::Path(p)
+                        if p.path.segments.last().is_some_and(|s| {
+                            matches!(s.ident.to_string().as_str(), "Vec" | "String" | "Option" | "Box")
+                        })))
+            }
+            ValueDef::Result(i, _) => matches!(
+                self.f.inst(i).kind,
+                InstKind::Opaque { .. }
+                    | InstKind::Call { .. }
+                    | InstKind::Mutate { .. }
+                    | InstKind::IndexSet { .. }
+                    | InstKind::Tuple(_)
+            ),
+            _ => false,
+        }
+    }
+
     /// Whether a value is a reference in the generated code (a parameter of reference type,
     /// `&x`, a field of a borrowed struct): copying it moves nothing.
     fn is_reference(&self, v: Value) -> bool {
@@ -606,6 +632,32 @@ impl Lowering {
         let r = self.expr(b, &bin.right, true);
         let (l, r) = (l?, r?);
         let op = bin.op;
+        if matches!(
+            op,
+            B::Eq(_) | B::Ne(_) | B::Lt(_) | B::Le(_) | B::Gt(_) | B::Ge(_)
+        ) {
+            // Compared by reference, as `PartialEq` and `PartialOrd` do: a `Vec` compared is
+            // not moved away.
+            let mut_refs = self.f.borrowed_mut_versions();
+            let operand = |s: &mut Self, v: Value, name: &str| {
+                let id = syn::Ident::new(name, Span::call_site());
+                if s.is_reference(v) || mut_refs.contains(&v) || !s.may_be_container(v) {
+                    (v, quote!(#id))
+                } else {
+                    let k = s.kind(v);
+                    (s.inst1(b, InstKind::Ref(v), k, span), quote!((*#id)))
+                }
+            };
+            let (vl, tl) = operand(self, l, "__ad_a");
+            let (vr, tr) = operand(self, r, "__ad_b");
+            return Some(self.int_op_kind(
+                b,
+                quote!(#tl #op #tr),
+                &[("__ad_a", vl), ("__ad_b", vr)],
+                Kind::Discrete,
+                span,
+            ));
+        }
         Some(self.int_op_kind(
             b,
             quote!(__ad_a #op __ad_b),
