@@ -4,17 +4,23 @@
 //!
 //! - parameters `x: T` and `mut x: T` (no patterns, no generics, no `self`); a return type;
 //! - `let` with or without a type, `let (a, b) = ..` (nested tuples too), `let _ = ..`, `let x;`
-//!   assigned later; shadowing; `=`, `+=`, `-=`, `*=`, `/=` on variables;
+//!   and `let (a, b);` assigned later; shadowing; `=`, `+=`, `-=`, `*=`, `/=` on variables;
 //! - literals, constant paths (`std::f64::consts::PI`, `MY_CONST`), `as` casts, `+ - * /`,
 //!   unary `-`, parentheses, tuples and `.0`, blocks as expressions, `&x`;
-//! - comparisons, `!`, `&&`, `||` and bit operations (their results are discrete);
-//! - the float methods listed in [`crate::methods`], as methods or as `f64::exp(x)`;
+//! - comparisons, `!`, `&&`, `||` and bit operations (their results are discrete; `&&` and
+//!   `||` are `if`s, so their right side runs only when Rust runs it);
+//! - the methods of the primitive table ([`crate::prim`]), as methods or as `f64::exp(x)`;
+//!   shape queries (`len`, `nrows`, `dim`, …) with discrete results;
 //! - `if`/`else if`/`else` and `match` (arms with guards), as statements or expressions;
 //! - `for i in a..b` / `a..=b` / `(a..b).rev()`, loops over slices, `while`, `loop`, `break`,
 //!   `continue`, and `return` anywhere (inside loops it becomes a loop-carried value and flag;
 //!   the return type must implement `Default` for that);
+//! - iterator chains over slices, `Vec`s, arrays, ranges and windows, lowered to index loops
+//!   ([`iter`], [`consume`], [`best`]); closures, expanded where they are called
+//!   ([`closures`]); `vec![..]`, array literals and pushes ([`build`]);
 //! - calls: with an active argument, `g(..)` is differentiated through `g_vjp(..)`; otherwise it
-//!   is called as written; macros (`println!`, `assert!`) run as written, never differentiated.
+//!   is called as written; macros (`println!`, `assert!`) run as written, never differentiated
+//!   ([`written`]).
 //!
 //! Anything else is a spanned error that says what to write instead. Errors are collected; the
 //! lowering keeps going after one so that every problem of a function is reported at once.
@@ -33,6 +39,7 @@ use crate::ir::*;
 use crate::prim::places::MutId;
 use crate::prim::{self, Flags, PrimId};
 
+mod best;
 mod build;
 pub mod calls;
 pub mod chain;
@@ -44,6 +51,7 @@ mod iter;
 mod loops;
 mod stmts;
 mod syntax;
+mod written;
 
 use build::is_plain_literal;
 pub use calls::is_shape_query;
