@@ -4,7 +4,8 @@
 //!
 //! `#[differentiate]` on a plain Rust function generates, beside it, `<name>_grad` (value and
 //! gradient) and `<name>_vjp` (value and pullback). The generated code is ordinary Rust: no tape,
-//! no boxed nodes, no wrapper number types. See the README for the supported subset of Rust.
+//! no boxed nodes, no wrapper number types. [`differentiate`] documents the contract and the Rust
+//! it reads (iterator chains, closures, vectors built by `push`, …).
 //!
 //! ```
 //! use autodiff::differentiate;
@@ -21,6 +22,127 @@
 //! ```
 
 pub use autodiff_macro::Differentiable;
+
+/// Differentiates a function at compile time: generates `<name>_grad` and `<name>_vjp` beside it.
+///
+/// # The contract
+///
+/// For `#[differentiate] fn name(params) -> R`, the function stays as written and two items
+/// are generated with the same visibility:
+///
+/// - `name_grad(params) -> (R, G)`: the value and the gradient, when `R` is `f32` or `f64`;
+/// - `name_vjp(params) -> (R, impl FnOnce(R) -> G)`: the value and the pullback, for any `R`
+///   (tuples, arrays); the pullback maps a cotangent of the result to the gradient;
+/// - `name_jvp(params, tangents) -> (R, R)`: forward mode, the value and its derivative in the
+///   direction of the tangents (one per active parameter, after the parameters; by reference
+///   for a parameter taken by reference).
+///
+/// `G` has one entry per *active* parameter, in order (the bare gradient when there is one):
+/// every parameter except those of integer, `bool`, `char` and string types (and references,
+/// slices, arrays, `Vec`s and `Option`s of them). A gradient has the parameter's owned type:
+/// `f64` → `f64`, `&[f64]` and `Vec<f64>` → `Vec<f64>`, `[f64; N]` → `[f64; N]`,
+/// `&Array2<f64>` → `Array2<f64>`, a `#[derive(Differentiable)]` struct → the same struct.
+///
+/// A call `g(..)` on differentiated values inside the function goes through `g_vjp`: give `g`
+/// `#[differentiate]` too, or write `g_vjp` by hand — a hand-written `g_vjp` with that
+/// signature is a custom derivative (the [`nn`] functions are written that way).
+///
+/// # Options
+///
+/// - `wrt(a, b)`: differentiate with respect to these parameters only;
+/// - `crate = path`: where the generated code finds this crate when the dependency is renamed
+///   (`ad = { package = "autodiff", .. }` in `Cargo.toml` → `#[differentiate(crate = ad)]`) or
+///   re-exported (`crate = mylib::autodiff`);
+/// - `hessian`: also generate `name_hvp` (Hessian-vector products) and `name_vjp_jvp`;
+/// - `dump`: print the SSA form, the passes' results and the generated code while compiling.
+///
+/// # The Rust it reads
+///
+/// Plain Rust: `let` (with patterns of tuples, and `let x;` or `let (a, b);` assigned later in
+/// the arms of an `if` or `match`), arithmetic, the float methods (`exp`, `ln`, `sin`, `powi`,
+/// `max`, …), `if`/`match`, `for`/`while`/`loop` with `break`, `continue` and early `return`,
+/// tuples, slices, `Vec`s and arrays read by index, ndarray arrays with their operators and
+/// methods (`dot`, `t`, `sum`, `mean`, …), calls, and macros for output (`println!`, `assert!`).
+///
+/// - **Iterator chains** over slices, `Vec`s, arrays, ranges and windows become index loops:
+///   sources `x.iter()`, `x.into_iter()`, `&x`, `a..b`, `x.windows(k)`, `x.chunks(k)`; adapters
+///   `zip`, `map`, `enumerate`, `rev`, `skip`, `take`, `step_by`, `filter`, `copied`, `cloned`;
+///   consumers `sum` (also `sum::<f64>()`), `product`, `fold`, `reduce`, `count`, `for_each`,
+///   `collect` into a `Vec`, `max_by`/`min_by`/`max_by_key`/`min_by_key` followed by
+///   `.unwrap()`, and `for` loops (`for (a, b) in x.iter().zip(y)`, `for w in x.windows(2)`).
+/// - **Closures** are expanded where they are called, in the scope they were written in:
+///   bound to a local and called (`let f = |v: f64| v * w; f(a) + f(b)`), given to adapters,
+///   capturing by reference or by value, changing captured variables, taking patterns
+///   (`|(x, y)|`, `|&x|`). A closure that escapes (returned, stored, passed to another function)
+///   is an error.
+/// - **Building vectors**: `Vec::new()` and `Vec::with_capacity(n)` with `push` and
+///   `extend(chain)`,
+///   `vec![0.0; n]`, `vec![x; n]`, `vec![a, b, c]`, array literals `[a, b, c]`, element
+///   writes `h[i] = ..`, and the mutations `pop`, `insert`, `remove`, `swap`, `reverse`, `fill`,
+///   `truncate`, `resize`, `extend_from_slice`, `copy_from_slice` on variables declared `mut` and
+///   `&mut` parameters.
+/// - Shape queries (`len`, `is_empty`, `nrows`, `ncols`, `shape`, `dim`, `raw_dim`) and
+///   `Option`s of discrete values (`k.unwrap_or(1)`) run as written.
+///
+/// Anything the macro cannot differentiate is a compile error at the construct, saying what is
+/// supported instead — never a silently wrong gradient. All errors of a function are reported
+/// together, and placeholder `_grad`/`_vjp` items keep the rest of the crate compiling.
+///
+/// # Examples
+///
+/// ```
+/// use autodiff::differentiate;
+///
+/// /// Mean squared error of a line through the points (xᵢ, yᵢ).
+/// #[differentiate(wrt(a, b))]
+/// fn loss(a: f64, b: f64, x: &[f64], y: &[f64]) -> f64 {
+///     let n = x.len() as f64;
+///     x.iter()
+///         .zip(y)
+///         .map(|(xi, yi)| (a * xi + b - yi).powi(2))
+///         .sum::<f64>()
+///         / n
+/// }
+///
+/// let (x, y) = ([0.0, 1.0, 2.0], [1.0, 3.0, 5.0]);
+/// let (l, (da, db)) = loss_grad(2.0, 1.0, &x, &y);
+/// assert_eq!((l, da, db), (0.0, 0.0, 0.0)); // y = 2x + 1 fits exactly
+/// let (_, (da, db)) = loss_grad(0.0, 0.0, &x, &y);
+/// // ∂L/∂a = (2/n) Σ (a xᵢ + b − yᵢ) xᵢ, ∂L/∂b = (2/n) Σ (a xᵢ + b − yᵢ)
+/// assert!((da - 2.0 / 3.0 * -13.0).abs() < 1e-12);
+/// assert!((db - 2.0 / 3.0 * -9.0).abs() < 1e-12);
+/// ```
+///
+/// Closures, vectors built by `push`, and declarations assigned in branches:
+///
+/// ```
+/// use autodiff::differentiate;
+///
+/// #[differentiate]
+/// fn f(x: &[f64], w: f64) -> f64 {
+///     let act = |z: f64| if z > 0.0 { z } else { 0.1 * z };
+///     let mut h = Vec::with_capacity(x.len());
+///     for &v in x {
+///         h.push(act(v * w));
+///     }
+///     let scale;
+///     if h.len() > 2 {
+///         scale = 2.0;
+///     } else {
+///         scale = 1.0;
+///     }
+///     scale * h.iter().sum::<f64>()
+/// }
+///
+/// let (v, (dx, dw)) = f_grad(&[1.0, -2.0, 3.0], 0.5);
+/// assert_eq!(v, 2.0 * (0.5 - 0.1 + 1.5));
+/// assert_eq!(dx, vec![1.0, 0.1, 1.0]); // 2·w, 2·0.1·w, 2·w
+/// assert_eq!(dw, 2.0 * (1.0 + 0.1 * -2.0 + 3.0));
+///
+/// // Forward mode: the derivative in the direction (dx, dw) = ((1, 0, 0), 0) is ∂f/∂x₀.
+/// let (_, t) = f_jvp(&[1.0, -2.0, 3.0], 0.5, &vec![1.0, 0.0, 0.0], 0.0);
+/// assert_eq!(t, 1.0);
+/// ```
 pub use autodiff_macro::differentiate;
 pub use autodiff_runtime::{
     Differentiable, Primal, Real, check, checkpoint, conv, data, init, nn, optim, rules,

@@ -47,7 +47,7 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                 let s = name.to_string();
                 let mut ops = vec![*recv];
                 ops.extend(args);
-                let pure = prim::is_discrete_method(&s);
+                let pure = prim::is_discrete_method(&s) || crate::lower::is_shape_query(&s);
                 if let Some(root) = recv_mut {
                     if !pure && ops.iter().any(|&v| act.varied[v.index()]) {
                         // The method may change `root`; whatever it stores there, or moves
@@ -67,15 +67,7 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                     }
                 }
                 if !pure && ops_active(&ops) && any_result_active {
-                    errors.push(syn::Error::new(
-                        name.span(),
-                        format!(
-                            "no derivative rule for method `{s}` on a differentiated value; \
-                             supported methods: {}. For anything else write a function `{s}(x)` \
-                             with its own `{s}_vjp` and call it",
-                            prim::known_list()
-                        ),
-                    ));
+                    errors.push(syn::Error::new(name.span(), no_rule_message(&s)));
                 }
             }
             InstKind::Binary(BinOp::Rem, a, b)
@@ -87,7 +79,7 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                      `trunc`: `a - (a / b).trunc() * b`",
                 ));
             }
-            InstKind::Opaque { uses, mac, .. } => {
+            InstKind::Opaque { uses, mac, tokens } => {
                 // A value computed from differentiated inputs by code the macro cannot see
                 // into would silently have derivative zero: reject it where the result matters.
                 let reads_varied = uses.iter().any(|(_, v)| act.varied[v.index()]);
@@ -112,17 +104,163 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                     }
                 }
                 if reads_varied && feeds_result {
-                    errors.push(syn::Error::new(
-                        inst.span,
-                        "this expression reads a differentiated value and its result is used, \
-                         but it cannot be differentiated (a macro or an array literal); use \
-                         macros only for side effects (`println!`, `assert!`) and fill arrays \
-                         element by element (`h[i] = x`)",
-                    ));
+                    errors.push(syn::Error::new(inst.span, run_as_written_message(tokens)));
                 }
             }
             _ => {}
         }
     }
     errors
+}
+
+/// Option methods: what an `Option` of a differentiated value would need.
+const OPTION_METHODS: &[&str] = &[
+    "unwrap_or",
+    "unwrap_or_default",
+    "unwrap_or_else",
+    "map_or",
+    "map_or_else",
+    "and_then",
+    "or",
+    "or_else",
+    "ok_or",
+    "copied",
+    "cloned",
+    "is_some",
+    "is_none",
+];
+
+/// ndarray's methods that apply a closure to each element.
+const ELEMENTWISE_CLOSURE_METHODS: &[&str] = &[
+    "mapv",
+    "map",
+    "mapv_into",
+    "map_inplace",
+    "mapv_inplace",
+    "map_collect",
+    "zip_mut_with",
+    "for_each",
+    "fold",
+    "apply",
+];
+
+/// The error for method `name` without a derivative rule on a differentiated value.
+fn no_rule_message(name: &str) -> String {
+    if OPTION_METHODS.contains(&name) {
+        return format!(
+            "`.{name}(..)` on an `Option` that holds a differentiated value is not supported: \
+             the derivative cannot follow the value through the `Option`; get the value with \
+             `.unwrap()` (`x.mean().unwrap()`) or compute it without an `Option`"
+        );
+    }
+    if ELEMENTWISE_CLOSURE_METHODS.contains(&name) {
+        return elementwise_message(&format!(".{name}(..)"));
+    }
+    if matches!(
+        name,
+        "first" | "last" | "get" | "first_mut" | "last_mut" | "get_mut"
+    ) {
+        return format!(
+            "`.{name}(..)` on a differentiated slice is not supported: the derivative cannot \
+             follow the element through the `Option`; index it (`x[0]`, `x[x.len() - 1]`, \
+             `x[i]`)"
+        );
+    }
+    if matches!(
+        name,
+        "iter" | "into_iter" | "iter_mut" | "zip" | "enumerate" | "windows" | "chunks"
+    ) {
+        return format!(
+            "`.{name}(..)` on a differentiated value is supported in `for` loops and iterator \
+             chains that end in a consumer; supported: {}",
+            crate::lower::SUPPORTED
+        );
+    }
+    format!(
+        "no derivative rule for method `{name}` on a differentiated value; supported methods: \
+         {}. For anything else write a function `{name}(x)` with its own `{name}_vjp` and call \
+         it",
+        prim::known_list()
+    )
+}
+
+/// `call` as written in the message: `.mapv(..)`, `Zip::from(..)….map_collect(..)`.
+fn elementwise_message(call: &str) -> String {
+    format!(
+        "`{call}` with a closure over the elements of a differentiated array is not \
+         supported: the closure would have to be differentiated for each element; write an \
+         explicit index loop (`for i in 0..a.len()`), the array operations (`a.exp()`, \
+         `&a * &b`), or the `nn` functions (`nn::relu`, `nn::sigmoid`, `nn::softplus`, …)"
+    )
+}
+
+/// The error for code run as written (a macro, a method with a closure or a turbofish) whose
+/// result depends on a differentiated value.
+fn run_as_written_message(tokens: &proc_macro2::TokenStream) -> String {
+    // The tokens may start with the `let`s that give names their types: read the last
+    // expression.
+    let method = match syn::parse2::<syn::Block>(quote::quote!({ #tokens })) {
+        Ok(b) => match b.stmts.last() {
+            Some(syn::Stmt::Expr(syn::Expr::MethodCall(mc), None)) => Some(mc.clone()),
+            _ => None,
+        },
+        _ => None,
+    };
+    let Some(mc) = method else {
+        return "this expression reads a differentiated value and its result is used, but it \
+                cannot be differentiated (a macro or an expression run as written); use macros \
+                only for side effects (`println!`, `assert!`) and write the computation as code"
+            .into();
+    };
+    let name = mc.method.to_string();
+    if ELEMENTWISE_CLOSURE_METHODS.contains(&name.as_str()) && !is_iterator_chain(&mc.receiver) {
+        if rooted_in_zip(&mc.receiver) {
+            return elementwise_message(&format!("Zip::from(..)….{name}(..)"));
+        }
+        return elementwise_message(&format!(".{name}(..)"));
+    }
+    if is_iterator_chain(&mc.receiver) {
+        return format!(
+            "`.{name}(..)` on an iterator over differentiated values is not supported; \
+             supported: {}",
+            crate::lower::SUPPORTED
+        );
+    }
+    if mc.turbofish.is_some() {
+        return format!(
+            "`.{name}::<..>(..)` on a differentiated value cannot be differentiated; annotate \
+             the variable instead (`let s: f64 = ..`) and call a method with a derivative rule"
+        );
+    }
+    format!(
+        "`.{name}(..)` with a closure reads a differentiated value, and its result cannot be \
+         differentiated; write the computation as a loop, or call a function with its own \
+         `_vjp`"
+    )
+}
+
+/// Whether `e` is a method-call chain rooted in ndarray's `Zip::from(..)`.
+fn rooted_in_zip(e: &syn::Expr) -> bool {
+    match e {
+        syn::Expr::MethodCall(mc) => rooted_in_zip(&mc.receiver),
+        syn::Expr::Call(c) => matches!(&*c.func, syn::Expr::Path(p)
+            if p.path.segments.iter().any(|s| s.ident == "Zip")),
+        syn::Expr::Paren(p) => rooted_in_zip(&p.expr),
+        _ => false,
+    }
+}
+
+/// Whether `e` is a method-call chain rooted in an iterator (`x.iter()`, a range).
+fn is_iterator_chain(e: &syn::Expr) -> bool {
+    match e {
+        syn::Expr::MethodCall(mc) => {
+            matches!(
+                mc.method.to_string().as_str(),
+                "iter" | "into_iter" | "windows" | "chunks" | "chunks_exact"
+            ) || is_iterator_chain(&mc.receiver)
+        }
+        syn::Expr::Range(_) => true,
+        syn::Expr::Paren(p) => is_iterator_chain(&p.expr),
+        _ => false,
+    }
 }

@@ -130,7 +130,8 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     if let Err(stubs) = verified(&fj) {
         return stubs;
     }
-    let jvp = codegen::generate(&fj, &tys_j, &plan::Plan::default(), &act.active);
+    let krate = opts.krate();
+    let jvp = codegen::generate(&fj, &tys_j, &plan::Plan::default(), &act.active, &krate);
     let jvp_body = {
         let (p, fw, o) = (&jvp.prelude, &jvp.forward, &jvp.out);
         quote! { #p #fw #o }
@@ -174,21 +175,23 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
         ir::InstKind::RuleJvp { prim, .. } => Some(prim.name().to_string()),
         _ => None,
     });
-    let vjp = codegen::generate(&f, &tys, &plan, &act.active);
-    let grad_code = inline.map(|(g, tys, plan)| codegen::generate(&g, &tys, &plan, &act.active));
+    let vjp = codegen::generate(&f, &tys, &plan, &act.active, &krate);
+    let grad_code =
+        inline.map(|(g, tys, plan)| codegen::generate(&g, &tys, &plan, &act.active, &krate));
     let second = if opts.hessian {
         Some(codegen::generate(
             &fh,
             &tys_h,
             &plan::Plan::kept_in(&fh),
             &act.active,
+            &krate,
         ))
     } else {
         None
     };
     let (ret, grad) = (&sig.ret, &sig.grad);
-    let seed_value = quote::quote_spanned!(ret.span()=> ::autodiff::__private::seed(&__ad_out));
-    let seed_value_2 = quote::quote_spanned!(ret.span()=> ::autodiff::__private::seed(&__ad_out.0));
+    let seed_value = quote::quote_spanned!(ret.span()=> #krate::__private::seed(&__ad_out));
+    let seed_value_2 = quote::quote_spanned!(ret.span()=> #krate::__private::seed(&__ad_out.0));
     // `_grad` carries the forward and backward passes in one body rather than calling `_vjp`:
     // LLVM optimises them together (sharing `sin`/`cos` work, keeping values in registers), and
     // inside an `impl` block the macro could not name `_vjp` for an associated function. The

@@ -6,7 +6,10 @@
 //! - `hessian`: also generate second order, `_hvp` and `_vjp_jvp` (forward mode over reverse
 //!   mode). Opt-in: it doubles what rustc checks, and a function called from such a function
 //!   must have second-order rules too (`#[differentiate(hessian)]`, or a hand-written
-//!   `g_vjp_jvp`).
+//!   `g_vjp_jvp`);
+//! - `crate = path`: where the generated code finds the `autodiff` crate, for a dependency
+//!   renamed in `Cargo.toml` (`ad = { package = "autodiff", .. }` → `crate = ad`) or re-exported
+//!   by another crate (`crate = mylib::autodiff`). The default is `::autodiff`.
 
 use syn::parse::{Parse, ParseStream};
 use syn::{Ident, Token};
@@ -16,18 +19,64 @@ pub struct Options {
     pub wrt: Option<Vec<Ident>>,
     pub dump: bool,
     pub hessian: bool,
+    /// `crate = path`.
+    pub krate: Option<syn::Path>,
+}
+
+/// The options each spelled as accepted, for messages.
+const ACCEPTED: &str =
+    "`#[differentiate]` accepts `wrt(a, b, ..)`, `hessian`, `dump` and `crate = path`";
+
+impl Options {
+    /// The path of the `autodiff` crate in the generated code.
+    pub fn krate(&self) -> proc_macro2::TokenStream {
+        match &self.krate {
+            Some(p) => quote::quote!(#p),
+            None => quote::quote!(::autodiff),
+        }
+    }
 }
 
 impl Parse for Options {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let mut opts = Options::default();
         while !input.is_empty() {
-            let key: Ident = input.parse().map_err(|e| {
-                syn::Error::new(
-                    e.span(),
-                    "`#[differentiate]` accepts `wrt(a, b, ..)`, `hessian` and `dump`",
-                )
-            })?;
+            if input.peek(Token![crate]) {
+                let kw: Token![crate] = input.parse()?;
+                if opts.krate.is_some() {
+                    return Err(syn::Error::new(kw.span, "`crate` given twice"));
+                }
+                if !input.peek(Token![=]) {
+                    return Err(syn::Error::new(
+                        kw.span,
+                        "`crate` takes the path of the `autodiff` crate: `crate = ad`",
+                    ));
+                }
+                input.parse::<Token![=]>()?;
+                if input.peek(syn::LitStr) {
+                    let lit: syn::LitStr = input.parse()?;
+                    return Err(syn::Error::new(
+                        lit.span(),
+                        format!("write the path without quotes: `crate = {}`", lit.value()),
+                    ));
+                }
+                let path = input.call(syn::Path::parse_mod_style).map_err(|e| {
+                    syn::Error::new(
+                        e.span(),
+                        "`crate` takes the path of the `autodiff` crate: `crate = ad`",
+                    )
+                })?;
+                opts.krate = Some(path);
+                if !input.is_empty() {
+                    input.parse::<Token![,]>().map_err(|e| {
+                        syn::Error::new(e.span(), "separate `#[differentiate]` options with commas")
+                    })?;
+                }
+                continue;
+            }
+            let key: Ident = input
+                .parse()
+                .map_err(|e| syn::Error::new(e.span(), ACCEPTED))?;
             match key.to_string().as_str() {
                 "wrt" => {
                     if opts.wrt.is_some() {
@@ -79,9 +128,7 @@ impl Parse for Options {
                 other => {
                     return Err(syn::Error::new(
                         key.span(),
-                        format!(
-                            "unknown option `{other}`: `#[differentiate]` accepts `wrt(a, b, ..)`, `hessian` and `dump`"
-                        ),
+                        format!("unknown option `{other}`: {ACCEPTED}"),
                     ));
                 }
             }

@@ -66,18 +66,21 @@ fn(v0 active: x, v1: n):
   b0():
     v2 = const 0.0
     v3 = const 0
-    v10 = for v3..v1 init v2
+    v13 = for v3..v1 init v2
       b1(v4, v5):
-        v6 = opaque `i % 2 == 0` v4
-        v9 = if v6
+        v6 = const 2
+        v7 = rem v4, v6
+        v8 = const 0
+        v9 = opaque `__ad_a == __ad_b` v7, v8
+        v12 = if v9
           b2():
-            v7 = add v5, v0
-            yield v7
+            v10 = add v5, v0
+            yield v10
           b3():
-            v8 = sub v5, v0
-            yield v8
-        continue v9
-    return v10
+            v11 = sub v5, v0
+            yield v11
+        continue v12
+    return v13
 ";
     assert_eq!(f.to_string(), expected);
 }
@@ -242,15 +245,17 @@ fn lowering_collects_every_error() {
     let errs = errors_of(parse_quote! {
         fn f(x: f64) -> f64 {
             let c = |t: f64| t;
+            let y = apply(c, x);
             let a = [x, x];
-            for v in (0..3).step_by(1) {}
+            for v in (0..3).chain(0..2) {}
+            let s = S { x };
             unsafe { x }
         }
     });
-    // The array literal is built as written (it is not differentiated); the other three are
+    // The array literal is built element by element (it is differentiated); the other four are
     // errors, each reported once.
-    assert_eq!(errs.len(), 3, "{errs:?}");
-    assert!(errs[0].contains("closures"), "{errs:?}");
+    assert_eq!(errs.len(), 4, "{errs:?}");
+    assert!(errs[0].contains("closure passed to `apply`"), "{errs:?}");
 }
 
 #[test]
@@ -378,7 +383,7 @@ fn phase_times() {
     crate::forward::jvp(&mut fj, &act.active, &mut tys_j);
     eprintln!("jvp        {:?}", t.elapsed());
     let t = Instant::now();
-    let code = crate::codegen::generate(&fj, &tys_j, &crate::plan::Plan::default(), &act.active);
+    let code = crate::codegen::generate(&fj, &tys_j, &crate::plan::Plan::default(), &act.active, &quote::quote!(::autodiff));
     eprintln!("codegen j  {:?}", t.elapsed());
     let t = Instant::now();
     let s = code.forward.to_string().len();
@@ -393,9 +398,123 @@ fn phase_times() {
     verify::verify(&f).unwrap();
     eprintln!("verify     {:?}", t.elapsed());
     let t = Instant::now();
-    let code = crate::codegen::generate(&f, &tys, &plan, &act.active);
+    let code = crate::codegen::generate(&f, &tys, &plan, &act.active, &quote::quote!(::autodiff));
     eprintln!("codegen    {:?}", t.elapsed());
     let t = Instant::now();
     let s = code.forward.to_string().len() + code.pullback.to_string().len();
     eprintln!("to_string  {:?} ({s} bytes)", t.elapsed());
+}
+
+/// The instructions of a function, by kind name, for assertions about what a lowering made.
+fn kinds(f: &Func) -> Vec<&'static str> {
+    f.insts
+        .iter()
+        .map(|i| match &i.kind {
+            InstKind::Loop { .. } => "loop",
+            InstKind::Index(..) => "index",
+            InstKind::Call { .. } => "call",
+            InstKind::Mutate { .. } => "mutate",
+            InstKind::If { .. } => "if",
+            InstKind::IndexSet { .. } => "index_set",
+            InstKind::Binary(..) => "binary",
+            InstKind::Opaque { .. } => "opaque",
+            _ => "other",
+        })
+        .collect()
+}
+
+#[test]
+fn zip_map_sum_is_one_index_loop() {
+    let f = lower_fn(parse_quote! {
+        fn f(x: &[f64], y: &[f64]) -> f64 {
+            x.iter().zip(y).map(|(a, b)| a * b).sum()
+        }
+    });
+    let k = kinds(&f);
+    assert_eq!(k.iter().filter(|k| **k == "loop").count(), 1, "{f}");
+    assert_eq!(k.iter().filter(|k| **k == "index").count(), 2, "{f}");
+    // The closure is expanded: no call remains.
+    assert!(!k.contains(&"call"), "{f}");
+}
+
+#[test]
+fn local_closures_are_expanded_where_called() {
+    let f = lower_fn(parse_quote! {
+        fn f(a: f64, b: f64, w: f64) -> f64 {
+            let g = |v: f64| v * w;
+            g(a) + g(b)
+        }
+    });
+    let k = kinds(&f);
+    assert!(!k.contains(&"call"), "{f}");
+    // Two products (one per call) and the sum.
+    assert_eq!(k.iter().filter(|k| **k == "binary").count(), 3, "{f}");
+}
+
+#[test]
+fn filter_skips_the_rest_of_the_iteration() {
+    let f = lower_fn(parse_quote! {
+        fn f(x: &[f64]) -> f64 {
+            x.iter().filter(|v| **v > 0.0).sum()
+        }
+    });
+    let text = f.to_string();
+    assert!(text.contains("branch"), "{text}");
+}
+
+#[test]
+fn vec_of_a_differentiated_value_is_pushed_in_a_loop() {
+    let f = lower_fn(parse_quote! {
+        fn f(x: f64, n: usize) -> f64 {
+            let v = vec![x; n];
+            v[0]
+        }
+    });
+    let k = kinds(&f);
+    assert!(k.contains(&"loop") && k.contains(&"mutate"), "{f}");
+    let g = lower_fn(parse_quote! {
+        fn g(x: f64, y: f64) -> f64 {
+            let a = [x, y];
+            a[0] * a[1]
+        }
+    });
+    assert_eq!(
+        kinds(&g).iter().filter(|k| **k == "index_set").count(),
+        2,
+        "{g}"
+    );
+}
+
+#[test]
+fn and_or_evaluate_their_right_side_as_rust_does() {
+    let f = lower_fn(parse_quote! {
+        fn f(x: &[f64], i: usize) -> f64 {
+            if i < x.len() && x[i] > 0.0 { x[i] } else { 0.0 }
+        }
+    });
+    // `x[i] > 0.0` is read inside the `if` that `&&` becomes, not before it.
+    let text = f.to_string();
+    let first_if = text.find("if").expect("an if");
+    let first_index = text.find("index").expect("an index");
+    assert!(first_index > first_if, "{text}");
+}
+
+#[test]
+fn deferred_tuple_declarations_are_assigned_in_arms() {
+    let f = lower_fn(parse_quote! {
+        fn f(x: f64) -> f64 {
+            let (a, b);
+            if x > 0.0 { a = x; b = 2.0; } else { a = -x; b = 3.0; }
+            a * b
+        }
+    });
+    // The `if` yields both variables.
+    let text = f.to_string();
+    assert!(text.contains("yield v"), "{text}");
+    let ifs: Vec<&InstData> = f
+        .insts
+        .iter()
+        .filter(|i| matches!(i.kind, InstKind::If { .. }))
+        .collect();
+    assert_eq!(ifs.last().map(|i| i.results.len()), Some(2), "{text}");
 }

@@ -31,7 +31,8 @@ fn first_type_arg(args: Option<&syn::PathArguments>) -> Option<&Type> {
     }
 }
 
-/// Integers, `bool`, `char`, strings, and references, slices, arrays and `Vec`s of them.
+/// Integers, `bool`, `char`, strings, and references, slices, arrays, `Vec`s, `Option`s and
+/// `Box`es of them.
 pub fn is_inactive_type(ty: &Type) -> bool {
     match ty {
         Type::Reference(r) => is_inactive_type(&r.elem),
@@ -41,7 +42,7 @@ pub fn is_inactive_type(ty: &Type) -> bool {
         Type::Group(g) => is_inactive_type(&g.elem),
         Type::Tuple(t) => !t.elems.is_empty() && t.elems.iter().all(is_inactive_type),
         _ => match last_ident(ty) {
-            Some((name, args)) if name == "Vec" => {
+            Some((name, args)) if matches!(name.as_str(), "Vec" | "Option" | "Box") => {
                 first_type_arg(args).is_some_and(is_inactive_type)
             }
             Some((name, _)) => DISCRETE.contains(&name.as_str()),

@@ -17,12 +17,6 @@ use crate::ir::*;
 use crate::plan::Plan;
 use crate::scalars::{Ty, Types};
 
-const P: &str = "::autodiff::__private";
-
-fn private() -> TokenStream {
-    P.parse().unwrap_or_default()
-}
-
 /// The pieces of a generated `_vjp`/`_grad` body.
 pub struct Code {
     /// Record enums and loop stacks, before the forward pass.
@@ -58,9 +52,15 @@ pub struct Gen<'a> {
     active: &'a [bool],
     /// Versions of `&mut` parameters: references, like the parameter.
     mut_refs: HashSet<Value>,
+    /// The path of the runtime's support module: `::autodiff::__private` by default.
+    pv: TokenStream,
+    /// The same as text, for statements emitted as text.
+    pv_text: String,
 }
 
-pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool]) -> Code {
+/// `krate` is the path of the `autodiff` crate in the user's code (`::autodiff`, or what
+/// `#[differentiate(crate = ..)]` says).
+pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool], krate: &TokenStream) -> Code {
     let mut g = Gen {
         f,
         tys,
@@ -74,6 +74,8 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool]) -> Code {
         arm_bindings: HashMap::new(),
         active,
         mut_refs: HashSet::new(),
+        pv: quote!(#krate::__private),
+        pv_text: quote!(#krate::__private).to_string(),
     };
     g.mut_refs = f.borrowed_mut_versions();
     for inst in &f.insts {
@@ -135,7 +137,7 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool]) -> Code {
             }
         }
     }
-    let pv = private();
+    let pv = g.pv.clone();
     // ---- prelude
     let mut prelude = TokenStream::new();
     for (n, inst) in f.insts.iter().enumerate() {
@@ -299,7 +301,7 @@ impl Gen<'_> {
                 quote!(#recv.#name(#(#rest),*))
             }
             InstKind::Helper { name, args } => {
-                let pv = private();
+                let pv = self.pv.clone();
                 let h = syn::Ident::new(name, Span::call_site());
                 let args: Vec<TokenStream> = args.iter().map(|&a| self.e(a)).collect();
                 quote!(#pv::d::#h(#(#args),*))
@@ -536,7 +538,7 @@ impl Gen<'_> {
                 for &x in args {
                     a.push(self.text_e(x)?);
                 }
-                format!("{P}::d::{name}({})", a.join(", "))
+                format!("{}::d::{name}({})", self.pv_text, a.join(", "))
             }
             InstKind::VarGet(w) if self.ty(inst.results[0]).is_plain() => {
                 self.f.vars[w.index()].name.clone()
@@ -610,7 +612,12 @@ impl Gen<'_> {
         let mut t = TokenStream::new();
         for (name, v) in uses {
             let id = self.v(*v);
-            t.extend(quote! { let #name = #id; });
+            if self.mut_refs.contains(v) {
+                // The caller's `&mut` buffer is reborrowed, not moved into the code.
+                t.extend(quote! { let #name = &mut *#id; });
+            } else {
+                t.extend(quote! { let #name = #id; });
+            }
         }
         t
     }
@@ -630,7 +637,7 @@ impl Gen<'_> {
     }
 
     fn inst(&self, b: Block, i: Inst) -> TokenStream {
-        let pv = private();
+        let pv = self.pv.clone();
         let inst = self.f.inst(i);
         let r = inst.results.first().copied();
         let lhs = r.map(|r| self.lhs(r));
@@ -1130,7 +1137,7 @@ impl Gen<'_> {
         sel: &syn::Ident,
         lhs: TokenStream,
     ) -> TokenStream {
-        let pv = private();
+        let pv = self.pv.clone();
         let mut f = path.clone();
         if let Some(last) = f.segments.last_mut() {
             last.ident =
@@ -1164,7 +1171,7 @@ impl Gen<'_> {
     }
 
     fn loop_code(&self, i: Inst, kind: &LoopKind, init: &[Value], body: Block) -> TokenStream {
-        let pv = private();
+        let pv = self.pv.clone();
         let mut out = TokenStream::new();
         let params = self.f.block(body).params.clone();
         let carried = &params[params.len() - init.len()..];

@@ -1,0 +1,332 @@
+//! Consumers that keep one item of a chain: `max_by`, `min_by`, `max_by_key`, `min_by_key`,
+//! `max`, `min` and `reduce`, each followed by `.unwrap()`. The loop carries the item kept so
+//! far and whether there is one yet; it replaces the item as Rust does (the last of equal maxima,
+//! the first of equal minima).
+
+use super::chain::strip;
+use super::iter::{Prepared, Stage};
+use super::*;
+
+impl Lowering {
+    /// `reduce(f)` followed by `.unwrap()`: the first item, then `f(acc, item)` for the others.
+    pub(super) fn chain_reduce(
+        &mut self,
+        b: Block,
+        mc: &syn::ExprMethodCall,
+        p: &Prepared,
+        scope: usize,
+        fns: &[&Expr],
+    ) -> Option<Value> {
+        let span = mc.span();
+        let f = &mc.args[0];
+        if let Expr::Closure(cl) = strip(f) {
+            let mut names = AssignedNames(Vec::new(), Vec::new());
+            names.visit_expr(&cl.body);
+            if names.0.iter().any(|n| self.lookup(n).is_some()) {
+                self.err_at(
+                    f,
+                    "a `reduce` closure that changes captured variables is not supported; use \
+                     `fold` with a first value",
+                );
+                return None;
+            }
+        }
+        let found = self.inst1(b, InstKind::Const(quote!(false)), Kind::Discrete, span);
+        let found_slot = self.hidden("__ad_found", found);
+        let d = self.inst1(
+            b,
+            InstKind::Const(quote!(::core::default::Default::default())),
+            Kind::Unknown,
+            span,
+        );
+        let acc_slot = self.hidden("__ad_acc", d);
+        self.chain_loop(
+            b,
+            p,
+            vec![found_slot, acc_slot],
+            scope,
+            fns,
+            span,
+            &mut |s, blk, item| {
+                let (Some(found), Some(acc)) = (s.env[found_slot].value, s.env[acc_slot].value)
+                else {
+                    return;
+                };
+                let Some(x) = s.item_value(blk, item.clone(), false, span) else {
+                    s.continue_loop(blk, span);
+                    return;
+                };
+                s.same_type(blk, acc, x, span);
+                let first = s.int_op(blk, quote!(!__ad_f), &[("__ad_f", found)], span);
+                let then = s.f.new_block();
+                let els = s.f.new_block();
+                s.f.block_mut(then).term = Term::Yield(vec![x]);
+                let saved = s.env.clone();
+                let r = s
+                    .apply_fun(els, f, vec![Item::val(acc), item], scope)
+                    .and_then(|r| s.item_value(els, r, false, span));
+                s.env = saved;
+                let Some(r) = r else {
+                    s.continue_loop(blk, span);
+                    return;
+                };
+                s.f.block_mut(els).term = Term::Yield(vec![r]);
+                let k = s.kind(x).join(s.kind(r));
+                let i = s.f.push_inst(
+                    blk,
+                    InstKind::If {
+                        cond: first,
+                        then,
+                        els,
+                    },
+                    1,
+                    k,
+                    span,
+                );
+                let next = s.f.inst(i).results[0];
+                s.env[acc_slot].value = Some(next);
+                let t = s.inst1(blk, InstKind::Const(quote!(true)), Kind::Discrete, span);
+                s.env[found_slot].value = Some(t);
+                s.continue_loop(blk, span);
+            },
+        );
+        let found = self.env[found_slot].value?;
+        self.int_op(
+            b,
+            quote!(::core::assert!(
+                __ad_f,
+                "`reduce` of an empty iterator: `unwrap` on `None`"
+            )),
+            &[("__ad_f", found)],
+            span,
+        );
+        let v = self.env[acc_slot].value;
+        self.env.truncate(found_slot);
+        v
+    }
+
+    /// Tells rustc that `a` and `b` have one type, before code that calls methods on `a`
+    /// (an accumulator that starts as `Default::default()`).
+    pub(super) fn same_type(&mut self, b: Block, a: Value, x: Value, span: Span) {
+        let (ka, kx) = (self.kind(a), self.kind(x));
+        let ra = self.inst1(b, InstKind::Ref(a), ka, span);
+        let rx = self.inst1(b, InstKind::Ref(x), kx, span);
+        self.int_op_kind(
+            b,
+            quote!({
+                fn __ad_same<T>(_: T, _: T) {}
+                __ad_same(__ad_a, __ad_b)
+            }),
+            &[("__ad_a", ra), ("__ad_b", rx)],
+            Kind::Discrete,
+            span,
+        );
+    }
+
+    /// `max_by`, `min_by`, `max_by_key`, `min_by_key`, `max`, `min`, followed by `.unwrap()`:
+    /// the loop keeps the best item so far (and whether there is one), replacing it as Rust
+    /// does (the last of equal maxima, the first of equal minima).
+    pub(super) fn chain_best(
+        &mut self,
+        b: Block,
+        mc: &syn::ExprMethodCall,
+        p: &Prepared,
+        name: &str,
+        scope: usize,
+        fns: &[&Expr],
+    ) -> Option<Value> {
+        let span = mc.span();
+        let found = self.inst1(b, InstKind::Const(quote!(false)), Kind::Discrete, span);
+        let found_slot = self.hidden("__ad_found", found);
+        // The best item so far, one variable per value of the item (known after the first
+        // item is computed, so the loop is built with placeholders that the first item's
+        // shape replaces).
+        let mut shape: Option<Item> = None;
+        let first = self.env.len();
+        let mut best_slots: Vec<usize> = Vec::new();
+        // One variable per leaf of the item: built lazily from a probe of the item's shape.
+        let leaves = self.probe_leaves(p);
+        for n in 0..leaves {
+            let d = self.inst1(
+                b,
+                InstKind::Const(quote!(::core::default::Default::default())),
+                Kind::Unknown,
+                span,
+            );
+            best_slots.push(self.hidden(&format!("__ad_best{n}"), d));
+        }
+        let mut slots = vec![found_slot];
+        slots.extend(&best_slots);
+        let fun = mc.args.first();
+        let name = name.to_string();
+        self.chain_loop(b, p, slots, scope, fns, span, &mut |s, blk, item| {
+            let mut vals = Vec::new();
+            flatten(&item, &mut vals);
+            if vals.len() != best_slots.len() {
+                s.err(
+                    span,
+                    format!("`{name}` over items of this shape is not supported"),
+                );
+                s.continue_loop(blk, span);
+                return;
+            }
+            let best_vals: Vec<Value> = best_slots.iter().filter_map(|&k| s.env[k].value).collect();
+            let best = rebuild(&item, &best_vals, &mut 0);
+            let Some(found) = s.env[found_slot].value else {
+                return;
+            };
+            let test = match name.as_str() {
+                "max_by" => quote!(!= ::core::cmp::Ordering::Greater),
+                "min_by" => quote!(== ::core::cmp::Ordering::Greater),
+                _ => quote!(),
+            };
+            let cond = match (name.as_str(), fun) {
+                ("max_by" | "min_by", Some(f)) => s.run_as_written(
+                    blk,
+                    f,
+                    &[best.clone(), item.clone()],
+                    true,
+                    None,
+                    test,
+                    span,
+                ),
+                ("max_by_key" | "min_by_key", Some(f)) => {
+                    let cmp = if name == "max_by_key" {
+                        quote!(<=)
+                    } else {
+                        quote!(>)
+                    };
+                    s.run_as_written(
+                        blk,
+                        f,
+                        &[best.clone(), item.clone()],
+                        true,
+                        Some(cmp),
+                        quote!(),
+                        span,
+                    )
+                }
+                _ => {
+                    let (Some(a), Some(c)) = (
+                        s.item_value(blk, best.clone(), false, span),
+                        s.item_value(blk, item.clone(), false, span),
+                    ) else {
+                        return;
+                    };
+                    let t = if name == "max" {
+                        quote!(__ad_a <= __ad_b)
+                    } else {
+                        quote!(__ad_a > __ad_b)
+                    };
+                    Some(s.int_op(blk, t, &[("__ad_a", a), ("__ad_b", c)], span))
+                }
+            };
+            let Some(cond) = cond else { return };
+            // Replace when there is no best yet or the comparison says so.
+            let take = s.int_op(
+                blk,
+                quote!(!__ad_f || __ad_c),
+                &[("__ad_f", found), ("__ad_c", cond)],
+                span,
+            );
+            let then = s.f.new_block();
+            let els = s.f.new_block();
+            s.f.block_mut(then).term = Term::Yield(vals.clone());
+            s.f.block_mut(els).term = Term::Yield(best_vals.clone());
+            let i = s.f.push_inst(
+                blk,
+                InstKind::If {
+                    cond: take,
+                    then,
+                    els,
+                },
+                vals.len(),
+                Kind::Unknown,
+                span,
+            );
+            let results = s.f.inst(i).results.clone();
+            for (n, (&slot, &r)) in best_slots.iter().zip(&results).enumerate() {
+                let k = s.kind(vals[n]).join(s.kind(best_vals[n]));
+                s.f.values[r.index()].kind = k;
+                s.f.values[r.index()].name = Some(s.env[slot].name.clone());
+                s.env[slot].value = Some(r);
+            }
+            let t = s.inst1(blk, InstKind::Const(quote!(true)), Kind::Discrete, span);
+            s.env[found_slot].value = Some(t);
+            if shape.is_none() {
+                shape = Some(item.clone());
+            }
+            s.continue_loop(blk, span);
+        });
+        let found = self.env[found_slot].value?;
+        let msg = format!("`{name}` of an empty iterator: `unwrap` on `None`");
+        self.int_op(
+            b,
+            quote!(::core::assert!(__ad_f, #msg)),
+            &[("__ad_f", found)],
+            span,
+        );
+        let vals: Vec<Value> = best_slots
+            .iter()
+            .filter_map(|&k| self.env[k].value)
+            .collect();
+        let _ = first;
+        self.env.truncate(found_slot);
+        let shape = shape?;
+        let item = rebuild(&shape, &vals, &mut 0);
+        self.item_value(b, item, false, span)
+    }
+
+    /// The number of values of a chain's items (without lowering anything): `1` unless the
+    /// adapters build tuples (`zip`, `enumerate`) or a `map` does.
+    pub(super) fn probe_leaves(&self, p: &Prepared) -> usize {
+        fn count(p: &Prepared, n: usize) -> usize {
+            if n == 0 {
+                return 1;
+            }
+            match &p.stages[n - 1].0 {
+                Stage::Enumerate => 1 + count(p, n - 1),
+                Stage::Zip(o) => count(p, n - 1) + count(o, o.stages.len()),
+                Stage::Map(_) => 1,
+                _ => count(p, n - 1),
+            }
+        }
+        if p.rest.iter().any(|s| matches!(s, Stage::Map(_))) {
+            return 1;
+        }
+        count(p, p.stages.len())
+    }
+}
+
+/// The values of an item, depth first.
+fn flatten(item: &Item, out: &mut Vec<Value>) {
+    match item {
+        Item::Val { v, .. } => out.push(*v),
+        Item::Tuple { elems, .. } => elems.iter().for_each(|e| flatten(e, out)),
+        Item::Window { w, .. } => out.extend([w.base, w.start, w.len]),
+    }
+}
+
+/// An item of the same shape as `shape` with the values `vals` (from `*at` on).
+fn rebuild(shape: &Item, vals: &[Value], at: &mut usize) -> Item {
+    match shape {
+        Item::Val { refs, .. } => {
+            let v = vals.get(*at).copied().unwrap_or(Value(0));
+            *at += 1;
+            Item::Val { v, refs: *refs }
+        }
+        Item::Tuple { elems, refs } => Item::Tuple {
+            elems: elems.iter().map(|e| rebuild(e, vals, at)).collect(),
+            refs: *refs,
+        },
+        Item::Window { refs, .. } => {
+            let w = Window {
+                base: vals.get(*at).copied().unwrap_or(Value(0)),
+                start: vals.get(*at + 1).copied().unwrap_or(Value(0)),
+                len: vals.get(*at + 2).copied().unwrap_or(Value(0)),
+            };
+            *at += 3;
+            Item::Window { w, refs: *refs }
+        }
+    }
+}

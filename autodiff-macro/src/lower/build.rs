@@ -1,0 +1,195 @@
+//! Building vectors and arrays: `vec![x; n]`, `vec![a, b, c]` and `[a, b, c]` with
+//! differentiated elements become a `Vec` that is pushed to (in a loop for `vec![x; n]`) or an
+//! array written element by element, which the place model differentiates. With constant or
+//! discrete elements they are built as written.
+
+use super::*;
+
+/// A literal, possibly negated: `0.0`, `-1.0`, `2`.
+pub(super) fn is_plain_literal(e: &Expr) -> bool {
+    match e {
+        Expr::Lit(_) => true,
+        Expr::Unary(u) if matches!(u.op, syn::UnOp::Neg(_)) => is_plain_literal(&u.expr),
+        Expr::Paren(p) => is_plain_literal(&p.expr),
+        Expr::Group(g) => is_plain_literal(&g.expr),
+        _ => false,
+    }
+}
+
+/// The two forms of `vec!`.
+enum VecArgs {
+    Repeat(Box<Expr>, Box<Expr>),
+    List(Vec<Expr>),
+}
+
+fn parse_vec(m: &syn::Macro) -> Option<VecArgs> {
+    use syn::parse::Parser;
+    let repeat = |input: syn::parse::ParseStream| {
+        let e: Expr = input.parse()?;
+        input.parse::<syn::Token![;]>()?;
+        let n: Expr = input.parse()?;
+        Ok(VecArgs::Repeat(Box::new(e), Box::new(n)))
+    };
+    if let Ok(r) = repeat.parse2(m.tokens.clone()) {
+        return Some(r);
+    }
+    let list = syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated;
+    list.parse2(m.tokens.clone())
+        .ok()
+        .map(|l| VecArgs::List(l.into_iter().collect()))
+}
+
+impl Lowering {
+    /// `vec![..]`: `None` if `m` is another macro or its arguments do not parse.
+    pub(super) fn vec_macro(
+        &mut self,
+        b: Block,
+        m: &syn::Macro,
+        span: Span,
+    ) -> Option<Option<Value>> {
+        if m.path.segments.last()?.ident != "vec" {
+            return None;
+        }
+        Some(match parse_vec(m)? {
+            VecArgs::Repeat(e, n) => {
+                let len = self.expr(b, &n, true)?;
+                if is_plain_literal(&e) {
+                    // `vec![0.0; n]`: the literal as written; rustc types it from its uses.
+                    Some(self.int_op_kind(
+                        b,
+                        quote!(::std::vec![#e; __ad_n]),
+                        &[("__ad_n", len)],
+                        Kind::Unknown,
+                        span,
+                    ))
+                } else {
+                    let x = self.expr(b, &e, true)?;
+                    if self.kind(x) == Kind::Discrete {
+                        Some(self.int_op_kind(
+                            b,
+                            quote!(::std::vec![__ad_x; __ad_n]),
+                            &[("__ad_x", x), ("__ad_n", len)],
+                            Kind::Discrete,
+                            span,
+                        ))
+                    } else {
+                        self.pushed(b, len, span, |_, _| Some(x))
+                    }
+                }
+            }
+            VecArgs::List(elems) => {
+                let mut vals = Vec::new();
+                for e in &elems {
+                    vals.push(self.expr(b, e, true)?);
+                }
+                let discrete =
+                    !vals.is_empty() && vals.iter().all(|&v| self.kind(v) == Kind::Discrete);
+                if elems.iter().all(is_plain_literal) || discrete {
+                    let names: Vec<syn::Ident> = (0..vals.len())
+                        .map(|k| quote::format_ident!("__ad_e{}", k))
+                        .collect();
+                    let uses: Vec<(String, Value)> = names
+                        .iter()
+                        .map(|n| n.to_string())
+                        .zip(vals.iter().copied())
+                        .collect();
+                    let uses: Vec<(&str, Value)> =
+                        uses.iter().map(|(n, v)| (n.as_str(), *v)).collect();
+                    // `vec![]` holds what is pushed later: not known to be discrete.
+                    let kind = if discrete {
+                        Kind::Discrete
+                    } else {
+                        Kind::Unknown
+                    };
+                    Some(self.int_op_kind(b, quote!(::std::vec![#(#names),*]), &uses, kind, span))
+                } else {
+                    let n = vals.len();
+                    let len = self.inst1(b, InstKind::Const(quote!(#n)), Kind::Discrete, span);
+                    let slot = self.new_vec(b, len, span);
+                    for x in vals {
+                        if let Some(base) = self.env[slot].value {
+                            self.push_value(b, slot, base, x, span);
+                        }
+                    }
+                    let v = self.env[slot].value;
+                    self.env.truncate(slot);
+                    v
+                }
+            }
+        })
+    }
+
+    /// `Vec::with_capacity(len)` in a hidden variable; returns its slot.
+    fn new_vec(&mut self, b: Block, len: Value, span: Span) -> usize {
+        let v = self.int_op_kind(
+            b,
+            quote!(::std::vec::Vec::with_capacity(__ad_n)),
+            &[("__ad_n", len)],
+            Kind::Unknown,
+            span,
+        );
+        self.f.mutable_names.insert("__ad_vec".into());
+        self.env
+            .push(Binding::new("__ad_vec".into(), Some(v), true));
+        self.env.len() - 1
+    }
+
+    /// A `Vec` of `len` elements, the `k`th pushed as `elem(self, k)` computes it in the loop.
+    fn pushed(
+        &mut self,
+        b: Block,
+        len: Value,
+        span: Span,
+        mut elem: impl FnMut(&mut Self, Value) -> Option<Value>,
+    ) -> Option<Value> {
+        let slot = self.new_vec(b, len, span);
+        let start = self.inst1(b, InstKind::Const(quote!(0usize)), Kind::Discrete, span);
+        let (h, idx) = self.begin_counted_loop(vec![slot], span);
+        if let (Some(x), Some(base)) = (elem(self, idx), self.env[slot].value) {
+            self.push_value(h.body, slot, base, x, span);
+        }
+        self.continue_loop(h.body, span);
+        let kind = LoopKind::Range {
+            start,
+            end: len,
+            inclusive: false,
+            rev: false,
+        };
+        self.end_counted_loop(b, kind, h, span);
+        let v = self.env[slot].value;
+        self.env.truncate(slot);
+        v
+    }
+
+    /// `[a, b, c]` with a differentiated element: an array of defaults written element by
+    /// element.
+    pub(super) fn array_literal(&mut self, b: Block, a: &syn::ExprArray) -> Option<Value> {
+        let span = a.span();
+        let mut vals = Vec::new();
+        for e in &a.elems {
+            vals.push(self.expr(b, e, true)?);
+        }
+        let n = vals.len();
+        if !vals.is_empty() && vals.iter().all(|&v| self.kind(v) == Kind::Discrete) {
+            let names: Vec<syn::Ident> = (0..n)
+                .map(|k| quote::format_ident!("__ad_e{}", k))
+                .collect();
+            let uses: Vec<(String, Value)> =
+                names.iter().map(|n| n.to_string()).zip(vals).collect();
+            let uses: Vec<(&str, Value)> = uses.iter().map(|(n, v)| (n.as_str(), *v)).collect();
+            return Some(self.int_op_kind(b, quote!([#(#names),*]), &uses, Kind::Discrete, span));
+        }
+        let mut base = self.inst1(
+            b,
+            InstKind::Const(quote!([::core::default::Default::default(); #n])),
+            Kind::Unknown,
+            span,
+        );
+        for (k, value) in vals.into_iter().enumerate() {
+            let index = self.inst1(b, InstKind::Const(quote!(#k)), Kind::Discrete, span);
+            let kind = self.kind(base).join(self.kind(value));
+            base = self.inst1(b, InstKind::IndexSet { base, index, value }, kind, span);
+        }
+        Some(base)
+    }
+}

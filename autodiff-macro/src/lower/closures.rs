@@ -1,0 +1,555 @@
+//! Closures and the items they take. A closure is a nested function that the lowering expands
+//! where it is called: its parameters are bound to the arguments, its body lowered in the
+//! scope it was written in, and what it assigns of that scope (an `FnMut` closure's captured
+//! variables) becomes the new value of those variables. So a closure bound to a local
+//! (`let f = |v| v * w; f(a) + f(b)`) or passed to an iterator adapter is differentiated like the
+//! code it stands for. A closure that escapes (returned, stored, passed to a function the macro
+//! cannot see into) is an error.
+//!
+//! Closures whose result is discrete (a `filter` predicate, a `max_by` comparison) are not
+//! expanded but run as written, on arguments shaped as Rust passes them (the references
+//! included).
+
+use std::rc::Rc;
+
+use super::*;
+
+/// What an iterator yields, as the lowering holds it: values, with the references the Rust
+/// type has on top of them (`&f64` for the elements of `x.iter()`), tuples of them (`zip`,
+/// `enumerate`), and windows of slices.
+#[derive(Clone)]
+pub(super) enum Item {
+    Val { v: Value, refs: u8 },
+    Tuple { elems: Vec<Item>, refs: u8 },
+    Window { w: Window, refs: u8 },
+}
+
+impl Item {
+    pub(super) fn val(v: Value) -> Self {
+        Item::Val { v, refs: 0 }
+    }
+
+    /// The item one reference further out (`&item`).
+    pub(super) fn by_ref(self) -> Self {
+        match self {
+            Item::Val { v, refs } => Item::Val { v, refs: refs + 1 },
+            Item::Tuple { elems, refs } => Item::Tuple {
+                elems,
+                refs: refs + 1,
+            },
+            Item::Window { w, refs } => Item::Window { w, refs: refs + 1 },
+        }
+    }
+
+    /// `copied()`/`cloned()`: the item one reference further in.
+    pub(super) fn deref(self) -> Self {
+        match self {
+            Item::Val { v, refs } => Item::Val {
+                v,
+                refs: refs.saturating_sub(1),
+            },
+            Item::Tuple { elems, refs } => Item::Tuple {
+                elems,
+                refs: refs.saturating_sub(1),
+            },
+            w => w,
+        }
+    }
+}
+
+/// A function argument of an adapter: a closure, a local bound to one, or a function path.
+pub(super) fn is_closure_like(e: &Expr) -> bool {
+    matches!(strip(e), Expr::Closure(_))
+}
+
+/// Whether an expression is one whose value is `()`: an assignment, a loop, an `if` without
+/// `else`, a block ending in a statement (`|v| { s += v; }`).
+fn is_unit(e: &Expr) -> bool {
+    match e {
+        Expr::Assign(_) | Expr::ForLoop(_) | Expr::While(_) => true,
+        Expr::Binary(b) => matches!(
+            b.op,
+            syn::BinOp::AddAssign(_)
+                | syn::BinOp::SubAssign(_)
+                | syn::BinOp::MulAssign(_)
+                | syn::BinOp::DivAssign(_)
+                | syn::BinOp::RemAssign(_)
+        ),
+        Expr::If(i) => match &i.else_branch {
+            None => true,
+            Some((_, e)) => is_unit(e) && is_unit_block(&i.then_branch),
+        },
+        Expr::Block(b) => is_unit_block(&b.block),
+        Expr::Paren(p) => is_unit(&p.expr),
+        Expr::Tuple(t) => t.elems.is_empty(),
+        _ => false,
+    }
+}
+
+fn is_unit_block(b: &syn::Block) -> bool {
+    match b.stmts.last() {
+        None => true,
+        Some(Stmt::Expr(e, None)) => is_unit(e),
+        Some(_) => true,
+    }
+}
+
+/// Whether a type has a reference or `_` anywhere in it.
+fn mentions_ref_or_infer(ty: &syn::Type) -> bool {
+    struct V(bool);
+    impl<'ast> Visit<'ast> for V {
+        fn visit_type_reference(&mut self, _: &'ast syn::TypeReference) {
+            self.0 = true;
+        }
+        fn visit_type_infer(&mut self, _: &'ast syn::TypeInfer) {
+            self.0 = true;
+        }
+    }
+    let mut v = V(false);
+    v.visit_type(ty);
+    v.0
+}
+
+fn strip(e: &Expr) -> &Expr {
+    match e {
+        Expr::Paren(p) => strip(&p.expr),
+        Expr::Group(g) => strip(&g.expr),
+        Expr::Reference(r) if r.mutability.is_none() => strip(&r.expr),
+        e => e,
+    }
+}
+
+impl Lowering {
+    /// `let f = |..| ..;`: binds `f` to the closure, to be expanded where it is called.
+    pub(super) fn define_closure(&mut self, pat: &Pat, cl: &syn::ExprClosure) {
+        let name = match pat {
+            Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => &pi.ident,
+            Pat::Type(pt) => return self.define_closure(&pt.pat, cl),
+            // `let _ = |..| ..;` makes a closure and drops it.
+            Pat::Wild(_) => return,
+            p => {
+                self.err_at(p, "bind a closure to a name: `let f = |x| ..;`");
+                return;
+            }
+        };
+        if cl.asyncness.is_some() {
+            self.err_at(
+                cl,
+                "`async` closures are not supported in differentiated functions",
+            );
+            return;
+        }
+        if cl.capture.is_some() {
+            // A `move` closure changes its own copies, which persist from one call to the next;
+            // expanded at each call, those changes would be lost.
+            let mut names = AssignedNames(Vec::new(), Vec::new());
+            names.visit_expr(&cl.body);
+            if let Some(n) = names.0.iter().find(|n| self.lookup(n).is_some()) {
+                self.err_at(
+                    cl,
+                    format!(
+                        "a `move` closure that changes `{n}` keeps its own copy from one call to \
+                         the next, which is not supported; drop `move` so that it changes `{n}` \
+                         itself"
+                    ),
+                );
+                return;
+            }
+        }
+        let scope = self.env.len();
+        let captured = cl
+            .capture
+            .is_some()
+            .then(|| self.env.iter().map(|b| b.value).collect());
+        let def = ClosureDef {
+            expr: cl.clone(),
+            scope,
+            captured,
+        };
+        let mut binding = Binding::new(name.to_string(), None, false);
+        binding.closure = Some(Rc::new(def));
+        self.env.push(binding);
+    }
+
+    /// The closure bound to a plain name, if `e` is one.
+    pub(super) fn closure_named(&self, e: &Expr) -> Option<Rc<ClosureDef>> {
+        let Expr::Path(p) = strip(e) else {
+            return None;
+        };
+        let id = p.path.get_ident()?;
+        let slot = self.lookup(&id.to_string())?;
+        self.env[slot].closure.clone()
+    }
+
+    /// Applies an adapter's function argument (`map(f)`, `fold(0.0, f64::max)`) to items.
+    pub(super) fn apply_fun(
+        &mut self,
+        b: Block,
+        fun: &Expr,
+        args: Vec<Item>,
+        scope: usize,
+    ) -> Option<Item> {
+        let span = fun.span();
+        match strip(fun) {
+            Expr::Closure(cl) => self.expand_closure(b, cl, scope, None, args, span),
+            Expr::Path(p) => {
+                if let Some(def) = self.closure_named(fun) {
+                    return self.expand_closure(
+                        b,
+                        &def.expr,
+                        def.scope,
+                        def.captured.as_deref(),
+                        args,
+                        span,
+                    );
+                }
+                // A function by its path: `map(f64::exp)`, `fold(0.0, f64::max)`, `map(sq)`.
+                let mut vals = Vec::new();
+                for a in args {
+                    vals.push(self.item_value(b, a, true, span)?);
+                }
+                let segs: Vec<String> = p
+                    .path
+                    .segments
+                    .iter()
+                    .map(|s| s.ident.to_string())
+                    .collect();
+                if segs.len() == 2 && (segs[0] == "f64" || segs[0] == "f32") && !vals.is_empty() {
+                    let m = p.path.segments[1].ident.clone();
+                    if PrimId::method(&segs[1]).is_some() {
+                        let recv = vals.remove(0);
+                        return self
+                            .method(b, m, recv, vals, false, None, span)
+                            .map(Item::val);
+                    }
+                }
+                let v = self.inst1(
+                    b,
+                    InstKind::Call {
+                        path: p.path.clone(),
+                        args: vals,
+                    },
+                    Kind::Unknown,
+                    span,
+                );
+                Some(Item::val(v))
+            }
+            other => {
+                self.err_at(
+                    other,
+                    "pass a closure (`|x| ..`), a local bound to one, or a function by its path \
+                     (`f64::exp`, `my_fn`) here",
+                );
+                None
+            }
+        }
+    }
+
+    /// The closure's body lowered with its parameters bound to `args`, in the scope it was
+    /// written in (the first `scope` bindings), into block `b`.
+    pub(super) fn expand_closure(
+        &mut self,
+        b: Block,
+        cl: &syn::ExprClosure,
+        scope: usize,
+        captured: Option<&[Option<Value>]>,
+        args: Vec<Item>,
+        span: Span,
+    ) -> Option<Item> {
+        if cl.inputs.len() != args.len() {
+            self.err(
+                span,
+                format!(
+                    "this closure takes {} argument(s) but is called with {}",
+                    cl.inputs.len(),
+                    args.len()
+                ),
+            );
+            return None;
+        }
+        if Jumps::in_expr(&cl.body).returns {
+            self.err_at(
+                &cl.body,
+                "`return` inside a closure is not supported in a differentiated function; make \
+                 the closure's value its last expression (`if c { a } else { b }`)",
+            );
+            return None;
+        }
+        let saved = self.env.clone();
+        let loops = std::mem::take(&mut self.loops);
+        self.env.truncate(scope.min(self.env.len()));
+        if let Some(vals) = captured {
+            for (slot, v) in vals.iter().enumerate().take(self.env.len()) {
+                self.env[slot].value = *v;
+            }
+        }
+        for (pat, item) in cl.inputs.iter().zip(args) {
+            self.bind_item(b, pat, item, span);
+        }
+        let v = self.expr(b, &cl.body, !is_unit(&cl.body));
+        let refs = self.path_refs(&cl.body);
+        let updated: Vec<Option<Value>> = self.env[..scope.min(self.env.len())]
+            .iter()
+            .map(|b| b.value)
+            .collect();
+        self.env = saved;
+        self.loops = loops;
+        if captured.is_none() {
+            // What an `FnMut` closure assigns of its scope is the new value there.
+            for (slot, v) in updated.into_iter().enumerate() {
+                self.env[slot].value = v;
+            }
+        }
+        v.map(|v| Item::Val { v, refs })
+    }
+
+    /// The references of a bare variable's type (`|x| x` passes `x` on as it is).
+    pub(super) fn path_refs(&self, e: &Expr) -> u8 {
+        match e {
+            Expr::Path(p) => p
+                .path
+                .get_ident()
+                .and_then(|id| self.lookup(&id.to_string()))
+                .map_or(0, |slot| self.env[slot].refs),
+            Expr::Paren(p) => self.path_refs(&p.expr),
+            _ => 0,
+        }
+    }
+
+    /// Binds a pattern (of a closure parameter or a `for` loop) to an item, following Rust's
+    /// binding modes: `&x` takes a reference off, `(a, b)` through a reference binds by reference.
+    pub(super) fn bind_item(&mut self, b: Block, pat: &Pat, item: Item, span: Span) {
+        match (pat, item) {
+            (Pat::Ident(pi), item) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+                let name = pi.ident.to_string();
+                let mutable = pi.mutability.is_some();
+                match item {
+                    Item::Window { w, .. } => {
+                        let mut binding = Binding::new(name, None, false);
+                        binding.window = Some(w);
+                        self.env.push(binding);
+                    }
+                    item => {
+                        let refs = match &item {
+                            Item::Val { refs, .. } | Item::Tuple { refs, .. } => *refs,
+                            Item::Window { .. } => 0,
+                        };
+                        let Some(v) = self.item_value(b, item, false, span) else {
+                            return;
+                        };
+                        self.bind_mut(name, Some(v), mutable);
+                        if let Some(last) = self.env.last_mut() {
+                            last.element = true;
+                            last.refs = refs;
+                        }
+                    }
+                }
+            }
+            (Pat::Reference(r), item) => self.bind_item(b, &r.pat, item.deref(), span),
+            (Pat::Paren(p), item) => self.bind_item(b, &p.pat, item, span),
+            (Pat::Wild(_), _) => {}
+            (Pat::Type(pt), item) => {
+                let item = match (&*pt.ty, item) {
+                    // The references are the item's own; an annotation naming them (or `_`)
+                    // adds nothing the lowering keeps.
+                    (ty, item) if mentions_ref_or_infer(ty) => item,
+                    (ty, item) => {
+                        // `|v: f64|`: the annotation is kept so that rustc types the argument.
+                        let Some(v) = self.item_value(b, item, false, span) else {
+                            return;
+                        };
+                        let kind = if crate::types::is_float_type(ty) {
+                            Kind::Float
+                        } else if crate::types::is_inactive_type(ty) {
+                            Kind::Discrete
+                        } else {
+                            self.kind(v)
+                        };
+                        let a = self.inst1(
+                            b,
+                            InstKind::Ascribe {
+                                value: v,
+                                ty: ty.clone(),
+                            },
+                            kind,
+                            pt.span(),
+                        );
+                        Item::val(a)
+                    }
+                };
+                self.bind_item(b, &pt.pat, item, span);
+            }
+            (Pat::Tuple(pt), Item::Tuple { elems, refs }) if pt.elems.len() == elems.len() => {
+                for (p, e) in pt.elems.iter().zip(elems) {
+                    let mut e = e;
+                    for _ in 0..refs {
+                        e = e.by_ref();
+                    }
+                    self.bind_item(b, p, e, span);
+                }
+            }
+            (Pat::Tuple(pt), Item::Val { v, refs }) => {
+                for (n, p) in pt.elems.iter().enumerate() {
+                    let field = self.field(b, v, n as u32, p.span());
+                    self.bind_item(b, p, Item::Val { v: field, refs }, span);
+                }
+            }
+            (p, _) => self.err_at(
+                p,
+                "this pattern is not supported here; use a name, `&name`, `_` or a tuple of them",
+            ),
+        }
+    }
+
+    /// The value of an item (a tuple of values for a tuple). With `as_written`, references are
+    /// taken as the Rust type has them (to pass the item to a function).
+    pub(super) fn item_value(
+        &mut self,
+        b: Block,
+        item: Item,
+        as_written: bool,
+        span: Span,
+    ) -> Option<Value> {
+        match item {
+            Item::Val { v, refs } => {
+                let mut v = v;
+                if as_written {
+                    for _ in 0..refs {
+                        let k = self.kind(v);
+                        v = self.inst1(b, InstKind::Ref(v), k, span);
+                    }
+                }
+                Some(v)
+            }
+            Item::Tuple { elems, .. } => {
+                let mut vals = Vec::new();
+                let mut kind = Kind::Discrete;
+                for e in elems {
+                    let v = self.item_value(b, e, as_written, span)?;
+                    kind = kind.join(self.kind(v));
+                    vals.push(v);
+                }
+                Some(self.inst1(b, InstKind::Tuple(vals), kind, span))
+            }
+            Item::Window { .. } => {
+                self.err(
+                    span,
+                    "a window of a slice can be read as `w[i]` and `w.len()` or iterated over; \
+                     here it would have to be a value",
+                );
+                None
+            }
+        }
+    }
+
+    /// A closure or function with a discrete result (a predicate, a comparison, a key), run as
+    /// written on the items as Rust passes them: `(|&&x| x > 0.0)(&&x_3)`.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn run_as_written(
+        &mut self,
+        b: Block,
+        fun: &Expr,
+        args: &[Item],
+        same: bool,
+        keys: Option<TokenStream>,
+        extra: TokenStream,
+        span: Span,
+    ) -> Option<Value> {
+        if let Some(def) = self.closure_named(fun) {
+            let cl = def.expr.clone();
+            return self.run_as_written(b, &Expr::Closure(cl), args, same, keys, extra, span);
+        }
+        let mut uses = Vec::new();
+        let mut arg_tokens = Vec::new();
+        for a in args {
+            arg_tokens.push(self.item_tokens(a, &mut uses));
+        }
+        let f = strip(fun);
+        // Called through a generic function, so that rustc knows the closure's parameter types
+        // from the arguments before it checks the body (as it does in `filter(..)`). With
+        // `same`, the arguments have one type (the best item so far and the next one).
+        let n = args.len();
+        let tys: Vec<syn::Ident> = (0..n)
+            .map(|k| quote::format_ident!("__AdA{}", if same { 0 } else { k }))
+            .collect();
+        let decl: Vec<&syn::Ident> = if same {
+            tys.iter().take(1).collect()
+        } else {
+            tys.iter().collect()
+        };
+        let params: Vec<syn::Ident> = (0..n)
+            .map(|k| quote::format_ident!("__ad_a{}", k))
+            .collect();
+        let tokens = match keys {
+            // `max_by_key`: the key of each argument, compared.
+            Some(cmp) => quote!({
+                #[inline(always)]
+                fn __ad_keys<__AdA0, __AdK>(
+                    f: impl ::core::ops::Fn(__AdA0) -> __AdK,
+                    __ad_a0: __AdA0,
+                    __ad_a1: __AdA0,
+                ) -> (__AdK, __AdK) {
+                    (f(__ad_a0), f(__ad_a1))
+                }
+                let (__ad_ka, __ad_kb) = __ad_keys(#f, #(&#arg_tokens),*);
+                __ad_ka #cmp __ad_kb
+            }),
+            None => quote!({
+                #[inline(always)]
+                fn __ad_call<#(#decl,)* __AdR>(
+                    f: impl ::core::ops::FnOnce(#(#tys),*) -> __AdR,
+                    #(#params: #tys),*
+                ) -> __AdR {
+                    f(#(#params),*)
+                }
+                __ad_call(#f, #(&#arg_tokens),*) #extra
+            }),
+        };
+        let (tokens, mut captured) = self.with_refs(b, &f.to_token_stream(), tokens, span);
+        captured.retain(|(n, _)| !uses.iter().any(|(u, _): &(syn::Ident, Value)| u == n));
+        uses.extend(captured);
+        let i = self.f.push_inst(
+            b,
+            InstKind::Opaque {
+                tokens,
+                uses,
+                mac: None,
+            },
+            1,
+            Kind::Discrete,
+            span,
+        );
+        Some(self.f.inst(i).results[0])
+    }
+
+    /// Tokens that rebuild an item as Rust has it, naming its values `__ad_it<n>`.
+    pub(super) fn item_tokens(
+        &self,
+        item: &Item,
+        uses: &mut Vec<(syn::Ident, Value)>,
+    ) -> TokenStream {
+        let bind = |v: Value, uses: &mut Vec<(syn::Ident, Value)>| {
+            let id = quote::format_ident!("__ad_it{}", uses.len());
+            uses.push((id.clone(), v));
+            id
+        };
+        let (inner, refs) = match item {
+            Item::Val { v, refs } => {
+                let id = bind(*v, uses);
+                (quote!(#id), *refs)
+            }
+            Item::Tuple { elems, refs } => {
+                let parts: Vec<TokenStream> =
+                    elems.iter().map(|e| self.item_tokens(e, uses)).collect();
+                (quote!((#(#parts,)*)), *refs)
+            }
+            Item::Window { w, refs } => {
+                let (base, start, len) =
+                    (bind(w.base, uses), bind(w.start, uses), bind(w.len, uses));
+                (quote!(&#base[#start..#start + #len]), *refs)
+            }
+        };
+        let amps = (0..refs).map(|_| quote!(&));
+        quote!(#(#amps)* #inner)
+    }
+}

@@ -1,0 +1,398 @@
+//! The loops of iterator chains and what consumes them: a `for` body, `sum`, `product`,
+//! `count`, `fold`, `for_each`, `collect` into a `Vec`, and the `Option`s of `max_by`, `min_by`,
+//! `max_by_key`, `min_by_key`, `max`, `min` (written with `.unwrap()`).
+
+use super::chain::{ADAPTERS, CONSUMERS, Chain, is_vec_type, parse_chain};
+use super::iter::{Prepared, Stage};
+use super::*;
+
+impl Lowering {
+    /// Runs the adapters from the first filter on, then `consume`, which ends the block.
+    pub(super) fn run_rest(
+        &mut self,
+        b: Block,
+        rest: &[Stage],
+        item: Item,
+        scope: usize,
+        span: Span,
+        consume: &mut dyn FnMut(&mut Self, Block, Item),
+    ) {
+        match rest.split_first() {
+            None => consume(self, b, item),
+            Some((Stage::Map(f), tail)) => {
+                if let Some(x) = self.apply_fun(b, f, vec![item], scope) {
+                    self.run_rest(b, tail, x, scope, span, consume);
+                } else {
+                    self.continue_loop(b, span);
+                }
+            }
+            Some((Stage::Copied, tail)) => {
+                self.run_rest(b, tail, item.deref(), scope, span, consume)
+            }
+            Some((Stage::Filter(p), tail)) => {
+                let Some(cond) = self.run_as_written(
+                    b,
+                    p,
+                    std::slice::from_ref(&item),
+                    false,
+                    None,
+                    quote!(),
+                    span,
+                ) else {
+                    self.continue_loop(b, span);
+                    return;
+                };
+                let then = self.f.new_block();
+                let els = self.f.new_block();
+                self.continue_loop(els, span);
+                let saved = self.env.clone();
+                self.run_rest(then, tail, item, scope, span, consume);
+                self.env = saved;
+                self.f.block_mut(b).term = Term::Branch { cond, then, els };
+            }
+            Some(_) => unreachable!("only elementwise stages follow a filter"),
+        }
+    }
+
+    /// Ends a loop body block: next iteration with the carried variables' current values.
+    pub(super) fn continue_loop(&mut self, b: Block, span: Span) {
+        let slots = self
+            .loops
+            .last()
+            .map(|l| l.slots.clone())
+            .unwrap_or_default();
+        let vals = self.current(&slots, span);
+        self.f.block_mut(b).term = Term::Continue(vals);
+    }
+
+    /// The loop of a chain: `consume` is called in the body with each item the filters keep;
+    /// `slots` are the variables the consumer assigns. Closures of the chain are expanded in
+    /// the first `scope` bindings.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn chain_loop(
+        &mut self,
+        b: Block,
+        p: &Prepared,
+        mut slots: Vec<usize>,
+        scope: usize,
+        fns: &[&Expr],
+        span: Span,
+        consume: &mut dyn FnMut(&mut Self, Block, Item),
+    ) {
+        // Variables the chain's closures assign (an `FnMut` closure counting) are carried too.
+        for s in self.assigned_slots(|v| {
+            // A closure's body, or the local closure a name refers to.
+            for f in fns {
+                v.visit_expr(f);
+            }
+        }) {
+            if s < scope && !slots.contains(&s) {
+                slots.push(s);
+            }
+        }
+        let (h, idx) = self.begin_counted_loop(slots, span);
+        let body = h.body;
+        let kind = match &p.direct {
+            Some(k) => {
+                self.run_rest(body, &p.rest, Item::val(idx), scope, span, consume);
+                k.clone()
+            }
+            None => {
+                match self.item_at(body, p, p.stages.len(), idx, scope, span) {
+                    Some(item) => self.run_rest(body, &p.rest, item, scope, span, consume),
+                    None => self.continue_loop(body, span),
+                }
+                let start = self.inst1(b, InstKind::Const(quote!(0usize)), Kind::Discrete, span);
+                LoopKind::Range {
+                    start,
+                    end: p.len(),
+                    inclusive: false,
+                    rev: false,
+                }
+            }
+        };
+        self.end_counted_loop(b, kind, h, span);
+    }
+
+    /// `for pat in chain { body }`.
+    pub(super) fn chain_for(&mut self, b: Block, fl: &syn::ExprForLoop, c: &Chain) {
+        let span = fl.span();
+        let scope = self.env.len();
+        let Some(p) = self.prepare(b, c, true, span) else {
+            return;
+        };
+        let slots = self.assigned_slots(|v| v.visit_block(&fl.body));
+        let fns = c.fns();
+        self.chain_loop(b, &p, slots, scope, &fns, span, &mut |s, blk, item| {
+            s.bind_item(blk, &fl.pat, item, span);
+            s.seq(blk, &fl.body.stmts, &[], &Finish::Continue, fl.body.span());
+        });
+    }
+
+    /// A hidden variable the consumer's loop carries (an accumulator).
+    pub(super) fn hidden(&mut self, name: &str, v: Value) -> usize {
+        self.env.push(Binding::new(name.into(), Some(v), false));
+        self.env.len() - 1
+    }
+
+    /// `chain.consumer(..)` (with `unwrap`: `chain.max_by(..).unwrap()`). `None` when the
+    /// receiver is not a chain.
+    pub(super) fn chain_consumer(
+        &mut self,
+        b: Block,
+        mc: &syn::ExprMethodCall,
+        unwrap: bool,
+    ) -> Option<Option<Value>> {
+        let c = parse_chain(&mc.receiver, false)?;
+        let name = mc.method.to_string();
+        let span = mc.span();
+        if ADAPTERS.contains(&name.as_str()) || name == "iter" || name == "into_iter" {
+            return None;
+        }
+        if !CONSUMERS.contains(&name.as_str()) {
+            if unwrap {
+                // `chain.last().unwrap()`: the `unwrap` is lowered on the method's result.
+                return None;
+            }
+            // `any`, `position`, `last`, …: run as written (an error if it reads a
+            // differentiated value and its result matters).
+            // Predicates and positions are discrete whatever the items are.
+            let kind = if matches!(
+                name.as_str(),
+                "all"
+                    | "any"
+                    | "position"
+                    | "rposition"
+                    | "is_sorted"
+                    | "is_sorted_by"
+                    | "is_sorted_by_key"
+                    | "len"
+            ) {
+                Kind::Discrete
+            } else {
+                Kind::Unknown
+            };
+            let v = self.opaque(
+                b,
+                Expr::MethodCall(mc.clone()).to_token_stream(),
+                kind,
+                true,
+                mc.method.span(),
+            );
+            return Some(v);
+        }
+        let scope = self.env.len();
+        let Some(p) = self.prepare(b, &c, true, span) else {
+            // The error is reported; the chain is not looked at again.
+            return Some(None);
+        };
+        let mut fns = c.fns();
+        fns.extend(mc.args.iter());
+        let fns = &fns[..];
+        let turbofish_ty = mc.turbofish.as_ref().and_then(|t| {
+            t.args.iter().find_map(|a| match a {
+                syn::GenericArgument::Type(t) => Some(t.clone()),
+                _ => None,
+            })
+        });
+        let want_args = match name.as_str() {
+            "sum" | "product" | "collect" | "count" | "max" | "min" => 0,
+            "fold" => 2,
+            _ => 1,
+        };
+        if mc.args.len() != want_args {
+            self.err_at(
+                &mc.method,
+                format!(
+                    "`{name}` takes {want_args} argument(s) here, found {}",
+                    mc.args.len()
+                ),
+            );
+            return Some(None);
+        }
+        let option = matches!(
+            name.as_str(),
+            "max_by" | "min_by" | "max_by_key" | "min_by_key" | "max" | "min" | "reduce"
+        );
+        if option && !unwrap {
+            self.err_at(
+                &mc.method,
+                format!(
+                    "`{name}` returns an `Option`; write `.{name}(..).unwrap()` (or `.expect(..)`) \
+                     so that its value can be differentiated"
+                ),
+            );
+            return Some(None);
+        }
+        let v = match name.as_str() {
+            "sum" | "product" | "count" => {
+                let init = match name.as_str() {
+                    "count" => self.inst1(b, InstKind::Const(quote!(0usize)), Kind::Discrete, span),
+                    "product" => self.inst1(b, InstKind::Const(quote!(1.0)), Kind::Float, span),
+                    _ => self.inst1(
+                        b,
+                        InstKind::Const(quote!(::core::default::Default::default())),
+                        Kind::Unknown,
+                        span,
+                    ),
+                };
+                let init = match &turbofish_ty {
+                    Some(ty) => {
+                        let kind = if crate::types::is_inactive_type(ty) {
+                            Kind::Discrete
+                        } else {
+                            Kind::Float
+                        };
+                        self.inst1(
+                            b,
+                            InstKind::Ascribe {
+                                value: init,
+                                ty: ty.clone(),
+                            },
+                            kind,
+                            span,
+                        )
+                    }
+                    None => init,
+                };
+                let slot = self.hidden(&format!("__ad_{name}"), init);
+                let op = if name == "product" {
+                    BinOp::Mul
+                } else {
+                    BinOp::Add
+                };
+                let count = name == "count";
+                self.chain_loop(b, &p, vec![slot], scope, fns, span, &mut |s, blk, item| {
+                    let acc = s.env[slot].value;
+                    let x = if count {
+                        Some(s.inst1(blk, InstKind::Const(quote!(1usize)), Kind::Discrete, span))
+                    } else {
+                        s.item_value(blk, item, false, span)
+                    };
+                    if let (Some(acc), Some(x)) = (acc, x) {
+                        let k = s.kind(acc).join(s.kind(x));
+                        let next = s.inst1(blk, InstKind::Binary(op, acc, x), k, span);
+                        s.env[slot].value = Some(next);
+                    }
+                    s.continue_loop(blk, span);
+                });
+                let v = self.env[slot].value;
+                self.env.truncate(slot);
+                v
+            }
+            "fold" => {
+                let Some(init) = self.expr(b, &mc.args[0], true) else {
+                    return Some(None);
+                };
+                let slot = self.hidden("__ad_acc", init);
+                let f = &mc.args[1];
+                self.chain_loop(b, &p, vec![slot], scope, fns, span, &mut |s, blk, item| {
+                    if let Some(acc) = s.env[slot].value {
+                        let r = s.apply_fun(blk, f, vec![Item::val(acc), item], scope);
+                        if let Some(r) = r.and_then(|r| s.item_value(blk, r, false, span)) {
+                            s.env[slot].value = Some(r);
+                        }
+                    }
+                    s.continue_loop(blk, span);
+                });
+                let v = self.env[slot].value;
+                self.env.truncate(slot);
+                v
+            }
+            "reduce" => return Some(self.chain_reduce(b, mc, &p, scope, fns)),
+            "for_each" => {
+                let f = &mc.args[0];
+                self.chain_loop(b, &p, vec![], scope, fns, span, &mut |s, blk, item| {
+                    s.apply_fun(blk, f, vec![item], scope);
+                    s.continue_loop(blk, span);
+                });
+                None
+            }
+            "collect" => {
+                if let Some(ty) = &turbofish_ty {
+                    if !is_vec_type(ty) {
+                        self.err_at(
+                            ty,
+                            "`collect` is supported into a `Vec` (`collect::<Vec<_>>()`); build \
+                             other collections from the `Vec`",
+                        );
+                        return Some(None);
+                    }
+                }
+                let new = self.inst1(
+                    b,
+                    InstKind::Const(quote!(::std::vec::Vec::new())),
+                    Kind::Unknown,
+                    span,
+                );
+                let slot = self.hidden("__ad_collected", new);
+                self.f.mutable_names.insert("__ad_collected".into());
+                self.chain_loop(b, &p, vec![slot], scope, fns, span, &mut |s, blk, item| {
+                    let x = s.item_value(blk, item, false, span);
+                    if let (Some(base), Some(x)) = (s.env[slot].value, x) {
+                        s.push_value(blk, slot, base, x, span);
+                    }
+                    s.continue_loop(blk, span);
+                });
+                let v = self.env[slot].value;
+                self.env.truncate(slot);
+                v
+            }
+            _ => return Some(self.chain_best(b, mc, &p, &name, scope, fns)),
+        };
+        Some(v)
+    }
+
+    /// `v.extend(chain)` on a variable declared `mut`: each item pushed.
+    pub(super) fn chain_extend(&mut self, b: Block, mc: &syn::ExprMethodCall, c: &Chain) {
+        let span = mc.span();
+        let slot = match &*mc.receiver {
+            Expr::Path(p) => p
+                .path
+                .get_ident()
+                .and_then(|id| self.lookup(&id.to_string())),
+            _ => None,
+        };
+        let Some(slot) = slot else {
+            self.err_at(
+                &mc.receiver,
+                "`.extend(..)` is followed by the derivative on a variable (`v.extend(..)` with \
+                 `let mut v`); bind the container to a variable first",
+            );
+            return;
+        };
+        let scope = self.env.len();
+        let Some(p) = self.prepare(b, c, true, span) else {
+            return;
+        };
+        let fns = c.fns();
+        self.chain_loop(b, &p, vec![slot], scope, &fns, span, &mut |s, blk, item| {
+            let x = s.item_value(blk, item, false, span);
+            if let (Some(base), Some(x)) = (s.env[slot].value, x) {
+                s.push_value(blk, slot, base, x, span);
+            }
+            s.continue_loop(blk, span);
+        });
+    }
+
+    /// `v.push(x)` on the variable in `slot`.
+    pub(super) fn push_value(&mut self, b: Block, slot: usize, base: Value, x: Value, span: Span) {
+        let Some(m) = MutId::find("push") else { return };
+        let kind = self.kind(base).join(self.kind(x));
+        let i = self.f.push_inst(
+            b,
+            InstKind::Mutate {
+                m,
+                base,
+                args: vec![x],
+                unwrap: false,
+            },
+            1,
+            kind,
+            span,
+        );
+        let r = self.f.inst(i).results[0];
+        self.f.values[r.index()].name = Some(self.env[slot].name.clone());
+        self.env[slot].value = Some(r);
+    }
+}

@@ -1,0 +1,472 @@
+//! Control flow: `if` and `match` as expressions and as statements, and divergence (`return`,
+//! `break`, `continue`), which moves the statements after a diverging `if`/`match` into its arms.
+
+use super::*;
+
+impl Lowering {
+    /// `return`, `break` and `continue` as statements. Returns `Some` if `e` was one.
+    pub(super) fn try_jump(&mut self, b: Block, e: &Expr) -> Option<()> {
+        match e {
+            Expr::Return(r) if !self.loops.is_empty() => {
+                // Inside a loop: keep the value and raise the flag, then leave the loop; after
+                // each enclosing loop the flag sends control on out (see `loop_with_return`).
+                let v = match &r.expr {
+                    Some(x) => self.expr(b, x, true),
+                    None => None,
+                };
+                let Some(v) = v else {
+                    self.err_at(&r, "`return` needs a value here");
+                    return Some(());
+                };
+                let (Some(value), Some(flag)) = (self.lookup(RET_VALUE), self.lookup(RET_FLAG))
+                else {
+                    self.err_at(
+                        &r,
+                        "`return` here is not supported; `break` and return after the loop",
+                    );
+                    return Some(());
+                };
+                self.env[value].value = Some(v);
+                let t = self.inst1(b, InstKind::Const(quote!(true)), Kind::Discrete, r.span());
+                self.env[flag].value = Some(t);
+                let slots = self
+                    .loops
+                    .last()
+                    .map(|l| l.slots.clone())
+                    .unwrap_or_default();
+                let vals = self.current(&slots, r.span());
+                self.f.block_mut(b).term = Term::Break(vals);
+                Some(())
+            }
+            Expr::Return(r) => {
+                let v = match &r.expr {
+                    Some(x) => self.expr(b, x, true),
+                    None => None,
+                };
+                match v {
+                    Some(v) => self.f.block_mut(b).term = Term::Return(v),
+                    None => self.err_at(&r, "`return` needs a value here"),
+                }
+                Some(())
+            }
+            Expr::Break(br) => {
+                if let Some(l) = &br.label {
+                    self.err_at(
+                        &l,
+                        "labeled `break` is not supported; restructure with a flag variable",
+                    );
+                    return Some(());
+                }
+                if let Some(x) = &br.expr {
+                    self.err_at(
+                        &x,
+                        "`break` with a value is not supported; assign the value to a variable \
+                         declared before the loop, then `break`",
+                    );
+                    return Some(());
+                }
+                match self.loops.last() {
+                    Some(l) => {
+                        let slots = l.slots.clone();
+                        let vals = self.current(&slots, br.span());
+                        self.f.block_mut(b).term = Term::Break(vals);
+                    }
+                    None => self.err_at(&br, "`break` outside a loop"),
+                }
+                Some(())
+            }
+            Expr::Continue(c) => {
+                if let Some(l) = &c.label {
+                    self.err_at(
+                        &l,
+                        "labeled `continue` is not supported; restructure with a flag variable",
+                    );
+                    return Some(());
+                }
+                match self.loops.last() {
+                    Some(l) => {
+                        let slots = l.slots.clone();
+                        let vals = self.current(&slots, c.span());
+                        self.f.block_mut(b).term = Term::Continue(vals);
+                    }
+                    None => self.err_at(&c, "`continue` outside a loop"),
+                }
+                Some(())
+            }
+            _ => None,
+        }
+    }
+
+    /// A loop with a `return` inside: the returned value and a flag are variables the loop
+    /// carries; after it, a branch on the flag returns (or, inside another loop, leaves that
+    /// one too), and the rest of the statements run in its other arm.
+    pub(super) fn loop_with_return(
+        &mut self,
+        b: Block,
+        e: &Expr,
+        rest: &[Stmt],
+        conts: &[Cont],
+        finish: &Finish,
+    ) {
+        let span = e.span();
+        if self.lookup(RET_VALUE).is_none() {
+            let Some(ret) = self.ret.clone() else {
+                self.err_at(e, "a differentiated function must return a value");
+                return;
+            };
+            let d = self.inst1(
+                b,
+                InstKind::Const(quote!(::core::default::Default::default())),
+                Kind::Unknown,
+                span,
+            );
+            let kind = if crate::types::is_float_type(&ret) {
+                Kind::Float
+            } else {
+                Kind::Unknown
+            };
+            let v = self.inst1(b, InstKind::Ascribe { value: d, ty: ret }, kind, span);
+            self.bind(RET_VALUE.into(), Some(v));
+            let f = self.inst1(b, InstKind::Const(quote!(false)), Kind::Discrete, span);
+            self.bind(RET_FLAG.into(), Some(f));
+        }
+        self.expr(b, e, false);
+        let (Some(value), Some(flag)) = (self.lookup(RET_VALUE), self.lookup(RET_FLAG)) else {
+            return;
+        };
+        let (Some(ret_value), Some(cond)) = (self.env[value].value, self.env[flag].value) else {
+            return;
+        };
+        let then = self.f.new_block();
+        let els = self.f.new_block();
+        self.f.block_mut(then).term = match self.loops.last() {
+            Some(l) => {
+                let slots = l.slots.clone();
+                Term::Break(self.current(&slots, span))
+            }
+            None => Term::Return(ret_value),
+        };
+        if matches!(e, Expr::Loop(l) if !breaks_itself(&l.body)) {
+            // `loop { .. return .. }` without a `break` only leaves by returning: nothing
+            // after it runs.
+            let term = self.f.block(then).term.clone();
+            self.f.block_mut(els).term = term;
+        } else {
+            let saved = self.env.clone();
+            self.seq(els, rest, conts, finish, span);
+            self.env = saved;
+        }
+        self.f.block_mut(b).term = Term::Branch { cond, then, els };
+    }
+
+    /// An `if`/`match` that contains a jump: a [`Term::Branch`]/[`Term::Switch`] whose arms
+    /// continue with `conts`.
+    pub(super) fn diverging(&mut self, b: Block, e: &Expr, conts: &[Cont], finish: &Finish) {
+        match e {
+            Expr::If(ei) => {
+                let Some(cond) = self.expr(b, &ei.cond, true) else {
+                    return;
+                };
+                let then = self.f.new_block();
+                let els = self.f.new_block();
+                let saved = self.env.clone();
+                self.seq(
+                    then,
+                    &ei.then_branch.stmts,
+                    conts,
+                    finish,
+                    ei.then_branch.span(),
+                );
+                self.env = saved.clone();
+                match &ei.else_branch {
+                    Some((_, else_expr)) => self.seq(
+                        els,
+                        std::slice::from_ref(&Stmt::Expr((**else_expr).clone(), None)),
+                        conts,
+                        finish,
+                        else_expr.span(),
+                    ),
+                    None => self.seq(els, &[], conts, finish, ei.span()),
+                }
+                self.env = saved;
+                self.f.block_mut(b).term = Term::Branch { cond, then, els };
+            }
+            Expr::Match(em) => {
+                let Some(scrutinee) = self.expr(b, &em.expr, true) else {
+                    return;
+                };
+                let saved = self.env.clone();
+                let mut arms = Vec::new();
+                for arm in &em.arms {
+                    self.env = saved.clone();
+                    let head = self.match_arm_head(arm);
+                    let body = arm_body_stmts(&arm.body);
+                    self.seq(head.block, &body, conts, finish, arm.body.span());
+                    arms.push(head);
+                }
+                self.env = saved;
+                self.f.block_mut(b).term = Term::Switch { scrutinee, arms };
+            }
+            _ => unreachable!("only `if` and `match` diverge structurally"),
+        }
+    }
+
+    /// Creates an arm block, binds the pattern's names as its parameters and lowers the guard.
+    pub(super) fn match_arm_head(&mut self, arm: &syn::Arm) -> MatchArm {
+        let block = self.f.new_block();
+        let (pat, guard) = match &arm.pat {
+            Pat::Guard(g) => ((*g.pat).clone(), Some(&*g.guard)),
+            p => (p.clone(), None),
+        };
+        let (guard_tokens, guard_uses) = match guard {
+            Some(g) => {
+                let t = g.to_token_stream();
+                let uses = self.free_uses(&t);
+                (Some(t), uses)
+            }
+            None => (None, Vec::new()),
+        };
+        let mut bindings = Vec::new();
+        collect_pat_bindings(&pat, &mut bindings);
+        for id in &bindings {
+            let v = self
+                .f
+                .add_block_param(block, Some(id.to_string()), Kind::Discrete);
+            self.bind(id.to_string(), Some(v));
+        }
+        MatchArm {
+            pat,
+            guard: guard_tokens,
+            guard_uses,
+            bindings,
+            block,
+        }
+    }
+
+    pub(super) fn if_expr(&mut self, b: Block, ei: &syn::ExprIf, want: bool) -> Option<Value> {
+        let cond = self.expr(b, &ei.cond, true)?;
+        let slots = self.assigned_slots(|v| {
+            v.visit_block(&ei.then_branch);
+            if let Some((_, e)) = &ei.else_branch {
+                v.visit_expr(e);
+            }
+        });
+        if want && ei.else_branch.is_none() {
+            self.err_at(&ei, "an `if` used as a value needs an `else` branch");
+            return None;
+        }
+        let finish = Finish::Yield {
+            slots: slots.clone(),
+            want_value: want,
+        };
+        let then = self.f.new_block();
+        let els = self.f.new_block();
+        let saved = self.env.clone();
+        self.seq(
+            then,
+            &ei.then_branch.stmts,
+            &[],
+            &finish,
+            ei.then_branch.span(),
+        );
+        self.env = saved.clone();
+        match &ei.else_branch {
+            Some((_, e)) => self.seq(
+                els,
+                std::slice::from_ref(&Stmt::Expr((**e).clone(), None)),
+                &[],
+                &finish,
+                e.span(),
+            ),
+            None => self.seq(els, &[], &[], &finish, ei.span()),
+        }
+        self.env = saved;
+        let n = slots.len() + usize::from(want);
+        let i = self.f.push_inst(
+            b,
+            InstKind::If { cond, then, els },
+            n,
+            Kind::Unknown,
+            ei.span(),
+        );
+        self.merge_results(i, &slots, want, &[then, els])
+    }
+
+    /// After an `if`/`match` instruction: its results become the variables' new values.
+    pub(super) fn merge_results(
+        &mut self,
+        i: Inst,
+        slots: &[usize],
+        want: bool,
+        arms: &[Block],
+    ) -> Option<Value> {
+        let results = self.f.inst(i).results.clone();
+        for (n, &r) in results.iter().enumerate() {
+            // A result is as differentiable as what its arms yield.
+            let mut kind: Option<Kind> = None;
+            for &arm in arms {
+                if let Term::Yield(vals) = &self.f.block(arm).term {
+                    if let Some(&v) = vals.get(n) {
+                        let k = self.kind(v);
+                        kind = Some(match kind {
+                            None => k,
+                            Some(prev) if prev == k => k,
+                            Some(prev) => prev.join(k),
+                        });
+                    }
+                }
+            }
+            self.f.values[r.index()].kind = kind.unwrap_or(Kind::Unknown);
+            if let Some(&slot) = slots.get(n) {
+                self.f.values[r.index()].name = Some(self.env[slot].name.clone());
+                self.env[slot].value = Some(r);
+            }
+        }
+        if want { results.last().copied() } else { None }
+    }
+
+    pub(super) fn match_expr(
+        &mut self,
+        b: Block,
+        em: &syn::ExprMatch,
+        want: bool,
+    ) -> Option<Value> {
+        let scrutinee = self.expr(b, &em.expr, true)?;
+        let slots = self.assigned_slots(|v| {
+            for arm in &em.arms {
+                v.visit_expr(&arm.body);
+            }
+        });
+        let finish = Finish::Yield {
+            slots: slots.clone(),
+            want_value: want,
+        };
+        let saved = self.env.clone();
+        let mut arms = Vec::new();
+        for arm in &em.arms {
+            self.env = saved.clone();
+            let head = self.match_arm_head(arm);
+            let body = arm_body_stmts(&arm.body);
+            self.seq(head.block, &body, &[], &finish, arm.body.span());
+            arms.push(head);
+        }
+        self.env = saved;
+        let blocks: Vec<Block> = arms.iter().map(|a| a.block).collect();
+        let n = slots.len() + usize::from(want);
+        let i = self.f.push_inst(
+            b,
+            InstKind::Match { scrutinee, arms },
+            n,
+            Kind::Unknown,
+            em.span(),
+        );
+        self.merge_results(i, &slots, want, &blocks)
+    }
+}
+
+/// A match arm's body as statements.
+pub(super) fn arm_body_stmts(body: &Expr) -> Vec<Stmt> {
+    match body {
+        Expr::Block(bl) if bl.label.is_none() => bl.block.stmts.clone(),
+        e => vec![Stmt::Expr(e.clone(), None)],
+    }
+}
+
+/// Finds jumps in a piece of code: `return`s, and `break`/`continue`s that leave it (not
+/// those of a loop inside it). Closures and nested items are not looked into.
+pub(super) struct Jumps {
+    depth: usize,
+    pub(super) returns: bool,
+    /// A `break` or `continue` that leaves.
+    leaves: bool,
+    /// A `break` that leaves.
+    breaks: bool,
+}
+
+impl Jumps {
+    pub(super) fn in_expr(e: &Expr) -> Self {
+        let mut j = Jumps {
+            depth: 0,
+            returns: false,
+            leaves: false,
+            breaks: false,
+        };
+        j.visit_expr(e);
+        j
+    }
+
+    pub(super) fn in_block(b: &syn::Block) -> Self {
+        let mut j = Jumps {
+            depth: 0,
+            returns: false,
+            leaves: false,
+            breaks: false,
+        };
+        j.visit_block(b);
+        j
+    }
+}
+
+impl<'ast> Visit<'ast> for Jumps {
+    fn visit_expr_return(&mut self, r: &'ast syn::ExprReturn) {
+        self.returns = true;
+        syn::visit::visit_expr_return(self, r);
+    }
+    fn visit_expr_break(&mut self, b: &'ast syn::ExprBreak) {
+        if self.depth == 0 {
+            self.leaves = true;
+            self.breaks = true;
+        }
+        syn::visit::visit_expr_break(self, b);
+    }
+    fn visit_expr_continue(&mut self, _: &'ast syn::ExprContinue) {
+        if self.depth == 0 {
+            self.leaves = true;
+        }
+    }
+    fn visit_expr_for_loop(&mut self, l: &'ast syn::ExprForLoop) {
+        self.visit_expr(&l.expr);
+        self.depth += 1;
+        self.visit_block(&l.body);
+        self.depth -= 1;
+    }
+    fn visit_expr_while(&mut self, l: &'ast syn::ExprWhile) {
+        self.visit_expr(&l.cond);
+        self.depth += 1;
+        self.visit_block(&l.body);
+        self.depth -= 1;
+    }
+    fn visit_expr_loop(&mut self, l: &'ast syn::ExprLoop) {
+        self.depth += 1;
+        self.visit_block(&l.body);
+        self.depth -= 1;
+    }
+    fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+    fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+/// Whether `e` contains a `return`, or a `break`/`continue` that leaves `e`.
+pub fn diverges(e: &Expr) -> bool {
+    let j = Jumps::in_expr(e);
+    j.returns || j.leaves
+}
+
+pub(super) fn diverges_block(b: &syn::Block) -> bool {
+    let j = Jumps::in_block(b);
+    j.returns || j.leaves
+}
+
+/// Whether a loop body can leave the loop: a `break` of its own or a `return`.
+pub(super) fn contains_break(b: &syn::Block) -> bool {
+    diverges_block(b)
+}
+
+/// Whether a loop body has a `break` of its own (not one of a nested loop).
+pub(super) fn breaks_itself(body: &syn::Block) -> bool {
+    Jumps::in_block(body).breaks
+}
+
+/// Whether a loop contains a `return`.
+pub(super) fn contains_return(e: &Expr) -> bool {
+    Jumps::in_expr(e).returns
+}

@@ -1,0 +1,414 @@
+//! Expressions: literals, paths, operators, casts, tuples, fields, indexing, references, blocks;
+//! the others are dispatched to the modules of their concern.
+
+use super::*;
+
+impl Lowering {
+    // ---------------------------------------------------------------- expressions
+
+    /// Lowers `e` into block `b`. Returns its value, or `None` for `()`. After an error in `e`
+    /// it returns a placeholder value, so that the error does not cascade into "no value" or
+    /// "unassigned" errors further on (no code is generated once there is an error).
+    pub(super) fn expr(&mut self, b: Block, e: &Expr, want: bool) -> Option<Value> {
+        let before = self.errors.len();
+        let v = self.expr_inner(b, e, want);
+        if v.is_none() && want && self.errors.len() > before {
+            let p = self.inst1(b, InstKind::Const(quote!(())), Kind::Unknown, e.span());
+            self.poisoned.push(p);
+            return Some(p);
+        }
+        v
+    }
+
+    pub(super) fn expr_inner(&mut self, b: Block, e: &Expr, want: bool) -> Option<Value> {
+        let span = e.span();
+        match e {
+            Expr::Lit(l) => {
+                let kind = match &l.lit {
+                    syn::Lit::Float(_) => Kind::Float,
+                    syn::Lit::Int(i) => match i.suffix() {
+                        "f32" | "f64" => Kind::Float,
+                        _ => Kind::Discrete,
+                    },
+                    _ => Kind::Discrete,
+                };
+                Some(self.inst1(b, InstKind::Const(l.to_token_stream()), kind, span))
+            }
+            Expr::Path(p) => {
+                if p.qself.is_none() {
+                    if let Some(id) = p.path.get_ident() {
+                        if let Some(slot) = self.lookup(&id.to_string()) {
+                            if self.env[slot].closure.is_some() {
+                                self.err_at(
+                                    e,
+                                    format!(
+                                        "the closure `{id}` is used as a value here (returned, \
+                                         stored or passed on): closures are supported where they \
+                                         are called (`{id}(x)`) and as the arguments of iterator \
+                                         adapters (`map({id})`)"
+                                    ),
+                                );
+                                return None;
+                            }
+                            if self.env[slot].window.is_some() {
+                                self.err_at(
+                                    e,
+                                    format!(
+                                        "`{id}` is a window of a slice: read its elements as \
+                                         `{id}[i]` and its length as `{id}.len()`, or iterate over \
+                                         it; other uses are not supported"
+                                    ),
+                                );
+                                return None;
+                            }
+                            return match self.env[slot].value {
+                                Some(v) => Some(v),
+                                None => {
+                                    self.err_at(
+                                        e,
+                                        format!(
+                                            "`{id}` is read before it is assigned; give it a value \
+                                             where it is declared"
+                                        ),
+                                    );
+                                    None
+                                }
+                            };
+                        }
+                    }
+                }
+                Some(self.inst1(b, InstKind::Const(p.to_token_stream()), Kind::Unknown, span))
+            }
+            Expr::Paren(p) => self.expr(b, &p.expr, want),
+            Expr::Group(g) => self.expr(b, &g.expr, want),
+            Expr::Unary(u) => match u.op {
+                syn::UnOp::Neg(_) => {
+                    let a = self.expr(b, &u.expr, true)?;
+                    let k = self.kind(a);
+                    Some(self.inst1(b, InstKind::Neg(a), k, span))
+                }
+                syn::UnOp::Not(_) => {
+                    let a = self.expr(b, &u.expr, true)?;
+                    Some(self.int_op_kind(
+                        b,
+                        quote!(!__ad_a),
+                        &[("__ad_a", a)],
+                        Kind::Discrete,
+                        span,
+                    ))
+                }
+                _ => {
+                    let mut inner = &*u.expr;
+                    while let Expr::Unary(syn::ExprUnary {
+                        op: syn::UnOp::Deref(_),
+                        expr,
+                        ..
+                    })
+                    | Expr::Paren(syn::ExprParen { expr, .. }) = inner
+                    {
+                        inner = expr;
+                    }
+                    if let Expr::MethodCall(mc) = inner {
+                        // `*x.iter().max_by(..).unwrap()`: the items of a chain are values here.
+                        let consumer = match &*mc.receiver {
+                            Expr::MethodCall(m)
+                                if mc.method == "unwrap" || mc.method == "expect" =>
+                            {
+                                m
+                            }
+                            _ => mc,
+                        };
+                        if chain::parse_chain(&consumer.receiver, false).is_some() {
+                            return self.expr(b, inner, true);
+                        }
+                    }
+                    if let Expr::Path(p) = inner {
+                        if let Some(slot) =
+                            p.path.get_ident().and_then(|i| self.lookup(&i.to_string()))
+                        {
+                            if self.env[slot].element || self.env[slot].refs > 0 {
+                                return self.env[slot].value;
+                            }
+                            if self.env[slot]
+                                .value
+                                .is_some_and(|v| self.poisoned.contains(&v))
+                            {
+                                return None;
+                            }
+                        }
+                    }
+                    self.err_at(
+                        e,
+                        "dereferencing (`*x`) is supported for the items of loops, iterator \
+                         adapters and closure parameters; pass the value itself",
+                    );
+                    None
+                }
+            },
+            Expr::Binary(bin) => self.binary(b, bin),
+            Expr::Assign(a) => {
+                let v = self.expr(b, &a.right, true);
+                match &*a.left {
+                    Expr::Index(ix) => self.assign_index(b, ix, v),
+                    left => self.assign(left, v),
+                }
+                None
+            }
+            Expr::MethodCall(mc) => self.method_call(b, mc),
+            Expr::Call(c) => self.call(b, c),
+            Expr::Cast(c) => {
+                let v = self.expr(b, &c.expr, true)?;
+                let kind = if crate::types::is_float_type(&c.ty) {
+                    Kind::Float
+                } else if crate::types::is_inactive_type(&c.ty) {
+                    Kind::Discrete
+                } else {
+                    Kind::Unknown
+                };
+                Some(self.inst1(
+                    b,
+                    InstKind::Cast {
+                        value: v,
+                        ty: (*c.ty).clone(),
+                    },
+                    kind,
+                    span,
+                ))
+            }
+            Expr::Tuple(t) => {
+                if t.elems.is_empty() {
+                    return None;
+                }
+                let mut vals = Vec::new();
+                let mut kind = Kind::Discrete;
+                for el in &t.elems {
+                    let v = self.expr(b, el, true)?;
+                    kind = kind.join(self.kind(v));
+                    vals.push(v);
+                }
+                Some(self.inst1(b, InstKind::Tuple(vals), kind, span))
+            }
+            Expr::Field(fe) => match &fe.member {
+                syn::Member::Unnamed(idx) => {
+                    let v = self.expr(b, &fe.base, true)?;
+                    Some(self.field(b, v, idx.index, span))
+                }
+                syn::Member::Named(_) => {
+                    // A field read by value: a copy of what the reference points to.
+                    let r = self.field_ref(b, fe)?;
+                    let k = self.kind(r);
+                    Some(self.inst1(b, InstKind::Deref(r), k, span))
+                }
+            },
+            Expr::Index(ix) => {
+                if let Some(w) = self.window_named(&ix.expr) {
+                    // `w[i]` of a window is `x[start + i]`.
+                    let i = self.expr(b, &ix.index, true)?;
+                    let at = self.inst1(
+                        b,
+                        InstKind::Binary(BinOp::Add, w.start, i),
+                        Kind::Discrete,
+                        span,
+                    );
+                    let kind = if self.kind(w.base) == Kind::Discrete {
+                        Kind::Discrete
+                    } else {
+                        Kind::Unknown
+                    };
+                    return Some(self.inst1(b, InstKind::Index(w.base, at), kind, span));
+                }
+                let base = self.place_expr(b, &ix.expr)?;
+                let idx = self.expr(b, &ix.index, true)?;
+                let kind = if self.kind(base) == Kind::Discrete {
+                    Kind::Discrete
+                } else {
+                    Kind::Unknown
+                };
+                Some(self.inst1(b, InstKind::Index(base, idx), kind, span))
+            }
+            Expr::Reference(r) => {
+                if let Some(m) = &r.mutability {
+                    self.err(
+                        m.span,
+                        "`&mut` is not supported in differentiated functions; pass values and \
+                         return results instead",
+                    );
+                    return None;
+                }
+                if let Expr::Field(fe) = &*r.expr {
+                    if matches!(fe.member, syn::Member::Named(_)) {
+                        return self.field_ref(b, fe);
+                    }
+                }
+                let v = self.expr(b, &r.expr, true)?;
+                let k = self.kind(v);
+                Some(self.inst1(b, InstKind::Ref(v), k, span))
+            }
+            Expr::Macro(m) => match self.vec_macro(b, &m.mac, span) {
+                Some(v) => v,
+                None => self.opaque_macro(b, &m.mac, want, span),
+            },
+            Expr::Block(bl) => {
+                if let Some(l) = &bl.label {
+                    self.err_at(&l, "labeled blocks are not supported");
+                    return None;
+                }
+                if diverges_block(&bl.block) {
+                    self.err_at(
+                        e,
+                        "`return`, `break` or `continue` inside a block expression is not \
+                         supported; move it into an `if` statement",
+                    );
+                    return None;
+                }
+                self.inline_block(b, &bl.block.stmts, want)
+            }
+            Expr::If(_) | Expr::Match(_) if diverges(e) => {
+                self.err_at(
+                    e,
+                    "an `if` or `match` with `return`, `break` or `continue` must be a statement \
+                     or a `let` initializer; bind its value first (`let v = if .. ;`)",
+                );
+                None
+            }
+            Expr::If(ei) => self.if_expr(b, ei, want),
+            Expr::Match(em) => self.match_expr(b, em, want),
+            Expr::ForLoop(fl) => {
+                self.for_loop(b, fl);
+                None
+            }
+            Expr::While(w) => {
+                self.while_loop(b, w);
+                None
+            }
+            Expr::Loop(l) => {
+                self.loop_loop(b, l);
+                None
+            }
+            Expr::Return(_) | Expr::Break(_) | Expr::Continue(_) => {
+                self.err_at(
+                    e,
+                    "`return`, `break` and `continue` are supported as statements, not inside \
+                     expressions; use an `if` statement",
+                );
+                None
+            }
+            Expr::Closure(_) => {
+                self.err_at(
+                    e,
+                    "a closure here cannot be differentiated: closures are expanded where they \
+                     are called: bind it (`let f = |x| ..;`) and call it (`f(a)`), or pass it to \
+                     an iterator adapter (`map`, `filter`, `fold`, ..); a closure that is \
+                     returned, stored or passed to another function is not supported",
+                );
+                None
+            }
+            Expr::Unsafe(_) => {
+                self.err_at(
+                    e,
+                    "`unsafe` blocks are not supported in differentiated functions; call a safe \
+                     function that wraps them (with its own `_vjp`)",
+                );
+                None
+            }
+            Expr::Async(_) | Expr::Await(_) => {
+                self.err_at(
+                    e,
+                    "`async` code is not supported in differentiated functions; compute the value before calling and pass it in",
+                );
+                None
+            }
+            Expr::Let(_) => {
+                self.err_at(e, "`if let` is not supported; use `match`");
+                None
+            }
+            Expr::Range(_) => {
+                self.err_at(
+                    e,
+                    "ranges are supported only as the iterator of a `for` loop",
+                );
+                None
+            }
+            Expr::Try(_) => {
+                self.err_at(
+                    e,
+                    "the `?` operator is not supported in differentiated functions; handle the error before calling, or `match` on the value",
+                );
+                None
+            }
+            Expr::Array(a) if a.elems.iter().any(|e| !is_plain_literal(e)) => {
+                self.array_literal(b, a)
+            }
+            Expr::Array(_) | Expr::Repeat(_) => {
+                // Built as written (`[0.0; 4]`, the index `[i, j]`); its elements are not
+                // differentiated, so fill a local array element by element instead.
+                self.opaque(b, e.to_token_stream(), Kind::Unknown, want, span)
+            }
+            Expr::Struct(_) => {
+                self.err_at(
+                    e,
+                    "struct literals are not supported in differentiated functions; build the struct outside and pass it as a parameter",
+                );
+                None
+            }
+            _ => {
+                self.err_at(
+                    e,
+                    "this expression is not supported in differentiated functions",
+                );
+                None
+            }
+        }
+    }
+
+    pub(super) fn binary(&mut self, b: Block, bin: &syn::ExprBinary) -> Option<Value> {
+        use syn::BinOp as B;
+        let span = bin.span();
+        let arith = |op: &B| match op {
+            B::Add(_) | B::AddAssign(_) => Some(BinOp::Add),
+            B::Sub(_) | B::SubAssign(_) => Some(BinOp::Sub),
+            B::Mul(_) | B::MulAssign(_) => Some(BinOp::Mul),
+            B::Div(_) | B::DivAssign(_) => Some(BinOp::Div),
+            B::Rem(_) | B::RemAssign(_) => Some(BinOp::Rem),
+            _ => None,
+        };
+        let compound = matches!(
+            bin.op,
+            B::AddAssign(_) | B::SubAssign(_) | B::MulAssign(_) | B::DivAssign(_) | B::RemAssign(_)
+        );
+        match arith(&bin.op) {
+            Some(op) => {
+                let l = self.expr(b, &bin.left, true);
+                let r = self.expr(b, &bin.right, true);
+                let (l, r) = (l?, r?);
+                let k = self.kind(l).join(self.kind(r));
+                let v = self.inst1(b, InstKind::Binary(op, l, r), k, span);
+                if compound {
+                    match &*bin.left {
+                        Expr::Index(ix) => self.assign_index(b, ix, Some(v)),
+                        left => self.assign(left, Some(v)),
+                    }
+                    None
+                } else {
+                    Some(v)
+                }
+            }
+            None if matches!(
+                bin.op,
+                B::BitAndAssign(_)
+                    | B::BitOrAssign(_)
+                    | B::BitXorAssign(_)
+                    | B::ShlAssign(_)
+                    | B::ShrAssign(_)
+            ) =>
+            {
+                self.err(
+                    span,
+                    "compound bit operations are not supported; write `x = x & y`",
+                );
+                None
+            }
+            None => self.logic(b, bin),
+        }
+    }
+}

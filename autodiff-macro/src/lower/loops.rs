@@ -1,0 +1,254 @@
+//! Loops: `for` over ranges and slices, `while`, `loop`, with the variables they assign
+//! carried from one iteration to the next.
+
+use super::*;
+
+impl Lowering {
+    /// Sets up a loop body block whose parameters carry the variables the loop assigns.
+    pub(super) fn loop_header(&mut self, body_syn: &syn::Block) -> LoopHeader {
+        let slots = self.assigned_slots(|v| v.visit_block(body_syn));
+        let init = self.current(&slots, body_syn.span());
+        let body = self.f.new_block();
+        LoopHeader {
+            body,
+            slots,
+            init,
+            saved: self.env.clone(),
+        }
+    }
+
+    /// Starts a counted loop that carries the variables in `slots`: its body block (the
+    /// current block of the lowering until [`Self::end_counted_loop`]) and its index.
+    pub(super) fn begin_counted_loop(
+        &mut self,
+        slots: Vec<usize>,
+        span: Span,
+    ) -> (LoopHeader, Value) {
+        let init = self.current(&slots, span);
+        let saved = self.env.clone();
+        let body = self.f.new_block();
+        let idx = self.f.add_block_param(body, None, Kind::Discrete);
+        self.bind_carried(body, &slots, &init);
+        self.loops.push(LoopCtx {
+            slots: slots.clone(),
+        });
+        let h = LoopHeader {
+            body,
+            slots,
+            init,
+            saved,
+        };
+        (h, idx)
+    }
+
+    /// Ends a loop begun by [`Self::begin_counted_loop`]: the loop instruction in `b`.
+    pub(super) fn end_counted_loop(&mut self, b: Block, kind: LoopKind, h: LoopHeader, span: Span) {
+        self.loops.pop();
+        self.finish_loop(b, kind, h, span);
+    }
+
+    pub(super) fn bind_carried(&mut self, body: Block, slots: &[usize], init: &[Value]) {
+        for (&slot, &v) in slots.iter().zip(init) {
+            let kind = self.kind(v);
+            let name = self.env[slot].name.clone();
+            let p = self.f.add_block_param(body, Some(name), kind);
+            self.env[slot].value = Some(p);
+        }
+    }
+
+    pub(super) fn finish_loop(&mut self, b: Block, kind: LoopKind, h: LoopHeader, span: Span) {
+        let LoopHeader {
+            body,
+            slots,
+            init,
+            saved,
+        } = h;
+        let slots = &slots[..];
+        self.env = saved;
+        // A variable that starts discrete (`let mut v = vec![];`, an integer placeholder) but is
+        // given differentiable values in the loop is not discrete: its carried value may
+        // depend on the inputs.
+        let n_params = self.f.block(body).params.len();
+        let first_carried = n_params - slots.len();
+        let mut stack = vec![body];
+        while let Some(blk) = stack.pop() {
+            let vals = match &self.f.block(blk).term {
+                Term::Continue(vs) | Term::Break(vs) => vs.clone(),
+                Term::Next { vals, .. } => vals.clone(),
+                _ => {
+                    stack.extend(self.f.term_blocks(blk));
+                    continue;
+                }
+            };
+            for (k, v) in vals.into_iter().enumerate() {
+                let p = self.f.block(body).params[first_carried + k];
+                if self.kind(p) == Kind::Discrete && self.kind(v) != Kind::Discrete {
+                    self.f.values[p.index()].kind = self.kind(v).join(Kind::Unknown);
+                }
+            }
+        }
+        let i = self.f.push_inst(
+            b,
+            InstKind::Loop { kind, init, body },
+            slots.len(),
+            Kind::Unknown,
+            span,
+        );
+        let results = self.f.inst(i).results.clone();
+        let params = self.f.block(body).params.clone();
+        let carried = &params[params.len() - slots.len()..];
+        for ((&slot, &r), &p) in slots.iter().zip(&results).zip(carried) {
+            let kind = self.kind(p);
+            self.f.values[r.index()].kind = kind;
+            self.f.values[r.index()].name = Some(self.env[slot].name.clone());
+            self.env[slot].value = Some(r);
+        }
+    }
+
+    pub(super) fn for_loop(&mut self, b: Block, fl: &syn::ExprForLoop) {
+        let span = fl.span();
+        if let Some(l) = &fl.label {
+            self.err_at(&l, "labeled loops (`'label: for ..`) are not supported; use a flag variable and `break` from the inner loop");
+            return;
+        }
+        let Some((start, end, inclusive, rev)) = parse_range(&fl.expr) else {
+            match chain::parse_chain(&fl.expr, true) {
+                Some(c) => self.chain_for(b, fl, &c),
+                None => self.err_at(
+                    &fl.expr,
+                    format!(
+                        "`for` loops here iterate over ranges, slices, `Vec`s, arrays and \
+                         iterator chains over them; supported: {}",
+                        chain::SUPPORTED
+                    ),
+                ),
+            }
+            return;
+        };
+        let index_name = match &*fl.pat {
+            Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+                Some(pi.ident.to_string())
+            }
+            Pat::Wild(_) => None,
+            p => {
+                self.err_at(&p, "the loop variable must be a name or `_`");
+                return;
+            }
+        };
+        let Some(start) = self.expr(b, start, true) else {
+            return;
+        };
+        let Some(end) = self.expr(b, end, true) else {
+            return;
+        };
+        let h = self.loop_header(&fl.body);
+        let (body, slots, init) = (h.body, h.slots.clone(), h.init.clone());
+        let idx = self
+            .f
+            .add_block_param(body, index_name.clone(), Kind::Discrete);
+        self.bind_carried(body, &slots, &init);
+        if let Some(n) = index_name {
+            self.bind(n, Some(idx));
+        }
+        self.loops.push(LoopCtx {
+            slots: slots.clone(),
+        });
+        self.seq(body, &fl.body.stmts, &[], &Finish::Continue, fl.body.span());
+        self.loops.pop();
+        let kind = LoopKind::Range {
+            start,
+            end,
+            inclusive,
+            rev,
+        };
+        self.finish_loop(b, kind, h, span);
+    }
+
+    pub(super) fn while_loop(&mut self, b: Block, w: &syn::ExprWhile) {
+        let span = w.span();
+        if let Some(l) = &w.label {
+            self.err_at(&l, "labeled loops (`'label: for ..`) are not supported; use a flag variable and `break` from the inner loop");
+            return;
+        }
+        if let Expr::Let(_) = &*w.cond {
+            self.err_at(
+                &w.cond,
+                "`while let` is not supported; use `loop` with `match`",
+            );
+            return;
+        }
+        let h = self.loop_header(&w.body);
+        let (body, slots, init) = (h.body, h.slots.clone(), h.init.clone());
+        let mut cond_slots = self.assigned_slots(|v| v.visit_expr(&w.cond));
+        cond_slots.retain(|s| !slots.contains(s));
+        if !cond_slots.is_empty() {
+            self.err_at(
+                &w.cond,
+                "a `while` condition must not assign variables; assign before the loop and at the end of its body",
+            );
+        }
+        self.bind_carried(body, &slots, &init);
+        self.loops.push(LoopCtx {
+            slots: slots.clone(),
+        });
+        if let Some(cond) = self.expr(body, &w.cond, true) {
+            let then = self.f.new_block();
+            let els = self.f.new_block();
+            let params = self.current(&slots, span);
+            self.f.block_mut(els).term = Term::Break(params);
+            let env = self.env.clone();
+            self.seq(then, &w.body.stmts, &[], &Finish::Continue, w.body.span());
+            self.env = env;
+            self.f.block_mut(body).term = Term::Branch { cond, then, els };
+        }
+        self.loops.pop();
+        self.finish_loop(b, LoopKind::Infinite, h, span);
+    }
+
+    pub(super) fn loop_loop(&mut self, b: Block, l: &syn::ExprLoop) {
+        let span = l.span();
+        if let Some(lb) = &l.label {
+            self.err_at(&lb, "labeled loops (`'label: for ..`) are not supported; use a flag variable and `break` from the inner loop");
+            return;
+        }
+        if !contains_break(&l.body) {
+            self.err(
+                l.loop_token.span,
+                "this `loop` has no `break`: a differentiated function must terminate",
+            );
+            return;
+        }
+        let h = self.loop_header(&l.body);
+        let (body, slots, init) = (h.body, h.slots.clone(), h.init.clone());
+        self.bind_carried(body, &slots, &init);
+        self.loops.push(LoopCtx {
+            slots: slots.clone(),
+        });
+        self.seq(body, &l.body.stmts, &[], &Finish::Continue, l.body.span());
+        self.loops.pop();
+        self.finish_loop(b, LoopKind::Infinite, h, span);
+    }
+}
+
+/// `a..b`, `a..=b`, `(a..b).rev()`: (start, end, inclusive, rev).
+pub(super) fn parse_range(e: &Expr) -> Option<(&Expr, &Expr, bool, bool)> {
+    match e {
+        Expr::Paren(p) => parse_range(&p.expr),
+        Expr::Group(g) => parse_range(&g.expr),
+        Expr::Range(r) => {
+            let start = r.start.as_deref()?;
+            let end = r.end.as_deref()?;
+            Some((
+                start,
+                end,
+                matches!(r.limits, syn::RangeLimits::Closed(_)),
+                false,
+            ))
+        }
+        Expr::MethodCall(mc) if mc.method == "rev" && mc.args.is_empty() => {
+            let (s, e, inc, rev) = parse_range(&mc.receiver)?;
+            Some((s, e, inc, !rev))
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,315 @@
+//! Lowering: from a `syn` function to the SSA [`Func`].
+//!
+//! # The accepted subset of Rust
+//!
+//! - parameters `x: T` and `mut x: T` (no patterns, no generics, no `self`); a return type;
+//! - `let` with or without a type, `let (a, b) = ..` (nested tuples too), `let _ = ..`, `let x;`
+//!   and `let (a, b);` assigned later; shadowing; `=`, `+=`, `-=`, `*=`, `/=` on variables;
+//! - literals, constant paths (`std::f64::consts::PI`, `MY_CONST`), `as` casts, `+ - * /`,
+//!   unary `-`, parentheses, tuples and `.0`, blocks as expressions, `&x`;
+//! - comparisons, `!`, `&&`, `||` and bit operations (their results are discrete; `&&` and
+//!   `||` are `if`s, so their right side runs only when Rust runs it);
+//! - the methods of the primitive table ([`crate::prim`]), as methods or as `f64::exp(x)`;
+//!   shape queries (`len`, `nrows`, `dim`, …) with discrete results;
+//! - `if`/`else if`/`else` and `match` (arms with guards), as statements or expressions;
+//! - `for i in a..b` / `a..=b` / `(a..b).rev()`, loops over slices, `while`, `loop`, `break`,
+//!   `continue`, and `return` anywhere (inside loops it becomes a loop-carried value and flag;
+//!   the return type must implement `Default` for that);
+//! - iterator chains over slices, `Vec`s, arrays, ranges and windows, lowered to index loops
+//!   ([`iter`], [`consume`], [`best`]); closures, expanded where they are called
+//!   ([`closures`]); `vec![..]`, array literals and pushes ([`build`]);
+//! - calls: with an active argument, `g(..)` is differentiated through `g_vjp(..)`; otherwise it
+//!   is called as written; macros (`println!`, `assert!`) run as written, never differentiated
+//!   ([`written`]).
+//!
+//! Anything else is a spanned error that says what to write instead. Errors are collected; the
+//! lowering keeps going after one so that every problem of a function is reported at once.
+//!
+//! Divergence: when an `if` or `match` contains `return`, `break` or `continue`, the statements
+//! after it are lowered into each of its arms that falls through, so every block ends in exactly
+//! one terminator (see [`crate::ir::Term::Branch`]).
+
+use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::{ToTokens, quote};
+use syn::spanned::Spanned;
+use syn::visit::Visit;
+use syn::{Expr, Pat, Stmt};
+
+use crate::ir::*;
+use crate::prim::places::MutId;
+use crate::prim::{self, Flags, PrimId};
+
+mod best;
+mod build;
+pub mod calls;
+pub mod chain;
+mod closures;
+mod consume;
+mod control;
+mod expr;
+mod iter;
+mod loops;
+mod stmts;
+mod syntax;
+mod written;
+
+use build::is_plain_literal;
+pub use calls::is_shape_query;
+pub use chain::SUPPORTED;
+use closures::Item;
+use control::*;
+use syntax::*;
+
+/// One variable binding in scope.
+#[derive(Clone)]
+struct Binding {
+    name: String,
+    /// `None` for `let x;` before its first assignment.
+    value: Option<Value>,
+    /// An element of an iteration (`v` in `for v in x.iter()`): `*v` is `v`.
+    element: bool,
+    /// The references the source's type has on top of `value`: `v` in `for v in x.iter()` is an
+    /// `&f64` in Rust and the element's value here. Code run as written sees the references.
+    refs: u8,
+    /// Declared `mut` (or a `&mut` parameter): methods called on it may change it.
+    mutable: bool,
+    /// A closure bound to the name (`let f = |v| v * w;`): expanded where it is called.
+    closure: Option<std::rc::Rc<ClosureDef>>,
+    /// A window of a slice (`w` in `for w in x.windows(2)`): read as `w[i]` and `w.len()`.
+    window: Option<Window>,
+}
+
+impl Binding {
+    fn new(name: String, value: Option<Value>, mutable: bool) -> Self {
+        Binding {
+            name,
+            value,
+            element: false,
+            refs: 0,
+            mutable,
+            closure: None,
+            window: None,
+        }
+    }
+}
+
+/// A closure as written, with where it was defined.
+struct ClosureDef {
+    expr: syn::ExprClosure,
+    /// The number of bindings in scope where it was defined: the names its body can see.
+    scope: usize,
+    /// For a `move` closure, the values it captured (it does not see later assignments).
+    captured: Option<Vec<Option<Value>>>,
+}
+
+/// `len` elements of `base` from index `start`: a window or a chunk of a slice.
+#[derive(Clone, Copy)]
+struct Window {
+    base: Value,
+    start: Value,
+    len: Value,
+}
+
+/// How a statement sequence ends when control falls off its end.
+enum Finish {
+    /// The function's body: return the tail value.
+    Return,
+    /// A loop body: next iteration.
+    Continue,
+    /// An `if`/`match` arm: yield the current values of these slots, then the tail if wanted.
+    Yield { slots: Vec<usize>, want_value: bool },
+}
+
+/// The rest of an enclosing statement list, to be lowered after a diverging `if`/`match` arm.
+struct Cont<'a> {
+    stmts: &'a [Stmt],
+    /// `let <pat> = <diverging if>;`: the arm's value is bound to `pat`.
+    bind: Option<&'a Pat>,
+    /// The statement was the enclosing list's tail expression: pass its value through.
+    tail_through: bool,
+    scope_len: usize,
+}
+
+/// A loop's body block, the slots of the variables it carries, their values before it, and the
+/// environment to restore after it.
+struct LoopHeader {
+    body: Block,
+    slots: Vec<usize>,
+    init: Vec<Value>,
+    saved: Vec<Binding>,
+}
+
+struct LoopCtx {
+    slots: Vec<usize>,
+}
+
+pub struct Lowering {
+    pub f: Func,
+    pub errors: Vec<syn::Error>,
+    /// Placeholders for expressions that had errors: uses of them report nothing more.
+    poisoned: Vec<Value>,
+    env: Vec<Binding>,
+    loops: Vec<LoopCtx>,
+    /// The declared return type, for the variable a `return` inside a loop leaves its value in.
+    ret: Option<syn::Type>,
+}
+
+/// The variables that carry a `return` out of loops: its value and whether it happened.
+const RET_VALUE: &str = "__ad_ret";
+const RET_FLAG: &str = "__ad_returned";
+
+/// The name the generated code gives parameter `n` when the source has a pattern (`_`).
+pub fn unnamed_param(n: usize) -> syn::Ident {
+    syn::Ident::new(&format!("__ad_arg{n}"), Span::call_site())
+}
+
+/// Lowers `item`; `active[i]` says whether parameter `i` is differentiated.
+pub fn lower(item: &syn::ItemFn, active: &[bool]) -> Lowering {
+    let mut lw = Lowering {
+        f: Func::default(),
+        errors: Vec::new(),
+        poisoned: Vec::new(),
+        env: Vec::new(),
+        loops: Vec::new(),
+        ret: match &item.sig.output {
+            syn::ReturnType::Type(_, t) => Some((**t).clone()),
+            syn::ReturnType::Default => None,
+        },
+    };
+    let body = lw.f.new_block();
+    lw.f.body = Some(body);
+    for (n, arg) in item.sig.inputs.iter().enumerate() {
+        let (ident, ty, mut_pat) = match arg {
+            syn::FnArg::Typed(pt) => match &*pt.pat {
+                Pat::Ident(pi) => (pi.ident.clone(), (*pt.ty).clone(), pi.mutability.is_some()),
+                _ => (unnamed_param(n), (*pt.ty).clone(), false),
+            },
+            syn::FnArg::Receiver(r) => match crate::types::receiver_type(r) {
+                Ok(ty) => (syn::Ident::new("self", r.self_token.span), ty, false),
+                Err(()) => continue,
+            },
+        };
+        let mutable = mut_pat || matches!(&ty, syn::Type::Reference(r) if r.mutability.is_some());
+        let kind = if crate::types::is_inactive_type(&ty) {
+            Kind::Discrete
+        } else if crate::types::is_float_type(&ty) {
+            Kind::Float
+        } else {
+            Kind::Unknown
+        };
+        let name = ident.to_string();
+        let v = lw.f.new_value(Some(name.clone()), ValueDef::Param(n), kind);
+        lw.f.params.push(Param {
+            ident: ident.clone(),
+            ty,
+            active: active.get(n).copied().unwrap_or(false),
+            value: v,
+        });
+        if mutable {
+            lw.f.mutable_names.insert(name.clone());
+        }
+        lw.env.push(Binding::new(name, Some(v), mutable));
+    }
+    lw.seq(
+        body,
+        &item.block.stmts,
+        &[],
+        &Finish::Return,
+        item.block.span(),
+    );
+    lw
+}
+
+impl Lowering {
+    fn err(&mut self, span: Span, msg: impl Into<String>) {
+        self.errors.push(syn::Error::new(span, msg.into()));
+    }
+
+    /// An error underlining the whole of `node`, not just its first token.
+    fn err_at(&mut self, node: &dyn ToTokens, msg: impl Into<String>) {
+        self.errors.push(syn::Error::new_spanned(node, msg.into()));
+    }
+
+    fn lookup(&self, name: &str) -> Option<usize> {
+        self.env.iter().rposition(|b| b.name == name)
+    }
+
+    fn bind(&mut self, name: String, v: Option<Value>) {
+        self.bind_mut(name, v, false);
+    }
+
+    fn bind_mut(&mut self, name: String, v: Option<Value>, mutable: bool) {
+        if mutable {
+            self.f.mutable_names.insert(name.clone());
+        }
+        if let Some(v) = v {
+            if self.f.values[v.index()].name.is_none() {
+                self.f.values[v.index()].name = Some(name.clone());
+            }
+        }
+        self.env.push(Binding::new(name, v, mutable));
+    }
+
+    fn kind(&self, v: Value) -> Kind {
+        self.f.value(v).kind
+    }
+
+    /// An instruction with one result.
+    fn inst1(&mut self, b: Block, kind: InstKind, rk: Kind, span: Span) -> Value {
+        let i = self.f.push_inst(b, kind, 1, rk, span);
+        self.f.inst(i).results[0]
+    }
+
+    fn current(&mut self, slots: &[usize], span: Span) -> Vec<Value> {
+        let mut out = Vec::new();
+        for &s in slots {
+            match self.env[s].value {
+                Some(v) => out.push(v),
+                None => {
+                    let name = self.env[s].name.clone();
+                    self.err(
+                        span,
+                        format!(
+                            "`{name}` may be unassigned here: give it a value where it is declared \
+                             (`let {name} = 0.0;`)"
+                        ),
+                    );
+                    let v = self.inst1(
+                        self.f.body(),
+                        InstKind::Const(quote!(0.0)),
+                        Kind::Unknown,
+                        span,
+                    );
+                    out.push(v);
+                }
+            }
+        }
+        out
+    }
+
+    /// Slots of variables in scope that `node` may assign to.
+    fn assigned_slots(&self, node: impl FnOnce(&mut AssignedNames)) -> Vec<usize> {
+        let mut names = AssignedNames(Vec::new(), Vec::new());
+        node(&mut names);
+        // The local closures it mentions run there too (`add(x)` with `let mut add = |v| s += v;`).
+        let mut seen: Vec<String> = Vec::new();
+        while let Some(m) = names.1.pop() {
+            if seen.contains(&m) {
+                continue;
+            }
+            if let Some(def) = self.lookup(&m).and_then(|s| self.env[s].closure.clone()) {
+                names.visit_expr(&def.expr.body);
+            }
+            seen.push(m);
+        }
+        let mut slots = Vec::new();
+        for n in names.0 {
+            if let Some(s) = self.lookup(&n) {
+                if !slots.contains(&s) {
+                    slots.push(s);
+                }
+            }
+        }
+        slots
+    }
+}

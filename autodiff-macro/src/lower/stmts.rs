@@ -1,0 +1,426 @@
+//! Statements and bindings: statement sequences and how they end, `let` patterns, assignments
+//! to variables and to elements of local arrays.
+
+use super::*;
+
+impl Lowering {
+    // ---------------------------------------------------------------- statement sequences
+
+    /// Lowers `stmts` into block `b`, then the continuations, then `finish`.
+    pub(super) fn seq(
+        &mut self,
+        b: Block,
+        stmts: &[Stmt],
+        conts: &[Cont],
+        finish: &Finish,
+        span: Span,
+    ) {
+        let scope = self.env.len();
+        let mut tail: Option<Value> = None;
+        let mut tail_span = span;
+        let want_tail = wants_tail(conts, finish);
+        for (i, stmt) in stmts.iter().enumerate() {
+            let is_last = i + 1 == stmts.len();
+            let rest = &stmts[i + 1..];
+            match stmt {
+                Stmt::Expr(e, semi) => {
+                    let is_tail = is_last && semi.is_none();
+                    if let Some(()) = self.try_jump(b, e) {
+                        return;
+                    }
+                    if matches!(e, Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_))
+                        && contains_return(e)
+                    {
+                        self.loop_with_return(b, e, rest, conts, finish);
+                        self.env.truncate(scope);
+                        return;
+                    }
+                    if matches!(e, Expr::If(_) | Expr::Match(_)) && diverges(e) {
+                        let mut all: Vec<Cont> = conts.iter().map(Cont::clone_ref).collect();
+                        all.push(Cont {
+                            stmts: rest,
+                            bind: None,
+                            tail_through: is_tail,
+                            scope_len: self.env.len(),
+                        });
+                        self.diverging(b, e, &all, finish);
+                        self.env.truncate(scope);
+                        return;
+                    }
+                    let v = self.expr(b, e, is_tail && want_tail);
+                    if is_tail {
+                        tail = v;
+                        tail_span = e.span();
+                    }
+                }
+                Stmt::Local(local) => {
+                    if let Some(init) = &local.init {
+                        if let Some((else_tok, _)) = &init.diverge {
+                            self.err(
+                                else_tok.span,
+                                "`let ... else` is not supported in differentiated functions; \
+                                 use `match`",
+                            );
+                            continue;
+                        }
+                        let e = &*init.expr;
+                        if let Expr::Closure(cl) = e {
+                            self.define_closure(&local.pat, cl);
+                            continue;
+                        }
+                        if matches!(e, Expr::If(_) | Expr::Match(_)) && diverges(e) {
+                            let mut all: Vec<Cont> = conts.iter().map(Cont::clone_ref).collect();
+                            all.push(Cont {
+                                stmts: rest,
+                                bind: Some(&local.pat),
+                                tail_through: false,
+                                scope_len: self.env.len(),
+                            });
+                            self.diverging(b, e, &all, finish);
+                            self.env.truncate(scope);
+                            return;
+                        }
+                        let v = self.expr(b, e, true);
+                        self.bind_pat(b, &local.pat, v, e.span());
+                    } else {
+                        self.declare_uninit(&local.pat);
+                    }
+                }
+                Stmt::Macro(m) => {
+                    self.opaque_macro(b, &m.mac, false, m.span());
+                }
+                Stmt::Item(item) => {
+                    self.err_at(
+                        &item,
+                        format!(
+                            "`{}` items inside a differentiated function are not supported; move \
+                             the item out of the function",
+                            item_kind(item)
+                        ),
+                    );
+                }
+            }
+        }
+        self.env.truncate(scope);
+        self.finish_with(b, tail, tail_span, conts, finish);
+    }
+
+    /// Applies the continuations, innermost first, then `finish`.
+    pub(super) fn finish_with(
+        &mut self,
+        b: Block,
+        tail: Option<Value>,
+        span: Span,
+        conts: &[Cont],
+        finish: &Finish,
+    ) {
+        if let Some((last, outer)) = conts.split_last() {
+            self.env.truncate(last.scope_len);
+            if let Some(pat) = last.bind {
+                self.bind_pat(b, pat, tail, span);
+            }
+            if last.stmts.is_empty() && last.tail_through {
+                self.finish_with(b, tail, span, outer, finish);
+                return;
+            }
+            // The bound variables stay in scope for the rest: `seq` truncates to its own start.
+            self.seq(b, last.stmts, outer, finish, span);
+            return;
+        }
+        let term = match finish {
+            Finish::Return => match tail {
+                Some(v) => Term::Return(v),
+                None => {
+                    self.err(
+                        span,
+                        "a differentiated function must end with the value it returns",
+                    );
+                    return;
+                }
+            },
+            Finish::Continue => {
+                let slots = self
+                    .loops
+                    .last()
+                    .map(|l| l.slots.clone())
+                    .unwrap_or_default();
+                Term::Continue(self.current(&slots, span))
+            }
+            Finish::Yield { slots, want_value } => {
+                let mut vals = self.current(slots, span);
+                if *want_value {
+                    match tail {
+                        Some(v) => vals.push(v),
+                        None => {
+                            self.err(span, "this branch has no value, but its result is used");
+                            return;
+                        }
+                    }
+                }
+                Term::Yield(vals)
+            }
+        };
+        self.f.block_mut(b).term = term;
+    }
+
+    // ---------------------------------------------------------------- bindings
+
+    pub(super) fn declare_uninit(&mut self, pat: &Pat) {
+        match pat {
+            Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+                self.bind_mut(pi.ident.to_string(), None, pi.mutability.is_some());
+            }
+            Pat::Type(pt) => self.declare_uninit(&pt.pat),
+            // `let (r0, r1, r2);`, each assigned later.
+            Pat::Tuple(pt) => pt.elems.iter().for_each(|p| self.declare_uninit(p)),
+            Pat::Paren(pp) => self.declare_uninit(&pp.pat),
+            Pat::Wild(_) => {}
+            _ => self.err_at(
+                &pat,
+                "this pattern is not supported in `let`; use a name or a tuple of names",
+            ),
+        }
+    }
+
+    pub(super) fn bind_pat(&mut self, b: Block, pat: &Pat, v: Option<Value>, span: Span) {
+        match pat {
+            Pat::Ident(pi) => {
+                if pi.by_ref.is_some() || pi.subpat.is_some() {
+                    self.err_at(&pat, "`ref` and `@` patterns are not supported here");
+                    return;
+                }
+                if v.is_none() {
+                    self.err(span, "this expression has no value to bind");
+                }
+                self.bind_mut(pi.ident.to_string(), v, pi.mutability.is_some());
+            }
+            Pat::Type(pt) => {
+                let v = v.map(|v| {
+                    let kind = if crate::types::is_inactive_type(&pt.ty) {
+                        Kind::Discrete
+                    } else if crate::types::is_float_type(&pt.ty) {
+                        Kind::Float
+                    } else {
+                        self.kind(v)
+                    };
+                    self.inst1(
+                        b,
+                        InstKind::Ascribe {
+                            value: v,
+                            ty: (*pt.ty).clone(),
+                        },
+                        kind,
+                        pt.span(),
+                    )
+                });
+                self.bind_pat(b, &pt.pat, v, span);
+            }
+            Pat::Tuple(pt) => {
+                let Some(v) = v else {
+                    self.err(span, "this expression has no value to destructure");
+                    return;
+                };
+                for (n, p) in pt.elems.iter().enumerate() {
+                    let field = self.field(b, v, n as u32, p.span());
+                    self.bind_pat(b, p, Some(field), span);
+                }
+            }
+            Pat::Paren(pp) => self.bind_pat(b, &pp.pat, v, span),
+            Pat::Wild(_) => {}
+            _ => self.err_at(
+                &pat,
+                "this pattern is not supported in `let`; use a name, `_`, or a tuple of them",
+            ),
+        }
+    }
+
+    /// `v.n`, looking through tuples built in this function.
+    pub(super) fn field(&mut self, b: Block, v: Value, n: u32, span: Span) -> Value {
+        if let ValueDef::Result(i, 0) = self.f.value(v).def {
+            if let InstKind::Tuple(elems) = &self.f.inst(i).kind {
+                if let Some(&e) = elems.get(n as usize) {
+                    return e;
+                }
+            }
+        }
+        let k = self.kind(v);
+        self.inst1(b, InstKind::Field(v, n), k, span)
+    }
+
+    /// `base[index] = value` on a local array variable.
+    pub(super) fn assign_index(&mut self, b: Block, ix: &syn::ExprIndex, v: Option<Value>) {
+        let Expr::Path(p) = &*ix.expr else {
+            self.err_at(
+                &ix.expr,
+                "only elements of local array variables can be assigned (`h[i] = ..`)",
+            );
+            return;
+        };
+        let Some(base) = self.expr(b, &ix.expr, true) else {
+            return;
+        };
+        let Some(index) = self.expr(b, &ix.index, true) else {
+            return;
+        };
+        let Some(value) = v else { return };
+        if let ValueDef::Param(_) = self.f.value(base).def {
+            let mutable = p
+                .path
+                .get_ident()
+                .and_then(|id| self.lookup(&id.to_string()))
+                .is_some_and(|slot| self.env[slot].mutable);
+            if !mutable {
+                self.err_at(
+                    &ix,
+                    "assigning to an element of a parameter needs the parameter declared `mut` \
+                     (or taken as `&mut`); or copy it into a local array first \
+                     (`let mut h = x.to_vec();`)",
+                );
+                return;
+            }
+        }
+        let kind = self.kind(base).join(self.kind(value));
+        let r = self.inst1(
+            b,
+            InstKind::IndexSet { base, index, value },
+            kind,
+            ix.span(),
+        );
+        self.assign(&Expr::Path(p.clone()), Some(r));
+    }
+
+    pub(super) fn assign(&mut self, target: &Expr, v: Option<Value>) {
+        let name = match target {
+            Expr::Path(p) if p.qself.is_none() => p.path.get_ident().map(|i| i.to_string()),
+            _ => None,
+        };
+        let Some(name) = name else {
+            let what = match target {
+                Expr::Index(_) => {
+                    "assignment to an element (`h[i] = ..`) is not supported yet; build the \
+                     value with scalar variables"
+                }
+                Expr::Unary(_) => {
+                    "writing through a reference (`*r = ..`) is not supported; return the new \
+                     value instead"
+                }
+                Expr::Field(_) => "assignment to a field is not supported; use a variable",
+                _ => "only variables can be assigned to in a differentiated function",
+            };
+            self.err_at(&target, what);
+            return;
+        };
+        match self.lookup(&name) {
+            Some(slot) => {
+                if let Some(v) = v {
+                    if self.f.values[v.index()].name.is_none() {
+                        self.f.values[v.index()].name = Some(name.clone());
+                    }
+                }
+                self.env[slot].value = v;
+            }
+            None => self.err_at(
+                &target,
+                format!("cannot assign to `{name}`: it is not a local variable or parameter"),
+            ),
+        }
+    }
+
+    pub(super) fn inline_block(&mut self, b: Block, stmts: &[Stmt], want: bool) -> Option<Value> {
+        let scope = self.env.len();
+        let mut tail = None;
+        for (i, stmt) in stmts.iter().enumerate() {
+            let is_last = i + 1 == stmts.len();
+            match stmt {
+                Stmt::Expr(e, semi) => {
+                    let is_tail = is_last && semi.is_none();
+                    let v = self.expr(b, e, is_tail && want);
+                    if is_tail {
+                        tail = v;
+                    }
+                }
+                Stmt::Local(local) => {
+                    if let Some(init) = &local.init {
+                        if let Some((else_tok, _)) = &init.diverge {
+                            self.err(
+                                else_tok.span,
+                                "`let ... else` is not supported; use `match`",
+                            );
+                            continue;
+                        }
+                        if let Expr::Closure(cl) = &*init.expr {
+                            self.define_closure(&local.pat, cl);
+                            continue;
+                        }
+                        let v = self.expr(b, &init.expr, true);
+                        self.bind_pat(b, &local.pat, v, init.expr.span());
+                    } else {
+                        self.declare_uninit(&local.pat);
+                    }
+                }
+                Stmt::Macro(m) => {
+                    self.opaque_macro(b, &m.mac, false, m.span());
+                }
+                Stmt::Item(item) => self.err_at(
+                    &item,
+                    format!(
+                        "`{}` items inside a differentiated function are not supported; move the \
+                         item out of the function",
+                        item_kind(item)
+                    ),
+                ),
+            }
+        }
+        self.env.truncate(scope);
+        tail
+    }
+}
+
+/// Whether the value of a statement list's tail expression is used.
+pub(super) fn wants_tail(conts: &[Cont], finish: &Finish) -> bool {
+    match conts.split_last() {
+        None => match finish {
+            Finish::Return => true,
+            Finish::Continue => false,
+            Finish::Yield { want_value, .. } => *want_value,
+        },
+        Some((last, outer)) => {
+            if last.bind.is_some() {
+                true
+            } else if last.stmts.is_empty() && last.tail_through {
+                wants_tail(outer, finish)
+            } else {
+                false
+            }
+        }
+    }
+}
+
+impl Cont<'_> {
+    pub(super) fn clone_ref(&self) -> Self {
+        Cont {
+            stmts: self.stmts,
+            bind: self.bind,
+            tail_through: self.tail_through,
+            scope_len: self.scope_len,
+        }
+    }
+}
+
+/// The keyword of an item, for messages.
+pub(super) fn item_kind(item: &syn::Item) -> &'static str {
+    match item {
+        syn::Item::Const(_) => "const",
+        syn::Item::Fn(_) => "fn",
+        syn::Item::Static(_) => "static",
+        syn::Item::Struct(_) => "struct",
+        syn::Item::Enum(_) => "enum",
+        syn::Item::Impl(_) => "impl",
+        syn::Item::Use(_) => "use",
+        syn::Item::Mod(_) => "mod",
+        syn::Item::Trait(_) => "trait",
+        syn::Item::Type(_) => "type",
+        syn::Item::Macro(_) => "macro_rules!",
+        _ => "nested",
+    }
+}

@@ -1,0 +1,115 @@
+//! Questions about syntax trees: which names a pattern binds, which variables code assigns.
+
+use super::*;
+
+pub(super) fn collect_pat_bindings(p: &Pat, out: &mut Vec<syn::Ident>) {
+    match p {
+        Pat::Ident(pi) => {
+            // A lone capitalised name is a unit variant or constant, not a binding.
+            let s = pi.ident.to_string();
+            let is_const_like =
+                pi.subpat.is_none() && s.chars().next().is_some_and(|c| c.is_uppercase());
+            if !is_const_like {
+                out.push(pi.ident.clone());
+            }
+            if let Some((_, sub)) = &pi.subpat {
+                collect_pat_bindings(sub, out);
+            }
+        }
+        Pat::Or(po) => {
+            if let Some(first) = po.cases.first() {
+                collect_pat_bindings(first, out);
+            }
+        }
+        Pat::Paren(pp) => collect_pat_bindings(&pp.pat, out),
+        Pat::Reference(pr) => collect_pat_bindings(&pr.pat, out),
+        Pat::Slice(ps) => ps.elems.iter().for_each(|e| collect_pat_bindings(e, out)),
+        Pat::Struct(ps) => ps
+            .fields
+            .iter()
+            .for_each(|f| collect_pat_bindings(&f.pat, out)),
+        Pat::Tuple(pt) => pt.elems.iter().for_each(|e| collect_pat_bindings(e, out)),
+        Pat::TupleStruct(pt) => pt.elems.iter().for_each(|e| collect_pat_bindings(e, out)),
+        Pat::Type(pt) => collect_pat_bindings(&pt.pat, out),
+        _ => {}
+    }
+}
+
+/// Names assigned (`x = ..`, `x += ..`) anywhere inside a node.
+/// The second list holds every plain name the node mentions: the closures it may call.
+pub struct AssignedNames(pub(super) Vec<String>, pub(super) Vec<String>);
+
+impl<'ast> Visit<'ast> for AssignedNames {
+    fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
+        let target = match &*a.left {
+            Expr::Index(ix) => &*ix.expr,
+            t => t,
+        };
+        if let Expr::Path(p) = target {
+            if let Some(id) = p.path.get_ident() {
+                self.0.push(id.to_string());
+            }
+        }
+        syn::visit::visit_expr_assign(self, a);
+    }
+    fn visit_expr_binary(&mut self, b: &'ast syn::ExprBinary) {
+        use syn::BinOp as B;
+        if matches!(
+            b.op,
+            B::AddAssign(_) | B::SubAssign(_) | B::MulAssign(_) | B::DivAssign(_) | B::RemAssign(_)
+        ) {
+            let target = match &*b.left {
+                Expr::Index(ix) => &*ix.expr,
+                t => t,
+            };
+            if let Expr::Path(p) = target {
+                if let Some(id) = p.path.get_ident() {
+                    self.0.push(id.to_string());
+                }
+            }
+        }
+        syn::visit::visit_expr_binary(self, b);
+    }
+    fn visit_expr_method_call(&mut self, mc: &'ast syn::ExprMethodCall) {
+        // `v.push(x)`: a new version of `v`.
+        if MutId::find(&mc.method.to_string()).is_some() {
+            if let Expr::Path(p) = &*mc.receiver {
+                if let Some(id) = p.path.get_ident() {
+                    self.0.push(id.to_string());
+                }
+            }
+        }
+        syn::visit::visit_expr_method_call(self, mc);
+    }
+    fn visit_expr_return(&mut self, r: &'ast syn::ExprReturn) {
+        // Inside a loop, `return` sets the loop-carried return value and flag.
+        self.0.push(RET_VALUE.into());
+        self.0.push(RET_FLAG.into());
+        syn::visit::visit_expr_return(self, r);
+    }
+    fn visit_expr_reference(&mut self, r: &'ast syn::ExprReference) {
+        // `&mut x` lends `x` to code that may change it.
+        if r.mutability.is_some() {
+            let mut target = &*r.expr;
+            while let Expr::Field(f) = target {
+                target = &f.base;
+            }
+            if let Expr::Path(p) = target {
+                if let Some(id) = p.path.get_ident() {
+                    self.0.push(id.to_string());
+                }
+            }
+        }
+        syn::visit::visit_expr_reference(self, r);
+    }
+    fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+        if let Some(id) = p.path.get_ident() {
+            self.1.push(id.to_string());
+        }
+    }
+    fn visit_expr_closure(&mut self, c: &'ast syn::ExprClosure) {
+        // Closures are expanded where they are used: what they assign, that code assigns.
+        self.visit_expr(&c.body);
+    }
+    fn visit_item(&mut self, _: &'ast syn::Item) {}
+}

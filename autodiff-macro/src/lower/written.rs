@@ -1,0 +1,289 @@
+//! Code run as written: macros, and methods the lowering does not follow (a turbofish, a
+//! closure over ndarray's elements), with the variables they name bound to copies of their
+//! values; and comparisons and logic, whose discrete results are computed from lowered operands.
+
+use super::*;
+
+impl Lowering {
+    /// Comparisons, `&&`, `||` and bit operations: discrete results. Their operands are
+    /// lowered as values (so the derivative sees what they read); `&&` and `||` evaluate
+    /// their right side only when Rust would, as an `if`.
+    pub(super) fn logic(&mut self, b: Block, bin: &syn::ExprBinary) -> Option<Value> {
+        use syn::BinOp as B;
+        let span = bin.span();
+        if matches!(bin.op, B::And(_) | B::Or(_)) {
+            let l = self.expr(b, &bin.left, true)?;
+            let then = self.f.new_block();
+            let els = self.f.new_block();
+            let (rhs_block, short_block) = match bin.op {
+                B::And(_) => (then, els),
+                _ => (els, then),
+            };
+            let saved = self.env.clone();
+            let r = self.expr(rhs_block, &bin.right, true);
+            self.env = saved;
+            let r = r?;
+            self.f.block_mut(rhs_block).term = Term::Yield(vec![r]);
+            let short = match bin.op {
+                B::And(_) => quote!(false),
+                _ => quote!(true),
+            };
+            let c = self.inst1(short_block, InstKind::Const(short), Kind::Discrete, span);
+            self.f.block_mut(short_block).term = Term::Yield(vec![c]);
+            let i = self.f.push_inst(
+                b,
+                InstKind::If { cond: l, then, els },
+                1,
+                Kind::Discrete,
+                span,
+            );
+            return Some(self.f.inst(i).results[0]);
+        }
+        let l = self.expr(b, &bin.left, true);
+        let r = self.expr(b, &bin.right, true);
+        let (l, r) = (l?, r?);
+        let op = bin.op;
+        if matches!(
+            op,
+            B::Eq(_) | B::Ne(_) | B::Lt(_) | B::Le(_) | B::Gt(_) | B::Ge(_)
+        ) {
+            // Compared by reference, as `PartialEq` and `PartialOrd` do: a `Vec` compared is
+            // not moved away.
+            let mut_refs = self.f.borrowed_mut_versions();
+            let operand = |s: &mut Self, v: Value, name: &str| {
+                let id = syn::Ident::new(name, Span::call_site());
+                if s.is_reference(v) || mut_refs.contains(&v) || !s.may_be_container(v) {
+                    (v, quote!(#id))
+                } else {
+                    let k = s.kind(v);
+                    (s.inst1(b, InstKind::Ref(v), k, span), quote!((*#id)))
+                }
+            };
+            let (vl, tl) = operand(self, l, "__ad_a");
+            let (vr, tr) = operand(self, r, "__ad_b");
+            return Some(self.int_op_kind(
+                b,
+                quote!(#tl #op #tr),
+                &[("__ad_a", vl), ("__ad_b", vr)],
+                Kind::Discrete,
+                span,
+            ));
+        }
+        Some(self.int_op_kind(
+            b,
+            quote!(__ad_a #op __ad_b),
+            &[("__ad_a", l), ("__ad_b", r)],
+            Kind::Discrete,
+            span,
+        ))
+    }
+
+    /// Tokens run as written, with the variables they name bound to their current values.
+    pub(super) fn opaque(
+        &mut self,
+        b: Block,
+        tokens: TokenStream,
+        kind: Kind,
+        want: bool,
+        span: Span,
+    ) -> Option<Value> {
+        self.opaque_inst(b, tokens, None, kind, want, span)
+    }
+
+    /// A macro call, run as written.
+    pub(super) fn opaque_macro(
+        &mut self,
+        b: Block,
+        m: &syn::Macro,
+        want: bool,
+        span: Span,
+    ) -> Option<Value> {
+        let name = m.path.segments.last().map(|s| s.ident.to_string());
+        self.opaque_inst(b, m.to_token_stream(), name, Kind::Unknown, want, span)
+    }
+
+    pub(super) fn opaque_inst(
+        &mut self,
+        b: Block,
+        tokens: TokenStream,
+        mac: Option<String>,
+        kind: Kind,
+        want: bool,
+        span: Span,
+    ) -> Option<Value> {
+        let (tokens, uses) = self.with_refs(b, &tokens.clone(), tokens, span);
+        let i = self.f.push_inst(
+            b,
+            InstKind::Opaque { tokens, uses, mac },
+            usize::from(want),
+            kind,
+            span,
+        );
+        self.f.inst(i).results.first().copied()
+    }
+
+    /// Variables in scope named in `tokens`, with their current values.
+    pub(super) fn free_uses(&mut self, tokens: &TokenStream) -> Vec<(syn::Ident, Value)> {
+        let mut idents = Vec::new();
+        collect_idents(tokens.clone(), &mut idents);
+        let mut out: Vec<(syn::Ident, Value)> = Vec::new();
+        for id in idents {
+            let s = id.to_string();
+            if out.iter().any(|(o, _)| *o == s) {
+                continue;
+            }
+            if let Some(slot) = self.lookup(&s) {
+                if self.env[slot].closure.is_some() || self.env[slot].window.is_some() {
+                    let (what, instead) = if self.env[slot].closure.is_some() {
+                        ("the closure", format!("let y = {s}(x);"))
+                    } else {
+                        ("the window", format!("let y = {s}[i];"))
+                    };
+                    self.err(
+                        id.span(),
+                        format!(
+                            "{what} `{s}` is used in code the macro runs as written (a macro, or a \
+                             method with a closure); compute the value first (`{instead}`) and \
+                             use `y` there"
+                        ),
+                    );
+                    continue;
+                }
+                if let Some(v) = self.env[slot].value {
+                    out.push((syn::Ident::new(&s, id.span()), v));
+                }
+            }
+        }
+        out
+    }
+
+    /// The variables `scan` names, with their values, and `tokens` preceded by what gives those
+    /// names their Rust types. Values that are not references are passed by reference and
+    /// cloned there (`let v = v.clone();`): the code runs on a copy, and the generated code keeps
+    /// its own (a `Vec` named in `println!` is not moved away). An item that is a reference in
+    /// Rust is one there too (`let v = &v;`).
+    pub(super) fn with_refs(
+        &mut self,
+        b: Block,
+        scan: &TokenStream,
+        tokens: TokenStream,
+        span: Span,
+    ) -> (TokenStream, Vec<(syn::Ident, Value)>) {
+        let uses = self.free_uses(scan);
+        let mut_refs = self.f.borrowed_mut_versions();
+        // Code run as written works on copies: what it assigns would be lost.
+        if let Ok(e) = syn::parse2::<Expr>(scan.clone()) {
+            let mut names = AssignedNames(Vec::new(), Vec::new());
+            names.visit_expr(&e);
+            let mut seen: Vec<String> = Vec::new();
+            for n in names.0 {
+                if n.starts_with("__ad_") || seen.contains(&n) || self.lookup(&n).is_none() {
+                    continue;
+                }
+                self.err(
+                    span,
+                    format!(
+                        "this code runs as written (a method with a closure, or a macro), and it \
+                         changes `{n}`, which the generated code could not see; write it as a \
+                         `for` loop, or with the iterator adapters that are followed \
+                         (`for_each`, `fold`, `map`, ..)"
+                    ),
+                );
+                seen.push(n);
+            }
+        }
+        let mut prefix = TokenStream::new();
+        let mut out = Vec::new();
+        for (id, v) in uses {
+            let refs = self
+                .lookup(&id.to_string())
+                .map_or(0, |slot| self.env[slot].refs);
+            if self.is_reference(v) || mut_refs.contains(&v) {
+                // A reference is copied (a `&mut` one reborrowed) as it is.
+                out.push((id.clone(), v));
+            } else {
+                let k = self.kind(v);
+                let r = self.inst1(b, InstKind::Ref(v), k, span);
+                prefix.extend(quote!(let #id = #id.clone();));
+                out.push((id.clone(), r));
+            }
+            if refs > 0 {
+                let amps = (0..refs).map(|_| quote!(&));
+                prefix.extend(quote!(let #id = #(#amps)* #id;));
+            }
+        }
+        if prefix.is_empty() {
+            (tokens, out)
+        } else {
+            (quote!(#prefix #tokens), out)
+        }
+    }
+
+    /// Whether a value may be a container (a `Vec`, an array, a `String`): a parameter of such
+    /// a type, or what code run as written, a call or a mutation made. Numbers computed by
+    /// operators, literals, element reads and casts are not.
+    pub(super) fn may_be_container(&self, v: Value) -> bool {
+        match self.f.value(v).def {
+            ValueDef::Param(n) => {
+                let ty = &self.f.params[n].ty;
+                !(crate::types::is_scalar_float(ty)
+                    || crate::types::is_inactive_type(ty)
+                        && !matches!(ty, syn::Type::Path(p)
+                        if p.path.segments.last().is_some_and(|s| {
+                            matches!(s.ident.to_string().as_str(), "Vec" | "String" | "Option" | "Box")
+                        })))
+            }
+            ValueDef::Result(i, _) => matches!(
+                self.f.inst(i).kind,
+                InstKind::Opaque { .. }
+                    | InstKind::Call { .. }
+                    | InstKind::Mutate { .. }
+                    | InstKind::IndexSet { .. }
+                    | InstKind::Tuple(_)
+            ),
+            _ => false,
+        }
+    }
+
+    /// Whether a value is a reference in the generated code (a parameter of reference type,
+    /// `&x`, a field of a borrowed struct): copying it moves nothing.
+    pub(super) fn is_reference(&self, v: Value) -> bool {
+        match self.f.value(v).def {
+            ValueDef::Param(n) => matches!(self.f.params[n].ty, syn::Type::Reference(_)),
+            ValueDef::Result(i, _) => {
+                matches!(
+                    self.f.inst(i).kind,
+                    InstKind::Ref(_) | InstKind::FieldRef(..)
+                )
+            }
+            ValueDef::BlockParam(..) | ValueDef::Tangent(_) => false,
+        }
+    }
+}
+
+pub(super) fn collect_idents(tokens: TokenStream, out: &mut Vec<syn::Ident>) {
+    for tt in tokens {
+        match tt {
+            TokenTree::Ident(i) => out.push(i),
+            TokenTree::Group(g) => collect_idents(g.stream(), out),
+            TokenTree::Literal(l) => {
+                // Inline format arguments: `println!("{x}")`.
+                let s = l.to_string();
+                if s.starts_with('"') {
+                    let mut rest = s.as_str();
+                    while let Some(open) = rest.find('{') {
+                        rest = &rest[open + 1..];
+                        let name: String = rest
+                            .chars()
+                            .take_while(|c| c.is_alphanumeric() || *c == '_')
+                            .collect();
+                        if !name.is_empty() && !name.chars().next().unwrap_or('0').is_numeric() {
+                            out.push(syn::Ident::new(&name, l.span()));
+                        }
+                    }
+                }
+            }
+            TokenTree::Punct(_) => {}
+        }
+    }
+}
