@@ -383,7 +383,13 @@ fn phase_times() {
     crate::forward::jvp(&mut fj, &act.active, &mut tys_j);
     eprintln!("jvp        {:?}", t.elapsed());
     let t = Instant::now();
-    let code = crate::codegen::generate(&fj, &tys_j, &crate::plan::Plan::default(), &act.active, &quote::quote!(::autodiff));
+    let code = crate::codegen::generate(
+        &fj,
+        &tys_j,
+        &crate::plan::Plan::default(),
+        &act.active,
+        &quote::quote!(::autodiff),
+    );
     eprintln!("codegen j  {:?}", t.elapsed());
     let t = Instant::now();
     let s = code.forward.to_string().len();
