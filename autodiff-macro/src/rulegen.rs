@@ -873,6 +873,32 @@ mod tests {
     }
 
     #[test]
+    fn every_rule_tangent_is_checked_against_finite_differences() {
+        // The runtime's tests of the tangents list every rule by name.
+        let tests = [
+            include_str!("../../autodiff-runtime/src/rules/tangents/float.rs"),
+            include_str!("../../autodiff-runtime/src/rules/tangents/arith.rs"),
+        ]
+        .concat();
+        let mut n = 0;
+        for request in [
+            "declare FloatRules",
+            "declare ArithRules",
+            "declare NegRule",
+        ] {
+            let out = expand_str(request);
+            for item in out.split("fn ").skip(1) {
+                let name = item.split_whitespace().next().unwrap_or_default();
+                if name.contains("_vjp") && name.ends_with("_jvp") {
+                    n += 1;
+                    assert!(tests.contains(name), "`{name}` has no test of its own");
+                }
+            }
+        }
+        assert!(n > 60, "{n} tangents");
+    }
+
+    #[test]
     fn malformed_requests_are_errors() {
         for request in [
             "declare Nothing",

@@ -148,4 +148,6 @@ pub use scalar::{ArithRules, HasShape, NegRule, ShapeOf, d};
 pub use tensor::{DotRules, TensorRules};
 
 #[cfg(test)]
+mod tangents;
+#[cfg(test)]
 mod testing;
