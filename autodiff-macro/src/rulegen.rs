@@ -50,6 +50,15 @@ use crate::prim::{self, Arg, PrimDef, PrimId, Syntax};
 use deriv::{Sym, shared_calls};
 use form::{Cot, Ex, idents, strip_parens, subst, sum};
 
+/// Whether the runtime has the tangents of `p`'s reverse rules (`<rule>_jvp`), which this module
+/// writes for the float methods and the operators: second derivatives on arrays call them where
+/// a rule is not multilinear.
+pub fn writes_rule_tangents(p: PrimId) -> bool {
+    let d = p.def();
+    matches!(d.rule, "FloatRules" | "FloatArgRules")
+        || matches!(d.syntax, Syntax::Binary | Syntax::Neg)
+}
+
 /// Expands one `__rules!` invocation.
 pub fn expand(input: TokenStream) -> TokenStream {
     prim::new_expansion();
