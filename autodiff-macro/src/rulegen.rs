@@ -10,28 +10,36 @@
 //! items. `__rules!(MODE TRAIT[<TYPE>] [over ELEM])`:
 //!
 //! - `declare FloatRules`, `declare FloatArgRules<A>`, `declare ArithRules`, `declare NegRule`:
-//!   the trait's items, each documented with the entry's math and form.
+//!   the trait's items, each documented with the entry's math and form: per differentiable
+//!   operand `k` the reverse rule `<name>_vjp[_k]`, the forward rule `<name>_jvp`, and per
+//!   reverse rule its tangent `<name>_vjp[_k]_jvp` (for second derivatives): the reverse rule's
+//!   arguments, `g`, the tangents `d<arg>` of the arguments it takes as values (not of shapes,
+//!   witnesses or integer operands), and `dg`; its value is the derivative of the rule along
+//!   them, the form differentiated by the chain rule (`deriv`).
 //! - `forms FloatRules`, `forms FloatArgRules<Self>`, `forms ArithRules`, `forms NegRule`, in
 //!   the impls for `f32` and `f64`: the forms written out. The reverse rule of operand `k` is
 //!   form `k` with `g` the cotangent; the forward rule is the sum, over the differentiable
 //!   operands, of their forms with `g` replaced by their tangents (with the tangent in place of
-//!   one component of a tuple cotangent and zero for the others, one sum per component).
+//!   one component of a tuple cotangent and zero for the others, one sum per component). A
+//!   reverse rule's tangent is its derived expression, with the calls it makes twice bound once.
 //! - `elementwise FloatRules over T`, `elementwise FloatArgRules<T> over T`, in the impls for
 //!   `Array<T, D>`: every element through the scalar rule of `T`; an argument of type `T` (the
 //!   scalar exponent of ndarray's `a.powf(p)`) is shared by every element and its cotangent is
 //!   the sum over the elements. The expansion names the trait `FloatRules` and `Zip` (for up to
-//!   six arrays), and calls `check_operands`, `map_elems` (for more) and `sum_elems`, which the
+//!   five arrays), and calls `check_operands`, `map_elems` (for more) and `sum_elems`, which the
 //!   runtime defines beside it.
 //! - `broadcast ArithRules<RHS>`, `broadcast NegRule`, in the impls for arrays (and scalars
 //!   beside arrays): the forms elementwise over the operands broadcast to the result's shape,
-//!   each cotangent reduced to its operand's shape. The expansion names `Zip`, `Side`, `reduce`,
-//!   `reduce_owned` and `ShapeOf`, which must be in scope. A form that is the cotangent itself,
+//!   each cotangent reduced to its operand's shape (and so each reverse rule's tangent). The
+//!   expansion names `Zip` (for up to five arrays), `map_broadcast` (for more), `Side`,
+//!   `reduce`, `reduce_owned` and `ShapeOf`, which must be in scope. A form that is the cotangent itself,
 //!   or its negation, is reduced before it is negated, without a temporary.
 //!
 //! Forms call the runtime's helpers as `d::name(..)`, so `d` must be in scope where forms are
 //! written out.
 
 mod arrays;
+mod deriv;
 mod form;
 
 use proc_macro2::{Ident, Span, TokenStream};
@@ -39,7 +47,17 @@ use quote::{ToTokens, format_ident, quote};
 use syn::parse::{Parse, ParseStream};
 
 use crate::prim::{self, Arg, PrimDef, PrimId, Syntax};
+use deriv::{Sym, shared_calls};
 use form::{Cot, Ex, idents, strip_parens, subst, sum};
+
+/// Whether the runtime has the tangents of `p`'s reverse rules (`<rule>_jvp`), which this module
+/// writes for the float methods and the operators: second derivatives on arrays call them where
+/// a rule is not multilinear.
+pub fn writes_rule_tangents(p: PrimId) -> bool {
+    let d = p.def();
+    matches!(d.rule, "FloatRules" | "FloatArgRules")
+        || matches!(d.syntax, Syntax::Binary | Syntax::Neg)
+}
 
 /// Expands one `__rules!` invocation.
 pub fn expand(input: TokenStream) -> TokenStream {
@@ -203,6 +221,11 @@ impl Entry {
         format_ident!("{}_jvp", self.def.name)
     }
 
+    /// The tangent of the reverse rule of operand `k`: `<rule>_jvp`.
+    fn vjp_jvp_name(&self, k: usize) -> Ident {
+        format_ident!("{}_jvp", self.id.rule_name(k))
+    }
+
     /// How the primitive is written: `x.log(b)`, `a + b`, `-x`.
     fn call_text(&self) -> String {
         let ops = self.def.operands;
@@ -226,6 +249,9 @@ fn symbol(name: &str) -> &'static str {
     }
 }
 
+/// The names with a tangent, and their tangents.
+type Tangents = Vec<(String, Sym)>;
+
 /// A parameter of a generated rule: its name and type.
 struct Param {
     name: Ident,
@@ -246,6 +272,10 @@ enum Role {
     Cotangent,
     /// The tangent of operand `j`.
     Tangent(usize),
+    /// The tangent of the primal result `y`.
+    ResultTangent,
+    /// The tangent of the cotangent `g`.
+    CotangentTangent,
 }
 
 impl Request {
@@ -383,6 +413,9 @@ impl Request {
             out.extend(self.vjp(e, k)?);
         }
         out.extend(self.jvp(e)?);
+        for k in e.diff() {
+            out.extend(self.vjp_jvp(e, k)?);
+        }
         Ok(out)
     }
 
@@ -435,7 +468,10 @@ impl Request {
                 });
             }
             Mode::Forms => forms_body(&params, expr.map(|x| x.ts)),
-            Mode::Elementwise => self.elementwise_vjp(e, k, &params, expr)?,
+            Mode::Elementwise => {
+                let read = expr.map(|x| idents(&x.ts)).unwrap_or_default();
+                self.elementwise_rule(e, k, &params, &read, &name)?
+            }
             Mode::Broadcast => self.broadcast_vjp(e, k, &params, &form, expr)?,
         };
         let params = named(&params, &used);
@@ -499,6 +535,152 @@ impl Request {
         })
     }
 
+    /// The parameters of the tangent of the reverse rule of operand `k`: the reverse rule's
+    /// (its arguments, then `g`), then the tangents `d<name>` of the arguments it reads as values
+    /// (not of shapes, witnesses or integer operands), in their order, then `dg`. Also the
+    /// tangent of each name that has one, for the derivative.
+    fn vjp_jvp_params(&self, e: &Entry, k: usize) -> syn::Result<(Vec<Param>, Tangents)> {
+        let mut ps = self.vjp_params(e, k)?;
+        let g = ps.pop().filter(|p| p.role == Role::Cotangent);
+        let reads = e.id.reads(k);
+        let (Some(g), true) = (g, ps.len() == reads.len()) else {
+            return Err(syn::Error::new(
+                Span::call_site(),
+                format!(
+                    "`{}`: the reverse rule's arguments are not what it reads",
+                    e.def.name
+                ),
+            ));
+        };
+        let mut tangents = Vec::new();
+        for (p, a) in ps.iter().zip(&reads) {
+            let Arg::Value(j) = *a else { continue };
+            let role = if j == e.n() {
+                Role::ResultTangent
+            } else if e.id.fixed_type(j).is_some() {
+                continue;
+            } else {
+                Role::Tangent(j)
+            };
+            tangents.push(Param {
+                name: format_ident!("d{}", p.name),
+                ty: p.ty.clone(),
+                role,
+            });
+        }
+        tangents.push(Param {
+            name: format_ident!("dg"),
+            ty: g.ty.clone(),
+            role: Role::CotangentTangent,
+        });
+        let names: Tangents = ps
+            .iter()
+            .chain([&g])
+            .filter(|p| {
+                let d = format!("d{}", p.name);
+                tangents.iter().any(|t| t.name == d)
+            })
+            .map(|p| (p.name.to_string(), Sym::Name(format!("d{}", p.name))))
+            .collect();
+        ps.push(g);
+        ps.extend(tangents);
+        Ok((ps, names))
+    }
+
+    /// The tangent of the reverse rule of operand `k`: its form differentiated along the
+    /// tangents of what it reads and of `g`.
+    fn vjp_jvp(&self, e: &Entry, k: usize) -> syn::Result<TokenStream> {
+        let name = e.vjp_jvp_name(k);
+        let (params, names) = self.vjp_jvp_params(e, k)?;
+        let ret = self.operand_ty(e, k);
+        let tangent = |n: &str| names.iter().find(|(m, _)| m == n).map(|(_, t)| t.clone());
+        let derived = Sym::parse(&e.form(k)?)?.diff(&tangent)?;
+        // Every value the rule reads, its tangent, the cotangent and its tangent.
+        let many = (params.len() > 7).then(|| quote!(#[allow(clippy::too_many_arguments)]));
+        let (body, used) = match self.mode {
+            Mode::Declare => {
+                let doc = self.vjp_jvp_doc(e, k, &params, &derived);
+                return Ok(quote! {
+                    #[doc = #doc]
+                    #many
+                    fn #name(#(#params),*) -> #ret;
+                });
+            }
+            Mode::Forms => {
+                let value = (derived != Sym::Zero).then(|| {
+                    let (bindings, body) = shared_calls(&derived);
+                    let lets = bindings.iter().map(|(n, s)| {
+                        let (n, s) = (format_ident!("{n}"), s.tokens());
+                        quote!(let #n = #s;)
+                    });
+                    let body = body.tokens();
+                    quote!(#(#lets)* #body)
+                });
+                forms_body(&params, value)
+            }
+            Mode::Elementwise => {
+                self.elementwise_rule(e, k, &params, &idents(&derived.tokens()), &name)?
+            }
+            Mode::Broadcast => self.broadcast_vjp_jvp(e, k, &params, &derived)?,
+        };
+        let params = named(&params, &used);
+        let inline = inline(self.mode);
+        Ok(quote! {
+            #inline
+            #many
+            fn #name(#(#params),*) -> #ret { #body }
+        })
+    }
+
+    fn vjp_jvp_doc(&self, e: &Entry, k: usize, params: &[Param], derived: &Sym) -> String {
+        let op = e.def.operands[k];
+        let tangents: Vec<String> = params
+            .iter()
+            .filter(|p| matches!(p.role, Role::Tangent(_) | Role::ResultTangent))
+            .map(|p| format!("`{}`", p.name))
+            .collect();
+        let along = match tangents.len() {
+            0 => "the tangent `dg` of `g`".to_string(),
+            _ => format!(
+                "the tangents {} of its value arguments and `dg` of `g`",
+                tangents.join(", ")
+            ),
+        };
+        let mut doc = format!(
+            "Tangent of `{}`, the reverse rule of `{}` for `{op}`: the derivative of the \
+             cotangent of `{op}` it returns along {along}, computed as `{}`.",
+            e.vjp_name(k),
+            e.call_text(),
+            derived.text()
+        );
+        doc += &self.result_notes(e, k);
+        if matches!(self.family, Family::Float | Family::FloatArg) {
+            doc += " An argument the reverse rule does not read (where the caller may pass the \
+                    cotangent) has no tangent, nor has an integer one.";
+        }
+        doc + " Derived from the reverse rule's form `"
+            + e.def.forms[k]
+            + "` by the chain \
+               rule, with `y` an argument of its own (its tangent `dy` is the caller's); a \
+               factor that is constant between kinks or jumps (the shares of `max`, `min` and \
+               `clamp`, the signs of `abs` and `copysign`) has derivative zero.\n\n"
+            + e.def.math
+    }
+
+    /// What the docs of operand `k`'s reverse rule and of its tangent say of their result's
+    /// shape.
+    fn result_notes(&self, e: &Entry, k: usize) -> String {
+        let op = e.def.operands[k];
+        match self.family {
+            Family::Arith => format!(" Reduced to the shape of `{op}` where `{op}` was broadcast."),
+            Family::FloatArg if k > 0 => format!(
+                " Where `{}` is an array and `{op}` one scalar, the sum over the elements.",
+                e.def.operands[0]
+            ),
+            _ => String::new(),
+        }
+    }
+
     fn vjp_doc(&self, e: &Entry, k: usize, expr: &Option<Ex>) -> String {
         let op = e.def.operands[k];
         let form = e.def.forms[k];
@@ -507,15 +689,7 @@ impl Request {
              of the result `y`, computed as `{form}`.",
             e.call_text()
         );
-        if self.family == Family::Arith {
-            doc += &format!(" Reduced to the shape of `{op}` where `{op}` was broadcast.");
-        }
-        if self.family == Family::FloatArg && k > 0 {
-            doc += &format!(
-                " Where `{}` is an array and `{op}` one scalar, the sum over the elements.",
-                e.def.operands[0]
-            );
-        }
+        doc += &self.result_notes(e, k);
         if matches!(self.family, Family::Float | Family::FloatArg) {
             let named = expr.as_ref().map(|x| idents(&x.ts)).unwrap_or_default();
             let read: Vec<String> = e
@@ -676,6 +850,61 @@ mod tests {
         assert!(out_ops.contains("(da + - db * y) / b"), "div: {out_ops}");
         // Unread arguments are named `_x` so that the impls compile warning-free.
         assert!(out.contains("fn exp_vjp (_x : & Self , y : & Self , g : & Self)"));
+    }
+
+    #[test]
+    fn reverse_rules_have_tangents_along_what_they_read() {
+        let out = expand_str("declare FloatRules");
+        // `exp_vjp` reads `y` (and `g`): the tangents are `dy` and `dg`.
+        assert!(out.contains(
+            "fn exp_vjp_jvp (x : & Self , y : & Self , g : & Self , dy : & Self , dg : & Self)"
+        ));
+        // No tangent of an integer operand.
+        assert!(out.contains(
+            "fn powi_vjp_jvp (x : & Self , n : & i32 , y : & Self , g : & Self , dx : & Self , \
+             dy : & Self , dg : & Self)"
+        ));
+        // No tangent of a shape.
+        let ops = expand_str("declare ArithRules");
+        assert!(
+            ops.contains(
+                "fn div_vjp_1_jvp (a : & ShapeOf < Self > , b : & Rhs , y : & Self :: Output , \
+                 g : & Self :: Output , db : & Rhs , dy : & Self :: Output , dg : & Self :: \
+                 Output) -> Rhs"
+            ),
+            "{ops}"
+        );
+        // The scalar bodies are the derived expressions.
+        let forms = expand_str("forms ArithRules");
+        assert!(forms.contains("(dg - g / b * db) / b"), "{forms}");
+        let forms = expand_str("forms FloatRules");
+        assert!(forms.contains("dg * y + g * dy"), "{forms}");
+    }
+
+    #[test]
+    fn every_rule_tangent_is_checked_against_finite_differences() {
+        // The runtime's tests of the tangents list every rule by name.
+        let tests = [
+            include_str!("../../autodiff-runtime/src/rules/tangents/float.rs"),
+            include_str!("../../autodiff-runtime/src/rules/tangents/arith.rs"),
+        ]
+        .concat();
+        let mut n = 0;
+        for request in [
+            "declare FloatRules",
+            "declare ArithRules",
+            "declare NegRule",
+        ] {
+            let out = expand_str(request);
+            for item in out.split("fn ").skip(1) {
+                let name = item.split_whitespace().next().unwrap_or_default();
+                if name.contains("_vjp") && name.ends_with("_jvp") {
+                    n += 1;
+                    assert!(tests.contains(name), "`{name}` has no test of its own");
+                }
+            }
+        }
+        assert!(n > 60, "{n} tangents");
     }
 
     #[test]

@@ -5,22 +5,23 @@
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{ToTokens, format_ident, quote};
 
+use super::deriv::Sym;
 use super::form::{Ex, idents};
 use super::{Entry, Family, Param, Request, Role};
 
 impl Request {
-    /// Every element through the scalar rule of the same name: `(body, parameters read)`.
-    pub(super) fn elementwise_vjp(
+    /// Operand `k`'s reverse rule `rule` (or its tangent), reading `read`: every element
+    /// through the scalar rule of the same name. `(body, parameters read)`.
+    pub(super) fn elementwise_rule(
         &self,
         e: &Entry,
         k: usize,
         params: &[Param],
-        expr: Option<Ex>,
+        read: &[String],
+        rule: &Ident,
     ) -> syn::Result<(TokenStream, Vec<String>)> {
-        let read = expr.map(|x| idents(&x.ts)).unwrap_or_default();
-        let rule = e.vjp_name(k);
         let sum_of_elements = self.family == Family::FloatArg && k > 0;
-        self.elementwise_call(e, params, &read, &rule, "g", |call| call, sum_of_elements)
+        self.elementwise_call(e, params, read, rule, "g", |call| call, sum_of_elements)
     }
 
     pub(super) fn elementwise_jvp(
@@ -85,7 +86,9 @@ impl Request {
                 Role::Operand(j) | Role::Tangent(j) => {
                     e.id.fixed_type(j).is_none() && (j == 0 || self.family == Family::Float)
                 }
-                Role::Result | Role::Cotangent => true,
+                Role::Result | Role::Cotangent | Role::ResultTangent | Role::CotangentTangent => {
+                    true
+                }
                 Role::Shape(_) => false,
             };
             if !is_array {
@@ -94,7 +97,11 @@ impl Request {
                 used.push(s);
                 continue;
             }
-            if tuple && matches!(p.role, Role::Result | Role::Cotangent) {
+            let of_result = matches!(
+                p.role,
+                Role::Result | Role::Cotangent | Role::ResultTangent | Role::CotangentTangent
+            );
+            if tuple && of_result {
                 let parts: Vec<Ident> = (0..e.id.outputs())
                     .map(|i| format_ident!("{}_{}", name, i))
                     .collect();
@@ -119,8 +126,8 @@ impl Request {
         let label = rule.to_string();
         let body = if sum_of_elements {
             quote!(sum_elems(#label, [#(#arrays),*], |[#(#names),*]| #call))
-        } else if arrays.len() <= 6 {
-            // `Zip` takes up to six arrays, and its loops vectorize.
+        } else if arrays.len() <= 5 {
+            // `Zip` maps up to five arrays, and its loops vectorize.
             let (first, rest) = (&arrays[0], &arrays[1..]);
             quote!({
                 check_operands(#label, &[#(#arrays),*]);
@@ -142,13 +149,66 @@ impl Request {
         form: &syn::Expr,
         expr: Option<Ex>,
     ) -> syn::Result<(TokenStream, Vec<String>)> {
-        let binary = e.n() > 1;
         let Some(expr) = expr else {
             return Err(syn::Error::new(
                 Span::call_site(),
                 format!("`{}`: a zero form of an operator", e.def.name),
             ));
         };
+        let signed = match form.to_token_stream().to_string().as_str() {
+            "g" => Some(false),
+            "- g" => Some(true),
+            _ => None,
+        };
+        self.reduced(e, k, params, "g", &expr.ts, signed, &["g"])
+    }
+
+    /// The tangent of operand `k`'s reverse rule elementwise over the operands broadcast to the
+    /// cotangent's shape, reduced to operand `k`'s shape as the reverse rule's result is.
+    pub(super) fn broadcast_vjp_jvp(
+        &self,
+        e: &Entry,
+        k: usize,
+        params: &[Param],
+        derived: &Sym,
+    ) -> syn::Result<(TokenStream, Vec<String>)> {
+        if *derived == Sym::Zero {
+            return Err(syn::Error::new(
+                Span::call_site(),
+                format!(
+                    "`{}`: an operator whose reverse rule is constant",
+                    e.def.name
+                ),
+            ));
+        }
+        let dg = Sym::Name("dg".into());
+        let signed = if *derived == dg {
+            Some(false)
+        } else if *derived == Sym::Neg(Box::new(dg)) {
+            Some(true)
+        } else {
+            None
+        };
+        self.reduced(e, k, params, "dg", &derived.tokens(), signed, &["g", "dg"])
+    }
+
+    /// `value`, an expression of the elements of the operands, the result and `cot` (a
+    /// cotangent, or its tangent: the result's shape), elementwise over the operands broadcast
+    /// to `cot`'s shape and reduced to operand `k`'s shape. `signed` says where `value` is `cot`
+    /// itself (`Some(false)`) or its negation (`Some(true)`): a signed cotangent commutes with
+    /// the reduction, so `cot` itself is reduced, without a temporary.
+    #[allow(clippy::too_many_arguments)]
+    fn reduced(
+        &self,
+        e: &Entry,
+        k: usize,
+        params: &[Param],
+        cot: &str,
+        value: &TokenStream,
+        signed: Option<bool>,
+        result_shaped: &[&str],
+    ) -> syn::Result<(TokenStream, Vec<String>)> {
+        let binary = e.n() > 1;
         let op = e.op(k);
         // Where the cotangent's shape comes from.
         let target = params.iter().find_map(|p| match p.role {
@@ -169,26 +229,24 @@ impl Request {
                 ));
             }
         };
-        let mut used: Vec<String> = vec!["g".into()];
+        let c = format_ident!("{cot}");
+        let mut used: Vec<String> = vec![cot.into()];
         if let Some(t) = &target {
             used.extend(idents(t));
         }
-        // A signed cotangent commutes with the reduction: reduce `g` itself, no temporary.
-        let src = form.to_token_stream().to_string();
-        if let (Some(t), "g" | "- g") = (&target, src.as_str()) {
-            let sign = if src == "g" { quote!() } else { quote!(-) };
-            return Ok((quote!(#sign reduce(g, #t)), used));
+        if let (Some(t), Some(negated)) = (&target, signed) {
+            let sign = if negated { quote!(-) } else { quote!() };
+            return Ok((quote!(#sign reduce(#c, #t)), used));
         }
-        let mut names: Vec<Ident> = vec![format_ident!("g")];
-        for s in idents(&expr.ts) {
-            if s != "g" {
+        // `cot` first: it gives the shape.
+        let mut names: Vec<Ident> = vec![c.clone()];
+        for s in idents(value) {
+            if s != cot {
                 names.push(format_ident!("{}", s));
                 used.push(s);
             }
         }
-        let zip = zip(&names, binary, quote!(g.raw_dim()))?;
-        let ts = expr.ts;
-        let map = quote!(#zip.map_collect(|#(&#names),*| #ts));
+        let map = zip_map(&names, binary, quote!(#c.raw_dim()), result_shaped, value)?;
         Ok(match target {
             Some(t) => (quote!(reduce_owned(#map, #t)), used),
             None => (map, used),
@@ -219,41 +277,53 @@ impl Request {
             .map(|n| format_ident!("{}", n))
             .collect();
         used.extend(names.iter().map(|n| n.to_string()));
-        let zip = zip(&names, binary, quote!(y.raw_dim()))?;
-        let ts = &s.ts;
-        Ok((quote!(#zip.map_collect(|#(&#names),*| #ts)), used))
+        Ok((
+            zip_map(&names, binary, quote!(y.raw_dim()), &[], &s.ts)?,
+            used,
+        ))
     }
 }
 
-/// `Zip` over `names`, broadcast to `shape` when the primitive has more than one operand.
-pub(super) fn zip(
+/// `value` (an expression of the elements `names`) at every position of the arrays `names`,
+/// broadcast to `shape` when the primitive has more than one operand (but for the names in
+/// `result_shaped`, which have that shape already): one `Zip` for up to five arrays (its
+/// `map_collect` takes no more), `map_broadcast` over their views for more.
+pub(super) fn zip_map(
     names: &[Ident],
     broadcast: bool,
     shape: TokenStream,
+    result_shaped: &[&str],
+    value: &TokenStream,
 ) -> syn::Result<TokenStream> {
-    if names.is_empty() || names.len() > 6 {
+    if names.is_empty() {
         return Err(syn::Error::new(
             Span::call_site(),
-            "an operator's rule zips one to six arrays",
+            "an operator's rule reads no array",
         ));
     }
+    // `Zip` takes arrays or views; `map_broadcast` takes views.
+    let zipped = names.len() <= 5;
     let views: Vec<TokenStream> = names
         .iter()
         .map(|n| {
-            // The cotangent has the result's shape already.
-            if broadcast && n != "g" {
+            if broadcast && !result_shaped.iter().any(|r| n == r) {
                 quote!(Side::spread(#n, &__shape))
-            } else {
+            } else if zipped {
                 quote!(#n)
+            } else {
+                quote!(#n.view())
             }
         })
         .collect();
-    let first = &views[0];
-    let rest = &views[1..];
-    let zip = quote!(Zip::from(#first)#(.and(#rest))*);
-    Ok(if broadcast {
-        quote!({ let __shape = #shape; #zip })
+    let map = if zipped {
+        let (first, rest) = (&views[0], &views[1..]);
+        quote!(Zip::from(#first)#(.and(#rest))*.map_collect(|#(&#names),*| #value))
     } else {
-        zip
+        quote!(map_broadcast([#(#views),*], |[#(#names),*]| #value))
+    };
+    Ok(if broadcast {
+        quote!({ let __shape = #shape; #map })
+    } else {
+        map
     })
 }

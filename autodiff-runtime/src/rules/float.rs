@@ -22,7 +22,8 @@ use super::scalar::d;
 /// input without a derivative (the `i32` exponent of `powi`) keeps its place and has no rule or
 /// tangent. A method returning a tuple (`sin_cos`) has a tuple result `y` and cotangent `g`, and
 /// its forward rule returns a tuple of tangents. Each reverse rule documents the math and the
-/// expression it computes.
+/// expression it computes. Each reverse rule `R` also has its tangent `R_jvp`, for second
+/// derivatives (see the [module docs](super) for its arguments and conventions).
 pub trait FloatRules: Sized {
     autodiff_macro::__rules!(declare FloatRules);
 }

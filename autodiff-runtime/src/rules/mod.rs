@@ -24,6 +24,11 @@
 //! // a / b: the cotangent of b is −g·y/b; the rule reads only the shape of `a`.
 //! let (a, b) = (3.0_f64, 4.0);
 //! assert_eq!(ArithRules::div_vjp_1(&ShapeOf::of(&a), &b, &(a / b), &g), -0.1875);
+//! // Second order: the tangent of tanh's reverse rule x̄ = g·(1 − y²) along dy and dg is
+//! // dg·(1 − y²) − 2·g·y·dy.
+//! let (dy, dg) = (0.3, -0.5);
+//! let t = FloatRules::tanh_vjp_jvp(&x, &y, &g, &dy, &dg);
+//! assert!((t - (dg * (1.0 - y * y) - 2.0 * g * y * dy)).abs() < 1e-15);
 //! ```
 //!
 //! # Contract
@@ -52,6 +57,41 @@
 //!   `op_jvp(.., dx = 1, other tangents 0) == op_vjp_i(.., g = 1)` bit for bit.
 //! - **Tuple results** (`x.sin_cos()`): `y` and `g` are tuples, and the forward rule returns a
 //!   tuple of tangents.
+//!
+//! # Tangents of the reverse rules (second order)
+//!
+//! Every reverse rule `R` of the float methods and the operators has a tangent `R_jvp`
+//! (`exp_vjp_jvp`, `div_vjp_1_jvp`, `powf_vjp_0_jvp`), which `#[differentiate(hessian)]` calls
+//! on arrays where a rule is not multilinear (forward mode over reverse mode): for
+//! `r = R(args.., g)`, `R_jvp(args.., g, dargs.., dg)` is the derivative of `r` along the
+//! tangents `dargs` of its value arguments and `dg` of the cotangent.
+//!
+//! - **Arguments**: the reverse rule's, in its order, then the tangents of the arguments it
+//!   takes as values, in the same order, then `dg`. A shape ([`ShapeOf`]), an argument the rule
+//!   does not read (where the caller may pass the cotangent) and an integer operand (the
+//!   exponent of `powi`) have no tangent. Each rule's docs name its tangents and the expression
+//!   it computes.
+//! - **`y` is an argument of its own**: its tangent `dy` is the caller's (the forward rule's
+//!   tangent of the result), not recomputed from the inputs' tangents.
+//! - **Return**: the tangent of the reverse rule's result, of the same type: reduced to the
+//!   operand's shape where the operator broadcast, the sum over the elements for a scalar
+//!   argument of an array method ([`FloatArgRules`]); elementwise through the scalar tangent on
+//!   arrays.
+//! - **From the forms**: each tangent is its reverse rule's form differentiated by the chain
+//!   rule, in `autodiff-macro` (a method the form calls is differentiated through its own form,
+//!   a derivative helper of [`d`] through its stated partials, the ones the macro uses on plain
+//!   floats), so it cannot drift from the reverse rule.
+//! - **Kinks and jumps**: a factor of the cotangent that is constant between kinks or jumps —
+//!   the shares of `max`, `min` and `clamp`, the signs of `abs` and `copysign`, the quotient of
+//!   `rem_euclid` — has derivative zero, so the tangent applies the same element of the Clarke
+//!   gradient to `dg` that the reverse rule applies to `g` (`max` with a tie: `dg/2` to each
+//!   argument), and the piecewise-constant rules (`floor`, …) have tangent zero.
+//! - **Removable singularities** keep the first-order conventions: a term whose factor is zero
+//!   by construction is not computed (no `0·∞`); `powi`'s second derivative is exactly `0` for
+//!   `n = 0` and `n = 1`; `powf`'s partial `p·xᵖ⁻¹` stays exactly `0` for `p = 0` (its derivative
+//!   in `x` is `p·(p − 1)·xᵖ⁻² = 0` there), and the exponent partial `y·ln x` has derivative
+//!   `y/x` in `x` and `ln x` in `y`, `0` where `x = 0`; the helpers of `hypot` and `atan2` have
+//!   zero derivatives at the origin, as they are zero there.
 //!
 //! # Nonsmooth points
 //!
@@ -107,5 +147,7 @@ pub use float::{FloatArgRules, FloatRules};
 pub use scalar::{ArithRules, HasShape, NegRule, ShapeOf, d};
 pub use tensor::{DotRules, TensorRules};
 
+#[cfg(test)]
+mod tangents;
 #[cfg(test)]
 mod testing;

@@ -1,7 +1,11 @@
 //! Checks shared by the tests of the scalar rules: a rule against an independent formula of its
-//! derivative, against central finite differences of the primal, and its jvp against its vjp.
+//! derivative, against central finite differences of the primal, and its jvp against its vjp;
+//! and the seeded random numbers the tests of the array rules and of the rules' tangents draw.
+
+use ndarray::{Array, Dimension};
 
 use crate::check::{assert_close, gradcheck};
+use crate::differentiable::{Differentiable, Real};
 
 /// Rule vs. an independent formula of the same derivative: they differ by rounding only.
 pub(crate) const FORMULA: f64 = 1e-12;
@@ -108,5 +112,40 @@ pub(crate) fn ternary(
             FORMULA,
         );
         assert_close(vjp_1(&x, &a, &b, &y, &G), G * d.1, FORMULA);
+    }
+}
+
+/// A small seeded linear congruential generator (Knuth's MMIX constants).
+pub(crate) struct Lcg(pub(crate) u64);
+
+impl Lcg {
+    pub(crate) fn next(&mut self) -> f64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+    /// Uniform in `[lo, hi)`.
+    pub(crate) fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + (hi - lo) * self.next()
+    }
+    /// A length in `lo..=hi`.
+    pub(crate) fn len(&mut self, lo: usize, hi: usize) -> usize {
+        lo + (self.next() * (hi - lo + 1) as f64) as usize
+    }
+    /// An array of shape `shape`, entries uniform in `[lo, hi)`.
+    pub(crate) fn array<D: Dimension>(&mut self, shape: D, lo: f64, hi: f64) -> Array<f64, D> {
+        Array::from_shape_simple_fn(shape, || self.uniform(lo, hi))
+    }
+    /// A random value shaped like `x`, entries uniform in `[-1, 1)`.
+    pub(crate) fn like<P: Differentiable>(&mut self, x: &P) -> P {
+        let mut out = x.zero_like();
+        out.zip_leaves_mut(x, &mut |leaf, _| {
+            for v in leaf {
+                *v = P::Scalar::from_f64(self.uniform(-1.0, 1.0));
+            }
+        });
+        out
     }
 }

@@ -3,7 +3,9 @@
 //!
 //! The rules are written from the primitive table: the reverse rule of an operand evaluates its
 //! form elementwise over the operands broadcast to the result's shape and reduces the result to
-//! that operand's shape; the forward rule evaluates the forms' sum the same way. [`Side`] is
+//! that operand's shape; the forward rule evaluates the forms' sum the same way, and the tangent
+//! of a reverse rule (for second derivatives) its derived expression, reduced as the rule
+//! is. [`Side`] is
 //! what differs between an array operand and a scalar one, so the three operand combinations
 //! share one text.
 
@@ -114,6 +116,38 @@ fn reduce<T, S: Side<T>, E: Dimension>(g: &Array<T, E>, to: &ShapeOf<S>) -> S {
 #[track_caller]
 fn reduce_owned<T, S: Side<T>, E: Dimension>(g: Array<T, E>, to: &ShapeOf<S>) -> S {
     S::reduce_owned(g, &to.dims)
+}
+
+/// `f` at each position of views of one shape, in logical order: an array of that shape. For the
+/// rules over more arrays than `Zip` maps at once (five).
+#[inline]
+#[track_caller]
+fn map_broadcast<T: Copy, E: Dimension, const N: usize>(
+    views: [ArrayView<'_, T, E>; N],
+    f: impl Fn([T; N]) -> T,
+) -> Array<T, E> {
+    let shape = views[0].raw_dim();
+    for v in &views[1..] {
+        assert!(
+            v.raw_dim() == shape,
+            "elementwise operands of different shapes, {:?} vs {:?}",
+            shape.slice(),
+            v.shape()
+        );
+    }
+    let mut elems = views.each_ref().map(|v| v.iter());
+    let out: Vec<T> = (0..shape.size())
+        .map(|_| {
+            f(core::array::from_fn(|k| match elems[k].next() {
+                Some(&x) => x,
+                None => unreachable!("views of one shape have one length"),
+            }))
+        })
+        .collect();
+    match Array::from_shape_vec(shape, out) {
+        Ok(a) => a,
+        Err(e) => unreachable!("one value per element: {e}"),
+    }
 }
 
 /// `ArithRules` for `Array op Array` (co-broadcast), `Array op scalar` and `scalar op Array`, one

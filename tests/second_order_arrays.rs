@@ -1,0 +1,151 @@
+//! Hessian-vector products of functions of ndarray arrays (`#[differentiate(hessian)]`), whose
+//! second derivatives go through the tangents of the runtime's reverse rules: against an
+//! analytic Hessian, against central finite differences of the gradient along the direction,
+//! and through the symmetry of the Hessian, `⟨u, H·v⟩ = ⟨v, H·u⟩`.
+
+use autodiff::check::{Tolerance, assert_close};
+use autodiff::{Differentiable, differentiate};
+use ndarray::{Array1, Array2, array};
+
+/// Σᵢ e^{aᵢ}/aᵢ: an array quotient of an array function. Its Hessian is diagonal, with
+/// h''(x) = eˣ·(1/x − 2/x² + 2/x³) for h(x) = eˣ/x.
+#[differentiate(hessian)]
+fn exp_over(a: &Array1<f64>) -> f64 {
+    (a.exp() / a).sum()
+}
+
+/// `exp`, `tanh` and `sin`, and a quotient by an array plus a scalar.
+#[differentiate(hessian)]
+fn smooth(a: &Array1<f64>) -> f64 {
+    let d = a * a + 1.0;
+    (a.exp() / &d).sum() + a.tanh().sin().sum()
+}
+
+/// Broadcasting: the row `b` against every row of `a`, through `ln`, `sqrt`, a quotient and
+/// `powf`.
+#[differentiate(hessian)]
+fn rows(a: &Array2<f64>, b: &Array1<f64>) -> f64 {
+    let q = (a * a + 1.0).ln() * (b * b + 0.5).sqrt();
+    let r = (a * a / (b * b + 1.0) + 0.5).powf(1.5);
+    (q + r).sum()
+}
+
+/// Scalars beside an array: an exponent and a divisor shared by every element, whose
+/// derivatives are sums over the elements.
+#[differentiate(hessian)]
+fn scaled(a: &Array1<f64>, s: f64) -> f64 {
+    ((a * a + 1.0).powf(s) / s).sum() + (a / s).sin().sum()
+}
+
+fn leaves<P: Differentiable<Scalar = f64>>(x: &P) -> Vec<f64> {
+    let mut out = Vec::new();
+    x.visit_leaves(&mut |leaf| out.extend_from_slice(leaf));
+    out
+}
+
+fn along<P: Differentiable<Scalar = f64>>(x: &P, v: &P, s: f64) -> P {
+    let mut step = v.clone();
+    step.scale(s);
+    let mut out = x.clone();
+    out.add_assign(&step);
+    out
+}
+
+/// `H·v` from `hvp` against the central difference of the gradient along `v`, element by
+/// element with the default tolerances of `check`; and `⟨u, H·v⟩ = ⟨v, H·u⟩`.
+#[track_caller]
+fn check_hessian<P: Differentiable<Scalar = f64>>(
+    grad: impl Fn(&P) -> P,
+    hvp: impl Fn(&P, &P) -> P,
+    x: &P,
+    u: &P,
+    v: &P,
+) {
+    let tol = Tolerance::default_for::<f64>();
+    let h = tol.step;
+    let (plus, minus) = (
+        leaves(&grad(&along(x, v, h))),
+        leaves(&grad(&along(x, v, -h))),
+    );
+    let hv = hvp(x, v);
+    for (i, ((&a, p), m)) in leaves(&hv).iter().zip(&plus).zip(&minus).enumerate() {
+        let numeric = (p - m) / (2.0 * h);
+        assert!(
+            tol.allows(a, numeric),
+            "(H·v)[{i}] = {a:e}, central difference of the gradient {numeric:e}"
+        );
+    }
+    let hu = hvp(x, u);
+    assert_close(u.inner(&hv), v.inner(&hu), 1e-12);
+}
+
+#[test]
+fn quotient_of_exp_has_the_analytic_diagonal_hessian() {
+    let a = array![0.4, 0.9, 1.7, 2.5];
+    let v = array![1.0, -0.5, 0.25, 2.0];
+    let (value, grad, hv) = exp_over_hvp(&a, &v);
+    assert_close(value, exp_over(&a), 1e-15);
+    assert_close(leaves(&grad)[2], exp_over_grad(&a).1[2], 1e-15);
+    for i in 0..a.len() {
+        let x = a[i];
+        let h2 = x.exp() * (1.0 / x - 2.0 / (x * x) + 2.0 / (x * x * x));
+        assert_close(hv[i], h2 * v[i], 1e-13);
+    }
+    check_hessian(
+        |a: &Array1<f64>| exp_over_grad(a).1,
+        |a, v| exp_over_hvp(a, v).2,
+        &a,
+        &array![0.3, 0.8, -1.1, 0.5],
+        &v,
+    );
+}
+
+#[test]
+fn exp_tanh_sin_and_quotients() {
+    let a = array![-1.2, -0.3, 0.2, 0.8, 1.5];
+    check_hessian(
+        |a: &Array1<f64>| smooth_grad(a).1,
+        |a, v| smooth_hvp(a, v).2,
+        &a,
+        &array![0.3, 0.8, -1.1, 0.5, 0.9],
+        &array![-0.6, 0.2, 1.0, -0.4, 0.7],
+    );
+}
+
+#[test]
+fn broadcasting_ln_sqrt_and_powf() {
+    let a: Array2<f64> = array![[0.5, -1.0, 2.0], [1.5, 0.2, -0.3]];
+    let b: Array1<f64> = array![0.7, -1.3, 0.4];
+    let u = (
+        array![[0.3, -0.2, 0.9], [0.1, 0.6, -0.7]],
+        array![0.5, 0.4, -1.0],
+    );
+    let v = (
+        array![[-0.4, 1.0, 0.2], [0.8, -0.5, 0.3]],
+        array![0.2, -0.9, 0.6],
+    );
+    let (value, _, hv) = rows_hvp(&a, &b, &v.0, &v.1);
+    assert_close(value, rows(&a, &b), 1e-15);
+    // H·v has one entry per differentiated argument, in the shape of each.
+    assert_eq!((hv.0.dim(), hv.1.dim()), ((2, 3), 3));
+    check_hessian(
+        |p: &(Array2<f64>, Array1<f64>)| rows_grad(&p.0, &p.1).1,
+        |p, v| rows_hvp(&p.0, &p.1, &v.0, &v.1).2,
+        &(a, b),
+        &u,
+        &v,
+    );
+}
+
+#[test]
+fn scalar_exponent_and_divisor_beside_an_array() {
+    let a = array![-0.7, 0.1, 0.6, 1.4];
+    let s = 1.3;
+    check_hessian(
+        |p: &(Array1<f64>, f64)| scaled_grad(&p.0, p.1).1,
+        |p, v| scaled_hvp(&p.0, p.1, &v.0, v.1).2,
+        &(a, s),
+        &(array![0.3, -0.8, 0.5, 0.2], -0.6),
+        &(array![-0.5, 0.4, 0.9, -0.1], 0.7),
+    );
+}
