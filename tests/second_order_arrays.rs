@@ -149,3 +149,28 @@ fn scalar_exponent_and_divisor_beside_an_array() {
         &(array![-0.5, 0.4, 0.9, -0.1], 0.7),
     );
 }
+
+/// An integer power of an array: no tangent for the exponent.
+/// p(a) = Σ aᵢ³ + Σ (2aᵢ)⁻²: a diagonal Hessian, 6aᵢ + 24·(2aᵢ)⁻⁴.
+#[differentiate(hessian)]
+fn integer_powers(a: &Array1<f64>) -> f64 {
+    a.powi(3).sum() + (a * 2.0).powi(-2).sum()
+}
+
+#[test]
+fn integer_powers_of_an_array() {
+    let a = array![-0.7, 0.4, 0.6, 1.4];
+    check_hessian(
+        |a: &Array1<f64>| integer_powers_grad(a).1,
+        |a, v| integer_powers_hvp(a, v).2,
+        &a,
+        &array![0.3, -0.8, 0.5, 0.2],
+        &array![-0.5, 0.4, 0.9, -0.1],
+    );
+    // Diagonal: ∂²/∂aᵢ² [aᵢ³ + (2aᵢ)⁻²] = 6aᵢ + 6·4·(2aᵢ)⁻⁴
+    let e0 = array![1.0, 0.0, 0.0, 0.0];
+    let h = integer_powers_hvp(&a, &e0).2;
+    let x: f64 = a[0];
+    assert_close(h[0], 6.0 * x + 24.0 * (2.0 * x).powi(-4), 1e-12);
+    assert_eq!((h[1], h[2], h[3]), (0.0, 0.0, 0.0));
+}

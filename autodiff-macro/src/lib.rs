@@ -170,14 +170,9 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
         }
     }
     // Second order needs the runtime's tangent of every reverse rule it calls on arrays that
-    // is not multilinear; where one is missing, `_vjp_jvp` and `_hvp` say so when called. The
-    // runtime's tangents take no tangent of an integer operand (`powi`'s exponent), which
-    // `RuleJvp` still passes: those say so too.
+    // is not multilinear; where one is missing, `_vjp_jvp` and `_hvp` say so when called.
     let unsupported: Option<String> = fh.insts.iter().find_map(|i| match &i.kind {
-        ir::InstKind::RuleJvp { prim, .. }
-            if !rulegen::writes_rule_tangents(*prim)
-                || (0..prim.def().operands.len()).any(|j| prim.fixed_type(j).is_some()) =>
-        {
+        ir::InstKind::RuleJvp { prim, .. } if !rulegen::writes_rule_tangents(*prim) => {
             Some(prim.name().to_string())
         }
         _ => None,

@@ -51,7 +51,7 @@ fn retarget(kind: &InstKind, w: Var) -> InstKind {
 /// Whether a derivative helper of the forms is constant between its jumps (its derivative is
 /// zero wherever it has one): the shares of `max`/`min`/`clamp`, the sign of `abs`.
 fn locally_constant(helper: &str) -> bool {
-    matches!(helper, "abs_d" | "share2" | "share3")
+    crate::prim::table::LOCALLY_CONSTANT_HELPERS.contains(&helper)
 }
 
 impl Fwd<'_> {
@@ -479,10 +479,14 @@ impl Fwd<'_> {
             .as_ref()
             .is_some_and(|l| varied.iter().all(|j| l.contains(j)));
         if !multilinear {
+            // One tangent per value the rule reads, but none for an integer operand
+            // (`powi`'s exponent), as the runtime's tangent rules take them.
             let mut dargs = Vec::new();
-            for a in &args {
-                if let RuleArg::Value(v) = a {
-                    dargs.push(self.tangent_or_zero(b, *v, out));
+            for (a, read) in args.iter().zip(prim.reads(operand)) {
+                if let (RuleArg::Value(v), crate::prim::Arg::Value(j)) = (a, read) {
+                    if prim.fixed_type(j).is_none() {
+                        dargs.push(self.tangent_or_zero(b, *v, out));
+                    }
                 }
             }
             let dg = self.tangent_or_zero(b, g, out);
