@@ -65,17 +65,9 @@ fn combine(errors: Vec<syn::Error>) -> TokenStream2 {
 
 fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     prim::new_expansion();
-    let func: syn::ItemFn = match syn::parse2(item.clone()) {
+    let func: syn::ItemFn = match syn::parse2(without_empty_statements(item.clone(), false)) {
         Ok(f) => f,
-        Err(_) => {
-            let e = syn::Error::new(
-                item.span(),
-                "`#[differentiate]` applies to a function (`fn f(x: f64) -> f64 { .. }`)",
-            );
-            let mut out = e.to_compile_error();
-            out.extend(item);
-            return out;
-        }
+        Err(_) => return unparsed(attr, item),
     };
     let mut errors = Vec::new();
     let opts: options::Options = match syn::parse2(attr) {
@@ -283,6 +275,75 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     }
     let mut out = original(&item);
     out.extend(generated);
+    out
+}
+
+/// An item that does not parse as a function. Another kind of item is an error; a function
+/// with a syntax error is passed through as written, so that rustc's own syntax error is the
+/// only one, beside stubs of the generated items where its signature can be read (so that
+/// callers of `f_grad` see no second error).
+fn unparsed(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
+    if let Ok(other) = syn::parse2::<syn::Item>(item.clone()) {
+        let e = syn::Error::new(
+            other.span(),
+            "`#[differentiate]` applies to a function (`fn f(x: f64) -> f64 { .. }`)",
+        );
+        let mut out = e.to_compile_error();
+        out.extend(item);
+        return out;
+    }
+    // The signature, with the body that does not parse left out.
+    let mut tokens: Vec<proc_macro2::TokenTree> = item.clone().into_iter().collect();
+    match tokens.last() {
+        Some(proc_macro2::TokenTree::Group(g))
+            if g.delimiter() == proc_macro2::Delimiter::Brace =>
+        {
+            tokens.pop();
+        }
+        _ => return item,
+    }
+    let shell = quote!(#(#tokens)* {});
+    let (Ok(func), Ok(opts)) = (
+        syn::parse2::<syn::ItemFn>(shell),
+        syn::parse2::<options::Options>(attr),
+    ) else {
+        return item;
+    };
+    let mut errors = Vec::new();
+    let sig = Signature::read(&func, &opts, &mut errors);
+    if !errors.is_empty() {
+        return item;
+    }
+    with_stubs(&item, &func, &sig, opts.hessian, errors)
+}
+
+/// The tokens without empty statements: a `;` that begins a block or follows another `;`.
+/// They mean nothing; the function is emitted as written, so rustc still warns about them.
+fn without_empty_statements(ts: TokenStream2, block_start: bool) -> TokenStream2 {
+    use proc_macro2::{Delimiter, Group, TokenTree};
+    let mut out = TokenStream2::new();
+    let mut after = block_start;
+    for tt in ts {
+        match tt {
+            TokenTree::Punct(p) if p.as_char() == ';' => {
+                if !after {
+                    out.extend([TokenTree::Punct(p)]);
+                }
+                after = true;
+            }
+            TokenTree::Group(g) => {
+                let brace = g.delimiter() == Delimiter::Brace;
+                let mut ng = Group::new(g.delimiter(), without_empty_statements(g.stream(), brace));
+                ng.set_span(g.span());
+                out.extend([TokenTree::Group(ng)]);
+                after = false;
+            }
+            t => {
+                out.extend([t]);
+                after = false;
+            }
+        }
+    }
     out
 }
 

@@ -388,7 +388,11 @@ impl Lowering {
                     );
                     return None;
                 }
-                let recv = args.remove(0);
+                // The path says the receiver's type, which a literal does not.
+                let ty: syn::Type = syn::parse_str(&segs[0]).expect("a float type");
+                let value = args.remove(0);
+                let kind = self.kind(value);
+                let recv = self.inst1(b, InstKind::Ascribe { value, ty }, kind, span);
                 return self.method(b, m.clone(), recv, args, false, None, span);
             }
         }

@@ -178,10 +178,15 @@ impl Lowering {
                     ei.then_branch.span(),
                 );
                 self.env = saved.clone();
-                match &ei.else_branch {
-                    Some((_, else_expr)) => self.seq(
+                match ei.else_branch.as_ref().map(|(_, e)| &**e) {
+                    // `else { .. }`: its statements, as the `then` block's.
+                    Some(Expr::Block(bl)) if bl.label.is_none() => {
+                        self.seq(els, &bl.block.stmts, conts, finish, bl.block.span())
+                    }
+                    // `else if ..`
+                    Some(else_expr) => self.seq(
                         els,
-                        std::slice::from_ref(&Stmt::Expr((**else_expr).clone(), None)),
+                        std::slice::from_ref(&Stmt::Expr(else_expr.clone(), None)),
                         conts,
                         finish,
                         else_expr.span(),

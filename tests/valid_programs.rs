@@ -1,0 +1,162 @@
+//! Programs that are valid Rust and inside the supported subset, each the smallest form of a
+//! class that once failed with a rustc error inside the generated code (or was rejected):
+//! a local vector written in a loop inside an `if`, an early return before a loop that writes
+//! the vector it read, `*v` in a condition, literals as the receivers of `f64::cos(1.0)`-style paths, a `return` in an
+//! `else` inside a loop, stray semicolons. Each is checked against its analytic gradient
+//! (stated in a comment) and central finite differences. Locals and parameters lent to calls
+//! are in `borrows.rs`.
+
+#![allow(clippy::needless_range_loop, clippy::assign_op_pattern)] // written as users write them
+
+use autodiff::differentiate;
+
+mod common;
+use common::*;
+
+/// h₀ = x, then n more x when n ≠ 1: g = x·(1 + n·[n ≠ 1]).
+#[differentiate]
+fn written_in_a_loop_in_an_if(x: f64, n: usize) -> f64 {
+    let mut h = vec![0.0; n + 3];
+    h[0] = x;
+    if n != 1 {
+        for _ in 0..n {
+            h[0] += x;
+        }
+    }
+    h[0]
+}
+
+/// a > 0.7: h₀·a = 0 (h₀ = 0); else a + h₀ with h₀ = a² when m > 0.
+#[differentiate]
+fn early_return_then_a_loop_writes(a: f64, m: usize) -> f64 {
+    let mut h = vec![0.0; m + 2];
+    if a > 0.7 {
+        return h[0] * a;
+    }
+    for i in 0..m {
+        h[i] = a * a;
+    }
+    a + h[0]
+}
+
+/// Σ tanh(vᵢ)·x + x·#{vᵢ > x}: ∂x = Σ tanh vᵢ + #{vᵢ > x}, ∂vᵢ = x·(1 − tanh² vᵢ).
+#[differentiate]
+fn deref_in_a_condition(x: f64, xs: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for v in xs {
+        s += (*v).tanh() * x;
+        if *v > x {
+            s += x;
+        }
+    }
+    s
+}
+
+/// cos(1)·a + max(2, a) + 3² + sin(1): ∂a = cos 1 (+ 1 where a > 2).
+#[differentiate]
+fn literal_receivers_of_paths(a: f64) -> f64 {
+    f64::cos(1.0) * a + f64::max(2.0, a) + f64::powi(3.0, 2) + f32::sin(1.0) as f64
+}
+
+/// x^(1 + min(n, 2)), returned from the `else` of the third iteration when n > 2, then
+/// doubled: 2x³.
+#[differentiate]
+fn return_in_an_else_in_a_loop(x: f64, n: usize) -> f64 {
+    let mut s = x;
+    for i in 0..n {
+        if i < 2 {
+            s = s * x;
+        } else {
+            return s * 2.0;
+        }
+    }
+    s
+}
+
+/// 2x² if x > 0, else x².
+#[differentiate]
+#[allow(redundant_semicolons)]
+fn stray_semicolons(x: f64) -> f64 {
+    let y = x * x;
+    let z = {
+        let w = y;
+        w * 2.0
+    };
+    if x > 0.0 { z } else { y }
+}
+
+#[test]
+fn locals_written_in_nested_control_flow() {
+    for (x, n) in [(0.7, 3), (-1.2, 1), (0.3, 0)] {
+        let (y, d) = written_in_a_loop_in_an_if_grad(x, n);
+        assert_eq!(y, written_in_a_loop_in_an_if(x, n));
+        let k = if n != 1 { n as f64 } else { 0.0 };
+        close("written in a loop in an if", d, 1.0 + k, TOL);
+    }
+    for (a, m) in [(0.9, 3), (0.5, 3), (0.5, 0)] {
+        let (y, d) = early_return_then_a_loop_writes_grad(a, m);
+        assert_eq!(y, early_return_then_a_loop_writes(a, m));
+        let expected = if a > 0.7 {
+            0.0
+        } else if m > 0 {
+            1.0 + 2.0 * a
+        } else {
+            1.0
+        };
+        close("early return, then a loop", d, expected, TOL);
+        fd(
+            "early return, then a loop",
+            |a| early_return_then_a_loop_writes(a, m),
+            a,
+            d,
+        );
+    }
+}
+
+#[test]
+fn slice_elements_dereferenced() {
+    let xs = [2.0, 0.1, -0.4];
+    let x = 0.5;
+    let (y, (dx, dxs)) = deref_in_a_condition_grad(x, &xs);
+    assert_eq!(y, deref_in_a_condition(x, &xs));
+    let count = xs.iter().filter(|&&v| v > x).count() as f64;
+    close(
+        "∂x",
+        dx,
+        xs.iter().map(|v| v.tanh()).sum::<f64>() + count,
+        TOL,
+    );
+    for (k, v) in xs.iter().enumerate() {
+        close("∂vₖ", dxs[k], x * (1.0 - v.tanh().powi(2)), TOL);
+    }
+}
+
+#[test]
+fn literals_returns_in_else_and_empty_statements() {
+    for a in [0.5, 3.0] {
+        let (y, d) = literal_receivers_of_paths_grad(a);
+        assert_eq!(y, literal_receivers_of_paths(a));
+        close(
+            "literal receivers",
+            d,
+            1f64.cos() + if a > 2.0 { 1.0 } else { 0.0 },
+            TOL,
+        );
+    }
+    for (n, expected) in [(0usize, 1.0), (1, 2.0 * 0.5), (4, 6.0 * 0.25)] {
+        let x = 0.5;
+        let (y, d) = return_in_an_else_in_a_loop_grad(x, n);
+        assert_eq!(y, return_in_an_else_in_a_loop(x, n));
+        close(&format!("return in an else, n = {n}"), d, expected, TOL);
+    }
+    for x in [0.5, -0.5] {
+        let (y, d) = stray_semicolons_grad(x);
+        assert_eq!(y, stray_semicolons(x));
+        close(
+            "stray semicolons",
+            d,
+            if x > 0.0 { 4.0 * x } else { 2.0 * x },
+            TOL,
+        );
+    }
+}
