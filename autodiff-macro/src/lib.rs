@@ -415,3 +415,6 @@ fn with_stubs(
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod fuzz;
