@@ -51,6 +51,8 @@ struct Rev<'a> {
     act: &'a Activity,
     /// Calls whose pullback is made in the pullback (see [`crate::joint`]).
     joint: &'a HashSet<Inst>,
+    /// The span of the primal instruction being differentiated, given to what it adds.
+    span: Span,
     tys: &'a mut Types,
     bw: Vec<bool>,
     corr: Vec<(Block, Block)>,
@@ -63,6 +65,7 @@ pub fn reverse(f: &mut Func, act: &Activity, tys: &mut Types, joint: &HashSet<In
         f,
         act,
         joint,
+        span: Span::call_site(),
         tys,
         bw: vec![false; n],
         corr: Vec::new(),
@@ -136,7 +139,7 @@ impl Rev<'_> {
     }
 
     fn emit(&mut self, b: Block, kind: InstKind, n: usize, ty: Ty) -> Vec<Value> {
-        let i = self.f.push_inst(b, kind, n, Kind::Float, Span::call_site());
+        let i = self.f.push_inst(b, kind, n, Kind::Float, self.span);
         let rs = self.f.inst(i).results.clone();
         for &r in &rs {
             self.tys.set(r, ty);
@@ -250,10 +253,18 @@ impl Rev<'_> {
         }
     }
 
+    /// The backward work of `i`, spanned at `i`: a type error in it is reported where the user
+    /// wrote the operation.
     fn bw_inst(&mut self, i: Inst, pb: Block, adj: &mut Adj) {
         if !self.bw.get(i.index()).copied().unwrap_or(false) {
             return;
         }
+        let outer = std::mem::replace(&mut self.span, self.f.inst(i).span);
+        self.bw_inst_spanned(i, pb, adj);
+        self.span = outer;
+    }
+
+    fn bw_inst_spanned(&mut self, i: Inst, pb: Block, adj: &mut Adj) {
         let kind = self.f.inst(i).kind.clone();
         let y = self.f.inst(i).results.first().copied();
         match kind {

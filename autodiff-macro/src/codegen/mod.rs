@@ -10,7 +10,7 @@ pub mod names;
 
 use std::collections::{HashMap, HashSet};
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned};
 
 use crate::ir::*;
@@ -474,7 +474,13 @@ impl Gen<'_> {
                 Some(t) => text.push_str(&t),
                 None => {
                     flush(&mut text, &mut out);
-                    out.extend(self.inst(b, i));
+                    let code = self.inst(b, i);
+                    if self.f.inst_blocks(i).is_empty() {
+                        // A type error in it points at what the user wrote.
+                        out.extend(located_at(code, self.f.inst(i).span));
+                    } else {
+                        out.extend(code);
+                    }
                 }
             }
         }
@@ -1267,6 +1273,21 @@ fn binop(op: BinOp) -> TokenStream {
         BinOp::Div => quote!(/),
         BinOp::Rem => quote!(%),
     }
+}
+
+/// The tokens, shown at `at` in diagnostics (their names still resolve where they did).
+fn located_at(ts: TokenStream, at: Span) -> TokenStream {
+    ts.into_iter()
+        .map(|mut t| {
+            if let TokenTree::Group(g) = &t {
+                let mut ng = Group::new(g.delimiter(), located_at(g.stream(), at));
+                ng.set_span(g.span().located_at(at));
+                return TokenTree::Group(ng);
+            }
+            t.set_span(t.span().located_at(at));
+            t
+        })
+        .collect()
 }
 
 /// Hands the text gathered so far to the compiler's lexer and appends the tokens.

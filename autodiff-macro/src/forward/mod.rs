@@ -44,6 +44,7 @@ impl<'a> Fwd<'a> {
             dvar: HashMap::new(),
             record_masks: HashMap::new(),
             stack_masks: HashMap::new(),
+            span: Span::call_site(),
         }
     }
 
@@ -118,6 +119,8 @@ struct Fwd<'a> {
     /// tangent (kept beside them).
     record_masks: HashMap<(Inst, usize), Vec<bool>>,
     stack_masks: HashMap<Stack, Vec<bool>>,
+    /// The span of the instruction whose tangent is being made, given to what it adds.
+    span: Span,
 }
 
 impl Fwd<'_> {
@@ -138,7 +141,7 @@ impl Fwd<'_> {
         n: usize,
         ty: Ty,
     ) -> Vec<Value> {
-        let i = self.f.push_inst(b, kind, n, Kind::Float, Span::call_site());
+        let i = self.f.push_inst(b, kind, n, Kind::Float, self.span);
         self.f.blocks[b.index()].insts.pop();
         out.push(i);
         let rs = self.f.inst(i).results.clone();
@@ -206,10 +209,13 @@ impl Fwd<'_> {
     fn block(&mut self, b: Block) {
         let insts = std::mem::take(&mut self.f.blocks[b.index()].insts);
         let mut out = Vec::with_capacity(insts.len() * 2);
+        let outer = self.span;
         for i in insts {
             out.push(i);
+            self.span = self.f.inst(i).span;
             self.inst(b, i, &mut out);
         }
+        self.span = outer;
         self.f.blocks[b.index()].insts = out;
     }
 

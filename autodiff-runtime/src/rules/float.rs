@@ -24,6 +24,10 @@ use super::scalar::d;
 /// its forward rule returns a tuple of tangents. Each reverse rule documents the math and the
 /// expression it computes. Each reverse rule `R` also has its tangent `R_jvp`, for second
 /// derivatives (see the [module docs](super) for its arguments and conventions).
+#[diagnostic::on_unimplemented(
+    message = "this float method is called on `{Self}`, which is not a float or an array of floats",
+    label = "the receiver must be `f64`, `f32` or an ndarray array of them"
+)]
 pub trait FloatRules: Sized {
     autodiff_macro::__rules!(declare FloatRules);
 }
@@ -38,6 +42,11 @@ pub trait FloatRules: Sized {
 /// element). Argument order and math are [`FloatRules`]'s. Every argument is read with its own
 /// type, so a caller cannot pass the cotangent in place of an argument the rule does not read;
 /// only the receiver may be such a witness.
+#[diagnostic::on_unimplemented(
+    message = "this float method of `{Self}` cannot take an argument of type `{A}`",
+    label = "the argument must be a float of the receiver's type (or its element type)",
+    note = "convert the argument with `as f64` (or `as f32`)"
+)]
 pub trait FloatArgRules<A>: Sized {
     autodiff_macro::__rules!(declare FloatArgRules<A>);
 }

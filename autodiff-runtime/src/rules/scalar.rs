@@ -15,6 +15,11 @@
 /// A rule takes exactly what it reads. Where it needs only an operand's *shape* (to reduce a
 /// broadcast cotangent back to it) it takes a [`ShapeOf`], which is zero-sized for scalars.
 /// `Rhs` and `Output` follow `core::ops`, so tensor–scalar operators implement it too.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` and `{Rhs}` cannot be combined by an arithmetic operator in a differentiated function",
+    label = "the operands of `+ - * /` must be floats of one type (`f64` or `f32`) or arrays of them",
+    note = "convert one operand with `as f64` (or `as f32`); an integer literal needs a `.0`"
+)]
 pub trait ArithRules<Rhs: HasShape = Self>: Sized + HasShape {
     /// The type of `a op b`.
     type Output;
@@ -23,11 +28,20 @@ pub trait ArithRules<Rhs: HasShape = Self>: Sized + HasShape {
 }
 
 /// Rule of unary minus `-x`.
+#[diagnostic::on_unimplemented(
+    message = "`-` of `{Self}` cannot be differentiated",
+    label = "the operand must be a float (`f64` or `f32`) or an array of floats"
+)]
 pub trait NegRule: Sized {
     autodiff_macro::__rules!(declare NegRule);
 }
 
 /// What a rule needs to know of an operand it does not read: its shape.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a value a differentiated function can compute with",
+    label = "expected a float (`f64` or `f32`), an array of floats or a parameter struct",
+    note = "integers and `bool`s are used for control flow and indexing, not in arithmetic with floats; convert with `as f64`"
+)]
 pub trait HasShape {
     /// The shape: `()` for scalars, the dimension for arrays.
     type Dims: Clone + core::fmt::Debug;

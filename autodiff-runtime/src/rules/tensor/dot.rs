@@ -11,6 +11,10 @@ use crate::rules::{HasShape, ShapeOf};
 /// vector·matrix, for operands of any storage (owned arrays, views such as `w.t()`). The
 /// cotangents are owned arrays (`Grad0` of `a`, `Grad1` of `b`); every product is ndarray's
 /// `dot` (matrixmultiply) on strided views, so the backward pass of a matmul is two matmuls.
+#[diagnostic::on_unimplemented(
+    message = "`dot` of `{Self}` and `{Rhs}` cannot be differentiated",
+    label = "`dot` takes two ndarray arrays of one float type, of one or two dimensions"
+)]
 pub trait DotRules<Rhs: HasShape>: HasShape + Sized {
     /// The type of `a.dot(&b)`.
     type Output;

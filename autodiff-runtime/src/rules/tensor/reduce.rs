@@ -15,6 +15,10 @@ use crate::rules::{HasShape, ShapeOf};
 ///
 /// These primitives are linear, so their jvps need only the shape of `x` (the argument that fixes
 /// `Self`) and the tangent: `(x, [axis,] dx)`.
+#[diagnostic::on_unimplemented(
+    message = "this array method is called on `{Self}`, which is not an ndarray array of floats",
+    label = "the receiver must be an ndarray array of `f64` or `f32`"
+)]
 pub trait TensorRules: HasShape {
     /// The element type.
     type Elem;
