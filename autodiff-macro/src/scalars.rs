@@ -57,6 +57,9 @@ pub enum Ty {
     Float(FloatTy),
     /// A slice, array or `Vec` (or a reference to one) of floats of this type.
     Elems(FloatTy),
+    /// A `Vec` of floats whose type is still open: `vec![0.0; n]`, `Vec::new()`. It takes the
+    /// type of the floats written into it.
+    ElemsOpen,
     /// Anything else, or not known.
     Unknown,
 }
@@ -81,6 +84,7 @@ impl Ty {
             (Bottom, t) | (t, Bottom) => t,
             (a, b) if a == b => a,
             (Lit, Float(t)) | (Float(t), Lit) => Float(t),
+            (ElemsOpen, Elems(t)) | (Elems(t), ElemsOpen) => Elems(t),
             _ => Unknown,
         }
     }
@@ -94,6 +98,19 @@ impl Ty {
         match self {
             Ty::Float(t) => Some(t),
             _ => None,
+        }
+    }
+}
+
+impl Ty {
+    /// The type of a container holding a value of type `self` (an element, or a slice of
+    /// elements when `self` is itself a container).
+    fn holding(self) -> Ty {
+        match self {
+            Ty::Float(t) | Ty::Elems(t) => Ty::Elems(t),
+            Ty::Lit | Ty::ElemsOpen => Ty::ElemsOpen,
+            Ty::Bottom => Ty::Bottom,
+            Ty::Unknown => Ty::Unknown,
         }
     }
 }
@@ -232,18 +249,35 @@ pub fn analyze(f: &Func) -> Types {
                 }
                 InstKind::Index(base, _) => Some(match get(&tys, *base) {
                     Ty::Elems(x) => Ty::Float(x),
+                    Ty::ElemsOpen => Ty::Lit,
                     Ty::Bottom => Ty::Bottom,
                     _ => Ty::Unknown,
                 }),
-                InstKind::IndexSet { base, .. } => Some(match get(&tys, *base) {
-                    x @ (Ty::Elems(_) | Ty::Bottom) => x,
+                InstKind::IndexSet { base, value, .. } => Some(match get(&tys, *base) {
+                    x @ (Ty::Elems(_) | Ty::ElemsOpen) => x.join(get(&tys, *value).holding()),
+                    Ty::Bottom => Ty::Bottom,
                     _ => Ty::Unknown,
                 }),
-                InstKind::Mutate { base, .. } => {
-                    let (version, elem) = match get(&tys, *base) {
-                        x @ Ty::Elems(t) => (x, Ty::Float(t)),
-                        Ty::Bottom => (Ty::Bottom, Ty::Bottom),
-                        _ => (Ty::Unknown, Ty::Unknown),
+                // `vec![0.0; n]`, `vec![1.0, 2.0]` (the elements as written) and `Vec::new()`.
+                InstKind::Opaque { tokens, .. } => Some(vec_macro_ty(tokens)),
+                InstKind::Call { path, args } if args.len() <= 1 && is_vec_new(path) => {
+                    Some(Ty::ElemsOpen)
+                }
+                InstKind::Mutate { m, base, args, .. } => {
+                    let mut version = match get(&tys, *base) {
+                        x @ (Ty::Elems(_) | Ty::ElemsOpen | Ty::Bottom) => x,
+                        _ => Ty::Unknown,
+                    };
+                    for (k, &a) in args.iter().enumerate() {
+                        if m.def().diff.get(k).copied().unwrap_or(false) {
+                            version = version.join(get(&tys, a).holding());
+                        }
+                    }
+                    let elem = match version {
+                        Ty::Elems(t) => Ty::Float(t),
+                        Ty::ElemsOpen => Ty::Lit,
+                        Ty::Bottom => Ty::Bottom,
+                        _ => Ty::Unknown,
                     };
                     set(&mut tys, inst.results[0], version);
                     if let Some(&r) = inst.results.get(1) {
@@ -371,6 +405,34 @@ fn get(tys: &[Ty], v: Value) -> Ty {
     tys[v.index()]
 }
 
+/// `::std::vec![e; n]` or `::std::vec![e, ..]` of a float literal `e`: its elements have the
+/// literal's type (open when unsuffixed); anything else is unknown.
+fn vec_macro_ty(tokens: &proc_macro2::TokenStream) -> Ty {
+    let Ok(m) = syn::parse2::<syn::Macro>(tokens.clone()) else {
+        return Ty::Unknown;
+    };
+    if m.path.segments.last().is_none_or(|s| s.ident != "vec") {
+        return Ty::Unknown;
+    }
+    let Some(proc_macro2::TokenTree::Literal(first)) = m.tokens.into_iter().next() else {
+        return Ty::Unknown;
+    };
+    match const_ty(&proc_macro2::TokenTree::Literal(first).into()) {
+        Ty::Lit => Ty::ElemsOpen,
+        Ty::Float(t) => Ty::Elems(t),
+        _ => Ty::Unknown,
+    }
+}
+
+/// `Vec::new` or `Vec::with_capacity`.
+fn is_vec_new(path: &syn::Path) -> bool {
+    let segs: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    matches!(
+        segs.iter().map(String::as_str).collect::<Vec<_>>()[..],
+        [.., "Vec", "new" | "with_capacity"]
+    )
+}
+
 fn const_ty(tok: &proc_macro2::TokenStream) -> Ty {
     // `f64::EPSILON`, `std::f64::consts::PI`: the float module or type names the type.
     if let Ok(p) = syn::parse2::<syn::Path>(tok.clone()) {
@@ -389,7 +451,18 @@ fn const_ty(tok: &proc_macro2::TokenStream) -> Ty {
                 return Ty::Float(t);
             }
         }
-        return Ty::Unknown;
+        // A constant item (`LN_2PI`, `consts::TAU`) of a type the macro cannot see: where it
+        // meets a float in arithmetic it must be of that float's type, like a literal.
+        let last = p
+            .segments
+            .last()
+            .map(|s| s.ident.to_string())
+            .unwrap_or_default();
+        let screaming = last.chars().any(|c| c.is_ascii_uppercase())
+            && last
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+        return if screaming { Ty::Lit } else { Ty::Unknown };
     }
     let Ok(lit) = syn::parse2::<syn::Lit>(tok.clone()) else {
         return Ty::Unknown;
