@@ -160,3 +160,64 @@ fn literals_returns_in_else_and_empty_statements() {
         );
     }
 }
+
+/// Literals written with a trailing dot or an exponent: 2x + 3 + sin(2x) + 1e-3 + 250x.
+#[differentiate]
+fn literal_forms(x: f64) -> f64 {
+    let y = 2.;
+    x * 2. + 3.0 + (y * x).sin() + 1e-3 + 2.5e2 * x
+}
+
+/// A by-value `Vec` read inside a branch: t·x with t = v₀ (or x when v is empty).
+#[differentiate]
+fn owned_vec_read_in_a_branch(x: f64, v: Vec<f64>) -> f64 {
+    let t = if !v.is_empty() { v[0] } else { x };
+    t * x
+}
+
+/// `h.pop();` as a statement discards the element: 2·h₀ = 2x.
+#[differentiate]
+fn pop_as_a_statement(x: f64) -> f64 {
+    let mut h = vec![0.0; 3];
+    h[0] = x;
+    h.push(x * x);
+    h.pop();
+    h[0] * 2.0
+}
+
+/// A condition that is a block: x if x² > 1, else 2x.
+#[differentiate]
+fn block_in_a_condition(x: f64) -> f64 {
+    if {
+        let z = x;
+        z * z
+    } > 1.0
+    {
+        x
+    } else {
+        2.0 * x
+    }
+}
+
+#[test]
+fn literal_forms_options_and_block_conditions() {
+    for x in [0.5, -1.5] {
+        let (y, d) = literal_forms_grad(x);
+        assert_eq!(y, literal_forms(x));
+        close("literal forms", d, 2.0 + 2.0 * (2.0 * x).cos() + 250.0, TOL);
+
+        let (y, (dx, dv)) = owned_vec_read_in_a_branch_grad(x, vec![2.0]);
+        assert_eq!(y, owned_vec_read_in_a_branch(x, vec![2.0]));
+        assert_eq!((dx, dv), (2.0, vec![x]));
+        let (y, (dx, dv)) = owned_vec_read_in_a_branch_grad(x, vec![]);
+        assert_eq!(y, x * x);
+        assert_eq!((dx, dv), (2.0 * x, vec![]));
+
+        let (y, d) = pop_as_a_statement_grad(x);
+        assert_eq!((y, d), (2.0 * x, 2.0));
+
+        let (y, d) = block_in_a_condition_grad(x);
+        assert_eq!(y, block_in_a_condition(x));
+        assert_eq!(d, if x * x > 1.0 { 1.0 } else { 2.0 });
+    }
+}

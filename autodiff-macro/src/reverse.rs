@@ -381,7 +381,15 @@ impl Rev<'_> {
         if let Some(r) = r {
             hargs.push(match r_bar {
                 Some(g) => g,
-                None => self.zero(pb, r),
+                None if self.tys.of(r).is_plain() => self.zero(pb, r),
+                // An element not used (`v.pop();`, an `Option`): a zero of the element type.
+                None => {
+                    let t = match self.elem_ty(base) {
+                        t @ Ty::Float(_) => t,
+                        _ => Ty::Lit,
+                    };
+                    self.emit1(pb, InstKind::Const(quote!(0.0)), t)
+                }
             });
         }
         for (k, &a) in args.iter().enumerate() {

@@ -263,7 +263,12 @@ pub fn analyze(f: &Func) -> Types {
                 InstKind::Call { path, args } if args.len() <= 1 && is_vec_new(path) => {
                     Some(Ty::ElemsOpen)
                 }
-                InstKind::Mutate { m, base, args, .. } => {
+                InstKind::Mutate {
+                    m,
+                    base,
+                    args,
+                    unwrap,
+                } => {
                     let mut version = match get(&tys, *base) {
                         x @ (Ty::Elems(_) | Ty::ElemsOpen | Ty::Bottom) => x,
                         _ => Ty::Unknown,
@@ -274,6 +279,8 @@ pub fn analyze(f: &Func) -> Types {
                         }
                     }
                     let elem = match version {
+                        // `v.pop()` not unwrapped is an `Option`.
+                        _ if m.def().option && !unwrap => Ty::Unknown,
                         Ty::Elems(t) => Ty::Float(t),
                         Ty::ElemsOpen => Ty::Lit,
                         Ty::Bottom => Ty::Bottom,

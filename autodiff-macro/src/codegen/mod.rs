@@ -316,13 +316,22 @@ impl Gen<'_> {
 
     /// A float literal with its type as a suffix when the type is known (`3.0f64`), so that it
     /// can stand alone (`3.0f64.ln()`); other constants as written.
+    /// A float literal with the suffix of its known type (`2.0f64`), and never ending in a dot
+    /// (`2.` is written `2.0`, which a suffix or a method call can follow).
     fn typed_literal(&self, v: Value, t: &TokenStream) -> TokenStream {
-        if let (Some(ft), Ok(syn::Lit::Float(l))) =
-            (self.ty(v).float(), syn::parse2::<syn::Lit>(t.clone()))
-        {
+        if let Ok(syn::Lit::Float(l)) = syn::parse2::<syn::Lit>(t.clone()) {
             if l.suffix().is_empty() {
-                let lit =
-                    syn::LitFloat::new(&format!("{}{}", l.base10_digits(), ft.tokens()), l.span());
+                let digits = l.base10_digits();
+                let digits = if digits.ends_with('.') {
+                    format!("{digits}0")
+                } else {
+                    digits.to_string()
+                };
+                let suffix = self.ty(v).float().map(|ft| ft.tokens().to_string());
+                let lit = syn::LitFloat::new(
+                    &format!("{digits}{}", suffix.unwrap_or_default()),
+                    l.span(),
+                );
                 return quote!(#lit);
             }
         }
