@@ -991,15 +991,21 @@ impl Lowering {
             Expr::If(ei) => self.if_expr(b, ei, want),
             Expr::Match(em) => self.match_expr(b, em, want),
             Expr::ForLoop(fl) => {
+                let first = self.f.insts.len();
                 self.for_loop(b, fl);
+                self.loop_checkpoint(b, first, &fl.attrs);
                 None
             }
             Expr::While(w) => {
+                let first = self.f.insts.len();
                 self.while_loop(b, w);
+                self.loop_checkpoint(b, first, &w.attrs);
                 None
             }
             Expr::Loop(l) => {
+                let first = self.f.insts.len();
                 self.loop_loop(b, l);
+                self.loop_checkpoint(b, first, &l.attrs);
                 None
             }
             Expr::Return(_) | Expr::Break(_) | Expr::Continue(_) => {
@@ -1641,6 +1647,30 @@ impl Lowering {
         self.merge_results(i, &slots, want, &blocks)
     }
 
+    /// `#[checkpoint(snapshots = n)]` on the loop just lowered into `b` (as its first loop
+    /// instruction numbered `first` or later): recorded on the loop instruction for reverse mode.
+    fn loop_checkpoint(&mut self, b: Block, first: usize, attrs: &[syn::Attribute]) {
+        for attr in attrs.iter().filter(|a| a.path().is_ident("checkpoint")) {
+            let n = match crate::options::checkpoint_attr(attr) {
+                Ok(n) => n,
+                Err(e) => {
+                    self.errors.push(e);
+                    continue;
+                }
+            };
+            let lp = self.f.block(b).insts.iter().copied().find(|&i| {
+                i.index() >= first && matches!(self.f.inst(i).kind, InstKind::Loop { .. })
+            });
+            if let Some(i) = lp {
+                if let InstKind::Loop { checkpoint, .. } = &mut self.f.insts[i.index()].kind {
+                    if checkpoint.replace(n).is_some() {
+                        self.err_at(attr, "`#[checkpoint]` given twice on this loop");
+                    }
+                }
+            }
+        }
+    }
+
     /// Sets up a loop body block whose parameters carry the variables the loop assigns.
     fn loop_header(&mut self, body_syn: &syn::Block) -> LoopHeader {
         let slots = self.assigned_slots(|v| v.visit_block(body_syn));
@@ -1674,7 +1704,12 @@ impl Lowering {
         self.env = saved;
         let i = self.f.push_inst(
             b,
-            InstKind::Loop { kind, init, body },
+            InstKind::Loop {
+                kind,
+                init,
+                body,
+                checkpoint: None,
+            },
             slots.len(),
             Kind::Unknown,
             span,
@@ -1868,6 +1903,7 @@ impl Lowering {
                 kind: kind_loop,
                 init: vec![zero],
                 body,
+                checkpoint: None,
             },
             1,
             kind,

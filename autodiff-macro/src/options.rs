@@ -18,6 +18,45 @@ pub struct Options {
     pub hessian: bool,
 }
 
+/// The arguments of `checkpoint(..)`, in the function's options and in `#[checkpoint(..)]` on a
+/// loop: `snapshots = n`, the number of loop states kept besides the initial one.
+pub fn checkpoint_args(input: ParseStream) -> syn::Result<usize> {
+    let usage = "`checkpoint` takes the number of snapshots of the loop state to keep: \
+                 `checkpoint(snapshots = 32)`";
+    let key: Ident = input
+        .parse()
+        .map_err(|e| syn::Error::new(e.span(), usage))?;
+    if key != "snapshots" {
+        return Err(syn::Error::new(key.span(), usage));
+    }
+    input
+        .parse::<Token![=]>()
+        .map_err(|e| syn::Error::new(e.span(), usage))?;
+    let lit: syn::LitInt = input.parse().map_err(|e| {
+        syn::Error::new(
+            e.span(),
+            "`snapshots` takes a whole number: `snapshots = 32`",
+        )
+    })?;
+    let n = lit.base10_parse::<usize>()?;
+    if !input.is_empty() {
+        return Err(syn::Error::new(input.span(), usage));
+    }
+    Ok(n)
+}
+
+/// `#[checkpoint(snapshots = n)]` on a loop: `n`.
+pub fn checkpoint_attr(attr: &syn::Attribute) -> syn::Result<usize> {
+    match &attr.meta {
+        syn::Meta::List(_) => attr.parse_args_with(checkpoint_args),
+        _ => Err(syn::Error::new_spanned(
+            attr,
+            "`#[checkpoint]` takes the number of snapshots of the loop state to keep: \
+             `#[checkpoint(snapshots = 32)]`",
+        )),
+    }
+}
+
 impl Parse for Options {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let mut opts = Options::default();

@@ -678,6 +678,7 @@ impl Rev<'_> {
                 kind: loop_kind,
                 init: Vec::new(),
                 body: pbb,
+                checkpoint: None,
             },
         );
         for (k, w) in vars.into_iter().enumerate() {

@@ -329,6 +329,28 @@ fn element_writes_make_new_versions() {
     assert!(sets.iter().all(|&v| act.is_active(v)), "{text}");
 }
 
+#[test]
+fn checkpoint_attribute_is_recorded_on_its_loop() {
+    let f = lower_fn(parse_quote! {
+        fn f(x: f64, n: usize) -> f64 {
+            let mut s = x;
+            #[checkpoint(snapshots = 4)]
+            for _ in 0..n {
+                s = s.sin();
+            }
+            let mut k = 0;
+            while k < n {
+                s = s * x;
+                k += 1;
+            }
+            s
+        }
+    });
+    let text = f.to_string();
+    assert_eq!(text.matches("checkpoint 4").count(), 1, "{text}");
+    assert_eq!(text.matches("checkpoint").count(), 1, "{text}");
+}
+
 /// Times the macro's phases on a long straight-line function (run with `--ignored --nocapture`):
 /// the macro runs unoptimised in users' `cargo check`, so each phase must stay linear.
 #[test]

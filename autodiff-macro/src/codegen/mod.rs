@@ -824,7 +824,9 @@ impl Gen<'_> {
                 let ids: Vec<syn::Ident> = inst.results.iter().map(|&r| self.v(r)).collect();
                 quote! { let (#(#ids,)*) = #pv::pop(&mut #s); }
             }
-            InstKind::Loop { kind, init, body } => self.loop_code(i, kind, init, *body),
+            InstKind::Loop {
+                kind, init, body, ..
+            } => self.loop_code(i, kind, init, *body),
             InstKind::Mutate {
                 m,
                 base,

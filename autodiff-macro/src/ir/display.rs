@@ -54,20 +54,28 @@ impl Func {
             ),
             InstKind::If { cond, .. } => format!("if {cond}"),
             InstKind::Match { scrutinee, .. } => format!("match {scrutinee}"),
-            InstKind::Loop { kind, init, .. } => match kind {
-                LoopKind::Range {
-                    start,
-                    end,
-                    inclusive,
-                    rev,
-                } => format!(
-                    "for {start}..{}{end}{} init {}",
-                    if *inclusive { "=" } else { "" },
-                    if *rev { " rev" } else { "" },
-                    list(init)
-                ),
-                LoopKind::Infinite => format!("loop init {}", list(init)),
-            },
+            InstKind::Loop {
+                kind,
+                init,
+                checkpoint,
+                ..
+            } => {
+                let ck = checkpoint.map_or(String::new(), |n| format!(" checkpoint {n}"));
+                match kind {
+                    LoopKind::Range {
+                        start,
+                        end,
+                        inclusive,
+                        rev,
+                    } => format!(
+                        "for {start}..{}{end}{} init {}{ck}",
+                        if *inclusive { "=" } else { "" },
+                        if *rev { " rev" } else { "" },
+                        list(init)
+                    ),
+                    LoopKind::Infinite => format!("loop init {}{ck}", list(init)),
+                }
+            }
             InstKind::VarInit { var, value } => format!("{var} = {value}"),
             InstKind::VarAcc { var, value } => format!("{var} += {value}"),
             InstKind::VarSet { var, value } => format!("{var} := {value}"),

@@ -337,6 +337,9 @@ pub enum InstKind {
         kind: LoopKind,
         init: Vec<Value>,
         body: Block,
+        /// `#[checkpoint(snapshots = n)]` on the loop: reverse mode is asked to keep `n`
+        /// snapshots of the carried values instead of a record per iteration.
+        checkpoint: Option<usize>,
     },
 }
 

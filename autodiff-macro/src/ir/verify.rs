@@ -106,7 +106,9 @@ impl Verifier<'_> {
                         self.nested(a, Ctx::Arm(0))?;
                     }
                 }
-                InstKind::Loop { init, body, kind } => {
+                InstKind::Loop {
+                    init, body, kind, ..
+                } => {
                     let params = self.f.block(*body).params.len();
                     let index = usize::from(matches!(kind, LoopKind::Range { .. }));
                     if params != init.len() + index {
