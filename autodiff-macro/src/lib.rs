@@ -157,8 +157,11 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
         None
     };
     let (ret, grad) = (&sig.ret, &sig.grad);
-    let seed_value = quote::quote_spanned!(ret.span()=> ::autodiff::__private::seed(&__ad_out));
-    let seed_value_2 = quote::quote_spanned!(ret.span()=> ::autodiff::__private::seed(&__ad_out.0));
+    // Reported at the result type, resolved where `__ad_out` is bound (the result type may come
+    // from a `macro_rules` expansion, with that macro's hygiene).
+    let at_ret = proc_macro2::Span::call_site().located_at(ret.span());
+    let seed_value = quote::quote_spanned!(at_ret=> ::autodiff::__private::seed(&__ad_out));
+    let seed_value_2 = quote::quote_spanned!(at_ret=> ::autodiff::__private::seed(&__ad_out.0));
     // `_grad` carries the forward and backward passes in one body rather than calling `_vjp`:
     // LLVM optimises them together (sharing `sin`/`cos` work, keeping values in registers), and
     // inside an `impl` block the macro could not name `_vjp` for an associated function. The

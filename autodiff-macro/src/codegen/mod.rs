@@ -631,7 +631,12 @@ impl Gen<'_> {
                 let span = inst.span;
                 let grads = names::call_grads(i, span);
                 let dgrads = syn::Ident::new(&format!("__ad_dg{}", i.0), span);
-                let sel = syn::Ident::new(&self.v(*sel).to_string(), span);
+                // Resolved where it was bound (the generated code's hygiene, which a call
+                // written in a `macro_rules` expansion does not share), reported at the call.
+                let sel = syn::Ident::new(
+                    &self.v(*sel).to_string(),
+                    Span::call_site().located_at(span),
+                );
                 let (pbv, g, dg) = (self.v(*pbv), self.moved(*g, false), self.moved(*dg, false));
                 let n = inst.results.len() / 2;
                 let parts: Vec<syn::Ident> = inst.results[..n].iter().map(|&r| self.v(r)).collect();
@@ -676,7 +681,9 @@ impl Gen<'_> {
             InstKind::CallPullback { pb: pbv, sel, g } => {
                 let span = inst.span;
                 let grads = names::call_grads(i, span);
-                let sel = syn::Ident::new(&id(*sel).to_string(), span);
+                // Resolved where it was bound, reported at the call (as above).
+                let sel =
+                    syn::Ident::new(&id(*sel).to_string(), Span::call_site().located_at(span));
                 let (pbv, g) = (id(*pbv), self.moved(*g, false));
                 let parts: Vec<syn::Ident> = inst.results.iter().map(|&r| self.v(r)).collect();
                 quote_spanned! {span=>
