@@ -7,6 +7,7 @@
 //! 2. `lower`: the function to SSA (`ir`), rejecting what is outside the supported subset;
 //! 3. `activity`: which values need derivatives;
 //! 4. `check`: errors that need activity (an unknown method on a differentiated value);
+//!    `checkpoint::select`: which loops are checkpointed;
 //! 5. `emit`: the backward pass, then the forward pass that keeps what it reads.
 //!
 //! Errors are `syn::Error`s spanned at the offending tokens, all reported together; on error the
@@ -15,6 +16,7 @@
 
 mod activity;
 mod check;
+mod checkpoint;
 mod codegen;
 mod derive;
 mod forward;
@@ -84,6 +86,7 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
             options::Options::default()
         }
     };
+    errors.extend(checkpoint::misplaced(&func));
     let sig = Signature::read(&func, &opts, &mut errors);
     // Everything is checked, even after a first error, so that all problems are reported
     // together; lowering leaves placeholders where it failed, which check nothing more.
@@ -96,12 +99,18 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
             structurize::structurize(&mut f);
             let a = activity::analyze(&f);
             errors.extend(check::check(&f, &a));
+            errors.extend(checkpoint::select(
+                &mut f,
+                &a,
+                opts.checkpoint,
+                opts.hessian,
+            ));
             act = Some(a);
         }
         Err(msg) if errors.is_empty() => errors.push(internal(&func, &msg)),
         Err(_) => {}
     }
-    let Some(act) = act.filter(|_| errors.is_empty()) else {
+    let Some(mut act) = act.filter(|_| errors.is_empty()) else {
         return with_stubs(&func, &sig, opts.hessian, errors);
     };
     let primal = if opts.dump {
@@ -123,7 +132,7 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
         quote! { #p #fw #o }
     };
     let n_primal = f.values.len();
-    let rev = reverse::reverse(&mut f, &act, &mut tys);
+    let rev = reverse::reverse(&mut f, &mut act, &mut tys);
     simplify::forward_single_contributions(&mut f);
     simplify::move_carried_adjoints(&mut f);
     let plan = plan::plan(&mut f, &act, &mut tys, &rev);
@@ -262,7 +271,7 @@ fn internal(func: &syn::ItemFn, msg: &str) -> syn::Error {
 fn original(func: &syn::ItemFn) -> TokenStream2 {
     let mut f = func.clone();
     f.attrs.push(syn::parse_quote!(#[allow(dead_code)]));
-    f.to_token_stream()
+    checkpoint::strip(f.to_token_stream())
 }
 
 /// The original function, stubs for the generated items, and the errors.

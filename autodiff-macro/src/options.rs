@@ -6,8 +6,12 @@
 //! - `hessian`: also generate second order, `_hvp` and `_vjp_jvp` (forward mode over reverse
 //!   mode). Opt-in: it doubles what rustc checks, and a function called from such a function
 //!   must have second-order rules too (`#[differentiate(hessian)]`, or a hand-written
-//!   `g_vjp_jvp`).
+//!   `g_vjp_jvp`);
+//! - `checkpoint(snapshots = n)`: reverse every outermost loop that has backward work with `n`
+//!   snapshots of its carried values instead of a record per iteration (see
+//!   [`crate::checkpoint`]); `#[checkpoint(snapshots = n)]` on a loop does it for that loop.
 
+use proc_macro2::Span;
 use syn::parse::{Parse, ParseStream};
 use syn::{Ident, Token};
 
@@ -16,7 +20,13 @@ pub struct Options {
     pub wrt: Option<Vec<Ident>>,
     pub dump: bool,
     pub hessian: bool,
+    /// `checkpoint(snapshots = n)`: `n`, and where the option is written.
+    pub checkpoint: Option<(usize, Span)>,
 }
+
+/// The accepted options, for error messages.
+const ACCEPTS: &str =
+    "`#[differentiate]` accepts `wrt(a, b, ..)`, `checkpoint(snapshots = n)`, `hessian` and `dump`";
 
 /// The arguments of `checkpoint(..)`, in the function's options and in `#[checkpoint(..)]` on a
 /// loop: `snapshots = n`, the number of loop states kept besides the initial one.
@@ -61,12 +71,9 @@ impl Parse for Options {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let mut opts = Options::default();
         while !input.is_empty() {
-            let key: Ident = input.parse().map_err(|e| {
-                syn::Error::new(
-                    e.span(),
-                    "`#[differentiate]` accepts `wrt(a, b, ..)`, `hessian` and `dump`",
-                )
-            })?;
+            let key: Ident = input
+                .parse()
+                .map_err(|e| syn::Error::new(e.span(), ACCEPTS))?;
             match key.to_string().as_str() {
                 "wrt" => {
                     if opts.wrt.is_some() {
@@ -106,6 +113,21 @@ impl Parse for Options {
                     }
                     opts.hessian = true;
                 }
+                "checkpoint" => {
+                    if opts.checkpoint.is_some() {
+                        return Err(syn::Error::new(key.span(), "`checkpoint` given twice"));
+                    }
+                    if !input.peek(syn::token::Paren) {
+                        return Err(syn::Error::new(
+                            key.span(),
+                            "`checkpoint` takes the number of snapshots of the loop state to \
+                             keep: `checkpoint(snapshots = 32)`",
+                        ));
+                    }
+                    let content;
+                    syn::parenthesized!(content in input);
+                    opts.checkpoint = Some((checkpoint_args(&content)?, key.span()));
+                }
                 "dump" => {
                     if !input.is_empty() && !input.peek(Token![,]) {
                         return Err(syn::Error::new(
@@ -118,9 +140,7 @@ impl Parse for Options {
                 other => {
                     return Err(syn::Error::new(
                         key.span(),
-                        format!(
-                            "unknown option `{other}`: `#[differentiate]` accepts `wrt(a, b, ..)`, `hessian` and `dump`"
-                        ),
+                        format!("unknown option `{other}`: {ACCEPTS}"),
                     ));
                 }
             }
