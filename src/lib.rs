@@ -78,8 +78,10 @@ pub use autodiff_macro::Differentiable;
 /// ```
 ///
 /// What it costs: the body runs more than once (side effects such as `println!` in it repeat),
-/// and each snapshot is a clone of the loop's state. A loop that uses a `&mut` parameter cannot be
-/// checkpointed, nor can `hessian` differentiate a checkpointed loop yet; both are compile errors.
+/// and each snapshot is a clone of the loop's state. A loop that uses a `&mut` parameter, or that
+/// changes a variable from outside the loop in place through a method (`rng.sample()`), cannot
+/// be checkpointed, nor can `hessian` differentiate a checkpointed loop yet: these are compile
+/// errors.
 pub use autodiff_macro::differentiate;
 pub use autodiff_runtime::{
     Differentiable, Primal, Real, check, checkpoint, conv, data, init, nn, optim, rules,

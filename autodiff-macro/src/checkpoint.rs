@@ -64,8 +64,10 @@
 //!   iteration with recording: side effects in it (`println!`) repeat.
 //! - Each snapshot is a clone of the carried values (every differentiable type is `Clone`).
 //! - A loop that uses a `&mut` parameter cannot be checkpointed (the backward pass would run it
-//!   again on the caller's buffer), nor can second order (`hessian`) differentiate a
-//!   checkpointed loop yet: both are compile errors ([`select`]).
+//!   again on the caller's buffer), nor one that calls a method that may change a variable from
+//!   outside the loop in place (run again, it would find the variable changed), nor can second
+//!   order (`hessian`) differentiate a checkpointed loop yet: all are compile errors
+//!   ([`select`]).
 
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::quote;
@@ -203,11 +205,45 @@ pub fn select(
             ));
         }
         // What the loop reads of the caller's `&mut` buffers, carried values included.
+        let within = f.blocks_within(body);
         let mut reads = f.operands(i);
-        for b in f.blocks_within(body) {
+        for &b in &within {
             reads.extend(f.term_operands(b));
             for &j in &f.block(b).insts {
                 reads.extend(f.operands(j));
+            }
+        }
+        // A method that may change a variable from outside the loop in place, which the IR does
+        // not see: the loop neither carries nor snapshots it, and run again it would find it
+        // changed.
+        for &b in &within {
+            for &j in &f.block(b).insts {
+                let InstKind::Method {
+                    name,
+                    recv,
+                    recv_mut: Some(root),
+                    ..
+                } = &f.inst(j).kind
+                else {
+                    continue;
+                };
+                let s = name.to_string();
+                let defined_inside = match f.value(*recv).def {
+                    ValueDef::BlockParam(d, _) => within.contains(&d),
+                    ValueDef::Result(r, _) => within.iter().any(|&d| f.block(d).insts.contains(&r)),
+                    _ => false,
+                };
+                if !defined_inside && !crate::prim::is_discrete_method(&s) {
+                    errors.push(syn::Error::new(
+                        name.span(),
+                        format!(
+                            "`{root}.{s}(..)` may change `{root}` in place, and this loop is \
+                             checkpointed: the backward pass runs the loop again and would find \
+                             `{root}` changed; compute what `{s}` returns before the loop (into a \
+                             `Vec`) and index it in the loop"
+                        ),
+                    ));
+                }
             }
         }
         let buffer = reads
