@@ -139,6 +139,11 @@ fn for_over_ranges() {
                 .map(|i| ((i + 1) * (n - 1 - i)) as f64 * x.powi((n - 2 - i) as i32))
                 .sum();
             close("horner analytic", d, analytic, TOL);
+            // Forward mode ignores checkpointing: the same tangent.
+            assert_eq!(
+                horner_forward::s2_jvp(x, n, 1.0),
+                horner_forward::plain_jvp(x, n, 1.0)
+            );
             fd("horner", |x| horner_forward::s1(x, n), x, d);
             // d/dx Σᵢ (i + 1)·xⁱ = Σᵢ i(i + 1)·x^{i−1}.
             let d = grads!(horner_reverse(x, n));
