@@ -160,10 +160,6 @@ pub fn select(
     hessian: bool,
 ) -> Vec<syn::Error> {
     let bw = crate::reverse::backward_work(f, act);
-    let loops: Vec<Inst> = (0..f.insts.len() as u32)
-        .map(Inst)
-        .filter(|&i| matches!(f.inst(i).kind, InstKind::Loop { .. }))
-        .collect();
     if let Some((s, _)) = default {
         let mut stack = vec![f.body()];
         while let Some(b) = stack.pop() {
@@ -180,18 +176,17 @@ pub fn select(
     }
     let borrowed = f.borrowed_mut_versions();
     let mut errors = Vec::new();
-    for i in loops {
-        let span = f.inst(i).span;
+    for (n, &has_work) in bw.iter().enumerate() {
+        let span = f.insts[n].span;
         let InstKind::Loop {
-            checkpoint, body, ..
-        } = &mut f.insts[i.index()].kind
+            checkpoint: checkpoint @ Some(_),
+            body,
+            ..
+        } = &mut f.insts[n].kind
         else {
             continue;
         };
-        if checkpoint.is_none() {
-            continue;
-        }
-        if !bw[i.index()] {
+        if !has_work {
             // Nothing to reverse: the loop runs as written.
             *checkpoint = None;
             continue;
@@ -204,63 +199,66 @@ pub fn select(
                  differentiate this function without `checkpoint` to get `_hvp`",
             ));
         }
-        // What the loop reads of the caller's `&mut` buffers, carried values included.
-        let within = f.blocks_within(body);
-        let mut reads = f.operands(i);
-        for &b in &within {
-            reads.extend(f.term_operands(b));
-            for &j in &f.block(b).insts {
-                reads.extend(f.operands(j));
+        errors.extend(refusals(f, act, Inst(n as u32), body, &borrowed));
+    }
+    errors
+}
+
+/// What loop `lp` (with body `body`) does that running it again would get wrong: using a
+/// caller's `&mut` buffer (`borrowed`: the versions of `&mut` parameters), or calling a method
+/// that may change a variable from outside the loop in place, where the IR does not see it —
+/// the loop neither carries nor snapshots such a variable and, run again, would find it changed.
+fn refusals(
+    f: &Func,
+    act: &Activity,
+    lp: Inst,
+    body: Block,
+    borrowed: &std::collections::HashSet<Value>,
+) -> Vec<syn::Error> {
+    let mut errors = Vec::new();
+    let mut reads = f.operands(lp);
+    for b in f.blocks_within(body) {
+        reads.extend(f.term_operands(b));
+        for &i in &f.block(b).insts {
+            reads.extend(f.operands(i));
+            let InstKind::Method {
+                name,
+                recv,
+                recv_mut: Some(root),
+                ..
+            } = &f.inst(i).kind
+            else {
+                continue;
+            };
+            let s = name.to_string();
+            let outside = !act.within(act.def_block(f, *recv), body);
+            if outside && !crate::prim::is_discrete_method(&s) {
+                errors.push(syn::Error::new(
+                    name.span(),
+                    format!(
+                        "`{root}.{s}(..)` may change `{root}` in place, and this loop is \
+                         checkpointed: the backward pass runs the loop again and would find \
+                         `{root}` changed; compute what `{s}` returns before the loop (into a \
+                         `Vec`) and index it in the loop"
+                    ),
+                ));
             }
         }
-        // A method that may change a variable from outside the loop in place, which the IR does
-        // not see: the loop neither carries nor snapshots it, and run again it would find it
-        // changed.
-        for &b in &within {
-            for &j in &f.block(b).insts {
-                let InstKind::Method {
-                    name,
-                    recv,
-                    recv_mut: Some(root),
-                    ..
-                } = &f.inst(j).kind
-                else {
-                    continue;
-                };
-                let s = name.to_string();
-                let defined_inside = match f.value(*recv).def {
-                    ValueDef::BlockParam(d, _) => within.contains(&d),
-                    ValueDef::Result(r, _) => within.iter().any(|&d| f.block(d).insts.contains(&r)),
-                    _ => false,
-                };
-                if !defined_inside && !crate::prim::is_discrete_method(&s) {
-                    errors.push(syn::Error::new(
-                        name.span(),
-                        format!(
-                            "`{root}.{s}(..)` may change `{root}` in place, and this loop is \
-                             checkpointed: the backward pass runs the loop again and would find \
-                             `{root}` changed; compute what `{s}` returns before the loop (into a \
-                             `Vec`) and index it in the loop"
-                        ),
-                    ));
-                }
-            }
-        }
-        let buffer = reads
-            .into_iter()
-            .find(|v| borrowed.contains(v))
-            .and_then(|v| f.value(v).name.clone());
-        if let Some(name) = buffer {
-            errors.push(syn::Error::new(
-                span,
-                format!(
-                    "this checkpointed loop uses `{name}`, a `&mut` parameter: the backward pass \
-                     runs the loop again and cannot hold on to the caller's buffer; copy it into \
-                     a local before the loop (`let mut b = {name}.to_vec();`), and back after \
-                     it if the loop changes it (`{name}.copy_from_slice(&b);`)"
-                ),
-            ));
-        }
+    }
+    let buffer = reads
+        .into_iter()
+        .find(|v| borrowed.contains(v))
+        .and_then(|v| f.value(v).name.clone());
+    if let Some(name) = buffer {
+        errors.push(syn::Error::new(
+            f.inst(lp).span,
+            format!(
+                "this checkpointed loop uses `{name}`, a `&mut` parameter: the backward pass \
+                 runs the loop again and cannot hold on to the caller's buffer; copy it into a \
+                 local before the loop (`let mut b = {name}.to_vec();`), and back after it if \
+                 the loop changes it (`{name}.copy_from_slice(&b);`)"
+            ),
+        ));
     }
     errors
 }
