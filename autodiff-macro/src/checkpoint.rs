@@ -52,17 +52,17 @@
 //!   inner loop's forward side lands in the outer loop's record body, its sweep in the outer
 //!   loop's pullback.
 //! - Alternatives considered: keeping the loop's stack and pushing one record per reversed
-//!   iteration (a push and a pop per iteration that buy nothing); extracting the body into a
-//!   closure that both passes call (closures cannot name the state's types, and a closure
-//!   capturing the inner loops' stacks mutably fights the borrow checker); making the
-//!   forward pass's loop itself the `Advance` loop (the forward pass runs before the pullback
-//!   exists, so the body would have to be shared code anyway).
+//!   iteration (a push and a pop per iteration that buy nothing); handing the body to a runtime
+//!   driver as closures (they would capture the inner loops' stacks and the carried adjoints
+//!   mutably at once, and the body would leave the pullback's code, where LLVM optimises it
+//!   with the rest); keeping every state on a tape (the memory checkpointing is there to save).
 //!
 //! # Costs and limits
 //!
 //! - The body runs `Checkpointer::stats().forward_steps` times plainly plus once more per
 //!   iteration with recording: side effects in it (`println!`) repeat.
-//! - Each snapshot is a clone of the carried values (every differentiable type is `Clone`).
+//! - Each snapshot is a clone of the carried values, which must implement `Clone` (every
+//!   differentiable type does; for one that does not, rustc says so at the loop).
 //! - A loop that uses a `&mut` parameter cannot be checkpointed (the backward pass would run it
 //!   again on the caller's buffer), nor one that calls a method that may change a variable from
 //!   outside the loop in place (run again, it would find the variable changed), nor can second
@@ -385,6 +385,8 @@ impl Cx<'_> {
             },
             0,
         );
+        // Spanned at the loop: a carried value that cannot be cloned is reported there.
+        self.f.insts[offer.index()].span = self.f.inst(lp).span;
         let first = self.f.block(plain).insts[0];
         self.place(plain, offer, first, false);
         let one = self.push(plain, InstKind::Const(quote!(1usize)), 1);
@@ -435,7 +437,7 @@ impl Cx<'_> {
         }
         self.f.block_mut(body).term = Term::Yield(Vec::new());
         self.f.block_mut(pbb).term = Term::Yield(Vec::new());
-        self.push(
+        let sweep = self.push(
             pb,
             InstKind::CkptSweep {
                 ck,
@@ -447,5 +449,6 @@ impl Cx<'_> {
             },
             0,
         );
+        self.f.insts[sweep.index()].span = self.f.inst(lp).span;
     }
 }

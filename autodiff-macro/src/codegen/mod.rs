@@ -860,14 +860,16 @@ impl Gen<'_> {
             InstKind::CkptOffer { var, iter, state } => {
                 let w = names::var(self.f, *var);
                 let k = self.v(*iter);
+                // A state that cannot be cloned is reported at the loop.
+                let at = Span::call_site().located_at(inst.span);
                 let copies: Vec<TokenStream> = state
                     .iter()
                     .map(|&v| {
-                        let x = self.v(v);
+                        let x = syn::Ident::new(&self.v(v).to_string(), at);
                         if self.ty(v).is_plain() || self.is_ref(v) {
                             quote!(#x)
                         } else {
-                            quote!(::core::clone::Clone::clone(&#x))
+                            quote_spanned!(at=> ::core::clone::Clone::clone(&#x))
                         }
                     })
                     .collect();
@@ -885,7 +887,10 @@ impl Gen<'_> {
                 advance,
                 record,
                 reverse,
-            } => self.sweep_code(i, *ck, *var, range.as_ref(), [*advance, *record, *reverse]),
+            } => {
+                let blocks = [*advance, *record, *reverse];
+                self.sweep_code(i, *ck, *var, range.as_ref(), blocks)
+            }
             InstKind::Mutate {
                 m,
                 base,
@@ -1190,11 +1195,16 @@ impl Gen<'_> {
         });
         let (record, reverse) = (self.block_insts(record), self.block_insts(reverse));
         let some = quote!(::core::option::Option::Some);
+        // The loop's state must be `Clone`; if it is not, that is reported at the loop.
+        let next = syn::Ident::new(
+            "next_action",
+            Span::call_site().located_at(self.f.inst(i).span),
+        );
         quote! {
             let mut #w = #ck;
             let mut #current = ::core::option::Option::None;
             loop {
-                match #w.next_action() {
+                match #w.#next() {
                     #pv::Action::Restore { state: #state, .. } => #current = #some(#state),
                     #pv::Action::Advance { from: #from, to: #to } => {
                         let (#(mut #st_state,)*) = #pv::checkpoint_state(&mut #current);
