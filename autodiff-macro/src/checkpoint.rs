@@ -63,6 +63,8 @@
 //!   iteration with recording: side effects in it (`println!`) repeat.
 //! - Each snapshot is a clone of the carried values, which must implement `Clone` (every
 //!   differentiable type does; for one that does not, rustc says so at the loop).
+//! - The body's code is generated three times (plain forward, advance, record) where a recorded
+//!   loop has it once: rustc checks and compiles it three times.
 //! - A loop that uses a `&mut` parameter cannot be checkpointed (the backward pass would run it
 //!   again on the caller's buffer), nor one that calls a method that may change a variable from
 //!   outside the loop in place (run again, it would find the variable changed), nor can second
