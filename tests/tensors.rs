@@ -1,6 +1,9 @@
 use autodiff::{check, differentiate, nn};
 use ndarray::{Array1, Array2, Axis, array};
 
+mod common;
+use common::seeded;
+
 #[differentiate(wrt(w1, b1, v))]
 fn mlp_loss(
     w1: &Array2<f64>,
@@ -74,16 +77,6 @@ fn resnet_block(w1: &Array2<f64>, w2: &Array2<f64>, a0: &Array2<f64>) -> f64 {
     let a1 = nn::relu(&a0.dot(w1));
     let a2 = nn::relu(&a1.dot(w2)) + a0;
     a2.sin().sum()
-}
-
-fn seeded(rows: usize, cols: usize, seed: u64) -> Array2<f64> {
-    let mut s = seed;
-    Array2::from_shape_fn((rows, cols), |_| {
-        s = s
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((s >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
-    })
 }
 
 #[test]

@@ -7,10 +7,14 @@
 //! a shared, noisy machine (other compiles, frequency changes) cancels out of it: absolute times
 //! drift, ratios hold.
 //!
+//! A second table is the checkpointing workload (`workloads/checkpoint.rs`): what the forward
+//! pass keeps and the gradient's time with 8, 32 and 128 snapshots, as ratios to the recorded
+//! gradient timed in the same rounds.
+//!
 //! Options (after `--`): `--rounds N` (default 31), `--sample-ms M` (default 4),
-//! `--filter TEXT` (only cases whose name contains TEXT). Run without `--bench` (as
-//! `cargo test --benches` does), it only builds the cases, which checks every gradient, and
-//! times nothing.
+//! `--filter TEXT` (only cases whose name contains TEXT; `checkpointing` for the second table
+//! alone). Run without `--bench` (as `cargo test --benches` does), it only builds the cases,
+//! which checks every gradient, and times nothing.
 
 #[path = "workloads/mod.rs"]
 mod workloads;
@@ -142,6 +146,52 @@ fn ratio(value: Option<f64>, ok: impl Fn(f64) -> bool) -> String {
     }
 }
 
+/// Prints a markdown table: the columns in `left` left-aligned, the others right-aligned.
+fn print_table(header: &[&str], left: &[usize], rows: Vec<Vec<String>>) {
+    let widths: Vec<usize> = (0..header.len())
+        .map(|j| {
+            rows.iter()
+                .map(|r| r[j].chars().count())
+                .chain([header[j].chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: Vec<String>| {
+        let cells: Vec<String> = cells
+            .iter()
+            .enumerate()
+            .map(|(j, c)| {
+                let pad = widths[j] - c.chars().count();
+                if left.contains(&j) {
+                    format!("{c}{}", " ".repeat(pad))
+                } else {
+                    format!("{}{c}", " ".repeat(pad))
+                }
+            })
+            .collect();
+        format!("| {} |", cells.join(" | "))
+    };
+    println!();
+    println!("{}", line(header.iter().map(|s| s.to_string()).collect()));
+    println!(
+        "|{}|",
+        widths
+            .iter()
+            .enumerate()
+            .map(|(j, w)| if left.contains(&j) {
+                format!(":{}", "-".repeat(w + 1))
+            } else {
+                format!("{}:", "-".repeat(w + 1))
+            })
+            .collect::<Vec<_>>()
+            .join("|")
+    );
+    for r in rows {
+        println!("{}", line(r));
+    }
+}
+
 fn main() {
     let opts = options();
     let load_before = loadavg();
@@ -163,8 +213,24 @@ fn main() {
         workloads::RTOL_FD
     );
 
+    let show_sweeps = opts
+        .filter
+        .as_ref()
+        .is_none_or(|f| workloads::checkpoint::NAME.contains(f.as_str()));
     if !opts.bench {
+        // The checkpointing workload's checks, at a size a debug build runs quickly.
+        if show_sweeps {
+            workloads::checkpoint::sweep(10_000);
+        }
         eprintln!("report: not timing (run `cargo bench --bench report` for the table)");
+        return;
+    }
+
+    if cases.is_empty() {
+        // `--filter` kept only the checkpointing workload.
+        if show_sweeps {
+            checkpoint_table(&opts);
+        }
         return;
     }
 
@@ -249,48 +315,7 @@ fn main() {
         ]);
     }
 
-    let widths: Vec<usize> = (0..header.len())
-        .map(|j| {
-            rows.iter()
-                .map(|r| r[j].chars().count())
-                .chain([header[j].chars().count()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: Vec<String>| {
-        let cells: Vec<String> = cells
-            .iter()
-            .enumerate()
-            .map(|(j, c)| {
-                let pad = widths[j] - c.chars().count();
-                if j == 0 || j == header.len() - 1 {
-                    format!("{c}{}", " ".repeat(pad))
-                } else {
-                    format!("{}{c}", " ".repeat(pad))
-                }
-            })
-            .collect();
-        format!("| {} |", cells.join(" | "))
-    };
-    println!();
-    println!("{}", line(header.iter().map(|s| s.to_string()).collect()));
-    println!(
-        "|{}|",
-        widths
-            .iter()
-            .enumerate()
-            .map(|(j, w)| if j == 0 || j == header.len() - 1 {
-                format!(":{}", "-".repeat(w + 1))
-            } else {
-                format!("{}:", "-".repeat(w + 1))
-            })
-            .collect::<Vec<_>>()
-            .join("|")
-    );
-    for r in rows {
-        println!("{}", line(r));
-    }
+    print_table(&header, &[0, header.len() - 1], rows);
     println!();
     println!(
         "n: active scalars. function: median time of one evaluation (absolute times drift on a \
@@ -314,6 +339,90 @@ fn main() {
          load average {} at start, {} at end; {:.0} s in all.",
         opts.rounds,
         opts.sample.as_millis(),
+        load_before,
+        loadavg(),
+        started.elapsed().as_secs_f64()
+    );
+    if show_sweeps {
+        checkpoint_table(&opts);
+    }
+}
+
+/// The checkpointing workload: what the forward pass keeps and the gradient's time, as ratios to
+/// the recorded (unbounded) gradient measured in the same rounds, and the plain runs of the loop
+/// body the schedule made beside the optimum.
+fn checkpoint_table(opts: &Options) {
+    let load_before = loadavg();
+    let started = Instant::now();
+    let steps = 1_000_000;
+    eprintln!("report: checkpointing, {steps} steps");
+    let mut sweep = workloads::checkpoint::sweep(steps);
+    let rows = &mut sweep.rows;
+    let iters: Vec<u64> = rows
+        .iter_mut()
+        .map(|r| calibrate(&mut r.runner, opts.sample))
+        .collect();
+    let mut times: Vec<Vec<f64>> = vec![Vec::with_capacity(opts.rounds); rows.len()];
+    for round in 0..opts.rounds {
+        for k in 0..rows.len() {
+            let ri = (k + round) % rows.len();
+            let t = (rows[ri].runner)(iters[ri]);
+            times[ri].push(t.as_secs_f64() / iters[ri] as f64);
+        }
+    }
+    let base_kept = rows[0].kept.total() as f64;
+    let header = [
+        sweep.name.as_str(),
+        "snapshots",
+        "kept by forward pass",
+        "recorded/kept",
+        "gradient",
+        "time/recorded",
+        "plain runs of the body",
+        "optimum",
+        "per step",
+    ];
+    let mut table: Vec<Vec<String>> = Vec::new();
+    for (k, r) in rows.iter().enumerate() {
+        let mut per_round: Vec<f64> = times[k].iter().zip(&times[0]).map(|(a, b)| a / b).collect();
+        let time_ratio = median(&mut per_round);
+        let kept_ratio = base_kept / r.kept.total() as f64;
+        table.push(vec![
+            r.schedule.to_string(),
+            r.snapshots.map_or("-".into(), |s| s.to_string()),
+            fmt_bytes(r.kept),
+            if k == 0 {
+                "1".into()
+            } else {
+                ratio(Some(kept_ratio), |v| v >= 1000.0)
+            },
+            fmt_time(median(&mut times[k].clone())),
+            if k == 0 {
+                "1".into()
+            } else {
+                ratio(Some(time_ratio), |v| v <= 4.0)
+            },
+            r.steps.map_or("-".into(), |(m, _)| m.to_string()),
+            r.steps.map_or("-".into(), |(_, o)| o.to_string()),
+            r.steps.map_or("-".into(), |(m, _)| {
+                format!("{:.2}", m as f64 / steps as f64)
+            }),
+        ]);
+    }
+    print_table(&header, &[0], table);
+    println!();
+    println!(
+        "kept: size_of_val of the pullback closure of `_vjp` plus the heap it keeps (the \
+         recorded one: a record per step; a checkpointed one: its snapshots). recorded/kept: \
+         target >= 1000. time/recorded: the gradient's time over the recorded gradient's, \
+         median of per-round ratios (target <= 4 at 32 snapshots). plain runs of the body: \
+         `autodiff::checkpoint::last_stats().forward_steps` after one gradient, the forward \
+         sweep's {steps} included; optimum: `optimal_forward_steps(iterations, snapshots)` (the \
+         `while` loop runs its body once more, to test and leave). `!` marks a missed target."
+    );
+    println!(
+        "{} interleaved rounds; load average {} at start, {} at end; {:.0} s.",
+        opts.rounds,
         load_before,
         loadavg(),
         started.elapsed().as_secs_f64()

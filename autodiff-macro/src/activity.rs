@@ -7,6 +7,7 @@
 
 use crate::ir::*;
 
+#[derive(Clone)]
 pub struct Activity {
     pub active: Vec<bool>,
     /// Depends on an active parameter.

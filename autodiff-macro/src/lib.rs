@@ -7,6 +7,7 @@
 //! 2. `lower`: the function to SSA (`ir`), rejecting what is outside the supported subset;
 //! 3. `activity`: which values need derivatives;
 //! 4. `check`: errors that need activity (an unknown method on a differentiated value);
+//!    `checkpoint::select`: which loops are checkpointed;
 //! 5. `emit`: the backward pass, then the forward pass that keeps what it reads.
 //!
 //! Errors are `syn::Error`s spanned at the offending tokens, all reported together; on error the
@@ -15,6 +16,7 @@
 
 mod activity;
 mod check;
+mod checkpoint;
 mod codegen;
 mod derive;
 mod forward;
@@ -77,6 +79,7 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
             options::Options::default()
         }
     };
+    errors.extend(checkpoint::misplaced(&func));
     let sig = Signature::read(&func, &opts, &mut errors);
     // Everything is checked, even after a first error, so that all problems are reported
     // together; lowering leaves placeholders where it failed, which check nothing more.
@@ -89,6 +92,12 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
             structurize::structurize(&mut f);
             let a = activity::analyze(&f);
             errors.extend(check::check(&f, &a));
+            errors.extend(checkpoint::select(
+                &mut f,
+                &a,
+                opts.checkpoint,
+                opts.hessian,
+            ));
             act = Some(a);
         }
         Err(msg) if errors.is_empty() => errors.push(internal(&func, &msg)),
@@ -130,25 +139,27 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     };
     let n_primal = f.values.len();
     // Reverse mode, for a pullback that is returned (`_vjp`) and, where that differs in which
-    // calls are made jointly, for one that runs before returning (`_grad`).
-    let reversed = |mut g: ir::Func, mut tys: scalars::Types, joint| {
-        let rev = reverse::reverse(&mut g, &act, &mut tys, &joint);
-        simplify::forward_single_contributions(&mut g);
-        simplify::move_carried_adjoints(&mut g);
-        let plan = plan::plan(&mut g, &act, &mut tys, &rev);
-        verified(&g).map(|()| (g, tys, plan))
-    };
+    // calls are made jointly, for one that runs before returning (`_grad`). Checkpointed loops
+    // add values, which each run's activity learns about.
+    let reversed =
+        |mut g: ir::Func, mut tys: scalars::Types, mut act: activity::Activity, joint| {
+            let rev = reverse::reverse(&mut g, &mut act, &mut tys, &joint);
+            simplify::forward_single_contributions(&mut g);
+            simplify::move_carried_adjoints(&mut g);
+            let plan = plan::plan(&mut g, &act, &mut tys, &rev);
+            verified(&g).map(|()| (g, tys, plan, act))
+        };
     let joint_returned = joint::joint_calls(&f, joint::Pullback::Returned);
     let joint_inline = joint::joint_calls(&f, joint::Pullback::Inline);
     let inline = if joint_inline != joint_returned {
-        match reversed(f.clone(), tys.clone(), joint_inline) {
+        match reversed(f.clone(), tys.clone(), act.clone(), joint_inline) {
             Ok(r) => Some(r),
             Err(stubs) => return stubs,
         }
     } else {
         None
     };
-    let (f, tys, plan) = match reversed(f, tys, joint_returned) {
+    let (f, tys, plan, act) = match reversed(f, tys, act, joint_returned) {
         Ok(r) => r,
         Err(stubs) => return stubs,
     };
@@ -171,7 +182,7 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     });
     let vjp = codegen::generate(&f, &tys, &plan, &act.active, &krate);
     let grad_code =
-        inline.map(|(g, tys, plan)| codegen::generate(&g, &tys, &plan, &act.active, &krate));
+        inline.map(|(g, tys, plan, act)| codegen::generate(&g, &tys, &plan, &act.active, &krate));
     let second = if opts.hessian {
         Some(codegen::generate(
             &fh,
@@ -184,8 +195,11 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
         None
     };
     let (ret, grad) = (&sig.ret, &sig.grad);
-    let seed_value = quote::quote_spanned!(ret.span()=> #krate::__private::seed(&__ad_out));
-    let seed_value_2 = quote::quote_spanned!(ret.span()=> #krate::__private::seed(&__ad_out.0));
+    // Reported at the result type, resolved where `__ad_out` is bound (the result type may come
+    // from a `macro_rules` expansion, with that macro's hygiene).
+    let at_ret = proc_macro2::Span::call_site().located_at(ret.span());
+    let seed_value = quote::quote_spanned!(at_ret=> #krate::__private::seed(&__ad_out));
+    let seed_value_2 = quote::quote_spanned!(at_ret=> #krate::__private::seed(&__ad_out.0));
     // `_grad` carries the forward and backward passes in one body rather than calling `_vjp`:
     // LLVM optimises them together (sharing `sin`/`cos` work, keeping values in registers), and
     // inside an `impl` block the macro could not name `_vjp` for an associated function. The
@@ -358,9 +372,10 @@ fn internal(func: &syn::ItemFn, msg: &str) -> syn::Error {
 /// `f_grad` is the point of writing `f`); a path to it from the generated code would not do,
 /// since inside an `impl` it is `Self::f` and outside it is `f`.
 /// The input's own tokens are passed on, not the parsed function printed again: they keep every
-/// span, and re-creating them costs a call into the compiler per token.
+/// span, and re-creating them costs a call into the compiler per token. `#[checkpoint]`
+/// attributes on its loops are removed.
 fn original(item: &TokenStream2) -> TokenStream2 {
-    quote!(#[allow(dead_code)] #item)
+    checkpoint::strip(quote!(#[allow(dead_code)] #item))
 }
 
 /// The original function, stubs for the generated items, and the errors.

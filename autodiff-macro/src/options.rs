@@ -10,7 +10,11 @@
 //! - `crate = path`: where the generated code finds the `autodiff` crate, for a dependency
 //!   renamed in `Cargo.toml` (`ad = { package = "autodiff", .. }` → `crate = ad`) or re-exported
 //!   by another crate (`crate = mylib::autodiff`). The default is `::autodiff`.
+//! - `checkpoint(snapshots = n)`: reverse every outermost loop that has backward work with `n`
+//!   snapshots of its carried values instead of a record per iteration (see
+//!   [`crate::checkpoint`]); `#[checkpoint(snapshots = n)]` on a loop does it for that loop.
 
+use proc_macro2::Span;
 use syn::parse::{Parse, ParseStream};
 use syn::{Ident, Token};
 
@@ -21,11 +25,52 @@ pub struct Options {
     pub hessian: bool,
     /// `crate = path`.
     pub krate: Option<syn::Path>,
+    /// `checkpoint(snapshots = n)`: `n`, and where the option is written.
+    pub checkpoint: Option<(usize, Span)>,
 }
 
 /// The options each spelled as accepted, for messages.
-const ACCEPTED: &str =
-    "`#[differentiate]` accepts `wrt(a, b, ..)`, `hessian`, `dump` and `crate = path`";
+const ACCEPTED: &str = "`#[differentiate]` accepts `wrt(a, b, ..)`, `checkpoint(snapshots = n)`, \
+                        `hessian`, `dump` and `crate = path`";
+
+/// The arguments of `checkpoint(..)`, in the function's options and in `#[checkpoint(..)]` on a
+/// loop: `snapshots = n`, the number of loop states kept besides the initial one.
+pub fn checkpoint_args(input: ParseStream) -> syn::Result<usize> {
+    let usage = "`checkpoint` takes the number of snapshots of the loop state to keep: \
+                 `checkpoint(snapshots = 32)`";
+    let key: Ident = input
+        .parse()
+        .map_err(|e| syn::Error::new(e.span(), usage))?;
+    if key != "snapshots" {
+        return Err(syn::Error::new(key.span(), usage));
+    }
+    input
+        .parse::<Token![=]>()
+        .map_err(|e| syn::Error::new(e.span(), usage))?;
+    let lit: syn::LitInt = input.parse().map_err(|e| {
+        syn::Error::new(
+            e.span(),
+            "`snapshots` takes a whole number: `snapshots = 32`",
+        )
+    })?;
+    let n = lit.base10_parse::<usize>()?;
+    if !input.is_empty() {
+        return Err(syn::Error::new(input.span(), usage));
+    }
+    Ok(n)
+}
+
+/// `#[checkpoint(snapshots = n)]` on a loop: `n`.
+pub fn checkpoint_attr(attr: &syn::Attribute) -> syn::Result<usize> {
+    match &attr.meta {
+        syn::Meta::List(_) => attr.parse_args_with(checkpoint_args),
+        _ => Err(syn::Error::new_spanned(
+            attr,
+            "`#[checkpoint]` takes the number of snapshots of the loop state to keep: \
+             `#[checkpoint(snapshots = 32)]`",
+        )),
+    }
+}
 
 impl Options {
     /// The path of the `autodiff` crate in the generated code.
@@ -115,6 +160,21 @@ impl Parse for Options {
                         ));
                     }
                     opts.hessian = true;
+                }
+                "checkpoint" => {
+                    if opts.checkpoint.is_some() {
+                        return Err(syn::Error::new(key.span(), "`checkpoint` given twice"));
+                    }
+                    if !input.peek(syn::token::Paren) {
+                        return Err(syn::Error::new(
+                            key.span(),
+                            "`checkpoint` takes the number of snapshots of the loop state to \
+                             keep: `checkpoint(snapshots = 32)`",
+                        ));
+                    }
+                    let content;
+                    syn::parenthesized!(content in input);
+                    opts.checkpoint = Some((checkpoint_args(&content)?, key.span()));
                 }
                 "dump" => {
                     if !input.is_empty() && !input.peek(Token![,]) {

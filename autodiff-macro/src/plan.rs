@@ -76,12 +76,19 @@ impl Plan {
 }
 
 /// Which tree a block is in, its parent, and where values and instructions live.
+///
+/// Besides the function's body, the record body of a checkpointed loop's sweep (see
+/// [`crate::checkpoint`]) is the root of a forward pass: it sits in the pullback, runs right
+/// before the iteration's pullback, and what that pullback reads of it is planned like any read
+/// of the forward pass — except that the record body's own values are read directly.
 struct Tree {
     parent: Vec<Option<Block>>,
     in_pullback: Vec<bool>,
     inst_block: Vec<Block>,
     /// The instruction owning each nested block.
     owner: Vec<Option<Inst>>,
+    /// The root of each block's tree: the body, the pullback, or a record body.
+    root: Vec<Block>,
 }
 
 impl Tree {
@@ -91,27 +98,51 @@ impl Tree {
             in_pullback: vec![false; f.blocks.len()],
             inst_block: vec![Block(0); f.insts.len()],
             owner: vec![None; f.blocks.len()],
+            root: vec![Block(0); f.blocks.len()],
         };
-        fn walk(f: &Func, t: &mut Tree, b: Block, pb: bool) {
+        fn walk(f: &Func, t: &mut Tree, b: Block, pb: bool, root: Block) {
             t.in_pullback[b.index()] = pb;
+            t.root[b.index()] = root;
             for &i in &f.block(b).insts {
                 t.inst_block[i.index()] = b;
+                let record = match f.inst(i).kind {
+                    InstKind::CkptSweep { record, .. } => Some(record),
+                    _ => None,
+                };
                 for nb in f.inst_blocks(i) {
                     t.parent[nb.index()] = Some(b);
                     t.owner[nb.index()] = Some(i);
-                    walk(f, t, nb, pb);
+                    if Some(nb) == record {
+                        walk(f, t, nb, false, nb);
+                    } else {
+                        walk(f, t, nb, pb, root);
+                    }
                 }
             }
             for nb in f.term_blocks(b) {
                 t.parent[nb.index()] = Some(b);
-                walk(f, t, nb, pb);
+                walk(f, t, nb, pb, root);
             }
         }
-        walk(f, &mut t, f.body(), false);
+        walk(f, &mut t, f.body(), false, f.body());
         if let Some(p) = f.pullback {
-            walk(f, &mut t, p, true);
+            walk(f, &mut t, p, true, p);
         }
         t
+    }
+
+    /// Whether a read in block `reader` of value `v` crosses from one tree into a forward one:
+    /// what the plan decides for.
+    fn crosses(&self, f: &Func, reader: Block, v: Value) -> bool {
+        let d = self.def_block(f, v);
+        !self.in_pullback[d.index()] && self.root[d.index()] != self.root[reader.index()]
+    }
+
+    /// Whether `v` is defined at the top of a checkpointed loop's record body: the iteration's
+    /// pullback, which runs right after it, reads it directly.
+    fn in_record_top(&self, f: &Func, v: Value) -> bool {
+        let d = self.def_block(f, v);
+        !self.in_pullback[d.index()] && self.root[d.index()] == d && d != f.body()
     }
 
     fn def_block(&self, f: &Func, v: Value) -> Block {
@@ -187,7 +218,7 @@ impl Planner<'_> {
             for &i in &self.f.block(b).insts {
                 match self.f.inst(i).kind {
                     InstKind::Shape(v) | InstKind::ZeroLike(v)
-                        if self.tree.is_forward(self.f, v) =>
+                        if self.tree.in_pullback[b.index()] && self.tree.crosses(self.f, b, v) =>
                     {
                         shape_reads.push((b, i, v));
                         continue;
@@ -195,13 +226,13 @@ impl Planner<'_> {
                     _ => {}
                 }
                 for v in self.f.operands(i) {
-                    if self.tree.is_forward(self.f, v) && full_set.insert(v) {
+                    if self.tree.crosses(self.f, b, v) && full_set.insert(v) {
                         full.push(v);
                     }
                 }
             }
             for v in self.f.term_operands(b) {
-                if self.tree.is_forward(self.f, v) && full_set.insert(v) {
+                if self.tree.crosses(self.f, b, v) && full_set.insert(v) {
                     full.push(v);
                 }
             }
@@ -219,7 +250,8 @@ impl Planner<'_> {
                 matches!(self.f.inst(i).kind, InstKind::ZeroLike(_)) && !self.consumed.contains(&v);
             let has_value = zero_from_value
                 || full_set.contains(&v)
-                || (matches!(self.f.value(v).def, ValueDef::Param(_))
+                || ((matches!(self.f.value(v).def, ValueDef::Param(_))
+                    || self.tree.in_record_top(self.f, v))
                     && !self.consumed.contains(&v))
                 || self.cheap(v);
             if has_value {
@@ -262,7 +294,7 @@ impl Planner<'_> {
         while k < full.len() {
             let v = full[k];
             k += 1;
-            if self.index_of.contains_key(&v) {
+            if self.index_of.contains_key(&v) || self.tree.in_record_top(self.f, v) {
                 continue;
             }
             let d = self.tree.def_block(self.f, v);
@@ -393,15 +425,19 @@ impl Planner<'_> {
         sh
     }
 
-    /// Whether a value of the forward pass is kept whole for the whole call: a parameter, or a
-    /// top-level value no element write consumes.
+    /// Whether a value of the forward pass is kept whole for the whole call (a parameter, or a
+    /// top-level value no element write consumes), or for the whole iteration of a
+    /// checkpointed loop (a value at the top of its record body).
     fn kept_whole(&self, v: Value) -> bool {
         if self.consumed.contains(&v) {
             return false;
         }
         match self.f.value(v).def {
             ValueDef::Param(_) => true,
-            _ => self.tree.def_block(self.f, v) == self.f.body() && !self.consumed.contains(&v),
+            _ => {
+                self.tree.def_block(self.f, v) == self.f.body()
+                    || self.tree.in_record_top(self.f, v)
+            }
         }
     }
 
@@ -409,7 +445,10 @@ impl Planner<'_> {
         let mut cur = Some(b);
         while let Some(x) = cur {
             if let Some(i) = self.tree.owner[x.index()] {
-                if matches!(self.f.inst(i).kind, InstKind::Loop { .. }) {
+                if matches!(
+                    self.f.inst(i).kind,
+                    InstKind::Loop { .. } | InstKind::CkptSweep { .. }
+                ) {
                     return true;
                 }
             }

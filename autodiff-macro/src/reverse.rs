@@ -22,6 +22,7 @@ use proc_macro2::Span;
 use quote::quote;
 
 use crate::activity::Activity;
+use crate::checkpoint;
 use crate::ir::*;
 use crate::prim::{Arg, Flags, PrimId, forms};
 use crate::scalars::{FloatTy, Ty, Types};
@@ -48,7 +49,7 @@ enum Exit {
 
 struct Rev<'a> {
     f: &'a mut Func,
-    act: &'a Activity,
+    act: &'a mut Activity,
     /// Calls whose pullback is made in the pullback (see [`crate::joint`]).
     joint: &'a HashSet<Inst>,
     /// The span of the primal instruction being differentiated, given to what it adds.
@@ -59,20 +60,27 @@ struct Rev<'a> {
     index_params: Vec<(Value, Value)>,
 }
 
-pub fn reverse(f: &mut Func, act: &Activity, tys: &mut Types, joint: &HashSet<Inst>) -> Reversed {
-    let n = f.insts.len();
+/// Builds the pullback of `f`. Checkpointed loops (see [`crate::checkpoint`]) add copies of
+/// their bodies, whose values `act` and `tys` learn about. Calls in `joint` make their pullback
+/// in the pullback (see [`crate::joint`]).
+pub fn reverse(
+    f: &mut Func,
+    act: &mut Activity,
+    tys: &mut Types,
+    joint: &HashSet<Inst>,
+) -> Reversed {
+    let bw = backward_work(f, act);
     let mut r = Rev {
         f,
         act,
         joint,
         span: Span::call_site(),
         tys,
-        bw: vec![false; n],
+        bw,
         corr: Vec::new(),
         index_params: Vec::new(),
     };
     let body = r.f.body();
-    r.compute_bw(body);
     let pb = r.f.new_block();
     let ret = match r.f.block(body).term {
         Term::Return(v) => v,
@@ -110,32 +118,35 @@ pub fn reverse(f: &mut Func, act: &Activity, tys: &mut Types, joint: &HashSet<In
     }
 }
 
+/// Per instruction of the primal: whether it has backward work (an active result, an active
+/// carried value, or nested instructions that have).
+pub fn backward_work(f: &Func, act: &Activity) -> Vec<bool> {
+    fn walk(f: &Func, act: &Activity, b: Block, bw: &mut Vec<bool>) -> bool {
+        let active = |v: &Value| act.active.get(v.index()).copied().unwrap_or(false);
+        let mut any = false;
+        for &i in &f.block(b).insts {
+            let mut nested = false;
+            for nb in f.inst_blocks(i) {
+                nested |= walk(f, act, nb, bw);
+            }
+            let results_active = f.inst(i).results.iter().any(active);
+            let carried_active = match &f.inst(i).kind {
+                InstKind::Loop { body, .. } => f.block(*body).params.iter().any(active),
+                _ => false,
+            };
+            bw[i.index()] = results_active || carried_active || nested;
+            any |= bw[i.index()];
+        }
+        any | f.term_operands(b).iter().any(active)
+    }
+    let mut bw = vec![false; f.insts.len()];
+    walk(f, act, f.body(), &mut bw);
+    bw
+}
+
 impl Rev<'_> {
     fn active(&self, v: Value) -> bool {
         self.act.active.get(v.index()).copied().unwrap_or(false)
-    }
-
-    /// Whether block `b` has backward work; fills `bw` for its instructions.
-    fn compute_bw(&mut self, b: Block) -> bool {
-        let mut any = false;
-        for i in self.f.block(b).insts.clone() {
-            let mut nested = false;
-            for nb in self.f.inst_blocks(i) {
-                nested |= self.compute_bw(nb);
-            }
-            let results_active = self.f.inst(i).results.iter().any(|&r| self.active(r));
-            let carried_active = match &self.f.inst(i).kind {
-                InstKind::Loop { body, .. } => {
-                    self.f.block(*body).params.iter().any(|&p| self.active(p))
-                }
-                _ => false,
-            };
-            let bw = results_active || carried_active || nested;
-            self.bw[i.index()] = bw;
-            any |= bw;
-        }
-        any |= self.f.term_operands(b).iter().any(|&v| self.active(v));
-        any
     }
 
     fn emit(&mut self, b: Block, kind: InstKind, n: usize, ty: Ty) -> Vec<Value> {
@@ -620,11 +631,23 @@ impl Rev<'_> {
     }
 
     fn bw_loop(&mut self, i: Inst, init: &[Value], body: Block, pb: Block, adj: &mut Adj) {
-        self.predeclare(pb, &[body], adj);
-        let kind = match &self.f.inst(i).kind {
-            InstKind::Loop { kind, .. } => kind.clone(),
+        let (kind, snapshots) = match &self.f.inst(i).kind {
+            InstKind::Loop {
+                kind, checkpoint, ..
+            } => (kind.clone(), *checkpoint),
             _ => unreachable!(),
         };
+        // A checkpointed loop runs a plain copy of its body, taken before reversing the body
+        // changes it (calls through `_vjp`, branches that return records).
+        let plain = snapshots.map(|s| {
+            let mut cx = checkpoint::Cx {
+                f: self.f,
+                act: self.act,
+                tys: self.tys,
+            };
+            (cx.plain_copy(body), s)
+        });
+        self.predeclare(pb, &[body], adj);
         let results = self.f.inst(i).results.clone();
         let params = self.f.block(body).params.clone();
         let carried = params[params.len() - init.len()..].to_vec();
@@ -656,6 +679,8 @@ impl Rev<'_> {
         let pbb = self.f.new_block();
         self.corr.push((pbb, body));
         let loop_kind = match kind {
+            // The checkpointer finds the iterations itself.
+            _ if plain.is_some() => None,
             LoopKind::Range {
                 start,
                 end,
@@ -670,12 +695,12 @@ impl Rev<'_> {
                 );
                 self.tys.set(idx, Ty::Unknown);
                 self.index_params.push((idx, params[0]));
-                LoopKind::Range {
+                Some(LoopKind::Range {
                     start,
                     end,
                     inclusive,
                     rev: !rev,
-                }
+                })
             }
             _ => {
                 // Count the iterations in the forward pass.
@@ -683,12 +708,12 @@ impl Rev<'_> {
                 let zero = self.emit1(pb, InstKind::Const(quote!(0usize)), Ty::Unknown);
                 let idx = self.f.add_block_param(pbb, None, Kind::Discrete);
                 self.tys.set(idx, Ty::Unknown);
-                LoopKind::Range {
+                Some(LoopKind::Range {
                     start: zero,
                     end: n,
                     inclusive: false,
                     rev: false,
-                }
+                })
             }
         };
         // A carried container that the body mutates may change length from one iteration to
@@ -713,15 +738,30 @@ impl Rev<'_> {
             }));
         }
         self.bw_block(body, pbb, &mut inner, &Exit::Incoming(incoming));
-        self.f.block_mut(pbb).term = Term::Continue(Vec::new());
-        self.emit0(
-            pb,
-            InstKind::Loop {
-                kind: loop_kind,
-                init: Vec::new(),
-                body: pbb,
-            },
-        );
+        match (plain, loop_kind) {
+            (None, Some(kind)) => {
+                self.f.block_mut(pbb).term = Term::Continue(Vec::new());
+                self.emit0(
+                    pb,
+                    InstKind::Loop {
+                        kind,
+                        init: Vec::new(),
+                        body: pbb,
+                        checkpoint: None,
+                    },
+                );
+            }
+            (Some((plain, snapshots)), _) => {
+                let outer = self.act.inst_block[i.index()];
+                let mut cx = checkpoint::Cx {
+                    f: self.f,
+                    act: self.act,
+                    tys: self.tys,
+                };
+                cx.sweep(i, outer, plain, snapshots, pb, pbb);
+            }
+            _ => unreachable!("a loop is reversed by a loop or a sweep"),
+        }
         for (k, w) in vars.into_iter().enumerate() {
             if let Some(w) = w {
                 let t = self.tys.of(carried[k]);

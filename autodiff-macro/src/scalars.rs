@@ -314,7 +314,9 @@ pub fn analyze(f: &Func) -> Types {
                     }
                     None
                 }
-                InstKind::Loop { init, body, kind } => {
+                InstKind::Loop {
+                    init, body, kind, ..
+                } => {
                     let params = f.block(*body).params.clone();
                     let carried = params[params.len() - init.len()..].to_vec();
                     if let LoopKind::Range { .. } = kind {

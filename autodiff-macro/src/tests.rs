@@ -334,6 +334,115 @@ fn element_writes_make_new_versions() {
     assert!(sets.iter().all(|&v| act.is_active(v)), "{text}");
 }
 
+/// Reverse mode as `expand` runs it, up to the plan, with the function's checkpoint option.
+fn reversed(item: syn::ItemFn, checkpoint: Option<usize>) -> Func {
+    let mut f = lower_fn(item);
+    crate::structurize::structurize(&mut f);
+    let mut act = activity::analyze(&f);
+    let default = checkpoint.map(|n| (n, proc_macro2::Span::call_site()));
+    let errors = crate::checkpoint::select(&mut f, &act, default, false);
+    assert!(
+        errors.is_empty(),
+        "{:?}",
+        errors.iter().map(|e| e.to_string()).collect::<Vec<_>>()
+    );
+    let mut tys = crate::scalars::analyze(&f);
+    let rev = crate::reverse::reverse(&mut f, &mut act, &mut tys, &Default::default());
+    crate::simplify::forward_single_contributions(&mut f);
+    crate::simplify::move_carried_adjoints(&mut f);
+    crate::plan::plan(&mut f, &act, &mut tys, &rev);
+    verify::verify(&f).unwrap_or_else(|e| panic!("{e}\n{f}\n{}", f.pullback_text()));
+    f
+}
+
+#[test]
+fn checkpoint_attribute_is_recorded_on_its_loop() {
+    let f = lower_fn(parse_quote! {
+        fn f(x: f64, n: usize) -> f64 {
+            let mut s = x;
+            #[checkpoint(snapshots = 4)]
+            for _ in 0..n {
+                s = s.sin();
+            }
+            let mut k = 0;
+            while k < n {
+                s = s * x;
+                k += 1;
+            }
+            s
+        }
+    });
+    let text = f.to_string();
+    assert_eq!(text.matches("checkpoint 4").count(), 1, "{text}");
+    assert_eq!(text.matches("checkpoint").count(), 1, "{text}");
+}
+
+#[test]
+fn checkpointed_loop_keeps_no_records_of_its_own() {
+    let item: syn::ItemFn = parse_quote! {
+        fn f(x: f64, n: usize) -> f64 {
+            let mut s = x;
+            for i in 0..n {
+                let mut t = s;
+                for _ in 0..i {
+                    t = (t * x).sin();
+                }
+                if t > 0.0 { s = s * t; } else { s = s + t * x; }
+            }
+            s
+        }
+    };
+    let recorded = reversed(item.clone(), None);
+    let ck = reversed(item, Some(8));
+    let owners =
+        |f: &Func| -> Vec<String> { f.stacks.iter().map(|s| f.inst_text(s.owner)).collect() };
+    // Recorded: the outer loop and the inner one each have a stack.
+    assert_eq!(recorded.stacks.len(), 2, "{:?}", owners(&recorded));
+    // Checkpointed outer loop: its iteration's pullback reads the record body directly; the
+    // inner loop, recording inside the iteration, keeps its stack.
+    assert_eq!(ck.stacks.len(), 1, "{:?}", owners(&ck));
+    assert!(owners(&ck)[0].starts_with("for"), "{:?}", owners(&ck));
+    let (fw, pb) = (ck.to_string(), ck.pullback_text());
+    assert_eq!(fw.matches("checkpointer binomial").count(), 1, "{fw}");
+    assert_eq!(fw.matches("offer").count(), 1, "{fw}");
+    assert_eq!(fw.matches("finish").count(), 1, "{fw}");
+    // The forward pass runs the plain body: no record of the branch, no push.
+    assert!(!fw.contains("record") && !fw.contains("push"), "{fw}");
+    assert_eq!(pb.matches("sweep").count(), 1, "{pb}");
+    for label in ["advance:", "record:", "reverse:"] {
+        assert_eq!(pb.matches(label).count(), 1, "{pb}");
+    }
+    // The branch's record is made in the record body and matched in the reverse one.
+    assert_eq!(pb.matches("match record").count(), 1, "{pb}");
+    assert_eq!(pb.matches("push").count(), 1, "{pb}");
+    assert_eq!(pb.matches("pop").count(), 1, "{pb}");
+}
+
+#[test]
+fn loops_with_break_get_the_online_schedule() {
+    let f = reversed(
+        parse_quote! {
+            fn f(x: f64, n: usize) -> f64 {
+                let mut s = x;
+                for i in 0..n {
+                    if s > 10.0 { break; }
+                    s = s * x + i as f64;
+                }
+                let mut k = 0;
+                while k < n {
+                    s = s.sin() + x;
+                    k += 1;
+                }
+                s
+            }
+        },
+        Some(2),
+    );
+    let text = f.to_string();
+    assert_eq!(text.matches("checkpointer online").count(), 2, "{text}");
+    assert!(f.stacks.is_empty(), "{text}");
+}
+
 /// Times the macro's phases on a long straight-line function (run with `--ignored --nocapture`):
 /// the macro runs unoptimised in users' `cargo check`, so each phase must stay linear.
 #[test]
@@ -372,7 +481,7 @@ fn phase_times() {
     eprintln!("verify     {:?}", t.elapsed());
     let t = Instant::now();
     crate::structurize::structurize(&mut f);
-    let act = activity::analyze(&f);
+    let mut act = activity::analyze(&f);
     eprintln!("activity   {:?}", t.elapsed());
     let t = Instant::now();
     let mut tys = crate::scalars::analyze(&f);
@@ -395,7 +504,7 @@ fn phase_times() {
     let s = code.forward.to_string().len();
     eprintln!("to_string  {:?} ({s} bytes)", t.elapsed());
     let t = Instant::now();
-    let rev = crate::reverse::reverse(&mut f, &act, &mut tys, &Default::default());
+    let rev = crate::reverse::reverse(&mut f, &mut act, &mut tys, &Default::default());
     eprintln!("reverse    {:?}", t.elapsed());
     let t = Instant::now();
     let plan = crate::plan::plan(&mut f, &act, &mut tys, &rev);

@@ -159,3 +159,48 @@ pub fn push_reserved<T>(stack: &mut Vec<T>, record: T) {
 fn reserve_broken() -> ! {
     panic!("autodiff: a loop recorded more iterations than it reserved room for")
 }
+
+// ---- checkpointed loops (see `crate::checkpoint`) -------------------------------------------
+
+pub use crate::checkpoint::{Action, Checkpointer};
+
+/// The checkpointer of a `for` loop over `range`: the binomial schedule for its trip count.
+#[inline]
+pub fn checkpointer_binomial<I: Iterator, S>(range: &I, snapshots: usize) -> Checkpointer<S> {
+    Checkpointer::binomial(range.size_hint().0, snapshots)
+}
+
+/// The loop index of iteration `k` (counted from 0) of a `for` loop over `range`: ranges and
+/// their reversals find it in constant time.
+#[inline]
+pub fn range_nth<I: Iterator>(mut range: I, k: usize) -> I::Item {
+    match range.nth(k) {
+        Some(i) => i,
+        None => unreachable!("autodiff: a checkpointed loop has no iteration {k}"),
+    }
+}
+
+/// The current state of a checkpointed loop's backward sweep, moved out: an
+/// [`Action::Restore`] set it, and every [`Action::Advance`] or [`Action::Reverse`] follows one
+/// or an `Advance`.
+#[inline]
+pub fn checkpoint_state<S>(current: &mut Option<S>) -> S {
+    match current.take() {
+        Some(s) => s,
+        None => unreachable!("autodiff: a checkpointed loop's backward sweep has no state"),
+    }
+}
+
+/// Ends the forward sweep of a checkpointed loop that ran `n` iterations; the checkpointer goes
+/// to the backward sweep.
+#[inline]
+pub fn checkpoint_finish<S>(mut cp: Checkpointer<S>, n: usize) -> Checkpointer<S> {
+    cp.finish(n);
+    cp
+}
+
+/// Makes a finished backward sweep's figures available to [`crate::checkpoint::last_stats`].
+#[inline]
+pub fn checkpoint_done<S>(cp: &Checkpointer<S>) {
+    crate::checkpoint::set_last_stats(cp.stats());
+}

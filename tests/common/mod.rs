@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test file uses the helpers it needs
 
 use autodiff::check::gradcheck;
+use ndarray::Array2;
 
 /// The tolerance for derivatives that are exact up to rounding (f64).
 pub const TOL: f64 = 1e-12;
@@ -358,3 +359,14 @@ macro_rules! unary_methods {
 }
 #[allow(unused_imports)] // used by the test files that check every unary rule
 pub(crate) use unary_methods;
+
+/// A deterministic matrix with entries in [−1, 1) (a linear congruential generator).
+pub fn seeded(rows: usize, cols: usize, seed: u64) -> Array2<f64> {
+    let mut s = seed;
+    Array2::from_shape_fn((rows, cols), |_| {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((s >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+    })
+}

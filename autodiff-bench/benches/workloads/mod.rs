@@ -11,6 +11,7 @@
 #![allow(dead_code)]
 
 pub mod alloc;
+pub mod checkpoint;
 pub mod cnn;
 pub mod gmm;
 pub mod lecture;

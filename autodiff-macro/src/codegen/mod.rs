@@ -128,6 +128,10 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool], krate: &Tok
             g.pullback_values.extend(f.block(b).params.iter().copied());
             for &i in &f.block(b).insts {
                 g.pullback_values.extend(f.inst(i).results.iter().copied());
+                if matches!(f.inst(i).kind, InstKind::CkptOffer { .. }) {
+                    // It borrows the state to copy it; what it reads is moved on after it.
+                    continue;
+                }
                 for v in f.operands(i) {
                     *g.uses.entry(v).or_default() += 1;
                 }
@@ -266,7 +270,11 @@ impl Gen<'_> {
                         | InstKind::Match { .. }
                         | InstKind::MatchRecord { .. }
                         | InstKind::MakeRecord { .. }
-                        | InstKind::Push { .. },
+                        | InstKind::Push { .. }
+                        | InstKind::CkptStart { .. }
+                        | InstKind::CkptOffer { .. }
+                        | InstKind::CkptFinish { .. }
+                        | InstKind::CkptSweep { .. },
                     ) => false,
                     Some(_) => true,
                 };
@@ -778,7 +786,12 @@ impl Gen<'_> {
                 let span = inst.span;
                 let grads = names::call_grads(i, span);
                 let dgrads = syn::Ident::new(&format!("__ad_dg{}", i.0), span);
-                let sel = syn::Ident::new(&self.v(*sel).to_string(), span);
+                // Resolved where it was bound (the generated code's hygiene, which a call
+                // written in a `macro_rules` expansion does not share), reported at the call.
+                let sel = syn::Ident::new(
+                    &self.v(*sel).to_string(),
+                    Span::call_site().located_at(span),
+                );
                 let (pbv, g, dg) = (self.v(*pbv), self.moved(*g, false), self.moved(*dg, false));
                 let n = inst.results.len() / 2;
                 let parts: Vec<syn::Ident> = inst.results[..n].iter().map(|&r| self.v(r)).collect();
@@ -823,7 +836,9 @@ impl Gen<'_> {
             InstKind::CallPullback { pb: pbv, sel, g } => {
                 let span = inst.span;
                 let grads = names::call_grads(i, span);
-                let sel = syn::Ident::new(&id(*sel).to_string(), span);
+                // Resolved where it was bound, reported at the call (as above).
+                let sel =
+                    syn::Ident::new(&id(*sel).to_string(), Span::call_site().located_at(span));
                 let (pbv, g) = (id(*pbv), self.moved(*g, false));
                 let parts: Vec<syn::Ident> = inst.results.iter().map(|&r| self.v(r)).collect();
                 quote_spanned! {span=>
@@ -971,7 +986,58 @@ impl Gen<'_> {
                 let ids: Vec<syn::Ident> = inst.results.iter().map(|&r| self.v(r)).collect();
                 quote! { let (#(#ids,)*) = #pv::pop(&mut #s); }
             }
-            InstKind::Loop { kind, init, body } => self.loop_code(i, kind, init, *body),
+            InstKind::Loop {
+                kind, init, body, ..
+            } => self.loop_code(i, kind, init, *body),
+            InstKind::CkptStart {
+                var,
+                snapshots,
+                range,
+            } => {
+                let w = names::var(self.f, *var);
+                let s = proc_macro2::Literal::usize_unsuffixed(*snapshots);
+                match range {
+                    Some(r) => {
+                        let re = self.range_expr(r);
+                        quote! { let mut #w = #pv::checkpointer_binomial(&#re, #s); }
+                    }
+                    None => quote! { let mut #w = #pv::Checkpointer::online(#s); },
+                }
+            }
+            InstKind::CkptOffer { var, iter, state } => {
+                let w = names::var(self.f, *var);
+                let k = self.v(*iter);
+                // A state that cannot be cloned is reported at the loop.
+                let at = Span::call_site().located_at(inst.span);
+                let copies: Vec<TokenStream> = state
+                    .iter()
+                    .map(|&v| {
+                        let x = syn::Ident::new(&self.v(v).to_string(), at);
+                        if self.ty(v).is_plain() || self.is_ref(v) {
+                            quote!(#x)
+                        } else {
+                            quote_spanned!(at=> ::core::clone::Clone::clone(&#x))
+                        }
+                    })
+                    .collect();
+                quote! { #w.offer(#k, || (#(#copies,)*)); }
+            }
+            InstKind::CkptFinish { var, n } => {
+                let w = names::var(self.f, *var);
+                let n = self.v(*n);
+                quote! { #lhs #pv::checkpoint_finish(#w, #n); }
+            }
+            InstKind::CkptSweep {
+                ck,
+                var,
+                range,
+                advance,
+                record,
+                reverse,
+            } => {
+                let blocks = [*advance, *record, *reverse];
+                self.sweep_code(i, *ck, *var, range.as_ref(), blocks)
+            }
             InstKind::Mutate {
                 m,
                 base,
@@ -1185,6 +1251,129 @@ impl Gen<'_> {
         }
     }
 
+    /// The end of an iteration of loop `i` whose body ends in `term`: the carried values into
+    /// the loop's state variables, and `break` if the body says so.
+    fn next_iteration(&self, i: Inst, term: &Term) -> TokenStream {
+        let assign = |vals: &[Value]| -> TokenStream {
+            let mut t = TokenStream::new();
+            for (k, &v) in vals.iter().enumerate() {
+                let st = names::loop_state(i, k);
+                let x = self.moved(v, true);
+                t.extend(quote! { #st = #x; });
+            }
+            t
+        };
+        match term {
+            Term::Continue(vals) => assign(vals),
+            Term::Break(vals) => {
+                let a = assign(vals);
+                quote! { #a break; }
+            }
+            Term::Next { brk, vals } => {
+                let a = assign(vals);
+                let c = self.v(*brk);
+                quote! { #a if #c { break; } }
+            }
+            _ => TokenStream::new(),
+        }
+    }
+
+    /// A `for` loop's range as an iterator: `(a..b)`, `(a..=b)`, `(a..b).rev()`.
+    fn range_expr(&self, r: &IterRange) -> TokenStream {
+        let (s, e) = (self.v(r.start), self.v(r.end));
+        let range = if r.inclusive {
+            quote!((#s..=#e))
+        } else {
+            quote!((#s..#e))
+        };
+        if r.rev { quote!(#range.rev()) } else { range }
+    }
+
+    /// The backward sweep of checkpointed loop `i`: a `match` on the checkpointer's next action
+    /// (see [`crate::checkpoint`]), with the loop's state in `__ad_st{i}_k` while it advances.
+    fn sweep_code(
+        &self,
+        i: Inst,
+        ck: Value,
+        var: Var,
+        range: Option<&IterRange>,
+        [advance, record, reverse]: [Block; 3],
+    ) -> TokenStream {
+        let pv = &self.pv;
+        let w = names::var(self.f, var);
+        // The sweep's one read of the checkpointer: moved, never copied.
+        let ck = self.v(ck);
+        let current = names::sweep_state(i);
+        let range = range.map(|r| self.range_expr(r));
+        let skip = usize::from(range.is_some());
+        let (from, to, at, state) = names::sweep_action();
+        // Advance: the plain body for iterations `from..to`; its last carried value counts them.
+        let params = &self.f.block(advance).params;
+        let carried = &params[skip..];
+        let st: Vec<syn::Ident> = (0..carried.len())
+            .map(|k| names::loop_state(i, k))
+            .collect();
+        let Some((st_k, st_state)) = st.split_last() else {
+            unreachable!("an advance block carries the iteration number")
+        };
+        let mut advance_code = TokenStream::new();
+        if let Some(re) = &range {
+            let idx = self.v(params[0]);
+            advance_code.extend(quote! { let #idx = #pv::range_nth(#re, #st_k); });
+        }
+        for (p, s) in carried.iter().zip(&st) {
+            let (m, id) = (self.mut_kw(*p), self.v(*p));
+            advance_code.extend(quote! { let #m #id = #s; });
+        }
+        advance_code.extend(self.block_insts(advance));
+        advance_code.extend(self.next_iteration(i, &self.f.block(advance).term));
+        // Reverse: the body recording what its pullback reads, then the pullback.
+        let params = &self.f.block(record).params;
+        let bound: Vec<TokenStream> = params[skip..]
+            .iter()
+            .map(|&p| {
+                let (m, id) = (self.mut_kw(p), self.v(p));
+                quote!(#m #id)
+            })
+            .collect();
+        let index = range.as_ref().map(|re| {
+            let idx = self.v(params[0]);
+            quote! { let #idx = #pv::range_nth(#re, #at); }
+        });
+        let (record, reverse) = (self.block_insts(record), self.block_insts(reverse));
+        let some = quote!(::core::option::Option::Some);
+        // The loop's state must be `Clone`; if it is not, that is reported at the loop.
+        let next = syn::Ident::new(
+            "next_action",
+            Span::call_site().located_at(self.f.inst(i).span),
+        );
+        quote! {
+            let mut #w = #ck;
+            let mut #current = ::core::option::Option::None;
+            loop {
+                match #w.#next() {
+                    #pv::Action::Restore { state: #state, .. } => #current = #some(#state),
+                    #pv::Action::Advance { from: #from, to: #to } => {
+                        let (#(mut #st_state,)*) = #pv::checkpoint_state(&mut #current);
+                        let mut #st_k = #from;
+                        for _ in #from..#to {
+                            #advance_code
+                        }
+                        #current = #some((#(#st_state,)*));
+                    }
+                    #pv::Action::Reverse { at: #at } => {
+                        let (#(#bound,)*) = #pv::checkpoint_state(&mut #current);
+                        #index
+                        #record
+                        #reverse
+                    }
+                    #pv::Action::Done => break,
+                }
+            }
+            #pv::checkpoint_done(&#w);
+        }
+    }
+
     fn loop_code(&self, i: Inst, kind: &LoopKind, init: &[Value], body: Block) -> TokenStream {
         let pv = self.pv.clone();
         let mut out = TokenStream::new();
@@ -1200,44 +1389,10 @@ impl Gen<'_> {
             bind.extend(quote! { let #m #p = #st; });
         }
         let mut code = self.block_insts(body);
-        let assign = |vals: &[Value]| -> TokenStream {
-            let mut t = TokenStream::new();
-            for (k, &v) in vals.iter().enumerate() {
-                let st = names::loop_state(i, k);
-                let x = self.moved(v, true);
-                t.extend(quote! { #st = #x; });
-            }
-            t
-        };
-        match &self.f.block(body).term {
-            Term::Continue(vals) => code.extend(assign(vals)),
-            Term::Break(vals) => {
-                code.extend(assign(vals));
-                code.extend(quote! { break; });
-            }
-            Term::Next { brk, vals } => {
-                code.extend(assign(vals));
-                let c = self.v(*brk);
-                code.extend(quote! { if #c { break; } });
-            }
-            _ => {}
-        }
-        match kind {
-            LoopKind::Range {
-                start,
-                end,
-                inclusive,
-                rev,
-            } => {
-                let (s, e) = (self.v(*start), self.v(*end));
-                let mut range = if *inclusive {
-                    quote!((#s..=#e))
-                } else {
-                    quote!((#s..#e))
-                };
-                if *rev {
-                    range = quote!(#range.rev());
-                }
+        code.extend(self.next_iteration(i, &self.f.block(body).term));
+        match kind.range() {
+            Some(r) => {
+                let range = self.range_expr(&r);
                 let rn = names::range();
                 out.extend(quote! { let #rn = #range; });
                 for &s in self.loop_stacks.get(&i).into_iter().flatten() {
@@ -1254,7 +1409,7 @@ impl Gen<'_> {
                     }
                 });
             }
-            LoopKind::Infinite => {
+            None => {
                 out.extend(quote! {
                     loop {
                         #bind

@@ -33,6 +33,21 @@ pub fn loop_state(i: Inst, k: usize) -> syn::Ident {
     format_ident!("__ad_st{}_{}", i.0, k)
 }
 
+/// The current state of checkpointed loop `i`'s backward sweep.
+pub fn sweep_state(i: Inst) -> syn::Ident {
+    format_ident!("__ad_cur{}", i.0)
+}
+
+/// What a checkpointer's actions carry: `from`, `to`, `at`, `state`.
+pub fn sweep_action() -> (syn::Ident, syn::Ident, syn::Ident, syn::Ident) {
+    (
+        format_ident!("__ad_from"),
+        format_ident!("__ad_to"),
+        format_ident!("__ad_at"),
+        format_ident!("__ad_state"),
+    )
+}
+
 pub fn range() -> syn::Ident {
     format_ident!("__ad_range")
 }

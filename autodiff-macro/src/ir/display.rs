@@ -12,6 +12,16 @@ fn list(vs: &[Value]) -> String {
         .join(", ")
 }
 
+fn range_text(r: &IterRange) -> String {
+    format!(
+        "{}..{}{}{}",
+        r.start,
+        if r.inclusive { "=" } else { "" },
+        r.end,
+        if r.rev { " rev" } else { "" }
+    )
+}
+
 fn tokens(t: &impl quote::ToTokens) -> String {
     t.to_token_stream().to_string()
 }
@@ -54,19 +64,32 @@ impl Func {
             ),
             InstKind::If { cond, .. } => format!("if {cond}"),
             InstKind::Match { scrutinee, .. } => format!("match {scrutinee}"),
-            InstKind::Loop { kind, init, .. } => match kind {
-                LoopKind::Range {
-                    start,
-                    end,
-                    inclusive,
-                    rev,
-                } => format!(
-                    "for {start}..{}{end}{} init {}",
-                    if *inclusive { "=" } else { "" },
-                    if *rev { " rev" } else { "" },
-                    list(init)
+            InstKind::Loop {
+                kind,
+                init,
+                checkpoint,
+                ..
+            } => {
+                let ck = checkpoint.map_or(String::new(), |n| format!(" checkpoint {n}"));
+                match kind.range() {
+                    Some(r) => format!("for {} init {}{ck}", range_text(&r), list(init)),
+                    None => format!("loop init {}{ck}", list(init)),
+                }
+            }
+            InstKind::CkptStart {
+                var,
+                snapshots,
+                range,
+            } => match range {
+                Some(r) => format!(
+                    "{var} = checkpointer binomial {}, snapshots {snapshots}",
+                    range_text(r)
                 ),
-                LoopKind::Infinite => format!("loop init {}", list(init)),
+                None => format!("{var} = checkpointer online, snapshots {snapshots}"),
+            },
+            InstKind::CkptSweep { ck, var, range, .. } => match range {
+                Some(r) => format!("sweep {var} = {ck} over {}", range_text(r)),
+                None => format!("sweep {var} = {ck}"),
             },
             InstKind::VarInit { var, value } => format!("{var} = {value}"),
             InstKind::VarAcc { var, value } => format!("{var} += {value}"),
@@ -169,6 +192,10 @@ impl Func {
             }
             InstKind::Push { stack, values } => format!("push {stack} {}", list(values)),
             InstKind::Pop(s) => format!("pop {s}"),
+            InstKind::CkptOffer { var, iter, state } => {
+                format!("offer {var} before {iter}: {}", list(state))
+            }
+            InstKind::CkptFinish { var, n } => format!("finish {var} after {n}"),
         }
     }
 
@@ -185,7 +212,14 @@ impl Func {
                 format!("{res} = ")
             };
             writeln!(f, "{pad}  {lhs}{}", self.inst_text(i))?;
-            for nested in self.inst_blocks(i) {
+            let labels: &[&str] = match inst.kind {
+                InstKind::CkptSweep { .. } => &["advance", "record", "reverse"],
+                _ => &[],
+            };
+            for (k, nested) in self.inst_blocks(i).into_iter().enumerate() {
+                if let Some(l) = labels.get(k) {
+                    writeln!(f, "{pad}    {l}:")?;
+                }
                 self.fmt_block(f, nested, depth + 2)?;
             }
         }

@@ -337,7 +337,54 @@ pub enum InstKind {
         kind: LoopKind,
         init: Vec<Value>,
         body: Block,
+        /// `#[checkpoint(snapshots = n)]` (or the function's `checkpoint(..)` option): reverse
+        /// mode keeps `n` snapshots of the carried values instead of a record per iteration
+        /// (see [`crate::checkpoint`]).
+        checkpoint: Option<usize>,
     },
+    // ---- checkpointed loops (see [`crate::checkpoint`]) -----------------------------------
+    /// `let mut w = Checkpointer::..`: the binomial schedule for a `for` loop over `range`
+    /// without `break` (its trip count known at entry), the online schedule otherwise.
+    CkptStart {
+        var: Var,
+        snapshots: usize,
+        range: Option<IterRange>,
+    },
+    /// Before iteration `iter` of a plain run of a checkpointed loop's body:
+    /// `w.offer(iter, || state.clone())`, the state being the carried values.
+    CkptOffer {
+        var: Var,
+        iter: Value,
+        state: Vec<Value>,
+    },
+    /// The forward sweep of a checkpointed loop ran `n` iterations: the checkpointer, finished
+    /// and moved out of `w`.
+    CkptFinish { var: Var, n: Value },
+    /// The backward sweep of a checkpointed loop: moves the checkpointer `ck` into `var` and
+    /// carries out its actions until it is done. `advance` runs iterations plainly: it is the
+    /// forward pass's copy of the loop body (parameters: the index for ranges, the carried
+    /// values, the iteration number; it ends in the loop's terminator). `record` is the body
+    /// that runs one iteration keeping what `reverse`, the iteration's pullback, reads
+    /// (parameters: the index for ranges and the carried values; both end in an empty `yield`).
+    /// `range` gives an iteration's index.
+    CkptSweep {
+        ck: Value,
+        var: Var,
+        range: Option<IterRange>,
+        advance: Block,
+        record: Block,
+        reverse: Block,
+    },
+}
+
+/// The range a `for` loop walks: what a checkpointed loop needs for its trip count and for the
+/// index of any one iteration.
+#[derive(Clone, Copy, Debug)]
+pub struct IterRange {
+    pub start: Value,
+    pub end: Value,
+    pub inclusive: bool,
+    pub rev: bool,
 }
 
 /// One arm of a [`InstKind::Match`] or [`Term::Switch`].
@@ -366,8 +413,28 @@ pub enum LoopKind {
     Infinite,
 }
 
+impl LoopKind {
+    /// The range of a `for` loop.
+    pub fn range(&self) -> Option<IterRange> {
+        match *self {
+            LoopKind::Range {
+                start,
+                end,
+                inclusive,
+                rev,
+            } => Some(IterRange {
+                start,
+                end,
+                inclusive,
+                rev,
+            }),
+            LoopKind::Infinite => None,
+        }
+    }
+}
+
 macro_rules! inst_operands {
-    ($self:ident, $f:ident, $it:ident) => {{
+    ($self:ident, $f:ident, $it:ident $(, $m:tt)?) => {{
         let f = $f;
         match $self {
             InstKind::Const(_)
@@ -483,6 +550,24 @@ macro_rules! inst_operands {
                 }
                 init.$it().for_each(f);
             }
+            InstKind::CkptStart { range, .. } => {
+                if let Some(r) = range {
+                    f(&$($m)? r.start);
+                    f(&$($m)? r.end);
+                }
+            }
+            InstKind::CkptOffer { iter, state, .. } => {
+                f(iter);
+                state.$it().for_each(f);
+            }
+            InstKind::CkptFinish { n, .. } => f(n),
+            InstKind::CkptSweep { ck, range, .. } => {
+                f(ck);
+                if let Some(r) = range {
+                    f(&$($m)? r.start);
+                    f(&$($m)? r.end);
+                }
+            }
         }
     }};
 }
@@ -511,7 +596,7 @@ macro_rules! term_operands {
 impl InstKind {
     /// Calls `f` on every operand the instruction reads directly (not those of its blocks).
     pub fn operands_mut(&mut self, f: &mut dyn FnMut(&mut Value)) {
-        inst_operands!(self, f, iter_mut);
+        inst_operands!(self, f, iter_mut, mut);
     }
 
     /// Calls `f` on every operand the instruction reads directly (not those of its blocks).
@@ -534,7 +619,11 @@ impl InstKind {
             | InstKind::VarUpdate { var, .. }
             | InstKind::VarGet(var)
             | InstKind::VarTake(var)
-            | InstKind::Count(var) => Some(var),
+            | InstKind::Count(var)
+            | InstKind::CkptStart { var, .. }
+            | InstKind::CkptOffer { var, .. }
+            | InstKind::CkptFinish { var, .. }
+            | InstKind::CkptSweep { var, .. } => Some(var),
             _ => None,
         }
     }
@@ -731,6 +820,12 @@ impl Func {
             InstKind::Match { arms, .. } => arms.iter().map(|a| a.block).collect(),
             InstKind::MatchRecord { arms, .. } => arms.clone(),
             InstKind::Loop { body, .. } => vec![*body],
+            InstKind::CkptSweep {
+                advance,
+                record,
+                reverse,
+                ..
+            } => vec![*advance, *record, *reverse],
             _ => vec![],
         }
     }
@@ -849,5 +944,6 @@ impl Func {
     }
 }
 
+pub mod copy;
 mod display;
 pub mod verify;

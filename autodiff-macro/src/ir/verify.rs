@@ -5,7 +5,8 @@
 //! - `yield` carries as many values as its `if`/`match` has results, `continue`/`break` as
 //!   many as the loop carries, and they appear only where they belong;
 //! - the pullback sees its own values and the values of the function's top level (the ones
-//!   its closure can capture), nothing else of the forward pass.
+//!   its closure can capture), nothing else of the forward pass; the pullback of a
+//!   checkpointed loop's iteration also sees what its record body defines.
 
 use std::collections::HashSet;
 
@@ -106,7 +107,9 @@ impl Verifier<'_> {
                         self.nested(a, Ctx::Arm(0))?;
                     }
                 }
-                InstKind::Loop { init, body, kind } => {
+                InstKind::Loop {
+                    init, body, kind, ..
+                } => {
                     let params = self.f.block(*body).params.len();
                     let index = usize::from(matches!(kind, LoopKind::Range { .. }));
                     if params != init.len() + index {
@@ -116,6 +119,25 @@ impl Verifier<'_> {
                         return Err(format!("{i}: loop results differ from carried values"));
                     }
                     self.nested(*body, Ctx::Loop(init.len()))?;
+                }
+                InstKind::CkptSweep {
+                    range,
+                    advance,
+                    record,
+                    reverse,
+                    ..
+                } => {
+                    let index = usize::from(range.is_some());
+                    let n = self.f.block(*record).params.len();
+                    if n < index || self.f.block(*advance).params.len() != n + 1 {
+                        return Err(format!("{i}: sweep blocks disagree on the loop state"));
+                    }
+                    self.nested(*advance, Ctx::Loop(n - index + 1))?;
+                    // The iteration's pullback reads what the record body defines.
+                    let saved = self.visible.clone();
+                    self.block(*record, Ctx::Arm(0))?;
+                    self.block(*reverse, Ctx::Arm(0))?;
+                    self.visible = saved;
                 }
                 _ => {}
             }

@@ -274,15 +274,21 @@ impl Lowering {
             Expr::If(ei) => self.if_expr(b, ei, want),
             Expr::Match(em) => self.match_expr(b, em, want),
             Expr::ForLoop(fl) => {
+                let first = self.f.insts.len();
                 self.for_loop(b, fl);
+                self.loop_checkpoint(b, first, &fl.attrs);
                 None
             }
             Expr::While(w) => {
+                let first = self.f.insts.len();
                 self.while_loop(b, w);
+                self.loop_checkpoint(b, first, &w.attrs);
                 None
             }
             Expr::Loop(l) => {
+                let first = self.f.insts.len();
                 self.loop_loop(b, l);
+                self.loop_checkpoint(b, first, &l.attrs);
                 None
             }
             Expr::Return(_) | Expr::Break(_) | Expr::Continue(_) => {

@@ -56,6 +56,30 @@ impl Lowering {
         }
     }
 
+    /// `#[checkpoint(snapshots = n)]` on the loop just lowered into `b` (as its first loop
+    /// instruction numbered `first` or later): recorded on the loop instruction for reverse mode.
+    pub(super) fn loop_checkpoint(&mut self, b: Block, first: usize, attrs: &[syn::Attribute]) {
+        for attr in attrs.iter().filter(|a| a.path().is_ident("checkpoint")) {
+            let n = match crate::options::checkpoint_attr(attr) {
+                Ok(n) => n,
+                Err(e) => {
+                    self.errors.push(e);
+                    continue;
+                }
+            };
+            let lp = self.f.block(b).insts.iter().copied().find(|&i| {
+                i.index() >= first && matches!(self.f.inst(i).kind, InstKind::Loop { .. })
+            });
+            if let Some(i) = lp {
+                if let InstKind::Loop { checkpoint, .. } = &mut self.f.insts[i.index()].kind {
+                    if checkpoint.replace(n).is_some() {
+                        self.err_at(attr, "`#[checkpoint]` given twice on this loop");
+                    }
+                }
+            }
+        }
+    }
+
     pub(super) fn finish_loop(&mut self, b: Block, kind: LoopKind, h: LoopHeader, span: Span) {
         let LoopHeader {
             body,
@@ -89,7 +113,12 @@ impl Lowering {
         }
         let i = self.f.push_inst(
             b,
-            InstKind::Loop { kind, init, body },
+            InstKind::Loop {
+                kind,
+                init,
+                body,
+                checkpoint: None,
+            },
             slots.len(),
             Kind::Unknown,
             span,

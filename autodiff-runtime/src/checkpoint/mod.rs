@@ -181,3 +181,26 @@ pub use binomial::{
     beta, optimal_forward_steps, repetitions, revolve_advances, revolve_repetitions,
 };
 pub use schedule::{Action, Checkpointer, Stats};
+
+use std::cell::Cell;
+
+thread_local! {
+    static LAST_STATS: Cell<Option<Stats>> = const { Cell::new(None) };
+}
+
+/// The [`Stats`] of the last backward sweep of a checkpointed loop (`#[checkpoint(..)]`,
+/// `#[differentiate(checkpoint(..))]`) that finished on this thread, if any: how many times the
+/// loop body ran plainly (the forward sweep's `n` included) and how many snapshots were held.
+///
+/// With nested checkpointed loops, the last sweep to finish is the outer loop's.
+///
+/// For a `_grad` of a loop of `n` iterations with `s` snapshots, `forward_steps` is
+/// [`optimal_forward_steps`]`(n, s)` under the binomial schedule (a `for` loop over a range
+/// without `break`) and at most `optimal_forward_steps(n, s) + n` under the online one.
+pub fn last_stats() -> Option<Stats> {
+    LAST_STATS.with(Cell::get)
+}
+
+pub(crate) fn set_last_stats(stats: Stats) {
+    LAST_STATS.with(|c| c.set(Some(stats)));
+}
