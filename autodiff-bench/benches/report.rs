@@ -5,7 +5,8 @@
 //! times one batch of every runner of every case, in an order rotated from round to round. A
 //! ratio is the median over rounds of the ratio of two batches of the same round, so the drift of
 //! a shared, noisy machine (other compiles, frequency changes) cancels out of it: absolute times
-//! drift, ratios hold.
+//! drift, ratios hold. A second table gives forward mode (`_jvp`) and Hessian-vector products
+//! (`_hvp`) over the function, for the cases that time them.
 //!
 //! Options (after `--`): `--rounds N` (default 31), `--sample-ms M` (default 4),
 //! `--filter TEXT` (only cases whose name contains TEXT). Run without `--bench` (as
@@ -142,6 +143,53 @@ fn ratio(value: Option<f64>, ok: impl Fn(f64) -> bool) -> String {
     }
 }
 
+/// Prints a Markdown table: the first and last columns left-aligned, the others right-aligned.
+fn print_table(header: &[&str], rows: Vec<Vec<String>>) {
+    let widths: Vec<usize> = (0..header.len())
+        .map(|j| {
+            rows.iter()
+                .map(|r| r[j].chars().count())
+                .chain([header[j].chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let left = |j: usize| j == 0 || (j == header.len() - 1 && header[j].starts_with("stored"));
+    let line = |cells: Vec<String>| {
+        let cells: Vec<String> = cells
+            .iter()
+            .enumerate()
+            .map(|(j, c)| {
+                let pad = widths[j] - c.chars().count();
+                if left(j) {
+                    format!("{c}{}", " ".repeat(pad))
+                } else {
+                    format!("{}{c}", " ".repeat(pad))
+                }
+            })
+            .collect();
+        format!("| {} |", cells.join(" | "))
+    };
+    println!();
+    println!("{}", line(header.iter().map(|s| s.to_string()).collect()));
+    println!(
+        "|{}|",
+        widths
+            .iter()
+            .enumerate()
+            .map(|(j, w)| if left(j) {
+                format!(":{}", "-".repeat(w + 1))
+            } else {
+                format!("{}:", "-".repeat(w + 1))
+            })
+            .collect::<Vec<_>>()
+            .join("|")
+    );
+    for r in rows {
+        println!("{}", line(r));
+    }
+}
+
 fn main() {
     let opts = options();
     let load_before = loadavg();
@@ -249,48 +297,7 @@ fn main() {
         ]);
     }
 
-    let widths: Vec<usize> = (0..header.len())
-        .map(|j| {
-            rows.iter()
-                .map(|r| r[j].chars().count())
-                .chain([header[j].chars().count()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: Vec<String>| {
-        let cells: Vec<String> = cells
-            .iter()
-            .enumerate()
-            .map(|(j, c)| {
-                let pad = widths[j] - c.chars().count();
-                if j == 0 || j == header.len() - 1 {
-                    format!("{c}{}", " ".repeat(pad))
-                } else {
-                    format!("{}{c}", " ".repeat(pad))
-                }
-            })
-            .collect();
-        format!("| {} |", cells.join(" | "))
-    };
-    println!();
-    println!("{}", line(header.iter().map(|s| s.to_string()).collect()));
-    println!(
-        "|{}|",
-        widths
-            .iter()
-            .enumerate()
-            .map(|(j, w)| if j == 0 || j == header.len() - 1 {
-                format!(":{}", "-".repeat(w + 1))
-            } else {
-                format!("{}:", "-".repeat(w + 1))
-            })
-            .collect::<Vec<_>>()
-            .join("|")
-    );
-    for r in rows {
-        println!("{}", line(r));
-    }
+    print_table(&header, rows);
     println!();
     println!(
         "n: active scalars. function: median time of one evaluation (absolute times drift on a \
@@ -309,6 +316,37 @@ fn main() {
         "stored: size_of_val of the pullback closure of `_vjp`, plus heap it keeps (loop \
          stacks). `!` marks a missed target."
     );
+
+    // Forward mode and second order, on the cases that time them.
+    let header = ["workload", "n", "jvp/f", "hvp/f", "hvp/grad"];
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for (ci, case) in cases.iter().enumerate() {
+        let jvp = pos(case, Method::Jvp);
+        let hvp = pos(case, Method::Hvp);
+        if jvp.is_none() && hvp.is_none() {
+            continue;
+        }
+        let f = pos(case, Method::Function);
+        let ours = pos(case, Method::Ours);
+        rows.push(vec![
+            case.name.clone(),
+            case.params.to_string(),
+            ratio(paired(ci, jvp, f), |v| v <= 2.0),
+            ratio(paired(ci, hvp, f), |v| v <= 6.0),
+            ratio(paired(ci, hvp, ours), |_| true),
+        ]);
+    }
+    if !rows.is_empty() {
+        println!();
+        print_table(&header, rows);
+        println!();
+        println!(
+            "jvp/f: our generated `_jvp` (value and tangent along one direction) / the function \
+             (target <= 2). hvp/f: our `_hvp` (value, gradient and Hessian-vector product, \
+             `#[differentiate(hessian)]`) / the function (target <= 6). hvp/grad: `_hvp` / \
+             `_grad`."
+        );
+    }
     println!(
         "ratios: median over {} interleaved rounds of per-round ratios; batches of ~{} ms; \
          load average {} at start, {} at end; {:.0} s in all.",
