@@ -5,7 +5,8 @@
 //! times one batch of every runner of every case, in an order rotated from round to round. A
 //! ratio is the median over rounds of the ratio of two batches of the same round, so the drift of
 //! a shared, noisy machine (other compiles, frequency changes) cancels out of it: absolute times
-//! drift, ratios hold.
+//! drift, ratios hold. A second table gives forward mode (`_jvp`) and Hessian-vector products
+//! (`_hvp`) over the function, for the cases that time them.
 //!
 //! A second table is the checkpointing workload (`workloads/checkpoint.rs`): what the forward
 //! pass keeps and the gradient's time with 8, 32 and 128 snapshots, as ratios to the recorded
@@ -334,6 +335,37 @@ fn main() {
         "stored: size_of_val of the pullback closure of `_vjp`, plus heap it keeps (loop \
          stacks). `!` marks a missed target."
     );
+
+    // Forward mode and second order, on the cases that time them.
+    let header = ["workload", "n", "jvp/f", "hvp/f", "hvp/grad"];
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for (ci, case) in cases.iter().enumerate() {
+        let jvp = pos(case, Method::Jvp);
+        let hvp = pos(case, Method::Hvp);
+        if jvp.is_none() && hvp.is_none() {
+            continue;
+        }
+        let f = pos(case, Method::Function);
+        let ours = pos(case, Method::Ours);
+        rows.push(vec![
+            case.name.clone(),
+            case.params.to_string(),
+            ratio(paired(ci, jvp, f), |v| v <= 2.0),
+            ratio(paired(ci, hvp, f), |v| v <= 6.0),
+            ratio(paired(ci, hvp, ours), |_| true),
+        ]);
+    }
+    if !rows.is_empty() {
+        println!();
+        print_table(&header, &[0], rows);
+        println!();
+        println!(
+            "jvp/f: our generated `_jvp` (value and tangent along one direction) / the function \
+             (target <= 2). hvp/f: our `_hvp` (value, gradient and Hessian-vector product, \
+             `#[differentiate(hessian)]`) / the function (target <= 6). hvp/grad: `_hvp` / \
+             `_grad`."
+        );
+    }
     println!(
         "ratios: median over {} interleaved rounds of per-round ratios; batches of ~{} ms; \
          load average {} at start, {} at end; {:.0} s in all.",

@@ -30,6 +30,9 @@ use autodiff::{Differentiable, conv, differentiate, nn};
 use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::{Array1, Array2, Array4, Axis};
 
+mod common;
+use common::permutation;
+
 const SIDE: usize = 8;
 const CLASSES: usize = 10;
 /// Filters of the first and second convolutions.
@@ -126,16 +129,6 @@ fn argmax(values: impl Iterator<Item = f64>) -> usize {
             if v > best.1 { (i, v) } else { best }
         })
         .0
-}
-
-/// A seeded permutation of `0..n` (Fisher–Yates).
-fn permutation(n: usize, rng: &mut impl Rng) -> Vec<usize> {
-    let mut p: Vec<usize> = (0..n).collect();
-    for i in (1..n).rev() {
-        let j = (rng.next_u64() % (i as u64 + 1)) as usize;
-        p.swap(i, j);
-    }
-    p
 }
 
 /// The digits as `N×1×8×8` images with pixels scaled from 0–16 to `[0, 1]`, and their labels.

@@ -9,11 +9,13 @@
 //!
 //! Run with `cargo run --release --example deep_mlp`.
 
-use autodiff::data::Standardizer;
 use autodiff::init::{he_normal, seeded_rng};
 use autodiff::optim::{Adam, AdamConfig, Optimizer};
 use autodiff::{Differentiable, differentiate, nn};
 use ndarray::{Array1, Array2, Axis};
+
+mod common;
+use common::{Split, permutation, split_standardized};
 
 const HIDDEN: usize = 32;
 const BATCH: usize = 64;
@@ -80,16 +82,6 @@ fn residual_loss(p: &Mlp, x: &Array2<f64>, y: &Array2<f64>) -> f64 {
 type LossGrad = fn(&Mlp, &Array2<f64>, &Array2<f64>) -> (f64, Mlp);
 type Loss = fn(&Mlp, &Array2<f64>, &Array2<f64>) -> f64;
 
-/// A seeded permutation of `0..n` (Fisher–Yates).
-fn permutation(n: usize, rng: &mut impl autodiff::init::Rng) -> Vec<usize> {
-    let mut p: Vec<usize> = (0..n).collect();
-    for i in (1..n).rev() {
-        let j = (rng.next_u64() % (i as u64 + 1)) as usize;
-        p.swap(i, j);
-    }
-    p
-}
-
 /// Trains with Adam on minibatches; returns the (train, test) loss after each epoch.
 fn train(
     name: &str,
@@ -147,15 +139,13 @@ fn wine() -> (Array2<f64>, Array2<f64>) {
 fn main() {
     let (x, y) = wine();
     let n = x.nrows();
-    let order = permutation(n, &mut seeded_rng(3));
-    let n_train = n * 4 / 5;
-    let (train_idx, test_idx) = order.split_at(n_train);
-    let (scaler, x_train) =
-        Standardizer::fit_transform(&x.select(Axis(0), train_idx)).expect("no constant feature");
-    let x_test = scaler
-        .transform(&x.select(Axis(0), test_idx))
-        .expect("same features");
-    let (y_train, y_test) = (y.select(Axis(0), train_idx), y.select(Axis(0), test_idx));
+    let Split {
+        x_train,
+        y_train,
+        x_test,
+        y_test,
+    } = split_standardized(&x, &y, 3);
+    let n_train = x_train.nrows();
     let mean = y_train.mean().expect("training targets");
     let baseline = y_test
         .mapv(|q| (q - mean) * (q - mean))

@@ -288,6 +288,83 @@ impl_tuple!(A 0, B 1, C 2, D 3);
 impl_tuple!(A 0, B 1, C 2, D 3, E 4);
 impl_tuple!(A 0, B 1, C 2, D 3, E 4, F 5);
 
+/// Every scalar of `x`, in leaf order (the order of [`Differentiable::visit_leaves`]): the
+/// coordinates of `x` as a vector of `Rⁿ`, `n = x.num_scalars()`.
+///
+/// With [`from_flat`], the two sides of one isomorphism between a structured value (a scalar, a
+/// tuple, a parameter struct of arrays) and the flat vector that gradient checks, Jacobians and
+/// optimizers index: `from_flat(x, &to_flat(x)) == x`. ndarray arrays contribute their elements
+/// in logical (row-major) order, whatever their memory layout.
+///
+/// ```
+/// use autodiff_runtime::{from_flat, to_flat};
+/// use ndarray::array;
+///
+/// let x = (1.5, array![[1.0, 2.0], [3.0, 4.0]], vec![5.0]);
+/// assert_eq!(to_flat(&x), [1.5, 1.0, 2.0, 3.0, 4.0, 5.0]);
+/// let y = from_flat(&x, &[0.0, -1.0, -2.0, -3.0, -4.0, -5.0]);
+/// assert_eq!(y.1, array![[-1.0, -2.0], [-3.0, -4.0]]);
+/// assert_eq!(from_flat(&x, &to_flat(&x)), x);
+/// ```
+pub fn to_flat<P: Differentiable>(x: &P) -> Vec<P::Scalar> {
+    let mut out = Vec::with_capacity(x.num_scalars());
+    x.visit_leaves(&mut |leaf| out.extend_from_slice(leaf));
+    out
+}
+
+/// A value shaped like `like` whose scalars, in leaf order, are `values`: the inverse of
+/// [`to_flat`].
+///
+/// # Panics
+///
+/// If `values` does not have `like.num_scalars()` entries.
+pub fn from_flat<P: Differentiable>(like: &P, values: &[P::Scalar]) -> P {
+    assert!(
+        values.len() == like.num_scalars(),
+        "from_flat: {} values for a value of {} scalars",
+        values.len(),
+        like.num_scalars()
+    );
+    let mut out = like.zero_like();
+    let mut start = 0;
+    out.zip_leaves_mut(like, &mut |leaf, _| {
+        leaf.copy_from_slice(&values[start..start + leaf.len()]);
+        start += leaf.len();
+    });
+    out
+}
+
+/// Calls `update` on the `i`-th scalar of `x` (in leaf order); `shape` is any value shaped like
+/// `x` (the walk over leaves pairs them). Returns the scalar's new value.
+///
+/// # Panics
+///
+/// If `i >= x.num_scalars()`.
+pub(crate) fn update_scalar<P: Differentiable>(
+    x: &mut P,
+    shape: &P,
+    i: usize,
+    update: impl FnOnce(&mut P::Scalar),
+) -> P::Scalar {
+    let mut start = 0;
+    let mut update = Some(update);
+    let mut value = None;
+    x.zip_leaves_mut(shape, &mut |leaf, _| {
+        if (start..start + leaf.len()).contains(&i) {
+            let s = &mut leaf[i - start];
+            if let Some(update) = update.take() {
+                update(s);
+            }
+            value = Some(*s);
+        }
+        start += leaf.len();
+    });
+    match value {
+        Some(v) => v,
+        None => panic!("scalar {i} of a value of {start} scalars"),
+    }
+}
+
 /// What a differentiated function may take as an active argument, and the owned type its
 /// gradient has.
 #[diagnostic::on_unimplemented(

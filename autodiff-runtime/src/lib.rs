@@ -1,5 +1,5 @@
 //! Runtime support for `autodiff`: derivative rules, the [`Differentiable`] trait, gradient
-//! checking and training utilities.
+//! checking, dense Jacobians and Hessians, and training utilities.
 //!
 //! Users depend on the `autodiff` facade crate, which re-exports everything here; the code that
 //! `#[differentiate]` generates reaches this crate only through `autodiff::__private`.
@@ -10,6 +10,7 @@ pub mod conv;
 pub mod data;
 pub mod differentiable;
 pub mod init;
+pub mod jacobian;
 pub mod nn;
 pub mod optim;
 pub mod rules;
@@ -22,4 +23,4 @@ pub mod place;
 mod private;
 mod spread;
 
-pub use differentiable::{Differentiable, Primal, Real};
+pub use differentiable::{Differentiable, Primal, Real, from_flat, to_flat};

@@ -15,6 +15,11 @@
 //! `r = Q_k·xc` in scratch buffers, a two-pass log-sum-exp, then the softmax weights `w`, with
 //! `∂β/∂α = 1`, `∂β/∂q_kj = 1 − r_j·e^{q_kj}·xc_j`, `∂β/∂L_jl = −r_j·xc_l`, `∂β/∂μ = Q_kᵀ·r`.
 //!
+//! `#[differentiate(.., hessian)]` also generates `gmm_hvp`, timed along one random direction
+//! after a check against central differences of the hand-written gradient. The local arrays are
+//! declared `Vec<f64>`: without the annotation the macro does not know that their elements are
+//! scalars, and `_hvp` has no second-order rule for `exp`/`ln` of values of unknown type.
+//!
 //! Finite differences need `2p + 1` evaluations for `p` parameters (3301 at d=10, K=25): above 64
 //! parameters the runner differentiates 16 evenly spaced coordinates and the report scales its
 //! time to all `p` (marked `~`).
@@ -25,6 +30,7 @@
 use std::hint::black_box;
 use std::mem::size_of_val;
 
+use autodiff::check::random_direction;
 use autodiff::differentiate;
 use easy_ml::differentiation::record_operations::SwappedOperations;
 use easy_ml::differentiation::{Record, WengertList};
@@ -32,12 +38,13 @@ use easy_ml::numeric::extra::{Exp, Ln};
 
 use super::alloc::heap_kept_by;
 use super::{
-    Case, Method, Rng, Stored, central_fd_coords, check_gradients, fd_coordinates, runner,
+    Case, Method, RTOL_EXACT, Rng, Stored, assert_close, central_fd_coords, check_gradients,
+    check_hvp, fd_coordinates, runner,
 };
 
 const LN_2PI: f64 = 1.837_877_066_409_345_5;
 
-#[differentiate(wrt(alphas, means, qs, ls))]
+#[differentiate(wrt(alphas, means, qs, ls), hessian)]
 pub fn gmm(alphas: &[f64], means: &[f64], qs: &[f64], ls: &[f64], x: &[f64], d: usize) -> f64 {
     let k = alphas.len();
     let n = x.len() / d;
@@ -53,8 +60,8 @@ pub fn gmm(alphas: &[f64], means: &[f64], qs: &[f64], ls: &[f64], x: &[f64], d: 
         asum += (alphas[c] - amax).exp();
     }
     let lse_alpha = amax + asum.ln();
-    let mut eq = vec![0.0; k * d];
-    let mut sumq = vec![0.0; k];
+    let mut eq: Vec<f64> = vec![0.0; k * d];
+    let mut sumq: Vec<f64> = vec![0.0; k];
     for c in 0..k {
         for j in 0..d {
             eq[c * d + j] = qs[c * d + j].exp();
@@ -282,17 +289,27 @@ impl Problem {
         [&self.alphas[..], &self.means, &self.qs, &self.ls].concat()
     }
 
-    /// The objective at a flat parameter vector `[alphas, means, qs, ls]`.
-    fn eval_flat(&self, p: &[f64]) -> f64 {
+    /// The parameters `(alphas, means, qs, ls)` of a flat vector `[alphas, means, qs, ls]`.
+    fn split<'p>(&self, p: &'p [f64]) -> (&'p [f64], &'p [f64], &'p [f64], &'p [f64]) {
         let (k, kd) = (self.k, self.k * self.d);
-        gmm(
+        (
             &p[..k],
             &p[k..k + kd],
             &p[k + kd..k + 2 * kd],
             &p[k + 2 * kd..],
-            &self.x,
-            self.d,
         )
+    }
+
+    /// The objective at a flat parameter vector `[alphas, means, qs, ls]`.
+    fn eval_flat(&self, p: &[f64]) -> f64 {
+        let (a, m, q, l) = self.split(p);
+        gmm(a, m, q, l, &self.x, self.d)
+    }
+
+    /// The hand-written gradient at a flat parameter vector, flat.
+    fn grad_flat(&self, p: &[f64]) -> Vec<f64> {
+        let (a, m, q, l) = self.split(p);
+        flatten(&gmm_hand(a, m, q, l, &self.x, self.d).1)
     }
 }
 
@@ -325,6 +342,36 @@ fn case(d: usize, k: usize, n: usize) -> Case {
         &coords,
     );
 
+    // The Hessian-vector product along a random direction: its value and gradient are the
+    // hand-written ones, H·v the central difference of the hand-written gradient along v.
+    let v = random_direction(
+        &(
+            pb.alphas.clone(),
+            pb.means.clone(),
+            pb.qs.clone(),
+            pb.ls.clone(),
+        ),
+        1,
+    );
+    let (ys, gs, hv) = gmm_hvp(
+        &pb.alphas, &pb.means, &pb.qs, &pb.ls, &pb.x, d, &v.0, &v.1, &v.2, &v.3,
+    );
+    assert_close(&name, "value (hvp)", &[ys], &[hand.0], RTOL_EXACT);
+    assert_close(
+        &name,
+        "gradient (hvp)",
+        &flatten(&gs),
+        &flatten(&hand.1),
+        RTOL_EXACT,
+    );
+    check_hvp(
+        &name,
+        |p| pb.grad_flat(p),
+        &theta,
+        &flatten(&v),
+        &flatten(&hv),
+    );
+
     let fd_scale = (2 * p + 1) as f64 / (2 * coords.len() + 1) as f64;
     let pb = std::rc::Rc::new(pb);
     let runners = vec![
@@ -355,6 +402,23 @@ fn case(d: usize, k: usize, n: usize) -> Case {
                     &pb.ls,
                     &pb.x,
                     d,
+                )
+            })
+        }),
+        (Method::Hvp, {
+            let pb = pb.clone();
+            runner(move || {
+                gmm_hvp(
+                    black_box(&pb.alphas),
+                    &pb.means,
+                    &pb.qs,
+                    &pb.ls,
+                    &pb.x,
+                    d,
+                    &v.0,
+                    &v.1,
+                    &v.2,
+                    &v.3,
                 )
             })
         }),

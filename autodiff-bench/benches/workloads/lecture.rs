@@ -5,12 +5,15 @@
 use std::hint::black_box;
 use std::mem::size_of_val;
 
+use autodiff::check::random_direction;
 use autodiff::differentiate;
 use easy_ml::differentiation::{Record, WengertList};
 use easy_ml::numeric::extra::{Exp, Ln, Sin};
 
 use super::alloc::heap_kept_by;
-use super::{Case, Method, RTOL_EXACT, RTOL_FD, Stored, assert_close, central_fd, runner};
+use super::{
+    Case, Method, RTOL_EXACT, RTOL_FD, Stored, assert_close, central_fd, check_tangent, runner,
+};
 
 #[differentiate]
 pub fn softplus(x: f64) -> f64 {
@@ -73,6 +76,10 @@ fn softplus_case() -> Case {
     assert_close(name, "ours", &[go], &[gh], RTOL_EXACT);
     assert_close(name, "tape", &[gt], &[gh], RTOL_EXACT);
     assert_close(name, "finite differences", &gf, &[gh], RTOL_FD);
+    let dx = random_direction(&x, 1);
+    let (yj, tj) = softplus_jvp(x, dx);
+    assert_close(name, "value (jvp)", &[yj], &[yh], RTOL_EXACT);
+    check_tangent(name, tj, &[gh], &[dx]);
     Case {
         name: name.into(),
         params: 1,
@@ -89,6 +96,10 @@ fn softplus_case() -> Case {
             (
                 Method::Tape,
                 runner(move || softplus_tape(&list, black_box(x))),
+            ),
+            (
+                Method::Jvp,
+                runner(move || softplus_jvp(black_box(x), black_box(dx))),
             ),
         ],
         stored: Some(Box::new(move || {
@@ -114,6 +125,10 @@ fn sin_mul_case() -> Case {
     assert_close(name, "ours", &[o1, o2], &[h1, h2], RTOL_EXACT);
     assert_close(name, "tape", &[t1, t2], &[h1, h2], RTOL_EXACT);
     assert_close(name, "finite differences", &gf, &[h1, h2], RTOL_FD);
+    let (d1, d2) = random_direction(&(x1, x2), 1);
+    let (yj, tj) = sin_mul_jvp(x1, x2, d1, d2);
+    assert_close(name, "value (jvp)", &[yj], &[yh], RTOL_EXACT);
+    check_tangent(name, tj, &[h1, h2], &[d1, d2]);
     Case {
         name: name.into(),
         params: 2,
@@ -139,6 +154,10 @@ fn sin_mul_case() -> Case {
             (
                 Method::Tape,
                 runner(move || sin_mul_tape(&list, black_box(x1), black_box(x2))),
+            ),
+            (
+                Method::Jvp,
+                runner(move || sin_mul_jvp(black_box(x1), black_box(x2), d1, d2)),
             ),
         ],
         stored: Some(Box::new(move || {

@@ -13,13 +13,16 @@
 use std::hint::black_box;
 use std::mem::size_of_val;
 
+use autodiff::check::random_direction;
 use autodiff::differentiate;
 use easy_ml::differentiation::record_operations::SwappedOperations;
 use easy_ml::differentiation::{Record, WengertList};
 use easy_ml::numeric::extra::{Exp, Ln};
 
 use super::alloc::heap_kept_by;
-use super::{Case, Method, RTOL_EXACT, RTOL_FD, Rng, Stored, assert_close, central_fd, runner};
+use super::{
+    Case, Method, RTOL_EXACT, RTOL_FD, Rng, Stored, assert_close, central_fd, check_tangent, runner,
+};
 
 #[differentiate(wrt(a, b))]
 pub fn logistic(a: f64, b: f64, xs: &[f64], ys: &[f64]) -> f64 {
@@ -218,6 +221,7 @@ fn two_param_case(
     ops: usize,
     f: impl Fn(f64, f64, &[f64], &[f64]) -> f64 + Copy + 'static,
     ours: impl Fn(f64, f64, &[f64], &[f64]) -> (f64, (f64, f64)) + Copy + 'static,
+    jvp: impl Fn(f64, f64, &[f64], &[f64], f64, f64) -> (f64, f64) + Copy + 'static,
     hand: impl Fn(f64, f64, &[f64], &[f64]) -> (f64, (f64, f64)) + Copy + 'static,
     tape: impl Fn(&WengertList<f64>, f64, f64, &[f64], &[f64]) -> (f64, (f64, f64)) + Copy + 'static,
     stored: StoredProbe,
@@ -233,6 +237,10 @@ fn two_param_case(
     assert_close(&name, "ours", &[oa, ob], &[ha, hb], RTOL_EXACT);
     assert_close(&name, "tape", &[ta, tb], &[ha, hb], RTOL_EXACT);
     assert_close(&name, "finite differences", &gf, &[ha, hb], RTOL_FD);
+    let (da, db) = random_direction(&(a, b), 1);
+    let (yj, tj) = jvp(a, b, &xs, &ys, da, db);
+    assert_close(&name, "value (jvp)", &[yj], &[yh], RTOL_EXACT);
+    check_tangent(&name, tj, &[ha, hb], &[da, db]);
     let n = xs.len();
     let data = || (xs.clone(), ys.clone());
     let runners: Vec<(Method, super::Runner)> = vec![
@@ -256,6 +264,10 @@ fn two_param_case(
             let (xs, ys) = data();
             runner(move || tape(&list, black_box(a), black_box(b), &xs, &ys))
         }),
+        (Method::Jvp, {
+            let (xs, ys) = data();
+            runner(move || jvp(black_box(a), black_box(b), &xs, &ys, da, db))
+        }),
     ];
     Case {
         name,
@@ -275,6 +287,7 @@ fn logistic_case(n: usize) -> Case {
         8,
         logistic,
         logistic_grad,
+        logistic_jvp,
         logistic_hand,
         logistic_tape,
         Box::new(|a, b, xs, ys| {
@@ -295,6 +308,7 @@ fn expfit_case(n: usize) -> Case {
         7,
         expfit,
         expfit_grad,
+        expfit_jvp,
         expfit_hand,
         expfit_tape,
         Box::new(|a, b, xs, ys| {
@@ -315,6 +329,7 @@ fn rosen_case(n: usize) -> Case {
         10,
         rosen,
         rosen_grad,
+        rosen_jvp,
         rosen_hand,
         rosen_tape,
         Box::new(|a, b, xs, ys| {

@@ -3,9 +3,11 @@
 //!
 //! Every workload is one module with one `cases()` function. A [`Case`] is one workload at one
 //! size: it holds a runner per [`Method`] (the function alone, our generated `_grad`, a
-//! hand-written gradient, central finite differences, and the `easy-ml` tape), and it has already
-//! checked, before anything is timed, that every gradient agrees with the hand-written one, so no
-//! wrong gradient is ever benchmarked. A workload whose generated gradient cannot be written yet
+//! hand-written gradient, central finite differences, the `easy-ml` tape, and where measured our
+//! `_jvp` and `_hvp` along one direction), and it has already checked, before anything is timed,
+//! that every gradient agrees with the hand-written one (every tangent with the hand-written
+//! gradient along its direction, every Hessian-vector product with central differences of the
+//! hand-written gradient), so no wrong derivative is ever benchmarked. A workload whose generated gradient cannot be written yet
 //! (arrays land later) simply leaves [`Method::Ours`] out; the report prints `-` for it.
 
 #![allow(dead_code)]
@@ -37,15 +39,21 @@ pub enum Method {
     FiniteDiff,
     /// Reverse mode with the `easy-ml` crate's runtime tape (`WengertList` of `Record`s).
     Tape,
+    /// Our generated `<f>_jvp` along one direction: value and directional derivative.
+    Jvp,
+    /// Our generated `<f>_hvp` along one direction: value, gradient and Hessian-vector product.
+    Hvp,
 }
 
 impl Method {
-    pub const ALL: [Method; 5] = [
+    pub const ALL: [Method; 7] = [
         Method::Function,
         Method::Ours,
         Method::Hand,
         Method::FiniteDiff,
         Method::Tape,
+        Method::Jvp,
+        Method::Hvp,
     ];
 
     pub fn name(self) -> &'static str {
@@ -55,6 +63,8 @@ impl Method {
             Method::Hand => "hand",
             Method::FiniteDiff => "finite-diff",
             Method::Tape => "tape",
+            Method::Jvp => "jvp",
+            Method::Hvp => "hvp",
         }
     }
 }
@@ -234,6 +244,33 @@ pub fn check_gradients(
         &pick(&hand.1),
         RTOL_FD,
     );
+}
+
+/// Checks a forward-mode tangent against the hand-written gradient: `⟨∇f, v⟩` to [`RTOL_EXACT`]
+/// (relative to `Σ |∂ᵢf·vᵢ|`, the size of the terms, which bounds the rounding of the sum).
+#[track_caller]
+pub fn check_tangent(case: &str, tangent: f64, gradient: &[f64], v: &[f64]) {
+    let exact: f64 = gradient.iter().zip(v).map(|(g, v)| g * v).sum();
+    let size: f64 = gradient.iter().zip(v).map(|(g, v)| (g * v).abs()).sum();
+    assert!(
+        (tangent - exact).abs() <= RTOL_EXACT * size,
+        "{case}: the tangent {tangent:e} is not ⟨∇f, v⟩ = {exact:e}"
+    );
+}
+
+/// Checks a Hessian-vector product `hv` along `v` against the central difference of the
+/// hand-written gradient `grad` along `v`, `(∇f(x + h·v) − ∇f(x − h·v))/2h`, to [`RTOL_FD`].
+#[track_caller]
+pub fn check_hvp(case: &str, grad: impl Fn(&[f64]) -> Vec<f64>, x: &[f64], v: &[f64], hv: &[f64]) {
+    let h = 1e-6;
+    let shifted = |s: f64| -> Vec<f64> { x.iter().zip(v).map(|(x, v)| x + s * h * v).collect() };
+    let (plus, minus) = (grad(&shifted(1.0)), grad(&shifted(-1.0)));
+    let fd: Vec<f64> = plus
+        .iter()
+        .zip(&minus)
+        .map(|(p, m)| (p - m) / (2.0 * h))
+        .collect();
+    assert_close(case, "Hessian-vector product", hv, &fd, RTOL_FD);
 }
 
 /// A small deterministic generator (SplitMix64) for the benchmark data: no dependency, same data

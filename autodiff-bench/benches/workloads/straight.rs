@@ -5,13 +5,16 @@
 use std::hint::black_box;
 use std::mem::size_of_val;
 
+use autodiff::check::random_direction;
 use easy_ml::differentiation::WengertList;
 
 use super::alloc::heap_kept_by;
 use super::straight_gen::{
-    OPS, POINT, straight, straight_grad, straight_hand, straight_tape, straight_vjp,
+    OPS, POINT, straight, straight_grad, straight_hand, straight_jvp, straight_tape, straight_vjp,
 };
-use super::{Case, Method, RTOL_EXACT, RTOL_FD, Stored, assert_close, central_fd, runner};
+use super::{
+    Case, Method, RTOL_EXACT, RTOL_FD, Stored, assert_close, central_fd, check_tangent, runner,
+};
 
 type Grad10 = (f64, f64, f64, f64, f64, f64, f64, f64, f64, f64);
 
@@ -27,6 +30,14 @@ fn call(x: [f64; 10]) -> f64 {
 #[inline(always)]
 fn call_grad(x: [f64; 10]) -> (f64, Grad10) {
     straight_grad(x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], x[8], x[9])
+}
+
+#[inline(always)]
+fn call_jvp(x: [f64; 10], v: [f64; 10]) -> (f64, f64) {
+    straight_jvp(
+        x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], x[8], x[9], v[0], v[1], v[2], v[3], v[4],
+        v[5], v[6], v[7], v[8], v[9],
+    )
 }
 
 #[inline(always)]
@@ -49,6 +60,10 @@ pub fn cases() -> Vec<Case> {
     assert_close(&name, "ours", &to_array(go), &gh, RTOL_EXACT);
     assert_close(&name, "tape", &gt, &gh, RTOL_EXACT);
     assert_close(&name, "finite differences", &gf, &gh, RTOL_FD);
+    let v = random_direction(&x, 1);
+    let (yj, tj) = call_jvp(x, v);
+    assert_close(&name, "value (jvp)", &[yj], &[yh], RTOL_EXACT);
+    check_tangent(&name, tj, &gh, &v);
     vec![Case {
         name,
         params: 10,
@@ -66,6 +81,7 @@ pub fn cases() -> Vec<Case> {
                 Method::Tape,
                 runner(move || straight_tape(&list, black_box(x))),
             ),
+            (Method::Jvp, runner(move || call_jvp(black_box(x), v))),
         ],
         stored: Some(Box::new(move || {
             let ((_, pb), heap) = heap_kept_by(|| {

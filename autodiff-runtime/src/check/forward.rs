@@ -6,8 +6,9 @@
 //! Hessian-vector product `H(x)·v` is the tangent of the gradient function, so the same
 //! difference of a gradient checks it.
 
-use super::{Report, Tolerance, compare, flat, from_flat};
+use super::{Report, Tolerance, compare};
 use crate::differentiable::{Differentiable, Real};
+use crate::differentiable::{from_flat, to_flat};
 
 /// The central difference of `f` at `x` along the direction `v`, in the shape of `f`'s result:
 ///
@@ -68,7 +69,7 @@ where
     });
     // The width stepped along v: ⟨x₊ − x₋, v⟩ / ⟨v, v⟩ (2h before rounding).
     let (mut along, mut norm2) = (0.0, 0.0);
-    for ((p, m), d) in flat(&plus).iter().zip(flat(&minus)).zip(flat(v)) {
+    for ((p, m), d) in to_flat(&plus).iter().zip(to_flat(&minus)).zip(to_flat(v)) {
         let d = d.to_f64();
         along += (p.to_f64() - m.to_f64()) * d;
         norm2 += d * d;
@@ -82,9 +83,9 @@ where
         at_plus.num_scalars(),
         at_minus.num_scalars()
     );
-    let quotients: Vec<Y::Scalar> = flat(&at_plus)
+    let quotients: Vec<Y::Scalar> = to_flat(&at_plus)
         .iter()
-        .zip(flat(&at_minus))
+        .zip(to_flat(&at_minus))
         .map(|(&p, m)| {
             if width == 0.0 {
                 Y::Scalar::ZERO
@@ -219,7 +220,7 @@ where
         derivative.num_scalars(),
         numeric.num_scalars()
     );
-    compare(check, &flat(derivative), &flat(&numeric), tolerance)
+    compare(check, &to_flat(derivative), &to_flat(&numeric), tolerance)
 }
 
 #[cfg(test)]

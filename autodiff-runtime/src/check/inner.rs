@@ -8,7 +8,8 @@
 
 use core::fmt;
 
-use super::{flat, is_single};
+use super::is_single;
+use crate::differentiable::to_flat;
 use crate::differentiable::{Differentiable, Real};
 
 /// The result of an inner-product identity check: the two sides and how far apart they are.
@@ -203,9 +204,9 @@ fn inner<A: Differentiable>(a: &A, b: &A) -> (f64, f64) {
         a.num_scalars(),
         b.num_scalars()
     );
-    flat(a)
+    to_flat(a)
         .iter()
-        .zip(flat(b))
+        .zip(to_flat(b))
         .fold((0.0, 0.0), |(sum, size), (x, y)| {
             let p = x.to_f64() * y.to_f64();
             (sum + p, size + p.abs())

@@ -53,7 +53,7 @@ pub use random::random_direction;
 
 use core::fmt;
 
-use crate::differentiable::{Differentiable, Real};
+use crate::differentiable::{Differentiable, Real, from_flat, to_flat, update_scalar};
 
 /// Step and tolerances of a gradient check.
 ///
@@ -290,12 +290,12 @@ where
         gradient.num_scalars(),
         x.num_scalars()
     );
-    let numeric = flat(&finite_difference(
+    let numeric = to_flat(&finite_difference(
         f,
         x,
         P::Scalar::from_f64(tolerance.step),
     ));
-    compare("gradcheck", &flat(gradient), &numeric, tolerance)
+    compare("gradcheck", &to_flat(gradient), &numeric, tolerance)
 }
 
 /// The report of a check of `analytic` against `numeric`, entry by entry.
@@ -387,38 +387,8 @@ pub fn assert_close(actual: f64, expected: f64, tol: f64) {
 /// value.
 fn perturbed<P: Differentiable>(x: &P, i: usize, h: P::Scalar) -> (P, P::Scalar) {
     let mut p = x.clone();
-    let mut start = 0;
-    let mut value = None;
-    p.zip_leaves_mut(x, &mut |leaf, _| {
-        if (start..start + leaf.len()).contains(&i) {
-            let s = &mut leaf[i - start];
-            *s += h;
-            value = Some(*s);
-        }
-        start += leaf.len();
-    });
-    match value {
-        Some(v) => (p, v),
-        None => unreachable!("scalar {i} of {start} visited"),
-    }
-}
-
-/// Every scalar of `x`, in leaf order.
-fn flat<P: Differentiable>(x: &P) -> Vec<P::Scalar> {
-    let mut out = Vec::with_capacity(x.num_scalars());
-    x.visit_leaves(&mut |leaf| out.extend_from_slice(leaf));
-    out
-}
-
-/// A value shaped like `x` whose scalars, in leaf order, are `values`.
-fn from_flat<P: Differentiable>(x: &P, values: &[P::Scalar]) -> P {
-    let mut out = x.zero_like();
-    let mut start = 0;
-    out.zip_leaves_mut(x, &mut |leaf, _| {
-        leaf.copy_from_slice(&values[start..start + leaf.len()]);
-        start += leaf.len();
-    });
-    out
+    let value = update_scalar(&mut p, x, i, |s| *s += h);
+    (p, value)
 }
 
 /// Whether `S` is single precision: it cannot represent 1 + 2⁻³⁰; double can.

@@ -1,7 +1,7 @@
 //! Seeded random directions for the checks, from a fixed generator so that a seed names the same
 //! direction on every platform and in every version, and tests need no random-number crate.
 
-use super::from_flat;
+use crate::differentiable::from_flat;
 use crate::differentiable::{Differentiable, Real};
 
 /// A value shaped like `like` whose scalars are uniform in `[−1, 1)`, determined by `seed`.
