@@ -355,7 +355,9 @@ pub fn batch_main(cases: &[(u64, fn() -> Result<(), crate::harness::Failure>)]) 
 /// case that has one.
 fn compile(dir: &Path, packages: &[String], verb: &str) -> Vec<(u64, Diagnostic)> {
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    // `--keep-going`: every batch is compiled even when another has errors.
     cmd.arg(verb)
+        .arg("--keep-going")
         .arg("--color=never")
         .arg("--manifest-path")
         .arg(dir.join("Cargo.toml"))
