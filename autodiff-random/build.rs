@@ -1,6 +1,6 @@
 //! Writes the CI test's cases into `$OUT_DIR/ci_cases.rs`: the cases `0..CI_COUNT` of seed
 //! `CI_SEED` with the CI configuration, less the seeds listed in `known-failures.txt`, each as a
-//! module with its `check()`, and `CASES`, the list of `(seed, check)`.
+//! module with its `check()`, and `CASES`, the list of `(seed, functions, check)`.
 //!
 //! The generator's modules are compiled into this script as they are into the library.
 
@@ -44,12 +44,17 @@ fn main() {
         }
         let case = generate::generate(seed, &config);
         out.push_str(&case.module());
-        let _ = writeln!(list, "    ({seed}, {}::check),", case.module_name());
+        let _ = writeln!(
+            list,
+            "    ({seed}, {}, {}::check),",
+            case.functions.len(),
+            case.module_name()
+        );
     }
     let _ = writeln!(
         out,
-        "/// Every case of the CI test with its checks.\n\
-         pub const CASES: &[(u64, fn() -> Result<(), autodiff_random::harness::Failure>)] = &[\n{list}];"
+        "/// Every case of the CI test: its seed, its number of functions, its checks.\n\
+         pub const CASES: &[(u64, usize, fn() -> Result<(), autodiff_random::harness::Failure>)] = &[\n{list}];"
     );
     let path =
         std::path::Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("ci_cases.rs");
