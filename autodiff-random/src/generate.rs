@@ -1,0 +1,2612 @@
+//! The program generator: random functions in the documented subset of `#[differentiate]`,
+//! well-typed by construction, whose values and gradients are finite at the generated point.
+//!
+//! # How programs stay valid and tame
+//!
+//! The generator writes source text directly and tracks, for every variable in scope, what it
+//! needs to keep the program valid and numerically tame:
+//!
+//! - **types**: floats of the case's type `F`, integers (`usize`, `i32`), containers (`&[F]`,
+//!   `Vec<F>`, `[F; N]`, `&mut Vec<F>`), pairs and loop references `&F`. An expression made
+//!   only of literals has an ambiguous type (`{float}`), so methods are never called on one and
+//!   `let`s of one are annotated;
+//! - **integer ranges** `[lo, hi]` and **container lengths** `[lo, hi]`: an index is a literal
+//!   below the shortest length, a loop index over that container, `i % v.len()` or
+//!   `v.len() - 1`; `pop`, `remove` and `swap` only where the container cannot be empty;
+//! - **magnitude bounds**: every float expression comes with a bound on its absolute value.
+//!   Methods get arguments inside their domain and away from their singularities (`ln` of
+//!   `1 + t²`, `sqrt` of `t² + 0.5`, `asin` of `0.9·tanh t`, `exp` of an argument bounded by 3),
+//!   and an expression whose bound grows past [`LIMIT`] is squashed (`tanh`, `sin`, `atan`,
+//!   `t / (1 + t²)`). In a loop, an outer variable may be assigned a squashed value (bound 1)
+//!   or incremented by a share of a per-iteration budget of 1, so its bound inside the loop is
+//!   its bound on entry plus the trip count.
+//!
+//! Values then stay within a few tens and derivatives moderate, so the central differences of
+//! the checks are accurate. Branch conditions on differentiated values and the piecewise
+//! methods (`abs`, `max`, `floor`, …) have kinks and jumps that the points almost surely miss.
+
+use crate::program::{Case, Float, Function, Param, ParamKind, Ret};
+use crate::rng::Rng;
+
+/// The seed of the CI test's cases: case `i` has seed `case_seed(CI_SEED, i)`.
+pub const CI_SEED: u64 = 440;
+
+/// How many cases the CI test generates (before the known failures are left out).
+pub const CI_COUNT: u64 = 400;
+
+/// The bound above which expressions are squashed.
+pub const LIMIT: f64 = 12.0;
+
+/// Relative frequencies of the constructs, and sizes. [`Config::default`] is the full mix;
+/// [`Config::ci`] is what the CI test generates.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// At most this many helper functions before the entry function.
+    pub max_helpers: usize,
+    /// Statements in a function body: at least this many ...
+    pub min_stmts: usize,
+    /// ... and at most this many (nested blocks have fewer).
+    pub max_stmts: usize,
+    /// Nesting depth of blocks (`if`, loops).
+    pub max_depth: usize,
+    /// Nesting depth of expressions.
+    pub max_expr_depth: usize,
+    /// Largest trip count of a loop.
+    pub max_trips: i64,
+    /// Percentage of cases in `f32`.
+    pub f32_percent: u32,
+    /// Weights of the statement kinds, in the order of [`STMT_KINDS`].
+    pub stmt_weights: Vec<u32>,
+    /// Weights of the parameter kinds of an entry function, in the order of [`PARAM_KINDS`].
+    pub param_weights: Vec<u32>,
+    /// `return`, `break` and `continue` may end an `else` branch (or a block inside one).
+    pub diverging_else: bool,
+    /// A comparison may start with a block expression (`if { let z = ..; z * z } > 1.0`);
+    /// otherwise such an operand is parenthesized.
+    pub block_first_in_condition: bool,
+    /// Percentage of constant leaves written as a path call on a literal (`f64::cos(1.0)`).
+    pub literal_path_call_percent: u32,
+    /// Conditions may read loop references (`if (*v).sin() > 0.1`).
+    pub deref_in_condition: bool,
+}
+
+/// The statement kinds, named for [`Config::stmt_weights`].
+pub const STMT_KINDS: &[&str] = &[
+    "let",
+    "assign",
+    "compound",
+    "if_float",
+    "if_int",
+    "match",
+    "for",
+    "while",
+    "loop",
+    "return",
+    "local_vec",
+    "local_array",
+    "container_op",
+    "element_write",
+    "iterate",
+    "tuple",
+    "deferred_let",
+    "call",
+    "sum",
+];
+
+/// The parameter kinds, named for [`Config::param_weights`].
+pub const PARAM_KINDS: &[&str] = &[
+    "scalar",
+    "slice",
+    "vec_ref",
+    "vec_owned",
+    "array",
+    "mut_vec",
+    "usize",
+    "i32",
+];
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_helpers: 2,
+            min_stmts: 2,
+            max_stmts: 7,
+            max_depth: 3,
+            max_expr_depth: 3,
+            max_trips: 4,
+            f32_percent: 15,
+            stmt_weights: vec![
+                14, // let
+                6,  // assign
+                8,  // compound
+                6,  // if_float
+                4,  // if_int
+                3,  // match
+                7,  // for
+                3,  // while
+                3,  // loop
+                3,  // return
+                4,  // local_vec
+                3,  // local_array
+                6,  // container_op
+                5,  // element_write
+                4,  // iterate
+                3,  // tuple
+                2,  // deferred_let
+                4,  // call
+                2,  // sum
+            ],
+            param_weights: vec![10, 5, 2, 2, 2, 2, 4, 2],
+            diverging_else: true,
+            block_first_in_condition: true,
+            literal_path_call_percent: 100,
+            deref_in_condition: true,
+        }
+    }
+}
+
+impl Config {
+    /// The configuration of the CI test: the full mix, smaller functions.
+    ///
+    /// Constructs that hit frequent macro bugs on main are not generated here (they are in
+    /// [`Config::default`], and in FINDINGS.md), so that enough cases remain: a diverging `else`
+    /// branch, a comparison that starts with a block expression, `f64::cos(1.0)` (a path call
+    /// on a literal), `Vec<f64>` parameters by value, and `*v` in conditions.
+    pub fn ci() -> Self {
+        Config {
+            max_stmts: 6,
+            diverging_else: false,
+            block_first_in_condition: false,
+            literal_path_call_percent: 0,
+            deref_in_condition: false,
+            // No `Vec<f64>` parameters by value: read in a branch, they are moved (E0382).
+            param_weights: vec![10, 5, 2, 0, 2, 2, 4, 2],
+            ..Config::default()
+        }
+    }
+
+    fn stmt_weight(&self, name: &str) -> u32 {
+        let i = STMT_KINDS.iter().position(|k| *k == name).expect("a kind");
+        self.stmt_weights.get(i).copied().unwrap_or(0)
+    }
+
+    /// Sets the weight of the statement kind `name` (one of [`STMT_KINDS`]).
+    pub fn set_stmt_weight(&mut self, name: &str, weight: u32) {
+        let i = STMT_KINDS
+            .iter()
+            .position(|k| *k == name)
+            .unwrap_or_else(|| panic!("unknown statement kind {name}"));
+        self.stmt_weights[i] = weight;
+    }
+}
+
+/// Generates the case of `seed` with `config`.
+pub fn generate(seed: u64, config: &Config) -> Case {
+    let mut rng = Rng::new(seed);
+    let float = if rng.chance(config.f32_percent) {
+        Float::F32
+    } else {
+        Float::F64
+    };
+    let n_helpers = rng.below(config.max_helpers + 1);
+    let allow_cast = rng.chance(25);
+    let mut functions: Vec<Function> = Vec::new();
+    let mut sigs: Vec<HelperSig> = Vec::new();
+    let mut mixed = false;
+    for h in 0..=n_helpers {
+        let entry = h == n_helpers;
+        let name = if entry {
+            format!("f_{seed:016x}")
+        } else {
+            format!("h{h}_{seed:016x}")
+        };
+        let mut g = FnGen::new(&mut rng, config, float, &sigs);
+        g.allow_cast = allow_cast;
+        g.expr_depth = g.rng.range(1, config.max_expr_depth as i64) as usize;
+        let (func, sig) = g.function(name, entry);
+        mixed |= g.mixed;
+        functions.push(func);
+        sigs.push(sig);
+    }
+    Case {
+        seed,
+        float,
+        mixed_precision: mixed,
+        functions,
+    }
+}
+
+/// What a caller needs to know of a helper.
+#[derive(Clone, Debug)]
+struct HelperSig {
+    name: String,
+    params: Vec<(ParamKind, i64)>,
+    ret: Ret,
+    bound: f64,
+}
+
+/// A float expression: its text and a bound on its absolute value. `typed` is false for
+/// expressions of literals only, whose type Rust cannot tell (`{float}`).
+#[derive(Clone, Debug)]
+struct Ex {
+    code: String,
+    bound: f64,
+    typed: bool,
+}
+
+impl Ex {
+    fn new(code: impl Into<String>, bound: f64, typed: bool) -> Ex {
+        Ex {
+            code: code.into(),
+            bound,
+            typed,
+        }
+    }
+}
+
+/// What a variable holds.
+#[derive(Clone, Debug, PartialEq)]
+enum Kind {
+    /// A float of the case's type.
+    Float,
+    /// An integer in `lo..=hi`; `index_for` lists containers it indexes validly (a loop index
+    /// over `0..v.len()`).
+    Int {
+        lo: i64,
+        hi: i64,
+        usize: bool,
+        index_for: Vec<usize>,
+    },
+    /// A container whose length is in `lo..=hi`.
+    Seq { seq: SeqKind, lo: usize, hi: usize },
+    /// `&F`, the variable of a `for v in xs` loop: read as `*v`.
+    Ref,
+    /// `(F, F)`.
+    Pair,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum SeqKind {
+    /// `&[F]` or `&Vec<F>`: read only.
+    Slice,
+    /// `Vec<F>` held by value.
+    Vec,
+    /// `[F; N]`.
+    Array,
+    /// `&mut Vec<F>`.
+    MutVec,
+}
+
+#[derive(Clone, Debug)]
+struct Var {
+    id: usize,
+    name: String,
+    kind: Kind,
+    mutable: bool,
+    /// Bound on the absolute value (of every element, for containers).
+    bound: f64,
+    /// Number of loop frames open where it was declared.
+    depth: usize,
+    /// Not to be assigned by random statements (a loop counter) or borrowed by a loop.
+    frozen: bool,
+}
+
+/// A loop being generated.
+#[derive(Clone, Debug)]
+struct Frame {
+    trips: i64,
+    /// Remaining per-iteration increment budget, by variable id.
+    budget: Vec<(usize, f64)>,
+    /// `continue` is allowed (a `for` loop; a `while`/`loop` would skip its counter).
+    can_continue: bool,
+}
+
+struct FnGen<'a> {
+    rng: &'a mut Rng,
+    cfg: &'a Config,
+    fl: Float,
+    helpers: &'a [HelperSig],
+    scopes: Vec<Vec<Var>>,
+    frames: Vec<Frame>,
+    next_id: usize,
+    names: usize,
+    out: String,
+    indent: usize,
+    ret_bound: f64,
+    ret: Ret,
+    mixed: bool,
+    /// Casts to the other float type are generated (a quarter of the cases).
+    allow_cast: bool,
+    /// Nesting depth of expressions in this function.
+    expr_depth: usize,
+    /// Statements generated, to keep functions small.
+    budget_stmts: usize,
+    /// Inside an `else` branch (how many deep).
+    in_else: usize,
+    /// Generating a condition (how many deep).
+    in_condition: usize,
+}
+
+/// The state a branch can change: merged after `if`/`match`.
+#[derive(Clone)]
+struct State {
+    scopes: Vec<Vec<Var>>,
+    frames: Vec<Frame>,
+}
+
+fn lit(v: f64) -> String {
+    let s = format!("{v:?}");
+    if s.contains('.') || s.contains('e') {
+        s
+    } else {
+        format!("{s}.0")
+    }
+}
+
+impl<'a> FnGen<'a> {
+    fn new(rng: &'a mut Rng, cfg: &'a Config, fl: Float, helpers: &'a [HelperSig]) -> Self {
+        FnGen {
+            rng,
+            cfg,
+            fl,
+            helpers,
+            scopes: vec![Vec::new()],
+            frames: Vec::new(),
+            next_id: 0,
+            names: 0,
+            out: String::new(),
+            indent: 1,
+            ret_bound: 0.0,
+            ret: Ret::Scalar,
+            mixed: false,
+            allow_cast: false,
+            expr_depth: 1,
+            budget_stmts: 0,
+            in_else: 0,
+            in_condition: 0,
+        }
+    }
+
+    fn f(&self) -> &'static str {
+        self.fl.name()
+    }
+
+    fn line(&mut self, s: &str) {
+        for _ in 0..self.indent {
+            self.out.push_str("    ");
+        }
+        self.out.push_str(s);
+        self.out.push('\n');
+    }
+
+    fn fresh(&mut self, prefix: &str) -> String {
+        self.names += 1;
+        format!("{prefix}{}", self.names)
+    }
+
+    fn declare(&mut self, name: String, kind: Kind, mutable: bool, bound: f64) -> usize {
+        let id = self.next_id;
+        self.next_id += 1;
+        let depth = self.frames.len();
+        self.scopes.last_mut().expect("a scope").push(Var {
+            id,
+            name,
+            kind,
+            mutable,
+            bound: bound.max(1.0),
+            depth,
+            frozen: false,
+        });
+        id
+    }
+
+    /// Visible variables, innermost first, shadowed ones left out.
+    fn visible(&self) -> Vec<Var> {
+        let mut out: Vec<Var> = Vec::new();
+        for scope in self.scopes.iter().rev() {
+            for v in scope.iter().rev() {
+                if !out.iter().any(|o| o.name == v.name) {
+                    out.push(v.clone());
+                }
+            }
+        }
+        out
+    }
+
+    fn var_mut(&mut self, id: usize) -> &mut Var {
+        self.scopes
+            .iter_mut()
+            .flat_map(|s| s.iter_mut())
+            .find(|v| v.id == id)
+            .expect("a declared variable")
+    }
+
+    fn get(&self, id: usize) -> Var {
+        self.scopes
+            .iter()
+            .flat_map(|s| s.iter())
+            .find(|v| v.id == id)
+            .expect("a declared variable")
+            .clone()
+    }
+
+    fn state(&self) -> State {
+        State {
+            scopes: self.scopes.clone(),
+            frames: self.frames.clone(),
+        }
+    }
+
+    /// Merges the state after one branch (`self`) with the state `other` after another, for
+    /// the code after both: bounds and lengths that hold on either path.
+    fn merge(&mut self, other: &State) {
+        for (s, o) in self.scopes.iter_mut().zip(&other.scopes) {
+            for (v, w) in s.iter_mut().zip(o) {
+                v.bound = v.bound.max(w.bound);
+                if let (
+                    Kind::Seq { lo, hi, .. },
+                    Kind::Seq {
+                        lo: lo2, hi: hi2, ..
+                    },
+                ) = (&mut v.kind, &w.kind)
+                {
+                    *lo = (*lo).min(*lo2);
+                    *hi = (*hi).max(*hi2);
+                }
+            }
+        }
+        for (f, o) in self.frames.iter_mut().zip(&other.frames) {
+            for (id, b) in f.budget.iter_mut() {
+                if let Some((_, b2)) = o.budget.iter().find(|(i, _)| i == id) {
+                    *b = b.min(*b2);
+                }
+            }
+            for (id, b2) in &o.budget {
+                if !f.budget.iter().any(|(i, _)| i == id) {
+                    f.budget.push((*id, *b2));
+                }
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Functions
+    // -----------------------------------------------------------------------------------------
+
+    fn function(&mut self, name: String, entry: bool) -> (Function, HelperSig) {
+        let params = self.params(entry);
+        let mut sig_params = Vec::new();
+        for p in &params {
+            let bound = p.value.iter().fold(1.5f64, |m, v| m.max(v.abs()));
+            let (kind, vbound) = match &p.kind {
+                ParamKind::Scalar => (Kind::Float, bound),
+                ParamKind::Usize => {
+                    let (lo, hi) = if entry {
+                        (p.value[0] as i64, p.value[0] as i64)
+                    } else {
+                        (1, 3)
+                    };
+                    sig_params.push((p.kind.clone(), hi));
+                    self.declare_param(p, Kind::int(lo, hi, true), 1.0);
+                    continue;
+                }
+                ParamKind::I32 => {
+                    let (lo, hi) = if entry {
+                        (p.value[0] as i64, p.value[0] as i64)
+                    } else {
+                        (-1, 3)
+                    };
+                    sig_params.push((p.kind.clone(), hi));
+                    self.declare_param(p, Kind::int(lo, hi, false), 1.0);
+                    continue;
+                }
+                ParamKind::Array(n) => (
+                    Kind::Seq {
+                        seq: SeqKind::Array,
+                        lo: *n,
+                        hi: *n,
+                    },
+                    bound,
+                ),
+                kind => {
+                    let (lo, hi) = if entry {
+                        (p.value.len(), p.value.len())
+                    } else {
+                        (1, 4)
+                    };
+                    let seq = match kind {
+                        ParamKind::Slice | ParamKind::VecRef => SeqKind::Slice,
+                        ParamKind::VecOwned => SeqKind::Vec,
+                        _ => SeqKind::MutVec,
+                    };
+                    (Kind::Seq { seq, lo, hi }, bound)
+                }
+            };
+            sig_params.push((p.kind.clone(), 0));
+            self.declare_param(p, kind, vbound);
+        }
+        self.ret = if !entry && self.rng.chance(25) {
+            Ret::Pair
+        } else {
+            Ret::Scalar
+        };
+        let n = self
+            .rng
+            .range(self.cfg.min_stmts as i64, self.cfg.max_stmts as i64) as usize;
+        let diverged = self.stmts(n, 0);
+        if !diverged {
+            let tail = self.result_expr();
+            self.line(&tail);
+        }
+        let ret_ty = match self.ret {
+            Ret::Scalar => self.f().to_string(),
+            Ret::Pair => format!("({f}, {f})", f = self.f()),
+        };
+        let plist: Vec<String> = params
+            .iter()
+            .map(|p| {
+                format!(
+                    "{}{}: {}",
+                    if p.mutable { "mut " } else { "" },
+                    p.name,
+                    p.kind.rust_type(self.fl)
+                )
+            })
+            .collect();
+        let source = format!(
+            "fn {name}({}) -> {ret_ty} {{\n{}}}\n",
+            plist.join(", "),
+            self.out
+        );
+        let sig = HelperSig {
+            name: name.clone(),
+            params: sig_params,
+            ret: self.ret,
+            bound: self.ret_bound.max(1.0),
+        };
+        (
+            Function {
+                name,
+                params,
+                ret: self.ret,
+                source,
+            },
+            sig,
+        )
+    }
+
+    fn declare_param(&mut self, p: &Param, kind: Kind, bound: f64) {
+        self.declare(p.name.clone(), kind, p.mutable, bound);
+    }
+
+    /// The parameters, with their values at the checked point (entry function) — at least
+    /// one differentiated.
+    fn params(&mut self, entry: bool) -> Vec<Param> {
+        let n = self.rng.range(1, 4) as usize;
+        let mut out: Vec<Param> = Vec::new();
+        let mut weights = self.cfg.param_weights.clone();
+        if !entry {
+            weights[5] = 0; // a `&mut` argument cannot be passed from a differentiated caller
+        }
+        for i in 0..n {
+            let k = if i == 0 {
+                // The first parameter is differentiated.
+                let mut w = weights.clone();
+                w[6] = 0;
+                w[7] = 0;
+                self.rng.weighted(&w).unwrap_or(0)
+            } else {
+                self.rng.weighted(&weights).unwrap_or(0)
+            };
+            if k == 5 {
+                weights[5] = 0; // one buffer at most
+            }
+            let (name, kind) = match k {
+                0 => (format!("x{i}"), ParamKind::Scalar),
+                1 => (format!("s{i}"), ParamKind::Slice),
+                2 => (format!("r{i}"), ParamKind::VecRef),
+                3 => (format!("v{i}"), ParamKind::VecOwned),
+                4 => (
+                    format!("a{i}"),
+                    ParamKind::Array(self.rng.range(1, 4) as usize),
+                ),
+                5 => (format!("out{i}"), ParamKind::MutVec),
+                6 => (format!("n{i}"), ParamKind::Usize),
+                _ => (format!("k{i}"), ParamKind::I32),
+            };
+            let mutable = matches!(
+                kind,
+                ParamKind::Scalar | ParamKind::VecOwned | ParamKind::Array(_)
+            ) && self.rng.chance(30);
+            let value = match &kind {
+                ParamKind::Scalar => vec![self.point()],
+                ParamKind::Usize => vec![self.rng.range(1, 4) as f64],
+                ParamKind::I32 => vec![self.rng.range(-1, 3) as f64],
+                ParamKind::Array(n) => (0..*n).map(|_| self.point()).collect(),
+                ParamKind::MutVec => {
+                    let len = self.rng.range(0, 3);
+                    (0..len).map(|_| self.point()).collect()
+                }
+                _ => {
+                    let len = self.rng.range(1, 4);
+                    (0..len).map(|_| self.point()).collect()
+                }
+            };
+            out.push(Param {
+                name,
+                kind,
+                mutable,
+                value: if entry || !matches!(k, 6 | 7) {
+                    value
+                } else {
+                    vec![]
+                },
+            });
+        }
+        if !entry {
+            for p in &mut out {
+                p.value.clear();
+            }
+        }
+        out
+    }
+
+    /// A coordinate of the checked point: in ±[0.2, 1.4], with three decimals.
+    fn point(&mut self) -> f64 {
+        let m = (self.rng.float(0.2, 1.4) * 1000.0).round() / 1000.0;
+        if self.rng.chance(50) { m } else { -m }
+    }
+
+    /// The function's last expression.
+    fn result_expr(&mut self) -> String {
+        match self.ret {
+            Ret::Scalar => {
+                let e = self.expr_bounded(self.expr_depth, LIMIT);
+                let e = self.typed(e);
+                self.ret_bound = self.ret_bound.max(e.bound);
+                e.code
+            }
+            Ret::Pair => {
+                let a = self.expr_bounded(2, LIMIT);
+                let b = self.expr_bounded(2, LIMIT);
+                self.ret_bound = self.ret_bound.max(a.bound).max(b.bound);
+                format!("({}, {})", a.code, b.code)
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Statements
+    // -----------------------------------------------------------------------------------------
+
+    /// `n` statements in the current scope; returns whether the block diverged (`return`,
+    /// `break` or `continue` ended it).
+    fn stmts(&mut self, n: usize, depth: usize) -> bool {
+        for _ in 0..n {
+            if self.stmt(depth) {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// A block `{ .. }` of `n` statements in a new scope, ending with `tail` if given.
+    fn block(&mut self, n: usize, depth: usize) -> bool {
+        self.scopes.push(Vec::new());
+        self.indent += 1;
+        let d = self.stmts(n, depth);
+        self.indent -= 1;
+        self.scopes.pop();
+        d
+    }
+
+    fn inner_len(&mut self, depth: usize) -> usize {
+        if self.budget_stmts > 40 {
+            return 1;
+        }
+        let max = (self.cfg.max_stmts / (depth + 2)).max(1);
+        self.rng.range(1, max as i64 + 1) as usize
+    }
+
+    /// One statement; returns whether it diverges.
+    fn stmt(&mut self, depth: usize) -> bool {
+        self.budget_stmts += 1;
+        let nested = depth < self.cfg.max_depth && self.budget_stmts < 40;
+        let mut w: Vec<u32> = STMT_KINDS.iter().map(|k| self.cfg.stmt_weight(k)).collect();
+        for (i, k) in STMT_KINDS.iter().enumerate() {
+            let control = matches!(
+                *k,
+                "if_float" | "if_int" | "match" | "for" | "while" | "loop" | "iterate"
+            );
+            if control && !nested {
+                w[i] = 0;
+            }
+        }
+        for _ in 0..20 {
+            let Some(k) = self.rng.weighted(&w) else {
+                break;
+            };
+            let done = match STMT_KINDS[k] {
+                "let" => self.s_let(),
+                "assign" => self.s_assign(),
+                "compound" => self.s_compound(),
+                "if_float" => return self.s_if(depth, true),
+                "if_int" => return self.s_if(depth, false),
+                "match" => self.s_match(depth),
+                "for" => self.s_for(depth),
+                "while" => self.s_while(depth),
+                "loop" => self.s_loop(depth),
+                "return" => return self.s_return(depth),
+                "local_vec" => self.s_local_vec(),
+                "local_array" => self.s_local_array(),
+                "container_op" => self.s_container_op(),
+                "element_write" => self.s_element_write(),
+                "iterate" => self.s_iterate(depth),
+                "tuple" => self.s_tuple(),
+                "deferred_let" => self.s_deferred_let(),
+                "call" => self.s_call(),
+                "sum" => self.s_sum(),
+                _ => false,
+            };
+            if done {
+                return false;
+            }
+        }
+        self.s_let();
+        false
+    }
+
+    fn s_let(&mut self) -> bool {
+        let floats: Vec<Var> = self
+            .visible()
+            .into_iter()
+            .filter(|v| v.kind == Kind::Float)
+            .collect();
+        // Shadowing: `let x = x * 2.0;` reuses a visible name.
+        let name = if !floats.is_empty() && self.rng.chance(15) {
+            self.rng.pick(&floats).name.clone()
+        } else {
+            self.fresh("t")
+        };
+        let e = self.expr_bounded(self.expr_depth, LIMIT);
+        let mutable = self.rng.chance(50);
+        let m = if mutable { "mut " } else { "" };
+        let f = self.f();
+        let code = if !e.typed || self.rng.chance(20) {
+            format!("let {m}{name}: {f} = {};", e.code)
+        } else {
+            format!("let {m}{name} = {};", e.code)
+        };
+        self.line(&code);
+        self.declare(name, Kind::Float, mutable, e.bound);
+        true
+    }
+
+    /// Mutable float variables that random statements may change.
+    fn mutable_floats(&self) -> Vec<Var> {
+        self.visible()
+            .into_iter()
+            .filter(|v| v.kind == Kind::Float && v.mutable && !v.frozen)
+            .collect()
+    }
+
+    fn s_assign(&mut self) -> bool {
+        let vars = self.mutable_floats();
+        if vars.is_empty() {
+            return false;
+        }
+        let v = self.rng.pick(&vars).clone();
+        let in_loop = v.depth < self.frames.len();
+        let e = if in_loop {
+            let e = self.expr(2);
+            self.squash(e)
+        } else {
+            self.expr_bounded(self.expr_depth, LIMIT)
+        };
+        self.line(&format!("{} = {};", v.name, e.code));
+        if !in_loop {
+            self.var_mut(v.id).bound = e.bound.max(1.0);
+        }
+        true
+    }
+
+    /// The increment a variable declared outside the current loops may get in one iteration of
+    /// the innermost one, taken from its budget; `None` outside loops.
+    fn take_budget(&mut self, v: &Var) -> Option<f64> {
+        if v.depth >= self.frames.len() {
+            return None;
+        }
+        // The budget of the innermost frame, derived from the enclosing ones where missing: a
+        // nested loop of T trips gets half of what is left, split over its trips.
+        let mut avail = 1.0;
+        for k in v.depth..self.frames.len() {
+            if let Some((_, b)) = self.frames[k].budget.iter().find(|(i, _)| *i == v.id) {
+                avail = *b;
+                continue;
+            }
+            if k > v.depth {
+                let parent = k - 1;
+                let t = self.frames[k].trips as f64;
+                let share = avail / 2.0;
+                if let Some(e) = self.frames[parent]
+                    .budget
+                    .iter_mut()
+                    .find(|(i, _)| *i == v.id)
+                {
+                    e.1 = share;
+                }
+                avail = share / t;
+            }
+            self.frames[k].budget.push((v.id, avail));
+        }
+        let take = (avail / 2.0 * 1000.0).floor() / 1000.0;
+        let last = self.frames.len() - 1;
+        if let Some(e) = self.frames[last]
+            .budget
+            .iter_mut()
+            .find(|(i, _)| *i == v.id)
+        {
+            e.1 -= take;
+        }
+        if take <= 0.0 { Some(0.001) } else { Some(take) }
+    }
+
+    fn s_compound(&mut self) -> bool {
+        let vars = self.mutable_floats();
+        if vars.is_empty() {
+            return false;
+        }
+        let v = self.rng.pick(&vars).clone();
+        let op = *self.rng.pick(&["+=", "-=", "*=", "/="]);
+        match op {
+            "+=" | "-=" => {
+                if let Some(b) = self.take_budget(&v) {
+                    let e = self.expr(2);
+                    let e = self.squash(e);
+                    let code = if self.rng.chance(50) {
+                        format!("{} {op} {} * {};", v.name, lit(b), e.code)
+                    } else {
+                        format!("{} {op} {} * {};", v.name, e.code, lit(b))
+                    };
+                    self.line(&code);
+                } else {
+                    let room = (LIMIT - v.bound).max(1.0);
+                    let e = self.expr_bounded(2, room);
+                    self.line(&format!("{} {op} {};", v.name, e.code));
+                    self.var_mut(v.id).bound = v.bound + e.bound;
+                }
+            }
+            "*=" => {
+                let e = self.expr(2);
+                let e = self.squash(e);
+                self.line(&format!("{} *= {};", v.name, e.code));
+            }
+            _ => {
+                let e = self.expr(2);
+                let d = self.denominator(e);
+                self.line(&format!("{} /= {};", v.name, d.code));
+            }
+        }
+        true
+    }
+
+    /// A float condition: a comparison of differentiated values, perhaps combined.
+    fn float_cond(&mut self) -> String {
+        self.in_condition += 1;
+        let c = self.float_cond_inner();
+        self.in_condition -= 1;
+        c
+    }
+
+    fn float_cond_inner(&mut self) -> String {
+        let a = self.expr(2);
+        let a = Ex::new(self.operand(a.code), a.bound, a.typed);
+        let c = match self.rng.below(4) {
+            0 => {
+                let b = self.expr(1);
+                format!("{} < {}", a.code, b.code)
+            }
+            1 => {
+                let a = self.typed(a).code;
+                format!("{a} > {}", lit(self.rng.range(-5, 5) as f64 / 10.0))
+            }
+            2 => {
+                let b = self.expr(1);
+                format!("{} >= {}", a.code, b.code)
+            }
+            _ => {
+                let a = self.typed(a).code;
+                format!("{} <= {a}", lit(self.rng.range(-5, 5) as f64 / 10.0))
+            }
+        };
+        match self.rng.below(6) {
+            0 => format!("!({c})"),
+            1 => {
+                let i = self.int_cond();
+                format!("{c} && {i}")
+            }
+            2 => {
+                let d = self.expr(1);
+                let d = self.typed(d).code;
+                let d = self.operand(d);
+                format!("({c}) || {d} < 0.0")
+            }
+            _ => c,
+        }
+    }
+
+    /// The left operand of a comparison: parenthesized if it starts with a block and the
+    /// configuration says so.
+    fn operand(&self, code: String) -> String {
+        if code.starts_with('{') && !self.cfg.block_first_in_condition {
+            format!("({code})")
+        } else {
+            code
+        }
+    }
+
+    fn ints(&self) -> Vec<Var> {
+        self.visible()
+            .into_iter()
+            .filter(|v| matches!(v.kind, Kind::Int { .. }))
+            .collect()
+    }
+
+    fn int_cond(&mut self) -> String {
+        let ints = self.ints();
+        if ints.is_empty() {
+            let seqs = self.seqs();
+            if let Some(s) = seqs.first() {
+                return format!("{}.len() > {}", s.name, self.rng.range(0, 2));
+            }
+            return "true".into();
+        }
+        let v = self.rng.pick(&ints).clone();
+        let Kind::Int { usize, .. } = v.kind else {
+            unreachable!()
+        };
+        match self.rng.below(4) {
+            0 if usize => format!("{} % 2 == 0", v.name),
+            1 => format!("{} > {}", v.name, self.rng.range(0, 2)),
+            2 => format!("{} != {}", v.name, self.rng.range(0, 2)),
+            _ => {
+                let other = self.rng.pick(&ints).clone();
+                if matches!(other.kind, Kind::Int { usize: u2, .. } if u2 == usize) {
+                    format!("{} < {}", v.name, other.name)
+                } else {
+                    format!("{} == {}", v.name, self.rng.range(0, 3))
+                }
+            }
+        }
+    }
+
+    fn s_if(&mut self, depth: usize, float: bool) -> bool {
+        let float = float || self.ints().is_empty();
+        let cond = if float {
+            self.float_cond()
+        } else {
+            self.int_cond()
+        };
+        self.line(&format!("if {cond} {{"));
+        let before = self.state();
+        let n = self.inner_len(depth);
+        let d1 = self.block(n, depth + 1);
+        let after_then = self.state();
+        self.scopes = before.scopes.clone();
+        self.frames = before.frames.clone();
+        let mut diverged_else = false;
+        let has_else = self.rng.chance(70);
+        if has_else {
+            if self.rng.chance(30) {
+                let cond = if self.rng.chance(50) {
+                    self.float_cond()
+                } else {
+                    self.int_cond()
+                };
+                self.line(&format!("}} else if {cond} {{"));
+                let n = self.inner_len(depth);
+                self.in_else += 1;
+                let d2 = self.block(n, depth + 1);
+                self.in_else -= 1;
+                let mid = self.state();
+                self.scopes = before.scopes.clone();
+                self.frames = before.frames.clone();
+                self.line("} else {");
+                let n = self.inner_len(depth);
+                self.in_else += 1;
+                let d3 = self.block(n, depth + 1);
+                self.in_else -= 1;
+                if d2 && !d3 {
+                } else if d3 && !d2 {
+                    self.scopes = mid.scopes;
+                    self.frames = mid.frames;
+                } else {
+                    self.merge(&mid);
+                }
+                diverged_else = d2 && d3;
+            } else {
+                self.line("} else {");
+                let n = self.inner_len(depth);
+                self.in_else += 1;
+                diverged_else = self.block(n, depth + 1);
+                self.in_else -= 1;
+            }
+        }
+        self.line("}");
+        match (d1, diverged_else) {
+            (true, true) => true,
+            (true, false) => false,
+            (false, true) => {
+                self.scopes = after_then.scopes;
+                self.frames = after_then.frames;
+                false
+            }
+            (false, false) => {
+                self.merge(&after_then);
+                false
+            }
+        }
+    }
+
+    fn s_match(&mut self, depth: usize) -> bool {
+        let ints = self.ints();
+        if ints.is_empty() {
+            return false;
+        }
+        let v = self.rng.pick(&ints).clone();
+        let Kind::Int { usize, .. } = v.kind else {
+            unreachable!()
+        };
+        let scrutinee = if usize && self.rng.chance(30) {
+            format!("{} % 3", v.name)
+        } else {
+            v.name.clone()
+        };
+        if self.rng.chance(50) {
+            // As a value.
+            let name = self.fresh("t");
+            let e1 = self.expr_bounded(2, LIMIT);
+            let e2 = self.expr_bounded(2, LIMIT);
+            let e3 = self.expr_bounded(2, LIMIT);
+            let bound = e1.bound.max(e2.bound).max(e3.bound);
+            let f = self.f();
+            self.line(&format!("let {name}: {f} = match {scrutinee} {{"));
+            self.line(&format!("    0 => {},", e1.code));
+            self.line(&format!("    1 | 2 => {},", e2.code));
+            self.line(&format!("    _ => {},", e3.code));
+            self.line("};");
+            self.declare(name, Kind::Float, false, bound);
+            return true;
+        }
+        self.line(&format!("match {scrutinee} {{"));
+        let before = self.state();
+        let mut merged: Option<State> = None;
+        let arms = ["0", "1 | 2", "_"];
+        for (i, arm) in arms.iter().enumerate() {
+            let arm = if i == 1 && self.rng.chance(30) {
+                format!("m if m > {}", self.rng.range(2, 3))
+            } else {
+                arm.to_string()
+            };
+            self.scopes = before.scopes.clone();
+            self.frames = before.frames.clone();
+            self.line(&format!("{arm} => {{"));
+            if arm.starts_with('m') {
+                self.scopes.push(Vec::new());
+                self.declare("m".into(), Kind::int(0, 6, usize), false, 1.0);
+            }
+            let n = self.inner_len(depth);
+            let d = self.block(n, depth + 1);
+            if arm.starts_with('m') {
+                self.scopes.pop();
+            }
+            self.line("}");
+            if !d {
+                match &merged {
+                    None => merged = Some(self.state()),
+                    Some(m) => {
+                        let m = m.clone();
+                        self.merge(&m);
+                        merged = Some(self.state());
+                    }
+                }
+            }
+        }
+        self.line("}");
+        match merged {
+            Some(m) => {
+                self.scopes = m.scopes;
+                self.frames = m.frames;
+                false
+            }
+            None => {
+                // Every arm diverged; the code after is unreachable but still valid.
+                self.scopes = before.scopes;
+                self.frames = before.frames;
+                false
+            }
+        }
+    }
+
+    /// Opens a loop frame of at most `trips` iterations: outer variables that may change get
+    /// their in-loop bounds, outer containers that may grow lose their exact length.
+    fn enter_loop(&mut self, trips: i64, can_continue: bool) {
+        let k = self.frames.len();
+        for scope in self.scopes.iter_mut() {
+            for v in scope.iter_mut() {
+                if v.depth == k && v.mutable {
+                    v.bound += trips as f64;
+                }
+            }
+        }
+        self.frames.push(Frame {
+            trips: trips.max(1),
+            budget: Vec::new(),
+            can_continue,
+        });
+        self.scopes.push(Vec::new());
+    }
+
+    /// Closes the innermost loop frame: a container pushed to inside may have grown by up to
+    /// the pushes times the trips.
+    fn exit_loop(&mut self, before: &State) {
+        self.scopes.pop();
+        let frame = self.frames.pop().expect("a frame");
+        for (s, b) in self.scopes.iter_mut().zip(&before.scopes) {
+            for (v, w) in s.iter_mut().zip(b) {
+                if let (
+                    Kind::Seq { lo, hi, .. },
+                    Kind::Seq {
+                        lo: lo0, hi: hi0, ..
+                    },
+                ) = (&mut v.kind, &w.kind)
+                {
+                    // Inside, only pushes change outer containers; `hi - hi0` is what one
+                    // iteration can add.
+                    let grow = hi.saturating_sub(*hi0);
+                    *hi = *hi0 + grow * frame.trips as usize;
+                    *lo = (*lo).min(*lo0);
+                }
+            }
+        }
+    }
+
+    /// A range over integers: its text, the loop variable's range, the trip count, and the
+    /// container it indexes (`0..v.len()`).
+    fn range(&mut self) -> (String, i64, i64, i64, Option<usize>) {
+        let ints: Vec<Var> = self
+            .ints()
+            .into_iter()
+            .filter(|v| matches!(v.kind, Kind::Int { usize: true, lo, hi, .. } if lo >= 0 && hi <= self.cfg.max_trips))
+            .collect();
+        let seqs: Vec<Var> = self
+            .seqs()
+            .into_iter()
+            .filter(
+                |v| matches!(v.kind, Kind::Seq { hi, .. } if hi as i64 <= self.cfg.max_trips + 2),
+            )
+            .filter(|v| !(v.mutable && v.depth < self.frames.len()))
+            .collect();
+        match self.rng.below(6) {
+            0 | 1 if !ints.is_empty() => {
+                let v = self.rng.pick(&ints).clone();
+                let Kind::Int { hi, .. } = v.kind else {
+                    unreachable!()
+                };
+                if self.rng.chance(25) {
+                    (format!("0..={}", v.name), 0, hi, hi + 1, None)
+                } else if self.rng.chance(30) {
+                    (format!("1..{}", v.name), 1, hi - 1, hi - 1, None)
+                } else {
+                    (format!("0..{}", v.name), 0, hi - 1, hi, None)
+                }
+            }
+            2 | 3 if !seqs.is_empty() => {
+                let v = self.rng.pick(&seqs).clone();
+                let Kind::Seq { hi, .. } = v.kind else {
+                    unreachable!()
+                };
+                (
+                    format!("0..{}.len()", v.name),
+                    0,
+                    hi as i64 - 1,
+                    hi as i64,
+                    Some(v.id),
+                )
+            }
+            _ => {
+                let a = self.rng.range(0, 1);
+                let b = self.rng.range(a + 1, a + self.cfg.max_trips);
+                (format!("{a}..{b}"), a, b - 1, b - a, None)
+            }
+        }
+    }
+
+    fn s_for(&mut self, depth: usize) -> bool {
+        let (mut range, lo, hi, trips, for_seq) = self.range();
+        if trips <= 0 {
+            return false;
+        }
+        if self.rng.chance(25) {
+            range = format!("({range}).rev()");
+        }
+        let name = if self.rng.chance(15) {
+            "_".to_string()
+        } else {
+            format!("i{}", self.frames.len())
+        };
+        self.line(&format!("for {name} in {range} {{"));
+        let before = self.state();
+        self.enter_loop(trips, true);
+        if name != "_" {
+            let index_for = for_seq.into_iter().collect();
+            self.declare(
+                name,
+                Kind::Int {
+                    lo: lo.max(0),
+                    hi: hi.max(0),
+                    usize: true,
+                    index_for,
+                },
+                false,
+                1.0,
+            );
+        }
+        self.loop_body(depth, &before);
+        self.line("}");
+        true
+    }
+
+    /// The statements of a `for` loop's body, then the frame closed.
+    fn loop_body(&mut self, depth: usize, before: &State) {
+        self.indent += 1;
+        let n = self.inner_len(depth);
+        self.stmts(n, depth + 1);
+        self.indent -= 1;
+        self.exit_loop(before);
+    }
+
+    /// A counter `k` that goes from 0 to a bound: the loop condition of `while`/`loop`.
+    fn counter_bound(&mut self) -> (String, i64) {
+        let ints: Vec<Var> = self
+            .ints()
+            .into_iter()
+            .filter(|v| matches!(v.kind, Kind::Int { usize: true, lo, hi, .. } if lo >= 1 && hi <= self.cfg.max_trips))
+            .collect();
+        if !ints.is_empty() && self.rng.chance(60) {
+            let v = self.rng.pick(&ints).clone();
+            let Kind::Int { hi, .. } = v.kind else {
+                unreachable!()
+            };
+            (v.name, hi)
+        } else {
+            let t = self.rng.range(1, self.cfg.max_trips);
+            (t.to_string(), t)
+        }
+    }
+
+    fn s_while(&mut self, depth: usize) -> bool {
+        let k = self.fresh("k");
+        let (bound, trips) = self.counter_bound();
+        self.line(&format!("let mut {k} = 0;"));
+        let id = self.declare(k.clone(), Kind::int(0, trips, true), true, 1.0);
+        self.var_mut(id).frozen = true;
+        let cond = if self.rng.chance(30) {
+            format!("{k} < {bound} && {}", self.float_cond())
+        } else {
+            format!("{k} < {bound}")
+        };
+        self.line(&format!("while {cond} {{"));
+        let before = self.state();
+        self.enter_loop(trips, false);
+        self.indent += 1;
+        let n = self.inner_len(depth);
+        let d = self.stmts(n, depth + 1);
+        if !d {
+            self.line(&format!("{k} += 1;"));
+        }
+        self.indent -= 1;
+        self.exit_loop(&before);
+        self.line("}");
+        true
+    }
+
+    fn s_loop(&mut self, depth: usize) -> bool {
+        let k = self.fresh("k");
+        let (bound, trips) = self.counter_bound();
+        self.line(&format!("let mut {k} = 0;"));
+        let id = self.declare(k.clone(), Kind::int(0, trips, true), true, 1.0);
+        self.var_mut(id).frozen = true;
+        self.line("loop {");
+        let before = self.state();
+        self.enter_loop(trips, false);
+        self.indent += 1;
+        let n = self.inner_len(depth);
+        let d = self.stmts(n, depth + 1);
+        if !d {
+            self.line(&format!("{k} += 1;"));
+            self.line(&format!("if {k} >= {bound} {{"));
+            self.line("    break;");
+            self.line("}");
+        }
+        self.indent -= 1;
+        self.exit_loop(&before);
+        self.line("}");
+        true
+    }
+
+    /// `return e;` — or, in a loop, `break;`/`continue;` — at the end of a block; at the top
+    /// level, `if c { return e; }`.
+    fn s_return(&mut self, depth: usize) -> bool {
+        if self.in_else > 0 && !self.cfg.diverging_else {
+            return false;
+        }
+        if depth == 0 {
+            if self.budget_stmts < 3 {
+                return false;
+            }
+            let cond = if self.rng.chance(50) {
+                self.float_cond()
+            } else {
+                self.int_cond()
+            };
+            self.line(&format!("if {cond} {{"));
+            self.indent += 1;
+            let r = self.return_value();
+            self.line(&format!("return {r};"));
+            self.indent -= 1;
+            self.line("}");
+            return false;
+        }
+        let in_loop = !self.frames.is_empty();
+        let choice = self.rng.below(4);
+        if in_loop && choice == 0 {
+            self.line("break;");
+        } else if in_loop && choice == 1 && self.frames.last().is_some_and(|f| f.can_continue) {
+            self.line("continue;");
+        } else {
+            let r = self.return_value();
+            self.line(&format!("return {r};"));
+        }
+        true
+    }
+
+    fn return_value(&mut self) -> String {
+        match self.ret {
+            Ret::Scalar => {
+                let e = self.expr_bounded(2, LIMIT);
+                let e = self.typed(e);
+                self.ret_bound = self.ret_bound.max(e.bound);
+                e.code
+            }
+            Ret::Pair => {
+                let a = self.expr_bounded(1, LIMIT);
+                let b = self.expr_bounded(1, LIMIT);
+                self.ret_bound = self.ret_bound.max(a.bound).max(b.bound);
+                format!("({}, {})", a.code, b.code)
+            }
+        }
+    }
+
+    fn seqs(&self) -> Vec<Var> {
+        self.visible()
+            .into_iter()
+            .filter(|v| matches!(v.kind, Kind::Seq { .. }))
+            .collect()
+    }
+
+    /// A length for a new container: a literal or an integer variable.
+    fn length(&mut self) -> (String, usize, usize) {
+        let ints: Vec<Var> = self
+            .ints()
+            .into_iter()
+            .filter(
+                |v| matches!(v.kind, Kind::Int { usize: true, lo, hi, .. } if lo >= 0 && hi <= 5),
+            )
+            .collect();
+        if !ints.is_empty() && self.rng.chance(50) {
+            let v = self.rng.pick(&ints).clone();
+            let Kind::Int { lo, hi, .. } = v.kind else {
+                unreachable!()
+            };
+            if self.rng.chance(30) {
+                (format!("{} + 1", v.name), lo as usize + 1, hi as usize + 1)
+            } else {
+                (v.name, lo as usize, hi as usize)
+            }
+        } else {
+            let n = self.rng.range(1, 4) as usize;
+            (n.to_string(), n, n)
+        }
+    }
+
+    fn s_local_vec(&mut self) -> bool {
+        let name = self.fresh("h");
+        let f = self.f();
+        let seqs = self.seqs();
+        match self.rng.below(5) {
+            0 => {
+                let (len, lo, hi) = self.length();
+                let zero = *self.rng.pick(&["0.0", "0.", "0.0"]);
+                self.line(&format!("let mut {name}: Vec<{f}> = vec![{zero}; {len}];"));
+                self.declare(name, Kind::vec(lo, hi), true, 1.0);
+            }
+            1 => {
+                // `Vec::new()` and pushes.
+                let e = self.expr_bounded(2, LIMIT);
+                if e.typed && self.rng.chance(50) {
+                    self.line(&format!("let mut {name} = Vec::new();"));
+                } else {
+                    self.line(&format!("let mut {name}: Vec<{f}> = Vec::new();"));
+                }
+                self.line(&format!("{name}.push({});", e.code));
+                self.declare(name, Kind::vec(1, 1), true, e.bound);
+            }
+            2 if !seqs.is_empty() => {
+                let s = self.rng.pick(&seqs).clone();
+                let Kind::Seq { seq, lo, hi } = s.kind else {
+                    unreachable!()
+                };
+                let copy = match seq {
+                    SeqKind::Slice | SeqKind::Array => *self.rng.pick(&["to_vec", "to_owned"]),
+                    _ => *self.rng.pick(&["clone", "to_vec"]),
+                };
+                let copy = if seq == SeqKind::Array && copy == "to_owned" {
+                    "to_vec"
+                } else {
+                    copy
+                };
+                self.line(&format!("let mut {name} = {}.{copy}();", s.name));
+                self.declare(name, Kind::vec(lo, hi), true, s.bound);
+            }
+            3 => {
+                // Constants, not differentiated.
+                let n = self.rng.range(1, 3) as usize;
+                let items: Vec<String> = (0..n)
+                    .map(|_| lit(self.rng.range(-10, 10) as f64 / 4.0))
+                    .collect();
+                self.line(&format!(
+                    "let mut {name}: Vec<{f}> = vec![{}];",
+                    items.join(", ")
+                ));
+                self.declare(name, Kind::vec(n, n), true, 2.5);
+            }
+            _ => {
+                let (len, lo, hi) = self.length();
+                self.line(&format!("let mut {name} = Vec::with_capacity({len});"));
+                let e = self.expr_bounded(1, LIMIT);
+                let e = self.typed(e);
+                self.line(&format!("{name}.push({});", e.code));
+                let _ = (lo, hi);
+                self.declare(name, Kind::vec(1, 1), true, e.bound);
+            }
+        }
+        true
+    }
+
+    fn s_local_array(&mut self) -> bool {
+        let name = self.fresh("b");
+        let f = self.f();
+        let n = self.rng.range(1, 4) as usize;
+        let init = match self.rng.below(3) {
+            0 => format!("let mut {name}: [{f}; {n}] = [0.0; {n}];"),
+            1 => format!("let mut {name} = [0.0{f}; {n}];"),
+            _ => format!("let mut {name} = [0.5 as {f}; {n}];"),
+        };
+        self.line(&init);
+        self.declare(
+            name.clone(),
+            Kind::Seq {
+                seq: SeqKind::Array,
+                lo: n,
+                hi: n,
+            },
+            true,
+            1.0,
+        );
+        // Fill it element by element.
+        let e = self.expr_bounded(2, LIMIT);
+        self.line(&format!("{name}[0] = {};", e.code));
+        let id = self.lookup(&name).expect("declared").id;
+        let b = self.get(id).bound.max(e.bound);
+        self.var_mut(id).bound = b;
+        true
+    }
+
+    fn lookup(&self, name: &str) -> Option<Var> {
+        self.visible().into_iter().find(|v| v.name == name)
+    }
+
+    /// An index valid for the container `s` (whose length is at least 1).
+    fn index(&mut self, s: &Var) -> String {
+        let Kind::Seq { lo, .. } = s.kind else {
+            unreachable!()
+        };
+        let ints = self.ints();
+        let for_this: Vec<Var> = ints
+            .iter()
+            .filter(|v| match &v.kind {
+                Kind::Int {
+                    usize: true,
+                    lo: ilo,
+                    hi,
+                    index_for,
+                } => *ilo >= 0 && ((*hi as usize) < lo || index_for.contains(&s.id)),
+                _ => false,
+            })
+            .cloned()
+            .collect();
+        let usizes: Vec<Var> = ints
+            .iter()
+            .filter(|v| matches!(v.kind, Kind::Int { usize: true, lo, .. } if lo >= 0))
+            .cloned()
+            .collect();
+        match self.rng.below(5) {
+            0 | 1 if !for_this.is_empty() => self.rng.pick(&for_this).name.clone(),
+            2 if !usizes.is_empty() => {
+                let v = self.rng.pick(&usizes).name.clone();
+                if self.rng.chance(50) {
+                    format!("{v} % {}.len()", s.name)
+                } else {
+                    format!("({v} + 1) % {}.len()", s.name)
+                }
+            }
+            3 => format!("{}.len() - 1", s.name),
+            _ => self.rng.below(lo).to_string(),
+        }
+    }
+
+    /// An index valid for `s` that does not read `s` (for element writes).
+    fn index_without_len(&mut self, s: &Var) -> String {
+        let Kind::Seq { lo, .. } = s.kind else {
+            unreachable!()
+        };
+        for _ in 0..4 {
+            let ix = self.index(s);
+            if !ix.contains(&format!("{}.len()", s.name)) {
+                return ix;
+            }
+        }
+        let usizes: Vec<Var> = self
+            .ints()
+            .into_iter()
+            .filter(|v| matches!(v.kind, Kind::Int { usize: true, lo, .. } if lo >= 0))
+            .collect();
+        if !usizes.is_empty() && self.rng.chance(50) {
+            format!("{} % {lo}", self.rng.pick(&usizes).name)
+        } else {
+            self.rng.below(lo).to_string()
+        }
+    }
+
+    /// Containers that a statement may change here: mutable, not borrowed by a loop, and —
+    /// inside a loop — only those declared inside it may shrink.
+    fn writable_seqs(&self) -> Vec<Var> {
+        self.seqs()
+            .into_iter()
+            .filter(|v| {
+                v.mutable
+                    && !v.frozen
+                    && !matches!(
+                        v.kind,
+                        Kind::Seq {
+                            seq: SeqKind::Slice,
+                            ..
+                        }
+                    )
+            })
+            .collect()
+    }
+
+    fn s_element_write(&mut self) -> bool {
+        let seqs: Vec<Var> = self
+            .writable_seqs()
+            .into_iter()
+            .filter(|v| matches!(v.kind, Kind::Seq { lo, .. } if lo >= 1))
+            .collect();
+        if seqs.is_empty() {
+            return false;
+        }
+        let s = self.rng.pick(&seqs).clone();
+        // `v[v.len() - 1] += ..` borrows `v` twice: plain Rust rejects it (E0502).
+        let ix = self.index_without_len(&s);
+        let in_loop = s.depth < self.frames.len();
+        if self.rng.chance(50) {
+            let e = if in_loop {
+                let e = self.expr(2);
+                self.squash(e)
+            } else {
+                self.expr_bounded(2, LIMIT)
+            };
+            self.line(&format!("{}[{ix}] = {};", s.name, e.code));
+            if !in_loop {
+                let b = s.bound.max(e.bound);
+                self.var_mut(s.id).bound = b;
+            }
+        } else {
+            let op = *self.rng.pick(&["+=", "-=", "*="]);
+            if op == "*=" {
+                let e = self.expr(1);
+                let e = self.squash(e);
+                self.line(&format!("{}[{ix}] *= {};", s.name, e.code));
+            } else if let Some(b) = self.take_budget(&s) {
+                let e = self.expr(2);
+                let e = self.squash(e);
+                self.line(&format!("{}[{ix}] {op} {} * {};", s.name, lit(b), e.code));
+            } else {
+                let room = (LIMIT - s.bound).max(1.0);
+                let e = self.expr_bounded(2, room);
+                self.line(&format!("{}[{ix}] {op} {};", s.name, e.code));
+                self.var_mut(s.id).bound = s.bound + e.bound;
+            }
+        }
+        true
+    }
+
+    fn set_len(&mut self, id: usize, new_lo: usize, new_hi: usize) {
+        if let Kind::Seq { lo, hi, .. } = &mut self.var_mut(id).kind {
+            *lo = new_lo;
+            *hi = new_hi;
+        }
+    }
+
+    /// A value to store in container `s`: squashed inside loops (where `s` is outer), else
+    /// bounded, and the container's bound updated.
+    fn store_value(&mut self, s: &Var) -> Ex {
+        if s.depth < self.frames.len() {
+            let e = self.expr(2);
+            self.squash(e)
+        } else {
+            let e = self.expr_bounded(2, LIMIT);
+            let b = self.get(s.id).bound.max(e.bound);
+            self.var_mut(s.id).bound = b;
+            e
+        }
+    }
+
+    fn s_container_op(&mut self) -> bool {
+        let seqs = self.writable_seqs();
+        if seqs.is_empty() {
+            return false;
+        }
+        let s = self.rng.pick(&seqs).clone();
+        let Kind::Seq { seq, lo, hi } = s.kind.clone() else {
+            unreachable!()
+        };
+        let in_loop = s.depth < self.frames.len();
+        let growable = matches!(seq, SeqKind::Vec | SeqKind::MutVec);
+        let op = *self.rng.pick(&[
+            "push",
+            "pop",
+            "insert",
+            "remove",
+            "swap_remove",
+            "swap",
+            "reverse",
+            "truncate",
+            "resize",
+            "fill",
+            "extend_from_slice",
+            "copy_from_slice",
+            "clear",
+        ]);
+        let name = s.name.clone();
+        match op {
+            "push" if growable => {
+                let e = self.store_value(&s);
+                self.line(&format!("{name}.push({});", e.code));
+                self.set_len(s.id, lo + usize::from(!in_loop), hi + 1);
+            }
+            "pop" if growable && !in_loop && lo >= 1 => {
+                if self.rng.chance(60) {
+                    let t = self.fresh("t");
+                    self.line(&format!("let {t} = {name}.pop().unwrap();"));
+                    self.declare(t, Kind::Float, false, s.bound);
+                } else {
+                    self.line(&format!("{name}.pop();"));
+                }
+                self.set_len(s.id, lo - 1, hi - 1);
+            }
+            "insert" if growable && !in_loop => {
+                let at = if lo >= 1 && seq == SeqKind::Vec && self.rng.chance(50) {
+                    format!("{name}.len() - 1")
+                } else {
+                    self.rng.below(lo + 1).to_string()
+                };
+                let e = self.store_value(&s);
+                self.line(&format!("{name}.insert({at}, {});", e.code));
+                self.set_len(s.id, lo + 1, hi + 1);
+            }
+            "remove" | "swap_remove" if growable && !in_loop && lo >= 1 => {
+                let at = self.index_without_len(&s);
+                if self.rng.chance(60) {
+                    let t = self.fresh("t");
+                    self.line(&format!("let {t} = {name}.{op}({at});"));
+                    self.declare(t, Kind::Float, false, s.bound);
+                } else {
+                    self.line(&format!("{name}.{op}({at});"));
+                }
+                self.set_len(s.id, lo - 1, hi - 1);
+            }
+            "swap" if lo >= 1 => {
+                // `v.swap(i % v.len(), ..)` borrows `v` twice through `DerefMut` (E0502).
+                let a = self.index_without_len(&s);
+                let b = self.index_without_len(&s);
+                self.line(&format!("{name}.swap({a}, {b});"));
+            }
+            "reverse" => self.line(&format!("{name}.reverse();")),
+            "truncate" if growable && !in_loop => {
+                let k = self.rng.range(1, 3) as usize;
+                self.line(&format!("{name}.truncate({k});"));
+                self.set_len(s.id, lo.min(k), hi.min(k));
+            }
+            "resize" if growable && !in_loop => {
+                let (len, nlo, nhi) = self.length();
+                let e = self.store_value(&s);
+                self.line(&format!("{name}.resize({len}, {});", e.code));
+                self.set_len(s.id, nlo, nhi);
+            }
+            "fill" => {
+                let e = if in_loop {
+                    let e = self.expr(2);
+                    self.squash(e)
+                } else {
+                    let e = self.expr_bounded(2, LIMIT);
+                    // Every element is now e (if any).
+                    self.var_mut(s.id).bound = e.bound.max(1.0);
+                    e
+                };
+                if e.code.contains(&format!("{name}[")) || e.code.contains(&format!("{name}.")) {
+                    // `v.fill(v[0])` borrows `v` twice (E0502): read it first.
+                    let t = self.fresh("t");
+                    self.line(&format!("let {t} = {};", e.code));
+                    self.line(&format!("{name}.fill({t});"));
+                } else {
+                    self.line(&format!("{name}.fill({});", e.code));
+                }
+            }
+            "extend_from_slice" if growable && !in_loop => {
+                let others: Vec<Var> = self.seqs().into_iter().filter(|v| v.id != s.id).collect();
+                if others.is_empty() {
+                    return false;
+                }
+                let o = self.rng.pick(&others).clone();
+                let Kind::Seq {
+                    lo: olo, hi: ohi, ..
+                } = o.kind
+                else {
+                    unreachable!()
+                };
+                let arg = slice_arg(&o);
+                self.line(&format!("{name}.extend_from_slice({arg});"));
+                self.set_len(s.id, lo + olo, hi + ohi);
+                let b = s.bound.max(o.bound);
+                self.var_mut(s.id).bound = b;
+            }
+            "copy_from_slice" if lo == hi && !in_loop => {
+                let others: Vec<Var> = self
+                    .seqs()
+                    .into_iter()
+                    .filter(|v| {
+                        v.id != s.id && matches!(v.kind, Kind::Seq { lo: l, hi: h, .. } if l == lo && h == hi)
+                    })
+                    .collect();
+                if others.is_empty() {
+                    return false;
+                }
+                let o = self.rng.pick(&others).clone();
+                let arg = slice_arg(&o);
+                self.line(&format!("{name}.copy_from_slice({arg});"));
+                self.var_mut(s.id).bound = o.bound;
+            }
+            "clear" if growable && !in_loop => {
+                self.line(&format!("{name}.clear();"));
+                self.set_len(s.id, 0, 0);
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// `for v in xs`, `for &v in xs.iter()`, `for (i, v) in xs.iter().enumerate()`.
+    fn s_iterate(&mut self, depth: usize) -> bool {
+        let seqs: Vec<Var> = self
+            .seqs()
+            .into_iter()
+            .filter(|v| !(v.mutable && v.depth < self.frames.len()))
+            .filter(
+                |v| matches!(v.kind, Kind::Seq { hi, .. } if hi as i64 <= self.cfg.max_trips + 2),
+            )
+            .collect();
+        if seqs.is_empty() {
+            return false;
+        }
+        let s = self.rng.pick(&seqs).clone();
+        let Kind::Seq { seq, hi, .. } = s.kind else {
+            unreachable!()
+        };
+        let e = format!("e{}", self.frames.len());
+        let i = format!("i{}", self.frames.len());
+        let (head, by_ref, index) = match self.rng.below(4) {
+            0 => {
+                let it = match seq {
+                    SeqKind::Slice => s.name.clone(),
+                    SeqKind::MutVec => format!("{}.iter()", s.name),
+                    _ => format!("&{}", s.name),
+                };
+                (format!("for {e} in {it} {{"), true, false)
+            }
+            1 => (format!("for &{e} in {}.iter() {{", s.name), false, false),
+            2 => (
+                format!("for ({i}, {e}) in {}.iter().enumerate() {{", s.name),
+                true,
+                true,
+            ),
+            _ => (format!("for {e} in {}.iter() {{", s.name), true, false),
+        };
+        self.line(&head);
+        let before = self.state();
+        // The container is borrowed for the loop.
+        self.var_mut(s.id).frozen = true;
+        self.enter_loop(hi.max(1) as i64, true);
+        self.declare(
+            e,
+            if by_ref { Kind::Ref } else { Kind::Float },
+            false,
+            s.bound,
+        );
+        if index {
+            self.declare(
+                i,
+                Kind::Int {
+                    lo: 0,
+                    hi: hi as i64 - 1,
+                    usize: true,
+                    index_for: vec![s.id],
+                },
+                false,
+                1.0,
+            );
+        }
+        self.loop_body(depth, &before);
+        self.var_mut(s.id).frozen = before
+            .scopes
+            .iter()
+            .flatten()
+            .find(|v| v.id == s.id)
+            .is_some_and(|v| v.frozen);
+        self.line("}");
+        true
+    }
+
+    fn s_tuple(&mut self) -> bool {
+        let a = self.expr_bounded(2, LIMIT);
+        let b = self.expr_bounded(2, LIMIT);
+        match self.rng.below(3) {
+            0 => {
+                let p = self.fresh("p");
+                let (ta, tb) = (self.typed(a.clone()).code, self.typed(b.clone()).code);
+                self.line(&format!("let {p} = ({ta}, {tb});"));
+                self.declare(p, Kind::Pair, false, a.bound.max(b.bound));
+            }
+            1 => {
+                let (x, y) = (self.fresh("t"), self.fresh("t"));
+                let f = self.f();
+                self.line(&format!(
+                    "let ({x}, {y}): ({f}, {f}) = ({}, {});",
+                    a.code, b.code
+                ));
+                self.declare(x, Kind::Float, false, a.bound);
+                self.declare(y, Kind::Float, false, b.bound);
+            }
+            _ => {
+                let (x, y) = (self.fresh("t"), self.fresh("t"));
+                let a = self.typed(a);
+                self.line(&format!("let ({x}, {y}) = ({}).sin_cos();", a.code));
+                self.declare(x, Kind::Float, false, 1.0);
+                self.declare(y, Kind::Float, false, 1.0);
+            }
+        }
+        true
+    }
+
+    fn s_deferred_let(&mut self) -> bool {
+        let t = self.fresh("t");
+        let f = self.f();
+        self.line(&format!("let {t}: {f};"));
+        let c = self.float_cond();
+        let a = self.expr_bounded(2, LIMIT);
+        let b = self.expr_bounded(2, LIMIT);
+        self.line(&format!("if {c} {{"));
+        self.line(&format!("    {t} = {};", a.code));
+        self.line("} else {");
+        self.line(&format!("    {t} = {};", b.code));
+        self.line("}");
+        self.declare(t, Kind::Float, false, a.bound.max(b.bound));
+        true
+    }
+
+    /// A call of a helper whose result is a pair, or a scalar helper as a statement.
+    fn s_call(&mut self) -> bool {
+        if self.helpers.is_empty() {
+            return false;
+        }
+        let h = self.rng.pick(self.helpers).clone();
+        let Some(args) = self.call_args(&h) else {
+            return false;
+        };
+        match h.ret {
+            Ret::Pair => {
+                if self.rng.chance(50) {
+                    let (x, y) = (self.fresh("t"), self.fresh("t"));
+                    self.line(&format!("let ({x}, {y}) = {}({args});", h.name));
+                    self.declare(x, Kind::Float, false, h.bound);
+                    self.declare(y, Kind::Float, false, h.bound);
+                } else {
+                    let p = self.fresh("p");
+                    self.line(&format!("let {p} = {}({args});", h.name));
+                    self.declare(p, Kind::Pair, false, h.bound);
+                }
+            }
+            Ret::Scalar => {
+                let t = self.fresh("t");
+                self.line(&format!("let {t} = {}({args});", h.name));
+                self.declare(t, Kind::Float, false, h.bound);
+            }
+        }
+        true
+    }
+
+    /// Arguments for helper `h`, or `None` if some parameter cannot be served here.
+    fn call_args(&mut self, h: &HelperSig) -> Option<String> {
+        let mut args = Vec::new();
+        for (kind, hi) in &h.params {
+            let a = match kind {
+                ParamKind::Scalar => {
+                    let e = self.expr_bounded(2, LIMIT);
+                    e.code
+                }
+                ParamKind::Usize | ParamKind::I32 => {
+                    let usize = *kind == ParamKind::Usize;
+                    let ok: Vec<Var> = self
+                        .ints()
+                        .into_iter()
+                        .filter(|v| matches!(&v.kind, Kind::Int { lo, hi: vh, usize: u, .. } if *u == usize && *lo >= 1 && vh <= hi))
+                        .collect();
+                    if !ok.is_empty() && self.rng.chance(50) {
+                        self.rng.pick(&ok).name.clone()
+                    } else {
+                        self.rng.range(1, *hi).to_string()
+                    }
+                }
+                ParamKind::Array(n) => {
+                    let ok: Vec<Var> = self
+                        .seqs()
+                        .into_iter()
+                        .filter(|v| matches!(v.kind, Kind::Seq { seq: SeqKind::Array, lo, .. } if lo == *n))
+                        .collect();
+                    if ok.is_empty() {
+                        return None;
+                    }
+                    self.rng.pick(&ok).name.clone()
+                }
+                ParamKind::MutVec => return None,
+                _ => {
+                    let ok: Vec<Var> = self
+                        .seqs()
+                        .into_iter()
+                        .filter(|v| matches!(v.kind, Kind::Seq { lo, .. } if lo >= 1))
+                        .filter(|v| {
+                            *kind != ParamKind::VecRef
+                                || matches!(
+                                    v.kind,
+                                    Kind::Seq {
+                                        seq: SeqKind::Vec,
+                                        ..
+                                    }
+                                )
+                        })
+                        .collect();
+                    if ok.is_empty() {
+                        return None;
+                    }
+                    let v = self.rng.pick(&ok).clone();
+                    let Kind::Seq { seq, .. } = v.kind else {
+                        unreachable!()
+                    };
+                    match kind {
+                        ParamKind::VecOwned => match seq {
+                            SeqKind::Vec => format!("{}.clone()", v.name),
+                            _ => format!("{}.to_vec()", v.name),
+                        },
+                        _ => format!("&{}", v.name),
+                    }
+                }
+            };
+            args.push(a);
+        }
+        Some(args.join(", "))
+    }
+
+    /// `let t: F = xs.iter().sum();`
+    fn s_sum(&mut self) -> bool {
+        let seqs: Vec<Var> = self
+            .seqs()
+            .into_iter()
+            .filter(
+                |v| matches!(v.kind, Kind::Seq { hi, .. } if (hi as f64) * v.bound <= 4.0 * LIMIT),
+            )
+            .collect();
+        if seqs.is_empty() {
+            return false;
+        }
+        let s = self.rng.pick(&seqs).clone();
+        let Kind::Seq { hi, .. } = s.kind else {
+            unreachable!()
+        };
+        let t = self.fresh("t");
+        let f = self.f();
+        self.line(&format!("let {t}: {f} = {}.iter().sum();", s.name));
+        self.declare(t, Kind::Float, false, s.bound * hi as f64);
+        true
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Expressions
+    // -----------------------------------------------------------------------------------------
+
+    /// An expression whose bound is at most `max`: squashed (and scaled) if it came out larger.
+    fn expr_bounded(&mut self, depth: usize, max: f64) -> Ex {
+        let e = self.expr(depth);
+        if e.bound <= max {
+            return e;
+        }
+        let s = self.squash(e);
+        if max >= 1.0 {
+            s
+        } else {
+            Ex::new(format!("{} * {}", s.code, lit(max)), max, s.typed)
+        }
+    }
+
+    /// `e` with bound at most 1, through a bounded function.
+    fn squash(&mut self, e: Ex) -> Ex {
+        if e.bound <= 1.0 && self.rng.chance(30) {
+            return e;
+        }
+        let e = self.typed(e);
+        let code = match self.rng.below(5) {
+            0 => format!("({}).tanh()", e.code),
+            1 => format!("({}).sin()", e.code),
+            2 => format!("({}).cos()", e.code),
+            3 => format!("(({}).atan() * 0.6)", e.code),
+            _ => format!("{{ let z = {}; z / (1.0 + z * z) }}", e.code),
+        };
+        Ex::new(code, 1.0, true)
+    }
+
+    /// `e` with a type Rust can tell: a literal-only expression gets a suffix or a cast.
+    fn typed(&mut self, e: Ex) -> Ex {
+        if e.typed {
+            return e;
+        }
+        let f = self.f();
+        Ex::new(format!("(({}) as {f})", e.code), e.bound, true)
+    }
+
+    /// A denominator made from `e`, at least 1 in absolute value.
+    fn denominator(&mut self, e: Ex) -> Ex {
+        match self.rng.below(3) {
+            0 => Ex::new(
+                format!("(1.0 + {c} * {c})", c = paren(&e.code)),
+                1.0,
+                e.typed,
+            ),
+            1 => {
+                let e = self.typed(e);
+                Ex::new(format!("(({}).abs() + 1.0)", e.code), 1.0, true)
+            }
+            _ => {
+                let e = self.typed(e);
+                Ex::new(format!("(({}).cosh())", self.squash(e).code), 1.0, true)
+            }
+        }
+    }
+
+    fn expr(&mut self, depth: usize) -> Ex {
+        if depth == 0 || self.rng.chance(20) {
+            return self.leaf();
+        }
+        match self.rng.below(12) {
+            0..=3 => self.binary(depth),
+            4..=7 => self.method(depth),
+            8 => {
+                let e = self.expr(depth - 1);
+                Ex::new(format!("-{}", paren(&e.code)), e.bound, e.typed)
+            }
+            9 => self.if_expr(depth),
+            10 => self.block_expr(depth),
+            _ if self.allow_cast => self.cast_expr(depth),
+            _ => self.method(depth),
+        }
+    }
+
+    fn binary(&mut self, depth: usize) -> Ex {
+        let a = self.expr(depth - 1);
+        let b = self.expr(depth - 1);
+        let typed = a.typed || b.typed;
+        match self.rng.below(4) {
+            0 => Ex::new(
+                format!("({} + {})", a.code, b.code),
+                a.bound + b.bound,
+                typed,
+            ),
+            1 => Ex::new(
+                format!("({} - {})", a.code, b.code),
+                a.bound + b.bound,
+                typed,
+            ),
+            2 => {
+                let (a, b) = if a.bound * b.bound > LIMIT {
+                    (a, self.squash(b))
+                } else {
+                    (a, b)
+                };
+                let typed = a.typed || b.typed;
+                Ex::new(
+                    format!("({} * {})", a.code, b.code),
+                    a.bound * b.bound,
+                    typed,
+                )
+            }
+            _ => {
+                let d = self.denominator(b);
+                let typed = a.typed || d.typed;
+                Ex::new(format!("({} / {})", a.code, d.code), a.bound, typed)
+            }
+        }
+    }
+
+    /// A float method with its argument kept in its domain; as a method or as a path
+    /// (`f64::exp(x)`).
+    fn method(&mut self, depth: usize) -> Ex {
+        let a = self.expr(depth - 1);
+        let a = self.typed(a);
+        let f = self.f();
+        let x = &a.code;
+        let b = a.bound;
+        // (receiver text, method, extra args, result bound)
+        let (recv, m, args, bound): (String, &str, String, f64) = match self.rng.below(40) {
+            0 => self.small_arg(a.clone(), 3.0, "exp", |b| b.exp()),
+            1 => self.small_arg(a.clone(), 3.0, "exp2", |b| b.exp2()),
+            2 => self.small_arg(a.clone(), 3.0, "exp_m1", |b| b.exp()),
+            3 => (
+                format!("(1.0 + {x} * {x})"),
+                "ln",
+                String::new(),
+                (1.0 + b * b).ln(),
+            ),
+            4 => (
+                format!("(1.0 + {x} * {x})"),
+                "log2",
+                String::new(),
+                (1.0 + b * b).log2(),
+            ),
+            5 => (
+                format!("(2.0 + {x} * {x})"),
+                "log10",
+                String::new(),
+                (2.0 + b * b).log10(),
+            ),
+            6 => (
+                format!("({x} * {x})"),
+                "ln_1p",
+                String::new(),
+                (1.0 + b * b).ln(),
+            ),
+            7 => (
+                format!("({x} * {x} + 0.5)"),
+                "sqrt",
+                String::new(),
+                (b * b + 0.5).sqrt(),
+            ),
+            8 => (
+                format!("({x} * {x} + 0.5)"),
+                "cbrt",
+                String::new(),
+                (b * b + 0.5).cbrt(),
+            ),
+            9 => (format!("(1.0 + {x} * {x})"), "recip", String::new(), 1.0),
+            10 => (x.clone(), "sin", String::new(), 1.0),
+            11 => (x.clone(), "cos", String::new(), 1.0),
+            12 => (format!("({x}).sin()"), "tan", String::new(), 1.6),
+            13 => (format!("(({x}).tanh() * 0.9)"), "asin", String::new(), 1.2),
+            14 => (format!("(({x}).tanh() * 0.9)"), "acos", String::new(), 2.7),
+            15 => (x.clone(), "atan", String::new(), 1.6),
+            16 => self.small_arg(a.clone(), 2.5, "sinh", |b| b.sinh()),
+            17 => self.small_arg(a.clone(), 2.5, "cosh", |b| b.cosh()),
+            18 => (x.clone(), "tanh", String::new(), 1.0),
+            19 => (x.clone(), "asinh", String::new(), b.asinh() + 0.1),
+            20 => (
+                format!("(1.5 + {x} * {x})"),
+                "acosh",
+                String::new(),
+                (1.5 + b * b).acosh(),
+            ),
+            21 => (format!("(({x}).tanh() * 0.8)"), "atanh", String::new(), 1.1),
+            22 => (x.clone(), "abs", String::new(), b),
+            23 => (x.clone(), "signum", String::new(), 1.0),
+            24 => {
+                let o = self.expr(depth - 1);
+                let bound = b.max(o.bound);
+                (x.clone(), *self.rng.pick(&["max", "min"]), o.code, bound)
+            }
+            25 => {
+                let (lo, hi) = (
+                    self.rng.range(-4, -1) as f64 / 2.0,
+                    self.rng.range(1, 4) as f64 / 2.0,
+                );
+                (x.clone(), "clamp", format!("{}, {}", lit(lo), lit(hi)), 2.0)
+            }
+            26 => (
+                x.clone(),
+                *self.rng.pick(&["floor", "ceil", "round", "trunc"]),
+                String::new(),
+                b + 1.0,
+            ),
+            27 => (x.clone(), "fract", String::new(), 1.0),
+            28 => {
+                let e = self.squash(a.clone());
+                (e.code, "to_degrees", String::new(), 57.3)
+            }
+            29 => (x.clone(), "to_radians", String::new(), b / 50.0),
+            30 => {
+                let n = self.powi_exponent();
+                let e = if b > 2.0 {
+                    self.squash(a.clone())
+                } else {
+                    a.clone()
+                };
+                let bb = e.bound;
+                (e.code, "powi", n, bb.powi(3).max(1.0) + 1.0)
+            }
+            31 => {
+                let p = self.expr(depth - 1);
+                let p = self.squash(p);
+                (format!("(1.0 + {x} * {x})"), "powf", p.code, 1.0 + b * b)
+            }
+            32 => {
+                let o = self.expr(depth - 1);
+                (
+                    x.clone(),
+                    "hypot",
+                    format!("0.5 + {c} * {c}", c = paren(&o.code)),
+                    b + 0.5 + o.bound * o.bound,
+                )
+            }
+            33 => {
+                let o = self.expr(depth - 1);
+                (
+                    x.clone(),
+                    "atan2",
+                    format!("1.0 + {c} * {c}", c = paren(&o.code)),
+                    1.6,
+                )
+            }
+            34 => {
+                let p = self.expr(depth - 1);
+                let q = self.expr(depth - 1);
+                let (p, q) = if b * p.bound > LIMIT {
+                    (self.squash(p), q)
+                } else {
+                    (p, q)
+                };
+                let bound = b * p.bound + q.bound;
+                (
+                    x.clone(),
+                    "mul_add",
+                    format!("{}, {}", p.code, q.code),
+                    bound,
+                )
+            }
+            35 => {
+                let o = self.expr(depth - 1);
+                let bound = (2.0 + b * b).ln() / 1.5f64.ln();
+                (
+                    format!("(2.0 + {x} * {x})"),
+                    "log",
+                    format!("1.5 + {c} * {c}", c = paren(&o.code)),
+                    bound,
+                )
+            }
+            36 => {
+                let o = self.expr(depth - 1);
+                (x.clone(), "copysign", o.code, b)
+            }
+            37 => (
+                x.clone(),
+                "rem_euclid",
+                lit(*self.rng.pick(&[1.5, 2.0, 2.5])),
+                2.5,
+            ),
+            _ => (
+                x.clone(),
+                *self.rng.pick(&["sin", "cos", "tanh"]),
+                String::new(),
+                1.0,
+            ),
+        };
+        let _ = b;
+        let bound = if bound.is_finite() {
+            bound
+        } else {
+            LIMIT * 10.0
+        };
+        let code = if self.rng.chance(25) {
+            // The path form.
+            if args.is_empty() {
+                format!("{f}::{m}({recv})")
+            } else {
+                format!("{f}::{m}({recv}, {args})")
+            }
+        } else {
+            format!("{}.{m}({args})", paren(&recv))
+        };
+        Ex::new(code, bound, true)
+    }
+
+    /// A method whose argument must stay below `max` in absolute value (`exp`, `sinh`):
+    /// scaled down or squashed first.
+    fn small_arg(
+        &mut self,
+        a: Ex,
+        max: f64,
+        m: &'static str,
+        grow: impl Fn(f64) -> f64,
+    ) -> (String, &'static str, String, f64) {
+        let a = if a.bound <= max {
+            a
+        } else {
+            let s = self.squash(a);
+            Ex::new(format!("({} * 2.0)", s.code), 2.0, true)
+        };
+        (a.code, m, String::new(), grow(a.bound) + 1.0)
+    }
+
+    fn powi_exponent(&mut self) -> String {
+        let ints: Vec<Var> = self
+            .ints()
+            .into_iter()
+            .filter(
+                |v| matches!(v.kind, Kind::Int { usize: false, lo, hi, .. } if lo >= 0 && hi <= 3),
+            )
+            .collect();
+        if !ints.is_empty() && self.rng.chance(50) {
+            self.rng.pick(&ints).name.clone()
+        } else {
+            self.rng.range(0, 3).to_string()
+        }
+    }
+
+    fn if_expr(&mut self, depth: usize) -> Ex {
+        let c = if self.rng.chance(60) {
+            self.float_cond()
+        } else {
+            self.int_cond()
+        };
+        let a = self.expr(depth - 1);
+        let b = self.expr(depth - 1);
+        let typed = a.typed || b.typed;
+        Ex::new(
+            format!("(if {c} {{ {} }} else {{ {} }})", a.code, b.code),
+            a.bound.max(b.bound),
+            typed,
+        )
+    }
+
+    fn block_expr(&mut self, depth: usize) -> Ex {
+        let a = self.expr(depth - 1);
+        let a = self.typed(a);
+        let z = self.fresh("z");
+        if a.bound * a.bound <= LIMIT {
+            Ex::new(
+                format!("{{ let {z} = {}; {z} * {z} }}", a.code),
+                a.bound * a.bound,
+                true,
+            )
+        } else {
+            Ex::new(
+                format!("{{ let {z} = {}; {z} - 0.5 * {z} }}", a.code),
+                a.bound,
+                true,
+            )
+        }
+    }
+
+    /// A value rounded to the other float type and back, or computed there.
+    fn cast_expr(&mut self, depth: usize) -> Ex {
+        let a = self.expr(depth - 1);
+        let f = self.f();
+        let o = self.fl.other().name();
+        self.mixed = true;
+        if self.rng.chance(50) {
+            Ex::new(format!("(({} as {o}) as {f})", a.code), a.bound, true)
+        } else {
+            Ex::new(format!("(({} as {o}).sin() as {f})", a.code), 1.0, true)
+        }
+    }
+
+    fn leaf(&mut self) -> Ex {
+        let vars = self.visible();
+        let f = self.f();
+        for _ in 0..8 {
+            match self.rng.below(18) {
+                0..=4 | 14..=17 => {
+                    let floats: Vec<&Var> = vars.iter().filter(|v| v.kind == Kind::Float).collect();
+                    if let Some(v) = floats.get(self.rng.below(floats.len().max(1))) {
+                        return Ex::new(v.name.clone(), v.bound, true);
+                    }
+                }
+                5 | 6 => {
+                    let seqs: Vec<&Var> = vars
+                        .iter()
+                        .filter(|v| matches!(v.kind, Kind::Seq { lo, .. } if lo >= 1))
+                        .collect();
+                    if !seqs.is_empty() {
+                        let s = (*self.rng.pick(&seqs)).clone();
+                        let ix = self.index(&s);
+                        return Ex::new(format!("{}[{ix}]", s.name), s.bound, true);
+                    }
+                }
+                7 if self.in_condition == 0 || self.cfg.deref_in_condition => {
+                    let refs: Vec<&Var> = vars.iter().filter(|v| v.kind == Kind::Ref).collect();
+                    if !refs.is_empty() {
+                        let r = (*self.rng.pick(&refs)).clone();
+                        return Ex::new(format!("(*{})", r.name), r.bound, true);
+                    }
+                }
+                8 => {
+                    let pairs: Vec<&Var> = vars.iter().filter(|v| v.kind == Kind::Pair).collect();
+                    if !pairs.is_empty() {
+                        let p = (*self.rng.pick(&pairs)).clone();
+                        let k = self.rng.below(2);
+                        return Ex::new(format!("{}.{k}", p.name), p.bound, true);
+                    }
+                }
+                9 => {
+                    let ints: Vec<&Var> = vars
+                        .iter()
+                        .filter(
+                            |v| matches!(v.kind, Kind::Int { lo, hi, .. } if lo >= -2 && hi <= 6),
+                        )
+                        .collect();
+                    if !ints.is_empty() {
+                        let v = (*self.rng.pick(&ints)).clone();
+                        return Ex::new(format!("({} as {f})", v.name), 6.0, true);
+                    }
+                    let seqs: Vec<&Var> = vars
+                        .iter()
+                        .filter(|v| matches!(v.kind, Kind::Seq { hi, .. } if hi <= 8))
+                        .collect();
+                    if !seqs.is_empty() {
+                        let s = (*self.rng.pick(&seqs)).clone();
+                        return Ex::new(format!("({}.len() as {f})", s.name), 8.0, true);
+                    }
+                }
+                10 => {
+                    let helpers: Vec<HelperSig> = self
+                        .helpers
+                        .iter()
+                        .filter(|h| h.ret == Ret::Scalar)
+                        .cloned()
+                        .collect();
+                    if !helpers.is_empty() && self.rng.chance(60) {
+                        let h = self.rng.pick(&helpers).clone();
+                        if let Some(args) = self.call_args(&h) {
+                            return Ex::new(format!("{}({args})", h.name), h.bound, true);
+                        }
+                    }
+                }
+                11 => {
+                    let c = match self.rng.below(6) {
+                        0 => (format!("std::{f}::consts::PI"), 3.2),
+                        1 => (format!("core::{f}::consts::FRAC_PI_4"), 0.8),
+                        2 if self.rng.chance(self.cfg.literal_path_call_percent) => {
+                            (format!("{f}::cos(1.0)"), 1.0)
+                        }
+                        2 => (format!("{f}::cos(OFFSET)"), 1.0),
+                        3 => ("SCALE".to_string(), 0.75),
+                        4 => ("OFFSET".to_string(), 0.5),
+                        _ => (format!("std::{f}::consts::E"), 2.8),
+                    };
+                    return Ex::new(c.0, c.1, true);
+                }
+                _ => return self.literal(),
+            }
+        }
+        self.literal()
+    }
+
+    fn literal(&mut self) -> Ex {
+        let f = self.f();
+        let v = self.rng.range(-12, 12) as f64 / 4.0;
+        let code = match self.rng.below(8) {
+            0 if v.fract() == 0.0 && v >= 0.0 => format!("{}.", v as i64),
+            1 => format!("{v:e}"),
+            2 => format!("{}{f}", lit(v)),
+            3 => "1e-3".to_string(),
+            _ => lit(v),
+        };
+        let typed = code.ends_with(f);
+        let bound = if code == "1e-3" { 1e-3 } else { v.abs() };
+        if code.starts_with('-') {
+            return Ex::new(format!("({code})"), bound, typed);
+        }
+        Ex::new(code, bound, typed)
+    }
+}
+
+impl Kind {
+    fn int(lo: i64, hi: i64, usize: bool) -> Kind {
+        Kind::Int {
+            lo,
+            hi,
+            usize,
+            index_for: Vec::new(),
+        }
+    }
+
+    fn vec(lo: usize, hi: usize) -> Kind {
+        Kind::Seq {
+            seq: SeqKind::Vec,
+            lo,
+            hi,
+        }
+    }
+}
+
+/// `o` as a `&[F]` argument: a slice parameter as it is, anything else borrowed.
+fn slice_arg(o: &Var) -> String {
+    if matches!(
+        o.kind,
+        Kind::Seq {
+            seq: SeqKind::Slice,
+            ..
+        }
+    ) {
+        o.name.clone()
+    } else {
+        format!("&{}", o.name)
+    }
+}
+
+/// `code` in parentheses unless it is a name, a number or already enclosed.
+fn paren(code: &str) -> String {
+    let simple = code
+        .chars()
+        .all(|c| c.is_alphanumeric() || c == '_' || c == '.');
+    let enclosed = code.starts_with('(') && code.ends_with(')') && balanced_outer(code);
+    if simple && !code.starts_with('-') || enclosed {
+        code.to_string()
+    } else {
+        format!("({code})")
+    }
+}
+
+/// Whether the first `(` of `code` closes at its last character.
+fn balanced_outer(code: &str) -> bool {
+    let mut depth = 0;
+    for (i, c) in code.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 && i != code.len() - 1 {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    true
+}

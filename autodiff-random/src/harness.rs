@@ -1,0 +1,221 @@
+//! The checks every generated case runs, called from its `check()` function: the generated
+//! derivatives of the entry function `f` at the generated point `x` against the plain function.
+//!
+//! - `f_grad(x)` returns `f(x)` bit for bit, and leaves a `&mut Vec` argument as `f` does;
+//! - every coordinate of the gradient agrees with a central finite difference of `f`
+//!   ([`gradcheck_with`]);
+//! - along seeded random directions `v`, `f_jvp(x, v)` returns `f(x)` bit for bit and a tangent
+//!   `J·v` with `⟨J·v, 1⟩ = ⟨v, ∇f⟩` (the dot-product test of forward against reverse mode,
+//!   [`dot_product_test_with`]).
+
+use core::fmt;
+
+use autodiff::check::{
+    DotReport, Tolerance, dot_product_test_with, gradcheck_with, random_direction,
+};
+use autodiff::{Differentiable, Real};
+
+/// The precision the checks expect of a case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Precision {
+    /// Computed in `f64` throughout: `f64`'s finite-difference step and tolerances.
+    Double,
+    /// Computed in `f32`, or in `f64` with values rounded to `f32` on the way: `f32`'s step and
+    /// tolerances, since the rounding to `f32` is what limits how well a difference quotient
+    /// approximates the derivative.
+    Single,
+}
+
+/// How a case failed its checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FailureKind {
+    /// `f_grad` or `f_jvp` returned a value other than `f`'s.
+    Value,
+    /// `f_grad` or `f_jvp` left a `&mut` argument other than `f` does.
+    Effect,
+    /// `f` itself is not finite at the point: the generator's fault, not the macro's.
+    NonFiniteValue,
+    /// A gradient coordinate disagrees with the finite difference (or is not finite).
+    Gradient,
+    /// The forward-mode tangent disagrees with the gradient (the dot-product test).
+    Tangent,
+}
+
+impl FailureKind {
+    /// A short name for summaries.
+    pub fn name(self) -> &'static str {
+        match self {
+            FailureKind::Value => "value differs from the plain function",
+            FailureKind::Effect => "&mut argument left differently",
+            FailureKind::NonFiniteValue => "plain function not finite (generator)",
+            FailureKind::Gradient => "wrong gradient (finite differences)",
+            FailureKind::Tangent => "wrong tangent (dot-product test)",
+        }
+    }
+}
+
+/// A failed check: what failed and the numbers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Failure {
+    /// What failed.
+    pub kind: FailureKind,
+    /// The report of the check.
+    pub detail: String,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind.name(), self.detail)
+    }
+}
+
+/// Random directions per case for the dot-product test.
+pub const DIRECTIONS: u64 = 2;
+
+/// Runs the checks of the module docs on the plain function `f`, its `grad` and `jvp`, as
+/// functions of the packed differentiated parameters `P`, at `x`. Each function also returns
+/// the final contents of a `&mut` argument (`E = ()` where there is none). `seed` chooses the
+/// directions.
+pub fn check<P, E>(
+    x: &P,
+    precision: Precision,
+    seed: u64,
+    f: impl Fn(&P) -> (P::Scalar, E),
+    grad: impl Fn(&P) -> (P::Scalar, P, E),
+    jvp: impl Fn(&P, &P) -> (P::Scalar, P::Scalar, E),
+) -> Result<(), Failure>
+where
+    P: Differentiable,
+    E: PartialEq + fmt::Debug,
+{
+    let fail = |kind, detail: String| Err(Failure { kind, detail });
+    let (y, effect) = f(x);
+    if !y.is_finite() {
+        return fail(FailureKind::NonFiniteValue, format!("f(x) = {y:?}"));
+    }
+    let (yg, g, effect_g) = grad(x);
+    if yg.to_f64().to_bits() != y.to_f64().to_bits() {
+        return fail(
+            FailureKind::Value,
+            format!("f_grad(x).0 = {yg:?}, f(x) = {y:?}"),
+        );
+    }
+    if effect_g != effect {
+        return fail(
+            FailureKind::Effect,
+            format!("after f_grad: {effect_g:?}, after f: {effect:?}"),
+        );
+    }
+    let (tolerance, rtol) = match precision {
+        Precision::Double => (
+            Tolerance::default_for::<f64>(),
+            DotReport::default_rtol::<f64>(),
+        ),
+        Precision::Single => (
+            Tolerance::default_for::<f32>(),
+            DotReport::default_rtol::<f32>(),
+        ),
+    };
+    let report = gradcheck_with(|p: &P| f(p).0, x, &g, tolerance);
+    if !report.passed() {
+        return fail(FailureKind::Gradient, format!("{report}"));
+    }
+    for d in 0..DIRECTIONS {
+        let v = random_direction(x, seed.wrapping_add(d));
+        let (yj, t, effect_j) = jvp(x, &v);
+        if yj.to_f64().to_bits() != y.to_f64().to_bits() {
+            return fail(
+                FailureKind::Value,
+                format!("f_jvp(x, v).0 = {yj:?}, f(x) = {y:?}"),
+            );
+        }
+        if effect_j != effect {
+            return fail(
+                FailureKind::Effect,
+                format!("after f_jvp: {effect_j:?}, after f: {effect:?}"),
+            );
+        }
+        // f has one output: ⟨J·v, w⟩ with w = 1 against ⟨v, Jᵀ·1⟩ = ⟨v, ∇f⟩.
+        let report = dot_product_test_with(&v, &t, &P::Scalar::ONE, &g, rtol);
+        if !report.passed() {
+            return fail(FailureKind::Tangent, format!("{report}"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// f(x, y) = x²·y: ∇f = (2xy, x²), J·v = 2xy·v₀ + x²·v₁.
+    fn f(p: &(f64, f64)) -> f64 {
+        p.0 * p.0 * p.1
+    }
+
+    fn grad(p: &(f64, f64)) -> (f64, f64) {
+        (2.0 * p.0 * p.1, p.0 * p.0)
+    }
+
+    fn jvp(p: &(f64, f64), v: &(f64, f64)) -> f64 {
+        2.0 * p.0 * p.1 * v.0 + p.0 * p.0 * v.1
+    }
+
+    fn run(
+        g: impl Fn(&(f64, f64)) -> (f64, f64),
+        t: impl Fn(&(f64, f64), &(f64, f64)) -> f64,
+    ) -> Result<(), Failure> {
+        check(
+            &(0.7, -1.3),
+            Precision::Double,
+            5,
+            |p| (f(p), ()),
+            |p| (f(p), g(p), ()),
+            |p, v| (f(p), t(p, v), ()),
+        )
+    }
+
+    #[test]
+    fn correct_derivatives_pass() {
+        assert_eq!(run(grad, jvp), Ok(()));
+    }
+
+    #[test]
+    fn a_wrong_gradient_fails() {
+        let wrong = |p: &(f64, f64)| (2.0 * p.0 * p.1, 2.0 * p.0);
+        let e = run(wrong, jvp).unwrap_err();
+        assert_eq!(e.kind, FailureKind::Gradient, "{e}");
+    }
+
+    #[test]
+    fn a_wrong_tangent_fails() {
+        let wrong = |p: &(f64, f64), v: &(f64, f64)| 2.0 * p.0 * p.1 * v.0;
+        let e = run(grad, wrong).unwrap_err();
+        assert_eq!(e.kind, FailureKind::Tangent, "{e}");
+    }
+
+    #[test]
+    fn a_different_value_or_effect_fails() {
+        let x = 0.5;
+        let e = check(
+            &x,
+            Precision::Double,
+            1,
+            |p: &f64| (p.sin(), ()),
+            |p| (p.sin() + 1e-16, p.cos(), ()),
+            |p, v| (p.sin(), p.cos() * v, ()),
+        )
+        .unwrap_err();
+        assert_eq!(e.kind, FailureKind::Value, "{e}");
+        let e = check(
+            &x,
+            Precision::Double,
+            1,
+            |p: &f64| (p.sin(), vec![*p]),
+            |p| (p.sin(), p.cos(), vec![]),
+            |p, v| (p.sin(), p.cos() * v, vec![*p]),
+        )
+        .unwrap_err();
+        assert_eq!(e.kind, FailureKind::Effect, "{e}");
+    }
+}

@@ -1,0 +1,349 @@
+//! What the generator produces: a [`Case`] is a few functions in the documented subset of
+//! `#[differentiate]` (helpers, then an entry function with a scalar result), with the point at
+//! which its checks run. This module turns a case into Rust source: the functions with or
+//! without the attribute, and a `check()` function that compares the generated `_grad` and
+//! `_jvp` with the plain function through `autodiff_random::harness`.
+
+use std::fmt::Write as _;
+
+/// The float type of a case: every float parameter and result of its functions has it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Float {
+    /// `f64`.
+    F64,
+    /// `f32`.
+    F32,
+}
+
+impl Float {
+    /// The type's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Float::F64 => "f64",
+            Float::F32 => "f32",
+        }
+    }
+
+    /// The other float type.
+    pub fn other(self) -> Float {
+        match self {
+            Float::F64 => Float::F32,
+            Float::F32 => Float::F64,
+        }
+    }
+}
+
+/// The type of a parameter, over the case's float type `F`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ParamKind {
+    /// `x: F`.
+    Scalar,
+    /// `x: &[F]`.
+    Slice,
+    /// `x: &Vec<F>`.
+    VecRef,
+    /// `x: Vec<F>`.
+    VecOwned,
+    /// `x: [F; N]`.
+    Array(usize),
+    /// `x: &mut Vec<F>`: a buffer the function changes.
+    MutVec,
+    /// `n: usize`.
+    Usize,
+    /// `k: i32`.
+    I32,
+}
+
+impl ParamKind {
+    /// Whether the parameter is differentiated (every float-holding parameter is).
+    pub fn active(&self) -> bool {
+        !matches!(self, ParamKind::Usize | ParamKind::I32)
+    }
+
+    /// The parameter's type in Rust.
+    pub fn rust_type(&self, f: Float) -> String {
+        let f = f.name();
+        match self {
+            ParamKind::Scalar => f.to_string(),
+            ParamKind::Slice => format!("&[{f}]"),
+            ParamKind::VecRef => format!("&Vec<{f}>"),
+            ParamKind::VecOwned => format!("Vec<{f}>"),
+            ParamKind::Array(n) => format!("[{f}; {n}]"),
+            ParamKind::MutVec => format!("&mut Vec<{f}>"),
+            ParamKind::Usize => "usize".to_string(),
+            ParamKind::I32 => "i32".to_string(),
+        }
+    }
+
+    /// The owned type of the parameter's value (and gradient) in the checks.
+    fn owned_type(&self, f: Float) -> String {
+        let f = f.name();
+        match self {
+            ParamKind::Scalar => f.to_string(),
+            ParamKind::Array(n) => format!("[{f}; {n}]"),
+            ParamKind::Usize => "usize".to_string(),
+            ParamKind::I32 => "i32".to_string(),
+            _ => format!("Vec<{f}>"),
+        }
+    }
+}
+
+/// A parameter and the value it has where the entry function is checked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Param {
+    /// The name.
+    pub name: String,
+    /// The type.
+    pub kind: ParamKind,
+    /// Declared `mut`.
+    pub mutable: bool,
+    /// The value at the checked point: one number for scalars and integers, the elements
+    /// otherwise (empty for helpers, which are checked through the entry function).
+    pub value: Vec<f64>,
+}
+
+/// What a function returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ret {
+    /// One float.
+    Scalar,
+    /// A pair of floats.
+    Pair,
+}
+
+/// One generated function.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Function {
+    /// The name.
+    pub name: String,
+    /// The parameters, in order.
+    pub params: Vec<Param>,
+    /// The result.
+    pub ret: Ret,
+    /// The source of the function without attribute: `fn name(..) -> R { .. }`.
+    pub source: String,
+}
+
+/// A generated program: helpers, then the entry function (the last one), all differentiated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Case {
+    /// The seed that generated it: generating from it again gives the same case.
+    pub seed: u64,
+    /// The float type of the functions.
+    pub float: Float,
+    /// Whether some value is rounded to the other float type inside: the checks against finite
+    /// differences then use the coarser type's step and tolerances.
+    pub mixed_precision: bool,
+    /// The functions; the last is the entry function.
+    pub functions: Vec<Function>,
+}
+
+impl Case {
+    /// The module name of the case: `c_` and the seed in hexadecimal.
+    pub fn module_name(&self) -> String {
+        format!("c_{:016x}", self.seed)
+    }
+
+    /// The entry function.
+    pub fn entry(&self) -> &Function {
+        self.functions.last().expect("a case has an entry function")
+    }
+
+    /// The functions with `#[differentiate]`, as they would be written by hand: the smallest
+    /// reproducer of a finding is this text.
+    pub fn program(&self) -> String {
+        let mut out = String::new();
+        for f in &self.functions {
+            out.push_str("#[differentiate]\n");
+            out.push_str(&f.source);
+            out.push('\n');
+        }
+        out
+    }
+
+    /// The size of the program in bytes, without blanks: how findings are ranked.
+    pub fn size(&self) -> usize {
+        self.program()
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .count()
+    }
+
+    /// A module `c_<seed> { .. }` with the differentiated functions and `pub fn check() ->
+    /// Result<(), autodiff_random::harness::Failure>`.
+    pub fn module(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "#[allow(unused, unreachable_code, clippy::all)]");
+        let _ = writeln!(out, "pub mod {} {{", self.module_name());
+        out.push_str("use autodiff::differentiate;\n");
+        out.push_str(&self.consts());
+        out.push_str(&self.program());
+        out.push_str(&self.check_fn());
+        out.push_str("}\n");
+        out
+    }
+
+    /// The same functions without the attribute and without checks: plain Rust that must
+    /// compile, whatever the macro does.
+    pub fn plain_module(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "#[allow(unused, unreachable_code, clippy::all)]");
+        let _ = writeln!(out, "pub mod {} {{", self.module_name());
+        out.push_str(&self.consts());
+        for f in &self.functions {
+            out.push_str(&f.source);
+            out.push('\n');
+        }
+        out.push_str("}\n");
+        out
+    }
+
+    fn consts(&self) -> String {
+        format!(
+            "const SCALE: {f} = 0.75;\nconst OFFSET: {f} = 0.5;\n",
+            f = self.float.name()
+        )
+    }
+
+    /// `check()`: packs the entry function's differentiated parameters into one value `P` (a
+    /// bare value for one, a tuple for several), and calls the harness with the plain function,
+    /// `_grad` and `_jvp` as functions of `P`. A `&mut Vec` parameter starts each call from a
+    /// fresh copy of its initial contents (its gradient is that of the initial contents), and
+    /// its final contents are compared too.
+    fn check_fn(&self) -> String {
+        let f = self.entry();
+        let fl = self.float;
+        let active: Vec<&Param> = f.params.iter().filter(|p| p.kind.active()).collect();
+        let single = active.len() == 1;
+        let field = |k: usize| -> String {
+            if single {
+                "(*p)".to_string()
+            } else {
+                format!("p.{k}")
+            }
+        };
+        let tfield = |k: usize| -> String {
+            if single {
+                "(*v)".to_string()
+            } else {
+                format!("v.{k}")
+            }
+        };
+        let types: Vec<String> = active.iter().map(|p| p.kind.owned_type(fl)).collect();
+        let p_type = if single {
+            types[0].clone()
+        } else {
+            format!("({},)", types.join(", "))
+        };
+        let values: Vec<String> = active.iter().map(|p| value_literal(p, fl)).collect();
+        let p_value = if single {
+            values[0].clone()
+        } else {
+            format!("({},)", values.join(", "))
+        };
+        // The arguments of a call, with the buffer of a `&mut Vec` parameter named `buf`.
+        let mut args = Vec::new();
+        let mut tangents = Vec::new();
+        let mut k = 0;
+        let mut has_buf = false;
+        for p in &f.params {
+            match p.kind {
+                ParamKind::Usize => args.push(format!("{}usize", p.value[0] as i64)),
+                ParamKind::I32 => args.push(format!("{}i32", p.value[0] as i64)),
+                ParamKind::Scalar | ParamKind::Array(_) => {
+                    args.push(field(k));
+                    tangents.push(tfield(k));
+                    k += 1;
+                }
+                ParamKind::Slice | ParamKind::VecRef => {
+                    args.push(format!("&{}", field(k)));
+                    tangents.push(format!("&{}", tfield(k)));
+                    k += 1;
+                }
+                ParamKind::VecOwned => {
+                    args.push(format!("{}.clone()", field(k)));
+                    tangents.push(format!("{}.clone()", tfield(k)));
+                    k += 1;
+                }
+                ParamKind::MutVec => {
+                    has_buf = true;
+                    args.push("&mut buf".to_string());
+                    tangents.push(format!("&{}", tfield(k)));
+                    k += 1;
+                }
+            }
+        }
+        let buf_init = f
+            .params
+            .iter()
+            .filter(|p| p.kind.active())
+            .position(|p| p.kind == ParamKind::MutVec)
+            .map(|k| format!("let mut buf = {}.clone();", field(k)))
+            .unwrap_or_default();
+        let effect = if has_buf { "buf" } else { "()" };
+        let args = args.join(", ");
+        let all_args = if tangents.is_empty() {
+            args.clone()
+        } else {
+            format!("{args}, {}", tangents.join(", "))
+        };
+        let name = &f.name;
+        let tolerance = if self.mixed_precision || fl == Float::F32 {
+            "autodiff_random::harness::Precision::Single"
+        } else {
+            "autodiff_random::harness::Precision::Double"
+        };
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "pub fn check() -> Result<(), autodiff_random::harness::Failure> {{"
+        );
+        let _ = writeln!(out, "    let x: {p_type} = {p_value};");
+        let _ = writeln!(
+            out,
+            "    autodiff_random::harness::check(&x, {tolerance}, {seed}u64,",
+            seed = self.seed
+        );
+        let _ = writeln!(
+            out,
+            "        |p: &{p_type}| {{ {buf_init} let y = {name}({args}); (y, {effect}) }},"
+        );
+        let _ = writeln!(
+            out,
+            "        |p: &{p_type}| {{ {buf_init} let (y, g) = {name}_grad({args}); (y, g, {effect}) }},"
+        );
+        let _ = writeln!(
+            out,
+            "        |p: &{p_type}, v: &{p_type}| {{ {buf_init} let (y, t) = {name}_jvp({all_args}); (y, t, {effect}) }},"
+        );
+        let _ = writeln!(out, "    )");
+        let _ = writeln!(out, "}}");
+        out
+    }
+}
+
+/// A parameter's value as a Rust expression of its owned type.
+fn value_literal(p: &Param, fl: Float) -> String {
+    let f = fl.name();
+    let num = |v: f64| format!("{v:?}{f}");
+    match p.kind {
+        ParamKind::Scalar => num(p.value[0]),
+        ParamKind::Array(_) => format!(
+            "[{}]",
+            p.value
+                .iter()
+                .map(|&v| num(v))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        _ if p.value.is_empty() => format!("Vec::<{f}>::new()"),
+        _ => format!(
+            "vec![{}]",
+            p.value
+                .iter()
+                .map(|&v| num(v))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}

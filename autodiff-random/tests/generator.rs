@@ -1,0 +1,56 @@
+//! The generator itself: a seed names one program, and every program is syntactically valid
+//! Rust (parsed with `syn`; that it also type-checks as plain Rust is what the driver's first
+//! step and the CI test show).
+
+use autodiff_random::{Config, generate, rng::case_seed};
+
+#[test]
+fn a_seed_names_one_program() {
+    for config in [Config::default(), Config::ci()] {
+        for i in 0..50 {
+            let seed = case_seed(7, i);
+            let a = generate(seed, &config);
+            let b = generate(seed, &config);
+            assert_eq!(a, b, "seed {seed:x}");
+            assert_eq!(a.module(), b.module());
+        }
+    }
+    // Different seeds give different programs.
+    let c = Config::default();
+    assert_ne!(
+        generate(case_seed(7, 0), &c).program(),
+        generate(case_seed(7, 1), &c).program()
+    );
+}
+
+#[test]
+fn programs_and_check_modules_parse() {
+    for config in [Config::default(), Config::ci()] {
+        for i in 0..200 {
+            let case = generate(case_seed(11, i), &config);
+            let file = syn::parse_file(&case.module())
+                .unwrap_or_else(|e| panic!("{e}\n{}", case.module()));
+            assert_eq!(file.items.len(), 1);
+            syn::parse_file(&case.plain_module()).expect("the plain module parses");
+            // Each function carries the attribute and the entry function comes last.
+            let n = case.functions.len();
+            assert_eq!(case.program().matches("#[differentiate]").count(), n);
+            assert!(case.entry().name.starts_with("f_"));
+            assert!(case.entry().params.iter().any(|p| p.kind.active()));
+        }
+    }
+}
+
+#[test]
+fn the_ci_configuration_leaves_out_what_it_says() {
+    for i in 0..200 {
+        let p = generate(case_seed(3, i), &Config::ci()).program();
+        assert!(!p.contains("::cos(1.0)"), "{p}");
+    }
+    // The full configuration does generate it.
+    assert!((0..200).any(|i| {
+        generate(case_seed(3, i), &Config::default())
+            .program()
+            .contains("::cos(1.0)")
+    }));
+}
