@@ -9,6 +9,7 @@
 #![allow(clippy::needless_range_loop, clippy::assign_op_pattern)] // written as users write them
 
 use autodiff::differentiate;
+use ndarray::{Array1, array};
 
 mod common;
 use common::*;
@@ -220,4 +221,50 @@ fn literal_forms_options_and_block_conditions() {
         assert_eq!(y, block_in_a_condition(x));
         assert_eq!(d, if x * x > 1.0 { 1.0 } else { 2.0 });
     }
+}
+
+/// A tuple built to be taken apart: Σ aᵢuᵢ, ∂a = u, ∂u = a.
+#[differentiate]
+fn tuple_of_arrays_taken_apart(a: &Array1<f64>, u: &Array1<f64>) -> f64 {
+    let (a, u) = (a.to_owned(), u.to_owned());
+    (&a * &u).sum()
+}
+
+/// A vector sized from a differentiated slice's length: h₀·x₁ with h₀ = x₀.
+#[differentiate]
+fn sized_from_a_length(x: &[f64]) -> f64 {
+    let mut h = vec![0.0; x.len() - 1];
+    h[0] = x[0];
+    h[0] * x[1]
+}
+
+/// A float method on an element of a local array: e^(a₀a₁).
+#[differentiate(hessian)]
+fn method_on_a_local_element(a: &[f64]) -> f64 {
+    let mut v = [0.0; 2];
+    v[0] = a[0] * a[1];
+    v[0].exp()
+}
+
+#[test]
+fn tuples_lengths_and_local_elements() {
+    let (a, u) = (array![1.0, -2.0, 0.5], array![0.25, 3.0, -1.0]);
+    let (y, (da, du)) = tuple_of_arrays_taken_apart_grad(&a, &u);
+    assert_eq!(y, tuple_of_arrays_taken_apart(&a, &u));
+    assert_eq!((da, du), (u.clone(), a.clone()));
+
+    let x = [1.5, -2.0, 4.0];
+    let (y, d) = sized_from_a_length_grad(&x);
+    assert_eq!(y, sized_from_a_length(&x));
+    assert_eq!(d, vec![x[1], x[0], 0.0]);
+
+    // ∂ = e^(a₀a₁)(a₁, a₀); H = e^(a₀a₁)[[a₁², 1 + a₀a₁], [1 + a₀a₁, a₀²]]
+    let a = [0.5f64, -0.75];
+    let e = (a[0] * a[1]).exp();
+    let (y, g, hv) = method_on_a_local_element_hvp(&a, &vec![1.0, 0.0]);
+    assert_eq!(y, method_on_a_local_element(&a));
+    close("∂a₀", g[0], e * a[1], TOL);
+    close("∂a₁", g[1], e * a[0], TOL);
+    close("H₀₀", hv[0], e * a[1] * a[1], TOL);
+    close("H₁₀", hv[1], e * (1.0 + a[0] * a[1]), TOL);
 }

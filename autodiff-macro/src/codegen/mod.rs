@@ -305,7 +305,8 @@ impl Gen<'_> {
             } => {
                 let name = syn::Ident::new(prim.name(), inst.span);
                 let recv = self.e(args[0]);
-                let rest: Vec<TokenStream> = args[1..].iter().map(|&a| self.e(a)).collect();
+                let rest: Vec<TokenStream> =
+                    args[1..].iter().map(|&a| self.prim_arg(*prim, a)).collect();
                 quote!(#recv.#name(#(#rest),*))
             }
             InstKind::Helper { name, args } => {
@@ -373,6 +374,17 @@ impl Gen<'_> {
                 )
             }
             _ => false,
+        }
+    }
+
+    /// An argument of a primitive's method call. `a.dot(&b)` takes its operand by reference,
+    /// which a tangent made by forward mode is not.
+    fn prim_arg(&self, prim: crate::prim::PrimId, a: Value) -> TokenStream {
+        let x = self.e(a);
+        if prim.name() == "dot" && !self.is_ref(a) {
+            quote!(&#x)
+        } else {
+            x
         }
     }
 
@@ -698,7 +710,8 @@ impl Gen<'_> {
                     let x = id(args[0]);
                     quote!(#x)
                 };
-                let rest: Vec<TokenStream> = args[1..].iter().map(|&a| id(a)).collect();
+                let rest: Vec<TokenStream> =
+                    args[1..].iter().map(|&a| self.prim_arg(*prim, a)).collect();
                 if *unwrap {
                     quote! { #lhs #recv.#name(#(#rest),*).unwrap(); }
                 } else {
