@@ -6,7 +6,11 @@
 //! (stated in a comment) and central finite differences. Locals and parameters lent to calls
 //! are in `borrows.rs`.
 
-#![allow(clippy::needless_range_loop, clippy::assign_op_pattern)] // written as users write them
+#![allow(
+    clippy::needless_range_loop,
+    clippy::assign_op_pattern,
+    clippy::needless_borrow
+)] // written as users write them
 
 use autodiff::differentiate;
 use ndarray::{Array1, array};
@@ -267,4 +271,55 @@ fn tuples_lengths_and_local_elements() {
     close("∂a₁", g[1], e * a[0], TOL);
     close("H₀₀", hv[0], e * a[1] * a[1], TOL);
     close("H₁₀", hv[1], e * (1.0 + a[0] * a[1]), TOL);
+}
+
+#[differentiate(hessian)]
+fn sum_of_squares(s: &[f64]) -> f64 {
+    s.iter().map(|v| v * v).sum()
+}
+
+#[differentiate(hessian)]
+fn first_times_three(a: &[f64; 2]) -> f64 {
+    a[0] * 3.0
+}
+
+/// Arrays lent as slices (and as arrays): x·(|a|² + |r|² + 3a₀) + |b|² with b = [x, 0].
+#[differentiate(hessian)]
+fn arrays_lent_as_slices(x: f64, mut a: [f64; 2], r: &[f64; 2]) -> f64 {
+    a.reverse();
+    let t = sum_of_squares(&a) + sum_of_squares(r) + first_times_three(&a);
+    let mut b = [0.0; 2];
+    b[0] = x;
+    t * x + sum_of_squares(&b)
+}
+
+/// A `&mut` buffer lent to a call after a push: buf·buf = x², plus x.
+#[differentiate]
+fn buffer_lent_after_a_push(x: f64, buf: &mut Vec<f64>) -> f64 {
+    buf.push(x);
+    sum_of_squares(&buf) + x
+}
+
+#[test]
+fn arrays_and_buffers_lent_to_calls() {
+    let (x, a, r) = (2.0, [3.0, -1.0], [1.0, 5.0]);
+    let (y, (dx, da, dr)) = arrays_lent_as_slices_grad(x, a, &r);
+    assert_eq!(y, arrays_lent_as_slices(x, a, &r));
+    // after the reverse, a = [−1, 3]: t = 10 + 26 − 3 = 33
+    assert_eq!(y, 33.0 * x + x * x);
+    assert_eq!(dx, 33.0 + 2.0 * x);
+    // ∂a (of the array as passed, before the reverse): x·(2a) + x·3 on what becomes a₀ = a₁
+    assert_eq!(da, [x * 2.0 * a[0], x * (2.0 * a[1] + 3.0)]);
+    assert_eq!(dr, [x * 2.0 * r[0], x * 2.0 * r[1]]);
+    let (_, t) = arrays_lent_as_slices_jvp(x, a, &r, 1.0, [0.0, 0.0], &[0.0, 0.0]);
+    assert_eq!(t, dx);
+    // ∂²/∂x∂a₁ = 2a₁ + 3
+    let (_, _, (_, hv_a, _)) = arrays_lent_as_slices_hvp(x, a, &r, 1.0, [0.0, 0.0], &[0.0, 0.0]);
+    assert_eq!(hv_a, [2.0 * a[0], 2.0 * a[1] + 3.0]);
+
+    let mut buf = vec![0.5];
+    let (y, (dx, dbuf)) = buffer_lent_after_a_push_grad(1.5, &mut buf);
+    assert_eq!(y, 0.25 + 2.25 + 1.5);
+    assert_eq!((dx, dbuf), (4.0, vec![1.0]));
+    assert_eq!(buf, vec![0.5, 1.5]);
 }

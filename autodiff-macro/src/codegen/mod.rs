@@ -870,7 +870,10 @@ impl Gen<'_> {
             }
             InstKind::Ref(x) => {
                 let xi = id(*x);
-                if self.is_ref(*x) {
+                if self.mut_refs.contains(x) {
+                    // `&buf` of a `&mut` buffer: a shared reborrow, which leaves `buf` usable.
+                    quote! { #lhs &*#xi; }
+                } else if self.is_ref(*x) {
                     quote! { #lhs #xi; }
                 } else {
                     quote! { #lhs &#xi; }
@@ -1182,6 +1185,10 @@ impl Gen<'_> {
                     quote! { #lhs #pv::cast_vjp(#x, &#gi); }
                 }
             },
+            InstKind::GradAs { like, g } => {
+                let (x, gi) = (self.by_ref(*like), self.moved(*g, false));
+                quote! { #lhs #pv::grad_as(#x, #gi); }
+            }
         }
     }
 
@@ -1241,7 +1248,13 @@ impl Gen<'_> {
         let moved: Vec<TokenStream> = args.iter().map(|&a| self.moved(a, false)).collect();
         let slots: Vec<TokenStream> = tangents
             .iter()
-            .map(|t| match t {
+            .zip(args)
+            .map(|(t, &a)| match t {
+                // An array lent to a callee that may take a slice: its tangent as the callee's.
+                Some(d) if self.f.lent_array(a).is_some() => {
+                    let d = self.slot_tangent(*d);
+                    quote!(#pv::tan(#pv::lent_tangent(#d)))
+                }
                 Some(d) => {
                     let d = self.slot_tangent(*d);
                     quote!(#pv::tan(#d))
