@@ -174,3 +174,34 @@ fn integer_powers_of_an_array() {
     assert_close(h[0], 6.0 * x + 24.0 * (2.0 * x).powi(-4), 1e-12);
     assert_eq!((h[1], h[2], h[3]), (0.0, 0.0, 0.0));
 }
+
+/// `a·a` and a quadratic form through `dot` on array parameters: f(a, W) = |W a|² + a·W a,
+/// whose Hessian in `a` is 2WᵀW + W + Wᵀ.
+#[differentiate(hessian)]
+fn dots(a: &Array1<f64>, w: &Array2<f64>) -> f64 {
+    let h = w.dot(a);
+    let z = h.dot(&h);
+    z + a.dot(&h) + a.dot(a)
+}
+
+#[test]
+fn dot_products_of_parameters() {
+    let a = array![1.0, 2.0];
+    let w = array![[1.0, 2.0], [0.5, -1.0]];
+    let zero_w = Array2::zeros((2, 2));
+    for (k, v) in [array![1.0, 0.0], array![0.0, 1.0]].iter().enumerate() {
+        let (_, _, (ha, _)) = dots_hvp(&a, &w, v, &zero_w);
+        // 2WᵀW + W + Wᵀ + 2I, column k
+        let h = w.t().dot(&w) * 2.0 + &w + w.t() + Array2::<f64>::eye(2) * 2.0;
+        for i in 0..2 {
+            assert_close(ha[i], h[[i, k]], 1e-12);
+        }
+    }
+    check_hessian(
+        |p: &(Array1<f64>, Array2<f64>)| dots_grad(&p.0, &p.1).1,
+        |p, v| dots_hvp(&p.0, &p.1, &v.0, &v.1).2,
+        &(a, w),
+        &(array![0.3, -0.8], array![[0.5, 0.2], [-0.1, 0.4]]),
+        &(array![-0.5, 0.4], array![[0.1, -0.3], [0.2, 0.6]]),
+    );
+}

@@ -6,9 +6,14 @@
 //! (stated in a comment) and central finite differences. Locals and parameters lent to calls
 //! are in `borrows.rs`.
 
-#![allow(clippy::needless_range_loop, clippy::assign_op_pattern)] // written as users write them
+#![allow(
+    clippy::needless_range_loop,
+    clippy::assign_op_pattern,
+    clippy::needless_borrow
+)] // written as users write them
 
 use autodiff::differentiate;
+use ndarray::{Array1, array};
 
 mod common;
 use common::*;
@@ -220,4 +225,101 @@ fn literal_forms_options_and_block_conditions() {
         assert_eq!(y, block_in_a_condition(x));
         assert_eq!(d, if x * x > 1.0 { 1.0 } else { 2.0 });
     }
+}
+
+/// A tuple built to be taken apart: Σ aᵢuᵢ, ∂a = u, ∂u = a.
+#[differentiate]
+fn tuple_of_arrays_taken_apart(a: &Array1<f64>, u: &Array1<f64>) -> f64 {
+    let (a, u) = (a.to_owned(), u.to_owned());
+    (&a * &u).sum()
+}
+
+/// A vector sized from a differentiated slice's length: h₀·x₁ with h₀ = x₀.
+#[differentiate]
+fn sized_from_a_length(x: &[f64]) -> f64 {
+    let mut h = vec![0.0; x.len() - 1];
+    h[0] = x[0];
+    h[0] * x[1]
+}
+
+/// A float method on an element of a local array: e^(a₀a₁).
+#[differentiate(hessian)]
+fn method_on_a_local_element(a: &[f64]) -> f64 {
+    let mut v = [0.0; 2];
+    v[0] = a[0] * a[1];
+    v[0].exp()
+}
+
+#[test]
+fn tuples_lengths_and_local_elements() {
+    let (a, u) = (array![1.0, -2.0, 0.5], array![0.25, 3.0, -1.0]);
+    let (y, (da, du)) = tuple_of_arrays_taken_apart_grad(&a, &u);
+    assert_eq!(y, tuple_of_arrays_taken_apart(&a, &u));
+    assert_eq!((da, du), (u.clone(), a.clone()));
+
+    let x = [1.5, -2.0, 4.0];
+    let (y, d) = sized_from_a_length_grad(&x);
+    assert_eq!(y, sized_from_a_length(&x));
+    assert_eq!(d, vec![x[1], x[0], 0.0]);
+
+    // ∂ = e^(a₀a₁)(a₁, a₀); H = e^(a₀a₁)[[a₁², 1 + a₀a₁], [1 + a₀a₁, a₀²]]
+    let a = [0.5f64, -0.75];
+    let e = (a[0] * a[1]).exp();
+    let (y, g, hv) = method_on_a_local_element_hvp(&a, &vec![1.0, 0.0]);
+    assert_eq!(y, method_on_a_local_element(&a));
+    close("∂a₀", g[0], e * a[1], TOL);
+    close("∂a₁", g[1], e * a[0], TOL);
+    close("H₀₀", hv[0], e * a[1] * a[1], TOL);
+    close("H₁₀", hv[1], e * (1.0 + a[0] * a[1]), TOL);
+}
+
+#[differentiate(hessian)]
+fn sum_of_squares(s: &[f64]) -> f64 {
+    s.iter().map(|v| v * v).sum()
+}
+
+#[differentiate(hessian)]
+fn first_times_three(a: &[f64; 2]) -> f64 {
+    a[0] * 3.0
+}
+
+/// Arrays lent as slices (and as arrays): x·(|a|² + |r|² + 3a₀) + |b|² with b = [x, 0].
+#[differentiate(hessian)]
+fn arrays_lent_as_slices(x: f64, mut a: [f64; 2], r: &[f64; 2]) -> f64 {
+    a.reverse();
+    let t = sum_of_squares(&a) + sum_of_squares(r) + first_times_three(&a);
+    let mut b = [0.0; 2];
+    b[0] = x;
+    t * x + sum_of_squares(&b)
+}
+
+/// A `&mut` buffer lent to a call after a push: buf·buf = x², plus x.
+#[differentiate]
+fn buffer_lent_after_a_push(x: f64, buf: &mut Vec<f64>) -> f64 {
+    buf.push(x);
+    sum_of_squares(&buf) + x
+}
+
+#[test]
+fn arrays_and_buffers_lent_to_calls() {
+    let (x, a, r) = (2.0, [3.0, -1.0], [1.0, 5.0]);
+    let (y, (dx, da, dr)) = arrays_lent_as_slices_grad(x, a, &r);
+    assert_eq!(y, arrays_lent_as_slices(x, a, &r));
+    // after the reverse, a = [−1, 3]: t = 10 + 26 − 3 = 33
+    assert_eq!(y, 33.0 * x + x * x);
+    assert_eq!(dx, 33.0 + 2.0 * x);
+    // ∂a (of the array as passed, before the reverse): x·(2a) + x·3 on what becomes a₀ = a₁
+    assert_eq!(da, [x * 2.0 * a[0], x * (2.0 * a[1] + 3.0)]);
+    assert_eq!(dr, [x * 2.0 * r[0], x * 2.0 * r[1]]);
+    let (_, t) = arrays_lent_as_slices_jvp(x, a, &r, 1.0, [0.0, 0.0], &[0.0, 0.0]);
+    assert_eq!(t, dx);
+    // ∂²/∂x∂a₁ = 2a₁ + 3
+    let (_, _, (_, hv_a, _)) = arrays_lent_as_slices_hvp(x, a, &r, 1.0, [0.0, 0.0], &[0.0, 0.0]);
+    assert_eq!(hv_a, [2.0 * a[0], 2.0 * a[1] + 3.0]);
+
+    let mut buf = vec![0.5];
+    let (y, (dx, dbuf)) = buffer_lent_after_a_push_grad(1.5, &mut buf);
+    assert_eq!(y, 0.25 + 2.25 + 1.5);
+    assert_eq!((dx, dbuf), (4.0, vec![1.0]));
+    assert_eq!(buf, vec![0.5, 1.5]);
 }

@@ -126,3 +126,67 @@ fn borrow_root(f: &Func, v: Value) -> Option<(Value, bool)> {
     }
     found
 }
+
+/// `g(&buf)` where `buf` is a `&mut` parameter (or a version of one): the call is given a copy
+/// of the buffer's current contents instead (`&buf.to_owned()`). A pullback never holds on to
+/// the caller's buffer, and the buffer may change after the call; the copy is an owned local
+/// the save plan keeps like any other. Runs before activity analysis.
+pub fn copy_lent_buffers(f: &mut Func) {
+    let buffers = f.borrowed_mut_versions();
+    if buffers.is_empty() {
+        return;
+    }
+    let Some(to_owned) = crate::prim::PrimId::method("to_owned") else {
+        return;
+    };
+    for b in f.blocks_within(f.body()) {
+        let mut k = 0;
+        while k < f.block(b).insts.len() {
+            let i = f.block(b).insts[k];
+            k += 1;
+            let InstKind::Call { args, .. } = f.inst(i).kind.clone() else {
+                continue;
+            };
+            for (n, a) in args.into_iter().enumerate() {
+                let ValueDef::Result(r, 0) = f.value(a).def else {
+                    continue;
+                };
+                let InstKind::Ref(buf) = f.inst(r).kind else {
+                    continue;
+                };
+                if !buffers.contains(&buf) {
+                    continue;
+                }
+                let span = f.inst(i).span;
+                let kind = f.value(buf).kind;
+                let copy = f.push_inst(
+                    b,
+                    InstKind::Prim {
+                        prim: to_owned,
+                        args: vec![buf],
+                        unwrap: false,
+                    },
+                    1,
+                    kind,
+                    span,
+                );
+                let copy_v = f.inst(copy).results[0];
+                let lent = f.push_inst(b, InstKind::Ref(copy_v), 1, kind, span);
+                let lent_v = f.inst(lent).results[0];
+                // Both just before the call.
+                let insts = &mut f.block_mut(b).insts;
+                insts.truncate(insts.len() - 2);
+                let at = insts
+                    .iter()
+                    .position(|&x| x == i)
+                    .expect("the call is in its block");
+                insts.insert(at, lent);
+                insts.insert(at, copy);
+                k += 2;
+                if let InstKind::Call { args, .. } = &mut f.insts[i.index()].kind {
+                    args[n] = lent_v;
+                }
+            }
+        }
+    }
+}

@@ -90,6 +90,8 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     match ir::verify::verify(&f) {
         Ok(()) => {
             structurize::structurize(&mut f);
+            simplify::remove_dead(&mut f);
+            joint::copy_lent_buffers(&mut f);
             let a = activity::analyze(&f);
             errors.extend(check::check(&f, &a));
             errors.extend(checkpoint::select(

@@ -595,7 +595,14 @@ impl Rev<'_> {
             self.f.insts[last.index()].span = span;
         }
         for (k, &a) in args.iter().enumerate() {
-            self.contrib(pb, a, parts[k], adj);
+            let mut part = parts[k];
+            if self.active(a) {
+                if let Some(like) = self.f.lent_array(a) {
+                    // An array lent as a slice: the callee's `Vec` made the array's gradient.
+                    part = self.emit1(pb, InstKind::GradAs { like, g: part }, Ty::Unknown);
+                }
+            }
+            self.contrib(pb, a, part, adj);
         }
     }
 

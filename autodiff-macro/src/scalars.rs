@@ -9,6 +9,8 @@
 //! picks the implementation. Nothing here guesses: a type is named only when the source names
 //! it, and the facts flow forward to a fixed point over loops.
 
+use quote::ToTokens;
+
 use crate::ir::*;
 
 /// A float type the generated code can write.
@@ -414,16 +416,19 @@ fn get(tys: &[Ty], v: Value) -> Ty {
     tys[v.index()]
 }
 
-/// `::std::vec![e; n]` or `::std::vec![e, ..]` of a float literal `e`: its elements have the
-/// literal's type (open when unsuffixed); anything else is unknown.
+/// `::std::vec![e; n]`, `::std::vec![e, ..]`, `[e; n]` or `[e, ..]` of a float literal `e`: its
+/// elements have the literal's type (open when unsuffixed); anything else is unknown.
 fn vec_macro_ty(tokens: &proc_macro2::TokenStream) -> Ty {
-    let Ok(m) = syn::parse2::<syn::Macro>(tokens.clone()) else {
-        return Ty::Unknown;
+    let inner = match syn::parse2::<syn::Expr>(tokens.clone()) {
+        // `[0.0; 4]`, `[1.0, 2.0]`
+        Ok(syn::Expr::Repeat(r)) => r.expr.to_token_stream(),
+        Ok(syn::Expr::Array(a)) => a.elems.to_token_stream(),
+        Ok(syn::Expr::Macro(m)) if m.mac.path.segments.last().is_some_and(|s| s.ident == "vec") => {
+            m.mac.tokens
+        }
+        _ => return Ty::Unknown,
     };
-    if m.path.segments.last().is_none_or(|s| s.ident != "vec") {
-        return Ty::Unknown;
-    }
-    let Some(proc_macro2::TokenTree::Literal(first)) = m.tokens.into_iter().next() else {
+    let Some(proc_macro2::TokenTree::Literal(first)) = inner.into_iter().next() else {
         return Ty::Unknown;
     };
     match const_ty(&proc_macro2::TokenTree::Literal(first).into()) {

@@ -1,6 +1,7 @@
 //! Clean-ups of the pullback that make the generated code read like code a person writes (and
 //! make it cheaper for rustc to check): an adjoint that receives exactly one contribution and
-//! is then read once is no variable at all, just that contribution.
+//! is then read once is no variable at all, just that contribution; and computations of the
+//! primal function that nothing reads are removed.
 
 use std::collections::{HashMap, HashSet};
 
@@ -123,4 +124,60 @@ pub fn move_carried_adjoints(f: &mut Func) {
 
 fn touches_var(k: &InstKind, w: Var) -> bool {
     k.var() == Some(w)
+}
+
+/// Removes computations nothing reads from the primal function: a tuple built only to be
+/// taken apart (`let (a, b) = (x, y)` binds `a` and `b` directly), a reference or a value the
+/// source computes and never uses. They would only cost rustc time, and a tuple of arrays kept
+/// alive would hold its elements, moved, away from their other readers. Only instructions
+/// without effects go: not calls, macros, element reads (which may panic on a bad index),
+/// writes or integer arithmetic (which may overflow).
+pub fn remove_dead(f: &mut Func) {
+    let blocks = f.blocks_within(f.body());
+    loop {
+        let mut uses = vec![0u32; f.values.len()];
+        for &b in &blocks {
+            for &i in &f.block(b).insts {
+                f.inst(i).kind.each_operand(&mut |v| uses[v.index()] += 1);
+            }
+            for v in f.term_operands(b) {
+                uses[v.index()] += 1;
+            }
+        }
+        let mut removed = false;
+        for &b in &blocks {
+            let insts = f.block(b).insts.clone();
+            let keep: Vec<Inst> = insts
+                .into_iter()
+                .filter(|&i| {
+                    let inst = f.inst(i);
+                    let unused = !inst.results.is_empty()
+                        && inst.results.iter().all(|r| uses[r.index()] == 0);
+                    let pure = match &inst.kind {
+                        InstKind::Binary(..) => inst
+                            .results
+                            .iter()
+                            .all(|&r| f.value(r).kind != Kind::Discrete),
+                        InstKind::Const(_)
+                        | InstKind::Neg(_)
+                        | InstKind::Tuple(_)
+                        | InstKind::Field(..)
+                        | InstKind::Ref(_)
+                        | InstKind::FieldRef(..)
+                        | InstKind::Deref(_)
+                        | InstKind::Cast { .. }
+                        | InstKind::Ascribe { .. } => true,
+                        _ => false,
+                    };
+                    let dead = unused && pure;
+                    removed |= dead;
+                    !dead
+                })
+                .collect();
+            f.block_mut(b).insts = keep;
+        }
+        if !removed {
+            break;
+        }
+    }
 }

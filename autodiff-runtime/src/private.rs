@@ -53,6 +53,80 @@ pub fn seed<T: ScalarOutput>(_primal: &T) -> T {
     T::one()
 }
 
+/// The gradient a callee returned for an array lent to it, as the array's gradient: a callee
+/// that takes a slice (`&[f64]`) returns a `Vec`, one that takes the array returns the array.
+#[inline(always)]
+pub fn grad_as<A: ?Sized + GradOfLent<G>, G>(_like: &A, g: G) -> A::Grad {
+    A::convert(g)
+}
+
+/// What [`grad_as`] converts: the gradient type `G` a callee returned for a lent `Self`.
+#[diagnostic::on_unimplemented(
+    message = "the gradient a call returned for `{Self}` has the type `{G}`",
+    label = "an array lent to a function must get back a gradient of its own length"
+)]
+pub trait GradOfLent<G> {
+    /// `Self`'s gradient type.
+    type Grad;
+    /// `g` as `Self`'s gradient.
+    fn convert(g: G) -> Self::Grad;
+}
+
+impl<T, const N: usize> GradOfLent<Vec<T>> for [T; N] {
+    type Grad = [T; N];
+    #[inline]
+    fn convert(g: Vec<T>) -> [T; N] {
+        let n = g.len();
+        g.try_into().unwrap_or_else(|_| {
+            panic!("a callee returned a gradient of {n} elements for an array of {N}")
+        })
+    }
+}
+
+impl<T, const N: usize> GradOfLent<[T; N]> for [T; N] {
+    type Grad = [T; N];
+    #[inline(always)]
+    fn convert(g: [T; N]) -> [T; N] {
+        g
+    }
+}
+
+impl<A: ?Sized + GradOfLent<G>, G> GradOfLent<G> for &A {
+    type Grad = A::Grad;
+    #[inline(always)]
+    fn convert(g: G) -> A::Grad {
+        A::convert(g)
+    }
+}
+
+/// The tangent of an array lent to a callee, as the callee's tangent type: a `Vec` for a callee
+/// that takes a slice, the array for one that takes the array (rustc infers which from the
+/// callee's forward rule).
+#[inline(always)]
+pub fn lent_tangent<A: TangentForLent<T>, T>(d: A) -> T {
+    d.convert()
+}
+
+/// What [`lent_tangent`] converts an array's tangent `Self` into.
+pub trait TangentForLent<T> {
+    /// `self` as `T`.
+    fn convert(self) -> T;
+}
+
+impl<T, const N: usize> TangentForLent<Vec<T>> for [T; N] {
+    #[inline]
+    fn convert(self) -> Vec<T> {
+        self.into()
+    }
+}
+
+impl<T, const N: usize> TangentForLent<[T; N]> for [T; N] {
+    #[inline(always)]
+    fn convert(self) -> [T; N] {
+        self
+    }
+}
+
 /// Backward rule of a float-to-float `as` cast: the cotangent converted back to the source type.
 #[inline(always)]
 pub fn cast_vjp<S: Real, T: Real>(_x: &S, g: &T) -> S {

@@ -305,7 +305,8 @@ impl Gen<'_> {
             } => {
                 let name = syn::Ident::new(prim.name(), inst.span);
                 let recv = self.e(args[0]);
-                let rest: Vec<TokenStream> = args[1..].iter().map(|&a| self.e(a)).collect();
+                let rest: Vec<TokenStream> =
+                    args[1..].iter().map(|&a| self.prim_arg(*prim, a)).collect();
                 quote!(#recv.#name(#(#rest),*))
             }
             InstKind::Helper { name, args } => {
@@ -373,6 +374,17 @@ impl Gen<'_> {
                 )
             }
             _ => false,
+        }
+    }
+
+    /// An argument of a primitive's method call. `a.dot(&b)` takes its operand by reference,
+    /// which a tangent made by forward mode is not.
+    fn prim_arg(&self, prim: crate::prim::PrimId, a: Value) -> TokenStream {
+        let x = self.e(a);
+        if prim.name() == "dot" && !self.is_ref(a) {
+            quote!(&#x)
+        } else {
+            x
         }
     }
 
@@ -698,7 +710,8 @@ impl Gen<'_> {
                     let x = id(args[0]);
                     quote!(#x)
                 };
-                let rest: Vec<TokenStream> = args[1..].iter().map(|&a| id(a)).collect();
+                let rest: Vec<TokenStream> =
+                    args[1..].iter().map(|&a| self.prim_arg(*prim, a)).collect();
                 if *unwrap {
                     quote! { #lhs #recv.#name(#(#rest),*).unwrap(); }
                 } else {
@@ -857,7 +870,10 @@ impl Gen<'_> {
             }
             InstKind::Ref(x) => {
                 let xi = id(*x);
-                if self.is_ref(*x) {
+                if self.mut_refs.contains(x) {
+                    // `&buf` of a `&mut` buffer: a shared reborrow, which leaves `buf` usable.
+                    quote! { #lhs &*#xi; }
+                } else if self.is_ref(*x) {
                     quote! { #lhs #xi; }
                 } else {
                     quote! { #lhs &#xi; }
@@ -1169,6 +1185,10 @@ impl Gen<'_> {
                     quote! { #lhs #pv::cast_vjp(#x, &#gi); }
                 }
             },
+            InstKind::GradAs { like, g } => {
+                let (x, gi) = (self.by_ref(*like), self.moved(*g, false));
+                quote! { #lhs #pv::grad_as(#x, #gi); }
+            }
         }
     }
 
@@ -1228,7 +1248,13 @@ impl Gen<'_> {
         let moved: Vec<TokenStream> = args.iter().map(|&a| self.moved(a, false)).collect();
         let slots: Vec<TokenStream> = tangents
             .iter()
-            .map(|t| match t {
+            .zip(args)
+            .map(|(t, &a)| match t {
+                // An array lent to a callee that may take a slice: its tangent as the callee's.
+                Some(d) if self.f.lent_array(a).is_some() => {
+                    let d = self.slot_tangent(*d);
+                    quote!(#pv::tan(#pv::lent_tangent(#d)))
+                }
                 Some(d) => {
                     let d = self.slot_tangent(*d);
                     quote!(#pv::tan(#d))

@@ -247,7 +247,8 @@ impl Fwd<'_> {
             | InstKind::VarUpdate { .. }
             | InstKind::Rule { .. }
             | InstKind::Helper { .. }
-            | InstKind::CastBack { .. } => return self.pullback_inst(b, i, out),
+            | InstKind::CastBack { .. }
+            | InstKind::GradAs { .. } => return self.pullback_inst(b, i, out),
             _ => {}
         }
         if !results.iter().any(|&r| self.is_active(r)) {

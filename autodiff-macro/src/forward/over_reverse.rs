@@ -449,6 +449,12 @@ impl Fwd<'_> {
                     self.set_tangent(results[0], d);
                 }
             }
+            InstKind::GradAs { like, g } => {
+                if let Some(&dg) = self.tan.get(&g) {
+                    let d = self.emit(b, out, InstKind::GradAs { like, g: dg }, Ty::Unknown);
+                    self.set_tangent(results[0], d);
+                }
+            }
             _ => {}
         }
     }

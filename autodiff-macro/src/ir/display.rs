@@ -139,6 +139,7 @@ impl Func {
             }
             InstKind::Helper { name, args } => format!("d::{name} {}", list(args)),
             InstKind::CastBack { source, g } => format!("cast_back {g} to {source}"),
+            InstKind::GradAs { like, g } => format!("grad_as {g} like {like}"),
             InstKind::CallJvp {
                 path,
                 args,

@@ -265,6 +265,9 @@ pub enum InstKind {
     Helper { name: String, args: Vec<Value> },
     /// The cotangent of an `as` cast's source: `g` converted back.
     CastBack { source: Value, g: Value },
+    /// The gradient `g` a callee returned for a value lent with a coercion (an array lent as a
+    /// slice gets a `Vec` back), converted to the gradient type of `like` (the array).
+    GradAs { like: Value, g: Value },
     /// `g_jvp(args, tangents)` through the runtime's call adapter: results are the value and
     /// its tangent. `tangents[k]` is the tangent of argument `k` if it has one.
     CallJvp {
@@ -534,7 +537,7 @@ macro_rules! inst_operands {
                 }
                 f(g);
             }
-            InstKind::CastBack { source, g } => {
+            InstKind::CastBack { source, g } | InstKind::GradAs { like: source, g } => {
                 f(source);
                 f(g);
             }
@@ -804,6 +807,49 @@ impl Func {
         self.insts[i.index()].results = results;
         self.block_mut(b).insts.push(i);
         i
+    }
+
+    /// `&a` (`a` itself or a version of it) where `a` is a fixed-size array:
+    /// a parameter declared `[T; N]` or `&[T; N]`, or a local made from an array literal. The
+    /// callee may take it as a slice and return a `Vec` for it.
+    pub fn lent_array(&self, arg: Value) -> Option<Value> {
+        let mut v = arg;
+        while let ValueDef::Result(i, 0) = self.value(v).def {
+            match self.inst(i).kind {
+                InstKind::Ref(u) => v = u,
+                _ => break,
+            }
+        }
+        let mut cur = v;
+        loop {
+            match self.value(cur).def {
+                ValueDef::Param(n) => {
+                    let ty = &self.params[n].ty;
+                    let is_array = match ty {
+                        syn::Type::Array(_) => true,
+                        syn::Type::Reference(r) => {
+                            r.mutability.is_none() && matches!(*r.elem, syn::Type::Array(_))
+                        }
+                        _ => false,
+                    };
+                    return is_array.then_some(v);
+                }
+                ValueDef::Result(i, 0) => match &self.inst(i).kind {
+                    InstKind::IndexSet { base, .. } | InstKind::Mutate { base, .. } => {
+                        cur = *base;
+                    }
+                    InstKind::Opaque { tokens, .. } => {
+                        let literal = matches!(
+                            syn::parse2::<syn::Expr>(tokens.clone()),
+                            Ok(syn::Expr::Array(_) | syn::Expr::Repeat(_))
+                        );
+                        return literal.then_some(v);
+                    }
+                    _ => return None,
+                },
+                _ => return None,
+            }
+        }
     }
 
     /// Operands an instruction reads directly (not those read inside its blocks).
