@@ -24,7 +24,7 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                 ));
             }
             InstKind::Mutate { m, unwrap, .. }
-                if m.def().option
+                if m.def().option()
                     && !unwrap
                     && inst.results.get(1).is_some_and(|&r| act.is_active(r)) =>
             {
@@ -47,19 +47,26 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                 let s = name.to_string();
                 let mut ops = vec![*recv];
                 ops.extend(args);
-                let pure = prim::is_discrete_method(&s) || crate::lower::is_shape_query(&s);
+                let pure = prim::is_discrete_method(&s)
+                    || crate::lower::is_shape_query(&s)
+                    || prim::places::is_read(&s);
                 if let Some(root) = recv_mut {
                     if !pure && ops.iter().any(|&v| act.varied[v.index()]) {
                         // The method may change `root`; whatever it stores there, or moves
                         // around, the derivative would not follow: the gradient would silently
                         // be wrong, so this is an error even when the result is unused.
+                        let advice = match prim::places::advice(&s) {
+                            Some(a) => format!(" Instead of `{s}`: {a}."),
+                            None => String::new(),
+                        };
                         errors.push(syn::Error::new(
                             name.span(),
                             format!(
                                 "`{root}.{s}(..)` may change `{root}`, and a differentiated \
                                  value is involved: the derivative cannot follow what `{s}` \
                                  does to `{root}`; the mutations it follows are element \
-                                 assignments (`{root}[i] = ..`) and {}",
+                                 assignments (`{root}[i] = ..`), writes through \
+                                 `for e in {root}.iter_mut()`, and the methods {}.{advice}",
                                 prim::places::list()
                             ),
                         ));

@@ -374,14 +374,21 @@ impl Rev<'_> {
             });
         }
         for (k, &a) in args.iter().enumerate() {
-            if !def.diff[k] {
+            if !def.diff(k) {
                 hargs.push(a);
             }
         }
         if def.old_len {
             hargs.push(self.emit1(pb, InstKind::Shape(base), Ty::Unknown));
         }
-        let n_diff = def.diff.iter().filter(|&&d| d).count();
+        if def.arg_shapes {
+            for (k, &a) in args.iter().enumerate() {
+                if def.diff(k) {
+                    hargs.push(self.emit1(pb, InstKind::Shape(a), Ty::Unknown));
+                }
+            }
+        }
+        let n_diff = (0..args.len()).filter(|&k| def.diff(k)).count();
         let elem = self.elem_ty(base);
         let parts = self.emit(
             pb,
@@ -395,11 +402,11 @@ impl Rev<'_> {
         );
         let mut parts = parts.into_iter();
         for (k, &a) in args.iter().enumerate() {
-            if def.diff[k] {
+            if def.diff(k) {
                 let c = parts
                     .next()
                     .expect("one cotangent per differentiable argument");
-                if def.name != "extend_from_slice" && def.name != "copy_from_slice" {
+                if def.args[k] == crate::prim::places::Arg::Elem {
                     self.tys.set(c, elem);
                 }
                 self.contrib(pb, a, c, adj);

@@ -239,7 +239,7 @@ pub fn analyze(f: &Func) -> Types {
                     x @ (Ty::Elems(_) | Ty::Bottom) => x,
                     _ => Ty::Unknown,
                 }),
-                InstKind::Mutate { base, .. } => {
+                InstKind::Mutate { m, base, .. } => {
                     let (version, elem) = match get(&tys, *base) {
                         x @ Ty::Elems(t) => (x, Ty::Float(t)),
                         Ty::Bottom => (Ty::Bottom, Ty::Bottom),
@@ -247,7 +247,13 @@ pub fn analyze(f: &Func) -> Types {
                     };
                     set(&mut tys, inst.results[0], version);
                     if let Some(&r) = inst.results.get(1) {
-                        set(&mut tys, r, elem);
+                        // An element, or the removed tail (`split_off`): a container like the
+                        // place.
+                        let returned = match m.def().returns {
+                            crate::prim::places::Returns::Values => version,
+                            _ => elem,
+                        };
+                        set(&mut tys, r, returned);
                     }
                     None
                 }

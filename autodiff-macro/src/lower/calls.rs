@@ -37,7 +37,7 @@ impl Lowering {
                     return v;
                 }
                 if let Some(m) = MutId::find(&inner.method.to_string()) {
-                    if m.def().option && inner.turbofish.is_none() {
+                    if m.def().option() && inner.turbofish.is_none() {
                         return self.mutation(b, inner, m, true);
                     }
                 }
@@ -159,13 +159,13 @@ impl Lowering {
                 return None;
             }
         };
-        if mc.args.len() != def.args {
+        if mc.args.len() != def.args.len() {
             self.err_at(
                 &mc.method,
                 format!(
                     "`{}` takes {} argument(s) here, found {}",
                     def.name,
-                    def.args,
+                    def.args.len(),
                     mc.args.len()
                 ),
             );
@@ -178,11 +178,11 @@ impl Lowering {
         }
         let mut kind = self.kind(base);
         for (k, &a) in args.iter().enumerate() {
-            if def.diff[k] {
+            if def.diff(k) {
                 kind = kind.join(self.kind(a));
             }
         }
-        let n = 1 + usize::from(def.returns);
+        let n = 1 + usize::from(def.returns());
         let i = self.f.push_inst(
             b,
             InstKind::Mutate {
