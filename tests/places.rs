@@ -258,3 +258,173 @@ fn array_swap_and_reverse() {
         fd("array moves", array_moves, x, d);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The three checks of a function of a slice and a scalar, for the operations below: `_grad`
+// against the analytic gradient, against central differences, and forward mode (`_jvp` against
+// directional differences, against `_vjp` by the dot-product test, and against the analytic
+// gradient along each direction).
+// ---------------------------------------------------------------------------------------------
+
+macro_rules! check_slice_scalar {
+    ($f:ident, $grad:ident, $jvp:ident, $vjp:ident, $x:expr, $y:expr, $expected:expr) => {{
+        let (x, y): (Vec<f64>, f64) = ($x.to_vec(), $y);
+        let (ex, ey): (Vec<f64>, f64) = $expected;
+        let what = format!("{} at {x:?}, {y}", stringify!($f));
+        let (value, (dx, dy)) = $grad(&x, y);
+        assert_eq!(value, $f(&x, y), "{what}: the value");
+        assert_eq!(dx.len(), x.len(), "{what}");
+        for i in 0..x.len() {
+            close(&format!("{what}: ∂x[{i}]"), dx[i], ex[i], TOL);
+        }
+        close(&format!("{what}: ∂y"), dy, ey, TOL);
+        let r = gradcheck(
+            |p: &(Vec<f64>, f64)| $f(&p.0, p.1),
+            &(x.clone(), y),
+            &(dx, dy),
+        );
+        assert!(r.passed(), "{what}: {r}");
+        let pairs = forward(&what).check(
+            &(x.clone(), y),
+            |p| $f(&p.0, p.1),
+            |p, v| $jvp(&p.0, p.1, &v.0, v.1),
+            |p, w| {
+                let (value, pullback) = $vjp(&p.0, p.1);
+                (value, pullback(w))
+            },
+        );
+        for ((vx, vy), t) in pairs {
+            let expected: f64 = (0..x.len()).map(|i| ex[i] * vx[i]).sum::<f64>() + ey * vy;
+            close(&format!("{what}: tangent"), t, expected, TOL);
+        }
+    }};
+}
+
+/// `Σ (i+1)·v[i]`: position weights, so that a misplaced element changes the value.
+fn weighted(v: &[f64]) -> f64 {
+    v.iter().enumerate().map(|(i, e)| (i + 1) as f64 * e).sum()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rotations: `rotate_left(k)`, `rotate_right(k)`; the adjoint is the inverse rotation.
+// ---------------------------------------------------------------------------------------------
+
+/// v = x rotated left by k then right by 1, so v[i] = x[(i + k − 1) mod n];
+/// y = w·Σ (i+1)·v[i]: ∂x[j] = w·(((j − k + 1) mod n) + 1), ∂w = Σ (i+1)·v[i].
+#[differentiate]
+fn rotated(x: &[f64], w: f64) -> f64 {
+    let mut v = x.to_vec();
+    let k = 2;
+    v.rotate_left(k);
+    v.rotate_right(1);
+    let mut s = 0.0;
+    for i in 0..v.len() {
+        s += v[i] * w * (i + 1) as f64;
+    }
+    s
+}
+
+#[test]
+fn rotate_a_vec() {
+    for (x, w) in [
+        (vec![0.5, -1.5, 2.0, 0.25, 3.0], 1.3),
+        (vec![1.0, 2.0], -0.7),
+    ] {
+        let n = x.len();
+        let mut v = x.clone();
+        v.rotate_left(2 % n);
+        v.rotate_right(1);
+        let ex = (0..n)
+            .map(|j| w * (((j + 2 * n - 2 + 1) % n) + 1) as f64)
+            .collect();
+        check_slice_scalar!(
+            rotated,
+            rotated_grad,
+            rotated_jvp,
+            rotated_vjp,
+            x,
+            w,
+            (ex, weighted(&v))
+        );
+    }
+}
+
+/// An array parameter rotated in a loop, left or right as a branch on its contents says, and
+/// a `&mut` slice rotated right by 2: y = Σ (i+1)·a'[i]·b'[i] with a' = π(a), b'[i] = b[(i − 2)
+/// mod n]. ∂a[j] = (p+1)·b'[p] where p is the final position of a[j]; ∂b[j] = (q+1)·a'[q] with
+/// q = (j + 2) mod n.
+#[differentiate]
+fn rotated_array(mut a: [f64; 4], buf: &mut [f64], steps: usize) -> f64 {
+    for _ in 0..steps {
+        if a[0] > a[1] {
+            a.rotate_left(1);
+        } else {
+            a.rotate_right(3);
+        }
+    }
+    buf.rotate_right(2);
+    let mut s = 0.0;
+    for i in 0..4 {
+        s += (i + 1) as f64 * a[i] * buf[i];
+    }
+    s
+}
+
+/// Where each element of `a` ends after `rotated_array`'s loop (the same moves on positions).
+fn rotated_positions(a: [f64; 4], steps: usize) -> [usize; 4] {
+    let mut moved = [(a[0], 0), (a[1], 1), (a[2], 2), (a[3], 3)];
+    for _ in 0..steps {
+        if moved[0].0 > moved[1].0 {
+            moved.rotate_left(1);
+        } else {
+            moved.rotate_right(3);
+        }
+    }
+    let mut at = [0; 4];
+    for (p, &(_, j)) in moved.iter().enumerate() {
+        at[j] = p;
+    }
+    at
+}
+
+#[test]
+fn rotate_an_array_parameter_and_a_mut_slice() {
+    let b = [0.5, -1.0, 2.0, 1.5];
+    for (a, steps) in [([3.0, 1.0, -2.0, 0.5], 3), ([-1.0, 2.0, 0.25, 4.0], 5)] {
+        let mut buf = b.to_vec();
+        let (y, (da, db)) = rotated_array_grad(a, &mut buf, steps);
+        // The function rotated the caller's buffer, and so did the gradient's forward pass.
+        let mut expected_buf = b;
+        expected_buf.rotate_right(2);
+        assert_eq!(buf, expected_buf);
+        assert_eq!(y, rotated_array(a, &mut b.to_vec(), steps));
+        let at = rotated_positions(a, steps);
+        let mut moved = [0.0; 4];
+        for j in 0..4 {
+            moved[at[j]] = a[j];
+        }
+        for j in 0..4 {
+            let p = at[j];
+            close("∂a", da[j], (p + 1) as f64 * expected_buf[p], TOL);
+            let q = (j + 2) % 4;
+            close("∂buf", db[j], (q + 1) as f64 * moved[q], TOL);
+        }
+        let f = |p: &([f64; 4], Vec<f64>)| rotated_array(p.0, &mut p.1.clone(), steps);
+        let r = gradcheck(f, &(a, b.to_vec()), &(da, db));
+        assert!(r.passed(), "{r}");
+        forward("rotated array").check(
+            &(a, b.to_vec()),
+            f,
+            |p, v| {
+                let mut buf = p.1.clone();
+                let out = rotated_array_jvp(p.0, &mut buf, steps, v.0, &v.1);
+                assert_eq!(buf, expected_buf, "_jvp rotates the buffer");
+                out
+            },
+            |p, g| {
+                let (value, pullback) = rotated_array_vjp(p.0, &mut p.1.clone(), steps);
+                (value, pullback(g))
+            },
+        );
+    }
+}

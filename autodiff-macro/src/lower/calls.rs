@@ -65,7 +65,7 @@ impl Lowering {
         if chain::parse_chain(&mc.receiver, false).is_some()
             || matches!(
                 name.as_str(),
-                "iter" | "into_iter" | "windows" | "chunks" | "chunks_exact"
+                "iter" | "into_iter" | "iter_mut" | "windows" | "chunks" | "chunks_exact"
             ) && !mc.args.iter().any(closures::is_closure_like)
                 && chain::parse_chain(&Expr::MethodCall(mc.clone()), false).is_some()
         {
@@ -96,7 +96,11 @@ impl Lowering {
         let recv = self.place_expr(b, &mc.receiver);
         let mut args = Vec::new();
         for a in &mc.args {
-            args.push(self.expr(b, a, true));
+            args.push(match a {
+                // `v.drain(1..)`, `v.get(1..3)`: a range of indices, run as written.
+                Expr::Range(_) => self.opaque(b, a.to_token_stream(), Kind::Discrete, true, span),
+                a => self.expr(b, a, true),
+            });
         }
         let recv = recv?;
         let args = args.into_iter().collect::<Option<Vec<Value>>>()?;
@@ -273,7 +277,8 @@ impl Lowering {
 
     /// The variable a method receiver is rooted in (`v` in `v.push(..)`, `s.buf.push(..)`,
     /// `v[i].push(..)`, `v.iter_mut().next()`), if it is declared `mut` or is a `&mut`
-    /// parameter: a method called there may change it.
+    /// parameter: a method called there may change it. Not through a method that only reads
+    /// (`v.last().unwrap_or(..)` borrows `v` shared, or copies from it).
     pub(super) fn mutable_root(&self, e: &Expr) -> Option<syn::Ident> {
         match e {
             Expr::Path(p) if p.qself.is_none() => {
@@ -285,7 +290,9 @@ impl Lowering {
             Expr::Group(g) => self.mutable_root(&g.expr),
             Expr::Field(f) => self.mutable_root(&f.base),
             Expr::Index(ix) => self.mutable_root(&ix.expr),
-            Expr::MethodCall(mc) => self.mutable_root(&mc.receiver),
+            Expr::MethodCall(mc) if !prim::places::is_read(&mc.method.to_string()) => {
+                self.mutable_root(&mc.receiver)
+            }
             Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => self.mutable_root(&u.expr),
             _ => None,
         }

@@ -79,7 +79,13 @@ impl Lowering {
         span: Span,
         consume: &mut dyn FnMut(&mut Self, Block, Item),
     ) {
-        // Variables the chain's closures assign (an `FnMut` closure counting) are carried too.
+        // Containers written through the items, and variables the chain's closures assign (an
+        // `FnMut` closure counting), are carried too.
+        for s in p.cell_slots() {
+            if !slots.contains(&s) {
+                slots.push(s);
+            }
+        }
         for s in self.assigned_slots(|v| {
             // A closure's body, or the local closure a name refers to.
             for f in fns {

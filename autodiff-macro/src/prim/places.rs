@@ -330,7 +330,7 @@ pub const ADVICE: &[(&str, &str)] = &[
     ),
     (
         "as_mut_slice",
-        "index the vector itself (`v[i] = ..`) or loop with `for e in v.iter_mut()`",
+        "index the container itself (`v[i] = ..`) or loop with `for e in v.iter_mut()`",
     ),
     (
         "split_at_mut",
