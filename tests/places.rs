@@ -428,3 +428,468 @@ fn rotate_an_array_parameter_and_a_mut_slice() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// `split_off(at)`: the returned tail is a new differentiated `Vec`; the adjoint concatenates.
+// ---------------------------------------------------------------------------------------------
+
+/// v = [x0, x1, x2·w, x3]; t = v.split_off(2) = [x2·w, x3], then t.push(w²):
+/// y = v0·t0 + 2·v1 + 3·t1·t2 + |v| = x0·x2·w + 2·x1 + 3·x3·w² + 2:
+/// ∂x = [x2·w, 2, x0·w, 3w²], ∂w = x0·x2 + 6·x3·w.
+#[differentiate]
+fn split(x: &[f64], w: f64) -> f64 {
+    let mut v = x.to_vec();
+    v[2] *= w;
+    let mut t = v.split_off(2);
+    t.push(w * w);
+    v[0] * t[0] + 2.0 * v[1] + 3.0 * t[1] * t[2] + v.len() as f64
+}
+
+#[test]
+fn split_off_a_vec() {
+    for (x, w) in [([0.5, -1.5, 2.0, 0.25], 1.3), ([-1.0, 3.0, 0.5, 2.0], -0.4)] {
+        let ex = vec![x[2] * w, 2.0, x[0] * w, 3.0 * w * w];
+        let ey = x[0] * x[2] + 6.0 * x[3] * w;
+        check_slice_scalar!(split, split_grad, split_jvp, split_vjp, x, w, (ex, ey));
+    }
+}
+
+/// The caller's buffer gets `w` pushed, then, when it is longer than 2, its tail split off and
+/// dropped (an unused tail: its cotangent is zero): y = Σ (i+1)·out'[i]² over what is left.
+/// With out = [b0] (too short): y = b0² + 2w², ∂b = [2b0], ∂w = 4w; with out = [b0, b1, ..]:
+/// y = b0² + 2b1², ∂b = [2b0, 4b1, 0, ..], ∂w = 0.
+#[differentiate]
+fn split_buffer(out: &mut Vec<f64>, w: f64) -> f64 {
+    out.push(w);
+    if out.len() > 2 {
+        let _tail = out.split_off(2);
+    }
+    let mut s = 0.0;
+    for i in 0..out.len() {
+        s += out[i] * out[i] * (i + 1) as f64;
+    }
+    s
+}
+
+#[test]
+fn split_off_a_mut_buffer_in_a_branch() {
+    let w = 0.75;
+    for b in [vec![1.5], vec![1.5, -2.0], vec![1.5, -2.0, 0.5]] {
+        let mut out = b.clone();
+        let (y, (db, dw)) = split_buffer_grad(&mut out, w);
+        let mut expected = b.clone();
+        assert_eq!(y, split_buffer(&mut expected, w));
+        assert_eq!(out, expected, "the buffer as the function leaves it");
+        let (eb, ew): (Vec<f64>, f64) = if b.len() == 1 {
+            (vec![2.0 * b[0]], 4.0 * w)
+        } else {
+            let mut eb = vec![0.0; b.len()];
+            eb[0] = 2.0 * b[0];
+            eb[1] = 4.0 * b[1];
+            (eb, 0.0)
+        };
+        assert_eq!(db.len(), b.len());
+        for i in 0..b.len() {
+            close("∂b", db[i], eb[i], TOL);
+        }
+        close("∂w", dw, ew, TOL);
+        let f = |p: &(Vec<f64>, f64)| split_buffer(&mut p.0.clone(), p.1);
+        let r = gradcheck(f, &(b.clone(), w), &(db, dw));
+        assert!(r.passed(), "{r}");
+        forward("split buffer").check(
+            &(b.clone(), w),
+            f,
+            |p, v| split_buffer_jvp(&mut p.0.clone(), p.1, &v.0, v.1),
+            |p, g| {
+                let (value, pullback) = split_buffer_vjp(&mut p.0.clone(), p.1);
+                (value, pullback(g))
+            },
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// `first()`, `last()`, `get(i)`: element reads; the adjoint adds into that element.
+// ---------------------------------------------------------------------------------------------
+
+/// v = x followed by w²; y = *v.first()·v.last() + v.get(1).copied()·w + *x.last() + Σ_{k<2}
+/// k·v.first().copied() = x0·w² + x1·w + x_{n−1} + x0:
+/// ∂x = [w² + 1, w, .., 1] (the last one adding 1 to whatever it is), ∂w = 2·x0·w + x1.
+#[differentiate]
+fn ends(x: &[f64], w: f64) -> f64 {
+    let mut v = x.to_vec();
+    v.push(w * w);
+    let last = v.last().unwrap();
+    let first = *v.first().unwrap();
+    let mut s = first * last + v.get(1).copied().unwrap() * w + *x.last().unwrap();
+    for k in 0..2 {
+        s += v.first().copied().expect("not empty") * k as f64;
+    }
+    s + *last * 0.0
+}
+
+#[test]
+fn first_last_and_get_read_elements() {
+    for (x, w) in [(vec![0.5, -1.5, 2.0], 1.3), (vec![-1.0, 3.0], 0.4)] {
+        let n = x.len();
+        let mut ex = vec![0.0; n];
+        ex[0] += w * w + 1.0;
+        ex[1] += w;
+        ex[n - 1] += 1.0;
+        let ey = 2.0 * x[0] * w + x[1];
+        check_slice_scalar!(ends, ends_grad, ends_jvp, ends_vjp, x, w, (ex, ey));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loops that write through their items: `for e in v.iter_mut()`, `for e in &mut v`,
+// `.enumerate()`, `.rev()`, `.zip(..)`, `for_each`; lowered to index loops with element writes.
+// ---------------------------------------------------------------------------------------------
+
+/// v ← 3x, then v ← sin v, then v[i] += w·i, then v[i] += x[i]·w (through a zip), doubled by
+/// `for_each`: v[i] = 2·(sin 3x[i] + w·i + w·x[i]); y = Σ v[i]²:
+/// ∂x[i] = 2v[i]·2·(3 cos 3x[i] + w), ∂w = Σ 2v[i]·2·(i + x[i]).
+#[differentiate]
+fn through_items(x: &[f64], w: f64) -> f64 {
+    let mut v = x.to_vec();
+    for e in v.iter_mut() {
+        *e *= 3.0;
+    }
+    for e in &mut v {
+        *e = e.sin();
+    }
+    for (i, e) in v.iter_mut().enumerate() {
+        *e += w * i as f64;
+    }
+    for (e, xi) in v.iter_mut().zip(x) {
+        *e += xi * w;
+    }
+    v.iter_mut().for_each(|e| *e *= 2.0);
+    let mut s = 0.0;
+    for e in v.iter() {
+        s += e * e;
+    }
+    s
+}
+
+#[test]
+fn write_through_the_items_of_a_vec() {
+    for (x, w) in [(vec![0.5f64, -1.5, 2.0], 1.3f64), (vec![0.25], -0.6)] {
+        let v: Vec<f64> = (0..x.len())
+            .map(|i| 2.0 * ((3.0 * x[i]).sin() + w * i as f64 + w * x[i]))
+            .collect();
+        let ex = (0..x.len())
+            .map(|i| 4.0 * v[i] * (3.0 * (3.0 * x[i]).cos() + w))
+            .collect();
+        let ey = (0..x.len()).map(|i| 4.0 * v[i] * (i as f64 + x[i])).sum();
+        check_slice_scalar!(
+            through_items,
+            through_items_grad,
+            through_items_jvp,
+            through_items_vjp,
+            x,
+            w,
+            (ex, ey)
+        );
+    }
+}
+
+/// A local array written through its items with a branch on each element and a nested loop:
+/// h = [1, −2, 3]·x, then the positive ones times y and the others minus i·y. With x > 0:
+/// h = [xy, −2x − y, 3xy], f = h0 + 2h1 + 3h2 = 10xy − 4x − 2y: ∇ = (10y − 4, 10x − 2).
+#[differentiate]
+fn array_items(x: f64, y: f64) -> f64 {
+    let mut h = [1.0, -2.0, 3.0];
+    for (i, e) in h.iter_mut().enumerate() {
+        *e *= x;
+        if *e > 0.0 {
+            *e = *e * y;
+        } else {
+            for _ in 0..i {
+                *e -= y;
+            }
+        }
+    }
+    h[0] + 2.0 * h[1] + 3.0 * h[2]
+}
+
+#[test]
+fn write_through_the_items_of_a_local_array() {
+    for (x, y) in [(0.5, 1.5), (2.0, -0.25)] {
+        let (value, d) = array_items_grad(x, y);
+        assert_eq!(value, array_items(x, y));
+        close2("array items", d, (10.0 * y - 4.0, 10.0 * x - 2.0));
+        fd2("array items", array_items, (x, y), d);
+        let pairs =
+            forward("array items").two((x, y), array_items, array_items_jvp, array_items_vjp);
+        tangents_are2("array items", &pairs, (10.0 * y - 4.0, 10.0 * x - 2.0), TOL);
+    }
+}
+
+/// `&mut` parameters written through their items: buf ← buf·w (`iter_mut`), out ← out + w²
+/// (`iter_mut().rev()`), then out[i] ← out[i]·buf[i] (zipped with `buf`), then doubled (`for o
+/// in &mut *out`), read back: y = Σ out'[i] = 2·Σ (o_i + w²)·b_i·w: ∂b_i = 2(o_i + w²)·w,
+/// ∂o_i = 2b_i·w, ∂w = 2·Σ b_i·(o_i + 3w²).
+#[differentiate]
+fn through_buffers(buf: &mut [f64], out: &mut Vec<f64>, w: f64) -> f64 {
+    for e in buf.iter_mut() {
+        *e *= w;
+    }
+    for e in out.iter_mut().rev() {
+        *e += w * w;
+    }
+    for (o, b) in out.iter_mut().zip(buf.iter()) {
+        *o *= b;
+    }
+    for o in &mut *out {
+        *o *= 2.0;
+    }
+    let mut s = 0.0;
+    for o in out.iter() {
+        s += o;
+    }
+    s
+}
+
+#[test]
+fn write_through_the_items_of_mut_parameters() {
+    let (b, o) = (vec![0.5, -1.5, 2.0], vec![1.0, 0.25, -3.0]);
+    for w in [1.3, -0.7] {
+        let (mut buf, mut out) = (b.clone(), o.clone());
+        let (y, (db, dout, dw)) = through_buffers_grad(&mut buf, &mut out, w);
+        let (mut eb, mut eo) = (b.clone(), o.clone());
+        assert_eq!(y, through_buffers(&mut eb, &mut eo, w));
+        assert_eq!(
+            (buf, out),
+            (eb, eo),
+            "the buffers as the function leaves them"
+        );
+        for i in 0..3 {
+            close("∂buf", db[i], 2.0 * (o[i] + w * w) * w, TOL);
+            close("∂out", dout[i], 2.0 * b[i] * w, TOL);
+        }
+        let ew: f64 = (0..3).map(|i| 2.0 * b[i] * (o[i] + 3.0 * w * w)).sum();
+        close("∂w", dw, ew, TOL);
+        let f = |p: &(Vec<f64>, Vec<f64>, f64)| {
+            through_buffers(&mut p.0.clone(), &mut p.1.clone(), p.2)
+        };
+        let p = (b.clone(), o.clone(), w);
+        let r = gradcheck(f, &p, &(db, dout, dw));
+        assert!(r.passed(), "{r}");
+        forward("through buffers").check(
+            &p,
+            f,
+            |p, v| through_buffers_jvp(&mut p.0.clone(), &mut p.1.clone(), p.2, &v.0, &v.1, v.2),
+            |p, g| {
+                let (value, pullback) =
+                    through_buffers_vjp(&mut p.0.clone(), &mut p.1.clone(), p.2);
+                (value, pullback(g))
+            },
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// `first_mut`, `last_mut`, `get_mut`: element writes.
+// ---------------------------------------------------------------------------------------------
+
+/// v = x; *first_mut ← w·v0; *last_mut += w; *get_mut(1) *= v0 (the new one):
+/// v = [w·x0, x1·w·x0, x2 + w]; y = Σ (i+1)·v[i] = w·x0 + 2·w·x0·x1 + 3·(x2 + w):
+/// ∂x = [w + 2w·x1, 2w·x0, 3], ∂w = x0 + 2·x0·x1 + 3.
+#[differentiate]
+fn through_accessors(x: &[f64], w: f64) -> f64 {
+    let mut v = x.to_vec();
+    *v.first_mut().unwrap() = w * v[0];
+    *v.last_mut().unwrap() += w;
+    let v0 = v[0];
+    *v.get_mut(1).expect("three elements") *= v0;
+    let mut s = 0.0;
+    for i in 0..v.len() {
+        s += (i + 1) as f64 * v[i];
+    }
+    s
+}
+
+#[test]
+fn write_through_first_last_and_get_mut() {
+    for (x, w) in [([0.5, -1.5, 2.0], 1.3), ([-1.0, 3.0, 0.25], -0.4)] {
+        let ex = vec![w + 2.0 * w * x[1], 2.0 * w * x[0], 3.0];
+        let ey = x[0] + 2.0 * x[0] * x[1] + 3.0;
+        check_slice_scalar!(
+            through_accessors,
+            through_accessors_grad,
+            through_accessors_jvp,
+            through_accessors_vjp,
+            x,
+            w,
+            (ex, ey)
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Arrays `[f64; N]`: `reverse`, `rotate_*`, `fill`, `swap`, `copy_from_slice`,
+// `clone_from_slice` on local arrays and array parameters, in branches and loops.
+// ---------------------------------------------------------------------------------------------
+
+/// h ← x (`copy_from_slice`), a reversed, h swapped, then when c > 0 a rotated left, otherwise
+/// filled with c; h rotated right twice (in a loop); y = Σ (i+1)·a[i]·h[i] + c·h[0].
+/// c > 0: a = [a1, a0, a2], h = [x1, x0, x2]: y = a1x1 + 2a0x0 + 3a2x2 + c·x1:
+/// ∂a = [2x0, x1, 3x2], ∂x = [2a0, a1 + c, 3a2], ∂c = x1.
+/// c ≤ 0: a = [c, c, c]: y = c·(x1 + 2x0 + 3x2) + c·x1: ∂a = 0, ∂x = [2c, 2c, 3c],
+/// ∂c = 2x0 + 2x1 + 3x2.
+#[differentiate]
+fn array_moves_all(mut a: [f64; 3], x: &[f64], c: f64) -> f64 {
+    let mut h = [0.0; 3];
+    h.copy_from_slice(x);
+    a.reverse();
+    h.swap(0, 2);
+    if c > 0.0 {
+        a.rotate_left(1);
+    } else {
+        a.fill(c);
+    }
+    for _ in 0..2 {
+        h.rotate_right(1);
+    }
+    let mut s = c * h[0];
+    for i in 0..3 {
+        s += (i + 1) as f64 * a[i] * h[i];
+    }
+    s
+}
+
+#[test]
+fn every_mutation_of_arrays() {
+    let (a, x) = ([0.5, -1.5, 2.0], vec![1.0, 0.25, -3.0]);
+    for c in [0.8, -1.2] {
+        let (y, (da, dx, dc)) = array_moves_all_grad(a, &x, c);
+        assert_eq!(y, array_moves_all(a, &x, c));
+        let (ea, ex, ec) = if c > 0.0 {
+            (
+                [2.0 * x[0], x[1], 3.0 * x[2]],
+                [2.0 * a[0], a[1] + c, 3.0 * a[2]],
+                x[1],
+            )
+        } else {
+            (
+                [0.0; 3],
+                [2.0 * c, 2.0 * c, 3.0 * c],
+                2.0 * x[0] + 2.0 * x[1] + 3.0 * x[2],
+            )
+        };
+        for i in 0..3 {
+            close("∂a", da[i], ea[i], TOL);
+            close("∂x", dx[i], ex[i], TOL);
+        }
+        close("∂c", dc, ec, TOL);
+        let p = (a, x.clone(), c);
+        let f = |p: &([f64; 3], Vec<f64>, f64)| array_moves_all(p.0, &p.1, p.2);
+        let r = gradcheck(f, &p, &(da, dx, dc));
+        assert!(r.passed(), "{r}");
+        let pairs = forward("array moves").check(
+            &p,
+            f,
+            |p, v| array_moves_all_jvp(p.0, &p.1, p.2, v.0, &v.1, v.2),
+            |p, g| {
+                let (value, pullback) = array_moves_all_vjp(p.0, &p.1, p.2);
+                (value, pullback(g))
+            },
+        );
+        for ((va, vx, vc), t) in pairs {
+            let expected: f64 =
+                (0..3).map(|i| ea[i] * va[i] + ex[i] * vx[i]).sum::<f64>() + ec * vc;
+            close("array moves, tangent", t, expected, TOL);
+        }
+    }
+}
+
+/// A `&mut [f64; 2]` parameter swapped and overwritten from a local array by
+/// `clone_from_slice`, a local array reversed in a loop (an odd number of times):
+/// g = [2x, x²] reversed thrice = [x², 2x]; b ← g; y = b0·w + 3·b1 = x²·w + 6x, and b's initial
+/// contents are overwritten: ∂b = 0, ∂x = 2xw + 6, ∂w = x².
+#[differentiate]
+fn array_buffer(b: &mut [f64; 2], x: f64, w: f64) -> f64 {
+    let mut g = [2.0 * x, x * x];
+    for _ in 0..3 {
+        g.reverse();
+    }
+    b.swap(0, 1);
+    b.clone_from_slice(&g);
+    b[0] * w + 3.0 * b[1]
+}
+
+#[test]
+fn array_buffer_swapped_and_overwritten() {
+    for (x, w) in [(0.5, 1.5), (-2.0, 0.25)] {
+        let start = [7.0, -8.0];
+        let mut b = start;
+        let (y, (db, dx, dw)) = array_buffer_grad(&mut b, x, w);
+        assert_eq!(b, [x * x, 2.0 * x], "the buffer as the function leaves it");
+        assert_eq!(y, array_buffer(&mut start.clone(), x, w));
+        assert_eq!(db, [0.0; 2]);
+        close("∂x", dx, 2.0 * x * w + 6.0, TOL);
+        close("∂w", dw, x * x, TOL);
+        let f = |p: &([f64; 2], f64, f64)| array_buffer(&mut p.0.clone(), p.1, p.2);
+        let r = gradcheck(f, &(start, x, w), &(db, dx, dw));
+        assert!(r.passed(), "{r}");
+        forward("array buffer").check(
+            &(start, x, w),
+            f,
+            |p, v| array_buffer_jvp(&mut p.0.clone(), p.1, p.2, &v.0, v.1, v.2),
+            |p, g| {
+                let (value, pullback) = array_buffer_vjp(&mut p.0.clone(), p.1, p.2);
+                (value, pullback(g))
+            },
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The gradient runs wherever the function runs: lengths read after mutations that shrink.
+// ---------------------------------------------------------------------------------------------
+
+/// v = x truncated to 2, popped when longer than 1 (the popped element unused), rotated by 0,
+/// doubled through its items, its length read: v = [2x0] for a non-empty x, so
+/// y = |v| + Σ v[i]² = 1 + 4x0²: ∂x = [8x0, 0, ..]; an empty x gives y = 0 and an empty
+/// gradient.
+#[differentiate]
+fn shrink_then_len(x: &[f64]) -> f64 {
+    let mut v = x.to_vec();
+    v.truncate(2);
+    if v.len() > 1 {
+        let _ = v.pop();
+    }
+    v.rotate_left(0);
+    let mut s = v.len() as f64;
+    for e in v.iter_mut() {
+        *e *= 2.0;
+    }
+    for i in 0..v.len() {
+        s += v[i] * v[i];
+    }
+    s
+}
+
+#[test]
+fn shrinking_mutations_never_panic_in_the_gradient() {
+    for x in [
+        vec![],
+        vec![1.5],
+        vec![1.5, -2.0],
+        vec![1.5, -2.0, 0.5, 3.0],
+    ] {
+        let (y, dx) = shrink_then_len_grad(&x);
+        assert_eq!(y, shrink_then_len(&x));
+        assert_eq!(dx.len(), x.len());
+        for i in 0..x.len() {
+            // y = 4·x0² + 1 when x is not empty.
+            let e = if i == 0 { 8.0 * x[0] } else { 0.0 };
+            close("∂x", dx[i], e, TOL);
+        }
+        if !x.is_empty() {
+            let r = gradcheck(|x: &Vec<f64>| shrink_then_len(x), &x, &dx);
+            assert!(r.passed(), "{r}");
+        }
+    }
+}

@@ -370,6 +370,11 @@ impl Rev<'_> {
         if let Some(r) = r {
             hargs.push(match r_bar {
                 Some(g) => g,
+                // An element nothing read (perhaps still in its `Option`: `let _ = v.pop();`).
+                None if def.returns != crate::prim::places::Returns::Values => {
+                    let t = self.elem_ty(base);
+                    self.emit1(pb, InstKind::Const(quote!(0.0)), t)
+                }
                 None => self.zero(pb, r),
             });
         }

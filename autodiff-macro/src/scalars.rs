@@ -239,7 +239,9 @@ pub fn analyze(f: &Func) -> Types {
                     x @ (Ty::Elems(_) | Ty::Bottom) => x,
                     _ => Ty::Unknown,
                 }),
-                InstKind::Mutate { m, base, .. } => {
+                InstKind::Mutate {
+                    m, base, unwrap, ..
+                } => {
                     let (version, elem) = match get(&tys, *base) {
                         x @ Ty::Elems(t) => (x, Ty::Float(t)),
                         Ty::Bottom => (Ty::Bottom, Ty::Bottom),
@@ -249,8 +251,11 @@ pub fn analyze(f: &Func) -> Types {
                     if let Some(&r) = inst.results.get(1) {
                         // An element, or the removed tail (`split_off`): a container like the
                         // place.
+                        use crate::prim::places::Returns;
                         let returned = match m.def().returns {
-                            crate::prim::places::Returns::Values => version,
+                            Returns::Values => version,
+                            // `v.pop()` without `unwrap`: an `Option`.
+                            Returns::OptionElem if !unwrap => Ty::Unknown,
                             _ => elem,
                         };
                         set(&mut tys, r, returned);

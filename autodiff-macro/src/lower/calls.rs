@@ -212,6 +212,32 @@ impl Lowering {
         results.get(1).copied()
     }
 
+    /// `base.name(arg)` for a mutation of the table with one operand: the new version.
+    pub(super) fn mutate1(
+        &mut self,
+        b: Block,
+        name: &str,
+        base: Value,
+        arg: Value,
+        span: Span,
+    ) -> Option<Value> {
+        let m = MutId::find(name)?;
+        let kind = self.kind(base).join(self.kind(arg));
+        let i = self.f.push_inst(
+            b,
+            InstKind::Mutate {
+                m,
+                base,
+                args: vec![arg],
+                unwrap: false,
+            },
+            1,
+            kind,
+            span,
+        );
+        Some(self.f.inst(i).results[0])
+    }
+
     #[allow(clippy::too_many_arguments)]
     pub(super) fn method(
         &mut self,

@@ -273,26 +273,10 @@ impl Lowering {
             return true;
         }
         let Some(v) = value else { return true };
-        let Some(m) = MutId::find("assign") else {
-            return true;
-        };
         let k = self.kind(v);
         let r = self.inst1(b, InstKind::Ref(v), k, span);
-        let kind = self.kind(base).join(k);
-        let i = self.f.push_inst(
-            b,
-            InstKind::Mutate {
-                m,
-                base,
-                args: vec![r],
-                unwrap: false,
-            },
-            1,
-            kind,
-            span,
-        );
-        let new = self.f.inst(i).results[0];
-        self.assign(inner, Some(new));
+        let new = self.mutate1(b, "assign", base, r, span);
+        self.assign(inner, new);
         true
     }
 }

@@ -192,8 +192,18 @@ impl Lowering {
                 mutable,
             } => {
                 let cells = if *mutable || (*refs == 2 && self.deref_mut_param(expr).is_some()) {
-                    // `x.iter_mut()`, `&mut x`, or `x` a `&mut` parameter.
-                    let slot = match strip(expr) {
+                    // `x.iter_mut()`, `&mut x`, or `x` a `&mut` parameter (also `(&mut *x)`).
+                    let mut root = strip(expr);
+                    while let Expr::Reference(syn::ExprReference { expr, .. })
+                    | Expr::Unary(syn::ExprUnary {
+                        op: syn::UnOp::Deref(_),
+                        expr,
+                        ..
+                    }) = root
+                    {
+                        root = strip(expr);
+                    }
+                    let slot = match root {
                         Expr::Path(p) => p
                             .path
                             .get_ident()
