@@ -1,15 +1,22 @@
-//! Containers that hold differentiated values and change: local `Vec`s and arrays declared
-//! `mut`, `&mut` buffers the function fills and reads back, and every mutation the derivative
-//! follows (`push`, `pop`, `insert`, `remove`, `swap_remove`, `swap`, `reverse`, `fill`,
-//! `clear`, `truncate`, `resize`, `extend_from_slice`, `copy_from_slice`, element writes).
+//! Containers that hold differentiated values and change: local `Vec`s, arrays and ndarray
+//! arrays declared `mut`, `&mut` buffers the function fills and reads back, and every mutation
+//! the derivative follows (`push`, `pop`, `insert`, `remove`, `swap_remove`, `split_off`,
+//! `swap`, `reverse`, `rotate_left`, `rotate_right`, `fill`, `clear`, `truncate`, `resize`,
+//! `extend_from_slice`, `copy_from_slice`, `clone_from_slice`, ndarray's `assign`,
+//! `invert_axis`, `swap_axes`, `reverse_axes` and compound assignment, element writes, writes
+//! through `iter_mut` items and `first_mut`/`last_mut`/`get_mut`), and element reads through
+//! `first`, `last` and `get`.
 //!
 //! Each gradient is checked against the analytic derivative (in a comment) and against central
-//! finite differences through `autodiff::check`.
+//! finite differences through `autodiff::check`; the functions of the newer operations are also
+//! checked in forward mode (`_jvp` against directional differences, against `_vjp` by the
+//! dot-product test, and against the analytic gradient), and some in second order.
 
 #![allow(clippy::needless_range_loop)]
 
-use autodiff::check::gradcheck;
+use autodiff::check::{gradcheck, hvpcheck};
 use autodiff::differentiate;
+use ndarray::{Array1, Array2, Axis, array};
 
 mod common;
 use common::*;
@@ -311,7 +318,7 @@ fn weighted(v: &[f64]) -> f64 {
 
 /// v = x rotated left by k then right by 1, so v[i] = x[(i + k − 1) mod n];
 /// y = w·Σ (i+1)·v[i]: ∂x[j] = w·(((j − k + 1) mod n) + 1), ∂w = Σ (i+1)·v[i].
-#[differentiate]
+#[differentiate(hessian)]
 fn rotated(x: &[f64], w: f64) -> f64 {
     let mut v = x.to_vec();
     let k = 2;
@@ -436,7 +443,7 @@ fn rotate_an_array_parameter_and_a_mut_slice() {
 /// v = [x0, x1, x2·w, x3]; t = v.split_off(2) = [x2·w, x3], then t.push(w²):
 /// y = v0·t0 + 2·v1 + 3·t1·t2 + |v| = x0·x2·w + 2·x1 + 3·x3·w² + 2:
 /// ∂x = [x2·w, 2, x0·w, 3w²], ∂w = x0·x2 + 6·x3·w.
-#[differentiate]
+#[differentiate(hessian)]
 fn split(x: &[f64], w: f64) -> f64 {
     let mut v = x.to_vec();
     v[2] *= w;
@@ -549,7 +556,7 @@ fn first_last_and_get_read_elements() {
 /// v ← 3x, then v ← sin v, then v[i] += w·i, then v[i] += x[i]·w (through a zip), doubled by
 /// `for_each`: v[i] = 2·(sin 3x[i] + w·i + w·x[i]); y = Σ v[i]²:
 /// ∂x[i] = 2v[i]·2·(3 cos 3x[i] + w), ∂w = Σ 2v[i]·2·(i + x[i]).
-#[differentiate]
+#[differentiate(hessian)]
 fn through_items(x: &[f64], w: f64) -> f64 {
     let mut v = x.to_vec();
     for e in v.iter_mut() {
@@ -603,7 +610,7 @@ fn array_items(x: f64, y: f64) -> f64 {
     for (i, e) in h.iter_mut().enumerate() {
         *e *= x;
         if *e > 0.0 {
-            *e = *e * y;
+            *e *= y;
         } else {
             for _ in 0..i {
                 *e -= y;
@@ -891,5 +898,253 @@ fn shrinking_mutations_never_panic_in_the_gradient() {
             let r = gradcheck(|x: &Vec<f64>| shrink_then_len(x), &x, &dx);
             assert!(r.passed(), "{r}");
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// ndarray arrays: compound assignment with arrays and scalars (broadcasting a row), `assign`,
+// `fill`, `invert_axis`, `swap_axes`, `reverse_axes`, on local arrays and `&mut` parameters.
+// ---------------------------------------------------------------------------------------------
+
+/// c ← a, then += b, −= b/2, *= b, /= (b² + 1), += row (broadcast over the rows), += x, *= x:
+/// c = x·(u + r + x) with u = (a + b/2)·b/(b² + 1) elementwise; y = Σ c²:
+/// ∂a = 2c·x·b/(b² + 1), ∂b = 2c·x·((a + b)(b² + 1) − (ab + b²/2)·2b)/(b² + 1)²,
+/// ∂r_j = Σ_i 2c_ij·x, ∂x = Σ 2c·(u + r + 2x).
+#[differentiate]
+fn nd_compound(a: &Array2<f64>, b: &Array2<f64>, row: &Array1<f64>, x: f64) -> f64 {
+    let mut c = a.clone();
+    c += b;
+    c -= &(b * 0.5);
+    c *= b;
+    c /= &(b * b + 1.0);
+    c += row;
+    c += x;
+    c *= x;
+    (&c * &c).sum()
+}
+
+type NdArgs = (Array2<f64>, Array2<f64>, Array1<f64>, f64);
+
+#[test]
+fn compound_assignment_on_ndarray() {
+    let a = array![[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]];
+    let b = array![[1.0, 0.5, -2.0], [-0.5, 1.25, 0.75]];
+    let row = array![0.3, -0.2, 0.1];
+    for x in [0.7, -1.1] {
+        let (y, (da, db, dr, dx)) = nd_compound_grad(&a, &b, &row, x);
+        assert_eq!(y, nd_compound(&a, &b, &row, x));
+        let d = &b * &b + 1.0;
+        let u = (&a + &(&b * 0.5)) * &b / &d;
+        let c = (&u + &row + x) * x;
+        let ea = &c * 2.0 * x * &b / &d;
+        let du = ((&a + &b) * &d - (&a * &b + &b * &b * 0.5) * &b * 2.0) / (&d * &d);
+        let eb = &c * 2.0 * x * &du;
+        let er = (&c * 2.0 * x).sum_axis(Axis(0));
+        let ex = (&c * 2.0 * (&u + &row + 2.0 * x)).sum();
+        for (got, want) in [(&da, &ea), (&db, &eb)] {
+            for (g, e) in got.iter().zip(want.iter()) {
+                close("∂a, ∂b", *g, *e, TOL);
+            }
+        }
+        for (g, e) in dr.iter().zip(er.iter()) {
+            close("∂row", *g, *e, TOL);
+        }
+        close("∂x", dx, ex, TOL);
+        let p: NdArgs = (a.clone(), b.clone(), row.clone(), x);
+        let f = |p: &NdArgs| nd_compound(&p.0, &p.1, &p.2, p.3);
+        let r = gradcheck(f, &p, &(da, db, dr, dx));
+        assert!(r.passed(), "{r}");
+        forward("nd compound").check(
+            &p,
+            f,
+            |p, v| nd_compound_jvp(&p.0, &p.1, &p.2, p.3, &v.0, &v.1, &v.2, v.3),
+            |p, g| {
+                let (value, pullback) = nd_compound_vjp(&p.0, &p.1, &p.2, p.3);
+                (value, pullback(g))
+            },
+        );
+    }
+}
+
+/// c ← row broadcast over a's rows (`assign`), its columns reversed (`invert_axis`); d ← x
+/// everywhere (`fill`), transposed (`swap_axes`); e ← aᵀ (`reverse_axes`) with its rows
+/// reversed. With n columns: c_ij = r_{n−1−j}, d = x, e_ji = a_{i,n−1−j}, and
+/// y = Σ c⊙a + x·Σ d⊙e + e[0, 1] = Σ_ij r_{n−1−j}·a_ij + x²·Σ a + a_{1,n−1}:
+/// ∂a_ij = r_{n−1−j} + x² + [i = 1, j = n−1], ∂r_k = Σ_i a_{i,n−1−k}, ∂x = 2x·Σ a.
+#[differentiate]
+fn nd_moves(a: &Array2<f64>, row: &Array1<f64>, x: f64) -> f64 {
+    let mut c = a.clone();
+    c.assign(row);
+    c.invert_axis(Axis(1));
+    let mut d = a.clone();
+    d.fill(x);
+    d.swap_axes(0, 1);
+    let mut e = a.clone();
+    e.reverse_axes();
+    e.invert_axis(Axis(0));
+    (&c * a).sum() + (&d * &e).sum() * x + e[[0, 1]]
+}
+
+#[test]
+fn assign_fill_and_axes_on_ndarray() {
+    let a = array![[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]];
+    let row = array![0.3, -0.2, 0.1];
+    for x in [0.7, -1.1] {
+        let (y, (da, dr, dx)) = nd_moves_grad(&a, &row, x);
+        assert_eq!(y, nd_moves(&a, &row, x));
+        for ((i, j), g) in da.indexed_iter() {
+            let e = row[2 - j] + x * x + if (i, j) == (1, 2) { 1.0 } else { 0.0 };
+            close("∂a", *g, e, TOL);
+        }
+        for k in 0..3 {
+            close("∂row", dr[k], a[[0, 2 - k]] + a[[1, 2 - k]], TOL);
+        }
+        close("∂x", dx, 2.0 * x * a.sum(), TOL);
+        let p = (a.clone(), row.clone(), x);
+        let f = |p: &(Array2<f64>, Array1<f64>, f64)| nd_moves(&p.0, &p.1, p.2);
+        let r = gradcheck(f, &p, &(da, dr, dx));
+        assert!(r.passed(), "{r}");
+        forward("nd moves").check(
+            &p,
+            f,
+            |p, v| nd_moves_jvp(&p.0, &p.1, p.2, &v.0, &v.1, v.2),
+            |p, g| {
+                let (value, pullback) = nd_moves_vjp(&p.0, &p.1, p.2);
+                (value, pullback(g))
+            },
+        );
+    }
+}
+
+/// A `&mut` array parameter changed in place: c ← x·(c + r) (`*c += row; *c *= x`), its rows
+/// reversed; y = c'[0, 1]·S with S = Σ c' = x·(Σ c + m·Σ r), m rows, and
+/// c'[0, 1] = x·(c[m−1, 1] + r1): ∂c_ij = x·S·[i = m−1, j = 1] + c'01·x,
+/// ∂r_j = x·S·[j = 1] + c'01·x·m, ∂x = (c[m−1, 1] + r1)·S + c'01·(Σ c + m·Σ r).
+#[differentiate]
+fn nd_mut_param(c: &mut Array2<f64>, row: &Array1<f64>, x: f64) -> f64 {
+    *c += row;
+    *c *= x;
+    c.invert_axis(Axis(0));
+    c[[0, 1]] * c.sum()
+}
+
+#[test]
+fn ndarray_mut_parameter_changed_in_place() {
+    let c0 = array![[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]];
+    let row = array![0.3, -0.2, 0.1];
+    let m = 2.0;
+    for x in [0.7, -1.1] {
+        let mut c = c0.clone();
+        let (y, (dc, dr, dx)) = nd_mut_param_grad(&mut c, &row, x);
+        let mut expected = c0.clone();
+        assert_eq!(y, nd_mut_param(&mut expected, &row, x));
+        assert_eq!(c, expected, "the array as the function leaves it");
+        let s = x * (c0.sum() + m * row.sum());
+        let c01 = x * (c0[[1, 1]] + row[1]);
+        for ((i, j), g) in dc.indexed_iter() {
+            let e = if (i, j) == (1, 1) { x * s } else { 0.0 } + c01 * x;
+            close("∂c", *g, e, TOL);
+        }
+        for j in 0..3 {
+            let e = if j == 1 { x * s } else { 0.0 } + c01 * x * m;
+            close("∂row", dr[j], e, TOL);
+        }
+        close(
+            "∂x",
+            dx,
+            (c0[[1, 1]] + row[1]) * s + c01 * (c0.sum() + m * row.sum()),
+            TOL,
+        );
+        let p = (c0.clone(), row.clone(), x);
+        let f = |p: &(Array2<f64>, Array1<f64>, f64)| nd_mut_param(&mut p.0.clone(), &p.1, p.2);
+        let r = gradcheck(f, &p, &(dc, dr, dx));
+        assert!(r.passed(), "{r}");
+        forward("nd mut param").check(
+            &p,
+            f,
+            |p, v| {
+                let mut c = p.0.clone();
+                let out = nd_mut_param_jvp(&mut c, &p.1, p.2, &v.0, &v.1, v.2);
+                assert_eq!(c, expected, "_jvp changes the array as the function does");
+                out
+            },
+            |p, g| {
+                let (value, pullback) = nd_mut_param_vjp(&mut p.0.clone(), &p.1, p.2);
+                (value, pullback(g))
+            },
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reads of a `&mut` buffer through accessors, and second order through the new mutations.
+// ---------------------------------------------------------------------------------------------
+
+/// The caller's buffer gets x·w pushed; y = *out.first().unwrap()·out.last().copied().unwrap().
+/// With b non-empty: y = b0·x·w: ∂b = [x·w, 0, ..], ∂x = b0·w, ∂w = b0·x; with b empty:
+/// y = (x·w)²: ∂x = 2x·w², ∂w = 2x²·w.
+#[differentiate]
+fn buffer_ends(out: &mut Vec<f64>, x: f64, w: f64) -> f64 {
+    out.push(x * w);
+    *out.first().unwrap() * out.last().copied().unwrap()
+}
+
+#[test]
+fn first_and_last_of_a_mut_buffer() {
+    let (x, w) = (0.5, -1.5);
+    for b in [vec![], vec![2.0], vec![2.0, 3.0]] {
+        let (y, (db, dx, dw)) = buffer_ends_grad(&mut b.clone(), x, w);
+        assert_eq!(y, buffer_ends(&mut b.clone(), x, w));
+        let (eb, ex, ew) = match b.first() {
+            Some(&b0) => {
+                let mut eb = vec![0.0; b.len()];
+                eb[0] = x * w;
+                (eb, b0 * w, b0 * x)
+            }
+            None => (vec![], 2.0 * x * w * w, 2.0 * x * x * w),
+        };
+        assert_eq!(db, eb);
+        close("∂x", dx, ex, TOL);
+        close("∂w", dw, ew, TOL);
+        let f = |p: &(Vec<f64>, f64, f64)| buffer_ends(&mut p.0.clone(), p.1, p.2);
+        let p = (b.clone(), x, w);
+        let r = gradcheck(f, &p, &(db, dx, dw));
+        assert!(r.passed(), "{r}");
+        forward("buffer ends").check(
+            &p,
+            f,
+            |p, v| buffer_ends_jvp(&mut p.0.clone(), p.1, p.2, &v.0, v.1, v.2),
+            |p, g| {
+                let (value, pullback) = buffer_ends_vjp(&mut p.0.clone(), p.1, p.2);
+                (value, pullback(g))
+            },
+        );
+    }
+}
+
+/// Hessian-vector products through loops that write through their items, `split_off` and
+/// rotations (forward mode over the reverse pass, whose adjoints of the mutations are linear),
+/// against central differences of the gradient.
+#[test]
+fn second_order_through_the_mutations() {
+    let x = vec![0.5, -1.5, 2.0, 0.25];
+    let v = (vec![0.3, -0.7, 1.1, 0.4], 0.9);
+    for w in [1.3, -0.6] {
+        let p = (x.clone(), w);
+        let (value, _, hv) = through_items_hvp(&x, w, &v.0, v.1);
+        assert_eq!(value, through_items(&x, w));
+        let r = hvpcheck(
+            |p: &(Vec<f64>, f64)| through_items_grad(&p.0, p.1).1,
+            &p,
+            &v,
+            &hv,
+        );
+        assert!(r.passed(), "through items: {r}");
+        let (_, _, hv) = split_hvp(&x, w, &v.0, v.1);
+        let r = hvpcheck(|p: &(Vec<f64>, f64)| split_grad(&p.0, p.1).1, &p, &v, &hv);
+        assert!(r.passed(), "split: {r}");
+        let (_, _, hv) = rotated_hvp(&x, w, &v.0, v.1);
+        let r = hvpcheck(|p: &(Vec<f64>, f64)| rotated_grad(&p.0, p.1).1, &p, &v, &hv);
+        assert!(r.passed(), "rotated: {r}");
     }
 }
