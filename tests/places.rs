@@ -968,9 +968,10 @@ fn compound_assignment_on_ndarray() {
 
 /// c ← row broadcast over a's rows (`assign`), its columns reversed (`invert_axis`); d ← x
 /// everywhere (`fill`), transposed (`swap_axes`); e ← aᵀ (`reverse_axes`) with its rows
-/// reversed. With n columns: c_ij = r_{n−1−j}, d = x, e_ji = a_{i,n−1−j}, and
-/// y = Σ c⊙a + x·Σ d⊙e + e[0, 1] = Σ_ij r_{n−1−j}·a_ij + x²·Σ a + a_{1,n−1}:
-/// ∂a_ij = r_{n−1−j} + x² + [i = 1, j = n−1], ∂r_k = Σ_i a_{i,n−1−k}, ∂x = 2x·Σ a.
+/// reversed, then its elements [0, 1] and [2, 0] swapped (`swap`). With n columns:
+/// c_ij = r_{n−1−j}, d = x, e_ji = a_{i,n−1−j} before the swap, and
+/// y = Σ c⊙a + x·Σ d⊙e + e[0, 1] = Σ_ij r_{n−1−j}·a_ij + x²·Σ a + a_{0,0} (the old e[2, 0]):
+/// ∂a_ij = r_{n−1−j} + x² + [i = 0, j = 0], ∂r_k = Σ_i a_{i,n−1−k}, ∂x = 2x·Σ a.
 #[differentiate]
 fn nd_moves(a: &Array2<f64>, row: &Array1<f64>, x: f64) -> f64 {
     let mut c = a.clone();
@@ -982,6 +983,7 @@ fn nd_moves(a: &Array2<f64>, row: &Array1<f64>, x: f64) -> f64 {
     let mut e = a.clone();
     e.reverse_axes();
     e.invert_axis(Axis(0));
+    e.swap([0, 1], [2, 0]);
     (&c * a).sum() + (&d * &e).sum() * x + e[[0, 1]]
 }
 
@@ -993,7 +995,7 @@ fn assign_fill_and_axes_on_ndarray() {
         let (y, (da, dr, dx)) = nd_moves_grad(&a, &row, x);
         assert_eq!(y, nd_moves(&a, &row, x));
         for ((i, j), g) in da.indexed_iter() {
-            let e = row[2 - j] + x * x + if (i, j) == (1, 2) { 1.0 } else { 0.0 };
+            let e = row[2 - j] + x * x + if (i, j) == (0, 0) { 1.0 } else { 0.0 };
             close("∂a", *g, e, TOL);
         }
         for k in 0..3 {

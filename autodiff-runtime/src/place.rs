@@ -7,10 +7,11 @@
 //! entry per differentiable argument). Indices and lengths come by reference; `old` is the shape
 //! (length) the container had before the mutation, where the adjoint needs it.
 //!
-//! The adjoints dispatch on what the containers have in common, through two traits: [`Slots`]
-//! (the scalars of a `Vec` or an array as one slice, which permutations act on) and [`Cells`]
-//! (every scalar of a `Vec`, an array or an ndarray array, for `fill` and overwrites). The
-//! ndarray-only mutations (`assign`, `invert_axis`, `swap_axes`, `reverse_axes`) take arrays.
+//! The adjoints dispatch on what the containers have in common, through traits: [`Slots`]
+//! (the scalars of a `Vec` or an array as one slice, which permutations act on), [`SwapAt`]
+//! (elements swapped by index, ndarray's indices included) and [`Cells`] (every scalar of a
+//! `Vec`, an array or an ndarray array, for `fill` and overwrites). The ndarray-only mutations
+//! (`assign`, `invert_axis`, `swap_axes`, `reverse_axes`) take arrays.
 
 use ndarray::{Array, ArrayBase, Axis, DataMut, Dimension, LinalgScalar};
 
@@ -126,10 +127,38 @@ pub fn split_off_adjoint<T: Real>(w: &mut Vec<T>, t_bar: &[T], at: &usize) {
     w.extend_from_slice(t_bar);
 }
 
+/// Containers whose elements can be swapped by index: `Vec`s and arrays by `usize`, ndarray
+/// arrays by any of their index types (`[i, j]`, `(i, j)`).
+pub trait SwapAt<I> {
+    /// Swaps the elements at `i` and `j`.
+    fn swap_at(&mut self, i: I, j: I);
+}
+
+impl<T> SwapAt<usize> for Vec<T> {
+    #[inline(always)]
+    fn swap_at(&mut self, i: usize, j: usize) {
+        self.swap(i, j);
+    }
+}
+
+impl<T, const N: usize> SwapAt<usize> for [T; N] {
+    #[inline(always)]
+    fn swap_at(&mut self, i: usize, j: usize) {
+        self.swap(i, j);
+    }
+}
+
+impl<I: ndarray::NdIndex<D>, S: DataMut, D: Dimension> SwapAt<I> for ArrayBase<S, D> {
+    #[inline(always)]
+    fn swap_at(&mut self, i: I, j: I) {
+        self.swap(i, j);
+    }
+}
+
 /// `v.swap(i, j)`: swapping back.
 #[inline]
-pub fn swap_adjoint<T, W: Slots<T>>(w: &mut W, i: &usize, j: &usize) {
-    w.slots().swap(*i, *j);
+pub fn swap_adjoint<I: Copy, W: SwapAt<I>>(w: &mut W, i: &I, j: &I) {
+    w.swap_at(*i, *j);
 }
 
 /// `v.reverse()`: reversing back.
@@ -356,6 +385,16 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn swap_by_every_index() {
+        let mut a = [1.0, 2.0, 3.0];
+        swap_adjoint(&mut a, &0, &2);
+        assert_eq!(a, [3.0, 2.0, 1.0]);
+        let mut m = ndarray::array![[1.0, 2.0], [3.0, 4.0]];
+        swap_adjoint(&mut m, &[0, 1], &[1, 0]);
+        assert_eq!(m, ndarray::array![[1.0, 3.0], [2.0, 4.0]]);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 // Iterating by mutable reference is followed in `for` loops (and `for_each`) over a variable;
-// an iterator kept as a value, or over something that is not a variable, is not.
+// an iterator kept as a value, or over something that is not a variable, is not; nor is an
+// item passed on to a function that may write through it.
 use autodiff::differentiate;
 
 #[differentiate]
@@ -21,7 +22,21 @@ fn g(x: &[f64]) -> f64 {
     v[0][0]
 }
 
+fn scale(e: &mut f64) {
+    *e *= 2.0;
+}
+
+#[differentiate]
+fn h(x: &[f64]) -> f64 {
+    let mut v = x.to_vec();
+    for e in v.iter_mut() {
+        scale(e);
+    }
+    v[0]
+}
+
 fn main() {
     let _ = f_grad(&[1.0]);
     let _ = g_grad(&[1.0]);
+    let _ = h_grad(&[1.0]);
 }

@@ -399,6 +399,21 @@ impl Lowering {
                 return None;
             }
         }
+        for a in &c.args {
+            if self.cell_named(a).is_some() {
+                self.err_at(
+                    a,
+                    format!(
+                        "`{0}` is a mutable reference to an element of a container, and what \
+                         `{1}` writes through it cannot be followed; pass the element's value and \
+                         write the result back (`*{0} = {1}(*{0})`)",
+                        a.to_token_stream(),
+                        name.as_deref().unwrap_or("the function")
+                    ),
+                );
+                return None;
+            }
+        }
         let mut args = Vec::new();
         for a in &c.args {
             args.push(self.expr(b, a, true));
