@@ -696,6 +696,62 @@ fn write_through_the_items_of_mut_parameters() {
     }
 }
 
+/// An array parameter and a `&mut` slice written through their items, the slice iterated as
+/// itself (`for e in buf`, its last use): a ← a·w (`for e in &mut a`), buf ← buf + a; then
+/// y = Σ (i+1)·a'[i] = w·Σ (i+1)·a_i (the caller sees buf's new contents, y does not read them):
+/// ∂a_i = (i+1)·w, ∂b = 0, ∂w = Σ (i+1)·a_i.
+#[allow(clippy::explicit_counter_loop)] // `for e in buf` itself is what is tested
+#[differentiate]
+fn array_param_items(mut a: [f64; 3], buf: &mut [f64], w: f64) -> f64 {
+    for e in &mut a {
+        *e *= w;
+    }
+    let mut k = 0;
+    for e in buf {
+        *e += a[k];
+        k += 1;
+    }
+    let mut s = 0.0;
+    for (i, e) in a.iter().enumerate() {
+        s += (i + 1) as f64 * e;
+    }
+    s
+}
+
+#[test]
+fn write_through_the_items_of_an_array_parameter_and_a_slice() {
+    let (a, b) = ([0.5, -1.5, 2.0], vec![1.0, 0.25, -3.0]);
+    for w in [1.3, -0.7] {
+        let mut buf = b.clone();
+        let (y, (da, db, dw)) = array_param_items_grad(a, &mut buf, w);
+        assert_eq!(y, array_param_items(a, &mut b.clone(), w));
+        for i in 0..3 {
+            assert_eq!(
+                buf[i],
+                b[i] + a[i] * w,
+                "the buffer as the function leaves it"
+            );
+            close("∂a", da[i], (i + 1) as f64 * w, TOL);
+            // The buffer is written but only `a` is read back.
+            close("∂buf", db[i], 0.0, TOL);
+        }
+        close("∂w", dw, (0..3).map(|i| (i + 1) as f64 * a[i]).sum(), TOL);
+        let p = (a, b.clone(), w);
+        let f = |p: &([f64; 3], Vec<f64>, f64)| array_param_items(p.0, &mut p.1.clone(), p.2);
+        let r = gradcheck(f, &p, &(da, db, dw));
+        assert!(r.passed(), "{r}");
+        forward("array param items").check(
+            &p,
+            f,
+            |p, v| array_param_items_jvp(p.0, &mut p.1.clone(), p.2, v.0, &v.1, v.2),
+            |p, g| {
+                let (value, pullback) = array_param_items_vjp(p.0, &mut p.1.clone(), p.2);
+                (value, pullback(g))
+            },
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // `first_mut`, `last_mut`, `get_mut`: element writes.
 // ---------------------------------------------------------------------------------------------

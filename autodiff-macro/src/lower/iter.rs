@@ -191,8 +191,9 @@ impl Lowering {
                 refs,
                 mutable,
             } => {
-                let cells = if *mutable || (*refs == 2 && self.deref_mut_param(expr).is_some()) {
-                    // `x.iter_mut()`, `&mut x`, or `x` a `&mut` parameter (also `(&mut *x)`).
+                // `x.iter_mut()`, `&mut x` (also `&mut *x`), or `x` and `x.into_iter()` of a
+                // `&mut` parameter `x`: the items are mutable references.
+                let cells = if *mutable || (*refs != 1 && self.deref_mut_param(expr).is_some()) {
                     let mut root = strip(expr);
                     while let Expr::Reference(syn::ExprReference { expr, .. })
                     | Expr::Unary(syn::ExprUnary {
