@@ -548,6 +548,39 @@ fn first_last_and_get_read_elements() {
     }
 }
 
+/// The ends of each window of two: y = Σ_k *w.first()·w.last() + w.get(1) = Σ_k x_k·x_{k+1}
+/// + x_{k+1}: ∂x_j = x_{j−1} + x_{j+1} + [j ≥ 1] (terms that exist).
+#[differentiate]
+fn window_ends(x: &[f64], w0: f64) -> f64 {
+    let mut s = w0;
+    for w in x.windows(2) {
+        s += *w.first().unwrap() * w.last().unwrap() + w.get(1).copied().unwrap();
+    }
+    s
+}
+
+#[test]
+fn first_last_and_get_of_windows() {
+    let x = vec![0.5, -1.5, 2.0, 0.25];
+    let n = x.len();
+    let ex = (0..n)
+        .map(|j| {
+            let left = if j >= 1 { x[j - 1] + 1.0 } else { 0.0 };
+            let right = if j + 1 < n { x[j + 1] } else { 0.0 };
+            left + right
+        })
+        .collect();
+    check_slice_scalar!(
+        window_ends,
+        window_ends_grad,
+        window_ends_jvp,
+        window_ends_vjp,
+        x,
+        0.3,
+        (ex, 1.0)
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Loops that write through their items: `for e in v.iter_mut()`, `for e in &mut v`,
 // `.enumerate()`, `.rev()`, `.zip(..)`, `for_each`; lowered to index loops with element writes.

@@ -109,22 +109,23 @@ impl Lowering {
             // ndarray's `first()` of a matrix is no single index: not an element read here.
             return None;
         }
-        let index = match acc.which {
-            Which::First => self.inst1(b, InstKind::Const(quote!(0usize)), Kind::Discrete, span),
+        let from_start = match acc.which {
+            Which::First => None,
             Which::Last => {
                 let len = match len {
                     Some(l) => l,
                     None => self.len_of(b, base, span),
                 };
                 let one = self.inst1(b, InstKind::Const(quote!(1usize)), Kind::Discrete, span);
-                self.int_bin(b, BinOp::Sub, len, one, span)
+                Some(self.int_bin(b, BinOp::Sub, len, one, span))
             }
-            Which::Get(i) => self.expr(b, i, true)?,
+            Which::Get(i) => Some(self.expr(b, i, true)?),
         };
-        let index = match (start, acc.which) {
-            (Some(s), Which::First) => s,
-            (Some(s), _) => self.int_bin(b, BinOp::Add, s, index, span),
-            (None, _) => index,
+        let index = match (start, from_start) {
+            (Some(s), None) => s,
+            (Some(s), Some(k)) => self.int_bin(b, BinOp::Add, s, k, span),
+            (None, Some(k)) => k,
+            (None, None) => self.inst1(b, InstKind::Const(quote!(0usize)), Kind::Discrete, span),
         };
         Some((base, index))
     }
