@@ -561,7 +561,7 @@ fn window_ends(x: &[f64], w0: f64) -> f64 {
 
 #[test]
 fn first_last_and_get_of_windows() {
-    let x = vec![0.5, -1.5, 2.0, 0.25];
+    let x = [0.5, -1.5, 2.0, 0.25];
     let n = x.len();
     let ex = (0..n)
         .map(|j| {
