@@ -54,7 +54,7 @@ fn main() {
     let _ = writeln!(
         out,
         "/// Every case of the CI test: its seed, its number of functions, its checks.\n\
-         pub const CASES: &[(u64, usize, fn() -> Result<(), autodiff_random::harness::Failure>)] = &[\n{list}];"
+         pub const CASES: &[(u64, usize, autodiff_random::driver::CaseCheck)] = &[\n{list}];"
     );
     let path =
         std::path::Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("ci_cases.rs");

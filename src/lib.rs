@@ -112,11 +112,18 @@ pub use autodiff_macro::Differentiable;
 ///   (`|(x, y)|`, `|&x|`). A closure that escapes (returned, stored, passed to another function)
 ///   is an error.
 /// - **Building vectors**: `Vec::new()` and `Vec::with_capacity(n)` with `push` and
-///   `extend(chain)`,
-///   `vec![0.0; n]`, `vec![x; n]`, `vec![a, b, c]`, array literals `[a, b, c]`, element
-///   writes `h[i] = ..`, and the mutations `pop`, `insert`, `remove`, `swap`, `reverse`, `fill`,
-///   `truncate`, `resize`, `extend_from_slice`, `copy_from_slice` on variables declared `mut` and
-///   `&mut` parameters.
+///   `extend(chain)`, `vec![0.0; n]`, `vec![x; n]`, `vec![a, b, c]`, array literals
+///   `[a, b, c]`.
+/// - **Containers that change** (variables declared `mut`, `mut` array parameters, `&mut`
+///   parameters): element writes `h[i] = ..`; the mutations `pop`, `insert`, `remove`,
+///   `swap_remove`, `split_off`, `clear`, `truncate`, `resize`, `extend_from_slice` of `Vec`s,
+///   `swap`, `reverse`, `rotate_left`, `rotate_right`, `fill`, `copy_from_slice`,
+///   `clone_from_slice` of `Vec`s, arrays and slices, `fill`, `swap`, `assign`, `invert_axis`,
+///   `swap_axes`, `reverse_axes` and compound assignment (`c += &b`, `*c *= x`) of ndarray
+///   arrays; writes through the items of `for e in v.iter_mut()` and `for e in &mut v`
+///   (`*e *= 3.0`) and through `*v.last_mut().unwrap()`; element reads `*v.first().unwrap()`,
+///   `v.last().copied().unwrap()`, `*v.get(i).unwrap()`. Another method that may change such
+///   a container holding differentiated values is a compile error.
 /// - Shape queries (`len`, `is_empty`, `nrows`, `ncols`, `shape`, `dim`, `raw_dim`) and
 ///   `Option`s of discrete values (`k.unwrap_or(1)`) run as written.
 ///

@@ -4,7 +4,9 @@
 //! copies, every mutation of a local `Vec` the derivative follows (`push`, `pop`, `insert`,
 //! `remove`, `swap_remove`, `swap`, `reverse`, `fill`, `clear`, `truncate`, `resize`,
 //! `extend_from_slice`, `copy_from_slice`), and `&mut` buffers (their tangent is that of their
-//! contents on entry, `&Vec<f64>`).
+//! contents on entry, `&Vec<f64>`). The forward mode of the other mutations (rotations,
+//! `split_off`, writes through `iter_mut` items, ndarray's `assign` and axes) is checked beside
+//! their gradients in `places.rs`.
 //!
 //! Each function is checked along seeded random directions (see `common::forward`): the tangent
 //! against central differences along the direction, against `f_vjp` by the dot-product test, the

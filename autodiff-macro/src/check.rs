@@ -24,7 +24,7 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                 ));
             }
             InstKind::Mutate { m, unwrap, .. }
-                if m.def().option
+                if m.def().option()
                     && !unwrap
                     && inst.results.get(1).is_some_and(|&r| act.is_active(r)) =>
             {
@@ -49,17 +49,23 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                 ops.extend(args);
                 let pure = prim::is_discrete_method(&s) || crate::lower::is_shape_query(&s);
                 if let Some(root) = recv_mut {
-                    if !pure && ops.iter().any(|&v| act.varied[v.index()]) {
+                    let reads = pure || prim::places::is_read(&s);
+                    if !reads && ops.iter().any(|&v| act.varied[v.index()]) {
                         // The method may change `root`; whatever it stores there, or moves
                         // around, the derivative would not follow: the gradient would silently
                         // be wrong, so this is an error even when the result is unused.
+                        let advice = match prim::places::advice(&s) {
+                            Some(a) => format!("; instead of `{s}`, {a}"),
+                            None => String::new(),
+                        };
                         errors.push(syn::Error::new(
                             name.span(),
                             format!(
                                 "`{root}.{s}(..)` may change `{root}`, and a differentiated \
                                  value is involved: the derivative cannot follow what `{s}` \
                                  does to `{root}`; the mutations it follows are element \
-                                 assignments (`{root}[i] = ..`) and {}",
+                                 assignments (`{root}[i] = ..`), writes through \
+                                 `for e in {root}.iter_mut()`, and the methods {}{advice}",
                                 prim::places::list()
                             ),
                         ));
@@ -160,10 +166,15 @@ fn no_rule_message(name: &str) -> String {
         name,
         "first" | "last" | "get" | "first_mut" | "last_mut" | "get_mut"
     ) {
+        let call = if name.starts_with("get") {
+            format!("{name}(i)")
+        } else {
+            format!("{name}()")
+        };
         return format!(
-            "`.{name}(..)` on a differentiated slice is not supported: the derivative cannot \
-             follow the element through the `Option`; index it (`x[0]`, `x[x.len() - 1]`, \
-             `x[i]`)"
+            "`.{name}(..)` on a differentiated slice is followed where the element is taken \
+             out of the `Option` at once: write `*x.{call}.unwrap()` (or \
+             `x.{call}.copied().unwrap()`), or index it (`x[0]`, `x[x.len() - 1]`, `x[i]`)"
         );
     }
     if matches!(

@@ -392,26 +392,30 @@ impl Rev<'_> {
         if let Some(r) = r {
             hargs.push(match r_bar {
                 Some(g) => g,
-                None if self.tys.of(r).is_plain() => self.zero(pb, r),
-                // An element not used (`v.pop();`, an `Option`): a zero of the element type.
-                None => {
-                    let t = match self.elem_ty(base) {
-                        t @ Ty::Float(_) => t,
-                        _ => Ty::Lit,
-                    };
+                // An element nothing read (perhaps still in its `Option`: `let _ = v.pop();`).
+                None if def.returns != crate::prim::places::Returns::Values => {
+                    let t = self.elem_ty(base);
                     self.emit1(pb, InstKind::Const(quote!(0.0)), t)
                 }
+                None => self.zero(pb, r),
             });
         }
         for (k, &a) in args.iter().enumerate() {
-            if !def.diff[k] {
+            if !def.diff(k) {
                 hargs.push(a);
             }
         }
         if def.old_len {
             hargs.push(self.emit1(pb, InstKind::Shape(base), Ty::Unknown));
         }
-        let n_diff = def.diff.iter().filter(|&&d| d).count();
+        if def.arg_shapes {
+            for (k, &a) in args.iter().enumerate() {
+                if def.diff(k) {
+                    hargs.push(self.emit1(pb, InstKind::Shape(a), Ty::Unknown));
+                }
+            }
+        }
+        let n_diff = (0..args.len()).filter(|&k| def.diff(k)).count();
         let elem = self.elem_ty(base);
         let parts = self.emit(
             pb,
@@ -425,11 +429,11 @@ impl Rev<'_> {
         );
         let mut parts = parts.into_iter();
         for (k, &a) in args.iter().enumerate() {
-            if def.diff[k] {
+            if def.diff(k) {
                 let c = parts
                     .next()
                     .expect("one cotangent per differentiable argument");
-                if def.name != "extend_from_slice" && def.name != "copy_from_slice" {
+                if def.args[k] == crate::prim::places::Arg::Elem {
                     self.tys.set(c, elem);
                 }
                 self.contrib(pb, a, c, adj);

@@ -276,13 +276,13 @@ pub fn analyze(f: &Func) -> Types {
                         _ => Ty::Unknown,
                     };
                     for (k, &a) in args.iter().enumerate() {
-                        if m.def().diff.get(k).copied().unwrap_or(false) {
+                        if m.def().diff(k) {
                             version = version.join(get(&tys, a).holding());
                         }
                     }
                     let elem = match version {
                         // `v.pop()` not unwrapped is an `Option`.
-                        _ if m.def().option && !unwrap => Ty::Unknown,
+                        _ if m.def().option() && !unwrap => Ty::Unknown,
                         Ty::Elems(t) => Ty::Float(t),
                         Ty::ElemsOpen => Ty::Lit,
                         Ty::Bottom => Ty::Bottom,
@@ -290,7 +290,16 @@ pub fn analyze(f: &Func) -> Types {
                     };
                     set(&mut tys, inst.results[0], version);
                     if let Some(&r) = inst.results.get(1) {
-                        set(&mut tys, r, elem);
+                        // An element, or the removed tail (`split_off`): a container like the
+                        // place.
+                        use crate::prim::places::Returns;
+                        let returned = match m.def().returns {
+                            Returns::Values => version,
+                            // `v.pop()` without `unwrap`: an `Option`.
+                            Returns::OptionElem if !unwrap => Ty::Unknown,
+                            _ => elem,
+                        };
+                        set(&mut tys, r, returned);
                     }
                     None
                 }

@@ -130,8 +130,8 @@ fn touches_var(k: &InstKind, w: Var) -> bool {
 /// taken apart (`let (a, b) = (x, y)` binds `a` and `b` directly), a reference or a value the
 /// source computes and never uses. They would only cost rustc time, and a tuple of arrays kept
 /// alive would hold its elements, moved, away from their other readers. Only instructions
-/// without effects go: not calls, macros, element reads (which may panic on a bad index),
-/// writes or integer arithmetic (which may overflow).
+/// without effects that tell rustc nothing about types go: not calls, macros, element reads
+/// (which may panic on a bad index), writes, arithmetic or annotations.
 pub fn remove_dead(f: &mut Func) {
     let blocks = f.blocks_within(f.body());
     loop {
@@ -153,22 +153,17 @@ pub fn remove_dead(f: &mut Func) {
                     let inst = f.inst(i);
                     let unused = !inst.results.is_empty()
                         && inst.results.iter().all(|r| uses[r.index()] == 0);
-                    let pure = match &inst.kind {
-                        InstKind::Binary(..) => inst
-                            .results
-                            .iter()
-                            .all(|&r| f.value(r).kind != Kind::Discrete),
+                    // Operations that also tell rustc nothing about their operands' types
+                    // (`let t: f32 = ..` or `t + 1.0f32` may be how it learns one).
+                    let pure = matches!(
+                        &inst.kind,
                         InstKind::Const(_)
-                        | InstKind::Neg(_)
-                        | InstKind::Tuple(_)
-                        | InstKind::Field(..)
-                        | InstKind::Ref(_)
-                        | InstKind::FieldRef(..)
-                        | InstKind::Deref(_)
-                        | InstKind::Cast { .. }
-                        | InstKind::Ascribe { .. } => true,
-                        _ => false,
-                    };
+                            | InstKind::Tuple(_)
+                            | InstKind::Field(..)
+                            | InstKind::Ref(_)
+                            | InstKind::FieldRef(..)
+                            | InstKind::Deref(_)
+                    );
                     let dead = unused && pure;
                     removed |= dead;
                     !dead

@@ -633,3 +633,76 @@ fn deferred_tuple_declarations_are_assigned_in_arms() {
         .collect();
     assert_eq!(ifs.last().map(|i| i.results.len()), Some(2), "{text}");
 }
+
+#[test]
+fn iter_mut_loops_are_index_loops_with_element_writes() {
+    let f = lower_fn(parse_quote! {
+        fn f(x: &[f64], w: f64) -> f64 {
+            let mut v = x.to_vec();
+            for (i, e) in v.iter_mut().enumerate() {
+                *e += w * i as f64;
+            }
+            v[0]
+        }
+    });
+    let k = kinds(&f);
+    assert_eq!(k.iter().filter(|k| **k == "loop").count(), 1, "{f}");
+    // The element is read and written back; the loop carries the vector.
+    assert_eq!(k.iter().filter(|k| **k == "index_set").count(), 1, "{f}");
+    let carried = f.insts.iter().find_map(|i| match &i.kind {
+        InstKind::Loop { init, .. } => Some(init.len()),
+        _ => None,
+    });
+    assert_eq!(carried, Some(1), "{f}");
+    // The items of a `&mut` parameter iterated as itself or by `into_iter` are mutable too.
+    for g in [
+        parse_quote! { fn g(buf: &mut [f64], w: f64) -> f64 { for e in buf.into_iter() { *e *= w; } w } },
+        parse_quote! { fn g(buf: &mut Vec<f64>, w: f64) -> f64 { for e in buf { *e *= w; } w } },
+    ] {
+        let g = lower_fn(g);
+        assert!(kinds(&g).contains(&"index_set"), "{g}");
+    }
+}
+
+/// The errors `check` reports for `item`, all of its parameters active.
+fn check_errors(item: syn::ItemFn) -> Vec<String> {
+    let f = lower_fn(item);
+    let act = activity::analyze(&f);
+    crate::check::check(&f, &act)
+        .iter()
+        .map(|e| e.to_string())
+        .collect()
+}
+
+#[test]
+fn reads_of_a_mutable_vector_are_not_mutations() {
+    let errs = check_errors(parse_quote! {
+        fn f(x: &[f64]) -> f64 {
+            let mut v = x.to_vec();
+            let n = v.len();
+            let e = v.is_empty();
+            let c = v.contains(&x[0]);
+            let o = v.first();
+            v.push(n as f64);
+            *v.last().unwrap() * v.first().copied().unwrap()
+        }
+    });
+    assert!(errs.is_empty(), "{errs:?}");
+    let errs = check_errors(parse_quote! {
+        fn f(x: &[f64]) -> f64 {
+            let mut v = x.to_vec();
+            v.dedup();
+            v[0]
+        }
+    });
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    // The error lists what is followed and says what to write instead.
+    for part in [
+        "`v.dedup(..)` may change `v`",
+        "rotate_left",
+        "split_off",
+        "instead",
+    ] {
+        assert!(errs[0].contains(part), "{part}: {errs:?}");
+    }
+}

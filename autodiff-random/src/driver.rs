@@ -310,9 +310,12 @@ fn write_batch(dir: &Path, i: usize, cases: &[&Case]) {
     write_if_changed(&pkg.join("src/main.rs"), &main);
 }
 
+/// A case's check, as a compiled batch lists it.
+pub type CaseCheck = fn() -> Result<(), crate::harness::Failure>;
+
 /// The `main` of a compiled batch: runs every case not named (in hexadecimal) on the command
 /// line, printing `START seed`, then `OK seed`, `FAIL seed kind report` or `PANIC seed message`.
-pub fn batch_main(cases: &[(u64, fn() -> Result<(), crate::harness::Failure>)]) {
+pub fn batch_main(cases: &[(u64, CaseCheck)]) {
     use std::io::Write as _;
     let skip: Vec<u64> = std::env::args()
         .skip(1)

@@ -1401,7 +1401,7 @@ impl<'a> FnGen<'a> {
             .ints()
             .into_iter()
             .filter(
-                |v| matches!(v.kind, Kind::Int { usize: true, lo, hi, .. } if lo >= 0 && hi <= 5),
+                |v| matches!(v.kind, Kind::Int { usize: true, lo, hi, .. } if lo >= 0 && lo <= hi && hi <= 5),
             )
             .collect();
         if !ints.is_empty() && self.rng.chance(50) {

@@ -351,7 +351,7 @@ impl Fwd<'_> {
                 let db = self.tangent_before(b, i, base, out);
                 let mut dargs = Vec::new();
                 for (k, &a) in args.iter().enumerate() {
-                    dargs.push(if def.diff[k] {
+                    dargs.push(if def.diff(k) {
                         self.tangent_or_zero(b, a, out)
                     } else {
                         a

@@ -402,7 +402,7 @@ impl Fwd<'_> {
                 // take; indices and lengths stay as they are.
                 let def = m.def();
                 let mut dargs = args.clone();
-                if def.returns {
+                if def.returns() {
                     dargs[0] = self.tangent_or_zero(b, args[0], out);
                 }
                 let dw = self.dvar(var);

@@ -160,6 +160,7 @@ impl Lowering {
         let fun = mc.args.first();
         let name = name.to_string();
         self.chain_loop(b, p, slots, scope, fns, span, &mut |s, blk, item| {
+            let item = s.settle(blk, item, span);
             let mut vals = Vec::new();
             flatten(&item, &mut vals);
             if vals.len() != best_slots.len() {
@@ -304,6 +305,8 @@ fn flatten(item: &Item, out: &mut Vec<Value>) {
         Item::Val { v, .. } => out.push(*v),
         Item::Tuple { elems, .. } => elems.iter().for_each(|e| flatten(e, out)),
         Item::Window { w, .. } => out.extend([w.base, w.start, w.len]),
+        // Read by `settle` before ranking.
+        Item::Cell { cell, .. } => out.push(cell.index),
     }
 }
 
@@ -327,6 +330,17 @@ fn rebuild(shape: &Item, vals: &[Value], at: &mut usize) -> Item {
             };
             *at += 3;
             Item::Window { w, refs: *refs }
+        }
+        Item::Cell { cell, refs } => {
+            let index = vals.get(*at).copied().unwrap_or(Value(0));
+            *at += 1;
+            Item::Cell {
+                cell: Cell {
+                    slot: cell.slot,
+                    index,
+                },
+                refs: *refs,
+            }
         }
     }
 }

@@ -37,7 +37,7 @@ impl Lowering {
                     return v;
                 }
                 if let Some(m) = MutId::find(&inner.method.to_string()) {
-                    if m.def().option && inner.turbofish.is_none() {
+                    if m.def().option() && inner.turbofish.is_none() {
                         return self.mutation(b, inner, m, true);
                     }
                 }
@@ -65,7 +65,7 @@ impl Lowering {
         if chain::parse_chain(&mc.receiver, false).is_some()
             || matches!(
                 name.as_str(),
-                "iter" | "into_iter" | "windows" | "chunks" | "chunks_exact"
+                "iter" | "into_iter" | "iter_mut" | "windows" | "chunks" | "chunks_exact"
             ) && !mc.args.iter().any(closures::is_closure_like)
                 && chain::parse_chain(&Expr::MethodCall(mc.clone()), false).is_some()
         {
@@ -96,7 +96,11 @@ impl Lowering {
         let recv = self.place_expr(b, &mc.receiver);
         let mut args = Vec::new();
         for a in &mc.args {
-            args.push(self.expr(b, a, true));
+            args.push(match a {
+                // `v.drain(1..)`, `v.get(1..3)`: a range of indices, run as written.
+                Expr::Range(_) => self.opaque(b, a.to_token_stream(), Kind::Discrete, true, span),
+                a => self.expr(b, a, true),
+            });
         }
         let recv = recv?;
         let args = args.into_iter().collect::<Option<Vec<Value>>>()?;
@@ -159,13 +163,13 @@ impl Lowering {
                 return None;
             }
         };
-        if mc.args.len() != def.args {
+        if mc.args.len() != def.args.len() {
             self.err_at(
                 &mc.method,
                 format!(
                     "`{}` takes {} argument(s) here, found {}",
                     def.name,
-                    def.args,
+                    def.args.len(),
                     mc.args.len()
                 ),
             );
@@ -178,11 +182,11 @@ impl Lowering {
         }
         let mut kind = self.kind(base);
         for (k, &a) in args.iter().enumerate() {
-            if def.diff[k] {
+            if def.diff(k) {
                 kind = kind.join(self.kind(a));
             }
         }
-        let n = 1 + usize::from(def.returns);
+        let n = 1 + usize::from(def.returns());
         let i = self.f.push_inst(
             b,
             InstKind::Mutate {
@@ -206,6 +210,32 @@ impl Lowering {
         );
         let _ = span;
         results.get(1).copied()
+    }
+
+    /// `base.name(arg)` for a mutation of the table with one operand: the new version.
+    pub(super) fn mutate1(
+        &mut self,
+        b: Block,
+        name: &str,
+        base: Value,
+        arg: Value,
+        span: Span,
+    ) -> Option<Value> {
+        let m = MutId::find(name)?;
+        let kind = self.kind(base).join(self.kind(arg));
+        let i = self.f.push_inst(
+            b,
+            InstKind::Mutate {
+                m,
+                base,
+                args: vec![arg],
+                unwrap: false,
+            },
+            1,
+            kind,
+            span,
+        );
+        Some(self.f.inst(i).results[0])
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -273,7 +303,8 @@ impl Lowering {
 
     /// The variable a method receiver is rooted in (`v` in `v.push(..)`, `s.buf.push(..)`,
     /// `v[i].push(..)`, `v.iter_mut().next()`), if it is declared `mut` or is a `&mut`
-    /// parameter: a method called there may change it.
+    /// parameter: a method called there may change it. Not through a method that only reads
+    /// (`v.last().unwrap_or(..)` borrows `v` shared, or copies from it).
     pub(super) fn mutable_root(&self, e: &Expr) -> Option<syn::Ident> {
         match e {
             Expr::Path(p) if p.qself.is_none() => {
@@ -285,7 +316,9 @@ impl Lowering {
             Expr::Group(g) => self.mutable_root(&g.expr),
             Expr::Field(f) => self.mutable_root(&f.base),
             Expr::Index(ix) => self.mutable_root(&ix.expr),
-            Expr::MethodCall(mc) => self.mutable_root(&mc.receiver),
+            Expr::MethodCall(mc) if !prim::places::is_read(&mc.method.to_string()) => {
+                self.mutable_root(&mc.receiver)
+            }
             Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => self.mutable_root(&u.expr),
             _ => None,
         }
@@ -361,6 +394,21 @@ impl Lowering {
                          adapters (`map`, `filter`, `fold`, ..); write the computation here, or \
                          make `{0}` take values and give it `#[differentiate]`",
                         name.as_deref().unwrap_or("this function")
+                    ),
+                );
+                return None;
+            }
+        }
+        for a in &c.args {
+            if self.cell_named(a).is_some() {
+                self.err_at(
+                    a,
+                    format!(
+                        "`{0}` is a mutable reference to an element of a container, and what \
+                         `{1}` writes through it cannot be followed; pass the element's value and \
+                         write the result back (`*{0} = {1}(*{0})`)",
+                        a.to_token_stream(),
+                        name.as_deref().unwrap_or("the function")
                     ),
                 );
                 return None;

@@ -12,7 +12,12 @@ pub(super) struct Chain<'a> {
 pub(super) enum Source<'a> {
     /// `x.iter()`, `x`, `&x`: the elements of a slice, `Vec` or array (`refs`: `1` when the
     /// items are references).
-    Slice { expr: &'a Expr, refs: u8 },
+    Slice {
+        expr: &'a Expr,
+        refs: u8,
+        /// `x.iter_mut()`, `&mut x`: the items are references to the elements, written through.
+        mutable: bool,
+    },
     /// `a..b`, `a..=b`.
     Range {
         start: &'a Expr,
@@ -60,7 +65,8 @@ pub(super) const CONSUMERS: &[&str] = &[
 
 /// What is supported, for messages.
 pub const SUPPORTED: &str = "sources `x.iter()`, `x.into_iter()`, `&x`, ranges, \
-    `x.windows(k)`, `x.chunks(k)`; adapters `map`, `filter`, `enumerate`, `zip`, `rev`, `skip`, \
+    `x.windows(k)`, `x.chunks(k)`, and `x.iter_mut()`, `&mut x` written through (`*e = ..`); \
+    adapters `map`, `filter`, `enumerate`, `zip`, `rev`, `skip`, \
     `take`, `step_by`, `copied`, `cloned`; consumers `sum`, `product`, `fold`, `reduce`, `collect` (into a \
     `Vec`), `count`, `for_each`, `max_by`, `min_by`, `max_by_key`, `min_by_key` and `for` loops";
 
@@ -88,7 +94,7 @@ pub(super) fn parse_chain(e: &Expr, into: bool) -> Option<Chain<'_>> {
         Expr::MethodCall(mc) => {
             let name = mc.method.to_string();
             match name.as_str() {
-                "iter" | "into_iter" if mc.args.is_empty() => {
+                "iter" | "into_iter" | "iter_mut" if mc.args.is_empty() => {
                     if let Some(c) = parse_chain(&mc.receiver, false) {
                         return (c.adapters.is_empty() && matches!(c.source, Source::Range { .. }))
                             .then_some(c);
@@ -96,7 +102,8 @@ pub(super) fn parse_chain(e: &Expr, into: bool) -> Option<Chain<'_>> {
                     Some(Chain {
                         source: Source::Slice {
                             expr: &mc.receiver,
-                            refs: u8::from(name == "iter"),
+                            refs: u8::from(name != "into_iter"),
+                            mutable: name == "iter_mut",
                         },
                         adapters: Vec::new(),
                     })
@@ -123,19 +130,34 @@ pub(super) fn parse_chain(e: &Expr, into: bool) -> Option<Chain<'_>> {
             }
         }
         Expr::Path(p) if into && p.qself.is_none() && p.path.get_ident().is_some() => Some(Chain {
-            source: Source::Slice { expr: e, refs: 2 },
+            source: Source::Slice {
+                expr: e,
+                refs: 2,
+                mutable: false,
+            },
             adapters: Vec::new(),
         }),
         Expr::Field(f) if into && matches!(f.member, syn::Member::Named(_)) => Some(Chain {
-            source: Source::Slice { expr: e, refs: 1 },
+            source: Source::Slice {
+                expr: e,
+                refs: 1,
+                mutable: false,
+            },
             adapters: Vec::new(),
         }),
-        Expr::Reference(r) if into && r.mutability.is_none() => {
-            let inner = strip(&r.expr);
+        Expr::Reference(r) if into => {
+            let mut inner = strip(&r.expr);
+            if let Expr::Unary(u) = inner {
+                // `&mut *v` of a `&mut` parameter `v`.
+                if matches!(u.op, syn::UnOp::Deref(_)) && r.mutability.is_some() {
+                    inner = strip(&u.expr);
+                }
+            }
             matches!(inner, Expr::Path(_) | Expr::Field(_)).then_some(Chain {
                 source: Source::Slice {
                     expr: inner,
                     refs: 1,
+                    mutable: r.mutability.is_some(),
                 },
                 adapters: Vec::new(),
             })

@@ -16,12 +16,26 @@ use super::*;
 
 /// What an iterator yields, as the lowering holds it: values, with the references the Rust
 /// type has on top of them (`&f64` for the elements of `x.iter()`), tuples of them (`zip`,
-/// `enumerate`), and windows of slices.
+/// `enumerate`), windows of slices, and references to elements of places (`x.iter_mut()`).
 #[derive(Clone)]
 pub(super) enum Item {
-    Val { v: Value, refs: u8 },
-    Tuple { elems: Vec<Item>, refs: u8 },
-    Window { w: Window, refs: u8 },
+    Val {
+        v: Value,
+        refs: u8,
+    },
+    Tuple {
+        elems: Vec<Item>,
+        refs: u8,
+    },
+    Window {
+        w: Window,
+        refs: u8,
+    },
+    /// A mutable reference to an element of a place (an item of `x.iter_mut()`).
+    Cell {
+        cell: Cell,
+        refs: u8,
+    },
 }
 
 impl Item {
@@ -38,6 +52,10 @@ impl Item {
                 refs: refs + 1,
             },
             Item::Window { w, refs } => Item::Window { w, refs: refs + 1 },
+            Item::Cell { cell, refs } => Item::Cell {
+                cell,
+                refs: refs + 1,
+            },
         }
     }
 
@@ -329,10 +347,16 @@ impl Lowering {
                         binding.window = Some(w);
                         self.env.push(binding);
                     }
+                    Item::Cell { cell, refs } => {
+                        let mut binding = Binding::new(name, None, false);
+                        binding.cell = Some(cell);
+                        binding.refs = refs;
+                        self.env.push(binding);
+                    }
                     item => {
                         let refs = match &item {
                             Item::Val { refs, .. } | Item::Tuple { refs, .. } => *refs,
-                            Item::Window { .. } => 0,
+                            Item::Window { .. } | Item::Cell { .. } => 0,
                         };
                         let Some(v) = self.item_value(b, item, false, span) else {
                             return;
@@ -343,6 +367,12 @@ impl Lowering {
                             last.refs = refs;
                         }
                     }
+                }
+            }
+            (Pat::Reference(r), Item::Cell { cell, .. }) => {
+                // `&mut x` (or `&x`) of an element reference: the element's value.
+                if let Some(v) = self.cell_read(b, cell, span) {
+                    self.bind_item(b, &r.pat, Item::val(v), span);
                 }
             }
             (Pat::Reference(r), item) => self.bind_item(b, &r.pat, item.deref(), span),
@@ -439,6 +469,26 @@ impl Lowering {
                 );
                 None
             }
+            Item::Cell { cell, refs } => {
+                let v = self.cell_read(b, cell, span)?;
+                self.item_value(b, Item::Val { v, refs }, as_written, span)
+            }
+        }
+    }
+
+    /// The item with its element references read as values: for code that compares or ranks
+    /// items rather than writing through them.
+    pub(super) fn settle(&mut self, b: Block, item: Item, span: Span) -> Item {
+        match item {
+            Item::Cell { cell, refs } => match self.cell_read(b, cell, span) {
+                Some(v) => Item::Val { v, refs },
+                None => Item::Cell { cell, refs },
+            },
+            Item::Tuple { elems, refs } => Item::Tuple {
+                elems: elems.into_iter().map(|e| self.settle(b, e, span)).collect(),
+                refs,
+            },
+            item => item,
         }
     }
 
@@ -462,7 +512,8 @@ impl Lowering {
         let mut uses = Vec::new();
         let mut arg_tokens = Vec::new();
         for a in args {
-            arg_tokens.push(self.item_tokens(a, &mut uses));
+            let a = self.settle(b, a.clone(), span);
+            arg_tokens.push(self.item_tokens(&a, &mut uses));
         }
         let f = strip(fun);
         // Called through a generic function, so that rustc knows the closure's parameter types
@@ -548,6 +599,13 @@ impl Lowering {
                     (bind(w.base, uses), bind(w.start, uses), bind(w.len, uses));
                 (quote!(&#base[#start..#start + #len]), *refs)
             }
+            // Read by `settle` before the tokens are made.
+            Item::Cell { .. } => (
+                quote!(::core::compile_error!(
+                    "an element reference here is not supported"
+                )),
+                0,
+            ),
         };
         let amps = (0..refs).map(|_| quote!(&));
         quote!(#(#amps)* #inner)

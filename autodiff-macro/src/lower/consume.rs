@@ -79,7 +79,13 @@ impl Lowering {
         span: Span,
         consume: &mut dyn FnMut(&mut Self, Block, Item),
     ) {
-        // Variables the chain's closures assign (an `FnMut` closure counting) are carried too.
+        // Containers written through the items, and variables the chain's closures assign (an
+        // `FnMut` closure counting), are carried too.
+        for s in p.cell_slots() {
+            if !slots.contains(&s) {
+                slots.push(s);
+            }
+        }
         for s in self.assigned_slots(|v| {
             // A closure's body, or the local closure a name refers to.
             for f in fns {
@@ -377,21 +383,9 @@ impl Lowering {
 
     /// `v.push(x)` on the variable in `slot`.
     pub(super) fn push_value(&mut self, b: Block, slot: usize, base: Value, x: Value, span: Span) {
-        let Some(m) = MutId::find("push") else { return };
-        let kind = self.kind(base).join(self.kind(x));
-        let i = self.f.push_inst(
-            b,
-            InstKind::Mutate {
-                m,
-                base,
-                args: vec![x],
-                unwrap: false,
-            },
-            1,
-            kind,
-            span,
-        );
-        let r = self.f.inst(i).results[0];
+        let Some(r) = self.mutate1(b, "push", base, x, span) else {
+            return;
+        };
         self.f.values[r.index()].name = Some(self.env[slot].name.clone());
         self.env[slot].value = Some(r);
     }

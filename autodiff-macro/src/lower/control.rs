@@ -226,7 +226,7 @@ impl Lowering {
         let (guard_tokens, guard_uses) = match guard {
             Some(g) => {
                 let t = g.to_token_stream();
-                let uses = self.free_uses(&t);
+                let uses = self.free_uses(None, &t);
                 (Some(t), uses)
             }
             None => (None, Vec::new()),

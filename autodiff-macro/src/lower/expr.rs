@@ -50,6 +50,9 @@ impl Lowering {
                                 );
                                 return None;
                             }
+                            if let Some(c) = self.env[slot].cell {
+                                return self.cell_read(b, c, span);
+                            }
                             if self.env[slot].window.is_some() {
                                 self.err_at(
                                     e,
@@ -108,6 +111,19 @@ impl Lowering {
                     {
                         inner = expr;
                     }
+                    if let Some(v) = self.accessor_read(b, inner) {
+                        // `*v.first().unwrap()`: an element read.
+                        return v;
+                    }
+                    if let Some(c) = self.cell_named(inner) {
+                        return self.cell_read(b, c, span);
+                    }
+                    if let Some(v) = self.deref_mut_param(inner) {
+                        // `*c` of a `&mut` parameter: a copy of what it holds now, which the
+                        // backward pass may read after the caller's value has changed.
+                        let to_owned = syn::Ident::new("to_owned", span);
+                        return self.method(b, to_owned, v, Vec::new(), false, None, span);
+                    }
                     if let Expr::MethodCall(mc) = inner {
                         // `*x.iter().max_by(..).unwrap()`: the items of a chain are values here.
                         let consumer = match &*mc.receiver {
@@ -148,13 +164,13 @@ impl Lowering {
             Expr::Binary(bin) => self.binary(b, bin),
             Expr::Assign(a) => {
                 let v = self.expr(b, &a.right, true);
-                match &*a.left {
-                    Expr::Index(ix) => self.assign_index(b, ix, v),
-                    left => self.assign(left, v),
-                }
+                self.assign_target(b, &a.left, v, false);
                 None
             }
-            Expr::MethodCall(mc) => self.method_call(b, mc),
+            Expr::MethodCall(mc) => match self.accessor_read(b, e) {
+                Some(v) => v,
+                None => self.method_call(b, mc),
+            },
             Expr::Call(c) => self.call(b, c),
             Expr::Cast(c) => {
                 let v = self.expr(b, &c.expr, true)?;
@@ -367,6 +383,19 @@ impl Lowering {
         }
     }
 
+    /// `target = v` (after the operation of a compound assignment: `compound`): a variable,
+    /// an element, or an element or `&mut` parameter written through a reference.
+    fn assign_target(&mut self, b: Block, target: &Expr, v: Option<Value>, compound: bool) {
+        match target {
+            Expr::Index(ix) => self.assign_index(b, ix, v),
+            left => {
+                if !self.write_through(b, left, v, compound) {
+                    self.assign(left, v)
+                }
+            }
+        }
+    }
+
     pub(super) fn binary(&mut self, b: Block, bin: &syn::ExprBinary) -> Option<Value> {
         use syn::BinOp as B;
         let span = bin.span();
@@ -390,10 +419,7 @@ impl Lowering {
                 let k = self.kind(l).join(self.kind(r));
                 let v = self.inst1(b, InstKind::Binary(op, l, r), k, span);
                 if compound {
-                    match &*bin.left {
-                        Expr::Index(ix) => self.assign_index(b, ix, Some(v)),
-                        left => self.assign(left, Some(v)),
-                    }
+                    self.assign_target(b, &bin.left, Some(v), true);
                     None
                 } else {
                     Some(v)

@@ -30,6 +30,9 @@ pub(super) enum Src {
         base: Value,
         refs: u8,
         offset: Option<Value>,
+        /// The items are references to the elements of the variable in this slot, written
+        /// through (`x.iter_mut()`): cells of its current version, not reads of `base`.
+        cells: Option<usize>,
     },
     Range {
         start: Value,
@@ -118,7 +121,7 @@ impl Lowering {
 
     /// Whether `v` is a parameter declared as an ndarray array of two or more dimensions, whose
     /// elements cannot be read by one index.
-    fn is_multi_dim(&self, v: Value) -> bool {
+    pub(super) fn is_multi_dim(&self, v: Value) -> bool {
         let ValueDef::Param(n) = self.f.value(v).def else {
             return false;
         };
@@ -183,7 +186,47 @@ impl Lowering {
         span: Span,
     ) -> Option<Prepared<'a>> {
         let (src, src_len) = match &c.source {
-            Source::Slice { expr, refs } => {
+            Source::Slice {
+                expr,
+                refs,
+                mutable,
+            } => {
+                // `x.iter_mut()`, `&mut x` (also `&mut *x`), or `x` and `x.into_iter()` of a
+                // `&mut` parameter `x`: the items are mutable references.
+                let cells = if *mutable || (*refs != 1 && self.deref_mut_param(expr).is_some()) {
+                    let mut root = strip(expr);
+                    while let Expr::Reference(syn::ExprReference { expr, .. })
+                    | Expr::Unary(syn::ExprUnary {
+                        op: syn::UnOp::Deref(_),
+                        expr,
+                        ..
+                    }) = root
+                    {
+                        root = strip(expr);
+                    }
+                    let slot = match root {
+                        Expr::Path(p) => p
+                            .path
+                            .get_ident()
+                            .and_then(|id| self.lookup(&id.to_string())),
+                        _ => None,
+                    };
+                    match slot.filter(|&s| self.env[s].value.is_some()) {
+                        Some(s) => Some(s),
+                        None => {
+                            self.err_at(
+                                *expr,
+                                "iterating by mutable reference is followed over a variable \
+                                 (`for e in v.iter_mut()` with `let mut v` or a `&mut` \
+                                 parameter `v`); bind the container to a variable first, or \
+                                 write an index loop",
+                            );
+                            return None;
+                        }
+                    }
+                } else {
+                    None
+                };
                 let refs = if *refs == 2 {
                     self.iterable_refs(expr)
                 } else {
@@ -197,12 +240,13 @@ impl Lowering {
                         .and_then(|slot| self.env[slot].window),
                     _ => None,
                 };
-                match window {
+                match window.filter(|_| cells.is_none()) {
                     Some(w) => (
                         Src::Slice {
                             base: w.base,
                             refs: 1,
                             offset: Some(w.start),
+                            cells: None,
                         },
                         w.len,
                     ),
@@ -224,6 +268,7 @@ impl Lowering {
                                 base,
                                 refs,
                                 offset: None,
+                                cells,
                             },
                             len,
                         )
@@ -497,7 +542,18 @@ impl Lowering {
         span: Span,
     ) -> Option<Item> {
         Some(match src {
-            Src::Slice { base, refs, offset } => {
+            Src::Slice {
+                cells: Some(slot), ..
+            } => Item::Cell {
+                cell: Cell {
+                    slot: *slot,
+                    index: k,
+                },
+                refs: 1,
+            },
+            Src::Slice {
+                base, refs, offset, ..
+            } => {
                 let idx = match offset {
                     Some(o) => self.int_bin(b, BinOp::Add, *o, k, span),
                     None => k,
@@ -567,5 +623,23 @@ impl Prepared<'_> {
     /// The number of items.
     pub(super) fn len(&self) -> Value {
         self.stages.last().map_or(self.src_len, |(_, l)| *l)
+    }
+
+    /// The variables whose elements the items refer to mutably (`x.iter_mut()`, also inside a
+    /// `zip`): the loop carries them.
+    pub(super) fn cell_slots(&self) -> Vec<usize> {
+        let mut out = Vec::new();
+        if let Src::Slice {
+            cells: Some(slot), ..
+        } = self.src
+        {
+            out.push(slot);
+        }
+        for (stage, _) in &self.stages {
+            if let Stage::Zip(o) = stage {
+                out.extend(o.cell_slots());
+            }
+        }
+        out
     }
 }

@@ -42,6 +42,7 @@ use crate::prim::{self, Flags, PrimId};
 mod best;
 mod build;
 pub mod calls;
+mod cells;
 pub mod chain;
 mod closures;
 mod consume;
@@ -55,6 +56,7 @@ mod written;
 
 use build::is_plain_literal;
 pub use calls::is_shape_query;
+use cells::Cell;
 pub use chain::SUPPORTED;
 use closures::Item;
 use control::*;
@@ -77,6 +79,9 @@ struct Binding {
     closure: Option<std::rc::Rc<ClosureDef>>,
     /// A window of a slice (`w` in `for w in x.windows(2)`): read as `w[i]` and `w.len()`.
     window: Option<Window>,
+    /// A mutable reference to an element of a place (`e` in `for e in v.iter_mut()`): `*e`
+    /// reads the element of the container's current version, `*e = ..` writes it.
+    cell: Option<Cell>,
 }
 
 impl Binding {
@@ -89,6 +94,7 @@ impl Binding {
             mutable,
             closure: None,
             window: None,
+            cell: None,
         }
     }
 }
@@ -304,7 +310,11 @@ impl Lowering {
         }
         let mut slots = Vec::new();
         for n in names.0 {
-            if let Some(s) = self.lookup(&n) {
+            if let Some(mut s) = self.lookup(&n) {
+                // Writing through an element reference (`*e = ..`) assigns its container.
+                if let Some(c) = self.env[s].cell {
+                    s = c.slot;
+                }
                 if !slots.contains(&s) {
                     slots.push(s);
                 }

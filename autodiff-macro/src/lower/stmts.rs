@@ -81,7 +81,7 @@ impl Lowering {
                             return;
                         }
                         let v = self.expr(b, e, true);
-                        self.bind_pat(b, &local.pat, v, e.span());
+                        self.bind_let(b, &local.pat, e, v);
                     } else {
                         self.declare_uninit(&local.pat);
                     }
@@ -179,6 +179,17 @@ impl Lowering {
                 &pat,
                 "this pattern is not supported in `let`; use a name or a tuple of names",
             ),
+        }
+    }
+
+    /// `let pat = init;` with `v` the value of `init`. A name bound to an element read through a
+    /// reference (`let l = v.last().unwrap();`) is a reference in Rust: `*l` is its value.
+    pub(super) fn bind_let(&mut self, b: Block, pat: &Pat, init: &Expr, v: Option<Value>) {
+        self.bind_pat(b, pat, v, init.span());
+        if matches!(pat, Pat::Ident(_)) && cells::accessor_refs(init) > 0 {
+            if let Some(last) = self.env.last_mut() {
+                last.refs = 1;
+            }
         }
     }
 
@@ -353,7 +364,7 @@ impl Lowering {
                             continue;
                         }
                         let v = self.expr(b, &init.expr, true);
-                        self.bind_pat(b, &local.pat, v, init.expr.span());
+                        self.bind_let(b, &local.pat, &init.expr, v);
                     } else {
                         self.declare_uninit(&local.pat);
                     }

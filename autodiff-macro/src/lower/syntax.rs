@@ -39,16 +39,30 @@ pub(super) fn collect_pat_bindings(p: &Pat, out: &mut Vec<syn::Ident>) {
 /// The second list holds every plain name the node mentions: the closures it may call.
 pub struct AssignedNames(pub(super) Vec<String>, pub(super) Vec<String>);
 
+/// The variable an assignment target writes: `h` in `h = ..`, `h[i] = ..`, `*h = ..` and
+/// `*h.last_mut().unwrap() = ..`.
+fn target_root(e: &Expr) -> Option<&syn::Ident> {
+    match e {
+        Expr::Path(p) => p.path.get_ident(),
+        Expr::Index(ix) => target_root(&ix.expr),
+        Expr::Paren(p) => target_root(&p.expr),
+        Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => target_root(&u.expr),
+        Expr::MethodCall(mc)
+            if matches!(
+                mc.method.to_string().as_str(),
+                "unwrap" | "expect" | "first_mut" | "last_mut" | "get_mut"
+            ) =>
+        {
+            target_root(&mc.receiver)
+        }
+        _ => None,
+    }
+}
+
 impl<'ast> Visit<'ast> for AssignedNames {
     fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
-        let target = match &*a.left {
-            Expr::Index(ix) => &*ix.expr,
-            t => t,
-        };
-        if let Expr::Path(p) = target {
-            if let Some(id) = p.path.get_ident() {
-                self.0.push(id.to_string());
-            }
+        if let Some(id) = target_root(&a.left) {
+            self.0.push(id.to_string());
         }
         syn::visit::visit_expr_assign(self, a);
     }
@@ -58,14 +72,8 @@ impl<'ast> Visit<'ast> for AssignedNames {
             b.op,
             B::AddAssign(_) | B::SubAssign(_) | B::MulAssign(_) | B::DivAssign(_) | B::RemAssign(_)
         ) {
-            let target = match &*b.left {
-                Expr::Index(ix) => &*ix.expr,
-                t => t,
-            };
-            if let Expr::Path(p) = target {
-                if let Some(id) = p.path.get_ident() {
-                    self.0.push(id.to_string());
-                }
+            if let Some(id) = target_root(&b.left) {
+                self.0.push(id.to_string());
             }
         }
         syn::visit::visit_expr_binary(self, b);

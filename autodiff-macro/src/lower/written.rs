@@ -122,8 +122,13 @@ impl Lowering {
         self.f.inst(i).results.first().copied()
     }
 
-    /// Variables in scope named in `tokens`, with their current values.
-    pub(super) fn free_uses(&mut self, tokens: &TokenStream) -> Vec<(syn::Ident, Value)> {
+    /// Variables in scope named in `tokens`, with their current values. An element reference
+    /// (`e` of `for e in v.iter_mut()`) is the element's value, read into `b`.
+    pub(super) fn free_uses(
+        &mut self,
+        b: Option<Block>,
+        tokens: &TokenStream,
+    ) -> Vec<(syn::Ident, Value)> {
         let mut idents = Vec::new();
         collect_idents(tokens.clone(), &mut idents);
         let mut out: Vec<(syn::Ident, Value)> = Vec::new();
@@ -149,6 +154,19 @@ impl Lowering {
                     );
                     continue;
                 }
+                if let Some(c) = self.env[slot].cell {
+                    match b.and_then(|b| self.cell_read(b, c, id.span())) {
+                        Some(v) => out.push((syn::Ident::new(&s, id.span()), v)),
+                        None => self.err(
+                            id.span(),
+                            format!(
+                                "`{s}` refers to an element of a container; read it first \
+                                 (`let x = *{s};`) and use `x` here"
+                            ),
+                        ),
+                    }
+                    continue;
+                }
                 if let Some(v) = self.env[slot].value {
                     out.push((syn::Ident::new(&s, id.span()), v));
                 }
@@ -169,7 +187,7 @@ impl Lowering {
         tokens: TokenStream,
         span: Span,
     ) -> (TokenStream, Vec<(syn::Ident, Value)>) {
-        let uses = self.free_uses(scan);
+        let uses = self.free_uses(Some(b), scan);
         let mut_refs = self.f.borrowed_mut_versions();
         // Code run as written works on copies: what it assigns would be lost.
         if let Ok(e) = syn::parse2::<Expr>(scan.clone()) {

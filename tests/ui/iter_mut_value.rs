@@ -1,0 +1,42 @@
+// Iterating by mutable reference is followed in `for` loops (and `for_each`) over a variable;
+// an iterator kept as a value, or over something that is not a variable, is not; nor is an
+// item passed on to a function that may write through it.
+use autodiff::differentiate;
+
+#[differentiate]
+fn f(x: &[f64]) -> f64 {
+    let mut v = x.to_vec();
+    let it = v.iter_mut();
+    for e in it {
+        *e *= 2.0;
+    }
+    v[0]
+}
+
+#[differentiate]
+fn g(x: &[f64]) -> f64 {
+    let mut v = vec![x.to_vec()];
+    for e in v[0].iter_mut() {
+        *e *= 2.0;
+    }
+    v[0][0]
+}
+
+fn scale(e: &mut f64) {
+    *e *= 2.0;
+}
+
+#[differentiate]
+fn h(x: &[f64]) -> f64 {
+    let mut v = x.to_vec();
+    for e in v.iter_mut() {
+        scale(e);
+    }
+    v[0]
+}
+
+fn main() {
+    let _ = f_grad(&[1.0]);
+    let _ = g_grad(&[1.0]);
+    let _ = h_grad(&[1.0]);
+}
