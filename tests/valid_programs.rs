@@ -323,3 +323,56 @@ fn arrays_and_buffers_lent_to_calls() {
     assert_eq!((dx, dbuf), (4.0, vec![1.0]));
     assert_eq!(buf, vec![0.5, 1.5]);
 }
+
+/// A vector of an array's elements, extended: h = [a₀, a₁, x], h₀·h₂ + h₁ = a₀x + a₁.
+#[differentiate]
+fn vec_of_an_array(x: f64, a: [f64; 2]) -> f64 {
+    let mut h = a.to_vec();
+    h.push(x);
+    h[0] * h[2] + h[1]
+}
+
+/// A vector filled in a loop that ends in a branch, and a scalar of a type the macro cannot
+/// see carried beside it: h = [a₁x; 3] after the loop, so h₀ = a₁x; s = 3·c·x.
+#[differentiate]
+fn filled_in_a_loop(x: f32, a: [f32; 3]) -> f32 {
+    let mut h = a.to_vec();
+    let mut s = f32::default();
+    let mut k = 0;
+    loop {
+        h.fill(a[1] * x);
+        s += SCALE * x;
+        k += 1;
+        if k >= 3 {
+            break;
+        }
+    }
+    h[0] + s
+}
+
+const SCALE: f32 = 0.5;
+
+/// An array declared with its type, lent twice: b = [2x], b₀·b₀ = 4x².
+#[differentiate]
+fn declared_array_lent_twice(x: f64) -> f64 {
+    let mut b: [f64; 1] = [0.0; 1];
+    b[0] = x * 2.0;
+    first_times_second(&b, &b)
+}
+
+#[differentiate]
+fn first_times_second(a: &[f64], b: &[f64]) -> f64 {
+    a[0] * b[0]
+}
+
+#[test]
+fn arrays_copied_filled_and_declared() {
+    let (y, (dx, da)) = vec_of_an_array_grad(2.0, [3.0, 4.0]);
+    assert_eq!((y, dx, da), (10.0, 3.0, [2.0, 1.0]));
+    let (y, (dx, da)) = filled_in_a_loop_grad(2.0, [1.0, 3.0, 4.0]);
+    assert_eq!(y, filled_in_a_loop(2.0, [1.0, 3.0, 4.0]));
+    assert_eq!((dx, da), (3.0 + 3.0 * SCALE, [0.0, 2.0, 0.0]));
+    let (y, d) = declared_array_lent_twice_grad(2.0);
+    assert_eq!((y, d), (16.0, 16.0));
+    assert_eq!(declared_array_lent_twice_jvp(2.0, 1.0), (16.0, 16.0));
+}

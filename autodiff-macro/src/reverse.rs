@@ -323,6 +323,13 @@ impl Rev<'_> {
             InstKind::Neg(a) => self.apply(pb, PrimId::neg(), &[a], y, g, adj),
             InstKind::Prim { prim, args, .. } => {
                 if prim.has(Flags::IDENTITY) {
+                    // `a.to_vec()` of an array `a`: the `Vec`'s adjoint as the array's.
+                    let g = match self.f.lent_array(args[0]) {
+                        Some(like) if prim.name() == "to_vec" => {
+                            self.emit1(pb, InstKind::GradAs { like, g }, Ty::Unknown)
+                        }
+                        _ => g,
+                    };
                     self.contrib(pb, args[0], g, adj);
                 } else {
                     self.apply(pb, prim, &args, y, g, adj);
@@ -728,7 +735,9 @@ impl Rev<'_> {
             }
         };
         // A carried container that the body mutates may change length from one iteration to
-        // the next: its adjoint is taken leaving zeros of this iteration's length.
+        // the next: its adjoint is taken leaving zeros of this iteration's length. (Which
+        // carried value a mutation changes is not followed here: the others take zeros of
+        // their own shape, which is the same every iteration.)
         let mutates = self.f.blocks_within(body).iter().any(|&b| {
             self.f
                 .block(b)

@@ -86,9 +86,10 @@ pub fn forward_single_contributions(f: &mut Func) {
 }
 
 /// In a reversed loop, a carried adjoint is taken at the start of each iteration (leaving a
-/// zero) and then receives this iteration's contributions. When it receives exactly one, on
-/// every path, the zero is never needed: the take becomes a move and the contribution an
-/// assignment. For an array carried through a loop that writes its elements, that turns a
+/// zero) and then receives this iteration's contributions. When it receives exactly one whole
+/// contribution, on every path, before any other (which may only add to elements or fields),
+/// the zero is never needed: the take becomes a move and the contribution an assignment. For
+/// an array carried through a loop that reads and writes its elements, that turns a
 /// zero-filled allocation and an element-wise sum per iteration into two moves.
 pub fn move_carried_adjoints(f: &mut Func) {
     let Some(pb) = f.pullback else { return };
@@ -109,11 +110,28 @@ pub fn move_carried_adjoints(f: &mut Func) {
                     }
                 }
             }
-            let [(acc, true)] = touches[..] else { continue };
+            // The one whole contribution, then perhaps contributions to elements or fields
+            // (`v[i]` read in the iteration, besides the write that made the next version):
+            // the whole one can move in, the others add to it.
+            let Some(&(acc, true)) = touches.first() else {
+                continue;
+            };
             let InstKind::VarAcc { value, .. } = f.inst(acc).kind else {
                 continue;
             };
-            if insts.iter().position(|&i| i == acc).is_none_or(|p| p < pos) {
+            let at = |i: Inst| insts.iter().position(|&x| x == i);
+            let Some(acc_pos) = at(acc).filter(|&p| p > pos) else {
+                continue;
+            };
+            let parts_after = touches[1..].iter().all(|&(i, same_block)| {
+                same_block
+                    && matches!(
+                        f.inst(i).kind,
+                        InstKind::VarAccAt { .. } | InstKind::VarAccField { .. }
+                    )
+                    && at(i).is_some_and(|p| p > acc_pos)
+            });
+            if !parts_after {
                 continue;
             }
             f.insts[take.index()].kind = InstKind::VarGet(w);

@@ -178,7 +178,7 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool], krate: &Tok
     }
     forward.extend(g.block_insts(body));
     let out = match f.block(body).term {
-        Term::Return(v) => g.moved(v, false),
+        Term::Return(v) => g.moved(v, None),
         _ => quote!(()),
     };
     // ---- pullback
@@ -192,7 +192,7 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool], krate: &Tok
                 .collect();
             let mut code = g.block_insts(pb);
             if let Term::Return(v) = f.block(pb).term {
-                let r = g.moved(v, true);
+                let r = g.moved(v, Some(pb));
                 code.extend(r);
             }
             (seeds, code)
@@ -400,7 +400,7 @@ impl Gen<'_> {
 
     /// `v` where it is moved: a copy when the value is also kept (forward) or read again
     /// (pullback).
-    fn moved(&self, v: Value, terminator: bool) -> TokenStream {
+    fn moved(&self, v: Value, terminator: Option<Block>) -> TokenStream {
         if self.folded(v).is_some() {
             return self.e(v);
         }
@@ -410,12 +410,25 @@ impl Gen<'_> {
         } else if self.in_pullback(v) {
             self.uses.get(&v).copied().unwrap_or(0) > 1
         } else {
-            self.kept_top.contains(&v) || (!terminator && self.kept_rec.contains(&v))
+            // A record is made at the end of the block that defines the value, before its
+            // terminator, which may then move the value on; a terminator of a block nested in
+            // that one (an arm's `yield`) runs before the record is made.
+            let recorded_before = terminator.is_some_and(|t| self.def_block(v) == Some(t));
+            self.kept_top.contains(&v) || (!recorded_before && self.kept_rec.contains(&v))
         };
         if copy {
             quote!(::core::clone::Clone::clone(&#id))
         } else {
             quote!(#id)
+        }
+    }
+
+    /// The block that defines `v`, where the code generator has seen it.
+    fn def_block(&self, v: Value) -> Option<Block> {
+        match self.f.value(v).def {
+            ValueDef::Param(_) | ValueDef::Tangent(_) => Some(self.f.body()),
+            ValueDef::BlockParam(b, _) => Some(b),
+            ValueDef::Result(i, _) => self.inst_block.get(&i).copied(),
         }
     }
 
@@ -624,7 +637,7 @@ impl Gen<'_> {
         out.extend(self.block_insts(b));
         match &self.f.block(b).term {
             Term::Yield(vals) if !vals.is_empty() => {
-                let vs: Vec<TokenStream> = vals.iter().map(|&v| self.moved(v, true)).collect();
+                let vs: Vec<TokenStream> = vals.iter().map(|&v| self.moved(v, Some(b))).collect();
                 out.extend(quote! { (#(#vs,)*) });
             }
             _ => {}
@@ -705,7 +718,7 @@ impl Gen<'_> {
             InstKind::Prim { prim, args, unwrap } => {
                 let name = syn::Ident::new(prim.name(), inst.span);
                 let recv = if prim.name() == "into_shape_with_order" {
-                    self.moved(args[0], false)
+                    self.moved(args[0], None)
                 } else {
                     let x = id(args[0]);
                     quote!(#x)
@@ -738,7 +751,7 @@ impl Gen<'_> {
                 }
             }
             InstKind::Call { path, args } => {
-                let args: Vec<TokenStream> = args.iter().map(|&a| self.moved(a, false)).collect();
+                let args: Vec<TokenStream> = args.iter().map(|&a| self.moved(a, None)).collect();
                 match lhs {
                     Some(lhs) => quote! { #lhs #path(#(#args),*); },
                     None => quote! { #path(#(#args),*); },
@@ -756,7 +769,7 @@ impl Gen<'_> {
                     id(inst.results[2]),
                 );
                 let probes: Vec<syn::Ident> = args.iter().map(|&a| self.v(a)).collect();
-                let moved: Vec<TokenStream> = args.iter().map(|&a| self.moved(a, false)).collect();
+                let moved: Vec<TokenStream> = args.iter().map(|&a| self.moved(a, None)).collect();
                 quote! {
                     let #sel = {
                         use #pv::{ProbeNo as _, ProbeYes as _};
@@ -805,7 +818,7 @@ impl Gen<'_> {
                     &self.v(*sel).to_string(),
                     Span::call_site().located_at(span),
                 );
-                let (pbv, g, dg) = (self.v(*pbv), self.moved(*g, false), self.moved(*dg, false));
+                let (pbv, g, dg) = (self.v(*pbv), self.moved(*g, None), self.moved(*dg, None));
                 let n = inst.results.len() / 2;
                 let parts: Vec<syn::Ident> = inst.results[..n].iter().map(|&r| self.v(r)).collect();
                 let dparts: Vec<syn::Ident> =
@@ -852,7 +865,7 @@ impl Gen<'_> {
                 // Resolved where it was bound, reported at the call (as above).
                 let sel =
                     syn::Ident::new(&id(*sel).to_string(), Span::call_site().located_at(span));
-                let (pbv, g) = (id(*pbv), self.moved(*g, false));
+                let (pbv, g) = (id(*pbv), self.moved(*g, None));
                 let parts: Vec<syn::Ident> = inst.results.iter().map(|&r| self.v(r)).collect();
                 quote_spanned! {span=>
                     let #grads = #pbv(#g);
@@ -864,7 +877,7 @@ impl Gen<'_> {
                 quote! { #lhs #x as #ty; }
             }
             InstKind::Ascribe { value, ty } => {
-                let x = self.moved(*value, false);
+                let x = self.moved(*value, None);
                 let r = id(inst.results[0]);
                 quote! { let #r: #ty = #x; }
             }
@@ -880,7 +893,7 @@ impl Gen<'_> {
                 }
             }
             InstKind::Tuple(vals) => {
-                let vs: Vec<TokenStream> = vals.iter().map(|&v| self.moved(v, false)).collect();
+                let vs: Vec<TokenStream> = vals.iter().map(|&v| self.moved(v, None)).collect();
                 quote! { #lhs (#(#vs,)*); }
             }
             InstKind::Field(t, n) => {
@@ -901,7 +914,7 @@ impl Gen<'_> {
                 quote! { #lhs #base[#idx]; }
             }
             InstKind::IndexSet { base, index, value } => {
-                let base = self.moved(*base, false);
+                let base = self.moved(*base, None);
                 let (index, value) = (id(*index), id(*value));
                 let r = id(inst.results[0]);
                 quote! {
@@ -1062,7 +1075,7 @@ impl Gen<'_> {
             } => {
                 let name = syn::Ident::new(m.def().name, inst.span);
                 let new = self.v(inst.results[0]);
-                let base = self.moved(*base, false);
+                let base = self.moved(*base, None);
                 let args: Vec<TokenStream> = args.iter().map(|&a| id(a)).collect();
                 let call = if *unwrap {
                     quote!(#new.#name(#(#args),*).unwrap())
@@ -1086,7 +1099,7 @@ impl Gen<'_> {
             }
             InstKind::VarInit { var, value } => {
                 let w = names::var(self.f, *var);
-                let x = self.moved(*value, false);
+                let x = self.moved(*value, None);
                 match self.ty(*value).float() {
                     Some(t) => {
                         let t = t.tokens();
@@ -1097,7 +1110,7 @@ impl Gen<'_> {
             }
             InstKind::VarAcc { var, value } => {
                 let w = names::var(self.f, *var);
-                let x = self.moved(*value, false);
+                let x = self.moved(*value, None);
                 if self.ty(*value).is_plain() {
                     quote! { #w += #x; }
                 } else {
@@ -1106,17 +1119,17 @@ impl Gen<'_> {
             }
             InstKind::VarSet { var, value } => {
                 let w = names::var(self.f, *var);
-                let x = self.moved(*value, false);
+                let x = self.moved(*value, None);
                 quote! { #w = #x; }
             }
             InstKind::VarAccAt { var, index, value } => {
                 let w = names::var(self.f, *var);
-                let (ix, x) = (id(*index), self.moved(*value, false));
+                let (ix, x) = (id(*index), self.moved(*value, None));
                 quote! { #pv::acc_index(&mut #w, &#ix, #x); }
             }
             InstKind::VarAccField { var, field, value } => {
                 let w = names::var(self.f, *var);
-                let x = self.moved(*value, false);
+                let x = self.moved(*value, None);
                 quote! { #pv::acc(&mut #w.#field, #x); }
             }
             InstKind::VarGet(w) => {
@@ -1186,7 +1199,7 @@ impl Gen<'_> {
                 }
             },
             InstKind::GradAs { like, g } => {
-                let (x, gi) = (self.by_ref(*like), self.moved(*g, false));
+                let (x, gi) = (self.by_ref(*like), self.moved(*g, None));
                 quote! { #lhs #pv::grad_as(#x, #gi); }
             }
         }
@@ -1245,7 +1258,7 @@ impl Gen<'_> {
                 quote::format_ident!("{}_{}", last.ident, suffix, span = last.ident.span());
         }
         let probes: Vec<syn::Ident> = args.iter().map(|&a| self.v(a)).collect();
-        let moved: Vec<TokenStream> = args.iter().map(|&a| self.moved(a, false)).collect();
+        let moved: Vec<TokenStream> = args.iter().map(|&a| self.moved(a, None)).collect();
         let slots: Vec<TokenStream> = tangents
             .iter()
             .zip(args)
@@ -1279,12 +1292,13 @@ impl Gen<'_> {
 
     /// The end of an iteration of loop `i` whose body ends in `term`: the carried values into
     /// the loop's state variables, and `break` if the body says so.
-    fn next_iteration(&self, i: Inst, term: &Term) -> TokenStream {
+    fn next_iteration(&self, i: Inst, at: Block) -> TokenStream {
+        let term = &self.f.block(at).term;
         let assign = |vals: &[Value]| -> TokenStream {
             let mut t = TokenStream::new();
             for (k, &v) in vals.iter().enumerate() {
                 let st = names::loop_state(i, k);
-                let x = self.moved(v, true);
+                let x = self.moved(v, Some(at));
                 t.extend(quote! { #st = #x; });
             }
             t
@@ -1352,7 +1366,7 @@ impl Gen<'_> {
             advance_code.extend(quote! { let #m #id = #s; });
         }
         advance_code.extend(self.block_insts(advance));
-        advance_code.extend(self.next_iteration(i, &self.f.block(advance).term));
+        advance_code.extend(self.next_iteration(i, advance));
         // Reverse: the body recording what its pullback reads, then the pullback.
         let params = &self.f.block(record).params;
         let bound: Vec<TokenStream> = params[skip..]
@@ -1408,14 +1422,14 @@ impl Gen<'_> {
         let mut bind = TokenStream::new();
         for (k, &v) in init.iter().enumerate() {
             let st = names::loop_state(i, k);
-            let x = self.moved(v, false);
+            let x = self.moved(v, None);
             out.extend(quote! { let mut #st = #x; });
             let p = self.v(carried[k]);
             let m = self.mut_kw(carried[k]);
             bind.extend(quote! { let #m #p = #st; });
         }
         let mut code = self.block_insts(body);
-        code.extend(self.next_iteration(i, &self.f.block(body).term));
+        code.extend(self.next_iteration(i, body));
         match kind.range() {
             Some(r) => {
                 let range = self.range_expr(&r);

@@ -271,11 +271,13 @@ impl Fwd<'_> {
                     if ty.is_plain() {
                         dx
                     } else {
+                        // The same copy of the tangent (`da.to_vec()` for `a.to_vec()`: a `Vec`
+                        // from an array), owned whatever the tangent is.
                         self.emit(
                             b,
                             out,
                             InstKind::Prim {
-                                prim: PrimId::method("to_owned").expect("the table has to_owned"),
+                                prim,
                                 args: vec![dx],
                                 unwrap: false,
                             },

@@ -838,6 +838,12 @@ impl Func {
                     InstKind::IndexSet { base, .. } | InstKind::Mutate { base, .. } => {
                         cur = *base;
                     }
+                    // `let b: [f64; 2] = ..`
+                    InstKind::Ascribe {
+                        ty: syn::Type::Array(_),
+                        ..
+                    } => return Some(v),
+                    InstKind::Ascribe { value, .. } => cur = *value,
                     InstKind::Opaque { tokens, .. } => {
                         let literal = matches!(
                             syn::parse2::<syn::Expr>(tokens.clone()),

@@ -95,6 +95,24 @@ impl HasShape for f64 {
     fn dims(&self) {}
 }
 
+/// A scalar carried through a loop beside a container the loop changes: its zero is `0`.
+impl crate::differentiable::ZerosOfShape for f32 {
+    type Tangent = f32;
+    #[inline(always)]
+    fn zeros(_: &()) -> f32 {
+        0.0
+    }
+}
+
+/// A scalar carried through a loop beside a container the loop changes: its zero is `0`.
+impl crate::differentiable::ZerosOfShape for f64 {
+    type Tangent = f64;
+    #[inline(always)]
+    fn zeros(_: &()) -> f64 {
+        0.0
+    }
+}
+
 impl<T: HasShape + ?Sized> HasShape for &T {
     type Dims = T::Dims;
     #[inline(always)]
