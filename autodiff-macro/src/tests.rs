@@ -446,7 +446,10 @@ fn loops_with_break_get_the_online_schedule() {
 #[ignore]
 fn phase_times() {
     use std::time::Instant;
-    let n = 2000;
+    let n: usize = std::env::var("AD_PHASE_OPS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2000);
     let mut body = String::new();
     let mut names = vec!["x0".to_string(), "x1".into(), "x2".into(), "x3".into()];
     for i in 0..n {
