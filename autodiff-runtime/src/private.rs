@@ -209,6 +209,18 @@ pub use crate::spread::{
     No, NoTan, Probe, ProbeNo, ProbeYes, Tan, Yes, call_jvp, no_tan, spread, tan,
 };
 
+/// Reserves room on a loop's stack for the records of a whole nest of `for` loops (the product
+/// of their trip counts, known when the outermost starts), so that the inner loops never grow
+/// it again. Nests that may leave early can record far fewer than the product, so the up-front
+/// reservation stops at 64 MiB; the inner loops still reserve their own trip count on entry,
+/// which costs one comparison when the room is already there.
+#[inline]
+pub fn reserve_nest<T>(stack: &mut Vec<T>, records: usize) {
+    const LIMIT_BYTES: usize = 64 << 20;
+    let cap = LIMIT_BYTES / core::mem::size_of::<T>().max(1);
+    stack.reserve(records.min(cap));
+}
+
 /// Pushes a loop iteration's record onto a stack whose capacity the loop reserved on entry (a
 /// `for` loop over a range reserves its trip count). Unlike `Vec::push`, the fast path has no
 /// call that could reallocate, so the stack's pointer and length stay in registers and the
