@@ -22,6 +22,7 @@
 
 pub use autodiff_macro::Differentiable;
 pub use autodiff_macro::differentiate;
+pub use autodiff_runtime::parallel;
 pub use autodiff_runtime::{
     Differentiable, Primal, Real, check, checkpoint, conv, data, init, nn, optim, rules,
 };

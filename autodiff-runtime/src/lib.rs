@@ -12,6 +12,7 @@ pub mod differentiable;
 pub mod init;
 pub mod nn;
 pub mod optim;
+pub mod parallel;
 pub mod rules;
 #[doc(hidden)]
 pub mod __private {
