@@ -108,14 +108,15 @@ fn matrix(rng: &mut Rng, rows: usize, cols: usize, scale: f64) -> Array2<f64> {
     Array2::from_shape_fn((rows, cols), |_| scale * (2.0 * rng.uniform() - 1.0))
 }
 
-fn flat(p: &Mlp) -> Vec<f64> {
+pub fn flat(p: &Mlp) -> Vec<f64> {
     let mut out = Vec::new();
     p.visit_leaves(&mut |leaf| out.extend_from_slice(leaf));
     out
 }
 
-pub fn cases() -> Vec<Case> {
-    let name = "MLP step 64→128⁴→10, batch 64";
+/// The network's parameters (He-scaled uniform weights, seeded) and a batch of `batch` random
+/// inputs with their labels.
+pub fn problem(batch: usize) -> (Mlp, Array2<f64>, Vec<usize>) {
     let mut rng = Rng::new(17);
     let he = |fan_in: usize| (6.0 / fan_in as f64).sqrt();
     let s = SIZES;
@@ -131,8 +132,19 @@ pub fn cases() -> Vec<Case> {
         v: matrix(&mut rng, s[4], s[5], he(s[4])),
         c: Array1::zeros(s[5]),
     };
-    let x = matrix(&mut rng, BATCH, s[0], 1.0);
-    let labels: Vec<usize> = (0..BATCH).map(|i| (i * 7 + 3) % s[5]).collect();
+    let x = matrix(&mut rng, batch, s[0], 1.0);
+    let labels: Vec<usize> = (0..batch).map(|i| (i * 7 + 3) % s[5]).collect();
+    (p, x, labels)
+}
+
+pub fn cases() -> Vec<Case> {
+    vec![case(BATCH)]
+}
+
+/// The training step at batch size `batch`, its gradients checked.
+pub fn case(batch: usize) -> Case {
+    let name = &format!("MLP step 64→128⁴→10, batch {batch}");
+    let (p, x, labels) = problem(batch);
 
     let (yh, gh) = mlp_hand(&p, &x, &labels);
     let (yo, go) = mlp_loss_grad(&p, &x, &labels);
@@ -144,7 +156,7 @@ pub fn cases() -> Vec<Case> {
     let (p1, x1, l1) = (p.clone(), x.clone(), labels.clone());
     let (p2, x2, l2) = (p.clone(), x.clone(), labels.clone());
     let (p3, x3, l3) = (p.clone(), x.clone(), labels.clone());
-    vec![Case {
+    Case {
         name: name.into(),
         params: p.num_scalars(),
         ops: None,
@@ -170,5 +182,5 @@ pub fn cases() -> Vec<Case> {
                 heap,
             }
         })),
-    }]
+    }
 }

@@ -17,6 +17,7 @@ pub mod lecture;
 pub mod loops;
 pub mod lstm;
 pub mod mlp;
+pub mod mlp_parallel;
 pub mod straight;
 pub mod straight_gen;
 
@@ -36,15 +37,19 @@ pub enum Method {
     FiniteDiff,
     /// Reverse mode with the `easy-ml` crate's runtime tape (`WengertList` of `Record`s).
     Tape,
+    /// Our `<f>_grad` on shards of the batch, one per thread of rayon's pool
+    /// (`autodiff::parallel`).
+    Parallel,
 }
 
 impl Method {
-    pub const ALL: [Method; 5] = [
+    pub const ALL: [Method; 6] = [
         Method::Function,
         Method::Ours,
         Method::Hand,
         Method::FiniteDiff,
         Method::Tape,
+        Method::Parallel,
     ];
 
     pub fn name(self) -> &'static str {
@@ -54,6 +59,7 @@ impl Method {
             Method::Hand => "hand",
             Method::FiniteDiff => "finite-diff",
             Method::Tape => "tape",
+            Method::Parallel => "parallel",
         }
     }
 }
@@ -279,6 +285,7 @@ pub fn all_cases() -> Vec<Case> {
     cases.extend(gmm::cases());
     cases.extend(lstm::cases());
     cases.extend(mlp::cases());
+    cases.extend(mlp_parallel::cases());
     cases.extend(cnn::cases());
     cases
 }
