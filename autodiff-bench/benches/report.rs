@@ -327,6 +327,9 @@ fn main() {
             ratio(Some(speedup), |v| v >= 0.85 * threads as f64),
             0.85 * threads as f64
         );
+        if let Some(note) = workloads::mlp_parallel::cpu_note() {
+            println!("{note}");
+        }
     }
     println!(
         "ratios: median over {} interleaved rounds of per-round ratios; batches of ~{} ms; \

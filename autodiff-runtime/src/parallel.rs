@@ -34,7 +34,7 @@
 //! bit for bit from run to run, whatever the number of threads and however rayon schedules the
 //! work: each shard is differentiated by one call of the user's function, and the shards'
 //! results are added in a fixed binary tree — shards `0..k/2` and `k/2..k` summed recursively,
-//! then the two sums added — that depends on the number of shards only. (Provided the user's
+//! then the two sums added — that depends on the shards only. (Provided the user's
 //! function is itself deterministic; the runtime's rules are.) Different shard counts give
 //! results that differ by rounding, so [`Shards::per_thread`], whose count is the number of
 //! threads, is reproducible on one machine but not across machines; use [`Shards::even`] with a
@@ -344,7 +344,7 @@ struct Job<'a, B, F> {
 impl<B, F> Job<'_, B, F> {
     /// The weighted sum of `f` over the shards `ranges`, `None` if they are all empty: one
     /// shard evaluated here, more split in halves evaluated in parallel (`rayon::join`) and
-    /// added, left plus right, so that the order of additions depends on the shard count only.
+    /// added, left plus right, so that the order of additions depends on the shards only.
     fn run<R>(&self, ranges: &[Range<usize>]) -> Option<R>
     where
         B: Batch,
