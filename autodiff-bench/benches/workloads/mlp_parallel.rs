@@ -5,9 +5,21 @@
 //! training loop does without `autodiff::parallel`. [`Method::Parallel`] is
 //! `parallel::mean(&Shards::per_thread(), ..)` around the same `_grad`: one shard of rows per
 //! thread, copied out of the batch, differentiated in parallel and added. The report prints
-//! their ratio, the speedup, on a line of its own below the table, with what says whether the
-//! threads had the cores to themselves: the CPU time the process's threads ran, and the time
-//! they waited runnable for a core, per second of the two runners' batches ([`cpu_note`]).
+//! their ratio, the speedup, on a line of its own below the table, and under it
+//! ([`cpu_note`]) what tells a machine without free cores from shards that slow each other:
+//!
+//! - per second of the two runners' batches, the CPU time all threads of the process ran and
+//!   the time they waited runnable for a core (Linux's schedstat; rayon's idle workers spin
+//!   briefly before they sleep, which counts as running);
+//! - the thread CPU time of the work (`CLOCK_THREAD_CPUTIME_ID`): the whole batch's gradient
+//!   on one thread, and in parallel each shard's, in all and the longest per step. The whole
+//!   batch's time over the longest shard's is the speedup the step reaches when each shard has
+//!   a core to itself; shards that slowed each other (memory bandwidth, shared cache,
+//!   allocation) would show as shards adding up to more than the whole batch.
+//!
+//! Both runners do one untimed step before each timed batch, as the previous step of a
+//! training loop: it wakes rayon's workers, which the other runners' batches in between let
+//! fall asleep.
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -21,12 +33,28 @@ use super::{Case, Method, RTOL_EXACT, Runner, assert_close, runner};
 /// The batch: four times workload 4's, so that each of a few threads has a batch of 64 or more.
 const BATCH: usize = 256;
 
-/// Value and gradient of the batch, one shard per thread.
+/// Value and gradient of the batch, one shard per thread; each shard's thread CPU time is
+/// added to [`PARALLEL`].
 fn sharded(p: &Mlp, x: &ndarray::Array2<f64>, labels: &[usize]) -> (f64, Mlp) {
-    parallel::mean(&Shards::per_thread(), (x, labels), |(x, labels)| {
-        mlp_loss_grad(p, &x, labels)
-    })
+    LONGEST_SHARD.store(0, Relaxed);
+    let r = parallel::mean(&Shards::per_thread(), (x, labels), |(x, labels)| {
+        let start = thread_cpu_ns();
+        let r = mlp_loss_grad(p, &x, labels);
+        if let (Some(a), Some(b)) = (start, thread_cpu_ns()) {
+            PARALLEL.work.fetch_add(b - a, Relaxed);
+            LONGEST_SHARD.fetch_max(b - a, Relaxed);
+        }
+        r
+    });
+    PARALLEL
+        .longest
+        .fetch_add(LONGEST_SHARD.load(Relaxed), Relaxed);
+    PARALLEL.steps.fetch_add(1, Relaxed);
+    r
 }
+
+/// The thread CPU time of the longest shard of the current step.
+static LONGEST_SHARD: AtomicU64 = AtomicU64::new(0);
 
 pub fn cases() -> Vec<Case> {
     let mut case = case(BATCH);
@@ -38,19 +66,25 @@ pub fn cases() -> Vec<Case> {
     let serial = case
         .runner(Method::Ours)
         .expect("the MLP case times our gradient");
-    *serial = observed(std::mem::replace(serial, runner(|| ())), &SERIAL);
+    *serial = observed(std::mem::replace(serial, runner(|| ())), &SERIAL, true);
     let par = runner(move || sharded(black_box(&p), black_box(&x), black_box(&labels)));
     case.runners
-        .push((Method::Parallel, observed(par, &PARALLEL)));
+        .push((Method::Parallel, observed(par, &PARALLEL, false)));
     vec![case]
 }
 
-/// Nanoseconds of wall time of a runner's batches, and of the time the process's threads ran
-/// and waited runnable for a core meanwhile.
+/// What the runners' batches used, in nanoseconds: wall time and, meanwhile, the time the
+/// process's threads ran and waited runnable; and per step, the thread CPU time of the work.
 struct Usage {
     wall: AtomicU64,
     run: AtomicU64,
     wait: AtomicU64,
+    /// Steps whose work is counted in `work` and `longest`.
+    steps: AtomicU64,
+    /// Thread CPU time of the gradients: on one thread, or over all shards.
+    work: AtomicU64,
+    /// Thread CPU time of the longest shard of each step (the whole step on one thread).
+    longest: AtomicU64,
 }
 
 static SERIAL: Usage = Usage::new();
@@ -62,18 +96,15 @@ impl Usage {
             wall: AtomicU64::new(0),
             run: AtomicU64::new(0),
             wait: AtomicU64::new(0),
+            steps: AtomicU64::new(0),
+            work: AtomicU64::new(0),
+            longest: AtomicU64::new(0),
         }
     }
 
-    /// (CPU time, time waiting for a core) per second of wall time; `None` without data.
-    fn per_wall(&self) -> Option<(f64, f64)> {
-        let wall = self.wall.load(Relaxed) as f64;
-        (wall > 0.0).then(|| {
-            (
-                self.run.load(Relaxed) as f64 / wall,
-                self.wait.load(Relaxed) as f64 / wall,
-            )
-        })
+    /// `field` per unit of `per` (0 without data).
+    fn ratio(field: &AtomicU64, per: &AtomicU64) -> f64 {
+        field.load(Relaxed) as f64 / per.load(Relaxed).max(1) as f64
     }
 }
 
@@ -92,30 +123,73 @@ fn scheduled() -> Option<(u64, u64)> {
     Some(total)
 }
 
-/// `inner`, with its batches' wall, run and wait times added to `usage`.
-fn observed(mut inner: Runner, usage: &'static Usage) -> Runner {
+/// The CPU time the calling thread has used, in nanoseconds (`clock_gettime` with
+/// `CLOCK_THREAD_CPUTIME_ID`, exact where schedstat is updated only at scheduler ticks);
+/// `None` off Linux.
+#[cfg(target_os = "linux")]
+fn thread_cpu_ns() -> Option<u64> {
+    #[repr(C)]
+    struct Timespec {
+        sec: i64,
+        nsec: i64,
+    }
+    unsafe extern "C" {
+        fn clock_gettime(clock: i32, time: *mut Timespec) -> i32;
+    }
+    const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
+    let mut t = Timespec { sec: 0, nsec: 0 };
+    // SAFETY: `t` is a valid, writable timespec (two 64-bit fields on 64-bit Linux).
+    let ok = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut t) } == 0;
+    ok.then(|| t.sec as u64 * 1_000_000_000 + t.nsec as u64)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn thread_cpu_ns() -> Option<u64> {
+    None
+}
+
+/// `inner`, after one untimed step, with its batch's wall, run and wait times added to
+/// `usage`, and with `on_this_thread`, the thread CPU time of its steps (the parallel runner
+/// counts its shards' itself).
+fn observed(mut inner: Runner, usage: &'static Usage, on_this_thread: bool) -> Runner {
     Box::new(move |iters| {
-        let before = scheduled();
+        inner(1);
+        let (before, cpu) = (scheduled(), thread_cpu_ns());
         let elapsed: Duration = inner(iters);
         if let (Some(a), Some(b)) = (before, scheduled()) {
             usage.wall.fetch_add(elapsed.as_nanos() as u64, Relaxed);
             usage.run.fetch_add(b.0.saturating_sub(a.0), Relaxed);
             usage.wait.fetch_add(b.1.saturating_sub(a.1), Relaxed);
         }
+        if let (true, Some(a), Some(b)) = (on_this_thread, cpu, thread_cpu_ns()) {
+            usage.steps.fetch_add(iters, Relaxed);
+            usage.work.fetch_add(b - a, Relaxed);
+            usage.longest.fetch_add(b - a, Relaxed);
+        }
         elapsed
     })
 }
 
-/// What the report prints under the speedup: the cores the two runners had. A parallel run
-/// that had `t` cores to itself shows CPU time near `t` per second and little waiting; CPU
-/// time well below `t` with waiting means other processes held the cores, and CPU time near
-/// `t` without the speedup means the shards slowed each other (memory, caches, allocation).
+/// The lines the report prints under the speedup (see the module documentation); `None`
+/// before any batch has run.
 pub fn cpu_note() -> Option<String> {
-    let (s, p) = (SERIAL.per_wall()?, PARALLEL.per_wall()?);
+    let (s, p) = (&SERIAL, &PARALLEL);
+    if s.wall.load(Relaxed) == 0 || p.wall.load(Relaxed) == 0 {
+        return None;
+    }
+    let ms = |field: &AtomicU64, u: &Usage| Usage::ratio(field, &u.steps) * 1e-6;
     Some(format!(
-        "  per second of wall time, this process's threads ran {:.2} s on 1 thread and {:.2} s \
-         in parallel, and waited runnable for a core {:.2} s and {:.2} s (Linux schedstat; \
-         rayon's idle workers spin briefly, which counts as running)",
-        s.0, p.0, s.1, p.1
+        "  per second of wall time, the process's threads ran {:.2} s on 1 thread and {:.2} s \
+         in parallel, and waited runnable for a core {:.2} s and {:.2} s\n  thread CPU time per \
+         step: {:.2} ms on 1 thread; in parallel {:.2} ms over the shards, the longest {:.2} \
+         ms, so a free core per shard would give a speedup of {:.2}",
+        Usage::ratio(&s.run, &s.wall),
+        Usage::ratio(&p.run, &p.wall),
+        Usage::ratio(&s.wait, &s.wall),
+        Usage::ratio(&p.wait, &p.wall),
+        ms(&s.work, s),
+        ms(&p.work, p),
+        ms(&p.longest, p),
+        ms(&s.work, s) / ms(&p.longest, p),
     ))
 }
