@@ -239,6 +239,7 @@ pub use autodiff_macro::Differentiable;
 /// # let _ = x;
 /// ```
 pub use autodiff_macro::differentiate;
+pub use autodiff_runtime::parallel;
 pub use autodiff_runtime::{
     Differentiable, Primal, Real, check, checkpoint, conv, data, from_flat, init, jacobian, nn,
     optim, rules, to_flat,

@@ -13,6 +13,7 @@ pub mod init;
 pub mod jacobian;
 pub mod nn;
 pub mod optim;
+pub mod parallel;
 pub mod rules;
 #[doc(hidden)]
 pub mod __private {

@@ -20,6 +20,7 @@ pub mod lecture;
 pub mod loops;
 pub mod lstm;
 pub mod mlp;
+pub mod mlp_parallel;
 pub mod straight;
 pub mod straight_gen;
 
@@ -43,10 +44,13 @@ pub enum Method {
     Jvp,
     /// Our generated `<f>_hvp` along one direction: value, gradient and Hessian-vector product.
     Hvp,
+    /// Our `<f>_grad` on shards of the batch, one per thread of rayon's pool
+    /// (`autodiff::parallel`).
+    Parallel,
 }
 
 impl Method {
-    pub const ALL: [Method; 7] = [
+    pub const ALL: [Method; 8] = [
         Method::Function,
         Method::Ours,
         Method::Hand,
@@ -54,6 +58,7 @@ impl Method {
         Method::Tape,
         Method::Jvp,
         Method::Hvp,
+        Method::Parallel,
     ];
 
     pub fn name(self) -> &'static str {
@@ -65,6 +70,7 @@ impl Method {
             Method::Tape => "tape",
             Method::Jvp => "jvp",
             Method::Hvp => "hvp",
+            Method::Parallel => "parallel",
         }
     }
 }
@@ -317,6 +323,7 @@ pub fn all_cases() -> Vec<Case> {
     cases.extend(gmm::cases());
     cases.extend(lstm::cases());
     cases.extend(mlp::cases());
+    cases.extend(mlp_parallel::cases());
     cases.extend(cnn::cases());
     cases
 }
