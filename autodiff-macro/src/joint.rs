@@ -69,7 +69,8 @@ pub fn joint_calls(f: &Func, pb: Pullback) -> HashSet<Inst> {
         let InstKind::Call { path, args } = &inst.kind else {
             continue;
         };
-        if owns_what_it_keeps(path) {
+        // The runtime's maps over array elements keep the partial derivatives they computed.
+        if owns_what_it_keeps(path) || f.elem_map(path).is_some() {
             continue;
         }
         let joint = args.iter().any(|&a| {

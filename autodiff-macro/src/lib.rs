@@ -30,6 +30,7 @@ mod check;
 mod checkpoint;
 mod codegen;
 mod derive;
+mod elementwise;
 mod forward;
 mod ir;
 mod joint;

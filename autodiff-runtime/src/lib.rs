@@ -9,6 +9,7 @@ pub mod checkpoint;
 pub mod conv;
 pub mod data;
 pub mod differentiable;
+pub mod elementwise;
 pub mod init;
 pub mod jacobian;
 pub mod nn;

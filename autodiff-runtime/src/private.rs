@@ -204,6 +204,10 @@ pub fn zeros_of_shape<T: crate::differentiable::ZerosOfShape + ?Sized>(
     T::zeros(&shape.dims)
 }
 
+pub use crate::elementwise::{
+    Captured, CapturedCopy, CapturedRef, captured_partial, elem_one, elem_zero, elems, map_jvp,
+    map_plain, map_vjp, map_vjp_jvp,
+};
 pub use crate::place;
 pub use crate::spread::{
     No, NoTan, Probe, ProbeNo, ProbeYes, Tan, Yes, call_jvp, no_tan, spread, tan,

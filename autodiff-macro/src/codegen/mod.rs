@@ -6,6 +6,7 @@
 //! - where the forward pass would move a value the pullback keeps, a copy is moved instead;
 //! - every name comes from [`names`].
 
+mod elementwise;
 pub mod names;
 
 use std::collections::{HashMap, HashSet};
@@ -60,6 +61,8 @@ pub struct Gen<'a> {
     pv: TokenStream,
     /// The same as text, for statements emitted as text.
     pv_text: String,
+    /// The path of the `autodiff` crate, for the code of nested functions.
+    krate: TokenStream,
 }
 
 /// `krate` is the path of the `autodiff` crate in the user's code (`::autodiff`, or what
@@ -81,6 +84,7 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool], krate: &Tok
         mut_refs: HashSet::new(),
         pv: quote!(#krate::__private),
         pv_text: quote!(#krate::__private).to_string(),
+        krate: krate.clone(),
     };
     g.mut_refs = f.borrowed_mut_versions();
     for inst in &f.insts {
@@ -691,6 +695,9 @@ impl Gen<'_> {
     }
 
     fn inst(&self, b: Block, i: Inst) -> TokenStream {
+        if let Some(code) = self.elem_map_inst(i) {
+            return code;
+        }
         let pv = self.pv.clone();
         let inst = self.f.inst(i);
         let r = inst.results.first().copied();
