@@ -61,6 +61,7 @@ pub trait Real:
     + crate::rules::FloatArgRules<Self>
     + crate::rules::HasShape<Dims = ()>
     + Primal<Tangent = Self>
+    + ndarray::LinalgScalar
 {
     /// `0`.
     const ZERO: Self;
