@@ -153,9 +153,12 @@ impl Signature {
                 errors.push(syn::Error::new_spanned(
                     t,
                     format!(
-                        "`{n}` has a type of type parameter `{g}`, which has no float bound, so \
-                         its derivative is unknown; bound `{g}` by `num_traits::Float` (or \
-                         `autodiff::Real`), or leave `{n}` out with `#[differentiate(wrt(..))]`"
+                        "`{n}`'s type holds type parameter `{g}`, which is not bounded by a \
+                         float trait, so the generated code cannot differentiate it; generic \
+                         parameters may be floats (`{g}: num_traits::Float` or \
+                         `{g}: autodiff::Real`), hold them (`&[{g}]`, `Params<{g}>`) or be an \
+                         ndarray dimension (`Array<f64, {g}>`); or leave `{n}` out with \
+                         `#[differentiate(wrt(..))]`"
                     ),
                 ));
                 *a = false;
@@ -165,9 +168,9 @@ impl Signature {
             errors.push(syn::Error::new_spanned(
                 &ret,
                 format!(
-                    "the result's type mentions type parameter `{g}`, which has no float bound, \
-                     so its derivative is unknown; bound `{g}` by `num_traits::Float` (or \
-                     `autodiff::Real`)"
+                    "the result's type holds type parameter `{g}`, which is not bounded by a \
+                     float trait, so the generated code cannot differentiate it; bound `{g}` \
+                     by `num_traits::Float` (or `autodiff::Real`)"
                 ),
             ));
         }
