@@ -33,17 +33,11 @@ pub trait ScalarOutput: Sized {
     fn one() -> Self;
 }
 
-impl ScalarOutput for f64 {
+/// `f32`, `f64`, and a type parameter bounded by [`Real`].
+impl<T: Real> ScalarOutput for T {
     #[inline(always)]
     fn one() -> Self {
-        1.0
-    }
-}
-
-impl ScalarOutput for f32 {
-    #[inline(always)]
-    fn one() -> Self {
-        1.0
+        T::ONE
     }
 }
 

@@ -15,6 +15,7 @@
 pub mod alloc;
 pub mod checkpoint;
 pub mod cnn;
+pub mod generic;
 pub mod gmm;
 pub mod lecture;
 pub mod loops;
@@ -320,6 +321,7 @@ pub fn all_cases() -> Vec<Case> {
     cases.extend(lecture::cases());
     cases.extend(straight::cases());
     cases.extend(loops::cases());
+    cases.extend(generic::cases());
     cases.extend(gmm::cases());
     cases.extend(lstm::cases());
     cases.extend(mlp::cases());
