@@ -397,7 +397,11 @@ fn sigmoid(x: f64) -> f64 {
 /// Σ σ(aᵢ)·bᵢ through the differentiated `sigmoid`: ∂/∂aᵢ = σ'(aᵢ)·bᵢ, ∂/∂bᵢ = σ(aᵢ).
 #[differentiate]
 fn call_in_closure(a: &Array1<f64>, b: &Array1<f64>) -> f64 {
-    (a.mapv(sigmoid) * b).sum() + Zip::from(a).and(b).map_collect(|&x, &y| sigmoid(x * y)).sum()
+    (a.mapv(sigmoid) * b).sum()
+        + Zip::from(a)
+            .and(b)
+            .map_collect(|&x, &y| sigmoid(x * y))
+            .sum()
 }
 
 #[test]
@@ -410,7 +414,12 @@ fn differentiated_function_called_per_element() {
         s * (1.0 - s)
     };
     let ab = &a * &b;
-    close_all("∂/∂a", &ga, &(s.mapv(|s| s * (1.0 - s)) * &b + ab.mapv(ds) * &b), TOL);
+    close_all(
+        "∂/∂a",
+        &ga,
+        &(s.mapv(|s| s * (1.0 - s)) * &b + ab.mapv(ds) * &b),
+        TOL,
+    );
     close_all("∂/∂b", &gb, &(&s + ab.mapv(ds) * &a), TOL);
     forward("call in closure").check(
         &(a, b),
@@ -519,10 +528,12 @@ fn kinks_follow_the_scalar_rules() {
     // The tangent uses the same elements of the generalized gradients.
     let (_, t) = kinks_jvp(&a, &array![1.0, 1.0, 1.0]);
     assert_eq!(t, g.sum());
-    forward("kinks").at_kink().check(&a, kinks, kinks_jvp, |a, g| {
-        let (y, pullback) = kinks_vjp(a);
-        (y, pullback(g))
-    });
+    forward("kinks")
+        .at_kink()
+        .check(&a, kinks, kinks_jvp, |a, g| {
+            let (y, pullback) = kinks_vjp(a);
+            (y, pullback(g))
+        });
 }
 
 /// A map of an array that is not differentiated runs as written; the other is differentiated:
@@ -557,7 +568,10 @@ fn sin_scaled_h(a: &Array1<f64>, w: f64) -> f64 {
 /// ∂²/∂aᵢ² = σ''(aᵢ)·aᵢ + 2σ'(aᵢ).
 #[differentiate(hessian)]
 fn sigmoid_times_h(a: &Array1<f64>) -> f64 {
-    Zip::from(a).and(a).map_collect(|&x, &y| sigmoid(x) * y).sum()
+    Zip::from(a)
+        .and(a)
+        .map_collect(|&x, &y| sigmoid(x) * y)
+        .sum()
 }
 
 #[test]

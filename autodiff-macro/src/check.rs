@@ -216,9 +216,11 @@ fn no_rule_message(name: &str) -> String {
 fn elementwise_message(call: &str) -> String {
     format!(
         "`{call}` with a closure over the elements of a differentiated array is not \
-         supported: the closure would have to be differentiated for each element; write an \
-         explicit index loop (`for i in 0..a.len()`), the array operations (`a.exp()`, \
-         `&a * &b`), or the `nn` functions (`nn::relu`, `nn::sigmoid`, `nn::softplus`, …)"
+         supported; the forms whose closure is differentiated per element are \
+         `a.mapv(|v| ..)`, `a.map(|&v| ..)`, `a.mapv_into(..)`, `a.mapv_inplace(..)` on a local \
+         and `Zip::from(&a).and(&b).map_collect(|&x, &y| ..)`; else write an explicit index \
+         loop (`for i in 0..a.len()`), the array operations (`a.exp()`, `&a * &b`), or the \
+         `nn` functions (`nn::relu`, `nn::sigmoid`, `nn::softplus`, …)"
     )
 }
 

@@ -1,3 +1,5 @@
+// ndarray's closure methods other than mapv/map/mapv_into/mapv_inplace and Zip's map_collect
+// are not differentiated; the error lists the ones that are.
 use autodiff::differentiate;
 use ndarray::Array1;
 
@@ -5,8 +7,8 @@ use ndarray::Array1;
 fn f(a: &Array1<f64>, mask: &Array1<f64>) -> f64 {
     // On an inactive array, a closure just runs.
     let m = mask.mapv(|v| if v > 0.5 { 1.0 } else { 0.0 });
-    let r = a.mapv(|v| v.max(0.0));
-    (&r * &m).sum()
+    let r = a.fold(0.0, |s, &v| s + v.max(0.0));
+    r * m.sum()
 }
 
 fn main() {
