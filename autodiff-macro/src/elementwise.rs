@@ -59,8 +59,12 @@ pub struct Written {
     /// The names the closure reads, each with the captured argument that holds its value
     /// (counted after the arrays) and the references the source's type has on top of the value
     /// (an item of `x.iter()` is an `&f64`).
-    pub captures: Vec<(syn::Ident, usize, u8)>,
+    pub captures: Vec<Capture>,
 }
+
+/// A name a closure reads, the captured argument that holds its value (counted after the
+/// arrays), and the references the source's type has on top of the value.
+pub type Capture = (syn::Ident, usize, u8);
 
 /// The method that maps.
 #[derive(Debug, Clone)]

@@ -31,7 +31,7 @@ struct Nested {
     body: Func,
     /// The enclosing function's values it captures, one per parameter after the elements.
     captures: Vec<Value>,
-    written: Option<(TokenStream, Vec<(syn::Ident, usize, u8)>)>,
+    written: Option<(TokenStream, Vec<crate::elementwise::Capture>)>,
 }
 
 impl Lowering {
