@@ -574,11 +574,10 @@ fn mentions(ts: TokenStream2, f: &mut dyn FnMut(&syn::Ident, bool)) {
                     id.to_string().as_str(),
                     "Array" | "ArrayBase" | "ArrayView" | "ArcArray" | "CowArray"
                 );
-                if array.is_none() && is_array {
-                    if matches!(tokens.get(k + 1), Some(TokenTree::Punct(p)) if p.as_char() == '<')
-                    {
-                        array = Some((depth + 1, 0));
-                    }
+                let opens =
+                    matches!(tokens.get(k + 1), Some(TokenTree::Punct(p)) if p.as_char() == '<');
+                if array.is_none() && is_array && opens {
+                    array = Some((depth + 1, 0));
                 }
                 let in_dim = array.is_some_and(|(d, commas)| d == depth && commas >= 1);
                 f(id, in_dim);

@@ -343,6 +343,10 @@ where
 /// derivatives (arrays, captures) and the Hessian-vector product in the same layout.
 pub type ElemSecondOrder<T, U, P, const KA: usize> = (U, U, [T; KA], P, [T; KA], P);
 
+/// What [`map_vjp_jvp`] returns: the mapped array, its tangent and the pullback.
+pub type MapJvp<T, U, D, P, const KA: usize> =
+    (Array<U, D>, Array<U, D>, ElemPullbackJvp<T, U, D, P, KA>);
+
 /// Forward over reverse: the value of a map, its tangent, and a pullback that also gives the
 /// tangent of the gradient. `f` returns, for one element and the tangents of the `KT` arrays
 /// that have one, the value `y`, its tangent `ẏ`, the gradient of the element function and its
@@ -357,7 +361,7 @@ pub fn map_vjp_jvp<T, U, D, P, F, const K: usize, const KT: usize, const KA: usi
     xs: [ArrayView<'_, T, D>; K],
     dxs: [ArrayView<'_, T, D>; KT],
     f: F,
-) -> (Array<U, D>, Array<U, D>, ElemPullbackJvp<T, U, D, P, KA>)
+) -> MapJvp<T, U, D, P, KA>
 where
     T: Real,
     U: Real,

@@ -15,7 +15,7 @@ use autodiff::differentiate;
 use num_traits::Float;
 
 use super::alloc::heap_kept_by;
-use super::loops::{logistic, logistic_data, logistic_grad, logistic_tape, two_param_case};
+use super::loops::{logistic_data, logistic_grad, logistic_tape, two_param_case};
 use super::{Case, Stored};
 
 /// [`loops::logistic`](super::loops::logistic) over any float type.

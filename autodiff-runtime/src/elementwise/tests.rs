@@ -97,6 +97,8 @@ fn cotangent_of_another_shape_panics() {
 }
 
 #[test]
+// The explicit `&` picks the method by auto-reference, which is what the generated code relies on.
+#[allow(clippy::needless_borrow)]
 fn captured_values_are_copied_or_borrowed() {
     let x = 2.5_f64;
     let v = vec![1.0, 2.0];
