@@ -11,6 +11,7 @@ pub mod data;
 pub mod differentiable;
 pub mod init;
 pub mod jacobian;
+pub mod kinks;
 pub mod nn;
 pub mod optim;
 pub mod rules;

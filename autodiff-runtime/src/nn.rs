@@ -118,9 +118,11 @@ use ndarray::{
     Ix3, NdFloat, Zip, arr0,
 };
 
+pub use self::along::*;
 use self::checks::{check_cotangent, check_tangent};
 use crate::differentiable::Real;
 
+mod along;
 pub(crate) mod checks;
 #[cfg(test)]
 pub(crate) mod testing;

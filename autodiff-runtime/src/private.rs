@@ -204,6 +204,7 @@ pub fn zeros_of_shape<T: crate::differentiable::ZerosOfShape + ?Sized>(
     T::zeros(&shape.dims)
 }
 
+pub use crate::kinks;
 pub use crate::place;
 pub use crate::spread::{
     No, NoTan, Probe, ProbeNo, ProbeYes, Tan, Yes, call_jvp, no_tan, spread, tan,
