@@ -84,15 +84,92 @@ pub fn prepare(
     let mut fg = fe.clone();
     fg.block_mut(body).term = Term::Return(value);
     prune_tangents(&mut fg, &is_tangent);
+    if plain_smooth_calls(&mut fg) {
+        prune_tangents(&mut fg, &is_tangent);
+    }
     let ag = inactive_tangents(&fg, &is_tangent, None);
 
-    let fa = fe.clone();
+    let mut fa = fe.clone();
+    if plain_smooth_calls(&mut fa) {
+        prune_tangents(&mut fa, &is_tangent);
+    }
     let aa = inactive_tangents(&fa, &is_tangent, Some(pair));
     Ok(Prepared {
         jvp: (fe, te.clone()),
         grad: (fg, te.clone(), ag),
         along: (fa, te, aa),
     })
+}
+
+/// The functions of the runtime's `nn` and `conv` modules that are smooth (their `_vjp_along`
+/// is their `_jvp` and `_vjp` together, `smooth_along!` in the runtime's `nn/along.rs` and
+/// `conv/along.rs`): the direction decides nothing inside them. A function missing here is
+/// only slower: its arguments' tangents are computed for its `_vjp_along`.
+const SMOOTH_RUNTIME_FUNCTIONS: &[&str] = &[
+    "sigmoid",
+    "softplus",
+    "softmax",
+    "log_softmax",
+    "log_sum_exp",
+    "mse",
+    "cross_entropy",
+    "batch_norm",
+    "conv2d",
+    "conv1d",
+    "conv2d_nchw",
+    "conv2d_nchw_no_bias",
+    "flatten",
+    "unflatten",
+    "avg_pool2d",
+];
+
+/// Whether `path` names a smooth function of the runtime (see [`SMOOTH_RUNTIME_FUNCTIONS`]),
+/// whose `_jvp` is exact.
+pub fn is_smooth_runtime_function(path: &syn::Path) -> bool {
+    crate::joint::is_runtime_function(path)
+        && path
+            .segments
+            .last()
+            .is_some_and(|s| SMOOTH_RUNTIME_FUNCTIONS.contains(&s.ident.to_string().as_str()))
+}
+
+/// Calls of smooth runtime functions whose result's tangent nothing reads become plain calls
+/// (differentiated through `g_vjp`), so that their arguments' tangents are not computed: the
+/// loss at the end of a network decides no kink. Whether any changed.
+fn plain_smooth_calls(f: &mut Func) -> bool {
+    let used = used_values(f);
+    let mut changed = false;
+    for n in 0..f.insts.len() {
+        let inst = &f.insts[n];
+        let InstKind::CallJvp { path, args, .. } = &inst.kind else {
+            continue;
+        };
+        if inst.results.len() != 2
+            || used.contains(&inst.results[1])
+            || !is_smooth_runtime_function(path)
+        {
+            continue;
+        }
+        let (path, args) = (path.clone(), args.clone());
+        f.insts[n].kind = InstKind::Call { path, args };
+        f.insts[n].results.truncate(1);
+        changed = true;
+    }
+    changed
+}
+
+/// The values some instruction or terminator of `f` reads.
+fn used_values(f: &Func) -> HashSet<Value> {
+    let mut used: HashSet<Value> = HashSet::new();
+    for b in f.blocks_within(f.body()) {
+        used.extend(f.term_operands(b));
+        for &i in &f.block(b).insts {
+            f.inst(i).kind.each_operand(&mut |v| {
+                used.insert(*v);
+            });
+        }
+    }
+    used
 }
 
 /// `kinks = exact` with checkpointed loops (by the `checkpoint` option, at `option`, or by
@@ -139,12 +216,18 @@ fn inactive_tangents(
 /// `kinks::direction(&x, k)` (by reference where `x` is taken by reference, as `_jvp` takes it).
 pub fn direction_prelude(f: &Func, pv: &TokenStream) -> TokenStream {
     let mut out = TokenStream::new();
-    for (k, &(p, _)) in f.tangent_params.iter().enumerate() {
+    let used = used_values(f);
+    for (k, &(p, t)) in f.tangent_params.iter().enumerate() {
         let Some(param) = f.params.iter().find(|q| q.value == p) else {
             continue;
         };
         let x = &param.ident;
         let d = names::tangent_param(f, k, p);
+        if !used.contains(&t) {
+            // No kink reads this direction: the body binds it and reads nothing of it.
+            out.extend(quote! { let #d = (); });
+            continue;
+        }
         let owned = format_ident!("__ad_direction{}", k);
         out.extend(quote! { let #owned = #pv::kinks::direction(&#x, #k); });
         if matches!(param.ty, syn::Type::Reference(_)) {

@@ -392,8 +392,11 @@ impl Fwd<'_> {
                 // The primal result comes from the forward rule too: the call is made once.
                 let tangents: Vec<Option<Value>> =
                     args.iter().map(|a| self.tan.get(a).copied()).collect();
-                // In exact mode at kinks, the runtime's functions through their exact rule.
-                let along = self.kinks.is_some() && crate::joint::is_runtime_function(&path);
+                // In exact mode at kinks, the runtime's nonsmooth functions through their exact
+                // rule (the smooth ones' `_jvp` is exact).
+                let along = self.kinks.is_some()
+                    && crate::joint::is_runtime_function(&path)
+                    && !crate::kinks::is_smooth_runtime_function(&path);
                 self.f.insts[i.index()].kind = InstKind::CallJvp {
                     path,
                     args,
