@@ -994,3 +994,28 @@ fn random_perceptrons_at_their_kinks() {
     );
     assert!(default_wrong * 10 > checked, "{default_wrong} of {checked}");
 }
+
+/// Σ relu(xᵢ), a callee that borrows its argument.
+#[differentiate(kinks = exact)]
+fn relu_sum(x: &[f64]) -> f64 {
+    x.iter().map(|v| v.max(0.0)).sum()
+}
+
+/// Σ relu(xᵢ) − Σ relu(−xᵢ) = Σ xᵢ: a call whose pullback would borrow `x`, so `_vjp` calls the
+/// callee again in its pullback (through `relu_sum_vjp_along`, with the same direction).
+#[differentiate(kinks = exact)]
+fn borrowing_calls(x: &[f64]) -> f64 {
+    let neg: Vec<f64> = x.iter().map(|v| -v).collect();
+    relu_sum(x) - relu_sum(&neg)
+}
+
+#[test]
+fn calls_that_borrow_pass_the_direction_on() {
+    let x = [0.0, 2.0, 0.0, -1.0];
+    assert_eq!(borrowing_calls_grad(&x), (1.0, vec![1.0; 4]));
+    let (y, pullback) = borrowing_calls_vjp(&x);
+    assert_eq!((y, pullback(2.0)), (1.0, vec![2.0; 4]));
+    let v = vec![-1.0, 0.5, 1.0, -0.25];
+    let (_, dy, pullback) = borrowing_calls_vjp_along(&x, &v);
+    assert_eq!((dy, pullback(1.0)), (v.iter().sum(), vec![1.0; 4]));
+}
