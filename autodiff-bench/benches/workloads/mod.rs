@@ -43,10 +43,13 @@ pub enum Method {
     Jvp,
     /// Our generated `<f>_hvp` along one direction: value, gradient and Hessian-vector product.
     Hvp,
+    /// Our generated `<f>_grad` of the function compiled with `#[differentiate(kinks = exact)]`:
+    /// the derivative along the seeded direction carried beside every value, kinks decided by it.
+    Exact,
 }
 
 impl Method {
-    pub const ALL: [Method; 7] = [
+    pub const ALL: [Method; 8] = [
         Method::Function,
         Method::Ours,
         Method::Hand,
@@ -54,6 +57,7 @@ impl Method {
         Method::Tape,
         Method::Jvp,
         Method::Hvp,
+        Method::Exact,
     ];
 
     pub fn name(self) -> &'static str {
@@ -65,6 +69,7 @@ impl Method {
             Method::Tape => "tape",
             Method::Jvp => "jvp",
             Method::Hvp => "hvp",
+            Method::Exact => "exact-kinks",
         }
     }
 }
