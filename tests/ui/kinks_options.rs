@@ -1,0 +1,27 @@
+use autodiff::differentiate;
+
+#[differentiate(kinks = approximate)]
+fn unknown_value(x: f64) -> f64 {
+    x.max(0.0)
+}
+
+#[differentiate(kinks)]
+fn without_value(x: f64) -> f64 {
+    x.max(0.0)
+}
+
+#[differentiate(kinks = exact, hessian)]
+fn with_hessian(x: f64) -> f64 {
+    x.max(0.0)
+}
+
+#[differentiate(kinks = exact, checkpoint(snapshots = 4))]
+fn with_checkpoint(x: f64) -> f64 {
+    let mut y = x;
+    for _ in 0..3 {
+        y = y.max(0.0) * x;
+    }
+    y
+}
+
+fn main() {}
