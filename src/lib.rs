@@ -81,6 +81,44 @@ pub use autodiff_macro::Differentiable;
 /// `#[differentiate]` too, or write `g_vjp` by hand — a hand-written `g_vjp` with that
 /// signature is a custom derivative (the [`nn`] functions are written that way).
 ///
+/// # Generic functions
+///
+/// A type parameter bounded by a float trait — `num_traits::Float`, `num_traits::real::Real`,
+/// `FloatCore`, ndarray's `NdFloat` or [`Real`], with or without other bounds, in the parameter
+/// list or a `where` clause — is a float type like `f64`: for `T`, `&[T]`, `Vec<T>`, `[T; N]`,
+/// `Array<T, D>` and parameter structs generic over their float type. ndarray code may be
+/// generic over the dimension (`D: Dimension`), any function over lifetimes and consts
+/// (`[f64; N]`). The generated items keep the function's generics and bounds and add
+/// `T: autodiff::Real`, one bound that implies every derivative rule the generated code calls on
+/// `T`; `f32` and `f64` implement it, and a generic caller names it too:
+///
+/// ```
+/// use autodiff::differentiate;
+/// use num_traits::Float;
+///
+/// /// f(x, y) = x·sin y, ∇f = (sin y, x·cos y).
+/// #[differentiate]
+/// fn f<T: Float>(x: T, y: T) -> T {
+///     x * y.sin()
+/// }
+///
+/// // Generated: fn f_grad<T: Float>(x: T, y: T) -> (T, (T, T)) where T: autodiff::Real
+/// fn gradient<T: Float + autodiff::Real>(x: T, y: T) -> (T, T) {
+///     f_grad(x, y).1
+/// }
+///
+/// assert_eq!(gradient(2.0_f64, 0.0), (0.0, 2.0));
+/// assert_eq!(gradient(2.0_f32, 0.0), (0.0, 2.0));
+/// assert_eq!(f_grad::<f64>(1.0, 0.0).1, (0.0, 1.0));
+/// ```
+///
+/// Calls between generic differentiated functions (`g(x)`, `g::<T>(x)`) and between generic and
+/// concrete ones are differentiated like any call. A generic function's arithmetic goes through
+/// the runtime's rule traits, which inline at `f64` to the code of the same function written
+/// for `f64`. A type parameter without a float bound may type only parameters left out with
+/// `wrt(..)` or an array's dimension; a differentiated parameter or a result of its type is a
+/// compile error that says so.
+///
 /// # Options
 ///
 /// - `wrt(a, b)`: differentiate with respect to these parameters only;
@@ -286,6 +324,7 @@ pub use autodiff_macro::Differentiable;
 /// # let _ = x;
 /// ```
 pub use autodiff_macro::differentiate;
+pub use autodiff_runtime::parallel;
 pub use autodiff_runtime::{
     Differentiable, Primal, Real, check, checkpoint, conv, data, from_flat, init, jacobian, kinks,
     nn, optim, rules, to_flat,

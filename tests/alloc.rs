@@ -145,6 +145,37 @@ fn with_loop(x: f64, n: usize) -> f64 {
     s
 }
 
+/// A nest of two `for` loops whose bounds are known before the outer one starts: the stack of
+/// the inner loop's records is reserved once, for all n·m of them.
+#[differentiate]
+fn rectangular_nest(x: &[f64], n: usize, m: usize) -> f64 {
+    let mut s = 0.0;
+    for i in 0..n {
+        for j in 0..m {
+            s += (x[i] * x[j]).sin();
+        }
+    }
+    s
+}
+
+/// The same nest leaving both loops early: fewer records than reserved.
+#[differentiate]
+fn nest_with_exits(x: &[f64], n: usize, m: usize, stop: f64) -> f64 {
+    let mut s = 0.0;
+    for i in 0..n {
+        for j in 0..m {
+            if s > stop {
+                break;
+            }
+            s += (x[i] * x[j]).sin();
+        }
+        if s > 2.0 * stop {
+            return s * x[0];
+        }
+    }
+    s
+}
+
 // ---------------------------------------------------------------------------------------------
 // The tests
 // ---------------------------------------------------------------------------------------------
@@ -229,4 +260,55 @@ fn a_loop_allocates_its_stack() {
     let expected: f64 = (1..=10).map(|j| j as f64 * x.powi(j - 1)).sum();
     assert_close(d, expected, TOL);
     assert_gradient(|x: &f64| with_loop(*x, 10), &x, &d);
+}
+
+#[test]
+fn a_rectangular_nest_reserves_its_records_once() {
+    let x: Vec<f64> = (0..64).map(|i| 0.1 + 0.013 * i as f64).collect();
+    // ∂/∂x_k Σ_{i<n, j<m} sin(x_i x_j) = Σ_j cos(x_k x_j) x_j [k < n] + Σ_i cos(x_i x_k) x_i [k < m]
+    let expected = |n: usize, m: usize| -> Vec<f64> {
+        (0..x.len())
+            .map(|k| {
+                let a: f64 = if k < n {
+                    (0..m).map(|j| (x[k] * x[j]).cos() * x[j]).sum()
+                } else {
+                    0.0
+                };
+                let b: f64 = if k < m {
+                    (0..n).map(|i| (x[i] * x[k]).cos() * x[i]).sum()
+                } else {
+                    0.0
+                };
+                a + b
+            })
+            .collect()
+    };
+    let ((_, small), few) = count_allocations(|| rectangular_nest_grad(black_box(&x), 2, 8));
+    let ((v, big), many) = count_allocations(|| rectangular_nest_grad(black_box(&x), 64, 8));
+    // The outer trip count multiplies the records by 32 but not the allocations: the stack is
+    // sized once when the nest starts, instead of regrowing as each inner loop reserves its own.
+    assert_eq!(
+        few, many,
+        "2×8 records took {few} allocations and 64×8 took {many}"
+    );
+    assert_eq!(v, rectangular_nest(&x, 64, 8));
+    for (d, e) in small.iter().zip(expected(2, 8)) {
+        assert_close(*d, e, TOL);
+    }
+    for (d, e) in big.iter().zip(expected(64, 8)) {
+        assert_close(*d, e, TOL);
+    }
+    assert_gradient(|x: &Vec<f64>| rectangular_nest(x, 64, 8), &x, &big);
+}
+
+#[test]
+fn a_nest_that_leaves_early_records_fewer_than_it_reserved() {
+    let x: Vec<f64> = (0..12).map(|i| 0.2 + 0.05 * i as f64).collect();
+    // Thresholds that stop the nest in the inner loop, in the outer loop, by the early return,
+    // and not at all.
+    for stop in [0.3, 1.0, 2.5, 100.0] {
+        let (v, (d, _)) = nest_with_exits_grad(&x, 12, 12, stop);
+        assert_eq!(v, nest_with_exits(&x, 12, 12, stop));
+        assert_gradient(|x: &Vec<f64>| nest_with_exits(x, 12, 12, stop), &x, &d);
+    }
 }

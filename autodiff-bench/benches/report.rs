@@ -387,6 +387,28 @@ fn main() {
          seeded direction whose tangent the forward pass carries) / the function. exact/grad: \
          that / our default `_grad` (target <= 2).",
     );
+    let threads = autodiff::parallel::threads();
+    for (ci, case) in cases.iter().enumerate() {
+        let (ours, par) = (pos(case, Method::Ours), pos(case, Method::Parallel));
+        let (Some(speedup), Some(o), Some(p)) = (paired(ci, ours, par), ours, par) else {
+            continue;
+        };
+        let t = |i: usize| fmt_time(median(&mut times[ci][i].clone()));
+        println!(
+            "data-parallel gradient, {}: ours {} on 1 thread, {} on {threads} threads \
+             (`autodiff::parallel::mean`, one shard per thread; {} cores available): speedup \
+             {} (target >= {:.2})",
+            case.name,
+            t(o),
+            t(p),
+            std::thread::available_parallelism().map_or(0, |n| n.get()),
+            ratio(Some(speedup), |v| v >= 0.85 * threads as f64),
+            0.85 * threads as f64
+        );
+        if let Some(note) = workloads::mlp_parallel::cpu_note() {
+            println!("{note}");
+        }
+    }
     println!(
         "ratios: median over {} interleaved rounds of per-round ratios; batches of ~{} ms; \
          load average {} at start, {} at end; {:.0} s in all.",

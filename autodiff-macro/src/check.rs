@@ -7,7 +7,7 @@ use crate::prim::{self, Flags};
 
 pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
     let mut errors = Vec::new();
-    for inst in &f.insts {
+    for (n, inst) in f.insts.iter().enumerate() {
         let any_result_active = inst.results.iter().any(|&r| act.is_active(r));
         let ops_active = |vs: &[Value]| vs.iter().any(|&v| act.is_active(v));
         match &inst.kind {
@@ -110,7 +110,24 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                     }
                 }
                 if reads_varied && feeds_result {
-                    errors.push(syn::Error::new(inst.span, run_as_written_message(tokens)));
+                    // A closure over array elements that the lowering could not take says why.
+                    match f.map_errors.iter().find(|(i, _)| i.index() == n) {
+                        Some((_, errs)) => errors.extend(errs.iter().cloned()),
+                        None => {
+                            errors.push(syn::Error::new(inst.span, run_as_written_message(tokens)))
+                        }
+                    }
+                }
+            }
+            InstKind::Call { path, args } => {
+                if let Some(map) = f.elem_map(path) {
+                    // The closure's own errors, with the elements and captures that are
+                    // differentiated here.
+                    let mask: Vec<bool> = args
+                        .iter()
+                        .map(|&a| any_result_active && act.varied[a.index()])
+                        .collect();
+                    errors.extend(crate::elementwise::check(map, &mask));
                 }
             }
             _ => {}

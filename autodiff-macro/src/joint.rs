@@ -72,7 +72,8 @@ pub fn joint_calls(f: &Func, pb: Pullback) -> HashSet<Inst> {
         else {
             continue;
         };
-        if is_runtime_function(path) {
+        // The runtime's maps over array elements keep the partial derivatives they computed.
+        if is_runtime_function(path) || f.elem_map(path).is_some() {
             continue;
         }
         let joint = args.iter().any(|&a| {

@@ -59,6 +59,27 @@ pub fn prepare(
     tys: &Types,
     pv: TokenStream,
 ) -> Result<Prepared, Vec<syn::Error>> {
+    let maps: Vec<syn::Error> = f
+        .insts
+        .iter()
+        .filter(|i| match &i.kind {
+            InstKind::Call { path, args } => {
+                f.elem_map(path).is_some() && args.iter().any(|a| act.active[a.index()])
+            }
+            _ => false,
+        })
+        .map(|i| {
+            syn::Error::new(
+                i.span,
+                "`kinks = exact` does not support closures mapped over array elements yet \
+                 (`mapv`, `map`, `Zip`); use `nn::relu` and the other `nn` functions on arrays, or \
+                 a loop over the elements",
+            )
+        })
+        .collect();
+    if !maps.is_empty() {
+        return Err(maps);
+    }
     let n_primal = f.values.len();
     let mut fe = f.clone();
     let mut te = tys.clone();

@@ -1,25 +1,37 @@
-//! `#[differentiate]`: compile-time reverse-mode automatic differentiation by source
-//! transformation. Use it through the `autodiff` crate, which documents the contract.
+//! `#[differentiate]`: compile-time automatic differentiation by source transformation —
+//! reverse mode (`_grad`, `_vjp`), forward mode (`_jvp`) and, on request, forward over reverse
+//! (`_hvp`, `_vjp_jvp`). Use it through the `autodiff` crate, which documents the contract.
 //!
-//! The macro runs in phases, one module each:
+//! The macro is a small compiler over one IR (`ir`: SSA values in nested blocks, checked by
+//! `ir::verify` after every pass). The passes, one module (or folder) each:
 //!
-//! 1. `options`: the attribute's arguments;
-//! 2. `lower`: the function to SSA (`ir`), rejecting what is outside the supported subset;
-//! 3. `activity`: which values need derivatives;
-//! 4. `check`: errors that need activity (an unknown method on a differentiated value);
-//!    `checkpoint::select`: which loops are checkpointed;
-//! 5. `emit`: the backward pass, then the forward pass that keeps what it reads; in exact mode
-//!    at kinks (`kinks`), on the function that forward mode has made decide its kinks.
+//! 1. `options`: the attribute's arguments; `signature`: the parameters, the gradient and
+//!    tangent types, the shells of the generated items;
+//! 2. `lower`: the function to SSA, rejecting what is outside the supported subset;
+//!    `structurize` and a clean-up of dead values (`simplify::remove_dead`);
+//! 3. `activity`: which values need derivatives; `check`: errors that need activity;
+//!    `scalars`: which values are plain floats of a type the macro can write;
+//! 4. `forward`: forward mode as an IR → IR pass (and forward over reverse);
+//! 5. `joint`, `reverse`, `simplify`, `checkpoint`: reverse mode as an IR → IR pass —
+//!    the pullback is IR too; in exact mode at kinks (`kinks`), on the function that forward
+//!    mode has made decide its kinks;
+//! 6. `plan`: the save plan (capture, recompute, record, stack, shape only), applied to the IR;
+//! 7. `codegen`: the IR printed as Rust.
+//!
+//! What the macro knows of a primitive is one entry of `prim`'s table, from which the
+//! runtime's rules are also generated (`rulegen`, through the hidden `__rules!` macro).
 //!
 //! Errors are `syn::Error`s spanned at the offending tokens, all reported together; on error the
-//! original function is still emitted with stub `_grad`/`_vjp` items of the right signatures,
-//! so one mistake does not cascade into "cannot find `f_grad`".
+//! original function is still emitted with stub items of the right signatures, so one mistake
+//! does not cascade into "cannot find `f_grad`". A function that does not parse is passed on as
+//! written, so that rustc's syntax error is the only one.
 
 mod activity;
 mod check;
 mod checkpoint;
 mod codegen;
 mod derive;
+mod elementwise;
 mod forward;
 mod ir;
 mod joint;
@@ -168,14 +180,10 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     // Reverse mode, for a pullback that is returned (`_vjp`) and, where that differs in which
     // calls are made jointly, for one that runs before returning (`_grad`). Checkpointed loops
     // add values, which each run's activity learns about.
-    let reversed =
-        |mut g: ir::Func, mut tys: scalars::Types, mut act: activity::Activity, joint| {
-            let rev = reverse::reverse(&mut g, &mut act, &mut tys, &joint);
-            simplify::forward_single_contributions(&mut g);
-            simplify::move_carried_adjoints(&mut g);
-            let plan = plan::plan(&mut g, &act, &mut tys, &rev);
-            verified(&g).map(|()| (g, tys, plan, act))
-        };
+    let reversed = |g: ir::Func, tys: scalars::Types, act: activity::Activity, joint| {
+        let (g, tys, plan, act) = reverse_mode(g, tys, act, &joint);
+        verified(&g).map(|()| (g, tys, plan, act))
+    };
     let joint_returned = joint::joint_calls(&f, joint::Pullback::Returned);
     let joint_inline = joint::joint_calls(&f, joint::Pullback::Inline);
     let inline = if joint_inline != joint_returned {
@@ -339,20 +347,29 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     }
     let generated = sig.items(&func, bodies);
     if opts.dump {
-        eprintln!(
-            "#[differentiate] {name}: SSA\n{primal}\n#[differentiate] {name}: forward pass\n{f}\n\
-             #[differentiate] {name}: {}\n#[differentiate] {name}: tangent\n{fj}\n\
-             #[differentiate] {name}: forward over reverse\n{fh}\n{}\n\
-             {}#[differentiate] {name}: generated code\n{generated}",
+        let name = &func.sig.ident;
+        let mut text = format!(
+            "#[differentiate] {name}: SSA\n{primal}\n\
+             #[differentiate] {name}: save plan (how the pullback gets each value it reads)\n{}\n\
+             #[differentiate] {name}: forward pass\n{f}\n\
+             #[differentiate] {name}: {}\n\
+             #[differentiate] {name}: tangent (forward mode)\n{fj}\n",
+            plan.to_text(&f),
             f.pullback_text(),
-            fh.pullback_text(),
-            along.as_ref().map_or(String::new(), |(fa, ..)| format!(
-                "#[differentiate] {name}: exact along a direction\n{fa}\n{}\n",
-                fa.pullback_text(),
-                name = func.sig.ident
-            )),
-            name = func.sig.ident,
         );
+        if opts.hessian {
+            text.push_str(&format!(
+                "#[differentiate] {name}: forward over reverse\n{fh}\n{}\n",
+                fh.pullback_text()
+            ));
+        }
+        if let Some((fa, ..)) = &along {
+            text.push_str(&format!(
+                "#[differentiate] {name}: exact along a direction (`_vjp_along`)\n{fa}\n{}\n",
+                fa.pullback_text()
+            ));
+        }
+        eprintln!("{text}#[differentiate] {name}: generated code\n{generated}");
     }
     let mut out = original(&item);
     out.extend(generated);
@@ -426,6 +443,21 @@ fn without_empty_statements(ts: TokenStream2, block_start: bool) -> TokenStream2
         }
     }
     out
+}
+
+/// Reverse mode and its save plan: the pullback built as IR, cleaned up, and the plan of what
+/// the forward pass keeps for it applied.
+fn reverse_mode(
+    mut f: ir::Func,
+    mut tys: scalars::Types,
+    mut act: activity::Activity,
+    joint: &std::collections::HashSet<ir::Inst>,
+) -> (ir::Func, scalars::Types, plan::Plan, activity::Activity) {
+    let rev = reverse::reverse(&mut f, &mut act, &mut tys, joint);
+    simplify::forward_single_contributions(&mut f);
+    simplify::move_carried_adjoints(&mut f);
+    let plan = plan::plan(&mut f, &act, &mut tys, &rev);
+    (f, tys, plan, act)
 }
 
 fn internal(func: &syn::ItemFn, msg: &str) -> syn::Error {

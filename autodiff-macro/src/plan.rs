@@ -31,12 +31,53 @@ use crate::prim::Flags;
 use crate::reverse::Reversed;
 use crate::scalars::{Ty, Types};
 
-/// What the code generator needs to know of the plan.
+/// What the code generator needs to know of the plan, and what `dump` prints of it.
 #[derive(Default)]
 pub struct Plan {
     /// Forward values that are kept (captured, in a record, on a stack): where the forward pass
     /// would move one of them, it moves a copy instead.
     pub kept: HashSet<Value>,
+    /// How the pullback gets each primal value it reads, in the order they were decided.
+    pub decisions: Vec<(Value, Saved)>,
+}
+
+/// How the pullback gets one primal value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Saved {
+    /// Moved into the pullback closure (a value of the top level, or a parameter).
+    Captured,
+    /// Computed again in the pullback from values it has.
+    Recomputed,
+    /// In the record of the `if`/`match` whose arm defines it.
+    InRecord(Inst),
+    /// On the stack of the loop whose body defines it, one entry per iteration.
+    OnStack(Inst),
+    /// Only its shape is read: this value holds the shape, taken in the forward pass.
+    ShapeOnly(Value),
+}
+
+impl Plan {
+    /// The decisions as text, one value per line, for `dump`.
+    pub fn to_text(&self, f: &Func) -> String {
+        let mut out = String::new();
+        for &(v, s) in &self.decisions {
+            let how = match s {
+                Saved::Captured => "captured".to_string(),
+                Saved::Recomputed => "recomputed".to_string(),
+                Saved::InRecord(i) => format!("in the record of the branch i{}", i.0),
+                Saved::OnStack(i) => format!("on the stack of the loop i{}", i.0),
+                Saved::ShapeOnly(sh) => format!("shape only, as {sh}"),
+            };
+            let name = f
+                .value(v)
+                .name
+                .as_deref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default();
+            out.push_str(&format!("  {v}{name}: {how}\n"));
+        }
+        out
+    }
 }
 
 impl Plan {
@@ -71,7 +112,10 @@ impl Plan {
                 }
             }
         }
-        Plan { kept }
+        Plan {
+            kept,
+            decisions: Vec::new(),
+        }
     }
 }
 
@@ -242,6 +286,7 @@ impl Planner<'_> {
         // forward pass right after the value.
         let mut subst: HashMap<Value, Value> = HashMap::new();
         let mut hoisted: HashMap<Value, Value> = HashMap::new();
+        let mut decisions: Vec<(Value, Saved)> = Vec::new();
         let mut removed: HashSet<Inst> = HashSet::new();
         for (b, i, v) in shape_reads {
             // A zero is made from the value itself (any differentiable type has one), unless an
@@ -265,6 +310,7 @@ impl Planner<'_> {
                 None => {
                     let sh = self.hoist_shape(v);
                     hoisted.insert(v, sh);
+                    decisions.push((v, Saved::ShapeOnly(sh)));
                     sh
                 }
             };
@@ -301,6 +347,7 @@ impl Planner<'_> {
             let top = d == self.f.body();
             if self.cheap(v) {
                 recompute.insert(v);
+                decisions.push((v, Saved::Recomputed));
                 if let ValueDef::Result(i, _) = self.f.value(v).def {
                     for o in self.f.operands(i) {
                         if full_set.insert(o) {
@@ -310,9 +357,15 @@ impl Planner<'_> {
                 }
             } else if top {
                 kept.insert(v);
+                decisions.push((v, Saved::Captured));
             } else {
                 kept.insert(v);
                 saves.entry(d).or_default().push(v);
+                let owner = self.tree.owner[d.index()].expect("a nested block has an owner");
+                decisions.push(match self.f.inst(owner).kind {
+                    InstKind::Loop { .. } => (v, Saved::OnStack(owner)),
+                    _ => (v, Saved::InRecord(owner)),
+                });
             }
         }
 
@@ -379,7 +432,7 @@ impl Planner<'_> {
             };
             self.fill(root, HashMap::new(), &ctx);
         }
-        Plan { kept }
+        Plan { kept, decisions }
     }
 
     /// `vals` in the order they are defined in block `b` (parameters first).

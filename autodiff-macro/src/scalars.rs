@@ -474,6 +474,11 @@ fn const_ty(tok: &proc_macro2::TokenStream) -> Ty {
                 return Ty::Float(t);
             }
         }
+        // An associated constant of a float type parameter (`T::ZERO`, `T::EPSILON`) has that
+        // type, which the generated code cannot write: the rules' traits compute with it.
+        if p.segments.len() >= 2 && crate::types::is_float_param(&p.segments[0].ident.to_string()) {
+            return Ty::Unknown;
+        }
         // A constant item (`LN_2PI`, `consts::TAU`) of a type the macro cannot see: where it
         // meets a float in arithmetic it must be of that float's type, like a literal.
         let last = p

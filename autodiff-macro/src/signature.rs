@@ -14,6 +14,10 @@ pub struct Signature {
     pub params: Vec<(syn::Ident, syn::Type)>,
     pub ret: syn::Type,
     pub grad: TokenStream2,
+    /// The function's generic parameters, read for what they stand for.
+    pub generics: Generics,
+    /// The path of the `autodiff` crate, for the bounds the generated items add.
+    krate: TokenStream2,
 }
 
 impl Signature {
@@ -44,23 +48,8 @@ impl Signature {
                 "`extern` functions cannot be differentiated",
             ));
         }
-        let only_lifetimes = s
-            .generics
-            .params
-            .iter()
-            .all(|p| matches!(p, syn::GenericParam::Lifetime(_)));
-        if let Some(w) = &s.generics.where_clause {
-            errors.push(syn::Error::new_spanned(
-                w,
-                "`where` clauses are not supported; write the function for concrete types",
-            ));
-        } else if !only_lifetimes {
-            errors.push(syn::Error::new_spanned(
-                &s.generics,
-                "generic functions are not supported yet; write the function for `f64` (or \
-                 `f32`) directly",
-            ));
-        }
+        let generics = Generics::read(&s.generics);
+        types::set_float_params(generics.float_names());
         if let Some(v) = &s.variadic {
             errors.push(syn::Error::new(
                 v.span(),
@@ -149,26 +138,42 @@ impl Signature {
                     .map(|(p, _)| names.iter().any(|n| n == p))
                     .collect()
             }
-            None => {
-                // Parameters of a generic type (rejected above) stay out of the analysis, so
-                // that the one error is not followed by others about them.
-                let generic: Vec<String> = s
-                    .generics
-                    .type_params()
-                    .map(|p| p.ident.to_string())
-                    .collect();
-                params
-                    .iter()
-                    .map(|(_, t)| {
-                        let is_generic = matches!(t, syn::Type::Path(p)
-                            if p.path.get_ident().is_some_and(|i| generic.contains(&i.to_string())));
-                        !types::is_inactive_type(t)
-                            && !matches!(t, syn::Type::ImplTrait(_))
-                            && !is_generic
-                    })
-                    .collect()
-            }
+            None => params
+                .iter()
+                .map(|(_, t)| !types::is_inactive_type(t) && !matches!(t, syn::Type::ImplTrait(_)))
+                .collect(),
         };
+        // A parameter or result of a type the generated code cannot differentiate generically.
+        let mut active = active;
+        for ((n, t), a) in params.iter().zip(active.iter_mut()) {
+            if !*a {
+                continue;
+            }
+            if let Some(g) = generics.opaque_in(t) {
+                errors.push(syn::Error::new_spanned(
+                    t,
+                    format!(
+                        "`{n}`'s type holds type parameter `{g}`, which is not bounded by a \
+                         float trait, so the generated code cannot differentiate it; generic \
+                         parameters may be floats (`{g}: num_traits::Float` or \
+                         `{g}: autodiff::Real`), hold them (`&[{g}]`, `Params<{g}>`) or be an \
+                         ndarray dimension (`Array<f64, {g}>`); or leave `{n}` out with \
+                         `#[differentiate(wrt(..))]`"
+                    ),
+                ));
+                *a = false;
+            }
+        }
+        if let Some(g) = generics.opaque_in(&ret) {
+            errors.push(syn::Error::new_spanned(
+                &ret,
+                format!(
+                    "the result's type holds type parameter `{g}`, which is not bounded by a \
+                     float trait, so the generated code cannot differentiate it; bound `{g}` \
+                     by `num_traits::Float` (or `autodiff::Real`)"
+                ),
+            ));
+        }
         if errors.is_empty() && !active.iter().any(|&a| a) {
             errors.push(syn::Error::new(
                 s.inputs.span(),
@@ -192,6 +197,8 @@ impl Signature {
             params,
             ret,
             grad,
+            generics,
+            krate: opts.krate(),
         }
     }
 
@@ -238,14 +245,64 @@ impl Signature {
         let vjp_tys: Vec<syn::Type> = tys.iter().map(|t| with_lt(t)).collect();
         let declared: Vec<&syn::Lifetime> =
             func.sig.generics.lifetimes().map(|l| &l.lifetime).collect();
+        // The function's generic parameters, the pullback's lifetime after its own lifetimes
+        // (lifetimes come first), and its `where` clause with the bounds the generated code needs.
+        let g = &func.sig.generics;
+        let own_lifetimes: Vec<&syn::LifetimeParam> = g.lifetimes().collect();
+        let others: Vec<TokenStream2> = g
+            .params
+            .iter()
+            .filter_map(|p| match p {
+                syn::GenericParam::Lifetime(_) => None,
+                syn::GenericParam::Type(t) => {
+                    let mut t = t.clone();
+                    t.default = None;
+                    Some(quote!(#t))
+                }
+                syn::GenericParam::Const(c) => {
+                    let mut c = c.clone();
+                    c.default = None;
+                    Some(quote!(#c))
+                }
+            })
+            .collect();
         let generics_with = |extra: bool| {
-            if extra {
-                quote!(<#(#declared,)* #lt>)
-            } else if declared.is_empty() {
+            let lts = quote!(#(#own_lifetimes,)*);
+            let extra_lt = if extra { quote!(#lt,) } else { quote!() };
+            if !extra && own_lifetimes.is_empty() && others.is_empty() {
                 quote!()
             } else {
-                quote!(<#(#declared),*>)
+                quote!(<#lts #extra_lt #(#others,)*>)
             }
+        };
+        let where_with = |extra: bool| {
+            let mut preds: Vec<TokenStream2> = g
+                .where_clause
+                .iter()
+                .flat_map(|w| w.predicates.iter().map(|p| quote!(#p)))
+                .collect();
+            preds.extend(self.generics.bounds(&self.krate));
+            if extra {
+                // The pullback outlives the borrow of the arguments it keeps.
+                let tys = g.type_params().map(|t| &t.ident);
+                preds.extend(tys.map(|t| quote!(#t: #lt)));
+            }
+            if preds.is_empty() {
+                quote!()
+            } else {
+                quote!(where #(#preds,)*)
+            }
+        };
+        // `use<..>`: the declared lifetimes, the pullback's if `extra`, and (as precise capturing
+        // requires) every type and const parameter.
+        let captures = |extra: bool| {
+            let captured = declared.iter().copied().chain(extra.then_some(&lt));
+            let params = g.params.iter().filter_map(|p| match p {
+                syn::GenericParam::Type(t) => Some(&t.ident),
+                syn::GenericParam::Const(c) => Some(&c.ident),
+                syn::GenericParam::Lifetime(_) => None,
+            });
+            quote!(+ use<#(#captured,)* #(#params),*>)
         };
         let bound_with = |extra: bool| {
             let mut b = quote!(#(+ #declared)*);
@@ -253,15 +310,11 @@ impl Signature {
                 b.extend(quote!(+ #lt));
             }
             if mut_borrows {
-                let captured: Vec<&syn::Lifetime> = declared
-                    .iter()
-                    .copied()
-                    .chain(extra.then_some(&lt))
-                    .collect();
-                b.extend(quote!(+ use<#(#captured),*>));
+                b.extend(captures(extra));
             }
             b
         };
+        let plain_where = where_with(false);
         let plain_generics = generics_with(false);
         // Forward mode: one tangent per differentiated parameter, after the parameters; a
         // parameter taken by reference has its tangent by reference, of the gradient type.
@@ -299,7 +352,11 @@ impl Signature {
             item("vjp_jvp"),
             item("hvp"),
         );
-        let (vjp_generics, vjp_bound) = (generics_with(borrows), bound_with(borrows));
+        let (vjp_generics, vjp_bound, vjp_where) = (
+            generics_with(borrows),
+            bound_with(borrows),
+            where_with(borrows),
+        );
         let vjp_doc = doc(&format!(
             "Value and pullback of `{name}`: returns `{name}(..)` and a closure that maps a \
              cotangent of the result to the gradient of the differentiated parameters (one \
@@ -322,6 +379,7 @@ impl Signature {
             #[inline]
             #vis fn #vjp #vjp_generics (#(#names: #vjp_tys),*)
                 -> (#ret, impl ::core::ops::FnOnce(#ret) -> #grad #vjp_bound)
+            #vjp_where
             {
                 #vjp_body
             }
@@ -330,6 +388,7 @@ impl Signature {
             #[inline]
             #vis fn #jvp #plain_generics (#(#names: #tys,)* #(#tangent_names: #tangent_tys),*)
                 -> (#ret, #ret)
+            #plain_where
             {
                 #jvp_body
             }
@@ -338,12 +397,7 @@ impl Signature {
         // lifetimes are not captured.
         let (vjp_jvp_generics, mut vjp_jvp_bound) = (generics_with(borrows), bound_with(borrows));
         if tangent_refs && !mut_borrows {
-            let captured: Vec<&syn::Lifetime> = declared
-                .iter()
-                .copied()
-                .chain(borrows.then_some(&lt))
-                .collect();
-            vjp_jvp_bound.extend(quote!(+ use<#(#captured),*>));
+            vjp_jvp_bound.extend(captures(borrows));
         }
         let tys_second = &vjp_tys;
         let tangent_tys_second = &tangent_tys;
@@ -379,6 +433,7 @@ impl Signature {
                 #vis fn #vjp_jvp #vjp_jvp_generics (
                     #(#names: #tys_second,)* #(#tangent_names: #tangent_tys_second),*
                 ) -> (#ret, #ret, impl ::core::ops::FnOnce(#ret, #ret) -> (#grad, #grad) #vjp_jvp_bound)
+                #vjp_where
                 {
                     #vjp_jvp_body
                 }
@@ -399,7 +454,9 @@ impl Signature {
                 #grad_doc
                 #allow
                 #[inline]
-                #vis fn #grad_fn #plain_generics (#(#names: #tys),*) -> (#ret, #grad) {
+                #vis fn #grad_fn #plain_generics (#(#names: #tys),*) -> (#ret, #grad)
+                #plain_where
+                {
                     #grad_body
                 }
             });
@@ -411,6 +468,7 @@ impl Signature {
                     #vis fn #hvp #plain_generics (
                         #(#names: #tys,)* #(#tangent_names: #tangent_tys),*
                     ) -> (#ret, #grad, #grad)
+                    #plain_where
                     {
                         #hvp_body
                     }
@@ -430,4 +488,142 @@ pub struct Bodies {
     pub second_order: Option<(TokenStream2, TokenStream2)>,
     /// `_vjp_along`, with `#[differentiate(kinks = exact)]`.
     pub vjp_along: Option<TokenStream2>,
+}
+
+/// Traits whose bound makes a type parameter a float: `num_traits`' `Float`, `FloatCore` and
+/// `Real`, this crate's `Real`, ndarray's `NdFloat` (and the runtime's `NdReal`), by the last
+/// segment of their path.
+const FLOAT_TRAITS: &[&str] = &["Float", "FloatCore", "Real", "NdFloat", "NdReal"];
+
+/// What a type parameter of a differentiated function stands for.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum GenericKind {
+    /// A float type (bounded by one of [`FLOAT_TRAITS`]): the generated items add
+    /// `T: autodiff::Real`, which implies every rule the generated code calls on it.
+    Float,
+    /// Anything else (ndarray's `D: Dimension` among them): passed through with its bounds.
+    /// A differentiated parameter or the result may hold it only inside an array's type
+    /// (`Array<f64, D>`), where the runtime's rules are generic over it.
+    Other,
+}
+
+/// The type parameters of a differentiated function, read for what they stand for.
+#[derive(Clone, Default)]
+pub struct Generics {
+    params: Vec<(syn::Ident, GenericKind)>,
+}
+
+impl Generics {
+    /// Reads the bounds of each type parameter, in the parameter list and the `where` clause.
+    pub fn read(g: &syn::Generics) -> Self {
+        let float_bound = |b: &syn::TypeParamBound| match b {
+            syn::TypeParamBound::Trait(t) => t
+                .path
+                .segments
+                .last()
+                .is_some_and(|s| FLOAT_TRAITS.contains(&s.ident.to_string().as_str())),
+            _ => false,
+        };
+        let params = g
+            .type_params()
+            .map(|t| {
+                let in_where = g.where_clause.iter().flat_map(|w| &w.predicates).any(|p| {
+                    matches!(p, syn::WherePredicate::Type(pt)
+                        if is_ident(&pt.bounded_ty, &t.ident) && pt.bounds.iter().any(float_bound))
+                });
+                let kind = if in_where || t.bounds.iter().any(float_bound) {
+                    GenericKind::Float
+                } else {
+                    GenericKind::Other
+                };
+                (t.ident.clone(), kind)
+            })
+            .collect();
+        Generics { params }
+    }
+
+    /// The names of the float type parameters.
+    pub fn float_names(&self) -> Vec<String> {
+        self.params
+            .iter()
+            .filter(|(_, k)| *k == GenericKind::Float)
+            .map(|(i, _)| i.to_string())
+            .collect()
+    }
+
+    /// A type parameter that is not a float and that `ty` holds other than as the dimension of
+    /// an ndarray array: one whose derivative the generated code cannot know.
+    pub fn opaque_in(&self, ty: &syn::Type) -> Option<&syn::Ident> {
+        let mut found = None;
+        mentions(quote!(#ty), &mut |id, in_array_dim| {
+            if found.is_none() && !in_array_dim {
+                found = self
+                    .params
+                    .iter()
+                    .find(|(p, k)| *k == GenericKind::Other && p == id)
+                    .map(|(p, _)| p);
+            }
+        });
+        found
+    }
+
+    /// The bounds the generated items add: `T: autodiff::Real` for each float parameter.
+    pub fn bounds(&self, krate: &TokenStream2) -> Vec<TokenStream2> {
+        self.params
+            .iter()
+            .filter(|(_, k)| *k == GenericKind::Float)
+            .map(|(t, _)| quote!(#t: #krate::Real))
+            .collect()
+    }
+}
+
+fn is_ident(ty: &syn::Type, id: &syn::Ident) -> bool {
+    matches!(ty, syn::Type::Path(p) if p.qself.is_none() && p.path.is_ident(id))
+}
+
+/// Calls `f` on every identifier in `ts`, saying whether it is the last generic argument of an
+/// ndarray array type (`Array<f64, D>`, `Array1`… take no dimension argument).
+fn mentions(ts: TokenStream2, f: &mut dyn FnMut(&syn::Ident, bool)) {
+    use proc_macro2::TokenTree;
+    let tokens: Vec<TokenTree> = ts.into_iter().collect();
+    // Depth of `<..>` inside an array type's arguments, and the commas seen at its top level.
+    let mut array: Option<(usize, usize)> = None;
+    let mut depth = 0usize;
+    for (k, t) in tokens.iter().enumerate() {
+        match t {
+            TokenTree::Group(g) => mentions(g.stream(), f),
+            TokenTree::Ident(id) => {
+                let is_array = matches!(
+                    id.to_string().as_str(),
+                    "Array" | "ArrayBase" | "ArrayView" | "ArcArray" | "CowArray"
+                );
+                if array.is_none() && is_array {
+                    if matches!(tokens.get(k + 1), Some(TokenTree::Punct(p)) if p.as_char() == '<')
+                    {
+                        array = Some((depth + 1, 0));
+                    }
+                }
+                let in_dim = array.is_some_and(|(d, commas)| d == depth && commas >= 1);
+                f(id, in_dim);
+            }
+            TokenTree::Punct(p) => match p.as_char() {
+                '<' => depth += 1,
+                '>' => {
+                    if array.is_some_and(|(d, _)| d == depth) {
+                        array = None;
+                    }
+                    depth = depth.saturating_sub(1);
+                }
+                ',' => {
+                    if let Some((d, c)) = &mut array {
+                        if *d == depth {
+                            *c += 1;
+                        }
+                    }
+                }
+                _ => {}
+            },
+            TokenTree::Literal(_) => {}
+        }
+    }
 }

@@ -338,7 +338,7 @@ fn element_writes_make_new_versions() {
 fn reversed(item: syn::ItemFn, checkpoint: Option<usize>) -> Func {
     let mut f = lower_fn(item);
     crate::structurize::structurize(&mut f);
-    let mut act = activity::analyze(&f);
+    let act = activity::analyze(&f);
     let default = checkpoint.map(|n| (n, proc_macro2::Span::call_site()));
     let errors = crate::checkpoint::select(&mut f, &act, default, false);
     assert!(
@@ -346,11 +346,8 @@ fn reversed(item: syn::ItemFn, checkpoint: Option<usize>) -> Func {
         "{:?}",
         errors.iter().map(|e| e.to_string()).collect::<Vec<_>>()
     );
-    let mut tys = crate::scalars::analyze(&f);
-    let rev = crate::reverse::reverse(&mut f, &mut act, &mut tys, &Default::default());
-    crate::simplify::forward_single_contributions(&mut f);
-    crate::simplify::move_carried_adjoints(&mut f);
-    crate::plan::plan(&mut f, &act, &mut tys, &rev);
+    let tys = crate::scalars::analyze(&f);
+    let (f, _, _, _) = crate::reverse_mode(f, tys, act, &Default::default());
     verify::verify(&f).unwrap_or_else(|e| panic!("{e}\n{f}\n{}", f.pullback_text()));
     f
 }
@@ -449,7 +446,10 @@ fn loops_with_break_get_the_online_schedule() {
 #[ignore]
 fn phase_times() {
     use std::time::Instant;
-    let n = 2000;
+    let n: usize = std::env::var("AD_PHASE_OPS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2000);
     let mut body = String::new();
     let mut names = vec!["x0".to_string(), "x1".into(), "x2".into(), "x3".into()];
     for i in 0..n {
@@ -705,4 +705,261 @@ fn reads_of_a_mutable_vector_are_not_mutations() {
     ] {
         assert!(errs[0].contains(part), "{part}: {errs:?}");
     }
+}
+
+/// The primal SSA, the save plan and the forward pass with its pullback, as `dump` prints
+/// them, after the passes `expand` runs for `_vjp`.
+fn pipeline_text(item: syn::ItemFn) -> String {
+    let mut f = lower_fn(item);
+    crate::structurize::structurize(&mut f);
+    crate::simplify::remove_dead(&mut f);
+    let primal = f.to_string();
+    let act = activity::analyze(&f);
+    let tys = crate::scalars::analyze(&f);
+    let joint = crate::joint::joint_calls(&f, crate::joint::Pullback::Returned);
+    let (f, _, plan, _) = crate::reverse_mode(f, tys, act, &joint);
+    verify::verify(&f).unwrap_or_else(|e| panic!("{e}\n{f}\n{}", f.pullback_text()));
+    format!(
+        "SSA\n{primal}\nsave plan\n{}\nforward pass\n{f}\n{}",
+        plan.to_text(&f),
+        f.pullback_text()
+    )
+}
+
+#[track_caller]
+fn assert_text(actual: &str, expected: &str) {
+    assert_eq!(
+        actual.trim(),
+        expected.trim(),
+        "\n--- actual ---\n{actual}\n--- expected ---\n{expected}"
+    );
+}
+
+#[test]
+fn pipeline_snapshot_of_a_loop() {
+    let text = pipeline_text(parse_quote! {
+        fn f(x: f64, n: usize) -> f64 {
+            let mut s = x;
+            for _ in 0..n {
+                s = s.sin() * x;
+            }
+            s
+        }
+    });
+    assert_text(
+        &text,
+        "\
+SSA
+fn(v0 active: x, v1: n):
+  b0():
+    v2 = const 0
+    v7 = for v2..v1 init v0
+      b1(v3, v4):
+        v5 = sin v4
+        v6 = mul v5, v0
+        continue v6
+    return v7
+
+save plan
+  v2: recomputed
+  v1 (n): captured
+  v0 (x): captured
+  v5: on the stack of the loop i3
+  v4 (s): on the stack of the loop i3
+
+forward pass
+fn(v0 active: x, v1: n):
+  b0():
+    v2 = const 0
+    v7 = for v2..v1 init v0
+      b1(v3, v4):
+        v5 = sin v4
+        v6 = mul v5, v0
+        push s0 v4, v5
+        continue v6
+    return v7
+
+pullback:
+  b2(v8):
+    v21 = const 0
+    v9 = const 0.0
+    w1 = v9
+    w2 = v8
+    for v21..v1 rev init 
+      b3(v11):
+        v22, v23 = pop s0
+        v12 = get w2
+        v14 = mul v12, v0
+        v15 = mul v12, v23
+        w1 += v15
+        v17 = cos v22
+        v18 = mul v14, v17
+        w2 := v18
+        continue 
+    v19 = get w2
+    w1 += v19
+    v20 = get w1
+    return v20",
+    );
+}
+
+#[test]
+fn pipeline_snapshot_of_a_branch() {
+    let text = pipeline_text(parse_quote! {
+        fn f(x: f64, y: f64) -> f64 {
+            let z = if x > y { x * y } else { y.exp() };
+            z + x
+        }
+    });
+    assert_text(
+        &text,
+        "\
+SSA
+fn(v0 active: x, v1 active: y):
+  b0():
+    v2 = opaque `__ad_a > __ad_b` v0, v1
+    v5 = if v2
+      b1():
+        v3 = mul v0, v1
+        yield v3
+      b2():
+        v4 = exp v1
+        yield v4
+    v6 = add v5, v0
+    return v6
+
+save plan
+  v11 (__ad_rec_3): captured
+  v1 (y): captured
+  v0 (x): captured
+  v4: in the record of the branch i3
+
+forward pass
+fn(v0 active: x, v1 active: y):
+  b0():
+    v2 = opaque `__ad_a > __ad_b` v0, v1
+    v5, v11 = if v2
+      b1():
+        v3 = mul v0, v1
+        v20 = record i3.0 
+        yield v3, v20
+      b2():
+        v4 = exp v1
+        v21 = record i3.1 v4
+        yield v4, v21
+    v6 = add v5, v0
+    return v6
+
+pullback:
+  b3(v7):
+    w2 = v7
+    v9 = const 0.0
+    w3 = v9
+    match record i3 v11
+      b4():
+        v13 = mul v7, v1
+        w2 += v13
+        v14 = mul v7, v0
+        w3 += v14
+        yield 
+      b5(v22):
+        v16 = mul v7, v22
+        w3 += v16
+        yield 
+    v17 = get w2
+    v18 = get w3
+    v19 = tuple v17, v18
+    return v19",
+    );
+}
+
+#[test]
+fn pipeline_snapshot_of_a_call() {
+    let text = pipeline_text(parse_quote! {
+        fn f(x: f64, v: &[f64]) -> f64 {
+            let h = vec![x, 2.0 * x];
+            g(&h, v) + g(v, v) * x
+        }
+    });
+    assert_text(
+        &text,
+        "\
+SSA
+fn(v0 active: x, v1 active: v):
+  b0():
+    v2 = const 2.0
+    v3 = mul v2, v0
+    v4 = const 2usize
+    v5 = opaque `:: std :: vec :: Vec :: with_capacity (__ad_n)` v4
+    v6 = push v5, v0
+    v7 = push v6, v3
+    v8 = ref v7
+    v9 = call g v8, v1
+    v10 = call g v1, v1
+    v11 = mul v10, v0
+    v12 = add v9, v11
+    return v12
+
+save plan
+  v9: shape only, as v46
+  v11: shape only, as v47
+  v0 (x): captured
+  v10: captured
+  v26 (__ad_pb_8): captured
+  v27 (__ad_sel_8): captured
+  v8: recomputed
+  v1 (v): captured
+  v2: recomputed
+  v46 (__ad_sh___ad_v9): captured
+  v47 (__ad_sh___ad_v11): captured
+  v7 (__ad_vec): captured
+
+forward pass
+fn(v0 active: x, v1 active: v):
+  b0():
+    v2 = const 2.0
+    v3 = mul v2, v0
+    v4 = const 2usize
+    v5 = opaque `:: std :: vec :: Vec :: with_capacity (__ad_n)` v4
+    v6 = push v5, v0
+    v7 = push v6, v3
+    v8 = ref v7
+    v9 = call g v8, v1
+    v46 = shape v9
+    v10, v26, v27 = call_vjp g v1, v1
+    v11 = mul v10, v0
+    v47 = shape v11
+    v12 = add v9, v11
+    return v12
+
+pullback:
+  b1(v13):
+    v48 = const 2.0
+    v49 = ref v7
+    v17 = rule add_vjp_0 shape:v46, shape:v47, v13
+    v20 = rule add_vjp_1 shape:v46, shape:v47, v13
+    v22 = shape v10
+    v23 = rule mul_vjp_0 shape:v22, v0, v20
+    v24 = shape v0
+    v25 = rule mul_vjp_1 v10, shape:v24, v20
+    w4 = v25
+    v29, v30 = pullback v26 v23 spread v27
+    w5 = v29
+    w5 += v30
+    v32, v33, v34 = call_vjp g v49, v1
+    v35, v36 = pullback v33 v17 spread v34
+    w5 += v36
+    w7 = v35
+    v38 = w7 = push_adjoint(w7, )
+    v39 = get w7
+    w9 = v39
+    v40 = w9 = push_adjoint(w9, )
+    w4 += v40
+    v42 = mul v38, v48
+    w4 += v42
+    v43 = get w4
+    v44 = get w5
+    v45 = tuple v43, v44
+    return v45",
+    );
 }

@@ -1,9 +1,43 @@
 //! What the macro reads off a parameter's *declared* type: whether it is differentiable by
 //! default, and the owned type its gradient has. Nothing else about types is decided here:
 //! everything past the signature is rustc's job, through the runtime's traits.
+//!
+//! A type parameter of the function bounded by a float trait (`T: num_traits::Float`,
+//! `T: autodiff::Real`) is a float type like `f64` here: the signature names those parameters
+//! for the expansion at hand ([`set_float_params`]), so that `T`, `&[T]` and `Vec<T>` are float
+//! types wherever the passes ask.
+
+use std::cell::RefCell;
 
 use quote::quote;
 use syn::Type;
+
+thread_local! {
+    /// The type parameters of the function being expanded that stand for a float type.
+    static FLOAT_PARAMS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Names the type parameters of the function being expanded that stand for floats (see
+/// [`crate::signature::Generic`]); every expansion sets them, before lowering.
+pub fn set_float_params(names: Vec<String>) {
+    FLOAT_PARAMS.with(|p| *p.borrow_mut() = names);
+}
+
+/// Whether `name` is a type parameter that stands for a float.
+pub fn is_float_param(name: &str) -> bool {
+    FLOAT_PARAMS.with(|p| p.borrow().iter().any(|n| n == name))
+}
+
+/// A type parameter standing for a float, written as a bare path (`T`).
+fn float_param(ty: &Type) -> bool {
+    match ty {
+        Type::Path(p) if p.qself.is_none() => p
+            .path
+            .get_ident()
+            .is_some_and(|i| is_float_param(&i.to_string())),
+        _ => false,
+    }
+}
 
 const DISCRETE: &[&str] = &[
     "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize", "bool",
@@ -51,8 +85,12 @@ pub fn is_inactive_type(ty: &Type) -> bool {
     }
 }
 
-/// `f32`, `f64`, and references, slices, arrays and `Vec`s of them.
+/// `f32`, `f64`, a type parameter standing for a float, and references, slices, arrays and
+/// `Vec`s of them.
 pub fn is_float_type(ty: &Type) -> bool {
+    if float_param(ty) {
+        return true;
+    }
     match ty {
         Type::Reference(r) => is_float_type(&r.elem),
         Type::Slice(s) => is_float_type(&s.elem),
@@ -81,9 +119,12 @@ pub fn owned(ty: &Type) -> proc_macro2::TokenStream {
     }
 }
 
-/// `f32` or `f64` (possibly by path, `core::primitive::f64`): the results `_grad` is generated
-/// for. Other results get only `_vjp`.
+/// `f32` or `f64` (possibly by path, `core::primitive::f64`), or a type parameter standing for a
+/// float: the results `_grad` is generated for. Other results get only `_vjp`.
 pub fn is_scalar_float(ty: &Type) -> bool {
+    if float_param(ty) {
+        return true;
+    }
     match ty {
         Type::Paren(p) => is_scalar_float(&p.elem),
         Type::Group(g) => is_scalar_float(&g.elem),

@@ -9,6 +9,36 @@
 use ndarray::{Array, Dimension};
 
 /// The floating-point scalars the runtime works in: `f32` and `f64`.
+///
+/// It is also the one bound a generic differentiated function needs: `#[differentiate]` on
+/// `fn f<T: num_traits::Float>(x: T) -> T` generates `f_grad<T: Float>(x: T) where T: Real`, and
+/// `Real` implies every rule the generated code calls on `T` (its supertraits [`ArithRules`],
+/// [`NegRule`], [`FloatRules`], [`FloatArgRules`], [`HasShape`] and [`Primal`]). A generic caller
+/// of `f_grad` names the same bound:
+///
+/// ```
+/// use autodiff::{Real, differentiate};
+///
+/// #[differentiate]
+/// fn square<T: Real>(x: T) -> T {
+///     x * x
+/// }
+///
+/// fn slope_at<T: Real>(x: T) -> T {
+///     square_grad(x).1
+/// }
+/// assert_eq!(slope_at(3.0_f32), 6.0);
+/// ```
+///
+/// Its methods take `&self`, so that where a type parameter is bounded by both `Real` and
+/// `num_traits::Float`, `x.sqrt()` and `x.abs()` are `Float`'s (same result) rather than
+/// ambiguous.
+///
+/// [`ArithRules`]: crate::rules::ArithRules
+/// [`NegRule`]: crate::rules::NegRule
+/// [`FloatRules`]: crate::rules::FloatRules
+/// [`FloatArgRules`]: crate::rules::FloatArgRules
+/// [`HasShape`]: crate::rules::HasShape
 pub trait Real:
     Copy
     + PartialOrd
@@ -25,6 +55,13 @@ pub trait Real:
     + core::ops::DivAssign
     + Default
     + 'static
+    + crate::rules::ArithRules<Self, Output = Self>
+    + crate::rules::NegRule
+    + crate::rules::FloatRules
+    + crate::rules::FloatArgRules<Self>
+    + crate::rules::HasShape<Dims = ()>
+    + Primal<Tangent = Self>
+    + ndarray::LinalgScalar
 {
     /// `0`.
     const ZERO: Self;
@@ -35,11 +72,11 @@ pub trait Real:
     /// Converts to `f64` (exact for both).
     fn to_f64(self) -> f64;
     /// Square root.
-    fn sqrt(self) -> Self;
+    fn sqrt(&self) -> Self;
     /// Absolute value.
-    fn abs(self) -> Self;
+    fn abs(&self) -> Self;
     /// `true` unless NaN or infinite.
-    fn is_finite(self) -> bool;
+    fn is_finite(&self) -> bool;
 }
 
 macro_rules! impl_real {
@@ -52,11 +89,11 @@ macro_rules! impl_real {
             #[inline(always)]
             fn to_f64(self) -> f64 { self as f64 }
             #[inline(always)]
-            fn sqrt(self) -> Self { <$t>::sqrt(self) }
+            fn sqrt(&self) -> Self { <$t>::sqrt(*self) }
             #[inline(always)]
-            fn abs(self) -> Self { <$t>::abs(self) }
+            fn abs(&self) -> Self { <$t>::abs(*self) }
             #[inline(always)]
-            fn is_finite(self) -> bool { <$t>::is_finite(self) }
+            fn is_finite(&self) -> bool { <$t>::is_finite(*self) }
         }
     )*};
 }

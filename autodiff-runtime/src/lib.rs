@@ -9,11 +9,13 @@ pub mod checkpoint;
 pub mod conv;
 pub mod data;
 pub mod differentiable;
+pub mod elementwise;
 pub mod init;
 pub mod jacobian;
 pub mod kinks;
 pub mod nn;
 pub mod optim;
+pub mod parallel;
 pub mod rules;
 #[doc(hidden)]
 pub mod __private {

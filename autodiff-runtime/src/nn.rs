@@ -528,7 +528,7 @@ pub fn sigmoid_vjp_jvp<X: Elementwise>(
 /// `x ≥ 0` and `e/(1 + e)` otherwise, `σ'(x) = e/(1 + e)²`.
 #[inline(always)]
 fn logistic<T: NdReal>(x: T) -> (T, T, T) {
-    let e = (-Real::abs(x)).exp();
+    let e = (-Real::abs(&x)).exp();
     let denom = T::ONE + e;
     let s = if x >= T::ZERO {
         T::ONE / denom
@@ -2163,7 +2163,7 @@ where
             .and(&mu)
             .for_each(|v, &x, &m| *v += (x - m) * (x - m));
     }
-    let r = var.mapv(|v| T::ONE / Real::sqrt(v / n + eps));
+    let r = var.mapv(|v| T::ONE / Real::sqrt(&(v / n + eps)));
     (mu, r)
 }
 
@@ -2183,7 +2183,7 @@ fn shift_and_log_sum<T: NdReal>(lane: ArrayView1<'_, T>) -> (T, T) {
 #[inline]
 fn shift_of<T: NdReal>(lane: ArrayView1<'_, T>) -> T {
     let max = lane.fold(T::neg_infinity(), |m, &v| if v > m { v } else { m });
-    if Real::is_finite(max) { max } else { T::ZERO }
+    if Real::is_finite(&max) { max } else { T::ZERO }
 }
 
 /// `⟨a, b⟩` of two lanes, summed in order.

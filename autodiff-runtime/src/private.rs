@@ -33,17 +33,11 @@ pub trait ScalarOutput: Sized {
     fn one() -> Self;
 }
 
-impl ScalarOutput for f64 {
+/// `f32`, `f64`, and a type parameter bounded by [`Real`].
+impl<T: Real> ScalarOutput for T {
     #[inline(always)]
     fn one() -> Self {
-        1.0
-    }
-}
-
-impl ScalarOutput for f32 {
-    #[inline(always)]
-    fn one() -> Self {
-        1.0
+        T::ONE
     }
 }
 
@@ -204,11 +198,27 @@ pub fn zeros_of_shape<T: crate::differentiable::ZerosOfShape + ?Sized>(
     T::zeros(&shape.dims)
 }
 
+pub use crate::elementwise::{
+    Captured, CapturedCopy, CapturedRef, captured_partial, elem_one, elem_zero, elems, map_jvp,
+    map_plain, map_vjp, map_vjp_jvp,
+};
 pub use crate::kinks;
 pub use crate::place;
 pub use crate::spread::{
     No, NoTan, Probe, ProbeNo, ProbeYes, Tan, Yes, call_jvp, no_tan, spread, tan,
 };
+
+/// Reserves room on a loop's stack for the records of a whole nest of `for` loops (the product
+/// of their trip counts, known when the outermost starts), so that the inner loops never grow
+/// it again. Nests that may leave early can record far fewer than the product, so the up-front
+/// reservation stops at 64 MiB; the inner loops still reserve their own trip count on entry,
+/// which costs one comparison when the room is already there.
+#[inline]
+pub fn reserve_nest<T>(stack: &mut Vec<T>, records: usize) {
+    const LIMIT_BYTES: usize = 64 << 20;
+    let cap = LIMIT_BYTES / core::mem::size_of::<T>().max(1);
+    stack.reserve(records.min(cap));
+}
 
 /// Pushes a loop iteration's record onto a stack whose capacity the loop reserved on entry (a
 /// `for` loop over a range reserves its trip count). Unlike `Vec::push`, the fast path has no

@@ -24,4 +24,9 @@ fn with_checkpoint(x: f64) -> f64 {
     y
 }
 
+#[differentiate(kinks = exact)]
+fn mapped(x: &ndarray::Array1<f64>) -> f64 {
+    x.mapv(|v| v.max(0.0)).sum()
+}
+
 fn main() {}

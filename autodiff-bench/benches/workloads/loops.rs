@@ -175,7 +175,7 @@ pub fn cases() -> Vec<Case> {
 }
 
 /// Separable-ish data with label noise, evaluated away from the optimum.
-fn logistic_data(n: usize) -> (Vec<f64>, Vec<f64>) {
+pub(super) fn logistic_data(n: usize) -> (Vec<f64>, Vec<f64>) {
     let mut rng = Rng::new(7);
     let xs: Vec<f64> = (0..n).map(|_| 2.0 * rng.normal()).collect();
     let ys = xs
@@ -209,12 +209,12 @@ fn expfit_data(n: usize) -> (Vec<f64>, Vec<f64>) {
 }
 
 /// Measures what `<f>_vjp` stores at `(a, b, xs, ys)`.
-type StoredProbe = Box<dyn Fn(f64, f64, &[f64], &[f64]) -> Stored>;
+pub(super) type StoredProbe = Box<dyn Fn(f64, f64, &[f64], &[f64]) -> Stored>;
 
 /// One case of a two-parameter objective over `(xs, ys)`. Generic over the functions (each fn
 /// item is its own zero-sized type), so the runners call them directly, as user code would.
 #[allow(clippy::too_many_arguments)]
-fn two_param_case(
+pub(super) fn two_param_case(
     name: String,
     (a, b): (f64, f64),
     (xs, ys): (Vec<f64>, Vec<f64>),

@@ -127,8 +127,14 @@ fn matrix(rng: &mut Rng, rows: usize, cols: usize, scale: f64) -> Array2<f64> {
     Array2::from_shape_fn((rows, cols), |_| scale * (2.0 * rng.uniform() - 1.0))
 }
 
-pub fn cases() -> Vec<Case> {
-    let name = "MLP step 64→128⁴→10, batch 64";
+/// The parameters as one flat vector, in `visit_leaves` order.
+pub fn flat(p: &Mlp) -> Vec<f64> {
+    to_flat(p)
+}
+
+/// The network's parameters (He-scaled uniform weights, seeded) and a batch of `batch` random
+/// inputs with their labels.
+pub fn problem(batch: usize) -> (Mlp, Array2<f64>, Vec<usize>) {
     let mut rng = Rng::new(17);
     let he = |fan_in: usize| (6.0 / fan_in as f64).sqrt();
     let s = SIZES;
@@ -144,42 +150,41 @@ pub fn cases() -> Vec<Case> {
         v: matrix(&mut rng, s[4], s[5], he(s[4])),
         c: Array1::zeros(s[5]),
     };
-    let x = matrix(&mut rng, BATCH, s[0], 1.0);
-    let labels: Vec<usize> = (0..BATCH).map(|i| (i * 7 + 3) % s[5]).collect();
+    let x = matrix(&mut rng, batch, s[0], 1.0);
+    let labels: Vec<usize> = (0..batch).map(|i| (i * 7 + 3) % s[5]).collect();
+    (p, x, labels)
+}
+
+pub fn cases() -> Vec<Case> {
+    vec![case(BATCH)]
+}
+
+/// The training step at batch size `batch`, its gradients checked.
+pub fn case(batch: usize) -> Case {
+    let name = &format!("MLP step 64→128⁴→10, batch {batch}");
+    let (p, x, labels) = problem(batch);
 
     let (yh, gh) = mlp_hand(&p, &x, &labels);
     let (yo, go) = mlp_loss_grad(&p, &x, &labels);
     let yf = mlp_loss(&p, &x, &labels);
     assert_close(name, "value (ours)", &[yo], &[yh], RTOL_EXACT);
     assert_close(name, "value (function)", &[yf], &[yh], RTOL_EXACT);
-    assert_close(name, "ours", &to_flat(&go), &to_flat(&gh), RTOL_EXACT);
+    assert_close(name, "ours", &flat(&go), &flat(&gh), RTOL_EXACT);
     let (ye, ge) = mlp_loss_exact_grad(&p, &x, &labels);
     assert_close(name, "value (exact at kinks)", &[ye], &[yh], RTOL_EXACT);
-    assert_close(
-        name,
-        "exact at kinks",
-        &to_flat(&ge),
-        &to_flat(&gh),
-        RTOL_EXACT,
-    );
+    assert_close(name, "exact at kinks", &flat(&ge), &flat(&gh), RTOL_EXACT);
     // The Hessian-vector product along a random direction: its value and gradient are the
     // hand-written ones, H·v the central difference of the hand-written gradient along v.
     let v = random_direction(&p, 1);
     let (ys, gs, hv) = mlp_loss_hvp(&p, &x, &labels, &v);
     assert_close(name, "value (hvp)", &[ys], &[yh], RTOL_EXACT);
-    assert_close(
-        name,
-        "gradient (hvp)",
-        &to_flat(&gs),
-        &to_flat(&gh),
-        RTOL_EXACT,
-    );
+    assert_close(name, "gradient (hvp)", &flat(&gs), &flat(&gh), RTOL_EXACT);
     check_hvp(
         name,
-        |q| to_flat(&mlp_hand(&from_flat(&p, q), &x, &labels).1),
-        &to_flat(&p),
-        &to_flat(&v),
-        &to_flat(&hv),
+        |q| flat(&mlp_hand(&from_flat(&p, q), &x, &labels).1),
+        &flat(&p),
+        &flat(&v),
+        &flat(&hv),
     );
 
     let (p1, x1, l1) = (p.clone(), x.clone(), labels.clone());
@@ -187,7 +192,7 @@ pub fn cases() -> Vec<Case> {
     let (p3, x3, l3) = (p.clone(), x.clone(), labels.clone());
     let (p4, x4, l4) = (p.clone(), x.clone(), labels.clone());
     let (p5, x5, l5) = (p.clone(), x.clone(), labels.clone());
-    vec![Case {
+    Case {
         name: name.into(),
         params: p.num_scalars(),
         ops: None,
@@ -221,5 +226,5 @@ pub fn cases() -> Vec<Case> {
                 heap,
             }
         })),
-    }]
+    }
 }

@@ -15,11 +15,13 @@
 pub mod alloc;
 pub mod checkpoint;
 pub mod cnn;
+pub mod generic;
 pub mod gmm;
 pub mod lecture;
 pub mod loops;
 pub mod lstm;
 pub mod mlp;
+pub mod mlp_parallel;
 pub mod straight;
 pub mod straight_gen;
 
@@ -46,10 +48,13 @@ pub enum Method {
     /// Our generated `<f>_grad` of the function compiled with `#[differentiate(kinks = exact)]`:
     /// the derivative along the seeded direction carried beside every value, kinks decided by it.
     Exact,
+    /// Our `<f>_grad` on shards of the batch, one per thread of rayon's pool
+    /// (`autodiff::parallel`).
+    Parallel,
 }
 
 impl Method {
-    pub const ALL: [Method; 8] = [
+    pub const ALL: [Method; 9] = [
         Method::Function,
         Method::Ours,
         Method::Hand,
@@ -58,6 +63,7 @@ impl Method {
         Method::Jvp,
         Method::Hvp,
         Method::Exact,
+        Method::Parallel,
     ];
 
     pub fn name(self) -> &'static str {
@@ -70,6 +76,7 @@ impl Method {
             Method::Jvp => "jvp",
             Method::Hvp => "hvp",
             Method::Exact => "exact-kinks",
+            Method::Parallel => "parallel",
         }
     }
 }
@@ -319,9 +326,11 @@ pub fn all_cases() -> Vec<Case> {
     cases.extend(lecture::cases());
     cases.extend(straight::cases());
     cases.extend(loops::cases());
+    cases.extend(generic::cases());
     cases.extend(gmm::cases());
     cases.extend(lstm::cases());
     cases.extend(mlp::cases());
+    cases.extend(mlp_parallel::cases());
     cases.extend(cnn::cases());
     cases
 }

@@ -6,6 +6,7 @@
 //! - where the forward pass would move a value the pullback keeps, a copy is moved instead;
 //! - every name comes from [`names`].
 
+mod elementwise;
 pub mod names;
 
 use std::collections::{HashMap, HashSet};
@@ -47,6 +48,10 @@ pub struct Gen<'a> {
     pullback_values: HashSet<Value>,
     /// Loops that push records, with their stack.
     loop_stacks: HashMap<Inst, Vec<Stack>>,
+    /// Stacks of nested `for` loops whose trip counts are known when an enclosing `for` loop
+    /// starts: reserved there, once, for all its iterations (enclosing loop → the stacks with
+    /// the ranges whose lengths multiply to the count).
+    hoisted_reserves: HashMap<Inst, Vec<(Stack, Vec<IterRange>)>>,
     /// Match arm blocks: the names their pattern binds, in the order of the block's parameters.
     arm_bindings: HashMap<Block, Vec<syn::Ident>>,
     active: &'a [bool],
@@ -56,6 +61,8 @@ pub struct Gen<'a> {
     pv: TokenStream,
     /// The same as text, for statements emitted as text.
     pv_text: String,
+    /// The path of the `autodiff` crate, for the code of nested functions.
+    krate: TokenStream,
 }
 
 /// `krate` is the path of the `autodiff` crate in the user's code (`::autodiff`, or what
@@ -71,11 +78,13 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool], krate: &Tok
         inst_block: HashMap::new(),
         pullback_values: HashSet::new(),
         loop_stacks: HashMap::new(),
+        hoisted_reserves: HashMap::new(),
         arm_bindings: HashMap::new(),
         active,
         mut_refs: HashSet::new(),
         pv: quote!(#krate::__private),
         pv_text: quote!(#krate::__private).to_string(),
+        krate: krate.clone(),
     };
     g.mut_refs = f.borrowed_mut_versions();
     for inst in &f.insts {
@@ -123,6 +132,7 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool], krate: &Tok
             .or_default()
             .push(Stack(n as u32));
     }
+    g.plan_reserves();
     if let Some(pb) = f.pullback {
         for b in f.blocks_within(pb) {
             g.pullback_values.extend(f.block(b).params.iter().copied());
@@ -686,6 +696,9 @@ impl Gen<'_> {
     }
 
     fn inst(&self, b: Block, i: Inst) -> TokenStream {
+        if let Some(code) = self.elem_map_inst(i) {
+            return code;
+        }
         let pv = self.pv.clone();
         let inst = self.f.inst(i);
         let r = inst.results.first().copied();
@@ -1340,6 +1353,88 @@ impl Gen<'_> {
         }
     }
 
+    /// For each loop stack, the outermost enclosing `for` loop at whose start the trip counts
+    /// of every loop from there down to the stack's own are known (their bounds are defined
+    /// outside it): one reservation there for all the records, instead of one per entry of the
+    /// inner loop, which would grow the stack again and again. A loop that leaves early pushes
+    /// fewer records than reserved, which is harmless.
+    fn plan_reserves(&mut self) {
+        let mut owner: HashMap<Block, Inst> = HashMap::new();
+        for &i in self.inst_block.keys() {
+            for nb in self.f.inst_blocks(i) {
+                owner.insert(nb, i);
+            }
+        }
+        let enclosing_loop = |i: Inst| -> Option<Inst> {
+            let mut b = *self.inst_block.get(&i)?;
+            loop {
+                let o = *owner.get(&b)?;
+                if matches!(self.f.inst(o).kind, InstKind::Loop { .. }) {
+                    return Some(o);
+                }
+                b = *self.inst_block.get(&o)?;
+            }
+        };
+        let within = |v: Value, lp: Inst| -> bool {
+            let Some(mut b) = self.def_block(v) else {
+                return true;
+            };
+            loop {
+                match owner.get(&b) {
+                    Some(&o) if o == lp => return true,
+                    Some(&o) => match self.inst_block.get(&o) {
+                        Some(&ob) => b = ob,
+                        None => return false,
+                    },
+                    None => return false,
+                }
+            }
+        };
+        let range_of = |i: Inst| match &self.f.inst(i).kind {
+            InstKind::Loop { kind, .. } => kind.range(),
+            _ => None,
+        };
+        let mut plans = Vec::new();
+        for (n, st) in self.f.stacks.iter().enumerate() {
+            let Some(r) = range_of(st.owner) else {
+                continue;
+            };
+            let mut ranges = vec![r];
+            let mut target = None;
+            let mut cur = st.owner;
+            while let Some(outer) = enclosing_loop(cur) {
+                let Some(or) = range_of(outer) else { break };
+                let varies = |v: Value| within(v, outer) && self.const_tokens(v).is_none();
+                if ranges.iter().any(|r| varies(r.start) || varies(r.end)) {
+                    break;
+                }
+                ranges.push(or);
+                target = Some(outer);
+                cur = outer;
+            }
+            if let Some(t) = target {
+                plans.push((t, Stack(n as u32), ranges));
+            }
+        }
+        for (t, s, ranges) in plans {
+            self.hoisted_reserves
+                .entry(t)
+                .or_default()
+                .push((s, ranges));
+        }
+    }
+
+    /// The literal that defines `v`, if a constant does.
+    fn const_tokens(&self, v: Value) -> Option<TokenStream> {
+        match self.f.value(v).def {
+            ValueDef::Result(i, 0) => match &self.f.inst(i).kind {
+                InstKind::Const(t) => Some(t.clone()),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// A `for` loop's range as an iterator: `(a..b)`, `(a..=b)`, `(a..b).rev()`.
     fn range_expr(&self, r: &IterRange) -> TokenStream {
         let (s, e) = (self.v(r.start), self.v(r.end));
@@ -1461,6 +1556,30 @@ impl Gen<'_> {
                     let st = names::stack(s);
                     out.extend(quote! {
                         #st.reserve(::core::iter::Iterator::size_hint(&#rn).0);
+                    });
+                }
+                for (s, ranges) in self.hoisted_reserves.get(&i).into_iter().flatten() {
+                    let st = names::stack(*s);
+                    // A bound written as a literal is defined inside the loop it bounds; it is
+                    // spelt out here, where the other bounds are already in scope.
+                    let bound = |v: Value| {
+                        self.const_tokens(v).unwrap_or_else(|| {
+                            let x = self.v(v);
+                            quote!(#x)
+                        })
+                    };
+                    let lens = ranges.iter().map(|r| {
+                        let (a, b) = (bound(r.start), bound(r.end));
+                        let r = if r.inclusive {
+                            quote!((#a ..= #b))
+                        } else {
+                            quote!((#a .. #b))
+                        };
+                        quote!(::core::iter::Iterator::size_hint(&#r).0)
+                    });
+                    let pv = &self.pv;
+                    out.extend(quote! {
+                        #pv::reserve_nest(&mut #st, 1usize #(.saturating_mul(#lens))*);
                     });
                 }
                 let idx = self.v(params[0]);

@@ -741,6 +741,13 @@ pub struct Func {
     pub mutable_names: std::collections::HashSet<String>,
     /// Forward mode: the tangent parameter of each active parameter (primal, tangent).
     pub tangent_params: Vec<(Value, Value)>,
+    /// The elementwise closures over arrays (`a.mapv(|v| ..)`), each a nested function that a
+    /// call stands for (see [`crate::elementwise`]).
+    pub maps: Vec<std::rc::Rc<crate::elementwise::ElemMap>>,
+    /// Errors of closures over array elements that could not be lowered as nested functions
+    /// and run as written instead: reported by `check` where a differentiated value reaches
+    /// the code run as written (an [`InstKind::Opaque`]).
+    pub map_errors: Vec<(Inst, Vec<syn::Error>)>,
 }
 
 /// A variable of the pullback.

@@ -79,6 +79,9 @@ impl Lowering {
             );
             return None;
         }
+        if let Some(v) = self.elementwise(b, mc) {
+            return v;
+        }
         if mc.turbofish.is_some() || mc.args.iter().any(closures::is_closure_like) {
             return self.method_as_written(b, mc);
         }
@@ -111,7 +114,11 @@ impl Lowering {
     /// A method with a turbofish (`s.parse::<u32>()`) or a closure argument (ndarray's
     /// `a.mapv(|v| ..)`), run as written: an error if it reads a differentiated value and its
     /// result matters (see `check`), or if it may change a variable declared `mut`.
-    fn method_as_written(&mut self, b: Block, mc: &syn::ExprMethodCall) -> Option<Value> {
+    pub(super) fn method_as_written(
+        &mut self,
+        b: Block,
+        mc: &syn::ExprMethodCall,
+    ) -> Option<Value> {
         // Spanned at the method's name: what diagnostics about it underline.
         let span = mc.method.span();
         if let Some(root) = self.mutable_root(&mc.receiver) {

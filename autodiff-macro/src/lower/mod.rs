@@ -47,6 +47,7 @@ pub mod chain;
 mod closures;
 mod consume;
 mod control;
+mod elementwise;
 mod expr;
 mod iter;
 mod loops;
@@ -171,19 +172,11 @@ pub fn unnamed_param(n: usize) -> syn::Ident {
 
 /// Lowers `item`; `active[i]` says whether parameter `i` is differentiated.
 pub fn lower(item: &syn::ItemFn, active: &[bool]) -> Lowering {
-    let mut lw = Lowering {
-        f: Func::default(),
-        errors: Vec::new(),
-        poisoned: Vec::new(),
-        env: Vec::new(),
-        loops: Vec::new(),
-        ret: match &item.sig.output {
-            syn::ReturnType::Type(_, t) => Some((**t).clone()),
-            syn::ReturnType::Default => None,
-        },
-    };
-    let body = lw.f.new_block();
-    lw.f.body = Some(body);
+    let mut lw = Lowering::empty(match &item.sig.output {
+        syn::ReturnType::Type(_, t) => Some((**t).clone()),
+        syn::ReturnType::Default => None,
+    });
+    let body = lw.f.body();
     for (n, arg) in item.sig.inputs.iter().enumerate() {
         let (ident, ty, mut_pat) = match arg {
             syn::FnArg::Typed(pt) => match &*pt.pat {
@@ -227,6 +220,21 @@ pub fn lower(item: &syn::ItemFn, active: &[bool]) -> Lowering {
 }
 
 impl Lowering {
+    /// A function with an empty body and nothing in scope; `ret` is its declared return type.
+    fn empty(ret: Option<syn::Type>) -> Self {
+        let mut lw = Lowering {
+            f: Func::default(),
+            errors: Vec::new(),
+            poisoned: Vec::new(),
+            env: Vec::new(),
+            loops: Vec::new(),
+            ret,
+        };
+        let body = lw.f.new_block();
+        lw.f.body = Some(body);
+        lw
+    }
+
     fn err(&mut self, span: Span, msg: impl Into<String>) {
         self.errors.push(syn::Error::new(span, msg.into()));
     }

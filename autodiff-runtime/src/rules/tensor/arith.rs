@@ -9,7 +9,7 @@
 //! what differs between an array operand and a scalar one, so the three operand combinations
 //! share one text.
 
-use ndarray::{Array, ArrayBase, ArrayView, Data, DimMax, Dimension, LinalgScalar, Zip};
+use ndarray::{Array, ArrayBase, ArrayView, Data, DimMax, Dimension, Zip};
 
 use super::shape::{bcast, unbroadcast, unbroadcast_owned};
 use crate::differentiable::Real;
@@ -37,7 +37,7 @@ trait Side<T>: HasShape + Sized {
     fn reduce_owned<E: Dimension>(g: Array<T, E>, dims: &Self::Dims) -> Self;
 }
 
-impl<T: Real + LinalgScalar, D: Dimension> Side<T> for Array<T, D> {
+impl<T: Real, D: Dimension> Side<T> for Array<T, D> {
     type Arg<'a>
         = &'a Array<T, D>
     where
@@ -67,42 +67,71 @@ impl<T: Real + LinalgScalar, D: Dimension> Side<T> for Array<T, D> {
     }
 }
 
-macro_rules! scalar_side {
-    ($($t:ident)*) => {$(
-        impl Side<$t> for $t {
-            type Arg<'a> = $t;
+/// A scalar operand: it stands for every element.
+impl<T: Real> Side<T> for T {
+    type Arg<'a> = Elementwise<T>;
 
+    #[inline]
+    fn arg(&self) -> Elementwise<T> {
+        Elementwise(*self)
+    }
+
+    #[inline]
+    fn spread<E: Dimension>(&self, shape: &E) -> ArrayView<'_, T, E> {
+        // Every element reads the one scalar: all strides are zero.
+        let strides = E::zeros(shape.ndim());
+        match ArrayView::from_shape(
+            ndarray::ShapeBuilder::strides(shape.clone(), strides),
+            core::slice::from_ref(self),
+        ) {
+            Ok(v) => v,
+            Err(e) => unreachable!("a scalar spreads to any shape: {e}"),
+        }
+    }
+
+    #[inline]
+    fn reduce<S: Data<Elem = T>, E: Dimension>(g: &ArrayBase<S, E>, _dims: &()) -> T {
+        g.sum()
+    }
+
+    #[inline]
+    fn reduce_owned<E: Dimension>(g: Array<T, E>, _dims: &()) -> T {
+        g.sum()
+    }
+}
+
+/// A scalar operand of an elementwise operator with an array: ndarray's operators take a scalar
+/// of a concrete type (`f64 * &a`), this one a scalar of any [`Real`] type, so that the rules
+/// are one generic impl (which serves generic element types too).
+#[derive(Clone, Copy)]
+struct Elementwise<T>(T);
+
+macro_rules! elementwise_ops {
+    ($($tr:ident $m:ident $op:tt),*) => {$(
+        /// `s op b`: the scalar with every element of `b`.
+        impl<T: Real, S: Data<Elem = T>, D: Dimension> core::ops::$tr<&ArrayBase<S, D>>
+            for Elementwise<T>
+        {
+            type Output = Array<T, D>;
             #[inline]
-            fn arg(&self) -> $t {
-                *self
+            fn $m(self, b: &ArrayBase<S, D>) -> Array<T, D> {
+                b.mapv(|e| self.0 $op e)
             }
+        }
 
+        /// `a op s`: every element of `a` with the scalar.
+        impl<T: Real, S: Data<Elem = T>, D: Dimension> core::ops::$tr<Elementwise<T>>
+            for &ArrayBase<S, D>
+        {
+            type Output = Array<T, D>;
             #[inline]
-            fn spread<E: Dimension>(&self, shape: &E) -> ArrayView<'_, $t, E> {
-                // Every element reads the one scalar: all strides are zero.
-                let strides = E::zeros(shape.ndim());
-                match ArrayView::from_shape(
-                    ndarray::ShapeBuilder::strides(shape.clone(), strides),
-                    core::slice::from_ref(self),
-                ) {
-                    Ok(v) => v,
-                    Err(e) => unreachable!("a scalar spreads to any shape: {e}"),
-                }
-            }
-
-            #[inline]
-            fn reduce<S: Data<Elem = $t>, E: Dimension>(g: &ArrayBase<S, E>, _dims: &()) -> $t {
-                g.sum()
-            }
-
-            #[inline]
-            fn reduce_owned<E: Dimension>(g: Array<$t, E>, _dims: &()) -> $t {
-                g.sum()
+            fn $m(self, s: Elementwise<T>) -> Array<T, D> {
+                self.mapv(|e| e $op s.0)
             }
         }
     )*};
 }
-scalar_side!(f32 f64);
+elementwise_ops!(Add add +, Sub sub -, Mul mul *, Div div /);
 
 /// The cotangent `g` of a result reduced to the shape of operand `to`.
 #[inline]
@@ -150,37 +179,30 @@ fn map_broadcast<T: Copy, E: Dimension, const N: usize>(
     }
 }
 
-/// `ArithRules` for `Array op Array` (co-broadcast), `Array op scalar` and `scalar op Array`, one
-/// concrete scalar type at a time (generic impls would overlap the scalar impls).
-macro_rules! tensor_arith {
-    ($($t:ident)*) => {$(
-        /// Elementwise `a op b` between arrays, broadcast to their common shape `y` by NumPy's
-        /// rules; each cotangent is reduced to its operand's shape by [`unbroadcast`].
-        impl<D1, D2> ArithRules<Array<$t, D2>> for Array<$t, D1>
-        where
-            D1: Dimension + DimMax<D2>,
-            D2: Dimension,
-        {
-            type Output = Array<$t, <D1 as DimMax<D2>>::Output>;
-            autodiff_macro::__rules!(broadcast ArithRules<Array<$t, D2>>);
-        }
-
-        /// Elementwise `a op s` with a scalar `s` broadcast to every element of `a`; the scalar's
-        /// cotangent is the sum over all elements.
-        impl<D: Dimension> ArithRules<$t> for Array<$t, D> {
-            type Output = Array<$t, D>;
-            autodiff_macro::__rules!(broadcast ArithRules<$t>);
-        }
-
-        /// Elementwise `s op b` with a scalar `s` broadcast to every element of `b`; the scalar's
-        /// cotangent is the sum over all elements.
-        impl<D: Dimension> ArithRules<Array<$t, D>> for $t {
-            type Output = Array<$t, D>;
-            autodiff_macro::__rules!(broadcast ArithRules<Array<$t, D>>);
-        }
-    )*};
+/// Elementwise `a op b` between arrays, broadcast to their common shape `y` by NumPy's rules;
+/// each cotangent is reduced to its operand's shape by [`unbroadcast`].
+impl<T: Real, D1, D2> ArithRules<Array<T, D2>> for Array<T, D1>
+where
+    D1: Dimension + DimMax<D2>,
+    D2: Dimension,
+{
+    type Output = Array<T, <D1 as DimMax<D2>>::Output>;
+    autodiff_macro::__rules!(broadcast ArithRules<Array<T, D2>>);
 }
-tensor_arith!(f32 f64);
+
+/// Elementwise `a op s` with a scalar `s` broadcast to every element of `a`; the scalar's
+/// cotangent is the sum over all elements.
+impl<T: Real, D: Dimension> ArithRules<T> for Array<T, D> {
+    type Output = Array<T, D>;
+    autodiff_macro::__rules!(broadcast ArithRules<T>);
+}
+
+/// Elementwise `s op b` with a scalar `s` broadcast to every element of `b`; the scalar's
+/// cotangent is the sum over all elements.
+impl<T: Real, D: Dimension> ArithRules<Array<T, D>> for T {
+    type Output = Array<T, D>;
+    autodiff_macro::__rules!(broadcast ArithRules<Array<T, D>>);
+}
 
 /// Elementwise negation.
 impl<T: Real, D: Dimension> NegRule for Array<T, D> {

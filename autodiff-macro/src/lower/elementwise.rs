@@ -1,0 +1,446 @@
+//! Closures over the elements of ndarray arrays: `a.mapv(|v| ..)`, `a.map(|&v| ..)`,
+//! `a.mapv_into(..)`, `a.mapv_inplace(..)` on a local, `a.mapv(f64::tanh)`, `a.mapv(sigmoid)`,
+//! `Zip::from(&a).and(&b).map_collect(|&x, &y| ..)`.
+//!
+//! The closure is lowered as a function of its own, a *nested function*: its parameters are the
+//! elements, then the variables of the enclosing scope it reads (its captures, found by name).
+//! The map becomes a call of it (see [`crate::elementwise`]), whose arguments are the arrays and
+//! the captured values. A closure the lowering cannot take (one that changes what it captures,
+//! or uses a construct outside the supported subset) runs as written, as before: its errors are
+//! kept and reported only where a differentiated value reaches it.
+
+use std::collections::BTreeSet;
+use std::rc::Rc;
+
+use super::*;
+use crate::elementwise::{ElemMap, How, Written};
+
+/// A closure as the nested function takes it: its expression and the scope it sees.
+struct Source {
+    cl: syn::ExprClosure,
+    /// The bindings of the enclosing function it sees: those below this slot.
+    scope: usize,
+    /// For a `move` closure bound to a name, the values it captured where it was defined.
+    captured: Option<Vec<Option<Value>>>,
+    /// The function argument as written (a closure, or the path of a function).
+    written: TokenStream,
+}
+
+/// A nested function lowered, with the arguments of its call other than the arrays.
+struct Nested {
+    body: Func,
+    /// The enclosing function's values it captures, one per parameter after the elements.
+    captures: Vec<Value>,
+    written: Option<(TokenStream, Vec<(syn::Ident, usize, u8)>)>,
+}
+
+impl Lowering {
+    /// An elementwise map, lowered as a call of its closure's nested function: `None` when
+    /// `mc` is not one (or not one that is followed: it runs as written then).
+    pub(super) fn elementwise(
+        &mut self,
+        b: Block,
+        mc: &syn::ExprMethodCall,
+    ) -> Option<Option<Value>> {
+        let name = mc.method.to_string();
+        if mc.turbofish.is_some() || mc.args.len() != 1 {
+            return None;
+        }
+        let fun = &mc.args[0];
+        // The arrays, and the references the closure gets their elements with.
+        let (producers, refs, how): (Vec<&Expr>, u8, How) = match name.as_str() {
+            "mapv" | "mapv_into" | "mapv_inplace" => (
+                vec![&*mc.receiver],
+                0,
+                How::Method(quote::format_ident!("mapv")),
+            ),
+            "map" => (vec![&*mc.receiver], 1, How::Method(mc.method.clone())),
+            "map_collect" => {
+                let (zip, ps) = zip_producers(&mc.receiver)?;
+                (ps, 1, How::Zip(zip))
+            }
+            _ => return None,
+        };
+        if name != "map_collect" && chain::parse_chain(&mc.receiver, false).is_some() {
+            return None;
+        }
+        // `a.mapv_inplace(f)` on a local `a` is `a = a.mapv(f)`.
+        let inplace_target = if name == "mapv_inplace" {
+            let Expr::Path(p) = &*mc.receiver else {
+                return None;
+            };
+            let slot = self.lookup(&p.path.get_ident()?.to_string())?;
+            let v = self.env[slot].value?;
+            if !self.env[slot].mutable || self.f.borrowed_mut_versions().contains(&v) {
+                return None;
+            }
+            Some(&*mc.receiver)
+        } else {
+            None
+        };
+        let src = self.elem_source(fun, producers.len())?;
+        let span = mc.method.span();
+        let nested = match self.nested(&src, producers.len(), refs, span) {
+            Ok(n) => n,
+            Err(errors) => {
+                // Run as written, as a closure the lowering does not follow; its errors are
+                // reported if a differentiated value reaches it.
+                let v = self.method_as_written(b, mc);
+                if let Some(ValueDef::Result(i, _)) = v.map(|v| self.f.value(v).def) {
+                    self.f.map_errors.push((i, errors));
+                }
+                return Some(v);
+            }
+        };
+        let mut args = Vec::new();
+        for p in &producers {
+            args.push(self.place_expr(b, p)?);
+        }
+        args.extend(nested.captures.iter().copied());
+        let result = match &nested.body.block(nested.body.body()).term {
+            Term::Return(v) => nested.body.value(*v).kind,
+            _ => Kind::Unknown,
+        };
+        let kind = if result == Kind::Discrete {
+            Kind::Discrete
+        } else {
+            Kind::Float
+        };
+        let id = quote::format_ident!("__ad_map{}", self.f.maps.len());
+        self.f.maps.push(Rc::new(ElemMap {
+            name: id.clone(),
+            body: nested.body,
+            arrays: producers.len(),
+            written: nested
+                .written
+                .map(|(fun, captures)| Written { how, fun, captures }),
+            span,
+        }));
+        let v = self.inst1(
+            b,
+            InstKind::Call {
+                path: syn::Path::from(id),
+                args,
+            },
+            kind,
+            span,
+        );
+        if let Some(target) = inplace_target {
+            self.assign(target, Some(v));
+            return Some(None);
+        }
+        Some(Some(v))
+    }
+
+    /// The closure a map applies: written there, a local bound to one, or a function's path
+    /// (`f64::tanh`, `sigmoid`), which is the closure `|x| path(x)`.
+    fn elem_source(&self, fun: &Expr, arity: usize) -> Option<Source> {
+        let mut e = fun;
+        while let Expr::Paren(p) = e {
+            e = &p.expr;
+        }
+        match e {
+            Expr::Closure(cl) => Some(Source {
+                cl: cl.clone(),
+                scope: self.env.len(),
+                captured: None,
+                written: cl.to_token_stream(),
+            }),
+            Expr::Path(p) => {
+                if let Some(def) = self.closure_named(e) {
+                    return Some(Source {
+                        cl: def.expr.clone(),
+                        scope: def.scope,
+                        captured: def.captured.clone(),
+                        written: def.expr.to_token_stream(),
+                    });
+                }
+                if p.qself.is_some() {
+                    return None;
+                }
+                if let Some(id) = p.path.get_ident() {
+                    // A variable (a function pointer) is not a function the macro can see.
+                    if self.lookup(&id.to_string()).is_some() {
+                        return None;
+                    }
+                }
+                let xs: Vec<syn::Ident> = (0..arity)
+                    .map(|k| {
+                        if arity == 1 {
+                            quote::format_ident!("x")
+                        } else {
+                            quote::format_ident!("x{}", k)
+                        }
+                    })
+                    .collect();
+                let path = &p.path;
+                let cl: syn::ExprClosure = syn::parse_quote_spanned! {fun.span()=>
+                    |#(#xs),*| #path(#(#xs),*)
+                };
+                Some(Source {
+                    cl,
+                    scope: self.env.len(),
+                    captured: None,
+                    written: p.to_token_stream(),
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// The closure lowered as a function of `arity` elements (given with `refs` references)
+    /// and of what it captures, or the errors that prevent it.
+    fn nested(
+        &self,
+        src: &Source,
+        arity: usize,
+        refs: u8,
+        span: Span,
+    ) -> Result<Nested, Vec<syn::Error>> {
+        let cl = &src.cl;
+        let what = "a closure over the elements of an array";
+        if cl.inputs.len() != arity {
+            return Err(vec![syn::Error::new_spanned(
+                &cl.inputs,
+                format!(
+                    "this closure takes {} argument(s), but the map gives it {arity} (one element \
+                     of each array)",
+                    cl.inputs.len()
+                ),
+            )]);
+        }
+        if cl.asyncness.is_some() {
+            return Err(vec![syn::Error::new_spanned(
+                cl,
+                format!("`async` closures are not supported as {what}"),
+            )]);
+        }
+        if Jumps::in_expr(&cl.body).returns {
+            return Err(vec![syn::Error::new_spanned(
+                &cl.body,
+                "`return` inside a closure is not supported in a differentiated function; make \
+                 the closure's value its last expression (`if c { a } else { b }`)",
+            )]);
+        }
+        // The bindings of the enclosing function the closure may read, in scope order, and
+        // those of the local closures it calls.
+        let mut needed: BTreeSet<usize> = BTreeSet::new();
+        let mut scans: Vec<(syn::ExprClosure, usize)> = vec![(cl.clone(), src.scope)];
+        let mut calls_closures = false;
+        while let Some((c, scope)) = scans.pop() {
+            let mut own = Vec::new();
+            for p in &c.inputs {
+                syntax::collect_pat_bindings(p, &mut own);
+            }
+            let mut ids = Vec::new();
+            written::collect_idents(c.body.to_token_stream(), &mut ids);
+            for id in ids {
+                let s = id.to_string();
+                if own.iter().any(|o| *o == s) {
+                    continue;
+                }
+                let Some(slot) = self.env[..scope.min(self.env.len())]
+                    .iter()
+                    .rposition(|b| b.name == s)
+                else {
+                    continue;
+                };
+                if needed.insert(slot) {
+                    if let Some(def) = &self.env[slot].closure {
+                        calls_closures = true;
+                        scans.push((def.expr.clone(), def.scope));
+                    }
+                }
+            }
+        }
+        let mut lw = Lowering::empty(None);
+        let body = lw.f.body();
+        // The elements first.
+        let mut elems = Vec::new();
+        for (k, pat) in cl.inputs.iter().enumerate() {
+            let ident = pat_ident(pat).unwrap_or_else(|| quote::format_ident!("__ad_x{}", k));
+            let v =
+                lw.f.new_value(Some(ident.to_string()), ValueDef::Param(k), Kind::Float);
+            lw.f.params.push(Param {
+                ident,
+                ty: syn::parse_quote!(_),
+                active: false,
+                value: v,
+            });
+            elems.push(v);
+        }
+        // Then the captures: the nested environment holds the needed bindings in their order,
+        // each value a parameter (one per value of the enclosing function).
+        let order: Vec<usize> = needed.into_iter().collect();
+        let mut captures: Vec<Value> = Vec::new();
+        let mut param_of = |lw: &mut Lowering, outer: Value, name: &str| -> Value {
+            if let Some(k) = captures.iter().position(|&c| c == outer) {
+                return lw.f.params[arity + k].value;
+            }
+            let n = lw.f.params.len();
+            let v = lw.f.new_value(
+                Some(name.to_string()),
+                ValueDef::Param(n),
+                self.f.value(outer).kind,
+            );
+            lw.f.params.push(Param {
+                ident: syn::Ident::new(name, Span::call_site()),
+                ty: syn::parse_quote!(_),
+                active: false,
+                value: v,
+            });
+            captures.push(outer);
+            v
+        };
+        let mut errors = Vec::new();
+        let mut written_captures = Vec::new();
+        for (pos, &slot) in order.iter().enumerate() {
+            let outer = &self.env[slot];
+            if outer.window.is_some() || outer.cell.is_some() {
+                let name = &outer.name;
+                errors.push(syn::Error::new(
+                    span,
+                    format!(
+                        "`{name}` refers to a part of a container, which {what} cannot read; \
+                         read the value first (`let x = {name}[0];` or `let x = *{name};`) and \
+                         use `x` in the closure"
+                    ),
+                ));
+                continue;
+            }
+            let mut binding = Binding::new(outer.name.clone(), None, outer.mutable);
+            binding.element = outer.element;
+            binding.refs = outer.refs;
+            if let Some(def) = &outer.closure {
+                // A local closure the closure calls, seeing the nested bindings below its scope.
+                let scope = order.iter().take_while(|&&s| s < def.scope).count();
+                let captured = def.captured.as_ref().map(|vals| {
+                    order[..scope]
+                        .iter()
+                        .map(|&s| {
+                            vals.get(s)
+                                .copied()
+                                .flatten()
+                                .map(|v| param_of(&mut lw, v, &self.env[s].name))
+                        })
+                        .collect()
+                });
+                binding.closure = Some(Rc::new(ClosureDef {
+                    expr: def.expr.clone(),
+                    scope,
+                    captured,
+                }));
+            } else {
+                let value = match &src.captured {
+                    Some(vals) => vals.get(slot).copied().flatten(),
+                    None => outer.value,
+                };
+                if let Some(v) = value {
+                    let p = param_of(&mut lw, v, &outer.name);
+                    binding.value = Some(p);
+                    let k =
+                        lw.f.params
+                            .iter()
+                            .position(|q| q.value == p)
+                            .unwrap_or(arity);
+                    written_captures.push((
+                        syn::Ident::new(&outer.name, Span::call_site()),
+                        k - arity,
+                        outer.refs,
+                    ));
+                }
+            }
+            let _ = pos;
+            lw.env.push(binding);
+        }
+        let n_bound = lw.env.len();
+        let before: Vec<Option<Value>> = lw.env.iter().map(|b| b.value).collect();
+        for (k, pat) in cl.inputs.iter().enumerate() {
+            lw.bind_item(body, pat, Item::Val { v: elems[k], refs }, span);
+        }
+        let stmts = match &*cl.body {
+            Expr::Block(bl) if bl.label.is_none() => bl.block.stmts.clone(),
+            e => vec![Stmt::Expr(e.clone(), None)],
+        };
+        lw.seq(body, &stmts, &[], &Finish::Return, cl.body.span());
+        errors.extend(std::mem::take(&mut lw.errors));
+        for (k, b) in lw.env.iter().take(n_bound).enumerate() {
+            if b.value != before[k] {
+                errors.push(syn::Error::new(
+                    span,
+                    format!(
+                        "{what} is called once per element, and this one changes `{}`, which \
+                         cannot be differentiated; compute the value from the elements instead \
+                         (`a.sum()`, `a.len()`)",
+                        b.name
+                    ),
+                ));
+            }
+        }
+        if errors.is_empty() {
+            if let Err(msg) = crate::ir::verify::verify(&lw.f) {
+                errors.push(syn::Error::new(
+                    span,
+                    format!("autodiff internal error, please report it: invalid SSA: {msg}"),
+                ));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        crate::structurize::structurize(&mut lw.f);
+        crate::simplify::remove_dead(&mut lw.f);
+        Ok(Nested {
+            body: lw.f,
+            captures,
+            written: (!calls_closures).then(|| (src.written.clone(), written_captures)),
+        })
+    }
+}
+
+/// The name a closure parameter's pattern binds: `v`, `&v`, `v: f64`.
+fn pat_ident(p: &Pat) -> Option<syn::Ident> {
+    match p {
+        Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => Some(pi.ident.clone()),
+        Pat::Reference(r) => pat_ident(&r.pat),
+        Pat::Type(t) => pat_ident(&t.pat),
+        Pat::Paren(p) => pat_ident(&p.pat),
+        _ => None,
+    }
+}
+
+/// `Zip::from(a).and(b)…`: the path of `Zip::from` as written and the producers, when every
+/// producer is an array read by shared reference (not `&mut`, and no `and_broadcast`).
+fn zip_producers(e: &Expr) -> Option<(TokenStream, Vec<&Expr>)> {
+    match e {
+        Expr::MethodCall(mc) if mc.method == "and" && mc.args.len() == 1 => {
+            let (zip, mut ps) = zip_producers(&mc.receiver)?;
+            ps.push(shared(&mc.args[0])?);
+            Some((zip, ps))
+        }
+        Expr::Call(c) if c.args.len() == 1 => {
+            let Expr::Path(p) = &*c.func else {
+                return None;
+            };
+            let mut segs = p.path.segments.iter().rev();
+            let (Some(from), Some(zip)) = (segs.next(), segs.next()) else {
+                return None;
+            };
+            if from.ident != "from" || zip.ident != "Zip" {
+                return None;
+            }
+            Some((p.to_token_stream(), vec![shared(&c.args[0])?]))
+        }
+        Expr::Paren(p) => zip_producers(&p.expr),
+        _ => None,
+    }
+}
+
+/// A producer read through a shared reference: not `&mut a`, nor `a.view_mut()`.
+fn shared(e: &Expr) -> Option<&Expr> {
+    match e {
+        Expr::Reference(r) if r.mutability.is_some() => None,
+        Expr::MethodCall(mc) if mc.method.to_string().ends_with("_mut") => None,
+        e => Some(e),
+    }
+}
