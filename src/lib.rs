@@ -128,6 +128,8 @@ pub use autodiff_macro::Differentiable;
 /// - `hessian`: also generate `name_hvp` (Hessian-vector products) and `name_vjp_jvp`;
 /// - `checkpoint(snapshots = n)`: checkpoint every loop that has something to reverse and is
 ///   not inside another such loop (see *Checkpointing long loops* below);
+/// - `kinks = exact`: derivatives at nonsmooth points that are exact along a fixed direction
+///   instead of a fixed convention (see *Exact derivatives at kinks* below);
 /// - `dump`: print the SSA form, the passes' results and the generated code while compiling.
 ///
 /// # The Rust it reads
@@ -191,6 +193,51 @@ pub use autodiff_macro::Differentiable;
 /// changes a variable from outside the loop in place through a method (`rng.sample()`), cannot
 /// be checkpointed, nor can `hessian` differentiate a checkpointed loop yet: these are compile
 /// errors.
+///
+/// # Exact derivatives at kinks
+///
+/// At a kink (`max` with tied arguments, `abs` at 0, `relu` at 0, a branch `if x > 0.0` at
+/// `x = 0`) a rule returns one fixed element of the generalized gradient (see [`rules`]), and no
+/// fixed choice is right for every composition: `relu(relu(x)) − relu(−x)` is `x`, yet with
+/// `relu′(0) = ½` its derivative at 0 comes out `¾`. With `#[differentiate(kinks = exact)]`,
+/// `name_grad` and `name_vjp` carry the derivative along a fixed direction `v` beside every
+/// value ([`kinks::direction`], seeded, one component per scalar of each differentiated
+/// parameter) and at every kink take the smooth piece that `x + t·v` lies on for small `t > 0`;
+/// reverse mode then runs through those pieces (Kakade and Lee, 2018). The gradient `g`
+/// satisfies `⟨g, v⟩ = f′(x; v)`, the one-sided directional derivative, and is the gradient of
+/// the piece entered: a limit of nearby gradients, so an element of the Clarke gradient.
+///
+/// It decides `max`, `min`, `abs`, `clamp`, `copysign`, `signum`, `hypot` and `sqrt` of a sum
+/// of squares at the origin, comparisons `<`, `<=`, `>`, `>=` of differentiated values in `if`,
+/// `while` and match guards (equality tests keep their plain result), and the runtime's
+/// `nn::relu` and `conv::max_pool2d` (ties for a window's maximum). A branch taken at a tie
+/// evaluates the arm the direction enters. `name_jvp` decides the kinks along its own tangents,
+/// and a further item `name_vjp_along(params, tangents) -> (value, f′(x; tangents), pullback)`
+/// decides them along a caller's direction: a call `g(..)` in a function of this mode goes
+/// through `g_vjp_along` (give `g` this mode too), so the direction reaches the callee's kinks.
+/// Not yet with `hessian` or checkpointed loops (compile errors). The cost: one tangent per
+/// value, computed beside it in the forward pass.
+///
+/// ```
+/// use autodiff::differentiate;
+///
+/// #[differentiate(kinks = exact)]
+/// fn relu(x: f64) -> f64 {
+///     x.max(0.0)
+/// }
+///
+/// /// The identity, written with ReLUs.
+/// #[differentiate(kinks = exact)]
+/// fn f4(x: f64) -> f64 {
+///     relu(relu(x)) - relu(-x)
+/// }
+///
+/// assert_eq!(f4_grad(0.0), (0.0, 1.0));
+/// for v in [1.0, -1.0] {
+///     let (y, dy, pullback) = f4_vjp_along(0.0, v);
+///     assert_eq!((y, dy, pullback(1.0)), (0.0, v, 1.0));
+/// }
+/// ```
 ///
 /// # Examples
 ///
@@ -279,8 +326,8 @@ pub use autodiff_macro::Differentiable;
 pub use autodiff_macro::differentiate;
 pub use autodiff_runtime::parallel;
 pub use autodiff_runtime::{
-    Differentiable, Primal, Real, check, checkpoint, conv, data, from_flat, init, jacobian, nn,
-    optim, rules, to_flat,
+    Differentiable, Primal, Real, check, checkpoint, conv, data, from_flat, init, jacobian, kinks,
+    nn, optim, rules, to_flat,
 };
 
 /// Support for generated code. Not part of the public API: it may change in any release.

@@ -538,3 +538,21 @@ fn generic_parameter_structs() {
         }
     );
 }
+
+/// x², generic over `Real`: the example of `Real`'s documentation in the runtime, which cannot
+/// run there (the runtime does not depend on this crate).
+#[differentiate]
+fn square_real<T: autodiff::Real>(x: T) -> T {
+    x * x
+}
+
+/// A generic caller of `square_real_grad` names the same bound: d/dx x² = 2x.
+fn slope_at<T: autodiff::Real>(x: T) -> T {
+    square_real_grad(x).1
+}
+
+#[test]
+fn generic_caller_names_the_real_bound() {
+    assert_eq!(slope_at(3.0_f32), 6.0);
+    assert_eq!(slope_at(-1.5_f64), -3.0);
+}

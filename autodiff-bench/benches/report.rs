@@ -6,7 +6,9 @@
 //! ratio is the median over rounds of the ratio of two batches of the same round, so the drift of
 //! a shared, noisy machine (other compiles, frequency changes) cancels out of it: absolute times
 //! drift, ratios hold. A second table gives forward mode (`_jvp`) and Hessian-vector products
-//! (`_hvp`) over the function, for the cases that time them.
+//! (`_hvp`) over the function, for the cases that time them, and a third the gradient in exact
+//! mode at kinks (`#[differentiate(kinks = exact)]`) over the function and over the default
+//! gradient.
 //!
 //! A second table is the checkpointing workload (`workloads/checkpoint.rs`): what the forward
 //! pass keeps and the gradient's time with 8, 32 and 128 snapshots, as ratios to the recorded
@@ -355,17 +357,36 @@ fn main() {
             ratio(paired(ci, hvp, ours), |_| true),
         ]);
     }
-    if !rows.is_empty() {
-        println!();
-        print_table(&header, &[0], rows);
-        println!();
-        println!(
-            "jvp/f: our generated `_jvp` (value and tangent along one direction) / the function \
-             (target <= 2). hvp/f: our `_hvp` (value, gradient and Hessian-vector product, \
-             `#[differentiate(hessian)]`) / the function (target <= 6). hvp/grad: `_hvp` / \
-             `_grad`."
-        );
+    print_side_table(
+        &header,
+        rows,
+        "jvp/f: our generated `_jvp` (value and tangent along one direction) / the function \
+         (target <= 2). hvp/f: our `_hvp` (value, gradient and Hessian-vector product, \
+         `#[differentiate(hessian)]`) / the function (target <= 6). hvp/grad: `_hvp` / `_grad`.",
+    );
+    // Exact mode at kinks, on the cases that time it.
+    let header = ["workload", "n", "exact/f", "exact/grad"];
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for (ci, case) in cases.iter().enumerate() {
+        let Some(exact) = pos(case, Method::Exact) else {
+            continue;
+        };
+        let f = pos(case, Method::Function);
+        let ours = pos(case, Method::Ours);
+        rows.push(vec![
+            case.name.clone(),
+            case.params.to_string(),
+            ratio(paired(ci, Some(exact), f), |_| true),
+            ratio(paired(ci, Some(exact), ours), |v| v <= 2.0),
+        ]);
     }
+    print_side_table(
+        &header,
+        rows,
+        "exact/f: our `_grad` with `#[differentiate(kinks = exact)]` (kinks decided along a \
+         seeded direction whose tangent the forward pass carries) / the function. exact/grad: \
+         that / our default `_grad` (target <= 2).",
+    );
     let threads = autodiff::parallel::threads();
     for (ci, case) in cases.iter().enumerate() {
         let (ours, par) = (pos(case, Method::Ours), pos(case, Method::Parallel));
@@ -400,6 +421,17 @@ fn main() {
     if show_sweeps {
         checkpoint_table(&opts);
     }
+}
+
+/// A table of the cases that time some methods, with its note; nothing without such cases.
+fn print_side_table(header: &[&str], rows: Vec<Vec<String>>, note: &str) {
+    if rows.is_empty() {
+        return;
+    }
+    println!();
+    print_table(header, &[0], rows);
+    println!();
+    println!("{note}");
 }
 
 /// The checkpointing workload: what the forward pass keeps and the gradient's time, as ratios to

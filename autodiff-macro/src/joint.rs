@@ -66,11 +66,14 @@ pub fn joint_calls(f: &Func, pb: Pullback) -> HashSet<Inst> {
     }
     let mut out = HashSet::new();
     for (n, inst) in f.insts.iter().enumerate() {
-        let InstKind::Call { path, args } = &inst.kind else {
+        // A call of exact mode at kinks (see `crate::kinks`) is in the primal as a forward-mode
+        // call, its tangents the direction.
+        let (InstKind::Call { path, args } | InstKind::CallJvp { path, args, .. }) = &inst.kind
+        else {
             continue;
         };
         // The runtime's maps over array elements keep the partial derivatives they computed.
-        if owns_what_it_keeps(path) || f.elem_map(path).is_some() {
+        if is_runtime_function(path) || f.elem_map(path).is_some() {
             continue;
         }
         let joint = args.iter().any(|&a| {
@@ -103,8 +106,9 @@ pub fn joint_calls(f: &Func, pb: Pullback) -> HashSet<Inst> {
 }
 
 /// Whether `path` names a function of the runtime's `nn` or `conv` modules (as `nn::relu` or
-/// `autodiff::nn::relu`): their pullbacks keep copies of what they need, never borrows.
-fn owns_what_it_keeps(path: &syn::Path) -> bool {
+/// `autodiff::nn::relu`): their pullbacks keep copies of what they need, never borrows, and each
+/// has an exact rule `_vjp_along` (see [`crate::kinks`]).
+pub fn is_runtime_function(path: &syn::Path) -> bool {
     let first = path.segments.first().map(|s| s.ident.to_string());
     matches!(first.as_deref(), Some("nn" | "conv" | "autodiff"))
 }

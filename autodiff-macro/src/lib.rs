@@ -13,7 +13,8 @@
 //!    `scalars`: which values are plain floats of a type the macro can write;
 //! 4. `forward`: forward mode as an IR → IR pass (and forward over reverse);
 //! 5. `joint`, `reverse`, `simplify`, `checkpoint`: reverse mode as an IR → IR pass —
-//!    the pullback is IR too;
+//!    the pullback is IR too; in exact mode at kinks (`kinks`), on the function that forward
+//!    mode has made decide its kinks;
 //! 6. `plan`: the save plan (capture, recompute, record, stack, shape only), applied to the IR;
 //! 7. `codegen`: the IR printed as Rust.
 //!
@@ -34,6 +35,7 @@ mod elementwise;
 mod forward;
 mod ir;
 mod joint;
+mod kinks;
 mod lower;
 mod options;
 mod plan;
@@ -92,6 +94,13 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
         }
     };
     errors.extend(checkpoint::misplaced(&func));
+    if let (Some(at), true) = (opts.kinks, opts.hessian) {
+        errors.push(syn::Error::new(
+            at,
+            "`kinks = exact` does not support `hessian` yet; differentiate the function without \
+             one of them",
+        ));
+    }
     let sig = Signature::read(&func, &opts, &mut errors);
     // Everything is checked, even after a first error, so that all problems are reported
     // together; lowering leaves placeholders where it failed, which check nothing more.
@@ -112,13 +121,16 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
                 opts.checkpoint,
                 opts.hessian,
             ));
+            if opts.kinks.is_some() {
+                errors.extend(kinks::checkpointed(&f, opts.checkpoint));
+            }
             act = Some(a);
         }
         Err(msg) if errors.is_empty() => errors.push(internal(&func, &msg)),
         Err(_) => {}
     }
     let Some(act) = act.filter(|_| errors.is_empty()) else {
-        return with_stubs(&item, &func, &sig, opts.hessian, errors);
+        return with_stubs(&item, &func, &sig, &opts, errors);
     };
     let primal = if opts.dump {
         f.to_string()
@@ -128,30 +140,43 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     let tys = scalars::analyze(&f);
     // A pass that produced invalid IR is a bug here, reported as such with the stubs.
     let verified = |g: &ir::Func| {
-        ir::verify::verify(g).map_err(|msg| {
-            with_stubs(
-                &item,
-                &func,
-                &sig,
-                opts.hessian,
-                vec![internal(&func, &msg)],
-            )
-        })
+        ir::verify::verify(g)
+            .map_err(|msg| with_stubs(&item, &func, &sig, &opts, vec![internal(&func, &msg)]))
+    };
+    let krate = opts.krate();
+    let pv = quote!(#krate::__private);
+    // Exact mode at kinks: forward mode decides the kinks; reverse mode differentiates what it
+    // made (see `kinks`).
+    let exact = match opts.kinks {
+        Some(_) => match kinks::prepare(&f, &act, &tys, pv.clone()) {
+            Ok(p) => Some(p),
+            Err(errors) => return with_stubs(&item, &func, &sig, &opts, errors),
+        },
+        None => None,
     };
     // Forward mode, on its own copy of the primal.
-    let mut fj = f.clone();
-    let mut tys_j = tys.clone();
-    forward::jvp(&mut fj, &act.active, &mut tys_j);
+    let (fj, tys_j) = match &exact {
+        Some(p) => p.jvp.clone(),
+        None => {
+            let mut fj = f.clone();
+            let mut tys_j = tys.clone();
+            forward::jvp(&mut fj, &act.active, &mut tys_j);
+            (fj, tys_j)
+        }
+    };
     if let Err(stubs) = verified(&fj) {
         return stubs;
     }
-    let krate = opts.krate();
     let jvp = codegen::generate(&fj, &tys_j, &plan::Plan::default(), &act.active, &krate);
     let jvp_body = {
         let (p, fw, o) = (&jvp.prelude, &jvp.forward, &jvp.out);
         quote! { #p #fw #o }
     };
     let n_primal = f.values.len();
+    let (f, tys, act, along) = match exact {
+        Some(p) => (p.grad.0, p.grad.1, p.grad.2, Some(p.along)),
+        None => (f, tys, act, None),
+    };
     // Reverse mode, for a pullback that is returned (`_vjp`) and, where that differs in which
     // calls are made jointly, for one that runs before returning (`_grad`). Checkpointed loops
     // add values, which each run's activity learns about.
@@ -173,6 +198,17 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
         Ok(r) => r,
         Err(stubs) => return stubs,
     };
+    // Exact mode: the pullback of the value alone, for callers that pass their direction on.
+    let along = match along {
+        Some((fa, ta, aa)) => {
+            let joint = joint::joint_calls(&fa, joint::Pullback::Returned);
+            match reversed(fa, ta, aa, joint) {
+                Ok(r) => Some(r),
+                Err(stubs) => return stubs,
+            }
+        }
+        None => None,
+    };
     // Second order (on request): forward mode over what reverse mode made.
     let mut fh = f.clone();
     let mut tys_h = tys.clone();
@@ -191,6 +227,11 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
         _ => None,
     });
     let vjp = codegen::generate(&f, &tys, &plan, &act.active, &krate);
+    // Exact mode: `_grad` and `_vjp` make their direction first.
+    let direction = match opts.kinks {
+        Some(_) => kinks::direction_prelude(&f, &pv),
+        None => quote!(),
+    };
     let grad_code =
         inline.map(|(g, tys, plan, act)| codegen::generate(&g, &tys, &plan, &act.active, &krate));
     let second = if opts.hessian {
@@ -244,8 +285,25 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
                 },
             )
         });
+        let vjp_along = along.as_ref().map(|(fa, ta, pa, aa)| {
+            let c = codegen::generate(fa, ta, pa, &aa.active, &krate);
+            let (prelude, forward, out, seed, pullback) =
+                (&c.prelude, &c.forward, &c.out, &c.seeds[0], &c.pullback);
+            // The pullback differentiates the value, the first of the pair the body returns:
+            // its seed is the cotangent beside a placeholder for the tangent's, never read.
+            quote! {
+                #prelude
+                #forward
+                let (__ad_out, __ad_tangent) = #out;
+                (__ad_out, __ad_tangent, move |__ad_cotangent: #ret| -> #grad {
+                    let #seed = (__ad_cotangent, ());
+                    #pullback
+                })
+            }
+        });
         signature::Bodies {
             vjp: quote! {
+                #direction
                 #prelude
                 #forward
                 let __ad_out = #out;
@@ -256,6 +314,7 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
                 let (prelude, forward, out, seed, pullback) =
                     (&c.prelude, &c.forward, &c.out, &c.seeds[0], &c.pullback);
                 quote! {
+                    #direction
                     #prelude
                     #forward
                     let __ad_out = #out;
@@ -266,6 +325,7 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
             },
             jvp: jvp_body,
             second_order,
+            vjp_along,
         }
     };
     let mut bodies = bodies;
@@ -301,6 +361,12 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
             text.push_str(&format!(
                 "#[differentiate] {name}: forward over reverse\n{fh}\n{}\n",
                 fh.pullback_text()
+            ));
+        }
+        if let Some((fa, ..)) = &along {
+            text.push_str(&format!(
+                "#[differentiate] {name}: exact along a direction (`_vjp_along`)\n{fa}\n{}\n",
+                fa.pullback_text()
             ));
         }
         eprintln!("{text}#[differentiate] {name}: generated code\n{generated}");
@@ -346,7 +412,7 @@ fn unparsed(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     if !errors.is_empty() {
         return item;
     }
-    with_stubs(&item, &func, &sig, opts.hessian, errors)
+    with_stubs(&item, &func, &sig, &opts, errors)
 }
 
 /// The tokens without empty statements: a `;` that begins a block or follows another `;`.
@@ -416,7 +482,7 @@ fn with_stubs(
     item: &TokenStream2,
     func: &syn::ItemFn,
     sig: &Signature,
-    hessian: bool,
+    opts: &options::Options,
     errors: Vec<syn::Error>,
 ) -> TokenStream2 {
     let mut out = original(item);
@@ -443,7 +509,16 @@ fn with_stubs(
             },
             grad: stub.clone(),
             jvp: stub.clone(),
-            second_order: hessian.then(|| {
+            vjp_along: opts.kinks.map(|_| {
+                quote! {
+                    (
+                        ::core::panic!(#msg),
+                        ::core::panic!(#msg),
+                        move |_: #ret| -> #grad { ::core::panic!(#msg) },
+                    )
+                }
+            }),
+            second_order: opts.hessian.then(|| {
                 (
                     quote! {
                         (

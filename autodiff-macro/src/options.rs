@@ -13,6 +13,11 @@
 //! - `checkpoint(snapshots = n)`: reverse every outermost loop that has backward work with `n`
 //!   snapshots of its carried values instead of a record per iteration (see
 //!   [`crate::checkpoint`]); `#[checkpoint(snapshots = n)]` on a loop does it for that loop.
+//! - `kinks = exact`: derivatives at kinks that are exact rather than a fixed convention (see
+//!   [`crate::kinks`]): `_grad` and `_vjp` take at every kink the piece the program enters along
+//!   a fixed, seeded direction, `_jvp` the one its tangents enter, and a further item
+//!   `_vjp_along` lets callers in the same mode pass their direction on. Not yet with `hessian`
+//!   or checkpointing.
 
 use proc_macro2::Span;
 use syn::parse::{Parse, ParseStream};
@@ -27,11 +32,13 @@ pub struct Options {
     pub krate: Option<syn::Path>,
     /// `checkpoint(snapshots = n)`: `n`, and where the option is written.
     pub checkpoint: Option<(usize, Span)>,
+    /// `kinks = exact`: where the option is written.
+    pub kinks: Option<Span>,
 }
 
 /// The options each spelled as accepted, for messages.
 const ACCEPTED: &str = "`#[differentiate]` accepts `wrt(a, b, ..)`, `checkpoint(snapshots = n)`, \
-                        `hessian`, `dump` and `crate = path`";
+                        `hessian`, `kinks = exact`, `dump` and `crate = path`";
 
 /// The arguments of `checkpoint(..)`, in the function's options and in `#[checkpoint(..)]` on a
 /// loop: `snapshots = n`, the number of loop states kept besides the initial one.
@@ -175,6 +182,26 @@ impl Parse for Options {
                     let content;
                     syn::parenthesized!(content in input);
                     opts.checkpoint = Some((checkpoint_args(&content)?, key.span()));
+                }
+                "kinks" => {
+                    let usage = "`kinks` takes `exact`: `kinks = exact` (exact derivatives at \
+                                 kinks, along a fixed direction)";
+                    if opts.kinks.is_some() {
+                        return Err(syn::Error::new(key.span(), "`kinks` given twice"));
+                    }
+                    input
+                        .parse::<Token![=]>()
+                        .map_err(|_| syn::Error::new(key.span(), usage))?;
+                    let value: Ident = input
+                        .parse()
+                        .map_err(|e| syn::Error::new(e.span(), usage))?;
+                    if value != "exact" {
+                        return Err(syn::Error::new(
+                            value.span(),
+                            format!("unknown value `{value}` of `kinks`: {usage}"),
+                        ));
+                    }
+                    opts.kinks = Some(key.span());
                 }
                 "dump" => {
                     if !input.is_empty() && !input.peek(Token![,]) {

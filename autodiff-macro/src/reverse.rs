@@ -308,8 +308,21 @@ impl Rev<'_> {
         if !self.active(y) {
             return;
         }
-        if let InstKind::Call { path, args } = &kind {
-            return self.bw_call(i, path.clone(), args.clone(), pb, adj);
+        match &kind {
+            InstKind::Call { path, args } => {
+                return self.bw_call(i, path.clone(), args.clone(), None, pb, adj);
+            }
+            // A call of exact mode at kinks (see `crate::kinks`): the tangents are the direction.
+            InstKind::CallJvp {
+                path,
+                args,
+                tangents,
+                ..
+            } => {
+                let t = Some(tangents.clone());
+                return self.bw_call(i, path.clone(), args.clone(), t, pb, adj);
+            }
+            _ => {}
         }
         let Some(g) = self.get(pb, y, adj) else {
             return;
@@ -554,33 +567,50 @@ impl Rev<'_> {
         forms::instantiate(e, env, t, &mut |kind, ty| self.emit1(pb, kind, ty))
     }
 
-    fn bw_call(&mut self, i: Inst, path: syn::Path, args: Vec<Value>, pb: Block, adj: &mut Adj) {
+    /// A call `g(args)`, or with `tangents` a call of exact mode at kinks, which goes through
+    /// `g_vjp_along(args, tangents)` (its results the value, its tangent, then the pullback and
+    /// the markers) where a plain one goes through `g_vjp`.
+    fn bw_call(
+        &mut self,
+        i: Inst,
+        path: syn::Path,
+        args: Vec<Value>,
+        tangents: Option<Vec<Option<Value>>>,
+        pb: Block,
+        adj: &mut Adj,
+    ) {
         let y = self.f.inst(i).results[0];
         let span = self.f.inst(i).span;
+        let (kind, first) = match tangents {
+            Some(tangents) => (
+                InstKind::CallAlong {
+                    path,
+                    args: args.clone(),
+                    tangents,
+                },
+                2,
+            ),
+            None => (
+                InstKind::CallVjp {
+                    path,
+                    args: args.clone(),
+                },
+                1,
+            ),
+        };
         let (pbv, sel, g) = if self.joint.contains(&i) {
             // The forward pass calls plain `g`; the pullback calls `g_vjp` again.
             let Some(g) = self.get(pb, y, adj) else {
                 return;
             };
-            let rs = self.emit(
-                pb,
-                InstKind::CallVjp {
-                    path,
-                    args: args.clone(),
-                },
-                3,
-                Ty::Unknown,
-            );
+            let rs = self.emit(pb, kind, first + 2, Ty::Unknown);
             if let Some(&last) = self.f.block(pb).insts.last() {
                 self.f.insts[last.index()].span = span;
             }
-            (rs[1], rs[2], g)
+            (rs[first], rs[first + 1], g)
         } else {
             // The forward pass calls `g_vjp` and keeps its pullback and the argument markers.
-            self.f.insts[i.index()].kind = InstKind::CallVjp {
-                path,
-                args: args.clone(),
-            };
+            self.f.insts[i.index()].kind = kind;
             for name in ["pb", "sel"] {
                 let v = self.f.new_value(
                     Some(format!("__ad_{name}_{}", i.0)),
@@ -593,7 +623,8 @@ impl Rev<'_> {
             let Some(g) = self.get(pb, y, adj) else {
                 return;
             };
-            (self.f.inst(i).results[1], self.f.inst(i).results[2], g)
+            let rs = &self.f.inst(i).results;
+            (rs[first], rs[first + 1], g)
         };
         let parts = self.emit(
             pb,

@@ -343,6 +343,7 @@ impl Signature {
             grad: grad_body,
             jvp: jvp_body,
             second_order,
+            vjp_along,
         } = bodies;
         let (vjp, grad_fn, jvp, vjp_jvp, hvp) = (
             item("vjp"),
@@ -404,6 +405,26 @@ impl Signature {
             Some((a, b)) => (Some(a), Some(b)),
             None => (None, None),
         };
+        if let Some(body) = vjp_along {
+            let along = item("vjp_along");
+            let doc = doc(&format!(
+                "Exact mode at kinks: the value of `{name}`, its one-sided directional \
+                 derivative along the tangents given after the parameters (as for `_jvp`), and a \
+                 pullback through the pieces that direction enters at the kinks. What a caller \
+                 in exact mode calls, passing its own direction on."
+            ));
+            out.extend(quote! {
+                #doc
+                #allow
+                #[inline]
+                #vis fn #along #vjp_jvp_generics (
+                    #(#names: #tys_second,)* #(#tangent_names: #tangent_tys_second),*
+                ) -> (#ret, #ret, impl ::core::ops::FnOnce(#ret) -> #grad #vjp_jvp_bound)
+                {
+                    #body
+                }
+            });
+        }
         if let Some(vjp_jvp_body) = vjp_jvp_body {
             out.extend(quote! {
                 #vjp_jvp_doc
@@ -465,6 +486,8 @@ pub struct Bodies {
     pub jvp: TokenStream2,
     /// `_vjp_jvp` and `_hvp`, with `#[differentiate(hessian)]`.
     pub second_order: Option<(TokenStream2, TokenStream2)>,
+    /// `_vjp_along`, with `#[differentiate(kinks = exact)]`.
+    pub vjp_along: Option<TokenStream2>,
 }
 
 /// Traits whose bound makes a type parameter a float: `num_traits`' `Float`, `FloatCore` and

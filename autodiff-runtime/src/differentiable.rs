@@ -14,10 +14,10 @@ use ndarray::{Array, Dimension};
 /// `fn f<T: num_traits::Float>(x: T) -> T` generates `f_grad<T: Float>(x: T) where T: Real`, and
 /// `Real` implies every rule the generated code calls on `T` (its supertraits [`ArithRules`],
 /// [`NegRule`], [`FloatRules`], [`FloatArgRules`], [`HasShape`] and [`Primal`]). A generic caller
-/// of `f_grad` names the same bound (`slope` in the `autodiff` crate's `tests/generics.rs` is
-/// such a caller):
+/// of `f_grad` names the same bound (an example of the `autodiff` crate, which this one cannot
+/// depend on to run it; `tests/generics.rs` there runs the same code):
 ///
-/// ```text
+/// ```ignore
 /// use autodiff::{Real, differentiate};
 ///
 /// #[differentiate]

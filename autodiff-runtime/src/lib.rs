@@ -12,6 +12,7 @@ pub mod differentiable;
 pub mod elementwise;
 pub mod init;
 pub mod jacobian;
+pub mod kinks;
 pub mod nn;
 pub mod optim;
 pub mod parallel;

@@ -118,9 +118,11 @@ use ndarray::{
     Ix3, NdFloat, Zip, arr0,
 };
 
+pub use self::along::*;
 use self::checks::{check_cotangent, check_tangent};
 use crate::differentiable::Real;
 
+mod along;
 pub(crate) mod checks;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -306,12 +308,24 @@ where
     ) -> [Array<T, D>; N] {
         check_tangent(what, "x", t.shape(), self.shape());
         // Both in logical order, into row-major buffers.
-        let mut out: [Vec<T>; N] = core::array::from_fn(|_| Vec::with_capacity(self.len()));
-        for (&x, &t) in self.iter().zip(t) {
-            for (out, v) in out.iter_mut().zip(f(x, t)) {
-                out.push(v);
+        let out: [Vec<T>; N] = if let (Some(xs), Some(ts)) = (self.as_slice(), t.as_slice()) {
+            // Both row-major: the slices, without the iterators' index arithmetic.
+            let mut out: [Vec<T>; N] = core::array::from_fn(|_| vec![T::ZERO; xs.len()]);
+            for (i, (&x, &t)) in xs.iter().zip(ts).enumerate() {
+                for (buf, v) in out.iter_mut().zip(f(x, t)) {
+                    buf[i] = v;
+                }
             }
-        }
+            out
+        } else {
+            let mut out: [Vec<T>; N] = core::array::from_fn(|_| Vec::with_capacity(self.len()));
+            for (&x, &t) in self.iter().zip(t) {
+                for (out, v) in out.iter_mut().zip(f(x, t)) {
+                    out.push(v);
+                }
+            }
+            out
+        };
         out.map(|v| Array::from_shape_vec(self.raw_dim(), v).expect("one value per element"))
     }
 

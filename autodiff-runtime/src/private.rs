@@ -202,6 +202,7 @@ pub use crate::elementwise::{
     Captured, CapturedCopy, CapturedRef, captured_partial, elem_one, elem_zero, elems, map_jvp,
     map_plain, map_vjp, map_vjp_jvp,
 };
+pub use crate::kinks;
 pub use crate::place;
 pub use crate::spread::{
     No, NoTan, Probe, ProbeNo, ProbeYes, Tan, Yes, call_jvp, no_tan, spread, tan,

@@ -49,6 +49,18 @@ pub fn mlp_loss(p: &Mlp, x: &Array2<f64>, labels: &[usize]) -> f64 {
     nn::cross_entropy(&(h4.dot(&p.v) + &p.c), labels)
 }
 
+/// [`mlp_loss`] in exact mode at kinks: every ReLU decides its piece along the seeded direction
+/// (`nn::relu_vjp_along`), so the forward pass also carries the direction's tangent through every
+/// layer — one more matrix product per layer.
+#[differentiate(wrt(p), kinks = exact)]
+pub fn mlp_loss_exact(p: &Mlp, x: &Array2<f64>, labels: &[usize]) -> f64 {
+    let h1 = nn::relu(&(x.dot(&p.w1) + &p.b1));
+    let h2 = nn::relu(&(h1.dot(&p.w2) + &p.b2));
+    let h3 = nn::relu(&(h2.dot(&p.w3) + &p.b3));
+    let h4 = nn::relu(&(h3.dot(&p.w4) + &p.b4));
+    nn::cross_entropy(&(h4.dot(&p.v) + &p.c), labels)
+}
+
 fn relu_mask(z: &Array2<f64>, dh: Array2<f64>) -> Array2<f64> {
     let mut dz = dh;
     dz.zip_mut_with(z, |d, &z| {
@@ -158,6 +170,9 @@ pub fn case(batch: usize) -> Case {
     assert_close(name, "value (ours)", &[yo], &[yh], RTOL_EXACT);
     assert_close(name, "value (function)", &[yf], &[yh], RTOL_EXACT);
     assert_close(name, "ours", &flat(&go), &flat(&gh), RTOL_EXACT);
+    let (ye, ge) = mlp_loss_exact_grad(&p, &x, &labels);
+    assert_close(name, "value (exact at kinks)", &[ye], &[yh], RTOL_EXACT);
+    assert_close(name, "exact at kinks", &flat(&ge), &flat(&gh), RTOL_EXACT);
     // The Hessian-vector product along a random direction: its value and gradient are the
     // hand-written ones, H·v the central difference of the hand-written gradient along v.
     let v = random_direction(&p, 1);
@@ -176,6 +191,7 @@ pub fn case(batch: usize) -> Case {
     let (p2, x2, l2) = (p.clone(), x.clone(), labels.clone());
     let (p3, x3, l3) = (p.clone(), x.clone(), labels.clone());
     let (p4, x4, l4) = (p.clone(), x.clone(), labels.clone());
+    let (p5, x5, l5) = (p.clone(), x.clone(), labels.clone());
     Case {
         name: name.into(),
         params: p.num_scalars(),
@@ -197,6 +213,10 @@ pub fn case(batch: usize) -> Case {
             (
                 Method::Hvp,
                 runner(move || mlp_loss_hvp(black_box(&p4), black_box(&x4), black_box(&l4), &v)),
+            ),
+            (
+                Method::Exact,
+                runner(move || mlp_loss_exact_grad(black_box(&p5), black_box(&x5), black_box(&l5))),
             ),
         ],
         stored: Some(Box::new(move || {

@@ -45,13 +45,16 @@ pub enum Method {
     Jvp,
     /// Our generated `<f>_hvp` along one direction: value, gradient and Hessian-vector product.
     Hvp,
+    /// Our generated `<f>_grad` of the function compiled with `#[differentiate(kinks = exact)]`:
+    /// the derivative along the seeded direction carried beside every value, kinks decided by it.
+    Exact,
     /// Our `<f>_grad` on shards of the batch, one per thread of rayon's pool
     /// (`autodiff::parallel`).
     Parallel,
 }
 
 impl Method {
-    pub const ALL: [Method; 8] = [
+    pub const ALL: [Method; 9] = [
         Method::Function,
         Method::Ours,
         Method::Hand,
@@ -59,6 +62,7 @@ impl Method {
         Method::Tape,
         Method::Jvp,
         Method::Hvp,
+        Method::Exact,
         Method::Parallel,
     ];
 
@@ -71,6 +75,7 @@ impl Method {
             Method::Tape => "tape",
             Method::Jvp => "jvp",
             Method::Hvp => "hvp",
+            Method::Exact => "exact-kinks",
             Method::Parallel => "parallel",
         }
     }

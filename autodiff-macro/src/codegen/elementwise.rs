@@ -19,6 +19,7 @@ impl Gen<'_> {
                 path,
                 args,
                 tangents,
+                ..
             } => (path, args, Some(tangents), Mode::Jvp),
             InstKind::CallVjpJvp {
                 path,

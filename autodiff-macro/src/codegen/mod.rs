@@ -272,6 +272,7 @@ impl Gen<'_> {
                     Some(
                         InstKind::CallVjp { .. }
                         | InstKind::CallJvp { .. }
+                        | InstKind::CallAlong { .. }
                         | InstKind::CallVjpJvp { .. }
                         | InstKind::CallPullbackJvp { .. }
                         | InstKind::CallPullback { .. }
@@ -795,10 +796,31 @@ impl Gen<'_> {
                 path,
                 args,
                 tangents,
+                along,
             } => {
                 let (y, dy) = (self.v(inst.results[0]), self.v(inst.results[1]));
                 let sel = syn::Ident::new(&format!("__ad_sel{}", i.0), inst.span);
-                self.call_adapter(i, path, "jvp", args, tangents, &sel, quote!((#y, #dy)))
+                let (suffix, lhs) = match along {
+                    true => ("vjp_along", quote!((#y, #dy, _))),
+                    false => ("jvp", quote!((#y, #dy))),
+                };
+                self.call_adapter(i, path, suffix, args, tangents, &sel, lhs)
+            }
+            InstKind::CallAlong {
+                path,
+                args,
+                tangents,
+            } => {
+                let [y, dy, pbv, sel] = [0, 1, 2, 3].map(|k| self.v(inst.results[k]));
+                self.call_adapter(
+                    i,
+                    path,
+                    "vjp_along",
+                    args,
+                    tangents,
+                    &sel,
+                    quote!((#y, #dy, #pbv)),
+                )
             }
             InstKind::CallVjpJvp {
                 path,

@@ -20,7 +20,9 @@ use crate::ir::*;
 use crate::prim::{Flags, PrimId, forms};
 use crate::scalars::{FloatTy, Ty, Types};
 
+mod kinks;
 mod over_reverse;
+pub use kinks::jvp_exact;
 pub use over_reverse::vjp_jvp;
 
 /// Forward mode on the primal function `f`: afterwards its body returns `(value, tangent)` and
@@ -45,6 +47,7 @@ impl<'a> Fwd<'a> {
             record_masks: HashMap::new(),
             stack_masks: HashMap::new(),
             span: Span::call_site(),
+            kinks: None,
         }
     }
 
@@ -121,6 +124,8 @@ struct Fwd<'a> {
     stack_masks: HashMap<Stack, Vec<bool>>,
     /// The span of the instruction whose tangent is being made, given to what it adds.
     span: Span,
+    /// Exact mode at kinks (see [`kinks`]): where it is on, its state.
+    kinks: Option<kinks::KinkState>,
 }
 
 impl Fwd<'_> {
@@ -220,6 +225,9 @@ impl Fwd<'_> {
     }
 
     fn inst(&mut self, b: Block, i: Inst, out: &mut Vec<Inst>) {
+        if self.kinks.is_some() && self.kink(b, i, out) {
+            return;
+        }
         let kind = self.f.inst(i).kind.clone();
         let results = self.f.inst(i).results.clone();
         match kind {
@@ -384,10 +392,16 @@ impl Fwd<'_> {
                 // The primal result comes from the forward rule too: the call is made once.
                 let tangents: Vec<Option<Value>> =
                     args.iter().map(|a| self.tan.get(a).copied()).collect();
+                // In exact mode at kinks, the runtime's nonsmooth functions through their exact
+                // rule (the smooth ones' `_jvp` is exact).
+                let along = self.kinks.is_some()
+                    && crate::joint::is_runtime_function(&path)
+                    && !crate::kinks::is_smooth_runtime_function(&path);
                 self.f.insts[i.index()].kind = InstKind::CallJvp {
                     path,
                     args,
                     tangents,
+                    along,
                 };
                 let d = self.f.new_value(None, ValueDef::Result(i, 1), Kind::Float);
                 self.f.insts[i.index()].results.push(d);

@@ -144,13 +144,23 @@ impl Func {
                 path,
                 args,
                 tangents,
+                ..
+            }
+            | InstKind::CallAlong {
+                path,
+                args,
+                tangents,
             } => {
                 let t: Vec<String> = tangents
                     .iter()
                     .map(|t| t.map_or("_".into(), |v| v.to_string()))
                     .collect();
+                let what = match &self.inst(i).kind {
+                    InstKind::CallJvp { along: false, .. } => "call_jvp",
+                    _ => "call_vjp_along",
+                };
                 format!(
-                    "call_jvp {} {} tangents {}",
+                    "{what} {} {} tangents {}",
                     tokens(path),
                     list(args),
                     t.join(", ")

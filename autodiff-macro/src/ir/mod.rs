@@ -269,11 +269,14 @@ pub enum InstKind {
     /// slice gets a `Vec` back), converted to the gradient type of `like` (the array).
     GradAs { like: Value, g: Value },
     /// `g_jvp(args, tangents)` through the runtime's call adapter: results are the value and
-    /// its tangent. `tangents[k]` is the tangent of argument `k` if it has one.
+    /// its tangent. `tangents[k]` is the tangent of argument `k` if it has one. With `along`
+    /// (exact mode at kinks, for the runtime's `nn`/`conv` functions, whose `_jvp` follows the
+    /// default convention at kinks), `g_vjp_along(args, tangents)` instead, its pullback unused.
     CallJvp {
         path: syn::Path,
         args: Vec<Value>,
         tangents: Vec<Option<Value>>,
+        along: bool,
     },
     /// The runtime's forward rule of a primitive on values whose type the macro does not know:
     /// `Trait::<name>_jvp(args.., tangents..)`, `args` being the operands then the result.
@@ -312,6 +315,14 @@ pub enum InstKind {
     /// `g_vjp(args)`: results are the value, its pullback and the markers saying which
     /// arguments it returns gradients for.
     CallVjp { path: syn::Path, args: Vec<Value> },
+    /// `g_vjp_along(args, tangents)` through the runtime's call adapter, in exact mode at kinks
+    /// (see [`crate::kinks`]): results are the value, its tangent, its pullback through the
+    /// pieces the tangents enter (applied by [`InstKind::CallPullback`]) and the markers.
+    CallAlong {
+        path: syn::Path,
+        args: Vec<Value>,
+        tangents: Vec<Option<Value>>,
+    },
     /// The pullback of a call applied to its cotangent, spread over the call's arguments: one
     /// result per argument (`()` for those without a gradient).
     CallPullback { pb: Value, sel: Value, g: Value },
@@ -503,7 +514,7 @@ macro_rules! inst_operands {
                 dargs.$it().for_each(&mut *f);
                 f(dg);
             }
-            InstKind::CallJvp { args, tangents, .. } => {
+            InstKind::CallJvp { args, tangents, .. } | InstKind::CallAlong { args, tangents, .. } => {
                 args.$it().for_each(&mut *f);
                 tangents.$it().flatten().for_each(f);
             }

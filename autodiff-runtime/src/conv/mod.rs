@@ -136,6 +136,7 @@
 //! The backward pass is two products of the forward pass's size, so it costs about twice the
 //! forward pass (`cargo bench --bench conv` prints the ratio).
 
+mod along;
 mod lowering;
 mod pool;
 
@@ -144,10 +145,11 @@ use ndarray::{
     Ix1, Ix2, Ix4,
 };
 
+pub use self::along::*;
 use self::lowering::Geometry;
 pub use self::pool::{
     avg_pool2d, avg_pool2d_jvp, avg_pool2d_vjp, avg_pool2d_vjp_jvp, max_pool2d, max_pool2d_jvp,
-    max_pool2d_vjp, max_pool2d_vjp_jvp,
+    max_pool2d_vjp, max_pool2d_vjp_along, max_pool2d_vjp_jvp,
 };
 pub use crate::nn::NdReal;
 use crate::nn::checks::{check_cotangent, check_tangent};

@@ -6,6 +6,9 @@ use ndarray::{Array4, ArrayBase, Data, Ix4};
 use super::{check_cotangent, check_tangent, dims4, standard};
 use crate::nn::NdReal;
 
+mod along;
+pub use along::max_pool2d_vjp_along;
+
 /// The shapes of a pooling, checked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Pooling {

@@ -118,7 +118,8 @@
 //!
 //! In forward mode the same gradient element is applied to the tangent (`max` with a tie returns
 //! `(dx + da)/2`), so jvp and vjp stay transposes of each other. This is not the directional
-//! derivative; an exact mode at kinks is future work.
+//! derivative. `#[differentiate(kinks = exact)]` computes that instead, and a gradient exact
+//! along a fixed direction (see [`crate::kinks`]).
 //!
 //! # Special values and domains
 //!

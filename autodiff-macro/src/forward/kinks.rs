@@ -1,0 +1,602 @@
+//! Forward mode in exact mode at kinks (see [`crate::kinks`]): the tangent of every value along
+//! the direction, and at every kink of a scalar, an explicit choice of the piece the program
+//! enters along it.
+//!
+//! The tangents are computed as in plain forward mode; where they reach a kink, the choice is
+//! made from them:
+//!
+//! - `max`, `min`, `abs`, `clamp`, `copysign`: the instruction becomes an `if` whose condition
+//!   is the runtime's decision on the operands and their tangents
+//!   (`kinks::max_takes_second(a, b, ȧ, ḃ)`) and whose arms yield the pieces (`b` and `a`;
+//!   `x + 0.0` and `0.0 − x` for `abs`, which are `|x|` bit for bit, zeros included);
+//! - `hypot(a, b)` and `sqrt` of a sum of squares (`x * x`, `x.powi(2)`, and sums of them): at
+//!   the origin the arm `a·k₀ + b·k₁ + 0` with `k = ȧ/‖ȧ‖` (the gradient at the points the
+//!   direction enters, constant), which is `0` there, as the norm is; elsewhere the norm;
+//! - `signum`: its value at `0` becomes the sign the tangent gives it (`kinks::signum`), so that
+//!   forms such as `x·signum(x)` take the piece the direction enters;
+//! - comparisons `<`, `<=`, `>`, `>=` of differentiated values, in conditions and in `match`
+//!   guards: the tie-aware comparison `kinks::gt(a, b, ȧ, ḃ)` (`a > b`, or `a == b` and
+//!   `ȧ > ḃ`). Equality tests keep their plain result: a branch on `x == 0.0` usually guards
+//!   a removable singularity that the other arm cannot evaluate at the point.
+//!
+//! A call with differentiated arguments is made through the callee's forward rule as in plain
+//! forward mode; reverse mode later turns it into a call of `g_vjp_along`.
+//!
+//! The values this pass adds are tangents (which reverse mode must not differentiate), except
+//! the pieces of the branches it makes, which it lists in [`Exact::primal`].
+
+use std::collections::{HashMap, HashSet};
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote};
+use syn::spanned::Spanned;
+
+use super::Fwd;
+use crate::ir::*;
+use crate::prim::PrimId;
+use crate::scalars::{Ty, Types};
+
+/// What exact forward mode made besides the tangent function.
+pub struct Exact {
+    /// The values the pass added that are primal values (the pieces of the branches it made);
+    /// every other value it added is a tangent.
+    pub primal: HashSet<Value>,
+    pub errors: Vec<syn::Error>,
+}
+
+/// The state of the pass while it runs.
+pub(super) struct KinkState {
+    /// The path of the runtime's support module (`::autodiff::__private`).
+    pv: TokenStream,
+    primal: HashSet<Value>,
+    errors: Vec<syn::Error>,
+}
+
+/// Forward mode on `f` in exact mode at kinks: afterwards its body returns `(value, tangent)`,
+/// its tangent parameters are `f.tangent_params`, and every kink of a scalar is a branch that
+/// the tangents decide. `pv` is the path of the runtime's support module.
+pub fn jvp_exact(f: &mut Func, active: &[bool], tys: &mut Types, pv: TokenStream) -> Exact {
+    let mut fw = Fwd::new(f, active, tys);
+    fw.kinks = Some(KinkState {
+        pv,
+        primal: HashSet::new(),
+        errors: Vec::new(),
+    });
+    fw.begin(false);
+    let body = fw.f.body();
+    fw.block(body);
+    fw.return_tangent(body);
+    let k = fw.kinks.take().expect("the pass set its state");
+    Exact {
+        primal: k.primal,
+        errors: k.errors,
+    }
+}
+
+/// Which comparison helper of the runtime decides `a op b` along the tangents.
+fn comparison(op: &syn::BinOp) -> Option<&'static str> {
+    Some(match op {
+        syn::BinOp::Gt(_) => "gt",
+        syn::BinOp::Ge(_) => "ge",
+        syn::BinOp::Lt(_) => "lt",
+        syn::BinOp::Le(_) => "le",
+        _ => return None,
+    })
+}
+
+/// `name` as an identifier of the generated code.
+fn ident(name: &str) -> syn::Ident {
+    syn::Ident::new(name, Span::call_site())
+}
+
+impl Fwd<'_> {
+    fn pv(&self) -> TokenStream {
+        self.kinks
+            .as_ref()
+            .map(|k| k.pv.clone())
+            .unwrap_or_default()
+    }
+
+    /// Exact mode's own handling of instruction `i` (the last of `out`), if it has one: `true`
+    /// when `i` needs nothing more.
+    pub(super) fn kink(&mut self, b: Block, i: Inst, out: &mut Vec<Inst>) -> bool {
+        let kind = self.f.inst(i).kind.clone();
+        match kind {
+            InstKind::Opaque {
+                tokens,
+                uses,
+                mac: None,
+            } => {
+                self.tie_aware_comparison(b, i, &tokens, &uses, out);
+                false
+            }
+            InstKind::Match { .. } => {
+                self.tie_aware_guards(b, i, out);
+                false
+            }
+            InstKind::Prim {
+                prim,
+                args,
+                unwrap: false,
+            } => {
+                let y = self.f.inst(i).results[0];
+                if !self.is_active(y) {
+                    return false;
+                }
+                let before = out.pop();
+                debug_assert_eq!(before, Some(i));
+                let done = match prim.name() {
+                    "max" | "min" => self.max_min(b, i, prim.name(), &args, out),
+                    "abs" => self.abs(b, i, args[0], None, out),
+                    "copysign" => self.abs(b, i, args[0], Some(args[1]), out),
+                    "clamp" => self.clamp(b, i, &args, out),
+                    "signum" => self.signum(b, i, args[0], out),
+                    "hypot" => self.norm(b, i, prim, &args, vec![args[0], args[1]], out),
+                    "sqrt" => match self.squares(args[0]) {
+                        Some(parts) => self.norm(b, i, prim, &args, parts, out),
+                        None => false,
+                    },
+                    _ => false,
+                };
+                out.push(i);
+                done
+            }
+            _ => false,
+        }
+    }
+
+    /// The tangent of `v`, or a zero.
+    fn tan0(&mut self, b: Block, v: Value, out: &mut Vec<Inst>) -> Value {
+        self.tangent_or_zero(b, v, out)
+    }
+
+    /// An instruction computing a primal value (a piece of a branch), recorded as such.
+    fn emit_primal(&mut self, b: Block, out: &mut Vec<Inst>, kind: InstKind, ty: Ty) -> Value {
+        let v = self.emit(b, out, kind, ty);
+        self.state().primal.insert(v);
+        v
+    }
+
+    fn state(&mut self) -> &mut KinkState {
+        self.kinks.as_mut().expect("exact mode at kinks")
+    }
+
+    /// A call of the runtime's `kinks::<name>` on `args` (bound to `__ad_k0`, `__ad_k1`, …):
+    /// a discrete decision, or with `ty` a float that is not differentiated.
+    fn decide(
+        &mut self,
+        b: Block,
+        out: &mut Vec<Inst>,
+        name: &str,
+        args: &[Value],
+        shape: fn(&[TokenStream]) -> TokenStream,
+        ty: Option<Ty>,
+    ) -> Value {
+        let names: Vec<syn::Ident> = (0..args.len())
+            .map(|k| format_ident!("__ad_k{}", k))
+            .collect();
+        let toks: Vec<TokenStream> = names.iter().map(|n| quote!(#n)).collect();
+        let (pv, f) = (self.pv(), ident(name));
+        let call_args = shape(&toks);
+        let tokens = quote!(#pv::kinks::#f(#call_args));
+        let uses = names.into_iter().zip(args.iter().copied()).collect();
+        let v = self.emit(
+            b,
+            out,
+            InstKind::Opaque {
+                tokens,
+                uses,
+                mac: None,
+            },
+            ty.unwrap_or(Ty::Unknown),
+        );
+        if ty.is_none() {
+            self.f.values[v.index()].kind = Kind::Discrete;
+        }
+        v
+    }
+
+    /// A new block that yields what `build` makes in it.
+    fn arm(&mut self, build: impl FnOnce(&mut Self, Block, &mut Vec<Inst>) -> Vec<Value>) -> Block {
+        let blk = self.f.new_block();
+        let mut insts = Vec::new();
+        let vals = build(self, blk, &mut insts);
+        self.f.blocks[blk.index()].insts = insts;
+        self.f.blocks[blk.index()].term = Term::Yield(vals);
+        blk
+    }
+
+    /// Instruction `i` (result `y`) becomes `if cond { then } else { els }`, whose arms yield a
+    /// piece and its tangent: the results are `y` and its tangent.
+    fn select(&mut self, i: Inst, cond: Value, then: Block, els: Block) {
+        let y = self.f.inst(i).results[0];
+        self.f.insts[i.index()].kind = InstKind::If { cond, then, els };
+        let d = self.f.new_value(None, ValueDef::Result(i, 1), Kind::Float);
+        let t = self.tys.of(y);
+        self.tys.set(d, t);
+        self.f.insts[i.index()].results.push(d);
+        self.set_tangent(y, d);
+    }
+
+    /// `a.max(b)` / `a.min(b)`: the piece `b` where the runtime's decision says so, else `a`.
+    fn max_min(
+        &mut self,
+        b: Block,
+        i: Inst,
+        name: &str,
+        args: &[Value],
+        out: &mut Vec<Inst>,
+    ) -> bool {
+        let (x, a) = (args[0], args[1]);
+        let (dx, da) = (self.tan0(b, x, out), self.tan0(b, a, out));
+        let helper = if name == "max" {
+            "max_takes_second"
+        } else {
+            "min_takes_second"
+        };
+        let c = self.decide(b, out, helper, &[x, a, dx, da], |t| quote!(#(#t),*), None);
+        let then = self.arm(|_, _, _| vec![a, da]);
+        let els = self.arm(|_, _, _| vec![x, dx]);
+        self.select(i, c, then, els);
+        true
+    }
+
+    /// `|x|` as `x + 0.0` or `0.0 − x` (each `|x|` bit for bit where it is taken, zeros
+    /// included); with `s`, `x.copysign(s)` as the sign of `s` times that.
+    fn abs(&mut self, b: Block, i: Inst, x: Value, s: Option<Value>, out: &mut Vec<Inst>) -> bool {
+        let y = self.f.inst(i).results[0];
+        let ty = self.tys.of(y);
+        let dx = self.tan0(b, x, out);
+        let c = self.decide(b, out, "abs_nonneg", &[x, dx], |t| quote!(#(#t),*), None);
+        let sign = s.map(|s| self.decide(b, out, "sign_bit", &[s], |t| quote!(#(#t),*), Some(ty)));
+        let piece = |fw: &mut Self, blk: Block, out: &mut Vec<Inst>, negate: bool| {
+            let z = fw.emit_primal(blk, out, InstKind::Const(quote!(0.0)), Ty::Lit);
+            let (mut v, mut dv) = if negate {
+                let v = fw.emit_primal(blk, out, InstKind::Binary(BinOp::Sub, z, x), ty);
+                (v, fw.emit(blk, out, InstKind::Neg(dx), ty))
+            } else {
+                (
+                    fw.emit_primal(blk, out, InstKind::Binary(BinOp::Add, x, z), ty),
+                    dx,
+                )
+            };
+            if let Some(sg) = sign {
+                v = fw.emit_primal(blk, out, InstKind::Binary(BinOp::Mul, sg, v), ty);
+                dv = fw.emit(blk, out, InstKind::Binary(BinOp::Mul, sg, dv), ty);
+            }
+            vec![v, dv]
+        };
+        let then = self.arm(|fw, blk, out| piece(fw, blk, out, false));
+        let els = self.arm(|fw, blk, out| piece(fw, blk, out, true));
+        self.select(i, c, then, els);
+        true
+    }
+
+    /// `x.clamp(lo, hi)`: `lo` below, `hi` above, `x` between, decided along the tangents.
+    fn clamp(&mut self, b: Block, i: Inst, args: &[Value], out: &mut Vec<Inst>) -> bool {
+        let (x, lo, hi) = (args[0], args[1], args[2]);
+        let y = self.f.inst(i).results[0];
+        let ty = self.tys.of(y);
+        let (dx, dlo, dhi) = (
+            self.tan0(b, x, out),
+            self.tan0(b, lo, out),
+            self.tan0(b, hi, out),
+        );
+        let below = self.decide(
+            b,
+            out,
+            "clamp_below",
+            &[x, lo, hi, dx, dlo],
+            |t| quote!(#(#t),*),
+            None,
+        );
+        let above = self.decide(
+            b,
+            out,
+            "clamp_above",
+            &[x, hi, dx, dhi],
+            |t| quote!(#(#t),*),
+            None,
+        );
+        let then = self.arm(|_, _, _| vec![lo, dlo]);
+        let els = self.arm(|fw, blk, out| {
+            let t2 = fw.arm(|_, _, _| vec![hi, dhi]);
+            let e2 = fw.arm(|_, _, _| vec![x, dx]);
+            let rs = fw.emit_n(
+                blk,
+                out,
+                InstKind::If {
+                    cond: above,
+                    then: t2,
+                    els: e2,
+                },
+                2,
+                ty,
+            );
+            fw.state().primal.insert(rs[0]);
+            rs
+        });
+        self.select(i, below, then, els);
+        true
+    }
+
+    /// `x.signum()`: at `±0` the sign of the tangent, elsewhere the plain value; its derivative
+    /// is `0` either way.
+    fn signum(&mut self, b: Block, i: Inst, x: Value, out: &mut Vec<Inst>) -> bool {
+        let dx = self.tan0(b, x, out);
+        let pv = self.pv();
+        self.f.insts[i.index()].kind = InstKind::Opaque {
+            tokens: quote!(#pv::kinks::signum(__ad_k0, __ad_k1)),
+            uses: vec![(ident("__ad_k0"), x), (ident("__ad_k1"), dx)],
+            mac: None,
+        };
+        true
+    }
+
+    /// The components whose squares `u` sums (`a * a`, `a.powi(2)`, sums of those).
+    fn squares(&self, u: Value) -> Option<Vec<Value>> {
+        let ValueDef::Result(j, 0) = self.f.value(u).def else {
+            return None;
+        };
+        match &self.f.inst(j).kind {
+            InstKind::Binary(BinOp::Mul, a, c) if a == c => Some(vec![*a]),
+            InstKind::Binary(BinOp::Add, p, q) => {
+                let mut parts = self.squares(*p)?;
+                parts.extend(self.squares(*q)?);
+                Some(parts)
+            }
+            InstKind::Prim { prim, args, .. } if prim.name() == "powi" => {
+                let ValueDef::Result(n, 0) = self.f.value(args[1]).def else {
+                    return None;
+                };
+                match &self.f.inst(n).kind {
+                    InstKind::Const(t) if matches!(t.to_string().as_str(), "2" | "2i32") => {
+                        Some(vec![args[0]])
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// The Euclidean norm of `parts` (`hypot`, or `sqrt` of their squares): at the origin, the
+    /// arm `Σ partₖ·kₖ + 0` with `k = ṗ/‖ṗ‖` constant (the norm's gradient where the direction
+    /// enters), of tangent `‖ṗ‖`; elsewhere the norm as written.
+    fn norm(
+        &mut self,
+        b: Block,
+        i: Inst,
+        prim: PrimId,
+        args: &[Value],
+        parts: Vec<Value>,
+        out: &mut Vec<Inst>,
+    ) -> bool {
+        let y = self.f.inst(i).results[0];
+        let ty = self.tys.of(y);
+        let dparts: Vec<Value> = parts.iter().map(|&p| self.tan0(b, p, out)).collect();
+        let array = |t: &[TokenStream]| quote!([#(#t),*]);
+        let c = self.decide(b, out, "origin", &parts, array, None);
+        let then = self.arm(|fw, blk, out| {
+            let mut sum: Option<Value> = None;
+            for (k, &p) in parts.iter().enumerate() {
+                let kk = fw.emit(blk, out, InstKind::Const(quote!(#k)), Ty::Unknown);
+                fw.f.values[kk.index()].kind = Kind::Discrete;
+                let mut with_k = dparts.clone();
+                with_k.push(kk);
+                let unit = |t: &[TokenStream]| {
+                    let (ds, k) = t.split_at(t.len() - 1);
+                    let k = &k[0];
+                    quote!([#(#ds),*], #k)
+                };
+                let w = fw.decide(blk, out, "unit", &with_k, unit, Some(ty));
+                let term = fw.emit_primal(blk, out, InstKind::Binary(BinOp::Mul, p, w), ty);
+                sum = Some(match sum {
+                    None => term,
+                    Some(s) => fw.emit_primal(blk, out, InstKind::Binary(BinOp::Add, s, term), ty),
+                });
+            }
+            let z = fw.emit_primal(blk, out, InstKind::Const(quote!(0.0)), Ty::Lit);
+            let s = sum.expect("a norm has a component");
+            let v = fw.emit_primal(blk, out, InstKind::Binary(BinOp::Add, s, z), ty);
+            let n = fw.decide(blk, out, "norm", &dparts, array, Some(ty));
+            vec![v, n]
+        });
+        let els = self.arm(|fw, blk, out| {
+            let y0 = fw.emit_primal(
+                blk,
+                out,
+                InstKind::Prim {
+                    prim,
+                    args: args.to_vec(),
+                    unwrap: false,
+                },
+                ty,
+            );
+            let dy0 = fw.prim(blk, prim, args, y0, out);
+            vec![y0, dy0]
+        });
+        self.select(i, c, then, els);
+        true
+    }
+
+    /// A comparison `a op b` of differentiated values (the lowering's `__ad_a op __ad_b`),
+    /// made tie-aware: `kinks::gt(a, b, ȧ, ḃ)`.
+    fn tie_aware_comparison(
+        &mut self,
+        b: Block,
+        i: Inst,
+        tokens: &TokenStream,
+        uses: &[(syn::Ident, Value)],
+        out: &mut Vec<Inst>,
+    ) {
+        let Ok(syn::Expr::Binary(bin)) = syn::parse2::<syn::Expr>(tokens.clone()) else {
+            return;
+        };
+        let Some(helper) = comparison(&bin.op) else {
+            return;
+        };
+        let is =
+            |e: &syn::Expr, name: &str| matches!(e, syn::Expr::Path(p) if p.path.is_ident(name));
+        if !is(&bin.left, "__ad_a") || !is(&bin.right, "__ad_b") || uses.len() != 2 {
+            return;
+        }
+        let (a, c) = (uses[0].1, uses[1].1);
+        if !self.tan.contains_key(&a) && !self.tan.contains_key(&c) {
+            return;
+        }
+        let before = out.pop();
+        debug_assert_eq!(before, Some(i));
+        let (da, dc) = (self.tan0(b, a, out), self.tan0(b, c, out));
+        out.push(i);
+        let (pv, f) = (self.pv(), ident(helper));
+        if let InstKind::Opaque { tokens, uses, .. } = &mut self.f.insts[i.index()].kind {
+            *tokens = quote!(#pv::kinks::#f(__ad_a, __ad_b, __ad_da, __ad_db));
+            uses.push((ident("__ad_da"), da));
+            uses.push((ident("__ad_db"), dc));
+        }
+    }
+
+    /// The guards of a `match` (instruction `i`, the last of `out`), their comparisons of
+    /// differentiated values made tie-aware.
+    fn tie_aware_guards(&mut self, b: Block, i: Inst, out: &mut Vec<Inst>) {
+        let InstKind::Match { arms, .. } = self.f.inst(i).kind.clone() else {
+            return;
+        };
+        let before = out.pop();
+        debug_assert_eq!(before, Some(i));
+        let mut new_arms = arms.clone();
+        for arm in &mut new_arms {
+            let Some(guard) = &arm.guard else { continue };
+            let Ok(expr) = syn::parse2::<syn::Expr>(guard.clone()) else {
+                continue;
+            };
+            let vars: HashMap<String, Value> = arm
+                .guard_uses
+                .iter()
+                .map(|(n, v)| (n.to_string(), *v))
+                .collect();
+            let mut g = Guard {
+                vars,
+                extra: Vec::new(),
+            };
+            match self.guard_expr(b, &expr, &mut g, out) {
+                Ok(e) => {
+                    arm.guard = Some(quote!(#e));
+                    arm.guard_uses.extend(g.extra);
+                }
+                Err(e) => self.state().errors.push(e),
+            }
+        }
+        out.push(i);
+        if let InstKind::Match { arms, .. } = &mut self.f.insts[i.index()].kind {
+            *arms = new_arms;
+        }
+    }
+
+    /// A guard expression with its comparisons of differentiated values made tie-aware.
+    fn guard_expr(
+        &mut self,
+        b: Block,
+        e: &syn::Expr,
+        g: &mut Guard,
+        out: &mut Vec<Inst>,
+    ) -> syn::Result<syn::Expr> {
+        use syn::Expr as E;
+        Ok(match e {
+            E::Paren(p) => {
+                let inner = self.guard_expr(b, &p.expr, g, out)?;
+                syn::parse_quote!((#inner))
+            }
+            E::Unary(u) if matches!(u.op, syn::UnOp::Not(_)) => {
+                let inner = self.guard_expr(b, &u.expr, g, out)?;
+                syn::parse_quote!(!#inner)
+            }
+            E::Binary(bin) if matches!(bin.op, syn::BinOp::And(_) | syn::BinOp::Or(_)) => {
+                let l = self.guard_expr(b, &bin.left, g, out)?;
+                let r = self.guard_expr(b, &bin.right, g, out)?;
+                let op = &bin.op;
+                syn::parse_quote!(#l #op #r)
+            }
+            E::Binary(bin) if comparison(&bin.op).is_some() => {
+                let sides = [
+                    self.guard_operand(&bin.left, g),
+                    self.guard_operand(&bin.right, g),
+                ];
+                match sides {
+                    [Some(l), Some(r)] if l.is_some() || r.is_some() => {
+                        let mut dt = |v: Option<Value>, fw: &mut Self| match v {
+                            Some(v) => {
+                                let d = fw.tan0(b, v, out);
+                                let n = format_ident!("__ad_dg{}", g.extra.len());
+                                g.extra.push((n.clone(), d));
+                                quote!(#n)
+                            }
+                            None => quote!(0.0),
+                        };
+                        let (dl, dr) = (dt(l, self), dt(r, self));
+                        let (pv, f) = (self.pv(), ident(comparison(&bin.op).unwrap_or("gt")));
+                        let (left, right) = (&bin.left, &bin.right);
+                        syn::parse_quote!(#pv::kinks::#f(#left, #right, #dl, #dr))
+                    }
+                    [Some(None), Some(None)] => e.clone(),
+                    _ if self.mentions_differentiated(e, g) => {
+                        return Err(syn::Error::new(
+                            e.span(),
+                            "`kinks = exact`: a guard that compares differentiated values must \
+                             compare variables or literals; bind the expression with `let` \
+                             before the `match` and compare the variable",
+                        ));
+                    }
+                    _ => e.clone(),
+                }
+            }
+            _ => e.clone(),
+        })
+    }
+
+    /// A side of a comparison in a guard: `Some(Some(v))` for a variable holding the
+    /// differentiated value `v`, `Some(None)` for a literal or a variable without a tangent,
+    /// `None` for anything else.
+    fn guard_operand(&self, e: &syn::Expr, g: &Guard) -> Option<Option<Value>> {
+        match e {
+            syn::Expr::Lit(_) => Some(None),
+            syn::Expr::Unary(u) if matches!(u.op, syn::UnOp::Neg(_)) => {
+                matches!(&*u.expr, syn::Expr::Lit(_)).then_some(None)
+            }
+            syn::Expr::Paren(p) => self.guard_operand(&p.expr, g),
+            syn::Expr::Path(p) => match p.path.get_ident() {
+                Some(id) => match g.vars.get(&id.to_string()) {
+                    Some(&v) if self.tan.contains_key(&v) => Some(Some(v)),
+                    _ => Some(None),
+                },
+                None => Some(None),
+            },
+            _ => None,
+        }
+    }
+
+    /// Whether `e` names a variable that holds a differentiated value.
+    fn mentions_differentiated(&self, e: &syn::Expr, g: &Guard) -> bool {
+        let mut ids = Vec::new();
+        collect_idents(quote!(#e), &mut ids);
+        ids.iter()
+            .any(|id| g.vars.get(id).is_some_and(|v| self.tan.contains_key(v)))
+    }
+}
+
+/// A guard being rewritten: its variables, and the tangents it reads besides them.
+struct Guard {
+    vars: HashMap<String, Value>,
+    extra: Vec<(syn::Ident, Value)>,
+}
+
+fn collect_idents(ts: TokenStream, out: &mut Vec<String>) {
+    for tt in ts {
+        match tt {
+            proc_macro2::TokenTree::Ident(i) => out.push(i.to_string()),
+            proc_macro2::TokenTree::Group(g) => collect_idents(g.stream(), out),
+            _ => {}
+        }
+    }
+}
