@@ -417,3 +417,37 @@ fn array_versions_from_loops_and_branches_lent_as_slices() {
         assert!(r.passed(), "{r}");
     }
 }
+
+/// Literals assigned to variables declared with a float type, then used as method receivers
+/// (found by the random-program test: E0689 "ambiguous numeric type" at `x.abs()`, since the
+/// generated code no longer had the declaration next to the use). With x reset to −10⁻³:
+/// t = x/(|x| + 1) is a constant, f = −t·|c| + √s with c = 2.5 (n > 1) or −1, s = 0.5, so the
+/// gradient is 0 whatever x.
+#[allow(unused_assignments, unused_parens, clippy::needless_late_init)]
+#[differentiate]
+fn literals_assigned_to_declared_floats(mut x: f64, n: usize) -> f64 {
+    x = -(1e-3);
+    let t = (x / ((x).abs() + 1.0));
+    let c: f64;
+    if n > 1 {
+        c = 2.5;
+    } else {
+        c = -0.5 * 2.0;
+    }
+    let mut s: f32 = 1.0;
+    s = 0.5;
+    x = -t;
+    x * c.abs() + (s.sqrt() as f64)
+}
+
+#[test]
+fn literal_assignments_take_the_declared_type() {
+    for n in [0, 3] {
+        let (v, d) = literals_assigned_to_declared_floats_grad(0.3, n);
+        assert_eq!(v, literals_assigned_to_declared_floats(0.3, n));
+        let t = -1e-3 / (1e-3 + 1.0);
+        let c: f64 = if n > 1 { 2.5 } else { -1.0 };
+        close("value", v, -t * c.abs() + 0.5f32.sqrt() as f64, TOL);
+        assert_eq!(d, 0.0);
+    }
+}

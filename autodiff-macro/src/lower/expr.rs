@@ -390,6 +390,7 @@ impl Lowering {
             Expr::Index(ix) => self.assign_index(b, ix, v),
             left => {
                 if !self.write_through(b, left, v, compound) {
+                    let v = v.map(|v| self.typed_as_declared(b, left, v));
                     self.assign(left, v)
                 }
             }

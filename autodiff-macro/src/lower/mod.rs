@@ -83,6 +83,9 @@ struct Binding {
     /// A mutable reference to an element of a place (`e` in `for e in v.iter_mut()`): `*e`
     /// reads the element of the container's current version, `*e = ..` writes it.
     cell: Option<Cell>,
+    /// The float type the variable was declared with (`x: f64`, `let s: f32`): a literal
+    /// assigned to it later (`x = -(1e-3)`) is that type, as rustc infers from the declaration.
+    declared: Option<syn::Type>,
 }
 
 impl Binding {
@@ -96,6 +99,7 @@ impl Binding {
             closure: None,
             window: None,
             cell: None,
+            declared: None,
         }
     }
 }
@@ -207,7 +211,10 @@ pub fn lower(item: &syn::ItemFn, active: &[bool]) -> Lowering {
         if mutable {
             lw.f.mutable_names.insert(name.clone());
         }
-        lw.env.push(Binding::new(name, Some(v), mutable));
+        let mut binding = Binding::new(name, Some(v), mutable);
+        binding.declared =
+            crate::types::is_float_type(&lw.f.params[n].ty).then(|| lw.f.params[n].ty.clone());
+        lw.env.push(binding);
     }
     lw.seq(
         body,

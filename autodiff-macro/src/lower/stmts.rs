@@ -170,7 +170,10 @@ impl Lowering {
             Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
                 self.bind_mut(pi.ident.to_string(), None, pi.mutability.is_some());
             }
-            Pat::Type(pt) => self.declare_uninit(&pt.pat),
+            Pat::Type(pt) => {
+                self.declare_uninit(&pt.pat);
+                self.declare_float(&pt.pat, &pt.ty);
+            }
             // `let (r0, r1, r2);`, each assigned later.
             Pat::Tuple(pt) => pt.elems.iter().for_each(|p| self.declare_uninit(p)),
             Pat::Paren(pp) => self.declare_uninit(&pp.pat),
@@ -225,6 +228,7 @@ impl Lowering {
                     )
                 });
                 self.bind_pat(b, &pt.pat, v, span);
+                self.declare_float(&pt.pat, &pt.ty);
             }
             Pat::Tuple(pt) => {
                 let Some(v) = v else {
@@ -298,6 +302,52 @@ impl Lowering {
             ix.span(),
         );
         self.assign(&Expr::Path(p.clone()), Some(r));
+    }
+
+    /// Records the float type a variable was just bound with (`let x: f64 ..`).
+    fn declare_float(&mut self, pat: &Pat, ty: &syn::Type) {
+        if let Pat::Ident(pi) = pat {
+            if crate::types::is_float_type(ty) {
+                if let Some(binding) = self.env.last_mut() {
+                    if pi.ident == binding.name {
+                        binding.declared = Some(ty.clone());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether `v` is computed from literals alone (`-(1e-3)`, `2.0 * 0.5`): an unsuffixed
+    /// float whose type rustc takes from where it goes.
+    fn literal_only(&self, v: Value) -> bool {
+        match self.f.value(v).def {
+            ValueDef::Result(i, 0) => match &self.f.inst(i).kind {
+                InstKind::Const(_) => true,
+                InstKind::Neg(a) => self.literal_only(*a),
+                InstKind::Binary(_, a, c) => self.literal_only(*a) && self.literal_only(*c),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// A literal assigned to a variable declared with a float type (`x = -(1e-3)` for
+    /// `x: f64`) has that type: ascribed here, since the generated code no longer has the
+    /// declaration next to the use that needs the type (`x.abs()`).
+    pub(super) fn typed_as_declared(&mut self, b: Block, target: &Expr, v: Value) -> Value {
+        let Expr::Path(p) = target else { return v };
+        let Some(slot) = p.path.get_ident().and_then(|i| self.lookup(&i.to_string())) else {
+            return v;
+        };
+        match self.env[slot].declared.clone() {
+            Some(ty) if self.literal_only(v) => self.inst1(
+                b,
+                InstKind::Ascribe { value: v, ty },
+                Kind::Float,
+                target.span(),
+            ),
+            _ => v,
+        }
     }
 
     pub(super) fn assign(&mut self, target: &Expr, v: Option<Value>) {
