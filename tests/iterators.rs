@@ -490,3 +490,40 @@ fn forward_mode_agrees_with_the_gradient() {
         close(name, t, dir, TOL);
     }
 }
+
+/// Sums start where the standard library's do: a sum of nothing is `-0.0` for floats (found by
+/// the random-program test: `_grad`'s value was `0.0` where the function's was `-0.0`), and an
+/// integer sum starts at 0. f = Σxᵢ + n·Σ(x·xᵢ): ∂x = n·Σxᵢ, ∂xᵢ = 1 + n·x.
+#[differentiate]
+fn sums_of_all_kinds(x: f64, xs: &[f64]) -> f64 {
+    let t: f64 = xs.iter().sum();
+    let u: f64 = xs.iter().map(|v| v * x).sum();
+    let n: usize = xs.iter().map(|_| 1usize).sum();
+    t + u * (n as f64)
+}
+
+/// The same in a generic function, whose sum's type is a type parameter.
+#[differentiate]
+fn generic_sum<T: num_traits::Float + std::iter::Sum>(xs: &[T]) -> T {
+    xs.iter().map(|&v| v * v).sum()
+}
+
+#[test]
+fn sums_start_at_negative_zero_like_the_standard_library() {
+    let (v, (dx, dxs)) = sums_of_all_kinds_grad(2.0, &[]);
+    assert_eq!(v.to_bits(), sums_of_all_kinds(2.0, &[]).to_bits());
+    assert_eq!(v.to_bits(), (-0.0f64).to_bits());
+    assert_eq!((dx, dxs.len()), (0.0, 0));
+    let (v, _) = generic_sum_grad::<f32>(&[]);
+    assert_eq!(v.to_bits(), (-0.0f32).to_bits());
+
+    let xs = [0.5, -1.5, 2.0];
+    let (v, (dx, dxs)) = sums_of_all_kinds_grad(2.0, &xs);
+    assert_eq!(v, sums_of_all_kinds(2.0, &xs));
+    close("∂x", dx, 3.0 * (0.5 - 1.5 + 2.0), TOL);
+    for d in dxs {
+        close("∂xᵢ", d, 1.0 + 3.0 * 2.0, TOL);
+    }
+    let (v, g) = generic_sum_grad(&[1.0f32, 2.0]);
+    assert_eq!((v, g), (5.0, vec![2.0, 4.0]));
+}

@@ -3,6 +3,9 @@
 
 use autodiff::{check, differentiate};
 
+mod common;
+use common::{TOL, close};
+
 /// The first partial sum of x·k² (k = 1, 2, ...) that exceeds `limit`, or the full sum.
 /// d/dx: the sum of k² up to the returning term, Σ k² (analytic below).
 #[differentiate(wrt(x))]
@@ -90,4 +93,62 @@ fn return_from_while_and_loop() {
     let (v, d) = halve_until_small_grad(x);
     assert_eq!(v, x / 2f64.powi(50) + 1.0);
     assert_eq!(d, 1.0 / 2f64.powi(50));
+}
+
+/// A tuple returned from a `while` inside a `for`, through a call: the tuple is carried out of
+/// both loops. Returns (x², sin x) once x·i > 1, else (x, 2x).
+// The `while` leaves in its first iteration on purpose: the form the case was found in.
+#[allow(clippy::never_loop, clippy::while_immutable_condition)]
+#[differentiate]
+fn early_pair(x: f64, n: usize) -> (f64, f64) {
+    for i in 0..n {
+        let k = 0;
+        while k < 3 && x * (i as f64) > 1.0 {
+            return (square(x), x.sin());
+        }
+    }
+    (x, 2.0 * x)
+}
+
+/// x².
+#[differentiate]
+fn square(x: f64) -> f64 {
+    x * x
+}
+
+/// a·b of the pair: x²·sin x after the early return, 2x² otherwise.
+#[differentiate]
+fn pair_product(x: f64, n: usize) -> f64 {
+    let (a, b) = early_pair(x, n);
+    a * b
+}
+
+#[test]
+fn tuple_returned_from_nested_loops() {
+    for (x, n) in [(0.7, 3), (0.7, 1), (0.3, 2), (1.5, 0)] {
+        let (v, d) = pair_product_grad(x, n);
+        assert_eq!(v, pair_product(x, n));
+        let early = (0..n).any(|i| x * i as f64 > 1.0);
+        // d(x² sin x) = 2x sin x + x² cos x; d(2x²) = 4x.
+        let expected = if early {
+            2.0 * x * x.sin() + x * x * x.cos()
+        } else {
+            4.0 * x
+        };
+        close("d/dx", d, expected, TOL);
+        let r = check::gradcheck(|x: &f64| pair_product(*x, n), &x, &d);
+        assert!(r.passed(), "{r}");
+        // Each coordinate of the tuple through its vjp.
+        let (pair, pullback) = early_pair_vjp(x, n);
+        assert_eq!(pair, early_pair(x, n));
+        let da = pullback((1.0, 0.0));
+        let db = early_pair_vjp(x, n).1((0.0, 1.0));
+        let (ea, eb) = if early {
+            (2.0 * x, x.cos())
+        } else {
+            (1.0, 2.0)
+        };
+        close("∂a/∂x", da, ea, TOL);
+        close("∂b/∂x", db, eb, TOL);
+    }
 }

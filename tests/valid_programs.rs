@@ -376,3 +376,44 @@ fn arrays_copied_filled_and_declared() {
     assert_eq!((y, d), (16.0, 16.0));
     assert_eq!(declared_array_lent_twice_jvp(2.0, 1.0), (16.0, 16.0));
 }
+
+/// ys₀·ys₁.
+#[differentiate]
+fn weigh_pair(ys: &[f64]) -> f64 {
+    ys[0] * ys[1]
+}
+
+/// An array parameter changed in a loop and a branch, then lent as a slice (found by the
+/// random-program test: the callee's `Vec` gradient was added to the array's, E0308 inside the
+/// generated code). With a = [p, q]: after the loop a = [p·1.5ⁿ, q]; for q > 0 it is reversed.
+/// f = a₀·a₁·a₀: q > 0: q²·p·1.5ⁿ, so ∂p = q²·1.5ⁿ, ∂q = 2pq·1.5ⁿ; else p²q·1.5²ⁿ.
+#[differentiate]
+fn lent_after_a_loop(mut a: [f64; 2], n: usize) -> f64 {
+    let mut k = 0;
+    while k < n {
+        a[0] *= 1.5;
+        k += 1;
+    }
+    if a[1] > 0.0 {
+        a.reverse();
+    }
+    weigh_pair(&a) * a[0]
+}
+
+#[test]
+fn array_versions_from_loops_and_branches_lent_as_slices() {
+    for (p, q, n) in [(0.5, 0.8, 2), (0.5, -0.8, 3), (-1.2, 0.4, 0)] {
+        let (v, g) = lent_after_a_loop_grad([p, q], n);
+        assert_eq!(v, lent_after_a_loop([p, q], n));
+        let s = 1.5f64.powi(n as i32);
+        let expected = if q > 0.0 {
+            [q * q * s, 2.0 * p * q * s]
+        } else {
+            [2.0 * p * q * s * s, p * p * s * s]
+        };
+        close("∂p", g[0], expected[0], TOL);
+        close("∂q", g[1], expected[1], TOL);
+        let r = autodiff::check::gradcheck(|a: &[f64; 2]| lent_after_a_loop(*a, n), &[p, q], &g);
+        assert!(r.passed(), "{r}");
+    }
+}

@@ -319,12 +319,37 @@ macro_rules! impl_tuple {
         }
     };
 }
-impl_tuple!(A 0);
-impl_tuple!(A 0, B 1);
-impl_tuple!(A 0, B 1, C 2);
-impl_tuple!(A 0, B 1, C 2, D 3);
-impl_tuple!(A 0, B 1, C 2, D 3, E 4);
-impl_tuple!(A 0, B 1, C 2, D 3, E 4, F 5);
+/// Tuples have the shapes of their elements, and the zero gradient made of their zeros: a tuple
+/// result carried out of a loop by an early `return` keeps only its shape for the backward pass.
+macro_rules! impl_tuple_shape {
+    ($($name:ident $idx:tt),+) => {
+        impl<$($name: crate::rules::HasShape),+> crate::rules::HasShape for ($($name,)+) {
+            type Dims = ($($name::Dims,)+);
+            fn dims(&self) -> Self::Dims {
+                ($(self.$idx.dims(),)+)
+            }
+        }
+        impl<$($name: ZerosOfShape),+> ZerosOfShape for ($($name,)+) {
+            type Tangent = ($($name::Tangent,)+);
+            fn zeros(dims: &Self::Dims) -> Self::Tangent {
+                ($($name::zeros(&dims.$idx),)+)
+            }
+        }
+    };
+}
+/// Applies a tuple macro to tuples of one to six elements.
+macro_rules! for_tuples {
+    ($m:ident) => {
+        $m!(A 0);
+        $m!(A 0, B 1);
+        $m!(A 0, B 1, C 2);
+        $m!(A 0, B 1, C 2, D 3);
+        $m!(A 0, B 1, C 2, D 3, E 4);
+        $m!(A 0, B 1, C 2, D 3, E 4, F 5);
+    };
+}
+for_tuples!(impl_tuple_shape);
+for_tuples!(impl_tuple);
 
 /// Every scalar of `x`, in leaf order (the order of [`Differentiable::visit_leaves`]): the
 /// coordinates of `x` as a vector of `Rⁿ`, `n = x.num_scalars()`.

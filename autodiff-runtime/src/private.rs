@@ -208,6 +208,39 @@ pub use crate::spread::{
     No, NoTan, Probe, ProbeNo, ProbeYes, Tan, Yes, call_jvp, no_tan, spread, tan,
 };
 
+/// The value `Iterator::sum` starts from, as the standard library's does: `-0.0` for floats (the
+/// identity of IEEE addition, so that a sum of nothing is `-0.0`), `0` for integers. Generated
+/// code calls it where the type of a sum is not known when the macro runs (a type parameter).
+pub trait SumStart {
+    /// The start of a sum.
+    fn sum_start() -> Self;
+}
+
+impl<T: Real> SumStart for T {
+    #[inline(always)]
+    fn sum_start() -> T {
+        T::from_f64(-0.0)
+    }
+}
+
+macro_rules! integer_sum_start {
+    ($($t:ty)*) => {$(
+        impl SumStart for $t {
+            #[inline(always)]
+            fn sum_start() -> $t {
+                0
+            }
+        }
+    )*};
+}
+integer_sum_start!(u8 u16 u32 u64 u128 usize i8 i16 i32 i64 i128 isize);
+
+/// The start of a `sum()` lowered to a loop (see [`SumStart`]).
+#[inline(always)]
+pub fn sum_start<T: SumStart>() -> T {
+    T::sum_start()
+}
+
 /// Reserves room on a loop's stack for the records of a whole nest of `for` loops (the product
 /// of their trip counts, known when the outermost starts), so that the inner loops never grow
 /// it again. Nests that may leave early can record far fewer than the product, so the up-front

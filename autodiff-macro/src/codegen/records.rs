@@ -96,7 +96,7 @@ impl Gen<'_> {
     pub(super) fn const_tokens(&self, v: Value) -> Option<TokenStream> {
         match self.f.value(v).def {
             ValueDef::Result(i, 0) => match &self.f.inst(i).kind {
-                InstKind::Const(t) => Some(t.clone()),
+                InstKind::Const(t) => Some(self.typed_literal(v, t)),
                 _ => None,
             },
             _ => None,

@@ -125,6 +125,18 @@ impl Gen<'_> {
     /// A float literal with the suffix of its known type (`2.0f64`), and never ending in a dot
     /// (`2.` is written `2.0`, which a suffix or a method call can follow).
     pub(super) fn typed_literal(&self, v: Value, t: &TokenStream) -> TokenStream {
+        if crate::ir::is_sum_start(t) {
+            return match self.ty(v).float() {
+                Some(ft) => {
+                    let lit = syn::LitFloat::new(&format!("0.0{}", ft.tokens()), Span::call_site());
+                    quote!((-#lit))
+                }
+                None => {
+                    let pv = &self.pv;
+                    quote!(#pv::sum_start())
+                }
+            };
+        }
         if let Ok(syn::Lit::Float(l)) = syn::parse2::<syn::Lit>(t.clone()) {
             if l.suffix().is_empty() {
                 let digits = l.base10_digits();

@@ -12,7 +12,7 @@
 
 use std::fmt;
 
-use proc_macro2::Span;
+use proc_macro2::{Span, TokenStream};
 
 pub use self::inst::*;
 pub use crate::prim::PrimId;
@@ -242,8 +242,48 @@ impl Func {
             }
         }
         let mut cur = v;
-        loop {
+        // Each step goes to a value defined earlier (a version's base, a loop's initial value, an
+        // arm's result), so the walk ends; the bound is a guard all the same.
+        for _ in 0..self.values.len() {
             match self.value(cur).def {
+                // A version carried by a loop: the value it enters the loop with.
+                ValueDef::BlockParam(b, k) => {
+                    let owner = self.insts.iter().find_map(|inst| match &inst.kind {
+                        InstKind::Loop {
+                            kind, init, body, ..
+                        } if *body == b => Some((kind.range().is_some(), init)),
+                        _ => None,
+                    });
+                    match owner {
+                        Some((indexed, init)) => {
+                            let &i = k
+                                .checked_sub(usize::from(indexed))
+                                .and_then(|k| init.get(k))?;
+                            cur = i;
+                        }
+                        None => return None,
+                    }
+                }
+                ValueDef::Result(i, k) if k > 0 || self.is_join(i) => match &self.inst(i).kind {
+                    InstKind::Loop { init, .. } => match init.get(k) {
+                        Some(&i) => cur = i,
+                        None => return None,
+                    },
+                    // An arm's result: the version one arm yields (they all have its type).
+                    InstKind::If { then, els, .. } => {
+                        match [*then, *els].iter().find_map(|&b| self.yielded(b, k)) {
+                            Some(y) => cur = y,
+                            None => return None,
+                        }
+                    }
+                    InstKind::Match { arms, .. } => {
+                        match arms.iter().find_map(|a| self.yielded(a.block, k)) {
+                            Some(y) => cur = y,
+                            None => return None,
+                        }
+                    }
+                    _ => return None,
+                },
                 ValueDef::Param(n) => {
                     let ty = &self.params[n].ty;
                     let is_array = match ty {
@@ -276,6 +316,23 @@ impl Func {
                 },
                 _ => return None,
             }
+        }
+        None
+    }
+
+    /// Whether `i` joins versions of values: a loop or an `if`/`match` with results.
+    fn is_join(&self, i: Inst) -> bool {
+        matches!(
+            self.inst(i).kind,
+            InstKind::Loop { .. } | InstKind::If { .. } | InstKind::Match { .. }
+        )
+    }
+
+    /// The `k`-th value block `b` yields, if it ends by yielding.
+    fn yielded(&self, b: Block, k: usize) -> Option<Value> {
+        match &self.block(b).term {
+            Term::Yield(vals) => vals.get(k).copied(),
+            _ => None,
         }
     }
 
@@ -421,3 +478,15 @@ pub mod copy;
 mod display;
 mod inst;
 pub mod verify;
+
+/// The constant a lowered `sum()` starts from, spelt by code generation once the sum's type is
+/// known: `-0.0` for floats, as the standard library's `sum` starts (the identity of IEEE
+/// addition), `0` for integers.
+pub fn sum_start() -> TokenStream {
+    quote::quote!(__ad_sum_start)
+}
+
+/// Whether a constant's tokens are [`sum_start`]'s.
+pub fn is_sum_start(t: &TokenStream) -> bool {
+    t.to_string() == "__ad_sum_start"
+}

@@ -235,9 +235,12 @@ impl Lowering {
                 let init = match name.as_str() {
                     "count" => self.inst1(b, InstKind::Const(quote!(0usize)), Kind::Discrete, span),
                     "product" => self.inst1(b, InstKind::Const(quote!(1.0)), Kind::Float, span),
+                    // What the standard library's `sum` starts from: `-0.0` for floats (the
+                    // identity of IEEE addition: a sum of nothing is `-0.0`), `0` for integers;
+                    // code generation spells it once the type is known.
                     _ => self.inst1(
                         b,
-                        InstKind::Const(quote!(::core::default::Default::default())),
+                        InstKind::Const(crate::ir::sum_start()),
                         Kind::Unknown,
                         span,
                     ),
