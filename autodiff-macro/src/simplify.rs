@@ -111,8 +111,9 @@ pub fn move_carried_adjoints(f: &mut Func) {
                 }
             }
             // The one whole contribution, then perhaps contributions to elements or fields
-            // (`v[i]` read in the iteration, besides the write that made the next version):
-            // the whole one can move in, the others add to it.
+            // (`v[i]` read in the iteration, besides the write that made the next version, also
+            // in an arm of a later `if` or `match`): the whole one can move in, the others add
+            // to it.
             let Some(&(acc, true)) = touches.first() else {
                 continue;
             };
@@ -123,13 +124,28 @@ pub fn move_carried_adjoints(f: &mut Func) {
             let Some(acc_pos) = at(acc).filter(|&p| p > pos) else {
                 continue;
             };
+            // Where an instruction of a nested block sits in this one: the position of the
+            // instruction whose arms or body hold it (the terminator's arms come last).
+            let position = |i: Inst, same_block: bool| -> Option<usize> {
+                if same_block {
+                    return at(i);
+                }
+                let holds = |blocks: Vec<Block>| {
+                    blocks
+                        .into_iter()
+                        .flat_map(|c| f.blocks_within(c))
+                        .any(|nb| f.block(nb).insts.contains(&i))
+                };
+                insts
+                    .iter()
+                    .position(|&top| holds(f.inst_blocks(top)))
+                    .or_else(|| holds(f.term_blocks(b)).then_some(insts.len()))
+            };
             let parts_after = touches[1..].iter().all(|&(i, same_block)| {
-                same_block
-                    && matches!(
-                        f.inst(i).kind,
-                        InstKind::VarAccAt { .. } | InstKind::VarAccField { .. }
-                    )
-                    && at(i).is_some_and(|p| p > acc_pos)
+                matches!(
+                    f.inst(i).kind,
+                    InstKind::VarAccAt { .. } | InstKind::VarAccField { .. }
+                ) && position(i, same_block).is_some_and(|p| p > acc_pos)
             });
             if !parts_after {
                 continue;
