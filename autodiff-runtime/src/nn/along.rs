@@ -4,6 +4,8 @@
 //! direction; `relu` takes at its kink the piece that direction enters, and the pullback sends
 //! the cotangent through that piece. The other functions are smooth.
 
+use ndarray::{Array, Array1, Array2, ArrayBase, Data, Dimension, Ix1, Ix2};
+
 use super::*;
 use crate::kinks::smooth_along;
 

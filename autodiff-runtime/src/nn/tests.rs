@@ -1,7 +1,7 @@
 //! Tests of the `nn` functions: spot values, stability at extreme inputs, and every rule against
 //! central finite differences (see [`super::testing`]).
 
-use ndarray::{Array1, Array2, Array3, Axis, ShapeBuilder, array};
+use ndarray::{Array1, Array2, Array3, Axis, ShapeBuilder, Zip, array};
 
 use super::testing::{
     assert_all_close, check_hessian_symmetric, check_pullback, check_rules, check_unary, randn,

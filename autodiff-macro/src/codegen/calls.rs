@@ -1,0 +1,75 @@
+//! Calls into the runtime: a rule's arguments by reference, and a call through the forward-rule
+//! adapter with the tangent slots the caller owns.
+
+use super::*;
+
+impl Gen<'_> {
+    /// The arguments of a runtime rule call, by reference; the cotangent `g` stands in for an
+    /// argument the rule does not read.
+    pub(super) fn rule_args(&self, args: &[RuleArg], g: Value) -> Vec<TokenStream> {
+        let gi = self.e(g);
+        args.iter()
+            .map(|a| match a {
+                RuleArg::Value(v) => self.by_ref(*v),
+                RuleArg::Shape(v) => {
+                    let s = self.e(*v);
+                    quote!(&#s)
+                }
+                RuleArg::Witness => quote!(&#gi),
+            })
+            .collect()
+    }
+
+    /// A call through the runtime's forward-rule adapter: `path_<suffix>(args, tangents)`, the
+    /// markers computed first (before the arguments move), the tangents in slots the caller
+    /// owns; the results are bound to `lhs`.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn call_adapter(
+        &self,
+        i: Inst,
+        path: &syn::Path,
+        suffix: &str,
+        args: &[Value],
+        tangents: &[Option<Value>],
+        sel: &syn::Ident,
+        lhs: TokenStream,
+    ) -> TokenStream {
+        let pv = self.pv.clone();
+        let mut f = path.clone();
+        if let Some(last) = f.segments.last_mut() {
+            last.ident =
+                quote::format_ident!("{}_{}", last.ident, suffix, span = last.ident.span());
+        }
+        let probes: Vec<syn::Ident> = args.iter().map(|&a| self.v(a)).collect();
+        let moved: Vec<TokenStream> = args.iter().map(|&a| self.moved(a, None)).collect();
+        let slots: Vec<TokenStream> = tangents
+            .iter()
+            .zip(args)
+            .map(|(t, &a)| match t {
+                // An array lent to a callee that may take a slice: its tangent as the callee's.
+                Some(d) if self.f.lent_array(a).is_some() => {
+                    let d = self.slot_tangent(*d);
+                    quote!(#pv::tan(#pv::lent_tangent(#d)))
+                }
+                Some(d) => {
+                    let d = self.slot_tangent(*d);
+                    quote!(#pv::tan(#d))
+                }
+                None => quote!(#pv::no_tan()),
+            })
+            .collect();
+        let span = self.f.inst(i).span;
+        let slots_id = syn::Ident::new(&format!("__ad_slots{}", i.0), span);
+        let call = quote_spanned! {span=>
+            #pv::call_jvp(#f, #sel, (#(#moved,)*), &mut #slots_id)
+        };
+        quote! {
+            let #sel = {
+                use #pv::{ProbeNo as _, ProbeYes as _};
+                (#((&#pv::Probe(&#probes)).marker(),)*)
+            };
+            let mut #slots_id = (#(#slots,)*);
+            let #lhs = #call;
+        }
+    }
+}

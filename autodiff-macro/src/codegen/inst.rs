@@ -1,0 +1,579 @@
+//! The code of one instruction: the one `match` over every instruction kind, which hands loops,
+//! branches, records and calls to the modules beside it.
+
+use super::*;
+
+impl Gen<'_> {
+    fn rebind(&self, uses: &[(syn::Ident, Value)]) -> TokenStream {
+        let mut t = TokenStream::new();
+        for (name, v) in uses {
+            let id = self.v(*v);
+            if self.mut_refs.contains(v) {
+                // The caller's `&mut` buffer is reborrowed, not moved into the code.
+                t.extend(quote! { let #name = &mut *#id; });
+            } else {
+                t.extend(quote! { let #name = #id; });
+            }
+        }
+        t
+    }
+
+    fn results_lhs(&self, i: Inst) -> TokenStream {
+        let ids: Vec<TokenStream> = self
+            .f
+            .inst(i)
+            .results
+            .iter()
+            .map(|&r| {
+                let (m, id) = (self.mut_kw(r), self.v(r));
+                quote!(#m #id)
+            })
+            .collect();
+        quote! { let (#(#ids,)*) = }
+    }
+
+    pub(super) fn inst(&self, b: Block, i: Inst) -> TokenStream {
+        if let Some(code) = self.elem_map_inst(i) {
+            return code;
+        }
+        let pv = self.pv.clone();
+        let inst = self.f.inst(i);
+        let r = inst.results.first().copied();
+        let lhs = r.map(|r| self.lhs(r));
+        let id = |v: Value| self.e(v);
+        if let (Some(lhs), Some(rhs)) = (&lhs, self.rhs(i)) {
+            return quote! { #lhs #rhs; };
+        }
+        match &inst.kind {
+            InstKind::Const(t) => quote! { #lhs #t; },
+            InstKind::Binary(op, a, bb) => {
+                if self.active_result(i) {
+                    let f = quote::format_ident!("{}", op.name());
+                    let (x, y) = (self.by_ref(*a), self.by_ref(*bb));
+                    quote! { #lhs #pv::ArithRules::#f(#x, #y); }
+                } else {
+                    let (x, y) = (id(*a), id(*bb));
+                    let o = binop(*op);
+                    quote! { #lhs #x #o #y; }
+                }
+            }
+            InstKind::Neg(a) => {
+                if self.active_result(i) {
+                    let x = self.by_ref(*a);
+                    quote! { #lhs #pv::NegRule::neg(#x); }
+                } else {
+                    let x = id(*a);
+                    quote! { #lhs -#x; }
+                }
+            }
+            InstKind::Prim { prim, args, unwrap } => {
+                let name = syn::Ident::new(prim.name(), inst.span);
+                let recv = if prim.name() == "into_shape_with_order" {
+                    self.moved(args[0], None)
+                } else {
+                    let x = id(args[0]);
+                    quote!(#x)
+                };
+                let rest: Vec<TokenStream> =
+                    args[1..].iter().map(|&a| self.prim_arg(*prim, a)).collect();
+                if *unwrap {
+                    quote! { #lhs #recv.#name(#(#rest),*).unwrap(); }
+                } else {
+                    quote! { #lhs #recv.#name(#(#rest),*); }
+                }
+            }
+            InstKind::Method {
+                name,
+                recv,
+                args,
+                unwrap,
+                ..
+            } => {
+                let recv = id(*recv);
+                let args: Vec<TokenStream> = args.iter().map(|&a| id(a)).collect();
+                let call = if *unwrap {
+                    quote!(#recv.#name(#(#args),*).unwrap())
+                } else {
+                    quote!(#recv.#name(#(#args),*))
+                };
+                match lhs {
+                    Some(lhs) => quote! { #lhs #call; },
+                    None => quote! { #call; },
+                }
+            }
+            InstKind::Call { path, args } => {
+                let args: Vec<TokenStream> = args.iter().map(|&a| self.moved(a, None)).collect();
+                match lhs {
+                    Some(lhs) => quote! { #lhs #path(#(#args),*); },
+                    None => quote! { #path(#(#args),*); },
+                }
+            }
+            InstKind::CallVjp { path, args } => {
+                let mut vjp = path.clone();
+                if let Some(last) = vjp.segments.last_mut() {
+                    last.ident =
+                        quote::format_ident!("{}_vjp", last.ident, span = last.ident.span());
+                }
+                let (y, pbv, sel) = (
+                    id(inst.results[0]),
+                    id(inst.results[1]),
+                    id(inst.results[2]),
+                );
+                let probes: Vec<syn::Ident> = args.iter().map(|&a| self.v(a)).collect();
+                let moved: Vec<TokenStream> = args.iter().map(|&a| self.moved(a, None)).collect();
+                quote! {
+                    let #sel = {
+                        use #pv::{ProbeNo as _, ProbeYes as _};
+                        (#((&#pv::Probe(&#probes)).marker(),)*)
+                    };
+                    let (#y, #pbv) = #vjp(#(#moved),*);
+                }
+            }
+            InstKind::CallJvp {
+                path,
+                args,
+                tangents,
+                along,
+            } => {
+                let (y, dy) = (self.v(inst.results[0]), self.v(inst.results[1]));
+                let sel = syn::Ident::new(&format!("__ad_sel{}", i.0), inst.span);
+                let (suffix, lhs) = match along {
+                    true => ("vjp_along", quote!((#y, #dy, _))),
+                    false => ("jvp", quote!((#y, #dy))),
+                };
+                self.call_adapter(i, path, suffix, args, tangents, &sel, lhs)
+            }
+            InstKind::CallAlong {
+                path,
+                args,
+                tangents,
+            } => {
+                let [y, dy, pbv, sel] = [0, 1, 2, 3].map(|k| self.v(inst.results[k]));
+                self.call_adapter(
+                    i,
+                    path,
+                    "vjp_along",
+                    args,
+                    tangents,
+                    &sel,
+                    quote!((#y, #dy, #pbv)),
+                )
+            }
+            InstKind::CallVjpJvp {
+                path,
+                args,
+                tangents,
+            } => {
+                let [y, pbv, sel, dy] = [0, 1, 2, 3].map(|k| self.v(inst.results[k]));
+                self.call_adapter(
+                    i,
+                    path,
+                    "vjp_jvp",
+                    args,
+                    tangents,
+                    &sel,
+                    quote!((#y, #dy, #pbv)),
+                )
+            }
+            InstKind::CallPullbackJvp {
+                pb: pbv,
+                sel,
+                g,
+                dg,
+            } => {
+                let span = inst.span;
+                let grads = names::call_grads(i, span);
+                let dgrads = syn::Ident::new(&format!("__ad_dg{}", i.0), span);
+                // Resolved where it was bound (the generated code's hygiene, which a call
+                // written in a `macro_rules` expansion does not share), reported at the call.
+                let sel = syn::Ident::new(
+                    &self.v(*sel).to_string(),
+                    Span::call_site().located_at(span),
+                );
+                let (pbv, g, dg) = (self.v(*pbv), self.moved(*g, None), self.moved(*dg, None));
+                let n = inst.results.len() / 2;
+                let parts: Vec<syn::Ident> = inst.results[..n].iter().map(|&r| self.v(r)).collect();
+                let dparts: Vec<syn::Ident> =
+                    inst.results[n..].iter().map(|&r| self.v(r)).collect();
+                quote_spanned! {span=>
+                    let (#grads, #dgrads) = #pbv(#g, #dg);
+                    let (#(#parts,)*) = #pv::spread(#sel, #grads);
+                    let (#(#dparts,)*) = #pv::spread(#sel, #dgrads);
+                }
+            }
+            InstKind::RuleJvp {
+                prim,
+                operand,
+                args,
+                g,
+                dargs,
+                dg,
+            } => {
+                let tr = syn::Ident::new(prim.def().rule, Span::call_site());
+                let rule = quote::format_ident!("{}_jvp", prim.rule_name(*operand));
+                let mut all = self.rule_args(args, *g);
+                all.push(self.by_ref(*g));
+                all.extend(dargs.iter().map(|&d| self.by_ref(d)));
+                all.push(self.by_ref(*dg));
+                quote! { #lhs #pv::#tr::#rule(#(#all),*); }
+            }
+            InstKind::Jvp {
+                prim,
+                args,
+                tangents,
+            } => {
+                let tr = syn::Ident::new(prim.def().rule, Span::call_site());
+                let rule = quote::format_ident!("{}_jvp", prim.name());
+                let args: Vec<TokenStream> = args
+                    .iter()
+                    .chain(tangents)
+                    .map(|&a| self.by_ref(a))
+                    .collect();
+                quote! { #lhs #pv::#tr::#rule(#(#args),*); }
+            }
+            InstKind::CallPullback { pb: pbv, sel, g } => {
+                let span = inst.span;
+                let grads = names::call_grads(i, span);
+                // Resolved where it was bound, reported at the call (as above).
+                let sel =
+                    syn::Ident::new(&id(*sel).to_string(), Span::call_site().located_at(span));
+                let (pbv, g) = (id(*pbv), self.moved(*g, None));
+                let parts: Vec<syn::Ident> = inst.results.iter().map(|&r| self.v(r)).collect();
+                quote_spanned! {span=>
+                    let #grads = #pbv(#g);
+                    let (#(#parts,)*) = #pv::spread(#sel, #grads);
+                }
+            }
+            InstKind::Cast { value, ty } => {
+                let x = id(*value);
+                quote! { #lhs #x as #ty; }
+            }
+            InstKind::Ascribe { value, ty } => {
+                let x = self.moved(*value, None);
+                let r = id(inst.results[0]);
+                quote! { let #r: #ty = #x; }
+            }
+            InstKind::Ref(x) => {
+                let xi = id(*x);
+                if self.mut_refs.contains(x) {
+                    // `&buf` of a `&mut` buffer: a shared reborrow, which leaves `buf` usable.
+                    quote! { #lhs &*#xi; }
+                } else if self.is_ref(*x) {
+                    quote! { #lhs #xi; }
+                } else {
+                    quote! { #lhs &#xi; }
+                }
+            }
+            InstKind::Tuple(vals) => {
+                let vs: Vec<TokenStream> = vals.iter().map(|&v| self.moved(v, None)).collect();
+                quote! { #lhs (#(#vs,)*); }
+            }
+            InstKind::Field(t, n) => {
+                let t = id(*t);
+                let idx = syn::Index::from(*n as usize);
+                quote! { #lhs #t.#idx; }
+            }
+            InstKind::FieldRef(base, name) => {
+                let base = id(*base);
+                quote! { #lhs &#base.#name; }
+            }
+            InstKind::Deref(x) => {
+                let x = id(*x);
+                quote! { #lhs *#x; }
+            }
+            InstKind::Index(base, idx) => {
+                let (base, idx) = (id(*base), id(*idx));
+                quote! { #lhs #base[#idx]; }
+            }
+            InstKind::IndexSet { base, index, value } => {
+                let base = self.moved(*base, None);
+                let (index, value) = (id(*index), id(*value));
+                let r = id(inst.results[0]);
+                quote! {
+                    let mut #r = #base;
+                    #r[#index] = #value;
+                }
+            }
+            InstKind::Opaque { tokens, uses, .. } => {
+                let binds = self.rebind(uses);
+                match lhs {
+                    Some(lhs) => quote! { #lhs { #binds #tokens }; },
+                    None => quote! { { #binds #tokens; } },
+                }
+            }
+            InstKind::If { cond, then, els } => {
+                let c = id(*cond);
+                let (t, e) = (self.arm(*then), self.arm(*els));
+                if inst.results.is_empty() {
+                    quote! { if #c { #t } else { #e } }
+                } else {
+                    let l = self.results_lhs(i);
+                    quote! { #l if #c { #t } else { #e }; }
+                }
+            }
+            InstKind::Match { scrutinee, arms } => {
+                let s = id(*scrutinee);
+                let mut cases = TokenStream::new();
+                for arm in arms {
+                    let pat = &arm.pat;
+                    let head = match &arm.guard {
+                        Some(gd) => {
+                            let binds = self.rebind(&arm.guard_uses);
+                            quote! { #pat if { #binds #gd } }
+                        }
+                        None => quote!(#pat),
+                    };
+                    let code = self.arm(arm.block);
+                    cases.extend(quote! { #head => { #code } });
+                }
+                if inst.results.is_empty() {
+                    quote! { match #s { #cases } }
+                } else {
+                    let l = self.results_lhs(i);
+                    quote! { #l match #s { #cases }; }
+                }
+            }
+            InstKind::MatchRecord {
+                of,
+                scrutinee,
+                arms,
+            } => {
+                let en = names::record_enum(*of);
+                let s = id(*scrutinee);
+                let mut cases = TokenStream::new();
+                for (k, &arm) in arms.iter().enumerate() {
+                    let var = names::variant(k);
+                    let params: Vec<syn::Ident> = self
+                        .f
+                        .block(arm)
+                        .params
+                        .iter()
+                        .map(|&p| self.v(p))
+                        .collect();
+                    let code = self.block_insts(arm);
+                    cases.extend(quote! { #en::#var((#(#params,)*)) => { #code } });
+                }
+                quote! { match #s { #cases } }
+            }
+            InstKind::MakeRecord {
+                of,
+                variant,
+                values,
+            } => {
+                let en = names::record_enum(*of);
+                let var = names::variant(*variant);
+                let vs = self.record_values(b, values);
+                quote! { #lhs #en::#var((#(#vs,)*)); }
+            }
+            InstKind::Push { stack, values } => {
+                let s = names::stack(*stack);
+                let vs = self.record_values(b, values);
+                let owner = self.f.stacks[stack.index()].owner;
+                let reserved = matches!(
+                    self.f.inst(owner).kind,
+                    InstKind::Loop {
+                        kind: LoopKind::Range { .. },
+                        ..
+                    }
+                );
+                if reserved {
+                    quote! { #pv::push_reserved(&mut #s, (#(#vs,)*)); }
+                } else {
+                    quote! { #s.push((#(#vs,)*)); }
+                }
+            }
+            InstKind::Pop(stack) => {
+                let s = names::stack(*stack);
+                let ids: Vec<syn::Ident> = inst.results.iter().map(|&r| self.v(r)).collect();
+                quote! { let (#(#ids,)*) = #pv::pop(&mut #s); }
+            }
+            InstKind::Loop {
+                kind, init, body, ..
+            } => self.loop_code(i, kind, init, *body),
+            InstKind::CkptStart {
+                var,
+                snapshots,
+                range,
+            } => {
+                let w = names::var(self.f, *var);
+                let s = proc_macro2::Literal::usize_unsuffixed(*snapshots);
+                match range {
+                    Some(r) => {
+                        let re = self.range_expr(r);
+                        quote! { let mut #w = #pv::checkpointer_binomial(&#re, #s); }
+                    }
+                    None => quote! { let mut #w = #pv::Checkpointer::online(#s); },
+                }
+            }
+            InstKind::CkptOffer { var, iter, state } => {
+                let w = names::var(self.f, *var);
+                let k = self.v(*iter);
+                // A state that cannot be cloned is reported at the loop.
+                let at = Span::call_site().located_at(inst.span);
+                let copies: Vec<TokenStream> = state
+                    .iter()
+                    .map(|&v| {
+                        let x = syn::Ident::new(&self.v(v).to_string(), at);
+                        if self.ty(v).is_plain() || self.is_ref(v) {
+                            quote!(#x)
+                        } else {
+                            quote_spanned!(at=> ::core::clone::Clone::clone(&#x))
+                        }
+                    })
+                    .collect();
+                quote! { #w.offer(#k, || (#(#copies,)*)); }
+            }
+            InstKind::CkptFinish { var, n } => {
+                let w = names::var(self.f, *var);
+                let n = self.v(*n);
+                quote! { #lhs #pv::checkpoint_finish(#w, #n); }
+            }
+            InstKind::CkptSweep {
+                ck,
+                var,
+                range,
+                advance,
+                record,
+                reverse,
+            } => {
+                let blocks = [*advance, *record, *reverse];
+                self.sweep_code(i, *ck, *var, range.as_ref(), blocks)
+            }
+            InstKind::Mutate {
+                m,
+                base,
+                args,
+                unwrap,
+            } => {
+                let name = syn::Ident::new(m.def().name, inst.span);
+                let new = self.v(inst.results[0]);
+                let base = self.moved(*base, None);
+                let args: Vec<TokenStream> = args.iter().map(|&a| id(a)).collect();
+                let call = if *unwrap {
+                    quote!(#new.#name(#(#args),*).unwrap())
+                } else {
+                    quote!(#new.#name(#(#args),*))
+                };
+                match inst.results.get(1) {
+                    Some(&r) => {
+                        let l = self.lhs(r);
+                        quote! { let mut #new = #base; #l #call; }
+                    }
+                    None => quote! { let mut #new = #base; #call; },
+                }
+            }
+            InstKind::VarUpdate { var, m, args } => {
+                let w = names::var(self.f, *var);
+                let h = syn::Ident::new(m.def().adjoint, Span::call_site());
+                let args: Vec<TokenStream> = args.iter().map(|&a| self.by_ref(a)).collect();
+                let parts: Vec<syn::Ident> = inst.results.iter().map(|&r| self.v(r)).collect();
+                quote! { let (#(#parts,)*) = #pv::place::#h(&mut #w, #(#args),*); }
+            }
+            InstKind::VarInit { var, value } => {
+                let w = names::var(self.f, *var);
+                let x = self.moved(*value, None);
+                match self.ty(*value).float() {
+                    Some(t) => {
+                        let t = t.tokens();
+                        quote! { let mut #w: #t = #x; }
+                    }
+                    None => quote! { let mut #w = #x; },
+                }
+            }
+            InstKind::VarAcc { var, value } => {
+                let w = names::var(self.f, *var);
+                let x = self.moved(*value, None);
+                if self.ty(*value).is_plain() {
+                    quote! { #w += #x; }
+                } else {
+                    quote! { #pv::acc(&mut #w, #x); }
+                }
+            }
+            InstKind::VarSet { var, value } => {
+                let w = names::var(self.f, *var);
+                let x = self.moved(*value, None);
+                quote! { #w = #x; }
+            }
+            InstKind::VarAccAt { var, index, value } => {
+                let w = names::var(self.f, *var);
+                let (ix, x) = (id(*index), self.moved(*value, None));
+                quote! { #pv::acc_index(&mut #w, &#ix, #x); }
+            }
+            InstKind::VarAccField { var, field, value } => {
+                let w = names::var(self.f, *var);
+                let x = self.moved(*value, None);
+                quote! { #pv::acc(&mut #w.#field, #x); }
+            }
+            InstKind::VarGet(w) => {
+                let w = names::var(self.f, *w);
+                quote! { #lhs #w; }
+            }
+            InstKind::VarTake(w) => {
+                let w = names::var(self.f, *w);
+                if r.is_some_and(|r| self.ty(r).is_plain()) {
+                    quote! { #lhs ::core::mem::take(&mut #w); }
+                } else {
+                    quote! { #lhs #pv::take(&mut #w); }
+                }
+            }
+            InstKind::VarTakeTo { var, shape } => {
+                let w = names::var(self.f, *var);
+                let sh = id(*shape);
+                quote! { #lhs #pv::take_to(&mut #w, &#sh); }
+            }
+            InstKind::VarTakeAt { var, index } => {
+                let w = names::var(self.f, *var);
+                let ix = id(*index);
+                quote! { #lhs #pv::take_index(&mut #w, &#ix); }
+            }
+            InstKind::Count(w) => {
+                let w = names::var(self.f, *w);
+                quote! { #w += 1; }
+            }
+            InstKind::ZeroLike(v) => {
+                let x = self.by_ref(*v);
+                quote! { #lhs #pv::zero_like(#x); }
+            }
+            InstKind::ZeroOfShape(sh) => {
+                let s = id(*sh);
+                quote! { #lhs #pv::zeros_of_shape(&#s); }
+            }
+            InstKind::Shape(v) => {
+                let x = self.by_ref(*v);
+                quote! { #lhs #pv::shape_of(#x); }
+            }
+            InstKind::Rule {
+                prim,
+                operand,
+                args,
+                g,
+            } => {
+                let tr = syn::Ident::new(prim.def().rule, Span::call_site());
+                let rule = syn::Ident::new(&prim.rule_name(*operand), Span::call_site());
+                let gi = id(*g);
+                let args = self.rule_args(args, *g);
+                quote! { #lhs #pv::#tr::#rule(#(#args,)* &#gi); }
+            }
+            InstKind::Helper { name, args } => {
+                let h = syn::Ident::new(name, Span::call_site());
+                let args: Vec<TokenStream> = args.iter().map(|&a| id(a)).collect();
+                quote! { #lhs #pv::d::#h(#(#args),*); }
+            }
+            InstKind::CastBack { source, g } => match self.ty(*source).float() {
+                Some(t) if self.ty(*g).is_plain() => {
+                    let t = t.tokens();
+                    let gi = id(*g);
+                    quote! { #lhs #gi as #t; }
+                }
+                _ => {
+                    let (x, gi) = (self.by_ref(*source), id(*g));
+                    quote! { #lhs #pv::cast_vjp(#x, &#gi); }
+                }
+            },
+            InstKind::GradAs { like, g } => {
+                let (x, gi) = (self.by_ref(*like), self.moved(*g, None));
+                quote! { #lhs #pv::grad_as(#x, #gi); }
+            }
+        }
+    }
+}

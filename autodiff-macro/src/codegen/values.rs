@@ -1,0 +1,310 @@
+//! How a value is spelled where the generated code reads, moves or binds it: its name, or the
+//! plain expression folded into its one read; a reference or a borrow; the value itself or a
+//! copy where it is also kept; `let` with the float type where that is known. Every other part
+//! of code generation prints values through these.
+
+use super::*;
+
+impl Gen<'_> {
+    pub(super) fn v(&self, v: Value) -> syn::Ident {
+        names::value(self.f, v)
+    }
+
+    /// A value where it is read: its name, or its expression where it is a plain float computed
+    /// for this one read in the same block (`g * x.cos()` rather than two `let`s).
+    pub(super) fn e(&self, v: Value) -> TokenStream {
+        if let Some(i) = self.folded(v) {
+            if let Some(rhs) = self.rhs(i) {
+                // Operators need parentheses where they are read; calls and literals do not.
+                return match self.f.inst(i).kind {
+                    InstKind::Binary(..) | InstKind::Neg(_) => quote!((#rhs)),
+                    _ => rhs,
+                };
+            }
+        }
+        let id = self.v(v);
+        quote!(#id)
+    }
+
+    /// The instruction whose expression is written at `v`'s one read, if `v` is folded.
+    pub(super) fn folded(&self, v: Value) -> Option<Inst> {
+        let ValueDef::Result(i, 0) = self.f.value(v).def else {
+            return None;
+        };
+        let inst = self.f.inst(i);
+        if inst.results.len() != 1 || !self.ty(v).is_plain() {
+            return None;
+        }
+        if self.kept_top.contains(&v) || self.kept_rec.contains(&v) {
+            return None;
+        }
+        let foldable = match &inst.kind {
+            InstKind::Binary(..)
+            | InstKind::Neg(_)
+            | InstKind::Helper { .. }
+            | InstKind::VarGet(_) => true,
+            InstKind::Const(_) => true,
+            InstKind::Prim { prim, .. } => prim.has(crate::prim::Flags::FLOAT_RESULT),
+            _ => false,
+        };
+        if !foldable {
+            return None;
+        }
+        match (self.reads.get(&v), self.inst_block.get(&i)) {
+            (Some(&(1, ub, reader)), Some(&db)) if ub == db => {
+                // Readers that print the value once, as an expression.
+                let ok = match reader.map(|r| &self.f.inst(r).kind) {
+                    None => true,
+                    Some(
+                        InstKind::CallVjp { .. }
+                        | InstKind::CallJvp { .. }
+                        | InstKind::CallAlong { .. }
+                        | InstKind::CallVjpJvp { .. }
+                        | InstKind::CallPullbackJvp { .. }
+                        | InstKind::CallPullback { .. }
+                        | InstKind::Loop { .. }
+                        | InstKind::Opaque { .. }
+                        | InstKind::Match { .. }
+                        | InstKind::MatchRecord { .. }
+                        | InstKind::MakeRecord { .. }
+                        | InstKind::Push { .. }
+                        | InstKind::CkptStart { .. }
+                        | InstKind::CkptOffer { .. }
+                        | InstKind::CkptFinish { .. }
+                        | InstKind::CkptSweep { .. },
+                    ) => false,
+                    Some(_) => true,
+                };
+                ok.then_some(i)
+            }
+            _ => None,
+        }
+    }
+
+    /// The right-hand side of a plain instruction that can be folded into its read.
+    pub(super) fn rhs(&self, i: Inst) -> Option<TokenStream> {
+        let inst = self.f.inst(i);
+        Some(match &inst.kind {
+            InstKind::Const(t) => self.typed_literal(inst.results[0], t),
+            InstKind::Binary(op, a, b) if !self.active_result(i) => {
+                let (x, y) = (self.e(*a), self.e(*b));
+                let o = binop(*op);
+                quote!(#x #o #y)
+            }
+            InstKind::Neg(a) if !self.active_result(i) => {
+                let x = self.e(*a);
+                quote!(-#x)
+            }
+            InstKind::Prim {
+                prim,
+                args,
+                unwrap: false,
+            } => {
+                let name = syn::Ident::new(prim.name(), inst.span);
+                let recv = self.e(args[0]);
+                let rest: Vec<TokenStream> =
+                    args[1..].iter().map(|&a| self.prim_arg(*prim, a)).collect();
+                quote!(#recv.#name(#(#rest),*))
+            }
+            InstKind::Helper { name, args } => {
+                let pv = self.pv.clone();
+                let h = syn::Ident::new(name, Span::call_site());
+                let args: Vec<TokenStream> = args.iter().map(|&a| self.e(a)).collect();
+                quote!(#pv::d::#h(#(#args),*))
+            }
+            InstKind::VarGet(w) => {
+                let w = names::var(self.f, *w);
+                quote!(#w)
+            }
+            _ => return None,
+        })
+    }
+
+    /// A float literal with its type as a suffix when the type is known (`3.0f64`), so that it
+    /// can stand alone (`3.0f64.ln()`); other constants as written.
+    /// A float literal with the suffix of its known type (`2.0f64`), and never ending in a dot
+    /// (`2.` is written `2.0`, which a suffix or a method call can follow).
+    pub(super) fn typed_literal(&self, v: Value, t: &TokenStream) -> TokenStream {
+        if crate::ir::is_sum_start(t) {
+            return match self.ty(v).float() {
+                Some(ft) => {
+                    let lit = syn::LitFloat::new(&format!("0.0{}", ft.tokens()), Span::call_site());
+                    quote!((-#lit))
+                }
+                None => {
+                    let pv = &self.pv;
+                    quote!(#pv::sum_start())
+                }
+            };
+        }
+        if let Ok(syn::Lit::Float(l)) = syn::parse2::<syn::Lit>(t.clone()) {
+            if l.suffix().is_empty() {
+                let digits = l.base10_digits();
+                let digits = if digits.ends_with('.') {
+                    format!("{digits}0")
+                } else {
+                    digits.to_string()
+                };
+                let suffix = self.ty(v).float().map(|ft| ft.tokens().to_string());
+                let lit = syn::LitFloat::new(
+                    &format!("{digits}{}", suffix.unwrap_or_default()),
+                    l.span(),
+                );
+                return quote!(#lit);
+            }
+        }
+        t.clone()
+    }
+
+    pub(super) fn ty(&self, v: Value) -> Ty {
+        self.tys.of(v)
+    }
+
+    fn in_pullback(&self, v: Value) -> bool {
+        self.pullback_values.contains(&v)
+    }
+
+    /// Whether a value is a reference: a parameter of reference type, `&x`, or a field of a
+    /// borrowed struct.
+    pub(super) fn is_ref(&self, v: Value) -> bool {
+        if self.mut_refs.contains(&v) {
+            return true;
+        }
+        match self.f.value(v).def {
+            ValueDef::Param(n) | ValueDef::Tangent(n) => self
+                .f
+                .params
+                .get(n)
+                .is_some_and(|p| matches!(p.ty, syn::Type::Reference(_))),
+            ValueDef::Result(i, 0) => {
+                matches!(
+                    self.f.inst(i).kind,
+                    InstKind::FieldRef(..) | InstKind::Ref(_)
+                )
+            }
+            _ => false,
+        }
+    }
+
+    /// An argument of a primitive's method call. `a.dot(&b)` takes its operand by reference,
+    /// which a tangent made by forward mode is not.
+    pub(super) fn prim_arg(&self, prim: crate::prim::PrimId, a: Value) -> TokenStream {
+        let x = self.e(a);
+        if prim.name() == "dot" && !self.is_ref(a) {
+            quote!(&#x)
+        } else {
+            x
+        }
+    }
+
+    /// A reference to `v` for a rule or helper: `v` itself if it is one.
+    pub(super) fn by_ref(&self, v: Value) -> TokenStream {
+        let x = self.e(v);
+        if self.is_ref(v) {
+            quote!(#x)
+        } else {
+            quote!(&#x)
+        }
+    }
+
+    /// `v` where it is moved: a copy when the value is also kept (forward) or read again
+    /// (pullback).
+    pub(super) fn moved(&self, v: Value, terminator: Option<Block>) -> TokenStream {
+        if self.folded(v).is_some() {
+            return self.e(v);
+        }
+        let id = self.v(v);
+        let copy = if self.ty(v).is_plain() || self.is_ref(v) {
+            false
+        } else if self.in_pullback(v) {
+            self.uses.get(&v).copied().unwrap_or(0) > 1
+        } else {
+            // A record is made at the end of the block that defines the value, before its
+            // terminator, which may then move the value on; a terminator of a block nested in
+            // that one (an arm's `yield`) runs before the record is made.
+            let recorded_before = terminator.is_some_and(|t| self.def_block(v) == Some(t));
+            self.kept_top.contains(&v) || (!recorded_before && self.kept_rec.contains(&v))
+        };
+        if copy {
+            quote!(::core::clone::Clone::clone(&#id))
+        } else {
+            quote!(#id)
+        }
+    }
+
+    /// The block that defines `v`, where the code generator has seen it.
+    pub(super) fn def_block(&self, v: Value) -> Option<Block> {
+        match self.f.value(v).def {
+            ValueDef::Param(_) | ValueDef::Tangent(_) => Some(self.f.body()),
+            ValueDef::BlockParam(b, _) => Some(b),
+            ValueDef::Result(i, _) => self.inst_block.get(&i).copied(),
+        }
+    }
+
+    /// A tangent handed to a call's forward rule, which takes it by value into its slot: the
+    /// tangent itself where it is used once (`&dz` is the slot of `dz`), a copy otherwise or
+    /// where it arrived by reference (a tangent parameter).
+    pub(super) fn slot_tangent(&self, v: Value) -> TokenStream {
+        let mut d = v;
+        if let ValueDef::Result(i, 0) = self.f.value(d).def {
+            if let InstKind::Ref(u) = self.f.inst(i).kind {
+                d = u;
+            }
+        }
+        let x = self.v(d);
+        let used_once = self.reads.get(&d).is_some_and(|r| r.0 == 1) && d == v;
+        if d != v && self.folded(d).is_some() {
+            // The referent is written inside the reference (`&(-dx)`) and has no name of its
+            // own; it is a plain float, copied out through the reference.
+            let r = self.v(v);
+            quote!(*#r)
+        } else if self.is_ref(d) {
+            quote!(::std::borrow::ToOwned::to_owned(#x))
+        } else if used_once || self.ty(d).is_plain() {
+            quote!(#x)
+        } else {
+            quote!(::core::clone::Clone::clone(&#x))
+        }
+    }
+
+    /// `let r: T =` for a single result whose float type is known, `let r =` otherwise.
+    pub(super) fn lhs(&self, r: Value) -> TokenStream {
+        let id = self.v(r);
+        let m = self.mut_kw(r);
+        match self.ty(r).float() {
+            Some(t) => {
+                let t = t.tokens();
+                quote!(let #m #id: #t =)
+            }
+            None => quote!(let #m #id =),
+        }
+    }
+
+    /// `mut` for versions of a variable the source declares `mut`: methods may change it.
+    pub(super) fn mut_kw(&self, v: Value) -> TokenStream {
+        if self.is_mut(v) {
+            quote!(mut)
+        } else {
+            quote!()
+        }
+    }
+
+    pub(super) fn is_mut(&self, v: Value) -> bool {
+        self.f
+            .value(v)
+            .name
+            .as_ref()
+            .is_some_and(|n| self.f.mutable_names.contains(n))
+    }
+
+    /// Arithmetic that depends on a differentiated input, on values whose type is not known,
+    /// goes through the runtime's traits (arrays are borrowed, broadcast, mixed with scalars);
+    /// everything else is written as the source wrote it.
+    pub(super) fn active_result(&self, i: Inst) -> bool {
+        let inst = self.f.inst(i);
+        inst.results
+            .iter()
+            .any(|&r| self.active.get(r.index()).copied().unwrap_or(false))
+            && !self.f.operands(i).iter().all(|&o| self.ty(o).is_plain())
+    }
+}
