@@ -213,7 +213,10 @@ pub fn lower(item: &syn::ItemFn, active: &[bool]) -> Lowering {
         }
         let mut binding = Binding::new(name, Some(v), mutable);
         binding.declared =
-            crate::types::is_float_type(&lw.f.params[n].ty).then(|| lw.f.params[n].ty.clone());
+            lw.f.params
+                .last()
+                .filter(|p| crate::types::is_float_type(&p.ty))
+                .map(|p| p.ty.clone());
         lw.env.push(binding);
     }
     lw.seq(
