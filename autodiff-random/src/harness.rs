@@ -35,6 +35,9 @@ pub enum FailureKind {
     Effect,
     /// `f` itself is not finite at the point: the generator's fault, not the macro's.
     NonFiniteValue,
+    /// `f` itself panics at the point (an integer overflow in a loop the generator left
+    /// unbounded): the generator's fault, not the macro's.
+    PlainPanics,
     /// A gradient coordinate disagrees with the finite difference (or is not finite).
     Gradient,
     /// The forward-mode tangent disagrees with the gradient (the dot-product test).
@@ -48,6 +51,7 @@ impl FailureKind {
             FailureKind::Value => "value differs from the plain function",
             FailureKind::Effect => "&mut argument left differently",
             FailureKind::NonFiniteValue => "plain function not finite (generator)",
+            FailureKind::PlainPanics => "plain function panics (generator)",
             FailureKind::Gradient => "wrong gradient (finite differences)",
             FailureKind::Tangent => "wrong tangent (dot-product test)",
         }
@@ -89,7 +93,10 @@ where
     E: PartialEq + fmt::Debug,
 {
     let fail = |kind, detail: String| Err(Failure { kind, detail });
-    let (y, effect) = f(x);
+    let (y, effect) = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(x))) {
+        Ok(r) => r,
+        Err(_) => return fail(FailureKind::PlainPanics, "f(x) panics".to_string()),
+    };
     if !y.is_finite() {
         return fail(FailureKind::NonFiniteValue, format!("f(x) = {y:?}"));
     }
