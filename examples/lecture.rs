@@ -28,6 +28,20 @@ fn identity_by_relus(x: f64) -> f64 {
     x.max(0.0) - (-x).max(0.0)
 }
 
+/// relu(relu(x)) − relu(−x), also x everywhere, in the default mode: at 0 the tie rule of each
+/// `max` gives 3/4, not 1.
+#[differentiate]
+fn identity_by_nested_relus(x: f64) -> f64 {
+    x.max(0.0).max(0.0) - (-x).max(0.0)
+}
+
+/// The same with `kinks = exact`: each kink takes the piece that a seeded direction enters, so
+/// the derivative at 0 is 1, as it is everywhere else.
+#[differentiate(kinks = exact)]
+fn identity_by_nested_relus_exact(x: f64) -> f64 {
+    x.max(0.0).max(0.0) - (-x).max(0.0)
+}
+
 /// A loss with a loop, a branch and an early exit: the Huber loss of a linear model.
 #[differentiate(wrt(w, b))]
 fn huber_loss(w: f64, b: f64, xs: &[f64], ys: &[f64]) -> f64 {
@@ -78,6 +92,12 @@ fn main() {
         );
     }
     println!("  at 0 each `max` tie splits the cotangent in half (the minimum-norm subgradient)");
+
+    println!("\nrelu(relu(x)) − relu(−x) = x too; its derivative at 0:");
+    let (_, d_default) = identity_by_nested_relus_grad(0.0);
+    let (_, d_exact) = identity_by_nested_relus_exact_grad(0.0);
+    println!("  default mode (ties split):            {d_default}");
+    println!("  #[differentiate(kinks = exact)]:      {d_exact}");
 
     let xs: Vec<f64> = (0..50).map(|i| i as f64 / 10.0).collect();
     let ys: Vec<f64> = xs.iter().map(|x| 2.0 * x - 1.0).collect();
