@@ -1292,7 +1292,9 @@ impl<'a> FnGen<'a> {
         let id = self.declare(k.clone(), Kind::int(0, trips, true), true, 1.0);
         self.var_mut(id).frozen = true;
         let cond = if self.rng.chance(30) {
-            format!("{k} < {bound} && {}", self.float_cond())
+            // Parenthesized: a condition `a || b` would otherwise bind looser than the
+            // counter's `&&` and leave the loop unbounded.
+            format!("{k} < {bound} && ({})", self.float_cond())
         } else {
             format!("{k} < {bound}")
         };
