@@ -101,12 +101,26 @@ pub fn move_carried_adjoints(f: &mut Func) {
                 InstKind::VarTakeTo { var, .. } => var,
                 _ => continue,
             };
-            // Every instruction in the block (and its nested blocks) that touches `w`.
-            let mut touches: Vec<(Inst, bool)> = Vec::new();
-            for nb in f.blocks_within(b) {
-                for &i in &f.block(nb).insts {
-                    if i != take && touches_var(&f.inst(i).kind, w) {
-                        touches.push((i, nb == b));
+            // Every instruction in the block (and its nested blocks) that touches `w`, with the
+            // position in the block of the instruction it is (or whose arms or body hold it;
+            // the terminator's arms come last), and whether it is in the block itself.
+            let mut touches: Vec<(Inst, usize, bool)> = Vec::new();
+            let holders = insts
+                .iter()
+                .enumerate()
+                .map(|(p, &top)| (p, f.inst_blocks(top)))
+                .chain([(insts.len(), f.term_blocks(b))]);
+            for (p, &i) in insts.iter().enumerate() {
+                if i != take && touches_var(&f.inst(i).kind, w) {
+                    touches.push((i, p, true));
+                }
+            }
+            for (p, children) in holders {
+                for nb in children.into_iter().flat_map(|c| f.blocks_within(c)) {
+                    for &i in &f.block(nb).insts {
+                        if touches_var(&f.inst(i).kind, w) {
+                            touches.push((i, p, false));
+                        }
                     }
                 }
             }
@@ -114,38 +128,20 @@ pub fn move_carried_adjoints(f: &mut Func) {
             // (`v[i]` read in the iteration, besides the write that made the next version, also
             // in an arm of a later `if` or `match`): the whole one can move in, the others add
             // to it.
-            let Some(&(acc, true)) = touches.first() else {
+            let Some(&(acc, acc_pos, true)) = touches.first() else {
                 continue;
             };
             let InstKind::VarAcc { value, .. } = f.inst(acc).kind else {
                 continue;
             };
-            let at = |i: Inst| insts.iter().position(|&x| x == i);
-            let Some(acc_pos) = at(acc).filter(|&p| p > pos) else {
+            if acc_pos <= pos {
                 continue;
-            };
-            // Where an instruction of a nested block sits in this one: the position of the
-            // instruction whose arms or body hold it (the terminator's arms come last).
-            let position = |i: Inst, same_block: bool| -> Option<usize> {
-                if same_block {
-                    return at(i);
-                }
-                let holds = |blocks: Vec<Block>| {
-                    blocks
-                        .into_iter()
-                        .flat_map(|c| f.blocks_within(c))
-                        .any(|nb| f.block(nb).insts.contains(&i))
-                };
-                insts
-                    .iter()
-                    .position(|&top| holds(f.inst_blocks(top)))
-                    .or_else(|| holds(f.term_blocks(b)).then_some(insts.len()))
-            };
-            let parts_after = touches[1..].iter().all(|&(i, same_block)| {
+            }
+            let parts_after = touches[1..].iter().all(|&(i, p, _)| {
                 matches!(
                     f.inst(i).kind,
                     InstKind::VarAccAt { .. } | InstKind::VarAccField { .. }
-                ) && position(i, same_block).is_some_and(|p| p > acc_pos)
+                ) && p > acc_pos
             });
             if !parts_after {
                 continue;

@@ -486,7 +486,12 @@ pub fn sum_start() -> TokenStream {
     quote::quote!(__ad_sum_start)
 }
 
-/// Whether a constant's tokens are [`sum_start`]'s.
+/// Whether a constant's tokens are [`sum_start`]'s (checked for every constant printed, so
+/// without formatting the tokens).
 pub fn is_sum_start(t: &TokenStream) -> bool {
-    t.to_string() == "__ad_sum_start"
+    let mut tokens = t.clone().into_iter();
+    matches!(
+        (tokens.next(), tokens.next()),
+        (Some(proc_macro2::TokenTree::Ident(id)), None) if id == "__ad_sum_start"
+    )
 }
