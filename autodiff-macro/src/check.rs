@@ -119,6 +119,22 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                     }
                 }
             }
+            InstKind::Match { scrutinee, arms } if act.varied[scrutinee.index()] => {
+                // The names a pattern binds inside a differentiated value (`(v, 0) => v`) are
+                // inactive: the derivative through them would silently be zero.
+                for arm in arms {
+                    let params = &f.block(arm.block).params;
+                    if params.iter().any(|&p| is_read(f, p)) {
+                        errors.push(syn::Error::new_spanned(
+                            &arm.pat,
+                            "this pattern binds part of a differentiated value, which the \
+                             derivative cannot follow; bind the whole value (`v if v < 0.0 => \
+                             ..`), or take the parts out before the `match` (`let (a, b) = t;`) \
+                             and match on what decides the arm",
+                        ));
+                    }
+                }
+            }
             InstKind::Call { path, args } => {
                 if let Some(map) = f.elem_map(path) {
                     // The closure's own errors, with the elements and captures that are
@@ -134,6 +150,12 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
         }
     }
     errors
+}
+
+/// Whether any instruction or terminator reads `v`.
+fn is_read(f: &Func, v: Value) -> bool {
+    (0..f.insts.len()).any(|i| f.operands(Inst(i as u32)).contains(&v))
+        || (0..f.blocks.len()).any(|b| f.term_operands(Block(b as u32)).contains(&v))
 }
 
 /// Option methods: what an `Option` of a differentiated value would need.

@@ -204,7 +204,7 @@ impl Lowering {
                 let mut arms = Vec::new();
                 for arm in &em.arms {
                     self.env = saved.clone();
-                    let head = self.match_arm_head(arm);
+                    let head = self.match_arm_head(arm, scrutinee);
                     let body = arm_body_stmts(&arm.body);
                     self.seq(head.block, &body, conts, finish, arm.body.span());
                     arms.push(head);
@@ -217,22 +217,47 @@ impl Lowering {
     }
 
     /// Creates an arm block, binds the pattern's names as its parameters and lowers the guard.
-    pub(super) fn match_arm_head(&mut self, arm: &syn::Arm) -> MatchArm {
+    ///
+    /// A pattern that names the whole value (`v`, `v if v < 0.0`, `v @ 1..=3`) binds it to the
+    /// scrutinee itself, so that a `match` on a differentiated value differentiates the arm
+    /// through `v`; the emitted pattern is then `_` (or the sub-pattern) and the guard reads
+    /// `v` as the scrutinee. Names bound inside a pattern are block parameters, inactive.
+    pub(super) fn match_arm_head(&mut self, arm: &syn::Arm, scrutinee: Value) -> MatchArm {
         let block = self.f.new_block();
-        let (pat, guard) = match &arm.pat {
+        let (mut pat, guard) = match &arm.pat {
             Pat::Guard(g) => ((*g.pat).clone(), Some(&*g.guard)),
             p => (p.clone(), None),
         };
+        // As in `collect_pat_bindings`, a lone capitalised name is a unit variant or constant.
+        if let Pat::Ident(pi) = &pat
+            && pi.by_ref.is_none()
+            && (pi.subpat.is_some()
+                || !pi.ident.to_string().starts_with(|c: char| c.is_uppercase()))
+        {
+            self.bind(pi.ident.to_string(), Some(scrutinee));
+            pat = match &pi.subpat {
+                Some((_, sub)) => (**sub).clone(),
+                None => Pat::Wild(syn::PatWild {
+                    attrs: Vec::new(),
+                    underscore_token: Default::default(),
+                }),
+            };
+        }
+        let mut bindings = Vec::new();
+        collect_pat_bindings(&pat, &mut bindings);
         let (guard_tokens, guard_uses) = match guard {
             Some(g) => {
                 let t = g.to_token_stream();
-                let uses = self.free_uses(None, &t);
+                // The names the pattern binds are the pattern's, not the enclosing function's.
+                let uses = self
+                    .free_uses(None, &t)
+                    .into_iter()
+                    .filter(|(id, _)| !bindings.contains(id))
+                    .collect();
                 (Some(t), uses)
             }
             None => (None, Vec::new()),
         };
-        let mut bindings = Vec::new();
-        collect_pat_bindings(&pat, &mut bindings);
         for id in &bindings {
             let v = self
                 .f
@@ -350,7 +375,7 @@ impl Lowering {
         let mut arms = Vec::new();
         for arm in &em.arms {
             self.env = saved.clone();
-            let head = self.match_arm_head(arm);
+            let head = self.match_arm_head(arm, scrutinee);
             let body = arm_body_stmts(&arm.body);
             self.seq(head.block, &body, &[], &finish, arm.body.span());
             arms.push(head);
