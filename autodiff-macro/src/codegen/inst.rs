@@ -283,7 +283,11 @@ impl Gen<'_> {
             }
             InstKind::Index(base, idx) => {
                 let (base, idx) = (id(*base), id(*idx));
-                quote! { #lhs #base[#idx]; }
+                if self.rows.contains(&inst.results[0]) {
+                    quote! { #lhs &#base[#idx]; }
+                } else {
+                    quote! { #lhs #base[#idx]; }
+                }
             }
             InstKind::IndexSet { base, index, value } => {
                 let base = self.moved(*base, None);

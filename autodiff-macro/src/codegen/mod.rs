@@ -63,6 +63,9 @@ pub struct Gen<'a> {
     active: &'a [bool],
     /// Versions of `&mut` parameters: references, like the parameter.
     mut_refs: HashSet<Value>,
+    /// Rows of nested containers (`data[i]` of a `&[Vec<f64>]`), borrowed: see
+    /// [`borrowed_rows`].
+    rows: HashSet<Value>,
     /// The path of the runtime's support module: `::autodiff::__private` by default.
     pv: TokenStream,
     /// The same as text, for statements emitted as text.
@@ -88,6 +91,7 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool], krate: &Tok
         arm_bindings: HashMap::new(),
         active,
         mut_refs: HashSet::new(),
+        rows: HashSet::new(),
         pv: quote!(#krate::__private),
         pv_text: quote!(#krate::__private).to_string(),
         krate: krate.clone(),
@@ -132,6 +136,7 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool], krate: &Tok
             *e = (e.0 + 1, b, None);
         }
     }
+    g.rows = borrowed_rows(f, &all_blocks, active);
     for (n, s) in f.stacks.iter().enumerate() {
         g.loop_stacks
             .entry(s.owner)
@@ -248,4 +253,47 @@ fn located_at(ts: TokenStream, at: Span) -> TokenStream {
             t
         })
         .collect()
+}
+
+/// The element reads `data[i]` that are rows of a nested container — a `&[Vec<f64>]` of data, a
+/// `Vec<Vec<f64>>` grid — read further or borrowed (`data[i][j]`, `row.len()`, `&data[i]`) and
+/// used no other way: they are emitted as `&data[i]`, since a row that is not `Copy` cannot be
+/// moved out of its container. Element reads used as values (the floats) and those of
+/// differentiated containers stay as written.
+fn borrowed_rows(f: &Func, blocks: &[Block], active: &[bool]) -> HashSet<Value> {
+    let mut indexed = HashSet::new();
+    let mut other = HashSet::new();
+    for &b in blocks {
+        for &i in &f.block(b).insts {
+            match &f.inst(i).kind {
+                InstKind::Index(base, idx) => {
+                    indexed.insert(*base);
+                    other.insert(*idx);
+                }
+                InstKind::Method { recv, args, .. } => {
+                    other.extend(args.iter().copied().filter(|a| a != recv));
+                }
+                InstKind::Ref(x) => {
+                    indexed.insert(*x);
+                }
+                _ => other.extend(f.operands(i)),
+            }
+        }
+        other.extend(f.term_operands(b));
+    }
+    let mut rows = HashSet::new();
+    for &b in blocks {
+        for &i in &f.block(b).insts {
+            if let InstKind::Index(..) = f.inst(i).kind {
+                let r = f.inst(i).results[0];
+                if indexed.contains(&r)
+                    && !other.contains(&r)
+                    && !active.get(r.index()).copied().unwrap_or(false)
+                {
+                    rows.insert(r);
+                }
+            }
+        }
+    }
+    rows
 }

@@ -180,7 +180,7 @@ impl Gen<'_> {
                 matches!(
                     self.f.inst(i).kind,
                     InstKind::FieldRef(..) | InstKind::Ref(_)
-                )
+                ) || self.rows.contains(&v)
             }
             _ => false,
         }
