@@ -1,6 +1,7 @@
 //! The arguments of `#[differentiate(..)]`.
 //!
-//! - `wrt(a, b)`: differentiate with respect to exactly these parameters, in this order of
+//! - `wrt(a, b)`: differentiate with respect to exactly these parameters (`self` for a method's
+//!   receiver), in this order of
 //!   declaration (the default is every parameter of a differentiable type);
 //! - `dump`: print the SSA form and the generated code at compile time;
 //! - `hessian`: also generate second order, `_hvp` and `_vjp_jvp` (forward mode over reverse
@@ -143,8 +144,9 @@ impl Parse for Options {
                     }
                     let content;
                     syn::parenthesized!(content in input);
+                    // `parse_any`: `self` names the receiver of a method.
                     let names = content
-                        .parse_terminated(Ident::parse, Token![,])
+                        .parse_terminated(syn::ext::IdentExt::parse_any, Token![,])
                         .map_err(|e| {
                             syn::Error::new(
                                 e.span(),

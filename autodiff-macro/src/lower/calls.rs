@@ -21,6 +21,11 @@ const SHAPE_QUERIES: &[&str] = &[
     "capacity",
 ];
 
+/// Whether `e` is the receiver `self`.
+fn is_self(e: &Expr) -> bool {
+    matches!(e, Expr::Path(p) if p.qself.is_none() && p.path.is_ident("self"))
+}
+
 /// Whether `name` is a shape query (see [`SHAPE_QUERIES`]).
 pub fn is_shape_query(name: &str) -> bool {
     SHAPE_QUERIES.contains(&name)
@@ -95,6 +100,24 @@ impl Lowering {
             if self.mutable_root(&mc.receiver).is_some() {
                 return self.mutation(b, mc, m, false);
             }
+        }
+        let method = &mc.method;
+        if is_self(&mc.receiver)
+            && PrimId::method(&name).is_none()
+            && !prim::is_discrete_method(&name)
+            && !is_shape_query(&name)
+        {
+            // `self.g(x)` in a method is `Self::g(self, x)`: a call, differentiated through
+            // `Self::g_vjp` like any other.
+            let call = syn::ExprCall {
+                attrs: Vec::new(),
+                func: Box::new(syn::parse_quote_spanned!(mc.method.span()=> Self::#method)),
+                paren_token: Default::default(),
+                args: std::iter::once((*mc.receiver).clone())
+                    .chain(mc.args.iter().cloned())
+                    .collect(),
+            };
+            return self.call(b, &call);
         }
         let recv = self.place_expr(b, &mc.receiver);
         let mut args = Vec::new();
