@@ -145,6 +145,21 @@ impl Lowering {
                             if self.env[slot].element || self.env[slot].refs > 0 {
                                 return self.env[slot].value;
                             }
+                            // `let r = &x; .. *r`: the value `r` borrows.
+                            if let Some(v) = self.env[slot].value
+                                && let ValueDef::Result(i, 0) = self.f.value(v).def
+                                && let InstKind::Ref(x) = self.f.inst(i).kind
+                            {
+                                return Some(x);
+                            }
+                            // `*x` of a parameter `x: &f64`: a copy of what it points to.
+                            if let Some(v) = self.env[slot].value
+                                && let ValueDef::Param(n) = self.f.value(v).def
+                                && matches!(self.f.params[n].ty, syn::Type::Reference(_))
+                            {
+                                let k = self.kind(v);
+                                return Some(self.inst1(b, InstKind::Deref(v), k, span));
+                            }
                             if self.env[slot]
                                 .value
                                 .is_some_and(|v| self.poisoned.contains(&v))
@@ -156,7 +171,8 @@ impl Lowering {
                     self.err_at(
                         e,
                         "dereferencing (`*x`) is supported for the items of loops, iterator \
-                         adapters and closure parameters; pass the value itself",
+                         adapters and closure parameters, reference parameters (`x: &f64`) and \
+                         references bound with `let r = &x`; pass the value itself",
                     );
                     None
                 }
