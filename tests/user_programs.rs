@@ -1,0 +1,742 @@
+//! Programs as people new to the crate write them after reading the README: losses over slices
+//! and arrays, iterator chains, ODE integrators, parameter structs with methods, `match` and
+//! `while` on floats, generic and `f32` variants. Some are the smallest forms of classes that
+//! once failed: rows of nested data (`&[Vec<f64>]`, `a[i][j]`) moved out of their container, a
+//! `match` on a differentiated value whose arm binds it (`v if v < 0.0 => ..`, a gradient of
+//! zero), a guard naming a binding that shadows a variable, `self.g(x)` and `wrt(self)` in
+//! methods, and `*r` of `let r = &x` or of a parameter `x: &f64`.
+//!
+//! Each gradient is checked against the analytic one (stated beside the function) and against
+//! central finite differences through `autodiff::check`.
+
+#![allow(
+    clippy::needless_range_loop,
+    clippy::ptr_arg,
+    clippy::op_ref,
+    clippy::needless_return,
+    clippy::let_and_return,
+    clippy::assign_op_pattern
+)] // written as users write them
+
+use autodiff::check::gradcheck;
+use autodiff::{Differentiable, differentiate};
+use ndarray::{Array1, Array2, array};
+
+mod common;
+use common::*;
+
+/// Checks `d` against central differences of `f` at `x`.
+#[track_caller]
+fn fd_vec(what: &str, f: impl Fn(&[f64]) -> f64, x: &[f64], d: &[f64]) {
+    let r = gradcheck(|p: &Vec<f64>| f(p), &x.to_vec(), &d.to_vec());
+    assert!(r.passed(), "{what}: {r}");
+}
+
+/// Each entry of `actual` is the one of `expected`, to [`TOL`].
+#[track_caller]
+fn close_all(what: &str, actual: &[f64], expected: &[f64]) {
+    assert_eq!(actual.len(), expected.len(), "{what}: lengths");
+    for (k, (&a, &e)) in actual.iter().zip(expected).enumerate() {
+        close(&format!("{what}[{k}]"), a, e, TOL);
+    }
+}
+
+fn data() -> Vec<Vec<f64>> {
+    vec![vec![0.5, -1.0], vec![1.5, 0.3], vec![-0.7, 0.8]]
+}
+
+// ---------------------------------------------------------------------------------------------
+// Nested data: rows of a `&[Vec<f64>]` and a `&Vec<Vec<f64>>`, read by iteration and by index.
+// ---------------------------------------------------------------------------------------------
+
+/// Ridge regression over rows: L = Σᵢ (⟨rowᵢ, w⟩ − tᵢ)² + λ‖w‖²;
+/// ∂w = 2 Σᵢ (⟨rowᵢ, w⟩ − tᵢ)·rowᵢ + 2λw.
+#[differentiate(wrt(w))]
+fn ridge(w: &[f64], data: &[Vec<f64>], y: &[f64], lambda: f64) -> f64 {
+    let mut loss = 0.0;
+    for (row, t) in data.iter().zip(y) {
+        let pred: f64 = row.iter().zip(w).map(|(a, b)| a * b).sum();
+        loss += (pred - t).powi(2);
+    }
+    loss + lambda * w.iter().map(|wi| wi * wi).sum::<f64>()
+}
+
+#[test]
+fn rows_of_a_slice_of_vecs_are_iterated() {
+    let (data, y, w, lambda) = (data(), [1.0, 0.0, 1.0], [0.3, -0.2], 0.1);
+    let (_, dw) = ridge_grad(&w, &data, &y, lambda);
+    let mut expected = vec![2.0 * lambda * w[0], 2.0 * lambda * w[1]];
+    for (row, t) in data.iter().zip(y) {
+        let r = row[0] * w[0] + row[1] * w[1] - t;
+        expected[0] += 2.0 * r * row[0];
+        expected[1] += 2.0 * r * row[1];
+    }
+    close_all("ridge", &dw, &expected);
+    fd_vec("ridge", |w| ridge(w, &data, &y, lambda), &w, &dw);
+}
+
+/// vᵀAv with `a[i][j]` of a `&Vec<Vec<f64>>`: ∂v = (A + Aᵀ)v.
+#[differentiate(wrt(v))]
+fn quad_form(v: &[f64], a: &Vec<Vec<f64>>) -> f64 {
+    let mut s = 0.0;
+    for i in 0..v.len() {
+        for j in 0..v.len() {
+            s += v[i] * a[i][j] * v[j];
+        }
+    }
+    s
+}
+
+#[test]
+fn elements_of_a_vec_of_vecs_are_indexed() {
+    let a = vec![
+        vec![1.0, 0.5, 0.2],
+        vec![0.1, 2.0, -0.3],
+        vec![0.0, 0.4, 1.5],
+    ];
+    let v = [0.3, -0.6, 1.1];
+    let (_, dv) = quad_form_grad(&v, &a);
+    let expected: Vec<f64> = (0..3)
+        .map(|i| (0..3).map(|j| (a[i][j] + a[j][i]) * v[j]).sum())
+        .collect();
+    close_all("quad_form", &dv, &expected);
+    fd_vec("quad_form", |v| quad_form(v, &a), &v, &dv);
+}
+
+/// Σᵢ w·mean(rowᵢ)·|rowᵢ| with `row.len()` and `row.iter().sum()`: ∂w = Σᵢ mean(rowᵢ)·|rowᵢ|
+/// (= the sum of all entries).
+#[differentiate(wrt(w))]
+fn weighted_row_means(w: f64, data: &[Vec<f64>]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..data.len() {
+        let row = &data[i];
+        let n = row.len() as f64;
+        s += w * row.iter().sum::<f64>() / n * n;
+    }
+    s
+}
+
+#[test]
+fn rows_are_measured_and_borrowed() {
+    let data = vec![vec![0.5, -1.0, 2.0], vec![1.5], vec![-0.7, 0.8]];
+    let (_, dw) = weighted_row_means_grad(0.7, &data);
+    close("∂w", dw, data.iter().flatten().sum(), TOL);
+    fd(
+        "weighted_row_means",
+        |w| weighted_row_means(w, &data),
+        0.7,
+        dw,
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// `match` on a differentiated value.
+// ---------------------------------------------------------------------------------------------
+
+/// |x| for x < 0, x² on [0, 1), 2x − 1 from 1: ∂x = −1, 2x, 2.
+#[differentiate]
+fn piecewise(x: f64) -> f64 {
+    match x {
+        v if v < 0.0 => -v,
+        v if v < 1.0 => v * v,
+        v => 2.0 * v - 1.0,
+    }
+}
+
+#[test]
+fn a_match_arm_binding_the_differentiated_value_is_differentiated() {
+    for (x, d) in [(-0.5, -1.0), (0.5, 1.0), (1.5, 2.0)] {
+        let (y, dx) = piecewise_grad(x);
+        close("value", y, piecewise(x), TOL);
+        close(&format!("∂x at {x}"), dx, d, TOL);
+        fd("piecewise", piecewise, x, dx);
+        let (_, t) = piecewise_jvp(x, 1.0);
+        close(&format!("tangent at {x}"), t, d, TOL);
+    }
+}
+
+/// An integer scrutinee whose guard names a binding that shadows the float `v`:
+/// 2x for k > 3, k·x for k in 1..=3, −10x for k = 0; ∂x = 2, k, −10.
+#[differentiate]
+fn shadowed_in_a_guard(x: f64, k: u32) -> f64 {
+    let v = 10.0;
+    match k {
+        v if v > 3 => x * 2.0,
+        n @ 1..=3 => x * n as f64,
+        _ => -x * v,
+    }
+}
+
+#[test]
+fn a_guard_reads_the_pattern_binding_not_the_shadowed_variable() {
+    for (k, d) in [(0, -10.0), (1, 1.0), (3, 3.0), (4, 2.0), (9, 2.0)] {
+        let (_, dx) = shadowed_in_a_guard_grad(1.5, k);
+        close(&format!("∂x at k = {k}"), dx, d, TOL);
+        fd(
+            "shadowed_in_a_guard",
+            |x| shadowed_in_a_guard(x, k),
+            1.5,
+            dx,
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parameter structs with methods: `self.g(x)`, `Self::g(x)`, `wrt(self)`.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Differentiable)]
+struct Line {
+    slope: f64,
+    intercept: f64,
+}
+
+impl Line {
+    /// a·x + b: ∂a = x, ∂b = 1, ∂x = a.
+    #[differentiate]
+    fn predict(&self, x: f64) -> f64 {
+        self.slope * x + self.intercept
+    }
+
+    /// Σ (a·xᵢ + b − yᵢ)²: ∂a = 2 Σ rᵢ·xᵢ, ∂b = 2 Σ rᵢ.
+    #[differentiate(wrt(self))]
+    fn loss(&self, xs: &[f64], ys: &[f64]) -> f64 {
+        let mut s = 0.0;
+        for i in 0..xs.len() {
+            let r = self.predict(xs[i]) - ys[i];
+            s += r * r;
+        }
+        s
+    }
+
+    /// Huber: r²/2 where |r| ≤ δ, δ(|r| − δ/2) beyond; ∂r = r, δ·sign r.
+    #[differentiate]
+    fn huber(r: f64, delta: f64) -> f64 {
+        if r.abs() <= delta {
+            0.5 * r * r
+        } else {
+            delta * (r.abs() - 0.5 * delta)
+        }
+    }
+
+    /// Σ huber(a·xᵢ + b − yᵢ, 1): ∂a = Σ huber'(rᵢ)·xᵢ, ∂b = Σ huber'(rᵢ).
+    #[differentiate(wrt(self))]
+    fn robust_loss(&self, xs: &[f64], ys: &[f64]) -> f64 {
+        let mut s = 0.0;
+        for i in 0..xs.len() {
+            s += Self::huber(self.predict(xs[i]) - ys[i], 1.0);
+        }
+        s
+    }
+}
+
+#[test]
+fn methods_call_methods_of_self() {
+    let line = Line {
+        slope: 0.5,
+        intercept: -0.2,
+    };
+    let xs = [0.0, 1.0, 2.0, 3.5];
+    let ys = [0.1, 0.9, 2.2, 0.4];
+    let r: Vec<f64> = xs.iter().zip(&ys).map(|(x, y)| 0.5 * x - 0.2 - y).collect();
+    let at = |a: &[f64]| Line {
+        slope: a[0],
+        intercept: a[1],
+    };
+
+    let (_, g) = line.loss_grad(&xs, &ys);
+    let da: f64 = r.iter().zip(&xs).map(|(r, x)| 2.0 * r * x).sum();
+    let db: f64 = r.iter().map(|r| 2.0 * r).sum();
+    close_all("loss", &[g.slope, g.intercept], &[da, db]);
+    fd_vec(
+        "loss",
+        |a| at(a).loss(&xs, &ys),
+        &[0.5, -0.2],
+        &[g.slope, g.intercept],
+    );
+
+    let (_, g) = line.robust_loss_grad(&xs, &ys);
+    let h = |r: f64| if r.abs() <= 1.0 { r } else { r.signum() };
+    let da: f64 = r.iter().zip(&xs).map(|(r, x)| h(*r) * x).sum();
+    let db: f64 = r.iter().map(|r| h(*r)).sum();
+    assert!(r.iter().any(|r| r.abs() > 1.0) && r.iter().any(|r| r.abs() < 1.0));
+    close_all("robust_loss", &[g.slope, g.intercept], &[da, db]);
+    fd_vec(
+        "robust_loss",
+        |a| at(a).robust_loss(&xs, &ys),
+        &[0.5, -0.2],
+        &[g.slope, g.intercept],
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// References: `*r` of `let r = &x`, `*x` of a parameter `x: &f64`.
+// ---------------------------------------------------------------------------------------------
+
+/// x·Σ yᵢ + x through `r = &x`: ∂x = Σ yᵢ + 1, ∂yᵢ = x.
+#[differentiate]
+fn through_a_reference(x: f64, ys: &[f64]) -> f64 {
+    let r = &x;
+    let mut s = 0.0;
+    for y in ys.iter() {
+        s += *y * *r;
+    }
+    s + *r
+}
+
+/// x·y + 2x with `x: &f64`: ∂x = y + 2, ∂y = x.
+#[differentiate]
+fn reference_parameter(x: &f64, y: f64) -> f64 {
+    *x * y + x * 2.0
+}
+
+#[test]
+fn dereferenced_references_are_the_values_they_borrow() {
+    let ys = [1.0, 2.0, -0.5];
+    let (_, (dx, dy)) = through_a_reference_grad(1.5, &ys);
+    close("∂x", dx, 2.5 + 1.0, TOL);
+    close_all("∂y", &dy, &[1.5; 3]);
+    fd(
+        "through_a_reference",
+        |x| through_a_reference(x, &ys),
+        1.5,
+        dx,
+    );
+
+    let (_, (dx, dy)) = reference_parameter_grad(&1.5, 2.0);
+    close2("reference_parameter", (dx, dy), (4.0, 1.5));
+    fd2(
+        "reference_parameter",
+        |x, y| reference_parameter(&x, y),
+        (1.5, 2.0),
+        (dx, dy),
+    );
+    let (_, t) = reference_parameter_jvp(&1.5, 2.0, &1.0, 0.0);
+    close("tangent", t, 4.0, TOL);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Losses over slices, written with loops and with iterator chains.
+// ---------------------------------------------------------------------------------------------
+
+/// Mean binary cross-entropy of σ(⟨w, xᵢ⟩ + b): ∂w = Σ (pᵢ − yᵢ)·xᵢ / n, ∂b = Σ (pᵢ − yᵢ) / n.
+#[differentiate(wrt(w, b))]
+fn logistic_loss(w: &[f64], b: f64, xs: &[Vec<f64>], ys: &[f64]) -> f64 {
+    let mut loss = 0.0;
+    for (x, &y) in xs.iter().zip(ys.iter()) {
+        let mut z = b;
+        for j in 0..w.len() {
+            z += w[j] * x[j];
+        }
+        let p = 1.0 / (1.0 + (-z).exp());
+        loss -= y * p.ln() + (1.0 - y) * (1.0 - p).ln();
+    }
+    loss / xs.len() as f64
+}
+
+#[test]
+fn logistic_regression_over_rows() {
+    let (xs, ys, w, b) = (data(), [1.0, 0.0, 1.0], [0.3, -0.2], 0.1);
+    let (_, (dw, db)) = logistic_loss_grad(&w, b, &xs, &ys);
+    let (mut ew, mut eb) = (vec![0.0; 2], 0.0);
+    for (x, y) in xs.iter().zip(ys) {
+        let p = 1.0 / (1.0 + (-(b + w[0] * x[0] + w[1] * x[1])).exp());
+        ew[0] += (p - y) * x[0] / 3.0;
+        ew[1] += (p - y) * x[1] / 3.0;
+        eb += (p - y) / 3.0;
+    }
+    close_all("∂w", &dw, &ew);
+    close("∂b", db, eb, TOL);
+    let r = gradcheck(
+        |p: &(Vec<f64>, f64)| logistic_loss(&p.0, p.1, &xs, &ys),
+        &(w.to_vec(), b),
+        &(dw, db),
+    );
+    assert!(r.passed(), "{r}");
+}
+
+/// −log softmax(l)ₜ with a max shift: ∂l = softmax(l) − eₜ.
+#[differentiate]
+fn softmax_cross_entropy(logits: &[f64], target: usize) -> f64 {
+    let m = logits.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let sum: f64 = logits.iter().map(|&l| (l - m).exp()).sum();
+    -(logits[target] - m - sum.ln())
+}
+
+/// log Σ eˣⁱ with the maximum found by a loop: ∂x = softmax(x).
+#[differentiate]
+fn log_sum_exp(x: &[f64]) -> f64 {
+    let mut m = x[0];
+    for &v in x.iter() {
+        if v > m {
+            m = v;
+        }
+    }
+    let s: f64 = x.iter().map(|v| (v - m).exp()).sum();
+    m + s.ln()
+}
+
+/// ln Σ eˣⁱ through a `Vec` built with `push`: ∂x = softmax(x).
+#[differentiate]
+fn log_of_pushed_sum(x: &[f64]) -> f64 {
+    let mut out = Vec::new();
+    for v in x {
+        out.push(v.exp());
+    }
+    let total: f64 = out.iter().sum();
+    total.ln()
+}
+
+fn softmax(x: &[f64]) -> Vec<f64> {
+    let s: f64 = x.iter().map(|v| v.exp()).sum();
+    x.iter().map(|v| v.exp() / s).collect()
+}
+
+#[test]
+fn softmax_losses() {
+    let l = [1.0, 2.5, -0.3, 0.7];
+    let p = softmax(&l);
+    let (_, d) = softmax_cross_entropy_grad(&l, 1);
+    let mut e = p.clone();
+    e[1] -= 1.0;
+    close_all("cross entropy", &d, &e);
+    fd_vec("cross entropy", |x| softmax_cross_entropy(x, 1), &l, &d);
+    let (_, d) = log_sum_exp_grad(&l);
+    close_all("log-sum-exp", &d, &p);
+    fd_vec("log-sum-exp", log_sum_exp, &l, &d);
+    let (_, d) = log_of_pushed_sum_grad(&l);
+    close_all("pushed", &d, &p);
+    fd_vec("pushed", log_of_pushed_sum, &l, &d);
+}
+
+/// Σ (pᵢ − tᵢ)² / n with `zip`, `map`, `powi`, `sum::<f64>()`: ∂p = 2(p − t)/n = −∂t.
+#[differentiate]
+fn mse(pred: &[f64], target: &[f64]) -> f64 {
+    let n = pred.len() as f64;
+    pred.iter()
+        .zip(target.iter())
+        .map(|(p, t)| (p - t).powi(2))
+        .sum::<f64>()
+        / n
+}
+
+/// Horner's rule in a `fold` over the reversed coefficients: p(x) = Σ cᵢxⁱ;
+/// ∂cᵢ = xⁱ, ∂x = Σ i·cᵢ·xⁱ⁻¹.
+#[differentiate]
+fn horner(coeffs: &[f64], x: f64) -> f64 {
+    coeffs.iter().rev().fold(0.0, |acc, &c| acc * x + c)
+}
+
+#[test]
+fn iterator_chains() {
+    let (p, t) = ([1.0, 2.5, -0.3, 0.7], [0.5, 2.0, 0.0, 1.0]);
+    let (_, (dp, dt)) = mse_grad(&p, &t);
+    let e: Vec<f64> = p.iter().zip(&t).map(|(p, t)| (p - t) / 2.0).collect();
+    close_all("∂p", &dp, &e);
+    close_all("∂t", &dt, &e.iter().map(|v| -v).collect::<Vec<_>>());
+    fd_vec("mse", |p| mse(p, &t), &p, &dp);
+
+    let (c, x) = ([1.0, -2.0, 0.5, 3.0], 0.7);
+    let (y, (dc, dx)) = horner_grad(&c, x);
+    close(
+        "p(x)",
+        y,
+        1.0 - 2.0 * x + 0.5 * x * x + 3.0 * x * x * x,
+        TOL,
+    );
+    close_all("∂c", &dc, &[1.0, x, x * x, x * x * x]);
+    close("∂x", dx, -2.0 + x + 9.0 * x * x, TOL);
+    fd("horner", |x| horner(&c, x), x, dx);
+}
+
+/// Spring chain: E = Σᵢ k/2·(pᵢ − pᵢ₋₁ − r)²; with dᵢ = pᵢ − pᵢ₋₁ − r: ∂pᵢ = k(dᵢ − dᵢ₊₁)
+/// (d₀ = dₙ = 0), ∂k = Σ dᵢ²/2, ∂r = −k Σ dᵢ.
+#[differentiate]
+fn spring_energy(pos: &[f64], k: f64, rest: f64) -> f64 {
+    let mut e = 0.0;
+    for i in 1..pos.len() {
+        let d = pos[i] - pos[i - 1] - rest;
+        e += 0.5 * k * d * d;
+    }
+    e
+}
+
+#[test]
+fn spring_chain() {
+    let (pos, k, rest) = ([0.0, 1.2, 1.9, 3.3], 2.0, 1.0);
+    let (_, (dp, dk, dr)) = spring_energy_grad(&pos, k, rest);
+    let d: Vec<f64> = (1..4).map(|i| pos[i] - pos[i - 1] - rest).collect();
+    let at = |i: usize| if (1..4).contains(&i) { d[i - 1] } else { 0.0 };
+    let e: Vec<f64> = (0..4).map(|i| k * (at(i) - at(i + 1))).collect();
+    close_all("∂pos", &dp, &e);
+    close("∂k", dk, d.iter().map(|d| d * d / 2.0).sum(), TOL);
+    close("∂rest", dr, -k * d.iter().sum::<f64>(), TOL);
+    fd_vec("spring", |p| spring_energy(p, k, rest), &pos, &dp);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Integrators and iterations with float conditions.
+// ---------------------------------------------------------------------------------------------
+
+/// Explicit Euler on y' = −ky with a `Vec` state [y, ∫y]: yₙ = (1 − k·dt)ⁿ·y₀, and the second
+/// entry sums dt·yⱼ for j = 1..n. With q = 1 − k·dt: f = y₀·(qⁿ + dt·Σⱼ qʲ);
+/// ∂y₀ = qⁿ + dt·Σ qʲ, ∂k = −dt·y₀·(n·qⁿ⁻¹ + dt·Σ j·qʲ⁻¹).
+#[differentiate]
+fn euler_decay(k: f64, y0: f64, steps: usize) -> f64 {
+    let dt = 0.01;
+    let mut state = vec![y0, 0.0];
+    for _ in 0..steps {
+        let dy = -k * state[0];
+        state[0] += dt * dy;
+        state[1] += dt * state[0];
+    }
+    state[0] + state[1]
+}
+
+#[test]
+fn euler_with_a_vec_state() {
+    let (k, y0, n, dt) = (0.7, 1.3, 50, 0.01);
+    let q: f64 = 1.0 - k * dt;
+    let (_, (dk, dy0)) = euler_decay_grad(k, y0, n);
+    let sum: f64 = (1..=n).map(|j| q.powi(j as i32)).sum();
+    let dsum: f64 = (1..=n).map(|j| j as f64 * q.powi(j as i32 - 1)).sum();
+    close("∂y₀", dy0, q.powi(n as i32) + dt * sum, 1e-10);
+    close(
+        "∂k",
+        dk,
+        -dt * y0 * (n as f64 * q.powi(n as i32 - 1) + dt * dsum),
+        1e-10,
+    );
+    fd2("euler", |k, y| euler_decay(k, y, n), (k, y0), (dk, dy0));
+}
+
+/// Newton's iteration for √a, until the residual is below 1e-12: ∂a = 1/(2√a).
+#[differentiate]
+fn newton_sqrt(a: f64) -> f64 {
+    let mut x = a;
+    let mut iters = 0;
+    while (x * x - a).abs() > 1e-12 && iters < 50 {
+        x = x - (x * x - a) / (2.0 * x);
+        iters += 1;
+    }
+    x
+}
+
+/// Halving while above 1: x/2ⁿ·(n + 1) with n the number of halvings; ∂x = (n + 1)/2ⁿ.
+#[differentiate]
+fn halve_until(x: f64) -> f64 {
+    let mut y = x;
+    let mut n = 0;
+    while y > 1.0 {
+        y = y / 2.0;
+        n += 1;
+    }
+    y * (n as f64 + 1.0)
+}
+
+#[test]
+fn while_loops_with_float_conditions() {
+    for a in [2.0f64, 9.0, 0.3] {
+        let (y, d) = newton_sqrt_grad(a);
+        close("√a", y, a.sqrt(), 1e-12);
+        close("∂a", d, 0.5 / a.sqrt(), 1e-10);
+    }
+    let (_, d) = halve_until_grad(7.3); // three halvings
+    close("∂x", d, 4.0 / 8.0, TOL);
+    fd("halve_until", halve_until, 7.3, d);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scalar methods, tuples through `_vjp` and `_jvp`, `f32` and generic variants.
+// ---------------------------------------------------------------------------------------------
+
+/// min(x, y) + max(x, 2y) + |x − y| + clamp(x, −1, 1) + x³ + |y|^1.5 + hypot(x, y) + atan2(y, x).
+/// At (0.3, 0.7): min = x, max = 2y, |x − y| = y − x, clamp = x: with r² = x² + y²,
+/// ∂x = 1 − 1 + 1 + 3x² + x/r − y/r², ∂y = 2 + 1 + 1.5·y^0.5 + y/r + x/r².
+#[differentiate]
+fn scalar_methods(x: f64, y: f64) -> f64 {
+    let a = x.min(y) + x.max(2.0 * y);
+    let b = (x - y).abs() + x.clamp(-1.0, 1.0);
+    let c = x.powi(3) + y.abs().powf(1.5) + x.hypot(y) + y.atan2(x);
+    a + b + c
+}
+
+#[test]
+fn min_max_abs_clamp_powers_hypot_atan2() {
+    let (x, y) = (0.3f64, 0.7f64);
+    let r2 = x * x + y * y;
+    let e = (
+        1.0 + 3.0 * x * x + x / r2.sqrt() - y / r2,
+        3.0 + 1.5 * y.sqrt() + y / r2.sqrt() + x / r2,
+    );
+    let (_, d) = scalar_methods_grad(x, y);
+    close2("scalar_methods", d, e);
+    for p in [(0.3, 0.7), (1.7, -0.4), (-2.0, 0.3)] {
+        let (_, d) = scalar_methods_grad(p.0, p.1);
+        fd2("scalar_methods", scalar_methods, p, d);
+    }
+}
+
+/// (r cos θ, r sin θ): ∂/∂r = (cos θ, sin θ), ∂/∂θ = (−r sin θ, r cos θ).
+#[differentiate]
+fn polar(r: f64, theta: f64) -> (f64, f64) {
+    (r * theta.cos(), r * theta.sin())
+}
+
+#[test]
+fn tuples_through_vjp_and_jvp() {
+    let (r, t) = (2.0f64, 0.5f64);
+    let (_, pullback) = polar_vjp(r, t);
+    close2(
+        "pullback of (1, 2)",
+        pullback((1.0, 2.0)),
+        (t.cos() + 2.0 * t.sin(), -r * t.sin() + 2.0 * r * t.cos()),
+    );
+    let (_, (dx, dy)) = polar_jvp(r, t, 0.0, 1.0);
+    close2("tangent along θ", (dx, dy), (-r * t.sin(), r * t.cos()));
+    forward("polar").two((r, t), polar, polar_jvp, polar_vjp);
+}
+
+/// Σ (w·xᵢ − 1)² / n in `f32`: ∂w = 2 Σ (w·xᵢ − 1)·xᵢ / n.
+#[differentiate(wrt(w))]
+fn f32_loss(w: f32, x: &[f32]) -> f32 {
+    let mut s = 0.0f32;
+    for xi in x {
+        s += (w * xi - 1.0).powi(2);
+    }
+    s / x.len() as f32
+}
+
+/// Rosenbrock, generic: (1 − x)² + 100(y − x²)²; ∂x = −2(1 − x) − 400x(y − x²),
+/// ∂y = 200(y − x²).
+#[differentiate]
+fn rosenbrock<T: num_traits::Float>(x: T, y: T) -> T {
+    let hundred = T::from(100.0).unwrap();
+    (T::one() - x).powi(2) + hundred * (y - x * x).powi(2)
+}
+
+#[test]
+fn f32_and_generic_variants() {
+    let x = [0.5f32, 1.5, -0.25];
+    let (_, d) = f32_loss_grad(0.8, &x);
+    let e: f32 = x.iter().map(|xi| 2.0 * (0.8 * xi - 1.0) * xi).sum::<f32>() / 3.0;
+    assert!((d - e).abs() <= 1e-6 * e.abs().max(1.0), "{d} vs {e}");
+    fd32("f32_loss", |w| f32_loss(w, &x), 0.8, d);
+
+    let (x, y) = (0.3, 0.7);
+    let e = (
+        -2.0 * (1.0 - x) - 400.0 * x * (y - x * x),
+        200.0 * (y - x * x),
+    );
+    let (_, d) = rosenbrock_grad(x, y);
+    close2("rosenbrock f64", d, e);
+    let (_, d32) = rosenbrock_grad(0.3f32, 0.7f32);
+    close("rosenbrock f32 ∂x", d32.0 as f64, e.0, 1e-5);
+    close("rosenbrock f32 ∂y", d32.1 as f64, e.1, 1e-5);
+    fd2("rosenbrock", rosenbrock, (x, y), d);
+}
+
+// ---------------------------------------------------------------------------------------------
+// ndarray: logistic regression, a small MLP, parameter structs by value.
+// ---------------------------------------------------------------------------------------------
+
+/// Mean binary cross-entropy of σ(Xw + b): ∂w = Xᵀ(p − y)/n, ∂b = Σ(p − y)/n.
+#[differentiate(wrt(w, b))]
+fn logistic_nd(w: &Array1<f64>, b: f64, x: &Array2<f64>, y: &Array1<f64>) -> f64 {
+    let z = x.dot(w) + b;
+    let p = z.mapv(|v| 1.0 / (1.0 + (-v).exp()));
+    let l = y * &p.mapv(f64::ln) + (1.0 - y) * &p.mapv(|q| (1.0 - q).ln());
+    -l.mean().unwrap()
+}
+
+/// ‖tanh(XW₁)w₂ − y‖²/n: with H = tanh(XW₁), e = 2(Hw₂ − y)/n:
+/// ∂w₂ = Hᵀe, ∂W₁ = Xᵀ((e w₂ᵀ) ⊙ (1 − H²)).
+#[differentiate(wrt(w1, w2))]
+fn mlp(w1: &Array2<f64>, w2: &Array1<f64>, x: &Array2<f64>, y: &Array1<f64>) -> f64 {
+    let h = x.dot(w1).mapv(|v| v.tanh());
+    let out = h.dot(w2);
+    let err = &out - y;
+    (&err * &err).sum() / y.len() as f64
+}
+
+#[test]
+fn ndarray_models() {
+    let x = array![[0.5, -1.0], [1.5, 0.3], [-0.7, 0.8]];
+    let y = array![1.0, 0.0, 1.0];
+    let w = array![0.3, -0.2];
+    let (_, (dw, db)) = logistic_nd_grad(&w, 0.1, &x, &y);
+    let p = (x.dot(&w) + 0.1).mapv(|v| 1.0 / (1.0 + (-v).exp()));
+    let r = &p - &y;
+    close_all(
+        "∂w",
+        dw.as_slice().unwrap(),
+        (x.t().dot(&r) / 3.0).as_slice().unwrap(),
+    );
+    close("∂b", db, r.sum() / 3.0, TOL);
+    let rep = gradcheck(
+        |q: &(Array1<f64>, f64)| logistic_nd(&q.0, q.1, &x, &y),
+        &(w.clone(), 0.1),
+        &(dw, db),
+    );
+    assert!(rep.passed(), "{rep}");
+
+    let w1 = array![[0.3, -0.2, 0.5], [0.1, 0.4, -0.6]];
+    let w2 = array![0.7, -0.3, 0.2];
+    let (_, (d1, d2)) = mlp_grad(&w1, &w2, &x, &y);
+    let h = x.dot(&w1).mapv(f64::tanh);
+    let e = (h.dot(&w2) - &y) * (2.0 / 3.0);
+    let outer = e.clone().insert_axis(ndarray::Axis(1)) * &w2.view().insert_axis(ndarray::Axis(0));
+    let e1 = x.t().dot(&(outer * h.mapv(|v| 1.0 - v * v)));
+    close_all(
+        "∂w₂",
+        d2.as_slice().unwrap(),
+        h.t().dot(&e).as_slice().unwrap(),
+    );
+    close_all("∂W₁", d1.as_slice().unwrap(), e1.as_slice().unwrap());
+    let rep = gradcheck(
+        |q: &(Array2<f64>, Array1<f64>)| mlp(&q.0, &q.1, &x, &y),
+        &(w1.clone(), w2.clone()),
+        &(d1, d2),
+    );
+    assert!(rep.passed(), "{rep}");
+}
+
+#[derive(Clone, Differentiable)]
+struct Gauss {
+    mu: f64,
+    log_sigma: f64,
+}
+
+/// Gaussian negative log-likelihood up to a constant, the struct taken by value:
+/// Σ zᵢ²/2 + log σ with zᵢ = (xᵢ − μ)/σ; ∂μ = −Σ zᵢ/σ, ∂log σ = Σ (1 − zᵢ²).
+#[differentiate(wrt(g))]
+fn gauss_nll(g: Gauss, data: &[f64]) -> f64 {
+    let sigma = g.log_sigma.exp();
+    let mut s = 0.0;
+    for x in data {
+        let z = (x - g.mu) / sigma;
+        s += 0.5 * z * z + g.log_sigma;
+    }
+    s
+}
+
+#[test]
+fn a_parameter_struct_by_value() {
+    let data = [0.3, -0.6, 1.1, 0.2, 0.9, -1.4];
+    let (mu, ls) = (0.3, -0.2f64);
+    let (_, d) = gauss_nll_grad(Gauss { mu, log_sigma: ls }, &data);
+    let z: Vec<f64> = data.iter().map(|x| (x - mu) / ls.exp()).collect();
+    close("∂μ", d.mu, -z.iter().sum::<f64>() / ls.exp(), TOL);
+    close(
+        "∂log σ",
+        d.log_sigma,
+        z.iter().map(|z| 1.0 - z * z).sum(),
+        TOL,
+    );
+    fd2(
+        "gauss_nll",
+        |mu, log_sigma| gauss_nll(Gauss { mu, log_sigma }, &data),
+        (mu, ls),
+        (d.mu, d.log_sigma),
+    );
+}
