@@ -149,6 +149,19 @@ impl Signature {
             if !*a {
                 continue;
             }
+            if types::is_nested_container(t) {
+                errors.push(syn::Error::new_spanned(
+                    t,
+                    format!(
+                        "`{n}` is a container of containers, which has no gradient type; for \
+                         parameters to differentiate, take an `ndarray::Array2<f64>` (`{n}[[i, \
+                         j]]`) or a flat `&[f64]` (`{n}[i * cols + j]`); for data, leave `{n}` \
+                         out with `#[differentiate(wrt(..))]`"
+                    ),
+                ));
+                *a = false;
+                continue;
+            }
             if let Some(g) = generics.opaque_in(t) {
                 errors.push(syn::Error::new_spanned(
                     t,

@@ -85,6 +85,26 @@ pub fn is_inactive_type(ty: &Type) -> bool {
     }
 }
 
+/// A slice, array or `Vec` (or a reference to one) whose elements are themselves slices, arrays
+/// or `Vec`s: `&[Vec<f64>]`, `Vec<Vec<f64>>`, `[[f64; 2]; 3]`. Such data can be read, but has no
+/// gradient type.
+pub fn is_nested_container(ty: &Type) -> bool {
+    fn elem(ty: &Type) -> Option<&Type> {
+        match ty {
+            Type::Reference(r) => elem(&r.elem),
+            Type::Paren(p) => elem(&p.elem),
+            Type::Group(g) => elem(&g.elem),
+            Type::Slice(s) => Some(&s.elem),
+            Type::Array(a) => Some(&a.elem),
+            _ => match last_ident(ty) {
+                Some((name, args)) if name == "Vec" => first_type_arg(args),
+                _ => None,
+            },
+        }
+    }
+    elem(ty).and_then(elem).is_some()
+}
+
 /// `f32`, `f64`, a type parameter standing for a float, and references, slices, arrays and
 /// `Vec`s of them.
 pub fn is_float_type(ty: &Type) -> bool {
