@@ -226,6 +226,27 @@ fn no_rule_message(name: &str) -> String {
             crate::lower::SUPPORTED
         );
     }
+    if matches!(name, "row" | "column" | "index_axis") {
+        let region = match name {
+            "row" => "i, ..",
+            "column" => ".., j",
+            _ => "i, .. (along the axis)",
+        };
+        return format!(
+            "`.{name}(..)` of a differentiated array is read as a region: write \
+             `a.slice(s![{region}])` (`ndarray::s!`), and `.to_owned()` before arithmetic on it"
+        );
+    }
+    if matches!(
+        name,
+        "rows" | "columns" | "outer_iter" | "axis_iter" | "lanes" | "indexed_iter"
+    ) {
+        return format!(
+            "`.{name}()` of a differentiated array is not followed: loop over the indices \
+             (`for i in 0..a.nrows()`) and read each row as `a.slice(s![i, ..])`, or each \
+             element as `a[[i, j]]`"
+        );
+    }
     format!(
         "no derivative rule for method `{name}` on a differentiated value; supported methods: \
          {}. For anything else write a function `{name}(x)` with its own `{name}_vjp` and call \
