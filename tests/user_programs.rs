@@ -4,7 +4,8 @@
 //! once failed: rows of nested data (`&[Vec<f64>]`, `a[i][j]`) moved out of their container, a
 //! `match` on a differentiated value whose arm binds it (`v if v < 0.0 => ..`, a gradient of
 //! zero), a guard naming a binding that shadows a variable, `self.g(x)` and `wrt(self)` in
-//! methods, and `*r` of `let r = &x` or of a parameter `x: &f64`.
+//! methods, `*r` of `let r = &x` or of a parameter `x: &f64`, and tuple assignments
+//! `(a, b) = (b, a + b)`, all rejected before.
 //!
 //! Each gradient is checked against the analytic one (stated beside the function) and against
 //! central finite differences through `autodiff::check`.
@@ -739,4 +740,56 @@ fn a_parameter_struct_by_value() {
         (mu, ls),
         (d.mu, d.log_sigma),
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Destructuring assignment of a tuple: `(a, b) = (b, a + b·x)`.
+// ---------------------------------------------------------------------------------------------
+
+/// (a, b) ← (b, a + b·x) three times from (x, 1): (x, 1) → (1, 2x) → (2x, 1 + 2x²) →
+/// (1 + 2x², 3x + 2x³); f = a + b = 1 + 3x + 2x² + 2x³, ∂x = 3 + 4x + 6x².
+#[differentiate]
+fn recurrence(x: f64, n: usize) -> f64 {
+    let (mut a, mut b) = (x, 1.0);
+    for _ in 0..n {
+        (a, b) = (b, a + b * x);
+    }
+    a + b
+}
+
+/// Symplectic-looking update of an oscillator, written with tuple assignments (one skipping its
+/// first element with `_`): each step maps (x, v) linearly by
+/// M = [[1, dt], [−0.99·dt, 0.99]], so (x₃, v₃) = M³(x₀, v₀) and f = x₃·v₃ has
+/// ∇f = (M³)ᵀ(v₃, x₃).
+#[differentiate]
+fn oscillator(x0: f64, v0: f64) -> f64 {
+    let (mut x, mut v) = (x0, v0);
+    let dt = 0.1;
+    for _ in 0..3 {
+        (x, v) = (x + dt * v, v - dt * x);
+        (_, v) = (0.0, v * 0.99);
+    }
+    x * v
+}
+
+#[test]
+fn tuple_assignments() {
+    let x = 0.7;
+    let (y, d) = recurrence_grad(x, 3);
+    close(
+        "value",
+        y,
+        1.0 + 3.0 * x + 2.0 * x * x + 2.0 * x * x * x,
+        TOL,
+    );
+    close("∂x", d, 3.0 + 4.0 * x + 6.0 * x * x, TOL);
+    fd("recurrence", |x| recurrence(x, 3), x, d);
+
+    let m = array![[1.0, 0.1], [-0.099, 0.99]];
+    let m3 = m.dot(&m).dot(&m);
+    let s = m3.dot(&array![0.3, 0.5]);
+    let e = m3.t().dot(&array![s[1], s[0]]);
+    let (_, d) = oscillator_grad(0.3, 0.5);
+    close2("oscillator", d, (e[0], e[1]));
+    fd2("oscillator", oscillator, (0.3, 0.5), d);
 }

@@ -404,6 +404,17 @@ impl Lowering {
     fn assign_target(&mut self, b: Block, target: &Expr, v: Option<Value>, compound: bool) {
         match target {
             Expr::Index(ix) => self.assign_index(b, ix, v),
+            // `(a, b) = (b, a + b)`: the right side is evaluated first, then each element
+            // assigned (`_` skips one).
+            Expr::Tuple(t) if !compound => {
+                for (k, elem) in t.elems.iter().enumerate() {
+                    if matches!(elem, Expr::Infer(_)) {
+                        continue;
+                    }
+                    let part = v.map(|v| self.field(b, v, k as u32, elem.span()));
+                    self.assign_target(b, elem, part, false);
+                }
+            }
             left => {
                 if !self.write_through(b, left, v, compound) {
                     let v = v.map(|v| self.typed_as_declared(b, left, v));

@@ -61,9 +61,17 @@ fn target_root(e: &Expr) -> Option<&syn::Ident> {
 
 impl<'ast> Visit<'ast> for AssignedNames {
     fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
-        if let Some(id) = target_root(&a.left) {
-            self.0.push(id.to_string());
+        // `(a, b) = ..` assigns each element.
+        fn roots<'e>(e: &'e Expr, out: &mut Vec<&'e syn::Ident>) {
+            match e {
+                Expr::Tuple(t) => t.elems.iter().for_each(|e| roots(e, out)),
+                Expr::Paren(p) => roots(&p.expr, out),
+                e => out.extend(target_root(e)),
+            }
         }
+        let mut ids = Vec::new();
+        roots(&a.left, &mut ids);
+        self.0.extend(ids.into_iter().map(|id| id.to_string()));
         syn::visit::visit_expr_assign(self, a);
     }
     fn visit_expr_binary(&mut self, b: &'ast syn::ExprBinary) {
