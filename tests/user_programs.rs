@@ -16,7 +16,8 @@
     clippy::op_ref,
     clippy::needless_return,
     clippy::let_and_return,
-    clippy::assign_op_pattern
+    clippy::assign_op_pattern,
+    clippy::useless_vec
 )] // written as users write them
 
 use autodiff::check::gradcheck;
