@@ -4,7 +4,7 @@
 //! inside a branch. Each is checked against its analytic gradient (stated in a comment) and
 //! central finite differences, and its tangent against the gradient.
 
-#![allow(clippy::needless_range_loop)] // written as users write them
+#![allow(clippy::ptr_arg)] // written as users write them
 
 use autodiff::check::gradcheck;
 use autodiff::differentiate;

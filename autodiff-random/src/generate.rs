@@ -1813,8 +1813,9 @@ impl<'a> FnGen<'a> {
                     self.var_mut(s.id).bound = e.bound.max(1.0);
                     e
                 };
-                if e.code.contains(&format!("{name}[")) || e.code.contains(&format!("{name}.")) {
-                    // `v.fill(v[0])` borrows `v` twice (E0502): read it first.
+                if mentions(&e.code, &name) {
+                    // `v.fill(v[0])` or `v.fill(h(&v))` borrows `v` twice (E0502): read it
+                    // first.
                     let t = self.fresh("t");
                     self.line(&format!("let {t} = {};", e.code));
                     self.line(&format!("{name}.fill({t});"));
@@ -3128,6 +3129,16 @@ fn slice_arg(o: &Var) -> String {
     } else {
         format!("&{}", o.name)
     }
+}
+
+/// Whether `code` names the variable `name` (not merely a longer name that starts with it).
+fn mentions(code: &str, name: &str) -> bool {
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    code.match_indices(name).any(|(i, _)| {
+        let before = code[..i].chars().next_back();
+        let after = code[i + name.len()..].chars().next();
+        !before.is_some_and(ident) && !after.is_some_and(ident)
+    })
 }
 
 /// `code` in parentheses unless it is a name, a number or already enclosed.
