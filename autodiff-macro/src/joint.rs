@@ -64,6 +64,14 @@ pub fn joint_calls(f: &Func, pb: Pullback) -> HashSet<Inst> {
         // Returned, yielded or carried on: moved.
         disturbed.extend(f.term_operands(b));
     }
+    // Blocks inside loops: a pullback kept there goes on a loop stack, which is declared
+    // before every local of the function and so dropped after them.
+    let mut looped: HashSet<Block> = HashSet::new();
+    for inst in &f.insts {
+        if let InstKind::Loop { body, .. } = &inst.kind {
+            looped.extend(f.blocks_within(*body));
+        }
+    }
     let mut out = HashSet::new();
     for (n, inst) in f.insts.iter().enumerate() {
         // A call of exact mode at kinks (see `crate::kinks`) is in the primal as a forward-mode
@@ -94,7 +102,17 @@ pub fn joint_calls(f: &Func, pb: Pullback) -> HashSet<Inst> {
             match pb {
                 Pullback::Returned => true,
                 Pullback::Inline => {
-                    def_block[root.index()] != f.body() || disturbed.contains(&root)
+                    // Kept on a loop stack, a pullback may borrow only what has no drop glue
+                    // (a reference or an array parameter): the stack's drop, on the unwinding
+                    // path too, may run the pullback's drop after a local `Vec` is gone.
+                    let stacked = inst
+                        .results
+                        .first()
+                        .is_some_and(|r| looped.contains(&def_block[r.index()]))
+                        && !param.is_some_and(|p| {
+                            matches!(p.ty, syn::Type::Reference(_) | syn::Type::Array(_))
+                        });
+                    stacked || def_block[root.index()] != f.body() || disturbed.contains(&root)
                 }
             }
         });

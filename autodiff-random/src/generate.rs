@@ -68,6 +68,9 @@ pub struct Config {
     pub literal_path_call_percent: u32,
     /// Conditions may read loop references (`if (*v).sin() > 0.1`).
     pub deref_in_condition: bool,
+    /// Percentage of element reads written with an accessor (`*v.first().unwrap()`,
+    /// `v.last().unwrap()`, `*v.get(i).unwrap()`) instead of `v[i]`.
+    pub accessor_percent: u32,
 }
 
 /// The statement kinds, named for [`Config::stmt_weights`].
@@ -91,6 +94,10 @@ pub const STMT_KINDS: &[&str] = &[
     "deferred_let",
     "call",
     "sum",
+    "chain",
+    "closure",
+    "iter_mut",
+    "vec_literal",
 ];
 
 /// The parameter kinds, named for [`Config::param_weights`].
@@ -135,12 +142,17 @@ impl Default for Config {
                 2,  // deferred_let
                 4,  // call
                 2,  // sum
+                5,  // chain
+                3,  // closure
+                3,  // iter_mut
+                2,  // vec_literal
             ],
             param_weights: vec![10, 5, 2, 2, 2, 2, 4, 2],
             diverging_else: true,
             block_first_in_condition: true,
             literal_path_call_percent: 100,
             deref_in_condition: true,
+            accessor_percent: 25,
         }
     }
 }
@@ -265,6 +277,38 @@ enum Kind {
     Pair,
 }
 
+/// An iterator over a container, for a chain.
+struct Source {
+    code: String,
+    item: Item,
+    /// How many items: at least `lo`, at most `hi`.
+    lo: usize,
+    hi: usize,
+    /// Bound on the items' values.
+    bound: f64,
+    /// The container.
+    of: usize,
+}
+
+/// What a chain's source yields.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Item {
+    /// `&F` (`xs.iter()`).
+    Ref,
+    /// `F` (`.copied()`).
+    Val,
+    /// `(&F, &F)` (`.zip(..)`).
+    Zip,
+    /// `(usize, &F)` (`.enumerate()`).
+    Enumerate,
+    /// `&[F]` of length 2 (`.windows(2)`).
+    Window,
+    /// `&[F]` of length 1 or 2 (`.chunks(2)`).
+    Chunk,
+    /// `usize` below the container's length (`0..xs.len()`).
+    Index,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum SeqKind {
     /// `&[F]` or `&Vec<F>`: read only.
@@ -275,6 +319,9 @@ enum SeqKind {
     Array,
     /// `&mut Vec<F>`.
     MutVec,
+    /// `&[F]`, a window or chunk in a closure over `xs.windows(2)`: read only, and not a value
+    /// (the macro rejects passing it on or copying it).
+    Window,
 }
 
 #[derive(Clone, Debug)]
@@ -289,6 +336,8 @@ struct Var {
     depth: usize,
     /// Not to be assigned by random statements (a loop counter) or borrowed by a loop.
     frozen: bool,
+    /// Not to be read either: borrowed mutably (by an `iter_mut` loop).
+    hidden: bool,
 }
 
 /// A loop being generated.
@@ -396,6 +445,7 @@ impl<'a> FnGen<'a> {
             bound: bound.max(1.0),
             depth,
             frozen: false,
+            hidden: false,
         });
         id
     }
@@ -410,6 +460,7 @@ impl<'a> FnGen<'a> {
                 }
             }
         }
+        out.retain(|v| !v.hidden);
         out
     }
 
@@ -716,7 +767,7 @@ impl<'a> FnGen<'a> {
         for (i, k) in STMT_KINDS.iter().enumerate() {
             let control = matches!(
                 *k,
-                "if_float" | "if_int" | "match" | "for" | "while" | "loop" | "iterate"
+                "if_float" | "if_int" | "match" | "for" | "while" | "loop" | "iterate" | "iter_mut"
             );
             if control && !nested {
                 w[i] = 0;
@@ -746,6 +797,10 @@ impl<'a> FnGen<'a> {
                 "deferred_let" => self.s_deferred_let(),
                 "call" => self.s_call(),
                 "sum" => self.s_sum(),
+                "chain" => self.s_chain(),
+                "closure" => self.s_closure(),
+                "iter_mut" => self.s_iter_mut(depth),
+                "vec_literal" => self.s_vec_literal(),
                 _ => false,
             };
             if done {
@@ -1758,8 +1813,9 @@ impl<'a> FnGen<'a> {
                     self.var_mut(s.id).bound = e.bound.max(1.0);
                     e
                 };
-                if e.code.contains(&format!("{name}[")) || e.code.contains(&format!("{name}.")) {
-                    // `v.fill(v[0])` borrows `v` twice (E0502): read it first.
+                if mentions(&e.code, &name) {
+                    // `v.fill(v[0])` or `v.fill(h(&v))` borrows `v` twice (E0502): read it
+                    // first.
                     let t = self.fresh("t");
                     self.line(&format!("let {t} = {};", e.code));
                     self.line(&format!("{name}.fill({t});"));
@@ -1997,7 +2053,7 @@ impl<'a> FnGen<'a> {
                     let ok: Vec<Var> = self
                         .seqs()
                         .into_iter()
-                        .filter(|v| matches!(v.kind, Kind::Seq { lo, .. } if lo >= 1))
+                        .filter(|v| matches!(v.kind, Kind::Seq { lo, seq, .. } if lo >= 1 && seq != SeqKind::Window))
                         .filter(|v| {
                             *kind != ParamKind::VecRef
                                 || matches!(
@@ -2050,6 +2106,487 @@ impl<'a> FnGen<'a> {
         let f = self.f();
         self.line(&format!("let {t}: {f} = {}.iter().sum();", s.name));
         self.declare(t, Kind::Float, false, s.bound * hi as f64);
+        true
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Iterator chains and closures
+    // -----------------------------------------------------------------------------------------
+
+    /// An iterator over a visible container for a chain: its text, what it yields, and how
+    /// many items (`lo..=hi`).
+    fn chain_source(&mut self) -> Option<Source> {
+        let seqs = self.seqs();
+        if seqs.is_empty() {
+            return None;
+        }
+        let s = self.rng.pick(&seqs).clone();
+        let Kind::Seq { lo, hi, .. } = s.kind else {
+            unreachable!()
+        };
+        let n = s.name.clone();
+        let plain = |code: String, item: Item, lo: usize, hi: usize| Source {
+            code,
+            item,
+            lo,
+            hi,
+            bound: s.bound,
+            of: s.id,
+        };
+        Some(match self.rng.below(11) {
+            0 => plain(format!("{n}.iter().copied()"), Item::Val, lo, hi),
+            1 => plain(format!("{n}.iter().cloned()"), Item::Val, lo, hi),
+            2 => plain(format!("{n}.iter().rev()"), Item::Ref, lo, hi),
+            3 => {
+                let k = self.rng.range(1, 3) as usize;
+                let (what, lo, hi) = match self.rng.below(3) {
+                    0 => ("skip", lo.saturating_sub(k), hi.saturating_sub(k)),
+                    1 => ("take", lo.min(k), hi.min(k)),
+                    _ => ("step_by", lo.div_ceil(k), hi.div_ceil(k)),
+                };
+                plain(format!("{n}.iter().{what}({k})"), Item::Ref, lo, hi)
+            }
+            4 => {
+                let others: Vec<Var> = self.seqs().into_iter().filter(|o| o.id != s.id).collect();
+                let (o, olo, ohi) = match others.first() {
+                    Some(_) => {
+                        let o = self.rng.pick(&others).clone();
+                        let Kind::Seq { lo, hi, .. } = o.kind else {
+                            unreachable!()
+                        };
+                        (o.name.clone(), lo, hi)
+                    }
+                    None => (n.clone(), lo, hi),
+                };
+                let lent = match self.lookup(&o).map(|v| v.kind) {
+                    Some(Kind::Seq {
+                        seq: SeqKind::Slice,
+                        ..
+                    }) => o.clone(),
+                    Some(Kind::Seq {
+                        seq: SeqKind::MutVec,
+                        ..
+                    }) => format!("{o}.iter()"),
+                    _ => format!("&{o}"),
+                };
+                let zipped = if self.rng.chance(50) {
+                    format!("{n}.iter().zip({o}.iter())")
+                } else {
+                    format!("{n}.iter().zip({lent})")
+                };
+                let b = self
+                    .get(s.id)
+                    .bound
+                    .max(self.lookup(&o).map_or(1.0, |v| v.bound));
+                Source {
+                    code: zipped,
+                    item: Item::Zip,
+                    lo: lo.min(olo),
+                    hi: hi.min(ohi),
+                    bound: b,
+                    of: s.id,
+                }
+            }
+            5 => plain(format!("{n}.iter().enumerate()"), Item::Enumerate, lo, hi),
+            6 => plain(
+                format!("{n}.windows(2)"),
+                Item::Window,
+                lo.saturating_sub(1),
+                hi.saturating_sub(1),
+            ),
+            7 => plain(format!("(0..{n}.len())"), Item::Index, lo, hi),
+            8 => plain(
+                format!("{n}.chunks(2)"),
+                Item::Chunk,
+                lo.div_ceil(2),
+                hi.div_ceil(2),
+            ),
+            _ => plain(format!("{n}.iter()"), Item::Ref, lo, hi),
+        })
+    }
+
+    /// The closure parameter pattern for `src`'s items, and a read of the item as a float,
+    /// generated in a new scope where the item's names are declared; the caller pops it.
+    fn chain_item(&mut self, src: &Source) -> (String, Ex) {
+        self.scopes.push(Vec::new());
+        let b = src.bound;
+        let seq_lo = match self.get(src.of).kind {
+            Kind::Seq { lo, .. } => lo,
+            _ => 0,
+        };
+        let (u, w) = (self.fresh("u"), self.fresh("u"));
+        match src.item {
+            Item::Ref => {
+                self.declare(u.clone(), Kind::Ref, false, b);
+                (u.clone(), Ex::new(format!("(*{u})"), b, true))
+            }
+            Item::Val => {
+                self.declare(u.clone(), Kind::Float, false, b);
+                (u.clone(), Ex::new(u, b, true))
+            }
+            Item::Zip => {
+                self.declare(u.clone(), Kind::Ref, false, b);
+                self.declare(w.clone(), Kind::Ref, false, b);
+                let read = match self.rng.below(3) {
+                    0 => format!("((*{u}) * (*{w}))"),
+                    1 => format!("((*{u}) - (*{w}))"),
+                    _ => format!("(*{w})"),
+                };
+                let rb = if read.contains('*') && read.contains(" * ") {
+                    b * b
+                } else {
+                    2.0 * b
+                };
+                (format!("({u}, {w})"), Ex::new(read, rb, true))
+            }
+            Item::Enumerate => {
+                let hi = src.hi.max(1) as i64 - 1;
+                let id = self.declare(u.clone(), Kind::int(0, hi, true), false, 1.0);
+                if let Kind::Int { index_for, .. } = &mut self.var_mut(id).kind {
+                    index_for.push(src.of);
+                }
+                self.declare(w.clone(), Kind::Ref, false, b);
+                let f = self.f();
+                let read = if self.rng.chance(50) {
+                    format!("((*{w}) * ({u} as {f} + 1.0) * 0.25)")
+                } else {
+                    format!("(*{w})")
+                };
+                (
+                    format!("({u}, {w})"),
+                    Ex::new(read, b * (hi as f64 + 1.0), true),
+                )
+            }
+            Item::Window | Item::Chunk => {
+                let (lo, read) = if src.item == Item::Window {
+                    (2, format!("({u}[1] - {u}[0])"))
+                } else {
+                    (1, format!("{u}[0]"))
+                };
+                self.declare(
+                    u.clone(),
+                    Kind::Seq {
+                        seq: SeqKind::Window,
+                        lo,
+                        hi: 2,
+                    },
+                    false,
+                    b,
+                );
+                (u, Ex::new(read, 2.0 * b, true))
+            }
+            Item::Index => {
+                let hi = src.hi.max(1) as i64 - 1;
+                let id = self.declare(u.clone(), Kind::int(0, hi, true), false, 1.0);
+                if let Kind::Int { index_for, .. } = &mut self.var_mut(id).kind {
+                    index_for.push(src.of);
+                }
+                let s = self.get(src.of);
+                let read = if seq_lo >= 1 || src.hi >= 1 {
+                    format!("{}[{u}]", s.name)
+                } else {
+                    format!("({u} as {})", self.f())
+                };
+                (u, Ex::new(read, b.max(src.hi as f64), true))
+            }
+        }
+    }
+
+    /// A closure body using `read` (bounded by 1).
+    fn lambda_body(&mut self, read: Ex) -> Ex {
+        let e = self.expr(2);
+        let e = self.typed(e);
+        let combined = match self.rng.below(4) {
+            0 => Ex::new(
+                format!("({} * {})", read.code, paren(&e.code)),
+                read.bound * e.bound,
+                true,
+            ),
+            1 => Ex::new(
+                format!("({} + {})", read.code, paren(&e.code)),
+                read.bound + e.bound,
+                true,
+            ),
+            2 => Ex::new(
+                format!("({}).sin() * {}", read.code, paren(&e.code)),
+                e.bound,
+                true,
+            ),
+            _ => read,
+        };
+        self.squash(combined)
+    }
+
+    /// `let t: F = xs.iter().map(|u| ..).sum();` and the other consumers of iterator chains:
+    /// `product`, `fold`, `reduce`, `max_by`/`min_by`, `count`, `collect`, `extend`.
+    fn s_chain(&mut self) -> bool {
+        let Some(src) = self.chain_source() else {
+            return false;
+        };
+        let f = self.f();
+        let t = self.fresh("t");
+        let filterable = matches!(src.item, Item::Ref | Item::Val);
+        let (pat, read) = self.chain_item(&src);
+        // A filter on the item (before `map`), on the value before the closure's body.
+        let filter = if filterable && self.rng.chance(25) {
+            let c = lit(self.rng.range(-3, 3) as f64 / 10.0);
+            let star = if src.item == Item::Ref { "**" } else { "*" };
+            Some(format!(".filter(|{pat}| {star}{pat} > {c})"))
+        } else {
+            None
+        };
+        let (lo, hi) = if filter.is_some() {
+            (0, src.hi)
+        } else {
+            (src.lo, src.hi)
+        };
+        let choice = self.rng.below(9);
+        let body = self.lambda_body(read.clone());
+        self.scopes.pop();
+        let head = format!("{}{}", src.code, filter.clone().unwrap_or_default());
+        match choice {
+            0 if lo >= 1 && filterable => {
+                // max_by / min_by over the values themselves.
+                let which = *self.rng.pick(&["max_by", "min_by"]);
+                let cmp = if self.rng.chance(50) {
+                    "a.total_cmp(b)"
+                } else {
+                    "a.partial_cmp(b).unwrap()"
+                };
+                let star = if src.item == Item::Ref { "*" } else { "" };
+                self.line(&format!(
+                    "let {t} = {star}{head}.{which}(|a, b| {cmp}).unwrap();"
+                ));
+                self.declare(t, Kind::Float, false, src.bound);
+            }
+            1 if lo >= 1 => {
+                let a = self.fresh("a");
+                self.line(&format!(
+                    "let {t} = {head}.map(|{pat}| {}).reduce(|{a}, b| 0.5 * {a} + b).unwrap();",
+                    body.code
+                ));
+                self.declare(t, Kind::Float, false, 2.0);
+            }
+            2 => {
+                let init = self.expr_bounded(1, 2.0);
+                let init = self.typed(init);
+                let acc = self.fresh("acc");
+                self.line(&format!(
+                    "let {t} = {head}.fold({}, |{acc}, {pat}| 0.5 * {acc} + {});",
+                    init.code, body.code
+                ));
+                self.declare(t, Kind::Float, false, init.bound.max(2.0));
+            }
+            3 => {
+                self.line(&format!(
+                    "let {t}: {f} = {head}.map(|{pat}| {}).product();",
+                    body.code
+                ));
+                self.declare(t, Kind::Float, false, 1.0);
+            }
+            4 if filter.is_some() && hi as i64 <= self.cfg.max_trips + 2 => {
+                let n = self.fresh("n");
+                self.line(&format!("let {n} = {head}.count();"));
+                self.declare(n, Kind::int(lo as i64, hi as i64, true), false, 1.0);
+            }
+            5 | 6 => {
+                let h = self.fresh("h");
+                if self.rng.chance(70) {
+                    self.line(&format!(
+                        "let mut {h}: Vec<{f}> = {head}.map(|{pat}| {}).collect();",
+                        body.code
+                    ));
+                } else {
+                    self.line(&format!("let mut {h}: Vec<{f}> = Vec::new();"));
+                    self.line(&format!("{h}.extend({head}.map(|{pat}| {}));", body.code));
+                }
+                self.declare(h, Kind::vec(lo, hi), true, 1.0);
+            }
+            7 => {
+                self.line(&format!(
+                    "let {t} = {head}.map(|{pat}| {}).sum::<{f}>();",
+                    body.code
+                ));
+                self.declare(t, Kind::Float, false, hi.max(1) as f64);
+            }
+            _ => {
+                self.line(&format!(
+                    "let {t}: {f} = {head}.map(|{pat}| {}).sum();",
+                    body.code
+                ));
+                self.declare(t, Kind::Float, false, hi.max(1) as f64);
+            }
+        }
+        true
+    }
+
+    /// A local closure, called where it was written: twice with values, over a container, or
+    /// changing a captured accumulator.
+    fn s_closure(&mut self) -> bool {
+        let f = self.f();
+        let g = self.fresh("g");
+        let u = self.fresh("u");
+        self.scopes.push(Vec::new());
+        self.declare(u.clone(), Kind::Float, false, LIMIT);
+        let read = Ex::new(u.clone(), LIMIT, true);
+        let read = self.squash(read);
+        let body = self.lambda_body(read);
+        self.scopes.pop();
+        let t = self.fresh("t");
+        let seqs = self.seqs();
+        match self.rng.below(4) {
+            0 if !seqs.is_empty() => {
+                let s = self.rng.pick(&seqs).clone();
+                let Kind::Seq { hi, .. } = s.kind else {
+                    unreachable!()
+                };
+                self.line(&format!("let {g} = |{u}: {f}| {};", body.code));
+                let e = format!("e{}", self.names);
+                if self.rng.chance(50) {
+                    self.line(&format!(
+                        "let {t}: {f} = {}.iter().map(|{e}| {g}(*{e})).sum();",
+                        s.name
+                    ));
+                    self.declare(t, Kind::Float, false, hi.max(1) as f64);
+                } else {
+                    self.line(&format!("let mut {t}: {f} = 0.0;"));
+                    self.line(&format!("for &{e} in {}.iter() {{", s.name));
+                    self.line(&format!("    {t} += {g}({e});"));
+                    self.line("}");
+                    self.declare(t, Kind::Float, true, hi.max(1) as f64);
+                }
+            }
+            1 => {
+                let a = self.expr_bounded(2, LIMIT);
+                let b = self.expr_bounded(2, LIMIT);
+                self.line(&format!("let mut {t}: {f} = 0.0;"));
+                self.line(&format!("let mut {g} = |{u}: {f}| {t} += {};", body.code));
+                self.line(&format!("{g}({});", a.code));
+                self.line(&format!("{g}({});", b.code));
+                self.declare(t, Kind::Float, true, 2.0);
+            }
+            _ => {
+                let a = self.expr_bounded(2, LIMIT);
+                let b = self.expr_bounded(2, LIMIT);
+                self.line(&format!("let {g} = |{u}: {f}| {};", body.code));
+                let op = *self.rng.pick(&["+", "-", "*"]);
+                self.line(&format!("let {t} = {g}({}) {op} {g}({});", a.code, b.code));
+                self.declare(t, Kind::Float, false, 2.0);
+            }
+        }
+        true
+    }
+
+    /// Writes through the items of `iter_mut` (a `for` loop, with adapters, or `for_each`).
+    fn s_iter_mut(&mut self, depth: usize) -> bool {
+        let seqs = self.writable_seqs();
+        if seqs.is_empty() {
+            return false;
+        }
+        let s = self.rng.pick(&seqs).clone();
+        let Kind::Seq { seq, hi, .. } = s.kind else {
+            unreachable!()
+        };
+        let n = s.name.clone();
+        let e = format!("e{}", self.names + 1);
+        self.names += 1;
+        let i = format!("i{}", self.names);
+        // The container is borrowed mutably for the loop: nothing else may read it.
+        self.var_mut(s.id).hidden = true;
+        let (head, index) = match self.rng.below(6) {
+            0 if seq != SeqKind::MutVec => (format!("for {e} in &mut {n} {{"), false),
+            1 => (
+                format!("for ({i}, {e}) in {n}.iter_mut().enumerate() {{"),
+                true,
+            ),
+            2 => (format!("for {e} in {n}.iter_mut().rev() {{"), false),
+            3 => (String::new(), false),
+            _ => (format!("for {e} in {n}.iter_mut() {{"), false),
+        };
+        let write = |g: &mut Self, e: &str| -> String {
+            let v = g.expr(2);
+            let v = g.squash(v);
+            match g.rng.below(3) {
+                0 => format!("*{e} = {};", v.code),
+                1 => format!("*{e} *= {};", v.code),
+                _ => format!("*{e} = 0.5 * *{e} + 0.5 * {};", v.code),
+            }
+        };
+        if head.is_empty() {
+            // `for_each` with a closure.
+            self.scopes.push(Vec::new());
+            self.declare(e.clone(), Kind::Ref, false, s.bound);
+            let w = write(self, &e);
+            self.scopes.pop();
+            self.line(&format!(
+                "{n}.iter_mut().for_each(|{e}| {});",
+                w.trim_end_matches(';')
+            ));
+        } else {
+            self.line(&head);
+            let before = self.state();
+            self.enter_loop(hi.max(1) as i64, true);
+            self.declare(e.clone(), Kind::Ref, false, s.bound);
+            if index {
+                self.declare(i, Kind::int(0, hi.max(1) as i64 - 1, true), false, 1.0);
+            }
+            self.indent += 1;
+            let w = write(self, &e);
+            self.line(&w);
+            if depth + 1 < self.cfg.max_depth && self.rng.chance(50) {
+                let n = self.inner_len(depth);
+                self.stmts(n, depth + 1);
+            }
+            self.indent -= 1;
+            self.exit_loop(&before);
+            self.line("}");
+        }
+        let v = self.var_mut(s.id);
+        v.hidden = false;
+        v.bound = v.bound.max(1.0);
+        true
+    }
+
+    /// `vec![a, b, c]` or `[a, b]` of differentiated values.
+    fn s_vec_literal(&mut self) -> bool {
+        let n = self.rng.range(1, 4) as usize;
+        let items: Vec<Ex> = (0..n).map(|_| self.expr_bounded(2, LIMIT)).collect();
+        let bound = items.iter().fold(1.0f64, |m, e| m.max(e.bound));
+        let typed = items.iter().any(|e| e.typed);
+        let list = items
+            .iter()
+            .map(|e| e.code.clone())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let f = self.f();
+        if self.rng.chance(60) {
+            let h = self.fresh("h");
+            let ty = if typed {
+                String::new()
+            } else {
+                format!(": Vec<{f}>")
+            };
+            self.line(&format!("let mut {h}{ty} = vec![{list}];"));
+            self.declare(h, Kind::vec(n, n), true, bound);
+        } else {
+            let b = self.fresh("b");
+            let ty = if typed {
+                String::new()
+            } else {
+                format!(": [{f}; {n}]")
+            };
+            self.line(&format!("let mut {b}{ty} = [{list}];"));
+            self.declare(
+                b,
+                Kind::Seq {
+                    seq: SeqKind::Array,
+                    lo: n,
+                    hi: n,
+                },
+                true,
+                bound,
+            );
+        }
         true
     }
 
@@ -2457,7 +2994,19 @@ impl<'a> FnGen<'a> {
                     if !seqs.is_empty() {
                         let s = (*self.rng.pick(&seqs)).clone();
                         let ix = self.index(&s);
-                        return Ex::new(format!("{}[{ix}]", s.name), s.bound, true);
+                        let n = &s.name;
+                        let code = if self.rng.chance(self.cfg.accessor_percent) {
+                            match self.rng.below(5) {
+                                0 => format!("(*{n}.first().unwrap())"),
+                                1 => format!("(*{n}.last().unwrap())"),
+                                2 => format!("{n}.first().copied().unwrap()"),
+                                3 => format!("{n}.last().copied().unwrap()"),
+                                _ => format!("(*{n}.get({ix}).unwrap())"),
+                            }
+                        } else {
+                            format!("{n}[{ix}]")
+                        };
+                        return Ex::new(code, s.bound, true);
                     }
                 }
                 7 if self.in_condition == 0 || self.cfg.deref_in_condition => {
@@ -2580,6 +3129,16 @@ fn slice_arg(o: &Var) -> String {
     } else {
         format!("&{}", o.name)
     }
+}
+
+/// Whether `code` names the variable `name` (not merely a longer name that starts with it).
+fn mentions(code: &str, name: &str) -> bool {
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    code.match_indices(name).any(|(i, _)| {
+        let before = code[..i].chars().next_back();
+        let after = code[i + name.len()..].chars().next();
+        !before.is_some_and(ident) && !after.is_some_and(ident)
+    })
 }
 
 /// `code` in parentheses unless it is a name, a number or already enclosed.

@@ -212,6 +212,15 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool], krate: &Tok
                 .map(|&p| names::value(f, p))
                 .collect();
             let mut code = g.block_insts(pb);
+            // The stacks are empty now. Dropped here, they die before the locals they may
+            // borrow from: a pullback pushed in a loop that borrows a parameter or a local
+            // (`h(&a)` for a callee taking `&[f64]`) has a type that may read the borrow
+            // when dropped, and in `_grad` the stacks, declared first, would otherwise be
+            // dropped last.
+            for n in 0..f.stacks.len() {
+                let s = names::stack(Stack(n as u32));
+                code.extend(quote! { ::core::mem::drop(#s); });
+            }
             if let Term::Return(v) = f.block(pb).term {
                 let r = g.moved(v, Some(pb));
                 code.extend(r);

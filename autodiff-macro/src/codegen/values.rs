@@ -252,7 +252,13 @@ impl Gen<'_> {
             }
         }
         let x = self.v(d);
-        let used_once = self.reads.get(&d).is_some_and(|r| r.0 == 1) && d == v;
+        // Read once, and in the block that defines it: a read inside a loop body runs once per
+        // iteration (the tangent of a `Vec` parameter lent as `&v` in a loop).
+        let used_once = self
+            .reads
+            .get(&d)
+            .is_some_and(|r| r.0 == 1 && Some(r.1) == self.def_block(d))
+            && d == v;
         if d != v && self.folded(d).is_some() {
             // The referent is written inside the reference (`&(-dx)`) and has no name of its
             // own; it is a plain float, copied out through the reference.

@@ -305,7 +305,9 @@ impl Func {
                         ..
                     } => return Some(v),
                     InstKind::Ascribe { value, .. } => cur = *value,
-                    InstKind::Opaque { tokens, .. } => {
+                    // The start of an array literal of differentiated values, `[x, 2.0 * x]`,
+                    // which is then written element by element.
+                    InstKind::Opaque { tokens, .. } | InstKind::Const(tokens) => {
                         let literal = matches!(
                             syn::parse2::<syn::Expr>(tokens.clone()),
                             Ok(syn::Expr::Array(_) | syn::Expr::Repeat(_))

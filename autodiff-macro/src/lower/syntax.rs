@@ -87,8 +87,11 @@ impl<'ast> Visit<'ast> for AssignedNames {
         syn::visit::visit_expr_binary(self, b);
     }
     fn visit_expr_method_call(&mut self, mc: &'ast syn::ExprMethodCall) {
-        // `v.push(x)`: a new version of `v`.
-        if MutId::find(&mc.method.to_string()).is_some() {
+        // `v.push(x)`: a new version of `v`. So is `v.iter_mut()` (`for e in v.iter_mut()`,
+        // `v.iter_mut().for_each(..)`): its items are written, and inside a branch the item
+        // variables are not in scope yet where the branch's assignments are collected.
+        let method = mc.method.to_string();
+        if MutId::find(&method).is_some() || method == "iter_mut" {
             if let Expr::Path(p) = &*mc.receiver {
                 if let Some(id) = p.path.get_ident() {
                     self.0.push(id.to_string());

@@ -1,0 +1,222 @@
+//! The smallest forms of classes of failures that random-program testing
+//! (`autodiff-random`) found beyond the CI seed: locals and parameters lent to a callee inside a
+//! loop, array literals of differentiated values lent as slices, and writes through `iter_mut`
+//! inside a branch. Each is checked against its analytic gradient (stated in a comment) and
+//! central finite differences, and its tangent against the gradient.
+
+#![allow(clippy::ptr_arg)] // written as users write them
+
+use autodiff::check::gradcheck;
+use autodiff::differentiate;
+
+mod common;
+use common::*;
+
+/// h(s, x) = s₀·x.
+#[differentiate]
+fn first_times(s: &[f64], x: f64) -> f64 {
+    s[0] * x
+}
+
+/// Σᵢ a₀·aᵢ: ∂a₀ = Σᵢ aᵢ + a₀, ∂aₖ = a₀ (k > 0). The array parameter is lent in a loop.
+#[differentiate]
+fn array_lent_in_a_loop(a: [f64; 3]) -> f64 {
+    let mut t = 0.0;
+    for i in 0..a.len() {
+        t += first_times(&a, a[i]);
+    }
+    t
+}
+
+/// 3 calls of x·x on a local `vec![x; 3]`: 3x², derivative 6x.
+#[differentiate]
+fn local_vec_lent_in_a_loop(x: f64) -> f64 {
+    let v = vec![x; 3];
+    let mut t = 0.0;
+    for _ in 0..3 {
+        t += first_times(&v, x);
+    }
+    t
+}
+
+/// Σ over 3 trips of v₀·x: ∂v₀ = 3x, ∂vₖ = 0 (k > 0), ∂x = 3v₀. A `Vec` parameter taken by
+/// value and lent in a loop.
+#[differentiate]
+fn vec_parameter_lent_in_a_loop(v: Vec<f64>, x: f64) -> f64 {
+    let mut t = 0.0;
+    for _ in 0..3 {
+        t += first_times(&v, x);
+    }
+    t
+}
+
+/// [x², 2x] lent as a slice: x²·x = x³, derivative 3x²; twice in a loop, 6x².
+#[differentiate]
+fn array_literal_lent(x: f64) -> f64 {
+    let v = [x * x, 2.0 * x];
+    let once = first_times(&v, x);
+    let mut t = 0.0;
+    for _ in 0..2 {
+        t += first_times(&v, x);
+    }
+    once + t
+}
+
+/// With x ≥ 0 the loop scales every element by 0.3x: v₀' = 0.3·x·v₀, so ∂x = 0.3v₀,
+/// ∂v₀ = 0.3x; with x < 0, v₀: ∂v₀ = 1.
+#[differentiate]
+fn iter_mut_in_a_branch(x: f64, v: Vec<f64>) -> f64 {
+    let mut w = v.clone();
+    if x < 0.0 {
+    } else {
+        for e in w.iter_mut() {
+            *e = 0.3 * *e * x;
+        }
+    }
+    w[0]
+}
+
+/// [sin(x)·x, sin(2x)·x] when x ≥ 0 (else [x, 2x]) plus v₀·(x + 0) (through an `enumerate`
+/// in a `match` arm): for x ≥ 0, ∂x = (x cos x + sin x) + (2x cos 2x + sin 2x) + v₀,
+/// for x < 0, ∂x = 3 + v₀; ∂v₀ = x.
+#[differentiate]
+fn for_each_and_enumerate_in_branches(x: f64, v: &[f64]) -> f64 {
+    let mut a = [x, 2.0 * x];
+    if x < 0.0 {
+    } else {
+        a.iter_mut().for_each(|e| *e = e.sin() * x);
+    }
+    let mut w = v.to_vec();
+    match v.len() {
+        0 => {}
+        _ => {
+            for (i, e) in w.iter_mut().enumerate() {
+                *e *= x + i as f64;
+            }
+        }
+    }
+    a[0] + a[1] + w[0]
+}
+
+/// buf₀ scaled by x when x > 0, then times x: b₀x² (∂x = 2b₀x), else b₀x (∂x = b₀).
+#[differentiate]
+fn buffer_written_in_a_branch(x: f64, buf: &mut Vec<f64>) -> f64 {
+    if x > 0.0 {
+        for e in buf.iter_mut() {
+            *e *= x;
+        }
+    }
+    buf[0] * x
+}
+
+#[test]
+fn lent_in_loops() {
+    let a = [0.7, -1.2, 0.4];
+    let (y, g) = array_lent_in_a_loop_grad(a);
+    assert_eq!(y, array_lent_in_a_loop(a));
+    let s: f64 = a.iter().sum();
+    for (k, (&d, e)) in g.iter().zip([s + a[0], a[0], a[0]]).enumerate() {
+        close(&format!("array lent, ∂a{k}"), d, e, TOL);
+    }
+    let r = gradcheck(|a: &[f64; 3]| array_lent_in_a_loop(*a), &a, &g);
+    assert!(r.passed(), "array lent in a loop: {r}");
+
+    for x in [0.8, -1.3] {
+        let (y, d) = local_vec_lent_in_a_loop_grad(x);
+        assert_eq!(y, local_vec_lent_in_a_loop(x));
+        close("local vec lent", d, 6.0 * x, TOL);
+        fd("local vec lent", local_vec_lent_in_a_loop, x, d);
+        let (yj, t) = local_vec_lent_in_a_loop_jvp(x, 1.0);
+        assert_eq!(yj, y);
+        close("local vec lent, tangent", t, d, TOL);
+    }
+
+    let (v, x) = (vec![0.9, -0.5], 1.7);
+    let (y, (gv, gx)) = vec_parameter_lent_in_a_loop_grad(v.clone(), x);
+    assert_eq!(y, vec_parameter_lent_in_a_loop(v.clone(), x));
+    close("vec parameter lent, ∂v0", gv[0], 3.0 * x, TOL);
+    close("vec parameter lent, ∂v1", gv[1], 0.0, TOL);
+    close("vec parameter lent, ∂x", gx, 3.0 * v[0], TOL);
+    let p = (v.clone(), x);
+    let r = gradcheck(
+        |p: &(Vec<f64>, f64)| vec_parameter_lent_in_a_loop(p.0.clone(), p.1),
+        &p,
+        &(gv.clone(), gx),
+    );
+    assert!(r.passed(), "vec parameter lent in a loop: {r}");
+    let (dv, dx) = (vec![0.3, 2.0], -0.6);
+    let (yj, t) = vec_parameter_lent_in_a_loop_jvp(v.clone(), x, dv.clone(), dx);
+    assert_eq!(yj, y);
+    close(
+        "vec parameter lent, tangent",
+        t,
+        gv[0] * dv[0] + gv[1] * dv[1] + gx * dx,
+        TOL,
+    );
+}
+
+#[test]
+fn array_literals_lent_as_slices() {
+    for x in [0.6, -1.1] {
+        let (y, d) = array_literal_lent_grad(x);
+        assert_eq!(y, array_literal_lent(x));
+        close("array literal lent", d, 9.0 * x * x, TOL);
+        fd("array literal lent", array_literal_lent, x, d);
+        let (_, t) = array_literal_lent_jvp(x, 1.0);
+        close("array literal lent, tangent", t, d, TOL);
+    }
+}
+
+#[test]
+fn iter_mut_writes_inside_branches() {
+    let v = vec![0.4, -0.3];
+    for x in [0.5, -0.5] {
+        let (y, (gx, gv)) = iter_mut_in_a_branch_grad(x, v.clone());
+        assert_eq!(y, iter_mut_in_a_branch(x, v.clone()));
+        let (ex, ev0) = if x < 0.0 {
+            (0.0, 1.0)
+        } else {
+            (0.3 * v[0], 0.3 * x)
+        };
+        close("iter_mut in a branch, ∂x", gx, ex, TOL);
+        close("iter_mut in a branch, ∂v0", gv[0], ev0, TOL);
+        close("iter_mut in a branch, ∂v1", gv[1], 0.0, TOL);
+        let r = gradcheck(
+            |p: &(f64, Vec<f64>)| iter_mut_in_a_branch(p.0, p.1.clone()),
+            &(x, v.clone()),
+            &(gx, gv.clone()),
+        );
+        assert!(r.passed(), "iter_mut in a branch at {x}: {r}");
+
+        let (y, (gx, gv)) = for_each_and_enumerate_in_branches_grad(x, &v);
+        assert_eq!(y, for_each_and_enumerate_in_branches(x, &v));
+        let ex = if x < 0.0 {
+            3.0 + v[0]
+        } else {
+            x * x.cos() + x.sin() + 2.0 * x * (2.0 * x).cos() + (2.0 * x).sin() + v[0]
+        };
+        close("for_each and enumerate, ∂x", gx, ex, TOL);
+        close("for_each and enumerate, ∂v0", gv[0], x, TOL);
+        close("for_each and enumerate, ∂v1", gv[1], 0.0, TOL);
+        let r = gradcheck(
+            |p: &(f64, Vec<f64>)| for_each_and_enumerate_in_branches(p.0, &p.1),
+            &(x, v.clone()),
+            &(gx, gv.clone()),
+        );
+        assert!(r.passed(), "for_each and enumerate at {x}: {r}");
+
+        let mut b = v.clone();
+        let (y, (gx, _)) = buffer_written_in_a_branch_grad(x, &mut b);
+        let mut b_plain = v.clone();
+        assert_eq!(y, buffer_written_in_a_branch(x, &mut b_plain));
+        assert_eq!(b, b_plain);
+        let ex = if x > 0.0 { 2.0 * v[0] * x } else { v[0] };
+        close("buffer written in a branch, ∂x", gx, ex, TOL);
+        fd(
+            "buffer written in a branch",
+            |x| buffer_written_in_a_branch(x, &mut v.clone()),
+            x,
+            gx,
+        );
+    }
+}
