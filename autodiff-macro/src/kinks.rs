@@ -35,7 +35,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use crate::activity::{self, Activity};
-use crate::codegen::names;
+use crate::codegen::{Append, names};
 use crate::forward;
 use crate::ir::*;
 use crate::scalars::Types;
@@ -246,15 +246,15 @@ pub fn direction_prelude(f: &Func, pv: &TokenStream) -> TokenStream {
         let d = names::tangent_param(f, k, p);
         if !used.contains(&t) {
             // No kink reads this direction: the body binds it and reads nothing of it.
-            out.extend(quote! { let #d = (); });
+            out.append(quote! { let #d = (); });
             continue;
         }
         let owned = format_ident!("__ad_direction{}", k);
-        out.extend(quote! { let #owned = #pv::kinks::direction(&#x, #k); });
+        out.append(quote! { let #owned = #pv::kinks::direction(&#x, #k); });
         if matches!(param.ty, syn::Type::Reference(_)) {
-            out.extend(quote! { let #d = &#owned; });
+            out.append(quote! { let #d = &#owned; });
         } else {
-            out.extend(quote! { let #d = #owned; });
+            out.append(quote! { let #d = #owned; });
         }
     }
     out

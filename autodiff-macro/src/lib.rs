@@ -48,6 +48,7 @@ mod simplify;
 mod structurize;
 mod types;
 
+use codegen::Append;
 use proc_macro::TokenStream;
 use proc_macro2::TokenStream as TokenStream2;
 use quote::quote;
@@ -372,7 +373,7 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
         eprintln!("{text}#[differentiate] {name}: generated code\n{generated}");
     }
     let mut out = original(&item);
-    out.extend(generated);
+    out.append(generated);
     out
 }
 
@@ -387,7 +388,7 @@ fn unparsed(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
             "`#[differentiate]` applies to a function (`fn f(x: f64) -> f64 { .. }`)",
         );
         let mut out = e.to_compile_error();
-        out.extend(item);
+        out.append(item);
         return out;
     }
     // The signature, with the body that does not parse left out.
@@ -492,7 +493,7 @@ fn with_stubs(
         .any(|(_, t)| matches!(t, syn::Type::ImplTrait(_)))
     {
         // Such a signature cannot be repeated in the stubs' pullback types.
-        out.extend(combine(errors));
+        out.append(combine(errors));
         return out;
     }
     let msg = format!(
@@ -501,7 +502,7 @@ fn with_stubs(
     );
     let (ret, grad) = (&sig.ret, &sig.grad);
     let stub = quote! { ::core::panic!(#msg) };
-    out.extend(sig.items(
+    out.append(sig.items(
         func,
         signature::Bodies {
             vjp: quote! {
@@ -532,7 +533,7 @@ fn with_stubs(
             }),
         },
     ));
-    out.extend(combine(errors));
+    out.append(combine(errors));
     out
 }
 

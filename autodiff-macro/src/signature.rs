@@ -5,6 +5,7 @@ use proc_macro2::TokenStream as TokenStream2;
 use quote::{format_ident, quote};
 use syn::spanned::Spanned;
 
+use crate::codegen::Append;
 use crate::{lower, options, types};
 
 /// What the generated items' signatures are made of.
@@ -320,10 +321,10 @@ impl Signature {
         let bound_with = |extra: bool| {
             let mut b = quote!(#(+ #declared)*);
             if extra {
-                b.extend(quote!(+ #lt));
+                b.append(quote!(+ #lt));
             }
             if mut_borrows {
-                b.extend(captures(extra));
+                b.append(captures(extra));
             }
             b
         };
@@ -410,7 +411,7 @@ impl Signature {
         // lifetimes are not captured.
         let (vjp_jvp_generics, mut vjp_jvp_bound) = (generics_with(borrows), bound_with(borrows));
         if tangent_refs && !mut_borrows {
-            vjp_jvp_bound.extend(captures(borrows));
+            vjp_jvp_bound.append(captures(borrows));
         }
         let tys_second = &vjp_tys;
         let tangent_tys_second = &tangent_tys;
@@ -426,7 +427,7 @@ impl Signature {
                  pullback through the pieces that direction enters at the kinks. What a caller \
                  in exact mode calls, passing its own direction on."
             ));
-            out.extend(quote! {
+            out.append(quote! {
                 #doc
                 #allow
                 #[inline]
@@ -439,7 +440,7 @@ impl Signature {
             });
         }
         if let Some(vjp_jvp_body) = vjp_jvp_body {
-            out.extend(quote! {
+            out.append(quote! {
                 #vjp_jvp_doc
                 #allow
                 #[inline]
@@ -463,7 +464,7 @@ impl Signature {
                  direction given after the parameters, one entry per differentiated parameter \
                  (forward mode over reverse mode)."
             ));
-            out.extend(quote! {
+            out.append(quote! {
                 #grad_doc
                 #allow
                 #[inline]
@@ -474,7 +475,7 @@ impl Signature {
                 }
             });
             if let Some(hvp_body) = hvp_body {
-                out.extend(quote! {
+                out.append(quote! {
                     #hvp_doc
                     #allow
                     #[inline]

@@ -8,11 +8,11 @@ impl Gen<'_> {
     /// An arm's code: its instructions, then its yielded values as a tuple.
     pub(super) fn arm(&self, b: Block) -> TokenStream {
         let mut out = self.bind_arm_params(b);
-        out.extend(self.block_insts(b));
+        out.append(self.block_insts(b));
         match &self.f.block(b).term {
             Term::Yield(vals) if !vals.is_empty() => {
                 let vs: Vec<TokenStream> = vals.iter().map(|&v| self.moved(v, Some(b))).collect();
-                out.extend(quote! { (#(#vs,)*) });
+                out.append(quote! { (#(#vs,)*) });
             }
             _ => {}
         }
@@ -24,7 +24,7 @@ impl Gen<'_> {
         if let Some(bindings) = self.arm_bindings.get(&arm) {
             for (name, &p) in bindings.iter().zip(&self.f.block(arm).params) {
                 let id = self.v(p);
-                out.extend(quote! { let #id = #name; });
+                out.append(quote! { let #id = #name; });
             }
         }
         out
@@ -39,7 +39,7 @@ impl Gen<'_> {
             for (k, &v) in vals.iter().enumerate() {
                 let st = names::loop_state(i, k);
                 let x = self.moved(v, Some(at));
-                t.extend(quote! { #st = #x; });
+                t.append(quote! { #st = #x; });
             }
             t
         };
@@ -99,14 +99,14 @@ impl Gen<'_> {
         let mut advance_code = TokenStream::new();
         if let Some(re) = &range {
             let idx = self.v(params[0]);
-            advance_code.extend(quote! { let #idx = #pv::range_nth(#re, #st_k); });
+            advance_code.append(quote! { let #idx = #pv::range_nth(#re, #st_k); });
         }
         for (p, s) in carried.iter().zip(&st) {
             let (m, id) = (self.mut_kw(*p), self.v(*p));
-            advance_code.extend(quote! { let #m #id = #s; });
+            advance_code.append(quote! { let #m #id = #s; });
         }
-        advance_code.extend(self.block_insts(advance));
-        advance_code.extend(self.next_iteration(i, advance));
+        advance_code.append(self.block_insts(advance));
+        advance_code.append(self.next_iteration(i, advance));
         // Reverse: the body recording what its pullback reads, then the pullback.
         let params = &self.f.block(record).params;
         let bound: Vec<TokenStream> = params[skip..]
@@ -169,21 +169,21 @@ impl Gen<'_> {
         for (k, &v) in init.iter().enumerate() {
             let st = names::loop_state(i, k);
             let x = self.moved(v, None);
-            out.extend(quote! { let mut #st = #x; });
+            out.append(quote! { let mut #st = #x; });
             let p = self.v(carried[k]);
             let m = self.mut_kw(carried[k]);
-            bind.extend(quote! { let #m #p = #st; });
+            bind.append(quote! { let #m #p = #st; });
         }
         let mut code = self.block_insts(body);
-        code.extend(self.next_iteration(i, body));
+        code.append(self.next_iteration(i, body));
         match kind.range() {
             Some(r) => {
                 let range = self.range_expr(&r);
                 let rn = names::range();
-                out.extend(quote! { let #rn = #range; });
+                out.append(quote! { let #rn = #range; });
                 for &s in self.loop_stacks.get(&i).into_iter().flatten() {
                     let st = names::stack(s);
-                    out.extend(quote! {
+                    out.append(quote! {
                         #st.reserve(::core::iter::Iterator::size_hint(&#rn).0);
                     });
                 }
@@ -207,12 +207,12 @@ impl Gen<'_> {
                         quote!(::core::iter::Iterator::size_hint(&#r).0)
                     });
                     let pv = &self.pv;
-                    out.extend(quote! {
+                    out.append(quote! {
                         #pv::reserve_nest(&mut #st, 1usize #(.saturating_mul(#lens))*);
                     });
                 }
                 let idx = self.v(params[0]);
-                out.extend(quote! {
+                out.append(quote! {
                     for #idx in #rn {
                         #bind
                         #code
@@ -220,7 +220,7 @@ impl Gen<'_> {
                 });
             }
             None => {
-                out.extend(quote! {
+                out.append(quote! {
                     loop {
                         #bind
                         #code
@@ -232,7 +232,7 @@ impl Gen<'_> {
             let st = names::loop_state(i, k);
             let rr = self.v(r);
             let m = self.mut_kw(r);
-            out.extend(quote! { let #m #rr = #st; });
+            out.append(quote! { let #m #rr = #st; });
         }
         let _ = pv;
         out

@@ -98,14 +98,14 @@ impl Gen<'_> {
         let mut outside = TokenStream::new();
         let mut inside = TokenStream::new();
         let elems: Vec<&syn::Ident> = params[..k].iter().map(|p| &p.ident).collect();
-        inside.extend(quote! { let [#(#elems),*] = __ad_e; });
+        inside.append(quote! { let [#(#elems),*] = __ad_e; });
         for (j, &a) in args.iter().enumerate().skip(k) {
             let cap = quote::format_ident!("__ad_cap{}", j);
             let x = self.e(a);
-            outside.extend(quote! { let #cap = &#x; });
+            outside.append(quote! { let #cap = &#x; });
             let name = &params[j].ident;
             let read = self.captured(a, &cap);
-            inside.extend(quote! { let #name = #read; });
+            inside.append(quote! { let #name = #read; });
         }
         if matches!(mode, Mode::Jvp | Mode::Hvp) {
             let mut given = Vec::new();
@@ -120,11 +120,11 @@ impl Gen<'_> {
                     Some(t) => {
                         let cap = quote::format_ident!("__ad_dcap{}", j);
                         let x = self.e(t);
-                        outside.extend(quote! { let #cap = &#x; });
+                        outside.append(quote! { let #cap = &#x; });
                         let read = self.captured(t, &cap);
-                        inside.extend(quote! { let #d = #read; });
+                        inside.append(quote! { let #d = #read; });
                     }
-                    None => inside.extend(quote! { let #d = #pv::zero_like(&#name); }),
+                    None => inside.append(quote! { let #d = #pv::zero_like(&#name); }),
                 }
             }
             inside = quote! { let [#(#given),*] = __ad_de; #inside };
@@ -289,7 +289,7 @@ impl Gen<'_> {
             let x = self.e(a);
             let read = self.captured(a, &cap);
             let amps = (0..*refs).map(|_| quote!(&));
-            binds.extend(
+            binds.append(
                 quote! { let #name = { let #cap = &#x; #read }; let #name = #(#amps)* #name; },
             );
         }

@@ -10,9 +10,9 @@ impl Gen<'_> {
             let id = self.v(*v);
             if self.mut_refs.contains(v) {
                 // The caller's `&mut` buffer is reborrowed, not moved into the code.
-                t.extend(quote! { let #name = &mut *#id; });
+                t.append(quote! { let #name = &mut *#id; });
             } else {
-                t.extend(quote! { let #name = #id; });
+                t.append(quote! { let #name = #id; });
             }
         }
         t
@@ -328,7 +328,7 @@ impl Gen<'_> {
                         None => quote!(#pat),
                     };
                     let code = self.arm(arm.block);
-                    cases.extend(quote! { #head => { #code } });
+                    cases.append(quote! { #head => { #code } });
                 }
                 if inst.results.is_empty() {
                     quote! { match #s { #cases } }
@@ -355,7 +355,7 @@ impl Gen<'_> {
                         .map(|&p| self.v(p))
                         .collect();
                     let code = self.block_insts(arm);
-                    cases.extend(quote! { #en::#var((#(#params,)*)) => { #code } });
+                    cases.append(quote! { #en::#var((#(#params,)*)) => { #code } });
                 }
                 quote! { match #s { #cases } }
             }

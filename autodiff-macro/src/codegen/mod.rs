@@ -24,6 +24,23 @@ use crate::ir::*;
 use crate::plan::Plan;
 use crate::scalars::{Ty, Types};
 
+/// Appending generated code to a token stream as one stream.
+///
+/// `TokenStream::extend` with another stream would take it apart into token trees, each of
+/// which crosses the boundary between the macro and the compiler twice (out as a tree, back
+/// in to the joined stream); for a long function that was most of the macro's time. Appending
+/// it whole is one call.
+pub(crate) trait Append {
+    /// Appends `code` after what is already there.
+    fn append(&mut self, code: TokenStream);
+}
+
+impl Append for TokenStream {
+    fn append(&mut self, code: TokenStream) {
+        self.extend(std::iter::once(code));
+    }
+}
+
 /// The pieces of a generated `_vjp`/`_grad` body.
 pub struct Code {
     /// Record enums and loop stacks, before the forward pass.
@@ -177,12 +194,12 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool], krate: &Tok
                 .map(|k| quote::format_ident!("T{}", k))
                 .collect();
             let vars: Vec<syn::Ident> = (0..arms.len()).map(names::variant).collect();
-            prelude.extend(quote! { enum #en<#(#params),*> { #(#vars(#params)),* } });
+            prelude.append(quote! { enum #en<#(#params),*> { #(#vars(#params)),* } });
         }
     }
     for n in 0..f.stacks.len() {
         let s = names::stack(Stack(n as u32));
-        prelude.extend(quote! { let mut #s = ::std::vec::Vec::new(); });
+        prelude.append(quote! { let mut #s = ::std::vec::Vec::new(); });
     }
     // ---- forward
     let mut forward = TokenStream::new();
@@ -190,14 +207,14 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool], krate: &Tok
         let id = names::value(f, p.value);
         let src = &p.ident;
         let m = g.mut_kw(p.value);
-        forward.extend(quote! { let #m #id = #src; });
+        forward.append(quote! { let #m #id = #src; });
     }
     for (n, &(p, d)) in f.tangent_params.iter().enumerate() {
         let id = names::value(f, d);
         let src = names::tangent_param(f, n, p);
-        forward.extend(quote! { let #id = #src; });
+        forward.append(quote! { let #id = #src; });
     }
-    forward.extend(g.block_insts(body));
+    forward.append(g.block_insts(body));
     let out = match f.block(body).term {
         Term::Return(v) => g.moved(v, None),
         _ => quote!(()),
@@ -223,7 +240,7 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool], krate: &Tok
             }
             if let Term::Return(v) = f.block(pb).term {
                 let r = g.moved(v, Some(pb));
-                code.extend(r);
+                code.append(r);
             }
             (seeds, code)
         }

@@ -25,9 +25,9 @@ impl Gen<'_> {
                     let code = self.inst(b, i);
                     if self.f.inst_blocks(i).is_empty() {
                         // A type error in it points at what the user wrote.
-                        out.extend(located_at(code, self.f.inst(i).span));
+                        out.append(located_at(code, self.f.inst(i).span));
                     } else {
-                        out.extend(code);
+                        out.append(code);
                     }
                 }
             }
@@ -144,7 +144,7 @@ fn flush(text: &mut String, out: &mut TokenStream) {
         return;
     }
     match text.parse::<TokenStream>() {
-        Ok(t) => out.extend(t),
+        Ok(t) => out.append(t),
         Err(e) => panic!("autodiff: generated code does not lex: {e}: {text}"),
     }
     text.clear();
