@@ -794,3 +794,85 @@ fn tuple_assignments() {
     close2("oscillator", d, (e[0], e[1]));
     fd2("oscillator", oscillator, (0.3, 0.5), d);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Range slices of differentiated data: `&x[1..]`, `x[..2]`, `x[i..j]`, `x[a..=b]`, passed on,
+// measured, bound to a variable, and of a window.
+// ---------------------------------------------------------------------------------------------
+
+/// Σ_{i≥1} xᵢ² + x₀·(x₀ + x₁): ∂x₀ = 2x₀ + x₁, ∂x₁ = 2x₁ + x₀, ∂xᵢ = 2xᵢ for i ≥ 2.
+#[differentiate(hessian)]
+fn tail_and_head(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for &v in &x[1..] {
+        s += v * v;
+    }
+    s + x[..2].iter().sum::<f64>() * x[0]
+}
+
+/// ⟨x[i..j], y[i..j]⟩: ∂xₖ = yₖ and ∂yₖ = xₖ for i ≤ k < j, zero elsewhere.
+#[differentiate]
+fn window_dot(x: &[f64], y: &[f64], i: usize, j: usize) -> f64 {
+    x[i..j].iter().zip(&y[i..j]).map(|(a, b)| a * b).sum()
+}
+
+/// Σ sin vₖ.
+#[differentiate]
+fn sum_sin(v: &[f64]) -> f64 {
+    v.iter().map(|a| a.sin()).sum()
+}
+
+/// sum_sin(x[1..3]) + (n − 1)·x₀ + t₀·t₁ with t = x[2..=3]:
+/// ∂x₀ = n − 1, ∂x₁ = cos x₁, ∂x₂ = cos x₂ + x₃, ∂x₃ = x₂.
+#[differentiate]
+fn sub_slices_passed_on(x: &[f64]) -> f64 {
+    let t = &x[2..=3];
+    sum_sin(&x[1..3]) + x[1..].len() as f64 * x[0] + t[0] * t[t.len() - 1]
+}
+
+/// Σ over windows w of Σ_{k≥1} w₀·wₖ, windows of 3 of an array:
+/// f = Σᵢ xᵢ(xᵢ₊₁ + xᵢ₊₂) for i = 0, 1, so ∂x = (x₁ + x₂, x₀ + x₂ + x₃, x₀ + x₁, x₁).
+#[differentiate]
+fn window_tails(x: [f64; 4]) -> f64 {
+    let mut s = 0.0;
+    for w in x.windows(3) {
+        s += w[1..].iter().map(|v| v * w[0]).sum::<f64>();
+    }
+    s
+}
+
+#[test]
+fn range_slices_scatter_into_their_range() {
+    let x = [0.3, -1.2, 2.0, 0.7];
+    let y = [1.5, 0.2, -0.4, 0.9];
+
+    let (_, d) = tail_and_head_grad(&x);
+    let expected = [2.0 * x[0] + x[1], 2.0 * x[1] + x[0], 2.0 * x[2], 2.0 * x[3]];
+    close_all("tail_and_head", &d, &expected);
+    fd_vec("tail_and_head", tail_and_head, &x, &d);
+    // H = 2I + (e₀e₁ᵀ + e₁e₀ᵀ).
+    let v = [1.0, 0.5, -0.5, 2.0];
+    let (_, _, hv) = tail_and_head_hvp(&x, &v.to_vec());
+    let h_v = [2.0 * v[0] + v[1], 2.0 * v[1] + v[0], 2.0 * v[2], 2.0 * v[3]];
+    close_all("tail_and_head, H·v", &hv, &h_v);
+
+    let (_, (dx, dy)) = window_dot_grad(&x, &y, 1, 3);
+    close_all("window_dot, ∂x", &dx, &[0.0, y[1], y[2], 0.0]);
+    close_all("window_dot, ∂y", &dy, &[0.0, x[1], x[2], 0.0]);
+    fd_vec("window_dot", |x| window_dot(x, &y, 1, 3), &x, &dx);
+
+    let (_, d) = sub_slices_passed_on_grad(&x);
+    let expected = [3.0, x[1].cos(), x[2].cos() + x[3], x[2]];
+    close_all("sub_slices_passed_on", &d, &expected);
+    fd_vec("sub_slices_passed_on", sub_slices_passed_on, &x, &d);
+
+    let (_, d) = window_tails_grad(x);
+    let expected = [x[1] + x[2], x[0] + x[2] + x[3], x[0] + x[1], x[1]];
+    close_all("window_tails", &d, &expected);
+    fd_vec(
+        "window_tails",
+        |p| window_tails([p[0], p[1], p[2], p[3]]),
+        &x,
+        &d,
+    );
+}

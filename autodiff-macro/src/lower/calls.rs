@@ -180,6 +180,17 @@ impl Lowering {
         let def = m.def();
         let target = match &*mc.receiver {
             Expr::Path(p) if p.qself.is_none() && p.path.get_ident().is_some() => p.path.clone(),
+            other if subslice::range_index(other).is_some() => {
+                self.err_at(
+                    other,
+                    format!(
+                        "`.{}(..)` on a range of a container is not followed by the derivative; \
+                         write an index loop over the range (`for i in a..b {{ v[i] = .. }}`)",
+                        def.name
+                    ),
+                );
+                return None;
+            }
             other => {
                 self.err_at(
                     other,
@@ -503,6 +514,19 @@ impl Lowering {
     /// A method of a window (`w` in `for w in x.windows(2)`): `w.len()`; the others need the
     /// window as a slice, which is not supported. `None` when the receiver is not a window.
     fn window_method(&mut self, b: Block, mc: &syn::ExprMethodCall) -> Option<Option<Value>> {
+        if subslice::range_index(&mc.receiver).is_some() {
+            // `x[a..].len()`, `x[a..b].is_empty()`: measured, not copied.
+            if !mc.args.is_empty() || !(mc.method == "len" || mc.method == "is_empty") {
+                return None;
+            }
+            let Some(w) = self.range_window(b, &mc.receiver)? else {
+                return Some(None);
+            };
+            return Some(Some(match mc.method == "len" {
+                true => w.len,
+                false => self.int_op(b, quote!(__ad_n == 0), &[("__ad_n", w.len)], mc.span()),
+            }));
+        }
         let w = self.window_named(&mc.receiver)?;
         if mc.method == "len" && mc.args.is_empty() {
             return Some(Some(w.len));

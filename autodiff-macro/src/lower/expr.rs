@@ -233,6 +233,9 @@ impl Lowering {
                 }
             },
             Expr::Index(ix) => {
+                if subslice::range_index(e).is_some() {
+                    return self.range_copy(b, e);
+                }
                 if let Some(w) = self.window_named(&ix.expr) {
                     // `w[i]` of a window is `x[start + i]`.
                     let i = self.expr(b, &ix.index, true)?;
@@ -363,7 +366,8 @@ impl Lowering {
             Expr::Range(_) => {
                 self.err_at(
                     e,
-                    "ranges are supported only as the iterator of a `for` loop",
+                    "ranges are supported as the iterator of a `for` loop or a chain and as the \
+                     index of a slice (`&x[a..b]`)",
                 );
                 None
             }
