@@ -876,3 +876,132 @@ fn range_slices_scatter_into_their_range() {
         &d,
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Methods of a parameter struct called on a parameter: `model.forward(x)`.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Differentiable)]
+struct Unit {
+    w: f64,
+    b: f64,
+}
+
+impl Unit {
+    /// tanh(w·x + b): ∂w = (1 − t²)·x, ∂b = 1 − t², ∂x = (1 − t²)·w.
+    #[differentiate(hessian)]
+    fn forward(&self, x: f64) -> f64 {
+        (self.w * x + self.b).tanh()
+    }
+}
+
+#[derive(Clone, Differentiable)]
+struct TwoUnits {
+    first: Unit,
+    second: Unit,
+}
+
+impl TwoUnits {
+    /// second(first(x)); a field's method is called through its type.
+    #[differentiate(hessian)]
+    fn forward(&self, x: f64) -> f64 {
+        Unit::forward(&self.second, Unit::forward(&self.first, x))
+    }
+}
+
+/// Σ (u(xᵢ) − yᵢ)² with u(x) = tanh(w·x + b), tᵢ = u(xᵢ), rᵢ = tᵢ − yᵢ:
+/// ∂w = Σ 2rᵢ(1 − tᵢ²)xᵢ, ∂b = Σ 2rᵢ(1 − tᵢ²), ∂xᵢ = 2rᵢ(1 − tᵢ²)w, ∂yᵢ = −2rᵢ.
+#[differentiate]
+fn unit_loss(model: &Unit, xs: &[f64], ys: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..xs.len() {
+        let r = model.forward(xs[i]) - ys[i];
+        s += r * r;
+    }
+    s
+}
+
+/// x·net(x) of an owned parameter.
+#[differentiate(hessian)]
+fn scaled_net(net: TwoUnits, x: f64) -> f64 {
+    net.forward(x) * x
+}
+
+#[test]
+fn methods_of_a_parameter_reach_the_receiver_and_the_arguments() {
+    let u = Unit { w: 0.4, b: -0.1 };
+    let (xs, ys) = ([0.5, 1.0, -2.0], [0.2, 0.3, -0.5]);
+    let (_, (du, dx, dy)) = unit_loss_grad(&u, &xs, &ys);
+    let (mut dw, mut db) = (0.0, 0.0);
+    for k in 0..3 {
+        let t = (u.w * xs[k] + u.b).tanh();
+        let r = t - ys[k];
+        dw += 2.0 * r * (1.0 - t * t) * xs[k];
+        db += 2.0 * r * (1.0 - t * t);
+        close(&format!("∂x{k}"), dx[k], 2.0 * r * (1.0 - t * t) * u.w, TOL);
+        close(&format!("∂y{k}"), dy[k], -2.0 * r, TOL);
+    }
+    close_all("unit_loss, ∂model", &[du.w, du.b], &[dw, db]);
+    fd_vec(
+        "unit_loss",
+        |p| unit_loss(&Unit { w: p[0], b: p[1] }, &xs, &ys),
+        &[u.w, u.b],
+        &[du.w, du.b],
+    );
+
+    let net = TwoUnits {
+        first: u.clone(),
+        second: Unit { w: -0.7, b: 0.3 },
+    };
+    let at = |p: &[f64]| TwoUnits {
+        first: Unit { w: p[0], b: p[1] },
+        second: Unit { w: p[2], b: p[3] },
+    };
+    let flat = |n: &TwoUnits| vec![n.first.w, n.first.b, n.second.w, n.second.b];
+    let x = 0.8;
+    let (_, (dn, dx)) = scaled_net_grad(net.clone(), x);
+    // h = tanh(w₁x + b₁), o = tanh(w₂h + b₂), f = x·o:
+    // ∂w₂ = x(1 − o²)h, ∂b₂ = x(1 − o²), ∂w₁ = x(1 − o²)w₂(1 − h²)x, ∂b₁ = x(1 − o²)w₂(1 − h²),
+    // ∂x = o + x(1 − o²)w₂(1 − h²)w₁.
+    let h = (u.w * x + u.b).tanh();
+    let o = (-0.7 * h + 0.3).tanh();
+    let back = x * (1.0 - o * o);
+    let inner = back * -0.7 * (1.0 - h * h);
+    close_all(
+        "scaled_net, ∂net",
+        &flat(&dn),
+        &[inner * x, inner, back * h, back],
+    );
+    close("scaled_net, ∂x", dx, o + inner * u.w, TOL);
+    let mut all = flat(&net);
+    all.push(x);
+    let mut grad = flat(&dn);
+    grad.push(dx);
+    fd_vec("scaled_net", |p| scaled_net(at(&p[..4]), p[4]), &all, &grad);
+    // Forward mode agrees with the gradient along a direction.
+    let dir = [0.3, -1.0, 0.5, 2.0, 0.7];
+    let (_, t) = scaled_net_jvp(net.clone(), x, at(&dir[..4]), dir[4]);
+    let along: f64 = grad.iter().zip(dir).map(|(g, d)| g * d).sum();
+    close("scaled_net, jvp", t, along, TOL);
+    // And so does the Hessian along it with differences of gradients.
+    let (_, _, (hn, hx)) = scaled_net_hvp(net.clone(), x, at(&dir[..4]), dir[4]);
+    let eps = 1e-6;
+    let shifted = |s: f64| {
+        let p: Vec<f64> = all.iter().zip(dir).map(|(a, d)| a + s * d).collect();
+        let (_, (dn, dx)) = scaled_net_grad(at(&p[..4]), p[4]);
+        let mut g = flat(&dn);
+        g.push(dx);
+        g
+    };
+    let (gp, gm) = (shifted(eps), shifted(-eps));
+    let mut hv = flat(&hn);
+    hv.push(hx);
+    for k in 0..5 {
+        close(
+            &format!("H·v[{k}]"),
+            hv[k],
+            (gp[k] - gm[k]) / (2.0 * eps),
+            1e-6,
+        );
+    }
+}

@@ -119,6 +119,9 @@ impl Lowering {
             };
             return self.call(b, &call);
         }
+        if let Some(call) = self.struct_method(mc) {
+            return self.call(b, &call);
+        }
         let recv = self.place_expr(b, &mc.receiver);
         let mut args = Vec::new();
         for a in &mc.args {
@@ -132,6 +135,45 @@ impl Lowering {
         let args = args.into_iter().collect::<Option<Vec<Value>>>()?;
         let root = self.mutable_root(&mc.receiver);
         self.method(b, mc.method.clone(), recv, args, false, root, span)
+    }
+
+    /// `model.forward(x)` of a parameter `model: &Model` (or `Model`, `&Mlp<T>`), a method of the
+    /// user's struct: the call `Model::forward(model, x)` (`&model` when the parameter is owned),
+    /// differentiated through `Model::forward_vjp` like `self.g(x)` is through `Self::g_vjp`,
+    /// the gradient reaching the receiver when it is active.
+    fn struct_method(&self, mc: &syn::ExprMethodCall) -> Option<syn::ExprCall> {
+        let name = mc.method.to_string();
+        if mc.turbofish.is_some()
+            || PrimId::method(&name).is_some()
+            || prim::is_discrete_method(&name)
+            || is_shape_query(&name)
+            || prim::places::is_read(&name)
+            || MutId::find(&name).is_some()
+        {
+            return None;
+        }
+        let Expr::Path(p) = chain::strip(&mc.receiver) else {
+            return None;
+        };
+        let slot = self.lookup(&p.path.get_ident()?.to_string())?;
+        let ValueDef::Param(n) = self.f.value(self.env[slot].value?).def else {
+            return None;
+        };
+        let (ty, owned) = crate::types::struct_path(&self.f.params[n].ty)?;
+        let method = &mc.method;
+        let recv = &mc.receiver;
+        let recv: Expr = match owned {
+            true => syn::parse_quote_spanned!(recv.span()=> &#recv),
+            false => (**recv).clone(),
+        };
+        Some(syn::ExprCall {
+            attrs: Vec::new(),
+            func: Box::new(syn::parse_quote_spanned!(method.span()=> #ty::#method)),
+            paren_token: Default::default(),
+            args: std::iter::once(recv)
+                .chain(mc.args.iter().cloned())
+                .collect(),
+        })
     }
 
     /// A method with a turbofish (`s.parse::<u32>()`) or a closure argument (ndarray's
