@@ -1005,3 +1005,90 @@ fn methods_of_a_parameter_reach_the_receiver_and_the_arguments() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Arrays built from a `Vec`, and views in arithmetic without `.to_owned()`.
+// ---------------------------------------------------------------------------------------------
+
+/// ‖a‖²·v₀ with a = Array1::from(v): ∂v₀ = ‖v‖² + 2v₀², ∂vᵢ = 2vᵢv₀ for i ≥ 1.
+#[differentiate(hessian)]
+fn from_vec_norm(v: &[f64]) -> f64 {
+    let a = Array1::from(v.to_vec());
+    (&a * &a).sum() * v[0]
+}
+
+/// Σ sin vᵢ through `Array1::from_vec(..)` of a collected chain, plus a·a of
+/// `ndarray::Array::from(w)`: ∂vᵢ = cos vᵢ, ∂w = 2w.
+#[differentiate]
+fn from_vec_chain(v: &[f64], w: Vec<f64>) -> f64 {
+    let a = Array1::from_vec(v.iter().map(|x| x.sin()).collect());
+    let b = ndarray::Array::from(w);
+    a.sum() + b.dot(&b)
+}
+
+/// Σ over rows of the rows summed, squared: with s = Σᵢ aᵢ,., f = ‖s‖², ∂aᵢⱼ = 2sⱼ.
+#[differentiate]
+fn rows_accumulated(a: &Array2<f64>) -> f64 {
+    let mut acc = Array1::zeros(a.ncols());
+    for i in 0..a.nrows() {
+        acc += &a.slice(ndarray::s![i, ..]);
+    }
+    (&acc * &acc).sum()
+}
+
+/// Σⱼ 2a₀ⱼa₁ⱼ + Σ (aᵀ)² : ∂a₀ⱼ = 2a₁ⱼ + 2a₀ⱼ, ∂a₁ⱼ = 2a₀ⱼ + 2a₁ⱼ.
+#[differentiate]
+fn views_multiplied(a: &Array2<f64>) -> f64 {
+    (&a.slice(ndarray::s![0, ..]) * &a.slice(ndarray::s![1, ..]) * 2.0).sum()
+        + (&a.t() * &a.t()).sum()
+}
+
+#[test]
+fn arrays_from_vecs_and_views_in_arithmetic() {
+    let v = [0.3, -1.0, 2.0];
+    let n2: f64 = v.iter().map(|x| x * x).sum();
+    let (_, d) = from_vec_norm_grad(&v);
+    let expected = [n2 + 2.0 * v[0] * v[0], 2.0 * v[1] * v[0], 2.0 * v[2] * v[0]];
+    close_all("from_vec_norm", &d, &expected);
+    fd_vec("from_vec_norm", from_vec_norm, &v, &d);
+    // H = 2v₀I + 2(v e₀ᵀ + e₀ vᵀ): H·u = 2v₀u + 2v(u₀) + 2e₀⟨v, u⟩.
+    let u = [1.0, -0.5, 0.25];
+    let (_, _, hu) = from_vec_norm_hvp(&v, &u.to_vec());
+    let vu: f64 = v.iter().zip(&u).map(|(a, b)| a * b).sum();
+    let mut h_u: Vec<f64> = (0..3)
+        .map(|i| 2.0 * v[0] * u[i] + 2.0 * v[i] * u[0])
+        .collect();
+    h_u[0] += 2.0 * vu;
+    close_all("from_vec_norm, H·u", &hu, &h_u);
+
+    let w = vec![0.5, -0.25];
+    let (_, (dv, dw)) = from_vec_chain_grad(&v, w.clone());
+    close_all("from_vec_chain, ∂v", &dv, &v.map(f64::cos));
+    close_all("from_vec_chain, ∂w", &dw, &[2.0 * w[0], 2.0 * w[1]]);
+    fd_vec("from_vec_chain", |v| from_vec_chain(v, w.clone()), &v, &dv);
+
+    let a = Array2::from_shape_vec((2, 3), vec![0.3, -1.0, 2.0, 0.5, 0.7, -0.2]).unwrap();
+    let flat = |p: &[f64]| Array2::from_shape_vec((2, 3), p.to_vec()).unwrap();
+    let (_, d) = rows_accumulated_grad(&a);
+    let s = a.sum_axis(ndarray::Axis(0));
+    let expected: Vec<f64> = (0..6).map(|k| 2.0 * s[k % 3]).collect();
+    close_all("rows_accumulated", d.as_slice().unwrap(), &expected);
+    fd_vec(
+        "rows_accumulated",
+        |p| rows_accumulated(&flat(p)),
+        a.as_slice().unwrap(),
+        d.as_slice().unwrap(),
+    );
+
+    let (_, d) = views_multiplied_grad(&a);
+    let expected: Vec<f64> = (0..6)
+        .map(|k| 2.0 * a[[1 - k / 3, k % 3]] + 2.0 * a[[k / 3, k % 3]])
+        .collect();
+    close_all("views_multiplied", d.as_slice().unwrap(), &expected);
+    fd_vec(
+        "views_multiplied",
+        |p| views_multiplied(&flat(p)),
+        a.as_slice().unwrap(),
+        d.as_slice().unwrap(),
+    );
+}

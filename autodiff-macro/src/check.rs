@@ -234,7 +234,7 @@ fn no_rule_message(name: &str) -> String {
         };
         return format!(
             "`.{name}(..)` of a differentiated array is read as a region: write \
-             `a.slice(s![{region}])` (`ndarray::s!`), and `.to_owned()` before arithmetic on it"
+             `a.slice(s![{region}])` (`ndarray::s!`)"
         );
     }
     if matches!(

@@ -436,6 +436,9 @@ impl Lowering {
             );
             return None;
         };
+        if let Some(e) = array_from_vec(&fp.path, c) {
+            return self.expr(b, &e, true);
+        }
         if fp.qself.is_some() {
             self.err_at(
                 &c.func,
@@ -591,4 +594,35 @@ impl Lowering {
         let slot = self.lookup(&p.path.get_ident()?.to_string())?;
         self.env[slot].window
     }
+}
+
+/// `Array1::from(v)`, `Array1::from_vec(v)`, `Array::from(v)` (also by a longer path or with a
+/// turbofish) as the array filled element by element from `v`:
+/// `{ let v = ..; let mut a = Array1::zeros(v.len()); for i in .. { a[i] = v[i]; } a }`, whose
+/// adjoint reads each element of `ā` back into `v̄`. `None` for any other call.
+fn array_from_vec(path: &syn::Path, c: &syn::ExprCall) -> Option<Expr> {
+    let n = path.segments.len();
+    if n < 2 || c.args.len() != 1 {
+        return None;
+    }
+    let (ty, func) = (&path.segments[n - 2].ident, &path.segments[n - 1]);
+    if !matches!(func.arguments, syn::PathArguments::None)
+        || !(func.ident == "from" || func.ident == "from_vec")
+        || !(ty == "Array1" || ty == "Array")
+    {
+        return None;
+    }
+    let mut zeros = path.clone();
+    if let Some(last) = zeros.segments.last_mut() {
+        last.ident = syn::Ident::new("zeros", last.ident.span());
+    }
+    let v = &c.args[0];
+    Some(syn::parse_quote_spanned! {c.span()=> {
+        let __ad_from = #v;
+        let mut __ad_array = #zeros(__ad_from.len());
+        for __ad_i in 0..__ad_from.len() {
+            __ad_array[__ad_i] = __ad_from[__ad_i];
+        }
+        __ad_array
+    }})
 }
