@@ -1092,3 +1092,69 @@ fn arrays_from_vecs_and_views_in_arithmetic() {
         d.as_slice().unwrap(),
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Methods of a generic `impl`: the bound on the impl's float parameter repeated on the method.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Differentiable)]
+struct Quadratic<T> {
+    a: T,
+    b: T,
+}
+
+impl<T: num_traits::Float> Quadratic<T> {
+    /// a·x² + b·x: ∂a = x², ∂b = x, ∂x = 2a·x + b.
+    #[differentiate]
+    fn energy(&self, x: T) -> T
+    where
+        T: num_traits::Float,
+    {
+        self.a * x * x + self.b * x
+    }
+
+    /// Σ energy(xᵢ) over a slice: ∂a = Σ xᵢ², ∂b = Σ xᵢ, ∂xᵢ = 2a·xᵢ + b.
+    #[differentiate]
+    fn total(&self, xs: &[T]) -> T
+    where
+        T: num_traits::Float,
+    {
+        let mut s = T::zero();
+        for &x in xs {
+            s = s + self.energy(x);
+        }
+        s
+    }
+}
+
+#[test]
+fn methods_of_a_generic_impl_with_the_bound_repeated() {
+    let q = Quadratic { a: 0.5, b: -1.0 };
+    let x = 2.0;
+    let (e, (dq, dx)) = q.energy_grad(x);
+    close("energy", e, 0.5 * 4.0 - 2.0, TOL);
+    close_all("energy, ∂q", &[dq.a, dq.b], &[x * x, x]);
+    close("energy, ∂x", dx, 2.0 * q.a * x + q.b, TOL);
+    fd_vec(
+        "energy",
+        |p| Quadratic { a: p[0], b: p[1] }.energy(p[2]),
+        &[q.a, q.b, x],
+        &[dq.a, dq.b, dx],
+    );
+
+    let xs = [1.0, -0.5, 3.0];
+    let (_, (dq, dxs)) = q.total_grad(&xs);
+    close_all(
+        "total, ∂q",
+        &[dq.a, dq.b],
+        &[xs.iter().map(|x| x * x).sum(), xs.iter().sum()],
+    );
+    let expected: Vec<f64> = xs.iter().map(|x| 2.0 * q.a * x + q.b).collect();
+    close_all("total, ∂xs", &dxs, &expected);
+    fd_vec("total", |p| q.total(p), &xs, &dxs);
+
+    // The same methods in f32.
+    let q32 = Quadratic { a: 0.5f32, b: -1.0 };
+    let (_, (dq32, dx32)) = q32.energy_grad(2.0f32);
+    assert_eq!((dq32.a, dq32.b, dx32), (4.0, 2.0, 1.0));
+}

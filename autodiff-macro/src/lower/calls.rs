@@ -137,8 +137,8 @@ impl Lowering {
         self.method(b, mc.method.clone(), recv, args, false, root, span)
     }
 
-    /// `model.forward(x)` of a parameter `model: &Model` (or `Model`, `&Mlp<T>`), a method of the
-    /// user's struct: the call `Model::forward(model, x)` (`&model` when the parameter is owned),
+    /// `model.forward(x)` of a differentiated parameter `model: &Model` (or `Model`, `&Mlp<T>`),
+    /// a method of the user's struct: the call `Model::forward(model, x)` (`&model` when the parameter is owned),
     /// differentiated through `Model::forward_vjp` like `self.g(x)` is through `Self::g_vjp`,
     /// the gradient reaching the receiver when it is active.
     fn struct_method(&self, mc: &syn::ExprMethodCall) -> Option<syn::ExprCall> {
@@ -159,6 +159,10 @@ impl Lowering {
         let ValueDef::Param(n) = self.f.value(self.env[slot].value?).def else {
             return None;
         };
+        // A parameter left out (`wrt`, or a type parameter `T: Into<f64>`) runs as written.
+        if !self.f.params[n].active {
+            return None;
+        }
         let (ty, owned) = crate::types::struct_path(&self.f.params[n].ty)?;
         let method = &mc.method;
         let recv = &mc.receiver;
