@@ -794,3 +794,367 @@ fn tuple_assignments() {
     close2("oscillator", d, (e[0], e[1]));
     fd2("oscillator", oscillator, (0.3, 0.5), d);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Range slices of differentiated data: `&x[1..]`, `x[..2]`, `x[i..j]`, `x[a..=b]`, passed on,
+// measured, bound to a variable, and of a window.
+// ---------------------------------------------------------------------------------------------
+
+/// Σ_{i≥1} xᵢ² + x₀·(x₀ + x₁): ∂x₀ = 2x₀ + x₁, ∂x₁ = 2x₁ + x₀, ∂xᵢ = 2xᵢ for i ≥ 2.
+#[differentiate(hessian)]
+fn tail_and_head(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for &v in &x[1..] {
+        s += v * v;
+    }
+    s + x[..2].iter().sum::<f64>() * x[0]
+}
+
+/// ⟨x[i..j], y[i..j]⟩: ∂xₖ = yₖ and ∂yₖ = xₖ for i ≤ k < j, zero elsewhere.
+#[differentiate]
+fn window_dot(x: &[f64], y: &[f64], i: usize, j: usize) -> f64 {
+    x[i..j].iter().zip(&y[i..j]).map(|(a, b)| a * b).sum()
+}
+
+/// Σ sin vₖ.
+#[differentiate]
+fn sum_sin(v: &[f64]) -> f64 {
+    v.iter().map(|a| a.sin()).sum()
+}
+
+/// sum_sin(x[1..3]) + (n − 1)·x₀ + t₀·t₁ with t = x[2..=3]:
+/// ∂x₀ = n − 1, ∂x₁ = cos x₁, ∂x₂ = cos x₂ + x₃, ∂x₃ = x₂.
+#[differentiate]
+fn sub_slices_passed_on(x: &[f64]) -> f64 {
+    let t = &x[2..=3];
+    sum_sin(&x[1..3]) + x[1..].len() as f64 * x[0] + t[0] * t[t.len() - 1]
+}
+
+/// Σ over windows w of Σ_{k≥1} w₀·wₖ, windows of 3 of an array:
+/// f = Σᵢ xᵢ(xᵢ₊₁ + xᵢ₊₂) for i = 0, 1, so ∂x = (x₁ + x₂, x₀ + x₂ + x₃, x₀ + x₁, x₁).
+#[differentiate]
+fn window_tails(x: [f64; 4]) -> f64 {
+    let mut s = 0.0;
+    for w in x.windows(3) {
+        s += w[1..].iter().map(|v| v * w[0]).sum::<f64>();
+    }
+    s
+}
+
+#[test]
+fn range_slices_scatter_into_their_range() {
+    let x = [0.3, -1.2, 2.0, 0.7];
+    let y = [1.5, 0.2, -0.4, 0.9];
+
+    let (_, d) = tail_and_head_grad(&x);
+    let expected = [2.0 * x[0] + x[1], 2.0 * x[1] + x[0], 2.0 * x[2], 2.0 * x[3]];
+    close_all("tail_and_head", &d, &expected);
+    fd_vec("tail_and_head", tail_and_head, &x, &d);
+    // H = 2I + (e₀e₁ᵀ + e₁e₀ᵀ).
+    let v = [1.0, 0.5, -0.5, 2.0];
+    let (_, _, hv) = tail_and_head_hvp(&x, &v.to_vec());
+    let h_v = [2.0 * v[0] + v[1], 2.0 * v[1] + v[0], 2.0 * v[2], 2.0 * v[3]];
+    close_all("tail_and_head, H·v", &hv, &h_v);
+
+    let (_, (dx, dy)) = window_dot_grad(&x, &y, 1, 3);
+    close_all("window_dot, ∂x", &dx, &[0.0, y[1], y[2], 0.0]);
+    close_all("window_dot, ∂y", &dy, &[0.0, x[1], x[2], 0.0]);
+    fd_vec("window_dot", |x| window_dot(x, &y, 1, 3), &x, &dx);
+
+    let (_, d) = sub_slices_passed_on_grad(&x);
+    let expected = [3.0, x[1].cos(), x[2].cos() + x[3], x[2]];
+    close_all("sub_slices_passed_on", &d, &expected);
+    fd_vec("sub_slices_passed_on", sub_slices_passed_on, &x, &d);
+
+    let (_, d) = window_tails_grad(x);
+    let expected = [x[1] + x[2], x[0] + x[2] + x[3], x[0] + x[1], x[1]];
+    close_all("window_tails", &d, &expected);
+    fd_vec(
+        "window_tails",
+        |p| window_tails([p[0], p[1], p[2], p[3]]),
+        &x,
+        &d,
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Methods of a parameter struct called on a parameter: `model.forward(x)`.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Differentiable)]
+struct Unit {
+    w: f64,
+    b: f64,
+}
+
+impl Unit {
+    /// tanh(w·x + b): ∂w = (1 − t²)·x, ∂b = 1 − t², ∂x = (1 − t²)·w.
+    #[differentiate(hessian)]
+    fn forward(&self, x: f64) -> f64 {
+        (self.w * x + self.b).tanh()
+    }
+}
+
+#[derive(Clone, Differentiable)]
+struct TwoUnits {
+    first: Unit,
+    second: Unit,
+}
+
+impl TwoUnits {
+    /// second(first(x)); a field's method is called through its type.
+    #[differentiate(hessian)]
+    fn forward(&self, x: f64) -> f64 {
+        Unit::forward(&self.second, Unit::forward(&self.first, x))
+    }
+}
+
+/// Σ (u(xᵢ) − yᵢ)² with u(x) = tanh(w·x + b), tᵢ = u(xᵢ), rᵢ = tᵢ − yᵢ:
+/// ∂w = Σ 2rᵢ(1 − tᵢ²)xᵢ, ∂b = Σ 2rᵢ(1 − tᵢ²), ∂xᵢ = 2rᵢ(1 − tᵢ²)w, ∂yᵢ = −2rᵢ.
+#[differentiate]
+fn unit_loss(model: &Unit, xs: &[f64], ys: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..xs.len() {
+        let r = model.forward(xs[i]) - ys[i];
+        s += r * r;
+    }
+    s
+}
+
+/// x·net(x) of an owned parameter.
+#[differentiate(hessian)]
+fn scaled_net(net: TwoUnits, x: f64) -> f64 {
+    net.forward(x) * x
+}
+
+#[test]
+fn methods_of_a_parameter_reach_the_receiver_and_the_arguments() {
+    let u = Unit { w: 0.4, b: -0.1 };
+    let (xs, ys) = ([0.5, 1.0, -2.0], [0.2, 0.3, -0.5]);
+    let (_, (du, dx, dy)) = unit_loss_grad(&u, &xs, &ys);
+    let (mut dw, mut db) = (0.0, 0.0);
+    for k in 0..3 {
+        let t = (u.w * xs[k] + u.b).tanh();
+        let r = t - ys[k];
+        dw += 2.0 * r * (1.0 - t * t) * xs[k];
+        db += 2.0 * r * (1.0 - t * t);
+        close(&format!("∂x{k}"), dx[k], 2.0 * r * (1.0 - t * t) * u.w, TOL);
+        close(&format!("∂y{k}"), dy[k], -2.0 * r, TOL);
+    }
+    close_all("unit_loss, ∂model", &[du.w, du.b], &[dw, db]);
+    fd_vec(
+        "unit_loss",
+        |p| unit_loss(&Unit { w: p[0], b: p[1] }, &xs, &ys),
+        &[u.w, u.b],
+        &[du.w, du.b],
+    );
+
+    let net = TwoUnits {
+        first: u.clone(),
+        second: Unit { w: -0.7, b: 0.3 },
+    };
+    let at = |p: &[f64]| TwoUnits {
+        first: Unit { w: p[0], b: p[1] },
+        second: Unit { w: p[2], b: p[3] },
+    };
+    let flat = |n: &TwoUnits| vec![n.first.w, n.first.b, n.second.w, n.second.b];
+    let x = 0.8;
+    let (_, (dn, dx)) = scaled_net_grad(net.clone(), x);
+    // h = tanh(w₁x + b₁), o = tanh(w₂h + b₂), f = x·o:
+    // ∂w₂ = x(1 − o²)h, ∂b₂ = x(1 − o²), ∂w₁ = x(1 − o²)w₂(1 − h²)x, ∂b₁ = x(1 − o²)w₂(1 − h²),
+    // ∂x = o + x(1 − o²)w₂(1 − h²)w₁.
+    let h = (u.w * x + u.b).tanh();
+    let o = (-0.7 * h + 0.3).tanh();
+    let back = x * (1.0 - o * o);
+    let inner = back * -0.7 * (1.0 - h * h);
+    close_all(
+        "scaled_net, ∂net",
+        &flat(&dn),
+        &[inner * x, inner, back * h, back],
+    );
+    close("scaled_net, ∂x", dx, o + inner * u.w, TOL);
+    let mut all = flat(&net);
+    all.push(x);
+    let mut grad = flat(&dn);
+    grad.push(dx);
+    fd_vec("scaled_net", |p| scaled_net(at(&p[..4]), p[4]), &all, &grad);
+    // Forward mode agrees with the gradient along a direction.
+    let dir = [0.3, -1.0, 0.5, 2.0, 0.7];
+    let (_, t) = scaled_net_jvp(net.clone(), x, at(&dir[..4]), dir[4]);
+    let along: f64 = grad.iter().zip(dir).map(|(g, d)| g * d).sum();
+    close("scaled_net, jvp", t, along, TOL);
+    // And so does the Hessian along it with differences of gradients.
+    let (_, _, (hn, hx)) = scaled_net_hvp(net.clone(), x, at(&dir[..4]), dir[4]);
+    let eps = 1e-6;
+    let shifted = |s: f64| {
+        let p: Vec<f64> = all.iter().zip(dir).map(|(a, d)| a + s * d).collect();
+        let (_, (dn, dx)) = scaled_net_grad(at(&p[..4]), p[4]);
+        let mut g = flat(&dn);
+        g.push(dx);
+        g
+    };
+    let (gp, gm) = (shifted(eps), shifted(-eps));
+    let mut hv = flat(&hn);
+    hv.push(hx);
+    for k in 0..5 {
+        close(
+            &format!("H·v[{k}]"),
+            hv[k],
+            (gp[k] - gm[k]) / (2.0 * eps),
+            1e-6,
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Arrays built from a `Vec`, and views in arithmetic without `.to_owned()`.
+// ---------------------------------------------------------------------------------------------
+
+/// ‖a‖²·v₀ with a = Array1::from(v): ∂v₀ = ‖v‖² + 2v₀², ∂vᵢ = 2vᵢv₀ for i ≥ 1.
+#[differentiate(hessian)]
+fn from_vec_norm(v: &[f64]) -> f64 {
+    let a = Array1::from(v.to_vec());
+    (&a * &a).sum() * v[0]
+}
+
+/// Σ sin vᵢ through `Array1::from_vec(..)` of a collected chain, plus a·a of
+/// `ndarray::Array::from(w)`: ∂vᵢ = cos vᵢ, ∂w = 2w.
+#[differentiate]
+fn from_vec_chain(v: &[f64], w: Vec<f64>) -> f64 {
+    let a = Array1::from_vec(v.iter().map(|x| x.sin()).collect());
+    let b = ndarray::Array::from(w);
+    a.sum() + b.dot(&b)
+}
+
+/// Σ over rows of the rows summed, squared: with s = Σᵢ aᵢ,., f = ‖s‖², ∂aᵢⱼ = 2sⱼ.
+#[differentiate]
+fn rows_accumulated(a: &Array2<f64>) -> f64 {
+    let mut acc = Array1::zeros(a.ncols());
+    for i in 0..a.nrows() {
+        acc += &a.slice(ndarray::s![i, ..]);
+    }
+    (&acc * &acc).sum()
+}
+
+/// Σⱼ 2a₀ⱼa₁ⱼ + Σ (aᵀ)² : ∂a₀ⱼ = 2a₁ⱼ + 2a₀ⱼ, ∂a₁ⱼ = 2a₀ⱼ + 2a₁ⱼ.
+#[differentiate]
+fn views_multiplied(a: &Array2<f64>) -> f64 {
+    (&a.slice(ndarray::s![0, ..]) * &a.slice(ndarray::s![1, ..]) * 2.0).sum()
+        + (&a.t() * &a.t()).sum()
+}
+
+#[test]
+fn arrays_from_vecs_and_views_in_arithmetic() {
+    let v = [0.3, -1.0, 2.0];
+    let n2: f64 = v.iter().map(|x| x * x).sum();
+    let (_, d) = from_vec_norm_grad(&v);
+    let expected = [n2 + 2.0 * v[0] * v[0], 2.0 * v[1] * v[0], 2.0 * v[2] * v[0]];
+    close_all("from_vec_norm", &d, &expected);
+    fd_vec("from_vec_norm", from_vec_norm, &v, &d);
+    // H = 2v₀I + 2(v e₀ᵀ + e₀ vᵀ): H·u = 2v₀u + 2v(u₀) + 2e₀⟨v, u⟩.
+    let u = [1.0, -0.5, 0.25];
+    let (_, _, hu) = from_vec_norm_hvp(&v, &u.to_vec());
+    let vu: f64 = v.iter().zip(&u).map(|(a, b)| a * b).sum();
+    let mut h_u: Vec<f64> = (0..3)
+        .map(|i| 2.0 * v[0] * u[i] + 2.0 * v[i] * u[0])
+        .collect();
+    h_u[0] += 2.0 * vu;
+    close_all("from_vec_norm, H·u", &hu, &h_u);
+
+    let w = vec![0.5, -0.25];
+    let (_, (dv, dw)) = from_vec_chain_grad(&v, w.clone());
+    close_all("from_vec_chain, ∂v", &dv, &v.map(f64::cos));
+    close_all("from_vec_chain, ∂w", &dw, &[2.0 * w[0], 2.0 * w[1]]);
+    fd_vec("from_vec_chain", |v| from_vec_chain(v, w.clone()), &v, &dv);
+
+    let a = Array2::from_shape_vec((2, 3), vec![0.3, -1.0, 2.0, 0.5, 0.7, -0.2]).unwrap();
+    let flat = |p: &[f64]| Array2::from_shape_vec((2, 3), p.to_vec()).unwrap();
+    let (_, d) = rows_accumulated_grad(&a);
+    let s = a.sum_axis(ndarray::Axis(0));
+    let expected: Vec<f64> = (0..6).map(|k| 2.0 * s[k % 3]).collect();
+    close_all("rows_accumulated", d.as_slice().unwrap(), &expected);
+    fd_vec(
+        "rows_accumulated",
+        |p| rows_accumulated(&flat(p)),
+        a.as_slice().unwrap(),
+        d.as_slice().unwrap(),
+    );
+
+    let (_, d) = views_multiplied_grad(&a);
+    let expected: Vec<f64> = (0..6)
+        .map(|k| 2.0 * a[[1 - k / 3, k % 3]] + 2.0 * a[[k / 3, k % 3]])
+        .collect();
+    close_all("views_multiplied", d.as_slice().unwrap(), &expected);
+    fd_vec(
+        "views_multiplied",
+        |p| views_multiplied(&flat(p)),
+        a.as_slice().unwrap(),
+        d.as_slice().unwrap(),
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Methods of a generic `impl`: the bound on the impl's float parameter repeated on the method.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Differentiable)]
+struct Quadratic<T> {
+    a: T,
+    b: T,
+}
+
+impl<T: num_traits::Float> Quadratic<T> {
+    /// a·x² + b·x: ∂a = x², ∂b = x, ∂x = 2a·x + b.
+    #[differentiate]
+    fn energy(&self, x: T) -> T
+    where
+        T: num_traits::Float,
+    {
+        self.a * x * x + self.b * x
+    }
+
+    /// Σ energy(xᵢ) over a slice: ∂a = Σ xᵢ², ∂b = Σ xᵢ, ∂xᵢ = 2a·xᵢ + b.
+    #[differentiate]
+    fn total(&self, xs: &[T]) -> T
+    where
+        T: num_traits::Float,
+    {
+        let mut s = T::zero();
+        for &x in xs {
+            s = s + self.energy(x);
+        }
+        s
+    }
+}
+
+#[test]
+fn methods_of_a_generic_impl_with_the_bound_repeated() {
+    let q = Quadratic { a: 0.5, b: -1.0 };
+    let x = 2.0;
+    let (e, (dq, dx)) = q.energy_grad(x);
+    close("energy", e, 0.5 * 4.0 - 2.0, TOL);
+    close_all("energy, ∂q", &[dq.a, dq.b], &[x * x, x]);
+    close("energy, ∂x", dx, 2.0 * q.a * x + q.b, TOL);
+    fd_vec(
+        "energy",
+        |p| Quadratic { a: p[0], b: p[1] }.energy(p[2]),
+        &[q.a, q.b, x],
+        &[dq.a, dq.b, dx],
+    );
+
+    let xs = [1.0, -0.5, 3.0];
+    let (_, (dq, dxs)) = q.total_grad(&xs);
+    close_all(
+        "total, ∂q",
+        &[dq.a, dq.b],
+        &[xs.iter().map(|x| x * x).sum(), xs.iter().sum()],
+    );
+    let expected: Vec<f64> = xs.iter().map(|x| 2.0 * q.a * x + q.b).collect();
+    close_all("total, ∂xs", &dxs, &expected);
+    fd_vec("total", |p| q.total(p), &xs, &dxs);
+
+    // The same methods in f32.
+    let q32 = Quadratic { a: 0.5f32, b: -1.0 };
+    let (_, (dq32, dx32)) = q32.energy_grad(2.0f32);
+    assert_eq!((dq32.a, dq32.b, dx32), (4.0, 2.0, 1.0));
+}

@@ -234,7 +234,7 @@ fn no_rule_message(name: &str) -> String {
         };
         return format!(
             "`.{name}(..)` of a differentiated array is read as a region: write \
-             `a.slice(s![{region}])` (`ndarray::s!`), and `.to_owned()` before arithmetic on it"
+             `a.slice(s![{region}])` (`ndarray::s!`)"
         );
     }
     if matches!(
@@ -249,8 +249,10 @@ fn no_rule_message(name: &str) -> String {
     }
     format!(
         "no derivative rule for method `{name}` on a differentiated value; supported methods: \
-         {}. For anything else write a function `{name}(x)` with its own `{name}_vjp` and call \
-         it",
+         {}. A `#[differentiate]` method of your own struct is followed on a parameter or \
+         `self` (`model.{name}(x)`); on a field or a local, call it through the struct's type: \
+         `Layer::{name}(&self.layer, x)`. For anything else write a function `{name}(x)` with \
+         its own `{name}_vjp` and call it",
         prim::known_list()
     )
 }

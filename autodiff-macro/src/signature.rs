@@ -49,7 +49,33 @@ impl Signature {
                 "`extern` functions cannot be differentiated",
             ));
         }
-        let generics = Generics::read(&s.generics);
+        let mut generics = Generics::read(&s.generics);
+        // A parameter of the enclosing `impl` the signature names without a bound the macro
+        // can see: one error, then taken for a float so that the placeholders have the
+        // signatures the callers expect.
+        let tys = s.inputs.iter().filter_map(|a| match a {
+            syn::FnArg::Typed(pt) => Some(&*pt.ty),
+            syn::FnArg::Receiver(_) => None,
+        });
+        let ret_ty = match &s.output {
+            syn::ReturnType::Type(_, t) => Some(&**t),
+            syn::ReturnType::Default => None,
+        };
+        // Only in a method (a receiver, or `Self` named): a free function's `P` is a type.
+        let in_impl = s
+            .inputs
+            .iter()
+            .any(|a| matches!(a, syn::FnArg::Receiver(_)))
+            || quote!(#s)
+                .to_string()
+                .split_whitespace()
+                .any(|w| w == "Self");
+        for t in tys.chain(ret_ty).filter(|_| in_impl) {
+            while let Some(g) = generics.undeclared_in(t) {
+                errors.push(undeclared(t, &g));
+                generics.outer.push(g);
+            }
+        }
         types::set_float_params(generics.float_names());
         if let Some(v) = &s.variadic {
             errors.push(syn::Error::new(
@@ -299,6 +325,7 @@ impl Signature {
             if extra {
                 // The pullback outlives the borrow of the arguments it keeps.
                 let tys = g.type_params().map(|t| &t.ident);
+                let tys = tys.chain(self.generics.outer());
                 preds.extend(tys.map(|t| quote!(#t: #lt)));
             }
             if preds.is_empty() {
@@ -316,6 +343,7 @@ impl Signature {
                 syn::GenericParam::Const(c) => Some(&c.ident),
                 syn::GenericParam::Lifetime(_) => None,
             });
+            let params = params.chain(self.generics.outer());
             quote!(+ use<#(#captured,)* #(#params),*>)
         };
         let bound_with = |extra: bool| {
@@ -525,6 +553,9 @@ pub enum GenericKind {
 #[derive(Clone, Default)]
 pub struct Generics {
     params: Vec<(syn::Ident, GenericKind)>,
+    /// Float type parameters of the enclosing `impl` that the method's `where` clause bounds
+    /// (`where T: Float` in `impl<T: Float> P<T>`): floats here, but not the method's own.
+    outer: Vec<syn::Ident>,
 }
 
 impl Generics {
@@ -553,16 +584,89 @@ impl Generics {
                 (t.ident.clone(), kind)
             })
             .collect();
-        Generics { params }
+        let declared: Vec<&syn::Ident> = g.type_params().map(|t| &t.ident).collect();
+        let mut outer: Vec<syn::Ident> = Vec::new();
+        for p in g.where_clause.iter().flat_map(|w| &w.predicates) {
+            if let syn::WherePredicate::Type(pt) = p {
+                if let syn::Type::Path(tp) = &pt.bounded_ty {
+                    if let Some(id) = tp.path.get_ident().filter(|_| tp.qself.is_none()) {
+                        if !declared.contains(&id)
+                            && !outer.contains(id)
+                            && pt.bounds.iter().any(float_bound)
+                        {
+                            outer.push(id.clone());
+                        }
+                    }
+                }
+            }
+        }
+        Generics { params, outer }
     }
 
-    /// The names of the float type parameters.
+    /// The float type parameters of the enclosing `impl` named in the `where` clause.
+    pub fn outer(&self) -> &[syn::Ident] {
+        &self.outer
+    }
+
+    /// A type parameter that `ty` seems to hold as a type (`T`, `&[T]`, `P<T>`, not an array
+    /// length or an ndarray dimension) and that is declared neither on the function nor in
+    /// its `where` clause: a single capital letter, so most likely a parameter of the
+    /// enclosing `impl`, whose bounds the macro cannot see.
+    pub fn undeclared_in(&self, ty: &syn::Type) -> Option<syn::Ident> {
+        struct Find<'g>(&'g Generics, Option<syn::Ident>);
+        impl<'ast> syn::visit::Visit<'ast> for Find<'_> {
+            fn visit_type_path(&mut self, tp: &'ast syn::TypePath) {
+                if self.1.is_some() {
+                    return;
+                }
+                if let Some(id) = tp.path.get_ident().filter(|_| tp.qself.is_none()) {
+                    let name = id.to_string();
+                    let single = name.len() == 1 && name.chars().all(|c| c.is_ascii_uppercase());
+                    let g = self.0;
+                    if single && !g.params.iter().any(|(p, _)| p == id) && !g.outer.contains(id) {
+                        self.1 = Some(id.clone());
+                    }
+                    return;
+                }
+                let last = tp.path.segments.last();
+                let array = last.is_some_and(|s| {
+                    let n = s.ident.to_string();
+                    ["Array", "ArcArray", "CowArray", "ArrayView"]
+                        .iter()
+                        .any(|a| n.starts_with(a))
+                });
+                match last.map(|s| &s.arguments) {
+                    // The elements of an ndarray array, not its dimension.
+                    Some(syn::PathArguments::AngleBracketed(a)) if array => {
+                        if let Some(t) = a.args.iter().find_map(|g| match g {
+                            syn::GenericArgument::Type(t) => Some(t),
+                            _ => None,
+                        }) {
+                            self.visit_type(t);
+                        }
+                    }
+                    _ => syn::visit::visit_type_path(self, tp),
+                }
+            }
+            fn visit_expr(&mut self, _: &'ast syn::Expr) {}
+        }
+        let mut f = Find(self, None);
+        syn::visit::Visit::visit_type(&mut f, ty);
+        f.1
+    }
+
+    /// The names of the float type parameters, the enclosing `impl`'s among them.
     pub fn float_names(&self) -> Vec<String> {
+        self.floats().map(|i| i.to_string()).collect()
+    }
+
+    /// The float type parameters, the function's and then the enclosing `impl`'s.
+    fn floats(&self) -> impl Iterator<Item = &syn::Ident> {
         self.params
             .iter()
             .filter(|(_, k)| *k == GenericKind::Float)
-            .map(|(i, _)| i.to_string())
-            .collect()
+            .map(|(i, _)| i)
+            .chain(&self.outer)
     }
 
     /// A type parameter that is not a float and that `ty` holds other than as the dimension of
@@ -583,12 +687,22 @@ impl Generics {
 
     /// The bounds the generated items add: `T: autodiff::Real` for each float parameter.
     pub fn bounds(&self, krate: &TokenStream2) -> Vec<TokenStream2> {
-        self.params
-            .iter()
-            .filter(|(_, k)| *k == GenericKind::Float)
-            .map(|(t, _)| quote!(#t: #krate::Real))
-            .collect()
+        self.floats().map(|t| quote!(#t: #krate::Real)).collect()
     }
+}
+
+/// The error for a type parameter `g` of the enclosing `impl` in the signature at `at`.
+fn undeclared(at: &syn::Type, g: &syn::Ident) -> syn::Error {
+    syn::Error::new_spanned(
+        at,
+        format!(
+            "`{g}` is not a parameter of this function, and the macro sees only the function, \
+             not the bounds of the `impl` around it; if `{g}` is a float type parameter of the \
+             `impl` (`impl<{g}: Float> P<{g}>`), repeat its bound on the method: \
+             `fn f(&self, x: {g}) -> {g} where {g}: num_traits::Float` (a type of your own \
+             named `{g}` is taken for a type parameter here: give it a longer name)"
+        ),
+    )
 }
 
 fn is_ident(ty: &syn::Type, id: &syn::Ident) -> bool {

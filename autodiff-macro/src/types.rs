@@ -165,3 +165,54 @@ pub fn receiver_type(r: &syn::Receiver) -> Result<Type, ()> {
         _ => Ok(syn::parse_quote!(Self)),
     }
 }
+
+/// Containers and numbers of std and ndarray: types whose methods are not a user's
+/// differentiated methods.
+const LIBRARY: &[&str] = &[
+    "Vec",
+    "Option",
+    "Box",
+    "Rc",
+    "Arc",
+    "Cell",
+    "RefCell",
+    "HashMap",
+    "BTreeMap",
+    "HashSet",
+    "VecDeque",
+    "Array",
+    "ArrayBase",
+    "ArcArray",
+    "CowArray",
+    "ArrayD",
+    "ArrayViewD",
+];
+
+/// The path of a user's struct (or `Self`) that a parameter of type `ty` holds, by reference or
+/// by value (the `bool`: by value), with its generic arguments left to inference: `&Model` →
+/// `(Model, false)`, `Mlp<T>` → `(Mlp, true)`. `None` for floats, integers, containers, arrays
+/// and ndarray's types, whose methods are not user methods.
+pub fn struct_path(ty: &Type) -> Option<(syn::Path, bool)> {
+    let (ty, owned) = match ty {
+        Type::Reference(r) if r.mutability.is_none() => (&*r.elem, false),
+        Type::Reference(_) => return None,
+        ty => (ty, true),
+    };
+    let Type::Path(p) = ty else { return None };
+    if p.qself.is_some() || is_float_type(ty) || is_inactive_type(ty) {
+        return None;
+    }
+    let last = p.path.segments.last()?;
+    let name = last.ident.to_string();
+    let ndarray = ["Array", "ArrayView", "ArrayViewMut"]
+        .iter()
+        .any(|a| name.strip_prefix(a).is_some_and(|d| d.len() <= 1));
+    if ndarray || LIBRARY.contains(&name.as_str()) {
+        return None;
+    }
+    let mut path = p.path.clone();
+    if let Some(last) = path.segments.last_mut() {
+        last.arguments = syn::PathArguments::None;
+    }
+    Some((path, owned))
+}

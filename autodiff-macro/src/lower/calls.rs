@@ -119,6 +119,9 @@ impl Lowering {
             };
             return self.call(b, &call);
         }
+        if let Some(call) = self.struct_method(mc) {
+            return self.call(b, &call);
+        }
         let recv = self.place_expr(b, &mc.receiver);
         let mut args = Vec::new();
         for a in &mc.args {
@@ -132,6 +135,49 @@ impl Lowering {
         let args = args.into_iter().collect::<Option<Vec<Value>>>()?;
         let root = self.mutable_root(&mc.receiver);
         self.method(b, mc.method.clone(), recv, args, false, root, span)
+    }
+
+    /// `model.forward(x)` of a differentiated parameter `model: &Model` (or `Model`, `&Mlp<T>`),
+    /// a method of the user's struct: the call `Model::forward(model, x)` (`&model` when the parameter is owned),
+    /// differentiated through `Model::forward_vjp` like `self.g(x)` is through `Self::g_vjp`,
+    /// the gradient reaching the receiver when it is active.
+    fn struct_method(&self, mc: &syn::ExprMethodCall) -> Option<syn::ExprCall> {
+        let name = mc.method.to_string();
+        if mc.turbofish.is_some()
+            || PrimId::method(&name).is_some()
+            || prim::is_discrete_method(&name)
+            || is_shape_query(&name)
+            || prim::places::is_read(&name)
+            || MutId::find(&name).is_some()
+        {
+            return None;
+        }
+        let Expr::Path(p) = chain::strip(&mc.receiver) else {
+            return None;
+        };
+        let slot = self.lookup(&p.path.get_ident()?.to_string())?;
+        let ValueDef::Param(n) = self.f.value(self.env[slot].value?).def else {
+            return None;
+        };
+        // A parameter left out (`wrt`, or a type parameter `T: Into<f64>`) runs as written.
+        if !self.f.params[n].active {
+            return None;
+        }
+        let (ty, owned) = crate::types::struct_path(&self.f.params[n].ty)?;
+        let method = &mc.method;
+        let recv = &mc.receiver;
+        let recv: Expr = match owned {
+            true => syn::parse_quote_spanned!(recv.span()=> &#recv),
+            false => (**recv).clone(),
+        };
+        Some(syn::ExprCall {
+            attrs: Vec::new(),
+            func: Box::new(syn::parse_quote_spanned!(method.span()=> #ty::#method)),
+            paren_token: Default::default(),
+            args: std::iter::once(recv)
+                .chain(mc.args.iter().cloned())
+                .collect(),
+        })
     }
 
     /// A method with a turbofish (`s.parse::<u32>()`) or a closure argument (ndarray's
@@ -180,6 +226,17 @@ impl Lowering {
         let def = m.def();
         let target = match &*mc.receiver {
             Expr::Path(p) if p.qself.is_none() && p.path.get_ident().is_some() => p.path.clone(),
+            other if subslice::range_index(other).is_some() => {
+                self.err_at(
+                    other,
+                    format!(
+                        "`.{}(..)` on a range of a container is not followed by the derivative; \
+                         write an index loop over the range (`for i in a..b {{ v[i] = .. }}`)",
+                        def.name
+                    ),
+                );
+                return None;
+            }
             other => {
                 self.err_at(
                     other,
@@ -383,6 +440,9 @@ impl Lowering {
             );
             return None;
         };
+        if let Some(e) = array_from_vec(&fp.path, c) {
+            return self.expr(b, &e, true);
+        }
         if fp.qself.is_some() {
             self.err_at(
                 &c.func,
@@ -503,6 +563,19 @@ impl Lowering {
     /// A method of a window (`w` in `for w in x.windows(2)`): `w.len()`; the others need the
     /// window as a slice, which is not supported. `None` when the receiver is not a window.
     fn window_method(&mut self, b: Block, mc: &syn::ExprMethodCall) -> Option<Option<Value>> {
+        if subslice::range_index(&mc.receiver).is_some() {
+            // `x[a..].len()`, `x[a..b].is_empty()`: measured, not copied.
+            if !mc.args.is_empty() || !(mc.method == "len" || mc.method == "is_empty") {
+                return None;
+            }
+            let Some(w) = self.range_window(b, &mc.receiver)? else {
+                return Some(None);
+            };
+            return Some(Some(match mc.method == "len" {
+                true => w.len,
+                false => self.int_op(b, quote!(__ad_n == 0), &[("__ad_n", w.len)], mc.span()),
+            }));
+        }
         let w = self.window_named(&mc.receiver)?;
         if mc.method == "len" && mc.args.is_empty() {
             return Some(Some(w.len));
@@ -525,4 +598,35 @@ impl Lowering {
         let slot = self.lookup(&p.path.get_ident()?.to_string())?;
         self.env[slot].window
     }
+}
+
+/// `Array1::from(v)`, `Array1::from_vec(v)`, `Array::from(v)` (also by a longer path or with a
+/// turbofish) as the array filled element by element from `v`:
+/// `{ let v = ..; let mut a = Array1::zeros(v.len()); for i in .. { a[i] = v[i]; } a }`, whose
+/// adjoint reads each element of `ā` back into `v̄`. `None` for any other call.
+fn array_from_vec(path: &syn::Path, c: &syn::ExprCall) -> Option<Expr> {
+    let n = path.segments.len();
+    if n < 2 || c.args.len() != 1 {
+        return None;
+    }
+    let (ty, func) = (&path.segments[n - 2].ident, &path.segments[n - 1]);
+    if !matches!(func.arguments, syn::PathArguments::None)
+        || !(func.ident == "from" || func.ident == "from_vec")
+        || !(ty == "Array1" || ty == "Array")
+    {
+        return None;
+    }
+    let mut zeros = path.clone();
+    if let Some(last) = zeros.segments.last_mut() {
+        last.ident = syn::Ident::new("zeros", last.ident.span());
+    }
+    let v = &c.args[0];
+    Some(syn::parse_quote_spanned! {c.span()=> {
+        let __ad_from = #v;
+        let mut __ad_array = #zeros(__ad_from.len());
+        for __ad_i in 0..__ad_from.len() {
+            __ad_array[__ad_i] = __ad_from[__ad_i];
+        }
+        __ad_array
+    }})
 }

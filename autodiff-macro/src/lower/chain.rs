@@ -153,7 +153,9 @@ pub(super) fn parse_chain(e: &Expr, into: bool) -> Option<Chain<'_>> {
                     inner = strip(&u.expr);
                 }
             }
-            matches!(inner, Expr::Path(_) | Expr::Field(_)).then_some(Chain {
+            let range =
+                matches!(inner, Expr::Index(ix) if matches!(strip(&ix.index), Expr::Range(_)));
+            (matches!(inner, Expr::Path(_) | Expr::Field(_)) || range).then_some(Chain {
                 source: Source::Slice {
                     expr: inner,
                     refs: 1,

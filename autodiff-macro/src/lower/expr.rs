@@ -233,6 +233,9 @@ impl Lowering {
                 }
             },
             Expr::Index(ix) => {
+                if subslice::range_index(e).is_some() {
+                    return self.range_copy(b, e);
+                }
                 if let Some(w) = self.window_named(&ix.expr) {
                     // `w[i]` of a window is `x[start + i]`.
                     let i = self.expr(b, &ix.index, true)?;
@@ -363,7 +366,8 @@ impl Lowering {
             Expr::Range(_) => {
                 self.err_at(
                     e,
-                    "ranges are supported only as the iterator of a `for` loop",
+                    "ranges are supported as the iterator of a `for` loop or a chain and as the \
+                     index of a slice (`&x[a..b]`)",
                 );
                 None
             }
@@ -424,6 +428,42 @@ impl Lowering {
         }
     }
 
+    /// An operand of arithmetic that is a view of an array (`a.slice(s![..])`, `a.t()`,
+    /// `a.view()`, or a reference to one) as an owned copy, `.to_owned()` as the user would
+    /// write it: the operators' rules and the adjoints are those of owned arrays.
+    fn owned_view(&mut self, b: Block, v: Value) -> Value {
+        let def = |s: &Self, v: Value| match s.f.value(v).def {
+            ValueDef::Result(i, 0) => Some((s.f.inst(i).kind.clone(), s.f.inst(i).span)),
+            _ => None,
+        };
+        let (inner, by_ref) = match def(self, v) {
+            Some((InstKind::Ref(u), _)) => (u, true),
+            _ => (v, false),
+        };
+        let span = match def(self, inner) {
+            Some((InstKind::Prim { prim, .. }, span)) if prim.has(Flags::VIEW) => span,
+            _ => return v,
+        };
+        let Some(to_owned) = PrimId::method("to_owned") else {
+            return v;
+        };
+        let k = self.kind(inner);
+        let owned = self.inst1(
+            b,
+            InstKind::Prim {
+                prim: to_owned,
+                args: vec![inner],
+                unwrap: false,
+            },
+            k,
+            span,
+        );
+        match by_ref {
+            true => self.inst1(b, InstKind::Ref(owned), k, span),
+            false => owned,
+        }
+    }
+
     pub(super) fn binary(&mut self, b: Block, bin: &syn::ExprBinary) -> Option<Value> {
         use syn::BinOp as B;
         let span = bin.span();
@@ -443,7 +483,7 @@ impl Lowering {
             Some(op) => {
                 let l = self.expr(b, &bin.left, true);
                 let r = self.expr(b, &bin.right, true);
-                let (l, r) = (l?, r?);
+                let (l, r) = (self.owned_view(b, l?), self.owned_view(b, r?));
                 let k = self.kind(l).join(self.kind(r));
                 let v = self.inst1(b, InstKind::Binary(op, l, r), k, span);
                 if compound {

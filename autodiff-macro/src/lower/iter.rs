@@ -232,13 +232,16 @@ impl Lowering {
                 } else {
                     *refs
                 };
-                let window = match strip(expr) {
-                    Expr::Path(p) => p
-                        .path
-                        .get_ident()
-                        .and_then(|id| self.lookup(&id.to_string()))
-                        .and_then(|slot| self.env[slot].window),
-                    _ => None,
+                let window = match self.range_window(b, expr).filter(|_| cells.is_none()) {
+                    Some(w) => Some(w?),
+                    None => match strip(expr) {
+                        Expr::Path(p) => p
+                            .path
+                            .get_ident()
+                            .and_then(|id| self.lookup(&id.to_string()))
+                            .and_then(|slot| self.env[slot].window),
+                        _ => None,
+                    },
                 };
                 match window.filter(|_| cells.is_none()) {
                     Some(w) => (

@@ -52,6 +52,7 @@ mod expr;
 mod iter;
 mod loops;
 mod stmts;
+mod subslice;
 mod syntax;
 mod written;
 

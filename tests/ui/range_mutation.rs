@@ -1,0 +1,12 @@
+use autodiff::differentiate;
+
+#[differentiate]
+fn f(x: &[f64]) -> f64 {
+    let mut v = x.to_vec();
+    v[1..].fill(0.0);
+    v.iter().sum()
+}
+
+fn main() {
+    let _ = f_grad(&[1.0, 2.0]);
+}
