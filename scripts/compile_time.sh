@@ -11,6 +11,10 @@
 # and the result summing every value left unused, so that every operation reaches the result
 # (nothing is dead code for rustc or for the macro's activity analysis).
 #
+# "Generated code alone" checks the plain function followed by the items the macro generates
+# for it, written out as source (`#[differentiate(dump)]`): what rustc spends on the generated
+# code itself, without the macro's run. The difference to "differentiated" is the macro.
+#
 # Each figure is the median over the runs of the CPU time (user + system) of `cargo check`
 # after touching the source: CPU time rather than wall time, because the machines this runs
 # on are shared. Needs python3 (for the generator) and GNU time.
@@ -37,10 +41,10 @@ if [ "${OPTIMIZED_MACRO:-0}" = 1 ]; then
     printf '\n[profile.dev.build-override]\nopt-level = 3\n' >> "$dir/Cargo.toml"
 fi
 
-generate() { # ops differentiated(0|1)
+generate() { # ops differentiated(0|1|dump)
     python3 - "$1" "$2" <<'EOF'
 import random, sys
-n, attr = int(sys.argv[1]), sys.argv[2] == "1"
+n, attr = int(sys.argv[1]), sys.argv[2]
 r = random.Random(440)
 vals = ["x0", "x1", "x2", "x3"]
 unused = list(vals)
@@ -65,8 +69,10 @@ for i in range(n):
     vals.append(f"t{i}")
     unused.append(f"t{i}")
 print("#![allow(clippy::all)]")
-if attr:
+if attr == "1":
     print("#[autodiff::differentiate]")
+elif attr == "dump":
+    print("#[autodiff::differentiate(dump)]")
 print("pub fn f(x0: f64, x1: f64, x2: f64, x3: f64) -> f64 {")
 print("\n".join(lines))
 print("    " + " + ".join(unused))
@@ -86,11 +92,20 @@ measure() { # prints the median CPU seconds of `cargo check` over the runs
     printf '%s\n' "${times[@]}" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
 }
 
+expanded() { # ops: the plain function followed by the items the macro generates for it,
+    # as Rust source, so that rustc checks the same code without running the macro
+    generate "$1" dump > "$dir/src/lib.rs"
+    cargo check -q --manifest-path "$dir/Cargo.toml" 2> "$dir/dump.txt"
+    { generate "$1" 0; sed -n '/^#\[differentiate\] f: generated code$/,$p' "$dir/dump.txt" \
+        | tail -n +2; } > "$dir/src/lib.rs"
+}
+
 # Build the dependencies once.
 generate 10 1 > "$dir/src/lib.rs"
 cargo check -q --manifest-path "$dir/Cargo.toml" 2>/dev/null
 
-printf '| ops | plain | differentiated | ratio |\n|---:|---:|---:|---:|\n'
+printf '| ops | plain | differentiated | ratio | generated code alone | ratio |\n'
+printf '|---:|---:|---:|---:|---:|---:|\n'
 declare -A diff
 for n in 500 2000 4000; do
     generate "$n" 0 > "$dir/src/lib.rs"
@@ -98,8 +113,10 @@ for n in 500 2000 4000; do
     generate "$n" 1 > "$dir/src/lib.rs"
     d=$(measure)
     diff[$n]=$d
-    awk -v n="$n" -v p="$plain" -v d="$d" \
-        'BEGIN { printf "| %d | %.2f s | %.2f s | %.1f× |\n", n, p, d, d / p }'
+    expanded "$n"
+    e=$(measure)
+    awk -v n="$n" -v p="$plain" -v d="$d" -v e="$e" \
+        'BEGIN { printf "| %d | %.2f s | %.2f s | %.1f× | %.2f s | %.1f× |\n", n, p, d, d / p, e, e / p }'
 done
 awk -v a="${diff[2000]}" -v b="${diff[4000]}" \
     'BEGIN { printf "\n4,000 ops / 2,000 ops, differentiated: %.2f×\n", b / a }'
