@@ -12,8 +12,9 @@
     clippy::needless_borrow
 )] // written as users write them
 
+use autodiff::check::gradcheck;
 use autodiff::differentiate;
-use ndarray::{Array1, array};
+use ndarray::{Array1, Array2, array, s};
 
 mod common;
 use common::*;
@@ -450,4 +451,65 @@ fn literal_assignments_take_the_declared_type() {
         close("value", v, -t * c.abs() + 0.5f32.sqrt() as f64, TOL);
         assert_eq!(d, 0.0);
     }
+}
+
+/// A sum named `s` beside ndarray's `s![..]`: the macro's name is not the variable (the
+/// program was rejected as a macro reading a differentiated value). With rᵢ = Xᵢ·w,
+/// f = Σᵢ rᵢ², so ∂f/∂w = 2 Σᵢ rᵢ Xᵢ and ∂f/∂Xᵢⱼ = 2 rᵢ wⱼ.
+#[differentiate]
+fn sum_named_like_the_slice_macro(xs: &Array2<f64>, w: &Array1<f64>) -> f64 {
+    let mut s = 0.0;
+    for i in 0..xs.nrows() {
+        let r = xs.slice(s![i, ..]).dot(w);
+        s += r * r;
+    }
+    s
+}
+
+/// Rows and columns of a matrix, read as users read them: rᵢ = Xᵢ·w (`row`), plus the first
+/// column's entries (`column`): f = Σᵢ rᵢ² + Σᵢ Xᵢ₀, so ∂f/∂Xᵢⱼ = 2 rᵢ wⱼ + [j = 0] and
+/// ∂f/∂w = 2 Σᵢ rᵢ Xᵢ.
+#[differentiate]
+fn rows_and_columns(xs: &Array2<f64>, w: &Array1<f64>) -> f64 {
+    let mut t = 0.0;
+    for i in 0..xs.nrows() {
+        let r = xs.row(i).dot(w);
+        t += r * r + xs.column(0)[i];
+    }
+    t
+}
+
+#[test]
+fn rows_columns_and_a_sum_named_s() {
+    let xs = array![[1.0, 2.0], [0.5, -1.0], [0.3, 0.7]];
+    let w = array![0.3, 0.2];
+    let r = xs.dot(&w);
+    let gw = 2.0 * xs.t().dot(&r);
+    let mut gx = Array2::zeros(xs.dim());
+    for i in 0..3 {
+        for j in 0..2 {
+            gx[[i, j]] = 2.0 * r[i] * w[j];
+        }
+    }
+    let (v, (dx, dw)) = sum_named_like_the_slice_macro_grad(&xs, &w);
+    close("value", v, r.dot(&r), TOL);
+    for (a, b) in dx.iter().zip(&gx) {
+        close("∂/∂X", *a, *b, TOL);
+    }
+    for (a, b) in dw.iter().zip(&gw) {
+        close("∂/∂w", *a, *b, TOL);
+    }
+    let (v, (dx2, dw2)) = rows_and_columns_grad(&xs, &w);
+    close("value", v, r.dot(&r) + xs.column(0).sum(), TOL);
+    gx.column_mut(0).mapv_inplace(|g| g + 1.0);
+    for (a, b) in dx2.iter().zip(&gx) {
+        close("∂/∂X (rows)", *a, *b, TOL);
+    }
+    for (a, b) in dw2.iter().zip(&gw) {
+        close("∂/∂w (rows)", *a, *b, TOL);
+    }
+    let r = gradcheck(|x: &Array2<f64>| rows_and_columns(x, &w), &xs, &dx2);
+    assert!(r.passed(), "{r}");
+    let r = gradcheck(|w: &Array1<f64>| rows_and_columns(&xs, w), &w, &dw2);
+    assert!(r.passed(), "{r}");
 }

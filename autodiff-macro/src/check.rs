@@ -226,16 +226,11 @@ fn no_rule_message(name: &str) -> String {
             crate::lower::SUPPORTED
         );
     }
-    if matches!(name, "row" | "column" | "index_axis") {
-        let region = match name {
-            "row" => "i, ..",
-            "column" => ".., j",
-            _ => "i, .. (along the axis)",
-        };
-        return format!(
-            "`.{name}(..)` of a differentiated array is read as a region: write \
-             `a.slice(s![{region}])` (`ndarray::s!`)"
-        );
+    if name == "index_axis" {
+        return "`.index_axis(..)` of a differentiated array is read as a region: write \
+                `a.slice(s![i, ..])` (`ndarray::s!`, the index at the axis' position), or \
+                `a.row(i)` / `a.column(j)` for a matrix"
+            .to_string();
     }
     if matches!(
         name,

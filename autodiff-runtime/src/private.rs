@@ -8,6 +8,10 @@ pub use crate::differentiable::{Differentiable, Primal, Real};
 pub use crate::rules::{
     ArithRules, DotRules, FloatArgRules, FloatRules, HasShape, NegRule, ShapeOf, TensorRules, d,
 };
+/// ndarray's `s!`, for the regions the macro spells (`a.row(i)` is `a.slice(s![i, ..])`)
+/// without asking the user's crate to name it. (The macro alone: re-exporting the crate would
+/// make rustc name ndarray's types by this path in the user's diagnostics.)
+pub use ndarray::s;
 
 /// A zero gradient shaped like `x`: the start of an adjoint that receives contributions from
 /// more than one place.

@@ -61,6 +61,19 @@ impl Lowering {
                 }
             }
         }
+        // `a.row(i)` and `a.column(j)` of a matrix are the regions `a.slice(s![i, ..])` and
+        // `a.slice(s![.., j])`: the same views, differentiated by the `slice` rule.
+        if (name == "row" || name == "column") && mc.args.len() == 1 && mc.turbofish.is_none() {
+            let (k, i) = (super::krate(), &mc.args[0]);
+            let region: Expr = match name.as_str() {
+                "row" => syn::parse_quote_spanned!(span=> #k::__private::s![#i, ..]),
+                _ => syn::parse_quote_spanned!(span=> #k::__private::s![.., #i]),
+            };
+            let mut slice = mc.clone();
+            slice.method = syn::Ident::new("slice", mc.method.span());
+            slice.args = std::iter::once(region).collect();
+            return self.method_call(b, &slice);
+        }
         if let Some(v) = self.chain_consumer(b, mc, false) {
             return v;
         }

@@ -39,6 +39,23 @@ use crate::ir::*;
 use crate::prim::places::MutId;
 use crate::prim::{self, Flags, PrimId};
 
+thread_local! {
+    /// The path of the `autodiff` crate in the function being expanded (`::autodiff`, or what
+    /// `#[differentiate(crate = ..)]` names), for code lowering writes on the user's behalf.
+    static CRATE: std::cell::RefCell<TokenStream> = std::cell::RefCell::new(quote!(::autodiff));
+}
+
+/// Sets the path of the `autodiff` crate for this expansion; every expansion sets it before
+/// lowering.
+pub fn set_crate(path: TokenStream) {
+    CRATE.with(|c| *c.borrow_mut() = path);
+}
+
+/// The path of the `autodiff` crate in this expansion.
+fn krate() -> TokenStream {
+    CRATE.with(|c| c.borrow().clone())
+}
+
 mod best;
 mod build;
 pub mod calls;

@@ -280,9 +280,21 @@ impl Lowering {
 }
 
 pub(super) fn collect_idents(tokens: TokenStream, out: &mut Vec<syn::Ident>) {
-    for tt in tokens {
+    let tts: Vec<TokenTree> = tokens.into_iter().collect();
+    let punct = |k: Option<usize>, c: char| matches!(k.and_then(|k| tts.get(k)), Some(TokenTree::Punct(p)) if p.as_char() == c);
+    for (k, tt) in tts.iter().enumerate() {
+        let (before, before2) = (k.checked_sub(1), k.checked_sub(2));
         match tt {
-            TokenTree::Ident(i) => out.push(i),
+            // Names that are not variables: a macro's (`s![..]`), a path's segments
+            // (`ndarray::s`, `f64::EPSILON`, `T::from`), a field or method (`p.x`, but not the
+            // end of a range `0..x`).
+            TokenTree::Ident(_)
+                if punct(Some(k + 1), '!')
+                    && matches!(tts.get(k + 2), Some(TokenTree::Group(_)))
+                    || punct(Some(k + 1), ':') && punct(Some(k + 2), ':')
+                    || punct(before, ':') && punct(before2, ':')
+                    || punct(before, '.') && !punct(before2, '.') => {}
+            TokenTree::Ident(i) => out.push(i.clone()),
             TokenTree::Group(g) => collect_idents(g.stream(), out),
             TokenTree::Literal(l) => {
                 // Inline format arguments: `println!("{x}")`.

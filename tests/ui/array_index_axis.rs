@@ -1,9 +1,9 @@
 use autodiff::differentiate;
-use ndarray::Array2;
+use ndarray::{Array2, Axis};
 
 #[differentiate]
 fn f(a: &Array2<f64>) -> f64 {
-    a.row(0).sum()
+    a.index_axis(Axis(0), 0).sum()
 }
 
 fn main() {
