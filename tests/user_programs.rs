@@ -5,7 +5,8 @@
 //! `match` on a differentiated value whose arm binds it (`v if v < 0.0 => ..`, a gradient of
 //! zero), a guard naming a binding that shadows a variable, `self.g(x)` and `wrt(self)` in
 //! methods, `*r` of `let r = &x` or of a parameter `x: &f64`, and tuple assignments
-//! `(a, b) = (b, a + b)`, all rejected before.
+//! `(a, b) = (b, a + b)`, all rejected before; and the user's methods called on fields
+//! (`self.layer.forward(x)`), float methods of views, matrices from rows.
 //!
 //! Each gradient is checked against the analytic one (stated beside the function) and against
 //! central finite differences through `autodiff::check`.
@@ -1157,4 +1158,258 @@ fn methods_of_a_generic_impl_with_the_bound_repeated() {
     let q32 = Quadratic { a: 0.5f32, b: -1.0 };
     let (_, (dq32, dx32)) = q32.energy_grad(2.0f32);
     assert_eq!((dq32.a, dq32.b, dx32), (4.0, 2.0, 1.0));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The user's methods called on fields: `self.layer.forward(x)`, `model.enc.l.forward(x)`,
+// `let l = &self.out; l.forward(x)`, in generic impls too.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Differentiable)]
+struct Dense {
+    w: Array2<f64>,
+    b: Array1<f64>,
+}
+
+impl Dense {
+    /// tanh(W·x + b): ∂W = (ḡ ⊙ (1 − y²))·xᵀ, ∂b = ḡ ⊙ (1 − y²), ∂x = Wᵀ(ḡ ⊙ (1 − y²)).
+    #[differentiate]
+    fn forward(&self, x: &Array1<f64>) -> Array1<f64> {
+        (self.w.dot(x) + &self.b).mapv(f64::tanh)
+    }
+}
+
+#[derive(Clone, Differentiable)]
+struct Encoder {
+    l: Dense,
+}
+
+/// Public, with fields of private types: the derived field impls name them without making them
+/// part of a public interface.
+#[derive(Clone, Differentiable)]
+pub struct Stacked {
+    enc: Encoder,
+    out: Dense,
+    head: Array1<f64>,
+}
+
+impl Stacked {
+    /// ⟨head, out(enc.l(x))⟩: the chain rule through two layers, see `two_dense_by_hand`.
+    #[differentiate]
+    fn score(&self, x: &Array1<f64>) -> f64 {
+        let h = self.enc.l.forward(x);
+        let out = &self.out;
+        let y = out.forward(&h);
+        self.head.dot(&y)
+    }
+}
+
+/// The same score through a parameter's fields, plus the method: twice `score`.
+#[differentiate]
+fn score_twice(model: &Stacked, x: &Array1<f64>) -> f64 {
+    let h = model.enc.l.forward(x);
+    let y = model.out.forward(&h);
+    model.head.dot(&y) + model.score(x)
+}
+
+/// The gradient of ⟨head, tanh(W₂·tanh(W₁x + b₁) + b₂)⟩ by hand: with h = tanh(W₁x + b₁),
+/// y = tanh(W₂h + b₂), δ₂ = head ⊙ (1 − y²), δ₁ = W₂ᵀδ₂ ⊙ (1 − h²):
+/// ∂W₂ = δ₂hᵀ, ∂b₂ = δ₂, ∂head = y, ∂W₁ = δ₁xᵀ, ∂b₁ = δ₁, ∂x = W₁ᵀδ₁.
+fn two_dense_by_hand(m: &Stacked, x: &Array1<f64>) -> (Stacked, Array1<f64>) {
+    let (l1, l2) = (&m.enc.l, &m.out);
+    let h = (l1.w.dot(x) + &l1.b).mapv(f64::tanh);
+    let y = (l2.w.dot(&h) + &l2.b).mapv(f64::tanh);
+    let d2 = &m.head * &y.mapv(|v| 1.0 - v * v);
+    let d1 = l2.w.t().dot(&d2) * h.mapv(|v| 1.0 - v * v);
+    let outer = |a: &Array1<f64>, b: &Array1<f64>| {
+        Array2::from_shape_fn((a.len(), b.len()), |(i, j)| a[i] * b[j])
+    };
+    let grad = Stacked {
+        enc: Encoder {
+            l: Dense {
+                w: outer(&d1, x),
+                b: d1.clone(),
+            },
+        },
+        out: Dense {
+            w: outer(&d2, &h),
+            b: d2,
+        },
+        head: y,
+    };
+    (grad, l1.w.t().dot(&d1))
+}
+
+fn stacked() -> (Stacked, Array1<f64>) {
+    let l1 = Dense {
+        w: array![[0.1, -0.3], [0.5, 0.2]],
+        b: array![0.1, -0.1],
+    };
+    let l2 = Dense {
+        w: array![[0.3, 0.7], [-0.5, 0.4]],
+        b: array![0.0, 0.2],
+    };
+    let m = Stacked {
+        enc: Encoder { l: l1 },
+        out: l2,
+        head: array![1.0, -2.0],
+    };
+    (m, array![0.4, -0.9])
+}
+
+#[test]
+fn methods_called_on_fields_of_self_and_of_a_parameter() {
+    let (m, x) = stacked();
+    let (want_m, want_x) = two_dense_by_hand(&m, &x);
+    let leaves = |s: &Stacked| autodiff::to_flat(s);
+
+    let (_, (dm, dx)) = m.score_grad(&x);
+    close_all("score, ∂model", &leaves(&dm), &leaves(&want_m));
+    close_all(
+        "score, ∂x",
+        dx.as_slice().unwrap(),
+        want_x.as_slice().unwrap(),
+    );
+    let r = gradcheck(
+        |p: &(Stacked, Array1<f64>)| p.0.score(&p.1),
+        &(m.clone(), x.clone()),
+        &(dm, dx),
+    );
+    assert!(r.passed(), "score: {r}");
+
+    let (_, (dm, dx)) = score_twice_grad(&m, &x);
+    let twice: Vec<f64> = leaves(&want_m).iter().map(|v| 2.0 * v).collect();
+    close_all("score_twice, ∂model", &leaves(&dm), &twice);
+    let r = gradcheck(
+        |p: &(Stacked, Array1<f64>)| score_twice(&p.0, &p.1),
+        &(m.clone(), x.clone()),
+        &(dm, dx),
+    );
+    assert!(r.passed(), "score_twice: {r}");
+}
+
+#[derive(Clone, Differentiable)]
+struct Affine<T> {
+    a: T,
+    c: T,
+}
+
+impl<T: num_traits::Float> Affine<T> {
+    /// tanh(a·x + c): with t = tanh(a·x + c), ∂a = (1 − t²)·x, ∂c = 1 − t², ∂x = (1 − t²)·a.
+    #[differentiate]
+    fn apply(&self, x: T) -> T
+    where
+        T: num_traits::Float,
+    {
+        (self.a * x + self.c).tanh()
+    }
+}
+
+#[derive(Clone, Differentiable)]
+struct Chain2<T> {
+    p: Affine<T>,
+    q: Affine<T>,
+}
+
+impl<T: num_traits::Float> Chain2<T> {
+    /// q(p(x)) with u = p(x) = tanh(aₚx + cₚ), y = tanh(a_q·u + c_q):
+    /// ∂a_q = (1 − y²)·u, ∂c_q = 1 − y², ∂aₚ = (1 − y²)·a_q·(1 − u²)·x,
+    /// ∂cₚ = (1 − y²)·a_q·(1 − u²), ∂x = (1 − y²)·a_q·(1 − u²)·aₚ.
+    #[differentiate]
+    fn run(&self, x: T) -> T
+    where
+        T: num_traits::Float,
+    {
+        self.q.apply(self.p.apply(x))
+    }
+}
+
+#[test]
+fn methods_called_on_fields_in_a_generic_impl_forward_and_reverse() {
+    let c = Chain2 {
+        p: Affine { a: 0.7f64, c: 0.1 },
+        q: Affine { a: -1.2, c: 0.3 },
+    };
+    let x = 0.5f64;
+    let (_, (dc, dx)) = c.run_grad(x);
+    let u = (c.p.a * x + c.p.c).tanh();
+    let y = (c.q.a * u + c.q.c).tanh();
+    let (gy, gu) = (1.0 - y * y, 1.0 - u * u);
+    let inner = gy * c.q.a * gu;
+    close_all(
+        "run, ∂chain",
+        &[dc.p.a, dc.p.c, dc.q.a, dc.q.c, dx],
+        &[inner * x, inner, gy * u, gy, inner * c.p.a],
+    );
+    let r = gradcheck(
+        |p: &(Chain2<f64>, f64)| p.0.run(p.1),
+        &(c.clone(), x),
+        &(dc.clone(), dx),
+    );
+    assert!(r.passed(), "run: {r}");
+    // Forward mode along (c, 1): ⟨∇, (c, 1)⟩.
+    let (_, dy) = c.run_jvp(x, &c, 1.0);
+    let along = dc.p.a * c.p.a + dc.p.c * c.p.c + dc.q.a * c.q.a + dc.q.c * c.q.c + dx;
+    close("run, jvp", dy, along, TOL);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Float methods on views (`a.slice(s![1..]).exp()`, `a.t().powi(2)`, `a.view().ln_1p()`) and
+// matrices built from rows (`Array2::from(vec![[..], ..])`).
+// ---------------------------------------------------------------------------------------------
+
+/// Σⱼ exp(a₀ⱼ) + Σ (aᵀ)² + Σᵢ tanh(aᵢ₁) + Σ ln(1 + a):
+/// ∂a₀ⱼ = exp(a₀ⱼ) + 2a₀ⱼ + 1/(1 + a₀ⱼ) (+ 1 − tanh²(a₀₁) at j = 1),
+/// ∂a₁ⱼ = 2a₁ⱼ + 1/(1 + a₁ⱼ) (+ 1 − tanh²(a₁₁) at j = 1).
+#[differentiate]
+fn float_methods_on_views(a: &Array2<f64>) -> f64 {
+    let first = a.slice(ndarray::s![0, ..]).exp().sum();
+    let squares = a.t().powi(2).sum();
+    first + squares + a.slice(ndarray::s![.., 1]).tanh().sum() + a.view().ln_1p().sum()
+}
+
+#[test]
+fn float_methods_on_views_are_those_of_the_copied_view() {
+    let a = array![[0.3, 0.5, 1.2], [0.1, 0.9, 0.4]];
+    let (_, d) = float_methods_on_views_grad(&a);
+    let want = Array2::from_shape_fn((2, 3), |(i, j)| {
+        let v: f64 = a[[i, j]];
+        let row = if i == 0 { v.exp() } else { 0.0 };
+        let col = if j == 1 { 1.0 - v.tanh().powi(2) } else { 0.0 };
+        row + 2.0 * v + 1.0 / (1.0 + v) + col
+    });
+    close_all("∂a", d.as_slice().unwrap(), want.as_slice().unwrap());
+    let r = gradcheck(|p: &Array2<f64>| float_methods_on_views(p), &a, &d);
+    assert!(r.passed(), "{r}");
+}
+
+/// M = [[x₀, 2x₁], [x₂, x₀x₁]], L = Σ M·x[..2] = Σᵢ (Mᵢ₀x₀ + Mᵢ₁x₁)
+///   = x₀² + 2x₁² + x₂x₀ + x₀x₁²:
+/// ∂x₀ = 2x₀ + x₂ + x₁², ∂x₁ = 4x₁ + 2x₀x₁, ∂x₂ = x₀.
+#[differentiate]
+fn matrix_from_rows(x: &Array1<f64>) -> f64 {
+    let m = Array2::from(vec![[x[0], 2.0 * x[1]], [x[2], x[0] * x[1]]]);
+    let data = vec![[1.0, 0.0], [0.0, 1.0]];
+    let eye = Array2::from(data);
+    m.dot(&eye).dot(&x.slice(ndarray::s![..2])).sum()
+}
+
+#[test]
+fn matrices_from_rows_of_differentiated_values() {
+    let x = array![0.3, -0.5, 1.2];
+    let (y, d) = matrix_from_rows_grad(&x);
+    let (x0, x1, x2) = (x[0], x[1], x[2]);
+    close(
+        "value",
+        y,
+        x0 * x0 + 2.0 * x1 * x1 + x2 * x0 + x0 * x1 * x1,
+        TOL,
+    );
+    close_all(
+        "∂x",
+        d.as_slice().unwrap(),
+        &[2.0 * x0 + x2 + x1 * x1, 4.0 * x1 + 2.0 * x0 * x1, x0],
+    );
+    let r = gradcheck(|p: &Array1<f64>| matrix_from_rows(p), &x, &d);
+    assert!(r.passed(), "{r}");
 }

@@ -245,8 +245,9 @@ fn no_rule_message(name: &str) -> String {
     format!(
         "no derivative rule for method `{name}` on a differentiated value; supported methods: \
          {}. A `#[differentiate]` method of your own struct is followed on a parameter or \
-         `self` (`model.{name}(x)`); on a field or a local, call it through the struct's type: \
-         `Layer::{name}(&self.layer, x)`. For anything else write a function `{name}(x)` with \
+         `self` (`model.{name}(x)`), on their fields (`self.layer.{name}(x)`) and on a local that \
+         borrows a field (`let l = &self.layer;`); on another local, call it through its type: \
+         `Layer::{name}(&layer, x)`. For anything else write a function `{name}(x)` with \
          its own `{name}_vjp` and call it",
         prim::known_list()
     )

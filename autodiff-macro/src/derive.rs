@@ -38,6 +38,8 @@
 //!     type Tangent = Self;
 //!     fn zero_tangent(&self) -> Self { zero_like(self) }
 //! }
+//! // one per field, the key of its name (see `types::field_key`):
+//! impl __private::Field<0x4f3c.., Layer> for Mlp { type Ty = Layer; }
 //! ```
 //!
 //! # Decisions
@@ -123,6 +125,7 @@ fn derive(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
     });
 
     let checks = scalar_checks(input, &fields);
+    let field_types = field_types(input, &fields);
     let m: Vec<&syn::Member> = fields.iter().map(|f| &f.member).collect();
     // Clippy takes the bounds, spanned at the user's field types, for the user's code: the
     // `allow` keeps it from linting them (`type_repetition_in_bounds` and the like).
@@ -132,6 +135,8 @@ fn derive(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
             #field_of
 
             #checks
+
+            #field_types
 
             #[automatically_derived]
             impl #impl_generics #d for #name #ty_generics #where_clause {
@@ -188,6 +193,33 @@ fn derive(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
             }
         };
     })
+}
+
+/// `impl Field<H, Layer> for Mlp { type Ty = Layer; }` per field, `H` the key of the field's
+/// name ([`crate::types::field_key`]): what lets `self.layer.forward(x)` in a
+/// `#[differentiate]` method name the field's type (`FieldTy::<Self, H, _>`, the `_` inferred
+/// from the one impl with that key) without seeing the struct. The field's type is also a
+/// parameter of the trait so that the impl is no more visible than it: a `pub` struct with a
+/// field of a private type would otherwise show that type in a public interface (E0446).
+fn field_types(input: &syn::DeriveInput, fields: &[Field<'_>]) -> TokenStream {
+    let name = &input.ident;
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    let impls = fields.iter().map(|f| {
+        let member = &f.member;
+        let key = proc_macro2::Literal::u64_unsuffixed(crate::types::field_key(
+            &quote!(#member).to_string(),
+        ));
+        let ty = f.ty;
+        quote! {
+            #[automatically_derived]
+            impl #impl_generics ::autodiff::__private::Field<#key, #ty> for #name #ty_generics
+            #where_clause
+            {
+                type Ty = #ty;
+            }
+        }
+    });
+    quote!(#(#impls)*)
 }
 
 /// The impl's generics: the struct's, plus the scalar type `__AdScalar`, and its where-clause:

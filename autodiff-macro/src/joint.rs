@@ -128,7 +128,9 @@ pub fn joint_calls(f: &Func, pb: Pullback) -> HashSet<Inst> {
 /// has an exact rule `_vjp_along` (see [`crate::kinks`]).
 pub fn is_runtime_function(path: &syn::Path) -> bool {
     let first = path.segments.first().map(|s| s.ident.to_string());
+    // `autodiff::__private::FieldTy::<Self, H, _>::forward`: a user's method on a field.
     matches!(first.as_deref(), Some("nn" | "conv" | "autodiff"))
+        && !path.segments.iter().any(|s| s.ident == "__private")
 }
 
 /// The value `v` borrows from, following references, field references and views, and whether

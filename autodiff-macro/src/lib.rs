@@ -105,8 +105,7 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     let sig = Signature::read(&func, &opts, &mut errors);
     // Everything is checked, even after a first error, so that all problems are reported
     // together; lowering leaves placeholders where it failed, which check nothing more.
-    lower::set_crate(opts.krate());
-    let lowered = lower::lower(&func, &sig.active);
+    let lowered = lower::lower(&func, &sig.active, opts.krate());
     errors.extend(lowered.errors);
     let mut f = lowered.f;
     let mut act = None;

@@ -16,7 +16,7 @@ fn lower_fn(item: syn::ItemFn) -> Func {
             syn::FnArg::Receiver(_) => false,
         })
         .collect();
-    let l = lower::lower(&item, &active);
+    let l = lower::lower(&item, &active, quote::quote!(::autodiff));
     let msgs: Vec<String> = l.errors.iter().map(|e| e.to_string()).collect();
     assert!(msgs.is_empty(), "lowering errors: {msgs:?}");
     verify::verify(&l.f).expect("lowered function verifies");
@@ -24,7 +24,7 @@ fn lower_fn(item: syn::ItemFn) -> Func {
 }
 
 fn errors_of(item: syn::ItemFn) -> Vec<String> {
-    let l = lower::lower(&item, &[true; 4]);
+    let l = lower::lower(&item, &[true; 4], quote::quote!(::autodiff));
     l.errors.iter().map(|e| e.to_string()).collect()
 }
 
@@ -484,7 +484,7 @@ fn phase_times() {
     let item: syn::ItemFn = syn::parse_str(&src).unwrap();
     eprintln!("parse      {:?}", t.elapsed());
     let t = Instant::now();
-    let mut f = lower::lower(&item, &[true; 4]).f;
+    let mut f = lower::lower(&item, &[true; 4], quote::quote!(::autodiff)).f;
     eprintln!("lower      {:?}", t.elapsed());
     let t = Instant::now();
     verify::verify(&f).unwrap();

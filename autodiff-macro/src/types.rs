@@ -216,3 +216,13 @@ pub fn struct_path(ty: &Type) -> Option<(syn::Path, bool)> {
     }
     Some((path, owned))
 }
+
+/// The key of a field's name (`layer`, or `0` of a tuple struct) in the runtime's
+/// `Field<H, M>` trait, which `#[derive(Differentiable)]` implements per field and
+/// `self.layer.forward(x)` names the field's type by: FNV-1a, 64 bits. Two fields of one struct
+/// with the same key would be conflicting impls, a compile error, never a wrong type.
+pub fn field_key(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}

@@ -326,3 +326,29 @@ pub fn checkpoint_finish<S>(mut cp: Checkpointer<S>, n: usize) -> Checkpointer<S
 pub fn checkpoint_done<S>(cp: &Checkpointer<S>) {
     crate::checkpoint::set_last_stats(cp.stats());
 }
+
+/// The type `M` of field `H` of a struct, `H` the key of the field's name.
+///
+/// `self.layer.forward(x)` in a `#[differentiate]` method is the call
+/// `FieldTy::<Self, H, _>::forward(&self.layer, x)`: a path, so that the generated code can call
+/// `forward_vjp` and `forward_jvp` on the field's type, which the macro, seeing only the method,
+/// cannot name; rustc infers `M` from the one impl with key `H`. `#[derive(Differentiable)]`
+/// implements it for every field. `M` is a parameter, not only the associated type, so that the
+/// impl is no more visible than the field's type.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not say the types of its fields to `#[differentiate]`",
+    label = "a method called on a field of this struct",
+    note = "derive `Differentiable` on the struct, or call the method through the field's type: \
+            `Layer::forward(&self.layer, x)`"
+)]
+pub trait Field<const H: u64, M: ?Sized> {
+    /// The field's type, `M`.
+    type Ty: ?Sized;
+}
+
+/// The type of field `H` of `S` (see [`Field`]).
+pub type FieldTy<S, const H: u64, M> = <S as Field<H, M>>::Ty;
+
+/// The element type of a container indexed by a position: `self.layers[i].forward(x)` is the
+/// call `Elem::<FieldTy<Self, H, _>>::forward(&self.layers[i], x)`.
+pub type Elem<C> = <C as core::ops::Index<usize>>::Output;

@@ -21,6 +21,89 @@ const SHAPE_QUERIES: &[&str] = &[
     "capacity",
 ];
 
+/// Methods of ndarray's arrays, `Vec`s, slices and floats without a derivative rule: on a field
+/// they are not a user's method (the message about a method without a rule says what to write).
+const LIBRARY_METHODS: &[&str] = &[
+    "row",
+    "column",
+    "rows",
+    "columns",
+    "axis_iter",
+    "outer_iter",
+    "lanes",
+    "diag",
+    "map",
+    "map_axis",
+    "fold",
+    "fold_axis",
+    "indexed_iter",
+    "product",
+    "var",
+    "std",
+    "var_axis",
+    "std_axis",
+    "norm",
+    "argmax",
+    "argmin",
+    "reversed_axes",
+    "broadcast",
+    "select",
+    "to_shape",
+    "into_dimensionality",
+    "into_shape",
+    "reshape",
+    "as_standard_layout",
+    "outer",
+    "split_at",
+    "cumsum",
+    "pow",
+    "iter",
+    "into_iter",
+    "values",
+    "concat",
+    "sort",
+    "sorted",
+    "abs_sub",
+];
+
+/// Whether `mc` may be a method of the user's own struct: a name that is no primitive, shape
+/// query, container read or mutation, without a turbofish.
+fn is_user_method(mc: &syn::ExprMethodCall) -> bool {
+    let name = mc.method.to_string();
+    mc.turbofish.is_none()
+        && PrimId::method(&name).is_none()
+        && !prim::is_discrete_method(&name)
+        && !is_shape_query(&name)
+        && !prim::places::is_read(&name)
+        && MutId::find(&name).is_none()
+}
+
+/// `recv.method(args)` as the call `ty::method(recv, args)`.
+fn method_as_call(mc: &syn::ExprMethodCall, ty: syn::Path, recv: Expr) -> syn::ExprCall {
+    let method = &mc.method;
+    syn::ExprCall {
+        attrs: Vec::new(),
+        func: Box::new(syn::parse_quote_spanned!(method.span()=> #ty::#method)),
+        paren_token: Default::default(),
+        args: std::iter::once(recv)
+            .chain(mc.args.iter().cloned())
+            .collect(),
+    }
+}
+
+/// `path` with every token spanned at `span`.
+fn respan_path(path: &syn::Path, span: Span) -> syn::Path {
+    let tokens: TokenStream = path
+        .to_token_stream()
+        .into_iter()
+        .map(|mut t| {
+            t.set_span(span);
+            t
+        })
+        .collect();
+    syn::parse2(tokens).unwrap_or_else(|_| path.clone())
+}
+
 /// Whether `e` is the receiver `self`.
 fn is_self(e: &Expr) -> bool {
     matches!(e, Expr::Path(p) if p.qself.is_none() && p.path.is_ident("self"))
@@ -63,8 +146,12 @@ impl Lowering {
         }
         // `a.row(i)` and `a.column(j)` of a matrix are the regions `a.slice(s![i, ..])` and
         // `a.slice(s![.., j])`: the same views, differentiated by the `slice` rule.
-        if (name == "row" || name == "column") && mc.args.len() == 1 && mc.turbofish.is_none() {
-            let (k, i) = (super::krate(), &mc.args[0]);
+        if (name == "row" || name == "column")
+            && mc.args.len() == 1
+            && mc.turbofish.is_none()
+            && self.may_be_array(&mc.receiver)
+        {
+            let (k, i) = (self.krate.clone(), &mc.args[0]);
             let region: Expr = match name.as_str() {
                 "row" => syn::parse_quote_spanned!(span=> #k::__private::s![#i, ..]),
                 _ => syn::parse_quote_spanned!(span=> #k::__private::s![.., #i]),
@@ -114,7 +201,6 @@ impl Lowering {
                 return self.mutation(b, mc, m, false);
             }
         }
-        let method = &mc.method;
         if is_self(&mc.receiver)
             && PrimId::method(&name).is_none()
             && !prim::is_discrete_method(&name)
@@ -122,17 +208,10 @@ impl Lowering {
         {
             // `self.g(x)` in a method is `Self::g(self, x)`: a call, differentiated through
             // `Self::g_vjp` like any other.
-            let call = syn::ExprCall {
-                attrs: Vec::new(),
-                func: Box::new(syn::parse_quote_spanned!(mc.method.span()=> Self::#method)),
-                paren_token: Default::default(),
-                args: std::iter::once((*mc.receiver).clone())
-                    .chain(mc.args.iter().cloned())
-                    .collect(),
-            };
-            return self.call(b, &call);
+            let ty: syn::Path = syn::parse_quote_spanned!(mc.method.span()=> Self);
+            return self.call(b, &method_as_call(mc, ty, (*mc.receiver).clone()));
         }
-        if let Some(call) = self.struct_method(mc) {
+        if let Some(call) = self.struct_method(mc).or_else(|| self.field_method(mc)) {
             return self.call(b, &call);
         }
         let recv = self.place_expr(b, &mc.receiver);
@@ -150,47 +229,146 @@ impl Lowering {
         self.method(b, mc.method.clone(), recv, args, false, root, span)
     }
 
+    /// Whether `e` may be an ndarray array, for `row`/`column`: anything but a variable known
+    /// to hold discrete data or a parameter of a struct type of the user's, which keeps its own
+    /// `row`/`column` methods.
+    fn may_be_array(&self, e: &Expr) -> bool {
+        let Expr::Path(p) = chain::strip(e) else {
+            return true;
+        };
+        let Some(v) = p
+            .path
+            .get_ident()
+            .and_then(|id| self.lookup(&id.to_string()))
+            .and_then(|slot| self.env[slot].value)
+        else {
+            return true;
+        };
+        if self.kind(v) == Kind::Discrete {
+            return false;
+        }
+        match self.f.value(v).def {
+            ValueDef::Param(n) => crate::types::struct_path(&self.f.params[n].ty).is_none(),
+            _ => true,
+        }
+    }
+
     /// `model.forward(x)` of a differentiated parameter `model: &Model` (or `Model`, `&Mlp<T>`),
-    /// a method of the user's struct: the call `Model::forward(model, x)` (`&model` when the parameter is owned),
-    /// differentiated through `Model::forward_vjp` like `self.g(x)` is through `Self::g_vjp`,
-    /// the gradient reaching the receiver when it is active.
+    /// a method of the user's struct: the call `Model::forward(model, x)` (`&model` when the
+    /// parameter is owned), differentiated through `Model::forward_vjp` like `self.g(x)` is
+    /// through `Self::g_vjp`, the gradient reaching the receiver when it is active.
     fn struct_method(&self, mc: &syn::ExprMethodCall) -> Option<syn::ExprCall> {
-        let name = mc.method.to_string();
-        if mc.turbofish.is_some()
-            || PrimId::method(&name).is_some()
-            || prim::is_discrete_method(&name)
-            || is_shape_query(&name)
-            || prim::places::is_read(&name)
-            || MutId::find(&name).is_some()
-        {
+        if !is_user_method(mc) {
             return None;
         }
         let Expr::Path(p) = chain::strip(&mc.receiver) else {
             return None;
         };
-        let slot = self.lookup(&p.path.get_ident()?.to_string())?;
-        let ValueDef::Param(n) = self.f.value(self.env[slot].value?).def else {
-            return None;
-        };
-        // A parameter left out (`wrt`, or a type parameter `T: Into<f64>`) runs as written.
-        if !self.f.params[n].active {
-            return None;
-        }
+        let n = self.active_param(p)?;
         let (ty, owned) = crate::types::struct_path(&self.f.params[n].ty)?;
-        let method = &mc.method;
+        // Spanned at the call: a struct without `forward_vjp` is reported there, not at the
+        // parameter's type.
+        let ty = respan_path(&ty, mc.method.span());
         let recv = &mc.receiver;
         let recv: Expr = match owned {
             true => syn::parse_quote_spanned!(recv.span()=> &#recv),
             false => (**recv).clone(),
         };
-        Some(syn::ExprCall {
-            attrs: Vec::new(),
-            func: Box::new(syn::parse_quote_spanned!(method.span()=> #ty::#method)),
-            paren_token: Default::default(),
-            args: std::iter::once(recv)
-                .chain(mc.args.iter().cloned())
-                .collect(),
-        })
+        Some(method_as_call(mc, ty, recv))
+    }
+
+    /// `self.layer.forward(x)`, `model.layers[i].forward(x)`: a method of the user's struct on
+    /// a field (or an element of one) of `self` or of a differentiated parameter. The macro sees
+    /// the method, not the struct, so it names the field's type through the runtime's `Field`
+    /// trait, which `#[derive(Differentiable)]` implements per field:
+    /// `FieldTy::<Self, H, _>::forward(&self.layer, x)`, differentiated through `forward_vjp` as
+    /// the call `Layer::forward(&self.layer, x)` is.
+    fn field_method(&self, mc: &syn::ExprMethodCall) -> Option<syn::ExprCall> {
+        if !is_user_method(mc) || LIBRARY_METHODS.contains(&mc.method.to_string().as_str()) {
+            return None;
+        }
+        let recv = chain::strip(&mc.receiver);
+        if matches!(recv, Expr::Path(p) if self.local_place_type(p).is_none()) {
+            return None;
+        }
+        let ty = self.place_type(recv)?;
+        let mut ty: syn::Path = syn::parse_quote_spanned!(mc.method.span()=> #ty);
+        // In an expression, `FieldTy::<Self, H, _>::forward`.
+        for seg in &mut ty.segments {
+            if let syn::PathArguments::AngleBracketed(a) = &mut seg.arguments {
+                a.colon2_token = Some(Default::default());
+            }
+        }
+        let recv: Expr = syn::parse_quote_spanned!(recv.span()=> &#recv);
+        Some(method_as_call(mc, ty, recv))
+    }
+
+    /// The type of `e`, a field or an element (`self.layers[i]`) of `self` or of a
+    /// differentiated parameter of a struct type, spelled through the runtime's `Field` trait
+    /// (see [`Self::field_method`]); `None` for anything else.
+    fn place_type(&self, e: &Expr) -> Option<TokenStream> {
+        let pv = &self.krate;
+        match chain::strip(e) {
+            Expr::Path(p) => {
+                if let Some(ty) = self.local_place_type(p) {
+                    return Some(ty);
+                }
+                let n = self.active_param(p)?;
+                let param = &self.f.params[n];
+                if param.ident == "self" {
+                    return Some(quote!(Self));
+                }
+                crate::types::struct_path(&param.ty)?;
+                let mut ty = &param.ty;
+                while let syn::Type::Reference(r) = ty {
+                    ty = &r.elem;
+                }
+                Some(quote!(#ty))
+            }
+            Expr::Field(f) => {
+                let base = self.place_type(&f.base)?;
+                let member = &f.member;
+                let key = proc_macro2::Literal::u64_unsuffixed(crate::types::field_key(
+                    &quote!(#member).to_string(),
+                ));
+                Some(quote!(#pv::__private::FieldTy<#base, #key, _>))
+            }
+            Expr::Index(ix) if !matches!(chain::strip(&ix.index), Expr::Range(_)) => {
+                let base = self.place_type(&ix.expr)?;
+                Some(quote!(#pv::__private::Elem<#base>))
+            }
+            _ => None,
+        }
+    }
+
+    /// The type of the field a local variable borrows (`l` after `let l = &self.layer;`).
+    fn local_place_type(&self, p: &syn::ExprPath) -> Option<TokenStream> {
+        let slot = self.lookup(&p.path.get_ident()?.to_string())?;
+        self.env[slot].place_ty.clone()
+    }
+
+    /// `let l = &self.layer;` (or `&model.layers[0]`): records the field's type with `l`.
+    pub(super) fn note_binding(&mut self, pat: &Pat, init: &Expr) {
+        let (Pat::Ident(pi), Expr::Reference(r)) = (pat, chain::strip(init)) else {
+            return;
+        };
+        if r.mutability.is_some() || matches!(chain::strip(&r.expr), Expr::Path(_)) {
+            return;
+        }
+        let ty = self.place_type(&r.expr);
+        if let Some(binding) = self.env.last_mut().filter(|b| pi.ident == b.name) {
+            binding.place_ty = ty;
+        }
+    }
+
+    /// The parameter a path names, if it is a differentiated one (a parameter left out by
+    /// `wrt`, or a type parameter `T: Into<f64>`, runs its methods as written).
+    fn active_param(&self, p: &syn::ExprPath) -> Option<usize> {
+        let slot = self.lookup(&p.path.get_ident()?.to_string())?;
+        let ValueDef::Param(n) = self.f.value(self.env[slot].value?).def else {
+            return None;
+        };
+        self.f.params[n].active.then_some(n)
     }
 
     /// A method with a turbofish (`s.parse::<u32>()`) or a closure argument (ndarray's
@@ -367,6 +545,11 @@ impl Lowering {
                 _ if prim.has(Flags::FLOAT_RESULT) => Kind::Float,
                 k if prim.has(Flags::IDENTITY) => k,
                 _ => Kind::Unknown,
+            };
+            // The float methods' rules are those of owned arrays: a view is copied first.
+            let recv = match prim.def().rule {
+                "FloatRules" | "FloatArgRules" => self.owned_view(b, recv),
+                _ => recv,
             };
             let mut all = vec![recv];
             all.extend(args);
@@ -616,7 +799,9 @@ impl Lowering {
 /// `Array1::from(v)`, `Array1::from_vec(v)`, `Array::from(v)` (also by a longer path or with a
 /// turbofish) as the array filled element by element from `v`:
 /// `{ let v = ..; let mut a = Array1::zeros(v.len()); for i in .. { a[i] = v[i]; } a }`, whose
-/// adjoint reads each element of `ā` back into `v̄`. `None` for any other call.
+/// adjoint reads each element of `ā` back into `v̄`. `Array2::from(rows)`, and `Array::from` of
+/// a `vec![[..], ..]` of rows, fill a matrix `a[[i, j]] = v[i][j]` the same way. `None` for any
+/// other call.
 fn array_from_vec(path: &syn::Path, c: &syn::ExprCall) -> Option<Expr> {
     let n = path.segments.len();
     if n < 2 || c.args.len() != 1 {
@@ -625,7 +810,7 @@ fn array_from_vec(path: &syn::Path, c: &syn::ExprCall) -> Option<Expr> {
     let (ty, func) = (&path.segments[n - 2].ident, &path.segments[n - 1]);
     if !matches!(func.arguments, syn::PathArguments::None)
         || !(func.ident == "from" || func.ident == "from_vec")
-        || !(ty == "Array1" || ty == "Array")
+        || !(ty == "Array1" || ty == "Array" || ty == "Array2" && func.ident == "from")
     {
         return None;
     }
@@ -634,6 +819,36 @@ fn array_from_vec(path: &syn::Path, c: &syn::ExprCall) -> Option<Expr> {
         last.ident = syn::Ident::new("zeros", last.ident.span());
     }
     let v = &c.args[0];
+    if ty != "Array1" && func.ident == "from" {
+        if let Some(rows) = literal_rows(v) {
+            // Filled from the literal's elements: a `Vec` of rows has no gradient type.
+            let (r, cols) = (rows.len(), rows[0].len());
+            let sets = rows.iter().enumerate().flat_map(|(i, row)| {
+                row.iter()
+                    .enumerate()
+                    .map(move |(j, e)| quote!(__ad_array[[#i, #j]] = #e;))
+            });
+            return Some(syn::parse_quote_spanned! {c.span()=> {
+                let mut __ad_array = #zeros((#r, #cols));
+                #(#sets)*
+                __ad_array
+            }});
+        }
+    }
+    if ty == "Array2" {
+        return Some(syn::parse_quote_spanned! {c.span()=> {
+            let __ad_from = #v;
+            let __ad_rows = __ad_from.len();
+            let __ad_cols = if __ad_rows > 0 { __ad_from[0].len() } else { 0 };
+            let mut __ad_array = #zeros((__ad_rows, __ad_cols));
+            for __ad_i in 0..__ad_rows {
+                for __ad_j in 0..__ad_cols {
+                    __ad_array[[__ad_i, __ad_j]] = __ad_from[__ad_i][__ad_j];
+                }
+            }
+            __ad_array
+        }});
+    }
     Some(syn::parse_quote_spanned! {c.span()=> {
         let __ad_from = #v;
         let mut __ad_array = #zeros(__ad_from.len());
@@ -642,4 +857,27 @@ fn array_from_vec(path: &syn::Path, c: &syn::ExprCall) -> Option<Expr> {
         }
         __ad_array
     }})
+}
+
+/// The elements of `vec![[a, b], [c, d], ..]`, rows of one length, if `e` is that.
+fn literal_rows(e: &Expr) -> Option<Vec<Vec<Expr>>> {
+    let Expr::Macro(m) = chain::strip(e) else {
+        return None;
+    };
+    if !m.mac.path.is_ident("vec") {
+        return None;
+    }
+    let items = m
+        .mac
+        .parse_body_with(syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated)
+        .ok()?;
+    let rows: Vec<Vec<Expr>> = items
+        .into_iter()
+        .map(|e| match e {
+            Expr::Array(a) => Some(a.elems.into_iter().collect()),
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    let cols = rows.first()?.len();
+    rows.iter().all(|r| r.len() == cols).then_some(rows)
 }

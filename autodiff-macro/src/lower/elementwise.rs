@@ -254,6 +254,7 @@ impl Lowering {
             }
         }
         let mut lw = Lowering::empty(None);
+        lw.krate = self.krate.clone();
         let body = lw.f.body();
         // The elements first.
         let mut elems = Vec::new();

@@ -428,10 +428,11 @@ impl Lowering {
         }
     }
 
-    /// An operand of arithmetic that is a view of an array (`a.slice(s![..])`, `a.t()`,
-    /// `a.view()`, or a reference to one) as an owned copy, `.to_owned()` as the user would
+    /// An operand of arithmetic or the receiver of a float method (`a.slice(s![1..]).exp()`)
+    /// that is a view of an array (`a.slice(s![..])`, `a.t()`, `a.view()`, or a reference to
+    /// one) as an owned copy, `.to_owned()` as the user would
     /// write it: the operators' rules and the adjoints are those of owned arrays.
-    fn owned_view(&mut self, b: Block, v: Value) -> Value {
+    pub(super) fn owned_view(&mut self, b: Block, v: Value) -> Value {
         let def = |s: &Self, v: Value| match s.f.value(v).def {
             ValueDef::Result(i, 0) => Some((s.f.inst(i).kind.clone(), s.f.inst(i).span)),
             _ => None,

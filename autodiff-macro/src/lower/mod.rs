@@ -39,23 +39,6 @@ use crate::ir::*;
 use crate::prim::places::MutId;
 use crate::prim::{self, Flags, PrimId};
 
-thread_local! {
-    /// The path of the `autodiff` crate in the function being expanded (`::autodiff`, or what
-    /// `#[differentiate(crate = ..)]` names), for code lowering writes on the user's behalf.
-    static CRATE: std::cell::RefCell<TokenStream> = std::cell::RefCell::new(quote!(::autodiff));
-}
-
-/// Sets the path of the `autodiff` crate for this expansion; every expansion sets it before
-/// lowering.
-pub fn set_crate(path: TokenStream) {
-    CRATE.with(|c| *c.borrow_mut() = path);
-}
-
-/// The path of the `autodiff` crate in this expansion.
-fn krate() -> TokenStream {
-    CRATE.with(|c| c.borrow().clone())
-}
-
 mod best;
 mod build;
 pub mod calls;
@@ -104,6 +87,9 @@ struct Binding {
     /// The float type the variable was declared with (`x: f64`, `let s: f32`): a literal
     /// assigned to it later (`x = -(1e-3)`) is that type, as rustc infers from the declaration.
     declared: Option<syn::Type>,
+    /// The type of the field or element the variable borrows (`let l = &self.layer;`), spelled
+    /// through the runtime's `Field` trait, for the user's methods called on it (`l.forward(x)`).
+    place_ty: Option<TokenStream>,
 }
 
 impl Binding {
@@ -118,6 +104,7 @@ impl Binding {
             window: None,
             cell: None,
             declared: None,
+            place_ty: None,
         }
     }
 }
@@ -181,6 +168,8 @@ pub struct Lowering {
     loops: Vec<LoopCtx>,
     /// The declared return type, for the variable a `return` inside a loop leaves its value in.
     ret: Option<syn::Type>,
+    /// The path of the `autodiff` crate (`crate = ..`), for the runtime items calls name.
+    krate: proc_macro2::TokenStream,
 }
 
 /// The variables that carry a `return` out of loops: its value and whether it happened.
@@ -192,12 +181,14 @@ pub fn unnamed_param(n: usize) -> syn::Ident {
     syn::Ident::new(&format!("__ad_arg{n}"), Span::call_site())
 }
 
-/// Lowers `item`; `active[i]` says whether parameter `i` is differentiated.
-pub fn lower(item: &syn::ItemFn, active: &[bool]) -> Lowering {
+/// Lowers `item`; `active[i]` says whether parameter `i` is differentiated; `krate` is the path
+/// of the `autodiff` crate.
+pub fn lower(item: &syn::ItemFn, active: &[bool], krate: proc_macro2::TokenStream) -> Lowering {
     let mut lw = Lowering::empty(match &item.sig.output {
         syn::ReturnType::Type(_, t) => Some((**t).clone()),
         syn::ReturnType::Default => None,
     });
+    lw.krate = krate;
     let body = lw.f.body();
     for (n, arg) in item.sig.inputs.iter().enumerate() {
         let (ident, ty, mut_pat) = match arg {
@@ -257,6 +248,7 @@ impl Lowering {
             env: Vec::new(),
             loops: Vec::new(),
             ret,
+            krate: quote::quote!(::autodiff),
         };
         let body = lw.f.new_block();
         lw.f.body = Some(body);

@@ -82,6 +82,7 @@ impl Lowering {
                         }
                         let v = self.expr(b, e, true);
                         self.bind_let(b, &local.pat, e, v);
+                        self.note_binding(&local.pat, e);
                     } else {
                         self.declare_uninit(&local.pat);
                     }
