@@ -116,6 +116,7 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
             joint::copy_lent_buffers(&mut f);
             let a = activity::analyze(&f);
             errors.extend(check::check(&f, &a));
+            errors.extend(check::recursion(&f, &a, &func.sig.ident));
             errors.extend(checkpoint::select(
                 &mut f,
                 &a,
