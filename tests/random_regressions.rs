@@ -1,7 +1,8 @@
 //! The smallest forms of classes of failures that random-program testing
 //! (`autodiff-random`) found beyond the CI seed: locals and parameters lent to a callee inside a
-//! loop, array literals of differentiated values lent as slices, and writes through `iter_mut`
-//! inside a branch. Each is checked against its analytic gradient (stated in a comment) and
+//! loop, array literals of differentiated values lent as slices, writes through `iter_mut`
+//! inside a branch, and arrays and `Vec`s lent to the mutations that take a slice
+//! (`copy_from_slice`, `clone_from_slice`, `extend_from_slice`). Each is checked against its analytic gradient (stated in a comment) and
 //! central finite differences, and its tangent against the gradient.
 
 #![allow(clippy::ptr_arg)] // written as users write them
@@ -219,4 +220,162 @@ fn iter_mut_writes_inside_branches() {
             gx,
         );
     }
+}
+
+/// Σᵢ hᵢ·aᵢ with h a copy of a: Σ aᵢ², ∂aᵢ = 2aᵢ. An array parameter lent to `copy_from_slice`.
+#[differentiate]
+fn array_copied_into_a_vec(a: [f64; 3]) -> f64 {
+    let mut h = vec![0.0; 3];
+    h.copy_from_slice(&a);
+    h[0] * a[0] + h[1] * a[1] + h[2] * a[2]
+}
+
+/// h = [x, a₀, a₁]: x·a₀ + a₁·x, ∂a = (x, x), ∂x = a₀ + a₁.
+#[differentiate]
+fn array_extends_a_vec(a: [f64; 2], x: f64) -> f64 {
+    let mut h = vec![x];
+    h.extend_from_slice(&a);
+    h[0] * h[1] + h[2] * x
+}
+
+/// h = (v₀, v₁): v₀·x + v₁², ∂v = (x, 2v₁), ∂x = v₀. A `Vec` taken by value, lent to
+/// `clone_from_slice` of an array.
+#[differentiate]
+fn vec_cloned_into_an_array(v: Vec<f64>, x: f64) -> f64 {
+    let mut h = [0.0; 2];
+    h.clone_from_slice(&v);
+    h[0] * x + h[1] * h[1]
+}
+
+/// Three copies of a appended, s = 3(a₀ + a₁), s·a₀: ∂a₀ = 6a₀ + 3a₁, ∂a₁ = 3a₀. An array lent
+/// by reference to `extend_from_slice` in a loop.
+#[differentiate]
+fn array_ref_extends_in_a_loop(a: &[f64; 2]) -> f64 {
+    let mut h = Vec::new();
+    for _ in 0..3 {
+        h.extend_from_slice(a);
+    }
+    let s: f64 = h.iter().sum();
+    s * a[0]
+}
+
+/// Array literals lent to mutations: h = [0, 0, x², 3x] gives h₂·h₃ = 3x³, k = [x, 2x] gives
+/// k₀·k₁ = 2x²: 3x³ + 2x², derivative 9x² + 4x.
+#[differentiate]
+fn array_literals_lent_to_mutations(x: f64) -> f64 {
+    let a = [x * x, 3.0 * x];
+    let mut h = vec![0.0; 2];
+    h.extend_from_slice(&a);
+    let mut k = [0.0; 2];
+    k.copy_from_slice(&[x, 2.0 * x]);
+    h[2] * h[3] + k[0] * k[1]
+}
+
+/// buf = a, then buf₀·buf₁ = a₀·a₁: ∂a = (a₁, a₀). An array copied into a `&mut` buffer.
+#[differentiate]
+fn array_copied_into_a_buffer(a: [f64; 2], buf: &mut Vec<f64>) -> f64 {
+    buf.copy_from_slice(&a);
+    buf[0] * buf[1]
+}
+
+#[test]
+fn arrays_lent_to_mutations() {
+    let a = [0.7, -1.2, 0.4];
+    let (y, g) = array_copied_into_a_vec_grad(a);
+    assert_eq!(y, array_copied_into_a_vec(a));
+    for k in 0..3 {
+        close(&format!("copy_from_slice, ∂a{k}"), g[k], 2.0 * a[k], TOL);
+    }
+    let r = gradcheck(|a: &[f64; 3]| array_copied_into_a_vec(*a), &a, &g);
+    assert!(r.passed(), "copy_from_slice of an array: {r}");
+    let da = [0.3, -0.8, 1.1];
+    let (yj, t) = array_copied_into_a_vec_jvp(a, da);
+    assert_eq!(yj, y);
+    close("copy_from_slice, tangent", t, dot(&g, &da), TOL);
+
+    let (a, x) = ([0.9, -0.4], 1.3);
+    let (y, (ga, gx)) = array_extends_a_vec_grad(a, x);
+    assert_eq!(y, array_extends_a_vec(a, x));
+    close("extend_from_slice, ∂a0", ga[0], x, TOL);
+    close("extend_from_slice, ∂a1", ga[1], x, TOL);
+    close("extend_from_slice, ∂x", gx, a[0] + a[1], TOL);
+    let r = gradcheck(
+        |p: &([f64; 2], f64)| array_extends_a_vec(p.0, p.1),
+        &(a, x),
+        &(ga, gx),
+    );
+    assert!(r.passed(), "extend_from_slice of an array: {r}");
+    let (da, dx) = ([0.5, 1.5], -0.7);
+    let (yj, t) = array_extends_a_vec_jvp(a, x, da, dx);
+    assert_eq!(yj, y);
+    close(
+        "extend_from_slice, tangent",
+        t,
+        dot(&ga, &da) + gx * dx,
+        TOL,
+    );
+
+    let (v, x) = (vec![0.6, -1.4], 0.8);
+    let (y, (gv, gx)) = vec_cloned_into_an_array_grad(v.clone(), x);
+    assert_eq!(y, vec_cloned_into_an_array(v.clone(), x));
+    close("clone_from_slice, ∂v0", gv[0], x, TOL);
+    close("clone_from_slice, ∂v1", gv[1], 2.0 * v[1], TOL);
+    close("clone_from_slice, ∂x", gx, v[0], TOL);
+    let r = gradcheck(
+        |p: &(Vec<f64>, f64)| vec_cloned_into_an_array(p.0.clone(), p.1),
+        &(v.clone(), x),
+        &(gv.clone(), gx),
+    );
+    assert!(r.passed(), "clone_from_slice of a Vec: {r}");
+    let (dv, dx) = (vec![-0.2, 0.9], 0.4);
+    let (yj, t) = vec_cloned_into_an_array_jvp(v.clone(), x, dv.clone(), dx);
+    assert_eq!(yj, y);
+    close("clone_from_slice, tangent", t, dot(&gv, &dv) + gx * dx, TOL);
+
+    let a = [0.35, -0.9];
+    let (y, g) = array_ref_extends_in_a_loop_grad(&a);
+    assert_eq!(y, array_ref_extends_in_a_loop(&a));
+    close("extend in a loop, ∂a0", g[0], 6.0 * a[0] + 3.0 * a[1], TOL);
+    close("extend in a loop, ∂a1", g[1], 3.0 * a[0], TOL);
+    let r = gradcheck(|a: &[f64; 2]| array_ref_extends_in_a_loop(a), &a, &g);
+    assert!(r.passed(), "extend_from_slice in a loop: {r}");
+    let da = [1.2, 0.3];
+    let (yj, t) = array_ref_extends_in_a_loop_jvp(&a, &da);
+    assert_eq!(yj, y);
+    close("extend in a loop, tangent", t, dot(&g, &da), TOL);
+
+    for x in [0.7, -1.6] {
+        let (y, d) = array_literals_lent_to_mutations_grad(x);
+        assert_eq!(y, array_literals_lent_to_mutations(x));
+        close("array literals lent", d, 9.0 * x * x + 4.0 * x, TOL);
+        fd(
+            "array literals lent",
+            array_literals_lent_to_mutations,
+            x,
+            d,
+        );
+        let (yj, t) = array_literals_lent_to_mutations_jvp(x, 1.0);
+        assert_eq!(yj, y);
+        close("array literals lent, tangent", t, d, TOL);
+    }
+
+    let a = [1.1, -0.45];
+    let mut buf = vec![0.0; 2];
+    let (y, (g, _)) = array_copied_into_a_buffer_grad(a, &mut buf);
+    let mut plain = vec![0.0; 2];
+    assert_eq!(y, array_copied_into_a_buffer(a, &mut plain));
+    assert_eq!(buf, plain);
+    close("copy into a buffer, ∂a0", g[0], a[1], TOL);
+    close("copy into a buffer, ∂a1", g[1], a[0], TOL);
+    let r = gradcheck(
+        |a: &[f64; 2]| array_copied_into_a_buffer(*a, &mut vec![0.0; 2]),
+        &a,
+        &g,
+    );
+    assert!(r.passed(), "copy of an array into a buffer: {r}");
+}
+
+/// Σᵢ gᵢ·dᵢ.
+fn dot(g: &[f64], d: &[f64]) -> f64 {
+    g.iter().zip(d).map(|(g, d)| g * d).sum()
 }
