@@ -2,7 +2,8 @@
 //! (`autodiff-random`) found beyond the CI seed: locals and parameters lent to a callee inside a
 //! loop, array literals of differentiated values lent as slices, writes through `iter_mut`
 //! inside a branch, and arrays and `Vec`s lent to the mutations that take a slice
-//! (`copy_from_slice`, `clone_from_slice`, `extend_from_slice`). Each is checked against its analytic gradient (stated in a comment) and
+//! (`copy_from_slice`, `clone_from_slice`, `extend_from_slice`), literals assigned to variables
+//! whose type rustc infers, and variables shadowed inside a loop. Each is checked against its analytic gradient (stated in a comment) and
 //! central finite differences, and its tangent against the gradient.
 
 #![allow(clippy::ptr_arg)] // written as users write them
@@ -108,6 +109,58 @@ fn buffer_written_in_a_branch(x: f64, buf: &mut Vec<f64>) -> f64 {
         }
     }
     buf[0] * x
+}
+
+/// x = cos x₀ read, then x = -0.5 (a literal, in a loop), then x = -1.5:
+/// t = sin(cos x₀) + tanh(cos x₀) + tanh(-0.5), the result t·tanh(-1.5), so
+/// d/dx₀ = tanh(-1.5)·(cos(cos x₀) + sech²(cos x₀))·(-sin x₀).
+#[differentiate]
+fn literal_assigned_to_an_inferred_variable(x0: f64) -> f64 {
+    let mut x = x0.cos();
+    let mut t = x.sin();
+    for _ in 0..2 {
+        t += x.tanh();
+        x = -0.5;
+    }
+    x = (-3.0) * 0.5;
+    t * x.tanh()
+}
+
+/// sin(2x₀) + e¹ in `f32`: derivative 2cos(2x₀).
+#[differentiate]
+fn literal_assigned_in_f32(x0: f32) -> f32 {
+    let mut x = x0 * 2.0;
+    let t = x.sin();
+    x = 1.0;
+    t + x.exp()
+}
+
+/// The loop's `let mut s` shadows the slice parameter `s`, read after the loop. With x₁ > 0
+/// the inner `while` leaves the local s at 1 and the second trip adds x₀·1: the result is
+/// s_last·x₁ + x₀ (∂x₀ = 1, ∂x₁ = s_last, ∂s_last = x₁); with x₁ ≤ 0, s_last·x₁.
+#[differentiate]
+fn shadowed_in_a_loop(x0: f64, x1: f64, s: &[f64]) -> f64 {
+    let mut k = 0;
+    let mut t = 0.0;
+    loop {
+        let mut s: f64 = 0.0;
+        while s < 1.0 && x1 > 0.0 {
+            s += 1.0;
+        }
+        if k != 1 {
+        } else {
+            for _ in 0..1 {
+                let mut h: Vec<f64> = Vec::new();
+                h.push(x0);
+                t += h[0] * s;
+            }
+        }
+        k += 1;
+        if k >= 4 {
+            break;
+        }
+    }
+    s.last().copied().unwrap() * x1 + t
 }
 
 #[test]
@@ -378,4 +431,65 @@ fn arrays_lent_to_mutations() {
 /// Σᵢ gᵢ·dᵢ.
 fn dot(g: &[f64], d: &[f64]) -> f64 {
     g.iter().zip(d).map(|(g, d)| g * d).sum()
+}
+
+#[test]
+fn literals_assigned_to_variables_of_an_inferred_type() {
+    for x0 in [0.4, -1.2] {
+        let (y, d) = literal_assigned_to_an_inferred_variable_grad(x0);
+        assert_eq!(y, literal_assigned_to_an_inferred_variable(x0));
+        let c = x0.cos();
+        let sech2 = 1.0 - c.tanh() * c.tanh();
+        let e = (-1.5f64).tanh() * (c.cos() + sech2) * -x0.sin();
+        close("literal assigned", d, e, TOL);
+        fd(
+            "literal assigned",
+            literal_assigned_to_an_inferred_variable,
+            x0,
+            d,
+        );
+        let (yj, t) = literal_assigned_to_an_inferred_variable_jvp(x0, 1.0);
+        assert_eq!(yj, y);
+        close("literal assigned, tangent", t, d, TOL);
+
+        let x = x0 as f32;
+        let (y, d) = literal_assigned_in_f32_grad(x);
+        assert_eq!(y, literal_assigned_in_f32(x));
+        close(
+            "literal assigned, f32",
+            d as f64,
+            2.0 * (2.0 * x0).cos(),
+            1e-5,
+        );
+        fd32("literal assigned, f32", literal_assigned_in_f32, x, d);
+    }
+}
+
+#[test]
+fn a_variable_shadowed_inside_a_loop_is_not_carried() {
+    let s = vec![0.8, -0.3];
+    for x1 in [0.6, -0.6] {
+        let x0 = 1.3;
+        let (y, (g0, g1, gs)) = shadowed_in_a_loop_grad(x0, x1, &s);
+        assert_eq!(y, shadowed_in_a_loop(x0, x1, &s));
+        let on = if x1 > 0.0 { 1.0 } else { 0.0 };
+        close("shadowed, ∂x0", g0, on, TOL);
+        close("shadowed, ∂x1", g1, s[1], TOL);
+        close("shadowed, ∂s0", gs[0], 0.0, TOL);
+        close("shadowed, ∂s1", gs[1], x1, TOL);
+        let r = gradcheck(
+            |p: &(f64, f64, Vec<f64>)| shadowed_in_a_loop(p.0, p.1, &p.2),
+            &(x0, x1, s.clone()),
+            &(g0, g1, gs.clone()),
+        );
+        assert!(r.passed(), "shadowed in a loop at {x1}: {r}");
+        let (yj, t) = shadowed_in_a_loop_jvp(x0, x1, &s, 0.5, -0.2, &vec![0.1, 0.7]);
+        assert_eq!(yj, y);
+        close(
+            "shadowed, tangent",
+            t,
+            0.5 * g0 - 0.2 * g1 + 0.1 * gs[0] + 0.7 * gs[1],
+            TOL,
+        );
+    }
 }
