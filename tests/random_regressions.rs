@@ -6,7 +6,7 @@
 //! whose type rustc infers, and variables shadowed inside a loop. Each is checked against its analytic gradient (stated in a comment) and
 //! central finite differences, and its tangent against the gradient.
 
-#![allow(clippy::ptr_arg)] // written as users write them
+#![allow(clippy::ptr_arg, clippy::vec_init_then_push, clippy::useless_vec)] // written as users write them
 
 use autodiff::check::gradcheck;
 use autodiff::differentiate;

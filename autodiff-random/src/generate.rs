@@ -1390,8 +1390,9 @@ impl<'a> FnGen<'a> {
     /// - `let mut c = 0.0; while c < N && (cond) { ..; c += 1.0; }`: any float condition with
     ///   a float counter as its hard cap.
     ///
-    /// The controlling variable is read in the body but changed only by the loop's own update,
-    /// which comes first or last in the body; a body that ends by `break` or `return` skips it.
+    /// The controlling variable and the step are read in the body but neither assigned nor
+    /// shadowed there; the update comes first or last in the body (a body that ends by
+    /// `break` or `return` skips it). The conditions are false for a NaN.
     fn s_float_while(&mut self, depth: usize) -> bool {
         let f = self.f();
         // The controlling variable, its step (`None`: a fall made in the loop), the condition
@@ -1406,10 +1407,11 @@ impl<'a> FnGen<'a> {
                 let (c, c_text) = *self.rng.pick(&[(0.25, "0.25"), (0.5, "0.5"), (0.0, "0.0")]);
                 // w_k < 2 - 0.5k, so the loop runs while 2 - 0.5k > c at most.
                 let trips = ((2.0 - c) / 0.5_f64).ceil() as i64;
-                let cond = match self.rng.below(3) {
-                    0 => format!("{r} > {c_text}"),
-                    1 => format!("{c_text} < {r}"),
-                    _ => format!("!({r} <= {c_text})"),
+                // Not `!(w <= c)`: a NaN would keep that loop running.
+                let cond = if self.rng.chance(50) {
+                    format!("{r} > {c_text}")
+                } else {
+                    format!("{c_text} < {r}")
                 };
                 (r, None, cond, trips)
             }
@@ -1418,7 +1420,9 @@ impl<'a> FnGen<'a> {
                 let e = self.expr(2);
                 let e = self.typed(e);
                 self.line(&format!("let {h} = 0.75 + 0.25 * ({}).tanh();", e.code));
-                self.declare(h.clone(), Kind::Float, false, 1.0);
+                // Frozen: a `let` in the body must not shadow the step with a smaller one.
+                let hid = self.declare(h.clone(), Kind::Float, false, 1.0);
+                self.var_mut(hid).frozen = true;
                 let t = self.fresh("t");
                 self.line(&format!("let mut {t}: {f} = 0.0;"));
                 let horizon = self.rng.range(2, 4) as f64 / 2.0;
