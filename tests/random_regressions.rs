@@ -1,10 +1,12 @@
 //! The smallest forms of classes of failures that random-program testing
 //! (`autodiff-random`) found beyond the CI seed: locals and parameters lent to a callee inside a
-//! loop, array literals of differentiated values lent as slices, and writes through `iter_mut`
-//! inside a branch. Each is checked against its analytic gradient (stated in a comment) and
+//! loop, array literals of differentiated values lent as slices, writes through `iter_mut`
+//! inside a branch, and arrays and `Vec`s lent to the mutations that take a slice
+//! (`copy_from_slice`, `clone_from_slice`, `extend_from_slice`), literals assigned to variables
+//! whose type rustc infers, and variables shadowed inside a loop. Each is checked against its analytic gradient (stated in a comment) and
 //! central finite differences, and its tangent against the gradient.
 
-#![allow(clippy::ptr_arg)] // written as users write them
+#![allow(clippy::ptr_arg, clippy::vec_init_then_push, clippy::useless_vec)] // written as users write them
 
 use autodiff::check::gradcheck;
 use autodiff::differentiate;
@@ -107,6 +109,58 @@ fn buffer_written_in_a_branch(x: f64, buf: &mut Vec<f64>) -> f64 {
         }
     }
     buf[0] * x
+}
+
+/// x = cos x₀ read, then x = -0.5 (a literal, in a loop), then x = -1.5:
+/// t = sin(cos x₀) + tanh(cos x₀) + tanh(-0.5), the result t·tanh(-1.5), so
+/// d/dx₀ = tanh(-1.5)·(cos(cos x₀) + sech²(cos x₀))·(-sin x₀).
+#[differentiate]
+fn literal_assigned_to_an_inferred_variable(x0: f64) -> f64 {
+    let mut x = x0.cos();
+    let mut t = x.sin();
+    for _ in 0..2 {
+        t += x.tanh();
+        x = -0.5;
+    }
+    x = (-3.0) * 0.5;
+    t * x.tanh()
+}
+
+/// sin(2x₀) + e¹ in `f32`: derivative 2cos(2x₀).
+#[differentiate]
+fn literal_assigned_in_f32(x0: f32) -> f32 {
+    let mut x = x0 * 2.0;
+    let t = x.sin();
+    x = 1.0;
+    t + x.exp()
+}
+
+/// The loop's `let mut s` shadows the slice parameter `s`, read after the loop. With x₁ > 0
+/// the inner `while` leaves the local s at 1 and the second trip adds x₀·1: the result is
+/// s_last·x₁ + x₀ (∂x₀ = 1, ∂x₁ = s_last, ∂s_last = x₁); with x₁ ≤ 0, s_last·x₁.
+#[differentiate]
+fn shadowed_in_a_loop(x0: f64, x1: f64, s: &[f64]) -> f64 {
+    let mut k = 0;
+    let mut t = 0.0;
+    loop {
+        let mut s: f64 = 0.0;
+        while s < 1.0 && x1 > 0.0 {
+            s += 1.0;
+        }
+        if k != 1 {
+        } else {
+            for _ in 0..1 {
+                let mut h: Vec<f64> = Vec::new();
+                h.push(x0);
+                t += h[0] * s;
+            }
+        }
+        k += 1;
+        if k >= 4 {
+            break;
+        }
+    }
+    s.last().copied().unwrap() * x1 + t
 }
 
 #[test]
@@ -217,6 +271,225 @@ fn iter_mut_writes_inside_branches() {
             |x| buffer_written_in_a_branch(x, &mut v.clone()),
             x,
             gx,
+        );
+    }
+}
+
+/// Σᵢ hᵢ·aᵢ with h a copy of a: Σ aᵢ², ∂aᵢ = 2aᵢ. An array parameter lent to `copy_from_slice`.
+#[differentiate]
+fn array_copied_into_a_vec(a: [f64; 3]) -> f64 {
+    let mut h = vec![0.0; 3];
+    h.copy_from_slice(&a);
+    h[0] * a[0] + h[1] * a[1] + h[2] * a[2]
+}
+
+/// h = [x, a₀, a₁]: x·a₀ + a₁·x, ∂a = (x, x), ∂x = a₀ + a₁.
+#[differentiate]
+fn array_extends_a_vec(a: [f64; 2], x: f64) -> f64 {
+    let mut h = vec![x];
+    h.extend_from_slice(&a);
+    h[0] * h[1] + h[2] * x
+}
+
+/// h = (v₀, v₁): v₀·x + v₁², ∂v = (x, 2v₁), ∂x = v₀. A `Vec` taken by value, lent to
+/// `clone_from_slice` of an array.
+#[differentiate]
+fn vec_cloned_into_an_array(v: Vec<f64>, x: f64) -> f64 {
+    let mut h = [0.0; 2];
+    h.clone_from_slice(&v);
+    h[0] * x + h[1] * h[1]
+}
+
+/// Three copies of a appended, s = 3(a₀ + a₁), s·a₀: ∂a₀ = 6a₀ + 3a₁, ∂a₁ = 3a₀. An array lent
+/// by reference to `extend_from_slice` in a loop.
+#[differentiate]
+fn array_ref_extends_in_a_loop(a: &[f64; 2]) -> f64 {
+    let mut h = Vec::new();
+    for _ in 0..3 {
+        h.extend_from_slice(a);
+    }
+    let s: f64 = h.iter().sum();
+    s * a[0]
+}
+
+/// Array literals lent to mutations: h = [0, 0, x², 3x] gives h₂·h₃ = 3x³, k = [x, 2x] gives
+/// k₀·k₁ = 2x²: 3x³ + 2x², derivative 9x² + 4x.
+#[differentiate]
+fn array_literals_lent_to_mutations(x: f64) -> f64 {
+    let a = [x * x, 3.0 * x];
+    let mut h = vec![0.0; 2];
+    h.extend_from_slice(&a);
+    let mut k = [0.0; 2];
+    k.copy_from_slice(&[x, 2.0 * x]);
+    h[2] * h[3] + k[0] * k[1]
+}
+
+/// buf = a, then buf₀·buf₁ = a₀·a₁: ∂a = (a₁, a₀). An array copied into a `&mut` buffer.
+#[differentiate]
+fn array_copied_into_a_buffer(a: [f64; 2], buf: &mut Vec<f64>) -> f64 {
+    buf.copy_from_slice(&a);
+    buf[0] * buf[1]
+}
+
+#[test]
+fn arrays_lent_to_mutations() {
+    let a = [0.7, -1.2, 0.4];
+    let (y, g) = array_copied_into_a_vec_grad(a);
+    assert_eq!(y, array_copied_into_a_vec(a));
+    for k in 0..3 {
+        close(&format!("copy_from_slice, ∂a{k}"), g[k], 2.0 * a[k], TOL);
+    }
+    let r = gradcheck(|a: &[f64; 3]| array_copied_into_a_vec(*a), &a, &g);
+    assert!(r.passed(), "copy_from_slice of an array: {r}");
+    let da = [0.3, -0.8, 1.1];
+    let (yj, t) = array_copied_into_a_vec_jvp(a, da);
+    assert_eq!(yj, y);
+    close("copy_from_slice, tangent", t, dot(&g, &da), TOL);
+
+    let (a, x) = ([0.9, -0.4], 1.3);
+    let (y, (ga, gx)) = array_extends_a_vec_grad(a, x);
+    assert_eq!(y, array_extends_a_vec(a, x));
+    close("extend_from_slice, ∂a0", ga[0], x, TOL);
+    close("extend_from_slice, ∂a1", ga[1], x, TOL);
+    close("extend_from_slice, ∂x", gx, a[0] + a[1], TOL);
+    let r = gradcheck(
+        |p: &([f64; 2], f64)| array_extends_a_vec(p.0, p.1),
+        &(a, x),
+        &(ga, gx),
+    );
+    assert!(r.passed(), "extend_from_slice of an array: {r}");
+    let (da, dx) = ([0.5, 1.5], -0.7);
+    let (yj, t) = array_extends_a_vec_jvp(a, x, da, dx);
+    assert_eq!(yj, y);
+    close(
+        "extend_from_slice, tangent",
+        t,
+        dot(&ga, &da) + gx * dx,
+        TOL,
+    );
+
+    let (v, x) = (vec![0.6, -1.4], 0.8);
+    let (y, (gv, gx)) = vec_cloned_into_an_array_grad(v.clone(), x);
+    assert_eq!(y, vec_cloned_into_an_array(v.clone(), x));
+    close("clone_from_slice, ∂v0", gv[0], x, TOL);
+    close("clone_from_slice, ∂v1", gv[1], 2.0 * v[1], TOL);
+    close("clone_from_slice, ∂x", gx, v[0], TOL);
+    let r = gradcheck(
+        |p: &(Vec<f64>, f64)| vec_cloned_into_an_array(p.0.clone(), p.1),
+        &(v.clone(), x),
+        &(gv.clone(), gx),
+    );
+    assert!(r.passed(), "clone_from_slice of a Vec: {r}");
+    let (dv, dx) = (vec![-0.2, 0.9], 0.4);
+    let (yj, t) = vec_cloned_into_an_array_jvp(v.clone(), x, dv.clone(), dx);
+    assert_eq!(yj, y);
+    close("clone_from_slice, tangent", t, dot(&gv, &dv) + gx * dx, TOL);
+
+    let a = [0.35, -0.9];
+    let (y, g) = array_ref_extends_in_a_loop_grad(&a);
+    assert_eq!(y, array_ref_extends_in_a_loop(&a));
+    close("extend in a loop, ∂a0", g[0], 6.0 * a[0] + 3.0 * a[1], TOL);
+    close("extend in a loop, ∂a1", g[1], 3.0 * a[0], TOL);
+    let r = gradcheck(|a: &[f64; 2]| array_ref_extends_in_a_loop(a), &a, &g);
+    assert!(r.passed(), "extend_from_slice in a loop: {r}");
+    let da = [1.2, 0.3];
+    let (yj, t) = array_ref_extends_in_a_loop_jvp(&a, &da);
+    assert_eq!(yj, y);
+    close("extend in a loop, tangent", t, dot(&g, &da), TOL);
+
+    for x in [0.7, -1.6] {
+        let (y, d) = array_literals_lent_to_mutations_grad(x);
+        assert_eq!(y, array_literals_lent_to_mutations(x));
+        close("array literals lent", d, 9.0 * x * x + 4.0 * x, TOL);
+        fd(
+            "array literals lent",
+            array_literals_lent_to_mutations,
+            x,
+            d,
+        );
+        let (yj, t) = array_literals_lent_to_mutations_jvp(x, 1.0);
+        assert_eq!(yj, y);
+        close("array literals lent, tangent", t, d, TOL);
+    }
+
+    let a = [1.1, -0.45];
+    let mut buf = vec![0.0; 2];
+    let (y, (g, _)) = array_copied_into_a_buffer_grad(a, &mut buf);
+    let mut plain = vec![0.0; 2];
+    assert_eq!(y, array_copied_into_a_buffer(a, &mut plain));
+    assert_eq!(buf, plain);
+    close("copy into a buffer, ∂a0", g[0], a[1], TOL);
+    close("copy into a buffer, ∂a1", g[1], a[0], TOL);
+    let r = gradcheck(
+        |a: &[f64; 2]| array_copied_into_a_buffer(*a, &mut vec![0.0; 2]),
+        &a,
+        &g,
+    );
+    assert!(r.passed(), "copy of an array into a buffer: {r}");
+}
+
+/// Σᵢ gᵢ·dᵢ.
+fn dot(g: &[f64], d: &[f64]) -> f64 {
+    g.iter().zip(d).map(|(g, d)| g * d).sum()
+}
+
+#[test]
+fn literals_assigned_to_variables_of_an_inferred_type() {
+    for x0 in [0.4, -1.2] {
+        let (y, d) = literal_assigned_to_an_inferred_variable_grad(x0);
+        assert_eq!(y, literal_assigned_to_an_inferred_variable(x0));
+        let c = x0.cos();
+        let sech2 = 1.0 - c.tanh() * c.tanh();
+        let e = (-1.5f64).tanh() * (c.cos() + sech2) * -x0.sin();
+        close("literal assigned", d, e, TOL);
+        fd(
+            "literal assigned",
+            literal_assigned_to_an_inferred_variable,
+            x0,
+            d,
+        );
+        let (yj, t) = literal_assigned_to_an_inferred_variable_jvp(x0, 1.0);
+        assert_eq!(yj, y);
+        close("literal assigned, tangent", t, d, TOL);
+
+        let x = x0 as f32;
+        let (y, d) = literal_assigned_in_f32_grad(x);
+        assert_eq!(y, literal_assigned_in_f32(x));
+        close(
+            "literal assigned, f32",
+            d as f64,
+            2.0 * (2.0 * x0).cos(),
+            1e-5,
+        );
+        fd32("literal assigned, f32", literal_assigned_in_f32, x, d);
+    }
+}
+
+#[test]
+fn a_variable_shadowed_inside_a_loop_is_not_carried() {
+    let s = vec![0.8, -0.3];
+    for x1 in [0.6, -0.6] {
+        let x0 = 1.3;
+        let (y, (g0, g1, gs)) = shadowed_in_a_loop_grad(x0, x1, &s);
+        assert_eq!(y, shadowed_in_a_loop(x0, x1, &s));
+        let on = if x1 > 0.0 { 1.0 } else { 0.0 };
+        close("shadowed, ∂x0", g0, on, TOL);
+        close("shadowed, ∂x1", g1, s[1], TOL);
+        close("shadowed, ∂s0", gs[0], 0.0, TOL);
+        close("shadowed, ∂s1", gs[1], x1, TOL);
+        let r = gradcheck(
+            |p: &(f64, f64, Vec<f64>)| shadowed_in_a_loop(p.0, p.1, &p.2),
+            &(x0, x1, s.clone()),
+            &(g0, g1, gs.clone()),
+        );
+        assert!(r.passed(), "shadowed in a loop at {x1}: {r}");
+        let (yj, t) = shadowed_in_a_loop_jvp(x0, x1, &s, 0.5, -0.2, &vec![0.1, 0.7]);
+        assert_eq!(yj, y);
+        close(
+            "shadowed, tangent",
+            t,
+            0.5 * g0 - 0.2 * g1 + 0.1 * gs[0] + 0.7 * gs[1],
+            TOL,
         );
     }
 }

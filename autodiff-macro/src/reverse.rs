@@ -453,9 +453,15 @@ impl Rev<'_> {
                 let c = parts
                     .next()
                     .expect("one cotangent per differentiable argument");
-                if def.args[k] == crate::prim::places::Arg::Elem {
-                    self.tys.set(c, elem);
-                }
+                let c = match def.args[k] {
+                    crate::prim::places::Arg::Elem => {
+                        self.tys.set(c, elem);
+                        c
+                    }
+                    // An array lent as the slice (`h.copy_from_slice(&a)`): the adjoint's `Vec`
+                    // made the array's gradient, as for a call.
+                    _ => self.lent_grad(pb, a, c),
+                };
                 self.contrib(pb, a, c, adj);
             }
         }
@@ -463,6 +469,17 @@ impl Rev<'_> {
             let t = self.tys.of(base);
             let g = self.emit1(pb, InstKind::VarGet(w), t);
             self.contrib(pb, base, g, adj);
+        }
+    }
+
+    /// The gradient `g` a callee or a mutation's adjoint returned for the argument `a`, as `a`'s
+    /// own: an active array lent as a slice gets the `Vec` made an array of its length.
+    fn lent_grad(&mut self, pb: Block, a: Value, g: Value) -> Value {
+        match self.f.lent_array(a) {
+            Some(like) if self.active(a) => {
+                self.emit1(pb, InstKind::GradAs { like, g }, Ty::Unknown)
+            }
+            _ => g,
         }
     }
 
@@ -637,13 +654,7 @@ impl Rev<'_> {
             self.f.insts[last.index()].span = span;
         }
         for (k, &a) in args.iter().enumerate() {
-            let mut part = parts[k];
-            if self.active(a) {
-                if let Some(like) = self.f.lent_array(a) {
-                    // An array lent as a slice: the callee's `Vec` made the array's gradient.
-                    part = self.emit1(pb, InstKind::GradAs { like, g: part }, Ty::Unknown);
-                }
-            }
+            let part = self.lent_grad(pb, a, parts[k]);
             self.contrib(pb, a, part, adj);
         }
     }

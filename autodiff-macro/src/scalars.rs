@@ -362,6 +362,12 @@ pub fn analyze(f: &Func) -> Types {
                 }
             }
         }
+        // `x = -3.0`: the literal has the type of the value `x` held.
+        for &(lit, old) in &f.literal_assigned {
+            if let (Ty::Lit, t @ Ty::Float(_)) = (get(&tys, lit), get(&tys, old)) {
+                set(&mut tys, lit, t);
+            }
+        }
         if !changed {
             break;
         }

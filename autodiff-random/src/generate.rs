@@ -98,6 +98,7 @@ pub const STMT_KINDS: &[&str] = &[
     "closure",
     "iter_mut",
     "vec_literal",
+    "float_while",
 ];
 
 /// The parameter kinds, named for [`Config::param_weights`].
@@ -146,6 +147,7 @@ impl Default for Config {
                 3,  // closure
                 3,  // iter_mut
                 2,  // vec_literal
+                3,  // float_while
             ],
             param_weights: vec![10, 5, 2, 2, 2, 2, 4, 2],
             diverging_else: true,
@@ -767,7 +769,15 @@ impl<'a> FnGen<'a> {
         for (i, k) in STMT_KINDS.iter().enumerate() {
             let control = matches!(
                 *k,
-                "if_float" | "if_int" | "match" | "for" | "while" | "loop" | "iterate" | "iter_mut"
+                "if_float"
+                    | "if_int"
+                    | "match"
+                    | "for"
+                    | "while"
+                    | "loop"
+                    | "iterate"
+                    | "iter_mut"
+                    | "float_while"
             );
             if control && !nested {
                 w[i] = 0;
@@ -801,6 +811,7 @@ impl<'a> FnGen<'a> {
                 "closure" => self.s_closure(),
                 "iter_mut" => self.s_iter_mut(depth),
                 "vec_literal" => self.s_vec_literal(),
+                "float_while" => self.s_float_while(depth),
                 _ => false,
             };
             if done {
@@ -815,9 +826,10 @@ impl<'a> FnGen<'a> {
         let floats: Vec<Var> = self
             .visible()
             .into_iter()
-            .filter(|v| v.kind == Kind::Float)
+            .filter(|v| v.kind == Kind::Float && !v.frozen)
             .collect();
-        // Shadowing: `let x = x * 2.0;` reuses a visible name.
+        // Shadowing: `let x = x * 2.0;` reuses a visible name (not a loop's controlling
+        // variable, which its update must still reach).
         let name = if !floats.is_empty() && self.rng.chance(15) {
             self.rng.pick(&floats).name.clone()
         } else {
@@ -1361,6 +1373,105 @@ impl<'a> FnGen<'a> {
         let d = self.stmts(n, depth + 1);
         if !d {
             self.line(&format!("{k} += 1;"));
+        }
+        self.indent -= 1;
+        self.exit_loop(&before);
+        self.line("}");
+        true
+    }
+
+    /// A `while` loop whose condition compares floats only, as users write iterations that run
+    /// until a value crosses a threshold. It ends by construction:
+    ///
+    /// - `let mut w = 1.0 + tanh(e); while w > c { ..; w -= 0.75 + 0.25·tanh(e'); }`: `w`
+    ///   starts below 2 and falls by more than 0.5 per trip;
+    /// - `let h = 0.75 + 0.25·tanh(e); let mut t = 0.0; while t < T { ..; t += h; }`: a time
+    ///   stepped by a differentiated step of at least 0.5 up to a horizon `T`;
+    /// - `let mut c = 0.0; while c < N && (cond) { ..; c += 1.0; }`: any float condition with
+    ///   a float counter as its hard cap.
+    ///
+    /// The controlling variable and the step are read in the body but neither assigned nor
+    /// shadowed there; the update comes first or last in the body (a body that ends by
+    /// `break` or `return` skips it). The conditions are false for a NaN.
+    fn s_float_while(&mut self, depth: usize) -> bool {
+        let f = self.f();
+        // The controlling variable, its step (`None`: a fall made in the loop), the condition
+        // and the most trips.
+        let (var, step, cond, trips) = match self.rng.below(3) {
+            0 => {
+                // Prefixes no parameter has: the condition may read the parameters.
+                let r = self.fresh("w");
+                let e = self.expr(2);
+                let e = self.typed(e);
+                self.line(&format!("let mut {r}: {f} = 1.0 + ({}).tanh();", e.code));
+                let (c, c_text) = *self.rng.pick(&[(0.25, "0.25"), (0.5, "0.5"), (0.0, "0.0")]);
+                // w_k < 2 - 0.5k, so the loop runs while 2 - 0.5k > c at most.
+                let trips = ((2.0 - c) / 0.5_f64).ceil() as i64;
+                // Not `!(w <= c)`: a NaN would keep that loop running.
+                let cond = if self.rng.chance(50) {
+                    format!("{r} > {c_text}")
+                } else {
+                    format!("{c_text} < {r}")
+                };
+                (r, None, cond, trips)
+            }
+            1 => {
+                let h = self.fresh("h");
+                let e = self.expr(2);
+                let e = self.typed(e);
+                self.line(&format!("let {h} = 0.75 + 0.25 * ({}).tanh();", e.code));
+                // Frozen: a `let` in the body must not shadow the step with a smaller one.
+                let hid = self.declare(h.clone(), Kind::Float, false, 1.0);
+                self.var_mut(hid).frozen = true;
+                let t = self.fresh("t");
+                self.line(&format!("let mut {t}: {f} = 0.0;"));
+                let horizon = self.rng.range(2, 4) as f64 / 2.0;
+                let cond = format!("{t} < {}", lit(horizon));
+                // t_k ≥ 0.5k.
+                let trips = (horizon / 0.5).ceil() as i64;
+                let step = format!("{t} += {h};");
+                (t, Some(step), cond, trips)
+            }
+            _ => {
+                let s = self.fresh("c");
+                self.line(&format!("let mut {s}: {f} = 0.0;"));
+                let n = self.rng.range(1, self.cfg.max_trips);
+                let c = self.float_cond();
+                let cap = format!("{s} < {}", lit(n as f64));
+                let cond = if self.rng.chance(50) {
+                    format!("{cap} && ({c})")
+                } else {
+                    format!("({c}) && {cap}")
+                };
+                let step = format!("{s} += 1.0;");
+                (s, Some(step), cond, n)
+            }
+        };
+        let id = self.declare(var.clone(), Kind::Float, true, 2.0);
+        self.var_mut(id).frozen = true;
+        self.line(&format!("while {cond} {{"));
+        let before = self.state();
+        self.enter_loop(trips, false);
+        self.indent += 1;
+        let first = self.rng.chance(30);
+        // The fall is written where it stands, and may read what the body declared before it.
+        let update = |g: &mut Self| match &step {
+            Some(s) => s.clone(),
+            None => {
+                let e = g.expr(2);
+                let e = g.typed(e);
+                format!("{var} -= 0.75 + 0.25 * ({}).tanh();", e.code)
+            }
+        };
+        if first {
+            let u = update(self);
+            self.line(&u);
+        }
+        let n = self.inner_len(depth);
+        let d = self.stmts(n, depth + 1);
+        if !first && !d {
+            let u = update(self);
+            self.line(&u);
         }
         self.indent -= 1;
         self.exit_loop(&before);
@@ -2665,7 +2776,10 @@ impl<'a> FnGen<'a> {
             }
             9 => self.if_expr(depth),
             10 => self.block_expr(depth),
-            _ if self.allow_cast => self.cast_expr(depth),
+            // Not in conditions: a side rounded through the other float type compared with the
+            // same value unrounded (`((x as f32) as f64) < x.max(x)`) flips with every
+            // rounding, a jump at nearly every point that finite differences then straddle.
+            _ if self.allow_cast && self.in_condition == 0 => self.cast_expr(depth),
             _ => self.method(depth),
         }
     }

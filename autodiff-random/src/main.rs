@@ -1,5 +1,6 @@
 //! `cargo run -p autodiff-random --release -- [--seed S] [--count N] [--batch B] [--ci]
-//! [--case SEED ...] [--print SEED] [--report FILE] [--known-failures FILE]`: generates random programs, compiles and
+//! [--weight KIND=N ...] [--case SEED ...] [--print SEED] [--report FILE]
+//! [--known-failures FILE]`: generates random programs, compiles and
 //! checks them, prints a summary by class with the smallest program of each (see the README).
 
 use autodiff_random::driver::{Options, run, summary, workspace_root};
@@ -22,6 +23,11 @@ fn main() {
             "--count" => count = value().parse().expect("--count N"),
             "--batch" => batch = value().parse().expect("--batch N"),
             "--ci" => config = Config::ci(),
+            "--weight" => {
+                let v = value();
+                let (name, w) = v.split_once('=').expect("--weight KIND=N");
+                config.set_stmt_weight(name, w.parse().expect("--weight KIND=N"));
+            }
             "--case" => cases.push(hex(value())),
             "--report" => report = Some(value()),
             "--known-failures" => known = Some(value()),
@@ -33,7 +39,7 @@ fn main() {
             _ => {
                 eprintln!(
                     "usage: autodiff-random [--seed S] [--count N] [--batch B] [--ci] \
-                     [--case HEXSEED]... [--print HEXSEED] [--report FILE] [--known-failures FILE]"
+                     [--weight KIND=N]... [--case HEXSEED]... [--print HEXSEED] [--report FILE] [--known-failures FILE]"
                 );
                 std::process::exit(2);
             }

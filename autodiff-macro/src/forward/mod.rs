@@ -312,7 +312,17 @@ impl Fwd<'_> {
             }
             InstKind::Ref(x) => {
                 let dx = self.tangent_or_zero(b, x, out);
-                if matches!(self.f.value(dx).def, ValueDef::Tangent(_)) {
+                // A tangent parameter arrives by reference where its parameter does; the
+                // tangent of an array or a `Vec` taken by value is lent like the value.
+                let by_ref = match self.f.value(dx).def {
+                    ValueDef::Tangent(n) => self
+                        .f
+                        .params
+                        .get(n)
+                        .is_some_and(|p| matches!(p.ty, syn::Type::Reference(_))),
+                    _ => false,
+                };
+                if by_ref {
                     dx
                 } else {
                     self.emit(b, out, InstKind::Ref(dx), Ty::Unknown)

@@ -20,7 +20,7 @@ impl Lowering {
         let span = mc.span();
         let f = &mc.args[0];
         if let Expr::Closure(cl) = strip(f) {
-            let mut names = AssignedNames(Vec::new(), Vec::new());
+            let mut names = AssignedNames::default();
             names.visit_expr(&cl.body);
             if names.0.iter().any(|n| self.lookup(n).is_some()) {
                 self.err_at(

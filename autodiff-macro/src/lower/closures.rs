@@ -160,7 +160,7 @@ impl Lowering {
         if cl.capture.is_some() {
             // A `move` closure changes its own copies, which persist from one call to the next;
             // expanded at each call, those changes would be lost.
-            let mut names = AssignedNames(Vec::new(), Vec::new());
+            let mut names = AssignedNames::default();
             names.visit_expr(&cl.body);
             if let Some(n) = names.0.iter().find(|n| self.lookup(n).is_some()) {
                 self.err_at(

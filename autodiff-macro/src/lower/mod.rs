@@ -323,7 +323,7 @@ impl Lowering {
 
     /// Slots of variables in scope that `node` may assign to.
     fn assigned_slots(&self, node: impl FnOnce(&mut AssignedNames)) -> Vec<usize> {
-        let mut names = AssignedNames(Vec::new(), Vec::new());
+        let mut names = AssignedNames::default();
         node(&mut names);
         // The local closures it mentions run there too (`add(x)` with `let mut add = |v| s += v;`).
         let mut seen: Vec<String> = Vec::new();

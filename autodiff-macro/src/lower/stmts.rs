@@ -334,20 +334,30 @@ impl Lowering {
 
     /// A literal assigned to a variable declared with a float type (`x = -(1e-3)` for
     /// `x: f64`) has that type: ascribed here, since the generated code no longer has the
-    /// declaration next to the use that needs the type (`x.abs()`).
+    /// declaration next to the use that needs the type (`x.abs()`). Assigned to a variable
+    /// declared without one, it has the type of the value it replaces.
     pub(super) fn typed_as_declared(&mut self, b: Block, target: &Expr, v: Value) -> Value {
         let Expr::Path(p) = target else { return v };
         let Some(slot) = p.path.get_ident().and_then(|i| self.lookup(&i.to_string())) else {
             return v;
         };
-        match self.env[slot].declared.clone() {
-            Some(ty) if self.literal_only(v) => self.inst1(
+        if !self.literal_only(v) {
+            return v;
+        }
+        match (self.env[slot].declared.clone(), self.env[slot].value) {
+            (Some(ty), _) => self.inst1(
                 b,
                 InstKind::Ascribe { value: v, ty },
                 Kind::Float,
                 target.span(),
             ),
-            _ => v,
+            // Not declared with a type: the literal gets the type of the value it replaces,
+            // once that is known (`crate::scalars`).
+            (None, Some(old)) => {
+                self.f.literal_assigned.push((v, old));
+                v
+            }
+            (None, None) => v,
         }
     }
 

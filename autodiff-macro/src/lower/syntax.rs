@@ -35,9 +35,35 @@ pub(super) fn collect_pat_bindings(p: &Pat, out: &mut Vec<syn::Ident>) {
     }
 }
 
-/// Names assigned (`x = ..`, `x += ..`) anywhere inside a node.
+/// Names assigned (`x = ..`, `x += ..`) anywhere inside a node, of variables declared outside
+/// it: a variable a `let` inside the node declares (and then assigns) is not one of them, even
+/// where it shadows an outer one (`let mut s = 0.0;` in a loop, for a parameter `s`).
 /// The second list holds every plain name the node mentions: the closures it may call.
-pub struct AssignedNames(pub(super) Vec<String>, pub(super) Vec<String>);
+/// The third holds the names declared by the blocks and patterns being visited.
+#[derive(Default)]
+pub struct AssignedNames(
+    pub(super) Vec<String>,
+    pub(super) Vec<String>,
+    Vec<Vec<String>>,
+);
+
+impl AssignedNames {
+    /// Records a write of `name`, unless it is a variable declared inside the node.
+    fn write(&mut self, name: String) {
+        if !self.2.iter().any(|scope| scope.contains(&name)) {
+            self.0.push(name);
+        }
+    }
+
+    /// Declares the names `pat` binds in the innermost scope.
+    fn declare(&mut self, pat: &Pat) {
+        let mut ids = Vec::new();
+        collect_pat_bindings(pat, &mut ids);
+        if let Some(scope) = self.2.last_mut() {
+            scope.extend(ids.iter().map(|i| i.to_string()));
+        }
+    }
+}
 
 /// The variable an assignment target writes: `h` in `h = ..`, `h[i] = ..`, `*h = ..` and
 /// `*h.last_mut().unwrap() = ..`.
@@ -71,7 +97,9 @@ impl<'ast> Visit<'ast> for AssignedNames {
         }
         let mut ids = Vec::new();
         roots(&a.left, &mut ids);
-        self.0.extend(ids.into_iter().map(|id| id.to_string()));
+        for id in ids {
+            self.write(id.to_string());
+        }
         syn::visit::visit_expr_assign(self, a);
     }
     fn visit_expr_binary(&mut self, b: &'ast syn::ExprBinary) {
@@ -81,7 +109,7 @@ impl<'ast> Visit<'ast> for AssignedNames {
             B::AddAssign(_) | B::SubAssign(_) | B::MulAssign(_) | B::DivAssign(_) | B::RemAssign(_)
         ) {
             if let Some(id) = target_root(&b.left) {
-                self.0.push(id.to_string());
+                self.write(id.to_string());
             }
         }
         syn::visit::visit_expr_binary(self, b);
@@ -94,7 +122,7 @@ impl<'ast> Visit<'ast> for AssignedNames {
         if MutId::find(&method).is_some() || method == "iter_mut" {
             if let Expr::Path(p) = &*mc.receiver {
                 if let Some(id) = p.path.get_ident() {
-                    self.0.push(id.to_string());
+                    self.write(id.to_string());
                 }
             }
         }
@@ -115,7 +143,7 @@ impl<'ast> Visit<'ast> for AssignedNames {
             }
             if let Expr::Path(p) = target {
                 if let Some(id) = p.path.get_ident() {
-                    self.0.push(id.to_string());
+                    self.write(id.to_string());
                 }
             }
         }
@@ -131,4 +159,38 @@ impl<'ast> Visit<'ast> for AssignedNames {
         self.visit_expr(&c.body);
     }
     fn visit_item(&mut self, _: &'ast syn::Item) {}
+    fn visit_block(&mut self, b: &'ast syn::Block) {
+        self.2.push(Vec::new());
+        syn::visit::visit_block(self, b);
+        self.2.pop();
+    }
+    fn visit_local(&mut self, l: &'ast syn::Local) {
+        // The initializer runs before the names exist.
+        if let Some(init) = &l.init {
+            self.visit_expr(&init.expr);
+            if let Some((_, e)) = &init.diverge {
+                self.visit_expr(e);
+            }
+        }
+        self.declare(&l.pat);
+    }
+    fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
+        self.visit_expr(&f.expr);
+        self.2.push(Vec::new());
+        self.declare(&f.pat);
+        self.visit_block(&f.body);
+        self.2.pop();
+    }
+    fn visit_arm(&mut self, a: &'ast syn::Arm) {
+        self.2.push(Vec::new());
+        match &a.pat {
+            Pat::Guard(g) => {
+                self.declare(&g.pat);
+                self.visit_expr(&g.guard);
+            }
+            p => self.declare(p),
+        }
+        self.visit_expr(&a.body);
+        self.2.pop();
+    }
 }

@@ -191,7 +191,7 @@ impl Lowering {
         let mut_refs = self.f.borrowed_mut_versions();
         // Code run as written works on copies: what it assigns would be lost.
         if let Ok(e) = syn::parse2::<Expr>(scan.clone()) {
-            let mut names = AssignedNames(Vec::new(), Vec::new());
+            let mut names = AssignedNames::default();
             names.visit_expr(&e);
             let mut seen: Vec<String> = Vec::new();
             for n in names.0 {
