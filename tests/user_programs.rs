@@ -1413,3 +1413,176 @@ fn matrices_from_rows_of_differentiated_values() {
     let r = gradcheck(|p: &Array1<f64>| matrix_from_rows(p), &x, &d);
     assert!(r.passed(), "{r}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Layers in a `Vec` or an array field: `for layer in &self.layers { h = layer.forward(&h); }`,
+// `self.layers[i].forward(&h)`, `model.layers.iter()`, and training them with an optimizer.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Differentiable)]
+struct DeepDense {
+    layers: Vec<Dense>,
+    head: Array1<f64>,
+}
+
+impl DeepDense {
+    /// ⟨head, l₂(l₁(x))⟩ over the layers in order: the score of `Stacked` with `enc.l = l₁`,
+    /// `out = l₂`, whose gradient `two_dense_by_hand` writes out.
+    #[differentiate]
+    fn by_iter(&self, x: &Array1<f64>) -> f64 {
+        let mut h = x.clone();
+        for layer in &self.layers {
+            h = layer.forward(&h);
+        }
+        self.head.dot(&h)
+    }
+
+    /// The same score, the layers read by position.
+    #[differentiate]
+    fn by_index(&self, x: &Array1<f64>) -> f64 {
+        let mut h = x.clone();
+        for i in 0..self.layers.len() {
+            h = self.layers[i].forward(&h);
+        }
+        self.head.dot(&h)
+    }
+}
+
+/// The same score through a parameter, its layers by `iter()`.
+#[differentiate]
+fn deep_score(model: &DeepDense, x: &Array1<f64>) -> f64 {
+    let mut h = x.clone();
+    for layer in model.layers.iter() {
+        h = layer.forward(&h);
+    }
+    model.head.dot(&h)
+}
+
+#[derive(Clone, Differentiable)]
+struct PairDense {
+    layers: [Dense; 2],
+    head: Array1<f64>,
+}
+
+impl PairDense {
+    /// The same score, the layers in an array.
+    #[differentiate]
+    fn score(&self, x: &Array1<f64>) -> f64 {
+        let mut h = x.clone();
+        for layer in &self.layers {
+            h = layer.forward(&h);
+        }
+        self.head.dot(&h)
+    }
+}
+
+fn deep() -> (DeepDense, Array1<f64>) {
+    let (m, x) = stacked();
+    let deep = DeepDense {
+        layers: vec![m.enc.l, m.out],
+        head: m.head,
+    };
+    (deep, x)
+}
+
+/// `Stacked`'s gradient by hand, laid out as a `DeepDense`.
+fn deep_by_hand(m: &DeepDense, x: &Array1<f64>) -> (DeepDense, Array1<f64>) {
+    let stacked = Stacked {
+        enc: Encoder {
+            l: m.layers[0].clone(),
+        },
+        out: m.layers[1].clone(),
+        head: m.head.clone(),
+    };
+    let (g, dx) = two_dense_by_hand(&stacked, x);
+    let g = DeepDense {
+        layers: vec![g.enc.l, g.out],
+        head: g.head,
+    };
+    (g, dx)
+}
+
+#[test]
+fn layers_in_a_vec_field_by_iteration_and_by_index() {
+    let (m, x) = deep();
+    let (want_m, want_x) = deep_by_hand(&m, &x);
+    let flat = |d: &DeepDense| autodiff::to_flat(d);
+    let grads = [
+        ("by_iter", m.by_iter_grad(&x)),
+        ("by_index", m.by_index_grad(&x)),
+        ("deep_score", deep_score_grad(&m, &x)),
+    ];
+    for (what, (v, (dm, dx))) in grads {
+        close(what, v, m.by_iter(&x), TOL);
+        close_all(what, &flat(&dm), &flat(&want_m));
+        close_all(what, dx.as_slice().unwrap(), want_x.as_slice().unwrap());
+        let r = gradcheck(
+            |p: &(DeepDense, Array1<f64>)| p.0.by_index(&p.1),
+            &(m.clone(), x.clone()),
+            &(dm, dx),
+        );
+        assert!(r.passed(), "{what}: {r}");
+    }
+}
+
+#[test]
+fn layers_in_an_array_field() {
+    let (m, x) = deep();
+    let (want_m, want_x) = deep_by_hand(&m, &x);
+    let pair = PairDense {
+        layers: [m.layers[0].clone(), m.layers[1].clone()],
+        head: m.head.clone(),
+    };
+    let (v, (dp, dx)) = pair.score_grad(&x);
+    close("value", v, m.by_iter(&x), TOL);
+    close_all(
+        "∂model",
+        &autodiff::to_flat(&dp),
+        &autodiff::to_flat(&want_m),
+    );
+    close_all("∂x", dx.as_slice().unwrap(), want_x.as_slice().unwrap());
+    let r = gradcheck(
+        |p: &(PairDense, Array1<f64>)| p.0.score(&p.1),
+        &(pair.clone(), x.clone()),
+        &(dp, dx),
+    );
+    assert!(r.passed(), "array of layers: {r}");
+}
+
+/// Mean squared error of `DeepDense` over a few points: L = (1/n) Σᵢ (score(xᵢ) − yᵢ)².
+#[differentiate(wrt(model))]
+fn deep_mse(model: &DeepDense, xs: &[Array1<f64>], ys: &[f64]) -> f64 {
+    let mut total = 0.0;
+    for i in 0..xs.len() {
+        let r = model.by_iter(&xs[i]) - ys[i];
+        total += r * r;
+    }
+    total / xs.len() as f64
+}
+
+#[test]
+fn training_a_vec_of_layers_with_adam_lowers_the_loss() {
+    use autodiff::optim::{Adam, AdamConfig, Optimizer};
+    let (mut m, _) = deep();
+    let xs = vec![
+        array![0.4, -0.9],
+        array![-0.3, 0.5],
+        array![1.0, 0.2],
+        array![-0.8, -0.6],
+    ];
+    let ys = [0.5, -0.2, 0.3, -0.4];
+    let (start, g0) = deep_mse_grad(&m, &xs, &ys);
+    // The gradient the optimizer follows is the loss's: checked by finite differences.
+    let r = gradcheck(|p: &DeepDense| deep_mse(p, &xs, &ys), &m, &g0);
+    assert!(r.passed(), "mse of a vec of layers: {r}");
+    let mut adam = Adam::new(AdamConfig {
+        lr: 0.05,
+        ..Default::default()
+    });
+    for _ in 0..300 {
+        let (_, g) = deep_mse_grad(&m, &xs, &ys);
+        adam.step(&mut m, &g);
+    }
+    let end = deep_mse(&m, &xs, &ys);
+    assert!(end < start / 10.0, "loss {start} → {end}");
+}

@@ -361,6 +361,36 @@ impl Lowering {
         }
     }
 
+    /// The type of the elements of `for layer in &self.layers` (`self.layers.iter()`, or of a
+    /// differentiated parameter's field), for `layer.forward(x)` in the body; `None` for any
+    /// other loop.
+    pub(super) fn element_place_type(&self, c: &chain::Chain) -> Option<TokenStream> {
+        let chain::Source::Slice {
+            expr,
+            mutable: false,
+            ..
+        } = c.source
+        else {
+            return None;
+        };
+        if !c.adapters.is_empty() {
+            return None;
+        }
+        let base = self.place_type(expr)?;
+        let pv = &self.krate;
+        Some(quote!(#pv::__private::Elem<#base>))
+    }
+
+    /// Records `ty` as the type of the place the loop variable `pat` (a name) borrows.
+    pub(super) fn note_place_type(&mut self, pat: &Pat, ty: Option<TokenStream>) {
+        let Pat::Ident(pi) = pat else {
+            return;
+        };
+        if let Some(binding) = self.env.iter_mut().rev().find(|b| pi.ident == b.name) {
+            binding.place_ty = ty;
+        }
+    }
+
     /// The parameter a path names, if it is a differentiated one (a parameter left out by
     /// `wrt`, or a type parameter `T: Into<f64>`, runs its methods as written).
     fn active_param(&self, p: &syn::ExprPath) -> Option<usize> {
