@@ -775,6 +775,14 @@ impl Lowering {
                 return None;
             }
         }
+        // `for x in xs.iter() { model.predict(x) }`: the loop variable is a reference to the
+        // element, and the callee takes it as one.
+        for (v, a) in args.iter_mut().zip(&c.args) {
+            for _ in 0..self.path_refs(a) {
+                let k = self.kind(*v);
+                *v = self.inst1(b, InstKind::Ref(*v), k, span);
+            }
+        }
         Some(self.inst1(
             b,
             InstKind::Call {
