@@ -6,7 +6,9 @@
 //! zero), a guard naming a binding that shadows a variable, `self.g(x)` and `wrt(self)` in
 //! methods, `*r` of `let r = &x` or of a parameter `x: &f64`, and tuple assignments
 //! `(a, b) = (b, a + b)`, all rejected before; and the user's methods called on fields
-//! (`self.layer.forward(x)`), float methods of views, matrices from rows.
+//! (`self.layer.forward(x)`), float methods of views, matrices from rows; layers in a `Vec` or
+//! array field (`for layer in &self.layers`), and a loop variable that is a reference passed on
+//! to a call (`for (x, y) in xs.iter().zip(ys) { net.predict(x) }`).
 //!
 //! Each gradient is checked against the analytic one (stated beside the function) and against
 //! central finite differences through `autodiff::check`.
@@ -1412,4 +1414,328 @@ fn matrices_from_rows_of_differentiated_values() {
     );
     let r = gradcheck(|p: &Array1<f64>| matrix_from_rows(p), &x, &d);
     assert!(r.passed(), "{r}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layers in a `Vec` or an array field: `for layer in &self.layers { h = layer.forward(&h); }`,
+// `self.layers[i].forward(&h)`, `model.layers.iter()`, and training them with an optimizer.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Differentiable)]
+struct DeepDense {
+    layers: Vec<Dense>,
+    head: Array1<f64>,
+}
+
+impl DeepDense {
+    /// ⟨head, l₂(l₁(x))⟩ over the layers in order: the score of `Stacked` with `enc.l = l₁`,
+    /// `out = l₂`, whose gradient `two_dense_by_hand` writes out.
+    #[differentiate]
+    fn by_iter(&self, x: &Array1<f64>) -> f64 {
+        let mut h = x.clone();
+        for layer in &self.layers {
+            h = layer.forward(&h);
+        }
+        self.head.dot(&h)
+    }
+
+    /// The same score, each layer's method called through its type.
+    #[differentiate]
+    fn by_path(&self, x: &Array1<f64>) -> f64 {
+        let mut h = x.clone();
+        for layer in &self.layers {
+            h = Dense::forward(layer, &h);
+        }
+        self.head.dot(&h)
+    }
+
+    /// The same score, the layers read by position.
+    #[differentiate]
+    fn by_index(&self, x: &Array1<f64>) -> f64 {
+        let mut h = x.clone();
+        for i in 0..self.layers.len() {
+            h = self.layers[i].forward(&h);
+        }
+        self.head.dot(&h)
+    }
+}
+
+/// The same score through a parameter, its layers by `iter()`.
+#[differentiate]
+fn deep_score(model: &DeepDense, x: &Array1<f64>) -> f64 {
+    let mut h = x.clone();
+    for layer in model.layers.iter() {
+        h = layer.forward(&h);
+    }
+    model.head.dot(&h)
+}
+
+#[derive(Clone, Differentiable)]
+struct PairDense {
+    layers: [Dense; 2],
+    head: Array1<f64>,
+}
+
+impl PairDense {
+    /// The same score, the layers in an array.
+    #[differentiate]
+    fn score(&self, x: &Array1<f64>) -> f64 {
+        let mut h = x.clone();
+        for layer in &self.layers {
+            h = layer.forward(&h);
+        }
+        self.head.dot(&h)
+    }
+}
+
+fn deep() -> (DeepDense, Array1<f64>) {
+    let (m, x) = stacked();
+    let deep = DeepDense {
+        layers: vec![m.enc.l, m.out],
+        head: m.head,
+    };
+    (deep, x)
+}
+
+/// `Stacked`'s gradient by hand, laid out as a `DeepDense`.
+fn deep_by_hand(m: &DeepDense, x: &Array1<f64>) -> (DeepDense, Array1<f64>) {
+    let stacked = Stacked {
+        enc: Encoder {
+            l: m.layers[0].clone(),
+        },
+        out: m.layers[1].clone(),
+        head: m.head.clone(),
+    };
+    let (g, dx) = two_dense_by_hand(&stacked, x);
+    let g = DeepDense {
+        layers: vec![g.enc.l, g.out],
+        head: g.head,
+    };
+    (g, dx)
+}
+
+#[test]
+fn layers_in_a_vec_field_by_iteration_and_by_index() {
+    let (m, x) = deep();
+    let (want_m, want_x) = deep_by_hand(&m, &x);
+    let flat = |d: &DeepDense| autodiff::to_flat(d);
+    let grads = [
+        ("by_iter", m.by_iter_grad(&x)),
+        ("by_index", m.by_index_grad(&x)),
+        ("by_path", m.by_path_grad(&x)),
+        ("deep_score", deep_score_grad(&m, &x)),
+    ];
+    for (what, (v, (dm, dx))) in grads {
+        close(what, v, m.by_iter(&x), TOL);
+        close_all(what, &flat(&dm), &flat(&want_m));
+        close_all(what, dx.as_slice().unwrap(), want_x.as_slice().unwrap());
+        let r = gradcheck(
+            |p: &(DeepDense, Array1<f64>)| p.0.by_index(&p.1),
+            &(m.clone(), x.clone()),
+            &(dm, dx),
+        );
+        assert!(r.passed(), "{what}: {r}");
+    }
+}
+
+#[test]
+fn layers_in_an_array_field() {
+    let (m, x) = deep();
+    let (want_m, want_x) = deep_by_hand(&m, &x);
+    let pair = PairDense {
+        layers: [m.layers[0].clone(), m.layers[1].clone()],
+        head: m.head.clone(),
+    };
+    let (v, (dp, dx)) = pair.score_grad(&x);
+    close("value", v, m.by_iter(&x), TOL);
+    close_all(
+        "∂model",
+        &autodiff::to_flat(&dp),
+        &autodiff::to_flat(&want_m),
+    );
+    close_all("∂x", dx.as_slice().unwrap(), want_x.as_slice().unwrap());
+    let r = gradcheck(
+        |p: &(PairDense, Array1<f64>)| p.0.score(&p.1),
+        &(pair.clone(), x.clone()),
+        &(dp, dx),
+    );
+    assert!(r.passed(), "array of layers: {r}");
+}
+
+/// Mean squared error of `DeepDense` over a few points: L = (1/n) Σᵢ (score(xᵢ) − yᵢ)².
+#[differentiate(wrt(model))]
+fn deep_mse(model: &DeepDense, xs: &[Array1<f64>], ys: &[f64]) -> f64 {
+    let mut total = 0.0;
+    for i in 0..xs.len() {
+        let r = model.by_iter(&xs[i]) - ys[i];
+        total += r * r;
+    }
+    total / xs.len() as f64
+}
+
+#[test]
+fn training_a_vec_of_layers_with_adam_lowers_the_loss() {
+    use autodiff::optim::{Adam, AdamConfig, Optimizer};
+    let (mut m, _) = deep();
+    let xs = vec![
+        array![0.4, -0.9],
+        array![-0.3, 0.5],
+        array![1.0, 0.2],
+        array![-0.8, -0.6],
+    ];
+    let ys = [0.5, -0.2, 0.3, -0.4];
+    let (start, g0) = deep_mse_grad(&m, &xs, &ys);
+    // The gradient the optimizer follows is the loss's: checked by finite differences.
+    let r = gradcheck(|p: &DeepDense| deep_mse(p, &xs, &ys), &m, &g0);
+    assert!(r.passed(), "mse of a vec of layers: {r}");
+    let mut adam = Adam::new(AdamConfig {
+        lr: 0.05,
+        ..Default::default()
+    });
+    for _ in 0..300 {
+        let (_, g) = deep_mse_grad(&m, &xs, &ys);
+        adam.step(&mut m, &g);
+    }
+    let end = deep_mse(&m, &xs, &ys);
+    assert!(end < start / 10.0, "loss {start} → {end}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// An `f32` model trained over `for (x, y) in xs.iter().zip(ys)`, each `x` a reference passed on
+// to the model's method as it is; a result of a tuple through `_vjp`.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Differentiable)]
+struct Dense32 {
+    w: Array2<f32>,
+    b: Array1<f32>,
+}
+
+impl Dense32 {
+    /// tanh(W·x + b), as `Dense::forward` in `f32`.
+    #[differentiate]
+    fn forward(&self, x: &Array1<f32>) -> Array1<f32> {
+        (self.w.dot(x) + &self.b).mapv(f32::tanh)
+    }
+}
+
+#[derive(Clone, Differentiable)]
+struct Deep32 {
+    layers: Vec<Dense32>,
+    head: Array1<f32>,
+}
+
+impl Deep32 {
+    /// ⟨head, l₂(l₁(x))⟩, as `DeepDense::by_iter`.
+    #[differentiate]
+    fn predict(&self, x: &Array1<f32>) -> f32 {
+        let mut h = x.clone();
+        for layer in self.layers.iter() {
+            h = layer.forward(&h);
+        }
+        self.head.dot(&h)
+    }
+
+    /// The same model in `f64`.
+    fn widened(&self) -> DeepDense {
+        let wide = |l: &Dense32| Dense {
+            w: l.w.mapv(f64::from),
+            b: l.b.mapv(f64::from),
+        };
+        DeepDense {
+            layers: self.layers.iter().map(wide).collect(),
+            head: self.head.mapv(f64::from),
+        }
+    }
+}
+
+/// L = (1/n) Σᵢ (predict(xᵢ) − yᵢ)²; ∂model = (2/n) Σᵢ rᵢ·∂predict(xᵢ), rᵢ = predict(xᵢ) − yᵢ.
+#[differentiate(wrt(net))]
+fn mse32(net: &Deep32, xs: &[Array1<f32>], ys: &[f32]) -> f32 {
+    let mut total = 0.0f32;
+    for (x, y) in xs.iter().zip(ys) {
+        let r = net.predict(x) - *y;
+        total += r * r;
+    }
+    total / xs.len() as f32
+}
+
+#[test]
+fn an_f32_model_over_zipped_references_trains_with_adam() {
+    use autodiff::optim::{Adam, AdamConfig, Optimizer};
+    let (m, _) = deep();
+    let narrow = |a: &Array1<f64>| a.mapv(|v| v as f32);
+    let mut net = Deep32 {
+        layers: m
+            .layers
+            .iter()
+            .map(|l| Dense32 {
+                w: l.w.mapv(|v| v as f32),
+                b: narrow(&l.b),
+            })
+            .collect(),
+        head: narrow(&m.head),
+    };
+    let xs: Vec<Array1<f32>> = (0..6)
+        .map(|i| array![i as f32 / 6.0 - 0.4, 0.8 - i as f32 / 4.0])
+        .collect();
+    let ys: Vec<f32> = xs.iter().map(|x| 0.7 * x[0] - 0.2 * x[1]).collect();
+
+    // The analytic gradient, in f64 from `deep_by_hand` at each point.
+    let wide = net.widened();
+    let mut want = wide.zero_like();
+    for (x, &y) in xs.iter().zip(&ys) {
+        let x = x.mapv(f64::from);
+        let (mut g, _) = deep_by_hand(&wide, &x);
+        g.scale(2.0 * (wide.by_iter(&x) - f64::from(y)) / xs.len() as f64);
+        want.add_assign(&g);
+    }
+    let (start, g) = mse32_grad(&net, &xs, &ys);
+    let got = autodiff::to_flat(&g);
+    for (k, (&a, &e)) in got.iter().zip(&autodiff::to_flat(&want)).enumerate() {
+        // f32 rounding of a sum of a few terms of size ≲ 1.
+        close(&format!("∂net[{k}]"), f64::from(a), e, 1e-5);
+    }
+    let r = gradcheck(|p: &Deep32| mse32(p, &xs, &ys), &net, &g);
+    assert!(r.passed(), "f32 mse: {r}");
+
+    let mut adam = Adam::new(AdamConfig {
+        lr: 0.01,
+        ..Default::default()
+    });
+    for _ in 0..300 {
+        let (_, g) = mse32_grad(&net, &xs, &ys);
+        adam.step(&mut net, &g);
+    }
+    let end = mse32(&net, &xs, &ys);
+    assert!(end < start / 10.0, "loss {start} → {end}");
+}
+
+/// A sum and an array: (Σⱼ wⱼxⱼ, exp(w ⊙ x)). For a cotangent (s̄, ē):
+/// ∂w = s̄·x + ē ⊙ exp(w ⊙ x) ⊙ x.
+#[differentiate(wrt(w))]
+fn sum_and_exp(w: &Array1<f64>, x: &Array1<f64>) -> (f64, Array1<f64>) {
+    let y = w * x;
+    (y.sum(), y.mapv(f64::exp))
+}
+
+#[test]
+fn a_tuple_of_a_float_and_an_array_through_vjp() {
+    let (w, x) = (array![0.1, 0.2, -0.4], array![1.0, -1.0, 0.5]);
+    let ((s, e), pullback) = sum_and_exp_vjp(&w, &x);
+    close("sum", s, -0.3, TOL);
+    let (sbar, ebar) = (0.5, array![1.0, -2.0, 3.0]);
+    let dw = pullback((sbar, ebar.clone()));
+    let want = &x * sbar + &ebar * &e * &x;
+    close_all("∂w", dw.as_slice().unwrap(), want.as_slice().unwrap());
+    // The pullback is the gradient of ⟨(s̄, ē), f(w)⟩.
+    let r = gradcheck(
+        |p: &Array1<f64>| {
+            let (s, e) = sum_and_exp(p, &x);
+            sbar * s + ebar.dot(&e)
+        },
+        &w,
+        &dw,
+    );
+    assert!(r.passed(), "pullback of a tuple: {r}");
 }

@@ -106,15 +106,15 @@ pub type LeafZip<'a, S> = dyn FnMut(&mut [S], &[S]) + 'a;
 
 /// An owned value that gradients can be taken with respect to; its gradient has the same type.
 ///
-/// Implemented for `f32`, `f64`, `Vec<T>`, `[T; N]`, tuples, ndarray `Array<T, D>`, and by
+/// Implemented for `f32`, `f64`, `Vec<T>` and `[T; N]` of any differentiable `T`, tuples, ndarray `Array<T, D>`, and by
 /// `#[derive(Differentiable)]` for parameter structs. Every implementation has one scalar type
 /// (`Self::Scalar`) and visits its leaves — flat runs of scalars — in one fixed order, which
 /// optimizers rely on to keep per-leaf state.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not differentiable",
     label = "not a float, float array or parameter struct",
-    note = "gradients exist for `f32`, `f64`, `Vec`s and arrays of them, ndarray arrays, tuples \
-            and structs that `#[derive(Differentiable, Clone)]`; keep other data out of \
+    note = "gradients exist for `f32`, `f64`, ndarray arrays, tuples, `Vec`s and arrays of \
+            differentiable values, and structs that `#[derive(Differentiable, Clone)]`; keep other data out of \
             parameter structs and pass it as its own argument"
 )]
 pub trait Differentiable: Clone {
@@ -143,6 +143,31 @@ pub trait Differentiable: Clone {
     /// Calls `f` on every leaf of `self` beside the matching leaf of `other`, in order.
     /// `other` must have the same shape as `self`.
     fn zip_leaves_mut(&mut self, other: &Self, f: &mut LeafZip<'_, Self::Scalar>);
+
+    /// Calls `f` on the leaves of every element of `items` (a `Vec`'s or an array's elements),
+    /// in order: each element's leaves in turn. Scalars override it to make a run of scalars
+    /// one leaf, so that an optimizer keeps one piece of state per `Vec<f64>`, not one per
+    /// number; other implementations keep this default.
+    fn visit_run_leaves(items: &[Self], f: &mut dyn FnMut(&[Self::Scalar]))
+    where
+        Self: Sized,
+    {
+        for item in items {
+            item.visit_leaves(f);
+        }
+    }
+
+    /// [`visit_run_leaves`](Differentiable::visit_run_leaves) beside the matching elements of
+    /// `other` (of the same length), as [`zip_leaves_mut`](Differentiable::zip_leaves_mut)
+    /// pairs leaves.
+    fn zip_run_leaves_mut(items: &mut [Self], other: &[Self], f: &mut LeafZip<'_, Self::Scalar>)
+    where
+        Self: Sized,
+    {
+        for (a, b) in items.iter_mut().zip(other) {
+            a.zip_leaves_mut(b, f);
+        }
+    }
 }
 
 impl<T: Real> Differentiable for T {
@@ -172,74 +197,85 @@ impl<T: Real> Differentiable for T {
     fn zip_leaves_mut(&mut self, other: &Self, f: &mut LeafZip<'_, T>) {
         f(core::slice::from_mut(self), core::slice::from_ref(other));
     }
+    /// A run of scalars is one leaf.
+    fn visit_run_leaves(items: &[T], f: &mut dyn FnMut(&[T])) {
+        f(items);
+    }
+    /// A run of scalars is one leaf.
+    fn zip_run_leaves_mut(items: &mut [T], other: &[T], f: &mut LeafZip<'_, T>) {
+        f(items, other);
+    }
 }
 
 fn check_len(what: &str, a: usize, b: usize) {
     assert!(a == b, "{what}: length mismatch, {a} vs {b} scalars");
 }
 
-impl<T: Real> Differentiable for Vec<T> {
-    type Scalar = T;
+/// A `Vec` of differentiable values (of floats, of layers) is differentiable elementwise; its
+/// gradient is a `Vec` of the elements' gradients, of the same length.
+impl<T: Differentiable> Differentiable for Vec<T> {
+    type Scalar = T::Scalar;
     fn zero_like(&self) -> Self {
-        vec![T::ZERO; self.len()]
+        self.iter().map(Differentiable::zero_like).collect()
     }
     fn add_assign(&mut self, other: &Self) {
         check_len("Vec add_assign", self.len(), other.len());
         for (a, b) in self.iter_mut().zip(other) {
-            *a += *b;
+            a.add_assign(b);
         }
     }
-    fn scale(&mut self, s: T) {
+    fn scale(&mut self, s: T::Scalar) {
         for a in self.iter_mut() {
-            *a *= s;
+            a.scale(s);
         }
     }
-    fn inner(&self, other: &Self) -> T {
+    fn inner(&self, other: &Self) -> T::Scalar {
         check_len("Vec dot", self.len(), other.len());
         self.iter()
             .zip(other)
-            .fold(T::ZERO, |acc, (a, b)| acc + *a * *b)
+            .fold(T::Scalar::ZERO, |acc, (a, b)| acc + a.inner(b))
     }
     fn num_scalars(&self) -> usize {
-        self.len()
+        self.iter().map(Differentiable::num_scalars).sum()
     }
-    fn visit_leaves(&self, f: &mut dyn FnMut(&[T])) {
-        f(self);
+    fn visit_leaves(&self, f: &mut dyn FnMut(&[T::Scalar])) {
+        T::visit_run_leaves(self, f);
     }
-    fn zip_leaves_mut(&mut self, other: &Self, f: &mut LeafZip<'_, T>) {
+    fn zip_leaves_mut(&mut self, other: &Self, f: &mut LeafZip<'_, T::Scalar>) {
         check_len("Vec zip_leaves_mut", self.len(), other.len());
-        f(self, other);
+        T::zip_run_leaves_mut(self, other, f);
     }
 }
 
-impl<T: Real, const N: usize> Differentiable for [T; N] {
-    type Scalar = T;
+/// An array of differentiable values, elementwise like `Vec`.
+impl<T: Differentiable, const N: usize> Differentiable for [T; N] {
+    type Scalar = T::Scalar;
     fn zero_like(&self) -> Self {
-        [T::ZERO; N]
+        self.each_ref().map(Differentiable::zero_like)
     }
     fn add_assign(&mut self, other: &Self) {
         for (a, b) in self.iter_mut().zip(other) {
-            *a += *b;
+            a.add_assign(b);
         }
     }
-    fn scale(&mut self, s: T) {
+    fn scale(&mut self, s: T::Scalar) {
         for a in self.iter_mut() {
-            *a *= s;
+            a.scale(s);
         }
     }
-    fn inner(&self, other: &Self) -> T {
+    fn inner(&self, other: &Self) -> T::Scalar {
         self.iter()
             .zip(other)
-            .fold(T::ZERO, |acc, (a, b)| acc + *a * *b)
+            .fold(T::Scalar::ZERO, |acc, (a, b)| acc + a.inner(b))
     }
     fn num_scalars(&self) -> usize {
-        N
+        self.iter().map(Differentiable::num_scalars).sum()
     }
-    fn visit_leaves(&self, f: &mut dyn FnMut(&[T])) {
-        f(self);
+    fn visit_leaves(&self, f: &mut dyn FnMut(&[T::Scalar])) {
+        T::visit_run_leaves(self, f);
     }
-    fn zip_leaves_mut(&mut self, other: &Self, f: &mut LeafZip<'_, T>) {
-        f(self, other);
+    fn zip_leaves_mut(&mut self, other: &Self, f: &mut LeafZip<'_, T::Scalar>) {
+        T::zip_run_leaves_mut(self, other, f);
     }
 }
 
@@ -461,8 +497,8 @@ macro_rules! __primal_is_owned {
 __primal_is_owned! {
     impl[] f32;
     impl[] f64;
-    impl[T: Real] Vec<T>;
-    impl[T: Real, const N: usize] [T; N];
+    impl[T: Differentiable] Vec<T>;
+    impl[T: Differentiable, const N: usize] [T; N];
     impl[T: Real, D: Dimension] Array<T, D>;
     impl[S: Real, A: Differentiable<Scalar = S>] (A,);
     impl[S: Real, A: Differentiable<Scalar = S>, B: Differentiable<Scalar = S>] (A, B);
@@ -506,27 +542,31 @@ pub trait IndexAdjoint<I> {
     fn take_at(&mut self, i: I) -> Self::Elem;
 }
 
-impl<T: Real> IndexAdjoint<usize> for Vec<T> {
+/// `x[i]` of a `Vec` of floats or of layers: the element's adjoint is added in place.
+impl<T: Differentiable> IndexAdjoint<usize> for Vec<T> {
     type Elem = T;
     #[inline(always)]
     fn add_at(&mut self, i: usize, g: T) {
-        self[i] += g;
+        self[i].add_assign(&g);
     }
     #[inline(always)]
     fn take_at(&mut self, i: usize) -> T {
-        core::mem::replace(&mut self[i], T::ZERO)
+        let zero = self[i].zero_like();
+        core::mem::replace(&mut self[i], zero)
     }
 }
 
-impl<T: Real, const N: usize> IndexAdjoint<usize> for [T; N] {
+/// `x[i]` of an array, as for `Vec`.
+impl<T: Differentiable, const N: usize> IndexAdjoint<usize> for [T; N] {
     type Elem = T;
     #[inline(always)]
     fn add_at(&mut self, i: usize, g: T) {
-        self[i] += g;
+        self[i].add_assign(&g);
     }
     #[inline(always)]
     fn take_at(&mut self, i: usize) -> T {
-        core::mem::replace(&mut self[i], T::ZERO)
+        let zero = self[i].zero_like();
+        core::mem::replace(&mut self[i], zero)
     }
 }
 
@@ -587,5 +627,49 @@ impl<T: Real, const N: usize> ZerosOfShape for [T; N] {
     type Tangent = [T; N];
     fn zeros(_: &()) -> [T; N] {
         [T::ZERO; N]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The leaves of `v`, each as its own `Vec`.
+    fn leaves<P: Differentiable>(v: &P) -> Vec<Vec<P::Scalar>> {
+        let mut out = Vec::new();
+        v.visit_leaves(&mut |l| out.push(l.to_vec()));
+        out
+    }
+
+    #[test]
+    fn a_run_of_scalars_is_one_leaf_and_a_run_of_values_their_leaves_in_turn() {
+        assert_eq!(leaves(&vec![1.0, 2.0, 3.0]), [vec![1.0, 2.0, 3.0]]);
+        assert_eq!(leaves(&[1.0f32, 2.0]), [vec![1.0f32, 2.0]]);
+        let nested = vec![(1.0, vec![2.0, 3.0]), (4.0, vec![5.0, 6.0])];
+        assert_eq!(
+            leaves(&nested),
+            [vec![1.0], vec![2.0, 3.0], vec![4.0], vec![5.0, 6.0]]
+        );
+        assert_eq!(nested.num_scalars(), 6);
+        assert_eq!(to_flat(&nested), [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        let back = from_flat(&nested, &[-1.0, -2.0, -3.0, -4.0, -5.0, -6.0]);
+        assert_eq!(back, [(-1.0, vec![-2.0, -3.0]), (-4.0, vec![-5.0, -6.0])]);
+    }
+
+    #[test]
+    fn vecs_and_arrays_of_values_add_scale_and_take_inner_products_elementwise() {
+        let mut a = [vec![1.0, 2.0], vec![3.0, 4.0]];
+        let b = [vec![0.5, -1.0], vec![2.0, 0.0]];
+        // ⟨a, b⟩ = 1·0.5 + 2·(−1) + 3·2 + 4·0 = 4.5.
+        assert_eq!(a.inner(&b), 4.5);
+        a.add_assign(&b);
+        assert_eq!(a, [vec![1.5, 1.0], vec![5.0, 4.0]]);
+        a.scale(2.0);
+        assert_eq!(a, [vec![3.0, 2.0], vec![10.0, 8.0]]);
+        assert_eq!(a.zero_like(), [vec![0.0; 2], vec![0.0; 2]]);
+        let mut v = vec![(1.0, 2.0)];
+        v.add_at(0, (0.5, 0.25));
+        assert_eq!(v.take_at(0), (1.5, 2.25));
+        assert_eq!(v, [(0.0, 0.0)]);
     }
 }

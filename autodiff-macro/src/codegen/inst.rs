@@ -283,8 +283,16 @@ impl Gen<'_> {
             }
             InstKind::Index(base, idx) => {
                 let (base, idx) = (id(*base), id(*idx));
-                if self.rows.contains(&inst.results[0]) {
+                let r = inst.results[0];
+                if self.rows.contains(&r) {
                     quote! { #lhs &#base[#idx]; }
+                } else if self.active.get(r.index()).copied().unwrap_or(false)
+                    && !self.ty(r).is_plain()
+                {
+                    // A differentiated element that may not be `Copy` (a layer of
+                    // `Vec<Linear>`): read as a copy of its own, which its adjoint is added
+                    // back from.
+                    quote! { #lhs ::core::clone::Clone::clone(&#base[#idx]); }
                 } else {
                     quote! { #lhs #base[#idx]; }
                 }

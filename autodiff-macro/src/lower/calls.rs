@@ -361,6 +361,36 @@ impl Lowering {
         }
     }
 
+    /// The type of the elements of `for layer in &self.layers` (`self.layers.iter()`, or of a
+    /// differentiated parameter's field), for `layer.forward(x)` in the body; `None` for any
+    /// other loop.
+    pub(super) fn element_place_type(&self, c: &chain::Chain) -> Option<TokenStream> {
+        let chain::Source::Slice {
+            expr,
+            mutable: false,
+            ..
+        } = c.source
+        else {
+            return None;
+        };
+        if !c.adapters.is_empty() {
+            return None;
+        }
+        let base = self.place_type(expr)?;
+        let pv = &self.krate;
+        Some(quote!(#pv::__private::Elem<#base>))
+    }
+
+    /// Records `ty` as the type of the place the loop variable `pat` (a name) borrows.
+    pub(super) fn note_place_type(&mut self, pat: &Pat, ty: Option<TokenStream>) {
+        let Pat::Ident(pi) = pat else {
+            return;
+        };
+        if let Some(binding) = self.env.iter_mut().rev().find(|b| pi.ident == b.name) {
+            binding.place_ty = ty;
+        }
+    }
+
     /// The parameter a path names, if it is a differentiated one (a parameter left out by
     /// `wrt`, or a type parameter `T: Into<f64>`, runs its methods as written).
     fn active_param(&self, p: &syn::ExprPath) -> Option<usize> {
@@ -743,6 +773,14 @@ impl Lowering {
                     format!("`{local}` is a variable; calling a variable is not supported: call a named function (with `#[differentiate]` or its own `_vjp`)"),
                 );
                 return None;
+            }
+        }
+        // `for x in xs.iter() { model.predict(x) }`: the loop variable is a reference to the
+        // element, and the callee takes it as one.
+        for (v, a) in args.iter_mut().zip(&c.args) {
+            for _ in 0..self.path_refs(a) {
+                let k = self.kind(*v);
+                *v = self.inst1(b, InstKind::Ref(*v), k, span);
             }
         }
         Some(self.inst1(
