@@ -493,3 +493,44 @@ fn a_variable_shadowed_inside_a_loop_is_not_carried() {
         );
     }
 }
+
+/// Data (a local `Vec` nothing differentiated reaches) lent to `extend_from_slice`: in forward
+/// mode its zero tangent was passed by value where the method takes a slice (E0308). With
+/// h = [x0·x1, x1, 0.25, 0.5]: f = h₀ + h₃·x1 = x0·x1 + 0.5·x1, so ∂f/∂x0 = x1 and
+/// ∂f/∂x1 = x0 + 0.5.
+#[differentiate]
+fn data_lent_to_extend_from_slice(x0: f32, x1: f32) -> f32 {
+    let data: Vec<f32> = vec![0.25, 0.5];
+    let mut h = vec![x0 * x1, x1];
+    h.extend_from_slice(&data);
+    h[0] + h[3] * x1
+}
+
+#[test]
+fn data_lent_to_a_mutation_has_a_lent_zero_tangent() {
+    let (x0, x1) = (1.25f32, -0.75f32);
+    let (y, (g0, g1)) = data_lent_to_extend_from_slice_grad(x0, x1);
+    assert_eq!(y, data_lent_to_extend_from_slice(x0, x1));
+    close("lent data, ∂x0", g0 as f64, x1 as f64, 1e-6);
+    close("lent data, ∂x1", g1 as f64, x0 as f64 + 0.5, 1e-6);
+    fd32(
+        "lent data, ∂x0",
+        |x| data_lent_to_extend_from_slice(x, x1),
+        x0,
+        g0,
+    );
+    fd32(
+        "lent data, ∂x1",
+        |x| data_lent_to_extend_from_slice(x0, x),
+        x1,
+        g1,
+    );
+    let (yj, t) = data_lent_to_extend_from_slice_jvp(x0, x1, 0.5, -2.0);
+    assert_eq!(yj, y);
+    close(
+        "lent data, tangent",
+        t as f64,
+        (0.5 * g0 - 2.0 * g1) as f64,
+        1e-6,
+    );
+}

@@ -371,10 +371,24 @@ impl Fwd<'_> {
                 let db = self.tangent_before(b, i, base, out);
                 let mut dargs = Vec::new();
                 for (k, &a) in args.iter().enumerate() {
-                    dargs.push(if def.diff(k) {
+                    dargs.push(if !def.diff(k) {
+                        a
+                    } else if self.tan.contains_key(&a) {
                         self.tangent_or_zero(b, a, out)
                     } else {
-                        a
+                        // An argument without a tangent is lent as it is (`extend_from_slice(&h)`
+                        // of data): so is its zero, which is an owned value.
+                        let zero = self.tangent_or_zero(b, a, out);
+                        let lent = matches!(
+                            self.f.value(a).def,
+                            ValueDef::Result(d, _) if matches!(self.f.inst(d).kind, InstKind::Ref(_))
+                        );
+                        if lent {
+                            let t = self.tys.of(a);
+                            self.emit(b, out, InstKind::Ref(zero), t)
+                        } else {
+                            zero
+                        }
                     });
                 }
                 let rs = self.emit_n(
