@@ -15,7 +15,7 @@
 
 use autodiff::check::gradcheck;
 use autodiff::differentiate;
-use ndarray::{Array1, array};
+use ndarray::{Array1, Array2, array};
 
 mod common;
 use common::*;
@@ -24,6 +24,14 @@ use common::*;
 fn fd_vec(what: &str, f: impl Fn(&[f64]) -> f64, x: &[f64], d: &[f64]) {
     let r = gradcheck(|p: &Vec<f64>| f(p), &x.to_vec(), &d.to_vec());
     assert!(r.passed(), "{what}: {r}");
+}
+
+#[track_caller]
+fn close_all(what: &str, actual: &[f64], expected: &[f64]) {
+    assert_eq!(actual.len(), expected.len(), "{what}: lengths");
+    for (k, (&a, &e)) in actual.iter().zip(expected).enumerate() {
+        close(&format!("{what}[{k}]"), a, e, TOL);
+    }
 }
 
 fn xs() -> Vec<f64> {
@@ -136,7 +144,11 @@ fn plus_plus_reversed_and_minus() {
 /// `∂f/∂a = Σᵢ 2rᵢ·xᵢ + sign(a·xᵢ − yᵢ)·xᵢ`, `∂f/∂b = Σᵢ 2rᵢ + xᵢ·cos(b·xᵢ)`.
 #[differentiate(wrt(a, b))]
 fn iterator_forms(a: f64, b: f64, xs: &[f64], ys: &[f64]) -> f64 {
-    let s: f64 = xs.iter().zip(ys).map(|(x, y)| (a * x + b - y).powi(2)).sum();
+    let s: f64 = xs
+        .iter()
+        .zip(ys)
+        .map(|(x, y)| (a * x + b - y).powi(2))
+        .sum();
     let mut t = 0.0;
     for (x, y) in xs.iter().zip(ys.iter()) {
         t += (a * x - y).abs();
@@ -161,7 +173,12 @@ fn written_with_iterators() {
         eb += 2.0 * r + xs[i] * (b * xs[i]).cos();
     }
     close2("iterator forms", g, (ea, eb));
-    fd2("iterator forms", |a, b| iterator_forms(a, b, &xs, &ys), (a, b), g);
+    fd2(
+        "iterator forms",
+        |a, b| iterator_forms(a, b, &xs, &ys),
+        (a, b),
+        g,
+    );
     forward("iterator forms").two(
         (a, b),
         |a, b| iterator_forms(a, b, &xs, &ys),
@@ -222,6 +239,70 @@ fn slices_arrays_and_a_local_read_in_the_loop() {
         &cv,
         &gcv,
     );
+}
+
+/// Array values inside the body, an accumulator whose float type only rustc knows (started at a
+/// literal, adding `h.sum()` of an array): `hᵢ = rowᵢ ⊙ w`, `zᵢ = Σhᵢ + b`,
+/// `f = Σᵢ (zᵢ − yᵢ)² + 0.1·Σᵢ ‖hᵢ‖²`; `∂f/∂w = Σᵢ (2(zᵢ − yᵢ) + 0.2·hᵢ) ⊙ rowᵢ`,
+/// `∂f/∂b = Σᵢ 2(zᵢ − yᵢ)`.
+#[differentiate(wrt(w, b))]
+fn rows_loss(w: &Array1<f64>, b: f64, xs: &Array2<f64>, y: &[f64]) -> f64 {
+    let mut loss = 0.0;
+    for i in 0..xs.nrows() {
+        let row = xs.row(i);
+        let h = &row * w;
+        let z = h.sum() + b;
+        let q = h.mapv(|v| v * v);
+        loss += (z - y[i]).powi(2) + 0.1 * q.sum();
+    }
+    loss
+}
+
+/// The same with `f32` arrays: `f = Σᵢ tanh(rowᵢ·w)`, `∂f/∂w = Σᵢ (1 − tanh²(rowᵢ·w))·rowᵢ`.
+#[differentiate(wrt(w))]
+fn rows_tanh(w: &Array1<f32>, xs: &Array2<f32>) -> f32 {
+    let mut f = 0.0;
+    for i in 0..xs.nrows() {
+        f += xs.row(i).dot(w).tanh();
+    }
+    f
+}
+
+#[test]
+fn arrays_in_the_body() {
+    let w = array![0.3, -0.2, 0.5];
+    let xs = array![[1.0, 2.0, 0.5], [0.1, -1.0, 2.0], [-0.7, 0.4, 1.1]];
+    let y = vec![0.5, -0.2, 0.9];
+    let b = 0.1;
+    let (v, (gw, gb)) = rows_loss_grad(&w, b, &xs, &y);
+    assert_eq!(v, rows_loss(&w, b, &xs, &y));
+    let (mut ew, mut eb) = (Array1::zeros(3), 0.0);
+    for i in 0..xs.nrows() {
+        let h = &xs.row(i) * &w;
+        let r = h.sum() + b - y[i];
+        ew = ew + (2.0 * r + 0.2 * &h) * xs.row(i);
+        eb += 2.0 * r;
+    }
+    close_all("∂w", &gw.to_vec(), &ew.to_vec());
+    close("∂b", gb, eb, TOL);
+    let wv = w.to_vec();
+    fd_vec("∂w", |w| rows_loss(&Array1::from(w.to_vec()), b, &xs, &y), &wv, &gw.to_vec());
+    fd("∂b", |b| rows_loss(&w, b, &xs, &y), b, gb);
+    // Through `_vjp`, scaled by the seed.
+    let (_, pb) = rows_loss_vjp(&w, b, &xs, &y);
+    let (gw2, gb2) = pb(-2.0);
+    close_all("−2·∂w", &gw2.to_vec(), &(-2.0 * &gw).to_vec());
+    close("−2·∂b", gb2, -2.0 * gb, TOL);
+
+    let (w32, xs32) = (w.mapv(|v| v as f32), xs.mapv(|v| v as f32));
+    let (v, g) = rows_tanh_grad(&w32, &xs32);
+    assert_eq!(v, rows_tanh(&w32, &xs32));
+    for j in 0..3 {
+        let e: f32 = (0..3)
+            .map(|i| (1.0 - xs32.row(i).dot(&w32).tanh().powi(2)) * xs32[[i, j]])
+            .sum();
+        assert!((g[j] - e).abs() <= 1e-5 * e.abs().max(1.0), "∂w[{j}]: {} vs {e}", g[j]);
+    }
 }
 
 /// A branch on the data and one on a differentiated value, and a `match`: the Huber loss of

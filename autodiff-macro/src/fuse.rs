@@ -30,7 +30,8 @@
 //! Which loops ([`accumulator`]): a `for` loop over a range at the function's top level, not
 //! checkpointed, with no loop inside it, whose body ends by going on to the next iteration (no
 //! `break`) and changes nothing in place; exactly one of its carried values is active, a plain
-//! float (or the start of `.sum()` adding floats), and the body uses it only in `s + e`, `e + s` or `s − e`, which it carries on.
+//! float (of a known type, the start of `.sum()` adding floats, or started at a float
+//! literal), and the body uses it only in `s + e`, `e + s` or `s − e`, which it carries on.
 //! Forward over reverse (`hessian`) and exact mode at kinks keep the recorded form (the caller
 //! does not ask).
 //!
@@ -46,10 +47,15 @@ use crate::ir::is_sum_start as is_sum_start_tokens;
 use crate::ir::*;
 use crate::scalars::{FloatTy, Ty, Types};
 
-/// For loop `i`, the position of its accumulator among the carried values and its float type,
-/// if the loop is a reduction loop that reverse mode runs in place (see the module
-/// documentation).
-pub fn accumulator(f: &Func, act: &Activity, tys: &Types, i: Inst) -> Option<(usize, FloatTy)> {
+/// For loop `i`, the position of its accumulator among the carried values and its float type
+/// (`None`: a float whose type only rustc knows), if the loop is a reduction loop that reverse
+/// mode runs in place (see the module documentation).
+pub fn accumulator(
+    f: &Func,
+    act: &Activity,
+    tys: &Types,
+    i: Inst,
+) -> Option<(usize, Option<FloatTy>)> {
     let InstKind::Loop {
         kind: LoopKind::Range { .. },
         init,
@@ -97,10 +103,13 @@ pub fn accumulator(f: &Func, act: &Activity, tys: &Types, i: Inst) -> Option<(us
     if e == p {
         return None;
     }
-    // A float; or the start of `.sum()` (whose type rustc infers) adding floats.
+    // A float: of a type the macro knows; the start of `.sum()` (whose type rustc infers)
+    // adding floats; or a variable started at a float literal, which stays a float whatever
+    // the terms are (`let mut s = 0.0; s += h.sum()` with `h` an array).
     let float = match (tys.of(p), tys.of(e)) {
-        (Ty::Float(t), _) => t,
-        (_, Ty::Float(t)) if is_sum_start(f, init[k]) => t,
+        (Ty::Float(t), _) => Some(t),
+        (_, Ty::Float(t)) if is_sum_start(f, init[k]) => Some(t),
+        _ if matches!(tys.of(init[k]), Ty::Lit) && is_const(f, init[k]) => None,
         _ => return None,
     };
     let blocks = f.blocks_within(body);
@@ -136,6 +145,13 @@ pub fn accumulator(f: &Func, act: &Activity, tys: &Types, i: Inst) -> Option<(us
         }
     }
     (p_uses == 1 && y_uses == 1).then_some((k, float))
+}
+
+fn is_const(f: &Func, v: Value) -> bool {
+    match f.value(v).def {
+        ValueDef::Result(i, 0) => matches!(&f.inst(i).kind, InstKind::Const(_)),
+        _ => false,
+    }
 }
 
 fn is_sum_start(f: &Func, v: Value) -> bool {

@@ -844,14 +844,14 @@ impl Rev<'_> {
         }
     }
 
-    /// Reduction loop `i`, accumulating in carried value `k` of float type `t`: the body's pullback runs at the
+    /// Reduction loop `i`, accumulating in carried value `k` of float type `t` (if the macro knows it): the body's pullback runs at the
     /// end of each iteration, with the accumulator's adjoint at one, into variables that start
     /// at zero before the loop; the pullback scales them by the accumulator's adjoint (see
     /// [`crate::fuse`]).
     fn bw_in_place(
         &mut self,
         i: Inst,
-        (k, t): (usize, FloatTy),
+        (k, t): (usize, Option<FloatTy>),
         init: &[Value],
         body: Block,
         pb: Block,
@@ -890,7 +890,19 @@ impl Rev<'_> {
         // The body's pullback, at the end of the body.
         let pbb = self.f.new_block();
         self.corr.push((pbb, body));
-        let one = self.emit1(pbb, InstKind::Const(quote!(1.0)), Ty::Float(t));
+        let one = match t {
+            Some(t) => self.emit1(pbb, InstKind::Const(quote!(1.0)), Ty::Float(t)),
+            // One of the accumulator's type, which rustc knows.
+            None => {
+                let acc =
+                    self.f.block(body).params[self.f.block(body).params.len() - init.len() + k];
+                let like = InstKind::Helper {
+                    name: "one_like".into(),
+                    args: vec![acc],
+                };
+                self.emit1(pbb, like, Ty::Unknown)
+            }
+        };
         let mut incoming = vec![None; init.len()];
         incoming[k] = Some(one);
         self.bw_block(body, pbb, &mut inner, &Exit::Incoming(incoming));

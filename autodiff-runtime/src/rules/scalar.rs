@@ -209,6 +209,13 @@ pub mod d {
     use super::Float;
     use crate::differentiable::{Differentiable, Real};
 
+    /// `1` of `x`'s type: the adjoint a reduction loop's accumulator starts its iterations'
+    /// in-place pullbacks at, where only rustc knows the accumulator's float type.
+    #[inline(always)]
+    pub fn one_like<T: Real>(_x: T) -> T {
+        T::ONE
+    }
+
     /// `x·s`: what the in-place pullbacks of a reduction loop's iterations summed with the
     /// accumulator's adjoint at one (`x = Σᵢ ∂eᵢ/∂w` for `s += eᵢ(w)`), scaled by the
     /// accumulator's real adjoint `s`. The scale goes through `f64`, exact between `f32` and
