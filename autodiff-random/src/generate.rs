@@ -2610,24 +2610,9 @@ impl<'a> FnGen<'a> {
         match self.rng.below(4) {
             0 if !seqs.is_empty() => {
                 let s = self.rng.pick(&seqs).clone();
-                let Kind::Seq { hi, .. } = s.kind else {
-                    unreachable!()
-                };
                 self.line(&format!("let {g} = |{u}: {f}| {};", body.code));
                 let e = format!("e{}", self.names);
-                if self.rng.chance(50) {
-                    self.line(&format!(
-                        "let {t}: {f} = {}.iter().map(|{e}| {g}(*{e})).sum();",
-                        s.name
-                    ));
-                    self.declare(t, Kind::Float, false, hi.max(1) as f64);
-                } else {
-                    self.line(&format!("let mut {t}: {f} = 0.0;"));
-                    self.line(&format!("for &{e} in {}.iter() {{", s.name));
-                    self.line(&format!("    {t} += {g}({e});"));
-                    self.line("}");
-                    self.declare(t, Kind::Float, true, hi.max(1) as f64);
-                }
+                self.closure_over(&g, t, &s, &e, false);
             }
             1 => {
                 let a = self.expr_bounded(2, LIMIT);
@@ -2904,6 +2889,33 @@ impl<'a> FnGen<'a> {
         true
     }
 
+    /// `t`, the sum of closure `g` (bounded by 1) over the items of `s`, by an iterator chain or
+    /// a `for` loop with item `e`; `by_ref`: `g` takes the item's reference.
+    fn closure_over(&mut self, g: &str, t: String, s: &Var, e: &str, by_ref: bool) {
+        let f = self.f();
+        let Kind::Seq { hi, .. } = s.kind else {
+            unreachable!()
+        };
+        let (arg, pat) = if by_ref {
+            (e.to_string(), e.to_string())
+        } else {
+            (format!("*{e}"), format!("&{e}"))
+        };
+        let mutable = !self.rng.chance(50);
+        if !mutable {
+            self.line(&format!(
+                "let {t}: {f} = {}.iter().map(|{e}| {g}({arg})).sum();",
+                s.name
+            ));
+        } else {
+            self.line(&format!("let mut {t}: {f} = 0.0;"));
+            self.line(&format!("for {pat} in {}.iter() {{", s.name));
+            self.line(&format!("    {t} += {g}({e});"));
+            self.line("}");
+        }
+        self.declare(t, Kind::Float, mutable, hi.max(1) as f64);
+    }
+
     /// A closure taking a reference, `let g = |u: &F| ..;`, called with `&a` of variables or
     /// over a container's items.
     fn s_ref_closure(&mut self) -> bool {
@@ -2937,24 +2949,9 @@ impl<'a> FnGen<'a> {
             .collect();
         if !seqs.is_empty() && (floats.is_empty() || self.rng.chance(50)) {
             let s = self.rng.pick(&seqs).clone();
-            let Kind::Seq { hi, .. } = s.kind else {
-                unreachable!()
-            };
             let e = self.fresh("e");
             self.line(&format!("let {g} = |{u}: &{f}| {};", body.code));
-            if self.rng.chance(50) {
-                self.line(&format!(
-                    "let {t}: {f} = {}.iter().map(|{e}| {g}({e})).sum();",
-                    s.name
-                ));
-                self.declare(t, Kind::Float, false, hi.max(1) as f64);
-            } else {
-                self.line(&format!("let mut {t}: {f} = 0.0;"));
-                self.line(&format!("for {e} in {}.iter() {{", s.name));
-                self.line(&format!("    {t} += {g}({e});"));
-                self.line("}");
-                self.declare(t, Kind::Float, true, hi.max(1) as f64);
-            }
+            self.closure_over(&g, t, &s, &e, true);
         } else if !floats.is_empty() {
             let a = self.rng.pick(&floats).name.clone();
             let b = self.rng.pick(&floats).name.clone();
