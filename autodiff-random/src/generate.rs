@@ -997,10 +997,20 @@ impl<'a> FnGen<'a> {
     fn float_cond_inner(&mut self) -> String {
         let a = self.expr(2);
         let a = Ex::new(self.operand(a.code), a.bound, a.typed);
+        // `(t - x) + x >= t` compares a value with itself up to rounding: its truth jumps at
+        // nearly every point, and finite differences straddle the jumps. An operand that the
+        // other one mentions is moved away by a margin.
+        let apart = |b: Ex| {
+            if mentions(&a.code, &b.code) {
+                format!("{} + 0.25", b.code)
+            } else {
+                b.code
+            }
+        };
         let c = match self.rng.below(4) {
             0 => {
                 let b = self.expr(1);
-                format!("{} < {}", a.code, b.code)
+                format!("{} < {}", a.code, apart(b))
             }
             1 => {
                 let a = self.typed(a).code;
@@ -1008,7 +1018,7 @@ impl<'a> FnGen<'a> {
             }
             2 => {
                 let b = self.expr(1);
-                format!("{} >= {}", a.code, b.code)
+                format!("{} >= {}", a.code, apart(b))
             }
             _ => {
                 let a = self.typed(a).code;
