@@ -1,6 +1,6 @@
 //! `cargo run -p autodiff-random --release -- [--seed S] [--count N] [--batch B] [--ci]
 //! [--weight KIND=N ...] [--case SEED ...] [--print SEED] [--report FILE]
-//! [--known-failures FILE] [--timeout SECS]`: generates random programs, compiles and
+//! [--known-failures FILE] [--timeout SECS] [--f32 PERCENT]`: generates random programs, compiles and
 //! checks them, prints a summary by class with the smallest program of each (see the README).
 
 use autodiff_random::driver::{Options, run, summary, workspace_root};
@@ -33,6 +33,7 @@ fn main() {
             "--report" => report = Some(value()),
             "--known-failures" => known = Some(value()),
             "--timeout" => timeout = value().parse().expect("--timeout SECS"),
+            "--f32" => config.f32_percent = value().parse().expect("--f32 PERCENT"),
             "--print" => {
                 let case = generate(hex(value()), &config);
                 print!("{}", case.program());
@@ -42,7 +43,7 @@ fn main() {
                 eprintln!(
                     "usage: autodiff-random [--seed S] [--count N] [--batch B] [--ci] \
                      [--weight KIND=N]... [--case HEXSEED]... [--print HEXSEED] [--report FILE] [--known-failures FILE] \
-                     [--timeout SECS]"
+                     [--timeout SECS] [--f32 PERCENT]"
                 );
                 std::process::exit(2);
             }
