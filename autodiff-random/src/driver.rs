@@ -152,8 +152,8 @@ pub enum Limit {
 }
 
 /// Runs `cmd` to its end or its limit, its standard output and error written to `out_file` and
-/// `out_file` with `.err` appended (files, so that a full pipe never blocks the child), and
-/// returns both with how it ended. A process that outlasts its limit is killed with its
+/// to the file beside it with the extension `err` (files, so that a full pipe never blocks the
+/// child), and returns both with how it ended. A process that outlasts its limit is killed with its
 /// process group (cargo's rustc and the build scripts it started, on Unix).
 pub fn run_limited(cmd: &mut Command, out_file: &Path, limit: Limit) -> (String, String, Ended) {
     let err_file = out_file.with_extension("err");
