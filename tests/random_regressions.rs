@@ -6,7 +6,12 @@
 //! whose type rustc infers (also where only constants gave it, then a method of the literal), variables shadowed inside a loop, and a loop's item read by a predicate run as written. Each is checked against its analytic gradient (stated in a comment) and
 //! central finite differences, and its tangent against the gradient.
 
-#![allow(clippy::ptr_arg, clippy::vec_init_then_push, clippy::useless_vec)] // written as users write them
+#![allow(
+    clippy::ptr_arg,
+    clippy::vec_init_then_push,
+    clippy::useless_vec,
+    clippy::single_match
+)] // written as users write them
 
 use autodiff::check::gradcheck;
 use autodiff::differentiate;
