@@ -3,10 +3,15 @@
 //! loop, array literals of differentiated values lent as slices, writes through `iter_mut`
 //! inside a branch, and arrays and `Vec`s lent to the mutations that take a slice
 //! (`copy_from_slice`, `clone_from_slice`, `extend_from_slice`), literals assigned to variables
-//! whose type rustc infers, and variables shadowed inside a loop. Each is checked against its analytic gradient (stated in a comment) and
+//! whose type rustc infers (also where only constants gave it, then a method of the literal), variables shadowed inside a loop, and a loop's item read by a predicate run as written. Each is checked against its analytic gradient (stated in a comment) and
 //! central finite differences, and its tangent against the gradient.
 
-#![allow(clippy::ptr_arg, clippy::vec_init_then_push, clippy::useless_vec)] // written as users write them
+#![allow(
+    clippy::ptr_arg,
+    clippy::vec_init_then_push,
+    clippy::useless_vec,
+    clippy::single_match
+)] // written as users write them
 
 use autodiff::check::gradcheck;
 use autodiff::differentiate;
@@ -533,4 +538,66 @@ fn data_lent_to_a_mutation_has_a_lent_zero_tangent() {
         (0.5 * g0 - 2.0 * g1) as f64,
         1e-6,
     );
+}
+
+/// A constant item, whose type the macro cannot see (it meets floats like a literal).
+const SCALE: f64 = 0.75;
+
+/// A literal assigned over a variable whose value came from constants, then a method called on
+/// it: `t = log10(2 + SCALE²)`, then `t = -0.25`, and f = x·log10(2 + SCALE²) + x·clamp(-0.25,
+/// -1.5, 2). Neither value says `f64`, so the generated `(-0.25).clamp(..)` had an ambiguous
+/// float type (E0689). f'(x) = log10(2 + SCALE²) - 0.25.
+#[differentiate]
+fn literal_over_a_constant(x: f64) -> f64 {
+    let mut t = (2.0 + SCALE * SCALE).log10();
+    let y = x * t;
+    t = -0.25;
+    y + x * t.clamp(-1.5, 2.0)
+}
+
+#[test]
+fn a_method_of_a_literal_assigned_over_a_constant_takes_the_float_type() {
+    for x in [0.7, -0.4] {
+        let (y, d) = literal_over_a_constant_grad(x);
+        assert_eq!(y, literal_over_a_constant(x));
+        let e = (2.0 + SCALE * SCALE).log10() - 0.25;
+        close("literal over a constant", d, e, TOL);
+        fd("literal over a constant", literal_over_a_constant, x, d);
+        let (yj, t) = literal_over_a_constant_jvp(x, 1.0);
+        assert_eq!(yj, y);
+        close("literal over a constant, tangent", t, d, TOL);
+    }
+}
+
+/// A loop's item (`e`, a `&f64`) read by a predicate that runs as written: Σ over the items e of
+/// s of s[j], j the first index with s_j·e > 0.5 (none: nothing added). The item is not
+/// differentiated (only the index it decides is), and was emitted borrowed as a row of a nested
+/// container, `let e: f64 = &s[i]` (E0308). At s = (0.3, 0.9, 0.7): no j for e = 0.3, j = 1 for
+/// e = 0.9 and e = 0.7 (0.9·0.9, 0.9·0.7 > 0.5 > 0.3·e), so f = 2·s₁ and ∇f = (0, 2, 0).
+#[differentiate]
+fn item_read_by_a_predicate(s: &[f64]) -> f64 {
+    let mut t = 0.0;
+    for e in s {
+        match s.iter().position(|&q| q * (*e) > 0.5) {
+            Some(j) => t += s[j],
+            None => {}
+        }
+    }
+    t
+}
+
+#[test]
+fn an_item_read_by_a_predicate_run_as_written_is_a_float() {
+    let s = vec![0.3, 0.9, 0.7];
+    let (y, g) = item_read_by_a_predicate_grad(&s);
+    assert_eq!(y, item_read_by_a_predicate(&s));
+    for (k, e) in [0.0, 2.0, 0.0].into_iter().enumerate() {
+        close("item read by a predicate", g[k], e, TOL);
+    }
+    let r = gradcheck(|p: &Vec<f64>| item_read_by_a_predicate(p), &s, &g);
+    assert!(r.passed(), "item read by a predicate: {r}");
+    let v = vec![0.5, -1.0, 0.25];
+    let (yj, t) = item_read_by_a_predicate_jvp(&s, &v);
+    assert_eq!(yj, y);
+    close("item read by a predicate, tangent", t, dot(&g, &v), TOL);
 }

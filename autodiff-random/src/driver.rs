@@ -9,12 +9,19 @@
 //! is the generator's fault and is counted apart. Each batch is a binary that runs its cases'
 //! checks one by one, catching panics; a case that aborts the process is recorded and the batch
 //! is run again without it.
+//!
+//! Nothing may hang the run: a batch whose current case prints nothing for
+//! [`Options::case_timeout`] (a generated loop that does not end) is killed, the case recorded as
+//! timed out and the batch run again without it; a compilation that outlasts its limit (see
+//! [`compile_limit`]) is killed, and the cases that hang it are found by compiling halves of each
+//! batch.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::generate::{Config, generate};
 use crate::program::Case;
@@ -35,6 +42,9 @@ pub enum Outcome {
     Panicked(String),
     /// The process died while running the case.
     Crashed,
+    /// The case did not finish in time: `"compiling"` (the macro or rustc did not end) or
+    /// `"checking"` (the case printed nothing for [`Options::case_timeout`]).
+    TimedOut(&'static str),
 }
 
 /// The first error of a case's compilation.
@@ -86,6 +96,7 @@ impl Outcome {
             Outcome::Failed(kind, _) => format!("check failed: {kind}"),
             Outcome::Panicked(_) => "panic while checking".into(),
             Outcome::Crashed => "process died while checking".into(),
+            Outcome::TimedOut(while_) => format!("timed out while {while_}"),
         }
     }
 }
@@ -105,6 +116,95 @@ pub struct Options {
     pub cases: Vec<u64>,
     /// Where the scratch workspace goes.
     pub dir: PathBuf,
+    /// How long one case's checks may run before the case counts as timed out.
+    pub case_timeout: Duration,
+}
+
+/// How long a compilation of `cases` cases may take before it counts as hung: two minutes, and
+/// three seconds a case (a batch of 100 cases takes about a minute on two cores).
+pub fn compile_limit(cases: usize) -> Duration {
+    Duration::from_secs(120 + 3 * cases as u64)
+}
+
+/// How a child process ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ended {
+    /// It exited (or was killed by a signal) by itself.
+    Exited(ExitStatus),
+    /// It outlasted its limit and was killed.
+    TimedOut,
+}
+
+impl Ended {
+    /// It exited by itself with success.
+    pub fn success(&self) -> bool {
+        matches!(self, Ended::Exited(s) if s.success())
+    }
+}
+
+/// When [`run_limited`] kills the process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Limit {
+    /// After this long in all.
+    Total(Duration),
+    /// After this long without new standard output (a batch prints a line per case).
+    Quiet(Duration),
+}
+
+/// Runs `cmd` to its end or its limit, its standard output and error written to `out_file` and
+/// to the file beside it with the extension `err` (files, so that a full pipe never blocks the
+/// child), and returns both with how it ended. A process that outlasts its limit is killed with its
+/// process group (cargo's rustc and the build scripts it started, on Unix).
+pub fn run_limited(cmd: &mut Command, out_file: &Path, limit: Limit) -> (String, String, Ended) {
+    let err_file = out_file.with_extension("err");
+    let out = fs::File::create(out_file).expect("create the output file");
+    let err = fs::File::create(&err_file).expect("create the error file");
+    cmd.stdin(Stdio::null()).stdout(out).stderr(err);
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(cmd, 0);
+    let mut child = cmd.spawn().expect("start a process");
+    let start = Instant::now();
+    let mut last_len = 0;
+    let mut last_change = start;
+    let ended = loop {
+        if let Some(status) = child.try_wait().expect("wait for a process") {
+            break Ended::Exited(status);
+        }
+        let now = Instant::now();
+        let over = match limit {
+            Limit::Total(d) => now - start > d,
+            Limit::Quiet(d) => {
+                let len = fs::metadata(out_file).map(|m| m.len()).unwrap_or(0);
+                if len != last_len {
+                    last_len = len;
+                    last_change = now;
+                }
+                now - last_change > d
+            }
+        };
+        if over {
+            kill_group(&mut child);
+            break Ended::TimedOut;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let read = |p: &Path| String::from_utf8_lossy(&fs::read(p).unwrap_or_default()).into_owned();
+    (read(out_file), read(&err_file), ended)
+}
+
+/// Kills a child started in a process group of its own, with the group, and reaps it.
+fn kill_group(child: &mut std::process::Child) {
+    #[cfg(unix)]
+    {
+        // The group's id is the child's: `process_group(0)`.
+        let _ = Command::new("kill")
+            .args(["-s", "KILL", "--"])
+            .arg(format!("-{}", child.id()))
+            .stderr(Stdio::null())
+            .status();
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 /// The workspace root, where `autodiff` is.
@@ -137,7 +237,12 @@ pub fn run(opts: &Options) -> Vec<(Case, Outcome)> {
     // 1. The plain programs must compile.
     eprintln!("checking {} plain programs", cases.len());
     write_plain(&opts.dir, &cases);
-    let errors = compile(&opts.dir, &["plain".to_string()], "check");
+    let (errors, _) = compile(
+        &opts.dir,
+        &["plain".to_string()],
+        "check",
+        compile_limit(cases.len()),
+    );
     for (seed, d) in errors {
         outcomes.entry(seed).or_insert(Outcome::InvalidPlain(d));
     }
@@ -162,8 +267,15 @@ pub fn run(opts: &Options) -> Vec<(Case, Outcome)> {
             round + 1,
             remaining.iter().map(Vec::len).sum::<usize>()
         );
-        let errors = compile(&opts.dir, &packages, "build");
-        if errors.is_empty() {
+        let n = remaining.iter().map(Vec::len).sum();
+        let (errors, timed_out) = compile(&opts.dir, &packages, "build", compile_limit(n));
+        if timed_out {
+            for (i, b) in remaining.iter().enumerate() {
+                for seed in hanging_cases(&opts.dir, i, b) {
+                    outcomes.insert(seed, Outcome::TimedOut("compiling"));
+                }
+            }
+        } else if errors.is_empty() {
             break;
         }
         for (seed, d) in errors {
@@ -181,55 +293,9 @@ pub fn run(opts: &Options) -> Vec<(Case, Outcome)> {
             batch_name(i),
             std::env::consts::EXE_SUFFIX
         ));
-        let mut skip: Vec<u64> = Vec::new();
-        loop {
-            let out = Command::new(&exe)
-                .args(skip.iter().map(|s| format!("{s:x}")))
-                .output()
-                .expect("run a batch");
-            let text = String::from_utf8_lossy(&out.stdout);
-            let mut started: Option<u64> = None;
-            for line in text.lines() {
-                let mut parts = line.splitn(4, ' ');
-                let (tag, seed, kind, rest) = (
-                    parts.next().unwrap_or(""),
-                    parts.next().and_then(|s| u64::from_str_radix(s, 16).ok()),
-                    parts.next().unwrap_or("").to_string(),
-                    parts.next().unwrap_or("").replace("\\n", "\n"),
-                );
-                let Some(seed) = seed else { continue };
-                match tag {
-                    "START" => started = Some(seed),
-                    "OK" => {
-                        outcomes.insert(seed, Outcome::Passed);
-                        started = None;
-                    }
-                    "FAIL" => {
-                        outcomes.insert(seed, Outcome::Failed(kind.replace('_', " "), rest));
-                        started = None;
-                    }
-                    "PANIC" => {
-                        outcomes.insert(
-                            seed,
-                            Outcome::Panicked(format!("{kind} {rest}").trim().to_string()),
-                        );
-                        started = None;
-                    }
-                    _ => {}
-                }
-            }
-            match started {
-                Some(seed) if !out.status.success() => {
-                    outcomes.insert(seed, Outcome::Crashed);
-                    skip.extend(
-                        b.iter()
-                            .map(|c| c.seed)
-                            .filter(|s| outcomes.contains_key(s)),
-                    );
-                }
-                _ => break,
-            }
-        }
+        let seeds: Vec<u64> = b.iter().map(|c| c.seed).collect();
+        let out = opts.dir.join("batch.out");
+        outcomes.extend(run_batch(&exe, &seeds, &out, opts.case_timeout));
     }
     cases
         .into_iter()
@@ -238,6 +304,58 @@ pub fn run(opts: &Options) -> Vec<(Case, Outcome)> {
             (c, o)
         })
         .collect()
+}
+
+/// Runs a compiled batch `exe` of the cases `seeds` (see [`batch_main`]) and returns the outcome
+/// of each case it reached. A case that kills the process, or prints nothing for `timeout`, is
+/// recorded and the batch run again without it and the cases before it, until the batch ends
+/// by itself. `out` is the scratch file of the batch's output.
+fn run_batch(exe: &Path, seeds: &[u64], out: &Path, timeout: Duration) -> BTreeMap<u64, Outcome> {
+    let mut outcomes = BTreeMap::new();
+    loop {
+        let mut cmd = Command::new(exe);
+        cmd.args(
+            seeds
+                .iter()
+                .filter(|s| outcomes.contains_key(*s))
+                .map(|s| format!("{s:x}")),
+        );
+        let (text, _, ended) = run_limited(&mut cmd, out, Limit::Quiet(timeout));
+        let mut started: Option<u64> = None;
+        for line in text.lines() {
+            let mut parts = line.splitn(4, ' ');
+            let (tag, seed, kind, rest) = (
+                parts.next().unwrap_or(""),
+                parts.next().and_then(|s| u64::from_str_radix(s, 16).ok()),
+                parts.next().unwrap_or("").to_string(),
+                parts.next().unwrap_or("").replace("\\n", "\n"),
+            );
+            let Some(seed) = seed else { continue };
+            let outcome = match tag {
+                "START" => {
+                    started = Some(seed);
+                    continue;
+                }
+                "OK" => Outcome::Passed,
+                "FAIL" => Outcome::Failed(kind.replace('_', " "), rest),
+                "PANIC" => Outcome::Panicked(format!("{kind} {rest}").trim().to_string()),
+                _ => continue,
+            };
+            outcomes.insert(seed, outcome);
+            started = None;
+        }
+        match started {
+            Some(seed) if !ended.success() => {
+                let o = if ended == Ended::TimedOut {
+                    Outcome::TimedOut("checking")
+                } else {
+                    Outcome::Crashed
+                };
+                outcomes.insert(seed, o);
+            }
+            _ => return outcomes,
+        }
+    }
 }
 
 fn batch_name(i: usize) -> String {
@@ -354,9 +472,14 @@ pub fn batch_main(cases: &[(u64, CaseCheck)]) {
     }
 }
 
-/// Runs `cargo <verb>` on `packages` of the scratch workspace; returns the first error of each
-/// case that has one.
-fn compile(dir: &Path, packages: &[String], verb: &str) -> Vec<(u64, Diagnostic)> {
+/// Runs `cargo <verb>` on `packages` of the scratch workspace, killed after `limit`; returns
+/// the first error of each case that has one, and whether the compilation was killed.
+fn compile(
+    dir: &Path,
+    packages: &[String],
+    verb: &str,
+    limit: Duration,
+) -> (Vec<(u64, Diagnostic)>, bool) {
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     // `--keep-going`: every batch is compiled even when another has errors.
     cmd.arg(verb)
@@ -368,13 +491,39 @@ fn compile(dir: &Path, packages: &[String], verb: &str) -> Vec<(u64, Diagnostic)
     for p in packages {
         cmd.arg("-p").arg(p);
     }
-    let out = cmd.output().expect("run cargo");
-    let text = String::from_utf8_lossy(&out.stderr);
+    let (_, text, ended) = run_limited(&mut cmd, &dir.join("cargo.out"), Limit::Total(limit));
+    if ended == Ended::TimedOut {
+        eprintln!("cargo {verb} killed after {limit:?}");
+        return (Vec::new(), true);
+    }
     let errors = parse_errors(&text, dir);
-    if !out.status.success() && errors.is_empty() {
+    if !ended.success() && errors.is_empty() {
         eprintln!("cargo {verb} failed without an error in a case:\n{text}");
     }
-    errors
+    (errors, false)
+}
+
+/// The cases of batch `i` (`cases`) whose compilation does not end: halves of the batch are
+/// compiled alone until each hanging case is alone. Leaves the batch's files as they were.
+fn hanging_cases(dir: &Path, i: usize, cases: &[&Case]) -> Vec<u64> {
+    let mut hang = Vec::new();
+    let mut todo: Vec<Vec<&Case>> = vec![cases.to_vec()];
+    while let Some(part) = todo.pop() {
+        write_batch(dir, i, &part);
+        let (_, timed_out) = compile(dir, &[batch_name(i)], "build", compile_limit(part.len()));
+        if !timed_out {
+            continue;
+        }
+        if part.len() == 1 {
+            hang.push(part[0].seed);
+        } else {
+            let (a, b) = part.split_at(part.len() / 2);
+            todo.push(a.to_vec());
+            todo.push(b.to_vec());
+        }
+    }
+    write_batch(dir, i, cases);
+    hang
 }
 
 /// The errors of rustc's human-readable output that point into a case file, the first per
@@ -506,11 +655,85 @@ pub fn summary(results: &[(Case, Outcome)]) -> String {
             Outcome::InvalidPlain(d) | Outcome::CompileError(d) => d.rendered.clone(),
             Outcome::Failed(_, r) => r.clone(),
             Outcome::Panicked(m) => m.clone(),
-            Outcome::Passed | Outcome::Crashed => String::new(),
+            Outcome::Passed | Outcome::Crashed | Outcome::TimedOut(_) => String::new(),
         };
         if !detail.is_empty() {
             let _ = writeln!(out, "```text\n{}\n```\n", detail.trim_end());
         }
     }
     out
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    /// A stand-in for a compiled batch: a shell script that runs the cases 1, 2 and 3 the way
+    /// [`batch_main`] does (skipping those named on its command line), where case 2 never
+    /// ends and case 3 fails.
+    fn fake_batch(dir: &Path) -> PathBuf {
+        let exe = dir.join("batch.sh");
+        fs::write(
+            &exe,
+            "#!/bin/sh\n\
+             for s in 1 2 3; do\n\
+               case \" $* \" in *\" $s \"*) continue;; esac\n\
+               echo \"START $s\"\n\
+               if [ $s = 2 ]; then sleep 600; fi\n\
+               if [ $s = 3 ]; then echo \"FAIL $s wrong_gradient report\"; else echo \"OK $s\"; fi\n\
+             done\n",
+        )
+        .expect("write the script");
+        let mut perm = fs::metadata(&exe).expect("the script").permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+        fs::set_permissions(&exe, perm).expect("make the script executable");
+        exe
+    }
+
+    #[test]
+    fn a_case_that_never_ends_times_out_and_the_others_run() {
+        let dir =
+            std::env::temp_dir().join(format!("autodiff-random-timeout-{}", std::process::id()));
+        fs::create_dir_all(&dir).expect("scratch directory");
+        let exe = fake_batch(&dir);
+        let got = run_batch(
+            &exe,
+            &[1, 2, 3],
+            &dir.join("out"),
+            Duration::from_millis(300),
+        );
+        assert_eq!(got.get(&1), Some(&Outcome::Passed));
+        assert_eq!(got.get(&2), Some(&Outcome::TimedOut("checking")));
+        assert_eq!(
+            got.get(&3),
+            Some(&Outcome::Failed("wrong gradient".into(), "report".into()))
+        );
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_process_that_outlasts_its_total_limit_is_killed() {
+        let dir =
+            std::env::temp_dir().join(format!("autodiff-random-limit-{}", std::process::id()));
+        fs::create_dir_all(&dir).expect("scratch directory");
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c").arg("echo started; sleep 600");
+        let (out, _, ended) = run_limited(
+            &mut cmd,
+            &dir.join("out"),
+            Limit::Total(Duration::from_millis(300)),
+        );
+        assert_eq!(ended, Ended::TimedOut);
+        assert_eq!(out, "started\n");
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c").arg("echo done >&2");
+        let (_, err, ended) = run_limited(
+            &mut cmd,
+            &dir.join("out"),
+            Limit::Total(Duration::from_secs(600)),
+        );
+        assert!(ended.success());
+        assert_eq!(err, "done\n");
+        let _ = fs::remove_dir_all(&dir);
+    }
 }

@@ -99,6 +99,9 @@ pub const STMT_KINDS: &[&str] = &[
     "iter_mut",
     "vec_literal",
     "float_while",
+    "option_match",
+    "stack",
+    "ref_closure",
 ];
 
 /// The parameter kinds, named for [`Config::param_weights`].
@@ -148,6 +151,9 @@ impl Default for Config {
                 3,  // iter_mut
                 2,  // vec_literal
                 3,  // float_while
+                3,  // option_match
+                2,  // stack
+                3,  // ref_closure
             ],
             param_weights: vec![10, 5, 2, 2, 2, 2, 4, 2],
             diverging_else: true,
@@ -778,6 +784,8 @@ impl<'a> FnGen<'a> {
                     | "iterate"
                     | "iter_mut"
                     | "float_while"
+                    | "option_match"
+                    | "stack"
             );
             if control && !nested {
                 w[i] = 0;
@@ -812,6 +820,9 @@ impl<'a> FnGen<'a> {
                 "iter_mut" => self.s_iter_mut(depth),
                 "vec_literal" => self.s_vec_literal(),
                 "float_while" => self.s_float_while(depth),
+                "option_match" => self.s_option_match(depth),
+                "stack" => self.s_stack(depth),
+                "ref_closure" => self.s_ref_closure(),
                 _ => false,
             };
             if done {
@@ -864,6 +875,24 @@ impl<'a> FnGen<'a> {
         }
         let v = self.rng.pick(&vars).clone();
         let in_loop = v.depth < self.frames.len();
+        if self.rng.chance(20) {
+            // A literal over whatever the variable held (a call's result, say): its type is
+            // the variable's.
+            let e = if in_loop {
+                let l = *self
+                    .rng
+                    .pick(&["0.5", "-0.25", "1.0", "0.", "1e-3", "0.75f32"]);
+                let l = l.replace("f32", self.f());
+                Ex::new(l, 1.0, false)
+            } else {
+                self.literal()
+            };
+            self.line(&format!("{} = {};", v.name, e.code));
+            if !in_loop {
+                self.var_mut(v.id).bound = e.bound.max(1.0);
+            }
+            return true;
+        }
         let e = if in_loop {
             let e = self.expr(2);
             self.squash(e)
@@ -968,10 +997,20 @@ impl<'a> FnGen<'a> {
     fn float_cond_inner(&mut self) -> String {
         let a = self.expr(2);
         let a = Ex::new(self.operand(a.code), a.bound, a.typed);
+        // `(t - x) + x >= t` compares a value with itself up to rounding: its truth jumps at
+        // nearly every point, and finite differences straddle the jumps. An operand that the
+        // other one mentions is moved away by a margin.
+        let apart = |b: Ex| {
+            if mentions(&a.code, &b.code) {
+                format!("{} + 0.25", b.code)
+            } else {
+                b.code
+            }
+        };
         let c = match self.rng.below(4) {
             0 => {
                 let b = self.expr(1);
-                format!("{} < {}", a.code, b.code)
+                format!("{} < {}", a.code, apart(b))
             }
             1 => {
                 let a = self.typed(a).code;
@@ -979,7 +1018,7 @@ impl<'a> FnGen<'a> {
             }
             2 => {
                 let b = self.expr(1);
-                format!("{} >= {}", a.code, b.code)
+                format!("{} >= {}", a.code, apart(b))
             }
             _ => {
                 let a = self.typed(a).code;
@@ -1137,10 +1176,11 @@ impl<'a> FnGen<'a> {
             let e3 = self.expr_bounded(2, LIMIT);
             let bound = e1.bound.max(e2.bound).max(e3.bound);
             let f = self.f();
+            let [a0, a1, a2] = self.match_arms();
             self.line(&format!("let {name}: {f} = match {scrutinee} {{"));
-            self.line(&format!("    0 => {},", e1.code));
-            self.line(&format!("    1 | 2 => {},", e2.code));
-            self.line(&format!("    _ => {},", e3.code));
+            self.line(&format!("    {a0} => {},", e1.code));
+            self.line(&format!("    {a1} => {},", e2.code));
+            self.line(&format!("    {a2} => {},", e3.code));
             self.line("};");
             self.declare(name, Kind::Float, false, bound);
             return true;
@@ -1148,7 +1188,7 @@ impl<'a> FnGen<'a> {
         self.line(&format!("match {scrutinee} {{"));
         let before = self.state();
         let mut merged: Option<State> = None;
-        let arms = ["0", "1 | 2", "_"];
+        let arms = self.match_arms();
         for (i, arm) in arms.iter().enumerate() {
             let arm = if i == 1 && self.rng.chance(30) {
                 format!("m if m > {}", self.rng.range(2, 3))
@@ -1193,6 +1233,17 @@ impl<'a> FnGen<'a> {
                 false
             }
         }
+    }
+
+    /// The patterns of a three-armed `match` on an integer: literals and `|`, or ranges.
+    fn match_arms(&mut self) -> [String; 3] {
+        let arms: [&str; 3] = match self.rng.below(5) {
+            0 => ["0..=1", "2..=3", "_"],
+            1 => ["..=0", "1..3", "_"],
+            2 => ["0", "1..=2", "_"],
+            _ => ["0", "1 | 2", "_"],
+        };
+        arms.map(String::from)
     }
 
     /// Opens a loop frame of at most `trips` iterations: outer variables that may change get
@@ -1994,7 +2045,9 @@ impl<'a> FnGen<'a> {
         let Kind::Seq { seq, hi, .. } = s.kind else {
             unreachable!()
         };
-        let e = format!("e{}", self.frames.len());
+        let e = self
+            .shadowable()
+            .unwrap_or_else(|| format!("e{}", self.frames.len()));
         let i = format!("i{}", self.frames.len());
         let (head, by_ref, index) = match self.rng.below(4) {
             0 => {
@@ -2108,8 +2161,10 @@ impl<'a> FnGen<'a> {
             Ret::Pair => {
                 if self.rng.chance(50) {
                     let (x, y) = (self.fresh("t"), self.fresh("t"));
-                    self.line(&format!("let ({x}, {y}) = {}({args});", h.name));
-                    self.declare(x, Kind::Float, false, h.bound);
+                    let m = self.rng.chance(30);
+                    let mx = if m { "mut " } else { "" };
+                    self.line(&format!("let ({mx}{x}, {y}) = {}({args});", h.name));
+                    self.declare(x, Kind::Float, m, h.bound);
                     self.declare(y, Kind::Float, false, h.bound);
                 } else {
                     let p = self.fresh("p");
@@ -2119,8 +2174,11 @@ impl<'a> FnGen<'a> {
             }
             Ret::Scalar => {
                 let t = self.fresh("t");
-                self.line(&format!("let {t} = {}({args});", h.name));
-                self.declare(t, Kind::Float, false, h.bound);
+                // Mutable: a later assignment may write a literal over the call's result.
+                let m = self.rng.chance(40);
+                let mt = if m { "mut " } else { "" };
+                self.line(&format!("let {mt}{t} = {}({args});", h.name));
+                self.declare(t, Kind::Float, m, h.bound);
             }
         }
         true
@@ -2531,12 +2589,26 @@ impl<'a> FnGen<'a> {
         true
     }
 
+    /// Sometimes (a quarter of the time) the name of a visible float that a pattern (a loop's
+    /// variable, a closure's parameter) may shadow: not a loop's controlling variable.
+    fn shadowable(&mut self) -> Option<String> {
+        let floats: Vec<Var> = self
+            .visible()
+            .into_iter()
+            .filter(|v| v.kind == Kind::Float && !v.frozen)
+            .collect();
+        if floats.is_empty() || !self.rng.chance(25) {
+            return None;
+        }
+        Some(self.rng.pick(&floats).name.clone())
+    }
+
     /// A local closure, called where it was written: twice with values, over a container, or
     /// changing a captured accumulator.
     fn s_closure(&mut self) -> bool {
         let f = self.f();
         let g = self.fresh("g");
-        let u = self.fresh("u");
+        let u = self.shadowable().unwrap_or_else(|| self.fresh("u"));
         self.scopes.push(Vec::new());
         self.declare(u.clone(), Kind::Float, false, LIMIT);
         let read = Ex::new(u.clone(), LIMIT, true);
@@ -2548,24 +2620,9 @@ impl<'a> FnGen<'a> {
         match self.rng.below(4) {
             0 if !seqs.is_empty() => {
                 let s = self.rng.pick(&seqs).clone();
-                let Kind::Seq { hi, .. } = s.kind else {
-                    unreachable!()
-                };
                 self.line(&format!("let {g} = |{u}: {f}| {};", body.code));
                 let e = format!("e{}", self.names);
-                if self.rng.chance(50) {
-                    self.line(&format!(
-                        "let {t}: {f} = {}.iter().map(|{e}| {g}(*{e})).sum();",
-                        s.name
-                    ));
-                    self.declare(t, Kind::Float, false, hi.max(1) as f64);
-                } else {
-                    self.line(&format!("let mut {t}: {f} = 0.0;"));
-                    self.line(&format!("for &{e} in {}.iter() {{", s.name));
-                    self.line(&format!("    {t} += {g}({e});"));
-                    self.line("}");
-                    self.declare(t, Kind::Float, true, hi.max(1) as f64);
-                }
+                self.closure_over(&g, t, &s, &e, false);
             }
             1 => {
                 let a = self.expr_bounded(2, LIMIT);
@@ -2697,6 +2754,223 @@ impl<'a> FnGen<'a> {
                 true,
                 bound,
             );
+        }
+        true
+    }
+
+    /// `match xs.iter().position(|q| *q > c) { Some(j) => { .. } None => { .. } }`: an
+    /// `Option` of an index, found by a predicate on differentiated values, matched as users
+    /// write it where `if let` is not supported; the `Some` arm may index `xs` with `j`.
+    fn s_option_match(&mut self, depth: usize) -> bool {
+        let seqs: Vec<Var> = self
+            .seqs()
+            .into_iter()
+            .filter(|v| matches!(v.kind, Kind::Seq { seq, hi, .. } if seq != SeqKind::Window && hi >= 1))
+            .collect();
+        if seqs.is_empty() {
+            return false;
+        }
+        let s = self.rng.pick(&seqs).clone();
+        let Kind::Seq { hi, .. } = s.kind else {
+            unreachable!()
+        };
+        let q = self.fresh("q");
+        let c = lit(self.rng.range(-5, 5) as f64 / 10.0);
+        let (method, pred) = match self.rng.below(4) {
+            0 => ("position", format!("|{q}| *{q} > {c}")),
+            1 => ("position", format!("|&{q}| {q} < {c}")),
+            2 => ("rposition", format!("|{q}| (*{q}).abs() < 0.5")),
+            _ => {
+                let e = self.expr(1);
+                let e = self.typed(e);
+                ("position", format!("|&{q}| {q} * {} > {c}", paren(&e.code)))
+            }
+        };
+        self.line(&format!("match {}.iter().{method}({pred}) {{", s.name));
+        let before = self.state();
+        let j = self.fresh("j");
+        self.line(&format!("    Some({j}) => {{"));
+        self.indent += 1;
+        // The container stays as it is while its index is in scope.
+        self.var_mut(s.id).frozen = true;
+        self.scopes.push(Vec::new());
+        self.declare(
+            j,
+            Kind::Int {
+                lo: 0,
+                hi: hi as i64 - 1,
+                usize: true,
+                index_for: vec![s.id],
+            },
+            false,
+            1.0,
+        );
+        let n = self.inner_len(depth);
+        let d1 = self.block(n, depth + 1);
+        self.scopes.pop();
+        self.indent -= 1;
+        self.var_mut(s.id).frozen = before
+            .scopes
+            .iter()
+            .flatten()
+            .find(|v| v.id == s.id)
+            .is_some_and(|v| v.frozen);
+        self.line("    }");
+        let after_some = self.state();
+        self.scopes = before.scopes.clone();
+        self.frames = before.frames.clone();
+        let d2 = if self.rng.chance(40) {
+            self.line("    None => {}");
+            false
+        } else {
+            self.line("    None => {");
+            self.indent += 1;
+            let n = self.inner_len(depth);
+            let d = self.block(n, depth + 1);
+            self.indent -= 1;
+            self.line("    }");
+            d
+        };
+        self.line("}");
+        match (d1, d2) {
+            (true, false) => {}
+            (false, true) => {
+                self.scopes = after_some.scopes;
+                self.frames = after_some.frames;
+            }
+            _ => self.merge(&after_some),
+        }
+        true
+    }
+
+    /// A work list of indices that is not differentiated, drained by `pop` (which may push
+    /// smaller ones back): `loop { match stack.pop() { Some(j) => { .. } None => break } }` or
+    /// `while !stack.is_empty() { let j = stack.pop().unwrap(); .. }`.
+    fn s_stack(&mut self, depth: usize) -> bool {
+        let st = self.fresh("stack");
+        let items: Vec<i64> = (0..self.rng.range(1, 3))
+            .map(|_| self.rng.range(0, 3))
+            .collect();
+        let regrow = self.rng.chance(50);
+        // `j ≥ 2` pushes `j - 2` back: an item `v` is popped at most `1 + v / 2` times.
+        let trips: i64 = items
+            .iter()
+            .map(|v| if regrow { 1 + v / 2 } else { 1 })
+            .sum();
+        let list = items
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.line(&format!("let mut {st}: Vec<usize> = vec![{list}];"));
+        let j = self.fresh("j");
+        let matched = self.rng.chance(60);
+        let before = self.state();
+        if matched {
+            self.line("loop {");
+            self.line(&format!("    match {st}.pop() {{"));
+            self.line(&format!("        Some({j}) => {{"));
+            self.indent += 3;
+        } else {
+            self.line(&format!("while !{st}.is_empty() {{"));
+            self.line(&format!("    let {j} = {st}.pop().unwrap();"));
+            self.indent += 1;
+        }
+        self.enter_loop(trips, true);
+        let top = *items.iter().max().unwrap_or(&0);
+        self.declare(j.clone(), Kind::int(0, top, true), false, 1.0);
+        if regrow {
+            self.line(&format!("if {j} >= 2 {{"));
+            self.line(&format!("    {st}.push({j} - 2);"));
+            self.line("}");
+        }
+        let n = self.inner_len(depth);
+        self.stmts(n, depth + 1);
+        self.exit_loop(&before);
+        if matched {
+            self.indent -= 3;
+            self.line("        }");
+            self.line("        None => break,");
+            self.line("    }");
+        } else {
+            self.indent -= 1;
+        }
+        self.line("}");
+        true
+    }
+
+    /// `t`, the sum of closure `g` (bounded by 1) over the items of `s`, by an iterator chain or
+    /// a `for` loop with item `e`; `by_ref`: `g` takes the item's reference.
+    fn closure_over(&mut self, g: &str, t: String, s: &Var, e: &str, by_ref: bool) {
+        let f = self.f();
+        let Kind::Seq { hi, .. } = s.kind else {
+            unreachable!()
+        };
+        let (arg, pat) = if by_ref {
+            (e.to_string(), e.to_string())
+        } else {
+            (format!("*{e}"), format!("&{e}"))
+        };
+        let mutable = !self.rng.chance(50);
+        if !mutable {
+            self.line(&format!(
+                "let {t}: {f} = {}.iter().map(|{e}| {g}({arg})).sum();",
+                s.name
+            ));
+        } else {
+            self.line(&format!("let mut {t}: {f} = 0.0;"));
+            self.line(&format!("for {pat} in {}.iter() {{", s.name));
+            self.line(&format!("    {t} += {g}({e});"));
+            self.line("}");
+        }
+        self.declare(t, Kind::Float, mutable, hi.max(1) as f64);
+    }
+
+    /// A closure taking a reference, `let g = |u: &F| ..;`, called with `&a` of variables or
+    /// over a container's items.
+    fn s_ref_closure(&mut self) -> bool {
+        let f = self.f();
+        let g = self.fresh("g");
+        let u = self.shadowable().unwrap_or_else(|| self.fresh("u"));
+        self.scopes.push(Vec::new());
+        self.declare(u.clone(), Kind::Ref, false, LIMIT);
+        let read = Ex::new(format!("(*{u})"), LIMIT, true);
+        let read = self.squash(read);
+        let body = self.lambda_body(read);
+        self.scopes.pop();
+        let t = self.fresh("t");
+        let seqs: Vec<Var> = self
+            .seqs()
+            .into_iter()
+            .filter(|v| {
+                !matches!(
+                    v.kind,
+                    Kind::Seq {
+                        seq: SeqKind::Window,
+                        ..
+                    }
+                )
+            })
+            .collect();
+        let floats: Vec<Var> = self
+            .visible()
+            .into_iter()
+            .filter(|v| v.kind == Kind::Float)
+            .collect();
+        if !seqs.is_empty() && (floats.is_empty() || self.rng.chance(50)) {
+            let s = self.rng.pick(&seqs).clone();
+            let e = self.fresh("e");
+            self.line(&format!("let {g} = |{u}: &{f}| {};", body.code));
+            self.closure_over(&g, t, &s, &e, true);
+        } else if !floats.is_empty() {
+            let a = self.rng.pick(&floats).name.clone();
+            let b = self.rng.pick(&floats).name.clone();
+            self.line(&format!("let {g} = |{u}: &{f}| {};", body.code));
+            let op = *self.rng.pick(&["+", "-", "*"]);
+            self.line(&format!("let {t} = {g}(&{a}) {op} {g}(&{b});"));
+            self.declare(t, Kind::Float, false, 2.0);
+        } else {
+            return false;
         }
         true
     }
@@ -3110,11 +3384,25 @@ impl<'a> FnGen<'a> {
                         let ix = self.index(&s);
                         let n = &s.name;
                         let code = if self.rng.chance(self.cfg.accessor_percent) {
-                            match self.rng.below(5) {
+                            let window = matches!(
+                                s.kind,
+                                Kind::Seq {
+                                    seq: SeqKind::Window,
+                                    ..
+                                }
+                            );
+                            match self.rng.below(9) {
                                 0 => format!("(*{n}.first().unwrap())"),
                                 1 => format!("(*{n}.last().unwrap())"),
                                 2 => format!("{n}.first().copied().unwrap()"),
                                 3 => format!("{n}.last().copied().unwrap()"),
+                                4 => format!("(*{n}.get({ix}).expect(\"in range\"))"),
+                                5 if !window => format!(
+                                    "{n}.iter().copied().max_by(|a, b| a.total_cmp(b)).unwrap()"
+                                ),
+                                6 if !window => format!(
+                                    "(*{n}.iter().min_by(|a, b| a.partial_cmp(b).unwrap()).expect(\"not empty\"))"
+                                ),
                                 _ => format!("(*{n}.get({ix}).unwrap())"),
                             }
                         } else {

@@ -19,6 +19,13 @@ use autodiff::{Differentiable, Real};
 /// relative one (see [`check`]).
 pub const F32_DOT_ATOL: f64 = 1e-6;
 
+/// The absolute difference of the dot-product test that `f64` cases accept whatever the
+/// relative one: a derivative that is exactly zero (`g(x) - g(x)`) comes out of reverse mode as
+/// the rounding of its terms' cancellation (1.6e-18 from terms of size 1), where the relative
+/// difference to forward mode's exact 0 is 1. The generated values and derivatives are of
+/// size 1 to a few tens, so a real error is far above this.
+pub const F64_DOT_ATOL: f64 = 1e-14;
+
 /// The precision the checks expect of a case.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Precision {
@@ -134,12 +141,15 @@ where
         // `to_degrees` multiplies the curvature by 57³): `f64`'s step decides there.
         // Between the two, a tenth of `f32`'s step with its tolerances: a coordinate that
         // curves fast near a maximum of `sin` (sin⁴(x²·cosh x) at 0.996 has a central
-        // difference 1.3% off at the step 1e-2) while the rounding to `f32` still matters.
-        let mid = Tolerance {
-            step: tolerance.step / 10.0,
+        // difference 1.3% off at the step 1e-2) while the rounding to `f32` still matters;
+        // and a hundredth, for a coordinate that oscillates through a `to_degrees`
+        // (sin(50^sin(cos(deg(w(x)) + x))) at 0.926: 51.9 at the step 1e-2, 13.2 at 1e-3,
+        // 12.61 at 1e-4 and in `f64`).
+        let finer = |k: f64| Tolerance {
+            step: tolerance.step / k,
             ..tolerance
         };
-        for t in [mid, Tolerance::default_for::<f64>()] {
+        for t in [finer(10.0), finer(100.0), Tolerance::default_for::<f64>()] {
             let fine = gradcheck_with(|p: &P| f(p).0, x, &g, t);
             if fine.passed() {
                 report = fine;
@@ -171,7 +181,11 @@ where
         // of 1e-7) keeps few correct digits, and forward and reverse mode round differently;
         // a difference below `F32_DOT_ATOL` is rounding, a thousand times finer than what the
         // finite differences check of each coordinate.
-        let rounding = precision == Precision::Single && report.abs_error <= F32_DOT_ATOL;
+        let atol = match precision {
+            Precision::Single => F32_DOT_ATOL,
+            Precision::Double => F64_DOT_ATOL,
+        };
+        let rounding = report.abs_error <= atol;
         if !report.passed() && !rounding {
             return fail(FailureKind::Tangent, format!("{report}"));
         }
@@ -249,6 +263,62 @@ mod tests {
         let e = run(1e-9, Precision::Double).unwrap_err();
         assert_eq!(e.kind, FailureKind::Tangent, "{e}");
         let e = run(1e-4, Precision::Single).unwrap_err();
+        assert_eq!(e.kind, FailureKind::Tangent, "{e}");
+    }
+
+    /// f(x) = sin(50^sin(cos(deg(w) + x))), w = ln(1 + x²)/(1 + ln²(1 + x²)), in `f32` at
+    /// 0.926: f'(x) = cos(p)·p·ln 50·cos(c)·(-sin(u))·(57.2958·w' + 1), with
+    /// p = 50^sin(c), c = cos(u), u = deg(w) + x, w' = (1 - z²)/(1 + z²)²·2x/(1 + x²), z =
+    /// ln(1 + x²): 12.61 (what the step 1e-4 finds; 1e-2 gives 51.9, 1e-3 13.2). It passes, twice
+    /// it fails.
+    #[test]
+    fn f32_derivative_through_to_degrees_passes() {
+        fn f(x: f32) -> f32 {
+            let z = (x * x).ln_1p();
+            let w = z / (1.0 + z * z);
+            let c = (w.to_degrees() + x).cos();
+            (50f32.powf(c.sin())).sin()
+        }
+        let xd = 0.926f64;
+        let z = (xd * xd).ln_1p();
+        let w = z / (1.0 + z * z);
+        let dw = (1.0 - z * z) / ((1.0 + z * z) * (1.0 + z * z)) * 2.0 * xd / (1.0 + xd * xd);
+        let u = w.to_degrees() + xd;
+        let c = u.cos();
+        let p = 50f64.powf(c.sin());
+        let d = (p.cos() * p * 50f64.ln() * c.cos() * -u.sin() * (dw.to_degrees() + 1.0)) as f32;
+        assert!((d - 12.61).abs() < 0.01, "{d}");
+        let run = |d: f32| {
+            check(
+                &0.926f32,
+                Precision::Single,
+                3,
+                |p| (f(*p), ()),
+                |p| (f(*p), d, ()),
+                |p, v| (f(*p), d * v, ()),
+            )
+        };
+        assert_eq!(run(d), Ok(()));
+        let e = run(2.0 * d).unwrap_err();
+        assert_eq!(e.kind, FailureKind::Gradient, "{e}");
+    }
+
+    /// f(x) = x² - x² = 0: reverse mode may leave the rounding of the cancellation (1.6e-18)
+    /// where forward mode has exactly 0; that passes, a gradient off by 1e-12 fails.
+    #[test]
+    fn f64_rounding_of_a_zero_derivative_passes() {
+        let run = |off: f64| {
+            check(
+                &0.8f64,
+                Precision::Double,
+                3,
+                |p| (p * p - p * p, ()),
+                |p| (p * p - p * p, off, ()),
+                |p, _| (p * p - p * p, 0.0, ()),
+            )
+        };
+        assert_eq!(run(-1.6e-18), Ok(()));
+        let e = run(1e-12).unwrap_err();
         assert_eq!(e.kind, FailureKind::Tangent, "{e}");
     }
 

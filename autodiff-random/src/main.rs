@@ -1,6 +1,6 @@
 //! `cargo run -p autodiff-random --release -- [--seed S] [--count N] [--batch B] [--ci]
 //! [--weight KIND=N ...] [--case SEED ...] [--print SEED] [--report FILE]
-//! [--known-failures FILE]`: generates random programs, compiles and
+//! [--known-failures FILE] [--timeout SECS] [--f32 PERCENT]`: generates random programs, compiles and
 //! checks them, prints a summary by class with the smallest program of each (see the README).
 
 use autodiff_random::driver::{Options, run, summary, workspace_root};
@@ -15,6 +15,7 @@ fn main() {
     let mut cases = Vec::new();
     let mut report = None;
     let mut known = None;
+    let mut timeout = 30;
     let hex = |s: String| u64::from_str_radix(s.trim_start_matches("0x"), 16).expect("a hex seed");
     while let Some(a) = args.next() {
         let mut value = || args.next().unwrap_or_else(|| panic!("{a} needs a value"));
@@ -31,6 +32,8 @@ fn main() {
             "--case" => cases.push(hex(value())),
             "--report" => report = Some(value()),
             "--known-failures" => known = Some(value()),
+            "--timeout" => timeout = value().parse().expect("--timeout SECS"),
+            "--f32" => config.f32_percent = value().parse().expect("--f32 PERCENT"),
             "--print" => {
                 let case = generate(hex(value()), &config);
                 print!("{}", case.program());
@@ -39,7 +42,8 @@ fn main() {
             _ => {
                 eprintln!(
                     "usage: autodiff-random [--seed S] [--count N] [--batch B] [--ci] \
-                     [--weight KIND=N]... [--case HEXSEED]... [--print HEXSEED] [--report FILE] [--known-failures FILE]"
+                     [--weight KIND=N]... [--case HEXSEED]... [--print HEXSEED] [--report FILE] [--known-failures FILE] \
+                     [--timeout SECS] [--f32 PERCENT]"
                 );
                 std::process::exit(2);
             }
@@ -59,6 +63,7 @@ fn main() {
         config,
         cases,
         dir,
+        case_timeout: std::time::Duration::from_secs(timeout),
     };
     let results = run(&opts);
     let text = summary(&results);

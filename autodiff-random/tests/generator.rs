@@ -54,3 +54,39 @@ fn the_ci_configuration_leaves_out_what_it_says() {
             .contains("::cos(1.0)")
     }));
 }
+
+/// The forms users write that the macro follows are all generated, in the CI configuration
+/// too: `Option`s of indices matched, work lists drained by `pop`, range patterns, closures
+/// taking references, literals assigned over variables, extremes read inside expressions.
+#[test]
+fn the_forms_users_write_are_generated() {
+    let forms = [
+        ".iter().position(|",
+        ".iter().rposition(|",
+        "None => break,",
+        "while !stack",
+        "0..=1 =>",
+        "..=0 =>",
+        "1..3 =>",
+        ": &f64| ",
+        "(&",
+        "max_by(|a, b| a.total_cmp(b)).unwrap()",
+        ".expect(\"",
+    ];
+    for config in [Config::default(), Config::ci()] {
+        let programs: Vec<String> = (0..300)
+            .map(|i| generate(case_seed(5, i), &config).program())
+            .collect();
+        for form in forms {
+            assert!(
+                programs.iter().any(|p| p.contains(form)),
+                "no program writes `{form}`"
+            );
+        }
+        // A call's result bound `let mut`, for literals to be assigned over it.
+        assert!(programs.iter().any(|p| {
+            p.lines()
+                .any(|l| l.trim().starts_with("let mut t") && l.contains(" = h0_"))
+        }));
+    }
+}

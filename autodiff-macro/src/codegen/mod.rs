@@ -153,7 +153,7 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool], krate: &Tok
             *e = (e.0 + 1, b, None);
         }
     }
-    g.rows = borrowed_rows(f, &all_blocks, active);
+    g.rows = borrowed_rows(f, tys, &all_blocks, active);
     for (n, s) in f.stacks.iter().enumerate() {
         g.loop_stacks
             .entry(s.owner)
@@ -285,8 +285,10 @@ fn located_at(ts: TokenStream, at: Span) -> TokenStream {
 /// `Vec<Vec<f64>>` grid — read further or borrowed (`data[i][j]`, `row.len()`, `&data[i]`) and
 /// used no other way: they are emitted as `&data[i]`, since a row that is not `Copy` cannot be
 /// moved out of its container. Element reads used as values (the floats) and those of
-/// differentiated containers stay as written.
-fn borrowed_rows(f: &Func, blocks: &[Block], active: &[bool]) -> HashSet<Value> {
+/// differentiated containers stay as written, and so do floats only borrowed: an element of a
+/// `&[f64]` that code run as written reads through a reference (`*e` of a loop's item in a
+/// `position` predicate) is copied out and lent, as its `let e: f64` says.
+fn borrowed_rows(f: &Func, tys: &Types, blocks: &[Block], active: &[bool]) -> HashSet<Value> {
     let mut indexed = HashSet::new();
     let mut other = HashSet::new();
     for &b in blocks {
@@ -315,6 +317,7 @@ fn borrowed_rows(f: &Func, blocks: &[Block], active: &[bool]) -> HashSet<Value> 
                 if indexed.contains(&r)
                     && !other.contains(&r)
                     && !active.get(r.index()).copied().unwrap_or(false)
+                    && tys.of(r).float().is_none()
                 {
                     rows.insert(r);
                 }
