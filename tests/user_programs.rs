@@ -20,7 +20,8 @@
     clippy::needless_return,
     clippy::let_and_return,
     clippy::assign_op_pattern,
-    clippy::useless_vec
+    clippy::useless_vec,
+    unused_assignments
 )] // written as users write them
 
 use autodiff::check::gradcheck;
@@ -1738,4 +1739,281 @@ fn a_tuple_of_a_float_and_an_array_through_vjp() {
         &dw,
     );
     assert!(r.passed(), "pullback of a tuple: {r}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// `if let` and `while let`: the `match` they stand for. A binding of the pattern that shadows an
+// outer variable (`Some(mut s)`) leaves that variable alone.
+// ---------------------------------------------------------------------------------------------
+
+/// L = Σ_{i even} 2xᵢ − Σ_{i odd} xᵢ²: ∂xᵢ = 2 for even i, −2xᵢ for odd i.
+#[differentiate]
+fn even_odd(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        let k = if i % 2 == 0 { Some(i) } else { None };
+        if let Some(j) = k {
+            s += x[j] * 2.0;
+        } else {
+            s -= x[i] * x[i];
+        }
+    }
+    s
+}
+
+/// s = x², then acc = Σ_{k=1..3} 2k·x (the pattern's `s` is another variable):
+/// f = 12x + x², f' = 12 + 2x.
+#[differentiate]
+fn countdown(x: f64) -> f64 {
+    let s = x * x;
+    let mut acc = 0.0;
+    let mut k = 3;
+    while let Some(mut s) = if k > 0 { Some(k as f64) } else { None } {
+        s *= 2.0;
+        acc += s * x;
+        k -= 1;
+    }
+    acc + s
+}
+
+/// L = Σ_{i even, xᵢ > 0} xᵢ² − Σ_{other i} xᵢ: ∂xᵢ = 2xᵢ where i is even and xᵢ > 0, −1
+/// elsewhere (a `let` chained with a test).
+#[differentiate]
+fn positive_evens(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        let k = if i % 2 == 0 { Some(i) } else { None };
+        if let Some(j) = k
+            && x[j] > 0.0
+        {
+            s += x[j] * x[j];
+        } else {
+            s -= x[i];
+        }
+    }
+    s
+}
+
+#[test]
+fn if_let_and_while_let() {
+    let x = [0.3, -1.2, 2.0, 0.7];
+    let (_, dx) = even_odd_grad(&x);
+    close_all("even_odd", &dx, &[2.0, 2.4, 2.0, -1.4]);
+    fd_vec("even_odd", even_odd, &x, &dx);
+    let dir = vec![1.0, -0.5, 0.25, 2.0];
+    let (_, t) = even_odd_jvp(&x, &dir);
+    close(
+        "even_odd tangent",
+        t,
+        dx.iter().zip(&dir).map(|(a, b)| a * b).sum(),
+        TOL,
+    );
+
+    let (_, dx) = positive_evens_grad(&x);
+    close_all("positive_evens", &dx, &[0.6, -1.0, 4.0, -1.0]);
+    fd_vec("positive_evens", positive_evens, &x, &dx);
+
+    let (_, d) = countdown_grad(0.7);
+    close("countdown", d, 12.0 + 1.4, TOL);
+    fd("countdown", countdown, 0.7, d);
+    let (_, t) = countdown_jvp(0.7, 1.0);
+    close("countdown tangent", t, 13.4, TOL);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A literal assigned over the result of a call (`let mut y = g(x); y = 2.0;`) and then the
+// receiver of a float method: the method's result takes the type of what it meets.
+// ---------------------------------------------------------------------------------------------
+
+#[differentiate]
+fn cube(x: f64) -> f64 {
+    x * x * x
+}
+
+/// y is the constant 2 when the float method runs: f = √2 + x, f' = 1.
+#[differentiate]
+fn replaced_then_sqrt(x: f64) -> f64 {
+    let mut y = cube(x);
+    y = 2.0;
+    y.sqrt() + x
+}
+
+/// f = max(2, x)·x: 2x below 2 (f' = 2), x² above (f' = 2x).
+#[differentiate]
+fn replaced_then_max(x: f64) -> f64 {
+    let mut y = cube(x);
+    y = 2.0;
+    y.max(x) * x
+}
+
+#[test]
+fn a_literal_over_a_call_result_meets_a_float_method() {
+    let (_, d) = replaced_then_sqrt_grad(0.7);
+    close("sqrt", d, 1.0, TOL);
+    fd("sqrt", replaced_then_sqrt, 0.7, d);
+    for (x, want) in [(0.7, 2.0), (2.5, 5.0)] {
+        let (_, d) = replaced_then_max_grad(x);
+        close("max", d, want, TOL);
+        fd("max", replaced_then_max, x, d);
+        let (_, t) = replaced_then_max_jvp(x, 1.0);
+        close("max tangent", t, want, TOL);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The elements of a `Vec` field of layers reached through an iterator chain: `fold` over
+// `self.layers.iter()`, `enumerate`, `map`. The closure's and the pattern's names are elements
+// whose methods are followed like `self.layers[i].forward(..)`.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Differentiable)]
+struct Neuron {
+    w: f64,
+    b: f64,
+}
+
+impl Neuron {
+    /// tanh(w·x + b).
+    #[differentiate]
+    fn forward(&self, x: &f64) -> f64 {
+        (self.w * x + self.b).tanh()
+    }
+}
+
+#[derive(Clone, Differentiable)]
+struct Neurons {
+    neurons: Vec<Neuron>,
+    scale: f64,
+}
+
+impl Neurons {
+    /// s·u₂(u₁(x)) by `fold`.
+    #[differentiate]
+    fn by_fold(&self, x: f64) -> f64 {
+        self.neurons.iter().fold(x, |h, u| u.forward(&h)) * self.scale
+    }
+
+    /// The same, by `for (i, u) in ..enumerate()` (the index only counts).
+    #[differentiate]
+    fn by_enumerate(&self, x: f64) -> f64 {
+        let mut h = x;
+        for (i, u) in self.neurons.iter().enumerate() {
+            assert!(i < 2);
+            h = u.forward(&h);
+        }
+        h * self.scale
+    }
+
+    /// s·Σₖ uₖ(x) by `map(..).sum()`.
+    #[differentiate]
+    fn by_map(&self, x: f64) -> f64 {
+        self.neurons.iter().map(|u| u.forward(&x)).sum::<f64>() * self.scale
+    }
+}
+
+#[test]
+fn layers_of_a_vec_field_through_fold_enumerate_and_map() {
+    let net = Neurons {
+        neurons: vec![Neuron { w: 0.5, b: 0.1 }, Neuron { w: -0.7, b: 0.2 }],
+        scale: 1.3,
+    };
+    let x = 0.4;
+    // h₁ = tanh(w₁x + b₁), h₂ = tanh(w₂h₁ + b₂), f = s·h₂:
+    // ∂s = h₂, ∂b₂ = s(1 − h₂²), ∂w₂ = ∂b₂·h₁, ∂b₁ = ∂b₂·w₂(1 − h₁²), ∂w₁ = ∂b₁·x, ∂x = ∂b₁·w₁.
+    let (u1, u2, s) = (&net.neurons[0], &net.neurons[1], net.scale);
+    let h1 = (u1.w * x + u1.b).tanh();
+    let h2 = (u2.w * h1 + u2.b).tanh();
+    let db2 = s * (1.0 - h2 * h2);
+    let db1 = db2 * u2.w * (1.0 - h1 * h1);
+    let want = [db1 * x, db1, db2 * h1, db2, h2];
+    for (what, grad, f) in [
+        (
+            "fold",
+            Neurons::by_fold_grad as fn(&Neurons, f64) -> (f64, (Neurons, f64)),
+            Neurons::by_fold as fn(&Neurons, f64) -> f64,
+        ),
+        (
+            "enumerate",
+            Neurons::by_enumerate_grad,
+            Neurons::by_enumerate,
+        ),
+    ] {
+        let (y, (g, dx)) = grad(&net, x);
+        close(what, y, s * h2, TOL);
+        close_all(what, &autodiff::to_flat(&g), &want);
+        close(what, dx, db1 * u1.w, TOL);
+        let r = gradcheck(|p: &Neurons| f(p, x), &net, &g);
+        assert!(r.passed(), "{what}: {r}");
+        fd(what, |x| f(&net, x), x, dx);
+    }
+    // f = s·(h₁ + tanh(w₂x + b₂)): ∂wₖ = s(1 − hₖ²)x, ∂bₖ = s(1 − hₖ²), ∂s = h₁ + h₂'.
+    let h2x = (u2.w * x + u2.b).tanh();
+    let (_, (g, dx)) = net.by_map_grad(x);
+    let (d1, d2) = (s * (1.0 - h1 * h1), s * (1.0 - h2x * h2x));
+    close_all(
+        "map",
+        &autodiff::to_flat(&g),
+        &[d1 * x, d1, d2 * x, d2, h1 + h2x],
+    );
+    close("map ∂x", dx, d1 * u1.w + d2 * u2.w, TOL);
+    let (_, t) = net.by_map_jvp(x, &net.zero_like(), 1.0);
+    close("map tangent", t, dx, TOL);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Items at the top of the body (`const`, `use`, a helper `fn`, itself differentiated or not), and
+// struct literals of data that is not differentiated.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy)]
+struct Steps {
+    n: usize,
+    scale: f64,
+}
+
+/// L = Σᵢ sq(xᵢ)·wᵢ/2 + π·Σᵢ Wᵢxᵢ + 3(x₀ + x₁) with W = (1, 2, 3, 4):
+/// ∂xᵢ = Wᵢxᵢ + πWᵢ + 3·[i < 2].
+#[differentiate]
+fn with_inner_items(x: &[f64]) -> f64 {
+    use std::f64::consts::PI;
+    const W: [f64; 4] = [1.0, 2.0, 3.0, 4.0];
+    #[differentiate]
+    fn sq(v: f64) -> f64 {
+        v * v
+    }
+    fn half_weight(i: usize) -> f64 {
+        W[i] * 0.5
+    }
+    let steps = Steps { n: 2, scale: 3.0 };
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += sq(x[i]) * half_weight(i) + W[i] * x[i] * PI;
+    }
+    for i in 0..steps.n {
+        s += x[i] * steps.scale;
+    }
+    s
+}
+
+#[test]
+fn items_in_the_body_and_struct_literals_of_data() {
+    use std::f64::consts::PI;
+    let x = [0.3, -1.2, 2.0, 0.7];
+    let (_, dx) = with_inner_items_grad(&x);
+    let want: Vec<f64> = (0..4)
+        .map(|i| {
+            let w = (i + 1) as f64;
+            w * x[i] + PI * w + if i < 2 { 3.0 } else { 0.0 }
+        })
+        .collect();
+    close_all("with_inner_items", &dx, &want);
+    fd_vec("with_inner_items", with_inner_items, &x, &dx);
+    let dir = vec![0.5, 1.0, -1.0, 2.0];
+    let (_, t) = with_inner_items_jvp(&x, &dir);
+    close(
+        "tangent",
+        t,
+        want.iter().zip(&dir).map(|(a, b)| a * b).sum(),
+        1e-12,
+    );
 }

@@ -236,6 +236,17 @@ pub fn analyze(f: &Func) -> Types {
                             });
                             if ok { Ty::Float(x) } else { Ty::Unknown }
                         }
+                        // A float method of a literal (`2.0.sqrt()`, left where `y = 2.0` replaced
+                        // a variable, or `2.0.max(x)`): the type of the float operands, or still
+                        // a literal that takes the type of what its result meets.
+                        Ty::Lit => (1..args.len()).filter(|&k| prim.differentiable(k)).fold(
+                            Ty::Lit,
+                            |t, k| match get(&tys, args[k]) {
+                                Ty::Bottom => t,
+                                o @ (Ty::Lit | Ty::Float(_)) => t.arith(o),
+                                _ => Ty::Unknown,
+                            },
+                        ),
                         Ty::Bottom => Ty::Bottom,
                         _ => Ty::Unknown,
                     })

@@ -306,7 +306,7 @@ impl Lowering {
     /// The type of `e`, a field or an element (`self.layers[i]`) of `self` or of a
     /// differentiated parameter of a struct type, spelled through the runtime's `Field` trait
     /// (see [`Self::field_method`]); `None` for anything else.
-    fn place_type(&self, e: &Expr) -> Option<TokenStream> {
+    pub(super) fn place_type(&self, e: &Expr) -> Option<TokenStream> {
         let pv = &self.krate;
         match chain::strip(e) {
             Expr::Path(p) => {
@@ -357,36 +357,6 @@ impl Lowering {
         }
         let ty = self.place_type(&r.expr);
         if let Some(binding) = self.env.last_mut().filter(|b| pi.ident == b.name) {
-            binding.place_ty = ty;
-        }
-    }
-
-    /// The type of the elements of `for layer in &self.layers` (`self.layers.iter()`, or of a
-    /// differentiated parameter's field), for `layer.forward(x)` in the body; `None` for any
-    /// other loop.
-    pub(super) fn element_place_type(&self, c: &chain::Chain) -> Option<TokenStream> {
-        let chain::Source::Slice {
-            expr,
-            mutable: false,
-            ..
-        } = c.source
-        else {
-            return None;
-        };
-        if !c.adapters.is_empty() {
-            return None;
-        }
-        let base = self.place_type(expr)?;
-        let pv = &self.krate;
-        Some(quote!(#pv::__private::Elem<#base>))
-    }
-
-    /// Records `ty` as the type of the place the loop variable `pat` (a name) borrows.
-    pub(super) fn note_place_type(&mut self, pat: &Pat, ty: Option<TokenStream>) {
-        let Pat::Ident(pi) = pat else {
-            return;
-        };
-        if let Some(binding) = self.env.iter_mut().rev().find(|b| pi.ident == b.name) {
             binding.place_ty = ty;
         }
     }

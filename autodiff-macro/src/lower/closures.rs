@@ -361,10 +361,16 @@ impl Lowering {
                         let Some(v) = self.item_value(b, item, false, span) else {
                             return;
                         };
+                        let place_ty = self
+                            .elem_places
+                            .iter()
+                            .find(|(p, _)| *p == v)
+                            .map(|(_, t)| t.clone());
                         self.bind_mut(name, Some(v), mutable);
                         if let Some(last) = self.env.last_mut() {
                             last.element = true;
                             last.refs = refs;
+                            last.place_ty = place_ty;
                         }
                     }
                 }

@@ -360,7 +360,11 @@ impl Lowering {
                 None
             }
             Expr::Let(_) => {
-                self.err_at(e, "`if let` is not supported; use `match`");
+                self.err_at(
+                    e,
+                    "`let` is supported as the condition of an `if` or a `while` (`if let Some(v) \
+                     = o`, chained with `&&`), not inside other expressions; use `match`",
+                );
                 None
             }
             Expr::Range(_) => {
@@ -387,11 +391,22 @@ impl Lowering {
                 self.opaque(b, e.to_token_stream(), Kind::Unknown, want, span)
             }
             Expr::Struct(_) => {
-                self.err_at(
-                    e,
-                    "struct literals are not supported in differentiated functions; build the struct outside and pass it as a parameter",
-                );
-                None
+                // Run as written: a struct of data nothing differentiated reaches (`Config { n:
+                // 3 }`) is built as in the source; one holding a differentiated value that
+                // matters is reported by `check` with this message.
+                let v = self.opaque(b, e.to_token_stream(), Kind::Unknown, want, span);
+                if let Some(ValueDef::Result(i, _)) = v.map(|v| self.f.value(v).def) {
+                    let msg = "a struct built from differentiated values is not differentiated \
+                               (the gradient would miss what flows through its fields); keep \
+                               the fields as local variables, or return them as a tuple \
+                               (`(x, y)`) and build the struct in the caller; a struct of \
+                               parameters comes in as a parameter (`p: &Params` with \
+                               `#[derive(Differentiable)]`), its fields read as `p.w`";
+                    self.f
+                        .map_errors
+                        .push((i, vec![syn::Error::new_spanned(e, msg)]));
+                }
+                v
             }
             _ => {
                 self.err_at(

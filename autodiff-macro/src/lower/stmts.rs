@@ -90,16 +90,7 @@ impl Lowering {
                 Stmt::Macro(m) => {
                     self.opaque_macro(b, &m.mac, false, m.span());
                 }
-                Stmt::Item(item) => {
-                    self.err_at(
-                        &item,
-                        format!(
-                            "`{}` items inside a differentiated function are not supported; move \
-                             the item out of the function",
-                            item_kind(item)
-                        ),
-                    );
-                }
+                Stmt::Item(item) => self.item_error(item),
             }
         }
         self.env.truncate(scope);
@@ -433,14 +424,7 @@ impl Lowering {
                 Stmt::Macro(m) => {
                     self.opaque_macro(b, &m.mac, false, m.span());
                 }
-                Stmt::Item(item) => self.err_at(
-                    &item,
-                    format!(
-                        "`{}` items inside a differentiated function are not supported; move the \
-                         item out of the function",
-                        item_kind(item)
-                    ),
-                ),
+                Stmt::Item(item) => self.item_error(item),
             }
         }
         self.env.truncate(scope);
@@ -480,6 +464,44 @@ impl Cont<'_> {
 }
 
 /// The keyword of an item, for messages.
+impl Lowering {
+    /// An item the lowering met inside the body: those at the top of the body that can be
+    /// repeated never get here.
+    fn item_error(&mut self, item: &syn::Item) {
+        let msg = if is_repeatable_item(item) {
+            format!(
+                "`{}` items are supported at the top of a differentiated function's body, not \
+                 inside a nested block; move the item to the start of the function",
+                item_kind(item)
+            )
+        } else {
+            format!(
+                "`{}` items inside a differentiated function are not supported; move the item \
+                 out of the function",
+                item_kind(item)
+            )
+        };
+        self.err_at(item, msg);
+    }
+}
+
+/// Whether an item at the top of a differentiated function's body can be repeated in each
+/// generated function as written: one that declares a name for that body alone (`const`, a
+/// helper `fn`, `use`, a type). An `impl` or `trait` would be declared once per copy (impls
+/// are global), and a `static mut` would become one variable per copy.
+pub fn is_repeatable_item(item: &syn::Item) -> bool {
+    match item {
+        syn::Item::Const(_)
+        | syn::Item::Fn(_)
+        | syn::Item::Use(_)
+        | syn::Item::Type(_)
+        | syn::Item::Struct(_)
+        | syn::Item::Enum(_) => true,
+        syn::Item::Static(s) => matches!(s.mutability, syn::StaticMutability::None),
+        _ => false,
+    }
+}
+
 pub(super) fn item_kind(item: &syn::Item) -> &'static str {
     match item {
         syn::Item::Const(_) => "const",

@@ -155,8 +155,12 @@ impl<'ast> Visit<'ast> for AssignedNames {
         }
     }
     fn visit_expr_closure(&mut self, c: &'ast syn::ExprClosure) {
-        // Closures are expanded where they are used: what they assign, that code assigns.
+        // Closures are expanded where they are used: what they assign, that code assigns,
+        // except their parameters (`|mut s| { s += 1.0; s }` leaves an outer `s` alone).
+        self.2.push(Vec::new());
+        c.inputs.iter().for_each(|p| self.declare(p));
         self.visit_expr(&c.body);
+        self.2.pop();
     }
     fn visit_item(&mut self, _: &'ast syn::Item) {}
     fn visit_block(&mut self, b: &'ast syn::Block) {
@@ -193,4 +197,84 @@ impl<'ast> Visit<'ast> for AssignedNames {
         self.visit_expr(&a.body);
         self.2.pop();
     }
+}
+
+/// Rewrites `if let` and `while let` into the `match` they stand for, so that the rest of the
+/// lowering sees one form: `if let P = e { A } else { B }` is `match e { P => { A } _ => B }`,
+/// and `while let P = e { A }` is `loop { if let P = e { A } else { break } }`. A condition that
+/// chains `let`s and tests with `&&` (`if let Some(i) = k && i > 0`) is a nest of them, `B`
+/// repeated in each fallback arm (it runs at most once either way).
+pub(super) fn desugar_let_conditions(block: &mut syn::Block) {
+    fn conjuncts(e: &Expr, out: &mut Vec<Expr>) {
+        match e {
+            Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_)) => {
+                conjuncts(&b.left, out);
+                conjuncts(&b.right, out);
+            }
+            e => out.push(e.clone()),
+        }
+    }
+    /// The conjuncts of a condition with a `let` among them.
+    fn let_chain(cond: &Expr) -> Option<Vec<Expr>> {
+        let mut conds = Vec::new();
+        conjuncts(cond, &mut conds);
+        conds
+            .iter()
+            .any(|c| matches!(c, Expr::Let(_)))
+            .then_some(conds)
+    }
+    /// `if c₁ && c₂ && .. { then } else { other }` with each `let` among the cᵢ a `match`.
+    fn nest(conds: &[Expr], then: &syn::Block, other: &TokenStream, span: Span) -> Expr {
+        let Some(first) = conds.first() else {
+            return syn::parse_quote_spanned!(span=> #then);
+        };
+        if let Expr::Let(l) = first {
+            let (pat, scrutinee) = (&l.pat, &l.expr);
+            let inner = nest(&conds[1..], then, other, span);
+            return syn::parse_quote_spanned!(span=> match #scrutinee { #pat => #inner, _ => #other });
+        }
+        let tests = conds
+            .iter()
+            .take_while(|c| !matches!(c, Expr::Let(_)))
+            .count();
+        let test = &conds[..tests];
+        let inner = nest(&conds[tests..], then, other, span);
+        syn::parse_quote_spanned!(span=> if #((#test))&&* { #inner } else #other)
+    }
+    struct Desugar;
+    impl syn::visit_mut::VisitMut for Desugar {
+        fn visit_expr_mut(&mut self, e: &mut Expr) {
+            syn::visit_mut::visit_expr_mut(self, e);
+            match e {
+                Expr::If(ei) => {
+                    let Some(conds) = let_chain(&ei.cond) else {
+                        return;
+                    };
+                    let span = ei.if_token.span;
+                    let other = match &ei.else_branch {
+                        Some((_, b)) => quote::quote!({ #b }),
+                        None => quote::quote!({}),
+                    };
+                    let mut rewritten = nest(&conds, &ei.then_branch, &other, span);
+                    if let Expr::Match(m) = &mut rewritten {
+                        m.attrs = ei.attrs.clone();
+                    }
+                    *e = rewritten;
+                }
+                Expr::While(w) => {
+                    let Some(conds) = let_chain(&w.cond) else {
+                        return;
+                    };
+                    let span = w.while_token.span;
+                    let (attrs, label) = (&w.attrs, &w.label);
+                    let body = nest(&conds, &w.body, &quote::quote!({ break }), span);
+                    *e = syn::parse_quote_spanned! {span=>
+                        #(#attrs)* #label loop { #body }
+                    };
+                }
+                _ => {}
+            }
+        }
+    }
+    syn::visit_mut::VisitMut::visit_block_mut(&mut Desugar, block);
 }
