@@ -347,8 +347,17 @@ impl Lowering {
         self.env[slot].place_ty.clone()
     }
 
-    /// `let l = &self.layer;` (or `&model.layers[0]`): records the field's type with `l`.
+    /// `let l = &self.layer;` (or `&model.layers[0]`): records the field's type with `l`; and
+    /// `let s = State { .. };` the literal's type.
     pub(super) fn note_binding(&mut self, pat: &Pat, init: &Expr) {
+        // `let s = State { .. };`: the literal names the type (`s.advance(dt)`).
+        if let (Pat::Ident(pi), Expr::Struct(es)) = (pat, chain::strip(init)) {
+            let path = &es.path;
+            if let Some(binding) = self.env.last_mut().filter(|b| pi.ident == b.name) {
+                binding.place_ty = Some(quote!(#path));
+            }
+            return;
+        }
         let (Pat::Ident(pi), Expr::Reference(r)) = (pat, chain::strip(init)) else {
             return;
         };
