@@ -2110,3 +2110,92 @@ fn struct_literals_of_differentiated_values() {
     let (_, t) = energy_inline_jvp(k, 1.0);
     close("energy_inline tangent", t, want, TOL);
 }
+
+// ---------------------------------------------------------------------------------------------
+// A slice of parameter structs (`bodies: &[Body]`), read through an iterator chain and by index:
+// its gradient is a `Vec` of the struct.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Differentiable)]
+struct Body {
+    x: f64,
+    v: f64,
+    m: f64,
+}
+
+/// E = Σ_b (½·m·v² + m·x): ∂x = m, ∂v = m·v, ∂m = ½v² + x.
+#[differentiate]
+fn body_energy(bodies: &[Body]) -> f64 {
+    bodies
+        .iter()
+        .map(|b| 0.5 * b.m * b.v * b.v + b.m * b.x)
+        .sum()
+}
+
+/// P = Σ_{i<j} mᵢmⱼ(xᵢ − xⱼ)²: ∂xᵢ = Σ_{j≠i} 2mᵢmⱼ(xᵢ − xⱼ), ∂mᵢ = Σ_{j≠i} mⱼ(xᵢ − xⱼ)², ∂v = 0.
+#[differentiate]
+fn body_pairs(bodies: &[Body]) -> f64 {
+    let mut p = 0.0;
+    for i in 0..bodies.len() {
+        for j in (i + 1)..bodies.len() {
+            let d = bodies[i].x - bodies[j].x;
+            p += bodies[i].m * bodies[j].m * d * d;
+        }
+    }
+    p
+}
+
+#[test]
+fn a_slice_of_parameter_structs() {
+    let bodies = vec![
+        Body {
+            x: 0.3,
+            v: 1.0,
+            m: 2.0,
+        },
+        Body {
+            x: -0.5,
+            v: 0.2,
+            m: 1.5,
+        },
+        Body {
+            x: 1.1,
+            v: -0.4,
+            m: 0.7,
+        },
+    ];
+    let (_, g) = body_energy_grad(&bodies);
+    for (b, d) in bodies.iter().zip(&g) {
+        close_all(
+            "∂body",
+            &[d.x, d.v, d.m],
+            &[b.m, b.m * b.v, 0.5 * b.v * b.v + b.x],
+        );
+    }
+    let r = gradcheck(|p: &Vec<Body>| body_energy(p), &bodies, &g);
+    assert!(r.passed(), "body_energy: {r}");
+    let dir: Vec<Body> = bodies
+        .iter()
+        .map(|b| Body {
+            x: 1.0,
+            v: -b.v,
+            m: 0.5,
+        })
+        .collect();
+    let (_, t) = body_energy_jvp(&bodies, &dir);
+    close("body_energy tangent", t, g.inner(&dir), TOL);
+
+    let (_, g) = body_pairs_grad(&bodies);
+    for (i, (bi, d)) in bodies.iter().zip(&g).enumerate() {
+        let (mut dx, mut dm) = (0.0, 0.0);
+        for (j, bj) in bodies.iter().enumerate() {
+            if j != i {
+                dx += 2.0 * bi.m * bj.m * (bi.x - bj.x);
+                dm += bj.m * (bi.x - bj.x).powi(2);
+            }
+        }
+        close_all("∂pairs", &[d.x, d.v, d.m], &[dx, 0.0, dm]);
+    }
+    let r = gradcheck(|p: &Vec<Body>| body_pairs(p), &bodies, &g);
+    assert!(r.passed(), "body_pairs: {r}");
+}

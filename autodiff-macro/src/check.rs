@@ -38,6 +38,22 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
         let any_result_active = inst.results.iter().any(|&r| act.is_active(r));
         let ops_active = |vs: &[Value]| vs.iter().any(|&v| act.is_active(v));
         match &inst.kind {
+            // `v.push((a, b))`, `collect()` of tuples: a `Vec` of tuples has no gradient type.
+            InstKind::Mutate { m, args, .. }
+                if args.iter().enumerate().any(|(k, &a)| {
+                    m.def().diff(k)
+                        && act.is_active(a)
+                        && matches!(f.value(a).def, ValueDef::Result(t, _)
+                            if matches!(f.inst(t).kind, InstKind::Tuple(_)))
+                }) =>
+            {
+                errors.push(syn::Error::new(
+                    inst.span,
+                    "a `Vec` of tuples of differentiated values is not supported; keep one \
+                     `Vec` per component (`xs.push(a); ys.push(b);`, or one `collect` per \
+                     component)",
+                ));
+            }
             InstKind::Prim { prim, args, unwrap }
                 if prim.has(Flags::UNWRAP) && !unwrap && act.is_active(args[0]) =>
             {

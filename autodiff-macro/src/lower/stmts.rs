@@ -257,10 +257,14 @@ impl Lowering {
     /// `base[index] = value` on a local array variable.
     pub(super) fn assign_index(&mut self, b: Block, ix: &syn::ExprIndex, v: Option<Value>) {
         let Expr::Path(p) = &*ix.expr else {
-            self.err_at(
-                &ix.expr,
-                "only elements of local array variables can be assigned (`h[i] = ..`)",
-            );
+            let msg = if matches!(&*ix.expr, Expr::Index(_)) {
+                "elements of nested containers (`a[i][j] = ..`) cannot be assigned; keep the \
+                 values in one flat `Vec` (`let mut a = vec![0.0; rows * cols];`) indexed \
+                 `a[i * cols + j]`"
+            } else {
+                "only elements of local array variables can be assigned (`h[i] = ..`)"
+            };
+            self.err_at(&ix.expr, msg);
             return;
         };
         let Some(base) = self.expr(b, &ix.expr, true) else {
