@@ -1802,12 +1802,7 @@ fn if_let_and_while_let() {
     fd_vec("even_odd", even_odd, &x, &dx);
     let dir = vec![1.0, -0.5, 0.25, 2.0];
     let (_, t) = even_odd_jvp(&x, &dir);
-    close(
-        "even_odd tangent",
-        t,
-        dx.iter().zip(&dir).map(|(a, b)| a * b).sum(),
-        TOL,
-    );
+    close("even_odd tangent", t, dx.inner(&dir), TOL);
 
     let (_, dx) = positive_evens_grad(&x);
     close_all("positive_evens", &dx, &[0.6, -1.0, 4.0, -1.0]);
@@ -2198,4 +2193,59 @@ fn a_slice_of_parameter_structs() {
     }
     let r = gradcheck(|p: &Vec<Body>| body_pairs(p), &bodies, &g);
     assert!(r.passed(), "body_pairs: {r}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Elements taken out of containers by `if let` / `while let` (`Some(v) = stack.pop()`,
+// `Some(&l) = x.last()`, `Some(v) = x.get(i)`), an array destructured by `let [a, b, c]`, and
+// `split_at`.
+// ---------------------------------------------------------------------------------------------
+
+/// Popping 2x₃, 2x₂, 2x₁, 2x₀ into s ← s/2 + v: s = 2x₀ + x₁ + x₂/2 + x₃/4, plus x₃² from
+/// `last` and eˣ² from `get(2)`: ∂ = (2, 1, ½ + eˣ², ¼ + 2x₃).
+#[differentiate]
+fn drain_stack(x: &[f64]) -> f64 {
+    let mut stack: Vec<f64> = x.iter().map(|v| 2.0 * v).collect();
+    let mut s = 0.0;
+    while let Some(v) = stack.pop() {
+        s = s * 0.5 + v;
+    }
+    if let Some(&l) = x.last() {
+        s += l * l;
+    }
+    if let Some(v) = x.get(2) {
+        s += v.exp();
+    } else {
+        s -= 1.0;
+    }
+    s
+}
+
+/// (a·b + c)·Σ(tail) with [a, b, c] = [x₀, x₁, x₂] and (head, tail) = x.split_at(2):
+/// f = (x₀x₁ + x₂)(x₂ + x₃); ∂ = (x₁t, x₀t, t + p, p) with p = x₀x₁ + x₂, t = x₂ + x₃.
+#[differentiate]
+fn destructured(x: &[f64]) -> f64 {
+    let [a, b, c] = [x[0], x[1], x[2]];
+    let (_head, tail) = x.split_at(2);
+    (a * b + c) * tail.iter().sum::<f64>()
+}
+
+#[test]
+fn elements_out_of_containers_and_destructuring() {
+    let x = [0.3, -1.2, 2.0, 0.7];
+    let (_, dx) = drain_stack_grad(&x);
+    close_all(
+        "drain_stack",
+        &dx,
+        &[2.0, 1.0, 0.5 + x[2].exp(), 0.25 + 2.0 * x[3]],
+    );
+    fd_vec("drain_stack", drain_stack, &x, &dx);
+    let dir = vec![1.0, 0.5, -0.5, 2.0];
+    let (_, t) = drain_stack_jvp(&x, &dir);
+    close("drain_stack tangent", t, dx.inner(&dir), TOL);
+
+    let (_, dx) = destructured_grad(&x);
+    let (p, t) = (x[0] * x[1] + x[2], x[2] + x[3]);
+    close_all("destructured", &dx, &[x[1] * t, x[0] * t, t + p, p]);
+    fd_vec("destructured", destructured, &x, &dx);
 }

@@ -235,7 +235,7 @@ pub fn lower(item: &syn::ItemFn, active: &[bool], krate: proc_macro2::TokenStrea
         lw.env.push(binding);
     }
     let mut block = (*item.block).clone();
-    desugar_let_conditions(&mut block);
+    desugar_forms(&mut block);
     // Items at the top of the body are repeated in each generated function (see
     // `Signature::items`); they compute nothing here.
     block

@@ -234,9 +234,30 @@ impl Lowering {
             }
             Pat::Paren(pp) => self.bind_pat(b, &pp.pat, v, span),
             Pat::Wild(_) => {}
+            // `let [a, b, c] = arr;`: each name an element read.
+            Pat::Slice(ps) if !ps.elems.iter().any(|p| matches!(p, Pat::Rest(_))) => {
+                let Some(v) = v else {
+                    self.err(span, "this expression has no value to destructure");
+                    return;
+                };
+                for (n, p) in ps.elems.iter().enumerate() {
+                    if matches!(p, Pat::Wild(_)) {
+                        continue;
+                    }
+                    let k = proc_macro2::Literal::usize_suffixed(n);
+                    let idx = self.inst1(b, InstKind::Const(quote!(#k)), Kind::Discrete, span);
+                    let kind = match self.kind(v) {
+                        Kind::Discrete => Kind::Discrete,
+                        _ => Kind::Unknown,
+                    };
+                    let e = self.inst1(b, InstKind::Index(v, idx), kind, p.span());
+                    self.bind_pat(b, p, Some(e), span);
+                }
+            }
             _ => self.err_at(
                 &pat,
-                "this pattern is not supported in `let`; use a name, `_`, or a tuple of them",
+                "this pattern is not supported in `let`; use a name, `_`, a tuple of them, or \
+                 an array of them (`let [a, b] = arr;`)",
             ),
         }
     }

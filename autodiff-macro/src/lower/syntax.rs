@@ -199,12 +199,15 @@ impl<'ast> Visit<'ast> for AssignedNames {
     }
 }
 
-/// Rewrites `if let` and `while let` into the `match` they stand for, so that the rest of the
-/// lowering sees one form: `if let P = e { A } else { B }` is `match e { P => { A } _ => B }`,
-/// and `while let P = e { A }` is `loop { if let P = e { A } else { break } }`. A condition that
+/// Rewrites `if let` and `while let` into the `match` they stand for (and `x.split_at(k)` into
+/// its two range slices), so that the rest of the lowering sees one form: `if let P = e { A }
+/// else { B }` is `match e { P => { A } _ => B }`, and `while let P = e { A }` is `loop { if let
+/// P = e { A } else { break } }`; an element taken out of a container (`while let Some(v) =
+/// stack.pop()`) is a test and the element read (`while !stack.is_empty() { let v =
+/// stack.pop().unwrap(); .. }`). A condition that
 /// chains `let`s and tests with `&&` (`if let Some(i) = k && i > 0`) is a nest of them, `B`
 /// repeated in each fallback arm (it runs at most once either way).
-pub(super) fn desugar_let_conditions(block: &mut syn::Block) {
+pub(super) fn desugar_forms(block: &mut syn::Block) {
     fn conjuncts(e: &Expr, out: &mut Vec<Expr>) {
         match e {
             Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_)) => {
@@ -213,6 +216,46 @@ pub(super) fn desugar_let_conditions(block: &mut syn::Block) {
             }
             e => out.push(e.clone()),
         }
+    }
+    /// `Some(v) = x.pop()` (`last()`, `first()`, `get(i)`, with `Some(&v)` too) of a variable
+    /// `x`: the test that the element is there and the element read that is followed,
+    /// `(!x.is_empty(), v, x.pop().unwrap())`, since an `Option` of a differentiated value
+    /// cannot be taken apart by a pattern.
+    fn element_option(l: &syn::ExprLet) -> Option<(Expr, Pat, Expr)> {
+        let Pat::TupleStruct(ts) = &*l.pat else {
+            return None;
+        };
+        if !ts.path.is_ident("Some") || ts.elems.len() != 1 {
+            return None;
+        }
+        let Expr::MethodCall(mc) = &*l.expr else {
+            return None;
+        };
+        let Expr::Path(x) = &*mc.receiver else {
+            return None;
+        };
+        let (deref, name) = match &ts.elems[0] {
+            Pat::Reference(r) if matches!(&*r.pat, Pat::Ident(_)) => (true, (*r.pat).clone()),
+            p @ Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => (false, p.clone()),
+            _ => return None,
+        };
+        let method = &mc.method;
+        let test: Expr = match (method.to_string().as_str(), mc.args.len()) {
+            ("pop", 0) if !deref => syn::parse_quote!(!#x.is_empty()),
+            ("last" | "first", 0) => syn::parse_quote!(!#x.is_empty()),
+            ("get", 1) if matches!(&mc.args[0], Expr::Path(_) | Expr::Lit(_)) => {
+                let i = &mc.args[0];
+                syn::parse_quote!(#i < #x.len())
+            }
+            _ => return None,
+        };
+        let args = &mc.args;
+        let value: Expr = if deref {
+            syn::parse_quote!(*#x.#method(#args).unwrap())
+        } else {
+            syn::parse_quote!(#x.#method(#args).unwrap())
+        };
+        Some((test, name, value))
     }
     /// The conjuncts of a condition with a `let` among them.
     fn let_chain(cond: &Expr) -> Option<Vec<Expr>> {
@@ -229,8 +272,13 @@ pub(super) fn desugar_let_conditions(block: &mut syn::Block) {
             return syn::parse_quote_spanned!(span=> #then);
         };
         if let Expr::Let(l) = first {
-            let (pat, scrutinee) = (&l.pat, &l.expr);
             let inner = nest(&conds[1..], then, other, span);
+            if let Some((test, name, value)) = element_option(l) {
+                return syn::parse_quote_spanned!(span=>
+                    if #test { let #name = #value; #inner } else #other
+                );
+            }
+            let (pat, scrutinee) = (&l.pat, &l.expr);
             return syn::parse_quote_spanned!(span=> match #scrutinee { #pat => #inner, _ => #other });
         }
         let tests = conds
@@ -246,6 +294,17 @@ pub(super) fn desugar_let_conditions(block: &mut syn::Block) {
         fn visit_expr_mut(&mut self, e: &mut Expr) {
             syn::visit_mut::visit_expr_mut(self, e);
             match e {
+                // `x.split_at(k)` of a variable is the two range slices it returns, which are
+                // followed (`(&x[..k], &x[k..])`).
+                Expr::MethodCall(mc)
+                    if mc.method == "split_at"
+                        && mc.args.len() == 1
+                        && matches!(&*mc.receiver, Expr::Path(_))
+                        && matches!(&mc.args[0], Expr::Path(_) | Expr::Lit(_)) =>
+                {
+                    let (x, k) = (&mc.receiver, &mc.args[0]);
+                    *e = syn::parse_quote_spanned!(mc.method.span()=> (&#x[..#k], &#x[#k..]));
+                }
                 Expr::If(ei) => {
                     let Some(conds) = let_chain(&ei.cond) else {
                         return;
