@@ -2249,3 +2249,51 @@ fn elements_out_of_containers_and_destructuring() {
     close_all("destructured", &dx, &[x[1] * t, x[0] * t, t + p, p]);
     fd_vec("destructured", destructured, &x, &dx);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The lanes of a matrix: `for row in a.rows()`, `a.outer_iter()`, `a.axis_iter(Axis(1))`, with
+// `enumerate`, over data and over a differentiated matrix.
+// ---------------------------------------------------------------------------------------------
+
+/// L = Σᵢ (⟨aᵢ, w⟩ − yᵢ)²: ∂w = Σᵢ 2(⟨aᵢ, w⟩ − yᵢ)·aᵢ.
+#[differentiate(wrt(w))]
+fn row_residuals(w: &Array1<f64>, a: &Array2<f64>, y: &Array1<f64>) -> f64 {
+    let mut s = 0.0;
+    for (i, row) in a.rows().into_iter().enumerate() {
+        s += (row.dot(w) - y[i]).powi(2);
+    }
+    s
+}
+
+/// C = Σⱼ (j + 1)·Σᵢ mᵢⱼ + Σ_rows Σ m²: ∂mᵢⱼ = (j + 1) + 2mᵢⱼ.
+#[differentiate]
+fn lane_sums(m: &Array2<f64>) -> f64 {
+    let mut s = 0.0;
+    for (j, col) in m.axis_iter(ndarray::Axis(1)).enumerate() {
+        s += col.sum() * (j as f64 + 1.0);
+    }
+    for r in m.outer_iter() {
+        s += r.mapv(|v| v * v).sum();
+    }
+    s
+}
+
+#[test]
+fn lanes_of_a_matrix() {
+    let a = array![[1.0, 2.0, 0.5], [0.3, -0.7, 1.1]];
+    let (y, w) = (array![0.5, -1.0], array![0.2, -0.4, 0.9]);
+    let (_, dw) = row_residuals_grad(&w, &a, &y);
+    let mut want = Array1::zeros(3);
+    for (i, row) in a.rows().into_iter().enumerate() {
+        want = want + &row * (2.0 * (row.dot(&w) - y[i]));
+    }
+    close_all("∂w", dw.as_slice().unwrap(), want.as_slice().unwrap());
+    let r = gradcheck(|p: &Array1<f64>| row_residuals(p, &a, &y), &w, &dw);
+    assert!(r.passed(), "row_residuals: {r}");
+
+    let (_, dm) = lane_sums_grad(&a);
+    let want = Array2::from_shape_fn((2, 3), |(i, j)| (j + 1) as f64 + 2.0 * a[[i, j]]);
+    close_all("∂m", dm.as_slice().unwrap(), want.as_slice().unwrap());
+    let (_, t) = lane_sums_jvp(&a, &Array2::ones((2, 3)));
+    close("lane_sums tangent", t, want.sum(), TOL);
+}

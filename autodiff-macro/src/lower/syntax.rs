@@ -200,7 +200,7 @@ impl<'ast> Visit<'ast> for AssignedNames {
 }
 
 /// Rewrites `if let` and `while let` into the `match` they stand for (and `x.split_at(k)` into
-/// its two range slices), so that the rest of the lowering sees one form: `if let P = e { A }
+/// its two range slices, and `for row in a.rows()` into a loop over `a.row(i)`), so that the rest of the lowering sees one form: `if let P = e { A }
 /// else { B }` is `match e { P => { A } _ => B }`, and `while let P = e { A }` is `loop { if let
 /// P = e { A } else { break } }`; an element taken out of a container (`while let Some(v) =
 /// stack.pop()`) is a test and the element read (`while !stack.is_empty() { let v =
@@ -257,6 +257,69 @@ pub(super) fn desugar_forms(block: &mut syn::Block) {
         };
         Some((test, name, value))
     }
+    /// `for row in a.rows()` (`a.outer_iter()`, `a.axis_iter(Axis(0))`, `a.columns()`,
+    /// `a.axis_iter(Axis(1))`, with `.into_iter()` and `.enumerate()`) of a matrix variable `a`:
+    /// a loop over the index, each lane read as `a.row(i)` (`a.column(j)`), which is followed.
+    fn lane_loop(fl: &syn::ExprForLoop) -> Option<Expr> {
+        let mut src = &*fl.expr;
+        let mut enumerate = false;
+        if let Expr::MethodCall(mc) = src {
+            if mc.method == "enumerate" && mc.args.is_empty() {
+                enumerate = true;
+                src = &mc.receiver;
+            }
+        }
+        if let Expr::MethodCall(mc) = src {
+            if mc.method == "into_iter" && mc.args.is_empty() {
+                src = &mc.receiver;
+            }
+        }
+        let Expr::MethodCall(mc) = src else {
+            return None;
+        };
+        let Expr::Path(a) = &*mc.receiver else {
+            return None;
+        };
+        let axis = |e: &Expr| match e {
+            Expr::Call(c) if c.args.len() == 1 => match (&*c.func, &c.args[0]) {
+                (Expr::Path(f), Expr::Lit(l)) if f.path.segments.last()?.ident == "Axis" => {
+                    match &l.lit {
+                        syn::Lit::Int(i) => i.base10_parse::<u8>().ok(),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        let rows = match (mc.method.to_string().as_str(), mc.args.len()) {
+            ("rows" | "outer_iter", 0) => true,
+            ("columns", 0) => false,
+            ("axis_iter", 1) => match axis(&mc.args[0])? {
+                0 => true,
+                1 => false,
+                _ => return None,
+            },
+            _ => return None,
+        };
+        let (index, lane) = match (&*fl.pat, enumerate) {
+            (Pat::Tuple(t), true) if t.elems.len() == 2 => (Some(&t.elems[0]), &t.elems[1]),
+            (p, false) => (None, p),
+            _ => return None,
+        };
+        let span = fl.for_token.span;
+        let k = syn::Ident::new("__ad_lane", span);
+        let (count, read) = if rows {
+            (quote::quote!(#a.nrows()), quote::quote!(#a.row(#k)))
+        } else {
+            (quote::quote!(#a.ncols()), quote::quote!(#a.column(#k)))
+        };
+        let bind_index = index.map(|i| quote::quote!(let #i = #k;));
+        let (attrs, body) = (&fl.attrs, &fl.body.stmts);
+        Some(syn::parse_quote_spanned! {span=>
+            #(#attrs)* for #k in 0..#count { #bind_index let #lane = #read; #(#body)* }
+        })
+    }
     /// The conjuncts of a condition with a `let` among them.
     fn let_chain(cond: &Expr) -> Option<Vec<Expr>> {
         let mut conds = Vec::new();
@@ -294,6 +357,11 @@ pub(super) fn desugar_forms(block: &mut syn::Block) {
         fn visit_expr_mut(&mut self, e: &mut Expr) {
             syn::visit_mut::visit_expr_mut(self, e);
             match e {
+                Expr::ForLoop(fl) => {
+                    if let Some(lanes) = lane_loop(fl) {
+                        *e = lanes;
+                    }
+                }
                 // `x.split_at(k)` of a variable is the two range slices it returns, which are
                 // followed (`(&x[..k], &x[k..])`).
                 Expr::MethodCall(mc)
