@@ -2297,3 +2297,56 @@ fn lanes_of_a_matrix() {
     let (_, t) = lane_sums_jvp(&a, &Array2::ones((2, 3)));
     close("lane_sums tangent", t, want.sum(), TOL);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Generic code over `T: Float`: a float method of the type parameter by its path (`T::max` given
+// to `fold`, `T::exp(x)`), and a stack of `T`s drained by `while let Some(v) = st.pop()`.
+// ---------------------------------------------------------------------------------------------
+
+/// log Σ exp(xᵢ) with the maximum taken out: ∂xᵢ = softmax(x)ᵢ.
+#[differentiate]
+fn generic_lse<T: num_traits::Float>(x: &[T]) -> T {
+    let m = x.iter().cloned().fold(T::neg_infinity(), T::max);
+    m + x
+        .iter()
+        .map(|&v| T::exp(v - m))
+        .fold(T::zero(), |a, b| a + b)
+        .ln()
+}
+
+/// Popping x₃, x₂, x₁, x₀ into s ← s/2 + v²: s = x₀² + x₁²/2 + x₂²/4 + x₃²/8,
+/// ∂ = (2x₀, x₁, x₂/2, x₃/4).
+#[differentiate]
+fn generic_drain<T: num_traits::Float>(x: &[T]) -> T {
+    let mut st: Vec<T> = x.to_vec();
+    let mut s = T::zero();
+    while let Some(v) = st.pop() {
+        s = s * T::from(0.5).unwrap() + v * v;
+    }
+    s
+}
+
+#[test]
+fn generic_float_paths_and_stacks() {
+    let x = [0.3f64, -1.2, 2.0, 0.7];
+    let (_, dx) = generic_lse_grad(&x);
+    let z: f64 = x.iter().map(|v| v.exp()).sum();
+    let want: Vec<f64> = x.iter().map(|v| v.exp() / z).collect();
+    close_all("generic_lse", &dx, &want);
+    fd_vec("generic_lse", generic_lse, &x, &dx);
+    let (_, d32) = generic_lse_grad(&[0.3f32, -1.2, 2.0, 0.7]);
+    for (a, e) in d32.iter().zip(&want) {
+        close("generic_lse f32", f64::from(*a), *e, 1e-6);
+    }
+
+    let (_, dx) = generic_drain_grad(&x);
+    close_all(
+        "generic_drain",
+        &dx,
+        &[2.0 * x[0], x[1], x[2] / 2.0, x[3] / 4.0],
+    );
+    fd_vec("generic_drain", generic_drain, &x, &dx);
+    let dir = vec![1.0, -1.0, 0.5, 2.0];
+    let (_, t) = generic_drain_jvp(&x, &dir);
+    close("generic_drain tangent", t, dx.inner(&dir), TOL);
+}

@@ -61,6 +61,7 @@ pub trait Real:
     + crate::rules::FloatRules
     + crate::rules::FloatArgRules<Self>
     + crate::rules::HasShape<Dims = ()>
+    + ZerosOfShape<Tangent = Self>
     + Primal<Tangent = Self>
     + ndarray::LinalgScalar
 {

@@ -721,7 +721,10 @@ impl Lowering {
             .iter()
             .map(|s| s.ident.to_string())
             .collect();
-        if segs.len() == 2 && (segs[0] == "f64" || segs[0] == "f32") {
+        // `f64::exp(x)`, or `T::exp(x)` of a float type parameter `T`.
+        if segs.len() == 2
+            && (segs[0] == "f64" || segs[0] == "f32" || crate::types::is_float_param(&segs[0]))
+        {
             let m = &fp.path.segments[1].ident;
             if PrimId::method(&segs[1]).is_some_and(|p| p.has(Flags::FLOAT_RESULT)) {
                 if args.is_empty() {

@@ -232,7 +232,9 @@ impl Lowering {
                     .iter()
                     .map(|s| s.ident.to_string())
                     .collect();
-                if segs.len() == 2 && (segs[0] == "f64" || segs[0] == "f32") && !vals.is_empty() {
+                // `f64::max`, or `T::max` of a float type parameter `T`.
+                let float = |s: &str| s == "f64" || s == "f32" || crate::types::is_float_param(s);
+                if segs.len() == 2 && float(&segs[0]) && !vals.is_empty() {
                     let m = p.path.segments[1].ident.clone();
                     if PrimId::method(&segs[1]).is_some() {
                         let recv = vals.remove(0);
