@@ -2230,6 +2230,27 @@ fn destructured(x: &[f64]) -> f64 {
     (a * b + c) * tail.iter().sum::<f64>()
 }
 
+/// Σ xᵢ² by `match x.get(i)` until `None`, plus Σ_{j even} x_{j+1}·x_j by
+/// `if let Some(&v) = x.get(j + 1)`: ∂ = 2x + (x₁, x₀, x₃, x₂).
+#[differentiate]
+fn walk_by_get(x: &[f64]) -> f64 {
+    let mut i = 0;
+    let mut s = 0.0;
+    loop {
+        match x.get(i) {
+            Some(&v) => s += v * v,
+            None => break,
+        }
+        i += 1;
+    }
+    for j in (0..x.len()).step_by(2) {
+        if let Some(&v) = x.get(j + 1) {
+            s += v * x[j];
+        }
+    }
+    s
+}
+
 #[test]
 fn elements_out_of_containers_and_destructuring() {
     let x = [0.3, -1.2, 2.0, 0.7];
@@ -2243,6 +2264,11 @@ fn elements_out_of_containers_and_destructuring() {
     let dir = vec![1.0, 0.5, -0.5, 2.0];
     let (_, t) = drain_stack_jvp(&x, &dir);
     close("drain_stack tangent", t, dx.inner(&dir), TOL);
+
+    let (_, dx) = walk_by_get_grad(&x);
+    let want: Vec<f64> = (0..4).map(|i| 2.0 * x[i] + x[i ^ 1]).collect();
+    close_all("walk_by_get", &dx, &want);
+    fd_vec("walk_by_get", walk_by_get, &x, &dx);
 
     let (_, dx) = destructured_grad(&x);
     let (p, t) = (x[0] * x[1] + x[2], x[2] + x[3]);

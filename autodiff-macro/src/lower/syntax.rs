@@ -221,14 +221,25 @@ pub(super) fn desugar_forms(block: &mut syn::Block) {
     /// `x`: the test that the element is there and the element read that is followed,
     /// `(!x.is_empty(), v, x.pop().unwrap())`, since an `Option` of a differentiated value
     /// cannot be taken apart by a pattern.
-    fn element_option(l: &syn::ExprLet) -> Option<(Expr, Pat, Expr)> {
-        let Pat::TupleStruct(ts) = &*l.pat else {
+    fn element_option(pat: &Pat, scrutinee: &Expr) -> Option<(Expr, Pat, Expr)> {
+        /// An index computed without side effects (`i`, `j + 1`): the test and the read may
+        /// both evaluate it.
+        fn plain(e: &Expr) -> bool {
+            match e {
+                Expr::Path(_) | Expr::Lit(_) => true,
+                Expr::Binary(b) => plain(&b.left) && plain(&b.right),
+                Expr::Paren(p) => plain(&p.expr),
+                Expr::Field(f) => plain(&f.base),
+                _ => false,
+            }
+        }
+        let Pat::TupleStruct(ts) = pat else {
             return None;
         };
         if !ts.path.is_ident("Some") || ts.elems.len() != 1 {
             return None;
         }
-        let Expr::MethodCall(mc) = &*l.expr else {
+        let Expr::MethodCall(mc) = scrutinee else {
             return None;
         };
         let Expr::Path(x) = &*mc.receiver else {
@@ -243,7 +254,7 @@ pub(super) fn desugar_forms(block: &mut syn::Block) {
         let test: Expr = match (method.to_string().as_str(), mc.args.len()) {
             ("pop", 0) if !deref => syn::parse_quote!(!#x.is_empty()),
             ("last" | "first", 0) => syn::parse_quote!(!#x.is_empty()),
-            ("get", 1) if matches!(&mc.args[0], Expr::Path(_) | Expr::Lit(_)) => {
+            ("get", 1) if plain(&mc.args[0]) => {
                 let i = &mc.args[0];
                 syn::parse_quote!(#i < #x.len())
             }
@@ -336,7 +347,7 @@ pub(super) fn desugar_forms(block: &mut syn::Block) {
         };
         if let Expr::Let(l) = first {
             let inner = nest(&conds[1..], then, other, span);
-            if let Some((test, name, value)) = element_option(l) {
+            if let Some((test, name, value)) = element_option(&l.pat, &l.expr) {
                 return syn::parse_quote_spanned!(span=>
                     if #test { let #name = #value; #inner } else #other
                 );
@@ -361,6 +372,22 @@ pub(super) fn desugar_forms(block: &mut syn::Block) {
                     if let Some(lanes) = lane_loop(fl) {
                         *e = lanes;
                     }
+                }
+                // `match x.get(i) { Some(&v) => A, None => B }`: as `if let` above.
+                Expr::Match(m) if m.arms.len() == 2 => {
+                    let (some, none) = match (&m.arms[0].pat, &m.arms[1].pat) {
+                        (_, Pat::Ident(p)) if p.ident == "None" => (&m.arms[0], &m.arms[1]),
+                        (_, Pat::Wild(_)) => (&m.arms[0], &m.arms[1]),
+                        (Pat::Ident(p), _) if p.ident == "None" => (&m.arms[1], &m.arms[0]),
+                        _ => return,
+                    };
+                    let Some((test, name, value)) = element_option(&some.pat, &m.expr) else {
+                        return;
+                    };
+                    let (a, b) = (&some.body, &none.body);
+                    *e = syn::parse_quote_spanned!(m.match_token.span=>
+                        if #test { let #name = #value; #a } else { #b }
+                    );
                 }
                 // `x.split_at(k)` of a variable is the two range slices it returns, which are
                 // followed (`(&x[..k], &x[k..])`).
