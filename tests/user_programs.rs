@@ -2031,6 +2031,26 @@ impl Particle {
     fn kinetic(&self) -> f64 {
         0.5 * self.v * self.v
     }
+
+    /// The step of `kick`, as a method building `Self`.
+    #[differentiate]
+    fn stepped(&self, k: f64, dt: f64) -> Self {
+        Self {
+            x: self.x + self.v * dt,
+            v: self.v - k * self.x * dt,
+        }
+    }
+}
+
+/// `energy_after_two` from any start, the state a copy of the parameter stepped by its method:
+/// from (1, 0) its derivative in k is the same.
+#[differentiate]
+fn energy_from(p0: &Particle, k: f64) -> f64 {
+    let mut p = p0.clone();
+    for _ in 0..2 {
+        p = p.stepped(k, 0.1);
+    }
+    p.x * p.x + 2.0 * p.kinetic()
 }
 
 /// One explicit Euler step of x'' = −kx: (x + v·dt, v − k·x·dt). For a cotangent (x̄', v̄'):
@@ -2104,6 +2124,13 @@ fn struct_literals_of_differentiated_values() {
     }
     let (_, t) = energy_inline_jvp(k, 1.0);
     close("energy_inline tangent", t, want, TOL);
+
+    let start = Particle { x: 1.0, v: 0.0 };
+    let (_, (dp, dk)) = energy_from_grad(&start, k);
+    close("energy_from ∂k", dk, want, TOL);
+    fd("energy_from ∂k", |k| energy_from(&start, k), k, dk);
+    let r = gradcheck(|p: &Particle| energy_from(p, k), &start, &dp);
+    assert!(r.passed(), "energy_from ∂p0: {r}");
 }
 
 // ---------------------------------------------------------------------------------------------

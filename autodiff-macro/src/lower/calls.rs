@@ -350,11 +350,23 @@ impl Lowering {
     /// `let l = &self.layer;` (or `&model.layers[0]`): records the field's type with `l`; and
     /// `let s = State { .. };` the literal's type.
     pub(super) fn note_binding(&mut self, pat: &Pat, init: &Expr) {
-        // `let s = State { .. };`: the literal names the type (`s.advance(dt)`).
-        if let (Pat::Ident(pi), Expr::Struct(es)) = (pat, chain::strip(init)) {
-            let path = &es.path;
+        // `let s = State { .. };`: the literal names the type (`s.advance(dt)`); a copy of a
+        // struct parameter or field (`let s = s0.clone();`) has its type.
+        let ty = match (pat, chain::strip(init)) {
+            (Pat::Ident(_), Expr::Struct(es)) => {
+                let path = &es.path;
+                Some(Some(quote!(#path)))
+            }
+            (Pat::Ident(_), Expr::MethodCall(mc))
+                if mc.args.is_empty() && (mc.method == "clone" || mc.method == "to_owned") =>
+            {
+                Some(self.place_type(&mc.receiver))
+            }
+            _ => None,
+        };
+        if let (Pat::Ident(pi), Some(ty)) = (pat, ty) {
             if let Some(binding) = self.env.last_mut().filter(|b| pi.ident == b.name) {
-                binding.place_ty = Some(quote!(#path));
+                binding.place_ty = ty;
             }
             return;
         }
