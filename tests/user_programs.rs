@@ -2403,3 +2403,35 @@ fn generic_float_paths_and_stacks() {
     let (_, t) = generic_drain_jvp(&x, &dir);
     close("generic_drain tangent", t, dx.inner(&dir), TOL);
 }
+
+#[derive(Clone, Differentiable)]
+struct Weights {
+    w: Vec<f64>,
+    b: f64,
+}
+
+impl Weights {
+    /// w₀·w₋₁ + b through `if let Some(&f) = self.w.first()`: ∂w₀ = w₋₁, ∂w₋₁ = w₀, ∂b = 1.
+    #[differentiate]
+    fn ends(&self) -> f64 {
+        let l = *self.w.last().unwrap();
+        if let Some(&f) = self.w.first() {
+            l * f + self.b
+        } else {
+            self.b
+        }
+    }
+}
+
+#[test]
+fn an_element_of_a_field_out_of_if_let() {
+    let m = Weights {
+        w: vec![0.5, -0.3, 1.2],
+        b: 0.1,
+    };
+    let (y, g) = m.ends_grad();
+    close("ends", y, 0.5 * 1.2 + 0.1, TOL);
+    close_all("∂ends", &autodiff::to_flat(&g), &[1.2, 0.0, 0.5, 1.0]);
+    let r = gradcheck(|p: &Weights| p.ends(), &m, &g);
+    assert!(r.passed(), "ends: {r}");
+}

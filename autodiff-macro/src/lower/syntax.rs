@@ -242,9 +242,18 @@ pub(super) fn desugar_forms(block: &mut syn::Block) {
         let Expr::MethodCall(mc) = scrutinee else {
             return None;
         };
-        let Expr::Path(x) = &*mc.receiver else {
+        // A variable or a field of one (`self.w`), which the test and the read both name.
+        fn place(e: &Expr) -> bool {
+            match e {
+                Expr::Path(_) => true,
+                Expr::Field(f) => place(&f.base),
+                _ => false,
+            }
+        }
+        let x = &mc.receiver;
+        if !place(x) {
             return None;
-        };
+        }
         let (deref, name) = match &ts.elems[0] {
             Pat::Reference(r) if matches!(&*r.pat, Pat::Ident(_)) => (true, (*r.pat).clone()),
             p @ Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => (false, p.clone()),
