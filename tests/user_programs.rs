@@ -1899,6 +1899,17 @@ impl Neurons {
         h * self.scale
     }
 
+    /// s·Σ_{k: wₖ > 0} uₖ(x): the layers picked by `filter`, which reads them as written.
+    #[differentiate]
+    fn by_filter(&self, x: f64) -> f64 {
+        self.neurons
+            .iter()
+            .filter(|u| u.w > 0.0)
+            .map(|u| u.forward(&x))
+            .sum::<f64>()
+            * self.scale
+    }
+
     /// s·Σₖ uₖ(x) by `map(..).sum()`.
     #[differentiate]
     fn by_map(&self, x: f64) -> f64 {
@@ -1953,6 +1964,14 @@ fn layers_of_a_vec_field_through_fold_enumerate_and_map() {
     close("map ∂x", dx, d1 * u1.w + d2 * u2.w, TOL);
     let (_, t) = net.by_map_jvp(x, &net.zero_like(), 1.0);
     close("map tangent", t, dx, TOL);
+    // Only u₁ has w > 0: f = s·h₁.
+    let (_, (g, dx)) = net.by_filter_grad(x);
+    close_all(
+        "filter",
+        &autodiff::to_flat(&g),
+        &[d1 * x, d1, 0.0, 0.0, h1],
+    );
+    close("filter ∂x", dx, d1 * u1.w, TOL);
 }
 
 // ---------------------------------------------------------------------------------------------
