@@ -1910,6 +1910,14 @@ impl Neurons {
             * self.scale
     }
 
+    /// u₁(x)·u₋₁(x), the layers bound by `first().unwrap()` and `last().unwrap()`.
+    #[differentiate]
+    fn ends(&self, x: f64) -> f64 {
+        let a = self.neurons.first().unwrap();
+        let b = self.neurons.last().unwrap();
+        a.forward(&x) * b.forward(&x)
+    }
+
     /// s·Σₖ uₖ(x) by `map(..).sum()`.
     #[differentiate]
     fn by_map(&self, x: f64) -> f64 {
@@ -1964,6 +1972,16 @@ fn layers_of_a_vec_field_through_fold_enumerate_and_map() {
     close("map ∂x", dx, d1 * u1.w + d2 * u2.w, TOL);
     let (_, t) = net.by_map_jvp(x, &net.zero_like(), 1.0);
     close("map tangent", t, dx, TOL);
+    // f = h₁·h₂' with h₂' = tanh(w₂x + b₂): ∂(w₁, b₁) = (1 − h₁²)h₂'·(x, 1),
+    // ∂(w₂, b₂) = h₁(1 − h₂'²)·(x, 1), ∂x = (1 − h₁²)w₁h₂' + h₁(1 − h₂'²)w₂.
+    let (_, (g, dx)) = net.ends_grad(x);
+    let (e1, e2) = ((1.0 - h1 * h1) * h2x, h1 * (1.0 - h2x * h2x));
+    close_all(
+        "ends",
+        &autodiff::to_flat(&g),
+        &[e1 * x, e1, e2 * x, e2, 0.0],
+    );
+    close("ends ∂x", dx, e1 * u1.w + e2 * u2.w, TOL);
     // Only u₁ has w > 0: f = s·h₁.
     let (_, (g, dx)) = net.by_filter_grad(x);
     close_all(

@@ -362,6 +362,22 @@ impl Lowering {
             {
                 Some(self.place_type(&mc.receiver))
             }
+            // `let l = self.layers.first().unwrap();` (`last`, `get(i)`, `.expect(..)`): an
+            // element of a field.
+            (Pat::Ident(_), Expr::MethodCall(mc))
+                if mc.method == "unwrap" || mc.method == "expect" =>
+            {
+                match chain::strip(&mc.receiver) {
+                    Expr::MethodCall(acc)
+                        if matches!(acc.method.to_string().as_str(), "first" | "last" | "get") =>
+                    {
+                        let pv = &self.krate;
+                        let ty = self.place_type(&acc.receiver);
+                        Some(ty.map(|ty| quote!(#pv::__private::Elem<#ty>)))
+                    }
+                    _ => None,
+                }
+            }
             _ => None,
         };
         if let (Pat::Ident(pi), Some(ty)) = (pat, ty) {
