@@ -2069,6 +2069,12 @@ impl Particle {
         0.5 * self.v * self.v
     }
 
+    /// A constructor by its conventional name.
+    #[differentiate]
+    fn new(x: f64, v: f64) -> Self {
+        Self { x, v }
+    }
+
     /// The step of `kick`, as a method building `Self`.
     #[differentiate]
     fn stepped(&self, k: f64, dt: f64) -> Self {
@@ -2077,6 +2083,14 @@ impl Particle {
             v: self.v - k * self.x * dt,
         }
     }
+}
+
+/// A state made by `Particle::new(k, 2k)`, whose methods are followed: ½(2k)² + k, derivative
+/// 4k + 1.
+#[differentiate]
+fn made_by_new(k: f64) -> f64 {
+    let p = Particle::new(k, 2.0 * k);
+    p.kinetic() + p.x
 }
 
 /// `energy_after_two` from any start, the state a copy of the parameter stepped by its method:
@@ -2161,6 +2175,10 @@ fn struct_literals_of_differentiated_values() {
     }
     let (_, t) = energy_inline_jvp(k, 1.0);
     close("energy_inline tangent", t, want, TOL);
+
+    let (_, d) = made_by_new_grad(k);
+    close("made_by_new", d, 4.0 * k + 1.0, TOL);
+    fd("made_by_new", made_by_new, k, d);
 
     let start = Particle { x: 1.0, v: 0.0 };
     let (_, (dp, dk)) = energy_from_grad(&start, k);

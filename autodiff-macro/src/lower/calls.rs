@@ -362,6 +362,25 @@ impl Lowering {
             {
                 Some(self.place_type(&mc.receiver))
             }
+            // `let s = State::new(..);`: a constructor by its conventional name returns the
+            // type it is called on.
+            (Pat::Ident(_), Expr::Call(c)) => match chain::strip(&c.func) {
+                Expr::Path(fp)
+                    if fp.qself.is_none()
+                        && fp.path.segments.len() >= 2
+                        && fp.path.segments.last().is_some_and(|s| s.ident == "new")
+                        && fp.path.segments[fp.path.segments.len() - 2]
+                            .ident
+                            .to_string()
+                            .starts_with(|c: char| c.is_ascii_uppercase()) =>
+                {
+                    let n = fp.path.segments.len() - 1;
+                    let ty = fp.path.segments.iter().take(n);
+                    let lead = fp.path.leading_colon;
+                    Some(Some(quote!(#lead #(#ty)::*)))
+                }
+                _ => None,
+            },
             // `let l = self.layers.first().unwrap();` (`last`, `get(i)`, `.expect(..)`): an
             // element of a field.
             (Pat::Ident(_), Expr::MethodCall(mc))
