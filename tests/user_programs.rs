@@ -2093,6 +2093,14 @@ fn made_by_new(k: f64) -> f64 {
     p.kinetic() + p.x
 }
 
+/// A state returned by a function and bound with its type written, `let p: Particle = ..`:
+/// p = kick((1, 0), k, 0.1) = (1, −0.1k), so x² + 2·v²/2 = 1 + 0.01k², derivative 0.02k.
+#[differentiate]
+fn typed_state(k: f64) -> f64 {
+    let p: Particle = kick(&Particle { x: 1.0, v: 0.0 }, k, 0.1);
+    p.x * p.x + 2.0 * p.kinetic()
+}
+
 /// `energy_after_two` from any start, the state a copy of the parameter stepped by its method:
 /// from (1, 0) its derivative in k is the same.
 #[differentiate]
@@ -2175,6 +2183,10 @@ fn struct_literals_of_differentiated_values() {
     }
     let (_, t) = energy_inline_jvp(k, 1.0);
     close("energy_inline tangent", t, want, TOL);
+
+    let (_, d) = typed_state_grad(k);
+    close("typed_state", d, 0.02 * k, TOL);
+    fd("typed_state", typed_state, k, d);
 
     let (_, d) = made_by_new_grad(k);
     close("made_by_new", d, 4.0 * k + 1.0, TOL);

@@ -350,6 +350,25 @@ impl Lowering {
     /// `let l = &self.layer;` (or `&model.layers[0]`): records the field's type with `l`; and
     /// `let s = State { .. };` the literal's type.
     pub(super) fn note_binding(&mut self, pat: &Pat, init: &Expr) {
+        // `let s: State = ..;`: the declared type, where it is a struct of the user's.
+        if let Pat::Type(pt) = pat {
+            if let (Pat::Ident(pi), syn::Type::Path(tp)) = (&*pt.pat, &*pt.ty) {
+                let last = tp.path.segments.last().map(|s| s.ident.to_string());
+                let user = last.as_deref().is_some_and(|n| {
+                    n.starts_with(|c: char| c.is_ascii_uppercase())
+                        && !n.starts_with("Array")
+                        && !matches!(n, "Vec" | "Option" | "Result" | "Box" | "String")
+                        && !crate::types::is_float_param(n)
+                });
+                if tp.qself.is_none() && user {
+                    let ty = &tp.path;
+                    if let Some(binding) = self.env.last_mut().filter(|b| pi.ident == b.name) {
+                        binding.place_ty = Some(quote!(#ty));
+                    }
+                }
+            }
+            return;
+        }
         // `let s = State { .. };`: the literal names the type (`s.advance(dt)`); a copy of a
         // struct parameter or field (`let s = s0.clone();`) has its type.
         let ty = match (pat, chain::strip(init)) {
