@@ -2502,3 +2502,25 @@ fn an_element_of_a_field_out_of_if_let() {
     let r = gradcheck(|p: &Weights| p.ends(), &m, &g);
     assert!(r.passed(), "ends: {r}");
 }
+
+/// Parameters whose tangents would be named by keywords (`do` for `o`, `dyn` for `yn`):
+/// f = x·o + yn·o, ∂x = o, ∂o = x + yn, ∂yn = o.
+#[differentiate]
+fn keyword_tangents(x: f64, o: f64, yn: f64) -> f64 {
+    x * o + yn * o
+}
+
+#[test]
+fn tangents_of_parameters_named_like_keywords() {
+    let (x, o, yn) = (0.3, -1.2, 2.0);
+    let (_, (dx, d_o, dyn_)) = keyword_tangents_grad(x, o, yn);
+    close_all("keyword_tangents", &[dx, d_o, dyn_], &[o, x + yn, o]);
+    let (_, t) = keyword_tangents_jvp(x, o, yn, 1.0, 0.5, -1.0);
+    close("keyword_tangents tangent", t, o + 0.5 * (x + yn) - o, TOL);
+    fd_vec(
+        "keyword_tangents",
+        |p| keyword_tangents(p[0], p[1], p[2]),
+        &[x, o, yn],
+        &[dx, d_o, dyn_],
+    );
+}

@@ -366,10 +366,9 @@ impl Signature {
             if !active {
                 continue;
             }
-            let mut d = format_ident!("d{}", n.to_string().trim_start_matches("r#"));
-            if self.params.iter().any(|(q, _)| *q == d) {
-                d = format_ident!("__ad_{}", d);
-            }
+            let d = crate::codegen::names::tangent_name(&n.to_string(), |name| {
+                self.params.iter().any(|(q, _)| *q == name)
+            });
             tangent_names.push(d);
             let g = types::owned(t);
             let by_ref = matches!(t, syn::Type::Reference(_));
