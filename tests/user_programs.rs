@@ -2524,3 +2524,28 @@ fn tangents_of_parameters_named_like_keywords() {
         &[dx, d_o, dyn_],
     );
 }
+
+/// A parameter named like the generated name of another's first version (`x` and `x_0`, a
+/// position and its rest length): E = ½k(x − x₀)², ∂x = k(x − x₀), ∂x₀ = −k(x − x₀),
+/// ∂k = ½(x − x₀)². The value and the gradient were those of x₀ = x.
+#[differentiate]
+fn spring_from_rest(x: f64, x_0: f64, k: f64) -> f64 {
+    let d = x - x_0;
+    0.5 * k * d * d
+}
+
+#[test]
+fn parameters_named_like_generated_versions() {
+    let (x, x_0, k) = (1.5, 0.5, 2.0);
+    let (e, (dx, dx0, dk)) = spring_from_rest_grad(x, x_0, k);
+    close("energy", e, 1.0, TOL);
+    close_all("∂spring", &[dx, dx0, dk], &[2.0, -2.0, 0.5]);
+    let (e, t) = spring_from_rest_jvp(x, x_0, k, 1.0, 0.0, 0.0);
+    close_all("spring tangent", &[e, t], &[1.0, 2.0]);
+    fd_vec(
+        "spring_from_rest",
+        |p| spring_from_rest(p[0], p[1], p[2]),
+        &[x, x_0, k],
+        &[dx, dx0, dk],
+    );
+}
