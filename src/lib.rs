@@ -174,7 +174,10 @@ pub use autodiff_macro::Differentiable;
 /// # Checkpointing long loops
 ///
 /// Reverse mode keeps a record per loop iteration for the backward pass: a million time steps
-/// keep a million records. A checkpointed loop keeps instead at most `n + 1` copies of its
+/// keep a million records. (A *reduction loop* keeps none: a top-level `for` loop without a loop
+/// inside that only adds a float term to one accumulator per iteration — `loss += ..` over data
+/// points, or `.map(..).sum()` — runs each iteration's pullback right after the iteration.)
+/// A checkpointed loop keeps instead at most `n + 1` copies of its
 /// state — the variables the loop assigns — and runs stretches of the loop again during the
 /// backward pass, on the schedule of [`checkpoint::Checkpointer`]: for a `for` loop over a range
 /// without `break`, Revolve's binomial schedule, which recomputes the least possible

@@ -145,6 +145,18 @@ fn with_loop(x: f64, n: usize) -> f64 {
     s
 }
 
+/// A reduction loop over data: each iteration's pullback runs right after it, so nothing is
+/// kept per data point.
+#[differentiate(wrt(a, b))]
+fn squared_error(a: f64, b: f64, xs: &[f64], ys: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..xs.len() {
+        let r = a * xs[i] + b - ys[i];
+        s += r * r;
+    }
+    s
+}
+
 /// A nest of two `for` loops whose bounds are known before the outer one starts: the stack of
 /// the inner loop's records is reserved once, for all n·m of them.
 #[differentiate]
@@ -262,6 +274,34 @@ fn straight_line_calls_allocate_nothing() {
         assert_close(dy, lecture_f(x) * x + y.cos() + 0.5, TOL);
         assert_gradient(|p: &(f64, f64)| calls_only(p.0, p.1), &(x, y), &(dx, dy));
     }
+}
+
+#[test]
+fn a_reduction_over_data_allocates_nothing() {
+    let xs: Vec<f64> = (0..10_000).map(|i| (i as f64 * 0.37).sin()).collect();
+    let ys: Vec<f64> = (0..10_000).map(|i| (i as f64 * 0.11).cos()).collect();
+    let (a, b) = (0.8, -0.3);
+    let ((v, g), n) =
+        count_allocations(|| squared_error_grad(black_box(a), black_box(b), &xs, &ys));
+    assert_eq!(
+        n, 0,
+        "a reduction loop should keep no record per data point"
+    );
+    assert_eq!(v, squared_error(a, b, &xs, &ys));
+    // ∂/∂a = Σ 2rᵢ·xᵢ, ∂/∂b = Σ 2rᵢ with rᵢ = a·xᵢ + b − yᵢ.
+    let (mut da, mut db) = (0.0, 0.0);
+    for i in 0..xs.len() {
+        let r = a * xs[i] + b - ys[i];
+        da += 2.0 * r * xs[i];
+        db += 2.0 * r;
+    }
+    assert_close(g.0, da, 1e-10);
+    assert_close(g.1, db, 1e-10);
+    assert_gradient(
+        |p: &(f64, f64)| squared_error(p.0, p.1, &xs, &ys),
+        &(a, b),
+        &g,
+    );
 }
 
 #[test]

@@ -156,7 +156,7 @@ pub fn code(
                 joint::Pullback::Returned
             };
             let joint = joint::joint_calls(&g, pullback);
-            let rev = reverse::reverse(&mut g, &mut act, &mut types, &joint);
+            let rev = reverse::reverse(&mut g, &mut act, &mut types, &joint, false);
             simplify::forward_single_contributions(&mut g);
             simplify::move_carried_adjoints(&mut g);
             let plan = plan::plan(&mut g, &act, &mut types, &rev);

@@ -12,7 +12,7 @@
 //! 3. `activity`: which values need derivatives; `check`: errors that need activity;
 //!    `scalars`: which values are plain floats of a type the macro can write;
 //! 4. `forward`: forward mode as an IR → IR pass (and forward over reverse);
-//! 5. `joint`, `reverse`, `simplify`, `checkpoint`: reverse mode as an IR → IR pass —
+//! 5. `joint`, `reverse`, `simplify`, `checkpoint`, `fuse`: reverse mode as an IR → IR pass —
 //!    the pullback is IR too; in exact mode at kinks (`kinks`), on the function that forward
 //!    mode has made decide its kinks;
 //! 6. `plan`: the save plan (capture, recompute, record, stack, shape only), applied to the IR;
@@ -33,6 +33,7 @@ mod codegen;
 mod derive;
 mod elementwise;
 mod forward;
+mod fuse;
 mod ir;
 mod joint;
 mod kinks;
@@ -183,8 +184,11 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     // Reverse mode, for a pullback that is returned (`_vjp`) and, where that differs in which
     // calls are made jointly, for one that runs before returning (`_grad`). Checkpointed loops
     // add values, which each run's activity learns about.
+    // Reduction loops run their pullback in place (`fuse`), except where forward mode goes over
+    // reverse mode, or in exact mode at kinks, which keep the recorded form.
+    let fuse = !opts.hessian && opts.kinks.is_none();
     let reversed = |g: ir::Func, tys: scalars::Types, act: activity::Activity, joint| {
-        let (g, tys, plan, act) = reverse_mode(g, tys, act, &joint);
+        let (g, tys, plan, act) = reverse_mode(g, tys, act, &joint, fuse);
         verified(&g).map(|()| (g, tys, plan, act))
     };
     let joint_returned = joint::joint_calls(&f, joint::Pullback::Returned);
@@ -455,8 +459,9 @@ fn reverse_mode(
     mut tys: scalars::Types,
     mut act: activity::Activity,
     joint: &std::collections::HashSet<ir::Inst>,
+    fuse: bool,
 ) -> (ir::Func, scalars::Types, plan::Plan, activity::Activity) {
-    let rev = reverse::reverse(&mut f, &mut act, &mut tys, joint);
+    let rev = reverse::reverse(&mut f, &mut act, &mut tys, joint, fuse);
     simplify::forward_single_contributions(&mut f);
     simplify::move_carried_adjoints(&mut f);
     let plan = plan::plan(&mut f, &act, &mut tys, &rev);

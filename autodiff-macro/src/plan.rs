@@ -131,8 +131,12 @@ struct Tree {
     inst_block: Vec<Block>,
     /// The instruction owning each nested block.
     owner: Vec<Option<Inst>>,
-    /// The root of each block's tree: the body, the pullback, or a record body.
+    /// The root of each block's tree: the body, the pullback, a record body, or the in-place
+    /// pullback of a reduction loop's iteration.
     root: Vec<Block>,
+    /// Bodies of reduction loops whose iteration's pullback runs in place, at their end (see
+    /// [`crate::fuse`]): that pullback reads their values directly.
+    in_place: Vec<bool>,
 }
 
 impl Tree {
@@ -143,6 +147,7 @@ impl Tree {
             inst_block: vec![Block(0); f.insts.len()],
             owner: vec![None; f.blocks.len()],
             root: vec![Block(0); f.blocks.len()],
+            in_place: vec![false; f.blocks.len()],
         };
         fn walk(f: &Func, t: &mut Tree, b: Block, pb: bool, root: Block) {
             t.in_pullback[b.index()] = pb;
@@ -153,11 +158,18 @@ impl Tree {
                     InstKind::CkptSweep { record, .. } => Some(record),
                     _ => None,
                 };
+                let in_place = match f.inst(i).kind {
+                    InstKind::InlinePullback { body } => Some(body),
+                    _ => None,
+                };
                 for nb in f.inst_blocks(i) {
                     t.parent[nb.index()] = Some(b);
                     t.owner[nb.index()] = Some(i);
                     if Some(nb) == record {
                         walk(f, t, nb, false, nb);
+                    } else if Some(nb) == in_place {
+                        t.in_place[b.index()] = true;
+                        walk(f, t, nb, true, nb);
                     } else {
                         walk(f, t, nb, pb, root);
                     }
@@ -187,6 +199,12 @@ impl Tree {
     fn in_record_top(&self, f: &Func, v: Value) -> bool {
         let d = self.def_block(f, v);
         !self.in_pullback[d.index()] && self.root[d.index()] == d && d != f.body()
+    }
+
+    /// Whether `v` is defined at the top of a reduction loop's body whose iteration's pullback
+    /// runs in place: that pullback reads it directly.
+    fn in_place_top(&self, f: &Func, v: Value) -> bool {
+        self.in_place[self.def_block(f, v).index()]
     }
 
     fn def_block(&self, f: &Func, v: Value) -> Block {
@@ -246,11 +264,13 @@ impl Planner<'_> {
         self.act.active.get(v.index()).copied().unwrap_or(false)
     }
 
+    /// The pullback's blocks, then those of the in-place pullbacks of reduction loops.
     fn pullback_blocks(&self) -> Vec<Block> {
-        match self.f.pullback {
-            Some(pb) => self.f.blocks_within(pb),
-            None => Vec::new(),
-        }
+        let roots = self.f.pullback_roots();
+        roots
+            .iter()
+            .flat_map(|&r| self.f.blocks_within(r))
+            .collect()
     }
 
     fn run(&mut self, rev: &Reversed) -> Plan {
@@ -296,7 +316,8 @@ impl Planner<'_> {
             let has_value = zero_from_value
                 || full_set.contains(&v)
                 || ((matches!(self.f.value(v).def, ValueDef::Param(_))
-                    || self.tree.in_record_top(self.f, v))
+                    || self.tree.in_record_top(self.f, v)
+                    || self.tree.in_place_top(self.f, v))
                     && !self.consumed.contains(&v))
                 || self.cheap(v);
             if has_value {
@@ -340,7 +361,15 @@ impl Planner<'_> {
         while k < full.len() {
             let v = full[k];
             k += 1;
-            if self.index_of.contains_key(&v) || self.tree.in_record_top(self.f, v) {
+            if self.index_of.contains_key(&v)
+                || self.tree.in_record_top(self.f, v)
+                || self.tree.in_place_top(self.f, v)
+            {
+                // Read directly; where the forward pass would move it afterwards, it moves a
+                // copy.
+                if self.tree.in_place_top(self.f, v) {
+                    kept.insert(v);
+                }
                 continue;
             }
             let d = self.tree.def_block(self.f, v);
@@ -417,19 +446,20 @@ impl Planner<'_> {
             }
         }
 
-        // ---- 5. the pullback side: parameters, pops, recomputations, rewritten reads.
-        if let Some(root) = self.f.pullback {
-            let mut recompute_by_block: HashMap<Block, Vec<Value>> = HashMap::new();
-            for &v in &recompute {
-                let d = self.tree.def_block(self.f, v);
-                recompute_by_block.entry(d).or_default().push(v);
-            }
-            let ctx = Fill {
-                saves: &saves,
-                stacks: &stacks,
-                recompute: &recompute_by_block,
-                subst: &subst,
-            };
+        // ---- 5. the pullback side: parameters, pops, recomputations, rewritten reads; in the
+        // pullback, then in the in-place pullbacks of reduction loops' iterations.
+        let mut recompute_by_block: HashMap<Block, Vec<Value>> = HashMap::new();
+        for &v in &recompute {
+            let d = self.tree.def_block(self.f, v);
+            recompute_by_block.entry(d).or_default().push(v);
+        }
+        let ctx = Fill {
+            saves: &saves,
+            stacks: &stacks,
+            recompute: &recompute_by_block,
+            subst: &subst,
+        };
+        for root in self.f.pullback_roots() {
             self.fill(root, HashMap::new(), &ctx);
         }
         Plan { kept, decisions }
@@ -490,6 +520,7 @@ impl Planner<'_> {
             _ => {
                 self.tree.def_block(self.f, v) == self.f.body()
                     || self.tree.in_record_top(self.f, v)
+                    || self.tree.in_place_top(self.f, v)
             }
         }
     }

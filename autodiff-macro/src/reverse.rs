@@ -23,6 +23,7 @@ use quote::quote;
 
 use crate::activity::Activity;
 use crate::checkpoint;
+use crate::fuse;
 use crate::ir::*;
 use crate::prim::{Arg, Flags, PrimId, forms};
 use crate::scalars::{FloatTy, Ty, Types};
@@ -58,16 +59,20 @@ struct Rev<'a> {
     bw: Vec<bool>,
     corr: Vec<(Block, Block)>,
     index_params: Vec<(Value, Value)>,
+    /// Whether reduction loops are reversed in place (see [`crate::fuse`]).
+    fuse: bool,
 }
 
 /// Builds the pullback of `f`. Checkpointed loops (see [`crate::checkpoint`]) add copies of
 /// their bodies, whose values `act` and `tys` learn about. Calls in `joint` make their pullback
-/// in the pullback (see [`crate::joint`]).
+/// in the pullback (see [`crate::joint`]). With `fuse`, reduction loops run their iterations'
+/// pullbacks in the forward pass (see [`crate::fuse`]).
 pub fn reverse(
     f: &mut Func,
     act: &mut Activity,
     tys: &mut Types,
     joint: &HashSet<Inst>,
+    fuse: bool,
 ) -> Reversed {
     let bw = backward_work(f, act);
     let mut r = Rev {
@@ -79,6 +84,7 @@ pub fn reverse(
         bw,
         corr: Vec::new(),
         index_params: Vec::new(),
+        fuse,
     };
     let body = r.f.body();
     let pb = r.f.new_block();
@@ -691,6 +697,11 @@ impl Rev<'_> {
     }
 
     fn bw_loop(&mut self, i: Inst, init: &[Value], body: Block, pb: Block, adj: &mut Adj) {
+        if self.fuse {
+            if let Some(acc) = fuse::accumulator(self.f, self.act, self.tys, i) {
+                return self.bw_in_place(i, acc, init, body, pb, adj);
+            }
+        }
         let (kind, snapshots) = match &self.f.inst(i).kind {
             InstKind::Loop {
                 kind, checkpoint, ..
@@ -830,6 +841,99 @@ impl Rev<'_> {
                 let g = self.emit1(pb, InstKind::VarGet(w), t);
                 self.contrib(pb, init[k], g, adj);
             }
+        }
+    }
+
+    /// Reduction loop `i`, accumulating in carried value `k` of float type `t` (if the macro knows it): the body's pullback runs at the
+    /// end of each iteration, with the accumulator's adjoint at one, into variables that start
+    /// at zero before the loop; the pullback scales them by the accumulator's adjoint (see
+    /// [`crate::fuse`]).
+    fn bw_in_place(
+        &mut self,
+        i: Inst,
+        (k, t): (usize, Option<FloatTy>),
+        init: &[Value],
+        body: Block,
+        pb: Block,
+        adj: &mut Adj,
+    ) {
+        let outer = self.act.inst_block[i.index()];
+        let first_new = self.f.block(outer).insts.len();
+        // What the body reads from outside: its adjoint starts at zero before the loop.
+        let mut inner = Adj::new();
+        self.predeclare(outer, &[body], &mut inner);
+        let mut targets: Vec<(Value, Var)> = inner.iter().map(|(&v, &w)| (v, w)).collect();
+        targets.sort();
+        let mut gets = Vec::new();
+        for &(_, w) in &targets {
+            let t = Ty::Unknown;
+            gets.push(self.emit1(outer, InstKind::VarGet(w), t));
+        }
+        for (&(v, _), &g) in targets.iter().zip(&gets) {
+            let t = self.tys.of(v);
+            self.tys.set(g, t);
+        }
+        // Place them: the zeros before the loop, the sums after it.
+        let insts = &mut self.f.blocks[outer.index()].insts;
+        let added: Vec<Inst> = insts.split_off(first_new);
+        let (zeros, sums) = added.split_at(added.len() - gets.len());
+        let pos = insts
+            .iter()
+            .position(|&x| x == i)
+            .expect("the loop is in its block");
+        insts.splice(pos + 1..pos + 1, sums.iter().copied());
+        insts.splice(pos..pos, zeros.iter().copied());
+        self.act.inst_block.resize(self.f.insts.len(), outer);
+        for &x in &added {
+            self.act.inst_block[x.index()] = outer;
+        }
+        // The body's pullback, at the end of the body.
+        let pbb = self.f.new_block();
+        self.corr.push((pbb, body));
+        let one = match t {
+            Some(t) => self.emit1(pbb, InstKind::Const(quote!(1.0)), Ty::Float(t)),
+            // One of the accumulator's type, which rustc knows.
+            None => {
+                let acc =
+                    self.f.block(body).params[self.f.block(body).params.len() - init.len() + k];
+                let like = InstKind::Helper {
+                    name: "one_like".into(),
+                    args: vec![acc],
+                };
+                self.emit1(pbb, like, Ty::Unknown)
+            }
+        };
+        let mut incoming = vec![None; init.len()];
+        incoming[k] = Some(one);
+        self.bw_block(body, pbb, &mut inner, &Exit::Incoming(incoming));
+        self.f.block_mut(pbb).term = Term::Yield(Vec::new());
+        let at = self.f.push_inst(
+            body,
+            InstKind::InlinePullback { body: pbb },
+            0,
+            Kind::Unknown,
+            Span::call_site(),
+        );
+        self.act.inst_block.resize(self.f.insts.len(), body);
+        self.act.inst_block[at.index()] = body;
+        // The pullback of the loop: the accumulator's adjoint passes through, and scales what
+        // the iterations summed.
+        let result = self.f.inst(i).results[k];
+        let Some(g) = self.get(pb, result, adj) else {
+            return;
+        };
+        self.contrib(pb, init[k], g, adj);
+        for ((v, _), sum) in targets.into_iter().zip(gets) {
+            let t = self.tys.of(v);
+            let c = self.emit1(
+                pb,
+                InstKind::Helper {
+                    name: "scaled".into(),
+                    args: vec![sum, g],
+                },
+                t,
+            );
+            self.contrib(pb, v, c, adj);
         }
     }
 

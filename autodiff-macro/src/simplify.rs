@@ -9,8 +9,8 @@ use crate::ir::*;
 
 /// Replaces `w = c; ..; v = get w` (and nothing else on `w`) by `c` itself.
 pub fn forward_single_contributions(f: &mut Func) {
-    let Some(pb) = f.pullback else { return };
-    let blocks = f.blocks_within(pb);
+    let roots = f.pullback_roots();
+    let blocks: Vec<Block> = roots.iter().flat_map(|&r| f.blocks_within(r)).collect();
     // Per variable: its init (instruction, value), its get (instruction, result), and whether
     // anything else touches it.
     #[derive(Default, Clone)]
@@ -92,8 +92,12 @@ pub fn forward_single_contributions(f: &mut Func) {
 /// an array carried through a loop that reads and writes its elements, that turns a
 /// zero-filled allocation and an element-wise sum per iteration into two moves.
 pub fn move_carried_adjoints(f: &mut Func) {
-    let Some(pb) = f.pullback else { return };
-    for b in f.blocks_within(pb) {
+    let roots = f.pullback_roots();
+    for b in roots
+        .iter()
+        .flat_map(|&r| f.blocks_within(r))
+        .collect::<Vec<_>>()
+    {
         let insts = f.block(b).insts.clone();
         for (pos, &take) in insts.iter().enumerate() {
             let w = match f.inst(take).kind {

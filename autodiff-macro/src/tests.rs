@@ -346,6 +346,11 @@ fn element_writes_make_new_versions() {
 
 /// Reverse mode as `expand` runs it, up to the plan, with the function's checkpoint option.
 fn reversed(item: syn::ItemFn, checkpoint: Option<usize>) -> Func {
+    reversed_with(item, checkpoint, false)
+}
+
+/// [`reversed`], with reduction loops run in place or not.
+fn reversed_with(item: syn::ItemFn, checkpoint: Option<usize>, fuse: bool) -> Func {
     let mut f = lower_fn(item);
     crate::structurize::structurize(&mut f);
     let act = activity::analyze(&f);
@@ -357,9 +362,112 @@ fn reversed(item: syn::ItemFn, checkpoint: Option<usize>) -> Func {
         errors.iter().map(|e| e.to_string()).collect::<Vec<_>>()
     );
     let tys = crate::scalars::analyze(&f);
-    let (f, _, _, _) = crate::reverse_mode(f, tys, act, &Default::default());
+    let (f, _, _, _) = crate::reverse_mode(f, tys, act, &Default::default(), fuse);
     verify::verify(&f).unwrap_or_else(|e| panic!("{e}\n{f}\n{}", f.pullback_text()));
     f
+}
+
+#[test]
+fn a_reduction_loop_runs_its_pullback_in_place() {
+    let f = reversed_with(
+        parse_quote! {
+            fn f(a: f64, xs: &[f64]) -> f64 {
+                let mut s = 0.0;
+                for i in 0..xs.len() {
+                    let r = a * xs[i] - 1.0;
+                    let h = if r > 0.0 { r * r } else { r.exp() };
+                    s += h;
+                }
+                2.0 * s
+            }
+        },
+        None,
+        true,
+    );
+    // No stack: the iteration's pullback reads the body's values, and the branch's record,
+    // where they are.
+    assert!(f.stacks.is_empty(), "{f}");
+    let fw = f.to_string();
+    assert_eq!(
+        fw.matches("pullback of the iteration, in place").count(),
+        1,
+        "{fw}"
+    );
+    assert_eq!(fw.matches("match record").count(), 1, "{fw}");
+    assert!(!fw.contains("push") && !fw.contains("pop"), "{fw}");
+    // The pullback scales the sums of the iterations' contributions to `a` and `xs` (both
+    // differentiated here).
+    let pb = f.pullback_text();
+    assert_eq!(pb.matches("scaled").count(), 2, "{pb}");
+    assert!(!pb.contains("for"), "{pb}");
+}
+
+#[test]
+fn loops_that_are_not_reductions_keep_their_records() {
+    let cases: Vec<syn::ItemFn> = vec![
+        // A product.
+        parse_quote! {
+            fn f(a: f64, xs: &[f64]) -> f64 {
+                let mut p = 1.0;
+                for i in 0..xs.len() { p *= a * xs[i]; }
+                p
+            }
+        },
+        // The accumulator read by the term.
+        parse_quote! {
+            fn f(a: f64, xs: &[f64]) -> f64 {
+                let mut s = 0.0;
+                for i in 0..xs.len() { s += (s * a + xs[i]).sin(); }
+                s
+            }
+        },
+        // Two accumulators.
+        parse_quote! {
+            fn f(a: f64, xs: &[f64]) -> f64 {
+                let (mut s, mut q) = (0.0, 0.0);
+                for i in 0..xs.len() { s += (a * xs[i]).sin(); q += (a * xs[i]).cos(); }
+                s * q
+            }
+        },
+        // A loop inside.
+        parse_quote! {
+            fn f(a: f64, xs: &[f64]) -> f64 {
+                let mut s = 0.0;
+                for i in 0..xs.len() {
+                    let mut t = 0.0;
+                    for j in 0..i { t += (a * xs[j]).sin(); }
+                    s += t * t;
+                }
+                s
+            }
+        },
+        // A `break`.
+        parse_quote! {
+            fn f(a: f64, xs: &[f64]) -> f64 {
+                let mut s = 0.0;
+                for i in 0..xs.len() {
+                    if xs[i] > 3.0 { break; }
+                    s += (a * xs[i]).sin();
+                }
+                s
+            }
+        },
+        // An element written in the body.
+        parse_quote! {
+            fn f(a: f64, xs: &[f64]) -> f64 {
+                let mut v = vec![0.0; xs.len()];
+                let mut s = 0.0;
+                for i in 0..xs.len() { v[i] = a * xs[i]; s += v[i].sin(); }
+                s + v[0]
+            }
+        },
+    ];
+    for item in cases {
+        let f = reversed_with(item, None, true);
+        let fw = f.to_string();
+        assert!(!fw.contains("in place"), "{fw}");
+        assert!(!f.stacks.is_empty(), "{fw}");
+    }
 }
 
 #[test]
@@ -514,7 +622,7 @@ fn phase_times() {
     let s = code.forward.to_string().len();
     eprintln!("to_string  {:?} ({s} bytes)", t.elapsed());
     let t = Instant::now();
-    let rev = crate::reverse::reverse(&mut f, &mut act, &mut tys, &Default::default());
+    let rev = crate::reverse::reverse(&mut f, &mut act, &mut tys, &Default::default(), false);
     eprintln!("reverse    {:?}", t.elapsed());
     let t = Instant::now();
     let plan = crate::plan::plan(&mut f, &act, &mut tys, &rev);
@@ -727,7 +835,7 @@ fn pipeline_text(item: syn::ItemFn) -> String {
     let act = activity::analyze(&f);
     let tys = crate::scalars::analyze(&f);
     let joint = crate::joint::joint_calls(&f, crate::joint::Pullback::Returned);
-    let (f, _, plan, _) = crate::reverse_mode(f, tys, act, &joint);
+    let (f, _, plan, _) = crate::reverse_mode(f, tys, act, &joint, false);
     verify::verify(&f).unwrap_or_else(|e| panic!("{e}\n{f}\n{}", f.pullback_text()));
     format!(
         "SSA\n{primal}\nsave plan\n{}\nforward pass\n{f}\n{}",

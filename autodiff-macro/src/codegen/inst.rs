@@ -438,6 +438,10 @@ impl Gen<'_> {
                 let n = self.v(*n);
                 quote! { #lhs #pv::checkpoint_finish(#w, #n); }
             }
+            InstKind::InlinePullback { body } => {
+                let code = self.block_insts(*body);
+                quote! { { #code } }
+            }
             InstKind::CkptSweep {
                 ck,
                 var,

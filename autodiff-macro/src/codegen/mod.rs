@@ -161,7 +161,7 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool], krate: &Tok
             .push(Stack(n as u32));
     }
     g.plan_reserves();
-    if let Some(pb) = f.pullback {
+    for pb in f.pullback_roots() {
         for b in f.blocks_within(pb) {
             g.pullback_values.extend(f.block(b).params.iter().copied());
             for &i in &f.block(b).insts {

@@ -58,6 +58,13 @@ impl Gen<'_> {
                 }
             }
         };
+        let in_place =
+            |i: Inst| match &self.f.inst(i).kind {
+                InstKind::Loop { body, .. } => self.f.block(*body).insts.last().is_some_and(|&l| {
+                    matches!(self.f.inst(l).kind, InstKind::InlinePullback { .. })
+                }),
+                _ => false,
+            };
         let range_of = |i: Inst| match &self.f.inst(i).kind {
             InstKind::Loop { kind, .. } => kind.range(),
             _ => None,
@@ -72,6 +79,10 @@ impl Gen<'_> {
             let mut cur = st.owner;
             while let Some(outer) = enclosing_loop(cur) {
                 let Some(or) = range_of(outer) else { break };
+                // A reduction loop's iterations empty the stacks of the loops inside it.
+                if in_place(outer) {
+                    break;
+                }
                 let varies = |v: Value| within(v, outer) && self.const_tokens(v).is_none();
                 if ranges.iter().any(|r| varies(r.start) || varies(r.end)) {
                     break;

@@ -59,7 +59,9 @@ impl Func {
                         *a = self.copy_block(*a, c);
                     }
                 }
-                InstKind::Loop { body, .. } => *body = self.copy_block(*body, c),
+                InstKind::Loop { body, .. } | InstKind::InlinePullback { body } => {
+                    *body = self.copy_block(*body, c)
+                }
                 InstKind::CkptSweep {
                     advance,
                     record,

@@ -91,6 +91,7 @@ impl Func {
                 Some(r) => format!("sweep {var} = {ck} over {}", range_text(r)),
                 None => format!("sweep {var} = {ck}"),
             },
+            InstKind::InlinePullback { .. } => "pullback of the iteration, in place".to_string(),
             InstKind::VarInit { var, value } => format!("{var} = {value}"),
             InstKind::VarAcc { var, value } => format!("{var} += {value}"),
             InstKind::VarSet { var, value } => format!("{var} := {value}"),

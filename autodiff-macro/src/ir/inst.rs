@@ -292,6 +292,12 @@ pub enum InstKind {
         record: Block,
         reverse: Block,
     },
+    // ---- reduction loops (see [`crate::fuse`]) --------------------------------------------
+    /// The pullback of one iteration of a reduction loop, run in the forward pass right after
+    /// the iteration it is the pullback of, with the accumulator's adjoint at one: a pullback
+    /// block (it ends in an empty `yield`) whose contributions to what the loop reads from
+    /// outside go to variables that the forward pass scales afterwards.
+    InlinePullback { body: Block },
 }
 
 /// The range a `for` loop walks: what a checkpointed loop needs for its trip count and for the
@@ -358,6 +364,7 @@ macro_rules! inst_operands {
             | InstKind::VarGet(_)
             | InstKind::VarTake(_)
             | InstKind::Count(_)
+            | InstKind::InlinePullback { .. }
             | InstKind::Pop(_) => {}
             InstKind::Binary(_, a, b) | InstKind::Index(a, b) => {
                 f(a);

@@ -367,8 +367,19 @@ impl Func {
                 reverse,
                 ..
             } => vec![*advance, *record, *reverse],
+            InstKind::InlinePullback { body } => vec![*body],
             _ => vec![],
         }
+    }
+
+    /// The pullback's root, then the roots of the in-place pullbacks of reduction loops'
+    /// iterations (see [`crate::fuse`]): every block of the pullback is within one of them.
+    pub fn pullback_roots(&self) -> Vec<Block> {
+        let in_place = self.insts.iter().filter_map(|i| match i.kind {
+            InstKind::InlinePullback { body } => Some(body),
+            _ => None,
+        });
+        self.pullback.into_iter().chain(in_place).collect()
     }
 
     /// Values a terminator reads directly.

@@ -107,6 +107,7 @@ impl Verifier<'_> {
                         self.nested(a, Ctx::Arm(0))?;
                     }
                 }
+                InstKind::InlinePullback { body } => self.nested(*body, Ctx::Arm(0))?,
                 InstKind::Loop {
                     init, body, kind, ..
                 } => {

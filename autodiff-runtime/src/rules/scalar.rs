@@ -207,6 +207,27 @@ impl_float!(f32 f64);
 /// [rules module](super) at kinks, jumps and removable singularities.
 pub mod d {
     use super::Float;
+    use crate::differentiable::{Differentiable, Real};
+
+    /// `1` of `x`'s type: the adjoint a reduction loop's accumulator starts its iterations'
+    /// in-place pullbacks at, where only rustc knows the accumulator's float type.
+    #[inline(always)]
+    pub fn one_like<T: Real>(_x: T) -> T {
+        T::ONE
+    }
+
+    /// `x·s`: what the in-place pullbacks of a reduction loop's iterations summed with the
+    /// accumulator's adjoint at one (`x = Σᵢ ∂eᵢ/∂w` for `s += eᵢ(w)`), scaled by the
+    /// accumulator's real adjoint `s`. The scale goes through `f64`, exact between `f32` and
+    /// `f64`; a scale of one leaves `x` as it is.
+    #[inline(always)]
+    pub fn scaled<T: Differentiable, S: Real>(mut x: T, s: S) -> T {
+        let s = s.to_f64();
+        if s != 1.0 {
+            x.scale(T::Scalar::from_f64(s));
+        }
+        x
+    }
 
     /// `d/dx |x|`: the sign of `x`, `0` at `±0` (the minimum-norm element of the Clarke gradient
     /// `[−1, 1]`), NaN for NaN.

@@ -1,0 +1,485 @@
+//! Reduction loops: a `for` loop that adds a term per iteration to one float accumulator and
+//! reads everything else from outside without changing it. Reverse mode runs each iteration's
+//! pullback right after the iteration, with the accumulator's adjoint at one, and scales what the
+//! iterations summed by the accumulator's real adjoint afterwards: the loop keeps no record per
+//! iteration (`tests/alloc.rs` shows that such a gradient allocates nothing).
+//!
+//! Each form the macro recognises (`s += e`, `s = s + e`, `s = e + s`, `s -= e`), what the body
+//! may read (parameters, slices, arrays, a local built before the loop, a branch, a call of a
+//! differentiated helper), the scaling by a seed other than one (`_vjp`), mixed float types, an
+//! empty loop, and loops that are *not* reductions (two accumulators, a product, a loop inside)
+//! next to them, all checked against analytic gradients (stated beside each function) and central
+//! finite differences; forward mode is checked too, which these loops do not change.
+
+#![allow(clippy::needless_range_loop, clippy::assign_op_pattern)] // written as users write them
+
+use autodiff::check::gradcheck;
+use autodiff::differentiate;
+use ndarray::{Array1, Array2, array};
+
+mod common;
+use common::*;
+
+#[track_caller]
+fn fd_vec(what: &str, f: impl Fn(&[f64]) -> f64, x: &[f64], d: &[f64]) {
+    let r = gradcheck(|p: &Vec<f64>| f(p), &x.to_vec(), &d.to_vec());
+    assert!(r.passed(), "{what}: {r}");
+}
+
+#[track_caller]
+fn close_all(what: &str, actual: &[f64], expected: &[f64]) {
+    assert_eq!(actual.len(), expected.len(), "{what}: lengths");
+    for (k, (&a, &e)) in actual.iter().zip(expected).enumerate() {
+        close(&format!("{what}[{k}]"), a, e, TOL);
+    }
+}
+
+fn xs() -> Vec<f64> {
+    vec![0.3, -1.2, 0.8, 2.0, -0.4]
+}
+
+fn ys() -> Vec<f64> {
+    vec![1.1, 0.2, -0.7, 0.5, 1.6]
+}
+
+// ---------------------------------------------------------------------------------------------
+// The forms of the accumulation
+// ---------------------------------------------------------------------------------------------
+
+/// The report's Rosenbrock loop: `s = Σᵢ pᵢ² + 100·qᵢ²`, `uᵢ = a·xᵢ`, `pᵢ = 1 − uᵢ`,
+/// `qᵢ = b·yᵢ − uᵢ²`; `∂s/∂a = Σᵢ (−2pᵢ − 400·qᵢ·uᵢ)·xᵢ`, `∂s/∂b = Σᵢ 200·qᵢ·yᵢ`.
+#[differentiate(wrt(a, b))]
+fn rosen(a: f64, b: f64, xs: &[f64], ys: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..xs.len() {
+        let u = a * xs[i];
+        let p = 1.0 - u;
+        let q = b * ys[i] - u * u;
+        s += p * p + 100.0 * (q * q);
+    }
+    s
+}
+
+fn rosen_expected(a: f64, b: f64, xs: &[f64], ys: &[f64]) -> (f64, f64) {
+    let (mut da, mut db) = (0.0, 0.0);
+    for i in 0..xs.len() {
+        let u = a * xs[i];
+        let (p, q) = (1.0 - u, b * ys[i] - u * u);
+        da += (-2.0 * p - 400.0 * q * u) * xs[i];
+        db += 200.0 * q * ys[i];
+    }
+    (da, db)
+}
+
+#[test]
+fn rosenbrock_over_data() {
+    let (xs, ys) = (xs(), ys());
+    let (a, b) = (0.7, -0.4);
+    let (v, g) = rosen_grad(a, b, &xs, &ys);
+    assert_eq!(v, rosen(a, b, &xs, &ys));
+    close2("rosen", g, rosen_expected(a, b, &xs, &ys));
+    fd2("rosen", |a, b| rosen(a, b, &xs, &ys), (a, b), g);
+    forward("rosen").two(
+        (a, b),
+        |a, b| rosen(a, b, &xs, &ys),
+        |a, b, da, db| rosen_jvp(a, b, &xs, &ys, da, db),
+        |a, b| rosen_vjp(a, b, &xs, &ys),
+    );
+}
+
+/// Through `_vjp` the pullback scales what the iterations summed by the seed: `3·∇s`.
+#[test]
+fn the_seed_scales_the_sum() {
+    let (xs, ys) = (xs(), ys());
+    let (a, b) = (0.7, -0.4);
+    let (v, pb) = rosen_vjp(a, b, &xs, &ys);
+    assert_eq!(v, rosen(a, b, &xs, &ys));
+    let (ea, eb) = rosen_expected(a, b, &xs, &ys);
+    close2("3·∇rosen", pb(3.0), (3.0 * ea, 3.0 * eb));
+    let (_, pb) = rosen_vjp(a, b, &xs, &ys);
+    close2("0·∇rosen", pb(0.0), (0.0, 0.0));
+}
+
+/// `s = s + e`, `s = e + s` and `s -= e` in three loops one after the other:
+/// `f = Σᵢ w·xᵢ² + Σᵢ (w − xᵢ)² − Σᵢ sin(w·xᵢ)`;
+/// `∂f/∂w = Σᵢ xᵢ² + 2(w − xᵢ) − xᵢ·cos(w·xᵢ)`.
+#[differentiate(wrt(w))]
+fn three_forms(w: f64, xs: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..xs.len() {
+        s = s + w * xs[i] * xs[i];
+    }
+    for i in 0..xs.len() {
+        let r = w - xs[i];
+        s = r * r + s;
+    }
+    for i in 0..xs.len() {
+        s -= (w * xs[i]).sin();
+    }
+    s
+}
+
+#[test]
+fn plus_plus_reversed_and_minus() {
+    let xs = xs();
+    let w = 0.9;
+    let (v, g) = three_forms_grad(w, &xs);
+    assert_eq!(v, three_forms(w, &xs));
+    let expected: f64 = xs
+        .iter()
+        .map(|&x| x * x + 2.0 * (w - x) - x * (w * x).cos())
+        .sum();
+    close("three forms", g, expected, TOL);
+    fd("three forms", |w| three_forms(w, &xs), w, g);
+    forward("three forms").one(
+        w,
+        |w| three_forms(w, &xs),
+        |w, dw| three_forms_jvp(w, &xs, dw),
+        |w| three_forms_vjp(w, &xs),
+    );
+}
+
+/// The same reductions written with iterators: a `map`/`sum` chain, `for` over a `zip` and over
+/// a slice: `f = Σᵢ (a·xᵢ + b − yᵢ)² + Σᵢ |a·xᵢ − yᵢ| + Σᵢ sin(b·xᵢ)`;
+/// `∂f/∂a = Σᵢ 2rᵢ·xᵢ + sign(a·xᵢ − yᵢ)·xᵢ`, `∂f/∂b = Σᵢ 2rᵢ + xᵢ·cos(b·xᵢ)`.
+#[differentiate(wrt(a, b))]
+fn iterator_forms(a: f64, b: f64, xs: &[f64], ys: &[f64]) -> f64 {
+    let s: f64 = xs
+        .iter()
+        .zip(ys)
+        .map(|(x, y)| (a * x + b - y).powi(2))
+        .sum();
+    let mut t = 0.0;
+    for (x, y) in xs.iter().zip(ys.iter()) {
+        t += (a * x - y).abs();
+    }
+    let mut u = 0.0;
+    for x in xs {
+        u += (b * x).sin();
+    }
+    s + t + u
+}
+
+#[test]
+fn written_with_iterators() {
+    let (xs, ys) = (xs(), ys());
+    let (a, b) = (0.5, 0.1);
+    let (v, g) = iterator_forms_grad(a, b, &xs, &ys);
+    assert_eq!(v, iterator_forms(a, b, &xs, &ys));
+    let (mut ea, mut eb) = (0.0, 0.0);
+    for i in 0..xs.len() {
+        let r = a * xs[i] + b - ys[i];
+        ea += 2.0 * r * xs[i] + (a * xs[i] - ys[i]).signum() * xs[i];
+        eb += 2.0 * r + xs[i] * (b * xs[i]).cos();
+    }
+    close2("iterator forms", g, (ea, eb));
+    fd2(
+        "iterator forms",
+        |a, b| iterator_forms(a, b, &xs, &ys),
+        (a, b),
+        g,
+    );
+    forward("iterator forms").two(
+        (a, b),
+        |a, b| iterator_forms(a, b, &xs, &ys),
+        |a, b, da, db| iterator_forms_jvp(a, b, &xs, &ys, da, db),
+        |a, b| iterator_forms_vjp(a, b, &xs, &ys),
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the body reads
+// ---------------------------------------------------------------------------------------------
+
+/// Least squares over a slice of weights and an array of offsets, the residuals read from a
+/// local built by an earlier loop: `zᵢ = wᵢ·xᵢ + cᵢ`, `f = Σᵢ zᵢ² + 0.5·Σᵢ cᵢ·zᵢ`;
+/// `∂f/∂wᵢ = (2zᵢ + 0.5cᵢ)·xᵢ`, `∂f/∂cᵢ = 2zᵢ + 0.5cᵢ + 0.5zᵢ`.
+#[differentiate(wrt(w, c))]
+fn weighted(w: &[f64], c: &Array1<f64>, xs: &[f64]) -> f64 {
+    let n = w.len();
+    let mut z = vec![0.0; n];
+    for i in 0..n {
+        z[i] = w[i] * xs[i] + c[i];
+    }
+    let mut f = 0.0;
+    for i in 0..n {
+        f += z[i] * z[i] + 0.5 * c[i] * z[i];
+    }
+    f
+}
+
+#[test]
+fn slices_arrays_and_a_local_read_in_the_loop() {
+    let xs = xs();
+    let w = vec![0.4, -0.3, 1.2, 0.1, -0.8];
+    let c = array![0.2, 0.5, -0.1, 0.9, -0.6];
+    let (v, (gw, gc)) = weighted_grad(&w, &c, &xs);
+    assert_eq!(v, weighted(&w, &c, &xs));
+    for i in 0..w.len() {
+        let z = w[i] * xs[i] + c[i];
+        close(
+            &format!("∂w[{i}]"),
+            gw[i],
+            (2.0 * z + 0.5 * c[i]) * xs[i],
+            TOL,
+        );
+        close(
+            &format!("∂c[{i}]"),
+            gc[i],
+            2.0 * z + 0.5 * c[i] + 0.5 * z,
+            TOL,
+        );
+    }
+    fd_vec("∂w", |w| weighted(w, &c, &xs), &w, &gw);
+    let cv = c.to_vec();
+    let gcv = gc.to_vec();
+    fd_vec(
+        "∂c",
+        |c| weighted(&w, &Array1::from(c.to_vec()), &xs),
+        &cv,
+        &gcv,
+    );
+}
+
+/// Array values inside the body, an accumulator whose float type only rustc knows (started at a
+/// literal, adding `h.sum()` of an array): `hᵢ = rowᵢ ⊙ w`, `zᵢ = Σhᵢ + b`,
+/// `f = Σᵢ (zᵢ − yᵢ)² + 0.1·Σᵢ ‖hᵢ‖²`; `∂f/∂w = Σᵢ (2(zᵢ − yᵢ) + 0.2·hᵢ) ⊙ rowᵢ`,
+/// `∂f/∂b = Σᵢ 2(zᵢ − yᵢ)`.
+#[differentiate(wrt(w, b))]
+fn rows_loss(w: &Array1<f64>, b: f64, xs: &Array2<f64>, y: &[f64]) -> f64 {
+    let mut loss = 0.0;
+    for i in 0..xs.nrows() {
+        let row = xs.row(i);
+        let h = &row * w;
+        let z = h.sum() + b;
+        let q = h.mapv(|v| v * v);
+        loss += (z - y[i]).powi(2) + 0.1 * q.sum();
+    }
+    loss
+}
+
+/// The same with `f32` arrays: `f = Σᵢ tanh(rowᵢ·w)`, `∂f/∂w = Σᵢ (1 − tanh²(rowᵢ·w))·rowᵢ`.
+#[differentiate(wrt(w))]
+fn rows_tanh(w: &Array1<f32>, xs: &Array2<f32>) -> f32 {
+    let mut f = 0.0;
+    for i in 0..xs.nrows() {
+        f += xs.row(i).dot(w).tanh();
+    }
+    f
+}
+
+#[test]
+fn arrays_in_the_body() {
+    let w = array![0.3, -0.2, 0.5];
+    let xs = array![[1.0, 2.0, 0.5], [0.1, -1.0, 2.0], [-0.7, 0.4, 1.1]];
+    let y = vec![0.5, -0.2, 0.9];
+    let b = 0.1;
+    let (v, (gw, gb)) = rows_loss_grad(&w, b, &xs, &y);
+    assert_eq!(v, rows_loss(&w, b, &xs, &y));
+    let (mut ew, mut eb) = (Array1::zeros(3), 0.0);
+    for i in 0..xs.nrows() {
+        let h = &xs.row(i) * &w;
+        let r = h.sum() + b - y[i];
+        ew = ew + (2.0 * r + 0.2 * &h) * xs.row(i);
+        eb += 2.0 * r;
+    }
+    close_all("∂w", &gw.to_vec(), &ew.to_vec());
+    close("∂b", gb, eb, TOL);
+    let wv = w.to_vec();
+    fd_vec("∂w", |w| rows_loss(&Array1::from(w.to_vec()), b, &xs, &y), &wv, &gw.to_vec());
+    fd("∂b", |b| rows_loss(&w, b, &xs, &y), b, gb);
+    // Through `_vjp`, scaled by the seed.
+    let (_, pb) = rows_loss_vjp(&w, b, &xs, &y);
+    let (gw2, gb2) = pb(-2.0);
+    close_all("−2·∂w", &gw2.to_vec(), &(-2.0 * &gw).to_vec());
+    close("−2·∂b", gb2, -2.0 * gb, TOL);
+
+    let (w32, xs32) = (w.mapv(|v| v as f32), xs.mapv(|v| v as f32));
+    let (v, g) = rows_tanh_grad(&w32, &xs32);
+    assert_eq!(v, rows_tanh(&w32, &xs32));
+    for j in 0..3 {
+        let e: f32 = (0..3)
+            .map(|i| (1.0 - xs32.row(i).dot(&w32).tanh().powi(2)) * xs32[[i, j]])
+            .sum();
+        assert!((g[j] - e).abs() <= 1e-5 * e.abs().max(1.0), "∂w[{j}]: {} vs {e}", g[j]);
+    }
+}
+
+/// A branch on the data and one on a differentiated value, and a `match`: the Huber loss of
+/// `rᵢ = a·xᵢ − yᵢ` with threshold 1, doubled for even `i`;
+/// `∂/∂a = Σᵢ kᵢ·ψ(rᵢ)·xᵢ`, `ψ(r) = r` for `|r| ≤ 1`, `sign(r)` beyond, `kᵢ = 2` for even `i`.
+#[differentiate(wrt(a))]
+fn huber_loss(a: f64, xs: &[f64], ys: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..xs.len() {
+        let r = a * xs[i] - ys[i];
+        let h = if r.abs() <= 1.0 {
+            0.5 * r * r
+        } else {
+            r.abs() - 0.5
+        };
+        let k = match i % 2 {
+            0 => 2.0,
+            _ => 1.0,
+        };
+        s += k * h;
+    }
+    s
+}
+
+#[test]
+fn branches_in_the_body() {
+    let (xs, ys) = (xs(), ys());
+    for a in [0.3, 1.7, -2.5] {
+        let (v, g) = huber_loss_grad(a, &xs, &ys);
+        assert_eq!(v, huber_loss(a, &xs, &ys));
+        let mut expected = 0.0;
+        for i in 0..xs.len() {
+            let r = a * xs[i] - ys[i];
+            let psi = if r.abs() <= 1.0 { r } else { r.signum() };
+            expected += if i % 2 == 0 { 2.0 } else { 1.0 } * psi * xs[i];
+        }
+        close("huber", g, expected, TOL);
+        fd("huber", |a| huber_loss(a, &xs, &ys), a, g);
+        forward("huber").one(
+            a,
+            |a| huber_loss(a, &xs, &ys),
+            |a, da| huber_loss_jvp(a, &xs, &ys, da),
+            |a| huber_loss_vjp(a, &xs, &ys),
+        );
+    }
+}
+
+/// `softplus(t) = ln(1 + eᵗ)`, `softplus'(t) = 1/(1 + e⁻ᵗ)`.
+#[differentiate]
+fn softplus(t: f64) -> f64 {
+    (1.0 + t.exp()).ln()
+}
+
+/// A differentiated helper called in the body (its pullback is applied in the same iteration):
+/// logistic loss `f = Σᵢ softplus(−yᵢ·(a·xᵢ + b))`;
+/// `∂f/∂a = −Σᵢ σ(−yᵢzᵢ)·yᵢ·xᵢ`, `∂f/∂b = −Σᵢ σ(−yᵢzᵢ)·yᵢ`.
+#[differentiate(wrt(a, b))]
+fn logistic(a: f64, b: f64, xs: &[f64], ys: &[f64]) -> f64 {
+    let mut f = 0.0;
+    for i in 0..xs.len() {
+        let z = a * xs[i] + b;
+        f += softplus(-ys[i] * z);
+    }
+    f
+}
+
+#[test]
+fn a_call_in_the_body() {
+    let xs = xs();
+    let ys: Vec<f64> = ys().iter().map(|y| y.signum()).collect();
+    let (a, b) = (0.6, -0.2);
+    let (v, g) = logistic_grad(a, b, &xs, &ys);
+    assert_eq!(v, logistic(a, b, &xs, &ys));
+    let (mut ea, mut eb) = (0.0, 0.0);
+    for i in 0..xs.len() {
+        let t = -ys[i] * (a * xs[i] + b);
+        let sig = 1.0 / (1.0 + (-t).exp());
+        ea -= sig * ys[i] * xs[i];
+        eb -= sig * ys[i];
+    }
+    close2("logistic", g, (ea, eb));
+    fd2("logistic", |a, b| logistic(a, b, &xs, &ys), (a, b), g);
+    forward("logistic").two(
+        (a, b),
+        |a, b| logistic(a, b, &xs, &ys),
+        |a, b, da, db| logistic_jvp(a, b, &xs, &ys, da, db),
+        |a, b| logistic_vjp(a, b, &xs, &ys),
+    );
+}
+
+/// An `f32` accumulator over `f64` data, scaled by an `f32` seed: `f = Σᵢ (a·(xᵢ as f32))²`,
+/// `∂f/∂a = 2a·Σᵢ xᵢ²`.
+#[differentiate(wrt(a))]
+fn single(a: f32, xs: &[f64]) -> f32 {
+    let mut f = 0.0f32;
+    for i in 0..xs.len() {
+        let t = a * xs[i] as f32;
+        f += t * t;
+    }
+    f
+}
+
+#[test]
+fn an_f32_accumulator() {
+    let xs = xs();
+    let a = 1.3f32;
+    let (v, g) = single_grad(a, &xs);
+    assert_eq!(v, single(a, &xs));
+    let expected: f32 = 2.0 * a * xs.iter().map(|&x| (x as f32) * (x as f32)).sum::<f32>();
+    assert!(
+        (g - expected).abs() <= 1e-5 * expected.abs(),
+        "{g} vs {expected}"
+    );
+    fd32("single", |a| single(a, &xs), a, g);
+    let (_, pb) = single_vjp(a, &xs);
+    let g2 = pb(2.0);
+    assert!((g2 - 2.0 * g).abs() <= 1e-5 * g.abs(), "{g2} vs 2·{g}");
+}
+
+#[test]
+fn an_empty_loop_contributes_nothing() {
+    let (v, g) = rosen_grad(0.7, -0.4, &[], &[]);
+    assert_eq!(v, 0.0);
+    close2("empty rosen", g, (0.0, 0.0));
+    let (v, g) = weighted_grad(&[], &Array1::zeros(0), &[]);
+    assert_eq!(v, 0.0);
+    assert!(g.0.is_empty() && g.1.is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Beside them, loops that are not reductions
+// ---------------------------------------------------------------------------------------------
+
+/// Two accumulators (a mean and a second moment), a product, and a loop with one inside it:
+/// `m = Σ xᵢ·w / n`, `q = Σ (xᵢ·w)²`, `p = Πᵢ (1 + 0.1·xᵢ·w)`, `r = Σᵢ Σⱼ w·xᵢ·xⱼ`;
+/// `f = q − m² + p + r`; `∂f/∂w = 2w·Σxᵢ² − 2m·Σxᵢ/n + p·Σᵢ 0.1xᵢ/(1 + 0.1xᵢw) + (Σxᵢ)²`.
+#[differentiate(wrt(w))]
+fn not_reductions(w: f64, xs: &[f64]) -> f64 {
+    let n = xs.len() as f64;
+    let (mut m, mut q) = (0.0, 0.0);
+    for i in 0..xs.len() {
+        m += xs[i] * w / n;
+        q += (xs[i] * w) * (xs[i] * w);
+    }
+    let mut p = 1.0;
+    for i in 0..xs.len() {
+        p *= 1.0 + 0.1 * xs[i] * w;
+    }
+    let mut r = 0.0;
+    for i in 0..xs.len() {
+        for j in 0..xs.len() {
+            r += w * xs[i] * xs[j];
+        }
+    }
+    q - m * m + p + r
+}
+
+#[test]
+fn loops_that_are_not_reductions_beside_them() {
+    let xs = xs();
+    let w = 0.8;
+    let (v, g) = not_reductions_grad(w, &xs);
+    assert_eq!(v, not_reductions(w, &xs));
+    let n = xs.len() as f64;
+    let sx: f64 = xs.iter().sum();
+    let sxx: f64 = xs.iter().map(|x| x * x).sum();
+    let m = sx * w / n;
+    let p: f64 = xs.iter().map(|x| 1.0 + 0.1 * x * w).product();
+    let dp: f64 = p * xs
+        .iter()
+        .map(|x| 0.1 * x / (1.0 + 0.1 * x * w))
+        .sum::<f64>();
+    close(
+        "not reductions",
+        g,
+        2.0 * w * sxx - 2.0 * m * sx / n + dp + sx * sx,
+        TOL,
+    );
+    fd("not reductions", |w| not_reductions(w, &xs), w, g);
+}
