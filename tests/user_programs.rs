@@ -21,6 +21,7 @@
     clippy::let_and_return,
     clippy::assign_op_pattern,
     clippy::useless_vec,
+    clippy::while_let_loop,
     unused_assignments
 )] // written as users write them
 
