@@ -20,7 +20,9 @@
     clippy::needless_return,
     clippy::let_and_return,
     clippy::assign_op_pattern,
-    clippy::useless_vec
+    clippy::useless_vec,
+    clippy::while_let_loop,
+    unused_assignments
 )] // written as users write them
 
 use autodiff::check::gradcheck;
@@ -1738,4 +1740,813 @@ fn a_tuple_of_a_float_and_an_array_through_vjp() {
         &dw,
     );
     assert!(r.passed(), "pullback of a tuple: {r}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// `if let` and `while let`: the `match` they stand for. A binding of the pattern that shadows an
+// outer variable (`Some(mut s)`) leaves that variable alone.
+// ---------------------------------------------------------------------------------------------
+
+/// L = Σ_{i even} 2xᵢ − Σ_{i odd} xᵢ²: ∂xᵢ = 2 for even i, −2xᵢ for odd i.
+#[differentiate]
+fn even_odd(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        let k = if i % 2 == 0 { Some(i) } else { None };
+        if let Some(j) = k {
+            s += x[j] * 2.0;
+        } else {
+            s -= x[i] * x[i];
+        }
+    }
+    s
+}
+
+/// s = x², then acc = Σ_{k=1..3} 2k·x (the pattern's `s` is another variable):
+/// f = 12x + x², f' = 12 + 2x.
+#[differentiate]
+fn countdown(x: f64) -> f64 {
+    let s = x * x;
+    let mut acc = 0.0;
+    let mut k = 3;
+    while let Some(mut s) = if k > 0 { Some(k as f64) } else { None } {
+        s *= 2.0;
+        acc += s * x;
+        k -= 1;
+    }
+    acc + s
+}
+
+/// L = Σ_{i even, xᵢ > 0} xᵢ² − Σ_{other i} xᵢ: ∂xᵢ = 2xᵢ where i is even and xᵢ > 0, −1
+/// elsewhere (a `let` chained with a test).
+#[differentiate]
+fn positive_evens(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        let k = if i % 2 == 0 { Some(i) } else { None };
+        if let Some(j) = k
+            && x[j] > 0.0
+        {
+            s += x[j] * x[j];
+        } else {
+            s -= x[i];
+        }
+    }
+    s
+}
+
+#[test]
+fn if_let_and_while_let() {
+    let x = [0.3, -1.2, 2.0, 0.7];
+    let (_, dx) = even_odd_grad(&x);
+    close_all("even_odd", &dx, &[2.0, 2.4, 2.0, -1.4]);
+    fd_vec("even_odd", even_odd, &x, &dx);
+    let dir = vec![1.0, -0.5, 0.25, 2.0];
+    let (_, t) = even_odd_jvp(&x, &dir);
+    close("even_odd tangent", t, dx.inner(&dir), TOL);
+
+    let (_, dx) = positive_evens_grad(&x);
+    close_all("positive_evens", &dx, &[0.6, -1.0, 4.0, -1.0]);
+    fd_vec("positive_evens", positive_evens, &x, &dx);
+
+    let (_, d) = countdown_grad(0.7);
+    close("countdown", d, 12.0 + 1.4, TOL);
+    fd("countdown", countdown, 0.7, d);
+    let (_, t) = countdown_jvp(0.7, 1.0);
+    close("countdown tangent", t, 13.4, TOL);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A literal assigned over the result of a call (`let mut y = g(x); y = 2.0;`) and then the
+// receiver of a float method: the method's result takes the type of what it meets.
+// ---------------------------------------------------------------------------------------------
+
+#[differentiate]
+fn cube(x: f64) -> f64 {
+    x * x * x
+}
+
+/// y is the constant 2 when the float method runs: f = √2 + x, f' = 1.
+#[differentiate]
+fn replaced_then_sqrt(x: f64) -> f64 {
+    let mut y = cube(x);
+    y = 2.0;
+    y.sqrt() + x
+}
+
+/// f = max(2, x)·x: 2x below 2 (f' = 2), x² above (f' = 2x).
+#[differentiate]
+fn replaced_then_max(x: f64) -> f64 {
+    let mut y = cube(x);
+    y = 2.0;
+    y.max(x) * x
+}
+
+#[test]
+fn a_literal_over_a_call_result_meets_a_float_method() {
+    let (_, d) = replaced_then_sqrt_grad(0.7);
+    close("sqrt", d, 1.0, TOL);
+    fd("sqrt", replaced_then_sqrt, 0.7, d);
+    for (x, want) in [(0.7, 2.0), (2.5, 5.0)] {
+        let (_, d) = replaced_then_max_grad(x);
+        close("max", d, want, TOL);
+        fd("max", replaced_then_max, x, d);
+        let (_, t) = replaced_then_max_jvp(x, 1.0);
+        close("max tangent", t, want, TOL);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The elements of a `Vec` field of layers reached through an iterator chain: `fold` over
+// `self.layers.iter()`, `enumerate`, `map`. The closure's and the pattern's names are elements
+// whose methods are followed like `self.layers[i].forward(..)`.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Differentiable)]
+struct Neuron {
+    w: f64,
+    b: f64,
+}
+
+impl Neuron {
+    /// tanh(w·x + b).
+    #[differentiate]
+    fn forward(&self, x: &f64) -> f64 {
+        (self.w * x + self.b).tanh()
+    }
+}
+
+#[derive(Clone, Differentiable)]
+struct Neurons {
+    neurons: Vec<Neuron>,
+    scale: f64,
+}
+
+impl Neurons {
+    /// s·u₂(u₁(x)) by `fold`.
+    #[differentiate]
+    fn by_fold(&self, x: f64) -> f64 {
+        self.neurons.iter().fold(x, |h, u| u.forward(&h)) * self.scale
+    }
+
+    /// The same, by `for (i, u) in ..enumerate()` (the index only counts).
+    #[differentiate]
+    fn by_enumerate(&self, x: f64) -> f64 {
+        let mut h = x;
+        for (i, u) in self.neurons.iter().enumerate() {
+            assert!(i < 2);
+            h = u.forward(&h);
+        }
+        h * self.scale
+    }
+
+    /// s·Σ_{k: wₖ > 0} uₖ(x): the layers picked by `filter`, which reads them as written.
+    #[differentiate]
+    fn by_filter(&self, x: f64) -> f64 {
+        self.neurons
+            .iter()
+            .filter(|u| u.w > 0.0)
+            .map(|u| u.forward(&x))
+            .sum::<f64>()
+            * self.scale
+    }
+
+    /// u₁(x)·u₋₁(x), the layers bound by `first().unwrap()` and `last().unwrap()`.
+    #[differentiate]
+    fn ends(&self, x: f64) -> f64 {
+        let a = self.neurons.first().unwrap();
+        let b = self.neurons.last().unwrap();
+        a.forward(&x) * b.forward(&x)
+    }
+
+    /// s·Σₖ uₖ(x) by `map(..).sum()`.
+    #[differentiate]
+    fn by_map(&self, x: f64) -> f64 {
+        self.neurons.iter().map(|u| u.forward(&x)).sum::<f64>() * self.scale
+    }
+}
+
+#[test]
+fn layers_of_a_vec_field_through_fold_enumerate_and_map() {
+    let net = Neurons {
+        neurons: vec![Neuron { w: 0.5, b: 0.1 }, Neuron { w: -0.7, b: 0.2 }],
+        scale: 1.3,
+    };
+    let x = 0.4;
+    // h₁ = tanh(w₁x + b₁), h₂ = tanh(w₂h₁ + b₂), f = s·h₂:
+    // ∂s = h₂, ∂b₂ = s(1 − h₂²), ∂w₂ = ∂b₂·h₁, ∂b₁ = ∂b₂·w₂(1 − h₁²), ∂w₁ = ∂b₁·x, ∂x = ∂b₁·w₁.
+    let (u1, u2, s) = (&net.neurons[0], &net.neurons[1], net.scale);
+    let h1 = (u1.w * x + u1.b).tanh();
+    let h2 = (u2.w * h1 + u2.b).tanh();
+    let db2 = s * (1.0 - h2 * h2);
+    let db1 = db2 * u2.w * (1.0 - h1 * h1);
+    let want = [db1 * x, db1, db2 * h1, db2, h2];
+    for (what, grad, f) in [
+        (
+            "fold",
+            Neurons::by_fold_grad as fn(&Neurons, f64) -> (f64, (Neurons, f64)),
+            Neurons::by_fold as fn(&Neurons, f64) -> f64,
+        ),
+        (
+            "enumerate",
+            Neurons::by_enumerate_grad,
+            Neurons::by_enumerate,
+        ),
+    ] {
+        let (y, (g, dx)) = grad(&net, x);
+        close(what, y, s * h2, TOL);
+        close_all(what, &autodiff::to_flat(&g), &want);
+        close(what, dx, db1 * u1.w, TOL);
+        let r = gradcheck(|p: &Neurons| f(p, x), &net, &g);
+        assert!(r.passed(), "{what}: {r}");
+        fd(what, |x| f(&net, x), x, dx);
+    }
+    // f = s·(h₁ + tanh(w₂x + b₂)): ∂wₖ = s(1 − hₖ²)x, ∂bₖ = s(1 − hₖ²), ∂s = h₁ + h₂'.
+    let h2x = (u2.w * x + u2.b).tanh();
+    let (_, (g, dx)) = net.by_map_grad(x);
+    let (d1, d2) = (s * (1.0 - h1 * h1), s * (1.0 - h2x * h2x));
+    close_all(
+        "map",
+        &autodiff::to_flat(&g),
+        &[d1 * x, d1, d2 * x, d2, h1 + h2x],
+    );
+    close("map ∂x", dx, d1 * u1.w + d2 * u2.w, TOL);
+    let (_, t) = net.by_map_jvp(x, &net.zero_like(), 1.0);
+    close("map tangent", t, dx, TOL);
+    // f = h₁·h₂' with h₂' = tanh(w₂x + b₂): ∂(w₁, b₁) = (1 − h₁²)h₂'·(x, 1),
+    // ∂(w₂, b₂) = h₁(1 − h₂'²)·(x, 1), ∂x = (1 − h₁²)w₁h₂' + h₁(1 − h₂'²)w₂.
+    let (_, (g, dx)) = net.ends_grad(x);
+    let (e1, e2) = ((1.0 - h1 * h1) * h2x, h1 * (1.0 - h2x * h2x));
+    close_all(
+        "ends",
+        &autodiff::to_flat(&g),
+        &[e1 * x, e1, e2 * x, e2, 0.0],
+    );
+    close("ends ∂x", dx, e1 * u1.w + e2 * u2.w, TOL);
+    // Only u₁ has w > 0: f = s·h₁.
+    let (_, (g, dx)) = net.by_filter_grad(x);
+    close_all(
+        "filter",
+        &autodiff::to_flat(&g),
+        &[d1 * x, d1, 0.0, 0.0, h1],
+    );
+    close("filter ∂x", dx, d1 * u1.w, TOL);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Items at the top of the body (`const`, `use`, a helper `fn`, itself differentiated or not), and
+// struct literals of data that is not differentiated.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy)]
+struct Steps {
+    n: usize,
+    scale: f64,
+}
+
+/// L = Σᵢ sq(xᵢ)·wᵢ/2 + π·Σᵢ Wᵢxᵢ + 3(x₀ + x₁) with W = (1, 2, 3, 4):
+/// ∂xᵢ = Wᵢxᵢ + πWᵢ + 3·[i < 2].
+#[differentiate]
+fn with_inner_items(x: &[f64]) -> f64 {
+    use std::f64::consts::PI;
+    const W: [f64; 4] = [1.0, 2.0, 3.0, 4.0];
+    #[differentiate]
+    fn sq(v: f64) -> f64 {
+        v * v
+    }
+    fn half_weight(i: usize) -> f64 {
+        W[i] * 0.5
+    }
+    let steps = Steps { n: 2, scale: 3.0 };
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += sq(x[i]) * half_weight(i) + W[i] * x[i] * PI;
+    }
+    for i in 0..steps.n {
+        s += x[i] * steps.scale;
+    }
+    s
+}
+
+#[test]
+fn items_in_the_body_and_struct_literals_of_data() {
+    use std::f64::consts::PI;
+    let x = [0.3, -1.2, 2.0, 0.7];
+    let (_, dx) = with_inner_items_grad(&x);
+    let want: Vec<f64> = (0..4)
+        .map(|i| {
+            let w = (i + 1) as f64;
+            w * x[i] + PI * w + if i < 2 { 3.0 } else { 0.0 }
+        })
+        .collect();
+    close_all("with_inner_items", &dx, &want);
+    fd_vec("with_inner_items", with_inner_items, &x, &dx);
+    let dir = vec![0.5, 1.0, -1.0, 2.0];
+    let (_, t) = with_inner_items_jvp(&x, &dir);
+    close(
+        "tangent",
+        t,
+        want.iter().zip(&dir).map(|(a, b)| a * b).sum(),
+        1e-12,
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Struct literals of a `#[derive(Differentiable)]` type built from differentiated values: a
+// state returned by a step function, rebuilt in a loop, with fields in any order, and the
+// receiver of the struct's own methods.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Differentiable)]
+struct Particle {
+    x: f64,
+    v: f64,
+}
+
+impl Particle {
+    /// v²/2.
+    #[differentiate]
+    fn kinetic(&self) -> f64 {
+        0.5 * self.v * self.v
+    }
+
+    /// A constructor by its conventional name.
+    #[differentiate]
+    fn new(x: f64, v: f64) -> Self {
+        Self { x, v }
+    }
+
+    /// The step of `kick`, as a method building `Self`.
+    #[differentiate]
+    fn stepped(&self, k: f64, dt: f64) -> Self {
+        Self {
+            x: self.x + self.v * dt,
+            v: self.v - k * self.x * dt,
+        }
+    }
+}
+
+/// A state made by `Particle::new(k, 2k)`, whose methods are followed: ½(2k)² + k, derivative
+/// 4k + 1.
+#[differentiate]
+fn made_by_new(k: f64) -> f64 {
+    let p = Particle::new(k, 2.0 * k);
+    p.kinetic() + p.x
+}
+
+/// A state returned by a function and bound with its type written, `let p: Particle = ..`:
+/// p = kick((1, 0), k, 0.1) = (1, −0.1k), so x² + 2·v²/2 = 1 + 0.01k², derivative 0.02k.
+#[differentiate]
+fn typed_state(k: f64) -> f64 {
+    let p: Particle = kick(&Particle { x: 1.0, v: 0.0 }, k, 0.1);
+    p.x * p.x + 2.0 * p.kinetic()
+}
+
+/// `energy_after_two` from any start, the state a copy of the parameter stepped by its method:
+/// from (1, 0) its derivative in k is the same.
+#[differentiate]
+fn energy_from(p0: &Particle, k: f64) -> f64 {
+    let mut p = p0.clone();
+    for _ in 0..2 {
+        p = p.stepped(k, 0.1);
+    }
+    p.x * p.x + 2.0 * p.kinetic()
+}
+
+/// One explicit Euler step of x'' = −kx: (x + v·dt, v − k·x·dt). For a cotangent (x̄', v̄'):
+/// x̄ = x̄' − v̄'·k·dt, v̄ = x̄'·dt + v̄', k̄ = −v̄'·x·dt, d̄t = x̄'·v − v̄'·k·x.
+#[differentiate]
+fn kick(p: &Particle, k: f64, dt: f64) -> Particle {
+    Particle {
+        v: p.v - k * p.x * dt,
+        x: p.x + p.v * dt,
+    }
+}
+
+/// Two steps from (1, 0) with dt = 0.1: x₂ = 1 − 0.01k, v₂ = −0.2k, so
+/// E = x₂² + 2·v₂²/2 = (1 − 0.01k)² + 0.04k² and E' = −0.02(1 − 0.01k) + 0.08k.
+#[differentiate]
+fn energy_after_two(k: f64) -> f64 {
+    let mut p = Particle { x: 1.0, v: 0.0 };
+    for _ in 0..2 {
+        p = kick(&p, k, 0.1);
+    }
+    p.x * p.x + 2.0 * p.kinetic()
+}
+
+/// The same steps written inline, the literal rebuilt in the loop.
+#[differentiate]
+fn energy_inline(k: f64) -> f64 {
+    let mut p = Particle { x: 1.0, v: 0.0 };
+    for _ in 0..2 {
+        p = Particle {
+            x: p.x + p.v * 0.1,
+            v: p.v - k * p.x * 0.1,
+        };
+    }
+    let q = Particle { x: p.x, v: p.v };
+    q.x * q.x + 2.0 * q.kinetic()
+}
+
+#[test]
+fn struct_literals_of_differentiated_values() {
+    let (p, k, dt) = (Particle { x: 0.8, v: -0.3 }, 1.7, 0.1);
+    let (next, pullback) = kick_vjp(&p, k, dt);
+    close("x'", next.x, 0.8 - 0.03, TOL);
+    let (gx, gv) = (0.5, -2.0);
+    let (dp, dk, ddt) = pullback(Particle { x: gx, v: gv });
+    close_all(
+        "∂kick",
+        &[dp.x, dp.v, dk, ddt],
+        &[
+            gx - gv * k * dt,
+            gx * dt + gv,
+            -gv * p.x * dt,
+            gx * p.v - gv * k * p.x,
+        ],
+    );
+    let (_, t) = kick_jvp(&p, k, dt, &Particle { x: 0.0, v: 0.0 }, 1.0, 0.0);
+    close_all("kick tangent along k", &[t.x, t.v], &[0.0, -p.x * dt]);
+
+    let want = -0.02 * (1.0 - 0.01 * k) + 0.08 * k;
+    for (what, grad, f) in [
+        (
+            "energy_after_two",
+            energy_after_two_grad as fn(f64) -> (f64, f64),
+            energy_after_two as fn(f64) -> f64,
+        ),
+        ("energy_inline", energy_inline_grad, energy_inline),
+    ] {
+        let (e, d) = grad(k);
+        close(what, e, (1.0 - 0.01 * k).powi(2) + 0.04 * k * k, TOL);
+        close(what, d, want, TOL);
+        fd(what, f, k, d);
+    }
+    let (_, t) = energy_inline_jvp(k, 1.0);
+    close("energy_inline tangent", t, want, TOL);
+
+    let (_, d) = typed_state_grad(k);
+    close("typed_state", d, 0.02 * k, TOL);
+    fd("typed_state", typed_state, k, d);
+
+    let (_, d) = made_by_new_grad(k);
+    close("made_by_new", d, 4.0 * k + 1.0, TOL);
+    fd("made_by_new", made_by_new, k, d);
+
+    let start = Particle { x: 1.0, v: 0.0 };
+    let (_, (dp, dk)) = energy_from_grad(&start, k);
+    close("energy_from ∂k", dk, want, TOL);
+    fd("energy_from ∂k", |k| energy_from(&start, k), k, dk);
+    let r = gradcheck(|p: &Particle| energy_from(p, k), &start, &dp);
+    assert!(r.passed(), "energy_from ∂p0: {r}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// A slice of parameter structs (`bodies: &[Body]`), read through an iterator chain and by index:
+// its gradient is a `Vec` of the struct.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Differentiable)]
+struct Body {
+    x: f64,
+    v: f64,
+    m: f64,
+}
+
+/// E = Σ_b (½·m·v² + m·x): ∂x = m, ∂v = m·v, ∂m = ½v² + x.
+#[differentiate]
+fn body_energy(bodies: &[Body]) -> f64 {
+    bodies
+        .iter()
+        .map(|b| 0.5 * b.m * b.v * b.v + b.m * b.x)
+        .sum()
+}
+
+/// P = Σ_{i<j} mᵢmⱼ(xᵢ − xⱼ)²: ∂xᵢ = Σ_{j≠i} 2mᵢmⱼ(xᵢ − xⱼ), ∂mᵢ = Σ_{j≠i} mⱼ(xᵢ − xⱼ)², ∂v = 0.
+#[differentiate]
+fn body_pairs(bodies: &[Body]) -> f64 {
+    let mut p = 0.0;
+    for i in 0..bodies.len() {
+        for j in (i + 1)..bodies.len() {
+            let d = bodies[i].x - bodies[j].x;
+            p += bodies[i].m * bodies[j].m * d * d;
+        }
+    }
+    p
+}
+
+#[test]
+fn a_slice_of_parameter_structs() {
+    let bodies = vec![
+        Body {
+            x: 0.3,
+            v: 1.0,
+            m: 2.0,
+        },
+        Body {
+            x: -0.5,
+            v: 0.2,
+            m: 1.5,
+        },
+        Body {
+            x: 1.1,
+            v: -0.4,
+            m: 0.7,
+        },
+    ];
+    let (_, g) = body_energy_grad(&bodies);
+    for (b, d) in bodies.iter().zip(&g) {
+        close_all(
+            "∂body",
+            &[d.x, d.v, d.m],
+            &[b.m, b.m * b.v, 0.5 * b.v * b.v + b.x],
+        );
+    }
+    let r = gradcheck(|p: &Vec<Body>| body_energy(p), &bodies, &g);
+    assert!(r.passed(), "body_energy: {r}");
+    let dir: Vec<Body> = bodies
+        .iter()
+        .map(|b| Body {
+            x: 1.0,
+            v: -b.v,
+            m: 0.5,
+        })
+        .collect();
+    let (_, t) = body_energy_jvp(&bodies, &dir);
+    close("body_energy tangent", t, g.inner(&dir), TOL);
+
+    let (_, g) = body_pairs_grad(&bodies);
+    for (i, (bi, d)) in bodies.iter().zip(&g).enumerate() {
+        let (mut dx, mut dm) = (0.0, 0.0);
+        for (j, bj) in bodies.iter().enumerate() {
+            if j != i {
+                dx += 2.0 * bi.m * bj.m * (bi.x - bj.x);
+                dm += bj.m * (bi.x - bj.x).powi(2);
+            }
+        }
+        close_all("∂pairs", &[d.x, d.v, d.m], &[dx, 0.0, dm]);
+    }
+    let r = gradcheck(|p: &Vec<Body>| body_pairs(p), &bodies, &g);
+    assert!(r.passed(), "body_pairs: {r}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Elements taken out of containers by `if let` / `while let` (`Some(v) = stack.pop()`,
+// `Some(&l) = x.last()`, `Some(v) = x.get(i)`), an array destructured by `let [a, b, c]`, and
+// `split_at`.
+// ---------------------------------------------------------------------------------------------
+
+/// Popping 2x₃, 2x₂, 2x₁, 2x₀ into s ← s/2 + v: s = 2x₀ + x₁ + x₂/2 + x₃/4, plus x₃² from
+/// `last` and eˣ² from `get(2)`: ∂ = (2, 1, ½ + eˣ², ¼ + 2x₃).
+#[differentiate]
+fn drain_stack(x: &[f64]) -> f64 {
+    let mut stack: Vec<f64> = x.iter().map(|v| 2.0 * v).collect();
+    let mut s = 0.0;
+    while let Some(v) = stack.pop() {
+        s = s * 0.5 + v;
+    }
+    if let Some(&l) = x.last() {
+        s += l * l;
+    }
+    if let Some(v) = x.get(2) {
+        s += v.exp();
+    } else {
+        s -= 1.0;
+    }
+    s
+}
+
+/// (a·b + c)·Σ(tail) with [a, b, c] = [x₀, x₁, x₂] and (head, tail) = x.split_at(2):
+/// f = (x₀x₁ + x₂)(x₂ + x₃); ∂ = (x₁t, x₀t, t + p, p) with p = x₀x₁ + x₂, t = x₂ + x₃.
+#[differentiate]
+fn destructured(x: &[f64]) -> f64 {
+    let [a, b, c] = [x[0], x[1], x[2]];
+    let (_head, tail) = x.split_at(2);
+    (a * b + c) * tail.iter().sum::<f64>()
+}
+
+/// Σ xᵢ² by `match x.get(i)` until `None`, plus Σ_{j even} x_{j+1}·x_j by
+/// `if let Some(&v) = x.get(j + 1)`: ∂ = 2x + (x₁, x₀, x₃, x₂).
+#[differentiate]
+fn walk_by_get(x: &[f64]) -> f64 {
+    let mut i = 0;
+    let mut s = 0.0;
+    loop {
+        match x.get(i) {
+            Some(&v) => s += v * v,
+            None => break,
+        }
+        i += 1;
+    }
+    for j in (0..x.len()).step_by(2) {
+        if let Some(&v) = x.get(j + 1) {
+            s += v * x[j];
+        }
+    }
+    s
+}
+
+#[test]
+fn elements_out_of_containers_and_destructuring() {
+    let x = [0.3, -1.2, 2.0, 0.7];
+    let (_, dx) = drain_stack_grad(&x);
+    close_all(
+        "drain_stack",
+        &dx,
+        &[2.0, 1.0, 0.5 + x[2].exp(), 0.25 + 2.0 * x[3]],
+    );
+    fd_vec("drain_stack", drain_stack, &x, &dx);
+    let dir = vec![1.0, 0.5, -0.5, 2.0];
+    let (_, t) = drain_stack_jvp(&x, &dir);
+    close("drain_stack tangent", t, dx.inner(&dir), TOL);
+
+    let (_, dx) = walk_by_get_grad(&x);
+    let want: Vec<f64> = (0..4).map(|i| 2.0 * x[i] + x[i ^ 1]).collect();
+    close_all("walk_by_get", &dx, &want);
+    fd_vec("walk_by_get", walk_by_get, &x, &dx);
+
+    let (_, dx) = destructured_grad(&x);
+    let (p, t) = (x[0] * x[1] + x[2], x[2] + x[3]);
+    close_all("destructured", &dx, &[x[1] * t, x[0] * t, t + p, p]);
+    fd_vec("destructured", destructured, &x, &dx);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The lanes of a matrix: `for row in a.rows()`, `a.outer_iter()`, `a.axis_iter(Axis(1))`, with
+// `enumerate`, over data and over a differentiated matrix.
+// ---------------------------------------------------------------------------------------------
+
+/// L = Σᵢ (⟨aᵢ, w⟩ − yᵢ)²: ∂w = Σᵢ 2(⟨aᵢ, w⟩ − yᵢ)·aᵢ.
+#[differentiate(wrt(w))]
+fn row_residuals(w: &Array1<f64>, a: &Array2<f64>, y: &Array1<f64>) -> f64 {
+    let mut s = 0.0;
+    for (i, row) in a.rows().into_iter().enumerate() {
+        s += (row.dot(w) - y[i]).powi(2);
+    }
+    s
+}
+
+/// C = Σⱼ (j + 1)·Σᵢ mᵢⱼ + Σ_rows Σ m²: ∂mᵢⱼ = (j + 1) + 2mᵢⱼ.
+#[differentiate]
+fn lane_sums(m: &Array2<f64>) -> f64 {
+    let mut s = 0.0;
+    for (j, col) in m.axis_iter(ndarray::Axis(1)).enumerate() {
+        s += col.sum() * (j as f64 + 1.0);
+    }
+    for r in m.outer_iter() {
+        s += r.mapv(|v| v * v).sum();
+    }
+    s
+}
+
+#[test]
+fn lanes_of_a_matrix() {
+    let a = array![[1.0, 2.0, 0.5], [0.3, -0.7, 1.1]];
+    let (y, w) = (array![0.5, -1.0], array![0.2, -0.4, 0.9]);
+    let (_, dw) = row_residuals_grad(&w, &a, &y);
+    let mut want = Array1::zeros(3);
+    for (i, row) in a.rows().into_iter().enumerate() {
+        want = want + &row * (2.0 * (row.dot(&w) - y[i]));
+    }
+    close_all("∂w", dw.as_slice().unwrap(), want.as_slice().unwrap());
+    let r = gradcheck(|p: &Array1<f64>| row_residuals(p, &a, &y), &w, &dw);
+    assert!(r.passed(), "row_residuals: {r}");
+
+    let (_, dm) = lane_sums_grad(&a);
+    let want = Array2::from_shape_fn((2, 3), |(i, j)| (j + 1) as f64 + 2.0 * a[[i, j]]);
+    close_all("∂m", dm.as_slice().unwrap(), want.as_slice().unwrap());
+    let (_, t) = lane_sums_jvp(&a, &Array2::ones((2, 3)));
+    close("lane_sums tangent", t, want.sum(), TOL);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Generic code over `T: Float`: a float method of the type parameter by its path (`T::max` given
+// to `fold`, `T::exp(x)`), and a stack of `T`s drained by `while let Some(v) = st.pop()`.
+// ---------------------------------------------------------------------------------------------
+
+/// log Σ exp(xᵢ) with the maximum taken out: ∂xᵢ = softmax(x)ᵢ.
+#[differentiate]
+fn generic_lse<T: num_traits::Float>(x: &[T]) -> T {
+    let m = x.iter().cloned().fold(T::neg_infinity(), T::max);
+    m + x
+        .iter()
+        .map(|&v| T::exp(v - m))
+        .fold(T::zero(), |a, b| a + b)
+        .ln()
+}
+
+/// Popping x₃, x₂, x₁, x₀ into s ← s/2 + v²: s = x₀² + x₁²/2 + x₂²/4 + x₃²/8,
+/// ∂ = (2x₀, x₁, x₂/2, x₃/4).
+#[differentiate]
+fn generic_drain<T: num_traits::Float>(x: &[T]) -> T {
+    let mut st: Vec<T> = x.to_vec();
+    let mut s = T::zero();
+    while let Some(v) = st.pop() {
+        s = s * T::from(0.5).unwrap() + v * v;
+    }
+    s
+}
+
+#[test]
+fn generic_float_paths_and_stacks() {
+    let x = [0.3f64, -1.2, 2.0, 0.7];
+    let (_, dx) = generic_lse_grad(&x);
+    let z: f64 = x.iter().map(|v| v.exp()).sum();
+    let want: Vec<f64> = x.iter().map(|v| v.exp() / z).collect();
+    close_all("generic_lse", &dx, &want);
+    fd_vec("generic_lse", generic_lse, &x, &dx);
+    let (_, d32) = generic_lse_grad(&[0.3f32, -1.2, 2.0, 0.7]);
+    for (a, e) in d32.iter().zip(&want) {
+        close("generic_lse f32", f64::from(*a), *e, 1e-6);
+    }
+
+    let (_, dx) = generic_drain_grad(&x);
+    close_all(
+        "generic_drain",
+        &dx,
+        &[2.0 * x[0], x[1], x[2] / 2.0, x[3] / 4.0],
+    );
+    fd_vec("generic_drain", generic_drain, &x, &dx);
+    let dir = vec![1.0, -1.0, 0.5, 2.0];
+    let (_, t) = generic_drain_jvp(&x, &dir);
+    close("generic_drain tangent", t, dx.inner(&dir), TOL);
+}
+
+#[derive(Clone, Differentiable)]
+struct Weights {
+    w: Vec<f64>,
+    b: f64,
+}
+
+impl Weights {
+    /// w₀·w₋₁ + b through `if let Some(&f) = self.w.first()`: ∂w₀ = w₋₁, ∂w₋₁ = w₀, ∂b = 1.
+    #[differentiate]
+    fn ends(&self) -> f64 {
+        let l = *self.w.last().unwrap();
+        if let Some(&f) = self.w.first() {
+            l * f + self.b
+        } else {
+            self.b
+        }
+    }
+}
+
+#[test]
+fn an_element_of_a_field_out_of_if_let() {
+    let m = Weights {
+        w: vec![0.5, -0.3, 1.2],
+        b: 0.1,
+    };
+    let (y, g) = m.ends_grad();
+    close("ends", y, 0.5 * 1.2 + 0.1, TOL);
+    close_all("∂ends", &autodiff::to_flat(&g), &[1.2, 0.0, 0.5, 1.0]);
+    let r = gradcheck(|p: &Weights| p.ends(), &m, &g);
+    assert!(r.passed(), "ends: {r}");
+}
+
+/// Parameters whose tangents would be named by keywords (`do` for `o`, `dyn` for `yn`):
+/// f = x·o + yn·o, ∂x = o, ∂o = x + yn, ∂yn = o.
+#[differentiate]
+fn keyword_tangents(x: f64, o: f64, yn: f64) -> f64 {
+    x * o + yn * o
+}
+
+#[test]
+fn tangents_of_parameters_named_like_keywords() {
+    let (x, o, yn) = (0.3, -1.2, 2.0);
+    let (_, (dx, d_o, dyn_)) = keyword_tangents_grad(x, o, yn);
+    close_all("keyword_tangents", &[dx, d_o, dyn_], &[o, x + yn, o]);
+    let (_, t) = keyword_tangents_jvp(x, o, yn, 1.0, 0.5, -1.0);
+    close("keyword_tangents tangent", t, o + 0.5 * (x + yn) - o, TOL);
+    fd_vec(
+        "keyword_tangents",
+        |p| keyword_tangents(p[0], p[1], p[2]),
+        &[x, o, yn],
+        &[dx, d_o, dyn_],
+    );
+}
+
+/// A parameter named like the generated name of another's first version (`x` and `x_0`, a
+/// position and its rest length): E = ½k(x − x₀)², ∂x = k(x − x₀), ∂x₀ = −k(x − x₀),
+/// ∂k = ½(x − x₀)². The value and the gradient were those of x₀ = x.
+#[differentiate]
+fn spring_from_rest(x: f64, x_0: f64, k: f64) -> f64 {
+    let d = x - x_0;
+    0.5 * k * d * d
+}
+
+#[test]
+fn parameters_named_like_generated_versions() {
+    let (x, x_0, k) = (1.5, 0.5, 2.0);
+    let (e, (dx, dx0, dk)) = spring_from_rest_grad(x, x_0, k);
+    close("energy", e, 1.0, TOL);
+    close_all("∂spring", &[dx, dx0, dk], &[2.0, -2.0, 0.5]);
+    let (e, t) = spring_from_rest_jvp(x, x_0, k, 1.0, 0.0, 0.0);
+    close_all("spring tangent", &[e, t], &[1.0, 2.0]);
+    fd_vec(
+        "spring_from_rest",
+        |p| spring_from_rest(p[0], p[1], p[2]),
+        &[x, x_0, k],
+        &[dx, dx0, dk],
+    );
 }

@@ -84,6 +84,19 @@ fn exits_of(f: &Func, i: Inst) -> Vec<&Term> {
 }
 
 pub fn analyze(f: &Func) -> Activity {
+    analyze_with(f, false)
+}
+
+/// The activity as if code run as written (an [`InstKind::Opaque`]) passed on what it reads:
+/// its results vary with what it reads, and what it reads matters where its results do. Not
+/// what the derivatives follow, but what `check` needs to see a differentiated value reach the
+/// result through a chain of such code (`let p = P { x }; let q = Q { p: p.x };`), each link of
+/// which alone reads no differentiated value or feeds nothing that matters.
+pub fn analyze_through_opaque(f: &Func) -> Activity {
+    analyze_with(f, true)
+}
+
+fn analyze_with(f: &Func, through_opaque: bool) -> Activity {
     let (inst_block, parent) = structure(f);
     let n = f.values.len();
     let discrete = |v: Value| f.value(v).kind == Kind::Discrete;
@@ -106,6 +119,12 @@ pub fn analyze(f: &Func) -> Activity {
         for (idx, inst) in f.insts.iter().enumerate() {
             let i = Inst(idx as u32);
             match &inst.kind {
+                InstKind::Opaque { .. } if through_opaque => {
+                    let on = f.operands(i).iter().any(|v| varied[v.index()]);
+                    for &r in &inst.results {
+                        set(r, on, &mut varied);
+                    }
+                }
                 InstKind::Opaque { .. } | InstKind::Const(_) => {}
                 InstKind::If { .. } | InstKind::Match { .. } => {
                     for t in exits_of(f, i) {
@@ -205,7 +224,8 @@ pub fn analyze(f: &Func) -> Activity {
                         }
                     }
                 }
-                InstKind::Opaque { .. } | InstKind::Const(_) => {}
+                InstKind::Opaque { .. } | InstKind::Const(_) if !through_opaque => {}
+                InstKind::Const(_) => {}
                 _ => {
                     if inst.results.iter().any(|r| useful[r.index()]) {
                         for v in f.operands(i) {

@@ -5,12 +5,55 @@ use crate::activity::Activity;
 use crate::ir::*;
 use crate::prim::{self, Flags};
 
+/// Struct literals through which a differentiated value reaches the result become calls of the
+/// literal's function (`Point::__ad_literal(a, b)`, from `#[derive(Differentiable)]`), which
+/// are differentiated like any call; the others stay run as written. A literal built from
+/// another's fields is one of them, whichever is seen first: the activity is taken through
+/// code run as written.
+pub fn struct_literals(f: &mut Func) {
+    let act = &crate::activity::analyze_through_opaque(f);
+    let mut left = Vec::new();
+    for (i, path, args) in std::mem::take(&mut f.struct_literals) {
+        let inst = f.inst(i);
+        let InstKind::Opaque { uses, .. } = &inst.kind else {
+            continue;
+        };
+        let reads_varied = uses.iter().any(|(_, v)| act.varied[v.index()]);
+        let feeds_result = inst.results.iter().any(|&r| act.useful[r.index()]);
+        if reads_varied && feeds_result {
+            f.insts[i.index()].kind = InstKind::Call { path, args };
+            f.map_errors.retain(|(m, _)| *m != i);
+        } else {
+            left.push((i, path, args));
+        }
+    }
+    f.struct_literals = left;
+}
+
 pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
     let mut errors = Vec::new();
+    // What code run as written reads and feeds, followed through other such code.
+    let through = crate::activity::analyze_through_opaque(f);
     for (n, inst) in f.insts.iter().enumerate() {
         let any_result_active = inst.results.iter().any(|&r| act.is_active(r));
         let ops_active = |vs: &[Value]| vs.iter().any(|&v| act.is_active(v));
         match &inst.kind {
+            // `v.push((a, b))`, `collect()` of tuples: a `Vec` of tuples has no gradient type.
+            InstKind::Mutate { m, args, .. }
+                if args.iter().enumerate().any(|(k, &a)| {
+                    m.def().diff(k)
+                        && act.is_active(a)
+                        && matches!(f.value(a).def, ValueDef::Result(t, _)
+                            if matches!(f.inst(t).kind, InstKind::Tuple(_)))
+                }) =>
+            {
+                errors.push(syn::Error::new(
+                    inst.span,
+                    "a `Vec` of tuples of differentiated values is not supported; keep one \
+                     `Vec` per component (`xs.push(a); ys.push(b);`, or one `collect` per \
+                     component)",
+                ));
+            }
             InstKind::Prim { prim, args, unwrap }
                 if prim.has(Flags::UNWRAP) && !unwrap && act.is_active(args[0]) =>
             {
@@ -88,11 +131,11 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
             InstKind::Opaque { uses, mac, tokens } => {
                 // A value computed from differentiated inputs by code the macro cannot see
                 // into would silently have derivative zero: reject it where the result matters.
-                let reads_varied = uses.iter().any(|(_, v)| act.varied[v.index()]);
+                let reads_varied = uses.iter().any(|(_, v)| through.varied[v.index()]);
                 let feeds_result = inst
                     .results
                     .iter()
-                    .any(|&r| f.value(r).kind != Kind::Discrete && act.useful[r.index()]);
+                    .any(|&r| f.value(r).kind != Kind::Discrete && through.useful[r.index()]);
                 if let Some(m) = mac.as_deref().filter(|m| !prim::is_output_macro(m)) {
                     // A macro of unknown effect may store what it reads anywhere (`my_push!(v,
                     // x)`): with a differentiated value among its inputs, that is never safe.

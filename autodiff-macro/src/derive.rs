@@ -38,6 +38,8 @@
 //!     type Tangent = Self;
 //!     fn zero_tangent(&self) -> Self { zero_like(self) }
 //! }
+//! // a struct literal of the fields, with its derivatives (see `literal_fns`):
+//! impl Mlp { fn __ad_literal(c: f64, hidden: Layer, v: Array1<f64>) -> Same<Self> { .. } .. }
 //! // one per field, the key of its name (see `types::field_key`):
 //! impl __private::Field<0x4f3c.., Layer> for Mlp { type Ty = Layer; }
 //! ```
@@ -126,6 +128,7 @@ fn derive(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
 
     let checks = scalar_checks(input, &fields);
     let field_types = field_types(input, &fields);
+    let literal = literal_fns(input);
     let m: Vec<&syn::Member> = fields.iter().map(|f| &f.member).collect();
     // Clippy takes the bounds, spanned at the user's field types, for the user's code: the
     // `allow` keeps it from linting them (`type_repetition_in_bounds` and the like).
@@ -137,6 +140,8 @@ fn derive(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
             #checks
 
             #field_types
+
+            #literal
 
             #[automatically_derived]
             impl #impl_generics #d for #name #ty_generics #where_clause {
@@ -192,6 +197,103 @@ fn derive(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
                 }
             }
         };
+    })
+}
+
+/// The struct literal as a function of its fields, with its derivatives, for a `#[differentiate]`
+/// function that builds the struct from differentiated values (`Point { x: a, y: b }` there is
+/// `Point::__ad_literal(a, b)`). The fields are parameters in the order of their names, which is
+/// what the literal's site can see; the struct is its own gradient and tangent, so each
+/// derivative moves fields in or out:
+///
+/// ```ignore
+/// fn __ad_literal(x: X, y: Y) -> Self { Self { x, y } }
+/// fn __ad_literal_vjp(x: X, y: Y) -> (Self, impl FnOnce(Self) -> (X, Y))   // ḡ ↦ (ḡ.x, ḡ.y)
+/// fn __ad_literal_jvp(x: X, y: Y, dx: X, dy: Y) -> (Self, Self)           // (ẋ, ẏ) ↦ Self { ẋ, ẏ }
+/// // and `_vjp_jvp` (Hessians) and `_vjp_along` (exact kinks), made of the same two.
+/// ```
+///
+/// Nothing for tuple structs (their literal is a call the user can give `_vjp` to).
+fn literal_fns(input: &syn::DeriveInput) -> Option<TokenStream> {
+    let syn::Data::Struct(syn::DataStruct {
+        fields: syn::Fields::Named(named),
+        ..
+    }) = &input.data
+    else {
+        return None;
+    };
+    let mut fields: Vec<&syn::Field> = named.named.iter().collect();
+    fields.sort_by_key(|f| f.ident.as_ref().map(|i| i.to_string()));
+    // The literal can be written where every field is visible: the functions are as visible as
+    // the fields when they agree, else private to the struct's module.
+    let vis = match &fields[..] {
+        [first, rest @ ..] if rest.iter().all(|f| f.vis == first.vis) => first.vis.clone(),
+        _ => syn::Visibility::Inherited,
+    };
+    let m: Vec<&syn::Ident> = fields.iter().filter_map(|f| f.ident.as_ref()).collect();
+    let ty: Vec<&syn::Type> = fields.iter().map(|f| &f.ty).collect();
+    let v: Vec<syn::Ident> = m
+        .iter()
+        .map(|i| quote::format_ident!("__ad_v_{}", i))
+        .collect();
+    let d: Vec<syn::Ident> = m
+        .iter()
+        .map(|i| quote::format_ident!("__ad_d_{}", i))
+        .collect();
+    // One gradient per field: the value itself for one field, else a tuple.
+    let (grad_ty, grads_of) = if m.len() == 1 {
+        let (t, f) = (ty[0], m[0]);
+        (quote!(#t), quote!(|__ad_g: Self| __ad_g.#f))
+    } else {
+        (quote!((#(#ty,)*)), quote!(|__ad_g: Self| (#(__ad_g.#m,)*)))
+    };
+    let name = &input.ident;
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    let value = quote!(Self { #(#m: #v,)* });
+    let tangent = quote!(Self { #(#m: #d,)* });
+    Some(quote! {
+        #[automatically_derived]
+        #[allow(dead_code, private_interfaces, clippy::too_many_arguments)]
+        impl #impl_generics #name #ty_generics #where_clause {
+            #[doc(hidden)]
+            #[inline]
+            #vis fn __ad_literal(#(#v: #ty),*) -> ::autodiff::__private::Same<Self> {
+                #value
+            }
+
+            #[doc(hidden)]
+            #[inline]
+            #vis fn __ad_literal_vjp(#(#v: #ty),*)
+                -> (Self, impl ::core::ops::FnOnce(Self) -> #grad_ty)
+            {
+                (#value, #grads_of)
+            }
+
+            #[doc(hidden)]
+            #[inline]
+            #vis fn __ad_literal_jvp(#(#v: #ty,)* #(#d: #ty),*) -> (Self, Self) {
+                (#value, #tangent)
+            }
+
+            #[doc(hidden)]
+            #[inline]
+            #vis fn __ad_literal_vjp_along(#(#v: #ty,)* #(#d: #ty),*)
+                -> (Self, Self, impl ::core::ops::FnOnce(Self) -> #grad_ty)
+            {
+                (#value, #tangent, #grads_of)
+            }
+
+            #[doc(hidden)]
+            #[inline]
+            #vis fn __ad_literal_vjp_jvp(#(#v: #ty,)* #(#d: #ty),*)
+                -> (Self, Self, impl ::core::ops::FnOnce(Self, Self) -> (#grad_ty, #grad_ty))
+            {
+                let __ad_grads = #grads_of;
+                (#value, #tangent, move |__ad_g: Self, __ad_dg: Self| {
+                    (__ad_grads(__ad_g), __ad_grads(__ad_dg))
+                })
+            }
+        }
     })
 }
 

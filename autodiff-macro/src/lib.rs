@@ -115,6 +115,7 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
             structurize::structurize(&mut f);
             simplify::remove_dead(&mut f);
             joint::copy_lent_buffers(&mut f);
+            check::struct_literals(&mut f);
             let a = activity::analyze(&f);
             errors.extend(check::check(&f, &a));
             errors.extend(check::recursion(&f, &a, &func.sig.ident));

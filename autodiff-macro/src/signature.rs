@@ -366,10 +366,9 @@ impl Signature {
             if !active {
                 continue;
             }
-            let mut d = format_ident!("d{}", n.to_string().trim_start_matches("r#"));
-            if self.params.iter().any(|(q, _)| *q == d) {
-                d = format_ident!("__ad_{}", d);
-            }
+            let d = crate::codegen::names::tangent_name(&n.to_string(), |name| {
+                self.params.iter().any(|(q, _)| *q == name)
+            });
             tangent_names.push(d);
             let g = types::owned(t);
             let by_ref = matches!(t, syn::Type::Reference(_));
@@ -387,6 +386,25 @@ impl Signature {
             second_order,
             vjp_along,
         } = bodies;
+        // Items at the top of the function's body (`const EPS: f64 = 1e-8;`, a helper `fn`) are
+        // in scope in each generated item too, as they are in the function.
+        let inner: Vec<&syn::Item> = func
+            .block
+            .stmts
+            .iter()
+            .filter_map(|s| match s {
+                syn::Stmt::Item(i) if crate::lower::is_repeatable_item(i) => Some(i),
+                _ => None,
+            })
+            .collect();
+        let with_items = |body: TokenStream2| quote!(#(#inner)* #body);
+        let (vjp_body, grad_body, jvp_body) = (
+            with_items(vjp_body),
+            with_items(grad_body),
+            with_items(jvp_body),
+        );
+        let second_order = second_order.map(|(a, b)| (with_items(a), with_items(b)));
+        let vjp_along = vjp_along.map(with_items);
         let (vjp, grad_fn, jvp, vjp_jvp, hvp) = (
             item("vjp"),
             item("grad"),

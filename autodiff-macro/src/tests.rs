@@ -248,7 +248,7 @@ fn lowering_collects_every_error() {
             let y = apply(c, x);
             let a = [x, x];
             for v in (0..3).chain(0..2) {}
-            let s = S { x };
+            let s = async { x };
             unsafe { x }
         }
     });

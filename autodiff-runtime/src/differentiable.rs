@@ -61,6 +61,7 @@ pub trait Real:
     + crate::rules::FloatRules
     + crate::rules::FloatArgRules<Self>
     + crate::rules::HasShape<Dims = ()>
+    + ZerosOfShape<Tangent = Self>
     + Primal<Tangent = Self>
     + ndarray::LinalgScalar
 {
@@ -524,11 +525,11 @@ impl<T: Primal + ?Sized> Primal for &mut T {
     }
 }
 
-/// A slice's gradient is an owned `Vec`.
-impl<T: Real> Primal for [T] {
+/// A slice's gradient is an owned `Vec`: of floats, or of parameter structs (`bodies: &[Body]`).
+impl<T: Differentiable> Primal for [T] {
     type Tangent = Vec<T>;
     fn zero_tangent(&self) -> Vec<T> {
-        vec![T::ZERO; self.len()]
+        self.iter().map(Differentiable::zero_like).collect()
     }
 }
 

@@ -352,3 +352,19 @@ pub type FieldTy<S, const H: u64, M> = <S as Field<H, M>>::Ty;
 /// The element type of a container indexed by a position: `self.layers[i].forward(x)` is the
 /// call `Elem::<FieldTy<Self, H, _>>::forward(&self.layers[i], x)`.
 pub type Elem<C> = <C as core::ops::Index<usize>>::Output;
+
+/// Every type, as itself.
+pub trait Itself {
+    /// `Self`.
+    type Ty;
+}
+
+impl<T> Itself for T {
+    type Ty = T;
+}
+
+/// `T`, spelled so that rustc does not take the function returning it for a constructor of `T`
+/// to suggest: the struct literal's function that `#[derive(Differentiable)]` writes returns
+/// `Same<Self>`, and an error about another associated function of the struct (a method without
+/// `_vjp`) does not point to it.
+pub type Same<T> = <T as Itself>::Ty;

@@ -1,11 +1,11 @@
 use autodiff::differentiate;
 
 #[differentiate]
-fn f(xs: [f64; 2]) -> f64 {
-    let [a, b] = xs;
-    a * b
+fn f(xs: [f64; 3]) -> f64 {
+    let [a, ..] = xs;
+    a * xs[2]
 }
 
 fn main() {
-    let _ = f_grad([1.0, 2.0]);
+    let _ = f_grad([1.0, 2.0, 3.0]);
 }

@@ -2,8 +2,12 @@ use autodiff::differentiate;
 
 #[differentiate]
 fn f(x: f64) -> f64 {
-    const SCALE: f64 = 2.0;
-    x * SCALE
+    let mut y = x;
+    if x > 0.0 {
+        const SCALE: f64 = 2.0;
+        y *= SCALE;
+    }
+    y
 }
 
 fn main() {

@@ -1,19 +1,17 @@
-use autodiff::differentiate;
+use autodiff::{Differentiable, differentiate};
 
+#[derive(Clone, Differentiable)]
 pub struct Point {
     pub x: f64,
     pub y: f64,
 }
 
-fn norm(p: Point) -> f64 {
+#[differentiate]
+fn f(x: f64, base: Point) -> f64 {
+    let p = Point { x, ..base };
     p.x.hypot(p.y)
 }
 
-#[differentiate]
-fn f(x: f64) -> f64 {
-    norm(Point { x, y: 2.0 })
-}
-
 fn main() {
-    let _ = f_grad(1.0);
+    let _ = f_grad(1.0, Point { x: 0.0, y: 2.0 });
 }

@@ -286,12 +286,10 @@ impl Gen<'_> {
                 let r = inst.results[0];
                 if self.rows.contains(&r) {
                     quote! { #lhs &#base[#idx]; }
-                } else if self.active.get(r.index()).copied().unwrap_or(false)
-                    && !self.ty(r).is_plain()
-                {
-                    // A differentiated element that may not be `Copy` (a layer of
-                    // `Vec<Linear>`): read as a copy of its own, which its adjoint is added
-                    // back from.
+                } else if self.f.value(r).kind != Kind::Discrete && !self.ty(r).is_plain() {
+                    // An element that may not be `Copy` (a layer of `Vec<Linear>`, a body of
+                    // `bodies: &[Body]`): read as a copy of its own, which its adjoint (where it
+                    // is differentiated) is added back from; moving it out would not compile.
                     quote! { #lhs ::core::clone::Clone::clone(&#base[#idx]); }
                 } else {
                     quote! { #lhs #base[#idx]; }

@@ -18,7 +18,7 @@ mod values;
 use std::collections::{HashMap, HashSet};
 
 use proc_macro2::{Group, Span, TokenStream, TokenTree};
-use quote::{quote, quote_spanned};
+use quote::{ToTokens, quote, quote_spanned};
 
 use crate::ir::*;
 use crate::plan::Plan;
@@ -203,17 +203,23 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool], krate: &Tok
     }
     // ---- forward
     let mut forward = TokenStream::new();
+    // The parameters and their tangents are bound to their first versions in one `let`, which
+    // reads every parameter before it binds a name: the first version of `x`, `x_0`, would
+    // otherwise hide a parameter called `x_0` from the binding after it.
+    let mut lhs = Vec::new();
+    let mut rhs = Vec::new();
     for p in &f.params {
         let id = names::value(f, p.value);
-        let src = &p.ident;
         let m = g.mut_kw(p.value);
-        forward.append(quote! { let #m #id = #src; });
+        lhs.push(quote!(#m #id));
+        rhs.push(p.ident.to_token_stream());
     }
     for (n, &(p, d)) in f.tangent_params.iter().enumerate() {
         let id = names::value(f, d);
-        let src = names::tangent_param(f, n, p);
-        forward.append(quote! { let #id = #src; });
+        lhs.push(quote!(#id));
+        rhs.push(names::tangent_param(f, n, p).to_token_stream());
     }
+    forward.append(quote! { let (#(#lhs,)*) = (#(#rhs,)*); });
     forward.append(g.block_insts(body));
     let out = match f.block(body).term {
         Term::Return(v) => g.moved(v, None),

@@ -66,9 +66,14 @@ pub fn tangent_param(f: &Func, _n: usize, p: Value) -> syn::Ident {
         .find(|q| q.value == p)
         .map(|q| q.ident.to_string())
         .unwrap_or_default();
-    let src = src.trim_start_matches("r#");
-    let name = format!("d{src}");
-    if f.params.iter().any(|q| q.ident == name) {
+    tangent_name(&src, |name| f.params.iter().any(|q| q.ident == name))
+}
+
+/// `d` before a parameter's name, `__ad_d..` where that is another parameter's name (`taken`)
+/// or a keyword (`do` for a parameter `o`, `dyn` for `yn`).
+pub fn tangent_name(param: &str, taken: impl Fn(&str) -> bool) -> syn::Ident {
+    let name = format!("d{}", param.trim_start_matches("r#"));
+    if taken(&name) || matches!(name.as_str(), "do" | "dyn") {
         syn::Ident::new(&format!("__ad_{name}"), Span::call_site())
     } else {
         syn::Ident::new(&name, Span::call_site())

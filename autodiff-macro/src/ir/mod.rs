@@ -155,6 +155,11 @@ pub struct Func {
     /// the variable held before: the literal has that value's type, which the generated code
     /// must write out since the variable is gone there (`(-3.0f64).tanh()` for `x.tanh()`).
     pub literal_assigned: Vec<(Value, Value)>,
+    /// Struct literals (`Point { x: a, y: b }`), run as written until a differentiated value
+    /// is found to reach the result through them: then each is the call of the literal's
+    /// function that `#[derive(Differentiable)]` writes, `Point::__ad_literal`, with the field
+    /// values in the order of the fields' names (see `check::struct_literals`).
+    pub struct_literals: Vec<(Inst, syn::Path, Vec<Value>)>,
 }
 
 /// A variable of the pullback.

@@ -306,7 +306,7 @@ impl Lowering {
     /// The type of `e`, a field or an element (`self.layers[i]`) of `self` or of a
     /// differentiated parameter of a struct type, spelled through the runtime's `Field` trait
     /// (see [`Self::field_method`]); `None` for anything else.
-    fn place_type(&self, e: &Expr) -> Option<TokenStream> {
+    pub(super) fn place_type(&self, e: &Expr) -> Option<TokenStream> {
         let pv = &self.krate;
         match chain::strip(e) {
             Expr::Path(p) => {
@@ -347,8 +347,83 @@ impl Lowering {
         self.env[slot].place_ty.clone()
     }
 
-    /// `let l = &self.layer;` (or `&model.layers[0]`): records the field's type with `l`.
+    /// `let l = &self.layer;` (or `&model.layers[0]`): records the field's type with `l`; and
+    /// `let s = State { .. };` the literal's type.
     pub(super) fn note_binding(&mut self, pat: &Pat, init: &Expr) {
+        // `let s: State = ..;`: the declared type, where it is a struct of the user's.
+        if let Pat::Type(pt) = pat {
+            if let (Pat::Ident(pi), syn::Type::Path(tp)) = (&*pt.pat, &*pt.ty) {
+                let last = tp.path.segments.last().map(|s| s.ident.to_string());
+                let user = last.as_deref().is_some_and(|n| {
+                    n.starts_with(|c: char| c.is_ascii_uppercase())
+                        && !n.starts_with("Array")
+                        && !matches!(n, "Vec" | "Option" | "Result" | "Box" | "String")
+                        && !crate::types::is_float_param(n)
+                });
+                if tp.qself.is_none() && user {
+                    let ty = &tp.path;
+                    if let Some(binding) = self.env.last_mut().filter(|b| pi.ident == b.name) {
+                        binding.place_ty = Some(quote!(#ty));
+                    }
+                }
+            }
+            return;
+        }
+        // `let s = State { .. };`: the literal names the type (`s.advance(dt)`); a copy of a
+        // struct parameter or field (`let s = s0.clone();`) has its type.
+        let ty = match (pat, chain::strip(init)) {
+            (Pat::Ident(_), Expr::Struct(es)) => {
+                let path = &es.path;
+                Some(Some(quote!(#path)))
+            }
+            (Pat::Ident(_), Expr::MethodCall(mc))
+                if mc.args.is_empty() && (mc.method == "clone" || mc.method == "to_owned") =>
+            {
+                Some(self.place_type(&mc.receiver))
+            }
+            // `let s = State::new(..);`: a constructor by its conventional name returns the
+            // type it is called on.
+            (Pat::Ident(_), Expr::Call(c)) => match chain::strip(&c.func) {
+                Expr::Path(fp)
+                    if fp.qself.is_none()
+                        && fp.path.segments.len() >= 2
+                        && fp.path.segments.last().is_some_and(|s| s.ident == "new")
+                        && fp.path.segments[fp.path.segments.len() - 2]
+                            .ident
+                            .to_string()
+                            .starts_with(|c: char| c.is_ascii_uppercase()) =>
+                {
+                    let n = fp.path.segments.len() - 1;
+                    let ty = fp.path.segments.iter().take(n);
+                    let lead = fp.path.leading_colon;
+                    Some(Some(quote!(#lead #(#ty)::*)))
+                }
+                _ => None,
+            },
+            // `let l = self.layers.first().unwrap();` (`last`, `get(i)`, `.expect(..)`): an
+            // element of a field.
+            (Pat::Ident(_), Expr::MethodCall(mc))
+                if mc.method == "unwrap" || mc.method == "expect" =>
+            {
+                match chain::strip(&mc.receiver) {
+                    Expr::MethodCall(acc)
+                        if matches!(acc.method.to_string().as_str(), "first" | "last" | "get") =>
+                    {
+                        let pv = &self.krate;
+                        let ty = self.place_type(&acc.receiver);
+                        Some(ty.map(|ty| quote!(#pv::__private::Elem<#ty>)))
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        if let (Pat::Ident(pi), Some(ty)) = (pat, ty) {
+            if let Some(binding) = self.env.last_mut().filter(|b| pi.ident == b.name) {
+                binding.place_ty = ty;
+            }
+            return;
+        }
         let (Pat::Ident(pi), Expr::Reference(r)) = (pat, chain::strip(init)) else {
             return;
         };
@@ -357,36 +432,6 @@ impl Lowering {
         }
         let ty = self.place_type(&r.expr);
         if let Some(binding) = self.env.last_mut().filter(|b| pi.ident == b.name) {
-            binding.place_ty = ty;
-        }
-    }
-
-    /// The type of the elements of `for layer in &self.layers` (`self.layers.iter()`, or of a
-    /// differentiated parameter's field), for `layer.forward(x)` in the body; `None` for any
-    /// other loop.
-    pub(super) fn element_place_type(&self, c: &chain::Chain) -> Option<TokenStream> {
-        let chain::Source::Slice {
-            expr,
-            mutable: false,
-            ..
-        } = c.source
-        else {
-            return None;
-        };
-        if !c.adapters.is_empty() {
-            return None;
-        }
-        let base = self.place_type(expr)?;
-        let pv = &self.krate;
-        Some(quote!(#pv::__private::Elem<#base>))
-    }
-
-    /// Records `ty` as the type of the place the loop variable `pat` (a name) borrows.
-    pub(super) fn note_place_type(&mut self, pat: &Pat, ty: Option<TokenStream>) {
-        let Pat::Ident(pi) = pat else {
-            return;
-        };
-        if let Some(binding) = self.env.iter_mut().rev().find(|b| pi.ident == b.name) {
             binding.place_ty = ty;
         }
     }
@@ -742,7 +787,10 @@ impl Lowering {
             .iter()
             .map(|s| s.ident.to_string())
             .collect();
-        if segs.len() == 2 && (segs[0] == "f64" || segs[0] == "f32") {
+        // `f64::exp(x)`, or `T::exp(x)` of a float type parameter `T`.
+        if segs.len() == 2
+            && (segs[0] == "f64" || segs[0] == "f32" || crate::types::is_float_param(&segs[0]))
+        {
             let m = &fp.path.segments[1].ident;
             if PrimId::method(&segs[1]).is_some_and(|p| p.has(Flags::FLOAT_RESULT)) {
                 if args.is_empty() {

@@ -232,7 +232,9 @@ impl Lowering {
                     .iter()
                     .map(|s| s.ident.to_string())
                     .collect();
-                if segs.len() == 2 && (segs[0] == "f64" || segs[0] == "f32") && !vals.is_empty() {
+                // `f64::max`, or `T::max` of a float type parameter `T`.
+                let float = |s: &str| s == "f64" || s == "f32" || crate::types::is_float_param(s);
+                if segs.len() == 2 && float(&segs[0]) && !vals.is_empty() {
                     let m = p.path.segments[1].ident.clone();
                     if PrimId::method(&segs[1]).is_some() {
                         let recv = vals.remove(0);
@@ -361,10 +363,16 @@ impl Lowering {
                         let Some(v) = self.item_value(b, item, false, span) else {
                             return;
                         };
+                        let place_ty = self
+                            .elem_places
+                            .iter()
+                            .find(|(p, _)| *p == v)
+                            .map(|(_, t)| t.clone());
                         self.bind_mut(name, Some(v), mutable);
                         if let Some(last) = self.env.last_mut() {
                             last.element = true;
                             last.refs = refs;
+                            last.place_ty = place_ty;
                         }
                     }
                 }
@@ -513,7 +521,7 @@ impl Lowering {
         let mut arg_tokens = Vec::new();
         for a in args {
             let a = self.settle(b, a.clone(), span);
-            arg_tokens.push(self.item_tokens(&a, &mut uses));
+            arg_tokens.push(self.item_tokens(b, &a, &mut uses, span));
         }
         let f = strip(fun);
         // Called through a generic function, so that rustc knows the closure's parameter types
@@ -573,11 +581,16 @@ impl Lowering {
         Some(self.f.inst(i).results[0])
     }
 
-    /// Tokens that rebuild an item as Rust has it, naming its values `__ad_it<n>`.
+    /// Tokens that rebuild an item as Rust has it, naming its values `__ad_it<n>`. An element
+    /// of a field of the user's structs (a layer of `Vec<Layer>` given to `filter`), which need
+    /// not be `Copy`, is bound by reference where Rust passes it so (a borrow made in `b`), so
+    /// that it is still there afterwards.
     pub(super) fn item_tokens(
-        &self,
+        &mut self,
+        b: Block,
         item: &Item,
         uses: &mut Vec<(syn::Ident, Value)>,
+        span: Span,
     ) -> TokenStream {
         let bind = |v: Value, uses: &mut Vec<(syn::Ident, Value)>| {
             let id = quote::format_ident!("__ad_it{}", uses.len());
@@ -585,13 +598,21 @@ impl Lowering {
             id
         };
         let (inner, refs) = match item {
+            Item::Val { v, refs } if *refs > 0 && self.elem_places.iter().any(|(p, _)| p == v) => {
+                let k = self.kind(*v);
+                let r = self.inst1(b, InstKind::Ref(*v), k, span);
+                let id = bind(r, uses);
+                (quote!(#id), *refs - 1)
+            }
             Item::Val { v, refs } => {
                 let id = bind(*v, uses);
                 (quote!(#id), *refs)
             }
             Item::Tuple { elems, refs } => {
-                let parts: Vec<TokenStream> =
-                    elems.iter().map(|e| self.item_tokens(e, uses)).collect();
+                let parts: Vec<TokenStream> = elems
+                    .iter()
+                    .map(|e| self.item_tokens(b, e, uses, span))
+                    .collect();
                 (quote!((#(#parts,)*)), *refs)
             }
             Item::Window { w, refs } => {

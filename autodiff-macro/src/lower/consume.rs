@@ -129,10 +129,8 @@ impl Lowering {
         };
         let slots = self.assigned_slots(|v| v.visit_block(&fl.body));
         let fns = c.fns();
-        let elem_ty = self.element_place_type(c);
         self.chain_loop(b, &p, slots, scope, &fns, span, &mut |s, blk, item| {
             s.bind_item(blk, &fl.pat, item, span);
-            s.note_place_type(&fl.pat, elem_ty.clone());
             s.seq(blk, &fl.body.stmts, &[], &Finish::Continue, fl.body.span());
         });
     }

@@ -360,7 +360,11 @@ impl Lowering {
                 None
             }
             Expr::Let(_) => {
-                self.err_at(e, "`if let` is not supported; use `match`");
+                self.err_at(
+                    e,
+                    "`let` is supported as the condition of an `if` or a `while` (`if let Some(v) \
+                     = o`, chained with `&&`), not inside other expressions; use `match`",
+                );
                 None
             }
             Expr::Range(_) => {
@@ -386,13 +390,7 @@ impl Lowering {
                 // differentiated, so fill a local array element by element instead.
                 self.opaque(b, e.to_token_stream(), Kind::Unknown, want, span)
             }
-            Expr::Struct(_) => {
-                self.err_at(
-                    e,
-                    "struct literals are not supported in differentiated functions; build the struct outside and pass it as a parameter",
-                );
-                None
-            }
+            Expr::Struct(es) => self.struct_literal(b, es, want),
             _ => {
                 self.err_at(
                     e,
@@ -511,5 +509,74 @@ impl Lowering {
             }
             None => self.logic(b, bin),
         }
+    }
+}
+
+impl Lowering {
+    /// `Point { x: a, y: b }`: built as written, from the values of the fields' expressions. A
+    /// struct of data nothing differentiated reaches (`Config { n: 3, .. }`) stays so; one
+    /// holding a differentiated value that reaches the result becomes a call of the literal's
+    /// function with its derivatives, which `#[derive(Differentiable)]` writes (see
+    /// `check::struct_literals`). A literal that copies the rest from another (`..base`) or
+    /// names fields by position runs as written, and is an error there.
+    fn struct_literal(&mut self, b: Block, es: &syn::ExprStruct, want: bool) -> Option<Value> {
+        let span = es.span();
+        let named: Option<Vec<(&syn::Ident, &Expr)>> = es
+            .fields
+            .iter()
+            .map(|fv| match &fv.member {
+                syn::Member::Named(id) => Some((id, &fv.expr)),
+                syn::Member::Unnamed(_) => None,
+            })
+            .collect();
+        let msg = "a struct built from differentiated values is differentiated where its type \
+                   derives `Differentiable` and the literal names every field (no `..base`); \
+                   else keep the fields as local variables, or return them as a tuple (`(x, y)`) \
+                   and build the struct in the caller";
+        let (Some(named), None) = (named, &es.rest) else {
+            let v = self.opaque(b, es.to_token_stream(), Kind::Unknown, want, span);
+            if let Some(ValueDef::Result(i, _)) = v.map(|v| self.f.value(v).def) {
+                self.f
+                    .map_errors
+                    .push((i, vec![syn::Error::new_spanned(es, msg)]));
+            }
+            return v;
+        };
+        let mut fields = Vec::new();
+        for (k, (id, e)) in named.iter().enumerate() {
+            let v = self.expr(b, e, true)?;
+            fields.push((
+                id.to_string(),
+                syn::Ident::new(&format!("__ad_field{k}"), span),
+                v,
+            ));
+        }
+        let (path, members) = (&es.path, named.iter().map(|(id, _)| id));
+        let locals = fields.iter().map(|(_, l, _)| l);
+        let tokens = quote!(#path { #(#members: #locals),* });
+        let uses = fields.iter().map(|(_, l, v)| (l.clone(), *v)).collect();
+        let i = self.f.push_inst(
+            b,
+            InstKind::Opaque {
+                tokens,
+                uses,
+                mac: None,
+            },
+            usize::from(want),
+            Kind::Unknown,
+            span,
+        );
+        fields.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut call = path.clone();
+        call.segments.push(syn::PathSegment::from(syn::Ident::new(
+            "__ad_literal",
+            span,
+        )));
+        let args = fields.iter().map(|(_, _, v)| *v).collect();
+        self.f.struct_literals.push((i, call, args));
+        self.f
+            .map_errors
+            .push((i, vec![syn::Error::new_spanned(es, msg)]));
+        self.f.inst(i).results.first().copied()
     }
 }

@@ -265,6 +265,13 @@ impl Lowering {
                             );
                             return None;
                         }
+                        if cells.is_none() {
+                            if let Some(ty) = self.place_type(expr) {
+                                let pv = &self.krate;
+                                let elem = quote!(#pv::__private::Elem<#ty>);
+                                self.elem_places.push((base, elem));
+                            }
+                        }
                         let len = self.len_of(b, base, span);
                         (
                             Src::Slice {
@@ -566,6 +573,9 @@ impl Lowering {
                     _ => Kind::Unknown,
                 };
                 let v = self.inst1(b, InstKind::Index(*base, idx), kind, span);
+                if let Some((_, ty)) = self.elem_places.iter().find(|(p, _)| p == base) {
+                    self.elem_places.push((v, ty.clone()));
+                }
                 Item::Val { v, refs: *refs }
             }
             Src::Range {

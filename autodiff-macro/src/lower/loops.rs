@@ -199,13 +199,6 @@ impl Lowering {
             self.err_at(&l, "labeled loops (`'label: for ..`) are not supported; use a flag variable and `break` from the inner loop");
             return;
         }
-        if let Expr::Let(_) = &*w.cond {
-            self.err_at(
-                &w.cond,
-                "`while let` is not supported; use `loop` with `match`",
-            );
-            return;
-        }
         let h = self.loop_header(&w.body);
         let (body, slots, init) = (h.body, h.slots.clone(), h.init.clone());
         let mut cond_slots = self.assigned_slots(|v| v.visit_expr(&w.cond));

@@ -62,6 +62,7 @@ use cells::Cell;
 pub use chain::SUPPORTED;
 use closures::Item;
 use control::*;
+pub use stmts::is_repeatable_item;
 use syntax::*;
 
 /// One variable binding in scope.
@@ -170,6 +171,11 @@ pub struct Lowering {
     ret: Option<syn::Type>,
     /// The path of the `autodiff` crate (`crate = ..`), for the runtime items calls name.
     krate: proc_macro2::TokenStream,
+    /// Containers that are fields of the user's structs (`self.layers`), and the elements read
+    /// from them, each with the type of its elements spelled through the runtime's `Field`
+    /// trait: a name bound to such an element anywhere (`|h, l| l.forward(&h)` in a `fold`,
+    /// `(i, l)` of `enumerate`) has its methods followed like `self.layers[i].forward(..)`.
+    elem_places: Vec<(Value, TokenStream)>,
 }
 
 /// The variables that carry a `return` out of loops: its value and whether it happened.
@@ -228,13 +234,14 @@ pub fn lower(item: &syn::ItemFn, active: &[bool], krate: proc_macro2::TokenStrea
                 .map(|p| p.ty.clone());
         lw.env.push(binding);
     }
-    lw.seq(
-        body,
-        &item.block.stmts,
-        &[],
-        &Finish::Return,
-        item.block.span(),
-    );
+    let mut block = (*item.block).clone();
+    desugar_forms(&mut block);
+    // Items at the top of the body are repeated in each generated function (see
+    // `Signature::items`); they compute nothing here.
+    block
+        .stmts
+        .retain(|s| !matches!(s, Stmt::Item(i) if is_repeatable_item(i)));
+    lw.seq(body, &block.stmts, &[], &Finish::Return, item.block.span());
     lw
 }
 
@@ -249,6 +256,7 @@ impl Lowering {
             loops: Vec::new(),
             ret,
             krate: quote::quote!(::autodiff),
+            elem_places: Vec::new(),
         };
         let body = lw.f.new_block();
         lw.f.body = Some(body);

@@ -90,16 +90,7 @@ impl Lowering {
                 Stmt::Macro(m) => {
                     self.opaque_macro(b, &m.mac, false, m.span());
                 }
-                Stmt::Item(item) => {
-                    self.err_at(
-                        &item,
-                        format!(
-                            "`{}` items inside a differentiated function are not supported; move \
-                             the item out of the function",
-                            item_kind(item)
-                        ),
-                    );
-                }
+                Stmt::Item(item) => self.item_error(item),
             }
         }
         self.env.truncate(scope);
@@ -243,9 +234,30 @@ impl Lowering {
             }
             Pat::Paren(pp) => self.bind_pat(b, &pp.pat, v, span),
             Pat::Wild(_) => {}
+            // `let [a, b, c] = arr;`: each name an element read.
+            Pat::Slice(ps) if !ps.elems.iter().any(|p| matches!(p, Pat::Rest(_))) => {
+                let Some(v) = v else {
+                    self.err(span, "this expression has no value to destructure");
+                    return;
+                };
+                for (n, p) in ps.elems.iter().enumerate() {
+                    if matches!(p, Pat::Wild(_)) {
+                        continue;
+                    }
+                    let k = proc_macro2::Literal::usize_suffixed(n);
+                    let idx = self.inst1(b, InstKind::Const(quote!(#k)), Kind::Discrete, span);
+                    let kind = match self.kind(v) {
+                        Kind::Discrete => Kind::Discrete,
+                        _ => Kind::Unknown,
+                    };
+                    let e = self.inst1(b, InstKind::Index(v, idx), kind, p.span());
+                    self.bind_pat(b, p, Some(e), span);
+                }
+            }
             _ => self.err_at(
                 &pat,
-                "this pattern is not supported in `let`; use a name, `_`, or a tuple of them",
+                "this pattern is not supported in `let`; use a name, `_`, a tuple of them, or \
+                 an array of them (`let [a, b] = arr;`)",
             ),
         }
     }
@@ -266,10 +278,14 @@ impl Lowering {
     /// `base[index] = value` on a local array variable.
     pub(super) fn assign_index(&mut self, b: Block, ix: &syn::ExprIndex, v: Option<Value>) {
         let Expr::Path(p) = &*ix.expr else {
-            self.err_at(
-                &ix.expr,
-                "only elements of local array variables can be assigned (`h[i] = ..`)",
-            );
+            let msg = if matches!(&*ix.expr, Expr::Index(_)) {
+                "elements of nested containers (`a[i][j] = ..`) cannot be assigned; keep the \
+                 values in one flat `Vec` (`let mut a = vec![0.0; rows * cols];`) indexed \
+                 `a[i * cols + j]`"
+            } else {
+                "only elements of local array variables can be assigned (`h[i] = ..`)"
+            };
+            self.err_at(&ix.expr, msg);
             return;
         };
         let Some(base) = self.expr(b, &ix.expr, true) else {
@@ -433,14 +449,7 @@ impl Lowering {
                 Stmt::Macro(m) => {
                     self.opaque_macro(b, &m.mac, false, m.span());
                 }
-                Stmt::Item(item) => self.err_at(
-                    &item,
-                    format!(
-                        "`{}` items inside a differentiated function are not supported; move the \
-                         item out of the function",
-                        item_kind(item)
-                    ),
-                ),
+                Stmt::Item(item) => self.item_error(item),
             }
         }
         self.env.truncate(scope);
@@ -480,6 +489,44 @@ impl Cont<'_> {
 }
 
 /// The keyword of an item, for messages.
+impl Lowering {
+    /// An item the lowering met inside the body: those at the top of the body that can be
+    /// repeated never get here.
+    fn item_error(&mut self, item: &syn::Item) {
+        let msg = if is_repeatable_item(item) {
+            format!(
+                "`{}` items are supported at the top of a differentiated function's body, not \
+                 inside a nested block; move the item to the start of the function",
+                item_kind(item)
+            )
+        } else {
+            format!(
+                "`{}` items inside a differentiated function are not supported; move the item \
+                 out of the function",
+                item_kind(item)
+            )
+        };
+        self.err_at(item, msg);
+    }
+}
+
+/// Whether an item at the top of a differentiated function's body can be repeated in each
+/// generated function as written: one that declares a name for that body alone (`const`, a
+/// helper `fn`, `use`, a type). An `impl` or `trait` would be declared once per copy (impls
+/// are global), and a `static mut` would become one variable per copy.
+pub fn is_repeatable_item(item: &syn::Item) -> bool {
+    match item {
+        syn::Item::Const(_)
+        | syn::Item::Fn(_)
+        | syn::Item::Use(_)
+        | syn::Item::Type(_)
+        | syn::Item::Struct(_)
+        | syn::Item::Enum(_) => true,
+        syn::Item::Static(s) => matches!(s.mutability, syn::StaticMutability::None),
+        _ => false,
+    }
+}
+
 pub(super) fn item_kind(item: &syn::Item) -> &'static str {
     match item {
         syn::Item::Const(_) => "const",

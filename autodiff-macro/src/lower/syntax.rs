@@ -155,8 +155,12 @@ impl<'ast> Visit<'ast> for AssignedNames {
         }
     }
     fn visit_expr_closure(&mut self, c: &'ast syn::ExprClosure) {
-        // Closures are expanded where they are used: what they assign, that code assigns.
+        // Closures are expanded where they are used: what they assign, that code assigns,
+        // except their parameters (`|mut s| { s += 1.0; s }` leaves an outer `s` alone).
+        self.2.push(Vec::new());
+        c.inputs.iter().for_each(|p| self.declare(p));
         self.visit_expr(&c.body);
+        self.2.pop();
     }
     fn visit_item(&mut self, _: &'ast syn::Item) {}
     fn visit_block(&mut self, b: &'ast syn::Block) {
@@ -193,4 +197,247 @@ impl<'ast> Visit<'ast> for AssignedNames {
         self.visit_expr(&a.body);
         self.2.pop();
     }
+}
+
+/// Rewrites `if let` and `while let` into the `match` they stand for (and `x.split_at(k)` into
+/// its two range slices, and `for row in a.rows()` into a loop over `a.row(i)`), so that the rest of the lowering sees one form: `if let P = e { A }
+/// else { B }` is `match e { P => { A } _ => B }`, and `while let P = e { A }` is `loop { if let
+/// P = e { A } else { break } }`; an element taken out of a container (`while let Some(v) =
+/// stack.pop()`) is a test and the element read (`while !stack.is_empty() { let v =
+/// stack.pop().unwrap(); .. }`). A condition that
+/// chains `let`s and tests with `&&` (`if let Some(i) = k && i > 0`) is a nest of them, `B`
+/// repeated in each fallback arm (it runs at most once either way).
+pub(super) fn desugar_forms(block: &mut syn::Block) {
+    fn conjuncts(e: &Expr, out: &mut Vec<Expr>) {
+        match e {
+            Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_)) => {
+                conjuncts(&b.left, out);
+                conjuncts(&b.right, out);
+            }
+            e => out.push(e.clone()),
+        }
+    }
+    /// `Some(v) = x.pop()` (`last()`, `first()`, `get(i)`, with `Some(&v)` too) of a variable
+    /// `x`: the test that the element is there and the element read that is followed,
+    /// `(!x.is_empty(), v, x.pop().unwrap())`, since an `Option` of a differentiated value
+    /// cannot be taken apart by a pattern.
+    fn element_option(pat: &Pat, scrutinee: &Expr) -> Option<(Expr, Pat, Expr)> {
+        /// An index computed without side effects (`i`, `j + 1`): the test and the read may
+        /// both evaluate it.
+        fn plain(e: &Expr) -> bool {
+            match e {
+                Expr::Path(_) | Expr::Lit(_) => true,
+                Expr::Binary(b) => plain(&b.left) && plain(&b.right),
+                Expr::Paren(p) => plain(&p.expr),
+                Expr::Field(f) => plain(&f.base),
+                _ => false,
+            }
+        }
+        let Pat::TupleStruct(ts) = pat else {
+            return None;
+        };
+        if !ts.path.is_ident("Some") || ts.elems.len() != 1 {
+            return None;
+        }
+        let Expr::MethodCall(mc) = scrutinee else {
+            return None;
+        };
+        // A variable or a field of one (`self.w`), which the test and the read both name.
+        fn place(e: &Expr) -> bool {
+            match e {
+                Expr::Path(_) => true,
+                Expr::Field(f) => place(&f.base),
+                _ => false,
+            }
+        }
+        let x = &mc.receiver;
+        if !place(x) {
+            return None;
+        }
+        let (deref, name) = match &ts.elems[0] {
+            Pat::Reference(r) if matches!(&*r.pat, Pat::Ident(_)) => (true, (*r.pat).clone()),
+            p @ Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => (false, p.clone()),
+            _ => return None,
+        };
+        let method = &mc.method;
+        let test: Expr = match (method.to_string().as_str(), mc.args.len()) {
+            ("pop", 0) if !deref => syn::parse_quote!(!#x.is_empty()),
+            ("last" | "first", 0) => syn::parse_quote!(!#x.is_empty()),
+            ("get", 1) if plain(&mc.args[0]) => {
+                let i = &mc.args[0];
+                syn::parse_quote!(#i < #x.len())
+            }
+            _ => return None,
+        };
+        let args = &mc.args;
+        let value: Expr = if deref {
+            syn::parse_quote!(*#x.#method(#args).unwrap())
+        } else {
+            syn::parse_quote!(#x.#method(#args).unwrap())
+        };
+        Some((test, name, value))
+    }
+    /// `for row in a.rows()` (`a.outer_iter()`, `a.axis_iter(Axis(0))`, `a.columns()`,
+    /// `a.axis_iter(Axis(1))`, with `.into_iter()` and `.enumerate()`) of a matrix variable `a`:
+    /// a loop over the index, each lane read as `a.row(i)` (`a.column(j)`), which is followed.
+    fn lane_loop(fl: &syn::ExprForLoop) -> Option<Expr> {
+        let mut src = &*fl.expr;
+        let mut enumerate = false;
+        if let Expr::MethodCall(mc) = src {
+            if mc.method == "enumerate" && mc.args.is_empty() {
+                enumerate = true;
+                src = &mc.receiver;
+            }
+        }
+        if let Expr::MethodCall(mc) = src {
+            if mc.method == "into_iter" && mc.args.is_empty() {
+                src = &mc.receiver;
+            }
+        }
+        let Expr::MethodCall(mc) = src else {
+            return None;
+        };
+        let Expr::Path(a) = &*mc.receiver else {
+            return None;
+        };
+        let axis = |e: &Expr| match e {
+            Expr::Call(c) if c.args.len() == 1 => match (&*c.func, &c.args[0]) {
+                (Expr::Path(f), Expr::Lit(l)) if f.path.segments.last()?.ident == "Axis" => {
+                    match &l.lit {
+                        syn::Lit::Int(i) => i.base10_parse::<u8>().ok(),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        let rows = match (mc.method.to_string().as_str(), mc.args.len()) {
+            ("rows" | "outer_iter", 0) => true,
+            ("columns", 0) => false,
+            ("axis_iter", 1) => match axis(&mc.args[0])? {
+                0 => true,
+                1 => false,
+                _ => return None,
+            },
+            _ => return None,
+        };
+        let (index, lane) = match (&*fl.pat, enumerate) {
+            (Pat::Tuple(t), true) if t.elems.len() == 2 => (Some(&t.elems[0]), &t.elems[1]),
+            (p, false) => (None, p),
+            _ => return None,
+        };
+        let span = fl.for_token.span;
+        let k = syn::Ident::new("__ad_lane", span);
+        let (count, read) = if rows {
+            (quote::quote!(#a.nrows()), quote::quote!(#a.row(#k)))
+        } else {
+            (quote::quote!(#a.ncols()), quote::quote!(#a.column(#k)))
+        };
+        let bind_index = index.map(|i| quote::quote!(let #i = #k;));
+        let (attrs, body) = (&fl.attrs, &fl.body.stmts);
+        Some(syn::parse_quote_spanned! {span=>
+            #(#attrs)* for #k in 0..#count { #bind_index let #lane = #read; #(#body)* }
+        })
+    }
+    /// The conjuncts of a condition with a `let` among them.
+    fn let_chain(cond: &Expr) -> Option<Vec<Expr>> {
+        let mut conds = Vec::new();
+        conjuncts(cond, &mut conds);
+        conds
+            .iter()
+            .any(|c| matches!(c, Expr::Let(_)))
+            .then_some(conds)
+    }
+    /// `if c₁ && c₂ && .. { then } else { other }` with each `let` among the cᵢ a `match`.
+    fn nest(conds: &[Expr], then: &syn::Block, other: &TokenStream, span: Span) -> Expr {
+        let Some(first) = conds.first() else {
+            return syn::parse_quote_spanned!(span=> #then);
+        };
+        if let Expr::Let(l) = first {
+            let inner = nest(&conds[1..], then, other, span);
+            if let Some((test, name, value)) = element_option(&l.pat, &l.expr) {
+                return syn::parse_quote_spanned!(span=>
+                    if #test { let #name = #value; #inner } else #other
+                );
+            }
+            let (pat, scrutinee) = (&l.pat, &l.expr);
+            return syn::parse_quote_spanned!(span=> match #scrutinee { #pat => #inner, _ => #other });
+        }
+        let tests = conds
+            .iter()
+            .take_while(|c| !matches!(c, Expr::Let(_)))
+            .count();
+        let test = &conds[..tests];
+        let inner = nest(&conds[tests..], then, other, span);
+        syn::parse_quote_spanned!(span=> if #((#test))&&* { #inner } else #other)
+    }
+    struct Desugar;
+    impl syn::visit_mut::VisitMut for Desugar {
+        fn visit_expr_mut(&mut self, e: &mut Expr) {
+            syn::visit_mut::visit_expr_mut(self, e);
+            match e {
+                Expr::ForLoop(fl) => {
+                    if let Some(lanes) = lane_loop(fl) {
+                        *e = lanes;
+                    }
+                }
+                // `match x.get(i) { Some(&v) => A, None => B }`: as `if let` above.
+                Expr::Match(m) if m.arms.len() == 2 => {
+                    let (some, none) = match (&m.arms[0].pat, &m.arms[1].pat) {
+                        (_, Pat::Ident(p)) if p.ident == "None" => (&m.arms[0], &m.arms[1]),
+                        (_, Pat::Wild(_)) => (&m.arms[0], &m.arms[1]),
+                        (Pat::Ident(p), _) if p.ident == "None" => (&m.arms[1], &m.arms[0]),
+                        _ => return,
+                    };
+                    let Some((test, name, value)) = element_option(&some.pat, &m.expr) else {
+                        return;
+                    };
+                    let (a, b) = (&some.body, &none.body);
+                    *e = syn::parse_quote_spanned!(m.match_token.span=>
+                        if #test { let #name = #value; #a } else { #b }
+                    );
+                }
+                // `x.split_at(k)` of a variable is the two range slices it returns, which are
+                // followed (`(&x[..k], &x[k..])`).
+                Expr::MethodCall(mc)
+                    if mc.method == "split_at"
+                        && mc.args.len() == 1
+                        && matches!(&*mc.receiver, Expr::Path(_))
+                        && matches!(&mc.args[0], Expr::Path(_) | Expr::Lit(_)) =>
+                {
+                    let (x, k) = (&mc.receiver, &mc.args[0]);
+                    *e = syn::parse_quote_spanned!(mc.method.span()=> (&#x[..#k], &#x[#k..]));
+                }
+                Expr::If(ei) => {
+                    let Some(conds) = let_chain(&ei.cond) else {
+                        return;
+                    };
+                    let span = ei.if_token.span;
+                    let other = match &ei.else_branch {
+                        Some((_, b)) => quote::quote!({ #b }),
+                        None => quote::quote!({}),
+                    };
+                    let mut rewritten = nest(&conds, &ei.then_branch, &other, span);
+                    if let Expr::Match(m) = &mut rewritten {
+                        m.attrs = ei.attrs.clone();
+                    }
+                    *e = rewritten;
+                }
+                Expr::While(w) => {
+                    let Some(conds) = let_chain(&w.cond) else {
+                        return;
+                    };
+                    let span = w.while_token.span;
+                    let (attrs, label) = (&w.attrs, &w.label);
+                    let body = nest(&conds, &w.body, &quote::quote!({ break }), span);
+                    *e = syn::parse_quote_spanned! {span=>
+                        #(#attrs)* #label loop { #body }
+                    };
+                }
+                _ => {}
+            }
+        }
+    }
+    syn::visit_mut::VisitMut::visit_block_mut(&mut Desugar, block);
 }

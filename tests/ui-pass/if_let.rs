@@ -1,3 +1,6 @@
+//! `if let` is the `match` it stands for: a pattern over data that is not differentiated.
+#![deny(warnings)]
+
 use autodiff::differentiate;
 
 #[differentiate]

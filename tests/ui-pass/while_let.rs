@@ -1,3 +1,6 @@
+//! `while let` is `loop` over the `match` it stands for.
+#![deny(warnings)]
+
 use autodiff::differentiate;
 
 #[differentiate]

@@ -1,0 +1,14 @@
+use autodiff::differentiate;
+use ndarray::{Array1, array};
+
+// The first `fold` reads the differentiated `w` and feeds only the second, which reads no
+// differentiated value but feeds the result: the chain still carries `w` to the result.
+#[differentiate(wrt(w))]
+fn f(w: &Array1<f64>, u: &Array1<f64>) -> f64 {
+    let a = w.fold(0.0, |acc, &v| acc + v);
+    u.fold(a, |acc, &v| acc * v)
+}
+
+fn main() {
+    let _ = f_grad(&array![1.0, 2.0], &array![3.0, 0.5]);
+}

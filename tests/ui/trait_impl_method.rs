@@ -1,0 +1,20 @@
+use autodiff::{Differentiable, differentiate};
+
+pub trait Energy {
+    fn energy(&self, x: f64) -> f64;
+}
+
+#[derive(Clone, Differentiable)]
+pub struct Spring {
+    k: f64,
+}
+
+// The generated items cannot join a trait's impl: rustc says so at the attribute.
+impl Energy for Spring {
+    #[differentiate]
+    fn energy(&self, x: f64) -> f64 {
+        0.5 * self.k * x * x
+    }
+}
+
+fn main() {}
