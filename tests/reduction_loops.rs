@@ -286,7 +286,12 @@ fn arrays_in_the_body() {
     close_all("∂w", &gw.to_vec(), &ew.to_vec());
     close("∂b", gb, eb, TOL);
     let wv = w.to_vec();
-    fd_vec("∂w", |w| rows_loss(&Array1::from(w.to_vec()), b, &xs, &y), &wv, &gw.to_vec());
+    fd_vec(
+        "∂w",
+        |w| rows_loss(&Array1::from(w.to_vec()), b, &xs, &y),
+        &wv,
+        &gw.to_vec(),
+    );
     fd("∂b", |b| rows_loss(&w, b, &xs, &y), b, gb);
     // Through `_vjp`, scaled by the seed.
     let (_, pb) = rows_loss_vjp(&w, b, &xs, &y);
@@ -301,7 +306,11 @@ fn arrays_in_the_body() {
         let e: f32 = (0..3)
             .map(|i| (1.0 - xs32.row(i).dot(&w32).tanh().powi(2)) * xs32[[i, j]])
             .sum();
-        assert!((g[j] - e).abs() <= 1e-5 * e.abs().max(1.0), "∂w[{j}]: {} vs {e}", g[j]);
+        assert!(
+            (g[j] - e).abs() <= 1e-5 * e.abs().max(1.0),
+            "∂w[{j}]: {} vs {e}",
+            g[j]
+        );
     }
 }
 
