@@ -10,7 +10,8 @@
     clippy::ptr_arg,
     clippy::vec_init_then_push,
     clippy::useless_vec,
-    clippy::single_match
+    clippy::single_match,
+    clippy::while_let_loop
 )] // written as users write them
 
 use autodiff::check::gradcheck;
@@ -600,4 +601,78 @@ fn an_item_read_by_a_predicate_run_as_written_is_a_float() {
     let (yj, t) = item_read_by_a_predicate_jvp(&s, &v);
     assert_eq!(yj, y);
     close("item read by a predicate, tangent", t, dot(&g, &v), TOL);
+}
+
+/// `break`, `continue` (and an arm's block) inside the arms of a `match` on an element taken out
+/// of a container (`stack.pop()`, `x.iter().position(..)`) and in a `while let` body: the match
+/// is rewritten as the emptiness test and the element read, and the arms' statements must stay
+/// statements of that `if` (they were wrapped in a block expression, which the lowering
+/// rejects). A work list drained from index n−1 by steps of 2 gives s = Σ_{j ≡ n−1 (mod 2)} x_j²;
+/// the position search adds x_j for the first j with x_j·e > 0.5, for each item e (none: skip).
+/// ∂s/∂x_j = 2x_j on the drained indices; ∂t/∂x_j = how often j is found.
+#[differentiate]
+fn work_list(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    let mut stack: Vec<usize> = vec![x.len() - 1];
+    loop {
+        match stack.pop() {
+            Some(j) => {
+                if j >= 2 {
+                    stack.push(j - 2);
+                }
+                s += x[j] * x[j];
+                continue;
+            }
+            None => break,
+        }
+    }
+    let mut t = 0.0;
+    for e in x {
+        match x.iter().position(|&q| q * (*e) > 0.5) {
+            Some(j) => {
+                t += x[j];
+            }
+            None => {
+                continue;
+            }
+        }
+    }
+    while let Some(j) = stack.pop() {
+        if j == 0 {
+            break;
+        }
+        t += x[j];
+    }
+    s + t
+}
+
+#[test]
+fn break_and_continue_in_the_arms_of_an_element_match() {
+    let x = vec![0.5, 1.2, -0.7, 2.0, 0.9];
+    let (y, g) = work_list_grad(&x);
+    assert_eq!(y, work_list(&x));
+    let n = x.len();
+    let mut expected: Vec<f64> = (0..n)
+        .map(|j| {
+            if (n - 1 - j) % 2 == 0 {
+                2.0 * x[j]
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    for e in &x {
+        if let Some(j) = x.iter().position(|&q| q * e > 0.5) {
+            expected[j] += 1.0;
+        }
+    }
+    for (k, e) in expected.iter().enumerate() {
+        close("work list", g[k], *e, TOL);
+    }
+    let r = gradcheck(|p: &Vec<f64>| work_list(p), &x, &g);
+    assert!(r.passed(), "work list: {r}");
+    let v = vec![0.5, -1.0, 0.25, 1.0, -0.5];
+    let (yj, t) = work_list_jvp(&x, &v);
+    assert_eq!(yj, y);
+    close("work list, tangent", t, dot(&g, &v), TOL);
 }

@@ -349,6 +349,19 @@ pub(super) fn desugar_forms(block: &mut syn::Block) {
             .any(|c| matches!(c, Expr::Let(_)))
             .then_some(conds)
     }
+    /// The statements of a plain block `{ .. }`, to be written straight into the block that
+    /// replaces it (a `break`, `continue` or `return` in them stays a statement of an `if`
+    /// arm, which the lowering follows, rather than of a nested block expression); any other
+    /// expression as it is.
+    fn stmts_of(e: &Expr) -> TokenStream {
+        match e {
+            Expr::Block(b) if b.attrs.is_empty() && b.label.is_none() => {
+                let stmts = &b.block.stmts;
+                quote::quote!(#(#stmts)*)
+            }
+            e => quote::quote!(#e),
+        }
+    }
     /// `if c₁ && c₂ && .. { then } else { other }` with each `let` among the cᵢ a `match`.
     fn nest(conds: &[Expr], then: &syn::Block, other: &TokenStream, span: Span) -> Expr {
         let Some(first) = conds.first() else {
@@ -357,6 +370,7 @@ pub(super) fn desugar_forms(block: &mut syn::Block) {
         if let Expr::Let(l) = first {
             let inner = nest(&conds[1..], then, other, span);
             if let Some((test, name, value)) = element_option(&l.pat, &l.expr) {
+                let inner = stmts_of(&inner);
                 return syn::parse_quote_spanned!(span=>
                     if #test { let #name = #value; #inner } else #other
                 );
@@ -369,7 +383,7 @@ pub(super) fn desugar_forms(block: &mut syn::Block) {
             .take_while(|c| !matches!(c, Expr::Let(_)))
             .count();
         let test = &conds[..tests];
-        let inner = nest(&conds[tests..], then, other, span);
+        let inner = stmts_of(&nest(&conds[tests..], then, other, span));
         syn::parse_quote_spanned!(span=> if #((#test))&&* { #inner } else #other)
     }
     struct Desugar;
@@ -393,7 +407,7 @@ pub(super) fn desugar_forms(block: &mut syn::Block) {
                     let Some((test, name, value)) = element_option(&some.pat, &m.expr) else {
                         return;
                     };
-                    let (a, b) = (&some.body, &none.body);
+                    let (a, b) = (stmts_of(&some.body), stmts_of(&none.body));
                     *e = syn::parse_quote_spanned!(m.match_token.span=>
                         if #test { let #name = #value; #a } else { #b }
                     );
