@@ -20,6 +20,13 @@
 //! with the zeros of the padding filled around it, so the only index arithmetic per element is an
 //! iterator step. A `1×1` filter with stride 1 and no padding needs no `im2col` at all: the image
 //! itself is the `C × H·W` matrix.
+//!
+//! A pullback keeps what the backward pass reads ([`Fields`]): the `cols` of every image, built
+//! once by the forward pass, where they take at most [`KEEP_FIELDS_BYTES`]; the input otherwise,
+//! from which the backward pass builds each image's `cols` again. Rebuilding them is a copy of
+//! `C·kh·kw·Ho·Wo` elements per image, beside the two products of `K` times as many
+//! multiply-adds; for the few filters of a first layer that copy was a tenth of the backward
+//! pass.
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2};
@@ -238,7 +245,7 @@ pub(super) fn forward<T: NdReal>(g: &Geometry, x: &[T], w: &[T], bias: Option<&[
     debug_assert_eq!(x.len(), g.n * g.image());
     let wm = filters(g, w);
     let mut out = vec![T::ZERO; g.n * g.output_image()];
-    let mut ws = Workspace::new(g, false);
+    let mut ws = Workspace::new(g, true, false);
     for n in 0..g.n {
         let cols = ws.cols(g, image(x, n, g.image()));
         affine(
@@ -271,7 +278,7 @@ pub(super) fn forward_tangent<T: NdReal>(
     let (wm, dwm) = (filters(g, w), filters(g, dw));
     let mut out = vec![T::ZERO; g.n * g.output_image()];
     let mut out_dot = vec![T::ZERO; g.n * g.output_image()];
-    let mut ws = Workspace::new(g, false);
+    let mut ws = Workspace::new(g, true, false);
     for n in 0..g.n {
         let cols = ws.cols(g, image(x, n, g.image()));
         affine(
@@ -289,25 +296,90 @@ pub(super) fn forward_tangent<T: NdReal>(
     (out, out_dot)
 }
 
-/// The gradients of [`forward`] for the cotangent `gz` (`N×K×Ho×Wo`, row-major): `∂x`
-/// (`N×C×H×W`), `∂w` (`K×C×kh×kw`) and, when `want_bias`, `∂b` (the sums of `gz` per filter;
-/// empty otherwise), all row-major.
+/// The receptive fields that a pullback keeps in memory when they take at most this many bytes
+/// (32 MiB: a batch of 64 images of 16 channels at 28×28 with 3×3 filters takes 58 MiB and is
+/// rebuilt instead).
+pub(super) const KEEP_FIELDS_BYTES: usize = 32 << 20;
+
+/// What a convolution's forward pass keeps for its backward pass: the receptive fields of every
+/// image, or the input to build them from again (see the module docs).
+pub(super) enum Fields<T> {
+    /// `N` blocks of `cols(xₙ)`, each `C·kh·kw × Ho·Wo`, row-major.
+    Cols(Vec<T>),
+    /// The input `N×C×H×W`, row-major: a pointwise convolution (whose `cols` is the image
+    /// itself), or fields too large to keep.
+    Input(Vec<T>),
+}
+
+/// [`forward`], keeping what [`backward`] reads: `x` is the input (row-major, owned, since the
+/// result may keep it).
+pub(super) fn forward_keeping<T: NdReal>(
+    g: &Geometry,
+    x: Vec<T>,
+    w: &[T],
+    bias: Option<&[T]>,
+) -> (Vec<T>, Fields<T>) {
+    debug_assert_eq!(x.len(), g.n * g.image());
+    let len = g.patch() * g.plane();
+    let bytes = g.n.saturating_mul(len).saturating_mul(size_of::<T>());
+    forward_keeping_within(g, x, w, bias, bytes <= KEEP_FIELDS_BYTES)
+}
+
+/// [`forward_keeping`], keeping the receptive fields when `keep_fields` (and the convolution is
+/// not pointwise), else the input.
+fn forward_keeping_within<T: NdReal>(
+    g: &Geometry,
+    x: Vec<T>,
+    w: &[T],
+    bias: Option<&[T]>,
+    keep_fields: bool,
+) -> (Vec<T>, Fields<T>) {
+    let len = g.patch() * g.plane();
+    if g.pointwise() || !keep_fields {
+        let z = forward(g, &x, w, bias);
+        return (z, Fields::Input(x));
+    }
+    let wm = filters(g, w);
+    let mut out = vec![T::ZERO; g.n * g.output_image()];
+    let mut all = vec![T::ZERO; g.n * len];
+    for (n, cols) in all.chunks_exact_mut(len).enumerate() {
+        im2col(g, image(&x, n, g.image()), cols);
+        let cols = ArrayView2::from_shape((g.patch(), g.plane()), &*cols).expect("cols shape");
+        affine(
+            g,
+            &wm,
+            &cols,
+            bias,
+            image_mut(&mut out, n, g.output_image()),
+        );
+    }
+    (out, Fields::Cols(all))
+}
+
+/// The gradients of [`forward`] for the cotangent `gz` (`N×K×Ho×Wo`, row-major), from what
+/// [`forward_keeping`] kept: `∂x` (`N×C×H×W`), `∂w` (`K×C×kh×kw`) and, when `want_bias`, `∂b`
+/// (the sums of `gz` per filter; empty otherwise), all row-major.
 pub(super) fn backward<T: NdReal>(
     g: &Geometry,
-    x: &[T],
+    kept: &Fields<T>,
     w: &[T],
     gz: &[T],
     want_bias: bool,
 ) -> [Vec<T>; 3] {
-    debug_assert_eq!(x.len(), g.n * g.image());
     debug_assert_eq!(gz.len(), g.n * g.output_image());
     let wm = filters(g, w);
     let [mut dx, mut dw, mut db] = gradients(g, want_bias);
     let mut dwm = ArrayViewMut2::from_shape((g.k, g.patch()), &mut dw[..]).expect("filter shape");
-    let mut ws = Workspace::new(g, true);
+    let rebuild = matches!(kept, Fields::Input(_));
+    let mut ws = Workspace::new(g, rebuild, true);
+    let len = g.patch() * g.plane();
     for n in 0..g.n {
         let gn = cotangent(g, gz, n, &mut db);
-        let cols = ws.cols(g, image(x, n, g.image()));
+        let cols = match kept {
+            Fields::Cols(all) => ArrayView2::from_shape((g.patch(), g.plane()), image(all, n, len))
+                .expect("cols shape"),
+            Fields::Input(x) => ws.cols(g, image(x, n, g.image())),
+        };
         general_mat_mul(T::ONE, &gn, &cols.t(), T::ONE, &mut dwm);
         ws.input_gradient(g, &[(wm, gn)], image_mut(&mut dx, n, g.image()));
     }
@@ -344,7 +416,7 @@ pub(super) fn backward_tangent<T: NdReal>(
     let mut w_bar_m = ArrayViewMut2::from_shape(shape, &mut w_bar[..]).expect("filter shape");
     let mut w_bar_dot_m =
         ArrayViewMut2::from_shape(shape, &mut w_bar_dot[..]).expect("filter shape");
-    let mut ws = Workspace::new(g, true);
+    let mut ws = Workspace::new(g, true, true);
     for n in 0..g.n {
         let gn = cotangent(g, gz, n, &mut b_bar);
         let gn_dot = cotangent(g, gz_dot, n, &mut b_bar_dot);
@@ -369,16 +441,17 @@ struct Workspace<T> {
 }
 
 impl<T: NdReal> Workspace<T> {
-    /// The buffers of a forward pass (`cols` only) or of a backward pass (both).
-    fn new(g: &Geometry, backward: bool) -> Self {
+    /// The buffers of a pass that builds `cols` (`cols`), propagates to the input (`dcols`), or
+    /// both.
+    fn new(g: &Geometry, cols: bool, input_gradient: bool) -> Self {
         let len = if g.pointwise() {
             0
         } else {
             g.patch() * g.plane()
         };
         Workspace {
-            cols: vec![T::ZERO; len],
-            dcols: vec![T::ZERO; if backward { len } else { 0 }],
+            cols: vec![T::ZERO; if cols { len } else { 0 }],
+            dcols: vec![T::ZERO; if input_gradient { len } else { 0 }],
         }
     }
 
@@ -532,6 +605,39 @@ mod tests {
             let lhs: f64 = cols.iter().zip(&c).map(|(a, b)| a * b).sum();
             let rhs: f64 = x.iter().zip(&dx).map(|(a, b)| a * b).sum();
             assert!((lhs - rhs).abs() < 1e-12, "{lhs} vs {rhs}");
+        }
+    }
+
+    #[test]
+    fn kept_fields_and_a_rebuilt_input_give_the_same_pass() {
+        // The backward pass reads the same `cols` whether the forward pass kept them or it
+        // builds them again from the input; the forward value does not depend on the choice.
+        for (shape, filt, s, p) in [
+            ([2, 3, 6, 5], [4, 3, 3, 2], 1, 1),
+            ([3, 2, 7, 7], [2, 2, 3, 3], 2, 0),
+            ([2, 3, 4, 4], [5, 3, 1, 1], 1, 0),
+        ] {
+            let g = Geometry::new("t", shape, filt, s, p);
+            let x: Vec<f64> = (0..g.n * g.image())
+                .map(|i| (i as f64 * 0.37).sin())
+                .collect();
+            let w: Vec<f64> = (0..g.k * g.patch())
+                .map(|i| (i as f64 * 0.53).cos())
+                .collect();
+            let b: Vec<f64> = (0..g.k).map(|i| 0.1 * i as f64).collect();
+            let gz: Vec<f64> = (0..g.n * g.output_image())
+                .map(|i| (i as f64 * 0.71).sin())
+                .collect();
+            let (z_kept, kept) = forward_keeping_within(&g, x.clone(), &w, Some(&b), true);
+            let (z_input, input) = forward_keeping_within(&g, x.clone(), &w, Some(&b), false);
+            assert!(matches!(input, Fields::Input(_)));
+            assert_eq!(matches!(kept, Fields::Cols(_)), !g.pointwise());
+            assert_eq!(z_kept, forward(&g, &x, &w, Some(&b)));
+            assert_eq!(z_input, z_kept);
+            assert_eq!(
+                backward(&g, &kept, &w, &gz, true),
+                backward(&g, &input, &w, &gz, true)
+            );
         }
     }
 }

@@ -58,7 +58,9 @@
 //!   in argument order for several: `(∂x, ∂w)` for [`conv2d`], `(∂x, ∂w, ∂b)` for
 //!   [`conv2d_nchw`].
 //! - **The pullback owns what it reads** and does not borrow the arguments: a convolution's keeps
-//!   copies of `x` and `w` (not the `im2col` matrix, which it rebuilds image by image), max
+//!   a copy of `w` and the `im2col` matrices of `x`, built once by the forward pass (a copy of `x`
+//!   instead, from which it rebuilds them image by image, where they would take more than
+//!   32 MiB), max
 //!   pooling's the positions of the maxima, the others only shapes.
 //! - **Panics** at the call on bad shapes, with the function's name and the shapes in the
 //!   message: channels of `x` and `w` that differ, a filter larger than the (padded) input, an
@@ -193,6 +195,19 @@ where
 /// A row-major buffer as an array of this shape.
 fn from_vec<T, Sh: IntoDimension>(shape: Sh, v: Vec<T>) -> Array<T, Sh::Dim> {
     Array::from_shape_vec(shape.into_dimension(), v).expect("buffer length matches the shape")
+}
+
+/// A copy of `a`'s elements in row-major order.
+fn row_major_vec<S, T, D>(a: &ArrayBase<S, D>) -> Vec<T>
+where
+    S: Data<Elem = T>,
+    T: Clone,
+    D: Dimension,
+{
+    match a.as_slice() {
+        Some(s) => s.to_vec(),
+        None => a.iter().cloned().collect(),
+    }
 }
 
 /// A row-major reshape of an owned array, copying only if it is not in standard layout.

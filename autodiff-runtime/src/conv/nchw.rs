@@ -5,7 +5,9 @@ use ndarray::{Array1, Array4, ArrayBase, ArrayView1, Data, Ix1, Ix4};
 
 use super::bilinear::{Kept, value_and_tangent};
 use super::lowering::{self, Geometry};
-use super::{NdReal, check_cotangent, check_tangent, dims4, from_vec, slice, standard};
+use super::{
+    NdReal, check_cotangent, check_tangent, dims4, from_vec, row_major_vec, slice, standard,
+};
 
 /// The hyper-parameters of a convolution, stride and zero padding, with the output size they
 /// give. The convolution functions take them as two `usize` arguments, so that
@@ -136,7 +138,8 @@ where
 }
 
 /// [`conv2d_nchw`] and its pullback `G ↦ (∂x, ∂w, ∂b)` by the formulas there, computed as matrix
-/// products (see the [module docs](super)). The pullback keeps copies of `x` and `w`.
+/// products (see the [module docs](super)). The pullback keeps a copy of `w`, and the receptive
+/// fields of `x` (its `im2col` matrices) or, when they would take more than 32 MiB, a copy of `x`.
 ///
 /// # Panics
 ///
@@ -161,14 +164,15 @@ where
     let what = "conv2d_nchw_vjp";
     let g = Geometry::new(what, dims4(x), dims4(w), stride, padding);
     check_bias(what, b.view(), &g, w.shape());
-    let (xs, ws) = (standard(x).into_owned(), standard(w).into_owned());
-    let z = lowering::forward(&g, slice(&xs), slice(&ws), Some(slice(&standard(b))));
+    let ws = standard(w).into_owned();
+    let bias = standard(b);
+    let (z, kept) = lowering::forward_keeping(&g, row_major_vec(x), slice(&ws), Some(slice(&bias)));
+    let x_dim = x.raw_dim();
     let pullback = move |gz: Array4<T>| {
         check_cotangent(what, gz.shape(), &g.output_shape());
-        let [dx, dw, db] =
-            lowering::backward(&g, slice(&xs), slice(&ws), slice(&standard(&gz)), true);
+        let [dx, dw, db] = lowering::backward(&g, &kept, slice(&ws), slice(&standard(&gz)), true);
         (
-            from_vec(xs.raw_dim(), dx),
+            from_vec(x_dim, dx),
             from_vec(ws.raw_dim(), dw),
             Array1::from_vec(db),
         )
@@ -347,13 +351,13 @@ where
 {
     let what = "conv2d_nchw_no_bias_vjp";
     let g = Geometry::new(what, dims4(x), dims4(w), stride, padding);
-    let (xs, ws) = (standard(x).into_owned(), standard(w).into_owned());
-    let z = lowering::forward(&g, slice(&xs), slice(&ws), None);
+    let ws = standard(w).into_owned();
+    let (z, kept) = lowering::forward_keeping(&g, row_major_vec(x), slice(&ws), None);
+    let x_dim = x.raw_dim();
     let pullback = move |gz: Array4<T>| {
         check_cotangent(what, gz.shape(), &g.output_shape());
-        let [dx, dw, _] =
-            lowering::backward(&g, slice(&xs), slice(&ws), slice(&standard(&gz)), false);
-        (from_vec(xs.raw_dim(), dx), from_vec(ws.raw_dim(), dw))
+        let [dx, dw, _] = lowering::backward(&g, &kept, slice(&ws), slice(&standard(&gz)), false);
+        (from_vec(x_dim, dx), from_vec(ws.raw_dim(), dw))
     };
     (from_vec(g.output_shape(), z), pullback)
 }

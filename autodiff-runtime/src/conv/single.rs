@@ -7,7 +7,7 @@ use ndarray::{Array1, Array2, ArrayBase, Data, Ix1, Ix2};
 
 use super::bilinear::{Kept, value_and_tangent};
 use super::lowering::{self, Geometry};
-use super::{NdReal, check_cotangent, from_vec, slice, standard};
+use super::{NdReal, check_cotangent, from_vec, row_major_vec, slice, standard};
 
 /// The lecture's 2D convolution of an `H×W` image `x` with a `kh×kw` filter `w`:
 /// `z[i₁, i₂] = Σⱼ₁ Σⱼ₂ w[j₁, j₂]·x[i₁ + j₁, i₂ + j₂]`, an `(H − kh + 1)×(W − kw + 1)` image
@@ -51,7 +51,8 @@ where
 }
 
 /// [`conv2d`] and its pullback `g ↦ (∂x, ∂w)` by the formulas there, computed as matrix products
-/// (see the [module docs](super)). The pullback keeps copies of `x` and `w`.
+/// (see the [module docs](super)). The pullback keeps a copy of `w` and the receptive fields of
+/// `x` (a copy of `x` instead where they would take more than 32 MiB).
 ///
 /// # Panics
 ///
@@ -70,16 +71,14 @@ where
     T: NdReal,
 {
     let g = plain_geometry("conv2d_vjp", x.dim(), w.dim());
-    let (xs, ws) = (standard(x).into_owned(), standard(w).into_owned());
-    let z = from_vec(
-        (g.ho, g.wo),
-        lowering::forward(&g, slice(&xs), slice(&ws), None),
-    );
+    let ws = standard(w).into_owned();
+    let (z, kept) = lowering::forward_keeping(&g, row_major_vec(x), slice(&ws), None);
+    let z = from_vec((g.ho, g.wo), z);
+    let x_dim = x.raw_dim();
     let pullback = move |gz: Array2<T>| {
         check_cotangent("conv2d_vjp", gz.shape(), &[g.ho, g.wo]);
-        let [dx, dw, _] =
-            lowering::backward(&g, slice(&xs), slice(&ws), slice(&standard(&gz)), false);
-        (from_vec(xs.raw_dim(), dx), from_vec(ws.raw_dim(), dw))
+        let [dx, dw, _] = lowering::backward(&g, &kept, slice(&ws), slice(&standard(&gz)), false);
+        (from_vec(x_dim, dx), from_vec(ws.raw_dim(), dw))
     };
     (z, pullback)
 }
@@ -201,8 +200,8 @@ where
     Array1::from_vec(z)
 }
 
-/// [`conv1d`] and its pullback `g ↦ (∂x, ∂w)` by the formulas there. The pullback keeps copies of
-/// `x` and `w`.
+/// [`conv1d`] and its pullback `g ↦ (∂x, ∂w)` by the formulas there. The pullback keeps a copy of
+/// `w` and the windows of `x` (a copy of `x` instead where they would take more than 32 MiB).
 ///
 /// # Panics
 ///
@@ -221,11 +220,12 @@ where
     T: NdReal,
 {
     let g = signal_geometry("conv1d_vjp", x.len(), w.len());
-    let (xs, ws) = (x.to_vec(), w.to_vec());
-    let z = Array1::from_vec(lowering::forward(&g, &xs, &ws, None));
+    let ws = w.to_vec();
+    let (z, kept) = lowering::forward_keeping(&g, x.to_vec(), &ws, None);
+    let z = Array1::from_vec(z);
     let pullback = move |gz: Array1<T>| {
         check_cotangent("conv1d_vjp", gz.shape(), &[g.wo]);
-        let [dx, dw, _] = lowering::backward(&g, &xs, &ws, slice(&standard(&gz)), false);
+        let [dx, dw, _] = lowering::backward(&g, &kept, &ws, slice(&standard(&gz)), false);
         (Array1::from_vec(dx), Array1::from_vec(dw))
     };
     (z, pullback)
