@@ -39,6 +39,13 @@ pub struct Plan {
     pub kept: HashSet<Value>,
     /// How the pullback gets each primal value it reads, in the order they were decided.
     pub decisions: Vec<(Value, Saved)>,
+    /// Arrays of floats on a loop's stack that the pullback only reads elements of (see
+    /// [`Planner::keeps_array_for_reads`]): the stack holds where their elements were copied
+    /// into a buffer of their own, which grows once for all iterations, instead of a copy of
+    /// each (an allocation per iteration).
+    pub flat: HashSet<Value>,
+    /// The pullback's pops of those arrays: pop result → the forward value.
+    pub flat_pops: HashMap<Value, Value>,
 }
 
 /// How the pullback gets one primal value.
@@ -65,6 +72,9 @@ impl Plan {
                 Saved::Captured => "captured".to_string(),
                 Saved::Recomputed => "recomputed".to_string(),
                 Saved::InRecord(i) => format!("in the record of the branch i{}", i.0),
+                Saved::OnStack(i) if self.flat.contains(&v) => {
+                    format!("its elements, on the stack of the loop i{}", i.0)
+                }
                 Saved::OnStack(i) => format!("on the stack of the loop i{}", i.0),
                 Saved::ShapeOnly(sh) => format!("shape only, as {sh}"),
             };
@@ -115,6 +125,7 @@ impl Plan {
         Plan {
             kept,
             decisions: Vec::new(),
+            ..Plan::default()
         }
     }
 }
@@ -357,6 +368,7 @@ impl Planner<'_> {
         let mut recompute: HashSet<Value> = HashSet::new();
         let mut kept: HashSet<Value> = HashSet::new();
         let mut saves: HashMap<Block, Vec<Value>> = HashMap::new();
+        let mut flat: HashSet<Value> = HashSet::new();
         let mut k = 0;
         while k < full.len() {
             let v = full[k];
@@ -378,9 +390,20 @@ impl Planner<'_> {
                 recompute.insert(v);
                 decisions.push((v, Saved::Recomputed));
                 if let ValueDef::Result(i, _) = self.f.value(v).def {
+                    let array = match self.f.inst(i).kind {
+                        InstKind::Index(base, _) if !self.kept_whole(base) => Some(base),
+                        _ => None,
+                    };
                     for o in self.f.operands(i) {
                         if full_set.insert(o) {
                             full.push(o);
+                            // Read by element reads only (anything else the pullback reads
+                            // whole was in `full` before them).
+                            if Some(o) == array
+                                && matches!(self.tys.of(o), Ty::Elems(_) | Ty::ElemsOpen)
+                            {
+                                flat.insert(o);
+                            }
                         }
                     }
                 }
@@ -397,6 +420,13 @@ impl Planner<'_> {
                 });
             }
         }
+
+        // Element snapshots only for arrays on a loop's stack.
+        flat.retain(|v| {
+            decisions
+                .iter()
+                .any(|(d, how)| d == v && matches!(how, Saved::OnStack(_)))
+        });
 
         // ---- 4. records: forward side.
         let mut stacks: HashMap<Block, Stack> = HashMap::new();
@@ -453,6 +483,7 @@ impl Planner<'_> {
             let d = self.tree.def_block(self.f, v);
             recompute_by_block.entry(d).or_default().push(v);
         }
+        let mut flat_pops = HashMap::new();
         let ctx = Fill {
             saves: &saves,
             stacks: &stacks,
@@ -460,9 +491,14 @@ impl Planner<'_> {
             subst: &subst,
         };
         for root in self.f.pullback_roots() {
-            self.fill(root, HashMap::new(), &ctx);
+            self.fill(root, HashMap::new(), &ctx, &flat, &mut flat_pops);
         }
-        Plan { kept, decisions }
+        Plan {
+            kept,
+            decisions,
+            flat,
+            flat_pops,
+        }
     }
 
     /// `vals` in the order they are defined in block `b` (parameters first).
@@ -525,6 +561,39 @@ impl Planner<'_> {
         }
     }
 
+    /// Whether the pullback keeps array `base` on the stack (or in the record) of the block
+    /// that defines it and reads its elements from there, rather than keep each element that
+    /// block `reader` reads: where `reader` is two loops or more inside that block, the reads
+    /// outnumber the elements (`for i in 0..d { for j in i + 1..d { .. xc[i] .. } }` reads
+    /// `d(d − 1)/2` elements of the `d` of `xc`). Below that the reads are kept: one loop's
+    /// reads are about as many as the elements, and keeping the array copies it (an
+    /// allocation per iteration). `base` must be a value no element write consumes, defined
+    /// inside the function's forward pass but not at its top (which is captured whole anyway).
+    fn keeps_array_for_reads(&self, base: Value, reader: Block) -> bool {
+        if self.consumed.contains(&base) || self.kept_whole(base) {
+            return false;
+        }
+        let d = self.tree.def_block(self.f, base);
+        if d == self.f.body()
+            || self.tree.in_pullback[d.index()]
+            || self.tree.root[d.index()] != self.f.body()
+        {
+            return false;
+        }
+        let mut cur = reader;
+        let mut loops = 0;
+        while cur != d {
+            if let Some(o) = self.tree.owner[cur.index()] {
+                loops += usize::from(matches!(self.f.inst(o).kind, InstKind::Loop { .. }));
+            }
+            match self.tree.parent[cur.index()] {
+                Some(p) => cur = p,
+                None => return false,
+            }
+        }
+        loops >= 2
+    }
+
     fn in_loop(&self, b: Block) -> bool {
         let mut cur = Some(b);
         while let Some(x) = cur {
@@ -577,6 +646,11 @@ impl Planner<'_> {
             InstKind::FieldRef(..) | InstKind::Ref(_) => return true,
             // An element of a value kept whole: reading it again beats recording it.
             InstKind::Index(base, idx) if self.kept_whole(base) => return self.avail(idx),
+            // An element of a local array, read in a loop nested in the iteration that made
+            // the array: keeping the array once per iteration beats keeping every read.
+            InstKind::Index(base, idx) if self.keeps_array_for_reads(base, block) => {
+                return self.avail(idx);
+            }
             // Inside loops, sums and differences of available values are cheaper to compute
             // again than to push and pop, active or not (products are kept: measured slower).
             InstKind::Binary(BinOp::Add | BinOp::Sub, a, b) if self.in_loop(block) => {
@@ -605,7 +679,14 @@ impl Planner<'_> {
 
     /// Gives pullback block `b` its parameters or pops, its recomputations, and rewrites its
     /// reads; then its nested blocks.
-    fn fill(&mut self, b: Block, mut map: HashMap<Value, Value>, ctx: &Fill) {
+    fn fill(
+        &mut self,
+        b: Block,
+        mut map: HashMap<Value, Value>,
+        ctx: &Fill,
+        flat: &HashSet<Value>,
+        flat_pops: &mut HashMap<Value, Value>,
+    ) {
         let fw = self.fw_of.get(&b).copied();
         let mut prefix: Vec<Inst> = Vec::new();
         if let Some(fw) = fw {
@@ -634,6 +715,9 @@ impl Planner<'_> {
                 prefix.push(i);
                 for (k, &s) in saved.iter().enumerate() {
                     let r = self.f.inst(i).results[k];
+                    if flat.contains(&s) {
+                        flat_pops.insert(r, s);
+                    }
                     self.f.values[r.index()].name = self.f.value(s).name.clone();
                     let t = self.tys.of(s);
                     self.tys.set(r, t);
@@ -699,7 +783,7 @@ impl Planner<'_> {
         for i in self.f.block(b).insts.clone() {
             for nb in self.f.inst_blocks(i) {
                 self.tree.owner[nb.index()] = Some(i);
-                self.fill(nb, map.clone(), ctx);
+                self.fill(nb, map.clone(), ctx, flat, flat_pops);
             }
         }
     }

@@ -368,6 +368,76 @@ fn reversed_with(item: syn::ItemFn, checkpoint: Option<usize>, fuse: bool) -> Fu
 }
 
 #[test]
+fn a_local_array_read_two_loops_down_is_kept_as_its_elements() {
+    // `xc` is made anew in each iteration of the outer loop and read in a nest of two loops
+    // below it: the pullback keeps its elements once per outer iteration and reads them again,
+    // instead of keeping every one of the d(d − 1)/2 reads. `w[j]` is an element of a
+    // parameter, read again too; the product of the nest is the only other thing kept.
+    let item: syn::ItemFn = parse_quote! {
+        fn f(w: &[f64], x: &[f64], d: usize, n: usize) -> f64 {
+            let mut xc = vec![0.0; d];
+            let mut s = 0.0;
+            for r in 0..n {
+                for i in 0..d {
+                    xc[i] = x[r * d + i] * w[i];
+                }
+                for i in 0..d {
+                    for j in i + 1..d {
+                        s += xc[i] * xc[j];
+                    }
+                }
+            }
+            s
+        }
+    };
+    let (f, plan) = planned(item);
+    let text = plan.to_text(&f);
+    assert_eq!(plan.flat.len(), 1, "{text}");
+    assert_eq!(
+        text.matches("its elements, on the stack").count(),
+        1,
+        "{text}"
+    );
+    assert!(text.contains("(xc): its elements"), "{text}");
+    // The pullback's pop of it is where its elements are read from.
+    assert_eq!(plan.flat_pops.len(), 1, "{text}");
+}
+
+#[test]
+fn a_local_array_read_one_loop_down_keeps_its_reads() {
+    // One loop below the iteration that makes `xc`: about as many reads as elements, and the
+    // reads are what is kept.
+    let item: syn::ItemFn = parse_quote! {
+        fn f(w: &[f64], x: &[f64], d: usize, n: usize) -> f64 {
+            let mut xc = vec![0.0; d];
+            let mut s = 0.0;
+            for r in 0..n {
+                for i in 0..d {
+                    xc[i] = x[r * d + i] * w[i];
+                }
+                for i in 0..d {
+                    s += xc[i] * xc[i] * w[i];
+                }
+            }
+            s
+        }
+    };
+    let (f, plan) = planned(item);
+    assert!(plan.flat.is_empty(), "{}", plan.to_text(&f));
+}
+
+/// Reverse mode of `item` and its save plan.
+fn planned(item: syn::ItemFn) -> (Func, crate::plan::Plan) {
+    let mut f = lower_fn(item);
+    crate::structurize::structurize(&mut f);
+    let act = activity::analyze(&f);
+    let tys = crate::scalars::analyze(&f);
+    let (f, _, plan, _) = crate::reverse_mode(f, tys, act, &Default::default(), false);
+    verify::verify(&f).unwrap_or_else(|e| panic!("{e}\n{f}"));
+    (f, plan)
+}
+
+#[test]
 fn a_reduction_loop_runs_its_pullback_in_place() {
     let f = reversed_with(
         parse_quote! {

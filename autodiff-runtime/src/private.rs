@@ -149,6 +149,33 @@ pub fn pop<T>(stack: &mut Vec<T>) -> T {
     }
 }
 
+/// Copies the elements of an array of floats that the backward pass reads into `buffer`, the
+/// one buffer of that array for every iteration of its loop, and returns where they are: the
+/// loop's stack keeps that instead of a copy of the array, which would allocate once per
+/// iteration. `records` is how many more records the loop's stack has room for (it is reserved
+/// for the whole nest of loops when their trip counts are known): the buffer grows once, for
+/// that many arrays of this length.
+#[inline(always)]
+pub fn push_elems<E: Copy, A: AsRef<[E]> + ?Sized>(
+    buffer: &mut Vec<E>,
+    a: &A,
+    records: usize,
+) -> (usize, usize) {
+    let elems = a.as_ref();
+    let at = buffer.len();
+    if buffer.capacity() - at < elems.len() {
+        buffer.reserve(elems.len().saturating_mul(records.max(1)));
+    }
+    buffer.extend_from_slice(elems);
+    (at, elems.len())
+}
+
+/// The elements [`push_elems`] copied, where it said they are.
+#[inline(always)]
+pub fn elems_at<E>(buffer: &[E], (at, len): (usize, usize)) -> &[E] {
+    &buffer[at..at + len]
+}
+
 /// Moves an adjoint out, leaving a zero of the same shape: the carried adjoints of a loop at the
 /// start of each backward iteration.
 #[inline(always)]

@@ -386,16 +386,38 @@ impl Gen<'_> {
                         ..
                     }
                 );
+                // Arrays kept as their elements go to their buffers first.
+                let mut elems = TokenStream::new();
+                for &v in values {
+                    if let Some(buf) = self.flat.get(&v) {
+                        let (x, at) = (self.v(v), quote::format_ident!("__ad_at{}", v.index()));
+                        elems.extend(quote! {
+                            let #at = #pv::push_elems(&mut #buf, &#x, #s.capacity() - #s.len());
+                        });
+                    }
+                }
                 if reserved {
-                    quote! { #pv::push_reserved(&mut #s, (#(#vs,)*)); }
+                    quote! { #elems #pv::push_reserved(&mut #s, (#(#vs,)*)); }
                 } else {
-                    quote! { #s.push((#(#vs,)*)); }
+                    quote! { #elems #s.push((#(#vs,)*)); }
                 }
             }
             InstKind::Pop(stack) => {
                 let s = names::stack(*stack);
-                let ids: Vec<syn::Ident> = inst.results.iter().map(|&r| self.v(r)).collect();
-                quote! { let (#(#ids,)*) = #pv::pop(&mut #s); }
+                let mut ids: Vec<syn::Ident> = Vec::new();
+                let mut elems = TokenStream::new();
+                for &r in &inst.results {
+                    let x = self.v(r);
+                    match self.flat_pops.get(&r).and_then(|fw| self.flat.get(fw)) {
+                        Some(buf) => {
+                            let at = quote::format_ident!("__ad_at{}", r.index());
+                            elems.extend(quote! { let #x = #pv::elems_at(&#buf, #at); });
+                            ids.push(at);
+                        }
+                        None => ids.push(x),
+                    }
+                }
+                quote! { let (#(#ids,)*) = #pv::pop(&mut #s); #elems }
             }
             InstKind::Loop {
                 kind, init, body, ..

@@ -61,6 +61,10 @@ pub struct Gen<'a> {
     /// Values kept by the forward pass: captured by the pullback or in a record.
     kept_top: HashSet<Value>,
     kept_rec: HashSet<Value>,
+    /// Arrays on a loop's stack as copies of their elements (`Plan::flat`): the buffer each
+    /// one's elements go to, and the pullback's pops of them (pop result → forward value).
+    flat: HashMap<Value, syn::Ident>,
+    flat_pops: HashMap<Value, Value>,
     /// How often each pullback value is read in the pullback.
     uses: HashMap<Value, usize>,
     /// How often each value is read anywhere, and the block of its (last) read.
@@ -99,6 +103,8 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool], krate: &Tok
         tys,
         kept_top: HashSet::new(),
         kept_rec: HashSet::new(),
+        flat: HashMap::new(),
+        flat_pops: HashMap::new(),
         uses: HashMap::new(),
         reads: HashMap::new(),
         inst_block: HashMap::new(),
@@ -136,6 +142,11 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool], krate: &Tok
             g.kept_rec.insert(v);
         }
     }
+    for &v in &plan.flat {
+        g.flat
+            .insert(v, quote::format_ident!("__ad_elems{}", v.index()));
+    }
+    g.flat_pops = plan.flat_pops.clone();
     let mut all_blocks = f.blocks_within(body);
     if let Some(pb) = f.pullback {
         all_blocks.extend(f.blocks_within(pb));
@@ -200,6 +211,11 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool], krate: &Tok
     for n in 0..f.stacks.len() {
         let s = names::stack(Stack(n as u32));
         prelude.append(quote! { let mut #s = ::std::vec::Vec::new(); });
+    }
+    let mut buffers: Vec<&syn::Ident> = g.flat.values().collect();
+    buffers.sort();
+    for b in buffers {
+        prelude.append(quote! { let mut #b = ::std::vec::Vec::new(); });
     }
     // ---- forward
     let mut forward = TokenStream::new();

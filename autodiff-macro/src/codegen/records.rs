@@ -12,7 +12,11 @@ impl Gen<'_> {
             .iter()
             .map(|&v| {
                 let x = self.v(v);
-                if term_ops.contains(&v) && !self.ty(v).is_plain() && !self.is_ref(v) {
+                if self.flat.contains_key(&v) {
+                    // Copied by the push (see `InstKind::Push`).
+                    let at = quote::format_ident!("__ad_at{}", v.index());
+                    quote!(#at)
+                } else if term_ops.contains(&v) && !self.ty(v).is_plain() && !self.is_ref(v) {
                     quote!(::core::clone::Clone::clone(&#x))
                 } else {
                     quote!(#x)
