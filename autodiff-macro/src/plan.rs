@@ -563,12 +563,11 @@ impl Planner<'_> {
 
     /// Whether the pullback keeps array `base` on the stack (or in the record) of the block
     /// that defines it and reads its elements from there, rather than keep each element that
-    /// block `reader` reads: where `reader` is two loops or more inside that block, the reads
-    /// outnumber the elements (`for i in 0..d { for j in i + 1..d { .. xc[i] .. } }` reads
-    /// `d(d − 1)/2` elements of the `d` of `xc`). Below that the reads are kept: one loop's
-    /// reads are about as many as the elements, and keeping the array copies it (an
-    /// allocation per iteration). `base` must be a value no element write consumes, defined
-    /// inside the function's forward pass but not at its top (which is captured whole anyway).
+    /// block `reader` reads: where `reader` is inside a loop in that block, the reads are about
+    /// as many as the elements, and in a nest of two loops they outnumber them (`for i in 0..d
+    /// { for j in i + 1..d { .. xc[i] .. } }` reads `d(d − 1)/2` elements of the `d` of `xc`).
+    /// `base` must be a value no element write consumes, defined inside the function's forward
+    /// pass but not at its top (which is captured whole anyway).
     fn keeps_array_for_reads(&self, base: Value, reader: Block) -> bool {
         if self.consumed.contains(&base) || self.kept_whole(base) {
             return false;
@@ -591,7 +590,11 @@ impl Planner<'_> {
                 None => return false,
             }
         }
-        loops >= 2
+        // An array of floats is kept as a copy of its elements in a buffer that grows once
+        // (see `Plan::flat`): one loop of reads already costs as much as that copy. Anything
+        // else is kept as a clone, an allocation per iteration, worth it for nests of loops.
+        let flat = matches!(self.tys.of(base), Ty::Elems(_) | Ty::ElemsOpen);
+        loops >= if flat { 1 } else { 2 }
     }
 
     fn in_loop(&self, b: Block) -> bool {

@@ -6,6 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::ir::*;
+use crate::scalars::{Ty, Types};
 
 /// Replaces `w = c; ..; v = get w` (and nothing else on `w`) by `c` itself.
 pub fn forward_single_contributions(f: &mut Func) {
@@ -207,6 +208,132 @@ pub fn remove_dead(f: &mut Func) {
         }
         if !removed {
             break;
+        }
+    }
+}
+
+/// Contributions of every iteration of a pullback loop to one element of an adjoint
+/// (`w[i] += vⱼ` for `j` in the loop, `i` fixed outside it) are summed in a scalar and added to
+/// the element once, after the loop: `t = 0; for j { t += vⱼ }; w[i] += t`. Adding into the
+/// element itself makes each iteration wait for the previous one's store to memory (the
+/// element's address is the same every time, and the processor cannot keep it in a register
+/// across the other writes of the loop); the scalar stays in a register, as in a hand-written
+/// gradient. Only where the loop touches `w` in no other way, every contribution is to that
+/// same element, and they are floats of a known type: then the sum is the same one, added in
+/// another order.
+pub fn sum_invariant_element_adjoints(f: &mut Func, tys: &mut Types) {
+    let roots = f.pullback_roots();
+    let loops: Vec<(Block, Inst)> = roots
+        .iter()
+        .flat_map(|&r| f.blocks_within(r))
+        .flat_map(|b| {
+            f.block(b)
+                .insts
+                .iter()
+                .filter(|&&i| matches!(f.inst(i).kind, InstKind::Loop { .. }))
+                .map(move |&i| (b, i))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for (b, l) in loops {
+        let InstKind::Loop { body, .. } = f.inst(l).kind else {
+            continue;
+        };
+        let inside: HashSet<Block> = f.blocks_within(body).into_iter().collect();
+        let defined_inside = |f: &Func, v: Value| match f.value(v).def {
+            ValueDef::Param(_) | ValueDef::Tangent(_) => false,
+            ValueDef::BlockParam(pb, _) => inside.contains(&pb),
+            ValueDef::Result(i, _) => inside.iter().any(|&ib| f.block(ib).insts.contains(&i)),
+        };
+        // Per variable: the index of its contributions, the contributions, and whether the
+        // loop touches it only that way.
+        let mut by_var: HashMap<Var, (Value, Vec<Inst>, bool)> = HashMap::new();
+        let mut order: Vec<Var> = Vec::new();
+        for &ib in &inside {
+            for &i in &f.block(ib).insts {
+                let Some(w) = f.inst(i).kind.var() else {
+                    continue;
+                };
+                let e = by_var.entry(w).or_insert_with(|| {
+                    order.push(w);
+                    (Value(u32::MAX), Vec::new(), true)
+                });
+                match f.inst(i).kind {
+                    InstKind::VarAccAt { index, value, .. }
+                        if (e.1.is_empty() || e.0 == index)
+                            && matches!(tys.of(value), Ty::Float(_)) =>
+                    {
+                        e.0 = index;
+                        e.1.push(i);
+                    }
+                    _ => e.2 = false,
+                }
+            }
+        }
+        order.sort();
+        for w in order {
+            let (index, accs, only) = by_var[&w].clone();
+            if !only || accs.is_empty() || defined_inside(f, index) {
+                continue;
+            }
+            let Ty::Float(t) = tys.of(match f.inst(accs[0]).kind {
+                InstKind::VarAccAt { value, .. } => value,
+                _ => unreachable!(),
+            }) else {
+                continue;
+            };
+            let name = format!("{}_sum", f.vars[w.0 as usize].name);
+            let sum = f.new_var(name);
+            let span = f.inst(l).span;
+            let ty = t.tokens();
+            let zero = f.push_inst(
+                b,
+                InstKind::Const(quote::quote!(0.0 as #ty)),
+                1,
+                Kind::Unknown,
+                span,
+            );
+            let zv = f.inst(zero).results[0];
+            tys.set(zv, Ty::Float(t));
+            let init = f.push_inst(
+                b,
+                InstKind::VarInit {
+                    var: sum,
+                    value: zv,
+                },
+                0,
+                Kind::Unknown,
+                span,
+            );
+            let get = f.push_inst(b, InstKind::VarGet(sum), 1, Kind::Unknown, span);
+            let gv = f.inst(get).results[0];
+            tys.set(gv, Ty::Float(t));
+            let add = f.push_inst(
+                b,
+                InstKind::VarAccAt {
+                    var: w,
+                    index,
+                    value: gv,
+                },
+                0,
+                Kind::Unknown,
+                span,
+            );
+            // The four went to the end of `b`: `zero` and `init` before the loop, `get` and
+            // `add` right after it.
+            let insts = &mut f.blocks[b.index()].insts;
+            insts.truncate(insts.len() - 4);
+            let at = insts
+                .iter()
+                .position(|&i| i == l)
+                .expect("the loop is in its block");
+            insts.splice(at + 1..at + 1, [get, add]);
+            insts.splice(at..at, [zero, init]);
+            for a in accs {
+                if let InstKind::VarAccAt { value, .. } = f.insts[a.index()].kind {
+                    f.insts[a.index()].kind = InstKind::VarAcc { var: sum, value };
+                }
+            }
         }
     }
 }

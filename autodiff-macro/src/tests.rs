@@ -404,9 +404,9 @@ fn a_local_array_read_two_loops_down_is_kept_as_its_elements() {
 }
 
 #[test]
-fn a_local_array_read_one_loop_down_keeps_its_reads() {
-    // One loop below the iteration that makes `xc`: about as many reads as elements, and the
-    // reads are what is kept.
+fn a_local_float_array_read_one_loop_down_is_kept_as_its_elements_too() {
+    // One loop below the iteration that makes `xc`: about as many reads as elements, and a
+    // copy of the elements into a buffer that grows once costs no more than keeping each.
     let item: syn::ItemFn = parse_quote! {
         fn f(w: &[f64], x: &[f64], d: usize, n: usize) -> f64 {
             let mut xc = vec![0.0; d];
@@ -423,7 +423,55 @@ fn a_local_array_read_one_loop_down_keeps_its_reads() {
         }
     };
     let (f, plan) = planned(item);
-    assert!(plan.flat.is_empty(), "{}", plan.to_text(&f));
+    assert_eq!(plan.flat.len(), 1, "{}", plan.to_text(&f));
+}
+
+#[test]
+fn an_element_adjoint_fixed_in_a_loop_is_summed_in_a_scalar() {
+    // `xc[i]` is read in every iteration of the `j` loop: its adjoint's contributions go to a
+    // scalar sum, added to `xc̄[i]` once after the reversed `j` loop. `w[j]`'s vary with `j`
+    // and stay element updates.
+    let (f, _) = planned(parse_quote! {
+        fn f(w: &[f64], d: usize) -> f64 {
+            let mut xc = vec![0.0; d];
+            for i in 0..d {
+                xc[i] = w[i] * w[i];
+            }
+            let mut s = 0.0;
+            for i in 0..d {
+                for j in i + 1..d {
+                    s += xc[i] * w[j];
+                }
+            }
+            s
+        }
+    });
+    let pb = f.pullback_text();
+    let lines: Vec<&str> = pb.lines().map(str::trim).collect();
+    // `wS = 0.0` before the `j` loop, `wS += ..` in it, `g = get wS; xc̄[i] += g` after it.
+    let zero = lines.iter().position(|l| l.ends_with("= const 0.0 as f64"));
+    let zero = zero.unwrap_or_else(|| panic!("{pb}"));
+    let sum = lines[zero].split(' ').next().unwrap();
+    let init = format!("= {sum}");
+    let var = lines[zero + 1].strip_suffix(&*init).map(str::trim);
+    let var = var.unwrap_or_else(|| panic!("{pb}"));
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.starts_with(&format!("{var} += ")))
+            .count(),
+        1,
+        "{pb}"
+    );
+    let get = lines
+        .iter()
+        .position(|l| l.ends_with(&format!("= get {var}")));
+    let get = get.unwrap_or_else(|| panic!("{pb}"));
+    let g = lines[get].split(' ').next().unwrap();
+    assert!(
+        lines[get + 1].contains("] += ") && lines[get + 1].ends_with(g),
+        "{pb}"
+    );
 }
 
 /// Reverse mode of `item` and its save plan.
