@@ -41,7 +41,8 @@ use ndarray::{Array, Dimension};
 /// [`FloatArgRules`]: crate::rules::FloatArgRules
 /// [`HasShape`]: crate::rules::HasShape
 pub trait Real:
-    Copy
+    ScalarElem
+    + Copy
     + PartialOrd
     + core::fmt::Debug
     + core::fmt::Display
@@ -83,6 +84,9 @@ pub trait Real:
 
 macro_rules! impl_real {
     ($($t:ty),*) => {$(
+        impl ScalarElem for $t {
+            const ZERO_ELEM: Self = 0.0;
+        }
         impl Real for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -100,6 +104,22 @@ macro_rules! impl_real {
     )*};
 }
 impl_real!(f32, f64);
+
+/// The elements of a container whose adjoint a mutation that drops or overwrites elements
+/// (`clear`, `truncate`, `resize`, `fill`) can make: floats, whose zero needs no shape. A `Vec`
+/// of parameter structs has no such adjoint (a struct's zero needs its fields' shapes), which
+/// this trait's message says at the mutation.
+#[diagnostic::on_unimplemented(
+    message = "`clear`, `truncate`, `resize` and `fill` are differentiated on containers of floats, not of `{Self}`",
+    label = "changes a container of `{Self}` that holds differentiated values",
+    note = "the adjoint of these mutations makes zeros of the elements they drop or overwrite, \
+            and a zero of a parameter struct needs its fields' shapes; build a new `Vec` with \
+            `push` (or `remove`/`pop` the elements one by one) instead"
+)]
+pub trait ScalarElem: Copy + core::ops::AddAssign {
+    /// `0`.
+    const ZERO_ELEM: Self;
+}
 
 /// The callback of [`Differentiable::zip_leaves_mut`]: a leaf of `self` beside the matching leaf
 /// of the other value.
@@ -588,7 +608,10 @@ impl<T: ZerosOfShape + ?Sized> ZerosOfShape for &mut T {
     }
 }
 
-impl<T: Real> crate::rules::HasShape for Vec<T> {
+/// The shape of a `Vec` is its length, whatever its elements: floats, or parameter structs
+/// (`Vec<Particle>` built with `push`), whose mutations need only the length. A zero of that
+/// shape ([`ZerosOfShape`]) exists for floats only: a struct's zero needs its fields' shapes.
+impl<T> crate::rules::HasShape for Vec<T> {
     type Dims = usize;
     #[inline(always)]
     fn dims(&self) -> usize {
@@ -603,7 +626,7 @@ impl<T: Real> ZerosOfShape for Vec<T> {
     }
 }
 
-impl<T: Real> crate::rules::HasShape for [T] {
+impl<T> crate::rules::HasShape for [T] {
     type Dims = usize;
     #[inline(always)]
     fn dims(&self) -> usize {
@@ -618,7 +641,7 @@ impl<T: Real> ZerosOfShape for [T] {
     }
 }
 
-impl<T: Real, const N: usize> crate::rules::HasShape for [T; N] {
+impl<T, const N: usize> crate::rules::HasShape for [T; N] {
     type Dims = ();
     #[inline(always)]
     fn dims(&self) {}

@@ -88,7 +88,17 @@ impl Lowering {
             saved,
         } = h;
         let slots = &slots[..];
+        // What the body learnt of a carried variable's type (`layers.push(Neuron { .. })`
+        // makes `layers` a `Vec<Neuron>`) holds after the loop too.
+        let learnt: Vec<(usize, TokenStream)> = slots
+            .iter()
+            .filter(|&&slot| saved.get(slot).is_some_and(|b| b.place_ty.is_none()))
+            .filter_map(|&slot| Some((slot, self.env.get(slot)?.place_ty.clone()?)))
+            .collect();
         self.env = saved;
+        for (slot, ty) in learnt {
+            self.env[slot].place_ty = Some(ty);
+        }
         // A variable that starts discrete (`let mut v = vec![];`, an integer placeholder) but is
         // given differentiable values in the loop is not discrete: its carried value may
         // depend on the inputs.

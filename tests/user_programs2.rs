@@ -1,0 +1,303 @@
+//! More programs as people fitting models write them, each the smallest form of a class that
+//! once failed to compile inside the generated code: a local `Vec` of parameter structs built
+//! with `push` (or `vec![s; n]`) and mutated; the user's methods called on the elements of such
+//! a `Vec`; and a float state that starts as an unsuffixed literal and is combined by a float
+//! method written as a path (`fold(0.0, f64::max)`, `best = f64::max(best, v)`).
+//!
+//! Each gradient is checked against the analytic one (stated beside the function) and against
+//! central finite differences through `autodiff::check`.
+
+#![allow(clippy::needless_range_loop, clippy::useless_vec)] // written as users write them
+
+use autodiff::check::gradcheck;
+use autodiff::{Differentiable, differentiate};
+
+mod common;
+use common::*;
+
+/// Checks `d` against central differences of `f` at `x`.
+#[track_caller]
+fn fd_vec(what: &str, f: impl Fn(&[f64]) -> f64, x: &[f64], d: &[f64]) {
+    let r = gradcheck(|p: &Vec<f64>| f(p), &x.to_vec(), &d.to_vec());
+    assert!(r.passed(), "{what}: {r}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// A local `Vec` of parameter structs, built with `push` and changed like a `Vec` of floats.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Differentiable)]
+struct Particle {
+    x: f64,
+    v: f64,
+}
+
+/// pᵢ = (x₀ + i, k·x₀) for i < 3; e = Σ k·xᵢ² + vᵢ² = k Σ (x₀ + i)² + 3k²x₀²:
+/// ∂k = Σ (x₀ + i)² + 6k·x₀², ∂x₀ = 2k Σ (x₀ + i) + 6k²·x₀.
+#[differentiate]
+fn particles(k: f64, x0: f64) -> f64 {
+    let mut ps = Vec::new();
+    for i in 0..3 {
+        ps.push(Particle {
+            x: x0 + i as f64,
+            v: k * x0,
+        });
+    }
+    let mut e = 0.0;
+    for p in &ps {
+        e += k * p.x * p.x + p.v * p.v;
+    }
+    e
+}
+
+#[test]
+fn a_local_vec_of_structs_built_with_push() {
+    let (k, x0) = (0.7, 0.2);
+    let (y, (dk, dx)) = particles_grad(k, x0);
+    close("value", y, particles(k, x0), TOL);
+    let s2: f64 = (0..3).map(|i| (x0 + i as f64).powi(2)).sum();
+    let s1: f64 = (0..3).map(|i| x0 + i as f64).sum();
+    close("∂k", dk, s2 + 6.0 * k * x0 * x0, TOL);
+    close("∂x₀", dx, 2.0 * k * s1 + 6.0 * k * k * x0, TOL);
+    fd2("particles", particles, (k, x0), (dk, dx));
+}
+
+#[differentiate]
+fn kinetic(b: &Particle) -> f64 {
+    0.5 * b.v * b.v + b.x.cos()
+}
+
+/// Every mutation the place model follows on a `Vec` of floats, on a `Vec` of structs:
+/// `pop`, `insert`, `remove`, `swap`, element reads by index, `last()`, iteration and a
+/// differentiated call on an element.
+#[differentiate(wrt(x0, v0))]
+fn struct_vec_mutations(x0: f64, v0: f64, n: usize) -> f64 {
+    let mut ps: Vec<Particle> = Vec::with_capacity(n);
+    for i in 0..n {
+        let t = i as f64 * 0.1;
+        ps.push(Particle {
+            x: x0 + v0 * t,
+            v: v0 * (1.0 + t),
+        });
+    }
+    let last = ps.pop().unwrap();
+    ps.insert(
+        1,
+        Particle {
+            x: last.v,
+            v: last.x * x0,
+        },
+    );
+    let removed = ps.remove(0);
+    ps.swap(0, 1);
+    let mut e = removed.x * removed.v;
+    for (i, p) in ps.iter().enumerate() {
+        e += (i as f64 + 1.0) * p.x * p.v.sin();
+    }
+    e += ps[0].x + ps.last().unwrap().v;
+    e += ps.iter().map(|p| p.x * p.x).sum::<f64>();
+    e + kinetic(&ps[1])
+}
+
+/// The same function on plain variables: after the pushes pᵢ = (x₀ + v₀tᵢ, v₀(1 + tᵢ)),
+/// `pop` takes p₄, `insert(1, q)` with q = (p₄.v, p₄.x·x₀), `remove(0)` takes p₀, and `swap`
+/// leaves [p₁, q, p₂, p₃].
+fn struct_vec_by_hand(x0: f64, v0: f64) -> f64 {
+    let p = |i: usize| {
+        let t = i as f64 * 0.1;
+        (x0 + v0 * t, v0 * (1.0 + t))
+    };
+    let q = (p(4).1, p(4).0 * x0);
+    let rest = [p(1), q, p(2), p(3)];
+    let mut e = p(0).0 * p(0).1;
+    for (i, (x, v)) in rest.iter().enumerate() {
+        e += (i as f64 + 1.0) * x * v.sin() + x * x;
+    }
+    e + rest[0].0 + rest[3].1 + 0.5 * q.1 * q.1 + q.0.cos()
+}
+
+#[test]
+fn a_local_vec_of_structs_is_mutated_like_a_vec_of_floats() {
+    let (x0, v0) = (0.3, -0.8);
+    let (y, (dx, dv)) = struct_vec_mutations_grad(x0, v0, 5);
+    close("value", y, struct_vec_by_hand(x0, v0), TOL);
+    // The hand-written function's gradient by central differences of the same function.
+    fd2("by hand", struct_vec_by_hand, (x0, v0), (dx, dv));
+    fd2(
+        "struct_vec_mutations",
+        |a, b| struct_vec_mutations(a, b, 5),
+        (x0, v0),
+        (dx, dv),
+    );
+}
+
+/// `vec![s; 3]` of a struct (each element a copy) and elements replaced whole:
+/// total = x₀ + 0 + x₀² + sin x₀ + 3x₀ + 0; d = 4 + 2x₀ + cos x₀.
+#[differentiate]
+fn struct_vec_repeated(x0: f64) -> f64 {
+    let mut ps = vec![Particle { x: x0, v: 0.0 }; 3];
+    ps[1] = Particle {
+        x: x0 * x0,
+        v: x0.sin(),
+    };
+    ps[2] = Particle {
+        x: 3.0 * x0,
+        v: ps[2].v,
+    };
+    let total: f64 = ps.iter().map(|p| p.x + p.v).sum();
+    total
+}
+
+#[test]
+fn a_vec_of_copies_of_a_struct() {
+    let x0 = 0.4;
+    let (y, d) = struct_vec_repeated_grad(x0);
+    close("value", y, 4.0 * x0 + x0 * x0 + x0.sin(), TOL);
+    close("d", d, 4.0 + 2.0 * x0 + x0.cos(), TOL);
+    fd("struct_vec_repeated", struct_vec_repeated, x0, d);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The user's methods on the elements of a local `Vec` of structs.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Differentiable)]
+struct Neuron {
+    w: f64,
+    b: f64,
+}
+
+impl Neuron {
+    #[differentiate]
+    fn fire(&self, x: f64) -> f64 {
+        (self.w * x + self.b).tanh()
+    }
+}
+
+/// Three neurons wₖ = s(k + 1), b = 0.1s applied in turn: hₖ₊₁ = tanh(wₖhₖ + b), h₀ = x.
+#[differentiate]
+fn pushed_layers(s: f64, x: f64) -> f64 {
+    let mut layers = Vec::new();
+    for k in 0..3 {
+        layers.push(Neuron {
+            w: s * (k as f64 + 1.0),
+            b: 0.1 * s,
+        });
+    }
+    let mut h = x;
+    for l in &layers {
+        h = l.fire(h);
+    }
+    h
+}
+
+/// The same layers from a declared `Vec<Neuron>` and from `vec![..]`, read by index and by
+/// `iter().fold`.
+#[differentiate]
+fn declared_layers(s: f64, x: f64) -> f64 {
+    let mut layers: Vec<Neuron> = Vec::new();
+    for k in 0..3 {
+        layers.push(Neuron {
+            w: s * (k as f64 + 1.0),
+            b: 0.1 * s,
+        });
+    }
+    let first = layers[0].fire(x);
+    let rest = vec![layers[1].clone(), layers[2].clone()];
+    rest.iter().fold(first, |h, l| l.fire(h))
+}
+
+/// hₖ₊₁ = tanh(aₖ), aₖ = wₖhₖ + b: ∂h/∂x = Π (1 − hₖ₊₁²)wₖ, and ∂hₖ₊₁/∂s = (1 − hₖ₊₁²)·
+/// ((k + 1)hₖ + wₖ∂hₖ/∂s + 0.1), in forward mode.
+fn layers_by_hand(s: f64, x: f64) -> (f64, f64, f64) {
+    let (mut h, mut dhs, mut dhx) = (x, 0.0, 1.0);
+    for k in 0..3 {
+        let w = s * (k as f64 + 1.0);
+        let t = (w * h + 0.1 * s).tanh();
+        let g = 1.0 - t * t;
+        dhs = g * ((k as f64 + 1.0) * h + w * dhs + 0.1);
+        dhx *= g * w;
+        h = t;
+    }
+    (h, dhs, dhx)
+}
+
+#[test]
+fn methods_of_the_elements_of_a_local_vec_of_structs() {
+    let (s, x) = (0.8, 0.3);
+    let (h, es, ex) = layers_by_hand(s, x);
+    for (what, f, g) in [
+        (
+            "pushed_layers",
+            pushed_layers as fn(f64, f64) -> f64,
+            pushed_layers_grad as fn(f64, f64) -> (f64, (f64, f64)),
+        ),
+        ("declared_layers", declared_layers, declared_layers_grad),
+    ] {
+        let (y, (ds, dx)) = g(s, x);
+        close(what, y, h, TOL);
+        close(&format!("{what}, ∂s"), ds, es, TOL);
+        close(&format!("{what}, ∂x"), dx, ex, TOL);
+        fd2(what, f, (s, x), (ds, dx));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A float state that starts as an unsuffixed literal, combined by a float method written as a
+// path: the path names the type that the literal alone does not.
+// ---------------------------------------------------------------------------------------------
+
+/// ‖x − y‖∞ = max |xᵢ − yᵢ|: ∂xᵢ = sign(xᵢ − yᵢ) at the (unique) largest entry, else 0.
+#[differentiate(wrt(x))]
+fn linf(x: &[f64], y: &[f64]) -> f64 {
+    x.iter()
+        .zip(y)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max)
+}
+
+/// max(0, max xᵢ) + max(0.1, x₀) + min(0.5, x₁) + hypot(3, x₂):
+/// ∂ at the largest entry 1, ∂x₀ += 1 (x₀ > 0.1), ∂x₁ += 1 (x₁ < 0.5), ∂x₂ += x₂/hypot(3, x₂).
+#[differentiate]
+fn running_max(x: &[f64]) -> f64 {
+    let mut best = 0.0;
+    for v in x {
+        best = f64::max(best, *v);
+    }
+    best + f64::max(0.1, x[0]) + f64::min(0.5, x[1]) + f64::hypot(3.0, x[2])
+}
+
+/// The same in `f32`: m = max(0, 2x) over k < 3, + max(0.25, x) + √2·x; d = 2 + 1 + √2.
+#[differentiate]
+fn running_max_f32(x: f32) -> f32 {
+    let mut m = 0.0;
+    for k in 0..3 {
+        m = f32::max(m, x * k as f32);
+    }
+    m + f32::max(0.25, x) + f32::sqrt(2.0) * x
+}
+
+#[test]
+fn a_literal_state_combined_by_a_float_method_path() {
+    let (x, y) = ([0.3, -1.2, 0.8, 2.0, -0.4], [0.1, 0.2, 0.3, 0.4, 0.5]);
+    let (_, d) = linf_grad(&x, &y);
+    let mut e = vec![0.0; 5];
+    e[3] = 1.0; // x₃ − y₃ = 1.6 is the largest
+    for k in 0..5 {
+        close(&format!("linf ∂x{k}"), d[k], e[k], TOL);
+    }
+    fd_vec("linf", |p| linf(p, &y), &x, &d);
+
+    let x = [0.3, -1.2, 0.8];
+    let (v, d) = running_max_grad(&x);
+    close("value", v, running_max(&x), TOL);
+    let h = 9.0f64 + 0.64;
+    let e = [1.0, 1.0, 1.0 + 0.8 / h.sqrt()]; // x₂ = 0.8 is the largest
+    for k in 0..3 {
+        close(&format!("running_max ∂x{k}"), d[k], e[k], TOL);
+    }
+    fd_vec("running_max", running_max, &x, &d);
+
+    let (_, d) = running_max_f32_grad(0.4);
+    close("f32", d as f64, (3.0 + 2f32.sqrt()) as f64, 1e-6);
+}
