@@ -2,7 +2,8 @@
 //! once failed to compile inside the generated code: a local `Vec` of parameter structs built
 //! with `push` (or `vec![s; n]`) and mutated; the user's methods called on the elements of such
 //! a `Vec`; and a float state that starts as an unsuffixed literal and is combined by a float
-//! method written as a path (`fold(0.0, f64::max)`, `best = f64::max(best, v)`).
+//! method written as a path (`fold(0.0, f64::max)`, `best = f64::max(best, v)`); a float
+//! trait's method called through the trait (`Float::max(x, y)`).
 //!
 //! Each gradient is checked against the analytic one (stated beside the function) and against
 //! central finite differences through `autodiff::check`.
@@ -300,4 +301,40 @@ fn a_literal_state_combined_by_a_float_method_path() {
 
     let (_, d) = running_max_f32_grad(0.4);
     close("f32", d as f64, (3.0 + 2f32.sqrt()) as f64, 1e-6);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A float trait's method called through the trait (`Float::max(x, y)`), in generic code: it was
+// taken for a function `max` of a module `Float`, whose `Float::max_vjp` rustc could not find.
+// ---------------------------------------------------------------------------------------------
+
+/// ½x² + max(x, y) + √(y² + ε) + x³ (with x > y):
+/// ∂x = x + 1 + 3x², ∂y = y/√(y² + ε).
+#[differentiate]
+fn through_the_trait<T: num_traits::Float>(x: T, y: T) -> T {
+    let half = T::from(0.5).unwrap();
+    let eps = T::epsilon();
+    half * x * x
+        + num_traits::Float::max(x, y)
+        + (y * y + eps).sqrt()
+        + num_traits::Float::powi(x, 3)
+}
+
+#[test]
+fn float_trait_methods_called_through_the_trait() {
+    let (x, y) = (0.7, 0.2);
+    let (v, d) = through_the_trait_grad(x, y);
+    close("value", v, through_the_trait(x, y), TOL);
+    let e = (x + 1.0 + 3.0 * x * x, y / (y * y + f64::EPSILON).sqrt());
+    close2("through_the_trait", d, e);
+    fd2("through_the_trait", through_the_trait, (x, y), d);
+    let (x, y) = (0.7f32, 0.2f32);
+    let (_, (dx, dy)) = through_the_trait_grad(x, y);
+    close("f32 ∂x", dx as f64, (x + 1.0 + 3.0 * x * x) as f64, 1e-6);
+    close(
+        "f32 ∂y",
+        dy as f64,
+        (y / (y * y + f32::EPSILON).sqrt()) as f64,
+        1e-6,
+    );
 }

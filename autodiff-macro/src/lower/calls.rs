@@ -900,6 +900,19 @@ impl Lowering {
                 return self.method(b, m.clone(), recv, args, false, None, span);
             }
         }
+        // `Float::max(x, y)`, `num_traits::Float::powi(x, 2)`: a float trait's method called
+        // through the trait is the method of its first argument (whose type the trait does
+        // not say).
+        let n = segs.len();
+        if n >= 2
+            && crate::signature::FLOAT_TRAITS.contains(&segs[n - 2].as_str())
+            && !args.is_empty()
+            && PrimId::method(&segs[n - 1]).is_some_and(|p| p.has(Flags::FLOAT_RESULT))
+        {
+            let m = fp.path.segments[n - 1].ident.clone();
+            let recv = args.remove(0);
+            return self.method(b, m, recv, args, false, None, span);
+        }
         if let Some(local) = fp.path.get_ident() {
             if let Some(slot) = self.lookup(&local.to_string()) {
                 if self.env[slot]
