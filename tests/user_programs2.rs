@@ -338,3 +338,140 @@ fn float_trait_methods_called_through_the_trait() {
         1e-6,
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// The user's methods on the elements of a slice of structs taken as a parameter
+// (`bodies.iter().map(|b| b.potential(g))`), and a local `Vec` of structs lent to such a
+// function, whole and as a range, and changed by the other mutations.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Differentiable)]
+struct Body {
+    m: f64,
+    x: f64,
+}
+
+impl Body {
+    #[differentiate]
+    fn potential(&self, g: f64) -> f64 {
+        self.m * g * self.x
+    }
+
+    #[differentiate]
+    fn parts(&self) -> (f64, f64) {
+        (self.m * self.x, self.x * self.x)
+    }
+}
+
+/// Σ mᵢ·g·xᵢ + ½mᵢxᵢ²: ∂mᵢ = g·xᵢ + ½xᵢ², ∂xᵢ = mᵢ·g + mᵢxᵢ, ∂g = Σ mᵢxᵢ.
+#[differentiate]
+fn total_energy(bodies: &[Body], g: f64) -> f64 {
+    bodies
+        .iter()
+        .map(|b| b.potential(g) + 0.5 * b.m * b.x * b.x)
+        .sum()
+}
+
+#[test]
+fn methods_of_the_elements_of_a_slice_of_structs() {
+    let bodies = [Body { m: 1.5, x: 0.3 }, Body { m: 0.5, x: -1.2 }];
+    let g = 9.8;
+    let (_, (db, dg)) = total_energy_grad(&bodies, g);
+    for (k, (b, d)) in bodies.iter().zip(&db).enumerate() {
+        close(&format!("∂m{k}"), d.m, g * b.x + 0.5 * b.x * b.x, TOL);
+        close(&format!("∂x{k}"), d.x, b.m * g + b.m * b.x, TOL);
+    }
+    close("∂g", dg, bodies.iter().map(|b| b.m * b.x).sum(), TOL);
+}
+
+/// bᵢ = (m₀(1 + i), x₀ − 0.1i), i < 4: the energy of all and of the last two, sums over them
+/// and an element's method with a tuple result.
+#[differentiate]
+fn bodies_lent(m0: f64, x0: f64, g: f64) -> f64 {
+    let mut bodies = Vec::new();
+    for i in 0..4 {
+        bodies.push(Body {
+            m: m0 * (1.0 + i as f64),
+            x: x0 - 0.1 * i as f64,
+        });
+    }
+    let e1 = total_energy(&bodies, g);
+    let e2: f64 = bodies.iter().map(|b| b.potential(g)).sum();
+    let e3 = bodies.iter().fold(0.0, |acc, b| acc + b.m * b.x);
+    let (a, c) = bodies[1].parts();
+    let e4 = total_energy(&bodies[2..], g);
+    e1 + e2 * e3 + a * c + e4
+}
+
+fn bodies_lent_by_hand(m0: f64, x0: f64, g: f64) -> f64 {
+    let b: Vec<(f64, f64)> = (0..4)
+        .map(|i| (m0 * (1.0 + i as f64), x0 - 0.1 * i as f64))
+        .collect();
+    let energy =
+        |bs: &[(f64, f64)]| -> f64 { bs.iter().map(|(m, x)| m * g * x + 0.5 * m * x * x).sum() };
+    let e2: f64 = b.iter().map(|(m, x)| m * g * x).sum();
+    let e3: f64 = b.iter().map(|(m, x)| m * x).sum();
+    energy(&b) + e2 * e3 + (b[1].0 * b[1].1) * (b[1].1 * b[1].1) + energy(&b[2..])
+}
+
+/// Pushed bᵢ = (m₀ + i, x₀(i + 1)), then `extend_from_slice`, `reverse`, `rotate_left`,
+/// `split_off`, `swap_remove` and writes through `iter_mut`.
+#[differentiate]
+fn bodies_changed(m0: f64, x0: f64) -> f64 {
+    let mut bodies = Vec::new();
+    for i in 0..4 {
+        bodies.push(Body {
+            m: m0 + i as f64,
+            x: x0 * (i as f64 + 1.0),
+        });
+    }
+    let other = vec![Body { m: m0 * m0, x: x0 }, Body { m: 1.0, x: m0 * x0 }];
+    bodies.extend_from_slice(&other);
+    bodies.reverse();
+    bodies.rotate_left(1);
+    let tail = bodies.split_off(4);
+    let sw = bodies.swap_remove(0);
+    for b in bodies.iter_mut() {
+        *b = Body {
+            m: b.m * 2.0,
+            x: b.x + sw.x,
+        };
+    }
+    let mut s = sw.m * tail[0].x + tail[1].m * tail[1].x;
+    for b in &bodies {
+        s += b.m * b.x.sin();
+    }
+    s
+}
+
+fn bodies_changed_by_hand(m0: f64, x0: f64) -> f64 {
+    let mut b: Vec<(f64, f64)> = (0..4)
+        .map(|i| (m0 + i as f64, x0 * (i as f64 + 1.0)))
+        .collect();
+    b.extend_from_slice(&[(m0 * m0, x0), (1.0, m0 * x0)]);
+    b.reverse();
+    b.rotate_left(1);
+    let tail = b.split_off(4);
+    let sw = b.swap_remove(0);
+    let mut s = sw.0 * tail[0].1 + tail[1].0 * tail[1].1;
+    for (m, x) in &b {
+        s += 2.0 * m * (x + sw.1).sin();
+    }
+    s
+}
+
+#[test]
+fn a_local_vec_of_structs_lent_and_changed() {
+    let (m0, x0, g) = (0.5, 1.2, 9.8);
+    let (v, (dm, dx, dg)) = bodies_lent_grad(m0, x0, g);
+    close("bodies_lent", v, bodies_lent_by_hand(m0, x0, g), TOL);
+    fd_vec(
+        "bodies_lent",
+        |p| bodies_lent_by_hand(p[0], p[1], p[2]),
+        &[m0, x0, g],
+        &[dm, dx, dg],
+    );
+    let (v, d) = bodies_changed_grad(m0, x0);
+    close("bodies_changed", v, bodies_changed_by_hand(m0, x0), TOL);
+    fd2("bodies_changed", bodies_changed_by_hand, (m0, x0), d);
+}

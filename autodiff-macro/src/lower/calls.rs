@@ -378,10 +378,40 @@ impl Lowering {
                 if param.ident == "self" {
                     return Some(quote!(Self));
                 }
-                crate::types::struct_path(&param.ty)?;
                 let mut ty = &param.ty;
                 while let syn::Type::Reference(r) = ty {
                     ty = &r.elem;
+                }
+                // A slice, array or `Vec` of the user's structs (`bodies: &[Body]`), whose
+                // elements' methods are followed (`bodies.iter().map(|b| b.potential(g))`).
+                let elem = match ty {
+                    syn::Type::Slice(sl) => Some(&*sl.elem),
+                    syn::Type::Array(a) => Some(&*a.elem),
+                    syn::Type::Path(tp) if tp.qself.is_none() => {
+                        match tp
+                            .path
+                            .segments
+                            .last()
+                            .map(|l| (l.ident == "Vec", &l.arguments))
+                        {
+                            Some((true, syn::PathArguments::AngleBracketed(a))) => {
+                                match a.args.first() {
+                                    Some(syn::GenericArgument::Type(t)) => Some(t),
+                                    _ => None,
+                                }
+                            }
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                };
+                match elem {
+                    Some(elem) => {
+                        crate::types::struct_path(elem)?;
+                    }
+                    None => {
+                        crate::types::struct_path(&param.ty)?;
+                    }
                 }
                 Some(quote!(#ty))
             }
