@@ -3,7 +3,9 @@
 //! with `push` (or `vec![s; n]`) and mutated; the user's methods called on the elements of such
 //! a `Vec`; and a float state that starts as an unsuffixed literal and is combined by a float
 //! method written as a path (`fold(0.0, f64::max)`, `best = f64::max(best, v)`); a float
-//! trait's method called through the trait (`Float::max(x, y)`).
+//! trait's method called through the trait (`Float::max(x, y)`); the methods of the elements
+//! of a slice of structs taken as a parameter; a closure whose declared result type types its
+//! body (`|a, b| -> f64 { .. .sum() }`).
 //!
 //! Each gradient is checked against the analytic one (stated beside the function) and against
 //! central finite differences through `autodiff::check`.
@@ -15,6 +17,15 @@ use autodiff::{Differentiable, differentiate};
 
 mod common;
 use common::*;
+
+/// Each entry of `actual` is the one of `expected`, to [`TOL`].
+#[track_caller]
+fn close_all(what: &str, actual: &[f64], expected: &[f64]) {
+    assert_eq!(actual.len(), expected.len(), "{what}: lengths");
+    for (k, (&a, &e)) in actual.iter().zip(expected).enumerate() {
+        close(&format!("{what}[{k}]"), a, e, TOL);
+    }
+}
 
 /// Checks `d` against central differences of `f` at `x`.
 #[track_caller]
@@ -474,4 +485,43 @@ fn a_local_vec_of_structs_lent_and_changed() {
     let (v, d) = bodies_changed_grad(m0, x0);
     close("bodies_changed", v, bodies_changed_by_hand(m0, x0), TOL);
     fd2("bodies_changed", bodies_changed_by_hand, (m0, x0), d);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A closure's declared result type types its body (`|a, b| -> f64 { .. .sum() }`), which the
+// expansion had dropped: rustc could not infer the sum's type inside the generated code. And a
+// float trait's method passed by its path (`map(Float::exp)`).
+// ---------------------------------------------------------------------------------------------
+
+/// x₀y₁ + x₁y₂ + w·Σxᵢ: ∂x = (y₁ + w, y₂ + w, w), ∂y = (0, x₀, x₁).
+#[differentiate(wrt(x, y))]
+fn typed_closures(x: &[f64], y: &[f64], w: f64) -> f64 {
+    let dot = |a: &[f64], b: &[f64]| -> f64 { a.iter().zip(b).map(|(p, q)| p * q).sum() };
+    let scaled = |v: &f64| -> f64 { *v * w };
+    dot(&x[..2], &y[1..]) + x.iter().map(scaled).sum::<f64>()
+}
+
+/// log Σ exp xᵢ: ∂xᵢ = softmax(x)ᵢ.
+#[differentiate]
+fn log_sum_exp_generic<T: num_traits::Float>(x: &[T]) -> T {
+    x.iter()
+        .copied()
+        .map(num_traits::Float::exp)
+        .fold(T::zero(), |a, b| a + b)
+        .ln()
+}
+
+#[test]
+fn closures_with_a_declared_result_type_and_trait_paths_as_functions() {
+    let (x, y, w) = ([0.3, -1.2, 0.8], [0.5, 0.1, -0.4], 0.7);
+    let (v, (dx, dy)) = typed_closures_grad(&x, &y, w);
+    close("value", v, typed_closures(&x, &y, w), TOL);
+    close_all("∂x", &dx, &[y[1] + w, y[2] + w, w]);
+    close_all("∂y", &dy, &[0.0, x[0], x[1]]);
+
+    let (_, d) = log_sum_exp_generic_grad(&x);
+    let z: f64 = x.iter().map(|v| v.exp()).sum();
+    let e: Vec<f64> = x.iter().map(|v| v.exp() / z).collect();
+    close_all("log_sum_exp", &d, &e);
+    fd_vec("log_sum_exp", log_sum_exp_generic, &x, &d);
 }
