@@ -525,3 +525,27 @@ fn closures_with_a_declared_result_type_and_trait_paths_as_functions() {
     close_all("log_sum_exp", &d, &e);
     fd_vec("log_sum_exp", log_sum_exp_generic, &x, &d);
 }
+
+// ---------------------------------------------------------------------------------------------
+// An element popped and never read (`v.pop();`): its cotangent is a zero of the element type,
+// which the generated code spells for floats it cannot name (generic code) too.
+// ---------------------------------------------------------------------------------------------
+
+/// Σ xᵢ² over all but the last two: ∂xᵢ = 2xᵢ there, 0 for the last two.
+#[differentiate]
+fn drop_last_two<T: num_traits::Float>(x: &[T]) -> T {
+    let mut v = x.to_vec();
+    v.pop();
+    let _ = v.pop();
+    v.iter().fold(T::zero(), |s, &a| s + a * a)
+}
+
+#[test]
+fn elements_popped_and_never_read() {
+    let x = [0.3, -1.2, 0.8, 2.0];
+    let (_, d) = drop_last_two_grad(&x);
+    close_all("drop_last_two", &d, &[0.6, -2.4, 0.0, 0.0]);
+    fd_vec("drop_last_two", drop_last_two, &x, &d);
+    let (_, d) = drop_last_two_grad(&[0.5f32, 1.0, 2.0]);
+    assert_eq!(d, [1.0f32, 0.0, 0.0]);
+}

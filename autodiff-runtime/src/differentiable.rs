@@ -106,15 +106,19 @@ macro_rules! impl_real {
 impl_real!(f32, f64);
 
 /// The elements of a container whose adjoint a mutation that drops or overwrites elements
-/// (`clear`, `truncate`, `resize`, `fill`) can make: floats, whose zero needs no shape. A `Vec`
-/// of parameter structs has no such adjoint (a struct's zero needs its fields' shapes), which
-/// this trait's message says at the mutation.
+/// (`clear`, `truncate`, `resize`, `fill`), or a loop that changes the container's length, can
+/// make from the length alone: floats, whose zero needs no shape. A `Vec` of parameter structs
+/// has no such adjoint (a struct's zero needs its fields' shapes), which this trait's message
+/// says where it is needed.
 #[diagnostic::on_unimplemented(
-    message = "`clear`, `truncate`, `resize` and `fill` are differentiated on containers of floats, not of `{Self}`",
-    label = "changes a container of `{Self}` that holds differentiated values",
-    note = "the adjoint of these mutations makes zeros of the elements they drop or overwrite, \
-            and a zero of a parameter struct needs its fields' shapes; build a new `Vec` with \
-            `push` (or `remove`/`pop` the elements one by one) instead"
+    message = "a container of `{Self}` whose length changes is differentiated where its elements are floats",
+    label = "changes the length of a container of `{Self}` that holds differentiated values",
+    note = "`clear`, `truncate`, `resize` and `fill`, an element popped and never read \
+            (`ps.pop();`), and a loop that changes the length of a `Vec` of structs it carries \
+            (`while let Some(p) = ps.pop()`) have adjoints that make \
+            zeros of elements from the length alone, and a zero of a parameter struct needs its \
+            fields' shapes; build a new `Vec` with `push` instead, or read the elements by index \
+            in a `for` loop over `0..ps.len()`"
 )]
 pub trait ScalarElem: Copy + core::ops::AddAssign {
     /// `0`.
@@ -619,10 +623,10 @@ impl<T> crate::rules::HasShape for Vec<T> {
     }
 }
 
-impl<T: Real> ZerosOfShape for Vec<T> {
+impl<T: ScalarElem> ZerosOfShape for Vec<T> {
     type Tangent = Vec<T>;
     fn zeros(len: &usize) -> Vec<T> {
-        vec![T::ZERO; *len]
+        vec![T::ZERO_ELEM; *len]
     }
 }
 
@@ -634,10 +638,10 @@ impl<T> crate::rules::HasShape for [T] {
     }
 }
 
-impl<T: Real> ZerosOfShape for [T] {
+impl<T: ScalarElem> ZerosOfShape for [T] {
     type Tangent = Vec<T>;
     fn zeros(len: &usize) -> Vec<T> {
-        vec![T::ZERO; *len]
+        vec![T::ZERO_ELEM; *len]
     }
 }
 
@@ -647,10 +651,10 @@ impl<T, const N: usize> crate::rules::HasShape for [T; N] {
     fn dims(&self) {}
 }
 
-impl<T: Real, const N: usize> ZerosOfShape for [T; N] {
+impl<T: ScalarElem, const N: usize> ZerosOfShape for [T; N] {
     type Tangent = [T; N];
     fn zeros(_: &()) -> [T; N] {
-        [T::ZERO; N]
+        [T::ZERO_ELEM; N]
     }
 }
 

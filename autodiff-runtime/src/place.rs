@@ -76,6 +76,14 @@ pub fn push_adjoint<T: Differentiable>(w: &mut Vec<T>) -> (T,) {
         .expect("the adjoint of a Vec after `push` has the pushed element"),)
 }
 
+/// The cotangent of an element that `pop`, `remove` or `swap_remove` returned and nothing read
+/// (`v.pop();`): zero, for floats. (For a `Vec` of parameter structs, whose zero needs a shape,
+/// [`ScalarElem`]'s message says what to write.)
+#[inline(always)]
+pub fn unread<T: ScalarElem>() -> T {
+    T::ZERO_ELEM
+}
+
 /// `y = v.pop()`: the popped element goes back, with cotangent `ȳ`, if there was one.
 #[inline]
 pub fn pop_adjoint<T: Differentiable, S: HasShape<Dims = usize> + ?Sized>(
