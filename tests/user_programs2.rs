@@ -549,3 +549,54 @@ fn elements_popped_and_never_read() {
     let (_, d) = drop_last_two_grad(&[0.5f32, 1.0, 2.0]);
     assert_eq!(d, [1.0f32, 0.0, 0.0]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The elements of a local `Vec` of a generic struct (`cs.push(Cell { .. })` in a function generic
+// over its float): their type is named as the literal names it, its generic arguments left to
+// inference (`Vec<Cell>` in a type was rustc's "missing generics").
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Differentiable)]
+struct Cell<T> {
+    a: T,
+    b: T,
+}
+
+impl<T: num_traits::Float> Cell<T> {
+    #[differentiate]
+    fn val(&self, x: T) -> T
+    where
+        T: num_traits::Float,
+    {
+        self.a * x + self.b
+    }
+}
+
+/// Cells cₖ = (s·k, s) for k < 3 applied in turn from x: h₁ = s, h₂ = s² + s,
+/// h₃ = 2s·h₂ + s = 2s³ + 2s² + s, plus c₁.a = s: ∂s = 6s² + 4s + 2, ∂x = 0.
+#[differentiate]
+fn generic_cells<T: num_traits::Float>(s: T, x: T) -> T {
+    let mut cs = Vec::new();
+    for k in 0..3 {
+        cs.push(Cell {
+            a: s * T::from(k).unwrap(),
+            b: s,
+        });
+    }
+    let mut h = x;
+    for c in &cs {
+        h = c.val(h);
+    }
+    h + cs[1].a
+}
+
+#[test]
+fn methods_of_the_elements_of_a_local_vec_of_a_generic_struct() {
+    let (s, x) = (0.5, 0.3);
+    let (v, d) = generic_cells_grad(s, x);
+    close("value", v, 2.0 * s * s * s + 2.0 * s * s + 2.0 * s, TOL);
+    close2("generic_cells", d, (6.0 * s * s + 4.0 * s + 2.0, 0.0));
+    fd2("generic_cells", generic_cells, (s, x), d);
+    let (_, (ds, _)) = generic_cells_grad(0.5f32, 0.3);
+    close("f32 ∂s", ds as f64, 6.0 * s * s + 4.0 * s + 2.0, 1e-6);
+}

@@ -172,8 +172,8 @@ impl Lowering {
                     .get_ident()
                     .and_then(|id| self.lookup(&id.to_string()));
                 if let Some(slot) = slot {
-                    if self.env[slot].place_ty.is_none() {
-                        self.env[slot].place_ty = Some(quote!(::std::vec::Vec<#ty>));
+                    if self.env[slot].place_ty.is_none() && self.env[slot].elem_ty.is_none() {
+                        self.env[slot].elem_ty = Some(ty);
                     }
                 }
             }
@@ -424,8 +424,7 @@ impl Lowering {
                 Some(quote!(#pv::__private::FieldTy<#base, #key, _>))
             }
             Expr::Index(ix) if !matches!(chain::strip(&ix.index), Expr::Range(_)) => {
-                let base = self.place_type(&ix.expr)?;
-                Some(quote!(#pv::__private::Elem<#base>))
+                self.elem_type(&ix.expr)
             }
             _ => None,
         }
@@ -446,6 +445,23 @@ impl Lowering {
             }
             _ => None,
         }
+    }
+
+    /// The type of the elements of `e`, a container [`Self::place_type`] knows, or a local
+    /// `Vec` of the user's structs built by `push` or `vec![..]`.
+    pub(super) fn elem_type(&self, e: &Expr) -> Option<TokenStream> {
+        if let Expr::Path(p) = chain::strip(e) {
+            let slot = p
+                .path
+                .get_ident()
+                .and_then(|id| self.lookup(&id.to_string()));
+            if let Some(ty) = slot.and_then(|slot| self.env[slot].elem_ty.clone()) {
+                return Some(ty);
+            }
+        }
+        let ty = self.place_type(e)?;
+        let pv = &self.krate;
+        Some(quote!(#pv::__private::Elem<#ty>))
     }
 
     /// The type of the field a local variable borrows (`l` after `let l = &self.layer;`).
@@ -493,6 +509,25 @@ impl Lowering {
             }
             return;
         }
+        // `let ps = vec![Particle { .. }; n];` (or a list of them): a `Vec` of the struct.
+        if let (Pat::Ident(pi), Expr::Macro(m)) = (pat, chain::strip(init)) {
+            if m.mac.path.is_ident("vec") {
+                use syn::parse::Parser;
+                let first = |input: syn::parse::ParseStream| {
+                    let e: Expr = input.parse()?;
+                    let _: TokenStream = input.parse()?;
+                    Ok(e)
+                };
+                let elem = first
+                    .parse2(m.mac.tokens.clone())
+                    .ok()
+                    .and_then(|e| self.value_struct(&e));
+                if let Some(binding) = self.env.last_mut().filter(|b| pi.ident == b.name) {
+                    binding.elem_ty = elem;
+                }
+                return;
+            }
+        }
         // `let s = State { .. };`: the literal names the type (`s.advance(dt)`); a copy of a
         // struct parameter or field (`let s = s0.clone();`) has its type.
         let ty = match (pat, chain::strip(init)) {
@@ -508,20 +543,6 @@ impl Lowering {
             // `let s = State::new(..);`: a constructor by its conventional name returns the
             // type it is called on (not `Vec::new()`).
             (Pat::Ident(_), Expr::Call(_)) => built_struct(init).map(Some),
-            // `let ps = vec![Particle { .. }; n];` (or a list of them): a `Vec` of the struct.
-            (Pat::Ident(_), Expr::Macro(m)) if m.mac.path.is_ident("vec") => {
-                use syn::parse::Parser;
-                let first = |input: syn::parse::ParseStream| {
-                    let e: Expr = input.parse()?;
-                    let _: TokenStream = input.parse()?;
-                    Ok(e)
-                };
-                first
-                    .parse2(m.mac.tokens.clone())
-                    .ok()
-                    .and_then(|e| self.value_struct(&e))
-                    .map(|ty| Some(quote!(::std::vec::Vec<#ty>)))
-            }
             // `let l = self.layers.first().unwrap();` (`last`, `get(i)`, `.expect(..)`): an
             // element of a field.
             (Pat::Ident(_), Expr::MethodCall(mc))
@@ -531,9 +552,7 @@ impl Lowering {
                     Expr::MethodCall(acc)
                         if matches!(acc.method.to_string().as_str(), "first" | "last" | "get") =>
                     {
-                        let pv = &self.krate;
-                        let ty = self.place_type(&acc.receiver);
-                        Some(ty.map(|ty| quote!(#pv::__private::Elem<#ty>)))
+                        Some(self.elem_type(&acc.receiver))
                     }
                     _ => None,
                 }
