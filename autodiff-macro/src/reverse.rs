@@ -421,7 +421,7 @@ impl Rev<'_> {
                 // An element nothing read (perhaps still in its `Option`: `let _ = v.pop();`).
                 None if def.returns != crate::prim::places::Returns::Values => {
                     let t = self.elem_ty(base);
-                    self.emit1(pb, InstKind::Const(quote!(0.0)), t)
+                    self.emit1(pb, InstKind::Const(crate::ir::unread_elem()), t)
                 }
                 None => self.zero(pb, r),
             });

@@ -553,7 +553,7 @@ pub struct Bodies {
 /// Traits whose bound makes a type parameter a float: `num_traits`' `Float`, `FloatCore` and
 /// `Real`, this crate's `Real`, ndarray's `NdFloat` (and the runtime's `NdReal`), by the last
 /// segment of their path.
-const FLOAT_TRAITS: &[&str] = &["Float", "FloatCore", "Real", "NdFloat", "NdReal"];
+pub(crate) const FLOAT_TRAITS: &[&str] = &["Float", "FloatCore", "Real", "NdFloat", "NdReal"];
 
 /// What a type parameter of a differentiated function stands for.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -41,7 +41,8 @@ use ndarray::{Array, Dimension};
 /// [`FloatArgRules`]: crate::rules::FloatArgRules
 /// [`HasShape`]: crate::rules::HasShape
 pub trait Real:
-    Copy
+    ScalarElem
+    + Copy
     + PartialOrd
     + core::fmt::Debug
     + core::fmt::Display
@@ -83,6 +84,9 @@ pub trait Real:
 
 macro_rules! impl_real {
     ($($t:ty),*) => {$(
+        impl ScalarElem for $t {
+            const ZERO_ELEM: Self = 0.0;
+        }
         impl Real for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -100,6 +104,26 @@ macro_rules! impl_real {
     )*};
 }
 impl_real!(f32, f64);
+
+/// The elements of a container whose adjoint a mutation that drops or overwrites elements
+/// (`clear`, `truncate`, `resize`, `fill`), or a loop that changes the container's length, can
+/// make from the length alone: floats, whose zero needs no shape. A `Vec` of parameter structs
+/// has no such adjoint (a struct's zero needs its fields' shapes), which this trait's message
+/// says where it is needed.
+#[diagnostic::on_unimplemented(
+    message = "a container of `{Self}` whose length changes is differentiated where its elements are floats",
+    label = "changes the length of a container of `{Self}` that holds differentiated values",
+    note = "`clear`, `truncate`, `resize` and `fill`, an element popped and never read \
+            (`ps.pop();`), and a loop that changes the length of a `Vec` of structs it carries \
+            (`while let Some(p) = ps.pop()`) have adjoints that make \
+            zeros of elements from the length alone, and a zero of a parameter struct needs its \
+            fields' shapes; build a new `Vec` with `push` instead, or read the elements by index \
+            in a `for` loop over `0..ps.len()`"
+)]
+pub trait ScalarElem: Copy + core::ops::AddAssign {
+    /// `0`.
+    const ZERO_ELEM: Self;
+}
 
 /// The callback of [`Differentiable::zip_leaves_mut`]: a leaf of `self` beside the matching leaf
 /// of the other value.
@@ -588,7 +612,10 @@ impl<T: ZerosOfShape + ?Sized> ZerosOfShape for &mut T {
     }
 }
 
-impl<T: Real> crate::rules::HasShape for Vec<T> {
+/// The shape of a `Vec` is its length, whatever its elements: floats, or parameter structs
+/// (`Vec<Particle>` built with `push`), whose mutations need only the length. A zero of that
+/// shape ([`ZerosOfShape`]) exists for floats only: a struct's zero needs its fields' shapes.
+impl<T> crate::rules::HasShape for Vec<T> {
     type Dims = usize;
     #[inline(always)]
     fn dims(&self) -> usize {
@@ -596,14 +623,14 @@ impl<T: Real> crate::rules::HasShape for Vec<T> {
     }
 }
 
-impl<T: Real> ZerosOfShape for Vec<T> {
+impl<T: ScalarElem> ZerosOfShape for Vec<T> {
     type Tangent = Vec<T>;
     fn zeros(len: &usize) -> Vec<T> {
-        vec![T::ZERO; *len]
+        vec![T::ZERO_ELEM; *len]
     }
 }
 
-impl<T: Real> crate::rules::HasShape for [T] {
+impl<T> crate::rules::HasShape for [T] {
     type Dims = usize;
     #[inline(always)]
     fn dims(&self) -> usize {
@@ -611,23 +638,23 @@ impl<T: Real> crate::rules::HasShape for [T] {
     }
 }
 
-impl<T: Real> ZerosOfShape for [T] {
+impl<T: ScalarElem> ZerosOfShape for [T] {
     type Tangent = Vec<T>;
     fn zeros(len: &usize) -> Vec<T> {
-        vec![T::ZERO; *len]
+        vec![T::ZERO_ELEM; *len]
     }
 }
 
-impl<T: Real, const N: usize> crate::rules::HasShape for [T; N] {
+impl<T, const N: usize> crate::rules::HasShape for [T; N] {
     type Dims = ();
     #[inline(always)]
     fn dims(&self) {}
 }
 
-impl<T: Real, const N: usize> ZerosOfShape for [T; N] {
+impl<T: ScalarElem, const N: usize> ZerosOfShape for [T; N] {
     type Tangent = [T; N];
     fn zeros(_: &()) -> [T; N] {
-        [T::ZERO; N]
+        [T::ZERO_ELEM; N]
     }
 }
 

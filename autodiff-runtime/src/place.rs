@@ -16,6 +16,7 @@
 use ndarray::{Array, ArrayBase, Axis, DataMut, Dimension, LinalgScalar};
 
 use crate::Real;
+use crate::differentiable::{Differentiable, ScalarElem};
 use crate::rules::tensor::unbroadcast;
 use crate::rules::{HasShape, ShapeOf};
 
@@ -67,54 +68,64 @@ impl<T, S: DataMut<Elem = T>, D: Dimension> Cells<T> for ArrayBase<S, D> {
     }
 }
 
-/// `v.push(x)`: `x̄` is the last entry of `w`, which the old version did not have.
+/// `v.push(x)`: `x̄` is the last entry of `w`, which the old version did not have. The elements
+/// may be floats or parameter structs (a local `Vec<Particle>` built with `push`).
 #[inline]
-pub fn push_adjoint<T: Real>(w: &mut Vec<T>) -> (T,) {
-    (w.pop().unwrap_or(T::ZERO),)
+pub fn push_adjoint<T: Differentiable>(w: &mut Vec<T>) -> (T,) {
+    (w.pop()
+        .expect("the adjoint of a Vec after `push` has the pushed element"),)
+}
+
+/// The cotangent of an element that `pop`, `remove` or `swap_remove` returned and nothing read
+/// (`v.pop();`): zero, for floats. (For a `Vec` of parameter structs, whose zero needs a shape,
+/// [`ScalarElem`]'s message says what to write.)
+#[inline(always)]
+pub fn unread<T: ScalarElem>() -> T {
+    T::ZERO_ELEM
 }
 
 /// `y = v.pop()`: the popped element goes back, with cotangent `ȳ`, if there was one.
 #[inline]
-pub fn pop_adjoint<T: Real, S: HasShape<Dims = usize> + ?Sized>(
+pub fn pop_adjoint<T: Differentiable, S: HasShape<Dims = usize> + ?Sized>(
     w: &mut Vec<T>,
     y_bar: &T,
     old: &ShapeOf<S>,
 ) {
     if w.len() < old.dims {
-        w.push(*y_bar);
+        w.push(y_bar.clone());
     }
 }
 
 /// `v.clear()`: the elements it removed no longer matter: zero of the old length.
 #[inline]
-pub fn clear_adjoint<T: Real, S: HasShape<Dims = usize> + ?Sized>(
+pub fn clear_adjoint<T: ScalarElem, S: HasShape<Dims = usize> + ?Sized>(
     w: &mut Vec<T>,
     old: &ShapeOf<S>,
 ) {
     w.clear();
-    w.resize(old.dims, T::ZERO);
+    w.resize(old.dims, T::ZERO_ELEM);
 }
 
 /// `v.insert(i, x)`: `x̄ = w[i]`, which the old version did not have.
 #[inline]
-pub fn insert_adjoint<T: Real>(w: &mut Vec<T>, i: &usize) -> (T,) {
+pub fn insert_adjoint<T: Differentiable>(w: &mut Vec<T>, i: &usize) -> (T,) {
     (w.remove(*i),)
 }
 
 /// `y = v.remove(i)`: the element goes back at `i`, with cotangent `ȳ`.
 #[inline]
-pub fn remove_adjoint<T: Real>(w: &mut Vec<T>, y_bar: &T, i: &usize) {
-    w.insert(*i, *y_bar);
+pub fn remove_adjoint<T: Differentiable>(w: &mut Vec<T>, y_bar: &T, i: &usize) {
+    w.insert(*i, y_bar.clone());
 }
 
 /// `y = v.swap_remove(i)`: the last element had moved to `i`; it goes back to the end and the
 /// removed one, with cotangent `ȳ`, to `i`.
 #[inline]
-pub fn swap_remove_adjoint<T: Real>(w: &mut Vec<T>, y_bar: &T, i: &usize) {
+pub fn swap_remove_adjoint<T: Differentiable>(w: &mut Vec<T>, y_bar: &T, i: &usize) {
     if *i == w.len() {
-        w.push(*y_bar);
+        w.push(y_bar.clone());
     } else {
-        let moved = core::mem::replace(&mut w[*i], *y_bar);
+        let moved = core::mem::replace(&mut w[*i], y_bar.clone());
         w.push(moved);
     }
 }
@@ -122,8 +133,12 @@ pub fn swap_remove_adjoint<T: Real>(w: &mut Vec<T>, y_bar: &T, i: &usize) {
 /// `t = v.split_off(at)`: `v` kept its first `at` elements and `t` holds the rest, so the old
 /// version's adjoint is `w` (of length `at`) followed by `t̄`.
 #[inline]
-pub fn split_off_adjoint<T: Real>(w: &mut Vec<T>, t_bar: &[T], at: &usize) {
-    w.resize(*at, T::ZERO);
+pub fn split_off_adjoint<T: Differentiable>(w: &mut Vec<T>, t_bar: &[T], at: &usize) {
+    assert_eq!(
+        w.len(),
+        *at,
+        "the adjoint of a Vec after `split_off(at)` has length `at`"
+    );
     w.extend_from_slice(t_bar);
 }
 
@@ -182,11 +197,11 @@ pub fn rotate_right_adjoint<T, W: Slots<T>>(w: &mut W, k: &usize) {
 
 /// `v.fill(c)`: every element is `c`, so `c̄ = Σ w`; the old elements no longer matter.
 #[inline]
-pub fn fill_adjoint<T: Real, W: Cells<T>>(w: &mut W) -> (T,) {
-    let mut sum = T::ZERO;
+pub fn fill_adjoint<T: ScalarElem, W: Cells<T>>(w: &mut W) -> (T,) {
+    let mut sum = T::ZERO_ELEM;
     w.each_cell(|s| {
         sum += *s;
-        *s = T::ZERO;
+        *s = T::ZERO_ELEM;
     });
     (sum,)
 }
@@ -194,39 +209,39 @@ pub fn fill_adjoint<T: Real, W: Cells<T>>(w: &mut W) -> (T,) {
 /// `v.truncate(n)`: the removed elements no longer matter: `w` padded with zeros to the old
 /// length.
 #[inline]
-pub fn truncate_adjoint<T: Real, S: HasShape<Dims = usize> + ?Sized>(
+pub fn truncate_adjoint<T: ScalarElem, S: HasShape<Dims = usize> + ?Sized>(
     w: &mut Vec<T>,
     _n: &usize,
     old: &ShapeOf<S>,
 ) {
     if w.len() < old.dims {
-        w.resize(old.dims, T::ZERO);
+        w.resize(old.dims, T::ZERO_ELEM);
     }
 }
 
 /// `v.resize(n, c)`: growing appends copies of `c`, so `c̄` is the sum of their entries of `w`,
 /// which the old version did not have; shrinking drops elements, whose adjoint is zero.
 #[inline]
-pub fn resize_adjoint<T: Real, S: HasShape<Dims = usize> + ?Sized>(
+pub fn resize_adjoint<T: ScalarElem, S: HasShape<Dims = usize> + ?Sized>(
     w: &mut Vec<T>,
     _n: &usize,
     old: &ShapeOf<S>,
 ) -> (T,) {
     let old = old.dims;
-    let mut c_bar = T::ZERO;
+    let mut c_bar = T::ZERO_ELEM;
     if w.len() > old {
         for s in w.drain(old..) {
             c_bar += s;
         }
     } else {
-        w.resize(old, T::ZERO);
+        w.resize(old, T::ZERO_ELEM);
     }
     (c_bar,)
 }
 
 /// `v.extend_from_slice(s)`: `s̄` is the tail of `w` past the old length.
 #[inline]
-pub fn extend_adjoint<T: Real, S: HasShape<Dims = usize> + ?Sized>(
+pub fn extend_adjoint<T: Differentiable, S: HasShape<Dims = usize> + ?Sized>(
     w: &mut Vec<T>,
     old: &ShapeOf<S>,
 ) -> (Vec<T>,) {
@@ -235,10 +250,12 @@ pub fn extend_adjoint<T: Real, S: HasShape<Dims = usize> + ?Sized>(
 
 /// `v.copy_from_slice(s)`: `s̄ = w`; the old elements no longer matter.
 #[inline]
-pub fn copy_adjoint<T: Real, W: Slots<T>>(w: &mut W) -> (Vec<T>,) {
+pub fn copy_adjoint<T: Differentiable, W: Slots<T>>(w: &mut W) -> (Vec<T>,) {
     let s = w.slots();
     let s_bar = s.to_vec();
-    s.fill(T::ZERO);
+    for e in s.iter_mut() {
+        *e = e.zero_like();
+    }
     (s_bar,)
 }
 

@@ -169,7 +169,15 @@ impl Gen<'_> {
         for (k, &v) in init.iter().enumerate() {
             let st = names::loop_state(i, k);
             let x = self.moved(v, None);
-            out.append(quote! { let mut #st = #x; });
+            // A float state whose initial value is an unsuffixed literal (`fold(0.0, f64::max)`)
+            // gets its type here, where the loop's methods on it (`acc.max(v)`) need it.
+            match self.ty(carried[k]).float() {
+                Some(t) => {
+                    let t = t.tokens();
+                    out.append(quote! { let mut #st: #t = #x; });
+                }
+                None => out.append(quote! { let mut #st = #x; }),
+            }
             let p = self.v(carried[k]);
             let m = self.mut_kw(carried[k]);
             bind.append(quote! { let #m #p = #st; });

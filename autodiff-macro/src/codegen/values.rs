@@ -137,6 +137,18 @@ impl Gen<'_> {
                 }
             };
         }
+        if crate::ir::is_unread_elem(t) {
+            return match self.ty(v).float() {
+                Some(ft) => {
+                    let lit = syn::LitFloat::new(&format!("0.0{}", ft.tokens()), Span::call_site());
+                    quote!(#lit)
+                }
+                None => {
+                    let pv = &self.pv;
+                    quote!(#pv::place::unread())
+                }
+            };
+        }
         if let Ok(syn::Lit::Float(l)) = syn::parse2::<syn::Lit>(t.clone()) {
             if l.suffix().is_empty() {
                 let digits = l.base10_digits();

@@ -508,6 +508,23 @@ pub fn sum_start() -> TokenStream {
     quote::quote!(__ad_sum_start)
 }
 
+/// The cotangent of an element a mutation returned that nothing read (`v.pop();`), spelt by
+/// code generation: `0.0` of the element's type where it is a float the macro knows, else the
+/// runtime's `place::unread()`, a zero of a float type that rustc infers (and an error that
+/// says so for a `Vec` of parameter structs, whose zero needs a shape).
+pub fn unread_elem() -> TokenStream {
+    quote::quote!(__ad_unread_elem)
+}
+
+/// Whether a constant's tokens are [`unread_elem`]'s.
+pub fn is_unread_elem(t: &TokenStream) -> bool {
+    let mut tokens = t.clone().into_iter();
+    matches!(
+        (tokens.next(), tokens.next()),
+        (Some(proc_macro2::TokenTree::Ident(id)), None) if id == "__ad_unread_elem"
+    )
+}
+
 /// Whether a constant's tokens are [`sum_start`]'s (checked for every constant printed, so
 /// without formatting the tokens).
 pub fn is_sum_start(t: &TokenStream) -> bool {

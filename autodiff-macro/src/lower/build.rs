@@ -73,7 +73,22 @@ impl Lowering {
                             span,
                         ))
                     } else {
-                        self.pushed(b, len, span, |_, _| Some(x))
+                        // Each element a copy of `x`, which may be a parameter struct
+                        // (`vec![Particle { .. }; n]`): pushing `x` itself would move it.
+                        let clone = PrimId::method("clone")?;
+                        let k = self.kind(x);
+                        self.pushed(b, len, span, |s, body, _| {
+                            Some(s.inst1(
+                                body,
+                                InstKind::Prim {
+                                    prim: clone,
+                                    args: vec![x],
+                                    unwrap: false,
+                                },
+                                k,
+                                span,
+                            ))
+                        })
                     }
                 }
             }
@@ -134,18 +149,19 @@ impl Lowering {
         self.env.len() - 1
     }
 
-    /// A `Vec` of `len` elements, the `k`th pushed as `elem(self, k)` computes it in the loop.
+    /// A `Vec` of `len` elements, the `k`th pushed as `elem(self, body, k)` computes it in the
+    /// loop's body.
     fn pushed(
         &mut self,
         b: Block,
         len: Value,
         span: Span,
-        mut elem: impl FnMut(&mut Self, Value) -> Option<Value>,
+        mut elem: impl FnMut(&mut Self, Block, Value) -> Option<Value>,
     ) -> Option<Value> {
         let slot = self.new_vec(b, len, span);
         let start = self.inst1(b, InstKind::Const(quote!(0usize)), Kind::Discrete, span);
         let (h, idx) = self.begin_counted_loop(vec![slot], span);
-        if let (Some(x), Some(base)) = (elem(self, idx), self.env[slot].value) {
+        if let (Some(x), Some(base)) = (elem(self, h.body, idx), self.env[slot].value) {
             self.push_value(h.body, slot, base, x, span);
         }
         self.continue_loop(h.body, span);

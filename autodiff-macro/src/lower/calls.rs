@@ -104,6 +104,47 @@ fn respan_path(path: &syn::Path, span: Span) -> syn::Path {
     syn::parse2(tokens).unwrap_or_else(|_| path.clone())
 }
 
+/// Whether a type's name may be a struct of the user's: capitalized, and none of the standard
+/// containers or ndarray's arrays (`Vec::new()` is no constructor of a user's type).
+fn is_user_type_name(n: &str) -> bool {
+    n.starts_with(|c: char| c.is_ascii_uppercase())
+        && !n.starts_with("Array")
+        && !matches!(
+            n,
+            "Vec" | "VecDeque" | "Option" | "Result" | "Box" | "String" | "HashMap" | "BTreeMap"
+        )
+}
+
+/// The user's struct that `e` builds, where it names it: a struct literal (`Neuron { .. }`) or
+/// a constructor by its conventional name (`Neuron::new(..)`).
+fn built_struct(e: &Expr) -> Option<TokenStream> {
+    match chain::strip(e) {
+        Expr::Struct(es) => {
+            let path = &es.path;
+            Some(quote!(#path))
+        }
+        Expr::Call(c) => match chain::strip(&c.func) {
+            Expr::Path(fp)
+                if fp.qself.is_none()
+                    && fp.path.segments.len() >= 2
+                    && fp.path.segments.last().is_some_and(|s| s.ident == "new")
+                    && is_user_type_name(
+                        &fp.path.segments[fp.path.segments.len() - 2]
+                            .ident
+                            .to_string(),
+                    ) =>
+            {
+                let n = fp.path.segments.len() - 1;
+                let ty = fp.path.segments.iter().take(n);
+                let lead = fp.path.leading_colon;
+                Some(quote!(#lead #(#ty)::*))
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// Whether `e` is the receiver `self`.
 fn is_self(e: &Expr) -> bool {
     matches!(e, Expr::Path(p) if p.qself.is_none() && p.path.is_ident("self"))
@@ -118,6 +159,25 @@ impl Lowering {
     pub(super) fn method_call(&mut self, b: Block, mc: &syn::ExprMethodCall) -> Option<Value> {
         let span = mc.span();
         let name = mc.method.to_string();
+        // `layers.push(Neuron { .. })` on a local `Vec` whose elements' type is not known yet
+        // (`Vec::new()`): it is a `Vec` of the struct, whose methods are followed on its
+        // elements (`for l in &layers { l.fire(h) }`).
+        if (name == "push" || name == "insert") && mc.turbofish.is_none() {
+            if let (Expr::Path(p), Some(ty)) = (
+                chain::strip(&mc.receiver),
+                mc.args.last().and_then(|a| self.value_struct(a)),
+            ) {
+                let slot = p
+                    .path
+                    .get_ident()
+                    .and_then(|id| self.lookup(&id.to_string()));
+                if let Some(slot) = slot {
+                    if self.env[slot].place_ty.is_none() && self.env[slot].elem_ty.is_none() {
+                        self.env[slot].elem_ty = Some(ty);
+                    }
+                }
+            }
+        }
         // `chain.max_by(..).unwrap()`, `x.mean().unwrap()`, `v.pop().unwrap()`.
         if (name == "unwrap" || name == "expect") && mc.turbofish.is_none() {
             if let Expr::MethodCall(inner) = &*mc.receiver {
@@ -318,10 +378,40 @@ impl Lowering {
                 if param.ident == "self" {
                     return Some(quote!(Self));
                 }
-                crate::types::struct_path(&param.ty)?;
                 let mut ty = &param.ty;
                 while let syn::Type::Reference(r) = ty {
                     ty = &r.elem;
+                }
+                // A slice, array or `Vec` of the user's structs (`bodies: &[Body]`), whose
+                // elements' methods are followed (`bodies.iter().map(|b| b.potential(g))`).
+                let elem = match ty {
+                    syn::Type::Slice(sl) => Some(&*sl.elem),
+                    syn::Type::Array(a) => Some(&*a.elem),
+                    syn::Type::Path(tp) if tp.qself.is_none() => {
+                        match tp
+                            .path
+                            .segments
+                            .last()
+                            .map(|l| (l.ident == "Vec", &l.arguments))
+                        {
+                            Some((true, syn::PathArguments::AngleBracketed(a))) => {
+                                match a.args.first() {
+                                    Some(syn::GenericArgument::Type(t)) => Some(t),
+                                    _ => None,
+                                }
+                            }
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                };
+                match elem {
+                    Some(elem) => {
+                        crate::types::struct_path(elem)?;
+                    }
+                    None => {
+                        crate::types::struct_path(&param.ty)?;
+                    }
                 }
                 Some(quote!(#ty))
             }
@@ -334,11 +424,44 @@ impl Lowering {
                 Some(quote!(#pv::__private::FieldTy<#base, #key, _>))
             }
             Expr::Index(ix) if !matches!(chain::strip(&ix.index), Expr::Range(_)) => {
-                let base = self.place_type(&ix.expr)?;
-                Some(quote!(#pv::__private::Elem<#base>))
+                self.elem_type(&ix.expr)
             }
             _ => None,
         }
+    }
+
+    /// The user's struct that `e` is a value of, where the macro sees it: one built there
+    /// ([`built_struct`]) or a copy of a parameter, a field or an element of a place
+    /// (`layers[1].clone()`).
+    fn value_struct(&self, e: &Expr) -> Option<TokenStream> {
+        if let Some(ty) = built_struct(e) {
+            return Some(ty);
+        }
+        match chain::strip(e) {
+            Expr::MethodCall(mc)
+                if mc.args.is_empty() && (mc.method == "clone" || mc.method == "to_owned") =>
+            {
+                self.place_type(&mc.receiver)
+            }
+            _ => None,
+        }
+    }
+
+    /// The type of the elements of `e`, a container [`Self::place_type`] knows, or a local
+    /// `Vec` of the user's structs built by `push` or `vec![..]`.
+    pub(super) fn elem_type(&self, e: &Expr) -> Option<TokenStream> {
+        if let Expr::Path(p) = chain::strip(e) {
+            let slot = p
+                .path
+                .get_ident()
+                .and_then(|id| self.lookup(&id.to_string()));
+            if let Some(ty) = slot.and_then(|slot| self.env[slot].elem_ty.clone()) {
+                return Some(ty);
+            }
+        }
+        let ty = self.place_type(e)?;
+        let pv = &self.krate;
+        Some(quote!(#pv::__private::Elem<#ty>))
     }
 
     /// The type of the field a local variable borrows (`l` after `let l = &self.layer;`).
@@ -354,12 +477,29 @@ impl Lowering {
         if let Pat::Type(pt) = pat {
             if let (Pat::Ident(pi), syn::Type::Path(tp)) = (&*pt.pat, &*pt.ty) {
                 let last = tp.path.segments.last().map(|s| s.ident.to_string());
-                let user = last.as_deref().is_some_and(|n| {
-                    n.starts_with(|c: char| c.is_ascii_uppercase())
-                        && !n.starts_with("Array")
-                        && !matches!(n, "Vec" | "Option" | "Result" | "Box" | "String")
-                        && !crate::types::is_float_param(n)
-                });
+                let user = last
+                    .as_deref()
+                    .is_some_and(|n| is_user_type_name(n) && !crate::types::is_float_param(n));
+                // `let mut layers: Vec<Neuron> = ..`: a `Vec` of the user's structs, whose
+                // elements' methods are followed (`for l in &layers { l.fire(h) }`).
+                let vec_of_user = last.as_deref() == Some("Vec")
+                    && tp.path.segments.last().is_some_and(|s| match &s.arguments {
+                        syn::PathArguments::AngleBracketed(a) => {
+                            matches!(a.args.first(), Some(syn::GenericArgument::Type(
+                            syn::Type::Path(e))) if e.qself.is_none()
+                                && e.path.segments.last().is_some_and(|l| {
+                                    let n = l.ident.to_string();
+                                    is_user_type_name(&n) && !crate::types::is_float_param(&n)
+                                }))
+                        }
+                        _ => false,
+                    });
+                if tp.qself.is_none() && vec_of_user {
+                    let ty = &tp.path;
+                    if let Some(binding) = self.env.last_mut().filter(|b| pi.ident == b.name) {
+                        binding.place_ty = Some(quote!(#ty));
+                    }
+                }
                 if tp.qself.is_none() && user {
                     let ty = &tp.path;
                     if let Some(binding) = self.env.last_mut().filter(|b| pi.ident == b.name) {
@@ -368,6 +508,25 @@ impl Lowering {
                 }
             }
             return;
+        }
+        // `let ps = vec![Particle { .. }; n];` (or a list of them): a `Vec` of the struct.
+        if let (Pat::Ident(pi), Expr::Macro(m)) = (pat, chain::strip(init)) {
+            if m.mac.path.is_ident("vec") {
+                use syn::parse::Parser;
+                let first = |input: syn::parse::ParseStream| {
+                    let e: Expr = input.parse()?;
+                    let _: TokenStream = input.parse()?;
+                    Ok(e)
+                };
+                let elem = first
+                    .parse2(m.mac.tokens.clone())
+                    .ok()
+                    .and_then(|e| self.value_struct(&e));
+                if let Some(binding) = self.env.last_mut().filter(|b| pi.ident == b.name) {
+                    binding.elem_ty = elem;
+                }
+                return;
+            }
         }
         // `let s = State { .. };`: the literal names the type (`s.advance(dt)`); a copy of a
         // struct parameter or field (`let s = s0.clone();`) has its type.
@@ -382,24 +541,8 @@ impl Lowering {
                 Some(self.place_type(&mc.receiver))
             }
             // `let s = State::new(..);`: a constructor by its conventional name returns the
-            // type it is called on.
-            (Pat::Ident(_), Expr::Call(c)) => match chain::strip(&c.func) {
-                Expr::Path(fp)
-                    if fp.qself.is_none()
-                        && fp.path.segments.len() >= 2
-                        && fp.path.segments.last().is_some_and(|s| s.ident == "new")
-                        && fp.path.segments[fp.path.segments.len() - 2]
-                            .ident
-                            .to_string()
-                            .starts_with(|c: char| c.is_ascii_uppercase()) =>
-                {
-                    let n = fp.path.segments.len() - 1;
-                    let ty = fp.path.segments.iter().take(n);
-                    let lead = fp.path.leading_colon;
-                    Some(Some(quote!(#lead #(#ty)::*)))
-                }
-                _ => None,
-            },
+            // type it is called on (not `Vec::new()`).
+            (Pat::Ident(_), Expr::Call(_)) => built_struct(init).map(Some),
             // `let l = self.layers.first().unwrap();` (`last`, `get(i)`, `.expect(..)`): an
             // element of a field.
             (Pat::Ident(_), Expr::MethodCall(mc))
@@ -409,9 +552,7 @@ impl Lowering {
                     Expr::MethodCall(acc)
                         if matches!(acc.method.to_string().as_str(), "first" | "last" | "get") =>
                     {
-                        let pv = &self.krate;
-                        let ty = self.place_type(&acc.receiver);
-                        Some(ty.map(|ty| quote!(#pv::__private::Elem<#ty>)))
+                        Some(self.elem_type(&acc.receiver))
                     }
                     _ => None,
                 }
@@ -807,6 +948,19 @@ impl Lowering {
                 let recv = self.inst1(b, InstKind::Ascribe { value, ty }, kind, span);
                 return self.method(b, m.clone(), recv, args, false, None, span);
             }
+        }
+        // `Float::max(x, y)`, `num_traits::Float::powi(x, 2)`: a float trait's method called
+        // through the trait is the method of its first argument (whose type the trait does
+        // not say).
+        let n = segs.len();
+        if n >= 2
+            && crate::signature::FLOAT_TRAITS.contains(&segs[n - 2].as_str())
+            && !args.is_empty()
+            && PrimId::method(&segs[n - 1]).is_some_and(|p| p.has(Flags::FLOAT_RESULT))
+        {
+            let m = fp.path.segments[n - 1].ident.clone();
+            let recv = args.remove(0);
+            return self.method(b, m, recv, args, false, None, span);
         }
         if let Some(local) = fp.path.get_ident() {
             if let Some(slot) = self.lookup(&local.to_string()) {

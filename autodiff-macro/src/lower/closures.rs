@@ -232,11 +232,15 @@ impl Lowering {
                     .iter()
                     .map(|s| s.ident.to_string())
                     .collect();
-                // `f64::max`, or `T::max` of a float type parameter `T`.
+                // `f64::max`, or `T::max` of a float type parameter `T`, or
+                // `Float::max` (or `num_traits::Float::max`) of a float trait.
                 let float = |s: &str| s == "f64" || s == "f32" || crate::types::is_float_param(s);
-                if segs.len() == 2 && float(&segs[0]) && !vals.is_empty() {
-                    let m = p.path.segments[1].ident.clone();
-                    if PrimId::method(&segs[1]).is_some() {
+                let n = segs.len();
+                let through_trait =
+                    n >= 2 && crate::signature::FLOAT_TRAITS.contains(&segs[n - 2].as_str());
+                if ((n == 2 && float(&segs[0])) || through_trait) && !vals.is_empty() {
+                    let m = p.path.segments[n - 1].ident.clone();
+                    if PrimId::method(&segs[n - 1]).is_some() {
                         let recv = vals.remove(0);
                         return self
                             .method(b, m, recv, vals, false, None, span)
@@ -306,7 +310,22 @@ impl Lowering {
         for (pat, item) in cl.inputs.iter().zip(args) {
             self.bind_item(b, pat, item, span);
         }
-        let v = self.expr(b, &cl.body, !is_unit(&cl.body));
+        let mut v = self.expr(b, &cl.body, !is_unit(&cl.body));
+        // `|a, b| -> f64 { .. .sum() }`: the declared result type is what types the body's
+        // value (a `sum()` without a turbofish), as for a `let` with a type.
+        if let (syn::ReturnType::Type(_, ty), Some(value)) = (&cl.output, v) {
+            if !mentions_ref_or_infer(ty) {
+                let kind = if crate::types::is_float_type(ty) {
+                    Kind::Float
+                } else if crate::types::is_inactive_type(ty) {
+                    Kind::Discrete
+                } else {
+                    self.kind(value)
+                };
+                let ty = (**ty).clone();
+                v = Some(self.inst1(b, InstKind::Ascribe { value, ty }, kind, span));
+            }
+        }
         let refs = self.path_refs(&cl.body);
         let updated: Vec<Option<Value>> = self.env[..scope.min(self.env.len())]
             .iter()

@@ -266,9 +266,7 @@ impl Lowering {
                             return None;
                         }
                         if cells.is_none() {
-                            if let Some(ty) = self.place_type(expr) {
-                                let pv = &self.krate;
-                                let elem = quote!(#pv::__private::Elem<#ty>);
+                            if let Some(elem) = self.elem_type(expr) {
                                 self.elem_places.push((base, elem));
                             }
                         }

@@ -88,7 +88,26 @@ impl Lowering {
             saved,
         } = h;
         let slots = &slots[..];
+        // What the body learnt of a carried variable's type (`layers.push(Neuron { .. })`
+        // makes `layers` a `Vec<Neuron>`) holds after the loop too.
+        let learnt: Vec<(usize, Option<TokenStream>, Option<TokenStream>)> = slots
+            .iter()
+            .filter_map(|&slot| {
+                let (before, now) = (saved.get(slot)?, self.env.get(slot)?);
+                let place = now.place_ty.clone().filter(|_| before.place_ty.is_none());
+                let elem = now.elem_ty.clone().filter(|_| before.elem_ty.is_none());
+                Some((slot, place, elem))
+            })
+            .collect();
         self.env = saved;
+        for (slot, place, elem) in learnt {
+            if place.is_some() {
+                self.env[slot].place_ty = place;
+            }
+            if elem.is_some() {
+                self.env[slot].elem_ty = elem;
+            }
+        }
         // A variable that starts discrete (`let mut v = vec![];`, an integer placeholder) but is
         // given differentiable values in the loop is not discrete: its carried value may
         // depend on the inputs.

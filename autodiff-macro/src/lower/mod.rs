@@ -91,6 +91,10 @@ struct Binding {
     /// The type of the field or element the variable borrows (`let l = &self.layer;`), spelled
     /// through the runtime's `Field` trait, for the user's methods called on it (`l.forward(x)`).
     place_ty: Option<TokenStream>,
+    /// The user's struct a local `Vec` holds, as the expression that built its elements names
+    /// it (`Cell` of `cs.push(Cell { .. })`, generic arguments left to inference): for the
+    /// methods called on its elements (`for c in &cs { c.val(h) }`).
+    elem_ty: Option<TokenStream>,
 }
 
 impl Binding {
@@ -106,6 +110,7 @@ impl Binding {
             cell: None,
             declared: None,
             place_ty: None,
+            elem_ty: None,
         }
     }
 }
