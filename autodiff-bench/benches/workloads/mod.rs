@@ -17,6 +17,7 @@ pub mod checkpoint;
 pub mod cnn;
 pub mod generic;
 pub mod gmm;
+pub mod gmm_ref;
 pub mod lecture;
 pub mod loops;
 pub mod lstm;
@@ -328,6 +329,7 @@ pub fn all_cases() -> Vec<Case> {
     cases.extend(loops::cases());
     cases.extend(generic::cases());
     cases.extend(gmm::cases());
+    cases.extend(gmm_ref::cases());
     cases.extend(lstm::cases());
     cases.extend(mlp::cases());
     cases.extend(mlp_parallel::cases());
