@@ -195,7 +195,7 @@ fn derive(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
 
                 #[inline]
                 fn dims(&self) -> Self::Dims {
-                    ::autodiff::__private::StructShape(#d::zero_like(self))
+                    ::autodiff::__private::StructShape(::std::sync::Arc::new(#d::zero_like(self)))
                 }
             }
 
@@ -205,7 +205,7 @@ fn derive(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
 
                 #[inline]
                 fn zeros(dims: &Self::Dims) -> Self {
-                    ::core::clone::Clone::clone(&dims.0)
+                    #d::zero_like(&*dims.0)
                 }
             }
 
