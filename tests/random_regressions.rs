@@ -3,7 +3,7 @@
 //! loop, array literals of differentiated values lent as slices, writes through `iter_mut`
 //! inside a branch, and arrays and `Vec`s lent to the mutations that take a slice
 //! (`copy_from_slice`, `clone_from_slice`, `extend_from_slice`), literals assigned to variables
-//! whose type rustc infers (also where only constants gave it, then a method of the literal), variables shadowed inside a loop, and a loop's item read by a predicate run as written. Each is checked against its analytic gradient (stated in a comment) and
+//! whose type rustc infers (also where only constants gave it, then a method of the literal), variables shadowed inside a loop, a loop's item read by a predicate run as written, `return`/`break` in the `else` of an `if let`, and `Vec::from` of differentiated values. Each is checked against its analytic gradient (stated in a comment) and
 //! central finite differences, and its tangent against the gradient.
 
 #![allow(
@@ -675,4 +675,215 @@ fn break_and_continue_in_the_arms_of_an_element_match() {
     let (yj, t) = work_list_jvp(&x, &v);
     assert_eq!(yj, y);
     close("work list, tangent", t, dot(&g, &v), TOL);
+}
+
+/// `return`, `break` or `continue` in the `else` block of an `if let` (also nested in a `match`
+/// there, and after an `else if let`): the `if let` is the `match` it stands for, and its
+/// `else` block was wrapped in a second block, which put the statement inside a block
+/// expression (a diagnostic on a valid program). For x = (x₀, x₁, x₂):
+/// if some xⱼ > 1 (the first such j): xⱼ·x₀; else, if some xⱼ < −1 (the last): return xⱼ²;
+/// else if x₂ > 0: return x₀x₂; else x₀x₁. Then, over three trips, t += x₀·xᵢ unless t > 1
+/// after an element found (break) or none found.
+#[differentiate]
+fn diverging_else_of_if_let(x: &[f64]) -> f64 {
+    let y;
+    if let Some(j) = x.iter().position(|q| *q > 1.0) {
+        y = x[j] * x[0];
+    } else if let Some(k) = x.iter().rposition(|q| *q < -1.0) {
+        return x[k] * x[k];
+    } else {
+        match x.iter().position(|q| *q > 0.0) {
+            Some(2) => return x[0] * x[2],
+            _ => {}
+        }
+        y = x[0] * x[1];
+    }
+    let mut t = 0.0;
+    for i in 0..3 {
+        if let Some(j) = x.iter().position(|q| *q > 5.0) {
+            t += x[j];
+        } else {
+            if t > 1.0 {
+                break;
+            }
+            t += x[0] * x[i];
+        }
+    }
+    y + t
+}
+
+/// The same function written with `match` and `if`, as the analytic reference.
+fn diverging_else_of_if_let_reference(x: &[f64]) -> Vec<f64> {
+    let mut g = vec![0.0; 3];
+    let big = x.iter().position(|q| *q > 1.0);
+    let low = x.iter().rposition(|q| *q < -1.0);
+    let pos = x.iter().position(|q| *q > 0.0);
+    match (big, low, pos) {
+        (Some(j), _, _) => {
+            g[j] += x[0];
+            g[0] += x[j];
+        }
+        (None, Some(k), _) => {
+            g[k] += 2.0 * x[k];
+            return g;
+        }
+        (None, None, Some(2)) => {
+            g[0] += x[2];
+            g[2] += x[0];
+            return g;
+        }
+        _ => {
+            g[0] += x[1];
+            g[1] += x[0];
+        }
+    }
+    let mut t = 0.0;
+    for i in 0..3 {
+        if t > 1.0 {
+            break;
+        }
+        t += x[0] * x[i];
+        g[0] += x[i];
+        g[i] += x[0];
+    }
+    g
+}
+
+#[test]
+fn return_break_and_continue_in_the_else_of_an_if_let() {
+    for x in [
+        vec![0.5, 1.6, -0.3],
+        vec![0.4, -1.5, 0.2],
+        vec![-0.4, -0.5, 0.7],
+        vec![-0.4, 0.9, -0.7],
+        vec![0.9, 0.8, 0.7],
+    ] {
+        let (y, g) = diverging_else_of_if_let_grad(&x);
+        assert_eq!(y, diverging_else_of_if_let(&x));
+        let e = diverging_else_of_if_let_reference(&x);
+        for k in 0..3 {
+            close(
+                &format!("diverging else of if let at {x:?}, ∂x{k}"),
+                g[k],
+                e[k],
+                TOL,
+            );
+        }
+        let r = gradcheck(|p: &Vec<f64>| diverging_else_of_if_let(p), &x, &g);
+        assert!(r.passed(), "diverging else of if let at {x:?}: {r}");
+        let v = vec![0.5, -1.0, 0.25];
+        let (yj, t) = diverging_else_of_if_let_jvp(&x, &v);
+        assert_eq!(yj, y);
+        close("diverging else of if let, tangent", t, dot(&g, &v), TOL);
+    }
+}
+
+/// `Vec::from(..)` of an array, a slice, a range of one and a reference to an array of
+/// differentiated values: the copy `.to_vec()` (there is no `Vec::from_vjp`; it was rustc's
+/// E0599 in the generated code). v = (x₀, x₀x₁), w = s, u = (s₁, s₂), z = (x₁, s₀):
+/// f = v₀v₁ + w₀·u₁ + z₀z₁ = x₀²x₁ + s₀s₂ + x₁s₀:
+/// ∂x₀ = 2x₀x₁, ∂x₁ = x₀² + s₀, ∂s₀ = s₂ + x₁, ∂s₁ = 0, ∂s₂ = s₀.
+#[differentiate]
+fn vec_from_differentiated(x: [f64; 2], s: &[f64]) -> f64 {
+    let v = Vec::from([x[0], x[0] * x[1]]);
+    let w = Vec::from(s);
+    let u = Vec::from(&s[1..3]);
+    let a = [x[1], s[0]];
+    let mut z = std::vec::Vec::from(&a);
+    z.push(1.0);
+    let k: Vec<usize> = Vec::from([0usize, 1]);
+    v[k[0]] * v[k[1]] + w[0] * u[1] + z[0] * z[1]
+}
+
+#[test]
+fn vec_from_an_array_or_slice_is_a_copy() {
+    let (x, s) = ([0.7, -1.3], vec![0.4, 2.0, -0.6]);
+    let (y, (gx, gs)) = vec_from_differentiated_grad(x, &s);
+    assert_eq!(y, vec_from_differentiated(x, &s));
+    close("Vec::from, ∂x0", gx[0], 2.0 * x[0] * x[1], TOL);
+    close("Vec::from, ∂x1", gx[1], x[0] * x[0] + s[0], TOL);
+    close("Vec::from, ∂s0", gs[0], s[2] + x[1], TOL);
+    close("Vec::from, ∂s1", gs[1], 0.0, TOL);
+    close("Vec::from, ∂s2", gs[2], s[0], TOL);
+    let p = (x, s.clone());
+    let r = gradcheck(
+        |p: &([f64; 2], Vec<f64>)| vec_from_differentiated(p.0, &p.1),
+        &p,
+        &(gx, gs.clone()),
+    );
+    assert!(r.passed(), "Vec::from: {r}");
+    let (dx, ds) = ([0.3, -0.8], vec![1.0, 0.5, -0.25]);
+    let (yj, t) = vec_from_differentiated_jvp(x, &s, dx, &ds);
+    assert_eq!(yj, y);
+    close(
+        "Vec::from, tangent",
+        t,
+        gx[0] * dx[0] + gx[1] * dx[1] + dot(&gs, &ds),
+        TOL,
+    );
+}
+
+/// A struct with `#[derive(Differentiable)]`, the state of a loop that grows a `Vec`.
+#[derive(Clone, autodiff::Differentiable)]
+struct Pt {
+    a: f64,
+    b: f64,
+}
+
+/// A struct carried through a loop beside a container the loop changes, and out of it by an
+/// early `return`: the backward pass keeps the struct's shape, which structs did not have
+/// (rustc's E0277 "`Pt` is not a value a differentiated function can compute with" in the
+/// generated code). p = (x, s₀); each trip k returns p.a·p.b if vₖ > 1, else p = (p.b·x,
+/// p.a + vₖ) and pushes p.b; the result p.a·p.b + v₃. Returned at k = 0: x·s₀ (∂x = s₀,
+/// ∂s₀ = x).
+#[differentiate]
+fn struct_beside_a_growing_vec(x: f64, s: &[f64]) -> f64 {
+    let mut v = s.to_vec();
+    let mut p = Pt { a: x, b: s[0] };
+    for k in 0..3 {
+        if v[k] > 1.0 {
+            return p.a * p.b;
+        }
+        p = Pt {
+            a: p.b * x,
+            b: p.a + v[k],
+        };
+        v.push(p.b);
+    }
+    p.a * p.b + v[3]
+}
+
+#[test]
+fn a_struct_carried_beside_a_changing_container_has_a_shape() {
+    let x = 0.8;
+    let s = vec![1.2, 0.4, -0.3];
+    let (y, (gx, gs)) = struct_beside_a_growing_vec_grad(x, &s);
+    assert_eq!(y, struct_beside_a_growing_vec(x, &s));
+    close("struct state, return at 0, ∂x", gx, s[0], TOL);
+    close("struct state, return at 0, ∂s0", gs[0], x, TOL);
+    for g in &gs[1..] {
+        close("struct state, return at 0, ∂s", *g, 0.0, TOL);
+    }
+    for s in [
+        vec![1.2, 0.4, -0.3],
+        vec![0.3, 1.5, 0.2],
+        vec![0.3, -0.4, 1.7],
+        vec![0.3, -0.4, 0.2],
+    ] {
+        for x in [0.8, -1.1] {
+            let (y, (gx, gs)) = struct_beside_a_growing_vec_grad(x, &s);
+            assert_eq!(y, struct_beside_a_growing_vec(x, &s));
+            let p = (x, s.clone());
+            let r = gradcheck(
+                |p: &(f64, Vec<f64>)| struct_beside_a_growing_vec(p.0, &p.1),
+                &p,
+                &(gx, gs.clone()),
+            );
+            assert!(r.passed(), "struct state at {x}, {s:?}: {r}");
+            let (dx, ds) = (0.7, vec![-0.5, 1.0, 0.25]);
+            let (yj, t) = struct_beside_a_growing_vec_jvp(x, &s, dx, &ds);
+            assert_eq!(yj, y);
+            close("struct state, tangent", t, gx * dx + dot(&gs, &ds), TOL);
+        }
+    }
 }

@@ -187,6 +187,28 @@ fn derive(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
                 }
             }
 
+            // Its shape is a zero of it (carried beside a container a loop changes, or out
+            // of a loop by an early `return`, the backward pass keeps only the shape).
+            #[automatically_derived]
+            impl #impl_generics ::autodiff::__private::HasShape for #name #ty_generics #where_clause {
+                type Dims = ::autodiff::__private::StructShape<Self>;
+
+                #[inline]
+                fn dims(&self) -> Self::Dims {
+                    ::autodiff::__private::StructShape(::std::sync::Arc::new(#d::zero_like(self)))
+                }
+            }
+
+            #[automatically_derived]
+            impl #impl_generics ::autodiff::__private::ZerosOfShape for #name #ty_generics #where_clause {
+                type Tangent = Self;
+
+                #[inline]
+                fn zeros(dims: &Self::Dims) -> Self {
+                    #d::zero_like(&*dims.0)
+                }
+            }
+
             #[automatically_derived]
             impl #impl_generics ::autodiff::Primal for #name #ty_generics #where_clause {
                 type Tangent = Self;

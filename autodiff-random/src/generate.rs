@@ -102,6 +102,11 @@ pub const STMT_KINDS: &[&str] = &[
     "option_match",
     "stack",
     "ref_closure",
+    "drain",
+    "tuple_assign",
+    "destructure",
+    "range_slice",
+    "struct_local",
 ];
 
 /// The parameter kinds, named for [`Config::param_weights`].
@@ -154,6 +159,11 @@ impl Default for Config {
                 3,  // option_match
                 2,  // stack
                 3,  // ref_closure
+                3,  // drain
+                2,  // tuple_assign
+                2,  // destructure
+                3,  // range_slice
+                3,  // struct_local
             ],
             param_weights: vec![10, 5, 2, 2, 2, 2, 4, 2],
             diverging_else: true,
@@ -283,6 +293,8 @@ enum Kind {
     Ref,
     /// `(F, F)`.
     Pair,
+    /// `Pt { a: F, b: F }`, a struct with `#[derive(Differentiable)]`: read as `p.a`, `p.b`.
+    Point,
 }
 
 /// An iterator over a container, for a chain.
@@ -786,6 +798,7 @@ impl<'a> FnGen<'a> {
                     | "float_while"
                     | "option_match"
                     | "stack"
+                    | "drain"
             );
             if control && !nested {
                 w[i] = 0;
@@ -823,6 +836,11 @@ impl<'a> FnGen<'a> {
                 "option_match" => self.s_option_match(depth),
                 "stack" => self.s_stack(depth),
                 "ref_closure" => self.s_ref_closure(),
+                "drain" => self.s_drain(depth),
+                "tuple_assign" => self.s_tuple_assign(),
+                "destructure" => self.s_destructure(),
+                "range_slice" => self.s_range_slice(),
+                "struct_local" => self.s_struct_local(),
                 _ => false,
             };
             if done {
@@ -1908,6 +1926,13 @@ impl<'a> FnGen<'a> {
             "extend_from_slice",
             "copy_from_slice",
             "clear",
+            "rotate_left",
+            "rotate_right",
+            "split_off",
+            "clone_from_slice",
+            "first_mut",
+            "last_mut",
+            "get_mut",
         ]);
         let name = s.name.clone();
         match op {
@@ -2003,7 +2028,37 @@ impl<'a> FnGen<'a> {
                 let b = s.bound.max(o.bound);
                 self.var_mut(s.id).bound = b;
             }
-            "copy_from_slice" if lo == hi && !in_loop => {
+            "rotate_left" | "rotate_right" if lo >= 1 => {
+                // `mid ≤ len`: a length that is known from below.
+                let k = self.rng.below(lo + 1);
+                self.line(&format!("{name}.{op}({k});"));
+            }
+            "split_off" if growable && !in_loop => {
+                let at = self.rng.below(lo + 1);
+                let w = self.fresh("h");
+                let m = if self.rng.chance(50) { "mut " } else { "" };
+                self.line(&format!("let {m}{w} = {name}.split_off({at});"));
+                self.set_len(s.id, at, at);
+                self.declare(w, Kind::vec(lo - at, hi - at), !m.is_empty(), s.bound);
+            }
+            "first_mut" | "last_mut" | "get_mut" if lo >= 1 => {
+                let place = match op {
+                    "get_mut" => {
+                        let ix = self.index_without_len(&s);
+                        format!("*{name}.get_mut({ix}).unwrap()")
+                    }
+                    _ => format!("*{name}.{op}().unwrap()"),
+                };
+                let e = self.store_value(&s);
+                if mentions(&e.code, &name) {
+                    let t = self.fresh("t");
+                    self.line(&format!("let {t} = {};", e.code));
+                    self.line(&format!("{place} = {t};"));
+                } else {
+                    self.line(&format!("{place} = {};", e.code));
+                }
+            }
+            "copy_from_slice" | "clone_from_slice" if lo == hi && !in_loop => {
                 let others: Vec<Var> = self
                     .seqs()
                     .into_iter()
@@ -2016,7 +2071,7 @@ impl<'a> FnGen<'a> {
                 }
                 let o = self.rng.pick(&others).clone();
                 let arg = slice_arg(&o);
-                self.line(&format!("{name}.copy_from_slice({arg});"));
+                self.line(&format!("{name}.{op}({arg});"));
                 self.var_mut(s.id).bound = o.bound;
             }
             "clear" if growable && !in_loop => {
@@ -2241,11 +2296,23 @@ impl<'a> FnGen<'a> {
                     let Kind::Seq { seq, .. } = v.kind else {
                         unreachable!()
                     };
+                    let Kind::Seq { lo, .. } = v.kind else {
+                        unreachable!()
+                    };
                     match kind {
                         ParamKind::VecOwned => match seq {
                             SeqKind::Vec => format!("{}.clone()", v.name),
                             _ => format!("{}.to_vec()", v.name),
                         },
+                        // A range of it, at least one element long.
+                        ParamKind::Slice if lo >= 2 && self.rng.chance(30) => {
+                            let k = 1 + self.rng.below(lo - 1);
+                            if self.rng.chance(50) {
+                                format!("&{}[{k}..]", v.name)
+                            } else {
+                                format!("&{}[..{k}]", v.name)
+                            }
+                        }
                         _ => format!("&{}", v.name),
                     }
                 }
@@ -2759,8 +2826,9 @@ impl<'a> FnGen<'a> {
     }
 
     /// `match xs.iter().position(|q| *q > c) { Some(j) => { .. } None => { .. } }`: an
-    /// `Option` of an index, found by a predicate on differentiated values, matched as users
-    /// write it where `if let` is not supported; the `Some` arm may index `xs` with `j`.
+    /// `Option` of an index, found by a predicate on differentiated values, matched (or taken
+    /// by `if let Some(j) = ..`, the `match` it stands for); the `Some` arm may index `xs` with
+    /// `j`.
     fn s_option_match(&mut self, depth: usize) -> bool {
         let seqs: Vec<Var> = self
             .seqs()
@@ -2786,10 +2854,19 @@ impl<'a> FnGen<'a> {
                 ("position", format!("|&{q}| {q} * {} > {c}", paren(&e.code)))
             }
         };
-        self.line(&format!("match {}.iter().{method}({pred}) {{", s.name));
-        let before = self.state();
+        // `if let Some(j) = ..` is the `match` it stands for.
+        let if_let = self.rng.chance(35);
         let j = self.fresh("j");
-        self.line(&format!("    Some({j}) => {{"));
+        if if_let {
+            self.line(&format!(
+                "if let Some({j}) = {}.iter().{method}({pred}) {{",
+                s.name
+            ));
+        } else {
+            self.line(&format!("match {}.iter().{method}({pred}) {{", s.name));
+            self.line(&format!("    Some({j}) => {{"));
+        }
+        let before = self.state();
         self.indent += 1;
         // The container stays as it is while its index is in scope.
         self.var_mut(s.id).frozen = true;
@@ -2815,23 +2892,37 @@ impl<'a> FnGen<'a> {
             .flatten()
             .find(|v| v.id == s.id)
             .is_some_and(|v| v.frozen);
-        self.line("    }");
         let after_some = self.state();
         self.scopes = before.scopes.clone();
         self.frames = before.frames.clone();
-        let d2 = if self.rng.chance(40) {
-            self.line("    None => {}");
-            false
+        let d2 = if if_let {
+            if self.rng.chance(40) {
+                self.line("}");
+                false
+            } else {
+                self.line("} else {");
+                let n = self.inner_len(depth);
+                let d = self.block(n, depth + 1);
+                self.line("}");
+                d
+            }
         } else {
-            self.line("    None => {");
-            self.indent += 1;
-            let n = self.inner_len(depth);
-            let d = self.block(n, depth + 1);
-            self.indent -= 1;
             self.line("    }");
+            let d = if self.rng.chance(40) {
+                self.line("    None => {}");
+                false
+            } else {
+                self.line("    None => {");
+                self.indent += 1;
+                let n = self.inner_len(depth);
+                let d = self.block(n, depth + 1);
+                self.indent -= 1;
+                self.line("    }");
+                d
+            };
+            self.line("}");
             d
         };
-        self.line("}");
         match (d1, d2) {
             (true, false) => {}
             (false, true) => {
@@ -2971,6 +3062,300 @@ impl<'a> FnGen<'a> {
             self.declare(t, Kind::Float, false, 2.0);
         } else {
             return false;
+        }
+        true
+    }
+
+    /// A local `Vec` of differentiated values taken apart by `pop`: `while let Some(e) =
+    /// v.pop() { .. }` (emptying it), `if let Some(e) = v.pop() { .. } else { .. }`, or an
+    /// element read `if let Some(&e) = v.last() { .. }` (`first()`, `get(i)`).
+    fn s_drain(&mut self, depth: usize) -> bool {
+        let seqs: Vec<Var> = self
+            .writable_seqs()
+            .into_iter()
+            .filter(|v| {
+                v.depth == self.frames.len()
+                    && matches!(v.kind, Kind::Seq { seq: SeqKind::Vec, hi, .. } if hi >= 1)
+            })
+            .collect();
+        if seqs.is_empty() {
+            return false;
+        }
+        let s = self.rng.pick(&seqs).clone();
+        let Kind::Seq { lo, hi, .. } = s.kind else {
+            unreachable!()
+        };
+        let name = s.name.clone();
+        let e = self.shadowable().unwrap_or_else(|| self.fresh("e"));
+        let form = self.rng.below(3);
+        let before = self.state();
+        // The container is not touched while it is taken apart.
+        self.var_mut(s.id).hidden = true;
+        if form == 0 {
+            self.line(&format!("while let Some({e}) = {name}.pop() {{"));
+            self.indent += 1;
+            self.enter_loop(hi as i64, true);
+            self.declare(e, Kind::Float, false, s.bound);
+            let n = self.inner_len(depth);
+            self.stmts(n, depth + 1);
+            self.exit_loop(&before);
+            self.indent -= 1;
+            self.line("}");
+            self.var_mut(s.id).hidden = false;
+            // Empty unless a `break` left the loop early.
+            self.set_len(s.id, 0, hi);
+            return true;
+        }
+        let head = if form == 1 {
+            format!("if let Some({e}) = {name}.pop() {{")
+        } else {
+            let read = match self.rng.below(3) {
+                0 => "first()".to_string(),
+                1 => "last()".to_string(),
+                _ => format!("get({})", self.rng.below(hi)),
+            };
+            format!("if let Some(&{e}) = {name}.{read} {{")
+        };
+        self.line(&head);
+        self.indent += 1;
+        self.scopes.push(Vec::new());
+        self.declare(e, Kind::Float, false, s.bound);
+        let n = self.inner_len(depth);
+        let d1 = self.block(n, depth + 1);
+        self.scopes.pop();
+        self.indent -= 1;
+        let after_some = self.state();
+        self.scopes = before.scopes.clone();
+        self.frames = before.frames.clone();
+        self.var_mut(s.id).hidden = true;
+        let d2 = if self.rng.chance(40) {
+            self.line("}");
+            false
+        } else {
+            self.line("} else {");
+            self.indent += 1;
+            let n = self.inner_len(depth);
+            let d = self.block(n, depth + 1);
+            self.indent -= 1;
+            self.line("}");
+            d
+        };
+        match (d1, d2) {
+            (true, false) => {}
+            (false, true) => {
+                self.scopes = after_some.scopes;
+                self.frames = after_some.frames;
+            }
+            _ => self.merge(&after_some),
+        }
+        self.var_mut(s.id).hidden = false;
+        if form == 1 {
+            self.set_len(s.id, lo.saturating_sub(1), hi - 1);
+        }
+        true
+    }
+
+    /// `(a, b) = (b, a * c)`: a tuple assignment that swaps or updates two floats.
+    fn s_tuple_assign(&mut self) -> bool {
+        let vars = self.mutable_floats();
+        if vars.len() < 2 {
+            return false;
+        }
+        let a = self.rng.pick(&vars).clone();
+        let others: Vec<Var> = vars.into_iter().filter(|v| v.id != a.id).collect();
+        let b = self.rng.pick(&others).clone();
+        let in_loop = a.depth < self.frames.len() || b.depth < self.frames.len();
+        if self.rng.chance(50) {
+            // A swap: the bounds swap too.
+            self.line(&format!(
+                "({}, {}) = ({}, {});",
+                a.name, b.name, b.name, a.name
+            ));
+            let m = a.bound.max(b.bound);
+            self.var_mut(a.id).bound = m;
+            self.var_mut(b.id).bound = m;
+        } else {
+            // `b` takes a squashed value (of `a` and `b` before), `a` takes `b`'s.
+            let e = self.expr(2);
+            let e = self.squash(e);
+            self.line(&format!(
+                "({}, {}) = ({}, {} * {});",
+                a.name,
+                b.name,
+                b.name,
+                paren(&e.code),
+                lit(0.5)
+            ));
+            if !in_loop {
+                let m = a.bound.max(b.bound);
+                self.var_mut(a.id).bound = m;
+                self.var_mut(b.id).bound = m;
+            } else {
+                // In a loop `a` takes `b`'s value, bounded by 1 after an iteration.
+                let m = a.bound.max(b.bound).max(1.0);
+                self.var_mut(a.id).bound = m;
+                self.var_mut(b.id).bound = m;
+            }
+        }
+        true
+    }
+
+    /// `let [a, b] = arr;` of an array, or `let (p, q) = (xs[i], xs[j]);` of any container.
+    fn s_destructure(&mut self) -> bool {
+        let seqs: Vec<Var> = self
+            .seqs()
+            .into_iter()
+            .filter(|v| {
+                matches!(v.kind, Kind::Seq { seq, lo, .. } if seq != SeqKind::Window && lo >= 1)
+            })
+            .collect();
+        if seqs.is_empty() {
+            return false;
+        }
+        let s = self.rng.pick(&seqs).clone();
+        let Kind::Seq { seq, lo, hi } = s.kind else {
+            unreachable!()
+        };
+        if seq == SeqKind::Array && lo == hi && lo <= 3 {
+            let names: Vec<String> = (0..lo).map(|_| self.fresh("a")).collect();
+            let pat: Vec<String> = names
+                .iter()
+                .enumerate()
+                .map(|(k, n)| {
+                    if k == 0 && lo > 1 && self.rng.chance(30) {
+                        "_".to_string()
+                    } else {
+                        n.clone()
+                    }
+                })
+                .collect();
+            self.line(&format!("let [{}] = {};", pat.join(", "), s.name));
+            for p in pat {
+                if p != "_" {
+                    self.declare(p, Kind::Float, false, s.bound);
+                }
+            }
+        } else {
+            let i = self.index(&s);
+            let j = self.index(&s);
+            let (p, q) = (self.fresh("p"), self.fresh("p"));
+            let m = if self.rng.chance(40) { "mut " } else { "" };
+            self.line(&format!(
+                "let ({m}{p}, {q}) = ({}[{i}], {}[{j}]);",
+                s.name, s.name
+            ));
+            self.declare(p, Kind::Float, !m.is_empty(), s.bound);
+            self.declare(q, Kind::Float, false, s.bound);
+        }
+        true
+    }
+
+    /// A range of a container read in place: `xs[a..b].iter().sum::<F>()`, `for &q in
+    /// &xs[a..]`, or lent to a helper that takes a slice (`h(&xs[1..], ..)`).
+    fn s_range_slice(&mut self) -> bool {
+        let f = self.f();
+        let seqs: Vec<Var> = self
+            .seqs()
+            .into_iter()
+            .filter(|v| {
+                matches!(v.kind, Kind::Seq { seq, lo, .. } if seq != SeqKind::Window && lo >= 2)
+            })
+            .collect();
+        if seqs.is_empty() {
+            return false;
+        }
+        let s = self.rng.pick(&seqs).clone();
+        let Kind::Seq { lo, .. } = s.kind else {
+            unreachable!()
+        };
+        let a = self.rng.below(lo);
+        let b = a + 1 + self.rng.below(lo - a);
+        let range = match self.rng.below(4) {
+            0 => format!("{a}..{b}"),
+            1 => format!("{a}.."),
+            2 => format!("..{b}"),
+            _ => format!("{a}..={}", b - 1),
+        };
+        let t = self.fresh("t");
+        let n = lo as f64;
+        match self.rng.below(3) {
+            0 => {
+                self.line(&format!(
+                    "let {t} = {}[{range}].iter().sum::<{f}>();",
+                    s.name
+                ));
+                self.declare(t, Kind::Float, false, s.bound * n);
+            }
+            1 => {
+                let q = self.fresh("q");
+                let scope_before = self.scopes.len();
+                self.line(&format!("let mut {t}: {f} = 0.0;"));
+                self.line(&format!("for &{q} in &{}[{range}] {{", s.name));
+                self.scopes.push(Vec::new());
+                self.declare(q.clone(), Kind::Float, false, s.bound);
+                let e = self.expr(1);
+                let e = self.squash(e);
+                self.scopes.truncate(scope_before);
+                self.line(&format!("    {t} += {q} * {};", e.code));
+                self.line("}");
+                self.declare(t, Kind::Float, true, s.bound * n);
+            }
+            _ => {
+                let (first, second) = {
+                    let at = 1 + self.rng.below(lo - 1);
+                    (format!("{a}..{b}"), at)
+                };
+                let _ = first;
+                let (l, r) = (self.fresh("l"), self.fresh("r"));
+                self.line(&format!("let ({l}, {r}) = {}.split_at({second});", s.name));
+                let e = self.fresh("e");
+                self.line(&format!(
+                    "let {t}: {f} = {l}.iter().zip({r}).map(|({e}, w)| {e} * w).sum();"
+                ));
+                self.declare(t, Kind::Float, false, s.bound * s.bound * n);
+            }
+        }
+        true
+    }
+
+    /// A struct literal of differentiated values, `let p = Pt { a: .., b: .. };` (fields in
+    /// either order), read later as `p.a`, `p.b`; or a new value of a `let mut` one, its state
+    /// carried through loops like a float's: `p = Pt { b: p.a * .., a: .. };`.
+    fn s_struct_local(&mut self) -> bool {
+        let points: Vec<Var> = self
+            .visible()
+            .into_iter()
+            .filter(|v| v.kind == Kind::Point && v.mutable && !v.frozen)
+            .collect();
+        let update = !points.is_empty() && self.rng.chance(50);
+        let target = update.then(|| self.rng.pick(&points).clone());
+        let in_loop = target.as_ref().is_some_and(|p| p.depth < self.frames.len());
+        let (a, b) = if in_loop {
+            let a = self.expr(2);
+            let b = self.expr(2);
+            (self.squash(a), self.squash(b))
+        } else {
+            (self.expr_bounded(2, LIMIT), self.expr_bounded(2, LIMIT))
+        };
+        let fields = if self.rng.chance(50) {
+            format!("a: {}, b: {}", a.code, b.code)
+        } else {
+            format!("b: {}, a: {}", b.code, a.code)
+        };
+        let bound = a.bound.max(b.bound);
+        match target {
+            Some(p) => {
+                self.line(&format!("{} = Pt {{ {fields} }};", p.name));
+                if !in_loop {
+                    self.var_mut(p.id).bound = bound;
+                }
+            }
+            None => {
+                let p = self.fresh("p");
+                let m = if self.rng.chance(50) { "mut " } else { "" };
+                self.line(&format!("let {m}{p} = Pt {{ {fields} }};"));
+                self.declare(p, Kind::Point, !m.is_empty(), bound);
+            }
         }
         true
     }
@@ -3419,11 +3804,18 @@ impl<'a> FnGen<'a> {
                     }
                 }
                 8 => {
-                    let pairs: Vec<&Var> = vars.iter().filter(|v| v.kind == Kind::Pair).collect();
+                    let pairs: Vec<&Var> = vars
+                        .iter()
+                        .filter(|v| v.kind == Kind::Pair || v.kind == Kind::Point)
+                        .collect();
                     if !pairs.is_empty() {
                         let p = (*self.rng.pick(&pairs)).clone();
-                        let k = self.rng.below(2);
-                        return Ex::new(format!("{}.{k}", p.name), p.bound, true);
+                        let field = match (p.kind == Kind::Point, self.rng.below(2)) {
+                            (true, 0) => "a".to_string(),
+                            (true, _) => "b".to_string(),
+                            (false, k) => k.to_string(),
+                        };
+                        return Ex::new(format!("{}.{field}", p.name), p.bound, true);
                     }
                 }
                 9 => {

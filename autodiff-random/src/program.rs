@@ -152,7 +152,7 @@ impl Case {
     /// The functions with `#[differentiate]`, as they would be written by hand: the smallest
     /// reproducer of a finding is this text.
     pub fn program(&self) -> String {
-        let mut out = String::new();
+        let mut out = self.structs();
         for f in &self.functions {
             out.push_str("#[differentiate]\n");
             out.push_str(&f.source);
@@ -190,12 +190,25 @@ impl Case {
         let _ = writeln!(out, "#[allow(unused, unreachable_code, clippy::all)]");
         let _ = writeln!(out, "pub mod {} {{", self.module_name());
         out.push_str(&self.consts());
+        // Without the derive: the plain crate does not depend on `autodiff`.
+        out.push_str(&self.structs().replace(", autodiff::Differentiable", ""));
         for f in &self.functions {
             out.push_str(&f.source);
             out.push('\n');
         }
         out.push_str("}\n");
         out
+    }
+
+    /// The struct the functions build (`Pt { a, b }`), if one of them does.
+    fn structs(&self) -> String {
+        if !self.functions.iter().any(|f| f.source.contains("Pt {")) {
+            return String::new();
+        }
+        format!(
+            "#[derive(Clone, autodiff::Differentiable)]\nstruct Pt {{\n    a: {f},\n    b: {f},\n}}\n\n",
+            f = self.float.name()
+        )
     }
 
     fn consts(&self) -> String {

@@ -57,7 +57,9 @@ fn the_ci_configuration_leaves_out_what_it_says() {
 
 /// The forms users write that the macro follows are all generated, in the CI configuration
 /// too: `Option`s of indices matched, work lists drained by `pop`, range patterns, closures
-/// taking references, literals assigned over variables, extremes read inside expressions.
+/// taking references, literals assigned over variables, extremes read inside expressions,
+/// `while let`/`if let` on a `Vec` of differentiated values, the mutations `rotate_left`,
+/// `split_off` and `first_mut` writes, a struct literal, array patterns and range slices.
 #[test]
 fn the_forms_users_write_are_generated() {
     let forms = [
@@ -72,6 +74,15 @@ fn the_forms_users_write_are_generated() {
         "(&",
         "max_by(|a, b| a.total_cmp(b)).unwrap()",
         ".expect(\"",
+        "while let Some(",
+        "if let Some(",
+        ".rotate_left(",
+        ".split_off(",
+        ".first_mut().unwrap() = ",
+        "Pt { ",
+        "let [",
+        ".split_at(",
+        "..].iter().sum::<",
     ];
     for config in [Config::default(), Config::ci()] {
         let programs: Vec<String> = (0..300)

@@ -604,6 +604,25 @@ pub trait ZerosOfShape: crate::rules::HasShape {
     fn zeros(dims: &Self::Dims) -> Self::Tangent;
 }
 
+/// The shape of a struct with `#[derive(Differentiable)]`: a zero of it, which keeps the
+/// lengths of its container fields. A struct carried through a loop beside a container the loop
+/// changes, or out of it by an early `return`, keeps only this for the backward pass. (Shared,
+/// so that the shape is `Clone` without asking the struct to be: a struct without `Clone` gets
+/// the one error that says so.)
+pub struct StructShape<T>(pub std::sync::Arc<T>);
+
+impl<T> Clone for StructShape<T> {
+    fn clone(&self) -> Self {
+        StructShape(std::sync::Arc::clone(&self.0))
+    }
+}
+
+impl<T> core::fmt::Debug for StructShape<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("StructShape(..)")
+    }
+}
+
 /// A place borrowed mutably (a `&mut` parameter) has the zero gradient of what it refers to.
 impl<T: ZerosOfShape + ?Sized> ZerosOfShape for &mut T {
     type Tangent = T::Tangent;

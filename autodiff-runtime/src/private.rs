@@ -4,7 +4,7 @@
 //! public API, so the public API can evolve independently. Everything here is `#[inline]`: the
 //! point of source transformation is that rustc sees straight through it.
 
-pub use crate::differentiable::{Differentiable, Primal, Real};
+pub use crate::differentiable::{Differentiable, Primal, Real, StructShape, ZerosOfShape};
 pub use crate::rules::{
     ArithRules, DotRules, FloatArgRules, FloatRules, HasShape, NegRule, ShapeOf, TensorRules, d,
 };

@@ -962,6 +962,18 @@ impl Lowering {
             let recv = args.remove(0);
             return self.method(b, m, recv, args, false, None, span);
         }
+        // `Vec::from(a)` of an array, a slice or a `Vec` of differentiated values is the copy
+        // `a.to_vec()`, which the derivative follows (`Vec` has no `from_vjp`).
+        if segs.len() >= 2
+            && segs[segs.len() - 2] == "Vec"
+            && segs[segs.len() - 1] == "from"
+            && fp.path.segments.iter().all(|s| s.arguments.is_none())
+            && args.len() == 1
+            && self.kind(args[0]) != Kind::Discrete
+        {
+            let m = syn::Ident::new("to_vec", fp.path.segments[segs.len() - 1].ident.span());
+            return self.method(b, m, args[0], Vec::new(), false, None, span);
+        }
         if let Some(local) = fp.path.get_ident() {
             if let Some(slot) = self.lookup(&local.to_string()) {
                 if self.env[slot]

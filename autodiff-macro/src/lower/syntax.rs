@@ -428,7 +428,14 @@ pub(super) fn desugar_forms(block: &mut syn::Block) {
                         return;
                     };
                     let span = ei.if_token.span;
+                    // The `else` block itself, not a block around it: a `break`, `continue`
+                    // or `return` in it stays a statement of the arm (`{ { return x; } }` would
+                    // put it in a block expression).
                     let other = match &ei.else_branch {
+                        Some((_, b)) if matches!(&**b, Expr::Block(eb) if eb.attrs.is_empty() && eb.label.is_none()) =>
+                        {
+                            quote::quote!(#b)
+                        }
                         Some((_, b)) => quote::quote!({ #b }),
                         None => quote::quote!({}),
                     };
