@@ -64,6 +64,9 @@ pub trait Real:
     + ZerosOfShape<Tangent = Self>
     + Primal<Tangent = Self>
     + ndarray::LinalgScalar
+    + crate::elementwise::ElemResult
+    + crate::elementwise::CapturedScalar
+    + VecElem
 {
     /// `0`.
     const ZERO: Self;
@@ -588,7 +591,29 @@ impl<T: ZerosOfShape + ?Sized> ZerosOfShape for &mut T {
     }
 }
 
-impl<T: Real> crate::rules::HasShape for Vec<T> {
+/// The element of a `Vec` that the generated code measures, builds or changes: a float. A
+/// `Vec` of arrays or structs built inside a differentiated function (`hs.push(h.clone())`)
+/// has no adjoint the generated code can grow and shrink with it, and says so here.
+#[diagnostic::on_unimplemented(
+    message = "a `Vec` of `{Self}` cannot be built or changed inside a differentiated function \
+               where it holds differentiated values: such a `Vec` holds floats (`f32` or `f64`)",
+    label = "a `Vec` whose elements are not floats",
+    note = "use each array where it is computed (`total += h.sum()`, `acc += &h`, a call \
+            `g(&h)`) instead of keeping it in a `Vec`; parameters `xs: &[Array1<f64>]` and \
+            `layers: &[Layer]` (or fields of those types) are read by index or iteration"
+)]
+pub trait VecElem: Copy {
+    /// `0`.
+    const VEC_ZERO: Self;
+}
+impl VecElem for f32 {
+    const VEC_ZERO: Self = 0.0;
+}
+impl VecElem for f64 {
+    const VEC_ZERO: Self = 0.0;
+}
+
+impl<T: VecElem> crate::rules::HasShape for Vec<T> {
     type Dims = usize;
     #[inline(always)]
     fn dims(&self) -> usize {
@@ -596,10 +621,10 @@ impl<T: Real> crate::rules::HasShape for Vec<T> {
     }
 }
 
-impl<T: Real> ZerosOfShape for Vec<T> {
+impl<T: VecElem> ZerosOfShape for Vec<T> {
     type Tangent = Vec<T>;
     fn zeros(len: &usize) -> Vec<T> {
-        vec![T::ZERO; *len]
+        vec![T::VEC_ZERO; *len]
     }
 }
 

@@ -69,8 +69,8 @@ impl<T, S: DataMut<Elem = T>, D: Dimension> Cells<T> for ArrayBase<S, D> {
 
 /// `v.push(x)`: `x̄` is the last entry of `w`, which the old version did not have.
 #[inline]
-pub fn push_adjoint<T: Real>(w: &mut Vec<T>) -> (T,) {
-    (w.pop().unwrap_or(T::ZERO),)
+pub fn push_adjoint<T: crate::differentiable::VecElem>(w: &mut Vec<T>) -> (T,) {
+    (w.pop().unwrap_or(T::VEC_ZERO),)
 }
 
 /// `y = v.pop()`: the popped element goes back, with cotangent `ȳ`, if there was one.
