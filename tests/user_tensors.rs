@@ -886,3 +886,182 @@ fn rows_and_columns_at_literal_indices() {
     let want00 = 2.0 * a * x[[0, 0]] + c * w[[0, 1]];
     assert!((g[[0, 0]] - want00).abs() < 1e-12);
 }
+
+/// A differentiated helper returning a tuple of arrays, destructured by the caller
+/// (`let (h, s) = heads(w, x);`), at the top, in a loop and through `.0`: the pullback made the
+/// tuple's zero adjoint from the tuple itself, whose fields the destructuring had moved out
+/// (E0382 "use of partially moved value" in the generated code); it is now made from the
+/// tuple's shape, taken before. A tuple parameter taken apart is the same case.
+#[differentiate]
+fn heads(w: &Array2<f64>, x: &Array2<f64>) -> (Array2<f64>, Array1<f64>) {
+    let h = x.dot(w).mapv(f64::tanh);
+    let s = h.sum_axis(Axis(1));
+    (h, s)
+}
+
+#[differentiate(wrt(w))]
+fn destructured_heads(w: &Array2<f64>, x: &Array2<f64>, n: usize) -> f64 {
+    let (h, s) = heads(w, x);
+    let mut total = (h * 2.0).sum() + s.mapv(|v| v * v).sum();
+    for _ in 0..n {
+        let (h, s) = heads(w, x);
+        total += (&h * &h).sum() * s.sum();
+    }
+    let both = heads(w, x);
+    let h = both.0;
+    total + h.dot(&h.t()).sum()
+}
+
+#[differentiate]
+fn tuple_parameter(p: (Array1<f64>, f64)) -> f64 {
+    let (a, s) = p;
+    a.mapv(|v| v * v).sum() * s
+}
+
+#[test]
+fn tuples_of_arrays_taken_apart() {
+    let (x, _) = data();
+    let w = w32();
+    let (_, g) = destructured_heads_grad(&w, &x, 2);
+    check::assert_gradient(|w: &Array2<f64>| destructured_heads(w, &x, 2), &w, &g);
+    let p = (array![1.0, -2.0], 0.5);
+    let (_, (ga, gs)) = tuple_parameter_grad(p.clone());
+    close(&ga, &(&p.0 * 2.0 * p.1), 1e-15);
+    assert_eq!(gs, 5.0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// More of what training code does.
+
+#[derive(Clone, Copy)]
+enum Activation {
+    Relu,
+    Tanh,
+}
+
+/// Array-valued `match` arms on a configuration enum, an early return on an inactive
+/// condition, `clamp` in a closure, and products of transposes.
+#[differentiate(wrt(w, v))]
+fn configurable(w: &Array2<f64>, v: &Array1<f64>, x: &Array2<f64>, act: Activation) -> f64 {
+    let z = x.dot(w);
+    let h = match act {
+        Activation::Relu => nn::relu(&z),
+        Activation::Tanh => z.mapv(f64::tanh),
+    };
+    if x.nrows() == 0 {
+        return 0.0;
+    }
+    let out = h.dot(v);
+    out.mapv(|o| o.clamp(-0.5, 0.5)).sum() + w.t().dot(&x.t()).sum_axis(Axis(0)).mean().unwrap()
+}
+
+#[test]
+fn configured_activations() {
+    let (x, _) = data();
+    let (w, v) = (w32(), array![0.7, -0.3]);
+    for act in [Activation::Relu, Activation::Tanh] {
+        let (_, (gw, gv)) = configurable_grad(&w, &v, &x, act);
+        check::assert_gradient(|w: &Array2<f64>| configurable(w, &v, &x, act), &w, &gw);
+        check::assert_gradient(|v: &Array1<f64>| configurable(&w, v, &x, act), &v, &gv);
+    }
+}
+
+#[differentiate]
+fn sigmoid(v: f64) -> f64 {
+    1.0 / (1.0 + (-v).exp())
+}
+
+/// A softmax temperature and a learned exponent as differentiated scalars, a differentiated
+/// scalar function mapped over an array, columns of `nn` results.
+#[differentiate(wrt(w, temp, p))]
+fn temperatures(w: &Array2<f64>, temp: f64, p: f64, x: &Array2<f64>) -> f64 {
+    let logits = x.dot(w);
+    let soft = nn::softmax(&(&logits / temp));
+    let lp = nn::log_softmax(&logits);
+    let q = logits.mapv(sigmoid);
+    let r = logits.mapv(|v| v.abs().powf(p));
+    soft.slice(s![.., 0]).sum() + lp.slice(s![.., 1]).sum() + q.sum() + r.sum()
+}
+
+#[test]
+fn temperature_and_exponent() {
+    let (x, _) = data();
+    let w = w32();
+    let (_, (gw, gt, gp)) = temperatures_grad(&w, 2.0, 1.5, &x);
+    check::assert_gradient(|w: &Array2<f64>| temperatures(w, 2.0, 1.5, &x), &w, &gw);
+    check::assert_gradient(|t: &f64| temperatures(&w, *t, 1.5, &x), &2.0, &gt);
+    check::assert_gradient(|p: &f64| temperatures(&w, 2.0, *p, &x), &1.5, &gp);
+}
+
+/// Meta-learning: three unrolled gradient steps on a copy of the weights (`w -= &(lr * &g)`),
+/// differentiated with respect to the initial weights and the step size.
+#[differentiate(wrt(w0, lr))]
+fn unrolled_descent(w0: &Array1<f64>, lr: f64, x: &Array2<f64>, y: &Array1<f64>) -> f64 {
+    let mut w = w0.clone();
+    for _ in 0..3 {
+        let r = x.dot(&w) - y;
+        let g = x.t().dot(&r) * (2.0 / y.len() as f64);
+        w -= &(lr * &g);
+    }
+    let r = x.dot(&w) - y;
+    r.dot(&r)
+}
+
+#[test]
+fn unrolled_gradient_steps() {
+    let (x, y) = data();
+    let w = array![0.1, -0.2, 0.3];
+    let (_, (gw, gl)) = unrolled_descent_grad(&w, 0.1, &x, &y);
+    check::assert_gradient(|w: &Array1<f64>| unrolled_descent(w, 0.1, &x, &y), &w, &gw);
+    check::assert_gradient(|l: &f64| unrolled_descent(&w, *l, &x, &y), &0.1, &gl);
+}
+
+/// A batch of sequences: one matrix per time step, the state a matrix.
+#[differentiate(wrt(wx, wh))]
+fn batched_rnn(wx: &Array2<f64>, wh: &Array2<f64>, xs: &[Array2<f64>]) -> f64 {
+    let mut h = Array2::zeros((xs[0].nrows(), wh.nrows()));
+    for x in xs.iter() {
+        h = (x.dot(wx) + h.dot(wh)).mapv(f64::tanh);
+    }
+    h.mean().unwrap()
+}
+
+#[test]
+fn batched_recurrence() {
+    let (x, _) = data();
+    let (wx, wh) = (w32(), array![[0.2, -0.1], [0.05, 0.3]]);
+    let xs = vec![x.clone(), x.mapv(|v| v * 0.5 - 0.1)];
+    let (_, (g1, g2)) = batched_rnn_grad(&wx, &wh, &xs);
+    check::assert_gradient(|w: &Array2<f64>| batched_rnn(w, &wh, &xs), &wx, &g1);
+    check::assert_gradient(|w: &Array2<f64>| batched_rnn(&wx, w, &xs), &wh, &g2);
+}
+
+/// A parameter struct's tangent (`_jvp`), and its gradient sharded over threads.
+#[differentiate(wrt(p))]
+fn struct_loss(p: &Linear, x: &Array2<f64>, y: &Array1<f64>) -> f64 {
+    let z = (x.dot(&p.w) + &p.b).mapv(f64::tanh).sum_axis(Axis(1));
+    (z - y).mapv(|r| r * r).mean().unwrap()
+}
+
+#[test]
+fn struct_tangent_and_sharded_gradient() {
+    let (x, y) = data();
+    let p = Linear {
+        w: w32(),
+        b: array![0.1, -0.1],
+    };
+    let d = Linear {
+        w: array![[1.0, 0.0], [0.5, -0.5], [0.2, 0.1]],
+        b: array![0.3, 0.1],
+    };
+    let (_, t) = struct_loss_jvp(&p, &x, &y, &d);
+    check::jvpcheck(|p: &Linear| struct_loss(p, &x, &y), &p, &d, &t).assert_ok();
+    let (v, g) = struct_loss_grad(&p, &x, &y);
+    check::assert_gradient(|p: &Linear| struct_loss(p, &x, &y), &p, &g);
+    let (vp, gp): (f64, Linear) =
+        autodiff::parallel::mean(&autodiff::parallel::Shards::even(2), (&x, &y), |(x, y)| {
+            struct_loss_grad(&p, &x, &y)
+        });
+    assert!((v - vp).abs() < 1e-12);
+    assert!((g.w - gp.w).iter().all(|e| e.abs() < 1e-12));
+}
