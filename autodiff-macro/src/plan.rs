@@ -243,6 +243,9 @@ struct Planner<'a> {
     cheap_memo: HashMap<Value, bool>,
     /// Top-level values that an element write consumes (they cannot be captured as they are).
     consumed: HashSet<Value>,
+    /// Tuples whose fields are read (`let (h, s) = f(x);`): each read moves the field out, so a
+    /// zero of the tuple's shape is made from a shape taken before, not from the tuple.
+    fields_moved: HashSet<Value>,
 }
 
 pub fn plan(f: &mut Func, act: &Activity, tys: &mut Types, rev: &Reversed) -> Plan {
@@ -257,6 +260,14 @@ pub fn plan(f: &mut Func, act: &Activity, tys: &mut Types, rev: &Reversed) -> Pl
     }
     let borrowed_mut = f.borrowed_mut_versions();
     consumed.extend(borrowed_mut.iter().copied());
+    let fields_moved = f
+        .insts
+        .iter()
+        .filter_map(|inst| match inst.kind {
+            InstKind::Field(t, _) => Some(t),
+            _ => None,
+        })
+        .collect();
     let mut p = Planner {
         f,
         act,
@@ -266,6 +277,7 @@ pub fn plan(f: &mut Func, act: &Activity, tys: &mut Types, rev: &Reversed) -> Pl
         index_of: rev.index_params.iter().map(|&(pb, fw)| (fw, pb)).collect(),
         cheap_memo: HashMap::new(),
         consumed,
+        fields_moved,
     };
     p.run(rev)
 }
@@ -321,15 +333,17 @@ impl Planner<'_> {
         let mut removed: HashSet<Inst> = HashSet::new();
         for (b, i, v) in shape_reads {
             // A zero is made from the value itself (any differentiable type has one), unless an
-            // element write consumes the value: then from its shape.
-            let zero_from_value =
-                matches!(self.f.inst(i).kind, InstKind::ZeroLike(_)) && !self.consumed.contains(&v);
+            // element write consumes the value or its fields are moved out: then from its shape.
+            let zero_from_value = matches!(self.f.inst(i).kind, InstKind::ZeroLike(_))
+                && !self.consumed.contains(&v)
+                && !self.fields_moved.contains(&v);
             let has_value = zero_from_value
                 || full_set.contains(&v)
                 || ((matches!(self.f.value(v).def, ValueDef::Param(_))
                     || self.tree.in_record_top(self.f, v)
                     || self.tree.in_place_top(self.f, v))
-                    && !self.consumed.contains(&v))
+                    && !self.consumed.contains(&v)
+                    && !self.fields_moved.contains(&v))
                 || self.cheap(v);
             if has_value {
                 if full_set.insert(v) {
@@ -548,7 +562,7 @@ impl Planner<'_> {
     /// top-level value no element write consumes), or for the whole iteration of a
     /// checkpointed loop (a value at the top of its record body).
     fn kept_whole(&self, v: Value) -> bool {
-        if self.consumed.contains(&v) {
+        if self.consumed.contains(&v) || self.fields_moved.contains(&v) {
             return false;
         }
         match self.f.value(v).def {

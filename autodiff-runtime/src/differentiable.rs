@@ -65,6 +65,8 @@ pub trait Real:
     + ZerosOfShape<Tangent = Self>
     + Primal<Tangent = Self>
     + ndarray::LinalgScalar
+    + crate::elementwise::ElemResult
+    + crate::elementwise::CapturedScalar
 {
     /// `0`.
     const ZERO: Self;

@@ -459,7 +459,7 @@ pub fn captured_partial<C: CapturedScalar>(c: C) -> C {
     note = "compute the value outside the closure as a float (`let s = b.sum();`), or write \
             the computation with array operations (`&a * &b`, `&a * w`)"
 )]
-pub trait CapturedScalar: Real {}
+pub trait CapturedScalar {}
 impl CapturedScalar for f32 {}
 impl CapturedScalar for f64 {}
 
@@ -470,20 +470,31 @@ impl CapturedScalar for f64 {}
     label = "this closure's result",
     note = "map each result separately (`a.mapv(|v| v.sin())`, `a.mapv(|v| v.cos())`)"
 )]
-pub trait ElemResult: Real {}
-impl ElemResult for f32 {}
-impl ElemResult for f64 {}
+pub trait ElemResult: Sized {
+    /// `1`.
+    const ELEM_ONE: Self;
+    /// `0`.
+    const ELEM_ZERO: Self;
+}
+impl ElemResult for f32 {
+    const ELEM_ONE: Self = 1.0;
+    const ELEM_ZERO: Self = 0.0;
+}
+impl ElemResult for f64 {
+    const ELEM_ONE: Self = 1.0;
+    const ELEM_ZERO: Self = 0.0;
+}
 
 /// The seed `1` of an element's gradient, typed by the element's value.
 #[inline(always)]
 pub fn elem_one<Y: ElemResult>(_y: &Y) -> Y {
-    Y::ONE
+    Y::ELEM_ONE
 }
 
 /// The tangent `0` of that seed.
 #[inline(always)]
 pub fn elem_zero<Y: ElemResult>(_y: &Y) -> Y {
-    Y::ZERO
+    Y::ELEM_ZERO
 }
 
 /// A value a closure over array elements captures, read inside the closure: by copy where its

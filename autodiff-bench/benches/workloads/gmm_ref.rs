@@ -133,7 +133,17 @@ impl Problem {
 
     fn grad(&self) -> (f64, (Vec<f64>, Vec<f64>, Vec<f64>)) {
         let (d, k, n) = (self.d, self.k, self.n);
-        gmm_objective_grad(&self.alphas, &self.means, &self.icf, &self.x, GAMMA, M, d, k, n)
+        gmm_objective_grad(
+            &self.alphas,
+            &self.means,
+            &self.icf,
+            &self.x,
+            GAMMA,
+            M,
+            d,
+            k,
+            n,
+        )
     }
 }
 
@@ -159,7 +169,13 @@ fn case(d: usize, k: usize, n: usize) -> Case {
     let (yf, fd) = central_fd_coords(|q| pb.eval_flat(q), &theta, &coords);
     assert_close(&name, "value", &[y], &[yf], 1e-12);
     let at = |g: &[f64]| coords.iter().map(|&c| g[c]).collect::<Vec<_>>();
-    assert_close(&name, "ours against finite differences", &at(&ours), &at(&fd), RTOL_FD);
+    assert_close(
+        &name,
+        "ours against finite differences",
+        &at(&ours),
+        &at(&fd),
+        RTOL_FD,
+    );
 
     let fd_scale = (2 * p + 1) as f64 / (2 * coords.len() + 1) as f64;
     let pb = std::rc::Rc::new(pb);
@@ -169,7 +185,17 @@ fn case(d: usize, k: usize, n: usize) -> Case {
             runner(move || {
                 let (d, k, n) = (pb.d, pb.k, pb.n);
                 let x = &pb.x;
-                gmm_objective(black_box(&pb.alphas), &pb.means, &pb.icf, x, GAMMA, M, d, k, n)
+                gmm_objective(
+                    black_box(&pb.alphas),
+                    &pb.means,
+                    &pb.icf,
+                    x,
+                    GAMMA,
+                    M,
+                    d,
+                    k,
+                    n,
+                )
             })
         }),
         (Method::Ours, {

@@ -205,13 +205,18 @@ impl Lowering {
             }
         }
         // `a.row(i)` and `a.column(j)` of a matrix are the regions `a.slice(s![i, ..])` and
-        // `a.slice(s![.., j])`: the same views, differentiated by the `slice` rule.
+        // `a.slice(s![.., j])`: the same views, differentiated by the `slice` rule. The index is
+        // cast to `usize`, as `row` takes it: `s!` infers the view's dimension from the index's
+        // type, and an integer literal (`a.row(0)`) would leave it open until the end of type
+        // checking, too late for a method called on the view (`a.row(0).dot(&w)`).
         if (name == "row" || name == "column")
             && mc.args.len() == 1
             && mc.turbofish.is_none()
             && self.may_be_array(&mc.receiver)
         {
-            let (k, i) = (self.krate.clone(), &mc.args[0]);
+            let k = self.krate.clone();
+            let index = &mc.args[0];
+            let i: Expr = syn::parse_quote_spanned!(index.span()=> (#index) as usize);
             let region: Expr = match name.as_str() {
                 "row" => syn::parse_quote_spanned!(span=> #k::__private::s![#i, ..]),
                 _ => syn::parse_quote_spanned!(span=> #k::__private::s![.., #i]),

@@ -278,14 +278,22 @@ pub(super) fn desugar_forms(block: &mut syn::Block) {
         Some((test, name, value))
     }
     /// `for row in a.rows()` (`a.outer_iter()`, `a.axis_iter(Axis(0))`, `a.columns()`,
-    /// `a.axis_iter(Axis(1))`, with `.into_iter()` and `.enumerate()`) of a matrix variable `a`:
-    /// a loop over the index, each lane read as `a.row(i)` (`a.column(j)`), which is followed.
+    /// `a.axis_iter(Axis(1))`, with `.into_iter()`, then `.zip(other)` and/or `.enumerate()`)
+    /// of a matrix variable `a`: a loop over the index (zipped with `other`, an iterator chain
+    /// like any other), each lane read as `a.row(i)` (`a.column(j)`), which is followed.
     fn lane_loop(fl: &syn::ExprForLoop) -> Option<Expr> {
         let mut src = &*fl.expr;
         let mut enumerate = false;
         if let Expr::MethodCall(mc) = src {
             if mc.method == "enumerate" && mc.args.is_empty() {
                 enumerate = true;
+                src = &mc.receiver;
+            }
+        }
+        let mut zipped = None;
+        if let Expr::MethodCall(mc) = src {
+            if mc.method == "zip" && mc.args.len() == 1 {
+                zipped = Some(&mc.args[0]);
                 src = &mc.receiver;
             }
         }
@@ -322,10 +330,25 @@ pub(super) fn desugar_forms(block: &mut syn::Block) {
             },
             _ => return None,
         };
-        let (index, lane) = match (&*fl.pat, enumerate) {
-            (Pat::Tuple(t), true) if t.elems.len() == 2 => (Some(&t.elems[0]), &t.elems[1]),
-            (p, false) => (None, p),
-            _ => return None,
+        fn pair(p: &Pat) -> Option<(&Pat, &Pat)> {
+            match p {
+                Pat::Tuple(t) if t.elems.len() == 2 => Some((&t.elems[0], &t.elems[1])),
+                Pat::Paren(p) => pair(&p.pat),
+                _ => None,
+            }
+        }
+        let (index, item) = if enumerate {
+            let (i, item) = pair(&fl.pat)?;
+            (Some(i), item)
+        } else {
+            (None, &*fl.pat)
+        };
+        let (lane, other) = match zipped {
+            Some(z) => {
+                let (lane, other) = pair(item)?;
+                (lane, Some((other, z)))
+            }
+            None => (item, None),
         };
         let span = fl.for_token.span;
         let k = syn::Ident::new("__ad_lane", span);
@@ -336,8 +359,15 @@ pub(super) fn desugar_forms(block: &mut syn::Block) {
         };
         let bind_index = index.map(|i| quote::quote!(let #i = #k;));
         let (attrs, body) = (&fl.attrs, &fl.body.stmts);
-        Some(syn::parse_quote_spanned! {span=>
-            #(#attrs)* for #k in 0..#count { #bind_index let #lane = #read; #(#body)* }
+        Some(match other {
+            None => syn::parse_quote_spanned! {span=>
+                #(#attrs)* for #k in 0..#count { #bind_index let #lane = #read; #(#body)* }
+            },
+            Some((other, z)) => syn::parse_quote_spanned! {span=>
+                #(#attrs)* for (#k, #other) in (0..#count).zip(#z) {
+                    #bind_index let #lane = #read; #(#body)*
+                }
+            },
         })
     }
     /// The conjuncts of a condition with a `let` among them.
