@@ -162,7 +162,20 @@ pub fn run_limited(cmd: &mut Command, out_file: &Path, limit: Limit) -> (String,
     cmd.stdin(Stdio::null()).stdout(out).stderr(err);
     #[cfg(unix)]
     std::os::unix::process::CommandExt::process_group(cmd, 0);
-    let mut child = cmd.spawn().expect("start a process");
+    // A program written just before (a batch's executable) can be busy for a moment: another
+    // thread's child, forked while the file was open for writing, holds it until it execs.
+    let mut child = {
+        let mut tries = 0;
+        loop {
+            match cmd.spawn() {
+                Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && tries < 50 => {
+                    tries += 1;
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                r => break r.expect("start a process"),
+            }
+        }
+    };
     let start = Instant::now();
     let mut last_len = 0;
     let mut last_change = start;
