@@ -272,3 +272,46 @@ fn the_hessian_vector_product_of_a_scratch_vector_nest() {
         );
     }
 }
+
+/// Counters carried through loops and read inside them: the pullback computes them from the
+/// loop's index. An `i32` counter over a `usize` range going down by a step read from a
+/// parameter, and the counter's value after the loop read too:
+/// `s = Σ_i Σ_{j>i} w[k_ij]·x_i·x_j + c_end` with `k` counting down from `m − 1` by `step`, so
+/// `∂s/∂w[k_ij] = x_i·x_j`.
+#[differentiate(wrt(w))]
+fn counted(w: &[f64], x: &[f64], step: i32) -> f64 {
+    let d = x.len();
+    let mut s = 0.0;
+    let mut k: i32 = (w.len() - 1) as i32;
+    for i in 0..d {
+        for j in i + 1..d {
+            s += w[k as usize] * x[i] * x[j];
+            k -= step;
+        }
+    }
+    s + k as f64
+}
+
+#[test]
+fn counters_carried_through_a_triangle_of_loops() {
+    for d in [0, 1, 2, 4] {
+        let x = data(d, 1.3);
+        let pairs = d * d.saturating_sub(1) / 2;
+        let step = 2;
+        let m = (pairs.max(1) - 1) * step as usize + 1;
+        let w = data(m, 0.2);
+        let (v, g) = counted_grad(&w, &x, step);
+        close("value", v, counted(&w, &x, step), TOL);
+        let mut expected = vec![0.0; m];
+        let mut k = m - 1;
+        for i in 0..d {
+            for j in i + 1..d {
+                expected[k] += x[i] * x[j];
+                k = k.saturating_sub(step as usize);
+            }
+        }
+        for (n, (a, e)) in g.iter().zip(&expected).enumerate() {
+            close(&format!("d={d}: ∂w[{n}]"), *a, *e, 1e-12);
+        }
+    }
+}

@@ -30,6 +30,7 @@ mod activity;
 mod check;
 mod checkpoint;
 mod codegen;
+mod counters;
 mod derive;
 mod elementwise;
 mod forward;
@@ -461,6 +462,7 @@ fn reverse_mode(
     joint: &std::collections::HashSet<ir::Inst>,
     fuse: bool,
 ) -> (ir::Func, scalars::Types, plan::Plan, activity::Activity) {
+    counters::rewrite(&mut f, &mut act, &mut tys);
     let rev = reverse::reverse(&mut f, &mut act, &mut tys, joint, fuse);
     simplify::forward_single_contributions(&mut f);
     simplify::move_carried_adjoints(&mut f);

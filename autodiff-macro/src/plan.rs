@@ -661,6 +661,10 @@ impl Planner<'_> {
                 return args[1..].iter().all(|&a| self.avail(a));
             }
             InstKind::FieldRef(..) | InstKind::Ref(_) => return true,
+            // A loop's counter computed from its index (see `crate::counters`): its other
+            // operands are defined outside the loop, where they are kept once (per iteration of
+            // an enclosing loop at most) if they cannot be computed again.
+            InstKind::Helper { name, .. } if name == "counter_at" => return true,
             // An element of a value kept whole: reading it again beats recording it.
             InstKind::Index(base, idx) if self.kept_whole(base) => return self.avail(idx),
             // An element of a local array, read in a loop nested in the iteration that made

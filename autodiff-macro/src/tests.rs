@@ -474,6 +474,41 @@ fn an_element_adjoint_fixed_in_a_loop_is_summed_in_a_scalar() {
     );
 }
 
+#[test]
+fn a_counter_carried_through_a_loop_is_computed_again_from_the_index() {
+    // `idx` goes up by one per iteration of the `j` loop: the pullback computes it from `j`
+    // and its value at the loop's start (kept once per `i`), and reads `w[idx]` again, instead
+    // of keeping both per iteration.
+    let (f, plan) = planned(parse_quote! {
+        fn f(w: &[f64], x: &[f64], d: usize) -> f64 {
+            let mut s = 0.0;
+            let mut idx = 0;
+            for i in 0..d {
+                for j in i + 1..d {
+                    s += w[idx] * x[i] * x[j];
+                    idx += 1;
+                }
+            }
+            s
+        }
+    });
+    let text = plan.to_text(&f);
+    assert!(f.to_string().contains("d::counter_at"), "{f}");
+    assert!(text.contains("(idx): recomputed"), "{text}");
+    // Kept: the counter at the start of each `i` iteration, and the product `w[idx]·x[i]`
+    // (products are kept) — not the index or the read of `w`.
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("on the stack"))
+        .collect();
+    assert_eq!(kept.len(), 2, "{text}");
+    assert_eq!(
+        kept.iter().filter(|l| l.contains("(idx)")).count(),
+        1,
+        "{text}"
+    );
+}
+
 /// Reverse mode of `item` and its save plan.
 fn planned(item: syn::ItemFn) -> (Func, crate::plan::Plan) {
     let mut f = lower_fn(item);

@@ -209,6 +209,26 @@ pub mod d {
     use super::Float;
     use crate::differentiable::{Differentiable, Real};
 
+    /// The value in iteration `index` of a loop over `start..` of an integer counter that
+    /// starts at `init` and changes by `step` (`up`: added, else subtracted) in every
+    /// iteration: `init ± step·(index − start)`. The pullback computes a counter again from
+    /// this instead of keeping its value from every iteration. The counter took that value in
+    /// the forward pass, so the conversion of the iteration count to its type succeeds.
+    #[inline(always)]
+    pub fn counter_at<C, I>(init: C, step: C, up: bool, index: I, start: I) -> C
+    where
+        C: Copy
+            + TryFrom<I>
+            + core::ops::Add<Output = C>
+            + core::ops::Sub<Output = C>
+            + core::ops::Mul<Output = C>,
+        I: core::ops::Sub<Output = I>,
+    {
+        let n = C::try_from(index - start)
+            .unwrap_or_else(|_| unreachable!("a counter's iteration count fits its type"));
+        if up { init + step * n } else { init - step * n }
+    }
+
     /// `1` of `x`'s type: the adjoint a reduction loop's accumulator starts its iterations'
     /// in-place pullbacks at, where only rustc knows the accumulator's float type.
     #[inline(always)]
