@@ -887,3 +887,67 @@ fn a_struct_carried_beside_a_changing_container_has_a_shape() {
         }
     }
 }
+
+/// Values swapped or rotated by a tuple assignment in a loop: the backward loop swaps their
+/// adjoints, each read before either is written. The code generator folded each adjoint's read
+/// into the assignment that used it, so the second assignment read the first one's result and
+/// both adjoints came out equal (seed `0377bec41b00048c` of `--ci --seed 777 --f32 50`, a wrong
+/// gradient with no error). Two swaps are the identity: `f = 3·x0 + x1`.
+#[differentiate]
+fn swapped_twice(mut x0: f64, x1: f64) -> f64 {
+    let mut t1 = x1;
+    for _ in 0..2 {
+        (x0, t1) = (t1, x0);
+    }
+    x0 * 3.0 + t1
+}
+
+/// A rotation of three, `n` times: after `n` rotations `(a, b, c)` holds the inputs shifted by
+/// `n mod 3`, so `∂f/∂` of each input is the weight of the place it ends in.
+#[differentiate]
+fn rotated(mut a: f64, mut b: f64, mut c: f64, n: usize) -> f64 {
+    for _ in 0..n {
+        (a, b, c) = (b, c, a);
+    }
+    a + 2.0 * b + 4.0 * c * c
+}
+
+/// The reduced case: a swap in a nested loop after an assignment that reads the other value.
+#[differentiate]
+fn swapped_in_a_nest(mut x0: f64, x1: f64) -> f64 {
+    let mut t1 = x1;
+    for _ in 0..3 {
+        (t1, x0) = (x0, (t1.cos()) * 0.5);
+        for _ in 0..4 {
+            (x0, t1) = (t1, x0);
+        }
+    }
+    (t1, x0) = (x0, t1);
+    (x0 + x0).to_radians() + 0.0 * t1
+}
+
+#[test]
+fn values_swapped_by_a_loop_swap_their_adjoints() {
+    let (_, (g0, g1)) = swapped_twice_grad(0.3, -0.4);
+    assert_eq!((g0, g1), (3.0, 1.0));
+    for n in 0..7 {
+        let (a, b, c) = (0.5, -1.5, 2.0);
+        let (_, g) = rotated_grad(a, b, c, n);
+        // After n rotations position k holds input (k + n) mod 3: input j sits at (j − n) mod 3.
+        let values = [a, b, c];
+        let weight = |pos: usize, v: f64| [1.0, 2.0, 8.0 * v][pos];
+        let want: Vec<f64> = (0..3)
+            .map(|j| weight((j + 3 - n % 3) % 3, values[j]))
+            .collect();
+        assert_eq!(vec![g.0, g.1, g.2], want, "n = {n}");
+    }
+    // The inner swaps cancel; after three iterations t1 = 0.5·cos(x0) of the input x0, and the
+    // last swap returns it: f = cos(x0)·π/180 (plus 0·t1), ∂f/∂x0 = −sin(x0)·π/180.
+    let (x0, x1) = (0.3, -0.4);
+    let (_, (g0, _)) = swapped_in_a_nest_grad(x0, x1);
+    let h = 1e-6;
+    let fd = (swapped_in_a_nest(x0 + h, x1) - swapped_in_a_nest(x0 - h, x1)) / (2.0 * h);
+    assert!((g0 - fd).abs() < 1e-8, "{g0} vs {fd}");
+    let exact = -x0.sin() * std::f64::consts::PI / 180.0;
+    assert!((g0 - exact).abs() < 1e-15, "{g0} vs {exact}");
+}

@@ -111,6 +111,9 @@ pub fn cases() -> Vec<Case> {
     vec![case(2, 5, 1000), case(10, 25, 1000), case(20, 50, 1000)]
 }
 
+/// The gradient: `(alphas, means, icf)`.
+type Grad = (Vec<f64>, Vec<f64>, Vec<f64>);
+
 struct Problem {
     d: usize,
     k: usize,
@@ -131,7 +134,7 @@ impl Problem {
         gmm_objective(a, m, q, &self.x, GAMMA, M, self.d, self.k, self.n)
     }
 
-    fn grad(&self) -> (f64, (Vec<f64>, Vec<f64>, Vec<f64>)) {
+    fn grad(&self) -> (f64, Grad) {
         let (d, k, n) = (self.d, self.k, self.n);
         gmm_objective_grad(
             &self.alphas,

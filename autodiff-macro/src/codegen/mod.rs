@@ -71,6 +71,8 @@ pub struct Gen<'a> {
     reads: HashMap<Value, (usize, Block, Option<Inst>)>,
     /// The block each instruction is in.
     inst_block: HashMap<Inst, Block>,
+    /// The position of each instruction in its block.
+    inst_pos: HashMap<Inst, usize>,
     /// Values defined in the pullback.
     pullback_values: HashSet<Value>,
     /// Loops that push records, with their stack.
@@ -108,6 +110,7 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool], krate: &Tok
         uses: HashMap::new(),
         reads: HashMap::new(),
         inst_block: HashMap::new(),
+        inst_pos: HashMap::new(),
         pullback_values: HashSet::new(),
         loop_stacks: HashMap::new(),
         hoisted_reserves: HashMap::new(),
@@ -152,8 +155,9 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool], krate: &Tok
         all_blocks.extend(f.blocks_within(pb));
     }
     for &b in &all_blocks {
-        for &i in &f.block(b).insts {
+        for (n, &i) in f.block(b).insts.iter().enumerate() {
             g.inst_block.insert(i, b);
+            g.inst_pos.insert(i, n);
             for v in f.operands(i) {
                 let e = g.reads.entry(v).or_insert((0, b, None));
                 *e = (e.0 + 1, b, Some(i));

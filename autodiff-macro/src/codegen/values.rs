@@ -75,9 +75,78 @@ impl Gen<'_> {
                     ) => false,
                     Some(_) => true,
                 };
-                ok.then_some(i)
+                (ok && !self.var_changed_before_read(i, db, reader)).then_some(i)
             }
             _ => None,
+        }
+    }
+
+    /// Whether a variable that the expression of `i` reads (through `VarGet`, its own or that of
+    /// an operand folded into it) is changed between `i` and its `reader` in block `b` (`None`:
+    /// the terminator). Folding would then read the variable's later value: in `get w4; get w5;
+    /// w5 := ..; w4 := ..` (a swap carried by a loop) the second assignment would read the
+    /// first's result.
+    fn var_changed_before_read(&self, i: Inst, b: Block, reader: Option<Inst>) -> bool {
+        let mut vars = Vec::new();
+        self.vars_read(i, &mut vars);
+        if vars.is_empty() {
+            return false;
+        }
+        let insts = &self.f.block(b).insts;
+        let pos = |x: Inst| {
+            self.inst_pos
+                .get(&x)
+                .copied()
+                .filter(|&p| insts.get(p) == Some(&x))
+        };
+        let Some(from) = pos(i) else {
+            return true;
+        };
+        let to = match reader {
+            Some(r) => match pos(r) {
+                Some(t) => t,
+                None => return true,
+            },
+            None => insts.len(),
+        };
+        if to <= from {
+            return true;
+        }
+        insts[from + 1..to].iter().any(|&x| {
+            let touches = |k: &InstKind| k.var().is_some_and(|w| vars.contains(&w));
+            touches(&self.f.inst(x).kind)
+                || self.f.inst_blocks(x).into_iter().any(|nb| {
+                    self.f.blocks_within(nb).into_iter().any(|bb| {
+                        self.f
+                            .block(bb)
+                            .insts
+                            .iter()
+                            .any(|&y| touches(&self.f.inst(y).kind))
+                    })
+                })
+        })
+    }
+
+    /// The variables the expression of `i` reads where it is folded: its own `VarGet`, and
+    /// those of the operands folded into it.
+    fn vars_read(&self, i: Inst, out: &mut Vec<Var>) {
+        if let InstKind::VarGet(w) = self.f.inst(i).kind {
+            out.push(w);
+            return;
+        }
+        if !matches!(
+            self.f.inst(i).kind,
+            InstKind::Binary(..)
+                | InstKind::Neg(_)
+                | InstKind::Helper { .. }
+                | InstKind::Prim { .. }
+        ) {
+            return;
+        }
+        for o in self.f.operands(i) {
+            if let Some(j) = self.folded(o) {
+                self.vars_read(j, out);
+            }
         }
     }
 
