@@ -413,9 +413,7 @@ impl Planner<'_> {
                             full.push(o);
                             // Read by element reads only (anything else the pullback reads
                             // whole was in `full` before them).
-                            if Some(o) == array
-                                && matches!(self.tys.of(o), Ty::Elems(_) | Ty::ElemsOpen)
-                            {
+                            if Some(o) == array && self.floats_in_array(o) {
                                 flat.insert(o);
                             }
                         }
@@ -607,8 +605,13 @@ impl Planner<'_> {
         // An array of floats is kept as a copy of its elements in a buffer that grows once
         // (see `Plan::flat`): one loop of reads already costs as much as that copy. Anything
         // else is kept as a clone, an allocation per iteration, worth it for nests of loops.
-        let flat = matches!(self.tys.of(base), Ty::Elems(_) | Ty::ElemsOpen);
-        loops >= if flat { 1 } else { 2 }
+        loops >= if self.floats_in_array(base) { 1 } else { 2 }
+    }
+
+    /// Whether `v` is an array, slice or `Vec` of floats: what `Plan::flat` keeps as a copy of
+    /// its elements.
+    fn floats_in_array(&self, v: Value) -> bool {
+        matches!(self.tys.of(v), Ty::Elems(_) | Ty::ElemsOpen)
     }
 
     fn in_loop(&self, b: Block) -> bool {
