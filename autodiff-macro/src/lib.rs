@@ -467,6 +467,7 @@ fn reverse_mode(
     simplify::forward_single_contributions(&mut f);
     simplify::move_carried_adjoints(&mut f);
     let plan = plan::plan(&mut f, &act, &mut tys, &rev);
+    simplify::read_restored_elements(&mut f);
     simplify::sum_invariant_element_adjoints(&mut f, &mut tys);
     (f, tys, plan, act)
 }
