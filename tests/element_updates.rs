@@ -6,18 +6,10 @@
 
 #![allow(clippy::needless_range_loop)] // written as users write them
 
-use autodiff::check::gradcheck;
 use autodiff::differentiate;
 
-#[track_caller]
-fn fd_vec(what: &str, f: impl Fn(&[f64]) -> f64, x: &[f64], d: &[f64]) {
-    let r = gradcheck(|p: &Vec<f64>| f(p), &x.to_vec(), &d.to_vec());
-    assert!(r.passed(), "{what}: {r}");
-}
-
-fn data(n: usize, seed: f64) -> Vec<f64> {
-    (0..n).map(|i| ((i as f64 + seed) * 0.731).sin()).collect()
-}
+mod common;
+use common::{data, fd_vec};
 
 #[track_caller]
 fn close(what: &str, got: &[f64], want: &[f64]) {
