@@ -16,8 +16,9 @@ use std::cell::RefCell;
 /// What the pool keeps per thread at most, in bytes. A stack bigger than this is freed as usual.
 pub const KEEP_BYTES: usize = 256 << 20;
 /// How many blocks the pool keeps per thread at most (its slots are a fixed array, so that the
-/// pool itself never allocates).
-const KEEP_BLOCKS: usize = 16;
+/// pool itself never allocates): a program that differentiates many functions has a stack or
+/// two per loop in each `_grad` and `_vjp`.
+const KEEP_BLOCKS: usize = 128;
 
 /// A block of memory that was a stack's, emptied.
 struct Block {
@@ -132,8 +133,19 @@ fn give<T>(site: usize, mut records: Vec<T>) {
         if let Ok(mut p) = p.try_borrow_mut() {
             let kept: usize = p.iter().flatten().map(|b| b.layout.size()).sum();
             if kept + bytes <= KEEP_BYTES {
-                if let Some(free) = p.iter_mut().find(|b| b.is_none()) {
-                    *free = Some(block);
+                // A free slot, else the slot of the smallest block, if it is smaller: the
+                // large stacks are the ones whose pages cost a call most.
+                let slot = match p.iter().position(|b| b.is_none()) {
+                    Some(free) => Some(free),
+                    None => p
+                        .iter()
+                        .enumerate()
+                        .min_by_key(|(_, b)| b.as_ref().map_or(0, |b| b.layout.size()))
+                        .filter(|(_, b)| b.as_ref().is_some_and(|b| b.layout.size() < bytes))
+                        .map(|(at, _)| at),
+                };
+                if let Some(at) = slot {
+                    p[at] = Some(block);
                 }
             }
         }
