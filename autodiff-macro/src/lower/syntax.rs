@@ -71,6 +71,7 @@ fn target_root(e: &Expr) -> Option<&syn::Ident> {
     match e {
         Expr::Path(p) => p.path.get_ident(),
         Expr::Index(ix) => target_root(&ix.expr),
+        Expr::Field(f) => target_root(&f.base),
         Expr::Paren(p) => target_root(&p.expr),
         Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => target_root(&u.expr),
         Expr::MethodCall(mc)
@@ -120,10 +121,19 @@ impl<'ast> Visit<'ast> for AssignedNames {
         // variables are not in scope yet where the branch's assignments are collected.
         let method = mc.method.to_string();
         if MutId::find(&method).is_some() || method == "iter_mut" {
-            if let Expr::Path(p) = &*mc.receiver {
-                if let Some(id) = p.path.get_ident() {
-                    self.write(id.to_string());
+            match &*mc.receiver {
+                Expr::Path(p) => {
+                    if let Some(id) = p.path.get_ident() {
+                        self.write(id.to_string());
+                    }
                 }
+                // `s.v.push(x)`: a new version of `s`.
+                e @ Expr::Field(_) => {
+                    if let Some(id) = target_root(e) {
+                        self.write(id.to_string());
+                    }
+                }
+                _ => {}
             }
         }
         syn::visit::visit_expr_method_call(self, mc);
