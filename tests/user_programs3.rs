@@ -6,7 +6,8 @@
 //! derivative could not follow; an element's `Option` with a default (`v.pop().unwrap_or(d)`,
 //! `v.last().copied().unwrap_or(d)`, `v.get(i).copied().unwrap_or(d)`), rejected before; and
 //! `s.a.max(s.b)` on a struct's fields with `kinks = exact`, which failed to compile in the
-//! generated code (the decision was given the field's reference).
+//! generated code (the decision was given the field's reference); an `Option<f64>` parameter
+//! (a setting that may be off), differentiated by default and so never compiling.
 //!
 //! Each gradient is checked against central finite differences through `autodiff::check` and,
 //! where it is short to write, against the analytic one (stated beside the function); each
@@ -823,8 +824,9 @@ fn pick_loss(r: f64, kind: Loss) -> f64 {
     }
 }
 
-/// A regularizer that may be off.
-#[differentiate(wrt(x))]
+/// A regularizer that may be off: an `Option` parameter is data by default (it has no gradient
+/// type; with the default activity it was rustc's "`Option<f64>` cannot be differentiated").
+#[differentiate]
 fn regularized(x: f64, lambda: Option<f64>) -> f64 {
     let mut l = (x - 1.0).powi(2);
     if let Some(lam) = lambda {

@@ -489,3 +489,17 @@ pub fn set_field_vjp_jvp<const H: u64, S: SetField<H, M>, M: Differentiable>(
         )
     })
 }
+
+/// What a struct literal of a type without `#[derive(Differentiable)]` needs in a
+/// `#[differentiate]` function, said by the bound of the stand-ins for the literal's functions
+/// that the generated code declares beside the call (a local trait implemented for every type,
+/// found only where the struct has no functions of its own from the derive): implemented by no
+/// type.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is built from differentiated values in a `#[differentiate]` function, \
+               but does not derive `Differentiable`",
+    label = "a struct literal holding a differentiated value",
+    note = "derive `Differentiable` (and `Clone`) on the struct, or keep its fields as local \
+            variables"
+)]
+pub trait DerivesDifferentiable {}

@@ -316,7 +316,8 @@ pub(super) fn element_or(mc: &syn::ExprMethodCall) -> Option<Expr> {
         ("first", 0) => Some(syn::parse_quote_spanned! {span=>
             if !#v.is_empty() { #v[0] } else { #d }
         }),
-        ("get", 1) => {
+        // A map's `get(&k)` takes a reference: only a position is an index.
+        ("get", 1) if !matches!(acc.args[0], Expr::Reference(_)) => {
             let i = &acc.args[0];
             Some(syn::parse_quote_spanned! {span=>
                 {
