@@ -284,6 +284,32 @@ fn a_field_is_pushed_to() {
     fd_vec("pushed to a field", pushed_to_a_field, &XS, &g);
 }
 
+/// A field set from a `collect`, extended by a chain and a slice, truncated; with
+/// u = Σ (a·xᵢ + sin xᵢ): (u)², ∂a = 2u·Σ xᵢ, ∂xᵢ = 2u·(a + cos xᵢ).
+#[differentiate]
+fn built_in_a_field(x: &[f64], a: f64) -> f64 {
+    let mut b = Buffer {
+        v: Vec::new(),
+        s: a,
+    };
+    b.v = x.iter().map(|t| t * a).collect();
+    b.v.extend(x.iter().map(|t| t.sin()));
+    b.v.extend_from_slice(x);
+    b.v.truncate(2 * x.len());
+    b.s = b.v.iter().sum::<f64>();
+    b.s * b.s
+}
+
+#[test]
+fn a_field_is_collected_into_and_extended() {
+    let a = 0.7;
+    let (y, (gx, ga)) = built_in_a_field_grad(&XS, a);
+    close("value", y, built_in_a_field(&XS, a), TOL);
+    let u: f64 = XS.iter().map(|x| a * x + x.sin()).sum();
+    close("∂a", ga, 2.0 * u * XS.iter().sum::<f64>(), TOL);
+    close_all("∂x", &gx, &XS.map(|x| 2.0 * u * (a + x.cos())));
+}
+
 #[derive(Clone, Differentiable)]
 struct Spring {
     k: f64,
@@ -1404,4 +1430,89 @@ fn a_dense_layer_returning_a_vec() {
     close_all("∂b", &g.b, &db);
     let dw: Vec<f64> = (0..6).map(|k| db[k / 2] * x[k % 2]).collect();
     close_all("∂w", &g.w, &dw);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fields of the items of `iter_mut`: written back into the container. (Before the writes were
+// followed through the item, assigning its field made a new local version of it, and the
+// container kept the old value: a wrong value and gradient without an error.)
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug, Differentiable)]
+struct Particle {
+    x: f64,
+    v: f64,
+}
+
+/// Two particles, (a, 1) and (2a, −1), one damped drift step: x' = x + 0.1v, v' = 0.9v;
+/// Σ x'v' = 0.9(a + 0.1) − 0.9(2a − 0.1) = −0.9a + 0.18: ∂a = −0.9.
+#[differentiate]
+fn drift_iter_mut(a: f64) -> f64 {
+    let mut ps = vec![
+        P2 { x: a, y: 1.0 },
+        P2 {
+            x: 2.0 * a,
+            y: -1.0,
+        },
+    ];
+    for p in ps.iter_mut() {
+        p.x += p.y * 0.1;
+        p.y *= 0.9;
+    }
+    ps.iter().map(|p| p.x * p.y).sum()
+}
+
+/// `for p in &mut ps` with the step scaled by `a`: x' = x + a·v;
+/// Σ x'v = (a + a) − (2a − a) = a: ∂a = 1.
+#[differentiate]
+fn drift_mut_ref(a: f64) -> f64 {
+    let mut ps = vec![
+        Particle { x: a, v: 1.0 },
+        Particle {
+            x: 2.0 * a,
+            v: -1.0,
+        },
+    ];
+    for p in &mut ps {
+        p.x += p.v * a;
+    }
+    ps.iter().map(|p| p.x * p.v).sum()
+}
+
+/// `iter_mut().for_each(..)`, and an item passed on to another name (`let q = p;`):
+/// x' = a·x = (a², 2a²), then v' = v + x' = (1 + a², −1 + 2a²);
+/// Σ x'v' = a² + a⁴ − 2a² + 4a⁴ = 5a⁴ − a², ∂a = 20a³ − 2a.
+#[differentiate]
+fn for_each_items(a: f64) -> f64 {
+    let mut ps = vec![
+        Particle { x: a, v: 1.0 },
+        Particle {
+            x: 2.0 * a,
+            v: -1.0,
+        },
+    ];
+    ps.iter_mut().for_each(|p| p.x *= a);
+    for p in ps.iter_mut() {
+        let q = p;
+        q.v += q.x;
+    }
+    ps.iter().map(|p| p.x * p.v).sum()
+}
+
+#[test]
+fn fields_of_iter_mut_items_are_written_back() {
+    let a = 0.7;
+    let (y, g) = drift_iter_mut_grad(a);
+    close("value", y, drift_iter_mut(a), TOL);
+    close("value", y, -0.9 * a + 0.18, TOL);
+    close("∂a", g, -0.9, TOL);
+    let (y, g) = drift_mut_ref_grad(a);
+    close("value", y, drift_mut_ref(a), TOL);
+    close("value", y, a, TOL);
+    close("∂a", g, 1.0, TOL);
+    let (y, g) = for_each_items_grad(a);
+    close("value", y, for_each_items(a), TOL);
+    close("value", y, 5.0 * a.powi(4) - a * a, TOL);
+    close("∂a", g, 20.0 * a.powi(3) - 2.0 * a, TOL);
+    fd("for_each_items", for_each_items, a, g);
 }

@@ -120,7 +120,12 @@ impl Lowering {
                 Expr::Path(_) => self.assign_index(b, ix, Some(v)),
                 _ => self.assign_field_element(b, ix, Some(v)),
             },
-            _ => self.assign(place, Some(v)),
+            // `p.x = ..` of `for p in ps.iter_mut()`: the element's new value, written back
+            // into the container the cell refers to.
+            _ => match self.cell_named(place) {
+                Some(c) => self.write_element(b, c.slot, c.index, v, place.span()),
+                None => self.assign(place, Some(v)),
+            },
         }
     }
 
@@ -230,6 +235,19 @@ impl Lowering {
             );
             return false;
         };
+        if self.env[slot].refs > 0 && self.env[slot].cell.is_none() {
+            // `let p = ps.last_mut().unwrap(); p.x = ..`: a reference into a container, which
+            // the assignment would have to write through.
+            self.err_at(
+                base,
+                format!(
+                    "`{name}` is a reference into a container: assigning to its fields is not \
+                     supported; index the container (`v[i].x = ..`) or loop over it with \
+                     `for {name} in v.iter_mut()`"
+                ),
+            );
+            return false;
+        }
         let param = self
             .f
             .params
