@@ -1516,3 +1516,48 @@ fn fields_of_iter_mut_items_are_written_back() {
     close("∂a", g, 20.0 * a.powi(3) - 2.0 * a, TOL);
     fd("for_each_items", for_each_items, a, g);
 }
+
+#[derive(Clone, Debug, Differentiable)]
+struct Moments {
+    total: f64,
+    sq: f64,
+}
+
+/// A struct's fields accumulated by a closure given to `for_each`: with uᵢ = w·xᵢ,
+/// Σu² − (Σu)²/n, ∂w = (2Σx² w) − 2w(Σx)²/n.
+#[differentiate]
+fn moments_by_closure(x: &[f64], w: f64) -> f64 {
+    let mut s = Moments {
+        total: 0.0,
+        sq: 0.0,
+    };
+    x.iter().for_each(|v| {
+        s.total += v * w;
+        s.sq += (v * w).powi(2);
+    });
+    s.sq - s.total * s.total / x.len() as f64
+}
+
+/// A checkpointed loop carrying a struct whose fields it assigns.
+#[differentiate]
+fn checkpointed_fields(x0: f64, k: f64) -> f64 {
+    let mut s = State { x: x0, v: 0.0 };
+    #[checkpoint(snapshots = 3)]
+    for _ in 0..20 {
+        s.v -= k * s.x * 0.05;
+        s.x += s.v * 0.05;
+    }
+    s.x * s.x + s.v
+}
+
+#[test]
+fn fields_assigned_by_closures_and_in_checkpointed_loops() {
+    let w = 0.7;
+    let (y, (_, gw)) = moments_by_closure_grad(&XS, w);
+    close("value", y, moments_by_closure(&XS, w), TOL);
+    let (s1, s2): (f64, f64) = (XS.iter().sum(), XS.iter().map(|x| x * x).sum());
+    close("∂w", gw, 2.0 * s2 * w - 2.0 * w * s1 * s1 / 5.0, TOL);
+    let (y, g) = checkpointed_fields_grad(1.0, 2.0);
+    close("value", y, checkpointed_fields(1.0, 2.0), TOL);
+    fd2("checkpointed fields", checkpointed_fields, (1.0, 2.0), g);
+}
