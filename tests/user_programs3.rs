@@ -1561,3 +1561,30 @@ fn fields_assigned_by_closures_and_in_checkpointed_loops() {
     close("value", y, checkpointed_fields(1.0, 2.0), TOL);
     fd2("checkpointed fields", checkpointed_fields, (1.0, 2.0), g);
 }
+
+/// `if let Some(v) = x.first().copied()` (`get(i).cloned()`): the test and the element read.
+/// 2x₀ + x₁² with the defaults past the end: ∂x₀ = 2, ∂x₁ = 2x₁.
+#[differentiate]
+fn copied_options(x: &[f64]) -> f64 {
+    let a = if let Some(v) = x.first().copied() {
+        2.0 * v
+    } else {
+        0.0
+    };
+    let b = if let Some(v) = x.get(1).cloned() {
+        v * v
+    } else {
+        -1.0
+    };
+    a + b
+}
+
+#[test]
+fn if_let_on_copied_element_options() {
+    let (y, g) = copied_options_grad(&XS);
+    close("value", y, copied_options(&XS), TOL);
+    close_all("∂x", &g, &[2.0, 2.0 * XS[1], 0.0, 0.0, 0.0]);
+    let (y, g) = copied_options_grad(&[0.4]);
+    close("value", y, 0.8 - 1.0, TOL);
+    close_all("∂x", &g, &[2.0]);
+}

@@ -227,7 +227,8 @@ pub(super) fn desugar_forms(block: &mut syn::Block) {
             e => out.push(e.clone()),
         }
     }
-    /// `Some(v) = x.pop()` (`last()`, `first()`, `get(i)`, with `Some(&v)` too) of a variable
+    /// `Some(v) = x.pop()` (`last()`, `first()`, `get(i)`, with `Some(&v)` too, or `Some(v)` of
+    /// `x.last().copied()`) of a variable
     /// `x`: the test that the element is there and the element read that is followed,
     /// `(!x.is_empty(), v, x.pop().unwrap())`, since an `Option` of a differentiated value
     /// cannot be taken apart by a pattern.
@@ -252,6 +253,17 @@ pub(super) fn desugar_forms(block: &mut syn::Block) {
         let Expr::MethodCall(mc) = scrutinee else {
             return None;
         };
+        // `Some(v) = x.last().copied()` (`cloned()`) is `Some(&v) = x.last()`.
+        let (mc, copied) = match &*mc.receiver {
+            Expr::MethodCall(inner)
+                if (mc.method == "copied" || mc.method == "cloned")
+                    && mc.args.is_empty()
+                    && inner.method != "pop" =>
+            {
+                (inner, true)
+            }
+            _ => (mc, false),
+        };
         // A variable or a field of one (`self.w`), which the test and the read both name.
         fn place(e: &Expr) -> bool {
             match e {
@@ -265,6 +277,10 @@ pub(super) fn desugar_forms(block: &mut syn::Block) {
             return None;
         }
         let (deref, name) = match &ts.elems[0] {
+            p @ Pat::Ident(pi) if copied && pi.by_ref.is_none() && pi.subpat.is_none() => {
+                (true, p.clone())
+            }
+            _ if copied => return None,
             Pat::Reference(r) if matches!(&*r.pat, Pat::Ident(_)) => (true, (*r.pat).clone()),
             p @ Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => (false, p.clone()),
             _ => return None,
