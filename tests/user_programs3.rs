@@ -1588,3 +1588,27 @@ fn if_let_on_copied_element_options() {
     close("value", y, 0.8 - 1.0, TOL);
     close_all("∂x", &g, &[2.0]);
 }
+
+/// Piecewise-linear interpolation with the interval found by `binary_search_by`, which reads
+/// `t` in its comparisons: its result is a position (discrete), matched with bindings used as
+/// indices. ∂yᵢ = 1 − f, ∂yᵢ₊₁ = f, ∂t = (yᵢ₊₁ − yᵢ)/(kᵢ₊₁ − kᵢ).
+#[differentiate(wrt(ys, t))]
+fn interpolate(knots: &[f64], ys: &[f64], t: f64) -> f64 {
+    let i = match knots.binary_search_by(|k| k.partial_cmp(&t).unwrap()) {
+        Ok(i) => i,
+        Err(i) => i - 1,
+    };
+    let f = (t - knots[i]) / (knots[i + 1] - knots[i]);
+    ys[i] * (1.0 - f) + ys[i + 1] * f
+}
+
+#[test]
+fn a_position_found_by_binary_search() {
+    let knots = [0.0, 1.0, 2.5, 3.0];
+    let ys = [0.0, 2.0, 1.0, 5.0];
+    let (y, (gy, gt)) = interpolate_grad(&knots, &ys, 1.75);
+    close("value", y, interpolate(&knots, &ys, 1.75), TOL);
+    close_all("∂ys", &gy, &[0.0, 0.5, 0.5, 0.0]);
+    close("∂t", gt, (1.0 - 2.0) / 1.5, TOL);
+    fd("interpolate t", |t| interpolate(&knots, &ys, t), 1.75, gt);
+}

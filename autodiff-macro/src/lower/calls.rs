@@ -628,10 +628,16 @@ impl Lowering {
                 return None;
             }
         }
+        // A position found by a closure that compares (`binary_search_by`) is discrete.
+        let kind = if prim::is_discrete_method(&mc.method.to_string()) {
+            Kind::Discrete
+        } else {
+            Kind::Unknown
+        };
         self.opaque(
             b,
             Expr::MethodCall(mc.clone()).to_token_stream(),
-            Kind::Unknown,
+            kind,
             true,
             span,
         )
