@@ -197,6 +197,18 @@ fn analyze_with(f: &Func, through_opaque: bool) -> Activity {
                             }
                         }
                     }
+                    // What an arm's pattern binds (`Some(v) => v * t`) is a part of the
+                    // scrutinee: where it matters, so does the scrutinee (code run as written
+                    // that computes it from differentiated values is then an error, instead of
+                    // a derivative of zero through the binding).
+                    if let InstKind::Match { scrutinee, arms } = &inst.kind {
+                        let binds_useful = arms
+                            .iter()
+                            .any(|arm| f.block(arm.block).params.iter().any(|p| useful[p.index()]));
+                        if binds_useful {
+                            mark(*scrutinee, &mut useful);
+                        }
+                    }
                 }
                 InstKind::Loop { init, body, .. } => {
                     let params = &f.block(*body).params;

@@ -319,7 +319,8 @@ fn literal_fns(input: &syn::DeriveInput) -> Option<TokenStream> {
     })
 }
 
-/// `impl Field<H, Layer> for Mlp { type Ty = Layer; }` per field, `H` the key of the field's
+/// `impl Field<H, Layer> for Mlp { type Ty = Layer; }` and `impl SetField<H, Layer> for Mlp`
+/// (what an assignment `m.layer = ..` in a `#[differentiate]` function is made of) per field, `H` the key of the field's
 /// name ([`crate::types::field_key`]): what lets `self.layer.forward(x)` in a
 /// `#[differentiate]` method name the field's type (`FieldTy::<Self, H, _>`, the `_` inferred
 /// from the one impl with that key) without seeing the struct. The field's type is also a
@@ -340,6 +341,16 @@ fn field_types(input: &syn::DeriveInput, fields: &[Field<'_>]) -> TokenStream {
             #where_clause
             {
                 type Ty = #ty;
+            }
+
+            #[automatically_derived]
+            impl #impl_generics ::autodiff::__private::SetField<#key, #ty> for #name #ty_generics
+            #where_clause
+            {
+                #[inline]
+                fn field_mut(&mut self) -> &mut #ty {
+                    &mut self.#member
+                }
             }
         }
     });

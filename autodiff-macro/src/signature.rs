@@ -147,6 +147,14 @@ impl Signature {
                             n.span(),
                             format!("`wrt({n})`: `{n}` is not a parameter of this function"),
                         )),
+                        Some((_, ty)) if types::is_option(ty) => errors.push(syn::Error::new(
+                            n.span(),
+                            format!(
+                                "`wrt({n})`: `{n}` is an `Option`, which has no gradient type; \
+                                 take the value itself as a parameter (`{n}: f64`) and decide \
+                                 in the caller whether to pass it"
+                            ),
+                        )),
                         Some((_, ty)) if types::is_inactive_type(ty) => {
                             errors.push(syn::Error::new(
                                 n.span(),
@@ -162,12 +170,19 @@ impl Signature {
                 }
                 params
                     .iter()
-                    .map(|(p, _)| names.iter().any(|n| n == p))
+                    // An `Option` named is the error above, and is left out after it.
+                    .map(|(p, t)| names.iter().any(|n| n == p) && !types::is_option(t))
                     .collect()
             }
             None => params
                 .iter()
-                .map(|(_, t)| !types::is_inactive_type(t) && !matches!(t, syn::Type::ImplTrait(_)))
+                .map(|(_, t)| {
+                    // An `Option` (`reg: Option<f64>`, a setting that may be off) has no
+                    // gradient type: it is data unless named in `wrt(..)`.
+                    !types::is_inactive_type(t)
+                        && !types::is_option(t)
+                        && !matches!(t, syn::Type::ImplTrait(_))
+                })
                 .collect(),
         };
         // A parameter or result of a type the generated code cannot differentiate generically.

@@ -85,6 +85,16 @@ pub fn is_inactive_type(ty: &Type) -> bool {
     }
 }
 
+/// An `Option` of anything, or a reference to one.
+pub fn is_option(ty: &Type) -> bool {
+    match ty {
+        Type::Reference(r) => is_option(&r.elem),
+        Type::Paren(p) => is_option(&p.elem),
+        Type::Group(g) => is_option(&g.elem),
+        _ => last_ident(ty).is_some_and(|(name, _)| name == "Option"),
+    }
+}
+
 /// A slice, array or `Vec` (or a reference to one) whose elements are themselves slices, arrays
 /// or `Vec`s: `&[Vec<f64>]`, `Vec<Vec<f64>>`, `[[f64; 2]; 3]`. Such data can be read, but has no
 /// gradient type.

@@ -406,3 +406,111 @@ impl<T> Itself for T {
 /// `Same<Self>`, and an error about another associated function of the struct (a method without
 /// `_vjp`) does not point to it.
 pub type Same<T> = <T as Itself>::Ty;
+
+/// A field of a struct that a `#[differentiate]` function assigns (`s.x = ..`, `s.v[i] += ..`
+/// on a local `s`): the assignment is the function [`set_field`] of the struct and the new
+/// value, whose derivatives move the field's part of the struct's adjoint to the value.
+/// `#[derive(Differentiable)]` implements it for every field, `H` the key of the field's name
+/// (as for [`Field`]); `M` is a parameter so that the impl is no more visible than the field's
+/// type.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has a field assigned in a `#[differentiate]` function, but does not \
+               derive `Differentiable`",
+    label = "a field of this struct is assigned with a differentiated value involved",
+    note = "derive `Differentiable` (and `Clone`) on the struct, or keep the field's value in a \
+            local variable"
+)]
+pub trait SetField<const H: u64, M> {
+    /// The field.
+    fn field_mut(&mut self) -> &mut M;
+}
+
+/// `s.field = v`, as a function: the struct with field `H` replaced.
+#[inline]
+pub fn set_field<const H: u64, S: SetField<H, M>, M>(mut s: S, v: M) -> S {
+    *s.field_mut() = v;
+    s
+}
+
+/// The adjoint of [`set_field`]: the struct's adjoint with the field's part moved out, which is
+/// the value's adjoint; what the field held before is overwritten, so its adjoint is `zero`, a
+/// zero shaped like it (a `Vec` field may have had another length: `s.v.push(x)`).
+#[inline]
+fn set_field_pullback<const H: u64, S: SetField<H, M>, M: Differentiable>(
+    mut g: S,
+    zero: M,
+) -> (S, M) {
+    let gv = core::mem::replace(g.field_mut(), zero);
+    (g, gv)
+}
+
+/// A zero shaped like the field of `s` that [`set_field`] overwrites.
+#[inline]
+fn old_zero<const H: u64, S: SetField<H, M>, M: Differentiable>(s: &mut S) -> M {
+    s.field_mut().zero_like()
+}
+
+/// [`set_field`] with its pullback.
+#[inline]
+#[allow(clippy::type_complexity)]
+pub fn set_field_vjp<const H: u64, S: SetField<H, M>, M: Differentiable>(
+    mut s: S,
+    v: M,
+) -> (S, impl FnOnce(S) -> (S, M)) {
+    let zero = old_zero(&mut s);
+    (set_field(s, v), move |g| {
+        set_field_pullback::<H, S, M>(g, zero)
+    })
+}
+
+/// [`set_field`] with its tangent: the tangent with the value's tangent in the field.
+#[inline]
+pub fn set_field_jvp<const H: u64, S: SetField<H, M>, M>(s: S, v: M, ds: S, dv: M) -> (S, S) {
+    (set_field(s, v), set_field(ds, dv))
+}
+
+/// [`set_field`] with its tangent and pullback (exact derivatives at kinks).
+#[inline]
+#[allow(clippy::type_complexity)]
+pub fn set_field_vjp_along<const H: u64, S: SetField<H, M>, M: Differentiable>(
+    s: S,
+    v: M,
+    ds: S,
+    dv: M,
+) -> (S, S, impl FnOnce(S) -> (S, M)) {
+    let (y, pullback) = set_field_vjp::<H, S, M>(s, v);
+    (y, set_field(ds, dv), pullback)
+}
+
+/// [`set_field`] with its tangent, and its pullback with the pullback's tangent (Hessians).
+#[inline]
+#[allow(clippy::type_complexity)]
+pub fn set_field_vjp_jvp<const H: u64, S: SetField<H, M>, M: Differentiable>(
+    mut s: S,
+    v: M,
+    ds: S,
+    dv: M,
+) -> (S, S, impl FnOnce(S, S) -> ((S, M), (S, M))) {
+    let zero = old_zero(&mut s);
+    let dzero = zero.clone();
+    (set_field(s, v), set_field(ds, dv), move |g: S, dg: S| {
+        (
+            set_field_pullback::<H, S, M>(g, zero),
+            set_field_pullback::<H, S, M>(dg, dzero),
+        )
+    })
+}
+
+/// What a struct literal of a type without `#[derive(Differentiable)]` needs in a
+/// `#[differentiate]` function, said by the bound of the stand-ins for the literal's functions
+/// that the generated code declares beside the call (a local trait implemented for every type,
+/// found only where the struct has no functions of its own from the derive): implemented by no
+/// type.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is built from differentiated values in a `#[differentiate]` function, \
+               but does not derive `Differentiable`",
+    label = "a struct literal holding a differentiated value",
+    note = "derive `Differentiable` (and `Clone`) on the struct, or keep its fields as local \
+            variables"
+)]
+pub trait DerivesDifferentiable {}

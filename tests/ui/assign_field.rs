@@ -1,20 +1,19 @@
-use autodiff::differentiate;
+use autodiff::{Differentiable, differentiate};
 
-pub struct Stats {
-    pub calls: u32,
+#[derive(Clone, Differentiable)]
+pub struct Spring {
+    pub k: f64,
+    pub rest: f64,
 }
 
-fn report(stats: Stats) {
-    println!("{} calls", stats.calls);
-}
-
-#[differentiate(wrt(x))]
-fn f(x: f64, mut stats: Stats) -> f64 {
-    stats.calls = 1;
-    report(stats);
-    x * x
+// A field of a parameter taken by reference: the error says to copy it into a local.
+#[differentiate]
+fn stiffen(s: &mut Spring, x: f64) -> f64 {
+    s.k = 2.0 * x;
+    s.k * (x - s.rest)
 }
 
 fn main() {
-    let _ = f_grad(1.0, Stats { calls: 0 });
+    let mut s = Spring { k: 1.0, rest: 0.0 };
+    let _ = stiffen_grad(&mut s, 1.0);
 }

@@ -4,6 +4,53 @@
 use super::*;
 
 impl Gen<'_> {
+    /// Beside a call of a struct literal's function (`Point::__ad_literal_vjp(a, b)`, written by
+    /// `#[derive(Differentiable)]`), stand-ins for the five functions, in a local trait
+    /// implemented for every type, with the call's arity: where the struct derives
+    /// `Differentiable` its own functions are found first; where it does not, the stand-in is
+    /// found, and its bound `DerivesDifferentiable` is rustc's error that says to derive it
+    /// (instead of "no associated item named `__ad_literal_vjp`"). `None` for other calls.
+    pub(super) fn literal_fallback(&self, path: &syn::Path, n: usize) -> Option<TokenStream> {
+        let last = path.segments.last()?;
+        if last.ident != "__ad_literal" {
+            return None;
+        }
+        let pv = &self.pv;
+        let span = last.ident.span();
+        let a: Vec<syn::Ident> = (0..n).map(|k| quote::format_ident!("__AdA{}", k)).collect();
+        let d: Vec<syn::Ident> = (0..n).map(|k| quote::format_ident!("__AdD{}", k)).collect();
+        let bound = quote_spanned!(span=> where Self: #pv::DerivesDifferentiable);
+        Some(quote! {
+            #[allow(dead_code, non_camel_case_types, clippy::all)]
+            trait __AdLiteralOfDerived: Sized {
+                fn __ad_literal<#(#a),*>(#(_: #a),*) -> Self #bound {
+                    ::core::unreachable!()
+                }
+                fn __ad_literal_vjp<#(#a,)* __AdG>(#(_: #a),*)
+                    -> (Self, fn(Self) -> __AdG) #bound
+                {
+                    ::core::unreachable!()
+                }
+                fn __ad_literal_jvp<#(#a,)* #(#d),*>(#(_: #a,)* #(_: #d),*) -> (Self, Self)
+                    #bound
+                {
+                    ::core::unreachable!()
+                }
+                fn __ad_literal_vjp_along<#(#a,)* #(#d,)* __AdG>(#(_: #a,)* #(_: #d),*)
+                    -> (Self, Self, fn(Self) -> __AdG) #bound
+                {
+                    ::core::unreachable!()
+                }
+                fn __ad_literal_vjp_jvp<#(#a,)* #(#d,)* __AdG>(#(_: #a,)* #(_: #d),*)
+                    -> (Self, Self, fn(Self, Self) -> (__AdG, __AdG)) #bound
+                {
+                    ::core::unreachable!()
+                }
+            }
+            impl<__AdT> __AdLiteralOfDerived for __AdT {}
+        })
+    }
+
     /// The arguments of a runtime rule call, by reference; the cotangent `g` stands in for an
     /// argument the rule does not read.
     pub(super) fn rule_args(&self, args: &[RuleArg], g: Value) -> Vec<TokenStream> {
@@ -60,8 +107,9 @@ impl Gen<'_> {
             .collect();
         let span = self.f.inst(i).span;
         let slots_id = syn::Ident::new(&format!("__ad_slots{}", i.0), span);
+        let fallback = self.literal_fallback(path, args.len());
         let call = quote_spanned! {span=>
-            #pv::call_jvp(#f, #sel, (#(#moved,)*), &mut #slots_id)
+            { #fallback #pv::call_jvp(#f, #sel, (#(#moved,)*), &mut #slots_id) }
         };
         quote! {
             let #sel = {

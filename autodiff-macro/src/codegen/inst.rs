@@ -102,10 +102,11 @@ impl Gen<'_> {
                 }
             }
             InstKind::Call { path, args } => {
+                let fallback = self.literal_fallback(path, args.len());
                 let args: Vec<TokenStream> = args.iter().map(|&a| self.moved(a, None)).collect();
                 match lhs {
-                    Some(lhs) => quote! { #lhs #path(#(#args),*); },
-                    None => quote! { #path(#(#args),*); },
+                    Some(lhs) => quote! { #lhs { #fallback #path(#(#args),*) }; },
+                    None => quote! { { #fallback #path(#(#args),*) }; },
                 }
             }
             InstKind::CallVjp { path, args } => {
@@ -121,12 +122,13 @@ impl Gen<'_> {
                 );
                 let probes: Vec<syn::Ident> = args.iter().map(|&a| self.v(a)).collect();
                 let moved: Vec<TokenStream> = args.iter().map(|&a| self.moved(a, None)).collect();
+                let fallback = self.literal_fallback(path, args.len());
                 quote! {
                     let #sel = {
                         use #pv::{ProbeNo as _, ProbeYes as _};
                         (#((&#pv::Probe(&#probes)).marker(),)*)
                     };
-                    let (#y, #pbv) = #vjp(#(#moved),*);
+                    let (#y, #pbv) = { #fallback #vjp(#(#moved),*) };
                 }
             }
             InstKind::CallJvp {

@@ -125,6 +125,13 @@ impl Fwd<'_> {
                 }
                 let before = out.pop();
                 debug_assert_eq!(before, Some(i));
+                let ty = self.tys.of(y);
+                let args: Vec<Value> = match prim.name() {
+                    "max" | "min" | "abs" | "copysign" | "clamp" | "signum" | "hypot" => {
+                        args.iter().map(|&a| self.by_value(b, a, ty, out)).collect()
+                    }
+                    _ => args,
+                };
                 let done = match prim.name() {
                     "max" | "min" => self.max_min(b, i, prim.name(), &args, out),
                     "abs" => self.abs(b, i, args[0], None, out),
@@ -143,6 +150,22 @@ impl Fwd<'_> {
             }
             _ => false,
         }
+    }
+
+    /// An operand that is a reference (the receiver `s.a` of `s.a.max(s.b)`, a field of a
+    /// struct) as the scalar it points to, with its tangent: the runtime's decisions and the
+    /// pieces are scalars, which the arms of the `if` yield by value.
+    fn by_value(&mut self, b: Block, v: Value, ty: Ty, out: &mut Vec<Inst>) -> Value {
+        let by_ref = matches!(self.f.value(v).def, ValueDef::Result(d, _)
+            if matches!(self.f.inst(d).kind, InstKind::FieldRef(..) | InstKind::Ref(_)));
+        if !by_ref {
+            return v;
+        }
+        let dv = self.tan0(b, v, out);
+        let x = self.emit_primal(b, out, InstKind::Deref(v), ty);
+        let dx = self.emit(b, out, InstKind::Deref(dv), ty);
+        self.set_tangent(x, dx);
+        x
     }
 
     /// The tangent of `v`, or a zero.

@@ -157,6 +157,9 @@ pub fn is_shape_query(name: &str) -> bool {
 
 impl Lowering {
     pub(super) fn method_call(&mut self, b: Block, mc: &syn::ExprMethodCall) -> Option<Value> {
+        if let Some(e) = super::fields::element_or(mc) {
+            return self.expr(b, &e, true);
+        }
         let span = mc.span();
         let name = mc.method.to_string();
         // `layers.push(Neuron { .. })` on a local `Vec` whose elements' type is not known yet
@@ -260,6 +263,15 @@ impl Lowering {
                 self.chain_extend(b, mc, &c);
                 return None;
             }
+        }
+        // `v.reserve(n)`, `v.shrink_to_fit()`: the capacity alone changes, not one value; the
+        // generated code has no use for them (its containers are its own).
+        if matches!(
+            name.as_str(),
+            "reserve" | "reserve_exact" | "shrink_to_fit" | "shrink_to"
+        ) && self.mutable_root(&mc.receiver).is_some()
+        {
+            return None;
         }
         if let Some(m) = MutId::find(&name) {
             if self.mutable_root(&mc.receiver).is_some() {
@@ -616,10 +628,16 @@ impl Lowering {
                 return None;
             }
         }
+        // A position found by a closure that compares (`binary_search_by`) is discrete.
+        let kind = if prim::is_discrete_method(&mc.method.to_string()) {
+            Kind::Discrete
+        } else {
+            Kind::Unknown
+        };
         self.opaque(
             b,
             Expr::MethodCall(mc.clone()).to_token_stream(),
-            Kind::Unknown,
+            kind,
             true,
             span,
         )
@@ -638,6 +656,10 @@ impl Lowering {
         let def = m.def();
         let target = match &*mc.receiver {
             Expr::Path(p) if p.qself.is_none() && p.path.get_ident().is_some() => p.path.clone(),
+            // `s.v.push(x)` on a field of a local: the field's new version is written back.
+            Expr::Field(fe) if matches!(fe.member, syn::Member::Named(_)) => {
+                return self.field_mutation(b, mc, fe, m, unwrap);
+            }
             other if subslice::range_index(other).is_some() => {
                 self.err_at(
                     other,

@@ -171,7 +171,14 @@ impl Lowering {
     }
 
     /// `container[index] = value` on the variable in `slot`: its new version.
-    fn write_element(&mut self, b: Block, slot: usize, index: Value, value: Value, span: Span) {
+    pub(super) fn write_element(
+        &mut self,
+        b: Block,
+        slot: usize,
+        index: Value,
+        value: Value,
+        span: Span,
+    ) {
         let Some(base) = self.env[slot].value else {
             return;
         };

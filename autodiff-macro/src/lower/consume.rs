@@ -355,6 +355,22 @@ impl Lowering {
     /// `v.extend(chain)` on a variable declared `mut`: each item pushed.
     pub(super) fn chain_extend(&mut self, b: Block, mc: &syn::ExprMethodCall, c: &Chain) {
         let span = mc.span();
+        if let Expr::Field(fe) = &*mc.receiver {
+            if matches!(fe.member, syn::Member::Named(_)) {
+                // `s.v.extend(chain)` on a field of a local: the extension of a copy of the
+                // field, written back (`s.v = ..`, a new version of `s`).
+                let (recv, arg) = (&mc.receiver, &mc.args[0]);
+                let e: Expr = syn::parse_quote_spanned! {span=>
+                    {
+                        let mut __ad_extended = #recv.clone();
+                        __ad_extended.extend(#arg);
+                        #recv = __ad_extended;
+                    }
+                };
+                self.expr(b, &e, false);
+                return;
+            }
+        }
         let slot = match &*mc.receiver {
             Expr::Path(p) => p
                 .path

@@ -405,7 +405,11 @@ impl Lowering {
     /// an element, or an element or `&mut` parameter written through a reference.
     fn assign_target(&mut self, b: Block, target: &Expr, v: Option<Value>, compound: bool) {
         match target {
+            Expr::Index(ix) if matches!(&*ix.expr, Expr::Field(_)) => {
+                self.assign_field_element(b, ix, v)
+            }
             Expr::Index(ix) => self.assign_index(b, ix, v),
+            Expr::Field(fe) => self.assign_field(b, fe, v),
             // `(a, b) = (b, a + b)`: the right side is evaluated first, then each element
             // assigned (`_` skips one).
             Expr::Tuple(t) if !compound => {

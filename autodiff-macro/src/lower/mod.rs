@@ -49,6 +49,7 @@ mod consume;
 mod control;
 mod elementwise;
 mod expr;
+mod fields;
 mod iter;
 mod loops;
 mod stmts;

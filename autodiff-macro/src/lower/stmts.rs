@@ -180,7 +180,15 @@ impl Lowering {
     /// `let pat = init;` with `v` the value of `init`. A name bound to an element read through a
     /// reference (`let l = v.last().unwrap();`) is a reference in Rust: `*l` is its value.
     pub(super) fn bind_let(&mut self, b: Block, pat: &Pat, init: &Expr, v: Option<Value>) {
+        let cell = self.cell_named(init);
         self.bind_pat(b, pat, v, init.span());
+        // `let q = p;` of a cell `p` (`for p in v.iter_mut()`): `q` is the same `&mut`, and
+        // writes through it (`*q = ..`, `q.x = ..`) reach the container.
+        if let (Pat::Ident(_), Some(c)) = (pat, cell) {
+            if let Some(last) = self.env.last_mut() {
+                last.cell = Some(c);
+            }
+        }
         if matches!(pat, Pat::Ident(_)) && cells::accessor_refs(init) > 0 {
             if let Some(last) = self.env.last_mut() {
                 last.refs = 1;

@@ -71,6 +71,7 @@ fn target_root(e: &Expr) -> Option<&syn::Ident> {
     match e {
         Expr::Path(p) => p.path.get_ident(),
         Expr::Index(ix) => target_root(&ix.expr),
+        Expr::Field(f) => target_root(&f.base),
         Expr::Paren(p) => target_root(&p.expr),
         Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => target_root(&u.expr),
         Expr::MethodCall(mc)
@@ -120,10 +121,19 @@ impl<'ast> Visit<'ast> for AssignedNames {
         // variables are not in scope yet where the branch's assignments are collected.
         let method = mc.method.to_string();
         if MutId::find(&method).is_some() || method == "iter_mut" {
-            if let Expr::Path(p) = &*mc.receiver {
-                if let Some(id) = p.path.get_ident() {
-                    self.write(id.to_string());
+            match &*mc.receiver {
+                Expr::Path(p) => {
+                    if let Some(id) = p.path.get_ident() {
+                        self.write(id.to_string());
+                    }
                 }
+                // `s.v.push(x)`: a new version of `s`.
+                e @ Expr::Field(_) => {
+                    if let Some(id) = target_root(e) {
+                        self.write(id.to_string());
+                    }
+                }
+                _ => {}
             }
         }
         syn::visit::visit_expr_method_call(self, mc);
@@ -217,7 +227,8 @@ pub(super) fn desugar_forms(block: &mut syn::Block) {
             e => out.push(e.clone()),
         }
     }
-    /// `Some(v) = x.pop()` (`last()`, `first()`, `get(i)`, with `Some(&v)` too) of a variable
+    /// `Some(v) = x.pop()` (`last()`, `first()`, `get(i)`, with `Some(&v)` too, or `Some(v)` of
+    /// `x.last().copied()`) of a variable
     /// `x`: the test that the element is there and the element read that is followed,
     /// `(!x.is_empty(), v, x.pop().unwrap())`, since an `Option` of a differentiated value
     /// cannot be taken apart by a pattern.
@@ -242,6 +253,17 @@ pub(super) fn desugar_forms(block: &mut syn::Block) {
         let Expr::MethodCall(mc) = scrutinee else {
             return None;
         };
+        // `Some(v) = x.last().copied()` (`cloned()`) is `Some(&v) = x.last()`.
+        let (mc, copied) = match &*mc.receiver {
+            Expr::MethodCall(inner)
+                if (mc.method == "copied" || mc.method == "cloned")
+                    && mc.args.is_empty()
+                    && inner.method != "pop" =>
+            {
+                (inner, true)
+            }
+            _ => (mc, false),
+        };
         // A variable or a field of one (`self.w`), which the test and the read both name.
         fn place(e: &Expr) -> bool {
             match e {
@@ -255,6 +277,10 @@ pub(super) fn desugar_forms(block: &mut syn::Block) {
             return None;
         }
         let (deref, name) = match &ts.elems[0] {
+            p @ Pat::Ident(pi) if copied && pi.by_ref.is_none() && pi.subpat.is_none() => {
+                (true, p.clone())
+            }
+            _ if copied => return None,
             Pat::Reference(r) if matches!(&*r.pat, Pat::Ident(_)) => (true, (*r.pat).clone()),
             p @ Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => (false, p.clone()),
             _ => return None,

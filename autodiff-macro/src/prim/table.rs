@@ -433,6 +433,11 @@ pub const DISCRETE_METHODS: &[&str] = &[
     "total_cmp",
     "partial_cmp",
     "to_bits",
+    // Positions (`Result<usize, usize>`, `usize`), whatever the elements compared.
+    "binary_search",
+    "binary_search_by",
+    "binary_search_by_key",
+    "partition_point",
 ];
 
 /// Macros that only print, format or check what they read (they cannot store a value where a

@@ -1,0 +1,349 @@
+//! Assignments to the fields of a local struct: `s.x = ..`, `s.x += ..`, `s.pos.y = ..`,
+//! `s.v[i] += ..`, `s.items[i].x = ..`.
+//!
+//! SSA has no places inside values, so an assignment to a field is a new version of the
+//! variable: `s = set_field::<"x">(s, v)`, the struct with the field replaced. Written as Rust,
+//! `{ let mut s = s; s.x = v; s }`, it runs as written where nothing differentiated reaches it
+//! (a struct of data, `stats.calls = 1`); where a differentiated value does, it becomes the call
+//! of the runtime's `set_field`, whose pullback moves the field's part of the struct's adjoint to
+//! the value (through the `SetField` impls `#[derive(Differentiable)]` writes; without the
+//! derive, rustc's error says to add it). A nested field or an element of a field is the same
+//! one level up: `s.v[i] = e` is `s.v = { let mut v = s.v.clone(); v[i] = e; v }`.
+
+use super::*;
+
+impl Lowering {
+    /// `target = v` where `target` is a field of a local (`s.x`, `s.a.b`, `s.v[i].x`).
+    pub(super) fn assign_field(&mut self, b: Block, fe: &syn::ExprField, v: Option<Value>) {
+        let syn::Member::Named(name) = &fe.member else {
+            self.err_at(
+                &fe.member,
+                "assignment to a field by position (`t.0 = ..`) is not supported; rebuild the \
+                 tuple (`t = (v, t.1)`) or use variables",
+            );
+            return;
+        };
+        if !self.field_root_ok(&fe.base) {
+            return;
+        }
+        let Some(value) = v else { return };
+        let Some(base) = self.owned_place(b, &fe.base) else {
+            return;
+        };
+        let new = self.set_field(b, base, name, value, fe.span());
+        self.assign_place(b, &fe.base, new);
+    }
+
+    /// `base[index] = v` where `base` is a field of a local (`s.v[i] = ..`).
+    pub(super) fn assign_field_element(&mut self, b: Block, ix: &syn::ExprIndex, v: Option<Value>) {
+        if !self.field_root_ok(&ix.expr) {
+            return;
+        }
+        let Some(value) = v else { return };
+        let Some(base) = self.owned_place(b, &ix.expr) else {
+            return;
+        };
+        let Some(index) = self.expr(b, &ix.index, true) else {
+            return;
+        };
+        let kind = self.kind(base).join(self.kind(value));
+        let r = self.inst1(
+            b,
+            InstKind::IndexSet { base, index, value },
+            kind,
+            ix.span(),
+        );
+        self.assign_place(b, &ix.expr, r);
+    }
+
+    /// `s.v.push(x)` (any mutation of the table) on a field of a local: the mutation of a copy
+    /// of the field, written back with [`Self::assign_field`].
+    pub(super) fn field_mutation(
+        &mut self,
+        b: Block,
+        mc: &syn::ExprMethodCall,
+        fe: &syn::ExprField,
+        m: MutId,
+        unwrap: bool,
+    ) -> Option<Value> {
+        let def = m.def();
+        if mc.args.len() != def.args.len() {
+            self.err_at(
+                &mc.method,
+                format!(
+                    "`{}` takes {} argument(s) here, found {}",
+                    def.name,
+                    def.args.len(),
+                    mc.args.len()
+                ),
+            );
+            return None;
+        }
+        if !self.field_root_ok(&fe.base) {
+            return None;
+        }
+        let base = self.owned_place(b, &mc.receiver)?;
+        let mut args = Vec::new();
+        for a in &mc.args {
+            args.push(self.expr(b, a, true)?);
+        }
+        let mut kind = self.kind(base);
+        for (k, &a) in args.iter().enumerate() {
+            if def.diff(k) {
+                kind = kind.join(self.kind(a));
+            }
+        }
+        let n = 1 + usize::from(def.returns());
+        let i = self.f.push_inst(
+            b,
+            InstKind::Mutate {
+                m,
+                base,
+                args,
+                unwrap,
+            },
+            n,
+            kind,
+            mc.method.span(),
+        );
+        let results = self.f.inst(i).results.clone();
+        self.assign_field(b, fe, Some(results[0]));
+        results.get(1).copied()
+    }
+
+    /// Gives `place` (a variable, a field of one, an element of either) the value `v`.
+    pub(super) fn assign_place(&mut self, b: Block, place: &Expr, v: Value) {
+        match place {
+            Expr::Paren(p) => self.assign_place(b, &p.expr, v),
+            Expr::Field(fe) => self.assign_field(b, fe, Some(v)),
+            Expr::Index(ix) => match strip_parens(&ix.expr) {
+                Expr::Path(_) => self.assign_index(b, ix, Some(v)),
+                _ => self.assign_field_element(b, ix, Some(v)),
+            },
+            // `p.x = ..` of `for p in ps.iter_mut()`: the element's new value, written back
+            // into the container the cell refers to.
+            _ => match self.cell_named(place) {
+                Some(c) => self.write_element(b, c.slot, c.index, v, place.span()),
+                None => self.assign(place, Some(v)),
+            },
+        }
+    }
+
+    /// An owned copy of the value at `place`, to change and write back: the variable's value
+    /// itself, a clone of a field (`s.v.clone()`) or an element read (a copy, or a clone of a
+    /// struct element).
+    pub(super) fn owned_place(&mut self, b: Block, place: &Expr) -> Option<Value> {
+        match place {
+            Expr::Paren(p) => self.owned_place(b, &p.expr),
+            Expr::Field(fe) if matches!(fe.member, syn::Member::Named(_)) => {
+                let r = self.field_ref(b, fe)?;
+                let clone = PrimId::method("clone")?;
+                let k = self.kind(r);
+                Some(self.inst1(
+                    b,
+                    InstKind::Prim {
+                        prim: clone,
+                        args: vec![r],
+                        unwrap: false,
+                    },
+                    k,
+                    fe.span(),
+                ))
+            }
+            _ => self.expr(b, place, true),
+        }
+    }
+
+    /// `{ let mut s = base; s.name = value; s }`, which becomes `set_field` where a
+    /// differentiated value reaches it (see `check::struct_literals`).
+    fn set_field(
+        &mut self,
+        b: Block,
+        base: Value,
+        name: &syn::Ident,
+        value: Value,
+        span: Span,
+    ) -> Value {
+        let (s, x) = (
+            syn::Ident::new("__ad_struct", span),
+            syn::Ident::new("__ad_value", span),
+        );
+        let tokens = quote! {{
+            #[allow(unused_mut)]
+            let mut #s = #s;
+            #s.#name = #x;
+            #s
+        }};
+        let kind = self.kind(base).join(self.kind(value));
+        let i = self.f.push_inst(
+            b,
+            InstKind::Opaque {
+                tokens,
+                uses: vec![(s, base), (x, value)],
+                mac: None,
+            },
+            1,
+            kind,
+            span,
+        );
+        let key = proc_macro2::Literal::u64_unsuffixed(crate::types::field_key(&name.to_string()));
+        let pv = &self.krate;
+        let path: syn::Path =
+            syn::parse_quote_spanned!(span=> #pv::__private::set_field::<#key, _, _>);
+        self.f.struct_literals.push((i, path, vec![base, value]));
+        self.f.map_errors.push((
+            i,
+            vec![syn::Error::new(
+                span,
+                "a field assigned a differentiated value is differentiated where the struct \
+                 derives `Differentiable`; derive it, or keep the field's value in a local \
+                 variable",
+            )],
+        ));
+        self.f.inst(i).results[0]
+    }
+
+    /// Whether the variable at the root of an assigned field can take the new value: a local,
+    /// or a parameter taken by value. Else an error that says what to write.
+    pub(super) fn field_root_ok(&mut self, base: &Expr) -> bool {
+        let mut root = base;
+        loop {
+            root = match root {
+                Expr::Field(f) => &f.base,
+                Expr::Index(ix) => &ix.expr,
+                Expr::Paren(p) => &p.expr,
+                _ => break,
+            };
+        }
+        let ident = match root {
+            Expr::Path(p) if p.qself.is_none() => p.path.get_ident().cloned(),
+            _ => None,
+        };
+        let Some(ident) = ident else {
+            self.err_at(
+                base,
+                "only the fields of local variables can be assigned (`s.x = ..` with `let mut s \
+                 = ..`)",
+            );
+            return false;
+        };
+        let name = ident.to_string();
+        let Some(slot) = self.lookup(&name) else {
+            self.err_at(
+                &ident,
+                format!("cannot assign to a field of `{name}`: it is not a local variable"),
+            );
+            return false;
+        };
+        if self.env[slot].refs > 0 && self.env[slot].cell.is_none() {
+            // `let p = ps.last_mut().unwrap(); p.x = ..`: a reference into a container, which
+            // the assignment would have to write through.
+            self.err_at(
+                base,
+                format!(
+                    "`{name}` is a reference into a container: assigning to its fields is not \
+                     supported; index the container (`v[i].x = ..`) or loop over it with \
+                     `for {name} in v.iter_mut()`"
+                ),
+            );
+            return false;
+        }
+        let param = self
+            .f
+            .params
+            .iter()
+            .find(|p| Some(p.value) == self.env[slot].value);
+        if let Some(p) = param {
+            let by_ref = matches!(p.ty, syn::Type::Reference(_));
+            if !by_ref && self.env[slot].place_ty.is_none() {
+                // A parameter taken by value (`mut s: State`) keeps its type for the user's
+                // methods called on it once it holds a new version (`s.k += x; s.energy()`).
+                self.env[slot].place_ty = self.place_type(root);
+            }
+            if by_ref {
+                self.err_at(
+                    base,
+                    format!(
+                        "the fields of a parameter taken by reference cannot be assigned; copy \
+                         it into a local first (`let mut {name} = {name}.clone();`) and return \
+                         what the caller needs"
+                    ),
+                );
+                return false;
+            }
+        }
+        true
+    }
+}
+
+fn strip_parens(e: &Expr) -> &Expr {
+    match e {
+        Expr::Paren(p) => strip_parens(&p.expr),
+        e => e,
+    }
+}
+
+/// A place that reading twice reads the same: a variable or a field of one (`v`, `s.v`).
+fn plain_place(e: &Expr) -> bool {
+    match e {
+        Expr::Path(p) => p.qself.is_none() && p.path.get_ident().is_some(),
+        Expr::Field(f) => matches!(f.member, syn::Member::Named(_)) && plain_place(&f.base),
+        Expr::Paren(p) => plain_place(&p.expr),
+        _ => false,
+    }
+}
+
+/// An element's `Option` with a default, as the `if` it stands for, so that the element read
+/// (or popped) and the default are both differentiated:
+///
+/// - `v.pop().unwrap_or(d)`: `if !v.is_empty() { v.pop().unwrap() } else { d }`;
+/// - `v.last().copied().unwrap_or(d)` (`cloned()` too): `if !v.is_empty() { v[v.len() - 1] }
+///   else { d }`, and `first()` with `v[0]`;
+/// - `v.get(i).copied().unwrap_or(d)`: `if i < v.len() { v[i] } else { d }`.
+///
+/// `v` is a variable or a field of one; `None` for anything else.
+pub(super) fn element_or(mc: &syn::ExprMethodCall) -> Option<Expr> {
+    if mc.method != "unwrap_or" || mc.args.len() != 1 || mc.turbofish.is_some() {
+        return None;
+    }
+    let d = &mc.args[0];
+    let span = mc.span();
+    let Expr::MethodCall(inner) = strip_parens(&mc.receiver) else {
+        return None;
+    };
+    if inner.method == "pop" && inner.args.is_empty() && plain_place(&inner.receiver) {
+        let v = &inner.receiver;
+        return Some(syn::parse_quote_spanned! {span=>
+            if !#v.is_empty() { #v.pop().unwrap() } else { #d }
+        });
+    }
+    if !(inner.method == "copied" || inner.method == "cloned") || !inner.args.is_empty() {
+        return None;
+    }
+    let Expr::MethodCall(acc) = strip_parens(&inner.receiver) else {
+        return None;
+    };
+    let v = &acc.receiver;
+    if !plain_place(v) {
+        return None;
+    }
+    match (acc.method.to_string().as_str(), acc.args.len()) {
+        ("last", 0) => Some(syn::parse_quote_spanned! {span=>
+            if !#v.is_empty() { #v[#v.len() - 1] } else { #d }
+        }),
+        ("first", 0) => Some(syn::parse_quote_spanned! {span=>
+            if !#v.is_empty() { #v[0] } else { #d }
+        }),
+        // A map's `get(&k)` takes a reference: only a position is an index.
+        ("get", 1) if !matches!(acc.args[0], Expr::Reference(_)) => {
+            let i = &acc.args[0];
+            Some(syn::parse_quote_spanned! {span=>
+                {
+                    let __ad_at: usize = #i;
+                    if __ad_at < #v.len() { #v[__ad_at] } else { #d }
+                }
+            })
+        }
+        _ => None,
+    }
+}
