@@ -160,6 +160,10 @@ impl Lowering {
         if let Some(e) = super::fields::element_or(mc) {
             return self.expr(b, &e, true);
         }
+        if super::fields::position_of_best(mc) {
+            let tokens = Expr::MethodCall(mc.clone()).to_token_stream();
+            return self.opaque(b, tokens, Kind::Discrete, true, mc.method.span());
+        }
         let span = mc.span();
         let name = mc.method.to_string();
         // `layers.push(Neuron { .. })` on a local `Vec` whose elements' type is not known yet

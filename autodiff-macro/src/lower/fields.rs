@@ -293,6 +293,47 @@ fn plain_place(e: &Expr) -> bool {
     }
 }
 
+/// `items.enumerate().max_by(..).map(|(i, _)| i)` (also `min_by`, `max_by_key`, `min_by_key`,
+/// `find`, `last`, `next`): the position of the best (or first) item, an `Option<usize>` that
+/// no derivative goes through whatever the items are. The projection must take the
+/// enumeration's index straight from the pair: `.map(|(_, v)| v)` would be an item.
+pub(super) fn position_of_best(mc: &syn::ExprMethodCall) -> bool {
+    if mc.method != "map" || mc.args.len() != 1 {
+        return false;
+    }
+    let Expr::Closure(c) = strip_parens(&mc.args[0]) else {
+        return false;
+    };
+    let [pat] = &c.inputs.iter().collect::<Vec<_>>()[..] else {
+        return false;
+    };
+    let Pat::Tuple(t) = pat else {
+        return false;
+    };
+    let (Some(Pat::Ident(i)), Some(rest), 2) = (t.elems.first(), t.elems.last(), t.elems.len())
+    else {
+        return false;
+    };
+    let ignored = match rest {
+        Pat::Wild(_) => true,
+        Pat::Ident(r) => r.ident.to_string().starts_with('_'),
+        _ => false,
+    };
+    let returns_i = matches!(strip_parens(&c.body), Expr::Path(p) if p.path.is_ident(&i.ident));
+    if !ignored || !returns_i || i.by_ref.is_some() || i.subpat.is_some() {
+        return false;
+    }
+    let Expr::MethodCall(best) = strip_parens(&mc.receiver) else {
+        return false;
+    };
+    let picks = matches!(
+        best.method.to_string().as_str(),
+        "max_by" | "min_by" | "max_by_key" | "min_by_key" | "find" | "last" | "next"
+    );
+    matches!(strip_parens(&best.receiver), Expr::MethodCall(e) if e.method == "enumerate" && e.args.is_empty())
+        && picks
+}
+
 /// An element's `Option` with a default, as the `if` it stands for, so that the element read
 /// (or popped) and the default are both differentiated:
 ///
