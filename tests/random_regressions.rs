@@ -1195,3 +1195,63 @@ fn a_literal_assigned_over_a_call_result_has_its_type() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// A method of the user's struct named like a library method (`norm`), on a local built by a
+// struct literal: the name was taken for ndarray's, and the call rejected ("no derivative rule
+// for method `norm`"), though the local's type is seen.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, autodiff::Differentiable)]
+struct Pm {
+    a: f64,
+    b: f64,
+}
+
+impl Pm {
+    /// √(a² + b² + 0.5).
+    #[differentiate]
+    fn norm(&self) -> f64 {
+        (self.a * self.a + self.b * self.b + 0.5).sqrt()
+    }
+
+    /// a·tanh k + sin b.
+    #[differentiate]
+    fn mix(&self, k: f64) -> f64 {
+        self.a * k.tanh() + self.b.sin()
+    }
+}
+
+/// p = (2x, sin x), n = p.norm(), f = n·p.mix(n). With a = 2x, b = sin x:
+/// n' = (2a + b·cos x)/n, f' = n'·(a·tanh n + sin b) + n·(2·tanh n + a·sech²n·n' + cos b·cos x).
+#[differentiate]
+fn struct_method_named_like_a_library_one(x: f64) -> f64 {
+    let p = Pm {
+        b: x.sin(),
+        a: 2.0 * x,
+    };
+    p.norm() * p.mix(p.norm())
+}
+
+#[test]
+fn a_method_of_a_struct_built_by_a_literal_is_the_structs_whatever_its_name() {
+    for x in [0.7, -1.2] {
+        let (y, d) = struct_method_named_like_a_library_one_grad(x);
+        assert_eq!(y, struct_method_named_like_a_library_one(x));
+        let (a, b) = (2.0 * x, x.sin());
+        let n = (a * a + b * b + 0.5).sqrt();
+        let dn = (2.0 * a + b * x.cos()) / n;
+        let th = n.tanh();
+        let e =
+            dn * (a * th + b.sin()) + n * (2.0 * th + a * (1.0 - th * th) * dn + b.cos() * x.cos());
+        close("struct method named norm", d, e, TOL);
+        fd(
+            "struct method named norm",
+            struct_method_named_like_a_library_one,
+            x,
+            d,
+        );
+        let (_, t) = struct_method_named_like_a_library_one_jvp(x, 1.0);
+        close("struct method named norm, tangent", t, d, TOL);
+    }
+}

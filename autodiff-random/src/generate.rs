@@ -3810,6 +3810,29 @@ impl<'a> FnGen<'a> {
                         .collect();
                     if !pairs.is_empty() {
                         let p = (*self.rng.pick(&pairs)).clone();
+                        // The struct's own differentiated methods (see `Case::structs`): as
+                        // methods on a local the macro sees built by a struct literal (one
+                        // never reassigned), through the type on any (`Pt::norm(&p)`).
+                        if p.kind == Kind::Point && self.rng.chance(35) {
+                            let (pre, recv) = if !p.mutable && self.rng.chance(60) {
+                                (format!("{}.", p.name), String::new())
+                            } else {
+                                ("Pt::".to_string(), format!("&{}", p.name))
+                            };
+                            return if self.rng.chance(50) {
+                                let b = (2.0 * p.bound * p.bound + 0.5).sqrt();
+                                Ex::new(format!("{pre}norm({recv})"), b, true)
+                            } else {
+                                let k = self.expr(1);
+                                let k = self.typed(k);
+                                let sep = if recv.is_empty() { "" } else { ", " };
+                                Ex::new(
+                                    format!("{pre}mix({recv}{sep}{})", k.code),
+                                    p.bound + 1.0,
+                                    true,
+                                )
+                            };
+                        }
                         let field = match (p.kind == Kind::Point, self.rng.below(2)) {
                             (true, 0) => "a".to_string(),
                             (true, _) => "b".to_string(),
