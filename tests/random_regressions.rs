@@ -1233,8 +1233,39 @@ fn struct_method_named_like_a_library_one(x: f64) -> f64 {
     p.norm() * p.mix(p.norm())
 }
 
+/// The local reassigned by a loop: after two trips p = (x², 2x²), and
+/// f = √(5x⁴ + 0.5) + x²·tanh(x²) + sin(2x²), so
+/// f' = 10x³/√(5x⁴ + 0.5) + 2x·tanh(x²) + 2x³·sech²(x²) + 4x·cos(2x²).
+#[differentiate]
+fn struct_method_on_a_reassigned_local(x: f64) -> f64 {
+    let mut p = Pm { a: x, b: 2.0 * x };
+    for _ in 0..2 {
+        p = Pm { a: p.b, b: p.a * x };
+    }
+    p.norm() + p.mix(x * x)
+}
+
 #[test]
 fn a_method_of_a_struct_built_by_a_literal_is_the_structs_whatever_its_name() {
+    for x in [0.7, -1.2] {
+        let (y, d) = struct_method_on_a_reassigned_local_grad(x);
+        assert_eq!(y, struct_method_on_a_reassigned_local(x));
+        let (x2, x3) = (x * x, x * x * x);
+        let th = x2.tanh();
+        let e = 10.0 * x3 / (5.0 * x2 * x2 + 0.5).sqrt()
+            + 2.0 * x * th
+            + 2.0 * x3 * (1.0 - th * th)
+            + 4.0 * x * (2.0 * x2).cos();
+        close("struct method on a reassigned local", d, e, TOL);
+        fd(
+            "struct method on a reassigned local",
+            struct_method_on_a_reassigned_local,
+            x,
+            d,
+        );
+        let (_, t) = struct_method_on_a_reassigned_local_jvp(x, 1.0);
+        close("struct method on a reassigned local, tangent", t, d, TOL);
+    }
     for x in [0.7, -1.2] {
         let (y, d) = struct_method_named_like_a_library_one_grad(x);
         assert_eq!(y, struct_method_named_like_a_library_one(x));

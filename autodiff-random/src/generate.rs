@@ -905,6 +905,19 @@ impl<'a> FnGen<'a> {
             } else {
                 self.literal()
             };
+            // Or one of two literals, chosen by a condition (`t = if c { 0.5 } else { -0.25 };`).
+            let e = if self.rng.chance(30) {
+                let c = if self.rng.chance(50) {
+                    self.float_cond()
+                } else {
+                    self.int_cond()
+                };
+                let other = *self.rng.pick(&["0.5", "-0.25", "1.0"]);
+                let code = format!("if {c} {{ {} }} else {{ {other} }}", e.code);
+                Ex::new(code, e.bound.max(1.0), e.typed)
+            } else {
+                e
+            };
             self.line(&format!("{} = {};", v.name, e.code));
             if !in_loop {
                 self.var_mut(v.id).bound = e.bound.max(1.0);
@@ -3811,10 +3824,9 @@ impl<'a> FnGen<'a> {
                     if !pairs.is_empty() {
                         let p = (*self.rng.pick(&pairs)).clone();
                         // The struct's own differentiated methods (see `Case::structs`): as
-                        // methods on a local the macro sees built by a struct literal (one
-                        // never reassigned), through the type on any (`Pt::norm(&p)`).
+                        // methods (`p.norm()`), or through the type (`Pt::norm(&p)`).
                         if p.kind == Kind::Point && self.rng.chance(35) {
-                            let (pre, recv) = if !p.mutable && self.rng.chance(60) {
+                            let (pre, recv) = if self.rng.chance(60) {
                                 (format!("{}.", p.name), String::new())
                             } else {
                                 ("Pt::".to_string(), format!("&{}", p.name))
