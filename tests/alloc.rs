@@ -3,6 +3,10 @@
 //! allocator; a loop function (whose forward pass stores values on `Vec` stacks) shows that the
 //! counter is live.
 //!
+//! Loop stacks give their memory to a per-thread pool when dropped (`autodiff::stacks`), for
+//! the next call: the counts below empty the pool first, so every call allocates as a first one
+//! does, except where a test is about the pool.
+//!
 //! Allocations are counted per thread (a `const`-initialised thread-local `Cell`, which needs no
 //! allocation of its own), so the test harness's other threads cannot disturb a measurement.
 //!
@@ -59,7 +63,10 @@ static GLOBAL: CountingAllocator = CountingAllocator;
 
 /// Runs `f` and returns its result with the number of allocations (and reallocations) it made on
 /// this thread.
+/// Counts the allocations `f` makes on this thread, with the pool of loop-stack memory emptied
+/// first: every stack is allocated as on a first call.
 fn count_allocations<R>(f: impl FnOnce() -> R) -> (R, usize) {
+    autodiff::stacks::release_buffers();
     let before = ALLOCATIONS.with(Cell::get);
     let r = f();
     let after = ALLOCATIONS.with(Cell::get);
@@ -320,6 +327,34 @@ fn a_loop_allocates_its_stack() {
 }
 
 #[test]
+fn a_second_call_takes_its_stacks_memory_from_the_pool() {
+    let x: Vec<f64> = (0..64).map(|i| 0.1 + 0.013 * i as f64).collect();
+    let ((v1, d1), first) = count_allocations(|| rectangular_nest_grad(black_box(&x), 64, 8));
+    // The first call's stack went back to this thread's pool when it was dropped.
+    assert!(
+        autodiff::stacks::kept_bytes() >= 64 * 8 * 8,
+        "the stack was not kept"
+    );
+    let before = ALLOCATIONS.with(Cell::get);
+    let (v2, d2) = rectangular_nest_grad(black_box(&x), 64, 8);
+    let second = ALLOCATIONS.with(Cell::get) - before;
+    assert!(
+        second < first,
+        "the second call allocated {second} times, the first {first}"
+    );
+    // The reused memory changes nothing in the results.
+    assert_eq!(v1.to_bits(), v2.to_bits());
+    assert!(d1.iter().zip(&d2).all(|(a, b)| a.to_bits() == b.to_bits()));
+    // A smaller call at the same site fits in the kept block; a larger one grows it.
+    let (_, small) = rectangular_nest_grad(black_box(&x), 2, 8);
+    let (_, big) = rectangular_nest_grad(black_box(&x), 64, 64);
+    assert_gradient(|x: &Vec<f64>| rectangular_nest(x, 2, 8), &x, &small);
+    assert_gradient(|x: &Vec<f64>| rectangular_nest(x, 64, 64), &x, &big);
+    autodiff::stacks::release_buffers();
+    assert_eq!(autodiff::stacks::kept_bytes(), 0);
+}
+
+#[test]
 fn a_rectangular_nest_reserves_its_records_once() {
     let x: Vec<f64> = (0..64).map(|i| 0.1 + 0.013 * i as f64).collect();
     // ∂/∂x_k Σ_{i<n, j<m} sin(x_i x_j) = Σ_j cos(x_k x_j) x_j [k < n] + Σ_i cos(x_i x_k) x_i [k < m]
@@ -385,4 +420,44 @@ fn a_carried_state_adjoint_is_moved_not_rebuilt() {
     assert_gradient(|x: &Vec<f64>| recurrent_state(x, 40), &x, &d);
     let (_, d2) = recurrent_state_grad(&x, 2);
     assert_gradient(|x: &Vec<f64>| recurrent_state(x, 2), &x, &d2);
+}
+
+/// `s ← s·x_i + sin(t·x_i)` from `s = 0`, generic over the float type: `∂s/∂t` follows
+/// `ṡ ← ṡ·x_i + cos(t·x_i)·x_i` from `ṡ = 0`. Its loop's stack holds `f32` records in one
+/// instantiation and `f64` ones in the other.
+#[differentiate(wrt(t))]
+#[allow(clippy::needless_range_loop)] // written as users write it
+fn generic_sum<T: num_traits::Float>(t: T, xs: &[T]) -> T {
+    let mut s = T::zero();
+    for i in 0..xs.len() {
+        s = s * xs[i] + (t * xs[i]).sin();
+    }
+    s
+}
+
+fn generic_sum_dt<T: num_traits::Float>(t: T, xs: &[T]) -> T {
+    let mut ds = T::zero();
+    for &x in xs {
+        ds = ds * x + (t * x).cos() * x;
+    }
+    ds
+}
+
+#[test]
+fn a_generic_functions_stack_changes_record_type_between_calls() {
+    // Both instantiations make their stack at the same place in the generated code: the block
+    // one leaves in the pool has the other's record layout, and must not be taken as its own.
+    let xs64: Vec<f64> = (0..300).map(|i| 0.9 - 0.005 * i as f64).collect();
+    let xs32: Vec<f32> = xs64.iter().map(|&x| x as f32).collect();
+    autodiff::stacks::release_buffers();
+    for round in 0..3 {
+        let (v, d) = generic_sum_grad(0.7f64, &xs64);
+        assert!(autodiff::stacks::kept_bytes() > 0, "no stack was kept");
+        assert_eq!(v, generic_sum(0.7f64, &xs64), "round {round}");
+        assert_close(d, generic_sum_dt(0.7f64, &xs64), 1e-12);
+        let (v, d) = generic_sum_grad(0.7f32, &xs32);
+        assert_eq!(v, generic_sum(0.7f32, &xs32), "round {round}");
+        let want = generic_sum_dt(0.7f32, &xs32);
+        assert!((d - want).abs() <= 1e-4 * want.abs(), "{d} vs {want}");
+    }
 }

@@ -8,21 +8,10 @@
 
 #![allow(clippy::needless_range_loop, clippy::too_many_arguments)] // written as users write them
 
-use autodiff::check::gradcheck;
 use autodiff::differentiate;
 
 mod common;
 use common::*;
-
-#[track_caller]
-fn fd_vec(what: &str, f: impl Fn(&[f64]) -> f64, x: &[f64], d: &[f64]) {
-    let r = gradcheck(|p: &Vec<f64>| f(p), &x.to_vec(), &d.to_vec());
-    assert!(r.passed(), "{what}: {r}");
-}
-
-fn data(n: usize, seed: f64) -> Vec<f64> {
-    (0..n).map(|i| ((i as f64 + seed) * 0.731).sin()).collect()
-}
 
 /// `s = Σ_r Σ_{i<j} xc_i·xc_j` with `xc_i = x_{r,i}·w_i`, the scratch vector `xc` overwritten in
 /// every iteration: `∂s/∂w_k = Σ_r x_{r,k}·Σ_{j≠k} xc_j`.

@@ -53,7 +53,7 @@ mod types;
 use codegen::Append;
 use proc_macro::TokenStream;
 use proc_macro2::TokenStream as TokenStream2;
-use quote::quote;
+use quote::{ToTokens, quote};
 use signature::Signature;
 use syn::spanned::Spanned;
 
@@ -86,7 +86,10 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     prim::new_expansion();
     let func: syn::ItemFn = match syn::parse2(without_empty_statements(item.clone(), false)) {
         Ok(f) => f,
-        Err(_) => return unparsed(attr, item),
+        Err(_) => match syn::parse2::<syn::ItemImpl>(item.clone()) {
+            Ok(imp) => return expand_impl(attr, imp),
+            Err(_) => return unparsed(attr, item),
+        },
     };
     let mut errors = Vec::new();
     let opts: options::Options = match syn::parse2(attr) {
@@ -385,6 +388,79 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     out
 }
 
+/// `#[differentiate]` on an `impl` block: the methods marked `#[differentiate(..)]` in it, or
+/// every method when none is marked (with the block's options), are differentiated, and the
+/// items generated for them go into an inherent `impl` of the same type beside the block. That
+/// is the way to differentiate a trait's method: in `impl Trait for T`, the generated items
+/// could not be members, and an attribute on the method alone sees nothing of the block.
+fn expand_impl(attr: TokenStream2, mut imp: syn::ItemImpl) -> TokenStream2 {
+    fn is_ours(a: &syn::Attribute) -> bool {
+        a.path()
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "differentiate")
+    }
+    let marked =
+        |i: &syn::ImplItem| matches!(i, syn::ImplItem::Fn(m) if m.attrs.iter().any(is_ours));
+    let any_marked = imp.items.iter().any(marked);
+    let mut generated = TokenStream2::new();
+    for item in &mut imp.items {
+        let syn::ImplItem::Fn(m) = item else { continue };
+        let opts = match m.attrs.iter().position(is_ours) {
+            Some(at) => match m.attrs.remove(at).meta {
+                syn::Meta::List(l) => l.tokens,
+                _ => TokenStream2::new(),
+            },
+            None if any_marked => continue,
+            None => attr.clone(),
+        };
+        let ident = m.sig.ident.clone();
+        // The generated items are as visible as the trait's method is (an inherent method
+        // without `pub` would be private to the module).
+        let mut as_fn = m.clone();
+        if imp.trait_.is_some() {
+            as_fn.vis = syn::parse_quote!(pub);
+        }
+        let expanded = expand(opts, as_fn.to_token_stream());
+        let parsed = syn::parse::Parser::parse2(
+            |input: syn::parse::ParseStream| {
+                let mut items = Vec::new();
+                while !input.is_empty() {
+                    items.push(input.parse::<syn::ImplItem>()?);
+                }
+                Ok(items)
+            },
+            expanded.clone(),
+        );
+        let Ok(items) = parsed else {
+            // Not items of an impl (a bug here): rustc reports what they are.
+            generated.extend(expanded);
+            continue;
+        };
+        let mut original = None;
+        for it in items {
+            match it {
+                syn::ImplItem::Fn(f) if f.sig.ident == ident && original.is_none() => {
+                    original = Some(f)
+                }
+                other => generated.extend(other.to_token_stream()),
+            }
+        }
+        // The method as the expansion passed it on (markers inside it removed), with the
+        // block's visibility.
+        if let Some(mut f) = original {
+            f.vis = m.vis.clone();
+            *m = f;
+        }
+    }
+    let (generics, _, where_clause) = imp.generics.split_for_impl();
+    let self_ty = &imp.self_ty;
+    quote! {
+        #imp
+        impl #generics #self_ty #where_clause { #generated }
+    }
+}
+
 /// An item that does not parse as a function. Another kind of item is an error; a function
 /// with a syntax error is passed through as written, so that rustc's own syntax error is the
 /// only one, beside stubs of the generated items where its signature can be read (so that
@@ -393,7 +469,8 @@ fn unparsed(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     if let Ok(other) = syn::parse2::<syn::Item>(item.clone()) {
         let e = syn::Error::new(
             other.span(),
-            "`#[differentiate]` applies to a function (`fn f(x: f64) -> f64 { .. }`)",
+            "`#[differentiate]` applies to a function (`fn f(x: f64) -> f64 { .. }`) or to an `impl` \
+             block (its methods)",
         );
         let mut out = e.to_compile_error();
         out.append(item);
@@ -468,6 +545,7 @@ fn reverse_mode(
     simplify::forward_single_contributions(&mut f);
     simplify::move_carried_adjoints(&mut f);
     let plan = plan::plan(&mut f, &act, &mut tys, &rev);
+    simplify::read_restored_elements(&mut f);
     simplify::sum_invariant_element_adjoints(&mut f, &mut tys);
     (f, tys, plan, act)
 }

@@ -337,3 +337,85 @@ pub fn sum_invariant_element_adjoints(f: &mut Func, tys: &mut Types) {
         }
     }
 }
+
+/// A write that adds to an element, `a[i] += e` (`a' = a; a'[i] = a[i] + e`), reverses to a
+/// take of the element's adjoint (`v = take ā'[i]`, the adjoint of the value written) and,
+/// from the read `a[i]` in that value, the same `v` given back to the element
+/// (`ā[i] += v`), with the array's adjoint moved from `ā'` to `ā` in between. The element's
+/// adjoint ends where it started: the pair is a read, `v = read ā'[i]`. A read leaves the
+/// adjoint untouched in memory, where the take and the give-back were a store each, and in a
+/// loop over `j` of `y[i] += ..` the next iteration's take waited on the last one's store.
+///
+/// Only where, between the two, the adjoint (under any of the variables it moves through) is
+/// only moved or added to: another addition to the same element commutes with them.
+pub fn read_restored_elements(f: &mut Func) {
+    let roots = f.pullback_roots();
+    let blocks: Vec<Block> = roots.iter().flat_map(|&r| f.blocks_within(r)).collect();
+    for b in blocks {
+        let insts = f.block(b).insts.clone();
+        let mut removed: HashSet<Inst> = HashSet::new();
+        for (p, &take) in insts.iter().enumerate() {
+            let InstKind::VarTakeAt { var, index } = f.inst(take).kind else {
+                continue;
+            };
+            let taken = f.inst(take).results[0];
+            if let Some(restore) = restore_of(f, &insts[p + 1..], var, index, taken) {
+                f.insts[take.index()].kind = InstKind::VarReadAt { var, index };
+                removed.insert(restore);
+            }
+        }
+        if !removed.is_empty() {
+            f.block_mut(b).insts.retain(|i| !removed.contains(i));
+        }
+    }
+}
+
+/// The instruction among `after` (the rest of a block) that gives `taken` back to element
+/// `index` of the adjoint in `var`, if only moves and additions touch that adjoint before it.
+fn restore_of(f: &Func, after: &[Inst], var: Var, index: Value, taken: Value) -> Option<Inst> {
+    let mut holders: HashSet<Var> = HashSet::from([var]);
+    // The value of a `get` of a holder, waiting for the `:=` or `=` that moves it on.
+    let mut moving: Option<Value> = None;
+    let touches = |f: &Func, i: Inst, holders: &HashSet<Var>| {
+        f.inst(i).kind.var().is_some_and(|w| holders.contains(&w))
+    };
+    for &i in after {
+        let nested_touch = f.inst_blocks(i).into_iter().any(|nb| {
+            f.blocks_within(nb)
+                .into_iter()
+                .any(|bb| f.block(bb).insts.iter().any(|&y| touches(f, y, &holders)))
+        });
+        if nested_touch {
+            return None;
+        }
+        let kind = &f.inst(i).kind;
+        if let Some(m) = moving {
+            // The moved value's one use is the next write to a variable.
+            let mut uses_m = false;
+            kind.each_operand(&mut |v| uses_m |= *v == m);
+            match *kind {
+                InstKind::VarSet { var: w, value } | InstKind::VarInit { var: w, value }
+                    if value == m =>
+                {
+                    holders.insert(w);
+                    moving = None;
+                    continue;
+                }
+                _ if uses_m => return None,
+                _ => {}
+            }
+        }
+        if !touches(f, i, &holders) {
+            continue;
+        }
+        match *kind {
+            InstKind::VarGet(_) if moving.is_none() => moving = Some(f.inst(i).results[0]),
+            InstKind::VarAccAt {
+                index: ix, value, ..
+            } if ix == index && value == taken => return Some(i),
+            InstKind::VarAccAt { .. } | InstKind::VarAcc { .. } => {}
+            _ => return None,
+        }
+    }
+    None
+}

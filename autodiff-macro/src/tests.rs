@@ -509,6 +509,39 @@ fn a_counter_carried_through_a_loop_is_computed_again_from_the_index() {
     );
 }
 
+#[test]
+fn an_element_added_to_reads_its_adjoint_instead_of_taking_and_restoring_it() {
+    // `y[i] += a[i·n + j]·x[j]`: the write takes ȳ[i] (the adjoint of the value written) and
+    // the read `y[i]` inside it gives the same value back; the pair is one read of ȳ[i].
+    let (f, _) = planned(parse_quote! {
+        fn f(a: &[f64], x: &[f64], n: usize) -> f64 {
+            let mut y = vec![0.0; n];
+            for i in 0..n {
+                for j in 0..n {
+                    y[i] += a[i * n + j] * x[j];
+                }
+            }
+            let mut s = 0.0;
+            for i in 0..n {
+                s += y[i] * y[i];
+            }
+            s
+        }
+    });
+    let pb = f.pullback_text();
+    assert!(!pb.contains("= take w"), "{pb}");
+    let read = pb.lines().map(str::trim).find(|l| l.contains("= read w"));
+    let read = read.unwrap_or_else(|| panic!("{pb}"));
+    // `vR = read wY[vI]`: nothing adds to `wY[vI]` (the index of the write) any more.
+    let (lhs, rhs) = read.split_once(" = read ").unwrap();
+    let target = rhs.split('[').next().unwrap();
+    let index = rhs.split('[').nth(1).unwrap().trim_end_matches(']');
+    assert!(
+        !pb.contains(&format!("[{index}] += {lhs}")),
+        "{target}: {pb}"
+    );
+}
+
 /// Reverse mode of `item` and its save plan.
 fn planned(item: syn::ItemFn) -> (Func, crate::plan::Plan) {
     let mut f = lower_fn(item);

@@ -567,6 +567,8 @@ pub trait IndexAdjoint<I> {
     fn add_at(&mut self, i: I, g: Self::Elem);
     /// Returns `self[i]` and sets it to zero.
     fn take_at(&mut self, i: I) -> Self::Elem;
+    /// Returns a copy of `self[i]`.
+    fn read_at(&self, i: I) -> Self::Elem;
 }
 
 /// `x[i]` of a `Vec` of floats or of layers: the element's adjoint is added in place.
@@ -581,6 +583,10 @@ impl<T: Differentiable> IndexAdjoint<usize> for Vec<T> {
         let zero = self[i].zero_like();
         core::mem::replace(&mut self[i], zero)
     }
+    #[inline(always)]
+    fn read_at(&self, i: usize) -> T {
+        self[i].clone()
+    }
 }
 
 /// `x[i]` of an array, as for `Vec`.
@@ -594,6 +600,10 @@ impl<T: Differentiable, const N: usize> IndexAdjoint<usize> for [T; N] {
     fn take_at(&mut self, i: usize) -> T {
         let zero = self[i].zero_like();
         core::mem::replace(&mut self[i], zero)
+    }
+    #[inline(always)]
+    fn read_at(&self, i: usize) -> T {
+        self[i].clone()
     }
 }
 

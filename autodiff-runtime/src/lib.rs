@@ -17,9 +17,11 @@ pub mod nn;
 pub mod optim;
 pub mod parallel;
 pub mod rules;
+pub mod stacks;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::private::*;
+    pub use crate::stacks::Stack;
 }
 #[doc(hidden)]
 pub mod place;

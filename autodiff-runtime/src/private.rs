@@ -230,6 +230,17 @@ where
     adjoint.take_at(*i)
 }
 
+/// A copy of `adjoint[i]`: an element's adjoint read by the contribution of a write that adds
+/// to the element (`a[i] += e`), which leaves that adjoint where it is.
+#[inline(always)]
+pub fn read_index<A, I>(adjoint: &A, i: &I) -> A::Elem
+where
+    A: crate::differentiable::IndexAdjoint<I>,
+    I: Copy,
+{
+    adjoint.read_at(*i)
+}
+
 /// A zero adjoint of the given shape.
 #[inline(always)]
 pub fn zeros_of_shape<T: crate::differentiable::ZerosOfShape + ?Sized>(

@@ -38,6 +38,18 @@ pub fn fd(what: &str, f: impl Fn(f64) -> f64, x: f64, d: f64) {
 }
 
 /// Finite-difference check of a gradient of a function of two f64s.
+/// A gradient with respect to a slice against central finite differences of `f` at `x`.
+#[track_caller]
+pub fn fd_vec(what: &str, f: impl Fn(&[f64]) -> f64, x: &[f64], d: &[f64]) {
+    let r = gradcheck(|p: &Vec<f64>| f(p), &x.to_vec(), &d.to_vec());
+    assert!(r.passed(), "{what}: {r}");
+}
+
+/// `n` deterministic values in [−1, 1], different for each `seed`.
+pub fn data(n: usize, seed: f64) -> Vec<f64> {
+    (0..n).map(|i| ((i as f64 + seed) * 0.731).sin()).collect()
+}
+
 #[track_caller]
 pub fn fd2(what: &str, f: impl Fn(f64, f64) -> f64, x: Grad2, d: Grad2) {
     let r = gradcheck(|p: &Grad2| f(p.0, p.1), &x, &d);

@@ -40,8 +40,11 @@ pub fn live_bytes() -> usize {
     ALLOCATED.load(Relaxed).wrapping_sub(FREED.load(Relaxed))
 }
 
-/// Runs `f` and returns what it returned and the heap bytes it left allocated.
+/// Runs `f` and returns what it returned and the heap bytes it left allocated. The pool of
+/// loop-stack memory is emptied first, so that stacks are allocated by `f` as on a first call
+/// instead of taken from memory already counted.
 pub fn heap_kept_by<R>(f: impl FnOnce() -> R) -> (R, usize) {
+    autodiff::stacks::release_buffers();
     let before = live_bytes();
     let r = f();
     (r, live_bytes().wrapping_sub(before))

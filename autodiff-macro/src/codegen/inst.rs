@@ -566,6 +566,11 @@ impl Gen<'_> {
                 let ix = id(*index);
                 quote! { #lhs #pv::take_index(&mut #w, &#ix); }
             }
+            InstKind::VarReadAt { var, index } => {
+                let w = names::var(self.f, *var);
+                let ix = id(*index);
+                quote! { #lhs #pv::read_index(&#w, &#ix); }
+            }
             InstKind::Count(w) => {
                 let w = names::var(self.f, *w);
                 quote! { #w += 1; }

@@ -212,14 +212,20 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool], krate: &Tok
             prelude.append(quote! { enum #en<#(#params),*> { #(#vars(#params)),* } });
         }
     }
+    // Each stack and buffer is made at a site of its own (the address of a static), under which
+    // it gives its memory back to the thread's pool when dropped (see the runtime's `stacks`).
+    let site = quote! {{
+        static __AD_SITE: u8 = 0;
+        ::core::ptr::addr_of!(__AD_SITE) as usize
+    }};
     for n in 0..f.stacks.len() {
         let s = names::stack(Stack(n as u32));
-        prelude.append(quote! { let mut #s = ::std::vec::Vec::new(); });
+        prelude.append(quote! { let mut #s = #pv::Stack::new(#site); });
     }
     let mut buffers: Vec<&syn::Ident> = g.flat.values().collect();
     buffers.sort();
     for b in buffers {
-        prelude.append(quote! { let mut #b = ::std::vec::Vec::new(); });
+        prelude.append(quote! { let mut #b = #pv::Stack::new(#site); });
     }
     // ---- forward
     let mut forward = TokenStream::new();

@@ -251,6 +251,7 @@ impl Fwd<'_> {
             | InstKind::VarGet(_)
             | InstKind::VarTake(_)
             | InstKind::VarTakeAt { .. }
+            | InstKind::VarReadAt { .. }
             | InstKind::VarTakeTo { .. }
             | InstKind::VarUpdate { .. }
             | InstKind::Rule { .. }

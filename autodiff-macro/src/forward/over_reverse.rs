@@ -185,7 +185,9 @@ impl Fwd<'_> {
                             changed |= self.mark(results[0]);
                         }
                     }
-                    InstKind::VarTakeAt { var, .. } | InstKind::VarTakeTo { var, .. } => {
+                    InstKind::VarTakeAt { var, .. }
+                    | InstKind::VarReadAt { var, .. }
+                    | InstKind::VarTakeTo { var, .. } => {
                         if self.is_var_varied(var) {
                             changed |= self.mark(results[0]);
                         }
@@ -384,6 +386,7 @@ impl Fwd<'_> {
             InstKind::VarGet(var)
             | InstKind::VarTake(var)
             | InstKind::VarTakeAt { var, .. }
+            | InstKind::VarReadAt { var, .. }
             | InstKind::VarTakeTo { var, .. } => {
                 // Reads of a varied variable: the same read of its tangent variable.
                 if !self.is_var_varied(var) {

@@ -103,6 +103,7 @@ impl Func {
             InstKind::VarGet(w) => format!("get {w}"),
             InstKind::VarTake(w) => format!("take {w}"),
             InstKind::VarTakeAt { var, index } => format!("take {var}[{index}]"),
+            InstKind::VarReadAt { var, index } => format!("read {var}[{index}]"),
             InstKind::VarTakeTo { var, shape } => format!("take {var} leaving zeros {shape}"),
             InstKind::Count(w) => format!("{w} += 1"),
             InstKind::Mutate {

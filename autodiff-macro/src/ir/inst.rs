@@ -144,6 +144,9 @@ pub enum InstKind {
     VarTake(Var),
     /// `w[index]`, leaving zero there.
     VarTakeAt { var: Var, index: Value },
+    /// A copy of `w[index]`, leaving it as it is (an element's adjoint that a take would give
+    /// back to the same element: see `simplify::read_restored_elements`).
+    VarReadAt { var: Var, index: Value },
     /// The variable's value, leaving a zero of the shape `shape` holds: a loop-carried adjoint
     /// whose shape changes from one iteration to the next (a vector pushed to in the loop).
     VarTakeTo { var: Var, shape: Value },
@@ -394,6 +397,7 @@ macro_rules! inst_operands {
             | InstKind::VarSet { value: a, .. }
             | InstKind::VarAccField { value: a, .. }
             | InstKind::VarTakeAt { index: a, .. }
+            | InstKind::VarReadAt { index: a, .. }
             | InstKind::VarTakeTo { shape: a, .. } => f(a),
             InstKind::VarAccAt { index, value, .. } => {
                 f(index);
@@ -548,6 +552,7 @@ impl InstKind {
             | InstKind::VarAccAt { var, .. }
             | InstKind::VarAccField { var, .. }
             | InstKind::VarTakeAt { var, .. }
+            | InstKind::VarReadAt { var, .. }
             | InstKind::VarTakeTo { var, .. }
             | InstKind::VarUpdate { var, .. }
             | InstKind::VarGet(var)

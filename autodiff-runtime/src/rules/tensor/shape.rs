@@ -53,6 +53,12 @@ impl<T: Real, D: Dimension, I: NdIndex<D>> IndexAdjoint<I> for Array<T, D> {
     fn take_at(&mut self, i: I) -> T {
         core::mem::replace(&mut self[i], T::ZERO)
     }
+    /// Returns `x̄[i]`.
+    #[inline]
+    #[track_caller]
+    fn read_at(&self, i: I) -> T {
+        self[i]
+    }
 }
 
 /// A zero gradient from an array's shape alone: an owned array of zeros.

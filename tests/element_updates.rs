@@ -1,0 +1,134 @@
+//! Writes that add to an element, `y[i] += e`, in loops: the pullback reads the element's
+//! adjoint where it used to take it and give it back (see `simplify::read_restored_elements`).
+//! Every gradient is checked against an analytic formula (stated beside the function) and
+//! central finite differences, including writes whose added term reads the same array at an
+//! index that may equal the written one.
+
+#![allow(clippy::needless_range_loop)] // written as users write them
+
+use autodiff::differentiate;
+
+mod common;
+use common::{data, fd_vec};
+
+#[track_caller]
+fn close(what: &str, got: &[f64], want: &[f64]) {
+    assert_eq!(got.len(), want.len(), "{what}");
+    for (k, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!(
+            (g - w).abs() <= 1e-12 * (1.0 + w.abs()),
+            "{what}[{k}]: {g} vs {w}"
+        );
+    }
+}
+
+/// `s = Σ_i y_i²` with `y = A·x` summed element by element: `∂s/∂A_ij = 2·y_i·x_j`,
+/// `∂s/∂x_j = Σ_i 2·y_i·A_ij`.
+#[differentiate]
+fn matvec_sq(a: &[f64], x: &[f64], n: usize) -> f64 {
+    let mut y = vec![0.0; n];
+    for i in 0..n {
+        for j in 0..n {
+            y[i] += a[i * n + j] * x[j];
+        }
+    }
+    let mut s = 0.0;
+    for i in 0..n {
+        s += y[i] * y[i];
+    }
+    s
+}
+
+#[test]
+fn a_matrix_vector_product_summed_into_its_elements() {
+    for n in [0, 1, 2, 5] {
+        let a = data(n * n, 0.3);
+        let x = data(n, 1.7);
+        let (s, (ga, gx)) = matvec_sq_grad(&a, &x, n);
+        assert_eq!(s, matvec_sq(&a, &x, n));
+        let y: Vec<f64> = (0..n)
+            .map(|i| (0..n).map(|j| a[i * n + j] * x[j]).sum())
+            .collect();
+        let want_a: Vec<f64> = (0..n * n).map(|ij| 2.0 * y[ij / n] * x[ij % n]).collect();
+        let want_x: Vec<f64> = (0..n)
+            .map(|j| (0..n).map(|i| 2.0 * y[i] * a[i * n + j]).sum())
+            .collect();
+        close("A", &ga, &want_a);
+        close("x", &gx, &want_x);
+        fd_vec("A", |p| matvec_sq(p, &x, n), &a, &ga);
+        fd_vec("x", |p| matvec_sq(&a, p, n), &x, &gx);
+    }
+}
+
+/// `y_i ← y_i + 2·y_k` for each `i` in turn (so `y_k` itself doubles and adds twice when
+/// `i = k`), starting from `y = x`; the result `y_0·y_1`. Checked by finite differences, for
+/// `k` before, at and after the elements the result reads.
+#[differentiate(wrt(x))]
+fn add_another(x: &[f64], k: usize) -> f64 {
+    let mut y = x.to_vec();
+    for i in 0..y.len() {
+        y[i] += 2.0 * y[k];
+    }
+    y[0] * y[1]
+}
+
+#[test]
+fn an_element_added_to_from_the_same_array_at_any_index() {
+    let x = data(4, 0.9);
+    for k in 0..4 {
+        let (v, g) = add_another_grad(&x, k);
+        assert_eq!(v, add_another(&x, k));
+        fd_vec(&format!("k = {k}"), |p| add_another(p, k), &x, &g);
+    }
+}
+
+/// A triangle of updates, `q_j += L_{ij}·c_i` for `i < j` (the lower part's index carried by
+/// a counter), then `s = Σ_j q_j²` with `q_j = c_j` to start: `q = (I + Lᵀ)·c` in effect,
+/// `∂s/∂c = 2·(I + L)·q`, `∂s/∂L_{ij} = 2·q_j·c_i`.
+#[differentiate]
+fn triangle(c: &[f64], l: &[f64]) -> f64 {
+    let d = c.len();
+    let mut q = c.to_vec();
+    let mut idx = 0;
+    for i in 0..d {
+        for j in i + 1..d {
+            q[j] += l[idx] * c[i];
+            idx += 1;
+        }
+    }
+    let mut s = 0.0;
+    for j in 0..d {
+        s += q[j] * q[j];
+    }
+    s
+}
+
+#[test]
+fn a_triangle_of_updates_with_a_carried_index() {
+    for d in [1, 2, 4] {
+        let c = data(d, 0.1);
+        let l = data(d * (d - 1) / 2, 2.2);
+        let (s, (gc, gl)) = triangle_grad(&c, &l);
+        assert_eq!(s, triangle(&c, &l));
+        let mut q = c.clone();
+        let mut pos = Vec::new();
+        let mut idx = 0;
+        for i in 0..d {
+            for j in i + 1..d {
+                q[j] += l[idx] * c[i];
+                pos.push((i, j));
+                idx += 1;
+            }
+        }
+        let mut want_c: Vec<f64> = q.iter().map(|qj| 2.0 * qj).collect();
+        let mut want_l = vec![0.0; l.len()];
+        for (p, &(i, j)) in pos.iter().enumerate() {
+            want_c[i] += 2.0 * q[j] * l[p];
+            want_l[p] = 2.0 * q[j] * c[i];
+        }
+        close("c", &gc, &want_c);
+        close("L", &gl, &want_l);
+        fd_vec("c", |p| triangle(p, &l), &c, &gc);
+        fd_vec("L", |p| triangle(&c, p), &l, &gl);
+    }
+}
