@@ -1245,8 +1245,41 @@ fn struct_method_on_a_reassigned_local(x: f64) -> f64 {
     p.norm() + p.mix(x * x)
 }
 
+/// The local built in an `else` block (a block expression), its method called there and in a
+/// closure: for x ≤ 5, f = 2·(x·tanh x + sin 2x), f' = 2·(tanh x + x·sech²x + 2·cos 2x); the
+/// method was "no derivative rule for method `mix`" (the `let` of a block expression did not
+/// note the struct's type).
+#[differentiate]
+fn struct_method_in_an_else_block(x: f64) -> f64 {
+    let mut t = 0.0;
+    if x > 5.0 {
+        t += x;
+    } else {
+        let p = Pm { a: x, b: 2.0 * x };
+        t += p.mix(x);
+        let mut add = |u: f64| t += p.mix(u);
+        add(x);
+    }
+    t
+}
+
 #[test]
 fn a_method_of_a_struct_built_by_a_literal_is_the_structs_whatever_its_name() {
+    for x in [0.7, -1.2] {
+        let (y, d) = struct_method_in_an_else_block_grad(x);
+        assert_eq!(y, struct_method_in_an_else_block(x));
+        let th = x.tanh();
+        let e = 2.0 * (th + x * (1.0 - th * th) + 2.0 * (2.0 * x).cos());
+        close("struct method in an else block", d, e, TOL);
+        fd(
+            "struct method in an else block",
+            struct_method_in_an_else_block,
+            x,
+            d,
+        );
+        let (_, t) = struct_method_in_an_else_block_jvp(x, 1.0);
+        close("struct method in an else block, tangent", t, d, TOL);
+    }
     for x in [0.7, -1.2] {
         let (y, d) = struct_method_on_a_reassigned_local_grad(x);
         assert_eq!(y, struct_method_on_a_reassigned_local(x));

@@ -473,6 +473,9 @@ impl Lowering {
                         }
                         let v = self.expr(b, &init.expr, true);
                         self.bind_let(b, &local.pat, &init.expr, v);
+                        // The struct a literal builds, for its methods (`p.mix(k)`), as in a
+                        // function's body.
+                        self.note_binding(&local.pat, &init.expr);
                     } else {
                         self.declare_uninit(&local.pat);
                     }
