@@ -3,7 +3,7 @@
 //! loop, array literals of differentiated values lent as slices, writes through `iter_mut`
 //! inside a branch, and arrays and `Vec`s lent to the mutations that take a slice
 //! (`copy_from_slice`, `clone_from_slice`, `extend_from_slice`), literals assigned to variables
-//! whose type rustc infers (also where only constants gave it, then a method of the literal), variables shadowed inside a loop, a loop's item read by a predicate run as written, `return`/`break` in the `else` of an `if let`, and `Vec::from` of differentiated values. Each is checked against its analytic gradient (stated in a comment) and
+//! whose type rustc infers (also where only constants gave it, then a method of the literal), variables shadowed inside a loop, a loop's item read by a predicate run as written, `return`/`break` in the `else` of an `if let`, `Vec::from` of differentiated values, and literals assigned over variables whose earlier value has a type only rustc knows (a call's result, a tuple's field). Each is checked against its analytic gradient (stated in a comment) and
 //! central finite differences, and its tangent against the gradient.
 
 #![allow(
@@ -11,7 +11,8 @@
     clippy::vec_init_then_push,
     clippy::useless_vec,
     clippy::single_match,
-    clippy::while_let_loop
+    clippy::while_let_loop,
+    unused_assignments
 )] // written as users write them
 
 use autodiff::check::gradcheck;
@@ -950,4 +951,371 @@ fn values_swapped_by_a_loop_swap_their_adjoints() {
     assert!((g0 - fd).abs() < 1e-8, "{g0} vs {fd}");
     let exact = -x0.sin() * std::f64::consts::PI / 180.0;
     assert!((g0 - exact).abs() < 1e-15, "{g0} vs {exact}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// A literal assigned over a variable whose earlier value has a type the macro cannot see (a
+// call's result, a tuple's field), then a float method called on it. rustc types the variable by
+// its first value; the versions of the variable in the generated code are separate, so the
+// literal's version had the ambiguous type `{float}` (E0689). It takes the earlier version's
+// type now (`typed_like(&t, 2.0)`).
+// ---------------------------------------------------------------------------------------------
+
+/// g(x) = x² + 1.
+#[differentiate(hessian)]
+fn lit_g(x: f64) -> f64 {
+    x * x + 1.0
+}
+
+/// g(x) = x² + 1 in `f32`.
+#[differentiate]
+fn lit_g32(x: f32) -> f32 {
+    x * x + 1.0
+}
+
+/// t = g(x), y = t·x, then t = 2: f = g(√2)·g(x)·x = 3(x³ + x), f' = 3(3x² + 1). The method's
+/// result only goes to a call.
+#[differentiate]
+fn literal_over_a_call_passed_on(x: f64) -> f64 {
+    let mut t = lit_g(x);
+    let y = t * x;
+    t = 2.0;
+    lit_g(t.sqrt()) * y
+}
+
+/// The literal chosen by a branch: t = 2 for x > 0, else 0.5, and f = g(√t)·g(x)·x:
+/// 3(x³ + x) or 1.5(x³ + x), f' = 3(3x² + 1) or 1.5(3x² + 1).
+#[differentiate]
+fn literal_branch_over_a_call(x: f64) -> f64 {
+    let mut t = lit_g(x);
+    let y = t * x;
+    t = if x > 0.0 { 2.0 } else { 0.5 };
+    lit_g(t.sqrt()) * y
+}
+
+/// Two literals in turn: f = g(ln 3)·g(√2)·g(x)·x = 3·g(ln 3)·(x³ + x), f' = 3·g(ln 3)·(3x² + 1).
+#[differentiate]
+fn literals_in_turn_over_a_call(x: f64) -> f64 {
+    let mut t = lit_g(x);
+    let y = t * x;
+    t = 2.0;
+    let a = lit_g(t.sqrt());
+    t = 3.0;
+    lit_g(t.ln()) * y * a
+}
+
+/// The literal's method in the result after an early return, in `f32`: for x > 2,
+/// f = g(x)·x = x³ + x (f' = 3x² + 1); otherwise f = sin 0.5 (f' = 0).
+#[differentiate]
+fn literal_over_a_call_returned(x: f32) -> f32 {
+    let mut t = lit_g32(x);
+    if x > 2.0 {
+        return t * x;
+    }
+    t = 0.5;
+    t.sin()
+}
+
+/// The literal's method assigned to the variable, which is not read again: f = g(x)·x = x³ + x,
+/// f' = 3x² + 1.
+#[differentiate]
+fn literal_over_a_call_dead_after(x: f64) -> f64 {
+    let mut t2 = lit_g(x);
+    let y = t2 * x;
+    t2 = -1.75;
+    t2 /= t2.cos().cosh();
+    y
+}
+
+/// Over a value made of a tuple's fields, in `f32`: (s, c) = sin_cos(x/2), u = c + s², then
+/// u = 1e-3: f = asinh(1e-3)·c + u·x with u = c + s², so
+/// f' = −asinh(1e-3)·s/2 + (−s/2 + s·c)·x + c + s².
+#[differentiate]
+fn literal_over_a_tuple_field(x: f32) -> f32 {
+    let (t1, t2) = (x * 0.5).sin_cos();
+    let mut x0 = t2 + t1.powi(2);
+    let y = x0 * x;
+    x0 = 1e-3;
+    x0.asinh() * t2 + y
+}
+
+/// In a loop, with the literal's method read by the pullback (the factor of x): three trips of
+/// s += t·x; t = 0.5; s += sin(t)·x, with t = g(x) on the first trip only:
+/// f = g(x)·x + 2·0.5·x + 3·sin(0.5)·x, f' = 3x² + 1 + 1 + 3·sin(0.5).
+#[differentiate]
+fn literal_over_a_call_in_a_loop(x: f64) -> f64 {
+    let mut t = lit_g(x);
+    let mut s = 0.0;
+    for _ in 0..3 {
+        s += t * x;
+        t = 0.5;
+        s += t.sin() * x;
+    }
+    s
+}
+
+/// Carried into a loop (seed `32f9dfef9df609b4` of `--ci --seed 9797`, minimized): t = g(x),
+/// t = -2.75, then two trips of t = -0.25 - 0.25·tanh(t)·x, and f = t·x. With a = tanh(-2.75):
+/// u = -0.25 - 0.25·a·x (u' = -0.25·a), v = -0.25 - 0.25·tanh(u)·x
+/// (v' = -0.25·(sech²(u)·u'·x + tanh u)), f' = v'·x + v.
+#[differentiate]
+fn literal_over_a_call_carried_by_a_loop(x: f64) -> f64 {
+    let mut t4 = lit_g(x);
+    t4 = -2.75;
+    for _ in 0..2 {
+        let t8 = t4.tanh() * x;
+        t4 = -0.25;
+        t4 -= 0.25 * t8;
+    }
+    t4 * x
+}
+
+/// Forward over reverse: f = √2·(g(x)·x)², f' = 2√2·(x³ + x)(3x² + 1),
+/// f'' = 2√2·((3x² + 1)² + 6x·(x³ + x)).
+#[differentiate(hessian)]
+fn literal_over_a_call_twice_differentiated(x: f64) -> f64 {
+    let mut t = lit_g(x);
+    let y = t * x;
+    t = 2.0;
+    t.sqrt() * y * y
+}
+
+#[test]
+fn a_literal_assigned_over_a_call_result_has_its_type() {
+    for x in [0.8, -1.3] {
+        let check = |what: &str, f: fn(f64) -> f64, grad: fn(f64) -> (f64, f64), e: f64| {
+            let (y, d) = grad(x);
+            assert_eq!(y, f(x), "{what}: value");
+            close(what, d, e, TOL);
+            fd(what, f, x, d);
+        };
+        let (p, dp) = (x * x * x + x, 3.0 * x * x + 1.0);
+        check(
+            "literal passed on",
+            literal_over_a_call_passed_on,
+            literal_over_a_call_passed_on_grad,
+            3.0 * dp,
+        );
+        let (_, t) = literal_over_a_call_passed_on_jvp(x, 1.0);
+        close("literal passed on, tangent", t, 3.0 * dp, TOL);
+
+        let k = if x > 0.0 { 3.0 } else { 1.5 };
+        check(
+            "literal chosen by a branch",
+            literal_branch_over_a_call,
+            literal_branch_over_a_call_grad,
+            k * dp,
+        );
+        let (_, t) = literal_branch_over_a_call_jvp(x, 1.0);
+        close("literal chosen by a branch, tangent", t, k * dp, TOL);
+
+        let g3 = 3f64.ln() * 3f64.ln() + 1.0;
+        check(
+            "literals in turn",
+            literals_in_turn_over_a_call,
+            literals_in_turn_over_a_call_grad,
+            3.0 * g3 * dp,
+        );
+        let (_, t) = literals_in_turn_over_a_call_jvp(x, 1.0);
+        close("literals in turn, tangent", t, 3.0 * g3 * dp, TOL);
+
+        check(
+            "literal dead after",
+            literal_over_a_call_dead_after,
+            literal_over_a_call_dead_after_grad,
+            dp,
+        );
+        let (_, t) = literal_over_a_call_dead_after_jvp(x, 1.0);
+        close("literal dead after, tangent", t, dp, TOL);
+
+        let e = dp + 1.0 + 3.0 * 0.5f64.sin();
+        check(
+            "literal in a loop",
+            literal_over_a_call_in_a_loop,
+            literal_over_a_call_in_a_loop_grad,
+            e,
+        );
+        let (_, t) = literal_over_a_call_in_a_loop_jvp(x, 1.0);
+        close("literal in a loop, tangent", t, e, TOL);
+
+        let a = (-2.75f64).tanh();
+        let (u, du) = (-0.25 - 0.25 * a * x, -0.25 * a);
+        let v = -0.25 - 0.25 * u.tanh() * x;
+        let dv = -0.25 * ((1.0 - u.tanh() * u.tanh()) * du * x + u.tanh());
+        check(
+            "literal carried by a loop",
+            literal_over_a_call_carried_by_a_loop,
+            literal_over_a_call_carried_by_a_loop_grad,
+            dv * x + v,
+        );
+        let (_, t) = literal_over_a_call_carried_by_a_loop_jvp(x, 1.0);
+        close("literal carried by a loop, tangent", t, dv * x + v, TOL);
+
+        let r2 = 2f64.sqrt();
+        let (y, d, h) = literal_over_a_call_twice_differentiated_hvp(x, 1.0);
+        assert_eq!(y, literal_over_a_call_twice_differentiated(x));
+        close("literal, twice: first", d, 2.0 * r2 * p * dp, TOL);
+        close(
+            "literal, twice: second",
+            h,
+            2.0 * r2 * (dp * dp + 6.0 * x * p),
+            TOL,
+        );
+        fd(
+            "literal, twice",
+            literal_over_a_call_twice_differentiated,
+            x,
+            d,
+        );
+    }
+    for x in [0.8f32, -1.3, 2.5] {
+        let (y, d) = literal_over_a_call_returned_grad(x);
+        assert_eq!(y, literal_over_a_call_returned(x));
+        let e = if x > 2.0 { 3.0 * x * x + 1.0 } else { 0.0 };
+        close("literal returned, f32", d as f64, e as f64, 1e-5);
+        fd32("literal returned, f32", literal_over_a_call_returned, x, d);
+
+        let (y, d) = literal_over_a_tuple_field_grad(x);
+        assert_eq!(y, literal_over_a_tuple_field(x));
+        let (s, c) = (x as f64 * 0.5).sin_cos();
+        let e = -(1e-3f64).asinh() * s / 2.0 + (-s / 2.0 + s * c) * x as f64 + c + s * s;
+        close("literal over a tuple field, f32", d as f64, e, 1e-5);
+        fd32(
+            "literal over a tuple field, f32",
+            literal_over_a_tuple_field,
+            x,
+            d,
+        );
+        let (_, t) = literal_over_a_tuple_field_jvp(x, 1.0);
+        close(
+            "literal over a tuple field, tangent",
+            t as f64,
+            d as f64,
+            1e-6,
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A method of the user's struct named like a library method (`norm`), on a local built by a
+// struct literal: the name was taken for ndarray's, and the call rejected ("no derivative rule
+// for method `norm`"), though the local's type is seen.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, autodiff::Differentiable)]
+struct Pm {
+    a: f64,
+    b: f64,
+}
+
+impl Pm {
+    /// √(a² + b² + 0.5).
+    #[differentiate]
+    fn norm(&self) -> f64 {
+        (self.a * self.a + self.b * self.b + 0.5).sqrt()
+    }
+
+    /// a·tanh k + sin b.
+    #[differentiate]
+    fn mix(&self, k: f64) -> f64 {
+        self.a * k.tanh() + self.b.sin()
+    }
+}
+
+/// p = (2x, sin x), n = p.norm(), f = n·p.mix(n). With a = 2x, b = sin x:
+/// n' = (2a + b·cos x)/n, f' = n'·(a·tanh n + sin b) + n·(2·tanh n + a·sech²n·n' + cos b·cos x).
+#[differentiate]
+fn struct_method_named_like_a_library_one(x: f64) -> f64 {
+    let p = Pm {
+        b: x.sin(),
+        a: 2.0 * x,
+    };
+    p.norm() * p.mix(p.norm())
+}
+
+/// The local reassigned by a loop: after two trips p = (x², 2x²), and
+/// f = √(5x⁴ + 0.5) + x²·tanh(x²) + sin(2x²), so
+/// f' = 10x³/√(5x⁴ + 0.5) + 2x·tanh(x²) + 2x³·sech²(x²) + 4x·cos(2x²).
+#[differentiate]
+fn struct_method_on_a_reassigned_local(x: f64) -> f64 {
+    let mut p = Pm { a: x, b: 2.0 * x };
+    for _ in 0..2 {
+        p = Pm { a: p.b, b: p.a * x };
+    }
+    p.norm() + p.mix(x * x)
+}
+
+/// The local built in an `else` block (a block expression), its method called there and in a
+/// closure: for x ≤ 5, f = 2·(x·tanh x + sin 2x), f' = 2·(tanh x + x·sech²x + 2·cos 2x); the
+/// method was "no derivative rule for method `mix`" (the `let` of a block expression did not
+/// note the struct's type).
+#[differentiate]
+fn struct_method_in_an_else_block(x: f64) -> f64 {
+    let mut t = 0.0;
+    if x > 5.0 {
+        t += x;
+    } else {
+        let p = Pm { a: x, b: 2.0 * x };
+        t += p.mix(x);
+        let mut add = |u: f64| t += p.mix(u);
+        add(x);
+    }
+    t
+}
+
+#[test]
+fn a_method_of_a_struct_built_by_a_literal_is_the_structs_whatever_its_name() {
+    for x in [0.7, -1.2] {
+        let (y, d) = struct_method_in_an_else_block_grad(x);
+        assert_eq!(y, struct_method_in_an_else_block(x));
+        let th = x.tanh();
+        let e = 2.0 * (th + x * (1.0 - th * th) + 2.0 * (2.0 * x).cos());
+        close("struct method in an else block", d, e, TOL);
+        fd(
+            "struct method in an else block",
+            struct_method_in_an_else_block,
+            x,
+            d,
+        );
+        let (_, t) = struct_method_in_an_else_block_jvp(x, 1.0);
+        close("struct method in an else block, tangent", t, d, TOL);
+    }
+    for x in [0.7, -1.2] {
+        let (y, d) = struct_method_on_a_reassigned_local_grad(x);
+        assert_eq!(y, struct_method_on_a_reassigned_local(x));
+        let (x2, x3) = (x * x, x * x * x);
+        let th = x2.tanh();
+        let e = 10.0 * x3 / (5.0 * x2 * x2 + 0.5).sqrt()
+            + 2.0 * x * th
+            + 2.0 * x3 * (1.0 - th * th)
+            + 4.0 * x * (2.0 * x2).cos();
+        close("struct method on a reassigned local", d, e, TOL);
+        fd(
+            "struct method on a reassigned local",
+            struct_method_on_a_reassigned_local,
+            x,
+            d,
+        );
+        let (_, t) = struct_method_on_a_reassigned_local_jvp(x, 1.0);
+        close("struct method on a reassigned local, tangent", t, d, TOL);
+    }
+    for x in [0.7, -1.2] {
+        let (y, d) = struct_method_named_like_a_library_one_grad(x);
+        assert_eq!(y, struct_method_named_like_a_library_one(x));
+        let (a, b) = (2.0 * x, x.sin());
+        let n = (a * a + b * b + 0.5).sqrt();
+        let dn = (2.0 * a + b * x.cos()) / n;
+        let th = n.tanh();
+        let e =
+            dn * (a * th + b.sin()) + n * (2.0 * th + a * (1.0 - th * th) * dn + b.cos() * x.cos());
+        close("struct method named norm", d, e, TOL);
+        fd(
+            "struct method named norm",
+            struct_method_named_like_a_library_one,
+            x,
+            d,
+        );
+        let (_, t) = struct_method_named_like_a_library_one_jvp(x, 1.0);
+        close("struct method named norm, tangent", t, d, TOL);
+    }
 }

@@ -126,6 +126,10 @@ fn analyze_with(f: &Func, through_opaque: bool) -> Activity {
                     }
                 }
                 InstKind::Opaque { .. } | InstKind::Const(_) => {}
+                // The earlier value is read for its type only.
+                InstKind::TypedLike { value, .. } => {
+                    set(inst.results[0], varied[value.index()], &mut varied);
+                }
                 InstKind::If { .. } | InstKind::Match { .. } => {
                     for t in exits_of(f, i) {
                         if let Term::Yield(vals) = t {
@@ -238,6 +242,12 @@ fn analyze_with(f: &Func, through_opaque: bool) -> Activity {
                 }
                 InstKind::Opaque { .. } | InstKind::Const(_) if !through_opaque => {}
                 InstKind::Const(_) => {}
+                // The earlier value is read for its type only.
+                InstKind::TypedLike { value, .. } => {
+                    if useful[inst.results[0].index()] {
+                        mark(*value, &mut useful);
+                    }
+                }
                 _ => {
                     if inst.results.iter().any(|r| useful[r.index()]) {
                         for v in f.operands(i) {

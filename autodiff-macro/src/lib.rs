@@ -146,6 +146,7 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
         String::new()
     };
     let tys = scalars::analyze(&f);
+    scalars::settle_typed_like(&mut f, &tys);
     // A pass that produced invalid IR is a bug here, reported as such with the stubs.
     let verified = |g: &ir::Func| {
         ir::verify::verify(g)

@@ -359,9 +359,10 @@ impl Rev<'_> {
                 let c = self.emit1(pb, InstKind::CastBack { source: value, g }, t);
                 self.contrib(pb, value, c, adj);
             }
-            InstKind::Ascribe { value: x, .. } | InstKind::Ref(x) | InstKind::Deref(x) => {
-                self.contrib(pb, x, g, adj)
-            }
+            InstKind::Ascribe { value: x, .. }
+            | InstKind::TypedLike { value: x, .. }
+            | InstKind::Ref(x)
+            | InstKind::Deref(x) => self.contrib(pb, x, g, adj),
             InstKind::Index(base, index) if self.active(base) => {
                 let w = self.ensure(pb, base, adj);
                 self.emit0(

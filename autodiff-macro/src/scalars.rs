@@ -319,6 +319,16 @@ pub fn analyze(f: &Func) -> Types {
                     None => Ty::Unknown,
                 }),
                 InstKind::Ascribe { ty, .. } => Some(of_declared(ty)),
+                // `x = -3.0`: the literal has the type of the value `x` held; where that is
+                // not known it is still a float of some type, which meets others like a
+                // literal's (and is written `typed_like(..)`, see `settle_typed_like`).
+                InstKind::TypedLike { value, like } => {
+                    Some(match (get(&tys, *like), get(&tys, *value)) {
+                        (x @ (Ty::Float(_) | Ty::Bottom), _) => x,
+                        (_, Ty::Lit | Ty::Bottom) => Ty::Lit,
+                        _ => Ty::Unknown,
+                    })
+                }
                 InstKind::Deref(v) => Some(match get(&tys, *v) {
                     x @ (Ty::Float(_) | Ty::Bottom) => x,
                     _ => Ty::Unknown,
@@ -373,12 +383,6 @@ pub fn analyze(f: &Func) -> Types {
                 }
             }
         }
-        // `x = -3.0`: the literal has the type of the value `x` held.
-        for &(lit, old) in &f.literal_assigned {
-            if let (Ty::Lit, t @ Ty::Float(_)) = (get(&tys, lit), get(&tys, old)) {
-                set(&mut tys, lit, t);
-            }
-        }
         if !changed {
             break;
         }
@@ -403,6 +407,9 @@ pub fn analyze(f: &Func) -> Types {
             let ops: Vec<Value> = match &inst.kind {
                 InstKind::Binary(op, a, b) if *op != BinOp::Rem => vec![*a, *b],
                 InstKind::Neg(a) => vec![*a],
+                // The variable's earlier value has the type too (`t = 2.0` after `let mut t =
+                // 1.0`, then `t * x`).
+                InstKind::TypedLike { value, like } => vec![*value, *like],
                 InstKind::Prim { prim, args, .. } if prim.has(crate::prim::Flags::FLOAT_RESULT) => {
                     (0..args.len())
                         .filter(|&k| prim.differentiable(k))
@@ -423,6 +430,22 @@ pub fn analyze(f: &Func) -> Types {
         }
     }
     Types { tys }
+}
+
+/// A literal assigned over a variable whose type the analysis found (`t = 2.0` where `t` is
+/// an `f64`) is that typed literal: [`InstKind::TypedLike`] becomes an ascription, and the
+/// earlier value is no longer read for its type. Where the type is not known the generated
+/// code takes it from the earlier value (`typed_like(&t_1, 2.0)`).
+pub fn settle_typed_like(f: &mut Func, tys: &Types) {
+    for inst in &mut f.insts {
+        let InstKind::TypedLike { value, .. } = inst.kind else {
+            continue;
+        };
+        if let Some(t) = inst.results.first().and_then(|&r| tys.of(r).float()) {
+            let ty = syn::parse2(t.tokens()).expect("a float type");
+            inst.kind = InstKind::Ascribe { value, ty };
+        }
+    }
 }
 
 /// The blocks whose `continue`/`break` belong to the loop with body `body`: the body and the

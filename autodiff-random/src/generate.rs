@@ -905,6 +905,19 @@ impl<'a> FnGen<'a> {
             } else {
                 self.literal()
             };
+            // Or one of two literals, chosen by a condition (`t = if c { 0.5 } else { -0.25 };`).
+            let e = if self.rng.chance(30) {
+                let c = if self.rng.chance(50) {
+                    self.float_cond()
+                } else {
+                    self.int_cond()
+                };
+                let other = *self.rng.pick(&["0.5", "-0.25", "1.0"]);
+                let code = format!("if {c} {{ {} }} else {{ {other} }}", e.code);
+                Ex::new(code, e.bound.max(1.0), e.typed)
+            } else {
+                e
+            };
             self.line(&format!("{} = {};", v.name, e.code));
             if !in_loop {
                 self.var_mut(v.id).bound = e.bound.max(1.0);
@@ -3810,6 +3823,28 @@ impl<'a> FnGen<'a> {
                         .collect();
                     if !pairs.is_empty() {
                         let p = (*self.rng.pick(&pairs)).clone();
+                        // The struct's own differentiated methods (see `Case::structs`): as
+                        // methods (`p.norm()`), or through the type (`Pt::norm(&p)`).
+                        if p.kind == Kind::Point && self.rng.chance(35) {
+                            let (pre, recv) = if self.rng.chance(60) {
+                                (format!("{}.", p.name), String::new())
+                            } else {
+                                ("Pt::".to_string(), format!("&{}", p.name))
+                            };
+                            return if self.rng.chance(50) {
+                                let b = (2.0 * p.bound * p.bound + 0.5).sqrt();
+                                Ex::new(format!("{pre}norm({recv})"), b, true)
+                            } else {
+                                let k = self.expr(1);
+                                let k = self.typed(k);
+                                let sep = if recv.is_empty() { "" } else { ", " };
+                                Ex::new(
+                                    format!("{pre}mix({recv}{sep}{})", k.code),
+                                    p.bound + 1.0,
+                                    true,
+                                )
+                            };
+                        }
                         let field = match (p.kind == Kind::Point, self.rng.below(2)) {
                             (true, 0) => "a".to_string(),
                             (true, _) => "b".to_string(),

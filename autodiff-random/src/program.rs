@@ -190,8 +190,13 @@ impl Case {
         let _ = writeln!(out, "#[allow(unused, unreachable_code, clippy::all)]");
         let _ = writeln!(out, "pub mod {} {{", self.module_name());
         out.push_str(&self.consts());
-        // Without the derive: the plain crate does not depend on `autodiff`.
-        out.push_str(&self.structs().replace(", autodiff::Differentiable", ""));
+        // Without the derive and the attribute: the plain crate does not depend on `autodiff`.
+        out.push_str(
+            &self
+                .structs()
+                .replace(", autodiff::Differentiable", "")
+                .replace("    #[differentiate]\n", ""),
+        );
         for f in &self.functions {
             out.push_str(&f.source);
             out.push('\n');
@@ -200,13 +205,18 @@ impl Case {
         out
     }
 
-    /// The struct the functions build (`Pt { a, b }`), if one of them does.
+    /// The struct the functions build (`Pt { a, b }`), if one of them does, with the
+    /// differentiated methods they may call on it (`p.norm()`, `p.mix(k)`).
     fn structs(&self) -> String {
         if !self.functions.iter().any(|f| f.source.contains("Pt {")) {
             return String::new();
         }
         format!(
-            "#[derive(Clone, autodiff::Differentiable)]\nstruct Pt {{\n    a: {f},\n    b: {f},\n}}\n\n",
+            "#[derive(Clone, autodiff::Differentiable)]\nstruct Pt {{\n    a: {f},\n    b: {f},\n}}\n\n\
+             impl Pt {{\n    #[differentiate]\n    fn norm(&self) -> {f} {{\n        \
+             (self.a * self.a + self.b * self.b + 0.5).sqrt()\n    }}\n\n    \
+             #[differentiate]\n    fn mix(&self, k: {f}) -> {f} {{\n        \
+             self.a * k.tanh() + self.b.sin()\n    }}\n}}\n\n",
             f = self.float.name()
         )
     }

@@ -32,9 +32,17 @@ fn programs_and_check_modules_parse() {
                 .unwrap_or_else(|e| panic!("{e}\n{}", case.module()));
             assert_eq!(file.items.len(), 1);
             syn::parse_file(&case.plain_module()).expect("the plain module parses");
-            // Each function carries the attribute and the entry function comes last.
+            // Each function carries the attribute (and so do the struct's methods, indented),
+            // the plain module none; the entry function comes last.
             let n = case.functions.len();
-            assert_eq!(case.program().matches("#[differentiate]").count(), n);
+            let program = case.program();
+            assert_eq!(
+                program.lines().filter(|l| *l == "#[differentiate]").count(),
+                n
+            );
+            let methods = if program.contains("impl Pt {") { 2 } else { 0 };
+            assert_eq!(program.matches("    #[differentiate]").count(), methods);
+            assert!(!case.plain_module().contains("#[differentiate]"));
             assert!(case.entry().name.starts_with("f_"));
             assert!(case.entry().params.iter().any(|p| p.kind.active()));
         }
@@ -59,7 +67,8 @@ fn the_ci_configuration_leaves_out_what_it_says() {
 /// too: `Option`s of indices matched, work lists drained by `pop`, range patterns, closures
 /// taking references, literals assigned over variables, extremes read inside expressions,
 /// `while let`/`if let` on a `Vec` of differentiated values, the mutations `rotate_left`,
-/// `split_off` and `first_mut` writes, a struct literal, array patterns and range slices.
+/// `split_off` and `first_mut` writes, a struct literal and its methods, array patterns, range
+/// slices and literals chosen by a condition.
 #[test]
 fn the_forms_users_write_are_generated() {
     let forms = [
@@ -83,6 +92,11 @@ fn the_forms_users_write_are_generated() {
         "let [",
         ".split_at(",
         "..].iter().sum::<",
+        ".norm()",
+        ".mix(",
+        "Pt::norm(&",
+        "Pt::mix(&",
+        " else { -0.25 };",
     ];
     for config in [Config::default(), Config::ci()] {
         let programs: Vec<String> = (0..300)

@@ -51,6 +51,15 @@ pub fn seed<T: ScalarOutput>(_primal: &T) -> T {
     T::one()
 }
 
+/// A literal with the type of the value it replaces: `t = 2.0` after `let mut t = g(x)` is
+/// written `typed_like(&t_1, 2.0)` where the generated code cannot name `t`'s type (rustc
+/// infers it from `g`), so that a method called on it (`t.sqrt()`) has a receiver of a known
+/// type. `_like` is only read for its type.
+#[inline(always)]
+pub fn typed_like<T>(_like: &T, value: T) -> T {
+    value
+}
+
 /// The gradient a callee returned for an array lent to it, as the array's gradient: a callee
 /// that takes a slice (`&[f64]`) returns a `Vec`, one that takes the array returns the array.
 #[inline(always)]

@@ -250,6 +250,10 @@ impl Gen<'_> {
                 let x = id(*value);
                 quote! { #lhs #x as #ty; }
             }
+            InstKind::TypedLike { value, like } => {
+                let (x, like) = (self.moved(*value, None), self.by_ref(*like));
+                quote! { #lhs #pv::typed_like(#like, #x); }
+            }
             InstKind::Ascribe { value, ty } => {
                 let x = self.moved(*value, None);
                 let r = id(inst.results[0]);

@@ -303,7 +303,9 @@ impl Fwd<'_> {
                 let dx = self.tangent_or_zero(b, value, out);
                 self.emit(b, out, InstKind::Cast { value: dx, ty: cty }, ty)
             }
-            InstKind::Ascribe { value, .. } | InstKind::Deref(value) => {
+            InstKind::Ascribe { value, .. }
+            | InstKind::TypedLike { value, .. }
+            | InstKind::Deref(value) => {
                 let dx = self.tangent_or_zero(b, value, out);
                 if matches!(kind, InstKind::Deref(_)) {
                     self.emit(b, out, InstKind::Deref(dx), ty)

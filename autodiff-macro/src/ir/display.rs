@@ -49,6 +49,7 @@ impl Func {
             InstKind::Call { path, args } => format!("call {} {}", tokens(path), list(args)),
             InstKind::Cast { value, ty } => format!("cast {value} as {}", tokens(ty)),
             InstKind::Ascribe { value, ty } => format!("ascribe {value}: {}", tokens(ty)),
+            InstKind::TypedLike { value, like } => format!("typed_like {value} as {like}"),
             InstKind::Ref(v) => format!("ref {v}"),
             InstKind::Tuple(vs) => format!("tuple {}", list(vs)),
             InstKind::Field(v, n) => format!("field {v}.{n}"),

@@ -64,6 +64,13 @@ pub enum InstKind {
     Cast { value: Value, ty: syn::Type },
     /// `let x: ty = value`: the annotation is kept so rustc infers the same types.
     Ascribe { value: Value, ty: syn::Type },
+    /// `value` with the type of `like`: a literal assigned over a variable (`t = 2.0` after
+    /// `let mut t = g(x)`) has the type of the value it replaces, which rustc infers and the
+    /// generated code cannot name. Written `typed_like(&like, value)` where that type stays
+    /// unknown (`crate::scalars`), an ascription where it is known. To derivatives it is
+    /// `value` (a constant where it is made of literals); `like` is read for its type only,
+    /// and nothing flows back to it.
+    TypedLike { value: Value, like: Value },
     /// `&value`: transparent to derivatives.
     Ref(Value),
     /// `(a, b, ..)`.
@@ -369,7 +376,9 @@ macro_rules! inst_operands {
             | InstKind::Count(_)
             | InstKind::InlinePullback { .. }
             | InstKind::Pop(_) => {}
-            InstKind::Binary(_, a, b) | InstKind::Index(a, b) => {
+            InstKind::Binary(_, a, b)
+            | InstKind::Index(a, b)
+            | InstKind::TypedLike { value: a, like: b } => {
                 f(a);
                 f(b);
             }

@@ -151,10 +151,6 @@ pub struct Func {
     /// and run as written instead: reported by `check` where a differentiated value reaches
     /// the code run as written (an [`InstKind::Opaque`]).
     pub map_errors: Vec<(Inst, Vec<syn::Error>)>,
-    /// Values made of literals alone assigned to a variable (`x = -3.0`), each with the value
-    /// the variable held before: the literal has that value's type, which the generated code
-    /// must write out since the variable is gone there (`(-3.0f64).tanh()` for `x.tanh()`).
-    pub literal_assigned: Vec<(Value, Value)>,
     /// Struct literals (`Point { x: a, y: b }`), run as written until a differentiated value
     /// is found to reach the result through them: then each is the call of the literal's
     /// function that `#[derive(Differentiable)]` writes, `Point::__ad_literal`, with the field

@@ -365,10 +365,18 @@ impl Lowering {
     /// `FieldTy::<Self, H, _>::forward(&self.layer, x)`, differentiated through `forward_vjp` as
     /// the call `Layer::forward(&self.layer, x)` is.
     fn field_method(&self, mc: &syn::ExprMethodCall) -> Option<syn::ExprCall> {
-        if !is_user_method(mc) || LIBRARY_METHODS.contains(&mc.method.to_string().as_str()) {
+        let recv = chain::strip(&mc.receiver);
+        // On a local built by a struct literal the method is the struct's, whatever its name.
+        let built = matches!(recv, Expr::Path(p) if p
+            .path
+            .get_ident()
+            .and_then(|id| self.lookup(&id.to_string()))
+            .is_some_and(|slot| self.env[slot].built));
+        if !is_user_method(mc)
+            || (!built && LIBRARY_METHODS.contains(&mc.method.to_string().as_str()))
+        {
             return None;
         }
-        let recv = chain::strip(&mc.receiver);
         if matches!(recv, Expr::Path(p) if self.local_place_type(p).is_none()) {
             return None;
         }
@@ -551,6 +559,8 @@ impl Lowering {
         }
         // `let s = State { .. };`: the literal names the type (`s.advance(dt)`); a copy of a
         // struct parameter or field (`let s = s0.clone();`) has its type.
+        let built = matches!(chain::strip(init), Expr::Struct(_))
+            || matches!(chain::strip(init), Expr::Call(_)) && built_struct(init).is_some();
         let ty = match (pat, chain::strip(init)) {
             (Pat::Ident(_), Expr::Struct(es)) => {
                 let path = &es.path;
@@ -582,6 +592,7 @@ impl Lowering {
         };
         if let (Pat::Ident(pi), Some(ty)) = (pat, ty) {
             if let Some(binding) = self.env.last_mut().filter(|b| pi.ident == b.name) {
+                binding.built = built && ty.is_some();
                 binding.place_ty = ty;
             }
             return;

@@ -423,7 +423,7 @@ impl Lowering {
             }
             left => {
                 if !self.write_through(b, left, v, compound) {
-                    let v = v.map(|v| self.typed_as_declared(b, left, v));
+                    let v = v.map(|v| self.typed_as_declared(b, left, v, compound));
                     self.assign(left, v)
                 }
             }

@@ -92,6 +92,10 @@ struct Binding {
     /// The type of the field or element the variable borrows (`let l = &self.layer;`), spelled
     /// through the runtime's `Field` trait, for the user's methods called on it (`l.forward(x)`).
     place_ty: Option<TokenStream>,
+    /// `place_ty` is the user's struct itself, named by the literal or constructor that built
+    /// the variable (`let p = Pt { .. };`, `Pt::new(..)`): its methods are the user's whatever
+    /// their names (`p.norm()`, not ndarray's `norm`).
+    built: bool,
     /// The user's struct a local `Vec` holds, as the expression that built its elements names
     /// it (`Cell` of `cs.push(Cell { .. })`, generic arguments left to inference): for the
     /// methods called on its elements (`for c in &cs { c.val(h) }`).
@@ -111,6 +115,7 @@ impl Binding {
             cell: None,
             declared: None,
             place_ty: None,
+            built: false,
             elem_ty: None,
         }
     }

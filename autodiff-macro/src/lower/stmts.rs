@@ -342,25 +342,50 @@ impl Lowering {
         }
     }
 
-    /// Whether `v` is computed from literals alone (`-(1e-3)`, `2.0 * 0.5`): an unsuffixed
-    /// float whose type rustc takes from where it goes.
+    /// Whether `v` is computed from literals alone (`-(1e-3)`, `2.0 * 0.5`, `if c { 2.0 } else
+    /// { 0.5 }`): an unsuffixed float whose type rustc takes from where it goes.
     fn literal_only(&self, v: Value) -> bool {
         match self.f.value(v).def {
             ValueDef::Result(i, 0) => match &self.f.inst(i).kind {
                 InstKind::Const(_) => true,
                 InstKind::Neg(a) => self.literal_only(*a),
                 InstKind::Binary(_, a, c) => self.literal_only(*a) && self.literal_only(*c),
+                InstKind::If { .. } | InstKind::Match { .. } => self.literal_arms(i, 0),
+                _ => false,
+            },
+            ValueDef::Result(i, k) => match &self.f.inst(i).kind {
+                InstKind::If { .. } | InstKind::Match { .. } => self.literal_arms(i, k),
                 _ => false,
             },
             _ => false,
         }
     }
 
+    /// Whether every arm of the branch `i` that yields gives its result `k` from literals
+    /// alone (arms that leave by `return`, `break` or `continue` give none).
+    fn literal_arms(&self, i: Inst, k: usize) -> bool {
+        self.f
+            .inst_blocks(i)
+            .into_iter()
+            .all(|arm| match &self.f.block(arm).term {
+                Term::Yield(vals) => vals.get(k).is_some_and(|&y| self.literal_only(y)),
+                Term::Return(_) | Term::Break(_) | Term::Continue(_) => true,
+                _ => false,
+            })
+    }
+
     /// A literal assigned to a variable declared with a float type (`x = -(1e-3)` for
     /// `x: f64`) has that type: ascribed here, since the generated code no longer has the
     /// declaration next to the use that needs the type (`x.abs()`). Assigned to a variable
-    /// declared without one, it has the type of the value it replaces.
-    pub(super) fn typed_as_declared(&mut self, b: Block, target: &Expr, v: Value) -> Value {
+    /// declared without one, it has the type of the value it replaces (the result of a
+    /// compound assignment, `t *= 2.0`, has it already where `t`'s value had it).
+    pub(super) fn typed_as_declared(
+        &mut self,
+        b: Block,
+        target: &Expr,
+        v: Value,
+        compound: bool,
+    ) -> Value {
         let Expr::Path(p) = target else { return v };
         let Some(slot) = p.path.get_ident().and_then(|i| self.lookup(&i.to_string())) else {
             return v;
@@ -376,12 +401,18 @@ impl Lowering {
                 target.span(),
             ),
             // Not declared with a type: the literal gets the type of the value it replaces,
-            // once that is known (`crate::scalars`).
-            (None, Some(old)) => {
-                self.f.literal_assigned.push((v, old));
-                v
-            }
-            (None, None) => v,
+            // named where the analysis of plain floats knows it (`crate::scalars`), taken from
+            // that value in the generated code where it does not (a call's result).
+            (None, Some(old)) if !compound => self.inst1(
+                b,
+                InstKind::TypedLike {
+                    value: v,
+                    like: old,
+                },
+                Kind::Float,
+                target.span(),
+            ),
+            (None, _) => v,
         }
     }
 
@@ -450,6 +481,9 @@ impl Lowering {
                         }
                         let v = self.expr(b, &init.expr, true);
                         self.bind_let(b, &local.pat, &init.expr, v);
+                        // The struct a literal builds, for its methods (`p.mix(k)`), as in a
+                        // function's body.
+                        self.note_binding(&local.pat, &init.expr);
                     } else {
                         self.declare_uninit(&local.pat);
                     }
