@@ -2,7 +2,10 @@
 //! .map(|(i, _)| i)`, `min_by`, `find`), then used as an index: the position is run as written
 //! (no derivative goes through it), the element it picks is differentiated. Each gradient is
 //! checked against its analytic value and central finite differences (away from ties, where
-//! the position is constant nearby).
+//! the position is constant nearby). Tuples of a position and a value chosen by branches (an
+//! argmax carried by hand or by `fold`) carry the position as an integer of its own.
+
+#![allow(clippy::needless_range_loop)] // written as users write them
 
 use autodiff::differentiate;
 
@@ -82,4 +85,93 @@ fn the_first_position_found_or_none() {
     assert_eq!(v, 25.0);
     assert_eq!(gx, vec![0.0; 4]);
     assert_eq!(gt, 10.0);
+}
+
+/// An argmax carried by hand, a tuple of the position and the value chosen by an `if`:
+/// `3·x_m + max` with `m` the position of the largest, `∂/∂x_m = 4`.
+#[differentiate]
+fn argmax_by_hand(xs: &[f64]) -> f64 {
+    let mut bi = 0;
+    let mut bv = f64::NEG_INFINITY;
+    for i in 0..xs.len() {
+        let (ni, nv) = if xs[i] > bv { (i, xs[i]) } else { (bi, bv) };
+        bi = ni;
+        bv = nv;
+    }
+    3.0 * xs[bi] + bv
+}
+
+/// The same by `fold` over `(position, value)`: `x_m²`, `∂/∂x_m = 2·x_m`.
+#[differentiate]
+fn argmax_by_fold(xs: &[f64]) -> f64 {
+    let (m, best) = xs
+        .iter()
+        .enumerate()
+        .fold((0, f64::NEG_INFINITY), |(bi, bv), (i, &v)| {
+            if v > bv { (i, v) } else { (bi, bv) }
+        });
+    xs[m] * best
+}
+
+/// `fold` over `(Σx, Σx², n)`: the variance `Σx²/n − (Σx/n)²`,
+/// `∂/∂x_k = 2x_k/n − 2m/n` with `m` the mean.
+#[differentiate]
+fn variance_by_fold(xs: &[f64]) -> f64 {
+    let (s, s2, n) = xs.iter().fold((0.0, 0.0, 0usize), |(s, s2, n), &x| {
+        (s + x, s2 + x * x, n + 1)
+    });
+    let m = s / n as f64;
+    s2 / n as f64 - m * m
+}
+
+/// A `match` whose arms give a count and a value: `n·v`, with `(n, v) = (2, sin x)` for
+/// `k = 1`: `∂/∂x = 2·cos x`.
+#[differentiate]
+fn count_and_value(x: f64, k: u8) -> f64 {
+    let (n, v) = match k {
+        0 => (1usize, x * x),
+        1 => (2, x.sin()),
+        _ => (3, x),
+    };
+    v * n as f64
+}
+
+#[test]
+fn tuples_of_a_position_and_a_value_chosen_by_branches() {
+    let xs = data(7, 1.3);
+    let m = (0..7).fold(0, |m, k| if xs[k] > xs[m] { k } else { m });
+    let (v, g) = argmax_by_hand_grad(&xs);
+    assert_eq!(v, argmax_by_hand(&xs));
+    for (k, gk) in g.iter().enumerate() {
+        assert_eq!(*gk, if k == m { 4.0 } else { 0.0 }, "by hand, ∂/∂x_{k}");
+    }
+    fd_vec("by hand", argmax_by_hand, &xs, &g);
+    let (v, g) = argmax_by_fold_grad(&xs);
+    assert_eq!(v, xs[m] * xs[m]);
+    for (k, gk) in g.iter().enumerate() {
+        assert_eq!(
+            *gk,
+            if k == m { 2.0 * xs[m] } else { 0.0 },
+            "fold, ∂/∂x_{k}"
+        );
+    }
+    fd_vec("fold", argmax_by_fold, &xs, &g);
+    let (v, g) = variance_by_fold_grad(&xs);
+    assert_eq!(v, variance_by_fold(&xs));
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    for (k, gk) in g.iter().enumerate() {
+        let want = 2.0 * xs[k] / n - 2.0 * mean / n;
+        assert!(
+            (gk - want).abs() < 1e-12,
+            "variance, ∂/∂x_{k}: {gk} vs {want}"
+        );
+    }
+    fd_vec("variance", variance_by_fold, &xs, &g);
+    for k in 0..3u8 {
+        let (v, d) = count_and_value_grad(0.5, k);
+        assert_eq!(v, count_and_value(0.5, k));
+        let want = [2.0 * 0.5, 2.0 * 0.5f64.cos(), 3.0][k as usize];
+        assert!((d - want).abs() < 1e-12, "k = {k}: {d} vs {want}");
+    }
 }

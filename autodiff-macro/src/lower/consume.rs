@@ -293,20 +293,66 @@ impl Lowering {
                 let Some(init) = self.expr(b, &mc.args[0], true) else {
                     return Some(None);
                 };
-                let slot = self.hidden("__ad_acc", init);
-                let f = &mc.args[1];
-                self.chain_loop(b, &p, vec![slot], scope, fns, span, &mut |s, blk, item| {
-                    if let Some(acc) = s.env[slot].value {
-                        let r = s.apply_fun(blk, f, vec![Item::val(acc), item], scope);
-                        if let Some(r) = r.and_then(|r| s.item_value(blk, r, false, span)) {
-                            s.env[slot].value = Some(r);
+                // A tuple accumulator (`(0, f64::NEG_INFINITY)` for an argmax) is carried as
+                // its parts, each a loop state of its own type: carried whole, a position in
+                // it would be given an adjoint.
+                let parts = match (chain::strip(&mc.args[0]), self.f.value(init).def) {
+                    (Expr::Tuple(t), ValueDef::Result(i, 0)) if !t.elems.is_empty() => {
+                        match &self.f.inst(i).kind {
+                            InstKind::Tuple(elems) if elems.len() == t.elems.len() => elems.clone(),
+                            _ => vec![init],
                         }
                     }
-                    s.continue_loop(blk, span);
-                });
-                let v = self.env[slot].value;
-                self.env.truncate(slot);
-                v
+                    _ => vec![init],
+                };
+                let tuple = parts.len() > 1;
+                let first = self.env.len();
+                let slots: Vec<usize> = parts.iter().map(|&v| self.hidden("__ad_acc", v)).collect();
+                let f = &mc.args[1];
+                self.chain_loop(
+                    b,
+                    &p,
+                    slots.clone(),
+                    scope,
+                    fns,
+                    span,
+                    &mut |s, blk, item| {
+                        let vals: Option<Vec<Value>> =
+                            slots.iter().map(|&k| s.env[k].value).collect();
+                        if let Some(vals) = vals {
+                            let acc = if tuple {
+                                let kind =
+                                    vals.iter().fold(Kind::Discrete, |k, &v| k.join(s.kind(v)));
+                                s.inst1(blk, InstKind::Tuple(vals), kind, span)
+                            } else {
+                                vals[0]
+                            };
+                            let r = s.apply_fun(blk, f, vec![Item::val(acc), item], scope);
+                            if let Some(r) = r.and_then(|r| s.item_value(blk, r, false, span)) {
+                                if tuple {
+                                    for (n, &k) in slots.iter().enumerate() {
+                                        s.env[k].value = Some(s.field(blk, r, n as u32, span));
+                                    }
+                                } else {
+                                    s.env[slots[0]].value = Some(r);
+                                }
+                            }
+                        }
+                        s.continue_loop(blk, span);
+                    },
+                );
+                let vals: Option<Vec<Value>> = slots.iter().map(|&k| self.env[k].value).collect();
+                self.env.truncate(first);
+                match vals {
+                    Some(vals) if tuple => {
+                        let kind = vals
+                            .iter()
+                            .fold(Kind::Discrete, |k, &v| k.join(self.kind(v)));
+                        Some(self.inst1(b, InstKind::Tuple(vals), kind, span))
+                    }
+                    Some(vals) => Some(vals[0]),
+                    None => None,
+                }
             }
             "reduce" => return Some(self.chain_reduce(b, mc, &p, scope, fns)),
             "for_each" => {

@@ -311,7 +311,12 @@ impl Lowering {
             None => self.seq(els, &[], &[], &finish, ei.span()),
         }
         self.env = saved;
-        let n = slots.len() + usize::from(want);
+        let parts = if want {
+            self.split_tuple_yields(&[then, els], slots.len())
+        } else {
+            1
+        };
+        let n = slots.len() + usize::from(want) * parts;
         let i = self.f.push_inst(
             b,
             InstKind::If { cond, then, els },
@@ -319,7 +324,74 @@ impl Lowering {
             Kind::Unknown,
             ei.span(),
         );
-        self.merge_results(i, &slots, want, &[then, els])
+        self.merge_split(b, i, &slots, want, parts, &[then, els], ei.span())
+    }
+
+    /// Where every arm that yields a value yields a tuple it builds (`(i, v)`) of the same
+    /// length `k ≥ 2`, the arms yield its elements instead, and `k` is returned (else 1). The
+    /// `if`'s value is then put together after it: a tuple of an index and a float (an argmax
+    /// carried by hand or by `fold`) has results of their own types, where one result of
+    /// tuple type would have been differentiable as a whole, index included.
+    fn split_tuple_yields(&mut self, arms: &[Block], slots: usize) -> usize {
+        let mut k = None;
+        for &arm in arms {
+            let Term::Yield(vals) = &self.f.block(arm).term else {
+                continue;
+            };
+            let Some(&last) = vals.get(slots) else {
+                return 1;
+            };
+            let ValueDef::Result(ti, 0) = self.f.value(last).def else {
+                return 1;
+            };
+            let InstKind::Tuple(elems) = &self.f.inst(ti).kind else {
+                return 1;
+            };
+            if elems.len() < 2 || k.is_some_and(|k| k != elems.len()) {
+                return 1;
+            }
+            k = Some(elems.len());
+        }
+        let Some(k) = k else { return 1 };
+        for &arm in arms {
+            let Term::Yield(vals) = self.f.block(arm).term.clone() else {
+                continue;
+            };
+            let ValueDef::Result(ti, 0) = self.f.value(vals[slots]).def else {
+                unreachable!("checked above");
+            };
+            let InstKind::Tuple(elems) = self.f.inst(ti).kind.clone() else {
+                unreachable!("checked above");
+            };
+            let mut split = vals[..slots].to_vec();
+            split.extend(elems);
+            self.f.block_mut(arm).term = Term::Yield(split);
+        }
+        k
+    }
+
+    /// [`Self::merge_results`], with the value of `parts > 1` results put together as a tuple.
+    #[allow(clippy::too_many_arguments)]
+    fn merge_split(
+        &mut self,
+        b: Block,
+        i: Inst,
+        slots: &[usize],
+        want: bool,
+        parts: usize,
+        arms: &[Block],
+        span: Span,
+    ) -> Option<Value> {
+        let last = self.merge_results(i, slots, want, arms);
+        if parts == 1 {
+            return last;
+        }
+        let results = self.f.inst(i).results.clone();
+        let elems = results[slots.len()..].to_vec();
+        let kind = elems
+            .iter()
+            .fold(Kind::Discrete, |k, &v| k.join(self.kind(v)));
+        Some(self.inst1(b, InstKind::Tuple(elems), kind, span))
     }
 
     /// After an `if`/`match` instruction: its results become the variables' new values.
@@ -382,7 +454,12 @@ impl Lowering {
         }
         self.env = saved;
         let blocks: Vec<Block> = arms.iter().map(|a| a.block).collect();
-        let n = slots.len() + usize::from(want);
+        let parts = if want {
+            self.split_tuple_yields(&blocks, slots.len())
+        } else {
+            1
+        };
+        let n = slots.len() + usize::from(want) * parts;
         let i = self.f.push_inst(
             b,
             InstKind::Match { scrutinee, arms },
@@ -390,7 +467,7 @@ impl Lowering {
             Kind::Unknown,
             em.span(),
         );
-        self.merge_results(i, &slots, want, &blocks)
+        self.merge_split(b, i, &slots, want, parts, &blocks, em.span())
     }
 }
 
