@@ -156,6 +156,61 @@ pub fn is_shape_query(name: &str) -> bool {
 }
 
 impl Lowering {
+    /// Whether `v.m(..)` has the arguments mutation `m` takes (else an error says so).
+    pub(super) fn mutation_arity_ok(&mut self, mc: &syn::ExprMethodCall, m: MutId) -> bool {
+        let def = m.def();
+        if mc.args.len() == def.args.len() {
+            return true;
+        }
+        self.err_at(
+            &mc.method,
+            format!(
+                "`{}` takes {} argument(s) here, found {}",
+                def.name,
+                def.args.len(),
+                mc.args.len()
+            ),
+        );
+        false
+    }
+
+    /// Mutation `m` of `base` with the arguments of `mc`: the container's new version, then
+    /// the value the method returns, if it returns one.
+    pub(super) fn mutate(
+        &mut self,
+        b: Block,
+        mc: &syn::ExprMethodCall,
+        m: MutId,
+        base: Value,
+        unwrap: bool,
+    ) -> Option<Vec<Value>> {
+        let def = m.def();
+        let mut args = Vec::new();
+        for a in &mc.args {
+            args.push(self.expr(b, a, true)?);
+        }
+        let mut kind = self.kind(base);
+        for (k, &a) in args.iter().enumerate() {
+            if def.diff(k) {
+                kind = kind.join(self.kind(a));
+            }
+        }
+        let n = 1 + usize::from(def.returns());
+        let i = self.f.push_inst(
+            b,
+            InstKind::Mutate {
+                m,
+                base,
+                args,
+                unwrap,
+            },
+            n,
+            kind,
+            mc.method.span(),
+        );
+        Some(self.f.inst(i).results.clone())
+    }
+
     pub(super) fn method_call(&mut self, b: Block, mc: &syn::ExprMethodCall) -> Option<Value> {
         if let Some(e) = super::fields::element_or(mc) {
             return self.expr(b, &e, true);
@@ -699,43 +754,11 @@ impl Lowering {
                 return None;
             }
         };
-        if mc.args.len() != def.args.len() {
-            self.err_at(
-                &mc.method,
-                format!(
-                    "`{}` takes {} argument(s) here, found {}",
-                    def.name,
-                    def.args.len(),
-                    mc.args.len()
-                ),
-            );
+        if !self.mutation_arity_ok(mc, m) {
             return None;
         }
         let base = self.expr(b, &mc.receiver, true)?;
-        let mut args = Vec::new();
-        for a in &mc.args {
-            args.push(self.expr(b, a, true)?);
-        }
-        let mut kind = self.kind(base);
-        for (k, &a) in args.iter().enumerate() {
-            if def.diff(k) {
-                kind = kind.join(self.kind(a));
-            }
-        }
-        let n = 1 + usize::from(def.returns());
-        let i = self.f.push_inst(
-            b,
-            InstKind::Mutate {
-                m,
-                base,
-                args,
-                unwrap,
-            },
-            n,
-            kind,
-            mc.method.span(),
-        );
-        let results = self.f.inst(i).results.clone();
+        let results = self.mutate(b, mc, m, base, unwrap)?;
         self.assign(
             &Expr::Path(syn::ExprPath {
                 attrs: Vec::new(),

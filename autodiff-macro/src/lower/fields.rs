@@ -66,47 +66,14 @@ impl Lowering {
         m: MutId,
         unwrap: bool,
     ) -> Option<Value> {
-        let def = m.def();
-        if mc.args.len() != def.args.len() {
-            self.err_at(
-                &mc.method,
-                format!(
-                    "`{}` takes {} argument(s) here, found {}",
-                    def.name,
-                    def.args.len(),
-                    mc.args.len()
-                ),
-            );
+        if !self.mutation_arity_ok(mc, m) {
             return None;
         }
         if !self.field_root_ok(&fe.base) {
             return None;
         }
         let base = self.owned_place(b, &mc.receiver)?;
-        let mut args = Vec::new();
-        for a in &mc.args {
-            args.push(self.expr(b, a, true)?);
-        }
-        let mut kind = self.kind(base);
-        for (k, &a) in args.iter().enumerate() {
-            if def.diff(k) {
-                kind = kind.join(self.kind(a));
-            }
-        }
-        let n = 1 + usize::from(def.returns());
-        let i = self.f.push_inst(
-            b,
-            InstKind::Mutate {
-                m,
-                base,
-                args,
-                unwrap,
-            },
-            n,
-            kind,
-            mc.method.span(),
-        );
-        let results = self.f.inst(i).results.clone();
+        let results = self.mutate(b, mc, m, base, unwrap)?;
         self.assign_field(b, fe, Some(results[0]));
         results.get(1).copied()
     }
