@@ -32,13 +32,6 @@ use std::f64::consts::PI;
 mod common;
 use common::*;
 
-/// Checks `d` against central differences of `f` at `x`.
-#[track_caller]
-fn fd_vec(what: &str, f: impl Fn(&[f64]) -> f64, x: &[f64], d: &[f64]) {
-    let r = gradcheck(|p: &Vec<f64>| f(p), &x.to_vec(), &d.to_vec());
-    assert!(r.passed(), "{what}: {r}");
-}
-
 /// Each entry of `actual` is the one of `expected`, to [`TOL`].
 #[track_caller]
 fn close_all(what: &str, actual: &[f64], expected: &[f64]) {
