@@ -9,18 +9,7 @@
 use autodiff::differentiate;
 
 mod common;
-use common::{data, fd_vec};
-
-#[track_caller]
-fn close(what: &str, got: &[f64], want: &[f64]) {
-    assert_eq!(got.len(), want.len(), "{what}");
-    for (k, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!(
-            (g - w).abs() <= 1e-12 * (1.0 + w.abs()),
-            "{what}[{k}]: {g} vs {w}"
-        );
-    }
-}
+use common::{close_all as close, data, fd_vec};
 
 /// `s = Σ_i y_i²` with `y = A·x` summed element by element: `∂s/∂A_ij = 2·y_i·x_j`,
 /// `∂s/∂x_j = Σ_i 2·y_i·A_ij`.

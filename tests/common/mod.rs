@@ -30,6 +30,18 @@ pub fn close2(what: &str, actual: Grad2, expected: Grad2) {
     close(&format!("{what}, ∂1"), actual.1, expected.1, TOL);
 }
 
+/// Every element of a gradient to [`TOL`], relative to `1 + |expected|`.
+#[track_caller]
+pub fn close_all(what: &str, got: &[f64], want: &[f64]) {
+    assert_eq!(got.len(), want.len(), "{what}");
+    for (k, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!(
+            (g - w).abs() <= TOL * (1.0 + w.abs()),
+            "{what}[{k}]: {g} vs {w}"
+        );
+    }
+}
+
 /// Finite-difference check of a gradient of a function of one f64.
 #[track_caller]
 pub fn fd(what: &str, f: impl Fn(f64) -> f64, x: f64, d: f64) {
@@ -37,7 +49,6 @@ pub fn fd(what: &str, f: impl Fn(f64) -> f64, x: f64, d: f64) {
     assert!(r.passed(), "{what} at {x}: {r}");
 }
 
-/// Finite-difference check of a gradient of a function of two f64s.
 /// A gradient with respect to a slice against central finite differences of `f` at `x`.
 #[track_caller]
 pub fn fd_vec(what: &str, f: impl Fn(&[f64]) -> f64, x: &[f64], d: &[f64]) {

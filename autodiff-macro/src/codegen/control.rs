@@ -219,6 +219,7 @@ impl Gen<'_> {
                         #pv::reserve_nest(&mut #st, 1usize #(.saturating_mul(#lens))*);
                     });
                 }
+                out.append(self.window_lets(i, &r));
                 let idx = self.v(params[0]);
                 out.append(quote! {
                     for #idx in #rn {

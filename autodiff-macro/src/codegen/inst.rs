@@ -290,7 +290,9 @@ impl Gen<'_> {
             InstKind::Index(base, idx) => {
                 let (base, idx) = (id(*base), id(*idx));
                 let r = inst.results[0];
-                if self.rows.contains(&r) {
+                if let Some((w, at)) = self.windows.access.get(&i) {
+                    quote! { #lhs #w[#at]; }
+                } else if self.rows.contains(&r) {
                     quote! { #lhs &#base[#idx]; }
                 } else if self.f.value(r).kind != Kind::Discrete && !self.ty(r).is_plain() {
                     // An element that may not be `Copy` (a layer of `Vec<Linear>`, a body of
@@ -539,7 +541,10 @@ impl Gen<'_> {
             InstKind::VarAccAt { var, index, value } => {
                 let w = names::var(self.f, *var);
                 let (ix, x) = (id(*index), self.moved(*value, None));
-                quote! { #pv::acc_index(&mut #w, &#ix, #x); }
+                match self.windows.access.get(&i) {
+                    Some((win, at)) => quote! { #win[#at] += #x; },
+                    None => quote! { #pv::acc_index(&mut #w, &#ix, #x); },
+                }
             }
             InstKind::VarAccField { var, field, value } => {
                 let w = names::var(self.f, *var);

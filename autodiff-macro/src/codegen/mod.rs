@@ -14,6 +14,7 @@ pub mod names;
 mod records;
 mod text;
 mod values;
+mod windows;
 
 use std::collections::{HashMap, HashSet};
 
@@ -81,6 +82,8 @@ pub struct Gen<'a> {
     /// starts: reserved there, once, for all its iterations (enclosing loop → the stacks with
     /// the ranges whose lengths multiply to the count).
     hoisted_reserves: HashMap<Inst, Vec<(Stack, Vec<IterRange>)>>,
+    /// Array ranges that `for` loops walk, borrowed before them (see [`windows`]).
+    windows: windows::Windows,
     /// Match arm blocks: the names their pattern binds, in the order of the block's parameters.
     arm_bindings: HashMap<Block, Vec<syn::Ident>>,
     active: &'a [bool],
@@ -114,6 +117,7 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool], krate: &Tok
         pullback_values: HashSet::new(),
         loop_stacks: HashMap::new(),
         hoisted_reserves: HashMap::new(),
+        windows: windows::Windows::default(),
         arm_bindings: HashMap::new(),
         active,
         mut_refs: HashSet::new(),
@@ -176,6 +180,7 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool], krate: &Tok
             .push(Stack(n as u32));
     }
     g.plan_reserves();
+    g.windows = g.plan_windows(&all_blocks);
     for pb in f.pullback_roots() {
         for b in f.blocks_within(pb) {
             g.pullback_values.extend(f.block(b).params.iter().copied());

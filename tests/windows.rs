@@ -1,0 +1,182 @@
+//! Loops that read `a[base + l]` or add to `ā[base + l]` in every iteration borrow that part
+//! of the array once, before the loop (see the macro's `codegen/windows.rs`). These tests check
+//! that the gradients stay right where the window applies (start other than zero, reversed
+//! loops, empty ranges, both operand orders), where it must not (a loop that leaves early, a
+//! read in one arm of an `if`, an adjoint added to at two bases), and that an index out of
+//! bounds still panics. Each gradient is checked against an analytic formula stated beside the
+//! function and against central finite differences.
+
+#![allow(clippy::needless_range_loop)] // written as users write them
+
+use autodiff::differentiate;
+
+mod common;
+use common::{close_all as close, data, fd_vec};
+
+/// The Gaussian mixture's triangle: `t_j = Σ_{l<j} L[r_j + l]·(x_l − μ_l)` with
+/// `r_j = j(j−1)/2`, `f = Σ_j t_j²`. `∂f/∂L[r_j + l] = 2·t_j·(x_l − μ_l)`,
+/// `∂f/∂μ_l = −Σ_{j>l} 2·t_j·L[r_j + l]`.
+#[differentiate(wrt(ls, mu))]
+fn triangle(ls: &[f64], mu: &[f64], x: &[f64], d: usize) -> f64 {
+    let mut f = 0.0;
+    for j in 0..d {
+        let row = (j * j - j) / 2;
+        let mut t = 0.0;
+        for l in 0..j {
+            t += ls[row + l] * (x[l] - mu[l]);
+        }
+        f += t * t;
+    }
+    f
+}
+
+#[test]
+fn the_triangle_of_a_lower_triangular_product() {
+    for d in [0usize, 1, 2, 3, 7] {
+        let ls = data(d * d.saturating_sub(1) / 2, 0.4);
+        let mu = data(d, 1.1);
+        let x = data(d, 2.3);
+        let (v, (gl, gm)) = triangle_grad(&ls, &mu, &x, d);
+        assert_eq!(v, triangle(&ls, &mu, &x, d));
+        let t: Vec<f64> = (0..d)
+            .map(|j| {
+                let row = (j * j - j) / 2;
+                (0..j).map(|l| ls[row + l] * (x[l] - mu[l])).sum()
+            })
+            .collect();
+        let mut want_l = vec![0.0; ls.len()];
+        let mut want_m = vec![0.0; d];
+        for j in 0..d {
+            let row = (j * j - j) / 2;
+            for l in 0..j {
+                want_l[row + l] = 2.0 * t[j] * (x[l] - mu[l]);
+                want_m[l] -= 2.0 * t[j] * ls[row + l];
+            }
+        }
+        close("L", &gl, &want_l);
+        close("mu", &gm, &want_m);
+        fd_vec("L", |p| triangle(p, &mu, &x, d), &ls, &gl);
+        fd_vec("mu", |p| triangle(&ls, p, &x, d), &mu, &gm);
+    }
+}
+
+/// `Σ_{l ∈ [s, e)} w_l·x_{l + off}²` walked backwards, the offset written first:
+/// `∂/∂w_l = x_{l+off}²`, `∂/∂x_{l+off} = 2·w_l·x_{l+off}`, zero elsewhere; nothing for an
+/// empty range.
+#[differentiate(wrt(w, x))]
+fn shifted(w: &[f64], x: &[f64], s: usize, e: usize, off: usize) -> f64 {
+    let mut acc = 0.0;
+    for l in (s..e).rev() {
+        let v = x[off + l];
+        acc += w[l] * v * v;
+    }
+    acc
+}
+
+#[test]
+fn a_reversed_range_that_starts_above_zero_and_an_offset_written_first() {
+    let w = data(8, 0.2);
+    let x = data(12, 0.9);
+    for (s, e, off) in [(2, 7, 3), (0, 8, 4), (5, 6, 0), (3, 3, 1), (6, 2, 0)] {
+        let (v, (gw, gx)) = shifted_grad(&w, &x, s, e, off);
+        assert_eq!(v, shifted(&w, &x, s, e, off));
+        let mut want_w = vec![0.0; 8];
+        let mut want_x = vec![0.0; 12];
+        for l in s..e {
+            want_w[l] = x[l + off] * x[l + off];
+            want_x[l + off] = 2.0 * w[l] * x[l + off];
+        }
+        close("w", &gw, &want_w);
+        close("x", &gx, &want_x);
+        fd_vec("w", |p| shifted(p, &x, s, e, off), &w, &gw);
+        fd_vec("x", |p| shifted(&w, p, s, e, off), &x, &gx);
+    }
+}
+
+/// Squared differences of neighbours, `Σ_l (x_{l+1} − x_l)²`: the adjoint of `x` is added to
+/// at two bases in one loop (`l` and `l + 1`). `∂/∂x_k = 2(x_k − x_{k−1}) − 2(x_{k+1} − x_k)`
+/// with the terms that fall outside left out.
+#[differentiate]
+fn roughness(x: &[f64]) -> f64 {
+    let mut r = 0.0;
+    for l in 0..x.len() - 1 {
+        let dx = x[l + 1] - x[l];
+        r += dx * dx;
+    }
+    r
+}
+
+#[test]
+fn an_adjoint_added_to_at_two_bases_in_one_loop() {
+    for n in [1, 2, 6] {
+        let x = data(n, 0.5);
+        let (v, gx) = roughness_grad(&x);
+        assert_eq!(v, roughness(&x));
+        let want: Vec<f64> = (0..n)
+            .map(|k| {
+                let left = if k > 0 { 2.0 * (x[k] - x[k - 1]) } else { 0.0 };
+                let right = if k + 1 < n {
+                    2.0 * (x[k + 1] - x[k])
+                } else {
+                    0.0
+                };
+                left - right
+            })
+            .collect();
+        close("x", &gx, &want);
+        fd_vec("x", roughness, &x, &gx);
+    }
+}
+
+/// A loop over more indices than the array has, left by `break` before it reads past the end:
+/// `Σ_{l < len} x_l²`, so `∂/∂x_l = 2·x_l`. Borrowing `x[0..100]` before the loop would panic.
+#[differentiate]
+fn until_the_end(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for l in 0..100 {
+        if l >= x.len() {
+            break;
+        }
+        s += x[l] * x[l];
+    }
+    s
+}
+
+/// The same with the read in one arm of an `if`: `Σ_{l < min(n, len)} 3·x_l`.
+#[differentiate(wrt(x))]
+fn guarded(x: &[f64], n: usize) -> f64 {
+    let mut s = 0.0;
+    for l in 0..n {
+        if l < x.len() {
+            s += 3.0 * x[l];
+        }
+    }
+    s
+}
+
+#[test]
+fn loops_that_do_not_read_every_index_of_their_range_do_not_panic() {
+    let x = data(5, 0.8);
+    let (v, g) = until_the_end_grad(&x);
+    assert_eq!(v, until_the_end(&x));
+    let want: Vec<f64> = x.iter().map(|v| 2.0 * v).collect();
+    close("break", &g, &want);
+    fd_vec("break", until_the_end, &x, &g);
+
+    for n in [0, 3, 5, 40] {
+        let (v, g) = guarded_grad(&x, n);
+        assert_eq!(v, guarded(&x, n));
+        let want: Vec<f64> = (0..5).map(|l| if l < n { 3.0 } else { 0.0 }).collect();
+        close("if", &g, &want);
+        fd_vec("if", |p| guarded(p, n), &x, &g);
+    }
+}
+
+#[test]
+#[should_panic]
+fn an_index_past_the_end_still_panics() {
+    // `x[off + l]` reaches index 8 of a 6-element array.
+    let w = data(8, 0.2);
+    let x = data(6, 0.9);
+    let _ = shifted_grad(&w, &x, 0, 5, 4);
+}
