@@ -1,6 +1,8 @@
-//! Writes the CI test's cases into `$OUT_DIR/ci_cases.rs`: the cases `0..CI_COUNT` of seed
-//! `CI_SEED` with the CI configuration, less the seeds listed in `known-failures.txt`, each as a
-//! module with its `check()`, and `CASES`, the list of `(seed, functions, check)`.
+//! Writes the CI test's cases: the cases `0..CI_COUNT` of seed `CI_SEED` with the CI
+//! configuration, less the seeds listed in `known-failures.txt`, each as a module with its
+//! `check()`, and `CASES`, the list of `(seed, functions, check)`. The even-numbered cases go
+//! to `$OUT_DIR/ci_cases_0.rs`, the odd-numbered ones to `ci_cases_1.rs`: two test crates, which
+//! rustc expands and checks side by side on two cores instead of one after the other.
 //!
 //! The generator's modules are compiled into this script as they are into the library.
 
@@ -35,28 +37,31 @@ fn main() {
         .filter_map(|s| u64::from_str_radix(s, 16).ok())
         .collect();
     let config = generate::Config::ci();
-    let mut out = String::new();
-    let mut list = String::new();
+    let mut out = [String::new(), String::new()];
+    let mut list = [String::new(), String::new()];
     for i in 0..generate::CI_COUNT {
         let seed = rng::case_seed(generate::CI_SEED, i);
         if skip.contains(&seed) {
             continue;
         }
+        let part = (i % 2) as usize;
         let case = generate::generate(seed, &config);
-        out.push_str(&case.module());
+        out[part].push_str(&case.module());
         let _ = writeln!(
-            list,
+            list[part],
             "    ({seed}, {}, {}::check),",
             case.functions.len(),
             case.module_name()
         );
     }
-    let _ = writeln!(
-        out,
-        "/// Every case of the CI test: its seed, its number of functions, its checks.\n\
-         pub const CASES: &[(u64, usize, autodiff_random::driver::CaseCheck)] = &[\n{list}];"
-    );
-    let path =
-        std::path::Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("ci_cases.rs");
-    std::fs::write(path, out).expect("write the cases");
+    let dir = std::env::var("OUT_DIR").expect("OUT_DIR");
+    for (part, (mut out, list)) in out.into_iter().zip(list).enumerate() {
+        let _ = writeln!(
+            out,
+            "/// The cases of this part of the CI test: seed, number of functions, checks.\n\
+             pub const CASES: &[(u64, usize, autodiff_random::driver::CaseCheck)] = &[\n{list}];"
+        );
+        let path = std::path::Path::new(&dir).join(format!("ci_cases_{part}.rs"));
+        std::fs::write(path, out).expect("write the cases");
+    }
 }

@@ -444,6 +444,34 @@ fn write_batch(dir: &Path, i: usize, cases: &[&Case]) {
 /// A case's check, as a compiled batch lists it.
 pub type CaseCheck = fn() -> Result<(), crate::harness::Failure>;
 
+/// The CI test of one part of the cases the build script writes (`(seed, functions, check)`):
+/// every check passes, and at least `min_functions` differentiated functions are left after
+/// the known failures.
+pub fn check_ci_cases(cases: &[(u64, usize, CaseCheck)], min_functions: usize) {
+    let functions: usize = cases.iter().map(|c| c.1).sum();
+    assert!(
+        functions >= min_functions,
+        "only {functions} differentiated functions in {} cases left after the known failures",
+        cases.len()
+    );
+    let mut failures = Vec::new();
+    for &(seed, _, check) in cases {
+        match std::panic::catch_unwind(check) {
+            Ok(Ok(())) => {}
+            Ok(Err(f)) => failures.push(format!("{seed:016x}: {f}")),
+            Err(_) => failures.push(format!("{seed:016x}: panicked")),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed (reproduce with `cargo run -p autodiff-random --release -- --ci \
+         --print SEED`):\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
 /// The `main` of a compiled batch: runs every case not named (in hexadecimal) on the command
 /// line, printing `START seed`, then `OK seed`, `FAIL seed kind report` or `PANIC seed message`.
 pub fn batch_main(cases: &[(u64, CaseCheck)]) {

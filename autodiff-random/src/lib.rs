@@ -7,9 +7,9 @@
 //! `_grad` and `_jvp` with the plain function ([`harness::check`]): the value bit for bit, the
 //! gradient against central finite differences, the tangent against the gradient.
 //!
-//! The CI test (`tests/random_programs.rs`) compiles and checks a fixed set of cases; the
-//! `autodiff-random` binary ([`driver`]) generates thousands, compiles them in a scratch crate
-//! and classifies what fails. See the crate's README.
+//! The CI test (`tests/random_programs.rs` and `random_programs_odd.rs`) compiles and checks a
+//! fixed set of cases; the `autodiff-random` binary ([`driver`]) generates thousands, compiles
+//! them in a scratch crate and classifies what fails. See the crate's README.
 
 pub mod driver;
 pub mod generate;
