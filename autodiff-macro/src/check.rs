@@ -168,6 +168,10 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                 for arm in arms {
                     let params = &f.block(arm.block).params;
                     if params.iter().any(|&p| is_read(f, p)) {
+                        if let Some(msg) = enum_payload_message(&arm.pat, f, *scrutinee) {
+                            errors.push(syn::Error::new_spanned(&arm.pat, msg));
+                            continue;
+                        }
                         errors.push(syn::Error::new_spanned(
                             &arm.pat,
                             "this pattern binds part of a differentiated value, which the \
@@ -363,6 +367,15 @@ fn run_as_written_message(tokens: &proc_macro2::TokenStream) -> String {
         }
         return elementwise_message(&format!(".{name}(..)"));
     }
+    if is_iterator_chain(&mc.receiver) && matches!(name.as_str(), "find" | "find_map") {
+        return format!(
+            "`.{name}(..)` on an iterator over differentiated values is followed where its \
+             result is taken apart at once, `match x.iter().find(|v| ..) {{ Some(v) => .., None \
+             => .. }}` or `if let Some(v) = x.iter().copied().find(..)`, on `x.iter()` of a \
+             variable (with `copied`, `cloned`, `rev`); else find the position and read the \
+             element there: `if let Some(i) = x.iter().position(|v| ..) {{ let v = x[i]; .. }}`"
+        );
+    }
     if is_iterator_chain(&mc.receiver) {
         return format!(
             "`.{name}(..)` on an iterator over differentiated values is not supported; \
@@ -381,6 +394,57 @@ fn run_as_written_message(tokens: &proc_macro2::TokenStream) -> String {
          differentiated; write the computation as a loop, or call a function with its own \
          `_vjp`"
     )
+}
+
+/// The error for a pattern that takes a payload out of a differentiated value of an enum
+/// (`Shape::Circle(r) => ..`): an enum has no gradient type, so it is data, to be left out with
+/// `wrt`; `None` for patterns that are not a variant's (`Some(v)`, tuples, slices).
+fn enum_payload_message(pat: &syn::Pat, f: &Func, scrutinee: Value) -> Option<String> {
+    let (path, shown) = match pat {
+        syn::Pat::TupleStruct(ts) => (&ts.path, "(..)"),
+        syn::Pat::Struct(ps) => (&ps.path, " { .. }"),
+        syn::Pat::Or(po) => return enum_payload_message(po.cases.first()?, f, scrutinee),
+        syn::Pat::Reference(r) => return enum_payload_message(&r.pat, f, scrutinee),
+        _ => return None,
+    };
+    let last = path.segments.last()?.ident.to_string();
+    if matches!(last.as_str(), "Some" | "Ok" | "Err") {
+        return None;
+    }
+    let variant = path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect::<Vec<_>>()
+        .join("::");
+    let param = match f.value(scrutinee).def {
+        ValueDef::Param(n) => Some(f.params[n].ident.to_string()),
+        _ => None,
+    };
+    let others: Vec<String> = f
+        .params
+        .iter()
+        .filter(|p| p.active && Some(p.ident.to_string()) != param)
+        .map(|p| p.ident.to_string())
+        .collect();
+    let leave_out = match (&param, others.is_empty()) {
+        (Some(p), false) => format!(
+            "if `{p}` is data, leave it out of the differentiated parameters: \
+             `#[differentiate(wrt({}))]`",
+            others.join(", ")
+        ),
+        (Some(p), true) => format!(
+            "if `{p}` is data, leave it out of the differentiated parameters with \
+             `#[differentiate(wrt(..))]` naming the float parameters"
+        ),
+        (None, _) => "build the enum from data only, not from differentiated values".to_string(),
+    };
+    Some(format!(
+        "`{variant}{shown}` takes a payload out of a differentiated value, and an enum cannot be \
+         differentiated (`#[derive(Differentiable)]` is for structs); {leave_out}; to \
+         differentiate with respect to a payload, pass it as a float parameter of its own or \
+         in a `#[derive(Differentiable)]` struct"
+    ))
 }
 
 /// Whether `e` is a method-call chain rooted in ndarray's `Zip::from(..)`.

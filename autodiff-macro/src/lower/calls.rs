@@ -288,6 +288,38 @@ impl Lowering {
             slice.args = std::iter::once(region).collect();
             return self.method_call(b, &slice);
         }
+        // `a.diag()` of a matrix variable: the diagonal copied element by element,
+        // `d[i] = a[[i, i]]`, so that its adjoint lands on the diagonal (the copy starts as the
+        // first column's head, every element of which is then overwritten).
+        if name == "diag"
+            && mc.args.is_empty()
+            && mc.turbofish.is_none()
+            && !matches!(chain::strip(&mc.receiver), Expr::Path(p) if p.path.is_ident("self"))
+            && self.may_be_array(&mc.receiver)
+        {
+            let k = self.krate.clone();
+            let recv = &mc.receiver;
+            let a = syn::Ident::new("__ad_matrix", span);
+            // A variable is named as it is, a field borrowed, anything else computed once.
+            let bind: Stmt = match chain::strip(recv) {
+                Expr::Path(_) => syn::parse_quote_spanned!(span=> let #a = &#recv;),
+                Expr::Field(_) => syn::parse_quote_spanned!(span=> let #a = &#recv;),
+                _ => syn::parse_quote_spanned!(span=> let #a = #recv;),
+            };
+            let diag: Expr = syn::parse_quote_spanned! {span=> {
+                #bind
+                let __ad_n = #a.nrows().min(#a.ncols());
+                let mut __ad_diag = #a.slice(#k::__private::s![..__ad_n, 0]).to_owned();
+                for __ad_i in 0..__ad_n {
+                    __ad_diag[__ad_i] = #a[[__ad_i, __ad_i]];
+                }
+                __ad_diag
+            }};
+            return self.expr(b, &diag, true);
+        }
+        if let Some(v) = self.sort_by(b, mc) {
+            return v;
+        }
         if let Some(v) = self.chain_consumer(b, mc, false) {
             return v;
         }
@@ -672,6 +704,71 @@ impl Lowering {
             return None;
         };
         self.f.params[n].active.then_some(n)
+    }
+
+    /// `v.sort_by(|a, b| a.partial_cmp(b).unwrap())` (`sort_unstable_by`, `sort_by_key`,
+    /// `sort_unstable_by_key`, `sort_by_cached_key`, a function for the closure:
+    /// `v.sort_by(f64::total_cmp)`) on a variable `v` declared `mut` or a `&mut` parameter: a
+    /// permutation. The positions in sorted order are found as written, by a stable sort of
+    /// `0..v.len()` comparing the elements at them; then `v[k] = old[perm[k]]`, so that each
+    /// element's adjoint goes back to where the element came from. `None` for anything else.
+    fn sort_by(&mut self, b: Block, mc: &syn::ExprMethodCall) -> Option<Option<Value>> {
+        let name = mc.method.to_string();
+        let by_key = match name.as_str() {
+            "sort_by" | "sort_unstable_by" => false,
+            "sort_by_key" | "sort_unstable_by_key" | "sort_by_cached_key" => true,
+            _ => return None,
+        };
+        if mc.args.len() != 1 || mc.turbofish.is_some() {
+            return None;
+        }
+        let Expr::Path(p) = chain::strip(&mc.receiver) else {
+            return None;
+        };
+        let v = p.path.get_ident()?.clone();
+        self.mutable_root(&mc.receiver)?;
+        let span = mc.method.span();
+        let (i, j) = (
+            syn::Ident::new("__ad_i", span),
+            syn::Ident::new("__ad_j", span),
+        );
+        let f = &mc.args[0];
+        let order: TokenStream = match (chain::strip(f), by_key) {
+            (Expr::Closure(c), false) if c.inputs.len() == 2 => {
+                let (pa, pb, body) = (&c.inputs[0], &c.inputs[1], &c.body);
+                quote::quote_spanned! {span=>
+                    __ad_perm.sort_by(|#i, #j| { let #pa = &#v[*#i]; let #pb = &#v[*#j]; #body })
+                }
+            }
+            (Expr::Closure(c), true) if c.inputs.len() == 1 => {
+                let (pa, body) = (&c.inputs[0], &c.body);
+                quote::quote_spanned! {span=>
+                    __ad_perm.sort_by_cached_key(|#i| { let #pa = &#v[*#i]; #body })
+                }
+            }
+            (Expr::Closure(_), _) => return None,
+            (f, false) => quote::quote_spanned! {span=>
+                __ad_perm.sort_by(|#i, #j| (#f)(&#v[*#i], &#v[*#j]))
+            },
+            (f, true) => quote::quote_spanned! {span=>
+                __ad_perm.sort_by_cached_key(|#i| (#f)(&#v[*#i]))
+            },
+        };
+        let perm: TokenStream = quote::quote_spanned! {span=> {
+            let mut __ad_perm: ::std::vec::Vec<usize> = (0..#v.len()).collect();
+            #order;
+            __ad_perm
+        }};
+        let perm = self.opaque(b, perm, Kind::Discrete, true, span)?;
+        self.bind("__ad_sorted_at".to_string(), Some(perm));
+        let apply: Expr = syn::parse_quote_spanned! {span=> {
+            let __ad_unsorted = #v.to_vec();
+            for __ad_k in 0..__ad_unsorted.len() {
+                #v[__ad_k] = __ad_unsorted[__ad_sorted_at[__ad_k]];
+            }
+        }};
+        self.expr(b, &apply, false);
+        Some(None)
     }
 
     /// A method with a turbofish (`s.parse::<u32>()`) or a closure argument (ndarray's
