@@ -215,6 +215,9 @@ impl Lowering {
         if let Some(e) = super::fields::element_or(mc) {
             return self.expr(b, &e, true);
         }
+        if let Some(e) = array_from_shape_vec(mc) {
+            return self.expr(b, &e, true);
+        }
         if super::fields::position_of_best(mc) {
             let tokens = Expr::MethodCall(mc.clone()).to_token_stream();
             return self.opaque(b, tokens, Kind::Discrete, true, mc.method.span());
@@ -366,7 +369,26 @@ impl Lowering {
         }
         if let Some(m) = MutId::find(&name) {
             if self.mutable_root(&mc.receiver).is_some() {
-                return self.mutation(b, mc, m, false);
+                // `rows.push(row)` of a `Vec` made here: a `Vec` of `Vec`s, which `check`
+                // rejects where a differentiated value is in it.
+                let nested = (name == "push" || name == "insert")
+                    && mc.args.last().is_some_and(|a| {
+                        super::stmts::makes_vec(a)
+                            || matches!(chain::strip(a), Expr::Path(p) if p
+                                .path
+                                .get_ident()
+                                .and_then(|id| self.lookup(&id.to_string()))
+                                .is_some_and(|slot| self.env[slot].vec_made))
+                    });
+                let before = self.f.insts.len();
+                let r = self.mutation(b, mc, m, false);
+                if nested {
+                    let made = (before..self.f.insts.len())
+                        .filter(|&k| matches!(self.f.insts[k].kind, InstKind::Mutate { .. }))
+                        .map(|k| Inst(k as u32));
+                    self.f.nested_vec_pushes.extend(made);
+                }
+                return r;
             }
         }
         if is_self(&mc.receiver)
@@ -432,7 +454,12 @@ impl Lowering {
         let Expr::Path(p) = chain::strip(&mc.receiver) else {
             return None;
         };
-        let n = self.active_param(p)?;
+        let n = self.active_param(p).or_else(|| {
+            // On data, only a method given arguments may need its derivative.
+            (!mc.args.is_empty())
+                .then(|| self.data_struct_param(p))
+                .flatten()
+        })?;
         let (ty, owned) = crate::types::struct_path(&self.f.params[n].ty)?;
         // Spanned at the call: a struct without `forward_vjp` is reported there, not at the
         // parameter's type.
@@ -694,6 +721,32 @@ impl Lowering {
         if let Some(binding) = self.env.last_mut().filter(|b| pi.ident == b.name) {
             binding.place_ty = ty;
         }
+    }
+
+    /// The parameter a path names, if it is one left out by `wrt` whose type is a struct of
+    /// the user's (`spring: &Spring`): its methods are called through the type too
+    /// (`Spring::energy(spring, x)`), so that a differentiated argument is differentiated
+    /// through `energy_vjp`, and with none the call runs as written.
+    fn data_struct_param(&self, p: &syn::ExprPath) -> Option<usize> {
+        let id = p.path.get_ident()?;
+        if id == "self" {
+            return None;
+        }
+        let slot = self.lookup(&id.to_string())?;
+        if self.env[slot].mutable {
+            return None;
+        }
+        let ValueDef::Param(n) = self.f.value(self.env[slot].value?).def else {
+            return None;
+        };
+        let param = &self.f.params[n];
+        let (ty, _) = crate::types::struct_path(&param.ty)?;
+        let generic = ty.segments.len() == 1
+            && self
+                .type_params
+                .iter()
+                .any(|t| ty.segments[0].ident == t.as_str());
+        (!param.active && !generic).then_some(n)
     }
 
     /// The parameter a path names, if it is a differentiated one (a parameter left out by
@@ -1268,6 +1321,62 @@ fn array_from_vec(path: &syn::Path, c: &syn::ExprCall) -> Option<Expr> {
         let mut __ad_array = #zeros(__ad_from.len());
         for __ad_i in 0..__ad_from.len() {
             __ad_array[__ad_i] = __ad_from[__ad_i];
+        }
+        __ad_array
+    }})
+}
+
+/// `Array2::from_shape_vec((r, c), v).unwrap()` (`.expect(..)`; `Array1::from_shape_vec(n, v)`)
+/// as the array filled element by element from `v` in row-major order, `a[[i, j]] = v[i * c +
+/// j]`, whose adjoint reads each element of `ā` back into `v̄`. `None` for anything else.
+fn array_from_shape_vec(mc: &syn::ExprMethodCall) -> Option<Expr> {
+    let unwraps = (mc.method == "unwrap" && mc.args.is_empty())
+        || (mc.method == "expect" && mc.args.len() == 1);
+    if !unwraps || mc.turbofish.is_some() {
+        return None;
+    }
+    let Expr::Call(c) = chain::strip(&mc.receiver) else {
+        return None;
+    };
+    let Expr::Path(fp) = &*c.func else {
+        return None;
+    };
+    let path = &fp.path;
+    let n = path.segments.len();
+    if n < 2 || c.args.len() != 2 || fp.qself.is_some() {
+        return None;
+    }
+    let (ty, func) = (&path.segments[n - 2], &path.segments[n - 1]);
+    if func.ident != "from_shape_vec" || !matches!(func.arguments, syn::PathArguments::None) {
+        return None;
+    }
+    let mut zeros = path.clone();
+    if let Some(last) = zeros.segments.last_mut() {
+        last.ident = syn::Ident::new("zeros", last.ident.span());
+    }
+    let (shape, v) = (&c.args[0], &c.args[1]);
+    let span = c.span();
+    if ty.ident == "Array1" {
+        return Some(syn::parse_quote_spanned! {span=> {
+            let __ad_from = #v;
+            let mut __ad_array = #zeros(#shape);
+            for __ad_i in 0..__ad_array.len() {
+                __ad_array[__ad_i] = __ad_from[__ad_i];
+            }
+            __ad_array
+        }});
+    }
+    if ty.ident != "Array2" {
+        return None;
+    }
+    Some(syn::parse_quote_spanned! {span=> {
+        let __ad_from = #v;
+        let mut __ad_array = #zeros(#shape);
+        let (__ad_rows, __ad_cols) = __ad_array.dim();
+        for __ad_i in 0..__ad_rows {
+            for __ad_j in 0..__ad_cols {
+                __ad_array[[__ad_i, __ad_j]] = __ad_from[__ad_i * __ad_cols + __ad_j];
+            }
         }
         __ad_array
     }})

@@ -799,6 +799,27 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String]) {
                         syn::parse_quote_spanned!(span=> #z += &((#rhs) * (#alpha)))
                     };
                 }
+                // `std::mem::swap(&mut a, &mut b)` of two variables exchanges their values:
+                // `(a, b) = (b, a)`, which is followed.
+                Expr::Call(c)
+                    if c.args.len() == 2
+                        && matches!(&*c.func, Expr::Path(f) if f.qself.is_none()
+                            && f.path.segments.last().is_some_and(|s| s.ident == "swap")
+                            && f.path.segments.iter().rev().nth(1).is_some_and(|s| s.ident == "mem")) =>
+                {
+                    let var = |e: &Expr| match e {
+                        Expr::Reference(r)
+                            if r.mutability.is_some()
+                                && matches!(&*r.expr, Expr::Path(p) if p.path.get_ident().is_some()) =>
+                        {
+                            Some((*r.expr).clone())
+                        }
+                        _ => None,
+                    };
+                    if let (Some(a), Some(b2)) = (var(&c.args[0]), var(&c.args[1])) {
+                        *e = syn::parse_quote_spanned!(c.paren_token.span.join()=> (#a, #b2) = (#b2, #a));
+                    }
+                }
                 // `x.split_at(k)` of a variable is the two range slices it returns, which are
                 // followed (`(&x[..k], &x[k..])`).
                 Expr::MethodCall(mc)
