@@ -670,6 +670,50 @@ fn sorting_structs_parameters_and_by_key() {
     fd_vec("smallest_magnitudes", smallest_magnitudes, &XS, &g);
 }
 
+/// A sort in a branch: the sorted `Vec` is the branch's new version of `v` (it was left out of
+/// what the branch assigns: rustc's "borrow of moved value" in the generated code).
+#[differentiate]
+fn sorted_if(x: &[f64], flag: bool) -> f64 {
+    let mut v = x.to_vec();
+    if flag {
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    }
+    v[0] * 2.0 + v[1]
+}
+
+/// A sort in a loop that changes the `Vec` it carries: each iteration's permutation.
+#[differentiate]
+fn sorted_in_loop(x: &[f64]) -> f64 {
+    let mut v = x.to_vec();
+    let mut s = 0.0;
+    for k in 0..3 {
+        v[k] += 1.0;
+        v.sort_by(|a, b| b.partial_cmp(a).unwrap());
+        s += v[0] * (k as f64 + 1.0);
+    }
+    s
+}
+
+#[test]
+fn sorting_in_branches_and_loops() {
+    let x = [0.3, 0.9, -1.4, 0.2];
+    for flag in [true, false] {
+        let (y, g) = sorted_if_grad(&x, flag);
+        close("value", y, sorted_if(&x, flag), TOL);
+        let want = if flag {
+            [0.0, 0.0, 2.0, 1.0]
+        } else {
+            [2.0, 1.0, 0.0, 0.0]
+        };
+        close_all("sorted_if", &g, &want);
+    }
+    let (y, g) = sorted_in_loop_grad(&x);
+    close("value", y, sorted_in_loop(&x), TOL);
+    // Step 1 leads with x₀ + 1 (weight 1); steps 2 and 3 with x₁ + 1 (weights 2 and 3).
+    close_all("sorted_in_loop", &g, &[1.0, 5.0, 0.0, 0.0]);
+    fd_vec("sorted_in_loop", sorted_in_loop, &x, &g);
+}
+
 // ---------------------------------------------------------------------------------------------
 // An enum of data.
 // ---------------------------------------------------------------------------------------------

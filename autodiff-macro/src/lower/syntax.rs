@@ -120,7 +120,16 @@ impl<'ast> Visit<'ast> for AssignedNames {
         // `v.iter_mut().for_each(..)`): its items are written, and inside a branch the item
         // variables are not in scope yet where the branch's assignments are collected.
         let method = mc.method.to_string();
-        if MutId::find(&method).is_some() || method == "iter_mut" {
+        // A sort is a permutation written back element by element (`Lowering::sort_by`).
+        let sorts = matches!(
+            method.as_str(),
+            "sort_by"
+                | "sort_unstable_by"
+                | "sort_by_key"
+                | "sort_unstable_by_key"
+                | "sort_by_cached_key"
+        );
+        if MutId::find(&method).is_some() || method == "iter_mut" || sorts {
             match &*mc.receiver {
                 Expr::Path(p) => {
                     if let Some(id) = p.path.get_ident() {
