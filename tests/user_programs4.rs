@@ -415,6 +415,17 @@ fn diag_reads_the_diagonal() {
         close("∂A[i][i]", g[[i, i]], others, TOL);
     }
     fd_array("diagonal_product", |a| diagonal_product(a), &a, &g);
+
+    // No column, so no diagonal: nothing to differentiate, and no panic.
+    let empty = Array2::<f64>::zeros((3, 0));
+    let (v, (ga, _)) = diagonal_terms_grad(&empty, &Array2::zeros((3, 0)));
+    close("empty value", v, 0.0, 0.0);
+    assert_eq!(ga.dim(), (3, 0));
+    let wide = matrix(2, 4, 3.0);
+    let (v, g) = diagonal_product_grad(&wide);
+    close("wide value", v, wide[[0, 0]] * wide[[1, 1]], TOL);
+    close("wide ∂[0][0]", g[[0, 0]], wide[[1, 1]], TOL);
+    close("wide ∂[0][1]", g[[0, 1]], 0.0, 0.0);
 }
 
 /// Σ tanh(xᵢ·w) over the rows, as a chain: ∂w = Σ (1 − tanh²)·xᵢ.

@@ -291,9 +291,10 @@ impl Lowering {
             slice.args = std::iter::once(region).collect();
             return self.method_call(b, &slice);
         }
-        // `a.diag()` of a matrix variable: the diagonal copied element by element,
-        // `d[i] = a[[i, i]]`, so that its adjoint lands on the diagonal (the copy starts as the
-        // first column's head, every element of which is then overwritten).
+        // `a.diag()` of a matrix: the diagonal copied element by element, `d[i] = a[[i, i]]`,
+        // so that its adjoint lands on the diagonal (the copy starts as the first column's
+        // head, none where the matrix has no column, every element of which is then
+        // overwritten).
         if name == "diag"
             && mc.args.is_empty()
             && mc.turbofish.is_none()
@@ -312,7 +313,11 @@ impl Lowering {
             let diag: Expr = syn::parse_quote_spanned! {span=> {
                 #bind
                 let __ad_n = #a.nrows().min(#a.ncols());
-                let mut __ad_diag = #a.slice(#k::__private::s![..__ad_n, 0]).to_owned();
+                let mut __ad_diag = #a
+                    .slice(#k::__private::s![..__ad_n, ..__ad_n.min(1)])
+                    .to_owned()
+                    .into_shape_with_order(__ad_n)
+                    .unwrap();
                 for __ad_i in 0..__ad_n {
                     __ad_diag[__ad_i] = #a[[__ad_i, __ad_i]];
                 }
