@@ -39,6 +39,18 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
         let ops_active = |vs: &[Value]| vs.iter().any(|&v| act.is_active(v));
         match &inst.kind {
             // `v.push((a, b))`, `collect()` of tuples: a `Vec` of tuples has no gradient type.
+            InstKind::Mutate { args, .. }
+                if f.nested_vec_pushes.iter().any(|i| i.index() == n)
+                    && args.last().is_some_and(|&a| act.is_active(a)) =>
+            {
+                errors.push(syn::Error::new(
+                    inst.span,
+                    "a `Vec` of `Vec`s of differentiated values is not supported; keep the \
+                     values in one flat `Vec` (`let mut a = Vec::with_capacity(rows * cols); \
+                     a.push(..)`) read as `a[i * cols + j]`, or in an `Array2` \
+                     (`Array2::from_shape_vec((rows, cols), a).unwrap()`)",
+                ));
+            }
             InstKind::Mutate { m, args, .. }
                 if args.iter().enumerate().any(|(k, &a)| {
                     m.def().diff(k)
@@ -165,9 +177,32 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
             InstKind::Match { scrutinee, arms } if act.varied[scrutinee.index()] => {
                 // The names a pattern binds inside a differentiated value (`(v, 0) => v`) are
                 // inactive: the derivative through them would silently be zero.
+                // A slice pattern of the followed form is reported through the arm that is not.
+                let odd_slice = arms
+                    .iter()
+                    .any(|a| slice_pattern(&a.pat) && !followed_slice(&a.pat));
                 for arm in arms {
                     let params = &f.block(arm.block).params;
                     if params.iter().any(|&p| is_read(f, p)) {
+                        if odd_slice && followed_slice(&arm.pat) {
+                            continue;
+                        }
+                        if slice_pattern(&arm.pat) {
+                            errors.push(syn::Error::new_spanned(
+                                &arm.pat,
+                                "this slice pattern takes elements out of a differentiated value \
+                                 in a form the derivative does not follow; slice patterns are \
+                                 followed where each element is a name, `_`, `&name` or `..` \
+                                 (`[a, b]`, `[first, .., last]`, `[x, rest @ ..]`, with guards) on \
+                                 a variable (`xs`, `xs[..]`, `*xs`); else test the length and read \
+                                 the elements by index (`if xs.len() == 2 && xs[0] > 0.0 { .. }`)",
+                            ));
+                            continue;
+                        }
+                        if let Some(msg) = enum_payload_message(&arm.pat, f, *scrutinee) {
+                            errors.push(syn::Error::new_spanned(&arm.pat, msg));
+                            continue;
+                        }
                         errors.push(syn::Error::new_spanned(
                             &arm.pat,
                             "this pattern binds part of a differentiated value, which the \
@@ -177,6 +212,26 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                         ));
                     }
                 }
+            }
+            InstKind::Call { path, args }
+                if any_result_active
+                    && ops_active(args)
+                    && path
+                        .get_ident()
+                        .is_some_and(|id| f.plain_helpers.contains(&id.to_string())) =>
+            {
+                let name = path
+                    .get_ident()
+                    .map(|id| id.to_string())
+                    .unwrap_or_default();
+                errors.push(syn::Error::new(
+                    inst.span,
+                    format!(
+                        "the helper `{name}` is called on differentiated values, and it has no \
+                         `#[differentiate]`: put the attribute on it (`#[differentiate] fn \
+                         {name}(..)`), or write its `{name}_vjp` and `{name}_jvp`"
+                    ),
+                ));
             }
             InstKind::Call { path, args } => {
                 if let Some(map) = f.elem_map(path) {
@@ -363,6 +418,15 @@ fn run_as_written_message(tokens: &proc_macro2::TokenStream) -> String {
         }
         return elementwise_message(&format!(".{name}(..)"));
     }
+    if is_iterator_chain(&mc.receiver) && matches!(name.as_str(), "find" | "find_map") {
+        return format!(
+            "`.{name}(..)` on an iterator over differentiated values is followed where its \
+             result is taken apart at once, `match x.iter().find(|v| ..) {{ Some(v) => .., None \
+             => .. }}` or `if let Some(v) = x.iter().copied().find(..)`, on `x.iter()` of a \
+             variable (with `copied`, `cloned`, `rev`); else find the position and read the \
+             element there: `if let Some(i) = x.iter().position(|v| ..) {{ let v = x[i]; .. }}`"
+        );
+    }
     if is_iterator_chain(&mc.receiver) {
         return format!(
             "`.{name}(..)` on an iterator over differentiated values is not supported; \
@@ -381,6 +445,93 @@ fn run_as_written_message(tokens: &proc_macro2::TokenStream) -> String {
          differentiated; write the computation as a loop, or call a function with its own \
          `_vjp`"
     )
+}
+
+/// Whether `pat` is a slice pattern (`[a, 0.0]`, `&[a, ..]`), with a guard or not.
+fn slice_pattern(pat: &syn::Pat) -> bool {
+    match pat {
+        syn::Pat::Slice(_) => true,
+        syn::Pat::Reference(r) => slice_pattern(&r.pat),
+        syn::Pat::Guard(g) => slice_pattern(&g.pat),
+        syn::Pat::Paren(p) => slice_pattern(&p.pat),
+        _ => false,
+    }
+}
+
+/// Whether `pat` is a slice pattern of the form the lowering follows: names, `_`, `&name`,
+/// `..` and `name @ ..`.
+fn followed_slice(pat: &syn::Pat) -> bool {
+    let name = |p: &syn::Pat| matches!(p, syn::Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none());
+    match pat {
+        syn::Pat::Slice(ps) => ps.elems.iter().all(|e| match e {
+            syn::Pat::Wild(_) | syn::Pat::Rest(_) => true,
+            syn::Pat::Reference(r) => name(&r.pat),
+            syn::Pat::Ident(pi) => {
+                pi.by_ref.is_none()
+                    && pi
+                        .subpat
+                        .as_ref()
+                        .is_none_or(|s| matches!(&*s.1, syn::Pat::Rest(_)))
+            }
+            _ => false,
+        }),
+        syn::Pat::Reference(r) => followed_slice(&r.pat),
+        syn::Pat::Guard(g) => followed_slice(&g.pat),
+        syn::Pat::Paren(p) => followed_slice(&p.pat),
+        _ => false,
+    }
+}
+
+/// The error for a pattern that takes a payload out of a differentiated value of an enum
+/// (`Shape::Circle(r) => ..`): an enum has no gradient type, so it is data, to be left out with
+/// `wrt`; `None` for patterns that are not a variant's (`Some(v)`, tuples, slices).
+fn enum_payload_message(pat: &syn::Pat, f: &Func, scrutinee: Value) -> Option<String> {
+    let (path, shown) = match pat {
+        syn::Pat::TupleStruct(ts) => (&ts.path, "(..)"),
+        syn::Pat::Struct(ps) => (&ps.path, " { .. }"),
+        syn::Pat::Or(po) => return enum_payload_message(po.cases.first()?, f, scrutinee),
+        syn::Pat::Reference(r) => return enum_payload_message(&r.pat, f, scrutinee),
+        syn::Pat::Guard(g) => return enum_payload_message(&g.pat, f, scrutinee),
+        _ => return None,
+    };
+    let last = path.segments.last()?.ident.to_string();
+    if matches!(last.as_str(), "Some" | "Ok" | "Err") {
+        return None;
+    }
+    let variant = path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect::<Vec<_>>()
+        .join("::");
+    let param = match f.value(scrutinee).def {
+        ValueDef::Param(n) => Some(f.params[n].ident.to_string()),
+        _ => None,
+    };
+    let others: Vec<String> = f
+        .params
+        .iter()
+        .filter(|p| p.active && Some(p.ident.to_string()) != param)
+        .map(|p| p.ident.to_string())
+        .collect();
+    let leave_out = match (&param, others.is_empty()) {
+        (Some(p), false) => format!(
+            "if `{p}` is data, leave it out of the differentiated parameters: \
+             `#[differentiate(wrt({}))]`",
+            others.join(", ")
+        ),
+        (Some(p), true) => format!(
+            "if `{p}` is data, leave it out of the differentiated parameters with \
+             `#[differentiate(wrt(..))]` naming the float parameters"
+        ),
+        (None, _) => "build the enum from data only, not from differentiated values".to_string(),
+    };
+    Some(format!(
+        "`{variant}{shown}` takes a payload out of a differentiated value, and an enum cannot be \
+         differentiated (`#[derive(Differentiable)]` is for structs); {leave_out}; to \
+         differentiate with respect to a payload, pass it as a float parameter of its own or \
+         in a `#[derive(Differentiable)]` struct"
+    ))
 }
 
 /// Whether `e` is a method-call chain rooted in ndarray's `Zip::from(..)`.

@@ -383,10 +383,22 @@ impl Planner<'_> {
         let mut kept: HashSet<Value> = HashSet::new();
         let mut saves: HashMap<Block, Vec<Value>> = HashMap::new();
         let mut flat: HashSet<Value> = HashSet::new();
+        // A version of a `&mut` parameter is a reference to the caller's buffer, which the
+        // pullback never holds on to (it has no lifetime for it): it reads a copy that the
+        // forward pass takes right after the version is made.
+        let borrowed_mut = self.f.borrowed_mut_versions();
         let mut k = 0;
         while k < full.len() {
             let v = full[k];
             k += 1;
+            if borrowed_mut.contains(&v) {
+                let c = self.hoist_copy(v);
+                subst.insert(v, c);
+                if full_set.insert(c) {
+                    full.push(c);
+                }
+                continue;
+            }
             if self.index_of.contains_key(&v)
                 || self.tree.in_record_top(self.f, v)
                 || self.tree.in_place_top(self.f, v)
@@ -537,6 +549,37 @@ impl Planner<'_> {
     }
 
     /// `sh = shape(v)` in the forward pass, right after `v` is defined.
+    /// An owned copy of `v` (`v.to_owned()`) taken by the forward pass right after `v`.
+    fn hoist_copy(&mut self, v: Value) -> Value {
+        let b = self.tree.def_block(self.f, v);
+        let prim = crate::prim::PrimId::method("to_owned").expect("`to_owned` is a primitive");
+        let kind = self.f.value(v).kind;
+        let i = self.f.push_inst(
+            b,
+            InstKind::Prim {
+                prim,
+                args: vec![v],
+                unwrap: false,
+            },
+            1,
+            kind,
+            Span::call_site(),
+        );
+        let c = self.f.inst(i).results[0];
+        self.f.values[c.index()].name = Some(format!("__ad_copy_{}", self.f.value_ident(v)));
+        let ty = self.tys.of(v);
+        self.tys.set(c, ty);
+        let insts = &mut self.f.blocks[b.index()].insts;
+        insts.pop();
+        let pos = match self.f.values[v.index()].def {
+            ValueDef::Result(d, _) => insts.iter().position(|&x| x == d).map_or(0, |p| p + 1),
+            _ => 0,
+        };
+        self.f.blocks[b.index()].insts.insert(pos, i);
+        self.tree.inst_block.push(b);
+        c
+    }
+
     fn hoist_shape(&mut self, v: Value) -> Value {
         let b = self.tree.def_block(self.f, v);
         let i = self

@@ -1,10 +1,11 @@
 use autodiff::differentiate;
 
-// The element `find` returns, taken out by a pattern: `find` runs as written, and the derivative
-// through the binding would be zero (it was, without an error). Now the error names `find`.
+// The item `find` returns from a chain that computes its items (`map`): found as written, the
+// derivative through the binding would be zero. `match x.iter().find(..)` on the elements
+// themselves is followed; this one is an error that says so.
 #[differentiate]
 fn first_above(x: &[f64], t: f64) -> f64 {
-    match x.iter().copied().find(|&v| v > t) {
+    match x.iter().map(|v| v * t).find(|&v| v > 1.0) {
         Some(v) => v * t,
         None => t,
     }

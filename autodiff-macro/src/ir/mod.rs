@@ -156,6 +156,12 @@ pub struct Func {
     /// function that `#[derive(Differentiable)]` writes, `Point::__ad_literal`, with the field
     /// values in the order of the fields' names (see `check::struct_literals`).
     pub struct_literals: Vec<(Inst, syn::Path, Vec<Value>)>,
+    /// Helper functions declared at the top of the body without `#[differentiate]`: a call
+    /// of one on differentiated values names the attribute it needs.
+    pub plain_helpers: Vec<String>,
+    /// `rows.push(row)` of a `Vec` made in the function: a `Vec` of `Vec`s, an error where the
+    /// pushed `Vec` holds differentiated values.
+    pub nested_vec_pushes: Vec<Inst>,
 }
 
 /// A variable of the pullback.

@@ -215,6 +215,9 @@ impl Lowering {
         if let Some(e) = super::fields::element_or(mc) {
             return self.expr(b, &e, true);
         }
+        if let Some(e) = array_from_shape_vec(mc) {
+            return self.expr(b, &e, true);
+        }
         if super::fields::position_of_best(mc) {
             let tokens = Expr::MethodCall(mc.clone()).to_token_stream();
             return self.opaque(b, tokens, Kind::Discrete, true, mc.method.span());
@@ -288,6 +291,43 @@ impl Lowering {
             slice.args = std::iter::once(region).collect();
             return self.method_call(b, &slice);
         }
+        // `a.diag()` of a matrix: the diagonal copied element by element, `d[i] = a[[i, i]]`,
+        // so that its adjoint lands on the diagonal (the copy starts as the first column's
+        // head, none where the matrix has no column, every element of which is then
+        // overwritten).
+        if name == "diag"
+            && mc.args.is_empty()
+            && mc.turbofish.is_none()
+            && !matches!(chain::strip(&mc.receiver), Expr::Path(p) if p.path.is_ident("self"))
+            && self.may_be_array(&mc.receiver)
+        {
+            let k = self.krate.clone();
+            let recv = &mc.receiver;
+            let a = syn::Ident::new("__ad_matrix", span);
+            // A variable is named as it is, a field borrowed, anything else computed once.
+            let bind: Stmt = match chain::strip(recv) {
+                Expr::Path(_) => syn::parse_quote_spanned!(span=> let #a = &#recv;),
+                Expr::Field(_) => syn::parse_quote_spanned!(span=> let #a = &#recv;),
+                _ => syn::parse_quote_spanned!(span=> let #a = #recv;),
+            };
+            let diag: Expr = syn::parse_quote_spanned! {span=> {
+                #bind
+                let __ad_n = #a.nrows().min(#a.ncols());
+                let mut __ad_diag = #a
+                    .slice(#k::__private::s![..__ad_n, ..__ad_n.min(1)])
+                    .to_owned()
+                    .into_shape_with_order(__ad_n)
+                    .unwrap();
+                for __ad_i in 0..__ad_n {
+                    __ad_diag[__ad_i] = #a[[__ad_i, __ad_i]];
+                }
+                __ad_diag
+            }};
+            return self.expr(b, &diag, true);
+        }
+        if let Some(v) = self.sort_by(b, mc) {
+            return v;
+        }
         if let Some(v) = self.chain_consumer(b, mc, false) {
             return v;
         }
@@ -334,7 +374,26 @@ impl Lowering {
         }
         if let Some(m) = MutId::find(&name) {
             if self.mutable_root(&mc.receiver).is_some() {
-                return self.mutation(b, mc, m, false);
+                // `rows.push(row)` of a `Vec` made here: a `Vec` of `Vec`s, which `check`
+                // rejects where a differentiated value is in it.
+                let nested = (name == "push" || name == "insert")
+                    && mc.args.last().is_some_and(|a| {
+                        super::stmts::makes_vec(a)
+                            || matches!(chain::strip(a), Expr::Path(p) if p
+                                .path
+                                .get_ident()
+                                .and_then(|id| self.lookup(&id.to_string()))
+                                .is_some_and(|slot| self.env[slot].vec_made))
+                    });
+                let before = self.f.insts.len();
+                let r = self.mutation(b, mc, m, false);
+                if nested {
+                    let made = (before..self.f.insts.len())
+                        .filter(|&k| matches!(self.f.insts[k].kind, InstKind::Mutate { .. }))
+                        .map(|k| Inst(k as u32));
+                    self.f.nested_vec_pushes.extend(made);
+                }
+                return r;
             }
         }
         if is_self(&mc.receiver)
@@ -400,7 +459,12 @@ impl Lowering {
         let Expr::Path(p) = chain::strip(&mc.receiver) else {
             return None;
         };
-        let n = self.active_param(p)?;
+        let n = self.active_param(p).or_else(|| {
+            // On data, only a method given arguments may need its derivative.
+            (!mc.args.is_empty())
+                .then(|| self.data_struct_param(p))
+                .flatten()
+        })?;
         let (ty, owned) = crate::types::struct_path(&self.f.params[n].ty)?;
         // Spanned at the call: a struct without `forward_vjp` is reported there, not at the
         // parameter's type.
@@ -664,6 +728,32 @@ impl Lowering {
         }
     }
 
+    /// The parameter a path names, if it is one left out by `wrt` whose type is a struct of
+    /// the user's (`spring: &Spring`): its methods are called through the type too
+    /// (`Spring::energy(spring, x)`), so that a differentiated argument is differentiated
+    /// through `energy_vjp`, and with none the call runs as written.
+    fn data_struct_param(&self, p: &syn::ExprPath) -> Option<usize> {
+        let id = p.path.get_ident()?;
+        if id == "self" {
+            return None;
+        }
+        let slot = self.lookup(&id.to_string())?;
+        if self.env[slot].mutable {
+            return None;
+        }
+        let ValueDef::Param(n) = self.f.value(self.env[slot].value?).def else {
+            return None;
+        };
+        let param = &self.f.params[n];
+        let (ty, _) = crate::types::struct_path(&param.ty)?;
+        let generic = ty.segments.len() == 1
+            && self
+                .type_params
+                .iter()
+                .any(|t| ty.segments[0].ident == t.as_str());
+        (!param.active && !generic).then_some(n)
+    }
+
     /// The parameter a path names, if it is a differentiated one (a parameter left out by
     /// `wrt`, or a type parameter `T: Into<f64>`, runs its methods as written).
     fn active_param(&self, p: &syn::ExprPath) -> Option<usize> {
@@ -672,6 +762,71 @@ impl Lowering {
             return None;
         };
         self.f.params[n].active.then_some(n)
+    }
+
+    /// `v.sort_by(|a, b| a.partial_cmp(b).unwrap())` (`sort_unstable_by`, `sort_by_key`,
+    /// `sort_unstable_by_key`, `sort_by_cached_key`, a function for the closure:
+    /// `v.sort_by(f64::total_cmp)`) on a variable `v` declared `mut` or a `&mut` parameter: a
+    /// permutation. The positions in sorted order are found as written, by a stable sort of
+    /// `0..v.len()` comparing the elements at them; then `v[k] = old[perm[k]]`, so that each
+    /// element's adjoint goes back to where the element came from. `None` for anything else.
+    fn sort_by(&mut self, b: Block, mc: &syn::ExprMethodCall) -> Option<Option<Value>> {
+        let name = mc.method.to_string();
+        let by_key = match name.as_str() {
+            "sort_by" | "sort_unstable_by" => false,
+            "sort_by_key" | "sort_unstable_by_key" | "sort_by_cached_key" => true,
+            _ => return None,
+        };
+        if mc.args.len() != 1 || mc.turbofish.is_some() {
+            return None;
+        }
+        let Expr::Path(p) = chain::strip(&mc.receiver) else {
+            return None;
+        };
+        let v = p.path.get_ident()?.clone();
+        self.mutable_root(&mc.receiver)?;
+        let span = mc.method.span();
+        let (i, j) = (
+            syn::Ident::new("__ad_i", span),
+            syn::Ident::new("__ad_j", span),
+        );
+        let f = &mc.args[0];
+        let order: TokenStream = match (chain::strip(f), by_key) {
+            (Expr::Closure(c), false) if c.inputs.len() == 2 => {
+                let (pa, pb, body) = (&c.inputs[0], &c.inputs[1], &c.body);
+                quote::quote_spanned! {span=>
+                    __ad_perm.sort_by(|#i, #j| { let #pa = &#v[*#i]; let #pb = &#v[*#j]; #body })
+                }
+            }
+            (Expr::Closure(c), true) if c.inputs.len() == 1 => {
+                let (pa, body) = (&c.inputs[0], &c.body);
+                quote::quote_spanned! {span=>
+                    __ad_perm.sort_by_cached_key(|#i| { let #pa = &#v[*#i]; #body })
+                }
+            }
+            (Expr::Closure(_), _) => return None,
+            (f, false) => quote::quote_spanned! {span=>
+                __ad_perm.sort_by(|#i, #j| (#f)(&#v[*#i], &#v[*#j]))
+            },
+            (f, true) => quote::quote_spanned! {span=>
+                __ad_perm.sort_by_cached_key(|#i| (#f)(&#v[*#i]))
+            },
+        };
+        let perm: TokenStream = quote::quote_spanned! {span=> {
+            let mut __ad_perm: ::std::vec::Vec<usize> = (0..#v.len()).collect();
+            #order;
+            __ad_perm
+        }};
+        let perm = self.opaque(b, perm, Kind::Discrete, true, span)?;
+        self.bind("__ad_sorted_at".to_string(), Some(perm));
+        let apply: Expr = syn::parse_quote_spanned! {span=> {
+            let __ad_unsorted = #v.to_vec();
+            for __ad_k in 0..__ad_unsorted.len() {
+                #v[__ad_k] = __ad_unsorted[__ad_sorted_at[__ad_k]];
+            }
+        }};
+        self.expr(b, &apply, false);
+        Some(None)
     }
 
     /// A method with a turbofish (`s.parse::<u32>()`) or a closure argument (ndarray's
@@ -1171,6 +1326,62 @@ fn array_from_vec(path: &syn::Path, c: &syn::ExprCall) -> Option<Expr> {
         let mut __ad_array = #zeros(__ad_from.len());
         for __ad_i in 0..__ad_from.len() {
             __ad_array[__ad_i] = __ad_from[__ad_i];
+        }
+        __ad_array
+    }})
+}
+
+/// `Array2::from_shape_vec((r, c), v).unwrap()` (`.expect(..)`; `Array1::from_shape_vec(n, v)`)
+/// as the array filled element by element from `v` in row-major order, `a[[i, j]] = v[i * c +
+/// j]`, whose adjoint reads each element of `ā` back into `v̄`. `None` for anything else.
+fn array_from_shape_vec(mc: &syn::ExprMethodCall) -> Option<Expr> {
+    let unwraps = (mc.method == "unwrap" && mc.args.is_empty())
+        || (mc.method == "expect" && mc.args.len() == 1);
+    if !unwraps || mc.turbofish.is_some() {
+        return None;
+    }
+    let Expr::Call(c) = chain::strip(&mc.receiver) else {
+        return None;
+    };
+    let Expr::Path(fp) = &*c.func else {
+        return None;
+    };
+    let path = &fp.path;
+    let n = path.segments.len();
+    if n < 2 || c.args.len() != 2 || fp.qself.is_some() {
+        return None;
+    }
+    let (ty, func) = (&path.segments[n - 2], &path.segments[n - 1]);
+    if func.ident != "from_shape_vec" || !matches!(func.arguments, syn::PathArguments::None) {
+        return None;
+    }
+    let mut zeros = path.clone();
+    if let Some(last) = zeros.segments.last_mut() {
+        last.ident = syn::Ident::new("zeros", last.ident.span());
+    }
+    let (shape, v) = (&c.args[0], &c.args[1]);
+    let span = c.span();
+    if ty.ident == "Array1" {
+        return Some(syn::parse_quote_spanned! {span=> {
+            let __ad_from = #v;
+            let mut __ad_array = #zeros(#shape);
+            for __ad_i in 0..__ad_array.len() {
+                __ad_array[__ad_i] = __ad_from[__ad_i];
+            }
+            __ad_array
+        }});
+    }
+    if ty.ident != "Array2" {
+        return None;
+    }
+    Some(syn::parse_quote_spanned! {span=> {
+        let __ad_from = #v;
+        let mut __ad_array = #zeros(#shape);
+        let (__ad_rows, __ad_cols) = __ad_array.dim();
+        for __ad_i in 0..__ad_rows {
+            for __ad_j in 0..__ad_cols {
+                __ad_array[[__ad_i, __ad_j]] = __ad_from[__ad_i * __ad_cols + __ad_j];
+            }
         }
         __ad_array
     }})

@@ -100,6 +100,9 @@ struct Binding {
     /// it (`Cell` of `cs.push(Cell { .. })`, generic arguments left to inference): for the
     /// methods called on its elements (`for c in &cs { c.val(h) }`).
     elem_ty: Option<TokenStream>,
+    /// Bound to a `Vec` made here (`Vec::new()`, `vec![..]`, `x.to_vec()`, `collect()`): pushed
+    /// into another `Vec`, it makes a `Vec` of `Vec`s.
+    vec_made: bool,
 }
 
 impl Binding {
@@ -117,6 +120,7 @@ impl Binding {
             place_ty: None,
             built: false,
             elem_ty: None,
+            vec_made: false,
         }
     }
 }
@@ -187,6 +191,8 @@ pub struct Lowering {
     /// trait: a name bound to such an element anywhere (`|h, l| l.forward(&h)` in a `fold`,
     /// `(i, l)` of `enumerate`) has its methods followed like `self.layers[i].forward(..)`.
     elem_places: Vec<(Value, TokenStream)>,
+    /// The function's type parameters: a parameter of one is no struct of the user's.
+    type_params: Vec<String>,
 }
 
 /// The variables that carry a `return` out of loops: its value and whether it happened.
@@ -206,6 +212,12 @@ pub fn lower(item: &syn::ItemFn, active: &[bool], krate: proc_macro2::TokenStrea
         syn::ReturnType::Default => None,
     });
     lw.krate = krate;
+    lw.type_params = item
+        .sig
+        .generics
+        .type_params()
+        .map(|t| t.ident.to_string())
+        .collect();
     let body = lw.f.body();
     for (n, arg) in item.sig.inputs.iter().enumerate() {
         let (ident, ty, mut_pat) = match arg {
@@ -246,9 +258,28 @@ pub fn lower(item: &syn::ItemFn, active: &[bool], krate: proc_macro2::TokenStrea
         lw.env.push(binding);
     }
     let mut block = (*item.block).clone();
-    desugar_forms(&mut block);
+    let mut_refs: Vec<String> =
+        lw.f.params
+            .iter()
+            .filter(|p| matches!(&p.ty, syn::Type::Reference(r) if r.mutability.is_some()))
+            .map(|p| p.ident.to_string())
+            .collect();
+    desugar_forms(&mut block, &mut_refs);
     // Items at the top of the body are repeated in each generated function (see
     // `Signature::items`); they compute nothing here.
+    for s in &block.stmts {
+        if let Stmt::Item(syn::Item::Fn(h)) = s {
+            let marked = h.attrs.iter().any(|a| {
+                a.path()
+                    .segments
+                    .last()
+                    .is_some_and(|s| s.ident == "differentiate")
+            });
+            if !marked {
+                lw.f.plain_helpers.push(h.sig.ident.to_string());
+            }
+        }
+    }
     block
         .stmts
         .retain(|s| !matches!(s, Stmt::Item(i) if is_repeatable_item(i)));
@@ -268,6 +299,7 @@ impl Lowering {
             ret,
             krate: quote::quote!(::autodiff),
             elem_places: Vec::new(),
+            type_params: Vec::new(),
         };
         let body = lw.f.new_block();
         lw.f.body = Some(body);

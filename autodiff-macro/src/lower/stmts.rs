@@ -182,6 +182,11 @@ impl Lowering {
     pub(super) fn bind_let(&mut self, b: Block, pat: &Pat, init: &Expr, v: Option<Value>) {
         let cell = self.cell_named(init);
         self.bind_pat(b, pat, v, init.span());
+        if matches!(pat, Pat::Ident(_) | Pat::Type(_)) && makes_vec(init) {
+            if let Some(last) = self.env.last_mut() {
+                last.vec_made = true;
+            }
+        }
         // `let q = p;` of a cell `p` (`for p in v.iter_mut()`): `q` is the same `&mut`, and
         // writes through it (`*q = ..`, `q.x = ..`) reach the container.
         if let (Pat::Ident(_), Some(c)) = (pat, cell) {
@@ -241,6 +246,8 @@ impl Lowering {
                 }
             }
             Pat::Paren(pp) => self.bind_pat(b, &pp.pat, v, span),
+            // `let (i, &v) = ..` of an element reference: the element's value.
+            Pat::Reference(r) if r.mutability.is_none() => self.bind_pat(b, &r.pat, v, span),
             Pat::Wild(_) => {}
             // `let [a, b, c] = arr;`: each name an element read.
             Pat::Slice(ps) if !ps.elems.iter().any(|p| matches!(p, Pat::Rest(_))) => {
@@ -583,5 +590,30 @@ pub(super) fn item_kind(item: &syn::Item) -> &'static str {
         syn::Item::Type(_) => "type",
         syn::Item::Macro(_) => "macro_rules!",
         _ => "nested",
+    }
+}
+
+/// Whether `e` makes a new `Vec`: `Vec::new()`, `Vec::with_capacity(n)`, `vec![..]`,
+/// `x.to_vec()`, `...collect()`.
+pub(super) fn makes_vec(e: &Expr) -> bool {
+    match e {
+        Expr::Paren(p) => makes_vec(&p.expr),
+        Expr::Macro(m) => m.mac.path.is_ident("vec"),
+        Expr::Call(c) => matches!(&*c.func, Expr::Path(p) if {
+            let segs: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+            segs.len() >= 2
+                && segs[segs.len() - 2] == "Vec"
+                && matches!(segs[segs.len() - 1].as_str(), "new" | "with_capacity")
+        }),
+        Expr::MethodCall(mc) => {
+            (mc.method == "to_vec" && mc.args.is_empty())
+                || (mc.method == "collect"
+                    && mc.turbofish.as_ref().is_none_or(|t| {
+                        t.args
+                            .iter()
+                            .any(|a| quote::quote!(#a).to_string().starts_with("Vec"))
+                    }))
+        }
+        _ => false,
     }
 }

@@ -120,7 +120,16 @@ impl<'ast> Visit<'ast> for AssignedNames {
         // `v.iter_mut().for_each(..)`): its items are written, and inside a branch the item
         // variables are not in scope yet where the branch's assignments are collected.
         let method = mc.method.to_string();
-        if MutId::find(&method).is_some() || method == "iter_mut" {
+        // A sort is a permutation written back element by element (`Lowering::sort_by`).
+        let sorts = matches!(
+            method.as_str(),
+            "sort_by"
+                | "sort_unstable_by"
+                | "sort_by_key"
+                | "sort_unstable_by_key"
+                | "sort_by_cached_key"
+        );
+        if MutId::find(&method).is_some() || method == "iter_mut" || sorts {
             match &*mc.receiver {
                 Expr::Path(p) => {
                     if let Some(id) = p.path.get_ident() {
@@ -217,7 +226,7 @@ impl<'ast> Visit<'ast> for AssignedNames {
 /// stack.pop().unwrap(); .. }`). A condition that
 /// chains `let`s and tests with `&&` (`if let Some(i) = k && i > 0`) is a nest of them, `B`
 /// repeated in each fallback arm (it runs at most once either way).
-pub(super) fn desugar_forms(block: &mut syn::Block) {
+pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String]) {
     fn conjuncts(e: &Expr, out: &mut Vec<Expr>) {
         match e {
             Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_)) => {
@@ -432,7 +441,9 @@ pub(super) fn desugar_forms(block: &mut syn::Block) {
                 );
             }
             let (pat, scrutinee) = (&l.pat, &l.expr);
-            return syn::parse_quote_spanned!(span=> match #scrutinee { #pat => #inner, _ => #other });
+            let m: syn::ExprMatch =
+                syn::parse_quote_spanned!(span=> match #scrutinee { #pat => #inner, _ => #other });
+            return rewrite_match(&m).unwrap_or(Expr::Match(m));
         }
         let tests = conds
             .iter()
@@ -442,31 +453,381 @@ pub(super) fn desugar_forms(block: &mut syn::Block) {
         let inner = stmts_of(&nest(&conds[tests..], then, other, span));
         syn::parse_quote_spanned!(span=> if #((#test))&&* { #inner } else #other)
     }
-    struct Desugar;
-    impl syn::visit_mut::VisitMut for Desugar {
-        fn visit_expr_mut(&mut self, e: &mut Expr) {
-            syn::visit_mut::visit_expr_mut(self, e);
-            match e {
-                Expr::ForLoop(fl) => {
-                    if let Some(lanes) = lane_loop(fl) {
-                        *e = lanes;
+    /// The `Some(..)` arm and the `None` (or `_`) arm of a two-armed `match`.
+    fn some_none(m: &syn::ExprMatch) -> Option<(&syn::Arm, &syn::Arm)> {
+        if m.arms.len() != 2 {
+            return None;
+        }
+        let none = |p: &Pat| match p {
+            Pat::Ident(p) => p.ident == "None" && p.subpat.is_none(),
+            Pat::Path(p) => p.path.is_ident("None"),
+            Pat::Wild(_) => true,
+            _ => false,
+        };
+        let some = |p: &Pat| matches!(p, Pat::TupleStruct(ts) if ts.path.is_ident("Some"));
+        match (&m.arms[0].pat, &m.arms[1].pat) {
+            (a, b) if some(a) && none(b) => Some((&m.arms[0], &m.arms[1])),
+            (a, b) if none(a) && some(b) => Some((&m.arms[1], &m.arms[0])),
+            _ => None,
+        }
+    }
+    /// `match x.iter().find(|v| ..) { Some(v) => A, None => B }` (after `.iter()`, `copied()`,
+    /// `cloned()` and `rev()`) of a variable `x`: the position of the item found, run as
+    /// written, and the element at that position read where it is found, which is followed:
+    /// `match x.iter().enumerate().find(|p| ..).map(|(k, _)| k) { Some(k) => { let v = &x[k];
+    /// A } _ => B }`. Also as the `match` of an `if let`.
+    fn find_match(m: &syn::ExprMatch) -> Option<Expr> {
+        let (some, none) = some_none(m)?;
+        let Expr::MethodCall(find) = strip_group(&m.expr) else {
+            return None;
+        };
+        if find.method != "find" || find.args.len() != 1 || find.turbofish.is_some() {
+            return None;
+        }
+        // The adapters between `x.iter()` and `find`.
+        let (mut refs, mut rev) = (true, false);
+        let mut src = strip_group(&find.receiver);
+        let x = loop {
+            let Expr::MethodCall(mc) = src else {
+                return None;
+            };
+            if !mc.args.is_empty() || mc.turbofish.is_some() {
+                return None;
+            }
+            match mc.method.to_string().as_str() {
+                "copied" | "cloned" if refs => refs = false,
+                "rev" => rev = !rev,
+                "iter" if plain_var(&mc.receiver) => break &mc.receiver,
+                _ => return None,
+            }
+            src = strip_group(&mc.receiver);
+        };
+        let Pat::TupleStruct(ts) = &some.pat else {
+            return None;
+        };
+        let [bound] = &ts.elems.iter().collect::<Vec<_>>()[..] else {
+            return None;
+        };
+        let span = find.method.span();
+        let k = syn::Ident::new("__ad_at", span);
+        let at: Expr = if rev {
+            syn::parse_quote_spanned!(span=> #x.len() - 1 - #k)
+        } else {
+            syn::parse_quote_spanned!(span=> #k)
+        };
+        let (name, value): (&Pat, Expr) = match bound {
+            Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+                if refs {
+                    (bound, syn::parse_quote_spanned!(span=> &#x[#at]))
+                } else {
+                    (bound, syn::parse_quote_spanned!(span=> #x[#at]))
+                }
+            }
+            Pat::Reference(r)
+                if refs
+                    && matches!(&*r.pat, Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none()) =>
+            {
+                (&*r.pat, syn::parse_quote_spanned!(span=> #x[#at]))
+            }
+            Pat::Wild(_) => (bound, syn::parse_quote_spanned!(span=> ())),
+            _ => return None,
+        };
+        let item = syn::Ident::new("__ad_item", span);
+        let pred = &find.args[0];
+        let test: Expr = match strip_group(pred) {
+            Expr::Closure(c) if c.inputs.len() == 1 && c.asyncness.is_none() => {
+                let (p, body) = (&c.inputs[0], &c.body);
+                syn::parse_quote_spanned!(span=> { let #p = &#item.1; #body })
+            }
+            Expr::Closure(_) => return None,
+            f => syn::parse_quote_spanned!(span=> (#f)(&#item.1)),
+        };
+        let chain = &find.receiver;
+        let (a, b) = (stmts_of(&some.body), stmts_of(&none.body));
+        Some(syn::parse_quote_spanned! {m.match_token.span=>
+            match #chain.enumerate().find(|#item| #test).map(|(#k, _)| #k) {
+                ::core::option::Option::Some(#k) => { let #name = #value; #a }
+                _ => { #b }
+            }
+        })
+    }
+    /// A `match` on a slice of a variable by slice patterns (`[a, b] => ..`, `[first, ..,
+    /// last] => ..`, `[] => ..`, `[x, rest @ ..] => ..`, then `_ => ..`), and `if let` with
+    /// one: each arm a test of the length and the elements it binds read by index, which are
+    /// followed: `if xs.len() >= 2 { let first = &xs[0]; let last = &xs[xs.len() - 1]; .. }`.
+    /// The scrutinee is `xs`, `&xs[..]`, `xs[..]`, `*xs` or `xs.as_slice()` of a variable.
+    fn slice_match(m: &syn::ExprMatch) -> Option<Expr> {
+        // The variable, and whether the names bind references (default binding modes through
+        // a reference) or values (`xs[..]`, `*xs`).
+        let (x, by_ref) = {
+            let mut e = strip_group(&m.expr);
+            let mut by_ref = true;
+            loop {
+                match e {
+                    Expr::Reference(r) if r.mutability.is_none() => {
+                        by_ref = true;
+                        e = strip_group(&r.expr);
+                    }
+                    Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => {
+                        by_ref = false;
+                        e = strip_group(&u.expr);
+                    }
+                    Expr::Index(ix) if matches!(&*ix.index, Expr::Range(r) if r.start.is_none() && r.end.is_none()) =>
+                    {
+                        by_ref = false;
+                        e = strip_group(&ix.expr);
+                    }
+                    Expr::MethodCall(mc) if mc.method == "as_slice" && mc.args.is_empty() => {
+                        by_ref = true;
+                        e = strip_group(&mc.receiver);
+                    }
+                    _ => break,
+                }
+            }
+            if !plain_var(e) {
+                return None;
+            }
+            (e.clone(), by_ref)
+        };
+        let span = m.match_token.span;
+        let mut any_slice = false;
+        // Each arm as (test, bindings, body); `None` as the test for the arm that catches all.
+        let mut arms: Vec<(Option<Expr>, Vec<Stmt>, TokenStream)> = Vec::new();
+        for arm in &m.arms {
+            let body = stmts_of(&arm.body);
+            let (mut pat, guard) = match &arm.pat {
+                Pat::Guard(g) => (&*g.pat, Some(&*g.guard)),
+                p => (p, None),
+            };
+            let mut arm_ref = by_ref;
+            if let Pat::Reference(r) = pat {
+                pat = &r.pat;
+                arm_ref = false;
+            }
+            match pat {
+                Pat::Wild(_) if guard.is_none() => {
+                    arms.push((None, Vec::new(), body));
+                    break;
+                }
+                Pat::Slice(ps) => {
+                    any_slice = true;
+                    let rest = ps.elems.iter().position(|p| match p {
+                        Pat::Rest(_) => true,
+                        Pat::Ident(pi) => {
+                            matches!(pi.subpat.as_ref().map(|s| &*s.1), Some(Pat::Rest(_)))
+                        }
+                        _ => false,
+                    });
+                    let n = ps.elems.len();
+                    let (before, after) = match rest {
+                        Some(r) => (r, n - r - 1),
+                        None => (n, 0),
+                    };
+                    let fixed = before + after;
+                    let test: Expr = match rest {
+                        Some(_) if fixed == 0 => syn::parse_quote_spanned!(span=> true),
+                        Some(_) => syn::parse_quote_spanned!(span=> #x.len() >= #fixed),
+                        None => syn::parse_quote_spanned!(span=> #x.len() == #fixed),
+                    };
+                    let mut binds: Vec<Stmt> = Vec::new();
+                    for (j, p) in ps.elems.iter().enumerate() {
+                        let at: Expr = match rest {
+                            Some(r) if j == r => {
+                                if let Pat::Ident(pi) = p {
+                                    let name = &pi.ident;
+                                    binds.push(syn::parse_quote_spanned!(span=>
+                                        let #name = &#x[#before..#x.len() - #after];
+                                    ));
+                                }
+                                continue;
+                            }
+                            Some(r) if j > r => {
+                                let back = n - j;
+                                syn::parse_quote_spanned!(span=> #x.len() - #back)
+                            }
+                            _ => syn::parse_quote_spanned!(span=> #j),
+                        };
+                        match p {
+                            Pat::Wild(_) => {}
+                            Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+                                binds.push(if arm_ref {
+                                    syn::parse_quote_spanned!(span=> let #pi = &#x[#at];)
+                                } else {
+                                    syn::parse_quote_spanned!(span=> let #pi = #x[#at];)
+                                });
+                            }
+                            Pat::Reference(r) if arm_ref => match &*r.pat {
+                                Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+                                    binds
+                                        .push(syn::parse_quote_spanned!(span=> let #pi = #x[#at];));
+                                }
+                                _ => return None,
+                            },
+                            _ => return None,
+                        }
+                    }
+                    // A guard reads the names the pattern binds: `len && { binds; guard }`.
+                    let test = match guard {
+                        Some(g) => syn::parse_quote_spanned!(span=> #test && { #(#binds)* #g }),
+                        None => test,
+                    };
+                    arms.push((Some(test), binds, body));
+                }
+                _ => return None,
+            }
+        }
+        if !any_slice {
+            return None;
+        }
+        // The arms cover every length (rustc checked it): the last is the `else`, unless it
+        // has a guard.
+        if matches!(m.arms.last().map(|a| &a.pat), Some(Pat::Guard(_))) {
+            return None;
+        }
+        let mut out: Option<TokenStream> = None;
+        for (test, binds, body) in arms.into_iter().rev() {
+            let block = quote::quote!({ #(#binds)* #body });
+            out = Some(match (out, test) {
+                (None, _) | (_, None) => block,
+                (Some(other), Some(t)) => quote::quote!(if #t #block else #other),
+            });
+        }
+        let out = out?;
+        Some(syn::parse_quote_spanned!(span=> { #out }))
+    }
+    /// `a.rows()` (`outer_iter()`, `columns()`, `axis_iter(Axis(0 or 1))`, then
+    /// `.into_iter()`) of a matrix variable, as `(0..a.nrows()).map(|i| a.row(i))`.
+    fn lane_source(e: &Expr) -> Option<Expr> {
+        let mut src = strip_group(e);
+        if let Expr::MethodCall(mc) = src {
+            if mc.method == "into_iter" && mc.args.is_empty() {
+                src = strip_group(&mc.receiver);
+            }
+        }
+        let Expr::MethodCall(mc) = src else {
+            return None;
+        };
+        if !matches!(&*mc.receiver, Expr::Path(p) if p.path.get_ident().is_some()) {
+            return None;
+        }
+        let a = &mc.receiver;
+        let axis = match (mc.method.to_string().as_str(), mc.args.len()) {
+            ("rows" | "outer_iter", 0) => 0,
+            ("columns", 0) => 1,
+            ("axis_iter", 1) => match strip_group(&mc.args[0]) {
+                Expr::Call(c)
+                    if c.args.len() == 1
+                        && matches!(&*c.func, Expr::Path(f) if f.path.segments.last().is_some_and(|s| s.ident == "Axis")) =>
+                {
+                    match &c.args[0] {
+                        Expr::Lit(syn::ExprLit {
+                            lit: syn::Lit::Int(i),
+                            ..
+                        }) => i.base10_parse::<u8>().ok()?,
+                        _ => return None,
                     }
                 }
-                // `match x.get(i) { Some(&v) => A, None => B }`: as `if let` above.
-                Expr::Match(m) if m.arms.len() == 2 => {
-                    let (some, none) = match (&m.arms[0].pat, &m.arms[1].pat) {
-                        (_, Pat::Ident(p)) if p.ident == "None" => (&m.arms[0], &m.arms[1]),
-                        (_, Pat::Wild(_)) => (&m.arms[0], &m.arms[1]),
-                        (Pat::Ident(p), _) if p.ident == "None" => (&m.arms[1], &m.arms[0]),
-                        _ => return,
+                _ => return None,
+            },
+            _ => return None,
+        };
+        let span = mc.method.span();
+        let k = syn::Ident::new("__ad_lane", span);
+        Some(match axis {
+            0 => syn::parse_quote_spanned!(span=> (0..#a.nrows()).map(|#k| #a.row(#k))),
+            1 => syn::parse_quote_spanned!(span=> (0..#a.ncols()).map(|#k| #a.column(#k))),
+            _ => return None,
+        })
+    }
+    /// A variable or a field of one (`self.w`), which may be named more than once.
+    fn plain_var(e: &Expr) -> bool {
+        match e {
+            Expr::Path(p) => p.qself.is_none() && p.path.get_ident().is_some(),
+            Expr::Field(f) => matches!(f.member, syn::Member::Named(_)) && plain_var(&f.base),
+            Expr::Paren(p) => plain_var(&p.expr),
+            _ => false,
+        }
+    }
+    use plain_var as plain_place;
+    fn strip_group(e: &Expr) -> &Expr {
+        match e {
+            Expr::Paren(p) => strip_group(&p.expr),
+            Expr::Group(g) => strip_group(&g.expr),
+            e => e,
+        }
+    }
+    /// A `match` taken apart by [`element_match`], [`find_match`] or [`slice_match`].
+    fn rewrite_match(m: &syn::ExprMatch) -> Option<Expr> {
+        element_match(m)
+            .or_else(|| find_match(m))
+            .or_else(|| slice_match(m))
+    }
+    /// `match x.get(i) { Some(&v) => A, None => B }`: as `if let` above.
+    fn element_match(m: &syn::ExprMatch) -> Option<Expr> {
+        let (some, none) = some_none(m)?;
+        let (test, name, value) = element_option(&some.pat, &m.expr)?;
+        let (a, b) = (stmts_of(&some.body), stmts_of(&none.body));
+        Some(syn::parse_quote_spanned!(m.match_token.span=>
+            if #test { let #name = #value; #a } else { #b }
+        ))
+    }
+    struct Desugar<'a> {
+        mut_refs: &'a [String],
+    }
+    impl syn::visit_mut::VisitMut for Desugar<'_> {
+        fn visit_expr_mut(&mut self, e: &mut Expr) {
+            // A loop over the lanes of a matrix is taken before its head is rewritten as a
+            // chain below.
+            if let Expr::ForLoop(fl) = e {
+                if let Some(lanes) = lane_loop(fl) {
+                    *e = lanes;
+                }
+            }
+            syn::visit_mut::visit_expr_mut(self, e);
+            match e {
+                Expr::Match(m) => {
+                    if let Some(r) = rewrite_match(m) {
+                        *e = r;
+                    }
+                }
+                // `z.scaled_add(a, &y)` of an ndarray array is `z += &(&y * a)`, which is
+                // followed (`*z += ..` for a `&mut` parameter).
+                Expr::MethodCall(mc)
+                    if mc.method == "scaled_add"
+                        && mc.args.len() == 2
+                        && mc.turbofish.is_none()
+                        && plain_place(&mc.receiver) =>
+                {
+                    let (z, alpha, rhs) = (&mc.receiver, &mc.args[0], &mc.args[1]);
+                    let span = mc.method.span();
+                    let by_ref = matches!(&*mc.receiver, Expr::Path(p)
+                        if p.path.get_ident().is_some_and(|id| self.mut_refs.contains(&id.to_string())));
+                    *e = if by_ref {
+                        syn::parse_quote_spanned!(span=> *#z += &((#rhs) * (#alpha)))
+                    } else {
+                        syn::parse_quote_spanned!(span=> #z += &((#rhs) * (#alpha)))
                     };
-                    let Some((test, name, value)) = element_option(&some.pat, &m.expr) else {
-                        return;
+                }
+                // `std::mem::swap(&mut a, &mut b)` of two variables exchanges their values:
+                // `(a, b) = (b, a)`, which is followed.
+                Expr::Call(c)
+                    if c.args.len() == 2
+                        && matches!(&*c.func, Expr::Path(f) if f.qself.is_none()
+                            && f.path.segments.last().is_some_and(|s| s.ident == "swap")
+                            && f.path.segments.iter().rev().nth(1).is_some_and(|s| s.ident == "mem")) =>
+                {
+                    let var = |e: &Expr| match e {
+                        Expr::Reference(r)
+                            if r.mutability.is_some()
+                                && matches!(&*r.expr, Expr::Path(p) if p.path.get_ident().is_some()) =>
+                        {
+                            Some((*r.expr).clone())
+                        }
+                        _ => None,
                     };
-                    let (a, b) = (stmts_of(&some.body), stmts_of(&none.body));
-                    *e = syn::parse_quote_spanned!(m.match_token.span=>
-                        if #test { let #name = #value; #a } else { #b }
-                    );
+                    if let (Some(a), Some(b2)) = (var(&c.args[0]), var(&c.args[1])) {
+                        *e = syn::parse_quote_spanned!(c.paren_token.span.join()=> (#a, #b2) = (#b2, #a));
+                    }
                 }
                 // `x.split_at(k)` of a variable is the two range slices it returns, which are
                 // followed (`(&x[..k], &x[k..])`).
@@ -512,9 +873,17 @@ pub(super) fn desugar_forms(block: &mut syn::Block) {
                         #(#attrs)* #label loop { #body }
                     };
                 }
+                // `a.rows()` (`outer_iter`, `columns`, `axis_iter(Axis(k))`, with
+                // `.into_iter()`) of a matrix variable at the head of an iterator chain: the
+                // lanes read by index, `(0..a.nrows()).map(|i| a.row(i))`, which is followed.
+                Expr::MethodCall(mc) if !(mc.method == "into_iter" && mc.args.is_empty()) => {
+                    if let Some(src) = lane_source(&mc.receiver) {
+                        *mc.receiver = src;
+                    }
+                }
                 _ => {}
             }
         }
     }
-    syn::visit_mut::VisitMut::visit_block_mut(&mut Desugar, block);
+    syn::visit_mut::VisitMut::visit_block_mut(&mut Desugar { mut_refs }, block);
 }
