@@ -152,7 +152,8 @@ impl Case {
     /// The functions with `#[differentiate]`, as they would be written by hand: the smallest
     /// reproducer of a finding is this text.
     pub fn program(&self) -> String {
-        let mut out = self.structs();
+        let mut out = self.uses();
+        out.push_str(&self.structs());
         for f in &self.functions {
             out.push_str("#[differentiate]\n");
             out.push_str(&f.source);
@@ -190,6 +191,7 @@ impl Case {
         let _ = writeln!(out, "#[allow(unused, unreachable_code, clippy::all)]");
         let _ = writeln!(out, "pub mod {} {{", self.module_name());
         out.push_str(&self.consts());
+        out.push_str(&self.uses());
         // Without the derive and the attribute: the plain crate does not depend on `autodiff`.
         out.push_str(
             &self
@@ -203,6 +205,15 @@ impl Case {
         }
         out.push_str("}\n");
         out
+    }
+
+    /// The imports the functions need: ndarray's array types where they build arrays.
+    fn uses(&self) -> String {
+        if self.functions.iter().any(|f| f.source.contains("Array")) {
+            "use ndarray::{Array, Array1};\n\n".to_string()
+        } else {
+            String::new()
+        }
     }
 
     /// The struct the functions build (`Pt { a, b }`), if one of them does, with the
