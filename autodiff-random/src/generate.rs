@@ -125,6 +125,7 @@ pub const PARAM_KINDS: &[&str] = &[
     "mut_vec",
     "usize",
     "i32",
+    "mut_slice",
 ];
 
 impl Default for Config {
@@ -174,7 +175,7 @@ impl Default for Config {
                 3,  // nested_acc
                 3,  // ndarray
             ],
-            param_weights: vec![10, 5, 2, 2, 2, 2, 4, 2],
+            param_weights: vec![10, 5, 2, 2, 2, 2, 4, 2, 2],
             diverging_else: true,
             block_first_in_condition: true,
             literal_path_call_percent: 100,
@@ -200,7 +201,7 @@ impl Config {
             literal_path_call_percent: 0,
             deref_in_condition: false,
             // No `Vec<f64>` parameters by value: read in a branch, they are moved (E0382).
-            param_weights: vec![10, 5, 2, 0, 2, 2, 4, 2],
+            param_weights: vec![10, 5, 2, 0, 2, 2, 4, 2, 2],
             ..Config::default()
         }
     }
@@ -644,6 +645,8 @@ enum SeqKind {
     Array,
     /// `&mut Vec<F>`.
     MutVec,
+    /// `&mut [F]`: written in place, its length fixed.
+    MutSlice,
     /// `&[F]`, a window or chunk in a closure over `xs.windows(2)`: read only, and not a value
     /// (the macro rejects passing it on or copying it).
     Window,
@@ -893,6 +896,7 @@ impl<'a> FnGen<'a> {
                     let seq = match kind {
                         ParamKind::Slice | ParamKind::VecRef => SeqKind::Slice,
                         ParamKind::VecOwned => SeqKind::Vec,
+                        ParamKind::MutSlice => SeqKind::MutSlice,
                         _ => SeqKind::MutVec,
                     };
                     (Kind::Seq { seq, lo, hi }, bound)
@@ -900,6 +904,11 @@ impl<'a> FnGen<'a> {
             };
             sig_params.push((p.kind.clone(), 0));
             self.declare_param(p, kind, vbound);
+            if matches!(p.kind, ParamKind::MutVec | ParamKind::MutSlice) {
+                // Written through, though not declared `mut`.
+                let id = self.next_id - 1;
+                self.var_mut(id).mutable = true;
+            }
         }
         self.ret = if !entry && self.rng.chance(25) {
             Ret::Pair
@@ -963,7 +972,9 @@ impl<'a> FnGen<'a> {
         let mut out: Vec<Param> = Vec::new();
         let mut weights = self.cfg.param_weights.clone();
         if !entry {
-            weights[5] = 0; // a `&mut` argument cannot be passed from a differentiated caller
+            // A `&mut` argument cannot be passed from a differentiated caller.
+            weights[5] = 0;
+            weights[8] = 0;
         }
         for i in 0..n {
             let k = if i == 0 {
@@ -975,8 +986,10 @@ impl<'a> FnGen<'a> {
             } else {
                 self.rng.weighted(&weights).unwrap_or(0)
             };
-            if k == 5 {
-                weights[5] = 0; // one buffer at most
+            if k == 5 || k == 8 {
+                // One buffer at most.
+                weights[5] = 0;
+                weights[8] = 0;
             }
             let (name, kind) = match k {
                 0 => (format!("x{i}"), ParamKind::Scalar),
@@ -989,6 +1002,7 @@ impl<'a> FnGen<'a> {
                 ),
                 5 => (format!("out{i}"), ParamKind::MutVec),
                 6 => (format!("n{i}"), ParamKind::Usize),
+                8 => (format!("bs{i}"), ParamKind::MutSlice),
                 _ => (format!("k{i}"), ParamKind::I32),
             };
             let mutable = matches!(
@@ -1002,6 +1016,10 @@ impl<'a> FnGen<'a> {
                 ParamKind::Array(n) => (0..*n).map(|_| self.point()).collect(),
                 ParamKind::MutVec => {
                     let len = self.rng.range(0, 3);
+                    (0..len).map(|_| self.point()).collect()
+                }
+                ParamKind::MutSlice => {
+                    let len = self.rng.range(1, 3);
                     (0..len).map(|_| self.point()).collect()
                 }
                 _ => {
@@ -2009,6 +2027,8 @@ impl<'a> FnGen<'a> {
                 };
                 let copy = match seq {
                     SeqKind::Slice | SeqKind::Array => *self.rng.pick(&["to_vec", "to_owned"]),
+                    // `&mut [F]` is not `Clone`.
+                    SeqKind::MutSlice => "to_vec",
                     _ => *self.rng.pick(&["clone", "to_vec"]),
                 };
                 let copy = if seq == SeqKind::Array && copy == "to_owned" {
@@ -2444,7 +2464,7 @@ impl<'a> FnGen<'a> {
             0 => {
                 let it = match seq {
                     SeqKind::Slice => s.name.clone(),
-                    SeqKind::MutVec => format!("{}.iter()", s.name),
+                    SeqKind::MutVec | SeqKind::MutSlice => format!("{}.iter()", s.name),
                     _ => format!("&{}", s.name),
                 };
                 (format!("for {e} in {it} {{"), true, false)
@@ -2740,7 +2760,7 @@ impl<'a> FnGen<'a> {
                         ..
                     }) => o.clone(),
                     Some(Kind::Seq {
-                        seq: SeqKind::MutVec,
+                        seq: SeqKind::MutVec | SeqKind::MutSlice,
                         ..
                     }) => format!("{o}.iter()"),
                     _ => format!("&{o}"),
@@ -2916,7 +2936,7 @@ impl<'a> FnGen<'a> {
         } else {
             (src.lo, src.hi)
         };
-        let choice = self.rng.below(9);
+        let choice = self.rng.below(10);
         let body = self.lambda_body(read.clone());
         self.scopes.pop();
         let head = format!("{}{}", src.code, filter.clone().unwrap_or_default());
@@ -2977,6 +2997,18 @@ impl<'a> FnGen<'a> {
                     self.line(&format!("{h}.extend({head}.map(|{pat}| {}));", body.code));
                 }
                 self.declare(h, Kind::vec(lo, hi), true, 1.0);
+            }
+            9 => {
+                // A fold carrying a pair.
+                let (a, b) = (self.fresh("a"), self.fresh("b"));
+                let t2 = self.fresh("t");
+                self.line(&format!(
+                    "let ({t}, {t2}): ({f}, {f}) = {head}.fold((0.0, 1.0), |({a}, {b}), {pat}| \
+                     (0.5 * {a} + {}, 0.5 * {b} + 0.25 * {a}));",
+                    body.code
+                ));
+                self.declare(t, Kind::Float, false, 2.0);
+                self.declare(t2, Kind::Float, false, 2.0);
             }
             7 => {
                 self.line(&format!(
@@ -3069,7 +3101,10 @@ impl<'a> FnGen<'a> {
         // The container is borrowed mutably for the loop: nothing else may read it.
         self.var_mut(s.id).hidden = true;
         let (head, index) = match self.rng.below(6) {
-            0 if seq != SeqKind::MutVec => (format!("for {e} in &mut {n} {{"), false),
+            0 if seq != SeqKind::MutVec && seq != SeqKind::MutSlice => {
+                (format!("for {e} in &mut {n} {{"), false)
+            }
+            0 => (format!("for {e} in {n}.iter_mut() {{"), false),
             1 => (
                 format!("for ({i}, {e}) in {n}.iter_mut().enumerate() {{"),
                 true,
@@ -3926,7 +3961,7 @@ impl<'a> FnGen<'a> {
                 let mut_vec = matches!(
                     s.kind,
                     Kind::Seq {
-                        seq: SeqKind::MutVec,
+                        seq: SeqKind::MutVec | SeqKind::MutSlice,
                         ..
                     }
                 );
@@ -4618,7 +4653,16 @@ impl<'a> FnGen<'a> {
                             } else {
                                 ("Pt::".to_string(), format!("&{}", p.name))
                             };
-                            return if self.rng.chance(50) {
+                            return if self.rng.chance(25) {
+                                // A method taking `self` by value, through the type.
+                                let k = self.expr(1);
+                                let k = self.typed(k);
+                                Ex::new(
+                                    format!("Pt::scaled({}.clone(), {})", p.name, k.code),
+                                    p.bound + 1.0,
+                                    true,
+                                )
+                            } else if self.rng.chance(50) {
                                 let b = (2.0 * p.bound * p.bound + 0.5).sqrt();
                                 Ex::new(format!("{pre}norm({recv})"), b, true)
                             } else {

@@ -48,6 +48,8 @@ pub enum ParamKind {
     Array(usize),
     /// `x: &mut Vec<F>`: a buffer the function changes.
     MutVec,
+    /// `x: &mut [F]`: a buffer the function changes in place (its length fixed).
+    MutSlice,
     /// `n: usize`.
     Usize,
     /// `k: i32`.
@@ -70,6 +72,7 @@ impl ParamKind {
             ParamKind::VecOwned => format!("Vec<{f}>"),
             ParamKind::Array(n) => format!("[{f}; {n}]"),
             ParamKind::MutVec => format!("&mut Vec<{f}>"),
+            ParamKind::MutSlice => format!("&mut [{f}]"),
             ParamKind::Usize => "usize".to_string(),
             ParamKind::I32 => "i32".to_string(),
         }
@@ -227,7 +230,9 @@ impl Case {
              impl Pt {{\n    #[differentiate]\n    fn norm(&self) -> {f} {{\n        \
              (self.a * self.a + self.b * self.b + 0.5).sqrt()\n    }}\n\n    \
              #[differentiate]\n    fn mix(&self, k: {f}) -> {f} {{\n        \
-             self.a * k.tanh() + self.b.sin()\n    }}\n}}\n\n",
+             self.a * k.tanh() + self.b.sin()\n    }}\n\n    \
+             #[differentiate]\n    fn scaled(self, k: {f}) -> {f} {{\n        \
+             (self.a * k).tanh() + self.b\n    }}\n}}\n\n",
             f = self.float.name()
         )
     }
@@ -299,7 +304,7 @@ impl Case {
                     tangents.push(format!("{}.clone()", tfield(k)));
                     k += 1;
                 }
-                ParamKind::MutVec => {
+                ParamKind::MutVec | ParamKind::MutSlice => {
                     has_buf = true;
                     args.push("&mut buf".to_string());
                     tangents.push(format!("&{}", tfield(k)));
@@ -311,7 +316,7 @@ impl Case {
             .params
             .iter()
             .filter(|p| p.kind.active())
-            .position(|p| p.kind == ParamKind::MutVec)
+            .position(|p| matches!(p.kind, ParamKind::MutVec | ParamKind::MutSlice))
             .map(|k| format!("let mut buf = {}.clone();", field(k)))
             .unwrap_or_default();
         let effect = if has_buf { "buf" } else { "()" };
