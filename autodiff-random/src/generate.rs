@@ -113,6 +113,7 @@ pub const STMT_KINDS: &[&str] = &[
     "if_tuple",
     "nested_acc",
     "ndarray",
+    "misc",
 ];
 
 /// The parameter kinds, named for [`Config::param_weights`].
@@ -174,6 +175,7 @@ impl Default for Config {
                 3,  // if_tuple
                 3,  // nested_acc
                 3,  // ndarray
+                3,  // misc
             ],
             param_weights: vec![10, 5, 2, 2, 2, 2, 4, 2, 2],
             diverging_else: true,
@@ -1169,6 +1171,7 @@ impl<'a> FnGen<'a> {
                 "if_tuple" => self.s_if_tuple(),
                 "nested_acc" => self.s_nested_acc(depth),
                 "ndarray" => self.s_ndarray(),
+                "misc" => self.s_misc(),
                 _ => false,
             };
             if done {
@@ -4088,6 +4091,139 @@ impl<'a> FnGen<'a> {
                         self.var_mut(o.id).bound = b;
                     }
                 }
+            }
+        }
+        true
+    }
+
+    /// Smaller forms users write: a closure of two parameters called twice, an array chosen
+    /// by a condition, a `match` on a pair of integers, a slice parameter shadowed by a copy
+    /// that is then written, and an array iterated by value.
+    fn s_misc(&mut self) -> bool {
+        let f = self.f();
+        match self.rng.below(5) {
+            0 => {
+                let g = self.fresh("g");
+                let (a, b) = (self.fresh("u"), self.fresh("u"));
+                self.scopes.push(Vec::new());
+                self.declare(a.clone(), Kind::Float, false, LIMIT);
+                self.declare(b.clone(), Kind::Float, false, LIMIT);
+                let body = match self.rng.below(3) {
+                    0 => format!("({a} * {b}).tanh() + 0.5 * {a}.sin()"),
+                    1 => format!("({a} - {b}).atan() * {b}.cos()"),
+                    _ => {
+                        let e = self.expr(2);
+                        let e = self.typed(e);
+                        let e = self.squash(e);
+                        format!("({a}).sin() * {} + ({b}).tanh()", e.code)
+                    }
+                };
+                self.scopes.pop();
+                self.line(&format!("let {g} = |{a}: {f}, {b}: {f}| {body};"));
+                let args: Vec<String> = (0..4).map(|_| self.expr_bounded(2, LIMIT).code).collect();
+                let t = self.fresh("t");
+                self.line(&format!(
+                    "let {t} = {g}({}, {}) - 0.5 * {g}({}, {});",
+                    args[0], args[1], args[2], args[3]
+                ));
+                self.declare(t, Kind::Float, false, 13.0);
+            }
+            1 => {
+                let b = self.fresh("b");
+                let c = self.float_cond();
+                let es: Vec<Ex> = (0..4).map(|_| self.expr_bounded(2, LIMIT)).collect();
+                let bound = es.iter().fold(1.0f64, |m, e| m.max(e.bound));
+                let m = if self.rng.chance(50) { "mut " } else { "" };
+                self.line(&format!(
+                    "let {m}{b}: [{f}; 2] = if {c} {{ [{}, {}] }} else {{ [{}, {}] }};",
+                    es[0].code, es[1].code, es[2].code, es[3].code
+                ));
+                self.declare(
+                    b,
+                    Kind::Seq {
+                        seq: SeqKind::Array,
+                        lo: 2,
+                        hi: 2,
+                    },
+                    !m.is_empty(),
+                    bound,
+                );
+            }
+            2 => {
+                let ints: Vec<Var> = self
+                    .ints()
+                    .into_iter()
+                    .filter(|v| matches!(v.kind, Kind::Int { usize: true, .. }))
+                    .collect();
+                if ints.len() < 2 {
+                    return false;
+                }
+                let (v, w) = (self.rng.pick(&ints).clone(), self.rng.pick(&ints).clone());
+                let es: Vec<Ex> = (0..4).map(|_| self.expr_bounded(2, LIMIT)).collect();
+                let bound = es.iter().fold(1.0f64, |m, e| m.max(e.bound));
+                let t = self.fresh("t");
+                self.line(&format!(
+                    "let {t}: {f} = match ({} % 2, {}) {{ (0, 0) => {}, (0, _) => {}, (_, 1..=2) => {}, _ => {} }};",
+                    v.name, w.name, es[0].code, es[1].code, es[2].code, es[3].code
+                ));
+                self.declare(t, Kind::Float, false, bound);
+            }
+            3 => {
+                let slices: Vec<Var> = self
+                    .seqs()
+                    .into_iter()
+                    .filter(|v| {
+                        matches!(v.kind, Kind::Seq { seq: SeqKind::Slice, lo, .. } if lo >= 1)
+                            && v.depth == self.frames.len()
+                    })
+                    .collect();
+                if slices.is_empty() {
+                    return false;
+                }
+                let s = self.rng.pick(&slices).clone();
+                let Kind::Seq { lo, hi, .. } = s.kind else {
+                    unreachable!()
+                };
+                let n = s.name.clone();
+                self.line(&format!("let mut {n} = {n}.to_vec();"));
+                let e = self.expr_bounded(2, LIMIT);
+                let ix = self.rng.below(lo);
+                self.line(&format!("{n}[{ix}] = {};", e.code));
+                self.declare(n, Kind::vec(lo, hi), true, s.bound.max(e.bound));
+            }
+            _ => {
+                let arrays: Vec<Var> = self
+                    .seqs()
+                    .into_iter()
+                    .filter(|v| {
+                        matches!(
+                            v.kind,
+                            Kind::Seq {
+                                seq: SeqKind::Array,
+                                ..
+                            }
+                        )
+                    })
+                    .collect();
+                if arrays.is_empty() {
+                    return false;
+                }
+                let a = self.rng.pick(&arrays).clone();
+                let t = self.fresh("t");
+                let v = self.fresh("v");
+                self.line(&format!("let mut {t}: {f} = 0.0;"));
+                self.line(&format!("for {v} in {} {{", a.name));
+                self.scopes.push(Vec::new());
+                self.declare(v.clone(), Kind::Float, false, a.bound);
+                let e = self.expr(2);
+                let e = self.squash(e);
+                self.scopes.pop();
+                self.line(&format!("    {t} += {};", e.code));
+                self.line("}");
+                let Kind::Seq { hi, .. } = a.kind else {
+                    unreachable!()
+                };
+                self.declare(t, Kind::Float, true, hi as f64);
             }
         }
         true
