@@ -3700,6 +3700,32 @@ impl<'a> FnGen<'a> {
     /// either order), read later as `p.a`, `p.b`; or a new value of a `let mut` one, its state
     /// carried through loops like a float's: `p = Pt { b: p.a * .., a: .. };`.
     fn s_struct_local(&mut self) -> bool {
+        // The by-value method written as a method, `let t = p.scaled(k);`, moves `p`: only at
+        // the top level of the body (no loop or branch to use it again), and `p` is not read
+        // after.
+        if self.scopes.len() == 1 && self.rng.chance(25) {
+            let top: Vec<Var> = self.scopes[0]
+                .iter()
+                .filter(|v| v.kind == Kind::Point && !v.hidden && !v.frozen)
+                .cloned()
+                .collect();
+            let top: Vec<Var> = top
+                .into_iter()
+                .filter(|v| self.lookup(&v.name).is_some_and(|w| w.id == v.id))
+                .collect();
+            if !top.is_empty() {
+                let p = self.rng.pick(&top).clone();
+                let k = self.expr(1);
+                let k = self.typed(k);
+                if !mentions(&k.code, &p.name) {
+                    let t = self.fresh("t");
+                    self.line(&format!("let {t} = {}.scaled({});", p.name, k.code));
+                    self.var_mut(p.id).hidden = true;
+                    self.declare(t, Kind::Float, false, p.bound + 1.0);
+                    return true;
+                }
+            }
+        }
         let points: Vec<Var> = self
             .visible()
             .into_iter()
