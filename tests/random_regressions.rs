@@ -1351,6 +1351,13 @@ impl Pv {
     fn norm(&self) -> f64 {
         (self.a * self.a + self.b * self.b + 0.5).sqrt()
     }
+
+    /// n·k + tanh(a·k) + b with n the norm, taking `self` by value and calling a `&self` method
+    /// and a by-value one on `self` (`self.norm()` was `Self::norm(self)`, E0308).
+    #[differentiate]
+    fn lifted(self, k: f64) -> f64 {
+        self.norm() * k + self.scaled(k)
+    }
 }
 
 /// On a local built by a literal: tanh(x/2) + 2x, derivative sech²(x/2)/2 + 2.
@@ -1435,6 +1442,22 @@ fn a_method_taking_self_by_value_written_as_a_method() {
         );
         let (_, t) = by_value_method_on_a_parameter_jvp(Pv { a, b }, x, Pv { a: 1.0, b: 1.0 }, 1.0);
         close("by value, parameter, tangent", t, gp.a + gp.b + gx, TOL);
+
+        // n·x + tanh(ax) + b: ∂a = a·x/n + x·sech²(ax), ∂b = b·x/n + 1, ∂x = n + a·sech²(ax).
+        let n = (a * a + b * b + 0.5).sqrt();
+        let (y, (gp, gx)) = Pv { a, b }.lifted_grad(x);
+        assert_eq!(y, Pv { a, b }.lifted(x));
+        close("self by value, ∂a", gp.a, a * x / n + x * s, TOL);
+        close("self by value, ∂b", gp.b, b * x / n + 1.0, TOL);
+        close("self by value, ∂x", gx, n + a * s, TOL);
+        fd(
+            "self by value, along (a, b, x)",
+            |t| Pv { a: a + t, b: b + t }.lifted(x + t),
+            0.0,
+            gp.a + gp.b + gx,
+        );
+        let (_, t) = Pv { a, b }.lifted_jvp(x, Pv { a: 1.0, b: 1.0 }, 1.0);
+        close("self by value, tangent", t, gp.a + gp.b + gx, TOL);
 
         let o = Pw { inner: Pv { a, b } };
         let (y, (go, gx)) = by_value_method_on_a_field_grad(o.clone(), x);

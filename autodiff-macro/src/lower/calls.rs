@@ -361,8 +361,21 @@ impl Lowering {
             && !is_shape_query(&name)
         {
             // `self.g(x)` in a method is `Self::g(self, x)`: a call, differentiated through
-            // `Self::g_vjp` like any other.
+            // `Self::g_vjp` like any other. In a method taking `self` by value, `g` may take
+            // `&self`: the receiver is lent and marked (see `mark_receiver`).
             let ty: syn::Path = syn::parse_quote_spanned!(mc.method.span()=> Self);
+            let owned = self
+                .f
+                .params
+                .iter()
+                .any(|p| p.ident == "self" && !matches!(p.ty, syn::Type::Reference(_)));
+            if owned {
+                let r = &mc.receiver;
+                let recv: Expr = syn::parse_quote_spanned!(r.span()=> &#r);
+                let mut call = method_as_call(mc, ty, recv);
+                mark_receiver(&mut call);
+                return self.call(b, &call);
+            }
             return self.call(b, &method_as_call(mc, ty, (*mc.receiver).clone()));
         }
         if let Some(mut call) = self.struct_method(mc).or_else(|| self.field_method(mc)) {
