@@ -232,7 +232,7 @@ impl Case {
              #[differentiate]\n    fn mix(&self, k: {f}) -> {f} {{\n        \
              self.a * k.tanh() + self.b.sin()\n    }}\n\n    \
              #[differentiate]\n    fn scaled(self, k: {f}) -> {f} {{\n        \
-             (self.a * k).tanh() + self.b\n    }}\n}}\n\n",
+             (self.a * k).tanh() + self.b + 0.25 * self.norm()\n    }}\n}}\n\n",
             f = self.float.name()
         )
     }
