@@ -1319,3 +1319,157 @@ fn a_method_of_a_struct_built_by_a_literal_is_the_structs_whatever_its_name() {
         close("struct method named norm, tangent", t, d, TOL);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// A method of the user's struct taking `self` by value, written as a method (`p.scaled(k)`):
+// the call went through the type with the receiver borrowed, `Pv::scaled(&p, k)`, which is
+// right for `&self` and rustc's E0308 "expected `Pv`, found `&Pv`" in the generated code for
+// `self`. The receiver now goes through the runtime's `receiver`, which rustc resolves from the
+// generated function's first parameter: `&p` or a copy of `p`.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, autodiff::Differentiable)]
+struct Pv {
+    a: f64,
+    b: f64,
+}
+
+#[derive(Clone, autodiff::Differentiable)]
+struct Pw {
+    inner: Pv,
+}
+
+impl Pv {
+    /// tanh(a·k) + b, taking `self` by value.
+    #[differentiate(hessian)]
+    fn scaled(self, k: f64) -> f64 {
+        (self.a * k).tanh() + self.b
+    }
+
+    /// √(a² + b² + 0.5), taking `&self`.
+    #[differentiate(hessian)]
+    fn norm(&self) -> f64 {
+        (self.a * self.a + self.b * self.b + 0.5).sqrt()
+    }
+
+    /// n·k + tanh(a·k) + b with n the norm, taking `self` by value and calling a `&self` method
+    /// and a by-value one on `self` (`self.norm()` was `Self::norm(self)`, E0308).
+    #[differentiate]
+    fn lifted(self, k: f64) -> f64 {
+        self.norm() * k + self.scaled(k)
+    }
+}
+
+/// On a local built by a literal: tanh(x/2) + 2x, derivative sech²(x/2)/2 + 2.
+#[differentiate(hessian)]
+fn by_value_method_on_a_local(x: f64) -> f64 {
+    let p = Pv { a: x, b: 2.0 * x };
+    p.scaled(0.5)
+}
+
+/// On a parameter taken by value: tanh(a·x) + b; ∂a = x·sech²(ax), ∂b = 1, ∂x = a·sech²(ax).
+#[differentiate]
+fn by_value_method_on_a_parameter(p: Pv, x: f64) -> f64 {
+    p.scaled(x)
+}
+
+/// On a field of a parameter taken by value (moved out of it): tanh(a·x) + b of `o.inner`,
+/// the same gradient as above in `o.inner`.
+#[differentiate]
+fn by_value_method_on_a_field(o: Pw, x: f64) -> f64 {
+    o.inner.scaled(x)
+}
+
+/// On locals built in a loop, beside a `&self` method: Σₖ₌₁² (tanh(k·x) + x) + n with
+/// n = √(x² + x² + 0.5) the norm of (x, x); derivative Σₖ k·sech²(kx) + 2 + 2x/n.
+#[differentiate(hessian)]
+fn by_value_method_in_a_loop(x: f64) -> f64 {
+    let mut s = 0.0;
+    for k in 1..3 {
+        let p = Pv {
+            a: k as f64 * x,
+            b: x,
+        };
+        s += p.scaled(1.0);
+    }
+    let q = Pv { a: x, b: x };
+    s + q.norm()
+}
+
+#[test]
+fn a_method_taking_self_by_value_written_as_a_method() {
+    let sech2 = |t: f64| 1.0 - t.tanh() * t.tanh();
+    for x in [0.7, -1.2] {
+        let (y, d) = by_value_method_on_a_local_grad(x);
+        assert_eq!(y, by_value_method_on_a_local(x));
+        close("by value, local", d, 0.5 * sech2(0.5 * x) + 2.0, TOL);
+        fd("by value, local", by_value_method_on_a_local, x, d);
+        let (_, t) = by_value_method_on_a_local_jvp(x, 1.0);
+        close("by value, local, tangent", t, d, TOL);
+        // Second derivative: −sech²(x/2)·tanh(x/2)/2.
+        let (_, g, h) = by_value_method_on_a_local_hvp(x, 1.0);
+        close("by value, local, hvp gradient", g, d, TOL);
+        let th = (0.5 * x).tanh();
+        close("by value, local, hvp", h, -0.5 * sech2(0.5 * x) * th, 1e-10);
+
+        let (y, d) = by_value_method_in_a_loop_grad(x);
+        assert_eq!(y, by_value_method_in_a_loop(x));
+        let n = (2.0 * x * x + 0.5).sqrt();
+        close(
+            "by value, loop",
+            d,
+            sech2(x) + 2.0 * sech2(2.0 * x) + 2.0 + 2.0 * x / n,
+            TOL,
+        );
+        fd("by value, loop", by_value_method_in_a_loop, x, d);
+        let (_, t) = by_value_method_in_a_loop_jvp(x, 1.0);
+        close("by value, loop, tangent", t, d, TOL);
+        let (_, g, _) = by_value_method_in_a_loop_hvp(x, 1.0);
+        close("by value, loop, hvp gradient", g, d, TOL);
+    }
+    for (a, b, x) in [(0.3, 0.7, 1.2), (-0.8, 0.1, 0.4)] {
+        let s = sech2(a * x);
+        let (y, (gp, gx)) = by_value_method_on_a_parameter_grad(Pv { a, b }, x);
+        assert_eq!(y, by_value_method_on_a_parameter(Pv { a, b }, x));
+        close("by value, parameter, ∂a", gp.a, x * s, TOL);
+        close("by value, parameter, ∂b", gp.b, 1.0, TOL);
+        close("by value, parameter, ∂x", gx, a * s, TOL);
+        fd(
+            "by value, parameter, along (a, b, x)",
+            |t| by_value_method_on_a_parameter(Pv { a: a + t, b: b + t }, x + t),
+            0.0,
+            gp.a + gp.b + gx,
+        );
+        let (_, t) = by_value_method_on_a_parameter_jvp(Pv { a, b }, x, Pv { a: 1.0, b: 1.0 }, 1.0);
+        close("by value, parameter, tangent", t, gp.a + gp.b + gx, TOL);
+
+        // n·x + tanh(ax) + b: ∂a = a·x/n + x·sech²(ax), ∂b = b·x/n + 1, ∂x = n + a·sech²(ax).
+        let n = (a * a + b * b + 0.5).sqrt();
+        let (y, (gp, gx)) = Pv { a, b }.lifted_grad(x);
+        assert_eq!(y, Pv { a, b }.lifted(x));
+        close("self by value, ∂a", gp.a, a * x / n + x * s, TOL);
+        close("self by value, ∂b", gp.b, b * x / n + 1.0, TOL);
+        close("self by value, ∂x", gx, n + a * s, TOL);
+        fd(
+            "self by value, along (a, b, x)",
+            |t| Pv { a: a + t, b: b + t }.lifted(x + t),
+            0.0,
+            gp.a + gp.b + gx,
+        );
+        let (_, t) = Pv { a, b }.lifted_jvp(x, Pv { a: 1.0, b: 1.0 }, 1.0);
+        close("self by value, tangent", t, gp.a + gp.b + gx, TOL);
+
+        let o = Pw { inner: Pv { a, b } };
+        let (y, (go, gx)) = by_value_method_on_a_field_grad(o.clone(), x);
+        assert_eq!(y, by_value_method_on_a_field(o.clone(), x));
+        close("by value, field, ∂a", go.inner.a, x * s, TOL);
+        close("by value, field, ∂b", go.inner.b, 1.0, TOL);
+        close("by value, field, ∂x", gx, a * s, TOL);
+        fd(
+            "by value, field, along x",
+            |t| by_value_method_on_a_field(o.clone(), t),
+            x,
+            gx,
+        );
+    }
+}

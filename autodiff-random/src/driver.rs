@@ -389,7 +389,8 @@ fn write_workspace(dir: &Path, batches: usize) {
     let toml = format!(
         "[workspace]\nmembers = [{}]\nresolver = \"3\"\n\n\
          [workspace.dependencies]\nautodiff = {{ path = {:?} }}\n\
-         autodiff-random = {{ path = {:?} }}\n",
+         autodiff-random = {{ path = {:?} }}\n\
+         ndarray = \"0.17\"\nnum-traits = \"0.2\"\n",
         members.join(", "),
         root.display().to_string(),
         root.join("autodiff-random").display().to_string()
@@ -397,7 +398,8 @@ fn write_workspace(dir: &Path, batches: usize) {
     write_if_changed(&dir.join("Cargo.toml"), &toml);
     write_if_changed(
         &dir.join("plain/Cargo.toml"),
-        "[package]\nname = \"plain\"\nversion = \"0.0.0\"\nedition = \"2024\"\n",
+        "[package]\nname = \"plain\"\nversion = \"0.0.0\"\nedition = \"2024\"\n\n\
+         [dependencies]\nndarray.workspace = true\nnum-traits.workspace = true\n",
     );
     for i in 0..batches {
         let name = batch_name(i);
@@ -405,7 +407,8 @@ fn write_workspace(dir: &Path, batches: usize) {
             &dir.join(&name).join("Cargo.toml"),
             &format!(
                 "[package]\nname = \"{name}\"\nversion = \"0.0.0\"\nedition = \"2024\"\n\n\
-                 [dependencies]\nautodiff.workspace = true\nautodiff-random.workspace = true\n"
+                 [dependencies]\nautodiff.workspace = true\nautodiff-random.workspace = true\n\
+                 ndarray.workspace = true\nnum-traits.workspace = true\n"
             ),
         );
     }

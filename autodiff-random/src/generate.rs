@@ -68,6 +68,9 @@ pub struct Config {
     pub literal_path_call_percent: u32,
     /// Conditions may read loop references (`if (*v).sin() > 0.1`).
     pub deref_in_condition: bool,
+    /// Percentage of cases with a helper generic over `T: num_traits::Float`, called from the
+    /// other functions with the case's float type.
+    pub generic_percent: u32,
     /// Percentage of element reads written with an accessor (`*v.first().unwrap()`,
     /// `v.last().unwrap()`, `*v.get(i).unwrap()`) instead of `v[i]`.
     pub accessor_percent: u32,
@@ -107,6 +110,10 @@ pub const STMT_KINDS: &[&str] = &[
     "destructure",
     "range_slice",
     "struct_local",
+    "if_tuple",
+    "nested_acc",
+    "ndarray",
+    "misc",
 ];
 
 /// The parameter kinds, named for [`Config::param_weights`].
@@ -119,6 +126,7 @@ pub const PARAM_KINDS: &[&str] = &[
     "mut_vec",
     "usize",
     "i32",
+    "mut_slice",
 ];
 
 impl Default for Config {
@@ -164,12 +172,17 @@ impl Default for Config {
                 2,  // destructure
                 3,  // range_slice
                 3,  // struct_local
+                3,  // if_tuple
+                3,  // nested_acc
+                3,  // ndarray
+                3,  // misc
             ],
-            param_weights: vec![10, 5, 2, 2, 2, 2, 4, 2],
+            param_weights: vec![10, 5, 2, 2, 2, 2, 4, 2, 2],
             diverging_else: true,
             block_first_in_condition: true,
             literal_path_call_percent: 100,
             deref_in_condition: true,
+            generic_percent: 25,
             accessor_percent: 25,
         }
     }
@@ -190,7 +203,7 @@ impl Config {
             literal_path_call_percent: 0,
             deref_in_condition: false,
             // No `Vec<f64>` parameters by value: read in a branch, they are moved (E0382).
-            param_weights: vec![10, 5, 2, 0, 2, 2, 4, 2],
+            param_weights: vec![10, 5, 2, 0, 2, 2, 4, 2, 2],
             ..Config::default()
         }
     }
@@ -223,6 +236,11 @@ pub fn generate(seed: u64, config: &Config) -> Case {
     let mut functions: Vec<Function> = Vec::new();
     let mut sigs: Vec<HelperSig> = Vec::new();
     let mut mixed = false;
+    if rng.chance(config.generic_percent) {
+        let (func, sig) = generic_helper(&mut rng, seed, float);
+        functions.push(func);
+        sigs.push(sig);
+    }
     for h in 0..=n_helpers {
         let entry = h == n_helpers;
         let name = if entry {
@@ -253,6 +271,296 @@ struct HelperSig {
     params: Vec<(ParamKind, i64)>,
     ret: Ret,
     bound: f64,
+    /// Generic over its float type: scalar arguments must have a type rustc can tell.
+    generic: bool,
+}
+
+/// A helper generic over its float type, `fn g<T: num_traits::Float>(a: T, b: T) -> T` or
+/// `fn g<T>(s: &[T], w: T) -> T where T: num_traits::Float`: literals through `T::from(..)`,
+/// `T::one()`, `T::zero()`; the float methods of the trait; an `if` on the values; a loop
+/// over the slice. Called with or without a turbofish.
+fn generic_helper(rng: &mut Rng, seed: u64, float: Float) -> (Function, HelperSig) {
+    let name = format!("g_{seed:016x}");
+    let slice = rng.chance(40);
+    let bound_text = *rng.pick(&[
+        "num_traits::Float",
+        "num_traits::Float",
+        "num_traits::Float + std::fmt::Debug",
+        "Copy + num_traits::Float",
+    ]);
+    let (generics, clause) = if rng.chance(40) {
+        ("<T>".to_string(), format!(" where T: {bound_text}"))
+    } else {
+        (format!("<T: {bound_text}>"), String::new())
+    };
+    let mut body = String::new();
+    body.push_str(
+        "    let half = T::from(0.5).unwrap();
+",
+    );
+    let mut g = GenericExpr { rng, vars: vec![] };
+    let (params, sig_params, bound) = if slice {
+        g.vars = vec![("w".into(), LIMIT), ("half".into(), 0.5)];
+        let zero = *g.rng.pick(&["T::zero()", "T::from(0.0).unwrap()"]);
+        body.push_str(&format!(
+            "    let mut acc = {zero};
+"
+        ));
+        let (head, extra) = match g.rng.below(3) {
+            0 => ("for &v in s {".to_string(), None),
+            1 => (
+                "for (i, &v) in s.iter().enumerate() {".to_string(),
+                Some("i"),
+            ),
+            _ => ("for i in 0..s.len() {".to_string(), Some("i")),
+        };
+        body.push_str(
+            &format!(
+                "        {head}
+"
+            )
+            .replacen("    ", "", 1),
+        );
+        if head.starts_with("for i in") {
+            body.push_str(
+                "        let v = s[i];
+",
+            );
+        }
+        g.vars.push(("v".into(), LIMIT));
+        if extra.is_some() {
+            body.push_str(
+                "        let k = T::from(i).unwrap() * half;
+",
+            );
+            g.vars.push(("k".into(), 2.0));
+        }
+        let e = g.expr(2);
+        let e = g.squash(e);
+        body.push_str(&format!(
+            "        acc = acc + {};
+",
+            e.0
+        ));
+        body.push_str(
+            "    }
+",
+        );
+        g.vars.retain(|(n, _)| n != "v" && n != "k");
+        g.vars.push(("acc".into(), 4.0));
+        let r = g.expr(2);
+        body.push_str(&format!(
+            "    {}
+",
+            r.0
+        ));
+        (
+            "s: &[T], w: T".to_string(),
+            vec![(ParamKind::Slice, 0), (ParamKind::Scalar, 0)],
+            r.1,
+        )
+    } else {
+        g.vars = vec![
+            ("a".into(), LIMIT),
+            ("b".into(), LIMIT),
+            ("half".into(), 0.5),
+        ];
+        let u = g.expr(2);
+        let u = if u.1 > LIMIT { g.squash(u) } else { u };
+        body.push_str(&format!(
+            "    let u = {};
+",
+            u.0
+        ));
+        g.vars.push(("u".into(), u.1));
+        let c = g.expr(1);
+        let d = g.expr(1);
+        let (p, q) = (g.expr(2), g.expr(2));
+        let (p, q) = (g.squash(p), g.squash(q));
+        let w = if g.rng.chance(50) {
+            format!(
+                "    let w = if {} > {} {{ {} }} else {{ {} }};
+",
+                c.0, d.0, p.0, q.0
+            )
+        } else {
+            format!(
+                "    let mut w = {};
+    if {} < {} {{
+        w = w * half + {};
+    }}
+",
+                p.0, c.0, d.0, q.0
+            )
+        };
+        body.push_str(&w);
+        g.vars.push(("w".into(), 2.0));
+        let r = g.expr(2);
+        let r = if r.1 > LIMIT { g.squash(r) } else { r };
+        body.push_str(&format!(
+            "    {}
+",
+            r.0
+        ));
+        (
+            "a: T, b: T".to_string(),
+            vec![(ParamKind::Scalar, 0), (ParamKind::Scalar, 0)],
+            r.1,
+        )
+    };
+    let source = format!(
+        "fn {name}{generics}({params}) -> T{clause} {{
+{body}}}
+"
+    );
+    let call = if rng.chance(30) {
+        format!("{name}::<{}>", float.name())
+    } else {
+        name.clone()
+    };
+    let fparams = sig_params
+        .iter()
+        .zip(if slice { ["s", "w"] } else { ["a", "b"] })
+        .map(|((k, _), n)| Param {
+            name: n.to_string(),
+            kind: k.clone(),
+            mutable: false,
+            value: Vec::new(),
+        })
+        .collect();
+    (
+        Function {
+            name: name.clone(),
+            params: fparams,
+            ret: Ret::Scalar,
+            source,
+        },
+        HelperSig {
+            name: call,
+            params: sig_params,
+            ret: Ret::Scalar,
+            bound: bound.max(1.0),
+            generic: true,
+        },
+    )
+}
+
+/// Expressions over a generic float type `T`: every literal goes through `T`.
+struct GenericExpr<'a> {
+    rng: &'a mut Rng,
+    /// Names in scope with bounds.
+    vars: Vec<(String, f64)>,
+}
+
+impl GenericExpr<'_> {
+    fn leaf(&mut self) -> (String, f64) {
+        match self.rng.below(6) {
+            0 => ("T::one()".into(), 1.0),
+            1 => {
+                let v = lit(self.rng.range(-6, 6) as f64 / 4.0);
+                (format!("T::from({v}).unwrap()"), 1.5)
+            }
+            _ => self.rng.pick(&self.vars).clone(),
+        }
+    }
+
+    fn squash(&mut self, e: (String, f64)) -> (String, f64) {
+        let c = &e.0;
+        let code = match self.rng.below(4) {
+            0 => format!("({c}).tanh()"),
+            1 => format!("({c}).sin()"),
+            2 => format!("num_traits::Float::cos({c})"),
+            _ => format!("({c}).atan()"),
+        };
+        (code, 1.6)
+    }
+
+    fn expr(&mut self, depth: usize) -> (String, f64) {
+        if depth == 0 || self.rng.chance(15) {
+            return self.leaf();
+        }
+        let a = self.expr(depth - 1);
+        let (x, b) = (&a.0, a.1);
+        let e = match self.rng.below(20) {
+            0 => {
+                let o = self.expr(depth - 1);
+                (format!("({x} + {})", o.0), b + o.1)
+            }
+            1 => {
+                let o = self.expr(depth - 1);
+                (format!("({x} - {})", o.0), b + o.1)
+            }
+            2 | 3 => {
+                let o = self.expr(depth - 1);
+                let o = if b * o.1 > LIMIT { self.squash(o) } else { o };
+                let a = if b * o.1 > LIMIT {
+                    self.squash(a.clone())
+                } else {
+                    a.clone()
+                };
+                (format!("({} * {})", a.0, o.0), a.1 * o.1)
+            }
+            4 => {
+                let o = self.expr(depth - 1);
+                (format!("({x} / (T::one() + {o} * {o}))", o = o.0), b)
+            }
+            5 => (format!("{x}.sin()"), 1.0),
+            6 => (format!("{x}.tanh()"), 1.0),
+            7 => (format!("({x}).tanh().exp()"), 2.8),
+            8 => (
+                format!("(T::one() + {x} * {x}).ln()"),
+                (1.0 + b * b).ln() + 0.1,
+            ),
+            9 => (format!("({x} * {x} + half).sqrt()"), b + 1.0),
+            10 => {
+                let o = self.expr(depth - 1);
+                let m = *self.rng.pick(&["max", "min"]);
+                (format!("{x}.{m}({})", o.0), b.max(o.1))
+            }
+            11 => (format!("{x}.abs()"), b),
+            12 => {
+                let a = if b > 2.0 {
+                    self.squash(a.clone())
+                } else {
+                    a.clone()
+                };
+                let n = self.rng.range(2, 3);
+                (format!("{}.powi({n})", a.0), a.1.powi(n as i32) + 1.0)
+            }
+            13 => {
+                let o = self.expr(depth - 1);
+                (
+                    format!("(T::one() + {x} * {x}).powf(({}).tanh())", o.0),
+                    1.0 + b * b,
+                )
+            }
+            14 => (format!("{x}.hypot(half)"), b + 0.5),
+            15 => {
+                let o = self.expr(depth - 1);
+                (format!("{x}.atan2(T::one() + {o} * {o})", o = o.0), 1.6)
+            }
+            16 => {
+                let o = self.expr(depth - 1);
+                let a = if b > 2.0 {
+                    self.squash(a.clone())
+                } else {
+                    a.clone()
+                };
+                (format!("{}.mul_add(half, {})", a.0, o.0), a.1 + o.1)
+            }
+            17 => {
+                let o = self.expr(depth - 1);
+                let (p, q) = (self.expr(depth - 1), self.expr(depth - 1));
+                (
+                    format!("(if {x} > {} {{ {} }} else {{ {} }})", o.0, p.0, q.0),
+                    p.1.max(q.1),
+                )
+            }
+            18 => (format!("num_traits::Float::tanh({x})"), 1.0),
+            _ => (format!("(-{x})"), b),
+        };
+        if e.1 > LIMIT { self.squash(e) } else { e }
+    }
 }
 
 /// A float expression: its text and a bound on its absolute value. `typed` is false for
@@ -339,6 +647,8 @@ enum SeqKind {
     Array,
     /// `&mut Vec<F>`.
     MutVec,
+    /// `&mut [F]`: written in place, its length fixed.
+    MutSlice,
     /// `&[F]`, a window or chunk in a closure over `xs.windows(2)`: read only, and not a value
     /// (the macro rejects passing it on or copying it).
     Window,
@@ -588,6 +898,7 @@ impl<'a> FnGen<'a> {
                     let seq = match kind {
                         ParamKind::Slice | ParamKind::VecRef => SeqKind::Slice,
                         ParamKind::VecOwned => SeqKind::Vec,
+                        ParamKind::MutSlice => SeqKind::MutSlice,
                         _ => SeqKind::MutVec,
                     };
                     (Kind::Seq { seq, lo, hi }, bound)
@@ -595,6 +906,11 @@ impl<'a> FnGen<'a> {
             };
             sig_params.push((p.kind.clone(), 0));
             self.declare_param(p, kind, vbound);
+            if matches!(p.kind, ParamKind::MutVec | ParamKind::MutSlice) {
+                // Written through, though not declared `mut`.
+                let id = self.next_id - 1;
+                self.var_mut(id).mutable = true;
+            }
         }
         self.ret = if !entry && self.rng.chance(25) {
             Ret::Pair
@@ -634,6 +950,7 @@ impl<'a> FnGen<'a> {
             params: sig_params,
             ret: self.ret,
             bound: self.ret_bound.max(1.0),
+            generic: false,
         };
         (
             Function {
@@ -657,7 +974,9 @@ impl<'a> FnGen<'a> {
         let mut out: Vec<Param> = Vec::new();
         let mut weights = self.cfg.param_weights.clone();
         if !entry {
-            weights[5] = 0; // a `&mut` argument cannot be passed from a differentiated caller
+            // A `&mut` argument cannot be passed from a differentiated caller.
+            weights[5] = 0;
+            weights[8] = 0;
         }
         for i in 0..n {
             let k = if i == 0 {
@@ -669,8 +988,10 @@ impl<'a> FnGen<'a> {
             } else {
                 self.rng.weighted(&weights).unwrap_or(0)
             };
-            if k == 5 {
-                weights[5] = 0; // one buffer at most
+            if k == 5 || k == 8 {
+                // One buffer at most.
+                weights[5] = 0;
+                weights[8] = 0;
             }
             let (name, kind) = match k {
                 0 => (format!("x{i}"), ParamKind::Scalar),
@@ -683,6 +1004,7 @@ impl<'a> FnGen<'a> {
                 ),
                 5 => (format!("out{i}"), ParamKind::MutVec),
                 6 => (format!("n{i}"), ParamKind::Usize),
+                8 => (format!("bs{i}"), ParamKind::MutSlice),
                 _ => (format!("k{i}"), ParamKind::I32),
             };
             let mutable = matches!(
@@ -696,6 +1018,10 @@ impl<'a> FnGen<'a> {
                 ParamKind::Array(n) => (0..*n).map(|_| self.point()).collect(),
                 ParamKind::MutVec => {
                     let len = self.rng.range(0, 3);
+                    (0..len).map(|_| self.point()).collect()
+                }
+                ParamKind::MutSlice => {
+                    let len = self.rng.range(1, 3);
                     (0..len).map(|_| self.point()).collect()
                 }
                 _ => {
@@ -799,6 +1125,7 @@ impl<'a> FnGen<'a> {
                     | "option_match"
                     | "stack"
                     | "drain"
+                    | "nested_acc"
             );
             if control && !nested {
                 w[i] = 0;
@@ -841,6 +1168,10 @@ impl<'a> FnGen<'a> {
                 "destructure" => self.s_destructure(),
                 "range_slice" => self.s_range_slice(),
                 "struct_local" => self.s_struct_local(),
+                "if_tuple" => self.s_if_tuple(),
+                "nested_acc" => self.s_nested_acc(depth),
+                "ndarray" => self.s_ndarray(),
+                "misc" => self.s_misc(),
                 _ => false,
             };
             if done {
@@ -1699,6 +2030,8 @@ impl<'a> FnGen<'a> {
                 };
                 let copy = match seq {
                     SeqKind::Slice | SeqKind::Array => *self.rng.pick(&["to_vec", "to_owned"]),
+                    // `&mut [F]` is not `Clone`.
+                    SeqKind::MutSlice => "to_vec",
                     _ => *self.rng.pick(&["clone", "to_vec"]),
                 };
                 let copy = if seq == SeqKind::Array && copy == "to_owned" {
@@ -1802,6 +2135,19 @@ impl<'a> FnGen<'a> {
                 }
             }
             3 => format!("{}.len() - 1", s.name),
+            4 if self.fl == Float::F64 && self.in_condition == 0 => {
+                // An index computed from a differentiated value: piecewise constant.
+                let floats: Vec<Var> = self
+                    .visible()
+                    .into_iter()
+                    .filter(|v| v.kind == Kind::Float && v.bound <= LIMIT)
+                    .collect();
+                if floats.is_empty() {
+                    return self.rng.below(lo).to_string();
+                }
+                let x = self.rng.pick(&floats).name.clone();
+                format!("(({x}).abs() * 2.0) as usize % {}.len()", s.name)
+            }
             _ => self.rng.below(lo).to_string(),
         }
     }
@@ -2121,7 +2467,7 @@ impl<'a> FnGen<'a> {
             0 => {
                 let it = match seq {
                     SeqKind::Slice => s.name.clone(),
-                    SeqKind::MutVec => format!("{}.iter()", s.name),
+                    SeqKind::MutVec | SeqKind::MutSlice => format!("{}.iter()", s.name),
                     _ => format!("&{}", s.name),
                 };
                 (format!("for {e} in {it} {{"), true, false)
@@ -2259,7 +2605,11 @@ impl<'a> FnGen<'a> {
             let a = match kind {
                 ParamKind::Scalar => {
                     let e = self.expr_bounded(2, LIMIT);
-                    e.code
+                    if h.generic {
+                        self.typed(e).code
+                    } else {
+                        e.code
+                    }
                 }
                 ParamKind::Usize | ParamKind::I32 => {
                     let usize = *kind == ParamKind::Usize;
@@ -2413,7 +2763,7 @@ impl<'a> FnGen<'a> {
                         ..
                     }) => o.clone(),
                     Some(Kind::Seq {
-                        seq: SeqKind::MutVec,
+                        seq: SeqKind::MutVec | SeqKind::MutSlice,
                         ..
                     }) => format!("{o}.iter()"),
                     _ => format!("&{o}"),
@@ -2589,7 +2939,7 @@ impl<'a> FnGen<'a> {
         } else {
             (src.lo, src.hi)
         };
-        let choice = self.rng.below(9);
+        let choice = self.rng.below(10);
         let body = self.lambda_body(read.clone());
         self.scopes.pop();
         let head = format!("{}{}", src.code, filter.clone().unwrap_or_default());
@@ -2650,6 +3000,18 @@ impl<'a> FnGen<'a> {
                     self.line(&format!("{h}.extend({head}.map(|{pat}| {}));", body.code));
                 }
                 self.declare(h, Kind::vec(lo, hi), true, 1.0);
+            }
+            9 => {
+                // A fold carrying a pair.
+                let (a, b) = (self.fresh("a"), self.fresh("b"));
+                let t2 = self.fresh("t");
+                self.line(&format!(
+                    "let ({t}, {t2}): ({f}, {f}) = {head}.fold((0.0, 1.0), |({a}, {b}), {pat}| \
+                     (0.5 * {a} + {}, 0.5 * {b} + 0.25 * {a}));",
+                    body.code
+                ));
+                self.declare(t, Kind::Float, false, 2.0);
+                self.declare(t2, Kind::Float, false, 2.0);
             }
             7 => {
                 self.line(&format!(
@@ -2742,7 +3104,10 @@ impl<'a> FnGen<'a> {
         // The container is borrowed mutably for the loop: nothing else may read it.
         self.var_mut(s.id).hidden = true;
         let (head, index) = match self.rng.below(6) {
-            0 if seq != SeqKind::MutVec => (format!("for {e} in &mut {n} {{"), false),
+            0 if seq != SeqKind::MutVec && seq != SeqKind::MutSlice => {
+                (format!("for {e} in &mut {n} {{"), false)
+            }
+            0 => (format!("for {e} in {n}.iter_mut() {{"), false),
             1 => (
                 format!("for ({i}, {e}) in {n}.iter_mut().enumerate() {{"),
                 true,
@@ -3335,6 +3700,32 @@ impl<'a> FnGen<'a> {
     /// either order), read later as `p.a`, `p.b`; or a new value of a `let mut` one, its state
     /// carried through loops like a float's: `p = Pt { b: p.a * .., a: .. };`.
     fn s_struct_local(&mut self) -> bool {
+        // The by-value method written as a method, `let t = p.scaled(k);`, moves `p`: only at
+        // the top level of the body (no loop or branch to use it again), and `p` is not read
+        // after.
+        if self.scopes.len() == 1 && self.rng.chance(25) {
+            let top: Vec<Var> = self.scopes[0]
+                .iter()
+                .filter(|v| v.kind == Kind::Point && !v.hidden && !v.frozen)
+                .cloned()
+                .collect();
+            let top: Vec<Var> = top
+                .into_iter()
+                .filter(|v| self.lookup(&v.name).is_some_and(|w| w.id == v.id))
+                .collect();
+            if !top.is_empty() {
+                let p = self.rng.pick(&top).clone();
+                let k = self.expr(1);
+                let k = self.typed(k);
+                if !mentions(&k.code, &p.name) {
+                    let t = self.fresh("t");
+                    self.line(&format!("let {t} = {}.scaled({});", p.name, k.code));
+                    self.var_mut(p.id).hidden = true;
+                    self.declare(t, Kind::Float, false, p.bound + 1.0);
+                    return true;
+                }
+            }
+        }
         let points: Vec<Var> = self
             .visible()
             .into_iter()
@@ -3370,6 +3761,599 @@ impl<'a> FnGen<'a> {
                 self.declare(p, Kind::Point, !m.is_empty(), bound);
             }
         }
+        true
+    }
+
+    /// A pair chosen by a condition or by a `match` on an integer, taken apart, kept as a
+    /// tuple or assigned over two variables: `let (a, b) = if c { (e1, e2) } else { (e3, e4) };`,
+    /// `(p, q) = match k { 0 => (q, p), .. };`.
+    fn s_if_tuple(&mut self) -> bool {
+        let f = self.f();
+        // Two mutable floats of this loop level (no budget to share) may be assigned.
+        let level = self.frames.len();
+        let targets: Vec<Var> = self
+            .mutable_floats()
+            .into_iter()
+            .filter(|v| v.depth == level)
+            .collect();
+        let assign = targets.len() >= 2 && self.rng.chance(30);
+        let (ta, tb) = if assign {
+            let i = self.rng.below(targets.len());
+            let mut j = self.rng.below(targets.len() - 1);
+            if j >= i {
+                j += 1;
+            }
+            (Some(targets[i].clone()), Some(targets[j].clone()))
+        } else {
+            (None, None)
+        };
+        let annotate = self.rng.chance(40);
+        let mut bound: f64 = 1.0;
+        // One arm's pair: sometimes the two variables swapped (or mixed) when assigning.
+        let mut pair = |g: &mut Self, first: bool| -> String {
+            if let (Some(a), Some(b)) = (&ta, &tb)
+                && g.rng.chance(40)
+            {
+                bound = bound.max(a.bound).max(b.bound);
+                return if g.rng.chance(50) {
+                    format!("({}, {})", b.name, a.name)
+                } else {
+                    format!("({}, 0.5 * {})", b.name, a.name)
+                };
+            }
+            let x = g.expr_bounded(2, LIMIT);
+            let y = g.expr_bounded(2, LIMIT);
+            bound = bound.max(x.bound).max(y.bound);
+            let (x, y) = if first && !annotate && ta.is_none() {
+                (g.typed(x), g.typed(y))
+            } else {
+                (x, y)
+            };
+            format!("({}, {})", x.code, y.code)
+        };
+        let ints = self.ints();
+        let value = if !ints.is_empty() && self.rng.chance(35) {
+            let v = self.rng.pick(&ints).clone();
+            let [a0, a1, a2] = self.match_arms();
+            let (p0, p1, p2) = (pair(self, true), pair(self, false), pair(self, false));
+            format!(
+                "match {} {{ {a0} => {p0}, {a1} => {p1}, {a2} => {p2} }}",
+                v.name
+            )
+        } else {
+            let c = if self.rng.chance(65) {
+                self.float_cond()
+            } else {
+                self.int_cond()
+            };
+            let p0 = pair(self, true);
+            if self.rng.chance(25) {
+                let c2 = self.float_cond();
+                let (p1, p2) = (pair(self, false), pair(self, false));
+                format!("if {c} {{ {p0} }} else if {c2} {{ {p1} }} else {{ {p2} }}")
+            } else {
+                let p1 = pair(self, false);
+                format!("if {c} {{ {p0} }} else {{ {p1} }}")
+            }
+        };
+        if let (Some(a), Some(b)) = (ta, tb) {
+            self.line(&format!("({}, {}) = {value};", a.name, b.name));
+            self.var_mut(a.id).bound = bound;
+            self.var_mut(b.id).bound = bound;
+            return true;
+        }
+        let ty = if annotate {
+            format!(": ({f}, {f})")
+        } else {
+            String::new()
+        };
+        match self.rng.below(3) {
+            0 => {
+                let p = self.fresh("p");
+                self.line(&format!("let {p}{ty} = {value};"));
+                self.declare(p, Kind::Pair, false, bound);
+            }
+            k => {
+                let (x, y) = (self.fresh("t"), self.fresh("t"));
+                let m = k == 2;
+                let mx = if m { "mut " } else { "" };
+                self.line(&format!("let ({mx}{x}, {y}){ty} = {value};"));
+                self.declare(x, Kind::Float, m, bound);
+                self.declare(y, Kind::Float, false, bound);
+            }
+        }
+        true
+    }
+
+    /// Two nested loops carrying accumulators of several kinds out of both: an inner sum
+    /// (`let mut inner = 0.0; for j in .. { inner += ..; }`, also a `while` with `break`, a
+    /// triangular `for j in 0..i` or a loop over a container), and in the outer loop a sum, a
+    /// product, a pair shifted each trip, a running maximum, a `Vec` pushed to, an array
+    /// written by index, a struct rebuilt, or an outer variable decayed.
+    fn s_nested_acc(&mut self, depth: usize) -> bool {
+        let f = self.f();
+        let (range, _lo, hi, trips, _) = self.range();
+        if trips <= 0 || hi < 0 {
+            return false;
+        }
+        let named = self.rng.chance(80);
+        let i = if named {
+            format!("i{}", self.frames.len())
+        } else {
+            "_".to_string()
+        };
+        // The accumulators, declared before the loops.
+        let kinds = [
+            "sum", "prod", "pair", "max", "vec", "array", "point", "outer",
+        ];
+        let mut chosen: Vec<&str> = kinds
+            .iter()
+            .copied()
+            .filter(|_| self.rng.chance(35))
+            .collect();
+        if chosen.is_empty() {
+            chosen.push(kinds[self.rng.below(3)]);
+        }
+        if !named {
+            chosen.retain(|k| *k != "array");
+        }
+        let level = self.frames.len();
+        let outer: Option<Var> = if chosen.contains(&"outer") {
+            let vs: Vec<Var> = self
+                .mutable_floats()
+                .into_iter()
+                .filter(|v| v.depth == level)
+                .collect();
+            (!vs.is_empty()).then(|| self.rng.pick(&vs).clone())
+        } else {
+            None
+        };
+        let name = |g: &mut Self, p: &str| g.fresh(p);
+        let sum = name(self, "acc");
+        let prod = name(self, "pr");
+        let pair = name(self, "pp");
+        let best = name(self, "best");
+        let hv = name(self, "hv");
+        let arr = name(self, "ar");
+        let pt = name(self, "st");
+        let tf = trips as f64;
+        for k in &chosen {
+            match *k {
+                "sum" => self.line(&format!("let mut {sum}: {f} = 0.0;")),
+                "prod" => self.line(&format!("let mut {prod} = 1.0{f};")),
+                "pair" => self.line(&format!("let mut {pair}: ({f}, {f}) = (0.0, 1.0);")),
+                "max" => {
+                    let e = self.expr_bounded(2, 2.0);
+                    let e = self.typed(e);
+                    self.line(&format!("let mut {best} = {};", e.code));
+                }
+                "vec" => self.line(&format!("let mut {hv}: Vec<{f}> = Vec::new();")),
+                "array" => self.line(&format!("let mut {arr} = [0.0{f}; 2];")),
+                "point" => self.line(&format!("let mut {pt} = Pt {{ a: 0.0, b: 1.0 }};")),
+                _ => {}
+            }
+        }
+        self.line(&format!("for {i} in {range} {{"));
+        let before = self.state();
+        self.enter_loop(trips, true);
+        if named {
+            self.declare(i.clone(), Kind::int(0, hi, true), false, 1.0);
+        }
+        self.indent += 1;
+        let inner = self.fresh("inner");
+        let init = if self.rng.chance(50) {
+            "0.0".to_string()
+        } else {
+            let e = self.expr(1);
+            self.squash(e).code
+        };
+        self.line(&format!("let mut {inner}: {f} = {init};"));
+        // The inner loop.
+        let j = format!("j{}", self.frames.len());
+        let seqs: Vec<Var> = self
+            .seqs()
+            .into_iter()
+            .filter(|v| {
+                !matches!(
+                    v.kind,
+                    Kind::Seq {
+                        seq: SeqKind::Window,
+                        ..
+                    }
+                )
+            })
+            .collect();
+        let inner_before = self.state();
+        let mut item_bound = 1.0;
+        let (inner_trips, form) = match self.rng.below(5) {
+            0 if named => {
+                let incl = self.rng.chance(50);
+                let r = if incl {
+                    format!("0..={i}")
+                } else {
+                    format!("0..{i}")
+                };
+                self.line(&format!("for {j} in {r} {{"));
+                (hi + 1, "for")
+            }
+            1 => {
+                let m = self.rng.range(1, 3);
+                self.line(&format!("let mut {j} = 0;"));
+                self.line(&format!("while {j} < {m} {{"));
+                (m, "while")
+            }
+            2 if !seqs.is_empty() => {
+                let s = self.rng.pick(&seqs).clone();
+                let Kind::Seq { hi: shi, .. } = s.kind else {
+                    unreachable!()
+                };
+                let mut_vec = matches!(
+                    s.kind,
+                    Kind::Seq {
+                        seq: SeqKind::MutVec | SeqKind::MutSlice,
+                        ..
+                    }
+                );
+                let src = if mut_vec || self.rng.chance(50) {
+                    format!("{}.iter()", s.name)
+                } else {
+                    slice_arg(&s)
+                };
+                self.line(&format!("for &{j} in {src} {{"));
+                item_bound = s.bound;
+                (shi as i64, "items")
+            }
+            _ => {
+                let m = self.rng.range(1, 3);
+                self.line(&format!("for {j} in 0..{m} {{"));
+                (m, "for")
+            }
+        };
+        self.enter_loop(inner_trips, form != "while");
+        self.indent += 1;
+        match form {
+            "items" => {
+                self.declare(j.clone(), Kind::Float, false, item_bound);
+            }
+            _ => {
+                self.declare(
+                    j.clone(),
+                    Kind::int(0, inner_trips.max(hi), true),
+                    false,
+                    1.0,
+                );
+            }
+        }
+        if form == "for" && self.rng.chance(20) {
+            let c = self.int_cond();
+            self.line(&format!("if {c} {{"));
+            self.line("    continue;");
+            self.line("}");
+        }
+        let e = self.expr(self.expr_depth.max(2));
+        let e = self.squash(e);
+        self.line(&format!("{inner} += {};", e.code));
+        if self.rng.chance(30) {
+            let c = self.float_cond();
+            self.line(&format!("if {c} {{"));
+            if self.rng.chance(25) && self.in_else == 0 {
+                let r = self.return_value();
+                self.line(&format!("    return {r};"));
+            } else {
+                self.line("    break;");
+            }
+            self.line("}");
+        }
+        if form == "while" {
+            self.line(&format!("{j} += 1;"));
+        }
+        self.indent -= 1;
+        self.exit_loop(&inner_before);
+        self.line("}");
+        let ib = 1.0 + inner_trips.max(1) as f64;
+        // The outer accumulators.
+        for k in &chosen {
+            match *k {
+                "sum" => self.line(&format!("{sum} += 0.5 * {inner};")),
+                "prod" => self.line(&format!("{prod} *= 0.75 + 0.25 * ({inner}).tanh();")),
+                "pair" => {
+                    self.line(&format!("{pair} = ({pair}.1, {pair}.0 + 0.5 * ({inner}).sin());"))
+                }
+                "max" => self.line(&format!("{best} = {best}.max({inner});")),
+                "vec" => self.line(&format!("{hv}.push({inner});")),
+                "array" => self.line(&format!("{arr}[{i} % 2] += ({inner}).tanh();")),
+                "point" => self.line(&format!(
+                    "{pt} = Pt {{ a: {pt}.a + 0.5 * ({inner}).tanh(), b: 0.9 * {pt}.b + 0.1 * {pt}.a }};"
+                )),
+                _ => {
+                    if let Some(o) = &outer {
+                        self.line(&format!(
+                            "{o} = 0.5 * {o} + ({inner}).tanh();",
+                            o = o.name
+                        ));
+                    }
+                }
+            }
+        }
+        self.indent -= 1;
+        self.exit_loop(&before);
+        self.line("}");
+        let _ = depth;
+        for k in &chosen {
+            match *k {
+                "sum" => {
+                    self.declare(sum.clone(), Kind::Float, true, 0.5 * ib * tf);
+                }
+                "prod" => {
+                    self.declare(prod.clone(), Kind::Float, true, 1.0);
+                }
+                "pair" => {
+                    self.declare(pair.clone(), Kind::Pair, false, 1.0 + 0.5 * tf);
+                }
+                "max" => {
+                    self.declare(best.clone(), Kind::Float, false, ib.max(2.0));
+                }
+                "vec" => {
+                    self.declare(hv.clone(), Kind::vec(0, trips as usize), true, ib);
+                }
+                "array" => {
+                    self.declare(
+                        arr.clone(),
+                        Kind::Seq {
+                            seq: SeqKind::Array,
+                            lo: 2,
+                            hi: 2,
+                        },
+                        true,
+                        tf,
+                    );
+                }
+                "point" => {
+                    self.declare(pt.clone(), Kind::Point, true, 1.0 + tf);
+                }
+                _ => {
+                    if let Some(o) = &outer {
+                        let b = o.bound.max(2.0) + 1.0;
+                        self.var_mut(o.id).bound = b;
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    /// Smaller forms users write: a closure of two parameters called twice, an array chosen
+    /// by a condition, a `match` on a pair of integers, a slice parameter shadowed by a copy
+    /// that is then written, and an array iterated by value.
+    fn s_misc(&mut self) -> bool {
+        let f = self.f();
+        match self.rng.below(5) {
+            0 => {
+                let g = self.fresh("g");
+                let (a, b) = (self.fresh("u"), self.fresh("u"));
+                self.scopes.push(Vec::new());
+                self.declare(a.clone(), Kind::Float, false, LIMIT);
+                self.declare(b.clone(), Kind::Float, false, LIMIT);
+                let body = match self.rng.below(3) {
+                    0 => format!("({a} * {b}).tanh() + 0.5 * {a}.sin()"),
+                    1 => format!("({a} - {b}).atan() * {b}.cos()"),
+                    _ => {
+                        let e = self.expr(2);
+                        let e = self.typed(e);
+                        let e = self.squash(e);
+                        format!("({a}).sin() * {} + ({b}).tanh()", e.code)
+                    }
+                };
+                self.scopes.pop();
+                self.line(&format!("let {g} = |{a}: {f}, {b}: {f}| {body};"));
+                let args: Vec<String> = (0..4).map(|_| self.expr_bounded(2, LIMIT).code).collect();
+                let t = self.fresh("t");
+                self.line(&format!(
+                    "let {t} = {g}({}, {}) - 0.5 * {g}({}, {});",
+                    args[0], args[1], args[2], args[3]
+                ));
+                self.declare(t, Kind::Float, false, 13.0);
+            }
+            1 => {
+                let b = self.fresh("b");
+                let c = self.float_cond();
+                let es: Vec<Ex> = (0..4).map(|_| self.expr_bounded(2, LIMIT)).collect();
+                let bound = es.iter().fold(1.0f64, |m, e| m.max(e.bound));
+                let m = if self.rng.chance(50) { "mut " } else { "" };
+                self.line(&format!(
+                    "let {m}{b}: [{f}; 2] = if {c} {{ [{}, {}] }} else {{ [{}, {}] }};",
+                    es[0].code, es[1].code, es[2].code, es[3].code
+                ));
+                self.declare(
+                    b,
+                    Kind::Seq {
+                        seq: SeqKind::Array,
+                        lo: 2,
+                        hi: 2,
+                    },
+                    !m.is_empty(),
+                    bound,
+                );
+            }
+            2 => {
+                let ints: Vec<Var> = self
+                    .ints()
+                    .into_iter()
+                    .filter(|v| matches!(v.kind, Kind::Int { usize: true, .. }))
+                    .collect();
+                if ints.len() < 2 {
+                    return false;
+                }
+                let (v, w) = (self.rng.pick(&ints).clone(), self.rng.pick(&ints).clone());
+                let es: Vec<Ex> = (0..4).map(|_| self.expr_bounded(2, LIMIT)).collect();
+                let bound = es.iter().fold(1.0f64, |m, e| m.max(e.bound));
+                let t = self.fresh("t");
+                self.line(&format!(
+                    "let {t}: {f} = match ({} % 2, {}) {{ (0, 0) => {}, (0, _) => {}, (_, 1..=2) => {}, _ => {} }};",
+                    v.name, w.name, es[0].code, es[1].code, es[2].code, es[3].code
+                ));
+                self.declare(t, Kind::Float, false, bound);
+            }
+            3 => {
+                let slices: Vec<Var> = self
+                    .seqs()
+                    .into_iter()
+                    .filter(|v| {
+                        matches!(v.kind, Kind::Seq { seq: SeqKind::Slice, lo, .. } if lo >= 1)
+                            && v.depth == self.frames.len()
+                    })
+                    .collect();
+                if slices.is_empty() {
+                    return false;
+                }
+                let s = self.rng.pick(&slices).clone();
+                let Kind::Seq { lo, hi, .. } = s.kind else {
+                    unreachable!()
+                };
+                let n = s.name.clone();
+                self.line(&format!("let mut {n} = {n}.to_vec();"));
+                let e = self.expr_bounded(2, LIMIT);
+                let ix = self.rng.below(lo);
+                self.line(&format!("{n}[{ix}] = {};", e.code));
+                self.declare(n, Kind::vec(lo, hi), true, s.bound.max(e.bound));
+            }
+            _ => {
+                let arrays: Vec<Var> = self
+                    .seqs()
+                    .into_iter()
+                    .filter(|v| {
+                        matches!(
+                            v.kind,
+                            Kind::Seq {
+                                seq: SeqKind::Array,
+                                ..
+                            }
+                        )
+                    })
+                    .collect();
+                if arrays.is_empty() {
+                    return false;
+                }
+                let a = self.rng.pick(&arrays).clone();
+                let t = self.fresh("t");
+                let v = self.fresh("v");
+                self.line(&format!("let mut {t}: {f} = 0.0;"));
+                self.line(&format!("for {v} in {} {{", a.name));
+                self.scopes.push(Vec::new());
+                self.declare(v.clone(), Kind::Float, false, a.bound);
+                let e = self.expr(2);
+                let e = self.squash(e);
+                self.scopes.pop();
+                self.line(&format!("    {t} += {};", e.code));
+                self.line("}");
+                let Kind::Seq { hi, .. } = a.kind else {
+                    unreachable!()
+                };
+                self.declare(t, Kind::Float, true, hi as f64);
+            }
+        }
+        true
+    }
+
+    /// An ndarray vector built from differentiated values and reduced: `mapv` with a closure
+    /// capturing a differentiated scalar, `dot`, arithmetic between arrays and with scalars,
+    /// `sum`, `mean`, element reads.
+    fn s_ndarray(&mut self) -> bool {
+        let f = self.f();
+        let a = self.fresh("na");
+        let seqs: Vec<Var> = self
+            .seqs()
+            .into_iter()
+            .filter(|v| {
+                matches!(v.kind, Kind::Seq { lo, seq, .. } if lo >= 1 && seq != SeqKind::Window)
+            })
+            .collect();
+        let (lo, hi, eb) = if !seqs.is_empty() && self.rng.chance(40) {
+            let s = self.rng.pick(&seqs).clone();
+            let Kind::Seq { lo, hi, .. } = s.kind else {
+                unreachable!()
+            };
+            let ctor = *self
+                .rng
+                .pick(&["Array1::from", "Array1::from_vec", "Array::from"]);
+            self.line(&format!("let {a} = {ctor}({}.to_vec());", s.name));
+            (lo, hi, s.bound)
+        } else {
+            let n = self.rng.range(2, 3) as usize;
+            let mut es = Vec::new();
+            let mut b: f64 = 1.0;
+            for k in 0..n {
+                let e = self.expr_bounded(2, 2.0);
+                let e = if k == 0 { self.typed(e) } else { e };
+                b = b.max(e.bound);
+                es.push(e.code);
+            }
+            let ctor = *self
+                .rng
+                .pick(&["Array1::from", "Array1::from_vec", "Array::from"]);
+            self.line(&format!(
+                "let {a}: Array1<{f}> = {ctor}(vec![{}]);",
+                es.join(", ")
+            ));
+            (n, n, b)
+        };
+        // A differentiated scalar the closures capture.
+        let floats: Vec<Var> = self
+            .visible()
+            .into_iter()
+            .filter(|v| v.kind == Kind::Float)
+            .collect();
+        let k = if !floats.is_empty() && self.rng.chance(70) {
+            let v = self.rng.pick(&floats).clone();
+            if v.bound > 2.0 {
+                format!("({}).tanh()", v.name)
+            } else {
+                v.name
+            }
+        } else {
+            "0.5".to_string()
+        };
+        let v = self.fresh("v");
+        let body = match self.rng.below(6) {
+            0 => format!("({v} * {k}).tanh()"),
+            1 => format!("({v} - {k}).powi(2)"),
+            2 => format!("{v}.max(0.0) * {k}"),
+            3 => format!("({v} + {k}).sin()"),
+            4 => format!("({v} * {v} + 0.5).sqrt() * {k}"),
+            _ => format!("1.0 / (1.0 + (-{v}).exp())"),
+        };
+        let kb = 2.0;
+        let t = self.fresh("t");
+        let hf = hi as f64;
+        let (code, bound) = match self.rng.below(8) {
+            0 => (
+                format!("{a}.mapv(|{v}| {body}).sum()"),
+                hf * (eb * eb + kb).max(eb + kb),
+            ),
+            1 => {
+                let b = self.fresh("nb");
+                self.line(&format!("let {b} = {a}.mapv(|{v}| {body});"));
+                (format!("{a}.dot(&{b})"), hf * eb * (eb * eb + kb))
+            }
+            2 => (format!("(&{a} * &{a}).sum()"), hf * eb * eb),
+            3 => (format!("(&{a} * {k} + 1.0).mapv({f}::tanh).sum()"), hf),
+            4 => (
+                format!("{a}.mapv(|{v}| {body}).mean().unwrap()"),
+                (eb * eb + kb).max(eb + kb),
+            ),
+            5 => (format!("{a}[0] * {a}[{}]", lo - 1), eb * eb),
+            6 => (format!("{a}.map(|&{v}| {v} * {k}).sum()"), hf * eb * kb),
+            _ => {
+                let b = self.fresh("nb");
+                self.line(&format!("let {b} = &{a} * 2.0 - 0.5;"));
+                (
+                    format!("({a}.dot(&{b}) + {b}.sum())"),
+                    hf * eb * (2.0 * eb + 0.5) + hf * (2.0 * eb + 0.5),
+                )
+            }
+        };
+        self.line(&format!("let {t}: {f} = {code};"));
+        self.declare(t, Kind::Float, false, bound);
         true
     }
 
@@ -3831,7 +4815,16 @@ impl<'a> FnGen<'a> {
                             } else {
                                 ("Pt::".to_string(), format!("&{}", p.name))
                             };
-                            return if self.rng.chance(50) {
+                            return if self.rng.chance(25) {
+                                // A method taking `self` by value, through the type.
+                                let k = self.expr(1);
+                                let k = self.typed(k);
+                                Ex::new(
+                                    format!("Pt::scaled({}.clone(), {})", p.name, k.code),
+                                    p.bound + 1.0,
+                                    true,
+                                )
+                            } else if self.rng.chance(50) {
                                 let b = (2.0 * p.bound * p.bound + 0.5).sqrt();
                                 Ex::new(format!("{pre}norm({recv})"), b, true)
                             } else {
@@ -3862,7 +4855,37 @@ impl<'a> FnGen<'a> {
                         .collect();
                     if !ints.is_empty() {
                         let v = (*self.rng.pick(&ints)).clone();
-                        return Ex::new(format!("({} as {f})", v.name), 6.0, true);
+                        let w = (*self.rng.pick(&ints)).clone();
+                        let Kind::Int { usize, .. } = v.kind else {
+                            unreachable!()
+                        };
+                        let same = matches!(w.kind, Kind::Int { usize: u, .. } if u == usize);
+                        let n = &v.name;
+                        // Integer arithmetic turned into a float.
+                        return match self.rng.below(7) {
+                            0 => Ex::new(format!("(({n} * 2 + 1) as {f})"), 13.0, true),
+                            1 if same => {
+                                Ex::new(format!("(({n} + {}) as {f})", w.name), 12.0, true)
+                            }
+                            2 if usize => Ex::new(format!("(({n} % 2) as {f})"), 1.0, true),
+                            3 if usize => {
+                                Ex::new(format!("(({n} as i32 - 1) as {f} * 0.5)"), 3.5, true)
+                            }
+                            4 if !usize => Ex::new(format!("(({n} - 1) as {f} * 0.5)"), 3.5, true),
+                            5 if usize => {
+                                Ex::new(format!("({f}::from({n} as u8) * 0.25)"), 2.0, true)
+                            }
+                            _ => Ex::new(format!("({n} as {f})"), 6.0, true),
+                        };
+                    }
+                    let floats: Vec<&Var> = vars
+                        .iter()
+                        .filter(|v| v.kind == Kind::Float && v.bound <= LIMIT)
+                        .collect();
+                    if self.fl == Float::F64 && !floats.is_empty() && self.rng.chance(30) {
+                        // Piecewise constant in a differentiated value: derivative 0.
+                        let x = self.rng.pick(&floats).name.clone();
+                        return Ex::new(format!("(({x} * 2.0) as i32 as {f} * 0.25)"), 7.0, true);
                     }
                     let seqs: Vec<&Var> = vars
                         .iter()

@@ -48,6 +48,8 @@ pub enum ParamKind {
     Array(usize),
     /// `x: &mut Vec<F>`: a buffer the function changes.
     MutVec,
+    /// `x: &mut [F]`: a buffer the function changes in place (its length fixed).
+    MutSlice,
     /// `n: usize`.
     Usize,
     /// `k: i32`.
@@ -70,6 +72,7 @@ impl ParamKind {
             ParamKind::VecOwned => format!("Vec<{f}>"),
             ParamKind::Array(n) => format!("[{f}; {n}]"),
             ParamKind::MutVec => format!("&mut Vec<{f}>"),
+            ParamKind::MutSlice => format!("&mut [{f}]"),
             ParamKind::Usize => "usize".to_string(),
             ParamKind::I32 => "i32".to_string(),
         }
@@ -152,7 +155,8 @@ impl Case {
     /// The functions with `#[differentiate]`, as they would be written by hand: the smallest
     /// reproducer of a finding is this text.
     pub fn program(&self) -> String {
-        let mut out = self.structs();
+        let mut out = self.uses();
+        out.push_str(&self.structs());
         for f in &self.functions {
             out.push_str("#[differentiate]\n");
             out.push_str(&f.source);
@@ -190,6 +194,7 @@ impl Case {
         let _ = writeln!(out, "#[allow(unused, unreachable_code, clippy::all)]");
         let _ = writeln!(out, "pub mod {} {{", self.module_name());
         out.push_str(&self.consts());
+        out.push_str(&self.uses());
         // Without the derive and the attribute: the plain crate does not depend on `autodiff`.
         out.push_str(
             &self
@@ -205,6 +210,15 @@ impl Case {
         out
     }
 
+    /// The imports the functions need: ndarray's array types where they build arrays.
+    fn uses(&self) -> String {
+        if self.functions.iter().any(|f| f.source.contains("Array")) {
+            "use ndarray::{Array, Array1};\n\n".to_string()
+        } else {
+            String::new()
+        }
+    }
+
     /// The struct the functions build (`Pt { a, b }`), if one of them does, with the
     /// differentiated methods they may call on it (`p.norm()`, `p.mix(k)`).
     fn structs(&self) -> String {
@@ -216,7 +230,9 @@ impl Case {
              impl Pt {{\n    #[differentiate]\n    fn norm(&self) -> {f} {{\n        \
              (self.a * self.a + self.b * self.b + 0.5).sqrt()\n    }}\n\n    \
              #[differentiate]\n    fn mix(&self, k: {f}) -> {f} {{\n        \
-             self.a * k.tanh() + self.b.sin()\n    }}\n}}\n\n",
+             self.a * k.tanh() + self.b.sin()\n    }}\n\n    \
+             #[differentiate]\n    fn scaled(self, k: {f}) -> {f} {{\n        \
+             (self.a * k).tanh() + self.b + 0.25 * self.norm()\n    }}\n}}\n\n",
             f = self.float.name()
         )
     }
@@ -288,7 +304,7 @@ impl Case {
                     tangents.push(format!("{}.clone()", tfield(k)));
                     k += 1;
                 }
-                ParamKind::MutVec => {
+                ParamKind::MutVec | ParamKind::MutSlice => {
                     has_buf = true;
                     args.push("&mut buf".to_string());
                     tangents.push(format!("&{}", tfield(k)));
@@ -300,7 +316,7 @@ impl Case {
             .params
             .iter()
             .filter(|p| p.kind.active())
-            .position(|p| p.kind == ParamKind::MutVec)
+            .position(|p| matches!(p.kind, ParamKind::MutVec | ParamKind::MutSlice))
             .map(|k| format!("let mut buf = {}.clone();", field(k)))
             .unwrap_or_default();
         let effect = if has_buf { "buf" } else { "()" };

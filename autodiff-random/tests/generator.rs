@@ -40,7 +40,7 @@ fn programs_and_check_modules_parse() {
                 program.lines().filter(|l| *l == "#[differentiate]").count(),
                 n
             );
-            let methods = if program.contains("impl Pt {") { 2 } else { 0 };
+            let methods = if program.contains("impl Pt {") { 3 } else { 0 };
             assert_eq!(program.matches("    #[differentiate]").count(), methods);
             assert!(!case.plain_module().contains("#[differentiate]"));
             assert!(case.entry().name.starts_with("f_"));

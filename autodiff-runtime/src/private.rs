@@ -106,6 +106,35 @@ impl<A: ?Sized + GradOfLent<G>, G> GradOfLent<G> for &A {
     }
 }
 
+/// The receiver of a method of the user's struct written as a method call (`p.scaled(k)`), as
+/// the method's generated function takes it: `&p` for a method taking `&self`, a copy of `p`
+/// for one taking `self` (the call moved `p`, so nothing reads it after). rustc infers which
+/// from the function's first parameter.
+#[inline(always)]
+pub fn receiver<'a, T, R: Receiver<'a, T>>(t: &'a T) -> R {
+    R::receiver(t)
+}
+
+/// What [`receiver`] makes of `&T`: the reference itself, or a copy.
+pub trait Receiver<'a, T> {
+    /// `t` as the receiver.
+    fn receiver(t: &'a T) -> Self;
+}
+
+impl<'a, T> Receiver<'a, T> for &'a T {
+    #[inline(always)]
+    fn receiver(t: &'a T) -> Self {
+        t
+    }
+}
+
+impl<T: Clone> Receiver<'_, T> for T {
+    #[inline(always)]
+    fn receiver(t: &T) -> Self {
+        t.clone()
+    }
+}
+
 /// The tangent of an array lent to a callee, as the callee's tangent type: a `Vec` for a callee
 /// that takes a slice, the array for one that takes the array (rustc infers which from the
 /// callee's forward rule).

@@ -67,6 +67,30 @@ impl Gen<'_> {
             .collect()
     }
 
+    /// A call marked as a method call on a struct of the user's (an empty turbofish, see
+    /// `lower::calls::mark_receiver`): the path without the mark, and the arguments with the
+    /// first (the receiver) passed through the runtime's `receiver`. Other calls unchanged.
+    pub(super) fn receiver_call(
+        &self,
+        path: &syn::Path,
+        mut args: Vec<TokenStream>,
+    ) -> (syn::Path, Vec<TokenStream>) {
+        let mut path = path.clone();
+        let marked = path.segments.last().is_some_and(
+            |l| matches!(&l.arguments, syn::PathArguments::AngleBracketed(a) if a.args.is_empty()),
+        );
+        if !marked || args.is_empty() {
+            return (path, args);
+        }
+        if let Some(last) = path.segments.last_mut() {
+            last.arguments = syn::PathArguments::None;
+        }
+        let pv = &self.pv;
+        let recv = &args[0];
+        args[0] = quote!(#pv::receiver(#recv));
+        (path, args)
+    }
+
     /// A call through the runtime's forward-rule adapter: `path_<suffix>(args, tangents)`, the
     /// markers computed first (before the arguments move), the tangents in slots the caller
     /// owns; the results are bound to `lhs`.
@@ -82,13 +106,15 @@ impl Gen<'_> {
         lhs: TokenStream,
     ) -> TokenStream {
         let pv = self.pv.clone();
+        let moved: Vec<TokenStream> = args.iter().map(|&a| self.moved(a, None)).collect();
+        let (path, moved) = self.receiver_call(path, moved);
+        let path = &path;
         let mut f = path.clone();
         if let Some(last) = f.segments.last_mut() {
             last.ident =
                 quote::format_ident!("{}_{}", last.ident, suffix, span = last.ident.span());
         }
         let probes: Vec<syn::Ident> = args.iter().map(|&a| self.v(a)).collect();
-        let moved: Vec<TokenStream> = args.iter().map(|&a| self.moved(a, None)).collect();
         let slots: Vec<TokenStream> = tangents
             .iter()
             .zip(args)

@@ -102,14 +102,18 @@ impl Gen<'_> {
                 }
             }
             InstKind::Call { path, args } => {
-                let fallback = self.literal_fallback(path, args.len());
                 let args: Vec<TokenStream> = args.iter().map(|&a| self.moved(a, None)).collect();
+                let (path, args) = self.receiver_call(path, args);
+                let fallback = self.literal_fallback(&path, args.len());
                 match lhs {
                     Some(lhs) => quote! { #lhs { #fallback #path(#(#args),*) }; },
                     None => quote! { { #fallback #path(#(#args),*) }; },
                 }
             }
             InstKind::CallVjp { path, args } => {
+                let moved: Vec<TokenStream> = args.iter().map(|&a| self.moved(a, None)).collect();
+                let (path, moved) = self.receiver_call(path, moved);
+                let path = &path;
                 let mut vjp = path.clone();
                 if let Some(last) = vjp.segments.last_mut() {
                     last.ident =
@@ -121,7 +125,6 @@ impl Gen<'_> {
                     id(inst.results[2]),
                 );
                 let probes: Vec<syn::Ident> = args.iter().map(|&a| self.v(a)).collect();
-                let moved: Vec<TokenStream> = args.iter().map(|&a| self.moved(a, None)).collect();
                 let fallback = self.literal_fallback(path, args.len());
                 quote! {
                     let #sel = {

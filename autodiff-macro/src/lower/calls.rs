@@ -91,6 +91,24 @@ fn method_as_call(mc: &syn::ExprMethodCall, ty: syn::Path, recv: Expr) -> syn::E
     }
 }
 
+/// Marks the call a method call on a struct of the user's becomes (`p.scaled(k)`, the call
+/// `Pt::scaled(&p, k)`) with an empty turbofish, `Pt::scaled::<>(&p, k)`: code generation passes
+/// its receiver through the runtime's `receiver`, which gives the method `&p` where it takes
+/// `&self` and a copy of `p` where it takes `self` (the macro sees the call, not the method).
+fn mark_receiver(call: &mut syn::ExprCall) {
+    if let Expr::Path(p) = &mut *call.func
+        && let Some(last) = p.path.segments.last_mut()
+        && last.arguments.is_none()
+    {
+        last.arguments = syn::PathArguments::AngleBracketed(syn::AngleBracketedGenericArguments {
+            colon2_token: Some(Default::default()),
+            lt_token: Default::default(),
+            args: Default::default(),
+            gt_token: Default::default(),
+        });
+    }
+}
+
 /// `path` with every token spanned at `span`.
 fn respan_path(path: &syn::Path, span: Span) -> syn::Path {
     let tokens: TokenStream = path
@@ -402,11 +420,25 @@ impl Lowering {
             && !is_shape_query(&name)
         {
             // `self.g(x)` in a method is `Self::g(self, x)`: a call, differentiated through
-            // `Self::g_vjp` like any other.
+            // `Self::g_vjp` like any other. In a method taking `self` by value, `g` may take
+            // `&self`: the receiver is lent and marked (see `mark_receiver`).
             let ty: syn::Path = syn::parse_quote_spanned!(mc.method.span()=> Self);
+            let owned = self
+                .f
+                .params
+                .iter()
+                .any(|p| p.ident == "self" && !matches!(p.ty, syn::Type::Reference(_)));
+            if owned {
+                let r = &mc.receiver;
+                let recv: Expr = syn::parse_quote_spanned!(r.span()=> &#r);
+                let mut call = method_as_call(mc, ty, recv);
+                mark_receiver(&mut call);
+                return self.call(b, &call);
+            }
             return self.call(b, &method_as_call(mc, ty, (*mc.receiver).clone()));
         }
-        if let Some(call) = self.struct_method(mc).or_else(|| self.field_method(mc)) {
+        if let Some(mut call) = self.struct_method(mc).or_else(|| self.field_method(mc)) {
+            mark_receiver(&mut call);
             return self.call(b, &call);
         }
         let recv = self.place_expr(b, &mc.receiver);
