@@ -16,7 +16,7 @@ use common::{close_all as close, data, fd_vec};
 /// The Gaussian mixture's triangle: `t_j = Σ_{l<j} L[r_j + l]·(x_l − μ_l)` with
 /// `r_j = j(j−1)/2`, `f = Σ_j t_j²`. `∂f/∂L[r_j + l] = 2·t_j·(x_l − μ_l)`,
 /// `∂f/∂μ_l = −Σ_{j>l} 2·t_j·L[r_j + l]`.
-#[differentiate(wrt(ls, mu))]
+#[differentiate(wrt(ls, mu), hessian)]
 fn triangle(ls: &[f64], mu: &[f64], x: &[f64], d: usize) -> f64 {
     let mut f = 0.0;
     for j in 0..d {
@@ -179,4 +179,64 @@ fn an_index_past_the_end_still_panics() {
     let w = data(8, 0.2);
     let x = data(6, 0.9);
     let _ = shifted_grad(&w, &x, 0, 5, 4);
+}
+
+/// [`triangle`]'s Hessian-vector product (forward over reverse: the windows of the backward
+/// loop carry tangents too). With `u_l = x_l − μ_l` and a direction `(V, w)` for `(L, μ)`:
+/// `dt_j = Σ_{l<j} (V[r_j + l]·u_l − L[r_j + l]·w_l)`, so `H·v` for `L[r_j + l]` is
+/// `2·dt_j·u_l − 2·t_j·w_l` and for `μ_l` it is `−Σ_{j>l} 2·(dt_j·L[r_j + l] + t_j·V[r_j + l])`.
+#[test]
+fn the_triangles_hessian_vector_product() {
+    let d = 6usize;
+    let (ls, mu, x) = (data(15, 0.4), data(d, 1.1), data(d, 2.3));
+    let (vl, vm) = (data(15, 3.7), data(d, 5.2));
+    let (value, (gl, gm), (hl, hm)) = triangle_hvp(&ls, &mu, &x, d, &vl, &vm);
+    assert_eq!(value, triangle(&ls, &mu, &x, d));
+    let (_, (want_gl, want_gm)) = triangle_grad(&ls, &mu, &x, d);
+    close("grad L", &gl, &want_gl);
+    close("grad mu", &gm, &want_gm);
+    let u: Vec<f64> = (0..d).map(|l| x[l] - mu[l]).collect();
+    let row = |j: usize| (j * j - j) / 2;
+    let t: Vec<f64> = (0..d)
+        .map(|j| (0..j).map(|l| ls[row(j) + l] * u[l]).sum())
+        .collect();
+    let dt: Vec<f64> = (0..d)
+        .map(|j| {
+            (0..j)
+                .map(|l| vl[row(j) + l] * u[l] - ls[row(j) + l] * vm[l])
+                .sum()
+        })
+        .collect();
+    let mut want_hl = vec![0.0; 15];
+    let mut want_hm = vec![0.0; d];
+    for j in 0..d {
+        for l in 0..j {
+            want_hl[row(j) + l] = 2.0 * dt[j] * u[l] - 2.0 * t[j] * vm[l];
+            want_hm[l] -= 2.0 * (dt[j] * ls[row(j) + l] + t[j] * vl[row(j) + l]);
+        }
+    }
+    close("H·v L", &hl, &want_hl);
+    close("H·v mu", &hm, &want_hm);
+    // Against central differences of the gradient along the direction.
+    let eps = 1e-6;
+    let shifted = |s: f64| {
+        let l: Vec<f64> = ls.iter().zip(&vl).map(|(a, v)| a + s * v).collect();
+        let m: Vec<f64> = mu.iter().zip(&vm).map(|(a, v)| a + s * v).collect();
+        triangle_grad(&l, &m, &x, d).1
+    };
+    let (plus, minus) = (shifted(eps), shifted(-eps));
+    for (k, h) in hl.iter().enumerate() {
+        let fd = (plus.0[k] - minus.0[k]) / (2.0 * eps);
+        assert!(
+            (h - fd).abs() <= 1e-6 * (1.0 + fd.abs()),
+            "L[{k}]: {h} vs {fd}"
+        );
+    }
+    for (k, h) in hm.iter().enumerate() {
+        let fd = (plus.1[k] - minus.1[k]) / (2.0 * eps);
+        assert!(
+            (h - fd).abs() <= 1e-6 * (1.0 + fd.abs()),
+            "mu[{k}]: {h} vs {fd}"
+        );
+    }
 }
