@@ -26,14 +26,6 @@ fn fd_vec(what: &str, f: impl Fn(&[f64]) -> f64, x: &[f64], d: &[f64]) {
     assert!(r.passed(), "{what}: {r}");
 }
 
-#[track_caller]
-fn close_all(what: &str, actual: &[f64], expected: &[f64]) {
-    assert_eq!(actual.len(), expected.len(), "{what}: lengths");
-    for (k, (&a, &e)) in actual.iter().zip(expected).enumerate() {
-        close(&format!("{what}[{k}]"), a, e, TOL);
-    }
-}
-
 fn xs() -> Vec<f64> {
     vec![0.3, -1.2, 0.8, 2.0, -0.4]
 }

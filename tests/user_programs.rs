@@ -39,15 +39,6 @@ fn fd_vec(what: &str, f: impl Fn(&[f64]) -> f64, x: &[f64], d: &[f64]) {
     assert!(r.passed(), "{what}: {r}");
 }
 
-/// Each entry of `actual` is the one of `expected`, to [`TOL`].
-#[track_caller]
-fn close_all(what: &str, actual: &[f64], expected: &[f64]) {
-    assert_eq!(actual.len(), expected.len(), "{what}: lengths");
-    for (k, (&a, &e)) in actual.iter().zip(expected).enumerate() {
-        close(&format!("{what}[{k}]"), a, e, TOL);
-    }
-}
-
 fn data() -> Vec<Vec<f64>> {
     vec![vec![0.5, -1.0], vec![1.5, 0.3], vec![-0.7, 0.8]]
 }

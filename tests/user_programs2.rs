@@ -18,15 +18,6 @@ use autodiff::{Differentiable, differentiate};
 mod common;
 use common::*;
 
-/// Each entry of `actual` is the one of `expected`, to [`TOL`].
-#[track_caller]
-fn close_all(what: &str, actual: &[f64], expected: &[f64]) {
-    assert_eq!(actual.len(), expected.len(), "{what}: lengths");
-    for (k, (&a, &e)) in actual.iter().zip(expected).enumerate() {
-        close(&format!("{what}[{k}]"), a, e, TOL);
-    }
-}
-
 /// Checks `d` against central differences of `f` at `x`.
 #[track_caller]
 fn fd_vec(what: &str, f: impl Fn(&[f64]) -> f64, x: &[f64], d: &[f64]) {

@@ -32,15 +32,6 @@ use std::f64::consts::PI;
 mod common;
 use common::*;
 
-/// Each entry of `actual` is the one of `expected`, to [`TOL`].
-#[track_caller]
-fn close_all(what: &str, actual: &[f64], expected: &[f64]) {
-    assert_eq!(actual.len(), expected.len(), "{what}: lengths");
-    for (k, (&a, &e)) in actual.iter().zip(expected).enumerate() {
-        close(&format!("{what}[{k}]"), a, e, TOL);
-    }
-}
-
 const XS: [f64; 5] = [0.3, -0.5, 1.2, 0.8, -0.1];
 const YS: [f64; 5] = [0.5, 0.1, -0.3, 0.9, 0.4];
 

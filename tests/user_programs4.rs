@@ -47,15 +47,6 @@ use common::*;
 const XS: [f64; 6] = [0.3, -0.5, 1.2, 0.8, -0.1, 0.65];
 const YS: [f64; 6] = [0.5, 0.1, -0.3, 0.9, 0.4, -0.7];
 
-/// Each entry of `actual` is the one of `expected`, to [`TOL`].
-#[track_caller]
-fn close_all(what: &str, actual: &[f64], expected: &[f64]) {
-    assert_eq!(actual.len(), expected.len(), "{what}: lengths");
-    for (k, (&a, &e)) in actual.iter().zip(expected).enumerate() {
-        close(&format!("{what}[{k}]"), a, e, TOL);
-    }
-}
-
 /// A gradient with respect to an array against central finite differences of `f` at `x`.
 #[track_caller]
 fn fd_array<D: ndarray::Dimension>(
@@ -1541,14 +1532,8 @@ fn heat_equation_buffers() {
     fd("heat kappa", |k| heat_copy(&XS, k, 5), 0.2, gk);
     let (v2, (gu2, gk2)) = heat_swap_grad(&XS, 0.2, 5);
     close("swap value", v2, v, TOL);
-    close_all_(&gu2, &gu);
+    close_all("swap ∂u0", &gu2, &gu);
     close("swap ∂kappa", gk2, gk, 1e-12);
-}
-
-fn close_all_(a: &[f64], b: &[f64]) {
-    for (x, y) in a.iter().zip(b) {
-        close("entry", *x, *y, 1e-12);
-    }
 }
 
 /// A chain of springs: the potential of the stretched links, through a struct's method.
@@ -1579,7 +1564,7 @@ fn spring_chain() {
     // ∂pᵢ = k(dᵢ − r) − k(dᵢ₊₁ − r) with dᵢ = pᵢ − pᵢ₋₁.
     let f = |d: f64| 3.0 * (d - 1.0);
     let want = [-f(1.1), f(1.1) - f(0.8), f(0.8) - f(1.3), f(1.3)];
-    close_all_(&g, &want);
+    close_all("gradient", &g, &want);
 }
 
 /// The area of a polygon by the shoelace formula, the next vertex by `(i + 1) % n`.
@@ -1709,9 +1694,9 @@ fn rosenbrock_generic() {
         want[i] += -400.0 * XS[i] * t - 2.0 * (1.0 - XS[i]);
         want[i + 1] += 200.0 * t;
     }
-    close_all_(&g, &want);
+    close_all("gradient", &g, &want);
     let (_, at_min) = rosenbrock_grad(&[1.0; 4]);
-    close_all_(&at_min, &[0.0; 4]);
+    close_all("at the minimum", &at_min, &[0.0; 4]);
 }
 
 /// Batch normalisation of a `Vec` by hand, then a weighted sum.
@@ -1766,10 +1751,10 @@ fn interpolation_tables() {
     let values = [1.0, 3.0, 2.0, 5.0];
     let (v, g) = interpolate_grad(&knots, &values, 0.75);
     close("value", v, 2.5, 1e-12);
-    close_all_(&g, &[0.0, 0.5, 0.5, 0.0]);
+    close_all("gradient", &g, &[0.0, 0.5, 0.5, 0.0]);
     let (v, (g, gt)) = interpolate_bs_grad(&knots, &values, 1.5);
     close("value", v, 3.5, 1e-12);
-    close_all_(&g, &[0.0, 0.0, 0.5, 0.5]);
+    close_all("gradient", &g, &[0.0, 0.0, 0.5, 0.5]);
     close("∂t", gt, 3.0, 1e-12);
 }
 
@@ -1797,7 +1782,7 @@ fn match_on_labels() {
     for (v, &c) in XS.iter().zip(&labels) {
         want[c] += [*v, v * v, v.exp()][c];
     }
-    close_all_(&gs, &want);
+    close_all("gradient", &gs, &want);
     fd_vec("class x", |x| class_scaled(sc, x, &labels), &XS, &gx);
 }
 
@@ -1817,7 +1802,7 @@ fn argmax_value() {
     let w = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
     let (v, g) = best_weighted_grad(&XS, &w);
     close("value", v, 1.2 * 3.0, 1e-12);
-    close_all_(&g, &[0.0, 0.0, 3.0, 0.0, 0.0, 0.0]);
+    close_all("gradient", &g, &[0.0, 0.0, 3.0, 0.0, 0.0, 0.0]);
 }
 
 /// A closure that changes a captured accumulator, through `for_each`.

@@ -548,7 +548,6 @@ impl Planner<'_> {
         out
     }
 
-    /// `sh = shape(v)` in the forward pass, right after `v` is defined.
     /// An owned copy of `v` (`v.to_owned()`) taken by the forward pass right after `v`.
     fn hoist_copy(&mut self, v: Value) -> Value {
         let b = self.tree.def_block(self.f, v);
@@ -569,17 +568,11 @@ impl Planner<'_> {
         self.f.values[c.index()].name = Some(format!("__ad_copy_{}", self.f.value_ident(v)));
         let ty = self.tys.of(v);
         self.tys.set(c, ty);
-        let insts = &mut self.f.blocks[b.index()].insts;
-        insts.pop();
-        let pos = match self.f.values[v.index()].def {
-            ValueDef::Result(d, _) => insts.iter().position(|&x| x == d).map_or(0, |p| p + 1),
-            _ => 0,
-        };
-        self.f.blocks[b.index()].insts.insert(pos, i);
-        self.tree.inst_block.push(b);
+        self.move_after_def(b, v, i);
         c
     }
 
+    /// `sh = shape(v)` in the forward pass, right after `v` is defined.
     fn hoist_shape(&mut self, v: Value) -> Value {
         let b = self.tree.def_block(self.f, v);
         let i = self
@@ -588,15 +581,21 @@ impl Planner<'_> {
         let sh = self.f.inst(i).results[0];
         self.f.values[sh.index()].name = Some(format!("__ad_sh_{}", self.f.value_ident(v)));
         self.tys.set(sh, Ty::Unknown);
+        self.move_after_def(b, v, i);
+        sh
+    }
+
+    /// Moves instruction `i`, just appended to `b` (where `v` is defined), to right after the
+    /// definition of `v` (to the start of `b` for a parameter).
+    fn move_after_def(&mut self, b: Block, v: Value, i: Inst) {
         let insts = &mut self.f.blocks[b.index()].insts;
         insts.pop();
         let pos = match self.f.values[v.index()].def {
             ValueDef::Result(d, _) => insts.iter().position(|&x| x == d).map_or(0, |p| p + 1),
             _ => 0,
         };
-        self.f.blocks[b.index()].insts.insert(pos, i);
+        insts.insert(pos, i);
         self.tree.inst_block.push(b);
-        sh
     }
 
     /// Whether a value of the forward pass is kept whole for the whole call (a parameter, or a

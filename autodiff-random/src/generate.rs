@@ -1976,6 +1976,22 @@ impl<'a> FnGen<'a> {
             .collect()
     }
 
+    /// The visible containers other than the windows of a `windows(..)` loop's item.
+    fn seqs_but_windows(&self) -> Vec<Var> {
+        self.seqs()
+            .into_iter()
+            .filter(|v| {
+                !matches!(
+                    v.kind,
+                    Kind::Seq {
+                        seq: SeqKind::Window,
+                        ..
+                    }
+                )
+            })
+            .collect()
+    }
+
     /// A length for a new container: a literal or an integer variable.
     fn length(&mut self) -> (String, usize, usize) {
         let ints: Vec<Var> = self
@@ -3408,19 +3424,7 @@ impl<'a> FnGen<'a> {
         let body = self.lambda_body(read);
         self.scopes.pop();
         let t = self.fresh("t");
-        let seqs: Vec<Var> = self
-            .seqs()
-            .into_iter()
-            .filter(|v| {
-                !matches!(
-                    v.kind,
-                    Kind::Seq {
-                        seq: SeqKind::Window,
-                        ..
-                    }
-                )
-            })
-            .collect();
+        let seqs = self.seqs_but_windows();
         let floats: Vec<Var> = self
             .visible()
             .into_iter()
@@ -3950,19 +3954,7 @@ impl<'a> FnGen<'a> {
         self.line(&format!("let mut {inner}: {f} = {init};"));
         // The inner loop.
         let j = format!("j{}", self.frames.len());
-        let seqs: Vec<Var> = self
-            .seqs()
-            .into_iter()
-            .filter(|v| {
-                !matches!(
-                    v.kind,
-                    Kind::Seq {
-                        seq: SeqKind::Window,
-                        ..
-                    }
-                )
-            })
-            .collect();
+        let seqs = self.seqs_but_windows();
         let inner_before = self.state();
         let mut item_bound = 1.0;
         let (inner_trips, form) = match self.rng.below(5) {

@@ -30,15 +30,12 @@ pub fn close2(what: &str, actual: Grad2, expected: Grad2) {
     close(&format!("{what}, ∂1"), actual.1, expected.1, TOL);
 }
 
-/// Every element of a gradient to [`TOL`], relative to `1 + |expected|`.
+/// Each entry of `actual` is the one of `expected`, to [`TOL`] (see [`close`]).
 #[track_caller]
-pub fn close_all(what: &str, got: &[f64], want: &[f64]) {
-    assert_eq!(got.len(), want.len(), "{what}");
-    for (k, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!(
-            (g - w).abs() <= TOL * (1.0 + w.abs()),
-            "{what}[{k}]: {g} vs {w}"
-        );
+pub fn close_all(what: &str, actual: &[f64], expected: &[f64]) {
+    assert_eq!(actual.len(), expected.len(), "{what}: lengths");
+    for (k, (&a, &e)) in actual.iter().zip(expected).enumerate() {
+        close(&format!("{what}[{k}]"), a, e, TOL);
     }
 }
 
