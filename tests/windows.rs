@@ -6,7 +6,7 @@
 //! bounds still panics. Each gradient is checked against an analytic formula stated beside the
 //! function and against central finite differences.
 
-#![allow(clippy::needless_range_loop)] // written as users write them
+#![allow(clippy::needless_range_loop, clippy::explicit_counter_loop)] // written as users write them
 
 use autodiff::differentiate;
 
@@ -238,5 +238,149 @@ fn the_triangles_hessian_vector_product() {
             (h - fd).abs() <= 1e-6 * (1.0 + fd.abs()),
             "mu[{k}]: {h} vs {fd}"
         );
+    }
+}
+
+/// ADBench's packed triangle: the lower part's index `idx` is carried through the loops and
+/// goes up by one per inner iteration, `q_j = u_j + Σ_{i<j} P[base + idx(i, j)]·u_i` with
+/// `u = x − μ`, `f = Σ_j q_j²`. `∂f/∂P[base + idx(i, j)] = 2·q_j·u_i`,
+/// `∂f/∂μ_i = −2·q_i − Σ_{j>i} 2·q_j·P[base + idx(i, j)]`. The inner loops read `P` through a
+/// window that the counter's first value places.
+#[differentiate(wrt(p, mu))]
+fn packed(p: &[f64], mu: &[f64], x: &[f64], d: usize, base: usize) -> f64 {
+    let mut q = vec![0.0; d];
+    for j in 0..d {
+        q[j] = x[j] - mu[j];
+    }
+    let mut idx = 0;
+    for i in 0..d {
+        for j in i + 1..d {
+            q[j] += p[base + idx] * (x[i] - mu[i]);
+            idx += 1;
+        }
+    }
+    let mut f = 0.0;
+    for j in 0..d {
+        f += q[j] * q[j];
+    }
+    f
+}
+
+fn packed_want(p: &[f64], mu: &[f64], x: &[f64], d: usize, base: usize) -> (Vec<f64>, Vec<f64>) {
+    let u: Vec<f64> = (0..d).map(|j| x[j] - mu[j]).collect();
+    let mut q = u.clone();
+    let mut at = vec![vec![0usize; d]; d];
+    let mut idx = 0;
+    for i in 0..d {
+        for j in i + 1..d {
+            at[i][j] = base + idx;
+            q[j] += p[base + idx] * u[i];
+            idx += 1;
+        }
+    }
+    let mut gp = vec![0.0; p.len()];
+    let mut gm: Vec<f64> = (0..d).map(|i| -2.0 * q[i]).collect();
+    for i in 0..d {
+        for j in i + 1..d {
+            gp[at[i][j]] = 2.0 * q[j] * u[i];
+            gm[i] -= 2.0 * q[j] * p[at[i][j]];
+        }
+    }
+    (gp, gm)
+}
+
+#[test]
+fn a_packed_triangle_indexed_by_a_carried_counter() {
+    for (d, base) in [(0usize, 0usize), (1, 0), (2, 1), (4, 0), (6, 3)] {
+        let p = data(base + d * d.saturating_sub(1) / 2 + 2, 0.4);
+        let mu = data(d, 1.1);
+        let x = data(d, 2.3);
+        let (v, (gp, gm)) = packed_grad(&p, &mu, &x, d, base);
+        assert_eq!(v, packed(&p, &mu, &x, d, base));
+        let (want_p, want_m) = packed_want(&p, &mu, &x, d, base);
+        close("P", &gp, &want_p);
+        close("mu", &gm, &want_m);
+        fd_vec("P", |q| packed(q, &mu, &x, d, base), &p, &gp);
+        fd_vec("mu", |q| packed(&p, q, &x, d, base), &mu, &gm);
+    }
+}
+
+#[test]
+#[should_panic]
+fn a_counter_past_the_end_still_panics() {
+    // The triangle of d = 4 needs six entries after `base`; five are there.
+    let (mu, x) = (data(4, 1.1), data(4, 2.3));
+    let _ = packed_grad(&data(7, 0.4), &mu, &x, 4, 2);
+}
+
+/// Counters a window does not take: one that starts below the loop's start (its first value
+/// `init` is smaller than `lo`), one that goes down, one that steps by two, and one beside a
+/// loop over `u32`. `f = Σ_{l ∈ [lo, hi)} w[idx_l]·x[l]` for each, so `∂f/∂w[idx_l] = x[l]`
+/// (summed where two iterations share an index) and `∂f/∂x[l] = w[idx_l]`.
+#[differentiate(wrt(w, x))]
+fn counted(w: &[f64], x: &[f64], lo: usize, hi: usize, init: usize, kind: usize) -> f64 {
+    let mut f = 0.0;
+    if kind == 0 {
+        let mut idx = init;
+        for l in lo..hi {
+            f += w[idx] * x[l];
+            idx += 1;
+        }
+    } else if kind == 1 {
+        let mut idx = init;
+        for l in lo..hi {
+            f += w[idx] * x[l];
+            idx -= 1;
+        }
+    } else if kind == 2 {
+        let mut idx = init;
+        for l in lo..hi {
+            f += w[idx] * x[l];
+            idx += 2;
+        }
+    } else {
+        let mut idx = init;
+        for l in lo as u32..hi as u32 {
+            f += w[idx] * x[l as usize];
+            idx += 1;
+        }
+    }
+    f
+}
+
+#[test]
+fn counters_up_down_by_two_and_over_another_integer_type() {
+    let w = data(12, 0.3);
+    let x = data(10, 1.7);
+    for (lo, hi, init, kind) in [
+        (3, 8, 0, 0),
+        (3, 8, 6, 0),
+        (0, 10, 1, 0),
+        (4, 4, 11, 0),
+        (7, 2, 11, 0),
+        (2, 9, 9, 1),
+        (1, 6, 2, 2),
+        (3, 8, 1, 3),
+        (5, 5, 0, 3),
+    ] {
+        let (v, (gw, gx)) = counted_grad(&w, &x, lo, hi, init, kind);
+        assert_eq!(v, counted(&w, &x, lo, hi, init, kind));
+        let mut want_w = vec![0.0; w.len()];
+        let mut want_x = vec![0.0; x.len()];
+        let mut idx = init as i64;
+        let step = match kind {
+            1 => -1,
+            2 => 2,
+            _ => 1,
+        };
+        for l in lo..hi {
+            want_w[idx as usize] += x[l];
+            want_x[l] = w[idx as usize];
+            idx += step;
+        }
+        close("w", &gw, &want_w);
+        close("x", &gx, &want_x);
+        fd_vec("w", |p| counted(p, &x, lo, hi, init, kind), &w, &gw);
+        fd_vec("x", |p| counted(&w, p, lo, hi, init, kind), &x, &gx);
     }
 }

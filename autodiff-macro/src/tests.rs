@@ -590,6 +590,46 @@ fn a_loop_borrows_the_part_of_an_array_it_walks_once_before_it() {
     assert!(!all.contains("__ad_win"), "{all}");
 }
 
+#[test]
+fn a_counter_carried_by_a_loop_places_the_window_it_indexes() {
+    // ADBench's packed triangle: `p[base + idx]` with `idx` going up by one per iteration of
+    // the inner loop. Forward and backward read `p` through a window that starts at the
+    // counter's first value, and the backward adds to `p̄` through one.
+    let code = generated(parse_quote! {
+        fn f(p: &[f64], u: &[f64], d: usize, base: usize) -> f64 {
+            let mut s = 0.0;
+            let mut idx = 0;
+            for i in 0..d {
+                for j in i + 1..d {
+                    s += p[base + idx] * u[i] * u[j];
+                    idx += 1;
+                }
+            }
+            s
+        }
+    });
+    let pullback = code.pullback.to_string().replace(' ', "");
+    assert!(pullback.contains("&mutp_0_bar["), "{pullback}");
+    assert!(pullback.contains("&p_0["), "{pullback}");
+    assert!(pullback.contains("__ad_first"), "{pullback}");
+    // A counter that goes down, or by two, walks no range of the array: element by element.
+    for step in [quote::quote!(idx -= 1), quote::quote!(idx += 2)] {
+        let code = generated(parse_quote! {
+            fn g(p: &[f64], u: &[f64], d: usize) -> f64 {
+                let mut s = 0.0;
+                let mut idx = 0;
+                for j in 0..d {
+                    s += p[idx] * u[j];
+                    #step;
+                }
+                s
+            }
+        });
+        let all = format!("{} {}", code.forward, code.pullback);
+        assert!(!all.contains("__ad_first"), "{all}");
+    }
+}
+
 /// The generated code of reverse mode for `item`.
 fn generated(item: syn::ItemFn) -> crate::codegen::Code {
     let mut f = lower_fn(item);

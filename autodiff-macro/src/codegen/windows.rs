@@ -27,14 +27,21 @@ pub(super) enum Source {
     Var(Var),
 }
 
-/// One window of a loop: `let name = &src[base + lo .. base + hi]` before it.
+/// One window of a loop: `let name = &src[base + lo .. base + hi]` before it, or, for an
+/// index that a counter carried by the loop gives (`base + idx` where `idx` starts at `init`
+/// and goes up by one per iteration), `&src[base + init .. base + init + (hi - lo)]`.
 #[derive(Clone, Debug)]
 pub(super) struct Window {
     pub name: syn::Ident,
     pub source: Source,
     /// `base`, spelt out where the loop starts (`None`: zero).
     pub base: Option<TokenStream>,
+    /// The counter's value in the loop's first iteration, for a window a counter indexes.
+    pub counter: Option<TokenStream>,
 }
+
+/// Where an access reads: the window's `base` and, for a counter's index, its first value.
+type At = (Option<TokenStream>, Option<TokenStream>);
 
 /// The windows of every loop of a function, and the element accesses that go through them.
 #[derive(Default)]
@@ -122,10 +129,36 @@ impl Gen<'_> {
         let counter = f.block(body).params[0];
         let defined_inside = |v: Value| self.def_block(v).is_some_and(|b| inside.contains(&b));
 
-        // `base` of an index `base + counter` (or `counter + base`, or the counter itself).
-        let base_of = |ix: Value| -> Option<Option<TokenStream>> {
+        // A counter the loop carries, as `crate::counters` rewrote it: `counter_at(init, 1,
+        // true, l, lo)` is `init + (l − lo)`; its `init`, spelt out where the loop starts.
+        let counter_init = |v: Value| -> Option<TokenStream> {
+            let ValueDef::Result(d, 0) = f.value(v).def else {
+                return None;
+            };
+            if !always_set.contains(&d) {
+                return None;
+            }
+            let InstKind::Helper { name, args } = &f.inst(d).kind else {
+                return None;
+            };
+            if name != "counter_at" || args.len() != 5 || args[3] != counter || args[4] != r.start {
+                return None;
+            }
+            let step = self.const_tokens(args[1])?.to_string();
+            let up = self.const_tokens(args[2])?.to_string();
+            if !matches!(step.as_str(), "1" | "1usize") || up != "true" {
+                return None;
+            }
+            self.invariant(args[0], &defined_inside, &always_set, 0)
+        };
+        // `base` of an index `base + counter` (or `counter + base`, or the counter itself),
+        // and the first value of a carried counter that takes the loop counter's place.
+        let base_of = |ix: Value| -> Option<At> {
             if ix == counter {
-                return Some(None);
+                return Some((None, None));
+            }
+            if let Some(init) = counter_init(ix) {
+                return Some((None, Some(init)));
             }
             let ValueDef::Result(d, 0) = f.value(ix).def else {
                 return None;
@@ -136,20 +169,24 @@ impl Gen<'_> {
             let InstKind::Binary(BinOp::Add, a, b) = f.inst(d).kind else {
                 return None;
             };
-            let base = if a == counter {
-                b
+            let (base, init) = if a == counter {
+                (b, None)
             } else if b == counter {
-                a
+                (a, None)
+            } else if let Some(init) = counter_init(a) {
+                (b, Some(init))
+            } else if let Some(init) = counter_init(b) {
+                (a, Some(init))
             } else {
                 return None;
             };
-            self.invariant(base, &defined_inside, &always_set, 0)
-                .map(Some)
+            let base = self.invariant(base, &defined_inside, &always_set, 0)?;
+            Some((Some(base), init))
         };
 
         // Candidates, then every use of their sources in the loop checked.
-        let mut reads: Vec<(Inst, Value, Option<TokenStream>)> = Vec::new();
-        let mut adds: Vec<(Inst, Var, Option<TokenStream>)> = Vec::new();
+        let mut reads: Vec<(Inst, Value, At)> = Vec::new();
+        let mut adds: Vec<(Inst, Var, At)> = Vec::new();
         for &i in &always {
             match &f.inst(i).kind {
                 InstKind::Index(a, ix) => {
@@ -200,34 +237,48 @@ impl Gen<'_> {
             }
             other_value_use.extend(f.term_operands(b));
         }
-        let key = |t: &Option<TokenStream>| t.as_ref().map(|t| t.to_string());
+        let key = |(b, c): &At| {
+            (
+                b.as_ref().map(|t| t.to_string()),
+                c.as_ref().map(|t| t.to_string()),
+            )
+        };
         let mut windows: Vec<Window> = Vec::new();
-        let mut find_or_add =
-            |source: Source, base: &Option<TokenStream>, windows: &mut Vec<Window>| {
-                if let Some(w) = windows
-                    .iter()
-                    .find(|w| w.source == source && key(&w.base) == key(base))
-                {
-                    return w.name.clone();
-                }
-                let name = quote::format_ident!("__ad_win{}", *n);
-                *n += 1;
-                windows.push(Window {
-                    name: name.clone(),
-                    source,
-                    base: base.clone(),
-                });
-                name
-            };
+        let mut find_or_add = |source: Source, at: &At, windows: &mut Vec<Window>| {
+            if let Some(w) = windows.iter().find(|w| {
+                w.source == source && key(&(w.base.clone(), w.counter.clone())) == key(at)
+            }) {
+                return w.name.clone();
+            }
+            let name = quote::format_ident!("__ad_win{}", *n);
+            *n += 1;
+            windows.push(Window {
+                name: name.clone(),
+                source,
+                base: at.0.clone(),
+                counter: at.1.clone(),
+            });
+            name
+        };
         let offset = self.window_offset(r, counter);
-        for (i, a, base) in &reads {
+        // A counter's offset `l − lo` has the type of the loop's range, which need not be the
+        // index's.
+        let counter_offset = quote!(((#offset) as usize));
+        let offset_of = |at: &At| {
+            if at.1.is_some() {
+                counter_offset.clone()
+            } else {
+                offset.clone()
+            }
+        };
+        for (i, a, at) in &reads {
             if other_value_use.contains(a) {
                 continue;
             }
-            let name = find_or_add(Source::Value(*a), base, &mut windows);
-            out.access.insert(*i, (name, offset.clone()));
+            let name = find_or_add(Source::Value(*a), at, &mut windows);
+            out.access.insert(*i, (name, offset_of(at)));
         }
-        let mut by_var: HashMap<Var, Vec<(Inst, Option<TokenStream>)>> = HashMap::new();
+        let mut by_var: HashMap<Var, Vec<(Inst, At)>> = HashMap::new();
         for (i, w, base) in adds {
             by_var.entry(w).or_default().push((i, base));
         }
@@ -241,8 +292,9 @@ impl Gen<'_> {
                 continue;
             }
             let name = find_or_add(Source::Var(w), &accs[0].1, &mut windows);
+            let at = offset_of(&accs[0].1);
             for (i, _) in accs {
-                out.access.insert(i, (name.clone(), offset.clone()));
+                out.access.insert(i, (name.clone(), at.clone()));
             }
         }
         if !windows.is_empty() {
@@ -340,9 +392,18 @@ impl Gen<'_> {
                     (quote!(#v), quote!(&mut))
                 }
             };
-            let range = match &w.base {
-                Some(b) => quote! {{ let __ad_base = #b; __ad_base + #lo .. __ad_base + #hi }},
-                None => quote!(#lo..#hi),
+            let range = match (&w.base, &w.counter) {
+                (Some(b), None) => {
+                    quote! {{ let __ad_base = #b; __ad_base + #lo .. __ad_base + #hi }}
+                }
+                (None, None) => quote!(#lo..#hi),
+                (b, Some(c)) => {
+                    let first = match b {
+                        Some(b) => quote!(#b + #c),
+                        None => quote!(#c),
+                    };
+                    quote! {{ let __ad_first = #first; __ad_first .. __ad_first + (#hi - #lo) as usize }}
+                }
             };
             out.append(quote! {
                 let #name = if #lo < #hi { #amp #src[#range] } else { #amp #src[..0] };
