@@ -384,3 +384,91 @@ fn counters_up_down_by_two_and_over_another_integer_type() {
         fd_vec("x", |p| counted(&w, p, lo, hi, init, kind), &x, &gx);
     }
 }
+
+/// The report's mixture for one component over `n` points: with `u = x_i − μ` (point `i` at
+/// `x[i·d ..]`), `t_ij = e_j·u_j + Σ_{l<j} L[r_j + l]·u_l + c·Σ_{1≤l<d} u_l` and
+/// `f = Σ_i Σ_j t_ij²`. The loops over `l` read `x` and `μ` and add to `μ̄` inside the ranges
+/// the loop over `j` walks, so they go through its windows. By the chain rule,
+/// `∂f/∂e_j = Σ_i 2·t_ij·u_j`, `∂f/∂L[r_j + l] = Σ_i 2·t_ij·u_l` and
+/// `∂f/∂μ_m = −Σ_i Σ_j 2·t_ij·(e_j·[m = j] + L[r_j + m]·[m < j] + c·[m ≥ 1])`.
+#[differentiate(wrt(ls, mu, e), hessian)]
+fn mixture_rows(ls: &[f64], mu: &[f64], e: &[f64], x: &[f64], d: usize, c: f64) -> f64 {
+    let n = x.len() / d;
+    let mut f = 0.0;
+    for i in 0..n {
+        for j in 0..d {
+            let mut t = e[j] * (x[i * d + j] - mu[j]);
+            let row = (j * j - j) / 2;
+            for l in 0..j {
+                t += ls[row + l] * (x[i * d + l] - mu[l]);
+            }
+            for l in 1..d {
+                t += c * (x[i * d + l] - mu[l]);
+            }
+            f += t * t;
+        }
+    }
+    f
+}
+
+#[test]
+fn inner_loops_read_and_add_through_the_windows_of_the_loop_around_them() {
+    for d in [1usize, 2, 3, 6] {
+        let n = 4;
+        let tri = d * (d - 1) / 2;
+        let (ls, mu, e) = (data(tri, 0.4), data(d, 1.1), data(d, 0.7));
+        let x = data(n * d, 2.3);
+        let c = 0.3;
+        let (v, (gl, gm, ge)) = mixture_rows_grad(&ls, &mu, &e, &x, d, c);
+        assert_eq!(v, mixture_rows(&ls, &mu, &e, &x, d, c));
+        let (mut want_l, mut want_m, mut want_e) = (vec![0.0; tri], vec![0.0; d], vec![0.0; d]);
+        for i in 0..n {
+            let u: Vec<f64> = (0..d).map(|l| x[i * d + l] - mu[l]).collect();
+            let s: f64 = u[1..].iter().sum();
+            for j in 0..d {
+                let row = (j * j - j) / 2;
+                let t = e[j] * u[j] + (0..j).map(|l| ls[row + l] * u[l]).sum::<f64>() + c * s;
+                want_e[j] += 2.0 * t * u[j];
+                want_m[j] -= 2.0 * t * e[j];
+                for l in 0..j {
+                    want_l[row + l] += 2.0 * t * u[l];
+                    want_m[l] -= 2.0 * t * ls[row + l];
+                }
+                for m in 1..d {
+                    want_m[m] -= 2.0 * t * c;
+                }
+            }
+        }
+        close("L", &gl, &want_l);
+        close("mu", &gm, &want_m);
+        close("e", &ge, &want_e);
+        fd_vec("L", |p| mixture_rows(p, &mu, &e, &x, d, c), &ls, &gl);
+        fd_vec("mu", |p| mixture_rows(&ls, p, &e, &x, d, c), &mu, &gm);
+        fd_vec("e", |p| mixture_rows(&ls, &mu, p, &x, d, c), &e, &ge);
+        // The Hessian-vector product against central differences of the gradient.
+        let (vl, vm, ve) = (data(tri, 3.1), data(d, 5.2), data(d, 4.4));
+        let (_, _, (hl, hm, he)) = mixture_rows_hvp(&ls, &mu, &e, &x, d, c, &vl, &vm, &ve);
+        let eps = 1e-6;
+        let at = |s: f64| {
+            let step = |a: &[f64], v: &[f64]| -> Vec<f64> {
+                a.iter().zip(v).map(|(a, v)| a + s * v).collect()
+            };
+            mixture_rows_grad(&step(&ls, &vl), &step(&mu, &vm), &step(&e, &ve), &x, d, c).1
+        };
+        let (plus, minus) = (at(eps), at(-eps));
+        for (name, h, p, m) in [
+            ("L", &hl, &plus.0, &minus.0),
+            ("mu", &hm, &plus.1, &minus.1),
+            ("e", &he, &plus.2, &minus.2),
+        ] {
+            for k in 0..h.len() {
+                let fd = (p[k] - m[k]) / (2.0 * eps);
+                assert!(
+                    (h[k] - fd).abs() <= 1e-5 * (1.0 + fd.abs()),
+                    "H·v {name}[{k}]: {} vs {fd}",
+                    h[k]
+                );
+            }
+        }
+    }
+}

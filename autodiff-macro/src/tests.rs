@@ -630,6 +630,40 @@ fn a_counter_carried_by_a_loop_places_the_window_it_indexes() {
     }
 }
 
+#[test]
+fn an_inner_loop_goes_through_the_windows_of_the_loop_around_it() {
+    // The mixture's triangle for one point: the loop over `j` reads `x[j]`, `mu[j]` and adds to
+    // `mū[j]`; the loop over `l < j` inside it does the same at `l`, inside the range of `j`,
+    // so it uses the `j` loop's windows and borrows only its own row of `ls` and `ls̄`.
+    let code = generated(parse_quote! {
+        fn f(ls: &[f64], mu: &[f64], e: &[f64], x: &[f64], d: usize) -> f64 {
+            let mut f = 0.0;
+            for j in 0..d {
+                let mut t = e[j] * (x[j] - mu[j]);
+                let row = (j * j - j) / 2;
+                for l in 0..j {
+                    t += ls[row + l] * (x[l] - mu[l]);
+                }
+                f += t * t;
+            }
+            f
+        }
+    });
+    let pullback = code.pullback.to_string().replace(' ', "");
+    assert!(!pullback.contains("acc_index"), "{pullback}");
+    // Each window is borrowed once, written twice (`if lo < hi { &a[..] } else { &a[..0] }`).
+    for borrow in [
+        "&x_3[",
+        "&mu_1[",
+        "&mutmu_1_bar[",
+        "&mutx_3_bar[",
+        "&ls_0[",
+        "&mutls_0_bar[",
+    ] {
+        assert_eq!(pullback.matches(borrow).count(), 2, "{borrow}: {pullback}");
+    }
+}
+
 /// The generated code of reverse mode for `item`.
 fn generated(item: syn::ItemFn) -> crate::codegen::Code {
     let mut f = lower_fn(item);

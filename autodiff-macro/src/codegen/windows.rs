@@ -43,6 +43,16 @@ pub(super) struct Window {
 /// Where an access reads: the window's `base` and, for a counter's index, its first value.
 type At = (Option<TokenStream>, Option<TokenStream>);
 
+/// An access in a loop nested in the one whose windows are planned (see
+/// `Gen::nested_accesses`).
+struct Nested {
+    inst: Inst,
+    source: Source,
+    base: Option<TokenStream>,
+    /// Where it reads in a window of the outer loop.
+    offset: TokenStream,
+}
+
 /// The windows of every loop of a function, and the element accesses that go through them.
 #[derive(Default)]
 pub(super) struct Windows {
@@ -188,35 +198,25 @@ impl Gen<'_> {
         let mut reads: Vec<(Inst, Value, At)> = Vec::new();
         let mut adds: Vec<(Inst, Var, At)> = Vec::new();
         for &i in &always {
-            match &f.inst(i).kind {
-                InstKind::Index(a, ix) => {
-                    let res = f.inst(i).results[0];
-                    if defined_inside(*a)
-                        || !matches!(self.ty(*a), Ty::Elems(_))
-                        || !self.ty(res).is_plain()
-                        || self.rows.contains(&res)
-                        || self.mut_refs.contains(a)
-                    {
-                        continue;
-                    }
-                    if let Some(base) = base_of(*ix) {
-                        reads.push((i, *a, base));
-                    }
-                }
-                InstKind::VarAccAt { var, index, value } => {
-                    if !self.ty(*value).is_plain() || !elems.contains(var) {
-                        continue;
-                    }
-                    if let Some(base) = base_of(*index) {
-                        adds.push((i, *var, base));
-                    }
-                }
-                _ => {}
+            if out.access.contains_key(&i) {
+                // Through a window of a loop this one is nested in.
+                continue;
+            }
+            let Some((source, ix)) = self.window_access(i, &defined_inside, elems) else {
+                continue;
+            };
+            let Some(base) = base_of(ix) else {
+                continue;
+            };
+            match source {
+                Source::Value(a) => reads.push((i, a, base)),
+                Source::Var(w) => adds.push((i, w, base)),
             }
         }
         if reads.is_empty() && adds.is_empty() {
             return;
         }
+        let nested = self.nested_accesses(r, counter, &always, &defined_inside, elems);
         // Every use in the loop of an array read through a window is an element read; every
         // use of an adjoint added to through one is such an addition.
         let mut other_value_use: HashSet<Value> = HashSet::new();
@@ -278,6 +278,22 @@ impl Gen<'_> {
             let name = find_or_add(Source::Value(*a), at, &mut windows);
             out.access.insert(*i, (name, offset_of(at)));
         }
+        // Reads in nested loops that stay inside one of these windows go through it.
+        for n in &nested {
+            let Source::Value(a) = n.source else {
+                continue;
+            };
+            if let Some(w) = windows.iter().find(|w| {
+                w.source == n.source
+                    && w.counter.is_none()
+                    && key(&(w.base.clone(), None)) == key(&(n.base.clone(), None))
+            }) {
+                if !other_value_use.contains(&a) {
+                    out.access
+                        .insert(n.inst, (w.name.clone(), n.offset.clone()));
+                }
+            }
+        }
         let mut by_var: HashMap<Var, Vec<(Inst, At)>> = HashMap::new();
         for (i, w, base) in adds {
             by_var.entry(w).or_default().push((i, base));
@@ -286,7 +302,16 @@ impl Gen<'_> {
         vars.sort_by_key(|(w, _)| w.index());
         for (w, accs) in vars {
             let first = key(&accs[0].1);
-            if var_uses.get(&w).copied().unwrap_or(0) != accs.len()
+            // Additions in nested loops that stay inside the window are uses it covers.
+            let inner: Vec<&Nested> = nested
+                .iter()
+                .filter(|n| n.source == Source::Var(w))
+                .collect();
+            let inner_fits = inner.is_empty()
+                || (accs[0].1.1.is_none()
+                    && inner.iter().all(|n| key(&(n.base.clone(), None)) == first));
+            if var_uses.get(&w).copied().unwrap_or(0) != accs.len() + inner.len()
+                || !inner_fits
                 || accs.iter().any(|(_, b)| key(b) != first)
             {
                 continue;
@@ -296,9 +321,145 @@ impl Gen<'_> {
             for (i, _) in accs {
                 out.access.insert(i, (name.clone(), at.clone()));
             }
+            for n in inner {
+                out.access.insert(n.inst, (name.clone(), n.offset.clone()));
+            }
         }
         if !windows.is_empty() {
             out.of_loop.insert(lp, windows);
+        }
+    }
+
+    /// The element accesses of loops nested directly in a loop over `r` (run in every
+    /// iteration of its body) whose indices stay inside the outer loop's windows: `a[base + l]`
+    /// or `ā[base + l] += ..` over `l in lo..hi` where `lo` is at least the outer loop's start
+    /// and `hi` is the outer loop's counter or end, so that `l` stays in the outer range. Such
+    /// an access can go through a window of the outer loop at the same `base`, which saves the
+    /// nested loop borrowing its own in every outer iteration (the Gaussian mixture's triangle
+    /// reads `x[i·d + l]` and `μ[c·d + l]` for `l < j` in a loop over `j` that reads them at
+    /// `j`). The outer loop's own accesses decide whether a window exists; these only use it.
+    fn nested_accesses(
+        &self,
+        r: &IterRange,
+        counter: Value,
+        always: &[Inst],
+        defined_inside: &dyn Fn(Value) -> bool,
+        elems: &HashSet<Var>,
+    ) -> Vec<Nested> {
+        let f = self.f;
+        let mut out = Vec::new();
+        let int = |v: Value| -> Option<u128> {
+            let t = self.const_tokens(v)?.to_string();
+            let digits: String = t.chars().take_while(|c| c.is_ascii_digit()).collect();
+            digits.parse().ok()
+        };
+        for &n in always {
+            let InstKind::Loop {
+                kind,
+                body: nb,
+                checkpoint: None,
+                ..
+            } = &f.inst(n).kind
+            else {
+                continue;
+            };
+            let Some(rn) = kind.range() else {
+                continue;
+            };
+            if rn.inclusive {
+                continue;
+            }
+            let low_ok = rn.start == r.start
+                || matches!((int(rn.start), int(r.start)), (Some(a), Some(b)) if a >= b);
+            let high_ok = rn.end == counter || rn.end == r.end;
+            if !low_ok || !high_ok {
+                continue;
+            }
+            let l = f.block(*nb).params[0];
+            // The nested loop's blocks, without those of loops nested in it (whose counters
+            // are their own).
+            let mut deeper: HashSet<Block> = HashSet::new();
+            let within = f.blocks_within(*nb);
+            for &b in &within {
+                for &i in &f.block(b).insts {
+                    if let InstKind::Loop { body, .. } = f.inst(i).kind {
+                        deeper.extend(f.blocks_within(body));
+                    }
+                }
+            }
+            let insts: Vec<Inst> = within
+                .iter()
+                .filter(|b| !deeper.contains(b))
+                .flat_map(|&b| f.block(b).insts.clone())
+                .collect();
+            // Bases are only compared with those of the outer loop's windows, never spelt
+            // out, so they may be computed anywhere in the nested loop.
+            let mut all: HashSet<Inst> = always.iter().copied().collect();
+            all.extend(insts.iter().copied());
+            let base_of = |ix: Value| -> Option<Option<TokenStream>> {
+                if ix == l {
+                    return Some(None);
+                }
+                let ValueDef::Result(d, 0) = f.value(ix).def else {
+                    return None;
+                };
+                if !all.contains(&d) {
+                    return None;
+                }
+                let InstKind::Binary(BinOp::Add, a, b) = f.inst(d).kind else {
+                    return None;
+                };
+                let base = if a == l {
+                    b
+                } else if b == l {
+                    a
+                } else {
+                    return None;
+                };
+                self.invariant(base, defined_inside, &all, 0).map(Some)
+            };
+            let offset = self.window_offset(r, l);
+            for &i in &insts {
+                let Some((source, ix)) = self.window_access(i, defined_inside, elems) else {
+                    continue;
+                };
+                if let Some(base) = base_of(ix) {
+                    out.push(Nested {
+                        inst: i,
+                        source,
+                        base,
+                        offset: offset.clone(),
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// An element access a window can serve, with what it reads or adds to and its index: a
+    /// read of a plain float from an array of them defined before the loop, or the addition of
+    /// a plain float to an adjoint that holds them (`elems`).
+    fn window_access(
+        &self,
+        i: Inst,
+        defined_inside: &dyn Fn(Value) -> bool,
+        elems: &HashSet<Var>,
+    ) -> Option<(Source, Value)> {
+        match &self.f.inst(i).kind {
+            InstKind::Index(a, ix) => {
+                let res = self.f.inst(i).results[0];
+                let ok = !defined_inside(*a)
+                    && matches!(self.ty(*a), Ty::Elems(_))
+                    && self.ty(res).is_plain()
+                    && !self.rows.contains(&res)
+                    && !self.mut_refs.contains(a);
+                ok.then_some((Source::Value(*a), *ix))
+            }
+            InstKind::VarAccAt { var, index, value } => {
+                let ok = self.ty(*value).is_plain() && elems.contains(var);
+                ok.then_some((Source::Var(*var), *index))
+            }
+            _ => None,
         }
     }
 
