@@ -164,6 +164,17 @@ fn squared_error(a: f64, b: f64, xs: &[f64], ys: &[f64]) -> f64 {
     s
 }
 
+/// [`squared_error`] over any `Float` type, its sum started at `T::zero()`: still a reduction.
+#[differentiate(wrt(a, b))]
+fn squared_error_t<T: num_traits::Float>(a: T, b: T, xs: &[T], ys: &[T]) -> T {
+    let mut s = T::zero();
+    for i in 0..xs.len() {
+        let r = a * xs[i] + b - ys[i];
+        s = s + r * r;
+    }
+    s
+}
+
 /// A nest of two `for` loops whose bounds are known before the outer one starts: the stack of
 /// the inner loop's records is reserved once, for all n·m of them.
 #[differentiate]
@@ -309,6 +320,16 @@ fn a_reduction_over_data_allocates_nothing() {
         &(a, b),
         &g,
     );
+    // The same loop in generic code.
+    let ((vt, gt), n) =
+        count_allocations(|| squared_error_t_grad(black_box(a), black_box(b), &xs, &ys));
+    assert_eq!(
+        n, 0,
+        "a generic reduction loop should keep no record either"
+    );
+    assert_eq!(vt, squared_error_t(a, b, &xs, &ys));
+    assert_close(gt.0, da, 1e-10);
+    assert_close(gt.1, db, 1e-10);
 }
 
 #[test]

@@ -423,6 +423,88 @@ fn an_f32_accumulator() {
     assert!((g2 - 2.0 * g).abs() <= 1e-5 * g.abs(), "{g2} vs 2·{g}");
 }
 
+/// Generic code: the accumulator starts at `T::zero()` (or `T::one()`) of a type parameter
+/// bounded by `Float`, which only rustc names. `f = c + Σᵢ ln(1 + e^{−yᵢ(a·xᵢ + b)})` with
+/// `c` zero or one: `∂f/∂a = Σᵢ −yᵢ·xᵢ·σ(−yᵢzᵢ)`, `∂f/∂b = Σᵢ −yᵢ·σ(−yᵢzᵢ)`, `σ(t) = 1/(1 + e^{−t})`.
+#[differentiate(wrt(a, b))]
+fn logistic_t<T: num_traits::Float>(a: T, b: T, xs: &[T], ys: &[T], one: bool) -> T {
+    let mut s = if one { T::one() } else { T::zero() };
+    for i in 0..xs.len() {
+        let z = a * xs[i] + b;
+        s = s + (T::one() + (-ys[i] * z).exp()).ln();
+    }
+    s
+}
+
+#[differentiate(wrt(a, b))]
+fn logistic_t_zero<T: num_traits::Float>(a: T, b: T, xs: &[T], ys: &[T]) -> T {
+    let mut s = T::zero();
+    for i in 0..xs.len() {
+        let z = a * xs[i] + b;
+        s = s + (T::one() + (-ys[i] * z).exp()).ln();
+    }
+    s
+}
+
+#[differentiate(wrt(a, b))]
+fn logistic_t_one<T: num_traits::Float>(a: T, b: T, xs: &[T], ys: &[T]) -> T {
+    let mut s = T::one();
+    for i in 0..xs.len() {
+        let z = a * xs[i] + b;
+        s = s + (T::one() + (-ys[i] * z).exp()).ln();
+    }
+    s
+}
+
+fn logistic_expected(a: f64, b: f64, xs: &[f64], ys: &[f64]) -> (f64, f64) {
+    let sigma = |t: f64| 1.0 / (1.0 + (-t).exp());
+    let mut g = (0.0, 0.0);
+    for (&x, &y) in xs.iter().zip(ys) {
+        let w = sigma(-y * (a * x + b));
+        g.0 -= y * x * w;
+        g.1 -= y * w;
+    }
+    g
+}
+
+#[test]
+fn a_generic_accumulator_started_at_zero_or_one() {
+    let (xs, ys) = (xs(), ys());
+    let (a, b) = (0.6, -0.2);
+    let want = logistic_expected(a, b, &xs, &ys);
+    for (one, (v, g)) in [
+        (false, logistic_t_zero_grad(a, b, &xs, &ys)),
+        (true, logistic_t_one_grad(a, b, &xs, &ys)),
+        (false, logistic_t_grad(a, b, &xs, &ys, false)),
+        (true, logistic_t_grad(a, b, &xs, &ys, true)),
+    ] {
+        assert_eq!(v, logistic_t(a, b, &xs, &ys, one));
+        close2("generic logistic", g, want);
+        fd2(
+            "generic logistic",
+            |a, b| logistic_t(a, b, &xs, &ys, one),
+            (a, b),
+            g,
+        );
+    }
+    // A seed other than one scales the sum the iterations computed in place.
+    let (_, pb) = logistic_t_zero_vjp(a, b, &xs, &ys);
+    close2("seed 3", pb(3.0), (3.0 * want.0, 3.0 * want.1));
+    // At f32.
+    let (xs32, ys32): (Vec<f32>, Vec<f32>) = xs
+        .iter()
+        .zip(&ys)
+        .map(|(&x, &y)| (x as f32, y as f32))
+        .unzip();
+    let (_, g32) = logistic_t_one_grad(a as f32, b as f32, &xs32, &ys32);
+    for (got, want) in [(g32.0, want.0), (g32.1, want.1)] {
+        assert!(
+            (f64::from(got) - want).abs() <= 1e-5 * (1.0 + want.abs()),
+            "f32: {got} vs {want}"
+        );
+    }
+}
+
 #[test]
 fn an_empty_loop_contributes_nothing() {
     let (v, g) = rosen_grad(0.7, -0.4, &[], &[]);

@@ -30,8 +30,9 @@
 //! Which loops ([`accumulator`]): a `for` loop over a range at the function's top level, not
 //! checkpointed, with no loop inside it, whose body ends by going on to the next iteration (no
 //! `break`) and changes nothing in place; exactly one of its carried values is active, a plain
-//! float (of a known type, the start of `.sum()` adding floats, or started at a float
-//! literal), and the body uses it only in `s + e`, `e + s` or `s − e`, which it carries on.
+//! float (of a known type, the start of `.sum()` adding floats, or started at a float literal
+//! or at `T::zero()`/`T::one()` of a type parameter bounded by `Float`), and the body uses it
+//! only in `s + e`, `e + s` or `s − e`, which it carries on.
 //! Forward over reverse (`hessian`) and exact mode at kinks keep the recorded form (the caller
 //! does not ask).
 //!
@@ -110,6 +111,9 @@ pub fn accumulator(
         (Ty::Float(t), _) => Some(t),
         (_, Ty::Float(t)) if is_sum_start(f, init[k]) => Some(t),
         _ if matches!(tys.of(init[k]), Ty::Lit) && is_const(f, init[k]) => None,
+        // `T::zero()` of a type parameter bounded by `Float`: a float of that type, which
+        // only rustc names.
+        _ if is_float_param_zero(f, init[k]) => None,
         _ => return None,
     };
     let blocks = f.blocks_within(body);
@@ -152,6 +156,19 @@ fn is_const(f: &Func, v: Value) -> bool {
         ValueDef::Result(i, 0) => matches!(&f.inst(i).kind, InstKind::Const(_)),
         _ => false,
     }
+}
+
+/// `T::zero()` (or `T::one()`) where `T` is a float type parameter.
+fn is_float_param_zero(f: &Func, v: Value) -> bool {
+    let ValueDef::Result(i, 0) = f.value(v).def else {
+        return false;
+    };
+    let InstKind::Call { path, args } = &f.inst(i).kind else {
+        return false;
+    };
+    let segs: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    args.is_empty()
+        && matches!(&segs[..], [t, c] if crate::types::is_float_param(t) && (c == "zero" || c == "one"))
 }
 
 fn is_sum_start(f: &Func, v: Value) -> bool {
