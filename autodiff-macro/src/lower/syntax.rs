@@ -773,8 +773,94 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String]) {
     }
     struct Desugar<'a> {
         mut_refs: &'a [String],
+        /// Hidden names made for values destructured by a struct pattern.
+        made: usize,
+    }
+    impl Desugar<'_> {
+        /// `let S { a, b: p, .. } = init;` (and `let S(a, _) = init;`) as one `let` per field,
+        /// `let a = init.a; let p = init.b;`, where `init` is a place (`s`, `self.x`, `*self`;
+        /// `&s` binds `&s.a`), or a hidden variable bound to `init` first: the field reads and
+        /// `let`s that are followed. `None` for any other statement.
+        fn struct_let(&mut self, stmt: &syn::Stmt) -> Option<Vec<syn::Stmt>> {
+            let syn::Stmt::Local(local) = stmt else {
+                return None;
+            };
+            let init = local.init.as_ref().filter(|i| i.diverge.is_none())?;
+            let fields: Vec<(syn::Member, Pat)> = match &local.pat {
+                Pat::Struct(ps) if ps.qself.is_none() => ps
+                    .fields
+                    .iter()
+                    .map(|f| (f.member.clone(), (*f.pat).clone()))
+                    .collect(),
+                Pat::TupleStruct(ts)
+                    if ts.qself.is_none()
+                        && !ts.elems.iter().any(|p| matches!(p, Pat::Rest(_))) =>
+                {
+                    ts.elems
+                        .iter()
+                        .enumerate()
+                        .map(|(n, p)| (syn::Member::Unnamed(syn::Index::from(n)), p.clone()))
+                        .collect()
+                }
+                _ => return None,
+            };
+            let span = local.let_token.span;
+            let mut out = Vec::new();
+            let (place, by_ref): (Expr, bool) = match strip_parens(&init.expr) {
+                e @ (Expr::Path(_) | Expr::Field(_)) => (e.clone(), false),
+                Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) && plain_place(&u.expr) => {
+                    ((*u.expr).clone(), false)
+                }
+                Expr::Reference(r) if r.mutability.is_none() && plain_place(&r.expr) => {
+                    ((*r.expr).clone(), true)
+                }
+                e => {
+                    let name = quote::format_ident!("__ad_destructured_{}", self.made);
+                    self.made += 1;
+                    out.push(syn::parse_quote_spanned!(span=> let #name = #e;));
+                    (syn::parse_quote_spanned!(span=> #name), false)
+                }
+            };
+            for (member, pat) in fields {
+                if matches!(pat, Pat::Wild(_)) {
+                    continue;
+                }
+                let stmt: syn::Stmt = if by_ref {
+                    syn::parse_quote_spanned!(span=> let #pat = &#place.#member;)
+                } else {
+                    syn::parse_quote_spanned!(span=> let #pat = #place.#member;)
+                };
+                match self.struct_let(&stmt) {
+                    Some(inner) => out.extend(inner),
+                    None => out.push(stmt),
+                }
+            }
+            Some(out)
+        }
+    }
+    fn strip_parens(e: &Expr) -> &Expr {
+        match e {
+            Expr::Paren(p) => strip_parens(&p.expr),
+            Expr::Group(g) => strip_parens(&g.expr),
+            e => e,
+        }
     }
     impl syn::visit_mut::VisitMut for Desugar<'_> {
+        fn visit_block_mut(&mut self, block: &mut syn::Block) {
+            if block.stmts.iter().any(|s| {
+                matches!(s, syn::Stmt::Local(l) if matches!(l.pat, Pat::Struct(_) | Pat::TupleStruct(_)))
+            }) {
+                let mut out = Vec::with_capacity(block.stmts.len());
+                for s in std::mem::take(&mut block.stmts) {
+                    match self.struct_let(&s) {
+                        Some(v) => out.extend(v),
+                        None => out.push(s),
+                    }
+                }
+                block.stmts = out;
+            }
+            syn::visit_mut::visit_block_mut(self, block);
+        }
         fn visit_expr_mut(&mut self, e: &mut Expr) {
             // A loop over the lanes of a matrix is taken before its head is rewritten as a
             // chain below.
@@ -885,5 +971,5 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String]) {
             }
         }
     }
-    syn::visit_mut::VisitMut::visit_block_mut(&mut Desugar { mut_refs }, block);
+    syn::visit_mut::VisitMut::visit_block_mut(&mut Desugar { mut_refs, made: 0 }, block);
 }
