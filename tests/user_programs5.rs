@@ -24,7 +24,9 @@
     clippy::unnecessary_fold,
     clippy::type_complexity,
     clippy::let_and_return,
-    clippy::manual_clamp
+    clippy::manual_clamp,
+    clippy::double_ended_iterator_last,
+    clippy::manual_unwrap_or
 )] // written as users write them
 
 use autodiff::check::gradcheck;
@@ -1629,4 +1631,232 @@ fn polynomial_fit_with_a_struct_of_a_const_array() {
     assert!(rr.passed(), "{rr}");
     let (_, (_, dt)) = p.eval_grad(0.5);
     close("∂t", dt, -0.4 + 1.6 * 0.5 + 0.9 * 0.25, 1e-12);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Forms that were compile errors: an iterator kept in a variable, struct patterns in `let`,
+// `last()` of a chain, literal elements in slice patterns.
+// ---------------------------------------------------------------------------------------------
+
+/// Softmax cross-entropy with the log-probabilities a lazy iterator kept in a variable and
+/// zipped later, and a weighted sum over a zip kept in a variable and looped over:
+/// ∂logits = softmax(logits)·Σt − t + w.
+#[differentiate(wrt(logits))]
+fn lazy_xent(logits: &[f64], target: &[f64], w: &[f64]) -> f64 {
+    let max = logits.iter().copied().fold(f64::MIN, f64::max);
+    let exps: Vec<f64> = logits.iter().map(|l| (l - max).exp()).collect();
+    let total: f64 = exps.iter().sum();
+    let log_probs = exps.iter().map(|e| (e / total).ln());
+    let xent = -target
+        .iter()
+        .zip(log_probs)
+        .map(|(t, lp)| t * lp)
+        .sum::<f64>();
+    let pairs = logits.iter().zip(w);
+    let mut linear = 0.0;
+    for (l, w) in pairs {
+        linear += l * w;
+    }
+    xent + linear
+}
+
+#[test]
+fn iterators_kept_in_variables() {
+    let t = [0.1, 0.2, 0.0, 0.4, 0.25, 0.05];
+    let (v, g) = lazy_xent_grad(&XS, &t, &YS);
+    close("value", v, lazy_xent(&XS, &t, &YS), TOL);
+    let s = softmax_of(&XS);
+    let want: Vec<f64> = (0..6).map(|i| s[i] - t[i] + YS[i]).collect();
+    close_all("gradient", &g, &want);
+    fd_vec("lazy xent", |l| lazy_xent(l, &t, &YS), &XS, &g);
+}
+
+/// Σ_i Σ_j x_i x_j = (Σx)² by a chain consumed inside the closure of another (what the
+/// diagnostic for `flat_map` suggests): ∂x_k = 2Σx.
+#[differentiate]
+fn pair_products(x: &[f64]) -> f64 {
+    let n = x.len();
+    (0..n)
+        .map(|i| (0..n).map(|j| x[i] * x[j]).sum::<f64>())
+        .sum::<f64>()
+}
+
+#[test]
+fn nested_chains_instead_of_flat_map() {
+    let (v, g) = pair_products_grad(&XS);
+    close("value", v, pair_products(&XS), TOL);
+    let s: f64 = XS.iter().sum();
+    close("(Σx)²", v, s * s, 1e-12);
+    close_all("gradient", &g, &[2.0 * s; 6]);
+    fd_vec("pair products", pair_products, &XS, &g);
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct Segment {
+    a: f64,
+    b: f64,
+}
+
+#[differentiate]
+fn segment_from(t: f64) -> Segment {
+    Segment {
+        a: t.sin(),
+        b: t * t,
+    }
+}
+
+/// Struct patterns in `let`: of a reference parameter (the names bind references), of a
+/// call's result, and of a literal with `..`. With s = (a, b):
+/// f = a·b + sin(t)·t² + exp(a·t), ∂a = b + t·exp(at), ∂b = a,
+/// ∂t = cos(t)·t² + 2t·sin(t) + a·exp(at).
+#[differentiate]
+fn destructured(s: &Segment, t: f64) -> f64 {
+    let Segment { a, b } = s;
+    let Segment { a: sa, b: sb } = segment_from(t);
+    let Segment { a: prod, .. } = Segment { a: a * t, b: *b };
+    a * b + sa * sb + prod.exp()
+}
+
+#[test]
+fn struct_patterns_in_let() {
+    let s = Segment { a: 0.4, b: -0.7 };
+    let t = 0.9;
+    let (v, (gs, gt)) = destructured_grad(&s, t);
+    close("value", v, destructured(&s, t), TOL);
+    let e = (s.a * t).exp();
+    close2("∂s", (gs.a, gs.b), (s.b + t * e, s.a));
+    close(
+        "∂t",
+        gt,
+        t.cos() * t * t + 2.0 * t * t.sin() + s.a * e,
+        1e-12,
+    );
+    fd("destructured t", |t| destructured(&s, t), t, gt);
+    let r = gradcheck(|s: &Segment| destructured(s, t), &s, &gs);
+    assert!(r.passed(), "{r}");
+}
+
+/// `last()` of a reversed, mapped chain is the first element mapped: ∂x_0 = cos(x_0)·w,
+/// ∂w = sin(x_0).
+#[differentiate]
+fn last_of_reversed(x: &[f64], w: f64) -> f64 {
+    x.iter().rev().map(|v| v.sin() * w).last().unwrap()
+}
+
+#[test]
+fn last_of_a_reversed_chain() {
+    let (v, (g, gw)) = last_of_reversed_grad(&XS, 1.5);
+    close("value", v, last_of_reversed(&XS, 1.5), TOL);
+    let mut want = vec![0.0; 6];
+    want[0] = XS[0].cos() * 1.5;
+    close_all("∂x", &g, &want);
+    close("∂w", gw, XS[0].sin(), 1e-12);
+    fd_vec("last reversed", |x| last_of_reversed(x, 1.5), &XS, &g);
+}
+
+/// Slice patterns with literal elements: a pair whose second element is zero is the first
+/// alone, any other pair (or longer) the product of the first two.
+/// ∂ = (1, 0) for [a, 0.0]; (b, a, 0, …) for [a, b, ..]; 2a for [a].
+#[differentiate]
+fn slice_literal(xs: &[f64]) -> f64 {
+    match xs {
+        [] => 0.0,
+        [a] => a * a,
+        [a, 0.0] => *a,
+        [-1.0, b, ..] => -b,
+        [a, b, ..] => a * b,
+    }
+}
+
+#[test]
+fn slice_patterns_with_literals() {
+    let cases: [(&[f64], Vec<f64>); 5] = [
+        (&[0.3, 0.0], vec![1.0, 0.0]),
+        (&[0.3, 0.5], vec![0.5, 0.3]),
+        (&[0.3, 0.5, 1.0], vec![0.5, 0.3, 0.0]),
+        (&[-1.0, 0.5, 1.0], vec![0.0, -1.0, 0.0]),
+        (&[0.7], vec![1.4]),
+    ];
+    for (x, want) in cases {
+        let (v, g) = slice_literal_grad(x);
+        close("value", v, slice_literal(x), TOL);
+        close_all("gradient", &g, &want);
+    }
+    // Away from the literals the function is smooth.
+    let x = [0.3, 0.5, 1.0];
+    let (_, g) = slice_literal_grad(&x);
+    fd_vec("slice literal", slice_literal, &x, &g);
+}
+
+/// `iter_mut` kept in a variable, then looped over and written through: v_i = x_i·e^{x_i}
+/// after the loop, f = Σv_i², ∂x_i = 2v_i·(1 + x_i)·e^{x_i}.
+#[differentiate]
+fn scaled_in_place(x: &[f64]) -> f64 {
+    let mut v = x.to_vec();
+    let items = v.iter_mut();
+    for e in items {
+        *e *= e.exp();
+    }
+    v.iter().map(|v| v * v).sum()
+}
+
+#[test]
+fn iter_mut_kept_in_a_variable() {
+    let (s, g) = scaled_in_place_grad(&XS);
+    close("value", s, scaled_in_place(&XS), TOL);
+    let want: Vec<f64> = XS
+        .iter()
+        .map(|x| 2.0 * x * x.exp() * (1.0 + x) * x.exp())
+        .collect();
+    close_all("gradient", &g, &want);
+    fd_vec("iter_mut", scaled_in_place, &XS, &g);
+}
+
+/// The first scaled value above a threshold, searched with `find` on a mapped chain and taken
+/// apart by `match`; `t` where there is none: f = (w·x_k)² at the first k with w·x_k > t,
+/// ∂x_k = 2w²x_k, ∂w = 2w·x_k².
+#[differentiate(wrt(x, w))]
+fn first_scaled_above(x: &[f64], w: f64, t: f64) -> f64 {
+    match x.iter().map(|v| v * w).find(|&v| v > t) {
+        Some(v) => v * v,
+        None => t,
+    }
+}
+
+/// The last exponential below a bound, through `rev`, `copied` and a function path in `map`:
+/// ∂x_k = e^{x_k} at the last k with e^{x_k} < b.
+#[differentiate(wrt(x))]
+fn last_exp_below(x: &[f64], b: f64) -> f64 {
+    if let Some(e) = x.iter().rev().copied().map(f64::exp).find(|&e| e < b) {
+        e
+    } else {
+        0.0
+    }
+}
+
+#[test]
+fn find_on_a_mapped_chain() {
+    for (w, t) in [(1.5, 1.0), (0.5, 0.45), (2.0, 5.0)] {
+        let (v, (gx, gw)) = first_scaled_above_grad(&XS, w, t);
+        close("value", v, first_scaled_above(&XS, w, t), TOL);
+        let mut want = vec![0.0; 6];
+        let want_w = match XS.iter().position(|&v| v * w > t) {
+            Some(k) => {
+                want[k] = 2.0 * w * w * XS[k];
+                2.0 * w * XS[k] * XS[k]
+            }
+            None => 0.0,
+        };
+        close_all("∂x", &gx, &want);
+        close("∂w", gw, want_w, 1e-12);
+        fd_vec("find map x", |x| first_scaled_above(x, w, t), &XS, &gx);
+        fd("find map w", |w| first_scaled_above(&XS, w, t), w, gw);
+    }
+    let (v, g) = last_exp_below_grad(&XS, 2.0);
+    close("value", v, last_exp_below(&XS, 2.0), TOL);
+    // From the back: e^{0.65} ≈ 1.92 < 2 is the first found.
+    let mut want = vec![0.0; 6];
+    want[5] = XS[5].exp();
+    close_all("∂x", &g, &want);
+    fd_vec("find map rev", |x| last_exp_below(x, 2.0), &XS, &g);
 }

@@ -1,13 +1,17 @@
 use autodiff::differentiate;
 
+// An iterator kept in a variable is written where it is used, unless a name it reads changes
+// in between: here the count `k` given to `skip` is changed after the iterator is made.
 #[differentiate]
 fn f(x: &[f64]) -> f64 {
-    let doubled = x.iter().map(|v| v * 2.0);
+    let mut k = 1;
+    let rest = x.iter().skip(k).map(|v| v * 2.0);
+    k += 1;
     let mut s = 0.0;
-    for v in doubled {
+    for v in rest {
         s += v;
     }
-    s
+    s * k as f64
 }
 
 fn main() {

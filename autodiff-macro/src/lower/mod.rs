@@ -60,6 +60,7 @@ mod written;
 use build::is_plain_literal;
 pub use calls::is_shape_query;
 use cells::Cell;
+pub(crate) use chain::ADAPTERS;
 pub use chain::SUPPORTED;
 use closures::Item;
 use control::*;

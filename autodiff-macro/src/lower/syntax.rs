@@ -484,9 +484,29 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String]) {
         if find.method != "find" || find.args.len() != 1 || find.turbofish.is_some() {
             return None;
         }
-        // The adapters between `x.iter()` and `find`.
+        // The adapters between `x.iter()` and `find`; a `map` last (`x.iter().map(f).find(..)`)
+        // is applied again to the element found, so its closure must not change anything.
         let (mut refs, mut rev) = (true, false);
+        let mut map: Option<&Expr> = None;
         let mut src = strip_group(&find.receiver);
+        if let Expr::MethodCall(mc) = src {
+            if mc.method == "map" && mc.args.len() == 1 && mc.turbofish.is_none() {
+                let f = &mc.args[0];
+                let mut names = AssignedNames::default();
+                names.visit_expr(f);
+                let pure = names.0.is_empty()
+                    && match strip_group(f) {
+                        Expr::Closure(c) => c.inputs.len() == 1 && c.capture.is_none(),
+                        Expr::Path(p) => p.qself.is_none(),
+                        _ => false,
+                    };
+                if !pure {
+                    return None;
+                }
+                map = Some(f);
+                src = strip_group(&mc.receiver);
+            }
+        }
         let x = loop {
             let Expr::MethodCall(mc) = src else {
                 return None;
@@ -515,21 +535,39 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String]) {
         } else {
             syn::parse_quote_spanned!(span=> #k)
         };
-        let (name, value): (&Pat, Expr) = match bound {
-            Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+        let (name, value): (&Pat, Expr) = match (bound, map) {
+            // The mapped item, the closure applied to the element.
+            (Pat::Ident(pi), Some(f)) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+                let elem: Expr = if refs {
+                    syn::parse_quote_spanned!(span=> &#x[#at])
+                } else {
+                    syn::parse_quote_spanned!(span=> #x[#at])
+                };
+                let value = match strip_group(f) {
+                    Expr::Closure(c) => {
+                        let (p, body) = (&c.inputs[0], &c.body);
+                        syn::parse_quote_spanned!(span=> { let #p = #elem; #body })
+                    }
+                    f => syn::parse_quote_spanned!(span=> #f(#elem)),
+                };
+                (bound, value)
+            }
+            (Pat::Wild(_), Some(_)) => (bound, syn::parse_quote_spanned!(span=> ())),
+            (_, Some(_)) => return None,
+            (Pat::Ident(pi), None) if pi.by_ref.is_none() && pi.subpat.is_none() => {
                 if refs {
                     (bound, syn::parse_quote_spanned!(span=> &#x[#at]))
                 } else {
                     (bound, syn::parse_quote_spanned!(span=> #x[#at]))
                 }
             }
-            Pat::Reference(r)
+            (Pat::Reference(r), None)
                 if refs
                     && matches!(&*r.pat, Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none()) =>
             {
                 (&*r.pat, syn::parse_quote_spanned!(span=> #x[#at]))
             }
-            Pat::Wild(_) => (bound, syn::parse_quote_spanned!(span=> ())),
+            (Pat::Wild(_), None) => (bound, syn::parse_quote_spanned!(span=> ())),
             _ => return None,
         };
         let item = syn::Ident::new("__ad_item", span);
@@ -630,6 +668,8 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String]) {
                         None => syn::parse_quote_spanned!(span=> #x.len() == #fixed),
                     };
                     let mut binds: Vec<Stmt> = Vec::new();
+                    // A literal element (`[0.0, b]`) is a test of the element read there.
+                    let mut test = test;
                     for (j, p) in ps.elems.iter().enumerate() {
                         let at: Expr = match rest {
                             Some(r) if j == r => {
@@ -649,6 +689,9 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String]) {
                         };
                         match p {
                             Pat::Wild(_) => {}
+                            Pat::Lit(lit) => {
+                                test = syn::parse_quote_spanned!(span=> #test && #x[#at] == #lit);
+                            }
                             Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
                                 binds.push(if arm_ref {
                                     syn::parse_quote_spanned!(span=> let #pi = &#x[#at];)
@@ -838,6 +881,180 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String]) {
             Some(out)
         }
     }
+    /// `let it = x.iter().map(..);` used once, later in the block (`for v in it`,
+    /// `y.iter().zip(it)`, `it.sum()`): the chain written where it is used, which is followed;
+    /// an iterator is lazy, so the chain reads its sources there. Only where that is the same:
+    /// no `move` closure in the chain, and no name it reads assigned, borrowed `&mut` or given
+    /// to a method between the `let` and the use (a count or a range bound that changes).
+    fn inline_iterator_lets(stmts: &mut Vec<Stmt>) {
+        let mut i = 0;
+        while i < stmts.len() {
+            if let Some((name, init)) = iterator_let(&stmts[i]) {
+                let uses: Vec<usize> = (i + 1..stmts.len())
+                    .filter(|&k| mentions(&stmts[k], &name))
+                    .collect();
+                let read = idents_of(&quote::quote!(#init));
+                let count: usize = uses.iter().map(|&k| count_uses(&stmts[k], &name)).sum();
+                if let ([k], 1) = (&uses[..], count) {
+                    if (i + 1..*k).all(|j| !changes_any(&stmts[j], &read)) {
+                        let mut used = stmts[*k].clone();
+                        let paren: Expr = syn::parse_quote!((#init));
+                        let mut replace = Replace {
+                            name: &name,
+                            with: &paren,
+                        };
+                        syn::visit_mut::VisitMut::visit_stmt_mut(&mut replace, &mut used);
+                        stmts[*k] = used;
+                        stmts.remove(i);
+                        continue;
+                    }
+                }
+            }
+            i += 1;
+        }
+    }
+    fn iterator_let(stmt: &Stmt) -> Option<(syn::Ident, Expr)> {
+        let Stmt::Local(local) = stmt else {
+            return None;
+        };
+        let Pat::Ident(pi) = &local.pat else {
+            return None;
+        };
+        if pi.by_ref.is_some() || pi.mutability.is_some() || pi.subpat.is_some() {
+            return None;
+        }
+        let init = local.init.as_ref().filter(|i| i.diverge.is_none())?;
+        let e = strip_parens(&init.expr);
+        // An iterator, not a range or a container: at least one method of a chain.
+        if !matches!(e, Expr::MethodCall(_)) || super::chain::parse_chain(e, false).is_none() {
+            return None;
+        }
+        let tokens = quote::quote!(#e);
+        if idents_of(&tokens).iter().any(|n| n == "move") {
+            return None;
+        }
+        Some((pi.ident.clone(), e.clone()))
+    }
+    fn idents_of(ts: &TokenStream) -> Vec<String> {
+        let mut out = Vec::new();
+        for t in ts.clone() {
+            match t {
+                proc_macro2::TokenTree::Ident(id) => out.push(id.to_string()),
+                proc_macro2::TokenTree::Group(g) => out.extend(idents_of(&g.stream())),
+                _ => {}
+            }
+        }
+        out
+    }
+    fn mentions(stmt: &Stmt, name: &syn::Ident) -> bool {
+        idents_of(&quote::quote!(#stmt)).iter().any(|n| name == n)
+    }
+    /// The uses of `name` as a variable in `stmt`; a use inside a macro counts twice (it is
+    /// not replaced).
+    fn count_uses(stmt: &Stmt, name: &syn::Ident) -> usize {
+        struct Count<'a>(&'a syn::Ident, usize);
+        impl<'ast> syn::visit::Visit<'ast> for Count<'_> {
+            fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+                if p.qself.is_none() && p.path.is_ident(self.0) {
+                    self.1 += 1;
+                }
+            }
+            fn visit_macro(&mut self, m: &'ast syn::Macro) {
+                if idents_of(&m.tokens).iter().any(|n| self.0 == n) {
+                    self.1 += 2;
+                }
+            }
+        }
+        let mut c = Count(name, 0);
+        syn::visit::Visit::visit_stmt(&mut c, stmt);
+        // A name that is not a plain variable use (a pattern, a field) is a use that is not
+        // replaced either.
+        let all = idents_of(&quote::quote!(#stmt))
+            .iter()
+            .filter(|n| name == *n)
+            .count();
+        if all != c.1 { c.1 + 2 } else { c.1 }
+    }
+    /// Whether `stmt` may change one of the variables `names`: assigns it, borrows it `&mut`,
+    /// calls a method on it (other than a few that only read), or names it in a macro.
+    fn changes_any(stmt: &Stmt, names: &[String]) -> bool {
+        struct Changes<'a>(&'a [String], bool);
+        fn root(e: &Expr) -> Option<String> {
+            match e {
+                Expr::Path(p) => p.path.get_ident().map(|i| i.to_string()),
+                Expr::Field(f) => root(&f.base),
+                Expr::Index(ix) => root(&ix.expr),
+                Expr::Paren(p) => root(&p.expr),
+                Expr::Unary(u) => root(&u.expr),
+                _ => None,
+            }
+        }
+        impl Changes<'_> {
+            fn hit(&mut self, e: &Expr) {
+                if root(e).is_some_and(|r| self.0.contains(&r)) {
+                    self.1 = true;
+                }
+            }
+        }
+        impl<'ast> syn::visit::Visit<'ast> for Changes<'_> {
+            fn visit_expr(&mut self, e: &'ast Expr) {
+                match e {
+                    Expr::Assign(a) => self.hit(&a.left),
+                    Expr::Binary(b) if is_compound_assign(&b.op) => self.hit(&b.left),
+                    Expr::Reference(r) if r.mutability.is_some() => self.hit(&r.expr),
+                    Expr::MethodCall(mc)
+                        if !matches!(
+                            mc.method.to_string().as_str(),
+                            "len" | "is_empty" | "iter" | "first" | "last" | "get" | "clone"
+                        ) =>
+                    {
+                        self.hit(&mc.receiver)
+                    }
+                    _ => {}
+                }
+                syn::visit::visit_expr(self, e);
+            }
+            fn visit_macro(&mut self, m: &'ast syn::Macro) {
+                if idents_of(&m.tokens).iter().any(|n| self.0.contains(n)) {
+                    self.1 = true;
+                }
+            }
+        }
+        let mut c = Changes(names, false);
+        syn::visit::Visit::visit_stmt(&mut c, stmt);
+        c.1
+    }
+    fn is_compound_assign(op: &syn::BinOp) -> bool {
+        use syn::BinOp::*;
+        matches!(
+            op,
+            AddAssign(_)
+                | SubAssign(_)
+                | MulAssign(_)
+                | DivAssign(_)
+                | RemAssign(_)
+                | BitXorAssign(_)
+                | BitAndAssign(_)
+                | BitOrAssign(_)
+                | ShlAssign(_)
+                | ShrAssign(_)
+        )
+    }
+    struct Replace<'a> {
+        name: &'a syn::Ident,
+        with: &'a Expr,
+    }
+    impl syn::visit_mut::VisitMut for Replace<'_> {
+        fn visit_expr_mut(&mut self, e: &mut Expr) {
+            if let Expr::Path(p) = e {
+                if p.qself.is_none() && p.path.is_ident(self.name) {
+                    *e = self.with.clone();
+                    return;
+                }
+            }
+            syn::visit_mut::visit_expr_mut(self, e);
+        }
+    }
     fn strip_parens(e: &Expr) -> &Expr {
         match e {
             Expr::Paren(p) => strip_parens(&p.expr),
@@ -847,6 +1064,7 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String]) {
     }
     impl syn::visit_mut::VisitMut for Desugar<'_> {
         fn visit_block_mut(&mut self, block: &mut syn::Block) {
+            inline_iterator_lets(&mut block.stmts);
             if block.stmts.iter().any(|s| {
                 matches!(s, syn::Stmt::Local(l) if matches!(l.pat, Pat::Struct(_) | Pat::TupleStruct(_)))
             }) {
