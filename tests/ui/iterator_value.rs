@@ -14,6 +14,27 @@ fn f(x: &[f64]) -> f64 {
     s * k as f64
 }
 
+// Nor where a name it reads is declared again before the use: written there, the chain would
+// read the new `w`.
+#[differentiate]
+fn g(x: &[f64], w: f64) -> f64 {
+    let scaled = x.iter().map(|v| v * w);
+    let w = 2.0 * w;
+    scaled.sum::<f64>() * w
+}
+
+// Nor where the use is in the scope of a binding of such a name (the arm's `w`).
+#[differentiate(wrt(x, w))]
+fn h(x: &[f64], w: f64, k: Option<usize>) -> f64 {
+    let scaled = x.iter().map(|v| v * w);
+    match k {
+        Some(w) => scaled.sum::<f64>() * w as f64,
+        None => w,
+    }
+}
+
 fn main() {
     let _ = f_grad(&[1.0]);
+    let _ = g_grad(&[1.0], 1.0);
+    let _ = h_grad(&[1.0], 1.0, Some(2));
 }

@@ -893,10 +893,26 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String]) {
                 let uses: Vec<usize> = (i + 1..stmts.len())
                     .filter(|&k| mentions(&stmts[k], &name))
                     .collect();
-                let read = idents_of(&quote::quote!(#init));
+                // The names the chain reads from outside (its closures' parameters are its own).
+                let own = bound_in_expr(&init);
+                let read: Vec<String> = idents_of(&quote::quote!(#init))
+                    .into_iter()
+                    .filter(|n| !own.contains(n))
+                    .collect();
                 let count: usize = uses.iter().map(|&k| count_uses(&stmts[k], &name)).sum();
                 if let ([k], 1) = (&uses[..], count) {
-                    if (i + 1..*k).all(|j| !changes_any(&stmts[j], &read)) {
+                    // A name declared again (`let w = ..` between, `for w in ..` around the use)
+                    // would be read by the chain written at the use.
+                    let declared_between = (i + 1..*k).any(|j| match &stmts[j] {
+                        Stmt::Local(l) => bound_names(&l.pat).iter().any(|n| read.contains(n)),
+                        _ => false,
+                    });
+                    let shadowed_at_use = in_scope_at_use(&stmts[*k], &name)
+                        .is_none_or(|names| names.iter().any(|n| read.contains(n)));
+                    if (i + 1..*k).all(|j| !changes_any(&stmts[j], &read))
+                        && !declared_between
+                        && !shadowed_at_use
+                    {
                         let mut used = stmts[*k].clone();
                         let paren: Expr = syn::parse_quote!((#init));
                         let mut replace = Replace {
@@ -934,6 +950,102 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String]) {
             return None;
         }
         Some((pi.ident.clone(), e.clone()))
+    }
+    /// The names bound inside `stmt` whose scope holds the use of `name` (closure parameters,
+    /// a `for` loop's or a `match` arm's pattern, an `if let`'s, an earlier `let` of a block
+    /// around it); `None` where `name` is not used as a variable.
+    fn in_scope_at_use(stmt: &Stmt, name: &syn::Ident) -> Option<Vec<String>> {
+        struct Scope<'a> {
+            name: &'a syn::Ident,
+            stack: Vec<String>,
+            found: Option<Vec<String>>,
+        }
+        impl Scope<'_> {
+            fn with<F: FnOnce(&mut Self)>(&mut self, bound: Vec<String>, f: F) {
+                let n = self.stack.len();
+                self.stack.extend(bound);
+                f(self);
+                self.stack.truncate(n);
+            }
+        }
+        impl<'ast> syn::visit::Visit<'ast> for Scope<'_> {
+            fn visit_expr(&mut self, e: &'ast Expr) {
+                if self.found.is_some() {
+                    return;
+                }
+                match e {
+                    Expr::Path(p) if p.qself.is_none() && p.path.is_ident(self.name) => {
+                        self.found = Some(self.stack.clone());
+                    }
+                    Expr::Closure(c) => {
+                        let bound = c.inputs.iter().flat_map(bound_names).collect();
+                        self.with(bound, |s| s.visit_expr(&c.body));
+                    }
+                    Expr::ForLoop(f) => {
+                        self.visit_expr(&f.expr);
+                        self.with(bound_names(&f.pat), |s| s.visit_block(&f.body));
+                    }
+                    Expr::Match(m) => {
+                        self.visit_expr(&m.expr);
+                        for arm in &m.arms {
+                            // A guard is part of the pattern here: a use in it is not found,
+                            // and the chain is left where it is.
+                            self.with(bound_names(&arm.pat), |s| s.visit_expr(&arm.body));
+                        }
+                    }
+                    Expr::If(ei) if matches!(&*ei.cond, Expr::Let(_)) => {
+                        let Expr::Let(l) = &*ei.cond else { return };
+                        self.visit_expr(&l.expr);
+                        self.with(bound_names(&l.pat), |s| s.visit_block(&ei.then_branch));
+                        if let Some((_, e)) = &ei.else_branch {
+                            self.visit_expr(e);
+                        }
+                    }
+                    Expr::While(w) if matches!(&*w.cond, Expr::Let(_)) => {
+                        let Expr::Let(l) = &*w.cond else { return };
+                        self.visit_expr(&l.expr);
+                        self.with(bound_names(&l.pat), |s| s.visit_block(&w.body));
+                    }
+                    _ => syn::visit::visit_expr(self, e),
+                }
+            }
+            fn visit_block(&mut self, b: &'ast syn::Block) {
+                let n = self.stack.len();
+                for stmt in &b.stmts {
+                    self.visit_stmt(stmt);
+                    if let Stmt::Local(l) = stmt {
+                        self.stack.extend(bound_names(&l.pat));
+                    }
+                }
+                self.stack.truncate(n);
+            }
+        }
+        let mut scope = Scope {
+            name,
+            stack: Vec::new(),
+            found: None,
+        };
+        syn::visit::Visit::visit_stmt(&mut scope, stmt);
+        scope.found
+    }
+    /// The names the patterns in `node` bind (`let`, closure parameters, `for`, `match` arms):
+    /// a pattern itself, or the patterns inside an expression.
+    struct Bound(Vec<String>);
+    impl<'ast> syn::visit::Visit<'ast> for Bound {
+        fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
+            self.0.push(p.ident.to_string());
+            syn::visit::visit_pat_ident(self, p);
+        }
+    }
+    fn bound_names(pat: &Pat) -> Vec<String> {
+        let mut b = Bound(Vec::new());
+        syn::visit::Visit::visit_pat(&mut b, pat);
+        b.0
+    }
+    fn bound_in_expr(e: &Expr) -> Vec<String> {
+        let mut b = Bound(Vec::new());
+        syn::visit::Visit::visit_expr(&mut b, e);
+        b.0
     }
     fn idents_of(ts: &TokenStream) -> Vec<String> {
         let mut out = Vec::new();
