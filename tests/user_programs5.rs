@@ -1860,3 +1860,51 @@ fn find_on_a_mapped_chain() {
     close_all("∂x", &g, &want);
     fd_vec("find map rev", |x| last_exp_below(x, 2.0), &XS, &g);
 }
+
+impl Affine {
+    /// Σ(Wx + b)² with the fields taken apart by a struct pattern on `self` (references to
+    /// the arrays): ∂b = 2(Wx + b), ∂W = 2(Wx + b)xᵀ.
+    #[differentiate(wrt(self))]
+    fn sq_norm(&self, x: &Array1<f64>) -> f64 {
+        let Affine { w, b } = self;
+        let y = w.dot(x) + b;
+        y.dot(&y)
+    }
+}
+
+/// The same through a struct taken by value, its arrays moved out by the pattern.
+#[differentiate(wrt(layer))]
+fn affine_by_value(layer: Affine, x: &Array1<f64>) -> f64 {
+    let Affine { w, b: bias } = layer;
+    let y = w.dot(x) + &bias;
+    y.dot(&y)
+}
+
+#[test]
+fn struct_patterns_over_array_fields() {
+    let layer = Affine {
+        w: matrix(3, 2, 1.0),
+        b: vector(3, 2.0),
+    };
+    let x = vector(2, 3.0);
+    let (v, g) = layer.sq_norm_grad(&x);
+    close("value", v, layer.sq_norm(&x), TOL);
+    let y = layer.w.dot(&x) + &layer.b;
+    for i in 0..3 {
+        close("∂b", g.b[i], 2.0 * y[i], 1e-12);
+        for j in 0..2 {
+            close("∂W", g.w[[i, j]], 2.0 * y[i] * x[j], 1e-12);
+        }
+    }
+    let r = gradcheck(|l: &Affine| l.sq_norm(&x), &layer, &g);
+    assert!(r.passed(), "{r}");
+    let (v2, g2) = affine_by_value_grad(layer.clone(), &x);
+    close("by value", v2, v, 1e-12);
+    close_all(
+        "∂b by value",
+        g2.b.as_slice().unwrap(),
+        g.b.as_slice().unwrap(),
+    );
+    let r = gradcheck(|l: &Affine| affine_by_value(l.clone(), &x), &layer, &g2);
+    assert!(r.passed(), "{r}");
+}

@@ -226,7 +226,7 @@ impl<'ast> Visit<'ast> for AssignedNames {
 /// stack.pop().unwrap(); .. }`). A condition that
 /// chains `let`s and tests with `&&` (`if let Some(i) = k && i > 0`) is a nest of them, `B`
 /// repeated in each fallback arm (it runs at most once either way).
-pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String]) {
+pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_refs: &[String]) {
     fn conjuncts(e: &Expr, out: &mut Vec<Expr>) {
         match e {
             Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_)) => {
@@ -816,14 +816,19 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String]) {
     }
     struct Desugar<'a> {
         mut_refs: &'a [String],
+        /// The parameters that are shared references (`x: &T`): a struct pattern on one binds
+        /// references to the fields.
+        shared_refs: &'a [String],
         /// Hidden names made for values destructured by a struct pattern.
         made: usize,
     }
     impl Desugar<'_> {
         /// `let S { a, b: p, .. } = init;` (and `let S(a, _) = init;`) as one `let` per field,
-        /// `let a = init.a; let p = init.b;`, where `init` is a place (`s`, `self.x`, `*self`;
-        /// `&s` binds `&s.a`), or a hidden variable bound to `init` first: the field reads and
-        /// `let`s that are followed. `None` for any other statement.
+        /// `let a = init.a.clone(); let p = init.b.clone();`, where `init` is a place (`s`,
+        /// `self.x`, `*self`), or a hidden variable bound to `init` first: the field reads and
+        /// `let`s that are followed (a copy, as the generated code may hold `init` by
+        /// reference). Through a reference (`&s`, a parameter `s: &S`) the names bind
+        /// references, `let a = &s.a;`, as in Rust. `None` for any other statement.
         fn struct_let(&mut self, stmt: &syn::Stmt) -> Option<Vec<syn::Stmt>> {
             let syn::Stmt::Local(local) = stmt else {
                 return None;
@@ -850,6 +855,13 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String]) {
             let span = local.let_token.span;
             let mut out = Vec::new();
             let (place, by_ref): (Expr, bool) = match strip_parens(&init.expr) {
+                Expr::Path(p)
+                    if p.path
+                        .get_ident()
+                        .is_some_and(|id| self.shared_refs.contains(&id.to_string())) =>
+                {
+                    (strip_parens(&init.expr).clone(), true)
+                }
                 e @ (Expr::Path(_) | Expr::Field(_)) => (e.clone(), false),
                 Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) && plain_place(&u.expr) => {
                     ((*u.expr).clone(), false)
@@ -871,7 +883,7 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String]) {
                 let stmt: syn::Stmt = if by_ref {
                     syn::parse_quote_spanned!(span=> let #pat = &#place.#member;)
                 } else {
-                    syn::parse_quote_spanned!(span=> let #pat = #place.#member;)
+                    syn::parse_quote_spanned!(span=> let #pat = #place.#member.clone();)
                 };
                 match self.struct_let(&stmt) {
                     Some(inner) => out.extend(inner),
@@ -1301,5 +1313,12 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String]) {
             }
         }
     }
-    syn::visit_mut::VisitMut::visit_block_mut(&mut Desugar { mut_refs, made: 0 }, block);
+    syn::visit_mut::VisitMut::visit_block_mut(
+        &mut Desugar {
+            mut_refs,
+            shared_refs,
+            made: 0,
+        },
+        block,
+    );
 }
