@@ -7,6 +7,11 @@
 //! `step_by`, `take`/`skip`, `max_by(total_cmp)`, `copied`/`cloned`), shadowing, tuple
 //! destructuring, `const` items, helpers declared in the body and generic `T: Float` helpers.
 //!
+//! Then the forms these programs found rejected and that are followed now: an iterator kept
+//! in a variable (`let lp = e.iter().map(..); t.iter().zip(lp)`), struct patterns in `let`
+//! (also over array fields, through `&self` and by value), `chain.last().unwrap()`, literal
+//! elements in slice patterns (`[a, 0.0]`, `[0, ..]` on labels) and `find` on a mapped chain.
+//!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`; each value against the plain
 //! function's.
@@ -1907,4 +1912,72 @@ fn struct_patterns_over_array_fields() {
     );
     let r = gradcheck(|l: &Affine| affine_by_value(l.clone(), &x), &layer, &g2);
     assert!(r.passed(), "{r}");
+}
+
+/// Two iterators kept in variables and zipped: ∂x_i = sin(y_i), ∂y_i = x_i·cos(y_i).
+#[differentiate]
+fn zip_of_kept_iterators(x: &[f64], y: &[f64]) -> f64 {
+    let a = x.iter();
+    let b = y.iter().map(|v| v.sin());
+    a.zip(b).map(|(p, q)| p * q).sum()
+}
+
+/// A reversed iterator kept in a variable, enumerated in a `for` loop: the weight of x_i is
+/// its position from the back plus one, ∂x_i = n − i.
+#[differentiate]
+fn weighted_from_the_back(x: &[f64]) -> f64 {
+    let it = x.iter().rev();
+    let mut s = 0.0;
+    for (i, v) in it.enumerate() {
+        s += v * (i as f64 + 1.0);
+    }
+    s
+}
+
+/// A match on data by slice patterns with literals, choosing what is differentiated:
+/// ∂ = (x1, x0, 0, ..) for labels [0, ..], e^{x2} at 2 for [1, 2, ..], 1 at 3 otherwise.
+#[differentiate(wrt(x))]
+fn by_label_prefix(x: &[f64], labels: &[usize]) -> f64 {
+    match labels {
+        [0, ..] => x[0] * x[1],
+        [1, 2, ..] => x[2].exp(),
+        _ => x[3],
+    }
+}
+
+#[test]
+fn kept_iterators_and_data_slice_literals() {
+    let (v, (gx, gy)) = zip_of_kept_iterators_grad(&XS, &YS);
+    close("value", v, zip_of_kept_iterators(&XS, &YS), TOL);
+    let want_x: Vec<f64> = YS.iter().map(|y| y.sin()).collect();
+    let want_y: Vec<f64> = XS.iter().zip(&YS).map(|(x, y)| x * y.cos()).collect();
+    close_all("∂x", &gx, &want_x);
+    close_all("∂y", &gy, &want_y);
+    fd_vec("zip kept", |x| zip_of_kept_iterators(x, &YS), &XS, &gx);
+
+    let (v, g) = weighted_from_the_back_grad(&XS);
+    close("value", v, weighted_from_the_back(&XS), TOL);
+    close_all("gradient", &g, &[6.0, 5.0, 4.0, 3.0, 2.0, 1.0]);
+    fd_vec("from the back", weighted_from_the_back, &XS, &g);
+
+    for (labels, k) in [
+        (vec![0, 5], 0),
+        (vec![1, 2, 3], 1),
+        (vec![1, 3], 2),
+        (vec![], 2),
+    ] {
+        let (v, g) = by_label_prefix_grad(&XS, &labels);
+        close("value", v, by_label_prefix(&XS, &labels), TOL);
+        let mut want = vec![0.0; 6];
+        match k {
+            0 => {
+                want[0] = XS[1];
+                want[1] = XS[0];
+            }
+            1 => want[2] = XS[2].exp(),
+            _ => want[3] = 1.0,
+        }
+        close_all("gradient", &g, &want);
+        fd_vec("labels", |x| by_label_prefix(x, &labels), &XS, &g);
+    }
 }
