@@ -423,8 +423,16 @@ fn run_as_written_message(tokens: &proc_macro2::TokenStream) -> String {
             "`.{name}(..)` on an iterator over differentiated values is followed where its \
              result is taken apart at once, `match x.iter().find(|v| ..) {{ Some(v) => .., None \
              => .. }}` or `if let Some(v) = x.iter().copied().find(..)`, on `x.iter()` of a \
-             variable (with `copied`, `cloned`, `rev`); else find the position and read the \
+             variable (with `copied`, `cloned`, `rev`, and a `map` whose closure changes \
+             nothing, last before `find`); else find the position and read the \
              element there: `if let Some(i) = x.iter().position(|v| ..) {{ let v = x[i]; .. }}`"
+        );
+    }
+    if let Some((adapter, instead)) = unfollowed_adapter(&mc.receiver) {
+        return format!(
+            "the adapter `.{adapter}(..)` in this chain over differentiated values is not \
+             followed (the chain ends in `.{name}(..)`); {instead}; supported: {}",
+            crate::lower::SUPPORTED
         );
     }
     if is_iterator_chain(&mc.receiver) {
@@ -546,6 +554,46 @@ fn rooted_in_zip(e: &syn::Expr) -> bool {
 }
 
 /// Whether `e` is a method-call chain rooted in an iterator (`x.iter()`, a range).
+/// The first adapter of an iterator chain that the lowering does not follow (`scan`,
+/// `flat_map`, …), with what to write instead: the chain's consumer is not what is missing.
+fn unfollowed_adapter(e: &syn::Expr) -> Option<(String, &'static str)> {
+    let syn::Expr::MethodCall(mc) = e else {
+        return match e {
+            syn::Expr::Paren(p) => unfollowed_adapter(&p.expr),
+            _ => None,
+        };
+    };
+    if !is_iterator_chain(&mc.receiver) {
+        return None;
+    }
+    if let Some(inner) = unfollowed_adapter(&mc.receiver) {
+        return Some(inner);
+    }
+    let name = mc.method.to_string();
+    if crate::lower::ADAPTERS.contains(&name.as_str()) {
+        return None;
+    }
+    let instead = match name.as_str() {
+        "scan" => {
+            "write the running state as a loop (`let mut acc = 0.0; for &v in x { acc += v; .. }`) \
+             or a `Vec` built by `push`"
+        }
+        "flat_map" | "flatten" => {
+            "write nested `for` loops, or an inner chain consumed inside the closure \
+             (`(0..n).map(|i| (0..n).map(|j| ..).sum::<f64>()).sum::<f64>()`)"
+        }
+        "chain" => {
+            "consume each part and combine the results (`a.iter().sum::<f64>() + b.iter().sum::<f64>()`)"
+        }
+        "take_while" | "skip_while" | "map_while" => {
+            "write a `for` loop with `break` (or `continue`) on the condition"
+        }
+        "filter_map" => "write `filter` then `map`, or a `for` loop with `if`",
+        _ => "write the computation as a `for` loop",
+    };
+    Some((name, instead))
+}
+
 fn is_iterator_chain(e: &syn::Expr) -> bool {
     match e {
         syn::Expr::MethodCall(mc) => {

@@ -33,7 +33,7 @@ pub(super) enum Source<'a> {
 }
 
 /// Adapters the lowering follows.
-pub(super) const ADAPTERS: &[&str] = &[
+pub(crate) const ADAPTERS: &[&str] = &[
     "map",
     "filter",
     "enumerate",

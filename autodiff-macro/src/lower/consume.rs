@@ -152,6 +152,13 @@ impl Lowering {
         let c = parse_chain(&mc.receiver, false)?;
         let name = mc.method.to_string();
         let span = mc.span();
+        if name == "last" && unwrap && mc.args.is_empty() {
+            // `chain.last().unwrap()`: the item a `reduce` keeping the later of two returns.
+            let (recv, m) = (&mc.receiver, mc.method.span());
+            let reduce: syn::ExprMethodCall =
+                syn::parse_quote_spanned!(m=> #recv.reduce(|_, __ad_later| __ad_later));
+            return self.chain_consumer(b, &reduce, unwrap);
+        }
         if ADAPTERS.contains(&name.as_str()) || name == "iter" || name == "into_iter" {
             return None;
         }

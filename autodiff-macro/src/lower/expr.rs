@@ -152,6 +152,24 @@ impl Lowering {
                             {
                                 return Some(x);
                             }
+                            // `*x` of `let x = &s.a;` (`let S { a, .. } = s;` of a
+                            // reference): the field, read by value where `x` was bound.
+                            if let Some(v) = self.env[slot].value
+                                && let ValueDef::Result(i, 0) = self.f.value(v).def
+                                && let InstKind::Deref(r) = self.f.inst(i).kind
+                                && let ValueDef::Result(j, 0) = self.f.value(r).def
+                                && matches!(self.f.inst(j).kind, InstKind::FieldRef(..))
+                            {
+                                return Some(v);
+                            }
+                            // `*x` of `let x = &s.a;` (`let S { a, .. } = s;` of `s: &S`).
+                            if let Some(v) = self.env[slot].value
+                                && let ValueDef::Result(i, 0) = self.f.value(v).def
+                                && matches!(self.f.inst(i).kind, InstKind::FieldRef(..))
+                            {
+                                let k = self.kind(v);
+                                return Some(self.inst1(b, InstKind::Deref(v), k, span));
+                            }
                             // `*x` of a parameter `x: &f64`: a copy of what it points to.
                             if let Some(v) = self.env[slot].value
                                 && let ValueDef::Param(n) = self.f.value(v).def

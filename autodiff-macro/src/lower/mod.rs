@@ -60,6 +60,7 @@ mod written;
 use build::is_plain_literal;
 pub use calls::is_shape_query;
 use cells::Cell;
+pub(crate) use chain::ADAPTERS;
 pub use chain::SUPPORTED;
 use closures::Item;
 use control::*;
@@ -264,7 +265,13 @@ pub fn lower(item: &syn::ItemFn, active: &[bool], krate: proc_macro2::TokenStrea
             .filter(|p| matches!(&p.ty, syn::Type::Reference(r) if r.mutability.is_some()))
             .map(|p| p.ident.to_string())
             .collect();
-    desugar_forms(&mut block, &mut_refs);
+    let shared_refs: Vec<String> =
+        lw.f.params
+            .iter()
+            .filter(|p| matches!(&p.ty, syn::Type::Reference(r) if r.mutability.is_none()))
+            .map(|p| p.ident.to_string())
+            .collect();
+    desugar_forms(&mut block, &mut_refs, &shared_refs);
     // Items at the top of the body are repeated in each generated function (see
     // `Signature::items`); they compute nothing here.
     for s in &block.stmts {

@@ -226,7 +226,7 @@ impl<'ast> Visit<'ast> for AssignedNames {
 /// stack.pop().unwrap(); .. }`). A condition that
 /// chains `let`s and tests with `&&` (`if let Some(i) = k && i > 0`) is a nest of them, `B`
 /// repeated in each fallback arm (it runs at most once either way).
-pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String]) {
+pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_refs: &[String]) {
     fn conjuncts(e: &Expr, out: &mut Vec<Expr>) {
         match e {
             Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_)) => {
@@ -484,9 +484,29 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String]) {
         if find.method != "find" || find.args.len() != 1 || find.turbofish.is_some() {
             return None;
         }
-        // The adapters between `x.iter()` and `find`.
+        // The adapters between `x.iter()` and `find`; a `map` last (`x.iter().map(f).find(..)`)
+        // is applied again to the element found, so its closure must not change anything.
         let (mut refs, mut rev) = (true, false);
+        let mut map: Option<&Expr> = None;
         let mut src = strip_group(&find.receiver);
+        if let Expr::MethodCall(mc) = src {
+            if mc.method == "map" && mc.args.len() == 1 && mc.turbofish.is_none() {
+                let f = &mc.args[0];
+                let mut names = AssignedNames::default();
+                names.visit_expr(f);
+                let pure = names.0.is_empty()
+                    && match strip_group(f) {
+                        Expr::Closure(c) => c.inputs.len() == 1 && c.capture.is_none(),
+                        Expr::Path(p) => p.qself.is_none(),
+                        _ => false,
+                    };
+                if !pure {
+                    return None;
+                }
+                map = Some(f);
+                src = strip_group(&mc.receiver);
+            }
+        }
         let x = loop {
             let Expr::MethodCall(mc) = src else {
                 return None;
@@ -515,21 +535,39 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String]) {
         } else {
             syn::parse_quote_spanned!(span=> #k)
         };
-        let (name, value): (&Pat, Expr) = match bound {
-            Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+        let (name, value): (&Pat, Expr) = match (bound, map) {
+            // The mapped item, the closure applied to the element.
+            (Pat::Ident(pi), Some(f)) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+                let elem: Expr = if refs {
+                    syn::parse_quote_spanned!(span=> &#x[#at])
+                } else {
+                    syn::parse_quote_spanned!(span=> #x[#at])
+                };
+                let value = match strip_group(f) {
+                    Expr::Closure(c) => {
+                        let (p, body) = (&c.inputs[0], &c.body);
+                        syn::parse_quote_spanned!(span=> { let #p = #elem; #body })
+                    }
+                    f => syn::parse_quote_spanned!(span=> #f(#elem)),
+                };
+                (bound, value)
+            }
+            (Pat::Wild(_), Some(_)) => (bound, syn::parse_quote_spanned!(span=> ())),
+            (_, Some(_)) => return None,
+            (Pat::Ident(pi), None) if pi.by_ref.is_none() && pi.subpat.is_none() => {
                 if refs {
                     (bound, syn::parse_quote_spanned!(span=> &#x[#at]))
                 } else {
                     (bound, syn::parse_quote_spanned!(span=> #x[#at]))
                 }
             }
-            Pat::Reference(r)
+            (Pat::Reference(r), None)
                 if refs
                     && matches!(&*r.pat, Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none()) =>
             {
                 (&*r.pat, syn::parse_quote_spanned!(span=> #x[#at]))
             }
-            Pat::Wild(_) => (bound, syn::parse_quote_spanned!(span=> ())),
+            (Pat::Wild(_), None) => (bound, syn::parse_quote_spanned!(span=> ())),
             _ => return None,
         };
         let item = syn::Ident::new("__ad_item", span);
@@ -630,6 +668,8 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String]) {
                         None => syn::parse_quote_spanned!(span=> #x.len() == #fixed),
                     };
                     let mut binds: Vec<Stmt> = Vec::new();
+                    // A literal element (`[0.0, b]`) is a test of the element read there.
+                    let mut test = test;
                     for (j, p) in ps.elems.iter().enumerate() {
                         let at: Expr = match rest {
                             Some(r) if j == r => {
@@ -649,6 +689,9 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String]) {
                         };
                         match p {
                             Pat::Wild(_) => {}
+                            Pat::Lit(lit) => {
+                                test = syn::parse_quote_spanned!(span=> #test && #x[#at] == #lit);
+                            }
                             Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
                                 binds.push(if arm_ref {
                                     syn::parse_quote_spanned!(span=> let #pi = &#x[#at];)
@@ -773,8 +816,393 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String]) {
     }
     struct Desugar<'a> {
         mut_refs: &'a [String],
+        /// The parameters that are shared references (`x: &T`): a struct pattern on one binds
+        /// references to the fields.
+        shared_refs: &'a [String],
+        /// Hidden names made for values destructured by a struct pattern.
+        made: usize,
+    }
+    impl Desugar<'_> {
+        /// `let S { a, b: p, .. } = init;` (and `let S(a, _) = init;`) as one `let` per field,
+        /// `let a = init.a.clone(); let p = init.b.clone();`, where `init` is a place (`s`,
+        /// `self.x`, `*self`), or a hidden variable bound to `init` first: the field reads and
+        /// `let`s that are followed (a copy, as the generated code may hold `init` by
+        /// reference). Through a reference (`&s`, a parameter `s: &S`) the names bind
+        /// references, `let a = &s.a;`, as in Rust. `None` for any other statement.
+        fn struct_let(&mut self, stmt: &syn::Stmt) -> Option<Vec<syn::Stmt>> {
+            let syn::Stmt::Local(local) = stmt else {
+                return None;
+            };
+            let init = local.init.as_ref().filter(|i| i.diverge.is_none())?;
+            let fields: Vec<(syn::Member, Pat)> = match &local.pat {
+                Pat::Struct(ps) if ps.qself.is_none() => ps
+                    .fields
+                    .iter()
+                    .map(|f| (f.member.clone(), (*f.pat).clone()))
+                    .collect(),
+                Pat::TupleStruct(ts)
+                    if ts.qself.is_none()
+                        && !ts.elems.iter().any(|p| matches!(p, Pat::Rest(_))) =>
+                {
+                    ts.elems
+                        .iter()
+                        .enumerate()
+                        .map(|(n, p)| (syn::Member::Unnamed(syn::Index::from(n)), p.clone()))
+                        .collect()
+                }
+                _ => return None,
+            };
+            let span = local.let_token.span;
+            let mut out = Vec::new();
+            let (place, by_ref): (Expr, bool) = match strip_parens(&init.expr) {
+                Expr::Path(p)
+                    if p.path
+                        .get_ident()
+                        .is_some_and(|id| self.shared_refs.contains(&id.to_string())) =>
+                {
+                    (strip_parens(&init.expr).clone(), true)
+                }
+                e @ (Expr::Path(_) | Expr::Field(_)) => (e.clone(), false),
+                Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) && plain_place(&u.expr) => {
+                    ((*u.expr).clone(), false)
+                }
+                Expr::Reference(r) if r.mutability.is_none() && plain_place(&r.expr) => {
+                    ((*r.expr).clone(), true)
+                }
+                e => {
+                    let name = quote::format_ident!("__ad_destructured_{}", self.made);
+                    self.made += 1;
+                    out.push(syn::parse_quote_spanned!(span=> let #name = #e;));
+                    (syn::parse_quote_spanned!(span=> #name), false)
+                }
+            };
+            for (member, pat) in fields {
+                if matches!(pat, Pat::Wild(_)) {
+                    continue;
+                }
+                let stmt: syn::Stmt = if by_ref {
+                    syn::parse_quote_spanned!(span=> let #pat = &#place.#member;)
+                } else {
+                    syn::parse_quote_spanned!(span=> let #pat = #place.#member.clone();)
+                };
+                match self.struct_let(&stmt) {
+                    Some(inner) => out.extend(inner),
+                    None => out.push(stmt),
+                }
+            }
+            Some(out)
+        }
+    }
+    /// `let it = x.iter().map(..);` used once, later in the block (`for v in it`,
+    /// `y.iter().zip(it)`, `it.sum()`): the chain written where it is used, which is followed;
+    /// an iterator is lazy, so the chain reads its sources there. Only where that is the same:
+    /// no `move` closure in the chain, and no name it reads assigned, borrowed `&mut` or given
+    /// to a method between the `let` and the use (a count or a range bound that changes).
+    fn inline_iterator_lets(stmts: &mut Vec<Stmt>) {
+        let mut i = 0;
+        while i < stmts.len() {
+            if let Some((name, init)) = iterator_let(&stmts[i]) {
+                let uses: Vec<usize> = (i + 1..stmts.len())
+                    .filter(|&k| mentions(&stmts[k], &name))
+                    .collect();
+                // The names the chain reads from outside (its closures' parameters are its own).
+                let own = bound_in_expr(&init);
+                let read: Vec<String> = idents_of(&quote::quote!(#init))
+                    .into_iter()
+                    .filter(|n| !own.contains(n))
+                    .collect();
+                let count: usize = uses.iter().map(|&k| count_uses(&stmts[k], &name)).sum();
+                if let ([k], 1) = (&uses[..], count) {
+                    // A name declared again (`let w = ..` between, `for w in ..` around the use)
+                    // would be read by the chain written at the use.
+                    let declared_between = (i + 1..*k).any(|j| match &stmts[j] {
+                        Stmt::Local(l) => bound_names(&l.pat).iter().any(|n| read.contains(n)),
+                        _ => false,
+                    });
+                    let shadowed_at_use = in_scope_at_use(&stmts[*k], &name)
+                        .is_none_or(|names| names.iter().any(|n| read.contains(n)));
+                    if (i + 1..*k).all(|j| !changes_any(&stmts[j], &read))
+                        && !declared_between
+                        && !shadowed_at_use
+                    {
+                        let mut used = stmts[*k].clone();
+                        let paren: Expr = syn::parse_quote!((#init));
+                        let mut replace = Replace {
+                            name: &name,
+                            with: &paren,
+                        };
+                        syn::visit_mut::VisitMut::visit_stmt_mut(&mut replace, &mut used);
+                        stmts[*k] = used;
+                        stmts.remove(i);
+                        continue;
+                    }
+                }
+            }
+            i += 1;
+        }
+    }
+    fn iterator_let(stmt: &Stmt) -> Option<(syn::Ident, Expr)> {
+        let Stmt::Local(local) = stmt else {
+            return None;
+        };
+        let Pat::Ident(pi) = &local.pat else {
+            return None;
+        };
+        if pi.by_ref.is_some() || pi.mutability.is_some() || pi.subpat.is_some() {
+            return None;
+        }
+        let init = local.init.as_ref().filter(|i| i.diverge.is_none())?;
+        let e = strip_parens(&init.expr);
+        // An iterator, not a range or a container: at least one method of a chain.
+        if !matches!(e, Expr::MethodCall(_)) || super::chain::parse_chain(e, false).is_none() {
+            return None;
+        }
+        let tokens = quote::quote!(#e);
+        if idents_of(&tokens).iter().any(|n| n == "move") {
+            return None;
+        }
+        Some((pi.ident.clone(), e.clone()))
+    }
+    /// The names bound inside `stmt` whose scope holds the use of `name` (closure parameters,
+    /// a `for` loop's or a `match` arm's pattern, an `if let`'s, an earlier `let` of a block
+    /// around it); `None` where `name` is not used as a variable.
+    fn in_scope_at_use(stmt: &Stmt, name: &syn::Ident) -> Option<Vec<String>> {
+        struct Scope<'a> {
+            name: &'a syn::Ident,
+            stack: Vec<String>,
+            found: Option<Vec<String>>,
+        }
+        impl Scope<'_> {
+            fn with<F: FnOnce(&mut Self)>(&mut self, bound: Vec<String>, f: F) {
+                let n = self.stack.len();
+                self.stack.extend(bound);
+                f(self);
+                self.stack.truncate(n);
+            }
+        }
+        impl<'ast> syn::visit::Visit<'ast> for Scope<'_> {
+            fn visit_expr(&mut self, e: &'ast Expr) {
+                if self.found.is_some() {
+                    return;
+                }
+                match e {
+                    Expr::Path(p) if p.qself.is_none() && p.path.is_ident(self.name) => {
+                        self.found = Some(self.stack.clone());
+                    }
+                    Expr::Closure(c) => {
+                        let bound = c.inputs.iter().flat_map(bound_names).collect();
+                        self.with(bound, |s| s.visit_expr(&c.body));
+                    }
+                    Expr::ForLoop(f) => {
+                        self.visit_expr(&f.expr);
+                        self.with(bound_names(&f.pat), |s| s.visit_block(&f.body));
+                    }
+                    Expr::Match(m) => {
+                        self.visit_expr(&m.expr);
+                        for arm in &m.arms {
+                            // A guard is part of the pattern here: a use in it is not found,
+                            // and the chain is left where it is.
+                            self.with(bound_names(&arm.pat), |s| s.visit_expr(&arm.body));
+                        }
+                    }
+                    Expr::If(ei) if matches!(&*ei.cond, Expr::Let(_)) => {
+                        let Expr::Let(l) = &*ei.cond else { return };
+                        self.visit_expr(&l.expr);
+                        self.with(bound_names(&l.pat), |s| s.visit_block(&ei.then_branch));
+                        if let Some((_, e)) = &ei.else_branch {
+                            self.visit_expr(e);
+                        }
+                    }
+                    Expr::While(w) if matches!(&*w.cond, Expr::Let(_)) => {
+                        let Expr::Let(l) = &*w.cond else { return };
+                        self.visit_expr(&l.expr);
+                        self.with(bound_names(&l.pat), |s| s.visit_block(&w.body));
+                    }
+                    _ => syn::visit::visit_expr(self, e),
+                }
+            }
+            fn visit_block(&mut self, b: &'ast syn::Block) {
+                let n = self.stack.len();
+                for stmt in &b.stmts {
+                    self.visit_stmt(stmt);
+                    if let Stmt::Local(l) = stmt {
+                        self.stack.extend(bound_names(&l.pat));
+                    }
+                }
+                self.stack.truncate(n);
+            }
+        }
+        let mut scope = Scope {
+            name,
+            stack: Vec::new(),
+            found: None,
+        };
+        syn::visit::Visit::visit_stmt(&mut scope, stmt);
+        scope.found
+    }
+    /// The names the patterns in `node` bind (`let`, closure parameters, `for`, `match` arms):
+    /// a pattern itself, or the patterns inside an expression.
+    struct Bound(Vec<String>);
+    impl<'ast> syn::visit::Visit<'ast> for Bound {
+        fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
+            self.0.push(p.ident.to_string());
+            syn::visit::visit_pat_ident(self, p);
+        }
+    }
+    fn bound_names(pat: &Pat) -> Vec<String> {
+        let mut b = Bound(Vec::new());
+        syn::visit::Visit::visit_pat(&mut b, pat);
+        b.0
+    }
+    fn bound_in_expr(e: &Expr) -> Vec<String> {
+        let mut b = Bound(Vec::new());
+        syn::visit::Visit::visit_expr(&mut b, e);
+        b.0
+    }
+    fn idents_of(ts: &TokenStream) -> Vec<String> {
+        let mut out = Vec::new();
+        for t in ts.clone() {
+            match t {
+                proc_macro2::TokenTree::Ident(id) => out.push(id.to_string()),
+                proc_macro2::TokenTree::Group(g) => out.extend(idents_of(&g.stream())),
+                _ => {}
+            }
+        }
+        out
+    }
+    fn mentions(stmt: &Stmt, name: &syn::Ident) -> bool {
+        idents_of(&quote::quote!(#stmt)).iter().any(|n| name == n)
+    }
+    /// The uses of `name` as a variable in `stmt`; a use inside a macro counts twice (it is
+    /// not replaced).
+    fn count_uses(stmt: &Stmt, name: &syn::Ident) -> usize {
+        struct Count<'a>(&'a syn::Ident, usize);
+        impl<'ast> syn::visit::Visit<'ast> for Count<'_> {
+            fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+                if p.qself.is_none() && p.path.is_ident(self.0) {
+                    self.1 += 1;
+                }
+            }
+            fn visit_macro(&mut self, m: &'ast syn::Macro) {
+                if idents_of(&m.tokens).iter().any(|n| self.0 == n) {
+                    self.1 += 2;
+                }
+            }
+        }
+        let mut c = Count(name, 0);
+        syn::visit::Visit::visit_stmt(&mut c, stmt);
+        // A name that is not a plain variable use (a pattern, a field) is a use that is not
+        // replaced either.
+        let all = idents_of(&quote::quote!(#stmt))
+            .iter()
+            .filter(|n| name == *n)
+            .count();
+        if all != c.1 { c.1 + 2 } else { c.1 }
+    }
+    /// Whether `stmt` may change one of the variables `names`: assigns it, borrows it `&mut`,
+    /// calls a method on it (other than a few that only read), or names it in a macro.
+    fn changes_any(stmt: &Stmt, names: &[String]) -> bool {
+        struct Changes<'a>(&'a [String], bool);
+        fn root(e: &Expr) -> Option<String> {
+            match e {
+                Expr::Path(p) => p.path.get_ident().map(|i| i.to_string()),
+                Expr::Field(f) => root(&f.base),
+                Expr::Index(ix) => root(&ix.expr),
+                Expr::Paren(p) => root(&p.expr),
+                Expr::Unary(u) => root(&u.expr),
+                _ => None,
+            }
+        }
+        impl Changes<'_> {
+            fn hit(&mut self, e: &Expr) {
+                if root(e).is_some_and(|r| self.0.contains(&r)) {
+                    self.1 = true;
+                }
+            }
+        }
+        impl<'ast> syn::visit::Visit<'ast> for Changes<'_> {
+            fn visit_expr(&mut self, e: &'ast Expr) {
+                match e {
+                    Expr::Assign(a) => self.hit(&a.left),
+                    Expr::Binary(b) if is_compound_assign(&b.op) => self.hit(&b.left),
+                    Expr::Reference(r) if r.mutability.is_some() => self.hit(&r.expr),
+                    Expr::MethodCall(mc)
+                        if !matches!(
+                            mc.method.to_string().as_str(),
+                            "len" | "is_empty" | "iter" | "first" | "last" | "get" | "clone"
+                        ) =>
+                    {
+                        self.hit(&mc.receiver)
+                    }
+                    _ => {}
+                }
+                syn::visit::visit_expr(self, e);
+            }
+            fn visit_macro(&mut self, m: &'ast syn::Macro) {
+                if idents_of(&m.tokens).iter().any(|n| self.0.contains(n)) {
+                    self.1 = true;
+                }
+            }
+        }
+        let mut c = Changes(names, false);
+        syn::visit::Visit::visit_stmt(&mut c, stmt);
+        c.1
+    }
+    fn is_compound_assign(op: &syn::BinOp) -> bool {
+        use syn::BinOp::*;
+        matches!(
+            op,
+            AddAssign(_)
+                | SubAssign(_)
+                | MulAssign(_)
+                | DivAssign(_)
+                | RemAssign(_)
+                | BitXorAssign(_)
+                | BitAndAssign(_)
+                | BitOrAssign(_)
+                | ShlAssign(_)
+                | ShrAssign(_)
+        )
+    }
+    struct Replace<'a> {
+        name: &'a syn::Ident,
+        with: &'a Expr,
+    }
+    impl syn::visit_mut::VisitMut for Replace<'_> {
+        fn visit_expr_mut(&mut self, e: &mut Expr) {
+            if let Expr::Path(p) = e {
+                if p.qself.is_none() && p.path.is_ident(self.name) {
+                    *e = self.with.clone();
+                    return;
+                }
+            }
+            syn::visit_mut::visit_expr_mut(self, e);
+        }
+    }
+    fn strip_parens(e: &Expr) -> &Expr {
+        match e {
+            Expr::Paren(p) => strip_parens(&p.expr),
+            Expr::Group(g) => strip_parens(&g.expr),
+            e => e,
+        }
     }
     impl syn::visit_mut::VisitMut for Desugar<'_> {
+        fn visit_block_mut(&mut self, block: &mut syn::Block) {
+            inline_iterator_lets(&mut block.stmts);
+            if block.stmts.iter().any(|s| {
+                matches!(s, syn::Stmt::Local(l) if matches!(l.pat, Pat::Struct(_) | Pat::TupleStruct(_)))
+            }) {
+                let mut out = Vec::with_capacity(block.stmts.len());
+                for s in std::mem::take(&mut block.stmts) {
+                    match self.struct_let(&s) {
+                        Some(v) => out.extend(v),
+                        None => out.push(s),
+                    }
+                }
+                block.stmts = out;
+            }
+            syn::visit_mut::visit_block_mut(self, block);
+        }
         fn visit_expr_mut(&mut self, e: &mut Expr) {
             // A loop over the lanes of a matrix is taken before its head is rewritten as a
             // chain below.
@@ -885,5 +1313,12 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String]) {
             }
         }
     }
-    syn::visit_mut::VisitMut::visit_block_mut(&mut Desugar { mut_refs }, block);
+    syn::visit_mut::VisitMut::visit_block_mut(
+        &mut Desugar {
+            mut_refs,
+            shared_refs,
+            made: 0,
+        },
+        block,
+    );
 }
