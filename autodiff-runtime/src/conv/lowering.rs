@@ -419,11 +419,11 @@ pub(super) enum Fields<T> {
     Input(Vec<T>),
 }
 
-/// [`forward`], keeping what [`backward`] reads: `x` is the input (row-major, owned, since the
-/// result may keep it).
+/// [`forward`], keeping what [`backward`] reads: `x` is the input (row-major), copied only when
+/// it is what is kept.
 pub(super) fn forward_keeping<T: NdReal>(
     g: &Geometry,
-    x: Vec<T>,
+    x: &[T],
     w: &[T],
     bias: Option<&[T]>,
 ) -> (Vec<T>, Fields<T>) {
@@ -437,22 +437,22 @@ pub(super) fn forward_keeping<T: NdReal>(
 /// not pointwise), else the input.
 fn forward_keeping_within<T: NdReal>(
     g: &Geometry,
-    x: Vec<T>,
+    x: &[T],
     w: &[T],
     bias: Option<&[T]>,
     keep_fields: bool,
 ) -> (Vec<T>, Fields<T>) {
     let len = g.patch() * g.plane();
     if g.pointwise() || !keep_fields {
-        let z = forward(g, &x, w, bias);
-        return (z, Fields::Input(x));
+        let z = forward(g, x, w, bias);
+        return (z, Fields::Input(x.to_vec()));
     }
     let wm = filters(g, w);
     let mut out = vec![T::ZERO; g.n * g.output_image()];
     let mut all = Vec::with_capacity(g.n * len);
     let mut copier = Copier::new(g);
     for n in 0..g.n {
-        copier.extend_cols(g, image(&x, n, g.image()), &mut all);
+        copier.extend_cols(g, image(x, n, g.image()), &mut all);
         let cols = ArrayView2::from_shape((g.patch(), g.plane()), image(&all, n, len))
             .expect("cols shape");
         affine(
@@ -802,8 +802,8 @@ mod tests {
             let gz: Vec<f64> = (0..g.n * g.output_image())
                 .map(|i| (i as f64 * 0.71).sin())
                 .collect();
-            let (z_kept, kept) = forward_keeping_within(&g, x.clone(), &w, Some(&b), true);
-            let (z_input, input) = forward_keeping_within(&g, x.clone(), &w, Some(&b), false);
+            let (z_kept, kept) = forward_keeping_within(&g, &x, &w, Some(&b), true);
+            let (z_input, input) = forward_keeping_within(&g, &x, &w, Some(&b), false);
             assert!(matches!(input, Fields::Input(_)));
             assert_eq!(matches!(kept, Fields::Cols(_)), !g.pointwise());
             assert_eq!(z_kept, forward(&g, &x, &w, Some(&b)));
