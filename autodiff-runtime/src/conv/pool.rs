@@ -279,7 +279,7 @@ impl Selection {
     }
 }
 
-/// Max pooling's value and the positions of the maxima it selected, in one pass over `x`.
+/// Max pooling's value and the positions of the maxima it selected ([`max_selection`]).
 fn max_with_selection<S, T>(p: &Pooling, x: &ArrayBase<S, Ix4>) -> (Array4<T>, Selection)
 where
     S: Data<Elem = T>,
