@@ -18,8 +18,10 @@
 //! The copies in `im2col` and `col2im` are done row segment by row segment: each `(c, i, j, oy)`
 //! row of `cols` is one contiguous run of the input row `oy·s + i − p` (strided when `s > 1`),
 //! with the zeros of the padding filled around it, so the only index arithmetic per element is an
-//! iterator step. A `1×1` filter with stride 1 and no padding needs no `im2col` at all: the image
-//! itself is the `C × H·W` matrix.
+//! iterator step. Outputs narrower than 16 columns (small images, or a later layer after
+//! pooling), whose segments are a few elements each, copy through a table of positions in the
+//! zero-padded image instead ([`Copier`]), which gives the same bits. A `1×1` filter with stride 1
+//! and no padding needs no `im2col` at all: the image itself is the `C × H·W` matrix.
 //!
 //! A pullback keeps what the backward pass reads ([`Fields`]): the `cols` of every image, built
 //! once by the forward pass, where they take at most [`KEEP_FIELDS_BYTES`]; the input otherwise,
@@ -238,6 +240,112 @@ fn col2im<T: NdReal>(g: &Geometry, cols: &[T], dx: &mut [T]) {
     }
 }
 
+/// Outputs narrower than this many columns copy their receptive fields through a table
+/// ([`Copier`]) rather than row segment by row segment: a segment is then a few elements, and
+/// the per-segment work (the valid range, the zeros of the padding, a call to copy) costs more
+/// than the copy.
+const NARROW: usize = 16;
+
+/// `im2col` and `col2im` of one geometry, image after image. For narrow outputs (fewer than
+/// [`NARROW`] columns) it keeps a table of where each entry of `cols` lies in the image padded
+/// with zeros, built once: `im2col` copies the image into the padded buffer and reads `cols`
+/// from it entry by entry, `col2im` adds `cols` into the zeroed padded buffer entry by entry, in
+/// the order [`col2im`] adds them, and adds its interior to `∂x`. Both give exactly what
+/// [`im2col`] and [`col2im`] give. Otherwise (and for pointwise convolutions, which copy
+/// nothing) the table is empty and those functions do the work.
+struct Copier<T> {
+    /// Per entry of `cols` (row-major), its position in the padded `C×(H+2p)×(W+2p)` image.
+    table: Vec<usize>,
+    /// The padded image, or the padded input gradient.
+    padded: Vec<T>,
+}
+
+impl<T: NdReal> Copier<T> {
+    fn new(g: &Geometry) -> Self {
+        if g.pointwise() || g.wo >= NARROW {
+            return Copier {
+                table: Vec::new(),
+                padded: Vec::new(),
+            };
+        }
+        let (hp, wp, s) = (g.h + 2 * g.padding, g.w + 2 * g.padding, g.stride);
+        let mut table = Vec::with_capacity(g.patch() * g.plane());
+        for r in 0..g.patch() {
+            let (c, i, j) = g.row_coords(r);
+            for oy in 0..g.ho {
+                let row = (c * hp + oy * s + i) * wp + j;
+                table.extend((0..g.wo).map(|ox| row + ox * s));
+            }
+        }
+        Copier {
+            table,
+            padded: vec![T::ZERO; g.c * hp * wp],
+        }
+    }
+
+    /// The padded buffer's rows of the image's interior, with their image rows: row `y` of
+    /// channel `c` for every `(c, y)`, as `(padded range, image range)`.
+    fn interior(
+        g: &Geometry,
+    ) -> impl Iterator<Item = (core::ops::Range<usize>, core::ops::Range<usize>)> + use<T> {
+        let (h, w, p) = (g.h, g.w, g.padding);
+        let (hp, wp) = (h + 2 * p, w + 2 * p);
+        (0..g.c * h).map(move |cy| {
+            let (c, y) = (cy / h, cy % h);
+            let start = (c * hp + y + p) * wp + p;
+            (start..start + w, cy * w..(cy + 1) * w)
+        })
+    }
+
+    /// Copies image `x` into the padded buffer, whose border is zero.
+    fn pad(&mut self, g: &Geometry, x: &[T]) {
+        self.padded.fill(T::ZERO);
+        for (to, from) in Self::interior(g) {
+            self.padded[to].copy_from_slice(&x[from]);
+        }
+    }
+
+    /// [`im2col`] of image `x` into `cols`.
+    fn im2col(&mut self, g: &Geometry, x: &[T], cols: &mut [T]) {
+        if self.table.is_empty() {
+            return im2col(g, x, cols);
+        }
+        self.pad(g, x);
+        for (o, &k) in cols.iter_mut().zip(&self.table) {
+            *o = self.padded[k];
+        }
+    }
+
+    /// [`im2col`] of image `x`, appended to `all`.
+    fn extend_cols(&mut self, g: &Geometry, x: &[T], all: &mut Vec<T>) {
+        if self.table.is_empty() {
+            let start = all.len();
+            all.resize(start + g.patch() * g.plane(), T::ZERO);
+            return im2col(g, x, &mut all[start..]);
+        }
+        self.pad(g, x);
+        let padded = &self.padded;
+        all.extend(self.table.iter().map(|&k| padded[k]));
+    }
+
+    /// [`col2im`]: adds `cols` into `dx`, which the caller zeroes (the sums start from the
+    /// same `0` as there, so they are the same bits).
+    fn col2im(&mut self, g: &Geometry, cols: &[T], dx: &mut [T]) {
+        if self.table.is_empty() {
+            return col2im(g, cols, dx);
+        }
+        self.padded.fill(T::ZERO);
+        for (&v, &k) in cols.iter().zip(&self.table) {
+            self.padded[k] += v;
+        }
+        for (from, to) in Self::interior(g) {
+            for (d, &v) in dx[to].iter_mut().zip(&self.padded[from]) {
+                *d += v;
+            }
+        }
+    }
+}
+
 /// The convolution of a batch, `Zₙ = Wm · cols(xₙ) (+ b)` image by image: `x` is the
 /// `N×C×H×W` input, `w` the `K×C×kh×kw` filters (read as the `K × C·kh·kw` matrix `Wm`), `bias`
 /// one value per filter, all row-major; the result is the `N×K×Ho×Wo` output, row-major.
@@ -311,11 +419,11 @@ pub(super) enum Fields<T> {
     Input(Vec<T>),
 }
 
-/// [`forward`], keeping what [`backward`] reads: `x` is the input (row-major, owned, since the
-/// result may keep it).
+/// [`forward`], keeping what [`backward`] reads: `x` is the input (row-major), copied only when
+/// it is what is kept.
 pub(super) fn forward_keeping<T: NdReal>(
     g: &Geometry,
-    x: Vec<T>,
+    x: &[T],
     w: &[T],
     bias: Option<&[T]>,
 ) -> (Vec<T>, Fields<T>) {
@@ -329,22 +437,24 @@ pub(super) fn forward_keeping<T: NdReal>(
 /// not pointwise), else the input.
 fn forward_keeping_within<T: NdReal>(
     g: &Geometry,
-    x: Vec<T>,
+    x: &[T],
     w: &[T],
     bias: Option<&[T]>,
     keep_fields: bool,
 ) -> (Vec<T>, Fields<T>) {
     let len = g.patch() * g.plane();
     if g.pointwise() || !keep_fields {
-        let z = forward(g, &x, w, bias);
-        return (z, Fields::Input(x));
+        let z = forward(g, x, w, bias);
+        return (z, Fields::Input(x.to_vec()));
     }
     let wm = filters(g, w);
     let mut out = vec![T::ZERO; g.n * g.output_image()];
-    let mut all = vec![T::ZERO; g.n * len];
-    for (n, cols) in all.chunks_exact_mut(len).enumerate() {
-        im2col(g, image(&x, n, g.image()), cols);
-        let cols = ArrayView2::from_shape((g.patch(), g.plane()), &*cols).expect("cols shape");
+    let mut all = Vec::with_capacity(g.n * len);
+    let mut copier = Copier::new(g);
+    for n in 0..g.n {
+        copier.extend_cols(g, image(x, n, g.image()), &mut all);
+        let cols = ArrayView2::from_shape((g.patch(), g.plane()), image(&all, n, len))
+            .expect("cols shape");
         affine(
             g,
             &wm,
@@ -438,6 +548,7 @@ pub(super) fn backward_tangent<T: NdReal>(
 struct Workspace<T> {
     cols: Vec<T>,
     dcols: Vec<T>,
+    copier: Copier<T>,
 }
 
 impl<T: NdReal> Workspace<T> {
@@ -452,6 +563,7 @@ impl<T: NdReal> Workspace<T> {
         Workspace {
             cols: vec![T::ZERO; if cols { len } else { 0 }],
             dcols: vec![T::ZERO; if input_gradient { len } else { 0 }],
+            copier: Copier::new(g),
         }
     }
 
@@ -460,7 +572,7 @@ impl<T: NdReal> Workspace<T> {
         let cols = if g.pointwise() {
             xn
         } else {
-            im2col(g, xn, &mut self.cols);
+            self.copier.im2col(g, xn, &mut self.cols);
             &self.cols[..]
         };
         ArrayView2::from_shape((g.patch(), g.plane()), cols).expect("cols shape")
@@ -483,7 +595,7 @@ impl<T: NdReal> Workspace<T> {
             let mut dcols =
                 ArrayViewMut2::from_shape(shape, &mut self.dcols[..]).expect("cols shape");
             sum_of_products(terms, &mut dcols);
-            col2im(g, &self.dcols, dxn);
+            self.copier.col2im(g, &self.dcols, dxn);
         }
     }
 }
@@ -609,6 +721,68 @@ mod tests {
     }
 
     #[test]
+    fn the_table_copies_are_the_segment_copies_bit_for_bit() {
+        // For narrow outputs `Copier` reads and adds `cols` through a table into a padded
+        // buffer; `im2col` and `col2im` copy row segments. Same entries, same order of
+        // additions, so the same bits: strides 1–3, padding 0–2, filters wider than the
+        // stride (overlapping fields) and narrower (skipped pixels).
+        for (h, w, kh, kw, s, p) in [
+            (8, 8, 3, 3, 1, 1),
+            (4, 4, 3, 3, 1, 1),
+            (5, 4, 3, 2, 1, 0),
+            (6, 7, 3, 3, 2, 1),
+            (3, 5, 2, 4, 3, 2),
+            (7, 9, 1, 2, 3, 0),
+            (2, 2, 1, 1, 1, 2),
+        ] {
+            let g = Geometry::new("t", [1, 3, h, w], [1, 3, kh, kw], s, p);
+            assert!(g.wo < NARROW);
+            let mut copier = Copier::new(&g);
+            assert!(!copier.table.is_empty());
+            let len = g.patch() * g.plane();
+            let bits = |v: &[f64]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            for round in 0..2 {
+                // A second round reuses the buffers the first left behind.
+                let x: Vec<f64> = (0..g.image())
+                    .map(|i| ((i + round) as f64 * 0.37).sin())
+                    .collect();
+                let mut expected = vec![0.0; len];
+                im2col(&g, &x, &mut expected);
+                let mut cols = vec![f64::NAN; len];
+                copier.im2col(&g, &x, &mut cols);
+                assert_eq!(bits(&cols), bits(&expected));
+                let mut all = vec![1.0];
+                copier.extend_cols(&g, &x, &mut all);
+                assert_eq!(bits(&all[1..]), bits(&expected));
+                let c: Vec<f64> = (0..len)
+                    .map(|i| ((i + round) as f64 * 0.91).cos() * 1e3f64.powi(i as i32 % 3))
+                    .collect();
+                // Zeroed, as the passes zero it (the sums start from the same 0).
+                let mut dx_expected = vec![0.0; g.image()];
+                col2im(&g, &c, &mut dx_expected);
+                let mut dx = vec![0.0; g.image()];
+                copier.col2im(&g, &c, &mut dx);
+                assert_eq!(
+                    bits(&dx),
+                    bits(&dx_expected),
+                    "{h}×{w}, {kh}×{kw}, s {s}, p {p}"
+                );
+            }
+        }
+        // Wide outputs and pointwise convolutions keep the segment copies.
+        assert!(
+            Copier::<f64>::new(&Geometry::new("t", [1, 1, 28, 28], [1, 1, 3, 3], 1, 1))
+                .table
+                .is_empty()
+        );
+        assert!(
+            Copier::<f64>::new(&Geometry::new("t", [1, 2, 4, 4], [1, 2, 1, 1], 1, 0))
+                .table
+                .is_empty()
+        );
+    }
+
+    #[test]
     fn kept_fields_and_a_rebuilt_input_give_the_same_pass() {
         // The backward pass reads the same `cols` whether the forward pass kept them or it
         // builds them again from the input; the forward value does not depend on the choice.
@@ -628,8 +802,8 @@ mod tests {
             let gz: Vec<f64> = (0..g.n * g.output_image())
                 .map(|i| (i as f64 * 0.71).sin())
                 .collect();
-            let (z_kept, kept) = forward_keeping_within(&g, x.clone(), &w, Some(&b), true);
-            let (z_input, input) = forward_keeping_within(&g, x.clone(), &w, Some(&b), false);
+            let (z_kept, kept) = forward_keeping_within(&g, &x, &w, Some(&b), true);
+            let (z_input, input) = forward_keeping_within(&g, &x, &w, Some(&b), false);
             assert!(matches!(input, Fields::Input(_)));
             assert_eq!(matches!(kept, Fields::Cols(_)), !g.pointwise());
             assert_eq!(z_kept, forward(&g, &x, &w, Some(&b)));

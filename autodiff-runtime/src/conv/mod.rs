@@ -197,19 +197,6 @@ fn from_vec<T, Sh: IntoDimension>(shape: Sh, v: Vec<T>) -> Array<T, Sh::Dim> {
     Array::from_shape_vec(shape.into_dimension(), v).expect("buffer length matches the shape")
 }
 
-/// A copy of `a`'s elements in row-major order.
-fn row_major_vec<S, T, D>(a: &ArrayBase<S, D>) -> Vec<T>
-where
-    S: Data<Elem = T>,
-    T: Clone,
-    D: Dimension,
-{
-    match a.as_slice() {
-        Some(s) => s.to_vec(),
-        None => a.iter().cloned().collect(),
-    }
-}
-
 /// A row-major reshape of an owned array, copying only if it is not in standard layout.
 fn reshape<T: Clone, D: Dimension, Sh: IntoDimension>(
     a: Array<T, D>,

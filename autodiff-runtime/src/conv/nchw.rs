@@ -5,9 +5,7 @@ use ndarray::{Array1, Array4, ArrayBase, ArrayView1, Data, Ix1, Ix4};
 
 use super::bilinear::{Kept, value_and_tangent};
 use super::lowering::{self, Geometry};
-use super::{
-    NdReal, check_cotangent, check_tangent, dims4, from_vec, row_major_vec, slice, standard,
-};
+use super::{NdReal, check_cotangent, check_tangent, dims4, from_vec, slice, standard};
 
 /// The hyper-parameters of a convolution, stride and zero padding, with the output size they
 /// give. The convolution functions take them as two `usize` arguments, so that
@@ -166,7 +164,8 @@ where
     check_bias(what, b.view(), &g, w.shape());
     let ws = standard(w).into_owned();
     let bias = standard(b);
-    let (z, kept) = lowering::forward_keeping(&g, row_major_vec(x), slice(&ws), Some(slice(&bias)));
+    let (z, kept) =
+        lowering::forward_keeping(&g, slice(&standard(x)), slice(&ws), Some(slice(&bias)));
     let x_dim = x.raw_dim();
     let pullback = move |gz: Array4<T>| {
         check_cotangent(what, gz.shape(), &g.output_shape());
@@ -352,7 +351,7 @@ where
     let what = "conv2d_nchw_no_bias_vjp";
     let g = Geometry::new(what, dims4(x), dims4(w), stride, padding);
     let ws = standard(w).into_owned();
-    let (z, kept) = lowering::forward_keeping(&g, row_major_vec(x), slice(&ws), None);
+    let (z, kept) = lowering::forward_keeping(&g, slice(&standard(x)), slice(&ws), None);
     let x_dim = x.raw_dim();
     let pullback = move |gz: Array4<T>| {
         check_cotangent(what, gz.shape(), &g.output_shape());

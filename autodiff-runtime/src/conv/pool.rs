@@ -76,13 +76,13 @@ impl Pooling {
 /// The maximum of `a` and `b`, NaN if either is NaN.
 #[inline(always)]
 fn max_nan<T: NdReal>(m: T, v: T) -> T {
-    if v > m || v.is_nan() { v } else { m }
+    if (v > m) | v.is_nan() { v } else { m }
 }
 
 /// Whether `v` is the value `m` a window's maximum selected (NaN selects the NaNs).
 #[inline(always)]
 fn selected<T: NdReal>(v: T, m: T) -> bool {
-    v == m || (v.is_nan() && m.is_nan())
+    (v == m) | (v.is_nan() & m.is_nan())
 }
 
 /// Max pooling: each `size×size` window of each channel, taken every `stride` pixels, is replaced
@@ -218,19 +218,29 @@ where
     (y, dy, pullback)
 }
 
-/// The elements each window of a max pooling selects, as compressed rows: output `o` (row-major
-/// over the whole `N×C×Ho×Wo` output) selected the flat input positions
-/// `chosen[starts[o]..starts[o + 1]]`, those equal to its maximum `y[o]` (more than one for a
-/// tie).
+/// The elements each window of a max pooling selects: output `o` (row-major over the whole
+/// `N×C×Ho×Wo` output) selected the flat input position `first[o]`, the position of its maximum
+/// `y[o]`, and where several elements of its window equal that maximum (a tie), all of them:
+/// `ties` lists those outputs in increasing order, each with the range of `tied` that holds its
+/// positions. One index per output, and nothing more unless values tie.
 struct Selection {
-    starts: Vec<usize>,
-    chosen: Vec<usize>,
+    first: Vec<usize>,
+    ties: Vec<(usize, core::ops::Range<usize>)>,
+    tied: Vec<usize>,
 }
 
 impl Selection {
-    /// The chosen input positions of every output, in output order.
-    fn per_output(&self) -> impl Iterator<Item = &[usize]> {
-        self.starts.windows(2).map(|r| &self.chosen[r[0]..r[1]])
+    /// Calls `f(o, positions)` for every output `o` with the positions it selected (one, unless
+    /// values tie), in output order.
+    #[inline]
+    fn for_each(&self, mut f: impl FnMut(usize, &[usize])) {
+        let mut ties = self.ties.iter().peekable();
+        for (o, i) in self.first.iter().enumerate() {
+            match ties.next_if(|(t, _)| *t == o) {
+                Some((_, range)) => f(o, &self.tied[range.clone()]),
+                None => f(o, core::slice::from_ref(i)),
+            }
+        }
     }
 
     /// The cotangent `g` sent back to the chosen positions, split equally among ties.
@@ -240,15 +250,15 @@ impl Selection {
         let gs = standard(&g);
         let gy = gs.as_slice().expect("standard layout");
         let mut dx = vec![T::ZERO; p.x.iter().product()];
-        for (&g, chosen) in gy.iter().zip(self.per_output()) {
-            let share = match chosen.len() {
-                1 => g,
-                ties => g / T::from_f64(ties as f64),
-            };
-            for &i in chosen {
-                dx[i] += share;
+        self.for_each(|o, chosen| match *chosen {
+            [i] => dx[i] += gy[o],
+            _ => {
+                let share = gy[o] / T::from_f64(chosen.len() as f64);
+                for &i in chosen {
+                    dx[i] += share;
+                }
             }
-        }
+        });
         Array4::from_shape_vec(p.x, dx).expect("input shape")
     }
 
@@ -257,21 +267,19 @@ impl Selection {
     fn tangent<T: NdReal>(&self, p: &Pooling, dx: &Array4<T>) -> Array4<T> {
         let dxs = standard(dx);
         let dx = dxs.as_slice().expect("standard layout");
-        let dy = self
-            .per_output()
-            .map(|chosen| {
-                let sum = chosen.iter().fold(T::ZERO, |s, &i| s + dx[i]);
-                match chosen.len() {
-                    1 => sum,
-                    ties => sum / T::from_f64(ties as f64),
-                }
-            })
-            .collect();
+        let mut dy = vec![T::ZERO; self.first.len()];
+        self.for_each(|o, chosen| {
+            let sum = chosen.iter().fold(T::ZERO, |s, &i| s + dx[i]);
+            dy[o] = match chosen.len() {
+                1 => sum,
+                ties => sum / T::from_f64(ties as f64),
+            };
+        });
         Array4::from_shape_vec(p.output_shape(), dy).expect("output shape")
     }
 }
 
-/// Max pooling's value and the positions of the maxima it selected.
+/// Max pooling's value and the positions of the maxima it selected ([`max_selection`]).
 fn max_with_selection<S, T>(p: &Pooling, x: &ArrayBase<S, Ix4>) -> (Array4<T>, Selection)
 where
     S: Data<Elem = T>,
@@ -279,46 +287,101 @@ where
 {
     let xs = standard(x);
     let x = xs.as_slice().expect("standard layout");
-    let y = max_forward(p, x);
-    let selection = max_selection(p, x, y.as_slice().expect("standard layout"));
-    (y, selection)
+    let (y, selection) = max_selection(p, x);
+    (
+        Array4::from_shape_vec(p.output_shape(), y).expect("output shape"),
+        selection,
+    )
 }
 
-/// The [`Selection`] of a max pooling of `x` with value `y`.
-fn max_selection<T: NdReal>(p: &Pooling, x: &[T], y: &[T]) -> Selection {
-    let (in_plane, out_plane) = (p.x[2] * p.x[3], p.ho * p.wo);
-    let mut starts = Vec::with_capacity(y.len() + 1);
-    let mut chosen = Vec::with_capacity(y.len());
-    starts.push(0);
-    for (plane, (xp, yp)) in x
-        .chunks_exact(in_plane)
-        .zip(y.chunks_exact(out_plane))
-        .enumerate()
-    {
+/// The value of a max pooling of `x` (row-major) and its [`Selection`], window by window while
+/// the window is in cache: its maximum by [`max_forward`]'s fold (so the same bits), then, without
+/// branches (which element wins is as good as random, a branch on it mispredicted every other
+/// time), how many elements equal it and the position of one; only a window with a tie is read
+/// once more, for the positions of all of them.
+fn max_selection<T: NdReal>(p: &Pooling, x: &[T]) -> (Vec<T>, Selection) {
+    // The common windows get loops of a known length, which the compiler unrolls.
+    match p.size {
+        2 => max_selection_of::<T, 2>(p, x),
+        3 => max_selection_of::<T, 3>(p, x),
+        _ => max_selection_of::<T, 0>(p, x),
+    }
+}
+
+/// [`max_selection`] for windows of `K×K` (`K = 0`: of `p.size`).
+#[inline(always)]
+fn max_selection_of<T: NdReal, const K: usize>(p: &Pooling, x: &[T]) -> (Vec<T>, Selection) {
+    let (w, s) = (p.x[3], p.stride);
+    let size = if K == 0 { p.size } else { K };
+    let (in_plane, out_plane) = (p.x[2] * w, p.ho * p.wo);
+    let outputs = p.x[0] * p.x[1] * out_plane;
+    let mut y = vec![T::ZERO; outputs];
+    let mut first = vec![0; outputs];
+    let (mut ties, mut tied) = (Vec::new(), Vec::new());
+    let mut o = 0;
+    for (plane, xp) in x.chunks_exact(in_plane).enumerate() {
         let offset = plane * in_plane;
-        p.windows(|o, base| {
-            let m = yp[o];
-            for r in p.rows(base) {
-                let first = offset + r.start;
-                for (t, &v) in xp[r].iter().enumerate() {
-                    if selected(v, m) {
-                        chosen.push(first + t);
+        for oy in 0..p.ho {
+            for ox in 0..p.wo {
+                let base = oy * s * w + ox * s;
+                let m = (0..size).fold(T::neg_infinity(), |m, i| {
+                    let row = &xp[base + i * w..][..size];
+                    row.iter().fold(m, |m, &v| max_nan(m, v))
+                });
+                // A NaN maximum selects the NaNs; any other selects the elements equal to it.
+                let nan = m.is_nan();
+                let (mut at, mut count) = (base, 0u32);
+                for i in 0..size {
+                    let start = base + i * w;
+                    for (t, &v) in xp[start..][..size].iter().enumerate() {
+                        let hit = if nan { v.is_nan() } else { v == m };
+                        count += u32::from(hit);
+                        at = if hit { start + t } else { at };
                     }
                 }
+                if count > 1 {
+                    let start = tied.len();
+                    for r in p.rows(base) {
+                        let positions = r.clone().map(|t| offset + t);
+                        tied.extend(
+                            positions
+                                .zip(&xp[r])
+                                .filter(|&(_, &v)| selected(v, m))
+                                .map(|(t, _)| t),
+                        );
+                    }
+                    ties.push((o, start..tied.len()));
+                }
+                y[o] = m;
+                first[o] = offset + at;
+                o += 1;
             }
-            starts.push(chosen.len());
-        });
+        }
     }
-    Selection { starts, chosen }
+    (y, Selection { first, ties, tied })
 }
 
 fn max_forward<T: NdReal>(p: &Pooling, x: &[T]) -> Array4<T> {
+    match p.size {
+        2 => max_forward_of::<T, 2>(p, x),
+        3 => max_forward_of::<T, 3>(p, x),
+        _ => max_forward_of::<T, 0>(p, x),
+    }
+}
+
+/// [`max_forward`] for windows of `K×K` (`K = 0`: of `p.size`), as [`max_selection_of`].
+#[inline(always)]
+fn max_forward_of<T: NdReal, const K: usize>(p: &Pooling, x: &[T]) -> Array4<T> {
+    let size = if K == 0 { p.size } else { K };
     let (in_plane, out_plane) = (p.x[2] * p.x[3], p.ho * p.wo);
     let mut y = vec![T::ZERO; p.x[0] * p.x[1] * out_plane];
     for (xp, yp) in x.chunks_exact(in_plane).zip(y.chunks_exact_mut(out_plane)) {
         p.windows(|o, base| {
-            yp[o] = p.rows(base).fold(T::neg_infinity(), |m, r| {
-                xp[r].iter().fold(m, |m, &v| max_nan(m, v))
+            yp[o] = (0..size).fold(T::neg_infinity(), |m, i| {
+                let start = base + i * p.x[3];
+                xp[start..start + size]
+                    .iter()
+                    .fold(m, |m, &v| max_nan(m, v))
             });
         });
     }
@@ -469,4 +532,121 @@ fn avg_forward<T: NdReal>(p: &Pooling, x: &[T]) -> Array4<T> {
         });
     }
     Array4::from_shape_vec(p.output_shape(), y).expect("output shape")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The selection as first formulated: the value by [`max_forward`], then every window read
+    /// again for all positions equal to its maximum, as compressed rows (`chosen[starts[o]..
+    /// starts[o + 1]]` for output `o`).
+    fn reference(p: &Pooling, x: &[f64]) -> (Vec<f64>, Vec<usize>, Vec<usize>) {
+        let y = max_forward(p, x).into_raw_vec_and_offset().0;
+        let (in_plane, out_plane) = (p.x[2] * p.x[3], p.ho * p.wo);
+        let (mut starts, mut chosen) = (vec![0], Vec::new());
+        for (plane, (xp, yp)) in x
+            .chunks_exact(in_plane)
+            .zip(y.chunks_exact(out_plane))
+            .enumerate()
+        {
+            p.windows(|o, base| {
+                for r in p.rows(base) {
+                    for t in r {
+                        if selected(xp[t], yp[o]) {
+                            chosen.push(plane * in_plane + t);
+                        }
+                    }
+                }
+                starts.push(chosen.len());
+            });
+        }
+        (y, starts, chosen)
+    }
+
+    #[test]
+    fn one_pass_selection_matches_the_two_pass_formulation_bit_for_bit() {
+        // Values from a small set, so that windows tie often, with NaN, ±0 and −∞ among them;
+        // windows that overlap (stride < size), tile and skip (stride > size).
+        let pool = [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            2.5,
+            f64::NEG_INFINITY,
+            f64::INFINITY,
+            f64::NAN,
+            -f64::NAN,
+        ];
+        let mut state = 7u64;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) as usize
+        };
+        for (shape, size, stride) in [
+            ([2, 3, 6, 6], 2, 2),
+            ([1, 2, 7, 5], 3, 1),
+            ([2, 1, 8, 8], 2, 3),
+            ([1, 1, 4, 4], 4, 1),
+            ([3, 2, 5, 5], 1, 1),
+        ] {
+            let p = Pooling::new("t", shape, size, stride);
+            for weight in [3, 9] {
+                let x: Vec<f64> = (0..shape.iter().product())
+                    .map(|_| pool[next() % weight])
+                    .collect();
+                let (y_ref, starts, chosen) = reference(&p, &x);
+                let (y, selection) = max_selection(&p, &x);
+                let bits = |v: &[f64]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&y), bits(&y_ref), "{shape:?} {size} {stride}");
+                let mut seen = Vec::new();
+                selection.for_each(|o, positions| seen.push((o, positions.to_vec())));
+                let expected: Vec<_> = starts
+                    .windows(2)
+                    .enumerate()
+                    .map(|(o, r)| (o, chosen[r[0]..r[1]].to_vec()))
+                    .collect();
+                assert_eq!(seen, expected, "{shape:?} {size} {stride}");
+                assert!(
+                    expected.iter().all(|(_, c)| !c.is_empty()),
+                    "every window selects"
+                );
+                // The pullback and the tangent: the old compressed-rows loops, bit for bit.
+                let g = Array4::from_shape_fn(p.output_shape(), |(n, c, i, j)| {
+                    ((n * 7 + c * 5 + i * 3 + j) as f64 * 0.37).sin()
+                });
+                let dx = selection.pullback("t", &p, g.clone());
+                let mut dx_ref = vec![0.0; x.len()];
+                for (&g, r) in g.iter().zip(starts.windows(2)) {
+                    let share = match r[1] - r[0] {
+                        1 => g,
+                        ties => g / ties as f64,
+                    };
+                    for &i in &chosen[r[0]..r[1]] {
+                        dx_ref[i] += share;
+                    }
+                }
+                assert_eq!(bits(dx.as_slice().unwrap()), bits(&dx_ref));
+                let t = Array4::from_shape_fn(p.x, |(n, c, i, j)| {
+                    ((n * 11 + c * 3 + i * 5 + j) as f64 * 0.61).cos()
+                });
+                let dy = selection.tangent(&p, &t);
+                let ts = t.as_slice().unwrap();
+                let dy_ref: Vec<f64> = starts
+                    .windows(2)
+                    .map(|r| {
+                        let sum = chosen[r[0]..r[1]].iter().fold(0.0, |s, &i| s + ts[i]);
+                        match r[1] - r[0] {
+                            1 => sum,
+                            ties => sum / ties as f64,
+                        }
+                    })
+                    .collect();
+                assert_eq!(bits(dy.as_slice().unwrap()), bits(&dy_ref));
+            }
+        }
+    }
 }

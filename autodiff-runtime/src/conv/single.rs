@@ -7,7 +7,7 @@ use ndarray::{Array1, Array2, ArrayBase, Data, Ix1, Ix2};
 
 use super::bilinear::{Kept, value_and_tangent};
 use super::lowering::{self, Geometry};
-use super::{NdReal, check_cotangent, from_vec, row_major_vec, slice, standard};
+use super::{NdReal, check_cotangent, from_vec, slice, standard};
 
 /// The lecture's 2D convolution of an `H×W` image `x` with a `kh×kw` filter `w`:
 /// `z[i₁, i₂] = Σⱼ₁ Σⱼ₂ w[j₁, j₂]·x[i₁ + j₁, i₂ + j₂]`, an `(H − kh + 1)×(W − kw + 1)` image
@@ -72,7 +72,7 @@ where
 {
     let g = plain_geometry("conv2d_vjp", x.dim(), w.dim());
     let ws = standard(w).into_owned();
-    let (z, kept) = lowering::forward_keeping(&g, row_major_vec(x), slice(&ws), None);
+    let (z, kept) = lowering::forward_keeping(&g, slice(&standard(x)), slice(&ws), None);
     let z = from_vec((g.ho, g.wo), z);
     let x_dim = x.raw_dim();
     let pullback = move |gz: Array2<T>| {
@@ -221,7 +221,7 @@ where
 {
     let g = signal_geometry("conv1d_vjp", x.len(), w.len());
     let ws = w.to_vec();
-    let (z, kept) = lowering::forward_keeping(&g, x.to_vec(), &ws, None);
+    let (z, kept) = lowering::forward_keeping(&g, slice(&standard(x)), &ws, None);
     let z = Array1::from_vec(z);
     let pullback = move |gz: Array1<T>| {
         check_cotangent("conv1d_vjp", gz.shape(), &[g.wo]);
