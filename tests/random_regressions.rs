@@ -1473,3 +1473,111 @@ fn a_method_taking_self_by_value_written_as_a_method() {
         );
     }
 }
+
+/// A slice pattern on a local given a reference type: `let s: &[f64] = &v[..];`, then
+/// `match s { [a, rest @ ..] => .. }`. f = a₀·x + ½·Σᵢ₌₁ aᵢ for two or more elements (a₀·x
+/// for one, x for none): ∂x = a₀, ∂a₀ = x, ∂aᵢ = ½ (i > 0).
+#[differentiate(hessian)]
+fn slice_pattern_on_a_typed_reference(x: f64, v: Vec<f64>) -> f64 {
+    let s: &[f64] = &v[..];
+    match s {
+        [] => x,
+        [a] => *a * x,
+        [a, rest @ ..] => *a * x + 0.5 * rest.iter().sum::<f64>(),
+    }
+}
+
+/// The same reference read in a loop and after a return in a branch: f = Σₗ sₗ·x·(l + 1)
+/// with s = v[1..3] (v₁x + 2v₂x), or v₀ if v₀ > 5: ∂x = v₁ + 2v₂, ∂v₁ = x, ∂v₂ = 2x.
+#[differentiate(hessian)]
+fn typed_reference_in_a_loop(x: f64, v: &Vec<f64>) -> f64 {
+    let s: &[f64] = &v[1..3];
+    if v[0] > 5.0 {
+        return v[0];
+    }
+    let mut t = 0.0;
+    for l in 0..s.len() {
+        t += s[l] * x * (l as f64 + 1.0);
+    }
+    t
+}
+
+#[test]
+fn a_local_given_a_reference_type_is_borrowed_again_by_the_pullback() {
+    for (x, v) in [
+        (0.7, vec![1.5, -0.4, 2.0]),
+        (-1.3, vec![0.25]),
+        (2.0, vec![]),
+    ] {
+        let (y, (gx, gv)) = slice_pattern_on_a_typed_reference_grad(x, v.clone());
+        assert_eq!(y, slice_pattern_on_a_typed_reference(x, v.clone()));
+        let (ex, ev): (f64, Vec<f64>) = match v.len() {
+            0 => (1.0, vec![]),
+            n => {
+                let mut ev = vec![0.5; n];
+                ev[0] = x;
+                (v[0], ev)
+            }
+        };
+        close("slice pattern, ∂x", gx, ex, TOL);
+        close_all("slice pattern, ∂v", &gv, &ev);
+        let mut p = v.clone();
+        p.insert(0, x);
+        let mut d = ev.clone();
+        d.insert(0, ex);
+        fd_vec(
+            "slice pattern",
+            |p| slice_pattern_on_a_typed_reference(p[0], p[1..].to_vec()),
+            &p,
+            &d,
+        );
+        let dv = vec![1.0; v.len()];
+        let (_, t) = slice_pattern_on_a_typed_reference_jvp(x, v.clone(), 1.0, dv.clone());
+        close("slice pattern, tangent", t, d.iter().sum::<f64>(), TOL);
+        // Second derivatives: ∂²/∂x∂a₀ = 1, the others 0: H·(1, 1, ..) = (1, 1, 0, ..) for
+        // one or more elements.
+        let (_, (hgx, _), (hx, hv)) = slice_pattern_on_a_typed_reference_hvp(x, v.clone(), 1.0, dv);
+        close("slice pattern, hvp gradient", hgx, ex, TOL);
+        let mut eh = vec![0.0; v.len()];
+        if !v.is_empty() {
+            eh[0] = 1.0;
+        }
+        close(
+            "slice pattern, hvp ∂x",
+            hx,
+            if v.is_empty() { 0.0 } else { 1.0 },
+            TOL,
+        );
+        close_all("slice pattern, hvp ∂v", &hv, &eh);
+    }
+    for (x, v) in [(0.7, vec![1.5, -0.4, 2.0]), (1.1, vec![6.0, 0.3, -0.2])] {
+        let (y, (gx, gv)) = typed_reference_in_a_loop_grad(x, &v);
+        assert_eq!(y, typed_reference_in_a_loop(x, &v));
+        let (ex, ev) = if v[0] > 5.0 {
+            (0.0, vec![1.0, 0.0, 0.0])
+        } else {
+            (v[1] + 2.0 * v[2], vec![0.0, x, 2.0 * x])
+        };
+        close("typed reference, ∂x", gx, ex, TOL);
+        close_all("typed reference, ∂v", &gv, &ev);
+        let mut p = v.clone();
+        p.insert(0, x);
+        let mut d = ev.clone();
+        d.insert(0, ex);
+        fd_vec(
+            "typed reference",
+            |p| typed_reference_in_a_loop(p[0], &p[1..].to_vec()),
+            &p,
+            &d,
+        );
+        // ∂²/∂x∂v₁ = 1, ∂²/∂x∂v₂ = 2 (0 past the return): H·(1, 1, 1, 1) = (3, 0, 1, 2).
+        let (_, _, (hx, hv)) = typed_reference_in_a_loop_hvp(x, &v, 1.0, &vec![1.0; 3]);
+        let (ehx, ehv) = if v[0] > 5.0 {
+            (0.0, vec![0.0; 3])
+        } else {
+            (3.0, vec![0.0, 1.0, 2.0])
+        };
+        close("typed reference, hvp ∂x", hx, ehx, TOL);
+        close_all("typed reference, hvp ∂v", &hv, &ehv);
+    }
+}
