@@ -12,6 +12,7 @@
     clippy::useless_vec,
     clippy::single_match,
     clippy::while_let_loop,
+    clippy::needless_range_loop,
     unused_assignments
 )] // written as users write them
 
