@@ -1582,3 +1582,66 @@ fn a_local_given_a_reference_type_is_borrowed_again_by_the_pullback() {
         close_all("typed reference, hvp ∂v", &hv, &ehv);
     }
 }
+
+/// A slice parameter copied into a local array under `hessian`: f = r₀·x + r₁ (the array's
+/// first values are overwritten). ∂x = r₀, ∂r = (x, 1); the Hessian over (x, r₀, r₁) has
+/// ∂²f/∂x∂r₀ = 1 and no other entry: H·(vx, v₀, v₁) = (v₀, vx, 0).
+#[differentiate(hessian)]
+fn slice_parameter_copied_into_an_array(x: f64, r: &[f64]) -> f64 {
+    let mut a = [x, 2.0 * x];
+    a.copy_from_slice(r);
+    a[0] * x + a[1]
+}
+
+/// The same through `&Vec<f64>` and `extend_from_slice`: f = x·Σ(h) with h = [x] ++ r, so
+/// f = x² + x·(r₀ + r₁); ∂x = 2x + r₀ + r₁, ∂rᵢ = x; H·(vx, v₀, v₁) = (2vx + v₀ + v₁, vx, vx).
+#[differentiate(hessian)]
+fn vec_parameter_extending_a_local(x: f64, r: &Vec<f64>) -> f64 {
+    let mut h = vec![x];
+    h.extend_from_slice(r);
+    x * h.iter().sum::<f64>()
+}
+
+#[test]
+fn a_slice_parameter_lent_to_a_mutation_under_hessian() {
+    for (x, r) in [(0.5, vec![1.0, 2.0]), (-1.3, vec![0.25, -0.75])] {
+        let (y, (gx, gr)) = slice_parameter_copied_into_an_array_grad(x, &r);
+        assert_eq!(y, slice_parameter_copied_into_an_array(x, &r));
+        close("copy, ∂x", gx, r[0], TOL);
+        close_all("copy, ∂r", &gr, &[x, 1.0]);
+        fd_vec(
+            "copy",
+            |p| slice_parameter_copied_into_an_array(p[0], &p[1..]),
+            &[x, r[0], r[1]],
+            &[gx, gr[0], gr[1]],
+        );
+        let (vx, v) = (0.3, vec![-0.7, 0.4]);
+        let (y2, (hgx, hgr), (hx, hr)) = slice_parameter_copied_into_an_array_hvp(x, &r, vx, &v);
+        assert_eq!(y2, y);
+        close("copy, hvp gradient ∂x", hgx, gx, TOL);
+        close_all("copy, hvp gradient ∂r", &hgr, &gr);
+        close("copy, hvp ∂x", hx, v[0], TOL);
+        close_all("copy, hvp ∂r", &hr, &[vx, 0.0]);
+
+        let (y, (gx, gr)) = vec_parameter_extending_a_local_grad(x, &r);
+        assert_eq!(y, vec_parameter_extending_a_local(x, &r));
+        close("extend, ∂x", gx, 2.0 * x + r[0] + r[1], TOL);
+        close_all("extend, ∂r", &gr, &[x, x]);
+        fd_vec(
+            "extend",
+            |p| vec_parameter_extending_a_local(p[0], &p[1..].to_vec()),
+            &[x, r[0], r[1]],
+            &[gx, gr[0], gr[1]],
+        );
+        let (_, t) = vec_parameter_extending_a_local_jvp(x, &r, vx, &v);
+        close(
+            "extend, tangent",
+            t,
+            gx * vx + gr[0] * v[0] + gr[1] * v[1],
+            TOL,
+        );
+        let (_, _, (hx, hr)) = vec_parameter_extending_a_local_hvp(x, &r, vx, &v);
+        close("extend, hvp ∂x", hx, 2.0 * vx + v[0] + v[1], TOL);
+        close_all("extend, hvp ∂r", &hr, &[vx, vx]);
+    }
+}
