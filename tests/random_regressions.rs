@@ -12,6 +12,7 @@
     clippy::useless_vec,
     clippy::single_match,
     clippy::while_let_loop,
+    clippy::needless_range_loop,
     unused_assignments
 )] // written as users write them
 
@@ -1471,5 +1472,176 @@ fn a_method_taking_self_by_value_written_as_a_method() {
             x,
             gx,
         );
+    }
+}
+
+/// A slice pattern on a local given a reference type: `let s: &[f64] = &v[..];`, then
+/// `match s { [a, rest @ ..] => .. }`. f = a₀·x + ½·Σᵢ₌₁ aᵢ for two or more elements (a₀·x
+/// for one, x for none): ∂x = a₀, ∂a₀ = x, ∂aᵢ = ½ (i > 0).
+#[differentiate(hessian)]
+fn slice_pattern_on_a_typed_reference(x: f64, v: Vec<f64>) -> f64 {
+    let s: &[f64] = &v[..];
+    match s {
+        [] => x,
+        [a] => *a * x,
+        [a, rest @ ..] => *a * x + 0.5 * rest.iter().sum::<f64>(),
+    }
+}
+
+/// The same reference read in a loop and after a return in a branch: f = Σₗ sₗ·x·(l + 1)
+/// with s = v[1..3] (v₁x + 2v₂x), or v₀ if v₀ > 5: ∂x = v₁ + 2v₂, ∂v₁ = x, ∂v₂ = 2x.
+#[differentiate(hessian)]
+fn typed_reference_in_a_loop(x: f64, v: &Vec<f64>) -> f64 {
+    let s: &[f64] = &v[1..3];
+    if v[0] > 5.0 {
+        return v[0];
+    }
+    let mut t = 0.0;
+    for l in 0..s.len() {
+        t += s[l] * x * (l as f64 + 1.0);
+    }
+    t
+}
+
+#[test]
+fn a_local_given_a_reference_type_is_borrowed_again_by_the_pullback() {
+    for (x, v) in [
+        (0.7, vec![1.5, -0.4, 2.0]),
+        (-1.3, vec![0.25]),
+        (2.0, vec![]),
+    ] {
+        let (y, (gx, gv)) = slice_pattern_on_a_typed_reference_grad(x, v.clone());
+        assert_eq!(y, slice_pattern_on_a_typed_reference(x, v.clone()));
+        let (ex, ev): (f64, Vec<f64>) = match v.len() {
+            0 => (1.0, vec![]),
+            n => {
+                let mut ev = vec![0.5; n];
+                ev[0] = x;
+                (v[0], ev)
+            }
+        };
+        close("slice pattern, ∂x", gx, ex, TOL);
+        close_all("slice pattern, ∂v", &gv, &ev);
+        let mut p = v.clone();
+        p.insert(0, x);
+        let mut d = ev.clone();
+        d.insert(0, ex);
+        fd_vec(
+            "slice pattern",
+            |p| slice_pattern_on_a_typed_reference(p[0], p[1..].to_vec()),
+            &p,
+            &d,
+        );
+        let dv = vec![1.0; v.len()];
+        let (_, t) = slice_pattern_on_a_typed_reference_jvp(x, v.clone(), 1.0, dv.clone());
+        close("slice pattern, tangent", t, d.iter().sum::<f64>(), TOL);
+        // Second derivatives: ∂²/∂x∂a₀ = 1, the others 0: H·(1, 1, ..) = (1, 1, 0, ..) for
+        // one or more elements.
+        let (_, (hgx, _), (hx, hv)) = slice_pattern_on_a_typed_reference_hvp(x, v.clone(), 1.0, dv);
+        close("slice pattern, hvp gradient", hgx, ex, TOL);
+        let mut eh = vec![0.0; v.len()];
+        if !v.is_empty() {
+            eh[0] = 1.0;
+        }
+        close(
+            "slice pattern, hvp ∂x",
+            hx,
+            if v.is_empty() { 0.0 } else { 1.0 },
+            TOL,
+        );
+        close_all("slice pattern, hvp ∂v", &hv, &eh);
+    }
+    for (x, v) in [(0.7, vec![1.5, -0.4, 2.0]), (1.1, vec![6.0, 0.3, -0.2])] {
+        let (y, (gx, gv)) = typed_reference_in_a_loop_grad(x, &v);
+        assert_eq!(y, typed_reference_in_a_loop(x, &v));
+        let (ex, ev) = if v[0] > 5.0 {
+            (0.0, vec![1.0, 0.0, 0.0])
+        } else {
+            (v[1] + 2.0 * v[2], vec![0.0, x, 2.0 * x])
+        };
+        close("typed reference, ∂x", gx, ex, TOL);
+        close_all("typed reference, ∂v", &gv, &ev);
+        let mut p = v.clone();
+        p.insert(0, x);
+        let mut d = ev.clone();
+        d.insert(0, ex);
+        fd_vec(
+            "typed reference",
+            |p| typed_reference_in_a_loop(p[0], &p[1..].to_vec()),
+            &p,
+            &d,
+        );
+        // ∂²/∂x∂v₁ = 1, ∂²/∂x∂v₂ = 2 (0 past the return): H·(1, 1, 1, 1) = (3, 0, 1, 2).
+        let (_, _, (hx, hv)) = typed_reference_in_a_loop_hvp(x, &v, 1.0, &vec![1.0; 3]);
+        let (ehx, ehv) = if v[0] > 5.0 {
+            (0.0, vec![0.0; 3])
+        } else {
+            (3.0, vec![0.0, 1.0, 2.0])
+        };
+        close("typed reference, hvp ∂x", hx, ehx, TOL);
+        close_all("typed reference, hvp ∂v", &hv, &ehv);
+    }
+}
+
+/// A slice parameter copied into a local array under `hessian`: f = r₀·x + r₁ (the array's
+/// first values are overwritten). ∂x = r₀, ∂r = (x, 1); the Hessian over (x, r₀, r₁) has
+/// ∂²f/∂x∂r₀ = 1 and no other entry: H·(vx, v₀, v₁) = (v₀, vx, 0).
+#[differentiate(hessian)]
+fn slice_parameter_copied_into_an_array(x: f64, r: &[f64]) -> f64 {
+    let mut a = [x, 2.0 * x];
+    a.copy_from_slice(r);
+    a[0] * x + a[1]
+}
+
+/// The same through `&Vec<f64>` and `extend_from_slice`: f = x·Σ(h) with h = [x] ++ r, so
+/// f = x² + x·(r₀ + r₁); ∂x = 2x + r₀ + r₁, ∂rᵢ = x; H·(vx, v₀, v₁) = (2vx + v₀ + v₁, vx, vx).
+#[differentiate(hessian)]
+fn vec_parameter_extending_a_local(x: f64, r: &Vec<f64>) -> f64 {
+    let mut h = vec![x];
+    h.extend_from_slice(r);
+    x * h.iter().sum::<f64>()
+}
+
+#[test]
+fn a_slice_parameter_lent_to_a_mutation_under_hessian() {
+    for (x, r) in [(0.5, vec![1.0, 2.0]), (-1.3, vec![0.25, -0.75])] {
+        let (y, (gx, gr)) = slice_parameter_copied_into_an_array_grad(x, &r);
+        assert_eq!(y, slice_parameter_copied_into_an_array(x, &r));
+        close("copy, ∂x", gx, r[0], TOL);
+        close_all("copy, ∂r", &gr, &[x, 1.0]);
+        fd_vec(
+            "copy",
+            |p| slice_parameter_copied_into_an_array(p[0], &p[1..]),
+            &[x, r[0], r[1]],
+            &[gx, gr[0], gr[1]],
+        );
+        let (vx, v) = (0.3, vec![-0.7, 0.4]);
+        let (y2, (hgx, hgr), (hx, hr)) = slice_parameter_copied_into_an_array_hvp(x, &r, vx, &v);
+        assert_eq!(y2, y);
+        close("copy, hvp gradient ∂x", hgx, gx, TOL);
+        close_all("copy, hvp gradient ∂r", &hgr, &gr);
+        close("copy, hvp ∂x", hx, v[0], TOL);
+        close_all("copy, hvp ∂r", &hr, &[vx, 0.0]);
+
+        let (y, (gx, gr)) = vec_parameter_extending_a_local_grad(x, &r);
+        assert_eq!(y, vec_parameter_extending_a_local(x, &r));
+        close("extend, ∂x", gx, 2.0 * x + r[0] + r[1], TOL);
+        close_all("extend, ∂r", &gr, &[x, x]);
+        fd_vec(
+            "extend",
+            |p| vec_parameter_extending_a_local(p[0], &p[1..].to_vec()),
+            &[x, r[0], r[1]],
+            &[gx, gr[0], gr[1]],
+        );
+        let (_, t) = vec_parameter_extending_a_local_jvp(x, &r, vx, &v);
+        close(
+            "extend, tangent",
+            t,
+            gx * vx + gr[0] * v[0] + gr[1] * v[1],
+            TOL,
+        );
+        let (_, _, (hx, hr)) = vec_parameter_extending_a_local_hvp(x, &r, vx, &v);
+        close("extend, hvp ∂x", hx, 2.0 * vx + v[0] + v[1], TOL);
+        close_all("extend, hvp ∂r", &hr, &[vx, vx]);
     }
 }

@@ -706,6 +706,11 @@ impl Planner<'_> {
                 return args[1..].iter().all(|&a| self.avail(a));
             }
             InstKind::FieldRef(..) | InstKind::Ref(_) => return true,
+            // The same for a reference given its type (`let s: &[f64] = &v[..];`).
+            InstKind::Ascribe {
+                value,
+                ty: syn::Type::Reference(_),
+            } => return self.avail(value),
             // A loop's counter computed from its index (see `crate::counters`): its other
             // operands are defined outside the loop, where they are kept once (per iteration of
             // an enclosing loop at most) if they cannot be computed again.

@@ -74,6 +74,10 @@ pub struct Config {
     /// Percentage of element reads written with an accessor (`*v.first().unwrap()`,
     /// `v.last().unwrap()`, `*v.get(i).unwrap()`) instead of `v[i]`.
     pub accessor_percent: u32,
+    /// Percentage of `f64` cases (without `&mut` parameters) declared
+    /// `#[differentiate(hessian)]`, whose `f_hvp` is checked too. Drawn from a generator of its
+    /// own, so that it leaves the programs as they are.
+    pub hessian_percent: u32,
 }
 
 /// The statement kinds, named for [`Config::stmt_weights`].
@@ -114,6 +118,8 @@ pub const STMT_KINDS: &[&str] = &[
     "nested_acc",
     "ndarray",
     "misc",
+    "window",
+    "slice_ops",
 ];
 
 /// The parameter kinds, named for [`Config::param_weights`].
@@ -176,6 +182,8 @@ impl Default for Config {
                 3,  // nested_acc
                 3,  // ndarray
                 3,  // misc
+                4,  // window
+                3,  // slice_ops
             ],
             param_weights: vec![10, 5, 2, 2, 2, 2, 4, 2, 2],
             diverging_else: true,
@@ -184,6 +192,7 @@ impl Default for Config {
             deref_in_condition: true,
             generic_percent: 25,
             accessor_percent: 25,
+            hessian_percent: 50,
         }
     }
 }
@@ -204,6 +213,8 @@ impl Config {
             deref_in_condition: false,
             // No `Vec<f64>` parameters by value: read in a branch, they are moved (E0382).
             param_weights: vec![10, 5, 2, 0, 2, 2, 4, 2, 2],
+            // `hessian` doubles the code of a case: CI's compile time stays as it was.
+            hessian_percent: 0,
             ..Config::default()
         }
     }
@@ -256,10 +267,20 @@ pub fn generate(seed: u64, config: &Config) -> Case {
         functions.push(func);
         sigs.push(sig);
     }
+    let no_buffer = !functions.iter().any(|f| {
+        f.params
+            .iter()
+            .any(|p| matches!(p.kind, ParamKind::MutVec | ParamKind::MutSlice))
+    });
+    let hessian = float == Float::F64
+        && !mixed
+        && no_buffer
+        && Rng::new(seed ^ 0x4865_7373_6961_6e00).chance(config.hessian_percent);
     Case {
         seed,
         float,
         mixed_precision: mixed,
+        hessian,
         functions,
     }
 }
@@ -1172,6 +1193,8 @@ impl<'a> FnGen<'a> {
                 "nested_acc" => self.s_nested_acc(depth),
                 "ndarray" => self.s_ndarray(),
                 "misc" => self.s_misc(),
+                "window" => self.s_window(),
+                "slice_ops" => self.s_slice_ops(),
                 _ => false,
             };
             if done {
@@ -4117,6 +4140,455 @@ impl<'a> FnGen<'a> {
     /// Smaller forms users write: a closure of two parameters called twice, an array chosen
     /// by a condition, a `match` on a pair of integers, a slice parameter shadowed by a copy
     /// that is then written, and an array iterated by value.
+    /// A loop that reads a container at `base + l` over `for l in lo..hi` (what the macro reads
+    /// through a window borrowed before the loop): literal, variable and computed bases, a
+    /// reversed range, an empty or inverted range (whose reads would be out of bounds), two
+    /// bases in one loop, a `break`, `continue` or `return` before a read past the end, nested
+    /// loops whose base is the outer index times a stride, a `while` loop, and writes at
+    /// `base + l` into a new local `Vec` or a `&mut` parameter.
+    fn s_window(&mut self) -> bool {
+        let f = self.f();
+        let seqs: Vec<Var> = self
+            .seqs()
+            .into_iter()
+            .filter(|v| matches!(v.kind, Kind::Seq { seq, lo, .. } if seq != SeqKind::Window && lo >= 1))
+            .collect();
+        if seqs.is_empty() {
+            return false;
+        }
+        let s = self.rng.pick(&seqs).clone();
+        let Kind::Seq { lo: len, .. } = s.kind else {
+            unreachable!()
+        };
+        let name = s.name.clone();
+        let t = self.fresh("t");
+        let l = self.fresh("wl");
+        let e = self.expr(1);
+        let e = self.squash(e);
+        let e = self.typed(e);
+        let w = paren(&e.code);
+        // `base` for a loop of `count` trips starting at `start`: literal, a variable or
+        // arithmetic, with `base + start + count <= len`.
+        let ints: Vec<Var> = self
+            .ints()
+            .into_iter()
+            .filter(
+                |v| matches!(v.kind, Kind::Int { usize: true, lo, hi, .. } if lo >= 0 && hi <= 6),
+            )
+            .collect();
+        let base = |g: &mut Self, room: usize| -> String {
+            let k = g.rng.below(room + 1);
+            let fit: Vec<&Var> = ints
+                .iter()
+                .filter(|v| matches!(v.kind, Kind::Int { hi, .. } if hi as usize <= room))
+                .collect();
+            match g.rng.below(5) {
+                0 if !fit.is_empty() => g.rng.pick(&fit).name.clone(),
+                1 if !fit.is_empty() => {
+                    let v = g.rng.pick(&fit).name.clone();
+                    format!("{v} * 1")
+                }
+                2 if k >= 1 => format!("({} - 1)", k + 1),
+                3 => format!("{k} * 1"),
+                _ => k.to_string(),
+            }
+        };
+        let idx = |b: &str, l: &str, flip: bool| {
+            if flip {
+                format!("{l} + {b}")
+            } else {
+                format!("{b} + {l}")
+            }
+        };
+        let bound;
+        match self.rng.below(10) {
+            // A plain window, forward or reversed, from 0 or 1.
+            0 | 1 => {
+                let start = if len >= 2 { self.rng.below(2) } else { 0 };
+                let count = 1 + self.rng.below(len - start);
+                let b = base(self, len - start - count);
+                let range = format!("{start}..{}", start + count);
+                let range = if self.rng.chance(40) {
+                    format!("({range}).rev()")
+                } else {
+                    range
+                };
+                let flip = self.rng.chance(30);
+                self.line(&format!("let mut {t}: {f} = 0.0;"));
+                self.line(&format!("for {l} in {range} {{"));
+                let read = format!("{name}[{}]", idx(&b, &l, flip));
+                if self.rng.chance(30) {
+                    self.line(&format!("    {t} += {read} * {w} + ({l} as {f}) * 0.25;"));
+                    bound = (s.bound + 1.0) * count as f64 + 0.25 * (len * len) as f64;
+                } else {
+                    self.line(&format!("    {t} += {read} * {w};"));
+                    bound = s.bound * count as f64;
+                }
+                self.line("}");
+            }
+            // Two bases in one loop.
+            2 => {
+                if len < 2 {
+                    return false;
+                }
+                let count = 1 + self.rng.below(len - 1);
+                let b2 = 1 + self.rng.below(len - count);
+                self.line(&format!("let mut {t}: {f} = 0.0;"));
+                self.line(&format!("for {l} in 0..{count} {{"));
+                self.line(&format!(
+                    "    {t} += {name}[{l}] * {w} - 0.5 * {name}[{b2} + {l}];"
+                ));
+                self.line("}");
+                bound = 1.5 * s.bound * count as f64;
+            }
+            // An empty or inverted range whose reads would be out of bounds.
+            3 => {
+                let a = self.rng.below(4);
+                let range = if self.rng.chance(50) {
+                    format!("{a}..{a}")
+                } else {
+                    format!("{}..{a}", a + 1 + self.rng.below(3))
+                };
+                self.line(&format!("let mut {t}: {f} = {w};"));
+                self.line(&format!("for {l} in {range} {{"));
+                self.line(&format!("    {t} += {name}[{} + {l}] * {w};", len + 3));
+                self.line("}");
+                bound = e.bound;
+            }
+            // A way out before the read past the end.
+            4 | 5 => {
+                let b = self.rng.below(len);
+                let extra = 1 + self.rng.below(3);
+                let end = len - b + extra;
+                self.line(&format!("let mut {t}: {f} = 0.0;"));
+                self.line(&format!("for {l} in 0..{end} {{"));
+                let exit = match self.rng.below(3) {
+                    0 => "break;".to_string(),
+                    1 => "continue;".to_string(),
+                    _ if self.ret == Ret::Scalar
+                        && (self.in_else == 0 || self.cfg.diverging_else) =>
+                    {
+                        format!("return {t} * 0.5;")
+                    }
+                    _ => "break;".to_string(),
+                };
+                self.line(&format!("    if {b} + {l} >= {name}.len() {{"));
+                self.line(&format!("        {exit}"));
+                self.line("    }");
+                self.line(&format!("    {t} += {name}[{b} + {l}] * {w};"));
+                self.line("}");
+                bound = s.bound * len as f64;
+                if exit.starts_with("return") {
+                    self.ret_bound = self.ret_bound.max(0.5 * bound);
+                }
+            }
+            // Nested loops: the base is the outer index times a stride.
+            6 | 7 => {
+                let cols = 1 + self.rng.below(len.min(3));
+                let stride = cols + self.rng.below(2);
+                // rows with (rows - 1) * stride + cols <= len
+                let rows = 1 + (len - cols) / stride;
+                let i = self.fresh("wr");
+                self.line(&format!("let mut {t}: {f} = 0.0;"));
+                self.line(&format!("for {i} in 0..{rows} {{"));
+                let inner = if self.rng.chance(30) {
+                    format!("(0..{cols}).rev()")
+                } else {
+                    format!("0..{cols}")
+                };
+                if self.rng.chance(50) {
+                    let bb = self.fresh("wb");
+                    self.line(&format!("    let {bb} = {i} * {stride};"));
+                    self.line(&format!("    for {l} in {inner} {{"));
+                    self.line(&format!("        {t} += {name}[{bb} + {l}] * {w};"));
+                } else {
+                    self.line(&format!("    for {l} in {inner} {{"));
+                    self.line(&format!(
+                        "        {t} += {name}[{i} * {stride} + {l}] * {w};"
+                    ));
+                }
+                self.line("    }");
+                self.line(&format!("    {t} = 0.75 * {t};"));
+                self.line("}");
+                bound = s.bound * (rows * cols) as f64;
+            }
+            // A `while` loop over `base + l`.
+            8 => {
+                let count = 1 + self.rng.below(len);
+                let b = base(self, len - count);
+                self.line(&format!("let mut {t}: {f} = 0.0;"));
+                self.line(&format!("let mut {l} = 0;"));
+                self.line(&format!("while {l} < {count} {{"));
+                self.line(&format!("    {t} += {name}[{b} + {l}] * {w};"));
+                self.line(&format!("    {l} += 1;"));
+                self.line("}");
+                bound = s.bound * count as f64;
+            }
+            // Writes at `base + l`: into a new local `Vec`, or a `&mut` parameter.
+            _ => {
+                let count = 1 + self.rng.below(len);
+                let b = base(self, len - count);
+                let targets: Vec<Var> = self
+                    .writable_seqs()
+                    .into_iter()
+                    .filter(|v| {
+                        matches!(v.kind, Kind::Seq { seq: SeqKind::MutSlice | SeqKind::MutVec, lo, .. } if lo >= len)
+                            && v.id != s.id
+                    })
+                    .collect();
+                if !targets.is_empty() && self.rng.chance(60) {
+                    let o = self.rng.pick(&targets).clone();
+                    let on = o.name.clone();
+                    self.line(&format!("for {l} in 0..{count} {{"));
+                    self.line(&format!(
+                        "    {on}[{b} + {l}] = {on}[{b} + {l}] * 0.5 + ({name}[{l}] * {w}).tanh();"
+                    ));
+                    self.line("}");
+                    let nb = o.bound.max(0.5 * o.bound + 1.0);
+                    self.var_mut(o.id).bound = nb;
+                    self.line(&format!("let {t}: {f} = {on}[{b}] * {w};"));
+                    bound = nb;
+                    self.declare(t, Kind::Float, false, bound);
+                    return true;
+                }
+                let h = self.fresh("wh");
+                self.line(&format!("let mut {h}: Vec<{f}> = vec![0.0; {len}];"));
+                self.line(&format!("for {l} in 0..{count} {{"));
+                if self.rng.chance(50) {
+                    self.line(&format!("    {h}[{b} + {l}] += {name}[{l}] * {w};"));
+                } else {
+                    self.line(&format!("    {h}[{b} + {l}] = {name}[{b} + {l}] * {w};"));
+                }
+                self.line("}");
+                self.line(&format!("let {t}: {f} = {h}.iter().sum::<{f}>();"));
+                self.declare(
+                    h,
+                    Kind::Seq {
+                        seq: SeqKind::Vec,
+                        lo: len,
+                        hi: len,
+                    },
+                    true,
+                    s.bound,
+                );
+                bound = s.bound * count as f64;
+                self.declare(t, Kind::Float, false, bound);
+                return true;
+            }
+        }
+        self.declare(t, Kind::Float, true, bound);
+        true
+    }
+
+    /// Reads of containers the README lists beside the index loops: sorts by `partial_cmp`
+    /// (of a copy, or of a container in place), `find` and `position` taken apart by `match`
+    /// and `if let` (a window loop from the position found), slice patterns (`[first, ..,
+    /// last]`, `[a, rest @ ..]`), `std::mem::swap` of two variables (also in a loop),
+    /// `get(i).copied()` with an index that may be past the end, and `for` loops over `zip`,
+    /// `windows(2)`, `chunks(2)`, `step_by` and `rev`.
+    fn s_slice_ops(&mut self) -> bool {
+        let f = self.f();
+        let seqs: Vec<Var> = self
+            .seqs()
+            .into_iter()
+            .filter(|v| matches!(v.kind, Kind::Seq { seq, lo, .. } if seq != SeqKind::Window && lo >= 1))
+            .collect();
+        let t = self.fresh("t");
+        let e = self.expr(1);
+        let e = self.squash(e);
+        let e = self.typed(e);
+        let w = paren(&e.code);
+        let choice = self.rng.below(9);
+        if seqs.is_empty() || choice == 4 {
+            // `std::mem::swap` of two variables, once or in a loop.
+            let (a, b) = (self.fresh("sa"), self.fresh("sb"));
+            let e1 = self.expr_bounded(2, LIMIT);
+            let e1 = self.typed(e1);
+            let e2 = self.expr_bounded(2, LIMIT);
+            let e2 = self.typed(e2);
+            self.line(&format!("let mut {a}: {f} = {};", e1.code));
+            self.line(&format!("let mut {b}: {f} = {};", e2.code));
+            if self.rng.chance(50) {
+                let n = 1 + self.rng.below(3);
+                self.line(&format!("for _ in 0..{n} {{"));
+                self.line(&format!("    std::mem::swap(&mut {a}, &mut {b});"));
+                self.line(&format!("    {a} = 0.5 * {a} + ({b} * {w}).tanh();"));
+                self.line("}");
+            } else {
+                self.line(&format!("std::mem::swap(&mut {a}, &mut {b});"));
+            }
+            self.line(&format!("let {t} = {a} * {w} + 0.5 * {b};"));
+            self.declare(t, Kind::Float, false, 1.5 * e1.bound.max(e2.bound) + 1.0);
+            return true;
+        }
+        let s = self.rng.pick(&seqs).clone();
+        let Kind::Seq { lo: len, .. } = s.kind else {
+            unreachable!()
+        };
+        let name = s.name.clone();
+        let sb = s.bound;
+        let bound;
+        match choice {
+            0 | 1 => {
+                // A sort: of a copy, or in place.
+                let cmp = match self.rng.below(3) {
+                    0 => "|p, q| p.partial_cmp(q).unwrap()",
+                    1 => "|p, q| q.partial_cmp(p).unwrap()",
+                    _ => "|p, q| p.total_cmp(q)",
+                };
+                let method = if self.rng.chance(50) {
+                    "sort_by"
+                } else {
+                    "sort_unstable_by"
+                };
+                let writable = s.mutable
+                    && !s.frozen
+                    && s.depth == self.frames.len()
+                    && matches!(
+                        s.kind,
+                        Kind::Seq {
+                            seq: SeqKind::Vec
+                                | SeqKind::Array
+                                | SeqKind::MutSlice
+                                | SeqKind::MutVec,
+                            ..
+                        }
+                    );
+                let v = if writable && self.rng.chance(50) {
+                    name.clone()
+                } else {
+                    let v = self.fresh("sv");
+                    self.line(&format!("let mut {v} = {name}.to_vec();"));
+                    self.declare(
+                        v.clone(),
+                        Kind::Seq {
+                            seq: SeqKind::Vec,
+                            lo: len,
+                            hi: len,
+                        },
+                        true,
+                        sb,
+                    );
+                    v
+                };
+                self.line(&format!("{v}.{method}({cmp});"));
+                let mid = len / 2;
+                self.line(&format!(
+                    "let {t} = {v}[0] * {w} + 0.5 * {v}[{mid}] - 0.25 * {v}[{v}.len() - 1];"
+                ));
+                bound = 1.75 * sb;
+            }
+            2 => {
+                // `find`, taken apart by `match` or `if let`.
+                let c = self.expr_bounded(1, 1.0);
+                let c = self.typed(c);
+                let cc = paren(&c.code);
+                match self.rng.below(3) {
+                    0 => self.line(&format!(
+                        "let {t}: {f} = match {name}.iter().find(|q| **q > {cc}) {{ Some(q) => *q * {w}, None => 0.5 * {w} }};"
+                    )),
+                    1 => self.line(&format!(
+                        "let {t}: {f} = if let Some(&q) = {name}.iter().rev().find(|q| q.abs() < {cc}.abs() + 0.5) {{ q * {w} }} else {{ {w} }};"
+                    )),
+                    _ => self.line(&format!(
+                        "let {t}: {f} = match {name}.iter().copied().find(|q| *q < {cc}) {{ Some(q) => q.sin() + {w}, None => {w} * {w} }};"
+                    )),
+                }
+                bound = sb.max(1.0) + 1.0;
+            }
+            3 => {
+                // `position`, then a loop from it to the end.
+                let c = self.expr_bounded(1, 1.0);
+                let c = self.typed(c);
+                let cc = paren(&c.code);
+                let j = self.fresh("sj");
+                let l = self.fresh("wl");
+                self.line(&format!("let mut {t}: {f} = {w};"));
+                self.line(&format!(
+                    "if let Some({j}) = {name}.iter().position(|q| *q > {cc}) {{"
+                ));
+                self.line(&format!("    for {l} in {j}..{name}.len() {{"));
+                self.line(&format!("        {t} += {name}[{l}] * 0.5;"));
+                self.line("    }");
+                self.line("}");
+                bound = 1.0 + 0.5 * sb * len as f64;
+            }
+            5 => {
+                // Slice patterns.
+                if self.rng.chance(50) {
+                    self.line(&format!(
+                        "let {t}: {f} = if let [first, .., last] = {name}[..] {{ first * {w} + 0.5 * last }} else {{ {w} }};"
+                    ));
+                    bound = 1.5 * sb + 1.0;
+                } else {
+                    let sl = self.fresh("sp");
+                    self.line(&format!("let {sl}: &[{f}] = &{name}[..];"));
+                    self.line(&format!("let {t}: {f} = match {sl} {{"));
+                    self.line(&format!("    [] => {w},"));
+                    self.line(&format!("    [a] => *a * {w},"));
+                    self.line(&format!(
+                        "    [a, rest @ ..] => *a * {w} + 0.5 * rest.iter().sum::<{f}>(),"
+                    ));
+                    self.line("};");
+                    bound = sb * (1.0 + 0.5 * len as f64);
+                }
+            }
+            6 => {
+                // `get(i).copied()`, the index maybe past the end.
+                let i = self.rng.below(len + 2);
+                match self.rng.below(3) {
+                    0 => self.line(&format!(
+                        "let {t}: {f} = {name}.get({i}).copied().unwrap_or({w});"
+                    )),
+                    1 => self.line(&format!(
+                        "let {t}: {f} = match {name}.get({i}).copied() {{ Some(q) => q * {w}, None => {w} }};"
+                    )),
+                    _ => self.line(&format!(
+                        "let {t}: {f} = if let Some(q) = {name}.get({i}).copied() {{ q.tanh() + {w} }} else {{ 0.5 }};"
+                    )),
+                }
+                bound = sb + 1.0;
+            }
+            _ => {
+                // `for` loops over adapters.
+                let q = self.fresh("q");
+                self.line(&format!("let mut {t}: {f} = 0.0;"));
+                match self.rng.below(5) {
+                    0 => {
+                        self.line(&format!(
+                            "for ({q}, r) in {name}.iter().zip({name}.iter().skip(1)) {{"
+                        ));
+                        self.line(&format!("    {t} += ({q} * r * {w}).tanh();"));
+                        bound = len as f64;
+                    }
+                    1 => {
+                        self.line(&format!("for {q} in {name}.windows(2) {{"));
+                        self.line(&format!("    {t} += {q}[0] * {w} - 0.5 * {q}[1];"));
+                        bound = 1.5 * sb * len as f64;
+                    }
+                    2 => {
+                        self.line(&format!("for {q} in {name}.chunks(2) {{"));
+                        self.line(&format!("    {t} += {q}[0] * {w};"));
+                        bound = sb * len as f64;
+                    }
+                    3 => {
+                        self.line(&format!("for &{q} in {name}.iter().step_by(2) {{"));
+                        self.line(&format!("    {t} += {q} * {w};"));
+                        bound = sb * len as f64;
+                    }
+                    _ => {
+                        self.line(&format!("for &{q} in {name}.iter().rev() {{"));
+                        self.line(&format!("    {t} = 0.5 * {t} + {q} * {w};"));
+                        bound = 2.0 * sb;
+                    }
+                }
+                self.line("}");
+            }
+        }
+        self.declare(t, Kind::Float, false, bound);
+        true
+    }
+
     fn s_misc(&mut self) -> bool {
         let f = self.f();
         match self.rng.below(5) {

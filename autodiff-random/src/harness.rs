@@ -11,7 +11,7 @@
 use core::fmt;
 
 use autodiff::check::{
-    DotReport, Tolerance, dot_product_test_with, gradcheck_with, random_direction,
+    DotReport, Tolerance, dot_product_test_with, gradcheck_with, hvpcheck_with, random_direction,
 };
 use autodiff::{Differentiable, Real};
 
@@ -51,8 +51,16 @@ pub enum FailureKind {
     PlainPanics,
     /// A gradient coordinate disagrees with the finite difference (or is not finite).
     Gradient,
+    /// The plain function jumps within a step of the point (a `trunc` of a value that
+    /// cancels to an integer, `x += s - x`): the central differences of the failing
+    /// coordinates grow tenfold at a tenth of the step, as a jump's do and a derivative's do
+    /// not. The generator's fault, not the macro's.
+    Jump,
     /// The forward-mode tangent disagrees with the gradient (the dot-product test).
     Tangent,
+    /// `f_hvp`'s gradient differs from `f_grad`'s, or its Hessian-vector product from the
+    /// central difference of the gradient.
+    Hvp,
 }
 
 impl FailureKind {
@@ -64,7 +72,9 @@ impl FailureKind {
             FailureKind::NonFiniteValue => "plain function not finite (generator)",
             FailureKind::PlainPanics => "plain function panics (generator)",
             FailureKind::Gradient => "wrong gradient (finite differences)",
+            FailureKind::Jump => "plain function jumps at the point (generator)",
             FailureKind::Tangent => "wrong tangent (dot-product test)",
+            FailureKind::Hvp => "wrong Hessian-vector product (differences of the gradient)",
         }
     }
 }
@@ -158,7 +168,26 @@ where
         }
     }
     if !report.passed() {
-        return fail(FailureKind::Gradient, format!("{report}"));
+        let finer = Tolerance {
+            step: report.tolerance.step / 10.0,
+            ..report.tolerance
+        };
+        let fine = gradcheck_with(|p: &P| f(p).0, x, &g, finer);
+        let jumps = report
+            .entries
+            .iter()
+            .zip(&fine.entries)
+            .filter(|(e, _)| !e.ok)
+            .all(|(e, f)| {
+                e.numeric.abs() > 100.0 * e.analytic.abs().max(1.0)
+                    && f.numeric.abs() > 5.0 * e.numeric.abs()
+            });
+        let kind = if jumps {
+            FailureKind::Jump
+        } else {
+            FailureKind::Gradient
+        };
+        return fail(kind, format!("{report}"));
     }
     for d in 0..DIRECTIONS {
         let v = random_direction(x, seed.wrapping_add(d));
@@ -188,6 +217,45 @@ where
         let rounding = report.abs_error <= atol;
         if !report.passed() && !rounding {
             return fail(FailureKind::Tangent, format!("{report}"));
+        }
+    }
+    Ok(())
+}
+
+/// For a case declared `#[differentiate(hessian)]` (in `f64`), after [`check`]: along seeded
+/// random directions `v`, `f_hvp(x, v)` returns `f(x)` bit for bit, `f_grad`'s gradient (to
+/// rounding: forward over reverse computes it in another order) and a Hessian-vector product
+/// that agrees with the central difference of `f_grad` along `v` ([`hvpcheck_with`]).
+pub fn check_hvp<P, E>(
+    x: &P,
+    seed: u64,
+    f: impl Fn(&P) -> (P::Scalar, E),
+    grad: impl Fn(&P) -> (P::Scalar, P, E),
+    hvp: impl Fn(&P, &P) -> (P::Scalar, P, P),
+) -> Result<(), Failure>
+where
+    P: Differentiable,
+    E: PartialEq + fmt::Debug,
+{
+    let fail = |kind, detail: String| Err(Failure { kind, detail });
+    let (y, _) = f(x);
+    let tolerance = Tolerance::default_for::<f64>();
+    for d in 0..DIRECTIONS {
+        let v = random_direction(x, seed.wrapping_add(100 + d));
+        let (yh, gh, hv) = hvp(x, &v);
+        if yh.to_f64().to_bits() != y.to_f64().to_bits() {
+            return fail(
+                FailureKind::Value,
+                format!("f_hvp(x, v).0 = {yh:?}, f(x) = {y:?}"),
+            );
+        }
+        let same = gradcheck_with(|p: &P| f(p).0, x, &gh, tolerance);
+        if !same.passed() {
+            return fail(FailureKind::Hvp, format!("the gradient of f_hvp: {same}"));
+        }
+        let report = hvpcheck_with(|p: &P| grad(p).1, x, &v, &hv, tolerance);
+        if !report.passed() {
+            return fail(FailureKind::Hvp, format!("{report}"));
         }
     }
     Ok(())
@@ -320,6 +388,27 @@ mod tests {
         assert_eq!(run(-1.6e-18), Ok(()));
         let e = run(1e-12).unwrap_err();
         assert_eq!(e.kind, FailureKind::Tangent, "{e}");
+    }
+
+    /// f(x) = cos(trunc(x)) at x = 1 (a value that cancels to an integer): the derivative is
+    /// 0 on either side, the central difference of the jump (cos 1 − 1)/2h. Classed as a jump
+    /// of the plain function; a wrong derivative of a smooth function (2x for x²) is not.
+    #[test]
+    fn a_jump_at_the_point_is_told_from_a_wrong_gradient() {
+        let run = |f: fn(f64) -> f64, d: f64| {
+            check(
+                &1.0f64,
+                Precision::Double,
+                3,
+                |p| (f(*p), ()),
+                |p| (f(*p), d, ()),
+                |p, v| (f(*p), d * v, ()),
+            )
+        };
+        let e = run(|x| x.trunc().cos(), 0.0).unwrap_err();
+        assert_eq!(e.kind, FailureKind::Jump, "{e}");
+        let e = run(|x| 1e3 * x * x, 1e5).unwrap_err();
+        assert_eq!(e.kind, FailureKind::Gradient, "{e}");
     }
 
     #[test]

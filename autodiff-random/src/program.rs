@@ -137,6 +137,8 @@ pub struct Case {
     /// Whether some value is rounded to the other float type inside: the checks against finite
     /// differences then use the coarser type's step and tolerances.
     pub mixed_precision: bool,
+    /// Declared `#[differentiate(hessian)]`: `check()` also checks the entry's `_hvp`.
+    pub hessian: bool,
     /// The functions; the last is the entry function.
     pub functions: Vec<Function>,
 }
@@ -158,11 +160,21 @@ impl Case {
         let mut out = self.uses();
         out.push_str(&self.structs());
         for f in &self.functions {
-            out.push_str("#[differentiate]\n");
+            out.push_str(self.attribute());
+            out.push('\n');
             out.push_str(&f.source);
             out.push('\n');
         }
         out
+    }
+
+    /// The attribute of every function and method.
+    fn attribute(&self) -> &'static str {
+        if self.hessian {
+            "#[differentiate(hessian)]"
+        } else {
+            "#[differentiate]"
+        }
     }
 
     /// The size of the program in bytes, without blanks: how findings are ranked.
@@ -200,7 +212,7 @@ impl Case {
             &self
                 .structs()
                 .replace(", autodiff::Differentiable", "")
-                .replace("    #[differentiate]\n", ""),
+                .replace(&format!("    {}\n", self.attribute()), ""),
         );
         for f in &self.functions {
             out.push_str(&f.source);
@@ -227,13 +239,14 @@ impl Case {
         }
         format!(
             "#[derive(Clone, autodiff::Differentiable)]\nstruct Pt {{\n    a: {f},\n    b: {f},\n}}\n\n\
-             impl Pt {{\n    #[differentiate]\n    fn norm(&self) -> {f} {{\n        \
+             impl Pt {{\n    {attr}\n    fn norm(&self) -> {f} {{\n        \
              (self.a * self.a + self.b * self.b + 0.5).sqrt()\n    }}\n\n    \
-             #[differentiate]\n    fn mix(&self, k: {f}) -> {f} {{\n        \
+             {attr}\n    fn mix(&self, k: {f}) -> {f} {{\n        \
              self.a * k.tanh() + self.b.sin()\n    }}\n\n    \
-             #[differentiate]\n    fn scaled(self, k: {f}) -> {f} {{\n        \
+             {attr}\n    fn scaled(self, k: {f}) -> {f} {{\n        \
              (self.a * k).tanh() + self.b + 0.25 * self.norm()\n    }}\n}}\n\n",
-            f = self.float.name()
+            f = self.float.name(),
+            attr = self.attribute()
         )
     }
 
@@ -355,6 +368,26 @@ impl Case {
             out,
             "        |p: &{p_type}, v: &{p_type}| {{ {buf_init} let (y, t) = {name}_jvp({all_args}); (y, t, {effect}) }},"
         );
+        if self.hessian {
+            let _ = writeln!(out, "    )?;");
+            let _ = writeln!(
+                out,
+                "    autodiff_random::harness::check_hvp(&x, {seed}u64,",
+                seed = self.seed
+            );
+            let _ = writeln!(
+                out,
+                "        |p: &{p_type}| {{ let y = {name}({args}); (y, ()) }},"
+            );
+            let _ = writeln!(
+                out,
+                "        |p: &{p_type}| {{ let (y, g) = {name}_grad({args}); (y, g, ()) }},"
+            );
+            let _ = writeln!(
+                out,
+                "        |p: &{p_type}, v: &{p_type}| {name}_hvp({all_args}),"
+            );
+        }
         let _ = writeln!(out, "    )");
         let _ = writeln!(out, "}}");
         out

@@ -34,15 +34,23 @@ fn programs_and_check_modules_parse() {
             syn::parse_file(&case.plain_module()).expect("the plain module parses");
             // Each function carries the attribute (and so do the struct's methods, indented),
             // the plain module none; the entry function comes last.
+            // A case declared `hessian` has that attribute everywhere and checks `_hvp`.
             let n = case.functions.len();
             let program = case.program();
-            assert_eq!(
-                program.lines().filter(|l| *l == "#[differentiate]").count(),
-                n
-            );
+            let attr = if case.hessian {
+                "#[differentiate(hessian)]"
+            } else {
+                "#[differentiate]"
+            };
+            assert_eq!(program.lines().filter(|l| *l == attr).count(), n);
             let methods = if program.contains("impl Pt {") { 3 } else { 0 };
-            assert_eq!(program.matches("    #[differentiate]").count(), methods);
-            assert!(!case.plain_module().contains("#[differentiate]"));
+            assert_eq!(program.matches(&format!("    {attr}")).count(), methods);
+            assert!(!case.plain_module().contains("#[differentiate"));
+            assert_eq!(case.module().contains("check_hvp"), case.hessian);
+            assert!(
+                !(case.hessian && config == Config::ci()),
+                "no `hessian` in CI"
+            );
             assert!(case.entry().name.starts_with("f_"));
             assert!(case.entry().params.iter().any(|p| p.kind.active()));
         }

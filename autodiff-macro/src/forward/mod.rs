@@ -377,7 +377,22 @@ impl Fwd<'_> {
                     dargs.push(if !def.diff(k) {
                         a
                     } else if self.tan.contains_key(&a) {
-                        self.tangent_or_zero(b, a, out)
+                        let t = self.tangent_or_zero(b, a, out);
+                        // A parameter lent as it is (`a.copy_from_slice(r)`, `r: &[f64]`) has a
+                        // tangent that forward over reverse owns: lent too (`&dr` coerces to
+                        // the slice from a reference as from a `Vec`).
+                        let lent_param = matches!(
+                            self.f.value(a).def,
+                            ValueDef::Param(n) if self.f.params.get(n).is_some_and(|p| {
+                                matches!(p.ty, syn::Type::Reference(_))
+                            })
+                        );
+                        if lent_param {
+                            let ty = self.tys.of(a);
+                            self.emit(b, out, InstKind::Ref(t), ty)
+                        } else {
+                            t
+                        }
                     } else {
                         // An argument without a tangent is lent as it is (`extend_from_slice(&h)`
                         // of data): so is its zero, which is an owned value.
