@@ -10,7 +10,7 @@
 //! against the function's). At the kinks of `max` and `abs` the derivatives are the scalar
 //! rules' own.
 
-use autodiff::check::{gradcheck, random_direction};
+use autodiff::check::random_direction;
 use autodiff::{differentiate, nn};
 use ndarray::{Array, Array1, Array2, Array4, Zip, array};
 
@@ -23,18 +23,6 @@ fn seeded<D: ndarray::Dimension>(
     seed: u64,
 ) -> Array<f64, D> {
     random_direction(&Array::zeros(shape), seed)
-}
-
-/// `gradient` against central differences of `f` at `x`.
-#[track_caller]
-fn fd_array<D: ndarray::Dimension>(
-    what: &str,
-    f: impl Fn(&Array<f64, D>) -> f64,
-    x: &Array<f64, D>,
-    gradient: &Array<f64, D>,
-) {
-    let r = gradcheck(f, x, gradient);
-    assert!(r.passed(), "{what}: {r}");
 }
 
 /// Each entry of `actual` within `tol` (relative) of `expected`.

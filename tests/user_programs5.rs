@@ -45,26 +45,6 @@ use common::*;
 const XS: [f64; 6] = [0.3, -0.5, 1.2, 0.8, -0.1, 0.65];
 const YS: [f64; 6] = [0.5, 0.1, -0.3, 0.9, 0.4, -0.7];
 
-/// A gradient with respect to an array against central finite differences of `f` at `x`.
-#[track_caller]
-fn fd_array<D: ndarray::Dimension>(
-    what: &str,
-    f: impl Fn(&ndarray::Array<f64, D>) -> f64,
-    x: &ndarray::Array<f64, D>,
-    d: &ndarray::Array<f64, D>,
-) {
-    let r = gradcheck(|p: &ndarray::Array<f64, D>| f(p), x, d);
-    assert!(r.passed(), "{what}: {r}");
-}
-
-fn matrix(rows: usize, cols: usize, seed: f64) -> Array2<f64> {
-    Array2::from_shape_vec((rows, cols), data(rows * cols, seed)).unwrap()
-}
-
-fn vector(n: usize, seed: f64) -> Array1<f64> {
-    Array1::from(data(n, seed))
-}
-
 fn softmax_of(x: &[f64]) -> Vec<f64> {
     let m = x.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
     let e: Vec<f64> = x.iter().map(|v| (v - m).exp()).collect();

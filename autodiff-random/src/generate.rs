@@ -2015,6 +2015,14 @@ impl<'a> FnGen<'a> {
             .collect()
     }
 
+    /// The containers of [`Self::seqs_but_windows`] that hold at least `n` elements.
+    fn seqs_of_at_least(&self, n: usize) -> Vec<Var> {
+        self.seqs_but_windows()
+            .into_iter()
+            .filter(|v| matches!(v.kind, Kind::Seq { lo, .. } if lo >= n))
+            .collect()
+    }
+
     /// A length for a new container: a literal or an integer variable.
     fn length(&mut self) -> (String, usize, usize) {
         let ints: Vec<Var> = self
@@ -2677,9 +2685,8 @@ impl<'a> FnGen<'a> {
                 ParamKind::MutVec => return None,
                 _ => {
                     let ok: Vec<Var> = self
-                        .seqs()
+                        .seqs_of_at_least(1)
                         .into_iter()
-                        .filter(|v| matches!(v.kind, Kind::Seq { lo, seq, .. } if lo >= 1 && seq != SeqKind::Window))
                         .filter(|v| {
                             *kind != ParamKind::VecRef
                                 || matches!(
@@ -3607,13 +3614,7 @@ impl<'a> FnGen<'a> {
 
     /// `let [a, b] = arr;` of an array, or `let (p, q) = (xs[i], xs[j]);` of any container.
     fn s_destructure(&mut self) -> bool {
-        let seqs: Vec<Var> = self
-            .seqs()
-            .into_iter()
-            .filter(|v| {
-                matches!(v.kind, Kind::Seq { seq, lo, .. } if seq != SeqKind::Window && lo >= 1)
-            })
-            .collect();
+        let seqs: Vec<Var> = self.seqs_of_at_least(1);
         if seqs.is_empty() {
             return false;
         }
@@ -3659,13 +3660,7 @@ impl<'a> FnGen<'a> {
     /// &xs[a..]`, or lent to a helper that takes a slice (`h(&xs[1..], ..)`).
     fn s_range_slice(&mut self) -> bool {
         let f = self.f();
-        let seqs: Vec<Var> = self
-            .seqs()
-            .into_iter()
-            .filter(|v| {
-                matches!(v.kind, Kind::Seq { seq, lo, .. } if seq != SeqKind::Window && lo >= 2)
-            })
-            .collect();
+        let seqs: Vec<Var> = self.seqs_of_at_least(2);
         if seqs.is_empty() {
             return false;
         }
@@ -4137,9 +4132,6 @@ impl<'a> FnGen<'a> {
         true
     }
 
-    /// Smaller forms users write: a closure of two parameters called twice, an array chosen
-    /// by a condition, a `match` on a pair of integers, a slice parameter shadowed by a copy
-    /// that is then written, and an array iterated by value.
     /// A loop that reads a container at `base + l` over `for l in lo..hi` (what the macro reads
     /// through a window borrowed before the loop): literal, variable and computed bases, a
     /// reversed range, an empty or inverted range (whose reads would be out of bounds), two
@@ -4148,11 +4140,7 @@ impl<'a> FnGen<'a> {
     /// `base + l` into a new local `Vec` or a `&mut` parameter.
     fn s_window(&mut self) -> bool {
         let f = self.f();
-        let seqs: Vec<Var> = self
-            .seqs()
-            .into_iter()
-            .filter(|v| matches!(v.kind, Kind::Seq { seq, lo, .. } if seq != SeqKind::Window && lo >= 1))
-            .collect();
+        let seqs: Vec<Var> = self.seqs_of_at_least(1);
         if seqs.is_empty() {
             return false;
         }
@@ -4388,11 +4376,7 @@ impl<'a> FnGen<'a> {
     /// `windows(2)`, `chunks(2)`, `step_by` and `rev`.
     fn s_slice_ops(&mut self) -> bool {
         let f = self.f();
-        let seqs: Vec<Var> = self
-            .seqs()
-            .into_iter()
-            .filter(|v| matches!(v.kind, Kind::Seq { seq, lo, .. } if seq != SeqKind::Window && lo >= 1))
-            .collect();
+        let seqs: Vec<Var> = self.seqs_of_at_least(1);
         let t = self.fresh("t");
         let e = self.expr(1);
         let e = self.squash(e);
@@ -4589,6 +4573,9 @@ impl<'a> FnGen<'a> {
         true
     }
 
+    /// Smaller forms users write: a closure of two parameters called twice, an array chosen
+    /// by a condition, a `match` on a pair of integers, a slice parameter shadowed by a copy
+    /// that is then written, and an array iterated by value.
     fn s_misc(&mut self) -> bool {
         let f = self.f();
         match self.rng.below(5) {
@@ -4725,13 +4712,7 @@ impl<'a> FnGen<'a> {
     fn s_ndarray(&mut self) -> bool {
         let f = self.f();
         let a = self.fresh("na");
-        let seqs: Vec<Var> = self
-            .seqs()
-            .into_iter()
-            .filter(|v| {
-                matches!(v.kind, Kind::Seq { lo, seq, .. } if lo >= 1 && seq != SeqKind::Window)
-            })
-            .collect();
+        let seqs: Vec<Var> = self.seqs_of_at_least(1);
         let (lo, hi, eb) = if !seqs.is_empty() && self.rng.chance(40) {
             let s = self.rng.pick(&seqs).clone();
             let Kind::Seq { lo, hi, .. } = s.kind else {

@@ -4,7 +4,7 @@
 #![allow(dead_code)] // each test file uses the helpers it needs
 
 use autodiff::check::gradcheck;
-use ndarray::Array2;
+use ndarray::{Array, Array1, Array2, Dimension};
 
 /// The tolerance for derivatives that are exact up to rounding (f64).
 pub const TOL: f64 = 1e-12;
@@ -389,4 +389,26 @@ pub fn seeded(rows: usize, cols: usize, seed: u64) -> Array2<f64> {
             .wrapping_add(1442695040888963407);
         ((s >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
     })
+}
+
+/// A gradient with respect to an array against central finite differences of `f` at `x`.
+#[track_caller]
+pub fn fd_array<D: Dimension>(
+    what: &str,
+    f: impl Fn(&Array<f64, D>) -> f64,
+    x: &Array<f64, D>,
+    gradient: &Array<f64, D>,
+) {
+    let r = gradcheck(f, x, gradient);
+    assert!(r.passed(), "{what}: {r}");
+}
+
+/// A `rows × cols` matrix of [`data`].
+pub fn matrix(rows: usize, cols: usize, seed: f64) -> Array2<f64> {
+    Array2::from_shape_vec((rows, cols), data(rows * cols, seed)).unwrap()
+}
+
+/// A vector of [`data`].
+pub fn vector(n: usize, seed: f64) -> Array1<f64> {
+    Array1::from(data(n, seed))
 }
