@@ -78,6 +78,19 @@ fn is_user_method(mc: &syn::ExprMethodCall) -> bool {
         && MutId::find(&name).is_none()
 }
 
+/// Whether `mc` may be a method of the user's own struct on a receiver known to be such a
+/// struct (a parameter of a struct type, or `self`): besides what [`is_user_method`] takes, the
+/// names of array rules (`dot`, `sum`, `mean`, `t`, ..), which a struct's own methods often
+/// have and no array rule fits (`a.dot(&b)` of a `Vec3`). `clone` and `to_owned` stay the
+/// copies they are.
+fn is_struct_method(mc: &syn::ExprMethodCall) -> bool {
+    let name = mc.method.to_string();
+    is_user_method(mc)
+        || (mc.turbofish.is_none()
+            && !matches!(name.as_str(), "clone" | "to_owned")
+            && PrimId::method(&name).is_some_and(|p| !p.has(Flags::FLOAT_RESULT)))
+}
+
 /// `recv.method(args)` as the call `ty::method(recv, args)`.
 fn method_as_call(mc: &syn::ExprMethodCall, ty: syn::Path, recv: Expr) -> syn::ExprCall {
     let method = &mc.method;
@@ -418,7 +431,7 @@ impl Lowering {
             }
         }
         if is_self(&mc.receiver)
-            && PrimId::method(&name).is_none()
+            && (PrimId::method(&name).is_none() || is_struct_method(mc))
             && !prim::is_discrete_method(&name)
             && !is_shape_query(&name)
         {
@@ -445,6 +458,30 @@ impl Lowering {
             return self.call(b, &call);
         }
         let recv = self.place_expr(b, &mc.receiver);
+        if let (Some(r), Some(ty)) = (recv, self.made_by_struct_method(recv, mc)) {
+            // `a.sub(b).norm()`, `let d = a.sub(b); d.norm()`: a method of the struct whose
+            // method made the receiver, called through its type like one on a parameter, the
+            // receiver lent (see `mark_receiver`).
+            let k = self.kind(r);
+            let mut args = vec![self.inst1(b, InstKind::Ref(r), k, span)];
+            for a in &mc.args {
+                args.push(self.expr(b, a, true)?);
+            }
+            let mut call = method_as_call(mc, ty, (*mc.receiver).clone());
+            mark_receiver(&mut call);
+            let Expr::Path(fp) = &*call.func else {
+                unreachable!("method_as_call makes a path call")
+            };
+            return Some(self.inst1(
+                b,
+                InstKind::Call {
+                    path: fp.path.clone(),
+                    args,
+                },
+                Kind::Unknown,
+                span,
+            ));
+        }
         let mut args = Vec::new();
         for a in &mc.args {
             args.push(match a {
@@ -457,6 +494,57 @@ impl Lowering {
         let args = args.into_iter().collect::<Option<Vec<Value>>>()?;
         let root = self.mutable_root(&mc.receiver);
         self.method(b, mc.method.clone(), recv, args, false, root, span)
+    }
+
+    /// The struct whose method made `recv`, when `mc` may be a method of the user's on it:
+    /// `recv` is the result of a call `Ty::m(..)` of a struct `Ty` of the user's (a method
+    /// followed on a parameter, `self` or a field, or a call written through the type), and
+    /// the method takes the struct's type to be `Ty` too (as `sub`, `scale` or `cross` of a
+    /// vector return one). A method of another type there is rustc's error at the call that
+    /// `Ty` has no such function; calling it through its type says which (`V::norm(&d)`).
+    fn made_by_struct_method(
+        &self,
+        recv: Option<Value>,
+        mc: &syn::ExprMethodCall,
+    ) -> Option<syn::Path> {
+        let name = mc.method.to_string();
+        // `norm`, `outer` and `pow` are in `LIBRARY_METHODS` for the crates that give arrays
+        // them; on what a struct's method made, they are the struct's.
+        if !is_user_method(mc)
+            || (LIBRARY_METHODS.contains(&name.as_str())
+                && !matches!(name.as_str(), "norm" | "outer" | "pow"))
+        {
+            return None;
+        }
+        let ValueDef::Result(i, 0) = self.f.value(recv?).def else {
+            return None;
+        };
+        let InstKind::Call { path, .. } = &self.f.inst(i).kind else {
+            return None;
+        };
+        if path.segments.len() < 2 || crate::joint::is_runtime_function(path) {
+            return None;
+        }
+        let mut ty = path.clone();
+        ty.segments.pop();
+        let mut ty = syn::Path {
+            leading_colon: ty.leading_colon,
+            segments: ty.segments.into_pairs().map(|p| p.into_value()).collect(),
+        };
+        let last = ty.segments.last()?.ident.to_string();
+        if !last.starts_with(|c: char| c.is_ascii_uppercase())
+            || crate::types::is_float_param(&last)
+        {
+            return None;
+        }
+        if ty.segments.iter().any(|s| !s.arguments.is_none()) {
+            // A field's or an element's type named through the runtime's `Field` trait
+            // (`FieldTy::<Self, H, _>`, see `field_method`).
+            return Some(ty);
+        }
+        let as_ty: syn::Type = syn::parse_quote!(#ty);
+        ty = crate::types::struct_path(&as_ty)?.0;
+        Some(ty)
     }
 
     /// Whether `e` may be an ndarray array, for `row`/`column`: anything but a variable known
@@ -488,7 +576,7 @@ impl Lowering {
     /// parameter is owned), differentiated through `Model::forward_vjp` like `self.g(x)` is
     /// through `Self::g_vjp`, the gradient reaching the receiver when it is active.
     fn struct_method(&self, mc: &syn::ExprMethodCall) -> Option<syn::ExprCall> {
-        if !is_user_method(mc) {
+        if !is_struct_method(mc) {
             return None;
         }
         let Expr::Path(p) = chain::strip(&mc.receiver) else {

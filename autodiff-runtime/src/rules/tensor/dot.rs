@@ -13,7 +13,9 @@ use crate::rules::{HasShape, ShapeOf};
 /// `dot` (matrixmultiply) on strided views, so the backward pass of a matmul is two matmuls.
 #[diagnostic::on_unimplemented(
     message = "`dot` of `{Self}` and `{Rhs}` cannot be differentiated",
-    label = "`dot` takes two ndarray arrays of one float type, of one or two dimensions"
+    label = "`dot` takes two ndarray arrays of one float type, of one or two dimensions",
+    note = "a `dot` method of your own struct is followed on a parameter, on `self` and on their \
+            fields; on another value, call it through its type: `{Self}::dot(&a, &b)`"
 )]
 pub trait DotRules<Rhs: HasShape>: HasShape + Sized {
     /// The type of `a.dot(&b)`.

@@ -17,7 +17,10 @@ use crate::rules::{HasShape, ShapeOf};
 /// `Self`) and the tangent: `(x, [axis,] dx)`.
 #[diagnostic::on_unimplemented(
     message = "this array method is called on `{Self}`, which is not an ndarray array of floats",
-    label = "the receiver must be an ndarray array of `f64` or `f32`"
+    label = "the receiver must be an ndarray array of `f64` or `f32`",
+    note = "a method of your own struct named like an array method (`sum`, `mean`, `t`) is \
+            followed on a parameter, on `self` and on their fields; on another value, call it \
+            through its type: `{Self}::sum(&v)`"
 )]
 pub trait TensorRules: HasShape {
     /// The element type.
