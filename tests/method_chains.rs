@@ -1,9 +1,12 @@
 //! Methods of the user's own struct called as vector code calls them: in chains on what another
 //! method returned (`a.sub(b).scale(2.0).norm()`), on a local bound to such a result
 //! (`let d = a.sub(b); d.norm()`), and under names that array rules also have (`a.dot(&b)`,
-//! `self.dot(self)` of a `V3`). Each gradient is compared with its analytic value (stated
+//! `self.dot(self)` of a `V3`), and operators a struct implements (`(a - b) * 2.0 + a` of a
+//! `V2` with `#[differentiate] impl Sub for V2`). Each gradient is compared with its analytic value (stated
 //! beside each function) and with central finite differences; forward mode with the dot-product
 //! test.
+
+use std::ops::{Add, AddAssign, Div, Mul, Neg, Sub};
 
 use autodiff::{Differentiable, differentiate};
 
@@ -229,4 +232,215 @@ fn a_method_on_an_element_then_on_its_result_in_a_loop() {
     close_all("∂k, ∂r", &[gk, gr], &[ek, er]);
     let f = |p: &[f64]| springs(&p.chunks(3).map(v).collect::<Vec<_>>(), k, r);
     fd_vec("springs", f, &raw, &got);
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Differentiable)]
+struct V2 {
+    x: f64,
+    y: f64,
+}
+
+#[differentiate]
+impl Add for V2 {
+    type Output = V2;
+    fn add(self, o: V2) -> V2 {
+        V2 {
+            x: self.x + o.x,
+            y: self.y + o.y,
+        }
+    }
+}
+
+/// Not differentiated: the generated code computes `c += p` as `c = c + p`, through `add`.
+impl AddAssign for V2 {
+    fn add_assign(&mut self, o: V2) {
+        *self = *self + o;
+    }
+}
+
+/// The result type as the trait's `Self::Output`.
+#[differentiate]
+impl Sub for V2 {
+    type Output = Self;
+    fn sub(self, o: V2) -> Self::Output {
+        V2 {
+            x: self.x - o.x,
+            y: self.y - o.y,
+        }
+    }
+}
+
+#[differentiate]
+impl Mul<f64> for V2 {
+    type Output = V2;
+    fn mul(self, k: f64) -> V2 {
+        V2 {
+            x: self.x * k,
+            y: self.y * k,
+        }
+    }
+}
+
+#[differentiate]
+impl Div<f64> for V2 {
+    type Output = V2;
+    fn div(self, k: f64) -> V2 {
+        V2 {
+            x: self.x / k,
+            y: self.y / k,
+        }
+    }
+}
+
+#[differentiate]
+impl Neg for V2 {
+    type Output = V2;
+    fn neg(self) -> V2 {
+        V2 {
+            x: -self.x,
+            y: -self.y,
+        }
+    }
+}
+
+fn v2(s: &[f64]) -> V2 {
+    V2 { x: s[0], y: s[1] }
+}
+
+/// `d = 2(a − b) + a = 3a − 2b`, `|d|²`: `∂/∂a = 6d`, `∂/∂b = −4d`.
+#[differentiate]
+fn operators(a: V2, b: V2) -> f64 {
+    let d = (a - b) * 2.0 + a;
+    d.x * d.x + d.y * d.y
+}
+
+/// Through references, with `-` and `/`: `e = −(a − b)/k + a = (b − a)/k + a`, `e.x · e.y`.
+/// `∂/∂a = (1 − 1/k)(e.y, e.x)`, `∂/∂b = (e.y, e.x)/k`, `∂/∂k = −(b − a)·(e.y, e.x)/k²`.
+#[differentiate]
+fn through_refs(a: &V2, b: &V2, k: f64) -> f64 {
+    let d = *a - *b;
+    let e = -d / k + *a;
+    e.x * e.y
+}
+
+#[test]
+fn operators_of_a_struct_with_differentiated_impls() {
+    let (a, b) = ([1.0, 2.0], [0.5, -1.0]);
+    let (y, (ga, gb)) = operators_grad(v2(&a), v2(&b));
+    let d = [3.0 * a[0] - 2.0 * b[0], 3.0 * a[1] - 2.0 * b[1]];
+    close_all("value", &[y], &[d[0] * d[0] + d[1] * d[1]]);
+    close_all("∂a", &[ga.x, ga.y], &[6.0 * d[0], 6.0 * d[1]]);
+    close_all("∂b", &[gb.x, gb.y], &[-4.0 * d[0], -4.0 * d[1]]);
+    let f = |p: &[f64]| operators(v2(&p[..2]), v2(&p[2..]));
+    fd_vec("operators", f, &[a, b].concat(), &[ga.x, ga.y, gb.x, gb.y]);
+
+    let k = 1.5;
+    let (y, (ga, gb, gk)) = through_refs_grad(&v2(&a), &v2(&b), k);
+    let e = [(b[0] - a[0]) / k + a[0], (b[1] - a[1]) / k + a[1]];
+    close_all("value", &[y], &[e[0] * e[1]]);
+    let s = 1.0 - 1.0 / k;
+    close_all("∂a", &[ga.x, ga.y], &[s * e[1], s * e[0]]);
+    close_all("∂b", &[gb.x, gb.y], &[e[1] / k, e[0] / k]);
+    let dk = -((b[0] - a[0]) * e[1] + (b[1] - a[1]) * e[0]) / (k * k);
+    close_all("∂k", &[gk], &[dk]);
+    let f = |p: &[f64]| through_refs(&v2(&p[..2]), &v2(&p[2..4]), p[4]);
+    let g = [ga.x, ga.y, gb.x, gb.y, gk];
+    fd_vec("through_refs", f, &[a.as_slice(), &b, &[k]].concat(), &g);
+    forward("operators").check(
+        &(v2(&a), v2(&b)),
+        |p| operators(p.0, p.1),
+        |p, t| operators_jvp(p.0, p.1, t.0, t.1),
+        |p, w| {
+            let (y, pb) = operators_vjp(p.0, p.1);
+            (y, pb(w))
+        },
+    );
+}
+
+/// Gravity-like pair potential over a slice, `Σ_{i<j} 1/|pᵢ − pⱼ|`, the difference taken by
+/// the struct's `-` on elements: `∂/∂pᵢ = −Σ_{j≠i} (pᵢ − pⱼ)/|pᵢ − pⱼ|³`.
+#[differentiate]
+fn pair_potential(ps: &[V2]) -> f64 {
+    let mut e = 0.0;
+    for i in 0..ps.len() {
+        for j in (i + 1)..ps.len() {
+            let d = ps[i] - ps[j];
+            e += 1.0 / (d.x * d.x + d.y * d.y).sqrt();
+        }
+    }
+    e
+}
+
+/// The centre of mass by `+=` and `/`, then its distance from a point:
+/// `c = Σ pᵢ / n`, `|c − q|²`: `∂/∂pᵢ = 2(c − q)/n`, `∂/∂q = −2(c − q)`.
+#[differentiate]
+fn centre_gap(ps: &[V2], q: V2) -> f64 {
+    let mut c = ps[0];
+    for p in &ps[1..] {
+        c += *p;
+    }
+    let g = c / ps.len() as f64 - q;
+    g.x * g.x + g.y * g.y
+}
+
+#[test]
+fn a_compound_assignment_of_a_struct_is_its_addition() {
+    let raw = common::data(6, 0.2);
+    let ps: Vec<V2> = raw.chunks(2).map(v2).collect();
+    let q = V2 { x: 0.3, y: -0.4 };
+    let (y, (gp, gq)) = centre_gap_grad(&ps, q);
+    let c = [
+        (raw[0] + raw[2] + raw[4]) / 3.0,
+        (raw[1] + raw[3] + raw[5]) / 3.0,
+    ];
+    let g = [c[0] - q.x, c[1] - q.y];
+    close_all("value", &[y], &[g[0] * g[0] + g[1] * g[1]]);
+    let got: Vec<f64> = gp.iter().flat_map(|p| [p.x, p.y]).collect();
+    let expected: Vec<f64> = (0..6).map(|k| 2.0 * g[k % 2] / 3.0).collect();
+    close_all("∂p", &got, &expected);
+    close_all("∂q", &[gq.x, gq.y], &[-2.0 * g[0], -2.0 * g[1]]);
+}
+
+#[test]
+fn an_operator_on_elements_of_a_slice_of_structs() {
+    let raw = common::data(8, 1.3);
+    let ps: Vec<V2> = raw.chunks(2).map(v2).collect();
+    let (e, g) = pair_potential_grad(&ps);
+    let mut value = 0.0;
+    let mut expected = vec![0.0; 8];
+    for i in 0..4 {
+        for j in 0..4 {
+            if i == j {
+                continue;
+            }
+            let d = [raw[2 * i] - raw[2 * j], raw[2 * i + 1] - raw[2 * j + 1]];
+            let r = (d[0] * d[0] + d[1] * d[1]).sqrt();
+            if i < j {
+                value += 1.0 / r;
+            }
+            expected[2 * i] -= d[0] / (r * r * r);
+            expected[2 * i + 1] -= d[1] / (r * r * r);
+        }
+    }
+    close_all("value", &[e], &[value]);
+    let got: Vec<f64> = g.iter().flat_map(|p| [p.x, p.y]).collect();
+    close_all("∂p", &got, &expected);
+    let f = |p: &[f64]| pair_potential(&p.chunks(2).map(v2).collect::<Vec<_>>());
+    fd_vec("pair_potential", f, &raw, &got);
+}
+
+type Real = f64;
+
+/// A float aliased by a name: its operators are the float's. `x·y + x`: `∂/∂x = y + 1`.
+#[differentiate]
+fn aliased(x: Real, y: f64) -> Real {
+    x * y + x
+}
+
+#[test]
+fn operators_of_an_aliased_float_stay_the_floats() {
+    let (value, pb) = aliased_vjp(1.5, 2.0);
+    close_all("value", &[value], &[4.5]);
+    let (gx, gy) = pb(1.0);
+    close_all("gradient", &[gx, gy], &[3.0, 1.5]);
 }

@@ -418,8 +418,14 @@ fn expand_impl(attr: TokenStream2, mut imp: syn::ItemImpl) -> TokenStream2 {
         // The generated items are as visible as the trait's method is (an inherent method
         // without `pub` would be private to the module).
         let mut as_fn = m.clone();
-        if imp.trait_.is_some() {
+        if let Some((tr, _)) = &imp.trait_ {
             as_fn.vis = syn::parse_quote!(pub);
+            // `Self::Output` of the trait names nothing in the inherent impl the generated
+            // items go to: `<Self as Add>::Output` does.
+            syn::visit_mut::VisitMut::visit_signature_mut(
+                &mut TraitAssoc { tr: tr.clone() },
+                &mut as_fn.sig,
+            );
         }
         let expanded = expand(opts, as_fn.to_token_stream());
         let parsed = syn::parse::Parser::parse2(
@@ -458,6 +464,26 @@ fn expand_impl(attr: TokenStream2, mut imp: syn::ItemImpl) -> TokenStream2 {
     quote! {
         #imp
         impl #generics #self_ty #where_clause { #generated }
+    }
+}
+
+/// Rewrites `Self::X` in a trait impl's method signature as `<Self as Trait>::X`.
+struct TraitAssoc {
+    tr: syn::Path,
+}
+
+impl syn::visit_mut::VisitMut for TraitAssoc {
+    fn visit_type_path_mut(&mut self, t: &mut syn::TypePath) {
+        syn::visit_mut::visit_type_path_mut(self, t);
+        if t.qself.is_none()
+            && t.path.segments.len() >= 2
+            && t.path.segments[0].ident == "Self"
+            && t.path.segments[0].arguments.is_none()
+        {
+            let tr = &self.tr;
+            let rest: Vec<&syn::PathSegment> = t.path.segments.iter().skip(1).collect();
+            *t = syn::parse_quote!(<Self as #tr>::#(#rest)::*);
+        }
     }
 }
 

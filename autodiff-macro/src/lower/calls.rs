@@ -78,6 +78,45 @@ fn is_user_method(mc: &syn::ExprMethodCall) -> bool {
         && MutId::find(&name).is_none()
 }
 
+/// Names that a float type is often aliased by: a parameter of such a type is not taken for a
+/// struct whose operators are its own methods (see `Lowering::struct_type_of`).
+const FLOAT_ALIASES: &[&str] = &[
+    "Real",
+    "Float",
+    "Scalar",
+    "Num",
+    "Number",
+    "Fp",
+    "Flt",
+    "Precision",
+    "Prec",
+    "Elem",
+    "Value",
+];
+
+/// The element type of a slice, array or `Vec` type (behind a shared reference).
+fn elem_type(ty: &syn::Type) -> Option<&syn::Type> {
+    match ty {
+        syn::Type::Reference(r) if r.mutability.is_none() => elem_type(&r.elem),
+        syn::Type::Slice(s) => Some(&s.elem),
+        syn::Type::Array(a) => Some(&a.elem),
+        syn::Type::Path(p) if p.qself.is_none() => {
+            let last = p.path.segments.last()?;
+            if last.ident != "Vec" {
+                return None;
+            }
+            match &last.arguments {
+                syn::PathArguments::AngleBracketed(a) if a.args.len() == 1 => match &a.args[0] {
+                    syn::GenericArgument::Type(t) => Some(t),
+                    _ => None,
+                },
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
 /// Whether `mc` may be a method of the user's own struct on a receiver known to be such a
 /// struct (a parameter of a struct type, or `self`): besides what [`is_user_method`] takes, the
 /// names of array rules (`dot`, `sum`, `mean`, `t`, ..), which a struct's own methods often
@@ -109,8 +148,14 @@ fn method_as_call(mc: &syn::ExprMethodCall, ty: syn::Path, recv: Expr) -> syn::E
 /// its receiver through the runtime's `receiver`, which gives the method `&p` where it takes
 /// `&self` and a copy of `p` where it takes `self` (the macro sees the call, not the method).
 fn mark_receiver(call: &mut syn::ExprCall) {
-    if let Expr::Path(p) = &mut *call.func
-        && let Some(last) = p.path.segments.last_mut()
+    if let Expr::Path(p) = &mut *call.func {
+        mark_path(&mut p.path);
+    }
+}
+
+/// The mark of [`mark_receiver`] on a call's path.
+pub(super) fn mark_path(path: &mut syn::Path) {
+    if let Some(last) = path.segments.last_mut()
         && last.arguments.is_none()
     {
         last.arguments = syn::PathArguments::AngleBracketed(syn::AngleBracketedGenericArguments {
@@ -496,6 +541,46 @@ impl Lowering {
         self.method(b, mc.method.clone(), recv, args, false, root, span)
     }
 
+    /// The struct of the user's that `v` is known to be of, for an operator on it: a parameter
+    /// of a struct type, or what an operator of such a struct returned (`(a - b) * 2.0`). What
+    /// its other methods return is not taken for one (a layer's `forward` returns an array,
+    /// which `h + &b` adds to as such).
+    pub(super) fn struct_type_of(&self, v: Value) -> Option<syn::Path> {
+        match self.f.value(v).def {
+            ValueDef::Param(n) => self.user_struct(&self.f.params[n].ty),
+            ValueDef::Result(i, 0) => match &self.f.inst(i).kind {
+                InstKind::Ref(u) | InstKind::Deref(u) => self.struct_type_of(*u),
+                // `ps[i] - ps[j]` of `ps: &[V2]` (a `Vec` or an array of them).
+                InstKind::Index(base, _) => match self.f.value(*base).def {
+                    ValueDef::Param(n) => self.user_struct(elem_type(&self.f.params[n].ty)?),
+                    _ => None,
+                },
+                InstKind::Call { path, .. }
+                    if path.segments.last().is_some_and(|l| {
+                        matches!(&l.arguments, syn::PathArguments::AngleBracketed(a) if a.args.is_empty())
+                            && ["add", "sub", "mul", "div", "neg"].iter().any(|m| l.ident == m)
+                    }) =>
+                {
+                    self.struct_of_call(path)
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// `ty` (or what it references) as a struct of the user's, for its operators: not a type
+    /// parameter, nor a name a float is aliased by (`type Real = f64;`), whose operators are
+    /// the float's.
+    fn user_struct(&self, ty: &syn::Type) -> Option<syn::Path> {
+        let (ty, _) = crate::types::struct_path(ty)?;
+        let name = ty.segments.last()?.ident.to_string();
+        let alias = name.len() == 1
+            || self.type_params.contains(&name)
+            || FLOAT_ALIASES.contains(&name.as_str());
+        (!alias).then_some(ty)
+    }
+
     /// The struct whose method made `recv`, when `mc` may be a method of the user's on it:
     /// `recv` is the result of a call `Ty::m(..)` of a struct `Ty` of the user's (a method
     /// followed on a parameter, `self` or a field, or a call written through the type), and
@@ -522,6 +607,12 @@ impl Lowering {
         let InstKind::Call { path, .. } = &self.f.inst(i).kind else {
             return None;
         };
+        self.struct_of_call(path)
+    }
+
+    /// `Ty` of a call `Ty::m(..)` of a struct `Ty` of the user's, whose result is taken to be a
+    /// `Ty` too.
+    fn struct_of_call(&self, path: &syn::Path) -> Option<syn::Path> {
         if path.segments.len() < 2 || crate::joint::is_runtime_function(path) {
             return None;
         }
@@ -744,6 +835,7 @@ impl Lowering {
     /// `let l = &self.layer;` (or `&model.layers[0]`): records the field's type with `l`; and
     /// `let s = State { .. };` the literal's type.
     pub(super) fn note_binding(&mut self, pat: &Pat, init: &Expr) {
+        self.note_struct_binding(pat);
         // `let s: State = ..;`: the declared type, where it is a struct of the user's.
         if let Pat::Type(pt) = pat {
             if let (Pat::Ident(pi), syn::Type::Path(tp)) = (&*pt.pat, &*pt.ty) {
@@ -849,6 +941,51 @@ impl Lowering {
         if let Some(binding) = self.env.last_mut().filter(|b| pi.ident == b.name) {
             binding.place_ty = ty;
         }
+    }
+
+    /// Records the struct of the user's a `let` binds a name to (see `Binding::struct_ty`); it
+    /// runs before `note_binding` records a literal's or constructor's type, which it reads
+    /// back at the end.
+    fn note_struct_binding(&mut self, pat: &Pat) {
+        let id = match pat {
+            Pat::Ident(pi) => &pi.ident,
+            Pat::Type(pt) => match &*pt.pat {
+                Pat::Ident(pi) => &pi.ident,
+                _ => return,
+            },
+            _ => return,
+        };
+        let Some(slot) = self
+            .env
+            .len()
+            .checked_sub(1)
+            .filter(|&s| *id == self.env[s].name)
+        else {
+            return;
+        };
+        let ty = match pat {
+            Pat::Type(pt) => self.user_struct(&pt.ty),
+            _ => self.env[slot].value.and_then(|v| self.struct_type_of(v)),
+        };
+        self.env[slot].struct_ty = ty;
+    }
+
+    /// The user's struct the variable `e` names holds (see `Binding::struct_ty`), or that a
+    /// literal or constructor built it as.
+    pub(super) fn struct_var(&self, e: &Expr) -> Option<syn::Path> {
+        let Expr::Path(p) = chain::strip(e) else {
+            return None;
+        };
+        let slot = self.lookup(&p.path.get_ident()?.to_string())?;
+        let b = &self.env[slot];
+        if let Some(ty) = &b.struct_ty {
+            return Some(ty.clone());
+        }
+        if !b.built {
+            return None;
+        }
+        let ty: syn::Type = syn::parse2(b.place_ty.clone()?).ok()?;
+        self.user_struct(&ty)
     }
 
     /// The parameter a path names, if it is one left out by `wrt` whose type is a struct of

@@ -88,6 +88,10 @@ impl Lowering {
                 syn::UnOp::Neg(_) => {
                     let a = self.expr(b, &u.expr, true)?;
                     let k = self.kind(a);
+                    if let Some(ty) = self.struct_type_of(a).or_else(|| self.struct_var(&u.expr)) {
+                        // `-v` of a struct of the user's: its `Neg::neg` (see `binary`).
+                        return Some(self.struct_operator(b, ty, "neg", u.op.span(), vec![a]));
+                    }
                     Some(self.inst1(b, InstKind::Neg(a), k, span))
                 }
                 syn::UnOp::Not(_) => {
@@ -505,6 +509,28 @@ impl Lowering {
                 let l = self.expr(b, &bin.left, true);
                 let r = self.expr(b, &bin.right, true);
                 let (l, r) = (self.owned_view(b, l?), self.owned_view(b, r?));
+                if op != BinOp::Rem {
+                    let ty = self
+                        .struct_type_of(l)
+                        .or_else(|| self.struct_var(&bin.left));
+                    if let Some(ty) = ty {
+                        // `a - b` of a struct of the user's is its `Sub::sub`, differentiated
+                        // through the `sub_vjp` that `#[differentiate]` on `impl Sub for V`
+                        // generates; `a -= b` is `a = a - b`.
+                        let name = match op {
+                            BinOp::Add => "add",
+                            BinOp::Sub => "sub",
+                            BinOp::Mul => "mul",
+                            _ => "div",
+                        };
+                        let v = self.struct_operator(b, ty, name, bin.op.span(), vec![l, r]);
+                        if compound {
+                            self.assign_target(b, &bin.left, Some(v), true);
+                            return None;
+                        }
+                        return Some(v);
+                    }
+                }
                 let k = self.kind(l).join(self.kind(r));
                 let v = self.inst1(b, InstKind::Binary(op, l, r), k, span);
                 if compound {
@@ -535,6 +561,25 @@ impl Lowering {
 }
 
 impl Lowering {
+    /// The call `Ty::name(&a, ..)` for an operator of a struct `Ty` of the user's, with the left
+    /// operand lent as a method's receiver is (see `calls::mark_receiver`): the trait's method
+    /// takes it by value, and a copy is given where the operand is read again.
+    fn struct_operator(
+        &mut self,
+        b: Block,
+        ty: syn::Path,
+        name: &str,
+        at: proc_macro2::Span,
+        mut args: Vec<Value>,
+    ) -> Value {
+        let method = syn::Ident::new(name, at);
+        let mut path: syn::Path = syn::parse_quote_spanned!(at=> #ty::#method);
+        super::calls::mark_path(&mut path);
+        let k = self.kind(args[0]);
+        args[0] = self.inst1(b, InstKind::Ref(args[0]), k, at);
+        self.inst1(b, InstKind::Call { path, args }, Kind::Unknown, at)
+    }
+
     /// `Point { x: a, y: b }`: built as written, from the values of the fields' expressions. A
     /// struct of data nothing differentiated reaches (`Config { n: 3, .. }`) stays so; one
     /// holding a differentiated value that reaches the result becomes a call of the literal's

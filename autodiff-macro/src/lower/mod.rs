@@ -104,6 +104,10 @@ struct Binding {
     /// Bound to a `Vec` made here (`Vec::new()`, `vec![..]`, `x.to_vec()`, `collect()`): pushed
     /// into another `Vec`, it makes a `Vec` of `Vec`s.
     vec_made: bool,
+    /// The user's struct the variable holds, for its operators (`c += ps[i]`, `c / n`): the
+    /// type of its first value, where [`Lowering::struct_type_of`] knows it, or of the literal
+    /// or constructor that built it.
+    struct_ty: Option<syn::Path>,
 }
 
 impl Binding {
@@ -122,6 +126,7 @@ impl Binding {
             built: false,
             elem_ty: None,
             vec_made: false,
+            struct_ty: None,
         }
     }
 }
