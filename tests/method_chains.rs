@@ -444,3 +444,98 @@ fn operators_of_an_aliased_float_stay_the_floats() {
     let (gx, gy) = pb(1.0);
     close_all("gradient", &[gx, gy], &[3.0, 1.5]);
 }
+
+/// A state changed in place by methods taking `&mut self`, as simulation code writes it.
+#[derive(Clone, Debug, Differentiable)]
+struct Oscillator {
+    x: f64,
+    v: f64,
+    t: f64,
+}
+
+#[differentiate]
+impl Oscillator {
+    fn kick(&mut self, dt: f64, k: f64) {
+        self.v -= k * self.x * dt;
+    }
+    /// With an early `return`: a step of no length moves nothing.
+    fn drift(&mut self, dt: f64) {
+        if dt <= 0.0 {
+            return;
+        }
+        self.x += self.v * dt;
+        self.t += dt;
+    }
+    /// A leapfrog step, through the other two.
+    fn step(&mut self, dt: f64, k: f64) {
+        self.kick(0.5 * dt, k);
+        self.drift(dt);
+        self.kick(0.5 * dt, k);
+    }
+    fn energy(&self, k: f64) -> f64 {
+        0.5 * self.v * self.v + 0.5 * k * self.x * self.x
+    }
+}
+
+/// Leapfrog steps until `t ≥ 1`, then `x·E`.
+#[differentiate]
+fn leapfrog(x0: f64, k: f64) -> f64 {
+    let mut s = Oscillator {
+        x: x0,
+        v: 0.0,
+        t: 0.0,
+    };
+    s.drift(0.0);
+    while s.t < 1.0 {
+        s.step(0.1, k);
+    }
+    s.x * s.energy(k)
+}
+
+/// [`leapfrog`] with the derivatives along `x0` and `k` carried by hand: each update's
+/// derivative is the chain rule of the update as written.
+fn leapfrog_by_hand(x0: f64, k: f64) -> (f64, [f64; 2]) {
+    let (mut x, mut v, mut t) = (x0, 0.0, 0.0);
+    let (mut dx, mut dv) = ([1.0, 0.0], [0.0, 0.0]);
+    let dt = 0.1;
+    while t < 1.0 {
+        for half in 0..2 {
+            // kick: v −= k·x·dt/2
+            for (j, dk) in [0.0, 1.0].into_iter().enumerate() {
+                dv[j] -= (dk * x + k * dx[j]) * 0.5 * dt;
+            }
+            v -= k * x * 0.5 * dt;
+            if half == 0 {
+                // drift: x += v·dt
+                for j in 0..2 {
+                    dx[j] += dv[j] * dt;
+                }
+                x += v * dt;
+                t += dt;
+            }
+        }
+    }
+    let e = 0.5 * v * v + 0.5 * k * x * x;
+    let de = |j: usize, dk: f64| v * dv[j] + 0.5 * dk * x * x + k * x * dx[j];
+    let y = x * e;
+    (y, [dx[0] * e + x * de(0, 0.0), dx[1] * e + x * de(1, 1.0)])
+}
+
+#[test]
+fn methods_taking_mut_self_change_a_local_state_in_a_loop() {
+    let (x0, k) = (1.0, 2.0);
+    let (y, (gx, gk)) = leapfrog_grad(x0, k);
+    let (expected, [ex, ek]) = leapfrog_by_hand(x0, k);
+    close_all("value", &[y], &[expected]);
+    close_all("gradient", &[gx, gk], &[ex, ek]);
+    fd_vec("leapfrog", |p| leapfrog(p[0], p[1]), &[x0, k], &[gx, gk]);
+    forward("leapfrog").check(
+        &(x0, k),
+        |p| leapfrog(p.0, p.1),
+        |p, t| leapfrog_jvp(p.0, p.1, t.0, t.1),
+        |p, w| {
+            let (y, pb) = leapfrog_vjp(p.0, p.1);
+            (y, pb(w))
+        },
+    );
+}

@@ -39,6 +39,7 @@ mod ir;
 mod joint;
 mod kinks;
 mod lower;
+mod mut_self;
 mod options;
 mod plan;
 mod prim;
@@ -91,6 +92,11 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
             Err(_) => return unparsed(attr, item),
         },
     };
+    if let Some(copy) = mut_self::by_value(&func) {
+        // The method as written, and its by-value copy differentiated (see `mut_self`).
+        let generated = expand(attr, quote::ToTokens::to_token_stream(&copy));
+        return quote! { #func #generated };
+    }
     let mut errors = Vec::new();
     let opts: options::Options = match syn::parse2(attr) {
         Ok(o) => o,

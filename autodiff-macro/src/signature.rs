@@ -91,8 +91,10 @@ impl Signature {
                     Err(()) => {
                         errors.push(syn::Error::new_spanned(
                             r,
-                            "`&mut self` is not supported in a differentiated method; take \
-                             `&self` and return the new values",
+                            "a differentiated method taking `&mut self` changes `self` and \
+                             returns nothing (`fn step(&mut self, dt: f64)`, followed where \
+                             `s.step(dt);` is called on a `mut` variable); to return a value, \
+                             take `&self`, or take `self` and return the new state with it",
                         ));
                         // The placeholders keep the method callable as a method.
                         params.push((

@@ -1,4 +1,5 @@
-// A differentiated method cannot take `&mut self`.
+// A differentiated method taking `&mut self` returns nothing: one that returns a value is an
+// error that says what to write.
 use autodiff::{Differentiable, differentiate};
 
 #[derive(Clone, Differentiable)]

@@ -68,7 +68,7 @@ const LIBRARY_METHODS: &[&str] = &[
 
 /// Whether `mc` may be a method of the user's own struct: a name that is no primitive, shape
 /// query, container read or mutation, without a turbofish.
-fn is_user_method(mc: &syn::ExprMethodCall) -> bool {
+pub(super) fn is_user_method(mc: &syn::ExprMethodCall) -> bool {
     let name = mc.method.to_string();
     mc.turbofish.is_none()
         && PrimId::method(&name).is_none()
@@ -968,6 +968,40 @@ impl Lowering {
             _ => self.env[slot].value.and_then(|v| self.struct_type_of(v)),
         };
         self.env[slot].struct_ty = ty;
+    }
+
+    /// `s.step(dt)` whose result is not used, on a `mut` variable `s` holding a struct of the
+    /// user's: a method taking `&mut self`, which `#[differentiate]` on it writes as
+    /// `__ad_mut_step(mut self, dt) -> Self` (see `crate::mut_self`); the assignment
+    /// `s = State::__ad_mut_step(s, dt)`, differentiated as any call of a method taking
+    /// `self`. `None` for anything else.
+    pub(super) fn mut_self_call(&self, mc: &syn::ExprMethodCall) -> Option<Expr> {
+        if !is_user_method(mc) || LIBRARY_METHODS.contains(&mc.method.to_string().as_str()) {
+            return None;
+        }
+        let Expr::Path(p) = chain::strip(&mc.receiver) else {
+            return None;
+        };
+        let id = p.path.get_ident()?;
+        let slot = self.lookup(&id.to_string())?;
+        if !self.env[slot].mutable || self.env[slot].value.is_none() {
+            return None;
+        }
+        let self_ty: Option<syn::Path> = (id == "self").then(|| syn::parse_quote!(Self));
+        let ty = self_ty
+            .or_else(|| self.struct_var(&mc.receiver))
+            .or_else(|| {
+                // Declared `let mut s: State = ..`; not a field's type named through the runtime.
+                let place = self.env[slot].place_ty.clone()?;
+                if place.to_string().contains("__private") {
+                    return None;
+                }
+                self.user_struct(&syn::parse2(place).ok()?)
+            })?;
+        let f = quote::format_ident!("__ad_mut_{}", mc.method, span = mc.method.span());
+        let args = &mc.args;
+        let sep = if args.is_empty() { quote!() } else { quote!(,) };
+        Some(syn::parse_quote_spanned! {mc.span()=> #id = #ty::#f(#id #sep #args) })
     }
 
     /// The user's struct the variable `e` names holds (see `Binding::struct_ty`), or that a

@@ -205,6 +205,11 @@ impl Lowering {
                 self.assign_target(b, &a.left, v, false);
                 None
             }
+            Expr::MethodCall(mc) if !want && self.mut_self_call(mc).is_some() => {
+                // `s.step(dt);` of a `&mut self` method: `s = State::__ad_mut_step(s, dt)`.
+                let assign = self.mut_self_call(mc)?;
+                self.expr(b, &assign, false)
+            }
             Expr::MethodCall(mc) => match self.accessor_read(b, e) {
                 Some(v) => v,
                 None => self.method_call(b, mc),

@@ -232,7 +232,13 @@ pub fn lower(item: &syn::ItemFn, active: &[bool], krate: proc_macro2::TokenStrea
                 _ => (unnamed_param(n), (*pt.ty).clone(), false),
             },
             syn::FnArg::Receiver(r) => match crate::types::receiver_type(r) {
-                Ok(ty) => (syn::Ident::new("self", r.self_token.span), ty, false),
+                // `mut self` (as in the by-value copy of a method taking `&mut self`, see
+                // `crate::mut_self`) is assigned like a `mut` parameter.
+                Ok(ty) => (
+                    syn::Ident::new("self", r.self_token.span),
+                    ty,
+                    r.mutability.is_some(),
+                ),
                 Err(()) => continue,
             },
         };

@@ -182,6 +182,20 @@ impl<'ast> Visit<'ast> for AssignedNames {
         self.2.pop();
     }
     fn visit_item(&mut self, _: &'ast syn::Item) {}
+    fn visit_stmt(&mut self, s: &'ast syn::Stmt) {
+        // `s.step(dt);`, a method whose result is not used, may take `&mut self`: a new
+        // version of `s` (see `Lowering::mut_self_call`).
+        if let syn::Stmt::Expr(Expr::MethodCall(mc), Some(_)) = s {
+            if let Expr::Path(p) = &*mc.receiver {
+                if let Some(id) = p.path.get_ident() {
+                    if super::calls::is_user_method(mc) {
+                        self.write(id.to_string());
+                    }
+                }
+            }
+        }
+        syn::visit::visit_stmt(self, s);
+    }
     fn visit_block(&mut self, b: &'ast syn::Block) {
         self.2.push(Vec::new());
         syn::visit::visit_block(self, b);
