@@ -66,8 +66,12 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                      component)",
                 ));
             }
+            // An `Option` only tested (`chain.reduce(f).is_some()`) is data.
             InstKind::Prim { prim, args, unwrap }
-                if prim.has(Flags::UNWRAP) && !unwrap && act.is_active(args[0]) =>
+                if prim.has(Flags::UNWRAP)
+                    && !unwrap
+                    && act.is_active(args[0])
+                    && any_result_active =>
             {
                 let s = prim.name();
                 errors.push(syn::Error::new(

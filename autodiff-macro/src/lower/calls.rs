@@ -294,6 +294,25 @@ impl Lowering {
         if let Some(e) = array_from_shape_vec(mc) {
             return self.expr(b, &e, true);
         }
+        // `chain.reduce(f).is_some()` (`max_by`, …, `.is_none()`): whether the chain finds a
+        // value, run as written; a test, data.
+        if (mc.method == "is_some" || mc.method == "is_none")
+            && mc.args.is_empty()
+            && matches!(chain::strip(&mc.receiver), Expr::MethodCall(c) if {
+                let c = match &*c.receiver {
+                    Expr::MethodCall(inner) if c.method == "copied" || c.method == "cloned" => inner,
+                    _ => c,
+                };
+                matches!(
+                    c.method.to_string().as_str(),
+                    "max_by" | "min_by" | "max_by_key" | "min_by_key" | "max" | "min" | "reduce"
+                        | "last"
+                ) && matches!(&*c.receiver, Expr::MethodCall(_))
+            })
+        {
+            let tokens = Expr::MethodCall(mc.clone()).to_token_stream();
+            return self.opaque(b, tokens, Kind::Discrete, true, mc.method.span());
+        }
         if super::fields::position_of_best(mc) {
             let tokens = Expr::MethodCall(mc.clone()).to_token_stream();
             return self.opaque(b, tokens, Kind::Discrete, true, mc.method.span());

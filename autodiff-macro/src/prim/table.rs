@@ -424,6 +424,8 @@ const fn identity(name: &'static str, extra: Flags) -> PrimDef {
 pub const DISCRETE_METHODS: &[&str] = &[
     "len",
     "is_empty",
+    "is_some",
+    "is_none",
     "is_nan",
     "is_finite",
     "is_infinite",

@@ -1,0 +1,99 @@
+//! The `Option` of an iterator chain's `reduce`, `max_by`, `min_by` (and their kin) taken apart
+//! by `if let Some(m) = ..` or `match`, given a default by `unwrap_or`, and tested by
+//! `.is_some()`: the value where the chain
+//! finds one is differentiated, the other arm is the empty case. Each gradient is compared with
+//! its analytic value and with central finite differences.
+
+use autodiff::differentiate;
+
+mod common;
+use common::{close_all, fd_vec};
+
+/// `max² + max + 2·min` where `x` has elements, else `1`:
+/// `∂/∂x_argmax = 2·max + 1`, `∂/∂x_argmin = 2`. Written with `if let` and `match` on
+/// purpose (not `unwrap_or`, tested below).
+#[allow(clippy::manual_unwrap_or)]
+#[differentiate]
+fn extremes(x: &[f64]) -> f64 {
+    let a = if let Some(m) = x.iter().cloned().reduce(f64::max) {
+        m * m
+    } else {
+        0.0
+    };
+    let b = match x.iter().max_by(|p, q| p.partial_cmp(q).unwrap()) {
+        Some(&v) => v,
+        None => 1.0,
+    };
+    let c = if let Some(v) = x.iter().map(|v| v * 2.0).min_by(|p, q| p.total_cmp(q)) {
+        v
+    } else {
+        0.0
+    };
+    a + b + c
+}
+
+#[test]
+fn if_let_and_match_on_a_chain_that_may_find_nothing() {
+    let x = [0.4, 1.7, -0.3, 0.9];
+    let (y, g) = extremes_grad(&x);
+    close_all("value", &[y], &[1.7 * 1.7 + 1.7 - 0.6]);
+    close_all("gradient", &g, &[0.0, 2.0 * 1.7 + 1.0, 2.0, 0.0]);
+    fd_vec("extremes", |p| extremes(p), &x, &g);
+    let (y, g) = extremes_grad(&[]);
+    close_all("empty", &[y], &[1.0]);
+    assert!(g.is_empty());
+}
+
+/// A log-sum-exp that is 0 for no input: `m + ln Σ exp(xᵢ − m)`, `∂/∂xᵢ = softmax(x)ᵢ`.
+#[differentiate]
+fn lse_or_zero(x: &[f64]) -> f64 {
+    if x.iter().cloned().reduce(f64::max).is_none() {
+        return 0.0;
+    }
+    let m = x.iter().cloned().reduce(f64::max).unwrap();
+    m + x.iter().map(|v| (v - m).exp()).sum::<f64>().ln()
+}
+
+#[test]
+fn an_option_only_tested_is_data() {
+    let x = [0.2, -1.0, 0.7];
+    let (y, g) = lse_or_zero_grad(&x);
+    let z: f64 = x.iter().map(|v| v.exp()).sum();
+    close_all("value", &[y], &[z.ln()]);
+    let soft: Vec<f64> = x.iter().map(|v| v.exp() / z).collect();
+    close_all("gradient", &g, &soft);
+    fd_vec("lse_or_zero", |p| lse_or_zero(p), &x, &g);
+    close_all("empty", &[lse_or_zero_grad(&[]).0], &[0.0]);
+}
+
+/// `max_by(..).unwrap_or(d)`: `maxᵢ xᵢ·w`, or `w` for no input. `∂/∂x_argmax = w`,
+/// `∂/∂w = max` (or 1).
+#[differentiate]
+fn best_or(x: &[f64], w: f64) -> f64 {
+    x.iter()
+        .map(|v| v * w)
+        .max_by(|a, b| a.total_cmp(b))
+        .unwrap_or(w)
+}
+
+#[test]
+fn unwrap_or_gives_the_default_where_the_chain_finds_nothing() {
+    let x = [0.5, -0.2, 1.1];
+    let (y, (gx, gw)) = best_or_grad(&x, 2.0);
+    close_all("value", &[y], &[2.2]);
+    close_all(
+        "gradient",
+        &[gx.as_slice(), &[gw]].concat(),
+        &[0.0, 0.0, 2.0, 1.1],
+    );
+    let f = |p: &[f64]| best_or(&p[..3], p[3]);
+    fd_vec(
+        "best_or",
+        f,
+        &[0.5, -0.2, 1.1, 2.0],
+        &[gx.as_slice(), &[gw]].concat(),
+    );
+    let (y, (gx, gw)) = best_or_grad(&[], 2.0);
+    close_all("empty", &[y, gw], &[2.0, 1.0]);
+    assert!(gx.is_empty());
+}
