@@ -38,7 +38,7 @@ fn if_let_and_match_on_a_chain_that_may_find_nothing() {
     let (y, g) = extremes_grad(&x);
     close_all("value", &[y], &[1.7 * 1.7 + 1.7 - 0.6]);
     close_all("gradient", &g, &[0.0, 2.0 * 1.7 + 1.0, 2.0, 0.0]);
-    fd_vec("extremes", |p| extremes(p), &x, &g);
+    fd_vec("extremes", extremes, &x, &g);
     let (y, g) = extremes_grad(&[]);
     close_all("empty", &[y], &[1.0]);
     assert!(g.is_empty());
@@ -62,7 +62,7 @@ fn an_option_only_tested_is_data() {
     close_all("value", &[y], &[z.ln()]);
     let soft: Vec<f64> = x.iter().map(|v| v.exp() / z).collect();
     close_all("gradient", &g, &soft);
-    fd_vec("lse_or_zero", |p| lse_or_zero(p), &x, &g);
+    fd_vec("lse_or_zero", lse_or_zero, &x, &g);
     close_all("empty", &[lse_or_zero_grad(&[]).0], &[0.0]);
 }
 
