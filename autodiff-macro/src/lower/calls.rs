@@ -557,46 +557,7 @@ impl Lowering {
                     return Some(ty);
                 }
                 let n = self.active_param(p)?;
-                let param = &self.f.params[n];
-                if param.ident == "self" {
-                    return Some(quote!(Self));
-                }
-                let mut ty = &param.ty;
-                while let syn::Type::Reference(r) = ty {
-                    ty = &r.elem;
-                }
-                // A slice, array or `Vec` of the user's structs (`bodies: &[Body]`), whose
-                // elements' methods are followed (`bodies.iter().map(|b| b.potential(g))`).
-                let elem = match ty {
-                    syn::Type::Slice(sl) => Some(&*sl.elem),
-                    syn::Type::Array(a) => Some(&*a.elem),
-                    syn::Type::Path(tp) if tp.qself.is_none() => {
-                        match tp
-                            .path
-                            .segments
-                            .last()
-                            .map(|l| (l.ident == "Vec", &l.arguments))
-                        {
-                            Some((true, syn::PathArguments::AngleBracketed(a))) => {
-                                match a.args.first() {
-                                    Some(syn::GenericArgument::Type(t)) => Some(t),
-                                    _ => None,
-                                }
-                            }
-                            _ => None,
-                        }
-                    }
-                    _ => None,
-                };
-                match elem {
-                    Some(elem) => {
-                        crate::types::struct_path(elem)?;
-                    }
-                    None => {
-                        crate::types::struct_path(&param.ty)?;
-                    }
-                }
-                Some(quote!(#ty))
+                self.param_place_type(n)
             }
             Expr::Field(f) => {
                 let base = self.place_type(&f.base)?;
@@ -611,6 +572,49 @@ impl Lowering {
             }
             _ => None,
         }
+    }
+
+    /// The type of the differentiated parameter `n` where it is a struct of the user's or a
+    /// slice, array or `Vec` of them (see [`Self::place_type`]).
+    fn param_place_type(&self, n: usize) -> Option<TokenStream> {
+        let param = &self.f.params[n];
+        if param.ident == "self" {
+            return Some(quote!(Self));
+        }
+        let mut ty = &param.ty;
+        while let syn::Type::Reference(r) = ty {
+            ty = &r.elem;
+        }
+        // A slice, array or `Vec` of the user's structs (`bodies: &[Body]`), whose
+        // elements' methods are followed (`bodies.iter().map(|b| b.potential(g))`).
+        let elem = match ty {
+            syn::Type::Slice(sl) => Some(&*sl.elem),
+            syn::Type::Array(a) => Some(&*a.elem),
+            syn::Type::Path(tp) if tp.qself.is_none() => {
+                match tp
+                    .path
+                    .segments
+                    .last()
+                    .map(|l| (l.ident == "Vec", &l.arguments))
+                {
+                    Some((true, syn::PathArguments::AngleBracketed(a))) => match a.args.first() {
+                        Some(syn::GenericArgument::Type(t)) => Some(t),
+                        _ => None,
+                    },
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        match elem {
+            Some(elem) => {
+                crate::types::struct_path(elem)?;
+            }
+            None => {
+                crate::types::struct_path(&param.ty)?;
+            }
+        }
+        Some(quote!(#ty))
     }
 
     /// The user's struct that `e` is a value of, where the macro sees it: one built there
@@ -643,6 +647,34 @@ impl Lowering {
             }
         }
         let ty = self.place_type(e)?;
+        let pv = &self.krate;
+        Some(quote!(#pv::__private::Elem<#ty>))
+    }
+
+    /// The type of the elements of the container bound at `slot` (the variable an `iter_mut`
+    /// walks), where [`Self::elem_type`] knows it.
+    pub(super) fn slot_elem_type(&self, slot: usize) -> Option<TokenStream> {
+        if let Some(ty) = self.env[slot].elem_ty.clone() {
+            return Some(ty);
+        }
+        let id = syn::Ident::new(&self.env[slot].name, Span::call_site());
+        // The name must still be the container's (not shadowed since).
+        if self.lookup(&self.env[slot].name) != Some(slot) {
+            return None;
+        }
+        if let Some(ty) = self.elem_type(&syn::parse_quote!(#id)) {
+            return Some(ty);
+        }
+        // A `&mut` parameter changed before (`for b in bodies.iter_mut()` of `bodies: &mut
+        // [Body]`): its binding is the first of its name, and its type is declared.
+        let first = self.env.iter().position(|b| b.name == self.env[slot].name);
+        let n = self
+            .f
+            .params
+            .iter()
+            .position(|p| p.active && p.ident == self.env[slot].name)
+            .filter(|_| first == Some(slot))?;
+        let ty = self.param_place_type(n)?;
         let pv = &self.krate;
         Some(quote!(#pv::__private::Elem<#ty>))
     }
