@@ -24,7 +24,8 @@
     clippy::type_complexity,
     clippy::let_and_return,
     clippy::manual_clamp,
-    clippy::op_ref
+    clippy::op_ref,
+    clippy::manual_unwrap_or
 )] // written as users write them
 
 use autodiff::check::gradcheck;
@@ -1790,4 +1791,181 @@ fn closure_called_several_times() {
         1e-12,
     );
     close("∂y", g.2, -(2.0 * a * y + y.cos()), 1e-12);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Forms these programs found rejected, followed now: the user's methods on the items of
+// `iter_mut()` over a `Vec` of structs, and the `Option` of `max_by` (and its kin) taken apart
+// by `match`, `if let` or `unwrap_or`.
+// ---------------------------------------------------------------------------------------------
+
+/// Explicit Euler over a `Vec` of structs built from the starting positions, each body's force
+/// a method called on the item of `iter_mut()`, then the total kinetic energy. The map is
+/// linear in x0, so the energy is a quadratic form: Σ x0ᵢ ∂x0ᵢ = 2E; the rest by fd.
+#[differentiate]
+fn damped_bodies(k: f64, c: f64, x0: &[f64]) -> f64 {
+    let dt = 0.05;
+    let mut bodies: Vec<Body> = x0.iter().map(|&x| Body { x, v: 0.0 }).collect();
+    for _ in 0..30 {
+        for b in bodies.iter_mut() {
+            let f = b.force(k, c);
+            b.x += dt * b.v;
+            b.v += dt * f;
+        }
+    }
+    bodies.iter().map(|b| b.kinetic()).sum()
+}
+
+#[test]
+fn euler_over_a_vec_of_structs() {
+    let x0 = [0.5, -0.3, 1.1];
+    let (k, c) = (2.0, 0.3);
+    let (v, (gk, gc, gx)) = damped_bodies_grad(k, c, &x0);
+    close("value", v, damped_bodies(k, c, &x0), TOL);
+    let dot: f64 = x0.iter().zip(&gx).map(|(a, b)| a * b).sum();
+    close("quadratic in x0", dot, 2.0 * v, 1e-12);
+    fd2("k, c", |k, c| damped_bodies(k, c, &x0), (k, c), (gk, gc));
+    fd_vec("x0", |x| damped_bodies(k, c, x), &x0, &gx);
+}
+
+/// One kick of each body by its own force, over the items of `iter_mut()`, `&mut bodies` with
+/// `enumerate` and `for_each`, on a `Vec` made by `vec![..]` and on a parameter taken by value:
+/// with no drag the force is −k·xᵢ, and the three kicks of weights (i + 1), 1 and 1 from rest
+/// give vᵢ = −k·xᵢ·(i + 3) (the gradient below).
+#[differentiate]
+fn kicks(k: f64, x0: &[f64]) -> f64 {
+    let mut bodies = vec![Body { x: 0.0, v: 0.0 }; x0.len()];
+    for (b, &x) in bodies.iter_mut().zip(x0) {
+        b.x = x;
+    }
+    for (i, b) in bodies.iter_mut().enumerate() {
+        b.v += b.force(k, 0.0) * (i + 1) as f64;
+    }
+    for b in &mut bodies {
+        b.v += b.force(k, 0.0);
+    }
+    bodies.iter_mut().for_each(|b| b.v += b.force(k, 0.0));
+    bodies.iter().map(|b| b.v * b.v).sum()
+}
+
+/// The same kick on a `Vec` of structs taken by value: ∂xᵢ = 2vᵢ·(−k), ∂vᵢ = 2vᵢ,
+/// ∂k = 2Σ vᵢ·(−xᵢ) with vᵢ = v⁰ᵢ − k·xᵢ.
+#[differentiate]
+fn kick_owned(k: f64, mut bodies: Vec<Body>) -> f64 {
+    for b in bodies.iter_mut() {
+        b.v += b.force(k, 0.0);
+    }
+    bodies.iter().map(|b| b.v * b.v).sum()
+}
+
+#[test]
+fn methods_on_iter_mut_items() {
+    let x0 = [0.5, -0.3];
+    let k = 2.0;
+    let (v, (gk, gx)) = kicks_grad(k, &x0);
+    // vᵢ = −k·xᵢ·(i + 3): Σ vᵢ² = k²Σ xᵢ²(i + 3)², ∂k = 2kΣ xᵢ²(i + 3)², ∂xᵢ = 2k²xᵢ(i + 3)²
+    let w = |i: usize| ((i + 3) * (i + 3)) as f64;
+    close("value", v, kicks(k, &x0), TOL);
+    close("value", v, k * k * (0.25 * w(0) + 0.09 * w(1)), 1e-12);
+    close("∂k", gk, 2.0 * k * (0.25 * w(0) + 0.09 * w(1)), 1e-12);
+    close_all(
+        "∂x",
+        &gx,
+        &[2.0 * k * k * 0.5 * w(0), 2.0 * k * k * -0.3 * w(1)],
+    );
+
+    let bodies = vec![Body { x: 0.5, v: 0.2 }, Body { x: -0.3, v: 0.1 }];
+    let (v, (gk, gb)) = kick_owned_grad(k, bodies.clone());
+    close("value", v, kick_owned(k, bodies.clone()), TOL);
+    let mut want_k = 0.0;
+    for (b, g) in bodies.iter().zip(&gb) {
+        let vi = b.v - k * b.x;
+        close("∂x", g.x, -2.0 * k * vi, 1e-12);
+        close("∂v", g.v, 2.0 * vi, 1e-12);
+        want_k -= 2.0 * vi * b.x;
+    }
+    close("∂k", gk, want_k, 1e-12);
+}
+
+/// A margin loss on the best wrong class, the `Option` of `max_by` kept in a variable and
+/// taken apart by `match`: max(0, 1 + s_best − s_label); ∂s_best = 1, ∂s_label = −1 when the
+/// margin is violated, 0 everywhere with one class.
+#[differentiate]
+fn multiclass_hinge(scores: &[f64], label: usize) -> f64 {
+    let best = scores
+        .iter()
+        .enumerate()
+        .filter(|(j, _)| *j != label)
+        .map(|(_, &s)| s)
+        .max_by(|a, b| a.total_cmp(b));
+    match best {
+        Some(s) => (1.0 + s - scores[label]).max(0.0),
+        None => 0.0,
+    }
+}
+
+/// The square of the largest element by `if let Some(&m) = x.iter().max_by(..)`: ∂ = 2m at
+/// the largest, −1 for an empty slice.
+#[differentiate]
+fn largest_sq(x: &[f64]) -> f64 {
+    if let Some(&m) = x.iter().max_by(|a, b| a.partial_cmp(b).unwrap()) {
+        m * m
+    } else {
+        -1.0
+    }
+}
+
+/// Twice the smallest element above a threshold, or the threshold itself, by
+/// `min_by(..).unwrap_or(t)`: ∂ = 2 at that element, or ∂t = 2.
+#[differentiate]
+fn smallest_above(x: &[f64], t: f64) -> f64 {
+    let lo = x
+        .iter()
+        .copied()
+        .filter(|&v| v > t)
+        .min_by(|a, b| a.total_cmp(b))
+        .unwrap_or(t);
+    2.0 * lo
+}
+
+/// Σ sin xᵢ by `reduce` in a `match`: ∂xᵢ = cos xᵢ.
+#[differentiate]
+fn sin_sum(x: &[f64]) -> f64 {
+    match x.iter().map(|v| v.sin()).reduce(|a, b| a + b) {
+        Some(s) => s,
+        None => 0.0,
+    }
+}
+
+#[test]
+fn option_of_the_best_item() {
+    let s = [0.4, 1.2, 0.9, -0.3];
+    let (v, g) = multiclass_hinge_grad(&s, 2);
+    close("value", v, multiclass_hinge(&s, 2), TOL);
+    close_all("∂s", &g, &[0.0, 1.0, -1.0, 0.0]);
+    fd_vec("hinge", |s| multiclass_hinge(s, 2), &s, &g);
+    let (v, g) = multiclass_hinge_grad(&[0.5], 0);
+    close("one class", v, 0.0, TOL);
+    close_all("one class", &g, &[0.0]);
+
+    let (v, g) = largest_sq_grad(&s);
+    close("value", v, largest_sq(&s), TOL);
+    close_all("∂x", &g, &[0.0, 2.4, 0.0, 0.0]);
+    let (v, g) = largest_sq_grad(&[]);
+    close("empty", v, -1.0, TOL);
+    assert!(g.is_empty());
+
+    let (v, (g, gt)) = smallest_above_grad(&s, 0.5);
+    close("value", v, smallest_above(&s, 0.5), TOL);
+    close_all("∂x", &g, &[0.0, 0.0, 2.0, 0.0]);
+    close("∂t", gt, 0.0, TOL);
+    let (v, (g, gt)) = smallest_above_grad(&s, 1.5);
+    close("value", v, 3.0, TOL);
+    close_all("∂x", &g, &[0.0; 4]);
+    close("∂t", gt, 2.0, TOL);
+
+    let (v, g) = sin_sum_grad(&s);
+    close("value", v, sin_sum(&s), TOL);
+    let want: Vec<f64> = s.iter().map(|v| v.cos()).collect();
+    close_all("∂x", &g, &want);
 }

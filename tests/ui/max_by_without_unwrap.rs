@@ -1,11 +1,10 @@
 use autodiff::differentiate;
 
+// The `Option` is used twice (tested, then unwrapped): it is not taken apart where it is made.
 #[differentiate]
 fn f(x: &[f64]) -> f64 {
-    match x.iter().copied().max_by(|a, b| a.total_cmp(b)) {
-        Some(m) => m,
-        None => 0.0,
-    }
+    let best = x.iter().copied().max_by(|a, b| a.total_cmp(b));
+    if best.is_some() { best.unwrap() } else { 0.0 }
 }
 
 fn main() {
