@@ -1315,6 +1315,39 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
                         syn::parse_quote_spanned!(span=> #z += &((#rhs) * (#alpha)))
                     };
                 }
+                // `std::iter::zip(a, b)` (`core::iter::zip`, `iter::zip`) is the chain
+                // `a.into_iter().zip(b)`, written so that its source is one that is followed:
+                // `&x` as `x.iter()`, `&mut x` as `x.iter_mut()`.
+                Expr::Call(c)
+                    if c.args.len() == 2
+                        && matches!(&*c.func, Expr::Path(f) if f.qself.is_none()
+                            && f.path.segments.len() >= 2
+                            && f.path.segments.last().is_some_and(|s| s.ident == "zip")
+                            && f.path.segments.iter().rev().nth(1).is_some_and(|s| s.ident == "iter")) =>
+                {
+                    let (a, b2) = (&c.args[0], &c.args[1]);
+                    let span = c.paren_token.span.join();
+                    let head: Option<Expr> = match strip_parens(a) {
+                        Expr::Reference(r) => {
+                            let inner = &r.expr;
+                            Some(if r.mutability.is_some() {
+                                syn::parse_quote_spanned!(span=> (#inner).iter_mut())
+                            } else {
+                                syn::parse_quote_spanned!(span=> (#inner).iter())
+                            })
+                        }
+                        Expr::MethodCall(_) | Expr::Range(_) => {
+                            Some(syn::parse_quote_spanned!(span=> (#a)))
+                        }
+                        Expr::Path(_) | Expr::Field(_) => {
+                            Some(syn::parse_quote_spanned!(span=> #a.into_iter()))
+                        }
+                        _ => None,
+                    };
+                    if let Some(head) = head {
+                        *e = syn::parse_quote_spanned!(span=> #head.zip(#b2));
+                    }
+                }
                 // `std::mem::swap(&mut a, &mut b)` of two variables exchanges their values:
                 // `(a, b) = (b, a)`, which is followed.
                 Expr::Call(c)
