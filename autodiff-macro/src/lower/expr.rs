@@ -500,6 +500,42 @@ impl Lowering {
             bin.op,
             B::AddAssign(_) | B::SubAssign(_) | B::MulAssign(_) | B::DivAssign(_) | B::RemAssign(_)
         );
+        // An operand built here as a struct of the user's (`let v = V2 { .. };`): its
+        // operator (`impl Add for V2`) is the user's, which is not followed.
+        if arith(&bin.op).is_some() {
+            for side in [&bin.left, &bin.right] {
+                let Expr::Path(p) = chain::strip(side) else {
+                    continue;
+                };
+                let Some(slot) = p
+                    .path
+                    .get_ident()
+                    .and_then(|id| self.lookup(&id.to_string()))
+                else {
+                    continue;
+                };
+                if !self.env[slot].built {
+                    continue;
+                }
+                let Some(ty) = self.env[slot].place_ty.clone() else {
+                    continue;
+                };
+                let op = &bin.op;
+                let name = &self.env[slot].name;
+                self.err(
+                    bin.op.span(),
+                    format!(
+                        "`{}` on `{name}`, a `{}` of yours: an operator of your own struct \
+                         (`impl Add for ..`) is not followed; write the operation as a \
+                         `#[differentiate]` method of the struct and call it (`{name}.plus(&w)`), \
+                         or write it on the fields",
+                        quote::quote!(#op),
+                        ty.to_string().replace(' ', "")
+                    ),
+                );
+                return None;
+            }
+        }
         match arith(&bin.op) {
             Some(op) => {
                 let l = self.expr(b, &bin.left, true);
