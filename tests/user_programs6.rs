@@ -1969,3 +1969,361 @@ fn option_of_the_best_item() {
     let want: Vec<f64> = s.iter().map(|v| v.cos()).collect();
     close_all("∂x", &g, &want);
 }
+
+/// Distance between two vectors with `std::iter::zip`: ‖a − b‖; ∂a = (a − b)/‖a − b‖ = −∂b.
+#[differentiate]
+fn zip_distance(a: &[f64], b: &[f64]) -> f64 {
+    std::iter::zip(a, b)
+        .map(|(x, y)| (x - y).powi(2))
+        .sum::<f64>()
+        .sqrt()
+}
+
+/// `std::iter::zip` over a range slice, a `Vec` and a mapped chain, and over `&mut buf`:
+/// L = Σᵢ aᵢ₊₁bᵢ + 2Σ aᵢbᵢ + Σ i·aᵢ².
+#[differentiate]
+fn zip_forms(a: &[f64], b: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for (x, &y) in std::iter::zip(&a[1..], b) {
+        s += x * y;
+    }
+    let v = a.to_vec();
+    s += core::iter::zip(&v, b.iter().map(|t| t * 2.0))
+        .map(|(p, q)| p * q)
+        .sum::<f64>();
+    let mut buf = vec![0.0; a.len()];
+    for (o, x) in std::iter::zip(&mut buf, a) {
+        *o = x * x;
+    }
+    s + std::iter::zip(0..a.len(), &buf)
+        .map(|(i, v)| i as f64 * v)
+        .sum::<f64>()
+}
+
+#[test]
+fn std_iter_zip() {
+    let (a, b) = ([1.0, 2.0, -0.5], [0.5, 0.5, 1.5]);
+    let (v, (ga, gb)) = zip_distance_grad(&a, &b);
+    close("value", v, zip_distance(&a, &b), TOL);
+    let want: Vec<f64> = a.iter().zip(&b).map(|(x, y)| (x - y) / v).collect();
+    close_all("∂a", &ga, &want);
+    let neg: Vec<f64> = want.iter().map(|w| -w).collect();
+    close_all("∂b", &gb, &neg);
+
+    let (a, b) = ([1.0, 2.0, 3.0], [0.5, 0.25, 4.0]);
+    let (v, (ga, gb)) = zip_forms_grad(&a, &b);
+    close("value", v, zip_forms(&a, &b), TOL);
+    // ∂aᵢ = bᵢ₋₁ + 2bᵢ + 2i·aᵢ, ∂bᵢ = aᵢ₊₁ + 2aᵢ
+    close_all("∂a", &ga, &[1.0, 0.5 + 0.5 + 4.0, 0.25 + 8.0 + 12.0]);
+    close_all("∂b", &gb, &[2.0 + 2.0, 3.0 + 4.0, 6.0]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// More idioms: methods taking `self` by value, tuple accumulators, `Option` parameters, local
+// matrices written element by element, `s![..]`, closures returning tuples, generic `impl`s,
+// integer labels, mixed precision, local arrays, adaptive last steps, `loop` with `break`.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug, Differentiable)]
+struct Osc {
+    x: f64,
+    v: f64,
+}
+
+impl Osc {
+    #[differentiate]
+    fn step(self, k: f64, dt: f64) -> Osc {
+        Osc {
+            x: self.x + dt * self.v,
+            v: self.v - dt * k * self.x,
+        }
+    }
+}
+
+/// Ten explicit Euler steps by a method taking `self` by value, `s = s.step(k, dt)`: linear
+/// in x0, so ∂x0 = x/x0; ∂k by fd.
+#[differentiate]
+fn osc_position(k: f64, x0: f64) -> f64 {
+    let mut s = Osc { x: x0, v: 0.0 };
+    for _ in 0..10 {
+        s = s.step(k, 0.1);
+    }
+    s.x
+}
+
+#[test]
+fn method_by_value_in_a_loop() {
+    let (k, x0) = (1.0, 0.5);
+    let (v, g) = osc_position_grad(k, x0);
+    close("value", v, osc_position(k, x0), TOL);
+    close("∂x0", g.1, v / x0, 1e-12);
+    fd2("osc", osc_position, (k, x0), g);
+}
+
+/// Σ cᵢ xⁱ by a fold with a tuple accumulator (sum, power): ∂cᵢ = xⁱ, ∂x = Σ i·cᵢ·xⁱ⁻¹.
+#[differentiate]
+fn power_series(c: &[f64], x: f64) -> f64 {
+    let (acc, _) = c
+        .iter()
+        .fold((0.0, 1.0), |(acc, pw), &ci| (acc + ci * pw, pw * x));
+    acc
+}
+
+#[test]
+fn fold_with_a_tuple_accumulator() {
+    let c = [1.0, 2.0, 3.0, -0.5];
+    let x = 0.6;
+    let (v, (gc, gx)) = power_series_grad(&c, x);
+    close("value", v, power_series(&c, x), TOL);
+    let want: Vec<f64> = (0..4).map(|i| x.powi(i)).collect();
+    close_all("∂c", &gc, &want);
+    let dx: f64 = (1..4).map(|i| i as f64 * c[i] * x.powi(i as i32 - 1)).sum();
+    close("∂x", gx, dx, 1e-12);
+}
+
+/// Squared residuals with optional per-sample weights, `Option<&[f64]>` matched:
+/// ∂rᵢ = 2wᵢrᵢ (wᵢ = 1 without weights).
+#[differentiate(wrt(r))]
+fn maybe_weighted(r: &[f64], weights: Option<&[f64]>) -> f64 {
+    match weights {
+        Some(w) => r.iter().zip(w).map(|(a, b)| a * a * b).sum(),
+        None => r.iter().map(|a| a * a).sum(),
+    }
+}
+
+#[test]
+fn optional_weights_slice() {
+    let r = [1.0, -2.0, 0.5];
+    let w = [0.5, 2.0, 1.5];
+    let (v, g) = maybe_weighted_grad(&r, Some(&w));
+    close("value", v, maybe_weighted(&r, Some(&w)), TOL);
+    close_all("∂r", &g, &[1.0, -8.0, 1.5]);
+    let (_, g) = maybe_weighted_grad(&r, None);
+    close_all("∂r", &g, &[2.0, -4.0, 1.0]);
+}
+
+/// The sum of a Gaussian kernel matrix Kᵢⱼ = exp(−(xᵢ − xⱼ)²) written element by element into
+/// a local `Array2::zeros`: ∂xᵢ = Σⱼ −4(xᵢ − xⱼ)Kᵢⱼ.
+#[differentiate]
+fn kernel_sum(x: &Array1<f64>) -> f64 {
+    let n = x.len();
+    let mut k = Array2::zeros((n, n));
+    for i in 0..n {
+        for j in 0..n {
+            k[[i, j]] = (-(x[i] - x[j]).powi(2)).exp();
+        }
+    }
+    k.sum()
+}
+
+#[test]
+fn kernel_matrix_written_by_element() {
+    let x = Array1::from(vec![0.1, 0.5, 0.2, -0.4]);
+    let (v, g) = kernel_sum_grad(&x);
+    close("value", v, kernel_sum(&x), TOL);
+    for i in 0..4 {
+        let want: f64 = (0..4)
+            .map(|j| {
+                let d = x[i] - x[j];
+                -4.0 * d * (-d * d).exp()
+            })
+            .sum();
+        close("∂x", g[i], want, 1e-12);
+    }
+    fd_array("kernel", kernel_sum, &x, &g);
+}
+
+/// Squared first differences through `s![1..]` and `s![..-1]`: ∂xᵢ = 2(dᵢ₋₁ − dᵢ).
+#[differentiate]
+fn roughness(x: &Array1<f64>) -> f64 {
+    let d = &x.slice(ndarray::s![1..]) - &x.slice(ndarray::s![..-1]);
+    d.mapv(|v| v * v).sum()
+}
+
+#[test]
+fn differences_by_slices() {
+    let x = Array1::from(vec![0.1, 0.5, 0.2, 0.9]);
+    let (v, g) = roughness_grad(&x);
+    close("value", v, roughness(&x), TOL);
+    // d = (0.4, −0.3, 0.7)
+    close_all(
+        "∂x",
+        g.as_slice().unwrap(),
+        &[-0.8, 2.0 * (0.4 + 0.3), 2.0 * (-0.3 - 0.7), 1.4],
+    );
+    fd_array("roughness", roughness, &x, &g);
+}
+
+/// A closure returning a tuple and one called inside another expression:
+/// a²(cos²b + 2 sin²b) = a²(1 + sin²b); ∂a = 2a(1 + sin²b), ∂b = a²·sin 2b.
+#[differentiate]
+fn polar_energy(a: f64, b: f64) -> f64 {
+    let sq = |t: f64| t * t;
+    let polar = |r: f64, th: f64| (r * th.cos(), r * th.sin());
+    let (x, y) = polar(a, b);
+    sq(x) + 2.0 * sq(y)
+}
+
+#[test]
+fn closures_returning_tuples() {
+    let (a, b) = (1.2, 0.3);
+    let (v, g) = polar_energy_grad(a, b);
+    close("value", v, polar_energy(a, b), TOL);
+    close2(
+        "gradient",
+        g,
+        (2.0 * a * (1.0 + b.sin().powi(2)), a * a * (2.0 * b).sin()),
+    );
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct Line<T> {
+    w: T,
+    b: T,
+}
+
+impl<T: Float> Line<T> {
+    /// Σ (w·x + b − y)² in a generic `impl`: ∂w = 2Σ eᵢxᵢ, ∂b = 2Σ eᵢ.
+    #[differentiate(wrt(self))]
+    fn sse(&self, xs: &[T], ys: &[T]) -> T
+    where
+        T: Float,
+    {
+        let mut l = T::zero();
+        for (&x, &y) in xs.iter().zip(ys) {
+            let e = self.w * x + self.b - y;
+            l = l + e * e;
+        }
+        l
+    }
+}
+
+#[test]
+fn generic_impl_method() {
+    let line = Line { w: 0.5, b: 0.1 };
+    let (xs, ys) = ([1.0, 2.0, -1.0], [0.3, 0.4, -0.2]);
+    let (v, g) = line.sse_grad(&xs, &ys);
+    close("value", v, line.sse(&xs, &ys), TOL);
+    let e: Vec<f64> = xs.iter().zip(&ys).map(|(x, y)| 0.5 * x + 0.1 - y).collect();
+    close(
+        "∂w",
+        g.w,
+        2.0 * e.iter().zip(&xs).map(|(e, x)| e * x).sum::<f64>(),
+        1e-12,
+    );
+    close("∂b", g.b, 2.0 * e.iter().sum::<f64>(), 1e-12);
+    let line32 = Line { w: 0.5f32, b: 0.1 };
+    let (_, g32) = line32.sse_grad(&[1.0, 2.0, -1.0], &[0.3, 0.4, -0.2]);
+    assert!((g32.w as f64 - g.w).abs() < 1e-5 && (g32.b as f64 - g.b).abs() < 1e-5);
+}
+
+/// Logits picked by labels stored as `i32` and cast: ∂logitsⱼ = how often j is a label.
+#[differentiate]
+fn picked(logits: &[f64], labels: &[i32]) -> f64 {
+    let mut s = 0.0;
+    for &l in labels {
+        s += logits[l as usize];
+    }
+    s
+}
+
+/// A softmax entry at the first positive input, found by `position`, with
+/// `collect::<Vec<_>>()`: fd only.
+#[differentiate]
+fn first_positive_share(x: &[f64], t: f64) -> f64 {
+    let e = x.iter().map(|v| (v * t).exp()).collect::<Vec<_>>();
+    let i = x.iter().position(|&v| v > 0.0).unwrap_or(0);
+    e[i] / e.iter().sum::<f64>()
+}
+
+/// f32 weights cast up to f64 inside: tanh(Σ wᵢxᵢ); ∂wᵢ = (1 − tanh²)·xᵢ, in f32.
+#[differentiate]
+fn mixed_precision(w: &[f32], x: &[f64]) -> f64 {
+    let mut acc = 0.0f64;
+    for (a, b) in w.iter().zip(x) {
+        acc += (*a as f64) * b;
+    }
+    acc.tanh()
+}
+
+/// A local fixed-size buffer written through `iter_mut().zip(..)`: ‖x‖; ∂x = x/‖x‖.
+#[differentiate]
+fn norm_via_buffer(x: &[f64]) -> f64 {
+    let mut buf = [0.0; 4];
+    for (b, v) in buf.iter_mut().zip(x) {
+        *b = v * v;
+    }
+    buf.iter().sum::<f64>().sqrt()
+}
+
+#[test]
+fn labels_positions_casts_and_buffers() {
+    let (v, g) = picked_grad(&[1.0, 2.0, 3.0], &[2, 0, 2]);
+    close("value", v, 7.0, TOL);
+    close_all("∂logits", &g, &[1.0, 0.0, 2.0]);
+
+    let x = [-1.0, 2.0, 3.0];
+    let (v, (gx, gt)) = first_positive_share_grad(&x, 0.5);
+    close("value", v, first_positive_share(&x, 0.5), TOL);
+    fd_vec("∂x", |x| first_positive_share(x, 0.5), &x, &gx);
+    fd("∂t", |t| first_positive_share(&x, t), 0.5, gt);
+
+    let (v, (gw, gx)) = mixed_precision_grad(&[0.5, 0.25], &[1.0, 2.0]);
+    close("value", v, 1f64.tanh(), TOL);
+    let d = 1.0 - v * v;
+    assert!((gw[0] as f64 - d).abs() < 1e-6 && (gw[1] as f64 - 2.0 * d).abs() < 1e-6);
+    close_all("∂x", &gx, &[0.5 * d, 0.25 * d]);
+
+    let (v, g) = norm_via_buffer_grad(&[3.0, 4.0]);
+    close("value", v, 5.0, TOL);
+    close_all("∂x", &g, &[0.6, 0.8]);
+}
+
+/// Euler steps of y′ = −k·y with the last step cut to reach t_end exactly
+/// (`f64::min(dt, t_end − t)`): y = (1 − k·dt)⁵(1 − k·h) with h = t_end − 0.5;
+/// ∂k = −y(5dt/(1 − k·dt) + h/(1 − k·h)), ∂t_end = −k·(1 − k·dt)⁵.
+#[differentiate]
+fn decay_to(k: f64, t_end: f64) -> f64 {
+    let mut t = 0.0;
+    let mut y = 1.0;
+    let dt = 0.1;
+    while t < t_end {
+        let h = f64::min(dt, t_end - t);
+        y -= h * k * y;
+        t += h;
+    }
+    y
+}
+
+/// Heron's square root in a `loop` with `break` and an iteration cap: ∂a = 1/(2√a).
+#[differentiate]
+fn heron(a: f64) -> f64 {
+    let mut x = 1.0;
+    let mut n = 0;
+    loop {
+        let nx = 0.5 * (x + a / x);
+        n += 1;
+        if (nx - x).abs() < 1e-12 || n > 50 {
+            x = nx;
+            break;
+        }
+        x = nx;
+    }
+    x
+}
+
+#[test]
+fn adaptive_last_step_and_loop_break() {
+    let (k, te) = (0.7, 0.55);
+    let (v, g) = decay_to_grad(k, te);
+    close("value", v, decay_to(k, te), TOL);
+    // t after five steps of 0.1 is 0.5 up to rounding
+    let h = te - (0..5).fold(0.0, |t, _| t + 0.1);
+    let q: f64 = 1.0 - k * 0.1;
+    close("∂k", g.0, -v * (0.5 / q + h / (1.0 - k * h)), 1e-12);
+    close("∂t_end", g.1, -k * q.powi(5), 1e-12);
+
+    let (v, g) = heron_grad(2.0);
+    close("value", v, 2f64.sqrt(), 1e-15);
+    close("∂a", g, 0.5 / 2f64.sqrt(), 1e-12);
+}
