@@ -1347,6 +1347,23 @@ fn array_from_vec(path: &syn::Path, c: &syn::ExprCall) -> Option<Expr> {
         return None;
     }
     let (ty, func) = (&path.segments[n - 2].ident, &path.segments[n - 1]);
+    // `Array1::from_iter(chain)`: the chain collected into a `Vec`, then as `Array1::from`.
+    if func.ident == "from_iter"
+        && matches!(func.arguments, syn::PathArguments::None)
+        && (ty == "Array1" || ty == "Array")
+        && matches!(&c.args[0], Expr::MethodCall(_))
+    {
+        let mut from = path.clone();
+        if let Some(last) = from.segments.last_mut() {
+            last.ident = syn::Ident::new("from", last.ident.span());
+        }
+        let chain = &c.args[0];
+        let mut call: syn::ExprCall = syn::parse_quote_spanned!(c.span()=>
+            #from(#chain.collect::<::std::vec::Vec<_>>())
+        );
+        call.attrs = c.attrs.clone();
+        return array_from_vec(&from, &call);
+    }
     if !matches!(func.arguments, syn::PathArguments::None)
         || !(func.ident == "from" || func.ident == "from_vec")
         || !(ty == "Array1" || ty == "Array" || ty == "Array2" && func.ident == "from")

@@ -378,8 +378,9 @@ impl Lowering {
                     if !is_vec_type(ty) {
                         self.err_at(
                             ty,
-                            "`collect` is supported into a `Vec` (`collect::<Vec<_>>()`); build \
-                             other collections from the `Vec`",
+                            "`collect` is supported into a `Vec` (`collect::<Vec<_>>()`) and an \
+                             `Array1` (`collect::<Array1<f64>>()`); build other collections from \
+                             the `Vec`",
                         );
                         return Some(None);
                     }

@@ -226,6 +226,25 @@ impl<'ast> Visit<'ast> for AssignedNames {
 /// stack.pop().unwrap(); .. }`). A condition that
 /// chains `let`s and tests with `&&` (`if let Some(i) = k && i > 0`) is a nest of them, `B`
 /// repeated in each fallback arm (it runs at most once either way).
+/// The path of the one-dimensional ndarray type of `collect::<Array1<f64>>()` (or
+/// `Array<f64, Ix1>`, `Array<_, _>`), without its generic arguments.
+fn collected_array(mc: &syn::ExprMethodCall) -> Option<syn::Path> {
+    let t = mc.turbofish.as_ref()?;
+    let [syn::GenericArgument::Type(syn::Type::Path(tp))] = &t.args.iter().collect::<Vec<_>>()[..]
+    else {
+        return None;
+    };
+    let last = tp.path.segments.last()?;
+    if tp.qself.is_some() || !(last.ident == "Array1" || last.ident == "Array") {
+        return None;
+    }
+    let mut path = tp.path.clone();
+    if let Some(l) = path.segments.last_mut() {
+        l.arguments = syn::PathArguments::None;
+    }
+    Some(path)
+}
+
 /// The iterator consumers that return an `Option` of the best (or the combined) item.
 const BEST_CONSUMERS: &[&str] = &[
     "max_by",
@@ -1314,6 +1333,20 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
                     } else {
                         syn::parse_quote_spanned!(span=> #z += &((#rhs) * (#alpha)))
                     };
+                }
+                // `chain.collect::<Array1<f64>>()` (`Array<_, _>`) is
+                // `Array1::from(chain.collect::<Vec<_>>())`, which is followed.
+                Expr::MethodCall(mc)
+                    if mc.method == "collect"
+                        && mc.args.is_empty()
+                        && collected_array(mc).is_some() =>
+                {
+                    if let Some(ty) = collected_array(mc) {
+                        let recv = &mc.receiver;
+                        *e = syn::parse_quote_spanned!(mc.method.span()=>
+                            #ty::from(#recv.collect::<::std::vec::Vec<_>>())
+                        );
+                    }
                 }
                 // `std::iter::zip(a, b)` (`core::iter::zip`, `iter::zip`) is the chain
                 // `a.into_iter().zip(b)`, written so that its source is one that is followed:
