@@ -329,6 +329,18 @@ fn no_rule_message(name: &str) -> String {
     if ELEMENTWISE_CLOSURE_METHODS.contains(&name) {
         return elementwise_message(&format!(".{name}(..)"));
     }
+    if matches!(name, "var" | "std" | "var_axis" | "std_axis") {
+        let sqrt = if name.starts_with("std") {
+            ".sqrt()"
+        } else {
+            ""
+        };
+        return format!(
+            "`.{name}(..)` of a differentiated array has no derivative rule; write it out: \
+             `let m = x.mean().unwrap(); (x.mapv(|v| (v - m).powi(2)).sum() / (n - ddof)){sqrt}` \
+             with `n = x.len() as f64` (along an axis, with `mean_axis` and `sum_axis`)"
+        );
+    }
     if matches!(
         name,
         "first" | "last" | "get" | "first_mut" | "last_mut" | "get_mut"
