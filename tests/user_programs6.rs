@@ -2327,3 +2327,126 @@ fn adaptive_last_step_and_loop_break() {
     close("value", v, 2f64.sqrt(), 1e-15);
     close("∂a", g, 0.5 / 2f64.sqrt(), 1e-12);
 }
+
+// ---------------------------------------------------------------------------------------------
+// ndarray idioms: 1-D iteration, axis sums and columns, `Array1::from_iter` and
+// `collect::<Array1<f64>>()` (rejected before), `nn::log_softmax` read by label, broadcasting
+// a view, a sample standard deviation written out.
+// ---------------------------------------------------------------------------------------------
+
+/// Σ aᵢbᵢ over the iterators of two `Array1`: ∂a = b, ∂b = a.
+#[differentiate]
+fn array_iter_dot(a: &Array1<f64>, b: &Array1<f64>) -> f64 {
+    a.iter().zip(b.iter()).map(|(x, y)| x * y).sum::<f64>()
+}
+
+/// ‖column sums‖² + Σ column 1 + Σ exp(column 0):
+/// ∂xᵢⱼ = 2·sⱼ + [j = 1] + [j = 0]·exp(xᵢ₀), with sⱼ the column sums.
+#[differentiate]
+fn column_stats(x: &Array2<f64>) -> f64 {
+    let m = x.sum_axis(Axis(0)).mapv(|v| v * v);
+    m.sum() + x.column(1).sum() + x.slice(ndarray::s![.., 0]).mapv(f64::exp).sum()
+}
+
+/// Σ sin xᵢ through `collect::<Array1<f64>>()` plus ‖(i·xᵢ)‖² through `Array1::from_iter`:
+/// ∂xᵢ = cos xᵢ + 2i²xᵢ.
+#[differentiate]
+fn arrays_from_chains(x: &Array1<f64>) -> f64 {
+    let y = x.iter().map(|v| v.sin()).collect::<Array1<f64>>();
+    let z: Array1<f64> = Array1::from_iter((0..x.len()).map(|i| x[i] * i as f64));
+    y.sum() + z.dot(&z)
+}
+
+/// Mean negative log-likelihood of `nn::log_softmax(x·W)` read at each row's label:
+/// ∂W = xᵀ(softmax − onehot)/n.
+#[differentiate(wrt(w))]
+fn log_softmax_by_label(w: &Array2<f64>, x: &Array2<f64>, labels: &[usize]) -> f64 {
+    let logits = x.dot(w);
+    let lp = autodiff::nn::log_softmax(&logits);
+    let mut s = 0.0;
+    for (i, &l) in labels.iter().enumerate() {
+        s -= lp[[i, l]];
+    }
+    s / labels.len() as f64
+}
+
+/// Σ |(x + b) − x| with b broadcast as a row view: ∂b = nrows·sign(b), ∂x = 0.
+#[differentiate]
+fn broadcast_view(x: &Array2<f64>, b: &Array1<f64>) -> f64 {
+    let y = x + &b.view().insert_axis(Axis(0));
+    (&y - x).mapv(f64::abs).sum()
+}
+
+/// The sample standard deviation written out: ∂xᵢ = (xᵢ − m)/((n − 1)·sd).
+#[differentiate]
+fn sample_sd(x: &Array1<f64>) -> f64 {
+    let n = x.len() as f64;
+    let mean = x.sum() / n;
+    let var = x.mapv(|v| (v - mean).powi(2)).sum() / (n - 1.0);
+    var.sqrt()
+}
+
+#[test]
+fn ndarray_idioms() {
+    let a = vector(4, 1.0);
+    let b = vector(4, 2.0);
+    let (v, (ga, gb)) = array_iter_dot_grad(&a, &b);
+    close("value", v, a.dot(&b), TOL);
+    close_all("∂a", ga.as_slice().unwrap(), b.as_slice().unwrap());
+    close_all("∂b", gb.as_slice().unwrap(), a.as_slice().unwrap());
+
+    let x = matrix(3, 3, 3.0);
+    let (v, g) = column_stats_grad(&x);
+    close("value", v, column_stats(&x), TOL);
+    let sums = x.sum_axis(Axis(0));
+    for i in 0..3 {
+        for j in 0..3 {
+            let want = 2.0 * sums[j]
+                + if j == 1 { 1.0 } else { 0.0 }
+                + if j == 0 { x[[i, 0]].exp() } else { 0.0 };
+            close("∂x", g[[i, j]], want, 1e-12);
+        }
+    }
+
+    let x = vector(4, 4.0);
+    let (v, g) = arrays_from_chains_grad(&x);
+    close("value", v, arrays_from_chains(&x), TOL);
+    for i in 0..4 {
+        let fi = i as f64;
+        close("∂x", g[i], x[i].cos() + 2.0 * fi * fi * x[i], 1e-12);
+    }
+
+    let w = matrix(3, 4, 5.0);
+    let xs = matrix(5, 3, 6.0);
+    let labels = [3usize, 0, 1, 1, 2];
+    let (v, g) = log_softmax_by_label_grad(&w, &xs, &labels);
+    close("value", v, log_softmax_by_label(&w, &xs, &labels), TOL);
+    let logits = xs.dot(&w);
+    let mut d = Array2::<f64>::zeros((5, 4));
+    for i in 0..5 {
+        let p = softmax_of(&logits.row(i).to_vec());
+        for j in 0..4 {
+            d[[i, j]] = (p[j] - if j == labels[i] { 1.0 } else { 0.0 }) / 5.0;
+        }
+    }
+    let want = xs.t().dot(&d);
+    for (a, b) in g.iter().zip(want.iter()) {
+        close("∂W", *a, *b, 1e-12);
+    }
+
+    let x = matrix(3, 4, 7.0);
+    let b = vector(4, 8.0);
+    let (v, (gx, gb)) = broadcast_view_grad(&x, &b);
+    close("value", v, broadcast_view(&x, &b), TOL);
+    assert!(gx.iter().all(|&g| g.abs() < 1e-12));
+    let want: Vec<f64> = b.iter().map(|v| 3.0 * v.signum()).collect();
+    close_all("∂b", gb.as_slice().unwrap(), &want);
+
+    let x = vector(5, 9.0);
+    let (sd, g) = sample_sd_grad(&x);
+    close("value", sd, x.std(1.0), 1e-12);
+    let m = x.mean().unwrap();
+    for i in 0..5 {
+        close("∂x", g[i], (x[i] - m) / (4.0 * sd), 1e-12);
+    }
+}
