@@ -2450,3 +2450,220 @@ fn ndarray_idioms() {
         close("∂x", g[i], (x[i] - m) / (4.0 * sd), 1e-12);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Iterator orders: `rev` over chunks with a short last chunk, `step_by` after `rev`,
+// `enumerate` after `skip`, `chunks_exact` beside `chunks`, `take` past the end, each against
+// central differences of the plain function.
+// ---------------------------------------------------------------------------------------------
+
+#[differentiate]
+fn chunk_orders(x: &[f64]) -> f64 {
+    let a: f64 = x
+        .chunks(3)
+        .rev()
+        .enumerate()
+        .map(|(i, c)| (i + 1) as f64 * c.iter().sum::<f64>())
+        .sum();
+    let b: f64 = x
+        .windows(2)
+        .rev()
+        .step_by(2)
+        .enumerate()
+        .map(|(i, w)| (i as f64 + 1.0) * w[0] * w[1])
+        .sum();
+    let c: f64 = x
+        .chunks(3)
+        .skip(1)
+        .rev()
+        .map(|c| c[0] * c.len() as f64)
+        .sum();
+    a + b + c
+}
+
+#[differentiate]
+fn skip_rev_orders(x: &[f64], y: &[f64]) -> f64 {
+    let a: f64 = x
+        .iter()
+        .skip(2)
+        .enumerate()
+        .map(|(i, v)| i as f64 * v)
+        .sum();
+    let b: f64 = x
+        .iter()
+        .rev()
+        .skip(1)
+        .step_by(2)
+        .take(2)
+        .enumerate()
+        .map(|(i, v)| (i as f64 + 2.0) * v * v)
+        .sum();
+    let c: f64 = x
+        .iter()
+        .step_by(2)
+        .rev()
+        .enumerate()
+        .map(|(i, v)| (i as f64 + 1.0) * v)
+        .sum();
+    let d: f64 = x
+        .chunks_exact(3)
+        .zip(y.chunks(2))
+        .map(|(c, d)| c[2] * d[d.len() - 1])
+        .sum();
+    let e: f64 = x
+        .iter()
+        .take(100)
+        .zip(y.iter().rev())
+        .map(|(p, q)| p * q * q)
+        .sum();
+    let mut f = 0.0;
+    for (i, w) in x.windows(3).enumerate().skip(1).step_by(2) {
+        f += i as f64 * (w[0] - w[2]).powi(2);
+    }
+    a + b + c + d + e + f
+}
+
+#[test]
+fn iterator_orders() {
+    let x = data(8, 0.4);
+    let y = data(5, 1.8);
+    let (v, g) = chunk_orders_grad(&x);
+    close("value", v, chunk_orders(&x), TOL);
+    fd_vec("chunk orders", chunk_orders, &x, &g);
+    // the first sum alone: chunks [0..3], [3..6], [6..8] weighted 3, 2, 1 after `rev`
+    let (_, gx) = chunk_orders_grad(&[0.0; 8]);
+    close("weight of the last chunk", gx[7], 1.0, TOL);
+    let (v, (gx, gy)) = skip_rev_orders_grad(&x, &y);
+    close("value", v, skip_rev_orders(&x, &y), TOL);
+    fd_vec("∂x", |x| skip_rev_orders(x, &y), &x, &gx);
+    fd_vec("∂y", |y| skip_rev_orders(&x, y), &y, &gy);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A model struct with a `Vec` field and methods; comparisons and float tests as data.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct Logistic {
+    w: Vec<f64>,
+    b: f64,
+}
+
+#[differentiate]
+fn sigmoid_d(z: f64) -> f64 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+impl Logistic {
+    #[differentiate]
+    fn predict(&self, x: &[f64]) -> f64 {
+        let z: f64 = self.w.iter().zip(x).map(|(a, b)| a * b).sum::<f64>() + self.b;
+        sigmoid_d(z)
+    }
+
+    /// Mean binary cross-entropy with an `assert_eq!`, an early return for no data and the
+    /// prediction clamped away from 0 and 1: ∂w = Σ (pᵢ − yᵢ)xᵢ/n, ∂b = Σ (pᵢ − yᵢ)/n.
+    #[differentiate(wrt(self))]
+    fn bce(&self, xs: &[Vec<f64>], ys: &[f64]) -> f64 {
+        assert_eq!(xs.len(), ys.len());
+        let n = xs.len();
+        if n == 0 {
+            return 0.0;
+        }
+        let mut l = 0.0;
+        for (x, &y) in xs.iter().zip(ys) {
+            let p = self.predict(x).clamp(1e-12, 1.0 - 1e-12);
+            l -= y * p.ln() + (1.0 - y) * (1.0 - p).ln();
+        }
+        l / n as f64
+    }
+}
+
+#[test]
+fn model_with_a_vec_field() {
+    let m = Logistic {
+        w: vec![0.3, -0.2],
+        b: 0.1,
+    };
+    let xs = vec![vec![1.0, 2.0], vec![-0.5, 0.3], vec![0.7, -1.1]];
+    let ys = [1.0, 0.0, 1.0];
+    let (v, g) = m.bce_grad(&xs, &ys);
+    close("value", v, m.bce(&xs, &ys), TOL);
+    let (mut gw, mut gb) = (vec![0.0; 2], 0.0);
+    for (x, y) in xs.iter().zip(&ys) {
+        let p = m.predict(x);
+        gb += (p - y) / 3.0;
+        for j in 0..2 {
+            gw[j] += (p - y) * x[j] / 3.0;
+        }
+    }
+    close_all("∂w", &g.w, &gw);
+    close("∂b", g.b, gb, 1e-12);
+    let (v, _) = m.bce_grad(&[], &[]);
+    close("no data", v, 0.0, TOL);
+}
+
+/// A `match` on `partial_cmp` and `is_finite` tests on a differentiated value, both as data:
+/// r = y − x below, 2(x − y) above; L = r².
+#[differentiate]
+fn ordered_gap(x: f64, y: f64) -> f64 {
+    let r = match x.partial_cmp(&y) {
+        Some(std::cmp::Ordering::Less) => y - x,
+        Some(std::cmp::Ordering::Greater) => (x - y) * 2.0,
+        _ => 0.0,
+    };
+    if r.is_finite() && !r.is_nan() {
+        r * r
+    } else {
+        0.0
+    }
+}
+
+/// Leaky ReLU sum, generic, with constants through `T::from` and `T::epsilon()`:
+/// ∂xᵢ = ½ (or ½α below 0), ∂α = ½Σ_{xᵢ<0} xᵢ.
+#[differentiate]
+fn leaky_half<T: Float>(x: &[T], alpha: T) -> T {
+    let half = T::from(0.5).unwrap();
+    let mut s = T::zero();
+    for &v in x {
+        s = s + if v > T::zero() { v } else { alpha * v };
+    }
+    half * s + T::epsilon() * T::zero()
+}
+
+/// Range of the squares of the first `N` inputs in a `const`-sized buffer, with `min`/`max`
+/// over a slice of it: ∂ = 2x at the largest square, −2x at the smallest.
+#[differentiate]
+fn square_range(x: &[f64]) -> f64 {
+    const N: usize = 3;
+    let mut buf = [0.0; N];
+    for i in 0..N.min(x.len()) {
+        buf[i] = x[i].powi(2);
+    }
+    let (mut lo, mut hi) = (buf[0], buf[0]);
+    for &b in &buf[1..] {
+        lo = lo.min(b);
+        hi = hi.max(b);
+    }
+    hi - lo
+}
+
+#[test]
+fn comparisons_generic_constants_and_buffers() {
+    let (v, g) = ordered_gap_grad(0.3, 0.5);
+    close("value", v, 0.04, 1e-15);
+    close2("below", g, (-0.4, 0.4));
+    let (_, g) = ordered_gap_grad(0.7, 0.5);
+    close2("above", g, (1.6, -1.6));
+
+    let (v, (g, ga)) = leaky_half_grad(&[1.0f64, -2.0, 3.0], 0.1);
+    close("value", v, 1.9, 1e-15);
+    close_all("∂x", &g, &[0.5, 0.05, 0.5]);
+    close("∂α", ga, -1.0, TOL);
+    let (v32, (g32, _)) = leaky_half_grad(&[1.0f32, -2.0, 3.0], 0.1);
+    assert!((v32 - 1.9).abs() < 1e-6 && (g32[1] - 0.05).abs() < 1e-7);
+
+    let (v, g) = square_range_grad(&[0.5, -2.0, 1.0, 9.0]);
+    close("value", v, 3.75, TOL);
+    close_all("∂x", &g, &[-1.0, -4.0, 0.0, 0.0]);
+}
