@@ -148,7 +148,10 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                     .results
                     .iter()
                     .any(|&r| f.value(r).kind != Kind::Discrete && through.useful[r.index()]);
-                if let Some(m) = mac.as_deref().filter(|m| !prim::is_output_macro(m)) {
+                if let Some(m) = mac
+                    .as_deref()
+                    .filter(|m| !prim::is_output_macro(m) && !prim::is_index_macro(m))
+                {
                     // A macro of unknown effect may store what it reads anywhere (`my_push!(v,
                     // x)`): with a differentiated value among its inputs, that is never safe.
                     if reads_varied {
