@@ -1175,6 +1175,19 @@ impl Lowering {
         let name = fp.path.segments.last().map(|s| s.ident.to_string());
         for a in &c.args {
             if closures::is_closure_like(a) || self.closure_named(a).is_some() {
+                if matches!(name.as_deref(), Some("from_shape_fn" | "from_fn")) {
+                    // ndarray's `Array2::from_shape_fn((r, c), |(i, j)| ..)`.
+                    self.err_at(
+                        a,
+                        format!(
+                            "a closure passed to `{}` cannot be differentiated; build the \
+                             array with `Array2::zeros((r, c))` (`Array1::zeros(n)`) and write \
+                             its elements in loops (`m[[i, j]] = ..`), which is followed",
+                            name.as_deref().unwrap_or("this function")
+                        ),
+                    );
+                    return None;
+                }
                 self.err_at(
                     a,
                     format!(
