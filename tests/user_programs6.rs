@@ -2667,3 +2667,72 @@ fn comparisons_generic_constants_and_buffers() {
     close("value", v, 3.75, TOL);
     close_all("∂x", &g, &[-1.0, -4.0, 0.0, 0.0]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Regions of ndarray arrays: `s![i..i + k.len()]` with the length of a differentiated kernel
+// (rejected before: the `s!` macro was taken for code reading a differentiated value), max
+// pooling over a view's iterator, and a signal on `Array1::linspace` data.
+// ---------------------------------------------------------------------------------------------
+
+/// Energy of a valid correlation with windows sliced by `s!`: yᵢ = Σⱼ kⱼxᵢ₊ⱼ, L = Σ yᵢ²;
+/// ∂kⱼ = 2Σᵢ yᵢxᵢ₊ⱼ, ∂xₘ = 2Σⱼ yₘ₋ⱼkⱼ.
+#[differentiate]
+fn sliced_correlation(x: &Array1<f64>, k: &Array1<f64>) -> f64 {
+    let n = x.len() - k.len() + 1;
+    let mut out = 0.0;
+    for i in 0..n {
+        let y = x.slice(ndarray::s![i..i + k.len()]).dot(k);
+        out += y * y;
+    }
+    out
+}
+
+/// Max pooling over pairs, the maximum of each view by `iter().cloned().fold(.., f64::max)`:
+/// ∂ = 1 at each pair's larger element.
+#[differentiate]
+fn max_pool_pairs(x: &Array1<f64>) -> f64 {
+    let mut s = 0.0;
+    for i in (0..x.len() - 1).step_by(2) {
+        let w = x.slice(ndarray::s![i..i + 2]);
+        s += w.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    }
+    s
+}
+
+/// Σ sin(w·tᵢ) over `n` points of `Array1::linspace(0, 1, n)`: ∂w = Σ tᵢ cos(w·tᵢ).
+#[differentiate]
+fn sampled_sine(w: f64, n: usize) -> f64 {
+    let t = Array1::linspace(0.0, 1.0, n);
+    t.mapv(|v| (w * v).sin()).sum()
+}
+
+#[test]
+fn regions_pooling_and_linspace() {
+    let x = vector(7, 1.0);
+    let k = vector(3, 2.0);
+    let (v, (gx, gk)) = sliced_correlation_grad(&x, &k);
+    close("value", v, sliced_correlation(&x, &k), TOL);
+    let y: Vec<f64> = (0..5)
+        .map(|i| (0..3).map(|j| k[j] * x[i + j]).sum())
+        .collect();
+    for j in 0..3 {
+        let want: f64 = (0..5).map(|i| 2.0 * y[i] * x[i + j]).sum();
+        close("∂k", gk[j], want, 1e-12);
+    }
+    fd_array("∂x", |x| sliced_correlation(x, &k), &x, &gx);
+
+    let x = Array1::from(vec![0.1, 0.5, -0.3, 0.8, 0.2]);
+    let (v, g) = max_pool_pairs_grad(&x);
+    close("value", v, 1.3, 1e-15);
+    close_all("∂x", g.as_slice().unwrap(), &[0.0, 1.0, 0.0, 1.0, 0.0]);
+
+    let (v, g) = sampled_sine_grad(0.7, 5);
+    close("value", v, sampled_sine(0.7, 5), TOL);
+    let want: f64 = (0..5)
+        .map(|i| {
+            let t = i as f64 / 4.0;
+            t * (0.7 * t).cos()
+        })
+        .sum();
+    close("∂w", g, want, 1e-12);
+}
