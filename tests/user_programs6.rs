@@ -2736,3 +2736,81 @@ fn regions_pooling_and_linspace() {
         .sum();
     close("∂w", g, want, 1e-12);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Forward mode of the forms followed now: each `_jvp` against central differences along random
+// directions and against its `_vjp` (the dot-product test).
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn forward_mode_of_the_new_forms() {
+    let s = vec![0.4, 1.2, 0.9, -0.3];
+    forward("multiclass_hinge").check(
+        &s,
+        |x| multiclass_hinge(x, 2),
+        |x, v| multiclass_hinge_jvp(x, 2, v),
+        |x, w| {
+            let (y, pb) = multiclass_hinge_vjp(x, 2);
+            (y, pb(w))
+        },
+    );
+    forward("largest_sq").check(
+        &s,
+        |x| largest_sq(x),
+        |x, v| largest_sq_jvp(x, v),
+        |x, w| {
+            let (y, pb) = largest_sq_vjp(x);
+            (y, pb(w))
+        },
+    );
+    forward("sin_sum").check(
+        &s,
+        |x| sin_sum(x),
+        |x, v| sin_sum_jvp(x, v),
+        |x, w| {
+            let (y, pb) = sin_sum_vjp(x);
+            (y, pb(w))
+        },
+    );
+    let ab = (vec![1.0, 2.0, -0.5], vec![0.5, 0.5, 1.5]);
+    forward("zip_forms").check(
+        &ab,
+        |p| zip_forms(&p.0, &p.1),
+        |p, v| zip_forms_jvp(&p.0, &p.1, &v.0, &v.1),
+        |p, w| {
+            let (y, pb) = zip_forms_vjp(&p.0, &p.1);
+            (y, pb(w))
+        },
+    );
+    let x0 = vec![0.5, -0.3, 1.1];
+    forward("damped_bodies").check(
+        &(1.7, x0),
+        |p| damped_bodies(p.0, 0.3, &p.1),
+        |p, v| damped_bodies_jvp(p.0, 0.3, &p.1, v.0, 0.0, &v.1),
+        |p, w| {
+            let (y, pb) = damped_bodies_vjp(p.0, 0.3, &p.1);
+            let (gk, _, gx) = pb(w);
+            (y, (gk, gx))
+        },
+    );
+    let x = vector(4, 4.0);
+    forward("arrays_from_chains").check(
+        &x,
+        |x| arrays_from_chains(x),
+        |x, v| arrays_from_chains_jvp(x, v),
+        |x, w| {
+            let (y, pb) = arrays_from_chains_vjp(x);
+            (y, pb(w))
+        },
+    );
+    let xk = (vector(7, 1.0), vector(3, 2.0));
+    forward("sliced_correlation").check(
+        &xk,
+        |p| sliced_correlation(&p.0, &p.1),
+        |p, v| sliced_correlation_jvp(&p.0, &p.1, &v.0, &v.1),
+        |p, w| {
+            let (y, pb) = sliced_correlation_vjp(&p.0, &p.1);
+            (y, pb(w))
+        },
+    );
+}
