@@ -2814,3 +2814,97 @@ fn forward_mode_of_the_new_forms() {
         },
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Control flow as data drives it: an enum of commands with `return` and `continue` in a
+// `match`, a work list popped until empty, the best iterate kept by a comparison.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug)]
+enum Cmd {
+    Stop,
+    Skip,
+    Add,
+}
+
+/// Σ xᵢ² over `Add` commands until a `Stop`, which doubles what was gathered:
+/// ∂xᵢ = 2xᵢ·(2 if a `Stop` follows) for each `Add` before it.
+#[differentiate(wrt(x))]
+fn run_commands(x: &[f64], cmds: &[Cmd]) -> f64 {
+    let mut s = 0.0;
+    for (i, c) in cmds.iter().enumerate() {
+        match c {
+            Cmd::Stop => return s * 2.0,
+            Cmd::Skip => continue,
+            Cmd::Add => s += x[i] * x[i],
+        }
+    }
+    s
+}
+
+/// A work list: values above 1 are split into halves and quarters, the rest summed squared.
+#[differentiate]
+fn split_until_small(x: &[f64]) -> f64 {
+    let mut stack = x.to_vec();
+    let mut total = 0.0;
+    while let Some(v) = stack.pop() {
+        if v > 1.0 {
+            stack.push(v * 0.5);
+            stack.push(v * 0.25);
+        } else {
+            total += v * v;
+        }
+    }
+    total
+}
+
+/// Damped steps towards moving targets, keeping the best iterate (a `Vec` replaced in a
+/// branch) and its error: fd.
+#[differentiate]
+fn best_iterate(x0: &[f64], step: f64) -> f64 {
+    let mut x = x0.to_vec();
+    let mut best = f64::INFINITY;
+    let mut best_x = x.clone();
+    for k in 0..5 {
+        for v in x.iter_mut() {
+            *v -= step * (*v - 0.3 * k as f64);
+        }
+        let e: f64 = x.iter().map(|v| (v - 0.5).powi(2)).sum();
+        if e < best {
+            best = e;
+            best_x = x.clone();
+        }
+    }
+    best_x.iter().sum::<f64>() + best
+}
+
+#[test]
+fn control_flow_driven_by_data() {
+    let x = [0.5, 1.5, 0.7, 3.0];
+    let cmds = [Cmd::Add, Cmd::Skip, Cmd::Add, Cmd::Stop];
+    let (v, g) = run_commands_grad(&x, &cmds);
+    close("value", v, 2.0 * (0.25 + 0.49), 1e-15);
+    close_all("∂x", &g, &[2.0, 0.0, 2.8, 0.0]);
+    let (_, g) = run_commands_grad(&x, &[Cmd::Add, Cmd::Add]);
+    close_all("no stop", &g, &[1.0, 3.0, 0.0, 0.0]);
+
+    let (v, g) = split_until_small_grad(&x);
+    close("value", v, split_until_small(&x), TOL);
+    // 1.5 → 0.75² + 0.375²; 3 → 1.5 (→ 0.75, 0.375) and 0.75: each piece c·x adds 2c²x
+    close_all(
+        "∂x",
+        &g,
+        &[
+            1.0,
+            2.0 * (0.25 + 0.0625) * 1.5,
+            1.4,
+            2.0 * (0.0625 + 0.015625 + 0.0625) * 3.0,
+        ],
+    );
+    fd_vec("work list", split_until_small, &x, &g);
+
+    let (v, (gx, gs)) = best_iterate_grad(&x, 0.3);
+    close("value", v, best_iterate(&x, 0.3), TOL);
+    fd_vec("∂x0", |x| best_iterate(x, 0.3), &x, &gx);
+    fd("∂step", |s| best_iterate(&x, s), 0.3, gs);
+}
