@@ -7,6 +7,13 @@
 //! layer norm, attention, GRU/RNN cells, batch norm and embeddings over `ndarray`; Newton steps,
 //! bisection, interpolation and quadrature inside objectives.
 //!
+//! Then the forms these programs found rejected, followed now: the user's methods on the items
+//! of `iter_mut()` over a `Vec` of structs (`b.force(k)`); the `Option` of `max_by` and its kin
+//! taken apart by `match`, `if let` or `unwrap_or` (also through `let best = ..`);
+//! `std::iter::zip(a, b)`; `collect::<Array1<f64>>()` and `Array1::from_iter(chain)`; and
+//! `s![i..i + k.len()]` with the length of a differentiated array. Their forward mode is checked
+//! too.
+//!
 //! Each gradient is checked against its analytic form (stated beside the function) where it is
 //! short, and against central finite differences through `autodiff::check`; each value against
 //! the plain function's.
