@@ -2915,3 +2915,34 @@ fn control_flow_driven_by_data() {
     fd_vec("∂x0", |x| best_iterate(x, 0.3), &x, &gx);
     fd("∂step", |s| best_iterate(&x, s), 0.3, gs);
 }
+
+/// An `Array1` parameter copied into a `Vec` by `to_vec()` (a type mismatch inside the
+/// generated code before: the `Vec`'s adjoint was given as the array's), extended with a
+/// second array and made an array again: c = (a, b), L = Σ c² + c₀c₃;
+/// ∂a = 2a + (c₃, 0), ∂b = 2b + (0, c₀).
+#[differentiate]
+fn joined(a: &Array1<f64>, b: &Array1<f64>) -> f64 {
+    let mut v = a.to_vec();
+    v.extend(b.iter());
+    let c = Array1::from(v);
+    c.dot(&c) + c[0] * c[3]
+}
+
+#[test]
+fn to_vec_of_an_array_parameter() {
+    let a = Array1::from(vec![1.0, 2.0]);
+    let b = Array1::from(vec![3.0, 4.0]);
+    let (v, (ga, gb)) = joined_grad(&a, &b);
+    close("value", v, 34.0, TOL);
+    close_all("∂a", ga.as_slice().unwrap(), &[6.0, 4.0]);
+    close_all("∂b", gb.as_slice().unwrap(), &[6.0, 9.0]);
+    forward("joined").check(
+        &(a, b),
+        |p| joined(&p.0, &p.1),
+        |p, v| joined_jvp(&p.0, &p.1, &v.0, &v.1),
+        |p, w| {
+            let (y, pb) = joined_vjp(&p.0, &p.1);
+            (y, pb(w))
+        },
+    );
+}
