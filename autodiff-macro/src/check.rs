@@ -152,7 +152,10 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                     .results
                     .iter()
                     .any(|&r| f.value(r).kind != Kind::Discrete && through.useful[r.index()]);
-                if let Some(m) = mac.as_deref().filter(|m| !prim::is_output_macro(m)) {
+                if let Some(m) = mac
+                    .as_deref()
+                    .filter(|m| !prim::is_output_macro(m) && !prim::is_index_macro(m))
+                {
                     // A macro of unknown effect may store what it reads anywhere (`my_push!(v,
                     // x)`): with a differentiated value among its inputs, that is never safe.
                     if reads_varied {
@@ -332,6 +335,18 @@ fn no_rule_message(name: &str) -> String {
     }
     if ELEMENTWISE_CLOSURE_METHODS.contains(&name) {
         return elementwise_message(&format!(".{name}(..)"));
+    }
+    if matches!(name, "var" | "std" | "var_axis" | "std_axis") {
+        let sqrt = if name.starts_with("std") {
+            ".sqrt()"
+        } else {
+            ""
+        };
+        return format!(
+            "`.{name}(..)` of a differentiated array has no derivative rule; write it out: \
+             `let m = x.mean().unwrap(); (x.mapv(|v| (v - m).powi(2)).sum() / (n - ddof)){sqrt}` \
+             with `n = x.len() as f64` (along an axis, with `mean_axis` and `sum_axis`)"
+        );
     }
     if matches!(
         name,

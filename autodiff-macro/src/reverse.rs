@@ -343,7 +343,11 @@ impl Rev<'_> {
             InstKind::Prim { prim, args, .. } => {
                 if prim.has(Flags::IDENTITY) {
                     // `a.to_vec()` of an array `a`: the `Vec`'s adjoint as the array's.
-                    let g = match self.f.lent_array(args[0]) {
+                    let like = self
+                        .f
+                        .lent_array(args[0])
+                        .or_else(|| self.f.ndarray_param(args[0]));
+                    let g = match like {
                         Some(like) if prim.name() == "to_vec" => {
                             self.emit1(pb, InstKind::GradAs { like, g }, Ty::Unknown)
                         }

@@ -98,6 +98,15 @@ impl<T, const N: usize> GradOfLent<[T; N]> for [T; N] {
     }
 }
 
+/// `a.to_vec()` of a one-dimensional ndarray array: the `Vec`'s adjoint as the array's.
+impl<S: ndarray::Data> GradOfLent<Vec<S::Elem>> for ndarray::ArrayBase<S, ndarray::Ix1> {
+    type Grad = ndarray::Array1<S::Elem>;
+    #[inline]
+    fn convert(g: Vec<S::Elem>) -> ndarray::Array1<S::Elem> {
+        ndarray::Array1::from(g)
+    }
+}
+
 impl<A: ?Sized + GradOfLent<G>, G> GradOfLent<G> for &A {
     type Grad = A::Grad;
     #[inline(always)]

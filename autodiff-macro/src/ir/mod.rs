@@ -241,6 +241,37 @@ impl Func {
         i
     }
 
+    /// `a` (or `&a`) where `a` is a parameter of a one-dimensional ndarray type (`&Array1<f64>`,
+    /// `ArrayView1<T>`, `&Array<f64, Ix1>`): `a.to_vec()` of it has a `Vec` for adjoint, which
+    /// is converted back to the array's gradient.
+    pub fn ndarray_param(&self, arg: Value) -> Option<Value> {
+        let mut v = arg;
+        while let ValueDef::Result(i, 0) = self.value(v).def {
+            match self.inst(i).kind {
+                InstKind::Ref(u) => v = u,
+                _ => break,
+            }
+        }
+        let ValueDef::Param(n) = self.value(v).def else {
+            return None;
+        };
+        let mut ty = &self.params[n].ty;
+        while let syn::Type::Reference(r) = ty {
+            ty = &r.elem;
+        }
+        let syn::Type::Path(tp) = ty else {
+            return None;
+        };
+        let last = tp.path.segments.last()?;
+        let name = last.ident.to_string();
+        let one_dim = matches!(name.as_str(), "Array1" | "ArrayView1")
+            || (name == "Array"
+                && matches!(&last.arguments, syn::PathArguments::AngleBracketed(a)
+                    if a.args.iter().any(|g| matches!(g, syn::GenericArgument::Type(syn::Type::Path(d))
+                        if d.path.segments.last().is_some_and(|s| s.ident == "Ix1")))));
+        one_dim.then_some(v)
+    }
+
     /// `&a` (`a` itself or a version of it) where `a` is a fixed-size array:
     /// a parameter declared `[T; N]` or `&[T; N]`, or a local made from an array literal. The
     /// callee may take it as a slice and return a `Vec` for it.

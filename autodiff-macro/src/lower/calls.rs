@@ -566,12 +566,14 @@ impl Lowering {
     /// which `h + &b` adds to as such).
     pub(super) fn struct_type_of(&self, v: Value) -> Option<syn::Path> {
         match self.f.value(v).def {
-            ValueDef::Param(n) => self.user_struct(&self.f.params[n].ty),
+            ValueDef::Param(n) => self.user_struct(&self.f.params.get(n)?.ty),
             ValueDef::Result(i, 0) => match &self.f.inst(i).kind {
                 InstKind::Ref(u) | InstKind::Deref(u) => self.struct_type_of(*u),
                 // `ps[i] - ps[j]` of `ps: &[V2]` (a `Vec` or an array of them).
                 InstKind::Index(base, _) => match self.f.value(*base).def {
-                    ValueDef::Param(n) => self.user_struct(elem_type(&self.f.params[n].ty)?),
+                    ValueDef::Param(n) => {
+                        self.user_struct(elem_type(&self.f.params.get(n)?.ty)?)
+                    }
                     _ => None,
                 },
                 InstKind::Call { path, .. }
@@ -755,46 +757,7 @@ impl Lowering {
                     return Some(ty);
                 }
                 let n = self.active_param(p)?;
-                let param = &self.f.params[n];
-                if param.ident == "self" {
-                    return Some(quote!(Self));
-                }
-                let mut ty = &param.ty;
-                while let syn::Type::Reference(r) = ty {
-                    ty = &r.elem;
-                }
-                // A slice, array or `Vec` of the user's structs (`bodies: &[Body]`), whose
-                // elements' methods are followed (`bodies.iter().map(|b| b.potential(g))`).
-                let elem = match ty {
-                    syn::Type::Slice(sl) => Some(&*sl.elem),
-                    syn::Type::Array(a) => Some(&*a.elem),
-                    syn::Type::Path(tp) if tp.qself.is_none() => {
-                        match tp
-                            .path
-                            .segments
-                            .last()
-                            .map(|l| (l.ident == "Vec", &l.arguments))
-                        {
-                            Some((true, syn::PathArguments::AngleBracketed(a))) => {
-                                match a.args.first() {
-                                    Some(syn::GenericArgument::Type(t)) => Some(t),
-                                    _ => None,
-                                }
-                            }
-                            _ => None,
-                        }
-                    }
-                    _ => None,
-                };
-                match elem {
-                    Some(elem) => {
-                        crate::types::struct_path(elem)?;
-                    }
-                    None => {
-                        crate::types::struct_path(&param.ty)?;
-                    }
-                }
-                Some(quote!(#ty))
+                self.param_place_type(n)
             }
             Expr::Field(f) => {
                 let base = self.place_type(&f.base)?;
@@ -809,6 +772,49 @@ impl Lowering {
             }
             _ => None,
         }
+    }
+
+    /// The type of the differentiated parameter `n` where it is a struct of the user's or a
+    /// slice, array or `Vec` of them (see [`Self::place_type`]).
+    fn param_place_type(&self, n: usize) -> Option<TokenStream> {
+        let param = &self.f.params[n];
+        if param.ident == "self" {
+            return Some(quote!(Self));
+        }
+        let mut ty = &param.ty;
+        while let syn::Type::Reference(r) = ty {
+            ty = &r.elem;
+        }
+        // A slice, array or `Vec` of the user's structs (`bodies: &[Body]`), whose
+        // elements' methods are followed (`bodies.iter().map(|b| b.potential(g))`).
+        let elem = match ty {
+            syn::Type::Slice(sl) => Some(&*sl.elem),
+            syn::Type::Array(a) => Some(&*a.elem),
+            syn::Type::Path(tp) if tp.qself.is_none() => {
+                match tp
+                    .path
+                    .segments
+                    .last()
+                    .map(|l| (l.ident == "Vec", &l.arguments))
+                {
+                    Some((true, syn::PathArguments::AngleBracketed(a))) => match a.args.first() {
+                        Some(syn::GenericArgument::Type(t)) => Some(t),
+                        _ => None,
+                    },
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        match elem {
+            Some(elem) => {
+                crate::types::struct_path(elem)?;
+            }
+            None => {
+                crate::types::struct_path(&param.ty)?;
+            }
+        }
+        Some(quote!(#ty))
     }
 
     /// The user's struct that `e` is a value of, where the macro sees it: one built there
@@ -841,6 +847,34 @@ impl Lowering {
             }
         }
         let ty = self.place_type(e)?;
+        let pv = &self.krate;
+        Some(quote!(#pv::__private::Elem<#ty>))
+    }
+
+    /// The type of the elements of the container bound at `slot` (the variable an `iter_mut`
+    /// walks), where [`Self::elem_type`] knows it.
+    pub(super) fn slot_elem_type(&self, slot: usize) -> Option<TokenStream> {
+        if let Some(ty) = self.env[slot].elem_ty.clone() {
+            return Some(ty);
+        }
+        let id = syn::Ident::new(&self.env[slot].name, Span::call_site());
+        // The name must still be the container's (not shadowed since).
+        if self.lookup(&self.env[slot].name) != Some(slot) {
+            return None;
+        }
+        if let Some(ty) = self.elem_type(&syn::parse_quote!(#id)) {
+            return Some(ty);
+        }
+        // A `&mut` parameter changed before (`for b in bodies.iter_mut()` of `bodies: &mut
+        // [Body]`): its binding is the first of its name, and its type is declared.
+        let first = self.env.iter().position(|b| b.name == self.env[slot].name);
+        let n = self
+            .f
+            .params
+            .iter()
+            .position(|p| p.active && p.ident == self.env[slot].name)
+            .filter(|_| first == Some(slot))?;
+        let ty = self.param_place_type(n)?;
         let pv = &self.krate;
         Some(quote!(#pv::__private::Elem<#ty>))
     }
@@ -1421,6 +1455,19 @@ impl Lowering {
         let name = fp.path.segments.last().map(|s| s.ident.to_string());
         for a in &c.args {
             if closures::is_closure_like(a) || self.closure_named(a).is_some() {
+                if matches!(name.as_deref(), Some("from_shape_fn" | "from_fn")) {
+                    // ndarray's `Array2::from_shape_fn((r, c), |(i, j)| ..)`.
+                    self.err_at(
+                        a,
+                        format!(
+                            "a closure passed to `{}` cannot be differentiated; build the \
+                             array with `Array2::zeros((r, c))` (`Array1::zeros(n)`) and write \
+                             its elements in loops (`m[[i, j]] = ..`), which is followed",
+                            name.as_deref().unwrap_or("this function")
+                        ),
+                    );
+                    return None;
+                }
                 self.err_at(
                     a,
                     format!(
@@ -1593,6 +1640,23 @@ fn array_from_vec(path: &syn::Path, c: &syn::ExprCall) -> Option<Expr> {
         return None;
     }
     let (ty, func) = (&path.segments[n - 2].ident, &path.segments[n - 1]);
+    // `Array1::from_iter(chain)`: the chain collected into a `Vec`, then as `Array1::from`.
+    if func.ident == "from_iter"
+        && matches!(func.arguments, syn::PathArguments::None)
+        && (ty == "Array1" || ty == "Array")
+        && matches!(&c.args[0], Expr::MethodCall(_))
+    {
+        let mut from = path.clone();
+        if let Some(last) = from.segments.last_mut() {
+            last.ident = syn::Ident::new("from", last.ident.span());
+        }
+        let chain = &c.args[0];
+        let mut call: syn::ExprCall = syn::parse_quote_spanned!(c.span()=>
+            #from(#chain.collect::<::std::vec::Vec<_>>())
+        );
+        call.attrs = c.attrs.clone();
+        return array_from_vec(&from, &call);
+    }
     if !matches!(func.arguments, syn::PathArguments::None)
         || !(func.ident == "from" || func.ident == "from_vec")
         || !(ty == "Array1" || ty == "Array" || ty == "Array2" && func.ident == "from")

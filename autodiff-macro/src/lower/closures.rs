@@ -369,9 +369,13 @@ impl Lowering {
                         self.env.push(binding);
                     }
                     Item::Cell { cell, refs } => {
+                        // `b` of `for b in bodies.iter_mut()` over a `Vec` of the user's
+                        // structs: its methods are the struct's (`b.force(k)`), as for `&bodies`.
+                        let place_ty = self.slot_elem_type(cell.slot);
                         let mut binding = Binding::new(name, None, false);
                         binding.cell = Some(cell);
                         binding.refs = refs;
+                        binding.place_ty = place_ty;
                         self.env.push(binding);
                     }
                     item => {

@@ -231,8 +231,11 @@ impl Lowering {
             self.err_at(
                 &mc.method,
                 format!(
-                    "`{name}` returns an `Option`; write `.{name}(..).unwrap()` (or `.expect(..)`) \
-                     so that its value can be differentiated"
+                    "`{name}` returns an `Option`; write `.{name}(..).unwrap()` (or `.expect(..)`, \
+                     `.unwrap_or(d)`), or take it apart where it is made (`match \
+                     chain.{name}(..) {{ Some(v) => .., None => .. }}`, `if let Some(v) = \
+                     chain.{name}(..)`, also of a `let best = chain.{name}(..);` used once), so \
+                     that its value can be differentiated"
                 ),
             );
             return Some(None);
@@ -375,8 +378,9 @@ impl Lowering {
                     if !is_vec_type(ty) {
                         self.err_at(
                             ty,
-                            "`collect` is supported into a `Vec` (`collect::<Vec<_>>()`); build \
-                             other collections from the `Vec`",
+                            "`collect` is supported into a `Vec` (`collect::<Vec<_>>()`) and an \
+                             `Array1` (`collect::<Array1<f64>>()`); build other collections from \
+                             the `Vec`",
                         );
                         return Some(None);
                     }

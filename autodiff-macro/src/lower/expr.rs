@@ -536,6 +536,26 @@ impl Lowering {
                         return Some(v);
                     }
                 }
+                // A struct of the user's on the right only (`2.0 * v`, `impl Mul<V2> for f64`):
+                // the operator is the left type's, which has no generated items to call.
+                if let Some(ty) = self
+                    .struct_type_of(r)
+                    .or_else(|| self.struct_var(&bin.right))
+                {
+                    let op = &bin.op;
+                    let op = quote::quote!(#op).to_string();
+                    let ty = quote::quote!(#ty).to_string().replace(' ', "");
+                    self.err(
+                        bin.op.span(),
+                        format!(
+                            "`{op}` with a `{ty}` of yours on the right only: an operator is \
+                             followed where its left operand is the struct (`v * 2.0` through \
+                             `#[differentiate] impl Mul<f64> for {ty}`); write it that way \
+                             round, or as a `#[differentiate]` method"
+                        ),
+                    );
+                    return None;
+                }
                 let k = self.kind(l).join(self.kind(r));
                 let v = self.inst1(b, InstKind::Binary(op, l, r), k, span);
                 if compound {

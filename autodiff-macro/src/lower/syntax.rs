@@ -240,6 +240,36 @@ impl<'ast> Visit<'ast> for AssignedNames {
 /// stack.pop().unwrap(); .. }`). A condition that
 /// chains `let`s and tests with `&&` (`if let Some(i) = k && i > 0`) is a nest of them, `B`
 /// repeated in each fallback arm (it runs at most once either way).
+/// The path of the one-dimensional ndarray type of `collect::<Array1<f64>>()` (or
+/// `Array<f64, Ix1>`, `Array<_, _>`), without its generic arguments.
+fn collected_array(mc: &syn::ExprMethodCall) -> Option<syn::Path> {
+    let t = mc.turbofish.as_ref()?;
+    let [syn::GenericArgument::Type(syn::Type::Path(tp))] = &t.args.iter().collect::<Vec<_>>()[..]
+    else {
+        return None;
+    };
+    let last = tp.path.segments.last()?;
+    if tp.qself.is_some() || !(last.ident == "Array1" || last.ident == "Array") {
+        return None;
+    }
+    let mut path = tp.path.clone();
+    if let Some(l) = path.segments.last_mut() {
+        l.arguments = syn::PathArguments::None;
+    }
+    Some(path)
+}
+
+/// The iterator consumers that return an `Option` of the best (or the combined) item.
+const BEST_CONSUMERS: &[&str] = &[
+    "max_by",
+    "min_by",
+    "max_by_key",
+    "min_by_key",
+    "max",
+    "min",
+    "reduce",
+];
+
 pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_refs: &[String]) {
     fn conjuncts(e: &Expr, out: &mut Vec<Expr>) {
         match e {
@@ -886,7 +916,57 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
     fn rewrite_match(m: &syn::ExprMatch) -> Option<Expr> {
         element_match(m)
             .or_else(|| find_match(m))
+            .or_else(|| best_match(m))
             .or_else(|| slice_match(m))
+    }
+    /// `chain.max_by(f)` (or another consumer that returns an `Option`: `min_by`,
+    /// `max_by_key`, `min_by_key`, `max`, `min`, `reduce`) whose chain may be run twice: it
+    /// changes no variable and moves nothing out. The chain and the call.
+    fn best_call(e: &Expr) -> Option<(&Expr, &syn::ExprMethodCall)> {
+        let Expr::MethodCall(mc) = strip_group(e) else {
+            return None;
+        };
+        if !BEST_CONSUMERS.contains(&mc.method.to_string().as_str()) || mc.turbofish.is_some() {
+            return None;
+        }
+        super::chain::parse_chain(&mc.receiver, false)?;
+        let mut names = AssignedNames::default();
+        names.visit_expr(&mc.receiver);
+        let moves = idents_of(&quote::quote!(#mc)).iter().any(|n| {
+            matches!(
+                n.as_str(),
+                "move" | "into_iter" | "iter_mut" | "drain" | "next" | "by_ref" | "pop"
+            )
+        });
+        (names.0.is_empty() && !moves).then_some((&*mc.receiver, mc))
+    }
+    /// `match chain.max_by(f) { Some(v) => A, None => B }` (also the `match` of an `if let`,
+    /// and after `let best = chain.max_by(f);`, which is written at its one use): the test that
+    /// the chain has an item, run as written, and the best item taken out where it is found,
+    /// which is followed: `if chain.count() > 0 { let v = chain.max_by(f).unwrap(); A } else
+    /// { B }`.
+    fn best_match(m: &syn::ExprMatch) -> Option<Expr> {
+        // (An arm with a guard is a `Pat::Guard`, which `some_none` does not take.)
+        let (some, none) = some_none(m)?;
+        let (chain, call) = best_call(&m.expr)?;
+        let Pat::TupleStruct(ts) = &some.pat else {
+            return None;
+        };
+        let [bound] = &ts.elems.iter().collect::<Vec<_>>()[..] else {
+            return None;
+        };
+        let span = call.method.span();
+        let bind: syn::Stmt = match bound {
+            Pat::Reference(r) if r.mutability.is_none() => {
+                let inner = &r.pat;
+                syn::parse_quote_spanned!(span=> let #inner = *#call.unwrap();)
+            }
+            p => syn::parse_quote_spanned!(span=> let #p = #call.unwrap();),
+        };
+        let (a, b) = (stmts_of(&some.body), stmts_of(&none.body));
+        Some(syn::parse_quote_spanned! {m.match_token.span=>
+            if #chain.count() > 0 { #bind #a } else { #b }
+        })
     }
     /// `match x.get(i) { Some(&v) => A, None => B }`: as `if let` above.
     fn element_match(m: &syn::ExprMatch) -> Option<Expr> {
@@ -1037,8 +1117,12 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
         }
         let init = local.init.as_ref().filter(|i| i.diverge.is_none())?;
         let e = strip_parens(&init.expr);
-        // An iterator, not a range or a container: at least one method of a chain.
-        if !matches!(e, Expr::MethodCall(_)) || super::chain::parse_chain(e, false).is_none() {
+        // An iterator, not a range or a container: at least one method of a chain; or the
+        // `Option` of the best item of one (`let best = x.iter().max_by(..);`), taken apart at
+        // its use (see `best_match`).
+        if !matches!(e, Expr::MethodCall(_))
+            || (super::chain::parse_chain(e, false).is_none() && best_call(e).is_none())
+        {
             return None;
         }
         let tokens = quote::quote!(#e);
@@ -1302,6 +1386,20 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
                         *e = r;
                     }
                 }
+                // `chain.max_by(f).unwrap_or(d)`: `if chain.count() > 0 {
+                // chain.max_by(f).unwrap() } else { d }` (see `best_match`).
+                Expr::MethodCall(mc)
+                    if mc.method == "unwrap_or"
+                        && mc.args.len() == 1
+                        && best_call(&mc.receiver).is_some() =>
+                {
+                    if let Some((chain, call)) = best_call(&mc.receiver) {
+                        let d = &mc.args[0];
+                        *e = syn::parse_quote_spanned!(mc.method.span()=>
+                            if #chain.count() > 0 { #call.unwrap() } else { #d }
+                        );
+                    }
+                }
                 // `z.scaled_add(a, &y)` of an ndarray array is `z += &(&y * a)`, which is
                 // followed (`*z += ..` for a `&mut` parameter).
                 Expr::MethodCall(mc)
@@ -1319,6 +1417,53 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
                     } else {
                         syn::parse_quote_spanned!(span=> #z += &((#rhs) * (#alpha)))
                     };
+                }
+                // `chain.collect::<Array1<f64>>()` (`Array<_, _>`) is
+                // `Array1::from(chain.collect::<Vec<_>>())`, which is followed.
+                Expr::MethodCall(mc)
+                    if mc.method == "collect"
+                        && mc.args.is_empty()
+                        && collected_array(mc).is_some() =>
+                {
+                    if let Some(ty) = collected_array(mc) {
+                        let recv = &mc.receiver;
+                        *e = syn::parse_quote_spanned!(mc.method.span()=>
+                            #ty::from(#recv.collect::<::std::vec::Vec<_>>())
+                        );
+                    }
+                }
+                // `std::iter::zip(a, b)` (`core::iter::zip`, `iter::zip`) is the chain
+                // `a.into_iter().zip(b)`, written so that its source is one that is followed:
+                // `&x` as `x.iter()`, `&mut x` as `x.iter_mut()`.
+                Expr::Call(c)
+                    if c.args.len() == 2
+                        && matches!(&*c.func, Expr::Path(f) if f.qself.is_none()
+                            && f.path.segments.len() >= 2
+                            && f.path.segments.last().is_some_and(|s| s.ident == "zip")
+                            && f.path.segments.iter().rev().nth(1).is_some_and(|s| s.ident == "iter")) =>
+                {
+                    let (a, b2) = (&c.args[0], &c.args[1]);
+                    let span = c.paren_token.span.join();
+                    let head: Option<Expr> = match strip_parens(a) {
+                        Expr::Reference(r) => {
+                            let inner = &r.expr;
+                            Some(if r.mutability.is_some() {
+                                syn::parse_quote_spanned!(span=> (#inner).iter_mut())
+                            } else {
+                                syn::parse_quote_spanned!(span=> (#inner).iter())
+                            })
+                        }
+                        Expr::MethodCall(_) | Expr::Range(_) => {
+                            Some(syn::parse_quote_spanned!(span=> (#a)))
+                        }
+                        Expr::Path(_) | Expr::Field(_) => {
+                            Some(syn::parse_quote_spanned!(span=> #a.into_iter()))
+                        }
+                        _ => None,
+                    };
+                    if let Some(head) = head {
+                        *e = syn::parse_quote_spanned!(span=> #head.zip(#b2));
+                    }
                 }
                 // `std::mem::swap(&mut a, &mut b)` of two variables exchanges their values:
                 // `(a, b) = (b, a)`, which is followed.

@@ -99,7 +99,13 @@ impl Lowering {
         span: Span,
     ) -> Option<Value> {
         let name = m.path.segments.last().map(|s| s.ident.to_string());
-        self.opaque_inst(b, m.to_token_stream(), name, Kind::Unknown, want, span)
+        // ndarray's `s![..]` describes a region by indices: discrete, whatever it reads
+        // (`s![i..i + k.len()]` of a differentiated `k`).
+        let kind = match name.as_deref() {
+            Some(n) if crate::prim::is_index_macro(n) => Kind::Discrete,
+            _ => Kind::Unknown,
+        };
+        self.opaque_inst(b, m.to_token_stream(), name, kind, want, span)
     }
 
     pub(super) fn opaque_inst(

@@ -367,6 +367,11 @@ pub fn is_output_macro(name: &str) -> bool {
     table::OUTPUT_MACROS.contains(&name)
 }
 
+/// A macro whose result is indices (ndarray's `s!`): what it reads is used as data.
+pub fn is_index_macro(name: &str) -> bool {
+    name == "s"
+}
+
 /// The methods with derivative rules, for the message about one without.
 pub fn known_list() -> String {
     let mut names: Vec<&str> = all()
