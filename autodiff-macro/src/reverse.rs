@@ -61,6 +61,8 @@ struct Rev<'a> {
     index_params: Vec<(Value, Value)>,
     /// Whether reduction loops are reversed in place (see [`crate::fuse`]).
     fuse: bool,
+    /// Rows of nested containers read only element by element (see [`indexed_rows`]).
+    rows: HashMap<Value, (Value, Value)>,
 }
 
 /// Builds the pullback of `f`. Checkpointed loops (see [`crate::checkpoint`]) add copies of
@@ -75,6 +77,7 @@ pub fn reverse(
     fuse: bool,
 ) -> Reversed {
     let bw = backward_work(f, act);
+    let rows = indexed_rows(f, act);
     let mut r = Rev {
         f,
         act,
@@ -85,6 +88,7 @@ pub fn reverse(
         corr: Vec::new(),
         index_params: Vec::new(),
         fuse,
+        rows,
     };
     let body = r.f.body();
     let pb = r.f.new_block();
@@ -122,6 +126,36 @@ pub fn reverse(
         index_params: r.index_params,
         bw: r.bw,
     }
+}
+
+/// The rows `r = a[i]` of a differentiated nested container (`a: &[Vec<f64>]`, a local
+/// `vec![[0.0; 3]; n]`) that are used only as the container of element reads `r[j]`, each with
+/// its container and index `(a, i)`. The adjoint of `a[i][j]` goes straight into `ā[i][j]`: no
+/// adjoint of the row is made (a zero row and a row-long sum for each element read).
+fn indexed_rows(f: &Func, act: &Activity) -> HashMap<Value, (Value, Value)> {
+    let active = |v: Value| act.active.get(v.index()).copied().unwrap_or(false);
+    let mut rows = HashMap::new();
+    let mut other = HashSet::new();
+    for (n, inst) in f.insts.iter().enumerate() {
+        match &inst.kind {
+            InstKind::Index(base, idx) => {
+                other.insert(*idx);
+                if let ValueDef::Result(d, 0) = f.value(*base).def {
+                    if let InstKind::Index(a, i) = f.inst(d).kind {
+                        if active(*base) && active(a) {
+                            rows.insert(*base, (a, i));
+                        }
+                    }
+                }
+            }
+            _ => other.extend(f.operands(Inst(n as u32))),
+        }
+    }
+    for b in 0..f.blocks.len() {
+        other.extend(f.term_operands(Block(b as u32)));
+    }
+    rows.retain(|r, _| !other.contains(r));
+    rows
 }
 
 /// Per instruction of the primal: whether it has backward work (an active result, an active
@@ -363,6 +397,20 @@ impl Rev<'_> {
             | InstKind::TypedLike { value: x, .. }
             | InstKind::Ref(x)
             | InstKind::Deref(x) => self.contrib(pb, x, g, adj),
+            InstKind::Index(row, j) if self.rows.contains_key(&row) => {
+                // `a[i][j]`: `ā[i][j] += ȳ`, through the index pair `(i, j)`.
+                let (a, i) = self.rows[&row];
+                let ij = self.emit1(pb, InstKind::Tuple(vec![i, j]), Ty::Unknown);
+                let w = self.ensure(pb, a, adj);
+                self.emit0(
+                    pb,
+                    InstKind::VarAccAt {
+                        var: w,
+                        index: ij,
+                        value: g,
+                    },
+                );
+            }
             InstKind::Index(base, index) if self.active(base) => {
                 let w = self.ensure(pb, base, adj);
                 self.emit0(

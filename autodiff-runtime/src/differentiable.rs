@@ -607,6 +607,41 @@ impl<T: Differentiable, const N: usize> IndexAdjoint<usize> for [T; N] {
     }
 }
 
+/// `x[i][j]` of a `Vec` of rows (`Vec<Vec<f64>>`, `Vec<[f64; 3]>`): the element's adjoint is
+/// added in place in row `i`, without an adjoint of the row.
+impl<R: Differentiable + IndexAdjoint<J>, J> IndexAdjoint<(usize, J)> for Vec<R> {
+    type Elem = R::Elem;
+    #[inline(always)]
+    fn add_at(&mut self, (i, j): (usize, J), g: R::Elem) {
+        self[i].add_at(j, g);
+    }
+    #[inline(always)]
+    fn take_at(&mut self, (i, j): (usize, J)) -> R::Elem {
+        self[i].take_at(j)
+    }
+    #[inline(always)]
+    fn read_at(&self, (i, j): (usize, J)) -> R::Elem {
+        self[i].read_at(j)
+    }
+}
+
+/// `x[i][j]` of an array of rows, as for `Vec`.
+impl<R: Differentiable + IndexAdjoint<J>, J, const N: usize> IndexAdjoint<(usize, J)> for [R; N] {
+    type Elem = R::Elem;
+    #[inline(always)]
+    fn add_at(&mut self, (i, j): (usize, J), g: R::Elem) {
+        self[i].add_at(j, g);
+    }
+    #[inline(always)]
+    fn take_at(&mut self, (i, j): (usize, J)) -> R::Elem {
+        self[i].take_at(j)
+    }
+    #[inline(always)]
+    fn read_at(&self, (i, j): (usize, J)) -> R::Elem {
+        self[i].read_at(j)
+    }
+}
+
 /// Types whose zero gradient can be made from their shape alone: for array versions that a
 /// later element write has consumed.
 pub trait ZerosOfShape: crate::rules::HasShape {
