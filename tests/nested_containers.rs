@@ -340,6 +340,31 @@ fn ways_of_reading_rows() {
     fd("∇f", row_reads, &p, &g);
 }
 
+/// The row with the largest first entry: f = r₀·r₁ of that row r; its entries get r₁ and r₀,
+/// every other row zero.
+#[differentiate]
+fn best_row(p: &[Vec<f64>]) -> f64 {
+    let r = p
+        .iter()
+        .max_by(|a, b| a[0].partial_cmp(&b[0]).unwrap())
+        .unwrap();
+    r[0] * r[1]
+}
+
+#[test]
+fn best_row_by_max_by() {
+    let p = vec![
+        vec![0.3, 0.2, 0.1],
+        vec![0.9, -0.3, 0.5],
+        vec![-0.4, 0.7, 0.2],
+    ];
+    let (v, g) = best_row_grad(&p);
+    assert_eq!(v, best_row(&p));
+    let want = vec![vec![0.0; 3], vec![-0.3, 0.9, 0.0], vec![0.0; 3]];
+    same("∇f", &g, &want);
+    fd("∇f", |p: &Vec<Vec<f64>>| best_row(p), &p, &g);
+}
+
 // ---------------------------------------------------------------------------------------------
 // f32 and generic floats
 // ---------------------------------------------------------------------------------------------
