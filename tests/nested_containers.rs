@@ -703,3 +703,24 @@ fn local_rows_changed_in_place() {
     same("∇f", &g, &want);
     fd("∇f", |x: &Vec<f64>| rows_changed_in_place(x), &x, &g);
 }
+
+/// A row of a local grid read, then replaced whole: t = 2·rows[0][0] = 2x₀, rows[0] = [x₁, x₁],
+/// f = rows[0][1]·t + rows[0][0] = 2x₀x₁ + x₁: ∂f/∂x₀ = 2x₁, ∂f/∂x₁ = 2x₀ + 1. The pullback
+/// reads the old row's element after the grid has moved on to its next version.
+#[differentiate]
+fn row_replaced(x: &[f64]) -> f64 {
+    let mut rows = vec![vec![0.0; 2]; 2];
+    rows[0][0] = x[0];
+    let t = rows[0][0] * 2.0;
+    rows[0] = vec![x[1]; 2];
+    rows[0][1] * t + rows[0][0]
+}
+
+#[test]
+fn local_row_read_then_replaced() {
+    let x = vec![0.7, -0.4];
+    let (v, g) = row_replaced_grad(&x);
+    assert_eq!(v, row_replaced(&x));
+    same("∇f", &g, &vec![2.0 * x[1], 2.0 * x[0] + 1.0]);
+    fd("∇f", |x: &Vec<f64>| row_replaced(x), &x, &g);
+}
