@@ -724,3 +724,32 @@ fn local_row_read_then_replaced() {
     same("∇f", &g, &vec![2.0 * x[1], 2.0 * x[0] + 1.0]);
     fd("∇f", |x: &Vec<f64>| row_replaced(x), &x, &g);
 }
+
+/// A `Vec` carried by a loop and replaced there by one of another length: f = Σ best = Σ y
+/// once `best = y.to_vec()` has run, so ∇ₓf = 0 (of x's length) and ∇ᵧf = 1. The adjoint of
+/// `best` is taken each iteration leaving zeros of that iteration's length: the gradient of `x`
+/// once had `y`'s length.
+#[differentiate]
+fn replaced_in_loop(x: &[f64], y: &[f64]) -> f64 {
+    let mut best = x.to_vec();
+    for k in 0..3 {
+        if k == 1 {
+            best = y.to_vec();
+        }
+    }
+    best.iter().sum::<f64>()
+}
+
+#[test]
+fn vec_replaced_by_another_length_in_a_loop() {
+    for (x, y) in [
+        (vec![1.0, 2.0], vec![3.0, 4.0, 5.0]),
+        (vec![1.0, 2.0, 7.0], vec![3.0, 4.0]),
+    ] {
+        let (v, (gx, gy)) = replaced_in_loop_grad(&x, &y);
+        assert_eq!(v, replaced_in_loop(&x, &y));
+        assert_eq!(gx, vec![0.0; x.len()]);
+        assert_eq!(gy, vec![1.0; y.len()]);
+        fd("∂f/∂y", |y: &Vec<f64>| replaced_in_loop(&x, y), &y, &gy);
+    }
+}

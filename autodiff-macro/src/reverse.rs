@@ -839,7 +839,10 @@ impl Rev<'_> {
         // A carried container that the body mutates may change length from one iteration to
         // the next: its adjoint is taken leaving zeros of this iteration's length. (Which
         // carried value a mutation changes is not followed here: the others take zeros of
-        // their own shape, which is the same every iteration.)
+        // their own shape, which is the same every iteration.) So may a carried `Vec` of
+        // floats the body replaces (`best = y.to_vec()`, the best row of a `max_by` over rows
+        // of different lengths): zeros of its length at the iteration's start, a `usize` kept
+        // per iteration.
         let mutates = self.f.blocks_within(body).iter().any(|&b| {
             self.f
                 .block(b)
@@ -851,7 +854,7 @@ impl Rev<'_> {
         for (k, w) in vars.iter().enumerate() {
             incoming.push(w.map(|w| {
                 let t = self.tys.of(carried[k]);
-                if mutates && !t.is_plain() {
+                if mutates && !t.is_plain() || matches!(t, Ty::Elems(_)) {
                     let sh = self.emit1(pbb, InstKind::Shape(carried[k]), Ty::Unknown);
                     self.emit1(pbb, InstKind::VarTakeTo { var: w, shape: sh }, t)
                 } else {
