@@ -341,7 +341,8 @@ fn ways_of_reading_rows() {
 }
 
 /// The row with the largest first entry: f = r₀·r₁ of that row r; its entries get r₁ and r₀,
-/// every other row zero.
+/// every other row zero. Over rows of different lengths the best row so far changes length
+/// from one item to the next.
 #[differentiate]
 fn best_row(p: &[Vec<f64>]) -> f64 {
     let r = p
@@ -363,6 +364,16 @@ fn best_row_by_max_by() {
     let want = vec![vec![0.0; 3], vec![-0.3, 0.9, 0.0], vec![0.0; 3]];
     same("∇f", &g, &want);
     fd("∇f", |p: &Vec<Vec<f64>>| best_row(p), &p, &g);
+    let ragged = vec![
+        vec![0.3, 0.2, 0.1],
+        vec![0.9, -0.3],
+        vec![-0.4, 0.7, 0.2, 0.5],
+    ];
+    let (v, g) = best_row_grad(&ragged);
+    assert_eq!(v, best_row(&ragged));
+    let want = vec![vec![0.0; 3], vec![-0.3, 0.9], vec![0.0; 4]];
+    same("ragged ∇f", &g, &want);
+    fd("ragged ∇f", |p: &Vec<Vec<f64>>| best_row(p), &ragged, &g);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -245,6 +245,9 @@ pub fn analyze(f: &Func) -> Types {
         for (n, inst) in f.insts.iter().enumerate() {
             let i = Inst(n as u32);
             let result = match &inst.kind {
+                // The placeholder of a best item or an accumulator not found yet (see
+                // `lower::best`) has the type of what replaces it.
+                InstKind::Const(tok) if is_placeholder(tok) => Some(Ty::Bottom),
                 InstKind::Const(tok) => Some(const_ty(tok)),
                 InstKind::Binary(op, a, b) if *op != BinOp::Rem => {
                     Some(get(&tys, *a).arith(get(&tys, *b)))
@@ -530,6 +533,12 @@ fn is_vec_new(path: &syn::Path) -> bool {
         segs.iter().map(String::as_str).collect::<Vec<_>>()[..],
         [.., "Vec", "new" | "with_capacity"]
     )
+}
+
+/// `::core::default::Default::default()`, the value of a loop-carried variable before its
+/// first real one.
+fn is_placeholder(tok: &proc_macro2::TokenStream) -> bool {
+    tok.to_string().replace(' ', "") == "::core::default::Default::default()"
 }
 
 fn const_ty(tok: &proc_macro2::TokenStream) -> Ty {
