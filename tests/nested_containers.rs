@@ -764,3 +764,76 @@ fn vec_replaced_by_another_length_in_a_loop() {
         fd("∂f/∂y", |y: &Vec<f64>| replaced_in_loop(&x, y), &y, &gy);
     }
 }
+
+/// A row read, then replaced by a shorter one: t = 2·rows[0][2] = 2x₀, rows[0] = [x₁, x₁],
+/// f = rows[0][1]·t = 2x₀x₁: ∇f = (2x₁, 2x₀). The adjoint of the old row has its own length.
+#[differentiate]
+fn row_shrunk(x: &[f64]) -> f64 {
+    let mut rows: Vec<Vec<f64>> = vec![vec![0.0; 3]; 2];
+    rows[0][2] = x[0];
+    let t = rows[0][2] * 2.0;
+    rows[0] = vec![x[1]; 2];
+    rows[0][1] * t
+}
+
+/// The rows of a `&mut` grid replaced by rows of other lengths in a loop: t = rows[0][2]·x₀,
+/// then rows[i] = [x₁; i + 1], f = rows[1][1]·t = x₁·r·x₀ with r the old rows[0][2]:
+/// ∂f/∂r = x₀x₁, ∂f/∂x₀ = x₁r, ∂f/∂x₁ = x₀r, and zeros for the other old entries.
+#[differentiate]
+fn rows_regrown(rows: &mut Vec<Vec<f64>>, x: &[f64]) -> f64 {
+    let t = rows[0][2] * x[0];
+    for i in 0..rows.len() {
+        rows[i] = vec![x[1]; i + 1];
+    }
+    rows[1][1] * t
+}
+
+/// The same on a local grid made by `vec![vec![..]; n]`: t = rows[0][2] + x₀ = x₀, f = x₁·x₀.
+#[differentiate]
+fn local_rows_regrown(x: &[f64]) -> f64 {
+    let mut rows = vec![vec![0.0; 3]; 2];
+    let t = rows[0][2] + x[0];
+    for i in 0..rows.len() {
+        rows[i] = vec![x[1]; i + 1];
+    }
+    rows[1][1] * t
+}
+
+#[test]
+fn rows_replaced_by_rows_of_other_lengths() {
+    let x = vec![0.6, -1.3];
+    let (v, g) = row_shrunk_grad(&x);
+    assert_eq!(v, row_shrunk(&x));
+    same("shrunk", &g, &vec![2.0 * x[1], 2.0 * x[0]]);
+    fd("shrunk", |x: &Vec<f64>| row_shrunk(x), &x, &g);
+
+    let start = vec![vec![1.0, 2.0, 3.0], vec![4.0, 5.0, 6.0]];
+    let (mut plain, mut ours) = (start.clone(), start.clone());
+    let want_v = rows_regrown(&mut plain, &x);
+    let (v, (g_rows, g_x)) = rows_regrown_grad(&mut ours, &x);
+    assert_eq!(v, want_v);
+    assert_eq!(ours, plain);
+    let r = start[0][2];
+    same(
+        "∂f/∂rows",
+        &g_rows,
+        &vec![vec![0.0, 0.0, x[0] * x[1]], vec![0.0; 3]],
+    );
+    same("∂f/∂x", &g_x, &vec![x[1] * r, x[0] * r]);
+    fd(
+        "∂f/∂rows",
+        |s: &Vec<Vec<f64>>| rows_regrown(&mut s.clone(), &x),
+        &start,
+        &g_rows,
+    );
+    fd(
+        "∂f/∂x",
+        |x: &Vec<f64>| rows_regrown(&mut start.clone(), x),
+        &x,
+        &g_x,
+    );
+
+    let (v, g) = local_rows_regrown_grad(&x);
+    assert_eq!(v, local_rows_regrown(&x));
+    same("local", &g, &vec![x[1], x[0]]);
+}

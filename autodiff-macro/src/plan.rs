@@ -344,7 +344,10 @@ impl Planner<'_> {
                     || self.tree.in_place_top(self.f, v))
                     && !self.consumed.contains(&v)
                     && !self.fields_moved.contains(&v))
-                || self.cheap(v);
+                || self.cheap(v)
+                // Rows of floats have no zero made from a shape (a length is not the rows'
+                // lengths): the value is kept.
+                || matches!(self.tys.of(v), Ty::Rows(_));
             if has_value {
                 if full_set.insert(v) {
                     full.push(v);

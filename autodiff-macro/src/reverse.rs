@@ -76,6 +76,7 @@ pub fn reverse(
     joint: &HashSet<Inst>,
     fuse: bool,
 ) -> Reversed {
+    read_replaced_rows(f, act, tys);
     let bw = backward_work(f, act);
     let rows = indexed_rows(f, act);
     let mut r = Rev {
@@ -125,6 +126,42 @@ pub fn reverse(
         corr: r.corr,
         index_params: r.index_params,
         bw: r.bw,
+    }
+}
+
+/// Before each write `a[i] = v` of a row of a differentiated nested container, a read of the
+/// row it replaces, `a[i]`: the pullback takes the written row's adjoint leaving zeros of the
+/// shape of that one (see [`Rev::replaced_row`]), which may have another length. Only its shape
+/// is kept (see `plan`), and the read borrows the row (see `codegen::borrowed_rows`).
+fn read_replaced_rows(f: &mut Func, act: &mut Activity, tys: &mut Types) {
+    let active = |act: &Activity, v: Value| act.active.get(v.index()).copied().unwrap_or(false);
+    for b in 0..f.blocks.len() {
+        let b = Block(b as u32);
+        let mut k = 0;
+        while k < f.block(b).insts.len() {
+            let i = f.block(b).insts[k];
+            let InstKind::IndexSet { base, index, .. } = f.inst(i).kind else {
+                k += 1;
+                continue;
+            };
+            let (Ty::Rows(t), true) = (tys.of(base), active(act, f.inst(i).results[0])) else {
+                k += 1;
+                continue;
+            };
+            let span = f.inst(i).span;
+            let read = f.push_inst(b, InstKind::Index(base, index), 1, Kind::Unknown, span);
+            f.block_mut(b).insts.pop();
+            f.block_mut(b).insts.insert(k, read);
+            let old = f.inst(read).results[0];
+            tys.set(old, Ty::Elems(t));
+            let n = f.values.len();
+            for table in [&mut act.active, &mut act.varied, &mut act.useful] {
+                table.resize(n, false);
+            }
+            act.inst_block.resize(f.insts.len(), Block(0));
+            act.inst_block[read.index()] = b;
+            k += 2;
+        }
     }
 }
 
@@ -333,6 +370,20 @@ impl Rev<'_> {
                     return;
                 };
                 let t = self.elem_ty(y.unwrap_or(base));
+                let index = match self.replaced_row(i, base, index) {
+                    Some(old) => {
+                        let sh = self.emit1(pb, InstKind::Shape(old), Ty::Unknown);
+                        self.emit1(
+                            pb,
+                            InstKind::Helper {
+                                name: "at_shape".into(),
+                                args: vec![index, sh],
+                            },
+                            Ty::Unknown,
+                        )
+                    }
+                    None => index,
+                };
                 let e = self.emit1(pb, InstKind::VarTakeAt { var: w, index }, t);
                 self.contrib(pb, value, e, adj);
                 if self.active(base) {
@@ -549,6 +600,19 @@ impl Rev<'_> {
                 value: g,
             },
         );
+    }
+
+    /// The read of the row that the write `i`, `base[index] = ..`, replaces, which
+    /// [`read_replaced_rows`] put right before it.
+    fn replaced_row(&self, i: Inst, base: Value, index: Value) -> Option<Value> {
+        let b = self.act.inst_block.get(i.index()).copied()?;
+        let insts = &self.f.block(b).insts;
+        let k = insts.iter().position(|&x| x == i)?;
+        let prev = *insts.get(k.checked_sub(1)?)?;
+        match self.f.inst(prev).kind {
+            InstKind::Index(a, j) if a == base && j == index => Some(self.f.inst(prev).results[0]),
+            _ => None,
+        }
     }
 
     fn elem_ty(&self, v: Value) -> Ty {

@@ -300,9 +300,10 @@ pub fn analyze(f: &Func) -> Types {
                     _ => Ty::Unknown,
                 }),
                 InstKind::IndexSet { base, value, .. } => Some(match get(&tys, *base) {
-                    x @ (Ty::Elems(_) | Ty::ElemsOpen | Ty::Rows(_)) => {
-                        x.join(get(&tys, *value).holding())
-                    }
+                    // Writing a row does not change the container's type (the row written may
+                    // be of a type the analysis does not know, `vec![x; n]`).
+                    x @ Ty::Rows(_) => x,
+                    x @ (Ty::Elems(_) | Ty::ElemsOpen) => x.join(get(&tys, *value).holding()),
                     Ty::Bottom => Ty::Bottom,
                     _ => Ty::Unknown,
                 }),
@@ -323,6 +324,9 @@ pub fn analyze(f: &Func) -> Types {
                     };
                     for (k, &a) in args.iter().enumerate() {
                         use crate::prim::places::Arg;
+                        if matches!(version, Ty::Rows(_)) {
+                            break;
+                        }
                         match m.def().args[k] {
                             Arg::Elem => version = version.join(get(&tys, a).holding()),
                             Arg::Values => version = version.join(get(&tys, a).taking()),

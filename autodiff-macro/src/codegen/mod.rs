@@ -351,7 +351,7 @@ fn borrowed_rows(f: &Func, tys: &Types, blocks: &[Block], kept: &HashSet<Value>)
                 InstKind::Method { recv, args, .. } => {
                     other.extend(args.iter().copied().filter(|a| a != recv));
                 }
-                InstKind::Ref(x) => {
+                InstKind::Ref(x) | InstKind::Shape(x) => {
                     indexed.insert(*x);
                 }
                 _ => other.extend(f.operands(i)),
