@@ -39,18 +39,6 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
         let ops_active = |vs: &[Value]| vs.iter().any(|&v| act.is_active(v));
         match &inst.kind {
             // `v.push((a, b))`, `collect()` of tuples: a `Vec` of tuples has no gradient type.
-            InstKind::Mutate { args, .. }
-                if f.nested_vec_pushes.iter().any(|i| i.index() == n)
-                    && args.last().is_some_and(|&a| act.is_active(a)) =>
-            {
-                errors.push(syn::Error::new(
-                    inst.span,
-                    "a `Vec` of `Vec`s of differentiated values is not supported; keep the \
-                     values in one flat `Vec` (`let mut a = Vec::with_capacity(rows * cols); \
-                     a.push(..)`) read as `a[i * cols + j]`, or in an `Array2` \
-                     (`Array2::from_shape_vec((rows, cols), a).unwrap()`)",
-                ));
-            }
             InstKind::Mutate { m, args, .. }
                 if args.iter().enumerate().any(|(k, &a)| {
                     m.def().diff(k)

@@ -344,7 +344,10 @@ impl Planner<'_> {
                     || self.tree.in_place_top(self.f, v))
                     && !self.consumed.contains(&v)
                     && !self.fields_moved.contains(&v))
-                || self.cheap(v);
+                || self.cheap(v)
+                // Rows of floats have no zero made from a shape (a length is not the rows'
+                // lengths): the value is kept.
+                || matches!(self.tys.of(v), Ty::Rows(_));
             if has_value {
                 if full_set.insert(v) {
                     full.push(v);
@@ -672,6 +675,17 @@ impl Planner<'_> {
         false
     }
 
+    /// Whether `row` is a row `a[i]` of a value `a` kept whole, at an index available again.
+    fn row_of_kept(&mut self, row: Value) -> bool {
+        match self.f.value(row).def {
+            ValueDef::Result(d, 0) => match self.f.inst(d).kind {
+                InstKind::Index(a, i) => self.kept_whole(a) && self.avail(i),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
     fn avail(&mut self, u: Value) -> bool {
         self.kept_whole(u) || self.cheap(u)
     }
@@ -717,6 +731,11 @@ impl Planner<'_> {
             InstKind::Helper { name, .. } if name == "counter_at" => return true,
             // An element of a value kept whole: reading it again beats recording it.
             InstKind::Index(base, idx) if self.kept_whole(base) => return self.avail(idx),
+            // An element of a row of a value kept whole (`w[i][j]` of `w: &[Vec<f64>]`): the
+            // same, the row borrowed again (see `codegen::borrowed_rows`).
+            InstKind::Index(row, idx) if self.row_of_kept(row) => {
+                return self.avail(row) && self.avail(idx);
+            }
             // An element of a local array, read in a loop nested in the iteration that made
             // the array: keeping the array once per iteration beats keeping every read.
             InstKind::Index(base, idx) if self.keeps_array_for_reads(base, block) => {

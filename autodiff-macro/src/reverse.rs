@@ -61,6 +61,8 @@ struct Rev<'a> {
     index_params: Vec<(Value, Value)>,
     /// Whether reduction loops are reversed in place (see [`crate::fuse`]).
     fuse: bool,
+    /// Rows of nested containers read only element by element (see [`indexed_rows`]).
+    rows: HashMap<Value, (Value, Value)>,
 }
 
 /// Builds the pullback of `f`. Checkpointed loops (see [`crate::checkpoint`]) add copies of
@@ -74,7 +76,9 @@ pub fn reverse(
     joint: &HashSet<Inst>,
     fuse: bool,
 ) -> Reversed {
+    read_replaced_rows(f, act, tys);
     let bw = backward_work(f, act);
+    let rows = indexed_rows(f, act);
     let mut r = Rev {
         f,
         act,
@@ -85,6 +89,7 @@ pub fn reverse(
         corr: Vec::new(),
         index_params: Vec::new(),
         fuse,
+        rows,
     };
     let body = r.f.body();
     let pb = r.f.new_block();
@@ -122,6 +127,72 @@ pub fn reverse(
         index_params: r.index_params,
         bw: r.bw,
     }
+}
+
+/// Before each write `a[i] = v` of a row of a differentiated nested container, a read of the
+/// row it replaces, `a[i]`: the pullback takes the written row's adjoint leaving zeros of the
+/// shape of that one (see [`Rev::replaced_row`]), which may have another length. Only its shape
+/// is kept (see `plan`), and the read borrows the row (see `codegen::borrowed_rows`).
+fn read_replaced_rows(f: &mut Func, act: &mut Activity, tys: &mut Types) {
+    let active = |act: &Activity, v: Value| act.active.get(v.index()).copied().unwrap_or(false);
+    for b in 0..f.blocks.len() {
+        let b = Block(b as u32);
+        let mut k = 0;
+        while k < f.block(b).insts.len() {
+            let i = f.block(b).insts[k];
+            let InstKind::IndexSet { base, index, .. } = f.inst(i).kind else {
+                k += 1;
+                continue;
+            };
+            let (Ty::Rows(t), true) = (tys.of(base), active(act, f.inst(i).results[0])) else {
+                k += 1;
+                continue;
+            };
+            let span = f.inst(i).span;
+            let read = f.push_inst(b, InstKind::Index(base, index), 1, Kind::Unknown, span);
+            f.block_mut(b).insts.pop();
+            f.block_mut(b).insts.insert(k, read);
+            let old = f.inst(read).results[0];
+            tys.set(old, Ty::Elems(t));
+            let n = f.values.len();
+            for table in [&mut act.active, &mut act.varied, &mut act.useful] {
+                table.resize(n, false);
+            }
+            act.inst_block.resize(f.insts.len(), Block(0));
+            act.inst_block[read.index()] = b;
+            k += 2;
+        }
+    }
+}
+
+/// The rows `r = a[i]` of a differentiated nested container (`a: &[Vec<f64>]`, a local
+/// `vec![[0.0; 3]; n]`) that are used only as the container of element reads `r[j]`, each with
+/// its container and index `(a, i)`. The adjoint of `a[i][j]` goes straight into `ā[i][j]`: no
+/// adjoint of the row is made (a zero row and a row-long sum for each element read).
+fn indexed_rows(f: &Func, act: &Activity) -> HashMap<Value, (Value, Value)> {
+    let active = |v: Value| act.active.get(v.index()).copied().unwrap_or(false);
+    let mut rows = HashMap::new();
+    let mut other = HashSet::new();
+    for (n, inst) in f.insts.iter().enumerate() {
+        match &inst.kind {
+            InstKind::Index(base, idx) => {
+                other.insert(*idx);
+                if let ValueDef::Result(d, 0) = f.value(*base).def {
+                    if let InstKind::Index(a, i) = f.inst(d).kind {
+                        if active(*base) && active(a) {
+                            rows.insert(*base, (a, i));
+                        }
+                    }
+                }
+            }
+            _ => other.extend(f.operands(Inst(n as u32))),
+        }
+    }
+    for b in 0..f.blocks.len() {
+        other.extend(f.term_operands(Block(b as u32)));
+    }
+    rows.retain(|r, _| !other.contains(r));
+    rows
 }
 
 /// Per instruction of the primal: whether it has backward work (an active result, an active
@@ -299,6 +370,20 @@ impl Rev<'_> {
                     return;
                 };
                 let t = self.elem_ty(y.unwrap_or(base));
+                let index = match self.replaced_row(i, base, index) {
+                    Some(old) => {
+                        let sh = self.emit1(pb, InstKind::Shape(old), Ty::Unknown);
+                        self.emit1(
+                            pb,
+                            InstKind::Helper {
+                                name: "at_shape".into(),
+                                args: vec![index, sh],
+                            },
+                            Ty::Unknown,
+                        )
+                    }
+                    None => index,
+                };
                 let e = self.emit1(pb, InstKind::VarTakeAt { var: w, index }, t);
                 self.contrib(pb, value, e, adj);
                 if self.active(base) {
@@ -367,6 +452,20 @@ impl Rev<'_> {
             | InstKind::TypedLike { value: x, .. }
             | InstKind::Ref(x)
             | InstKind::Deref(x) => self.contrib(pb, x, g, adj),
+            InstKind::Index(row, j) if self.rows.contains_key(&row) => {
+                // `a[i][j]`: `ā[i][j] += ȳ`, through the index pair `(i, j)`.
+                let (a, i) = self.rows[&row];
+                let ij = self.emit1(pb, InstKind::Tuple(vec![i, j]), Ty::Unknown);
+                let w = self.ensure(pb, a, adj);
+                self.emit0(
+                    pb,
+                    InstKind::VarAccAt {
+                        var: w,
+                        index: ij,
+                        value: g,
+                    },
+                );
+            }
             InstKind::Index(base, index) if self.active(base) => {
                 let w = self.ensure(pb, base, adj);
                 self.emit0(
@@ -505,6 +604,19 @@ impl Rev<'_> {
                 value: g,
             },
         );
+    }
+
+    /// The read of the row that the write `i`, `base[index] = ..`, replaces, which
+    /// [`read_replaced_rows`] put right before it.
+    fn replaced_row(&self, i: Inst, base: Value, index: Value) -> Option<Value> {
+        let b = self.act.inst_block.get(i.index()).copied()?;
+        let insts = &self.f.block(b).insts;
+        let k = insts.iter().position(|&x| x == i)?;
+        let prev = *insts.get(k.checked_sub(1)?)?;
+        match self.f.inst(prev).kind {
+            InstKind::Index(a, j) if a == base && j == index => Some(self.f.inst(prev).results[0]),
+            _ => None,
+        }
     }
 
     fn elem_ty(&self, v: Value) -> Ty {
@@ -795,7 +907,10 @@ impl Rev<'_> {
         // A carried container that the body mutates may change length from one iteration to
         // the next: its adjoint is taken leaving zeros of this iteration's length. (Which
         // carried value a mutation changes is not followed here: the others take zeros of
-        // their own shape, which is the same every iteration.)
+        // their own shape, which is the same every iteration.) So may a carried `Vec` of
+        // floats the body replaces (`best = y.to_vec()`, the best row of a `max_by` over rows
+        // of different lengths): zeros of its length at the iteration's start, a `usize` kept
+        // per iteration.
         let mutates = self.f.blocks_within(body).iter().any(|&b| {
             self.f
                 .block(b)
@@ -807,7 +922,7 @@ impl Rev<'_> {
         for (k, w) in vars.iter().enumerate() {
             incoming.push(w.map(|w| {
                 let t = self.tys.of(carried[k]);
-                if mutates && !t.is_plain() {
+                if mutates && !t.is_plain() || matches!(t, Ty::Elems(_)) {
                     let sh = self.emit1(pbb, InstKind::Shape(carried[k]), Ty::Unknown);
                     self.emit1(pbb, InstKind::VarTakeTo { var: w, shape: sh }, t)
                 } else {

@@ -62,6 +62,9 @@ pub enum Ty {
     /// A `Vec` of floats whose type is still open: `vec![0.0; n]`, `Vec::new()`. It takes the
     /// type of the floats written into it.
     ElemsOpen,
+    /// A slice, array or `Vec` (or a reference to one) of rows of floats of this type:
+    /// `&[Vec<f64>]`, `[[f32; 3]; 4]`. Its elements are [`Ty::Elems`].
+    Rows(FloatTy),
     /// Anything else, or not known.
     Unknown,
 }
@@ -87,6 +90,8 @@ impl Ty {
             (a, b) if a == b => a,
             (Lit, Float(t)) | (Float(t), Lit) => Float(t),
             (ElemsOpen, Elems(t)) | (Elems(t), ElemsOpen) => Elems(t),
+            // `Vec::new()` that rows are pushed into.
+            (ElemsOpen, Rows(t)) | (Rows(t), ElemsOpen) => Rows(t),
             _ => Unknown,
         }
     }
@@ -105,14 +110,24 @@ impl Ty {
 }
 
 impl Ty {
-    /// The type of a container holding a value of type `self` (an element, or a slice of
-    /// elements when `self` is itself a container).
+    /// The type of a container holding an element of type `self`: of floats, or of rows of
+    /// floats when the element is itself a container of floats (`rows.push(row)`).
     fn holding(self) -> Ty {
         match self {
-            Ty::Float(t) | Ty::Elems(t) => Ty::Elems(t),
-            Ty::Lit | Ty::ElemsOpen => Ty::ElemsOpen,
+            Ty::Float(t) => Ty::Elems(t),
+            Ty::Lit => Ty::ElemsOpen,
+            Ty::Elems(t) => Ty::Rows(t),
             Ty::Bottom => Ty::Bottom,
-            Ty::Unknown => Ty::Unknown,
+            Ty::ElemsOpen | Ty::Rows(_) | Ty::Unknown => Ty::Unknown,
+        }
+    }
+
+    /// The type of a container that takes the elements of a container of type `self`
+    /// (`v.extend_from_slice(&s)`): the same.
+    fn taking(self) -> Ty {
+        match self {
+            x @ (Ty::Elems(_) | Ty::ElemsOpen | Ty::Rows(_) | Ty::Bottom) => x,
+            _ => Ty::Unknown,
         }
     }
 }
@@ -125,10 +140,11 @@ pub fn of_declared(ty: &syn::Type) -> Ty {
     match ty {
         syn::Type::Reference(r) => match of_declared(&r.elem) {
             Ty::Elems(t) => Ty::Elems(t),
+            Ty::Rows(t) => Ty::Rows(t),
             _ => Ty::Unknown,
         },
-        syn::Type::Slice(s) => FloatTy::from_type(&s.elem).map_or(Ty::Unknown, Ty::Elems),
-        syn::Type::Array(a) => FloatTy::from_type(&a.elem).map_or(Ty::Unknown, Ty::Elems),
+        syn::Type::Slice(s) => of_elements(&s.elem),
+        syn::Type::Array(a) => of_elements(&a.elem),
         syn::Type::Path(p) if p.qself.is_none() => {
             let Some(last) = p.path.segments.last() else {
                 return Ty::Unknown;
@@ -138,15 +154,28 @@ pub fn of_declared(ty: &syn::Type) -> Ty {
             }
             match &last.arguments {
                 syn::PathArguments::AngleBracketed(a) if a.args.len() == 1 => match &a.args[0] {
-                    syn::GenericArgument::Type(t) => {
-                        FloatTy::from_type(t).map_or(Ty::Unknown, Ty::Elems)
-                    }
+                    syn::GenericArgument::Type(t) => of_elements(t),
                     _ => Ty::Unknown,
                 },
                 _ => Ty::Unknown,
             }
         }
         _ => Ty::Unknown,
+    }
+}
+
+/// A container of elements of type `elem`: of floats, or of rows of floats (an element that is
+/// itself a slice, array or `Vec` of floats, not a reference).
+fn of_elements(elem: &syn::Type) -> Ty {
+    if let Some(t) = FloatTy::from_type(elem) {
+        return Ty::Elems(t);
+    }
+    match elem {
+        syn::Type::Reference(_) => Ty::Unknown,
+        e => match of_declared(e) {
+            Ty::Elems(t) => Ty::Rows(t),
+            _ => Ty::Unknown,
+        },
     }
 }
 
@@ -216,6 +245,9 @@ pub fn analyze(f: &Func) -> Types {
         for (n, inst) in f.insts.iter().enumerate() {
             let i = Inst(n as u32);
             let result = match &inst.kind {
+                // The placeholder of a best item or an accumulator not found yet (see
+                // `lower::best`) has the type of what replaces it.
+                InstKind::Const(tok) if is_placeholder(tok) => Some(Ty::Bottom),
                 InstKind::Const(tok) => Some(const_ty(tok)),
                 InstKind::Binary(op, a, b) if *op != BinOp::Rem => {
                     Some(get(&tys, *a).arith(get(&tys, *b)))
@@ -262,11 +294,15 @@ pub fn analyze(f: &Func) -> Types {
                 }
                 InstKind::Index(base, _) => Some(match get(&tys, *base) {
                     Ty::Elems(x) => Ty::Float(x),
+                    Ty::Rows(x) => Ty::Elems(x),
                     Ty::ElemsOpen => Ty::Lit,
                     Ty::Bottom => Ty::Bottom,
                     _ => Ty::Unknown,
                 }),
                 InstKind::IndexSet { base, value, .. } => Some(match get(&tys, *base) {
+                    // Writing a row does not change the container's type (the row written may
+                    // be of a type the analysis does not know, `vec![x; n]`).
+                    x @ Ty::Rows(_) => x,
                     x @ (Ty::Elems(_) | Ty::ElemsOpen) => x.join(get(&tys, *value).holding()),
                     Ty::Bottom => Ty::Bottom,
                     _ => Ty::Unknown,
@@ -283,18 +319,25 @@ pub fn analyze(f: &Func) -> Types {
                     unwrap,
                 } => {
                     let mut version = match get(&tys, *base) {
-                        x @ (Ty::Elems(_) | Ty::ElemsOpen | Ty::Bottom) => x,
+                        x @ (Ty::Elems(_) | Ty::ElemsOpen | Ty::Rows(_) | Ty::Bottom) => x,
                         _ => Ty::Unknown,
                     };
                     for (k, &a) in args.iter().enumerate() {
-                        if m.def().diff(k) {
-                            version = version.join(get(&tys, a).holding());
+                        use crate::prim::places::Arg;
+                        if matches!(version, Ty::Rows(_)) {
+                            break;
+                        }
+                        match m.def().args[k] {
+                            Arg::Elem => version = version.join(get(&tys, a).holding()),
+                            Arg::Values => version = version.join(get(&tys, a).taking()),
+                            Arg::Plain => {}
                         }
                     }
                     let elem = match version {
                         // `v.pop()` not unwrapped is an `Option`.
                         _ if m.def().option() && !unwrap => Ty::Unknown,
                         Ty::Elems(t) => Ty::Float(t),
+                        Ty::Rows(t) => Ty::Elems(t),
                         Ty::ElemsOpen => Ty::Lit,
                         Ty::Bottom => Ty::Bottom,
                         _ => Ty::Unknown,
@@ -494,6 +537,12 @@ fn is_vec_new(path: &syn::Path) -> bool {
         segs.iter().map(String::as_str).collect::<Vec<_>>()[..],
         [.., "Vec", "new" | "with_capacity"]
     )
+}
+
+/// `::core::default::Default::default()`, the value of a loop-carried variable before its
+/// first real one.
+fn is_placeholder(tok: &proc_macro2::TokenStream) -> bool {
+    tok.to_string().replace(' ', "") == "::core::default::Default::default()"
 }
 
 fn const_ty(tok: &proc_macro2::TokenStream) -> Ty {

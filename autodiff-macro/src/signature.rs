@@ -193,14 +193,15 @@ impl Signature {
             if !*a {
                 continue;
             }
-            if types::is_nested_container(t) {
+            if types::holds_references(t) {
                 errors.push(syn::Error::new_spanned(
                     t,
                     format!(
-                        "`{n}` is a container of containers, which has no gradient type; for \
-                         parameters to differentiate, take an `ndarray::Array2<f64>` (`{n}[[i, \
-                         j]]`) or a flat `&[f64]` (`{n}[i * cols + j]`); for data, leave `{n}` \
-                         out with `#[differentiate(wrt(..))]`"
+                        "`{n}` is a container of references, which has no gradient type (it \
+                         would hold references); take owned rows (`&[Vec<f64>]`, \
+                         `&[[f64; N]]`), whose gradient is the same nested container \
+                         (`Vec<Vec<f64>>`, `Vec<[f64; N]>`), or leave `{n}` out with \
+                         `#[differentiate(wrt(..))]`"
                     ),
                 ));
                 *a = false;

@@ -95,24 +95,39 @@ pub fn is_option(ty: &Type) -> bool {
     }
 }
 
-/// A slice, array or `Vec` (or a reference to one) whose elements are themselves slices, arrays
-/// or `Vec`s: `&[Vec<f64>]`, `Vec<Vec<f64>>`, `[[f64; 2]; 3]`. Such data can be read, but has no
-/// gradient type.
-pub fn is_nested_container(ty: &Type) -> bool {
-    fn elem(ty: &Type) -> Option<&Type> {
-        match ty {
-            Type::Reference(r) => elem(&r.elem),
-            Type::Paren(p) => elem(&p.elem),
-            Type::Group(g) => elem(&g.elem),
-            Type::Slice(s) => Some(&s.elem),
-            Type::Array(a) => Some(&a.elem),
-            _ => match last_ident(ty) {
-                Some((name, args)) if name == "Vec" => first_type_arg(args),
-                _ => None,
-            },
-        }
+/// The element type of a slice, array or `Vec` (or of a reference to one), if `ty` is one.
+fn container_elem(ty: &Type) -> Option<&Type> {
+    match ty {
+        Type::Reference(r) => container_elem(&r.elem),
+        Type::Paren(p) => container_elem(&p.elem),
+        Type::Group(g) => container_elem(&g.elem),
+        Type::Slice(s) => Some(&s.elem),
+        Type::Array(a) => Some(&a.elem),
+        _ => match last_ident(ty) {
+            Some((name, args)) if name == "Vec" => first_type_arg(args),
+            _ => None,
+        },
     }
-    elem(ty).and_then(elem).is_some()
+}
+
+/// A slice, array or `Vec` whose elements, at some depth, are references: `&[&[f64]]`,
+/// `[&[f64]; 2]`, `Vec<Vec<&f64>>`. Its gradient type would hold references, so it has none.
+/// Containers of owned containers (`&[Vec<f64>]`, `&[[f64; 3]]`) have one: the same nested
+/// container, owned.
+pub fn holds_references(ty: &Type) -> bool {
+    let mut cur = container_elem(ty);
+    while let Some(e) = cur {
+        let e = match e {
+            Type::Paren(p) => &*p.elem,
+            Type::Group(g) => &*g.elem,
+            e => e,
+        };
+        if matches!(e, Type::Reference(_)) {
+            return true;
+        }
+        cur = container_elem(e);
+    }
+    false
 }
 
 /// `f32`, `f64`, a type parameter standing for a float, and references, slices, arrays and

@@ -607,6 +607,107 @@ impl<T: Differentiable, const N: usize> IndexAdjoint<usize> for [T; N] {
     }
 }
 
+/// `x[i][j]` of a `Vec` of rows (`Vec<Vec<f64>>`, `Vec<[f64; 3]>`): the element's adjoint is
+/// added in place in row `i`, without an adjoint of the row.
+impl<R: Differentiable + IndexAdjoint<J>, J> IndexAdjoint<(usize, J)> for Vec<R> {
+    type Elem = R::Elem;
+    #[inline(always)]
+    fn add_at(&mut self, (i, j): (usize, J), g: R::Elem) {
+        self[i].add_at(j, g);
+    }
+    #[inline(always)]
+    fn take_at(&mut self, (i, j): (usize, J)) -> R::Elem {
+        self[i].take_at(j)
+    }
+    #[inline(always)]
+    fn read_at(&self, (i, j): (usize, J)) -> R::Elem {
+        self[i].read_at(j)
+    }
+}
+
+/// `x[i][j]` of an array of rows, as for `Vec`.
+impl<R: Differentiable + IndexAdjoint<J>, J, const N: usize> IndexAdjoint<(usize, J)> for [R; N] {
+    type Elem = R::Elem;
+    #[inline(always)]
+    fn add_at(&mut self, (i, j): (usize, J), g: R::Elem) {
+        self[i].add_at(j, g);
+    }
+    #[inline(always)]
+    fn take_at(&mut self, (i, j): (usize, J)) -> R::Elem {
+        self[i].take_at(j)
+    }
+    #[inline(always)]
+    fn read_at(&self, (i, j): (usize, J)) -> R::Elem {
+        self[i].read_at(j)
+    }
+}
+
+/// An element's index in a container's adjoint and the shape the element had before a write
+/// replaced it: taking the element's adjoint (the written value's) leaves a zero of that
+/// shape, the adjoint of the element the write replaced, where the value written may have
+/// had another shape (a row of another length).
+pub struct AtShape<I, S: crate::rules::HasShape + ?Sized> {
+    /// The element's index.
+    pub index: I,
+    /// The shape of the element before the write.
+    pub dims: S::Dims,
+    /// The type of the element before the write.
+    pub of: core::marker::PhantomData<fn(&S)>,
+}
+
+impl<I: Copy, S: crate::rules::HasShape + ?Sized> Clone for AtShape<I, S>
+where
+    S::Dims: Copy,
+{
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<I: Copy, S: crate::rules::HasShape + ?Sized> Copy for AtShape<I, S> where S::Dims: Copy {}
+
+/// `x[i] = v` of a `Vec` of rows: `v̄ = x̄[i]`, leaving zeros of the old row's shape.
+impl<T: Differentiable, S> IndexAdjoint<AtShape<usize, S>> for Vec<T>
+where
+    S: ZerosOfShape<Tangent = T> + ?Sized,
+    S::Dims: Copy,
+{
+    type Elem = T;
+    #[inline(always)]
+    fn add_at(&mut self, at: AtShape<usize, S>, g: T) {
+        self[at.index].add_assign(&g);
+    }
+    #[inline(always)]
+    fn take_at(&mut self, at: AtShape<usize, S>) -> T {
+        core::mem::replace(&mut self[at.index], S::zeros(&at.dims))
+    }
+    #[inline(always)]
+    fn read_at(&self, at: AtShape<usize, S>) -> T {
+        self[at.index].clone()
+    }
+}
+
+/// The same for an array of rows.
+impl<T: Differentiable, S, const N: usize> IndexAdjoint<AtShape<usize, S>> for [T; N]
+where
+    S: ZerosOfShape<Tangent = T> + ?Sized,
+    S::Dims: Copy,
+{
+    type Elem = T;
+    #[inline(always)]
+    fn add_at(&mut self, at: AtShape<usize, S>, g: T) {
+        self[at.index].add_assign(&g);
+    }
+    #[inline(always)]
+    fn take_at(&mut self, at: AtShape<usize, S>) -> T {
+        core::mem::replace(&mut self[at.index], S::zeros(&at.dims))
+    }
+    #[inline(always)]
+    fn read_at(&self, at: AtShape<usize, S>) -> T {
+        self[at.index].clone()
+    }
+}
+
 /// Types whose zero gradient can be made from their shape alone: for array versions that a
 /// later element write has consumed.
 pub trait ZerosOfShape: crate::rules::HasShape {

@@ -172,7 +172,7 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool], krate: &Tok
             *e = (e.0 + 1, b, None);
         }
     }
-    g.rows = borrowed_rows(f, tys, &all_blocks, active);
+    g.rows = borrowed_rows(f, tys, &all_blocks, &plan.kept);
     for (n, s) in f.stacks.iter().enumerate() {
         g.loop_stacks
             .entry(s.owner)
@@ -318,14 +318,27 @@ fn located_at(ts: TokenStream, at: Span) -> TokenStream {
         .collect()
 }
 
+/// Whether the element read `i` reads a parameter taken by reference: a borrow of it lives as
+/// long as the pullback may (a row the pullback keeps may be a borrow), where a borrow of a local
+/// would keep the local from being moved into its next version.
+fn borrows_parameter(f: &Func, i: Inst) -> bool {
+    let InstKind::Index(base, _) = f.inst(i).kind else {
+        return false;
+    };
+    matches!(f.value(base).def, ValueDef::Param(n)
+        if matches!(f.params[n].ty, syn::Type::Reference(ref r) if r.mutability.is_none()))
+}
+
 /// The element reads `data[i]` that are rows of a nested container — a `&[Vec<f64>]` of data, a
 /// `Vec<Vec<f64>>` grid — read further or borrowed (`data[i][j]`, `row.len()`, `&data[i]`) and
 /// used no other way: they are emitted as `&data[i]`, since a row that is not `Copy` cannot be
-/// moved out of its container. Element reads used as values (the floats) and those of
-/// differentiated containers stay as written, and so do floats only borrowed: an element of a
+/// moved out of its container, and copying it for each element read costs the row's length.
+/// Rows of differentiated containers are borrowed the same way where nothing else reads them
+/// (their adjoint is added element by element, see `reverse::indexed_rows`). Element reads
+/// used as values (the floats) stay as written, and so do floats only borrowed: an element of a
 /// `&[f64]` that code run as written reads through a reference (`*e` of a loop's item in a
 /// `position` predicate) is copied out and lent, as its `let e: f64` says.
-fn borrowed_rows(f: &Func, tys: &Types, blocks: &[Block], active: &[bool]) -> HashSet<Value> {
+fn borrowed_rows(f: &Func, tys: &Types, blocks: &[Block], kept: &HashSet<Value>) -> HashSet<Value> {
     let mut indexed = HashSet::new();
     let mut other = HashSet::new();
     for &b in blocks {
@@ -338,7 +351,7 @@ fn borrowed_rows(f: &Func, tys: &Types, blocks: &[Block], active: &[bool]) -> Ha
                 InstKind::Method { recv, args, .. } => {
                     other.extend(args.iter().copied().filter(|a| a != recv));
                 }
-                InstKind::Ref(x) => {
+                InstKind::Ref(x) | InstKind::Shape(x) => {
                     indexed.insert(*x);
                 }
                 _ => other.extend(f.operands(i)),
@@ -353,8 +366,8 @@ fn borrowed_rows(f: &Func, tys: &Types, blocks: &[Block], active: &[bool]) -> Ha
                 let r = f.inst(i).results[0];
                 if indexed.contains(&r)
                     && !other.contains(&r)
-                    && !active.get(r.index()).copied().unwrap_or(false)
                     && tys.of(r).float().is_none()
+                    && (!kept.contains(&r) || borrows_parameter(f, i))
                 {
                     rows.insert(r);
                 }

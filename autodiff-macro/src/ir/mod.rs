@@ -159,9 +159,6 @@ pub struct Func {
     /// Helper functions declared at the top of the body without `#[differentiate]`: a call
     /// of one on differentiated values names the attribute it needs.
     pub plain_helpers: Vec<String>,
-    /// `rows.push(row)` of a `Vec` made in the function: a `Vec` of `Vec`s, an error where the
-    /// pushed `Vec` holds differentiated values.
-    pub nested_vec_pushes: Vec<Inst>,
 }
 
 /// A variable of the pullback.

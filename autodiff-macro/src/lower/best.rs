@@ -181,9 +181,12 @@ impl Lowering {
                 "min_by" => quote!(== ::core::cmp::Ordering::Greater),
                 _ => quote!(),
             };
+            // The comparison runs once there is a best item: before, the best is a
+            // placeholder (`Default::default()`, an empty row) the user's closure must not see.
+            let cmp = s.f.new_block();
             let cond = match (name.as_str(), fun) {
                 ("max_by" | "min_by", Some(f)) => s.run_as_written(
-                    blk,
+                    cmp,
                     f,
                     &[best.clone(), item.clone()],
                     true,
@@ -192,25 +195,25 @@ impl Lowering {
                     span,
                 ),
                 ("max_by_key" | "min_by_key", Some(f)) => {
-                    let cmp = if name == "max_by_key" {
+                    let cmp_op = if name == "max_by_key" {
                         quote!(<=)
                     } else {
                         quote!(>)
                     };
                     s.run_as_written(
-                        blk,
+                        cmp,
                         f,
                         &[best.clone(), item.clone()],
                         true,
-                        Some(cmp),
+                        Some(cmp_op),
                         quote!(),
                         span,
                     )
                 }
                 _ => {
                     let (Some(a), Some(c)) = (
-                        s.item_value(blk, best.clone(), false, span),
-                        s.item_value(blk, item.clone(), false, span),
+                        s.item_value(cmp, best.clone(), false, span),
+                        s.item_value(cmp, item.clone(), false, span),
                     ) else {
                         return;
                     };
@@ -219,17 +222,33 @@ impl Lowering {
                     } else {
                         quote!(__ad_a > __ad_b)
                     };
-                    Some(s.int_op(blk, t, &[("__ad_a", a), ("__ad_b", c)], span))
+                    Some(s.int_op(cmp, t, &[("__ad_a", a), ("__ad_b", c)], span))
                 }
             };
             let Some(cond) = cond else { return };
-            // Replace when there is no best yet or the comparison says so.
-            let take = s.int_op(
-                blk,
-                quote!(!__ad_f || __ad_c),
-                &[("__ad_f", found), ("__ad_c", cond)],
+            // Replace when there is no best yet or the comparison says so:
+            // `if found { cond } else { true }`.
+            s.f.block_mut(cmp).term = Term::Yield(vec![cond]);
+            let none_yet = s.f.new_block();
+            let yes = s.inst1(
+                none_yet,
+                InstKind::Const(quote!(true)),
+                Kind::Discrete,
                 span,
             );
+            s.f.block_mut(none_yet).term = Term::Yield(vec![yes]);
+            let pick = s.f.push_inst(
+                blk,
+                InstKind::If {
+                    cond: found,
+                    then: cmp,
+                    els: none_yet,
+                },
+                1,
+                Kind::Discrete,
+                span,
+            );
+            let take = s.f.inst(pick).results[0];
             let then = s.f.new_block();
             let els = s.f.new_block();
             s.f.block_mut(then).term = Term::Yield(vals.clone());

@@ -471,27 +471,9 @@ impl Lowering {
             return None;
         }
         if let Some(m) = MutId::find(&name) {
-            if self.mutable_root(&mc.receiver).is_some() {
-                // `rows.push(row)` of a `Vec` made here: a `Vec` of `Vec`s, which `check`
-                // rejects where a differentiated value is in it.
-                let nested = (name == "push" || name == "insert")
-                    && mc.args.last().is_some_and(|a| {
-                        super::stmts::makes_vec(a)
-                            || matches!(chain::strip(a), Expr::Path(p) if p
-                                .path
-                                .get_ident()
-                                .and_then(|id| self.lookup(&id.to_string()))
-                                .is_some_and(|slot| self.env[slot].vec_made))
-                    });
-                let before = self.f.insts.len();
-                let r = self.mutation(b, mc, m, false);
-                if nested {
-                    let made = (before..self.f.insts.len())
-                        .filter(|&k| matches!(self.f.insts[k].kind, InstKind::Mutate { .. }))
-                        .map(|k| Inst(k as u32));
-                    self.f.nested_vec_pushes.extend(made);
-                }
-                return r;
+            if self.mutable_root(&mc.receiver).is_some() || self.cell_named(&mc.receiver).is_some()
+            {
+                return self.mutation(b, mc, m, false);
             }
         }
         if is_self(&mc.receiver)
@@ -1226,11 +1208,37 @@ impl Lowering {
     ) -> Option<Value> {
         let span = mc.span();
         let def = m.def();
+        let element = matches!(&*mc.receiver, Expr::Index(_))
+            && subslice::range_index(&mc.receiver).is_none()
+            || self.cell_named(&mc.receiver).is_some();
+        if element && def.changes_len() {
+            // The adjoint of a container's versions is one buffer, whose elements have the
+            // shapes of the last version: a row whose length changes would meet an adjoint of
+            // another length.
+            self.err_at(
+                &mc.receiver,
+                format!(
+                    "`.{}(..)` on an element of a container (`rows[i].{}(..)`, or the item of \
+                     `iter_mut()`) changes the element's length, which the derivative does not \
+                     follow; build each row in a variable and push it whole (`let mut row = \
+                     Vec::new(); row.push(..); rows.push(row);`), or make the rows with their \
+                     length (`vec![vec![0.0; m]; n]`) and write their elements (`rows[i][j] = \
+                     ..`)",
+                    def.name, def.name
+                ),
+            );
+            return None;
+        }
         let target = match &*mc.receiver {
             Expr::Path(p) if p.qself.is_none() && p.path.get_ident().is_some() => p.path.clone(),
             // `s.v.push(x)` on a field of a local: the field's new version is written back.
             Expr::Field(fe) if matches!(fe.member, syn::Member::Named(_)) => {
                 return self.field_mutation(b, mc, fe, m, unwrap);
+            }
+            // `rows[i].push(x)` on an element of a local (a `Vec` of `Vec`s): the element's
+            // new version is written back, as for a field.
+            Expr::Index(ix) if subslice::range_index(&mc.receiver).is_none() => {
+                return self.element_mutation(b, mc, ix, m, unwrap);
             }
             other if subslice::range_index(other).is_some() => {
                 self.err_at(
@@ -1261,13 +1269,16 @@ impl Lowering {
         }
         let base = self.expr(b, &mc.receiver, true)?;
         let results = self.mutate(b, mc, m, base, unwrap)?;
-        self.assign(
+        // On the item of `for row in m.iter_mut()` (a cell), the new version is written back
+        // into the container.
+        self.assign_place(
+            b,
             &Expr::Path(syn::ExprPath {
                 attrs: Vec::new(),
                 qself: None,
                 path: target,
             }),
-            Some(results[0]),
+            results[0],
         );
         let _ = span;
         results.get(1).copied()

@@ -604,10 +604,11 @@ impl Lowering {
         Some(self.f.inst(i).results[0])
     }
 
-    /// Tokens that rebuild an item as Rust has it, naming its values `__ad_it<n>`. An element
-    /// of a field of the user's structs (a layer of `Vec<Layer>` given to `filter`), which need
-    /// not be `Copy`, is bound by reference where Rust passes it so (a borrow made in `b`), so
-    /// that it is still there afterwards.
+    /// Tokens that rebuild an item as Rust has it, naming its values `__ad_it<n>`. An item
+    /// Rust passes by reference — an element of a field of the user's structs (a layer of
+    /// `Vec<Layer>` given to `filter`), a row of `&[Vec<f64>]` or the best row so far given to
+    /// `max_by` — need not be `Copy`: it is bound by reference (a borrow made in `b`), so that
+    /// it is still there afterwards.
     pub(super) fn item_tokens(
         &mut self,
         b: Block,
@@ -621,7 +622,7 @@ impl Lowering {
             id
         };
         let (inner, refs) = match item {
-            Item::Val { v, refs } if *refs > 0 && self.elem_places.iter().any(|(p, _)| p == v) => {
+            Item::Val { v, refs } if *refs > 0 => {
                 let k = self.kind(*v);
                 let r = self.inst1(b, InstKind::Ref(*v), k, span);
                 let id = bind(r, uses);

@@ -78,6 +78,28 @@ impl Lowering {
         results.get(1).copied()
     }
 
+    /// `rows[i].push(x)` (any mutation of the table) on an element of a local: the mutation
+    /// of a copy of the element, written back with [`Self::assign_place`].
+    pub(super) fn element_mutation(
+        &mut self,
+        b: Block,
+        mc: &syn::ExprMethodCall,
+        ix: &syn::ExprIndex,
+        m: MutId,
+        unwrap: bool,
+    ) -> Option<Value> {
+        if !self.mutation_arity_ok(mc, m) {
+            return None;
+        }
+        if !self.field_root_ok(&ix.expr) {
+            return None;
+        }
+        let base = self.owned_place(b, &mc.receiver)?;
+        let results = self.mutate(b, mc, m, base, unwrap)?;
+        self.assign_place(b, &mc.receiver, results[0]);
+        results.get(1).copied()
+    }
+
     /// Gives `place` (a variable, a field of one, an element of either) the value `v`.
     pub(super) fn assign_place(&mut self, b: Block, place: &Expr, v: Value) {
         match place {

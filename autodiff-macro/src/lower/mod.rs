@@ -101,9 +101,6 @@ struct Binding {
     /// it (`Cell` of `cs.push(Cell { .. })`, generic arguments left to inference): for the
     /// methods called on its elements (`for c in &cs { c.val(h) }`).
     elem_ty: Option<TokenStream>,
-    /// Bound to a `Vec` made here (`Vec::new()`, `vec![..]`, `x.to_vec()`, `collect()`): pushed
-    /// into another `Vec`, it makes a `Vec` of `Vec`s.
-    vec_made: bool,
     /// The user's struct the variable holds, for its operators (`c += ps[i]`, `c / n`): the
     /// type of its first value, where [`Lowering::struct_type_of`] knows it, or of the literal
     /// or constructor that built it.
@@ -125,7 +122,6 @@ impl Binding {
             place_ty: None,
             built: false,
             elem_ty: None,
-            vec_made: false,
             struct_ty: None,
         }
     }

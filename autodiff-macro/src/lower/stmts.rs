@@ -182,11 +182,6 @@ impl Lowering {
     pub(super) fn bind_let(&mut self, b: Block, pat: &Pat, init: &Expr, v: Option<Value>) {
         let cell = self.cell_named(init);
         self.bind_pat(b, pat, v, init.span());
-        if matches!(pat, Pat::Ident(_) | Pat::Type(_)) && makes_vec(init) {
-            if let Some(last) = self.env.last_mut() {
-                last.vec_made = true;
-            }
-        }
         // `let q = p;` of a cell `p` (`for p in v.iter_mut()`): `q` is the same `&mut`, and
         // writes through it (`*q = ..`, `q.x = ..`) reach the container.
         if let (Pat::Ident(_), Some(c)) = (pat, cell) {
@@ -292,15 +287,17 @@ impl Lowering {
 
     /// `base[index] = value` on a local array variable.
     pub(super) fn assign_index(&mut self, b: Block, ix: &syn::ExprIndex, v: Option<Value>) {
+        if matches!(&*ix.expr, Expr::Index(_)) {
+            // `a[i][j] = v`: the row `a[i]` copied, its element `j` replaced, and the new row
+            // written back as `a[i]`, as for an element of a field (`s.v[i] = ..`).
+            self.assign_field_element(b, ix, v);
+            return;
+        }
         let Expr::Path(p) = &*ix.expr else {
-            let msg = if matches!(&*ix.expr, Expr::Index(_)) {
-                "elements of nested containers (`a[i][j] = ..`) cannot be assigned; keep the \
-                 values in one flat `Vec` (`let mut a = vec![0.0; rows * cols];`) indexed \
-                 `a[i * cols + j]`"
-            } else {
-                "only elements of local array variables can be assigned (`h[i] = ..`)"
-            };
-            self.err_at(&ix.expr, msg);
+            self.err_at(
+                &ix.expr,
+                "only elements of local array variables can be assigned (`h[i] = ..`)",
+            );
             return;
         };
         let Some(base) = self.expr(b, &ix.expr, true) else {
@@ -333,7 +330,9 @@ impl Lowering {
             kind,
             ix.span(),
         );
-        self.assign(&Expr::Path(p.clone()), Some(r));
+        // `row[k] = ..` of `for row in m.iter_mut()`: the row's new version is written back
+        // into the container the cell refers to.
+        self.assign_place(b, &Expr::Path(p.clone()), r);
     }
 
     /// Records the float type a variable was just bound with (`let x: f64 ..`).
@@ -590,30 +589,5 @@ pub(super) fn item_kind(item: &syn::Item) -> &'static str {
         syn::Item::Type(_) => "type",
         syn::Item::Macro(_) => "macro_rules!",
         _ => "nested",
-    }
-}
-
-/// Whether `e` makes a new `Vec`: `Vec::new()`, `Vec::with_capacity(n)`, `vec![..]`,
-/// `x.to_vec()`, `...collect()`.
-pub(super) fn makes_vec(e: &Expr) -> bool {
-    match e {
-        Expr::Paren(p) => makes_vec(&p.expr),
-        Expr::Macro(m) => m.mac.path.is_ident("vec"),
-        Expr::Call(c) => matches!(&*c.func, Expr::Path(p) if {
-            let segs: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
-            segs.len() >= 2
-                && segs[segs.len() - 2] == "Vec"
-                && matches!(segs[segs.len() - 1].as_str(), "new" | "with_capacity")
-        }),
-        Expr::MethodCall(mc) => {
-            (mc.method == "to_vec" && mc.args.is_empty())
-                || (mc.method == "collect"
-                    && mc.turbofish.as_ref().is_none_or(|t| {
-                        t.args
-                            .iter()
-                            .any(|a| quote::quote!(#a).to_string().starts_with("Vec"))
-                    }))
-        }
-        _ => false,
     }
 }

@@ -136,8 +136,8 @@ impl<'ast> Visit<'ast> for AssignedNames {
                         self.write(id.to_string());
                     }
                 }
-                // `s.v.push(x)`: a new version of `s`.
-                e @ Expr::Field(_) => {
+                // `s.v.push(x)`, `rows[i].push(x)`: a new version of `s`, of `rows`.
+                e @ (Expr::Field(_) | Expr::Index(_)) => {
                     if let Some(id) = target_root(e) {
                         self.write(id.to_string());
                     }

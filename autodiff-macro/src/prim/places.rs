@@ -56,7 +56,6 @@ pub struct Mutation {
     /// The runtime adjoint in `__private::place`.
     pub adjoint: &'static str,
     /// The containers that have the method: `Vec`, arrays and slices, ndarray arrays.
-    #[cfg_attr(not(test), allow(dead_code))]
     pub on: &'static str,
     /// What the adjoint does to `w̄`, the adjoint of the new version.
     #[cfg_attr(not(test), allow(dead_code))]
@@ -77,6 +76,11 @@ impl Mutation {
     /// Whether the returned element comes in an `Option`.
     pub fn option(&self) -> bool {
         self.returns == Returns::OptionElem
+    }
+
+    /// Whether the method changes the length of the container: the methods of `Vec` alone.
+    pub fn changes_len(&self) -> bool {
+        self.on == VEC
     }
 }
 

@@ -210,6 +210,21 @@ pub mod d {
     use super::Float;
     use crate::differentiable::{Differentiable, Real};
 
+    /// Element `index` of a container's adjoint, to be taken leaving a zero of `shape`: the
+    /// shape the element had before a write replaced it (a row of a grid replaced by one of
+    /// another length, `rows[i] = vec![x; n]`). See `AtShape`.
+    #[inline(always)]
+    pub fn at_shape<I, S: super::HasShape + ?Sized>(
+        index: I,
+        shape: super::ShapeOf<S>,
+    ) -> crate::differentiable::AtShape<I, S> {
+        crate::differentiable::AtShape {
+            index,
+            dims: shape.dims,
+            of: core::marker::PhantomData,
+        }
+    }
+
     /// The value in iteration `index` of a loop over `start..` of an integer counter that
     /// starts at `init` and changes by `step` (`up`: added, else subtracted) in every
     /// iteration: `init ± step·(index − start)`. The pullback computes a counter again from
