@@ -71,7 +71,7 @@ fn structure(f: &Func) -> (Vec<Block>, Vec<Option<Block>>) {
 
 /// The terminators that leave an `if`/`match` (its arms' `yield`s) or a loop (its body's
 /// `continue`/`break`): after [`crate::structurize`], one per arm and one per loop body.
-fn exits_of(f: &Func, i: Inst) -> Vec<&Term> {
+pub fn exits_of(f: &Func, i: Inst) -> Vec<&Term> {
     let mut out = Vec::new();
     let mut stack = f.inst_blocks(i);
     while let Some(b) = stack.pop() {

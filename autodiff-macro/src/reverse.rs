@@ -922,7 +922,9 @@ impl Rev<'_> {
         for (k, w) in vars.iter().enumerate() {
             incoming.push(w.map(|w| {
                 let t = self.tys.of(carried[k]);
-                if mutates && !t.is_plain() || matches!(t, Ty::Elems(_)) {
+                if mutates && !t.is_plain()
+                    || matches!(t, Ty::Elems(_)) && !keeps_length(self.f, i, k)
+                {
                     let sh = self.emit1(pbb, InstKind::Shape(carried[k]), Ty::Unknown);
                     self.emit1(pbb, InstKind::VarTakeTo { var: w, shape: sh }, t)
                 } else {
@@ -1108,5 +1110,78 @@ impl Rev<'_> {
         self.tys.set(n, Ty::Unknown);
         self.tys.set(self.f.inst(zero).results[0], Ty::Unknown);
         n
+    }
+}
+
+/// Whether the `k`th value loop `i` carries has, at the end of every iteration, the length it
+/// had at its start: what each exit passes on for it is the carried value itself, or made from
+/// it by element writes, through branches and inner loops that do the same. Unknown
+/// (`false`) for anything else, such as a new `Vec` put in its place (`best = y.to_vec()`).
+fn keeps_length(f: &Func, i: Inst, k: usize) -> bool {
+    let InstKind::Loop { init, body, .. } = &f.inst(i).kind else {
+        return false;
+    };
+    let params = &f.block(*body).params;
+    let target = params[params.len() - init.len() + k];
+    let mut seen = HashSet::new();
+    crate::activity::exits_of(f, i).iter().all(|t| match t {
+        Term::Continue(vals) | Term::Break(vals) | Term::Next { vals, .. } => vals
+            .get(k)
+            .is_none_or(|&v| same_length(f, v, target, &mut seen)),
+        _ => true,
+    })
+}
+
+/// Whether `v` is `target` or made from it without changing its length (see [`keeps_length`]).
+fn same_length(f: &Func, v: Value, target: Value, seen: &mut HashSet<Value>) -> bool {
+    if v == target || !seen.insert(v) {
+        // A value met again is on a cycle through a loop, decided where it was met first.
+        return true;
+    }
+    match f.value(v).def {
+        ValueDef::Result(d, n) => match &f.inst(d).kind {
+            InstKind::IndexSet { base, .. } => same_length(f, *base, target, seen),
+            InstKind::If { .. } | InstKind::Match { .. } => {
+                crate::activity::exits_of(f, d).iter().all(|t| match t {
+                    Term::Yield(vals) => vals
+                        .get(n)
+                        .is_some_and(|&u| same_length(f, u, target, seen)),
+                    _ => true,
+                })
+            }
+            InstKind::Loop { init, body, .. } => {
+                let params = &f.block(*body).params;
+                let p = params[params.len() - init.len() + n];
+                same_length(f, init[n], target, seen) && same_length(f, p, target, seen)
+            }
+            _ => false,
+        },
+        // The value an inner loop carries: what it starts as and what each iteration passes on.
+        ValueDef::BlockParam(b, idx) => {
+            let Some(lp) = f
+                .insts
+                .iter()
+                .position(|inst| matches!(&inst.kind, InstKind::Loop { body, .. } if *body == b))
+            else {
+                return false;
+            };
+            let lp = Inst(lp as u32);
+            let InstKind::Loop { init, .. } = &f.inst(lp).kind else {
+                return false;
+            };
+            let first = f.block(b).params.len() - init.len();
+            if idx < first {
+                return false;
+            }
+            let j = idx - first;
+            same_length(f, init[j], target, seen)
+                && crate::activity::exits_of(f, lp).iter().all(|t| match t {
+                    Term::Continue(vals) | Term::Break(vals) | Term::Next { vals, .. } => {
+                        vals.get(j).is_none_or(|&u| same_length(f, u, target, seen))
+                    }
+                    _ => true,
+                })
+        }
+        _ => false,
     }
 }

@@ -1399,3 +1399,22 @@ pullback:
     return v45",
     );
 }
+
+#[test]
+fn a_carried_vec_replaced_by_another_takes_its_adjoint_at_its_start_length() {
+    // A `Vec` put in the place of a carried one may have another length: its adjoint is taken
+    // at the length the iteration started with (`reverse::keeps_length` is false there).
+    let replaced = generated(parse_quote! {
+        fn f(x: &[f64], y: &[f64], n: usize) -> f64 {
+            let mut best = x.to_vec();
+            for k in 0..n {
+                if k == 1 {
+                    best = y.to_vec();
+                }
+            }
+            best.iter().sum()
+        }
+    });
+    let pullback = replaced.pullback.to_string().replace(' ', "");
+    assert!(pullback.contains("take_to"), "{pullback}");
+}
