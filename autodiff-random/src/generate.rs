@@ -4760,12 +4760,22 @@ impl<'a> FnGen<'a> {
         };
         if !nested {
             let range = format!("{lo1}..{hi1}");
-            self.line(&format!("for {l} in {range} {{"));
+            // The loop's own index unused, `for _ in`: the counter is all the body reads.
+            let unnamed = self.rng.chance(30);
+            if unnamed {
+                self.line(&format!("for _ in {range} {{"));
+            } else {
+                self.line(&format!("for {l} in {range} {{"));
+            }
             if after_step {
                 self.line(&format!("    {step}"));
             }
             let term = cterm(self);
-            self.line(&format!("    {t} += {term} + ({l} as {f}) * 0.125;"));
+            if unnamed {
+                self.line(&format!("    {t} += {term};"));
+            } else {
+                self.line(&format!("    {t} += {term} + ({l} as {f}) * 0.125;"));
+            }
             if !after_step {
                 self.line(&format!("    {step}"));
             }
@@ -4799,7 +4809,10 @@ impl<'a> FnGen<'a> {
                 let term = cterm(self);
                 self.line(&format!("    {}", add(&j, term)));
             }
-            self.line(&format!("    for {l} in {} {{", inner_text(&j, &d_text)));
+            let unnamed =
+                cmode == 1 && !plain_read && !into_vec && brk.is_none() && self.rng.chance(40);
+            let lv = if unnamed { "_".to_string() } else { l.clone() };
+            self.line(&format!("    for {lv} in {} {{", inner_text(&j, &d_text)));
             if let Some(k) = brk {
                 self.line(&format!("        if {l} + {j} >= {k} {{"));
                 self.line("            break;");
