@@ -4632,12 +4632,15 @@ impl<'a> FnGen<'a> {
         };
         let pb = self.rng.range(0, 1);
         let stride = lmax + 1 + self.rng.range(0, 1);
+        // The inner loop's reads one past the outer loop's base (a near miss of the windows
+        // it shares: the same base only).
+        let shift: i64 = if self.rng.chance(25) { 1 } else { 0 };
         let pneed = if lmax < 0 {
             0
         } else if rows > 0 {
-            (pb + (rows - 1) * stride + lmax + 1) as usize
+            (pb + shift + (rows - 1) * stride + lmax + 1) as usize
         } else {
-            (pb + lmax + 1) as usize
+            (pb + shift + lmax + 1) as usize
         };
         let need = cneed.max(pneed).max(1);
         // The container read: one long enough, or a local built from one.
@@ -4826,7 +4829,11 @@ impl<'a> FnGen<'a> {
                 parts.push(cterm(self));
             }
             if plain_read {
-                let pr = pread(&l);
+                let pr = if shift == 1 {
+                    pread(&format!("1 + {l}"))
+                } else {
+                    pread(&l)
+                };
                 if cmode != 0 && self.rng.chance(40) {
                     parts[0] = format!("({} * {pr}).tanh()", parts[0]);
                 } else if outer_read && self.rng.chance(40) {
