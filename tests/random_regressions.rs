@@ -3,7 +3,7 @@
 //! loop, array literals of differentiated values lent as slices, writes through `iter_mut`
 //! inside a branch, and arrays and `Vec`s lent to the mutations that take a slice
 //! (`copy_from_slice`, `clone_from_slice`, `extend_from_slice`), literals assigned to variables
-//! whose type rustc infers (also where only constants gave it, then a method of the literal), variables shadowed inside a loop, a loop's item read by a predicate run as written, `return`/`break` in the `else` of an `if let`, `Vec::from` of differentiated values, and literals assigned over variables whose earlier value has a type only rustc knows (a call's result, a tuple's field). Each is checked against its analytic gradient (stated in a comment) and
+//! whose type rustc infers (also where only constants gave it, then a method of the literal), variables shadowed inside a loop, a loop's item read by a predicate run as written, `return`/`break` in the `else` of an `if let`, `Vec::from` of differentiated values, and literals assigned over variables whose earlier value has a type only rustc knows (a call's result, a tuple's field), and under `hessian` the pullback of a call whose cotangent no direction changes. Each is checked against its analytic gradient (stated in a comment) and
 //! central finite differences, and its tangent against the gradient.
 
 #![allow(
@@ -1643,5 +1643,111 @@ fn a_slice_parameter_lent_to_a_mutation_under_hessian() {
         let (_, _, (hx, hr)) = vec_parameter_extending_a_local_hvp(x, &r, vx, &v);
         close("extend, hvp ∂x", hx, 2.0 * vx + v[0] + v[1], TOL);
         close_all("extend, hvp ∂r", &hr, &[vx, vx]);
+    }
+}
+
+/// A helper for the next function: a₀·sin x.
+#[differentiate(hessian)]
+fn sine_scaled(a: &[f64], x: f64) -> f64 {
+    a[0] * x.sin()
+}
+
+/// A call's result given its type and read only through `floor` in a branch: its cotangent
+/// is a zero no direction changes, which forward over reverse gave a tangent made after the
+/// call's pullback that reads it (an internal error, "invalid SSA"). With t = a₀·sin x and
+/// x > 0, f = x²·⌊t⌋ + x, so ∂x = 2x⌊t⌋ + 1, ∂a = 0 (⌊t⌋ is constant between its jumps), and
+/// H·(vx, va) = (2⌊t⌋·vx, 0); for x ≤ 0, f = x, ∂x = 1 and H = 0.
+#[differentiate(hessian)]
+fn call_read_through_floor_in_a_branch(a: &[f64], x: f64) -> f64 {
+    let t: f64 = sine_scaled(a, x);
+    let mut s = x;
+    if x > 0.0 {
+        s += x * x * t.floor();
+    }
+    s
+}
+
+/// The same through a closure mapped over an array, in a loop: t = Σ sin aᵢ,
+/// f = 2x²·round(t) + x, so ∂x = 4x·round(t) + 1, ∂a = 0, H·(va, vx) = (0, 4·round(t)·vx).
+#[differentiate(hessian)]
+fn mapped_array_read_through_round_in_a_loop(a: &ndarray::Array1<f64>, x: f64) -> f64 {
+    let t: f64 = a.mapv(|v| v.sin()).sum();
+    let mut s = x;
+    for _ in 0..2 {
+        s += x * x * t.round();
+    }
+    s
+}
+
+#[test]
+fn a_pullback_whose_cotangent_has_no_tangent_under_hessian() {
+    for (a0, x) in [(2.5, 0.9), (-1.7, 1.2), (2.5, -0.6)] {
+        let a = [a0];
+        let fl = if x > 0.0 {
+            (a0 * f64::sin(x)).floor()
+        } else {
+            0.0
+        };
+        let (y, (ga, gx)) = call_read_through_floor_in_a_branch_grad(&a, x);
+        assert_eq!(y, call_read_through_floor_in_a_branch(&a, x));
+        close("call, ∂x", gx, 2.0 * x * fl + 1.0, TOL);
+        close_all("call, ∂a", &ga, &[0.0]);
+        fd_vec(
+            "call",
+            |p| call_read_through_floor_in_a_branch(&p[..1], p[1]),
+            &[a0, x],
+            &[ga[0], gx],
+        );
+        let (va, vx) = (vec![0.4], -0.8);
+        let (y2, (hga, hgx), (ha, hx)) = call_read_through_floor_in_a_branch_hvp(&a, x, &va, vx);
+        assert_eq!(y2, y);
+        close("call, hvp gradient ∂x", hgx, gx, TOL);
+        close_all("call, hvp gradient ∂a", &hga, &ga);
+        close("call, hvp ∂x", hx, 2.0 * fl * vx, TOL);
+        close_all("call, hvp ∂a", &ha, &[0.0]);
+        let r = autodiff::check::hvpcheck(
+            |p: &Vec<f64>| {
+                let (_, (ga, gx)) = call_read_through_floor_in_a_branch_grad(&p[..1], p[1]);
+                vec![ga[0], gx]
+            },
+            &vec![a0, x],
+            &vec![va[0], vx],
+            &vec![ha[0], hx],
+        );
+        assert!(
+            r.passed(),
+            "call, hvp against differences of the gradient: {r}"
+        );
+    }
+    for (a, x) in [(vec![0.3, 1.1, 0.2], 0.7), (vec![-0.9, 0.4, -1.2], -1.3)] {
+        let arr = ndarray::Array1::from(a.clone());
+        let rt = a.iter().map(|v: &f64| v.sin()).sum::<f64>().round();
+        let (y, (ga, gx)) = mapped_array_read_through_round_in_a_loop_grad(&arr, x);
+        assert_eq!(y, mapped_array_read_through_round_in_a_loop(&arr, x));
+        close("map, ∂x", gx, 4.0 * x * rt + 1.0, TOL);
+        close_all("map, ∂a", ga.as_slice().unwrap(), &[0.0; 3]);
+        let mut p = a.clone();
+        p.push(x);
+        let mut g = ga.to_vec();
+        g.push(gx);
+        fd_vec(
+            "map",
+            |p| {
+                mapped_array_read_through_round_in_a_loop(
+                    &ndarray::Array1::from(p[..3].to_vec()),
+                    p[3],
+                )
+            },
+            &p,
+            &g,
+        );
+        let (va, vx) = (ndarray::Array1::from(vec![0.5, -0.25, 1.0]), 0.6);
+        let (y2, (hga, hgx), (ha, hx)) =
+            mapped_array_read_through_round_in_a_loop_hvp(&arr, x, &va, vx);
+        assert_eq!(y2, y);
+        close("map, hvp gradient ∂x", hgx, gx, TOL);
+        close_all("map, hvp gradient ∂a", hga.as_slice().unwrap(), &[0.0; 3]);
+        close("map, hvp ∂x", hx, 4.0 * rt * vx, TOL);
+        close_all("map, hvp ∂a", ha.as_slice().unwrap(), &[0.0; 3]);
     }
 }

@@ -120,6 +120,7 @@ pub const STMT_KINDS: &[&str] = &[
     "misc",
     "window",
     "slice_ops",
+    "counter",
 ];
 
 /// The parameter kinds, named for [`Config::param_weights`].
@@ -184,6 +185,7 @@ impl Default for Config {
                 3,  // misc
                 4,  // window
                 3,  // slice_ops
+                3,  // counter
             ],
             param_weights: vec![10, 5, 2, 2, 2, 2, 4, 2, 2],
             diverging_else: true,
@@ -358,17 +360,85 @@ fn generic_helper(rng: &mut Rng, seed: u64, float: Float) -> (Function, HelperSi
         }
         let e = g.expr(2);
         let e = g.squash(e);
+        // The sum in the forms a reduction loop takes, and one it does not (the accumulator
+        // read besides its addition).
+        let update = match g.rng.below(6) {
+            0 => format!("{} + acc", e.0),
+            1 => format!("acc - {}", e.0),
+            2 => format!("acc * half + {}", e.0),
+            _ => format!("acc + {}", e.0),
+        };
         body.push_str(&format!(
-            "        acc = acc + {};
-",
-            e.0
+            "        acc = {update};
+"
         ));
         body.push_str(
             "    }
 ",
         );
         g.vars.retain(|(n, _)| n != "v" && n != "k");
-        g.vars.push(("acc".into(), 4.0));
+        // A second loop over the slice: a triangle, a counter, a window at `i + 1`, a loop
+        // with an early `break`, each summing from `T::zero()` or `T::one()`.
+        let mut acc_bound = 4.0;
+        if g.rng.chance(60) {
+            let start = *g.rng.pick(&["T::zero()", "T::one()", "T::zero()"]);
+            body.push_str(&format!(
+                "    let mut acc2 = {start};
+"
+            ));
+            let text = match g.rng.below(5) {
+                0 => "    for j in 0..s.len() {
+        acc2 = acc2 + (s[j] * w).sin() * half;
+        for l in 0..j {
+            acc2 = acc2 + (s[l] * s[j]).tanh() * half;
+        }
+    }
+"
+                .to_string(),
+                1 => {
+                    let inner = *g
+                        .rng
+                        .pick(&["0..j", "(0..j).rev()", "j..s.len()", "0..j + 1"]);
+                    format!(
+                        "    let mut c = 0usize;
+    for j in 0..s.len() {{
+        for l in {inner} {{
+            acc2 = acc2 + (s[l] * w).sin() * T::from(0.25).unwrap() + T::from(c).unwrap() * T::from(0.0625).unwrap();
+            c += 1;
+        }}
+    }}
+"
+                    )
+                }
+                2 => "    let mut c = 0usize;
+    for i in 1..s.len() {
+        acc2 = acc2 + (s[c] * s[i] + w).tanh() * half;
+        c += 1;
+    }
+"
+                .to_string(),
+                3 => "    for i in 0..s.len().saturating_sub(1) {
+        acc2 = acc2 + (s[i + 1] - s[i] * w).atan() * half;
+    }
+"
+                .to_string(),
+                _ => "    for (i, &v) in s.iter().enumerate() {
+        if i >= 2 {
+            break;
+        }
+        acc2 = acc2 + (v * w).sin() * half;
+    }
+"
+                .to_string(),
+            };
+            body.push_str(&text);
+            body.push_str(
+                "    acc = acc + acc2 * T::from(0.25).unwrap();
+",
+            );
+            acc_bound += 4.0;
+        }
+        g.vars.push(("acc".into(), acc_bound));
         let r = g.expr(2);
         body.push_str(&format!(
             "    {}
@@ -1147,6 +1217,7 @@ impl<'a> FnGen<'a> {
                     | "stack"
                     | "drain"
                     | "nested_acc"
+                    | "counter"
             );
             if control && !nested {
                 w[i] = 0;
@@ -1195,6 +1266,7 @@ impl<'a> FnGen<'a> {
                 "misc" => self.s_misc(),
                 "window" => self.s_window(),
                 "slice_ops" => self.s_slice_ops(),
+                "counter" => self.s_counter(),
                 _ => false,
             };
             if done {
@@ -4364,6 +4436,453 @@ impl<'a> FnGen<'a> {
                 return true;
             }
         }
+        self.declare(t, Kind::Float, true, bound);
+        true
+    }
+
+    /// Loops whose reads the macro serves through windows of the newest kinds, and their near
+    /// misses: an index `base + c` where `c` is a counter the loop carries (stepped by 1, 2 or
+    /// −1; `usize`, `i64` or `u32`; reset in an outer loop or carried across it, ADBench's
+    /// packed triangle; read before or after its step, also as a value), and loops nested in a
+    /// loop that reads the same container at `base + j` (`for l in 0..j`, `j..d`,
+    /// `(0..j).rev()`, `0..j + 1`, `0..=j`, `1..j`, `0..d`, with an early `break` on the
+    /// indices), adding into the sum or into a local `Vec` at both levels. Every index is
+    /// checked by running the loops here on integers first.
+    fn s_counter(&mut self) -> bool {
+        let f = self.f();
+        // Dimension: a literal or a `usize` variable of a known small range.
+        let dims: Vec<Var> = self
+            .ints()
+            .into_iter()
+            .filter(|v| {
+                matches!(v.kind, Kind::Int { usize: true, lo, hi, .. } if lo >= 0 && lo <= hi && hi <= 4)
+            })
+            .collect();
+        let (d_text, d_vals): (String, Vec<i64>) = if !dims.is_empty() && self.rng.chance(35) {
+            let v = self.rng.pick(&dims).clone();
+            let Kind::Int { lo, hi, .. } = v.kind else {
+                unreachable!()
+            };
+            (v.name.clone(), (lo..=hi).collect())
+        } else {
+            let d = self.rng.range(1, 4);
+            (d.to_string(), vec![d])
+        };
+        let nested = self.rng.chance(75);
+        // Outer loop `for j in os..d` (reversed or not); without nesting, the one loop.
+        let os: i64 = if self.rng.chance(20) { 1 } else { 0 };
+        let orev = self.rng.chance(20);
+        // Inner range, in terms of j and d.
+        let inner = self.rng.below(8);
+        let inner_text = |j: &str, d: &str| -> String {
+            match inner {
+                0 => format!("0..{j}"),
+                1 => format!("{j}..{d}"),
+                2 => format!("(0..{j}).rev()"),
+                3 => format!("0..{j} + 1"),
+                4 => format!("{j} + 1..{d}"),
+                5 => format!("0..{d}"),
+                6 => format!("1..{j}"),
+                _ => format!("0..={j}"),
+            }
+        };
+        let inner_range = |j: i64, d: i64| -> Vec<i64> {
+            match inner {
+                0 => (0..j).collect(),
+                1 => (j..d).collect(),
+                2 => (0..j).rev().collect(),
+                3 => (0..j + 1).collect(),
+                4 => (j + 1..d).collect(),
+                5 => (0..d).collect(),
+                6 => (1..j).collect(),
+                _ => (0..=j).collect(),
+            }
+        };
+        let brk: Option<i64> = if nested && self.rng.chance(20) {
+            Some(self.rng.range(1, 4))
+        } else {
+            None
+        };
+        // Counter: 0 none, 1 stepped in the inner loop (or the one loop), 2 stepped in the
+        // outer loop and read in the inner one.
+        let cmode = if nested {
+            *self.rng.pick(&[0usize, 1, 1, 1, 2])
+        } else {
+            1
+        };
+        let reset = cmode == 1 && nested && self.rng.chance(35);
+        let outer_extra = cmode == 1 && nested && self.rng.chance(15);
+        let delta: i64 = *self.rng.pick(&[1, 1, 1, 1, 2, -1]);
+        let ctype = *self.rng.pick(&["usize", "usize", "usize", "i64", "u32"]);
+        let after_step = self.rng.chance(25);
+        let value_read = self.rng.chance(30);
+        let outer_read = nested && self.rng.chance(60);
+        let plain_read = nested && (cmode == 0 || self.rng.chance(50));
+        // The one loop's range.
+        let (lo1, hi1) = {
+            let lo = self.rng.range(0, 2);
+            (lo, lo + self.rng.range(0, 4))
+        };
+        // Rows around the nest (`for r in 0..rows`, the plain reads at `r * stride + ..`, as
+        // the Gaussian mixture's triangle over its points), the counter reset per row or not.
+        let rows: i64 = if nested && self.rng.chance(30) {
+            self.rng.range(1, 3)
+        } else {
+            0
+        };
+        let reset_row = rows > 0 && cmode != 0 && self.rng.chance(40);
+        // Reset per row, a `usize` counter may index the row's own part (`p[r * span + c]`,
+        // ADBench's `icf[ik * sz + idx]`).
+        let crow = reset_row && ctype == "usize" && self.rng.chance(60);
+        // Run the loops on integers: the counter's values (relative to its start 0), those
+        // read, and the indices `l` and `j` read.
+        let (mut cmin, mut cmax) = (0i64, 0i64);
+        let (mut rmin, mut rmax) = (i64::MAX, i64::MIN);
+        let mut lmax = -1i64;
+        for &d in &d_vals {
+            let mut c = 0i64;
+            let mut seen = |c: i64, read: bool| {
+                cmin = cmin.min(c);
+                cmax = cmax.max(c);
+                if read {
+                    rmin = rmin.min(c);
+                    rmax = rmax.max(c);
+                }
+            };
+            if !nested {
+                for _l in lo1..hi1 {
+                    if !after_step {
+                        seen(c, true);
+                    }
+                    c += delta;
+                    seen(c, after_step);
+                }
+                continue;
+            }
+            let mut js: Vec<i64> = (os..d).collect();
+            if orev {
+                js.reverse();
+            }
+            for r in 0..rows.max(1) {
+                if reset_row && r > 0 {
+                    c = 0;
+                }
+                for &j in &js {
+                    if cmode == 1 && reset {
+                        c = 0;
+                    }
+                    if outer_read {
+                        lmax = lmax.max(j);
+                    }
+                    if cmode == 2 && !after_step {
+                        seen(c, true);
+                    }
+                    for l in inner_range(j, d) {
+                        if let Some(k) = brk {
+                            if l + j >= k {
+                                break;
+                            }
+                        }
+                        if plain_read {
+                            lmax = lmax.max(l);
+                        }
+                        match cmode {
+                            1 => {
+                                if !after_step {
+                                    seen(c, true);
+                                }
+                                c += delta;
+                                seen(c, after_step);
+                            }
+                            2 => seen(c, true),
+                            _ => {}
+                        }
+                    }
+                    if cmode == 1 && outer_extra {
+                        c += 1;
+                        seen(c, false);
+                    }
+                    if cmode == 2 {
+                        c += delta;
+                        seen(c, after_step);
+                    }
+                }
+            }
+        }
+        let counter_reads = rmin <= rmax;
+        // The counter's start: unsigned ones never go below zero; an `i64` one may.
+        let k0 = if ctype == "i64" {
+            -cmin - self.rng.range(0, 2)
+        } else {
+            -cmin
+        };
+        // The base of the counter's reads keeps their indices at zero or above.
+        let cb = if counter_reads {
+            (-(k0 + rmin)).max(0) + self.rng.range(0, 1)
+        } else {
+            0
+        };
+        let cspan = if counter_reads { cb + k0 + rmax + 1 } else { 0 };
+        let cneed = if counter_reads && crow {
+            (rows * cspan) as usize
+        } else if counter_reads {
+            cspan as usize
+        } else {
+            0
+        };
+        let pb = self.rng.range(0, 1);
+        let stride = lmax + 1 + self.rng.range(0, 1);
+        // The inner loop's reads one past the outer loop's base (a near miss of the windows
+        // it shares: the same base only).
+        let shift: i64 = if self.rng.chance(25) { 1 } else { 0 };
+        let pneed = if lmax < 0 {
+            0
+        } else if rows > 0 {
+            (pb + shift + (rows - 1) * stride + lmax + 1) as usize
+        } else {
+            (pb + shift + lmax + 1) as usize
+        };
+        let need = cneed.max(pneed).max(1);
+        // The container read: one long enough, or a local built from one.
+        let seqs: Vec<Var> = self.seqs_of_at_least(need);
+        let t = self.fresh("t");
+        let e = self.expr(1);
+        let e = self.squash(e);
+        let e = self.typed(e);
+        let w = paren(&e.code);
+        let (src, sb) = if !seqs.is_empty() && self.rng.chance(60) {
+            let s = self.rng.pick(&seqs).clone();
+            (s.name.clone(), s.bound)
+        } else {
+            let pk = self.fresh("pk");
+            let from: Vec<Var> = self.seqs_of_at_least(1);
+            let n = need + self.rng.below(2);
+            let q = self.fresh("pq");
+            let (fill, b) = if let Some(s) = from.first().cloned().filter(|_| self.rng.chance(70)) {
+                let Kind::Seq { lo, .. } = s.kind else {
+                    unreachable!()
+                };
+                (
+                    format!("{}[{q} % {lo}] * 0.5 + ({q} as {f}) * 0.125", s.name),
+                    0.5 * s.bound + 0.125 * n as f64,
+                )
+            } else {
+                (format!("({w} + ({q} as {f}) * 0.25).sin()"), 1.0)
+            };
+            if self.rng.chance(50) {
+                self.line(&format!("let mut {pk}: Vec<{f}> = vec![0.0; {n}];"));
+                self.line(&format!("for {q} in 0..{n} {{"));
+                self.line(&format!("    {pk}[{q}] = {fill};"));
+                self.line("}");
+            } else {
+                self.line(&format!(
+                    "let {pk}: Vec<{f}> = (0..{n}).map(|{q}| {fill}).collect();"
+                ));
+            }
+            self.declare(
+                pk.clone(),
+                Kind::Seq {
+                    seq: SeqKind::Vec,
+                    lo: n,
+                    hi: n,
+                },
+                false,
+                b,
+            );
+            (pk, b)
+        };
+        let c = self.fresh("wc");
+        let (j, l) = (self.fresh("wj"), self.fresh("wl"));
+        // The counter's read, `src[cb + c]` in the forms its type allows.
+        let (ri, rb) = (self.fresh("wr"), self.fresh("wb"));
+        let cread = if crow {
+            if self.rng.chance(50) {
+                format!("{src}[{ri} * {cspan} + {cb} + {c}]")
+            } else {
+                format!("{src}[{c} + {ri} * {cspan}]")
+            }
+        } else if ctype == "usize" {
+            match (cb, self.rng.below(3)) {
+                (0, 0) => format!("{src}[{c}]"),
+                (_, 1) => format!("{src}[{c} + {cb}]"),
+                _ => format!("{src}[{cb} + {c}]"),
+            }
+        } else if ctype == "u32" && self.rng.chance(50) {
+            format!("{src}[{cb} + {c} as usize]")
+        } else {
+            format!("{src}[({cb} + {c}) as usize]")
+        };
+        let let_base = self.rng.chance(50);
+        let pread = |x: &str| -> String {
+            let b = if rows == 0 {
+                pb.to_string()
+            } else if let_base {
+                rb.clone()
+            } else {
+                format!("{ri} * {stride} + {pb}")
+            };
+            if b == "0" {
+                format!("{src}[{x}]")
+            } else {
+                format!("{src}[{b} + {x}]")
+            }
+        };
+        let step = match delta {
+            1 => format!("{c} += 1;"),
+            2 => format!("{c} += 2;"),
+            _ => format!("{c} -= 1;"),
+        };
+        let vread = if value_read {
+            format!(" + ({c} as {f}) * 0.0625")
+        } else {
+            String::new()
+        };
+        // Into the sum, or into a local `Vec` at both levels.
+        let into_vec = nested && self.rng.chance(30);
+        let h = self.fresh("wh");
+        let hn = d_vals.iter().copied().max().unwrap_or(1).max(1) as usize + 1;
+        let add = |at: &str, term: String| -> String {
+            if into_vec {
+                format!("{h}[{at}] += {term};")
+            } else {
+                format!("{t} += {term};")
+            }
+        };
+        let mut terms = 0usize;
+        self.line(&format!("let mut {c}: {ctype} = {k0};"));
+        if into_vec {
+            self.line(&format!("let mut {h}: Vec<{f}> = vec![0.0; {hn}];"));
+        }
+        self.line(&format!("let mut {t}: {f} = 0.0;"));
+        let cterm = |g: &mut Self| -> String {
+            if g.rng.chance(50) {
+                format!("{cread} * {w}{vread}")
+            } else {
+                format!("({cread} * {w}).tanh(){vread}")
+            }
+        };
+        if !nested {
+            let range = format!("{lo1}..{hi1}");
+            // The loop's own index unused, `for _ in`: the counter is all the body reads.
+            let unnamed = self.rng.chance(30);
+            if unnamed {
+                self.line(&format!("for _ in {range} {{"));
+            } else {
+                self.line(&format!("for {l} in {range} {{"));
+            }
+            if after_step {
+                self.line(&format!("    {step}"));
+            }
+            let term = cterm(self);
+            if unnamed {
+                self.line(&format!("    {t} += {term};"));
+            } else {
+                self.line(&format!("    {t} += {term} + ({l} as {f}) * 0.125;"));
+            }
+            if !after_step {
+                self.line(&format!("    {step}"));
+            }
+            self.line("}");
+            terms += (hi1 - lo1).max(0) as usize;
+        } else {
+            let orange = if orev {
+                format!("({os}..{d_text}).rev()")
+            } else {
+                format!("{os}..{d_text}")
+            };
+            if rows > 0 {
+                self.line(&format!("for {ri} in 0..{rows} {{"));
+                self.indent += 1;
+                if reset_row {
+                    self.line(&format!("{c} = {k0};"));
+                }
+                if let_base {
+                    self.line(&format!("let {rb} = {ri} * {stride} + {pb};"));
+                }
+            }
+            self.line(&format!("for {j} in {orange} {{"));
+            if reset {
+                self.line(&format!("    {c} = {k0};"));
+            }
+            if outer_read {
+                let term = format!("{} * {w}", pread(&j));
+                self.line(&format!("    {}", add(&j, term)));
+            }
+            if cmode == 2 && !after_step {
+                let term = cterm(self);
+                self.line(&format!("    {}", add(&j, term)));
+            }
+            let unnamed =
+                cmode == 1 && !plain_read && !into_vec && brk.is_none() && self.rng.chance(40);
+            let lv = if unnamed { "_".to_string() } else { l.clone() };
+            self.line(&format!("    for {lv} in {} {{", inner_text(&j, &d_text)));
+            if let Some(k) = brk {
+                self.line(&format!("        if {l} + {j} >= {k} {{"));
+                self.line("            break;");
+                self.line("        }");
+            }
+            if cmode == 1 && after_step {
+                self.line(&format!("        {step}"));
+            }
+            let mut parts: Vec<String> = Vec::new();
+            if cmode != 0 {
+                parts.push(cterm(self));
+            }
+            if plain_read {
+                let pr = if shift == 1 {
+                    pread(&format!("1 + {l}"))
+                } else {
+                    pread(&l)
+                };
+                if cmode != 0 && self.rng.chance(40) {
+                    parts[0] = format!("({} * {pr}).tanh()", parts[0]);
+                } else if outer_read && self.rng.chance(40) {
+                    parts.push(format!("({pr} * {}).sin() * {w}", pread(&j)));
+                } else {
+                    parts.push(format!("0.5 * {pr} * {w}"));
+                }
+            }
+            if parts.is_empty() {
+                parts.push(format!("({l} as {f}) * 0.125"));
+            }
+            self.line(&format!("        {}", add(&l, parts.join(" + "))));
+            if cmode == 1 && !after_step {
+                self.line(&format!("        {step}"));
+            }
+            self.line("    }");
+            if outer_extra {
+                self.line(&format!("    {c} += 1;"));
+            }
+            if cmode == 2 {
+                self.line(&format!("    {step}"));
+                if after_step {
+                    let term = cterm(self);
+                    self.line(&format!("    {}", add(&j, term)));
+                }
+            }
+            self.line("}");
+            if rows > 0 {
+                self.indent -= 1;
+                self.line("}");
+            }
+            let dm = d_vals.iter().copied().max().unwrap_or(1) as usize;
+            terms += dm * (dm + 2) * 2 * rows.max(1) as usize;
+        }
+        if into_vec {
+            if self.rng.chance(50) {
+                self.line(&format!("{t} += {h}.iter().sum::<{f}>();"));
+            } else {
+                self.line(&format!("{t} += {h}[0] * 0.5 + {h}[{}];", hn - 1));
+            }
+        }
+        if self.rng.chance(30) {
+            self.line(&format!("{t} += ({c} as {f}) * 0.25;"));
+        }
+        let per = 2.0 * sb.max(1.0)
+            + 0.5
+            + 0.125 * (d_vals.iter().copied().max().unwrap_or(1) + 4) as f64
+            + 0.0625 * (cmax - cmin + k0.abs()) as f64;
+        let bound = per * terms.max(1) as f64 + 0.25 * (cmax + k0.abs()) as f64 + 1.0;
         self.declare(t, Kind::Float, true, bound);
         true
     }

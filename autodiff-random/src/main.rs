@@ -1,6 +1,6 @@
 //! `cargo run -p autodiff-random --release -- [--seed S] [--count N] [--batch B] [--ci]
 //! [--weight KIND=N ...] [--case SEED ...] [--print SEED] [--report FILE]
-//! [--known-failures FILE] [--timeout SECS] [--f32 PERCENT]`: generates random programs, compiles and
+//! [--known-failures FILE] [--timeout SECS] [--f32 PERCENT] [--generic PERCENT]`: generates random programs, compiles and
 //! checks them, prints a summary by class with the smallest program of each (see the README).
 
 use autodiff_random::driver::{Options, run, summary, workspace_root};
@@ -34,6 +34,7 @@ fn main() {
             "--known-failures" => known = Some(value()),
             "--timeout" => timeout = value().parse().expect("--timeout SECS"),
             "--f32" => config.f32_percent = value().parse().expect("--f32 PERCENT"),
+            "--generic" => config.generic_percent = value().parse().expect("--generic PERCENT"),
             "--print" => {
                 let case = generate(hex(value()), &config);
                 print!("{}", case.program());
@@ -43,7 +44,7 @@ fn main() {
                 eprintln!(
                     "usage: autodiff-random [--seed S] [--count N] [--batch B] [--ci] \
                      [--weight KIND=N]... [--case HEXSEED]... [--print HEXSEED] [--report FILE] [--known-failures FILE] \
-                     [--timeout SECS] [--f32 PERCENT]"
+                     [--timeout SECS] [--f32 PERCENT] [--generic PERCENT]"
                 );
                 std::process::exit(2);
             }

@@ -349,7 +349,16 @@ impl Fwd<'_> {
                 if !self.is_active(pb) {
                     return;
                 }
-                let dg = self.tangent_or_zero(b, g, out);
+                // A cotangent without a tangent (one that no direction changes, as the
+                // adjoint of a value read only through `floor` in a branch) gets a zero of its
+                // shape, made before the call that now reads it: the call is changed in place.
+                let mut before = Vec::new();
+                let dg = self.tangent_or_zero(b, g, &mut before);
+                let pos = out
+                    .iter()
+                    .position(|&x| x == i)
+                    .expect("the instruction was emitted");
+                out.splice(pos..pos, before);
                 self.f.insts[i.index()].kind = InstKind::CallPullbackJvp { pb, sel, g, dg };
                 for &r in &results {
                     self.add_tangent_result(i, r);
