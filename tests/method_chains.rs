@@ -539,3 +539,88 @@ fn methods_taking_mut_self_change_a_local_state_in_a_loop() {
         },
     );
 }
+
+/// Bodies in a world that a `&mut self` method steps, with the vector operators on a local
+/// (`acc + d * k`), on what `V2::sub` returned, and with a field on the left and a struct on
+/// the right (`self.bodies[i].v += acc * dt`, typed by the right operand); a field on both
+/// sides is written through the type (`V2::add(p, V2::mul(v, dt))`).
+#[derive(Clone, Debug, Differentiable)]
+struct Body {
+    p: V2,
+    v: V2,
+    m: f64,
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct World {
+    bodies: Vec<Body>,
+}
+
+#[differentiate]
+impl World {
+    fn step(&mut self, dt: f64, g: f64) {
+        let n = self.bodies.len();
+        for i in 0..n {
+            let mut acc = V2 { x: 0.0, y: -g };
+            for j in 0..n {
+                if i != j {
+                    let d = V2::sub(self.bodies[j].p, self.bodies[i].p);
+                    let r = (d.x * d.x + d.y * d.y).sqrt() + 0.1;
+                    acc += d * (self.bodies[j].m / (r * r * r));
+                }
+            }
+            self.bodies[i].v += acc * dt;
+        }
+        for i in 0..n {
+            self.bodies[i].p = V2::add(self.bodies[i].p, V2::mul(self.bodies[i].v, dt));
+        }
+    }
+}
+
+/// Five steps of two lengths, then `Σ m·|v|² + p.y`.
+#[differentiate]
+fn world_energy(w0: &World, g: f64) -> f64 {
+    let mut w = w0.clone();
+    for k in 0..5 {
+        if k % 2 == 0 {
+            w.step(0.05, g);
+        } else {
+            w.step(0.025, g);
+        }
+    }
+    let mut e = 0.0;
+    for b in &w.bodies {
+        e += b.m * (b.v.x * b.v.x + b.v.y * b.v.y) + b.p.y;
+    }
+    e
+}
+
+fn world(s: &[f64]) -> World {
+    World {
+        bodies: s
+            .chunks(5)
+            .map(|c| Body {
+                p: v2(&c[..2]),
+                v: v2(&c[2..4]),
+                m: c[4],
+            })
+            .collect(),
+    }
+}
+
+#[test]
+fn a_world_stepped_by_a_mut_self_method_with_vector_operators() {
+    let s = [
+        0.0, 0.0, 0.1, 0.0, 1.0, 1.0, 0.5, 0.0, -0.2, 2.0, -0.5, 1.0, 0.3, 0.1, 0.5,
+    ];
+    let g = 9.8;
+    let (_, (gw, gg)) = world_energy_grad(&world(&s), g);
+    let got: Vec<f64> = gw
+        .bodies
+        .iter()
+        .flat_map(|b| [b.p.x, b.p.y, b.v.x, b.v.y, b.m])
+        .chain([gg])
+        .collect();
+    let f = |p: &[f64]| world_energy(&world(&p[..15]), p[15]);
+    fd_vec("world_energy", f, &[s.as_slice(), &[g]].concat(), &got);
+}

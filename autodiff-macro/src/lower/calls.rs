@@ -560,7 +560,10 @@ impl Lowering {
                 },
                 InstKind::Call { path, .. }
                     if path.segments.last().is_some_and(|l| {
-                        matches!(&l.arguments, syn::PathArguments::AngleBracketed(a) if a.args.is_empty())
+                        // Marked by `struct_operator`, or written through the type
+                        // (`V2::sub(a, b)`).
+                        (l.arguments.is_none()
+                            || matches!(&l.arguments, syn::PathArguments::AngleBracketed(a) if a.args.is_empty()))
                             && ["add", "sub", "mul", "div", "neg"].iter().any(|m| l.ident == m)
                     }) =>
                 {

@@ -515,9 +515,20 @@ impl Lowering {
                 let r = self.expr(b, &bin.right, true);
                 let (l, r) = (self.owned_view(b, l?), self.owned_view(b, r?));
                 if op != BinOp::Rem {
+                    // `a + b` and `a - b` take both operands of one type: a struct on the
+                    // right (`self.bodies[i].v + acc * dt`) says the left's.
+                    let same_type = matches!(op, BinOp::Add | BinOp::Sub);
                     let ty = self
                         .struct_type_of(l)
-                        .or_else(|| self.struct_var(&bin.left));
+                        .or_else(|| self.struct_var(&bin.left))
+                        .or_else(|| {
+                            same_type
+                                .then(|| {
+                                    self.struct_type_of(r)
+                                        .or_else(|| self.struct_var(&bin.right))
+                                })
+                                .flatten()
+                        });
                     if let Some(ty) = ty {
                         // `a - b` of a struct of the user's is its `Sub::sub`, differentiated
                         // through the `sub_vjp` that `#[differentiate]` on `impl Sub for V`
