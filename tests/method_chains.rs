@@ -624,3 +624,86 @@ fn a_world_stepped_by_a_mut_self_method_with_vector_operators() {
     let f = |p: &[f64]| world_energy(&world(&p[..15]), p[15]);
     fd_vec("world_energy", f, &[s.as_slice(), &[g]].concat(), &got);
 }
+
+/// A `&mut self` method that pushes onto a `Vec` field, and one that scales it in place.
+#[derive(Clone, Debug, Differentiable)]
+struct Samples {
+    xs: Vec<f64>,
+    s: f64,
+}
+
+#[differentiate]
+impl Samples {
+    /// Adds `v²` unless an element is above 5 (found by a loop that breaks; the `return`
+    /// is outside it).
+    fn add_sample(&mut self, v: f64) {
+        let mut full = false;
+        for i in 0..self.xs.len() {
+            if self.xs[i] > 5.0 {
+                full = true;
+                break;
+            }
+        }
+        if full {
+            return;
+        }
+        self.xs.push(v * v);
+        self.s += v;
+    }
+    fn decay(&mut self, k: f64) {
+        for i in 0..self.xs.len() {
+            self.xs[i] *= k;
+        }
+    }
+}
+
+/// Six samples `vᵢ = a + i/2`, decayed by `k` after every second one: `Σ xs + k·Σ v`.
+#[differentiate]
+fn sampled(a: f64, k: f64) -> f64 {
+    let mut acc = Samples {
+        xs: Vec::new(),
+        s: 0.0,
+    };
+    for i in 0..6 {
+        acc.add_sample(a + i as f64 * 0.5);
+        if i % 2 == 1 {
+            acc.decay(k);
+        }
+    }
+    acc.xs.iter().sum::<f64>() + acc.s * k
+}
+
+/// [`sampled`] with its derivatives carried by hand.
+fn sampled_by_hand(a: f64, k: f64) -> (f64, [f64; 2]) {
+    // Each element: value and derivatives along a and k.
+    let mut xs: Vec<(f64, f64, f64)> = Vec::new();
+    let (mut s, mut ds_a) = (0.0, 0.0);
+    for i in 0..6 {
+        let v = a + i as f64 * 0.5;
+        if !xs.iter().any(|e| e.0 > 5.0) {
+            xs.push((v * v, 2.0 * v, 0.0));
+            s += v;
+            ds_a += 1.0;
+        }
+        if i % 2 == 1 {
+            for e in &mut xs {
+                *e = (e.0 * k, e.1 * k, e.2 * k + e.0);
+            }
+        }
+    }
+    let y = xs.iter().map(|e| e.0).sum::<f64>() + s * k;
+    let da = xs.iter().map(|e| e.1).sum::<f64>() + ds_a * k;
+    let dk = xs.iter().map(|e| e.2).sum::<f64>() + s;
+    (y, [da, dk])
+}
+
+#[test]
+fn mut_self_methods_that_push_onto_and_scale_a_vec_field() {
+    for (a, k) in [(1.2, 0.7), (2.5, 0.9), (0.3, 1.4)] {
+        let (y, (ga, gk)) = sampled_grad(a, k);
+        let (expected, [ea, ek]) = sampled_by_hand(a, k);
+        close_all("value", &[y], &[expected]);
+        close_all("gradient", &[ga, gk], &[ea, ek]);
+        fd_vec("sampled", |p| sampled(p[0], p[1]), &[a, k], &[ga, gk]);
+    }
+}

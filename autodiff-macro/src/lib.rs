@@ -92,10 +92,17 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
             Err(_) => return unparsed(attr, item),
         },
     };
-    if let Some(copy) = mut_self::by_value(&func) {
+    match mut_self::by_value(&func) {
         // The method as written, and its by-value copy differentiated (see `mut_self`).
-        let generated = expand(attr, quote::ToTokens::to_token_stream(&copy));
-        return quote! { #func #generated };
+        Some(Ok(copy)) => {
+            let generated = expand(attr, quote::ToTokens::to_token_stream(&copy));
+            return quote! { #func #generated };
+        }
+        Some(Err(e)) => {
+            let e = e.to_compile_error();
+            return quote! { #func #e };
+        }
+        None => {}
     }
     let mut errors = Vec::new();
     let opts: options::Options = match syn::parse2(attr) {

@@ -16,7 +16,7 @@ use syn::visit_mut::VisitMut;
 /// The by-value copy of a method taking `&mut self` and returning nothing (see the module
 /// docs); `None` for any other function (one taking `&mut self` and returning a value is
 /// reported by `Signature::read`).
-pub fn by_value(f: &syn::ItemFn) -> Option<syn::ItemFn> {
+pub fn by_value(f: &syn::ItemFn) -> Option<Result<syn::ItemFn, syn::Error>> {
     let mut_self = matches!(
         f.sig.inputs.first(),
         Some(syn::FnArg::Receiver(r)) if crate::types::receiver_type(r).is_err()
@@ -35,25 +35,51 @@ pub fn by_value(f: &syn::ItemFn) -> Option<syn::ItemFn> {
     g.attrs.retain(|a| a.path().is_ident("allow"));
     g.attrs.push(syn::parse_quote!(#[doc(hidden)]));
     let mut body = (*f.block).clone();
-    ReturnSelf.visit_block_mut(&mut body);
+    let mut returns = ReturnSelf {
+        loops: 0,
+        in_loop: None,
+    };
+    returns.visit_block_mut(&mut body);
+    if let Some(at) = returns.in_loop {
+        return Some(Err(syn::Error::new(
+            at,
+            "a `return` inside a loop of a differentiated method taking `&mut self` is not \
+             supported: leave the loop with `break` and skip what follows with an `if` (or \
+             return from outside the loop)",
+        )));
+    }
     if let Some(syn::Stmt::Expr(_, semi @ None)) = body.stmts.last_mut() {
         *semi = Some(Default::default());
     }
     body.stmts
         .push(syn::Stmt::Expr(syn::parse_quote!(self), None));
     g.block = Box::new(body);
-    Some(g)
+    Some(Ok(g))
 }
 
-/// `return;` → `return self;`, outside closures and nested items.
-struct ReturnSelf;
+/// `return;` → `return self;`, outside closures and nested items; the first `return` inside a
+/// loop, which the by-value copy cannot give `self` from (it is carried by the loop).
+struct ReturnSelf {
+    loops: usize,
+    in_loop: Option<proc_macro2::Span>,
+}
 
 impl VisitMut for ReturnSelf {
     fn visit_expr_mut(&mut self, e: &mut syn::Expr) {
         match e {
             syn::Expr::Closure(_) => {}
-            syn::Expr::Return(r) if r.expr.is_none() => {
-                r.expr = Some(Box::new(syn::parse_quote!(self)));
+            syn::Expr::Return(r) => {
+                if self.loops > 0 && self.in_loop.is_none() {
+                    self.in_loop = Some(syn::spanned::Spanned::span(&r.return_token));
+                }
+                if r.expr.is_none() {
+                    r.expr = Some(Box::new(syn::parse_quote!(self)));
+                }
+            }
+            syn::Expr::ForLoop(_) | syn::Expr::While(_) | syn::Expr::Loop(_) => {
+                self.loops += 1;
+                syn::visit_mut::visit_expr_mut(self, e);
+                self.loops -= 1;
             }
             _ => syn::visit_mut::visit_expr_mut(self, e),
         }
