@@ -303,11 +303,9 @@ impl Lowering {
                     Expr::MethodCall(inner) if c.method == "copied" || c.method == "cloned" => inner,
                     _ => c,
                 };
-                matches!(
-                    c.method.to_string().as_str(),
-                    "max_by" | "min_by" | "max_by_key" | "min_by_key" | "max" | "min" | "reduce"
-                        | "last"
-                ) && matches!(&*c.receiver, Expr::MethodCall(_))
+                let name = c.method.to_string();
+                (super::syntax::BEST_CONSUMERS.contains(&name.as_str()) || name == "last")
+                    && matches!(&*c.receiver, Expr::MethodCall(_))
             })
         {
             let tokens = Expr::MethodCall(mc.clone()).to_token_stream();

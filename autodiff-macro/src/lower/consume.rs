@@ -223,10 +223,7 @@ impl Lowering {
             );
             return Some(None);
         }
-        let option = matches!(
-            name.as_str(),
-            "max_by" | "min_by" | "max_by_key" | "min_by_key" | "max" | "min" | "reduce"
-        );
+        let option = super::syntax::BEST_CONSUMERS.contains(&name.as_str());
         if option && !unwrap {
             self.err_at(
                 &mc.method,

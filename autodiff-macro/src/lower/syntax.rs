@@ -260,7 +260,7 @@ fn collected_array(mc: &syn::ExprMethodCall) -> Option<syn::Path> {
 }
 
 /// The iterator consumers that return an `Option` of the best (or the combined) item.
-const BEST_CONSUMERS: &[&str] = &[
+pub(super) const BEST_CONSUMERS: &[&str] = &[
     "max_by",
     "min_by",
     "max_by_key",
@@ -355,73 +355,6 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
             syn::parse_quote!(#x.#method(#args).unwrap())
         };
         Some((test, name, value))
-    }
-    /// `Some(m) = chain.reduce(f)` (`max_by`, `min_by`, `max_by_key`, `min_by_key`, `max`,
-    /// `min`, `last`, with `copied()` or `cloned()` after them; `Some(&m)` where the item is a
-    /// reference) of an iterator chain that changes nothing: the test `chain.reduce(f).is_some()`
-    /// (the `Option` only tested, data) and the read `chain.reduce(f).unwrap()`, which is
-    /// followed. The chain runs twice where it finds a value.
-    fn consumer_option(pat: &Pat, scrutinee: &Expr) -> Option<(Expr, Pat, Expr)> {
-        let Pat::TupleStruct(ts) = pat else {
-            return None;
-        };
-        if !ts.path.is_ident("Some") || ts.elems.len() != 1 {
-            return None;
-        }
-        let outer = option_chain(scrutinee)?;
-        let (deref, name) = match &ts.elems[0] {
-            Pat::Reference(r) if matches!(&*r.pat, Pat::Ident(_)) => (true, (*r.pat).clone()),
-            p @ Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => (false, p.clone()),
-            _ => return None,
-        };
-        // A method call: no parentheses needed (nor wanted: `chain.max_by(..).unwrap()` is
-        // recognised as written).
-        let test: Expr = syn::parse_quote!(#outer.is_some());
-        let value: Expr = if deref {
-            syn::parse_quote!(*#outer.unwrap())
-        } else {
-            syn::parse_quote!(#outer.unwrap())
-        };
-        Some((test, name, value))
-    }
-    /// `e` as an iterator chain that changes nothing, ending in a consumer that returns an
-    /// `Option` (see [`consumer_option`]).
-    fn option_chain(e: &Expr) -> Option<&syn::ExprMethodCall> {
-        let Expr::MethodCall(outer) = strip_group(e) else {
-            return None;
-        };
-        let consumer = match &*outer.receiver {
-            Expr::MethodCall(inner)
-                if (outer.method == "copied" || outer.method == "cloned")
-                    && outer.args.is_empty() =>
-            {
-                inner
-            }
-            _ => outer,
-        };
-        let pure_consumer = matches!(
-            consumer.method.to_string().as_str(),
-            "reduce" | "max_by" | "min_by" | "max_by_key" | "min_by_key" | "max" | "min" | "last"
-        );
-        // An iterator chain (`x.iter()…`) with nothing in it that changes a value.
-        fn pure_chain(e: &Expr) -> bool {
-            match e {
-                Expr::MethodCall(mc) => {
-                    !matches!(
-                        mc.method.to_string().as_str(),
-                        "pop" | "drain" | "iter_mut" | "next" | "by_ref" | "into_iter"
-                    ) && pure_chain(&mc.receiver)
-                }
-                Expr::Path(_) | Expr::Field(_) | Expr::Range(_) => true,
-                Expr::Paren(p) => pure_chain(&p.expr),
-                Expr::Reference(r) => r.mutability.is_none() && pure_chain(&r.expr),
-                _ => false,
-            }
-        }
-        (pure_consumer
-            && matches!(&*consumer.receiver, Expr::MethodCall(_))
-            && pure_chain(&consumer.receiver))
-        .then_some(outer)
     }
     /// `for row in a.rows()` (`a.outer_iter()`, `a.axis_iter(Axis(0))`, `a.columns()`,
     /// `a.axis_iter(Axis(1))`, with `.into_iter()`, then `.zip(other)` and/or `.enumerate()`)
@@ -545,9 +478,7 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
         };
         if let Expr::Let(l) = first {
             let inner = nest(&conds[1..], then, other, span);
-            if let Some((test, name, value)) =
-                element_option(&l.pat, &l.expr).or_else(|| consumer_option(&l.pat, &l.expr))
-            {
+            if let Some((test, name, value)) = element_option(&l.pat, &l.expr) {
                 let inner = stmts_of(&inner);
                 return syn::parse_quote_spanned!(span=>
                     if #test { let #name = #value; #inner } else #other
@@ -971,8 +902,7 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
     /// `match x.get(i) { Some(&v) => A, None => B }`: as `if let` above.
     fn element_match(m: &syn::ExprMatch) -> Option<Expr> {
         let (some, none) = some_none(m)?;
-        let (test, name, value) =
-            element_option(&some.pat, &m.expr).or_else(|| consumer_option(&some.pat, &m.expr))?;
+        let (test, name, value) = element_option(&some.pat, &m.expr)?;
         let (a, b) = (stmts_of(&some.body), stmts_of(&none.body));
         Some(syn::parse_quote_spanned!(m.match_token.span=>
             if #test { let #name = #value; #a } else { #b }
@@ -1529,18 +1459,6 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
                     *e = syn::parse_quote_spanned! {span=>
                         #(#attrs)* #label loop { #body }
                     };
-                }
-                // `chain.max_by(f).unwrap_or(d)` of a chain that changes nothing:
-                // `if chain.max_by(f).is_some() { chain.max_by(f).unwrap() } else { d }`.
-                Expr::MethodCall(mc)
-                    if mc.method == "unwrap_or"
-                        && mc.args.len() == 1
-                        && option_chain(&mc.receiver).is_some() =>
-                {
-                    let (opt, d) = (&mc.receiver, &mc.args[0]);
-                    *e = syn::parse_quote_spanned!(mc.method.span()=>
-                        if #opt.is_some() { #opt.unwrap() } else { #d }
-                    );
                 }
                 // `a.rows()` (`outer_iter`, `columns`, `axis_iter(Axis(k))`, with
                 // `.into_iter()`) of a matrix variable at the head of an iterator chain: the
