@@ -92,11 +92,29 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
             Err(_) => return unparsed(attr, item),
         },
     };
-    match mut_self::by_value(&func) {
-        // The method as written, and its by-value copy differentiated (see `mut_self`).
+    let copy = mut_self::by_value(&func);
+    if copy.is_some() && mut_self::returns_value(&func) {
+        // A function returning a value and taking `&mut` buffers is differentiated as written,
+        // and its by-value copy (see `mut_self`) beside it where that one differentiates too.
+        let own = match expand_checked(attr.clone(), item, func) {
+            Ok(own) => own,
+            Err(with_errors) => return with_errors,
+        };
+        let copy = match copy {
+            Some(Ok(copy)) => {
+                let tokens = quote::ToTokens::to_token_stream(&copy);
+                expand_checked(attr, tokens, copy).unwrap_or_default()
+            }
+            _ => TokenStream2::new(),
+        };
+        return quote! { #own #copy };
+    }
+    match copy {
+        // The function as written, and its by-value copy differentiated (see `mut_self`).
         Some(Ok(copy)) => {
+            let own = original(&item);
             let generated = expand(attr, quote::ToTokens::to_token_stream(&copy));
-            return quote! { #func #generated };
+            return quote! { #own #generated };
         }
         Some(Err(e)) => {
             let e = e.to_compile_error();
@@ -104,6 +122,21 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
         }
         None => {}
     }
+    expand_fn(attr, item, func)
+}
+
+/// The expansion of one function.
+fn expand_fn(attr: TokenStream2, item: TokenStream2, func: syn::ItemFn) -> TokenStream2 {
+    expand_checked(attr, item, func).unwrap_or_else(|with_errors| with_errors)
+}
+
+/// The expansion of one function, or, where it has errors, the function with stubs and the
+/// errors.
+fn expand_checked(
+    attr: TokenStream2,
+    item: TokenStream2,
+    func: syn::ItemFn,
+) -> Result<TokenStream2, TokenStream2> {
     let mut errors = Vec::new();
     let opts: options::Options = match syn::parse2(attr) {
         Ok(o) => o,
@@ -151,7 +184,7 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
         Err(_) => {}
     }
     let Some(act) = act.filter(|_| errors.is_empty()) else {
-        return with_stubs(&item, &func, &sig, &opts, errors);
+        return Err(with_stubs(&item, &func, &sig, &opts, errors));
     };
     let primal = if opts.dump {
         f.to_string()
@@ -172,7 +205,7 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     let exact = match opts.kinks {
         Some(_) => match kinks::prepare(&f, &act, &tys, pv.clone()) {
             Ok(p) => Some(p),
-            Err(errors) => return with_stubs(&item, &func, &sig, &opts, errors),
+            Err(errors) => return Err(with_stubs(&item, &func, &sig, &opts, errors)),
         },
         None => None,
     };
@@ -186,9 +219,7 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
             (fj, tys_j)
         }
     };
-    if let Err(stubs) = verified(&fj) {
-        return stubs;
-    }
+    verified(&fj)?;
     let jvp = codegen::generate(&fj, &tys_j, &plan::Plan::default(), &act.active, &krate);
     let jvp_body = {
         let (p, fw, o) = (&jvp.prelude, &jvp.forward, &jvp.out);
@@ -214,22 +245,19 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     let inline = if joint_inline != joint_returned {
         match reversed(f.clone(), tys.clone(), act.clone(), joint_inline) {
             Ok(r) => Some(r),
-            Err(stubs) => return stubs,
+            Err(stubs) => return Err(stubs),
         }
     } else {
         None
     };
-    let (f, tys, plan, act) = match reversed(f, tys, act, joint_returned) {
-        Ok(r) => r,
-        Err(stubs) => return stubs,
-    };
+    let (f, tys, plan, act) = reversed(f, tys, act, joint_returned)?;
     // Exact mode: the pullback of the value alone, for callers that pass their direction on.
     let along = match along {
         Some((fa, ta, aa)) => {
             let joint = joint::joint_calls(&fa, joint::Pullback::Returned);
             match reversed(fa, ta, aa, joint) {
                 Ok(r) => Some(r),
-                Err(stubs) => return stubs,
+                Err(stubs) => return Err(stubs),
             }
         }
         None => None,
@@ -239,9 +267,7 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     let mut tys_h = tys.clone();
     if opts.hessian {
         forward::vjp_jvp(&mut fh, &act.active, n_primal, &mut tys_h);
-        if let Err(stubs) = verified(&fh) {
-            return stubs;
-        }
+        verified(&fh)?;
     }
     // Second order needs the runtime's tangent of every reverse rule it calls on arrays that
     // is not multilinear; where one is missing, `_vjp_jvp` and `_hvp` say so when called.
@@ -398,7 +424,7 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     }
     let mut out = original(&item);
     out.append(generated);
-    out
+    Ok(out)
 }
 
 /// `#[differentiate]` on an `impl` block: the methods marked `#[differentiate(..)]` in it, or

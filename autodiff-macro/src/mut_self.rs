@@ -9,6 +9,21 @@
 //! function that calls `s.step(dt);` on a `mut` variable of the struct's type calls
 //! `s = State::__ad_mut_step(s, dt)` instead (`lower::calls::mut_self_call`): the new state is a
 //! new version of `s`, and the derivative follows it as it follows any method taking `self`.
+//!
+//! Functions taking `&mut` buffers (`fn matvec_into(a: &[f64], x: &[f64], out: &mut [f64])`)
+//! are kept as written too, and differentiated as a copy that takes each buffer by value (a
+//! `&mut [T]` as a `Vec<T>`, a `&mut X` as an `X`) and returns the buffers first, then the
+//! result if there is one:
+//!
+//! ```text
+//! fn __ad_mut_matvec_into(a: &[f64], x: &[f64], mut out: Vec<f64>) -> (Vec<f64>,) { body'; (out,) }
+//! ```
+//!
+//! where `body'` reads `*out` as `out`. A call `matvec_into(a, x, &mut y)` in a differentiated
+//! function becomes `{ let t = __ad_mut_matvec_into(a, x, y); y = t.0; }` (with `t.1` its
+//! value where the call's result is used; `lower::calls::mut_buffer_call`): each buffer is a
+//! new version of the caller's variable, so the cotangent of what the helper writes reaches
+//! what it read.
 
 use quote::format_ident;
 use syn::visit_mut::VisitMut;
@@ -17,6 +32,9 @@ use syn::visit_mut::VisitMut;
 /// docs); `None` for any other function (one taking `&mut self` and returning a value is
 /// reported by `Signature::read`).
 pub fn by_value(f: &syn::ItemFn) -> Option<Result<syn::ItemFn, syn::Error>> {
+    if let Some(copy) = buffers_by_value(f) {
+        return Some(copy);
+    }
     let mut_self = matches!(
         f.sig.inputs.first(),
         Some(syn::FnArg::Receiver(r)) if crate::types::receiver_type(r).is_err()
@@ -55,6 +73,210 @@ pub fn by_value(f: &syn::ItemFn) -> Option<Result<syn::ItemFn, syn::Error>> {
         .push(syn::Stmt::Expr(syn::parse_quote!(self), None));
     g.block = Box::new(body);
     Some(Ok(g))
+}
+
+/// Whether `f` declares a result other than `()`.
+pub fn returns_value(f: &syn::ItemFn) -> bool {
+    result_type(f).is_some()
+}
+
+fn result_type(f: &syn::ItemFn) -> Option<syn::Type> {
+    match &f.sig.output {
+        syn::ReturnType::Type(_, t) if !matches!(&**t, syn::Type::Tuple(tt) if tt.elems.is_empty()) => {
+            Some((**t).clone())
+        }
+        _ => None,
+    }
+}
+
+/// The prefix of the by-value copies.
+pub fn copy_name(name: &syn::Ident) -> syn::Ident {
+    format_ident!("__ad_mut_{}", name, span = name.span())
+}
+
+/// The by-value copy of a function taking `&mut` parameters other than `self` (see the module
+/// docs): the parameters' names and the copy, or `None` where there is no such parameter.
+fn buffers_by_value(f: &syn::ItemFn) -> Option<Result<syn::ItemFn, syn::Error>> {
+    let mut names: Vec<syn::Ident> = Vec::new();
+    let mut g = f.clone();
+    for arg in g.sig.inputs.iter_mut() {
+        let syn::FnArg::Typed(pt) = arg else {
+            continue;
+        };
+        let syn::Type::Reference(r) = &*pt.ty else {
+            continue;
+        };
+        if r.mutability.is_none() {
+            continue;
+        }
+        if crate::types::is_inactive_type(&r.elem) {
+            // A counter or flags (`calls: &mut u32`): no derivative to carry.
+            return None;
+        }
+        let syn::Pat::Ident(pi) = &mut *pt.pat else {
+            return Some(Err(syn::Error::new_spanned(
+                &pt.pat,
+                "name a `&mut` parameter of a differentiated function (`out: &mut [f64]`)",
+            )));
+        };
+        let owned: syn::Type = match &*r.elem {
+            syn::Type::Slice(sl) => {
+                let t = &sl.elem;
+                syn::parse_quote!(::std::vec::Vec<#t>)
+            }
+            t => t.clone(),
+        };
+        pi.mutability = Some(Default::default());
+        names.push(pi.ident.clone());
+        *pt.ty = owned;
+    }
+    if names.is_empty() {
+        return None;
+    }
+    if let Some(syn::FnArg::Receiver(r)) = f.sig.inputs.first() {
+        if crate::types::receiver_type(r).is_err() {
+            return Some(Err(syn::Error::new_spanned(
+                r,
+                "a differentiated method taking `&mut self` cannot take other `&mut` \
+                 parameters: take the buffers by value and return them, or make them fields",
+            )));
+        }
+    }
+    let bufs: Vec<syn::Type> = g
+        .sig
+        .inputs
+        .iter()
+        .filter_map(|a| match a {
+            syn::FnArg::Typed(pt) => match &*pt.pat {
+                syn::Pat::Ident(pi) if names.contains(&pi.ident) => Some((*pt.ty).clone()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    let result = result_type(f);
+    g.sig.ident = copy_name(&f.sig.ident);
+    g.sig.output = match &result {
+        Some(r) => syn::parse_quote!(-> (#(#bufs,)* #r)),
+        None => syn::parse_quote!(-> (#(#bufs,)*)),
+    };
+    g.attrs.retain(|a| a.path().is_ident("allow"));
+    g.attrs.push(syn::parse_quote!(#[doc(hidden)]));
+    let mut body = (*f.block).clone();
+    let mut rewrite = Buffers {
+        names: &names,
+        loops: 0,
+        in_loop: None,
+    };
+    rewrite.visit_block_mut(&mut body);
+    if let Some(at) = rewrite.in_loop {
+        return Some(Err(syn::Error::new(
+            at,
+            "a `return` inside a loop of a differentiated function taking `&mut` parameters is \
+             not supported: leave the loop with `break` and skip what follows with an `if` (or \
+             return from outside the loop)",
+        )));
+    }
+    match body.stmts.pop() {
+        Some(syn::Stmt::Expr(e, None)) if result.is_some() => {
+            body.stmts.extend(with_buffers(&names, Some(&e)).stmts);
+        }
+        Some(mut last) => {
+            if let syn::Stmt::Expr(_, semi @ None) = &mut last {
+                *semi = Some(Default::default());
+            }
+            body.stmts.push(last);
+            body.stmts.extend(with_buffers(&names, None).stmts);
+        }
+        None => body.stmts.extend(with_buffers(&names, None).stmts),
+    }
+    g.block = Box::new(body);
+    Some(Ok(g))
+}
+
+/// The copy's result: the buffers, then the value `e` (computed before the buffers move).
+fn with_buffers(names: &[syn::Ident], e: Option<&syn::Expr>) -> syn::Block {
+    match e {
+        Some(e) => syn::parse_quote!({ let __ad_value = #e; (#(#names,)* __ad_value) }),
+        None => syn::parse_quote!({ (#(#names,)*) }),
+    }
+}
+
+/// In the copy taking buffers by value: `*out` → `out`, and `return e;` → the buffers and
+/// `e`; the first `return` inside a loop.
+struct Buffers<'a> {
+    names: &'a [syn::Ident],
+    loops: usize,
+    in_loop: Option<proc_macro2::Span>,
+}
+
+impl VisitMut for Buffers<'_> {
+    fn visit_expr_mut(&mut self, e: &mut syn::Expr) {
+        match e {
+            syn::Expr::Return(r) => {
+                if self.loops > 0 && self.in_loop.is_none() {
+                    self.in_loop = Some(syn::spanned::Spanned::span(&r.return_token));
+                }
+                if let Some(v) = &mut r.expr {
+                    self.visit_expr_mut(v);
+                }
+                let block = with_buffers(self.names, r.expr.as_deref());
+                r.expr = Some(Box::new(syn::Expr::Block(syn::ExprBlock {
+                    attrs: Vec::new(),
+                    label: None,
+                    block,
+                })));
+            }
+            syn::Expr::ForLoop(_) | syn::Expr::While(_) | syn::Expr::Loop(_) => {
+                self.loops += 1;
+                syn::visit_mut::visit_expr_mut(self, e);
+                self.loops -= 1;
+            }
+            // A closure's `return` is its own; `*out` inside it is still the buffer.
+            syn::Expr::Closure(c) => Derefs(self.names).visit_expr_mut(&mut c.body),
+            _ => Derefs(self.names).rewrite(e, |e| syn::visit_mut::visit_expr_mut(self, e)),
+        }
+    }
+    fn visit_item_mut(&mut self, _: &mut syn::Item) {}
+}
+
+/// `*out` → `out`, and a buffer passed on as it is (`fill_into(x, out)`, the `&mut` lent
+/// again) → `&mut out`, a call of the helper's own copy (see `lower::calls::passes_mut`).
+struct Derefs<'a>(&'a [syn::Ident]);
+
+impl Derefs<'_> {
+    fn is_buffer(&self, e: &syn::Expr) -> bool {
+        matches!(e, syn::Expr::Path(p) if p.path.get_ident().is_some_and(|id| self.0.contains(id)))
+    }
+
+    /// Rewrites `e` where it is one of the forms above, then goes on into it with `visit`.
+    fn rewrite(&self, e: &mut syn::Expr, mut visit: impl FnMut(&mut syn::Expr)) {
+        if let syn::Expr::Unary(u) = e {
+            if matches!(u.op, syn::UnOp::Deref(_)) && self.is_buffer(&u.expr) {
+                *e = (*u.expr).clone();
+                return;
+            }
+        }
+        let args = match e {
+            syn::Expr::Call(c) => Some(&mut c.args),
+            syn::Expr::MethodCall(mc) => Some(&mut mc.args),
+            _ => None,
+        };
+        for a in args.into_iter().flatten() {
+            if self.is_buffer(a) {
+                *a = syn::parse_quote!(&mut #a);
+            }
+        }
+        visit(e);
+    }
+}
+
+impl VisitMut for Derefs<'_> {
+    fn visit_expr_mut(&mut self, e: &mut syn::Expr) {
+        let this = Derefs(self.0);
+        this.rewrite(e, |e| syn::visit_mut::visit_expr_mut(self, e));
+    }
+    fn visit_item_mut(&mut self, _: &mut syn::Item) {}
 }
 
 /// `return;` → `return self;`, outside closures and nested items; the first `return` inside a

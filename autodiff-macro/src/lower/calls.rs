@@ -1040,6 +1040,94 @@ impl Lowering {
         Some(syn::parse_quote_spanned! {mc.span()=> #id = #ty::#f(#id #sep #args) })
     }
 
+    /// A call passing `&mut` arguments (`matvec_into(a, x, &mut y)`, `self.fill(&mut y)`): a
+    /// call of the copy that takes the buffers by value and returns them first (see
+    /// `crate::mut_self`), written as `{ let t = __ad_mut_matvec_into(a, x, y); y = t.0; t.1 }`
+    /// (the last part where the result is used), for a call that `passes_mut`; `None` after
+    /// an error where an argument is not a `mut` variable.
+    pub(super) fn mut_buffer_call(&mut self, e: &Expr, want: bool) -> Option<Expr> {
+        let args = match e {
+            Expr::Call(c) => &c.args,
+            Expr::MethodCall(mc) => &mc.args,
+            _ => return None,
+        };
+        let mut buffers: Vec<syn::Ident> = Vec::new();
+        let mut new_args: syn::punctuated::Punctuated<Expr, syn::Token![,]> =
+            syn::punctuated::Punctuated::new();
+        for a in args {
+            let Expr::Reference(r) = a else {
+                new_args.push(a.clone());
+                continue;
+            };
+            if r.mutability.is_none() {
+                new_args.push(a.clone());
+                continue;
+            }
+            let var = match chain::strip(&r.expr) {
+                Expr::Path(p) => p.path.get_ident().cloned(),
+                _ => None,
+            };
+            let slot = var.as_ref().and_then(|v| self.lookup(&v.to_string()));
+            let held = slot.and_then(|s| self.env[s].value.filter(|_| self.env[s].mutable));
+            if held.is_some_and(|v| self.kind(v) == Kind::Discrete) {
+                // A counter or flags: no derivative to carry, and no copy of the helper.
+                self.err(
+                    r.mutability.span(),
+                    "`&mut` is not supported in differentiated functions; pass values and \
+                     return results instead",
+                );
+                return None;
+            }
+            let Some(var) = var.filter(|_| held.is_some()) else {
+                self.err(
+                    r.span(),
+                    "a `&mut` argument of a differentiated call must be a `mut` local variable \
+                     (`let mut y = vec![0.0; n]; matvec_into(a, x, &mut y);`): the call is \
+                     differentiated as one that takes the variable's value and gives back its \
+                     new value",
+                );
+                return None;
+            };
+            buffers.push(var.clone());
+            new_args.push(syn::parse_quote!(#var));
+        }
+        let call: Expr = match e {
+            Expr::Call(c) => {
+                let mut c = c.clone();
+                let Expr::Path(p) = &mut *c.func else {
+                    self.err(
+                        c.func.span(),
+                        "call a function that takes `&mut` buffers by its name",
+                    );
+                    return None;
+                };
+                let last = p.path.segments.last_mut()?;
+                last.ident = crate::mut_self::copy_name(&last.ident);
+                c.args = new_args;
+                Expr::Call(c)
+            }
+            Expr::MethodCall(mc) => {
+                let mut mc = mc.clone();
+                mc.method = crate::mut_self::copy_name(&mc.method);
+                mc.args = new_args;
+                Expr::MethodCall(mc)
+            }
+            _ => return None,
+        };
+        let t = quote::format_ident!("__ad_buffers");
+        let parts = buffers.iter().enumerate().map(|(k, v)| {
+            let k = syn::Index::from(k);
+            quote::quote!(#v = #t.#k;)
+        });
+        let value = want.then(|| {
+            let k = syn::Index::from(buffers.len());
+            quote::quote!(#t.#k)
+        });
+        Some(syn::parse_quote_spanned! {e.span()=>
+            { let #t = #call; #(#parts)* #value }
+        })
+    }
+
     /// The user's struct the variable `e` names holds (see `Binding::struct_ty`), or that a
     /// literal or constructor built it as.
     pub(super) fn struct_var(&self, e: &Expr) -> Option<syn::Path> {
@@ -1797,4 +1885,34 @@ fn literal_rows(e: &Expr) -> Option<Vec<Vec<Expr>>> {
         .collect::<Option<_>>()?;
     let cols = rows.first()?.len();
     rows.iter().all(|r| r.len() == cols).then_some(rows)
+}
+
+/// Whether a call of the user's passes a `&mut` argument (see `Lowering::mut_buffer_call`); not
+/// the library's (`std::mem::swap(&mut a, &mut b)`, `v.append(&mut w)`), which stay errors.
+pub(super) fn passes_mut(e: &Expr) -> bool {
+    let args = match e {
+        Expr::Call(c) => {
+            let Expr::Path(p) = &*c.func else {
+                return false;
+            };
+            let first = p.path.segments.first().map(|s| s.ident.to_string());
+            if matches!(
+                first.as_deref(),
+                Some("std" | "core" | "alloc" | "mem" | "ptr" | "ndarray" | "num_traits")
+            ) {
+                return false;
+            }
+            &c.args
+        }
+        Expr::MethodCall(mc)
+            if is_user_method(mc)
+                && !LIBRARY_METHODS.contains(&mc.method.to_string().as_str())
+                && !matches!(mc.method.to_string().as_str(), "append" | "swap_with_slice") =>
+        {
+            &mc.args
+        }
+        _ => return false,
+    };
+    args.iter()
+        .any(|a| matches!(a, Expr::Reference(r) if r.mutability.is_some()))
 }

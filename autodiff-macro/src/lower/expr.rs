@@ -205,6 +205,11 @@ impl Lowering {
                 self.assign_target(b, &a.left, v, false);
                 None
             }
+            Expr::Call(_) | Expr::MethodCall(_) if super::calls::passes_mut(e) => {
+                // `h(x, &mut y)`: `{ let t = __ad_mut_h(x, y); y = t.0; .. }`.
+                let call = self.mut_buffer_call(e, want)?;
+                self.expr(b, &call, want)
+            }
             Expr::MethodCall(mc) if !want && self.mut_self_call(mc).is_some() => {
                 // `s.step(dt);` of a `&mut self` method: `s = State::__ad_mut_step(s, dt)`.
                 let assign = self.mut_self_call(mc)?;
