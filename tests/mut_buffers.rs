@@ -412,3 +412,116 @@ fn a_buffer_read_by_another_function() {
         close("∂w", gw[i], u[i], 1e-12);
     }
 }
+
+/// A 1-D Kalman filter's predict and update, in place on two buffers, with an early `return`.
+#[differentiate]
+fn kalman_step(q: f64, r: f64, z: f64, mean: &mut [f64; 1], var: &mut [f64; 1]) {
+    let p = var[0] + q;
+    if p <= 0.0 {
+        return;
+    }
+    let k = p / (p + r);
+    mean[0] += k * (z - mean[0]);
+    var[0] = (1.0 - k) * p;
+}
+
+/// The innovations' negative log-likelihood, the state kept in two arrays the step updates.
+#[differentiate]
+fn kalman_nll(q: f64, r: f64, zs: &[f64]) -> f64 {
+    let mut mean = [0.0];
+    let mut var = [1.0];
+    let mut nll = 0.0;
+    for &z in zs {
+        let s = var[0] + q + r;
+        let e = z - mean[0];
+        nll += 0.5 * (s.ln() + e * e / s);
+        kalman_step(q, r, z, &mut mean, &mut var);
+    }
+    nll
+}
+
+#[test]
+fn two_buffers_of_one_helper_in_a_filter() {
+    let zs = [0.3, 0.1, -0.4, 0.8, 0.5];
+    let (q, r) = (0.2, 0.5);
+    let (v, (gq, gr, _)) = kalman_nll_grad(q, r, &zs);
+    close("value", v, kalman_nll(q, r, &zs), 1e-15);
+    fd("∂q", |q| kalman_nll(q, r, &zs), q, gq);
+    fd("∂r", |r| kalman_nll(q, r, &zs), r, gr);
+}
+
+/// An RNN cell updating its hidden state in place: h ← tanh(W h + u x), reading the old state
+/// from a copy.
+#[differentiate]
+fn rnn_cell(w: &[f64], u: &[f64], x: f64, h: &mut Vec<f64>) {
+    let n = h.len();
+    let old = h.clone();
+    for i in 0..n {
+        let mut s = u[i] * x;
+        for j in 0..n {
+            s += w[i * n + j] * old[j];
+        }
+        h[i] = s.tanh();
+    }
+}
+
+#[differentiate]
+fn rnn_loss(w: &[f64], u: &[f64], xs: &[f64]) -> f64 {
+    let mut h = vec![0.0; u.len()];
+    for &x in xs.iter() {
+        rnn_cell(w, u, x, &mut h);
+    }
+    h.iter().map(|v| v * v).sum()
+}
+
+#[test]
+fn a_recurrent_cell_updating_its_state_in_place() {
+    let w = [0.1, -0.3, 0.5, 0.2];
+    let u = [0.7, -0.4];
+    let xs = [1.0, 0.5, -0.3];
+    let (v, (gw, gu, gx)) = rnn_loss_grad(&w, &u, &xs);
+    close("value", v, rnn_loss(&w, &u, &xs), 1e-15);
+    fd_vec("∂w", |w| rnn_loss(w, &u, &xs), &w, &gw);
+    fd_vec("∂u", |u| rnn_loss(&w, u, &xs), &u, &gu);
+    fd_vec("∂xs", |xs| rnn_loss(&w, &u, xs), &xs, &gx);
+}
+
+trait Layer {
+    fn forward_into(&self, x: &[f64], out: &mut [f64]);
+}
+
+#[derive(Clone, Differentiable)]
+struct Scale {
+    s: Vec<f64>,
+}
+
+#[differentiate]
+impl Layer for Scale {
+    fn forward_into(&self, x: &[f64], out: &mut [f64]) {
+        for i in 0..x.len() {
+            out[i] = self.s[i] * x[i];
+        }
+    }
+}
+
+/// Σ (sᵢ xᵢ)²: ∂s = 2 s x², ∂x = 2 s² x.
+#[differentiate]
+fn scaled_energy(l: &Scale, x: &[f64]) -> f64 {
+    let mut y = vec![0.0; x.len()];
+    l.forward_into(x, &mut y);
+    y.iter().map(|v| v * v).sum()
+}
+
+#[test]
+fn a_trait_method_writing_into_a_buffer() {
+    let l = Scale {
+        s: vec![1.0, 2.0, -0.5],
+    };
+    let x = [0.5, 0.25, 1.5];
+    let (v, (gl, gx)) = scaled_energy_grad(&l, &x);
+    close("value", v, scaled_energy(&l, &x), 1e-15);
+    for i in 0..3 {
+        close("∂s", gl.s[i], 2.0 * l.s[i] * x[i] * x[i], 1e-12);
+        close("∂x", gx[i], 2.0 * l.s[i] * l.s[i] * x[i], 1e-12);
+    }
+}
