@@ -525,3 +525,86 @@ fn a_trait_method_writing_into_a_buffer() {
         close("∂x", gx[i], 2.0 * l.s[i] * l.s[i] * x[i], 1e-12);
     }
 }
+
+#[derive(Clone, Differentiable)]
+struct Body {
+    x: f64,
+    v: f64,
+}
+
+/// One symplectic Euler step of independent springs, in place on a slice of structs.
+#[differentiate]
+fn spring_step(bodies: &mut [Body], k: f64, dt: f64) {
+    for b in bodies.iter_mut() {
+        b.v -= dt * k * b.x;
+        b.x += dt * b.v;
+    }
+}
+
+/// The springs' energy after 10 steps from rest at `x0`.
+#[differentiate]
+fn springs_energy(x0: &[f64], k: f64) -> f64 {
+    let mut bodies: Vec<Body> = x0.iter().map(|&x| Body { x, v: 0.0 }).collect();
+    for _ in 0..10 {
+        spring_step(&mut bodies, k, 0.1);
+    }
+    bodies
+        .iter()
+        .map(|b| 0.5 * b.v * b.v + 0.5 * k * b.x * b.x)
+        .sum()
+}
+
+#[test]
+fn a_step_in_place_on_a_slice_of_structs() {
+    let x0 = [0.5, -0.3];
+    let k = 2.0;
+    let (v, (gx, gk)) = springs_energy_grad(&x0, k);
+    close("value", v, springs_energy(&x0, k), 1e-15);
+    // The bodies are independent and the energy quadratic in x0: E = c·‖x0‖², ∂x0 = 2c·x0.
+    let c = v / (x0[0] * x0[0] + x0[1] * x0[1]);
+    close("∂x0", gx[0], 2.0 * c * x0[0], 1e-12);
+    close("∂x1", gx[1], 2.0 * c * x0[1], 1e-12);
+    fd("∂k", |k| springs_energy(&x0, k), k, gk);
+}
+
+/// The outer product x xᵀ into a grid, and points on the unit circle into a `Vec` of pairs.
+#[differentiate]
+fn outer_into(x: &[f64], g: &mut Vec<Vec<f64>>) {
+    for i in 0..g.len() {
+        for j in 0..g[i].len() {
+            g[i][j] = x[i] * x[j];
+        }
+    }
+}
+
+#[differentiate]
+fn circle_into(x: &[f64], p: &mut [[f64; 2]]) {
+    for i in 0..p.len() {
+        p[i] = [x[i].cos(), x[i].sin()];
+    }
+}
+
+/// g₀₁ + g₁₁ + p₀,ₓ·p₁,ᵧ = x₀x₁ + x₁² + cos x₀ · sin x₁:
+/// ∂x₀ = x₁ − sin x₀ sin x₁, ∂x₁ = x₀ + 2x₁ + cos x₀ cos x₁.
+#[differentiate]
+fn nested_buffers(x: &[f64]) -> f64 {
+    let mut g = vec![vec![0.0; 2]; 2];
+    outer_into(x, &mut g);
+    let mut p = vec![[0.0; 2]; 2];
+    circle_into(x, &mut p);
+    g[0][1] + g[1][1] + p[0][0] * p[1][1]
+}
+
+#[test]
+fn buffers_of_rows() {
+    let x = [0.3, 0.7];
+    let (v, gx) = nested_buffers_grad(&x);
+    close("value", v, nested_buffers(&x), 1e-15);
+    close("∂x0", gx[0], x[1] - x[0].sin() * x[1].sin(), 1e-12);
+    close(
+        "∂x1",
+        gx[1],
+        x[0] + 2.0 * x[1] + x[0].cos() * x[1].cos(),
+        1e-12,
+    );
+}

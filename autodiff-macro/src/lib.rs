@@ -100,20 +100,26 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
             Ok(own) => own,
             Err(with_errors) => return with_errors,
         };
-        let copy = match copy {
-            Some(Ok(copy)) => {
-                let tokens = quote::ToTokens::to_token_stream(&copy);
-                expand_checked(attr, tokens, copy).unwrap_or_default()
-            }
+        let copies: TokenStream2 = match copy {
+            Some(Ok(copies)) => copies
+                .into_iter()
+                .map(|c| {
+                    let tokens = quote::ToTokens::to_token_stream(&c);
+                    expand_checked(attr.clone(), tokens, c).unwrap_or_default()
+                })
+                .collect(),
             _ => TokenStream2::new(),
         };
-        return quote! { #own #copy };
+        return quote! { #own #copies };
     }
     match copy {
         // The function as written, and its by-value copy differentiated (see `mut_self`).
-        Some(Ok(copy)) => {
+        Some(Ok(copies)) => {
             let own = original(&item);
-            let generated = expand(attr, quote::ToTokens::to_token_stream(&copy));
+            let generated: TokenStream2 = copies
+                .into_iter()
+                .map(|c| expand(attr.clone(), quote::ToTokens::to_token_stream(&c)))
+                .collect();
             return quote! { #own #generated };
         }
         Some(Err(e)) => {

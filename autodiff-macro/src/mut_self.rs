@@ -12,18 +12,21 @@
 //!
 //! Functions taking `&mut` buffers (`fn matvec_into(a: &[f64], x: &[f64], out: &mut [f64])`)
 //! are kept as written too, and differentiated as a copy that takes each buffer by value (a
-//! `&mut [T]` as a `Vec<T>`, a `&mut X` as an `X`) and returns the buffers first, then the
-//! result if there is one:
+//! `&mut [T]` as a `Vec<T>`, a `&mut X` as an `X`) and returns the buffers (the one alone, or a
+//! tuple of them), with the result dropped:
 //!
 //! ```text
-//! fn __ad_mut_matvec_into(a: &[f64], x: &[f64], mut out: Vec<f64>) -> (Vec<f64>,) { body'; (out,) }
+//! fn __ad_mut_matvec_into(a: &[f64], x: &[f64], mut out: Vec<f64>) -> Vec<f64> { body'; out }
 //! ```
 //!
-//! where `body'` reads `*out` as `out`. A call `matvec_into(a, x, &mut y)` in a differentiated
-//! function becomes `{ let t = __ad_mut_matvec_into(a, x, y); y = t.0; }` (with `t.1` its
-//! value where the call's result is used; `lower::calls::mut_buffer_call`): each buffer is a
-//! new version of the caller's variable, so the cotangent of what the helper writes reaches
-//! what it read.
+//! where `body'` reads `*out` as `out`; a function returning a value has a second copy,
+//! `__ad_mutv_f`, returning the buffers and then the value. A call `matvec_into(a, x, &mut y);`
+//! in a differentiated function becomes `y = __ad_mut_matvec_into(a, x, y)`, and one whose
+//! result is used `{ let t = __ad_mutv_f(x, y); y = t.0; t.1 }`
+//! (`lower::calls::mut_buffer_call`): each buffer is a new version of the caller's variable,
+//! so the cotangent of what the helper writes reaches what it read. (A lone buffer is returned
+//! as it is, not in a tuple, because the adjoint of a tuple's field starts from a zero made
+//! from the tuple's shape, which rows and structs do not have.)
 
 use quote::format_ident;
 use syn::visit_mut::VisitMut;
@@ -31,7 +34,7 @@ use syn::visit_mut::VisitMut;
 /// The by-value copy of a method taking `&mut self` and returning nothing (see the module
 /// docs); `None` for any other function (one taking `&mut self` and returning a value is
 /// reported by `Signature::read`).
-pub fn by_value(f: &syn::ItemFn) -> Option<Result<syn::ItemFn, syn::Error>> {
+pub fn by_value(f: &syn::ItemFn) -> Option<Result<Vec<syn::ItemFn>, syn::Error>> {
     if let Some(copy) = buffers_by_value(f) {
         return Some(copy);
     }
@@ -72,7 +75,7 @@ pub fn by_value(f: &syn::ItemFn) -> Option<Result<syn::ItemFn, syn::Error>> {
     body.stmts
         .push(syn::Stmt::Expr(syn::parse_quote!(self), None));
     g.block = Box::new(body);
-    Some(Ok(g))
+    Some(Ok(vec![g]))
 }
 
 /// Whether `f` declares a result other than `()`.
@@ -89,14 +92,20 @@ fn result_type(f: &syn::ItemFn) -> Option<syn::Type> {
     }
 }
 
-/// The prefix of the by-value copies.
-pub fn copy_name(name: &syn::Ident) -> syn::Ident {
-    format_ident!("__ad_mut_{}", name, span = name.span())
+/// The name of a by-value copy: `__ad_mut_f`, or `__ad_mutv_f` for the one returning the
+/// value too.
+pub fn copy_name(name: &syn::Ident, with_value: bool) -> syn::Ident {
+    let prefix = if with_value {
+        "__ad_mutv_"
+    } else {
+        "__ad_mut_"
+    };
+    format_ident!("{}{}", prefix, name, span = name.span())
 }
 
 /// The by-value copy of a function taking `&mut` parameters other than `self` (see the module
 /// docs): the parameters' names and the copy, or `None` where there is no such parameter.
-fn buffers_by_value(f: &syn::ItemFn) -> Option<Result<syn::ItemFn, syn::Error>> {
+fn buffers_by_value(f: &syn::ItemFn) -> Option<Result<Vec<syn::ItemFn>, syn::Error>> {
     let mut names: Vec<syn::Ident> = Vec::new();
     let mut g = f.clone();
     for arg in g.sig.inputs.iter_mut() {
@@ -155,50 +164,78 @@ fn buffers_by_value(f: &syn::ItemFn) -> Option<Result<syn::ItemFn, syn::Error>> 
         })
         .collect();
     let result = result_type(f);
-    g.sig.ident = copy_name(&f.sig.ident);
-    g.sig.output = match &result {
+    // The copy a call whose result is not used calls (also of a helper that returns one), and
+    // the one where it is.
+    let mut copies = vec![buffers_copy(&g, f, &names, &bufs, None)];
+    if let Some(r) = &result {
+        copies.push(buffers_copy(&g, f, &names, &bufs, Some(r)));
+    }
+    Some(copies.into_iter().collect())
+}
+
+/// One by-value copy of `f` (its signature `g` already taking the buffers by value): returning
+/// the buffers, the one alone, then the value `result` where it is given.
+fn buffers_copy(
+    g: &syn::ItemFn,
+    f: &syn::ItemFn,
+    names: &[syn::Ident],
+    bufs: &[syn::Type],
+    result: Option<&syn::Type>,
+) -> Result<syn::ItemFn, syn::Error> {
+    let mut g = g.clone();
+    g.sig.ident = copy_name(&f.sig.ident, result.is_some());
+    g.sig.output = match result {
         Some(r) => syn::parse_quote!(-> (#(#bufs,)* #r)),
+        None if bufs.len() == 1 => syn::parse_quote!(-> #(#bufs)*),
         None => syn::parse_quote!(-> (#(#bufs,)*)),
     };
     g.attrs.retain(|a| a.path().is_ident("allow"));
     g.attrs.push(syn::parse_quote!(#[doc(hidden)]));
     let mut body = (*f.block).clone();
     let mut rewrite = Buffers {
-        names: &names,
+        names,
+        value: result.is_some(),
         loops: 0,
         in_loop: None,
     };
     rewrite.visit_block_mut(&mut body);
     if let Some(at) = rewrite.in_loop {
-        return Some(Err(syn::Error::new(
+        return Err(syn::Error::new(
             at,
             "a `return` inside a loop of a differentiated function taking `&mut` parameters is \
              not supported: leave the loop with `break` and skip what follows with an `if` (or \
              return from outside the loop)",
-        )));
+        ));
     }
-    match body.stmts.pop() {
-        Some(syn::Stmt::Expr(e, None)) if result.is_some() => {
-            body.stmts.extend(with_buffers(&names, Some(&e)).stmts);
+    let tail = match body.stmts.pop() {
+        Some(syn::Stmt::Expr(e, None)) if result_type(f).is_some() => {
+            with_buffers(names, Some(&e), result.is_some())
         }
         Some(mut last) => {
             if let syn::Stmt::Expr(_, semi @ None) = &mut last {
                 *semi = Some(Default::default());
             }
             body.stmts.push(last);
-            body.stmts.extend(with_buffers(&names, None).stmts);
+            with_buffers(names, None, false)
         }
-        None => body.stmts.extend(with_buffers(&names, None).stmts),
-    }
+        None => with_buffers(names, None, false),
+    };
+    body.stmts.extend(tail.stmts);
     g.block = Box::new(body);
-    Some(Ok(g))
+    Ok(g)
 }
 
-/// The copy's result: the buffers, then the value `e` (computed before the buffers move).
-fn with_buffers(names: &[syn::Ident], e: Option<&syn::Expr>) -> syn::Block {
+/// The copy's result: the buffers, and the value `e` where `keep` says (computed before the
+/// buffers move); a single buffer alone where there is no value.
+fn with_buffers(names: &[syn::Ident], e: Option<&syn::Expr>, keep: bool) -> syn::Block {
+    let bufs: syn::Expr = match names {
+        [one] if !keep => syn::parse_quote!(#one),
+        _ => syn::parse_quote!((#(#names,)*)),
+    };
     match e {
-        Some(e) => syn::parse_quote!({ let __ad_value = #e; (#(#names,)* __ad_value) }),
-        None => syn::parse_quote!({ (#(#names,)*) }),
+        Some(e) if keep => syn::parse_quote!({ let __ad_value = #e; (#(#names,)* __ad_value) }),
+        Some(e) => syn::parse_quote!({ let _ = #e; #bufs }),
+        None => syn::parse_quote!({ #bufs }),
     }
 }
 
@@ -206,6 +243,8 @@ fn with_buffers(names: &[syn::Ident], e: Option<&syn::Expr>) -> syn::Block {
 /// `e`; the first `return` inside a loop.
 struct Buffers<'a> {
     names: &'a [syn::Ident],
+    /// The copy returns the value too.
+    value: bool,
     loops: usize,
     in_loop: Option<proc_macro2::Span>,
 }
@@ -220,7 +259,7 @@ impl VisitMut for Buffers<'_> {
                 if let Some(v) = &mut r.expr {
                     self.visit_expr_mut(v);
                 }
-                let block = with_buffers(self.names, r.expr.as_deref());
+                let block = with_buffers(self.names, r.expr.as_deref(), self.value);
                 r.expr = Some(Box::new(syn::Expr::Block(syn::ExprBlock {
                     attrs: Vec::new(),
                     label: None,

@@ -1041,10 +1041,11 @@ impl Lowering {
     }
 
     /// A call passing `&mut` arguments (`matvec_into(a, x, &mut y)`, `self.fill(&mut y)`): a
-    /// call of the copy that takes the buffers by value and returns them first (see
-    /// `crate::mut_self`), written as `{ let t = __ad_mut_matvec_into(a, x, y); y = t.0; t.1 }`
-    /// (the last part where the result is used), for a call that `passes_mut`; `None` after
-    /// an error where an argument is not a `mut` variable.
+    /// call of the copy that takes the buffers by value and returns them (see
+    /// `crate::mut_self`), written as `y = __ad_mut_matvec_into(a, x, y)`, or `{ let t =
+    /// __ad_mut_f(x, y, z); y = t.0; z = t.1; }` for several, or `{ let t = __ad_mutv_f(x, y);
+    /// y = t.0; t.1 }` where the result is used; for a call that `passes_mut`. `None` after an
+    /// error where an argument is not a `mut` variable.
     pub(super) fn mut_buffer_call(&mut self, e: &Expr, want: bool) -> Option<Expr> {
         let args = match e {
             Expr::Call(c) => &c.args,
@@ -1102,18 +1103,21 @@ impl Lowering {
                     return None;
                 };
                 let last = p.path.segments.last_mut()?;
-                last.ident = crate::mut_self::copy_name(&last.ident);
+                last.ident = crate::mut_self::copy_name(&last.ident, want);
                 c.args = new_args;
                 Expr::Call(c)
             }
             Expr::MethodCall(mc) => {
                 let mut mc = mc.clone();
-                mc.method = crate::mut_self::copy_name(&mc.method);
+                mc.method = crate::mut_self::copy_name(&mc.method, want);
                 mc.args = new_args;
                 Expr::MethodCall(mc)
             }
             _ => return None,
         };
+        if let ([one], false) = (&buffers[..], want) {
+            return Some(syn::parse_quote_spanned! {e.span()=> #one = #call });
+        }
         let t = quote::format_ident!("__ad_buffers");
         let parts = buffers.iter().enumerate().map(|(k, v)| {
             let k = syn::Index::from(k);
