@@ -608,3 +608,35 @@ fn buffers_of_rows() {
         1e-12,
     );
 }
+
+#[differentiate]
+fn total(v: &[f64]) -> f64 {
+    v.iter().sum()
+}
+
+/// A `&mut` parameter filled by a helper through a local copy, then read by another function:
+/// 2·(2·x₀²), ∂x₀ = 8·x₀; the buffer's old contents are overwritten (∂ = 0).
+#[differentiate]
+fn fill_scratch(x: &[f64], scratch: &mut Vec<f64>) -> f64 {
+    let mut b = scratch.to_vec();
+    fill_squares(x[0], &mut b);
+    scratch.copy_from_slice(&b);
+    total(&scratch[..]) + total(&*scratch)
+}
+
+#[differentiate]
+fn fill_squares(x: f64, out: &mut [f64]) {
+    for o in out.iter_mut() {
+        *o = x * x;
+    }
+}
+
+#[test]
+fn a_mut_parameter_filled_through_a_local_copy() {
+    let mut s = vec![3.0, -1.0];
+    let (v, (gx, gs)) = fill_scratch_grad(&[0.5], &mut s);
+    close("value", v, 1.0, 1e-15);
+    close("∂x0", gx[0], 4.0, 1e-15);
+    close_all("∂scratch", &gs, &[0.0, 0.0]);
+    close_all("scratch written", &s, &[0.25, 0.25]);
+}

@@ -1891,6 +1891,56 @@ fn literal_rows(e: &Expr) -> Option<Vec<Vec<Expr>>> {
     rows.iter().all(|r| r.len() == cols).then_some(rows)
 }
 
+impl Lowering {
+    /// A `&mut` parameter of a differentiated type passed on as it is to a function or a
+    /// method of the user's (`fill(x, scratch)`): the callee may write through it, which the
+    /// derivative cannot follow, so it is an error (a read is written `&scratch[..]`). `true`
+    /// after reporting one.
+    pub(super) fn lends_mut_param(&mut self, e: &Expr) -> bool {
+        let (callee, args) = match e {
+            Expr::Call(c) => (c.func.to_token_stream().to_string(), &c.args),
+            Expr::MethodCall(mc)
+                if is_user_method(mc)
+                    && !LIBRARY_METHODS.contains(&mc.method.to_string().as_str()) =>
+            {
+                (mc.method.to_string(), &mc.args)
+            }
+            _ => return false,
+        };
+        for a in args {
+            let Expr::Path(p) = a else { continue };
+            let Some(id) = p.path.get_ident() else {
+                continue;
+            };
+            let name = id.to_string();
+            let Some(slot) = self.lookup(&name) else {
+                continue;
+            };
+            let lent = self.f.params.iter().enumerate().any(|(n, prm)| {
+                prm.ident == name
+                    && slot == n
+                    && !crate::types::is_inactive_type(&prm.ty)
+                    && matches!(&prm.ty, syn::Type::Reference(r) if r.mutability.is_some())
+            });
+            if lent {
+                self.err(
+                    id.span(),
+                    format!(
+                        "`{name}` is a `&mut` parameter lent to `{callee}`, which may write \
+                         through it, and the derivative cannot follow what it writes: where \
+                         `{callee}` only reads it, pass `&{name}[..]`; where it writes, work \
+                         on a local copy (`let mut b = {name}.to_vec(); {callee}(.., &mut b);`, \
+                         with `#[differentiate]` on `{callee}`) and write it back after \
+                         (`{name}.copy_from_slice(&b);`)"
+                    ),
+                );
+                return true;
+            }
+        }
+        false
+    }
+}
+
 /// Whether a call of the user's passes a `&mut` argument (see `Lowering::mut_buffer_call`); not
 /// the library's (`std::mem::swap(&mut a, &mut b)`, `v.append(&mut w)`), which stay errors.
 pub(super) fn passes_mut(e: &Expr) -> bool {

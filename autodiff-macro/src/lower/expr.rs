@@ -205,6 +205,7 @@ impl Lowering {
                 self.assign_target(b, &a.left, v, false);
                 None
             }
+            Expr::Call(_) | Expr::MethodCall(_) if self.lends_mut_param(e) => None,
             Expr::Call(_) | Expr::MethodCall(_) if super::calls::passes_mut(e) => {
                 // `h(x, &mut y)`: `{ let t = __ad_mut_h(x, y); y = t.0; .. }`.
                 let call = self.mut_buffer_call(e, want)?;
