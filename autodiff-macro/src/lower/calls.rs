@@ -1898,7 +1898,10 @@ impl Lowering {
     /// after reporting one.
     pub(super) fn lends_mut_param(&mut self, e: &Expr) -> bool {
         let (callee, args) = match e {
-            Expr::Call(c) => (c.func.to_token_stream().to_string(), &c.args),
+            Expr::Call(c) => (
+                c.func.to_token_stream().to_string().replace(' ', ""),
+                &c.args,
+            ),
             Expr::MethodCall(mc)
                 if is_user_method(mc)
                     && !LIBRARY_METHODS.contains(&mc.method.to_string().as_str()) =>
