@@ -196,10 +196,14 @@ impl Lowering {
     /// or a parameter taken by value. Else an error that says what to write.
     pub(super) fn field_root_ok(&mut self, base: &Expr) -> bool {
         let mut root = base;
+        let mut indexed = false;
         loop {
             root = match root {
                 Expr::Field(f) => &f.base,
-                Expr::Index(ix) => &ix.expr,
+                Expr::Index(ix) => {
+                    indexed = true;
+                    &ix.expr
+                }
                 Expr::Paren(p) => &p.expr,
                 _ => break,
             };
@@ -243,7 +247,10 @@ impl Lowering {
             .iter()
             .find(|p| Some(p.value) == self.env[slot].value);
         if let Some(p) = param {
-            let by_ref = matches!(p.ty, syn::Type::Reference(_));
+            // An element of a `&mut` container is written through (`bodies[i].v *= s` of
+            // `bodies: &mut [Body]`), as it is once a loop has changed the container.
+            let by_ref = matches!(&p.ty, syn::Type::Reference(r)
+                if r.mutability.is_none() || !indexed);
             if !by_ref && self.env[slot].place_ty.is_none() {
                 // A parameter taken by value (`mut s: State`) keeps its type for the user's
                 // methods called on it once it holds a new version (`s.k += x; s.energy()`).
