@@ -640,3 +640,362 @@ fn more_forms_of_writes_to_a_mut_container_of_structs() {
     close_bodies("popped: ∂bodies", &g, &want);
     close("popped: ∂dt", gdt, c.x * (a.v + b.v), TOL);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Slices and `Vec`s of tuples: read by pattern, by position and in chains; built by `push`,
+// `collect` and `vec![..]`; written by position (`pts[i].0 *= w`, `p.1 = ..`) and whole.
+// ---------------------------------------------------------------------------------------------
+
+type Pts = Vec<(f64, f64)>;
+
+/// The gradient of `f` with respect to the points against central finite differences.
+#[track_caller]
+fn fd_pts(what: &str, f: impl Fn(&[(f64, f64)]) -> f64, p: &[(f64, f64)], g: &Pts) {
+    let r = gradcheck(|q: &Pts| f(q), &p.to_vec(), g);
+    assert!(r.passed(), "{what}: {r}");
+}
+
+/// Σ xᵢyᵢ by a pattern in the closure: ∂xᵢ = yᵢ, ∂yᵢ = xᵢ.
+#[differentiate]
+fn dot_by_pattern(pts: &[(f64, f64)]) -> f64 {
+    pts.iter().map(|&(x, y)| x * y).sum()
+}
+
+/// The same by `.0` and `.1` of the item.
+#[differentiate]
+fn dot_by_position(pts: &[(f64, f64)]) -> f64 {
+    pts.iter().map(|p| p.0 * p.1).sum()
+}
+
+/// The same by a pattern in a `for` loop.
+#[differentiate]
+fn dot_in_a_for(pts: &[(f64, f64)]) -> f64 {
+    let mut s = 0.0;
+    for &(x, y) in pts {
+        s += x * y;
+    }
+    s
+}
+
+/// The same by indices into a `&Vec`.
+#[differentiate]
+fn dot_by_index(pts: &Vec<(f64, f64)>) -> f64 {
+    let mut s = 0.0;
+    for i in 0..pts.len() {
+        s += pts[i].0 * pts[i].1;
+    }
+    s
+}
+
+/// The same on a `Vec` taken by value, consumed by the loop.
+#[differentiate]
+fn dot_owned(pts: Vec<(f64, f64)>) -> f64 {
+    let mut s = 0.0;
+    for (x, y) in pts {
+        s += x * y;
+    }
+    s
+}
+
+/// Σ wᵢ(xᵢ − yᵢ)² over `zip` with a slice of weights: ∂xᵢ = 2wᵢ(xᵢ − yᵢ) = −∂yᵢ.
+#[differentiate]
+fn weighted_distance(pts: &[(f64, f64)], w: &[f64]) -> f64 {
+    pts.iter()
+        .zip(w)
+        .map(|(&(x, y), &wi)| wi * (x - y) * (x - y))
+        .sum()
+}
+
+/// A tuple element by `let (a, b) = pts[0]` and a whole tuple `let c = pts[1]`:
+/// a·sin b + c.0·c.1. fd.
+#[differentiate]
+fn tuple_elements(pts: &[(f64, f64)]) -> f64 {
+    let (a, b) = pts[0];
+    let c = pts[1];
+    a * b.sin() + c.0 * c.1
+}
+
+#[test]
+fn slices_of_tuples_read() {
+    let p = vec![(0.5, 0.2), (-0.3, 0.7), (1.1, -0.4)];
+    let want: Pts = p.iter().map(|&(x, y)| (y, x)).collect();
+    let value: f64 = p.iter().map(|&(x, y)| x * y).sum();
+    let forms: [(&str, fn(&[(f64, f64)]) -> (f64, Pts)); 3] = [
+        ("pattern", dot_by_pattern_grad),
+        ("position", dot_by_position_grad),
+        ("for", dot_in_a_for_grad),
+    ];
+    for (what, g) in forms {
+        let (v, gp) = g(&p);
+        close(what, v, value, TOL);
+        assert_eq!(gp, want, "{what}");
+    }
+    let (v, gp) = dot_by_index_grad(&p);
+    close("index", v, value, TOL);
+    assert_eq!(gp, want, "index");
+    let (v, gp) = dot_owned_grad(p.clone());
+    close("owned", v, value, TOL);
+    assert_eq!(gp, want, "owned");
+    fd_pts("pattern", dot_by_pattern, &p, &want);
+
+    let w = [0.3, 0.5, 0.9];
+    let (v, (gp, gw)) = weighted_distance_grad(&p, &w);
+    close("weighted", v, weighted_distance(&p, &w), TOL);
+    for (k, ((x, y), (gx, gy))) in p.iter().zip(&gp).enumerate() {
+        close("∂x", *gx, 2.0 * w[k] * (x - y), TOL);
+        close("∂y", *gy, -2.0 * w[k] * (x - y), TOL);
+        close("∂w", gw[k], (x - y) * (x - y), TOL);
+    }
+    fd_pts("weighted", |p| weighted_distance(p, &w), &p, &gp);
+
+    let (v, gp) = tuple_elements_grad(&p);
+    close("elements", v, tuple_elements(&p), TOL);
+    fd_pts("elements", tuple_elements, &p, &gp);
+}
+
+/// (xᵢ, xᵢ²) pushed, then Σ aᵢbᵢ = Σ xᵢ³: ∂xᵢ = 3xᵢ².
+#[differentiate]
+fn pushed_pairs(x: &[f64]) -> f64 {
+    let mut pts = Vec::new();
+    for i in 0..x.len() {
+        pts.push((x[i], x[i] * x[i]));
+    }
+    pts.iter().map(|&(a, b)| a * b).sum()
+}
+
+/// The same pairs by `collect`.
+#[differentiate]
+fn collected_pairs(x: &[f64]) -> f64 {
+    let pts: Vec<(f64, f64)> = x.iter().map(|&v| (v, v * v)).collect();
+    pts.iter().map(|&(a, b)| a * b).sum()
+}
+
+/// The same pairs written into `vec![(0.0, 0.0); n]`.
+#[differentiate]
+fn written_pairs(x: &[f64]) -> f64 {
+    let mut pts = vec![(0.0, 0.0); x.len()];
+    for i in 0..x.len() {
+        pts[i] = (x[i], x[i] * x[i]);
+    }
+    pts.iter().map(|&(a, b)| a * b).sum()
+}
+
+/// Pairs of neighbours by `chunks(2)`: Σ x₂ₖ·sin x₂ₖ₊₁. fd.
+#[differentiate]
+fn chunked_pairs(x: &[f64]) -> f64 {
+    let pts: Vec<(f64, f64)> = x.chunks(2).map(|c| (c[0], c[1])).collect();
+    pts.iter().map(|&(a, b)| a * b.sin()).sum()
+}
+
+/// (xᵢ, e^xᵢ) pushed, the last popped: x₃e^x₃ + e^x₀. fd.
+#[differentiate]
+fn popped_pair(x: &[f64]) -> f64 {
+    let mut pts = Vec::new();
+    for i in 0..x.len() {
+        pts.push((x[i], x[i].exp()));
+    }
+    let (a, b) = pts.pop().unwrap();
+    a * b + pts[0].1
+}
+
+/// Pairs (xᵢw, 1) pushed, then bᵢ ← bᵢ·aᵢ by rebuilding the pair: Σ aᵢ + aᵢ² with aᵢ = xᵢw.
+/// ∂xᵢ = w(1 + 2aᵢ), ∂w = Σ xᵢ(1 + 2aᵢ).
+#[differentiate]
+fn rebuilt_pairs(x: &[f64], w: f64) -> f64 {
+    let mut pts: Vec<(f64, f64)> = Vec::new();
+    for i in 0..x.len() {
+        pts.push((x[i] * w, 1.0));
+    }
+    for i in 0..pts.len() {
+        pts[i] = (pts[i].0, pts[i].1 * pts[i].0);
+    }
+    let mut s = 0.0;
+    for &(a, b) in &pts {
+        s += a + b * b;
+    }
+    s
+}
+
+/// Pairs written by position into `vec![(0.0, 1.0); n]`: aᵢ = xᵢw, bᵢ = xᵢ; Σ aᵢbᵢ = wΣ xᵢ².
+/// ∂xᵢ = 2wxᵢ, ∂w = Σ xᵢ².
+#[differentiate]
+fn pairs_by_position(x: &[f64], w: f64) -> f64 {
+    let mut pts = vec![(0.0, 1.0); x.len()];
+    for i in 0..x.len() {
+        pts[i].0 = x[i] * w;
+        pts[i].1 *= x[i];
+    }
+    let mut s = 0.0;
+    for &(a, b) in &pts {
+        s += a * b;
+    }
+    s
+}
+
+/// A local tuple written by position: t = (xy, y + sin(xy)); t.0·t.1. fd.
+#[differentiate]
+fn local_tuple_by_position(x: f64, y: f64) -> f64 {
+    let mut t = (x, y);
+    t.0 = t.0 * t.1;
+    t.1 += t.0.sin();
+    t.0 * t.1
+}
+
+#[test]
+fn vecs_of_tuples_built_and_written() {
+    let x = vec![0.5, -0.3, 1.1, 0.7];
+    let cubes: Vec<f64> = x.iter().map(|v| 3.0 * v * v).collect();
+    let forms: [(&str, fn(&[f64]) -> f64, fn(&[f64]) -> (f64, Vec<f64>)); 3] = [
+        ("push", pushed_pairs, pushed_pairs_grad),
+        ("collect", collected_pairs, collected_pairs_grad),
+        ("vec!", written_pairs, written_pairs_grad),
+    ];
+    for (what, f, g) in forms {
+        let (v, gx) = g(&x);
+        close(what, v, f(&x), TOL);
+        close_all(what, &gx, &cubes);
+    }
+    let forms: [(&str, fn(&[f64]) -> f64, fn(&[f64]) -> (f64, Vec<f64>)); 2] = [
+        ("chunks", chunked_pairs, chunked_pairs_grad),
+        ("pop", popped_pair, popped_pair_grad),
+    ];
+    for (what, f, g) in forms {
+        let (v, gx) = g(&x);
+        close(what, v, f(&x), TOL);
+        fd_vec(what, f, &x, &gx);
+    }
+
+    let w = 1.3;
+    let (v, (gx, gw)) = rebuilt_pairs_grad(&x, w);
+    close("rebuilt", v, rebuilt_pairs(&x, w), TOL);
+    let want: Vec<f64> = x.iter().map(|xi| w * (1.0 + 2.0 * xi * w)).collect();
+    close_all("rebuilt: ∂x", &gx, &want);
+    close(
+        "rebuilt: ∂w",
+        gw,
+        x.iter().map(|xi| xi * (1.0 + 2.0 * xi * w)).sum(),
+        TOL,
+    );
+
+    let (v, (gx, gw)) = pairs_by_position_grad(&x, w);
+    close("by position", v, pairs_by_position(&x, w), TOL);
+    let want: Vec<f64> = x.iter().map(|xi| 2.0 * w * xi).collect();
+    close_all("by position: ∂x", &gx, &want);
+    close("by position: ∂w", gw, x.iter().map(|xi| xi * xi).sum(), TOL);
+
+    let (v, g) = local_tuple_by_position_grad(0.4, 1.2);
+    close("local", v, local_tuple_by_position(0.4, 1.2), TOL);
+    fd2("local", local_tuple_by_position, (0.4, 1.2), g);
+}
+
+/// xᵢ ← xᵢ·w by position through a `&mut` slice of tuples; Σ xᵢ′yᵢ:
+/// ∂xᵢ = w·yᵢ, ∂yᵢ = w·xᵢ, ∂w = Σ xᵢyᵢ.
+#[differentiate]
+fn scaled_by_position(pts: &mut [(f64, f64)], w: f64) -> f64 {
+    for i in 0..pts.len() {
+        pts[i].0 *= w;
+    }
+    pts.iter().map(|p| p.0 * p.1).sum()
+}
+
+/// The same through the items of `iter_mut()`, the pair rebuilt whole.
+#[differentiate]
+fn scaled_whole(pts: &mut [(f64, f64)], w: f64) -> f64 {
+    for p in pts.iter_mut() {
+        *p = (p.0 * w, p.1);
+    }
+    pts.iter().map(|p| p.0 * p.1).sum()
+}
+
+/// The same on a local copy, `pts0.to_vec()`, by index.
+#[differentiate]
+fn scaled_copy(pts0: &[(f64, f64)], w: f64) -> f64 {
+    let mut pts = pts0.to_vec();
+    for i in 0..pts.len() {
+        pts[i] = (pts[i].0 * w, pts[i].1);
+    }
+    pts.iter().map(|p| p.0 * p.1).sum()
+}
+
+/// yᵢ ← xᵢ·w·yᵢ through the items of `iter_mut()`, by position: Σ xᵢ²wyᵢ. fd.
+#[differentiate]
+fn item_by_position(pts: &mut [(f64, f64)], w: f64) -> f64 {
+    for p in pts.iter_mut() {
+        p.1 = p.0 * w * p.1;
+    }
+    pts.iter().map(|p| p.0 * p.1).sum()
+}
+
+/// The first pair pushed again with x·w: Σ xᵢyᵢ + x₀wy₀. fd.
+#[differentiate]
+fn pair_pushed(pts: &mut Vec<(f64, f64)>, w: f64) -> f64 {
+    let p = pts[0];
+    pts.push((p.0 * w, p.1));
+    pts.iter().map(|p| p.0 * p.1).sum()
+}
+
+#[test]
+fn mut_slices_of_tuples_written() {
+    let p0 = vec![(0.5, 0.2), (-0.3, 0.7), (1.1, -0.4)];
+    let w = 1.3;
+    let want: Pts = p0.iter().map(|&(x, y)| (w * y, w * x)).collect();
+    let want_w: f64 = p0.iter().map(|&(x, y)| x * y).sum();
+    let forms: [(
+        &str,
+        fn(&mut [(f64, f64)], f64) -> f64,
+        fn(&mut [(f64, f64)], f64) -> (f64, (Pts, f64)),
+    ); 2] = [
+        ("by position", scaled_by_position, scaled_by_position_grad),
+        ("whole", scaled_whole, scaled_whole_grad),
+    ];
+    for (what, f, g) in forms {
+        let mut p = p0.clone();
+        let (v, (gp, gw)) = g(&mut p, w);
+        let mut after = p0.clone();
+        close(what, v, f(&mut after, w), TOL);
+        assert_eq!(p, after, "{what}: the caller's points");
+        for (a, b) in gp.iter().zip(&want) {
+            close(what, a.0, b.0, TOL);
+            close(what, a.1, b.1, TOL);
+        }
+        close(what, gw, want_w, TOL);
+    }
+    let (v, (gp, gw)) = scaled_copy_grad(&p0, w);
+    close("copy", v, scaled_copy(&p0, w), TOL);
+    fd_pts("copy", |p| scaled_copy(p, w), &p0, &gp);
+    close("copy: ∂w", gw, want_w, TOL);
+
+    let mut p = p0.clone();
+    let (v, (gp, _)) = item_by_position_grad(&mut p, w);
+    let mut after = p0.clone();
+    close("item", v, item_by_position(&mut after, w), TOL);
+    assert_eq!(p, after);
+    fd_pts("item", |p| item_by_position(&mut p.to_vec(), w), &p0, &gp);
+
+    let mut p = p0.clone();
+    let (v, (gp, gw)) = pair_pushed_grad(&mut p, w);
+    let mut after = p0.clone();
+    close("pushed", v, pair_pushed(&mut after, w), TOL);
+    assert_eq!(p, after);
+    let r = gradcheck(
+        |q: &(Pts, f64)| pair_pushed(&mut q.0.clone(), q.1),
+        &(p0.clone(), w),
+        &(gp, gw),
+    );
+    assert!(r.passed(), "pushed: {r}");
+}
+
+/// Pairs of an index and a float left out of the differentiated parameters, as the error for
+/// `&[(usize, f64)]` says: w·Σ iₖ·xₖ, ∂w = Σ iₖ·xₖ.
+#[differentiate(wrt(w))]
+fn indexed_weights(pts: &[(usize, f64)], w: f64) -> f64 {
+    pts.iter().map(|&(i, x)| i as f64 * x * w).sum()
+}
+
+#[test]
+fn tuples_of_indices_and_floats_left_out() {
+    let pts = [(0, 0.5), (2, -0.3), (5, 1.1)];
+    let (v, gw) = indexed_weights_grad(&pts, 1.5);
+    close("value", v, indexed_weights(&pts, 1.5), TOL);
+    close("∂w", gw, pts.iter().map(|&(i, x)| i as f64 * x).sum(), TOL);
+}

@@ -15,14 +15,7 @@ use super::*;
 impl Lowering {
     /// `target = v` where `target` is a field of a local (`s.x`, `s.a.b`, `s.v[i].x`).
     pub(super) fn assign_field(&mut self, b: Block, fe: &syn::ExprField, v: Option<Value>) {
-        let syn::Member::Named(name) = &fe.member else {
-            self.err_at(
-                &fe.member,
-                "assignment to a field by position (`t.0 = ..`) is not supported; rebuild the \
-                 tuple (`t = (v, t.1)`) or use variables",
-            );
-            return;
-        };
+        let name = &fe.member;
         if !self.field_root_ok(&fe.base) {
             return;
         }
@@ -149,7 +142,7 @@ impl Lowering {
         &mut self,
         b: Block,
         base: Value,
-        name: &syn::Ident,
+        name: &syn::Member,
         value: Value,
         span: Span,
     ) -> Value {
@@ -175,7 +168,9 @@ impl Lowering {
             kind,
             span,
         );
-        let key = proc_macro2::Literal::u64_unsuffixed(crate::types::field_key(&name.to_string()));
+        let key = proc_macro2::Literal::u64_unsuffixed(crate::types::field_key(
+            &quote!(#name).to_string(),
+        ));
         let pv = &self.krate;
         let path: syn::Path =
             syn::parse_quote_spanned!(span=> #pv::__private::set_field::<#key, _, _>);
