@@ -353,6 +353,62 @@ fn initial_contents_that_are_overwritten_or_kept() {
     close("last scaled: ∂s", gs, 2.0 * b0[2].v * b0[2].v * s, TOL);
 }
 
+/// A struct with a `Vec` field, whose zero a length alone does not make.
+#[derive(Differentiable, Clone, Debug, PartialEq)]
+struct Chain {
+    p: Vec<f64>,
+    m: f64,
+}
+
+/// pⱼ ← pⱼ·w·m of every chain of a `&mut` slice (chains of different lengths), then Σ pⱼ²:
+/// ∂pⱼ = 2pⱼ(wm)², ∂m = Σⱼ 2pⱼ²w²m, ∂w = Σ 2pⱼ²wm².
+#[differentiate]
+fn scaled_chains(cs: &mut [Chain], w: f64) -> f64 {
+    for c in cs.iter_mut() {
+        for j in 0..c.p.len() {
+            c.p[j] *= w * c.m;
+        }
+    }
+    cs.iter()
+        .map(|c| c.p.iter().map(|v| v * v).sum::<f64>())
+        .sum()
+}
+
+#[test]
+fn a_mut_slice_of_structs_with_vec_fields() {
+    let c0 = vec![
+        Chain {
+            p: vec![0.5, 0.2],
+            m: 1.5,
+        },
+        Chain {
+            p: vec![-0.3, 0.7, 0.1],
+            m: 0.5,
+        },
+    ];
+    let w = 1.3;
+    let mut c = c0.clone();
+    let (v, (g, gw)) = scaled_chains_grad(&mut c, w);
+    let mut after = c0.clone();
+    close("value", v, scaled_chains(&mut after, w), TOL);
+    assert_eq!(c, after, "the caller's chains");
+    let mut want_w = 0.0;
+    for (c, gc) in c0.iter().zip(&g) {
+        let s: f64 = c.p.iter().map(|p| p * p).sum();
+        let want: Vec<f64> = c.p.iter().map(|p| 2.0 * p * (w * c.m).powi(2)).collect();
+        close_all("∂p", &gc.p, &want);
+        close("∂m", gc.m, 2.0 * s * w * w * c.m, TOL);
+        want_w += 2.0 * s * w * c.m * c.m;
+    }
+    close("∂w", gw, want_w, TOL);
+    let r = gradcheck(
+        |q: &(Vec<Chain>, f64)| scaled_chains(&mut q.0.clone(), q.1),
+        &(c0.clone(), w),
+        &(g, gw),
+    );
+    assert!(r.passed(), "chains: {r}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // A struct holding a `Vec<Body>`, changed by its own `&mut self` methods.
 // ---------------------------------------------------------------------------------------------

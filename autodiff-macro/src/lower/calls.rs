@@ -1118,6 +1118,28 @@ impl Lowering {
         Some(syn::parse_quote_spanned! {mc.span()=> #id = #ty::#f(#id #sep #args) })
     }
 
+    /// `s.step(dt)` whose result is not used, on a parameter `s: &mut State` of a struct of the
+    /// user's: the parameter's name, for the error that says to call it on a local copy (a
+    /// `&mut self` method's new state is not written back through the reference).
+    pub(super) fn method_on_mut_param(&self, mc: &syn::ExprMethodCall) -> Option<String> {
+        if !is_user_method(mc) || LIBRARY_METHODS.contains(&mc.method.to_string().as_str()) {
+            return None;
+        }
+        let Expr::Path(p) = chain::strip(&mc.receiver) else {
+            return None;
+        };
+        let n = self.active_param(p)?;
+        let param = &self.f.params[n];
+        match &param.ty {
+            syn::Type::Reference(r)
+                if r.mutability.is_some() && crate::types::struct_path(&r.elem).is_some() =>
+            {
+                Some(param.ident.to_string())
+            }
+            _ => None,
+        }
+    }
+
     /// The user's struct the variable `e` names holds (see `Binding::struct_ty`), or that a
     /// literal or constructor built it as.
     pub(super) fn struct_var(&self, e: &Expr) -> Option<syn::Path> {

@@ -191,15 +191,13 @@ impl Lowering {
     /// or a parameter taken by value. Else an error that says what to write.
     pub(super) fn field_root_ok(&mut self, base: &Expr) -> bool {
         let mut root = base;
+        // Whether the root itself is indexed (`bodies[i]..`, not `w.bodies[i]..`).
         let mut indexed = false;
         loop {
-            root = match root {
-                Expr::Field(f) => &f.base,
-                Expr::Index(ix) => {
-                    indexed = true;
-                    &ix.expr
-                }
-                Expr::Paren(p) => &p.expr,
+            (root, indexed) = match root {
+                Expr::Field(f) => (&*f.base, false),
+                Expr::Index(ix) => (&*ix.expr, true),
+                Expr::Paren(p) => (&*p.expr, indexed),
                 _ => break,
             };
         }
