@@ -38,20 +38,23 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
         let any_result_active = inst.results.iter().any(|&r| act.is_active(r));
         let ops_active = |vs: &[Value]| vs.iter().any(|&v| act.is_active(v));
         match &inst.kind {
-            // `v.push((a, b))`, `collect()` of tuples: a `Vec` of tuples has no gradient type.
+            // `v.push((i, x))`, `collect()` of `(usize, f64)`: a tuple that holds an integer
+            // beside a differentiated value has no gradient type (a `Vec<(f64, f64)>` has).
             InstKind::Mutate { m, args, .. }
                 if args.iter().enumerate().any(|(k, &a)| {
                     m.def().diff(k)
                         && act.is_active(a)
                         && matches!(f.value(a).def, ValueDef::Result(t, _)
-                            if matches!(f.inst(t).kind, InstKind::Tuple(_)))
+                            if matches!(&f.inst(t).kind, InstKind::Tuple(items)
+                                if items.iter().any(|&x| f.value(x).kind == Kind::Discrete)))
                 }) =>
             {
                 errors.push(syn::Error::new(
                     inst.span,
-                    "a `Vec` of tuples of differentiated values is not supported; keep one \
-                     `Vec` per component (`xs.push(a); ys.push(b);`, or one `collect` per \
-                     component)",
+                    "a `Vec` of tuples that hold an integer (or another value without a \
+                     derivative) beside differentiated values is not supported; keep the \
+                     integers and the floats in two `Vec`s (`idx.push(i); xs.push(x);`), or \
+                     make every component a float (`Vec<(f64, f64)>`, `Vec<[f64; 2]>`)",
                 ));
             }
             // An `Option` only tested (`chain.reduce(f).is_some()`) is data.

@@ -195,6 +195,7 @@ fn buffers_copy(
     let mut rewrite = Buffers {
         names,
         value: result.is_some(),
+        result: result_type(f),
         loops: 0,
         in_loop: None,
     };
@@ -209,16 +210,16 @@ fn buffers_copy(
     }
     let tail = match body.stmts.pop() {
         Some(syn::Stmt::Expr(e, None)) if result_type(f).is_some() => {
-            with_buffers(names, Some(&e), result.is_some())
+            with_buffers(names, Some(&e), result_type(f).as_ref(), result.is_some())
         }
         Some(mut last) => {
             if let syn::Stmt::Expr(_, semi @ None) = &mut last {
                 *semi = Some(Default::default());
             }
             body.stmts.push(last);
-            with_buffers(names, None, false)
+            with_buffers(names, None, None, false)
         }
-        None => with_buffers(names, None, false),
+        None => with_buffers(names, None, None, false),
     };
     body.stmts.extend(tail.stmts);
     g.block = Box::new(body);
@@ -227,14 +228,24 @@ fn buffers_copy(
 
 /// The copy's result: the buffers, and the value `e` where `keep` says (computed before the
 /// buffers move); a single buffer alone where there is no value.
-fn with_buffers(names: &[syn::Ident], e: Option<&syn::Expr>, keep: bool) -> syn::Block {
+/// The value is bound with the function's result type `ty`, which the expression's type may
+/// have been inferred from (`.sum()`).
+fn with_buffers(
+    names: &[syn::Ident],
+    e: Option<&syn::Expr>,
+    ty: Option<&syn::Type>,
+    keep: bool,
+) -> syn::Block {
     let bufs: syn::Expr = match names {
         [one] if !keep => syn::parse_quote!(#one),
         _ => syn::parse_quote!((#(#names,)*)),
     };
+    let ty = ty.map(|t| quote::quote!(: #t));
     match e {
-        Some(e) if keep => syn::parse_quote!({ let __ad_value = #e; (#(#names,)* __ad_value) }),
-        Some(e) => syn::parse_quote!({ let _ = #e; #bufs }),
+        Some(e) if keep => {
+            syn::parse_quote!({ let __ad_value #ty = #e; (#(#names,)* __ad_value) })
+        }
+        Some(e) => syn::parse_quote!({ let _ #ty = #e; #bufs }),
         None => syn::parse_quote!({ #bufs }),
     }
 }
@@ -245,6 +256,8 @@ struct Buffers<'a> {
     names: &'a [syn::Ident],
     /// The copy returns the value too.
     value: bool,
+    /// The function's result type.
+    result: Option<syn::Type>,
     loops: usize,
     in_loop: Option<proc_macro2::Span>,
 }
@@ -259,7 +272,12 @@ impl VisitMut for Buffers<'_> {
                 if let Some(v) = &mut r.expr {
                     self.visit_expr_mut(v);
                 }
-                let block = with_buffers(self.names, r.expr.as_deref(), self.value);
+                let block = with_buffers(
+                    self.names,
+                    r.expr.as_deref(),
+                    self.result.as_ref(),
+                    self.value,
+                );
                 r.expr = Some(Box::new(syn::Expr::Block(syn::ExprBlock {
                     attrs: Vec::new(),
                     label: None,

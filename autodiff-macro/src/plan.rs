@@ -61,6 +61,8 @@ pub enum Saved {
     OnStack(Inst),
     /// Only its shape is read: this value holds the shape, taken in the forward pass.
     ShapeOnly(Value),
+    /// Only a zero of it is read: this value holds one, made in the forward pass.
+    ZeroOnly(Value),
 }
 
 impl Plan {
@@ -77,6 +79,7 @@ impl Plan {
                 }
                 Saved::OnStack(i) => format!("on the stack of the loop i{}", i.0),
                 Saved::ShapeOnly(sh) => format!("shape only, as {sh}"),
+                Saved::ZeroOnly(z) => format!("zero only, as {z}"),
             };
             let name = f
                 .value(v)
@@ -354,10 +357,23 @@ impl Planner<'_> {
                 }
                 continue;
             }
+            // The zero of a value of the top level that is not known to hold floats (a `&mut
+            // [Body]` parameter, a `Vec` of parameter structs an element write consumes) is
+            // made in the forward pass from the value itself: a length is not the shape of a
+            // struct's fields, and one zero there costs what the adjoint costs anyway.
+            let zero_here = matches!(self.f.inst(i).kind, InstKind::ZeroLike(_))
+                && self.tree.def_block(self.f, v) == self.f.body()
+                && !self.known_floats(v);
             let sh = match hoisted.get(&v) {
                 Some(&sh) => sh,
+                None if zero_here => {
+                    let z = self.hoist_after_def(v, InstKind::ZeroLike(v), "__ad_zero_");
+                    hoisted.insert(v, z);
+                    decisions.push((v, Saved::ZeroOnly(z)));
+                    z
+                }
                 None => {
-                    let sh = self.hoist_shape(v);
+                    let sh = self.hoist_after_def(v, InstKind::Shape(v), "__ad_sh_");
                     hoisted.insert(v, sh);
                     decisions.push((v, Saved::ShapeOnly(sh)));
                     sh
@@ -372,6 +388,8 @@ impl Planner<'_> {
                     removed.insert(i);
                     let _ = b;
                 }
+                // A fresh zero of the one kept, so that every adjoint started from it is its own.
+                _ if zero_here => self.f.insts[i.index()].kind = InstKind::ZeroLike(sh),
                 _ => self.f.insts[i.index()].kind = InstKind::ZeroOfShape(sh),
             }
         }
@@ -575,14 +593,15 @@ impl Planner<'_> {
         c
     }
 
-    /// `sh = shape(v)` in the forward pass, right after `v` is defined.
-    fn hoist_shape(&mut self, v: Value) -> Value {
+    /// `r = kind` (the shape of `v`, or a zero of it) in the forward pass, right after `v` is
+    /// defined; `r` is named `prefix` and `v`'s name.
+    fn hoist_after_def(&mut self, v: Value, kind: InstKind, prefix: &str) -> Value {
         let b = self.tree.def_block(self.f, v);
         let i = self
             .f
-            .push_inst(b, InstKind::Shape(v), 1, Kind::Unknown, Span::call_site());
+            .push_inst(b, kind, 1, Kind::Unknown, Span::call_site());
         let sh = self.f.inst(i).results[0];
-        self.f.values[sh.index()].name = Some(format!("__ad_sh_{}", self.f.value_ident(v)));
+        self.f.values[sh.index()].name = Some(format!("{prefix}{}", self.f.value_ident(v)));
         self.tys.set(sh, Ty::Unknown);
         self.move_after_def(b, v, i);
         sh
@@ -651,6 +670,15 @@ impl Planner<'_> {
         // (see `Plan::flat`): one loop of reads already costs as much as that copy. Anything
         // else is kept as a clone, an allocation per iteration, worth it for nests of loops.
         loops >= if self.floats_in_array(base) { 1 } else { 2 }
+    }
+
+    /// Whether `v` is known to hold floats only: a float, or an array, slice or `Vec` of them
+    /// or of rows of them, whose zero a shape makes.
+    fn known_floats(&self, v: Value) -> bool {
+        matches!(
+            self.tys.of(v),
+            Ty::Float(_) | Ty::Lit | Ty::Elems(_) | Ty::ElemsOpen | Ty::Rows(_)
+        )
     }
 
     /// Whether `v` is an array, slice or `Vec` of floats: what `Plan::flat` keeps as a copy of

@@ -207,6 +207,19 @@ impl Signature {
                 *a = false;
                 continue;
             }
+            if types::holds_mixed_tuple(t) {
+                errors.push(syn::Error::new_spanned(
+                    t,
+                    format!(
+                        "`{n}` holds tuples of integers (or other values without a \
+                         derivative) and floats, which have no gradient type; pass the \
+                         integers and the floats as two slices (`idx: &[usize], xs: &[f64]`), \
+                         or leave `{n}` out with `#[differentiate(wrt(..))]`"
+                    ),
+                ));
+                *a = false;
+                continue;
+            }
             if let Some(g) = generics.opaque_in(t) {
                 errors.push(syn::Error::new_spanned(
                     t,

@@ -130,6 +130,21 @@ pub fn holds_references(ty: &Type) -> bool {
     false
 }
 
+/// A tuple that holds an integer (or another type without a derivative) beside a float, at any
+/// depth of references, slices, arrays and `Vec`s: `&[(usize, f64)]`. It has no gradient type.
+pub fn holds_mixed_tuple(ty: &Type) -> bool {
+    match ty {
+        Type::Reference(r) => holds_mixed_tuple(&r.elem),
+        Type::Paren(p) => holds_mixed_tuple(&p.elem),
+        Type::Group(g) => holds_mixed_tuple(&g.elem),
+        Type::Tuple(t) => {
+            (t.elems.iter().any(is_inactive_type) && !t.elems.iter().all(is_inactive_type))
+                || t.elems.iter().any(holds_mixed_tuple)
+        }
+        _ => container_elem(ty).is_some_and(holds_mixed_tuple),
+    }
+}
+
 /// `f32`, `f64`, a type parameter standing for a float, and references, slices, arrays and
 /// `Vec`s of them.
 pub fn is_float_type(ty: &Type) -> bool {

@@ -472,6 +472,45 @@ pub trait SetField<const H: u64, M> {
     fn field_mut(&mut self) -> &mut M;
 }
 
+/// The key of a field's name, as `#[derive(Differentiable)]` and `#[differentiate]` compute it
+/// (FNV-1a of the name's bytes): the `H` of [`Field`] and [`SetField`].
+pub const fn field_key(name: &str) -> u64 {
+    let bytes = name.as_bytes();
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut i = 0;
+    while i < bytes.len() {
+        h = (h ^ bytes[i] as u64).wrapping_mul(0x0100_0000_01b3);
+        i += 1;
+    }
+    h
+}
+
+/// The fields of a tuple by position, assigned as `t.0 = v` (`pts[i].0 *= w`, `p.1 = ..` of
+/// `for p in pts.iter_mut()`): field `k` has the key of the name `k`.
+macro_rules! tuple_set_fields {
+    ($all:tt $($name:ident $idx:tt),+) => {
+        $(tuple_set_field!($all $name $idx);)+
+    };
+}
+macro_rules! tuple_set_field {
+    ([$($all:ident),+] $name:ident $idx:tt) => {
+        // Not offered in the error for a struct without the derive.
+        #[diagnostic::do_not_recommend]
+        impl<$($all),+> SetField<{ field_key(stringify!($idx)) }, $name> for ($($all,)+) {
+            #[inline(always)]
+            fn field_mut(&mut self) -> &mut $name {
+                &mut self.$idx
+            }
+        }
+    };
+}
+tuple_set_fields!([A] A 0);
+tuple_set_fields!([A, B] A 0, B 1);
+tuple_set_fields!([A, B, C] A 0, B 1, C 2);
+tuple_set_fields!([A, B, C, D] A 0, B 1, C 2, D 3);
+tuple_set_fields!([A, B, C, D, E] A 0, B 1, C 2, D 3, E 4);
+tuple_set_fields!([A, B, C, D, E, F] A 0, B 1, C 2, D 3, E 4, F 5);
+
 /// `s.field = v`, as a function: the struct with field `H` replaced.
 #[inline]
 pub fn set_field<const H: u64, S: SetField<H, M>, M>(mut s: S, v: M) -> S {

@@ -66,6 +66,40 @@ const LIBRARY_METHODS: &[&str] = &[
     "abs_sub",
 ];
 
+/// Methods of `Vec`s and ndarray's arrays that change them in place and that the derivative
+/// does not follow as mutations: called as a statement on an element (`rows[i].extend(..)`),
+/// they are not taken for a `&mut self` method of the user's.
+const IN_PLACE_METHODS: &[&str] = &[
+    "extend",
+    "append",
+    "retain",
+    "retain_mut",
+    "dedup",
+    "dedup_by",
+    "dedup_by_key",
+    "drain",
+    "splice",
+    "sort",
+    "sort_unstable",
+    "sort_by",
+    "sort_unstable_by",
+    "sort_by_key",
+    "sort_unstable_by_key",
+    "sort_by_cached_key",
+    "resize_with",
+    "fill_with",
+    "reserve",
+    "shrink_to_fit",
+    "scaled_add",
+    "zip_mut_with",
+    "map_inplace",
+    "mapv_inplace",
+    "par_map_inplace",
+    "par_mapv_inplace",
+    "iter_mut",
+    "for_each",
+];
+
 /// Whether `mc` may be a method of the user's own struct: a name that is no primitive, shape
 /// query, container read or mutation, without a turbofish.
 pub(super) fn is_user_method(mc: &syn::ExprMethodCall) -> bool {
@@ -739,7 +773,10 @@ impl Lowering {
                 if let Some(ty) = self.local_place_type(p) {
                     return Some(ty);
                 }
-                let n = self.active_param(p)?;
+                let n = self.active_param(p).or_else(|| {
+                    let slot = self.lookup(&p.path.get_ident()?.to_string())?;
+                    self.changed_param(slot)
+                })?;
                 self.param_place_type(n)
             }
             Expr::Field(f) => {
@@ -848,18 +885,22 @@ impl Lowering {
         if let Some(ty) = self.elem_type(&syn::parse_quote!(#id)) {
             return Some(ty);
         }
-        // A `&mut` parameter changed before (`for b in bodies.iter_mut()` of `bodies: &mut
-        // [Body]`): its binding is the first of its name, and its type is declared.
+        let ty = self.param_place_type(self.changed_param(slot)?)?;
+        let pv = &self.krate;
+        Some(quote!(#pv::__private::Elem<#ty>))
+    }
+
+    /// The differentiated parameter the variable bound at `slot` is, where it has changed
+    /// since the call began (`for b in bodies.iter_mut()` of `bodies: &mut [Body]`, or inside
+    /// a loop that changes it): its binding is the first of its name, and its type is
+    /// declared.
+    fn changed_param(&self, slot: usize) -> Option<usize> {
         let first = self.env.iter().position(|b| b.name == self.env[slot].name);
-        let n = self
-            .f
+        self.f
             .params
             .iter()
             .position(|p| p.active && p.ident == self.env[slot].name)
-            .filter(|_| first == Some(slot))?;
-        let ty = self.param_place_type(n)?;
-        let pv = &self.krate;
-        Some(quote!(#pv::__private::Elem<#ty>))
+            .filter(|_| first == Some(slot))
     }
 
     /// The type of the field a local variable borrows (`l` after `let l = &self.layer;`).
@@ -921,6 +962,16 @@ impl Lowering {
                     .parse2(m.mac.tokens.clone())
                     .ok()
                     .and_then(|e| self.value_struct(&e));
+                if let Some(binding) = self.env.last_mut().filter(|b| pi.ident == b.name) {
+                    binding.elem_ty = elem;
+                }
+                return;
+            }
+        }
+        // `let bodies = bodies0.to_vec();`: a `Vec` of the elements of `bodies0`.
+        if let (Pat::Ident(pi), Expr::MethodCall(mc)) = (pat, chain::strip(init)) {
+            if mc.args.is_empty() && mc.method == "to_vec" {
+                let elem = self.elem_type(&mc.receiver);
                 if let Some(binding) = self.env.last_mut().filter(|b| pi.ident == b.name) {
                     binding.elem_ty = elem;
                 }
@@ -1015,7 +1066,37 @@ impl Lowering {
         if !is_user_method(mc) || LIBRARY_METHODS.contains(&mc.method.to_string().as_str()) {
             return None;
         }
-        let Expr::Path(p) = chain::strip(&mc.receiver) else {
+        let f = quote::format_ident!("__ad_mut_{}", mc.method, span = mc.method.span());
+        let args = &mc.args;
+        let sep = if args.is_empty() { quote!() } else { quote!(,) };
+        let recv = chain::strip(&mc.receiver);
+        // An element of a container of the user's structs (`bodies[i].step(dt)`,
+        // `self.bodies[i].step(dt)`), or the item of `for b in bodies.iter_mut()`: the new
+        // state is written back where the old one was, through the element's type. (Not a
+        // field, `s.v.extend(..)`, nor a method the standard library or ndarray has for
+        // changing a container or an array in place: the element may be one.)
+        let place = match recv {
+            _ if IN_PLACE_METHODS.contains(&mc.method.to_string().as_str()) => None,
+            Expr::Path(_) => self.cell_named(recv).and_then(|_| self.place_type(recv)),
+            Expr::Index(_) => self.place_type(recv),
+            _ => None,
+        };
+        if let Some(ty) = place {
+            let mut ty: syn::Path = syn::parse_quote_spanned!(mc.method.span()=> #ty);
+            for seg in &mut ty.segments {
+                if let syn::PathArguments::AngleBracketed(a) = &mut seg.arguments {
+                    a.colon2_token = Some(Default::default());
+                }
+            }
+            let target: Expr = match recv {
+                Expr::Path(_) => syn::parse_quote_spanned!(recv.span()=> *#recv),
+                _ => recv.clone(),
+            };
+            return Some(syn::parse_quote_spanned! {mc.span()=>
+                #target = #ty::#f((#target).clone() #sep #args)
+            });
+        }
+        let Expr::Path(p) = recv else {
             return None;
         };
         let id = p.path.get_ident()?;
@@ -1034,9 +1115,6 @@ impl Lowering {
                 }
                 self.user_struct(&syn::parse2(place).ok()?)
             })?;
-        let f = quote::format_ident!("__ad_mut_{}", mc.method, span = mc.method.span());
-        let args = &mc.args;
-        let sep = if args.is_empty() { quote!() } else { quote!(,) };
         Some(syn::parse_quote_spanned! {mc.span()=> #id = #ty::#f(#id #sep #args) })
     }
 
@@ -1130,6 +1208,28 @@ impl Lowering {
         Some(syn::parse_quote_spanned! {e.span()=>
             { let #t = #call; #(#parts)* #value }
         })
+    }
+
+    /// `s.step(dt)` whose result is not used, on a parameter `s: &mut State` of a struct of the
+    /// user's: the parameter's name, for the error that says to call it on a local copy (a
+    /// `&mut self` method's new state is not written back through the reference).
+    pub(super) fn method_on_mut_param(&self, mc: &syn::ExprMethodCall) -> Option<String> {
+        if !is_user_method(mc) || LIBRARY_METHODS.contains(&mc.method.to_string().as_str()) {
+            return None;
+        }
+        let Expr::Path(p) = chain::strip(&mc.receiver) else {
+            return None;
+        };
+        let n = self.active_param(p)?;
+        let param = &self.f.params[n];
+        match &param.ty {
+            syn::Type::Reference(r)
+                if r.mutability.is_some() && crate::types::struct_path(&r.elem).is_some() =>
+            {
+                Some(param.ident.to_string())
+            }
+            _ => None,
+        }
     }
 
     /// The user's struct the variable `e` names holds (see `Binding::struct_ty`), or that a

@@ -211,6 +211,21 @@ impl Lowering {
                 let call = self.mut_buffer_call(e, want)?;
                 self.expr(b, &call, want)
             }
+            Expr::MethodCall(mc) if !want && self.method_on_mut_param(mc).is_some() => {
+                let name = self.method_on_mut_param(mc)?;
+                let m = &mc.method;
+                self.err_at(
+                    m,
+                    format!(
+                        "`{name}.{m}(..)` on a parameter taken by `&mut` is not followed (a \
+                         `&mut self` method's new state would have to be written back through \
+                         the reference); copy it into a local first (`let mut {name} = \
+                         {name}.clone();`), call `{m}` on the copy and return what the caller \
+                         needs"
+                    ),
+                );
+                None
+            }
             Expr::MethodCall(mc) if !want && self.mut_self_call(mc).is_some() => {
                 // `s.step(dt);` of a `&mut self` method: `s = State::__ad_mut_step(s, dt)`.
                 let assign = self.mut_self_call(mc)?;

@@ -15,14 +15,7 @@ use super::*;
 impl Lowering {
     /// `target = v` where `target` is a field of a local (`s.x`, `s.a.b`, `s.v[i].x`).
     pub(super) fn assign_field(&mut self, b: Block, fe: &syn::ExprField, v: Option<Value>) {
-        let syn::Member::Named(name) = &fe.member else {
-            self.err_at(
-                &fe.member,
-                "assignment to a field by position (`t.0 = ..`) is not supported; rebuild the \
-                 tuple (`t = (v, t.1)`) or use variables",
-            );
-            return;
-        };
+        let name = &fe.member;
         if !self.field_root_ok(&fe.base) {
             return;
         }
@@ -149,7 +142,7 @@ impl Lowering {
         &mut self,
         b: Block,
         base: Value,
-        name: &syn::Ident,
+        name: &syn::Member,
         value: Value,
         span: Span,
     ) -> Value {
@@ -175,7 +168,9 @@ impl Lowering {
             kind,
             span,
         );
-        let key = proc_macro2::Literal::u64_unsuffixed(crate::types::field_key(&name.to_string()));
+        let key = proc_macro2::Literal::u64_unsuffixed(crate::types::field_key(
+            &quote!(#name).to_string(),
+        ));
         let pv = &self.krate;
         let path: syn::Path =
             syn::parse_quote_spanned!(span=> #pv::__private::set_field::<#key, _, _>);
@@ -196,11 +191,13 @@ impl Lowering {
     /// or a parameter taken by value. Else an error that says what to write.
     pub(super) fn field_root_ok(&mut self, base: &Expr) -> bool {
         let mut root = base;
+        // Whether the root itself is indexed (`bodies[i]..`, not `w.bodies[i]..`).
+        let mut indexed = false;
         loop {
-            root = match root {
-                Expr::Field(f) => &f.base,
-                Expr::Index(ix) => &ix.expr,
-                Expr::Paren(p) => &p.expr,
+            (root, indexed) = match root {
+                Expr::Field(f) => (&*f.base, false),
+                Expr::Index(ix) => (&*ix.expr, true),
+                Expr::Paren(p) => (&*p.expr, indexed),
                 _ => break,
             };
         }
@@ -243,7 +240,10 @@ impl Lowering {
             .iter()
             .find(|p| Some(p.value) == self.env[slot].value);
         if let Some(p) = param {
-            let by_ref = matches!(p.ty, syn::Type::Reference(_));
+            // An element of a `&mut` container is written through (`bodies[i].v *= s` of
+            // `bodies: &mut [Body]`), as it is once a loop has changed the container.
+            let by_ref = matches!(&p.ty, syn::Type::Reference(r)
+                if r.mutability.is_none() || !indexed);
             if !by_ref && self.env[slot].place_ty.is_none() {
                 // A parameter taken by value (`mut s: State`) keeps its type for the user's
                 // methods called on it once it holds a new version (`s.k += x; s.energy()`).

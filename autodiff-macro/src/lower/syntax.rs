@@ -185,12 +185,16 @@ impl<'ast> Visit<'ast> for AssignedNames {
     fn visit_stmt(&mut self, s: &'ast syn::Stmt) {
         // `s.step(dt);`, a method whose result is not used, may take `&mut self`: a new
         // version of `s` (see `Lowering::mut_self_call`).
+        // So is `bodies[i].step(dt);` of `bodies`.
         if let syn::Stmt::Expr(Expr::MethodCall(mc), Some(_)) = s {
-            if let Expr::Path(p) = &*mc.receiver {
-                if let Some(id) = p.path.get_ident() {
-                    if super::calls::is_user_method(mc) {
-                        self.write(id.to_string());
-                    }
+            if super::calls::is_user_method(mc) {
+                let root = match &*mc.receiver {
+                    Expr::Path(p) => p.path.get_ident(),
+                    e @ Expr::Index(_) => target_root(e),
+                    _ => None,
+                };
+                if let Some(id) = root {
+                    self.write(id.to_string());
                 }
             }
         }
