@@ -759,7 +759,7 @@ impl Lowering {
 
     /// The type of the differentiated parameter `n` where it is a struct of the user's or a
     /// slice, array or `Vec` of them (see [`Self::place_type`]).
-    fn param_place_type(&self, n: usize) -> Option<TokenStream> {
+    pub(super) fn param_place_type(&self, n: usize) -> Option<TokenStream> {
         let param = &self.f.params[n];
         if param.ident == "self" {
             return Some(quote!(Self));
