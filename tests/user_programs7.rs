@@ -1695,3 +1695,1508 @@ fn to_vec_of_rows_slices_and_results() {
         },
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// More physics.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Differentiable)]
+struct Particle {
+    pos: [f64; 2],
+    vel: [f64; 2],
+    mass: f64,
+}
+
+impl Particle {
+    #[differentiate]
+    fn kinetic(&self) -> f64 {
+        0.5 * self.mass * (self.vel[0] * self.vel[0] + self.vel[1] * self.vel[1])
+    }
+}
+
+/// Gravitational N-body: pairwise potential over `i < j`, plus kinetic energy, after a few
+/// symplectic Euler steps on a `Vec<Particle>` taken by value.
+#[differentiate]
+fn nbody_energy(mut ps: Vec<Particle>, g: f64, dt: f64) -> f64 {
+    let n = ps.len();
+    for _ in 0..5 {
+        for i in 0..n {
+            let mut ax = 0.0;
+            let mut ay = 0.0;
+            for j in 0..n {
+                if i != j {
+                    let dx = ps[j].pos[0] - ps[i].pos[0];
+                    let dy = ps[j].pos[1] - ps[i].pos[1];
+                    let r2 = dx * dx + dy * dy + 0.01;
+                    let inv = g * ps[j].mass / (r2 * r2.sqrt());
+                    ax += inv * dx;
+                    ay += inv * dy;
+                }
+            }
+            ps[i].vel[0] += ax * dt;
+            ps[i].vel[1] += ay * dt;
+        }
+        for p in ps.iter_mut() {
+            p.pos[0] += p.vel[0] * dt;
+            p.pos[1] += p.vel[1] * dt;
+        }
+    }
+    let mut pot = 0.0;
+    for i in 0..n {
+        for j in (i + 1)..n {
+            let dx = ps[j].pos[0] - ps[i].pos[0];
+            let dy = ps[j].pos[1] - ps[i].pos[1];
+            pot -= g * ps[i].mass * ps[j].mass / (dx * dx + dy * dy + 0.01).sqrt();
+        }
+    }
+    ps.iter().map(|p| p.kinetic()).sum::<f64>() + pot
+}
+
+#[test]
+fn nbody_symplectic_euler() {
+    let ps = vec![
+        Particle {
+            pos: [0.0, 0.0],
+            vel: [0.0, 0.1],
+            mass: 1.0,
+        },
+        Particle {
+            pos: [1.0, 0.2],
+            vel: [0.0, 0.8],
+            mass: 0.3,
+        },
+        Particle {
+            pos: [-0.7, 0.9],
+            vel: [-0.5, 0.0],
+            mass: 0.2,
+        },
+    ];
+    let (v, (gp, gg, gd)) = nbody_energy_grad(ps.clone(), 1.0, 0.02);
+    close("value", v, nbody_energy(ps.clone(), 1.0, 0.02), TOL);
+    let r = gradcheck(
+        |q: &Vec<Particle>| nbody_energy(q.clone(), 1.0, 0.02),
+        &ps,
+        &gp,
+    );
+    assert!(r.passed(), "{r}");
+    fd2(
+        "∂g, ∂dt",
+        |g, d| nbody_energy(ps.clone(), g, d),
+        (1.0, 0.02),
+        (gg, gd),
+    );
+}
+
+#[derive(Clone, Differentiable)]
+struct Pendulum {
+    length: f64,
+    gravity: f64,
+}
+
+impl Pendulum {
+    // a constructor called on differentiated values is differentiated like any function
+    #[differentiate]
+    fn new(length: f64, gravity: f64) -> Self {
+        Pendulum { length, gravity }
+    }
+
+    /// The period with the first two corrections for amplitude θ₀.
+    #[differentiate]
+    fn period(&self, theta0: f64) -> f64 {
+        let base = 2.0 * PI * (self.length / self.gravity).sqrt();
+        base * (1.0 + theta0 * theta0 / 16.0 + 11.0 * theta0.powi(4) / 3072.0)
+    }
+}
+
+/// Squared error of the predicted periods for several lengths, the pendulum built by `new`.
+#[differentiate]
+fn pendulum_fit(gravity: f64, lengths: &[f64], periods: &[f64], theta0: f64) -> f64 {
+    let mut err = 0.0;
+    for (l, t) in lengths.iter().zip(periods.iter()) {
+        let p = Pendulum::new(*l, gravity);
+        err += (p.period(theta0) - t).powi(2);
+    }
+    err
+}
+
+#[test]
+fn pendulum_constructor_method() {
+    let ls = [0.5, 1.0, 1.5];
+    let ts = [1.43, 2.02, 2.45];
+    let (v, (gg, gl, gt, gth)) = pendulum_fit_grad(9.5, &ls, &ts, 0.2);
+    close("value", v, pendulum_fit(9.5, &ls, &ts, 0.2), TOL);
+    // ∂g = Σ 2(Tᵢ − tᵢ)·(−Tᵢ/(2g))
+    let c = 1.0 + 0.04 / 16.0 + 11.0 * 0.0016 / 3072.0;
+    let want: f64 = ls
+        .iter()
+        .zip(&ts)
+        .map(|(l, t)| {
+            let p = 2.0 * PI * (l / 9.5f64).sqrt() * c;
+            2.0 * (p - t) * (-p / 19.0)
+        })
+        .sum();
+    close("∂g", gg, want, 1e-12);
+    fd_vec("∂l", |q| pendulum_fit(9.5, q, &ts, 0.2), &ls, &gl);
+    fd_vec("∂t", |q| pendulum_fit(9.5, &ls, q, 0.2), &ts, &gt);
+    fd("∂θ0", |q| pendulum_fit(9.5, &ls, &ts, q), 0.2, gth);
+}
+
+/// Projectile with quadratic drag: step until it falls below the ground, then interpolate the
+/// landing point linearly between the last two steps.
+#[differentiate]
+fn projectile_range(speed: f64, angle: f64, drag: f64) -> f64 {
+    let dt = 0.01;
+    let (mut x, mut y) = (0.0, 0.0);
+    let (mut vx, mut vy) = (speed * angle.cos(), speed * angle.sin());
+    let (mut px, mut py) = (x, y);
+    while y >= 0.0 {
+        px = x;
+        py = y;
+        let v = (vx * vx + vy * vy).sqrt();
+        vx -= drag * v * vx * dt;
+        vy -= (9.81 + drag * v * vy) * dt;
+        x += vx * dt;
+        y += vy * dt;
+    }
+    px + (x - px) * py / (py - y)
+}
+
+#[test]
+fn projectile_with_drag() {
+    let p = (12.0, 0.7, 0.05);
+    let (v, g) = projectile_range_grad(p.0, p.1, p.2);
+    close("value", v, projectile_range(p.0, p.1, p.2), TOL);
+    // without drag the range is v²sin 2θ/g, up to the time step
+    close(
+        "no drag",
+        projectile_range(12.0, 0.7, 0.0),
+        144.0 * (1.4f64).sin() / 9.81,
+        1e-2,
+    );
+    fd3("projectile_range", projectile_range, p, g);
+}
+
+// ---------------------------------------------------------------------------------------------
+// More finance.
+// ---------------------------------------------------------------------------------------------
+
+/// Sharpe ratio of a portfolio from a matrix of returns (periods × assets): the mean and
+/// standard deviation of wᵀrₜ with `mean_axis` and `mapv`.
+#[differentiate]
+fn sharpe(w: &Array1<f64>, returns: &Array2<f64>) -> f64 {
+    let port = returns.dot(w);
+    let mean = port.mean().unwrap();
+    let var = port.mapv(|r| (r - mean).powi(2)).mean().unwrap();
+    let mu = returns.mean_axis(Axis(0)).unwrap();
+    // the same mean through the assets' means
+    0.5 * (mean + mu.dot(w)) / var.sqrt()
+}
+
+#[test]
+fn sharpe_ratio_ndarray() {
+    let returns = matrix(12, 3, 0.9).mapv(|r| 0.01 + 0.05 * r);
+    let w = Array1::from(vec![0.5, 0.3, 0.2]);
+    let (v, (gw, gr)) = sharpe_grad(&w, &returns);
+    close("value", v, sharpe(&w, &returns), TOL);
+    // homogeneous of degree zero in w: w·∂w = 0
+    close("w·∂w", w.dot(&gw), 0.0, 1e-12);
+    fd_array("∂w", |q| sharpe(q, &returns), &w, &gw);
+    fd_array("∂returns", |q| sharpe(&w, q), &returns, &gr);
+}
+
+/// Bootstrapping discount factors from par swap rates, one maturity after another, with the
+/// factors pushed into a `Vec` as they are found; the 5-year zero rate.
+#[differentiate]
+fn bootstrap_zero(par: &[f64]) -> f64 {
+    let mut dfs: Vec<f64> = Vec::new();
+    for (i, &s) in par.iter().enumerate() {
+        let annuity: f64 = dfs.iter().take(i).sum();
+        let df = (1.0 - s * annuity) / (1.0 + s);
+        dfs.push(df);
+    }
+    let last = *dfs.last().unwrap();
+    -last.ln() / dfs.len() as f64
+}
+
+#[test]
+fn swap_curve_bootstrap() {
+    let par = [0.02, 0.022, 0.025, 0.027, 0.028];
+    let (v, g) = bootstrap_zero_grad(&par);
+    close("value", v, bootstrap_zero(&par), TOL);
+    // one flat rate s everywhere: every df is (1+s)^−i, the zero rate ln(1+s), and the
+    // gradient's entries sum to 1/(1+s)
+    let flat = [0.03; 5];
+    let (z, gf) = bootstrap_zero_grad(&flat);
+    close("flat", z, 1.03f64.ln(), 1e-12);
+    close("Σ∂", gf.iter().sum::<f64>(), 1.0 / 1.03, 1e-12);
+    fd_vec("∂par", bootstrap_zero, &par, &g);
+}
+
+/// Conditional value-at-risk: the mean of the worst 20% of portfolio losses, the losses sorted
+/// with `sort_by`.
+#[differentiate]
+fn cvar(w: &[f64], scenarios: &[Vec<f64>]) -> f64 {
+    let mut losses: Vec<f64> = scenarios
+        .iter()
+        .map(|s| -s.iter().zip(w).map(|(r, wi)| r * wi).sum::<f64>())
+        .collect();
+    losses.sort_by(|a, b| b.partial_cmp(a).unwrap());
+    let k = losses.len() / 5;
+    losses[..k].iter().sum::<f64>() / k as f64
+}
+
+#[test]
+fn conditional_value_at_risk() {
+    let scen: Vec<Vec<f64>> = (0..20).map(|i| data(3, i as f64 * 1.3)).collect();
+    let w = [0.5, 0.2, 0.3];
+    let (v, (gw, gs)) = cvar_grad(&w, &scen);
+    close("value", v, cvar(&w, &scen), TOL);
+    // ∂w = −mean of the worst scenarios' returns
+    let mut ls: Vec<(f64, usize)> = scen
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (-(s[0] * w[0] + s[1] * w[1] + s[2] * w[2]), i))
+        .collect();
+    ls.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap());
+    for j in 0..3 {
+        let want = -ls[..4].iter().map(|(_, i)| scen[*i][j]).sum::<f64>() / 4.0;
+        close("∂w", gw[j], want, 1e-12);
+    }
+    fd_vec("∂w fd", |q| cvar(q, &scen), &w, &gw);
+    let r = gradcheck(|q: &Vec<Vec<f64>>| cvar(&w, q), &scen, &gs);
+    assert!(r.passed(), "{r}");
+}
+
+/// Merton jump-diffusion call as a Poisson-weighted sum of Black–Scholes prices, the series
+/// truncated with `take` and the factorial carried by a `fold`.
+#[differentiate]
+fn merton_call(s: f64, sigma: f64, lambda: f64, jump_mu: f64, jump_sd: f64) -> f64 {
+    let (k, r, t) = (100.0, 0.02, 0.5);
+    let kappa = (jump_mu + 0.5 * jump_sd * jump_sd).exp() - 1.0;
+    let lt = lambda * (1.0 + kappa) * t;
+    (0..40)
+        .take(12)
+        .map(|n| {
+            let nf = n as f64;
+            let fact = (1..=n).fold(1.0, |acc, i| acc * i as f64);
+            let sig_n = (sigma * sigma + nf * jump_sd * jump_sd / t).sqrt();
+            let r_n = r - lambda * kappa + nf * (1.0 + kappa).ln() / t;
+            (-lt).exp() * lt.powi(n) / fact * black_scholes_call(s, k, r_n, sig_n, t)
+        })
+        .sum()
+}
+
+#[test]
+fn merton_jump_diffusion_series() {
+    let x = vec![102.0, 0.2, 0.8, -0.05, 0.15];
+    let (v, g) = merton_call_grad(x[0], x[1], x[2], x[3], x[4]);
+    close("value", v, merton_call(x[0], x[1], x[2], x[3], x[4]), TOL);
+    // no jumps: Black–Scholes
+    close(
+        "λ=0",
+        merton_call(102.0, 0.2, 0.0, -0.05, 0.15),
+        black_scholes_call(102.0, 100.0, 0.02, 0.2, 0.5),
+        1e-12,
+    );
+    fd_vec(
+        "∂",
+        |p| merton_call(p[0], p[1], p[2], p[3], p[4]),
+        &x,
+        &[g.0, g.1, g.2, g.3, g.4],
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// More robotics.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Differentiable)]
+struct Quat {
+    w: f64,
+    x: f64,
+    y: f64,
+    z: f64,
+}
+
+#[differentiate]
+impl std::ops::Mul for Quat {
+    type Output = Quat;
+    fn mul(self, o: Quat) -> Quat {
+        Quat {
+            w: self.w * o.w - self.x * o.x - self.y * o.y - self.z * o.z,
+            x: self.w * o.x + self.x * o.w + self.y * o.z - self.z * o.y,
+            y: self.w * o.y - self.x * o.z + self.y * o.w + self.z * o.x,
+            z: self.w * o.z + self.x * o.y - self.y * o.x + self.z * o.w,
+        }
+    }
+}
+
+impl Quat {
+    #[differentiate]
+    fn from_axis_angle(axis: [f64; 3], angle: f64) -> Quat {
+        let n = (axis[0] * axis[0] + axis[1] * axis[1] + axis[2] * axis[2]).sqrt();
+        let (s, c) = (0.5 * angle).sin_cos();
+        Quat {
+            w: c,
+            x: s * axis[0] / n,
+            y: s * axis[1] / n,
+            z: s * axis[2] / n,
+        }
+    }
+
+    #[differentiate]
+    fn conj(&self) -> Quat {
+        Quat {
+            w: self.w,
+            x: -self.x,
+            y: -self.y,
+            z: -self.z,
+        }
+    }
+}
+
+/// Rotating a point through a chain of joint rotations q = q₁q₂q₃, p' = q p q*; the distance
+/// of the result to a target.
+#[differentiate]
+fn quat_chain_error(angles: &[f64], point: [f64; 3], target: [f64; 3]) -> f64 {
+    let axes = [[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 1.0]];
+    let mut q = Quat {
+        w: 1.0,
+        x: 0.0,
+        y: 0.0,
+        z: 0.0,
+    };
+    for i in 0..angles.len() {
+        let qi = Quat::from_axis_angle(axes[i], angles[i]);
+        q = q * qi;
+    }
+    let p = Quat {
+        w: 0.0,
+        x: point[0],
+        y: point[1],
+        z: point[2],
+    };
+    let r = q * p * q.conj();
+    (r.x - target[0]).powi(2) + (r.y - target[1]).powi(2) + (r.z - target[2]).powi(2)
+}
+
+#[test]
+fn quaternion_joint_chain() {
+    let angles = vec![0.4, -0.7, 1.1];
+    let point = [1.0, 0.5, -0.2];
+    let target = [0.3, 0.9, 0.4];
+    let (v, (ga, gp, gt)) = quat_chain_error_grad(&angles, point, target);
+    close("value", v, quat_chain_error(&angles, point, target), TOL);
+    // rotations keep lengths: at a target of zero the error is |p|² whatever the angles
+    let (z, (gz, _, _)) = quat_chain_error_grad(&angles, point, [0.0; 3]);
+    close("|p|²", z, 1.0 + 0.25 + 0.04, 1e-12);
+    for g in gz {
+        close("∂angle at 0", g, 0.0, 1e-12);
+    }
+    fd_vec(
+        "∂angles",
+        |q| quat_chain_error(q, point, target),
+        &angles,
+        &ga,
+    );
+    let r = gradcheck(
+        |q: &[f64; 3]| quat_chain_error(&angles, *q, target),
+        &point,
+        &gp,
+    );
+    assert!(r.passed(), "{r}");
+    let r = gradcheck(
+        |q: &[f64; 3]| quat_chain_error(&angles, point, *q),
+        &target,
+        &gt,
+    );
+    assert!(r.passed(), "{r}");
+}
+
+/// Two-link inverse kinematics by damped Newton iterations (a 2×2 solve written out); the
+/// elbow angle found, as a function of the target.
+#[differentiate]
+fn ik_elbow(tx: f64, ty: f64, l1: f64, l2: f64) -> f64 {
+    let (mut a, mut b) = (0.3, 0.8);
+    for _ in 0..25 {
+        let ex = l1 * a.cos() + l2 * (a + b).cos() - tx;
+        let ey = l1 * a.sin() + l2 * (a + b).sin() - ty;
+        let j11 = -l1 * a.sin() - l2 * (a + b).sin();
+        let j12 = -l2 * (a + b).sin();
+        let j21 = l1 * a.cos() + l2 * (a + b).cos();
+        let j22 = l2 * (a + b).cos();
+        let det = j11 * j22 - j12 * j21;
+        a -= (j22 * ex - j12 * ey) / det;
+        b -= (-j21 * ex + j11 * ey) / det;
+    }
+    b
+}
+
+#[test]
+fn inverse_kinematics_newton() {
+    let (v, (gx, gy, g1, g2)) = ik_elbow_grad(1.2, 0.7, 1.0, 0.8);
+    close("value", v, ik_elbow(1.2, 0.7, 1.0, 0.8), TOL);
+    // law of cosines: cos b = (d² − l1² − l2²)/(2 l1 l2); ∂b/∂tx = −tx/(l1 l2 sin b)
+    let d2: f64 = 1.2 * 1.2 + 0.7 * 0.7;
+    let cb = (d2 - 1.0 - 0.64) / 1.6;
+    close("elbow", v, cb.acos(), 1e-10);
+    close("∂tx", gx, -1.2 / (0.8 * v.sin()), 1e-8);
+    fd_vec(
+        "∂",
+        |p| ik_elbow(p[0], p[1], p[2], p[3]),
+        &[1.2, 0.7, 1.0, 0.8],
+        &[gx, gy, g1, g2],
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// More graphics.
+// ---------------------------------------------------------------------------------------------
+
+/// Bilinear sampling of a texture (rows of texels) at continuous coordinates: the integer cell
+/// from `floor`, the weights from what is left.
+#[differentiate]
+fn bilinear(tex: &[Vec<f64>], u: f64, v: f64) -> f64 {
+    let x0 = u.floor() as usize;
+    let y0 = v.floor() as usize;
+    let fx = u - x0 as f64;
+    let fy = v - y0 as f64;
+    let top = tex[y0][x0] * (1.0 - fx) + tex[y0][x0 + 1] * fx;
+    let bottom = tex[y0 + 1][x0] * (1.0 - fx) + tex[y0 + 1][x0 + 1] * fx;
+    top * (1.0 - fy) + bottom * fy
+}
+
+#[test]
+fn bilinear_texture_sample() {
+    let tex: Vec<Vec<f64>> = (0..4).map(|i| data(5, i as f64 * 2.0)).collect();
+    let (val, (gt, gu, gv)) = bilinear_grad(&tex, 1.3, 2.6);
+    close("value", val, bilinear(&tex, 1.3, 2.6), TOL);
+    // ∂u = (1−fy)(t[y0][x0+1] − t[y0][x0]) + fy(t[y0+1][x0+1] − t[y0+1][x0])
+    let want = 0.4 * (tex[2][2] - tex[2][1]) + 0.6 * (tex[3][2] - tex[3][1]);
+    close("∂u", gu, want, 1e-12);
+    // the weights sum to one
+    let s: f64 = gt.iter().flatten().sum();
+    close("Σ∂tex", s, 1.0, 1e-12);
+    fd2("∂u, ∂v", |a, b| bilinear(&tex, a, b), (1.3, 2.6), (gu, gv));
+}
+
+/// A cubic Bézier curve by de Casteljau over `Vec<[f64; 2]>` control points, rewritten in
+/// place; the squared distance of the point at t to a target.
+#[differentiate]
+fn bezier_error(ctrl: &Vec<[f64; 2]>, t: f64, target: [f64; 2]) -> f64 {
+    let mut pts = ctrl.clone();
+    let n = pts.len();
+    for level in 1..n {
+        for i in 0..n - level {
+            pts[i] = [
+                (1.0 - t) * pts[i][0] + t * pts[i + 1][0],
+                (1.0 - t) * pts[i][1] + t * pts[i + 1][1],
+            ];
+        }
+    }
+    (pts[0][0] - target[0]).powi(2) + (pts[0][1] - target[1]).powi(2)
+}
+
+#[test]
+fn de_casteljau_bezier() {
+    let ctrl = vec![[0.0, 0.0], [0.3, 1.0], [0.8, 1.2], [1.0, 0.1]];
+    let (v, (gc, gt, gtar)) = bezier_error_grad(&ctrl, 0.35, [0.5, 0.5]);
+    close("value", v, bezier_error(&ctrl, 0.35, [0.5, 0.5]), TOL);
+    // ∂cᵢ = 2(B(t) − target)·Bernstein_i(t)
+    let bern = [
+        0.65f64.powi(3),
+        3.0 * 0.35 * 0.65f64.powi(2),
+        3.0 * 0.35f64.powi(2) * 0.65,
+        0.35f64.powi(3),
+    ];
+    let bx: f64 = (0..4).map(|i| bern[i] * ctrl[i][0]).sum();
+    for i in 0..4 {
+        close("∂c.x", gc[i][0], 2.0 * (bx - 0.5) * bern[i], 1e-12);
+    }
+    fd("∂t", |t| bezier_error(&ctrl, t, [0.5, 0.5]), 0.35, gt);
+    let r = gradcheck(
+        |q: &[f64; 2]| bezier_error(&ctrl, 0.35, *q),
+        &[0.5, 0.5],
+        &gtar,
+    );
+    assert!(r.passed(), "{r}");
+}
+
+/// Reinhard tone mapping and gamma on an RGB image (pixels × 3), luminance by `dot`.
+#[differentiate]
+fn tone_mapped_mean(img: &Array2<f64>, exposure: f64, gamma: f64) -> f64 {
+    let weights = Array1::from(vec![0.2126, 0.7152, 0.0722]);
+    let lum = img.dot(&weights) * exposure;
+    let mapped = lum.mapv(|l| (l / (1.0 + l)).powf(1.0 / gamma));
+    mapped.mean().unwrap()
+}
+
+#[test]
+fn reinhard_tone_mapping() {
+    let img = matrix(6, 3, 0.1).mapv(|v| v.abs() * 4.0 + 0.05);
+    let (v, (gi, ge, gg)) = tone_mapped_mean_grad(&img, 1.5, 2.2);
+    close("value", v, tone_mapped_mean(&img, 1.5, 2.2), TOL);
+    fd_array("∂img", |q| tone_mapped_mean(q, 1.5, 2.2), &img, &gi);
+    fd2(
+        "∂exposure, ∂γ",
+        |e, g| tone_mapped_mean(&img, e, g),
+        (1.5, 2.2),
+        (ge, gg),
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// More losses and models.
+// ---------------------------------------------------------------------------------------------
+
+/// Distillation: KL(softmax(t/T) ‖ softmax(s/T))·T² in `f32`, the teacher fixed.
+#[differentiate(wrt(student))]
+fn distill(student: &[f32], teacher: &[f32], temp: f32) -> f32 {
+    let soft = |z: &[f32]| -> Vec<f32> {
+        let m = z.iter().cloned().fold(f32::MIN, f32::max);
+        let e: Vec<f32> = z.iter().map(|v| ((v - m) / temp).exp()).collect();
+        let s: f32 = e.iter().sum();
+        e.iter().map(|v| v / s).collect()
+    };
+    let p = soft(teacher);
+    let q = soft(student);
+    let kl: f32 = p
+        .iter()
+        .zip(q.iter())
+        .map(|(a, b)| a * (a.ln() - b.ln()))
+        .sum();
+    kl * temp * temp
+}
+
+#[test]
+fn distillation_f32() {
+    let s = [1.0f32, 0.2, -0.5, 2.0];
+    let t = [0.8f32, 0.9, -1.0, 1.5];
+    let (v, gs) = distill_grad(&s, &t, 2.0);
+    close("value", v as f64, distill(&s, &t, 2.0) as f64, 1e-6);
+    // ∂s = T(q − p)
+    let sm = |z: &[f32]| {
+        let e: Vec<f64> = z.iter().map(|v| (*v as f64 / 2.0).exp()).collect();
+        let sum: f64 = e.iter().sum();
+        e.iter().map(|v| v / sum).collect::<Vec<f64>>()
+    };
+    let (p, q) = (sm(&t), sm(&s));
+    for i in 0..4 {
+        close("∂s", gs[i] as f64, 2.0 * (q[i] - p[i]), 1e-5);
+    }
+    let r = gradcheck(|q: &Vec<f32>| distill(q, &t, 2.0), &s.to_vec(), &gs);
+    assert!(r.passed(), "{r}");
+}
+
+/// Single-head attention over a sequence (rows), softmax by rows with `insert_axis`.
+#[differentiate]
+fn attention_loss(x: &Array2<f64>, wq: &Array2<f64>, wk: &Array2<f64>, wv: &Array2<f64>) -> f64 {
+    let q = x.dot(wq);
+    let k = x.dot(wk);
+    let v = x.dot(wv);
+    let d = wq.ncols() as f64;
+    let scores = q.dot(&k.t()) / d.sqrt();
+    // the row maxima for a stable softmax (`fold_axis` with a closure is not followed)
+    let mut m = Array1::<f64>::zeros(scores.nrows());
+    for i in 0..scores.nrows() {
+        m[i] = scores[[i, 0]];
+        for j in 1..scores.ncols() {
+            m[i] = m[i].max(scores[[i, j]]);
+        }
+    }
+    let e = (&scores - &m.insert_axis(Axis(1))).exp();
+    let z = e.sum_axis(Axis(1));
+    let attn = &e / &z.insert_axis(Axis(1));
+    let out = attn.dot(&v);
+    (&out * &out).sum()
+}
+
+#[test]
+fn attention_with_row_softmax() {
+    let x = matrix(4, 3, 0.2);
+    let (wq, wk, wv) = (matrix(3, 2, 1.0), matrix(3, 2, 2.0), matrix(3, 2, 3.0));
+    let (v, (gx, gq, gk, gv)) = attention_loss_grad(&x, &wq, &wk, &wv);
+    close("value", v, attention_loss(&x, &wq, &wk, &wv), TOL);
+    fd_array("∂x", |q| attention_loss(q, &wq, &wk, &wv), &x, &gx);
+    fd_array("∂wq", |q| attention_loss(&x, q, &wk, &wv), &wq, &gq);
+    fd_array("∂wk", |q| attention_loss(&x, &wq, q, &wv), &wk, &gk);
+    fd_array("∂wv", |q| attention_loss(&x, &wq, &wk, q), &wv, &gv);
+}
+
+/// Gaussian-process negative log marginal likelihood with an RBF kernel, the Cholesky
+/// factorisation written by hand over `Vec<Vec<f64>>`.
+#[differentiate]
+fn gp_nll(xs: &[f64], ys: &[f64], log_ell: f64, log_sf: f64, log_sn: f64) -> f64 {
+    let n = xs.len();
+    let (ell, sf2, sn2) = (log_ell.exp(), (2.0 * log_sf).exp(), (2.0 * log_sn).exp());
+    let mut k = vec![vec![0.0; n]; n];
+    for i in 0..n {
+        for j in 0..n {
+            let d = (xs[i] - xs[j]) / ell;
+            k[i][j] = sf2 * (-0.5 * d * d).exp();
+        }
+        k[i][i] += sn2;
+    }
+    let mut l = vec![vec![0.0; n]; n];
+    for i in 0..n {
+        for j in 0..=i {
+            let mut s = k[i][j];
+            for p in 0..j {
+                s -= l[i][p] * l[j][p];
+            }
+            if i == j {
+                l[i][j] = s.sqrt();
+            } else {
+                l[i][j] = s / l[j][j];
+            }
+        }
+    }
+    // forward substitution: L a = y
+    let mut a = vec![0.0; n];
+    for i in 0..n {
+        let mut s = ys[i];
+        for p in 0..i {
+            s -= l[i][p] * a[p];
+        }
+        a[i] = s / l[i][i];
+    }
+    let quad: f64 = a.iter().map(|v| v * v).sum();
+    let logdet: f64 = (0..n).map(|i| l[i][i].ln()).sum::<f64>() * 2.0;
+    0.5 * quad + 0.5 * logdet + 0.5 * n as f64 * (2.0 * PI).ln()
+}
+
+#[test]
+fn gaussian_process_cholesky() {
+    let xs = [0.0, 0.4, 1.1, 1.7, 2.5];
+    let ys: Vec<f64> = xs.iter().map(|x: &f64| x.sin() + 0.1 * x).collect();
+    let (v, (gx, gy, ge, gf, gn)) = gp_nll_grad(&xs, &ys, -0.2, 0.1, -1.5);
+    close("value", v, gp_nll(&xs, &ys, -0.2, 0.1, -1.5), TOL);
+    fd_vec(
+        "∂hyper",
+        |p| gp_nll(&xs, &ys, p[0], p[1], p[2]),
+        &[-0.2, 0.1, -1.5],
+        &[ge, gf, gn],
+    );
+    fd_vec("∂x", |q| gp_nll(q, &ys, -0.2, 0.1, -1.5), &xs, &gx);
+    fd_vec("∂y", |q| gp_nll(&xs, q, -0.2, 0.1, -1.5), &ys, &gy);
+}
+
+#[differentiate]
+fn sigmoid(z: f64) -> f64 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+/// L2-regularised logistic regression with `mapv` calling a differentiated `sigmoid`.
+#[differentiate]
+fn logreg(w: &Array1<f64>, b: f64, x: &Array2<f64>, y: &Array1<f64>, l2: f64) -> f64 {
+    let p = (x.dot(w) + b).mapv(sigmoid);
+    let ll = y * &p.mapv(f64::ln) + &(1.0 - y) * &p.mapv(|v| (1.0 - v).ln());
+    -ll.mean().unwrap() + 0.5 * l2 * w.dot(w)
+}
+
+#[test]
+fn logistic_regression_mapv_sigmoid() {
+    let x = matrix(8, 3, 0.6);
+    let y = Array1::from(vec![1.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0, 0.0]);
+    let w = vector(3, 4.0);
+    let (v, (gw, gb, _, _, gl)) = logreg_grad(&w, 0.1, &x, &y, 0.01);
+    close("value", v, logreg(&w, 0.1, &x, &y, 0.01), TOL);
+    // ∂w = Xᵀ(p − y)/n + λw, ∂b = mean(p − y), ∂λ = ½|w|²
+    let p = (x.dot(&w) + 0.1).mapv(|z| 1.0 / (1.0 + (-z).exp()));
+    let want = x.t().dot(&(&p - &y)) / 8.0 + &w * 0.01;
+    close_all("∂w", gw.as_slice().unwrap(), want.as_slice().unwrap());
+    close("∂b", gb, (&p - &y).mean().unwrap(), 1e-12);
+    close("∂λ", gl, 0.5 * w.dot(&w), 1e-12);
+}
+
+/// Soft k-means: each point's softmin-weighted squared distance to the centroids.
+#[differentiate]
+fn soft_kmeans(centroids: &Vec<[f64; 2]>, points: &[[f64; 2]], beta: f64) -> f64 {
+    let mut total = 0.0;
+    for p in points {
+        let d: Vec<f64> = centroids
+            .iter()
+            .map(|c| (p[0] - c[0]).powi(2) + (p[1] - c[1]).powi(2))
+            .collect();
+        let w: Vec<f64> = d.iter().map(|di| (-beta * di).exp()).collect();
+        let z: f64 = w.iter().sum();
+        total += d.iter().zip(&w).map(|(di, wi)| di * wi / z).sum::<f64>();
+    }
+    total / points.len() as f64
+}
+
+#[test]
+fn soft_kmeans_vec_of_arrays() {
+    let cs = vec![[0.0, 0.0], [1.0, 1.0], [-1.0, 0.5]];
+    let pts: Vec<[f64; 2]> = (0..10)
+        .map(|i| {
+            let d = data(2, i as f64 * 1.1);
+            [d[0], d[1]]
+        })
+        .collect();
+    let (v, (gc, gp, gb)) = soft_kmeans_grad(&cs, &pts, 2.0);
+    close("value", v, soft_kmeans(&cs, &pts, 2.0), TOL);
+    let r = gradcheck(|q: &Vec<[f64; 2]>| soft_kmeans(q, &pts, 2.0), &cs, &gc);
+    assert!(r.passed(), "{r}");
+    let r = gradcheck(|q: &Vec<[f64; 2]>| soft_kmeans(&cs, q, 2.0), &pts, &gp);
+    assert!(r.passed(), "{r}");
+    fd("∂β", |b| soft_kmeans(&cs, &pts, b), 2.0, gb);
+}
+
+/// Soft Dice loss for a binary mask in `f32`.
+#[differentiate]
+fn dice_loss(pred_logits: &[f32], mask: &[f32]) -> f32 {
+    let probs: Vec<f32> = pred_logits
+        .iter()
+        .map(|z| 1.0 / (1.0 + (-z).exp()))
+        .collect();
+    let inter: f32 = probs.iter().zip(mask).map(|(p, m)| p * m).sum();
+    let total: f32 = probs.iter().sum::<f32>() + mask.iter().sum::<f32>();
+    1.0 - (2.0 * inter + 1.0) / (total + 1.0)
+}
+
+#[test]
+fn dice_loss_f32() {
+    let z = [0.5f32, -1.0, 2.0, 0.1, -0.3, 1.2];
+    let m = [1.0f32, 0.0, 1.0, 0.0, 0.0, 1.0];
+    let (v, (gz, gm)) = dice_loss_grad(&z, &m);
+    close("value", v as f64, dice_loss(&z, &m) as f64, 1e-6);
+    let r = gradcheck(|q: &Vec<f32>| dice_loss(q, &m), &z.to_vec(), &gz);
+    assert!(r.passed(), "{r}");
+    let r = gradcheck(|q: &Vec<f32>| dice_loss(&z, q), &m.to_vec(), &gm);
+    assert!(r.passed(), "{r}");
+}
+
+/// Cosine embedding loss over flat buffers of 3-vectors read with `chunks(3)`.
+#[differentiate]
+fn cosine_embedding(a: &[f64], b: &[f64], labels: &[i8], margin: f64) -> f64 {
+    let mut loss = 0.0;
+    for ((u, v), &l) in a.chunks(3).zip(b.chunks(3)).zip(labels) {
+        let dot: f64 = u.iter().zip(v).map(|(x, y)| x * y).sum();
+        let nu = u.iter().map(|x| x * x).sum::<f64>().sqrt();
+        let nv = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+        let cos = dot / (nu * nv);
+        loss += if l > 0 {
+            1.0 - cos
+        } else {
+            (cos - margin).max(0.0)
+        };
+    }
+    loss / labels.len() as f64
+}
+
+#[test]
+fn cosine_embedding_chunks() {
+    let a = data(12, 0.3);
+    let b = data(12, 0.9);
+    let labels = [1i8, -1, -1, 1];
+    let (v, (ga, gb, gm)) = cosine_embedding_grad(&a, &b, &labels, -0.2);
+    close("value", v, cosine_embedding(&a, &b, &labels, -0.2), TOL);
+    // scale invariance of each 3-vector: uᵢ·∂uᵢ = 0
+    for c in 0..4 {
+        let s: f64 = (0..3).map(|k| a[3 * c + k] * ga[3 * c + k]).sum();
+        close("u·∂u", s, 0.0, 1e-12);
+    }
+    fd_vec("∂a", |q| cosine_embedding(q, &b, &labels, -0.2), &a, &ga);
+    fd_vec("∂b", |q| cosine_embedding(&a, q, &labels, -0.2), &b, &gb);
+    fd("∂m", |m| cosine_embedding(&a, &b, &labels, m), -0.2, gm);
+}
+
+// ---------------------------------------------------------------------------------------------
+// More signal processing and statistics.
+// ---------------------------------------------------------------------------------------------
+
+/// One-pole low-pass in `f32` as a `fold`, the output's last value and its mean.
+#[differentiate]
+fn one_pole(x: &[f32], alpha: f32) -> f32 {
+    let (last, sum) = x.iter().fold((0.0f32, 0.0f32), |(y, s), &v| {
+        let y = y + alpha * (v - y);
+        (y, s + y)
+    });
+    last + sum / x.len() as f32
+}
+
+#[test]
+fn one_pole_lowpass_fold_f32() {
+    let x: Vec<f32> = data(16, 0.7).iter().map(|v| *v as f32).collect();
+    let (v, (gx, ga)) = one_pole_grad(&x, 0.3);
+    close("value", v as f64, one_pole(&x, 0.3) as f64, 1e-6);
+    // ∂x_last = α(1 + 1/n)
+    close("∂x_last", gx[15] as f64, 0.3 * (1.0 + 1.0 / 16.0), 1e-6);
+    let r = gradcheck(|q: &Vec<f32>| one_pole(q, 0.3), &x, &gx);
+    assert!(r.passed(), "{r}");
+    fd32("∂α", |a| one_pole(&x, a), 0.3, ga);
+}
+
+/// A YIN-like cumulative mean normalised difference at lags 1..max_lag, softly minimised.
+#[differentiate]
+fn yin_soft_period(x: &[f64], max_lag: usize, temp: f64) -> f64 {
+    let mut d = vec![0.0; max_lag + 1];
+    for lag in 1..=max_lag {
+        d[lag] = x
+            .iter()
+            .zip(x.iter().skip(lag))
+            .map(|(a, b)| (a - b).powi(2))
+            .sum();
+    }
+    let mut running = 0.0;
+    let mut weights = 0.0;
+    let mut weighted = 0.0;
+    for lag in 1..=max_lag {
+        running += d[lag];
+        let cmnd = d[lag] * lag as f64 / running;
+        let w = (-cmnd / temp).exp();
+        weights += w;
+        weighted += w * lag as f64;
+    }
+    weighted / weights
+}
+
+#[test]
+fn yin_difference_function() {
+    let x: Vec<f64> = (0..40)
+        .map(|i| (2.0 * PI * i as f64 / 8.3).sin() + 0.2 * data(1, i as f64)[0])
+        .collect();
+    let (v, (gx, gt)) = yin_soft_period_grad(&x, 12, 0.1);
+    close("value", v, yin_soft_period(&x, 12, 0.1), TOL);
+    fd_vec("∂x", |q| yin_soft_period(q, 12, 0.1), &x, &gx);
+    fd("∂temp", |t| yin_soft_period(&x, 12, t), 0.1, gt);
+}
+
+/// ARMA(1,1) conditional sum of squares, the innovations carried through `zip` and `skip(1)`.
+#[differentiate]
+fn arma_css(y: &[f64], phi: f64, theta: f64) -> f64 {
+    let mut e_prev = 0.0;
+    let mut css = 0.0;
+    for (prev, cur) in y.iter().zip(y.iter().skip(1)) {
+        let e = cur - phi * prev - theta * e_prev;
+        css += e * e;
+        e_prev = e;
+    }
+    css
+}
+
+#[test]
+fn arma_conditional_sum_of_squares() {
+    let y = data(30, 2.2);
+    let (v, (gy, gp, gt)) = arma_css_grad(&y, 0.5, 0.3);
+    close("value", v, arma_css(&y, 0.5, 0.3), TOL);
+    // θ = 0: ∂φ = −2Σ eₜ yₜ₋₁
+    let (_, (_, gp0, _)) = arma_css_grad(&y, 0.5, 0.0);
+    let want: f64 = y
+        .windows(2)
+        .map(|w| -2.0 * (w[1] - 0.5 * w[0]) * w[0])
+        .sum();
+    close("∂φ at θ=0", gp0, want, 1e-12);
+    fd2("∂φ, ∂θ", |a, b| arma_css(&y, a, b), (0.5, 0.3), (gp, gt));
+    fd_vec("∂y", |q| arma_css(q, 0.5, 0.3), &y, &gy);
+}
+
+/// Leave-one-out kernel density log-likelihood, the bandwidth learned; the other points by a
+/// `filter` on the enumeration.
+#[differentiate]
+fn kde_loo(xs: &[f64], log_h: f64) -> f64 {
+    let h = log_h.exp();
+    let n = xs.len();
+    let mut ll = 0.0;
+    for (i, &xi) in xs.iter().enumerate() {
+        let dens: f64 = xs
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, &xj)| (-0.5 * ((xi - xj) / h).powi(2)).exp())
+            .sum();
+        ll += (dens / ((n - 1) as f64 * h * (2.0 * PI).sqrt())).ln();
+    }
+    -ll
+}
+
+#[test]
+fn leave_one_out_kde() {
+    let xs = data(9, 0.4);
+    let (v, (gx, gh)) = kde_loo_grad(&xs, -1.0);
+    close("value", v, kde_loo(&xs, -1.0), TOL);
+    close("Σ∂x", gx.iter().sum::<f64>(), 0.0, 1e-10);
+    fd_vec("∂x", |q| kde_loo(q, -1.0), &xs, &gx);
+    fd("∂log h", |h| kde_loo(&xs, h), -1.0, gh);
+}
+
+/// Viterbi with hard max and the path's score; the gradient is the chosen path's indicator
+/// counts (per transition and per emission).
+#[differentiate]
+fn viterbi_score(log_a: &[Vec<f64>], log_b: &[Vec<f64>], obs: &[usize]) -> f64 {
+    let n = log_a.len();
+    let mut delta: Vec<f64> = (0..n).map(|s| log_b[s][obs[0]]).collect();
+    for &o in obs.iter().skip(1) {
+        let prev = delta.clone();
+        for j in 0..n {
+            let best = (0..n)
+                .map(|i| prev[i] + log_a[i][j])
+                .fold(f64::NEG_INFINITY, f64::max);
+            delta[j] = best + log_b[j][o];
+        }
+    }
+    delta.iter().cloned().fold(f64::NEG_INFINITY, f64::max)
+}
+
+#[test]
+fn viterbi_hard_max() {
+    let log_a: Vec<Vec<f64>> = (0..3).map(|i| data(3, i as f64 * 3.1)).collect();
+    let log_b: Vec<Vec<f64>> = (0..3).map(|i| data(4, i as f64 * 1.9 + 7.0)).collect();
+    let obs = [0, 3, 1, 2, 2];
+    let (v, (ga, gb)) = viterbi_score_grad(&log_a, &log_b, &obs);
+    close("value", v, viterbi_score(&log_a, &log_b, &obs), TOL);
+    // one path: 4 transitions, 5 emissions, each counted once
+    close("Σ∂a", ga.iter().flatten().sum::<f64>(), 4.0, 0.0);
+    close("Σ∂b", gb.iter().flatten().sum::<f64>(), 5.0, 0.0);
+    let r = gradcheck(
+        |q: &Vec<Vec<f64>>| viterbi_score(q, &log_b, &obs),
+        &log_a,
+        &ga,
+    );
+    assert!(r.passed(), "{r}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// More optimisation and ODEs.
+// ---------------------------------------------------------------------------------------------
+
+/// Gradient descent on a 2-D quadratic bowl with early stopping when the step is small; the
+/// final objective as a function of the bowl's centre.
+#[differentiate]
+fn gd_early_stop(cx: f64, cy: f64, lr: f64) -> f64 {
+    let (mut x, mut y) = (0.0, 0.0);
+    let mut iters = 0;
+    while iters < 500 {
+        let gx = 2.0 * (x - cx) + 0.5 * (y - cy);
+        let gy = 4.0 * (y - cy) + 0.5 * (x - cx);
+        let step = lr * (gx * gx + gy * gy).sqrt();
+        x -= lr * gx;
+        y -= lr * gy;
+        iters += 1;
+        if step < 1e-3 {
+            break;
+        }
+    }
+    (x - cx).powi(2) + 2.0 * (y - cy).powi(2) + 0.5 * (x - cx) * (y - cy) + x
+}
+
+#[test]
+fn gradient_descent_with_early_stop() {
+    let p = (1.0, -0.5, 0.1);
+    let (v, g) = gd_early_stop_grad(p.0, p.1, p.2);
+    close("value", v, gd_early_stop(p.0, p.1, p.2), TOL);
+    fd3("gd_early_stop", gd_early_stop, p, g);
+}
+
+/// Golden-section search for the minimiser of a smooth function of one variable that moves
+/// with the parameter; the bracket's points are found by comparisons only.
+#[differentiate]
+fn golden_argmin(a: f64) -> f64 {
+    let f = |x: f64| (x - a).powi(2) + 0.1 * (3.0 * x).sin();
+    let gr = (5.0f64.sqrt() - 1.0) / 2.0;
+    let (mut lo, mut hi) = (-3.0, 3.0);
+    let mut c = hi - gr * (hi - lo);
+    let mut d = lo + gr * (hi - lo);
+    for _ in 0..60 {
+        if f(c) < f(d) {
+            hi = d;
+        } else {
+            lo = c;
+        }
+        c = hi - gr * (hi - lo);
+        d = lo + gr * (hi - lo);
+    }
+    0.5 * (lo + hi)
+}
+
+/// The minimum found, inside an objective.
+#[differentiate]
+fn golden_min(a: f64) -> f64 {
+    let x = golden_argmin(a);
+    (x - a).powi(2) + 0.1 * (3.0 * x).sin()
+}
+
+#[test]
+fn golden_section_search() {
+    // the bracket's points do not depend on a: the minimiser found has derivative 0 ...
+    let (x, gx) = golden_argmin_grad(0.7);
+    close("argmin", x, golden_argmin(0.7), TOL);
+    close("∂argmin", gx, 0.0, 0.0);
+    // ... where 2(x − a) + 0.3 cos 3x = 0, to the √ε a search by comparisons reaches
+    close(
+        "stationary",
+        2.0 * (x - 0.7) + 0.3 * (3.0 * x).cos(),
+        0.0,
+        1e-7,
+    );
+    // so the minimum's derivative is ∂f/∂a at x, −2(x − a): the envelope theorem's answer, and
+    // what finite differences of the value see (f is flat in x there)
+    let (v, g) = golden_min_grad(0.7);
+    close("value", v, golden_min(0.7), TOL);
+    close("∂a", g, -2.0 * (x - 0.7), TOL);
+    fd("∂a fd", golden_min, 0.7, g);
+}
+
+/// SIR epidemic by explicit midpoint (RK2), generic over the float type; the peak infected
+/// fraction tracked with `max`.
+#[differentiate]
+fn sir_peak<T: Float>(beta: T, gamma: T, i0: T, days: usize) -> T {
+    let h = T::from(0.25).unwrap();
+    let half = T::from(0.5).unwrap();
+    let (mut s, mut i) = (T::one() - i0, i0);
+    let mut peak = i;
+    for _ in 0..days * 4 {
+        let ds = -beta * s * i;
+        let di = beta * s * i - gamma * i;
+        let sm = s + half * h * ds;
+        let im = i + half * h * di;
+        s = s + h * (-beta * sm * im);
+        i = i + h * (beta * sm * im - gamma * im);
+        peak = peak.max(i);
+    }
+    peak
+}
+
+#[test]
+fn sir_rk2_peak() {
+    let (v, (gb, gg, gi)) = sir_peak_grad(0.6f64, 0.2, 0.01, 60);
+    close("value", v, sir_peak(0.6f64, 0.2, 0.01, 60), TOL);
+    fd3(
+        "sir_peak",
+        |a, b, c| sir_peak(a, b, c, 60),
+        (0.6, 0.2, 0.01),
+        (gb, gg, gi),
+    );
+    let (v32, (gb32, _, _)) = sir_peak_grad(0.6f32, 0.2, 0.01, 60);
+    close("f32", v32 as f64, v, 1e-4);
+    close("f32 ∂β", gb32 as f64, gb, 1e-3);
+}
+
+/// Soft edit distance between two byte strings with a learned substitution cost, rows of the
+/// table swapped each step.
+#[differentiate]
+fn soft_edit(sub_cost: f64, indel: f64, a: &str, b: &str, temp: f64) -> f64 {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let softmin3 = |x: f64, y: f64, z: f64| {
+        let m = x.min(y).min(z);
+        m - temp
+            * ((-(x - m) / temp).exp() + (-(y - m) / temp).exp() + (-(z - m) / temp).exp()).ln()
+    };
+    let mut prev: Vec<f64> = (0..=b.len()).map(|j| j as f64 * indel).collect();
+    let mut cur = vec![0.0; b.len() + 1];
+    for i in 1..=a.len() {
+        cur[0] = i as f64 * indel;
+        for j in 1..=b.len() {
+            let c = if a[i - 1] == b[j - 1] { 0.0 } else { sub_cost };
+            cur[j] = softmin3(prev[j - 1] + c, prev[j] + indel, cur[j - 1] + indel);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+#[test]
+fn soft_edit_distance_bytes() {
+    let (v, (gs, gi, gt)) = soft_edit_grad(1.0, 0.8, "kitten", "sitting", 0.05);
+    close(
+        "value",
+        v,
+        soft_edit(1.0, 0.8, "kitten", "sitting", 0.05),
+        TOL,
+    );
+    // at low temperature, near the hard edit distance: 2 substitutions and 1 insertion
+    close("≈ hard", v, 2.0 + 0.8, 0.1);
+    fd3(
+        "soft_edit",
+        |a, b, c| soft_edit(a, b, "kitten", "sitting", c),
+        (1.0, 0.8, 0.05),
+        (gs, gi, gt),
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Forms users reach for: settings as `Option`s and enums, early exits, generic structs.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy)]
+enum Kernel {
+    Gaussian,
+    Laplace,
+    Cauchy,
+}
+
+/// A kernel regression prediction with the kernel chosen by an enum (data, left out with
+/// `wrt`) and an optional ridge term.
+#[differentiate(wrt(weights, bandwidth))]
+fn kernel_predict(
+    weights: &[f64],
+    centers: &[f64],
+    bandwidth: f64,
+    kind: Kernel,
+    ridge: Option<f64>,
+    x: f64,
+) -> f64 {
+    let mut out = 0.0;
+    for (w, c) in weights.iter().zip(centers) {
+        let r = (x - c).abs() / bandwidth;
+        let k = match kind {
+            Kernel::Gaussian => (-0.5 * r * r).exp(),
+            Kernel::Laplace => (-r).exp(),
+            Kernel::Cauchy => 1.0 / (1.0 + r * r),
+        };
+        out += w * k;
+    }
+    if let Some(l) = ridge {
+        out -= l * weights.iter().map(|w| w * w).sum::<f64>();
+    }
+    out
+}
+
+#[test]
+fn kernel_enum_and_optional_ridge() {
+    let w = [0.5, -0.2, 0.8, 0.1];
+    let c = [-1.0, 0.0, 0.7, 1.5];
+    for kind in [Kernel::Gaussian, Kernel::Laplace, Kernel::Cauchy] {
+        for ridge in [None, Some(0.3)] {
+            let (v, (gw, gb)) = kernel_predict_grad(&w, &c, 0.6, kind, ridge, 0.2);
+            close(
+                "value",
+                v,
+                kernel_predict(&w, &c, 0.6, kind, ridge, 0.2),
+                TOL,
+            );
+            fd_vec(
+                "∂w",
+                |q| kernel_predict(q, &c, 0.6, kind, ridge, 0.2),
+                &w,
+                &gw,
+            );
+            fd(
+                "∂bandwidth",
+                |b| kernel_predict(&w, &c, b, kind, ridge, 0.2),
+                0.6,
+                gb,
+            );
+        }
+    }
+}
+
+/// First-passage: the first time a simulated path of a drifted walk crosses a barrier, softened
+/// by interpolation, with an early `return` from inside the loop.
+#[differentiate]
+fn first_passage(drift: f64, vol: f64, shocks: &[f64]) -> f64 {
+    let barrier = 1.0;
+    let mut x = 0.0;
+    for (t, z) in shocks.iter().enumerate() {
+        let next = x + drift + vol * z;
+        if next >= barrier {
+            return t as f64 + (barrier - x) / (next - x);
+        }
+        x = next;
+    }
+    shocks.len() as f64
+}
+
+#[test]
+fn first_passage_early_return() {
+    let shocks = data(40, 0.1);
+    let (v, (gd, gv, _)) = first_passage_grad(0.08, 0.3, &shocks);
+    close("value", v, first_passage(0.08, 0.3, &shocks), TOL);
+    assert!(v < 40.0, "crosses");
+    fd2(
+        "∂drift, ∂vol",
+        |a, b| first_passage(a, b, &shocks),
+        (0.08, 0.3),
+        (gd, gv),
+    );
+}
+
+#[derive(Clone, Differentiable)]
+struct Mlp<T> {
+    w1: Vec<Vec<T>>,
+    b1: Vec<T>,
+    w2: Vec<T>,
+    b2: T,
+}
+
+impl<T: Float> Mlp<T> {
+    #[differentiate]
+    fn forward(&self, x: &[T]) -> T
+    where
+        T: Float,
+    {
+        let mut out = self.b2;
+        for (row, (b, w)) in self.w1.iter().zip(self.b1.iter().zip(self.w2.iter())) {
+            let z = row.iter().zip(x).fold(*b, |acc, (a, xi)| acc + *a * *xi);
+            out = out + *w * z.tanh();
+        }
+        out
+    }
+}
+
+/// Mean squared error of a tiny generic MLP over a batch of rows.
+#[differentiate]
+fn mlp_mse<T: Float>(net: &Mlp<T>, xs: &[Vec<T>], ys: &[T]) -> T {
+    let mut total = T::zero();
+    for (x, &y) in xs.iter().zip(ys) {
+        let e = net.forward(x) - y;
+        total = total + e * e;
+    }
+    total / T::from(ys.len()).unwrap()
+}
+
+#[test]
+fn generic_mlp_struct() {
+    let net = Mlp {
+        w1: (0..3).map(|i| data(2, i as f64)).collect(),
+        b1: data(3, 4.0),
+        w2: data(3, 5.0),
+        b2: 0.1,
+    };
+    let xs: Vec<Vec<f64>> = (0..5).map(|i| data(2, i as f64 * 0.7 + 9.0)).collect();
+    let ys = data(5, 11.0);
+    let (v, (gn, gx, gy)) = mlp_mse_grad(&net, &xs, &ys);
+    close("value", v, mlp_mse(&net, &xs, &ys), TOL);
+    // ∂b2 = 2·mean(e)
+    let mean_e: f64 = xs
+        .iter()
+        .zip(&ys)
+        .map(|(x, y)| net.forward(x) - y)
+        .sum::<f64>()
+        / 5.0;
+    close("∂b2", gn.b2, 2.0 * mean_e, 1e-12);
+    let r = gradcheck(|q: &Mlp<f64>| mlp_mse(q, &xs, &ys), &net, &gn);
+    assert!(r.passed(), "{r}");
+    let r = gradcheck(|q: &Vec<Vec<f64>>| mlp_mse(&net, q, &ys), &xs, &gx);
+    assert!(r.passed(), "{r}");
+    fd_vec("∂y", |q| mlp_mse(&net, &xs, q), &ys, &gy);
+}
+
+/// Differential-drive odometry: wheel speeds per step as `[left, right]` rows, the heading and
+/// position integrated; the distance to a goal.
+#[differentiate]
+fn odometry(controls: &[[f64; 2]], wheel_base: f64, goal: [f64; 2]) -> f64 {
+    let dt = 0.1;
+    let (mut x, mut y, mut th) = (0.0, 0.0, 0.0);
+    for &[l, r] in controls {
+        let v = 0.5 * (l + r);
+        let w = (r - l) / wheel_base;
+        x += v * th.cos() * dt;
+        y += v * th.sin() * dt;
+        th += w * dt;
+    }
+    ((x - goal[0]).powi(2) + (y - goal[1]).powi(2)).sqrt()
+}
+
+#[test]
+fn differential_drive_odometry() {
+    let controls: Vec<[f64; 2]> = (0..20)
+        .map(|i| {
+            [
+                1.0 + 0.2 * data(1, i as f64)[0],
+                1.2 + 0.1 * (i as f64 * 0.3).cos(),
+            ]
+        })
+        .collect();
+    let (v, (gc, gw, gg)) = odometry_grad(&controls, 0.5, [1.5, 0.6]);
+    close("value", v, odometry(&controls, 0.5, [1.5, 0.6]), TOL);
+    // ∂goal is minus the unit vector from the goal to the robot: norm 1
+    close(
+        "|∂goal|",
+        (gg[0] * gg[0] + gg[1] * gg[1]).sqrt(),
+        1.0,
+        1e-12,
+    );
+    let r = gradcheck(
+        |q: &Vec<[f64; 2]>| odometry(q, 0.5, [1.5, 0.6]),
+        &controls,
+        &gc,
+    );
+    assert!(r.passed(), "{r}");
+    fd(
+        "∂wheel base",
+        |b| odometry(&controls, b, [1.5, 0.6]),
+        0.5,
+        gw,
+    );
+}
+
+/// The energy of a spring network for Newton's method: value, gradient and Hessian-vector
+/// products (`hessian`), the rest lengths read with `to_vec()` of a matrix row.
+#[differentiate(hessian)]
+fn network_energy(pos: &Array1<f64>, springs: &Array2<f64>) -> f64 {
+    let rest = springs.row(0).to_vec();
+    let stiff = springs.row(1).to_vec();
+    let mut e = 0.0;
+    for k in 0..rest.len() {
+        let d = pos[k + 1] - pos[k];
+        e += 0.5 * stiff[k] * (d.abs() - rest[k]).powi(2);
+    }
+    e + 0.1 * pos[0] * pos[0]
+}
+
+#[test]
+fn spring_network_hessian() {
+    let pos = Array1::from(vec![0.0, 1.2, 2.1, 3.5]);
+    let springs = Array2::from(vec![[1.0, 1.0, 1.0], [2.0, 3.0, 0.5]]);
+    let (v, (gp, gs)) = network_energy_grad(&pos, &springs);
+    close("value", v, network_energy(&pos, &springs), TOL);
+    fd_array("∂pos", |q| network_energy(q, &springs), &pos, &gp);
+    fd_array("∂springs", |q| network_energy(&pos, q), &springs, &gs);
+    // in one dimension with every spring stretched the energy is quadratic in pos: the Hessian
+    // is the stiffness Laplacian plus 0.2 at the first node
+    let e0 = Array1::from(vec![1.0, 0.0, 0.0, 0.0]);
+    let (_, _, (h0, _)) = network_energy_hvp(&pos, &springs, &e0, &Array2::zeros((2, 3)));
+    close_all("H e₀", h0.as_slice().unwrap(), &[2.0 + 0.2, -2.0, 0.0, 0.0]);
+}
+
+#[derive(Clone, Copy, Differentiable)]
+struct Dual2 {
+    a: f64,
+    b: f64,
+}
+
+// The operator traits named by path only, no `use std::ops::..`: the generated code calls the
+// trait's method through the type, with the trait in scope there.
+#[differentiate]
+impl std::ops::Mul for Dual2 {
+    type Output = Dual2;
+    fn mul(self, o: Dual2) -> Dual2 {
+        Dual2 {
+            a: self.a * o.a,
+            b: self.a * o.b + self.b * o.a,
+        }
+    }
+}
+
+#[differentiate]
+impl core::ops::Neg for Dual2 {
+    type Output = Dual2;
+    fn neg(self) -> Dual2 {
+        Dual2 {
+            a: -self.a,
+            b: -self.b,
+        }
+    }
+}
+
+/// (x·y)·x negated, on a local built by a literal and a parameter: f = −(x_a²y_b + 2x_a x_b y_a).
+#[differentiate]
+fn operators_by_path(x: Dual2, y: Dual2) -> f64 {
+    let mut p = Dual2 { a: 1.0, b: 0.0 };
+    p = p * x;
+    let q = -(p * y * x);
+    q.b
+}
+
+#[test]
+fn operator_traits_named_by_path() {
+    let (x, y) = (Dual2 { a: 1.5, b: -0.5 }, Dual2 { a: 0.7, b: 2.0 });
+    let (v, (gx, gy)) = operators_by_path_grad(x, y);
+    close("value", v, operators_by_path(x, y), TOL);
+    // ∂x_a = −(2x_a y_b + 2x_b y_a), ∂x_b = −2x_a y_a, ∂y_a = −2x_a x_b, ∂y_b = −x_a²
+    close("∂x.a", gx.a, -(2.0 * 1.5 * 2.0 + 2.0 * -0.5 * 0.7), TOL);
+    close("∂x.b", gx.b, -2.0 * 1.5 * 0.7, TOL);
+    close("∂y.a", gy.a, -2.0 * 1.5 * -0.5, TOL);
+    close("∂y.b", gy.b, -1.5 * 1.5, TOL);
+    forward("operators_by_path").check(
+        &(x, y),
+        |p| operators_by_path(p.0, p.1),
+        |p, v| operators_by_path_jvp(p.0, p.1, v.0, v.1),
+        |p, w| {
+            let (y, pb) = operators_by_path_vjp(p.0, p.1);
+            (y, pb(w))
+        },
+    );
+}
+
+/// The user's methods on the elements of a `mut` `Vec` parameter after `iter_mut` gave it new
+/// values: f = Σ ½m(v + 1)² over the particles' speeds (`vel[0]`, `vel[1]` shifted by 1 and 0).
+#[differentiate]
+fn methods_after_iter_mut(mut ps: Vec<Particle>) -> f64 {
+    for p in ps.iter_mut() {
+        p.vel[0] += 1.0;
+    }
+    let mut total = 0.0;
+    for p in &ps {
+        total += p.kinetic();
+    }
+    total + ps.iter().map(|p| p.kinetic()).sum::<f64>()
+}
+
+#[test]
+fn methods_on_elements_after_iter_mut() {
+    let ps = vec![
+        Particle {
+            pos: [0.0, 0.0],
+            vel: [0.5, -0.2],
+            mass: 2.0,
+        },
+        Particle {
+            pos: [1.0, 1.0],
+            vel: [-1.5, 0.4],
+            mass: 0.5,
+        },
+    ];
+    let (v, g) = methods_after_iter_mut_grad(ps.clone());
+    close("value", v, methods_after_iter_mut(ps.clone()), TOL);
+    // ∂vel₀ = 2m(vel₀ + 1), ∂vel₁ = 2m·vel₁, ∂m = (vel₀ + 1)² + vel₁², ∂pos = 0
+    for (p, gp) in ps.iter().zip(&g) {
+        close("∂vel0", gp.vel[0], 2.0 * p.mass * (p.vel[0] + 1.0), TOL);
+        close("∂vel1", gp.vel[1], 2.0 * p.mass * p.vel[1], TOL);
+        close(
+            "∂m",
+            gp.mass,
+            (p.vel[0] + 1.0).powi(2) + p.vel[1].powi(2),
+            TOL,
+        );
+        close("∂pos", gp.pos[0], 0.0, 0.0);
+    }
+    forward("methods_after_iter_mut").check(
+        &ps,
+        |p| methods_after_iter_mut(p.clone()),
+        |p, v| methods_after_iter_mut_jvp(p.clone(), v.clone()),
+        |p, w| {
+            let (y, pb) = methods_after_iter_mut_vjp(p.clone());
+            (y, pb(w))
+        },
+    );
+}
+
+/// Array patterns in `for` loops and closures: `&[l, r]`, `[l, r]` by reference, `|&[x, _, z]|`.
+/// f = Σ k·lᵢrᵢ + Σ lᵢ·sin rᵢ + Σ xⱼzⱼ.
+#[differentiate]
+fn array_patterns(pairs: &[[f64; 2]], triples: &Vec<[f64; 3]>, k: f64) -> f64 {
+    let mut t = 0.0;
+    for &[l, r] in pairs {
+        t += k * l * r;
+    }
+    for [l, r] in pairs {
+        t += *l * r.sin();
+    }
+    t + triples.iter().map(|&[x, _, z]| x * z).sum::<f64>()
+}
+
+#[test]
+fn array_patterns_in_loops_and_closures() {
+    let pairs = vec![[1.0, 2.0], [3.0, 0.5]];
+    let triples = vec![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]];
+    let (v, (gp, gt, gk)) = array_patterns_grad(&pairs, &triples, 2.0);
+    close("value", v, array_patterns(&pairs, &triples, 2.0), TOL);
+    for (p, g) in pairs.iter().zip(&gp) {
+        close("∂l", g[0], 2.0 * p[1] + p[1].sin(), TOL);
+        close("∂r", g[1], 2.0 * p[0] + p[0] * p[1].cos(), TOL);
+    }
+    close("∂k", gk, 2.0 + 1.5, TOL);
+    assert_eq!(gt, vec![[3.0, 0.0, 1.0], [6.0, 0.0, 4.0]]);
+    forward("array_patterns").check(
+        &(pairs.clone(), triples.clone(), 2.0),
+        |p| array_patterns(&p.0, &p.1, p.2),
+        |p, v| array_patterns_jvp(&p.0, &p.1, p.2, &v.0, &v.1, v.2),
+        |p, w| {
+            let (y, pb) = array_patterns_vjp(&p.0, &p.1, p.2);
+            (y, pb(w))
+        },
+    );
+}
