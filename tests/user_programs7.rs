@@ -3782,3 +3782,301 @@ fn views_bound_to_names_in_loops() {
         },
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// A third round: the order of iterator adapters, shadowed captures, builders, worklists.
+// ---------------------------------------------------------------------------------------------
+
+/// Discounted returns in reinforcement learning, written three ways users write them: the
+/// positions of `enumerate().rev()` are the original ones, those of `rev().enumerate()` count
+/// from the end.
+#[differentiate]
+fn discounted(rewards: &[f64], gamma: f64) -> f64 {
+    let n = rewards.len();
+    let a: f64 = rewards
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(t, r)| gamma.powi(t as i32) * r)
+        .sum();
+    let b: f64 = rewards
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(k, r)| gamma.powi((n - 1 - k) as i32) * r)
+        .sum();
+    let mut g = 0.0;
+    for r in rewards.iter().rev() {
+        g = r + gamma * g;
+    }
+    a + 2.0 * b + 4.0 * g
+}
+
+#[test]
+fn discounted_returns_adapter_order() {
+    let r = data(7, 1.1);
+    let (v, (gr, gg)) = discounted_grad(&r, 0.9);
+    close("value", v, discounted(&r, 0.9), TOL);
+    // each form is Σ γᵗ rₜ: ∂rₜ = 7γᵗ, ∂γ = 7 Σ t γ^{t−1} rₜ
+    for t in 0..7 {
+        close("∂r", gr[t], 7.0 * 0.9f64.powi(t as i32), TOL);
+    }
+    let want: f64 = (1..7)
+        .map(|t| 7.0 * t as f64 * 0.9f64.powi(t as i32 - 1) * r[t])
+        .sum();
+    close("∂γ", gg, want, 1e-12);
+}
+
+/// Strided and offset reads: `skip(k).step_by(s)` starts at k, `step_by(s).skip(k)` at k·s;
+/// `rev().take(n)` are the last n; `zip` stops at the shorter; the last chunk may be short.
+#[differentiate]
+fn strided(x: &[f64], w: &[f64]) -> f64 {
+    let a: f64 = x.iter().skip(1).step_by(3).map(|v| v * v).sum();
+    let b: f64 = x.iter().step_by(3).skip(1).map(|v| v * v * v).sum();
+    let c: f64 = x
+        .iter()
+        .rev()
+        .take(2)
+        .zip(w.iter())
+        .map(|(p, q)| p * q)
+        .sum();
+    let d: f64 = x.chunks(4).map(|ch| ch[0] * ch[ch.len() - 1]).sum();
+    let e: f64 = x.windows(3).step_by(2).map(|win| win[2] - win[0]).product();
+    a + b + c + d + e
+}
+
+#[test]
+fn strided_reads_adapter_order() {
+    let x = data(10, 0.35);
+    let w = vec![1.5, -0.5, 9.0];
+    let (v, (gx, gw)) = strided_grad(&x, &w);
+    close("value", v, strided(&x, &w), TOL);
+    // ∂w = (x₉, x₈, 0): the zip stops at the two items `take` leaves
+    assert_eq!(gw, vec![x[9], x[8], 0.0]);
+    fd_vec("∂x", |q| strided(q, &w), &x, &gx);
+    // a: positions 1, 4, 7; b: 3, 6, 9; d: chunks [0..4], [4..8], [8..10]
+    let mut want = vec![0.0; 10];
+    for p in [1, 4, 7] {
+        want[p] += 2.0 * x[p];
+    }
+    for p in [3, 6, 9] {
+        want[p] += 3.0 * x[p] * x[p];
+    }
+    want[9] += 1.5;
+    want[8] -= 0.5;
+    for (s, e) in [(0, 3), (4, 7), (8, 9)] {
+        want[s] += x[e];
+        want[e] += x[s];
+    }
+    // e: windows at 0, 2, 4, 6: Π (x[k+2] − x[k])
+    let fac: Vec<f64> = [0, 2, 4, 6].iter().map(|&k| x[k + 2] - x[k]).collect();
+    for (m, &k) in [0, 2, 4, 6].iter().enumerate() {
+        let others: f64 = fac
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != m)
+            .map(|(_, f)| f)
+            .product();
+        want[k + 2] += others;
+        want[k] -= others;
+    }
+    for k in 0..10 {
+        close("∂x analytic", gx[k], want[k], 1e-12);
+    }
+}
+
+/// A closure that captures a value, which is then shadowed: the closure keeps the first.
+#[differentiate]
+fn shadowed_capture(x: f64, k: f64) -> f64 {
+    let scale = 2.0 * k;
+    let f = |v: f64| v * scale;
+    let first = f(x);
+    let scale = 3.0 * x;
+    let second = f(k);
+    first + second + scale
+}
+
+#[test]
+fn closure_keeps_captured_value_when_shadowed() {
+    let (v, (gx, gk)) = shadowed_capture_grad(1.5, 0.7);
+    close("value", v, shadowed_capture(1.5, 0.7), TOL);
+    // f = 2xk + 2k² + 3x: ∂x = 2k + 3, ∂k = 2x + 4k
+    close("∂x", gx, 2.0 * 0.7 + 3.0, TOL);
+    close("∂k", gk, 2.0 * 1.5 + 4.0 * 0.7, TOL);
+}
+
+#[derive(Clone, Differentiable)]
+struct Option2 {
+    strike: f64,
+    vol: f64,
+}
+
+impl Option2 {
+    /// A builder taking `self` by value and returning it changed.
+    #[differentiate]
+    fn bumped(mut self, dvol: f64) -> Option2 {
+        self.vol += dvol;
+        self
+    }
+
+    #[differentiate]
+    fn price(&self, spot: f64) -> f64 {
+        black_scholes_call(spot, self.strike, 0.01, self.vol, 1.0)
+    }
+}
+
+/// Vega by a bump-and-reprice written with the builder, as a risk report would.
+#[differentiate]
+fn bump_vega(opt: &Option2, spot: f64) -> f64 {
+    let up = opt.clone().bumped(0.01);
+    let down = opt.clone().bumped(-0.01);
+    (up.price(spot) - down.price(spot)) / 0.02
+}
+
+#[test]
+fn builder_by_value_methods() {
+    let o = Option2 {
+        strike: 100.0,
+        vol: 0.2,
+    };
+    let (v, (go, gs)) = bump_vega_grad(&o, 105.0);
+    close("value", v, bump_vega(&o, 105.0), TOL);
+    // the gradient of the difference quotient is the difference quotient of the gradients
+    // (finite differences of a difference quotient lose too many digits to compare with)
+    let (_, (us, uk, _, uv, _)) = black_scholes_call_grad(105.0, 100.0, 0.01, 0.21, 1.0);
+    let (_, (ds, dk, _, dv, _)) = black_scholes_call_grad(105.0, 100.0, 0.01, 0.19, 1.0);
+    close("∂strike", go.strike, (uk - dk) / 0.02, 1e-10);
+    close("∂vol", go.vol, (uv - dv) / 0.02, 1e-10);
+    close("∂spot", gs, (us - ds) / 0.02, 1e-10);
+    // forward mode: values and the dot-product test, without finite differences (as above)
+    forward("bump_vega").at_kink().check(
+        &(o, 105.0),
+        |p| bump_vega(&p.0, p.1),
+        |p, v| bump_vega_jvp(&p.0, p.1, &v.0, v.1),
+        |p, w| {
+            let (y, pb) = bump_vega_vjp(&p.0, p.1);
+            (y, pb(w))
+        },
+    );
+}
+
+/// Adaptive Simpson quadrature with an explicit worklist (`while let Some(..) = stack.pop()`),
+/// intervals pushed as `[a, b]` arrays; the integrand's parameter is differentiated.
+#[differentiate]
+fn adaptive_simpson(k: f64) -> f64 {
+    let f = |x: f64| (k * x).sin() * (-x).exp();
+    let mut stack: Vec<[f64; 2]> = vec![[0.0, 3.0]];
+    let mut total = 0.0;
+    let mut evals = 0;
+    while let Some([a, b]) = stack.pop() {
+        let m = 0.5 * (a + b);
+        let whole = (b - a) / 6.0 * (f(a) + 4.0 * f(m) + f(b));
+        let lm = 0.5 * (a + m);
+        let rm = 0.5 * (m + b);
+        let left = (m - a) / 6.0 * (f(a) + 4.0 * f(lm) + f(m));
+        let right = (b - m) / 6.0 * (f(m) + 4.0 * f(rm) + f(b));
+        evals += 1;
+        if (left + right - whole).abs() < 1e-10 || evals > 2000 {
+            total += left + right;
+        } else {
+            stack.push([a, m]);
+            stack.push([m, b]);
+        }
+    }
+    total
+}
+
+#[test]
+fn adaptive_simpson_worklist() {
+    let (v, g) = adaptive_simpson_grad(2.0);
+    close("value", v, adaptive_simpson(2.0), TOL);
+    // ∫₀³ sin(kx)e^{−x} dx = [k − e^{−3}(sin 3k + k cos 3k)]/(1 + k²); its k-derivative by
+    // differences of the closed form
+    let exact =
+        |k: f64| (k - (-3.0f64).exp() * ((3.0 * k).sin() + k * (3.0 * k).cos())) / (1.0 + k * k);
+    close("integral", v, exact(2.0), 1e-9);
+    fd("∂k", adaptive_simpson, 2.0, g);
+    close(
+        "∂k vs closed form",
+        g,
+        (exact(2.0 + 1e-6) - exact(2.0 - 1e-6)) / 2e-6,
+        1e-7,
+    );
+}
+
+/// A match returning a tuple of differentiated values from its arms, on a regime index.
+#[differentiate]
+fn regime_moments(x: f64, regime: u8) -> f64 {
+    let (mean, var) = match regime {
+        0 => (x, 1.0),
+        1 => (2.0 * x, x * x),
+        _ => (x.sin(), 1.0 + x.cos().powi(2)),
+    };
+    mean * mean + var
+}
+
+#[test]
+fn match_arms_yield_tuples() {
+    for (r, want) in [
+        (0u8, 2.0 * 0.8),
+        (1, 8.0 * 0.8 + 2.0 * 0.8),
+        (
+            2,
+            2.0 * 0.8f64.sin() * 0.8f64.cos() - 2.0 * 0.8f64.cos() * 0.8f64.sin(),
+        ),
+    ] {
+        let (v, g) = regime_moments_grad(0.8, r);
+        close("value", v, regime_moments(0.8, r), TOL);
+        close("∂x", g, want, 1e-12);
+    }
+}
+
+/// A Fibonacci-like recurrence with tuple assignment and an early `break` on a differentiated
+/// threshold.
+#[differentiate]
+fn growth_until(a0: f64, b0: f64, cap: f64) -> f64 {
+    let (mut a, mut b) = (a0, b0);
+    let mut n = 0;
+    while n < 50 {
+        (a, b) = (b, a + 0.5 * b);
+        if b > cap {
+            break;
+        }
+        n += 1;
+    }
+    a + b
+}
+
+#[test]
+fn tuple_assignment_recurrence() {
+    let (v, g) = growth_until_grad(0.3, 0.4, 20.0);
+    close("value", v, growth_until(0.3, 0.4, 20.0), TOL);
+    fd3("growth_until", growth_until, (0.3, 0.4, 20.0), g);
+    // linear in (a0, b0) at a fixed step count: a0·∂a0 + b0·∂b0 = value
+    close("Euler", 0.3 * g.0 + 0.4 * g.1, v, 1e-12);
+}
+
+/// `f32` data and an `f64` accumulator with casts both ways.
+#[differentiate]
+fn mixed_precision(w: &[f32], x: &[f64]) -> f64 {
+    let mut acc = 0.0f64;
+    for (wi, xi) in w.iter().zip(x) {
+        let p = (*wi as f64) * xi;
+        acc += (p as f32).tanh() as f64;
+    }
+    acc
+}
+
+#[test]
+fn mixed_precision_casts() {
+    let w: Vec<f32> = vec![0.5, -1.25, 2.0];
+    let x = vec![0.3, 0.7, -0.2];
+    let (v, (gw, gx)) = mixed_precision_grad(&w, &x);
+    close("value", v, mixed_precision(&w, &x), TOL);
+    for i in 0..3 {
+        let p = (w[i] as f64 * x[i]) as f32;
+        let d = 1.0 - p.tanh() * p.tanh();
+        close("∂x", gx[i], d as f64 * w[i] as f64, 1e-6);
+        close("∂w", gw[i] as f64, d as f64 * x[i], 1e-6);
+    }
+}

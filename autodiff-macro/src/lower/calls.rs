@@ -753,6 +753,12 @@ impl Lowering {
             Expr::Index(ix) if !matches!(chain::strip(&ix.index), Expr::Range(_)) => {
                 self.elem_type(&ix.expr)
             }
+            // A copy of one, its methods called at once: `opt.clone().bumped(0.01)`.
+            Expr::MethodCall(mc)
+                if mc.args.is_empty() && (mc.method == "clone" || mc.method == "to_owned") =>
+            {
+                self.place_type(&mc.receiver)
+            }
             _ => None,
         }
     }
