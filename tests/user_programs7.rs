@@ -6,7 +6,15 @@
 //! contrastive, Huber and quantile losses, label smoothing and a CTC-like forward pass; biquad
 //! filters and the Goertzel algorithm; Adam and a backtracking line search inside an objective;
 //! a Kalman filter and an HMM forward pass with log-sum-exp; RK4 generic over `T: Float`;
-//! soft-DTW and a soft Needleman–Wunsch alignment.
+//! soft-DTW and a soft Needleman–Wunsch alignment; then DH chains, ray/triangle tests, sphere
+//! tracing, filter cascades, EM, implicit Euler, local alignment, particle filters; the order of
+//! iterator adapters, shadowed captures, builders and worklists.
+//!
+//! Then the forms these programs found broken, followed now: `to_vec()` of a row or of another
+//! rule's array; an operator trait named by path (`impl std::ops::Mul for Quat`, no `use`); the
+//! user's methods on the elements of a `mut` `Vec` parameter after `iter_mut`, and on a copy
+//! called at once (`opt.clone().bumped(..)`); array patterns in `for` loops and closures
+//! (`for &[l, r] in rows`); a view bound to a name in a loop (`let row = m.row(i);`).
 //!
 //! Each gradient is checked against its analytic form (stated beside the function) where it is
 //! short, and against central finite differences through `autodiff::check`; each value against
@@ -4079,4 +4087,241 @@ fn mixed_precision_casts() {
         close("∂x", gx[i], d as f64 * w[i] as f64, 1e-6);
         close("∂w", gw[i] as f64, d as f64 * x[i], 1e-6);
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A fourth round: Horner through a struct's `Vec`, argmin loops, `Zip`, nested closures,
+// `reduce`, `chunks_exact`-style interleaved audio.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Differentiable)]
+struct Poly {
+    coef: Vec<f64>,
+}
+
+impl Poly {
+    /// Horner's rule over the coefficients, highest first, by `rev().fold`.
+    #[differentiate]
+    fn eval(&self, x: f64) -> f64 {
+        self.coef.iter().rev().fold(0.0, |acc, &c| acc * x + c)
+    }
+}
+
+/// Least squares of a polynomial fit with a roughness penalty on the coefficients.
+#[differentiate]
+fn poly_fit(p: &Poly, xs: &[f64], ys: &[f64], lambda: f64) -> f64 {
+    let sse: f64 = xs
+        .iter()
+        .zip(ys)
+        .map(|(&x, &y)| (p.eval(x) - y).powi(2))
+        .sum();
+    let rough: f64 = p.coef.windows(2).map(|w| (w[1] - w[0]).powi(2)).sum();
+    sse + lambda * rough
+}
+
+#[test]
+fn polynomial_fit_horner() {
+    let p = Poly {
+        coef: vec![0.5, -1.0, 0.3, 0.2],
+    };
+    let xs = data(9, 0.5);
+    let ys: Vec<f64> = xs.iter().map(|x| x.exp()).collect();
+    let (v, (gp, gx, gy, gl)) = poly_fit_grad(&p, &xs, &ys, 0.1);
+    close("value", v, poly_fit(&p, &xs, &ys, 0.1), TOL);
+    // ∂cₖ = Σ 2eᵢxᵢᵏ + λ·(roughness)′
+    for k in 0..4 {
+        let mut want: f64 = xs
+            .iter()
+            .zip(&ys)
+            .map(|(&x, &y)| 2.0 * (p.eval(x) - y) * x.powi(k as i32))
+            .sum();
+        if k > 0 {
+            want += 0.2 * (p.coef[k] - p.coef[k - 1]);
+        }
+        if k < 3 {
+            want -= 0.2 * (p.coef[k + 1] - p.coef[k]);
+        }
+        close("∂c", gp.coef[k], want, 1e-12);
+    }
+    fd_vec("∂x", |q| poly_fit(&p, q, &ys, 0.1), &xs, &gx);
+    fd_vec("∂y", |q| poly_fit(&p, &xs, q, 0.1), &ys, &gy);
+    fd("∂λ", |l| poly_fit(&p, &xs, &ys, l), 0.1, gl);
+}
+
+/// The distance from a robot to the nearest waypoint, found by an argmin loop that keeps the
+/// best index; then the heading error towards it with `atan2`.
+#[differentiate]
+fn nearest_waypoint_cost(pos: [f64; 2], heading: f64, waypoints: &[[f64; 2]]) -> f64 {
+    let mut best = f64::INFINITY;
+    let mut idx = 0;
+    for (i, w) in waypoints.iter().enumerate() {
+        let d = (w[0] - pos[0]).hypot(w[1] - pos[1]);
+        if d < best {
+            best = d;
+            idx = i;
+        }
+    }
+    let target = waypoints[idx];
+    let bearing = (target[1] - pos[1]).atan2(target[0] - pos[0]);
+    let err = (bearing - heading).sin();
+    best + err * err
+}
+
+#[test]
+fn nearest_waypoint_argmin() {
+    let wps = vec![[2.0, 0.0], [1.0, 1.5], [-1.0, 0.5], [0.5, -2.0]];
+    let pos = [0.6, 0.7];
+    let (v, (gp, gh, gw)) = nearest_waypoint_cost_grad(pos, 0.3, &wps);
+    close("value", v, nearest_waypoint_cost(pos, 0.3, &wps), TOL);
+    // only the nearest waypoint (index 1) gets a gradient
+    for (i, g) in gw.iter().enumerate() {
+        if i != 1 {
+            assert_eq!(*g, [0.0, 0.0]);
+        }
+    }
+    let r = gradcheck(
+        |q: &[f64; 2]| nearest_waypoint_cost(*q, 0.3, &wps),
+        &pos,
+        &gp,
+    );
+    assert!(r.passed(), "{r}");
+    fd("∂heading", |h| nearest_waypoint_cost(pos, h, &wps), 0.3, gh);
+    let r = gradcheck(
+        |q: &Vec<[f64; 2]>| nearest_waypoint_cost(pos, 0.3, q),
+        &wps,
+        &gw,
+    );
+    assert!(r.passed(), "{r}");
+}
+
+/// Alpha compositing of two images with `Zip::map_collect`, then a gamma-encoded mean.
+#[differentiate]
+fn composite(fg: &Array2<f64>, bg: &Array2<f64>, alpha: &Array2<f64>) -> f64 {
+    let out = ndarray::Zip::from(fg)
+        .and(bg)
+        .and(alpha)
+        .map_collect(|&f, &b, &a| {
+            let a = 1.0 / (1.0 + (-a).exp());
+            a * f + (1.0 - a) * b
+        });
+    out.mapv(|v| v.abs().powf(1.0 / 2.2)).mean().unwrap()
+}
+
+#[test]
+fn alpha_compositing_zip() {
+    let fg = matrix(3, 4, 0.1).mapv(|v| v.abs() + 0.1);
+    let bg = matrix(3, 4, 1.1).mapv(|v| v.abs() + 0.1);
+    let al = matrix(3, 4, 2.1);
+    let (v, (gf, gb, ga)) = composite_grad(&fg, &bg, &al);
+    close("value", v, composite(&fg, &bg, &al), TOL);
+    fd_array("∂fg", |q| composite(q, &bg, &al), &fg, &gf);
+    fd_array("∂bg", |q| composite(&fg, q, &al), &bg, &gb);
+    fd_array("∂alpha", |q| composite(&fg, &bg, q), &al, &ga);
+}
+
+/// Payoffs composed from closures that call other closures: a call spread capped by a digital
+/// approximated by a logistic.
+#[differentiate]
+fn structured_payoff(spots: &[f64], k1: f64, k2: f64, width: f64) -> f64 {
+    let call = |s: f64, k: f64| (s - k).max(0.0);
+    let spread = |s: f64| call(s, k1) - call(s, k2);
+    let digital = |s: f64| 1.0 / (1.0 + (-(s - k2) / width).exp());
+    let payoff = |s: f64| spread(s) + 5.0 * digital(s);
+    spots.iter().map(|&s| payoff(s)).sum::<f64>() / spots.len() as f64
+}
+
+#[test]
+fn nested_closure_payoffs() {
+    let spots: Vec<f64> = (0..9).map(|i| 90.0 + 2.7 * i as f64).collect();
+    let (v, (gs, g1, g2, gw)) = structured_payoff_grad(&spots, 95.0, 105.0, 2.0);
+    close("value", v, structured_payoff(&spots, 95.0, 105.0, 2.0), TOL);
+    // ∂k1 = −(share of spots above k1)
+    let above = spots.iter().filter(|&&s| s > 95.0).count() as f64;
+    close("∂k1", g1, -above / 9.0, TOL);
+    fd_vec(
+        "∂spots",
+        |q| structured_payoff(q, 95.0, 105.0, 2.0),
+        &spots,
+        &gs,
+    );
+    fd2(
+        "∂k2, ∂width",
+        |a, b| structured_payoff(&spots, 95.0, a, b),
+        (105.0, 2.0),
+        (g2, gw),
+    );
+}
+
+/// Peak normalisation: divide by the largest magnitude found with `reduce(f64::max)`, then an
+/// RMS level in dB.
+#[differentiate]
+fn normalised_rms_db(x: &[f64]) -> f64 {
+    let peak = x.iter().map(|v| v.abs()).reduce(f64::max).unwrap();
+    let ms = x.iter().map(|v| (v / peak).powi(2)).sum::<f64>() / x.len() as f64;
+    10.0 * ms.log10()
+}
+
+#[test]
+fn peak_normalised_level() {
+    let x = data(11, 0.9);
+    let (v, g) = normalised_rms_db_grad(&x);
+    close("value", v, normalised_rms_db(&x), TOL);
+    // scale invariant: x·∂x = 0
+    close(
+        "x·∂x",
+        x.iter().zip(&g).map(|(a, b)| a * b).sum::<f64>(),
+        0.0,
+        1e-12,
+    );
+    fd_vec("∂x", normalised_rms_db, &x, &g);
+}
+
+/// Interleaved stereo: mid/side energy over frames of two samples read with `chunks(2)`, and a
+/// balance term.
+#[differentiate]
+fn stereo_width(interleaved: &[f32], balance: f32) -> f32 {
+    let mut mid = 0.0f32;
+    let mut side = 0.0f32;
+    for frame in interleaved.chunks(2) {
+        let (l, r) = (frame[0] * (1.0 - balance), frame[1] * (1.0 + balance));
+        mid += (0.5 * (l + r)).powi(2);
+        side += (0.5 * (l - r)).powi(2);
+    }
+    side / (mid + side)
+}
+
+#[test]
+fn stereo_mid_side_f32() {
+    let x: Vec<f32> = data(16, 2.3).iter().map(|v| *v as f32).collect();
+    let (v, (gx, gb)) = stereo_width_grad(&x, 0.1);
+    close("value", v as f64, stereo_width(&x, 0.1) as f64, 1e-6);
+    // scale invariant in the samples
+    let s: f32 = x.iter().zip(&gx).map(|(a, b)| a * b).sum();
+    close("x·∂x", s as f64, 0.0, 1e-5);
+    let r = gradcheck(|q: &Vec<f32>| stereo_width(q, 0.1), &x, &gx);
+    assert!(r.passed(), "{r}");
+    fd32("∂balance", |b| stereo_width(&x, b), 0.1, gb);
+}
+
+/// Max-margin over candidate scores with `max_by(total_cmp)` and the margin's hinge.
+#[differentiate]
+fn max_margin(scores: &[f64], gold: usize) -> f64 {
+    let best_other = scores
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i != gold)
+        .map(|(_, s)| *s)
+        .max_by(|a, b| a.total_cmp(b))
+        .unwrap();
+    (1.0 - (scores[gold] - best_other)).max(0.0).powi(2)
+}
+
+#[test]
+fn max_margin_total_cmp() {
+    let s = vec![0.2, 1.4, 0.9, 1.1];
+    let (v, g) = max_margin_grad(&s, 2);
+    close("value", v, max_margin(&s, 2), TOL);
+    // h = 1 − (s₂ − s₁) = 1.5: ∂s₁ = 2h, ∂s₂ = −2h
+    assert_eq!(g, vec![0.0, 3.0, -3.0, 0.0]);
+    fd_vec("∂s", |q| max_margin(q, 2), &s, &g);
 }
