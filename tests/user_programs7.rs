@@ -36,7 +36,8 @@
     clippy::op_ref,
     clippy::manual_unwrap_or,
     clippy::too_many_arguments,
-    clippy::redundant_guards
+    clippy::redundant_guards,
+    clippy::match_bool
 )] // written as users write them
 
 use autodiff::check::gradcheck;
@@ -4324,4 +4325,164 @@ fn max_margin_total_cmp() {
     // h = 1 − (s₂ − s₁) = 1.5: ∂s₁ = 2h, ∂s₂ = −2h
     assert_eq!(g, vec![0.0, 3.0, -3.0, 0.0]);
     fd_vec("∂s", |q| max_margin(q, 2), &s, &g);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A fifth round: in-place grids, triple zips, closures that change what they capture.
+// ---------------------------------------------------------------------------------------------
+
+/// Steady heat on a plate by Gauss–Seidel sweeps over a grid updated in place; the boundary
+/// temperatures are the parameters, the mean interior temperature the result.
+#[differentiate]
+fn gauss_seidel_heat(top: f64, left: f64, source: f64) -> f64 {
+    let n = 6;
+    let mut t = vec![vec![0.0; n]; n];
+    for j in 0..n {
+        t[0][j] = top;
+    }
+    for i in 1..n {
+        t[i][0] = left;
+    }
+    for _ in 0..30 {
+        for i in 1..n - 1 {
+            for j in 1..n - 1 {
+                t[i][j] = 0.25 * (t[i - 1][j] + t[i + 1][j] + t[i][j - 1] + t[i][j + 1] + source);
+            }
+        }
+    }
+    let mut sum = 0.0;
+    for i in 1..n - 1 {
+        for j in 1..n - 1 {
+            sum += t[i][j];
+        }
+    }
+    sum / ((n - 2) * (n - 2)) as f64
+}
+
+#[test]
+fn gauss_seidel_in_place() {
+    let (v, g) = gauss_seidel_heat_grad(1.0, 0.5, 0.1);
+    close("value", v, gauss_seidel_heat(1.0, 0.5, 0.1), TOL);
+    // linear in (top, left, source): the gradient reproduces the value
+    close("Euler", g.0 + 0.5 * g.1 + 0.1 * g.2, v, 1e-12);
+    fd3("gauss_seidel_heat", gauss_seidel_heat, (1.0, 0.5, 0.1), g);
+}
+
+/// Net portfolio return with proportional transaction costs: weights, returns and costs
+/// walked by a triple `zip`.
+#[differentiate]
+fn net_return(w: &[f64], w_prev: &[f64], r: &[f64], cost: f64) -> f64 {
+    w.iter()
+        .zip(w_prev.iter())
+        .zip(r.iter())
+        .map(|((wi, pi), ri)| wi * ri - cost * ((wi - pi) * (wi - pi) + 1e-8).sqrt())
+        .sum()
+}
+
+#[test]
+fn triple_zip_costs() {
+    let w = vec![0.4, 0.35, 0.25];
+    let p = vec![0.3, 0.4, 0.3];
+    let r = vec![0.02, -0.01, 0.015];
+    let (v, (gw, gp, gr, gc)) = net_return_grad(&w, &p, &r, 0.001);
+    close("value", v, net_return(&w, &p, &r, 0.001), TOL);
+    for i in 0..3 {
+        let d = w[i] - p[i];
+        let s = (d * d + 1e-8).sqrt();
+        close("∂w", gw[i], r[i] - 0.001 * d / s, TOL);
+        close("∂w_prev", gp[i], 0.001 * d / s, TOL);
+        close("∂r", gr[i], w[i], TOL);
+    }
+    fd("∂cost", |c| net_return(&w, &p, &r, c), 0.001, gc);
+}
+
+/// Welford's online mean and variance through a closure that changes its captured state,
+/// called once per observation, then a z-score of the last point.
+#[differentiate]
+fn welford_z(xs: &[f64]) -> f64 {
+    let (mut n, mut mean, mut m2) = (0.0, 0.0, 0.0);
+    let mut update = |x: f64| {
+        n += 1.0;
+        let d = x - mean;
+        mean += d / n;
+        m2 += d * (x - mean);
+    };
+    for &x in &xs[..xs.len() - 1] {
+        update(x);
+    }
+    let var = m2 / (n - 1.0);
+    (xs[xs.len() - 1] - mean) / var.sqrt()
+}
+
+#[test]
+fn welford_closure_state() {
+    let xs = data(10, 0.15);
+    let (v, g) = welford_z_grad(&xs);
+    close("value", v, welford_z(&xs), TOL);
+    // ∂last = 1/sd of the others
+    let m = xs[..9].iter().sum::<f64>() / 9.0;
+    let var = xs[..9].iter().map(|x| (x - m).powi(2)).sum::<f64>() / 8.0;
+    close("∂last", g[9], 1.0 / var.sqrt(), 1e-12);
+    close("Σ∂", g.iter().sum::<f64>(), 0.0, 1e-10);
+    fd_vec("∂x", welford_z, &xs, &g);
+}
+
+/// Softmax written in place with `iter_mut().for_each`, then an expected value with a
+/// `for_each` that adds into a captured total.
+#[differentiate]
+fn inplace_softmax_expectation(logits: &[f64], values: &[f64]) -> f64 {
+    let mut p = logits.to_vec();
+    let m = p.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    p.iter_mut().for_each(|e| *e = (*e - m).exp());
+    let z: f64 = p.iter().sum();
+    p.iter_mut().for_each(|e| *e /= z);
+    let mut total = 0.0;
+    p.iter().zip(values).for_each(|(pi, vi)| total += pi * vi);
+    total
+}
+
+#[test]
+fn inplace_softmax_for_each() {
+    let z = vec![0.5, -0.3, 1.2, 0.1];
+    let vals = vec![1.0, 4.0, -2.0, 0.5];
+    let (v, (gz, gv)) = inplace_softmax_expectation_grad(&z, &vals);
+    close("value", v, inplace_softmax_expectation(&z, &vals), TOL);
+    // ∂zᵢ = pᵢ(vᵢ − E), ∂vᵢ = pᵢ
+    let s: f64 = z.iter().map(|x| x.exp()).sum();
+    for i in 0..4 {
+        let p = z[i].exp() / s;
+        close("∂z", gz[i], p * (vals[i] - v), 1e-12);
+        close("∂v", gv[i], p, 1e-12);
+    }
+}
+
+/// The first sphere a ray hits among several, with a `return` from a `match` statement inside
+/// the loop; the sky's constant when none is hit.
+#[differentiate]
+fn first_hit(oy: f64, radii: &[f64], centers_z: &[f64]) -> f64 {
+    for (r, cz) in radii.iter().zip(centers_z) {
+        // ray from (0, oy, 0) along +z; sphere at (0, 0, cz)
+        let disc = r * r - oy * oy;
+        match disc > 0.0 {
+            true => {
+                return cz - disc.sqrt();
+            }
+            false => {}
+        }
+    }
+    100.0
+}
+
+#[test]
+fn first_hit_return_from_match() {
+    let radii = vec![0.3, 0.8, 1.5];
+    let cz = vec![2.0, 4.0, 6.0];
+    let (v, (go, gr, gc)) = first_hit_grad(0.5, &radii, &cz);
+    close("value", v, first_hit(0.5, &radii, &cz), TOL);
+    // the second sphere: t = cz − √(r² − oy²)
+    let d = (0.64f64 - 0.25).sqrt();
+    close("t", v, 4.0 - d, TOL);
+    close("∂oy", go, 0.5 / d, TOL);
+    close_all("∂radii", &gr, &[0.0, -0.8 / d, 0.0]);
+    assert_eq!(gc, vec![0.0, 1.0, 0.0]);
 }
