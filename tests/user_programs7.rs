@@ -37,7 +37,7 @@
     clippy::manual_unwrap_or,
     clippy::too_many_arguments,
     clippy::redundant_guards,
-    clippy::match_bool
+    clippy::single_match
 )] // written as users write them
 
 use autodiff::check::gradcheck;
