@@ -743,10 +743,9 @@ impl Planner<'_> {
         match self.f.inst(i).kind.clone() {
             // A reference or a view is as cheap to take again, and keeping one would keep a
             // borrow (beyond the iteration or the call that owns what it borrows): what it
-            // borrows from is kept instead.
-            InstKind::Prim { prim, args, .. } if prim.has(Flags::VIEW) => {
-                return args[1..].iter().all(|&a| self.avail(a));
-            }
+            // borrows from is kept instead, and so are the view's other operands where they
+            // cannot be computed again (the `s![i, ..]` of a row taken in a loop).
+            InstKind::Prim { prim, .. } if prim.has(Flags::VIEW) => return true,
             InstKind::FieldRef(..) | InstKind::Ref(_) => return true,
             // The same for a reference given its type (`let s: &[f64] = &v[..];`).
             InstKind::Ascribe {

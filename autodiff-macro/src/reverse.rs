@@ -427,11 +427,20 @@ impl Rev<'_> {
             InstKind::Neg(a) => self.apply(pb, PrimId::neg(), &[a], y, g, adj),
             InstKind::Prim { prim, args, .. } => {
                 if prim.has(Flags::IDENTITY) {
-                    // `a.to_vec()` of an array `a`: the `Vec`'s adjoint as the array's.
+                    // `a.to_vec()` of an array `a`: the `Vec`'s adjoint as the array's. Of a
+                    // value not known to be a slice, array or `Vec` (`m.row(i).to_vec()`, of
+                    // an array another rule made), the same conversion, by the receiver's type.
                     let like = self
                         .f
                         .lent_array(args[0])
-                        .or_else(|| self.f.ndarray_param(args[0]));
+                        .or_else(|| self.f.ndarray_param(args[0]))
+                        .or_else(|| {
+                            let known = matches!(
+                                self.tys.of(args[0]),
+                                Ty::Elems(_) | Ty::ElemsOpen | Ty::Rows(_)
+                            );
+                            (!known).then_some(args[0])
+                        });
                     let g = match like {
                         Some(like) if prim.name() == "to_vec" => {
                             self.emit1(pb, InstKind::GradAs { like, g }, Ty::Unknown)

@@ -107,6 +107,23 @@ impl<S: ndarray::Data> GradOfLent<Vec<S::Elem>> for ndarray::ArrayBase<S, ndarra
     }
 }
 
+/// `v.to_vec()` of a `Vec` or slice the macro did not know for one: the adjoint as it is.
+impl<T> GradOfLent<Vec<T>> for Vec<T> {
+    type Grad = Vec<T>;
+    #[inline(always)]
+    fn convert(g: Vec<T>) -> Vec<T> {
+        g
+    }
+}
+
+impl<T> GradOfLent<Vec<T>> for [T] {
+    type Grad = Vec<T>;
+    #[inline(always)]
+    fn convert(g: Vec<T>) -> Vec<T> {
+        g
+    }
+}
+
 impl<A: ?Sized + GradOfLent<G>, G> GradOfLent<G> for &A {
     type Grad = A::Grad;
     #[inline(always)]

@@ -51,6 +51,32 @@ impl Gen<'_> {
         })
     }
 
+    /// Beside the call `V2::sub(a, b)` of an operator of a struct of the user's (`a - b`, marked
+    /// as a method call by `lower::expr`), the operator's trait imported anonymously: the call
+    /// names the trait's method through the type, which rustc finds only with the trait in
+    /// scope, and the user may have written `impl std::ops::Sub for V2` without a `use`. An
+    /// inherent method of the same name still comes first. `None` for other calls.
+    pub(super) fn operator_trait(&self, path: &syn::Path) -> Option<TokenStream> {
+        let last = path.segments.last()?;
+        let marked =
+            matches!(&last.arguments, syn::PathArguments::AngleBracketed(a) if a.args.is_empty());
+        let tr = match last.ident.to_string().as_str() {
+            "add" => "Add",
+            "sub" => "Sub",
+            "mul" => "Mul",
+            "div" => "Div",
+            "neg" => "Neg",
+            _ => return None,
+        };
+        let tr = syn::Ident::new(tr, last.ident.span());
+        (marked && path.segments.len() > 1).then(|| {
+            quote! {
+                #[allow(unused_imports)]
+                use ::core::ops::#tr as _;
+            }
+        })
+    }
+
     /// The arguments of a runtime rule call, by reference; the cotangent `g` stands in for an
     /// argument the rule does not read.
     pub(super) fn rule_args(&self, args: &[RuleArg], g: Value) -> Vec<TokenStream> {

@@ -103,8 +103,9 @@ impl Gen<'_> {
             }
             InstKind::Call { path, args } => {
                 let args: Vec<TokenStream> = args.iter().map(|&a| self.moved(a, None)).collect();
+                let operator = self.operator_trait(path);
                 let (path, args) = self.receiver_call(path, args);
-                let fallback = self.literal_fallback(&path, args.len());
+                let fallback = self.literal_fallback(&path, args.len()).or(operator);
                 match lhs {
                     Some(lhs) => quote! { #lhs { #fallback #path(#(#args),*) }; },
                     None => quote! { { #fallback #path(#(#args),*) }; },

@@ -790,13 +790,19 @@ impl Lowering {
             Expr::Index(ix) if !matches!(chain::strip(&ix.index), Expr::Range(_)) => {
                 self.elem_type(&ix.expr)
             }
+            // A copy of one, its methods called at once: `opt.clone().bumped(0.01)`.
+            Expr::MethodCall(mc)
+                if mc.args.is_empty() && (mc.method == "clone" || mc.method == "to_owned") =>
+            {
+                self.place_type(&mc.receiver)
+            }
             _ => None,
         }
     }
 
     /// The type of the differentiated parameter `n` where it is a struct of the user's or a
     /// slice, array or `Vec` of them (see [`Self::place_type`]).
-    fn param_place_type(&self, n: usize) -> Option<TokenStream> {
+    pub(super) fn param_place_type(&self, n: usize) -> Option<TokenStream> {
         let param = &self.f.params[n];
         if param.ident == "self" {
             return Some(quote!(Self));

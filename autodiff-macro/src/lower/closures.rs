@@ -455,9 +455,21 @@ impl Lowering {
                     self.bind_item(b, p, Item::Val { v: field, refs }, span);
                 }
             }
+            // `for &[l, r] in rows`, `|[x, y]| ..`: each name an element read.
+            (Pat::Slice(ps), Item::Val { v, refs })
+                if !ps.elems.iter().any(|p| matches!(p, Pat::Rest(_))) =>
+            {
+                for (n, p) in ps.elems.iter().enumerate() {
+                    if !matches!(p, Pat::Wild(_)) {
+                        let e = self.element_at(b, v, n, p.span());
+                        self.bind_item(b, p, Item::Val { v: e, refs }, span);
+                    }
+                }
+            }
             (p, _) => self.err_at(
                 p,
-                "this pattern is not supported here; use a name, `&name`, `_` or a tuple of them",
+                "this pattern is not supported here; use a name, `&name`, `_`, a tuple of them \
+                 or an array of them (`[a, b]`)",
             ),
         }
     }

@@ -263,6 +263,14 @@ pub fn lower(item: &syn::ItemFn, active: &[bool], krate: proc_macro2::TokenStrea
                 .last()
                 .filter(|p| crate::types::is_float_type(&p.ty))
                 .map(|p| p.ty.clone());
+        // A differentiated parameter taken by value and declared `mut` (`mut ps: Vec<Body>`)
+        // keeps its type for the user's methods called on it, and on its elements, once it
+        // holds a new version (after `for p in ps.iter_mut() { .. }`, `ps[0].v += ..`).
+        let k = lw.f.params.len() - 1;
+        let by_value = !matches!(lw.f.params[k].ty, syn::Type::Reference(_));
+        if mut_pat && by_value && lw.f.params[k].active {
+            binding.place_ty = lw.param_place_type(k);
+        }
         lw.env.push(binding);
     }
     let mut block = (*item.block).clone();

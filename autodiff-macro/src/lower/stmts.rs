@@ -254,13 +254,7 @@ impl Lowering {
                     if matches!(p, Pat::Wild(_)) {
                         continue;
                     }
-                    let k = proc_macro2::Literal::usize_suffixed(n);
-                    let idx = self.inst1(b, InstKind::Const(quote!(#k)), Kind::Discrete, span);
-                    let kind = match self.kind(v) {
-                        Kind::Discrete => Kind::Discrete,
-                        _ => Kind::Unknown,
-                    };
-                    let e = self.inst1(b, InstKind::Index(v, idx), kind, p.span());
+                    let e = self.element_at(b, v, n, p.span());
                     self.bind_pat(b, p, Some(e), span);
                 }
             }
@@ -270,6 +264,18 @@ impl Lowering {
                  an array of them (`let [a, b] = arr;`)",
             ),
         }
+    }
+
+    /// `v[n]` for a constant `n`: an element an array pattern binds (`let [a, b] = arr;`,
+    /// `for &[l, r] in rows`).
+    pub(super) fn element_at(&mut self, b: Block, v: Value, n: usize, span: Span) -> Value {
+        let k = proc_macro2::Literal::usize_suffixed(n);
+        let idx = self.inst1(b, InstKind::Const(quote!(#k)), Kind::Discrete, span);
+        let kind = match self.kind(v) {
+            Kind::Discrete => Kind::Discrete,
+            _ => Kind::Unknown,
+        };
+        self.inst1(b, InstKind::Index(v, idx), kind, span)
     }
 
     /// `v.n`, looking through tuples built in this function.
