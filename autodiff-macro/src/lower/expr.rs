@@ -472,7 +472,11 @@ impl Lowering {
         };
         let span = match def(self, inner) {
             Some((InstKind::Prim { prim, .. }, span)) if prim.has(Flags::VIEW) => span,
-            _ => return v,
+            // A parameter of a view type (`b: ArrayView1<'_, f64>`).
+            _ => match self.f.view_param(inner) {
+                Some(span) => span,
+                None => return v,
+            },
         };
         let Some(to_owned) = PrimId::method("to_owned") else {
             return v;
