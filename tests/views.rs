@@ -5,6 +5,10 @@
 //! (`g(a.row(i))`, `g(x.view())`, `g(a.column(j))`) bring the gradient back to the array.
 //!
 //!
+//! Then arrays joined along an axis, `ndarray::concatenate(Axis(k), &[a.view(), b.view()])`
+//! and `ndarray::stack(..)` with their `.unwrap()` (`.expect(..)`, and the macros
+//! `concatenate!` and `stack!`): each piece's gradient is its part of the result's.
+//!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`; forward mode against differences and
 //! the pullback (the dot-product test).
@@ -16,7 +20,9 @@
 )] // written as users write them
 
 use autodiff::differentiate;
-use ndarray::{Array1, Array2, ArrayView, ArrayView1, ArrayView2, Ix2, s};
+use ndarray::{
+    Array1, Array2, ArrayView, ArrayView1, ArrayView2, Axis, Ix2, concatenate, s, stack,
+};
 use num_traits::Float;
 
 mod common;
@@ -400,4 +406,206 @@ fn declared_lifetimes_of_borrowed_parameters() {
         &x,
         &gx,
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// concatenate and stack.
+// ---------------------------------------------------------------------------------------------
+
+/// f = Σₖ (k + 1)·cₖ² for c = [a; b]: ∂/∂aᵢ = 2(i + 1)aᵢ, ∂/∂bⱼ = 2(n + j + 1)bⱼ (n = len a).
+#[differentiate]
+fn weighted_concat(a: &Array1<f64>, b: &Array1<f64>) -> f64 {
+    let c = ndarray::concatenate(Axis(0), &[a.view(), b.view()]).unwrap();
+    let mut s = 0.0;
+    for k in 0..c.len() {
+        s += (k as f64 + 1.0) * c[k] * c[k];
+    }
+    s
+}
+
+/// A join of data beside one of differentiated values: the indices, joined as written, pick
+/// the entries of c = [a; a]: f = Σ c[idx[k]]², ∂/∂aᵢ = 2aᵢ·(times i or i + n is picked).
+#[differentiate(wrt(a))]
+fn picked(a: &Array1<f64>, first: &Array1<usize>, second: &Array1<usize>) -> f64 {
+    let idx = concatenate(Axis(0), &[first.view(), second.view()]).unwrap();
+    let c = concatenate(Axis(0), &[a.view(), a.view()]).unwrap();
+    let mut s = 0.0;
+    for k in 0..idx.len() {
+        s += c[idx[k]] * c[idx[k]];
+    }
+    s
+}
+
+#[test]
+fn concatenate_of_data_runs_as_written() {
+    let a = vector(3, 0.6);
+    let (first, second) = (Array1::from(vec![0usize, 4]), Array1::from(vec![4usize, 2]));
+    let (_, g) = picked_grad(&a, &first, &second);
+    // Picked: c[0] = a₀, c[4] = a₁ twice, c[2] = a₂.
+    let e = Array1::from(vec![2.0 * a[0], 4.0 * a[1], 2.0 * a[2]]);
+    close_arr("∂/∂a", &g, &e);
+    fd_array(
+        "picked",
+        |a: &Array1<f64>| picked(a, &first, &second),
+        &a,
+        &g,
+    );
+}
+
+#[test]
+fn concatenate_of_two_vectors() {
+    let (a, b) = (vector(3, 0.4), vector(2, 1.9));
+    let (v, (ga, gb)) = weighted_concat_grad(&a, &b);
+    close("value", v, weighted_concat(&a, &b), TOL);
+    let ea = Array1::from_shape_fn(3, |i| 2.0 * (i as f64 + 1.0) * a[i]);
+    let eb = Array1::from_shape_fn(2, |j| 2.0 * (j as f64 + 4.0) * b[j]);
+    close_arr("∂/∂a", &ga, &ea);
+    close_arr("∂/∂b", &gb, &eb);
+    fd_array("∂/∂a", |a: &Array1<f64>| weighted_concat(a, &b), &a, &ga);
+    fd_array("∂/∂b", |b: &Array1<f64>| weighted_concat(&a, b), &b, &gb);
+    forward("weighted_concat").check(
+        &(a.clone(), b.clone()),
+        |(a, b)| weighted_concat(a, b),
+        |(a, b), (da, db)| weighted_concat_jvp(a, b, da, db),
+        |(a, b), g| {
+            let (y, pb) = weighted_concat_vjp(a, b);
+            (y, pb(g))
+        },
+    );
+}
+
+/// Matrices side by side, `[x | y[.., 1..] | x]` (three pieces, one a region of `y`, one
+/// repeated), weighted by `w`: f = Σ (C ∘ w). So ∂/∂x = w[.., ..p] + w[.., p + q..],
+/// ∂/∂y = 0 in its first column and w[.., p..p + q] in the others (p, q: the pieces' widths).
+#[differentiate]
+fn side_by_side(x: &Array2<f64>, y: &Array2<f64>, w: &Array2<f64>) -> f64 {
+    let c = concatenate(Axis(1), &[x.view(), y.slice(s![.., 1..]), x.view()]).expect("same rows");
+    (&c * w).sum()
+}
+
+#[test]
+fn concatenate_of_matrices_along_columns() {
+    let (x, y) = (matrix(3, 2, 0.5), matrix(3, 4, 1.5));
+    let w = matrix(3, 7, 2.5);
+    let (_, (gx, gy, gw)) = side_by_side_grad(&x, &y, &w);
+    let ex = &w.slice(s![.., ..2]) + &w.slice(s![.., 5..]);
+    let mut ey = Array2::<f64>::zeros((3, 4));
+    ey.slice_mut(s![.., 1..]).assign(&w.slice(s![.., 2..5]));
+    close_arr("∂/∂x", &gx, &ex);
+    close_arr("∂/∂y", &gy, &ey);
+    fd_array("∂/∂x", |x: &Array2<f64>| side_by_side(x, &y, &w), &x, &gx);
+    fd_array("∂/∂y", |y: &Array2<f64>| side_by_side(&x, y, &w), &y, &gy);
+    fd_array("∂/∂w", |w: &Array2<f64>| side_by_side(&x, &y, w), &w, &gw);
+    forward("side_by_side").check(
+        &(x.clone(), y.clone(), w.clone()),
+        |(x, y, w)| side_by_side(x, y, w),
+        |(x, y, w), (dx, dy, dw)| side_by_side_jvp(x, y, w, dx, dy, dw),
+        |(x, y, w), g| {
+            let (v, pb) = side_by_side_vjp(x, y, w);
+            (v, pb(g))
+        },
+    );
+}
+
+/// Rows stacked into a matrix, `[a; b; a]`, then `m·v` squared: f = Σᵢ (m v)ᵢ². With r = m v,
+/// ∂/∂m = 2 r vᵀ, so ∂/∂a = 2(r₀ + r₂)v, ∂/∂b = 2r₁v, ∂/∂v = 2mᵀr.
+#[differentiate]
+fn stacked_rows(a: &Array1<f64>, b: &Array1<f64>, v: &Array1<f64>) -> f64 {
+    let m = stack(Axis(0), &[a.view(), b.view(), a.view()]).unwrap();
+    let r = m.dot(v);
+    r.dot(&r)
+}
+
+/// Vectors stacked as the columns of a matrix with the macro, then its column sums weighted:
+/// f = Σⱼ (j + 1)·Σᵢ Mᵢⱼ² = Σᵢ aᵢ² + 2 Σᵢ bᵢ² for M = [a | b]: ∂/∂a = 2a, ∂/∂b = 4b.
+#[differentiate]
+fn stacked_columns(a: &Array1<f64>, b: &Array1<f64>) -> f64 {
+    let a2 = a * 1.0;
+    let m = ndarray::stack![Axis(1), a2, *b];
+    let sums = (&m * &m).sum_axis(Axis(0));
+    sums[0] + 2.0 * sums[1]
+}
+
+/// The same with `concatenate!` of the vectors as single-row matrices, then their
+/// concatenation again along the rows of the result's transpose: f = Σ a² + 2 Σ b², as above.
+#[differentiate]
+fn concatenated_rows(a: &Array1<f64>, b: &Array1<f64>) -> f64 {
+    let ra = a.view().insert_axis(Axis(0));
+    let rb = b.view().insert_axis(Axis(0));
+    let m = ndarray::concatenate![Axis(0), ra, rb];
+    let sums = (&m * &m).sum_axis(Axis(1));
+    sums[0] + 2.0 * sums[1]
+}
+
+#[test]
+fn stack_of_rows_and_columns() {
+    let (a, b, v) = (vector(4, 0.1), vector(4, 0.9), vector(4, 2.1));
+    let (_, (ga, gb, gv)) = stacked_rows_grad(&a, &b, &v);
+    let r = [a.dot(&v), b.dot(&v), a.dot(&v)];
+    close_arr("∂/∂a", &ga, &(&v * (2.0 * (r[0] + r[2]))));
+    close_arr("∂/∂b", &gb, &(&v * (2.0 * r[1])));
+    let ev = (&a * (2.0 * (r[0] + r[2]))) + (&b * (2.0 * r[1]));
+    close_arr("∂/∂v", &gv, &ev);
+    fd_array("∂/∂a", |a: &Array1<f64>| stacked_rows(a, &b, &v), &a, &ga);
+    fd_array("∂/∂b", |b: &Array1<f64>| stacked_rows(&a, b, &v), &b, &gb);
+    forward("stacked_rows").check(
+        &(a.clone(), b.clone(), v.clone()),
+        |(a, b, v)| stacked_rows(a, b, v),
+        |(a, b, v), (da, db, dv)| stacked_rows_jvp(a, b, v, da, db, dv),
+        |(a, b, v), g| {
+            let (y, pb) = stacked_rows_vjp(a, b, v);
+            (y, pb(g))
+        },
+    );
+    type Grad = fn(&Array1<f64>, &Array1<f64>) -> (f64, (Array1<f64>, Array1<f64>));
+    for (what, f, grad) in [
+        (
+            "stack!",
+            stacked_columns as fn(&Array1<f64>, &Array1<f64>) -> f64,
+            stacked_columns_grad as Grad,
+        ),
+        ("concatenate!", concatenated_rows, concatenated_rows_grad),
+    ] {
+        let (y, (ga, gb)) = grad(&a, &b);
+        close(what, y, a.dot(&a) + 2.0 * b.dot(&b), TOL);
+        close_arr(what, &ga, &(&a * 2.0));
+        close_arr(what, &gb, &(&b * 4.0));
+        fd_array(what, |a: &Array1<f64>| f(a, &b), &a, &ga);
+    }
+    forward("stacked_columns").check(
+        &(a.clone(), b.clone()),
+        |(a, b)| stacked_columns(a, b),
+        |(a, b), (da, db)| stacked_columns_jvp(a, b, da, db),
+        |(a, b), g| {
+            let (y, pb) = stacked_columns_vjp(a, b);
+            (y, pb(g))
+        },
+    );
+}
+
+/// A join inside a loop, of a growing vector and a row of a matrix, and second order:
+/// h = [x; a₀; …; a_{r−1}] (rows of `a`), f = Σ sin(hₖ)·hₖ. Its Hessian is diagonal in the
+/// entries of h, with (sin t · t)'' = 2cos t − t·sin t.
+#[differentiate(hessian)]
+fn grown(x: &Array1<f64>, a: &Array2<f64>) -> f64 {
+    let mut h = x.clone();
+    for i in 0..a.nrows() {
+        h = concatenate(Axis(0), &[h.view(), a.row(i)]).unwrap();
+    }
+    (h.sin() * &h).sum()
+}
+
+#[test]
+fn concatenate_in_a_loop_and_its_hessian() {
+    let (x, a) = (vector(2, 0.3), matrix(3, 2, 1.2));
+    let (_, (gx, ga)) = grown_grad(&x, &a);
+    let d = |t: f64| t.sin() + t * t.cos();
+    close_arr("∂/∂x", &gx, &x.mapv(d));
+    close_arr("∂/∂a", &ga, &a.mapv(d));
+    fd_array("∂/∂a", |a: &Array2<f64>| grown(&x, a), &a, &ga);
+    let (vx, va) = (vector(2, 4.0), matrix(3, 2, 5.0));
+    let (_, _, (hx, ha)) = grown_hvp(&x, &a, &vx, &va);
+    let d2 = |t: f64| 2.0 * t.cos() - t * t.sin();
+    close_arr("(H·v) x", &hx, &(x.mapv(d2) * &vx));
+    close_arr("(H·v) a", &ha, &(a.mapv(d2) * &va));
 }

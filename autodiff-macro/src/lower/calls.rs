@@ -294,6 +294,9 @@ impl Lowering {
         if let Some(e) = array_from_shape_vec(mc) {
             return self.expr(b, &e, true);
         }
+        if let Some(v) = self.join_method(b, mc) {
+            return v;
+        }
         // `chain.reduce(f).is_some()` (`max_by`, …, `.is_none()`): whether the chain finds a
         // value, run as written; a test, data.
         if (mc.method == "is_some" || mc.method == "is_none")
@@ -1724,17 +1727,7 @@ fn array_from_vec(path: &syn::Path, c: &syn::ExprCall) -> Option<Expr> {
 /// as the array filled element by element from `v` in row-major order, `a[[i, j]] = v[i * c +
 /// j]`, whose adjoint reads each element of `ā` back into `v̄`. `None` for anything else.
 fn array_from_shape_vec(mc: &syn::ExprMethodCall) -> Option<Expr> {
-    let unwraps = (mc.method == "unwrap" && mc.args.is_empty())
-        || (mc.method == "expect" && mc.args.len() == 1);
-    if !unwraps || mc.turbofish.is_some() {
-        return None;
-    }
-    let Expr::Call(c) = chain::strip(&mc.receiver) else {
-        return None;
-    };
-    let Expr::Path(fp) = &*c.func else {
-        return None;
-    };
+    let (c, fp) = unwrapped_call(mc)?;
     let path = &fp.path;
     let n = path.segments.len();
     if n < 2 || c.args.len() != 2 || fp.qself.is_some() {
@@ -1774,6 +1767,23 @@ fn array_from_shape_vec(mc: &syn::ExprMethodCall) -> Option<Expr> {
         }
         __ad_array
     }})
+}
+
+/// The call of a function by its path that `mc` unwraps, `f(..).unwrap()` or
+/// `f(..).expect(..)`: the call and the path.
+pub(super) fn unwrapped_call(mc: &syn::ExprMethodCall) -> Option<(&syn::ExprCall, &syn::ExprPath)> {
+    let unwraps = (mc.method == "unwrap" && mc.args.is_empty())
+        || (mc.method == "expect" && mc.args.len() == 1);
+    if !unwraps || mc.turbofish.is_some() {
+        return None;
+    }
+    let Expr::Call(c) = chain::strip(&mc.receiver) else {
+        return None;
+    };
+    let Expr::Path(fp) = chain::strip(&c.func) else {
+        return None;
+    };
+    Some((c, fp))
 }
 
 /// The elements of `vec![[a, b], [c, d], ..]`, rows of one length, if `e` is that.

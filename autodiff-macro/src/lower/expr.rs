@@ -308,7 +308,10 @@ impl Lowering {
             }
             Expr::Macro(m) => match self.vec_macro(b, &m.mac, span) {
                 Some(v) => v,
-                None => self.opaque_macro(b, &m.mac, want, span),
+                None => match self.join_macro(b, &m.mac, span) {
+                    Some(v) => v,
+                    None => self.opaque_macro(b, &m.mac, want, span),
+                },
             },
             Expr::Block(bl) => {
                 if let Some(l) = &bl.label {
