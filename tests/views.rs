@@ -4,10 +4,10 @@
 //! borrowed (as for `&Array1<f64>`), and calls that pass a view of a differentiated array
 //! (`g(a.row(i))`, `g(x.view())`, `g(a.column(j))`) bring the gradient back to the array.
 //!
-//!
 //! Then arrays joined along an axis, `ndarray::concatenate(Axis(k), &[a.view(), b.view()])`
 //! and `ndarray::stack(..)` with their `.unwrap()` (`.expect(..)`, and the macros
-//! `concatenate!` and `stack!`): each piece's gradient is its part of the result's.
+//! `concatenate!` and `stack!`): each piece's gradient is its part of the result's; and arrays
+//! built by `from_shape_fn` with closures that read differentiated values.
 //!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`; forward mode against differences and
@@ -608,4 +608,41 @@ fn concatenate_in_a_loop_and_its_hessian() {
     let d2 = |t: f64| 2.0 * t.cos() - t * t.sin();
     close_arr("(H·v) x", &hx, &(x.mapv(d2) * &vx));
     close_arr("(H·v) a", &ha, &(a.mapv(d2) * &va));
+}
+
+// ---------------------------------------------------------------------------------------------
+// from_shape_fn.
+// ---------------------------------------------------------------------------------------------
+
+/// A matrix built by `from_shape_fn` from differentiated values, and a vector from a row of it:
+/// mᵢⱼ = wᵢ·xⱼ, vⱼ = m₀ⱼ + xⱼ², f = Σ m + Σ v·x. So ∂/∂w = (Σ x, 0, …) + x₀-weighted…; checked
+/// against the same function written with element loops (the form the lowering follows) and
+/// central differences: ∂f/∂wᵢ = Σⱼ xⱼ + [i = 0]·Σⱼ xⱼ², ∂f/∂xⱼ = Σᵢ wᵢ + 2w₀xⱼ + 3xⱼ².
+#[differentiate]
+fn outer_built(w: &Array1<f64>, x: &Array1<f64>) -> f64 {
+    let m = Array2::from_shape_fn((w.len(), x.len()), |(i, j)| w[i] * x[j]);
+    let v = Array1::from_shape_fn(x.len(), |j| m[[0, j]] + x[j] * x[j]);
+    m.sum() + v.dot(x)
+}
+
+#[test]
+fn from_shape_fn_with_differentiated_closures() {
+    let (w, x) = (vector(3, 0.25), vector(4, 1.75));
+    let (v, (gw, gx)) = outer_built_grad(&w, &x);
+    close("value", v, outer_built(&w, &x), TOL);
+    let (sx, sx2) = (x.sum(), x.dot(&x));
+    let ew = Array1::from_shape_fn(3, |i| sx + if i == 0 { sx2 } else { 0.0 });
+    let ex = x.mapv(|t| w.sum() + 2.0 * w[0] * t + 3.0 * t * t);
+    close_arr("∂/∂w", &gw, &ew);
+    close_arr("∂/∂x", &gx, &ex);
+    fd_array("∂/∂x", |x: &Array1<f64>| outer_built(&w, x), &x, &gx);
+    forward("outer_built").check(
+        &(w.clone(), x.clone()),
+        |(w, x)| outer_built(w, x),
+        |(w, x), (dw, dx)| outer_built_jvp(w, x, dw, dx),
+        |(w, x), g| {
+            let (y, pb) = outer_built_vjp(w, x);
+            (y, pb(g))
+        },
+    );
 }
