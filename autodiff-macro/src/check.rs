@@ -123,7 +123,17 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                     }
                 }
                 if !pure && ops_active(&ops) && any_result_active {
-                    errors.push(syn::Error::new(name.span(), no_rule_message(&s)));
+                    let msg = match joined(f, *recv) {
+                        Some(join) if s == "unwrap" || s == "expect" => format!(
+                            "`{join}` is followed where its 1 to 8 pieces are written in the \
+                             call, as views: `{join}(Axis(0), &[a.view(), b.view()]).unwrap()`, \
+                             or `{join}![Axis(0), a, b]`; a slice of views made elsewhere (a \
+                             `Vec`, a variable) is not: write its pieces in the call, and join \
+                             more than 8 in steps"
+                        ),
+                        _ => no_rule_message(&s),
+                    };
+                    errors.push(syn::Error::new(name.span(), msg));
                 }
             }
             InstKind::Binary(BinOp::Rem, a, b)
@@ -314,6 +324,18 @@ const ELEMENTWISE_CLOSURE_METHODS: &[&str] = &[
     "fold",
     "apply",
 ];
+
+/// `concatenate` or `stack` where `v` is what a call of ndarray's (by that name) returned.
+fn joined(f: &Func, v: Value) -> Option<&'static str> {
+    let ValueDef::Result(i, 0) = f.value(v).def else {
+        return None;
+    };
+    let InstKind::Call { path, .. } = &f.inst(i).kind else {
+        return None;
+    };
+    let last = &path.segments.last()?.ident;
+    ["concatenate", "stack"].into_iter().find(|j| last == j)
+}
 
 /// The error for method `name` without a derivative rule on a differentiated value.
 fn no_rule_message(name: &str) -> String {

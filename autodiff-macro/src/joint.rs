@@ -125,12 +125,20 @@ pub fn joint_calls(f: &Func, pb: Pullback) -> HashSet<Inst> {
 
 /// Whether `path` names a function of the runtime's `nn` or `conv` modules (as `nn::relu` or
 /// `autodiff::nn::relu`): their pullbacks keep copies of what they need, never borrows, and each
-/// has an exact rule `_vjp_along` (see [`crate::kinks`]).
+/// has an exact rule `_vjp_along` (see [`crate::kinks`]). So do the joins `concatenate` and
+/// `stack` that the lowering writes (`autodiff::__private::join2::concatenate`, see
+/// `lower::join`), whose pullbacks keep only the pieces' lengths.
 pub fn is_runtime_function(path: &syn::Path) -> bool {
     let first = path.segments.first().map(|s| s.ident.to_string());
     // `autodiff::__private::FieldTy::<Self, H, _>::forward`: a user's method on a field.
-    matches!(first.as_deref(), Some("nn" | "conv" | "autodiff"))
-        && !path.segments.iter().any(|s| s.ident == "__private")
+    let private = path.segments.iter().position(|s| s.ident == "__private");
+    match private {
+        None => matches!(first.as_deref(), Some("nn" | "conv" | "autodiff")),
+        Some(k) => {
+            path.segments.len() == k + 3
+                && crate::lower::is_join_module(&path.segments[k + 1].ident)
+        }
+    }
 }
 
 /// The value `v` borrows from, following references, field references and views, and whether

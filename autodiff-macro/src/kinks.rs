@@ -142,6 +142,8 @@ const SMOOTH_RUNTIME_FUNCTIONS: &[&str] = &[
     "flatten",
     "unflatten",
     "avg_pool2d",
+    "concatenate",
+    "stack",
 ];
 
 /// Whether `path` names a smooth function of the runtime (see [`SMOOTH_RUNTIME_FUNCTIONS`]),

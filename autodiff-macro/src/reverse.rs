@@ -697,12 +697,7 @@ impl Rev<'_> {
 
     /// Reads through `&x`: rules take the value itself.
     fn strip_ref(&self, v: Value) -> Value {
-        if let ValueDef::Result(i, 0) = self.f.value(v).def {
-            if let InstKind::Ref(u) = self.f.inst(i).kind {
-                return self.strip_ref(u);
-            }
-        }
-        v
+        self.f.strip_ref(v)
     }
 
     /// Writes out a form as IR on plain floats of type `t`.

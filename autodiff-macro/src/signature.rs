@@ -193,6 +193,19 @@ impl Signature {
             if !*a {
                 continue;
             }
+            if types::view_kind(t) == Some(true) {
+                errors.push(syn::Error::new_spanned(
+                    t,
+                    format!(
+                        "`{n}` is a mutable ndarray view, whose writes the generated code \
+                         cannot follow back to the array it views; take the array as `&mut \
+                         Array1<f64>` (`&mut Array<f64, D>`) and pass `&mut a`, or take \
+                         `{n}` by value (`mut {n}: Array1<f64>`) and return the new values"
+                    ),
+                ));
+                *a = false;
+                continue;
+            }
             if types::holds_references(t) {
                 errors.push(syn::Error::new_spanned(
                     t,
@@ -252,11 +265,12 @@ impl Signature {
                  string type; take the variable as `f64` (or `f32`)",
             ));
         }
+        let krate = opts.krate();
         let grads: Vec<TokenStream2> = params
             .iter()
             .zip(&active)
             .filter(|(_, a)| **a)
-            .map(|((_, t), _)| types::owned(t))
+            .map(|((_, t), _)| types::owned(t, &krate))
             .collect();
         let grad = if grads.len() == 1 {
             grads[0].clone()
@@ -269,7 +283,7 @@ impl Signature {
             ret,
             grad,
             generics,
-            krate: opts.krate(),
+            krate,
         }
     }
 
@@ -299,23 +313,29 @@ impl Signature {
         // holds on to the caller's buffer.
         let lt: syn::Lifetime = syn::parse_quote!('__ad_a);
         let shared = |t: &syn::Type| matches!(t, syn::Type::Reference(r) if r.lifetime.is_none() && r.mutability.is_none());
-        let borrows = tys.iter().any(|t| shared(t));
+        // An ndarray view with an elided lifetime (`ArrayView1<'_, f64>`) borrows as a
+        // reference does.
+        let view = |t: &syn::Type| types::name_view_lifetime(t, &lt);
+        let declared: Vec<&syn::Lifetime> =
+            func.sig.generics.lifetimes().map(|l| &l.lifetime).collect();
+        // The pullback's own lifetime, which every borrow it may keep outlives: an elided one
+        // named, or the declared ones (two of them, `&'a [f64]` and `&'b [f64]`, outlive it
+        // where neither outlives the other).
+        let borrows = tys.iter().any(|t| shared(t) || view(t).is_some()) || !declared.is_empty();
         let mut_borrows = tys
             .iter()
             .any(|t| matches!(t, syn::Type::Reference(r) if r.mutability.is_some()));
         let with_lt = |t: &syn::Type| -> syn::Type {
+            let t = view(t).unwrap_or_else(|| t.clone());
             match t {
-                syn::Type::Reference(r) if shared(t) => {
-                    let mut r = r.clone();
+                syn::Type::Reference(mut r) if shared(&syn::Type::Reference(r.clone())) => {
                     r.lifetime = Some(lt.clone());
                     syn::Type::Reference(r)
                 }
-                t => t.clone(),
+                t => t,
             }
         };
         let vjp_tys: Vec<syn::Type> = tys.iter().map(|t| with_lt(t)).collect();
-        let declared: Vec<&syn::Lifetime> =
-            func.sig.generics.lifetimes().map(|l| &l.lifetime).collect();
         // The function's generic parameters, the pullback's lifetime after its own lifetimes
         // (lifetimes come first), and its `where` clause with the bounds the generated code needs.
         let g = &func.sig.generics;
@@ -354,6 +374,7 @@ impl Signature {
                 .collect();
             preds.extend(self.generics.bounds(&self.krate));
             if extra {
+                preds.extend(declared.iter().map(|l| quote!(#l: #lt)));
                 // The pullback outlives the borrow of the arguments it keeps.
                 let tys = g.type_params().map(|t| &t.ident);
                 let tys = tys.chain(self.generics.outer());
@@ -377,11 +398,10 @@ impl Signature {
             let params = params.chain(self.generics.outer());
             quote!(+ use<#(#captured,)* #(#params),*>)
         };
+        // With the pullback's lifetime, the declared lifetimes outlive it (`where 'a: '__ad_a`,
+        // above) and the pullback is bound by it alone: it may keep `&'a` and elided borrows.
         let bound_with = |extra: bool| {
-            let mut b = quote!(#(+ #declared)*);
-            if extra {
-                b.append(quote!(+ #lt));
-            }
+            let mut b = if extra { quote!(+ #lt) } else { quote!() };
             if mut_borrows {
                 b.append(captures(extra));
             }
@@ -401,15 +421,14 @@ impl Signature {
                 self.params.iter().any(|(q, _)| *q == name)
             });
             tangent_names.push(d);
-            let g = types::owned(t);
-            let by_ref = matches!(t, syn::Type::Reference(_));
+            let g = types::owned(t, &self.krate);
+            // A view borrows its array: its tangent is borrowed too, as for `&Array1<f64>`.
+            let by_ref = matches!(t, syn::Type::Reference(_)) || types::view_kind(t).is_some();
             tangent_tys.push(if by_ref { quote!(&#g) } else { quote!(#g) });
         }
-        let tangent_refs = self
-            .params
-            .iter()
-            .zip(&self.active)
-            .any(|((_, t), a)| *a && matches!(t, syn::Type::Reference(_)));
+        let tangent_refs = self.params.iter().zip(&self.active).any(|((_, t), a)| {
+            *a && (matches!(t, syn::Type::Reference(_)) || types::view_kind(t).is_some())
+        });
         let Bodies {
             vjp: vjp_body,
             grad: grad_body,

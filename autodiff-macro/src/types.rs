@@ -165,17 +165,101 @@ pub fn is_float_type(ty: &Type) -> bool {
     }
 }
 
-/// The owned type of a gradient: `&T` → `T`, `[T]` → `Vec<T>`, otherwise the type itself.
-pub fn owned(ty: &Type) -> proc_macro2::TokenStream {
+/// The owned type of a gradient: `&T` → `T`, `[T]` → `Vec<T>`, an ndarray view → the owned
+/// array of its element type and dimension (`ArrayView1<'_, f64>` → `Array1<f64>`, named
+/// through the runtime at `krate`, as the user's crate may not import it), otherwise the type
+/// itself.
+pub fn owned(ty: &Type, krate: &proc_macro2::TokenStream) -> proc_macro2::TokenStream {
     match ty {
-        Type::Reference(r) => owned(&r.elem),
+        Type::Reference(r) => owned(&r.elem, krate),
         Type::Slice(s) => {
             let e = &s.elem;
             quote!(::std::vec::Vec<#e>)
         }
-        Type::Paren(p) => owned(&p.elem),
-        Type::Group(g) => owned(&g.elem),
-        t => quote!(#t),
+        Type::Paren(p) => owned(&p.elem, krate),
+        Type::Group(g) => owned(&g.elem, krate),
+        t => match view_owned(t) {
+            Some((name, args)) => quote!(#krate::__private::arrays::#name #args),
+            None => quote!(#t),
+        },
+    }
+}
+
+/// ndarray's view type `name` (`ArrayView1`, `ArrayView`, `ArrayViewD`, `ArrayViewMut2`): the
+/// name of the owned array of the same dimension and whether the view is mutable.
+fn view_name(name: &str) -> Option<(String, bool)> {
+    let (rest, mutable) = match name.strip_prefix("ArrayViewMut") {
+        Some(r) => (r, true),
+        None => (name.strip_prefix("ArrayView")?, false),
+    };
+    let dim = matches!(rest, "" | "0" | "1" | "2" | "3" | "4" | "5" | "6" | "D");
+    dim.then(|| (format!("Array{rest}"), mutable))
+}
+
+/// The last segment of a path type, if `ty` is one (not through references).
+fn last_segment(ty: &Type) -> Option<&syn::PathSegment> {
+    match ty {
+        Type::Path(p) if p.qself.is_none() => p.path.segments.last(),
+        Type::Paren(p) => last_segment(&p.elem),
+        Type::Group(g) => last_segment(&g.elem),
+        _ => None,
+    }
+}
+
+/// The owned array type a shared ndarray view type stands for, as its name and the view's
+/// arguments less its lifetime: `ArrayView1<'_, f64>` → `Array1`, `<f64>`;
+/// `ndarray::ArrayView<'a, T, Ix2>` → `Array`, `<T, Ix2>`. `None` for other types.
+fn view_owned(ty: &Type) -> Option<(syn::Ident, syn::PathArguments)> {
+    let seg = last_segment(ty)?;
+    let (owned, false) = view_name(&seg.ident.to_string())? else {
+        return None;
+    };
+    let mut args = seg.arguments.clone();
+    if let syn::PathArguments::AngleBracketed(a) = &mut args {
+        a.args = std::mem::take(&mut a.args)
+            .into_iter()
+            .filter(|g| !matches!(g, syn::GenericArgument::Lifetime(_)))
+            .collect();
+    }
+    Some((syn::Ident::new(&owned, seg.ident.span()), args))
+}
+
+/// An ndarray view type (`ArrayView1<'_, f64>`, `ArrayViewMut2<f64>`), or a reference to one:
+/// `Some(true)` for a mutable view.
+pub fn view_kind(ty: &Type) -> Option<bool> {
+    match ty {
+        Type::Reference(r) => view_kind(&r.elem),
+        t => last_segment(t).and_then(|s| view_name(&s.ident.to_string()).map(|(_, m)| m)),
+    }
+}
+
+/// `ty` with the elided lifetime of an ndarray view in it (`ArrayView1<'_, f64>`,
+/// `ArrayView1<f64>`, `&ArrayView1<f64>`) made `lt`; `None` where it has none.
+pub fn name_view_lifetime(ty: &Type, lt: &syn::Lifetime) -> Option<Type> {
+    match ty {
+        Type::Reference(r) => {
+            let mut r = r.clone();
+            *r.elem = name_view_lifetime(&r.elem, lt)?;
+            Some(Type::Reference(r))
+        }
+        Type::Path(p) => {
+            view_name(&last_segment(ty)?.ident.to_string())?;
+            let mut p = p.clone();
+            let last = p.path.segments.last_mut()?;
+            let named: syn::GenericArgument = syn::GenericArgument::Lifetime(lt.clone());
+            match &mut last.arguments {
+                syn::PathArguments::AngleBracketed(a) => match a.args.first_mut() {
+                    Some(syn::GenericArgument::Lifetime(l)) if l.ident == "_" => {
+                        *l = lt.clone();
+                    }
+                    Some(syn::GenericArgument::Lifetime(_)) => return None,
+                    _ => a.args.insert(0, named),
+                },
+                _ => return None,
+            }
+            Some(Type::Path(p))
+        }
+        _ => None,
     }
 }
 

@@ -13,6 +13,16 @@ pub use crate::rules::{
 /// make rustc name ndarray's types by this path in the user's diagnostics.)
 pub use ndarray::s;
 
+/// `ndarray::concatenate` and `stack` of 1 to 8 pieces, what `#[differentiate]` writes them as.
+pub use crate::rules::tensor::join::{join1, join2, join3, join4, join5, join6, join7, join8};
+
+/// ndarray's owned array types, which the gradient of a view parameter
+/// (`b: ArrayView1<'_, f64>`) is named by in the generated signatures, whether or not the user's
+/// crate imports them.
+pub mod arrays {
+    pub use ndarray::{Array, Array0, Array1, Array2, Array3, Array4, Array5, Array6, ArrayD};
+}
+
 /// A zero gradient shaped like `x`: the start of an adjoint that receives contributions from
 /// more than one place.
 #[inline(always)]

@@ -150,6 +150,12 @@ impl Gen<'_> {
                     let d = self.slot_tangent(*d);
                     quote!(#pv::tan(#pv::lent_tangent(#d)))
                 }
+                // A view lent to a callee that takes one: its tangent (a view, or a borrowed
+                // array for a view parameter) copied into the callee's owned tangent type.
+                Some(d) if self.f.is_view(a) => {
+                    let d = self.v(self.f.strip_ref(*d));
+                    quote!(#pv::tan(#d.to_owned()))
+                }
                 Some(d) => {
                     let d = self.slot_tangent(*d);
                     quote!(#pv::tan(#d))

@@ -66,6 +66,10 @@ impl Gen<'_> {
                     quote! { #lhs -#x; }
                 }
             }
+            InstKind::Prim { prim, args, .. } if self.view_of_view(*prim, args).is_some() => {
+                let e = self.view_of_view(*prim, args);
+                quote! { #lhs #e; }
+            }
             InstKind::Prim { prim, args, unwrap } => {
                 let name = syn::Ident::new(prim.name(), inst.span);
                 let recv = if prim.name() == "into_shape_with_order" {

@@ -164,6 +164,9 @@ impl Gen<'_> {
                 let x = self.e(*a);
                 quote!(-#x)
             }
+            InstKind::Prim { prim, args, .. } if self.view_of_view(*prim, args).is_some() => {
+                self.view_of_view(*prim, args)?
+            }
             InstKind::Prim {
                 prim,
                 args,
@@ -186,6 +189,28 @@ impl Gen<'_> {
                 quote!(#w)
             }
             _ => return None,
+        })
+    }
+
+    /// A view of a view (`a.row(i).view()`, `b.slice(..)` of a view parameter), taken from a
+    /// copy of the view by the method that consumes it: it borrows the array first viewed, not
+    /// the local view, so that a callee's pullback may keep it. `None` for other primitives.
+    pub(super) fn view_of_view(&self, prim: PrimId, args: &[Value]) -> Option<TokenStream> {
+        let by_value_view = self.f.is_view(args[0]) && self.f.strip_ref(args[0]) == args[0];
+        if !prim.has(crate::prim::Flags::VIEW) || !by_value_view {
+            return None;
+        }
+        let x = self.e(args[0]);
+        let copy = quote!(::core::clone::Clone::clone(&#x));
+        let rest: Vec<TokenStream> = args[1..].iter().map(|&a| self.prim_arg(prim, a)).collect();
+        Some(match prim.name() {
+            "view" => copy,
+            "t" => quote!(#copy.reversed_axes()),
+            "slice" => quote!(#copy.slice_move(#(#rest),*)),
+            name => {
+                let name = syn::Ident::new(name, Span::call_site());
+                quote!(#copy.#name(#(#rest),*))
+            }
         })
     }
 
@@ -252,11 +277,12 @@ impl Gen<'_> {
             return true;
         }
         match self.f.value(v).def {
-            ValueDef::Param(n) | ValueDef::Tangent(n) => self
+            ValueDef::Param(n) => self
                 .f
                 .params
                 .get(n)
                 .is_some_and(|p| matches!(p.ty, syn::Type::Reference(_))),
+            ValueDef::Tangent(n) => self.f.params.get(n).is_some_and(|p| p.tangent_by_ref()),
             ValueDef::Result(i, 0) => {
                 matches!(
                     self.f.inst(i).kind,

@@ -73,7 +73,7 @@ impl<'a> Fwd<'a> {
         let mut first = Vec::new();
         for p in fw.f.params.clone() {
             let by_mut = matches!(&p.ty, syn::Type::Reference(r) if r.mutability.is_some());
-            let by_ref = matches!(&p.ty, syn::Type::Reference(_));
+            let by_ref = p.tangent_by_ref();
             if !p.active || !(by_mut || own_refs && by_ref) {
                 continue;
             }
@@ -318,11 +318,9 @@ impl Fwd<'_> {
                 // A tangent parameter arrives by reference where its parameter does; the
                 // tangent of an array or a `Vec` taken by value is lent like the value.
                 let by_ref = match self.f.value(dx).def {
-                    ValueDef::Tangent(n) => self
-                        .f
-                        .params
-                        .get(n)
-                        .is_some_and(|p| matches!(p.ty, syn::Type::Reference(_))),
+                    ValueDef::Tangent(n) => {
+                        self.f.params.get(n).is_some_and(|p| p.tangent_by_ref())
+                    }
                     _ => false,
                 };
                 if by_ref {
@@ -384,7 +382,7 @@ impl Fwd<'_> {
                         let lent_param = matches!(
                             self.f.value(a).def,
                             ValueDef::Param(n) if self.f.params.get(n).is_some_and(|p| {
-                                matches!(p.ty, syn::Type::Reference(_))
+                                p.tangent_by_ref()
                             })
                         );
                         if lent_param {

@@ -124,6 +124,14 @@ pub struct Param {
     pub value: Value,
 }
 
+impl Param {
+    /// Whether the parameter's tangent (in forward mode) is taken by reference: for a parameter
+    /// taken by reference, and for an ndarray view, which borrows its array.
+    pub fn tangent_by_ref(&self) -> bool {
+        matches!(self.ty, syn::Type::Reference(_)) || crate::types::view_kind(&self.ty).is_some()
+    }
+}
+
 /// A function in SSA form.
 #[derive(Clone, Debug, Default)]
 pub struct Func {
@@ -267,6 +275,78 @@ impl Func {
                     if a.args.iter().any(|g| matches!(g, syn::GenericArgument::Type(syn::Type::Path(d))
                         if d.path.segments.last().is_some_and(|s| s.ident == "Ix1")))));
         one_dim.then_some(v)
+    }
+
+    /// The span of parameter `v`'s name where it is declared as an ndarray view
+    /// (`b: ArrayView1<'_, f64>`, not a reference to one).
+    pub fn view_param(&self, v: Value) -> Option<Span> {
+        let ValueDef::Param(n) = self.value(v).def else {
+            return None;
+        };
+        let p = self.params.get(n)?;
+        let by_value = !matches!(p.ty, syn::Type::Reference(_));
+        (by_value && crate::types::view_kind(&p.ty).is_some()).then(|| p.ident.span())
+    }
+
+    /// Whether `arg` is an ndarray view, or a reference to one: what a view method
+    /// (`a.row(i)`, `x.view()`, `a.slice(..)`) made, or a parameter of a view type. Its tangent
+    /// is a view too, copied into an owned array where a callee takes it.
+    /// A value a pullback keeps on a loop's stack or in an arm's record is the view it keeps.
+    pub fn is_view(&self, arg: Value) -> bool {
+        let mut v = self.strip_ref(arg);
+        // Each step goes back to a value the forward pass made, earlier; the bound is a guard.
+        for _ in 0..self.values.len() {
+            v = match self.value(v).def {
+                ValueDef::Result(i, k) => match &self.inst(i).kind {
+                    InstKind::Prim { prim, .. } if k == 0 => {
+                        return prim.has(crate::prim::Flags::VIEW);
+                    }
+                    InstKind::Pop(stack) => {
+                        let pushed = self.insts.iter().find_map(|inst| match &inst.kind {
+                            InstKind::Push { stack: s, values } if s == stack => values.get(k),
+                            _ => None,
+                        });
+                        match pushed {
+                            Some(&p) => self.strip_ref(p),
+                            None => return false,
+                        }
+                    }
+                    _ => return false,
+                },
+                ValueDef::BlockParam(b, k) => {
+                    let kept = self.insts.iter().find_map(|inst| match &inst.kind {
+                        InstKind::MatchRecord { of, arms, .. } => {
+                            let variant = arms.iter().position(|&a| a == b)?;
+                            self.insts.iter().find_map(|m| match &m.kind {
+                                InstKind::MakeRecord {
+                                    of: o,
+                                    variant: n,
+                                    values,
+                                } if o == of && *n == variant => values.get(k),
+                                _ => None,
+                            })
+                        }
+                        _ => None,
+                    });
+                    match kept {
+                        Some(&p) => self.strip_ref(p),
+                        None => return false,
+                    }
+                }
+                _ => return self.view_param(v).is_some(),
+            };
+        }
+        false
+    }
+
+    /// Reads through `&x` (and `&&x`): the value referred to.
+    pub fn strip_ref(&self, v: Value) -> Value {
+        if let ValueDef::Result(i, 0) = self.value(v).def {
+            if let InstKind::Ref(u) = self.inst(i).kind {
+                return self.strip_ref(u);
+            }
+        }
+        v
     }
 
     /// `&a` (`a` itself or a version of it) where `a` is a fixed-size array:

@@ -328,6 +328,9 @@ impl Lowering {
         if let Some(e) = array_from_shape_vec(mc) {
             return self.expr(b, &e, true);
         }
+        if let Some(v) = self.join_method(b, mc) {
+            return v;
+        }
         // `chain.reduce(f).is_some()` (`max_by`, …, `.is_none()`): whether the chain finds a
         // value, run as written; a test, data.
         if (mc.method == "is_some" || mc.method == "is_none")
@@ -1629,6 +1632,9 @@ impl Lowering {
             );
             return None;
         };
+        if let Some(e) = array_from_shape_fn(&fp.path, c) {
+            return self.expr(b, &e, true);
+        }
         if let Some(e) = array_from_vec(&fp.path, c) {
             return self.expr(b, &e, true);
         }
@@ -1670,9 +1676,12 @@ impl Lowering {
                     self.err_at(
                         a,
                         format!(
-                            "a closure passed to `{}` cannot be differentiated; build the \
-                             array with `Array2::zeros((r, c))` (`Array1::zeros(n)`) and write \
-                             its elements in loops (`m[[i, j]] = ..`), which is followed",
+                            "a closure passed to `{}` here cannot be differentiated: it is \
+                             followed as `Array1::from_shape_fn(n, |i| ..)` and \
+                             `Array2::from_shape_fn((r, c), |(i, j)| ..)` with the closure \
+                             written in the call (no `return` in it); else build the array \
+                             with `Array2::zeros((r, c))` (`Array1::zeros(n)`) and write its \
+                             elements in loops (`m[[i, j]] = ..`), which is followed",
                             name.as_deref().unwrap_or("this function")
                         ),
                     );
@@ -1918,21 +1927,93 @@ fn array_from_vec(path: &syn::Path, c: &syn::ExprCall) -> Option<Expr> {
     }})
 }
 
+/// `Array1::from_shape_fn(n, |i| ..)` and `Array2::from_shape_fn((r, c), |(i, j)| ..)` (by a
+/// longer path too) as the array of zeros written element by element in loops over the
+/// closure's parameters, `{ let mut a = Array2::zeros((r, c)); for i in 0..r { for j in 0..c {
+/// a[[i, j]] = ..; } } a }`, which the place model differentiates: the closure may read
+/// differentiated values. `None` for other calls, closures with other patterns, and bodies with
+/// a `return` (which would leave the function) or `?`.
+fn array_from_shape_fn(path: &syn::Path, c: &syn::ExprCall) -> Option<Expr> {
+    let n = path.segments.len();
+    if n < 2 || c.args.len() != 2 {
+        return None;
+    }
+    let (ty, func) = (&path.segments[n - 2], &path.segments[n - 1]);
+    if func.ident != "from_shape_fn" || !matches!(func.arguments, syn::PathArguments::None) {
+        return None;
+    }
+    let Expr::Closure(cl) = chain::strip(&c.args[1]) else {
+        return None;
+    };
+    if cl.inputs.len() != 1 || diverges(&cl.body) || has_try(&cl.body) {
+        return None;
+    }
+    let plain = |p: &Pat| {
+        matches!(p, Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none())
+            || matches!(p, Pat::Wild(_))
+    };
+    let mut zeros = path.clone();
+    if let Some(last) = zeros.segments.last_mut() {
+        last.ident = syn::Ident::new("zeros", last.ident.span());
+    }
+    let (shape, body, span) = (&c.args[0], &cl.body, c.span());
+    match &cl.inputs[0] {
+        p if ty.ident == "Array1" && plain(p) => Some(syn::parse_quote_spanned! {span=> {
+            let mut __ad_array = #zeros(#shape);
+            let __ad_len = __ad_array.len();
+            for #p in 0..__ad_len {
+                __ad_array[#p] = #body;
+            }
+            __ad_array
+        }}),
+        Pat::Tuple(t)
+            if ty.ident == "Array2" && t.elems.len() == 2 && t.elems.iter().all(plain) =>
+        {
+            let (i, j) = (&t.elems[0], &t.elems[1]);
+            let index = |p: &Pat| match p {
+                Pat::Wild(_) => None,
+                p => Some(p.clone()),
+            };
+            // The loop variables as the closure names them; `_` as a name of the macro's own,
+            // as the element's index needs both.
+            let (ii, jj): (Pat, Pat) = (
+                index(i).unwrap_or_else(|| syn::parse_quote!(__ad_i)),
+                index(j).unwrap_or_else(|| syn::parse_quote!(__ad_j)),
+            );
+            Some(syn::parse_quote_spanned! {span=> {
+                let mut __ad_array = #zeros(#shape);
+                let (__ad_rows, __ad_cols) = __ad_array.dim();
+                for #ii in 0..__ad_rows {
+                    for #jj in 0..__ad_cols {
+                        __ad_array[[#ii, #jj]] = #body;
+                    }
+                }
+                __ad_array
+            }})
+        }
+        _ => None,
+    }
+}
+
+/// Whether `e` has a `?` outside nested closures.
+fn has_try(e: &Expr) -> bool {
+    struct Find(bool);
+    impl<'ast> Visit<'ast> for Find {
+        fn visit_expr_try(&mut self, _: &'ast syn::ExprTry) {
+            self.0 = true;
+        }
+        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+    }
+    let mut f = Find(false);
+    f.visit_expr(e);
+    f.0
+}
+
 /// `Array2::from_shape_vec((r, c), v).unwrap()` (`.expect(..)`; `Array1::from_shape_vec(n, v)`)
 /// as the array filled element by element from `v` in row-major order, `a[[i, j]] = v[i * c +
 /// j]`, whose adjoint reads each element of `ā` back into `v̄`. `None` for anything else.
 fn array_from_shape_vec(mc: &syn::ExprMethodCall) -> Option<Expr> {
-    let unwraps = (mc.method == "unwrap" && mc.args.is_empty())
-        || (mc.method == "expect" && mc.args.len() == 1);
-    if !unwraps || mc.turbofish.is_some() {
-        return None;
-    }
-    let Expr::Call(c) = chain::strip(&mc.receiver) else {
-        return None;
-    };
-    let Expr::Path(fp) = &*c.func else {
-        return None;
-    };
+    let (c, fp) = unwrapped_call(mc)?;
     let path = &fp.path;
     let n = path.segments.len();
     if n < 2 || c.args.len() != 2 || fp.qself.is_some() {
@@ -1972,6 +2053,23 @@ fn array_from_shape_vec(mc: &syn::ExprMethodCall) -> Option<Expr> {
         }
         __ad_array
     }})
+}
+
+/// The call of a function by its path that `mc` unwraps, `f(..).unwrap()` or
+/// `f(..).expect(..)`: the call and the path.
+pub(super) fn unwrapped_call(mc: &syn::ExprMethodCall) -> Option<(&syn::ExprCall, &syn::ExprPath)> {
+    let unwraps = (mc.method == "unwrap" && mc.args.is_empty())
+        || (mc.method == "expect" && mc.args.len() == 1);
+    if !unwraps || mc.turbofish.is_some() {
+        return None;
+    }
+    let Expr::Call(c) = chain::strip(&mc.receiver) else {
+        return None;
+    };
+    let Expr::Path(fp) = chain::strip(&c.func) else {
+        return None;
+    };
+    Some((c, fp))
 }
 
 /// The elements of `vec![[a, b], [c, d], ..]`, rows of one length, if `e` is that.

@@ -329,7 +329,10 @@ impl Lowering {
             }
             Expr::Macro(m) => match self.vec_macro(b, &m.mac, span) {
                 Some(v) => v,
-                None => self.opaque_macro(b, &m.mac, want, span),
+                None => match self.join_macro(b, &m.mac, span) {
+                    Some(v) => v,
+                    None => self.opaque_macro(b, &m.mac, want, span),
+                },
             },
             Expr::Block(bl) => {
                 if let Some(l) = &bl.label {
@@ -493,7 +496,11 @@ impl Lowering {
         };
         let span = match def(self, inner) {
             Some((InstKind::Prim { prim, .. }, span)) if prim.has(Flags::VIEW) => span,
-            _ => return v,
+            // A parameter of a view type (`b: ArrayView1<'_, f64>`).
+            _ => match self.f.view_param(inner) {
+                Some(span) => span,
+                None => return v,
+            },
         };
         let Some(to_owned) = PrimId::method("to_owned") else {
             return v;

@@ -51,6 +51,7 @@ mod elementwise;
 mod expr;
 mod fields;
 mod iter;
+mod join;
 mod loops;
 mod stmts;
 mod subslice;
@@ -64,6 +65,7 @@ pub(crate) use chain::ADAPTERS;
 pub use chain::SUPPORTED;
 use closures::Item;
 use control::*;
+pub use join::is_join_module;
 pub use stmts::is_repeatable_item;
 use syntax::*;
 

@@ -50,6 +50,7 @@
 mod arith;
 mod dot;
 mod float;
+pub mod join;
 mod reduce;
 mod shape;
 

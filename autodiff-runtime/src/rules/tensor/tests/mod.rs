@@ -9,6 +9,7 @@ pub(super) use crate::rules::testing::Lcg;
 
 mod arith;
 mod float;
+mod join;
 mod linear;
 
 /// `⟨jvp(dx), w⟩` vs `⟨dx, vjp(w)⟩`: equal up to rounding.
