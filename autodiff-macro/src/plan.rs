@@ -715,10 +715,11 @@ impl Planner<'_> {
         match self.f.inst(i).kind.clone() {
             // A reference or a view is as cheap to take again, and keeping one would keep a
             // borrow (beyond the iteration or the call that owns what it borrows): what it
-            // borrows from is kept instead.
-            InstKind::Prim { prim, args, .. } if prim.has(Flags::VIEW) => {
-                return args[1..].iter().all(|&a| self.avail(a));
-            }
+            // borrows from is kept instead, and so are its other operands where they cannot
+            // be computed again (the region of a row `s![i, ..]` of a loop over `a.rows()`
+            // goes on the loop's stack, not the row: a row kept there borrowed the array that
+            // the pullback takes, rustc's E0505).
+            InstKind::Prim { prim, .. } if prim.has(Flags::VIEW) => return true,
             InstKind::FieldRef(..) | InstKind::Ref(_) => return true,
             // The same for a reference given its type (`let s: &[f64] = &v[..];`).
             InstKind::Ascribe {
