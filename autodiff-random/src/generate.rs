@@ -223,7 +223,10 @@ impl Config {
             hessian_percent: 0,
             ..Config::default()
         }
-        .with_weights(&[("vec2", 1), ("matrix", 1)])
+        // `vec2` writes the struct, its five differentiated impl blocks and their generated
+        // items into a case that uses it: 93 of the 400 cases and 18% more lines at weight 1.
+        // `matrix` at weight 1: 1.2% more lines.
+        .with_weights(&[("vec2", 0), ("matrix", 1)])
     }
 
     /// The configuration with the statement kinds `weights` names weighted so: the kinds
