@@ -725,6 +725,13 @@ impl V2 {
         self.x * self.x + self.y * self.y
     }
 
+    fn copy(&self) -> V2 {
+        V2 {
+            x: self.x,
+            y: self.y,
+        }
+    }
+
     fn dot(&self, o: &V2) -> f64 {
         self.x * o.x + self.y * o.y
     }
@@ -740,12 +747,14 @@ fn operator_on_elements_of_a_declared_vec(x: f64) -> f64 {
     (vs[0] - vs[1]).size2()
 }
 
-/// The same from `vec![a, b]` of locals: 4x − 6.
+/// The same from `vec![a, b]` of locals, after an element the macro does not know to be a
+/// `V2` (a method's result; `a * 1.0` says what the `Vec` holds): vs = [a, a, b] with a = (x,
+/// 1), b = (2, x); the first difference is 0, the second (x − 2, 1 − x): 4x − 6.
 #[differentiate]
 fn operator_on_elements_of_a_vec_of_locals(x: f64) -> f64 {
     let a = V2 { x, y: 1.0 };
     let b = V2::new(2.0, x);
-    let vs = vec![a, b];
+    let vs = vec![a.copy(), a * 1.0, b];
     let mut t = 0.0;
     for i in 1..vs.len() {
         t += (vs[i - 1] - vs[i]).size2();

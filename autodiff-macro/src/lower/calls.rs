@@ -982,19 +982,23 @@ impl Lowering {
             }
             return;
         }
-        // `let ps = vec![Particle { .. }; n];` (or a list of them): a `Vec` of the struct.
+        // `let ps = vec![Particle { .. }; n];` (or a list of them): a `Vec` of the struct,
+        // where an element says so (`vec![a.turned(k), a * 2.0]`: the second).
         if let (Pat::Ident(pi), Expr::Macro(m)) = (pat, chain::strip(init)) {
             if m.mac.path.is_ident("vec") {
                 use syn::parse::Parser;
                 let first = |input: syn::parse::ParseStream| {
                     let e: Expr = input.parse()?;
                     let _: TokenStream = input.parse()?;
-                    Ok(e)
+                    Ok(vec![e])
                 };
-                let elem = first
+                let list = syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated;
+                let elem = list
                     .parse2(m.mac.tokens.clone())
+                    .map(|l| l.into_iter().collect())
+                    .or_else(|_| first.parse2(m.mac.tokens.clone()))
                     .ok()
-                    .and_then(|e| self.value_struct(&e));
+                    .and_then(|es: Vec<Expr>| es.iter().find_map(|e| self.value_struct(e)));
                 if let Some(binding) = self.env.last_mut().filter(|b| pi.ident == b.name) {
                     binding.elem_ty = elem;
                 }
