@@ -795,11 +795,14 @@ fn array_rule_names_on_operator_results(x: f64) -> f64 {
     (a - b).dot(&a) + d.dot(&b)
 }
 
-/// Methods on a struct built where they are called: a literal `(x, 1)` and `V2::new(2, x)`:
-/// |(x, 1)|² + (2, x)·(x, 1) = x² + 1 + 3x, derivative 2x + 3.
+/// Methods and operators on a struct built where they are used: a literal `(x, 1)` and
+/// `V2::new(2, x)`: |(x, 1)|² + (2, x)·(x, 1) = x² + 1 + 3x, and d = (2, x)·0.5 − (x, 1) =
+/// (1 − x, x/2 − 1) with |d|² = (1 − x)² + (x/2 − 1)²: the derivative 2x + 3 − 2(1 − x) +
+/// (x/2 − 1) = 4.5x.
 #[differentiate]
 fn methods_on_a_built_struct(x: f64) -> f64 {
-    (V2 { x, y: 1.0 }).size2() + V2::new(2.0, x).dot(&V2 { x, y: 1.0 })
+    let d = V2::new(2.0, x) * 0.5 - V2 { x, y: 1.0 };
+    (V2 { x, y: 1.0 }).size2() + V2::new(2.0, x).dot(&V2 { x, y: 1.0 }) + d.size2()
 }
 
 type Case = (
@@ -843,10 +846,10 @@ fn operators_and_array_rule_names_on_locals_of_a_struct() {
             |x| 2.0 * x + 3.0,
         ),
         (
-            "methods on a built struct",
+            "methods and operators on a built struct",
             methods_on_a_built_struct,
             methods_on_a_built_struct_grad,
-            |x| 2.0 * x + 3.0,
+            |x| 4.5 * x,
         ),
     ];
     for (name, f, grad, analytic) in cases {

@@ -575,12 +575,14 @@ impl Lowering {
 
     /// The struct of the user's that an operand `e` (lowered to `v`) is known to be of, for
     /// an operator on it: what [`Self::struct_type_of`] knows of `v`, a variable holding one
-    /// ([`Self::struct_var`]), or an element of a local container of them
-    /// ([`Self::element_struct`]).
+    /// ([`Self::struct_var`]), an element of a local container of them
+    /// ([`Self::element_struct`]), or a literal or constructor of one.
     pub(super) fn operand_struct(&self, v: Value, e: &Expr) -> Option<syn::Path> {
         self.struct_type_of(v)
             .or_else(|| self.struct_var(e))
             .or_else(|| self.element_struct(e))
+            // Built where it is used: `V2::new(a, b) * 0.5`, `V2 { .. } - v`.
+            .or_else(|| self.user_struct(&syn::parse2(built_struct(e)?).ok()?))
     }
 
     /// The struct of the user's that `vs[i]` is, where `vs` is a local container whose
