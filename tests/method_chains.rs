@@ -2,16 +2,19 @@
 //! method returned (`a.sub(b).scale(2.0).norm()`), on a local bound to such a result
 //! (`let d = a.sub(b); d.norm()`), and under names that array rules also have (`a.dot(&b)`,
 //! `self.dot(self)` of a `V3`), and operators a struct implements (`(a - b) * 2.0 + a` of a
-//! `V2` with `#[differentiate] impl Sub for V2`). Each gradient is compared with its analytic value (stated
+//! `V2` with `#[differentiate] impl Sub for V2`, also on the elements of a local `Vec` of it), and
+//! methods on a struct built where they are called. Each gradient is compared with its analytic value (stated
 //! beside each function) and with central finite differences; forward mode with the dot-product
 //! test.
+
+#![allow(clippy::vec_init_then_push, clippy::useless_vec)] // written as users write them
 
 use std::ops::{Add, AddAssign, Div, Mul, Neg, Sub};
 
 use autodiff::{Differentiable, differentiate};
 
 mod common;
-use common::{close_all, fd_vec, forward};
+use common::{close, close_all, fd, fd_vec, forward};
 
 #[derive(Clone, Copy, Debug, PartialEq, Differentiable)]
 struct V3 {
@@ -705,5 +708,156 @@ fn mut_self_methods_that_push_onto_and_scale_a_vec_field() {
         close_all("value", &[y], &[expected]);
         close_all("gradient", &[ga, gk], &[ea, ek]);
         fd_vec("sampled", |p| sampled(p[0], p[1]), &[a, k], &[ga, gk]);
+    }
+}
+
+/// Methods of `V2` for the programs below, which random-program testing found failing:
+/// operators on the elements of a local `Vec` of it, methods named like array rules on a
+/// local, an element or an operator's result, and methods on a struct built where they are
+/// called.
+#[differentiate]
+impl V2 {
+    fn new(x: f64, y: f64) -> V2 {
+        V2 { x, y }
+    }
+
+    fn size2(&self) -> f64 {
+        self.x * self.x + self.y * self.y
+    }
+
+    fn copy(&self) -> V2 {
+        V2 {
+            x: self.x,
+            y: self.y,
+        }
+    }
+
+    fn dot(&self, o: &V2) -> f64 {
+        self.x * o.x + self.y * o.y
+    }
+}
+
+/// `d = (x, 1) − (2, x) = (x − 2, 1 − x)` from the elements of a local `Vec` declared
+/// `Vec<V2>`: |d|² = (x − 2)² + (1 − x)², derivative 2(x − 2) − 2(1 − x) = 4x − 6.
+#[differentiate]
+fn operator_on_elements_of_a_declared_vec(x: f64) -> f64 {
+    let mut vs: Vec<V2> = Vec::new();
+    vs.push(V2 { x, y: 1.0 });
+    vs.push(V2 { x: 2.0, y: x });
+    (vs[0] - vs[1]).size2()
+}
+
+/// The same from `vec![a, b]` of locals, after an element the macro does not know to be a
+/// `V2` (a method's result; `a * 1.0` says what the `Vec` holds): vs = [a, a, b] with a = (x,
+/// 1), b = (2, x); the first difference is 0, the second (x − 2, 1 − x): 4x − 6.
+#[differentiate]
+fn operator_on_elements_of_a_vec_of_locals(x: f64) -> f64 {
+    let a = V2 { x, y: 1.0 };
+    let b = V2::new(2.0, x);
+    let vs = vec![a.copy(), a * 1.0, b];
+    let mut t = 0.0;
+    for i in 1..vs.len() {
+        t += (vs[i - 1] - vs[i]).size2();
+    }
+    t
+}
+
+/// `a·b` of locals built by a literal and by an operator: a = (x, 2), b = a − (1, x) = (x − 1,
+/// 2 − x); a·b = x(x − 1) + 2(2 − x) = x² − 3x + 4, derivative 2x − 3.
+#[differentiate]
+fn method_named_like_an_array_rule_on_locals(x: f64) -> f64 {
+    let a = V2 { x, y: 2.0 };
+    let b = a - V2 { x: 1.0, y: x };
+    a.dot(&b)
+}
+
+/// Pushes of what the struct's operators return, then a method named like an array rule on
+/// the elements: a = (x, 1), b = (2, x), vs = [a − b, a·x] = [(x − 2, 1 − x), (x², x)];
+/// vs₀·vs₁ = (x − 2)x² + (1 − x)x = x³ − 3x² + x, derivative 3x² − 6x + 1.
+#[differentiate]
+fn pushes_of_operator_results(x: f64) -> f64 {
+    let a = V2 { x, y: 1.0 };
+    let b = V2::new(2.0, x);
+    let mut vs = Vec::new();
+    vs.push(a - b);
+    vs.push(a * x);
+    vs[0].dot(&vs[1])
+}
+
+/// `dot` on what an operator returned, directly and through a local: a = (x, 1), b = (2, x);
+/// (a − b)·a = (x − 2)x + (1 − x) = x² − 3x + 1 and d = 2a = (2x, 2), d·b = 6x: the sum
+/// x² + 3x + 1, derivative 2x + 3.
+#[differentiate]
+fn array_rule_names_on_operator_results(x: f64) -> f64 {
+    let a = V2 { x, y: 1.0 };
+    let b = V2::new(2.0, x);
+    let d = a * 2.0;
+    (a - b).dot(&a) + d.dot(&b)
+}
+
+/// Methods and operators on a struct built where they are used: a literal `(x, 1)` and
+/// `V2::new(2, x)`: |(x, 1)|² + (2, x)·(x, 1) = x² + 1 + 3x, and d = (2, x)·0.5 − (x, 1) =
+/// (1 − x, x/2 − 1) with |d|² = (1 − x)² + (x/2 − 1)²: the derivative 2x + 3 − 2(1 − x) +
+/// (x/2 − 1) = 4.5x.
+#[differentiate]
+fn methods_on_a_built_struct(x: f64) -> f64 {
+    let d = V2::new(2.0, x) * 0.5 - V2 { x, y: 1.0 };
+    (V2 { x, y: 1.0 }).size2() + V2::new(2.0, x).dot(&V2 { x, y: 1.0 }) + d.size2()
+}
+
+type Case = (
+    &'static str,
+    fn(f64) -> f64,
+    fn(f64) -> (f64, f64),
+    fn(f64) -> f64,
+);
+
+#[test]
+fn operators_and_array_rule_names_on_locals_of_a_struct() {
+    let cases: [Case; 6] = [
+        (
+            "operator on elements of a declared Vec<V2>",
+            operator_on_elements_of_a_declared_vec,
+            operator_on_elements_of_a_declared_vec_grad,
+            |x| 4.0 * x - 6.0,
+        ),
+        (
+            "operator on elements of vec![a, b]",
+            operator_on_elements_of_a_vec_of_locals,
+            operator_on_elements_of_a_vec_of_locals_grad,
+            |x| 4.0 * x - 6.0,
+        ),
+        (
+            "dot of locals",
+            method_named_like_an_array_rule_on_locals,
+            method_named_like_an_array_rule_on_locals_grad,
+            |x| 2.0 * x - 3.0,
+        ),
+        (
+            "pushes of operator results",
+            pushes_of_operator_results,
+            pushes_of_operator_results_grad,
+            |x| 3.0 * x * x - 6.0 * x + 1.0,
+        ),
+        (
+            "dot on operator results",
+            array_rule_names_on_operator_results,
+            array_rule_names_on_operator_results_grad,
+            |x| 2.0 * x + 3.0,
+        ),
+        (
+            "methods and operators on a built struct",
+            methods_on_a_built_struct,
+            methods_on_a_built_struct_grad,
+            |x| 4.5 * x,
+        ),
+    ];
+    for (name, f, grad, analytic) in cases {
+        for x in [0.7, -1.3] {
+            let (y, d) = grad(x);
+            assert_eq!(y, f(x), "{name}: value");
+            close(name, d, analytic(x), 1e-12);
+            fd(name, f, x, d);
+        }
     }
 }

@@ -212,7 +212,8 @@ impl Case {
             &self
                 .structs()
                 .replace(", autodiff::Differentiable", "")
-                .replace(&format!("    {}\n", self.attribute()), ""),
+                .replace(&format!("    {}\n", self.attribute()), "")
+                .replace(&format!("{}\nimpl", self.attribute()), "impl"),
         );
         for f in &self.functions {
             out.push_str(&f.source);
@@ -225,7 +226,7 @@ impl Case {
     /// The imports the functions need: ndarray's array types where they build arrays.
     fn uses(&self) -> String {
         if self.functions.iter().any(|f| f.source.contains("Array")) {
-            "use ndarray::{Array, Array1};\n\n".to_string()
+            "use ndarray::{s, Array, Array1, Array2, Axis};\n\n".to_string()
         } else {
             String::new()
         }
@@ -234,10 +235,14 @@ impl Case {
     /// The struct the functions build (`Pt { a, b }`), if one of them does, with the
     /// differentiated methods they may call on it (`p.norm()`, `p.mix(k)`).
     fn structs(&self) -> String {
-        if !self.functions.iter().any(|f| f.source.contains("Pt {")) {
-            return String::new();
+        let mut out = String::new();
+        if self.functions.iter().any(|f| f.source.contains("V2")) {
+            out.push_str(&self.vec2());
         }
-        format!(
+        if !self.functions.iter().any(|f| f.source.contains("Pt {")) {
+            return out;
+        }
+        out + &format!(
             "#[derive(Clone, autodiff::Differentiable)]\nstruct Pt {{\n    a: {f},\n    b: {f},\n}}\n\n\
              impl Pt {{\n    {attr}\n    fn norm(&self) -> {f} {{\n        \
              (self.a * self.a + self.b * self.b + 0.5).sqrt()\n    }}\n\n    \
@@ -245,6 +250,39 @@ impl Case {
              self.a * k.tanh() + self.b.sin()\n    }}\n\n    \
              {attr}\n    fn scaled(self, k: {f}) -> {f} {{\n        \
              (self.a * k).tanh() + self.b + 0.25 * self.norm()\n    }}\n}}\n\n",
+            f = self.float.name(),
+            attr = self.attribute()
+        )
+    }
+
+    /// `V2 { x, y }`, a `Copy` struct as vector code writes it: its operators `+`, `-`, `* F`
+    /// and unary `-` are differentiated impls of the `std::ops` traits (`+=` is `AddAssign`,
+    /// not differentiated: the macro reads `v += w` as `v = v + w`), and its methods take
+    /// `&self` (`size`, `dot`, `turned`, which returns a `V2`), `self` (`energy`) and `&mut
+    /// self` (`step`, with an early `return`), beside a constructor `new`.
+    fn vec2(&self) -> String {
+        format!(
+            "use std::ops::{{Add, AddAssign, Mul, Neg, Sub}};\n\n\
+             #[derive(Clone, Copy, autodiff::Differentiable)]\nstruct V2 {{\n    x: {f},\n    y: {f},\n}}\n\n\
+             {attr}\nimpl Add for V2 {{\n    type Output = V2;\n    fn add(self, o: V2) -> V2 {{\n        \
+             V2 {{ x: self.x + o.x, y: self.y + o.y }}\n    }}\n}}\n\n\
+             {attr}\nimpl Sub for V2 {{\n    type Output = Self;\n    fn sub(self, o: V2) -> Self::Output {{\n        \
+             V2 {{ x: self.x - o.x, y: self.y - o.y }}\n    }}\n}}\n\n\
+             {attr}\nimpl Mul<{f}> for V2 {{\n    type Output = V2;\n    fn mul(self, k: {f}) -> V2 {{\n        \
+             V2 {{ x: self.x * k, y: self.y * k }}\n    }}\n}}\n\n\
+             {attr}\nimpl Neg for V2 {{\n    type Output = V2;\n    fn neg(self) -> V2 {{\n        \
+             V2 {{ x: -self.x, y: -self.y }}\n    }}\n}}\n\n\
+             impl AddAssign for V2 {{\n    fn add_assign(&mut self, o: V2) {{\n        \
+             *self = *self + o;\n    }}\n}}\n\n\
+             {attr}\nimpl V2 {{\n    fn new(x: {f}, y: {f}) -> V2 {{\n        V2 {{ x, y }}\n    }}\n\n    \
+             fn size(&self) -> {f} {{\n        (self.x * self.x + self.y * self.y + 0.25).sqrt()\n    }}\n\n    \
+             fn dot(&self, o: &V2) -> {f} {{\n        self.x * o.x + self.y * o.y\n    }}\n\n    \
+             fn turned(&self, k: {f}) -> V2 {{\n        let (s, c) = k.sin_cos();\n        \
+             V2 {{ x: self.x * c - self.y * s, y: self.x * s + self.y * c }}\n    }}\n\n    \
+             fn energy(self) -> {f} {{\n        0.5 * self.size() * self.size()\n    }}\n\n    \
+             fn step(&mut self, k: {f}) {{\n        if k > 20.0 {{\n            return;\n        }}\n        \
+             let c = self.x;\n        self.x = 0.5 * self.x + (k * self.y).tanh();\n        \
+             self.y = 0.5 * self.y + (c - k).sin();\n    }}\n}}\n\n",
             f = self.float.name(),
             attr = self.attribute()
         )

@@ -32,10 +32,15 @@ fn programs_and_check_modules_parse() {
                 .unwrap_or_else(|e| panic!("{e}\n{}", case.module()));
             assert_eq!(file.items.len(), 1);
             syn::parse_file(&case.plain_module()).expect("the plain module parses");
-            // Each function carries the attribute (and so do the struct's methods, indented),
-            // the plain module none; the entry function comes last.
-            // A case declared `hessian` has that attribute everywhere and checks `_hvp`.
-            let n = case.functions.len();
+            // Each function carries the attribute (and so do the struct's methods, indented,
+            // and the impl blocks of `V2`), the plain module none; the entry function comes
+            // last. A case declared `hessian` has that attribute everywhere and checks `_hvp`.
+            let n = case.functions.len()
+                + if case.program().contains("struct V2") {
+                    5
+                } else {
+                    0
+                };
             let program = case.program();
             let attr = if case.hessian {
                 "#[differentiate(hessian)]"
@@ -144,11 +149,6 @@ fn every_kind_weighted_alone_generates() {
 /// from `T::zero()` and `T::one()` over triangles and counters.
 #[test]
 fn the_counter_loops_are_generated() {
-    let mut config = Config::default();
-    config.set_stmt_weight("counter", 40);
-    let programs: Vec<String> = (0..300)
-        .map(|i| generate(case_seed(17, i), &config).program())
-        .collect();
     let forms = [
         ": usize = ",
         ": i64 = -",
@@ -168,10 +168,63 @@ fn the_counter_loops_are_generated() {
         "T::from(c).unwrap()",
         "acc = acc - ",
     ];
+    assert_written(17, &[("counter", 40)], &forms);
+}
+
+/// Asserts that some of 300 programs of `seed`, with the statement kinds `weights` names
+/// weighted so, writes each of `forms`.
+fn assert_written(seed: u64, weights: &[(&str, u32)], forms: &[&str]) {
+    let mut config = Config::default();
+    for &(kind, w) in weights {
+        config.set_stmt_weight(kind, w);
+    }
+    let programs: Vec<String> = (0..300)
+        .map(|i| generate(case_seed(seed, i), &config).program())
+        .collect();
     for form in forms {
         assert!(
             programs.iter().any(|p| p.contains(form)),
             "no program writes `{form}`"
         );
     }
+}
+
+/// The `vec2` and `matrix` kinds write what they are there for: the struct's operators and
+/// its methods taking `&self`, `self` and `&mut self` on locals, elements of a `Vec` of it and
+/// what operators return; matrices built three ways and reduced through the rules of two
+/// dimensions.
+#[test]
+fn the_struct_and_matrix_forms_are_generated() {
+    let forms = [
+        "impl Sub for V2",
+        "V2::new(",
+        "V2 { x: ",
+        "V2 { y: ",
+        ": V2 = ",
+        ".step(",
+        ".turned(",
+        ".dot(&",
+        ".energy()",
+        "V2::size(&",
+        "let mut vs",
+        ": Vec<V2> = Vec::new();",
+        "vec![V2",
+        ").size()",
+        " += v",
+        ".x = ",
+        "while c",
+        "Array2::from_shape_vec((",
+        "Array2::from(vec![[",
+        ".collect::<Vec<",
+        ".rows()",
+        ".sum_axis(Axis(0))",
+        ".mean_axis(Axis(1))",
+        ".slice(s![.., 1..])",
+        ".t().dot(&",
+        ".diag()",
+        ".column(",
+        ".row(",
+        ".tanh().sum()",
+    ];
+    assert_written(19, &[("vec2", 30), ("matrix", 30)], &forms);
 }

@@ -610,6 +610,44 @@ impl Lowering {
         }
     }
 
+    /// The struct of the user's that an operand `e` (lowered to `v`) is known to be of, for
+    /// an operator on it: what [`Self::struct_type_of`] knows of `v`, a variable holding one
+    /// ([`Self::struct_var`]), an element of a local container of them
+    /// ([`Self::element_struct`]), or a literal or constructor of one.
+    pub(super) fn operand_struct(&self, v: Value, e: &Expr) -> Option<syn::Path> {
+        self.struct_type_of(v)
+            .or_else(|| self.struct_var(e))
+            .or_else(|| self.element_struct(e))
+            // Built where it is used: `V2::new(a, b) * 0.5`, `V2 { .. } - v`.
+            .or_else(|| self.user_struct(&syn::parse2(built_struct(e)?).ok()?))
+    }
+
+    /// The struct of the user's that `vs[i]` is, where `vs` is a local container whose
+    /// elements the macro knows to be one (`let mut vs: Vec<V2> = Vec::new();`, `vec![V2 {
+    /// .. }, ..]`, `vec![a, b]` of such locals, a push of one): `vs[0] - vs[1]` is then the
+    /// struct's `Sub::sub`, as it is on the elements of a parameter `ps: &[V2]`.
+    fn element_struct(&self, e: &Expr) -> Option<syn::Path> {
+        let Expr::Index(ix) = chain::strip(e) else {
+            return None;
+        };
+        if matches!(chain::strip(&ix.index), Expr::Range(_)) {
+            return None;
+        }
+        let Expr::Path(p) = chain::strip(&ix.expr) else {
+            return None;
+        };
+        let slot = self.lookup(&p.path.get_ident()?.to_string())?;
+        let binding = &self.env[slot];
+        if let Some(ValueDef::Param(n)) = binding.value.map(|v| self.f.value(v).def) {
+            return self.user_struct(elem_type(&self.f.params.get(n)?.ty)?);
+        }
+        if let Some(elem) = &binding.elem_ty {
+            return self.user_struct(&syn::parse2(elem.clone()).ok()?);
+        }
+        let place: syn::Type = syn::parse2(binding.place_ty.clone()?).ok()?;
+        self.user_struct(elem_type(&place)?)
+    }
+
     /// `ty` (or what it references) as a struct of the user's, for its operators: not a type
     /// parameter, nor a name a float is aliased by (`type Real = f64;`), whose operators are
     /// the float's.
@@ -640,7 +678,12 @@ impl Lowering {
             || (LIBRARY_METHODS.contains(&name.as_str())
                 && !matches!(name.as_str(), "norm" | "outer" | "pow"))
         {
-            return None;
+            // What an operator of the struct returned is the struct (as its operators are
+            // taken to be): there, methods named like array rules are its own (`(a - b).dot(&c)`,
+            // `let d = a - b; d.dot(&c)`), as they are on a parameter of its type.
+            return is_struct_method(mc)
+                .then(|| self.struct_type_of(recv?))
+                .flatten();
         }
         let ValueDef::Result(i, 0) = self.f.value(recv?).def else {
             return None;
@@ -740,15 +783,29 @@ impl Lowering {
     /// the call `Layer::forward(&self.layer, x)` is.
     fn field_method(&self, mc: &syn::ExprMethodCall) -> Option<syn::ExprCall> {
         let recv = chain::strip(&mc.receiver);
+        // On a struct built where it is called (`V2 { .. }.norm()`, `V2::new(a, b).turned(k)`),
+        // the method is the struct's, as on a local it is bound to.
+        if let Some(ty) = built_struct(recv).filter(|_| is_struct_method(mc)) {
+            let ty: syn::Path = syn::parse2(ty).ok()?;
+            let ty = respan_path(&ty, mc.method.span());
+            let recv: Expr = syn::parse_quote_spanned!(recv.span()=> &#recv);
+            return Some(method_as_call(mc, ty, recv));
+        }
         // On a local built by a struct literal the method is the struct's, whatever its name.
         let built = matches!(recv, Expr::Path(p) if p
             .path
             .get_ident()
             .and_then(|id| self.lookup(&id.to_string()))
             .is_some_and(|slot| self.env[slot].built));
-        if !is_user_method(mc)
-            || (!built && LIBRARY_METHODS.contains(&mc.method.to_string().as_str()))
-        {
+        // On a local built by a struct literal or an element of a container of structs, also
+        // methods named like array rules (`a.dot(&b)` of `let a = V2 { .. };`, `vs[0].dot(&b)`),
+        // as on a parameter of the struct's type.
+        let named = if built || self.element_struct(recv).is_some() {
+            is_struct_method(mc)
+        } else {
+            is_user_method(mc) && !LIBRARY_METHODS.contains(&mc.method.to_string().as_str())
+        };
+        if !named {
             return None;
         }
         if matches!(recv, Expr::Path(p) if self.local_place_type(p).is_none()) {
@@ -854,6 +911,25 @@ impl Lowering {
             return Some(ty);
         }
         match chain::strip(e) {
+            // A variable known to hold one (`vec![a, b]`, `vs.push(a)`), and what an operator
+            // of the struct makes of one (`vs.push(a - b)`, `-a`).
+            Expr::Path(_) => self.struct_var(e).map(|ty| quote!(#ty)),
+            Expr::Binary(bin)
+                if matches!(
+                    bin.op,
+                    syn::BinOp::Add(_)
+                        | syn::BinOp::Sub(_)
+                        | syn::BinOp::Mul(_)
+                        | syn::BinOp::Div(_)
+                ) =>
+            {
+                self.value_struct(&bin.left).or_else(|| {
+                    matches!(bin.op, syn::BinOp::Add(_) | syn::BinOp::Sub(_))
+                        .then(|| self.value_struct(&bin.right))
+                        .flatten()
+                })
+            }
+            Expr::Unary(u) if matches!(u.op, syn::UnOp::Neg(_)) => self.value_struct(&u.expr),
             Expr::MethodCall(mc)
                 if mc.args.is_empty() && (mc.method == "clone" || mc.method == "to_owned") =>
             {
@@ -958,19 +1034,23 @@ impl Lowering {
             }
             return;
         }
-        // `let ps = vec![Particle { .. }; n];` (or a list of them): a `Vec` of the struct.
+        // `let ps = vec![Particle { .. }; n];` (or a list of them): a `Vec` of the struct,
+        // where an element says so (`vec![a.turned(k), a * 2.0]`: the second).
         if let (Pat::Ident(pi), Expr::Macro(m)) = (pat, chain::strip(init)) {
             if m.mac.path.is_ident("vec") {
                 use syn::parse::Parser;
                 let first = |input: syn::parse::ParseStream| {
                     let e: Expr = input.parse()?;
                     let _: TokenStream = input.parse()?;
-                    Ok(e)
+                    Ok(vec![e])
                 };
-                let elem = first
+                let list = syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated;
+                let elem = list
                     .parse2(m.mac.tokens.clone())
+                    .map(|l| l.into_iter().collect())
+                    .or_else(|_| first.parse2(m.mac.tokens.clone()))
                     .ok()
-                    .and_then(|e| self.value_struct(&e));
+                    .and_then(|es: Vec<Expr>| es.iter().find_map(|e| self.value_struct(e)));
                 if let Some(binding) = self.env.last_mut().filter(|b| pi.ident == b.name) {
                     binding.elem_ty = elem;
                 }

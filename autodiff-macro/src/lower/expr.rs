@@ -88,7 +88,7 @@ impl Lowering {
                 syn::UnOp::Neg(_) => {
                     let a = self.expr(b, &u.expr, true)?;
                     let k = self.kind(a);
-                    if let Some(ty) = self.struct_type_of(a).or_else(|| self.struct_var(&u.expr)) {
+                    if let Some(ty) = self.operand_struct(a, &u.expr) {
                         // `-v` of a struct of the user's: its `Neg::neg` (see `binary`).
                         return Some(self.struct_operator(b, ty, "neg", u.op.span(), vec![a]));
                     }
@@ -546,17 +546,11 @@ impl Lowering {
                     // `a + b` and `a - b` take both operands of one type: a struct on the
                     // right (`self.bodies[i].v + acc * dt`) says the left's.
                     let same_type = matches!(op, BinOp::Add | BinOp::Sub);
-                    let ty = self
-                        .struct_type_of(l)
-                        .or_else(|| self.struct_var(&bin.left))
-                        .or_else(|| {
-                            same_type
-                                .then(|| {
-                                    self.struct_type_of(r)
-                                        .or_else(|| self.struct_var(&bin.right))
-                                })
-                                .flatten()
-                        });
+                    let ty = self.operand_struct(l, &bin.left).or_else(|| {
+                        same_type
+                            .then(|| self.operand_struct(r, &bin.right))
+                            .flatten()
+                    });
                     if let Some(ty) = ty {
                         // `a - b` of a struct of the user's is its `Sub::sub`, differentiated
                         // through the `sub_vjp` that `#[differentiate]` on `impl Sub for V`
@@ -577,10 +571,7 @@ impl Lowering {
                 }
                 // A struct of the user's on the right only (`2.0 * v`, `impl Mul<V2> for f64`):
                 // the operator is the left type's, which has no generated items to call.
-                if let Some(ty) = self
-                    .struct_type_of(r)
-                    .or_else(|| self.struct_var(&bin.right))
-                {
+                if let Some(ty) = self.operand_struct(r, &bin.right) {
                     let op = &bin.op;
                     let op = quote::quote!(#op).to_string();
                     let ty = quote::quote!(#ty).to_string().replace(' ', "");
