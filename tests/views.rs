@@ -646,3 +646,24 @@ fn from_shape_fn_with_differentiated_closures() {
         },
     );
 }
+
+/// Index arrays taken as parameters without `wrt`: `Array1<usize>` is data, as `Vec<usize>` is.
+/// f = Σₖ a[idx[k]]²: ∂aᵢ = 2aᵢ·(times i is picked).
+#[differentiate]
+fn picked_by_index_array(a: &Array1<f64>, idx: &Array1<usize>) -> f64 {
+    let mut s = 0.0;
+    for k in 0..idx.len() {
+        s += a[idx[k]] * a[idx[k]];
+    }
+    s
+}
+
+#[test]
+fn an_index_array_parameter_is_data() {
+    let a = vector(3, 0.6);
+    let idx = Array1::from(vec![0usize, 2, 2]);
+    let (v, g) = picked_by_index_array_grad(&a, &idx);
+    close("value", v, picked_by_index_array(&a, &idx), TOL);
+    let e = Array1::from(vec![2.0 * a[0], 0.0, 4.0 * a[2]]);
+    close_arr("∂/∂a", &g, &e);
+}

@@ -65,8 +65,8 @@ fn first_type_arg(args: Option<&syn::PathArguments>) -> Option<&Type> {
     }
 }
 
-/// Integers, `bool`, `char`, strings, and references, slices, arrays, `Vec`s, `Option`s and
-/// `Box`es of them.
+/// Integers, `bool`, `char`, strings, and references, slices, arrays, `Vec`s, `Option`s,
+/// `Box`es and ndarray arrays and views (`Array1<usize>`) of them.
 pub fn is_inactive_type(ty: &Type) -> bool {
     match ty {
         Type::Reference(r) => is_inactive_type(&r.elem),
@@ -76,13 +76,23 @@ pub fn is_inactive_type(ty: &Type) -> bool {
         Type::Group(g) => is_inactive_type(&g.elem),
         Type::Tuple(t) => !t.elems.is_empty() && t.elems.iter().all(is_inactive_type),
         _ => match last_ident(ty) {
-            Some((name, args)) if matches!(name.as_str(), "Vec" | "Option" | "Box") => {
+            Some((name, args))
+                if matches!(name.as_str(), "Vec" | "Option" | "Box") || is_ndarray_name(&name) =>
+            {
                 first_type_arg(args).is_some_and(is_inactive_type)
             }
             Some((name, _)) => DISCRETE.contains(&name.as_str()),
             None => false,
         },
     }
+}
+
+/// ndarray's owned array and view types, whose first type argument is the element type.
+fn is_ndarray_name(name: &str) -> bool {
+    let dims = |rest: &str| {
+        rest.is_empty() || rest == "D" || (rest.len() == 1 && rest.as_bytes()[0].is_ascii_digit())
+    };
+    name.strip_prefix("ArrayView").is_some_and(dims) || name.strip_prefix("Array").is_some_and(dims)
 }
 
 /// An `Option` of anything, or a reference to one.
