@@ -640,3 +640,31 @@ fn a_mut_parameter_filled_through_a_local_copy() {
     close_all("∂scratch", &gs, &[0.0, 0.0]);
     close_all("scratch written", &s, &[0.25, 0.25]);
 }
+
+/// Cubes into a buffer, with second-order items.
+#[differentiate(hessian)]
+fn cubes_into(x: &[f64], out: &mut [f64]) {
+    for i in 0..out.len() {
+        out[i] = x[i] * x[i] * x[i];
+    }
+}
+
+/// Σ xᵢ³ through the buffer: g = 3x², H = diag(6x).
+#[differentiate(hessian)]
+fn sum_of_cubes(x: &[f64]) -> f64 {
+    let mut y = vec![0.0; x.len()];
+    cubes_into(x, &mut y);
+    y.iter().sum()
+}
+
+#[test]
+fn second_order_through_a_buffer() {
+    let x = vec![0.5, -1.0, 2.0];
+    let dir = vec![1.0, 0.5, -1.0];
+    let (v, g, hv) = sum_of_cubes_hvp(&x, &dir);
+    close("value", v, sum_of_cubes(&x), 1e-15);
+    for i in 0..3 {
+        close("g", g[i], 3.0 * x[i] * x[i], 1e-12);
+        close("Hv", hv[i], 6.0 * x[i] * dir[i], 1e-12);
+    }
+}
