@@ -163,39 +163,39 @@ fn buffers_by_value(f: &syn::ItemFn) -> Option<Result<Vec<syn::ItemFn>, syn::Err
             _ => None,
         })
         .collect();
-    let result = result_type(f);
     // The copy a call whose result is not used calls (also of a helper that returns one), and
     // the one where it is.
-    let mut copies = vec![buffers_copy(&g, f, &names, &bufs, None)];
-    if let Some(r) = &result {
-        copies.push(buffers_copy(&g, f, &names, &bufs, Some(r)));
+    let mut copies = vec![buffers_copy(&g, f, &names, &bufs, false)];
+    if returns_value(f) {
+        copies.push(buffers_copy(&g, f, &names, &bufs, true));
     }
     Some(copies.into_iter().collect())
 }
 
 /// One by-value copy of `f` (its signature `g` already taking the buffers by value): returning
-/// the buffers, the one alone, then the value `result` where it is given.
+/// the buffers (the one alone), and then the value where `keep` says.
 fn buffers_copy(
     g: &syn::ItemFn,
     f: &syn::ItemFn,
     names: &[syn::Ident],
     bufs: &[syn::Type],
-    result: Option<&syn::Type>,
+    keep: bool,
 ) -> Result<syn::ItemFn, syn::Error> {
+    let result = result_type(f);
     let mut g = g.clone();
-    g.sig.ident = copy_name(&f.sig.ident, result.is_some());
-    g.sig.output = match result {
-        Some(r) => syn::parse_quote!(-> (#(#bufs,)* #r)),
-        None if bufs.len() == 1 => syn::parse_quote!(-> #(#bufs)*),
-        None => syn::parse_quote!(-> (#(#bufs,)*)),
+    g.sig.ident = copy_name(&f.sig.ident, keep);
+    g.sig.output = match &result {
+        Some(r) if keep => syn::parse_quote!(-> (#(#bufs,)* #r)),
+        _ if bufs.len() == 1 => syn::parse_quote!(-> #(#bufs)*),
+        _ => syn::parse_quote!(-> (#(#bufs,)*)),
     };
     g.attrs.retain(|a| a.path().is_ident("allow"));
     g.attrs.push(syn::parse_quote!(#[doc(hidden)]));
     let mut body = (*f.block).clone();
     let mut rewrite = Buffers {
         names,
-        value: result.is_some(),
-        result: result_type(f),
+        keep,
+        result: result.clone(),
         loops: 0,
         in_loop: None,
     };
@@ -209,8 +209,8 @@ fn buffers_copy(
         ));
     }
     let tail = match body.stmts.pop() {
-        Some(syn::Stmt::Expr(e, None)) if result_type(f).is_some() => {
-            with_buffers(names, Some(&e), result_type(f).as_ref(), result.is_some())
+        Some(syn::Stmt::Expr(e, None)) if result.is_some() => {
+            with_buffers(names, Some(&e), result.as_ref(), keep)
         }
         Some(mut last) => {
             if let syn::Stmt::Expr(_, semi @ None) = &mut last {
@@ -255,7 +255,7 @@ fn with_buffers(
 struct Buffers<'a> {
     names: &'a [syn::Ident],
     /// The copy returns the value too.
-    value: bool,
+    keep: bool,
     /// The function's result type.
     result: Option<syn::Type>,
     loops: usize,
@@ -276,7 +276,7 @@ impl VisitMut for Buffers<'_> {
                     self.names,
                     r.expr.as_deref(),
                     self.result.as_ref(),
-                    self.value,
+                    self.keep,
                 );
                 r.expr = Some(Box::new(syn::Expr::Block(syn::ExprBlock {
                     attrs: Vec::new(),

@@ -112,6 +112,12 @@ pub(super) fn is_user_method(mc: &syn::ExprMethodCall) -> bool {
         && MutId::find(&name).is_none()
 }
 
+/// A method of the user's that no library type has under that name either: what a call on a
+/// variable of the user's struct, or one passing it buffers, is taken to be.
+pub(super) fn is_own_method(mc: &syn::ExprMethodCall) -> bool {
+    is_user_method(mc) && !LIBRARY_METHODS.contains(&mc.method.to_string().as_str())
+}
+
 /// Names that a float type is often aliased by: a parameter of such a type is not taken for a
 /// struct whose operators are its own methods (see `Lowering::struct_type_of`).
 const FLOAT_ALIASES: &[&str] = &[
@@ -803,7 +809,7 @@ impl Lowering {
         let named = if built || self.element_struct(recv).is_some() {
             is_struct_method(mc)
         } else {
-            is_user_method(mc) && !LIBRARY_METHODS.contains(&mc.method.to_string().as_str())
+            is_own_method(mc)
         };
         if !named {
             return None;
@@ -1152,7 +1158,7 @@ impl Lowering {
     /// `s = State::__ad_mut_step(s, dt)`, differentiated as any call of a method taking
     /// `self`. `None` for anything else.
     pub(super) fn mut_self_call(&self, mc: &syn::ExprMethodCall) -> Option<Expr> {
-        if !is_user_method(mc) || LIBRARY_METHODS.contains(&mc.method.to_string().as_str()) {
+        if !is_own_method(mc) {
             return None;
         }
         let f = quote::format_ident!("__ad_mut_{}", mc.method, span = mc.method.span());
@@ -1303,7 +1309,7 @@ impl Lowering {
     /// user's: the parameter's name, for the error that says to call it on a local copy (a
     /// `&mut self` method's new state is not written back through the reference).
     pub(super) fn method_on_mut_param(&self, mc: &syn::ExprMethodCall) -> Option<String> {
-        if !is_user_method(mc) || LIBRARY_METHODS.contains(&mc.method.to_string().as_str()) {
+        if !is_own_method(mc) {
             return None;
         }
         let Expr::Path(p) = chain::strip(&mc.receiver) else {
@@ -2186,12 +2192,7 @@ impl Lowering {
                 c.func.to_token_stream().to_string().replace(' ', ""),
                 &c.args,
             ),
-            Expr::MethodCall(mc)
-                if is_user_method(mc)
-                    && !LIBRARY_METHODS.contains(&mc.method.to_string().as_str()) =>
-            {
-                (mc.method.to_string(), &mc.args)
-            }
+            Expr::MethodCall(mc) if is_own_method(mc) => (mc.method.to_string(), &mc.args),
             _ => return false,
         };
         for a in args {
@@ -2246,8 +2247,7 @@ pub(super) fn passes_mut(e: &Expr) -> bool {
             &c.args
         }
         Expr::MethodCall(mc)
-            if is_user_method(mc)
-                && !LIBRARY_METHODS.contains(&mc.method.to_string().as_str())
+            if is_own_method(mc)
                 && !matches!(mc.method.to_string().as_str(), "append" | "swap_with_slice") =>
         {
             &mc.args
