@@ -479,6 +479,84 @@ fn loop_break_in_middle(x: f64, n: usize) -> f64 {
     s
 }
 
+/// `let r = loop { .. break v; .. };`: the value of the pass that leaves, `x·s` for the `s`
+/// of the first pass past the limit, or `s + 1` after 50 passes.
+#[differentiate]
+fn loop_value_bound(x: f64, limit: f64) -> f64 {
+    let mut s = x;
+    let mut k = 0;
+    let r = loop {
+        s = 1.5 * s + x;
+        k += 1;
+        if s > limit {
+            break x * s;
+        }
+        if k == 50 {
+            break s + 1.0;
+        }
+    };
+    r * 2.0
+}
+
+/// The loop as the function's value, a `break` in a `match` arm, and a tuple carried out.
+#[differentiate]
+fn loop_value_tail(x: f64, n: usize) -> f64 {
+    let mut s = 1.0;
+    let mut i = 0;
+    let (a, b) = loop {
+        s = s * x;
+        i += 1;
+        if i > n {
+            break (s, s * s);
+        }
+    };
+    let mut t = a;
+    loop {
+        t = t * 0.5 + b;
+        match i {
+            0 => {}
+            _ => break t.sin(),
+        }
+    }
+}
+
+#[test]
+fn loop_with_a_value_leaves_with_its_break() {
+    for (x, limit) in [(1.0, 0.5), (1.0, 10.0), (0.1, 1e3), (-1.0, 5.0)] {
+        // As in `loop_with_break`: s' ← 1.5s' + 1 each pass; the value is 2x·s (∂x = 2s + 2x·s')
+        // when the limit is passed, else 2(s + 1) (∂x = 2s'); ∂limit = 0.
+        let (mut s, mut ds, mut k) = (x, 1.0, 0);
+        let expected = loop {
+            s = 1.5 * s + x;
+            ds = 1.5 * ds + 1.0;
+            k += 1;
+            if s > limit {
+                break 2.0 * s + 2.0 * x * ds;
+            }
+            if k == 50 {
+                break 2.0 * ds;
+            }
+        };
+        let (v, d) = loop_value_bound_grad(x, limit);
+        assert_eq!(v, loop_value_bound(x, limit));
+        close2(&format!("loop value ({k} passes)"), d, (expected, 0.0));
+        fd2("loop value", loop_value_bound, (x, limit), d);
+    }
+    for x in [-0.8f64, 0.6, 1.3] {
+        for n in [0usize, 1, 3] {
+            // a = x^{n+1}, b = a², t = a/2 + b, value sin(t): ∂x = cos(t)·(½ + 2a)·(n+1)·xⁿ.
+            let p = n as i32 + 1;
+            let a = x.powi(p);
+            let t = a * 0.5 + a * a;
+            let expected = t.cos() * (0.5 + 2.0 * a) * p as f64 * x.powi(p - 1);
+            let (v, d) = loop_value_tail_grad(x, n);
+            assert_eq!(v, loop_value_tail(x, n));
+            close(&format!("loop value tail n = {n}"), d, expected, TOL);
+            fd("loop value tail", |x| loop_value_tail(x, n), x, d);
+        }
+    }
+}
+
 #[test]
 fn loop_with_break() {
     for (x, limit) in [(1.0, 0.5), (1.0, 10.0), (0.1, 1e3), (-1.0, 5.0)] {

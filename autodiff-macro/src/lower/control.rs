@@ -60,8 +60,9 @@ impl Lowering {
                 if let Some(x) = &br.expr {
                     self.err_at(
                         &x,
-                        "`break` with a value is not supported; assign the value to a variable \
-                         declared before the loop, then `break`",
+                        "`break` with a value is followed where the `loop`'s value is bound \
+                         (`let v = loop { .. };`), assigned (`v = loop { .. };`) or is the value of \
+                         a block; bind it to a variable first",
                     );
                     return Some(());
                 }

@@ -40,6 +40,7 @@ use crate::prim::places::MutId;
 use crate::prim::{self, Flags, PrimId};
 
 mod best;
+mod break_values;
 mod build;
 pub mod calls;
 mod cells;

@@ -1290,6 +1290,8 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
     }
     impl syn::visit_mut::VisitMut for Desugar<'_> {
         fn visit_block_mut(&mut self, block: &mut syn::Block) {
+            block.stmts =
+                super::break_values::break_values(std::mem::take(&mut block.stmts), &mut self.made);
             inline_iterator_lets(&mut block.stmts);
             if block.stmts.iter().any(|s| {
                 matches!(s, syn::Stmt::Local(l) if matches!(l.pat, Pat::Struct(_) | Pat::TupleStruct(_)))
