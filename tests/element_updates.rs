@@ -121,3 +121,60 @@ fn a_triangle_of_updates_with_a_carried_index() {
         fd_vec("L", |p| triangle(&c, p), &l, &gl);
     }
 }
+
+/// Writes into ranges, as users write them: `v[1..=2].fill(x₀·x₃)`, `v[3..].fill(2)`, then
+/// `w[2..].copy_from_slice(&v[..3])` and `w[..2].copy_from_slice(&x[1..3])`, and a
+/// `v[..2].iter_mut()` loop; the value is written out term by term in the test.
+#[differentiate]
+fn range_writes(x: &[f64]) -> f64 {
+    let mut v = x.to_vec();
+    v[1..=2].fill(x[0] * x[3]);
+    v[3..].fill(2.0);
+    for e in v[..2].iter_mut() {
+        *e = e.sin();
+    }
+    let mut w = [0.0; 5];
+    w[2..].copy_from_slice(&v[..3]);
+    w[..2].copy_from_slice(&x[1..3]);
+    w.iter()
+        .enumerate()
+        .map(|(i, a)| a * a * (i as f64 + 1.0))
+        .sum()
+}
+
+#[test]
+fn writes_into_ranges_are_index_loops() {
+    let x = [0.7f64, -1.3, 2.1, 0.4];
+    // v = [sin x₀, sin(x₀x₃), x₀x₃, 2]; w = [x₁, x₂, sin x₀, sin(x₀x₃), x₀x₃];
+    // f = Σ (i+1)·wᵢ² = x₁² + 2x₂² + 3 sin²x₀ + 4 sin²(x₀x₃) + 5 (x₀x₃)².
+    let p = x[0] * x[3];
+    let ds = 4.0 * 2.0 * p.sin() * p.cos();
+    let expected = [
+        3.0 * 2.0 * x[0].sin() * x[0].cos() + ds * x[3] + 10.0 * p * x[3],
+        2.0 * x[1],
+        4.0 * x[2],
+        ds * x[0] + 10.0 * p * x[0],
+    ];
+    let (v, g) = range_writes_grad(&x);
+    assert_eq!(v, range_writes(&x));
+    close("range writes", &g, &expected);
+    fd_vec("range writes", range_writes, &x, &g);
+}
+
+/// A length that differs panics as the slice method does.
+#[differentiate]
+fn copy_prefix(x: &[f64], k: usize) -> f64 {
+    let mut w = [1.0; 3];
+    w[..2].copy_from_slice(&x[..k]);
+    w[0] * w[1] * w[2]
+}
+
+#[test]
+#[should_panic(expected = "source slice length does not match")]
+fn a_range_copy_of_another_length_panics() {
+    // ∂/∂x = (x₁, x₀, 0) where k = 2; with k = 3 the copy panics, as `copy_from_slice` does.
+    let x = [0.5, 3.0, 7.0];
+    let (_, g) = copy_prefix_grad(&x, 2);
+    assert_eq!(g, vec![3.0, 0.5, 0.0]);
+    let _ = copy_prefix_grad(&x, 3);
+}

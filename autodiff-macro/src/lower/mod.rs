@@ -54,6 +54,7 @@ mod fields;
 mod iter;
 mod join;
 mod loops;
+mod range_writes;
 mod stmts;
 mod subslice;
 mod syntax;

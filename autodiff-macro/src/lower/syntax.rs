@@ -1292,6 +1292,11 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
         fn visit_block_mut(&mut self, block: &mut syn::Block) {
             block.stmts =
                 super::break_values::break_values(std::mem::take(&mut block.stmts), &mut self.made);
+            for s in block.stmts.iter_mut() {
+                if let Some(r) = super::range_writes::range_statement(s) {
+                    *s = r;
+                }
+            }
             inline_iterator_lets(&mut block.stmts);
             if block.stmts.iter().any(|s| {
                 matches!(s, syn::Stmt::Local(l) if matches!(l.pat, Pat::Struct(_) | Pat::TupleStruct(_)))
@@ -1308,6 +1313,7 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
             syn::visit_mut::visit_block_mut(self, block);
         }
         fn visit_expr_mut(&mut self, e: &mut Expr) {
+            super::range_writes::range_iter_mut(e);
             // A loop over the lanes of a matrix is taken before its head is rewritten as a
             // chain below.
             if let Expr::ForLoop(fl) = e {
