@@ -527,3 +527,33 @@ fn sums_start_at_negative_zero_like_the_standard_library() {
     let (v, g) = generic_sum_grad(&[1.0f32, 2.0]);
     assert_eq!((v, g), (5.0, vec![2.0, 4.0]));
 }
+
+/// `v.retain(p)` of a local `Vec`, then a push: of y = 2x the positive yᵢ are kept, and
+/// f = Σ kept yᵢ³ + x₂³ + len: ∂/∂xᵢ = 2·3yᵢ² where yᵢ > 0 (plus 3x₂² at i = 2).
+#[differentiate]
+fn retained(x: &[f64]) -> f64 {
+    let mut v: Vec<f64> = x.iter().map(|a| a * 2.0).collect();
+    v.retain(|&a| a > 0.0);
+    v.push(x[2]);
+    v.iter().map(|a| a * a * a).sum::<f64>() + v.len() as f64
+}
+
+#[test]
+fn retain_keeps_the_elements_a_filter_keeps() {
+    let x = [0.7, -1.3, 2.1, 0.4, -0.2];
+    let mut expected: Vec<f64> = x
+        .iter()
+        .map(|&a| {
+            if a > 0.0 {
+                6.0 * (2.0 * a) * (2.0 * a)
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    expected[2] += 3.0 * x[2] * x[2];
+    let (v, d) = retained_grad(&x);
+    assert_eq!(v, retained(&x));
+    close_all("retain", &d, &expected);
+    fd_vec(retained, &x, &d);
+}

@@ -1293,7 +1293,7 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
             block.stmts =
                 super::break_values::break_values(std::mem::take(&mut block.stmts), &mut self.made);
             for s in block.stmts.iter_mut() {
-                if let Some(r) = super::range_writes::range_statement(s) {
+                if let Some(r) = super::in_place::in_place_statement(s, self.mut_refs) {
                     *s = r;
                 }
             }
@@ -1313,7 +1313,7 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
             syn::visit_mut::visit_block_mut(self, block);
         }
         fn visit_expr_mut(&mut self, e: &mut Expr) {
-            super::range_writes::range_iter_mut(e);
+            super::in_place::range_iter_mut(e);
             // A loop over the lanes of a matrix is taken before its head is rewritten as a
             // chain below.
             if let Expr::ForLoop(fl) = e {

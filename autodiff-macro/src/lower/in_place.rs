@@ -1,5 +1,6 @@
-//! Writes into a range of a container, as index loops the derivative follows.
+//! In-place methods written as what they stand for, in forms the derivative follows.
 //!
+//! Writes into a range of a container are index loops:
 //! - `v[a..b].fill(c);` is `{ let t = c; for i in a..b { v[i] = t.clone(); } }`;
 //! - `v[a..b].copy_from_slice(&w[c..d]);` (also `clone_from_slice`, and a whole `&w` or `w`) is
 //!   a loop of element writes `v[a + k] = w[c + k]`, after the length check the method makes;
@@ -7,6 +8,10 @@
 //!
 //! `v` is a variable or a field of one (`self.buf`); the bounds are evaluated once, in order,
 //! and an open end is the container's length, as in the slice it replaces.
+//!
+//! `v.retain(p);` of a local `Vec` is `v = v.into_iter().filter(p).collect::<Vec<_>>();`: the
+//! predicate sees each element by reference in both, and the kept elements are followed as a
+//! filtered chain's are.
 
 use syn::{Expr, Stmt};
 
@@ -45,7 +50,33 @@ fn place(e: &Expr) -> bool {
 /// `v[a..b].fill(c);`, `v[a..b].copy_from_slice(src);` (`clone_from_slice`) as a block of index
 /// writes; `None` for any other statement, and where the source is not a place or a range of
 /// one (the method's own error then stands).
-pub(super) fn range_statement(stmt: &Stmt) -> Option<Stmt> {
+pub(super) fn in_place_statement(stmt: &Stmt, mut_refs: &[String]) -> Option<Stmt> {
+    retain(stmt, mut_refs).or_else(|| range_statement(stmt))
+}
+
+/// `v.retain(p);` of a local variable `v` (not a `&mut` parameter, which is a reference).
+fn retain(stmt: &Stmt, mut_refs: &[String]) -> Option<Stmt> {
+    let Stmt::Expr(Expr::MethodCall(mc), Some(semi)) = stmt else {
+        return None;
+    };
+    if mc.method != "retain" || mc.args.len() != 1 {
+        return None;
+    }
+    let Expr::Path(p) = &*mc.receiver else {
+        return None;
+    };
+    let v = p.path.get_ident()?;
+    if p.qself.is_some() || mut_refs.iter().any(|m| v == m) {
+        return None;
+    }
+    let pred = &mc.args[0];
+    let e: Expr = syn::parse_quote_spanned! {mc.method.span()=>
+        #v = #v.into_iter().filter(#pred).collect::<::std::vec::Vec<_>>()
+    };
+    Some(Stmt::Expr(e, Some(*semi)))
+}
+
+fn range_statement(stmt: &Stmt) -> Option<Stmt> {
     let Stmt::Expr(Expr::MethodCall(mc), Some(_)) = stmt else {
         return None;
     };
