@@ -178,3 +178,85 @@ fn a_range_copy_of_another_length_panics() {
     assert_eq!(g, vec![3.0, 0.5, 0.0]);
     let _ = copy_prefix_grad(&x, 3);
 }
+
+/// Elements written through `last_mut`, `first_mut` and `get_mut`, as users write them:
+/// the derivative is stated in the test.
+#[differentiate]
+fn element_references(x: &[f64]) -> f64 {
+    let mut v: Vec<f64> = Vec::new();
+    for &t in x {
+        v.push(t * t);
+        if let Some(l) = v.last_mut() {
+            *l += t;
+        }
+    }
+    for &t in &x[..3] {
+        if let Some(l) = v.last_mut() {
+            *l -= t;
+        }
+    }
+    if let Some(e) = v.get_mut(1) {
+        *e = (*e - x[1]).exp();
+    } else {
+        v.push(0.0);
+    }
+    let a = v.first_mut().unwrap();
+    *a = x[2] * x[3];
+    *a += 1.0;
+    v.iter().sum()
+}
+
+#[test]
+fn elements_written_through_mut_references() {
+    let x = [0.7f64, -1.3, 2.1, 0.4];
+    // Each push adds t then the three later loops take x₀..x₂ off the last element:
+    // y₃ = x₃² + x₃ − x₀ − x₁ − x₂; y₂ = x₂² + x₂; y₁ = exp(x₁²); y₀ = x₂x₃ + 1.
+    let e1 = (x[1] * x[1]).exp();
+    let expected = [
+        -1.0,
+        2.0 * x[1] * e1 - 1.0,
+        x[3] + 2.0 * x[2] + 1.0 - 1.0,
+        x[2] + 2.0 * x[3] + 1.0,
+    ];
+    let (v, g) = element_references_grad(&x);
+    assert_eq!(v, element_references(&x));
+    close("mut references", &g, &expected);
+    fd_vec("mut references", element_references, &x, &g);
+}
+
+#[derive(Clone, autodiff::Differentiable)]
+struct Particle {
+    x: f64,
+    v: f64,
+}
+
+/// A field written through `last_mut().unwrap()` of a `Vec` of structs: ps₁.x = 2a·a, so
+/// f = a·2a² + v-terms (constant) = 2a³, f′ = 6a².
+#[differentiate]
+fn field_through_last_mut(a: f64) -> f64 {
+    let mut ps = vec![
+        Particle { x: a, v: 1.0 },
+        Particle {
+            x: 2.0 * a,
+            v: -1.0,
+        },
+    ];
+    let p = ps.last_mut().unwrap();
+    p.x *= a;
+    ps[0].x * ps[1].x + ps[0].v * ps[1].v
+}
+
+#[test]
+fn a_field_written_through_last_mut() {
+    for a in [0.5f64, -1.5, 2.0] {
+        let (v, g) = field_through_last_mut_grad(a);
+        assert_eq!(v, field_through_last_mut(a));
+        close("field through last_mut", &[g], &[6.0 * a * a]);
+        fd_vec(
+            "field through last_mut",
+            |p| field_through_last_mut(p[0]),
+            &[a],
+            &[g],
+        );
+    }
+}

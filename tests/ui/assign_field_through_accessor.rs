@@ -11,7 +11,8 @@ pub struct Particle {
 #[differentiate]
 fn f(a: f64) -> f64 {
     let mut ps = vec![Particle { x: a, v: 1.0 }, Particle { x: 2.0 * a, v: -1.0 }];
-    let p = ps.last_mut().unwrap();
+    let k = 0;
+    let p = ps.get_mut(k + 1).unwrap();
     p.x *= a;
     ps[0].x * ps[1].x
 }

@@ -3,7 +3,10 @@ use autodiff::differentiate;
 #[differentiate]
 fn f(x: &[f64]) -> f64 {
     let mut v = x.to_vec();
-    v.retain(|a| *a > 0.0);
+    v.retain_mut(|a| {
+        *a *= 2.0;
+        *a > 0.0
+    });
     v[0]
 }
 

@@ -13,6 +13,7 @@
 //! predicate sees each element by reference in both, and the kept elements are followed as a
 //! filtered chain's are.
 
+use syn::visit_mut::VisitMut;
 use syn::{Expr, Stmt};
 
 /// A range index of a place: the place, and the first and one-past-last positions as
@@ -163,4 +164,216 @@ pub(super) fn range_iter_mut(e: &mut Expr) {
         };
     }
     *e = out;
+}
+
+/// `v.last_mut()`, `v.first_mut()`, `v.get_mut(i)` of a variable or a field of one: the test
+/// that the element is there and its position.
+fn element_ref(e: &Expr) -> Option<(Expr, Expr)> {
+    let e = match e {
+        Expr::MethodCall(mc)
+            if (mc.method == "unwrap" && mc.args.is_empty()) || mc.method == "expect" =>
+        {
+            &*mc.receiver
+        }
+        e => e,
+    };
+    let Expr::MethodCall(mc) = e else {
+        return None;
+    };
+    let v = &*mc.receiver;
+    if !place(v) {
+        return None;
+    }
+    match (mc.method.to_string().as_str(), mc.args.len()) {
+        ("last_mut", 0) => Some((
+            syn::parse_quote!(!#v.is_empty()),
+            syn::parse_quote!(#v.len() - 1),
+        )),
+        ("first_mut", 0) => Some((syn::parse_quote!(!#v.is_empty()), syn::parse_quote!(0))),
+        ("get_mut", 1) => {
+            let i = &mc.args[0];
+            if !matches!(i, Expr::Path(_) | Expr::Lit(_)) {
+                return None;
+            }
+            Some((syn::parse_quote!(#i < #v.len()), i.clone()))
+        }
+        _ => None,
+    }
+}
+
+/// The element an `&mut` reference names, `v[at]`, for the reference's name in `stmts`: `*r`
+/// and `r` alike, up to a `let` that binds the name again, and not inside closures or `for`
+/// loops that bind it. `false` (nothing changed) where another pattern in them (a `match` arm,
+/// an inner `let`) binds it.
+fn name_element(stmts: &mut [Stmt], name: &syn::Ident, element: &Expr) -> bool {
+    fn binds(p: &syn::Pat, name: &syn::Ident) -> bool {
+        struct B<'a>(&'a syn::Ident, bool);
+        impl<'ast> syn::visit::Visit<'ast> for B<'_> {
+            fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
+                self.1 |= p.ident == *self.0;
+                syn::visit::visit_pat_ident(self, p);
+            }
+        }
+        let mut b = B(name, false);
+        syn::visit::Visit::visit_pat(&mut b, p);
+        b.1
+    }
+    /// A pattern binding the name other than a closure's or a `for` loop's.
+    struct Binds<'a>(&'a syn::Ident, bool);
+    impl<'ast> syn::visit::Visit<'ast> for Binds<'_> {
+        fn visit_pat(&mut self, p: &'ast syn::Pat) {
+            self.1 |= binds(p, self.0);
+        }
+        fn visit_expr_closure(&mut self, c: &'ast syn::ExprClosure) {
+            if !c.inputs.iter().any(|p| binds(p, self.0)) {
+                syn::visit::visit_expr_closure(self, c);
+            }
+        }
+        fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
+            self.visit_expr(&f.expr);
+            if !binds(&f.pat, self.0) {
+                self.visit_block(&f.body);
+            }
+        }
+    }
+    struct Name<'a>(&'a syn::Ident, &'a Expr);
+    impl VisitMut for Name<'_> {
+        fn visit_expr_mut(&mut self, e: &mut Expr) {
+            let is_name = |e: &Expr| matches!(e, Expr::Path(p) if p.qself.is_none() && p.path.is_ident(self.0));
+            let named = match &*e {
+                Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => is_name(&u.expr),
+                e => is_name(e),
+            };
+            match e {
+                _ if named => *e = self.1.clone(),
+                Expr::Closure(c) if c.inputs.iter().any(|p| binds(p, self.0)) => {}
+                Expr::ForLoop(f) if binds(&f.pat, self.0) => self.visit_expr_mut(&mut f.expr),
+                e => syn::visit_mut::visit_expr_mut(self, e),
+            }
+        }
+        fn visit_macro_mut(&mut self, _: &mut syn::Macro) {}
+    }
+    // Up to (and with the initializer of) a `let` that binds the name again.
+    let end = stmts
+        .iter()
+        .position(|s| matches!(s, Stmt::Local(l) if binds(&l.pat, name)))
+        .map_or(stmts.len(), |k| k + 1);
+    let mut b = Binds(name, false);
+    for (k, s) in stmts[..end].iter().enumerate() {
+        match s {
+            Stmt::Local(l) if k + 1 == end && binds(&l.pat, name) => {
+                if let Some(init) = &l.init {
+                    syn::visit::Visit::visit_local_init(&mut b, init);
+                }
+            }
+            s => syn::visit::Visit::visit_stmt(&mut b, s),
+        }
+    }
+    if b.1 {
+        return false;
+    }
+    for (k, s) in stmts[..end].iter_mut().enumerate() {
+        match s {
+            Stmt::Local(l) if k + 1 == end && binds(&l.pat, name) => {
+                if let Some(init) = &mut l.init {
+                    Name(name, element).visit_local_init_mut(init);
+                }
+            }
+            s => Name(name, element).visit_stmt_mut(s),
+        }
+    }
+    true
+}
+
+/// `if let Some(r) = v.last_mut() { .. }` (`first_mut()`, `get_mut(i)`, with `else` too) as
+/// `if !v.is_empty() { let at = v.len() - 1; .. v[at] .. }`, every `*r` and `r` in the block
+/// the element; the element's writes are then the element writes the derivative follows.
+pub(super) fn element_ref_if(e: &mut Expr, made: &mut usize) {
+    let Expr::If(ei) = e else {
+        return;
+    };
+    let Expr::Let(l) = &*ei.cond else {
+        return;
+    };
+    let syn::Pat::TupleStruct(ts) = &*l.pat else {
+        return;
+    };
+    let name = match ts.elems.first() {
+        Some(syn::Pat::Ident(pi))
+            if ts.path.is_ident("Some") && ts.elems.len() == 1 && pi.subpat.is_none() =>
+        {
+            pi.ident.clone()
+        }
+        _ => return,
+    };
+    if !matches!(&*l.expr, Expr::MethodCall(mc) if mc.method != "unwrap" && mc.method != "expect") {
+        return;
+    }
+    let Some((test, at)) = element_ref(&l.expr) else {
+        return;
+    };
+    let Expr::MethodCall(mc) = &*l.expr else {
+        return;
+    };
+    let v = &*mc.receiver;
+    let pos = quote::format_ident!("__ad_element_at_{}", *made);
+    let element: Expr = syn::parse_quote!(#v[#pos]);
+    let mut body = ei.then_branch.stmts.clone();
+    if !name_element(&mut body, &name, &element) {
+        return;
+    }
+    *made += 1;
+    *ei.cond = test;
+    ei.then_branch.stmts = std::iter::once(syn::parse_quote!(let #pos: usize = #at;))
+        .chain(body)
+        .collect();
+}
+
+/// `let r = v.last_mut().unwrap();` (`first_mut`, `get_mut(i)`, `.expect(..)`) followed by
+/// statements that use `r`: the position is bound (`let at = v.len() - 1;`), and `*r`, `r` in
+/// the statements after it are `v[at]` (the borrow keeps `v` from changing while `r` is used,
+/// so the element is the same). A missing element panics as `unwrap` does.
+pub(super) fn element_ref_lets(stmts: &mut [Stmt], made: &mut usize) {
+    let mut k = 0;
+    while k < stmts.len() {
+        let found = match &stmts[k] {
+            Stmt::Local(local) => match (&local.pat, &local.init) {
+                (syn::Pat::Ident(pi), Some(init))
+                    if init.diverge.is_none()
+                        && pi.subpat.is_none()
+                        && matches!(&*init.expr, Expr::MethodCall(mc) if mc.method == "unwrap" || mc.method == "expect") =>
+                {
+                    element_ref(&init.expr).map(|(test, at)| {
+                        let Expr::MethodCall(outer) = &*init.expr else {
+                            unreachable!()
+                        };
+                        let Expr::MethodCall(inner) = &*outer.receiver else {
+                            unreachable!()
+                        };
+                        (
+                            pi.ident.clone(),
+                            test,
+                            at,
+                            (*inner.receiver).clone(),
+                            outer.method.to_string(),
+                        )
+                    })
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some((name, test, at, v, method)) = found {
+            let pos = quote::format_ident!("__ad_element_at_{}", *made);
+            let element: Expr = syn::parse_quote!(#v[#pos]);
+            if name_element(&mut stmts[k + 1..], &name, &element) {
+                *made += 1;
+                let msg = format!("called `Option::{method}()` on a `None` value");
+                stmts[k] = syn::parse_quote! {
+                    let #pos: usize = { assert!(#test, #msg); #at };
+                };
+            }
+        }
+        k += 1;
+    }
 }

@@ -1292,6 +1292,7 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
         fn visit_block_mut(&mut self, block: &mut syn::Block) {
             block.stmts =
                 super::break_values::break_values(std::mem::take(&mut block.stmts), &mut self.made);
+            super::in_place::element_ref_lets(&mut block.stmts, &mut self.made);
             for s in block.stmts.iter_mut() {
                 if let Some(r) = super::in_place::in_place_statement(s, self.mut_refs) {
                     *s = r;
@@ -1314,6 +1315,7 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
         }
         fn visit_expr_mut(&mut self, e: &mut Expr) {
             super::in_place::range_iter_mut(e);
+            super::in_place::element_ref_if(e, &mut self.made);
             // A loop over the lanes of a matrix is taken before its head is rewritten as a
             // chain below.
             if let Expr::ForLoop(fl) = e {
