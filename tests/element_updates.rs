@@ -260,3 +260,44 @@ fn a_field_written_through_last_mut() {
         );
     }
 }
+
+/// Double buffering with `mem::replace`, as time-stepping code writes it: three steps of
+/// nextᵢ = ½curᵢ + curᵢ₊₁ (cyclic), `cur = mem::replace(&mut next, zeros)`, and a scalar
+/// history `old = mem::replace(&mut a, a·xᵢ)`. Linear in x for the first part: f = Σ cur
+/// after three steps = (3/2)³·Σxᵢ; the second adds Σᵢ oldᵢ² + a with oldᵢ = x₀·…·xᵢ₋₁.
+#[differentiate]
+fn double_buffer(x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut cur = x.to_vec();
+    let mut next = vec![0.0; n];
+    for _ in 0..3 {
+        for i in 0..n {
+            next[i] = cur[i] * 0.5 + cur[(i + 1) % n];
+        }
+        cur = std::mem::replace(&mut next, vec![0.0; n]);
+    }
+    let mut a = x[0];
+    let mut s = 0.0;
+    for &t in &x[1..] {
+        let new = a * t;
+        let old = std::mem::replace(&mut a, new);
+        s += old * old;
+    }
+    cur.iter().sum::<f64>() + s + a
+}
+
+#[test]
+fn double_buffering_with_mem_replace() {
+    let x = [0.7f64, -1.3, 2.1];
+    // s + a = x₀² + (x₀x₁)² + x₀x₁x₂.
+    let c = 1.5f64.powi(3);
+    let expected = [
+        c + 2.0 * x[0] + 2.0 * x[0] * x[1] * x[1] + x[1] * x[2],
+        c + 2.0 * x[0] * x[0] * x[1] + x[0] * x[2],
+        c + x[0] * x[1],
+    ];
+    let (v, g) = double_buffer_grad(&x);
+    assert_eq!(v, double_buffer(&x));
+    close("mem::replace", &g, &expected);
+    fd_vec("mem::replace", double_buffer, &x, &g);
+}

@@ -55,6 +55,81 @@ pub(super) fn in_place_statement(stmt: &Stmt, mut_refs: &[String]) -> Option<Stm
     retain(stmt, mut_refs).or_else(|| range_statement(stmt))
 }
 
+/// `mem::replace(&mut v, e)` (`std::mem::`, `core::mem::`) of a local variable `v`: `v` and
+/// the value it is left with, `e`. `e` cannot borrow `v` while the call holds it, so it may be
+/// evaluated after `v` is read. (`mem::take` would leave `Default::default()`, whose type the
+/// generated code cannot name: it keeps its error.)
+fn take_or_replace(e: &Expr, mut_refs: &[String]) -> Option<(syn::Ident, Expr)> {
+    let Expr::Call(call) = e else {
+        return None;
+    };
+    let Expr::Path(f) = &*call.func else {
+        return None;
+    };
+    let segs: Vec<String> = f
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    let n = segs.len();
+    if n < 2 || segs[n - 2] != "mem" {
+        return None;
+    }
+    let Some(Expr::Reference(r)) = call.args.first() else {
+        return None;
+    };
+    let Expr::Path(p) = &*r.expr else {
+        return None;
+    };
+    let v = p.path.get_ident()?;
+    if r.mutability.is_none() || mut_refs.iter().any(|m| v == m) {
+        return None;
+    }
+    if segs[n - 1] != "replace" || call.args.len() != 2 {
+        return None;
+    }
+    Some((v.clone(), call.args[1].clone()))
+}
+
+/// `let t = mem::replace(&mut v, e);` (`t = ..;`, or the call alone) as `let t = v; v = e;`:
+/// the value moves out and the variable gets a new one, which the derivative follows as
+/// assignments.
+pub(super) fn replace_lets(stmts: Vec<Stmt>, mut_refs: &[String]) -> Vec<Stmt> {
+    let mut out = Vec::with_capacity(stmts.len());
+    for s in stmts {
+        let found = match &s {
+            Stmt::Local(l) => l
+                .init
+                .as_ref()
+                .filter(|i| i.diverge.is_none())
+                .and_then(|i| take_or_replace(&i.expr, mut_refs)),
+            Stmt::Expr(Expr::Assign(a), Some(_)) => take_or_replace(&a.right, mut_refs),
+            Stmt::Expr(e, Some(_)) => take_or_replace(e, mut_refs),
+            _ => None,
+        };
+        let Some((v, rest)) = found else {
+            out.push(s);
+            continue;
+        };
+        match s {
+            Stmt::Local(mut l) => {
+                if let Some(i) = l.init.as_mut() {
+                    *i.expr = syn::parse_quote!(#v);
+                }
+                out.push(Stmt::Local(l));
+            }
+            Stmt::Expr(Expr::Assign(mut a), semi) => {
+                *a.right = syn::parse_quote!(#v);
+                out.push(Stmt::Expr(Expr::Assign(a), semi));
+            }
+            _ => {}
+        }
+        out.push(syn::parse_quote!(#v = #rest;));
+    }
+    out
+}
+
 /// `v.retain(p);` of a local variable `v` (not a `&mut` parameter, which is a reference).
 fn retain(stmt: &Stmt, mut_refs: &[String]) -> Option<Stmt> {
     let Stmt::Expr(Expr::MethodCall(mc), Some(semi)) = stmt else {
