@@ -233,6 +233,7 @@ struct Particle {
 /// A field written through `last_mut().unwrap()` of a `Vec` of structs: ps₁.x = 2a·a, so
 /// f = a·2a² + v-terms (constant) = 2a³, f′ = 6a².
 #[differentiate]
+#[allow(clippy::useless_vec)] // written as users write it
 fn field_through_last_mut(a: f64) -> f64 {
     let mut ps = vec![
         Particle { x: a, v: 1.0 },
