@@ -15,6 +15,135 @@ mod common;
 use common::*;
 
 // ---------------------------------------------------------------------------------------------
+// A `&mut [T]` helper lent a fixed-size array.
+// ---------------------------------------------------------------------------------------------
+
+/// out ← 2·x² elementwise, over the first `out.len()` entries of `x`.
+#[differentiate(hessian)]
+fn double_squares_into(x: &[f64], out: &mut [f64]) {
+    for i in 0..out.len() {
+        out[i] = x[i] * x[i];
+    }
+    for o in out.iter_mut() {
+        *o *= 2.0;
+    }
+}
+
+/// y = 2x² into an array, z = 2y² = 8x⁴ into a `Vec` from the array read as `&y`, and the array
+/// written again in a loop: f = Σ 2cᵢxᵢ² + 8x₁⁴ with c = (1, 2, 3);
+/// ∂xᵢ = 4cᵢxᵢ + [i = 1]·32x₁³, H = diag(4cᵢ) + [1, 1]·96x₁².
+#[differentiate(hessian)]
+fn squares_through_an_array(x: &[f64]) -> f64 {
+    let mut y = [0.0; 3];
+    double_squares_into(x, &mut y);
+    let mut z = vec![0.0; 3];
+    double_squares_into(&y, &mut z);
+    for _ in 0..2 {
+        double_squares_into(x, &mut y);
+    }
+    y[0] + 2.0 * y[1] + 3.0 * y[2] + z[1]
+}
+
+fn squares_gradient(x: &[f64]) -> Vec<f64> {
+    (0..3)
+        .map(|i| 4.0 * (i + 1) as f64 * x[i] + if i == 1 { 32.0 * x[1].powi(3) } else { 0.0 })
+        .collect()
+}
+
+#[test]
+fn a_slice_helper_lent_a_fixed_array() {
+    let x = [0.5, -1.0, 2.0];
+    let (v, g) = squares_through_an_array_grad(&x);
+    close("value", v, squares_through_an_array(&x), 1e-15);
+    close_all("∂x", &g, &squares_gradient(&x));
+    fd_vec("∂x fd", squares_through_an_array, &x, &g);
+}
+
+#[test]
+fn forward_and_second_order_through_a_fixed_array() {
+    let x = vec![0.5, -1.0, 2.0];
+    let pairs = forward("squares_through_an_array").check(
+        &x,
+        |x| squares_through_an_array(x),
+        |x, v| squares_through_an_array_jvp(x, v),
+        |x, w| {
+            let (y, pb) = squares_through_an_array_vjp(x);
+            (y, pb(w))
+        },
+    );
+    let g = squares_gradient(&x);
+    for (v, jv) in pairs {
+        let want: f64 = (0..3).map(|i| g[i] * v[i]).sum();
+        close("J·v", jv, want, 1e-12);
+    }
+    let dir = vec![1.0, 0.5, -1.0];
+    let (v, g, hv) = squares_through_an_array_hvp(&x, &dir);
+    close("value", v, squares_through_an_array(&x), 1e-15);
+    close_all("g", &g, &squares_gradient(&x));
+    for i in 0..3 {
+        let h = 4.0 * (i + 1) as f64 + if i == 1 { 96.0 * x[1] * x[1] } else { 0.0 };
+        close("Hv", hv[i], h * dir[i], 1e-12);
+    }
+}
+
+/// Cubes a buffer in place: what it held is what it reads.
+#[differentiate]
+fn cube_in_place(out: &mut [f64]) {
+    for o in out.iter_mut() {
+        *o = *o * *o * *o;
+    }
+}
+
+/// The parameter array copied into a local and cubed in place: f = Σ xᵢ³, ∂xᵢ = 3xᵢ².
+#[differentiate]
+fn sum_of_cubes_of_array(x: [f64; 2]) -> f64 {
+    let mut y = x;
+    cube_in_place(&mut y);
+    y[0] + y[1]
+}
+
+/// The head of `x` (as long as `head`) as sines into one buffer, the rest as exponentials
+/// pushed onto a `Vec`.
+#[differentiate]
+fn split_into(x: &[f64], head: &mut [f64], tail: &mut Vec<f64>) {
+    for i in 0..head.len() {
+        head[i] = x[i].sin();
+    }
+    tail.clear();
+    for i in head.len()..x.len() {
+        tail.push(x[i].exp());
+    }
+}
+
+/// An array and a `Vec` lent to one call: f = sin x₀ · e^{x₂} + sin x₁;
+/// ∂x₀ = cos x₀ e^{x₂}, ∂x₁ = cos x₁, ∂x₂ = sin x₀ e^{x₂}.
+#[differentiate]
+fn split_energy(x: &[f64]) -> f64 {
+    let mut head = [0.0; 2];
+    let mut tail = Vec::new();
+    split_into(x, &mut head, &mut tail);
+    head[0] * tail[0] + head[1]
+}
+
+#[test]
+fn an_array_beside_a_vec_and_an_array_parameter() {
+    let x = [0.75, -1.25];
+    let (v, g) = sum_of_cubes_of_array_grad(x);
+    close("value", v, sum_of_cubes_of_array(x), 1e-15);
+    close("∂x0", g[0], 3.0 * x[0] * x[0], 1e-12);
+    close("∂x1", g[1], 3.0 * x[1] * x[1], 1e-12);
+    fd_vec("∂x fd", |x| sum_of_cubes_of_array([x[0], x[1]]), &x, &g);
+
+    let x = [0.3, -0.7, 0.4];
+    let (v, g) = split_energy_grad(&x);
+    close("value", v, split_energy(&x), 1e-15);
+    close("∂x0", g[0], x[0].cos() * x[2].exp(), 1e-12);
+    close("∂x1", g[1], x[1].cos(), 1e-12);
+    close("∂x2", g[2], x[0].sin() * x[2].exp(), 1e-12);
+    fd_vec("∂x fd", split_energy, &x, &g);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Buffers of rows and of structs: two in one helper, or one beside a returned value, in loops.
 // ---------------------------------------------------------------------------------------------
 
