@@ -262,3 +262,62 @@ fn a_buffer_of_rows_beside_a_returned_value_in_a_loop() {
         },
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// A helper returning a value that writes through a `&mut f64`.
+// ---------------------------------------------------------------------------------------------
+
+/// Adds x₀x₁ to `acc` and returns x₁².
+#[differentiate(hessian)]
+fn accumulate_product(x: &[f64], acc: &mut f64) -> f64 {
+    *acc += x[0] * x[1];
+    x[1] * x[1]
+}
+
+/// acc = 1 + 2x₀x₁, r = x₁²: f = (1 + 2x₀x₁)·x₁²; ∂x₀ = 2x₁³, ∂x₁ = 2x₁ + 6x₀x₁²;
+/// H = [[0, 6x₁²], [6x₁², 2 + 12x₀x₁]].
+#[differentiate(hessian)]
+fn accumulated_twice(x: &[f64]) -> f64 {
+    let mut acc = 1.0;
+    let r = accumulate_product(x, &mut acc);
+    accumulate_product(x, &mut acc);
+    acc * r
+}
+
+#[test]
+fn a_helper_returning_a_value_writes_through_a_float() {
+    let x = vec![0.5, -1.5];
+    let (v, g) = accumulated_twice_grad(&x);
+    close("value", v, accumulated_twice(&x), 1e-15);
+    close("∂x0", g[0], 2.0 * x[1].powi(3), 1e-12);
+    close("∂x1", g[1], 2.0 * x[1] + 6.0 * x[0] * x[1] * x[1], 1e-12);
+    fd_vec("∂x fd", accumulated_twice, &x, &g);
+    forward("accumulated_twice").check(
+        &x,
+        |x| accumulated_twice(x),
+        |x, v| accumulated_twice_jvp(x, v),
+        |x, w| {
+            let (y, pb) = accumulated_twice_vjp(x);
+            (y, pb(w))
+        },
+    );
+    let dir = vec![1.0, -0.5];
+    let (_, _, hv) = accumulated_twice_hvp(&x, &dir);
+    let h01 = 6.0 * x[1] * x[1];
+    close("Hv0", hv[0], h01 * dir[1], 1e-12);
+    close(
+        "Hv1",
+        hv[1],
+        h01 * dir[0] + (2.0 + 12.0 * x[0] * x[1]) * dir[1],
+        1e-12,
+    );
+    // The helpers as written still write into the caller's buffers.
+    let mut acc = 0.5;
+    close(
+        "helper value",
+        accumulate_product(&x, &mut acc),
+        x[1] * x[1],
+        1e-15,
+    );
+    close("helper float", acc, 0.5 + x[0] * x[1], 1e-15);
+}

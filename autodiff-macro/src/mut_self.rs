@@ -97,6 +97,72 @@ fn result_type(f: &syn::ItemFn) -> Option<syn::Type> {
     }
 }
 
+/// Whether `f` writes through a `&mut` float parameter (`*acc += x`, also of a type parameter
+/// `acc: &mut T`): what the function as written cannot be differentiated with, and its by-value
+/// copies can. Such a function returning a value has no `_grad` of its own (see `expand` in
+/// the crate root).
+pub fn written_through(f: &syn::ItemFn) -> bool {
+    let type_params: Vec<&syn::Ident> = f.sig.generics.type_params().map(|t| &t.ident).collect();
+    let mut scalars = Vec::new();
+    for arg in &f.sig.inputs {
+        let syn::FnArg::Typed(pt) = arg else { continue };
+        let (syn::Type::Reference(r), syn::Pat::Ident(pi)) = (&*pt.ty, &*pt.pat) else {
+            continue;
+        };
+        if r.mutability.is_none() {
+            continue;
+        }
+        let scalar = match &*r.elem {
+            syn::Type::Path(p) => p
+                .path
+                .get_ident()
+                .is_some_and(|id| id == "f32" || id == "f64" || type_params.contains(&id)),
+            _ => false,
+        };
+        if scalar {
+            scalars.push(pi.ident.clone());
+        }
+    }
+    let mut find = WrittenThrough {
+        scalars: &scalars,
+        found: false,
+    };
+    syn::visit::Visit::visit_block(&mut find, &f.block);
+    find.found
+}
+
+struct WrittenThrough<'a> {
+    scalars: &'a [syn::Ident],
+    found: bool,
+}
+
+impl syn::visit::Visit<'_> for WrittenThrough<'_> {
+    fn visit_expr(&mut self, e: &syn::Expr) {
+        let target = match e {
+            syn::Expr::Assign(a) => Some(&*a.left),
+            syn::Expr::Binary(b)
+                if matches!(
+                    b.op,
+                    syn::BinOp::AddAssign(_)
+                        | syn::BinOp::SubAssign(_)
+                        | syn::BinOp::MulAssign(_)
+                        | syn::BinOp::DivAssign(_)
+                ) =>
+            {
+                Some(&*b.left)
+            }
+            _ => None,
+        };
+        if let Some(syn::Expr::Unary(u)) = target {
+            let scalar = matches!(&*u.expr, syn::Expr::Path(p)
+                if p.path.get_ident().is_some_and(|id| self.scalars.contains(id)));
+            self.found |= matches!(u.op, syn::UnOp::Deref(_)) && scalar;
+        }
+        syn::visit::visit_expr(self, e);
+    }
+    fn visit_item(&mut self, _: &syn::Item) {}
+}
+
 /// The name of a by-value copy: `__ad_mut_f`, or `__ad_mutv_f` for the one returning the
 /// value too; with `a` (`__ad_muta_f`, `__ad_mutva_f`) for the one taking a `&mut [T]` buffer
 /// as a fixed-size array, which a call passing `&mut` of an array calls.
