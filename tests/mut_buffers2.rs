@@ -321,3 +321,60 @@ fn a_helper_returning_a_value_writes_through_a_float() {
     );
     close("helper float", acc, 0.5 + x[0] * x[1], 1e-15);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Checkpointed loops calling a helper that writes into a buffer.
+// ---------------------------------------------------------------------------------------------
+
+/// One explicit Euler step of a harmonic oscillator, state (x, v) in place.
+#[differentiate]
+fn oscillator_step(dt: f64, k: f64, s: &mut [f64]) {
+    let x = s[0];
+    s[0] += dt * s[1];
+    s[1] -= dt * k * x;
+}
+
+/// The energy after n steps from (x₀, 0), the state in a `Vec` and in an array, recorded and
+/// checkpointed: E = c·x₀² with c depending on k only, so ∂x₀ = 2E/x₀.
+macro_rules! oscillator {
+    ($name:ident, [$($opt:tt)*], $x0:ident, $($init:tt)*) => {
+        #[differentiate($($opt)*)]
+        fn $name($x0: f64, k: f64, n: usize) -> f64 {
+            let mut s = $($init)*;
+            for _ in 0..n {
+                oscillator_step(0.1, k, &mut s);
+            }
+            0.5 * (k * s[0] * s[0] + s[1] * s[1])
+        }
+    };
+}
+
+oscillator!(energy_vec, [], x0, vec![x0, 0.0]);
+oscillator!(
+    energy_vec_ck,
+    [checkpoint(snapshots = 2)],
+    x0,
+    vec![x0, 0.0]
+);
+oscillator!(energy_array, [], x0, [x0, 0.0]);
+oscillator!(energy_array_ck, [checkpoint(snapshots = 2)], x0, [x0, 0.0]);
+
+#[test]
+fn checkpointed_loops_calling_a_buffer_helper() {
+    let (x0, k) = (0.8, 2.5);
+    for n in [0, 1, 2, 7, 40] {
+        let recorded = energy_vec_grad(x0, k, n);
+        for (what, (v, (gx, gk))) in [
+            ("vec, checkpointed", energy_vec_ck_grad(x0, k, n)),
+            ("array", energy_array_grad(x0, k, n)),
+            ("array, checkpointed", energy_array_ck_grad(x0, k, n)),
+        ] {
+            close(what, v, energy_vec(x0, k, n), 1e-15);
+            close(what, gx, recorded.1.0, 1e-12);
+            close(what, gk, recorded.1.1, 1e-12);
+            close(what, gx, 2.0 * v / x0, 1e-12);
+            fd("∂x0", |x0| energy_array_ck(x0, k, n), x0, gx);
+            fd("∂k", |k| energy_array_ck(x0, k, n), k, gk);
+        }
+    }
+}
