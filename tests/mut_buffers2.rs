@@ -143,6 +143,60 @@ fn an_array_beside_a_vec_and_an_array_parameter() {
     fd_vec("∂x fd", split_energy, &x, &g);
 }
 
+/// y ← a·x + y over a generic float.
+#[differentiate]
+fn axpy_into<T: num_traits::Float>(a: T, x: &[T], y: &mut [T]) {
+    for i in 0..y.len() {
+        y[i] = a * x[i] + y[i];
+    }
+}
+
+#[derive(Clone, Differentiable)]
+struct Gain {
+    g: Vec<f64>,
+}
+
+impl Gain {
+    /// out ← g ⊙ x.
+    #[differentiate]
+    fn apply_into(&self, x: &[f64], out: &mut [f64]) {
+        for i in 0..out.len() {
+            out[i] = self.g[i] * x[i];
+        }
+    }
+}
+
+/// A generic helper and a method, each lent an array: y = g ⊙ x, then y ← a·x + y twice, so
+/// y = (g + 2a) ⊙ x and f = Σ yᵢ²: ∂a = 4 Σ yᵢxᵢ, ∂gᵢ = 2yᵢxᵢ, ∂xᵢ = 2yᵢ(gᵢ + 2a).
+#[differentiate]
+fn gain_then_axpy(gain: &Gain, a: f64, x: &[f64]) -> f64 {
+    let mut y = [0.0; 2];
+    gain.apply_into(x, &mut y);
+    axpy_into(a, x, &mut y);
+    axpy_into(a, x, &mut y);
+    y[0] * y[0] + y[1] * y[1]
+}
+
+#[test]
+fn a_generic_helper_and_a_method_lent_an_array() {
+    let gain = Gain { g: vec![0.5, -2.0] };
+    let (a, x) = (0.75, [1.5, -0.5]);
+    let (v, (gg, ga, gx)) = gain_then_axpy_grad(&gain, a, &x);
+    close("value", v, gain_then_axpy(&gain, a, &x), 1e-15);
+    let y: Vec<f64> = (0..2).map(|i| (gain.g[i] + 2.0 * a) * x[i]).collect();
+    close("∂a", ga, 4.0 * (y[0] * x[0] + y[1] * x[1]), 1e-12);
+    close_all("∂g", &gg.g, &[2.0 * y[0] * x[0], 2.0 * y[1] * x[1]]);
+    let c: Vec<f64> = (0..2).map(|i| gain.g[i] + 2.0 * a).collect();
+    close_all("∂x", &gx, &[2.0 * y[0] * c[0], 2.0 * y[1] * c[1]]);
+    fd("∂a fd", |a| gain_then_axpy(&gain, a, &x), a, ga);
+    fd_vec(
+        "∂g fd",
+        |g| gain_then_axpy(&Gain { g: g.to_vec() }, a, &x),
+        &gain.g,
+        &gg.g,
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Buffers of rows and of structs: two in one helper, or one beside a returned value, in loops.
 // ---------------------------------------------------------------------------------------------
@@ -162,17 +216,25 @@ fn drift_and_drag(k: f64, a: &mut [Body], b: &mut Vec<Body>) {
     }
 }
 
-/// Three steps: a.x = x₀ + 3k·x₁, b.v = x₀ − 3k·x₂, f = a.x·b.v:
+/// Declares the function of three steps of [`drift_and_drag`] with the options given:
+/// a.x = x₀ + 3k·x₁, b.v = x₀ − 3k·x₂, f = a.x·b.v;
 /// ∂x₀ = b.v + a.x, ∂x₁ = 3k·b.v, ∂x₂ = −3k·a.x, ∂k = 3x₁·b.v − 3x₂·a.x.
-#[differentiate(hessian)]
-fn bodies_after_steps(x: &[f64], k: f64) -> f64 {
-    let mut a = vec![Body { x: x[0], v: x[1] }];
-    let mut b = vec![Body { x: x[2], v: x[0] }];
-    for _ in 0..3 {
-        drift_and_drag(k, &mut a, &mut b);
-    }
-    a[0].x * b[0].v
+macro_rules! bodies_after_steps {
+    ($name:ident, [$($opt:tt)*]) => {
+        #[differentiate($($opt)*)]
+        fn $name(x: &[f64], k: f64) -> f64 {
+            let mut a = vec![Body { x: x[0], v: x[1] }];
+            let mut b = vec![Body { x: x[2], v: x[0] }];
+            for _ in 0..3 {
+                drift_and_drag(k, &mut a, &mut b);
+            }
+            a[0].x * b[0].v
+        }
+    };
 }
+
+bodies_after_steps!(bodies_after_steps, [hessian]);
+bodies_after_steps!(bodies_after_steps_ck, [checkpoint(snapshots = 1)]);
 
 fn bodies_gradient(x: &[f64], k: f64) -> (Vec<f64>, f64) {
     let (ax, bv) = (x[0] + 3.0 * k * x[1], x[0] - 3.0 * k * x[2]);
@@ -192,6 +254,10 @@ fn two_buffers_of_structs_in_a_loop() {
     close("∂k", gk, wk, 1e-12);
     fd_vec("∂x fd", |x| bodies_after_steps(x, k), &x, &gx);
     fd("∂k fd", |k| bodies_after_steps(&x, k), k, gk);
+    let (v, (gx, gk)) = bodies_after_steps_ck_grad(&x, k);
+    close("checkpointed value", v, bodies_after_steps(&x, k), 1e-15);
+    close_all("checkpointed ∂x", &gx, &wx);
+    close("checkpointed ∂k", gk, wk, 1e-12);
 }
 
 #[test]
