@@ -95,22 +95,32 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     let copy = mut_self::by_value(&func);
     if copy.is_some() && mut_self::returns_value(&func) {
         // A function returning a value and taking `&mut` buffers is differentiated as written,
-        // and its by-value copy (see `mut_self`) beside it where that one differentiates too.
-        let own = match expand_checked(attr.clone(), item, func) {
-            Ok(own) => own,
-            Err(with_errors) => return with_errors,
-        };
-        let copies: TokenStream2 = match copy {
+        // and its by-value copies (see `mut_self`) beside it where they differentiate too.
+        // Where only the copies do (`*acc += x` through a `&mut f64`, which the function as
+        // written cannot follow), the function has no `_grad` of its own and its callers follow
+        // it through the copies.
+        let written_through = mut_self::written_through(&func);
+        let own = expand_checked(attr.clone(), item.clone(), func);
+        let copies: Vec<Result<TokenStream2, TokenStream2>> = match copy {
             Some(Ok(copies)) => copies
                 .into_iter()
                 .map(|c| {
                     let tokens = quote::ToTokens::to_token_stream(&c);
-                    expand_checked(attr.clone(), tokens, c).unwrap_or_default()
+                    expand_checked(attr.clone(), tokens, c)
                 })
                 .collect(),
-            _ => TokenStream2::new(),
+            _ => Vec::new(),
         };
-        return quote! { #own #copies };
+        let copies_ok = !copies.is_empty() && copies.iter().all(Result::is_ok);
+        let copies: TokenStream2 = copies.into_iter().filter_map(Result::ok).collect();
+        return match own {
+            Ok(own) => quote! { #own #copies },
+            Err(_) if copies_ok && written_through => {
+                let own = original(&item);
+                quote! { #own #copies }
+            }
+            Err(with_errors) => with_errors,
+        };
     }
     match copy {
         // The function as written, and its by-value copy differentiated (see `mut_self`).

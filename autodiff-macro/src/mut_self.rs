@@ -25,8 +25,13 @@
 //! result is used `{ let t = __ad_mutv_f(x, y); y = t.0; t.1 }`
 //! (`lower::calls::mut_buffer_call`): each buffer is a new version of the caller's variable,
 //! so the cotangent of what the helper writes reaches what it read. (A lone buffer is returned
-//! as it is, not in a tuple, because the adjoint of a tuple's field starts from a zero made
-//! from the tuple's shape, which rows and structs do not have.)
+//! as it is, not in a tuple, whose adjoint would start from a zero.)
+//!
+//! Where a buffer is a slice or an array, each copy has a twin for a caller's fixed-size
+//! arrays, `__ad_muta_f` (`__ad_mutva_f`), taking each `&mut [T]` as a `[T; N]` of a length of
+//! its own (`fn __ad_muta_fill<const __AD_N0: usize>(x: f64, mut out: [f64; __AD_N0])`): a
+//! call lending an array (`let mut y = [0.0; 3]; fill(x, &mut y);`) calls it, and the array it
+//! gives back is an array for the calls after (`ir::Func::array_buffers`).
 
 use quote::format_ident;
 use syn::visit_mut::VisitMut;
@@ -92,24 +97,92 @@ fn result_type(f: &syn::ItemFn) -> Option<syn::Type> {
     }
 }
 
-/// The name of a by-value copy: `__ad_mut_f`, or `__ad_mutv_f` for the one returning the
-/// value too.
-pub fn copy_name(name: &syn::Ident, with_value: bool) -> syn::Ident {
-    let prefix = if with_value {
-        "__ad_mutv_"
-    } else {
-        "__ad_mut_"
+/// Whether `f` writes through a `&mut` float parameter (`*acc += x`, also of a type parameter
+/// `acc: &mut T`): what the function as written cannot be differentiated with, and its by-value
+/// copies can. Such a function returning a value has no `_grad` of its own (see `expand` in
+/// the crate root).
+pub fn written_through(f: &syn::ItemFn) -> bool {
+    let type_params: Vec<&syn::Ident> = f.sig.generics.type_params().map(|t| &t.ident).collect();
+    let mut scalars = Vec::new();
+    for arg in &f.sig.inputs {
+        let syn::FnArg::Typed(pt) = arg else { continue };
+        let (syn::Type::Reference(r), syn::Pat::Ident(pi)) = (&*pt.ty, &*pt.pat) else {
+            continue;
+        };
+        if r.mutability.is_none() {
+            continue;
+        }
+        let scalar = match &*r.elem {
+            syn::Type::Path(p) => p
+                .path
+                .get_ident()
+                .is_some_and(|id| id == "f32" || id == "f64" || type_params.contains(&id)),
+            _ => false,
+        };
+        if scalar {
+            scalars.push(pi.ident.clone());
+        }
+    }
+    let mut find = WrittenThrough {
+        scalars: &scalars,
+        found: false,
     };
-    format_ident!("{}{}", prefix, name, span = name.span())
+    syn::visit::Visit::visit_block(&mut find, &f.block);
+    find.found
 }
 
-/// The by-value copy of a function taking `&mut` parameters other than `self` (see the module
-/// docs): the parameters' names and the copy, or `None` where there is no such parameter.
+struct WrittenThrough<'a> {
+    scalars: &'a [syn::Ident],
+    found: bool,
+}
+
+impl syn::visit::Visit<'_> for WrittenThrough<'_> {
+    fn visit_expr(&mut self, e: &syn::Expr) {
+        let target = match e {
+            syn::Expr::Assign(a) => Some(&*a.left),
+            syn::Expr::Binary(b)
+                if matches!(
+                    b.op,
+                    syn::BinOp::AddAssign(_)
+                        | syn::BinOp::SubAssign(_)
+                        | syn::BinOp::MulAssign(_)
+                        | syn::BinOp::DivAssign(_)
+                ) =>
+            {
+                Some(&*b.left)
+            }
+            _ => None,
+        };
+        if let Some(syn::Expr::Unary(u)) = target {
+            let scalar = matches!(&*u.expr, syn::Expr::Path(p)
+                if p.path.get_ident().is_some_and(|id| self.scalars.contains(id)));
+            self.found |= matches!(u.op, syn::UnOp::Deref(_)) && scalar;
+        }
+        syn::visit::visit_expr(self, e);
+    }
+    fn visit_item(&mut self, _: &syn::Item) {}
+}
+
+/// The name of a by-value copy: `__ad_mut_f`, or `__ad_mutv_f` for the one returning the
+/// value too; with `a` (`__ad_muta_f`, `__ad_mutva_f`) for the one taking a `&mut [T]` buffer
+/// as a fixed-size array, which a call passing `&mut` of an array calls.
+pub fn copy_name(name: &syn::Ident, with_value: bool, array: bool) -> syn::Ident {
+    let v = if with_value { "v" } else { "" };
+    let a = if array { "a" } else { "" };
+    format_ident!("__ad_mut{}{}_{}", v, a, name, span = name.span())
+}
+
+/// The by-value copies of a function taking `&mut` parameters other than `self` (see the module
+/// docs), or `None` where there is no such parameter.
 fn buffers_by_value(f: &syn::ItemFn) -> Option<Result<Vec<syn::ItemFn>, syn::Error>> {
     let mut names: Vec<syn::Ident> = Vec::new();
     let mut g = f.clone();
-    for arg in g.sig.inputs.iter_mut() {
-        let syn::FnArg::Typed(pt) = arg else {
+    // The signature of the copies for a caller's fixed-size arrays: each `&mut [T]` a `[T; N]`
+    // of a length of its own; made where a buffer is a slice or an array.
+    let mut ga = f.clone();
+    let mut arrays = false;
+    for (arg, arg_a) in g.sig.inputs.iter_mut().zip(ga.sig.inputs.iter_mut()) {
+        let (syn::FnArg::Typed(pt), syn::FnArg::Typed(pt_a)) = (arg, arg_a) else {
             continue;
         };
         let syn::Type::Reference(r) = &*pt.ty else {
@@ -128,16 +201,32 @@ fn buffers_by_value(f: &syn::ItemFn) -> Option<Result<Vec<syn::ItemFn>, syn::Err
                 "name a `&mut` parameter of a differentiated function (`out: &mut [f64]`)",
             )));
         };
-        let owned: syn::Type = match &*r.elem {
+        let (owned, owned_a): (syn::Type, syn::Type) = match &*r.elem {
             syn::Type::Slice(sl) => {
                 let t = &sl.elem;
-                syn::parse_quote!(::std::vec::Vec<#t>)
+                let n = format_ident!("__AD_N{}", names.len());
+                ga.sig
+                    .generics
+                    .params
+                    .push(syn::parse_quote!(const #n: usize));
+                arrays = true;
+                (
+                    syn::parse_quote!(::std::vec::Vec<#t>),
+                    syn::parse_quote!([#t; #n]),
+                )
             }
-            t => t.clone(),
+            t => {
+                arrays |= matches!(t, syn::Type::Array(_));
+                (t.clone(), t.clone())
+            }
         };
         pi.mutability = Some(Default::default());
+        if let syn::Pat::Ident(pi_a) = &mut *pt_a.pat {
+            pi_a.mutability = Some(Default::default());
+        }
         names.push(pi.ident.clone());
         *pt.ty = owned;
+        *pt_a.ty = owned_a;
     }
     if names.is_empty() {
         return None;
@@ -151,39 +240,48 @@ fn buffers_by_value(f: &syn::ItemFn) -> Option<Result<Vec<syn::ItemFn>, syn::Err
             )));
         }
     }
-    let bufs: Vec<syn::Type> = g
-        .sig
-        .inputs
-        .iter()
-        .filter_map(|a| match a {
-            syn::FnArg::Typed(pt) => match &*pt.pat {
-                syn::Pat::Ident(pi) if names.contains(&pi.ident) => Some((*pt.ty).clone()),
-                _ => None,
-            },
-            _ => None,
-        })
-        .collect();
     // The copy a call whose result is not used calls (also of a helper that returns one), and
-    // the one where it is.
-    let mut copies = vec![buffers_copy(&g, f, &names, &bufs, false)];
-    if returns_value(f) {
-        copies.push(buffers_copy(&g, f, &names, &bufs, true));
+    // the one where it is; each also for arrays.
+    let mut sigs = vec![(g, false)];
+    if arrays {
+        sigs.push((ga, true));
+    }
+    let mut copies = Vec::new();
+    for (g, array) in &sigs {
+        let bufs: Vec<syn::Type> = g
+            .sig
+            .inputs
+            .iter()
+            .filter_map(|a| match a {
+                syn::FnArg::Typed(pt) => match &*pt.pat {
+                    syn::Pat::Ident(pi) if names.contains(&pi.ident) => Some((*pt.ty).clone()),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect();
+        copies.push(buffers_copy(g, f, &names, &bufs, false, *array));
+        if returns_value(f) {
+            copies.push(buffers_copy(g, f, &names, &bufs, true, *array));
+        }
     }
     Some(copies.into_iter().collect())
 }
 
 /// One by-value copy of `f` (its signature `g` already taking the buffers by value): returning
-/// the buffers (the one alone), and then the value where `keep` says.
+/// the buffers (the one alone), and then the value where `keep` says; named for arrays where
+/// `array` says.
 fn buffers_copy(
     g: &syn::ItemFn,
     f: &syn::ItemFn,
     names: &[syn::Ident],
     bufs: &[syn::Type],
     keep: bool,
+    array: bool,
 ) -> Result<syn::ItemFn, syn::Error> {
     let result = result_type(f);
     let mut g = g.clone();
-    g.sig.ident = copy_name(&f.sig.ident, keep);
+    g.sig.ident = copy_name(&f.sig.ident, keep, array);
     g.sig.output = match &result {
         Some(r) if keep => syn::parse_quote!(-> (#(#bufs,)* #r)),
         _ if bufs.len() == 1 => syn::parse_quote!(-> #(#bufs)*),

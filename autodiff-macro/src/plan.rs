@@ -361,9 +361,12 @@ impl Planner<'_> {
             // [Body]` parameter, a `Vec` of parameter structs an element write consumes) is
             // made in the forward pass from the value itself: a length is not the shape of a
             // struct's fields, and one zero there costs what the adjoint costs anyway.
+            // So is the zero of a tuple with a field other than floats or an array of them
+            // (the buffers a helper gives back, `(Vec<Vec<f64>>, Vec<Body>)`), also in a loop:
+            // its shape would be lengths, which make no zero of rows or structs.
             let zero_here = matches!(self.f.inst(i).kind, InstKind::ZeroLike(_))
-                && self.tree.def_block(self.f, v) == self.f.body()
-                && !self.known_floats(v);
+                && ((self.tree.def_block(self.f, v) == self.f.body() && !self.known_floats(v))
+                    || self.tuple_of_unflat(v));
             let sh = match hoisted.get(&v) {
                 Some(&sh) => sh,
                 None if zero_here => {
@@ -679,6 +682,21 @@ impl Planner<'_> {
             self.tys.of(v),
             Ty::Float(_) | Ty::Lit | Ty::Elems(_) | Ty::ElemsOpen | Ty::Rows(_)
         )
+    }
+
+    /// Whether `v` is a tuple whose fields are read (moved out) and one of them is
+    /// differentiated and neither a float nor an array of floats: a tuple without a zero made
+    /// from its shape.
+    fn tuple_of_unflat(&self, v: Value) -> bool {
+        self.fields_moved.contains(&v)
+            && self.f.insts.iter().any(|inst| {
+                matches!(inst.kind, InstKind::Field(t, _) if t == v)
+                    && self.active(inst.results[0])
+                    && !matches!(
+                        self.tys.of(inst.results[0]),
+                        Ty::Float(_) | Ty::Lit | Ty::Elems(_) | Ty::ElemsOpen
+                    )
+            })
     }
 
     /// Whether `v` is an array, slice or `Vec` of floats: what `Plan::flat` keeps as a copy of

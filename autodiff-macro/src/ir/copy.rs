@@ -90,6 +90,9 @@ impl Func {
                 let d = self.value(r).clone();
                 let nr = self.new_value(d.name, ValueDef::Result(ni, k), d.kind);
                 self.insts[ni.index()].results.push(nr);
+                if self.array_buffers.contains(&r) {
+                    self.array_buffers.insert(nr);
+                }
                 c.values.insert(r, nr);
             }
             self.block_mut(nb).insts.push(ni);

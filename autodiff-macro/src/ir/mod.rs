@@ -167,6 +167,9 @@ pub struct Func {
     /// Helper functions declared at the top of the body without `#[differentiate]`: a call
     /// of one on differentiated values names the attribute it needs.
     pub plain_helpers: Vec<String>,
+    /// Versions of fixed-size arrays that a helper's copy taking them as arrays gave back
+    /// (`y = __ad_muta_fill(x, y)`, see `crate::mut_self`): arrays for [`Func::lent_array`].
+    pub array_buffers: std::collections::HashSet<Value>,
 }
 
 /// A variable of the pullback.
@@ -350,8 +353,9 @@ impl Func {
     }
 
     /// `&a` (`a` itself or a version of it) where `a` is a fixed-size array:
-    /// a parameter declared `[T; N]` or `&[T; N]`, or a local made from an array literal. The
-    /// callee may take it as a slice and return a `Vec` for it.
+    /// a parameter declared `[T; N]` or `&[T; N]`, a local made from an array literal, or one
+    /// a helper's copy for arrays gave back. The callee may take it as a slice and return a
+    /// `Vec` for it.
     pub fn lent_array(&self, arg: Value) -> Option<Value> {
         let mut v = arg;
         while let ValueDef::Result(i, 0) = self.value(v).def {
@@ -364,6 +368,9 @@ impl Func {
         // Each step goes to a value defined earlier (a version's base, a loop's initial value, an
         // arm's result), so the walk ends; the bound is a guard all the same.
         for _ in 0..self.values.len() {
+            if self.array_buffers.contains(&cur) {
+                return Some(v);
+            }
             match self.value(cur).def {
                 // A version carried by a loop: the value it enters the loop with.
                 ValueDef::BlockParam(b, k) => {
@@ -404,7 +411,8 @@ impl Func {
                     _ => return None,
                 },
                 ValueDef::Param(n) => {
-                    let ty = &self.params[n].ty;
+                    // (A receiver is bound before it is a parameter here.)
+                    let ty = &self.params.get(n)?.ty;
                     let is_array = match ty {
                         syn::Type::Array(_) => true,
                         syn::Type::Reference(r) => {

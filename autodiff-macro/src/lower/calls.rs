@@ -1218,14 +1218,18 @@ impl Lowering {
     /// `crate::mut_self`), written as `y = __ad_mut_matvec_into(a, x, y)`, or `{ let t =
     /// __ad_mut_f(x, y, z); y = t.0; z = t.1; }` for several, or `{ let t = __ad_mutv_f(x, y);
     /// y = t.0; t.1 }` where the result is used; for a call that `passes_mut`. `None` after an
-    /// error where an argument is not a `mut` variable.
-    pub(super) fn mut_buffer_call(&mut self, e: &Expr, want: bool) -> Option<Expr> {
+    /// error where an argument is not a `mut` variable. With the call, the buffers that are
+    /// fixed-size arrays (`let mut y = [0.0; 3];`): the call is of the copy for arrays,
+    /// `__ad_muta_matvec_into`.
+    fn mut_buffer_call(&mut self, e: &Expr, want: bool) -> Option<(Expr, Vec<syn::Ident>)> {
         let args = match e {
             Expr::Call(c) => &c.args,
             Expr::MethodCall(mc) => &mc.args,
             _ => return None,
         };
         let mut buffers: Vec<syn::Ident> = Vec::new();
+        // The fixed-size arrays lent: the call is of the copy taking `&mut [T]` as arrays.
+        let mut arrays: Vec<syn::Ident> = Vec::new();
         let mut new_args: syn::punctuated::Punctuated<Expr, syn::Token![,]> =
             syn::punctuated::Punctuated::new();
         for a in args {
@@ -1262,9 +1266,14 @@ impl Lowering {
                 );
                 return None;
             };
+            let fixed = slot.is_some_and(|s| self.env[s].fixed_array);
+            if fixed || held.is_some_and(|v| self.f.lent_array(v).is_some()) {
+                arrays.push(var.clone());
+            }
             buffers.push(var.clone());
             new_args.push(syn::parse_quote!(#var));
         }
+        let array = !arrays.is_empty();
         let call: Expr = match e {
             Expr::Call(c) => {
                 let mut c = c.clone();
@@ -1276,20 +1285,20 @@ impl Lowering {
                     return None;
                 };
                 let last = p.path.segments.last_mut()?;
-                last.ident = crate::mut_self::copy_name(&last.ident, want);
+                last.ident = crate::mut_self::copy_name(&last.ident, want, array);
                 c.args = new_args;
                 Expr::Call(c)
             }
             Expr::MethodCall(mc) => {
                 let mut mc = mc.clone();
-                mc.method = crate::mut_self::copy_name(&mc.method, want);
+                mc.method = crate::mut_self::copy_name(&mc.method, want, array);
                 mc.args = new_args;
                 Expr::MethodCall(mc)
             }
             _ => return None,
         };
         if let ([one], false) = (&buffers[..], want) {
-            return Some(syn::parse_quote_spanned! {e.span()=> #one = #call });
+            return Some((syn::parse_quote_spanned! {e.span()=> #one = #call }, arrays));
         }
         let t = quote::format_ident!("__ad_buffers");
         let parts = buffers.iter().enumerate().map(|(k, v)| {
@@ -1300,9 +1309,23 @@ impl Lowering {
             let k = syn::Index::from(buffers.len());
             quote::quote!(#t.#k)
         });
-        Some(syn::parse_quote_spanned! {e.span()=>
+        let call = syn::parse_quote_spanned! {e.span()=>
             { let #t = #call; #(#parts)* #value }
-        })
+        };
+        Some((call, arrays))
+    }
+
+    /// The call `e` passing `&mut` buffers, lowered as [`Lowering::mut_buffer_call`] writes it;
+    /// the arrays it gives back are marked as such (`Func::array_buffers`), for the calls that
+    /// lend them next.
+    pub(super) fn buffer_call(&mut self, b: Block, e: &Expr, want: bool) -> Option<Value> {
+        let (call, arrays) = self.mut_buffer_call(e, want)?;
+        let v = self.expr(b, &call, want);
+        for a in arrays {
+            let new = self.lookup(&a.to_string()).and_then(|s| self.env[s].value);
+            self.f.array_buffers.extend(new);
+        }
+        v
     }
 
     /// `s.step(dt)` whose result is not used, on a parameter `s: &mut State` of a struct of the

@@ -208,8 +208,7 @@ impl Lowering {
             Expr::Call(_) | Expr::MethodCall(_) if self.lends_mut_param(e) => None,
             Expr::Call(_) | Expr::MethodCall(_) if super::calls::passes_mut(e) => {
                 // `h(x, &mut y)`: `{ let t = __ad_mut_h(x, y); y = t.0; .. }`.
-                let call = self.mut_buffer_call(e, want)?;
-                self.expr(b, &call, want)
+                self.buffer_call(b, e, want)
             }
             Expr::MethodCall(mc) if !want && self.method_on_mut_param(mc).is_some() => {
                 let name = self.method_on_mut_param(mc)?;

@@ -109,6 +109,10 @@ struct Binding {
     /// type of its first value, where [`Lowering::struct_type_of`] knows it, or of the literal
     /// or constructor that built it.
     struct_ty: Option<syn::Path>,
+    /// The variable holds a fixed-size array (`let mut y = [0.0; 3];`, a parameter `[f64; 3]`),
+    /// as its first value says: a call lending it as `&mut y` calls the helper's copy for
+    /// arrays (see `crate::mut_self`), also where a later version is a loop's block parameter.
+    fixed_array: bool,
 }
 
 impl Binding {
@@ -127,6 +131,7 @@ impl Binding {
             built: false,
             elem_ty: None,
             struct_ty: None,
+            fixed_array: false,
         }
     }
 }
@@ -262,6 +267,7 @@ pub fn lower(item: &syn::ItemFn, active: &[bool], krate: proc_macro2::TokenStrea
             lw.f.mutable_names.insert(name.clone());
         }
         let mut binding = Binding::new(name, Some(v), mutable);
+        binding.fixed_array = lw.f.lent_array(v).is_some();
         binding.declared =
             lw.f.params
                 .last()
@@ -358,7 +364,9 @@ impl Lowering {
                 self.f.values[v.index()].name = Some(name.clone());
             }
         }
-        self.env.push(Binding::new(name, v, mutable));
+        let mut binding = Binding::new(name, v, mutable);
+        binding.fixed_array = v.is_some_and(|v| self.f.lent_array(v).is_some());
+        self.env.push(binding);
     }
 
     fn kind(&self, v: Value) -> Kind {
