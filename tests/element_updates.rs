@@ -302,3 +302,31 @@ fn double_buffering_with_mem_replace() {
     close("mem::replace", &g, &expected);
     fd_vec("mem::replace", double_buffer, &x, &g);
 }
+
+/// A `Vec` of structs extended by listed elements (`extend([..])`, `extend(vec![..])`,
+/// `extend_from_slice(&[..])`): f = ps₀.x·ps₁.x + ps₂.v·ps₃.x = a·2a + a²·3a = 2a² + 3a³,
+/// f′ = 4a + 9a².
+#[differentiate]
+fn extended_structs(a: f64) -> f64 {
+    let mut ps: Vec<Particle> = Vec::new();
+    ps.extend([
+        Particle { x: a, v: 1.0 },
+        Particle {
+            x: 2.0 * a,
+            v: -1.0,
+        },
+    ]);
+    ps.extend(vec![Particle { x: 0.0, v: a * a }]);
+    ps.extend_from_slice(&[Particle { x: 3.0 * a, v: 0.0 }]);
+    ps[0].x * ps[1].x + ps[2].v * ps[3].x
+}
+
+#[test]
+fn a_vec_of_structs_extended_by_listed_elements() {
+    for a in [0.5f64, -1.5, 2.0] {
+        let (v, g) = extended_structs_grad(a);
+        assert_eq!(v, extended_structs(a));
+        close("extended structs", &[g], &[4.0 * a + 9.0 * a * a]);
+        fd_vec("extended structs", |p| extended_structs(p[0]), &[a], &[g]);
+    }
+}

@@ -52,7 +52,40 @@ fn place(e: &Expr) -> bool {
 /// writes; `None` for any other statement, and where the source is not a place or a range of
 /// one (the method's own error then stands).
 pub(super) fn in_place_statement(stmt: &Stmt, mut_refs: &[String]) -> Option<Stmt> {
-    retain(stmt, mut_refs).or_else(|| range_statement(stmt))
+    retain(stmt, mut_refs)
+        .or_else(|| range_statement(stmt))
+        .or_else(|| extend_listed(stmt))
+}
+
+/// `v.extend([a, b]);` (`vec![a, b]`, `extend_from_slice(&[a, b])`) with the elements listed:
+/// one `push` each, in order, which the derivative follows for elements of every type (a
+/// `Vec` of structs too).
+fn extend_listed(stmt: &Stmt) -> Option<Stmt> {
+    let Stmt::Expr(Expr::MethodCall(mc), Some(_)) = stmt else {
+        return None;
+    };
+    if mc.args.len() != 1 || !place(&mc.receiver) {
+        return None;
+    }
+    let arg = match (mc.method.to_string().as_str(), &mc.args[0]) {
+        ("extend", a) => a,
+        ("extend_from_slice", Expr::Reference(r)) if r.mutability.is_none() => &*r.expr,
+        _ => return None,
+    };
+    let elems: Vec<Expr> = match arg {
+        Expr::Array(a) => a.elems.iter().cloned().collect(),
+        Expr::Macro(m) if m.mac.path.is_ident("vec") => {
+            let tokens = &m.mac.tokens;
+            let arr: syn::ExprArray = syn::parse2(quote::quote!([#tokens])).ok()?;
+            arr.elems.into_iter().collect()
+        }
+        _ => return None,
+    };
+    let v = &*mc.receiver;
+    let pushes = elems.iter().map(|e| -> Stmt {
+        syn::parse_quote_spanned! {mc.method.span()=> #v.push(#e); }
+    });
+    Some(Stmt::Expr(syn::parse_quote!({ #(#pushes)* }), None))
 }
 
 /// `mem::replace(&mut v, e)` (`std::mem::`, `core::mem::`) of a local variable `v`: `v` and
