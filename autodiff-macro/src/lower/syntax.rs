@@ -1305,6 +1305,25 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
             }
             syn::visit_mut::visit_block_mut(self, block);
         }
+        fn visit_local_mut(&mut self, l: &mut syn::Local) {
+            // `let s: Array1<f64> = chain.collect();` names the collection in the `let`, as
+            // `chain.collect::<Array1<f64>>()` does in the call: written so, it is followed
+            // (below), and another collection than a `Vec` is the error that says what to
+            // write, where the chain would be collected into a `Vec` the `let` rejects.
+            if let (Pat::Type(pt), Some(init)) = (&l.pat, &mut l.init) {
+                if let Expr::MethodCall(mc) = &mut *init.expr {
+                    if mc.method == "collect"
+                        && mc.args.is_empty()
+                        && mc.turbofish.is_none()
+                        && !matches!(&*pt.ty, syn::Type::Infer(_))
+                    {
+                        let ty = &pt.ty;
+                        mc.turbofish = Some(syn::parse_quote!(::<#ty>));
+                    }
+                }
+            }
+            syn::visit_mut::visit_local_mut(self, l);
+        }
         fn visit_expr_mut(&mut self, e: &mut Expr) {
             // A loop over the lanes of a matrix is taken before its head is rewritten as a
             // chain below.
