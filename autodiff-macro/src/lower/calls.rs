@@ -1496,6 +1496,11 @@ impl Lowering {
     ) -> Option<Value> {
         let span = mc.span();
         let def = m.def();
+        if def.name == "assign" && mc.args.len() == 1 {
+            if let Some(v) = self.region_assign(b, mc) {
+                return v;
+            }
+        }
         let element = matches!(&*mc.receiver, Expr::Index(_))
             && subslice::range_index(&mc.receiver).is_none()
             || self.cell_named(&mc.receiver).is_some();
@@ -1535,6 +1540,24 @@ impl Lowering {
                         "`.{}(..)` on a range of a container is not followed by the derivative; \
                          write an index loop over the range (`for i in a..b {{ v[i] = .. }}`)",
                         def.name
+                    ),
+                );
+                return None;
+            }
+            Expr::MethodCall(r)
+                if matches!(
+                    r.method.to_string().as_str(),
+                    "row_mut" | "column_mut" | "slice_mut"
+                ) =>
+            {
+                let a = r.receiver.to_token_stream().to_string();
+                self.err_at(
+                    &mc.method,
+                    format!(
+                        "`.{}(..)` on a region of an array (`{a}.{}(..)`) is not followed by \
+                         the derivative; `assign` is, on a variable: compute the region's new \
+                         values as an array and write `{a}.{}(..).assign(&new)`",
+                        def.name, r.method, r.method
                     ),
                 );
                 return None;

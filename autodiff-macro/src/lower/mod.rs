@@ -53,6 +53,7 @@ mod fields;
 mod iter;
 mod join;
 mod loops;
+mod region;
 mod stmts;
 mod subslice;
 mod syntax;

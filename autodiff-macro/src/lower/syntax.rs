@@ -66,7 +66,8 @@ impl AssignedNames {
 }
 
 /// The variable an assignment target writes: `h` in `h = ..`, `h[i] = ..`, `*h = ..` and
-/// `*h.last_mut().unwrap() = ..`.
+/// `*h.last_mut().unwrap() = ..`, and the receiver of a mutation of a region of it
+/// (`h.row_mut(i).assign(..)`).
 fn target_root(e: &Expr) -> Option<&syn::Ident> {
     match e {
         Expr::Path(p) => p.path.get_ident(),
@@ -77,7 +78,14 @@ fn target_root(e: &Expr) -> Option<&syn::Ident> {
         Expr::MethodCall(mc)
             if matches!(
                 mc.method.to_string().as_str(),
-                "unwrap" | "expect" | "first_mut" | "last_mut" | "get_mut"
+                "unwrap"
+                    | "expect"
+                    | "first_mut"
+                    | "last_mut"
+                    | "get_mut"
+                    | "row_mut"
+                    | "column_mut"
+                    | "slice_mut"
             ) =>
         {
             target_root(&mc.receiver)
@@ -136,8 +144,9 @@ impl<'ast> Visit<'ast> for AssignedNames {
                         self.write(id.to_string());
                     }
                 }
-                // `s.v.push(x)`, `rows[i].push(x)`: a new version of `s`, of `rows`.
-                e @ (Expr::Field(_) | Expr::Index(_)) => {
+                // `s.v.push(x)`, `rows[i].push(x)`: a new version of `s`, of `rows`; and
+                // `a.row_mut(i).assign(&v)`, of `a`.
+                e @ (Expr::Field(_) | Expr::Index(_) | Expr::MethodCall(_)) => {
                     if let Some(id) = target_root(e) {
                         self.write(id.to_string());
                     }

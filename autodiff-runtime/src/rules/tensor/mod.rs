@@ -52,6 +52,7 @@ mod dot;
 mod float;
 pub mod join;
 mod reduce;
+pub mod region;
 mod shape;
 
 pub use super::float::FloatArgRules;
