@@ -34,6 +34,9 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
     let mut errors = Vec::new();
     // What code run as written reads and feeds, followed through other such code.
     let through = crate::activity::analyze_through_opaque(f);
+    // Results of methods reported as having no rule: a method called on one (the `.unwrap()` of
+    // `x.to_shape(s).unwrap()`) is not reported again.
+    let mut reported: std::collections::HashSet<Value> = std::collections::HashSet::new();
     for (n, inst) in f.insts.iter().enumerate() {
         let any_result_active = inst.results.iter().any(|&r| act.is_active(r));
         let ops_active = |vs: &[Value]| vs.iter().any(|&v| act.is_active(v));
@@ -123,6 +126,11 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                     }
                 }
                 if !pure && ops_active(&ops) && any_result_active {
+                    if reported.contains(recv) {
+                        reported.extend(inst.results.iter().copied());
+                        continue;
+                    }
+                    reported.extend(inst.results.iter().copied());
                     let msg = match joined(f, *recv) {
                         Some(join) if s == "unwrap" || s == "expect" => format!(
                             "`{join}` is followed where its 1 to 8 pieces are written in the \
@@ -384,6 +392,17 @@ fn no_rule_message(name: &str) -> String {
             "`.{name}(..)` on a differentiated value is supported in `for` loops and iterator \
              chains that end in a consumer; supported: {}",
             crate::lower::SUPPORTED
+        );
+    }
+    if matches!(
+        name,
+        "to_shape" | "into_shape" | "reshape" | "into_shape_clone"
+    ) {
+        return format!(
+            "`.{name}(..)` of a differentiated array has no derivative rule; reshape it in \
+             row-major order with `.into_shape_with_order(shape).unwrap()`, which is followed: \
+             of an owned array in standard layout (`x.clone().into_shape_with_order((2, 3))`), \
+             or of its view (`x.view().into_shape_with_order((2, 3))`)"
         );
     }
     if name == "index_axis" {
