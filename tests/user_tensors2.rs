@@ -1729,3 +1729,166 @@ fn vae_negative_elbo_trains() {
     let (_, l1) = train_adam(&mut v, 0.02, 100, |p| neg_elbo_grad(p, &x, &eps));
     assert!(l1 < 0.7 * l0, "{l0} → {l1}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Views, strides, in-place updates carried by loops, and three dimensions.
+// ---------------------------------------------------------------------------------------------
+
+/// Stepped and reversed regions, transposes of regions, products of views.
+#[differentiate(wrt(a))]
+fn strided_views(a: &Array2<f64>, v: &Array1<f64>) -> f64 {
+    let even = a.slice(s![..;2, ..]);
+    let rev = a.slice(s![..;-1, 1..]);
+    let p = even.t().dot(&even);
+    let q = rev.dot(&v.slice(s![1..]));
+    p.sum() + q.mapv(|t| t * t).sum() + a.slice(s![.., ..;-1]).column(0).sum()
+}
+
+#[test]
+fn stepped_and_reversed_regions() {
+    let a = matrix(5, 3, 0.18);
+    let v = vector(3, 0.28);
+    let (val, g) = strided_views_grad(&a, &v);
+    assert_eq!(val, strided_views(&a, &v));
+    fd_array("∇A", |a| strided_views(a, &v), &a, &g);
+}
+
+/// Momentum written by hand inside the objective: a velocity array carried by the loop and
+/// changed in place by `*=` and `+=`, the parameter by `scaled_add`.
+#[differentiate(wrt(w0, beta))]
+fn heavy_ball(w0: &Array1<f64>, beta: f64, a: &Array2<f64>, steps: usize) -> f64 {
+    let mut w = w0.clone();
+    let mut vel = Array1::<f64>::zeros(w.len());
+    for _ in 0..steps {
+        let g = a.t().dot(&a.dot(&w)) + &w * 0.1;
+        vel *= beta;
+        vel += &g;
+        w.scaled_add(-0.05, &vel);
+    }
+    w.dot(&w)
+}
+
+#[test]
+fn momentum_carried_by_a_loop() {
+    let a = matrix(3, 2, 0.38);
+    let w0 = array![1.0, -0.5];
+    let (val, (gw, gb)) = heavy_ball_grad(&w0, 0.9, &a, 6);
+    assert_eq!(val, heavy_ball(&w0, 0.9, &a, 6));
+    fd_array("∇w0", |w| heavy_ball(w, 0.9, &a, 6), &w0, &gw);
+    fd("∂β", |b| heavy_ball(&w0, b, &a, 6), 0.9, gb);
+}
+
+/// A batch of sequences as a 3-D array: per-step projections by `slice(s![.., t, ..])`, sums
+/// over two axes in turn.
+#[differentiate(wrt(w))]
+fn batch_of_sequences(w: &Array2<f64>, x: &ndarray::Array3<f64>) -> f64 {
+    let (_, steps, _) = x.dim();
+    let mut total = 0.0;
+    for t in 0..steps {
+        let xt = x.slice(s![.., t, ..]);
+        let h = xt.dot(w).mapv(f64::tanh);
+        total += h.sum_axis(Axis(1)).mapv(|s| s * s).sum() * (t + 1) as f64;
+    }
+    let pooled = x.sum_axis(Axis(1)).sum_axis(Axis(0));
+    total + pooled.dot(&w.column(0))
+}
+
+#[test]
+fn three_dimensional_batch() {
+    let x = ndarray::Array3::from_shape_vec((2, 3, 4), data(24, 0.48)).unwrap();
+    let w = matrix(4, 2, 0.58);
+    let (val, g) = batch_of_sequences_grad(&w, &x);
+    assert_eq!(val, batch_of_sequences(&w, &x));
+    fd_array("∇W", |w| batch_of_sequences(w, &x), &w, &g);
+}
+
+/// `mapv_into` on a copy of a parameter and `mapv_inplace` on a local, then the parameter read
+/// again: the copies must not change it.
+#[differentiate]
+fn copies_then_in_place(a: &Array1<f64>) -> f64 {
+    let b = a.clone().mapv_into(|v| v * v);
+    let mut c = a.to_owned();
+    c.mapv_inplace(f64::sin);
+    c *= &b;
+    (&c + a).sum() + a.sum()
+}
+
+#[test]
+fn in_place_maps_on_copies() {
+    let a = vector(4, 0.68);
+    let (val, g) = copies_then_in_place_grad(&a);
+    assert_eq!(val, copies_then_in_place(&a));
+    // Σ sin(aᵢ) aᵢ² + 2Σ aᵢ: ∂/∂aᵢ = cos(aᵢ) aᵢ² + 2 sin(aᵢ) aᵢ + 2.
+    let want = a.mapv(|x| x.cos() * x * x + 2.0 * x.sin() * x + 2.0);
+    same("∇a", &g, &want, 1e-14);
+}
+
+/// A broadcast row subtracted with `insert_axis(Axis(0))`, a column divided with `Axis(1)`, and
+/// a scalar broadcast by `assign` of a 0-d array view.
+#[differentiate]
+fn broadcasts(x: &Array2<f64>, r: &Array1<f64>, c: &Array1<f64>) -> f64 {
+    let y = (x - &r.view().insert_axis(Axis(0))) / &c.view().insert_axis(Axis(1));
+    let mut z = Array2::<f64>::zeros(x.raw_dim());
+    z.assign(&r);
+    (&y * &y).sum() + (&z * x).sum()
+}
+
+#[test]
+fn broadcasting_rows_and_columns() {
+    let x = matrix(3, 2, 0.78);
+    let r = vector(2, 0.88);
+    let c = vector(3, 0.98).mapv(|v| v + 2.0);
+    let (val, (gx, gr, gc)) = broadcasts_grad(&x, &r, &c);
+    assert_eq!(val, broadcasts(&x, &r, &c));
+    let p = (x.clone(), r.clone(), c.clone());
+    let f = |p: &(Array2<f64>, Array1<f64>, Array1<f64>)| broadcasts(&p.0, &p.1, &p.2);
+    gradcheck(f, &p, &(gx, gr, gc)).assert_ok();
+}
+
+/// A generic layer norm over `A: NdFloat`, second order (`hessian`).
+#[differentiate(hessian)]
+fn generic_norm<A: ndarray::NdFloat>(x: &Array1<A>, g: &Array1<A>) -> A {
+    let n = A::from(x.len()).unwrap();
+    let mu = x.sum() / n;
+    let c = x.mapv(|v| v - mu);
+    let var = c.dot(&c) / n;
+    let y = &c / (var + A::from(1e-5).unwrap()).sqrt() * g;
+    y.mapv(|v| v.powi(3)).sum()
+}
+
+#[test]
+fn generic_norm_hessian_vector_product() {
+    let x = array![0.3, -1.2, 0.8, 2.0];
+    let g = array![1.0, 0.5, -0.7, 1.3];
+    let (val, (gx, gg)) = generic_norm_grad(&x, &g);
+    assert_eq!(val, generic_norm(&x, &g));
+    let p = (x.clone(), g.clone());
+    let f = |p: &(Array1<f64>, Array1<f64>)| generic_norm(&p.0, &p.1);
+    gradcheck(f, &p, &(gx, gg)).assert_ok();
+    let dir = autodiff::check::random_direction(&p, 3);
+    let (_, _, hv) = generic_norm_hvp(&x, &g, &dir.0, &dir.1);
+    let grad = |p: &(Array1<f64>, Array1<f64>)| generic_norm_grad(&p.0, &p.1).1;
+    autodiff::check::hvpcheck(grad, &p, &dir, &hv).assert_ok();
+}
+
+/// Attention over a batch with the value projection written into a 3-D buffer by
+/// `slice_mut(s![b, .., ..]).assign(..)`.
+#[differentiate(wrt(wv))]
+fn batched_values(wv: &Array2<f64>, x: &ndarray::Array3<f64>) -> f64 {
+    let (nb, nt, _) = x.dim();
+    let mut v = ndarray::Array3::<f64>::zeros((nb, nt, wv.ncols()));
+    for b in 0..nb {
+        let proj = x.slice(s![b, .., ..]).dot(wv);
+        v.slice_mut(s![b, .., ..]).assign(&proj);
+    }
+    v.mapv(|t| t.tanh()).sum()
+}
+
+#[test]
+fn three_dimensional_buffer_written_by_slice_mut() {
+    let x = ndarray::Array3::from_shape_vec((2, 3, 2), data(12, 0.11)).unwrap();
+    let wv = matrix(2, 3, 0.21);
+    let (val, g) = batched_values_grad(&wv, &x);
+    assert_eq!(val, batched_values(&wv, &x));
+    fd_array("∇Wv", |w| batched_values(w, &x), &wv, &g);
+}
