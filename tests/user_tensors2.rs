@@ -3,7 +3,7 @@
 //! log-softmax with the max trick, single-head attention, GRU and RNN cells over `Array1`,
 //! 1-D convolution by slices, embeddings looked up by index, dropout masks as data), losses
 //! (cross-entropy with integer labels, MSE, Huber, KL divergence, cosine similarity, triplet,
-//! weighted), ndarray idioms (`mapv`, `map`, folds over rows, `Zip`, `enumerate`, `assign`,
+//! weighted), ndarray idioms (`mapv`, `map`, `fold_axis` maxima, `Zip`, `enumerate`, `assign`,
 //! `scaled_add`, `concatenate!`, `stack!`, `diag`, `f32`, generic `A: NdFloat`), and parameter
 //! structs trained by the runtime's optimizers.
 //!
@@ -148,8 +148,8 @@ fn rms_norm_over_features() {
     fd_array("∇g", |g| rms_norm(&x, g, &t), &g, &gg);
 }
 
-/// Softmax over rows with the max trick (the row maxima by an iterator fold; `z.fold_axis(..)`
-/// is an error that says to write a loop), then the expected
+/// Softmax over rows with the max trick (the row maxima by an iterator fold over each row; with
+/// `fold_axis`, below), then the expected
 /// value of a score table: Σᵢⱼ pᵢⱼ sᵢⱼ.
 #[differentiate(wrt(z))]
 fn softmax_expectation(z: &Array2<f64>, scores: &Array2<f64>) -> f64 {
@@ -1891,4 +1891,108 @@ fn three_dimensional_buffer_written_by_slice_mut() {
     let (val, g) = batched_values_grad(&wv, &x);
     assert_eq!(val, batched_values(&wv, &x));
     fd_array("∇Wv", |w| batched_values(w, &x), &wv, &g);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Row maxima and minima by `fold_axis`: each was the error "`.fold_axis(..)` with a closure
+// reads a differentiated value".
+// ---------------------------------------------------------------------------------------------
+
+/// Log-softmax with the max trick written with `fold_axis`, cross-entropy with labels.
+#[differentiate(wrt(z))]
+fn log_softmax_fold_axis(z: &Array2<f64>, labels: &[usize]) -> f64 {
+    let m = z.fold_axis(Axis(1), f64::NEG_INFINITY, |&a, &b| a.max(b));
+    let shifted = z - &m.insert_axis(Axis(1));
+    let lse = shifted.mapv(f64::exp).sum_axis(Axis(1)).mapv(f64::ln);
+    let mut nll = 0.0;
+    for (i, &c) in labels.iter().enumerate() {
+        nll += lse[i] - shifted[[i, c]];
+    }
+    nll / labels.len() as f64
+}
+
+/// Min-max scaling of each feature with `fold_axis` over the batch (`min` with the operands
+/// the other way round, `max` through `f64::max`), then a weighted sum.
+#[differentiate(hessian)]
+fn min_max_scaled(x: &Array2<f64>, t: &Array2<f64>) -> f64 {
+    let lo = x.fold_axis(Axis(0), f64::INFINITY, |a, &b| b.min(*a));
+    let hi = x.fold_axis(Axis(0), f64::NEG_INFINITY, |&a, &b| f64::max(a, b));
+    let y = (x - &lo) / &(&hi - &lo);
+    (&y * &y * t).sum()
+}
+
+/// A max with a finite initial value, `fold_axis(Axis(1), 0.0, ..)`: a ReLU of each row's
+/// maximum; and the same in exact mode at kinks.
+#[differentiate]
+fn relu_of_row_max(x: &Array2<f64>) -> f64 {
+    let m = x.fold_axis(Axis(1), 0.0f64, |&a, &b| a.max(b));
+    m.mapv(|v| v * v).sum()
+}
+
+#[differentiate(kinks = exact)]
+fn relu_of_row_max_exact(x: &Array2<f64>) -> f64 {
+    let m = x.fold_axis(Axis(1), 0.0f64, |&a, &b| a.max(b));
+    m.sum()
+}
+
+/// The max trick in a generic softmax over `T: Float`, the maxima of `f32` rows.
+#[differentiate]
+fn generic_softmax_max<T: num_traits::Float + 'static>(z: &Array2<T>) -> T {
+    let m = z.fold_axis(Axis(1), T::neg_infinity(), |&a, &b| a.max(b));
+    let e = (z - &m.insert_axis(Axis(1))).mapv(|v| v.exp());
+    let p = &e / &e.sum_axis(Axis(1)).insert_axis(Axis(1));
+    p.mapv(|v| v * v).sum()
+}
+
+#[test]
+fn row_extrema_by_fold_axis() {
+    let z = matrix(3, 4, 0.47).mapv(|v| v as f32);
+    let (v, g) = generic_softmax_max_grad(&z);
+    assert_eq!(v, generic_softmax_max(&z));
+    gradcheck(|z: &Array2<f32>| generic_softmax_max(z), &z, &g).assert_ok();
+
+    let z = matrix(4, 3, 0.17) * 3.0;
+    let labels = [2usize, 0, 1, 1];
+    let (l, g) = log_softmax_fold_axis_grad(&z, &labels);
+    assert_eq!(l, log_softmax_fold_axis(&z, &labels));
+    // The shift cancels: the gradient is nn::cross_entropy's, (softmax − onehot)/N.
+    close("loss", l, nn::cross_entropy(&z, &labels), 1e-12);
+    let mut want = nn::softmax(&z);
+    for (i, &c) in labels.iter().enumerate() {
+        want[[i, c]] -= 1.0;
+    }
+    same("∇z", &g, &(want / 4.0), 1e-12);
+
+    let x = matrix(4, 2, 0.27);
+    let t = matrix(4, 2, 0.37);
+    let (v, (gx, gt)) = min_max_scaled_grad(&x, &t);
+    assert_eq!(v, min_max_scaled(&x, &t));
+    fd_array("∇x", |x| min_max_scaled(x, &t), &x, &gx);
+    fd_array("∇t", |t| min_max_scaled(&x, t), &t, &gt);
+    let p = (x.clone(), t.clone());
+    let dir = autodiff::check::random_direction(&p, 5);
+    let (_, dy) = min_max_scaled_jvp(&x, &t, &dir.0, &dir.1);
+    close(
+        "jvp",
+        dy,
+        (&gx * &dir.0).sum() + (&gt * &dir.1).sum(),
+        1e-12,
+    );
+    let (_, _, hv) = min_max_scaled_hvp(&x, &t, &dir.0, &dir.1);
+    let grad = |p: &(Array2<f64>, Array2<f64>)| min_max_scaled_grad(&p.0, &p.1).1;
+    autodiff::check::hvpcheck(grad, &p, &dir, &hv).assert_ok();
+
+    // Row 0's maximum is 0.7, row 1's elements are all negative (the initial 0 wins), row 2
+    // ties at 0.4: ∂/∂x is 2m at the maximum, nothing in row 1, split between the ties.
+    let x = array![[0.7, -0.2, 0.1], [-0.5, -0.1, -0.3], [0.4, 0.4, -1.0]];
+    let (v, g) = relu_of_row_max_grad(&x);
+    assert_eq!(v, relu_of_row_max(&x));
+    let want = array![[1.4, 0.0, 0.0], [0.0, 0.0, 0.0], [0.4, 0.4, 0.0]];
+    same("∇x", &g, &want, 1e-15);
+    // Exact mode: the tied maxima of row 2 take the cotangent as the plain rule does (a
+    // direction chooses between them only in the directional derivative).
+    let (_, ge) = relu_of_row_max_exact_grad(&x);
+    assert_eq!(ge[[0, 0]], 1.0);
+    assert_eq!(ge.row(1).sum(), 0.0);
+    close("row 2", ge.row(2).sum(), 1.0, 1e-15);
 }

@@ -499,10 +499,16 @@ fn run_as_written_message(tokens: &proc_macro2::TokenStream) -> String {
              the variable instead (`let s: f64 = ..`) and call a method with a derivative rule"
         );
     }
+    let folds = if name == "fold_axis" {
+        " (the extrema along an axis are followed: `x.fold_axis(axis, init, |&a, &b| a.max(b))`, \
+         `min`; a sum is `x.sum_axis(axis)`)"
+    } else {
+        ""
+    };
     format!(
         "`.{name}(..)` with a closure reads a differentiated value, and its result cannot be \
          differentiated; write the computation as a loop, or call a function with its own \
-         `_vjp`"
+         `_vjp`{folds}"
     )
 }
 

@@ -337,6 +337,9 @@ impl Lowering {
         if let Some(v) = self.join_method(b, mc) {
             return v;
         }
+        if let Some(v) = self.fold_extremum(b, mc) {
+            return v;
+        }
         // `chain.reduce(f).is_some()` (`max_by`, …, `.is_none()`): whether the chain finds a
         // value, run as written; a test, data.
         if (mc.method == "is_some" || mc.method == "is_none")

@@ -49,6 +49,7 @@ mod consume;
 mod control;
 mod elementwise;
 mod expr;
+mod extremum;
 mod fields;
 mod iter;
 mod join;

@@ -49,6 +49,7 @@
 
 mod arith;
 mod dot;
+pub mod extremum;
 mod float;
 pub mod join;
 mod reduce;
