@@ -1341,6 +1341,18 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
                     *e = lanes;
                 }
             }
+            // `for (i, &v) in a.indexed_iter()` of a vector (its index a number, not a tuple of
+            // them) is `a.iter().enumerate()`, which is followed.
+            if let Expr::ForLoop(fl) = e {
+                let by_position = matches!(&*fl.pat, Pat::Tuple(t)
+                    if t.elems.len() == 2 && !matches!(t.elems[0], Pat::Tuple(_)));
+                if let Expr::MethodCall(mc) = &mut *fl.expr {
+                    if by_position && mc.method == "indexed_iter" && mc.args.is_empty() {
+                        let (recv, span) = (&mc.receiver, mc.method.span());
+                        *fl.expr = syn::parse_quote_spanned!(span=> #recv.iter().enumerate());
+                    }
+                }
+            }
             syn::visit_mut::visit_expr_mut(self, e);
             match e {
                 Expr::Match(m) => {
