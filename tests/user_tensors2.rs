@@ -645,6 +645,16 @@ fn indexed_weights(a: &Array1<f64>) -> f64 {
     s
 }
 
+/// The same through `indexed_iter()`, once the error "`for` loops here iterate over ranges, …".
+#[differentiate]
+fn indexed_weights_iter(a: &Array1<f64>) -> f64 {
+    let mut s = 0.0;
+    for (i, &v) in a.indexed_iter() {
+        s += (i + 1) as f64 * v * v;
+    }
+    s
+}
+
 #[test]
 fn enumerated_vector() {
     let a = vector(5, 0.6);
@@ -653,6 +663,9 @@ fn enumerated_vector() {
     // ∂/∂aᵢ = 2(i + 1)aᵢ.
     let want = Array1::from_shape_fn(5, |i| 2.0 * (i + 1) as f64 * a[i]);
     same("∇a", &g, &want, 1e-14);
+    let (v2, g2) = indexed_weights_iter_grad(&a);
+    assert_eq!(v2, indexed_weights_iter(&a));
+    same("∇a by indexed_iter", &g2, &want, 1e-14);
 }
 
 /// `iter().zip` of two arrays into a chain: Σ aᵢ bᵢ³.
@@ -1995,4 +2008,54 @@ fn row_extrema_by_fold_axis() {
     assert_eq!(ge[[0, 0]], 1.0);
     assert_eq!(ge.row(1).sum(), 0.0);
     close("row 2", ge.row(2).sum(), 1.0, 1e-15);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Aliasing: one array on both sides of an operation, and updates that read what they write.
+// ---------------------------------------------------------------------------------------------
+
+/// ‖A − Aᵀ‖² + tr(A A) + a buffer updated from itself (`b.assign(&(&b * 2.0))`, `b += &b.t()`)
+/// and a region overwritten from another region of the same array.
+#[differentiate]
+fn self_referencing(a: &Array2<f64>) -> f64 {
+    let skew = a - &a.t();
+    let sq = a.dot(a);
+    let mut b = a.clone();
+    let doubled = &b * 2.0;
+    b.assign(&doubled);
+    let bt = b.t().to_owned();
+    b += &bt;
+    let first = b.row(0).to_owned();
+    b.row_mut(1).assign(&first);
+    (&skew * &skew).sum() + sq.diag().sum() + b.mapv(|v| v * v).sum()
+}
+
+#[test]
+fn arrays_on_both_sides() {
+    let a = matrix(3, 3, 0.57);
+    let (v, g) = self_referencing_grad(&a);
+    assert_eq!(v, self_referencing(&a));
+    fd_array("∇A", self_referencing, &a, &g);
+}
+
+/// A vector normalized in place in a loop: `v /= norm`, `v.mapv_inplace`, power iteration.
+#[differentiate]
+fn power_iteration(m: &Array2<f64>, v0: &Array1<f64>) -> f64 {
+    let mut v = v0.clone();
+    for _ in 0..8 {
+        v = m.dot(&v);
+        let n = v.dot(&v).sqrt();
+        v /= n;
+    }
+    v.dot(&m.dot(&v))
+}
+
+#[test]
+fn power_iteration_rayleigh_quotient() {
+    let m = array![[2.0, 0.3, 0.1], [0.3, 1.0, 0.2], [0.1, 0.2, 0.5]];
+    let v0 = array![1.0, 0.5, -0.2];
+    let (val, (gm, gv)) = power_iteration_grad(&m, &v0);
+    assert_eq!(val, power_iteration(&m, &v0));
+    fd_array("∇M", |m| power_iteration(m, &v0), &m, &gm);
+    fd_array("∇v0", |v| power_iteration(&m, v), &v0, &gv);
 }
