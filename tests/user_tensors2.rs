@@ -2059,3 +2059,130 @@ fn power_iteration_rayleigh_quotient() {
     fd_array("∇M", |m| power_iteration(m, &v0), &m, &gm);
     fd_array("∇v0", |v| power_iteration(&m, v), &v0, &gv);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The runtime's layers beside hand-written ones, data-dependent choices, early stopping.
+// ---------------------------------------------------------------------------------------------
+
+/// `conv::conv1d` against the convolution by slices above, and `nn::batch_norm` against the
+/// one written out.
+#[differentiate(wrt(w, x))]
+fn runtime_layers(w: &Array1<f64>, x: &Array1<f64>, xb: &Array2<f64>, gamma: &Array1<f64>) -> f64 {
+    let y = autodiff::conv::conv1d(x, w);
+    let bn = nn::batch_norm(xb, gamma, &Array1::zeros(gamma.len()), 1e-5);
+    0.5 * y.dot(&y) + bn.mapv(f64::tanh).sum() * x[0]
+}
+
+#[differentiate(wrt(w, x))]
+fn hand_layers(w: &Array1<f64>, x: &Array1<f64>, xb: &Array2<f64>, gamma: &Array1<f64>) -> f64 {
+    let k = w.len();
+    let n = x.len() - k + 1;
+    let mut y = Array1::<f64>::zeros(n);
+    for i in 0..n {
+        y[i] = x.slice(s![i..i + k]).dot(w);
+    }
+    let mu = xb.mean_axis(Axis(0)).unwrap();
+    let c = xb - &mu.view().insert_axis(Axis(0));
+    let var = c.mapv(|v| v * v).mean_axis(Axis(0)).unwrap();
+    let bn = &c / &var.mapv(|v| (v + 1e-5).sqrt()) * gamma;
+    0.5 * y.dot(&y) + bn.mapv(f64::tanh).sum() * x[0]
+}
+
+#[test]
+fn runtime_layers_match_hand_written_ones() {
+    let w = array![0.3, -0.2, 0.5];
+    let x = vector(7, 0.19);
+    let xb = matrix(5, 2, 0.29);
+    let gamma = array![1.2, 0.7];
+    let (v1, (gw1, gx1)) = runtime_layers_grad(&w, &x, &xb, &gamma);
+    let (v2, (gw2, gx2)) = hand_layers_grad(&w, &x, &xb, &gamma);
+    assert_eq!(v1, runtime_layers(&w, &x, &xb, &gamma));
+    assert_eq!(v2, hand_layers(&w, &x, &xb, &gamma));
+    close("value", v1, v2, 1e-12);
+    same("∇w", &gw1, &gw2, 1e-12);
+    same("∇x", &gx1, &gx2, 1e-12);
+    fd_array("∇w", |w| hand_layers(w, &x, &xb, &gamma), &w, &gw2);
+}
+
+/// Hard negative mining: the index of the most similar wrong class found as data
+/// (`enumerate().max_by(..)`), then a margin loss on the scores it picks.
+#[differentiate(wrt(w))]
+fn hard_negative(w: &Array2<f64>, x: &Array2<f64>, labels: &[usize], margin: f64) -> f64 {
+    let s = x.dot(w);
+    let mut total = 0.0;
+    for i in 0..labels.len() {
+        let row = s.row(i);
+        let (j, _) = row
+            .iter()
+            .enumerate()
+            .filter(|(c, _)| *c != labels[i])
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .unwrap();
+        total += (margin + row[j] - row[labels[i]]).max(0.0);
+    }
+    total
+}
+
+#[test]
+fn hard_negative_margin_loss() {
+    let x = matrix(4, 3, 0.39);
+    let w = matrix(3, 4, 0.49);
+    let labels = [1usize, 0, 3, 2];
+    let (v, g) = hard_negative_grad(&w, &x, &labels, 0.5);
+    assert_eq!(v, hard_negative(&w, &x, &labels, 0.5));
+    fd_array("∇W", |w| hard_negative(w, &x, &labels, 0.5), &w, &g);
+}
+
+/// Gradient descent inside the objective that stops early when the step gets small, on a
+/// covariance matrix `XᵀX/n` built from the data: the pullback recomputes the quotient from
+/// the product, which the forward pass's `/` moved (rustc's E0382 "use of moved value" in the
+/// generated code, for any operator of inactive arrays whose operand the pullback reads).
+#[differentiate(wrt(reg))]
+fn ridge_path(reg: f64, x: &Array2<f64>, y: &Array1<f64>) -> f64 {
+    let n = x.nrows() as f64;
+    let cov = x.t().dot(x) / n + &(Array2::<f64>::eye(x.ncols()) * reg);
+    let xty = x.t().dot(y) / n;
+    let mut w = Array1::<f64>::zeros(x.ncols());
+    for _ in 0..200 {
+        let step = (&cov.dot(&w) - &xty) * 0.5;
+        w = &w - &step;
+        if step.dot(&step) < 1e-20 {
+            break;
+        }
+    }
+    let r = x.dot(&w) - y;
+    r.dot(&r) / n
+}
+
+#[test]
+fn ridge_solution_by_descent_with_early_stop() {
+    let x = matrix(6, 2, 0.59);
+    let y = vector(6, 0.69);
+    let (v, g) = ridge_path_grad(0.3, &x, &y);
+    assert_eq!(v, ridge_path(0.3, &x, &y));
+    fd("∂reg", |r| ridge_path(r, &x, &y), 0.3, g);
+}
+
+/// The rows of two matrices read in step (`a.rows().into_iter().zip(b.rows())` is an error that
+/// says what `zip` takes: the rows are read by index), a column copied (`x.column(0)
+/// .to_owned()`) and a view dotted.
+#[differentiate(wrt(a, b))]
+fn zipped_rows(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
+    let mut total = 0.0;
+    for i in 0..a.nrows() {
+        total += a.row(i).dot(&b.row(i)).powi(2);
+    }
+    let c0 = a.column(0).to_owned();
+    let bv = b.view();
+    total + c0.dot(&bv.column(1))
+}
+
+#[test]
+fn rows_of_two_matrices_zipped() {
+    let a = matrix(3, 2, 0.79);
+    let b = matrix(3, 2, 0.89);
+    let (v, (ga, gb)) = zipped_rows_grad(&a, &b);
+    assert_eq!(v, zipped_rows(&a, &b));
+    fd_array("∇a", |a| zipped_rows(a, &b), &a, &ga);
+    fd_array("∇b", |b| zipped_rows(&a, b), &b, &gb);
+}
