@@ -1842,7 +1842,7 @@ fn in_place_maps_on_copies() {
 fn broadcasts(x: &Array2<f64>, r: &Array1<f64>, c: &Array1<f64>) -> f64 {
     let y = (x - &r.view().insert_axis(Axis(0))) / &c.view().insert_axis(Axis(1));
     let mut z = Array2::<f64>::zeros(x.raw_dim());
-    z.assign(&r);
+    z.assign(r);
     (&y * &y).sum() + (&z * x).sum()
 }
 
