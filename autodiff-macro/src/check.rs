@@ -34,6 +34,9 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
     let mut errors = Vec::new();
     // What code run as written reads and feeds, followed through other such code.
     let through = crate::activity::analyze_through_opaque(f);
+    // Results of methods reported as having no rule: a method called on one (the `.unwrap()` of
+    // `x.to_shape(s).unwrap()`) is not reported again.
+    let mut reported: std::collections::HashSet<Value> = std::collections::HashSet::new();
     for (n, inst) in f.insts.iter().enumerate() {
         let any_result_active = inst.results.iter().any(|&r| act.is_active(r));
         let ops_active = |vs: &[Value]| vs.iter().any(|&v| act.is_active(v));
@@ -123,6 +126,11 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                     }
                 }
                 if !pure && ops_active(&ops) && any_result_active {
+                    if reported.contains(recv) {
+                        reported.extend(inst.results.iter().copied());
+                        continue;
+                    }
+                    reported.extend(inst.results.iter().copied());
                     let msg = match joined(f, *recv) {
                         Some(join) if s == "unwrap" || s == "expect" => format!(
                             "`{join}` is followed where its 1 to 8 pieces are written in the \
@@ -386,6 +394,17 @@ fn no_rule_message(name: &str) -> String {
             crate::lower::SUPPORTED
         );
     }
+    if matches!(
+        name,
+        "to_shape" | "into_shape" | "reshape" | "into_shape_clone"
+    ) {
+        return format!(
+            "`.{name}(..)` of a differentiated array has no derivative rule; reshape it in \
+             row-major order with `.into_shape_with_order(shape).unwrap()`, which is followed: \
+             of an owned array in standard layout (`x.clone().into_shape_with_order((2, 3))`), \
+             or of its view (`x.view().into_shape_with_order((2, 3))`)"
+        );
+    }
     if name == "index_axis" {
         return "`.index_axis(..)` of a differentiated array is read as a region: write \
                 `a.slice(s![i, ..])` (`ndarray::s!`, the index at the axis' position), or \
@@ -480,10 +499,16 @@ fn run_as_written_message(tokens: &proc_macro2::TokenStream) -> String {
              the variable instead (`let s: f64 = ..`) and call a method with a derivative rule"
         );
     }
+    let folds = if name == "fold_axis" {
+        " (the extrema along an axis are followed: `x.fold_axis(axis, init, |&a, &b| a.max(b))`, \
+         `min`; a sum is `x.sum_axis(axis)`)"
+    } else {
+        ""
+    };
     format!(
         "`.{name}(..)` with a closure reads a differentiated value, and its result cannot be \
          differentiated; write the computation as a loop, or call a function with its own \
-         `_vjp`"
+         `_vjp`{folds}"
     )
 }
 

@@ -127,7 +127,10 @@ pub fn joint_calls(f: &Func, pb: Pullback) -> HashSet<Inst> {
 /// `autodiff::nn::relu`): their pullbacks keep copies of what they need, never borrows, and each
 /// has an exact rule `_vjp_along` (see [`crate::kinks`]). So do the joins `concatenate` and
 /// `stack` that the lowering writes (`autodiff::__private::join2::concatenate`, see
-/// `lower::join`), whose pullbacks keep only the pieces' lengths.
+/// `lower::join`), whose pullbacks keep only the pieces' lengths, and the region assignment
+/// `autodiff::__private::region::assign` (see `lower::region`), whose pullback keeps the
+/// region, and the extrema along an axis, `autodiff::__private::extremum::max_axis` (see
+/// `lower::extremum`), whose pullback keeps the weights of the elements.
 pub fn is_runtime_function(path: &syn::Path) -> bool {
     let first = path.segments.first().map(|s| s.ident.to_string());
     // `autodiff::__private::FieldTy::<Self, H, _>::forward`: a user's method on a field.
@@ -136,7 +139,9 @@ pub fn is_runtime_function(path: &syn::Path) -> bool {
         None => matches!(first.as_deref(), Some("nn" | "conv" | "autodiff")),
         Some(k) => {
             path.segments.len() == k + 3
-                && crate::lower::is_join_module(&path.segments[k + 1].ident)
+                && (crate::lower::is_join_module(&path.segments[k + 1].ident)
+                    || path.segments[k + 1].ident == "region"
+                    || path.segments[k + 1].ident == "extremum")
         }
     }
 }

@@ -16,6 +16,14 @@ pub use ndarray::s;
 /// `ndarray::concatenate` and `stack` of 1 to 8 pieces, what `#[differentiate]` writes them as.
 pub use crate::rules::tensor::join::{join1, join2, join3, join4, join5, join6, join7, join8};
 
+/// A region of an array overwritten (`a.row_mut(i).assign(&v)`), what `#[differentiate]` writes
+/// it as.
+pub use crate::rules::tensor::region;
+
+/// The largest and smallest elements along an axis (`x.fold_axis(axis, init, |&a, &b|
+/// a.max(b))`), what `#[differentiate]` writes such a fold as.
+pub use crate::rules::tensor::extremum;
+
 /// ndarray's owned array types, which the gradient of a view parameter
 /// (`b: ArrayView1<'_, f64>`) is named by in the generated signatures, whether or not the user's
 /// crate imports them.

@@ -52,7 +52,9 @@ impl Gen<'_> {
                     let (x, y) = (self.by_ref(*a), self.by_ref(*bb));
                     quote! { #lhs #pv::ArithRules::#f(#x, #y); }
                 } else {
-                    let (x, y) = (id(*a), id(*bb));
+                    // An operand the pullback also reads (an inactive product it recomputes a
+                    // quotient from) is copied, not moved by the operator.
+                    let (x, y) = (self.moved(*a, None), self.moved(*bb, None));
                     let o = binop(*op);
                     quote! { #lhs #x #o #y; }
                 }
@@ -62,7 +64,7 @@ impl Gen<'_> {
                     let x = self.by_ref(*a);
                     quote! { #lhs #pv::NegRule::neg(#x); }
                 } else {
-                    let x = id(*a);
+                    let x = self.moved(*a, None);
                     quote! { #lhs -#x; }
                 }
             }

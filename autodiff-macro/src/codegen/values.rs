@@ -155,13 +155,15 @@ impl Gen<'_> {
         let inst = self.f.inst(i);
         Some(match &inst.kind {
             InstKind::Const(t) => self.typed_literal(inst.results[0], t),
+            // An operand the pullback also reads (an inactive product it recomputes a quotient
+            // from) is copied, not moved by the operator.
             InstKind::Binary(op, a, b) if !self.active_result(i) => {
-                let (x, y) = (self.e(*a), self.e(*b));
+                let (x, y) = (self.moved(*a, None), self.moved(*b, None));
                 let o = binop(*op);
                 quote!(#x #o #y)
             }
             InstKind::Neg(a) if !self.active_result(i) => {
-                let x = self.e(*a);
+                let x = self.moved(*a, None);
                 quote!(-#x)
             }
             InstKind::Prim { prim, args, .. } if self.view_of_view(*prim, args).is_some() => {

@@ -337,6 +337,9 @@ impl Lowering {
         if let Some(v) = self.join_method(b, mc) {
             return v;
         }
+        if let Some(v) = self.fold_extremum(b, mc) {
+            return v;
+        }
         // `chain.reduce(f).is_some()` (`max_by`, …, `.is_none()`): whether the chain finds a
         // value, run as written; a test, data.
         if (mc.method == "is_some" || mc.method == "is_none")
@@ -1519,6 +1522,11 @@ impl Lowering {
     ) -> Option<Value> {
         let span = mc.span();
         let def = m.def();
+        if def.name == "assign" && mc.args.len() == 1 {
+            if let Some(v) = self.region_assign(b, mc) {
+                return v;
+            }
+        }
         let element = matches!(&*mc.receiver, Expr::Index(_))
             && subslice::range_index(&mc.receiver).is_none()
             || self.cell_named(&mc.receiver).is_some();
@@ -1558,6 +1566,24 @@ impl Lowering {
                         "`.{}(..)` on a range of a container is not followed by the derivative; \
                          write an index loop over the range (`for i in a..b {{ v[i] = .. }}`)",
                         def.name
+                    ),
+                );
+                return None;
+            }
+            Expr::MethodCall(r)
+                if matches!(
+                    r.method.to_string().as_str(),
+                    "row_mut" | "column_mut" | "slice_mut"
+                ) =>
+            {
+                let a = r.receiver.to_token_stream().to_string();
+                self.err_at(
+                    &mc.method,
+                    format!(
+                        "`.{}(..)` on a region of an array (`{a}.{}(..)`) is not followed by \
+                         the derivative; `assign` is, on a variable: compute the region's new \
+                         values as an array and write `{a}.{}(..).assign(&new)`",
+                        def.name, r.method, r.method
                     ),
                 );
                 return None;

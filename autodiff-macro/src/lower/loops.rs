@@ -162,6 +162,15 @@ impl Lowering {
         let Some((start, end, inclusive, rev)) = parse_range(&fl.expr) else {
             match chain::parse_chain(&fl.expr, true) {
                 Some(c) => self.chain_for(b, fl, &c),
+                None if matches!(&*fl.expr, Expr::MethodCall(mc) if mc.method == "indexed_iter") => {
+                    self.err_at(
+                        &fl.expr,
+                        "`indexed_iter()` is followed on a vector (`for (i, &v) in \
+                         a.indexed_iter()`, as `a.iter().enumerate()`); of a matrix, loop over \
+                         the indices (`for i in 0..a.nrows() { for j in 0..a.ncols() { .. } }`) \
+                         and read each element as `a[[i, j]]`",
+                    )
+                }
                 None => self.err_at(
                     &fl.expr,
                     format!(

@@ -66,7 +66,8 @@ impl AssignedNames {
 }
 
 /// The variable an assignment target writes: `h` in `h = ..`, `h[i] = ..`, `*h = ..` and
-/// `*h.last_mut().unwrap() = ..`.
+/// `*h.last_mut().unwrap() = ..`, and the receiver of a mutation of a region of it
+/// (`h.row_mut(i).assign(..)`).
 fn target_root(e: &Expr) -> Option<&syn::Ident> {
     match e {
         Expr::Path(p) => p.path.get_ident(),
@@ -77,7 +78,14 @@ fn target_root(e: &Expr) -> Option<&syn::Ident> {
         Expr::MethodCall(mc)
             if matches!(
                 mc.method.to_string().as_str(),
-                "unwrap" | "expect" | "first_mut" | "last_mut" | "get_mut"
+                "unwrap"
+                    | "expect"
+                    | "first_mut"
+                    | "last_mut"
+                    | "get_mut"
+                    | "row_mut"
+                    | "column_mut"
+                    | "slice_mut"
             ) =>
         {
             target_root(&mc.receiver)
@@ -136,8 +144,9 @@ impl<'ast> Visit<'ast> for AssignedNames {
                         self.write(id.to_string());
                     }
                 }
-                // `s.v.push(x)`, `rows[i].push(x)`: a new version of `s`, of `rows`.
-                e @ (Expr::Field(_) | Expr::Index(_)) => {
+                // `s.v.push(x)`, `rows[i].push(x)`: a new version of `s`, of `rows`; and
+                // `a.row_mut(i).assign(&v)`, of `a`.
+                e @ (Expr::Field(_) | Expr::Index(_) | Expr::MethodCall(_)) => {
                     if let Some(id) = target_root(e) {
                         self.write(id.to_string());
                     }
@@ -1315,6 +1324,25 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
             }
             syn::visit_mut::visit_block_mut(self, block);
         }
+        fn visit_local_mut(&mut self, l: &mut syn::Local) {
+            // `let s: Array1<f64> = chain.collect();` names the collection in the `let`, as
+            // `chain.collect::<Array1<f64>>()` does in the call: written so, it is followed
+            // (below), and another collection than a `Vec` is the error that says what to
+            // write, where the chain would be collected into a `Vec` the `let` rejects.
+            if let (Pat::Type(pt), Some(init)) = (&l.pat, &mut l.init) {
+                if let Expr::MethodCall(mc) = &mut *init.expr {
+                    if mc.method == "collect"
+                        && mc.args.is_empty()
+                        && mc.turbofish.is_none()
+                        && !matches!(&*pt.ty, syn::Type::Infer(_))
+                    {
+                        let ty = &pt.ty;
+                        mc.turbofish = Some(syn::parse_quote!(::<#ty>));
+                    }
+                }
+            }
+            syn::visit_mut::visit_local_mut(self, l);
+        }
         fn visit_expr_mut(&mut self, e: &mut Expr) {
             super::in_place::range_iter_mut(e);
             super::in_place::element_ref_if(e, &mut self.made);
@@ -1323,6 +1351,18 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
             if let Expr::ForLoop(fl) = e {
                 if let Some(lanes) = lane_loop(fl) {
                     *e = lanes;
+                }
+            }
+            // `for (i, &v) in a.indexed_iter()` of a vector (its index a number, not a tuple of
+            // them) is `a.iter().enumerate()`, which is followed.
+            if let Expr::ForLoop(fl) = e {
+                let by_position = matches!(&*fl.pat, Pat::Tuple(t)
+                    if t.elems.len() == 2 && !matches!(t.elems[0], Pat::Tuple(_)));
+                if let Expr::MethodCall(mc) = &mut *fl.expr {
+                    if by_position && mc.method == "indexed_iter" && mc.args.is_empty() {
+                        let (recv, span) = (&mc.receiver, mc.method.span());
+                        *fl.expr = syn::parse_quote_spanned!(span=> #recv.iter().enumerate());
+                    }
                 }
             }
             syn::visit_mut::visit_expr_mut(self, e);

@@ -200,19 +200,28 @@ impl Lowering {
             let mut names = AssignedNames::default();
             names.visit_expr(&e);
             let mut seen: Vec<String> = Vec::new();
+            let zip = scan.to_string().contains("Zip :: from");
             for n in names.0 {
                 if n.starts_with("__ad_") || seen.contains(&n) || self.lookup(&n).is_none() {
                     continue;
                 }
-                self.err(
-                    span,
+                let msg = if zip {
                     format!(
-                        "this code runs as written (a method with a closure, or a macro), and it \
-                         changes `{n}`, which the generated code could not see; write it as a \
-                         `for` loop, or with the iterator adapters that are followed \
+                        "a `Zip` that writes through `&mut {n}` runs as written, and the \
+                         generated code could not see what it writes; compute the new values \
+                         with `Zip::from(&a).and(&b).map_collect(|&x, &y| ..)`, which is \
+                         followed, and `{n}.assign(&new)`, or write a `for` loop over the \
+                         elements"
+                    )
+                } else {
+                    format!(
+                        "this code runs as written (a method with a closure, or a macro), and \
+                         it changes `{n}`, which the generated code could not see; write it as \
+                         a `for` loop, or with the iterator adapters that are followed \
                          (`for_each`, `fold`, `map`, ..)"
-                    ),
-                );
+                    )
+                };
+                self.err(span, msg);
                 seen.push(n);
             }
         }

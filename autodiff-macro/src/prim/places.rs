@@ -358,16 +358,18 @@ pub const ADVICE: &[(&str, &str)] = &[
     ),
     (
         "slice_mut",
-        "compute the new values as an array and `assign` them to the whole array, or write \
-         its elements `a[[i, j]] = ..` in loops",
+        "compute the region's new values as an array and assign them in one statement, \
+         `a.slice_mut(s![..]).assign(&new)`, or write its elements `a[[i, j]] = ..` in loops",
     ),
     (
         "row_mut",
-        "write its elements `a[[i, j]] = ..` in a loop over `0..a.ncols()`",
+        "compute the row as an array and assign it in one statement, \
+         `a.row_mut(i).assign(&row)`, or write its elements `a[[i, j]] = ..` in a loop",
     ),
     (
         "column_mut",
-        "write its elements `a[[i, j]] = ..` in a loop over `0..a.nrows()`",
+        "compute the column as an array and assign it in one statement, \
+         `a.column_mut(j).assign(&col)`, or write its elements `a[[i, j]] = ..` in a loop",
     ),
     (
         "view_mut",

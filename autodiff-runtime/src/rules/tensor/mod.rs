@@ -49,9 +49,11 @@
 
 mod arith;
 mod dot;
+pub mod extremum;
 mod float;
 pub mod join;
 mod reduce;
+pub mod region;
 mod shape;
 
 pub use super::float::FloatArgRules;
