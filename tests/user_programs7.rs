@@ -2305,7 +2305,8 @@ fn attention_loss(x: &Array2<f64>, wq: &Array2<f64>, wk: &Array2<f64>, wv: &Arra
     let v = x.dot(wv);
     let d = wq.ncols() as f64;
     let scores = q.dot(&k.t()) / d.sqrt();
-    // the row maxima for a stable softmax (`fold_axis` with a closure is not followed)
+    // the row maxima for a stable softmax, by a loop (`fold_axis` with a `max` closure is followed
+    // too; see `tests/user_tensors2.rs`)
     let mut m = Array1::<f64>::zeros(scores.nrows());
     for i in 0..scores.nrows() {
         m[i] = scores[[i, 0]];
