@@ -239,6 +239,11 @@ fn built_struct(e: &Expr) -> Option<TokenStream> {
             let path = &es.path;
             Some(quote!(#path))
         }
+        // A block whose value is a literal (`{ ..; S { ..s } }`, a struct update).
+        Expr::Block(b) if b.label.is_none() => match b.block.stmts.last() {
+            Some(Stmt::Expr(e, None)) => built_struct(e),
+            _ => None,
+        },
         Expr::Call(c) => match chain::strip(&c.func) {
             Expr::Path(fp)
                 if fp.qself.is_none()
@@ -1076,7 +1081,8 @@ impl Lowering {
         // `let s = State { .. };`: the literal names the type (`s.advance(dt)`); a copy of a
         // struct parameter or field (`let s = s0.clone();`) has its type.
         let built = matches!(chain::strip(init), Expr::Struct(_))
-            || matches!(chain::strip(init), Expr::Call(_)) && built_struct(init).is_some();
+            || matches!(chain::strip(init), Expr::Call(_) | Expr::Block(_))
+                && built_struct(init).is_some();
         let ty = match (pat, chain::strip(init)) {
             (Pat::Ident(_), Expr::Struct(es)) => {
                 let path = &es.path;
@@ -1090,6 +1096,8 @@ impl Lowering {
             // `let s = State::new(..);`: a constructor by its conventional name returns the
             // type it is called on (not `Vec::new()`).
             (Pat::Ident(_), Expr::Call(_)) => built_struct(init).map(Some),
+            // A struct update, `let s = S { x, ..base };` (see `syntax::struct_update`).
+            (Pat::Ident(_), Expr::Block(_)) => built_struct(init).map(Some),
             // `let l = self.layers.first().unwrap();` (`last`, `get(i)`, `.expect(..)`): an
             // element of a field.
             (Pat::Ident(_), Expr::MethodCall(mc))

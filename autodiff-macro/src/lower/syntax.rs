@@ -783,8 +783,12 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
                 (Some(other), Some(t)) => quote::quote!(if #t #block else #other),
             });
         }
+        // The `if` chain itself, not a block around it: a `return`, `break` or `continue` in
+        // an arm stays in a branch of the `if` (`let (a, b) = match xs[..] { [a, b, ..] => (a,
+        // b), _ => return 0.0 };`), which is followed, where a block expression holding it
+        // is not.
         let out = out?;
-        Some(syn::parse_quote_spanned!(span=> { #out }))
+        Some(syn::parse_quote_spanned!(span=> #out))
     }
     /// `a.rows()` (`outer_iter()`, `columns()`, `axis_iter(Axis(0 or 1))`, then
     /// `.into_iter()`) of a matrix variable, as `(0..a.nrows()).map(|i| a.row(i))`.
@@ -848,6 +852,106 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
         }
     }
     /// A `match` taken apart by [`element_match`], [`find_match`] or [`slice_match`].
+    /// `let PAT = e else { B };` as the `match` it stands for, `let (a, mut b) = match e { PAT
+    /// => (a, b), _ => { B } };` (one name bare, none a `match` statement), which is followed:
+    /// `B` diverges, so the `match` is a branch whose one arm goes on.
+    fn let_else(stmt: &syn::Stmt) -> Option<syn::Stmt> {
+        let syn::Stmt::Local(local) = stmt else {
+            return None;
+        };
+        let init = local.init.as_ref()?;
+        let (else_tok, other) = init.diverge.as_ref()?;
+        let span = else_tok.span;
+        let mut pat = match &local.pat {
+            Pat::Type(pt) => (*pt.pat).clone(),
+            p => p.clone(),
+        };
+        let mut names = Vec::new();
+        collect_pat_bindings(&pat, &mut names);
+        // `mut` goes on the names the `let` binds, not on the arm's.
+        struct Muts(Vec<syn::Ident>);
+        impl syn::visit_mut::VisitMut for Muts {
+            fn visit_pat_ident_mut(&mut self, pi: &mut syn::PatIdent) {
+                if pi.mutability.take().is_some() {
+                    self.0.push(pi.ident.clone());
+                }
+                syn::visit_mut::visit_pat_ident_mut(self, pi);
+            }
+        }
+        let mut muts = Muts(Vec::new());
+        syn::visit_mut::VisitMut::visit_pat_mut(&mut muts, &mut pat);
+        let e = &init.expr;
+        let other = match &**other {
+            Expr::Block(b) if b.attrs.is_empty() && b.label.is_none() => quote::quote!(#b),
+            o => quote::quote!({ #o }),
+        };
+        let binds: Vec<TokenStream> = names
+            .iter()
+            .map(|n| match muts.0.contains(n) {
+                true => quote::quote!(mut #n),
+                false => quote::quote!(#n),
+            })
+            .collect();
+        let attrs = &local.attrs;
+        Some(match &names[..] {
+            [] => syn::parse_quote_spanned!(span=> match #e { #pat => {} _ => #other }),
+            [n] => {
+                let b = &binds[0];
+                syn::parse_quote_spanned!(span=> #(#attrs)* let #b = match #e { #pat => #n, _ => #other };)
+            }
+            _ => syn::parse_quote_spanned!(span=>
+                #(#attrs)* let (#(#binds),*) = match #e { #pat => (#(#names),*), _ => #other };
+            ),
+        })
+    }
+    /// `S { a: x, ..base }` as the copy of `base` with its fields assigned, `{ let mut s =
+    /// base; s.a = x; s }`, which is followed (a field assignment is a new version of the
+    /// struct); `..Default::default()` as `..S::default()`, the type rustc needs for `s.a`.
+    fn struct_update(es: &syn::ExprStruct) -> Option<Expr> {
+        let base = es.rest.as_deref()?;
+        if es.qself.is_some() || es.fields.is_empty() {
+            return None;
+        }
+        let mut names = Vec::new();
+        let mut values = Vec::new();
+        for fv in &es.fields {
+            let syn::Member::Named(id) = &fv.member else {
+                return None;
+            };
+            names.push(id);
+            values.push(&fv.expr);
+        }
+        let path = &es.path;
+        let span = es
+            .dot2_token
+            .as_ref()
+            .map_or_else(|| path.span(), |d| d.spans[0]);
+        let base: Expr = match strip_group(base) {
+            Expr::Call(c)
+                if c.args.is_empty()
+                    && matches!(&*c.func, Expr::Path(f) if f.qself.is_none()
+                        && f.path.segments.last().is_some_and(|s| s.ident == "default")
+                        && f.path.segments.iter().rev().nth(1).is_some_and(|s| s.ident == "Default")) =>
+            {
+                syn::parse_quote_spanned!(span=> #path::default())
+            }
+            b => b.clone(),
+        };
+        // The fields first, as Rust evaluates them before the base (which may move a variable
+        // they read: `S { a: s.b, ..s }`).
+        let vals: Vec<syn::Ident> = (0..names.len())
+            .map(|k| syn::Ident::new(&format!("__ad_update{k}"), span))
+            .collect();
+        let tmp = syn::Ident::new("__ad_update", span);
+        // The value as a literal of the type (`S { ..s }`, which is `s`), so that the methods
+        // of a `let` bound to it are the struct's (see `calls::built_struct`).
+        Some(syn::parse_quote_spanned!(span=> {
+            #(let #vals = #values;)*
+            let mut #tmp = #base;
+            #(#tmp.#names = #vals;)*
+            #path { ..#tmp }
+        }))
+    }
     fn rewrite_match(m: &syn::ExprMatch) -> Option<Expr> {
         element_match(m)
             .or_else(|| find_match(m))
@@ -1290,6 +1394,11 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
     }
     impl syn::visit_mut::VisitMut for Desugar<'_> {
         fn visit_block_mut(&mut self, block: &mut syn::Block) {
+            for s in &mut block.stmts {
+                if let Some(m) = let_else(s) {
+                    *s = m;
+                }
+            }
             inline_iterator_lets(&mut block.stmts);
             if block.stmts.iter().any(|s| {
                 matches!(s, syn::Stmt::Local(l) if matches!(l.pat, Pat::Struct(_) | Pat::TupleStruct(_)))
@@ -1315,6 +1424,11 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
             }
             syn::visit_mut::visit_expr_mut(self, e);
             match e {
+                Expr::Struct(es) if es.rest.is_some() => {
+                    if let Some(r) = struct_update(es) {
+                        *e = r;
+                    }
+                }
                 Expr::Match(m) => {
                     if let Some(r) = rewrite_match(m) {
                         *e = r;
