@@ -1864,3 +1864,926 @@ fn match_on_a_tuple_of_data() {
         close("∂x", g, e, TOL);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Captures, adapter order, buffers in loops.
+// ---------------------------------------------------------------------------------------------
+
+/// A `move` closure keeps the value it captured when the variable is assigned afterwards.
+#[differentiate]
+fn move_capture(x: f64, a: f64) -> f64 {
+    let mut s = a;
+    let f = move |v: f64| v * s;
+    s = s * 3.0;
+    f(x) + s
+}
+
+/// A closure keeps the variable it captured when a later `let` shadows the name.
+#[differentiate]
+fn shadowed_capture(x: f64, a: f64) -> f64 {
+    let s = a;
+    let f = |v: f64| v * s;
+    let s = 10.0 * x;
+    f(x) + s
+}
+
+#[test]
+fn captures_keep_their_values() {
+    // xa + 3a: ∂x = a, ∂a = x + 3
+    let (v, (gx, ga)) = move_capture_grad(0.7, 1.3);
+    close("move value", v, move_capture(0.7, 1.3), TOL);
+    close2("move", (gx, ga), (1.3, 3.7));
+    // xa + 10x: ∂x = a + 10, ∂a = x
+    let (v, (gx, ga)) = shadowed_capture_grad(0.7, 1.3);
+    close("shadow value", v, shadowed_capture(0.7, 1.3), TOL);
+    close2("shadow", (gx, ga), (11.3, 0.7));
+}
+
+/// `enumerate().rev()` keeps the original indices while walking from the back.
+#[differentiate]
+fn enumerate_then_rev(x: &[f64]) -> f64 {
+    x.iter()
+        .enumerate()
+        .rev()
+        .fold(0.0, |acc, (i, v)| acc * 0.5 + v * (i as f64 + 1.0))
+}
+
+/// `skip(1).enumerate()` counts from the skipped position, `enumerate().skip(1)` does not.
+#[differentiate]
+fn skip_and_enumerate_orders(x: &[f64]) -> f64 {
+    x.iter()
+        .skip(1)
+        .enumerate()
+        .map(|(i, v)| v * i as f64)
+        .sum::<f64>()
+        + x.iter()
+            .enumerate()
+            .skip(1)
+            .map(|(i, v)| v * v * i as f64)
+            .sum::<f64>()
+}
+
+/// `rev().step_by(2)` starts at the last element; `skip(2).rev()` and `rev().skip(2)` differ.
+#[differentiate]
+fn reversed_strides(x: &[f64]) -> f64 {
+    x.iter().rev().step_by(2).fold(0.0, |a, v| a * 2.0 + v)
+        + x.iter().skip(2).rev().fold(0.0, |a, v| a * 3.0 + v)
+        + x.iter().rev().skip(2).fold(0.0, |a, v| a * 5.0 + v)
+}
+
+#[test]
+fn adapter_order_matters() {
+    let x = vec![0.3, -0.8, 1.1, 0.45, -0.2];
+    let n = x.len();
+    let (v, g) = enumerate_then_rev_grad(&x);
+    close("value", v, enumerate_then_rev(&x), TOL);
+    // visited i = 4, 3, .., 0: ∂xᵢ = (i + 1)·0.5^i
+    for i in 0..n {
+        close("∂x", g[i], (i as f64 + 1.0) * 0.5f64.powi(i as i32), TOL);
+    }
+    let (v, g) = skip_and_enumerate_orders_grad(&x);
+    close("value", v, skip_and_enumerate_orders(&x), TOL);
+    // ∂xᵢ = (i − 1) + 2i xᵢ for i ≥ 1
+    for i in 1..n {
+        close("∂x", g[i], (i as f64 - 1.0) + 2.0 * i as f64 * x[i], TOL);
+    }
+    close("∂x₀", g[0], 0.0, TOL);
+    let (v, g) = reversed_strides_grad(&x);
+    close("value", v, reversed_strides(&x), TOL);
+    // rev.step_by(2) visits x₄, x₂, x₀: weights 4, 2, 1; skip(2).rev() visits x₄, x₃, x₂:
+    // weights 9, 3, 1; rev().skip(2) visits x₂, x₁, x₀: weights 25, 5, 1
+    close_all(
+        "∂x",
+        &g,
+        &[1.0 + 1.0, 5.0, 2.0 + 1.0 + 25.0, 3.0, 4.0 + 9.0],
+    );
+    fd_vec("reversed_strides", reversed_strides, &x, &g);
+}
+
+/// `zip` stops at the shorter slice; `take(100)` of a shorter one takes all; `windows(10)`
+/// of a shorter one is empty; `chunks_exact` drops the remainder.
+#[differentiate]
+fn short_and_long(x: &[f64], y: &[f64]) -> f64 {
+    x.iter().zip(y).map(|(a, b)| a * b).sum::<f64>()
+        + x.iter().take(100).map(|v| v * v).sum::<f64>()
+        + x.windows(10).map(|w| w[0]).sum::<f64>()
+        + x.chunks_exact(2).map(|c| c[0] * c[1]).sum::<f64>()
+}
+
+#[test]
+fn lengths_at_the_edges_of_adapters() {
+    let x = vec![0.3, -0.8, 1.1, 0.45, -0.2];
+    let y = vec![0.5, 0.25, -1.0];
+    let (v, (gx, gy)) = short_and_long_grad(&x, &y);
+    close("value", v, short_and_long(&x, &y), TOL);
+    // ∂xᵢ = yᵢ (i < 3) + 2xᵢ + partner in its pair (i < 4)
+    let e = [
+        0.5 + 0.6 - 0.8,
+        0.25 - 1.6 + 0.3,
+        -1.0 + 2.2 + 0.45,
+        0.9 + 1.1,
+        -0.4,
+    ];
+    close_all("∂x", &gx, &e);
+    close_all("∂y", &gy, &x[..3]);
+}
+
+/// The last of a reversed mapped chain is the first element's image.
+#[differentiate]
+fn last_of_reversed_map(x: &[f64]) -> f64 {
+    let v = x.iter().rev().map(|v| v * 3.0).last().unwrap();
+    v * v
+}
+
+/// `max_by_key` with a scaled integer key, a reversed comparator in `min_by`.
+#[differentiate]
+fn keyed_extremes(x: &[f64]) -> f64 {
+    let m = x
+        .iter()
+        .copied()
+        .max_by_key(|v| (v * 1000.0) as i64)
+        .unwrap();
+    let r = x
+        .iter()
+        .copied()
+        .min_by(|a, b| b.partial_cmp(a).unwrap())
+        .unwrap();
+    m.exp() + r * r
+}
+
+#[test]
+fn last_max_by_key_and_reversed_comparators() {
+    let x = vec![0.3, -0.8, 1.1, 0.45];
+    let (v, g) = last_of_reversed_map_grad(&x);
+    // (3x₀)²: ∂x₀ = 18x₀
+    close("value", v, 0.81, TOL);
+    close_all("∂x", &g, &[5.4, 0.0, 0.0, 0.0]);
+    let (v, g) = keyed_extremes_grad(&x);
+    close("value", v, keyed_extremes(&x), TOL);
+    // both pick x₂ = 1.1 (a reversed min is a max): e^1.1 + 2.2
+    close_all("∂x", &g, &[0.0, 0.0, 1.1f64.exp() + 2.2, 0.0]);
+}
+
+/// `position` of the first negative, then the element after it.
+#[differentiate]
+fn after_first_drop(x: &[f64]) -> f64 {
+    let i = x.iter().position(|&v| v < 0.0).unwrap();
+    x[i] * x[i + 1]
+}
+
+/// `map` then `filter` on the mapped value; a `fold` whose closure drops the accumulator in
+/// one branch.
+#[differentiate]
+fn mapped_filter_and_reset(x: &[f64]) -> f64 {
+    x.iter()
+        .map(|v| v.sin())
+        .filter(|s| *s > 0.0)
+        .map(|s| s * s)
+        .sum::<f64>()
+        + x.iter()
+            .fold(0.0, |acc, &v| if v > 0.0 { acc + v } else { 0.5 * v })
+}
+
+#[test]
+fn position_filter_on_mapped_and_resetting_fold() {
+    let x = vec![0.3, 0.8, -1.1, 0.45, 0.2];
+    let (v, g) = after_first_drop_grad(&x);
+    close("value", v, -1.1 * 0.45, TOL);
+    close_all("∂x", &g, &[0.0, 0.0, 0.45, -1.1, 0.0]);
+    let (v, g) = mapped_filter_and_reset_grad(&x);
+    close("value", v, mapped_filter_and_reset(&x), TOL);
+    // sin² over sin > 0: 2 sin cos; fold = 0.5x₂ + x₃ + x₄
+    let e: Vec<f64> = x
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let a = if v.sin() > 0.0 {
+                2.0 * v.sin() * v.cos()
+            } else {
+                0.0
+            };
+            a + match i {
+                2 => 0.5,
+                3 | 4 => 1.0,
+                _ => 0.0,
+            }
+        })
+        .collect();
+    close_all("∂x", &g, &e);
+}
+
+/// A closure with a declared result type and a block body, a leaky ReLU.
+#[differentiate]
+fn leaky_products(x: &[f64]) -> f64 {
+    let relu = |v: f64| -> f64 { if v > 0.0 { v } else { 0.01 * v } };
+    x.iter().map(|&v| relu(v) * relu(v - 0.5)).sum()
+}
+
+#[test]
+fn typed_closure_with_a_block_body() {
+    let x = vec![0.3, -0.8, 1.1];
+    let (v, g) = leaky_products_grad(&x);
+    close("value", v, leaky_products(&x), TOL);
+    // x=0.3: v·0.01(v − 0.5) → 0.01(2v − 0.5); x=−0.8: 0.0001·v(v − 0.5) → 0.0001(2v − 0.5);
+    // x=1.1: v(v − 0.5) → 2v − 0.5
+    close_all("∂x", &g, &[0.01 * 0.1, 0.0001 * (-2.1), 1.7]);
+}
+
+/// `powf` with both sides differentiated, a negative `powi`, `mul_add` of three values.
+#[differentiate]
+fn powers_both_ways(x: f64, y: f64) -> f64 {
+    x.powf(y) + y.powi(-2) + x.mul_add(y, x * y)
+}
+
+#[test]
+fn powf_with_a_differentiated_exponent() {
+    let (x, y) = (1.3f64, 0.7f64);
+    let (v, (gx, gy)) = powers_both_ways_grad(x, y);
+    close("value", v, powers_both_ways(x, y), TOL);
+    // ∂x = y x^(y−1) + 2y; ∂y = xʸ ln x − 2y⁻³ + 2x
+    close("∂x", gx, y * x.powf(y - 1.0) + 2.0 * y, TOL);
+    close(
+        "∂y",
+        gy,
+        x.powf(y) * x.ln() - 2.0 / y.powi(3) + 2.0 * x,
+        TOL,
+    );
+}
+
+/// Angles of points in all four quadrants.
+#[differentiate]
+fn quadrant_angles(p: &[f64]) -> f64 {
+    p.chunks(2).map(|c| c[1].atan2(c[0])).sum()
+}
+
+#[test]
+fn atan2_in_every_quadrant() {
+    let p = vec![1.0, 0.5, -1.0, 0.3, -0.4, -0.9, 0.2, -0.7];
+    let (v, g) = quadrant_angles_grad(&p);
+    close("value", v, quadrant_angles(&p), TOL);
+    // ∂x = −y/r², ∂y = x/r²
+    for k in 0..4 {
+        let (x, y) = (p[2 * k], p[2 * k + 1]);
+        let r2 = x * x + y * y;
+        close("∂x", g[2 * k], -y / r2, TOL);
+        close("∂y", g[2 * k + 1], x / r2, TOL);
+    }
+}
+
+/// Heron's iteration until two iterates agree.
+#[differentiate]
+fn heron_until_stable(a: f64) -> f64 {
+    let mut x = 1.0;
+    let mut prev = 0.0;
+    while (x - prev).abs() > 1e-12 {
+        prev = x;
+        x = 0.5 * (x + a / x);
+    }
+    x
+}
+
+#[test]
+fn iterate_until_converged() {
+    let (v, g) = heron_until_stable_grad(2.0);
+    close("value", v, 2f64.sqrt(), TOL);
+    // d√a/da = 1/(2√a), reached by the converged iteration
+    close("∂a", g, 0.5 / 2f64.sqrt(), 1e-9);
+}
+
+/// Deinterleave into two `Vec` buffers with one helper.
+#[differentiate]
+fn split_into(x: &[f64], even: &mut Vec<f64>, odd: &mut Vec<f64>) {
+    for i in 0..x.len() {
+        if i % 2 == 0 {
+            even[i / 2] = x[i];
+        } else {
+            odd[i / 2] = x[i];
+        }
+    }
+}
+
+#[differentiate]
+fn even_odd_dot(x: &[f64]) -> f64 {
+    let mut e = vec![0.0; x.len().div_ceil(2)];
+    let mut o = vec![0.0; x.len() / 2];
+    split_into(x, &mut e, &mut o);
+    e.iter().zip(&o).map(|(a, b)| a * b).sum()
+}
+
+#[test]
+fn a_helper_filling_two_buffers() {
+    let x = vec![0.3, -0.8, 1.1, 0.45, -0.2];
+    let (v, g) = even_odd_dot_grad(&x);
+    close("value", v, -0.24 + 0.495, TOL);
+    // x₀x₁ + x₂x₃: partners
+    close_all("∂x", &g, &[-0.8, 0.3, 0.45, 1.1, 0.0]);
+}
+
+/// A helper writing a unit vector into a buffer and returning the norm it divided by.
+#[differentiate]
+fn normalize_into(x: &[f64], out: &mut Vec<f64>) -> f64 {
+    let n = x.iter().map(|v| v * v).sum::<f64>().sqrt();
+    for i in 0..x.len() {
+        out[i] = x[i] / n;
+    }
+    n
+}
+
+#[differentiate]
+fn projected_log_norm(x: &[f64], w: &[f64]) -> f64 {
+    let mut u = vec![0.0; x.len()];
+    let n = normalize_into(x, &mut u);
+    let d: f64 = u.iter().zip(w).map(|(a, b)| a * b).sum();
+    d * n.ln()
+}
+
+/// The same helper in a loop over pairs, the buffer reused.
+#[differentiate]
+fn pairwise_first_components(x: &[f64]) -> f64 {
+    let mut total = 0.0;
+    let mut out = vec![0.0; 2];
+    for k in 0..x.len() / 2 {
+        let n = normalize_into(&x[2 * k..2 * k + 2], &mut out);
+        total += out[0] * n;
+    }
+    total
+}
+
+/// The helper with a fresh `Vec` each iteration, its value ignored.
+#[differentiate]
+fn fresh_buffers(x: &[f64], k: f64) -> f64 {
+    let mut s = 0.0;
+    for r in 0..3 {
+        let mut out = vec![0.0; x.len()];
+        let _n = normalize_into(x, &mut out);
+        s += out[r] * k;
+    }
+    s
+}
+
+#[test]
+fn buffer_helpers_returning_a_value() {
+    let x = vec![0.3, -0.8, 1.1, 0.45];
+    let w = vec![0.5, 0.25, -1.0, 0.3];
+    let (v, (gx, gw)) = projected_log_norm_grad(&x, &w);
+    close("value", v, projected_log_norm(&x, &w), TOL);
+    // ∂w = u ln n
+    let n = x.iter().map(|v| v * v).sum::<f64>().sqrt();
+    for i in 0..4 {
+        close("∂w", gw[i], x[i] / n * n.ln(), TOL);
+    }
+    fd_vec2("projected_log_norm", projected_log_norm, &x, &w, &gx, &gw);
+    let (v, g) = pairwise_first_components_grad(&x);
+    // out[0]·n = x_{2k}: the sum of the even entries
+    close("value", v, 0.3 + 1.1, TOL);
+    close_all("∂x", &g, &[1.0, 0.0, 1.0, 0.0]);
+    let (v, (gx, gk)) = fresh_buffers_grad(&x, 0.7);
+    close("value", v, fresh_buffers(&x, 0.7), TOL);
+    // k Σ_{r<3} x_r/n: ∂k = that sum / k
+    close("∂k", gk, (0.3 - 0.8 + 1.1) / n, TOL);
+    fd_vec("fresh_buffers", |x| fresh_buffers(x, 0.7), &x, &gx);
+}
+
+/// A three-point smoother in place on a `&mut Vec`, applied twice.
+#[differentiate]
+fn smooth_in_place(x: &mut Vec<f64>) {
+    let n = x.len();
+    let old = x.clone();
+    for i in 1..n - 1 {
+        x[i] = 0.25 * old[i - 1] + 0.5 * old[i] + 0.25 * old[i + 1];
+    }
+}
+
+#[differentiate]
+fn smoothed_energy(x: &[f64]) -> f64 {
+    let mut v = x.to_vec();
+    smooth_in_place(&mut v);
+    smooth_in_place(&mut v);
+    v.iter().map(|a| a * a).sum()
+}
+
+#[test]
+fn in_place_helper_twice_on_a_vec_local() {
+    let x = vec![0.3, -0.8, 1.1, 0.45, -0.2, 0.9];
+    let (v, g) = smoothed_energy_grad(&x);
+    close("value", v, smoothed_energy(&x), TOL);
+    // v = S²x with S the smoother (ends fixed): ∂x = 2 (S²)ᵀ v
+    let s = |y: &[f64]| -> Vec<f64> {
+        let mut o = y.to_vec();
+        for i in 1..y.len() - 1 {
+            o[i] = 0.25 * y[i - 1] + 0.5 * y[i] + 0.25 * y[i + 1];
+        }
+        o
+    };
+    let st = |y: &[f64]| -> Vec<f64> {
+        let mut o = vec![0.0; y.len()];
+        for i in 0..y.len() {
+            if i == 0 || i == y.len() - 1 {
+                o[i] += y[i];
+            } else {
+                o[i - 1] += 0.25 * y[i];
+                o[i] += 0.5 * y[i];
+                o[i + 1] += 0.25 * y[i];
+            }
+        }
+        o
+    };
+    let vv = s(&s(&x));
+    let e: Vec<f64> = st(&st(&vv)).iter().map(|a| 2.0 * a).collect();
+    close_all("∂x", &g, &e);
+}
+
+#[derive(Clone, Differentiable)]
+struct Layer {
+    w: Vec<f64>,
+    b: f64,
+}
+
+impl Layer {
+    /// hᵢ = tanh(wᵢxᵢ + b), written into the caller's buffer.
+    #[differentiate]
+    fn forward_into(&self, x: &[f64], out: &mut Vec<f64>) {
+        for i in 0..out.len() {
+            out[i] = (self.w[i] * x[i] + self.b).tanh();
+        }
+    }
+}
+
+/// The layer's method writing into one buffer, then reading it into another.
+#[differentiate]
+fn two_passes(l: &Layer, x: &[f64]) -> f64 {
+    let mut h = vec![0.0; x.len()];
+    l.forward_into(x, &mut h);
+    let mut h2 = vec![0.0; x.len()];
+    l.forward_into(&h, &mut h2);
+    h2.iter().sum()
+}
+
+#[test]
+fn a_method_writing_into_buffers_twice() {
+    let l = Layer {
+        w: vec![0.5, -0.3, 0.8],
+        b: 0.1,
+    };
+    let x = vec![0.2, 0.9, -0.4];
+    let (v, (gl, gx)) = two_passes_grad(&l, &x);
+    close("value", v, two_passes(&l, &x), TOL);
+    // ∂xᵢ = (1 − h2ᵢ²) wᵢ (1 − hᵢ²) wᵢ
+    for i in 0..3 {
+        let h = (l.w[i] * x[i] + 0.1).tanh();
+        let h2 = (l.w[i] * h + 0.1).tanh();
+        close(
+            "∂x",
+            gx[i],
+            (1.0 - h2 * h2) * l.w[i] * (1.0 - h * h) * l.w[i],
+            TOL,
+        );
+    }
+    fd(
+        "∂b",
+        |b| two_passes(&Layer { w: l.w.clone(), b }, &x),
+        0.1,
+        gl.b,
+    );
+}
+
+#[derive(Clone, Differentiable)]
+struct Quad<T: Float> {
+    a: T,
+    b: T,
+}
+
+trait Score<T> {
+    fn score(&self, x: T) -> T;
+}
+
+#[differentiate]
+impl<T: Float> Score<T> for Quad<T> {
+    /// ax² + b
+    fn score(&self, x: T) -> T
+    where
+        T: Float,
+    {
+        self.a * x * x + self.b
+    }
+}
+
+/// A generic trait impl used at `f32`.
+#[differentiate]
+fn score_product(m: &Quad<f32>, x: f32) -> f32 {
+    m.score(x) * m.score(x + 1.0)
+}
+
+#[test]
+fn a_generic_trait_impl_at_f32() {
+    let m = Quad { a: 0.5f32, b: 0.2 };
+    let (v, (gm, gx)) = score_product_grad(&m, 0.3);
+    assert!((v - score_product(&m, 0.3)).abs() < 1e-6);
+    // s(x)s(x+1): ∂a = x² s(x+1) + (x+1)² s(x)
+    let (s0, s1) = (0.5f32 * 0.09 + 0.2, 0.5f32 * 1.69 + 0.2);
+    assert!(
+        (gm.a - (0.09 * s1 + 1.69 * s0)).abs() < 1e-5,
+        "∂a = {}",
+        gm.a
+    );
+    fd32("∂x", |x| score_product(&m, x), 0.3, gx);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Forms that were not followed before: `Vec::from_iter`, `f64::from`, `split_first`.
+// ---------------------------------------------------------------------------------------------
+
+/// `Vec::from_iter(chain)`, then indexed.
+#[differentiate]
+fn ends_of_exp(x: &[f64]) -> f64 {
+    let v: Vec<f64> = Vec::from_iter(x.iter().map(|v| v.exp()));
+    v[0] + v[v.len() - 1]
+}
+
+#[test]
+fn vec_from_iter_of_a_chain() {
+    let x = vec![0.3, -0.8, 1.1];
+    let (v, g) = ends_of_exp_grad(&x);
+    close("value", v, 0.3f64.exp() + 1.1f64.exp(), TOL);
+    close_all("∂x", &g, &[0.3f64.exp(), 0.0, 1.1f64.exp()]);
+}
+
+/// `f64::from` of a differentiated `f32` (the lossless conversion clippy suggests over `as`),
+/// and of integer data.
+#[differentiate]
+fn widened(x: f32, y: f64, n: u32) -> f64 {
+    f64::from(x) * y + f64::from(n) * y * y
+}
+
+#[test]
+fn f64_from_an_f32() {
+    let (v, (gx, gy)) = widened_grad(0.5f32, 3.0, 2);
+    close("value", v, 1.5 + 18.0, TOL);
+    // ∂x = y, ∂y = x + 2ny
+    assert_eq!(gx, 3.0f32);
+    close("∂y", gy, 0.5 + 12.0, TOL);
+}
+
+/// `if let Some((first, rest)) = x.split_first()`, `let Some((&last, init)) =
+/// x.split_last() else { .. }`, and a `match` on `split_first`.
+#[differentiate]
+fn head_times_tail(x: &[f64]) -> f64 {
+    if let Some((first, rest)) = x.split_first() {
+        first * rest.iter().sum::<f64>()
+    } else {
+        0.0
+    }
+}
+
+#[differentiate]
+fn init_times_last(x: &[f64]) -> f64 {
+    let Some((&last, init)) = x.split_last() else {
+        return 0.0;
+    };
+    let mut s = 0.0;
+    for v in init {
+        s += v * last;
+    }
+    s
+}
+
+#[differentiate]
+fn split_match(x: &[f64]) -> f64 {
+    match x.split_first() {
+        Some((&a, rest)) => a * a + rest.len() as f64 * rest[0],
+        None => 1.0,
+    }
+}
+
+#[test]
+fn split_first_and_split_last() {
+    let x = vec![0.5, 2.0, 3.0];
+    // x₀(x₁ + x₂)
+    let (v, g) = head_times_tail_grad(&x);
+    close("value", v, 2.5, TOL);
+    close_all("∂x", &g, &[5.0, 0.5, 0.5]);
+    let (v, g) = head_times_tail_grad(&[]);
+    close("empty", v, 0.0, TOL);
+    assert!(g.is_empty());
+    // (x₀ + x₁)x₂
+    let (v, g) = init_times_last_grad(&x);
+    close("value", v, 7.5, TOL);
+    close_all("∂x", &g, &[3.0, 3.0, 2.5]);
+    // x₀² + 2x₁
+    let (v, g) = split_match_grad(&x);
+    close("value", v, 4.25, TOL);
+    close_all("∂x", &g, &[1.0, 2.0, 0.0]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small idioms: tuple folds with extremes, array destructuring, literal receivers, newtypes.
+// ---------------------------------------------------------------------------------------------
+
+/// A stored closure called twice inside another closure given to `map`.
+#[differentiate]
+fn closure_in_map(x: &[f64], a: f64) -> f64 {
+    let f = |v: f64| v * a;
+    x.iter().map(|&v| f(v) + f(2.0 * v).sin()).sum()
+}
+
+#[test]
+fn a_stored_closure_inside_a_map_closure() {
+    let x = vec![0.3, -0.8, 1.1];
+    let (v, (gx, ga)) = closure_in_map_grad(&x, 0.7);
+    close("value", v, closure_in_map(&x, 0.7), TOL);
+    // ∂xᵢ = a + 2a cos(2a xᵢ); ∂a = Σ xᵢ + 2xᵢ cos(2a xᵢ)
+    for i in 0..3 {
+        close("∂x", gx[i], 0.7 + 1.4 * (1.4 * x[i]).cos(), TOL);
+    }
+    let e: f64 = x.iter().map(|&v| v + 2.0 * v * (1.4 * v).cos()).sum();
+    close("∂a", ga, e, TOL);
+}
+
+/// The range from one fold carrying `(lo, hi)` from `(f64::MAX, f64::MIN)`.
+#[differentiate]
+fn range_by_fold(x: &[f64]) -> f64 {
+    let (lo, hi) = x
+        .iter()
+        .copied()
+        .fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    hi - lo
+}
+
+#[test]
+fn min_and_max_in_one_fold() {
+    let x = vec![0.3, -0.8, 1.1, 0.45];
+    let (v, g) = range_by_fold_grad(&x);
+    close("value", v, 1.9, TOL);
+    close_all("∂x", &g, &[0.0, -1.0, 1.0, 0.0]);
+}
+
+/// `let [a, b, c] = *arr;` of an array reference.
+#[differentiate]
+fn destructured_array(arr: &[f64; 3]) -> f64 {
+    let [a, b, c] = *arr;
+    a * b + c
+}
+
+#[test]
+fn array_destructured_through_a_reference() {
+    let (v, g) = destructured_array_grad(&[0.5, 2.0, 3.0]);
+    close("value", v, 4.0, TOL);
+    close_all("∂", &g, &[2.0, 0.5, 1.0]);
+}
+
+/// A `move` closure in `map`, then `.sqrt().max(1e-12)`.
+#[differentiate]
+fn scaled_root(x: &[f64], k: f64) -> f64 {
+    x.iter().map(move |v| v * k).sum::<f64>().sqrt().max(1e-12)
+}
+
+#[test]
+fn move_closure_in_map() {
+    let x = vec![0.3, 0.8, 1.1];
+    let (v, (gx, gk)) = scaled_root_grad(&x, 0.7);
+    let s = 2.2 * 0.7;
+    close("value", v, f64::sqrt(s), TOL);
+    // ∂k = Σx/(2√(kΣx)), ∂xᵢ = k/(2√(kΣx))
+    close("∂k", gk, 2.2 / (2.0 * s.sqrt()), TOL);
+    close_all("∂x", &gx, &[0.7 / (2.0 * s.sqrt()); 3]);
+}
+
+/// Rows scored by a nested chain, then squashed: a chain inside a `map` closure.
+#[differentiate]
+fn squashed_rows(rows: &[Vec<f64>], w: &[f64]) -> f64 {
+    rows.iter()
+        .map(|r| r.iter().zip(w).map(|(a, b)| a * b).sum::<f64>())
+        .map(|z| z.tanh())
+        .sum()
+}
+
+#[test]
+fn a_chain_inside_a_map_closure() {
+    let rows = vec![vec![0.3, 0.2], vec![-0.5, 1.0], vec![0.7, 0.1]];
+    let w = vec![0.4, -0.6];
+    let (v, (gr, gw)) = squashed_rows_grad(&rows, &w);
+    close("value", v, squashed_rows(&rows, &w), TOL);
+    // ∂w = Σ (1 − tanh² zᵣ) r; ∂r = (1 − tanh² zᵣ) w
+    let mut e = [0.0; 2];
+    for (k, r) in rows.iter().enumerate() {
+        let t = (r[0] * 0.4 - r[1] * 0.6).tanh();
+        e[0] += (1.0 - t * t) * r[0];
+        e[1] += (1.0 - t * t) * r[1];
+        close("∂r", gr[k][1], -(1.0 - t * t) * 0.6, TOL);
+    }
+    close_all("∂w", &gw, &e);
+}
+
+/// `enumerate().min_by(..)` taken whole as `(i, v)`, the value used directly.
+#[differentiate]
+fn min_with_index(x: &[f64]) -> f64 {
+    let (i, v) = x
+        .iter()
+        .copied()
+        .enumerate()
+        .min_by(|(_, a), (_, b)| a.total_cmp(b))
+        .unwrap();
+    v * (i as f64 + 1.0)
+}
+
+#[test]
+fn an_enumerated_minimum_taken_apart() {
+    let x = vec![0.3, -0.8, 1.1, 0.45];
+    let (v, g) = min_with_index_grad(&x);
+    close("value", v, -1.6, TOL);
+    close_all("∂x", &g, &[0.0, 2.0, 0.0, 0.0]);
+}
+
+/// The largest absolute difference from a fold starting at `0.0_f64` with `max`.
+#[differentiate]
+fn max_abs_diff(x: &[f64], y: &[f64]) -> f64 {
+    x.iter()
+        .zip(y)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0_f64, |m, d| m.max(d))
+}
+
+#[test]
+fn suffixed_literal_as_a_fold_seed() {
+    let x = vec![0.3, -0.8, 1.1];
+    let y = vec![0.1, 0.2, 0.3];
+    let (v, (gx, gy)) = max_abs_diff_grad(&x, &y);
+    close("value", v, 1.0, TOL);
+    // |x₁ − y₁| = 1.0 is the largest, x₁ < y₁
+    close_all("∂x", &gx, &[0.0, -1.0, 0.0]);
+    close_all("∂y", &gy, &[0.0, 1.0, 0.0]);
+}
+
+/// Methods on float literals: `2.0_f64.powf(x)`, `1.5f64.ln()`, `10f64.powf(-x)`; `sin_cos`
+/// destructured; `copysign`.
+#[differentiate]
+fn literal_receivers(x: f64) -> f64 {
+    let (s, c) = x.sin_cos();
+    2.0_f64.powf(x) + 1.5f64.ln() * x + 10f64.powf(-x) + s * c + x.abs().sqrt().copysign(x)
+}
+
+#[test]
+fn float_literals_as_receivers() {
+    for &x in &[0.7f64, -0.4] {
+        let (v, g) = literal_receivers_grad(x);
+        close("value", v, literal_receivers(x), TOL);
+        // ln2·2ˣ + ln1.5 − ln10·10⁻ˣ + cos 2x + 1/(2√|x|)
+        let e = 2f64.ln() * 2f64.powf(x) + 1.5f64.ln() - 10f64.ln() * 10f64.powf(-x)
+            + (2.0 * x).cos()
+            + 0.5 / x.abs().sqrt();
+        close("∂x", g, e, TOL);
+    }
+}
+
+#[derive(Clone, Differentiable)]
+struct Cubic {
+    c: [f64; 4],
+    k: f64,
+}
+
+impl Cubic {
+    /// k·p(x), with p by Horner over the reversed coefficients and a closure capturing `self`.
+    #[differentiate]
+    fn eval(&self, x: f64) -> f64 {
+        let f = |v: f64| self.k * v;
+        f(self.c.iter().rev().fold(0.0, |acc, &c| acc * x + c))
+    }
+}
+
+#[differentiate]
+fn cubic_fit(p: &Cubic, xs: &[f64]) -> f64 {
+    xs.iter().map(|&x| p.eval(x).powi(2)).sum()
+}
+
+#[test]
+fn a_method_with_a_closure_capturing_self() {
+    let c = Cubic {
+        c: [0.5, -1.0, 0.2, 0.3],
+        k: 1.5,
+    };
+    let xs = vec![0.2, -0.7, 1.3];
+    let (v, (gc, gx)) = cubic_fit_grad(&c, &xs);
+    close("value", v, cubic_fit(&c, &xs), TOL);
+    // Σ k²p²: ∂k = 2k Σ p², ∂cⱼ = 2k² Σ p xʲ
+    let p = |x: f64| 0.5 - x + 0.2 * x * x + 0.3 * x * x * x;
+    close(
+        "∂k",
+        gc.k,
+        3.0 * xs.iter().map(|&x| p(x) * p(x)).sum::<f64>(),
+        TOL,
+    );
+    for j in 0..4 {
+        let e: f64 = xs.iter().map(|&x| 4.5 * p(x) * x.powi(j as i32)).sum();
+        close("∂c", gc.c[j], e, TOL);
+    }
+    fd_vec("∂x", |x| cubic_fit(&c, x), &xs, &gx);
+}
+
+/// Closures with array patterns without `&` over `&[[f64; 2]]`.
+#[differentiate]
+fn point_terms(pts: &[[f64; 2]]) -> f64 {
+    pts.iter().map(|[x, y]| x * y).sum::<f64>() + pts.iter().map(|p| p[0].hypot(p[1])).sum::<f64>()
+}
+
+#[test]
+fn array_patterns_by_reference() {
+    let pts = vec![[0.3, 0.4], [-1.0, 0.5]];
+    let (v, g) = point_terms_grad(&pts);
+    close("value", v, point_terms(&pts), TOL);
+    // ∂x = y + x/r, ∂y = x + y/r
+    for (k, p) in pts.iter().enumerate() {
+        let r = p[0].hypot(p[1]);
+        close("∂x", g[k][0], p[1] + p[0] / r, TOL);
+        close("∂y", g[k][1], p[0] + p[1] / r, TOL);
+    }
+}
+
+/// Array literals of differentiated values iterated in place.
+#[differentiate]
+fn literal_arrays(a: f64, b: f64, c: f64) -> f64 {
+    let s = [a, b, c].iter().sum::<f64>();
+    let m = [a, b, c].into_iter().fold(f64::MIN, f64::max);
+    let q = [a, b, c].into_iter().map(|v| v * v).sum::<f64>();
+    let t = *[a, b * b]
+        .iter()
+        .max_by(|p, q| p.partial_cmp(q).unwrap())
+        .unwrap();
+    s * m + q + t
+}
+
+#[test]
+fn chains_over_array_literals() {
+    let (a, b, c) = (0.3, 0.9, -0.2);
+    let (v, (ga, gb, gc)) = literal_arrays_grad(a, b, c);
+    close("value", v, literal_arrays(a, b, c), TOL);
+    // s = a + b + c, m = b, t = max(a, b²) = b²: ∂a = m + 2a, ∂b = m + s + 2b + 2b,
+    // ∂c = m + 2c
+    let s = a + b + c;
+    close("∂a", ga, b + 2.0 * a, TOL);
+    close("∂b", gb, b + s + 4.0 * b, TOL);
+    close("∂c", gc, b + 2.0 * c, TOL);
+}
+
+#[derive(Clone, Copy, Differentiable)]
+struct Vec2(f64, f64);
+
+/// A tuple struct read by position.
+#[differentiate]
+fn newtype_fields(a: Vec2, k: f64) -> f64 {
+    a.0 * k + a.1 * a.1
+}
+
+#[test]
+fn a_tuple_struct_parameter() {
+    let (v, (ga, gk)) = newtype_fields_grad(Vec2(0.5, 2.0), 3.0);
+    close("value", v, 5.5, TOL);
+    close("∂a.0", ga.0, 3.0, TOL);
+    close("∂a.1", ga.1, 4.0, TOL);
+    close("∂k", gk, 0.5, TOL);
+}
+
+/// `enumerate().skip(1).step_by(2)` in a `for` with a `&v` pattern.
+#[differentiate]
+fn odd_positions(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for (i, &v) in x.iter().enumerate().skip(1).step_by(2) {
+        s += v * i as f64;
+    }
+    s
+}
+
+#[test]
+fn enumerate_skip_step_by_in_a_for() {
+    let x = vec![0.3, -0.8, 1.1, 0.45, -0.2];
+    let (v, g) = odd_positions_grad(&x);
+    close("value", v, -0.8 + 1.35, TOL);
+    close_all("∂x", &g, &[0.0, 1.0, 0.0, 3.0, 0.0]);
+}
+
+/// A `while` with `continue` and a shadowed parameter inside the body.
+#[differentiate]
+fn skip_thirds(x: f64, n: usize) -> f64 {
+    let mut acc = 0.0;
+    let mut i = 0;
+    while i < n {
+        i += 1;
+        if i % 3 == 0 {
+            continue;
+        }
+        let x = x * i as f64;
+        acc += x.sin();
+    }
+    acc
+}
+
+#[test]
+fn while_with_continue_and_shadowing() {
+    let (v, g) = skip_thirds_grad(0.4, 7);
+    close("value", v, skip_thirds(0.4, 7), TOL);
+    // Σ_{i ≤ 7, 3 ∤ i} i cos(i x)
+    let e: f64 = (1..=7)
+        .filter(|i| i % 3 != 0)
+        .map(|i| i as f64 * (0.4 * i as f64).cos())
+        .sum();
+    close("∂x", g, e, TOL);
+}

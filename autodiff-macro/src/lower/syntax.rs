@@ -333,6 +333,23 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
         if !place(x) {
             return None;
         }
+        // `Some((first, rest)) = x.split_first()` (`split_last`, `Some((last, init))`): the two
+        // parts, `(&x[0], &x[1..])`, where `x` is not empty.
+        if let (Pat::Tuple(t), false, true) = (&ts.elems[0], copied, mc.args.is_empty()) {
+            let value: Expr = match mc.method.to_string().as_str() {
+                "split_first" => syn::parse_quote!((&#x[0], &#x[1..])),
+                "split_last" => syn::parse_quote!((&#x[#x.len() - 1], &#x[..#x.len() - 1])),
+                _ => return None,
+            };
+            if t.elems.len() != 2 {
+                return None;
+            }
+            return Some((
+                syn::parse_quote!(!#x.is_empty()),
+                ts.elems[0].clone(),
+                value,
+            ));
+        }
         let (deref, name) = match &ts.elems[0] {
             p @ Pat::Ident(pi) if copied && pi.by_ref.is_none() && pi.subpat.is_none() => {
                 (true, p.clone())
