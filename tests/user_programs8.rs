@@ -2787,3 +2787,346 @@ fn while_with_continue_and_shadowing() {
         .sum();
     close("∂x", g, e, TOL);
 }
+
+#[derive(Clone, Default)]
+struct RunConfig {
+    n: usize,
+    offset: f64,
+}
+
+/// A configuration of data completed from `Default`.
+#[differentiate]
+fn configured_sum(x: f64) -> f64 {
+    let cfg = RunConfig {
+        n: 3,
+        ..Default::default()
+    };
+    let mut s = 0.0;
+    for i in 0..cfg.n {
+        s += x * i as f64 + cfg.offset;
+    }
+    s
+}
+
+#[derive(Clone, Differentiable)]
+struct Inner {
+    a: f64,
+    b: f64,
+}
+
+impl Default for Inner {
+    fn default() -> Self {
+        Inner { a: 1.0, b: 2.0 }
+    }
+}
+
+#[derive(Clone, Differentiable)]
+struct Outer {
+    inner: Inner,
+    c: f64,
+}
+
+impl Default for Outer {
+    fn default() -> Self {
+        Outer {
+            inner: Inner::default(),
+            c: 3.0,
+        }
+    }
+}
+
+/// Nested updates, an update of a copy, and a literal as the base.
+#[differentiate]
+fn nested_updates(x: f64, y: f64) -> f64 {
+    let o = Outer {
+        inner: Inner {
+            a: x,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let p = Outer { c: y, ..o.clone() };
+    let i = Inner {
+        b: y * y,
+        ..Inner { a: x, b: 0.0 }
+    };
+    o.inner.a * o.inner.b + p.c * p.inner.a + o.c + i.a * i.b
+}
+
+#[test]
+fn struct_updates_of_data_nested_and_of_literals() {
+    // 3x: ∂x = 3
+    let (v, g) = configured_sum_grad(2.0);
+    close("value", v, configured_sum(2.0), TOL);
+    close("∂x", g, 3.0, TOL);
+    // 2x + yx + 3 + xy²: ∂x = 2 + y + y², ∂y = x + 2xy
+    let (v, (gx, gy)) = nested_updates_grad(0.5, 1.5);
+    close("value", v, nested_updates(0.5, 1.5), TOL);
+    close2("∂", (gx, gy), (2.0 + 1.5 + 2.25, 0.5 + 1.5));
+}
+
+/// Forward mode of `$f`, a function of one slice, against its `_vjp` and finite differences
+/// (see `common::forward`).
+macro_rules! forward_on_slice {
+    ($x:expr, $f:ident, $jvp:ident, $vjp:ident) => {
+        forward(stringify!($f)).check(
+            &$x,
+            |p| $f(p),
+            |p, v| $jvp(p, v),
+            |p, w| {
+                let (y, pb) = $vjp(p);
+                (y, pb(w))
+            },
+        )
+    };
+}
+
+#[test]
+fn forward_mode_through_let_else_updates_splits_and_casts() {
+    let x = vec![0.5, 2.0, 3.0];
+    forward_on_slice!(x, head_pair, head_pair_jvp, head_pair_vjp);
+    forward_on_slice!(x, init_times_last, init_times_last_jvp, init_times_last_vjp);
+    forward_on_slice!(x, ends_of_exp, ends_of_exp_jvp, ends_of_exp_vjp);
+    forward("nested_updates").check(
+        &(0.5, 1.5),
+        |p| nested_updates(p.0, p.1),
+        |p, v| nested_updates_jvp(p.0, p.1, v.0, v.1),
+        |p, w| {
+            let (y, pb) = nested_updates_vjp(p.0, p.1);
+            (y, pb(w))
+        },
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Integer products beside float series; `let else` on windows, `find` and `reduce`.
+// ---------------------------------------------------------------------------------------------
+
+/// The exponential's series three ways: terms over `(1..=k).product::<usize>()` factorials (an
+/// integer product inside a float chain), a `fold` applying `sin` n times, and Horner from the
+/// back with `rev().fold`.
+#[differentiate]
+fn series_three_ways(x: f64, n: usize) -> f64 {
+    (1..=n)
+        .map(|k| x.powi(k as i32) / (1..=k).product::<usize>() as f64)
+        .sum::<f64>()
+        + (0..n).fold(x, |acc, _| acc.sin())
+        + (1..=n).rev().fold(1.0, |acc, k| 1.0 + x * acc / k as f64)
+}
+
+#[test]
+fn integer_product_inside_a_float_chain() {
+    let (x, n) = (0.6f64, 5);
+    let (v, g) = series_three_ways_grad(x, n);
+    close("value", v, series_three_ways(x, n), TOL);
+    // Σ_{k<n} xᵏ/k! from each series, and the chain rule through n sines
+    let taylor_d: f64 = (1..=n)
+        .map(|k| x.powi(k as i32 - 1) / (1..k).product::<usize>() as f64)
+        .sum();
+    let horner_d: f64 = (0..n)
+        .map(|k| x.powi(k as i32) / (1..=k).product::<usize>() as f64)
+        .sum();
+    let mut s = x;
+    let mut d = 1.0;
+    for _ in 0..n {
+        d *= s.cos();
+        s = s.sin();
+    }
+    close("∂x", g, taylor_d + horner_d + d, TOL);
+    fd("series_three_ways", |x| series_three_ways(x, n), x, g);
+}
+
+/// `let &[a, b] = w else { continue };` on each window.
+#[differentiate]
+fn window_let_else(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for w in x.windows(2) {
+        let &[a, b] = w else { continue };
+        s += (b - a).powi(2);
+    }
+    s
+}
+
+/// `let Some(&v) = x.iter().find(..) else { return .. };`
+#[differentiate]
+fn first_above_or_zero(x: &[f64], t: f64) -> f64 {
+    let Some(&v) = x.iter().find(|&&v| v > t) else {
+        return 0.0;
+    };
+    v * t
+}
+
+/// `let Some(best) = chain.reduce(f64::max) else { .. }` and `if let` on `reduce(f64::min)`.
+#[differentiate]
+fn spread_by_reduce(x: &[f64]) -> f64 {
+    let Some(best) = x.iter().copied().reduce(f64::max) else {
+        return 0.0;
+    };
+    if let Some(m) = x.iter().cloned().reduce(f64::min) {
+        best - m
+    } else {
+        best
+    }
+}
+
+#[test]
+fn let_else_on_windows_find_and_reduce() {
+    let x = vec![0.3, 0.8, 1.1, 0.45, 1.7];
+    let (v, g) = window_let_else_grad(&x);
+    close("value", v, window_let_else(&x), TOL);
+    // ∂xᵢ = 2(xᵢ − xᵢ₋₁) − 2(xᵢ₊₁ − xᵢ)
+    for i in 0..5 {
+        let l = if i > 0 { 2.0 * (x[i] - x[i - 1]) } else { 0.0 };
+        let r = if i < 4 { 2.0 * (x[i + 1] - x[i]) } else { 0.0 };
+        close("∂x", g[i], l - r, TOL);
+    }
+    // first above 1.0 is x₂: ∂x₂ = t, ∂t = x₂
+    let (v, (g, gt)) = first_above_or_zero_grad(&x, 1.0);
+    close("value", v, 1.1, TOL);
+    close_all("∂x", &g, &[0.0, 0.0, 1.0, 0.0, 0.0]);
+    close("∂t", gt, 1.1, TOL);
+    let (v, _) = first_above_or_zero_grad(&x, 5.0);
+    close("none above", v, 0.0, TOL);
+    // max x₄ − min x₀
+    let (v, g) = spread_by_reduce_grad(&x);
+    close("value", v, 1.4, TOL);
+    close_all("∂x", &g, &[-1.0, 0.0, 0.0, 0.0, 1.0]);
+}
+
+/// Leave one out by `enumerate().filter(..)` on the index; `map(f64::abs)`.
+#[differentiate]
+fn leave_one_out(x: &[f64], skip: usize) -> f64 {
+    x.iter()
+        .enumerate()
+        .filter(|&(i, _)| i != skip)
+        .map(|(_, v)| v * v)
+        .sum::<f64>()
+        + x.iter().copied().map(f64::abs).sum::<f64>()
+}
+
+/// The sum of the k largest, by a descending sort of a copy and `take(k)`.
+#[differentiate]
+fn top_k_sum(x: &[f64], k: usize) -> f64 {
+    let mut v = x.to_vec();
+    v.sort_by(|a, b| b.partial_cmp(a).unwrap());
+    v.iter().take(k).sum::<f64>()
+}
+
+/// Means of ragged chunks of three, squared.
+#[differentiate]
+fn chunk_means_sq(x: &[f64]) -> f64 {
+    x.chunks(3)
+        .map(|c| c.iter().sum::<f64>() / c.len() as f64)
+        .map(|m| m * m)
+        .sum()
+}
+
+#[test]
+fn leave_one_out_top_k_and_ragged_chunk_means() {
+    let x = vec![0.3, -0.8, 1.1, 0.45, 1.7];
+    let (v, g) = leave_one_out_grad(&x, 2);
+    close("value", v, leave_one_out(&x, 2), TOL);
+    // ∂xᵢ = 2xᵢ[i ≠ 2] + sign xᵢ
+    let e: Vec<f64> = (0..5)
+        .map(|i| if i != 2 { 2.0 * x[i] } else { 0.0 } + x[i].signum())
+        .collect();
+    close_all("∂x", &g, &e);
+    let (v, g) = top_k_sum_grad(&x, 2);
+    close("value", v, 2.8, TOL);
+    close_all("∂x", &g, &[0.0, 0.0, 1.0, 0.0, 1.0]);
+    let (v, g) = chunk_means_sq_grad(&x);
+    close("value", v, chunk_means_sq(&x), TOL);
+    // 2m/|c| for each member of a chunk with mean m
+    let m0 = (0.3 - 0.8 + 1.1) / 3.0;
+    let m1 = (0.45 + 1.7) / 2.0;
+    close_all(
+        "∂x",
+        &g,
+        &[2.0 * m0 / 3.0, 2.0 * m0 / 3.0, 2.0 * m0 / 3.0, m1, m1],
+    );
+}
+
+/// Positions from the back (`rposition`, `rev().position`) and an interpolation between
+/// the neighbours a `binary_search_by` finds.
+#[differentiate]
+fn from_the_back(x: &[f64], t: f64) -> f64 {
+    let i = x.iter().rposition(|&v| v < t).unwrap_or(0);
+    let j = x.iter().rev().position(|&v| v > t).unwrap_or(0);
+    x[i] * x[x.len() - 1 - j]
+}
+
+#[differentiate]
+fn lerp_table(xs: &[f64], ys: &[f64], t: f64) -> f64 {
+    let i = match xs.binary_search_by(|v| v.partial_cmp(&t).unwrap()) {
+        Ok(i) => i.max(1),
+        Err(i) => i.min(xs.len() - 1).max(1),
+    };
+    let w = (t - xs[i - 1]) / (xs[i] - xs[i - 1]);
+    ys[i - 1] * (1.0 - w) + ys[i] * w
+}
+
+#[test]
+fn positions_from_the_back_and_binary_search() {
+    let x = vec![0.3, 0.8, 1.1, 0.45, 1.7];
+    // last below 1 is x₃, last above 1 is x₄
+    let (v, (g, _)) = from_the_back_grad(&x, 1.0);
+    close("value", v, 0.45 * 1.7, TOL);
+    close_all("∂x", &g, &[0.0, 0.0, 0.0, 1.7, 0.45]);
+    let xs = vec![0.0, 1.0, 2.0, 3.0];
+    let ys = vec![0.5, 1.5, 0.7, 2.0];
+    let (v, (gx, gy, gt)) = lerp_table_grad(&xs, &ys, 1.3);
+    close("value", v, 1.5 * 0.7 + 0.7 * 0.3, TOL);
+    // ∂y₁ = 1 − w, ∂y₂ = w, ∂t = (y₂ − y₁)/(x₂ − x₁)
+    close_all("∂y", &gy, &[0.0, 0.7, 0.3, 0.0]);
+    close("∂t", gt, -0.8, TOL);
+    fd_vec("∂xs", |q| lerp_table(q, &ys, 1.3), &xs, &gx);
+}
+
+/// `match` on the length with a binding arm; integer `pow`.
+#[differentiate]
+fn by_length(x: &[f64]) -> f64 {
+    match x.len() {
+        0 => 0.0,
+        1 => x[0],
+        n => x[n - 1] * x[0] + (n.pow(2) as f64),
+    }
+}
+
+#[test]
+fn match_on_the_length() {
+    let x = vec![0.3, 0.8, 1.7];
+    let (v, g) = by_length_grad(&x);
+    close("value", v, 0.51 + 9.0, TOL);
+    close_all("∂x", &g, &[1.7, 0.0, 0.3]);
+    let (v, g) = by_length_grad(&[0.4]);
+    close("one", v, 0.4, TOL);
+    close_all("∂one", &g, &[1.0]);
+}
+
+/// Newton's square-root iteration on a `Vec` until every entry settles, checked with `all`
+/// over a `zip`; the loop replaces the `Vec` each round.
+#[differentiate]
+fn settle_roots(x: &[f64], scale: f64, tol: f64) -> f64 {
+    let mut y = x.to_vec();
+    let mut iters = 0;
+    loop {
+        let next: Vec<f64> = y.iter().map(|v| 0.5 * (v + scale / v)).collect();
+        let done = next.iter().zip(&y).all(|(a, b)| (a - b).abs() < tol);
+        y = next;
+        iters += 1;
+        if done || iters > 60 {
+            break;
+        }
+    }
+    y.iter().sum()
+}
+
+#[test]
+fn iterate_a_vec_until_all_settle() {
+    let x = vec![0.3, 0.8, 1.1, 0.45, 1.7];
+    let (v, (g, gs, _)) = settle_roots_grad(&x, 2.0, 1e-13);
+    close("value", v, 5.0 * 2f64.sqrt(), 1e-12);
+    // the limit √scale does not depend on the start: ∂x = 0, ∂scale = 5/(2√2)
+    close_all("∂x", &g, &[0.0; 5]);
+    close("∂scale", gs, 5.0 / (2.0 * 2f64.sqrt()), 1e-9);
+}
