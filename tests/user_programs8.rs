@@ -38,7 +38,7 @@
 
 use autodiff::check::gradcheck;
 use autodiff::{Differentiable, differentiate};
-use num_traits::Float;
+use num_traits::{Float, FloatConst};
 use std::f64::consts::PI;
 
 mod common;
@@ -3129,4 +3129,155 @@ fn iterate_a_vec_until_all_settle() {
     // the limit √scale does not depend on the start: ∂x = 0, ∂scale = 5/(2√2)
     close_all("∂x", &g, &[0.0; 5]);
     close("∂scale", gs, 5.0 / (2.0 * 2f64.sqrt()), 1e-9);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Builders taking `mut self`, associated const tables, imports inside the body, generic
+// constants.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Differentiable)]
+struct Damped {
+    k: f64,
+    c: f64,
+}
+
+impl Damped {
+    const W: [f64; 3] = [0.2, 0.3, 0.5];
+
+    #[differentiate]
+    fn new(k: f64) -> Self {
+        Self { k, c: 0.1 }
+    }
+
+    /// A builder that takes `mut self`, sets a field and returns it.
+    #[differentiate]
+    fn with_damping(mut self, c: f64) -> Self {
+        self.c = c;
+        self
+    }
+
+    /// Σᵢ Wᵢ sin(k x i + c) over an associated const table.
+    #[differentiate]
+    pub(crate) fn weighted(&self, x: f64) -> f64 {
+        Self::W
+            .iter()
+            .enumerate()
+            .map(|(i, w)| w * (self.k * x * i as f64 + self.c).sin())
+            .sum()
+    }
+}
+
+#[differentiate]
+fn built_and_weighted(k: f64, c: f64, x: f64) -> f64 {
+    let o = Damped::new(k).with_damping(c);
+    o.weighted(x)
+}
+
+#[test]
+fn a_mut_self_builder_chained_on_new() {
+    let p = (1.3, 0.4, 0.7);
+    let (v, (gk, gc, gx)) = built_and_weighted_grad(p.0, p.1, p.2);
+    close("value", v, built_and_weighted(p.0, p.1, p.2), TOL);
+    // ∂c = Σ Wᵢ cos(kxi + c), ∂k = Σ Wᵢ x i cos(..)
+    let w = [0.2, 0.3, 0.5];
+    let ec: f64 = (0..3)
+        .map(|i| w[i] * (1.3 * 0.7 * i as f64 + 0.4).cos())
+        .sum();
+    let ek: f64 = (0..3)
+        .map(|i| w[i] * 0.7 * i as f64 * (1.3 * 0.7 * i as f64 + 0.4).cos())
+        .sum();
+    close("∂c", gc, ec, TOL);
+    close("∂k", gk, ek, TOL);
+    fd3("built_and_weighted", built_and_weighted, p, (gk, gc, gx));
+}
+
+mod shapes {
+    pub mod area {
+        use autodiff::differentiate;
+
+        #[differentiate]
+        pub fn square(x: f64) -> f64 {
+            x * x
+        }
+    }
+}
+
+/// A function imported by a `use` inside the body, a renamed import beside it, and the same
+/// function by its path.
+#[differentiate]
+fn imported_inside(x: f64) -> f64 {
+    use shapes::area::square;
+    use shapes::area::square as sq;
+    square(x) + shapes::area::square(2.0 * x) + sq(x)
+}
+
+/// A closure that shadows the imported name is the closure.
+#[differentiate]
+fn shadowed_import(x: f64) -> f64 {
+    #[allow(unused_imports)] // the closure below shadows it
+    use shapes::area::square;
+    let square = |v: f64| v * 3.0;
+    square(x)
+}
+
+#[test]
+fn functions_imported_in_the_body() {
+    // 6x²: ∂ = 12x
+    let (v, g) = imported_inside_grad(0.7);
+    close("value", v, imported_inside(0.7), TOL);
+    close("∂x", g, 12.0 * 0.7, TOL);
+    let (v, g) = shadowed_import_grad(2.0);
+    close("value", v, 6.0, TOL);
+    close("∂x", g, 3.0, TOL);
+}
+
+/// Generic constants: `T::from(0.5).unwrap()` of a literal, `T::epsilon()`, `to_degrees`,
+/// and `FloatConst`'s `T::PI()` and `T::E()`.
+#[differentiate]
+fn generic_constants<T: Float + FloatConst>(x: T) -> T {
+    let half = T::from(0.5).unwrap();
+    let eps = T::epsilon();
+    (x * half + eps).sqrt() + x.to_degrees() + (x * T::PI()).sin() + T::E().ln() * x
+}
+
+#[test]
+fn generic_constants_from_num_traits() {
+    let x = 0.3f64;
+    let (v, g) = generic_constants_grad(x);
+    close("value", v, generic_constants(x), TOL);
+    // 1/(4√(x/2 + ε)) + 180/π + π cos(πx) + 1
+    let e = 0.25 / (0.5 * x + f64::EPSILON).sqrt() + 180.0 / PI + PI * (PI * x).cos() + 1.0;
+    close("∂x", g, e, TOL);
+    let (_, g32) = generic_constants_grad(0.3f32);
+    assert!((g32 as f64 - e).abs() < 1e-3 * e, "{g32}");
+}
+
+/// `matches!` with a guard on a differentiated value, `clamp` with differentiated bounds, and
+/// `if let` with a range pattern on data.
+#[differentiate]
+fn guarded_clamp(x: f64, lo: f64, hi: f64, n: u32) -> f64 {
+    let y = if matches!(x, v if v > 0.0) {
+        x.clamp(lo, hi)
+    } else {
+        -x
+    };
+    if let 0..=9 = n { y * 2.0 } else { y }
+}
+
+#[test]
+fn matches_guard_and_clamp_bounds() {
+    // clamped at hi, doubled: ∂hi = 2
+    let (v, (gx, gl, gh)) = guarded_clamp_grad(2.0, 0.5, 1.5, 3);
+    close("value", v, 3.0, TOL);
+    close("∂x", gx, 0.0, TOL);
+    close("∂lo", gl, 0.0, TOL);
+    close("∂hi", gh, 2.0, TOL);
+    // inside the bounds, n = 30: y = x
+    let (v, (gx, _, _)) = guarded_clamp_grad(0.7, 0.5, 1.5, 30);
+    close("value", v, 0.7, TOL);
+    close("∂x", gx, 1.0, TOL);
+    // negative: −x
+    let (_, (gx, _, _)) = guarded_clamp_grad(-0.7, 0.5, 1.5, 30);
+    close("∂x", gx, -1.0, TOL);
 }

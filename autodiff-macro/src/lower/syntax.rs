@@ -969,6 +969,78 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
             #path { ..#tmp }
         }))
     }
+    /// The functions a `use` in the block imports by name (`use physics::range;`, also `as r`)
+    /// called by
+    /// their paths (`physics::range(v, a)`), so that the calls of the generated code name the
+    /// generated items (`physics::range_vjp`), which the `use` does not import.
+    fn imported_calls(block: &mut syn::Block) {
+        fn leaves(prefix: &syn::Path, t: &syn::UseTree, out: &mut Vec<(syn::Ident, syn::Path)>) {
+            let join = |id: &syn::Ident| {
+                let mut q = prefix.clone();
+                q.segments.push(id.clone().into());
+                q
+            };
+            match t {
+                syn::UseTree::Path(p) => leaves(&join(&p.ident), &p.tree, out),
+                syn::UseTree::Name(n) if !prefix.segments.is_empty() => {
+                    out.push((n.ident.clone(), join(&n.ident)));
+                }
+                syn::UseTree::Rename(r) if !prefix.segments.is_empty() => {
+                    out.push((r.rename.clone(), join(&r.ident)));
+                }
+                syn::UseTree::Group(g) => g.items.iter().for_each(|t| leaves(prefix, t, out)),
+                _ => {}
+            }
+        }
+        let mut names = Vec::new();
+        for s in &block.stmts {
+            if let Stmt::Item(syn::Item::Use(u)) = s {
+                let prefix = syn::Path {
+                    leading_colon: u.leading_colon,
+                    segments: Default::default(),
+                };
+                leaves(&prefix, &u.tree, &mut names);
+            }
+        }
+        // Not a name a pattern binds (`let range = |v| ..;` shadows the import).
+        struct Bound(Vec<syn::Ident>);
+        impl<'ast> syn::visit::Visit<'ast> for Bound {
+            fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
+                self.0.push(p.ident.clone());
+                syn::visit::visit_pat_ident(self, p);
+            }
+        }
+        let mut bound = Bound(Vec::new());
+        syn::visit::Visit::visit_block(&mut bound, block);
+        names.retain(|(n, _)| !bound.0.contains(n));
+        if names.is_empty() {
+            return;
+        }
+        struct Calls(Vec<(syn::Ident, syn::Path)>);
+        impl syn::visit_mut::VisitMut for Calls {
+            fn visit_expr_call_mut(&mut self, c: &mut syn::ExprCall) {
+                if let Expr::Path(f) = &mut *c.func {
+                    let found = f
+                        .qself
+                        .is_none()
+                        .then(|| f.path.get_ident())
+                        .flatten()
+                        .and_then(|id| {
+                            self.0.iter().find(|(n, _)| n == id).map(|(_, p)| p.clone())
+                        });
+                    if let Some(p) = found {
+                        f.path = p;
+                    }
+                }
+                syn::visit_mut::visit_expr_call_mut(self, c);
+            }
+        }
+        for s in &mut block.stmts {
+            if !matches!(s, Stmt::Item(_)) {
+                syn::visit_mut::VisitMut::visit_stmt_mut(&mut Calls(names.clone()), s);
+            }
+        }
+    }
     fn rewrite_match(m: &syn::ExprMatch) -> Option<Expr> {
         element_match(m)
             .or_else(|| find_match(m))
@@ -1416,6 +1488,7 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
                     *s = m;
                 }
             }
+            imported_calls(block);
             inline_iterator_lets(&mut block.stmts);
             if block.stmts.iter().any(|s| {
                 matches!(s, syn::Stmt::Local(l) if matches!(l.pat, Pat::Struct(_) | Pat::TupleStruct(_)))
