@@ -49,13 +49,6 @@ use std::f64::consts::PI;
 mod common;
 use common::*;
 
-/// A gradient with respect to three scalars against central finite differences.
-#[track_caller]
-fn fd3(what: &str, f: impl Fn(f64, f64, f64) -> f64, p: (f64, f64, f64), g: (f64, f64, f64)) {
-    let r = gradcheck(|q: &(f64, f64, f64)| f(q.0, q.1, q.2), &p, &g);
-    assert!(r.passed(), "{what} at {p:?}: {r}");
-}
-
 // ---------------------------------------------------------------------------------------------
 // Physics: springs, orbits, rigid bodies.
 // ---------------------------------------------------------------------------------------------

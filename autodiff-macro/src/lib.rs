@@ -548,11 +548,19 @@ impl syn::visit_mut::VisitMut for TraitAssoc {
 /// callers of `f_grad` see no second error).
 fn unparsed(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     if let Ok(other) = syn::parse2::<syn::Item>(item.clone()) {
-        let e = syn::Error::new(
-            other.span(),
-            "`#[differentiate]` applies to a function (`fn f(x: f64) -> f64 { .. }`) or to an `impl` \
-             block (its methods)",
+        let mut msg = String::from(
+            "`#[differentiate]` applies to a function (`fn f(x: f64) -> f64 { .. }`) or to an \
+             `impl` block (its methods)",
         );
+        // A trait's default methods have no type to put the generated items on.
+        if let syn::Item::Trait(t) = &other {
+            msg += &format!(
+                "; put it on each `impl {} for ..` block, and write there the default methods \
+                 a differentiated function calls (a default method is not differentiated)",
+                t.ident
+            );
+        }
+        let e = syn::Error::new(other.span(), msg);
         let mut out = e.to_compile_error();
         out.append(item);
         return out;

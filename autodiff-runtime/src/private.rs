@@ -347,22 +347,48 @@ impl<T: Real> SumStart for T {
     }
 }
 
-macro_rules! integer_sum_start {
-    ($($t:ty)*) => {$(
-        impl SumStart for $t {
+/// `impl $tr for` each integer type, `$f()` returning `$v`.
+macro_rules! integer_start {
+    ($tr:ident $f:ident $v:literal) => {
+        integer_start!($tr $f $v; u8 u16 u32 u64 u128 usize i8 i16 i32 i64 i128 isize);
+    };
+    ($tr:ident $f:ident $v:literal; $($t:ty)*) => {$(
+        impl $tr for $t {
             #[inline(always)]
-            fn sum_start() -> $t {
-                0
+            fn $f() -> $t {
+                $v
             }
         }
     )*};
 }
-integer_sum_start!(u8 u16 u32 u64 u128 usize i8 i16 i32 i64 i128 isize);
+integer_start!(SumStart sum_start 0);
 
 /// The start of a `sum()` lowered to a loop (see [`SumStart`]).
 #[inline(always)]
 pub fn sum_start<T: SumStart>() -> T {
     T::sum_start()
+}
+
+/// The value `Iterator::product` starts from: `1.0` for floats, `1` for integers. Generated code
+/// calls it where the type of a product is not known when the macro runs.
+pub trait ProductStart {
+    /// The start of a product.
+    fn product_start() -> Self;
+}
+
+impl<T: Real> ProductStart for T {
+    #[inline(always)]
+    fn product_start() -> T {
+        T::from_f64(1.0)
+    }
+}
+
+integer_start!(ProductStart product_start 1);
+
+/// The start of a `product()` lowered to a loop (see [`ProductStart`]).
+#[inline(always)]
+pub fn product_start<T: ProductStart>() -> T {
+    T::product_start()
 }
 
 /// Reserves room on a loop's stack for the records of a whole nest of `for` loops (the product

@@ -64,6 +64,31 @@ pub fn fd2(what: &str, f: impl Fn(f64, f64) -> f64, x: Grad2, d: Grad2) {
     assert!(r.passed(), "{what} at {x:?}: {r}");
 }
 
+/// A gradient with respect to three scalars against central finite differences.
+#[track_caller]
+pub fn fd3(what: &str, f: impl Fn(f64, f64, f64) -> f64, p: (f64, f64, f64), g: (f64, f64, f64)) {
+    let r = gradcheck(|q: &(f64, f64, f64)| f(q.0, q.1, q.2), &p, &g);
+    assert!(r.passed(), "{what} at {p:?}: {r}");
+}
+
+/// A gradient with respect to two slices against central finite differences.
+#[track_caller]
+pub fn fd_vec2(
+    what: &str,
+    f: impl Fn(&[f64], &[f64]) -> f64,
+    a: &[f64],
+    b: &[f64],
+    ga: &[f64],
+    gb: &[f64],
+) {
+    let r = gradcheck(
+        |p: &(Vec<f64>, Vec<f64>)| f(&p.0, &p.1),
+        &(a.to_vec(), b.to_vec()),
+        &(ga.to_vec(), gb.to_vec()),
+    );
+    assert!(r.passed(), "{what}: {r}");
+}
+
 /// Finite-difference check of a gradient of a function of one f32.
 #[track_caller]
 pub fn fd32(what: &str, f: impl Fn(f32) -> f32, x: f32, d: f32) {

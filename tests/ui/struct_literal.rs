@@ -6,10 +6,13 @@ pub struct Point {
     pub y: f64,
 }
 
+#[derive(Clone)]
+pub struct Pair(pub f64, pub f64);
+
 #[differentiate]
 fn f(x: f64, base: Point) -> f64 {
-    let p = Point { x, ..base };
-    p.x.hypot(p.y)
+    let p = Pair { 0: x, 1: base.y };
+    p.0.hypot(p.1)
 }
 
 fn main() {

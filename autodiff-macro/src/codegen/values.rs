@@ -221,28 +221,30 @@ impl Gen<'_> {
     /// A float literal with the suffix of its known type (`2.0f64`), and never ending in a dot
     /// (`2.` is written `2.0`, which a suffix or a method call can follow).
     pub(super) fn typed_literal(&self, v: Value, t: &TokenStream) -> TokenStream {
-        if crate::ir::is_sum_start(t) {
+        // The constants spelt once the type is known: the float literal of that type, else a
+        // runtime function whose type rustc infers.
+        let pv = &self.pv;
+        let (digits, negate, generic) = if crate::ir::is_sum_start(t) {
+            ("0.0", true, quote!(#pv::sum_start()))
+        } else if crate::ir::is_product_start(t) {
+            ("1.0", false, quote!(#pv::product_start()))
+        } else if crate::ir::is_unread_elem(t) {
+            ("0.0", false, quote!(#pv::place::unread()))
+        } else {
+            ("", false, TokenStream::new())
+        };
+        if !digits.is_empty() {
             return match self.ty(v).float() {
                 Some(ft) => {
-                    let lit = syn::LitFloat::new(&format!("0.0{}", ft.tokens()), Span::call_site());
-                    quote!((-#lit))
+                    let lit =
+                        syn::LitFloat::new(&format!("{digits}{}", ft.tokens()), Span::call_site());
+                    if negate {
+                        quote!((-#lit))
+                    } else {
+                        quote!(#lit)
+                    }
                 }
-                None => {
-                    let pv = &self.pv;
-                    quote!(#pv::sum_start())
-                }
-            };
-        }
-        if crate::ir::is_unread_elem(t) {
-            return match self.ty(v).float() {
-                Some(ft) => {
-                    let lit = syn::LitFloat::new(&format!("0.0{}", ft.tokens()), Span::call_site());
-                    quote!(#lit)
-                }
-                None => {
-                    let pv = &self.pv;
-                    quote!(#pv::place::unread())
-                }
+                None => generic,
             };
         }
         if let Ok(syn::Lit::Float(l)) = syn::parse2::<syn::Lit>(t.clone()) {

@@ -626,6 +626,17 @@ pub fn sum_start() -> TokenStream {
     quote::quote!(__ad_sum_start)
 }
 
+/// The constant a lowered `product()` starts from, spelt by code generation once the product's
+/// type is known: `1.0` for floats, `1` for integers (`(1..=k).product::<usize>()`).
+pub fn product_start() -> TokenStream {
+    quote::quote!(__ad_product_start)
+}
+
+/// Whether a constant's tokens are [`product_start`]'s.
+pub fn is_product_start(t: &TokenStream) -> bool {
+    is_marker(t, "__ad_product_start")
+}
+
 /// The cotangent of an element a mutation returned that nothing read (`v.pop();`), spelt by
 /// code generation: `0.0` of the element's type where it is a float the macro knows, else the
 /// runtime's `place::unread()`, a zero of a float type that rustc infers (and an error that
@@ -636,19 +647,20 @@ pub fn unread_elem() -> TokenStream {
 
 /// Whether a constant's tokens are [`unread_elem`]'s.
 pub fn is_unread_elem(t: &TokenStream) -> bool {
-    let mut tokens = t.clone().into_iter();
-    matches!(
-        (tokens.next(), tokens.next()),
-        (Some(proc_macro2::TokenTree::Ident(id)), None) if id == "__ad_unread_elem"
-    )
+    is_marker(t, "__ad_unread_elem")
 }
 
-/// Whether a constant's tokens are [`sum_start`]'s (checked for every constant printed, so
-/// without formatting the tokens).
+/// Whether a constant's tokens are [`sum_start`]'s.
 pub fn is_sum_start(t: &TokenStream) -> bool {
+    is_marker(t, "__ad_sum_start")
+}
+
+/// Whether a constant's tokens are the one identifier `name` (checked for every constant
+/// printed, so without formatting the tokens).
+fn is_marker(t: &TokenStream, name: &str) -> bool {
     let mut tokens = t.clone().into_iter();
     matches!(
         (tokens.next(), tokens.next()),
-        (Some(proc_macro2::TokenTree::Ident(id)), None) if id == "__ad_sum_start"
+        (Some(proc_macro2::TokenTree::Ident(id)), None) if id == name
     )
 }

@@ -239,6 +239,11 @@ fn built_struct(e: &Expr) -> Option<TokenStream> {
             let path = &es.path;
             Some(quote!(#path))
         }
+        // A block whose value is a literal (`{ ..; S { ..s } }`, a struct update).
+        Expr::Block(b) if b.label.is_none() => match b.block.stmts.last() {
+            Some(Stmt::Expr(e, None)) => built_struct(e),
+            _ => None,
+        },
         Expr::Call(c) => match chain::strip(&c.func) {
             Expr::Path(fp)
                 if fp.qself.is_none()
@@ -1079,7 +1084,8 @@ impl Lowering {
         // `let s = State { .. };`: the literal names the type (`s.advance(dt)`); a copy of a
         // struct parameter or field (`let s = s0.clone();`) has its type.
         let built = matches!(chain::strip(init), Expr::Struct(_))
-            || matches!(chain::strip(init), Expr::Call(_)) && built_struct(init).is_some();
+            || matches!(chain::strip(init), Expr::Call(_) | Expr::Block(_))
+                && built_struct(init).is_some();
         let ty = match (pat, chain::strip(init)) {
             (Pat::Ident(_), Expr::Struct(es)) => {
                 let path = &es.path;
@@ -1093,6 +1099,8 @@ impl Lowering {
             // `let s = State::new(..);`: a constructor by its conventional name returns the
             // type it is called on (not `Vec::new()`).
             (Pat::Ident(_), Expr::Call(_)) => built_struct(init).map(Some),
+            // A struct update, `let s = S { x, ..base };` (see `syntax::struct_update`).
+            (Pat::Ident(_), Expr::Block(_)) => built_struct(init).map(Some),
             // `let l = self.layers.first().unwrap();` (`last`, `get(i)`, `.expect(..)`): an
             // element of a field.
             (Pat::Ident(_), Expr::MethodCall(mc))
@@ -1773,6 +1781,19 @@ impl Lowering {
         if let Some(e) = array_from_vec(&fp.path, c) {
             return self.expr(b, &e, true);
         }
+        // `Vec::from_iter(chain)` is `chain.collect::<Vec<_>>()`, which is followed.
+        let n = fp.path.segments.len();
+        if n >= 2
+            && c.args.len() == 1
+            && fp.path.segments[n - 2].ident == "Vec"
+            && fp.path.segments[n - 1].ident == "from_iter"
+            && fp.path.segments[n - 1].arguments.is_none()
+            && matches!(&c.args[0], Expr::MethodCall(_))
+        {
+            let chain = &c.args[0];
+            let e: Expr = syn::parse_quote_spanned!(span=> #chain.collect::<::std::vec::Vec<_>>());
+            return self.expr(b, &e, true);
+        }
         if fp.qself.is_some() {
             self.err_at(
                 &c.func,
@@ -1907,6 +1928,24 @@ impl Lowering {
         {
             let m = syn::Ident::new("to_vec", fp.path.segments[segs.len() - 1].ident.span());
             return self.method(b, m, args[0], Vec::new(), false, None, span);
+        }
+        // `f64::from(x)` of a differentiated `f32` (or `f32::from(..)`) is the cast `x as f64`,
+        // which the derivative follows (`f64` has no `from_vjp`); of data it runs as written.
+        if let [to, from] = &segs[..] {
+            if (to == "f64" || to == "f32")
+                && from == "from"
+                && fp.path.segments.iter().all(|s| s.arguments.is_none())
+                && args.len() == 1
+                && self.kind(args[0]) != Kind::Discrete
+            {
+                let ty: syn::Type = syn::parse_str(to).expect("a float type");
+                return Some(self.inst1(
+                    b,
+                    InstKind::Cast { value: args[0], ty },
+                    Kind::Float,
+                    span,
+                ));
+            }
         }
         if let Some(local) = fp.path.get_ident() {
             if let Some(slot) = self.lookup(&local.to_string()) {

@@ -241,7 +241,13 @@ impl Lowering {
             "sum" | "product" | "count" => {
                 let init = match name.as_str() {
                     "count" => self.inst1(b, InstKind::Const(quote!(0usize)), Kind::Discrete, span),
-                    "product" => self.inst1(b, InstKind::Const(quote!(1.0)), Kind::Float, span),
+                    // `1.0` or `1`, spelt once the type is known (see `ir::product_start`).
+                    "product" => self.inst1(
+                        b,
+                        InstKind::Const(crate::ir::product_start()),
+                        Kind::Unknown,
+                        span,
+                    ),
                     // What the standard library's `sum` starts from: `-0.0` for floats (the
                     // identity of IEEE addition: a sum of nothing is `-0.0`), `0` for integers;
                     // code generation spells it once the type is known.

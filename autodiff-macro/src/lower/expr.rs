@@ -638,8 +638,9 @@ impl Lowering {
     /// struct of data nothing differentiated reaches (`Config { n: 3, .. }`) stays so; one
     /// holding a differentiated value that reaches the result becomes a call of the literal's
     /// function with its derivatives, which `#[derive(Differentiable)]` writes (see
-    /// `check::struct_literals`). A literal that copies the rest from another (`..base`) or
-    /// names fields by position runs as written, and is an error there.
+    /// `check::struct_literals`). A literal that names fields by position runs as written, and
+    /// is an error there (one that copies the rest from another, `..base`, is a copy with
+    /// fields assigned by then: see `syntax::desugar_forms`).
     fn struct_literal(&mut self, b: Block, es: &syn::ExprStruct, want: bool) -> Option<Value> {
         let span = es.span();
         let named: Option<Vec<(&syn::Ident, &Expr)>> = es
@@ -651,9 +652,16 @@ impl Lowering {
             })
             .collect();
         let msg = "a struct built from differentiated values is differentiated where its type \
-                   derives `Differentiable` and the literal names every field (no `..base`); \
+                   derives `Differentiable` and the literal names its fields (not `S { 0: x }`); \
                    else keep the fields as local variables, or return them as a tuple (`(x, y)`) \
                    and build the struct in the caller";
+        // `S { ..s }` of a variable is `s`, moved.
+        if let (Some([]), Some(base)) = (named.as_deref(), &es.rest) {
+            if matches!(&**base, Expr::Path(p) if p.qself.is_none() && p.path.get_ident().is_some())
+            {
+                return self.expr(b, base, want);
+            }
+        }
         let (Some(named), None) = (named, &es.rest) else {
             let v = self.opaque(b, es.to_token_stream(), Kind::Unknown, want, span);
             if let Some(ValueDef::Result(i, _)) = v.map(|v| self.f.value(v).def) {

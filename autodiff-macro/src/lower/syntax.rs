@@ -342,6 +342,23 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
         if !place(x) {
             return None;
         }
+        // `Some((first, rest)) = x.split_first()` (`split_last`, `Some((last, init))`): the two
+        // parts, `(&x[0], &x[1..])`, where `x` is not empty.
+        if let (Pat::Tuple(t), false, true) = (&ts.elems[0], copied, mc.args.is_empty()) {
+            let value: Expr = match mc.method.to_string().as_str() {
+                "split_first" => syn::parse_quote!((&#x[0], &#x[1..])),
+                "split_last" => syn::parse_quote!((&#x[#x.len() - 1], &#x[..#x.len() - 1])),
+                _ => return None,
+            };
+            if t.elems.len() != 2 {
+                return None;
+            }
+            return Some((
+                syn::parse_quote!(!#x.is_empty()),
+                ts.elems[0].clone(),
+                value,
+            ));
+        }
         let (deref, name) = match &ts.elems[0] {
             p @ Pat::Ident(pi) if copied && pi.by_ref.is_none() && pi.subpat.is_none() => {
                 (true, p.clone())
@@ -792,8 +809,12 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
                 (Some(other), Some(t)) => quote::quote!(if #t #block else #other),
             });
         }
+        // The `if` chain itself, not a block around it: a `return`, `break` or `continue` in
+        // an arm stays in a branch of the `if` (`let (a, b) = match xs[..] { [a, b, ..] => (a,
+        // b), _ => return 0.0 };`), which is followed, where a block expression holding it
+        // is not.
         let out = out?;
-        Some(syn::parse_quote_spanned!(span=> { #out }))
+        Some(syn::parse_quote_spanned!(span=> #out))
     }
     /// `a.rows()` (`outer_iter()`, `columns()`, `axis_iter(Axis(0 or 1))`, then
     /// `.into_iter()`) of a matrix variable, as `(0..a.nrows()).map(|i| a.row(i))`.
@@ -857,6 +878,178 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
         }
     }
     /// A `match` taken apart by [`element_match`], [`find_match`] or [`slice_match`].
+    /// `let PAT = e else { B };` as the `match` it stands for, `let (a, mut b) = match e { PAT
+    /// => (a, b), _ => { B } };` (one name bare, none a `match` statement), which is followed:
+    /// `B` diverges, so the `match` is a branch whose one arm goes on.
+    fn let_else(stmt: &syn::Stmt) -> Option<syn::Stmt> {
+        let syn::Stmt::Local(local) = stmt else {
+            return None;
+        };
+        let init = local.init.as_ref()?;
+        let (else_tok, other) = init.diverge.as_ref()?;
+        let span = else_tok.span;
+        let mut pat = match &local.pat {
+            Pat::Type(pt) => (*pt.pat).clone(),
+            p => p.clone(),
+        };
+        let mut names = Vec::new();
+        collect_pat_bindings(&pat, &mut names);
+        // `mut` goes on the names the `let` binds, not on the arm's.
+        struct Muts(Vec<syn::Ident>);
+        impl syn::visit_mut::VisitMut for Muts {
+            fn visit_pat_ident_mut(&mut self, pi: &mut syn::PatIdent) {
+                if pi.mutability.take().is_some() {
+                    self.0.push(pi.ident.clone());
+                }
+                syn::visit_mut::visit_pat_ident_mut(self, pi);
+            }
+        }
+        let mut muts = Muts(Vec::new());
+        syn::visit_mut::VisitMut::visit_pat_mut(&mut muts, &mut pat);
+        let e = &init.expr;
+        let other = match &**other {
+            Expr::Block(b) if b.attrs.is_empty() && b.label.is_none() => quote::quote!(#b),
+            o => quote::quote!({ #o }),
+        };
+        let binds: Vec<TokenStream> = names
+            .iter()
+            .map(|n| match muts.0.contains(n) {
+                true => quote::quote!(mut #n),
+                false => quote::quote!(#n),
+            })
+            .collect();
+        let attrs = &local.attrs;
+        Some(match &names[..] {
+            [] => syn::parse_quote_spanned!(span=> match #e { #pat => {} _ => #other }),
+            [n] => {
+                let b = &binds[0];
+                syn::parse_quote_spanned!(span=> #(#attrs)* let #b = match #e { #pat => #n, _ => #other };)
+            }
+            _ => syn::parse_quote_spanned!(span=>
+                #(#attrs)* let (#(#binds),*) = match #e { #pat => (#(#names),*), _ => #other };
+            ),
+        })
+    }
+    /// `S { a: x, ..base }` as the copy of `base` with its fields assigned, `{ let mut s =
+    /// base; s.a = x; s }`, which is followed (a field assignment is a new version of the
+    /// struct); `..Default::default()` as `..S::default()`, the type rustc needs for `s.a`.
+    fn struct_update(es: &syn::ExprStruct) -> Option<Expr> {
+        let base = es.rest.as_deref()?;
+        if es.qself.is_some() || es.fields.is_empty() {
+            return None;
+        }
+        let mut names = Vec::new();
+        let mut values = Vec::new();
+        for fv in &es.fields {
+            let syn::Member::Named(id) = &fv.member else {
+                return None;
+            };
+            names.push(id);
+            values.push(&fv.expr);
+        }
+        let path = &es.path;
+        let span = es
+            .dot2_token
+            .as_ref()
+            .map_or_else(|| path.span(), |d| d.spans[0]);
+        let base: Expr = match strip_group(base) {
+            Expr::Call(c)
+                if c.args.is_empty()
+                    && matches!(&*c.func, Expr::Path(f) if f.qself.is_none()
+                        && f.path.segments.last().is_some_and(|s| s.ident == "default")
+                        && f.path.segments.iter().rev().nth(1).is_some_and(|s| s.ident == "Default")) =>
+            {
+                syn::parse_quote_spanned!(span=> #path::default())
+            }
+            b => b.clone(),
+        };
+        // The fields first, as Rust evaluates them before the base (which may move a variable
+        // they read: `S { a: s.b, ..s }`).
+        let vals: Vec<syn::Ident> = (0..names.len())
+            .map(|k| syn::Ident::new(&format!("__ad_update{k}"), span))
+            .collect();
+        let tmp = syn::Ident::new("__ad_update", span);
+        // The value as a literal of the type (`S { ..s }`, which is `s`), so that the methods
+        // of a `let` bound to it are the struct's (see `calls::built_struct`).
+        Some(syn::parse_quote_spanned!(span=> {
+            #(let #vals = #values;)*
+            let mut #tmp = #base;
+            #(#tmp.#names = #vals;)*
+            #path { ..#tmp }
+        }))
+    }
+    /// The functions a `use` in the block imports by name (`use physics::range;`, also `as r`)
+    /// called by
+    /// their paths (`physics::range(v, a)`), so that the calls of the generated code name the
+    /// generated items (`physics::range_vjp`), which the `use` does not import.
+    fn imported_calls(block: &mut syn::Block) {
+        fn leaves(prefix: &syn::Path, t: &syn::UseTree, out: &mut Vec<(syn::Ident, syn::Path)>) {
+            let join = |id: &syn::Ident| {
+                let mut q = prefix.clone();
+                q.segments.push(id.clone().into());
+                q
+            };
+            match t {
+                syn::UseTree::Path(p) => leaves(&join(&p.ident), &p.tree, out),
+                syn::UseTree::Name(n) if !prefix.segments.is_empty() => {
+                    out.push((n.ident.clone(), join(&n.ident)));
+                }
+                syn::UseTree::Rename(r) if !prefix.segments.is_empty() => {
+                    out.push((r.rename.clone(), join(&r.ident)));
+                }
+                syn::UseTree::Group(g) => g.items.iter().for_each(|t| leaves(prefix, t, out)),
+                _ => {}
+            }
+        }
+        let mut names = Vec::new();
+        for s in &block.stmts {
+            if let Stmt::Item(syn::Item::Use(u)) = s {
+                let prefix = syn::Path {
+                    leading_colon: u.leading_colon,
+                    segments: Default::default(),
+                };
+                leaves(&prefix, &u.tree, &mut names);
+            }
+        }
+        // Not a name a pattern binds (`let range = |v| ..;` shadows the import).
+        struct Bound(Vec<syn::Ident>);
+        impl<'ast> syn::visit::Visit<'ast> for Bound {
+            fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
+                self.0.push(p.ident.clone());
+                syn::visit::visit_pat_ident(self, p);
+            }
+        }
+        let mut bound = Bound(Vec::new());
+        syn::visit::Visit::visit_block(&mut bound, block);
+        names.retain(|(n, _)| !bound.0.contains(n));
+        if names.is_empty() {
+            return;
+        }
+        struct Calls(Vec<(syn::Ident, syn::Path)>);
+        impl syn::visit_mut::VisitMut for Calls {
+            fn visit_expr_call_mut(&mut self, c: &mut syn::ExprCall) {
+                if let Expr::Path(f) = &mut *c.func {
+                    let found = f
+                        .qself
+                        .is_none()
+                        .then(|| f.path.get_ident())
+                        .flatten()
+                        .and_then(|id| {
+                            self.0.iter().find(|(n, _)| n == id).map(|(_, p)| p.clone())
+                        });
+                    if let Some(p) = found {
+                        f.path = p;
+                    }
+                }
+                syn::visit_mut::visit_expr_call_mut(self, c);
+            }
+        }
+        for s in &mut block.stmts {
+            if !matches!(s, Stmt::Item(_)) {
+                syn::visit_mut::VisitMut::visit_stmt_mut(&mut Calls(names.clone()), s);
+            }
+        }
+    }
     fn rewrite_match(m: &syn::ExprMatch) -> Option<Expr> {
         element_match(m)
             .or_else(|| find_match(m))
@@ -1299,6 +1492,12 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
     }
     impl syn::visit_mut::VisitMut for Desugar<'_> {
         fn visit_block_mut(&mut self, block: &mut syn::Block) {
+            for s in &mut block.stmts {
+                if let Some(m) = let_else(s) {
+                    *s = m;
+                }
+            }
+            imported_calls(block);
             block.stmts =
                 super::break_values::break_values(std::mem::take(&mut block.stmts), &mut self.made);
             block.stmts =
@@ -1367,6 +1566,11 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
             }
             syn::visit_mut::visit_expr_mut(self, e);
             match e {
+                Expr::Struct(es) if es.rest.is_some() => {
+                    if let Some(r) = struct_update(es) {
+                        *e = r;
+                    }
+                }
                 Expr::Match(m) => {
                     if let Some(r) = rewrite_match(m) {
                         *e = r;
