@@ -861,3 +861,34 @@ fn operators_and_array_rule_names_on_locals_of_a_struct() {
         }
     }
 }
+
+/// Locals declared with the struct's type (`let b: V3 = ..`) whatever built them (a function,
+/// a chain of methods): `b.dot(&a)` is `V3::dot`, `a.cross(&c)` is `V3::cross`. With b = (a × c)·2: f = b·a + b·b = 0 + 4|a × c|², so
+/// ∂f/∂a = 8 c × (a × c), ∂f/∂c = 8 (a × c) × a.
+#[differentiate]
+fn v3(s: &[f64]) -> V3 {
+    V3 {
+        x: s[0],
+        y: s[1],
+        z: s[2],
+    }
+}
+
+#[differentiate]
+fn declared_type_dot(a: &[f64], c: &[f64]) -> f64 {
+    let a: V3 = v3(a);
+    let c: V3 = v3(c);
+    let b: V3 = a.cross(&c).scale(2.0);
+    b.dot(&a) + b.dot(&b)
+}
+
+#[test]
+fn methods_named_like_array_rules_on_a_local_declared_with_the_type() {
+    let (a, c) = ([0.3, -1.2, 0.7], [1.1, 0.4, -0.5]);
+    let ac = v(&a).cross(&v(&c));
+    let (_, (ga, gc)) = declared_type_dot_grad(&a, &c);
+    close_all("∂a", &ga, &flat(&v(&c).cross(&ac).scale(8.0)));
+    close_all("∂c", &gc, &flat(&ac.cross(&v(&a)).scale(8.0)));
+    fd_vec("∂a", |p| declared_type_dot(p, &c), &a, &ga);
+    fd_vec("∂c", |p| declared_type_dot(&a, p), &c, &gc);
+}

@@ -1043,6 +1043,9 @@ impl Lowering {
                     let ty = &tp.path;
                     if let Some(binding) = self.env.last_mut().filter(|b| pi.ident == b.name) {
                         binding.place_ty = Some(quote!(#ty));
+                        // The type is named: its methods are the struct's whatever their names
+                        // (`b.dot(&a)`), as on a local built by a literal.
+                        binding.built = true;
                     }
                 }
             }

@@ -15,7 +15,8 @@ use crate::rules::{HasShape, ShapeOf};
     message = "`dot` of `{Self}` and `{Rhs}` cannot be differentiated",
     label = "`dot` takes two ndarray arrays of one float type, of one or two dimensions",
     note = "a `dot` method of your own struct is followed on a parameter, on `self` and on their \
-            fields; on another value, call it through its type: `{Self}::dot(&a, &b)`"
+            fields, and on a local built by a literal or declared with the type (`let a: {Self} = \
+            ..;`); on another value, call it through its type: `{Self}::dot(&a, &b)`"
 )]
 pub trait DotRules<Rhs: HasShape>: HasShape + Sized {
     /// The type of `a.dot(&b)`.
