@@ -914,13 +914,13 @@ impl Rev<'_> {
         // their own shape, which is the same every iteration.) So may a carried `Vec` of
         // floats the body replaces (`best = y.to_vec()`, the best row of a `max_by` over rows
         // of different lengths): zeros of its length at the iteration's start, a `usize` kept
-        // per iteration.
+        // per iteration. A helper writing into a buffer lent `&mut` is such a mutation (its
+        // by-value copy may push to it: `fill(x, &mut v)` is `v = __ad_mut_fill(x, v)`).
         let mutates = self.f.blocks_within(body).iter().any(|&b| {
-            self.f
-                .block(b)
-                .insts
-                .iter()
-                .any(|&i| matches!(self.f.inst(i).kind, InstKind::Mutate { .. }))
+            self.f.block(b).insts.iter().any(|&i| {
+                let kind = &self.f.inst(i).kind;
+                matches!(kind, InstKind::Mutate { .. }) || kind.mut_copy_args().is_some()
+            })
         });
         let mut incoming = Vec::new();
         for (k, w) in vars.iter().enumerate() {
