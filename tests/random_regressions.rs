@@ -1892,3 +1892,55 @@ fn buffers_written_by_helpers_then_lent_or_grown_in_loops() {
         );
     }
 }
+
+/// Positions of best items of an enumeration through adapters that pass its pairs on (run as
+/// written, so discrete), then the elements there: j is the largest element above 0 (0 if none),
+/// k the smallest but the last, f = x_j·w + x_k: ∂x_j = w, ∂x_k = 1 (added where j = k),
+/// ∂w = x_j.
+#[differentiate]
+fn filtered_positions_of_best(x: &[f64], w: f64) -> f64 {
+    let j = x
+        .iter()
+        .enumerate()
+        .filter(|(_, q)| **q > 0.0)
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map(|(i, _)| i)
+        .unwrap_or(0);
+    let k = x
+        .iter()
+        .enumerate()
+        .rev()
+        .skip(1)
+        .min_by(|a, b| a.1.partial_cmp(b.1).unwrap())
+        .map(|(i, _)| i)
+        .unwrap();
+    x[j] * w + x[k]
+}
+
+#[test]
+fn positions_of_best_items_after_a_filter() {
+    for (x, w, j, k) in [
+        (vec![0.3, -1.2, 0.9, 0.1], 0.7, 2, 1),
+        (vec![-0.5, -0.2, 0.4], -1.3, 2, 0),
+        (vec![-0.5, -0.2, -0.4], 0.6, 0, 0),
+    ] {
+        let (y, (gx, gw)) = filtered_positions_of_best_grad(&x, w);
+        assert_eq!(y, filtered_positions_of_best(&x, w));
+        let mut want = vec![0.0; x.len()];
+        want[j] += w;
+        want[k] += 1.0;
+        close_all("∂x", &gx, &want);
+        close("∂w", gw, x[j], TOL);
+        let mut p = x.clone();
+        p.push(w);
+        let mut g = gx.clone();
+        g.push(gw);
+        let n = x.len();
+        fd_vec("fd", |p| filtered_positions_of_best(&p[..n], p[n]), &p, &g);
+        let (dx, dw) = (vec![0.25; n], -0.5);
+        let (yj, t) = filtered_positions_of_best_jvp(&x, w, &dx, dw);
+        assert_eq!(yj, y);
+        let dot: f64 = gx.iter().zip(&dx).map(|(a, b)| a * b).sum::<f64>() + gw * dw;
+        close("tangent", t, dot, TOL);
+    }
+}
