@@ -1767,7 +1767,7 @@ fn pair_step_in_place(x: &[f64], w: f64, s: &mut [f64; 2]) {
 /// out₀ ← p₀·w + out₀: an array taken by value beside a `Vec` buffer.
 #[differentiate(hessian)]
 fn array_into_buffer(p: [f64; 2], w: f64, out: &mut Vec<f64>) {
-    out[0] = p[0] * w + out[0];
+    out[0] += p[0] * w;
 }
 
 /// An array a helper wrote, then lent as a slice; a `Vec` a helper wrote beside an array it
@@ -1826,12 +1826,7 @@ fn buffers_written_by_helpers_then_lent_or_grown_in_loops() {
         assert_eq!(y, buffers_written_then_lent(a, w));
         close("lent, ∂a", ga, 2.0 * w * w + 2.0 * a * w * w + 2.0 * a, TOL);
         close("lent, ∂w", gw, 4.0 * a * w + 2.0 * w + 2.0 * a * a * w, TOL);
-        fd2(
-            "lent",
-            |a, w| buffers_written_then_lent(a, w),
-            (a, w),
-            (ga, gw),
-        );
+        fd2("lent", buffers_written_then_lent, (a, w), (ga, gw));
         let (va, vw) = (0.3, -0.8);
         let (yj, t) = buffers_written_then_lent_jvp(a, w, va, vw);
         assert_eq!(yj, y);
