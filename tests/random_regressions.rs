@@ -3,7 +3,7 @@
 //! loop, array literals of differentiated values lent as slices, writes through `iter_mut`
 //! inside a branch, and arrays and `Vec`s lent to the mutations that take a slice
 //! (`copy_from_slice`, `clone_from_slice`, `extend_from_slice`), literals assigned to variables
-//! whose type rustc infers (also where only constants gave it, then a method of the literal), variables shadowed inside a loop, a loop's item read by a predicate run as written, `return`/`break` in the `else` of an `if let`, `Vec::from` of differentiated values, and literals assigned over variables whose earlier value has a type only rustc knows (a call's result, a tuple's field), and under `hessian` the pullback of a call whose cotangent no direction changes. Each is checked against its analytic gradient (stated in a comment) and
+//! whose type rustc infers (also where only constants gave it, then a method of the literal), variables shadowed inside a loop, a loop's item read by a predicate run as written, `return`/`break` in the `else` of an `if let`, `Vec::from` of differentiated values, and literals assigned over variables whose earlier value has a type only rustc knows (a call's result, a tuple's field), under `hessian` the pullback of a call whose cotangent no direction changes, and buffers that helpers write through `&mut` (an array written, then lent as a slice; a `Vec` pushed to in a `while` loop). Each is checked against its analytic gradient (stated in a comment) and
 //! central finite differences, and its tangent against the gradient.
 
 #![allow(
@@ -1749,5 +1749,193 @@ fn a_pullback_whose_cotangent_has_no_tangent_under_hessian() {
         close_all("map, hvp gradient ∂a", hga.as_slice().unwrap(), &[0.0; 3]);
         close("map, hvp ∂x", hx, 4.0 * rt * vx, TOL);
         close_all("map, hvp ∂a", ha.as_slice().unwrap(), &[0.0; 3]);
+    }
+}
+
+/// s₀·x, second order.
+#[differentiate(hessian)]
+fn lead_times(s: &[f64], x: f64) -> f64 {
+    s[0] * x
+}
+
+/// s₀ ← s₀·w + x₀: a step in place on a pair its caller lends.
+#[differentiate(hessian)]
+fn pair_step_in_place(x: &[f64], w: f64, s: &mut [f64; 2]) {
+    s[0] = s[0] * w + x[0];
+}
+
+/// out₀ ← p₀·w + out₀: an array taken by value beside a `Vec` buffer.
+#[differentiate(hessian)]
+fn array_into_buffer(p: [f64; 2], w: f64, out: &mut Vec<f64>) {
+    out[0] += p[0] * w;
+}
+
+/// An array a helper wrote, then lent as a slice; a `Vec` a helper wrote beside an array it
+/// took by value, then lent. z = [a·w + w, w], y₀ = z₀·w + a, and
+/// f = z₀·w + y₀·a = 2a·w² + w² + a²·w² + a²:
+/// ∂a = 2w² + 2a·w² + 2a, ∂w = 4a·w + 2w + 2a²·w;
+/// H = [[2w² + 2, 4w + 4a·w], [4w + 4a·w, 4a + 2 + 2a²]].
+#[differentiate(hessian)]
+fn buffers_written_then_lent(a: f64, w: f64) -> f64 {
+    let mut z = [a, w];
+    pair_step_in_place(&[w], w, &mut z);
+    let mut y = vec![a, w];
+    array_into_buffer(z, w, &mut y);
+    lead_times(&z, w) + lead_times(&y, a)
+}
+
+/// Pushes x₀·w onto the buffer.
+#[differentiate(hessian)]
+fn push_scaled<T: num_traits::Float>(x: &[T], w: T, out: &mut Vec<T>) {
+    out.push(x[0] * w);
+}
+
+/// Three pushes of a₀·w² in a `while` loop: f = a₀ + a₁ + 3a₀·w²,
+/// ∂a = [1 + 3w², 1], ∂w = 6a₀·w; H·(va, vw) = [6w·vw, 0], 6w·va₀ + 6a₀·vw.
+#[differentiate(hessian)]
+fn buffer_grown_in_a_while_loop(a: [f64; 2], w: f64) -> f64 {
+    let mut y = a.to_vec();
+    let mut c = 0;
+    while c < 3 {
+        push_scaled(&a, w * w, &mut y);
+        c += 1;
+    }
+    y.iter().sum::<f64>()
+}
+
+/// Three pushes of a₀·w by a `loop` with a `break`, then Σ y²: f = a₀² + a₁² + 3a₀²·w²,
+/// ∂a = [2a₀ + 6a₀·w², 2a₁], ∂w = 6a₀²·w.
+#[differentiate]
+fn buffer_grown_in_a_loop(a: &[f64], w: f64) -> f64 {
+    let mut y = a.to_vec();
+    let mut c = 0;
+    loop {
+        if c == 3 {
+            break;
+        }
+        push_scaled(a, w, &mut y);
+        c += 1;
+    }
+    y.iter().map(|v| v * v).sum::<f64>()
+}
+
+#[test]
+fn buffers_written_by_helpers_then_lent_or_grown_in_loops() {
+    for (a, w) in [(0.7, 1.3), (-1.1, 0.4)] {
+        let (y, (ga, gw)) = buffers_written_then_lent_grad(a, w);
+        assert_eq!(y, buffers_written_then_lent(a, w));
+        close("lent, ∂a", ga, 2.0 * w * w + 2.0 * a * w * w + 2.0 * a, TOL);
+        close("lent, ∂w", gw, 4.0 * a * w + 2.0 * w + 2.0 * a * a * w, TOL);
+        fd2("lent", buffers_written_then_lent, (a, w), (ga, gw));
+        let (va, vw) = (0.3, -0.8);
+        let (yj, t) = buffers_written_then_lent_jvp(a, w, va, vw);
+        assert_eq!(yj, y);
+        close("lent, tangent", t, ga * va + gw * vw, TOL);
+        let (yh, g, (ha, hw)) = buffers_written_then_lent_hvp(a, w, va, vw);
+        assert_eq!(yh, y);
+        close2("lent, hvp gradient", g, (ga, gw));
+        let hab = 4.0 * w + 4.0 * a * w;
+        close("lent, hvp ∂a", ha, (2.0 * w * w + 2.0) * va + hab * vw, TOL);
+        close(
+            "lent, hvp ∂w",
+            hw,
+            hab * va + (4.0 * a + 2.0 + 2.0 * a * a) * vw,
+            TOL,
+        );
+    }
+    for (a, w) in [([0.6, -0.2], 0.9), ([-1.3, 0.5], -0.35)] {
+        let (y, (ga, gw)) = buffer_grown_in_a_while_loop_grad(a, w);
+        assert_eq!(y, buffer_grown_in_a_while_loop(a, w));
+        close_all("while, ∂a", &ga, &[1.0 + 3.0 * w * w, 1.0]);
+        close("while, ∂w", gw, 6.0 * a[0] * w, TOL);
+        fd_vec(
+            "while",
+            |p| buffer_grown_in_a_while_loop([p[0], p[1]], p[2]),
+            &[a[0], a[1], w],
+            &[ga[0], ga[1], gw],
+        );
+        let (va, vw) = ([0.5, -1.0], 0.25);
+        let (yj, t) = buffer_grown_in_a_while_loop_jvp(a, w, va, vw);
+        assert_eq!(yj, y);
+        close(
+            "while, tangent",
+            t,
+            ga[0] * va[0] + ga[1] * va[1] + gw * vw,
+            TOL,
+        );
+        let (yh, (hga, hgw), (ha, hw)) = buffer_grown_in_a_while_loop_hvp(a, w, va, vw);
+        assert_eq!(yh, y);
+        close_all("while, hvp gradient ∂a", &hga, &ga);
+        close("while, hvp gradient ∂w", hgw, gw, TOL);
+        close_all("while, hvp ∂a", &ha, &[6.0 * w * vw, 0.0]);
+        close("while, hvp ∂w", hw, 6.0 * w * va[0] + 6.0 * a[0] * vw, TOL);
+
+        let s = a.to_vec();
+        let (y, (ga, gw)) = buffer_grown_in_a_loop_grad(&s, w);
+        assert_eq!(y, buffer_grown_in_a_loop(&s, w));
+        close_all(
+            "loop, ∂a",
+            &ga,
+            &[2.0 * a[0] + 6.0 * a[0] * w * w, 2.0 * a[1]],
+        );
+        close("loop, ∂w", gw, 6.0 * a[0] * a[0] * w, TOL);
+        fd_vec(
+            "loop",
+            |p| buffer_grown_in_a_loop(&p[..2], p[2]),
+            &[a[0], a[1], w],
+            &[ga[0], ga[1], gw],
+        );
+    }
+}
+
+/// Positions of best items of an enumeration through adapters that pass its pairs on (run as
+/// written, so discrete), then the elements there: j is the largest element above 0 (0 if none),
+/// k the smallest but the last, f = x_j·w + x_k: ∂x_j = w, ∂x_k = 1 (added where j = k),
+/// ∂w = x_j.
+#[differentiate]
+fn filtered_positions_of_best(x: &[f64], w: f64) -> f64 {
+    let j = x
+        .iter()
+        .enumerate()
+        .filter(|(_, q)| **q > 0.0)
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map(|(i, _)| i)
+        .unwrap_or(0);
+    let k = x
+        .iter()
+        .enumerate()
+        .rev()
+        .skip(1)
+        .min_by(|a, b| a.1.partial_cmp(b.1).unwrap())
+        .map(|(i, _)| i)
+        .unwrap();
+    x[j] * w + x[k]
+}
+
+#[test]
+fn positions_of_best_items_after_a_filter() {
+    for (x, w, j, k) in [
+        (vec![0.3, -1.2, 0.9, 0.1], 0.7, 2, 1),
+        (vec![-0.5, -0.2, 0.4], -1.3, 2, 0),
+        (vec![-0.5, -0.2, -0.4], 0.6, 0, 0),
+    ] {
+        let (y, (gx, gw)) = filtered_positions_of_best_grad(&x, w);
+        assert_eq!(y, filtered_positions_of_best(&x, w));
+        let mut want = vec![0.0; x.len()];
+        want[j] += w;
+        want[k] += 1.0;
+        close_all("∂x", &gx, &want);
+        close("∂w", gw, x[j], TOL);
+        let mut p = x.clone();
+        p.push(w);
+        let mut g = gx.clone();
+        g.push(gw);
+        let n = x.len();
+        fd_vec("fd", |p| filtered_positions_of_best(&p[..n], p[n]), &p, &g);
+        let (dx, dw) = (vec![0.25; n], -0.5);
+        let (yj, t) = filtered_positions_of_best_jvp(&x, w, &dx, dw);
+        assert_eq!(yj, y);
+        let dot: f64 = gx.iter().zip(&dx).map(|(a, b)| a * b).sum::<f64>() + gw * dw;
+        close("tangent", t, dot, TOL);
     }
 }

@@ -914,7 +914,8 @@ impl Rev<'_> {
         // their own shape, which is the same every iteration.) So may a carried `Vec` of
         // floats the body replaces (`best = y.to_vec()`, the best row of a `max_by` over rows
         // of different lengths): zeros of its length at the iteration's start, a `usize` kept
-        // per iteration.
+        // per iteration. So may a buffer a helper wrote (its by-value copy may push to it:
+        // `fill(x, &mut v)` is `v = __ad_mut_fill(x, v)`), where an iteration passes that on.
         let mutates = self.f.blocks_within(body).iter().any(|&b| {
             self.f
                 .block(b)
@@ -928,6 +929,7 @@ impl Rev<'_> {
                 let t = self.tys.of(carried[k]);
                 if mutates && !t.is_plain()
                     || matches!(t, Ty::Elems(_)) && !keeps_length(self.f, i, k)
+                    || !t.is_plain() && written_by_helper(self.f, i, k)
                 {
                     let sh = self.emit1(pbb, InstKind::Shape(carried[k]), Ty::Unknown);
                     self.emit1(pbb, InstKind::VarTakeTo { var: w, shape: sh }, t)
@@ -1133,6 +1135,34 @@ fn keeps_length(f: &Func, i: Inst, k: usize) -> bool {
             .get(k)
             .is_none_or(|&v| same_length(f, v, target, &mut seen)),
         _ => true,
+    })
+}
+
+/// Whether an exit of loop `i` passes on for its `k`-th carried value the new version a helper
+/// writing into a buffer gave back (`v = __ad_mut_fill(x, v)`, see `crate::mut_self`), directly,
+/// as a field of its result (for several buffers) or as an arm's result.
+fn written_by_helper(f: &Func, i: Inst, k: usize) -> bool {
+    fn from_copy(f: &Func, v: Value, depth: usize) -> bool {
+        let ValueDef::Result(d, n) = f.value(v).def else {
+            return false;
+        };
+        match &f.inst(d).kind {
+            kind if kind.mut_copy_args().is_some() => true,
+            InstKind::Field(base, _) => depth < 8 && from_copy(f, *base, depth + 1),
+            InstKind::If { .. } | InstKind::Match { .. } if depth < 8 => {
+                crate::activity::exits_of(f, d).iter().any(|t| match t {
+                    Term::Yield(vals) => vals.get(n).is_some_and(|&u| from_copy(f, u, depth + 1)),
+                    _ => false,
+                })
+            }
+            _ => false,
+        }
+    }
+    crate::activity::exits_of(f, i).iter().any(|t| match t {
+        Term::Continue(vals) | Term::Break(vals) | Term::Next { vals, .. } => {
+            vals.get(k).is_some_and(|&v| from_copy(f, v, 0))
+        }
+        _ => false,
     })
 }
 

@@ -288,11 +288,16 @@ impl Case {
         )
     }
 
+    /// The module's constants: two scalars, and a table where a function reads it.
     fn consts(&self) -> String {
-        format!(
-            "const SCALE: {f} = 0.75;\nconst OFFSET: {f} = 0.5;\n",
-            f = self.float.name()
-        )
+        let f = self.float.name();
+        let mut out = format!("const SCALE: {f} = 0.75;\nconst OFFSET: {f} = 0.5;\n");
+        if self.functions.iter().any(|g| g.source.contains("TABLE")) {
+            out.push_str(&format!(
+                "const TABLE: [{f}; 4] = [0.5, -0.25, 1.0, 0.75];\n"
+            ));
+        }
+        out
     }
 
     /// `check()`: packs the entry function's differentiated parameters into one value `P` (a

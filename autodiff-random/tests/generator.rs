@@ -228,3 +228,54 @@ fn the_struct_and_matrix_forms_are_generated() {
     ];
     assert_written(19, &[("vec2", 30), ("matrix", 30)], &forms);
 }
+
+/// The `buffer`, `best` and `table` kinds write what they are there for: helpers writing into
+/// a `&mut [F]`, `&mut Vec<F>` (pushing to it), `&mut F` and `&mut [F; 2]` their caller lends,
+/// generic ones too, returning a value or not, passing the buffer on, called once, in `for`
+/// and `while` loops; best items of chains taken apart where they are made; a `const` table.
+#[test]
+fn the_buffer_best_and_table_forms_are_generated() {
+    let forms = [
+        "out: &mut [",
+        "out: &mut Vec<",
+        "acc: &mut ",
+        "s: &mut [",
+        "out.push(",
+        "<T: num_traits::Float>(x: &[T], w: T, out: &mut [T]) -> T",
+        "*acc *= half;",
+        "*acc = *acc * half;",
+        "(x, w * half, out);",
+        ", &mut y",
+        ", &mut a",
+        "for (i, o) in out.iter_mut().enumerate()",
+        "for (o, &v) in out.iter_mut().zip(x.iter())",
+        "return;",
+        "while c",
+        ".map(|(i, _)| i).unwrap();",
+        ".map(|(i, _)| i).unwrap_or(0);",
+        "let best",
+        ".is_some() {",
+        "None => ",
+        "if let Some(&v",
+        ".reduce(|a, b| ",
+        "TABLE[",
+        "TABLE.iter().zip(",
+        "TABLE.iter().fold(",
+    ];
+    assert_written(23, &[("buffer", 30), ("best", 30), ("table", 15)], &forms);
+    // Buffer helpers come before the functions that call them; the entry function is last.
+    let mut config = Config::default();
+    config.set_stmt_weight("buffer", 30);
+    for i in 0..100 {
+        let case = generate(case_seed(29, i), &config);
+        let program = case.program();
+        for f in &case.functions {
+            if f.name.starts_with('b') {
+                let def = program.find(&format!("fn {}", f.name)).expect("defined");
+                assert_eq!(program.find(&f.name), Some(def + 3), "{}", f.name);
+                assert!(program[def + 3..].matches(&f.name).count() > 1, "called");
+            }
+        }
+        assert!(case.entry().name.starts_with("f_"));
+    }
+}

@@ -207,6 +207,15 @@ impl<T, const N: usize> TangentForLent<[T; N]> for [T; N] {
     }
 }
 
+/// A `Vec` the macro took for an array it may be (a buffer a helper wrote, when an array was
+/// among the helper's other arguments): its tangent as it is.
+impl<T> TangentForLent<Vec<T>> for Vec<T> {
+    #[inline(always)]
+    fn convert(self) -> Vec<T> {
+        self
+    }
+}
+
 /// Backward rule of a float-to-float `as` cast: the cotangent converted back to the source type.
 #[inline(always)]
 pub fn cast_vjp<S: Real, T: Real>(_x: &S, g: &T) -> S {

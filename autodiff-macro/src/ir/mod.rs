@@ -432,6 +432,20 @@ impl Func {
                         ..
                     } => return Some(v),
                     InstKind::Ascribe { value, .. } => cur = *value,
+                    // The new version of a buffer a helper wrote (`pair_step(x, &mut s);` is
+                    // `s = __ad_mut_pair_step(x, s)`, see `crate::mut_self`): of the type of
+                    // the version passed in, an argument taken by value.
+                    kind if kind.mut_copy_args().is_some() => {
+                        let args = kind.mut_copy_args().unwrap_or_default();
+                        return self.buffer_arg_array(args).then_some(v);
+                    }
+                    InstKind::Field(base, _) => match self.value(*base).def {
+                        ValueDef::Result(c, 0) => match self.inst(c).kind.mut_copy_args() {
+                            Some(args) => return self.buffer_arg_array(args).then_some(v),
+                            None => return None,
+                        },
+                        _ => return None,
+                    },
                     // The start of an array literal of differentiated values, `[x, 2.0 * x]`,
                     // which is then written element by element.
                     InstKind::Opaque { tokens, .. } | InstKind::Const(tokens) => {
@@ -447,6 +461,19 @@ impl Func {
             }
         }
         None
+    }
+
+    /// Whether an argument a helper's by-value copy takes as it is (its buffers are such: the
+    /// versions of the variables lent `&mut`) is an array: the copy's result, or the part of
+    /// it that is a buffer, then is one too.
+    fn buffer_arg_array(&self, args: &[Value]) -> bool {
+        args.iter().any(|&a| {
+            let by_ref = matches!(
+                self.value(a).def,
+                ValueDef::Result(i, 0) if matches!(self.inst(i).kind, InstKind::Ref(_))
+            );
+            !by_ref && self.lent_array(a).is_some()
+        })
     }
 
     /// Whether `i` joins versions of values: a loop or an `if`/`match` with results.
@@ -663,4 +690,25 @@ fn is_marker(t: &TokenStream, name: &str) -> bool {
         (tokens.next(), tokens.next()),
         (Some(proc_macro2::TokenTree::Ident(id)), None) if id == name
     )
+}
+
+impl InstKind {
+    /// The arguments of a call of the by-value copy of a helper that writes into `&mut`
+    /// buffers (`__ad_mut_f`, `__ad_mutv_f`: see `crate::mut_self::copy_name`), in any of the
+    /// forms a call takes through the passes: its result holds the buffers' new versions.
+    pub fn mut_copy_args(&self) -> Option<&[Value]> {
+        let (path, args) = match self {
+            InstKind::Call { path, args }
+            | InstKind::CallVjp { path, args }
+            | InstKind::CallJvp { path, args, .. }
+            | InstKind::CallVjpJvp { path, args, .. }
+            | InstKind::CallAlong { path, args, .. } => (path, args),
+            _ => return None,
+        };
+        let copy = path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident.to_string().starts_with("__ad_mut"));
+        copy.then_some(&args[..])
+    }
 }

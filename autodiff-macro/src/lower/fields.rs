@@ -283,7 +283,8 @@ fn plain_place(e: &Expr) -> bool {
 }
 
 /// `items.enumerate().max_by(..).map(|(i, _)| i)` (also `min_by`, `max_by_key`, `min_by_key`,
-/// `find`, `last`, `next`): the position of the best (or first) item, an `Option<usize>` that
+/// `find`, `last`, `next`), also after `filter`, `rev`, `skip`, `take` or `step_by` of the
+/// enumeration: the position of the best (or first) item, an `Option<usize>` that
 /// no derivative goes through whatever the items are. The projection must take the
 /// enumeration's index straight from the pair: `.map(|(_, v)| v)` would be an item.
 pub(super) fn position_of_best(mc: &syn::ExprMethodCall) -> bool {
@@ -319,8 +320,17 @@ pub(super) fn position_of_best(mc: &syn::ExprMethodCall) -> bool {
         best.method.to_string().as_str(),
         "max_by" | "min_by" | "max_by_key" | "min_by_key" | "find" | "last" | "next"
     );
-    matches!(strip_parens(&best.receiver), Expr::MethodCall(e) if e.method == "enumerate" && e.args.is_empty())
-        && picks
+    // The enumeration, perhaps through adapters that pass its pairs on as they are
+    // (`enumerate().filter(|(_, q)| **q > 0.0).max_by(..)`, `.rev()`, `.skip(1)`).
+    let mut e = strip_parens(&best.receiver);
+    while let Expr::MethodCall(m) = e {
+        match m.method.to_string().as_str() {
+            "enumerate" => return picks && m.args.is_empty(),
+            "filter" | "rev" | "skip" | "take" | "step_by" => e = strip_parens(&m.receiver),
+            _ => return false,
+        }
+    }
+    false
 }
 
 /// An element's `Option` with a default, as the `if` it stands for, so that the element read
