@@ -1,5 +1,6 @@
 //! `while let` is `loop` over the `match` it stands for.
 #![deny(warnings)]
+#![allow(clippy::assign_op_pattern)] // `y = y * x`, as users write it
 
 use autodiff::differentiate;
 
