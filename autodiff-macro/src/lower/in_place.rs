@@ -16,26 +16,30 @@
 use syn::visit_mut::VisitMut;
 use syn::{Expr, Stmt};
 
-/// A range index of a place: the place, and the first and one-past-last positions as
-/// expressions (`None` for an open start).
-fn range_of(e: &Expr) -> Option<(&Expr, Option<Expr>, Expr)> {
+/// One past the last position of a range, `None` for an open end (`a..`).
+fn end_of(r: &syn::ExprRange) -> Option<Expr> {
+    let end = r.end.as_deref()?;
+    Some(match r.limits {
+        syn::RangeLimits::HalfOpen(_) => end.clone(),
+        syn::RangeLimits::Closed(_) => syn::parse_quote!((#end) + 1),
+    })
+}
+
+/// A range index of a place (`v[a..b]`): the place, its range, and the first and one-past-last
+/// positions as expressions (`None` for an open start; an open end is `v.len()`).
+fn range_of(e: &Expr) -> Option<(&Expr, &syn::ExprRange, Option<Expr>, Expr)> {
     let Expr::Index(ix) = e else {
+        return None;
+    };
+    let Expr::Range(r) = &*ix.index else {
         return None;
     };
     if !place(&ix.expr) {
         return None;
     }
-    let Expr::Range(r) = &*ix.index else {
-        return None;
-    };
     let base = &*ix.expr;
-    let lo = r.start.as_deref().cloned();
-    let hi: Expr = match (&r.end, &r.limits) {
-        (Some(end), syn::RangeLimits::HalfOpen(_)) => (**end).clone(),
-        (Some(end), syn::RangeLimits::Closed(_)) => syn::parse_quote!((#end) + 1),
-        (None, _) => syn::parse_quote!(#base.len()),
-    };
-    Some((base, lo, hi))
+    let hi = end_of(r).unwrap_or_else(|| syn::parse_quote!(#base.len()));
+    Some((base, r, r.start.as_deref().cloned(), hi))
 }
 
 /// A variable or a field of one.
@@ -48,9 +52,8 @@ fn place(e: &Expr) -> bool {
     }
 }
 
-/// `v[a..b].fill(c);`, `v[a..b].copy_from_slice(src);` (`clone_from_slice`) as a block of index
-/// writes; `None` for any other statement, and where the source is not a place or a range of
-/// one (the method's own error then stands).
+/// A statement that calls one of the in-place methods above, written as what it stands for;
+/// `None` for any other statement.
 pub(super) fn in_place_statement(stmt: &Stmt, mut_refs: &[String]) -> Option<Stmt> {
     retain(stmt, mut_refs)
         .or_else(|| range_statement(stmt))
@@ -92,36 +95,24 @@ fn extend_listed(stmt: &Stmt) -> Option<Stmt> {
 /// the value it is left with, `e`. `e` cannot borrow `v` while the call holds it, so it may be
 /// evaluated after `v` is read. (`mem::take` would leave `Default::default()`, whose type the
 /// generated code cannot name: it keeps its error.)
-fn take_or_replace(e: &Expr, mut_refs: &[String]) -> Option<(syn::Ident, Expr)> {
+fn mem_replace(e: &Expr, mut_refs: &[String]) -> Option<(syn::Ident, Expr)> {
     let Expr::Call(call) = e else {
         return None;
     };
     let Expr::Path(f) = &*call.func else {
         return None;
     };
-    let segs: Vec<String> = f
-        .path
-        .segments
-        .iter()
-        .map(|s| s.ident.to_string())
-        .collect();
+    let segs = &f.path.segments;
     let n = segs.len();
-    if n < 2 || segs[n - 2] != "mem" {
+    if n < 2 || segs[n - 2].ident != "mem" || segs[n - 1].ident != "replace" || call.args.len() != 2
+    {
         return None;
     }
-    let Some(Expr::Reference(r)) = call.args.first() else {
+    let Expr::Reference(r) = &call.args[0] else {
         return None;
     };
-    let Expr::Path(p) = &*r.expr else {
-        return None;
-    };
-    let v = p.path.get_ident()?;
-    if r.mutability.is_none() || mut_refs.iter().any(|m| v == m) {
-        return None;
-    }
-    if segs[n - 1] != "replace" || call.args.len() != 2 {
-        return None;
-    }
+    r.mutability?;
+    let v = local_var(&r.expr, mut_refs)?;
     Some((v.clone(), call.args[1].clone()))
 }
 
@@ -136,9 +127,9 @@ pub(super) fn replace_lets(stmts: Vec<Stmt>, mut_refs: &[String]) -> Vec<Stmt> {
                 .init
                 .as_ref()
                 .filter(|i| i.diverge.is_none())
-                .and_then(|i| take_or_replace(&i.expr, mut_refs)),
-            Stmt::Expr(Expr::Assign(a), Some(_)) => take_or_replace(&a.right, mut_refs),
-            Stmt::Expr(e, Some(_)) => take_or_replace(e, mut_refs),
+                .and_then(|i| mem_replace(&i.expr, mut_refs)),
+            Stmt::Expr(Expr::Assign(a), Some(_)) => mem_replace(&a.right, mut_refs),
+            Stmt::Expr(e, Some(_)) => mem_replace(e, mut_refs),
             _ => None,
         };
         let Some((v, rest)) = found else {
@@ -163,7 +154,16 @@ pub(super) fn replace_lets(stmts: Vec<Stmt>, mut_refs: &[String]) -> Vec<Stmt> {
     out
 }
 
-/// `v.retain(p);` of a local variable `v` (not a `&mut` parameter, which is a reference).
+/// `e` naming a local variable (not a `&mut` parameter, which is a reference).
+fn local_var<'a>(e: &'a Expr, mut_refs: &[String]) -> Option<&'a syn::Ident> {
+    let Expr::Path(p) = e else {
+        return None;
+    };
+    let v = p.path.get_ident()?;
+    (p.qself.is_none() && !mut_refs.iter().any(|m| v == m)).then_some(v)
+}
+
+/// `v.retain(p);` of a local variable `v`.
 fn retain(stmt: &Stmt, mut_refs: &[String]) -> Option<Stmt> {
     let Stmt::Expr(Expr::MethodCall(mc), Some(semi)) = stmt else {
         return None;
@@ -171,13 +171,7 @@ fn retain(stmt: &Stmt, mut_refs: &[String]) -> Option<Stmt> {
     if mc.method != "retain" || mc.args.len() != 1 {
         return None;
     }
-    let Expr::Path(p) = &*mc.receiver else {
-        return None;
-    };
-    let v = p.path.get_ident()?;
-    if p.qself.is_some() || mut_refs.iter().any(|m| v == m) {
-        return None;
-    }
+    let v = local_var(&mc.receiver, mut_refs)?;
     let pred = &mc.args[0];
     let e: Expr = syn::parse_quote_spanned! {mc.method.span()=>
         #v = #v.into_iter().filter(#pred).collect::<::std::vec::Vec<_>>()
@@ -185,6 +179,9 @@ fn retain(stmt: &Stmt, mut_refs: &[String]) -> Option<Stmt> {
     Some(Stmt::Expr(e, Some(*semi)))
 }
 
+/// `v[a..b].fill(c);`, `v[a..b].copy_from_slice(src);` (`clone_from_slice`) as a block of index
+/// writes; `None` where the source is not a place or a range of one (the method's own error
+/// then stands).
 fn range_statement(stmt: &Stmt) -> Option<Stmt> {
     let Stmt::Expr(Expr::MethodCall(mc), Some(_)) = stmt else {
         return None;
@@ -192,7 +189,7 @@ fn range_statement(stmt: &Stmt) -> Option<Stmt> {
     if mc.args.len() != 1 {
         return None;
     }
-    let (base, lo, hi) = range_of(&mc.receiver)?;
+    let (base, _, lo, hi) = range_of(&mc.receiver)?;
     let lo = lo.unwrap_or_else(|| syn::parse_quote!(0));
     let arg = &mc.args[0];
     let span = mc.method.span();
@@ -211,7 +208,7 @@ fn range_statement(stmt: &Stmt) -> Option<Stmt> {
                 e => e,
             };
             let (from, from_lo, from_hi) = match range_of(src) {
-                Some((b, l, h)) => (b, l.unwrap_or_else(|| syn::parse_quote!(0)), h),
+                Some((b, _, l, h)) => (b, l.unwrap_or_else(|| syn::parse_quote!(0)), h),
                 None if place(src) => (src, syn::parse_quote!(0), syn::parse_quote!(#src.len())),
                 None => return None,
             };
@@ -246,26 +243,14 @@ pub(super) fn range_iter_mut(e: &mut Expr) {
     if mc.method != "iter_mut" || !mc.args.is_empty() {
         return;
     }
-    let Expr::Index(ix) = &*mc.receiver else {
+    let Some((base, r, lo, _)) = range_of(&mc.receiver) else {
         return;
     };
-    let Expr::Range(r) = &*ix.index else {
-        return;
-    };
-    if !place(&ix.expr) {
-        return;
-    }
-    let base = &ix.expr;
     let mut out: Expr = syn::parse_quote_spanned! {mc.method.span()=> #base.iter_mut() };
-    let lo: Option<Expr> = r.start.as_deref().cloned();
     if let Some(lo) = &lo {
         out = syn::parse_quote!(#out.skip(#lo));
     }
-    if let Some(end) = &r.end {
-        let hi: Expr = match &r.limits {
-            syn::RangeLimits::HalfOpen(_) => (**end).clone(),
-            syn::RangeLimits::Closed(_) => syn::parse_quote!((#end) + 1),
-        };
+    if let Some(hi) = end_of(r) {
         out = match &lo {
             Some(lo) => syn::parse_quote!(#out.take((#hi) - (#lo))),
             None => syn::parse_quote!(#out.take(#hi)),
@@ -274,16 +259,26 @@ pub(super) fn range_iter_mut(e: &mut Expr) {
     *e = out;
 }
 
-/// `v.last_mut()`, `v.first_mut()`, `v.get_mut(i)` of a variable or a field of one: the test
-/// that the element is there and its position.
-fn element_ref(e: &Expr) -> Option<(Expr, Expr)> {
-    let e = match e {
+/// `v.last_mut()`, `v.first_mut()`, `v.get_mut(i)` of a variable or a field of one.
+struct ElementRef<'a> {
+    /// The container, `v`.
+    v: &'a Expr,
+    /// That the element is there (`!v.is_empty()`).
+    test: Expr,
+    /// Its position (`v.len() - 1`).
+    at: Expr,
+    /// `unwrap` or `expect` where the call is unwrapped at once (`v.last_mut().unwrap()`).
+    unwrapped: Option<String>,
+}
+
+fn element_ref(e: &Expr) -> Option<ElementRef<'_>> {
+    let (e, unwrapped) = match e {
         Expr::MethodCall(mc)
             if (mc.method == "unwrap" && mc.args.is_empty()) || mc.method == "expect" =>
         {
-            &*mc.receiver
+            (&*mc.receiver, Some(mc.method.to_string()))
         }
-        e => e,
+        e => (e, None),
     };
     let Expr::MethodCall(mc) = e else {
         return None;
@@ -292,27 +287,33 @@ fn element_ref(e: &Expr) -> Option<(Expr, Expr)> {
     if !place(v) {
         return None;
     }
-    match (mc.method.to_string().as_str(), mc.args.len()) {
-        ("last_mut", 0) => Some((
+    let (test, at) = match (mc.method.to_string().as_str(), mc.args.len()) {
+        ("last_mut", 0) => (
             syn::parse_quote!(!#v.is_empty()),
             syn::parse_quote!(#v.len() - 1),
-        )),
-        ("first_mut", 0) => Some((syn::parse_quote!(!#v.is_empty()), syn::parse_quote!(0))),
+        ),
+        ("first_mut", 0) => (syn::parse_quote!(!#v.is_empty()), syn::parse_quote!(0)),
         ("get_mut", 1) => {
             let i = &mc.args[0];
             if !matches!(i, Expr::Path(_) | Expr::Lit(_)) {
                 return None;
             }
-            Some((syn::parse_quote!(#i < #v.len()), i.clone()))
+            (syn::parse_quote!(#i < #v.len()), i.clone())
         }
-        _ => None,
-    }
+        _ => return None,
+    };
+    Some(ElementRef {
+        v,
+        test,
+        at,
+        unwrapped,
+    })
 }
 
 /// The element an `&mut` reference names, `v[at]`, for the reference's name in `stmts`: `*r`
 /// and `r` alike, up to a `let` that binds the name again, and not inside closures or `for`
 /// loops that bind it. `false` (nothing changed) where another pattern in them (a `match` arm,
-/// an inner `let`) binds it.
+/// an inner `let`) binds it or a macro names it.
 fn name_element(stmts: &mut [Stmt], name: &syn::Ident, element: &Expr) -> bool {
     fn binds(p: &syn::Pat, name: &syn::Ident) -> bool {
         struct B<'a>(&'a syn::Ident, bool);
@@ -326,11 +327,17 @@ fn name_element(stmts: &mut [Stmt], name: &syn::Ident, element: &Expr) -> bool {
         syn::visit::Visit::visit_pat(&mut b, p);
         b.1
     }
-    /// A pattern binding the name other than a closure's or a `for` loop's.
+    /// A pattern binding the name other than a closure's or a `for` loop's, or a macro naming
+    /// it (its tokens are not rewritten: the reference would be gone there).
     struct Binds<'a>(&'a syn::Ident, bool);
     impl<'ast> syn::visit::Visit<'ast> for Binds<'_> {
         fn visit_pat(&mut self, p: &'ast syn::Pat) {
             self.1 |= binds(p, self.0);
+        }
+        fn visit_macro(&mut self, m: &'ast syn::Macro) {
+            self.1 |= super::syntax::idents_of(&m.tokens)
+                .iter()
+                .any(|n| self.0 == n);
         }
         fn visit_expr_closure(&mut self, c: &'ast syn::ExprClosure) {
             if !c.inputs.iter().any(|p| binds(p, self.0)) {
@@ -414,16 +421,15 @@ pub(super) fn element_ref_if(e: &mut Expr, made: &mut usize) {
         }
         _ => return,
     };
-    if !matches!(&*l.expr, Expr::MethodCall(mc) if mc.method != "unwrap" && mc.method != "expect") {
-        return;
-    }
-    let Some((test, at)) = element_ref(&l.expr) else {
+    let Some(ElementRef {
+        v,
+        test,
+        at,
+        unwrapped: None,
+    }) = element_ref(&l.expr)
+    else {
         return;
     };
-    let Expr::MethodCall(mc) = &*l.expr else {
-        return;
-    };
-    let v = &*mc.receiver;
     let pos = quote::format_ident!("__ad_element_at_{}", *made);
     let element: Expr = syn::parse_quote!(#v[#pos]);
     let mut body = ei.then_branch.stmts.clone();
@@ -442,46 +448,35 @@ pub(super) fn element_ref_if(e: &mut Expr, made: &mut usize) {
 /// the statements after it are `v[at]` (the borrow keeps `v` from changing while `r` is used,
 /// so the element is the same). A missing element panics as `unwrap` does.
 pub(super) fn element_ref_lets(stmts: &mut [Stmt], made: &mut usize) {
-    let mut k = 0;
-    while k < stmts.len() {
-        let found = match &stmts[k] {
-            Stmt::Local(local) => match (&local.pat, &local.init) {
-                (syn::Pat::Ident(pi), Some(init))
-                    if init.diverge.is_none()
-                        && pi.subpat.is_none()
-                        && matches!(&*init.expr, Expr::MethodCall(mc) if mc.method == "unwrap" || mc.method == "expect") =>
-                {
-                    element_ref(&init.expr).map(|(test, at)| {
-                        let Expr::MethodCall(outer) = &*init.expr else {
-                            unreachable!()
-                        };
-                        let Expr::MethodCall(inner) = &*outer.receiver else {
-                            unreachable!()
-                        };
-                        (
-                            pi.ident.clone(),
-                            test,
-                            at,
-                            (*inner.receiver).clone(),
-                            outer.method.to_string(),
-                        )
-                    })
-                }
-                _ => None,
-            },
-            _ => None,
+    for k in 0..stmts.len() {
+        let Stmt::Local(local) = &stmts[k] else {
+            continue;
         };
-        if let Some((name, test, at, v, method)) = found {
-            let pos = quote::format_ident!("__ad_element_at_{}", *made);
-            let element: Expr = syn::parse_quote!(#v[#pos]);
-            if name_element(&mut stmts[k + 1..], &name, &element) {
-                *made += 1;
-                let msg = format!("called `Option::{method}()` on a `None` value");
-                stmts[k] = syn::parse_quote! {
-                    let #pos: usize = { assert!(#test, #msg); #at };
-                };
-            }
+        let (syn::Pat::Ident(pi), Some(init)) = (&local.pat, &local.init) else {
+            continue;
+        };
+        if init.diverge.is_some() || pi.subpat.is_some() {
+            continue;
         }
-        k += 1;
+        let Some(ElementRef {
+            v,
+            test,
+            at,
+            unwrapped: Some(method),
+        }) = element_ref(&init.expr)
+        else {
+            continue;
+        };
+        let name = pi.ident.clone();
+        let pos = quote::format_ident!("__ad_element_at_{}", *made);
+        let element: Expr = syn::parse_quote!(#v[#pos]);
+        let msg = format!("called `Option::{method}()` on a `None` value");
+        let bound: Stmt = syn::parse_quote! {
+            let #pos: usize = { assert!(#test, #msg); #at };
+        };
+        if name_element(&mut stmts[k + 1..], &name, &element) {
+            *made += 1;
+            stmts[k] = bound;
+        }
     }
 }

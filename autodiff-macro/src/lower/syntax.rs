@@ -272,6 +272,19 @@ fn collected_array(mc: &syn::ExprMethodCall) -> Option<syn::Path> {
     Some(path)
 }
 
+/// Every identifier in `ts`, groups included (the names a macro's tokens may read).
+pub(super) fn idents_of(ts: &TokenStream) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in ts.clone() {
+        match t {
+            proc_macro2::TokenTree::Ident(id) => out.push(id.to_string()),
+            proc_macro2::TokenTree::Group(g) => out.extend(idents_of(&g.stream())),
+            _ => {}
+        }
+    }
+    out
+}
+
 /// The iterator consumers that return an `Option` of the best (or the combined) item.
 pub(super) const BEST_CONSUMERS: &[&str] = &[
     "max_by",
@@ -1362,17 +1375,6 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
         let mut b = Bound(Vec::new());
         syn::visit::Visit::visit_expr(&mut b, e);
         b.0
-    }
-    fn idents_of(ts: &TokenStream) -> Vec<String> {
-        let mut out = Vec::new();
-        for t in ts.clone() {
-            match t {
-                proc_macro2::TokenTree::Ident(id) => out.push(id.to_string()),
-                proc_macro2::TokenTree::Group(g) => out.extend(idents_of(&g.stream())),
-                _ => {}
-            }
-        }
-        out
     }
     fn mentions(stmt: &Stmt, name: &syn::Ident) -> bool {
         idents_of(&quote::quote!(#stmt)).iter().any(|n| name == n)
