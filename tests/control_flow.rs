@@ -1442,3 +1442,141 @@ fn early_returns_before_and_after_loops() {
         }
     }
 }
+
+/// The products of pairs below the diagonal, row by row: `continue 'rows` leaves a row at the
+/// first pair whose product is small, `break 'outer` stops at the first large one, from two
+/// loops down.
+#[differentiate(hessian)]
+fn pairs_with_labels(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    'outer: for i in 0..x.len() {
+        'rows: for j in 0..i {
+            let mut k = 0;
+            while k < 2 {
+                let p = x[i] * x[j];
+                if p.abs() < 0.05 {
+                    continue 'rows;
+                }
+                if p > 1.5 {
+                    break 'outer;
+                }
+                s += p * x[k];
+                k += 1;
+            }
+        }
+        s = s * 0.5 + x[i];
+    }
+    s
+}
+
+#[test]
+fn labeled_loops_leave_the_loop_they_name() {
+    for x in [
+        vec![0.7f64, -1.3, 2.1, 0.4],
+        vec![0.3, 0.02, -0.8, 1.1, 0.6],
+        vec![1.4, 1.2, 0.5],
+        vec![],
+    ] {
+        // The same walk with the derivative carried forward: ∂s for s ← s + x_i x_j x_k is
+        // x_j x_k e_i + x_i x_k e_j + x_i x_j e_k; s ← s/2 + x_i halves it and adds e_i.
+        let n = x.len();
+        let (mut s, mut ds) = (0.0, vec![0.0; n]);
+        'outer: for i in 0..n {
+            for j in 0..i {
+                for k in 0..2 {
+                    let p = x[i] * x[j];
+                    if p.abs() < 0.05 {
+                        break;
+                    }
+                    if p > 1.5 {
+                        break 'outer;
+                    }
+                    s += p * x[k];
+                    ds[i] += x[j] * x[k];
+                    ds[j] += x[i] * x[k];
+                    ds[k] += p;
+                }
+            }
+            s = s * 0.5 + x[i];
+            ds.iter_mut().for_each(|d| *d *= 0.5);
+            ds[i] += 1.0;
+        }
+        let (v, g) = pairs_with_labels_grad(&x);
+        assert_eq!(v, pairs_with_labels(&x));
+        assert_eq!(v, s);
+        close_all("labeled loops", &g, &ds);
+        fd_vec("labeled loops", pairs_with_labels, &x, &g);
+        if n == 0 {
+            continue;
+        }
+        forward("labeled loops").check(
+            &x,
+            |x| pairs_with_labels(x),
+            |x, v| pairs_with_labels_jvp(x, v),
+            |x, w| {
+                let (y, back) = pairs_with_labels_vjp(x);
+                (y, back(w))
+            },
+        );
+        let v = autodiff::check::random_direction(&x, 7);
+        let (y, grad, hv) = pairs_with_labels_hvp(&x, &v);
+        assert_eq!((y, &grad), (s, &g));
+        let r = autodiff::check::hvpcheck(|x: &Vec<f64>| pairs_with_labels_grad(x).1, &x, &v, &hv);
+        assert!(r.passed(), "labeled loops: {r}");
+    }
+}
+
+/// `'search: loop` left from a `for` inside it, with the value a `break` carries out of two
+/// loops as the function's value: s = x₀·Π(1 + x_j/10) over at most two passes over x, up to the first x_j with
+/// x_j·s > 2; the value is 2s.
+#[differentiate]
+fn labeled_search<T: num_traits::Float>(x: &[T]) -> T {
+    let mut s = x[0];
+    let tenth = T::from(0.1).unwrap();
+    let mut passes = 0;
+    'search: loop {
+        for &v in x.iter() {
+            if v * s > T::from(2.0).unwrap() {
+                break 'search s + s;
+            }
+            s = s * (T::one() + v * tenth);
+        }
+        passes += 1;
+        if passes == 2 {
+            break s + s;
+        }
+    }
+}
+
+#[test]
+fn a_labeled_loop_with_a_value() {
+    for x in [vec![0.7f64, 1.3, 2.1, 0.4], vec![0.5, 0.2, -0.3]] {
+        let (mut s, mut ds) = (x[0], vec![0.0; x.len()]);
+        ds[0] = 1.0;
+        'walk: for _ in 0..2 {
+            for (j, &v) in x.iter().enumerate() {
+                if v * s > 2.0 {
+                    break 'walk;
+                }
+                // s ← s(1 + v/10): ∂s ← ∂s(1 + v/10) + (s/10) e_j
+                ds.iter_mut().for_each(|d| *d *= 1.0 + v * 0.1);
+                ds[j] += s * 0.1;
+                s *= 1.0 + v * 0.1;
+            }
+        }
+        let expected: Vec<f64> = ds.iter().map(|d| 2.0 * d).collect();
+        let (v, g) = labeled_search_grad(&x);
+        assert_eq!(v, labeled_search(&x));
+        close_all("labeled search", &g, &expected);
+        fd_vec("labeled search", labeled_search, &x, &g);
+        let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+        let (v32, g32) = labeled_search_grad(&x32);
+        assert_eq!(v32, labeled_search(&x32));
+        for (a, b) in g32.iter().zip(&g) {
+            assert!(
+                (*a as f64 - b).abs() < 1e-4 * (1.0 + b.abs()),
+                "f32: {a} vs {b}"
+            );
+        }
+    }
+}

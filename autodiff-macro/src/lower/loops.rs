@@ -3,6 +3,13 @@
 
 use super::*;
 
+/// A labeled loop keeps its label (see `labels.rs`) where a jump to it leaves a loop that is
+/// not a statement of its own, or carries a value out of an inner loop.
+const LABEL_KEPT: &str = "a jump to this label is followed from loops written as statements \
+    (`'outer: for .. { for .. { if c { break 'outer; } } }`); here one leaves a loop that is a \
+    value inside an expression or carries a value (`break 'outer v`) out of an inner loop: write \
+    the inner loop as a statement and keep the value in a variable";
+
 impl Lowering {
     /// Sets up a loop body block whose parameters carry the variables the loop assigns.
     pub(super) fn loop_header(&mut self, body_syn: &syn::Block) -> LoopHeader {
@@ -156,7 +163,7 @@ impl Lowering {
     pub(super) fn for_loop(&mut self, b: Block, fl: &syn::ExprForLoop) {
         let span = fl.span();
         if let Some(l) = &fl.label {
-            self.err_at(&l, "labeled loops (`'label: for ..`) are not supported; use a flag variable and `break` from the inner loop");
+            self.err_at(&l, LABEL_KEPT);
             return;
         }
         let Some((start, end, inclusive, rev)) = parse_range(&fl.expr) else {
@@ -224,7 +231,7 @@ impl Lowering {
     pub(super) fn while_loop(&mut self, b: Block, w: &syn::ExprWhile) {
         let span = w.span();
         if let Some(l) = &w.label {
-            self.err_at(&l, "labeled loops (`'label: for ..`) are not supported; use a flag variable and `break` from the inner loop");
+            self.err_at(&l, LABEL_KEPT);
             return;
         }
         let h = self.loop_header(&w.body);
@@ -258,7 +265,7 @@ impl Lowering {
     pub(super) fn loop_loop(&mut self, b: Block, l: &syn::ExprLoop) {
         let span = l.span();
         if let Some(lb) = &l.label {
-            self.err_at(&lb, "labeled loops (`'label: for ..`) are not supported; use a flag variable and `break` from the inner loop");
+            self.err_at(&lb, LABEL_KEPT);
             return;
         }
         if !contains_break(&l.body) {

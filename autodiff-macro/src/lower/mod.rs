@@ -55,6 +55,7 @@ mod fields;
 mod in_place;
 mod iter;
 mod join;
+mod labels;
 mod loops;
 mod region;
 mod stmts;

@@ -1545,6 +1545,7 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
             syn::visit_mut::visit_local_mut(self, l);
         }
         fn visit_expr_mut(&mut self, e: &mut Expr) {
+            super::labels::unlabel(e, &mut self.made);
             super::in_place::range_iter_mut(e);
             super::in_place::element_ref_if(e, &mut self.made);
             // A loop over the lanes of a matrix is taken before its head is rewritten as a
