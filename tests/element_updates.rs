@@ -161,6 +161,50 @@ fn writes_into_ranges_are_index_loops() {
     fd_vec("range writes", range_writes, &x, &g);
 }
 
+/// Reorderings of ranges, as users write them: `v[1..].reverse()`, `v[..3].rotate_left(1)`,
+/// `v[2..].swap(0, 1)` and a descending `sort_by` of a prefix; the order is worked out in the
+/// test and each element's weight follows where its value ends.
+#[differentiate(hessian)]
+fn range_reorders(x: &[f64]) -> f64 {
+    let mut v: Vec<f64> = x.iter().map(|a| a * a).collect();
+    v[1..].reverse();
+    v[..3].rotate_left(1);
+    let n = v.len();
+    v[n - 2..].swap(0, 1);
+    v[..3].sort_by(|a, b| b.partial_cmp(a).unwrap());
+    v.iter()
+        .enumerate()
+        .map(|(i, a)| a * (i as f64 + 1.0))
+        .sum()
+}
+
+#[test]
+fn reorderings_of_ranges_move_the_adjoints_with_the_values() {
+    for x in [[0.7f64, -1.3, 2.1, 0.4, 1.6], [1.0, 0.2, -0.5, 3.0, -2.2]] {
+        // The same moves on the positions: the value at the end of position i is x_{p[i]}².
+        let mut p: Vec<usize> = (0..5).collect();
+        p[1..].reverse();
+        p[..3].rotate_left(1);
+        p[3..].swap(0, 1);
+        p[..3].sort_by(|&a, &b| (x[b] * x[b]).partial_cmp(&(x[a] * x[a])).unwrap());
+        // f = Σ (i+1)·x_{p[i]}²: ∂x_{p[i]} = 2(i+1)·x_{p[i]}.
+        let mut expected = [0.0; 5];
+        for (i, &k) in p.iter().enumerate() {
+            expected[k] = 2.0 * (i as f64 + 1.0) * x[k];
+        }
+        let (v, g) = range_reorders_grad(&x);
+        assert_eq!(v, range_reorders(&x));
+        close("range reorders", &g, &expected);
+        fd_vec("range reorders", range_reorders, &x, &g);
+        // The Hessian is diagonal, 2(i+1) at x_{p[i]}.
+        let dir = [0.3, -1.0, 0.5, 2.0, -0.7];
+        let (_, g2, hv) = range_reorders_hvp(&x, &dir.to_vec());
+        assert_eq!(g2, g);
+        let want: Vec<f64> = (0..5).map(|k| expected[k] / x[k] * dir[k]).collect();
+        close("range reorders H·v", &hv, &want);
+    }
+}
+
 /// A length that differs panics as the slice method does.
 #[differentiate]
 fn copy_prefix(x: &[f64], k: usize) -> f64 {

@@ -4,7 +4,10 @@
 //! - `v[a..b].fill(c);` is `{ let t = c; for i in a..b { v[i] = t.clone(); } }`;
 //! - `v[a..b].copy_from_slice(&w[c..d]);` (also `clone_from_slice`, and a whole `&w` or `w`) is
 //!   a loop of element writes `v[a + k] = w[c + k]`, after the length check the method makes;
-//! - `v[a..b].iter_mut()` is `v.iter_mut().skip(a).take(b - a)`.
+//! - `v[a..b].iter_mut()` is `v.iter_mut().skip(a).take(b - a)`;
+//! - `v[a..b].reverse()` (also `sort_by`, `sort_by_key`, their `unstable` forms, `rotate_left`,
+//!   `rotate_right` and `swap`) reorders a copy of the range, a local `Vec`, and writes it back
+//!   element by element.
 //!
 //! `v` is a variable or a field of one (`self.buf`); the bounds are evaluated once, in order,
 //! and an open end is the container's length, as in the slice it replaces.
@@ -186,14 +189,30 @@ fn range_statement(stmt: &Stmt) -> Option<Stmt> {
     let Stmt::Expr(Expr::MethodCall(mc), Some(_)) = stmt else {
         return None;
     };
+    let (base, _, lo, hi) = range_of(&mc.receiver)?;
+    let lo = lo.unwrap_or_else(|| syn::parse_quote!(0));
+    let span = mc.method.span();
+    let name = mc.method.to_string();
+    if REORDER.contains(&name.as_str()) {
+        let (method, args) = (&mc.method, &mc.args);
+        return Some(Stmt::Expr(
+            syn::parse_quote_spanned! {span=> {
+                let __ad_range_lo: usize = #lo;
+                let __ad_range_hi: usize = #hi;
+                let mut __ad_part = #base[__ad_range_lo..__ad_range_hi].to_vec();
+                __ad_part.#method(#args);
+                for __ad_k in 0..__ad_range_hi - __ad_range_lo {
+                    #base[__ad_range_lo + __ad_k] = __ad_part[__ad_k].clone();
+                }
+            }},
+            None,
+        ));
+    }
     if mc.args.len() != 1 {
         return None;
     }
-    let (base, _, lo, hi) = range_of(&mc.receiver)?;
-    let lo = lo.unwrap_or_else(|| syn::parse_quote!(0));
     let arg = &mc.args[0];
-    let span = mc.method.span();
-    let block: Expr = match mc.method.to_string().as_str() {
+    let block: Expr = match name.as_str() {
         "fill" => syn::parse_quote_spanned! {span=> {
             let __ad_range_lo: usize = #lo;
             let __ad_range_hi: usize = #hi;
@@ -233,6 +252,20 @@ fn range_statement(stmt: &Stmt) -> Option<Stmt> {
     };
     Some(Stmt::Expr(block, None))
 }
+
+/// Methods that reorder the elements of a range in place: on a copy of the range, which is a
+/// local `Vec` whose reordering the derivative follows, written back element by element.
+const REORDER: &[&str] = &[
+    "reverse",
+    "sort_by",
+    "sort_by_key",
+    "sort_unstable_by",
+    "sort_unstable_by_key",
+    "sort_by_cached_key",
+    "rotate_left",
+    "rotate_right",
+    "swap",
+];
 
 /// `v[a..b].iter_mut()` as `v.iter_mut().skip(a).take(b - a)` (`v[a..]`: no `take`; `v[..b]`:
 /// no `skip`), which the loops over `iter_mut()` follow.
