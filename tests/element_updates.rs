@@ -9,7 +9,7 @@
 use autodiff::differentiate;
 
 mod common;
-use common::{close_all as close, data, fd_vec};
+use common::{close_all as close, data, fd_vec, forward};
 
 /// `s = Σ_i y_i²` with `y = A·x` summed element by element: `∂s/∂A_ij = 2·y_i·x_j`,
 /// `∂s/∂x_j = Σ_i 2·y_i·A_ij`.
@@ -203,6 +203,80 @@ fn reorderings_of_ranges_move_the_adjoints_with_the_values() {
         let want: Vec<f64> = (0..5).map(|k| expected[k] / x[k] * dir[k]).collect();
         close("range reorders H·v", &hv, &want);
     }
+}
+
+/// Rows of data beside rows of parameters in one `Vec<Vec<f64>>`: a `vec![..]` literal holding
+/// both, a data row pushed, and a data row assigned over a row (each moved into the container
+/// where forward mode still needed its zero tangent). f = x₀x₁² + 0.5·4² + x₂·3².
+#[differentiate(hessian)]
+fn rows_of_data(x: &[f64]) -> f64 {
+    let mut rows: Vec<Vec<f64>> = vec![x[..2].to_vec(), vec![1.0, 2.0]];
+    rows.push(vec![x[2], 3.0]);
+    rows[1] = vec![0.5, 4.0];
+    rows.iter().map(|r| r[0] * r[1] * r[1]).sum()
+}
+
+/// Double buffering with `mem::take`: each pass averages every element with the one before it
+/// (the first with itself), y = M²x; f = |y|².
+#[differentiate(hessian)]
+fn smooth_by_take(x: &[f64]) -> f64 {
+    let mut cur = x.to_vec();
+    for _ in 0..2 {
+        let prev = std::mem::take(&mut cur);
+        for i in 0..prev.len() {
+            let left = if i > 0 { prev[i - 1] } else { prev[i] };
+            cur.push(0.5 * prev[i] + 0.5 * left);
+        }
+    }
+    assert!(cur.len() == x.len());
+    cur.iter().map(|c| c * c).sum()
+}
+
+#[test]
+fn rows_of_data_and_buffers_taken() {
+    let x = vec![0.7f64, -1.3, 2.1, 0.4];
+    let expected = [x[1] * x[1], 2.0 * x[0] * x[1], 9.0, 0.0];
+    let (v, g) = rows_of_data_grad(&x);
+    assert_eq!(v, rows_of_data(&x));
+    close("rows of data", &g, &expected);
+    fd_vec("rows of data", rows_of_data, &x, &g);
+    forward("rows of data").check(
+        &x,
+        |x| rows_of_data(x),
+        |x, v| rows_of_data_jvp(x, v),
+        |x, w| {
+            let (y, back) = rows_of_data_vjp(x);
+            (y, back(w))
+        },
+    );
+
+    // M averages each element with the one before it; ∇f = 2 (M²)ᵀ M² x.
+    let n = x.len();
+    let m = |v: &[f64]| -> Vec<f64> {
+        (0..n)
+            .map(|i| 0.5 * v[i] + 0.5 * v[i.saturating_sub(1)])
+            .collect()
+    };
+    let mt = |w: &[f64]| -> Vec<f64> {
+        let mut out = vec![0.0; n];
+        for i in 0..n {
+            out[i] += 0.5 * w[i];
+            out[i.saturating_sub(1)] += 0.5 * w[i];
+        }
+        out
+    };
+    let y = m(&m(&x));
+    let expected: Vec<f64> = mt(&mt(&y)).iter().map(|g| 2.0 * g).collect();
+    let (v, g) = smooth_by_take_grad(&x);
+    assert_eq!(v, smooth_by_take(&x));
+    assert_eq!(v, y.iter().map(|c| c * c).sum::<f64>());
+    close("mem::take", &g, &expected);
+    fd_vec("mem::take", smooth_by_take, &x, &g);
+    // H = 2 (M²)ᵀ M²: H·d is the gradient's map applied to d.
+    let d = vec![0.3, -1.0, 0.5, 2.0];
+    let (_, _, hv) = smooth_by_take_hvp(&x, &d);
+    let want: Vec<f64> = mt(&mt(&m(&m(&d)))).iter().map(|g| 2.0 * g).collect();
+    close("mem::take H·v", &hv, &want);
 }
 
 /// A length that differs panics as the slice method does.

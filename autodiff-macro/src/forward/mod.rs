@@ -211,6 +211,15 @@ impl Fwd<'_> {
         d
     }
 
+    /// The tangent of an argument that instruction `i` may move (`v.push(row)`, `v[k] = row`):
+    /// where it has none, its zero is made before `i`, while the argument still exists.
+    fn arg_tangent(&mut self, b: Block, i: Inst, a: Value, out: &mut Vec<Inst>) -> Value {
+        if self.tan.contains_key(&a) || self.tys.of(a).is_plain() {
+            return self.tangent_or_zero(b, a, out);
+        }
+        self.tangent_before(b, i, a, out)
+    }
+
     fn block(&mut self, b: Block) {
         let insts = std::mem::take(&mut self.f.blocks[b.index()].insts);
         let mut out = Vec::with_capacity(insts.len() * 2);
@@ -350,7 +359,7 @@ impl Fwd<'_> {
             }
             InstKind::IndexSet { base, index, value } => {
                 let db = self.tangent_before(b, i, base, out);
-                let dv = self.tangent_or_zero(b, value, out);
+                let dv = self.arg_tangent(b, i, value, out);
                 self.emit(
                     b,
                     out,
@@ -394,7 +403,7 @@ impl Fwd<'_> {
                     } else {
                         // An argument without a tangent is lent as it is (`extend_from_slice(&h)`
                         // of data): so is its zero, which is an owned value.
-                        let zero = self.tangent_or_zero(b, a, out);
+                        let zero = self.arg_tangent(b, i, a, out);
                         let lent = matches!(
                             self.f.value(a).def,
                             ValueDef::Result(d, _) if matches!(self.f.inst(d).kind, InstKind::Ref(_))

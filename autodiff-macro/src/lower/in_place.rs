@@ -16,6 +16,7 @@
 //! predicate sees each element by reference in both, and the kept elements are followed as a
 //! filtered chain's are.
 
+use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
 use syn::{Expr, Stmt};
 
@@ -96,9 +97,19 @@ fn extend_listed(stmt: &Stmt) -> Option<Stmt> {
 
 /// `mem::replace(&mut v, e)` (`std::mem::`, `core::mem::`) of a local variable `v`: `v` and
 /// the value it is left with, `e`. `e` cannot borrow `v` while the call holds it, so it may be
-/// evaluated after `v` is read. (`mem::take` would leave `Default::default()`, whose type the
-/// generated code cannot name: it keeps its error.)
+/// evaluated after `v` is read.
 fn mem_replace(e: &Expr, mut_refs: &[String]) -> Option<(syn::Ident, Expr)> {
+    let (v, mut args) = mem_call(e, "replace", mut_refs)?;
+    Some((v.clone(), args.nth(1)?.clone()))
+}
+
+/// A call `mem::name(&mut v, ..)` (`std::mem::`, `core::mem::`) of a local variable `v`: `v`
+/// and the call's arguments.
+fn mem_call<'a>(
+    e: &'a Expr,
+    name: &str,
+    mut_refs: &[String],
+) -> Option<(&'a syn::Ident, syn::punctuated::Iter<'a, Expr>)> {
     let Expr::Call(call) = e else {
         return None;
     };
@@ -107,16 +118,73 @@ fn mem_replace(e: &Expr, mut_refs: &[String]) -> Option<(syn::Ident, Expr)> {
     };
     let segs = &f.path.segments;
     let n = segs.len();
-    if n < 2 || segs[n - 2].ident != "mem" || segs[n - 1].ident != "replace" || call.args.len() != 2
-    {
+    if n < 2 || segs[n - 2].ident != "mem" || segs[n - 1].ident != name {
         return None;
     }
-    let Expr::Reference(r) = &call.args[0] else {
+    let Some(Expr::Reference(r)) = call.args.first() else {
         return None;
     };
     r.mutability?;
-    let v = local_var(&r.expr, mut_refs)?;
-    Some((v.clone(), call.args[1].clone()))
+    Some((local_var(&r.expr, mut_refs)?, call.args.iter()))
+}
+
+/// `mem::take(&mut v)` of a local declared as a `Vec` (`vecs`) as `v.split_off(0)`: all the
+/// elements move out and `v` is left empty, of its own type, which the derivative follows as
+/// `split_off`. Of another local it would leave `Default::default()`, whose type the generated
+/// code cannot name, and it keeps its error.
+pub(super) fn mem_take(e: &mut Expr, mut_refs: &[String], vecs: &[String]) {
+    let Some((v, args)) = mem_call(e, "take", mut_refs) else {
+        return;
+    };
+    if args.len() != 1 || !vecs.iter().any(|n| v == n) {
+        return;
+    }
+    *e = syn::parse_quote_spanned!(e.span()=> #v.split_off(0));
+}
+
+/// The local variables the body declares as `Vec`s: with a `Vec<..>` type, or made by `vec![..]`,
+/// `Vec::new()`, `Vec::with_capacity(..)`, `.to_vec()` or `.collect::<Vec<..>>()`.
+pub(super) fn vec_locals(block: &syn::Block) -> Vec<String> {
+    struct Locals(Vec<String>);
+    fn is_vec_type(t: &syn::Type) -> bool {
+        matches!(t, syn::Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Vec"))
+    }
+    fn makes_vec(e: &Expr) -> bool {
+        match e {
+            Expr::Macro(m) => m.mac.path.is_ident("vec"),
+            Expr::Call(c) => matches!(&*c.func, Expr::Path(p)
+                if p.path.segments.len() >= 2
+                    && p.path.segments[p.path.segments.len() - 2].ident == "Vec"),
+            Expr::MethodCall(mc) => {
+                mc.method == "to_vec"
+                    || (mc.method == "collect"
+                        && mc.turbofish.as_ref().is_some_and(|t| {
+                            matches!(t.args.first(), Some(syn::GenericArgument::Type(t)) if is_vec_type(t))
+                        }))
+            }
+            _ => false,
+        }
+    }
+    impl<'ast> syn::visit::Visit<'ast> for Locals {
+        fn visit_local(&mut self, l: &'ast syn::Local) {
+            let (pat, ty) = match &l.pat {
+                syn::Pat::Type(pt) => (&*pt.pat, Some(&*pt.ty)),
+                p => (p, None),
+            };
+            if let syn::Pat::Ident(pi) = pat {
+                if ty.is_some_and(is_vec_type)
+                    || l.init.as_ref().is_some_and(|i| makes_vec(&i.expr))
+                {
+                    self.0.push(pi.ident.to_string());
+                }
+            }
+            syn::visit::visit_local(self, l);
+        }
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let mut locals = Locals(Vec::new());
+    syn::visit::Visit::visit_block(&mut locals, block);
+    locals.0
 }
 
 /// `let t = mem::replace(&mut v, e);` (`t = ..;`, or the call alone) as `let t = v; v = e;`:

@@ -1134,6 +1134,8 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
         shared_refs: &'a [String],
         /// Hidden names made for values destructured by a struct pattern.
         made: usize,
+        /// The locals declared as `Vec`s (for `mem::take`).
+        vecs: Vec<String>,
     }
     impl Desugar<'_> {
         /// `let S { a, b: p, .. } = init;` (and `let S(a, _) = init;`) as one `let` per field,
@@ -1546,6 +1548,7 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
         }
         fn visit_expr_mut(&mut self, e: &mut Expr) {
             super::labels::unlabel(e, &mut self.made);
+            super::in_place::mem_take(e, self.mut_refs, &self.vecs);
             super::in_place::range_iter_mut(e);
             super::in_place::element_ref_if(e, &mut self.made);
             // A loop over the lanes of a matrix is taken before its head is rewritten as a
@@ -1740,6 +1743,7 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
             mut_refs,
             shared_refs,
             made: 0,
+            vecs: super::in_place::vec_locals(block),
         },
         block,
     );
