@@ -4,7 +4,7 @@
 //! central finite differences, including writes whose added term reads the same array at an
 //! index that may equal the written one.
 
-#![allow(clippy::needless_range_loop)] // written as users write them
+#![allow(clippy::needless_range_loop, clippy::extend_with_drain)] // written as users write them
 
 use autodiff::differentiate;
 
@@ -277,6 +277,81 @@ fn rows_of_data_and_buffers_taken() {
     let (_, _, hv) = smooth_by_take_hvp(&x, &d);
     let want: Vec<f64> = mt(&mt(&m(&m(&d)))).iter().map(|g| 2.0 * g).collect();
     close("mem::take H·v", &hv, &want);
+}
+
+/// `extend` from iterator chains and `append`/`drain(..)` between locals, as users grow
+/// buffers: v = [x₀, x₁, 2x₀..2x₃, sin x₀..sin x₃, x₃..x₀]; then w (the sines) moves to the end
+/// of v and w = [2x₃]. f = Σ (i+1)·vᵢ² + w₀·|w|.
+#[differentiate(hessian)]
+fn grown_by_extend(x: &[f64]) -> f64 {
+    let mut v = x[..2].to_vec();
+    let mut w: Vec<f64> = x.iter().map(|a| a.sin()).collect();
+    v.extend(x.iter().map(|a| a * 2.0));
+    v.extend(&w);
+    v.extend(x.iter().rev().copied());
+    v.extend(w.drain(..));
+    w.push(x[3] * 2.0);
+    v.iter()
+        .enumerate()
+        .map(|(i, a)| (i as f64 + 1.0) * a * a)
+        .sum::<f64>()
+        + w[0] * w.len() as f64
+}
+
+#[derive(Clone, autodiff::Differentiable)]
+struct Node {
+    a: f64,
+    b: f64,
+}
+
+/// `append` of a `Vec` of structs: ps = [(x₀, 1), (x₁, x₂), (½, x₃)], qs left empty;
+/// f = Σ aᵢbᵢ·(1 + |qs|) = x₀ + x₁x₂ + x₃/2.
+#[differentiate]
+fn appended_nodes(x: &[f64]) -> f64 {
+    let mut ps = vec![Node { a: x[0], b: 1.0 }];
+    let mut qs = vec![Node { a: x[1], b: x[2] }, Node { a: 0.5, b: x[3] }];
+    ps.append(&mut qs);
+    let t: f64 = ps.iter().map(|p| p.a * p.b).sum();
+    t * (1.0 + qs.len() as f64)
+}
+
+#[test]
+fn buffers_grown_by_extend_and_append() {
+    let x = vec![0.7f64, -1.3, 2.1, 0.4];
+    // Position weights: v₀ = x₀ (1), v₁ = x₁ (2), v₂₊ₖ = 2xₖ (3+k), v₆₊ₖ = sin xₖ (7+k),
+    // v₁₀₊ₖ = x₃₋ₖ (11+k), v₁₄₊ₖ = sin xₖ (15+k); and 2x₃·1 from w.
+    let mut expected = vec![0.0; 4];
+    expected[0] += 2.0 * x[0];
+    expected[1] += 2.0 * 2.0 * x[1];
+    for k in 0..4 {
+        let (s, c) = x[k].sin_cos();
+        expected[k] += (3 + k) as f64 * 8.0 * x[k];
+        expected[k] += ((7 + k) as f64 + (15 + k) as f64) * 2.0 * s * c;
+        expected[3 - k] += (11 + k) as f64 * 2.0 * x[3 - k];
+    }
+    expected[3] += 2.0;
+    let (v, g) = grown_by_extend_grad(&x);
+    assert_eq!(v, grown_by_extend(&x));
+    close("extend", &g, &expected);
+    fd_vec("extend", grown_by_extend, &x, &g);
+    forward("extend").check(
+        &x,
+        |x| grown_by_extend(x),
+        |x, v| grown_by_extend_jvp(x, v),
+        |x, w| {
+            let (y, back) = grown_by_extend_vjp(x);
+            (y, back(w))
+        },
+    );
+    let d = vec![0.3, -1.0, 0.5, 2.0];
+    let (_, _, hv) = grown_by_extend_hvp(&x, &d);
+    let r = autodiff::check::hvpcheck(|x: &Vec<f64>| grown_by_extend_grad(x).1, &x, &d, &hv);
+    assert!(r.passed(), "extend: {r}");
+
+    let (v, g) = appended_nodes_grad(&x);
+    assert_eq!(v, appended_nodes(&x));
+    close("append", &g, &[1.0, x[2], x[1], 0.5]);
+    fd_vec("append", appended_nodes, &x, &g);
 }
 
 /// A length that differs panics as the slice method does.

@@ -14,8 +14,6 @@ fn r(x: f64, out: &mut Vec<f64>) -> f64 {
 #[differentiate]
 fn s(x: f64) -> f64 {
     let mut v = vec![x, 2.0 * x, 3.0];
-    let mut w = vec![x];
-    v.append(&mut w);
     v.drain(1..);
     v[0]
 }

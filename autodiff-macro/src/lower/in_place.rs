@@ -74,7 +74,33 @@ fn extend_listed(stmt: &Stmt) -> Option<Stmt> {
     if mc.args.len() != 1 || !place(&mc.receiver) {
         return None;
     }
+    let v = &*mc.receiver;
+    let span = mc.method.span();
+    let moved = |w: &Expr| -> Option<Stmt> {
+        Some(Stmt::Expr(
+            syn::parse_quote_spanned! {span=> {
+                let __ad_appended = #w.split_off(0);
+                for __ad_e in __ad_appended {
+                    #v.push(__ad_e);
+                }
+            }},
+            None,
+        ))
+    };
     let arg = match (mc.method.to_string().as_str(), &mc.args[0]) {
+        // `v.append(&mut w)` (`v.extend(w.drain(..))`) of a local `w`: its elements move over
+        // and it is left empty.
+        ("append", Expr::Reference(r)) if r.mutability.is_some() && place(&r.expr) => {
+            return moved(&r.expr);
+        }
+        ("extend", Expr::MethodCall(d))
+            if d.method == "drain"
+                && place(&d.receiver)
+                && matches!(d.args.first(), Some(Expr::Range(r))
+                    if d.args.len() == 1 && r.start.is_none() && r.end.is_none()) =>
+        {
+            return moved(&d.receiver);
+        }
         ("extend", a) => a,
         ("extend_from_slice", Expr::Reference(r)) if r.mutability.is_none() => &*r.expr,
         _ => return None,
@@ -88,9 +114,8 @@ fn extend_listed(stmt: &Stmt) -> Option<Stmt> {
         }
         _ => return None,
     };
-    let v = &*mc.receiver;
     let pushes = elems.iter().map(|e| -> Stmt {
-        syn::parse_quote_spanned! {mc.method.span()=> #v.push(#e); }
+        syn::parse_quote_spanned! {span=> #v.push(#e); }
     });
     Some(Stmt::Expr(syn::parse_quote!({ #(#pushes)* }), None))
 }
