@@ -892,3 +892,179 @@ fn methods_named_like_array_rules_on_a_local_declared_with_the_type() {
     fd_vec("∂a", |p| declared_type_dot(p, &c), &a, &ga);
     fd_vec("∂c", |p| declared_type_dot(&a, p), &c, &gc);
 }
+
+/// Items of a `Vec` of the struct, in a `for` loop and in a closure: `p.dot(&c)` and `p.sum()`
+/// are `V3::dot` and `V3::sum`, as on `ps[i]`. With pₖ = (k+1)·a: f = Σₖ (k+1)·a·c + Σₖ (k+1)·Σa
+/// over k = 0, 1, 2, so ∂f/∂a = 6c + 6·(1, 1, 1), ∂f/∂c = 6a.
+#[differentiate]
+fn array_rule_names_on_items(a: &[f64], c: &[f64]) -> f64 {
+    let c = V3 {
+        x: c[0],
+        y: c[1],
+        z: c[2],
+    };
+    let mut ps = Vec::new();
+    for k in 0..3 {
+        let w = k as f64 + 1.0;
+        ps.push(V3 {
+            x: w * a[0],
+            y: w * a[1],
+            z: w * a[2],
+        });
+    }
+    let mut s = 0.0;
+    for p in &ps {
+        s += p.dot(&c);
+    }
+    s + ps.iter().map(|p| p.sum()).sum::<f64>()
+}
+
+#[test]
+fn methods_named_like_array_rules_on_items_of_a_vec_of_the_struct() {
+    let (a, c) = ([0.3, -1.2, 0.7], [1.1, 0.4, -0.5]);
+    let (y, (ga, gc)) = array_rule_names_on_items_grad(&a, &c);
+    assert_eq!(y, array_rule_names_on_items(&a, &c));
+    let want_a: Vec<f64> = c.iter().map(|ci| 6.0 * ci + 6.0).collect();
+    close_all("∂a", &ga, &want_a);
+    close_all("∂c", &gc, &a.map(|ai| 6.0 * ai));
+    fd_vec("∂a", |p| array_rule_names_on_items(p, &c), &a, &ga);
+    fd_vec("∂c", |p| array_rule_names_on_items(&a, p), &c, &gc);
+}
+
+/// A tuple struct, as users write small vector types: built by its constructor (`Pair(a, b)`,
+/// `Self(..)` in its methods), read by position (`p.0`), as a parameter and in a `Vec`.
+#[derive(Clone, Copy, Debug, Differentiable)]
+struct Pair(f64, f64);
+
+#[differentiate(hessian)]
+impl Pair {
+    fn rotated(&self, t: f64) -> Self {
+        let (s, c) = t.sin_cos();
+        Self(c * self.0 - s * self.1, s * self.0 + c * self.1)
+    }
+    fn dot(&self, o: &Pair) -> f64 {
+        self.0 * o.0 + self.1 * o.1
+    }
+}
+
+/// A newtype around a float.
+#[derive(Clone, Copy, Debug, Differentiable)]
+struct Meters(f64);
+
+#[differentiate(hessian)]
+fn pair_energy(p: Pair, m: Meters) -> f64 {
+    p.0 * p.0 * m.0 + p.1
+}
+
+/// f = p·q + E(q, m) + Σ over the three pairs (xₖ, 2xₖ₊₁)·q, with q = p rotated by t.
+#[differentiate(hessian)]
+fn tuple_structs(x: &[f64]) -> f64 {
+    let p = Pair(x[0], x[1]);
+    let q = p.rotated(x[2]);
+    let m = Meters(x[3] * 2.0);
+    let mut ps = Vec::new();
+    for k in 0..3 {
+        ps.push(Pair(x[k], 2.0 * x[k + 1]));
+    }
+    let s: f64 = ps.iter().map(|r| r.dot(&q)).sum();
+    p.dot(&q) + pair_energy(q, m) + s
+}
+
+#[test]
+fn tuple_structs_built_by_their_constructors() {
+    for x in [vec![0.7f64, -1.3, 0.4, 1.1], vec![-0.2, 0.9, 2.0, 0.5]] {
+        // q = R(t)p: q·p = cos t·|p|²; E = q₀²·2x₃ + q₁; Σₖ (xₖ q₀ + 2xₖ₊₁ q₁).
+        let (p0, p1, t) = (x[0], x[1], x[2]);
+        let (s, c) = t.sin_cos();
+        let (q0, q1) = (c * p0 - s * p1, s * p0 + c * p1);
+        let (sx, sy) = (x[0] + x[1] + x[2], 2.0 * (x[1] + x[2] + x[3]));
+        // ∂/∂q of (E + Σ): (4x₃q₀ + sx, 1 + sy); ∂q/∂p = R(t), ∂q/∂t = (−q₁, q₀).
+        let (gq0, gq1) = (4.0 * x[3] * q0 + sx, 1.0 + sy);
+        let want = [
+            2.0 * c * p0 + c * gq0 + s * gq1 + q0,
+            2.0 * c * p1 - s * gq0 + c * gq1 + q0 + 2.0 * q1,
+            -s * (p0 * p0 + p1 * p1) - q1 * gq0 + q0 * gq1 + q0 + 2.0 * q1,
+            2.0 * q0 * q0 + 2.0 * q1,
+        ];
+        let (y, g) = tuple_structs_grad(&x);
+        assert_eq!(y, tuple_structs(&x));
+        close_all("tuple structs", &g, &want);
+        fd_vec("tuple structs", tuple_structs, &x, &g);
+        forward("tuple structs").check(
+            &x,
+            |x| tuple_structs(x),
+            |x, v| tuple_structs_jvp(x, v),
+            |x, w| {
+                let (y, back) = tuple_structs_vjp(x);
+                (y, back(w))
+            },
+        );
+        let d = vec![0.3, -1.0, 0.5, 2.0];
+        let (_, _, hv) = tuple_structs_hvp(&x, &d);
+        let r = autodiff::check::hvpcheck(|x: &Vec<f64>| tuple_structs_grad(x).1, &x, &d, &hv);
+        assert!(r.passed(), "tuple structs: {r}");
+    }
+    // The struct's own gradient is a value of the struct.
+    let (_, (gp, gm)) = pair_energy_grad(Pair(0.5, -2.0), Meters(3.0));
+    close_all("∂p", &[gp.0, gp.1], &[3.0, 1.0]);
+    close_all("∂m", &[gm.0], &[0.25]);
+}
+
+/// A random-number generator of the user's, made inside the differentiated function: a struct
+/// of integer fields whose `&mut self` method returns a float. It holds no differentiated
+/// value, so its methods run as written, the state carried from call to call.
+struct Lcg(u64);
+
+struct LcgNamed {
+    state: u64,
+}
+
+impl Lcg {
+    fn sample(&mut self) -> f64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+impl LcgNamed {
+    fn sample(&mut self) -> f64 {
+        let mut inner = Lcg(self.state);
+        let u = inner.sample();
+        self.state = inner.0;
+        u
+    }
+}
+
+/// y ← y·x + uₖ (uₖ the k-th sample of each generator, summed), n times.
+#[differentiate]
+fn noisy_recurrence(x: f64, n: usize) -> f64 {
+    let mut rng = Lcg(7);
+    let mut other = LcgNamed { state: 7 };
+    let mut y = x;
+    for _ in 0..n {
+        y = y * x + rng.sample() + other.sample();
+    }
+    y
+}
+
+#[test]
+fn generators_of_the_user_run_as_written() {
+    for x in [0.7, -1.3] {
+        // The samples as the plain code draws them; dy ← dy·x + y (forward mode by hand).
+        let mut rng = Lcg(7);
+        let (mut y, mut dy) = (x, 1.0);
+        for _ in 0..5 {
+            let u = rng.sample();
+            dy = dy * x + y;
+            y = y * x + u + u;
+        }
+        let (v, d) = noisy_recurrence_grad(x, 5);
+        assert_eq!(v, noisy_recurrence(x, 5));
+        assert_eq!(v, y);
+        close("noisy recurrence", d, dy, 1e-12);
+        fd("noisy recurrence", |x| noisy_recurrence(x, 5), x, d);
+    }
+}

@@ -97,3 +97,33 @@ fn unwrap_or_gives_the_default_where_the_chain_finds_nothing() {
     close_all("empty", &[y, gw], &[2.0, 1.0]);
     assert!(gx.is_empty());
 }
+
+/// An element's `Option` mapped before its default, as users write it: `first().map(..)
+/// .unwrap_or(d)`, `last().copied().map(..)`, `get(i).map_or(d, |&v| ..)`, a `get` past the
+/// end that takes its default, and `unwrap_or_default()`.
+/// f = 2x₀·sin(xₙ₋₁) + x₂² + x₁ + 3x₁ (n ≥ 3).
+#[differentiate]
+fn mapped_options(x: &[f64]) -> f64 {
+    let first = x.first().map(|v| v * 2.0).unwrap_or(0.0);
+    let last = x.last().copied().map(|v| v.sin()).unwrap_or(1.0);
+    let mid = x.get(2).map_or(0.5, |&v| v * v);
+    let none = x.get(x.len()).map(|v| v.exp()).unwrap_or(x[1]);
+    let second = x.get(1).copied().unwrap_or_default();
+    first * last + mid + none + 3.0 * second
+}
+
+#[test]
+fn options_mapped_before_their_defaults() {
+    for x in [vec![0.7, -1.3, 2.1, 0.4], vec![1.5, 0.2, -0.6]] {
+        let n = x.len();
+        let (v, g) = mapped_options_grad(&x);
+        assert_eq!(v, mapped_options(&x));
+        let mut want = vec![0.0; n];
+        want[0] += 2.0 * x[n - 1].sin();
+        want[n - 1] += 2.0 * x[0] * x[n - 1].cos();
+        want[2] += 2.0 * x[2];
+        want[1] += 1.0 + 3.0;
+        close_all("mapped options", &g, &want);
+        fd_vec("mapped options", mapped_options, &x, &g);
+    }
+}

@@ -235,36 +235,53 @@ fn derive(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
 /// // and `_vjp_jvp` (Hessians) and `_vjp_along` (exact kinks), made of the same two.
 /// ```
 ///
-/// Nothing for tuple structs (their literal is a call the user can give `_vjp` to).
+/// A tuple struct's are the same, its parameters in the order of its fields (`V(a, b)` is
+/// lowered as the literal `V { 0: a, 1: b }`).
 fn literal_fns(input: &syn::DeriveInput) -> Option<TokenStream> {
-    let syn::Data::Struct(syn::DataStruct {
-        fields: syn::Fields::Named(named),
-        ..
-    }) = &input.data
-    else {
+    let syn::Data::Struct(syn::DataStruct { fields, .. }) = &input.data else {
         return None;
     };
-    let mut fields: Vec<&syn::Field> = named.named.iter().collect();
-    fields.sort_by_key(|f| f.ident.as_ref().map(|i| i.to_string()));
+    let (fields, m): (Vec<&syn::Field>, Vec<syn::Member>) = match fields {
+        syn::Fields::Named(named) => {
+            let mut fields: Vec<&syn::Field> = named.named.iter().collect();
+            fields.sort_by_key(|f| f.ident.as_ref().map(|i| i.to_string()));
+            let m = fields
+                .iter()
+                .filter_map(|f| f.ident.clone().map(syn::Member::Named))
+                .collect();
+            (fields, m)
+        }
+        syn::Fields::Unnamed(unnamed) if !unnamed.unnamed.is_empty() => {
+            let fields: Vec<&syn::Field> = unnamed.unnamed.iter().collect();
+            let m = (0..fields.len())
+                .map(|i| syn::Member::Unnamed(syn::Index::from(i)))
+                .collect();
+            (fields, m)
+        }
+        _ => return None,
+    };
     // The literal can be written where every field is visible: the functions are as visible as
     // the fields when they agree, else private to the struct's module.
     let vis = match &fields[..] {
         [first, rest @ ..] if rest.iter().all(|f| f.vis == first.vis) => first.vis.clone(),
         _ => syn::Visibility::Inherited,
     };
-    let m: Vec<&syn::Ident> = fields.iter().filter_map(|f| f.ident.as_ref()).collect();
     let ty: Vec<&syn::Type> = fields.iter().map(|f| &f.ty).collect();
+    let name_of = |m: &syn::Member| match m {
+        syn::Member::Named(i) => i.to_string(),
+        syn::Member::Unnamed(i) => i.index.to_string(),
+    };
     let v: Vec<syn::Ident> = m
         .iter()
-        .map(|i| quote::format_ident!("__ad_v_{}", i))
+        .map(|i| quote::format_ident!("__ad_v_{}", name_of(i)))
         .collect();
     let d: Vec<syn::Ident> = m
         .iter()
-        .map(|i| quote::format_ident!("__ad_d_{}", i))
+        .map(|i| quote::format_ident!("__ad_d_{}", name_of(i)))
         .collect();
     // One gradient per field: the value itself for one field, else a tuple.
     let (grad_ty, grads_of) = if m.len() == 1 {
-        let (t, f) = (ty[0], m[0]);
+        let (t, f) = (ty[0], &m[0]);
         (quote!(#t), quote!(|__ad_g: Self| __ad_g.#f))
     } else {
         (quote!((#(#ty,)*)), quote!(|__ad_g: Self| (#(__ad_g.#m,)*)))

@@ -231,11 +231,55 @@ fn is_user_type_name(n: &str) -> bool {
         )
 }
 
+/// A literal of a type that holds no float: an integer (not `7f64`), `bool`, `char` or string.
+fn data_literal(e: &Expr) -> bool {
+    match chain::strip(e) {
+        Expr::Lit(l) => match &l.lit {
+            syn::Lit::Int(i) => !i.suffix().starts_with('f'),
+            syn::Lit::Bool(_) | syn::Lit::Char(_) | syn::Lit::Str(_) | syn::Lit::Byte(_) => true,
+            _ => false,
+        },
+        Expr::Unary(u) if matches!(u.op, syn::UnOp::Neg(_)) => data_literal(&u.expr),
+        _ => false,
+    }
+}
+
+/// `V(a, b)` (`Self(a, b)`, `geom::V(a, b)`): a tuple struct's constructor, as the literal
+/// `V { 0: a, 1: b }` it stands for. A variant of an enum (`Shape::Circle(r)`) and `Some`,
+/// `Ok`, `Err` are not.
+fn tuple_struct_literal(fp: &syn::ExprPath, c: &syn::ExprCall) -> Option<syn::ExprStruct> {
+    let segs = &fp.path.segments;
+    let last = segs.last()?.ident.to_string();
+    let upper = |s: &str| s.starts_with(|c: char| c.is_ascii_uppercase());
+    let ty =
+        last == "Self" || (is_user_type_name(&last) && !matches!(&*last, "Some" | "Ok" | "Err"));
+    let enum_variant = segs.len() >= 2 && upper(&segs[segs.len() - 2].ident.to_string());
+    if fp.qself.is_some() || !ty || enum_variant || c.args.is_empty() {
+        return None;
+    }
+    // Of integer literals only it holds nothing differentiated: a call as written (`Lcg(7)`).
+    if c.args.iter().all(data_literal) {
+        return None;
+    }
+    let path = &fp.path;
+    let fields = c.args.iter().enumerate().map(|(i, a)| {
+        let m = syn::Member::Unnamed(syn::Index::from(i));
+        quote!(#m: #a)
+    });
+    syn::parse2(quote::quote_spanned!(c.span()=> #path { #(#fields),* })).ok()
+}
+
 /// The user's struct that `e` builds, where it names it: a struct literal (`Neuron { .. }`) or
 /// a constructor by its conventional name (`Neuron::new(..)`).
+///
+/// One whose fields are all integer, `bool`, `char` or string literals (`Noise { state: 7 }`,
+/// `Lcg(7)`) has no float field, so it never holds a differentiated value: it is data, and its
+/// methods run as written (a generator's `&mut self` `sample()`).
 fn built_struct(e: &Expr) -> Option<TokenStream> {
     match chain::strip(e) {
-        Expr::Struct(es) => {
+        Expr::Struct(es)
+            if es.rest.is_some() || !es.fields.iter().all(|f| data_literal(&f.expr)) =>
+        {
             let path = &es.path;
             Some(quote!(#path))
         }
@@ -245,6 +289,10 @@ fn built_struct(e: &Expr) -> Option<TokenStream> {
             _ => None,
         },
         Expr::Call(c) => match chain::strip(&c.func) {
+            Expr::Path(fp) if tuple_struct_literal(fp, c).is_some() => {
+                let path = &fp.path;
+                Some(quote!(#path))
+            }
             Expr::Path(fp)
                 if fp.qself.is_none()
                     && fp.path.segments.len() >= 2
@@ -647,7 +695,13 @@ impl Lowering {
         if matches!(chain::strip(&ix.index), Expr::Range(_)) {
             return None;
         }
-        let Expr::Path(p) = chain::strip(&ix.expr) else {
+        self.container_struct(&ix.expr)
+    }
+
+    /// The user's struct that the container `e` holds: a parameter `&[V2]`, a local
+    /// `let vs: Vec<V2>` or one built by `push`/`vec![..]` of them, or a field of such a type.
+    pub(super) fn container_struct(&self, e: &Expr) -> Option<syn::Path> {
+        let Expr::Path(p) = chain::strip(e) else {
             return None;
         };
         let slot = self.lookup(&p.path.get_ident()?.to_string())?;
@@ -1086,14 +1140,12 @@ impl Lowering {
         }
         // `let s = State { .. };`: the literal names the type (`s.advance(dt)`); a copy of a
         // struct parameter or field (`let s = s0.clone();`) has its type.
-        let built = matches!(chain::strip(init), Expr::Struct(_))
-            || matches!(chain::strip(init), Expr::Call(_) | Expr::Block(_))
-                && built_struct(init).is_some();
+        let built = matches!(
+            chain::strip(init),
+            Expr::Struct(_) | Expr::Call(_) | Expr::Block(_)
+        ) && built_struct(init).is_some();
         let ty = match (pat, chain::strip(init)) {
-            (Pat::Ident(_), Expr::Struct(es)) => {
-                let path = &es.path;
-                Some(Some(quote!(#path)))
-            }
+            (Pat::Ident(_), Expr::Struct(_)) => built_struct(init).map(Some),
             (Pat::Ident(_), Expr::MethodCall(mc))
                 if mc.args.is_empty() && (mc.method == "clone" || mc.method == "to_owned") =>
             {
@@ -1803,6 +1855,9 @@ impl Lowering {
                 "qualified paths (`<T as Trait>::f`) are not supported; call the function by its plain path (`module::f(x)`)",
             );
             return None;
+        }
+        if let Some(es) = tuple_struct_literal(fp, c) {
+            return self.struct_literal(b, &es, true);
         }
         if let Some(def) = self.closure_named(&c.func) {
             // A local closure: its body, with the arguments bound to its parameters.

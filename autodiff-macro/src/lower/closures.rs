@@ -386,16 +386,17 @@ impl Lowering {
                         let Some(v) = self.item_value(b, item, false, span) else {
                             return;
                         };
-                        let place_ty = self
-                            .elem_places
-                            .iter()
-                            .find(|(p, _)| *p == v)
-                            .map(|(_, t)| t.clone());
+                        let place = self.elem_places.iter().find(|(p, ..)| *p == v);
+                        let (place_ty, user) =
+                            place.map_or((None, false), |(_, t, u)| (Some(t.clone()), *u));
                         self.bind_mut(name, Some(v), mutable);
                         if let Some(last) = self.env.last_mut() {
                             last.element = true;
                             last.refs = refs;
                             last.place_ty = place_ty;
+                            // An element of a container of the user's structs: its methods
+                            // are the struct's, as on a local a literal built.
+                            last.built |= user;
                         }
                     }
                 }

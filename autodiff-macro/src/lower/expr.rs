@@ -641,20 +641,26 @@ impl Lowering {
     /// `check::struct_literals`). A literal that names fields by position runs as written, and
     /// is an error there (one that copies the rest from another, `..base`, is a copy with
     /// fields assigned by then: see `syntax::desugar_forms`).
-    fn struct_literal(&mut self, b: Block, es: &syn::ExprStruct, want: bool) -> Option<Value> {
+    pub(super) fn struct_literal(
+        &mut self,
+        b: Block,
+        es: &syn::ExprStruct,
+        want: bool,
+    ) -> Option<Value> {
         let span = es.span();
-        let named: Option<Vec<(&syn::Ident, &Expr)>> = es
+        // The fields by name, or by position (a tuple struct's, `V(a, b)` as `V { 0: a, 1: b }`),
+        // each with the key that orders them as the derived literal functions take them.
+        let named: Option<Vec<(&syn::Member, String, &Expr)>> = es
             .fields
             .iter()
             .map(|fv| match &fv.member {
-                syn::Member::Named(id) => Some((id, &fv.expr)),
-                syn::Member::Unnamed(_) => None,
+                syn::Member::Named(id) => Some((&fv.member, id.to_string(), &fv.expr)),
+                syn::Member::Unnamed(i) => Some((&fv.member, format!("{:010}", i.index), &fv.expr)),
             })
             .collect();
         let msg = "a struct built from differentiated values is differentiated where its type \
-                   derives `Differentiable` and the literal names its fields (not `S { 0: x }`); \
-                   else keep the fields as local variables, or return them as a tuple (`(x, y)`) \
-                   and build the struct in the caller";
+                   derives `Differentiable`; else keep the fields as local variables, or return \
+                   them as a tuple (`(x, y)`) and build the struct in the caller";
         // `S { ..s }` of a variable is `s`, moved.
         if let (Some([]), Some(base)) = (named.as_deref(), &es.rest) {
             if matches!(&**base, Expr::Path(p) if p.qself.is_none() && p.path.get_ident().is_some())
@@ -672,15 +678,15 @@ impl Lowering {
             return v;
         };
         let mut fields = Vec::new();
-        for (k, (id, e)) in named.iter().enumerate() {
+        for (k, (_, key, e)) in named.iter().enumerate() {
             let v = self.expr(b, e, true)?;
             fields.push((
-                id.to_string(),
+                key.clone(),
                 syn::Ident::new(&format!("__ad_field{k}"), span),
                 v,
             ));
         }
-        let (path, members) = (&es.path, named.iter().map(|(id, _)| id));
+        let (path, members) = (&es.path, named.iter().map(|(m, _, _)| m));
         let locals = fields.iter().map(|(_, l, _)| l);
         let tokens = quote!(#path { #(#members: #locals),* });
         let uses = fields.iter().map(|(_, l, v)| (l.clone(), *v)).collect();

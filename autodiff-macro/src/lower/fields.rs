@@ -339,48 +339,94 @@ pub(super) fn position_of_best(mc: &syn::ExprMethodCall) -> bool {
 /// - `v.pop().unwrap_or(d)`: `if !v.is_empty() { v.pop().unwrap() } else { d }`;
 /// - `v.last().copied().unwrap_or(d)` (`cloned()` too): `if !v.is_empty() { v[v.len() - 1] }
 ///   else { d }`, and `first()` with `v[0]`;
-/// - `v.get(i).copied().unwrap_or(d)`: `if i < v.len() { v[i] } else { d }`.
+/// - `v.get(i).copied().unwrap_or(d)`: `if i < v.len() { v[i] } else { d }`;
+/// - `unwrap_or_default()` as `unwrap_or(Default::default())`;
+/// - with a `map` before the default, `v.first().map(|e| e * 2.0).unwrap_or(d)` (and
+///   `map_or(d, |e| ..)`, `copied()` before the `map` or not): the closure's body with its
+///   parameter bound to the element (or a reference to it), in the first arm.
 ///
 /// `v` is a variable or a field of one; `None` for anything else.
 pub(super) fn element_or(mc: &syn::ExprMethodCall) -> Option<Expr> {
-    if mc.method != "unwrap_or" || mc.args.len() != 1 || mc.turbofish.is_some() {
+    if mc.turbofish.is_some() {
         return None;
     }
-    let d = &mc.args[0];
     let span = mc.span();
-    let Expr::MethodCall(inner) = strip_parens(&mc.receiver) else {
+    let zero: Expr = syn::parse_quote_spanned!(span=> ::core::default::Default::default());
+    // The default, and the closure a `map` applies first.
+    let (d, mut recv, map) = match (mc.method.to_string().as_str(), mc.args.len()) {
+        ("unwrap_or", 1) => match strip_parens(&mc.receiver) {
+            Expr::MethodCall(m) if m.method == "map" && m.args.len() == 1 => {
+                (&mc.args[0], &*m.receiver, Some(&m.args[0]))
+            }
+            r => (&mc.args[0], r, None),
+        },
+        ("map_or", 2) => (&mc.args[0], &*mc.receiver, Some(&mc.args[1])),
+        ("unwrap_or_default", 0) => (&zero, &*mc.receiver, None),
+        _ => return None,
+    };
+    let map = match map {
+        Some(Expr::Closure(c)) if c.inputs.len() == 1 => Some(c),
+        Some(_) => return None,
+        None => None,
+    };
+    let Expr::MethodCall(inner) = strip_parens(recv) else {
         return None;
     };
-    if inner.method == "pop" && inner.args.is_empty() && plain_place(&inner.receiver) {
+    if inner.method == "pop"
+        && inner.args.is_empty()
+        && plain_place(&inner.receiver)
+        && map.is_none()
+    {
         let v = &inner.receiver;
         return Some(syn::parse_quote_spanned! {span=>
             if !#v.is_empty() { #v.pop().unwrap() } else { #d }
         });
     }
-    if !(inner.method == "copied" || inner.method == "cloned") || !inner.args.is_empty() {
+    let copied = (inner.method == "copied" || inner.method == "cloned") && inner.args.is_empty();
+    if copied {
+        recv = &inner.receiver;
+    } else if map.is_none() {
         return None;
     }
-    let Expr::MethodCall(acc) = strip_parens(&inner.receiver) else {
+    let Expr::MethodCall(acc) = strip_parens(recv) else {
         return None;
     };
     let v = &acc.receiver;
     if !plain_place(v) {
         return None;
     }
+    // The element at `at`, through the closure where there is one.
+    let element = |at: Expr| -> Expr {
+        let Some(c) = map else {
+            return syn::parse_quote_spanned!(span=> #v[#at]);
+        };
+        let body = &c.body;
+        match (&c.inputs[0], copied) {
+            (syn::Pat::Reference(r), false) => {
+                let p = &r.pat;
+                syn::parse_quote_spanned!(span=> { let #p = #v[#at]; #body })
+            }
+            (p, false) => syn::parse_quote_spanned!(span=> { let #p = &#v[#at]; #body }),
+            (p, true) => syn::parse_quote_spanned!(span=> { let #p = #v[#at]; #body }),
+        }
+    };
     match (acc.method.to_string().as_str(), acc.args.len()) {
-        ("last", 0) => Some(syn::parse_quote_spanned! {span=>
-            if !#v.is_empty() { #v[#v.len() - 1] } else { #d }
-        }),
-        ("first", 0) => Some(syn::parse_quote_spanned! {span=>
-            if !#v.is_empty() { #v[0] } else { #d }
-        }),
+        ("last", 0) => {
+            let e = element(syn::parse_quote!(#v.len() - 1));
+            Some(syn::parse_quote_spanned! {span=> if !#v.is_empty() { #e } else { #d } })
+        }
+        ("first", 0) => {
+            let e = element(syn::parse_quote!(0));
+            Some(syn::parse_quote_spanned! {span=> if !#v.is_empty() { #e } else { #d } })
+        }
         // A map's `get(&k)` takes a reference: only a position is an index.
         ("get", 1) if !matches!(acc.args[0], Expr::Reference(_)) => {
             let i = &acc.args[0];
+            let e = element(syn::parse_quote!(__ad_at));
             Some(syn::parse_quote_spanned! {span=>
                 {
                     let __ad_at: usize = #i;
-                    if __ad_at < #v.len() { #v[__ad_at] } else { #d }
+                    if __ad_at < #v.len() { #e } else { #d }
                 }
             })
         }

@@ -267,7 +267,8 @@ impl Lowering {
                         }
                         if cells.is_none() {
                             if let Some(elem) = self.elem_type(expr) {
-                                self.elem_places.push((base, elem));
+                                let user = self.container_struct(expr).is_some();
+                                self.elem_places.push((base, elem, user));
                             }
                         }
                         let len = self.len_of(b, base, span);
@@ -571,8 +572,8 @@ impl Lowering {
                     _ => Kind::Unknown,
                 };
                 let v = self.inst1(b, InstKind::Index(*base, idx), kind, span);
-                if let Some((_, ty)) = self.elem_places.iter().find(|(p, _)| p == base) {
-                    self.elem_places.push((v, ty.clone()));
+                if let Some((_, ty, user)) = self.elem_places.iter().find(|(p, ..)| p == base) {
+                    self.elem_places.push((v, ty.clone(), *user));
                 }
                 Item::Val { v, refs: *refs }
             }

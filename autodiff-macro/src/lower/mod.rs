@@ -204,7 +204,10 @@ pub struct Lowering {
     /// from them, each with the type of its elements spelled through the runtime's `Field`
     /// trait: a name bound to such an element anywhere (`|h, l| l.forward(&h)` in a `fold`,
     /// `(i, l)` of `enumerate`) has its methods followed like `self.layers[i].forward(..)`.
-    elem_places: Vec<(Value, TokenStream)>,
+    /// The flag says the elements are structs of the user's (`vs` of `let vs: Vec<V2>`, a
+    /// parameter `&[V2]`): there, methods named like array rules are the struct's too
+    /// (`for v in &vs { v.dot(&c) }`), as on `vs[i]`.
+    elem_places: Vec<(Value, TokenStream, bool)>,
     /// The function's type parameters: a parameter of one is no struct of the user's.
     type_params: Vec<String>,
 }
