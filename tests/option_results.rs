@@ -127,3 +127,33 @@ fn options_mapped_before_their_defaults() {
         fd_vec("mapped options", mapped_options, &x, &g);
     }
 }
+
+/// Found items with defaults: a position mapped to its element, a best item copied out
+/// (`min_by(..).copied().unwrap_or(d)`, `max_by(..).cloned().unwrap()`), and a default computed
+/// by `unwrap_or_else`. At x = (0.7, −1.3, 2.1, 0.4): the first element over 1 is x₂, the least
+/// x₁, the greatest x₂, and no element is over 100: f = x₂x₁ + x₂ + x₀/2.
+#[differentiate]
+fn found_items(x: &[f64]) -> f64 {
+    let p = x.iter().position(|&v| v > 1.0).map(|i| x[i]).unwrap_or(0.0);
+    let q = x
+        .iter()
+        .min_by(|a, b| a.total_cmp(b))
+        .copied()
+        .unwrap_or(0.0);
+    let s = x.iter().max_by(|a, b| a.total_cmp(b)).cloned().unwrap();
+    let t = x
+        .iter()
+        .position(|&v| v > 100.0)
+        .map(|i| x[i])
+        .unwrap_or_else(|| x[0] * 0.5);
+    p * q + s + t
+}
+
+#[test]
+fn found_items_with_their_defaults() {
+    let x = [0.7, -1.3, 2.1, 0.4];
+    let (v, g) = found_items_grad(&x);
+    assert_eq!(v, found_items(&x));
+    close_all("found items", &g, &[0.5, x[2], x[1] + 1.0, 0.0]);
+    fd_vec("found items", found_items, &x, &g);
+}

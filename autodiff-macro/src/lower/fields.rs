@@ -340,93 +340,56 @@ pub(super) fn position_of_best(mc: &syn::ExprMethodCall) -> bool {
 /// - `v.last().copied().unwrap_or(d)` (`cloned()` too): `if !v.is_empty() { v[v.len() - 1] }
 ///   else { d }`, and `first()` with `v[0]`;
 /// - `v.get(i).copied().unwrap_or(d)`: `if i < v.len() { v[i] } else { d }`;
-/// - `unwrap_or_default()` as `unwrap_or(Default::default())`;
-/// - with a `map` before the default, `v.first().map(|e| e * 2.0).unwrap_or(d)` (and
-///   `map_or(d, |e| ..)`, `copied()` before the `map` or not): the closure's body with its
-///   parameter bound to the element (or a reference to it), in the first arm.
+/// - `unwrap_or_default()` as `unwrap_or(Default::default())`.
 ///
-/// `v` is a variable or a field of one; `None` for anything else.
+/// (With a `map` before the default, `v.first().map(|e| ..).unwrap_or(d)`, the `Option` is a
+/// `match` by then: see `syntax::option_map`.) `v` is a variable or a field of one; `None` for
+/// anything else.
 pub(super) fn element_or(mc: &syn::ExprMethodCall) -> Option<Expr> {
     if mc.turbofish.is_some() {
         return None;
     }
     let span = mc.span();
-    let zero: Expr = syn::parse_quote_spanned!(span=> ::core::default::Default::default());
-    // The default, and the closure a `map` applies first.
-    let (d, mut recv, map) = match (mc.method.to_string().as_str(), mc.args.len()) {
-        ("unwrap_or", 1) => match strip_parens(&mc.receiver) {
-            Expr::MethodCall(m) if m.method == "map" && m.args.len() == 1 => {
-                (&mc.args[0], &*m.receiver, Some(&m.args[0]))
-            }
-            r => (&mc.args[0], r, None),
-        },
-        ("map_or", 2) => (&mc.args[0], &*mc.receiver, Some(&mc.args[1])),
-        ("unwrap_or_default", 0) => (&zero, &*mc.receiver, None),
+    let d: Expr = match (mc.method.to_string().as_str(), mc.args.len()) {
+        ("unwrap_or", 1) => mc.args[0].clone(),
+        ("unwrap_or_default", 0) => {
+            syn::parse_quote_spanned!(span=> ::core::default::Default::default())
+        }
         _ => return None,
     };
-    let map = match map {
-        Some(Expr::Closure(c)) if c.inputs.len() == 1 => Some(c),
-        Some(_) => return None,
-        None => None,
-    };
-    let Expr::MethodCall(inner) = strip_parens(recv) else {
+    let Expr::MethodCall(inner) = strip_parens(&mc.receiver) else {
         return None;
     };
-    if inner.method == "pop"
-        && inner.args.is_empty()
-        && plain_place(&inner.receiver)
-        && map.is_none()
-    {
+    if inner.method == "pop" && inner.args.is_empty() && plain_place(&inner.receiver) {
         let v = &inner.receiver;
         return Some(syn::parse_quote_spanned! {span=>
             if !#v.is_empty() { #v.pop().unwrap() } else { #d }
         });
     }
-    let copied = (inner.method == "copied" || inner.method == "cloned") && inner.args.is_empty();
-    if copied {
-        recv = &inner.receiver;
-    } else if map.is_none() {
+    if !(inner.method == "copied" || inner.method == "cloned") || !inner.args.is_empty() {
         return None;
     }
-    let Expr::MethodCall(acc) = strip_parens(recv) else {
+    let Expr::MethodCall(acc) = strip_parens(&inner.receiver) else {
         return None;
     };
     let v = &acc.receiver;
     if !plain_place(v) {
         return None;
     }
-    // The element at `at`, through the closure where there is one.
-    let element = |at: Expr| -> Expr {
-        let Some(c) = map else {
-            return syn::parse_quote_spanned!(span=> #v[#at]);
-        };
-        let body = &c.body;
-        match (&c.inputs[0], copied) {
-            (syn::Pat::Reference(r), false) => {
-                let p = &r.pat;
-                syn::parse_quote_spanned!(span=> { let #p = #v[#at]; #body })
-            }
-            (p, false) => syn::parse_quote_spanned!(span=> { let #p = &#v[#at]; #body }),
-            (p, true) => syn::parse_quote_spanned!(span=> { let #p = #v[#at]; #body }),
-        }
-    };
     match (acc.method.to_string().as_str(), acc.args.len()) {
-        ("last", 0) => {
-            let e = element(syn::parse_quote!(#v.len() - 1));
-            Some(syn::parse_quote_spanned! {span=> if !#v.is_empty() { #e } else { #d } })
-        }
-        ("first", 0) => {
-            let e = element(syn::parse_quote!(0));
-            Some(syn::parse_quote_spanned! {span=> if !#v.is_empty() { #e } else { #d } })
-        }
+        ("last", 0) => Some(syn::parse_quote_spanned! {span=>
+            if !#v.is_empty() { #v[#v.len() - 1] } else { #d }
+        }),
+        ("first", 0) => Some(syn::parse_quote_spanned! {span=>
+            if !#v.is_empty() { #v[0] } else { #d }
+        }),
         // A map's `get(&k)` takes a reference: only a position is an index.
         ("get", 1) if !matches!(acc.args[0], Expr::Reference(_)) => {
             let i = &acc.args[0];
-            let e = element(syn::parse_quote!(__ad_at));
             Some(syn::parse_quote_spanned! {span=>
                 {
                     let __ad_at: usize = #i;
-                    if __ad_at < #v.len() { #e } else { #d }
+                    if __ad_at < #v.len() { #v[__ad_at] } else { #d }
                 }
             })
         }

@@ -1072,6 +1072,91 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
     /// `chain.max_by(f)` (or another consumer that returns an `Option`: `min_by`,
     /// `max_by_key`, `min_by_key`, `max`, `min`, `reduce`) whose chain may be run twice: it
     /// changes no variable and moves nothing out. The chain and the call.
+    /// `opt.map(|p| body).unwrap_or(d)`, `opt.map(|p| body).unwrap_or_else(|| d)` and
+    /// `opt.map_or(d, |p| body)` as `match opt { Some(p) => body, None => d }` (the default
+    /// evaluated only where there is no value, which for a default without side effects is
+    /// the same). Not of a `Result` the macro can see (`parse`), nor of `pop()`. The position
+    /// of `v.get(i)` is computed first where it is more than a name or a number.
+    fn option_map(mc: &syn::ExprMethodCall) -> Option<Expr> {
+        let (opt, closure, d): (&Expr, &Expr, Expr) =
+            match (mc.method.to_string().as_str(), &mc.args.len()) {
+                ("map_or", 2) => (&mc.receiver, &mc.args[1], mc.args[0].clone()),
+                ("unwrap_or" | "unwrap_or_else", 1) => {
+                    let Expr::MethodCall(m) = strip_group(&mc.receiver) else {
+                        return None;
+                    };
+                    if m.method != "map" || m.args.len() != 1 || m.turbofish.is_some() {
+                        return None;
+                    }
+                    let d = if mc.method == "unwrap_or" {
+                        mc.args[0].clone()
+                    } else {
+                        match &mc.args[0] {
+                            Expr::Closure(c) if c.inputs.is_empty() => (*c.body).clone(),
+                            _ => return None,
+                        }
+                    };
+                    (&m.receiver, &m.args[0], d)
+                }
+                _ => return None,
+            };
+        let Expr::Closure(c) = strip_group(closure) else {
+            return None;
+        };
+        if c.inputs.len() != 1 || c.asyncness.is_some() || c.output != syn::ReturnType::Default {
+            return None;
+        }
+        if let Expr::MethodCall(o) = strip_group(opt) {
+            if matches!(
+                o.method.to_string().as_str(),
+                "parse" | "pop" | "ok" | "err"
+            ) {
+                return None;
+            }
+        }
+        let pat = match &c.inputs[0] {
+            Pat::Type(pt) => (*pt.pat).clone(),
+            p => p.clone(),
+        };
+        let body = &c.body;
+        let span = mc.method.span();
+        let (at, opt): (Option<&Expr>, Expr) = match strip_group(opt) {
+            Expr::MethodCall(g)
+                if g.method == "get"
+                    && g.args.len() == 1
+                    && !matches!(
+                        &g.args[0],
+                        Expr::Lit(_) | Expr::Path(_) | Expr::Reference(_)
+                    ) =>
+            {
+                let v = &g.receiver;
+                (
+                    Some(&g.args[0]),
+                    syn::parse_quote_spanned!(span=> #v.get(__ad_at)),
+                )
+            }
+            o => (None, o.clone()),
+        };
+        let m: syn::ExprMatch = syn::parse_quote_spanned!(span=>
+            match #opt { Some(#pat) => #body, None => #d }
+        );
+        let m = rewrite_match(&m).unwrap_or(Expr::Match(m));
+        Some(match at {
+            Some(i) => syn::parse_quote_spanned!(span=> { let __ad_at: usize = #i; #m }),
+            None => m,
+        })
+    }
+    /// `e` without a `.copied()` or `.cloned()` at its end, and whether it had one.
+    fn copied_of(e: &Expr) -> (&Expr, bool) {
+        match strip_group(e) {
+            Expr::MethodCall(mc)
+                if mc.args.is_empty() && (mc.method == "copied" || mc.method == "cloned") =>
+            {
+                (&mc.receiver, true)
+            }
+            e => (e, false),
+        }
+    }
     fn best_call(e: &Expr) -> Option<(&Expr, &syn::ExprMethodCall)> {
         let Expr::MethodCall(mc) = strip_group(e) else {
             return None;
@@ -1583,18 +1668,40 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
                     }
                 }
                 // `chain.max_by(f).unwrap_or(d)`: `if chain.count() > 0 {
-                // chain.max_by(f).unwrap() } else { d }` (see `best_match`).
+                // chain.max_by(f).unwrap() } else { d }` (see `best_match`); with `.copied()`
+                // (`.cloned()`) before the default, the item read through its reference.
                 Expr::MethodCall(mc)
                     if mc.method == "unwrap_or"
                         && mc.args.len() == 1
-                        && best_call(&mc.receiver).is_some() =>
+                        && best_call(copied_of(&mc.receiver).0).is_some() =>
                 {
-                    if let Some((chain, call)) = best_call(&mc.receiver) {
+                    let (best, copied) = copied_of(&mc.receiver);
+                    if let Some((chain, call)) = best_call(best) {
                         let d = &mc.args[0];
+                        let deref = copied.then(|| quote::quote!(*));
                         *e = syn::parse_quote_spanned!(mc.method.span()=>
-                            if #chain.count() > 0 { #call.unwrap() } else { #d }
+                            if #chain.count() > 0 { #deref #call.unwrap() } else { #d }
                         );
                     }
+                }
+                // `opt.map(|p| body).unwrap_or(d)` (`map_or(d, |p| body)`, `unwrap_or_else(||
+                // d)`) of any `Option`: `match opt { Some(p) => body, None => d }`, which is
+                // followed where the `match` is (a position, a best item, an element).
+                Expr::MethodCall(mc) if option_map(mc).is_some() => {
+                    if let Some(r) = option_map(mc) {
+                        *e = r;
+                    }
+                }
+                // `chain.max_by(f).copied().unwrap()` (`cloned()`, `expect(..)`):
+                // `*chain.max_by(f).unwrap()`, which is followed.
+                Expr::MethodCall(mc)
+                    if (mc.method == "unwrap" || mc.method == "expect")
+                        && copied_of(&mc.receiver).1
+                        && best_call(copied_of(&mc.receiver).0).is_some() =>
+                {
+                    let best = copied_of(&mc.receiver).0;
+                    let (method, args) = (&mc.method, &mc.args);
+                    *e = syn::parse_quote_spanned!(mc.method.span()=> *#best.#method(#args));
                 }
                 // `z.scaled_add(a, &y)` of an ndarray array is `z += &(&y * a)`, which is
                 // followed (`*z += ..` for a `&mut` parameter).
