@@ -2004,12 +2004,21 @@ impl Lowering {
         if mc.method == "len" && mc.args.is_empty() {
             return Some(Some(w.len));
         }
-        let _ = b;
+        if (mc.method == "to_vec" || mc.method == "to_owned") && mc.args.is_empty() {
+            // `let mut sorted = w.to_vec();` (a median filter): the window's elements copied
+            // into a `Vec`, as a range slice's copy is.
+            let w = &mc.receiver;
+            let copy: Expr = syn::parse_quote_spanned! {mc.span()=>
+                #w.iter().cloned().collect::<::std::vec::Vec<_>>()
+            };
+            return Some(self.expr(b, &copy, true));
+        }
         self.err_at(
             &mc.method,
             format!(
                 "`.{}(..)` on a window of a slice is not supported; read its elements as `w[i]` \
-                 (and its length as `w.len()`), or iterate over it (`w.iter()`)",
+                 (and its length as `w.len()`), iterate over it (`w.iter()`), or copy it into a \
+                 `Vec` (`w.to_vec()`)",
                 mc.method
             ),
         );
