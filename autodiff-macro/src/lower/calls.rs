@@ -596,6 +596,9 @@ impl Lowering {
     /// its other methods return is not taken for one (a layer's `forward` returns an array,
     /// which `h + &b` adds to as such).
     pub(super) fn struct_type_of(&self, v: Value) -> Option<syn::Path> {
+        if let Some((_, ty)) = self.struct_values.iter().find(|(u, _)| *u == v) {
+            return Some(ty.clone());
+        }
         match self.f.value(v).def {
             ValueDef::Param(n) => self.user_struct(&self.f.params.get(n)?.ty),
             ValueDef::Result(i, 0) => match &self.f.inst(i).kind {
