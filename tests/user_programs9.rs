@@ -3382,3 +3382,339 @@ fn fold_of_a_struct_accumulator_uses_its_operators() {
         },
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Everyday forms inside small applications.
+// ---------------------------------------------------------------------------------------------
+
+/// Smoothness of a trajectory by consecutive pairs taken three common ways: `zip` with a
+/// `skip(1)` of the same slice, `zip(&x[1..])`, and an index loop reading `x[i - 1]`.
+#[differentiate]
+fn trajectory_jerk(x: &[f64]) -> f64 {
+    let vel: Vec<f64> = x.iter().zip(x.iter().skip(1)).map(|(a, b)| b - a).collect();
+    let acc: Vec<f64> = vel.iter().zip(&vel[1..]).map(|(a, b)| b - a).collect();
+    let mut jerk = 0.0;
+    for i in 1..acc.len() {
+        jerk += (acc[i] - acc[i - 1]).powi(2);
+    }
+    jerk
+}
+
+#[test]
+fn trajectory_differences_by_zip_skip() {
+    let x: Vec<f64> = (0..8).map(|i| (i as f64 * 0.6).sin() * 2.0).collect();
+    let (v, g) = trajectory_jerk_grad(&x);
+    close("value", v, trajectory_jerk(&x), TOL);
+    fd_vec("∂x", trajectory_jerk, &x, &g);
+    // Third differences annihilate quadratics: at x = t², the jerk and its gradient are 0
+    let q: Vec<f64> = (0..8).map(|i| (i * i) as f64).collect();
+    let (v, g) = trajectory_jerk_grad(&q);
+    close("jerk of t²", v, 0.0, TOL);
+    close_all("∂ at t²", &g, &[0.0; 8]);
+}
+
+/// Fibonacci-like recurrences with a tuple assignment, xₙ₊₁ = a·xₙ + b·xₙ₋₁, and the ratio of
+/// the last two terms (which tends to the dominant root).
+#[differentiate]
+fn recurrence_ratio(a: f64, b: f64, n: usize) -> f64 {
+    let (mut prev, mut cur) = (1.0, 1.0);
+    for _ in 0..n {
+        (prev, cur) = (cur, a * cur + b * prev);
+    }
+    cur / prev
+}
+
+#[test]
+fn linear_recurrence_by_tuple_assignment() {
+    let (v, (ga, gb)) = recurrence_ratio_grad(1.0, 1.0, 40);
+    close("value", v, recurrence_ratio(1.0, 1.0, 40), TOL);
+    // The limit is r = (a + √(a² + 4b))/2: ∂a = (1 + a/√(a²+4b))/2, ∂b = 1/√(a²+4b)
+    let s = 5.0f64.sqrt();
+    close2("∂ (converged)", (ga, gb), ((1.0 + 1.0 / s) / 2.0, 1.0 / s));
+    let t = forward("recurrence_ratio").two(
+        (1.0, 1.0),
+        |a, b| recurrence_ratio(a, b, 40),
+        |a, b, da, db| recurrence_ratio_jvp(a, b, 40, da, db),
+        |a, b| recurrence_ratio_vjp(a, b, 40),
+    );
+    tangents_are2("recurrence_ratio", &t, (ga, gb), 1e-12);
+}
+
+/// A parameter `Vec` taken by value and changed in place: a prefix sum written over itself,
+/// then normalized by a helper that writes through `&mut [f64]`.
+#[differentiate]
+fn normalize_in_place(v: &mut [f64]) {
+    let total: f64 = v.iter().sum();
+    for e in v.iter_mut() {
+        *e /= total;
+    }
+}
+
+#[differentiate]
+fn cumulative_shares(mut w: Vec<f64>, target: &[f64]) -> f64 {
+    for i in 1..w.len() {
+        w[i] = w[i - 1] + w[i];
+    }
+    normalize_in_place(&mut w);
+    w.iter().zip(target).map(|(a, b)| (a - b).powi(2)).sum()
+}
+
+#[test]
+fn prefix_sum_in_place_and_a_normalizing_helper() {
+    let w = vec![0.5, 1.0, 0.25, 2.0];
+    let target = [0.1, 0.3, 0.5, 1.0];
+    let (v, (gw, gt)) = cumulative_shares_grad(w.clone(), &target);
+    close("value", v, cumulative_shares(w.clone(), &target), TOL);
+    fd_vec("∂w", |w| cumulative_shares(w.to_vec(), &target), &w, &gw);
+    fd_vec("∂target", |t| cumulative_shares(w.clone(), t), &target, &gt);
+    // Scale invariance: ⟨∂w, w⟩ = 0
+    close(
+        "⟨∂w, w⟩",
+        gw.iter().zip(&w).map(|(a, b)| a * b).sum(),
+        0.0,
+        1e-12,
+    );
+}
+
+/// A rigid 2-D transform with its angle and offset as a struct of an array and a scalar,
+/// methods reading `self.t[i]` and an associated `const`.
+#[derive(Clone, Debug, Differentiable)]
+struct Pose {
+    t: [f64; 2],
+    angle: f64,
+}
+
+#[differentiate]
+impl Pose {
+    const SCALE: f64 = 1.0;
+
+    fn apply(&self, p: [f64; 2]) -> [f64; 2] {
+        let (s, c) = self.angle.sin_cos();
+        [
+            Self::SCALE * (c * p[0] - s * p[1]) + self.t[0],
+            Self::SCALE * (s * p[0] + c * p[1]) + self.t[1],
+        ]
+    }
+
+    /// The alignment error of source points mapped onto targets (one ICP step's objective).
+    fn alignment(&self, src: &[[f64; 2]], dst: &[[f64; 2]]) -> f64 {
+        let mut err = 0.0;
+        for (p, q) in src.iter().zip(dst) {
+            let m = self.apply(*p);
+            err += (m[0] - q[0]).powi(2) + (m[1] - q[1]).powi(2);
+        }
+        err
+    }
+}
+
+#[test]
+fn rigid_alignment_through_a_method_returning_an_array() {
+    let src: Vec<[f64; 2]> = (0..5).map(|i| [i as f64, (i as f64 * 0.8).sin()]).collect();
+    let true_pose = Pose {
+        t: [0.3, -0.2],
+        angle: 0.4,
+    };
+    let dst: Vec<[f64; 2]> = src.iter().map(|p| true_pose.apply(*p)).collect();
+    let pose = Pose {
+        t: [0.0, 0.0],
+        angle: 0.1,
+    };
+    let (v, (g, _, _)) = pose.alignment_grad(&src, &dst);
+    close("value", v, pose.alignment(&src, &dst), TOL);
+    let r = gradcheck(|p: &Pose| p.alignment(&src, &dst), &pose, &g);
+    assert!(r.passed(), "∂pose: {r}");
+    // At the true pose every residual is 0, and so is the gradient.
+    let (v0, (g0, _, _)) = true_pose.alignment_grad(&src, &dst);
+    close("value at the truth", v0, 0.0, 1e-24);
+    close2("∂t at the truth", (g0.t[0], g0.t[1]), (0.0, 0.0));
+}
+
+/// Back substitution for an upper-triangular system, iterating the rows backwards with
+/// `enumerate().rev()`, then the solution's weighted sum.
+#[differentiate(wrt(u, b))]
+fn back_substitution(u: &[Vec<f64>], b: &[f64], weights: &[f64]) -> f64 {
+    let n = b.len();
+    let mut x = vec![0.0; n];
+    for (i, row) in u.iter().enumerate().rev() {
+        let mut s = b[i];
+        for j in i + 1..n {
+            s -= row[j] * x[j];
+        }
+        x[i] = s / row[i];
+    }
+    x.iter().zip(weights).map(|(a, w)| a * w).sum()
+}
+
+#[test]
+fn back_substitution_by_reverse_enumeration() {
+    let u = vec![
+        vec![2.0, 0.5, -0.3],
+        vec![0.0, 1.5, 0.4],
+        vec![0.0, 0.0, 3.0],
+    ];
+    let b = vec![1.0, -2.0, 0.5];
+    let w = [1.0, 2.0, -1.0];
+    let (v, (gu, gb)) = back_substitution_grad(&u, &b, &w);
+    close("value", v, back_substitution(&u, &b, &w), TOL);
+    // ∂b = U⁻ᵀw: solve Uᵀy = w by forward substitution
+    let mut y = [0.0; 3];
+    for i in 0..3 {
+        let mut s = w[i];
+        for j in 0..i {
+            s -= u[j][i] * y[j];
+        }
+        y[i] = s / u[i][i];
+    }
+    close_all("∂b", &gb, &y);
+    let r = gradcheck(
+        |p: &(Vec<Vec<f64>>, Vec<f64>)| back_substitution(&p.0, &p.1, &w),
+        &(u.clone(), b.clone()),
+        &(gu, gb),
+    );
+    assert!(r.passed(), "∂: {r}");
+}
+
+/// A fixed-size state vector with a const generic length: a chain of N coupled oscillators'
+/// energy after leapfrog steps.
+#[differentiate]
+fn chain_energy<const N: usize>(q0: [f64; N], k: f64, steps: usize) -> f64 {
+    let mut q = q0;
+    let mut p = [0.0; N];
+    let dt = 0.05;
+    for _ in 0..steps {
+        for i in 0..N {
+            let left = if i > 0 { q[i - 1] } else { 0.0 };
+            let right = if i + 1 < N { q[i + 1] } else { 0.0 };
+            p[i] += dt * k * (left - 2.0 * q[i] + right);
+        }
+        for i in 0..N {
+            q[i] += dt * p[i];
+        }
+    }
+    let mut e = 0.0;
+    for i in 0..N {
+        e += 0.5 * p[i] * p[i] + 0.5 * k * q[i] * q[i];
+    }
+    e
+}
+
+#[test]
+fn const_generic_oscillator_chain() {
+    let q0 = [0.1, -0.2, 0.3, 0.05];
+    let (v, (gq, gk)) = chain_energy_grad(q0, 2.0, 30);
+    close("value", v, chain_energy(q0, 2.0, 30), TOL);
+    let r = gradcheck(
+        |p: &([f64; 4], f64)| chain_energy(p.0, p.1, 30),
+        &(q0, 2.0),
+        &(gq, gk),
+    );
+    assert!(r.passed(), "∂: {r}");
+    // No steps: e = ½k|q|², ∂q = kq, ∂k = ½|q|²
+    let (_, (gq, gk)) = chain_energy_grad(q0, 2.0, 0);
+    for i in 0..4 {
+        close("∂q (no steps)", gq[i], 2.0 * q0[i], TOL);
+    }
+    close(
+        "∂k (no steps)",
+        gk,
+        0.5 * q0.iter().map(|v| v * v).sum::<f64>(),
+        TOL,
+    );
+}
+
+/// A depth-first walk over a small tree stored as child lists, with a stack of (node, value)
+/// pairs kept as two `Vec`s: each child's value is its parent's times an edge weight, the
+/// leaves' values summed.
+#[differentiate(wrt(edge_weight))]
+fn tree_leaf_sum(children: &[Vec<usize>], edge_weight: &[f64]) -> f64 {
+    let mut nodes = vec![0usize];
+    let mut values = vec![1.0];
+    let mut total = 0.0;
+    while let Some(node) = nodes.pop() {
+        let value = values.pop().unwrap();
+        if children[node].is_empty() {
+            total += value;
+            continue;
+        }
+        for &c in &children[node] {
+            nodes.push(c);
+            values.push(value * edge_weight[c]);
+        }
+    }
+    total
+}
+
+#[test]
+fn tree_walk_with_an_explicit_stack() {
+    // 0 → {1, 2}, 1 → {3, 4}, 2 → {}, 3 → {}, 4 → {}
+    let children = vec![vec![1, 2], vec![3, 4], vec![], vec![], vec![]];
+    let w = vec![0.0, 0.5, 2.0, 3.0, -1.0];
+    let (v, g) = tree_leaf_sum_grad(&children, &w);
+    close("value", v, tree_leaf_sum(&children, &w), TOL);
+    // Σ leaves = w₂ + w₁w₃ + w₁w₄: ∂w₁ = w₃ + w₄, ∂w₂ = 1, ∂w₃ = ∂w₄ = w₁
+    close_all("∂w", &g, &[0.0, 2.0, 1.0, 0.5, 0.5]);
+}
+
+/// Exponential smoothing with the previous smoothed sample carried in a loop, the first sample
+/// taken as it is (first written with `prev: Option<f64>` and `match prev { Some(p) => .. }`,
+/// which the macro rejects with a message saying to bind the whole value: the flag is data).
+#[differentiate]
+fn smoothed_with_previous(x: &[f64], alpha: f64) -> f64 {
+    let mut prev = 0.0;
+    let mut started = false;
+    let mut total = 0.0;
+    for &v in x {
+        let s = if started {
+            alpha * v + (1.0 - alpha) * prev
+        } else {
+            v
+        };
+        total += s * s;
+        prev = s;
+        started = true;
+    }
+    total
+}
+
+#[test]
+fn smoothing_with_a_started_flag() {
+    let x = data(9, 0.35);
+    let (v, (gx, ga)) = smoothed_with_previous_grad(&x, 0.3);
+    close("value", v, smoothed_with_previous(&x, 0.3), TOL);
+    fd_vec("∂x", |x| smoothed_with_previous(x, 0.3), &x, &gx);
+    fd("∂α", |a| smoothed_with_previous(&x, a), 0.3, ga);
+    // α = 1 passes the signal through: ∂xᵢ = 2xᵢ
+    let (_, (gx, _)) = smoothed_with_previous_grad(&x, 1.0);
+    let e: Vec<f64> = x.iter().map(|v| 2.0 * v).collect();
+    close_all("∂x (α = 1)", &gx, &e);
+}
+
+/// Rows of data read by methods run as written (`children[n].is_empty()`, `.len()`,
+/// `.contains(..)`, `.first()`) beside the differentiated weights.
+#[differentiate(wrt(w))]
+fn data_row_methods(children: &[Vec<usize>], w: &[f64]) -> f64 {
+    let mut t = 0.0;
+    for n in 0..children.len() {
+        if children[n].is_empty() {
+            t += w[n];
+        }
+        t += w[n] * children[n].len() as f64;
+        if children[n].contains(&0) {
+            t += 2.0 * w[n];
+        }
+        if let Some(&c) = children[n].first() {
+            t += w[c] * w[n];
+        }
+    }
+    t
+}
+
+#[test]
+fn methods_on_rows_of_data_borrow_the_row() {
+    let ch = vec![vec![1, 2], vec![], vec![0]];
+    let w = vec![1.0, 2.0, 3.0];
+    let (v, g) = data_row_methods_grad(&ch, &w);
+    close("value", v, data_row_methods(&ch, &w), TOL);
+    // t = 2w₀ + w₁ + w₂ + 2w₂ + w₁w₀ + w₀w₂
+    close_all("∂w", &g, &[2.0 + w[1] + w[2], 1.0 + w[0], 3.0 + w[0]]);
+}
