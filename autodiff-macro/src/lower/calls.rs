@@ -1496,7 +1496,11 @@ impl Lowering {
     ) -> Option<Value> {
         // Spanned at the method's name: what diagnostics about it underline.
         let span = mc.method.span();
-        if let Some(root) = self.mutable_root(&mc.receiver) {
+        let name = mc.method.to_string();
+        // `best.partition_point(|&b| b < v)`, `v.binary_search_by(..)`: searches that take
+        // `&self` change nothing, whatever their closure.
+        let reads = prim::is_discrete_method(&name) || prim::places::is_read(&name);
+        if let Some(root) = self.mutable_root(&mc.receiver).filter(|_| !reads) {
             if mc.args.iter().any(closures::is_closure_like) {
                 let m = &mc.method;
                 self.err_at(
@@ -1511,7 +1515,7 @@ impl Lowering {
             }
         }
         // A position found by a closure that compares (`binary_search_by`) is discrete.
-        let kind = if prim::is_discrete_method(&mc.method.to_string()) {
+        let kind = if prim::is_discrete_method(&name) {
             Kind::Discrete
         } else {
             Kind::Unknown
