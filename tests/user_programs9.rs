@@ -3718,3 +3718,428 @@ fn methods_on_rows_of_data_borrow_the_row() {
     // t = 2w₀ + w₁ + w₂ + 2w₂ + w₁w₀ + w₀w₂
     close_all("∂w", &g, &[2.0 + w[1] + w[2], 1.0 + w[0], 3.0 + w[0]]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Searches, orderings and mixed precision.
+// ---------------------------------------------------------------------------------------------
+
+/// The time two discs moving at constant velocity first touch, found by scanning steps and
+/// returning from inside the nested loops, refined linearly inside the step.
+#[differentiate]
+fn first_contact_time(pa: [f64; 2], va: [f64; 2], pb: [f64; 2], vb: [f64; 2], radius: f64) -> f64 {
+    let dt = 0.01;
+    let gap = |t: f64| {
+        let dx = pa[0] + va[0] * t - pb[0] - vb[0] * t;
+        let dy = pa[1] + va[1] * t - pb[1] - vb[1] * t;
+        dx.hypot(dy) - 2.0 * radius
+    };
+    let mut prev = gap(0.0);
+    for k in 1..1000 {
+        let t = k as f64 * dt;
+        let g = gap(t);
+        if g <= 0.0 {
+            return t - dt * g / (g - prev);
+        }
+        prev = g;
+    }
+    -1.0
+}
+
+#[test]
+fn first_contact_by_scanning_with_an_early_return() {
+    let (pa, va, pb, vb) = ([0.0, 0.0], [1.0, 0.2], [3.0, 0.5], [-0.5, 0.0]);
+    let (t, (gpa, gva, gpb, gvb, gr)) = first_contact_time_grad(pa, va, pb, vb, 0.4);
+    close("value", t, first_contact_time(pa, va, pb, vb, 0.4), TOL);
+    let r = gradcheck(
+        |p: &([f64; 2], [f64; 2], [f64; 2], [f64; 2], f64)| {
+            first_contact_time(p.0, p.1, p.2, p.3, p.4)
+        },
+        &(pa, va, pb, vb, 0.4),
+        &(gpa, gva, gpb, gvb, gr),
+    );
+    assert!(r.passed(), "∂: {r}");
+    // Translation invariance: ∂pa + ∂pb = 0
+    close2("∂pa + ∂pb", (gpa[0] + gpb[0], gpa[1] + gpb[1]), (0.0, 0.0));
+}
+
+/// The area under the ROC curve smoothed by a sigmoid over score pairs, with the positives'
+/// scores sorted first by `total_cmp` and the largest found by `max_by` with `total_cmp`.
+#[differentiate(wrt(scores))]
+fn smooth_auc(scores: &[f64], positive: &[bool], temperature: f64) -> f64 {
+    let mut pos: Vec<f64> = Vec::new();
+    let mut neg: Vec<f64> = Vec::new();
+    for (s, &p) in scores.iter().zip(positive) {
+        if p {
+            pos.push(*s);
+        } else {
+            neg.push(*s);
+        }
+    }
+    pos.sort_by(|a, b| a.total_cmp(b));
+    let top = *neg.iter().max_by(|a, b| a.total_cmp(b)).unwrap();
+    let mut auc = 0.0;
+    for &p in &pos {
+        for &n in &neg {
+            auc += 1.0 / (1.0 + (-(p - n) / temperature).exp());
+        }
+    }
+    auc / (pos.len() * neg.len()) as f64 - 0.01 * top
+}
+
+#[test]
+fn smoothed_auc_with_total_cmp() {
+    let scores = vec![0.9, 0.2, 0.7, 0.4, 0.65, 0.1, 0.8];
+    let positive = [true, false, true, false, false, false, true];
+    let (v, g) = smooth_auc_grad(&scores, &positive, 0.1);
+    close("value", v, smooth_auc(&scores, &positive, 0.1), TOL);
+    fd_vec("∂scores", |s| smooth_auc(s, &positive, 0.1), &scores, &g);
+    // The pairs' terms are antisymmetric: Σ over all scores of the AUC part is 0, so Σ∂ is
+    // the top negative's −0.01
+    close("Σ∂", g.iter().sum(), -0.01, 1e-12);
+}
+
+/// Classifying a value by `partial_cmp` against a threshold and matching the `Ordering`.
+#[differentiate]
+fn ordered_penalty(x: &[f64], threshold: f64) -> f64 {
+    use std::cmp::Ordering;
+    let mut total = 0.0;
+    for &v in x {
+        total += match v.partial_cmp(&threshold) {
+            Some(Ordering::Less) => (threshold - v).powi(2),
+            Some(Ordering::Greater) => (v - threshold).ln_1p(),
+            _ => 0.0,
+        };
+    }
+    total
+}
+
+#[test]
+fn match_on_an_ordering() {
+    let x = vec![0.1, 0.9, 0.5, 1.4, -0.2];
+    let (v, (gx, gt)) = ordered_penalty_grad(&x, 0.6);
+    close("value", v, ordered_penalty(&x, 0.6), TOL);
+    let e: Vec<f64> = x
+        .iter()
+        .map(|&v| {
+            if v < 0.6 {
+                -2.0 * (0.6 - v)
+            } else {
+                1.0 / (1.0 + v - 0.6)
+            }
+        })
+        .collect();
+    close_all("∂x", &gx, &e);
+    close("∂threshold", gt, -e.iter().sum::<f64>(), TOL);
+}
+
+/// A sensor model in `f32` (as embedded code stores it) fitted in `f64`: readings widened with
+/// `as f64`, a calibration computed in `f32` and widened back.
+#[differentiate]
+fn mixed_precision_fit(gain: f64, offset: f32, readings: &[f32], truth: &[f64]) -> f64 {
+    let mut err = 0.0;
+    for (r, t) in readings.iter().zip(truth) {
+        let calibrated = (*r * 1.5f32 + offset) as f64;
+        err += (gain * calibrated - t).powi(2);
+    }
+    err
+}
+
+#[test]
+fn f32_readings_fitted_in_f64() {
+    let readings: Vec<f32> = (0..6).map(|i| 0.5 + 0.25 * i as f32).collect();
+    let truth: Vec<f64> = readings
+        .iter()
+        .map(|&r| 2.0 * (r as f64 * 1.5 + 0.1))
+        .collect();
+    let (v, (gg, go, gr, gt)) = mixed_precision_fit_grad(1.8, 0.05, &readings, &truth);
+    close(
+        "value",
+        v,
+        mixed_precision_fit(1.8, 0.05, &readings, &truth),
+        TOL,
+    );
+    // ∂gain = 2Σ e·c, ∂offset = 2Σ e·gain (in f32), ∂truth = −2e
+    let mut eg = 0.0;
+    let mut eo = 0.0;
+    for (i, &r) in readings.iter().enumerate() {
+        let c = (r * 1.5f32 + 0.05f32) as f64;
+        let e = 1.8 * c - truth[i];
+        eg += 2.0 * e * c;
+        eo += 2.0 * e * 1.8;
+        close("∂truth", gt[i], -2.0 * e, TOL);
+        close("∂reading", gr[i] as f64, 2.0 * e * 1.8 * 1.5, 1e-5);
+    }
+    close("∂gain", gg, eg, TOL);
+    close("∂offset", go as f64, eo, 1e-5);
+}
+
+/// Configuration with defaults filled by `..Default::default()`; a struct literal of data
+/// beside the differentiated parameters.
+#[derive(Clone, Debug)]
+struct SolverConfig {
+    steps: usize,
+    dt: f64,
+    tolerance: f64,
+}
+
+impl Default for SolverConfig {
+    fn default() -> Self {
+        SolverConfig {
+            steps: 50,
+            dt: 0.02,
+            tolerance: 1e-9,
+        }
+    }
+}
+
+/// Logistic growth x' = r·x·(1 − x/K) by Euler with a config, stopping early when the change
+/// falls below the tolerance.
+#[differentiate(wrt(r, k))]
+fn logistic_growth(r: f64, k: f64, x0: f64, fine: bool) -> f64 {
+    let cfg = SolverConfig {
+        steps: if fine { 400 } else { 100 },
+        ..Default::default()
+    };
+    let mut x = x0;
+    for _ in 0..cfg.steps {
+        let dx = cfg.dt * r * x * (1.0 - x / k);
+        x += dx;
+        if dx.abs() < cfg.tolerance {
+            break;
+        }
+    }
+    x
+}
+
+#[test]
+fn logistic_growth_with_a_default_config() {
+    for fine in [false, true] {
+        let (v, (gr, gk)) = logistic_growth_grad(1.2, 5.0, 0.3, fine);
+        close("value", v, logistic_growth(1.2, 5.0, 0.3, fine), TOL);
+        fd2(
+            "logistic",
+            |r, k| logistic_growth(r, k, 0.3, fine),
+            (1.2, 5.0),
+            (gr, gk),
+        );
+    }
+}
+
+/// Attraction of a power law fitted by `powf` with both base and exponent differentiated.
+#[differentiate(hessian, wrt(a, b))]
+fn power_law_fit(a: f64, b: f64, xs: &[f64], ys: &[f64]) -> f64 {
+    xs.iter()
+        .zip(ys)
+        .map(|(&x, &y)| (a * x.powf(b) - y).powi(2))
+        .sum::<f64>()
+}
+
+#[test]
+fn power_law_with_a_differentiated_exponent() {
+    let xs = [0.5, 1.0, 1.5, 2.0, 3.0];
+    let ys: Vec<f64> = xs.iter().map(|x: &f64| 1.3 * x.powf(0.7) + 0.01).collect();
+    let (v, (ga, gb)) = power_law_fit_grad(1.1, 0.8, &xs, &ys);
+    close("value", v, power_law_fit(1.1, 0.8, &xs, &ys), TOL);
+    // ∂a = 2Σ e·x^b, ∂b = 2Σ e·a·x^b·ln x
+    let (mut ea, mut eb) = (0.0, 0.0);
+    for (x, y) in xs.iter().zip(&ys) {
+        let e = 1.1 * x.powf(0.8) - y;
+        ea += 2.0 * e * x.powf(0.8);
+        eb += 2.0 * e * 1.1 * x.powf(0.8) * x.ln();
+    }
+    close2("∂", (ga, gb), (ea, eb));
+    let grad = |p: &[f64]| {
+        let (_, (a, b)) = power_law_fit_grad(p[0], p[1], &xs, &ys);
+        vec![a, b]
+    };
+    let (_, _, (h0, h1)) = power_law_fit_hvp(1.1, 0.8, &xs, &ys, 0.4, 1.0);
+    hvp_against_fd("power_law", grad, &[1.1, 0.8], &[0.4, 1.0], &[h0, h1]);
+}
+
+/// A closure over a struct's fields kept in a local and called on each element, summed with
+/// `filter` on an index.
+#[differentiate]
+fn stored_closure_energy(bodies: &[Body], g: f64) -> f64 {
+    let energy = |b: &Body| 0.5 * b.m * (b.vx * b.vx + b.vy * b.vy) + b.m * g * b.y;
+    let mut total = 0.0;
+    for (i, b) in bodies.iter().enumerate() {
+        if i % 2 == 0 {
+            total += energy(b);
+        }
+    }
+    total
+        + bodies
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % 2 == 1)
+            .map(|(_, b)| energy(b))
+            .sum::<f64>()
+            * 0.5
+}
+
+#[test]
+fn closure_over_struct_fields_called_per_element() {
+    let bodies = three_bodies();
+    let (v, (gb, gg)) = stored_closure_energy_grad(&bodies, 9.81);
+    close("value", v, stored_closure_energy(&bodies, 9.81), TOL);
+    // ∂g = Σ wᵢ·mᵢ·yᵢ with wᵢ = 1 on even i, ½ on odd
+    let e: f64 = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, b)| if i % 2 == 0 { 1.0 } else { 0.5 } * b.m * b.y)
+        .sum();
+    close("∂g", gg, e, TOL);
+    let r = gradcheck(|b: &Vec<Body>| stored_closure_energy(b, 9.81), &bodies, &gb);
+    assert!(r.passed(), "∂bodies: {r}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Linear algebra and sorting written in place.
+// ---------------------------------------------------------------------------------------------
+
+/// Gauss–Seidel sweeps for −u'' = f on a grid with zero ends: each update reads the neighbour
+/// already updated in the same sweep.
+#[differentiate(wrt(f))]
+fn gauss_seidel_mean(f: &[f64], sweeps: usize) -> f64 {
+    let n = f.len();
+    let h = 1.0 / (n + 1) as f64;
+    let mut u = vec![0.0; n];
+    for _ in 0..sweeps {
+        for i in 0..n {
+            let left = if i > 0 { u[i - 1] } else { 0.0 };
+            let right = if i + 1 < n { u[i + 1] } else { 0.0 };
+            u[i] = 0.5 * (left + right + h * h * f[i]);
+        }
+    }
+    u.iter().sum::<f64>() * h
+}
+
+#[test]
+fn gauss_seidel_in_place_sweeps() {
+    let f: Vec<f64> = (0..6).map(|i| 1.0 + 0.3 * i as f64).collect();
+    let (v, g) = gauss_seidel_mean_grad(&f, 3);
+    close("value", v, gauss_seidel_mean(&f, 3), TOL);
+    fd_vec("∂f", |f| gauss_seidel_mean(f, 3), &f, &g);
+    // Linear in f: the value is ⟨∂f, f⟩
+    close(
+        "linearity",
+        g.iter().zip(&f).map(|(a, b)| a * b).sum(),
+        v,
+        1e-12,
+    );
+    // One sweep, first entry: u₀ = ½h²f₀ feeds every later one, ∂f_last = ½h²·h
+    let (_, g1) = gauss_seidel_mean_grad(&f, 1);
+    let h = 1.0 / 7.0;
+    close("∂f₅ (one sweep)", g1[5], 0.5 * h * h * h, TOL);
+}
+
+/// The log-determinant of a matrix by LU decomposition with partial pivoting written over a
+/// local copy of its rows, swapping rows as users do.
+#[differentiate]
+fn log_abs_det(a: &[Vec<f64>]) -> f64 {
+    let n = a.len();
+    let mut m: Vec<Vec<f64>> = a.to_vec();
+    let mut log_det = 0.0;
+    for k in 0..n {
+        let mut p = k;
+        for i in k + 1..n {
+            if m[i][k].abs() > m[p][k].abs() {
+                p = i;
+            }
+        }
+        m.swap(k, p);
+        log_det += m[k][k].abs().ln();
+        for i in k + 1..n {
+            let factor = m[i][k] / m[k][k];
+            for j in k..n {
+                m[i][j] -= factor * m[k][j];
+            }
+        }
+    }
+    log_det
+}
+
+#[test]
+fn log_determinant_by_pivoted_lu() {
+    let a = vec![
+        vec![0.5, 2.0, -1.0],
+        vec![3.0, 0.2, 0.4],
+        vec![-1.0, 0.7, 2.5],
+    ];
+    let (v, g) = log_abs_det_grad(&a);
+    close("value", v, log_abs_det(&a), TOL);
+    // ∂ ln|det A| = A⁻ᵀ: (A⁻ᵀ)ᵢⱼ = cofactorᵢⱼ / det
+    let det = a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1])
+        - a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0])
+        + a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0]);
+    close("value", v, det.abs().ln(), 1e-12);
+    for i in 0..3 {
+        for j in 0..3 {
+            let (r0, r1) = ((i + 1) % 3, (i + 2) % 3);
+            let (c0, c1) = ((j + 1) % 3, (j + 2) % 3);
+            let cof = a[r0][c0] * a[r1][c1] - a[r0][c1] * a[r1][c0];
+            close("∂A", g[i][j], cof / det, 1e-12);
+        }
+    }
+}
+
+/// A bubble sort written by hand (comparisons on data, swaps of differentiated values), then
+/// rank weights on the sorted values: an L-statistic.
+#[differentiate]
+fn l_statistic(x: &[f64]) -> f64 {
+    let mut v = x.to_vec();
+    let n = v.len();
+    for i in 0..n {
+        for j in 0..n - 1 - i {
+            if v[j] > v[j + 1] {
+                v.swap(j, j + 1);
+            }
+        }
+    }
+    v.iter()
+        .enumerate()
+        .map(|(rank, value)| (rank as f64 + 1.0) * value)
+        .sum()
+}
+
+#[test]
+fn hand_written_bubble_sort_then_rank_weights() {
+    let x = vec![0.3, -1.2, 2.5, 0.9, -0.4];
+    let (v, g) = l_statistic_grad(&x);
+    close("value", v, l_statistic(&x), TOL);
+    // ∂xᵢ = rank of xᵢ (1-based)
+    let mut order: Vec<usize> = (0..5).collect();
+    order.sort_by(|a, b| x[*a].partial_cmp(&x[*b]).unwrap());
+    let mut e = vec![0.0; 5];
+    for (rank, &i) in order.iter().enumerate() {
+        e[i] = rank as f64 + 1.0;
+    }
+    close_all("∂x", &g, &e);
+}
+
+/// Insertion into a sorted buffer at the position `partition_point` finds, keeping the k
+/// smallest values seen (a running top-k), then their sum.
+#[differentiate]
+fn k_smallest_sum(x: &[f64], k: usize) -> f64 {
+    let mut best: Vec<f64> = Vec::with_capacity(k + 1);
+    for &v in x {
+        let pos = best.partition_point(|&b| b < v);
+        if pos < k {
+            best.insert(pos, v);
+            if best.len() > k {
+                best.pop();
+            }
+        }
+    }
+    best.iter().sum()
+}
+
+#[test]
+fn running_top_k_by_sorted_insertion() {
+    let x = vec![0.8, 0.1, 1.5, -0.3, 0.6, 2.0, 0.05];
+    let (v, g) = k_smallest_sum_grad(&x, 3);
+    close("value", v, k_smallest_sum(&x, 3), TOL);
+    // The three smallest (−0.3, 0.05, 0.1) get 1, the rest 0
+    close_all("∂x", &g, &[0.0, 1.0, 0.0, 1.0, 0.0, 0.0, 1.0]);
+    close("value", v, -0.3 + 0.05 + 0.1, TOL);
+}
