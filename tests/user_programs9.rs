@@ -4143,3 +4143,108 @@ fn running_top_k_by_sorted_insertion() {
     close_all("∂x", &g, &[0.0, 1.0, 0.0, 1.0, 0.0, 0.0, 1.0]);
     close("value", v, -0.3 + 0.05 + 0.1, TOL);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Second order through structs, generics and `f32`.
+// ---------------------------------------------------------------------------------------------
+
+/// A spring's potential between two points, a method of a parameter struct with `hessian`.
+#[derive(Clone, Debug, Differentiable)]
+struct Spring2 {
+    k: f64,
+    rest: f64,
+}
+
+#[differentiate(hessian)]
+impl Spring2 {
+    fn potential(&self, a: [f64; 2], b: [f64; 2]) -> f64 {
+        let d = (a[0] - b[0]).hypot(a[1] - b[1]);
+        0.5 * self.k * (d - self.rest).powi(2)
+    }
+}
+
+#[test]
+fn spring_potential_hessian_through_a_method() {
+    let s = Spring2 { k: 3.0, rest: 1.0 };
+    let (a, b) = ([0.0, 0.0], [1.5, 0.5]);
+    let (v, (gs, ga, gb)) = s.potential_grad(a, b);
+    close("value", v, s.potential(a, b), TOL);
+    // ∂k = ½(d − L)², ∂L = −k(d − L), ∂b = k(d − L)(b − a)/d = −∂a
+    let d = 1.5f64.hypot(0.5);
+    close2(
+        "∂s",
+        (gs.k, gs.rest),
+        (0.5 * (d - 1.0).powi(2), -3.0 * (d - 1.0)),
+    );
+    close2(
+        "∂b",
+        (gb[0], gb[1]),
+        (3.0 * (d - 1.0) * 1.5 / d, 3.0 * (d - 1.0) * 0.5 / d),
+    );
+    close2("∂a + ∂b", (ga[0] + gb[0], ga[1] + gb[1]), (0.0, 0.0));
+    // H·v along the bond of b alone: k (the bond's stiffness), along b's x
+    let dir_s = Spring2 { k: 0.0, rest: 0.0 };
+    let u = [1.5 / d, 0.5 / d];
+    let (_, _, (_, _, hb)) = s.potential_hvp(a, b, &dir_s, [0.0, 0.0], u);
+    close2("H·u (bond)", (hb[0], hb[1]), (3.0 * u[0], 3.0 * u[1]));
+    let grad = |p: &[f64]| {
+        let s = Spring2 {
+            k: p[0],
+            rest: p[1],
+        };
+        let (_, (gs, ga, gb)) = s.potential_grad([p[2], p[3]], [p[4], p[5]]);
+        vec![gs.k, gs.rest, ga[0], ga[1], gb[0], gb[1]]
+    };
+    let dir = [0.3, -0.2, 0.1, 0.5, -0.4, 0.2];
+    let (_, _, (hs, ha, hb)) = s.potential_hvp(
+        a,
+        b,
+        &Spring2 {
+            k: dir[0],
+            rest: dir[1],
+        },
+        [dir[2], dir[3]],
+        [dir[4], dir[5]],
+    );
+    hvp_against_fd(
+        "spring",
+        grad,
+        &[3.0, 1.0, 0.0, 0.0, 1.5, 0.5],
+        &dir,
+        &[hs.k, hs.rest, ha[0], ha[1], hb[0], hb[1]],
+    );
+}
+
+/// The log-sum-exp of a generic float slice, second order: its Hessian is diag(p) − ppᵀ.
+#[differentiate(hessian)]
+fn log_sum_exp<T: Float>(x: &[T]) -> T {
+    let m = x.iter().fold(T::neg_infinity(), |a, &b| a.max(b));
+    m + x
+        .iter()
+        .map(|&v| (v - m).exp())
+        .fold(T::zero(), |a, b| a + b)
+        .ln()
+}
+
+#[test]
+fn log_sum_exp_hessian_generic() {
+    let x = vec![0.3, -1.0, 2.0, 0.5];
+    let (v, g) = log_sum_exp_grad(&x);
+    close("value", v, log_sum_exp(&x), TOL);
+    let z: f64 = x.iter().map(|v| v.exp()).sum();
+    let p: Vec<f64> = x.iter().map(|v| v.exp() / z).collect();
+    close_all("∂x = softmax", &g, &p);
+    let dir = vec![1.0, 0.5, -0.25, 2.0];
+    let (_, _, hv) = log_sum_exp_hvp(&x, &dir);
+    let pv: f64 = p.iter().zip(&dir).map(|(a, b)| a * b).sum();
+    for i in 0..4 {
+        close("H·v", hv[i], p[i] * dir[i] - p[i] * pv, 1e-12);
+    }
+    // f32: the same to f32's accuracy
+    let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+    let d32: Vec<f32> = dir.iter().map(|&v| v as f32).collect();
+    let (_, _, hv32) = log_sum_exp_hvp(&x32, &d32);
+    for i in 0..4 {
+        close("H·v (f32)", hv32[i] as f64, hv[i], 1e-5);
+    }
+}
