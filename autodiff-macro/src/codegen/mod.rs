@@ -329,6 +329,22 @@ fn borrows_parameter(f: &Func, i: Inst) -> bool {
         if matches!(f.params[n].ty, syn::Type::Reference(ref r) if r.mutability.is_none()))
 }
 
+/// Methods of slices that take `&self`, called on a row as written: the row is borrowed for
+/// them (see [`borrowed_rows`]).
+const ROW_READS: &[&str] = &[
+    "len",
+    "is_empty",
+    "contains",
+    "first",
+    "last",
+    "get",
+    "iter",
+    "to_vec",
+    "starts_with",
+    "ends_with",
+    "binary_search",
+];
+
 /// The element reads `data[i]` that are rows of a nested container — a `&[Vec<f64>]` of data, a
 /// `Vec<Vec<f64>>` grid — read further or borrowed (`data[i][j]`, `row.len()`, `&data[i]`) and
 /// used no other way: they are emitted as `&data[i]`, since a row that is not `Copy` cannot be
@@ -348,7 +364,14 @@ fn borrowed_rows(f: &Func, tys: &Types, blocks: &[Block], kept: &HashSet<Value>)
                     indexed.insert(*base);
                     other.insert(*idx);
                 }
-                InstKind::Method { recv, args, .. } => {
+                InstKind::Method {
+                    name, recv, args, ..
+                } => {
+                    // `children[n].is_empty()` of data rows (`&[Vec<usize>]`) run as written:
+                    // a method that reads its receiver by reference reads the row borrowed.
+                    if ROW_READS.iter().any(|m| name == m) {
+                        indexed.insert(*recv);
+                    }
                     other.extend(args.iter().copied().filter(|a| a != recv));
                 }
                 InstKind::Ref(x) | InstKind::Shape(x) => {

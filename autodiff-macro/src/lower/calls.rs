@@ -644,6 +644,9 @@ impl Lowering {
     /// its other methods return is not taken for one (a layer's `forward` returns an array,
     /// which `h + &b` adds to as such).
     pub(super) fn struct_type_of(&self, v: Value) -> Option<syn::Path> {
+        if let Some((_, ty)) = self.struct_values.iter().find(|(u, _)| *u == v) {
+            return Some(ty.clone());
+        }
         match self.f.value(v).def {
             ValueDef::Param(n) => self.user_struct(&self.f.params.get(n)?.ty),
             ValueDef::Result(i, 0) => match &self.f.inst(i).kind {
@@ -1545,7 +1548,11 @@ impl Lowering {
     ) -> Option<Value> {
         // Spanned at the method's name: what diagnostics about it underline.
         let span = mc.method.span();
-        if let Some(root) = self.mutable_root(&mc.receiver) {
+        let name = mc.method.to_string();
+        // `best.partition_point(|&b| b < v)`, `v.binary_search_by(..)`: searches that take
+        // `&self` change nothing, whatever their closure.
+        let reads = prim::is_discrete_method(&name) || prim::places::is_read(&name);
+        if let Some(root) = self.mutable_root(&mc.receiver).filter(|_| !reads) {
             if mc.args.iter().any(closures::is_closure_like) {
                 let m = &mc.method;
                 self.err_at(
@@ -1560,7 +1567,7 @@ impl Lowering {
             }
         }
         // A position found by a closure that compares (`binary_search_by`) is discrete.
-        let kind = if prim::is_discrete_method(&mc.method.to_string()) {
+        let kind = if prim::is_discrete_method(&name) {
             Kind::Discrete
         } else {
             Kind::Unknown
@@ -2059,12 +2066,21 @@ impl Lowering {
         if mc.method == "len" && mc.args.is_empty() {
             return Some(Some(w.len));
         }
-        let _ = b;
+        if (mc.method == "to_vec" || mc.method == "to_owned") && mc.args.is_empty() {
+            // `let mut sorted = w.to_vec();` (a median filter): the window's elements copied
+            // into a `Vec`, as a range slice's copy is.
+            let w = &mc.receiver;
+            let copy: Expr = syn::parse_quote_spanned! {mc.span()=>
+                #w.iter().cloned().collect::<::std::vec::Vec<_>>()
+            };
+            return Some(self.expr(b, &copy, true));
+        }
         self.err_at(
             &mc.method,
             format!(
                 "`.{}(..)` on a window of a slice is not supported; read its elements as `w[i]` \
-                 (and its length as `w.len()`), or iterate over it (`w.iter()`)",
+                 (and its length as `w.len()`), iterate over it (`w.iter()`), or copy it into a \
+                 `Vec` (`w.to_vec()`)",
                 mc.method
             ),
         );

@@ -153,9 +153,9 @@ pub(super) fn parse_chain(e: &Expr, into: bool) -> Option<Chain<'_>> {
                     inner = strip(&u.expr);
                 }
             }
-            let range =
-                matches!(inner, Expr::Index(ix) if matches!(strip(&ix.index), Expr::Range(_)));
-            (matches!(inner, Expr::Path(_) | Expr::Field(_)) || range).then_some(Chain {
+            // `&x[a..b]`, and `&rows[i]`: a row of a container of rows, as `rows[i].iter()`.
+            let index = matches!(inner, Expr::Index(_));
+            (matches!(inner, Expr::Path(_) | Expr::Field(_)) || index).then_some(Chain {
                 source: Source::Slice {
                     expr: inner,
                     refs: 1,

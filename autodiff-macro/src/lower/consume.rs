@@ -319,6 +319,11 @@ impl Lowering {
                     _ => vec![init],
                 };
                 let tuple = parts.len() > 1;
+                // An accumulator started from a struct of the user's stays one, whose
+                // operators are its own (`|acc, p| acc + p.pos`).
+                let acc_ty = (!tuple)
+                    .then(|| self.operand_struct(init, &mc.args[0]))
+                    .flatten();
                 let first = self.env.len();
                 let slots: Vec<usize> = parts.iter().map(|&v| self.hidden("__ad_acc", v)).collect();
                 let f = &mc.args[1];
@@ -340,6 +345,9 @@ impl Lowering {
                             } else {
                                 vals[0]
                             };
+                            if let Some(ty) = &acc_ty {
+                                s.struct_values.push((acc, ty.clone()));
+                            }
                             let r = s.apply_fun(blk, f, vec![Item::val(acc), item], scope);
                             if let Some(r) = r.and_then(|r| s.item_value(blk, r, false, span)) {
                                 if tuple {
@@ -363,7 +371,12 @@ impl Lowering {
                             .fold(Kind::Discrete, |k, &v| k.join(self.kind(v)));
                         Some(self.inst1(b, InstKind::Tuple(vals), kind, span))
                     }
-                    Some(vals) => Some(vals[0]),
+                    Some(vals) => {
+                        if let Some(ty) = acc_ty {
+                            self.struct_values.push((vals[0], ty));
+                        }
+                        Some(vals[0])
+                    }
                     None => None,
                 }
             }

@@ -210,6 +210,10 @@ pub struct Lowering {
     elem_places: Vec<(Value, TokenStream, bool)>,
     /// The function's type parameters: a parameter of one is no struct of the user's.
     type_params: Vec<String>,
+    /// Values of a struct of the user's that nothing in the IR shows to be one: the accumulator
+    /// of a `fold` started from one (`fold(V2 { .. }, |acc, p| acc + p.pos)`), inside the loop
+    /// and after it, for its operators (see `Lowering::struct_type_of`).
+    struct_values: Vec<(Value, syn::Path)>,
 }
 
 /// The variables that carry a `return` out of loops: its value and whether it happened.
@@ -338,6 +342,7 @@ impl Lowering {
             krate: quote::quote!(::autodiff),
             elem_places: Vec::new(),
             type_params: Vec::new(),
+            struct_values: Vec::new(),
         };
         let body = lw.f.new_block();
         lw.f.body = Some(body);
