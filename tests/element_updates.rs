@@ -354,6 +354,41 @@ fn buffers_grown_by_extend_and_append() {
     fd_vec("append", appended_nodes, &x, &g);
 }
 
+/// Fixed arrays made by `std::array::from_fn`, of a type parameter and of rows: aᵢ = xᵢxᵢ₊₁,
+/// b = [[x₀, x₀a₀], [x₁, x₁a₁]]; f = a₀ + a₂·b₁₁ + b₀₀ = x₀x₁ + x₂x₃·x₁·x₁x₂ + x₀.
+#[differentiate]
+fn from_fn_arrays<T: num_traits::Float>(x: &[T]) -> T {
+    let a: [T; 3] = std::array::from_fn(|i| x[i] * x[i + 1]);
+    let b: [[T; 2]; 2] = core::array::from_fn(|r| [x[r], x[r] * a[r]]);
+    a[0] + a[2] * b[1][1] + b[0][0]
+}
+
+#[test]
+fn arrays_made_by_from_fn() {
+    let x = [0.7f64, -1.3, 2.1, 0.4];
+    // f = x₀x₁ + x₁²x₂²x₃ + x₀.
+    let (x0, x1, x2, x3) = (x[0], x[1], x[2], x[3]);
+    let want = [
+        x1 + 1.0,
+        x0 + 2.0 * x1 * x2 * x2 * x3,
+        2.0 * x1 * x1 * x2 * x3,
+        x1 * x1 * x2 * x2,
+    ];
+    let (v, g) = from_fn_arrays_grad(&x);
+    assert_eq!(v, from_fn_arrays(&x));
+    close("from_fn", &g, &want);
+    fd_vec("from_fn", from_fn_arrays, &x, &g);
+    let x32 = x.map(|v| v as f32);
+    let (v32, g32) = from_fn_arrays_grad(&x32);
+    assert_eq!(v32, from_fn_arrays(&x32));
+    for (a, b) in g32.iter().zip(&want) {
+        assert!(
+            (*a as f64 - b).abs() < 1e-4 * (1.0 + b.abs()),
+            "f32: {a} vs {b}"
+        );
+    }
+}
+
 /// A length that differs panics as the slice method does.
 #[differentiate]
 fn copy_prefix(x: &[f64], k: usize) -> f64 {

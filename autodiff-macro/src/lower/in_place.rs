@@ -606,3 +606,90 @@ pub(super) fn element_ref_lets(stmts: &mut [Stmt], made: &mut usize) {
         }
     }
 }
+
+/// `let v: [T; N] = std::array::from_fn(|i| e);` (`core::array::`, `array::`) as the array of
+/// zeros written element by element, `let mut v: [T; N] = [0.0; N]; for i in 0..N { v[i] = e;
+/// }`, which the derivative follows: of `f64`, `f32`, a type parameter (`T::zero()`) and
+/// arrays of these.
+pub(super) fn array_from_fn_lets(stmts: Vec<Stmt>) -> Vec<Stmt> {
+    let mut out = Vec::with_capacity(stmts.len());
+    for s in stmts {
+        match array_from_fn(&s) {
+            Some(r) => out.extend(r),
+            None => out.push(s),
+        }
+    }
+    out
+}
+
+fn array_from_fn(s: &Stmt) -> Option<Vec<Stmt>> {
+    let Stmt::Local(l) = s else {
+        return None;
+    };
+    let syn::Pat::Type(pt) = &l.pat else {
+        return None;
+    };
+    let syn::Pat::Ident(pi) = &*pt.pat else {
+        return None;
+    };
+    let syn::Type::Array(arr) = &*pt.ty else {
+        return None;
+    };
+    let init = l.init.as_ref().filter(|i| i.diverge.is_none())?;
+    let Expr::Call(c) = &*init.expr else {
+        return None;
+    };
+    let Expr::Path(f) = &*c.func else {
+        return None;
+    };
+    let segs = &f.path.segments;
+    let n = segs.len();
+    if n < 2 || segs[n - 1].ident != "from_fn" || segs[n - 2].ident != "array" || c.args.len() != 1
+    {
+        return None;
+    }
+    let Expr::Closure(cl) = &c.args[0] else {
+        return None;
+    };
+    let [param] = &cl.inputs.iter().collect::<Vec<_>>()[..] else {
+        return None;
+    };
+    let i = match param {
+        syn::Pat::Ident(p) => &p.ident,
+        syn::Pat::Type(t) => match &*t.pat {
+            syn::Pat::Ident(p) => &p.ident,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let (name, ty, len, body) = (&pi.ident, &pt.ty, &arr.len, &cl.body);
+    let zero = zero_of(ty)?;
+    let span = f.path.segments[n - 1].ident.span();
+    Some(vec![
+        syn::parse_quote_spanned! {span=> let mut #name: #ty = #zero; },
+        syn::parse_quote_spanned! {span=>
+            for #i in 0..#len {
+                #name[#i] = #body;
+            }
+        },
+    ])
+}
+
+/// A zero of a float type, a type parameter or an array of them, as an expression.
+fn zero_of(ty: &syn::Type) -> Option<Expr> {
+    match ty {
+        syn::Type::Array(a) => {
+            let (z, len) = (zero_of(&a.elem)?, &a.len);
+            Some(syn::parse_quote!([#z; #len]))
+        }
+        syn::Type::Path(p) if p.qself.is_none() => {
+            let id = p.path.get_ident()?;
+            match id.to_string().as_str() {
+                "f64" | "f32" => Some(syn::parse_quote!(0.0)),
+                n if crate::types::is_float_param(n) => Some(syn::parse_quote!(#id::zero())),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}

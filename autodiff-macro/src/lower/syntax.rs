@@ -1591,6 +1591,7 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
                 super::break_values::break_values(std::mem::take(&mut block.stmts), &mut self.made);
             block.stmts =
                 super::in_place::replace_lets(std::mem::take(&mut block.stmts), self.mut_refs);
+            block.stmts = super::in_place::array_from_fn_lets(std::mem::take(&mut block.stmts));
             super::in_place::element_ref_lets(&mut block.stmts, &mut self.made);
             for s in block.stmts.iter_mut() {
                 if let Some(r) = super::in_place::in_place_statement(s, self.mut_refs) {
