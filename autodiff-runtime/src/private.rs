@@ -670,3 +670,34 @@ pub fn set_field_vjp_jvp<const H: u64, S: SetField<H, M>, M: Differentiable>(
             variables"
 )]
 pub trait DerivesDifferentiable {}
+
+/// `v.flatten()` of a view by value, borrowing what the view borrows (not the view itself): the
+/// elements in row-major order, without a copy where the view is in standard layout.
+pub fn flatten_view<'a, T: Clone, D: ndarray::Dimension>(
+    v: ndarray::ArrayView<'a, T, D>,
+) -> ndarray::CowArray<'a, T, ndarray::Ix1> {
+    let n = v.len();
+    if v.is_standard_layout() {
+        if let Ok(flat) = v.into_shape_with_order(n) {
+            return flat.into();
+        }
+        unreachable!("a view in standard layout has a row-major shape of its length");
+    }
+    ndarray::Array1::from_iter(v.iter().cloned()).into()
+}
+
+/// `v.broadcast(shape).unwrap()` of a view by value: a copy of the broadcast view (ndarray's
+/// `broadcast` borrows the view it is called on, which is a temporary here).
+#[track_caller]
+pub fn broadcast_view<T: Clone, D: ndarray::Dimension, E: ndarray::IntoDimension>(
+    v: ndarray::ArrayView<'_, T, D>,
+    shape: E,
+) -> ndarray::Array<T, E::Dim> {
+    match v.broadcast(shape) {
+        Some(b) => b.to_owned(),
+        None => panic!(
+            "broadcast: an array of shape {:?} does not broadcast to the shape given",
+            v.shape()
+        ),
+    }
+}

@@ -122,27 +122,96 @@ impl Lowering {
     /// Whether `v` is a parameter declared as an ndarray array of two or more dimensions, whose
     /// elements cannot be read by one index.
     pub(super) fn is_multi_dim(&self, v: Value) -> bool {
-        let ValueDef::Param(n) = self.f.value(v).def else {
+        self.multi_dim_at(v, 0)
+    }
+
+    /// [`Self::is_multi_dim`], following a local to what made it: an array operation keeps
+    /// the rank of its array operands (`&a * 2.0`, `a.mapv(..)`, `a.t()`), a product of two
+    /// matrices is one, `insert_axis` adds an axis, a `slice` keeps the axes its ranges
+    /// (`..`) select, and a constructor of `Array2` (`Array2::zeros(..)`) is a matrix.
+    fn multi_dim_at(&self, v: Value, depth: usize) -> bool {
+        if depth > 32 {
             return false;
-        };
-        let mut ty = &self.f.params[n].ty;
-        while let syn::Type::Reference(r) = ty {
-            ty = &r.elem;
         }
-        let syn::Type::Path(p) = ty else { return false };
-        let Some(last) = p.path.segments.last() else {
+        let rec = |x: Value| self.multi_dim_at(x, depth + 1);
+        let i = match self.f.value(v).def {
+            ValueDef::Param(n) => return multi_dim_type(&self.f.params[n].ty),
+            ValueDef::Result(i, 0) => i,
+            _ => return false,
+        };
+        match &self.f.inst(i).kind {
+            InstKind::Ref(x)
+            | InstKind::Deref(x)
+            | InstKind::Neg(x)
+            | InstKind::TypedLike { value: x, .. } => rec(*x),
+            InstKind::Ascribe { value, ty } => multi_dim_type(ty) || rec(*value),
+            InstKind::Binary(_, x, y) => rec(*x) || rec(*y),
+            InstKind::Prim { prim, args, .. } => match prim.name() {
+                "insert_axis" => true,
+                "dot" => rec(args[0]) && rec(args[1]),
+                "slice" => rec(args[0]) && self.keeps_two_axes(args[1]),
+                "into_shape_with_order" | "broadcast" => self.shape_of_rank_two(args[1]),
+                "sum" | "mean" | "sum_axis" | "mean_axis" | "flatten" | "index_axis" => false,
+                _ => rec(args[0]),
+            },
+            InstKind::Method { name, recv, .. } => {
+                matches!(
+                    name.to_string().as_str(),
+                    "mapv" | "map" | "to_owned" | "clone" | "view" | "reversed_axes"
+                ) && rec(*recv)
+            }
+            InstKind::Call { path, .. } => path.segments.iter().any(|s| {
+                let name = s.ident.to_string();
+                let dims = name
+                    .strip_prefix("ArrayView")
+                    .or_else(|| name.strip_prefix("Array"));
+                matches!(dims, Some("2" | "3" | "4" | "5" | "6"))
+            }),
+            _ => false,
+        }
+    }
+
+    /// Whether the region `s![..]` that `v` is keeps two axes or more: two of its entries are
+    /// ranges.
+    fn keeps_two_axes(&self, v: Value) -> bool {
+        let ValueDef::Result(i, 0) = self.f.value(v).def else {
             return false;
         };
-        let name = last.ident.to_string();
-        let dims = name
-            .strip_prefix("ArrayView")
-            .or_else(|| name.strip_prefix("Array"));
-        match dims {
-            Some(d) if d.len() == 1 => matches!(d, "2" | "3" | "4" | "5" | "6" | "D"),
-            Some("") => {
-                let args = quote!(#last).to_string();
-                !args.contains("Ix1") && args.contains("Ix")
+        let tokens = match &self.f.inst(i).kind {
+            InstKind::Opaque { tokens, .. } | InstKind::Const(tokens) => tokens.to_string(),
+            _ => return false,
+        };
+        let Some(open) = tokens.find('[') else {
+            return false;
+        };
+        let inner = tokens[open + 1..].trim_end().trim_end_matches(']');
+        // Top-level entries: commas inside brackets or parentheses belong to an index.
+        let (mut depth, mut ranges, mut entry) = (0i32, 0, String::new());
+        for ch in inner.chars().chain(std::iter::once(',')) {
+            match ch {
+                '(' | '[' | '{' => depth += 1,
+                ')' | ']' | '}' => depth -= 1,
+                ',' | ';' if depth == 0 => {
+                    let e = entry.split(';').next().unwrap_or("").to_string();
+                    ranges += usize::from(e.contains(".."));
+                    entry.clear();
+                    continue;
+                }
+                _ => {}
             }
+            entry.push(ch);
+        }
+        ranges >= 2
+    }
+
+    /// Whether a shape `v` has two entries or more: `(2, 3)`, `[2, 3]`.
+    fn shape_of_rank_two(&self, v: Value) -> bool {
+        let ValueDef::Result(i, 0) = self.f.value(v).def else {
+            return false;
+        };
+        match &self.f.inst(i).kind {
+            InstKind::Tuple(vs) => vs.len() >= 2,
+            InstKind::Ref(x) => self.shape_of_rank_two(*x),
             _ => false,
         }
     }
@@ -254,16 +323,24 @@ impl Lowering {
                         w.len,
                     ),
                     None => {
-                        let base = self.place_expr(b, expr)?;
+                        let mut base = self.place_expr(b, expr)?;
                         if self.is_multi_dim(base) {
-                            self.err_at(
-                                *expr,
-                                "iterating over the elements of an array of more than one \
-                                 dimension is not supported; use array operations (`a.sum()`, \
-                                 `a.exp()`, `&a * &b`) or index it (`a[[i, j]]`) in loops over \
-                                 `0..a.nrows()` and `0..a.ncols()`",
-                            );
-                            return None;
+                            if cells.is_some() {
+                                self.err_at(
+                                    *expr,
+                                    "changing the elements of an array of more than one \
+                                     dimension through `iter_mut()` is not supported; write \
+                                     the new array (`a.mapv_inplace(|v| ..)`, `a = a.mapv(..)`) \
+                                     or index it (`a[[i, j]] = ..`) in loops over \
+                                     `0..a.nrows()` and `0..a.ncols()`",
+                                );
+                                return None;
+                            }
+                            // The elements in the order `iter()` visits them: `a.flatten()`, a
+                            // view of a matrix in standard layout (a copy of any other), whose
+                            // rule puts each element's adjoint back where it came from.
+                            let name = syn::Ident::new("flatten", span);
+                            base = self.method(b, name, base, Vec::new(), false, None, span)?;
                         }
                         if cells.is_none() {
                             if let Some(elem) = self.elem_type(expr) {
@@ -652,5 +729,29 @@ impl Prepared<'_> {
             }
         }
         out
+    }
+}
+
+/// Whether `ty` is an ndarray array of two dimensions or more (`Array2<f64>`, `&ArrayView3<T>`,
+/// `Array<T, Ix2>`, `ArrayD<f64>`).
+fn multi_dim_type(mut ty: &syn::Type) -> bool {
+    while let syn::Type::Reference(r) = ty {
+        ty = &r.elem;
+    }
+    let syn::Type::Path(p) = ty else { return false };
+    let Some(last) = p.path.segments.last() else {
+        return false;
+    };
+    let name = last.ident.to_string();
+    let dims = name
+        .strip_prefix("ArrayView")
+        .or_else(|| name.strip_prefix("Array"));
+    match dims {
+        Some(d) if d.len() == 1 => matches!(d, "2" | "3" | "4" | "5" | "6" | "D"),
+        Some("") => {
+            let args = quote!(#last).to_string();
+            !args.contains("Ix1") && args.contains("Ix")
+        }
+        _ => false,
     }
 }
