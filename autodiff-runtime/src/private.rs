@@ -701,3 +701,9 @@ pub fn broadcast_view<T: Clone, D: ndarray::Dimension, E: ndarray::IntoDimension
         ),
     }
 }
+
+/// `n` as the float type of `like` (a count in a formula written out for a generic float).
+#[inline]
+pub fn count_like<T: Real>(_like: &T, n: usize) -> T {
+    T::from_f64(n as f64)
+}

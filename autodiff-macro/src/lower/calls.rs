@@ -483,6 +483,9 @@ impl Lowering {
         if let Some(e) = map_axis_of_matrix(mc, &self.krate) {
             return self.expr(b, &e, true);
         }
+        if let Some(e) = variance(mc, &self.krate) {
+            return self.expr(b, &e, true);
+        }
         if let Some(v) = self.sort_by(b, mc) {
             return v;
         }
@@ -2266,6 +2269,57 @@ fn map_axis_of_matrix(mc: &syn::ExprMethodCall, krate: &TokenStream) -> Option<E
         }
         __ad_mapped
     }})
+}
+
+/// ndarray's `x.var(ddof)`, `x.std(ddof)`, `x.var_axis(ax, ddof)` and `x.std_axis(ax, ddof)`
+/// written out with the mean, which is followed: `Σ (x − μ)² / (n − ddof)` (along `ax` with
+/// `mean_axis` and `sum_axis`), its square root for `std`. `None` for other calls.
+fn variance(mc: &syn::ExprMethodCall, krate: &TokenStream) -> Option<Expr> {
+    let name = mc.method.to_string();
+    let along = match (name.as_str(), mc.args.len()) {
+        ("var" | "std", 1) => None,
+        ("var_axis" | "std_axis", 2) => Some(&mc.args[0]),
+        _ => return None,
+    };
+    if mc.turbofish.is_some() {
+        return None;
+    }
+    let (recv, ddof, span) = (&mc.receiver, mc.args.last()?, mc.span());
+    let bind: Stmt = match chain::strip(recv) {
+        Expr::Path(_) | Expr::Field(_) => {
+            syn::parse_quote_spanned!(span=> let __ad_var_x = &#recv;)
+        }
+        _ => syn::parse_quote_spanned!(span=> let __ad_var_x = #recv;),
+    };
+    let count = |n: TokenStream| quote!(#krate::__private::count_like(&__ad_ddof, #n));
+    let var: Expr = match along {
+        None => {
+            let n = count(quote!(__ad_var_x.len()));
+            syn::parse_quote_spanned! {span=> {
+                #bind
+                let __ad_ddof = #ddof;
+                let __ad_mean = __ad_var_x.mean().unwrap();
+                let __ad_dev = __ad_var_x.mapv(|__ad_v| __ad_v - __ad_mean);
+                (&__ad_dev * &__ad_dev).sum() / (#n - __ad_ddof)
+            }}
+        }
+        Some(ax) => {
+            let n = count(quote!(__ad_var_x.len_of(__ad_axis)));
+            syn::parse_quote_spanned! {span=> {
+                #bind
+                let __ad_axis = #ax;
+                let __ad_ddof = #ddof;
+                let __ad_mean = __ad_var_x.mean_axis(__ad_axis).unwrap().insert_axis(__ad_axis);
+                let __ad_dev = __ad_var_x - &__ad_mean;
+                (&__ad_dev * &__ad_dev).sum_axis(__ad_axis) / (#n - __ad_ddof)
+            }}
+        }
+    };
+    Some(match (name.starts_with("std"), along) {
+        (false, _) => var,
+        (true, None) => syn::parse_quote_spanned!(span=> (#var).sqrt()),
+        (true, Some(_)) => syn::parse_quote_spanned!(span=> (#var).mapv(|__ad_v| __ad_v.sqrt())),
+    })
 }
 
 /// Whether `e` has a `?` outside nested closures.

@@ -122,52 +122,63 @@ impl Lowering {
     /// Whether `v` is a parameter declared as an ndarray array of two or more dimensions, whose
     /// elements cannot be read by one index.
     pub(super) fn is_multi_dim(&self, v: Value) -> bool {
-        self.multi_dim_at(v, 0)
+        self.min_rank(v, 0) >= 2
     }
 
-    /// [`Self::is_multi_dim`], following a local to what made it: an array operation keeps
-    /// the rank of its array operands (`&a * 2.0`, `a.mapv(..)`, `a.t()`), a product of two
-    /// matrices is one, `insert_axis` adds an axis, a `slice` keeps the axes its ranges
-    /// (`..`) select, and a constructor of `Array2` (`Array2::zeros(..)`) is a matrix.
-    fn multi_dim_at(&self, v: Value, depth: usize) -> bool {
+    /// A lower bound of the number of axes of `v` (0 where nothing is known), following a
+    /// local to what made it: an array operation keeps the rank of its array operands (`&a *
+    /// 2.0`, `a.mapv(..)`, `a.t()`), a product of two matrices is one, `insert_axis` adds an
+    /// axis and `index_axis` removes one, a `slice` keeps the axes its ranges (`..`) select,
+    /// and a constructor of `Array2` (`Array2::zeros(..)`) is a matrix.
+    fn min_rank(&self, v: Value, depth: usize) -> usize {
         if depth > 32 {
-            return false;
+            return 0;
         }
-        let rec = |x: Value| self.multi_dim_at(x, depth + 1);
+        let rec = |x: Value| self.min_rank(x, depth + 1);
         let i = match self.f.value(v).def {
-            ValueDef::Param(n) => return multi_dim_type(&self.f.params[n].ty),
+            ValueDef::Param(n) => return type_rank(&self.f.params[n].ty),
             ValueDef::Result(i, 0) => i,
-            _ => return false,
+            _ => return 0,
         };
         match &self.f.inst(i).kind {
             InstKind::Ref(x)
             | InstKind::Deref(x)
             | InstKind::Neg(x)
             | InstKind::TypedLike { value: x, .. } => rec(*x),
-            InstKind::Ascribe { value, ty } => multi_dim_type(ty) || rec(*value),
-            InstKind::Binary(_, x, y) => rec(*x) || rec(*y),
+            InstKind::Ascribe { value, ty } => type_rank(ty).max(rec(*value)),
+            InstKind::Binary(_, x, y) => rec(*x).max(rec(*y)),
             InstKind::Prim { prim, args, .. } => match prim.name() {
-                "insert_axis" => true,
-                "dot" => rec(args[0]) && rec(args[1]),
-                "slice" => rec(args[0]) && self.keeps_two_axes(args[1]),
-                "into_shape_with_order" | "broadcast" => self.shape_of_rank_two(args[1]),
-                "sum" | "mean" | "sum_axis" | "mean_axis" | "flatten" | "index_axis" => false,
+                "insert_axis" => (rec(args[0]) + 1).max(2),
+                "index_axis" => rec(args[0]).saturating_sub(1),
+                "dot" if rec(args[0]) >= 2 && rec(args[1]) >= 2 => 2,
+                "slice" if rec(args[0]) >= 2 && self.keeps_two_axes(args[1]) => 2,
+                "into_shape_with_order" | "broadcast" if self.shape_of_rank_two(args[1]) => 2,
+                "dot"
+                | "slice"
+                | "into_shape_with_order"
+                | "broadcast"
+                | "sum"
+                | "mean"
+                | "sum_axis"
+                | "mean_axis"
+                | "flatten" => 0,
                 _ => rec(args[0]),
             },
-            InstKind::Method { name, recv, .. } => {
-                matches!(
+            InstKind::Method { name, recv, .. }
+                if matches!(
                     name.to_string().as_str(),
                     "mapv" | "map" | "to_owned" | "clone" | "view" | "reversed_axes"
-                ) && rec(*recv)
+                ) =>
+            {
+                rec(*recv)
             }
-            InstKind::Call { path, .. } => path.segments.iter().any(|s| {
-                let name = s.ident.to_string();
-                let dims = name
-                    .strip_prefix("ArrayView")
-                    .or_else(|| name.strip_prefix("Array"));
-                matches!(dims, Some("2" | "3" | "4" | "5" | "6"))
-            }),
-            _ => false,
+            InstKind::Call { path, .. } => path
+                .segments
+                .iter()
+                .map(|s| name_rank(&s.ident.to_string()))
+                .max()
+                .unwrap_or(0),
+            _ => 0,
         }
     }
 
@@ -732,26 +743,38 @@ impl Prepared<'_> {
     }
 }
 
-/// Whether `ty` is an ndarray array of two dimensions or more (`Array2<f64>`, `&ArrayView3<T>`,
-/// `Array<T, Ix2>`, `ArrayD<f64>`).
-fn multi_dim_type(mut ty: &syn::Type) -> bool {
+/// The number of axes of an ndarray type as written (`Array2<f64>`, `&ArrayView3<T>`,
+/// `Array<T, Ix2>`; 2, at least, for `ArrayD` and a dimension parameter), 0 for other types.
+fn type_rank(mut ty: &syn::Type) -> usize {
     while let syn::Type::Reference(r) = ty {
         ty = &r.elem;
     }
-    let syn::Type::Path(p) = ty else { return false };
+    let syn::Type::Path(p) = ty else { return 0 };
     let Some(last) = p.path.segments.last() else {
-        return false;
+        return 0;
     };
     let name = last.ident.to_string();
+    match name_rank(&name) {
+        0 if name == "Array" || name == "ArrayView" => {
+            let args = quote!(#last).to_string();
+            match args.find("Ix").map(|k| &args[k + 2..]) {
+                Some(rest) if rest.starts_with('1') => 1,
+                Some(rest) => rest[..1].parse().unwrap_or(2).max(2),
+                None => 0,
+            }
+        }
+        r => r,
+    }
+}
+
+/// The rank an ndarray type's name says (`Array3`, `ArrayView2`; 2, at least, for `ArrayD`).
+fn name_rank(name: &str) -> usize {
     let dims = name
         .strip_prefix("ArrayView")
         .or_else(|| name.strip_prefix("Array"));
     match dims {
-        Some(d) if d.len() == 1 => matches!(d, "2" | "3" | "4" | "5" | "6" | "D"),
-        Some("") => {
-            let args = quote!(#last).to_string();
-            !args.contains("Ix1") && args.contains("Ix")
-        }
-        _ => false,
+        Some("D") => 2,
+        Some(d) if d.len() == 1 => d.parse().unwrap_or(0),
+        _ => 0,
     }
 }
