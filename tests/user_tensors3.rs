@@ -1070,3 +1070,55 @@ fn transposed_view_iter_order() {
     same("∇a", &g, &want, 1e-14);
     fd_array("∇a", transposed_positions, &a, &g);
 }
+
+/// `Zip::from(&mut out).and(a).and(b).for_each(..)` writing every element of a buffer:
+/// out = a² ⊙ b, f = Σ out; ∇a = 2a ⊙ b, ∇b = a².
+#[differentiate]
+fn zip_for_each_write(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
+    let mut out = Array2::zeros(a.dim());
+    Zip::from(&mut out)
+        .and(a)
+        .and(b)
+        .for_each(|o, &x, &y| *o = x * x * y);
+    out.sum()
+}
+
+#[test]
+fn zip_for_each_writes_buffer() {
+    let a = matrix(2, 3, 0.5);
+    let b = matrix(2, 3, 1.5);
+    let (v, (ga, gb)) = zip_for_each_write_grad(&a, &b);
+    assert_eq!(v, zip_for_each_write(&a, &b));
+    same("∇a", &ga, &(&a * &b * 2.0), 1e-14);
+    same("∇b", &gb, &(&a * &a), 1e-14);
+    let pt = (a.clone(), b.clone());
+    let f = |p: &(Array2<f64>, Array2<f64>)| zip_for_each_write(&p.0, &p.1);
+    gradcheck(f, &pt, &(ga, gb)).assert_ok();
+}
+
+/// A running buffer updated by `Zip` with `+=` and reading its old value: acc starts as `w`,
+/// then acc += exp(x), then acc = acc · acc (the old value read through `*o`);
+/// f = Σ (w + eˣ)²; ∇w = 2(w + eˣ), ∇x = 2(w + eˣ) eˣ. Second order.
+#[differentiate(hessian)]
+fn zip_accumulate(w: &Array1<f64>, x: &Array1<f64>) -> f64 {
+    let mut acc = w.clone();
+    Zip::from(&mut acc).and(x).for_each(|a, &v| *a += v.exp());
+    Zip::from(&mut acc).for_each(|a| *a = *a * *a);
+    acc.sum()
+}
+
+#[test]
+fn zip_for_each_accumulates() {
+    let w = vector(4, 0.3);
+    let x = vector(4, 2.2);
+    let (v, (gw, gx)) = zip_accumulate_grad(&w, &x);
+    assert_eq!(v, zip_accumulate(&w, &x));
+    let s = &w + &x.mapv(f64::exp);
+    same("∇w", &gw, &(&s * 2.0), 1e-14);
+    same("∇x", &gx, &(&s * 2.0 * &x.mapv(f64::exp)), 1e-14);
+    let pt = (w.clone(), x.clone());
+    let dir = autodiff::check::random_direction(&pt, 6);
+    let (_, _, hv) = zip_accumulate_hvp(&w, &x, &dir.0, &dir.1);
+    let grad = |p: &(Array1<f64>, Array1<f64>)| zip_accumulate_grad(&p.0, &p.1).1;
+    autodiff::check::hvpcheck(grad, &pt, &dir, &hv).assert_ok();
+}
