@@ -26,20 +26,6 @@ use ndarray::{Array1, Array2, Array3, ArrayView2, Axis, Zip, array, s};
 mod common;
 use common::*;
 
-/// Each entry of `a` is the one of `b` to `tol` (absolute below 1, relative above).
-#[track_caller]
-fn same<D: ndarray::Dimension>(
-    what: &str,
-    a: &ndarray::Array<f64, D>,
-    b: &ndarray::Array<f64, D>,
-    tol: f64,
-) {
-    assert_eq!(a.shape(), b.shape(), "{what}: shapes");
-    for (k, (&x, &y)) in a.iter().zip(b.iter()).enumerate() {
-        close(&format!("{what}[{k}]"), x, y, tol);
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Iterating the elements of a matrix.
 // ---------------------------------------------------------------------------------------------
@@ -893,7 +879,7 @@ fn f32_logistic_over_rows() {
     let mut want = Array1::<f32>::zeros(3);
     for i in 0..4 {
         let s = 1.0 / (1.0 + (y[i] * z[i]).exp());
-        want = want + &x.row(i).mapv(|v| -y[i] * s * v / 4.0);
+        want += &x.row(i).mapv(|v| -y[i] * s * v / 4.0);
     }
     for k in 0..3 {
         close(&format!("∇w[{k}]"), g[k] as f64, want[k] as f64, 1e-5);

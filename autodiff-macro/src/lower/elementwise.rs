@@ -422,18 +422,9 @@ fn zip_producers(e: &Expr) -> Option<(TokenStream, Vec<&Expr>)> {
             ps.push(shared(&mc.args[0])?);
             Some((zip, ps))
         }
-        Expr::Call(c) if c.args.len() == 1 => {
-            let Expr::Path(p) = &*c.func else {
-                return None;
-            };
-            let mut segs = p.path.segments.iter().rev();
-            let (Some(from), Some(zip)) = (segs.next(), segs.next()) else {
-                return None;
-            };
-            if from.ident != "from" || zip.ident != "Zip" {
-                return None;
-            }
-            Some((p.to_token_stream(), vec![shared(&c.args[0])?]))
+        Expr::Call(c) => {
+            let (p, first) = zip_from(c)?;
+            Some((p.to_token_stream(), vec![shared(first)?]))
         }
         Expr::Paren(p) => zip_producers(&p.expr),
         _ => None,
@@ -458,19 +449,7 @@ fn zip_for_each_into(mc: &syn::ExprMethodCall) -> Option<Expr> {
                 rest.push(shared(&m.args[0])?);
                 e = &m.receiver;
             }
-            Expr::Call(c) if c.args.len() == 1 => {
-                let Expr::Path(p) = &*c.func else {
-                    return None;
-                };
-                let mut segs = p.path.segments.iter().rev();
-                let (Some(from), Some(zip)) = (segs.next(), segs.next()) else {
-                    return None;
-                };
-                if from.ident != "from" || zip.ident != "Zip" {
-                    return None;
-                }
-                break (p.clone(), &c.args[0]);
-            }
+            Expr::Call(c) => break zip_from(c)?,
             Expr::Paren(p) => e = &p.expr,
             _ => return None,
         }
@@ -569,6 +548,21 @@ fn zip_for_each_into(mc: &syn::ExprMethodCall) -> Option<Expr> {
             #out.assign(&__ad_zipped);
         }}
     })
+}
+
+/// `Zip::from(first)` (by any path ending so): the path and `first`.
+fn zip_from(c: &syn::ExprCall) -> Option<(&syn::ExprPath, &Expr)> {
+    let Expr::Path(p) = &*c.func else {
+        return None;
+    };
+    let mut segs = p.path.segments.iter().rev();
+    let (Some(from), Some(zip)) = (segs.next(), segs.next()) else {
+        return None;
+    };
+    if c.args.len() != 1 || from.ident != "from" || zip.ident != "Zip" {
+        return None;
+    }
+    Some((p, &c.args[0]))
 }
 
 /// A producer read through a shared reference: not `&mut a`, nor `a.view_mut()`.

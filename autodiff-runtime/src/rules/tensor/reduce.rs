@@ -143,6 +143,21 @@ fn spread_axis<T: Copy, D: Dimension>(
     bcast(&restored, x).mapv(f)
 }
 
+/// A cotangent `g` with the elements of `x` in row-major order, reshaped back to `x`'s shape:
+/// the reverse rule of the reshapes (`into_shape_with_order`, `insert_axis`, `flatten`).
+#[inline]
+#[track_caller]
+fn reshaped_back<T: Clone, E: Dimension, D: Dimension>(
+    rule: &str,
+    g: &Array<T, E>,
+    x: &D,
+) -> Array<T, D> {
+    g.as_standard_layout()
+        .into_owned()
+        .into_shape_with_order(x.clone())
+        .unwrap_or_else(|e| panic!("{rule}: cotangent does not fit {:?}: {e}", x))
+}
+
 /// `n` as the element type.
 #[inline]
 fn count<T: Real>(n: usize) -> T {
@@ -219,15 +234,7 @@ where
         _shape: &Sh,
         g: &Array<T, E>,
     ) -> Array<T, D> {
-        g.as_standard_layout()
-            .into_owned()
-            .into_shape_with_order(x.dims.clone())
-            .unwrap_or_else(|e| {
-                panic!(
-                    "into_shape_with_order_vjp_0: cotangent does not fit {:?}: {e}",
-                    x.dims
-                )
-            })
+        reshaped_back("into_shape_with_order_vjp_0", g, &x.dims)
     }
     #[inline]
     fn index_axis_vjp_0(
@@ -259,10 +266,7 @@ where
             g.len(),
             x.dims.slice()
         );
-        g.as_standard_layout()
-            .into_owned()
-            .into_shape_with_order(x.dims.clone())
-            .unwrap_or_else(|e| panic!("flatten_vjp: cotangent does not fit {:?}: {e}", x.dims))
+        reshaped_back("flatten_vjp", g, &x.dims)
     }
     #[inline]
     fn insert_axis_vjp_0(x: &ShapeOf<Self>, axis: &Axis, g: &Array<T, D::Larger>) -> Array<T, D> {
@@ -272,15 +276,7 @@ where
             g.len_of(*axis),
             axis.index()
         );
-        g.as_standard_layout()
-            .into_owned()
-            .into_shape_with_order(x.dims.clone())
-            .unwrap_or_else(|e| {
-                panic!(
-                    "insert_axis_vjp_0: cotangent does not fit {:?}: {e}",
-                    x.dims
-                )
-            })
+        reshaped_back("insert_axis_vjp_0", g, &x.dims)
     }
     #[inline]
     fn mean_axis_jvp(x: &ShapeOf<Self>, axis: &Axis, dx: &Array<T, D>) -> Array<T, D::Smaller>
