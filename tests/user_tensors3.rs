@@ -1108,3 +1108,106 @@ fn zip_for_each_accumulates() {
     let grad = |p: &(Array1<f64>, Array1<f64>)| zip_accumulate_grad(&p.0, &p.1).1;
     autodiff::check::hvpcheck(grad, &pt, &dir, &hv).assert_ok();
 }
+
+/// Per-row log-sum-exp at a temperature through `map_axis`, the closure capturing the
+/// differentiated temperature: f = Σ_i τ ln Σ_j exp(x_ij / τ); ∂/∂x = softmax(x/τ) by rows.
+#[differentiate]
+fn tempered_lse(x: &Array2<f64>, tau: f64) -> f64 {
+    let lse = x.map_axis(Axis(1), |row| row.mapv(|v| (v / tau).exp()).sum().ln());
+    tau * lse.sum()
+}
+
+#[test]
+fn map_axis_capturing_temperature() {
+    let x = matrix(3, 4, 0.9);
+    let tau = 0.7;
+    let (v, (gx, gt)) = tempered_lse_grad(&x, tau);
+    assert_eq!(v, tempered_lse(&x, tau));
+    let e = x.mapv(|v| (v / tau).exp());
+    let p = &e / &e.sum_axis(Axis(1)).insert_axis(Axis(1));
+    same("∇x", &gx, &p, 1e-13);
+    let pt = (x.clone(), tau);
+    gradcheck(|p: &(Array2<f64>, f64)| tempered_lse(&p.0, p.1), &pt, &(gx, gt)).assert_ok();
+}
+
+/// A column vector broadcast across the columns: `c.insert_axis(Axis(1)).broadcast((n, m))`,
+/// f = Σ (x − c_i)²; ∇c_i = −2 Σ_j (x_ij − c_i).
+#[differentiate(wrt(c))]
+fn column_broadcast(x: &Array2<f64>, c: &Array1<f64>) -> f64 {
+    let (n, m) = x.dim();
+    let cc = c.view().insert_axis(Axis(1));
+    let b = cc.broadcast((n, m)).unwrap();
+    let d = x - &b;
+    d.iter().map(|v| v * v).sum::<f64>()
+}
+
+#[test]
+fn broadcast_of_a_column() {
+    let x = matrix(3, 4, 0.2);
+    let c = vector(3, 1.4);
+    let (v, g) = column_broadcast_grad(&x, &c);
+    assert_eq!(v, column_broadcast(&x, &c));
+    let d = &x - &c.view().insert_axis(Axis(1));
+    same("∇c", &g, &(d.sum_axis(Axis(1)) * -2.0), 1e-13);
+    fd_array("∇c", |c| column_broadcast(&x, c), &c, &g);
+}
+
+/// The elements of a temporary array: `for v in (&a * &b).iter()`, Σ sin(a ⊙ b);
+/// ∇a = cos(a ⊙ b) ⊙ b.
+#[differentiate(wrt(a))]
+fn temporary_iter(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
+    let mut s = 0.0;
+    for v in (a * b).iter() {
+        s += v.sin();
+    }
+    s
+}
+
+#[test]
+fn iter_of_a_temporary_product() {
+    let a = matrix(2, 3, 0.1);
+    let b = matrix(2, 3, 1.1);
+    let (v, g) = temporary_iter_grad(&a, &b);
+    assert_eq!(v, temporary_iter(&a, &b));
+    same("∇a", &g, &((&a * &b).mapv(f64::cos) * &b), 1e-14);
+    fd_array("∇a", |a| temporary_iter(a, &b), &a, &g);
+}
+
+/// A matrix's elements zipped with a slice of weights of its length:
+/// f = Σ_k w_k a_k²; ∇a_k = 2 w_k a_k (k in row-major order).
+#[differentiate(wrt(a))]
+fn matrix_zip_slice(a: &Array2<f64>, w: &[f64]) -> f64 {
+    a.iter().zip(w.iter()).map(|(x, wk)| wk * x * x).sum::<f64>()
+}
+
+#[test]
+fn matrix_elements_zipped_with_a_slice() {
+    let a = matrix(2, 3, 0.4);
+    let w = data(6, 2.8);
+    let (v, g) = matrix_zip_slice_grad(&a, &w);
+    assert_eq!(v, matrix_zip_slice(&a, &w));
+    let want = Array2::from_shape_fn((2, 3), |(i, j)| 2.0 * w[i * 3 + j] * a[[i, j]]);
+    same("∇a", &g, &want, 1e-14);
+    fd_array("∇a", |a| matrix_zip_slice(a, &w), &a, &g);
+}
+
+/// Column variances in `f32` with `var_axis(Axis(0), 1.0)`, summed.
+#[differentiate]
+fn f32_column_var(x: &Array2<f32>) -> f32 {
+    x.var_axis(Axis(0), 1.0).sum()
+}
+
+#[test]
+fn f32_var_axis() {
+    let x = matrix(4, 2, 0.6).mapv(|v| v as f32);
+    let (v, g) = f32_column_var_grad(&x);
+    close("value", v as f64, f32_column_var(&x) as f64, 1e-6);
+    // ∂/∂x_ij = 2 (x_ij − μ_j)/(n − 1).
+    let mu = x.mean_axis(Axis(0)).unwrap();
+    for i in 0..4 {
+        for j in 0..2 {
+            let want = 2.0 * (x[[i, j]] - mu[j]) / 3.0;
+            close(&format!("∇x[{i}, {j}]"), g[[i, j]] as f64, want as f64, 1e-5);
+        }
+    }
+}
