@@ -1127,7 +1127,12 @@ fn map_axis_capturing_temperature() {
     let p = &e / &e.sum_axis(Axis(1)).insert_axis(Axis(1));
     same("∇x", &gx, &p, 1e-13);
     let pt = (x.clone(), tau);
-    gradcheck(|p: &(Array2<f64>, f64)| tempered_lse(&p.0, p.1), &pt, &(gx, gt)).assert_ok();
+    gradcheck(
+        |p: &(Array2<f64>, f64)| tempered_lse(&p.0, p.1),
+        &pt,
+        &(gx, gt),
+    )
+    .assert_ok();
 }
 
 /// A column vector broadcast across the columns: `c.insert_axis(Axis(1)).broadcast((n, m))`,
@@ -1177,7 +1182,10 @@ fn iter_of_a_temporary_product() {
 /// f = Σ_k w_k a_k²; ∇a_k = 2 w_k a_k (k in row-major order).
 #[differentiate(wrt(a))]
 fn matrix_zip_slice(a: &Array2<f64>, w: &[f64]) -> f64 {
-    a.iter().zip(w.iter()).map(|(x, wk)| wk * x * x).sum::<f64>()
+    a.iter()
+        .zip(w.iter())
+        .map(|(x, wk)| wk * x * x)
+        .sum::<f64>()
 }
 
 #[test]
@@ -1207,7 +1215,12 @@ fn f32_var_axis() {
     for i in 0..4 {
         for j in 0..2 {
             let want = 2.0 * (x[[i, j]] - mu[j]) / 3.0;
-            close(&format!("∇x[{i}, {j}]"), g[[i, j]] as f64, want as f64, 1e-5);
+            close(
+                &format!("∇x[{i}, {j}]"),
+                g[[i, j]] as f64,
+                want as f64,
+                1e-5,
+            );
         }
     }
 }

@@ -707,3 +707,25 @@ pub fn broadcast_view<T: Clone, D: ndarray::Dimension, E: ndarray::IntoDimension
 pub fn count_like<T: Real>(_like: &T, n: usize) -> T {
     T::from_f64(n as f64)
 }
+
+/// What the generated code iterates as a vector, by index: a field of a parameter iterated
+/// (`p.w1.iter()`) is checked to be one, as the macro does not see its type.
+#[diagnostic::on_unimplemented(
+    message = "the elements of `{Self}` are iterated here as a vector's, by one index",
+    label = "the macro does not see this field's type, and takes it for a vector",
+    note = "for an array of more than one dimension, iterate its elements in row-major order \
+            through `flatten`, which is followed: `p.w.flatten().iter()` for `p.w.iter()`"
+)]
+pub trait IteratedAsVector {}
+impl<T> IteratedAsVector for [T] {}
+impl<T> IteratedAsVector for Vec<T> {}
+impl<T, const N: usize> IteratedAsVector for [T; N] {}
+impl<T> IteratedAsVector for std::collections::VecDeque<T> {}
+impl<T: IteratedAsVector + ?Sized> IteratedAsVector for &T {}
+impl<T: IteratedAsVector + ?Sized> IteratedAsVector for &mut T {}
+impl<T: IteratedAsVector + ?Sized> IteratedAsVector for Box<T> {}
+impl<S: ndarray::RawData> IteratedAsVector for ndarray::ArrayBase<S, ndarray::Ix1> {}
+
+/// Checks at compile time that `x` is iterated as a vector ([`IteratedAsVector`]).
+#[inline(always)]
+pub fn iterated_as_vector<T: IteratedAsVector + ?Sized>(_x: &T) {}

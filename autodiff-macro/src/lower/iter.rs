@@ -227,6 +227,25 @@ impl Lowering {
         }
     }
 
+    /// A field of a parameter (`p.w1`) iterated as a vector's elements, of a type the macro
+    /// does not see: a check, at the field, that it is a vector (a slice, `Vec`, array or
+    /// `Array1`), whose error says to write `p.w1.flatten().iter()` for a matrix.
+    fn check_vector_field(&mut self, b: Block, expr: &Expr, span: Span) {
+        let mut e = strip(expr);
+        while let Expr::Reference(r) = e {
+            e = strip(&r.expr);
+        }
+        let Expr::Field(f) = e else { return };
+        if !matches!(strip(&f.base), Expr::Path(p) if p.path.get_ident().is_some_and(|id| id != "self"))
+        {
+            return;
+        }
+        let k = &self.krate;
+        let tokens =
+            quote::quote_spanned!(f.member.span()=> #k::__private::iterated_as_vector(&#f));
+        let _ = self.opaque_inst(b, tokens, None, Kind::Discrete, false, span);
+    }
+
     /// How many references the items of `for v in x` (or `zip(x)`) have: one when `x` is a
     /// reference (a parameter `&[f64]`, `&x`), none when it is an owned `Vec` or array.
     fn iterable_refs(&self, e: &Expr) -> u8 {
@@ -352,6 +371,9 @@ impl Lowering {
                             // rule puts each element's adjoint back where it came from.
                             let name = syn::Ident::new("flatten", span);
                             base = self.method(b, name, base, Vec::new(), false, None, span)?;
+                        }
+                        if cells.is_none() && !self.is_multi_dim(base) {
+                            self.check_vector_field(b, expr, span);
                         }
                         if cells.is_none() {
                             if let Some(elem) = self.elem_type(expr) {
