@@ -30,20 +30,6 @@ use ndarray::{Array1, Array2, ArrayView1, Axis, Zip, array, s};
 mod common;
 use common::*;
 
-/// Each entry of `a` is the one of `b` to `tol` (absolute below 1, relative above).
-#[track_caller]
-fn same<D: ndarray::Dimension>(
-    what: &str,
-    a: &ndarray::Array<f64, D>,
-    b: &ndarray::Array<f64, D>,
-    tol: f64,
-) {
-    assert_eq!(a.shape(), b.shape(), "{what}: shapes");
-    for (k, (&x, &y)) in a.iter().zip(b.iter()).enumerate() {
-        close(&format!("{what}[{k}]"), x, y, tol);
-    }
-}
-
 /// `steps` Adam steps of size `lr` on `p` from the gradients `grad` gives; the loss before the
 /// first step and after the last.
 fn train_adam<S, P>(p: &mut P, lr: f64, steps: usize, grad: impl Fn(&P) -> (S, P)) -> (S, S)

@@ -405,12 +405,6 @@ fn no_rule_message(name: &str) -> String {
              or of its view (`x.view().into_shape_with_order((2, 3))`)"
         );
     }
-    if name == "index_axis" {
-        return "`.index_axis(..)` of a differentiated array is read as a region: write \
-                `a.slice(s![i, ..])` (`ndarray::s!`, the index at the axis' position), or \
-                `a.row(i)` / `a.column(j)` for a matrix"
-            .to_string();
-    }
     if matches!(
         name,
         "rows" | "columns" | "outer_iter" | "axis_iter" | "lanes" | "indexed_iter"

@@ -670,3 +670,62 @@ pub fn set_field_vjp_jvp<const H: u64, S: SetField<H, M>, M: Differentiable>(
             variables"
 )]
 pub trait DerivesDifferentiable {}
+
+/// `v.flatten()` of a view by value, borrowing what the view borrows (not the view itself): the
+/// elements in row-major order, without a copy where the view is in standard layout.
+pub fn flatten_view<'a, T: Clone, D: ndarray::Dimension>(
+    v: ndarray::ArrayView<'a, T, D>,
+) -> ndarray::CowArray<'a, T, ndarray::Ix1> {
+    let n = v.len();
+    if v.is_standard_layout() {
+        if let Ok(flat) = v.into_shape_with_order(n) {
+            return flat.into();
+        }
+        unreachable!("a view in standard layout has a row-major shape of its length");
+    }
+    ndarray::Array1::from_iter(v.iter().cloned()).into()
+}
+
+/// `v.broadcast(shape).unwrap()` of a view by value: a copy of the broadcast view (ndarray's
+/// `broadcast` borrows the view it is called on, which is a temporary here).
+#[track_caller]
+pub fn broadcast_view<T: Clone, D: ndarray::Dimension, E: ndarray::IntoDimension>(
+    v: ndarray::ArrayView<'_, T, D>,
+    shape: E,
+) -> ndarray::Array<T, E::Dim> {
+    match v.broadcast(shape) {
+        Some(b) => b.to_owned(),
+        None => panic!(
+            "broadcast: an array of shape {:?} does not broadcast to the shape given",
+            v.shape()
+        ),
+    }
+}
+
+/// `n` as the float type of `like` (a count in a formula written out for a generic float).
+#[inline]
+pub fn count_like<T: Real>(_like: &T, n: usize) -> T {
+    T::from_f64(n as f64)
+}
+
+/// What the generated code iterates as a vector, by index: a field of a parameter iterated
+/// (`p.w1.iter()`) is checked to be one, as the macro does not see its type.
+#[diagnostic::on_unimplemented(
+    message = "the elements of `{Self}` are iterated here as a vector's, by one index",
+    label = "the macro does not see this field's type, and takes it for a vector",
+    note = "for an array of more than one dimension, iterate its elements in row-major order \
+            through `flatten`, which is followed: `p.w.flatten().iter()` for `p.w.iter()`"
+)]
+pub trait IteratedAsVector {}
+impl<T> IteratedAsVector for [T] {}
+impl<T> IteratedAsVector for Vec<T> {}
+impl<T, const N: usize> IteratedAsVector for [T; N] {}
+impl<T> IteratedAsVector for std::collections::VecDeque<T> {}
+impl<T: IteratedAsVector + ?Sized> IteratedAsVector for &T {}
+impl<T: IteratedAsVector + ?Sized> IteratedAsVector for &mut T {}
+impl<T: IteratedAsVector + ?Sized> IteratedAsVector for Box<T> {}
+impl<S: ndarray::RawData> IteratedAsVector for ndarray::ArrayBase<S, ndarray::Ix1> {}
+
+/// Checks at compile time that `x` is iterated as a vector ([`IteratedAsVector`]).
+#[inline(always)]
+pub fn iterated_as_vector<T: IteratedAsVector + ?Sized>(_x: &T) {}

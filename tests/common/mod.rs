@@ -437,3 +437,12 @@ pub fn matrix(rows: usize, cols: usize, seed: f64) -> Array2<f64> {
 pub fn vector(n: usize, seed: f64) -> Array1<f64> {
     Array1::from(data(n, seed))
 }
+
+/// Each entry of `a` is the one of `b` to `tol` (absolute below 1, relative above).
+#[track_caller]
+pub fn same<D: Dimension>(what: &str, a: &Array<f64, D>, b: &Array<f64, D>, tol: f64) {
+    assert_eq!(a.shape(), b.shape(), "{what}: shapes");
+    for (k, (&x, &y)) in a.iter().zip(b.iter()).enumerate() {
+        close(&format!("{what}[{k}]"), x, y, tol);
+    }
+}

@@ -209,6 +209,15 @@ impl Gen<'_> {
             "view" => copy,
             "t" => quote!(#copy.reversed_axes()),
             "slice" => quote!(#copy.slice_move(#(#rest),*)),
+            "index_axis" => quote!(#copy.index_axis_move(#(#rest),*)),
+            "broadcast" => {
+                let pv = &self.pv;
+                quote!(#pv::broadcast_view(#copy, #(#rest),*))
+            }
+            "flatten" => {
+                let pv = &self.pv;
+                quote!(#pv::flatten_view(#copy))
+            }
             name => {
                 let name = syn::Ident::new(name, Span::call_site());
                 quote!(#copy.#name(#(#rest),*))

@@ -446,9 +446,20 @@ impl Lowering {
                         return self.mutation(b, inner, m, true);
                     }
                 }
+                // `a.as_slice().unwrap()` of an array: its elements in row-major order as a
+                // `Vec`, lent (`&a.flatten().to_vec()`), whose adjoint goes back through
+                // `flatten`'s rule. (ndarray's returns `None` for an array not in standard
+                // layout, where the copy has the elements all the same.)
+                if inner.method == "as_slice" && inner.args.is_empty() && inner.turbofish.is_none()
+                {
+                    let recv = &inner.receiver;
+                    let e: Expr = syn::parse_quote_spanned!(span=> &#recv.flatten().to_vec());
+                    return self.expr(b, &e, true);
+                }
                 if (inner.method == "mean"
                     || inner.method == "mean_axis"
-                    || inner.method == "into_shape_with_order")
+                    || inner.method == "into_shape_with_order"
+                    || inner.method == "broadcast")
                     && inner.turbofish.is_none()
                 {
                     let recv = self.place_expr(b, &inner.receiver)?;
@@ -516,6 +527,12 @@ impl Lowering {
                 __ad_diag
             }};
             return self.expr(b, &diag, true);
+        }
+        if let Some(e) = map_axis_of_matrix(mc, &self.krate) {
+            return self.expr(b, &e, true);
+        }
+        if let Some(e) = variance(mc, &self.krate) {
+            return self.expr(b, &e, true);
         }
         if let Some(v) = self.sort_by(b, mc) {
             return v;
@@ -1843,6 +1860,9 @@ impl Lowering {
         if let Some(e) = array_from_vec(&fp.path, c) {
             return self.expr(b, &e, true);
         }
+        if let Some(e) = array_from_diag(&fp.path, c) {
+            return self.expr(b, &e, true);
+        }
         // `Vec::from_iter(chain)` is `chain.collect::<Vec<_>>()`, which is followed.
         let n = fp.path.segments.len();
         if n >= 2
@@ -2241,6 +2261,136 @@ fn array_from_shape_fn(path: &syn::Path, c: &syn::ExprCall) -> Option<Expr> {
         }
         _ => None,
     }
+}
+
+/// `Array2::from_diag(&d)` (by a longer path too) as the square matrix of zeros with `d`
+/// written on its diagonal element by element, `m[[i, i]] = d[i]`, whose adjoint reads the
+/// diagonal of `m̄` back into `d̄`. `None` for other calls.
+fn array_from_diag(path: &syn::Path, c: &syn::ExprCall) -> Option<Expr> {
+    let n = path.segments.len();
+    if n < 2 || c.args.len() != 1 {
+        return None;
+    }
+    let (ty, func) = (&path.segments[n - 2], &path.segments[n - 1]);
+    if ty.ident != "Array2" || func.ident != "from_diag" || !func.arguments.is_none() {
+        return None;
+    }
+    let mut zeros = path.clone();
+    if let Some(last) = zeros.segments.last_mut() {
+        last.ident = syn::Ident::new("zeros", last.ident.span());
+    }
+    let (d, span) = (&c.args[0], c.span());
+    Some(syn::parse_quote_spanned! {span=> {
+        let __ad_diag = #d;
+        let __ad_n = __ad_diag.len();
+        let mut __ad_array = #zeros((__ad_n, __ad_n));
+        for __ad_i in 0..__ad_n {
+            __ad_array[[__ad_i, __ad_i]] = __ad_diag[__ad_i];
+        }
+        __ad_array
+    }})
+}
+
+/// `a.map_axis(Axis(k), |lane| ..)` of a matrix (`k` 0 or 1, written as a literal) as the
+/// vector of zeros written element by element in a loop over the lanes, each the region
+/// `a.slice(s![i, ..])` (`Axis(1)`: the rows) or `a.slice(s![.., j])` (`Axis(0)`: the
+/// columns) bound to the closure's parameter: `{ let mut y = Array1::zeros(n); for i in 0..n {
+/// let lane = a.slice(s![i, ..]); y[i] = ..; } y }`. `None` for anything else.
+fn map_axis_of_matrix(mc: &syn::ExprMethodCall, krate: &TokenStream) -> Option<Expr> {
+    if mc.method != "map_axis" || mc.args.len() != 2 || mc.turbofish.is_some() {
+        return None;
+    }
+    let Expr::Call(ax) = chain::strip(&mc.args[0]) else {
+        return None;
+    };
+    let is_axis = matches!(&*ax.func, Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Axis"));
+    let along = match ax.args.first().map(chain::strip) {
+        Some(Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(n),
+            ..
+        })) if is_axis && ax.args.len() == 1 => n.base10_parse::<u8>().ok()?,
+        _ => return None,
+    };
+    let Expr::Closure(cl) = chain::strip(&mc.args[1]) else {
+        return None;
+    };
+    if cl.inputs.len() != 1 || diverges(&cl.body) || has_try(&cl.body) {
+        return None;
+    }
+    let (lane, body, recv, span) = (&cl.inputs[0], &cl.body, &mc.receiver, mc.span());
+    let i = syn::Ident::new("__ad_lane_i", span);
+    let (count, region) = match along {
+        0 => (quote!(ncols), quote!(#krate::__private::s![.., #i])),
+        1 => (quote!(nrows), quote!(#krate::__private::s![#i, ..])),
+        _ => return None,
+    };
+    let bind: Stmt = match chain::strip(recv) {
+        Expr::Path(_) | Expr::Field(_) => {
+            syn::parse_quote_spanned!(span=> let __ad_lanes = &#recv;)
+        }
+        _ => syn::parse_quote_spanned!(span=> let __ad_lanes = #recv;),
+    };
+    Some(syn::parse_quote_spanned! {span=> {
+        #bind
+        let __ad_n = __ad_lanes.#count();
+        let mut __ad_mapped = #krate::__private::arrays::Array1::zeros(__ad_n);
+        for #i in 0..__ad_n {
+            let #lane = __ad_lanes.slice(#region);
+            __ad_mapped[#i] = #body;
+        }
+        __ad_mapped
+    }})
+}
+
+/// ndarray's `x.var(ddof)`, `x.std(ddof)`, `x.var_axis(ax, ddof)` and `x.std_axis(ax, ddof)`
+/// written out with the mean, which is followed: `Σ (x − μ)² / (n − ddof)` (along `ax` with
+/// `mean_axis` and `sum_axis`), its square root for `std`. `None` for other calls.
+fn variance(mc: &syn::ExprMethodCall, krate: &TokenStream) -> Option<Expr> {
+    let name = mc.method.to_string();
+    let along = match (name.as_str(), mc.args.len()) {
+        ("var" | "std", 1) => None,
+        ("var_axis" | "std_axis", 2) => Some(&mc.args[0]),
+        _ => return None,
+    };
+    if mc.turbofish.is_some() {
+        return None;
+    }
+    let (recv, ddof, span) = (&mc.receiver, mc.args.last()?, mc.span());
+    let bind: Stmt = match chain::strip(recv) {
+        Expr::Path(_) | Expr::Field(_) => {
+            syn::parse_quote_spanned!(span=> let __ad_var_x = &#recv;)
+        }
+        _ => syn::parse_quote_spanned!(span=> let __ad_var_x = #recv;),
+    };
+    let count = |n: TokenStream| quote!(#krate::__private::count_like(&__ad_ddof, #n));
+    let var: Expr = match along {
+        None => {
+            let n = count(quote!(__ad_var_x.len()));
+            syn::parse_quote_spanned! {span=> {
+                #bind
+                let __ad_ddof = #ddof;
+                let __ad_mean = __ad_var_x.mean().unwrap();
+                let __ad_dev = __ad_var_x.mapv(|__ad_v| __ad_v - __ad_mean);
+                (&__ad_dev * &__ad_dev).sum() / (#n - __ad_ddof)
+            }}
+        }
+        Some(ax) => {
+            let n = count(quote!(__ad_var_x.len_of(__ad_axis)));
+            syn::parse_quote_spanned! {span=> {
+                #bind
+                let __ad_axis = #ax;
+                let __ad_ddof = #ddof;
+                let __ad_mean = __ad_var_x.mean_axis(__ad_axis).unwrap().insert_axis(__ad_axis);
+                let __ad_dev = __ad_var_x - &__ad_mean;
+                (&__ad_dev * &__ad_dev).sum_axis(__ad_axis) / (#n - __ad_ddof)
+            }}
+        }
+    };
+    Some(match (name.starts_with("std"), along) {
+        (false, _) => var,
+        (true, None) => syn::parse_quote_spanned!(span=> (#var).sqrt()),
+        (true, Some(_)) => syn::parse_quote_spanned!(span=> (#var).mapv(|__ad_v| __ad_v.sqrt())),
+    })
 }
 
 /// Whether `e` has a `?` outside nested closures.

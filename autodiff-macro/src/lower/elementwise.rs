@@ -46,6 +46,9 @@ impl Lowering {
         if mc.turbofish.is_some() || mc.args.len() != 1 {
             return None;
         }
+        if let Some(e) = zip_for_each_into(mc) {
+            return Some(self.expr(b, &e, true));
+        }
         let fun = &mc.args[0];
         // The arrays, and the references the closure gets their elements with.
         let (producers, refs, how): (Vec<&Expr>, u8, How) = match name.as_str() {
@@ -419,22 +422,147 @@ fn zip_producers(e: &Expr) -> Option<(TokenStream, Vec<&Expr>)> {
             ps.push(shared(&mc.args[0])?);
             Some((zip, ps))
         }
-        Expr::Call(c) if c.args.len() == 1 => {
-            let Expr::Path(p) = &*c.func else {
-                return None;
-            };
-            let mut segs = p.path.segments.iter().rev();
-            let (Some(from), Some(zip)) = (segs.next(), segs.next()) else {
-                return None;
-            };
-            if from.ident != "from" || zip.ident != "Zip" {
-                return None;
-            }
-            Some((p.to_token_stream(), vec![shared(&c.args[0])?]))
+        Expr::Call(c) => {
+            let (p, first) = zip_from(c)?;
+            Some((p.to_token_stream(), vec![shared(first)?]))
         }
         Expr::Paren(p) => zip_producers(&p.expr),
         _ => None,
     }
+}
+
+/// `Zip::from(&mut out).and(&a)…for_each(|o, &x, ..| *o = e)` (also `*o += e` and the other
+/// compound assignments, `e` reading `*o` or not) of a variable `out`, as the new values
+/// collected from the other producers, and from `&out` where `*o` is read, then assigned:
+/// `{ let new = Zip::from(&out).and(&a).map_collect(|&o, &x| o + e); out.assign(&new); }`,
+/// which is followed. `None` for any other `for_each`.
+fn zip_for_each_into(mc: &syn::ExprMethodCall) -> Option<Expr> {
+    if mc.method != "for_each" {
+        return None;
+    }
+    // The producers after the first, and the first, `&mut out`.
+    let mut rest = Vec::new();
+    let mut e = &*mc.receiver;
+    let (zip, first) = loop {
+        match e {
+            Expr::MethodCall(m) if m.method == "and" && m.args.len() == 1 => {
+                rest.push(shared(&m.args[0])?);
+                e = &m.receiver;
+            }
+            Expr::Call(c) => break zip_from(c)?,
+            Expr::Paren(p) => e = &p.expr,
+            _ => return None,
+        }
+    };
+    rest.reverse();
+    let Expr::Reference(r) = first else {
+        return None;
+    };
+    let Expr::Path(out) = &*r.expr else {
+        return None;
+    };
+    r.mutability?;
+    out.path.get_ident()?;
+    let Expr::Closure(cl) = &mc.args[0] else {
+        return None;
+    };
+    if cl.inputs.len() != rest.len() + 1 {
+        return None;
+    }
+    let o = match &cl.inputs[0] {
+        Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => pi.ident.clone(),
+        Pat::Type(t) => match &*t.pat {
+            Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => pi.ident.clone(),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    // The one statement of the body: `*o = e` or `*o op= e`.
+    let mut body = &*cl.body;
+    if let Expr::Block(blk) = body {
+        match blk.block.stmts.as_slice() {
+            [Stmt::Expr(e, _)] => body = e,
+            _ => return None,
+        }
+    }
+    let deref_o = |e: &Expr| {
+        matches!(e, Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_))
+            && matches!(&*u.expr, Expr::Path(p) if p.path.is_ident(&o)))
+    };
+    let (value, op): (&Expr, Option<syn::BinOp>) = match body {
+        Expr::Assign(a) if deref_o(&a.left) => (&a.right, None),
+        Expr::Binary(bin) if deref_o(&bin.left) => {
+            let op = match bin.op {
+                syn::BinOp::AddAssign(t) => syn::BinOp::Add(syn::Token![+](t.span())),
+                syn::BinOp::SubAssign(t) => syn::BinOp::Sub(syn::Token![-](t.span())),
+                syn::BinOp::MulAssign(t) => syn::BinOp::Mul(syn::Token![*](t.span())),
+                syn::BinOp::DivAssign(t) => syn::BinOp::Div(syn::Token![/](t.span())),
+                _ => return None,
+            };
+            (&bin.right, Some(op))
+        }
+        _ => return None,
+    };
+    // `*o` in the value becomes the old element, by value; `o` otherwise is not followed.
+    struct Old<'a>(&'a syn::Ident, bool, bool);
+    impl syn::visit_mut::VisitMut for Old<'_> {
+        fn visit_expr_mut(&mut self, e: &mut Expr) {
+            if let Expr::Unary(u) = e {
+                if matches!(u.op, syn::UnOp::Deref(_))
+                    && matches!(&*u.expr, Expr::Path(p) if p.path.is_ident(self.0))
+                {
+                    *e = syn::parse_quote!(__ad_old);
+                    self.1 = true;
+                    return;
+                }
+            }
+            if let Expr::Path(p) = e {
+                if p.path.is_ident(self.0) {
+                    self.2 = true;
+                }
+            }
+            syn::visit_mut::visit_expr_mut(self, e);
+        }
+    }
+    let mut value = value.clone();
+    let mut old = Old(&o, op.is_some(), false);
+    syn::visit_mut::VisitMut::visit_expr_mut(&mut old, &mut value);
+    if old.2 {
+        return None;
+    }
+    let value: Expr = match op {
+        Some(op) => syn::parse_quote!(__ad_old #op (#value)),
+        None => value,
+    };
+    let pats = cl.inputs.iter().skip(1);
+    let span = mc.span();
+    Some(if old.1 {
+        syn::parse_quote_spanned! {span=> {
+            let __ad_zipped = #zip(&#out)#(.and(#rest))*.map_collect(|&__ad_old, #(#pats),*| #value);
+            #out.assign(&__ad_zipped);
+        }}
+    } else {
+        let (head, tail) = rest.split_first()?;
+        syn::parse_quote_spanned! {span=> {
+            let __ad_zipped = #zip(#head)#(.and(#tail))*.map_collect(|#(#pats),*| #value);
+            #out.assign(&__ad_zipped);
+        }}
+    })
+}
+
+/// `Zip::from(first)` (by any path ending so): the path and `first`.
+fn zip_from(c: &syn::ExprCall) -> Option<(&syn::ExprPath, &Expr)> {
+    let Expr::Path(p) = &*c.func else {
+        return None;
+    };
+    let mut segs = p.path.segments.iter().rev();
+    let (Some(from), Some(zip)) = (segs.next(), segs.next()) else {
+        return None;
+    };
+    if c.args.len() != 1 || from.ident != "from" || zip.ident != "Zip" {
+        return None;
+    }
+    Some((p, &c.args[0]))
 }
 
 /// A producer read through a shared reference: not `&mut a`, nor `a.view_mut()`.

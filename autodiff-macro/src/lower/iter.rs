@@ -122,29 +122,128 @@ impl Lowering {
     /// Whether `v` is a parameter declared as an ndarray array of two or more dimensions, whose
     /// elements cannot be read by one index.
     pub(super) fn is_multi_dim(&self, v: Value) -> bool {
-        let ValueDef::Param(n) = self.f.value(v).def else {
-            return false;
-        };
-        let mut ty = &self.f.params[n].ty;
-        while let syn::Type::Reference(r) = ty {
-            ty = &r.elem;
+        self.min_rank(v, 0) >= 2
+    }
+
+    /// A lower bound of the number of axes of `v` (0 where nothing is known), following a
+    /// local to what made it: an array operation keeps the rank of its array operands (`&a *
+    /// 2.0`, `a.mapv(..)`, `a.t()`), a product of two matrices is one, `insert_axis` adds an
+    /// axis and `index_axis` removes one, a `slice` keeps the axes its ranges (`..`) select,
+    /// and a constructor of `Array2` (`Array2::zeros(..)`) is a matrix.
+    fn min_rank(&self, v: Value, depth: usize) -> usize {
+        if depth > 32 {
+            return 0;
         }
-        let syn::Type::Path(p) = ty else { return false };
-        let Some(last) = p.path.segments.last() else {
+        let rec = |x: Value| self.min_rank(x, depth + 1);
+        let i = match self.f.value(v).def {
+            ValueDef::Param(n) => return type_rank(&self.f.params[n].ty),
+            ValueDef::Result(i, 0) => i,
+            _ => return 0,
+        };
+        match &self.f.inst(i).kind {
+            InstKind::Ref(x)
+            | InstKind::Deref(x)
+            | InstKind::Neg(x)
+            | InstKind::TypedLike { value: x, .. } => rec(*x),
+            InstKind::Ascribe { value, ty } => type_rank(ty).max(rec(*value)),
+            InstKind::Binary(_, x, y) => rec(*x).max(rec(*y)),
+            InstKind::Prim { prim, args, .. } => match prim.name() {
+                "insert_axis" => (rec(args[0]) + 1).max(2),
+                "index_axis" => rec(args[0]).saturating_sub(1),
+                "dot" if rec(args[0]) >= 2 && rec(args[1]) >= 2 => 2,
+                "slice" if rec(args[0]) >= 2 && self.keeps_two_axes(args[1]) => 2,
+                "into_shape_with_order" | "broadcast" if self.shape_of_rank_two(args[1]) => 2,
+                "dot"
+                | "slice"
+                | "into_shape_with_order"
+                | "broadcast"
+                | "sum"
+                | "mean"
+                | "sum_axis"
+                | "mean_axis"
+                | "flatten" => 0,
+                _ => rec(args[0]),
+            },
+            InstKind::Method { name, recv, .. }
+                if matches!(
+                    name.to_string().as_str(),
+                    "mapv" | "map" | "to_owned" | "clone" | "view" | "reversed_axes"
+                ) =>
+            {
+                rec(*recv)
+            }
+            InstKind::Call { path, .. } => path
+                .segments
+                .iter()
+                .map(|s| name_rank(&s.ident.to_string()))
+                .max()
+                .unwrap_or(0),
+            _ => 0,
+        }
+    }
+
+    /// Whether the region `s![..]` that `v` is keeps two axes or more: two of its entries are
+    /// ranges.
+    fn keeps_two_axes(&self, v: Value) -> bool {
+        let ValueDef::Result(i, 0) = self.f.value(v).def else {
             return false;
         };
-        let name = last.ident.to_string();
-        let dims = name
-            .strip_prefix("ArrayView")
-            .or_else(|| name.strip_prefix("Array"));
-        match dims {
-            Some(d) if d.len() == 1 => matches!(d, "2" | "3" | "4" | "5" | "6" | "D"),
-            Some("") => {
-                let args = quote!(#last).to_string();
-                !args.contains("Ix1") && args.contains("Ix")
+        let tokens = match &self.f.inst(i).kind {
+            InstKind::Opaque { tokens, .. } | InstKind::Const(tokens) => tokens.to_string(),
+            _ => return false,
+        };
+        let Some(open) = tokens.find('[') else {
+            return false;
+        };
+        let inner = tokens[open + 1..].trim_end().trim_end_matches(']');
+        // Top-level entries: commas inside brackets or parentheses belong to an index.
+        let (mut depth, mut ranges, mut entry) = (0i32, 0, String::new());
+        for ch in inner.chars().chain(std::iter::once(',')) {
+            match ch {
+                '(' | '[' | '{' => depth += 1,
+                ')' | ']' | '}' => depth -= 1,
+                ',' | ';' if depth == 0 => {
+                    let e = entry.split(';').next().unwrap_or("").to_string();
+                    ranges += usize::from(e.contains(".."));
+                    entry.clear();
+                    continue;
+                }
+                _ => {}
             }
+            entry.push(ch);
+        }
+        ranges >= 2
+    }
+
+    /// Whether a shape `v` has two entries or more: `(2, 3)`, `[2, 3]`.
+    fn shape_of_rank_two(&self, v: Value) -> bool {
+        let ValueDef::Result(i, 0) = self.f.value(v).def else {
+            return false;
+        };
+        match &self.f.inst(i).kind {
+            InstKind::Tuple(vs) => vs.len() >= 2,
+            InstKind::Ref(x) => self.shape_of_rank_two(*x),
             _ => false,
         }
+    }
+
+    /// A field of a parameter (`p.w1`) iterated as a vector's elements, of a type the macro
+    /// does not see: a check, at the field, that it is a vector (a slice, `Vec`, array or
+    /// `Array1`), whose error says to write `p.w1.flatten().iter()` for a matrix.
+    fn check_vector_field(&mut self, b: Block, expr: &Expr, span: Span) {
+        let mut e = strip(expr);
+        while let Expr::Reference(r) = e {
+            e = strip(&r.expr);
+        }
+        let Expr::Field(f) = e else { return };
+        if !matches!(strip(&f.base), Expr::Path(p) if p.path.get_ident().is_some_and(|id| id != "self"))
+        {
+            return;
+        }
+        let k = &self.krate;
+        let tokens =
+            quote::quote_spanned!(f.member.span()=> #k::__private::iterated_as_vector(&#f));
+        let _ = self.opaque_inst(b, tokens, None, Kind::Discrete, false, span);
     }
 
     /// How many references the items of `for v in x` (or `zip(x)`) have: one when `x` is a
@@ -254,16 +353,27 @@ impl Lowering {
                         w.len,
                     ),
                     None => {
-                        let base = self.place_expr(b, expr)?;
+                        let mut base = self.place_expr(b, expr)?;
                         if self.is_multi_dim(base) {
-                            self.err_at(
-                                *expr,
-                                "iterating over the elements of an array of more than one \
-                                 dimension is not supported; use array operations (`a.sum()`, \
-                                 `a.exp()`, `&a * &b`) or index it (`a[[i, j]]`) in loops over \
-                                 `0..a.nrows()` and `0..a.ncols()`",
-                            );
-                            return None;
+                            if cells.is_some() {
+                                self.err_at(
+                                    *expr,
+                                    "changing the elements of an array of more than one \
+                                     dimension through `iter_mut()` is not supported; write \
+                                     the new array (`a.mapv_inplace(|v| ..)`, `a = a.mapv(..)`) \
+                                     or index it (`a[[i, j]] = ..`) in loops over \
+                                     `0..a.nrows()` and `0..a.ncols()`",
+                                );
+                                return None;
+                            }
+                            // The elements in the order `iter()` visits them: `a.flatten()`, a
+                            // view of a matrix in standard layout (a copy of any other), whose
+                            // rule puts each element's adjoint back where it came from.
+                            let name = syn::Ident::new("flatten", span);
+                            base = self.method(b, name, base, Vec::new(), false, None, span)?;
+                        }
+                        if cells.is_none() && !self.is_multi_dim(base) {
+                            self.check_vector_field(b, expr, span);
                         }
                         if cells.is_none() {
                             if let Some(elem) = self.elem_type(expr) {
@@ -653,5 +763,41 @@ impl Prepared<'_> {
             }
         }
         out
+    }
+}
+
+/// The number of axes of an ndarray type as written (`Array2<f64>`, `&ArrayView3<T>`,
+/// `Array<T, Ix2>`; 2, at least, for `ArrayD` and a dimension parameter), 0 for other types.
+fn type_rank(mut ty: &syn::Type) -> usize {
+    while let syn::Type::Reference(r) = ty {
+        ty = &r.elem;
+    }
+    let syn::Type::Path(p) = ty else { return 0 };
+    let Some(last) = p.path.segments.last() else {
+        return 0;
+    };
+    let name = last.ident.to_string();
+    match name_rank(&name) {
+        0 if name == "Array" || name == "ArrayView" => {
+            let args = quote!(#last).to_string();
+            match args.find("Ix").map(|k| &args[k + 2..]) {
+                Some(rest) if rest.starts_with('1') => 1,
+                Some(rest) => rest[..1].parse().unwrap_or(2).max(2),
+                None => 0,
+            }
+        }
+        r => r,
+    }
+}
+
+/// The rank an ndarray type's name says (`Array3`, `ArrayView2`; 2, at least, for `ArrayD`).
+fn name_rank(name: &str) -> usize {
+    let dims = name
+        .strip_prefix("ArrayView")
+        .or_else(|| name.strip_prefix("Array"));
+    match dims {
+        Some("D") => 2,
+        Some(d) if d.len() == 1 => d.parse().unwrap_or(0),
+        _ => 0,
     }
 }

@@ -474,7 +474,14 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
         };
         let span = fl.for_token.span;
         let k = syn::Ident::new("__ad_lane", span);
-        let (count, read) = if rows {
+        // `axis_iter(ax)` of an array of any rank: its subviews along `ax`.
+        let (count, read) = if mc.method == "axis_iter" {
+            let ax = &mc.args[0];
+            (
+                quote::quote!(#a.len_of(#ax)),
+                quote::quote!(#a.index_axis(#ax, #k)),
+            )
+        } else if rows {
             (quote::quote!(#a.nrows()), quote::quote!(#a.row(#k)))
         } else {
             (quote::quote!(#a.ncols()), quote::quote!(#a.column(#k)))

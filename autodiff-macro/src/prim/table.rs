@@ -377,6 +377,32 @@ pub const TENSOR_METHODS: &[PrimDef] = &[
         Flags(Flags::INDEXED.0 | Flags::UNWRAP.0),
         "x̄ = ḡ reshaped back to x's shape",
     ),
+    PrimDef {
+        name: "index_axis",
+        syntax: TERNARY,
+        operands: &["x", "axis", "index"],
+        forms: &["", "", ""],
+        rule: "TensorRules",
+        reads: Some(&[&[S(0), V(1), V(2)]]),
+        flags: Flags(Flags::INDEXED.0 | Flags::VIEW.0),
+        math: "x̄ = ḡ placed at the index along the axis, zero elsewhere",
+    },
+    PrimDef {
+        name: "broadcast",
+        syntax: BINARY,
+        operands: &["x", "shape"],
+        forms: &["", ""],
+        rule: "TensorRules",
+        reads: Some(&[&[S(0), V(1)]]),
+        flags: Flags(Flags::INDEXED.0 | Flags::VIEW.0 | Flags::UNWRAP.0),
+        math: "x̄ = ḡ summed over the axes broadcasting stretched",
+    },
+    tensor(
+        "flatten",
+        UNARY,
+        Flags::VIEW,
+        "x̄ = ḡ reshaped back to x's shape (the elements in row-major order)",
+    ),
 ];
 
 /// A method of `TensorRules`, linear in its receiver: its reverse rule reads the receiver's

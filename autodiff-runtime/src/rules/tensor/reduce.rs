@@ -1,9 +1,9 @@
 //! Rules of the linear primitives that move or sum elements: the transpose `.t()`, the
-//! reductions `sum`, `mean`, `sum_axis`, `mean_axis`, and the views `slice`, `insert_axis` and
-//! `into_shape_with_order`. Each reverse rule puts the cotangent back where the elements came
+//! reductions `sum`, `mean`, `sum_axis`, `mean_axis`, and the views `slice`, `insert_axis`,
+//! `into_shape_with_order` and `flatten`. Each reverse rule puts the cotangent back where the elements came
 //! from.
 
-use ndarray::{Array, ArrayBase, Axis, Data, Dimension, LinalgScalar, RemoveAxis};
+use ndarray::{Array, ArrayBase, Axis, Data, Dimension, Ix1, LinalgScalar, RemoveAxis};
 
 use super::shape::{bcast, same_shape};
 use crate::differentiable::Real;
@@ -98,6 +98,29 @@ pub trait TensorRules: HasShape {
         axis: &Axis,
         g: &Array<Self::Elem, <Self::Dim as Dimension>::Larger>,
     ) -> Array<Self::Elem, Self::Dim>;
+
+    /// `y = x.flatten()` lists the elements in their logical (row-major) order, what
+    /// `x.iter()` visits: `x̄` is `ȳ` reshaped back.
+    fn flatten_vjp(x: &ShapeOf<Self>, g: &Array<Self::Elem, Ix1>) -> Array<Self::Elem, Self::Dim>;
+
+    /// `y = x.index_axis(axis, i)` reads the subview at `i` along `axis`: `x̄` is zero except
+    /// there, where it is `ȳ`.
+    fn index_axis_vjp_0(
+        x: &ShapeOf<Self>,
+        axis: &Axis,
+        index: &usize,
+        g: &Array<Self::Elem, <Self::Dim as Dimension>::Smaller>,
+    ) -> Array<Self::Elem, Self::Dim>
+    where
+        Self::Dim: RemoveAxis;
+
+    /// `y = x.broadcast(shape).unwrap()` repeats `x` along the axes broadcasting adds or
+    /// stretches: `x̄` is `ȳ` summed over them ([`super::unbroadcast`]).
+    fn broadcast_vjp_0<E: Dimension, Sh>(
+        x: &ShapeOf<Self>,
+        shape: &Sh,
+        g: &Array<Self::Elem, E>,
+    ) -> Array<Self::Elem, Self::Dim>;
 }
 
 /// The cotangent of a reduction along `axis` broadcast back over that axis, `f` applied to each
@@ -118,6 +141,21 @@ fn spread_axis<T: Copy, D: Dimension>(
     );
     let restored = g.view().insert_axis(axis).into_dyn();
     bcast(&restored, x).mapv(f)
+}
+
+/// A cotangent `g` with the elements of `x` in row-major order, reshaped back to `x`'s shape:
+/// the reverse rule of the reshapes (`into_shape_with_order`, `insert_axis`, `flatten`).
+#[inline]
+#[track_caller]
+fn reshaped_back<T: Clone, E: Dimension, D: Dimension>(
+    rule: &str,
+    g: &Array<T, E>,
+    x: &D,
+) -> Array<T, D> {
+    g.as_standard_layout()
+        .into_owned()
+        .into_shape_with_order(x.clone())
+        .unwrap_or_else(|e| panic!("{rule}: cotangent does not fit {:?}: {e}", x))
 }
 
 /// `n` as the element type.
@@ -196,15 +234,39 @@ where
         _shape: &Sh,
         g: &Array<T, E>,
     ) -> Array<T, D> {
-        g.as_standard_layout()
-            .into_owned()
-            .into_shape_with_order(x.dims.clone())
-            .unwrap_or_else(|e| {
-                panic!(
-                    "into_shape_with_order_vjp_0: cotangent does not fit {:?}: {e}",
-                    x.dims
-                )
-            })
+        reshaped_back("into_shape_with_order_vjp_0", g, &x.dims)
+    }
+    #[inline]
+    fn index_axis_vjp_0(
+        x: &ShapeOf<Self>,
+        axis: &Axis,
+        index: &usize,
+        g: &Array<T, D::Smaller>,
+    ) -> Array<T, D>
+    where
+        D: RemoveAxis,
+    {
+        let mut dx = Array::from_elem(x.dims.clone(), T::ZERO);
+        dx.index_axis_mut(*axis, *index).assign(g);
+        dx
+    }
+    #[inline]
+    fn broadcast_vjp_0<E: Dimension, Sh>(
+        x: &ShapeOf<Self>,
+        _shape: &Sh,
+        g: &Array<T, E>,
+    ) -> Array<T, D> {
+        super::unbroadcast(g, &x.dims)
+    }
+    #[inline]
+    fn flatten_vjp(x: &ShapeOf<Self>, g: &Array<T, Ix1>) -> Array<T, D> {
+        assert!(
+            g.len() == x.dims.size(),
+            "flatten_vjp: the cotangent has {} elements, the array {:?}",
+            g.len(),
+            x.dims.slice()
+        );
+        reshaped_back("flatten_vjp", g, &x.dims)
     }
     #[inline]
     fn insert_axis_vjp_0(x: &ShapeOf<Self>, axis: &Axis, g: &Array<T, D::Larger>) -> Array<T, D> {
@@ -214,15 +276,7 @@ where
             g.len_of(*axis),
             axis.index()
         );
-        g.as_standard_layout()
-            .into_owned()
-            .into_shape_with_order(x.dims.clone())
-            .unwrap_or_else(|e| {
-                panic!(
-                    "insert_axis_vjp_0: cotangent does not fit {:?}: {e}",
-                    x.dims
-                )
-            })
+        reshaped_back("insert_axis_vjp_0", g, &x.dims)
     }
     #[inline]
     fn mean_axis_jvp(x: &ShapeOf<Self>, axis: &Axis, dx: &Array<T, D>) -> Array<T, D::Smaller>

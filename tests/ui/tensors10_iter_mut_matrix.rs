@@ -1,9 +1,13 @@
 use autodiff::differentiate;
-use ndarray::{Array2, Axis};
+use ndarray::Array2;
 
 #[differentiate]
 fn f(a: &Array2<f64>) -> f64 {
-    a.index_axis(Axis(0), 0).sum()
+    let mut b = a.clone();
+    for v in b.iter_mut() {
+        *v = v.tanh();
+    }
+    b.sum()
 }
 
 fn main() {
