@@ -631,19 +631,8 @@ fn unfollowed_adapter(e: &syn::Expr) -> Option<(String, &'static str)> {
         return None;
     }
     let instead = match name.as_str() {
-        "scan" => {
-            "write the running state as a loop (`let mut acc = 0.0; for &v in x { acc += v; .. }`) \
-             or a `Vec` built by `push`"
-        }
-        "flat_map" | "flatten" => {
-            "write nested `for` loops, or an inner chain consumed inside the closure \
-             (`(0..n).map(|i| (0..n).map(|j| ..).sum::<f64>()).sum::<f64>()`)"
-        }
-        "chain" => {
-            "consume each part and combine the results (`a.iter().sum::<f64>() + b.iter().sum::<f64>()`)"
-        }
-        "take_while" | "skip_while" | "map_while" => {
-            "write a `for` loop with `break` (or `continue`) on the condition"
+        "map_while" => {
+            "write `take_while` then `map`, or a `for` loop with `break` on the condition"
         }
         "filter_map" => "write `filter` then `map`, or a `for` loop with `if`",
         _ => "write the computation as a `for` loop",

@@ -24,12 +24,15 @@ pub(super) enum Source<'a> {
         end: &'a Expr,
         inclusive: bool,
     },
-    /// `x.windows(k)`, `x.chunks(k)`, `x.chunks_exact(k)`.
+    /// `x.windows(k)`, `x.chunks(k)`, `x.chunks_exact(k)`; `x.chunks_mut(k)` and
+    /// `x.chunks_exact_mut(k)` of a `for` loop.
     Windows {
         expr: &'a Expr,
         size: &'a Expr,
         how: &'a str,
     },
+    /// `std::iter::once(e)`: one item.
+    Once(&'a Expr),
 }
 
 /// Adapters the lowering follows.
@@ -44,6 +47,12 @@ pub(crate) const ADAPTERS: &[&str] = &[
     "zip",
     "copied",
     "cloned",
+    "take_while",
+    "skip_while",
+    "scan",
+    "flat_map",
+    "flatten",
+    "chain",
 ];
 
 /// Methods that consume a chain.
@@ -65,9 +74,11 @@ pub(super) const CONSUMERS: &[&str] = &[
 
 /// What is supported, for messages.
 pub const SUPPORTED: &str = "sources `x.iter()`, `x.into_iter()`, `&x`, ranges, \
-    `x.windows(k)`, `x.chunks(k)`, and `x.iter_mut()`, `&mut x` written through (`*e = ..`); \
+    `x.windows(k)`, `x.chunks(k)`, `[a, b]`, `std::iter::once(v)`, and `x.iter_mut()`, `&mut x` written \
+    through (`*e = ..`), `for c in x.chunks_mut(k)` writing `c[j]`; \
     adapters `map`, `filter`, `enumerate`, `zip`, `rev`, `skip`, \
-    `take`, `step_by`, `copied`, `cloned`; consumers `sum`, `product`, `fold`, `reduce`, `collect` (into a \
+    `take`, `step_by`, `copied`, `cloned`, `take_while`, `skip_while`, `scan`, `flat_map`, \
+    `flatten`, `chain`; consumers `sum`, `product`, `fold`, `reduce`, `collect` (into a \
     `Vec`), `count`, `for_each`, `max_by`, `min_by`, `max_by_key`, `min_by_key` and `for` loops";
 
 pub(super) fn strip(e: &Expr) -> &Expr {
@@ -108,19 +119,28 @@ pub(super) fn parse_chain(e: &Expr, into: bool) -> Option<Chain<'_>> {
                         adapters: Vec::new(),
                     })
                 }
-                "windows" | "chunks" | "chunks_exact" if mc.args.len() == 1 => Some(Chain {
-                    source: Source::Windows {
-                        expr: &mc.receiver,
-                        size: &mc.args[0],
-                        how: ADAPTERS
+                "windows" | "chunks" | "chunks_exact" | "chunks_mut" | "chunks_exact_mut"
+                    if mc.args.len() == 1 =>
+                {
+                    Some(Chain {
+                        source: Source::Windows {
+                            expr: &mc.receiver,
+                            size: &mc.args[0],
+                            how: [
+                                "windows",
+                                "chunks",
+                                "chunks_exact",
+                                "chunks_mut",
+                                "chunks_exact_mut",
+                            ]
                             .iter()
-                            .chain(["windows", "chunks", "chunks_exact"].iter())
                             .find(|n| **n == name)
                             .copied()
                             .unwrap_or("windows"),
-                    },
-                    adapters: Vec::new(),
-                }),
+                        },
+                        adapters: Vec::new(),
+                    })
+                }
                 _ => {
                     let n = ADAPTERS.iter().find(|n| **n == name)?;
                     let mut c = parse_chain(&mc.receiver, false)?;
@@ -129,10 +149,32 @@ pub(super) fn parse_chain(e: &Expr, into: bool) -> Option<Chain<'_>> {
                 }
             }
         }
+        Expr::Call(call) if call.args.len() == 1 && is_once(&call.func) => Some(Chain {
+            source: Source::Once(&call.args[0]),
+            adapters: Vec::new(),
+        }),
         Expr::Path(p) if into && p.qself.is_none() && p.path.get_ident().is_some() => Some(Chain {
             source: Source::Slice {
                 expr: e,
                 refs: 2,
+                mutable: false,
+            },
+            adapters: Vec::new(),
+        }),
+        // `[a, b]` of `flat_map(|v| [v, 2.0 * v])`, `chain([a])`, `for v in [a, b]`, and
+        // `vec![a, b]`.
+        Expr::Array(_) if into => Some(Chain {
+            source: Source::Slice {
+                expr: e,
+                refs: 0,
+                mutable: false,
+            },
+            adapters: Vec::new(),
+        }),
+        Expr::Macro(m) if into && m.mac.path.is_ident("vec") => Some(Chain {
+            source: Source::Slice {
+                expr: e,
+                refs: 0,
                 mutable: false,
             },
             adapters: Vec::new(),
@@ -173,10 +215,13 @@ impl<'a> Chain<'a> {
     pub(super) fn fns(&self) -> Vec<&'a Expr> {
         let mut out: Vec<&'a Expr> = Vec::new();
         for (name, mc) in &self.adapters {
-            if matches!(*name, "map" | "filter") {
-                out.extend(mc.args.iter());
+            if matches!(
+                *name,
+                "map" | "filter" | "take_while" | "skip_while" | "flat_map" | "scan"
+            ) {
+                out.extend(mc.args.iter().last());
             }
-            if *name == "zip" {
+            if matches!(*name, "zip" | "chain") {
                 if let Some(c) = mc.args.first().and_then(|a| parse_chain(a, true)) {
                     out.extend(c.fns());
                 }
@@ -184,6 +229,18 @@ impl<'a> Chain<'a> {
         }
         out
     }
+}
+
+/// `once`, `iter::once`, `std::iter::once`, `core::iter::once`.
+fn is_once(f: &Expr) -> bool {
+    let Expr::Path(p) = strip(f) else {
+        return false;
+    };
+    let path = p.path.to_token_stream().to_string().replace(' ', "");
+    matches!(
+        path.as_str(),
+        "once" | "iter::once" | "std::iter::once" | "core::iter::once"
+    )
 }
 
 /// `Vec<..>` (or `Vec<_>`).
