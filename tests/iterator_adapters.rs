@@ -1098,3 +1098,44 @@ fn zip_of_a_filtered_chain() {
     close_all("short ∂x", &g, &[a, 3.0 * a]);
     close("short ∂a", ga, X[0] + 3.0 * X[1], TOL);
 }
+
+// ---------------------------------------------------------------------------------------------
+// iter_mut zipped with a chain
+// ---------------------------------------------------------------------------------------------
+
+/// Scales the buffer's elements by the items of `x` then `a`.
+#[differentiate(hessian)]
+fn scale_by_chain(out: &mut [f64], x: &[f64], a: f64) {
+    for (o, v) in out.iter_mut().zip(x.iter().chain(std::iter::once(&a))) {
+        *o *= v;
+    }
+}
+
+/// Σ_k (k+1)·z_k² over z = (x_0, …, x_{n−1}, a): the buffer [1, 2, …, n+1] scaled by z, then
+/// Σ_k o_k·z_k with o_k = (k+1)·z_k: ∂z_k = 2(k+1)·z_k.
+#[differentiate(hessian)]
+fn iter_mut_zip_chain(x: &[f64], a: f64) -> f64 {
+    let mut out: Vec<f64> = (0..x.len() + 1).map(|k| (k + 1) as f64).collect();
+    scale_by_chain(&mut out, x, a);
+    out.iter()
+        .zip(x.iter().chain([a].iter()))
+        .map(|(o, z)| o * z)
+        .sum()
+}
+
+#[test]
+fn iter_mut_zipped_with_a_chain() {
+    let a = -0.4;
+    let n = X.len();
+    let gx = (0..n).map(|k| 2.0 * (k + 1) as f64 * X[k]);
+    let ga = 2.0 * (n + 1) as f64 * a;
+    check!(
+        iter_mut_zip_chain,
+        iter_mut_zip_chain_grad,
+        iter_mut_zip_chain_jvp,
+        iter_mut_zip_chain_hvp,
+        &X,
+        a,
+        (gx.collect(), ga)
+    );
+}
