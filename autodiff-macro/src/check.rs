@@ -479,6 +479,12 @@ fn run_as_written_message(tokens: &proc_macro2::TokenStream) -> String {
              element there: `if let Some(i) = x.iter().position(|v| ..) {{ let v = x[i]; .. }}`"
         );
     }
+    if let Some(form) = crate::lower::chain::unfollowed_form(&mc) {
+        return format!(
+            "`.{name}(..)` on an iterator over differentiated values is not followed in this \
+             form: {form}"
+        );
+    }
     if let Some((adapter, instead)) = unfollowed_adapter(&mc.receiver) {
         return format!(
             "the adapter `.{adapter}(..)` in this chain over differentiated values is not \
@@ -627,6 +633,9 @@ fn unfollowed_adapter(e: &syn::Expr) -> Option<(String, &'static str)> {
         return Some(inner);
     }
     let name = mc.method.to_string();
+    if let Some(form) = crate::lower::chain::unfollowed_form(mc) {
+        return Some((name, form));
+    }
     if crate::lower::ADAPTERS.contains(&name.as_str()) {
         return None;
     }

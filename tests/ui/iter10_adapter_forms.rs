@@ -1,7 +1,7 @@
 use autodiff::differentiate;
 
-// The forms of `scan`, `flat_map`, `chunks_mut` and `rev` the derivative does not follow, each
-// with what to write.
+// The forms of `scan`, `flat_map`, `flatten`, `chunks_mut` and `rev` the derivative does not
+// follow, each with what to write.
 #[differentiate]
 fn stops_early(x: &[f64]) -> f64 {
     x.iter()
@@ -33,7 +33,24 @@ fn reversed_pairs(x: &[f64]) -> f64 {
     x.chunks(2).flat_map(|c| c.iter()).rev().sum()
 }
 
+#[differentiate]
+fn mapped_then_flattened(x: &[f64]) -> f64 {
+    x.iter().map(|v| vec![*v, 2.0 * v]).flatten().sum()
+}
+
+#[differentiate]
+fn inner_with_lets(x: &[f64]) -> f64 {
+    x.chunks(2)
+        .flat_map(|c| {
+            let m = c[0];
+            c.iter().map(move |v| v - m)
+        })
+        .sum()
+}
+
 fn main() {
+    let _ = mapped_then_flattened_grad(&[1.0]);
+    let _ = inner_with_lets_grad(&[1.0]);
     let _ = stops_early_grad(&[1.0]);
     let _ = inner_not_a_chain_grad(&[1.0]);
     let _ = chunk_iterated_grad(&[1.0], 2.0);

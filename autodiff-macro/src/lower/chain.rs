@@ -143,6 +143,11 @@ pub(super) fn parse_chain(e: &Expr, into: bool) -> Option<Chain<'_>> {
                 }
                 _ => {
                     let n = ADAPTERS.iter().find(|n| **n == name)?;
+                    if unfollowed_form(mc).is_some() {
+                        // Run as written where it reads no differentiated value; else an error
+                        // that says what the form should be (see `check`).
+                        return None;
+                    }
                     let mut c = parse_chain(&mc.receiver, false)?;
                     c.adapters.push((n, mc));
                     Some(c)
@@ -229,6 +234,43 @@ impl<'a> Chain<'a> {
         }
         out
     }
+}
+
+/// Why `mc`, an adapter the lowering follows, is not followed in the form written, if it is
+/// not: `chain` of what is not a chain, `flat_map` of a function that does not give one.
+pub(crate) fn unfollowed_form(mc: &syn::ExprMethodCall) -> Option<&'static str> {
+    let arg = mc.args.first();
+    match mc.method.to_string().as_str() {
+        "chain" if arg.is_some_and(|a| parse_chain(a, true).is_none()) => Some(
+            "`chain` is followed of a slice, a `Vec`, an array, a range, `std::iter::once(v)` \
+             or an iterator chain over them",
+        ),
+        "flat_map" if arg.is_some_and(|a| flat_map_closure(a).is_none()) => Some(
+            "`flat_map` is followed with a closure written in place whose body is an iterator \
+             chain (`|r| r.iter().map(..)`, `|i| (0..m).map(move |j| ..)`) or an array \
+             (`|v| [v, 2.0 * v]`); compute what it needs before the `flat_map`",
+        ),
+        _ => None,
+    }
+}
+
+/// The closure of `flat_map(|v| chain)` and the chain its body is (also in a block with
+/// nothing else).
+pub(super) fn flat_map_closure(f: &Expr) -> Option<(&syn::ExprClosure, Chain<'_>)> {
+    let Expr::Closure(cl) = strip(f) else {
+        return None;
+    };
+    if cl.inputs.len() != 1 {
+        return None;
+    }
+    let mut body = &*cl.body;
+    while let Expr::Block(bl) = strip(body) {
+        match bl.block.stmts.as_slice() {
+            [Stmt::Expr(e, None)] if bl.label.is_none() => body = e,
+            _ => return None,
+        }
+    }
+    Some((cl, parse_chain(body, true)?))
 }
 
 /// `once`, `iter::once`, `std::iter::once`, `core::iter::once`.

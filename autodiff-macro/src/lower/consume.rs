@@ -212,39 +212,9 @@ impl Lowering {
         span: Span,
         consume: &mut dyn FnMut(&mut Self, Block, Item),
     ) {
-        let flatten: syn::ExprClosure = syn::parse_quote_spanned!(span=> |__ad_inner| __ad_inner);
-        let cl = match f.map(chain::strip) {
-            None => &flatten,
-            Some(Expr::Closure(cl)) if cl.inputs.len() == 1 => cl,
-            Some(other) => {
-                self.err_at(
-                    other,
-                    "the function of `flat_map` is followed when it is a closure written in \
-                     place that returns an iterator chain (`.flat_map(|r| r.iter().map(..))`)",
-                );
-                self.continue_loop(b, span);
-                return;
-            }
-        };
-        // `|p| { p.iter().map(..) }`: a block with only its value.
-        let mut body = &*cl.body;
-        while let Expr::Block(bl) = chain::strip(body) {
-            match bl.block.stmts.as_slice() {
-                [Stmt::Expr(e, None)] if bl.label.is_none() => body = e,
-                _ => break,
-            }
-        }
-        let Some(c) = parse_chain(body, true) else {
-            self.err_at(
-                body,
-                format!(
-                    "the closure of `flat_map` is followed when its body is an iterator chain \
-                     (`|r| r.iter().map(..)`, `|i| (0..m).map(move |j| ..)`); supported: {}",
-                    chain::SUPPORTED
-                ),
-            );
-            self.continue_loop(b, span);
-            return;
+        let flatten: Expr = syn::parse_quote_spanned!(span=> |__ad_inner| __ad_inner);
+        let Some((cl, c)) = chain::flat_map_closure(f.unwrap_or(&flatten)) else {
+            unreachable!("a chain with another `flat_map` is not parsed as one");
         };
         let mark = self.env.len();
         self.bind_item(b, &cl.inputs[0], item, span);
@@ -513,7 +483,11 @@ impl Lowering {
                 syn::parse_quote_spanned!(m=> #recv.reduce(|_, __ad_later| __ad_later));
             return self.chain_consumer(b, &reduce, unwrap);
         }
-        if ADAPTERS.contains(&name.as_str()) || name == "iter" || name == "into_iter" {
+        // An adapter in a form not followed (`flat_map` of what gives no chain) runs as written
+        // below, and is an error that says why where it reads a differentiated value.
+        let followed = chain::unfollowed_form(mc).is_none();
+        if (followed && ADAPTERS.contains(&name.as_str())) || name == "iter" || name == "into_iter"
+        {
             return None;
         }
         if !CONSUMERS.contains(&name.as_str()) {

@@ -564,7 +564,7 @@ impl Lowering {
             revs: 0,
             seq: false,
         };
-        for (name, mc) in &c.adapters {
+        for (i, (name, mc)) in c.adapters.iter().enumerate() {
             let stage = match *name {
                 "map" | "filter" if mc.args.len() == 1 => {
                     let f = &mc.args[0];
@@ -598,7 +598,34 @@ impl Lowering {
                     Stage::Scan(Box::new(f), state)
                 }
                 "flat_map" if mc.args.len() == 1 => Stage::FlatMap(Some(&mc.args[0])),
-                "flatten" if mc.args.is_empty() => Stage::FlatMap(None),
+                "flatten" if mc.args.is_empty() => {
+                    // The items are the source's elements (rows, chunks, windows), whose own
+                    // elements are read by position.
+                    let kept = |n: &&str| {
+                        matches!(
+                            *n,
+                            "rev"
+                                | "skip"
+                                | "take"
+                                | "step_by"
+                                | "filter"
+                                | "take_while"
+                                | "skip_while"
+                                | "chain"
+                        )
+                    };
+                    if !c.adapters[..i].iter().all(|(n, _)| kept(n)) {
+                        self.err_at(
+                            &mc.method,
+                            "`flatten` is followed on the elements of the chain's source (the \
+                             rows of a `&[Vec<f64>]`, `chunks`, `windows`), also filtered, \
+                             skipped or chained; after a `map`, write `flat_map(|r| ..)` \
+                             returning an iterator chain",
+                        );
+                        return None;
+                    }
+                    Stage::FlatMap(None)
+                }
                 "chain" if mc.args.len() == 1 => {
                     let Some(other) = parse_chain(&mc.args[0], true) else {
                         self.err_at(
@@ -932,6 +959,33 @@ impl Lowering {
 }
 
 impl Prepared<'_> {
+    /// The number of values of the items (without lowering anything): `1` unless the adapters
+    /// build tuples (`zip`, `enumerate`); `1` after a `map`, `scan` or `flat_map`.
+    pub(super) fn leaves(&self) -> usize {
+        fn positional(p: &Prepared, n: usize) -> usize {
+            if n == 0 {
+                return match &p.src {
+                    Src::Chain(parts) => parts.first().map_or(1, Prepared::leaves),
+                    _ => 1,
+                };
+            }
+            match &p.stages[n - 1].0 {
+                Stage::Enumerate => 1 + positional(p, n - 1),
+                Stage::Zip(o) => positional(p, n - 1) + o.leaves(),
+                Stage::Map(_) => 1,
+                _ => positional(p, n - 1),
+            }
+        }
+        self.rest
+            .iter()
+            .fold(positional(self, self.stages.len()), |n, s| match s {
+                Stage::Map(_) | Stage::Scan(..) | Stage::FlatMap(_) => 1,
+                Stage::Counted(_) => 1 + n,
+                Stage::ZipAt(o, _, _) => n + o.leaves(),
+                _ => n,
+            })
+    }
+
     /// Reverses the order of the items, where the stages allow it (see `rev` in `prepare`).
     fn reverse(&mut self) -> bool {
         if !self.rest.iter().all(Stage::is_elementwise) {
