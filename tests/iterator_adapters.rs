@@ -1139,3 +1139,79 @@ fn iter_mut_zipped_with_a_chain() {
         (gx.collect(), ga)
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Counters after a filter, the best item of a chain, and array literals as sources
+// ---------------------------------------------------------------------------------------------
+
+/// a·(p_1² + p_2²), p the positive items (`skip(1).take(2)` after `filter`): ∂p_k = 2a·p_k
+/// for those two, ∂a = p_1² + p_2².
+#[differentiate(hessian)]
+fn filter_skip_take(x: &[f64], a: f64) -> f64 {
+    x.iter()
+        .filter(|v| **v > 0.0)
+        .skip(1)
+        .take(2)
+        .map(|v| v * v * a)
+        .sum()
+}
+
+/// The largest of (k+1)·z_k over z = (x, a·x_0) chained and enumerated, by `max_by`, and the sum
+/// over arrays `[a, x_1]` and `&[x_0, a]` looped over: at X and a = 3, the largest is
+/// 7·a·x_0 = 10.5 (the last item): ∂x_0 = 7a + 1, ∂x_1 = 1, ∂a = 7·x_0 + 2.
+#[differentiate(hessian)]
+fn best_of_chain_and_arrays(x: &[f64], a: f64) -> f64 {
+    let best = x
+        .iter()
+        .copied()
+        .chain(std::iter::once(a * x[0]))
+        .enumerate()
+        .map(|(k, z)| (k + 1) as f64 * z)
+        .max_by(|p, q| p.total_cmp(q))
+        .unwrap();
+    let mut s = 0.0;
+    for v in [a, x[1]] {
+        s += v;
+    }
+    for &v in &[x[0], a] {
+        s += v;
+    }
+    best + s
+}
+
+#[test]
+fn counters_after_filter_best_of_a_chain_and_arrays() {
+    let a = 1.7;
+    let pos: Vec<usize> = (0..6).filter(|&i| X[i] > 0.0).collect();
+    let mut gx = vec![0.0; 6];
+    let mut ga = 0.0;
+    for &i in &pos[1..3] {
+        gx[i] = 2.0 * a * X[i];
+        ga += X[i] * X[i];
+    }
+    check!(
+        filter_skip_take,
+        filter_skip_take_grad,
+        filter_skip_take_jvp,
+        filter_skip_take_hvp,
+        &X,
+        a,
+        (gx, ga)
+    );
+
+    let a = 3.0;
+    // (k+1)·x_k is at most 4·2 = 8, below 7·a·x_0 = 10.5.
+    assert!((0..6).all(|k| (k + 1) as f64 * X[k] < 7.0 * a * X[0]));
+    let mut gx = vec![0.0; 6];
+    gx[0] = 7.0 * a + 1.0;
+    gx[1] = 1.0;
+    check!(
+        best_of_chain_and_arrays,
+        best_of_chain_and_arrays_grad,
+        best_of_chain_and_arrays_jvp,
+        best_of_chain_and_arrays_hvp,
+        &X,
+        a,
+        (gx, 7.0 * X[0] + 2.0)
+    );
+}

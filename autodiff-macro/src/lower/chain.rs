@@ -202,7 +202,8 @@ pub(super) fn parse_chain(e: &Expr, into: bool) -> Option<Chain<'_>> {
             }
             let range =
                 matches!(inner, Expr::Index(ix) if matches!(strip(&ix.index), Expr::Range(_)));
-            (matches!(inner, Expr::Path(_) | Expr::Field(_)) || range).then_some(Chain {
+            let array = matches!(inner, Expr::Array(_)) && r.mutability.is_none();
+            (matches!(inner, Expr::Path(_) | Expr::Field(_)) || range || array).then_some(Chain {
                 source: Source::Slice {
                     expr: inner,
                     refs: 1,
