@@ -1215,3 +1215,34 @@ fn counters_after_filter_best_of_a_chain_and_arrays() {
         (gx, 7.0 * X[0] + 2.0)
     );
 }
+
+/// a·Σ_k T_k with a tuple state: S_k = Σ_{j≤k} x_j and T_k = Σ_{j≤k} S_j, so
+/// Σ_k T_k = Σ_j (n−j)(n−j+1)/2·x_j: ∂x_j = a(n−j)(n−j+1)/2, ∂a = Σ_k T_k.
+#[differentiate(hessian)]
+fn scan_tuple_state(x: &[f64], a: f64) -> f64 {
+    x.iter()
+        .scan((0.0, 0.0), |st, &v| {
+            st.0 += v;
+            st.1 += st.0;
+            Some(st.1 * a)
+        })
+        .sum()
+}
+
+#[test]
+fn scan_with_a_tuple_state() {
+    let (a, n) = (0.6, X.len());
+    let gx = (0..n).map(|j| a * ((n - j) * (n - j + 1)) as f64 / 2.0);
+    let ga = (0..n)
+        .map(|j| ((n - j) * (n - j + 1)) as f64 / 2.0 * X[j])
+        .sum();
+    check!(
+        scan_tuple_state,
+        scan_tuple_state_grad,
+        scan_tuple_state_jvp,
+        scan_tuple_state_hvp,
+        &X,
+        a,
+        (gx.collect(), ga)
+    );
+}

@@ -193,7 +193,8 @@ impl<'a> Building<'a> {
 }
 
 /// The closure of `scan(init, |acc, v| { *acc = ..; Some(item) })` rewritten to take the state
-/// by value and return it with the item: `|mut acc, v| { acc = ..; (acc, item) }`.
+/// by value and return it with the item: `|mut acc, v| { acc = ..; (acc, item) }`. Its other
+/// uses of `*acc` become `acc` too.
 fn scan_closure(f: &Expr) -> Result<Expr, &'static str> {
     const FORM: &str = "the closure of `scan` is followed when it is written in place and its \
         value is `Some(..)` at its end (`scan(0.0, |acc, &v| { *acc += v; Some(*acc) })`); for \
@@ -240,8 +241,10 @@ fn scan_closure(f: &Expr) -> Result<Expr, &'static str> {
     syn::visit_mut::VisitMut::visit_expr_mut(&mut undo, &mut item);
     let value = &cl.inputs[1];
     let span = cl.span();
+    // The item is computed before the state is moved into the pair (`Some(w.len())` of a
+    // `Vec` state `w`).
     Ok(syn::parse_quote_spanned! {span=>
-        |mut #name, #value| { #(#stmts)* (#name, #item) }
+        |mut #name, #value| { #(#stmts)* let __ad_item = #item; (#name, __ad_item) }
     })
 }
 
