@@ -1246,3 +1246,35 @@ fn scan_with_a_tuple_state() {
         (gx.collect(), ga)
     );
 }
+
+/// Σ_z Σ_{k<2} k·z²·a over z = (x, a), the inner loop left by its own `break` (which a `for`
+/// loop over a chain allows): Σ_z z²·a, so ∂x_i = 2a·x_i, ∂a = Σ x_i² + 3a².
+#[differentiate(hessian)]
+fn chain_for_inner_break(x: &[f64], a: f64) -> f64 {
+    let mut s = 0.0;
+    for v in x.iter().chain(std::iter::once(&a)) {
+        for k in 0..5 {
+            if k == 2 {
+                break;
+            }
+            s += k as f64 * v * v * a;
+        }
+    }
+    s
+}
+
+#[test]
+fn a_for_loop_over_a_chain_with_an_inner_break() {
+    let a = 0.8;
+    let gx = X.iter().map(|v| 2.0 * a * v);
+    let ga = X.iter().map(|v| v * v).sum::<f64>() + 3.0 * a * a;
+    check!(
+        chain_for_inner_break,
+        chain_for_inner_break_grad,
+        chain_for_inner_break_jvp,
+        chain_for_inner_break_hvp,
+        &X,
+        a,
+        (gx.collect(), ga)
+    );
+}

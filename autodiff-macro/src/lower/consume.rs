@@ -341,22 +341,19 @@ impl Lowering {
         let Some(p) = self.prepare(b, c, true, span) else {
             return;
         };
-        if p.loops() > 1
-            && (breaks_itself(&fl.body)
-                || contains_return(&Expr::Block(syn::ExprBlock {
-                    attrs: Vec::new(),
-                    label: None,
-                    block: fl.body.clone(),
-                })))
-        {
-            self.err_at(
-                &fl.body,
-                "`break` or `return` in a `for` loop over a `chain`, `flat_map` or `flatten` is \
-                 not supported in a differentiated function (its items come from loops run one \
-                 after another); stop with `take_while(..)` in the chain, or write the loops \
-                 out with a flag",
-            );
-            return;
+        if p.loops() > 1 {
+            let mut leaving = Leaving::default();
+            leaving.visit_block(&fl.body);
+            if let Some(jump) = leaving.first {
+                self.err_at(
+                    &jump,
+                    "`break` or `return` in a `for` loop over a `chain`, `flat_map` or \
+                     `flatten` is not supported in a differentiated function (its items come \
+                     from loops run one after another); stop with `take_while(..)` in the \
+                     chain, or write the loops out with a flag",
+                );
+                return;
+            }
         }
         let slots = self.assigned_slots(|v| v.visit_block(&fl.body));
         let fns = c.fns();
@@ -828,4 +825,31 @@ impl syn::visit_mut::VisitMut for IntoContainer<'_> {
             e => syn::visit_mut::visit_expr_mut(self, e),
         }
     }
+}
+
+/// The first `break` of the loop itself (not of a loop inside) or `return` in a loop body.
+#[derive(Default)]
+struct Leaving {
+    depth: usize,
+    first: Option<Expr>,
+}
+
+impl<'ast> Visit<'ast> for Leaving {
+    fn visit_expr(&mut self, e: &'ast Expr) {
+        if self.first.is_some() {
+            return;
+        }
+        match e {
+            Expr::Break(_) if self.depth == 0 => self.first = Some(e.clone()),
+            Expr::Return(_) => self.first = Some(e.clone()),
+            Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => {
+                self.depth += 1;
+                syn::visit::visit_expr(self, e);
+                self.depth -= 1;
+            }
+            Expr::Closure(_) => {}
+            _ => syn::visit::visit_expr(self, e),
+        }
+    }
+    fn visit_item(&mut self, _: &'ast syn::Item) {}
 }
