@@ -473,6 +473,12 @@ fn run_as_written_message(tokens: &proc_macro2::TokenStream) -> String {
              element there: `if let Some(i) = x.iter().position(|v| ..) {{ let v = x[i]; .. }}`"
         );
     }
+    if let Some(form) = crate::lower::chain::unfollowed_form(&mc) {
+        return format!(
+            "`.{name}(..)` on an iterator over differentiated values is not followed in this \
+             form: {form}"
+        );
+    }
     if let Some((adapter, instead)) = unfollowed_adapter(&mc.receiver) {
         return format!(
             "the adapter `.{adapter}(..)` in this chain over differentiated values is not \
@@ -621,23 +627,15 @@ fn unfollowed_adapter(e: &syn::Expr) -> Option<(String, &'static str)> {
         return Some(inner);
     }
     let name = mc.method.to_string();
+    if let Some(form) = crate::lower::chain::unfollowed_form(mc) {
+        return Some((name, form));
+    }
     if crate::lower::ADAPTERS.contains(&name.as_str()) {
         return None;
     }
     let instead = match name.as_str() {
-        "scan" => {
-            "write the running state as a loop (`let mut acc = 0.0; for &v in x { acc += v; .. }`) \
-             or a `Vec` built by `push`"
-        }
-        "flat_map" | "flatten" => {
-            "write nested `for` loops, or an inner chain consumed inside the closure \
-             (`(0..n).map(|i| (0..n).map(|j| ..).sum::<f64>()).sum::<f64>()`)"
-        }
-        "chain" => {
-            "consume each part and combine the results (`a.iter().sum::<f64>() + b.iter().sum::<f64>()`)"
-        }
-        "take_while" | "skip_while" | "map_while" => {
-            "write a `for` loop with `break` (or `continue`) on the condition"
+        "map_while" => {
+            "write `take_while` then `map`, or a `for` loop with `break` on the condition"
         }
         "filter_map" => "write `filter` then `map`, or a `for` loop with `if`",
         _ => "write the computation as a `for` loop",

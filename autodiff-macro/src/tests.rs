@@ -247,7 +247,7 @@ fn lowering_collects_every_error() {
             let c = |t: f64| t;
             let y = apply(c, x);
             let a = [x, x];
-            for v in (0..3).chain(0..2) {}
+            for v in (0..3).cycle().take(2) {}
             let s = async { x };
             unsafe { x }
         }

@@ -11,7 +11,7 @@ fn f(x: f64, n: usize) -> f64 {
         core::hint::assert_unchecked(x == x);
     }
     let mut s = 0.0;
-    for i in (0..n).chain(0..2) {
+    for i in (0..n).cycle().take(2) {
         s += x * i as f64;
     }
     let k = s.to_string().parse::<f64>().unwrap();

@@ -4,7 +4,7 @@
 //! the first of equal minima).
 
 use super::chain::strip;
-use super::iter::{Prepared, Stage};
+use super::iter::Prepared;
 use super::*;
 
 impl Lowering {
@@ -300,21 +300,7 @@ impl Lowering {
     /// The number of values of a chain's items (without lowering anything): `1` unless the
     /// adapters build tuples (`zip`, `enumerate`) or a `map` does.
     pub(super) fn probe_leaves(&self, p: &Prepared) -> usize {
-        fn count(p: &Prepared, n: usize) -> usize {
-            if n == 0 {
-                return 1;
-            }
-            match &p.stages[n - 1].0 {
-                Stage::Enumerate => 1 + count(p, n - 1),
-                Stage::Zip(o) => count(p, n - 1) + count(o, o.stages.len()),
-                Stage::Map(_) => 1,
-                _ => count(p, n - 1),
-            }
-        }
-        if p.rest.iter().any(|s| matches!(s, Stage::Map(_))) {
-            return 1;
-        }
-        count(p, p.stages.len())
+        p.leaves()
     }
 }
 

@@ -24,12 +24,15 @@ pub(super) enum Source<'a> {
         end: &'a Expr,
         inclusive: bool,
     },
-    /// `x.windows(k)`, `x.chunks(k)`, `x.chunks_exact(k)`.
+    /// `x.windows(k)`, `x.chunks(k)`, `x.chunks_exact(k)`; `x.chunks_mut(k)` and
+    /// `x.chunks_exact_mut(k)` of a `for` loop.
     Windows {
         expr: &'a Expr,
         size: &'a Expr,
         how: &'a str,
     },
+    /// `std::iter::once(e)`: one item.
+    Once(&'a Expr),
 }
 
 /// Adapters the lowering follows.
@@ -44,6 +47,12 @@ pub(crate) const ADAPTERS: &[&str] = &[
     "zip",
     "copied",
     "cloned",
+    "take_while",
+    "skip_while",
+    "scan",
+    "flat_map",
+    "flatten",
+    "chain",
 ];
 
 /// Methods that consume a chain.
@@ -65,9 +74,11 @@ pub(super) const CONSUMERS: &[&str] = &[
 
 /// What is supported, for messages.
 pub const SUPPORTED: &str = "sources `x.iter()`, `x.into_iter()`, `&x`, ranges, \
-    `x.windows(k)`, `x.chunks(k)`, and `x.iter_mut()`, `&mut x` written through (`*e = ..`); \
+    `x.windows(k)`, `x.chunks(k)`, `[a, b]`, `std::iter::once(v)`, and `x.iter_mut()`, `&mut x` written \
+    through (`*e = ..`), `for c in x.chunks_mut(k)` writing `c[j]`; \
     adapters `map`, `filter`, `enumerate`, `zip`, `rev`, `skip`, \
-    `take`, `step_by`, `copied`, `cloned`; consumers `sum`, `product`, `fold`, `reduce`, `collect` (into a \
+    `take`, `step_by`, `copied`, `cloned`, `take_while`, `skip_while`, `scan`, `flat_map`, \
+    `flatten`, `chain`; consumers `sum`, `product`, `fold`, `reduce`, `collect` (into a \
     `Vec`), `count`, `for_each`, `max_by`, `min_by`, `max_by_key`, `min_by_key` and `for` loops";
 
 pub(super) fn strip(e: &Expr) -> &Expr {
@@ -108,31 +119,67 @@ pub(super) fn parse_chain(e: &Expr, into: bool) -> Option<Chain<'_>> {
                         adapters: Vec::new(),
                     })
                 }
-                "windows" | "chunks" | "chunks_exact" if mc.args.len() == 1 => Some(Chain {
-                    source: Source::Windows {
-                        expr: &mc.receiver,
-                        size: &mc.args[0],
-                        how: ADAPTERS
+                "windows" | "chunks" | "chunks_exact" | "chunks_mut" | "chunks_exact_mut"
+                    if mc.args.len() == 1 =>
+                {
+                    Some(Chain {
+                        source: Source::Windows {
+                            expr: &mc.receiver,
+                            size: &mc.args[0],
+                            how: [
+                                "windows",
+                                "chunks",
+                                "chunks_exact",
+                                "chunks_mut",
+                                "chunks_exact_mut",
+                            ]
                             .iter()
-                            .chain(["windows", "chunks", "chunks_exact"].iter())
                             .find(|n| **n == name)
                             .copied()
                             .unwrap_or("windows"),
-                    },
-                    adapters: Vec::new(),
-                }),
+                        },
+                        adapters: Vec::new(),
+                    })
+                }
                 _ => {
                     let n = ADAPTERS.iter().find(|n| **n == name)?;
+                    if unfollowed_form(mc).is_some() {
+                        // Run as written where it reads no differentiated value; else an error
+                        // that says what the form should be (see `check`).
+                        return None;
+                    }
                     let mut c = parse_chain(&mc.receiver, false)?;
                     c.adapters.push((n, mc));
                     Some(c)
                 }
             }
         }
+        Expr::Call(call) if call.args.len() == 1 && is_once(&call.func) => Some(Chain {
+            source: Source::Once(&call.args[0]),
+            adapters: Vec::new(),
+        }),
         Expr::Path(p) if into && p.qself.is_none() && p.path.get_ident().is_some() => Some(Chain {
             source: Source::Slice {
                 expr: e,
                 refs: 2,
+                mutable: false,
+            },
+            adapters: Vec::new(),
+        }),
+        // `[a, b]` of `flat_map(|v| [v, 2.0 * v])`, `chain([a])`, `for v in [a, b]`, and
+        // `vec![a, b]`.
+        Expr::Array(_) if into => Some(Chain {
+            source: Source::Slice {
+                expr: e,
+                refs: 0,
+                mutable: false,
+            },
+            adapters: Vec::new(),
+        }),
+        Expr::Macro(m) if into && m.mac.path.is_ident("vec") => Some(Chain {
+            source: Source::Slice {
+                expr: e,
+                refs: 0,
                 mutable: false,
             },
             adapters: Vec::new(),
@@ -153,9 +200,11 @@ pub(super) fn parse_chain(e: &Expr, into: bool) -> Option<Chain<'_>> {
                     inner = strip(&u.expr);
                 }
             }
-            // `&x[a..b]`, and `&rows[i]`: a row of a container of rows, as `rows[i].iter()`.
+            // `&x[a..b]`, and `&rows[i]`: a row of a container of rows, as `rows[i].iter()`;
+            // `&[a, b]`, an array literal.
             let index = matches!(inner, Expr::Index(_));
-            (matches!(inner, Expr::Path(_) | Expr::Field(_)) || index).then_some(Chain {
+            let array = matches!(inner, Expr::Array(_)) && r.mutability.is_none();
+            (matches!(inner, Expr::Path(_) | Expr::Field(_)) || index || array).then_some(Chain {
                 source: Source::Slice {
                     expr: inner,
                     refs: 1,
@@ -173,10 +222,13 @@ impl<'a> Chain<'a> {
     pub(super) fn fns(&self) -> Vec<&'a Expr> {
         let mut out: Vec<&'a Expr> = Vec::new();
         for (name, mc) in &self.adapters {
-            if matches!(*name, "map" | "filter") {
-                out.extend(mc.args.iter());
+            if matches!(
+                *name,
+                "map" | "filter" | "take_while" | "skip_while" | "flat_map" | "scan"
+            ) {
+                out.extend(mc.args.iter().last());
             }
-            if *name == "zip" {
+            if matches!(*name, "zip" | "chain") {
                 if let Some(c) = mc.args.first().and_then(|a| parse_chain(a, true)) {
                     out.extend(c.fns());
                 }
@@ -184,6 +236,55 @@ impl<'a> Chain<'a> {
         }
         out
     }
+}
+
+/// Why `mc`, an adapter the lowering follows, is not followed in the form written, if it is
+/// not: `chain` of what is not a chain, `flat_map` of a function that does not give one.
+pub(crate) fn unfollowed_form(mc: &syn::ExprMethodCall) -> Option<&'static str> {
+    let arg = mc.args.first();
+    match mc.method.to_string().as_str() {
+        "chain" if arg.is_some_and(|a| parse_chain(a, true).is_none()) => Some(
+            "`chain` is followed of a slice, a `Vec`, an array, a range, `std::iter::once(v)` \
+             or an iterator chain over them",
+        ),
+        "flat_map" if arg.is_some_and(|a| flat_map_closure(a).is_none()) => Some(
+            "`flat_map` is followed with a closure written in place whose body is an iterator \
+             chain (`|r| r.iter().map(..)`, `|i| (0..m).map(move |j| ..)`) or an array \
+             (`|v| [v, 2.0 * v]`); compute what it needs before the `flat_map`",
+        ),
+        _ => None,
+    }
+}
+
+/// The closure of `flat_map(|v| chain)` and the chain its body is (also in a block with
+/// nothing else).
+pub(super) fn flat_map_closure(f: &Expr) -> Option<(&syn::ExprClosure, Chain<'_>)> {
+    let Expr::Closure(cl) = strip(f) else {
+        return None;
+    };
+    if cl.inputs.len() != 1 {
+        return None;
+    }
+    let mut body = &*cl.body;
+    while let Expr::Block(bl) = strip(body) {
+        match bl.block.stmts.as_slice() {
+            [Stmt::Expr(e, None)] if bl.label.is_none() => body = e,
+            _ => return None,
+        }
+    }
+    Some((cl, parse_chain(body, true)?))
+}
+
+/// `once`, `iter::once`, `std::iter::once`, `core::iter::once`.
+fn is_once(f: &Expr) -> bool {
+    let Expr::Path(p) = strip(f) else {
+        return false;
+    };
+    let path = p.path.to_token_stream().to_string().replace(' ', "");
+    matches!(
+        path.as_str(),
+        "once" | "iter::once" | "std::iter::once" | "core::iter::once"
+    )
 }
 
 /// `Vec<..>` (or `Vec<_>`).

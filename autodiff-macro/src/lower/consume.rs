@@ -2,8 +2,8 @@
 //! `count`, `fold`, `for_each`, `collect` into a `Vec`, and the `Option`s of `max_by`, `min_by`,
 //! `max_by_key`, `min_by_key`, `max`, `min` (written with `.unwrap()`).
 
-use super::chain::{ADAPTERS, CONSUMERS, Chain, is_vec_type, parse_chain};
-use super::iter::{Prepared, Stage};
+use super::chain::{ADAPTERS, CONSUMERS, Chain, Source, is_vec_type, parse_chain};
+use super::iter::{Prepared, Src, Stage};
 use super::*;
 
 impl Lowering {
@@ -30,39 +30,233 @@ impl Lowering {
                 self.run_rest(b, tail, item.deref(), scope, span, consume)
             }
             Some((Stage::Filter(p), tail)) => {
-                let Some(cond) = self.run_as_written(
-                    b,
-                    p,
-                    std::slice::from_ref(&item),
-                    false,
-                    None,
-                    quote!(),
-                    span,
-                ) else {
+                let Some(cond) = self.predicate(b, p, &item, span) else {
+                    return;
+                };
+                let els = self.f.new_block();
+                self.continue_loop(els, span);
+                self.then_rest(b, cond, els, tail, item, scope, span, consume);
+            }
+            Some((stage @ (Stage::TakeWhile(p, flag) | Stage::SkipWhile(p, flag)), tail)) => {
+                let take = matches!(stage, Stage::TakeWhile(..));
+                let Some(cond) = self.predicate(b, p, &item, span) else {
+                    return;
+                };
+                let Some(before) = self.env[*flag].value else {
+                    return;
+                };
+                // `take_while`: still taking, no item rejected before (in an earlier loop of a
+                // `chain` or `flat_map` either) and this one kept; `skip_while`: done skipping,
+                // an item kept before or this one.
+                let tokens = if take {
+                    quote!(__ad_f && __ad_c)
+                } else {
+                    quote!(__ad_f || !__ad_c)
+                };
+                let now = self.int_op(b, tokens, &[("__ad_f", before), ("__ad_c", cond)], span);
+                self.env[*flag].value = Some(now);
+                let els = self.f.new_block();
+                if take {
+                    self.break_loop(els, span);
+                } else {
+                    self.continue_loop(els, span);
+                }
+                self.then_rest(b, now, els, tail, item, scope, span, consume);
+            }
+            Some((Stage::Scan(f, state), tail)) => {
+                let Some(acc) = self.env[*state].value else {
+                    return;
+                };
+                let r = self.apply_fun(b, f, vec![Item::val(acc), item], scope);
+                let Some(r) = r.and_then(|r| self.item_value(b, r, false, span)) else {
                     self.continue_loop(b, span);
                     return;
                 };
-                let then = self.f.new_block();
-                let els = self.f.new_block();
-                self.continue_loop(els, span);
-                let saved = self.env.clone();
-                self.run_rest(then, tail, item, scope, span, consume);
-                self.env = saved;
-                self.f.block_mut(b).term = Term::Branch { cond, then, els };
+                let next = self.field(b, r, 0, span);
+                let out = self.field(b, r, 1, span);
+                self.env[*state].value = Some(next);
+                self.run_rest(b, tail, Item::val(out), scope, span, consume);
             }
-            Some(_) => unreachable!("only elementwise stages follow a filter"),
+            Some((Stage::FlatMap(f), tail)) => {
+                self.flat_map(b, *f, tail, item, scope, span, consume)
+            }
+            Some((Stage::Counted(count), tail)) => {
+                let Some(k) = self.count_on(b, *count, span) else {
+                    return;
+                };
+                let item = Item::Tuple {
+                    elems: vec![Item::val(k), item],
+                    refs: 0,
+                };
+                self.run_rest(b, tail, item, scope, span, consume);
+            }
+            Some((stage @ (Stage::SkipN(n, count) | Stage::TakeN(n, count)), tail)) => {
+                // `skip(n)`: the items from the n-th on; `take(n)`: those before, then leave.
+                let skip = matches!(stage, Stage::SkipN(..));
+                let Some((_, below)) = self.count_below(b, *count, *n, span) else {
+                    return;
+                };
+                let els = self.f.new_block();
+                let cond = if skip {
+                    self.continue_loop(els, span);
+                    self.int_op(b, quote!(!__ad_c), &[("__ad_c", below)], span)
+                } else {
+                    self.break_loop(els, span);
+                    below
+                };
+                self.then_rest(b, cond, els, tail, item, scope, span, consume);
+            }
+            Some((Stage::ZipAt(other, count, first), tail)) => {
+                let Some((k, more)) = self.count_below(b, *count, other.len(), span) else {
+                    return;
+                };
+                let els = self.f.new_block();
+                self.break_loop(els, span);
+                let then = self.f.new_block();
+                let saved = self.env.clone();
+                match self.item_at(then, other, other.stages.len(), k, scope, span) {
+                    Some(y) => {
+                        let elems = if *first { vec![y, item] } else { vec![item, y] };
+                        let pair = Item::Tuple { elems, refs: 0 };
+                        self.run_rest(then, tail, pair, scope, span, consume);
+                    }
+                    None => self.continue_loop(then, span),
+                }
+                self.env = saved;
+                self.f.block_mut(b).term = Term::Branch {
+                    cond: more,
+                    then,
+                    els,
+                };
+            }
+            Some(_) => unreachable!("the stages read by position come before"),
         }
     }
 
-    /// Ends a loop body block: next iteration with the carried variables' current values.
-    pub(super) fn continue_loop(&mut self, b: Block, span: Span) {
+    /// `p(&item)`, run as written (a discrete result). On `None` (an error reported), the block
+    /// is ended.
+    fn predicate(&mut self, b: Block, p: &Expr, item: &Item, span: Span) -> Option<Value> {
+        let cond = self.run_as_written(
+            b,
+            p,
+            std::slice::from_ref(item),
+            false,
+            None,
+            quote!(),
+            span,
+        );
+        if cond.is_none() {
+            self.continue_loop(b, span);
+        }
+        cond
+    }
+
+    /// Ends `b` in a branch on `cond`: the rest of the stages and the consumer in its `then`
+    /// arm, `els` (ended already) in the other.
+    #[allow(clippy::too_many_arguments)]
+    fn then_rest(
+        &mut self,
+        b: Block,
+        cond: Value,
+        els: Block,
+        rest: &[Stage],
+        item: Item,
+        scope: usize,
+        span: Span,
+        consume: &mut dyn FnMut(&mut Self, Block, Item),
+    ) {
+        let then = self.f.new_block();
+        let saved = self.env.clone();
+        self.run_rest(then, rest, item, scope, span, consume);
+        self.env = saved;
+        self.f.block_mut(b).term = Term::Branch { cond, then, els };
+    }
+
+    /// The counter in `count`, which counts on.
+    fn count_on(&mut self, b: Block, count: usize, span: Span) -> Option<Value> {
+        let k = self.env[count].value?;
+        let one = self.inst1(b, InstKind::Const(quote!(1usize)), Kind::Discrete, span);
+        self.env[count].value = Some(self.int_bin(b, BinOp::Add, k, one, span));
+        Some(k)
+    }
+
+    /// The counter in `count` and whether it is below `limit`; it counts on past the limit too
+    /// (a stage that stops there leaves the loop, one that starts there looks no more).
+    fn count_below(
+        &mut self,
+        b: Block,
+        count: usize,
+        limit: Value,
+        span: Span,
+    ) -> Option<(Value, Value)> {
+        let k = self.count_on(b, count, span)?;
+        let below = self.int_op(
+            b,
+            quote!(__ad_k < __ad_n),
+            &[("__ad_k", k), ("__ad_n", limit)],
+            span,
+        );
+        Some((k, below))
+    }
+
+    /// `flat_map(|v| chain)` (`f`; `None` for `flatten()`) on `item`: a loop over the chain,
+    /// nested in the body, whose items go on through `rest` to the consumer.
+    #[allow(clippy::too_many_arguments)]
+    fn flat_map(
+        &mut self,
+        b: Block,
+        f: Option<&Expr>,
+        rest: &[Stage],
+        item: Item,
+        scope: usize,
+        span: Span,
+        consume: &mut dyn FnMut(&mut Self, Block, Item),
+    ) {
+        let flatten: Expr = syn::parse_quote_spanned!(span=> |__ad_inner| __ad_inner);
+        let Some((cl, c)) = chain::flat_map_closure(f.unwrap_or(&flatten)) else {
+            unreachable!("a chain with another `flat_map` is not parsed as one");
+        };
+        let mark = self.env.len();
+        self.bind_item(b, &cl.inputs[0], item, span);
+        let inner_scope = self.env.len();
+        let Some(p) = self.prepare(b, &c, true, span) else {
+            self.env.truncate(mark);
+            self.continue_loop(b, span);
+            return;
+        };
         let slots = self
             .loops
             .last()
             .map(|l| l.slots.clone())
             .unwrap_or_default();
-        let vals = self.current(&slots, span);
+        let fns = c.fns();
+        self.chain_loop(b, &p, slots, inner_scope, &fns, span, &mut |s, blk, it| {
+            s.run_rest(blk, rest, it, scope, span, consume)
+        });
+        self.env.truncate(mark);
+        self.continue_loop(b, span);
+    }
+
+    /// Ends a loop body block: leave the loop with the carried variables' current values.
+    pub(super) fn break_loop(&mut self, b: Block, span: Span) {
+        let vals = self.loop_values(span);
+        self.f.block_mut(b).term = Term::Break(vals);
+    }
+
+    /// Ends a loop body block: next iteration with the carried variables' current values.
+    pub(super) fn continue_loop(&mut self, b: Block, span: Span) {
+        let vals = self.loop_values(span);
         self.f.block_mut(b).term = Term::Continue(vals);
+    }
+
+    /// The current values of the variables the innermost loop carries.
+    fn loop_values(&mut self, span: Span) -> Vec<Value> {
+        let slots = self
+            .loops
+            .last()
+            .map(|l| l.slots.clone())
+            .unwrap_or_default();
+        self.current(&slots, span)
     }
 
     /// The loop of a chain: `consume` is called in the body with each item the filters keep;
@@ -96,6 +290,20 @@ impl Lowering {
                 slots.push(s);
             }
         }
+        if let Src::Chain(parts) = &p.src {
+            for part in parts {
+                self.chain_loop(
+                    b,
+                    part,
+                    slots.clone(),
+                    scope,
+                    fns,
+                    span,
+                    &mut |s, blk, item| s.run_rest(blk, &p.rest, item, scope, span, consume),
+                );
+            }
+            return;
+        }
         let (h, idx) = self.begin_counted_loop(slots, span);
         let body = h.body;
         let kind = match &p.direct {
@@ -123,16 +331,129 @@ impl Lowering {
     /// `for pat in chain { body }`.
     pub(super) fn chain_for(&mut self, b: Block, fl: &syn::ExprForLoop, c: &Chain) {
         let span = fl.span();
+        if let Source::Windows { expr, size, how } = &c.source {
+            if how.ends_with("_mut") {
+                self.chunks_mut_for(b, fl, c, expr, size, *how == "chunks_exact_mut");
+                return;
+            }
+        }
         let scope = self.env.len();
         let Some(p) = self.prepare(b, c, true, span) else {
             return;
         };
+        if p.loops() > 1 {
+            let mut leaving = Leaving::default();
+            leaving.visit_block(&fl.body);
+            if let Some(jump) = leaving.first {
+                self.err_at(
+                    &jump,
+                    "`break` or `return` in a `for` loop over a `chain`, `flat_map` or \
+                     `flatten` is not supported in a differentiated function (its items come \
+                     from loops run one after another); stop with `take_while(..)` in the \
+                     chain, or write the loops out with a flag",
+                );
+                return;
+            }
+        }
         let slots = self.assigned_slots(|v| v.visit_block(&fl.body));
         let fns = c.fns();
         self.chain_loop(b, &p, slots, scope, &fns, span, &mut |s, blk, item| {
             s.bind_item(blk, &fl.pat, item, span);
             s.seq(blk, &fl.body.stmts, &[], &Finish::Continue, fl.body.span());
         });
+    }
+
+    /// `for c in v.chunks_mut(k) { body }` (also `chunks_exact_mut`, and `.enumerate()` with
+    /// `for (i, c) in ..`): an index loop over the chunks whose body reads and writes
+    /// `v[start + j]` where it reads and writes `c[j]`, and whose `c.len()` is the chunk's length.
+    fn chunks_mut_for(
+        &mut self,
+        b: Block,
+        fl: &syn::ExprForLoop,
+        c: &Chain,
+        container: &Expr,
+        size: &Expr,
+        exact: bool,
+    ) {
+        const FORM: &str = "`chunks_mut` is followed as `for c in v.chunks_mut(k) { .. }` (or \
+            `for (i, c) in v.chunks_mut(k).enumerate()`) over a variable `v` (`let mut v` or a \
+            `&mut` parameter), with the chunk used as `c[j]` and `c.len()`; else write an index \
+            loop over `v`";
+        let enumerate = match c.adapters.as_slice() {
+            [] => false,
+            [("enumerate", _)] => true,
+            _ => {
+                self.err_at(&fl.expr, FORM);
+                return;
+            }
+        };
+        let (index, chunk) = match (&*fl.pat, enumerate) {
+            (Pat::Ident(pi), false) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+                (None, &pi.ident)
+            }
+            (Pat::Tuple(t), true) if t.elems.len() == 2 => match &t.elems[1] {
+                Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+                    (Some(&t.elems[0]), &pi.ident)
+                }
+                _ => {
+                    self.err_at(&fl.pat, FORM);
+                    return;
+                }
+            },
+            _ => {
+                self.err_at(&fl.pat, FORM);
+                return;
+            }
+        };
+        let Expr::Path(v) = chain::strip(container) else {
+            self.err_at(container, FORM);
+            return;
+        };
+        if v.path.get_ident().is_none() {
+            self.err_at(container, FORM);
+            return;
+        }
+        let mut body = fl.body.clone();
+        let mut into = IntoContainer {
+            chunk,
+            container: v,
+            stray: None,
+        };
+        syn::visit_mut::VisitMut::visit_block_mut(&mut into, &mut body);
+        if let Some(stray) = into.stray {
+            self.err_at(&stray, FORM);
+            return;
+        }
+        let span = fl.span();
+        let count = if exact {
+            quote!(__ad_n / __ad_k)
+        } else {
+            quote!((__ad_n + __ad_k - 1) / __ad_k)
+        };
+        let len = if exact {
+            quote!(__ad_k)
+        } else {
+            quote!(if __ad_k < __ad_n - __ad_cs {
+                __ad_k
+            } else {
+                __ad_n - __ad_cs
+            })
+        };
+        let index = index.map(|i| quote!(let #i = __ad_ci;));
+        let stmts = &body.stmts;
+        let e: Expr = syn::parse_quote_spanned! {span=>
+            {
+                let __ad_k: usize = #size;
+                let __ad_n: usize = #v.len();
+                for __ad_ci in 0..#count {
+                    let __ad_cs: usize = __ad_ci * __ad_k;
+                    let __ad_cl: usize = #len;
+                    #index
+                    #(#stmts)*
+                }
+            }
+        };
+        self.expr(b, &e, false);
     }
 
     /// A hidden variable the consumer's loop carries (an accumulator).
@@ -159,7 +480,11 @@ impl Lowering {
                 syn::parse_quote_spanned!(m=> #recv.reduce(|_, __ad_later| __ad_later));
             return self.chain_consumer(b, &reduce, unwrap);
         }
-        if ADAPTERS.contains(&name.as_str()) || name == "iter" || name == "into_iter" {
+        // An adapter in a form not followed (`flat_map` of what gives no chain) runs as written
+        // below, and is an error that says why where it reads a differentiated value.
+        let followed = chain::unfollowed_form(mc).is_none();
+        if (followed && ADAPTERS.contains(&name.as_str())) || name == "iter" || name == "into_iter"
+        {
             return None;
         }
         if !CONSUMERS.contains(&name.as_str()) {
@@ -481,4 +806,63 @@ impl Lowering {
         self.f.values[r.index()].name = Some(self.env[slot].name.clone());
         self.env[slot].value = Some(r);
     }
+}
+
+/// Rewrites the chunk `c` of `for c in v.chunks_mut(k)`: `c[j]` to `v[__ad_cs + (j)]`,
+/// `c.len()` to `__ad_cl`; any other use of `c` is kept in `stray`.
+struct IntoContainer<'a> {
+    chunk: &'a syn::Ident,
+    container: &'a syn::ExprPath,
+    stray: Option<Expr>,
+}
+
+impl syn::visit_mut::VisitMut for IntoContainer<'_> {
+    fn visit_expr_mut(&mut self, e: &mut Expr) {
+        let is_chunk =
+            |e: &Expr| matches!(chain::strip(e), Expr::Path(p) if p.path.is_ident(self.chunk));
+        match e {
+            Expr::Index(ix) if is_chunk(&ix.expr) => {
+                self.visit_expr_mut(&mut ix.index);
+                let (v, j) = (self.container, &ix.index);
+                *ix.expr = Expr::Path(v.clone());
+                *ix.index = syn::parse_quote_spanned!(j.span()=> __ad_cs + (#j));
+            }
+            Expr::MethodCall(mc)
+                if is_chunk(&mc.receiver) && mc.method == "len" && mc.args.is_empty() =>
+            {
+                *e = syn::parse_quote_spanned!(mc.span()=> __ad_cl);
+            }
+            e if is_chunk(e) => {
+                self.stray.get_or_insert_with(|| e.clone());
+            }
+            e => syn::visit_mut::visit_expr_mut(self, e),
+        }
+    }
+}
+
+/// The first `break` of the loop itself (not of a loop inside) or `return` in a loop body.
+#[derive(Default)]
+struct Leaving {
+    depth: usize,
+    first: Option<Expr>,
+}
+
+impl<'ast> Visit<'ast> for Leaving {
+    fn visit_expr(&mut self, e: &'ast Expr) {
+        if self.first.is_some() {
+            return;
+        }
+        match e {
+            Expr::Break(_) if self.depth == 0 => self.first = Some(e.clone()),
+            Expr::Return(_) => self.first = Some(e.clone()),
+            Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => {
+                self.depth += 1;
+                syn::visit::visit_expr(self, e);
+                self.depth -= 1;
+            }
+            Expr::Closure(_) => {}
+            _ => syn::visit::visit_expr(self, e),
+        }
+    }
+    fn visit_item(&mut self, _: &'ast syn::Item) {}
 }

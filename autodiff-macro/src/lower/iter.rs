@@ -7,14 +7,22 @@
 //! reads index `len − 1 − k`, `skip(n)` reads `k + n`, `step_by(s)` reads `k·s`, `take(n)` and
 //! `zip` shorten the loop. Adapters that transform items (`map`, `copied`) are applied to the
 //! item read; `filter` skips the rest of the iteration for the items its predicate rejects.
-//! So the derivative sees element reads, arithmetic and branches, which it already follows.
+//!
+//! Adapters that follow the items one after another run in the body on the item read, with
+//! state the loop carries: `take_while` leaves the loop at the first item its predicate rejects
+//! (a flag, so that a later loop leaves at once), `skip_while` keeps a flag, `scan` its state,
+//! `enumerate`, `skip(n)`, `take(n)` and `zip` after them a counter; `flat_map` and `flatten`
+//! run a nested loop over the chain each item gives; `chain` runs the loops of its parts one
+//! after the other into the same consumer (see `consume.rs`).
+//! So the derivative sees element reads, arithmetic, branches and loops, which it already
+//! follows.
 
 use super::chain::{Chain, SUPPORTED, Source, parse_chain, strip};
 use super::*;
 
 /// A chain ready to run: its values computed before the loop.
 pub(super) struct Prepared<'a> {
-    pub(super) src: Src,
+    pub(super) src: Src<'a>,
     /// Adapters that move items around or build them, with the length after each.
     pub(super) stages: Vec<(Stage<'a>, Value)>,
     /// The length of the source.
@@ -25,7 +33,7 @@ pub(super) struct Prepared<'a> {
     pub(super) direct: Option<LoopKind>,
 }
 
-pub(super) enum Src {
+pub(super) enum Src<'a> {
     Slice {
         base: Value,
         refs: u8,
@@ -46,6 +54,10 @@ pub(super) enum Src {
         chunks: bool,
         exact: bool,
     },
+    /// `std::iter::once(v)`.
+    Once { v: Value, refs: u8 },
+    /// `a.chain(b)`: the parts' loops run one after the other into the same consumer.
+    Chain(Vec<Prepared<'a>>),
 }
 
 pub(super) enum Stage<'a> {
@@ -58,6 +70,199 @@ pub(super) enum Stage<'a> {
     StepBy(Value),
     Zip(Box<Prepared<'a>>),
     Copied,
+    /// `take_while(p)`: the flag the loop carries (no item rejected yet); the loop is left at
+    /// the first item `p` rejects (and, in a later loop of a `chain` or `flat_map`, at once).
+    TakeWhile(&'a Expr, usize),
+    /// `skip_while(p)`: the flag the loop carries (an item was kept).
+    SkipWhile(&'a Expr, usize),
+    /// `scan(init, f)`: `f` rewritten to take the state by value and return it with the item
+    /// (`|mut acc, v| { ..; (acc, item) }`), and the state the loop carries.
+    Scan(Box<Expr>, usize),
+    /// `flat_map(f)` (`None`: `flatten()`): a loop over the chain `f` returns, nested.
+    FlatMap(Option<&'a Expr>),
+    /// `enumerate` after a stage that drops or adds items: the counter the loop carries.
+    Counted(usize),
+    /// `skip(n)` and `take(n)` after such a stage, with their counters.
+    SkipN(Value, usize),
+    TakeN(Value, usize),
+    /// `zip` of a chain read by position with one that is not: the one read by position, its
+    /// counter, and whether its items come first in the pairs.
+    ZipAt(Box<Prepared<'a>>, usize, bool),
+}
+
+impl Stage<'_> {
+    /// Whether the stage acts on each item alone, keeping or dropping it (`map`, `filter`,
+    /// `copied`): it gives the same items in either order.
+    fn is_elementwise(&self) -> bool {
+        matches!(self, Stage::Filter(_) | Stage::Map(_) | Stage::Copied)
+    }
+
+    /// Whether the stage drops, adds or carries items from one to the next, so that what
+    /// follows runs in the loop's body on the items it passes on.
+    fn is_sequential(&self) -> bool {
+        !matches!(
+            self,
+            Stage::Map(_)
+                | Stage::Enumerate
+                | Stage::Rev
+                | Stage::Skip(_)
+                | Stage::Take
+                | Stage::StepBy(_)
+                | Stage::Zip(_)
+                | Stage::Copied
+        )
+    }
+}
+
+/// A chain being prepared, adapter by adapter.
+struct Building<'a> {
+    src: Src<'a>,
+    src_len: Value,
+    stages: Vec<(Stage<'a>, Value)>,
+    rest: Vec<Stage<'a>>,
+    /// The number of items after the last stage read by position.
+    len: Value,
+    revs: usize,
+    /// A stage that drops, adds or carries items came: the rest follow it in the body.
+    seq: bool,
+}
+
+impl<'a> Building<'a> {
+    fn from_prepared(p: Prepared<'a>) -> Self {
+        let len = p.len();
+        let seq = !p.rest.is_empty() || matches!(p.src, Src::Chain(_));
+        Building {
+            src: p.src,
+            src_len: p.src_len,
+            stages: p.stages,
+            rest: p.rest,
+            len,
+            revs: 0,
+            seq,
+        }
+    }
+
+    /// With `allow_direct`, a range alone is the loop's own range (not for the argument of
+    /// `zip`, whose items are read by index).
+    fn finish(self, allow_direct: bool) -> Prepared<'a> {
+        let Building {
+            src,
+            src_len,
+            mut stages,
+            mut rest,
+            revs,
+            ..
+        } = self;
+        let direct = match &src {
+            Src::Range { .. } if !allow_direct => None,
+            Src::Range {
+                start,
+                end,
+                inclusive,
+            } if stages
+                .iter()
+                .all(|(s, _)| matches!(s, Stage::Map(_) | Stage::Copied | Stage::Rev)) =>
+            {
+                Some(LoopKind::Range {
+                    start: *start,
+                    end: *end,
+                    inclusive: *inclusive,
+                    rev: revs % 2 == 1,
+                })
+            }
+            _ => None,
+        };
+        if direct.is_some() {
+            // The loop's index is the item: the stages that remain act on it one by one.
+            let mut elementwise: Vec<Stage> = stages
+                .drain(..)
+                .map(|(s, _)| s)
+                .filter(|s| !matches!(s, Stage::Rev))
+                .collect();
+            elementwise.append(&mut rest);
+            rest = elementwise;
+        }
+        Prepared {
+            src,
+            stages,
+            src_len,
+            rest,
+            direct,
+        }
+    }
+}
+
+/// The closure of `scan(init, |acc, v| { *acc = ..; Some(item) })` rewritten to take the state
+/// by value and return it with the item: `|mut acc, v| { acc = ..; (acc, item) }`. Its other
+/// uses of `*acc` become `acc` too.
+fn scan_closure(f: &Expr) -> Result<Expr, &'static str> {
+    const FORM: &str = "the closure of `scan` is followed when it is written in place and its \
+        value is `Some(..)` at its end (`scan(0.0, |acc, &v| { *acc += v; Some(*acc) })`); for \
+        a scan that stops early, write a `for` loop with `break`";
+    let Expr::Closure(cl) = strip(f) else {
+        return Err(FORM);
+    };
+    if cl.inputs.len() != 2 {
+        return Err(FORM);
+    }
+    let mut state = &cl.inputs[0];
+    while let Pat::Type(pt) = state {
+        state = &pt.pat;
+    }
+    let Pat::Ident(pi) = state else {
+        return Err(FORM);
+    };
+    if pi.by_ref.is_some() || pi.subpat.is_some() {
+        return Err(FORM);
+    }
+    let name = pi.ident.clone();
+    let (mut stmts, tail) = match strip(&cl.body) {
+        Expr::Block(bl) if bl.label.is_none() => {
+            let mut stmts = bl.block.stmts.clone();
+            match stmts.pop() {
+                Some(Stmt::Expr(e, None)) => (stmts, e),
+                _ => return Err(FORM),
+            }
+        }
+        e => (Vec::new(), e.clone()),
+    };
+    let Expr::Call(call) = strip(&tail) else {
+        return Err(FORM);
+    };
+    let some = matches!(strip(&call.func), Expr::Path(p) if p.path.is_ident("Some"));
+    if !some || call.args.len() != 1 {
+        return Err(FORM);
+    }
+    let mut item = call.args[0].clone();
+    let mut undo = Underef(&name);
+    for s in &mut stmts {
+        syn::visit_mut::VisitMut::visit_stmt_mut(&mut undo, s);
+    }
+    syn::visit_mut::VisitMut::visit_expr_mut(&mut undo, &mut item);
+    let value = &cl.inputs[1];
+    let span = cl.span();
+    // The item is computed before the state is moved into the pair (`Some(w.len())` of a
+    // `Vec` state `w`).
+    Ok(syn::parse_quote_spanned! {span=>
+        |mut #name, #value| { #(#stmts)* let __ad_item = #item; (#name, __ad_item) }
+    })
+}
+
+/// Rewrites `*acc` to `acc`.
+struct Underef<'a>(&'a syn::Ident);
+
+impl syn::visit_mut::VisitMut for Underef<'_> {
+    fn visit_expr_mut(&mut self, e: &mut Expr) {
+        if let Expr::Unary(u) = e {
+            if matches!(u.op, syn::UnOp::Deref(_))
+                && matches!(strip(&u.expr), Expr::Path(p) if p.path.is_ident(self.0))
+            {
+                *e = (*u.expr).clone();
+                return;
+            }
+        }
+        syn::visit_mut::visit_expr_mut(self, e);
+    }
 }
 
 impl Lowering {
@@ -421,6 +626,26 @@ impl Lowering {
                     len,
                 )
             }
+            Source::Once(e) => {
+                let (v, refs) = match strip(e) {
+                    Expr::Reference(r) if r.mutability.is_none() => {
+                        (self.expr(b, &r.expr, true)?, 1)
+                    }
+                    e => (self.expr(b, e, true)?, 0),
+                };
+                let one = self.inst1(b, InstKind::Const(quote!(1usize)), Kind::Discrete, span);
+                (Src::Once { v, refs }, one)
+            }
+            Source::Windows { how, .. } if how.ends_with("_mut") => {
+                self.err(
+                    span,
+                    format!(
+                        "`{how}` is followed as the iterable of a `for` loop (`for c in \
+                         v.{how}(k) {{ c[0] *= a; }}`); write the loop"
+                    ),
+                );
+                return None;
+            }
             Source::Windows { expr, size, how } => {
                 let base = self.place_expr(b, expr)?;
                 let size = self.expr(b, size, true)?;
@@ -444,12 +669,16 @@ impl Lowering {
                 )
             }
         };
-        let mut stages: Vec<(Stage, Value)> = Vec::new();
-        let mut rest: Vec<Stage> = Vec::new();
-        let mut len = src_len;
-        let mut revs = 0;
-        for (name, mc) in &c.adapters {
-            let after_filter = !rest.is_empty();
+        let mut st = Building {
+            src,
+            src_len,
+            stages: Vec::new(),
+            rest: Vec::new(),
+            len: src_len,
+            revs: 0,
+            seq: false,
+        };
+        for (i, (name, mc)) in c.adapters.iter().enumerate() {
             let stage = match *name {
                 "map" | "filter" if mc.args.len() == 1 => {
                     let f = &mc.args[0];
@@ -459,19 +688,114 @@ impl Lowering {
                         Stage::Filter(f)
                     }
                 }
+                "take_while" | "skip_while" if mc.args.len() == 1 => {
+                    // A flag the loop carries: still taking, or done skipping.
+                    let start = quote::format_ident!("{}", *name == "take_while");
+                    let v = self.inst1(b, InstKind::Const(quote!(#start)), Kind::Discrete, span);
+                    let flag = self.hidden("__ad_flag", v);
+                    if *name == "take_while" {
+                        Stage::TakeWhile(&mc.args[0], flag)
+                    } else {
+                        Stage::SkipWhile(&mc.args[0], flag)
+                    }
+                }
+                "scan" if mc.args.len() == 2 => {
+                    let f = match scan_closure(&mc.args[1]) {
+                        Ok(f) => f,
+                        Err(msg) => {
+                            self.err_at(&mc.args[1], msg);
+                            return None;
+                        }
+                    };
+                    let init = self.expr(b, &mc.args[0], true)?;
+                    let state = self.hidden("__ad_state", init);
+                    Stage::Scan(Box::new(f), state)
+                }
+                "flat_map" if mc.args.len() == 1 => Stage::FlatMap(Some(&mc.args[0])),
+                "flatten" if mc.args.is_empty() => {
+                    // The items are the source's elements (rows, chunks, windows), whose own
+                    // elements are read by position.
+                    let kept = |n: &&str| {
+                        matches!(
+                            *n,
+                            "rev"
+                                | "skip"
+                                | "take"
+                                | "step_by"
+                                | "filter"
+                                | "take_while"
+                                | "skip_while"
+                                | "chain"
+                        )
+                    };
+                    if !c.adapters[..i].iter().all(|(n, _)| kept(n)) {
+                        self.err_at(
+                            &mc.method,
+                            "`flatten` is followed on the elements of the chain's source (the \
+                             rows of a `&[Vec<f64>]`, `chunks`, `windows`), also filtered, \
+                             skipped or chained; after a `map`, write `flat_map(|r| ..)` \
+                             returning an iterator chain",
+                        );
+                        return None;
+                    }
+                    Stage::FlatMap(None)
+                }
+                "chain" if mc.args.len() == 1 => {
+                    let Some(other) = parse_chain(&mc.args[0], true) else {
+                        self.err_at(
+                            &mc.args[0],
+                            format!(
+                                "`chain` takes a slice, a `Vec`, an array, a range, \
+                                 `std::iter::once(v)` or an iterator chain here; supported: \
+                                 {SUPPORTED}"
+                            ),
+                        );
+                        return None;
+                    };
+                    let second = self.prepare(b, &other, true, span)?;
+                    // The chain so far is the first part; what follows runs on the items of
+                    // both. (The length is not used: what follows is not read by position.)
+                    let len = st.src_len;
+                    let first = std::mem::replace(
+                        &mut st,
+                        Building {
+                            src: Src::Chain(Vec::new()),
+                            src_len: len,
+                            stages: Vec::new(),
+                            rest: Vec::new(),
+                            len,
+                            revs: 0,
+                            seq: true,
+                        },
+                    )
+                    .finish(true);
+                    st.src = Src::Chain(vec![first, second]);
+                    continue;
+                }
                 "copied" | "cloned" | "enumerate" | "rev" if mc.args.is_empty() => match *name {
+                    "enumerate" if st.seq => Stage::Counted(self.counter(b, span)),
                     "enumerate" => Stage::Enumerate,
                     "rev" => {
-                        revs += 1;
+                        st.revs += 1;
                         Stage::Rev
                     }
                     _ => Stage::Copied,
                 },
+                "skip" | "take" if mc.args.len() == 1 && st.seq => {
+                    let n = self.expr(b, &mc.args[0], true)?;
+                    let count = self.counter(b, span);
+                    if *name == "skip" {
+                        Stage::SkipN(n, count)
+                    } else {
+                        Stage::TakeN(n, count)
+                    }
+                }
                 "skip" | "take" | "step_by" if mc.args.len() == 1 => {
                     let n = self.expr(b, &mc.args[0], true)?;
+                    let len = st.len;
                     match *name {
                         "skip" => {
-                            len = self.int_op(
+                            st.len = self.int_op(
                                 b,
                                 quote!(__ad_n.saturating_sub(__ad_m)),
                                 &[("__ad_n", len), ("__ad_m", n)],
@@ -480,7 +804,7 @@ impl Lowering {
                             Stage::Skip(n)
                         }
                         "take" => {
-                            len = self.int_op(
+                            st.len = self.int_op(
                                 b,
                                 quote!(::core::cmp::Ord::min(__ad_n, __ad_m)),
                                 &[("__ad_n", len), ("__ad_m", n)],
@@ -489,7 +813,7 @@ impl Lowering {
                             Stage::Take
                         }
                         _ => {
-                            len = self.int_op(
+                            st.len = self.int_op(
                                 b,
                                 quote!(__ad_n.div_ceil(__ad_m)),
                                 &[("__ad_n", len), ("__ad_m", n)],
@@ -511,24 +835,40 @@ impl Lowering {
                         return None;
                     };
                     let o = self.prepare(b, &other, false, span)?;
-                    if !o.rest.is_empty() {
-                        // Items of the other chain are read by index; a filter there would
-                        // change which.
+                    let o_seq = !o.rest.is_empty() || matches!(o.src, Src::Chain(_));
+                    if o_seq && st.seq {
                         self.err_at(
                             &mc.args[0],
-                            "a `filter` inside the argument of `zip` is not supported; filter \
-                             after the `zip`",
+                            "`zip` of two chains whose items are not read by position (each \
+                             with a `filter`, `chain`, `take_while`, `skip_while`, `scan` or \
+                             `flat_map`) is not supported; collect one of them into a `Vec` \
+                             first",
                         );
                         return None;
                     }
-                    let olen = o.len();
-                    len = self.int_op(
-                        b,
-                        quote!(::core::cmp::Ord::min(__ad_n, __ad_m)),
-                        &[("__ad_n", len), ("__ad_m", olen)],
-                        span,
-                    );
-                    Stage::Zip(Box::new(o))
+                    if o_seq {
+                        // The argument's items come one after another: it drives the loop, and
+                        // the items of the chain so far are read by a counter, in the order
+                        // `zip` pairs them.
+                        let mine =
+                            std::mem::replace(&mut st, Building::from_prepared(o)).finish(false);
+                        st.seq = true;
+                        let count = self.counter(b, span);
+                        Stage::ZipAt(Box::new(mine), count, true)
+                    } else if st.seq {
+                        let count = self.counter(b, span);
+                        Stage::ZipAt(Box::new(o), count, false)
+                    } else {
+                        let olen = o.len();
+                        let len = st.len;
+                        st.len = self.int_op(
+                            b,
+                            quote!(::core::cmp::Ord::min(__ad_n, __ad_m)),
+                            &[("__ad_n", len), ("__ad_m", olen)],
+                            span,
+                        );
+                        Stage::Zip(Box::new(o))
+                    }
                 }
                 _ => {
                     self.err_at(
@@ -538,65 +878,54 @@ impl Lowering {
                     return None;
                 }
             };
-            let elementwise = matches!(stage, Stage::Map(_) | Stage::Filter(_) | Stage::Copied);
-            if matches!(stage, Stage::Filter(_)) || after_filter {
-                if !elementwise && !matches!(stage, Stage::Rev) {
+            if stage.is_sequential() || st.seq {
+                if matches!(stage, Stage::Rev) {
+                    let elementwise = st.rest.iter().all(Stage::is_elementwise);
+                    if elementwise && !matches!(st.src, Src::Chain(_)) {
+                        // A filter keeps the same items in either order.
+                        let len = st.len;
+                        st.stages.push((Stage::Rev, len));
+                        continue;
+                    }
+                    if let (true, Src::Chain(parts)) = (elementwise, &mut st.src) {
+                        // The parts reversed, in the other order.
+                        if parts.iter_mut().all(Prepared::reverse) {
+                            parts.reverse();
+                            continue;
+                        }
+                    }
                     self.err_at(
                         &mc.method,
-                        format!(
-                            "`{name}` after `filter` is not supported in a differentiated \
-                             function: it would count only the items the filter keeps; put \
-                             `{name}` before the `filter`, or write an index loop"
-                        ),
+                        "`rev` after `take_while`, `skip_while`, `scan`, `flat_map` or \
+                         `flatten` (also in a part of a `chain`) is not supported in a \
+                         differentiated function; reverse the source before, or collect into a \
+                         `Vec` first",
                     );
                     return None;
                 }
-                if matches!(stage, Stage::Rev) {
-                    // The filter keeps the same items in either order.
-                    stages.push((Stage::Rev, len));
-                } else {
-                    rest.push(stage);
+                if matches!(stage, Stage::StepBy(_)) {
+                    self.err_at(
+                        &mc.method,
+                        "`step_by` after `filter`, `chain`, `take_while`, `skip_while`, `scan` \
+                         or `flat_map` is not supported in a differentiated function; put it \
+                         before them, or write an index loop",
+                    );
+                    return None;
                 }
+                st.seq = true;
+                st.rest.push(stage);
                 continue;
             }
-            stages.push((stage, len));
+            let len = st.len;
+            st.stages.push((stage, len));
         }
-        let direct = match &src {
-            Src::Range { .. } if !allow_direct => None,
-            Src::Range {
-                start,
-                end,
-                inclusive,
-            } if stages
-                .iter()
-                .all(|(s, _)| matches!(s, Stage::Map(_) | Stage::Copied | Stage::Rev)) =>
-            {
-                Some(LoopKind::Range {
-                    start: *start,
-                    end: *end,
-                    inclusive: *inclusive,
-                    rev: revs % 2 == 1,
-                })
-            }
-            _ => None,
-        };
-        if direct.is_some() {
-            // The loop's index is the item: the stages that remain act on it one by one.
-            let mut elementwise: Vec<Stage> = stages
-                .drain(..)
-                .map(|(s, _)| s)
-                .filter(|s| !matches!(s, Stage::Rev))
-                .collect();
-            elementwise.append(&mut rest);
-            rest = elementwise;
-        }
-        Some(Prepared {
-            src,
-            stages,
-            src_len,
-            rest,
-            direct,
-        })
+        Some(st.finish(allow_direct))
+    }
+
+    /// A counter the loop carries, from `0usize`.
+    fn counter(&mut self, b: Block, span: Span) -> usize {
+        let zero = self.inst1(b, InstKind::Const(quote!(0usize)), Kind::Discrete, span);
+        self.hidden("__ad_count", zero)
     }
 
     /// The item at index `k` after the first `n` stages (before the first filter).
@@ -649,7 +978,7 @@ impl Lowering {
                     refs: 0,
                 })
             }
-            Stage::Filter(_) => unreachable!("filters are in `rest`"),
+            _ => unreachable!("the stages that follow items one by one are in `rest`"),
         }
     }
 
@@ -737,18 +1066,80 @@ impl Lowering {
                     refs: 0,
                 }
             }
+            Src::Once { v, refs } => Item::Val { v: *v, refs: *refs },
+            Src::Chain(_) => unreachable!("the parts of a chain are looped over one by one"),
         })
     }
 }
 
 impl Prepared<'_> {
+    /// The number of values of the items (without lowering anything): `1` unless the adapters
+    /// build tuples (`zip`, `enumerate`); `1` after a `map`, `scan` or `flat_map`.
+    pub(super) fn leaves(&self) -> usize {
+        fn positional(p: &Prepared, n: usize) -> usize {
+            if n == 0 {
+                return match &p.src {
+                    Src::Chain(parts) => parts.first().map_or(1, Prepared::leaves),
+                    _ => 1,
+                };
+            }
+            match &p.stages[n - 1].0 {
+                Stage::Enumerate => 1 + positional(p, n - 1),
+                Stage::Zip(o) => positional(p, n - 1) + o.leaves(),
+                Stage::Map(_) => 1,
+                _ => positional(p, n - 1),
+            }
+        }
+        self.rest
+            .iter()
+            .fold(positional(self, self.stages.len()), |n, s| match s {
+                Stage::Map(_) | Stage::Scan(..) | Stage::FlatMap(_) => 1,
+                Stage::Counted(_) => 1 + n,
+                Stage::ZipAt(o, _, _) => n + o.leaves(),
+                _ => n,
+            })
+    }
+
+    /// Reverses the order of the items, where the stages allow it (see `rev` in `prepare`).
+    fn reverse(&mut self) -> bool {
+        if !self.rest.iter().all(Stage::is_elementwise) {
+            return false;
+        }
+        match (&mut self.src, &mut self.direct) {
+            (Src::Chain(parts), _) => {
+                if !parts.iter_mut().all(Prepared::reverse) {
+                    return false;
+                }
+                parts.reverse();
+            }
+            (_, Some(LoopKind::Range { rev, .. })) => *rev = !*rev,
+            _ => {
+                let len = self.len();
+                self.stages.push((Stage::Rev, len));
+            }
+        }
+        true
+    }
+
+    /// How many loops run the items: more than one for a `chain` (one a part) and a
+    /// `flat_map` (nested).
+    pub(super) fn loops(&self) -> usize {
+        let nested = self.rest.iter().any(|s| matches!(s, Stage::FlatMap(_)));
+        let parts = match &self.src {
+            Src::Chain(parts) => parts.iter().map(Prepared::loops).sum(),
+            _ => 1,
+        };
+        parts + usize::from(nested)
+    }
+
     /// The number of items.
     pub(super) fn len(&self) -> Value {
         self.stages.last().map_or(self.src_len, |(_, l)| *l)
     }
 
     /// The variables whose elements the items refer to mutably (`x.iter_mut()`, also inside a
-    /// `zip`): the loop carries them.
+    /// `zip`), and the state of the stages that follow the items one after another (a flag, a
+    /// counter, the state of a `scan`): the loop carries them.
     pub(super) fn cell_slots(&self) -> Vec<usize> {
         let mut out = Vec::new();
         if let Src::Slice {
@@ -760,6 +1151,21 @@ impl Prepared<'_> {
         for (stage, _) in &self.stages {
             if let Stage::Zip(o) = stage {
                 out.extend(o.cell_slots());
+            }
+        }
+        for stage in &self.rest {
+            match stage {
+                Stage::TakeWhile(_, s)
+                | Stage::SkipWhile(_, s)
+                | Stage::Scan(_, s)
+                | Stage::Counted(s)
+                | Stage::SkipN(_, s)
+                | Stage::TakeN(_, s) => out.push(*s),
+                Stage::ZipAt(o, s, _) => {
+                    out.push(*s);
+                    out.extend(o.cell_slots());
+                }
+                _ => {}
             }
         }
         out
