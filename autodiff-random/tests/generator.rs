@@ -33,11 +33,17 @@ fn programs_and_check_modules_parse() {
             assert_eq!(file.items.len(), 1);
             syn::parse_file(&case.plain_module()).expect("the plain module parses");
             // Each function carries the attribute (and so do the struct's methods, indented,
-            // and the impl blocks of `V2`), the plain module none; the entry function comes
-            // last. A case declared `hessian` has that attribute everywhere and checks `_hvp`.
+            // and the impl blocks of `V2`, with its RK4 step's impl block and two functions),
+            // the plain module none; the entry function comes last. A case declared `hessian`
+            // has that attribute everywhere and checks `_hvp`.
             let n = case.functions.len()
                 + if case.program().contains("struct V2") {
                     5
+                } else {
+                    0
+                }
+                + if case.program().contains("fn v2_rk4") {
+                    3
                 } else {
                     0
                 };
