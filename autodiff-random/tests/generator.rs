@@ -87,7 +87,8 @@ fn the_ci_configuration_leaves_out_what_it_says() {
 /// taking references, literals assigned over variables, extremes read inside expressions,
 /// `while let`/`if let` on a `Vec` of differentiated values, the mutations `rotate_left`,
 /// `split_off` and `first_mut` writes, a struct literal and its methods, array patterns, range
-/// slices and literals chosen by a condition.
+/// slices and literals chosen by a condition; grids written element by element, `let .. else`,
+/// `mem::replace`, `retain`, struct updates, a `static` table and a `loop`'s value.
 #[test]
 fn the_forms_users_write_are_generated() {
     let forms = [
@@ -116,9 +117,18 @@ fn the_forms_users_write_are_generated() {
         "Pt::norm(&",
         "Pt::mix(&",
         " else { -0.25 };",
+        "> = vec![vec![0.0; 2]; ",
+        ".iter_mut() {",
+        "].swap(0, 1);",
+        "let Some(&",
+        "std::mem::replace(&mut ",
+        ".retain(|",
+        "WEIGHTS[",
+        "..p",
+        "= loop {",
     ];
     for config in [Config::default(), Config::ci()] {
-        let programs: Vec<String> = (0..300)
+        let programs: Vec<String> = (0..400)
             .map(|i| generate(case_seed(5, i), &config).program())
             .collect();
         for form in forms {

@@ -7,7 +7,9 @@
 //! Each statement first binds the differentiated values it works on, `let u: F = (e).tanh();`
 //! (bound 1, declared for the statements after it), so that what it builds reads no variable
 //! it might conflict with (a closure of `retain`, a row borrowed by `iter_mut`), then declares
-//! one float with a bound on its value.
+//! one float with a bound on its value. Its names take prefixes that no parameter has (`kk`,
+//! `st`, `rw`, not `k`, `s`, `r`): a `let k3` would shadow an integer parameter `k3` that the
+//! statements after it still read as one.
 
 use super::{FnGen, Kind, LIMIT};
 
@@ -147,7 +149,7 @@ impl FnGen<'_> {
         let t = self.fresh("t");
         let bound = match self.rng.below(5) {
             0 => {
-                let r = self.fresh("r");
+                let r = self.fresh("rw");
                 self.line(&format!("let mut {t}: {f} = 0.0;"));
                 let head = if self.rng.chance(50) {
                     format!("for {r} in &{g} {{")
@@ -160,7 +162,7 @@ impl FnGen<'_> {
                 4.0 * n as f64
             }
             1 => {
-                let r = self.fresh("r");
+                let r = self.fresh("rw");
                 self.line(&format!(
                     "let {t} = {g}.iter().map(|{r}| {r}[0] - 0.5 * {r}[1]).sum::<{f}>();"
                 ));
@@ -174,7 +176,7 @@ impl FnGen<'_> {
                 20.0
             }
             3 => {
-                let r = self.fresh("r");
+                let r = self.fresh("rw");
                 self.line(&format!("let mut {t}: {f} = 0.0;"));
                 self.line(&format!("for ({i}, {r}) in {g}.iter().enumerate() {{"));
                 self.line(&format!(
@@ -206,9 +208,9 @@ impl FnGen<'_> {
     pub(super) fn s_rk4(&mut self) -> bool {
         let f = self.f();
         let (a, b) = (self.unit_local(), self.unit_local());
-        let k = self.fresh("k");
+        let k = self.fresh("kk");
         self.line(&format!("let {k}: {f} = 1.0 + 0.5 * {a} * {b};"));
-        let s = self.fresh("s");
+        let s = self.fresh("st");
         let init = match self.rng.below(3) {
             0 => format!("V2::new({a}, {b})"),
             1 => format!("V2 {{ x: {a}, y: 0.5 }}"),
@@ -255,7 +257,7 @@ impl FnGen<'_> {
                 return true;
             }
             _ => {
-                let s2 = self.fresh("s");
+                let s2 = self.fresh("st");
                 self.line(&format!("let {s2}: V2 = v2_rk4({s}, {h}, {k});"));
                 self.line(&format!("{s} = {s2} * 0.5 + {s};"));
             }
