@@ -25,6 +25,7 @@ fn main() {
         "src/rng.rs",
         "src/program.rs",
         "src/generate.rs",
+        "src/generate/state.rs",
         "known-failures.txt",
     ] {
         println!("cargo:rerun-if-changed={f}");

@@ -3,7 +3,7 @@
 //! loop, array literals of differentiated values lent as slices, writes through `iter_mut`
 //! inside a branch, and arrays and `Vec`s lent to the mutations that take a slice
 //! (`copy_from_slice`, `clone_from_slice`, `extend_from_slice`), literals assigned to variables
-//! whose type rustc infers (also where only constants gave it, then a method of the literal), variables shadowed inside a loop, a loop's item read by a predicate run as written, `return`/`break` in the `else` of an `if let`, `Vec::from` of differentiated values, and literals assigned over variables whose earlier value has a type only rustc knows (a call's result, a tuple's field), under `hessian` the pullback of a call whose cotangent no direction changes, and buffers that helpers write through `&mut` (an array written, then lent as a slice; a `Vec` pushed to in a `while` loop). Each is checked against its analytic gradient (stated in a comment) and
+//! whose type rustc infers (also where only constants gave it, then a method of the literal), variables shadowed inside a loop, a loop's item read by a predicate run as written, `return`/`break` in the `else` of an `if let`, `Vec::from` of differentiated values, and literals assigned over variables whose earlier value has a type only rustc knows (a call's result, a tuple's field), under `hessian` the pullback of a call whose cotangent no direction changes, and buffers that helpers write through `&mut` (an array written, then lent as a slice; a `Vec` pushed to in a `while` loop), and `*self`, `*x` and `*p` of parameters taken by reference under `hessian`. Each is checked against its analytic gradient (stated in a comment) and
 //! central finite differences, and its tangent against the gradient.
 
 #![allow(
@@ -1937,5 +1937,144 @@ fn positions_of_best_items_after_a_filter() {
         assert_eq!(yj, y);
         let dot: f64 = gx.iter().zip(&dx).map(|(a, b)| a * b).sum::<f64>() + gw * dw;
         close("tangent", t, dot, TOL);
+    }
+}
+
+/// A `Copy` state with a differentiated `+` and `* f64`, for the next test.
+#[derive(Clone, Copy, autodiff::Differentiable)]
+struct Osc {
+    x: f64,
+    y: f64,
+}
+
+#[differentiate(hessian)]
+impl std::ops::Add for Osc {
+    type Output = Osc;
+    fn add(self, o: Osc) -> Osc {
+        Osc {
+            x: self.x + o.x,
+            y: self.y + o.y,
+        }
+    }
+}
+
+#[differentiate(hessian)]
+impl std::ops::Mul<f64> for Osc {
+    type Output = Osc;
+    fn mul(self, k: f64) -> Osc {
+        Osc {
+            x: self.x * k,
+            y: self.y * k,
+        }
+    }
+}
+
+#[differentiate(hessian)]
+impl Osc {
+    /// The rate of the oscillator x'' = -k x: (y, -k x).
+    fn rate(&self, k: f64) -> Osc {
+        Osc {
+            x: self.y,
+            y: -k * self.x,
+        }
+    }
+
+    /// An explicit midpoint step through `*self`: s + h·rate(s + (h/2)·rate(s)). With
+    /// c = 1 - k h²/2, it is (c x + h y, -k h x + c y).
+    fn midpoint(&self, h: f64, k: f64) -> Osc {
+        let k1: Osc = self.rate(k);
+        let k2: Osc = (*self + k1 * (0.5 * h)).rate(k);
+        *self + k2 * h
+    }
+
+    /// x·y read through `let s = *self;`.
+    fn area(&self) -> f64 {
+        let s = *self;
+        s.x * s.y
+    }
+}
+
+/// Two midpoint steps from (a, b), then x·y of the result: the same `*self` as the RK4 steps
+/// that random programs call in loops.
+#[differentiate(hessian)]
+fn two_midpoint_steps(a: f64, b: f64, k: f64) -> f64 {
+    let mut s = Osc { x: a, y: b };
+    for _ in 0..2 {
+        s = s.midpoint(0.25, k);
+    }
+    s.area()
+}
+
+/// x² · p.y through `*x` and `let q = *p;` of reference parameters: ∂x = 2x·p.y, ∂p = (0, x²),
+/// H·(vx, vp) = (2p.y·vx + 2x·vp.y, (0, 2x·vx)).
+#[differentiate(hessian)]
+fn derefs_of_reference_parameters(x: &f64, p: &Osc) -> f64 {
+    let q = *p;
+    *x * *x * q.y
+}
+
+#[test]
+fn dereferenced_reference_parameters_under_hessian() {
+    // The step as a linear map M = [[c, h], [-k h, c]], c = 1 - k h²/2 (k fixed), applied
+    // twice: (X, Y) = M²(a, b); f = X·Y, ∂(a, b) = Mᵀ²(Y, X).
+    let step = |s: (f64, f64), k: f64| {
+        let (h, c) = (0.25, 1.0 - k * 0.25 * 0.25 / 2.0);
+        (c * s.0 + h * s.1, -k * h * s.0 + c * s.1)
+    };
+    let step_t = |g: (f64, f64), k: f64| {
+        let (h, c) = (0.25, 1.0 - k * 0.25 * 0.25 / 2.0);
+        (c * g.0 - k * h * g.1, h * g.0 + c * g.1)
+    };
+    for (a, b, k) in [(0.7, -1.3, 1.1), (-0.4, 0.9, 0.6)] {
+        let (x2, y2) = step(step((a, b), k), k);
+        let (y, (ga, gb, gk)) = two_midpoint_steps_grad(a, b, k);
+        assert_eq!(y, two_midpoint_steps(a, b, k));
+        close("midpoint, value", y, x2 * y2, 1e-12);
+        let (ea, eb) = step_t(step_t((y2, x2), k), k);
+        close("midpoint, ∂a", ga, ea, 1e-12);
+        close("midpoint, ∂b", gb, eb, 1e-12);
+        fd_vec(
+            "midpoint",
+            |p| two_midpoint_steps(p[0], p[1], p[2]),
+            &[a, b, k],
+            &[ga, gb, gk],
+        );
+        let v = vec![0.3, -0.5, 0.2];
+        let (y3, g3, (ha, hb, hk)) = two_midpoint_steps_hvp(a, b, k, v[0], v[1], v[2]);
+        assert_eq!(y3, y);
+        close_all("midpoint, hvp gradient", &[g3.0, g3.1, g3.2], &[ga, gb, gk]);
+        let r = autodiff::check::hvpcheck(
+            |p: &Vec<f64>| {
+                let (_, (ga, gb, gk)) = two_midpoint_steps_grad(p[0], p[1], p[2]);
+                vec![ga, gb, gk]
+            },
+            &vec![a, b, k],
+            &v,
+            &vec![ha, hb, hk],
+        );
+        assert!(
+            r.passed(),
+            "midpoint, hvp against differences of the gradient: {r}"
+        );
+    }
+    for (x, p) in [
+        (0.9, Osc { x: 0.7, y: -1.3 }),
+        (-1.2, Osc { x: 0.2, y: 0.4 }),
+    ] {
+        let (y, (gx, gp)) = derefs_of_reference_parameters_grad(&x, &p);
+        assert_eq!(y, derefs_of_reference_parameters(&x, &p));
+        close("deref, ∂x", gx, 2.0 * x * p.y, TOL);
+        close_all("deref, ∂p", &[gp.x, gp.y], &[0.0, x * x]);
+        fd_vec(
+            "deref",
+            |q| derefs_of_reference_parameters(&q[0], &Osc { x: q[1], y: q[2] }),
+            &[x, p.x, p.y],
+            &[gx, gp.x, gp.y],
+        );
+        let (vx, vp) = (0.2, Osc { x: 0.3, y: 0.5 });
+        let (y2, _, (hx, hp)) = derefs_of_reference_parameters_hvp(&x, &p, &vx, &vp);
+        assert_eq!(y2, y);
+        close("deref, hvp ∂x", hx, 2.0 * p.y * vx + 2.0 * x * vp.y, TOL);
+        close_all("deref, hvp ∂p", &[hp.x, hp.y], &[0.0, 2.0 * x * vx]);
     }
 }

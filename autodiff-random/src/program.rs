@@ -213,7 +213,8 @@ impl Case {
                 .structs()
                 .replace(", autodiff::Differentiable", "")
                 .replace(&format!("    {}\n", self.attribute()), "")
-                .replace(&format!("{}\nimpl", self.attribute()), "impl"),
+                .replace(&format!("{}\nimpl", self.attribute()), "impl")
+                .replace(&format!("{}\nfn", self.attribute()), "fn"),
         );
         for f in &self.functions {
             out.push_str(&f.source);
@@ -238,6 +239,9 @@ impl Case {
         let mut out = String::new();
         if self.functions.iter().any(|f| f.source.contains("V2")) {
             out.push_str(&self.vec2());
+        }
+        if self.functions.iter().any(|f| f.source.contains("rk4(")) {
+            out.push_str(&self.rk4());
         }
         if !self.functions.iter().any(|f| f.source.contains("Pt {")) {
             return out;
@@ -288,6 +292,41 @@ impl Case {
         )
     }
 
+    /// An RK4 step of `V2`, twice: methods `rate` and `rk4` (which calls `rate` on `self` and on
+    /// what the struct's operators returned, each stage a local with its type written) in a
+    /// second `#[differentiate]` impl block, and free functions `v2_rate` and `v2_rk4`
+    /// returning the struct.
+    fn rk4(&self) -> String {
+        let stages = |rate: &dyn Fn(&str) -> String, s: &str| {
+            format!(
+                "let k1: V2 = {};\n        let k2: V2 = {};\n        let k3: V2 = {};\n        \
+                 let k4: V2 = {};\n        {s} + (k1 + k2 * 2.0 + k3 * 2.0 + k4) * (h / 6.0)",
+                rate(s),
+                rate(&format!("({s} + k1 * (0.5 * h))")),
+                rate(&format!("({s} + k2 * (0.5 * h))")),
+                rate(&format!("({s} + k3 * h)")),
+            )
+        };
+        format!(
+            "{attr}\nimpl V2 {{\n    fn rate(&self, k: {f}) -> V2 {{\n        \
+             V2 {{ x: self.y, y: -k * self.x - 0.125 * self.y }}\n    }}\n\n    \
+             fn rk4(&self, h: {f}, k: {f}) -> V2 {{\n        {m}\n    }}\n}}\n\n\
+             {attr}\nfn v2_rate(s: V2, k: {f}) -> V2 {{\n    V2::new(s.y, -k * s.x - 0.125 * s.y)\n}}\n\n\
+             {attr}\nfn v2_rk4(s: V2, h: {f}, k: {f}) -> V2 {{\n    {g}\n}}\n\n",
+            f = self.float.name(),
+            attr = self.attribute(),
+            m = stages(
+                &|s| if s == "*self" {
+                    "self.rate(k)".to_string()
+                } else {
+                    format!("{s}.rate(k)")
+                },
+                "*self"
+            ),
+            g = stages(&|s| format!("v2_rate({s}, k)"), "s").replace("\n        ", "\n    "),
+        )
+    }
+
     /// The module's constants: two scalars, and a table where a function reads it.
     fn consts(&self) -> String {
         let f = self.float.name();
@@ -296,6 +335,9 @@ impl Case {
             out.push_str(&format!(
                 "const TABLE: [{f}; 4] = [0.5, -0.25, 1.0, 0.75];\n"
             ));
+        }
+        if self.functions.iter().any(|g| g.source.contains("WEIGHTS")) {
+            out.push_str(&format!("static WEIGHTS: [{f}; 3] = [0.25, -0.5, 0.75];\n"));
         }
         out
     }

@@ -33,11 +33,17 @@ fn programs_and_check_modules_parse() {
             assert_eq!(file.items.len(), 1);
             syn::parse_file(&case.plain_module()).expect("the plain module parses");
             // Each function carries the attribute (and so do the struct's methods, indented,
-            // and the impl blocks of `V2`), the plain module none; the entry function comes
-            // last. A case declared `hessian` has that attribute everywhere and checks `_hvp`.
+            // and the impl blocks of `V2`, with its RK4 step's impl block and two functions),
+            // the plain module none; the entry function comes last. A case declared `hessian`
+            // has that attribute everywhere and checks `_hvp`.
             let n = case.functions.len()
                 + if case.program().contains("struct V2") {
                     5
+                } else {
+                    0
+                }
+                + if case.program().contains("fn v2_rk4") {
+                    3
                 } else {
                     0
                 };
@@ -81,7 +87,8 @@ fn the_ci_configuration_leaves_out_what_it_says() {
 /// taking references, literals assigned over variables, extremes read inside expressions,
 /// `while let`/`if let` on a `Vec` of differentiated values, the mutations `rotate_left`,
 /// `split_off` and `first_mut` writes, a struct literal and its methods, array patterns, range
-/// slices and literals chosen by a condition.
+/// slices and literals chosen by a condition; grids written element by element, `let .. else`,
+/// `mem::replace`, `retain`, struct updates, a `static` table and a `loop`'s value.
 #[test]
 fn the_forms_users_write_are_generated() {
     let forms = [
@@ -110,9 +117,18 @@ fn the_forms_users_write_are_generated() {
         "Pt::norm(&",
         "Pt::mix(&",
         " else { -0.25 };",
+        "> = vec![vec![0.0; 2]; ",
+        ".iter_mut() {",
+        "].swap(0, 1);",
+        "let Some(&",
+        "std::mem::replace(&mut ",
+        ".retain(|",
+        "WEIGHTS[",
+        "..p",
+        "= loop {",
     ];
     for config in [Config::default(), Config::ci()] {
-        let programs: Vec<String> = (0..300)
+        let programs: Vec<String> = (0..400)
             .map(|i| generate(case_seed(5, i), &config).program())
             .collect();
         for form in forms {

@@ -48,6 +48,7 @@ impl<'a> Fwd<'a> {
             stack_masks: HashMap::new(),
             span: Span::call_site(),
             kinks: None,
+            owned_params: Vec::new(),
         }
     }
 
@@ -91,6 +92,7 @@ impl<'a> Fwd<'a> {
                 t,
             );
             fw.set_tangent(p.value, own);
+            fw.owned_params.push(own);
         }
         first.extend(std::mem::take(&mut fw.f.blocks[body.index()].insts));
         fw.f.blocks[body.index()].insts = first;
@@ -126,6 +128,9 @@ struct Fwd<'a> {
     span: Span,
     /// Exact mode at kinks (see [`kinks`]): where it is on, its state.
     kinks: Option<kinks::KinkState>,
+    /// The owned copies `begin` made of tangents that arrive by reference: the tangent of
+    /// `*p` is a copy of one of them, not a dereference.
+    owned_params: Vec<Value>,
 }
 
 impl Fwd<'_> {
@@ -315,8 +320,13 @@ impl Fwd<'_> {
             InstKind::Ascribe { value, .. }
             | InstKind::TypedLike { value, .. }
             | InstKind::Deref(value) => {
-                let dx = self.tangent_or_zero(b, value, out);
+                let mut dx = self.tangent_or_zero(b, value, out);
                 if matches!(kind, InstKind::Deref(_)) {
+                    if self.owned_params.contains(&dx) {
+                        // `*self` of a `&self` method under `hessian`: the tangent is an owned
+                        // copy of `dself`; `*&dself` copies it as `*dself` would.
+                        dx = self.emit(b, out, InstKind::Ref(dx), Ty::Unknown);
+                    }
                     self.emit(b, out, InstKind::Deref(dx), ty)
                 } else {
                     dx
