@@ -36,7 +36,7 @@ mod state;
 pub const CI_SEED: u64 = 440;
 
 /// How many cases the CI test generates (before the known failures are left out).
-pub const CI_COUNT: u64 = 250;
+pub const CI_COUNT: u64 = 200;
 
 /// The bound above which expressions are squashed.
 pub const LIMIT: f64 = 12.0;
