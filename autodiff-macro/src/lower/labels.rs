@@ -148,6 +148,11 @@ impl VisitMut for Jumps<'_> {
     fn visit_expr_mut(&mut self, e: &mut Expr) {
         match e {
             Expr::Closure(_) | Expr::Async(_) | Expr::Const(_) => {}
+            // A loop inside with the same label shadows it: the jumps inside are its own.
+            Expr::ForLoop(syn::ExprForLoop { label: Some(l), .. })
+            | Expr::While(syn::ExprWhile { label: Some(l), .. })
+            | Expr::Loop(syn::ExprLoop { label: Some(l), .. })
+                if l.name.ident == *self.label => {}
             Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => {
                 self.levels.push(Needs::default());
                 syn::visit_mut::visit_expr_mut(self, e);
