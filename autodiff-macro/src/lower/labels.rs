@@ -247,3 +247,36 @@ impl Jumps<'_> {
                     if p.path.is_ident(&self.exit) || p.path.is_ident(&self.next)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use quote::ToTokens;
+
+    fn unlabeled(src: &str) -> String {
+        let mut e: syn::Expr = syn::parse_str(src).expect("an expression");
+        super::unlabel(&mut e, &mut 0);
+        e.to_token_stream().to_string()
+    }
+
+    #[test]
+    fn jumps_out_of_inner_loops_set_and_check_a_flag() {
+        let out = unlabeled(
+            "'a: for i in 0..n { for j in 0..m { if j > i { continue 'a; } s += 1.0; } }",
+        );
+        assert!(!out.contains("'a"), "{out}");
+        assert!(out.contains("let mut __ad_continue_0 = false"), "{out}");
+        assert!(out.contains("__ad_continue_0 = true ; break ;"), "{out}");
+        assert!(out.contains("if __ad_continue_0 { continue ; }"), "{out}");
+    }
+
+    #[test]
+    fn a_shadowing_inner_label_keeps_its_own_jumps() {
+        let out =
+            unlabeled("'a: for i in 0..n { 'a: for j in 0..m { if j > i { continue 'a; } } }");
+        // The outer loop loses its label; the inner one, and the jump to it, keep theirs.
+        assert!(out.starts_with("for i"), "{out}");
+        assert!(out.contains("'a : for j"), "{out}");
+        assert!(out.contains("continue 'a"), "{out}");
+        assert!(!out.contains("__ad_continue"), "{out}");
+    }
+}
