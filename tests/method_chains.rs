@@ -1050,8 +1050,27 @@ fn noisy_recurrence(x: f64, n: usize) -> f64 {
     y
 }
 
+/// The same with the generators seeded from a parameter (an integer variable is data too).
+#[differentiate]
+fn noisy_recurrence_seeded(x: f64, n: usize, seed: u64) -> f64 {
+    let mut rng = Lcg(seed);
+    let mut other = LcgNamed { state: seed };
+    let mut y = x;
+    for _ in 0..n {
+        y = y * x + rng.sample() + other.sample();
+    }
+    y
+}
+
 #[test]
 fn generators_of_the_user_run_as_written() {
+    for x in [0.7, -1.3] {
+        let (v, d) = noisy_recurrence_seeded_grad(x, 5, 7);
+        assert_eq!((v, d), noisy_recurrence_grad(x, 5));
+        assert_eq!(v, noisy_recurrence_seeded(x, 5, 7));
+        let (v9, _) = noisy_recurrence_seeded_grad(x, 5, 9);
+        assert_eq!(v9, noisy_recurrence_seeded(x, 5, 9));
+    }
     for x in [0.7, -1.3] {
         // The samples as the plain code draws them; dy ← dy·x + y (forward mode by hand).
         let mut rng = Lcg(7);

@@ -1193,9 +1193,14 @@ impl Lowering {
             _ => None,
         };
         if let (Pat::Ident(pi), Some(ty)) = (pat, ty) {
+            // A struct of integers (`Lcg { state: seed }` of `seed: u64`) is data, as one of
+            // integer literals is (see `built_struct`).
+            let data = self.data_struct(init);
             if let Some(binding) = self.env.last_mut().filter(|b| pi.ident == b.name) {
-                binding.built = built && ty.is_some();
-                binding.place_ty = ty;
+                if !data {
+                    binding.built = built && ty.is_some();
+                    binding.place_ty = ty;
+                }
             }
             return;
         }
@@ -1208,6 +1213,27 @@ impl Lowering {
         let ty = self.place_type(&r.expr);
         if let Some(binding) = self.env.last_mut().filter(|b| pi.ident == b.name) {
             binding.place_ty = ty;
+        }
+    }
+
+    /// A struct literal (or a tuple struct's constructor) whose fields are all integer,
+    /// `bool`, `char` or string literals or variables holding integers: it has no float field.
+    fn data_struct(&self, init: &Expr) -> bool {
+        let data = |e: &Expr| {
+            data_literal(e)
+                || matches!(chain::strip(e), Expr::Path(p) if p.path.get_ident()
+                    .and_then(|id| self.lookup(&id.to_string()))
+                    .and_then(|slot| self.env[slot].value)
+                    .is_some_and(|v| self.kind(v) == Kind::Discrete))
+        };
+        match chain::strip(init) {
+            Expr::Struct(es) => es.rest.is_none() && es.fields.iter().all(|f| data(&f.expr)),
+            Expr::Call(c) => {
+                matches!(chain::strip(&c.func), Expr::Path(fp) if tuple_struct_literal(fp, c).is_some()
+                    || c.args.iter().all(data_literal))
+                    && c.args.iter().all(data)
+            }
+            _ => false,
         }
     }
 
