@@ -244,21 +244,29 @@ fn data_literal(e: &Expr) -> bool {
     }
 }
 
+/// Whether `fp(args)` calls a tuple struct's constructor: a type's name (`V`, `Self`,
+/// `geom::V`), not an enum's variant (`Shape::Circle`) nor `Some`, `Ok`, `Err`.
+fn tuple_struct_call(fp: &syn::ExprPath, c: &syn::ExprCall) -> bool {
+    let segs = &fp.path.segments;
+    let Some(last) = segs.last().map(|s| s.ident.to_string()) else {
+        return false;
+    };
+    let ty =
+        last == "Self" || (is_user_type_name(&last) && !matches!(&*last, "Some" | "Ok" | "Err"));
+    let enum_variant = segs.len() >= 2
+        && segs[segs.len() - 2]
+            .ident
+            .to_string()
+            .starts_with(|c: char| c.is_ascii_uppercase());
+    fp.qself.is_none() && ty && !enum_variant && !c.args.is_empty()
+}
+
 /// `V(a, b)` (`Self(a, b)`, `geom::V(a, b)`): a tuple struct's constructor, as the literal
 /// `V { 0: a, 1: b }` it stands for. A variant of an enum (`Shape::Circle(r)`) and `Some`,
 /// `Ok`, `Err` are not.
 fn tuple_struct_literal(fp: &syn::ExprPath, c: &syn::ExprCall) -> Option<syn::ExprStruct> {
-    let segs = &fp.path.segments;
-    let last = segs.last()?.ident.to_string();
-    let upper = |s: &str| s.starts_with(|c: char| c.is_ascii_uppercase());
-    let ty =
-        last == "Self" || (is_user_type_name(&last) && !matches!(&*last, "Some" | "Ok" | "Err"));
-    let enum_variant = segs.len() >= 2 && upper(&segs[segs.len() - 2].ident.to_string());
-    if fp.qself.is_some() || !ty || enum_variant || c.args.is_empty() {
-        return None;
-    }
     // Of integer literals only it holds nothing differentiated: a call as written (`Lcg(7)`).
-    if c.args.iter().all(data_literal) {
+    if !tuple_struct_call(fp, c) || c.args.iter().all(data_literal) {
         return None;
     }
     let path = &fp.path;
@@ -1229,8 +1237,7 @@ impl Lowering {
         match chain::strip(init) {
             Expr::Struct(es) => es.rest.is_none() && es.fields.iter().all(|f| data(&f.expr)),
             Expr::Call(c) => {
-                matches!(chain::strip(&c.func), Expr::Path(fp) if tuple_struct_literal(fp, c).is_some()
-                    || c.args.iter().all(data_literal))
+                matches!(chain::strip(&c.func), Expr::Path(fp) if tuple_struct_call(fp, c))
                     && c.args.iter().all(data)
             }
             _ => false,

@@ -1704,10 +1704,9 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
                 // `*chain.max_by(f).unwrap()`, which is followed.
                 Expr::MethodCall(mc)
                     if (mc.method == "unwrap" || mc.method == "expect")
-                        && copied_of(&mc.receiver).1
-                        && best_call(copied_of(&mc.receiver).0).is_some() =>
+                        && matches!(copied_of(&mc.receiver), (best, true) if best_call(best).is_some()) =>
                 {
-                    let best = copied_of(&mc.receiver).0;
+                    let (best, _) = copied_of(&mc.receiver);
                     let (method, args) = (&mc.method, &mc.args);
                     *e = syn::parse_quote_spanned!(mc.method.span()=> *#best.#method(#args));
                 }
