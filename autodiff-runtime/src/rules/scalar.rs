@@ -269,7 +269,12 @@ pub mod d {
     /// `[−1, 1]`), NaN for NaN.
     #[inline(always)]
     pub fn abs_d<T: Float>(x: T) -> T {
-        if x == T::ZERO { T::ZERO } else { x.signum() }
+        // Selects, not branches: the sign of the data is as good as random to a predictor.
+        let s = select(x > T::ZERO, T::ONE, T::ZERO);
+        let s = select(x < T::ZERO, -T::ONE, s);
+        #[allow(clippy::eq_op)] // false for NaN alone
+        let not_nan = x == x;
+        select(not_nan, s, x)
     }
 
     /// `d/dx xⁿ = n·xⁿ⁻¹`, exactly `0` for `n = 0` (also at `x = 0`). For `n = i32::MIN`, where
@@ -333,32 +338,32 @@ pub mod d {
         if y == T::ZERO { T::ZERO } else { x / y }
     }
 
+    /// `if c { a } else { b }` without a branch where the target has a select: for the choices
+    /// of kinks, which follow the data and which a branch predictor cannot learn.
+    #[inline(always)]
+    fn select<T: Float>(c: bool, a: T, b: T) -> T {
+        if c { a } else { b }
+    }
+
     /// The share of the cotangent that argument `v` of `max`/`min` gets (`other` is the other
     /// argument, `y` the result): `1` if `v` is the result, `½` at a tie, `0` otherwise (the
     /// minimum-norm Clarke gradient).
     #[inline(always)]
     pub fn share2<T: Float>(v: T, other: T, y: T) -> T {
-        if v != y {
-            T::ZERO
-        } else if other == y {
-            T::from_f64(0.5)
-        } else {
-            T::ONE
-        }
+        // Selects, not branches: which argument wins is as good as random to a predictor.
+        let s = select(other == y, T::from_f64(0.5), T::ONE);
+        select(v == y, s, T::ZERO)
     }
 
     /// The share of the cotangent that argument `v` of `clamp` gets, the other two arguments
     /// being `o1` and `o2`: the arguments equal to the result `y` share it equally.
     #[inline(always)]
     pub fn share3<T: Float>(v: T, o1: T, o2: T, y: T) -> T {
-        if v != y {
-            return T::ZERO;
-        }
-        match (o1 == y, o2 == y) {
-            (false, false) => T::ONE,
-            (true, true) => T::ONE / T::from_f64(3.0),
-            _ => T::from_f64(0.5),
-        }
+        // Selects, not branches, as in `share2`.
+        let one_tie = select(o1 == y, T::from_f64(0.5), T::ONE);
+        let two_ties = select(o1 == y, T::ONE / T::from_f64(3.0), T::from_f64(0.5));
+        let s = select(o2 == y, two_ties, one_tie);
+        select(v == y, s, T::ZERO)
     }
 
     /// `∂/∂x x.copysign(s)`: `1` where `x` and `s` have the same sign bit, `−1` where they
