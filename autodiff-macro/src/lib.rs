@@ -8,7 +8,8 @@
 //! 1. `options`: the attribute's arguments; `signature`: the parameters, the gradient and
 //!    tangent types, the shells of the generated items;
 //! 2. `lower`: the function to SSA, rejecting what is outside the supported subset;
-//!    `structurize` and a clean-up of dead values (`simplify::remove_dead`);
+//!    `structurize` and a clean-up of dead values (`simplify::remove_dead`); `fills`: reads
+//!    of an array a loop has just filled become the values written;
 //! 3. `activity`: which values need derivatives; `check`: errors that need activity;
 //!    `scalars`: which values are plain floats of a type the macro can write;
 //! 4. `forward`: forward mode as an IR → IR pass (and forward over reverse);
@@ -33,6 +34,7 @@ mod codegen;
 mod counters;
 mod derive;
 mod elementwise;
+mod fills;
 mod forward;
 mod fuse;
 mod ir;
@@ -180,6 +182,7 @@ fn expand_checked(
         Ok(()) => {
             structurize::structurize(&mut f);
             simplify::remove_dead(&mut f);
+            fills::forward_fills(&mut f);
             joint::copy_lent_buffers(&mut f);
             check::struct_literals(&mut f);
             let a = activity::analyze(&f);

@@ -1418,3 +1418,106 @@ fn a_carried_vec_replaced_by_another_takes_its_adjoint_at_its_start_length() {
     let pullback = replaced.pullback.to_string().replace(' ', "");
     assert!(pullback.contains("take_to"), "{pullback}");
 }
+
+/// The reads of fill results left after [`crate::fills::forward_fills`]: (reads of a fill's
+/// result before, after).
+fn fill_reads(item: syn::ItemFn) -> (usize, usize) {
+    let mut f = lower_fn(item);
+    crate::structurize::structurize(&mut f);
+    crate::simplify::remove_dead(&mut f);
+    let count = |f: &Func| {
+        // Results of loops whose body ends by writing its carried array at its index.
+        let loops: Vec<Value> = f
+            .insts
+            .iter()
+            .filter(|i| matches!(i.kind, InstKind::Loop { ref init, .. } if init.len() == 1))
+            .map(|i| i.results[0])
+            .collect();
+        f.blocks_within(f.body())
+            .iter()
+            .flat_map(|&b| f.block(b).insts.clone())
+            .filter(|&i| matches!(f.inst(i).kind, InstKind::Index(a, _) if loops.contains(&a)))
+            .count()
+    };
+    let before = count(&f);
+    crate::fills::forward_fills(&mut f);
+    verify::verify(&f).unwrap_or_else(|e| panic!("{e}\n{f}"));
+    (before, count(&f))
+}
+
+#[test]
+fn reads_of_a_filled_array_over_the_fill_range_are_the_values_written() {
+    // `xc[i]` and `xc[j]` (loops over `0..d` and `i + 1..d`) read what the fill wrote; the fill
+    // reads parameters only.
+    let item: syn::ItemFn = parse_quote! {
+        fn f(w: &[f64], x: &[f64], d: usize, n: usize) -> f64 {
+            let mut xc = vec![0.0; d];
+            let mut s = 0.0;
+            for r in 0..n {
+                for i in 0..d {
+                    xc[i] = x[r * d + i] * w[i];
+                }
+                for i in 0..d {
+                    for j in i + 1..d {
+                        s += xc[i] * xc[j];
+                    }
+                }
+            }
+            s
+        }
+    };
+    assert_eq!(fill_reads(item), (2, 0));
+}
+
+#[test]
+fn reads_a_fill_may_not_have_written_are_left() {
+    // `xc[i + 1]`, a read from a loop over `0..=m` or over another bound, a fill starting past
+    // 0, a fill that reads its own array, and one whose source is written in place later.
+    let item: syn::ItemFn = parse_quote! {
+        fn f(x: &[f64], d: usize, m: usize) -> f64 {
+            let mut xc = vec![0.0; d + 1];
+            let mut y = x.to_vec();
+            let mut s = 0.0;
+            for i in 0..d {
+                xc[i] = x[i] * 2.0;
+            }
+            for i in 0..d {
+                s += xc[i + 1];
+            }
+            for i in 0..=m {
+                s += xc[i];
+            }
+            for i in 0..m {
+                s += xc[i];
+            }
+            let mut a = vec![0.0; d];
+            for i in 1..d {
+                a[i] = x[i];
+            }
+            for i in 1..d {
+                s += a[i];
+            }
+            let mut b = vec![0.0; d];
+            for i in 0..d {
+                b[i] = b[i] + x[i];
+            }
+            for i in 0..d {
+                s += b[i];
+            }
+            let mut c = vec![0.0; d];
+            for i in 0..d {
+                c[i] = y[i] * 2.0;
+            }
+            for i in 0..d {
+                y[i] = y[i] * 0.5;
+            }
+            for i in 0..d {
+                s += c[i] + y[i];
+            }
+            s
+        }
+    };
+    let (before, after) = fill_reads(item);
+    assert_eq!(before, after);
+    assert!(before >= 5);
+}

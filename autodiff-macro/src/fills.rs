@@ -1,0 +1,265 @@
+//! Reads of an array that a loop has just filled, rewritten as the values it filled it with.
+//!
+//! Code translated from C and C++ keeps scratch vectors that a loop fills for every point and
+//! that loops after it read (the ADBench Gaussian mixture, for every point and component):
+//!
+//! ```text
+//! for id in 0..d { xc[id] = x[ix * d + id] - means[ik * d + id]; }
+//! for i in 0..d { .. xc[i] .. }                // later, in another loop over 0..d
+//! ```
+//!
+//! The array is overwritten in the next iteration of the loops around, so the pullback, which
+//! reads `xc[i]` again, would keep a copy of the array per iteration. But below the filling loop
+//! `xc[i]` is, for every `i` in `0..d`, the value the loop wrote at `i`: this pass rewrites such
+//! a read as that value's computation with `i` for the filling loop's index
+//! (`x[ix * d + i] - means[ik * d + i]`). The save plan then recomputes it from values it keeps
+//! anyway (loop indices, parameters), instead of keeping the array; the array's writes stay
+//! (they are the program's, and may panic as written), and when nothing reads the array any
+//! more it needs no derivative at all.
+//!
+//! Which loops: a `for` over `0..end` (exclusive, either direction) that carries only the array
+//! and, without any control flow inside, writes the element at its index (`a[id] = v`) as its
+//! last step, where `v` is computed in the body by arithmetic, casts and element reads from
+//! the index and values from outside the loop (at most [`MAX_OPS`] instructions). Which reads:
+//! `a[i]` of the loop's result, where `i` is the index of a loop over `start..end` (exclusive)
+//! with the same `end`, so that `i` is one of the indices written.
+
+use std::collections::HashMap;
+
+use crate::ir::*;
+
+/// The most instructions a value's computation may take to be recomputed at its reads.
+const MAX_OPS: usize = 12;
+
+/// A filling loop: its result (the filled array), its index, and the instructions that
+/// compute the value written, in order.
+struct Fill {
+    index: Value,
+    value: Value,
+    ops: Vec<Inst>,
+}
+
+pub fn forward_fills(f: &mut Func) {
+    let blocks = f.blocks_within(f.body());
+    let mut fills: HashMap<Value, (Value, Fill)> = HashMap::new();
+    // The `end` of each `for` loop's range, by the loop body's index parameter.
+    let mut ranges: HashMap<Value, Value> = HashMap::new();
+    for &b in &blocks {
+        for &i in &f.block(b).insts {
+            let InstKind::Loop {
+                kind:
+                    LoopKind::Range {
+                        end,
+                        inclusive: false,
+                        ..
+                    },
+                body,
+                ..
+            } = f.inst(i).kind
+            else {
+                continue;
+            };
+            if let Some(&ix) = f.block(body).params.first() {
+                ranges.insert(ix, end);
+            }
+            if let Some(fill) = fill_of(f, i) {
+                fills.insert(f.inst(i).results[0], (end, fill));
+            }
+        }
+    }
+    if fills.is_empty() {
+        return;
+    }
+    for &b in &blocks {
+        let mut k = 0;
+        while k < f.block(b).insts.len() {
+            let i = f.block(b).insts[k];
+            let InstKind::Index(arr, at) = f.inst(i).kind else {
+                k += 1;
+                continue;
+            };
+            let Some((end, fill)) = fills.get(&arr) else {
+                k += 1;
+                continue;
+            };
+            if ranges.get(&at) != Some(end) {
+                k += 1;
+                continue;
+            }
+            // The value's computation, with the read's index for the loop's.
+            let mut map: HashMap<Value, Value> = HashMap::from([(fill.index, at)]);
+            let mut new = Vec::new();
+            for &op in &fill.ops {
+                let mut kind = f.inst(op).kind.clone();
+                kind.operands_mut(&mut |v| {
+                    if let Some(&w) = map.get(v) {
+                        *v = w;
+                    }
+                });
+                let old = f.inst(op).results[0];
+                let span = f.inst(op).span;
+                let c = f.push_inst(b, kind, 1, f.value(old).kind, span);
+                f.block_mut(b).insts.pop();
+                let r = f.inst(c).results[0];
+                f.values[r.index()].name = f.value(old).name.clone();
+                map.insert(old, r);
+                new.push(c);
+            }
+            let read = f.inst(i).results[0];
+            let now = map.get(&fill.value).copied().unwrap_or(fill.value);
+            // The read goes: its index is one the fill wrote, so it cannot fail.
+            let n = new.len();
+            f.block_mut(b).insts.splice(k..k + 1, new);
+            replace_uses(f, &blocks, read, now);
+            k += n;
+        }
+    }
+}
+
+/// The loop `l` as a [`Fill`], if it is one.
+fn fill_of(f: &Func, l: Inst) -> Option<Fill> {
+    let InstKind::Loop {
+        kind: LoopKind::Range { start, .. },
+        ref init,
+        body,
+        checkpoint: None,
+    } = f.inst(l).kind
+    else {
+        return None;
+    };
+    if init.len() != 1 || !is_zero(f, start) || f.blocks_within(body).len() != 1 {
+        return None;
+    }
+    let [index, arr] = f.block(body).params[..] else {
+        return None;
+    };
+    let Term::Continue(vals) = &f.block(body).term else {
+        return None;
+    };
+    let [next] = vals[..] else {
+        return None;
+    };
+    let ValueDef::Result(set, 0) = f.value(next).def else {
+        return None;
+    };
+    let InstKind::IndexSet {
+        base,
+        index: at,
+        value,
+    } = f.inst(set).kind
+    else {
+        return None;
+    };
+    let insts = &f.block(body).insts;
+    if base != arr || at != index || insts.last() != Some(&set) {
+        return None;
+    }
+    // The array is read nowhere else in the body (`a[id] = a[id - 1] + ..` is no fill).
+    let uses = insts
+        .iter()
+        .flat_map(|&i| f.operands(i))
+        .filter(|&v| v == arr)
+        .count();
+    if uses != 1 {
+        return None;
+    }
+    // What computes the value, in the body's order: pure instructions of the body.
+    let mut needed = vec![value];
+    let mut ops = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    while let Some(v) = needed.pop() {
+        if v == index || !seen.insert(v) {
+            continue;
+        }
+        let ValueDef::Result(i, 0) = f.value(v).def else {
+            // A parameter of the body other than the index is the array.
+            if matches!(f.value(v).def, ValueDef::BlockParam(b, _) if b == body) {
+                return None;
+            }
+            continue;
+        };
+        if !insts.contains(&i) {
+            continue;
+        }
+        let pure = match f.inst(i).kind {
+            InstKind::Const(_)
+            | InstKind::Binary(..)
+            | InstKind::Neg(_)
+            | InstKind::Cast { .. } => true,
+            // Read again later, the array must still hold what it held here.
+            InstKind::Index(a, _) => a != init[0] && only_read(f, a),
+            _ => false,
+        };
+        if !pure || f.inst(i).results.len() != 1 {
+            return None;
+        }
+        ops.push(i);
+        if ops.len() > MAX_OPS {
+            return None;
+        }
+        needed.extend(f.operands(i));
+    }
+    ops.sort_by_key(|i| insts.iter().position(|j| j == i));
+    Some(Fill { index, value, ops })
+}
+
+/// Whether `a` is only read where it is used: element reads, methods that do not change it,
+/// references. A value used otherwise (written in place, carried into a loop, passed on) may
+/// share its buffer with a later version, so a read of it moved further down could see that.
+fn only_read(f: &Func, a: Value) -> bool {
+    let blocks = f.blocks_within(f.body());
+    for &b in &blocks {
+        for &i in &f.block(b).insts {
+            let ok = match &f.inst(i).kind {
+                InstKind::Index(..) => true,
+                InstKind::Method {
+                    args,
+                    recv_mut: None,
+                    ..
+                } => !args.contains(&a),
+                InstKind::Ref(r) if *r == a => only_read(f, f.inst(i).results[0]),
+                _ => !f.operands(i).contains(&a),
+            };
+            if !ok {
+                return false;
+            }
+        }
+        if f.term_operands(b).contains(&a) {
+            return false;
+        }
+    }
+    true
+}
+
+fn is_zero(f: &Func, v: Value) -> bool {
+    let ValueDef::Result(i, 0) = f.value(v).def else {
+        return false;
+    };
+    matches!(&f.inst(i).kind, InstKind::Const(t)
+        if matches!(t.to_string().as_str(), "0" | "0usize"))
+}
+
+fn replace_uses(f: &mut Func, blocks: &[Block], from: Value, to: Value) {
+    for &b in blocks {
+        for i in f.block(b).insts.clone() {
+            let mut kind = f.inst(i).kind.clone();
+            let mut changed = false;
+            kind.operands_mut(&mut |v| {
+                if *v == from {
+                    *v = to;
+                    changed = true;
+                }
+            });
+            if changed {
+                f.insts[i.index()].kind = kind;
+            }
+        }
+        let mut term = f.block(b).term.clone();
+        term.operands_mut(&mut |v| {
+            if *v == from {
+                *v = to;
+            }
+        });
+        f.blocks[b.index()].term = term;
+    }
+}
