@@ -749,6 +749,12 @@ impl<T> ResultIteratedAsVector for std::collections::VecDeque<T> {}
 impl<T: ResultIteratedAsVector + ?Sized> ResultIteratedAsVector for &T {}
 impl<T: ResultIteratedAsVector + ?Sized> ResultIteratedAsVector for &mut T {}
 impl<T: ResultIteratedAsVector + ?Sized> ResultIteratedAsVector for Box<T> {}
+impl<T: ResultIteratedAsVector + ?Sized> ResultIteratedAsVector for std::rc::Rc<T> {}
+impl<T: ResultIteratedAsVector + ?Sized> ResultIteratedAsVector for std::sync::Arc<T> {}
+impl<T: ResultIteratedAsVector + ToOwned + ?Sized> ResultIteratedAsVector
+    for std::borrow::Cow<'_, T>
+{
+}
 impl<S: ndarray::RawData> ResultIteratedAsVector for ndarray::ArrayBase<S, ndarray::Ix1> {}
 
 /// Checks at compile time that `x` is iterated as a vector ([`ResultIteratedAsVector`]).
