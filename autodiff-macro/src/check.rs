@@ -501,7 +501,7 @@ fn run_as_written_message(tokens: &proc_macro2::TokenStream) -> String {
     }
     let folds = if name == "fold_axis" {
         " (the extrema along an axis are followed: `x.fold_axis(axis, init, |&a, &b| a.max(b))`, \
-         `min`; a sum is `x.sum_axis(axis)`)"
+         `min`; and sums, `|acc, &v| acc + f(v)`)"
     } else {
         ""
     };

@@ -8,6 +8,8 @@ pub use crate::differentiable::{Differentiable, Primal, Real, StructShape, Zeros
 pub use crate::rules::{
     ArithRules, DotRules, FloatArgRules, FloatRules, HasShape, NegRule, ShapeOf, TensorRules, d,
 };
+/// ndarray's `Axis`, for the lanes the macro reads (`a.outer_iter()` is `a.axis_iter(Axis(0))`).
+pub use ndarray::Axis;
 /// ndarray's `s!`, for the regions the macro spells (`a.row(i)` is `a.slice(s![i, ..])`)
 /// without asking the user's crate to name it. (The macro alone: re-exporting the crate would
 /// make rustc name ndarray's types by this path in the user's diagnostics.)
@@ -729,3 +731,32 @@ impl<S: ndarray::RawData> IteratedAsVector for ndarray::ArrayBase<S, ndarray::Ix
 /// Checks at compile time that `x` is iterated as a vector ([`IteratedAsVector`]).
 #[inline(always)]
 pub fn iterated_as_vector<T: IteratedAsVector + ?Sized>(_x: &T) {}
+
+/// [`IteratedAsVector`] of what a function or method returned (`let h = layer(x);` then
+/// `h.iter()`), whose number of axes the macro does not see either.
+#[diagnostic::on_unimplemented(
+    message = "the elements of `{Self}` are iterated here as a vector's, by one index",
+    label = "the macro does not see the type of what this function returned, and takes it for a vector",
+    note = "for an array of more than one dimension, iterate its elements in row-major order \
+            through `flatten`, which is followed (`h.flatten().iter()` for `h.iter()`), or \
+            declare the variable with its type (`let h: Array2<f64> = layer(x);`)"
+)]
+pub trait ResultIteratedAsVector {}
+impl<T> ResultIteratedAsVector for [T] {}
+impl<T> ResultIteratedAsVector for Vec<T> {}
+impl<T, const N: usize> ResultIteratedAsVector for [T; N] {}
+impl<T> ResultIteratedAsVector for std::collections::VecDeque<T> {}
+impl<T: ResultIteratedAsVector + ?Sized> ResultIteratedAsVector for &T {}
+impl<T: ResultIteratedAsVector + ?Sized> ResultIteratedAsVector for &mut T {}
+impl<T: ResultIteratedAsVector + ?Sized> ResultIteratedAsVector for Box<T> {}
+impl<T: ResultIteratedAsVector + ?Sized> ResultIteratedAsVector for std::rc::Rc<T> {}
+impl<T: ResultIteratedAsVector + ?Sized> ResultIteratedAsVector for std::sync::Arc<T> {}
+impl<T: ResultIteratedAsVector + ToOwned + ?Sized> ResultIteratedAsVector
+    for std::borrow::Cow<'_, T>
+{
+}
+impl<S: ndarray::RawData> ResultIteratedAsVector for ndarray::ArrayBase<S, ndarray::Ix1> {}
+
+/// Checks at compile time that `x` is iterated as a vector ([`ResultIteratedAsVector`]).
+#[inline(always)]
+pub fn result_iterated_as_vector<T: ResultIteratedAsVector + ?Sized>(_x: &T) {}

@@ -480,6 +480,37 @@ impl Lowering {
                 }
             }
         }
+        // `a.reversed_axes()` (which takes `a` by value) is the transpose `a.t()` as an owned
+        // array: the same elements at the same indices, differentiated by the `t` rule.
+        if name == "reversed_axes"
+            && mc.args.is_empty()
+            && mc.turbofish.is_none()
+            && self.may_be_array(&mc.receiver)
+        {
+            let recv = &mc.receiver;
+            let e: Expr = syn::parse_quote_spanned!(span=> #recv.t().to_owned());
+            return self.expr(b, &e, true);
+        }
+        // `a.slice(..).fold(init, |m, &v| ..)` (of a `row`, `column`, `view`, `t` or
+        // `index_axis` too), a fold over the elements of an array view: the fold of its
+        // elements in row-major order, `{ let v = a.slice(..); v.iter().fold(..) }`, which is
+        // followed.
+        if name == "fold" && mc.args.len() == 2 && mc.turbofish.is_none() {
+            if let Expr::MethodCall(inner) = chain::strip(&mc.receiver) {
+                if matches!(
+                    inner.method.to_string().as_str(),
+                    "slice" | "row" | "column" | "view" | "t" | "index_axis"
+                ) {
+                    let (recv, args) = (&mc.receiver, &mc.args);
+                    let v = syn::Ident::new("__ad_folded", span);
+                    let e: Expr = syn::parse_quote_spanned!(span=> {
+                        let #v = #recv;
+                        #v.iter().fold(#args)
+                    });
+                    return self.expr(b, &e, true);
+                }
+            }
+        }
         // `a.row(i)` and `a.column(j)` of a matrix are the regions `a.slice(s![i, ..])` and
         // `a.slice(s![.., j])`: the same views, differentiated by the `slice` rule. The index is
         // cast to `usize`, as `row` takes it: `s!` infers the view's dimension from the index's

@@ -324,6 +324,47 @@ impl Lowering {
         )
     }
 
+    /// Whether `v` is what a function or a method returned (`let h = layer(x);`, through
+    /// copies, references and `mapv`), whose number of axes the macro does not see.
+    fn made_by_call(&self, v: Value, depth: usize) -> bool {
+        let ValueDef::Result(i, 0) = self.f.value(v).def else {
+            return false;
+        };
+        if depth > 32 {
+            return false;
+        }
+        match &self.f.inst(i).kind {
+            InstKind::Ref(x) | InstKind::Deref(x) | InstKind::TypedLike { value: x, .. } => {
+                self.made_by_call(*x, depth + 1)
+            }
+            InstKind::Call { .. } => true,
+            InstKind::Method { name, recv, .. } => {
+                matches!(
+                    name.to_string().as_str(),
+                    "mapv" | "map" | "to_owned" | "clone" | "view"
+                ) && self.made_by_call(*recv, depth + 1)
+            }
+            _ => false,
+        }
+    }
+
+    /// Code that compiles only where the elements of `base` are read by one index (a `Vec`, a
+    /// slice, a vector): iterated as a vector's, what a function returned is checked to be one,
+    /// so that a matrix is an error that says what to write, not rustc's about `NdIndex` in the
+    /// generated code.
+    fn check_one_index(&mut self, b: Block, base: Value, span: Span) {
+        let k = self.krate.clone();
+        let kind = self.kind(base);
+        let r = self.inst1(b, InstKind::Ref(base), kind, span);
+        self.int_op_kind(
+            b,
+            quote::quote_spanned!(span=> #k::__private::result_iterated_as_vector(__ad_a)),
+            &[("__ad_a", r)],
+            Kind::Discrete,
+            span,
+        );
+    }
+
     /// Whether `v` is a parameter declared as an ndarray array of two or more dimensions, whose
     /// elements cannot be read by one index.
     pub(super) fn is_multi_dim(&self, v: Value) -> bool {
@@ -585,6 +626,9 @@ impl Lowering {
                                 let user = self.container_struct(expr).is_some();
                                 self.elem_places.push((base, elem, user));
                             }
+                        }
+                        if cells.is_none() && self.made_by_call(base, 0) {
+                            self.check_one_index(b, base, span);
                         }
                         let len = self.len_of(b, base, span);
                         (

@@ -172,10 +172,11 @@ impl Lowering {
                 None if matches!(&*fl.expr, Expr::MethodCall(mc) if mc.method == "indexed_iter") => {
                     self.err_at(
                         &fl.expr,
-                        "`indexed_iter()` is followed on a vector (`for (i, &v) in \
-                         a.indexed_iter()`, as `a.iter().enumerate()`); of a matrix, loop over \
-                         the indices (`for i in 0..a.nrows() { for j in 0..a.ncols() { .. } }`) \
-                         and read each element as `a[[i, j]]`",
+                        "`indexed_iter()` is followed on a variable with the indices named in \
+                         the pattern (`for (i, &v) in a.indexed_iter()` of a vector, `for ((i, \
+                         j), &v) in a.indexed_iter()` of a matrix); otherwise loop over the \
+                         indices (`for i in 0..a.nrows() { for j in 0..a.ncols() { .. } }`) and \
+                         read each element as `a[[i, j]]`",
                     )
                 }
                 None => self.err_at(

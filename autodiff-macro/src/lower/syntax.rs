@@ -296,7 +296,12 @@ pub(super) const BEST_CONSUMERS: &[&str] = &[
     "reduce",
 ];
 
-pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_refs: &[String]) {
+pub(super) fn desugar_forms(
+    block: &mut syn::Block,
+    mut_refs: &[String],
+    shared_refs: &[String],
+    krate: &proc_macro2::TokenStream,
+) {
     fn conjuncts(e: &Expr, out: &mut Vec<Expr>) {
         match e {
             Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_)) => {
@@ -403,7 +408,7 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
     /// `a.axis_iter(Axis(1))`, with `.into_iter()`, then `.zip(other)` and/or `.enumerate()`)
     /// of a matrix variable `a`: a loop over the index (zipped with `other`, an iterator chain
     /// like any other), each lane read as `a.row(i)` (`a.column(j)`), which is followed.
-    fn lane_loop(fl: &syn::ExprForLoop) -> Option<Expr> {
+    fn lane_loop(fl: &syn::ExprForLoop, krate: &proc_macro2::TokenStream) -> Option<Expr> {
         let mut src = &*fl.expr;
         let mut enumerate = false;
         if let Expr::MethodCall(mc) = src {
@@ -474,9 +479,15 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
         };
         let span = fl.for_token.span;
         let k = syn::Ident::new("__ad_lane", span);
-        // `axis_iter(ax)` of an array of any rank: its subviews along `ax`.
-        let (count, read) = if mc.method == "axis_iter" {
-            let ax = &mc.args[0];
+        // `axis_iter(ax)` of an array of any rank: its subviews along `ax`; `outer_iter()` is
+        // `axis_iter(Axis(0))` (a 3-D array's matrices, a matrix's rows).
+        let outer: Expr = syn::parse_quote_spanned!(mc.method.span()=> #krate::__private::Axis(0));
+        let (count, read) = if mc.method == "axis_iter" || mc.method == "outer_iter" {
+            let ax = if mc.method == "outer_iter" {
+                &outer
+            } else {
+                &mc.args[0]
+            };
             (
                 quote::quote!(#a.len_of(#ax)),
                 quote::quote!(#a.index_axis(#ax, #k)),
@@ -836,9 +847,108 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
         let out = out?;
         Some(syn::parse_quote_spanned!(span=> #out))
     }
-    /// `a.rows()` (`outer_iter()`, `columns()`, `axis_iter(Axis(0 or 1))`, then
-    /// `.into_iter()`) of a matrix variable, as `(0..a.nrows()).map(|i| a.row(i))`.
-    fn lane_source(e: &Expr) -> Option<Expr> {
+    /// `x.fold_axis(ax, init, |acc, &v| acc + f(v))` (or `f(v) + acc`, `*acc + f(v)`, with
+    /// `f(v)` not reading `acc`) as `(x.map(|&v| f(v)).sum_axis(ax) + init)`, the `+ init`
+    /// left out for a literal zero.
+    fn fold_axis_sum(mc: &syn::ExprMethodCall) -> Option<Expr> {
+        if mc.args.len() != 3 {
+            return None;
+        }
+        let Expr::Closure(c) = strip_group(&mc.args[2]) else {
+            return None;
+        };
+        if c.inputs.len() != 2 || c.asyncness.is_some() {
+            return None;
+        }
+        let acc = match &c.inputs[0] {
+            Pat::Ident(p) if p.subpat.is_none() => &p.ident,
+            Pat::Reference(r) => match &*r.pat {
+                Pat::Ident(p) if p.subpat.is_none() => &p.ident,
+                _ => return None,
+            },
+            _ => return None,
+        };
+        let is_acc = |e: &Expr| match strip_group(e) {
+            Expr::Path(p) => p.path.is_ident(acc),
+            Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => {
+                matches!(strip_group(&u.expr), Expr::Path(p) if p.path.is_ident(acc))
+            }
+            _ => false,
+        };
+        let Expr::Binary(b) = strip_group(&c.body) else {
+            return None;
+        };
+        if !matches!(b.op, syn::BinOp::Add(_)) {
+            return None;
+        }
+        let term = if is_acc(&b.left) {
+            &b.right
+        } else if is_acc(&b.right) {
+            &b.left
+        } else {
+            return None;
+        };
+        if idents_of(&quote::quote!(#term)).iter().any(|n| acc == n) {
+            return None;
+        }
+        let (x, ax, init, item) = (&mc.receiver, &mc.args[0], &mc.args[1], &c.inputs[1]);
+        let span = mc.method.span();
+        let zero = matches!(strip_group(init), Expr::Lit(syn::ExprLit { lit: syn::Lit::Float(f), .. })
+            if f.base10_parse::<f64>().is_ok_and(|v| v == 0.0));
+        let sum: Expr = syn::parse_quote_spanned!(span=> #x.map(|#item| #term).sum_axis(#ax));
+        Some(if zero {
+            syn::parse_quote_spanned!(span=> (#sum))
+        } else {
+            syn::parse_quote_spanned!(span=> (#sum + #init))
+        })
+    }
+    /// `for ((i, j), v) in a.indexed_iter()` (two or three indices) of a variable `a`, as a
+    /// loop over `a.iter().enumerate()` that computes the indices from the position.
+    fn indexed_iter_loop(fl: &syn::ExprForLoop) -> Option<Expr> {
+        let Pat::Tuple(t) = &*fl.pat else {
+            return None;
+        };
+        let [index, item] = [t.elems.first()?, t.elems.get(1)?];
+        let Pat::Tuple(index) = index else {
+            return None;
+        };
+        let rank = index.elems.len();
+        if t.elems.len() != 2 || !(2..=3).contains(&rank) {
+            return None;
+        }
+        let Expr::MethodCall(mc) = strip_group(&fl.expr) else {
+            return None;
+        };
+        if mc.method != "indexed_iter" || !mc.args.is_empty() || !plain_var(&mc.receiver) {
+            return None;
+        }
+        let (a, span) = (&mc.receiver, mc.method.span());
+        let k = syn::Ident::new("__ad_pos", span);
+        let indices: Vec<Expr> = (0..rank)
+            .map(|m| {
+                let after: Vec<usize> = (m + 1..rank).collect();
+                let m = proc_macro2::Literal::usize_unsuffixed(m);
+                let after = after
+                    .iter()
+                    .map(|&x| proc_macro2::Literal::usize_unsuffixed(x));
+                syn::parse_quote_spanned!(span=>
+                    (#k #(/ #a.shape()[#after])*) % #a.shape()[#m]
+                )
+            })
+            .collect();
+        let index = &index.elems;
+        let (attrs, label, body) = (&fl.attrs, &fl.label, &fl.body.stmts);
+        Some(syn::parse_quote_spanned! {span=>
+            #(#attrs)* #label for (#k, #item) in #a.iter().enumerate() {
+                let (#index) = (#(#indices,)*);
+                #(#body)*
+            }
+        })
+    }
+    /// `a.rows()` (`columns()`, then `.into_iter()`) of a matrix variable, as
+    /// `(0..a.nrows()).map(|i| a.row(i))`; `outer_iter()` and `axis_iter(Axis(k))` of an array
+    /// of any rank as `(0..a.len_of(Axis(k))).map(|i| a.index_axis(Axis(k), i))`.
+    fn lane_source(e: &Expr, krate: &proc_macro2::TokenStream) -> Option<Expr> {
         let mut src = strip_group(e);
         if let Expr::MethodCall(mc) = src {
             if mc.method == "into_iter" && mc.args.is_empty() {
@@ -874,6 +984,13 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
         };
         let span = mc.method.span();
         let k = syn::Ident::new("__ad_lane", span);
+        if mc.method != "rows" && mc.method != "columns" {
+            let ax = proc_macro2::Literal::usize_unsuffixed(axis as usize);
+            let ax = quote::quote_spanned!(span=> #krate::__private::Axis(#ax));
+            return Some(syn::parse_quote_spanned!(span=>
+                (0..#a.len_of(#ax)).map(|#k| #a.index_axis(#ax, #k))
+            ));
+        }
         Some(match axis {
             0 => syn::parse_quote_spanned!(span=> (0..#a.nrows()).map(|#k| #a.row(#k))),
             1 => syn::parse_quote_spanned!(span=> (0..#a.ncols()).map(|#k| #a.column(#k))),
@@ -1228,6 +1345,8 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
         made: usize,
         /// The locals declared as `Vec`s (for `mem::take`).
         vecs: Vec<String>,
+        /// The path of the facade crate, for the `Axis` of `outer_iter()`.
+        krate: &'a proc_macro2::TokenStream,
     }
     impl Desugar<'_> {
         /// `let S { a, b: p, .. } = init;` (and `let S(a, _) = init;`) as one `let` per field,
@@ -1647,7 +1766,7 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
             // A loop over the lanes of a matrix is taken before its head is rewritten as a
             // chain below.
             if let Expr::ForLoop(fl) = e {
-                if let Some(lanes) = lane_loop(fl) {
+                if let Some(lanes) = lane_loop(fl, self.krate) {
                     *e = lanes;
                 }
             }
@@ -1661,6 +1780,15 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
                         let (recv, span) = (&mc.receiver, mc.method.span());
                         *fl.expr = syn::parse_quote_spanned!(span=> #recv.iter().enumerate());
                     }
+                }
+            }
+            // `for ((i, j), &v) in a.indexed_iter()` of a matrix (`((i, j, k), ..)` of a 3-D
+            // array), the rank read off the pattern: `for (k, &v) in a.iter().enumerate()`, which
+            // is followed (the elements in the same row-major order), each index computed from
+            // the position `k` and the shape; `break` and `continue` keep their meaning.
+            if let Expr::ForLoop(fl) = e {
+                if let Some(r) = indexed_iter_loop(fl) {
+                    *e = r;
                 }
             }
             syn::visit_mut::visit_expr_mut(self, e);
@@ -1840,11 +1968,18 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
                         #(#attrs)* #label loop { #body }
                     };
                 }
+                // `x.fold_axis(ax, init, |acc, &v| acc + f(v))`, a sum along an axis, is
+                // `x.map(|&v| f(v)).sum_axis(ax) + init`, which is followed.
+                Expr::MethodCall(mc) if mc.method == "fold_axis" => {
+                    if let Some(r) = fold_axis_sum(mc) {
+                        *e = r;
+                    }
+                }
                 // `a.rows()` (`outer_iter`, `columns`, `axis_iter(Axis(k))`, with
                 // `.into_iter()`) of a matrix variable at the head of an iterator chain: the
                 // lanes read by index, `(0..a.nrows()).map(|i| a.row(i))`, which is followed.
                 Expr::MethodCall(mc) if !(mc.method == "into_iter" && mc.args.is_empty()) => {
-                    if let Some(src) = lane_source(&mc.receiver) {
+                    if let Some(src) = lane_source(&mc.receiver, self.krate) {
                         *mc.receiver = src;
                     }
                 }
@@ -1858,6 +1993,7 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
             shared_refs,
             made: 0,
             vecs: super::in_place::vec_locals(block),
+            krate,
         },
         block,
     );
