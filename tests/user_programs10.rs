@@ -1765,3 +1765,1641 @@ fn soft_dynamic_time_warping() {
     close("1×1", v1, 0.49, 1e-12);
     close("1×1 ∂x", g1[0], -1.4, 1e-12);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Idioms.
+// ---------------------------------------------------------------------------------------------
+
+/// A jump detector over a signal: the previous sample kept in an `Option<f64>` (none before the
+/// first), each jump penalised by a pseudo-Huber cost.
+#[differentiate]
+fn jump_penalty(xs: &[f64], delta: f64) -> f64 {
+    let mut prev: Option<f64> = None;
+    let mut total = 0.0;
+    for &x in xs {
+        if let Some(p) = prev {
+            let d = x - p;
+            total += delta * delta * ((1.0 + (d / delta).powi(2)).sqrt() - 1.0);
+        }
+        prev = Some(x);
+    }
+    total
+}
+
+#[test]
+fn previous_sample_in_an_option() {
+    let xs = data(7, 0.4);
+    let delta = 0.3;
+    let (v, (gx, gd)) = jump_penalty_grad(&xs, delta);
+    close("value", v, jump_penalty(&xs, delta), TOL);
+    // ∂xᵢ = ψ(xᵢ − xᵢ₋₁) − ψ(xᵢ₊₁ − xᵢ), ψ(d) = d / √(1 + (d/δ)²)
+    let psi = |d: f64| d / (1.0 + (d / delta).powi(2)).sqrt();
+    for i in 0..7 {
+        let mut e = 0.0;
+        if i > 0 {
+            e += psi(xs[i] - xs[i - 1]);
+        }
+        if i + 1 < 7 {
+            e -= psi(xs[i + 1] - xs[i]);
+        }
+        close("∂x", gx[i], e, 1e-12);
+    }
+    fd_vec("∂x", |x| jump_penalty(x, delta), &xs, &gx);
+    fd("∂δ", |d| jump_penalty(&xs, d), delta, gd);
+}
+
+/// The finite-difference slope between samples `i` and `i + 1`, zero where one is missing:
+/// what a helper returning `Option<f64>` through `?` is written as (the `?` operator is an
+/// error in a differentiated function).
+#[differentiate]
+fn slope_at(x: &[f64], y: &[f64], i: usize) -> f64 {
+    let Some(&x1) = x.get(i + 1) else { return 0.0 };
+    let Some(&y1) = y.get(i + 1) else { return 0.0 };
+    let (x0, y0) = (x[i], y[i]);
+    (y1 - y0) / (x1 - x0)
+}
+
+/// The squared slopes of a piecewise-linear profile, asking past the end too.
+#[differentiate]
+fn roughness(x: &[f64], y: &[f64]) -> f64 {
+    let mut total = 0.0;
+    for i in 0..x.len() + 1 {
+        let s = slope_at(x, y, i);
+        total += s * s;
+    }
+    total
+}
+
+#[test]
+fn missing_values_by_let_else_in_a_helper() {
+    let x = vec![0.0, 0.5, 1.2, 2.0];
+    let y = vec![1.0, 0.2, 0.9, 0.4];
+    let (v, (gx, gy)) = roughness_grad(&x, &y);
+    close("value", v, roughness(&x, &y), TOL);
+    // sᵢ = Δyᵢ/Δxᵢ: ∂yᵢ₊₁ += 2sᵢ/Δxᵢ, ∂yᵢ −= 2sᵢ/Δxᵢ
+    let mut e = vec![0.0; 4];
+    for i in 0..3 {
+        let dx = x[i + 1] - x[i];
+        let s = (y[i + 1] - y[i]) / dx;
+        e[i + 1] += 2.0 * s / dx;
+        e[i] -= 2.0 * s / dx;
+    }
+    close_all("∂y", &gy, &e);
+    fd_vec2("roughness", |a, b| roughness(a, b), &x, &y, &gx, &gy);
+}
+
+/// A token of a small stack-machine program.
+#[derive(Clone, Copy)]
+enum Op {
+    Push(usize),
+    Add,
+    Mul,
+    Sin,
+}
+
+/// Evaluates a reverse-Polish program over the inputs, then sums what is left on the stack.
+#[differentiate(wrt(x))]
+fn rpn(x: &[f64], prog: &[Op]) -> f64 {
+    let mut stack: Vec<f64> = Vec::new();
+    for op in prog {
+        match *op {
+            Op::Push(i) => stack.push(x[i]),
+            Op::Add => {
+                let b = stack.pop().unwrap();
+                let a = stack.pop().unwrap();
+                stack.push(a + b);
+            }
+            Op::Mul => {
+                let b = stack.pop().unwrap();
+                let a = stack.pop().unwrap();
+                stack.push(a * b);
+            }
+            Op::Sin => {
+                let a = stack.pop().unwrap();
+                stack.push(a.sin());
+            }
+        }
+    }
+    let mut total = 0.0;
+    while let Some(v) = stack.pop() {
+        total += v;
+    }
+    total
+}
+
+#[test]
+fn stack_machine_with_while_let_pop() {
+    use Op::*;
+    // x0·sin(x1) + (x2 + x0), and x1 left on the stack
+    let prog = vec![
+        Push(0),
+        Push(1),
+        Sin,
+        Mul,
+        Push(2),
+        Push(0),
+        Add,
+        Add,
+        Push(1),
+    ];
+    let x = vec![0.7, -0.4, 1.3];
+    let (v, g) = rpn_grad(&x, &prog);
+    close("value", v, rpn(&x, &prog), TOL);
+    close(
+        "value by hand",
+        v,
+        x[0] * x[1].sin() + x[2] + x[0] + x[1],
+        1e-15,
+    );
+    close_all("∂x", &g, &[x[1].sin() + 1.0, x[0] * x[1].cos() + 1.0, 1.0]);
+    fd_vec("∂x", |x| rpn(x, &prog), &x, &g);
+}
+
+/// The first time two particles moving in a line come within `r` of each other: a scan over
+/// time steps and pairs that returns the gap at that moment from inside the nested loops.
+#[differentiate(wrt(x0, v))]
+fn first_contact_gap(x0: &[f64], v: &[f64], r: f64, dt: f64, steps: usize) -> f64 {
+    for s in 0..steps {
+        let t = s as f64 * dt;
+        for i in 0..x0.len() {
+            for j in i + 1..x0.len() {
+                let gap = (x0[j] + v[j] * t) - (x0[i] + v[i] * t);
+                if gap.abs() < r {
+                    return gap * t;
+                }
+            }
+        }
+    }
+    0.0
+}
+
+#[test]
+fn early_return_from_nested_loops() {
+    let x0 = vec![0.0, 2.0, 5.0];
+    let v = vec![1.0, -0.5, 0.2];
+    let (val, (gx, gv)) = first_contact_gap_grad(&x0, &v, 0.3, 0.1, 100);
+    close("value", val, first_contact_gap(&x0, &v, 0.3, 0.1, 100), TOL);
+    // Pair (0, 1) closes at rate 1.5 from 2.0: the first step with |gap| < 0.3 is t = 1.2.
+    let t = 1.2;
+    let gap = 2.0 - 1.5 * t;
+    close("value by hand", val, gap * t, 1e-12);
+    close_all("∂x0", &gx, &[-t, t, 0.0]);
+    close_all("∂v", &gv, &[-t * t, t * t, 0.0]);
+    fd_vec2(
+        "contact",
+        |a, b| first_contact_gap(a, b, 0.3, 0.1, 100),
+        &x0,
+        &v,
+        &gx,
+        &gv,
+    );
+}
+
+/// A dose–response (Hill) curve fitted by least squares, the model kept in a closure.
+#[differentiate(hessian, wrt(top, ec50, hill_n))]
+fn hill_fit(top: f64, ec50: f64, hill_n: f64, doses: &[f64], resp: &[f64]) -> f64 {
+    let model = |c: f64| top * c.powf(hill_n) / (ec50.powf(hill_n) + c.powf(hill_n));
+    let mut loss = 0.0;
+    for i in 0..doses.len() {
+        let r = model(doses[i]) - resp[i];
+        loss += r * r;
+    }
+    loss
+}
+
+#[test]
+fn dose_response_with_a_closure_in_a_variable() {
+    let doses = vec![0.1, 0.3, 1.0, 3.0, 10.0];
+    let resp = vec![0.05, 0.2, 0.5, 0.8, 0.95];
+    let (t, e50, n) = (1.1, 0.9, 1.2);
+    let (v, (gt, ge, gn)) = hill_fit_grad(t, e50, n, &doses, &resp);
+    close("value", v, hill_fit(t, e50, n, &doses, &resp), TOL);
+    // h = cⁿ/(eⁿ + cⁿ): ∂top = Σ 2r h, ∂e = Σ 2r·(−top·n·eⁿ⁻¹ cⁿ/(eⁿ + cⁿ)²)
+    let (mut et, mut ee) = (0.0, 0.0);
+    for (c, y) in doses.iter().zip(&resp) {
+        let h = c.powf(n) / (e50.powf(n) + c.powf(n));
+        let r = t * h - y;
+        et += 2.0 * r * h;
+        ee +=
+            2.0 * r * (-t * n * e50.powf(n - 1.0) * c.powf(n) / (e50.powf(n) + c.powf(n)).powi(2));
+    }
+    close("∂top", gt, et, 1e-12);
+    close("∂ec50", ge, ee, 1e-12);
+    fd3(
+        "hill",
+        |a, b, c| hill_fit(a, b, c, &doses, &resp),
+        (t, e50, n),
+        (gt, ge, gn),
+    );
+    // ∂²/∂top² = 2 Σ h²
+    let (_, _, (h0, _, _)) = hill_fit_hvp(t, e50, n, &doses, &resp, 1.0, 0.0, 0.0);
+    let e: f64 = doses
+        .iter()
+        .map(|c| 2.0 * (c.powf(n) / (e50.powf(n) + c.powf(n))).powi(2))
+        .sum();
+    close("∂²top", h0, e, 1e-12);
+}
+
+/// Allocation weights as a softmax of free parameters, with methods that call each other.
+#[derive(Clone, Debug, Differentiable)]
+struct Allocation {
+    logits: Vec<f64>,
+}
+
+#[differentiate]
+impl Allocation {
+    fn weights(&self) -> Vec<f64> {
+        let m = self
+            .logits
+            .iter()
+            .cloned()
+            .fold(f64::NEG_INFINITY, f64::max);
+        let e: Vec<f64> = self.logits.iter().map(|z| (z - m).exp()).collect();
+        let s: f64 = e.iter().sum();
+        e.iter().map(|v| v / s).collect()
+    }
+
+    fn expected_return(&self, mu: &[f64]) -> f64 {
+        self.weights().iter().zip(mu).map(|(w, m)| w * m).sum()
+    }
+
+    fn variance(&self, cov: &[Vec<f64>]) -> f64 {
+        let w = self.weights();
+        let mut v = 0.0;
+        for i in 0..w.len() {
+            for j in 0..w.len() {
+                v += w[i] * cov[i][j] * w[j];
+            }
+        }
+        v
+    }
+
+    fn objective(&self, mu: &[f64], cov: &[Vec<f64>], risk_aversion: f64) -> f64 {
+        -self.expected_return(mu) + 0.5 * risk_aversion * self.variance(cov)
+    }
+}
+
+#[test]
+fn mean_variance_allocation_with_methods_calling_methods() {
+    let mu = vec![0.08, 0.05, 0.11];
+    let cov = vec![
+        vec![0.04, 0.01, 0.0],
+        vec![0.01, 0.02, -0.005],
+        vec![0.0, -0.005, 0.09],
+    ];
+    let a = Allocation {
+        logits: vec![0.2, -0.1, 0.4],
+    };
+    let (v, (g, _, _, gra)) = a.objective_grad(&mu, &cov, 3.0);
+    close("value", v, a.objective(&mu, &cov, 3.0), TOL);
+    // ∂w = −μ + λΣw; ∂z = (diag w − w wᵀ) ∂w; ∂λ = ½ wᵀΣw
+    let w = a.weights();
+    let dw: Vec<f64> = (0..3)
+        .map(|i| -mu[i] + 3.0 * (0..3).map(|j| cov[i][j] * w[j]).sum::<f64>())
+        .collect();
+    let wdw: f64 = (0..3).map(|i| w[i] * dw[i]).sum();
+    for i in 0..3 {
+        close("∂z", g.logits[i], w[i] * (dw[i] - wdw), 1e-12);
+    }
+    close("∂λ", gra, 0.5 * a.variance(&cov), 1e-12);
+    let r = gradcheck(|a: &Allocation| a.objective(&mu, &cov, 3.0), &a, &g);
+    assert!(r.passed(), "{r}");
+}
+
+/// A 2-D shape of a rigid assembly (data).
+#[derive(Clone, Copy)]
+enum Shape {
+    Disc { r: f64 },
+    Rect { w: f64, h: f64 },
+    Ring { inner: f64, outer: f64 },
+}
+
+/// The polar moment of inertia of an assembly about each part's centre, at a density and a
+/// uniform scale of every length.
+#[differentiate(wrt(density, scale))]
+fn assembly_inertia(shapes: &[Shape], density: f64, scale: f64) -> f64 {
+    let mut total = 0.0;
+    for s in shapes {
+        let i = match *s {
+            Shape::Disc { r } => {
+                let r = r * scale;
+                0.5 * PI * r.powi(4)
+            }
+            Shape::Rect { w, h } => {
+                let (w, h) = (w * scale, h * scale);
+                w * h * (w * w + h * h) / 12.0
+            }
+            Shape::Ring { inner, outer } => {
+                0.5 * PI * (outer.powi(4) - inner.powi(4)) * scale.powi(4)
+            }
+        };
+        total += density * i;
+    }
+    total
+}
+
+#[test]
+fn inertia_over_an_enum_of_shapes() {
+    let shapes = vec![
+        Shape::Disc { r: 0.5 },
+        Shape::Rect { w: 1.0, h: 0.3 },
+        Shape::Ring {
+            inner: 0.2,
+            outer: 0.4,
+        },
+    ];
+    let (rho, s) = (7.8, 1.3);
+    let (v, (gr, gs)) = assembly_inertia_grad(&shapes, rho, s);
+    close("value", v, assembly_inertia(&shapes, rho, s), TOL);
+    // I = ρ s⁴ C: ∂ρ = I/ρ, ∂s = 4I/s
+    close("∂ρ", gr, v / rho, 1e-12);
+    close("∂s", gs, 4.0 * v / s, 1e-12);
+    fd2(
+        "inertia",
+        |a, b| assembly_inertia(&shapes, a, b),
+        (rho, s),
+        (gr, gs),
+    );
+}
+
+/// The length of a vector, for any float type.
+#[differentiate(hessian)]
+fn norm<F: Float>(v: &[F]) -> F {
+    v.iter().fold(F::zero(), |a, &x| a + x * x).sqrt()
+}
+
+/// The von Mises–Fisher log-likelihood's data term κ μ̂·Σx, with the mean direction μ̂ = μ/‖μ‖
+/// through the generic helper.
+#[differentiate(hessian, wrt(mu, kappa))]
+fn vmf_data_term(mu: &[f64], kappa: f64, xs: &[[f64; 3]]) -> f64 {
+    let n = norm(mu);
+    let mut total = 0.0;
+    for x in xs {
+        total += (mu[0] * x[0] + mu[1] * x[1] + mu[2] * x[2]) / n;
+    }
+    kappa * total
+}
+
+/// The same over `f32`.
+#[differentiate]
+fn unit_dot32(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>() / (norm(a) * norm(b))
+}
+
+#[test]
+fn von_mises_fisher_direction_through_a_generic_norm() {
+    let xs: Vec<[f64; 3]> = (0..5)
+        .map(|i| {
+            let d = data(3, 1.4 * i as f64);
+            let n = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
+            [d[0] / n, d[1] / n, d[2] / n]
+        })
+        .collect();
+    let mu = vec![0.5, 0.2, -0.3];
+    let (v, (gm, gk)) = vmf_data_term_grad(&mu, 4.0, &xs);
+    close("value", v, vmf_data_term(&mu, 4.0, &xs), TOL);
+    // s = Σx, n = ‖μ‖, μ̂ = μ/n: ∂μ = κ (s − (μ̂·s) μ̂)/n, ∂κ = μ̂·s
+    let s: Vec<f64> = (0..3).map(|k| xs.iter().map(|x| x[k]).sum()).collect();
+    let n = (mu[0] * mu[0] + mu[1] * mu[1] + mu[2] * mu[2]).sqrt();
+    let ms: f64 = (0..3).map(|k| mu[k] / n * s[k]).sum();
+    for k in 0..3 {
+        close("∂μ", gm[k], 4.0 * (s[k] - ms * mu[k] / n) / n, 1e-12);
+    }
+    close("∂κ", gk, ms, 1e-12);
+    fd_vec("∂μ", |m| vmf_data_term(m, 4.0, &xs), &mu, &gm);
+    // The value is homogeneous of degree 0 in μ, so its gradient of degree −1: by Euler's
+    // theorem H·μ = −∇μ, and the mixed term along μ, ∇μ(μ̂·s)·μ, is 0.
+    let (_, _, (hm, hk)) = vmf_data_term_hvp(&mu, 4.0, &xs, &mu, 0.0);
+    for k in 0..3 {
+        close("H·μ", hm[k], -gm[k], 1e-12);
+    }
+    close("∂²κμ along μ", hk, 0.0, 1e-12);
+    let a = vec![0.3f32, -0.4, 0.8];
+    let b = vec![0.1f32, 0.9, 0.2];
+    let (c, (ga, gb)) = unit_dot32_grad(&a, &b);
+    close("f32 value", c as f64, unit_dot32(&a, &b) as f64, 1e-6);
+    // ∂a = (b̂ − c â)/‖a‖
+    let (na, nb) = (norm(&a), norm(&b));
+    for k in 0..3 {
+        close(
+            "f32 ∂a",
+            ga[k] as f64,
+            ((b[k] / nb - c * a[k] / na) / na) as f64,
+            1e-5,
+        );
+    }
+    let r = gradcheck(
+        |p: &(Vec<f32>, Vec<f32>)| unit_dot32(&p.0, &p.1),
+        &(a.clone(), b.clone()),
+        &(ga, gb),
+    );
+    assert!(r.passed(), "f32: {r}");
+}
+
+/// Discounted returns-to-go computed from the back, `iter().rev().enumerate()` giving each
+/// reward's position from the end, and the value estimates fitted to them.
+#[differentiate(wrt(values, gamma))]
+fn value_regression(values: &[f64], rewards: &[f64], gamma: f64) -> f64 {
+    let n = rewards.len();
+    let mut ret = vec![0.0; n];
+    let mut g = 0.0;
+    for (k, &r) in rewards.iter().rev().enumerate() {
+        g = r + gamma * g;
+        ret[n - 1 - k] = g;
+    }
+    ret.iter().zip(values).map(|(g, v)| (g - v).powi(2)).sum()
+}
+
+#[test]
+fn returns_to_go_from_the_back() {
+    let rewards = vec![1.0, 0.0, -0.5, 2.0, 0.3];
+    let values = vec![2.0, 1.2, 1.0, 2.1, 0.2];
+    let gamma = 0.9;
+    let (v, (gv, gg)) = value_regression_grad(&values, &rewards, gamma);
+    close("value", v, value_regression(&values, &rewards, gamma), TOL);
+    // Gₜ = Σ_{s≥t} γ^{s−t} r_s: ∂vₜ = −2(Gₜ − vₜ), ∂γ = Σₜ 2(Gₜ − vₜ) Σ_s (s−t) γ^{s−t−1} r_s
+    let mut eg = 0.0;
+    for t in 0..5 {
+        let g: f64 = (t..5)
+            .map(|s| gamma.powi((s - t) as i32) * rewards[s])
+            .sum();
+        let dg: f64 = (t + 1..5)
+            .map(|s| (s - t) as f64 * gamma.powi((s - t - 1) as i32) * rewards[s])
+            .sum();
+        close("∂v", gv[t], -2.0 * (g - values[t]), 1e-12);
+        eg += 2.0 * (g - values[t]) * dg;
+    }
+    close("∂γ", gg, eg, 1e-12);
+    fd("∂γ", |g| value_regression(&values, &rewards, g), gamma, gg);
+}
+
+/// A path's bending energy: squared second differences over `windows(3)`.
+#[differentiate(hessian)]
+fn bending_energy(pts: &[[f64; 2]]) -> f64 {
+    pts.windows(3)
+        .map(|w| {
+            let ax = w[0][0] - 2.0 * w[1][0] + w[2][0];
+            let ay = w[0][1] - 2.0 * w[1][1] + w[2][1];
+            ax * ax + ay * ay
+        })
+        .sum()
+}
+
+#[test]
+fn path_bending_energy_over_windows_of_three() {
+    let pts: Vec<[f64; 2]> = (0..6).map(|i| [i as f64, (i as f64 * 0.8).sin()]).collect();
+    let (v, g) = bending_energy_grad(&pts);
+    close("value", v, bending_energy(&pts), TOL);
+    // Each window adds 2aₖ·(1, −2, 1) to its three points
+    let mut e = vec![[0.0; 2]; 6];
+    for k in 0..4 {
+        for c in 0..2 {
+            let a = pts[k][c] - 2.0 * pts[k + 1][c] + pts[k + 2][c];
+            e[k][c] += 2.0 * a;
+            e[k + 1][c] -= 4.0 * a;
+            e[k + 2][c] += 2.0 * a;
+        }
+    }
+    for i in 0..6 {
+        close("∂x", g[i][0], e[i][0], 1e-12);
+        close("∂y", g[i][1], e[i][1], 1e-12);
+    }
+    let r = gradcheck(|p: &Vec<[f64; 2]>| bending_energy(p), &pts, &g);
+    assert!(r.passed(), "{r}");
+    // The energy is quadratic: H·v is the gradient of the same energy at v, and straight lines
+    // are in its null space.
+    let line: Vec<[f64; 2]> = (0..6)
+        .map(|i| [0.5 * i as f64, 1.0 - 0.2 * i as f64])
+        .collect();
+    let (_, _, hv) = bending_energy_hvp(&pts, &line);
+    for i in 0..6 {
+        close("H·line x", hv[i][0], 0.0, 1e-12);
+        close("H·line y", hv[i][1], 0.0, 1e-12);
+    }
+    let (_, _, hv) = bending_energy_hvp(&pts, &pts);
+    for i in 0..6 {
+        close("H·x = ∇", hv[i][0], g[i][0], 1e-12);
+    }
+}
+
+/// A two-phase polyphase split: the even samples by `step_by(2)` against the odd ones by
+/// `skip(1).step_by(2)`.
+#[differentiate(hessian)]
+fn polyphase_mismatch(x: &[f64]) -> f64 {
+    let even: f64 = x.iter().step_by(2).map(|v| v * v).sum();
+    let odd: f64 = x.iter().skip(1).step_by(2).map(|v| v * v).sum();
+    (even - odd).powi(2)
+}
+
+/// Average pooling by `chunks_exact(4)` and a squared error against pooled targets.
+#[differentiate(hessian, wrt(x))]
+fn pooled_mse(x: &[f64], targets: &[f64]) -> f64 {
+    x.chunks_exact(4)
+        .zip(targets)
+        .map(|(c, t)| {
+            let m = c.iter().sum::<f64>() / 4.0;
+            (m - t) * (m - t)
+        })
+        .sum()
+}
+
+/// A weighted line fit over three zipped slices.
+#[differentiate(hessian, wrt(a, b))]
+fn weighted_line(a: f64, b: f64, xs: &[f64], ys: &[f64], ws: &[f64]) -> f64 {
+    xs.iter()
+        .zip(ys)
+        .zip(ws)
+        .map(|((&x, &y), &w)| w * (a * x + b - y).powi(2))
+        .sum()
+}
+
+#[test]
+fn step_by_chunks_exact_and_three_way_zip() {
+    let x = data(8, 0.2);
+    let (v, g) = polyphase_mismatch_grad(&x);
+    close("value", v, polyphase_mismatch(&x), TOL);
+    // d = Σeven² − Σodd²: ∂xᵢ = ±4 d xᵢ
+    let d: f64 = x
+        .iter()
+        .enumerate()
+        .map(|(i, v)| if i % 2 == 0 { v * v } else { -v * v })
+        .sum();
+    for i in 0..8 {
+        let s = if i % 2 == 0 { 1.0 } else { -1.0 };
+        close("∂x", g[i], 4.0 * d * s * x[i], 1e-12);
+    }
+    fd_vec("∂x", polyphase_mismatch, &x, &g);
+    let dir = data(8, 3.0);
+    let (_, _, hv) = polyphase_mismatch_hvp(&x, &dir);
+    hvp_against_fd("polyphase", |x| polyphase_mismatch_grad(x).1, &x, &dir, &hv);
+
+    let t = vec![0.1, -0.2];
+    let (v, g) = pooled_mse_grad(&x, &t);
+    close("value", v, pooled_mse(&x, &t), TOL);
+    // ∂xᵢ = 2(m_c − t_c)/4 for i in chunk c
+    for i in 0..8 {
+        let c = i / 4;
+        let m: f64 = x[4 * c..4 * c + 4].iter().sum::<f64>() / 4.0;
+        close("∂x", g[i], 0.5 * (m - t[c]), 1e-12);
+    }
+    let (_, _, hv) = pooled_mse_hvp(&x, &t, &dir);
+    for i in 0..8 {
+        let c = i / 4;
+        let s: f64 = dir[4 * c..4 * c + 4].iter().sum();
+        close("H·v", hv[i], s / 8.0, 1e-12);
+    }
+    fd_vec("∂x pooled", |x| pooled_mse(x, &t), &x, &g);
+
+    let xs = vec![0.0, 1.0, 2.0, 3.0];
+    let ys = vec![0.1, 0.9, 2.2, 2.8];
+    let ws = vec![1.0, 0.5, 2.0, 1.5];
+    let (v, (ga, gb)) = weighted_line_grad(0.9, 0.2, &xs, &ys, &ws);
+    close("value", v, weighted_line(0.9, 0.2, &xs, &ys, &ws), TOL);
+    // ∂a = Σ 2w r x, ∂b = Σ 2w r; H = 2 [[Σwx², Σwx], [Σwx, Σw]]
+    let mut e = (0.0, 0.0);
+    for i in 0..4 {
+        let r = 0.9 * xs[i] + 0.2 - ys[i];
+        e.0 += 2.0 * ws[i] * r * xs[i];
+        e.1 += 2.0 * ws[i] * r;
+    }
+    close2("∂", (ga, gb), e);
+    let (_, _, (h0, h1)) = weighted_line_hvp(0.9, 0.2, &xs, &ys, &ws, 1.0, 0.0);
+    let swx2: f64 = (0..4).map(|i| ws[i] * xs[i] * xs[i]).sum();
+    let swx: f64 = (0..4).map(|i| ws[i] * xs[i]).sum();
+    close2("H·e₀", (h0, h1), (2.0 * swx2, 2.0 * swx));
+}
+
+/// Conditional value at risk of a portfolio over scenarios: the losses sorted worst first and
+/// the worst fraction averaged.
+#[differentiate(wrt(w))]
+fn cvar(w: &[f64], scenarios: &[Vec<f64>], alpha: f64) -> f64 {
+    let mut losses: Vec<f64> = scenarios
+        .iter()
+        .map(|s| -s.iter().zip(w).map(|(r, wi)| r * wi).sum::<f64>())
+        .collect();
+    losses.sort_by(|a, b| b.partial_cmp(a).unwrap());
+    let k = ((1.0 - alpha) * losses.len() as f64).ceil() as usize;
+    losses[..k].iter().sum::<f64>() / k as f64
+}
+
+#[test]
+fn conditional_value_at_risk_after_sorting() {
+    let scenarios: Vec<Vec<f64>> = (0..10).map(|i| data(3, 2.7 * i as f64)).collect();
+    let w = vec![0.5, 0.3, 0.2];
+    let (v, g) = cvar_grad(&w, &scenarios, 0.75);
+    close("value", v, cvar(&w, &scenarios, 0.75), TOL);
+    // The worst k = ⌈0.25·10⌉ = 3 scenarios: ∂w = −(1/k) Σ_{worst} s
+    let mut idx: Vec<usize> = (0..10).collect();
+    let loss = |i: usize| -(0..3).map(|k| scenarios[i][k] * w[k]).sum::<f64>();
+    idx.sort_by(|&a, &b| loss(b).partial_cmp(&loss(a)).unwrap());
+    for k in 0..3 {
+        let e: f64 = -idx[..3].iter().map(|&i| scenarios[i][k]).sum::<f64>() / 3.0;
+        close("∂w", g[k], e, 1e-12);
+    }
+    fd_vec("∂w", |w| cvar(w, &scenarios, 0.75), &w, &g);
+}
+
+/// The Kelly criterion's expected log growth, for any float type.
+#[differentiate(hessian)]
+fn kelly_growth<F: Float>(f: F, probs: &[F], payoffs: &[F]) -> F {
+    let mut g = F::zero();
+    for (p, r) in probs.iter().zip(payoffs) {
+        g = g + *p * (F::one() + f * *r).ln();
+    }
+    g
+}
+
+#[test]
+fn kelly_growth_generic_in_f64_and_f32() {
+    let probs = vec![0.3, 0.5, 0.2];
+    let pay = vec![1.5, -0.4, 0.2];
+    let f = 0.4;
+    let (v, (gf, gp, gr)) = kelly_growth_grad(f, &probs, &pay);
+    close("value", v, kelly_growth(f, &probs, &pay), TOL);
+    // ∂f = Σ p r/(1 + f r); ∂²f = −Σ p r²/(1 + f r)²
+    let e: f64 = (0..3).map(|i| probs[i] * pay[i] / (1.0 + f * pay[i])).sum();
+    close("∂f", gf, e, 1e-12);
+    for i in 0..3 {
+        close("∂p", gp[i], (1.0 + f * pay[i]).ln(), 1e-12);
+        close("∂r", gr[i], probs[i] * f / (1.0 + f * pay[i]), 1e-12);
+    }
+    let (_, _, (hf, _, _)) = kelly_growth_hvp(f, &probs, &pay, 1.0, &vec![0.0; 3], &vec![0.0; 3]);
+    let e2: f64 = -(0..3)
+        .map(|i| probs[i] * pay[i] * pay[i] / (1.0 + f * pay[i]).powi(2))
+        .sum::<f64>();
+    close("∂²f", hf, e2, 1e-12);
+    let p32: Vec<f32> = probs.iter().map(|&p| p as f32).collect();
+    let r32: Vec<f32> = pay.iter().map(|&p| p as f32).collect();
+    let (_, (g32, _, _)) = kelly_growth_grad(0.4f32, &p32, &r32);
+    close("f32 ∂f", g32 as f64, e, 1e-6);
+    fd32("f32 ∂f", |f| kelly_growth(f, &p32, &r32), 0.4, g32);
+}
+
+// ---------------------------------------------------------------------------------------------
+// State kept in `Option`s of floats.
+// ---------------------------------------------------------------------------------------------
+
+/// A running peak and the drawdown from it, the peak an `Option<f64>` updated by a `match` and
+/// read with `unwrap_or`, with `is_some` deciding whether a drawdown exists yet.
+#[differentiate(hessian)]
+fn max_drawdown_penalty(prices: &[f64], start: usize) -> f64 {
+    let mut peak: Option<f64> = None;
+    let mut penalty = 0.0;
+    for (t, &p) in prices.iter().enumerate() {
+        if t < start {
+            continue;
+        }
+        if peak.is_some() {
+            let d = peak.unwrap_or(p) - p;
+            penalty += d * d;
+        }
+        peak = Some(match peak {
+            Some(m) => m.max(p),
+            None => p,
+        });
+    }
+    penalty
+}
+
+#[test]
+fn running_peak_in_an_option_updated_by_match() {
+    let prices = vec![1.0, 1.3, 1.1, 0.9, 1.4, 1.2, 1.25];
+    let (v, g) = max_drawdown_penalty_grad(&prices, 1);
+    close("value", v, max_drawdown_penalty(&prices, 1), TOL);
+    // From t = 1 the peak is 1.3 until t = 4, then 1.4: d = peak − p, ∂peak += 2d, ∂p −= 2d
+    let peaks = [(2, 1), (3, 1), (4, 1), (5, 4), (6, 4)];
+    let mut e = vec![0.0; 7];
+    for &(t, k) in &peaks {
+        let d = prices[k] - prices[t];
+        e[k] += 2.0 * d;
+        e[t] -= 2.0 * d;
+    }
+    close_all("∂prices", &g, &e);
+    fd_vec("∂prices", |p| max_drawdown_penalty(p, 1), &prices, &g);
+    // Piecewise quadratic: H·v from the same pairs, 2(v_k − v_t)(e_k − e_t)
+    let dir = data(7, 0.3);
+    let (_, _, hv) = max_drawdown_penalty_hvp(&prices, 1, &dir);
+    let mut eh = vec![0.0; 7];
+    for &(t, k) in &peaks {
+        let d = dir[k] - dir[t];
+        eh[k] += 2.0 * d;
+        eh[t] -= 2.0 * d;
+    }
+    close_all("H·v", &hv, &eh);
+}
+
+/// A debounced tracker over `f32` samples: the last accepted value kept in an `Option<f32>`,
+/// matched with the `None` arm first, reset to `None` on a large jump.
+#[differentiate]
+fn tracker_cost(xs: &[f32], gain: f32, reset: f32) -> f32 {
+    let mut last: Option<f32> = None;
+    let mut cost = 0.0;
+    for &x in xs {
+        let next = match last {
+            None => x,
+            Some(l) => l + gain * (x - l),
+        };
+        cost += (next - x) * (next - x);
+        if (next - x).abs() > reset {
+            last = None;
+        } else {
+            last = Some(next);
+        }
+    }
+    cost
+}
+
+#[test]
+fn an_option_of_f32_reset_to_none() {
+    let xs: Vec<f32> = vec![0.0, 0.2, 0.25, 1.5, 1.6, 1.55];
+    let (gain, reset) = (0.6f32, 0.3f32);
+    let (v, (gx, gg, gr)) = tracker_cost_grad(&xs, gain, reset);
+    close(
+        "value",
+        v as f64,
+        tracker_cost(&xs, gain, reset) as f64,
+        1e-6,
+    );
+    close("∂reset", gr as f64, 0.0, 0.0);
+    fd32("∂gain", |g| tracker_cost(&xs, g, reset), gain, gg);
+    let r = gradcheck(|x: &Vec<f32>| tracker_cost(x, gain, reset), &xs, &gx);
+    assert!(r.passed(), "∂xs: {r}");
+    // The same computed in f64 by hand: ∂gain = Σ 2(nₜ − xₜ) ∂nₜ/∂gain along the kept chain
+    let (mut last, mut dlast): (Option<f64>, f64) = (None, 0.0);
+    let mut e = 0.0;
+    let g64 = gain as f64;
+    for &x in &xs {
+        let x = x as f64;
+        let (n, dn) = match last {
+            None => (x, 0.0),
+            Some(l) => (l + g64 * (x - l), dlast * (1.0 - g64) + (x - l)),
+        };
+        e += 2.0 * (n - x) * dn;
+        if (n - x).abs() > reset as f64 {
+            last = None;
+        } else {
+            last = Some(n);
+            dlast = dn;
+        }
+    }
+    close("∂gain by hand", gg as f64, e, 1e-5);
+}
+
+/// The exponentially smoothed level of a series, the level an `Option<T>` of a generic float
+/// started from the first sample, read back in an `if let` that shadows its name.
+#[differentiate]
+fn smoothed_error<T: Float>(xs: &[T], alpha: T) -> T {
+    let mut level: Option<T> = Some(xs[0]);
+    let mut err = T::zero();
+    for &x in &xs[1..] {
+        if let Some(level) = level {
+            err = err + (x - level) * (x - level);
+        }
+        level = Some(alpha * x + (T::one() - alpha) * level.unwrap_or(x));
+    }
+    err
+}
+
+#[test]
+fn a_generic_option_shadowed_in_if_let() {
+    let xs = vec![1.0, 1.4, 0.9, 1.2, 1.6];
+    let alpha = 0.4;
+    let (v, (gx, ga)) = smoothed_error_grad(&xs, alpha);
+    close("value", v, smoothed_error(&xs, alpha), TOL);
+    fd("∂α", |a| smoothed_error(&xs, a), alpha, ga);
+    fd_vec("∂x", |x| smoothed_error(x, alpha), &xs, &gx);
+    // Two samples: (x₁ − x₀)², ∂α = 0, ∂x₀ = −2(x₁ − x₀)
+    let (v2, (g2, ga2)) = smoothed_error_grad(&xs[..2], alpha);
+    close("two samples", v2, 0.16, 1e-12);
+    close_all("∂x, two samples", &g2, &[-0.8, 0.8]);
+    close("∂α, two samples", ga2, 0.0, TOL);
+    let x32: Vec<f32> = xs.iter().map(|&x| x as f32).collect();
+    let (_, (_, ga32)) = smoothed_error_grad(&x32, 0.4f32);
+    close("f32 ∂α", ga32 as f64, ga, 1e-5);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Physics and control.
+// ---------------------------------------------------------------------------------------------
+
+/// An Euler–Bernoulli beam on simple supports, discretised by finite differences: the bending
+/// energy EI/2 Σ (w'')² h less the work of a distributed load.
+#[differentiate(hessian, wrt(w))]
+fn beam_energy(w: &[f64], ei: f64, load: &[f64], h: f64) -> f64 {
+    let n = w.len();
+    let at = |i: isize| -> f64 {
+        if i < 0 || i >= n as isize {
+            0.0
+        } else {
+            w[i as usize]
+        }
+    };
+    let mut e = 0.0;
+    for i in 0..n as isize {
+        let curv = (at(i - 1) - 2.0 * at(i) + at(i + 1)) / (h * h);
+        e += 0.5 * ei * curv * curv * h;
+    }
+    for i in 0..n {
+        e -= load[i] * w[i] * h;
+    }
+    e
+}
+
+#[test]
+fn euler_bernoulli_beam_energy_and_stiffness() {
+    let n = 6;
+    let h = 0.2;
+    let w: Vec<f64> = (0..n)
+        .map(|i| -0.01 * ((i + 1) as f64 * 0.5).sin())
+        .collect();
+    let load = vec![1.0; n];
+    let (v, g) = beam_energy_grad(&w, 2.0, &load, h);
+    close("value", v, beam_energy(&w, 2.0, &load, h), TOL);
+    // With D the second-difference operator (zero outside): ∇ = EI h⁻³ DᵀD w − h q, H = EI h⁻³ DᵀD
+    let apply = |x: &[f64]| -> Vec<f64> {
+        let at = |i: isize| {
+            if i < 0 || i >= n as isize {
+                0.0
+            } else {
+                x[i as usize]
+            }
+        };
+        let d: Vec<f64> = (0..n as isize)
+            .map(|i| at(i - 1) - 2.0 * at(i) + at(i + 1))
+            .collect();
+        let dt = |i: isize| {
+            if i < 0 || i >= n as isize {
+                0.0
+            } else {
+                d[i as usize]
+            }
+        };
+        (0..n as isize)
+            .map(|i| 2.0 * (dt(i - 1) - 2.0 * dt(i) + dt(i + 1)) / h.powi(3))
+            .collect()
+    };
+    let kw = apply(&w);
+    for i in 0..n {
+        close("∂w", g[i], kw[i] - h * load[i], 1e-10);
+    }
+    fd_vec("∂w", |w| beam_energy(w, 2.0, &load, h), &w, &g);
+    let dir = data(n, 1.0);
+    let (_, _, hv) = beam_energy_hvp(&w, 2.0, &load, h, &dir);
+    let kd = apply(&dir);
+    for i in 0..n {
+        close("H·v", hv[i], kd[i], 1e-10);
+    }
+}
+
+/// A discrete-time linear system driven by a control sequence, with a quadratic cost on
+/// states and controls (an LQR objective evaluated by rollout).
+#[differentiate(hessian, wrt(u))]
+fn lqr_cost(u: &[f64], x0: [f64; 2], a: [[f64; 2]; 2], b: [f64; 2], q: f64, r: f64) -> f64 {
+    let mut x = x0;
+    let mut cost = 0.0;
+    for &ut in u {
+        cost += q * (x[0] * x[0] + x[1] * x[1]) + r * ut * ut;
+        x = [
+            a[0][0] * x[0] + a[0][1] * x[1] + b[0] * ut,
+            a[1][0] * x[0] + a[1][1] * x[1] + b[1] * ut,
+        ];
+    }
+    cost + q * (x[0] * x[0] + x[1] * x[1])
+}
+
+#[test]
+fn lqr_rollout_cost_against_the_costate_recursion() {
+    let a = [[1.0, 0.1], [-0.2, 0.95]];
+    let b = [0.0, 0.1];
+    let x0 = [1.0, 0.0];
+    let u = data(8, 0.5);
+    let (q, r) = (1.0, 0.1);
+    let (v, g) = lqr_cost_grad(&u, x0, a, b, q, r);
+    close("value", v, lqr_cost(&u, x0, a, b, q, r), TOL);
+    // Costates λ_T = 2q x_T, λ_t = 2q x_t + Aᵀ λ_{t+1}; ∂u_t = 2r u_t + bᵀ λ_{t+1}
+    let mut xs = vec![x0];
+    for &ut in &u {
+        let x = *xs.last().unwrap();
+        xs.push([
+            a[0][0] * x[0] + a[0][1] * x[1] + b[0] * ut,
+            a[1][0] * x[0] + a[1][1] * x[1] + b[1] * ut,
+        ]);
+    }
+    let mut lam = [2.0 * q * xs[8][0], 2.0 * q * xs[8][1]];
+    let mut e = vec![0.0; 8];
+    for t in (0..8).rev() {
+        e[t] = 2.0 * r * u[t] + b[0] * lam[0] + b[1] * lam[1];
+        lam = [
+            2.0 * q * xs[t][0] + a[0][0] * lam[0] + a[1][0] * lam[1],
+            2.0 * q * xs[t][1] + a[0][1] * lam[0] + a[1][1] * lam[1],
+        ];
+    }
+    close_all("∂u", &g, &e);
+    fd_vec("∂u", |u| lqr_cost(u, x0, a, b, q, r), &u, &g);
+    // The cost is quadratic in u: H·v is the gradient's change, ∇(u + v) − ∇(u)
+    let dir = data(8, 2.0);
+    let (_, _, hv) = lqr_cost_hvp(&u, x0, a, b, q, r, &dir);
+    let up: Vec<f64> = u.iter().zip(&dir).map(|(a, b)| a + b).collect();
+    let (_, gp) = lqr_cost_grad(&up, x0, a, b, q, r);
+    for t in 0..8 {
+        close("H·v", hv[t], gp[t] - g[t], 1e-10);
+    }
+}
+
+/// A PI controller on a first-order plant ẋ = −a x + u, simulated by Euler steps; the cost is
+/// the integrated squared tracking error.
+#[differentiate(hessian, wrt(kp, ki))]
+fn pi_tracking_cost(kp: f64, ki: f64, plant_a: f64, setpoint: f64, dt: f64, steps: usize) -> f64 {
+    let (mut x, mut integral, mut cost) = (0.0, 0.0, 0.0);
+    for _ in 0..steps {
+        let err = setpoint - x;
+        integral += err * dt;
+        let u = kp * err + ki * integral;
+        x += dt * (-plant_a * x + u);
+        cost += (setpoint - x).powi(2) * dt;
+    }
+    cost
+}
+
+#[test]
+fn pi_controller_tuning_cost() {
+    let (kp, ki) = (2.0, 0.5);
+    let (v, (gp, gi)) = pi_tracking_cost_grad(kp, ki, 1.0, 1.0, 0.05, 60);
+    close(
+        "value",
+        v,
+        pi_tracking_cost(kp, ki, 1.0, 1.0, 0.05, 60),
+        TOL,
+    );
+    fd2(
+        "pi",
+        |p, i| pi_tracking_cost(p, i, 1.0, 1.0, 0.05, 60),
+        (kp, ki),
+        (gp, gi),
+    );
+    // One step from rest: x₁ = dt(kp + ki dt) r, cost = (r − x₁)² dt,
+    // ∂kp = −2(r − x₁) dt · dt r, ∂ki = −2(r − x₁) dt · dt² r
+    let dt = 0.05;
+    let x1 = dt * (kp + ki * dt);
+    let (_, (g1p, g1i)) = pi_tracking_cost_grad(kp, ki, 1.0, 1.0, dt, 1);
+    close2(
+        "one step",
+        (g1p, g1i),
+        (
+            -2.0 * (1.0 - x1) * dt * dt,
+            -2.0 * (1.0 - x1) * dt * dt * dt,
+        ),
+    );
+    let (_, _, (hp, hi)) = pi_tracking_cost_hvp(kp, ki, 1.0, 1.0, dt, 1, 1.0, 0.0);
+    close2(
+        "one step H·e₀",
+        (hp, hi),
+        (2.0 * dt.powi(3), 2.0 * dt.powi(4)),
+    );
+}
+
+/// An SIR epidemic by Euler steps; the loss compares the infected fraction with observations.
+#[differentiate(wrt(beta, gamma))]
+fn sir_fit(beta: f64, gamma: f64, i0: f64, observed: &[f64], dt: f64) -> f64 {
+    let (mut s, mut i) = (1.0 - i0, i0);
+    let mut loss = 0.0;
+    for &obs in observed {
+        let infections = beta * s * i * dt;
+        let recoveries = gamma * i * dt;
+        s -= infections;
+        i += infections - recoveries;
+        loss += (i - obs).powi(2);
+    }
+    loss
+}
+
+#[test]
+fn sir_epidemic_fit() {
+    let observed: Vec<f64> = (1..=20)
+        .map(|t| 0.01 * (0.15 * t as f64).exp().min(20.0))
+        .collect();
+    let (b, g) = (0.4, 0.1);
+    let (v, (gb, gg)) = sir_fit_grad(b, g, 0.01, &observed, 0.5);
+    close("value", v, sir_fit(b, g, 0.01, &observed, 0.5), TOL);
+    fd2(
+        "sir",
+        |b, g| sir_fit(b, g, 0.01, &observed, 0.5),
+        (b, g),
+        (gb, gg),
+    );
+    // With β = 0, iₙ = i₀(1 − γ dt)ⁿ: ∂γ = Σ 2(iₙ − oₙ)·(−n dt i₀ (1 − γ dt)ⁿ⁻¹)
+    let (_, (_, g0)) = sir_fit_grad(0.0, g, 0.01, &observed, 0.5);
+    let e: f64 = (1..=20)
+        .map(|n| {
+            let k = 1.0 - g * 0.5;
+            let i = 0.01 * k.powi(n);
+            2.0 * (i - observed[n as usize - 1]) * (-(n as f64) * 0.5 * 0.01 * k.powi(n - 1))
+        })
+        .sum();
+    close("∂γ at β = 0", g0, e, 1e-12);
+}
+
+/// A one-compartment model with first-order absorption after an oral dose, fitted to
+/// concentrations on a log scale.
+#[differentiate(hessian, wrt(ka, ke, vol))]
+fn pk_fit(ka: f64, ke: f64, vol: f64, dose: f64, times: &[f64], conc: &[f64]) -> f64 {
+    let mut loss = 0.0;
+    for (&t, &c) in times.iter().zip(conc) {
+        let pred = dose * ka / (vol * (ka - ke)) * ((-ke * t).exp() - (-ka * t).exp());
+        loss += (pred.ln() - c.ln()).powi(2);
+    }
+    loss
+}
+
+#[test]
+fn pharmacokinetic_one_compartment_fit() {
+    let times = vec![0.5, 1.0, 2.0, 4.0, 8.0, 12.0];
+    let conc = vec![2.1, 3.2, 3.6, 2.9, 1.6, 0.8];
+    let (ka, ke, vol) = (1.2, 0.15, 20.0);
+    let (v, (gka, gke, gv)) = pk_fit_grad(ka, ke, vol, 100.0, &times, &conc);
+    close("value", v, pk_fit(ka, ke, vol, 100.0, &times, &conc), TOL);
+    // ln pred = −ln V + ..: ∂V = Σ 2(ln pred − ln c)·(−1/V)
+    let e: f64 = times
+        .iter()
+        .zip(&conc)
+        .map(|(&t, &c)| {
+            let p = 100.0 * ka / (vol * (ka - ke)) * ((-ke * t).exp() - (-ka * t).exp());
+            -2.0 * (p.ln() - c.ln()) / vol
+        })
+        .sum();
+    close("∂V", gv, e, 1e-12);
+    fd3(
+        "pk",
+        |a, b, c| pk_fit(a, b, c, 100.0, &times, &conc),
+        (ka, ke, vol),
+        (gka, gke, gv),
+    );
+    // ∂²/∂(ln V)-direction: along V alone, ∂²V = Σ 2(1 + ln pred − ln c)/V²
+    let (_, _, (_, _, hv)) = pk_fit_hvp(ka, ke, vol, 100.0, &times, &conc, 0.0, 0.0, 1.0);
+    let e: f64 = times
+        .iter()
+        .zip(&conc)
+        .map(|(&t, &c)| {
+            let p = 100.0 * ka / (vol * (ka - ke)) * ((-ke * t).exp() - (-ka * t).exp());
+            2.0 * (1.0 + p.ln() - c.ln()) / (vol * vol)
+        })
+        .sum();
+    close("∂²V", hv, e, 1e-12);
+}
+
+/// The impedance magnitude of a series RLC circuit over frequencies, fitted in log scale.
+#[differentiate(hessian, wrt(r, l, c))]
+fn rlc_fit(r: f64, l: f64, c: f64, omegas: &[f64], mags: &[f64]) -> f64 {
+    let mut loss = 0.0;
+    for (&w, &m) in omegas.iter().zip(mags) {
+        let x = w * l - 1.0 / (w * c);
+        let z = (r * r + x * x).sqrt();
+        loss += (z.ln() - m.ln()).powi(2);
+    }
+    loss
+}
+
+#[test]
+fn rlc_impedance_fit() {
+    let omegas = vec![100.0, 300.0, 1000.0, 3000.0, 10000.0];
+    let mags = vec![105.0, 35.0, 12.0, 25.0, 90.0];
+    let (r, l, c) = (10.0, 0.01, 1e-4);
+    let (v, (gr, gl, gc)) = rlc_fit_grad(r, l, c, &omegas, &mags);
+    close("value", v, rlc_fit(r, l, c, &omegas, &mags), TOL);
+    // ∂r = Σ 2(ln|Z| − ln m)·r/|Z|², ∂L = Σ 2(..)·X ω/|Z|², ∂C = Σ 2(..)·X/(ω C²)/|Z|²
+    let (mut er, mut el, mut ec) = (0.0, 0.0, 0.0);
+    for (&w, &m) in omegas.iter().zip(&mags) {
+        let x = w * l - 1.0 / (w * c);
+        let z2 = r * r + x * x;
+        let d = 2.0 * (0.5 * z2.ln() - m.ln()) / z2;
+        er += d * r;
+        el += d * x * w;
+        ec += d * x / (w * c * c);
+    }
+    close("∂R", gr, er, 1e-12);
+    close("∂L", gl, el, 1e-12);
+    close("∂C", gc, ec, 1e-12);
+    fd("∂R", |r| rlc_fit(r, l, c, &omegas, &mags), r, gr);
+    fd("∂L", |l| rlc_fit(r, l, c, &omegas, &mags), l, gl);
+    let (_, _, (hr, _, _)) = rlc_fit_hvp(r, l, c, &omegas, &mags, 1.0, 0.0, 0.0);
+    let h = 1e-5;
+    let e = (rlc_fit_grad(r + h, l, c, &omegas, &mags).1.0
+        - rlc_fit_grad(r - h, l, c, &omegas, &mags).1.0)
+        / (2.0 * h);
+    close("∂²R", hr, e, 1e-6);
+}
+
+/// Fermat's principle for light crossing an interface: the travel time through the crossing
+/// point `x`, minimised by Newton's method on the `_hvp` curvature.
+#[differentiate(hessian, wrt(x))]
+fn travel_time(x: f64, a: f64, b: f64, d: f64, v1: f64, v2: f64) -> f64 {
+    (a * a + x * x).sqrt() / v1 + (b * b + (d - x) * (d - x)).sqrt() / v2
+}
+
+#[test]
+fn fermat_principle_gives_snells_law() {
+    let (a, b, d, v1, v2) = (1.0, 1.5, 2.0, 1.0, 0.75);
+    let x = 0.8;
+    let (t, g) = travel_time_grad(x, a, b, d, v1, v2);
+    close("value", t, travel_time(x, a, b, d, v1, v2), TOL);
+    // ∂x = x/(v₁ r₁) − (d − x)/(v₂ r₂); ∂²x = a²/(v₁ r₁³) + b²/(v₂ r₂³)
+    let (r1, r2) = ((a * a + x * x).sqrt(), (b * b + (d - x) * (d - x)).sqrt());
+    close("∂x", g, x / (v1 * r1) - (d - x) / (v2 * r2), 1e-12);
+    let (_, _, h) = travel_time_hvp(x, a, b, d, v1, v2, 1.0);
+    close(
+        "∂²x",
+        h,
+        a * a / (v1 * r1.powi(3)) + b * b / (v2 * r2.powi(3)),
+        1e-12,
+    );
+    fd("∂x", |x| travel_time(x, a, b, d, v1, v2), x, g);
+    // Newton's method finds the crossing where sin θ₁ / v₁ = sin θ₂ / v₂.
+    let mut x = 1.0;
+    for _ in 0..30 {
+        let (_, g, h) = travel_time_hvp(x, a, b, d, v1, v2, 1.0);
+        x -= g / h;
+    }
+    let (s1, s2) = (
+        x / (a * a + x * x).sqrt(),
+        (d - x) / (b * b + (d - x) * (d - x)).sqrt(),
+    );
+    close("Snell", s1 / v1, s2 / v2, 1e-10);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finance and curve fitting.
+// ---------------------------------------------------------------------------------------------
+
+/// The Nelson–Siegel yield curve fitted to observed yields at maturities.
+#[differentiate(hessian, wrt(b0, b1, b2, lambda))]
+fn nelson_siegel_fit(b0: f64, b1: f64, b2: f64, lambda: f64, tau: &[f64], yields: &[f64]) -> f64 {
+    let mut loss = 0.0;
+    for (&t, &y) in tau.iter().zip(yields) {
+        let k = t / lambda;
+        let f1 = (1.0 - (-k).exp()) / k;
+        let f2 = f1 - (-k).exp();
+        loss += (b0 + b1 * f1 + b2 * f2 - y).powi(2);
+    }
+    loss
+}
+
+#[test]
+fn nelson_siegel_yield_curve() {
+    let tau = vec![0.25, 1.0, 2.0, 5.0, 10.0, 30.0];
+    let yields = vec![0.010, 0.014, 0.018, 0.024, 0.029, 0.031];
+    let (b0, b1, b2, lam) = (0.03, -0.02, 0.01, 2.0);
+    let (v, (g0, g1, g2, gl)) = nelson_siegel_fit_grad(b0, b1, b2, lam, &tau, &yields);
+    close(
+        "value",
+        v,
+        nelson_siegel_fit(b0, b1, b2, lam, &tau, &yields),
+        TOL,
+    );
+    // Linear in β: ∂β₀ = Σ 2r, ∂β₁ = Σ 2r f₁, ∂β₂ = Σ 2r f₂; ∂²β₀ = 2n
+    let (mut e0, mut e1, mut e2) = (0.0, 0.0, 0.0);
+    for (&t, &y) in tau.iter().zip(&yields) {
+        let k = t / lam;
+        let f1 = (1.0 - (-k).exp()) / k;
+        let f2 = f1 - (-k).exp();
+        let r = b0 + b1 * f1 + b2 * f2 - y;
+        e0 += 2.0 * r;
+        e1 += 2.0 * r * f1;
+        e2 += 2.0 * r * f2;
+    }
+    close("∂β₀", g0, e0, 1e-12);
+    close("∂β₁", g1, e1, 1e-12);
+    close("∂β₂", g2, e2, 1e-12);
+    fd(
+        "∂λ",
+        |l| nelson_siegel_fit(b0, b1, b2, l, &tau, &yields),
+        lam,
+        gl,
+    );
+    let (_, _, (h0, _, _, _)) =
+        nelson_siegel_fit_hvp(b0, b1, b2, lam, &tau, &yields, 1.0, 0.0, 0.0, 0.0);
+    close("∂²β₀", h0, 12.0, 1e-12);
+}
+
+/// The Arrhenius law fitted to rate constants on a log scale: ln k = ln A − Eₐ/(R T).
+#[differentiate(hessian, wrt(ln_a, ea))]
+fn arrhenius_fit(ln_a: f64, ea: f64, temps: &[f64], rates: &[f64]) -> f64 {
+    const R: f64 = 8.314;
+    temps
+        .iter()
+        .zip(rates)
+        .map(|(&t, &k)| (ln_a - ea / (R * t) - k.ln()).powi(2))
+        .sum()
+}
+
+#[test]
+fn arrhenius_rate_law_fit() {
+    let temps = vec![300.0, 320.0, 340.0, 360.0, 380.0];
+    let rates: Vec<f64> = temps
+        .iter()
+        .map(|t| 1e7 * (-50000.0 / (8.314 * t)).exp() * (1.0 + 0.01 * t.sin()))
+        .collect();
+    let (la, ea) = (15.0, 48000.0);
+    let (v, (ga, ge)) = arrhenius_fit_grad(la, ea, &temps, &rates);
+    close("value", v, arrhenius_fit(la, ea, &temps, &rates), TOL);
+    // r = ln A − Eₐ/(RT) − ln k: ∂ln A = Σ 2r, ∂Eₐ = −Σ 2r/(RT); H = 2 Σ [1, −u; −u, u²], u = 1/(RT)
+    let (mut ea_, mut ee, mut hu, mut huu) = (0.0, 0.0, 0.0, 0.0);
+    for (&t, &k) in temps.iter().zip(&rates) {
+        let u = 1.0 / (8.314 * t);
+        let r = la - ea * u - k.ln();
+        ea_ += 2.0 * r;
+        ee -= 2.0 * r * u;
+        hu += u;
+        huu += u * u;
+    }
+    close2("∂", (ga, ge), (ea_, ee));
+    let (_, _, (h0, h1)) = arrhenius_fit_hvp(la, ea, &temps, &rates, 0.0, 1.0);
+    close2("H·e₁", (h0, h1), (-2.0 * hu, 2.0 * huu));
+    fd2(
+        "arrhenius",
+        |a, e| arrhenius_fit(a, e, &temps, &rates),
+        (la, ea),
+        (ga, ge),
+    );
+}
+
+/// Bradley–Terry ratings from pairwise results (winner, loser), with a small ridge.
+#[differentiate(hessian, wrt(s))]
+fn bradley_terry_nll(s: &[f64], games: &[(usize, usize)], ridge: f64) -> f64 {
+    let mut nll = 0.0;
+    for &(w, l) in games {
+        nll += (1.0 + (s[l] - s[w]).exp()).ln();
+    }
+    nll + ridge * s.iter().map(|v| v * v).sum::<f64>()
+}
+
+#[test]
+fn bradley_terry_ratings() {
+    let games = vec![(0, 1), (1, 2), (0, 2), (2, 3), (3, 1), (0, 3), (1, 0)];
+    let s = vec![0.5, 0.1, -0.2, 0.0];
+    let (v, g) = bradley_terry_nll_grad(&s, &games, 0.05);
+    close("value", v, bradley_terry_nll(&s, &games, 0.05), TOL);
+    // p = σ(s_w − s_l): ∂s_w −= 1 − p, ∂s_l += 1 − p; H: p(1 − p)(e_w − e_l)(e_w − e_l)ᵀ + 2λ I
+    let dir = vec![1.0, -0.5, 0.3, 0.2];
+    let mut e: Vec<f64> = s.iter().map(|v| 0.1 * v).collect();
+    let mut eh: Vec<f64> = dir.iter().map(|v| 0.1 * v).collect();
+    for &(w, l) in &games {
+        let p = sigmoid(s[w] - s[l]);
+        e[w] -= 1.0 - p;
+        e[l] += 1.0 - p;
+        let c = p * (1.0 - p) * (dir[w] - dir[l]);
+        eh[w] += c;
+        eh[l] -= c;
+    }
+    close_all("∂s", &g, &e);
+    let (_, _, hv) = bradley_terry_nll_hvp(&s, &games, 0.05, &dir);
+    close_all("H·v", &hv, &eh);
+    fd_vec("∂s", |s| bradley_terry_nll(s, &games, 0.05), &s, &g);
+}
+
+// ---------------------------------------------------------------------------------------------
+// More models.
+// ---------------------------------------------------------------------------------------------
+
+/// A one-dimensional mixture density network's output layer: the negative log-likelihood of a
+/// target under a mixture with softmax weights, means and log-scales.
+#[differentiate(hessian)]
+fn mdn_nll(logits: &[f64], means: &[f64], log_sigmas: &[f64], y: f64) -> f64 {
+    let k = logits.len();
+    let m = logits.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let lse_w = m + logits.iter().map(|z| (z - m).exp()).sum::<f64>().ln();
+    let comps: Vec<f64> = (0..k)
+        .map(|j| {
+            let z = (y - means[j]) / log_sigmas[j].exp();
+            logits[j] - lse_w - log_sigmas[j] - 0.5 * z * z - 0.5 * (2.0 * PI).ln()
+        })
+        .collect();
+    let mc = comps.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    -(mc + comps.iter().map(|c| (c - mc).exp()).sum::<f64>().ln())
+}
+
+#[test]
+fn mixture_density_network_likelihood() {
+    let logits = vec![0.2, -0.5, 0.9];
+    let means = vec![-1.0, 0.3, 1.2];
+    let ls = vec![-0.2, 0.1, -0.5];
+    let y = 0.5;
+    let (v, (gl, gm, gs, gy)) = mdn_nll_grad(&logits, &means, &ls, y);
+    close("value", v, mdn_nll(&logits, &means, &ls, y), TOL);
+    // γⱼ the responsibilities: ∂μⱼ = −γⱼ (y − μⱼ)/σⱼ², ∂zⱼ = πⱼ − γⱼ, ∂y = Σ γⱼ (y − μⱼ)/σⱼ²
+    let s: f64 = logits.iter().map(|z| z.exp()).sum();
+    let pi: Vec<f64> = logits.iter().map(|z| z.exp() / s).collect();
+    let dens: Vec<f64> = (0..3)
+        .map(|j| {
+            let sg = ls[j].exp();
+            pi[j] * (-0.5 * ((y - means[j]) / sg).powi(2)).exp() / (sg * (2.0 * PI).sqrt())
+        })
+        .collect();
+    let tot: f64 = dens.iter().sum();
+    let mut ey = 0.0;
+    for j in 0..3 {
+        let gam = dens[j] / tot;
+        let s2 = (2.0 * ls[j]).exp();
+        close("∂μ", gm[j], -gam * (y - means[j]) / s2, 1e-12);
+        close("∂z", gl[j], pi[j] - gam, 1e-12);
+        close(
+            "∂log σ",
+            gs[j],
+            gam * (1.0 - (y - means[j]).powi(2) / s2),
+            1e-12,
+        );
+        ey += gam * (y - means[j]) / s2;
+    }
+    close("∂y", gy, ey, 1e-12);
+    let r = gradcheck(
+        |p: &(Vec<f64>, Vec<f64>, Vec<f64>)| mdn_nll(&p.0, &p.1, &p.2, y),
+        &(logits.clone(), means.clone(), ls.clone()),
+        &(gl.clone(), gm.clone(), gs.clone()),
+    );
+    assert!(r.passed(), "{r}");
+    let (_, _, (_, _, _, hy)) = mdn_nll_hvp(
+        &logits,
+        &means,
+        &ls,
+        y,
+        &vec![0.0; 3],
+        &vec![0.0; 3],
+        &vec![0.0; 3],
+        1.0,
+    );
+    hvp1_against_fd(
+        "∂²y",
+        |y| mdn_nll_grad(&logits, &means, &ls, y).1.3,
+        y,
+        1.0,
+        hy,
+    );
+}
+
+/// A zero-inflated Poisson likelihood: a structural zero with probability π = σ(ζ), otherwise
+/// Poisson with rate exp(η); the log-factorial is constant in the parameters and left out.
+#[differentiate(hessian, wrt(zeta, eta))]
+fn zip_nll(zeta: f64, eta: f64, counts: &[u32]) -> f64 {
+    let pi = 1.0 / (1.0 + (-zeta).exp());
+    let lambda = eta.exp();
+    let mut nll = 0.0;
+    for &c in counts {
+        if c == 0 {
+            nll -= (pi + (1.0 - pi) * (-lambda).exp()).ln();
+        } else {
+            nll -= (1.0 - pi).ln() - lambda + c as f64 * eta;
+        }
+    }
+    nll
+}
+
+#[test]
+fn zero_inflated_poisson() {
+    let counts = vec![0, 0, 3, 1, 0, 2, 5, 0, 1, 0];
+    let (z, e) = (-0.4, 0.6);
+    let (v, (gz, ge)) = zip_nll_grad(z, e, &counts);
+    close("value", v, zip_nll(z, e, &counts), TOL);
+    // Zeros: p₀ = π + (1 − π)e^{−λ}; ∂ζ = −π(1 − π)(1 − e^{−λ})/p₀ per zero, + π per positive count;
+    // ∂η = (1 − π)λ e^{−λ}/p₀ per zero, + λ − c per positive count.
+    let (pi, lam) = (sigmoid(z), e.exp());
+    let p0 = pi + (1.0 - pi) * (-lam).exp();
+    let (mut ez, mut ee) = (0.0, 0.0);
+    for &c in &counts {
+        if c == 0 {
+            ez -= pi * (1.0 - pi) * (1.0 - (-lam).exp()) / p0;
+            ee += (1.0 - pi) * lam * (-lam).exp() / p0;
+        } else {
+            ez += pi;
+            ee += lam - c as f64;
+        }
+    }
+    close2("∂", (gz, ge), (ez, ee));
+    fd2("zip", |a, b| zip_nll(a, b, &counts), (z, e), (gz, ge));
+    let (_, _, (h0, h1)) = zip_nll_hvp(z, e, &counts, 1.0, 0.0);
+    let h = 1e-5;
+    let (gp, gm) = (
+        zip_nll_grad(z + h, e, &counts).1,
+        zip_nll_grad(z - h, e, &counts).1,
+    );
+    close("H·e₀ ζ", h0, (gp.0 - gm.0) / (2.0 * h), 1e-6);
+    close("H·e₀ η", h1, (gp.1 - gm.1) / (2.0 * h), 1e-6);
+}
+
+/// Phase retrieval: intensities |aᵢ·x|² matched to measurements.
+#[differentiate(hessian, wrt(x))]
+fn phase_retrieval(x: &[f64], a: &[Vec<f64>], y: &[f64]) -> f64 {
+    a.iter()
+        .zip(y)
+        .map(|(ai, &yi)| {
+            let p: f64 = ai.iter().zip(x).map(|(u, v)| u * v).sum();
+            (p * p - yi).powi(2)
+        })
+        .sum()
+}
+
+#[test]
+fn phase_retrieval_gradient_and_hessian() {
+    let a: Vec<Vec<f64>> = (0..6).map(|i| data(3, 1.3 * i as f64)).collect();
+    let truth = [0.5, -1.0, 0.8];
+    let y: Vec<f64> = a
+        .iter()
+        .map(|r| (0..3).map(|k| r[k] * truth[k]).sum::<f64>().powi(2))
+        .collect();
+    let x = vec![0.4, -0.8, 1.0];
+    let (v, g) = phase_retrieval_grad(&x, &a, &y);
+    close("value", v, phase_retrieval(&x, &a, &y), TOL);
+    // p = a·x, r = p² − y: ∇ = Σ 4 r p a; H v = Σ 4 (3p² − y)(a·v) a
+    let dir = vec![0.2, 0.5, -0.3];
+    let (_, _, hv) = phase_retrieval_hvp(&x, &a, &y, &dir);
+    let (mut e, mut eh) = (vec![0.0; 3], vec![0.0; 3]);
+    for (ai, &yi) in a.iter().zip(&y) {
+        let p: f64 = (0..3).map(|k| ai[k] * x[k]).sum();
+        let av: f64 = (0..3).map(|k| ai[k] * dir[k]).sum();
+        for k in 0..3 {
+            e[k] += 4.0 * (p * p - yi) * p * ai[k];
+            eh[k] += 4.0 * (3.0 * p * p - yi) * av * ai[k];
+        }
+    }
+    for k in 0..3 {
+        close("∂x", g[k], e[k], 1e-12);
+        close("H·v", hv[k], eh[k], 1e-12);
+    }
+    fd_vec("∂x", |x| phase_retrieval(x, &a, &y), &x, &g);
+}
+
+/// A sinusoid fitted to samples: amplitude, frequency and phase.
+#[differentiate(hessian, wrt(amp, freq, phase))]
+fn sinusoid_fit(amp: f64, freq: f64, phase: f64, ts: &[f64], ys: &[f64]) -> f64 {
+    ts.iter()
+        .zip(ys)
+        .map(|(&t, &y)| (amp * (2.0 * PI * freq * t + phase).sin() - y).powi(2))
+        .sum()
+}
+
+#[test]
+fn sinusoid_fit_gradient_and_hessian() {
+    let ts: Vec<f64> = (0..12).map(|k| 0.05 * k as f64).collect();
+    let ys: Vec<f64> = ts
+        .iter()
+        .map(|t| 1.3 * (2.0 * PI * 1.8 * t + 0.4).sin())
+        .collect();
+    let (a, f, p) = (1.1, 1.9, 0.3);
+    let (v, (ga, gf, gp)) = sinusoid_fit_grad(a, f, p, &ts, &ys);
+    close("value", v, sinusoid_fit(a, f, p, &ts, &ys), TOL);
+    // θ = 2πft + φ, r = A sin θ − y: ∂A = Σ 2r sin θ, ∂f = Σ 2r A cos θ 2πt, ∂φ = Σ 2r A cos θ
+    let (mut ea, mut ef, mut ep, mut haa) = (0.0, 0.0, 0.0, 0.0);
+    for (&t, &y) in ts.iter().zip(&ys) {
+        let th = 2.0 * PI * f * t + p;
+        let r = a * th.sin() - y;
+        ea += 2.0 * r * th.sin();
+        ef += 2.0 * r * a * th.cos() * 2.0 * PI * t;
+        ep += 2.0 * r * a * th.cos();
+        haa += 2.0 * th.sin().powi(2);
+    }
+    close("∂A", ga, ea, 1e-12);
+    close("∂f", gf, ef, 1e-12);
+    close("∂φ", gp, ep, 1e-12);
+    fd3(
+        "sinusoid",
+        |a, f, p| sinusoid_fit(a, f, p, &ts, &ys),
+        (a, f, p),
+        (ga, gf, gp),
+    );
+    let (_, _, (h0, _, _)) = sinusoid_fit_hvp(a, f, p, &ts, &ys, 1.0, 0.0, 0.0);
+    close("∂²A", h0, haa, 1e-12);
+}
+
+/// A Gumbel-softmax relaxed choice with its noise drawn beforehand: the softmax of
+/// (logits + noise)/τ weighting the values of the choices.
+#[differentiate(hessian, wrt(logits))]
+fn relaxed_choice_value(logits: &[f64], noise: &[f64], values: &[f64], tau: f64) -> f64 {
+    let scores: Vec<f64> = logits
+        .iter()
+        .zip(noise)
+        .map(|(l, g)| (l + g) / tau)
+        .collect();
+    let m = scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let e: Vec<f64> = scores.iter().map(|s| (s - m).exp()).collect();
+    let z: f64 = e.iter().sum();
+    e.iter().zip(values).map(|(w, v)| w / z * v).sum()
+}
+
+#[test]
+fn gumbel_softmax_relaxation() {
+    let logits = vec![0.5, -0.2, 1.0, 0.1];
+    let noise = vec![0.3, 1.2, -0.4, 0.05];
+    let values = vec![1.0, 3.0, -2.0, 0.5];
+    let tau = 0.7;
+    let (v, g) = relaxed_choice_value_grad(&logits, &noise, &values, tau);
+    close(
+        "value",
+        v,
+        relaxed_choice_value(&logits, &noise, &values, tau),
+        TOL,
+    );
+    // w = softmax: ∂lᵢ = wᵢ (vᵢ − w·v)/τ
+    let s: Vec<f64> = (0..4)
+        .map(|i| ((logits[i] + noise[i]) / tau).exp())
+        .collect();
+    let z: f64 = s.iter().sum();
+    let w: Vec<f64> = s.iter().map(|x| x / z).collect();
+    let wv: f64 = (0..4).map(|i| w[i] * values[i]).sum();
+    for i in 0..4 {
+        close("∂logits", g[i], w[i] * (values[i] - wv) / tau, 1e-12);
+    }
+    let dir = vec![1.0, 0.0, -1.0, 0.5];
+    let (_, _, hv) = relaxed_choice_value_hvp(&logits, &noise, &values, tau, &dir);
+    hvp_against_fd(
+        "gumbel",
+        |l| relaxed_choice_value_grad(l, &noise, &values, tau).1,
+        &logits,
+        &dir,
+        &hv,
+    );
+}
+
+/// The pinball (quantile) loss of one residual, for any float type.
+#[differentiate]
+fn pinball<F: Float>(r: F, tau: F) -> F {
+    if r >= F::zero() {
+        tau * r
+    } else {
+        (tau - F::one()) * r
+    }
+}
+
+/// Several quantile lines fitted at once, with a penalty where neighbouring lines cross.
+#[differentiate(wrt(slopes, icepts))]
+fn multi_quantile_loss<F: Float>(slopes: &[F], icepts: &[F], taus: &[F], xs: &[F], ys: &[F]) -> F {
+    let mut loss = F::zero();
+    for (q, &tau) in taus.iter().enumerate() {
+        for (&x, &y) in xs.iter().zip(ys) {
+            loss = loss + pinball(y - (slopes[q] * x + icepts[q]), tau);
+        }
+    }
+    for q in 1..taus.len() {
+        for &x in xs {
+            let gap = (slopes[q - 1] - slopes[q]) * x + icepts[q - 1] - icepts[q];
+            if gap > F::zero() {
+                loss = loss + gap * gap;
+            }
+        }
+    }
+    loss
+}
+
+#[test]
+fn non_crossing_quantile_regression_generic() {
+    let xs: Vec<f64> = (0..9).map(|k| 0.25 * k as f64).collect();
+    let ys: Vec<f64> = xs
+        .iter()
+        .map(|x| 1.0 + 0.5 * x + 0.4 * (3.3 * x).sin())
+        .collect();
+    let taus = vec![0.1, 0.5, 0.9];
+    let slopes = vec![0.45, 0.52, 0.3];
+    let icepts = vec![0.71, 1.03, 1.42];
+    let (v, (gs, gi)) = multi_quantile_loss_grad(&slopes, &icepts, &taus, &xs, &ys);
+    close(
+        "value",
+        v,
+        multi_quantile_loss(&slopes, &icepts, &taus, &xs, &ys),
+        TOL,
+    );
+    // ∂b_q = Σ (−τ if r ≥ 0 else 1 − τ) + crossing terms ±2 gap
+    let mut e = vec![0.0; 3];
+    for q in 0..3 {
+        for (&x, &y) in xs.iter().zip(&ys) {
+            let r = y - (slopes[q] * x + icepts[q]);
+            assert!(r.abs() > 1e-6, "no residual at the kink");
+            e[q] += if r >= 0.0 { -taus[q] } else { 1.0 - taus[q] };
+        }
+    }
+    for q in 1..3 {
+        for &x in &xs {
+            let gap = (slopes[q - 1] - slopes[q]) * x + icepts[q - 1] - icepts[q];
+            if gap > 0.0 {
+                e[q - 1] += 2.0 * gap;
+                e[q] -= 2.0 * gap;
+            }
+        }
+    }
+    close_all("∂intercepts", &gi, &e);
+    fd_vec2(
+        "quantiles",
+        |s, i| multi_quantile_loss(s, i, &taus, &xs, &ys),
+        &slopes,
+        &icepts,
+        &gs,
+        &gi,
+    );
+    let f32s = |v: &[f64]| -> Vec<f32> { v.iter().map(|&x| x as f32).collect() };
+    let (_, (_, gi32)) = multi_quantile_loss_grad(
+        &f32s(&slopes),
+        &f32s(&icepts),
+        &f32s(&taus),
+        &f32s(&xs),
+        &f32s(&ys),
+    );
+    for q in 0..3 {
+        close("f32 ∂b", gi32[q] as f64, e[q], 1e-4);
+    }
+}

@@ -219,6 +219,21 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                             errors.push(syn::Error::new_spanned(&arm.pat, msg));
                             continue;
                         }
+                        if matches!(&arm.pat, syn::Pat::TupleStruct(ts) if ts.path.is_ident("Some"))
+                        {
+                            errors.push(syn::Error::new_spanned(
+                                &arm.pat,
+                                "this pattern takes a differentiated value out of an `Option`, \
+                                 which the derivative cannot follow here; a local `Option` of a \
+                                 float is followed where it is declared with its type (`let mut \
+                                 prev: Option<f64> = None;`) and used only as `prev = Some(..)`, \
+                                 `prev = None`, `if let Some(p) = prev`, a `match` with a \
+                                 `Some(p)` and a `None` arm, `is_some()`, `is_none()` and \
+                                 `unwrap_or(d)`; else keep a flag and a float (`let mut has_prev = \
+                                 false; let mut prev = 0.0;`)",
+                            ));
+                            continue;
+                        }
                         errors.push(syn::Error::new_spanned(
                             &arm.pat,
                             "this pattern binds part of a differentiated value, which the \

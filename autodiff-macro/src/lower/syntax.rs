@@ -1594,6 +1594,7 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
                 }
             }
             imported_calls(block);
+            super::options::option_lets(&mut block.stmts);
             block.stmts =
                 super::break_values::break_values(std::mem::take(&mut block.stmts), &mut self.made);
             block.stmts =
