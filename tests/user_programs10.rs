@@ -3403,3 +3403,931 @@ fn non_crossing_quantile_regression_generic() {
         close("f32 ∂b", gi32[q] as f64, e[q], 1e-4);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Regularisers, metrics and more objectives.
+// ---------------------------------------------------------------------------------------------
+
+/// The group-lasso penalty over pairs of weights, `chunks_exact(2)`, each group's norm
+/// smoothed at zero.
+#[differentiate(hessian)]
+fn group_lasso(w: &[f64], eps: f64) -> f64 {
+    w.chunks_exact(2)
+        .map(|g| (g[0] * g[0] + g[1] * g[1] + eps).sqrt())
+        .sum()
+}
+
+#[test]
+fn group_lasso_over_chunks_of_two() {
+    let w = vec![0.3, -0.4, 1.2, 0.5, -0.1, 0.05];
+    let eps = 1e-6;
+    let (v, (g, ge)) = group_lasso_grad(&w, eps);
+    close("value", v, group_lasso(&w, eps), TOL);
+    // n_g = √(|w_g|² + ε): ∂w = w/n_g, ∂ε = Σ 1/(2n_g); H·v = v/n − w (w·v)/n³ per group
+    let dir = vec![1.0, 0.5, -0.3, 0.2, 0.7, -1.0];
+    let (_, _, (hv, _)) = group_lasso_hvp(&w, eps, &dir, 0.0);
+    let mut e_eps = 0.0;
+    for c in 0..3 {
+        let (a, b) = (w[2 * c], w[2 * c + 1]);
+        let n = (a * a + b * b + eps).sqrt();
+        e_eps += 0.5 / n;
+        let wv = a * dir[2 * c] + b * dir[2 * c + 1];
+        for k in 0..2 {
+            close("∂w", g[2 * c + k], w[2 * c + k] / n, 1e-12);
+            let e = dir[2 * c + k] / n - w[2 * c + k] * wv / n.powi(3);
+            close("H·v", hv[2 * c + k], e, 1e-10);
+        }
+    }
+    close("∂ε", ge, e_eps, 1e-10);
+    fd_vec("∂w", |w| group_lasso(w, eps), &w, &g);
+}
+
+/// A CosFace-style margin softmax: the logits are a scale times the cosines between a
+/// normalised feature and normalised class centres, less a margin on the true class.
+#[differentiate(wrt(feat, centres, scale))]
+fn cosface_loss(feat: &[f64], centres: &[Vec<f64>], label: usize, scale: f64, margin: f64) -> f64 {
+    let fnorm = feat.iter().map(|v| v * v).sum::<f64>().sqrt();
+    let mut logits = Vec::new();
+    for (j, c) in centres.iter().enumerate() {
+        let cnorm = c.iter().map(|v| v * v).sum::<f64>().sqrt();
+        let cos = feat.iter().zip(c).map(|(a, b)| a * b).sum::<f64>() / (fnorm * cnorm);
+        let m = if j == label { margin } else { 0.0 };
+        logits.push(scale * (cos - m));
+    }
+    let mx = logits.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let lse = mx + logits.iter().map(|z| (z - mx).exp()).sum::<f64>().ln();
+    lse - logits[label]
+}
+
+#[test]
+fn cosface_margin_softmax() {
+    let feat = vec![0.5, -0.3, 0.8];
+    let centres: Vec<Vec<f64>> = (0..4).map(|j| data(3, 2.4 * j as f64)).collect();
+    let (s, m) = (8.0, 0.2);
+    let (v, (gf, gc, gs)) = cosface_loss_grad(&feat, &centres, 1, s, m);
+    close("value", v, cosface_loss(&feat, &centres, 1, s, m), TOL);
+    // ∂s = Σ (pⱼ − 1{j = y})(cosⱼ − mⱼ)
+    let fnorm = feat.iter().map(|v| v * v).sum::<f64>().sqrt();
+    let cos: Vec<f64> = centres
+        .iter()
+        .map(|c| {
+            let cn = c.iter().map(|v| v * v).sum::<f64>().sqrt();
+            (0..3).map(|k| feat[k] * c[k]).sum::<f64>() / (fnorm * cn)
+        })
+        .collect();
+    let z: Vec<f64> = (0..4)
+        .map(|j| s * (cos[j] - if j == 1 { m } else { 0.0 }))
+        .collect();
+    let tot: f64 = z.iter().map(|v| v.exp()).sum();
+    let e: f64 = (0..4)
+        .map(|j| (z[j].exp() / tot - if j == 1 { 1.0 } else { 0.0 }) * z[j] / s)
+        .sum();
+    close("∂s", gs, e, 1e-12);
+    // Scaling the feature changes nothing: ∂f ⊥ f
+    let along: f64 = (0..3).map(|k| gf[k] * feat[k]).sum();
+    close("∂f·f", along, 0.0, 1e-12);
+    let r = gradcheck(
+        |p: &(Vec<f64>, Vec<Vec<f64>>, f64)| cosface_loss(&p.0, &p.1, 1, p.2, m),
+        &(feat.clone(), centres.clone(), s),
+        &(gf.clone(), gc.clone(), gs),
+    );
+    assert!(r.passed(), "{r}");
+}
+
+/// Linear interpolation over a triangle by barycentric coordinates.
+#[differentiate(hessian)]
+fn barycentric_interp(p: [f64; 2], tri: [[f64; 2]; 3], vals: [f64; 3]) -> f64 {
+    let [a, b, c] = tri;
+    let det = (b[1] - c[1]) * (a[0] - c[0]) + (c[0] - b[0]) * (a[1] - c[1]);
+    let l0 = ((b[1] - c[1]) * (p[0] - c[0]) + (c[0] - b[0]) * (p[1] - c[1])) / det;
+    let l1 = ((c[1] - a[1]) * (p[0] - c[0]) + (a[0] - c[0]) * (p[1] - c[1])) / det;
+    let l2 = 1.0 - l0 - l1;
+    l0 * vals[0] + l1 * vals[1] + l2 * vals[2]
+}
+
+#[test]
+fn barycentric_interpolation_over_a_triangle() {
+    let tri = [[0.0, 0.0], [2.0, 0.3], [0.5, 1.8]];
+    // A linear function f(x, y) = 1 + 2x − 3y is reproduced exactly.
+    let f = |q: [f64; 2]| 1.0 + 2.0 * q[0] - 3.0 * q[1];
+    let vals = [f(tri[0]), f(tri[1]), f(tri[2])];
+    let p = [0.7, 0.6];
+    let (v, (gp, gt, gv)) = barycentric_interp_grad(p, tri, vals);
+    close("value", v, f(p), 1e-12);
+    close("∂p", gp[0], 2.0, 1e-12);
+    close("∂p", gp[1], -3.0, 1e-12);
+    // ∂vals = the barycentric coordinates, which sum to one and reproduce p
+    close("Σλ", gv.iter().sum::<f64>(), 1.0, 1e-12);
+    for c in 0..2 {
+        let e: f64 = (0..3).map(|i| gv[i] * tri[i][c]).sum();
+        close("Σ λ vᵢ = p", e, p[c], 1e-12);
+    }
+    // Moving the triangle's corners with the function's values fixed changes the value.
+    let r = gradcheck(
+        |q: &([f64; 2], [[f64; 2]; 3], [f64; 3])| barycentric_interp(q.0, q.1, q.2),
+        &(p, tri, vals),
+        &(gp, gt, gv),
+    );
+    assert!(r.passed(), "{r}");
+    // The value is linear in p: ∂²p = 0.
+    let (_, _, (hp, _, _)) =
+        barycentric_interp_hvp(p, tri, vals, [1.0, 1.0], [[0.0; 2]; 3], [0.0; 3]);
+    close("∂²p", hp[0], 0.0, 1e-12);
+    close("∂²p", hp[1], 0.0, 1e-12);
+}
+
+/// A smooth union of circles as a signed distance, −k ln Σ exp(−dᵢ/k), and surface points
+/// fitted to it by moving and resizing the circles.
+#[differentiate(hessian)]
+fn smooth_sdf(p: [f64; 2], circles: &[[f64; 3]], k: f64) -> f64 {
+    let mut s = 0.0;
+    for c in circles {
+        let d = (p[0] - c[0]).hypot(p[1] - c[1]) - c[2];
+        s += (-d / k).exp();
+    }
+    -k * s.ln()
+}
+
+#[differentiate(wrt(circles))]
+fn surface_fit(circles: &[[f64; 3]], pts: &[[f64; 2]], k: f64) -> f64 {
+    pts.iter().map(|&p| smooth_sdf(p, circles, k).powi(2)).sum()
+}
+
+#[test]
+fn smooth_union_signed_distance_fit() {
+    let circles = vec![[0.0, 0.0, 1.0], [1.5, 0.2, 0.7], [-0.4, 1.3, 0.5]];
+    let p = [0.9, 0.9];
+    let (d, (gp, gc, _)) = smooth_sdf_grad(p, &circles, 0.2);
+    close("value", d, smooth_sdf(p, &circles, 0.2), TOL);
+    // w = softmax(−d/k): ∂p = Σ wᵢ (p − cᵢ)/|p − cᵢ|, ∂rᵢ = −wᵢ
+    let ds: Vec<f64> = circles
+        .iter()
+        .map(|c| (p[0] - c[0]).hypot(p[1] - c[1]) - c[2])
+        .collect();
+    let z: f64 = ds.iter().map(|d| (-d / 0.2).exp()).sum();
+    let mut e = [0.0; 2];
+    for (i, c) in circles.iter().enumerate() {
+        let w = (-ds[i] / 0.2).exp() / z;
+        let n = (p[0] - c[0]).hypot(p[1] - c[1]);
+        e[0] += w * (p[0] - c[0]) / n;
+        e[1] += w * (p[1] - c[1]) / n;
+        close("∂r", gc[i][2], -w, 1e-12);
+    }
+    close("∂p", gp[0], e[0], 1e-12);
+    close("∂p", gp[1], e[1], 1e-12);
+    let (_, _, (hp, _, _)) = smooth_sdf_hvp(p, &circles, 0.2, [1.0, 0.0], &vec![[0.0; 3]; 3], 0.0);
+    let h = 1e-6;
+    let gpp = smooth_sdf_grad([p[0] + h, p[1]], &circles, 0.2).1.0;
+    let gpm = smooth_sdf_grad([p[0] - h, p[1]], &circles, 0.2).1.0;
+    close("H·e₀", hp[0], (gpp[0] - gpm[0]) / (2.0 * h), 1e-6);
+    close("H·e₀", hp[1], (gpp[1] - gpm[1]) / (2.0 * h), 1e-6);
+    let pts: Vec<[f64; 2]> = (0..8)
+        .map(|i| {
+            let a = 0.8 * i as f64;
+            [1.1 * a.cos(), 1.0 * a.sin()]
+        })
+        .collect();
+    let (v, g) = surface_fit_grad(&circles, &pts, 0.2);
+    close("fit value", v, surface_fit(&circles, &pts, 0.2), TOL);
+    // ∂rᵢ = Σ 2 sdf(p) (−wᵢ(p))
+    let e: f64 = pts
+        .iter()
+        .map(|&q| {
+            let (s, (_, gc, _)) = smooth_sdf_grad(q, &circles, 0.2);
+            2.0 * s * gc[0][2]
+        })
+        .sum();
+    close("∂r₀", g[0][2], e, 1e-12);
+    let r = gradcheck(|c: &Vec<[f64; 3]>| surface_fit(c, &pts, 0.2), &circles, &g);
+    assert!(r.passed(), "{r}");
+}
+
+/// Knowledge distillation: T²·KL(softmax(t/T) ‖ softmax(s/T)) between teacher and student.
+#[differentiate(hessian, wrt(student))]
+fn distillation_loss(student: &[f64], teacher: &[f64], temp: f64) -> f64 {
+    let lse = |z: &[f64]| -> f64 {
+        let m = z.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        m + z.iter().map(|v| ((v - m) / temp).exp()).sum::<f64>().ln() * temp
+    };
+    let (ls, lt) = (lse(student), lse(teacher));
+    let mut kl = 0.0;
+    for (s, t) in student.iter().zip(teacher) {
+        let p = ((t - lt) / temp).exp();
+        kl += p * ((t - lt) - (s - ls)) / temp;
+    }
+    temp * temp * kl
+}
+
+#[test]
+fn knowledge_distillation_with_temperature() {
+    let student = vec![0.2, 1.5, -0.3, 0.8];
+    let teacher = vec![0.5, 2.0, -1.0, 0.4];
+    let t = 2.0;
+    let (v, g) = distillation_loss_grad(&student, &teacher, t);
+    close("value", v, distillation_loss(&student, &teacher, t), TOL);
+    // ∂s = T (q − p), q = softmax(s/T), p = softmax(t/T); H·v = (diag q − q qᵀ) v
+    let sm = |z: &[f64]| -> Vec<f64> {
+        let e: Vec<f64> = z.iter().map(|v| (v / t).exp()).collect();
+        let s: f64 = e.iter().sum();
+        e.iter().map(|v| v / s).collect()
+    };
+    let (q, p) = (sm(&student), sm(&teacher));
+    let dir = vec![1.0, -1.0, 0.5, 0.0];
+    let (_, _, hv) = distillation_loss_hvp(&student, &teacher, t, &dir);
+    let qv: f64 = (0..4).map(|i| q[i] * dir[i]).sum();
+    for i in 0..4 {
+        close("∂s", g[i], t * (q[i] - p[i]), 1e-12);
+        close("H·v", hv[i], q[i] * (dir[i] - qv), 1e-12);
+    }
+    fd_vec("∂s", |s| distillation_loss(s, &teacher, t), &student, &g);
+    // Matching logits: the loss and its gradient vanish.
+    let (v0, g0) = distillation_loss_grad(&teacher, &teacher, t);
+    close("KL(p‖p)", v0, 0.0, 1e-12);
+    close_all("∂ at the teacher", &g0, &[0.0; 4]);
+}
+
+/// The 1-D Wasserstein-1 distance between two equal-size samples: both sorted, then the
+/// mean absolute difference of their order statistics.
+#[differentiate]
+fn wasserstein_1d(x: &[f64], y: &[f64]) -> f64 {
+    let mut xs = x.to_vec();
+    let mut ys = y.to_vec();
+    xs.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    ys.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    xs.iter().zip(&ys).map(|(a, b)| (a - b).abs()).sum::<f64>() / x.len() as f64
+}
+
+#[test]
+fn wasserstein_distance_by_sorting() {
+    let x = vec![0.3, -1.2, 0.8, 2.0, -0.1];
+    let y = vec![1.0, 0.0, -0.5, 0.4, 1.9];
+    let (v, (gx, gy)) = wasserstein_1d_grad(&x, &y);
+    close("value", v, wasserstein_1d(&x, &y), TOL);
+    // The i-th smallest of x meets the i-th smallest of y: ∂x at that rank = sign(x₍ᵢ₎ − y₍ᵢ₎)/n
+    let rank = |v: &[f64]| -> Vec<usize> {
+        let mut idx: Vec<usize> = (0..v.len()).collect();
+        idx.sort_by(|&a, &b| v[a].partial_cmp(&v[b]).unwrap());
+        idx
+    };
+    let (rx, ry) = (rank(&x), rank(&y));
+    for i in 0..5 {
+        let d = x[rx[i]] - y[ry[i]];
+        close("∂x", gx[rx[i]], d.signum() / 5.0, 1e-12);
+        close("∂y", gy[ry[i]], -d.signum() / 5.0, 1e-12);
+    }
+    fd_vec2("w1", |a, b| wasserstein_1d(a, b), &x, &y, &gx, &gy);
+}
+
+/// A kinematic bicycle driven by a steering sequence: the squared distance of its final
+/// position from a goal plus a steering effort.
+#[differentiate(wrt(steer))]
+fn bicycle_cost(steer: &[f64], speed: f64, wheelbase: f64, dt: f64, goal: [f64; 2]) -> f64 {
+    let (mut x, mut y, mut th) = (0.0, 0.0, 0.0);
+    let mut effort = 0.0;
+    for &d in steer {
+        x += speed * th.cos() * dt;
+        y += speed * th.sin() * dt;
+        th += speed / wheelbase * d.tan() * dt;
+        effort += d * d;
+    }
+    (x - goal[0]).powi(2) + (y - goal[1]).powi(2) + 0.1 * effort
+}
+
+#[test]
+fn kinematic_bicycle_steering() {
+    let steer = vec![0.1, 0.2, 0.15, 0.0, -0.1, 0.05];
+    let goal = [2.5, 0.6];
+    let (v, g) = bicycle_cost_grad(&steer, 1.0, 0.5, 0.5, goal);
+    close("value", v, bicycle_cost(&steer, 1.0, 0.5, 0.5, goal), TOL);
+    fd_vec(
+        "∂steer",
+        |s| bicycle_cost(s, 1.0, 0.5, 0.5, goal),
+        &steer,
+        &g,
+    );
+    // The last steering angle turns the heading only after the last move: ∂ = 0.2 δ
+    close("∂δ_last", g[5], 0.2 * steer[5], 1e-12);
+    // Two steps: the first angle turns the second move, ∂δ₀ = 2e·(−sin θ₁, cos θ₁)·v dt ·
+    // (v/L) sec² δ₀ dt + 0.2 δ₀
+    let two = [0.3, 0.0];
+    let (_, g2) = bicycle_cost_grad(&two, 1.0, 0.5, 0.5, goal);
+    let th1 = 1.0 / 0.5 * 0.3f64.tan() * 0.5;
+    let (x2, y2) = (0.5 + 0.5 * th1.cos(), 0.5 * th1.sin());
+    let dth = 1.0 / 0.5 / 0.3f64.cos().powi(2) * 0.5;
+    let e = 2.0 * (x2 - goal[0]) * (-th1.sin() * 0.5 * dth)
+        + 2.0 * (y2 - goal[1]) * (th1.cos() * 0.5 * dth)
+        + 0.2 * 0.3;
+    close("two steps ∂δ₀", g2[0], e, 1e-12);
+}
+
+/// A Cobb–Douglas production function fitted on a log scale.
+#[differentiate(hessian, wrt(ln_a, alpha, beta))]
+fn cobb_douglas_fit(ln_a: f64, alpha: f64, beta: f64, k: &[f64], l: &[f64], y: &[f64]) -> f64 {
+    let mut loss = 0.0;
+    for i in 0..y.len() {
+        let pred = ln_a + alpha * k[i].ln() + beta * l[i].ln();
+        loss += (pred - y[i].ln()).powi(2);
+    }
+    loss
+}
+
+#[test]
+fn cobb_douglas_production_fit() {
+    let k = vec![10.0, 20.0, 15.0, 30.0, 25.0];
+    let l = vec![5.0, 6.0, 9.0, 7.0, 12.0];
+    let y: Vec<f64> = k
+        .iter()
+        .zip(&l)
+        .map(|(a, b): (&f64, &f64)| 1.5 * a.powf(0.3) * b.powf(0.65) * (1.0 + 0.02 * a.sin()))
+        .collect();
+    let (la, al, be) = (0.3, 0.35, 0.6);
+    let (v, (g0, g1, g2)) = cobb_douglas_fit_grad(la, al, be, &k, &l, &y);
+    close("value", v, cobb_douglas_fit(la, al, be, &k, &l, &y), TOL);
+    // Linear least squares in (ln A, α, β): ∇ = 2Xᵀr, H = 2XᵀX with rows (1, ln K, ln L)
+    let mut e = [0.0; 3];
+    let mut hcol = [0.0; 3];
+    for i in 0..5 {
+        let row = [1.0, k[i].ln(), l[i].ln()];
+        let r = la + al * row[1] + be * row[2] - y[i].ln();
+        for c in 0..3 {
+            e[c] += 2.0 * r * row[c];
+            hcol[c] += 2.0 * row[c] * row[1];
+        }
+    }
+    close("∂ln A", g0, e[0], 1e-12);
+    close("∂α", g1, e[1], 1e-12);
+    close("∂β", g2, e[2], 1e-12);
+    let (_, _, (h0, h1, h2)) = cobb_douglas_fit_hvp(la, al, be, &k, &l, &y, 0.0, 1.0, 0.0);
+    close("H·e₁", h0, hcol[0], 1e-12);
+    close("H·e₁", h1, hcol[1], 1e-12);
+    close("H·e₁", h2, hcol[2], 1e-12);
+    fd3(
+        "cobb-douglas",
+        |a, b, c| cobb_douglas_fit(a, b, c, &k, &l, &y),
+        (la, al, be),
+        (g0, g1, g2),
+    );
+}
+
+/// A multinomial logit demand model with an outside option: product utilities δⱼ − α pⱼ, and
+/// the negative log-likelihood of observed choices (`None` of the products: index n).
+#[differentiate(hessian, wrt(delta, alpha))]
+fn logit_demand_nll(delta: &[f64], alpha: f64, prices: &[f64], choices: &[usize]) -> f64 {
+    let utils: Vec<f64> = delta
+        .iter()
+        .zip(prices)
+        .map(|(d, p)| d - alpha * p)
+        .collect();
+    let denom = 1.0 + utils.iter().map(|u| u.exp()).sum::<f64>();
+    let mut nll = 0.0;
+    for &c in choices {
+        let u = if c < utils.len() { utils[c] } else { 0.0 };
+        nll -= u - denom.ln();
+    }
+    nll
+}
+
+#[test]
+fn logit_demand_with_an_outside_option() {
+    let delta = vec![1.0, 0.5, 0.2];
+    let prices = vec![2.0, 1.0, 0.5];
+    let choices = vec![0, 1, 1, 3, 2, 0, 3, 1];
+    let alpha = 0.4;
+    let (v, (gd, ga)) = logit_demand_nll_grad(&delta, alpha, &prices, &choices);
+    close(
+        "value",
+        v,
+        logit_demand_nll(&delta, alpha, &prices, &choices),
+        TOL,
+    );
+    // shares sⱼ: ∂δⱼ = N sⱼ − #{c = j}; ∂α = Σ_c p_c − N Σ sⱼ pⱼ (p = 0 outside)
+    let u: Vec<f64> = (0..3).map(|j| delta[j] - alpha * prices[j]).collect();
+    let den = 1.0 + u.iter().map(|x| x.exp()).sum::<f64>();
+    let s: Vec<f64> = u.iter().map(|x| x.exp() / den).collect();
+    for j in 0..3 {
+        let cnt = choices.iter().filter(|&&c| c == j).count() as f64;
+        close("∂δ", gd[j], 8.0 * s[j] - cnt, 1e-12);
+    }
+    let chosen: f64 = choices
+        .iter()
+        .map(|&c| if c < 3 { prices[c] } else { 0.0 })
+        .sum();
+    let mean: f64 = (0..3).map(|j| s[j] * prices[j]).sum();
+    close("∂α", ga, chosen - 8.0 * mean, 1e-12);
+    // ∂²α = N (Σ s p² − (Σ s p)²)
+    let (_, _, (_, ha)) =
+        logit_demand_nll_hvp(&delta, alpha, &prices, &choices, &vec![0.0; 3], 1.0);
+    let sp2: f64 = (0..3).map(|j| s[j] * prices[j] * prices[j]).sum();
+    close("∂²α", ha, 8.0 * (sp2 - mean * mean), 1e-12);
+    fd(
+        "∂α",
+        |a| logit_demand_nll(&delta, a, &prices, &choices),
+        alpha,
+        ga,
+    );
+}
+
+/// Risk parity: each asset's risk contribution wᵢ(Σw)ᵢ pulled to an equal share.
+#[differentiate(hessian, wrt(w))]
+fn risk_parity(w: &[f64], cov: &[Vec<f64>]) -> f64 {
+    let n = w.len();
+    let sw: Vec<f64> = (0..n)
+        .map(|i| (0..n).map(|j| cov[i][j] * w[j]).sum())
+        .collect();
+    let total: f64 = (0..n).map(|i| w[i] * sw[i]).sum();
+    (0..n)
+        .map(|i| (w[i] * sw[i] - total / n as f64).powi(2))
+        .sum()
+}
+
+#[test]
+fn risk_parity_objective() {
+    let cov = vec![
+        vec![0.04, 0.006, 0.002],
+        vec![0.006, 0.09, 0.01],
+        vec![0.002, 0.01, 0.0225],
+    ];
+    let w = vec![0.4, 0.25, 0.35];
+    let (v, g) = risk_parity_grad(&w, &cov);
+    close("value", v, risk_parity(&w, &cov), TOL);
+    // RCᵢ = wᵢ(Σw)ᵢ, m = Σ RC / n; dᵢ = RCᵢ − m: ∂w_k = Σᵢ 2dᵢ (∂RCᵢ/∂w_k − ∂m/∂w_k), the
+    // last summing to zero since Σ dᵢ = 0; ∂RCᵢ/∂w_k = δᵢₖ(Σw)ᵢ + wᵢ Σᵢₖ
+    let sw: Vec<f64> = (0..3)
+        .map(|i| (0..3).map(|j| cov[i][j] * w[j]).sum())
+        .collect();
+    let rc: Vec<f64> = (0..3).map(|i| w[i] * sw[i]).collect();
+    let m = rc.iter().sum::<f64>() / 3.0;
+    for k in 0..3 {
+        let e: f64 = (0..3)
+            .map(|i| {
+                let d = if i == k { sw[i] } else { 0.0 } + w[i] * cov[i][k];
+                2.0 * (rc[i] - m) * d
+            })
+            .sum();
+        close("∂w", g[k], e, 1e-12);
+    }
+    fd_vec("∂w", |w| risk_parity(w, &cov), &w, &g);
+    let dir = vec![0.1, -0.2, 0.1];
+    let (_, _, hv) = risk_parity_hvp(&w, &cov, &dir);
+    hvp_against_fd(
+        "risk parity",
+        |w| risk_parity_grad(w, &cov).1,
+        &w,
+        &dir,
+        &hv,
+    );
+}
+
+/// The mean-field free energy of an Ising model in magnetisations mᵢ ∈ (−1, 1).
+#[differentiate(hessian, wrt(m))]
+fn mean_field_free_energy(m: &[f64], coupling: &[Vec<f64>], field: &[f64], temp: f64) -> f64 {
+    let n = m.len();
+    let mut f = 0.0;
+    for i in 0..n {
+        for j in 0..n {
+            f -= 0.5 * coupling[i][j] * m[i] * m[j];
+        }
+        f -= field[i] * m[i];
+        let (p, q) = ((1.0 + m[i]) / 2.0, (1.0 - m[i]) / 2.0);
+        f += temp * (p * p.ln() + q * q.ln());
+    }
+    f
+}
+
+#[test]
+fn ising_mean_field_free_energy() {
+    let n = 4;
+    let coupling: Vec<Vec<f64>> = (0..n)
+        .map(|i| {
+            (0..n)
+                .map(|j| {
+                    if i == j {
+                        0.0
+                    } else {
+                        0.3 / (1.0 + (i as f64 - j as f64).abs())
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let field = vec![0.1, -0.2, 0.05, 0.0];
+    let m = vec![0.2, -0.4, 0.1, 0.6];
+    let (v, g) = mean_field_free_energy_grad(&m, &coupling, &field, 0.8);
+    close(
+        "value",
+        v,
+        mean_field_free_energy(&m, &coupling, &field, 0.8),
+        TOL,
+    );
+    // ∂mᵢ = −Σⱼ Jᵢⱼ mⱼ − hᵢ + T atanh(mᵢ); H = −J + T diag(1/(1 − m²))
+    let dir = vec![1.0, 0.5, -0.5, 0.25];
+    let (_, _, hv) = mean_field_free_energy_hvp(&m, &coupling, &field, 0.8, &dir);
+    for i in 0..n {
+        let jm: f64 = (0..n).map(|j| coupling[i][j] * m[j]).sum();
+        close("∂m", g[i], -jm - field[i] + 0.8 * m[i].atanh(), 1e-12);
+        let jd: f64 = (0..n).map(|j| coupling[i][j] * dir[j]).sum();
+        close(
+            "H·v",
+            hv[i],
+            -jd + 0.8 * dir[i] / (1.0 - m[i] * m[i]),
+            1e-12,
+        );
+    }
+    fd_vec(
+        "∂m",
+        |m| mean_field_free_energy(m, &coupling, &field, 0.8),
+        &m,
+        &g,
+    );
+}
+
+/// Tikhonov-regularised deblurring with a 3-tap kernel and clamped borders: the blurred
+/// estimate against the observation, plus λ‖x‖².
+#[differentiate(hessian, wrt(x))]
+fn deblur_objective(x: &[f64], kernel: [f64; 3], y: &[f64], lambda: f64) -> f64 {
+    let n = x.len();
+    let mut loss = 0.0;
+    for i in 0..n {
+        let left = x[i.saturating_sub(1)];
+        let right = x[(i + 1).min(n - 1)];
+        let b = kernel[0] * left + kernel[1] * x[i] + kernel[2] * right;
+        loss += (b - y[i]).powi(2);
+    }
+    loss + lambda * x.iter().map(|v| v * v).sum::<f64>()
+}
+
+#[test]
+fn tikhonov_deblurring_with_clamped_borders() {
+    let n = 7;
+    let kernel = [0.25, 0.5, 0.25];
+    let y = data(n, 0.6);
+    let x = data(n, 2.1);
+    let (v, g) = deblur_objective_grad(&x, kernel, &y, 0.1);
+    close("value", v, deblur_objective(&x, kernel, &y, 0.1), TOL);
+    // The blur as a matrix K (clamped taps add up at the borders): ∇ = 2Kᵀ(Kx − y) + 2λx,
+    // H = 2KᵀK + 2λI
+    let mut k = vec![vec![0.0; n]; n];
+    for i in 0..n {
+        k[i][i.saturating_sub(1)] += kernel[0];
+        k[i][i] += kernel[1];
+        k[i][(i + 1).min(n - 1)] += kernel[2];
+    }
+    let kx: Vec<f64> = (0..n)
+        .map(|i| (0..n).map(|j| k[i][j] * x[j]).sum())
+        .collect();
+    let dir = data(n, 4.0);
+    let kd: Vec<f64> = (0..n)
+        .map(|i| (0..n).map(|j| k[i][j] * dir[j]).sum())
+        .collect();
+    let (_, _, hv) = deblur_objective_hvp(&x, kernel, &y, 0.1, &dir);
+    for j in 0..n {
+        let e: f64 = (0..n).map(|i| 2.0 * k[i][j] * (kx[i] - y[i])).sum::<f64>() + 0.2 * x[j];
+        close("∂x", g[j], e, 1e-12);
+        let eh: f64 = (0..n).map(|i| 2.0 * k[i][j] * kd[i]).sum::<f64>() + 0.2 * dir[j];
+        close("H·v", hv[j], eh, 1e-12);
+    }
+    fd_vec("∂x", |x| deblur_objective(x, kernel, &y, 0.1), &x, &g);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Solvers, generic impls and stacks.
+// ---------------------------------------------------------------------------------------------
+
+/// A camera's tone curve, generic over the float type, whose loss method calls its apply
+/// method.
+#[derive(Clone, Debug, Differentiable)]
+struct ToneCurve<F> {
+    gain: F,
+    gamma: F,
+}
+
+#[differentiate]
+impl<F: Float> ToneCurve<F> {
+    fn apply(&self, x: F) -> F
+    where
+        F: Float,
+    {
+        self.gain * x.powf(self.gamma)
+    }
+
+    fn loss(&self, xs: &[F], ys: &[F]) -> F
+    where
+        F: Float,
+    {
+        let mut total = F::zero();
+        for (&x, &y) in xs.iter().zip(ys) {
+            let r = self.apply(x) - y;
+            total = total + r * r;
+        }
+        total
+    }
+}
+
+#[test]
+fn tone_curve_generic_impl_in_f64_and_f32() {
+    let xs = vec![0.1, 0.3, 0.5, 0.8, 1.0];
+    let ys: Vec<f64> = xs.iter().map(|x: &f64| 0.9 * x.powf(0.45)).collect();
+    let c = ToneCurve {
+        gain: 1.1,
+        gamma: 0.5,
+    };
+    let (v, (g, _, _)) = c.loss_grad(&xs, &ys);
+    close("value", v, c.loss(&xs, &ys), TOL);
+    // r = g xᵞ − y: ∂gain = Σ 2r xᵞ, ∂γ = Σ 2r g xᵞ ln x
+    let (mut eg, mut ey) = (0.0, 0.0);
+    for (x, y) in xs.iter().zip(&ys) {
+        let p = x.powf(0.5);
+        let r = 1.1 * p - y;
+        eg += 2.0 * r * p;
+        ey += 2.0 * r * 1.1 * p * x.ln();
+    }
+    close("∂gain", g.gain, eg, 1e-12);
+    close("∂γ", g.gamma, ey, 1e-12);
+    let r = gradcheck(|c: &ToneCurve<f64>| c.loss(&xs, &ys), &c, &g);
+    assert!(r.passed(), "{r}");
+    let c32 = ToneCurve {
+        gain: 1.1f32,
+        gamma: 0.5f32,
+    };
+    let x32: Vec<f32> = xs.iter().map(|&x| x as f32).collect();
+    let y32: Vec<f32> = ys.iter().map(|&y| y as f32).collect();
+    let (_, (g32, _, _)) = c32.loss_grad(&x32, &y32);
+    close("f32 ∂gain", g32.gain as f64, eg, 1e-5);
+    close("f32 ∂γ", g32.gamma as f64, ey, 1e-5);
+}
+
+/// Composite Simpson's rule of a parametrised integrand kept in a closure.
+#[differentiate(hessian, wrt(a, b))]
+fn simpson_gaussian(a: f64, b: f64, n: usize) -> f64 {
+    let f = |x: f64| (-a * x * x).exp() * (b * x).cos();
+    let h = 1.0 / n as f64;
+    let mut s = f(0.0) + f(1.0);
+    for i in 1..n {
+        let w = if i % 2 == 1 { 4.0 } else { 2.0 };
+        s += w * f(i as f64 * h);
+    }
+    s * h / 3.0
+}
+
+#[test]
+fn simpson_quadrature_through_a_closure() {
+    let (a, b, n) = (1.3, 0.7, 10);
+    let (v, (ga, gb)) = simpson_gaussian_grad(a, b, n);
+    close("value", v, simpson_gaussian(a, b, n), TOL);
+    // Differentiating under the rule: the same weights applied to −x² f and −x e^{−ax²} sin(bx)
+    let h = 0.1;
+    let (mut ea, mut eb, mut haa) = (0.0, 0.0, 0.0);
+    for i in 0..=n {
+        let x = i as f64 * h;
+        let w = if i == 0 || i == n {
+            1.0
+        } else if i % 2 == 1 {
+            4.0
+        } else {
+            2.0
+        };
+        let e = (-a * x * x).exp();
+        ea += w * -x * x * e * (b * x).cos();
+        eb += w * -x * e * (b * x).sin();
+        haa += w * x.powi(4) * e * (b * x).cos();
+    }
+    close2("∂", (ga, gb), (ea * h / 3.0, eb * h / 3.0));
+    let (_, _, (h0, _)) = simpson_gaussian_hvp(a, b, n, 1.0, 0.0);
+    close("∂²a", h0, haa * h / 3.0, 1e-12);
+    fd2(
+        "simpson",
+        |a, b| simpson_gaussian(a, b, n),
+        (a, b),
+        (ga, gb),
+    );
+}
+
+/// ListNet's top-one ranking loss: cross-entropy between the softmax of relevance labels and
+/// the softmax of predicted scores.
+#[differentiate(hessian, wrt(scores))]
+fn listnet_loss(scores: &[f64], relevance: &[f64]) -> f64 {
+    let ms = scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let lse = ms + scores.iter().map(|s| (s - ms).exp()).sum::<f64>().ln();
+    let zr: f64 = relevance.iter().map(|r| r.exp()).sum();
+    relevance
+        .iter()
+        .zip(scores)
+        .map(|(r, s)| -(r.exp() / zr) * (s - lse))
+        .sum()
+}
+
+#[test]
+fn listnet_ranking_loss() {
+    let scores = vec![0.3, 1.2, -0.5, 0.8, 0.0];
+    let rel = vec![1.0, 3.0, 0.0, 2.0, 0.0];
+    let (v, g) = listnet_loss_grad(&scores, &rel);
+    close("value", v, listnet_loss(&scores, &rel), TOL);
+    // ∂s = softmax(s) − softmax(r); H = diag p − p pᵀ
+    let sm = |z: &[f64]| -> Vec<f64> {
+        let t: f64 = z.iter().map(|v| v.exp()).sum();
+        z.iter().map(|v| v.exp() / t).collect()
+    };
+    let (p, q) = (sm(&scores), sm(&rel));
+    let dir = data(5, 1.5);
+    let (_, _, hv) = listnet_loss_hvp(&scores, &rel, &dir);
+    let pd: f64 = (0..5).map(|i| p[i] * dir[i]).sum();
+    for i in 0..5 {
+        close("∂s", g[i], p[i] - q[i], 1e-12);
+        close("H·v", hv[i], p[i] * (dir[i] - pd), 1e-12);
+    }
+    fd_vec("∂s", |s| listnet_loss(s, &rel), &scores, &g);
+}
+
+/// A soft decision tree of depth two in heap order, walked by `while let Some(p) =
+/// probs.pop()` over a stack of the probabilities of reaching each node, with the nodes on a
+/// second stack beside it (a `Vec<(usize, f64)>` of both is an error that says to split it),
+/// each split a sigmoid, each leaf's value weighted by the probability of reaching it.
+#[differentiate(wrt(split_w, split_b, leaves))]
+fn soft_tree(split_w: &[f64], split_b: &[f64], leaves: &[f64], x: f64) -> f64 {
+    let mut out = 0.0;
+    let mut nodes: Vec<usize> = vec![0];
+    let mut probs: Vec<f64> = vec![1.0];
+    while let Some(p) = probs.pop() {
+        let node = nodes.pop().unwrap();
+        if node >= split_w.len() {
+            out += p * leaves[node - split_w.len()];
+        } else {
+            let right = 1.0 / (1.0 + (-(split_w[node] * x + split_b[node])).exp());
+            nodes.push(2 * node + 1);
+            probs.push(p * (1.0 - right));
+            nodes.push(2 * node + 2);
+            probs.push(p * right);
+        }
+    }
+    out
+}
+
+#[test]
+fn soft_decision_tree_walked_by_a_stack() {
+    let w = vec![1.5, -0.8, 2.0];
+    let b = vec![0.1, 0.3, -0.2];
+    let leaves = vec![1.0, -0.5, 0.7, 2.0];
+    let x = 0.4;
+    let (v, (gw, gb, gl)) = soft_tree_grad(&w, &b, &leaves, x);
+    close("value", v, soft_tree(&w, &b, &leaves, x), TOL);
+    // Leaf probabilities (1 − σ₀)(1 − σ₁), (1 − σ₀)σ₁, σ₀(1 − σ₂), σ₀σ₂ are ∂leaves
+    let s: Vec<f64> = (0..3).map(|k| sigmoid(w[k] * x + b[k])).collect();
+    let probs = [
+        (1.0 - s[0]) * (1.0 - s[1]),
+        (1.0 - s[0]) * s[1],
+        s[0] * (1.0 - s[2]),
+        s[0] * s[2],
+    ];
+    close_all("∂leaves", &gl, &probs);
+    close(
+        "value by hand",
+        v,
+        (0..4).map(|i| probs[i] * leaves[i]).sum(),
+        1e-12,
+    );
+    // ∂b₀ = σ₀(1 − σ₀)(right subtree's value − left subtree's value)
+    let left = (1.0 - s[1]) * leaves[0] + s[1] * leaves[1];
+    let right = (1.0 - s[2]) * leaves[2] + s[2] * leaves[3];
+    close("∂b₀", gb[0], s[0] * (1.0 - s[0]) * (right - left), 1e-12);
+    close(
+        "∂w₀",
+        gw[0],
+        x * s[0] * (1.0 - s[0]) * (right - left),
+        1e-12,
+    );
+    let r = gradcheck(
+        |p: &(Vec<f64>, Vec<f64>, Vec<f64>)| soft_tree(&p.0, &p.1, &p.2, x),
+        &(w.clone(), b.clone(), leaves.clone()),
+        &(gw, gb, gl),
+    );
+    assert!(r.passed(), "{r}");
+}
+
+/// Steady heat conduction on a rod: a tridiagonal system (the conductances between cells)
+/// solved by the Thomas algorithm, and the weighted temperature it gives.
+#[differentiate(wrt(cond, source))]
+fn rod_temperature(cond: &[f64], source: &[f64], weights: &[f64]) -> f64 {
+    let n = source.len();
+    // Row i: −c_i u_{i−1} + (c_i + c_{i+1}) u_i − c_{i+1} u_{i+1} = q_i, ends held at zero.
+    let mut cp = vec![0.0; n];
+    let mut dp = vec![0.0; n];
+    for i in 0..n {
+        let a = -cond[i];
+        let b = cond[i] + cond[i + 1];
+        let c = -cond[i + 1];
+        let (prev_c, prev_d) = if i > 0 {
+            (cp[i - 1], dp[i - 1])
+        } else {
+            (0.0, 0.0)
+        };
+        let m = b - a * prev_c;
+        cp[i] = c / m;
+        dp[i] = (source[i] - a * prev_d) / m;
+    }
+    let mut u = vec![0.0; n];
+    u[n - 1] = dp[n - 1];
+    for i in (0..n - 1).rev() {
+        u[i] = dp[i] - cp[i] * u[i + 1];
+    }
+    u.iter().zip(weights).map(|(a, b)| a * b).sum()
+}
+
+/// The same tridiagonal solve in plain code (test only).
+fn thomas(cond: &[f64], rhs: &[f64]) -> Vec<f64> {
+    let n = rhs.len();
+    let mut m = vec![vec![0.0; n]; n];
+    for i in 0..n {
+        m[i][i] = cond[i] + cond[i + 1];
+        if i > 0 {
+            m[i][i - 1] = -cond[i];
+        }
+        if i + 1 < n {
+            m[i][i + 1] = -cond[i + 1];
+        }
+    }
+    let inv = inverse(&m);
+    (0..n)
+        .map(|i| (0..n).map(|j| inv[i][j] * rhs[j]).sum())
+        .collect()
+}
+
+#[test]
+fn rod_conduction_by_the_thomas_algorithm() {
+    let cond = vec![1.0, 1.5, 0.8, 2.0, 1.2, 0.9];
+    let source = vec![0.5, 1.0, -0.2, 0.3, 0.8];
+    let weights = vec![1.0, 0.0, 2.0, -1.0, 0.5];
+    let (v, (gc, gq)) = rod_temperature_grad(&cond, &source, &weights);
+    close("value", v, rod_temperature(&cond, &source, &weights), TOL);
+    let u = thomas(&cond, &source);
+    close(
+        "value by hand",
+        v,
+        u.iter().zip(&weights).map(|(a, b)| a * b).sum(),
+        1e-12,
+    );
+    // The matrix A is symmetric: ∂q = A⁻¹ w, the adjoint solve; ∂cᵢ = −λᵀ (∂A/∂cᵢ) u
+    let lam = thomas(&cond, &weights);
+    for i in 0..5 {
+        close("∂q", gq[i], lam[i], 1e-12);
+    }
+    for k in 0..cond.len() {
+        // cₖ couples cells k − 1 and k: (∂A/∂cₖ)u has u_k − u_{k−1} at k and the opposite at
+        // k − 1 (cells outside the rod held at zero)
+        let at = |v: &[f64], i: isize| -> f64 { v.get(i as usize).copied().unwrap_or(0.0) };
+        let (at, lat) = (|i: isize| at(&u, i), |i: isize| at(&lam, i));
+        let d = at(k as isize) - at(k as isize - 1);
+        let e = -(lat(k as isize) - lat(k as isize - 1)) * d;
+        close("∂c", gc[k], e, 1e-12);
+    }
+    fd_vec2(
+        "rod",
+        |c, q| rod_temperature(c, q, &weights),
+        &cond,
+        &source,
+        &gc,
+        &gq,
+    );
+}
+
+/// A European call priced by Monte Carlo over fixed normal draws, for its pathwise delta and
+/// vega.
+#[differentiate(wrt(s0, sigma))]
+fn mc_call(s0: f64, sigma: f64, strike: f64, rate: f64, t: f64, z: &[f64]) -> f64 {
+    let drift = (rate - 0.5 * sigma * sigma) * t;
+    let vol = sigma * t.sqrt();
+    let mut payoff = 0.0;
+    for &zi in z {
+        let st = s0 * (drift + vol * zi).exp();
+        payoff += (st - strike).max(0.0);
+    }
+    (-rate * t).exp() * payoff / z.len() as f64
+}
+
+#[test]
+fn monte_carlo_call_pathwise_greeks() {
+    let z: Vec<f64> = (0..64)
+        .map(|i| 1.7 * ((i as f64 + 0.5) * 0.77).sin())
+        .collect();
+    let (s0, sig, k, r, t) = (100.0, 0.25, 105.0, 0.02, 1.0);
+    let (v, (delta, vega)) = mc_call_grad(s0, sig, k, r, t, &z);
+    close("value", v, mc_call(s0, sig, k, r, t, &z), TOL);
+    // Pathwise: Δ = e^{−rT} mean(1{S_T > K} S_T/S₀), vega = e^{−rT} mean(1{S_T > K} S_T (−σT + √T z))
+    let (mut ed, mut ev) = (0.0, 0.0);
+    for &zi in &z {
+        let st = s0 * ((r - 0.5 * sig * sig) * t + sig * t.sqrt() * zi).exp();
+        assert!((st - k).abs() > 1e-3, "no path at the strike");
+        if st > k {
+            ed += st / s0;
+            ev += st * (-sig * t + t.sqrt() * zi);
+        }
+    }
+    let disc = (-r * t).exp() / 64.0;
+    close("Δ", delta, disc * ed, 1e-12);
+    close("vega", vega, disc * ev, 1e-12);
+    fd2(
+        "mc",
+        |s, v| mc_call(s, v, k, r, t, &z),
+        (s0, sig),
+        (delta, vega),
+    );
+}

@@ -219,7 +219,12 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                             errors.push(syn::Error::new_spanned(&arm.pat, msg));
                             continue;
                         }
-                        if matches!(&arm.pat, syn::Pat::TupleStruct(ts) if ts.path.is_ident("Some"))
+                        // `Some(p)` of a whole float: an `Option` variable the rewrite of
+                        // local `Option`s did not take (a tuple inside is another case).
+                        if matches!(&arm.pat, syn::Pat::TupleStruct(ts)
+                            if ts.path.is_ident("Some")
+                                && ts.elems.len() == 1
+                                && matches!(ts.elems[0], syn::Pat::Ident(_) | syn::Pat::Wild(_)))
                         {
                             errors.push(syn::Error::new_spanned(
                                 &arm.pat,
