@@ -4331,3 +4331,214 @@ fn monte_carlo_call_pathwise_greeks() {
         (delta, vega),
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Chemistry, lending and polygons.
+// ---------------------------------------------------------------------------------------------
+
+/// Michaelis–Menten kinetics fitted to initial rates: v = V_max S / (K_m + S).
+#[differentiate(hessian, wrt(vmax, km))]
+fn michaelis_menten_fit(vmax: f64, km: f64, s: &[f64], v: &[f64]) -> f64 {
+    s.iter()
+        .zip(v)
+        .map(|(&si, &vi)| (vmax * si / (km + si) - vi).powi(2))
+        .sum()
+}
+
+#[test]
+fn michaelis_menten_kinetics() {
+    let s = vec![0.5, 1.0, 2.0, 5.0, 10.0, 20.0];
+    let v = vec![0.9, 1.5, 2.2, 3.0, 3.4, 3.7];
+    let (vm, km) = (4.0, 2.5);
+    let (val, (gv, gk)) = michaelis_menten_fit_grad(vm, km, &s, &v);
+    close("value", val, michaelis_menten_fit(vm, km, &s, &v), TOL);
+    // r = V S/(K + S) − v: ∂V = Σ 2r S/(K + S), ∂K = −Σ 2r V S/(K + S)²; ∂²V = 2 Σ (S/(K + S))²
+    let (mut ev, mut ek, mut hvv) = (0.0, 0.0, 0.0);
+    for (&si, &vi) in s.iter().zip(&v) {
+        let f = si / (km + si);
+        let r = vm * f - vi;
+        ev += 2.0 * r * f;
+        ek -= 2.0 * r * vm * si / (km + si).powi(2);
+        hvv += 2.0 * f * f;
+    }
+    close2("∂", (gv, gk), (ev, ek));
+    let (_, _, (h0, _)) = michaelis_menten_fit_hvp(vm, km, &s, &v, 1.0, 0.0);
+    close("∂²V", h0, hvv, 1e-12);
+    fd2(
+        "mm",
+        |a, b| michaelis_menten_fit(a, b, &s, &v),
+        (vm, km),
+        (gv, gk),
+    );
+}
+
+/// Beer–Lambert unmixing: an absorbance spectrum as a sum of known component spectra with
+/// positive concentrations (on a log scale).
+#[differentiate(hessian, wrt(log_c))]
+fn unmixing_loss(log_c: &[f64], spectra: &[Vec<f64>], absorbance: &[f64]) -> f64 {
+    let c: Vec<f64> = log_c.iter().map(|l| l.exp()).collect();
+    let mut loss = 0.0;
+    for (w, &a) in absorbance.iter().enumerate() {
+        let pred: f64 = c.iter().zip(spectra).map(|(ck, eps)| ck * eps[w]).sum();
+        loss += (pred - a).powi(2);
+    }
+    loss
+}
+
+#[test]
+fn beer_lambert_unmixing() {
+    let spectra: Vec<Vec<f64>> = (0..3)
+        .map(|k| {
+            (0..8)
+                .map(|w| (-((w as f64 - 2.5 * k as f64 - 1.0).powi(2)) / 3.0).exp())
+                .collect()
+        })
+        .collect();
+    let absorbance: Vec<f64> = (0..8)
+        .map(|w| 0.4 * spectra[0][w] + 1.1 * spectra[1][w] + 0.7 * spectra[2][w])
+        .collect();
+    let log_c = vec![-0.5, 0.2, -0.1];
+    let (v, g) = unmixing_loss_grad(&log_c, &spectra, &absorbance);
+    close(
+        "value",
+        v,
+        unmixing_loss(&log_c, &spectra, &absorbance),
+        TOL,
+    );
+    // ∂log cₖ = Σ_w 2 r_w εₖ(w) cₖ
+    let c: Vec<f64> = log_c.iter().map(|l| l.exp()).collect();
+    let r: Vec<f64> = (0..8)
+        .map(|w| (0..3).map(|k| c[k] * spectra[k][w]).sum::<f64>() - absorbance[w])
+        .collect();
+    for k in 0..3 {
+        let e: f64 = (0..8).map(|w| 2.0 * r[w] * spectra[k][w] * c[k]).sum();
+        close("∂log c", g[k], e, 1e-12);
+    }
+    fd_vec(
+        "∂log c",
+        |l| unmixing_loss(l, &spectra, &absorbance),
+        &log_c,
+        &g,
+    );
+    let dir = vec![1.0, -0.5, 0.25];
+    let (_, _, hv) = unmixing_loss_hvp(&log_c, &spectra, &absorbance, &dir);
+    hvp_against_fd(
+        "unmixing",
+        |l| unmixing_loss_grad(l, &spectra, &absorbance).1,
+        &log_c,
+        &dir,
+        &hv,
+    );
+    // At the true concentrations the residuals and the gradient vanish.
+    let truth: Vec<f64> = [0.4f64, 1.1, 0.7].iter().map(|c| c.ln()).collect();
+    let (v0, g0) = unmixing_loss_grad(&truth, &spectra, &absorbance);
+    assert!(v0 < 1e-28 && g0.iter().all(|g| g.abs() < 1e-13));
+}
+
+/// A loan's level payment, r L / (1 − (1 + r)⁻ⁿ), and the total interest paid over its term.
+#[differentiate(hessian, wrt(rate, principal))]
+fn total_interest(rate: f64, principal: f64, months: i32) -> f64 {
+    let payment = rate * principal / (1.0 - (1.0 + rate).powi(-months));
+    payment * months as f64 - principal
+}
+
+#[test]
+fn amortised_loan_interest() {
+    // The principal in thousands, which keeps the finite differences of a value near 10⁵ out
+    // of rounding noise.
+    let (r, l, n) = (0.004, 250.0, 360);
+    let (v, (gr, gl)) = total_interest_grad(r, l, n);
+    close("value", v, total_interest(r, l, n), TOL);
+    // P = rL/(1 − q), q = (1 + r)⁻ⁿ: ∂P/∂r = L/(1 − q) − rL·n(1 + r)⁻ⁿ⁻¹/(1 − q)², ∂P/∂L = P/L
+    let q = (1.0f64 + r).powi(-n);
+    let p = r * l / (1.0 - q);
+    let dp = l / (1.0 - q) - r * l * n as f64 * (1.0f64 + r).powi(-n - 1) / (1.0 - q).powi(2);
+    close("∂r", gr, dp * n as f64, 1e-10);
+    close("∂L", gl, p / l * n as f64 - 1.0, 1e-12);
+    fd2("loan", |a, b| total_interest(a, b, n), (r, l), (gr, gl));
+    // Linear in L: ∂²L = 0
+    let (_, _, (hr, hl)) = total_interest_hvp(r, l, n, 0.0, 1.0);
+    close("∂²L", hl, 0.0, TOL);
+    close("∂²L∂r", hr, dp * n as f64 / l, 1e-10);
+}
+
+/// The area-weighted centroid of a polygon with a fixed number of vertices (a const generic).
+#[differentiate]
+fn polygon_centroid_x<const N: usize>(pts: [[f64; 2]; N]) -> f64 {
+    let (mut a, mut cx) = (0.0, 0.0);
+    for i in 0..N {
+        let (p, q) = (pts[i], pts[(i + 1) % N]);
+        let cross = p[0] * q[1] - q[0] * p[1];
+        a += cross;
+        cx += (p[0] + q[0]) * cross;
+    }
+    cx / (3.0 * a)
+}
+
+#[test]
+fn polygon_centroid_with_a_const_generic() {
+    // For a triangle the centroid is the mean of the corners: ∂xᵢ = 1/3, ∂yᵢ = 0.
+    let tri = [[0.0, 0.0], [2.0, 0.5], [0.7, 1.6]];
+    let (v, g) = polygon_centroid_x_grad(tri);
+    close("value", v, (0.0 + 2.0 + 0.7) / 3.0, 1e-12);
+    for i in 0..3 {
+        close("∂x", g[i][0], 1.0 / 3.0, 1e-12);
+        close("∂y", g[i][1], 0.0, 1e-12);
+    }
+    let quad = [[0.0, 0.0], [2.0, 0.1], [2.3, 1.5], [0.2, 1.2]];
+    let (v, g) = polygon_centroid_x_grad(quad);
+    close("quad value", v, polygon_centroid_x(quad), TOL);
+    let r = gradcheck(|p: &[[f64; 2]; 4]| polygon_centroid_x(*p), &quad, &g);
+    assert!(r.passed(), "{r}");
+    // Translating the polygon moves its centroid with it: Σ∂xᵢ = 1, Σ∂yᵢ = 0.
+    close("Σ∂x", g.iter().map(|p| p[0]).sum(), 1.0, 1e-12);
+    close("Σ∂y", g.iter().map(|p| p[1]).sum(), 0.0, 1e-12);
+}
+
+/// A consecutive reaction A → B → C by Euler steps, the intermediate B fitted to data.
+#[differentiate(wrt(k1, k2))]
+fn consecutive_reaction_fit(k1: f64, k2: f64, a0: f64, dt: f64, observed_b: &[f64]) -> f64 {
+    let (mut a, mut b) = (a0, 0.0);
+    let mut loss = 0.0;
+    for &obs in observed_b {
+        let (ra, rb) = (k1 * a, k2 * b);
+        a -= ra * dt;
+        b += (ra - rb) * dt;
+        loss += (b - obs).powi(2);
+    }
+    loss
+}
+
+#[test]
+fn consecutive_reaction_rates() {
+    let observed: Vec<f64> = (1..=15)
+        .map(|n| {
+            let t = 0.2 * n as f64;
+            2.0 * ((-0.5 * t).exp() - (-1.5 * t).exp())
+        })
+        .collect();
+    let (k1, k2) = (1.2, 0.6);
+    let (v, (g1, g2)) = consecutive_reaction_fit_grad(k1, k2, 1.0, 0.2, &observed);
+    close(
+        "value",
+        v,
+        consecutive_reaction_fit(k1, k2, 1.0, 0.2, &observed),
+        TOL,
+    );
+    fd2(
+        "reaction",
+        |a, b| consecutive_reaction_fit(a, b, 1.0, 0.2, &observed),
+        (k1, k2),
+        (g1, g2),
+    );
+    // With k₂ = 0, bₙ = a₀(1 − (1 − k₁dt)ⁿ): ∂k₁ = Σ 2(bₙ − oₙ) a₀ n dt (1 − k₁dt)ⁿ⁻¹
+    let (_, (e1, _)) = consecutive_reaction_fit_grad(k1, 0.0, 1.0, 0.2, &observed);
+    let m = 1.0 - k1 * 0.2;
+    let e: f64 = (1..=15)
+        .map(|n| {
+            let b = 1.0 - m.powi(n);
+            2.0 * (b - observed[n as usize - 1]) * n as f64 * 0.2 * m.powi(n - 1)
+        })
+        .sum();
+    close("∂k₁ at k₂ = 0", e1, e, 1e-12);
+}
