@@ -284,7 +284,10 @@ impl VisitMut for Uses<'_> {
         // A name bound again (`let prev = ..`, `for prev in ..`) shadows the variable.
         if binds(p, self.name) {
             self.ok = false;
+            return;
         }
+        // On into the guards of other `match`es' arms, which may read the variable.
+        syn::visit_mut::visit_pat_mut(self, p);
     }
 }
 
@@ -351,6 +354,18 @@ mod tests {
     }
 
     #[test]
+    fn a_guard_of_another_match_is_rewritten_too() {
+        let s = rewritten(syn::parse_quote!({
+            let mut p: Option<f64> = None;
+            let y = match k {
+                0 if p.is_some() => 1.0,
+                _ => 0.0,
+            };
+        }));
+        assert!(s.contains("if __ad_opt_p_some"), "{s}");
+    }
+
+    #[test]
     fn an_unknown_use_leaves_the_declaration_as_written() {
         for body in [
             syn::parse_quote!({
@@ -381,6 +396,13 @@ mod tests {
             syn::parse_quote!({
                 let mut p: Option<T> = None;
                 if let Some(i) = p {}
+            }),
+            syn::parse_quote!({
+                let mut p: Option<f64> = None;
+                let y = match k {
+                    0 if p.unwrap() > 1.0 => 1.0,
+                    _ => 0.0,
+                };
             }),
         ] {
             let s = rewritten(body);
