@@ -4542,3 +4542,57 @@ fn consecutive_reaction_rates() {
         .sum();
     close("∂k₁ at k₂ = 0", e1, e, 1e-12);
 }
+
+/// A heater with hysteresis: the temperature when it last switched on kept in an
+/// `Option<f64>` (cleared when it switches off), read in a `match` guard and by `unwrap_or`.
+#[differentiate]
+fn hysteresis_cost(temps: &[f64], setpoint: f64, band: f64) -> f64 {
+    let mut switched_on: Option<f64> = None;
+    let mut cost = 0.0;
+    for (t, &x) in temps.iter().enumerate() {
+        cost += match t % 2 {
+            0 if switched_on.is_some() => (x - switched_on.unwrap_or(setpoint)).powi(2),
+            _ => 0.1 * (x - setpoint).powi(2),
+        };
+        if x < setpoint - band {
+            switched_on = Some(x);
+        } else if x > setpoint + band {
+            switched_on = None;
+        }
+    }
+    cost
+}
+
+#[test]
+fn hysteresis_with_an_option_read_in_a_match_guard() {
+    let temps = vec![19.0, 18.2, 18.9, 20.5, 21.3, 19.6, 18.4, 19.1, 19.8];
+    let (s, band) = (19.5, 0.8);
+    let (v, (gt, gs, gb)) = hysteresis_cost_grad(&temps, s, band);
+    close("value", v, hysteresis_cost(&temps, s, band), TOL);
+    // The same walk by hand, with the index of the sample the heater switched on at:
+    // (x_t − x_on)² adds ±2(x_t − x_on); 0.1(x_t − s)² adds 0.2(x_t − s) to x_t and its
+    // opposite to s.
+    let (mut et, mut es) = (vec![0.0; temps.len()], 0.0);
+    let mut on: Option<usize> = None;
+    for (t, &x) in temps.iter().enumerate() {
+        match (t % 2, on) {
+            (0, Some(k)) => {
+                et[t] += 2.0 * (x - temps[k]);
+                et[k] -= 2.0 * (x - temps[k]);
+            }
+            _ => {
+                et[t] += 0.2 * (x - s);
+                es -= 0.2 * (x - s);
+            }
+        }
+        if x < s - band {
+            on = Some(t);
+        } else if x > s + band {
+            on = None;
+        }
+    }
+    close_all("∂temps", &gt, &et);
+    close("∂setpoint", gs, es, 1e-12);
+    close("∂band", gb, 0.0, TOL);
+    fd_vec("∂temps", |t| hysteresis_cost(t, s, band), &temps, &gt);
+}
