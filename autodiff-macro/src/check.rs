@@ -219,6 +219,26 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                             errors.push(syn::Error::new_spanned(&arm.pat, msg));
                             continue;
                         }
+                        // `Some(p)` of a whole float: an `Option` variable the rewrite of
+                        // local `Option`s did not take (a tuple inside is another case).
+                        if matches!(&arm.pat, syn::Pat::TupleStruct(ts)
+                            if ts.path.is_ident("Some")
+                                && ts.elems.len() == 1
+                                && matches!(ts.elems[0], syn::Pat::Ident(_) | syn::Pat::Wild(_)))
+                        {
+                            errors.push(syn::Error::new_spanned(
+                                &arm.pat,
+                                "this pattern takes a differentiated value out of an `Option`, \
+                                 which the derivative cannot follow here; a local `Option` of a \
+                                 float is followed where it is declared with its type (`let mut \
+                                 prev: Option<f64> = None;`) and used only as `prev = Some(..)`, \
+                                 `prev = None`, `if let Some(p) = prev`, a `match` with a \
+                                 `Some(p)` and a `None` arm, `is_some()`, `is_none()` and \
+                                 `unwrap_or(d)`; else keep a flag and a float (`let mut has_prev = \
+                                 false; let mut prev = 0.0;`)",
+                            ));
+                            continue;
+                        }
                         errors.push(syn::Error::new_spanned(
                             &arm.pat,
                             "this pattern binds part of a differentiated value, which the \

@@ -428,7 +428,10 @@ impl Lowering {
             Expr::Try(_) => {
                 self.err_at(
                     e,
-                    "the `?` operator is not supported in differentiated functions; handle the error before calling, or `match` on the value",
+                    "the `?` operator is not supported in differentiated functions: return a \
+                     float and leave early where a value is missing (`let Some(&v) = x.get(i) \
+                     else { return 0.0 };`), handle the error before calling, or `match` on the \
+                     value",
                 );
                 None
             }

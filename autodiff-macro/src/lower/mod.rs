@@ -57,6 +57,7 @@ mod iter;
 mod join;
 mod labels;
 mod loops;
+mod options;
 mod region;
 mod stmts;
 mod subslice;

@@ -1713,6 +1713,7 @@ pub(super) fn desugar_forms(
                 }
             }
             imported_calls(block);
+            super::options::option_lets(&mut block.stmts);
             block.stmts =
                 super::break_values::break_values(std::mem::take(&mut block.stmts), &mut self.made);
             block.stmts =

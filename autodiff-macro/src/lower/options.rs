@@ -1,0 +1,412 @@
+//! A local `Option` of a float kept across iterations: `let mut prev: Option<f64> = None;`.
+//!
+//! Such a variable is a flag and a value. Before lowering, a local declared `Option<f64>` or
+//! `Option<f32>` (or a float type parameter, `Option<T>`, started from `Some(..)`) becomes two
+//! locals, and every use of it the rewrite knows becomes a use of them:
+//!
+//! ```text
+//! let mut prev: Option<f64> = None;       let mut __ad_opt_prev_some = false;
+//!                                         let mut __ad_opt_prev_val: f64 = 0.0;
+//! for &x in xs {                          for &x in xs {
+//!     if let Some(p) = prev {                 if __ad_opt_prev_some {
+//!                                                 let p = __ad_opt_prev_val;
+//!         total += (x - p).powi(2);               total += (x - p).powi(2);
+//!     }                                       }
+//!     prev = Some(x);                         { __ad_opt_prev_val = x; __ad_opt_prev_some = true; }
+//! }                                       }
+//! ```
+//!
+//! so the derivative follows a float and a boolean the loops carry, as it already does. The
+//! uses rewritten are `v = Some(e)`, `v = None`, `if let Some(p) = v { .. } else { .. }`,
+//! `match v { Some(p) => .., None => .. }` (`_` for the second arm; a guard is an unknown use), `v.is_some()`,
+//! `v.is_none()` and `v.unwrap_or(d)`. Any other use of the variable (passed to a function,
+//! `v.unwrap()`, `v.map(..)`, read in a closure or a macro, or a name shadowing it) leaves the
+//! declaration as written, and the lowering's error about a pattern binding a part of a
+//! differentiated value stands.
+
+use syn::visit_mut::VisitMut;
+use syn::{Expr, Pat, Stmt};
+
+/// Rewrites, in `stmts`, each local `Option` of a float whose uses are all of the forms above.
+pub(super) fn option_lets(stmts: &mut Vec<Stmt>) {
+    let mut i = 0;
+    while i < stmts.len() {
+        if let Some((name, ty, init)) = option_decl(&stmts[i]) {
+            let some = quote::format_ident!("__ad_opt_{}_some", name);
+            let val = quote::format_ident!("__ad_opt_{}_val", name);
+            let mut uses = Uses {
+                name: &name,
+                some: &some,
+                val: &val,
+                ok: true,
+            };
+            let mut rest: Vec<Stmt> = stmts[i + 1..].to_vec();
+            for s in rest.iter_mut() {
+                uses.visit_stmt_mut(s);
+            }
+            if uses.ok {
+                let (flag, value): (Expr, Expr) = match init {
+                    Some(e) => (syn::parse_quote!(true), e),
+                    None => (syn::parse_quote!(false), syn::parse_quote!(0.0)),
+                };
+                stmts.truncate(i);
+                stmts.push(syn::parse_quote!(let mut #some = #flag;));
+                stmts.push(syn::parse_quote!(let mut #val: #ty = #value;));
+                stmts.extend(rest);
+                i += 1;
+            }
+        }
+        i += 1;
+    }
+}
+
+/// `let mut v: Option<F> = None;` or `= Some(e);` with `F` a float type (`f32`, `f64`, or a
+/// single capital letter taken for a float type parameter, where it starts from `Some`): the
+/// name, `F` and the first value.
+fn option_decl(s: &Stmt) -> Option<(syn::Ident, syn::Type, Option<Expr>)> {
+    let Stmt::Local(l) = s else { return None };
+    let Pat::Type(pt) = &l.pat else { return None };
+    let Pat::Ident(pi) = &*pt.pat else {
+        return None;
+    };
+    if pi.by_ref.is_some() || pi.subpat.is_some() {
+        return None;
+    }
+    let init = l.init.as_ref()?;
+    if init.diverge.is_some() {
+        return None;
+    }
+    let inner = option_of(&pt.ty)?;
+    let float = match &inner {
+        syn::Type::Path(tp) if tp.qself.is_none() => {
+            let id = tp.path.get_ident()?.to_string();
+            if id == "f32" || id == "f64" {
+                true
+            } else if id.len() == 1 && id.chars().all(|c| c.is_ascii_uppercase()) {
+                false
+            } else {
+                return None;
+            }
+        }
+        _ => return None,
+    };
+    let first = match &*init.expr {
+        Expr::Path(p) if p.path.is_ident("None") => None,
+        e => Some(some_arg(e)?.clone()),
+    };
+    if first.is_none() && !float {
+        return None;
+    }
+    Some((pi.ident.clone(), inner, first))
+}
+
+/// `T` of `Option<T>`.
+fn option_of(ty: &syn::Type) -> Option<syn::Type> {
+    let syn::Type::Path(tp) = ty else { return None };
+    let seg = tp.path.segments.last()?;
+    if seg.ident != "Option" || tp.path.segments.len() != 1 {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &seg.arguments else {
+        return None;
+    };
+    match args.args.first()? {
+        syn::GenericArgument::Type(t) if args.args.len() == 1 => Some(t.clone()),
+        _ => None,
+    }
+}
+
+/// `e` of `Some(e)`.
+fn some_arg(e: &Expr) -> Option<&Expr> {
+    let Expr::Call(c) = e else { return None };
+    let Expr::Path(f) = &*c.func else { return None };
+    (f.path.is_ident("Some") && c.args.len() == 1).then(|| &c.args[0])
+}
+
+/// `p` of the pattern `Some(p)`.
+fn some_pat(p: &Pat) -> Option<&Pat> {
+    let Pat::TupleStruct(ts) = p else { return None };
+    (ts.qself.is_none() && ts.path.is_ident("Some") && ts.elems.len() == 1).then(|| &ts.elems[0])
+}
+
+fn is_name(e: &Expr, name: &syn::Ident) -> bool {
+    match e {
+        Expr::Path(p) => p.qself.is_none() && p.path.is_ident(name),
+        Expr::Paren(p) => is_name(&p.expr, name),
+        _ => false,
+    }
+}
+
+/// Rewrites the uses of one variable, and clears `ok` at a use it does not know.
+struct Uses<'a> {
+    name: &'a syn::Ident,
+    some: &'a syn::Ident,
+    val: &'a syn::Ident,
+    ok: bool,
+}
+
+impl Uses<'_> {
+    /// `if some { let p = val; then } else { otherwise }`.
+    fn branch(&self, p: &Pat, then: &Expr, otherwise: Option<&Expr>) -> Expr {
+        let (some, val) = (self.some, self.val);
+        match otherwise {
+            Some(o) => syn::parse_quote!(if #some { let #p = #val; #then } else { #o }),
+            None => syn::parse_quote!(if #some { let #p = #val; #then }),
+        }
+    }
+}
+
+impl VisitMut for Uses<'_> {
+    fn visit_expr_mut(&mut self, e: &mut Expr) {
+        if !self.ok {
+            return;
+        }
+        let (name, some, val) = (self.name, self.some, self.val);
+        let new: Option<Expr> = match e {
+            Expr::Assign(a) if is_name(&a.left, name) => {
+                // The right side first: `prev = Some(prev.unwrap_or(0.0) + x)` reads the old value.
+                self.visit_expr_mut(&mut a.right);
+                match &*a.right {
+                    Expr::Path(p) if p.path.is_ident("None") => {
+                        Some(syn::parse_quote!(#some = false))
+                    }
+                    r => match some_arg(r) {
+                        Some(v) => Some(syn::parse_quote!({ #val = #v; #some = true; })),
+                        None => {
+                            self.ok = false;
+                            None
+                        }
+                    },
+                }
+            }
+            Expr::If(i) if matches!(&*i.cond, Expr::Let(l) if is_name(&l.expr, name)) => {
+                let Expr::Let(l) = &*i.cond else { return };
+                let Some(p) = some_pat(&l.pat).cloned() else {
+                    self.ok = false;
+                    return;
+                };
+                // `if let Some(prev) = prev`: inside, `prev` is the float.
+                if !binds(&p, name) {
+                    self.visit_block_mut(&mut i.then_branch);
+                }
+                if let Some((_, o)) = &mut i.else_branch {
+                    self.visit_expr_mut(o);
+                }
+                let then = Expr::Block(syn::ExprBlock {
+                    attrs: Vec::new(),
+                    label: None,
+                    block: i.then_branch.clone(),
+                });
+                Some(self.branch(&p, &then, i.else_branch.as_ref().map(|(_, e)| &**e)))
+            }
+            Expr::Match(m) if is_name(&m.expr, name) => {
+                if m.arms.len() != 2 {
+                    self.ok = false;
+                    return;
+                }
+                let none = |p: &Pat| {
+                    matches!(p, Pat::Wild(_))
+                        || matches!(p, Pat::Ident(pi) if pi.ident == "None" && pi.subpat.is_none())
+                        || matches!(p, Pat::Path(pp) if pp.path.is_ident("None"))
+                };
+                let (s, n) = match (some_pat(&m.arms[0].pat), some_pat(&m.arms[1].pat)) {
+                    (Some(_), None) if none(&m.arms[1].pat) => (0, 1),
+                    (None, Some(_))
+                        if none(&m.arms[0].pat) && !matches!(m.arms[0].pat, Pat::Wild(_)) =>
+                    {
+                        (1, 0)
+                    }
+                    _ => {
+                        self.ok = false;
+                        return;
+                    }
+                };
+                let Some(p) = some_pat(&m.arms[s].pat).cloned() else {
+                    self.ok = false;
+                    return;
+                };
+                if !binds(&p, name) {
+                    self.visit_expr_mut(&mut m.arms[s].body);
+                }
+                self.visit_expr_mut(&mut m.arms[n].body);
+                Some(self.branch(&p, &m.arms[s].body, Some(&m.arms[n].body)))
+            }
+            Expr::MethodCall(mc) if is_name(&mc.receiver, name) => {
+                for a in mc.args.iter_mut() {
+                    self.visit_expr_mut(a);
+                }
+                match (mc.method.to_string().as_str(), mc.args.len()) {
+                    ("is_some", 0) => Some(syn::parse_quote!(#some)),
+                    ("is_none", 0) => Some(syn::parse_quote!((!#some))),
+                    ("unwrap_or", 1) => {
+                        let d = &mc.args[0];
+                        Some(syn::parse_quote!((if #some { #val } else { #d })))
+                    }
+                    _ => {
+                        self.ok = false;
+                        None
+                    }
+                }
+            }
+            // Any other mention: a read the rewrite does not know.
+            Expr::Path(p) if p.qself.is_none() && p.path.is_ident(name) => {
+                self.ok = false;
+                None
+            }
+            Expr::Closure(c) if mentions(&quote::quote!(#c), name) => {
+                self.ok = false;
+                None
+            }
+            Expr::Macro(m) if mentions(&m.mac.tokens, name) => {
+                self.ok = false;
+                None
+            }
+            _ => {
+                syn::visit_mut::visit_expr_mut(self, e);
+                None
+            }
+        };
+        if let Some(n) = new {
+            *e = n;
+        }
+    }
+
+    fn visit_stmt_mut(&mut self, s: &mut Stmt) {
+        if let Stmt::Macro(m) = s {
+            if mentions(&m.mac.tokens, self.name) {
+                self.ok = false;
+            }
+        }
+        syn::visit_mut::visit_stmt_mut(self, s);
+    }
+
+    fn visit_pat_mut(&mut self, p: &mut Pat) {
+        // A name bound again (`let prev = ..`, `for prev in ..`) shadows the variable.
+        if binds(p, self.name) {
+            self.ok = false;
+            return;
+        }
+        // On into the guards of other `match`es' arms, which may read the variable.
+        syn::visit_mut::visit_pat_mut(self, p);
+    }
+}
+
+/// Whether the pattern binds `name`.
+fn binds(p: &Pat, name: &syn::Ident) -> bool {
+    let mut ids = Vec::new();
+    super::syntax::collect_pat_bindings(p, &mut ids);
+    ids.iter().any(|i| i == name)
+}
+
+/// Whether the tokens mention `name`.
+fn mentions(tokens: &proc_macro2::TokenStream, name: &syn::Ident) -> bool {
+    tokens.clone().into_iter().any(|t| match t {
+        proc_macro2::TokenTree::Ident(i) => i == *name,
+        proc_macro2::TokenTree::Group(g) => mentions(&g.stream(), name),
+        _ => false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rewritten(body: syn::Block) -> String {
+        let mut stmts = body.stmts;
+        option_lets(&mut stmts);
+        let b = syn::Block {
+            brace_token: Default::default(),
+            stmts,
+        };
+        quote::quote!(#b).to_string()
+    }
+
+    #[test]
+    fn a_previous_value_becomes_a_flag_and_a_float() {
+        let s = rewritten(syn::parse_quote!({
+            let mut prev: Option<f64> = None;
+            for &x in xs {
+                if let Some(p) = prev {
+                    t += x - p;
+                }
+                prev = Some(x);
+            }
+        }));
+        assert!(s.contains("__ad_opt_prev_some"), "{s}");
+        assert!(s.contains("let p = __ad_opt_prev_val"), "{s}");
+        assert!(!s.contains("Some"), "{s}");
+    }
+
+    #[test]
+    fn match_is_some_and_unwrap_or_are_rewritten() {
+        let s = rewritten(syn::parse_quote!({
+            let mut best: Option<f32> = Some(x);
+            best = None;
+            let a = match best {
+                None => 0.0,
+                Some(b) => b * 2.0,
+            };
+            let c = best.is_some() && !best.is_none();
+            let d = best.unwrap_or(1.0);
+        }));
+        assert!(!s.contains("Some") && !s.contains("None"), "{s}");
+        assert!(s.contains("__ad_opt_best_some = false"), "{s}");
+    }
+
+    #[test]
+    fn a_guard_of_another_match_is_rewritten_too() {
+        let s = rewritten(syn::parse_quote!({
+            let mut p: Option<f64> = None;
+            let y = match k {
+                0 if p.is_some() => 1.0,
+                _ => 0.0,
+            };
+        }));
+        assert!(s.contains("if __ad_opt_p_some"), "{s}");
+    }
+
+    #[test]
+    fn an_unknown_use_leaves_the_declaration_as_written() {
+        for body in [
+            syn::parse_quote!({
+                let mut p: Option<f64> = None;
+                p = Some(1.0);
+                g(p);
+            }),
+            syn::parse_quote!({
+                let mut p: Option<f64> = None;
+                let q = p.unwrap();
+            }),
+            syn::parse_quote!({
+                let mut p: Option<f64> = None;
+                let f = |a: f64| p;
+            }),
+            syn::parse_quote!({
+                let mut p: Option<f64> = None;
+                println!("{:?}", p);
+            }),
+            syn::parse_quote!({
+                let mut p: Option<f64> = None;
+                let p = 2.0;
+            }),
+            syn::parse_quote!({
+                let mut p: Option<usize> = None;
+                if let Some(i) = p {}
+            }),
+            syn::parse_quote!({
+                let mut p: Option<T> = None;
+                if let Some(i) = p {}
+            }),
+            syn::parse_quote!({
+                let mut p: Option<f64> = None;
+                let y = match k {
+                    0 if p.unwrap() > 1.0 => 1.0,
+                    _ => 0.0,
+                };
+            }),
+        ] {
+            let s = rewritten(body);
+            assert!(!s.contains("__ad_opt"), "{s}");
+        }
+    }
+}
