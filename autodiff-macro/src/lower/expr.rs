@@ -203,6 +203,15 @@ impl Lowering {
             Expr::Assign(a) => {
                 let v = self.expr(b, &a.right, true);
                 self.assign_target(b, &a.left, v, false);
+                // `rng = Lcg::new(9);`: built from data again (see `Binding::data`).
+                if let Expr::Path(p) = &*a.left
+                    && let Some(slot) = p
+                        .path
+                        .get_ident()
+                        .and_then(|id| self.lookup(&id.to_string()))
+                {
+                    self.env[slot].data = self.data_value(&a.right);
+                }
                 None
             }
             Expr::Call(_) | Expr::MethodCall(_) if self.lends_mut_param(e) => None,

@@ -116,6 +116,11 @@ struct Binding {
     /// as its first value says: a call lending it as `&mut y` calls the helper's copy for
     /// arrays (see `crate::mut_self`), also where a later version is a loop's block parameter.
     fixed_array: bool,
+    /// Built from data only by a literal or a constructor of the user's struct (`Lcg { state:
+    /// 7 }`, `Lcg::new(seed)` of `seed: u64`, `Rng::default()`): it holds no differentiated
+    /// value, and its methods given data only run as written (`rng.next_f64()`, also taking
+    /// `&mut self`). Cleared when the variable is assigned.
+    data: bool,
 }
 
 impl Binding {
@@ -135,6 +140,7 @@ impl Binding {
             elem_ty: None,
             struct_ty: None,
             fixed_array: false,
+            data: false,
         }
     }
 }
