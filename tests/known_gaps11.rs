@@ -1,7 +1,8 @@
 //! Programs that users wrote and that were rejected, or failed inside generated code, and now
 //! work: a random-number generator made by a constructor of data (`Lcg::new(7)`,
 //! `Rng::seeded(seed)`, `Lcg::default()`) whose `&mut self` methods draw constants for the
-//! differentiated computation.
+//! differentiated computation; the operators of a struct on what a function of the user's
+//! returned (`let k1 = rate(s, k); s + k1 * h`, RK4 without annotations).
 //!
 //! Each gradient is checked against its analytic form (stated beside the function) and
 //! against central finite differences through `autodiff::check`; under `hessian`, `_jvp` and
@@ -12,6 +13,7 @@
 
 use autodiff::{Differentiable, differentiate};
 use num_traits::Float;
+use std::ops::{Add, AddAssign, Mul, Sub};
 
 mod common;
 use common::*;
@@ -354,4 +356,251 @@ fn constructor_of_a_differentiated_float_is_followed() {
         close2("scaled sum", g, (0.5 + x, s));
         fd2("scaled sum", scaled_sum, (s, x), g);
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. The operators of a struct on what a function returned: `let k1 = rate(s, k); s + k1 * h`.
+// ---------------------------------------------------------------------------------------------
+
+/// An oscillator's state, a vector space through its own operators.
+#[derive(Clone, Copy, Debug, Differentiable)]
+struct Osc {
+    x: f64,
+    v: f64,
+}
+
+#[differentiate(hessian)]
+impl Add for Osc {
+    type Output = Osc;
+    fn add(self, o: Osc) -> Osc {
+        Osc {
+            x: self.x + o.x,
+            v: self.v + o.v,
+        }
+    }
+}
+
+#[differentiate(hessian)]
+impl Sub for Osc {
+    type Output = Osc;
+    fn sub(self, o: Osc) -> Osc {
+        Osc {
+            x: self.x - o.x,
+            v: self.v - o.v,
+        }
+    }
+}
+
+#[differentiate(hessian)]
+impl Mul<f64> for Osc {
+    type Output = Osc;
+    fn mul(self, c: f64) -> Osc {
+        Osc {
+            x: self.x * c,
+            v: self.v * c,
+        }
+    }
+}
+
+/// For the plain function's `s += ..` (the differentiated ones read it as `s = s + ..`).
+impl AddAssign for Osc {
+    fn add_assign(&mut self, o: Osc) {
+        *self = *self + o;
+    }
+}
+
+/// x' = v, v' = −k·x: the rate is A·s with A = [[0, 1], [−k, 0]].
+#[differentiate(hessian)]
+fn rate(s: Osc, k: f64) -> Osc {
+    Osc {
+        x: s.v,
+        v: -k * s.x,
+    }
+}
+
+/// One classic RK4 step, each stage's rate in a variable the macro sees no type for.
+#[differentiate(hessian)]
+fn rk4_step(x0: f64, v0: f64, k: f64, h: f64) -> f64 {
+    let s = Osc { x: x0, v: v0 };
+    let k1 = rate(s, k);
+    let k2 = rate(s + k1 * (h / 2.0), k);
+    let k3 = rate(s + k2 * (h / 2.0), k);
+    let k4 = rate(s + k3 * h, k);
+    let s1 = s + (k1 + k2 * 2.0 + k3 * 2.0 + k4) * (h / 6.0);
+    s1.x
+}
+
+/// For a linear rate, one RK4 step is the Taylor polynomial of e^{hA} to 4th order; with
+/// A² = −k·I: x₁ = c₀x₀ + c₁v₀, c₀ = 1 − h²k/2 + h⁴k²/24, c₁ = h − h³k/6. Its gradient in
+/// (x₀, v₀, k, h) and its Hessian, by hand.
+fn rk4_step_exact(p: [f64; 4]) -> (f64, [f64; 4], [[f64; 4]; 4]) {
+    let [x, v, k, h] = p;
+    let c0 = 1.0 - h * h * k / 2.0 + h.powi(4) * k * k / 24.0;
+    let c1 = h - h.powi(3) * k / 6.0;
+    let (c0k, c0h) = (
+        -h * h / 2.0 + h.powi(4) * k / 12.0,
+        -h * k + h.powi(3) * k * k / 6.0,
+    );
+    let (c1k, c1h) = (-h.powi(3) / 6.0, 1.0 - h * h * k / 2.0);
+    let (c0kk, c0kh, c0hh) = (
+        h.powi(4) / 12.0,
+        -h + h.powi(3) * k / 3.0,
+        -k + h * h * k * k / 2.0,
+    );
+    let (c1kk, c1kh, c1hh) = (0.0, -h * h / 2.0, -h * k);
+    let y = c0 * x + c1 * v;
+    let g = [c0, c1, c0k * x + c1k * v, c0h * x + c1h * v];
+    let hess = [
+        [0.0, 0.0, c0k, c0h],
+        [0.0, 0.0, c1k, c1h],
+        [c0k, c1k, c0kk * x + c1kk * v, c0kh * x + c1kh * v],
+        [c0h, c1h, c0kh * x + c1kh * v, c0hh * x + c1hh * v],
+    ];
+    (y, g, hess)
+}
+
+#[test]
+fn rk4_stages_in_unannotated_variables() {
+    for p in [[1.0, 0.0, 4.0, 0.1], [-0.3, 1.2, 2.5, 0.25]] {
+        let [x, v, k, h] = p;
+        let (y, g) = rk4_step_grad(x, v, k, h);
+        let (ye, ge, he) = rk4_step_exact(p);
+        close("rk4 step", y, ye, TOL);
+        assert_eq!(y, rk4_step(x, v, k, h));
+        close_all("rk4 step gradient", &[g.0, g.1, g.2, g.3], &ge);
+        let r = autodiff::check::gradcheck(
+            |q: &[f64; 4]| rk4_step(q[0], q[1], q[2], q[3]),
+            &p,
+            &[g.0, g.1, g.2, g.3],
+        );
+        assert!(r.passed(), "rk4 step: {r}");
+        let d = [0.5, -1.0, 0.25, 2.0];
+        let (_, _, hv) = rk4_step_hvp(x, v, k, h, d[0], d[1], d[2], d[3]);
+        let expected: Vec<f64> = (0..4)
+            .map(|i| (0..4).map(|j| he[i][j] * d[j]).sum())
+            .collect();
+        close_all("rk4 step H·v", &[hv.0, hv.1, hv.2, hv.3], &expected);
+        let (_, t) = rk4_step_jvp(x, v, k, h, d[0], d[1], d[2], d[3]);
+        close("rk4 step jvp", t, (0..4).map(|i| ge[i] * d[i]).sum(), TOL);
+    }
+}
+
+/// n explicit Euler steps, the rate called inside the operator's operand and assigned into
+/// the state with `+=` and `=`: sₙ = Mⁿ s₀ with M = I + hA.
+#[differentiate]
+fn euler_steps(x0: f64, v0: f64, k: f64, h: f64, n: usize) -> f64 {
+    let mut s = Osc { x: x0, v: v0 };
+    for i in 0..n {
+        if i % 2 == 0 {
+            s += rate(s, k) * h;
+        } else {
+            let r = rate(s, k);
+            s = s - r * (-h);
+        }
+    }
+    s.x
+}
+
+type M2 = [[f64; 2]; 2];
+
+fn mat_mul(a: M2, b: M2) -> M2 {
+    let mut c = [[0.0; 2]; 2];
+    for i in 0..2 {
+        for j in 0..2 {
+            c[i][j] = a[i][0] * b[0][j] + a[i][1] * b[1][j];
+        }
+    }
+    c
+}
+
+/// Mⁿ and its derivatives in k and h: d(Mⁿ) = Σᵢ Mⁱ dM Mⁿ⁻¹⁻ⁱ, with ∂M/∂k = [[0, 0], [−h, 0]]
+/// and ∂M/∂h = A.
+fn euler_exact(x: f64, v: f64, k: f64, h: f64, n: usize) -> (f64, [f64; 4]) {
+    let m = [[1.0, h], [-k * h, 1.0]];
+    let pow = |p: usize| (0..p).fold([[1.0, 0.0], [0.0, 1.0]], |acc, _| mat_mul(acc, m));
+    let deriv = |dm: M2| {
+        (0..n).fold([[0.0; 2]; 2], |acc, i| {
+            let t = mat_mul(mat_mul(pow(i), dm), pow(n - 1 - i));
+            [
+                [acc[0][0] + t[0][0], acc[0][1] + t[0][1]],
+                [acc[1][0] + t[1][0], acc[1][1] + t[1][1]],
+            ]
+        })
+    };
+    let (mn, dk, dh) = (
+        pow(n),
+        deriv([[0.0, 0.0], [-h, 0.0]]),
+        deriv([[0.0, 1.0], [-k, 0.0]]),
+    );
+    let y = mn[0][0] * x + mn[0][1] * v;
+    (
+        y,
+        [
+            mn[0][0],
+            mn[0][1],
+            dk[0][0] * x + dk[0][1] * v,
+            dh[0][0] * x + dh[0][1] * v,
+        ],
+    )
+}
+
+#[test]
+fn euler_with_the_rate_inside_the_operand() {
+    let (x, v, k, h) = (0.7, -0.4, 3.0, 0.05);
+    let (y, g) = euler_steps_grad(x, v, k, h, 7);
+    assert_eq!(y, euler_steps(x, v, k, h, 7));
+    let (ye, ge) = euler_exact(x, v, k, h, 7);
+    close("euler", y, ye, 1e-12);
+    close_all("euler gradient", &[g.0, g.1, g.2, g.3], &ge);
+    let r = autodiff::check::gradcheck(
+        |q: &[f64; 4]| euler_steps(q[0], q[1], q[2], q[3], 7),
+        &[x, v, k, h],
+        &[g.0, g.1, g.2, g.3],
+    );
+    assert!(r.passed(), "euler: {r}");
+}
+
+/// The rate as a method of a model parameter (`spring.rate(s)`), then a midpoint step:
+/// s₁ = s + r(s + r(s)·h/2)·h, x₁ = x + h·v − h²k·x/2.
+#[derive(Clone, Differentiable)]
+struct Spring {
+    k: f64,
+}
+
+#[differentiate]
+impl Spring {
+    fn rate(&self, s: Osc) -> Osc {
+        Osc {
+            x: s.v,
+            v: -self.k * s.x,
+        }
+    }
+}
+
+#[differentiate]
+fn midpoint_step(spring: &Spring, x0: f64, v0: f64, h: f64) -> f64 {
+    let s = Osc { x: x0, v: v0 };
+    let k1 = spring.rate(s);
+    let mid = s + k1 * (h / 2.0);
+    let k2 = spring.rate(mid);
+    (s + k2 * h).x
+}
+
+#[test]
+fn midpoint_with_a_method_of_a_parameter() {
+    let (k, x, v, h) = (2.0, 0.5, 1.5, 0.1);
+    let (y, (gs, gx, gv, gh)) = midpoint_step_grad(&Spring { k }, x, v, h);
+    assert_eq!(y, midpoint_step(&Spring { k }, x, v, h));
+    close("midpoint", y, x + h * v - h * h * k * x / 2.0, 1e-14);
+    // ∂/∂k = −h²x/2, ∂/∂x = 1 − h²k/2, ∂/∂v = h, ∂/∂h = v − hkx.
+    close("midpoint ∂k", gs.k, -h * h * x / 2.0, TOL);
+    close("midpoint ∂x", gx, 1.0 - h * h * k / 2.0, TOL);
+    close("midpoint ∂v", gv, h, TOL);
+    close("midpoint ∂h", gh, v - h * k * x, TOL);
+    let r = autodiff::check::gradcheck(
+        |q: &[f64; 4]| midpoint_step(&Spring { k: q[0] }, q[1], q[2], q[3]),
+        &[k, x, v, h],
+        &[gs.k, gx, gv, gh],
+    );
+    assert!(r.passed(), "midpoint: {r}");
 }

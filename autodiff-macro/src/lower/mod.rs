@@ -220,6 +220,11 @@ pub struct Lowering {
     /// of a `fold` started from one (`fold(V2 { .. }, |acc, p| acc + p.pos)`), inside the loop
     /// and after it, for its operators (see `Lowering::struct_type_of`).
     struct_values: Vec<(Value, syn::Path)>,
+    /// The struct of the user's that the arithmetic being lowered is an operand of, set just
+    /// before an operand that is itself arithmetic is lowered and taken at once by it: the
+    /// right operand of a struct's `+` or `-` (`s + k1 * h`) is of the struct's type too, and
+    /// so is the left operand of such an operand (`k1` in `k1 * h`, `(k1 + k2) * h`).
+    expected_struct: Option<syn::Path>,
 }
 
 /// The variables that carry a `return` out of loops: its value and whether it happened.
@@ -349,6 +354,7 @@ impl Lowering {
             elem_places: Vec::new(),
             type_params: Vec::new(),
             struct_values: Vec::new(),
+            expected_struct: None,
         };
         let body = lw.f.new_block();
         lw.f.body = Some(body);
