@@ -2,7 +2,8 @@
 //! work: a random-number generator made by a constructor of data (`Lcg::new(7)`,
 //! `Rng::seeded(seed)`, `Lcg::default()`) whose `&mut self` methods draw constants for the
 //! differentiated computation; the operators of a struct on what a function of the user's
-//! returned (`let k1 = rate(s, k); s + k1 * h`, RK4 without annotations).
+//! returned (`let k1 = rate(s, k); s + k1 * h`, RK4 without annotations); a `loop`'s value
+//! inside an expression (`2.0 * loop { .. break p .. }`).
 //!
 //! Each gradient is checked against its analytic form (stated beside the function) and
 //! against central finite differences through `autodiff::check`; under `hessian`, `_jvp` and
@@ -603,4 +604,145 @@ fn midpoint_with_a_method_of_a_parameter() {
         &[gs.k, gx, gv, gh],
     );
     assert!(r.passed(), "midpoint: {r}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. A `loop`'s value inside an expression: bound first.
+// ---------------------------------------------------------------------------------------------
+
+/// y = 2·x³, the cube found by a loop: dy/dx = 6x², d²y/dx² = 12x.
+#[differentiate(hessian)]
+fn twice_cube(x: f64) -> f64 {
+    let mut p = 1.0;
+    let mut k = 0;
+    2.0 * loop {
+        p *= x;
+        k += 1;
+        if k == 3 {
+            break p;
+        }
+    }
+}
+
+#[test]
+fn loop_value_as_an_operand() {
+    for x in [0.6, -1.3] {
+        let (y, d) = twice_cube_grad(x);
+        assert_eq!(y, twice_cube(x));
+        close("2·x³", y, 2.0 * x * x * x, TOL);
+        close("2·x³", d, 6.0 * x * x, TOL);
+        fd("2·x³", twice_cube, x, d);
+        let (_, g, hv) = twice_cube_hvp(x, 0.5);
+        close("2·x³: hvp's gradient", g, 6.0 * x * x, TOL);
+        close("2·x³: H·v", hv, 0.5 * 12.0 * x, TOL);
+        let pairs = forward("2·x³").one(x, twice_cube, twice_cube_jvp, twice_cube_vjp);
+        tangents_are("2·x³", &pairs, 6.0 * x * x, TOL);
+    }
+}
+
+/// Over a generic float, after a float method: y = sin x + x², dy/dx = cos x + 2x.
+#[differentiate(hessian)]
+fn sine_plus_square<F: Float>(x: F) -> F {
+    let mut p = F::one();
+    let mut k = 0;
+    x.sin()
+        + loop {
+            if k == 2 {
+                break p;
+            }
+            p = p * x;
+            k += 1;
+        }
+}
+
+#[test]
+fn loop_value_after_a_float_method_generic() {
+    for x in [0.4f64, 2.2] {
+        let (y, d) = sine_plus_square_grad(x);
+        assert_eq!(y, sine_plus_square(x));
+        close("sin x + x²", d, x.cos() + 2.0 * x, TOL);
+        fd("sin x + x²", sine_plus_square, x, d);
+        let (_, _, hv) = sine_plus_square_hvp(x, 1.0);
+        close("sin x + x²: H·v", hv, 2.0 - x.sin(), TOL);
+    }
+    let x = 0.4f32;
+    let (_, d) = sine_plus_square_grad(x);
+    close(
+        "sin x + x² (f32)",
+        d as f64,
+        (x.cos() + 2.0 * x) as f64,
+        1e-6,
+    );
+    fd32("sin x + x² (f32)", sine_plus_square, x, d);
+}
+
+/// A polynomial, each power found by a loop inside `+=`: y = Σᵢ wᵢ·xⁱ;
+/// ∂y/∂x = Σ i·wᵢ·xⁱ⁻¹, ∂y/∂wᵢ = xⁱ.
+#[differentiate]
+fn poly_by_loops(x: f64, w: &[f64]) -> f64 {
+    let mut acc = 0.0;
+    for i in 0..w.len() {
+        let mut p = 1.0;
+        let mut k = 0;
+        acc += w[i]
+            * loop {
+                if k == i {
+                    break p;
+                }
+                p *= x;
+                k += 1;
+            };
+    }
+    acc
+}
+
+#[test]
+fn loop_value_in_a_compound_assignment_inside_a_loop() {
+    let w = [0.5, -1.0, 2.0, 0.25];
+    for x in [0.9, -1.4] {
+        let (y, (gx, gw)) = poly_by_loops_grad(x, &w);
+        assert_eq!(y, poly_by_loops(x, &w));
+        let dx: f64 = (1..4).map(|i| i as f64 * w[i] * x.powi(i as i32 - 1)).sum();
+        close("polynomial ∂x", gx, dx, TOL);
+        let dw: Vec<f64> = (0..4).map(|i| x.powi(i as i32)).collect();
+        close_all("polynomial ∂w", &gw, &dw);
+        fd("polynomial ∂x", |x| poly_by_loops(x, &w), x, gx);
+        fd_vec("polynomial ∂w", |w| poly_by_loops(x, w), &w, &gw);
+    }
+}
+
+/// Two loops as a function's arguments: y = max(x², 3y) (a loop each, evaluated in order);
+/// where x² > 3y: ∂/∂x = 2x, ∂/∂y = 0; else ∂/∂x = 0, ∂/∂y = 3.
+#[differentiate]
+fn max_of_loops(x: f64, y: f64) -> f64 {
+    let mut n = 0;
+    f64::max(
+        loop {
+            n += 1;
+            if n > 2 {
+                break x * x;
+            }
+        },
+        loop {
+            n += 1;
+            if n > 4 {
+                break 3.0 * y;
+            }
+        },
+    )
+}
+
+#[test]
+fn loop_values_as_arguments() {
+    for (x, y) in [(2.0, 0.5), (0.5, 1.0)] {
+        let (v, g) = max_of_loops_grad(x, y);
+        assert_eq!(v, max_of_loops(x, y));
+        let expected = if x * x > 3.0 * y {
+            (2.0 * x, 0.0)
+        } else {
+            (0.0, 3.0)
+        };
+        close2("max of loops", g, expected);
+        fd2("max of loops", max_of_loops, (x, y), g);
+    }
 }
