@@ -3,7 +3,8 @@
 //! `Rng::seeded(seed)`, `Lcg::default()`) whose `&mut self` methods draw constants for the
 //! differentiated computation; the operators of a struct on what a function of the user's
 //! returned (`let k1 = rate(s, k); s + k1 * h`, RK4 without annotations); a `loop`'s value
-//! inside an expression (`2.0 * loop { .. break p .. }`).
+//! inside an expression (`2.0 * loop { .. break p .. }`); `it.next()` on an iterator kept in a
+//! variable (`let mut it = xs.iter(); let first = *it.next().unwrap(); for v in it { .. }`).
 //!
 //! Each gradient is checked against its analytic form (stated beside the function) and
 //! against central finite differences through `autodiff::check`; under `hessian`, `_jvp` and
@@ -745,4 +746,159 @@ fn loop_values_as_arguments() {
         close2("max of loops", g, expected);
         fd2("max of loops", max_of_loops, (x, y), g);
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. `it.next()` on an iterator kept in a variable, then a loop over the rest.
+// ---------------------------------------------------------------------------------------------
+
+/// Σ (xᵢ − xᵢ₋₁)², the first item taken by `next()`: ∂/∂xᵢ = 2(xᵢ − xᵢ₋₁) − 2(xᵢ₊₁ − xᵢ)
+/// (the terms that exist).
+#[differentiate(hessian)]
+fn squared_steps(xs: &[f64]) -> f64 {
+    let mut it = xs.iter();
+    let mut prev = *it.next().unwrap();
+    let mut total = 0.0;
+    for &v in it {
+        total += (v - prev).powi(2);
+        prev = v;
+    }
+    total
+}
+
+fn squared_steps_grad_exact(x: &[f64]) -> Vec<f64> {
+    let n = x.len();
+    (0..n)
+        .map(|i| {
+            let left = if i > 0 { 2.0 * (x[i] - x[i - 1]) } else { 0.0 };
+            let right = if i + 1 < n {
+                -2.0 * (x[i + 1] - x[i])
+            } else {
+                0.0
+            };
+            left + right
+        })
+        .collect()
+}
+
+#[test]
+fn next_then_for_over_the_rest() {
+    let x = vec![0.3, -0.8, 1.1, 0.4, 2.0];
+    let (y, g) = squared_steps_grad(&x);
+    assert_eq!(y, squared_steps(&x));
+    close_all("squared steps", &g, &squared_steps_grad_exact(&x));
+    fd_vec("squared steps", squared_steps, &x, &g);
+    // H = the path graph's Laplacian times 2; H·v against the gradient's differences.
+    let v = vec![1.0, -0.5, 0.25, 2.0, -1.0];
+    let (_, _, hv) = squared_steps_hvp(&x, &v);
+    let expected: Vec<f64> = (0..5)
+        .map(|i| {
+            let mut s = 0.0;
+            if i > 0 {
+                s += 2.0 * (v[i] - v[i - 1]);
+            }
+            if i + 1 < 5 {
+                s -= 2.0 * (v[i + 1] - v[i]);
+            }
+            s
+        })
+        .collect();
+    close_all("squared steps: H·v", &hv, &expected);
+}
+
+/// The running maximum's softened form over `copied()`, two items taken first:
+/// y = a·b + Σ_{i≥2} xᵢ·a with a = x₀, b = x₁: ∂/∂x₀ = b + Σ_{i≥2} xᵢ, ∂/∂x₁ = a,
+/// ∂/∂xᵢ = a.
+#[differentiate]
+fn two_heads(xs: &[f64]) -> f64 {
+    let mut it = xs.iter().copied();
+    let a = it.next().unwrap();
+    let b = it.next().expect("two items");
+    let mut y = a * b;
+    while let Some(v) = it.next() {
+        y += v * a;
+    }
+    y
+}
+
+#[test]
+fn next_twice_then_while_let_over_copied() {
+    let x = vec![1.5, -0.5, 2.0, 0.25];
+    let (y, g) = two_heads_grad(&x);
+    assert_eq!(y, two_heads(&x));
+    close("two heads", y, 1.5 * -0.5 + (2.0 + 0.25) * 1.5, TOL);
+    close_all("two heads", &g, &[-0.5 + 2.25, 1.5, 1.5, 1.5]);
+    fd_vec("two heads", two_heads, &x, &g);
+}
+
+/// Over a generic float, in `f32` too, with `cloned()`: y = x₀² · Σ_{i≥1} xᵢ;
+/// ∂/∂x₀ = 2x₀·S, ∂/∂xᵢ = x₀² (S = Σ_{i≥1} xᵢ).
+#[differentiate]
+fn head_squared_times_rest<F: Float>(xs: &[F]) -> F {
+    let mut it = xs.iter().cloned();
+    let h = it.next().unwrap();
+    let mut s = F::zero();
+    for v in it {
+        s = s + v;
+    }
+    h * h * s
+}
+
+#[test]
+fn next_over_cloned_generic() {
+    let x = vec![0.7, 1.0, -2.0, 0.5];
+    let s: f64 = x[1..].iter().sum();
+    let (_, g) = head_squared_times_rest_grad(&x);
+    close_all("head² · rest", &g, &[2.0 * 0.7 * s, 0.49, 0.49, 0.49]);
+    fd_vec("head² · rest", |x| head_squared_times_rest(x), &x, &g);
+    let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+    let (y32, g32) = head_squared_times_rest_grad(&x32);
+    assert_eq!(y32, head_squared_times_rest(&x32));
+    for (a, b) in g32.iter().zip(&g) {
+        close("head² · rest (f32)", *a as f64, *b, 1e-6);
+    }
+}
+
+/// Inside a method, over a `Vec` field's copy: the first weight scales the rest,
+/// y = w₀ · Σ_{i≥1} wᵢ·xᵢ; ∂/∂w₀ = Σ_{i≥1} wᵢxᵢ, ∂/∂wᵢ = w₀xᵢ.
+#[derive(Clone, Differentiable)]
+struct Weights {
+    w: Vec<f64>,
+}
+
+#[differentiate]
+impl Weights {
+    fn scaled_dot(&self, x: &[f64]) -> f64 {
+        let w = self.w.clone();
+        let mut it = w.iter();
+        let w0 = *it.next().unwrap();
+        let mut s = 0.0;
+        let mut i = 1;
+        for wi in it {
+            s += wi * x[i];
+            i += 1;
+        }
+        w0 * s
+    }
+}
+
+#[test]
+fn next_inside_a_method() {
+    let m = Weights {
+        w: vec![1.5, 0.5, -1.0],
+    };
+    let x = [9.0, 2.0, 3.0];
+    let (y, (gm, _)) = m.scaled_dot_grad(&x);
+    assert_eq!(y, m.scaled_dot(&x));
+    close_all(
+        "scaled dot",
+        &gm.w,
+        &[0.5 * 2.0 - 3.0, 1.5 * 2.0, 1.5 * 3.0],
+    );
+    fd_vec(
+        "scaled dot",
+        |w| Weights { w: w.to_vec() }.scaled_dot(&x),
+        &m.w,
+        &gm.w,
+    );
 }
