@@ -4,7 +4,8 @@
 //! differentiated computation; the operators of a struct on what a function of the user's
 //! returned (`let k1 = rate(s, k); s + k1 * h`, RK4 without annotations); a `loop`'s value
 //! inside an expression (`2.0 * loop { .. break p .. }`); `it.next()` on an iterator kept in a
-//! variable (`let mut it = xs.iter(); let first = *it.next().unwrap(); for v in it { .. }`).
+//! variable (`let mut it = xs.iter(); let first = *it.next().unwrap(); for v in it { .. }`);
+//! `clear`, `truncate` and `resize` on a `Vec` of `#[derive(Differentiable)]` structs.
 //!
 //! Each gradient is checked against its analytic form (stated beside the function) and
 //! against central finite differences through `autodiff::check`; under `hessian`, `_jvp` and
@@ -900,5 +901,124 @@ fn next_inside_a_method() {
         |w| Weights { w: w.to_vec() }.scaled_dot(&x),
         &m.w,
         &gm.w,
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. `clear`, `truncate` and `resize` on a local `Vec` of the user's structs.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct Pt {
+    x: f64,
+    y: f64,
+}
+
+/// Points pushed, read, cleared and pushed again: y = a·b² (before `clear`) + 3ab + ab (after);
+/// ∂/∂a = b² + 4b, ∂/∂b = 2ab + 4a.
+#[differentiate]
+fn cleared_points(a: f64, b: f64) -> f64 {
+    let mut ps: Vec<Pt> = Vec::new();
+    ps.push(Pt { x: a, y: b });
+    ps.push(Pt { x: b * b, y: a });
+    let before = ps[0].x * ps[1].x;
+    ps.clear();
+    ps.push(Pt { x: a * 3.0, y: b });
+    ps.push(Pt { x: a * b, y: 1.0 });
+    let mut after = 0.0;
+    for p in &ps {
+        after += p.x * p.y;
+    }
+    before + after
+}
+
+#[test]
+fn clear_on_a_vec_of_structs() {
+    for (a, b) in [(0.7, -1.3), (2.0, 0.5)] {
+        let (y, g) = cleared_points_grad(a, b);
+        assert_eq!(y, cleared_points(a, b));
+        close2(
+            "cleared points",
+            g,
+            (b * b + 4.0 * b, 2.0 * a * b + 4.0 * a),
+        );
+        fd2("cleared points", cleared_points, (a, b), g);
+    }
+}
+
+/// The first `n` of three points kept: y = Σ_{k<n} xₖ·yₖ over (a, b), (a², b), (b, ab).
+/// n = 2: ∂/∂a = b + 2ab, ∂/∂b = a + a²; n = 5 (nothing dropped) adds b·ab:
+/// ∂/∂a += b², ∂/∂b += 2ab.
+#[differentiate]
+fn truncated_points(a: f64, b: f64, n: usize) -> f64 {
+    let mut ps = vec![
+        Pt { x: a, y: b },
+        Pt { x: a * a, y: b },
+        Pt { x: b, y: a * b },
+    ];
+    ps.truncate(n);
+    ps.iter().map(|p| p.x * p.y).sum()
+}
+
+#[test]
+fn truncate_on_a_vec_of_structs() {
+    let (a, b) = (0.6, -1.1);
+    let (y, g) = truncated_points_grad(a, b, 2);
+    assert_eq!(y, truncated_points(a, b, 2));
+    close2("truncated points", g, (b + 2.0 * a * b, a + a * a));
+    fd2(
+        "truncated points",
+        |a, b| truncated_points(a, b, 2),
+        (a, b),
+        g,
+    );
+    let (_, g) = truncated_points_grad(a, b, 5);
+    close2(
+        "untruncated points",
+        g,
+        (b + 2.0 * a * b + b * b, a + a * a + 2.0 * a * b),
+    );
+    fd2(
+        "untruncated points",
+        |a, b| truncated_points(a, b, 5),
+        (a, b),
+        g,
+    );
+}
+
+/// `resize` growing with copies of a point made from `c` and shrinking:
+/// grow to 4 from [(a, 1)]: y = Σ xₖ·yₖ = a + 3·c·c, ∂/∂a = 1, ∂/∂c = 6c;
+/// shrink to 1 from [(a, 1), (c, c)]: y = a, ∂/∂a = 1, ∂/∂c = 0.
+#[differentiate]
+fn resized_points(a: f64, c: f64, grow: bool) -> f64 {
+    let mut ps: Vec<Pt> = vec![Pt { x: a, y: 1.0 }];
+    if grow {
+        ps.resize(4, Pt { x: c, y: c });
+    } else {
+        ps.push(Pt { x: c, y: c });
+        ps.resize(1, Pt { x: 0.0, y: 0.0 });
+    }
+    let mut s = 0.0;
+    for i in 0..ps.len() {
+        s += ps[i].x * ps[i].y;
+    }
+    s
+}
+
+#[test]
+fn resize_on_a_vec_of_structs() {
+    let (a, c) = (0.8, -0.9);
+    let (y, g) = resized_points_grad(a, c, true);
+    assert_eq!(y, resized_points(a, c, true));
+    close2("grown points", g, (1.0, 6.0 * c));
+    fd2("grown points", |a, c| resized_points(a, c, true), (a, c), g);
+    let (y, g) = resized_points_grad(a, c, false);
+    assert_eq!(y, resized_points(a, c, false));
+    close2("shrunk points", g, (1.0, 0.0));
+    fd2(
+        "shrunk points",
+        |a, c| resized_points(a, c, false),
+        (a, c),
+        g,
     );
 }

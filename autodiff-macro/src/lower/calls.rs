@@ -592,6 +592,9 @@ impl Lowering {
         {
             return None;
         }
+        if let Some(e) = self.struct_vec_resize(mc) {
+            return self.expr(b, &e, false);
+        }
         if let Some(m) = MutId::find(&name) {
             if self.mutable_root(&mc.receiver).is_some() || self.cell_named(&mc.receiver).is_some()
             {
@@ -1324,6 +1327,59 @@ impl Lowering {
             && segs.len() >= 2
             && is_user_type_name(&segs[segs.len() - 2].ident.to_string())
             && c.args.iter().all(|a| self.data_expr(a))
+    }
+
+    /// `ps.clear()`, `ps.truncate(n)` and `ps.resize(n, p)` of a local `Vec` of the user's
+    /// structs (declared `Vec<P>`, or built by pushes or `vec![..]` of them), whose adjoints in
+    /// the table make zeros of elements from a length alone, which only floats have: the
+    /// `Vec` replaced by a new one, `ps = Vec::new()`, `ps = ps[..n].to_vec()` where `n` is
+    /// shorter,
+    /// and for `resize` that or `vec![p; n]` with the old elements written over its first ones,
+    /// which are followed (the elements dropped get no cotangent).
+    fn struct_vec_resize(&self, mc: &syn::ExprMethodCall) -> Option<Expr> {
+        let name = mc.method.to_string();
+        if !matches!(name.as_str(), "clear" | "truncate" | "resize") || mc.turbofish.is_some() {
+            return None;
+        }
+        let Expr::Path(p) = chain::strip(&mc.receiver) else {
+            return None;
+        };
+        let id = p.path.get_ident()?;
+        let slot = self.lookup(&id.to_string())?;
+        let param = self.f.params.iter().any(|q| q.ident == *id);
+        if param || !self.env[slot].mutable || self.container_struct(&mc.receiver).is_none() {
+            return None;
+        }
+        let span = mc.method.span();
+        let args = &mc.args;
+        Some(match (name.as_str(), args.len()) {
+            ("clear", 0) => syn::parse_quote_spanned!(span=> #id = ::std::vec::Vec::new()),
+            ("truncate", 1) => {
+                let n = &args[0];
+                syn::parse_quote_spanned!(span=> {
+                    let __ad_len: usize = #n;
+                    if __ad_len < #id.len() {
+                        #id = #id[..__ad_len].to_vec();
+                    }
+                })
+            }
+            ("resize", 2) => {
+                let (n, c) = (&args[0], &args[1]);
+                syn::parse_quote_spanned!(span=> {
+                    let __ad_len: usize = #n;
+                    if __ad_len <= #id.len() {
+                        #id = #id[..__ad_len].to_vec();
+                    } else {
+                        let mut __ad_grown = ::std::vec![#c; __ad_len];
+                        for __ad_i in 0..#id.len() {
+                            __ad_grown[__ad_i] = #id[__ad_i].clone();
+                        }
+                        #id = __ad_grown;
+                    }
+                })
+            }
+            _ => return None,
+        })
     }
 
     /// Whether `e` is a variable built from data only (see `Binding::data`).
