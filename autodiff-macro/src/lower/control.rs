@@ -63,8 +63,9 @@ impl Lowering {
                         "`break` with a value is followed where the `loop`'s value is bound \
                          (`let v = loop { .. };`), assigned (`v = loop { .. };`), the value of a \
                          block, or an operand that the statement evaluates in any case, after \
-                         parts that call no method of the user's and name no variable the loop \
-                         assigns (`2.0 * loop { .. }`); bind it to a variable first",
+                         parts that call no method but a float's (`x.sin()`) and name no \
+                         variable the loop assigns (`2.0 * loop { .. }`); bind it to a variable \
+                         first",
                     );
                     return Some(());
                 }

@@ -1403,7 +1403,7 @@ pub(super) fn desugar_forms(block: &mut syn::Block, mut_refs: &[String], shared_
                         return None;
                     }
                     let mut l = l.clone();
-                    l.init.as_mut()?.expr = Box::new(item(deref));
+                    *l.init.as_mut()?.expr = item(deref);
                     out.push(Stmt::Local(l));
                     out.push(syn::parse_quote_spanned!(it.span()=> #pos += 1;));
                 }
