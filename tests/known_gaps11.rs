@@ -12,7 +12,12 @@
 //! `_hvp` too.
 
 #![deny(warnings)]
-#![allow(clippy::needless_range_loop)] // written as users write them
+#![allow(
+    clippy::needless_range_loop,
+    clippy::redundant_closure,
+    clippy::while_let_on_iterator,
+    clippy::explicit_counter_loop
+)] // written as users write them
 
 use autodiff::{Differentiable, differentiate};
 use num_traits::Float;
@@ -706,7 +711,7 @@ fn loop_value_in_a_compound_assignment_inside_a_loop() {
         assert_eq!(y, poly_by_loops(x, &w));
         let dx: f64 = (1..4).map(|i| i as f64 * w[i] * x.powi(i as i32 - 1)).sum();
         close("polynomial ∂x", gx, dx, TOL);
-        let dw: Vec<f64> = (0..4).map(|i| x.powi(i as i32)).collect();
+        let dw: Vec<f64> = (0..4).map(|i| x.powi(i)).collect();
         close_all("polynomial ∂w", &gw, &dw);
         fd("polynomial ∂x", |x| poly_by_loops(x, &w), x, gx);
         fd_vec("polynomial ∂w", |w| poly_by_loops(x, w), &w, &gw);
