@@ -3,8 +3,9 @@ use autodiff::differentiate;
 #[differentiate]
 fn f(x: f64) -> f64 {
     let mut y = x;
-    // The loop's value inside an expression: bound, assigned or a block's value it is followed.
-    let z = 2.0 * loop {
+    // The loop's value inside an expression, after a read of a variable the loop assigns:
+    // binding the loop first would change what `y` reads.
+    let z = y * loop {
         y = y * 2.0;
         if y > 10.0 {
             break y;

@@ -267,7 +267,9 @@ impl Gen<'_> {
             InstKind::Ascribe { value, ty } => {
                 let x = self.moved(*value, None);
                 let r = id(inst.results[0]);
-                quote! { let #r: #ty = #x; }
+                // `let mut rng: Lcg = ..;`: the methods run as written may change it.
+                let m = self.mut_kw(inst.results[0]);
+                quote! { let #m #r: #ty = #x; }
             }
             InstKind::Ref(x) => {
                 let xi = id(*x);

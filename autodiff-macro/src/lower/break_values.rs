@@ -12,6 +12,13 @@
 //! which the loop lowering follows like any variable a loop assigns: its first value is a
 //! constant, so only what a `break` stores there carries a derivative. The type comes from the
 //! `let`'s annotation where there is one and from the assignments otherwise.
+//!
+//! A loop inside an expression (`2.0 * loop { .. }`, `f(x, loop { .. })`, `y += c * loop {
+//! .. }`) is bound first the same way, before the statement, where the statement evaluates it
+//! in any case (not inside an `if`, a `match`, a closure, `&&` or `||`) and what the statement
+//! evaluates before it has no effect the loop could see or change: literals, variables the
+//! loop does not assign, and operators, fields, indices, casts, float methods and function
+//! calls of them.
 
 use syn::visit_mut::VisitMut;
 use syn::{Expr, Stmt};
@@ -62,8 +69,148 @@ pub(super) fn break_values(stmts: Vec<Stmt>, made: &mut usize) -> Vec<Stmt> {
             },
             s => out.push(s),
         }
+        // A loop inside the statement's expression.
+        if let Some(last) = out.last_mut() {
+            let mut hoisted = Vec::new();
+            match last {
+                Stmt::Local(local) => {
+                    if let Some(init) = local.init.as_mut().filter(|i| i.diverge.is_none()) {
+                        hoist_loops(&mut init.expr, made, &mut hoisted);
+                    }
+                }
+                Stmt::Expr(e, _) => hoist_loops(e, made, &mut hoisted),
+                _ => {}
+            }
+            if !hoisted.is_empty() {
+                let stmt = out.pop().expect("the statement just pushed");
+                out.extend(hoisted);
+                out.push(stmt);
+            }
+        }
     }
     out
+}
+
+/// Binds each loop with a value inside `e` that [`nested_loop`] finds to a hidden variable,
+/// its declaration and the loop pushed to `out` in the order the statement evaluates them.
+fn hoist_loops(e: &mut Expr, made: &mut usize, out: &mut Vec<Stmt>) {
+    // `x = loop { .. }`, `return loop { .. }`: the loop is the operand.
+    let e = match e {
+        Expr::Assign(a) => &mut *a.right,
+        Expr::Return(r) => match r.expr.as_deref_mut() {
+            Some(x) => x,
+            None => return,
+        },
+        e => e,
+    };
+    loop {
+        let mut before = Vec::new();
+        let Some((tmp, lp)) = nested_loop(e, &mut before, made) else {
+            return;
+        };
+        out.push(declare(&tmp, None, span_of(&lp)));
+        out.push(Stmt::Expr(lp, Some(Default::default())));
+    }
+}
+
+/// The first loop with a value that `e` evaluates in any case, taken out as [`take_loop`] does,
+/// where what is evaluated before it (`before`, collected on the way) is free of effects the
+/// loop could see or change.
+fn nested_loop(
+    e: &mut Expr,
+    before: &mut Vec<Expr>,
+    made: &mut usize,
+) -> Option<(syn::Ident, Expr)> {
+    use syn::BinOp as B;
+    if let Expr::Loop(lp) = e {
+        if !independent(before, lp) {
+            return None;
+        }
+        return take_loop(e, made);
+    }
+    // Each operand in the order Rust evaluates them.
+    let operands: Vec<&mut Expr> = match e {
+        Expr::Paren(p) => vec![&mut *p.expr],
+        Expr::Group(g) => vec![&mut *g.expr],
+        Expr::Binary(b) if matches!(b.op, B::And(_) | B::Or(_)) => return None,
+        Expr::Binary(b) => vec![&mut *b.left, &mut *b.right],
+        Expr::Unary(u) => vec![&mut *u.expr],
+        Expr::Cast(c) => vec![&mut *c.expr],
+        Expr::Reference(r) => vec![&mut *r.expr],
+        Expr::Field(f) => vec![&mut *f.base],
+        Expr::Index(ix) => vec![&mut *ix.expr, &mut *ix.index],
+        Expr::Call(c) => c.args.iter_mut().collect(),
+        Expr::MethodCall(mc) => std::iter::once(&mut *mc.receiver)
+            .chain(mc.args.iter_mut())
+            .collect(),
+        Expr::Tuple(t) => t.elems.iter_mut().collect(),
+        Expr::Array(a) => a.elems.iter_mut().collect(),
+        _ => return None,
+    };
+    for op in operands {
+        if let Some(found) = nested_loop(op, before, made) {
+            return Some(found);
+        }
+        before.push(op.clone());
+    }
+    None
+}
+
+/// Whether the loop may run before the expressions `before` without changing what they
+/// compute, and they before it: they call nothing, and the loop assigns none of the variables
+/// they name.
+fn independent(before: &[Expr], lp: &syn::ExprLoop) -> bool {
+    fn pure(e: &Expr) -> bool {
+        match e {
+            Expr::Lit(_) | Expr::Path(_) => true,
+            Expr::Paren(p) => pure(&p.expr),
+            Expr::Group(g) => pure(&g.expr),
+            Expr::Binary(b) => !is_compound(&b.op) && pure(&b.left) && pure(&b.right),
+            Expr::Unary(u) => pure(&u.expr),
+            Expr::Cast(c) => pure(&c.expr),
+            Expr::Reference(r) => r.mutability.is_none() && pure(&r.expr),
+            Expr::Field(f) => pure(&f.base),
+            Expr::Index(ix) => pure(&ix.expr) && pure(&ix.index),
+            Expr::Tuple(t) => t.elems.iter().all(pure),
+            // A function given such values (no `&mut`): it cannot see the loop's variables.
+            Expr::Call(c) => matches!(&*c.func, Expr::Path(_)) && c.args.iter().all(pure),
+            // A float method (`x.sin()`) or a shape query (`v.len()`).
+            Expr::MethodCall(mc) => {
+                let name = mc.method.to_string();
+                (crate::prim::PrimId::method(&name).is_some() || super::is_shape_query(&name))
+                    && pure(&mc.receiver)
+                    && mc.args.iter().all(pure)
+            }
+            _ => false,
+        }
+    }
+    fn is_compound(op: &syn::BinOp) -> bool {
+        use syn::BinOp as B;
+        matches!(
+            op,
+            B::AddAssign(_)
+                | B::SubAssign(_)
+                | B::MulAssign(_)
+                | B::DivAssign(_)
+                | B::RemAssign(_)
+                | B::BitAndAssign(_)
+                | B::BitOrAssign(_)
+                | B::BitXorAssign(_)
+                | B::ShlAssign(_)
+                | B::ShrAssign(_)
+        )
+    }
+    use syn::visit::Visit;
+    if !before.iter().all(pure) {
+        return false;
+    }
+    let mut written = super::syntax::AssignedNames::default();
+    written.visit_expr_loop(lp);
+    let mut named = super::syntax::AssignedNames::default();
+    for e in before {
+        named.visit_expr(e);
+    }
+    !named.1.iter().any(|n| written.0.contains(n))
 }
 
 /// `let mut tmp: ty = Default::default();`

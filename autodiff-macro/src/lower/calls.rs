@@ -623,6 +623,9 @@ impl Lowering {
         {
             return None;
         }
+        if let Some(e) = self.struct_vec_resize(mc) {
+            return self.expr(b, &e, false);
+        }
         if let Some(m) = MutId::find(&name) {
             if self.mutable_root(&mc.receiver).is_some() || self.cell_named(&mc.receiver).is_some()
             {
@@ -652,12 +655,17 @@ impl Lowering {
             }
             return self.call(b, &method_as_call(mc, ty, (*mc.receiver).clone()));
         }
-        if let Some(mut call) = self.struct_method(mc).or_else(|| self.field_method(mc)) {
+        // On a struct built from data only, given data only: as written (see `data_method`).
+        let data = self.data_method(mc);
+        if let Some(mut call) = (!data)
+            .then(|| self.struct_method(mc).or_else(|| self.field_method(mc)))
+            .flatten()
+        {
             mark_receiver(&mut call);
             return self.call(b, &call);
         }
         let recv = self.place_expr(b, &mc.receiver);
-        if let (Some(r), Some(ty)) = (recv, self.made_by_struct_method(recv, mc)) {
+        if let (Some(r), Some(ty), false) = (recv, self.made_by_struct_method(recv, mc), data) {
             // `a.sub(b).norm()`, `let d = a.sub(b); d.norm()`: a method of the struct whose
             // method made the receiver, called through its type like one on a parameter, the
             // receiver lent (see `mark_receiver`).
@@ -1125,6 +1133,20 @@ impl Lowering {
     /// `let s = State { .. };` the literal's type.
     pub(super) fn note_binding(&mut self, pat: &Pat, init: &Expr) {
         self.note_struct_binding(pat);
+        let id = match pat {
+            Pat::Ident(pi) => Some(&pi.ident),
+            Pat::Type(pt) => match &*pt.pat {
+                Pat::Ident(pi) => Some(&pi.ident),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(id) = id {
+            let data = self.data_value(init);
+            if let Some(binding) = self.env.last_mut().filter(|b| *id == b.name) {
+                binding.data = data;
+            }
+        }
         // `let s: State = ..;`: the declared type, where it is a struct of the user's.
         if let Pat::Type(pt) = pat {
             if let (Pat::Ident(pi), syn::Type::Path(tp)) = (&*pt.pat, &*pt.ty) {
@@ -1275,6 +1297,140 @@ impl Lowering {
         }
     }
 
+    /// Whether `e` holds nothing that may be differentiated, as far as its syntax shows: a
+    /// literal (a float literal is a constant), a variable holding integers, `bool`s or the
+    /// like or a struct built from data only (`Binding::data`), a constant item (`SEED`, `u64::MAX`), a cast to an integer type, a shape query
+    /// (`v.len()`), a range, and arithmetic, comparisons and logic of them.
+    pub(super) fn data_expr(&self, e: &Expr) -> bool {
+        match chain::strip(e) {
+            Expr::Lit(l) => !matches!(l.lit, syn::Lit::Verbatim(_)),
+            Expr::Path(p) => match p.path.get_ident() {
+                Some(id) => match self.lookup(&id.to_string()) {
+                    Some(slot) => {
+                        self.env[slot].data
+                            || self.env[slot]
+                                .value
+                                .is_some_and(|v| self.kind(v) == Kind::Discrete)
+                    }
+                    // Not a variable: a constant item or a static.
+                    None => p.qself.is_none(),
+                },
+                None => p.qself.is_none(),
+            },
+            Expr::Cast(c) => crate::types::is_inactive_type(&c.ty) || self.data_expr(&c.expr),
+            Expr::Unary(u) => self.data_expr(&u.expr),
+            Expr::Reference(r) => r.mutability.is_none() && self.data_expr(&r.expr),
+            Expr::Binary(bin) => match bin.op {
+                syn::BinOp::Lt(_)
+                | syn::BinOp::Le(_)
+                | syn::BinOp::Gt(_)
+                | syn::BinOp::Ge(_)
+                | syn::BinOp::Eq(_)
+                | syn::BinOp::Ne(_) => true,
+                _ => self.data_expr(&bin.left) && self.data_expr(&bin.right),
+            },
+            Expr::Range(r) => {
+                r.start.as_deref().is_none_or(|e| self.data_expr(e))
+                    && r.end.as_deref().is_none_or(|e| self.data_expr(e))
+            }
+            Expr::MethodCall(mc) => mc.args.is_empty() && is_shape_query(&mc.method.to_string()),
+            _ => false,
+        }
+    }
+
+    /// A value of the user's struct built from data only, which holds no differentiated value:
+    /// a literal or a tuple struct's constructor of data ([`Self::data_struct`]), or a call of
+    /// a function of the type given data only (`Lcg::new(7)`, `Lcg::new(seed)` of `seed: u64`,
+    /// `Rng::seeded(3)`, `Lcg::default()`). A constructor given a differentiated value
+    /// (`Noise::new(sigma)`) is not.
+    pub(super) fn data_value(&self, init: &Expr) -> bool {
+        if self.data_struct(init) {
+            return true;
+        }
+        let Expr::Call(c) = chain::strip(init) else {
+            return false;
+        };
+        let Expr::Path(fp) = chain::strip(&c.func) else {
+            return false;
+        };
+        let segs = &fp.path.segments;
+        fp.qself.is_none()
+            && segs.len() >= 2
+            && is_user_type_name(&segs[segs.len() - 2].ident.to_string())
+            && c.args.iter().all(|a| self.data_expr(a))
+    }
+
+    /// `ps.clear()`, `ps.truncate(n)` and `ps.resize(n, p)` of a local `Vec` of the user's
+    /// structs (declared `Vec<P>`, or built by pushes or `vec![..]` of them), whose adjoints in
+    /// the table make zeros of elements from a length alone, which only floats have: the
+    /// `Vec` replaced by a new one, `ps = Vec::new()`, `ps = ps[..n].to_vec()` where `n` is
+    /// shorter,
+    /// and for `resize` that or `vec![p; n]` with the old elements written over its first ones,
+    /// which are followed (the elements dropped get no cotangent).
+    fn struct_vec_resize(&self, mc: &syn::ExprMethodCall) -> Option<Expr> {
+        let name = mc.method.to_string();
+        if !matches!(name.as_str(), "clear" | "truncate" | "resize") || mc.turbofish.is_some() {
+            return None;
+        }
+        let Expr::Path(p) = chain::strip(&mc.receiver) else {
+            return None;
+        };
+        let id = p.path.get_ident()?;
+        let slot = self.lookup(&id.to_string())?;
+        let param = self.f.params.iter().any(|q| q.ident == *id);
+        if param || !self.env[slot].mutable || self.container_struct(&mc.receiver).is_none() {
+            return None;
+        }
+        let span = mc.method.span();
+        let args = &mc.args;
+        Some(match (name.as_str(), args.len()) {
+            ("clear", 0) => syn::parse_quote_spanned!(span=> #id = ::std::vec::Vec::new()),
+            ("truncate", 1) => {
+                let n = &args[0];
+                syn::parse_quote_spanned!(span=> {
+                    let __ad_len: usize = #n;
+                    if __ad_len < #id.len() {
+                        #id = #id[..__ad_len].to_vec();
+                    }
+                })
+            }
+            ("resize", 2) => {
+                let (n, c) = (&args[0], &args[1]);
+                syn::parse_quote_spanned!(span=> {
+                    let __ad_len: usize = #n;
+                    if __ad_len <= #id.len() {
+                        #id = #id[..__ad_len].to_vec();
+                    } else {
+                        let mut __ad_grown = ::std::vec![#c; __ad_len];
+                        for __ad_i in 0..#id.len() {
+                            __ad_grown[__ad_i] = #id[__ad_i].clone();
+                        }
+                        #id = __ad_grown;
+                    }
+                })
+            }
+            _ => return None,
+        })
+    }
+
+    /// Whether `e` is a variable built from data only (see `Binding::data`).
+    pub(super) fn data_var(&self, e: &Expr) -> bool {
+        matches!(chain::strip(e), Expr::Path(p) if p
+            .path
+            .get_ident()
+            .and_then(|id| self.lookup(&id.to_string()))
+            .is_some_and(|slot| self.env[slot].data))
+    }
+
+    /// `rng.next_f64()`, `rng.below(n)`: a method of the user's called on a variable built
+    /// from data only, given data only. Nothing differentiated reaches it, so it runs as
+    /// written (a `&mut self` one too), and the floats it returns are constants.
+    pub(super) fn data_method(&self, mc: &syn::ExprMethodCall) -> bool {
+        is_user_method(mc)
+            && self.data_var(&mc.receiver)
+            && mc.args.iter().all(|a| self.data_expr(a))
+    }
+
     /// Records the struct of the user's a `let` binds a name to (see `Binding::struct_ty`); it
     /// runs before `note_binding` records a literal's or constructor's type, which it reads
     /// back at the end.
@@ -1308,7 +1464,7 @@ impl Lowering {
     /// `s = State::__ad_mut_step(s, dt)`, differentiated as any call of a method taking
     /// `self`. `None` for anything else.
     pub(super) fn mut_self_call(&self, mc: &syn::ExprMethodCall) -> Option<Expr> {
-        if !is_own_method(mc) {
+        if !is_own_method(mc) || self.data_method(mc) {
             return None;
         }
         let f = quote::format_ident!("__ad_mut_{}", mc.method, span = mc.method.span());

@@ -61,8 +61,11 @@ impl Lowering {
                     self.err_at(
                         &x,
                         "`break` with a value is followed where the `loop`'s value is bound \
-                         (`let v = loop { .. };`), assigned (`v = loop { .. };`) or is the value of \
-                         a block; bind it to a variable first",
+                         (`let v = loop { .. };`), assigned (`v = loop { .. };`), the value of a \
+                         block, or an operand that the statement evaluates in any case, after \
+                         parts that call no method but a float's (`x.sin()`) and name no \
+                         variable the loop assigns (`2.0 * loop { .. }`); bind it to a variable \
+                         first",
                     );
                     return Some(());
                 }

@@ -203,6 +203,15 @@ impl Lowering {
             Expr::Assign(a) => {
                 let v = self.expr(b, &a.right, true);
                 self.assign_target(b, &a.left, v, false);
+                // `rng = Lcg::new(9);`: built from data again (see `Binding::data`).
+                if let Expr::Path(p) = &*a.left
+                    && let Some(slot) = p
+                        .path
+                        .get_ident()
+                        .and_then(|id| self.lookup(&id.to_string()))
+                {
+                    self.env[slot].data = self.data_value(&a.right);
+                }
                 None
             }
             Expr::Call(_) | Expr::MethodCall(_) if self.lends_mut_param(e) => None,
@@ -539,20 +548,42 @@ impl Lowering {
             bin.op,
             B::AddAssign(_) | B::SubAssign(_) | B::MulAssign(_) | B::DivAssign(_) | B::RemAssign(_)
         );
+        // The struct this expression is an operand of (see `Lowering::expected_struct`).
+        let expected = self.expected_struct.take();
         match arith(&bin.op) {
             Some(op) => {
-                let l = self.expr(b, &bin.left, true);
-                let r = self.expr(b, &bin.right, true);
+                let same_type = matches!(op, BinOp::Add | BinOp::Sub);
+                let expected = expected.filter(|_| op != BinOp::Rem && !compound);
+                let l = self.operand(b, &bin.left, expected.clone());
+                // The right operand of a struct's `+` or `-` is of its type (`s + k1 * h`).
+                let known = l.and_then(|l| self.operand_struct(l, &bin.left));
+                let expect_right = match same_type && op != BinOp::Rem {
+                    true => known.or_else(|| expected.clone()),
+                    false => None,
+                };
+                let r = self.operand(b, &bin.right, expect_right);
                 let (l, r) = (self.owned_view(b, l?), self.owned_view(b, r?));
                 if op != BinOp::Rem {
                     // `a + b` and `a - b` take both operands of one type: a struct on the
                     // right (`self.bodies[i].v + acc * dt`) says the left's.
-                    let same_type = matches!(op, BinOp::Add | BinOp::Sub);
-                    let ty = self.operand_struct(l, &bin.left).or_else(|| {
-                        same_type
-                            .then(|| self.operand_struct(r, &bin.right))
-                            .flatten()
-                    });
+                    let ty = self
+                        .operand_struct(l, &bin.left)
+                        .or_else(|| {
+                            same_type
+                                .then(|| self.operand_struct(r, &bin.right))
+                                .flatten()
+                        })
+                        .or_else(|| {
+                            // An operand of a struct's arithmetic whose left operand is what a
+                            // function of the user's returned (`k1 * h` in `s + k1 * h`, `k1`
+                            // of `let k1 = rate(s);`): that result is the struct. (A guess
+                            // rustc checks: the operator is called through the type.)
+                            let ty = expected.clone()?;
+                            self.user_call_result(l).then(|| {
+                                self.struct_values.push((l, ty.clone()));
+                                ty
+                            })
+                        });
                     if let Some(ty) = ty {
                         // `a - b` of a struct of the user's is its `Sub::sub`, differentiated
                         // through the `sub_vjp` that `#[differentiate]` on `impl Sub for V`
@@ -618,6 +649,30 @@ impl Lowering {
 }
 
 impl Lowering {
+    /// An operand of arithmetic, lowered with the struct it is expected to be of where it is
+    /// arithmetic itself (see `Lowering::expected_struct`).
+    fn operand(&mut self, b: Block, e: &Expr, expected: Option<syn::Path>) -> Option<Value> {
+        if matches!(super::chain::strip(e), Expr::Binary(_)) {
+            self.expected_struct = expected;
+        }
+        let v = self.expr(b, e, true);
+        self.expected_struct = None;
+        v
+    }
+
+    /// Whether `v` is what a function or method of the user's returned (`rate(s)`,
+    /// `model.rate(s)`), whose type the macro does not see.
+    fn user_call_result(&self, v: Value) -> bool {
+        if self.kind(v) != Kind::Unknown {
+            return false;
+        }
+        let ValueDef::Result(i, 0) = self.f.value(v).def else {
+            return false;
+        };
+        matches!(&self.f.inst(i).kind, InstKind::Call { path, .. }
+            if !crate::joint::is_runtime_function(path))
+    }
+
     /// The call `Ty::name(&a, ..)` for an operator of a struct `Ty` of the user's, with the left
     /// operand lent as a method's receiver is (see `calls::mark_receiver`): the trait's method
     /// takes it by value, and a copy is given where the operand is read again.

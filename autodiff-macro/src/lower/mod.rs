@@ -117,6 +117,11 @@ struct Binding {
     /// as its first value says: a call lending it as `&mut y` calls the helper's copy for
     /// arrays (see `crate::mut_self`), also where a later version is a loop's block parameter.
     fixed_array: bool,
+    /// Built from data only by a literal or a constructor of the user's struct (`Lcg { state:
+    /// 7 }`, `Lcg::new(seed)` of `seed: u64`, `Rng::default()`): it holds no differentiated
+    /// value, and its methods given data only run as written (`rng.next_f64()`, also taking
+    /// `&mut self`). Cleared when the variable is assigned.
+    data: bool,
 }
 
 impl Binding {
@@ -136,6 +141,7 @@ impl Binding {
             elem_ty: None,
             struct_ty: None,
             fixed_array: false,
+            data: false,
         }
     }
 }
@@ -215,6 +221,11 @@ pub struct Lowering {
     /// of a `fold` started from one (`fold(V2 { .. }, |acc, p| acc + p.pos)`), inside the loop
     /// and after it, for its operators (see `Lowering::struct_type_of`).
     struct_values: Vec<(Value, syn::Path)>,
+    /// The struct of the user's that the arithmetic being lowered is an operand of, set just
+    /// before an operand that is itself arithmetic is lowered and taken at once by it: the
+    /// right operand of a struct's `+` or `-` (`s + k1 * h`) is of the struct's type too, and
+    /// so is the left operand of such an operand (`k1` in `k1 * h`, `(k1 + k2) * h`).
+    expected_struct: Option<syn::Path>,
 }
 
 /// The variables that carry a `return` out of loops: its value and whether it happened.
@@ -344,6 +355,7 @@ impl Lowering {
             elem_places: Vec::new(),
             type_params: Vec::new(),
             struct_values: Vec::new(),
+            expected_struct: None,
         };
         let body = lw.f.new_block();
         lw.f.body = Some(body);

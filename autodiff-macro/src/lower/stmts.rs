@@ -457,6 +457,7 @@ impl Lowering {
                     }
                 }
                 self.env[slot].value = v;
+                self.env[slot].data = false;
             }
             None => self.err_at(
                 &target,

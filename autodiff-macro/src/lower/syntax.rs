@@ -1419,6 +1419,167 @@ pub(super) fn desugar_forms(
             Some(out)
         }
     }
+    /// `let mut it = xs.iter();` (`.copied()`, `.cloned()`) of a variable `xs`, whose items are
+    /// taken with `it.next().unwrap()` in `let`s (`let first = *it.next().unwrap();`) and then
+    /// by a `for v in it` or a `while let Some(v) = it.next()` loop: a position counted from 0,
+    /// the items `xs[pos]` (`&xs[pos]` for `iter()`), and the loop over `xs[pos..]`, which are
+    /// followed. Only where every later use of `it` in the block is one of these, the last
+    /// one the loop, and `xs` is not declared again before it.
+    fn iterator_positions(stmts: &mut Vec<Stmt>, made: &mut usize) {
+        let mut i = 0;
+        while i < stmts.len() {
+            if let Some(rewritten) = iterator_position(&stmts[i..], made) {
+                let n = rewritten.1;
+                stmts.splice(i..i + n, rewritten.0);
+            }
+            i += 1;
+        }
+    }
+    /// The rewrite of [`iterator_positions`] for `stmts[0]`, and the number of statements it
+    /// replaces.
+    fn iterator_position(stmts: &[Stmt], made: &mut usize) -> Option<(Vec<Stmt>, usize)> {
+        let Stmt::Local(local) = &stmts[0] else {
+            return None;
+        };
+        let Pat::Ident(pi) = &local.pat else {
+            return None;
+        };
+        if pi.by_ref.is_some() || pi.subpat.is_some() {
+            return None;
+        }
+        let it = &pi.ident;
+        let init = local.init.as_ref().filter(|i| i.diverge.is_none())?;
+        // `xs.iter()`, then `copied()` or `cloned()`.
+        let (src, adapter) = match strip_parens(&init.expr) {
+            Expr::MethodCall(mc)
+                if mc.args.is_empty() && (mc.method == "copied" || mc.method == "cloned") =>
+            {
+                (&*mc.receiver, Some(mc.method.to_string()))
+            }
+            e => (e, None),
+        };
+        let Expr::MethodCall(iter) = strip_parens(src) else {
+            return None;
+        };
+        if iter.method != "iter" || !iter.args.is_empty() || iter.turbofish.is_some() {
+            return None;
+        }
+        let Expr::Path(xs) = strip_parens(&iter.receiver) else {
+            return None;
+        };
+        let xs_name = xs.path.get_ident()?.to_string();
+        let xs = xs.clone();
+        let pos = quote::format_ident!("__ad_pos_{}", *made, span = it.span());
+        // What an item is: `&xs[pos]` of `iter()`, `xs[pos]` of `copied()`, a copy of `cloned()`.
+        let item = |deref: bool| -> Expr {
+            match (adapter.as_deref(), deref) {
+                (Some("cloned"), _) => syn::parse_quote_spanned!(it.span()=> #xs[#pos].clone()),
+                (Some(_), _) | (None, true) => syn::parse_quote_spanned!(it.span()=> #xs[#pos]),
+                (None, false) => syn::parse_quote_spanned!(it.span()=> &#xs[#pos]),
+            }
+        };
+        // `it.next().unwrap()` (`.expect(..)`), with a `*` in front or not.
+        let next_unwrap = |e: &Expr| -> Option<bool> {
+            let (e, deref) = match strip_parens(e) {
+                Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => (&*u.expr, true),
+                e => (e, false),
+            };
+            let Expr::MethodCall(un) = strip_parens(e) else {
+                return None;
+            };
+            if un.method != "unwrap" && un.method != "expect" {
+                return None;
+            }
+            let Expr::MethodCall(next) = strip_parens(&un.receiver) else {
+                return None;
+            };
+            (next.method == "next"
+                && next.args.is_empty()
+                && matches!(strip_parens(&next.receiver), Expr::Path(p) if p.path.is_ident(it)))
+            .then_some(deref)
+        };
+        let mut out: Vec<Stmt> = vec![syn::parse_quote_spanned! {it.span()=>
+            let mut #pos: usize = 0;
+        }];
+        for (k, stmt) in stmts.iter().enumerate().skip(1) {
+            // `xs` declared again, which `xs[pos]` would then read. (Nothing changes it: `it`
+            // borrows it until its last use.)
+            if matches!(stmt, Stmt::Local(l) if bound_names(&l.pat).contains(&xs_name)) {
+                return None;
+            }
+            if !mentions(stmt, it) {
+                out.push(stmt.clone());
+                continue;
+            }
+            if count_uses(stmt, it) != 1 {
+                return None;
+            }
+            match stmt {
+                Stmt::Local(l) if l.init.as_ref().is_some_and(|i| i.diverge.is_none()) => {
+                    let init = &l.init.as_ref()?.expr;
+                    let deref = next_unwrap(init)?;
+                    if deref && adapter.is_some() {
+                        return None;
+                    }
+                    let mut l = l.clone();
+                    *l.init.as_mut()?.expr = item(deref);
+                    out.push(Stmt::Local(l));
+                    out.push(syn::parse_quote_spanned!(it.span()=> #pos += 1;));
+                }
+                // `for v in it { .. }`: the rest.
+                Stmt::Expr(Expr::ForLoop(fl), semi) if matches!(strip_parens(&fl.expr), Expr::Path(p) if p.path.is_ident(it)) =>
+                {
+                    let mut fl = fl.clone();
+                    fl.expr = Box::new(rest(&xs, &pos, adapter.as_deref(), it.span()));
+                    out.push(Stmt::Expr(Expr::ForLoop(fl), *semi));
+                    *made += 1;
+                    return Some((out, k + 1));
+                }
+                // `while let Some(v) = it.next() { .. }`, the body not using `it`: the rest.
+                Stmt::Expr(Expr::While(w), semi) if w.label.is_none() => {
+                    let Expr::Let(lt) = strip_parens(&w.cond) else {
+                        return None;
+                    };
+                    let Pat::TupleStruct(ts) = &*lt.pat else {
+                        return None;
+                    };
+                    let some = ts.path.is_ident("Some") && ts.elems.len() == 1;
+                    let next = matches!(strip_parens(&lt.expr), Expr::MethodCall(mc)
+                        if mc.method == "next" && mc.args.is_empty()
+                            && matches!(strip_parens(&mc.receiver), Expr::Path(p) if p.path.is_ident(it)));
+                    if !some || !next {
+                        return None;
+                    }
+                    let pat = &ts.elems[0];
+                    let body = &w.body;
+                    let iterable = rest(&xs, &pos, adapter.as_deref(), it.span());
+                    out.push(Stmt::Expr(
+                        syn::parse_quote_spanned!(w.while_token.span=> for #pat in #iterable #body),
+                        *semi,
+                    ));
+                    *made += 1;
+                    return Some((out, k + 1));
+                }
+                _ => return None,
+            }
+        }
+        None
+    }
+    /// `xs[pos..].iter()` with the adapter of the iterator it stands for.
+    fn rest(
+        xs: &syn::ExprPath,
+        pos: &syn::Ident,
+        adapter: Option<&str>,
+        span: proc_macro2::Span,
+    ) -> Expr {
+        match adapter {
+            Some(a) => {
+                let a = syn::Ident::new(a, span);
+                syn::parse_quote_spanned!(span=> #xs[#pos..].iter().#a())
+            }
+            None => syn::parse_quote_spanned!(span=> #xs[#pos..].iter()),
+        }
+    }
     /// `let it = x.iter().map(..);` used once, later in the block (`for v in it`,
     /// `y.iter().zip(it)`, `it.sum()`): the chain written where it is used, which is followed;
     /// an iterator is lazy, so the chain reads its sources there. Only where that is the same:
@@ -1725,6 +1886,7 @@ pub(super) fn desugar_forms(
                     *s = r;
                 }
             }
+            iterator_positions(&mut block.stmts, &mut self.made);
             inline_iterator_lets(&mut block.stmts);
             if block.stmts.iter().any(|s| {
                 matches!(s, syn::Stmt::Local(l) if matches!(l.pat, Pat::Struct(_) | Pat::TupleStruct(_)))
