@@ -26,6 +26,7 @@ fn main() {
         "src/program.rs",
         "src/generate.rs",
         "src/generate/state.rs",
+        "src/generate/shapes.rs",
         "known-failures.txt",
     ] {
         println!("cargo:rerun-if-changed={f}");

@@ -2078,3 +2078,67 @@ fn dereferenced_reference_parameters_under_hessian() {
         close_all("deref, hvp ∂p", &[hp.x, hp.y], &[0.0, 2.0 * x * vx]);
     }
 }
+
+/// out[i] ← out[i]·w for each i.
+#[differentiate]
+fn scale_buffer(w: f64, out: &mut Vec<f64>) {
+    for i in 0..out.len() {
+        out[i] = out[i] * w;
+    }
+}
+
+/// h = [cos x, x²], e = h.pop() = x²; y = [h[0], x] scaled by x = [x cos x, x²]:
+/// f = e·y[1] + y[0] = x⁴ + x cos x, f' = 4x³ + cos x − x sin x.
+#[differentiate]
+fn pop_beside_a_buffer(x: f64) -> f64 {
+    let mut h = vec![x.cos(), x * x];
+    let mut e = 0.0;
+    if let Some(v) = h.pop() {
+        e = v;
+    }
+    let mut y = vec![h[0], x];
+    scale_buffer(x, &mut y);
+    e * y[1] + y[0]
+}
+
+/// y = [sin x, x] scaled by x = [x sin x, x²], then popped: f = 2x² + x sin x,
+/// f' = 4x + sin x + x cos x.
+#[differentiate]
+fn pop_of_a_buffer(x: f64) -> f64 {
+    let mut y = vec![x.sin(), x];
+    scale_buffer(x, &mut y);
+    let mut t = 0.0;
+    if let Some(e) = y.pop() {
+        t = e * 2.0;
+    }
+    t + y[0]
+}
+
+/// A `pop` in a function that lends a `Vec` to a buffer helper: the pop's adjoint was given the
+/// zero kept of the popped `Vec` where it takes its old length (rustc's "expected
+/// `&ShapeOf<_>`, found `&Vec<f64>`"), whether the popped `Vec` is the buffer or another one.
+#[test]
+fn pop_in_a_function_with_a_buffer_helper() {
+    for x in [0.7, -1.3, 2.1] {
+        let (y, g) = pop_beside_a_buffer_grad(x);
+        assert_eq!(y, pop_beside_a_buffer(x));
+        close(
+            "pop beside a buffer",
+            g,
+            4.0 * x * x * x + x.cos() - x * x.sin(),
+            TOL,
+        );
+        fd("pop beside a buffer", pop_beside_a_buffer, x, g);
+        let (yj, t) = pop_beside_a_buffer_jvp(x, 1.0);
+        assert_eq!(yj, y);
+        close("pop beside a buffer, tangent", t, g, TOL);
+
+        let (y, g) = pop_of_a_buffer_grad(x);
+        assert_eq!(y, pop_of_a_buffer(x));
+        close("pop of a buffer", g, 4.0 * x + x.sin() + x * x.cos(), TOL);
+        fd("pop of a buffer", pop_of_a_buffer, x, g);
+        let (yj, t) = pop_of_a_buffer_jvp(x, 1.0);
+        assert_eq!(yj, y);
+        close("pop of a buffer, tangent", t, g, TOL);
+    }
+}

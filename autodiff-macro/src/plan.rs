@@ -332,6 +332,7 @@ impl Planner<'_> {
         // forward pass right after the value.
         let mut subst: HashMap<Value, Value> = HashMap::new();
         let mut hoisted: HashMap<Value, Value> = HashMap::new();
+        let mut zeros: HashMap<Value, Value> = HashMap::new();
         let mut decisions: Vec<(Value, Saved)> = Vec::new();
         let mut removed: HashSet<Inst> = HashSet::new();
         for (b, i, v) in shape_reads {
@@ -367,11 +368,23 @@ impl Planner<'_> {
             let zero_here = matches!(self.f.inst(i).kind, InstKind::ZeroLike(_))
                 && ((self.tree.def_block(self.f, v) == self.f.body() && !self.known_floats(v))
                     || self.tuple_of_unflat(v));
-            let sh = match hoisted.get(&v) {
+            // A shape read of a value whose zero the forward pass already makes (a pop's old
+            // length beside the zero of the `Vec` it popped) reads the zero's shape: the
+            // zero is not a shape.
+            if matches!(self.f.inst(i).kind, InstKind::Shape(_))
+                && let Some(&z) = zeros.get(&v)
+            {
+                self.f.insts[i.index()].kind = InstKind::Shape(z);
+                continue;
+            }
+            // Zeros and shapes are kept apart: a shape makes no zero where `zero_here`, and a
+            // zero is not a shape.
+            let kept = if zero_here { &zeros } else { &hoisted };
+            let sh = match kept.get(&v) {
                 Some(&sh) => sh,
                 None if zero_here => {
                     let z = self.hoist_after_def(v, InstKind::ZeroLike(v), "__ad_zero_");
-                    hoisted.insert(v, z);
+                    zeros.insert(v, z);
                     decisions.push((v, Saved::ZeroOnly(z)));
                     z
                 }

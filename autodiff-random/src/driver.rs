@@ -121,9 +121,20 @@ pub struct Options {
 }
 
 /// How long a compilation of `cases` cases may take before it counts as hung: two minutes, and
-/// three seconds a case (a batch of 100 cases takes about a minute on two cores).
+/// three seconds a case (a batch of 100 cases takes about a minute on two cores), times the
+/// machine's load per core where it is above 1 (on a shared machine a batch that compiles is
+/// not to be taken for one that hangs).
 pub fn compile_limit(cases: usize) -> Duration {
-    Duration::from_secs(120 + 3 * cases as u64)
+    Duration::from_secs_f64((120 + 3 * cases as u64) as f64 * load_per_core().max(1.0))
+}
+
+/// The load average of the last minute over the cores, or 1 where it cannot be read.
+fn load_per_core() -> f64 {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or(1.0, |l| l / cores)
 }
 
 /// How a child process ended.

@@ -32,6 +32,9 @@ use crate::rng::Rng;
 #[path = "generate/state.rs"]
 mod state;
 
+#[path = "generate/shapes.rs"]
+mod shapes;
+
 /// The seed of the CI test's cases: case `i` has seed `case_seed(CI_SEED, i)`.
 pub const CI_SEED: u64 = 440;
 
@@ -133,6 +136,9 @@ pub const STMT_KINDS: &[&str] = &[
     "grid",
     "rk4",
     "forms",
+    "modes",
+    "rows",
+    "jump",
 ];
 
 /// The parameter kinds, named for [`Config::param_weights`].
@@ -206,6 +212,9 @@ impl Default for Config {
                 3,  // grid
                 2,  // rk4
                 3,  // forms
+                3,  // modes
+                3,  // rows
+                3,  // jump
             ],
             param_weights: vec![10, 5, 2, 2, 2, 2, 4, 2, 2],
             diverging_else: true,
@@ -255,6 +264,9 @@ impl Config {
             ("grid", 1),
             ("rk4", 0),
             ("forms", 1),
+            ("modes", 0),
+            ("rows", 0),
+            ("jump", 0),
         ])
     }
 
@@ -1340,6 +1352,9 @@ impl<'a> FnGen<'a> {
                 "grid" => self.s_grid(),
                 "rk4" => self.s_rk4(),
                 "forms" => self.s_forms(),
+                "modes" => self.s_modes(),
+                "rows" => self.s_rows(),
+                "jump" => self.s_jump(),
                 _ => false,
             };
             if done {

@@ -214,7 +214,8 @@ impl Case {
                 .replace(", autodiff::Differentiable", "")
                 .replace(&format!("    {}\n", self.attribute()), "")
                 .replace(&format!("{}\nimpl", self.attribute()), "impl")
-                .replace(&format!("{}\nfn", self.attribute()), "fn"),
+                .replace(&format!("{}\nfn", self.attribute()), "fn")
+                .replace(&format!("{}\nfn", self.mode_attribute()), "fn"),
         );
         for f in &self.functions {
             out.push_str(&f.source);
@@ -243,6 +244,9 @@ impl Case {
         if self.functions.iter().any(|f| f.source.contains("rk4(")) {
             out.push_str(&self.rk4());
         }
+        if self.functions.iter().any(|f| f.source.contains("Mode")) {
+            out.push_str(&self.modes());
+        }
         if !self.functions.iter().any(|f| f.source.contains("Pt {")) {
             return out;
         }
@@ -256,6 +260,32 @@ impl Case {
              (self.a * k).tanh() + self.b + 0.25 * self.norm()\n    }}\n}}\n\n",
             f = self.float.name(),
             attr = self.attribute()
+        )
+    }
+
+    /// The attribute of `mode_apply`, which takes a `Mode` beside its differentiated value.
+    fn mode_attribute(&self) -> &'static str {
+        if self.hessian {
+            "#[differentiate(wrt(x), hessian)]"
+        } else {
+            "#[differentiate(wrt(x))]"
+        }
+    }
+
+    /// `Mode`, an enum of settings with constant payloads, matched as data: a plain method
+    /// `factor(&self)` and a function `mode_apply(m: &Mode, x: F)` differentiated in `x` only
+    /// (an enum has no gradient type).
+    fn modes(&self) -> String {
+        format!(
+            "#[derive(Clone, Copy, Debug)]\nenum Mode {{\n    Damp({f}),\n    Grow {{ rate: {f} }},\n    Keep,\n}}\n\n\
+             impl Mode {{\n    fn factor(&self) -> {f} {{\n        match self {{\n            \
+             Mode::Damp(c) => *c,\n            Mode::Grow {{ rate }} => 1.0 + rate,\n            \
+             Mode::Keep => 1.0,\n        }}\n    }}\n}}\n\n\
+             {attr}\nfn mode_apply(m: &Mode, x: {f}) -> {f} {{\n    match *m {{\n        \
+             Mode::Damp(c) => x * c,\n        Mode::Grow {{ rate }} => (x * rate).tanh() + x,\n        \
+             Mode::Keep => x.sin(),\n    }}\n}}\n\n",
+            f = self.float.name(),
+            attr = self.mode_attribute()
         )
     }
 

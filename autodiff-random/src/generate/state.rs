@@ -15,14 +15,14 @@ use super::{FnGen, Kind, LIMIT};
 
 impl FnGen<'_> {
     /// Each line of `text`, indented as [`FnGen::line`] does.
-    fn lines(&mut self, text: &str) {
+    pub(super) fn lines(&mut self, text: &str) {
         for l in text.lines() {
             self.line(l);
         }
     }
 
     /// `let u: F = e;` with `e` an expression of the function's values squashed to bound 1.
-    fn unit_local(&mut self) -> String {
+    pub(super) fn unit_local(&mut self) -> String {
         let f = self.f();
         let e = self.expr(2);
         let e = self.squash(e);
