@@ -70,6 +70,8 @@ pub fn forward_fills(f: &mut Func) {
     if fills.is_empty() {
         return;
     }
+    // The value computed for each (filled array, index) pair already.
+    let mut made: HashMap<(Value, Value), Value> = HashMap::new();
     for &b in &blocks {
         let mut k = 0;
         while k < f.block(b).insts.len() {
@@ -86,32 +88,46 @@ pub fn forward_fills(f: &mut Func) {
                 k += 1;
                 continue;
             }
-            // The value's computation, with the read's index for the loop's.
-            let mut map: HashMap<Value, Value> = HashMap::from([(fill.index, at)]);
-            let mut new = Vec::new();
-            for &op in &fill.ops {
-                let mut kind = f.inst(op).kind.clone();
-                kind.operands_mut(&mut |v| {
-                    if let Some(&w) = map.get(v) {
-                        *v = w;
-                    }
-                });
-                let old = f.inst(op).results[0];
-                let span = f.inst(op).span;
-                let c = f.push_inst(b, kind, 1, f.value(old).kind, span);
-                f.block_mut(b).insts.pop();
-                let r = f.inst(c).results[0];
-                f.values[r.index()].name = f.value(old).name.clone();
-                map.insert(old, r);
-                new.push(c);
-            }
+            // The value's computation, with the read's index for the loop's, at the top of
+            // that loop's body: once per iteration there, however deep the read is nested
+            // (`xc[i]` in a loop over `j` inside the loop over `i`).
             let read = f.inst(i).results[0];
-            let now = map.get(&fill.value).copied().unwrap_or(fill.value);
+            let now = match made.get(&(arr, at)) {
+                Some(&v) => v,
+                None => {
+                    let ValueDef::BlockParam(top, _) = f.value(at).def else {
+                        unreachable!("a loop's index is its body's parameter")
+                    };
+                    let mut map: HashMap<Value, Value> = HashMap::from([(fill.index, at)]);
+                    let mut new = Vec::new();
+                    for &op in &fill.ops {
+                        let mut kind = f.inst(op).kind.clone();
+                        kind.operands_mut(&mut |v| {
+                            if let Some(&w) = map.get(v) {
+                                *v = w;
+                            }
+                        });
+                        let old = f.inst(op).results[0];
+                        let span = f.inst(op).span;
+                        let c = f.push_inst(top, kind, 1, f.value(old).kind, span);
+                        f.block_mut(top).insts.pop();
+                        let r = f.inst(c).results[0];
+                        f.values[r.index()].name = f.value(old).name.clone();
+                        map.insert(old, r);
+                        new.push(c);
+                    }
+                    if top == b {
+                        k += new.len();
+                    }
+                    f.block_mut(top).insts.splice(0..0, new);
+                    let v = map.get(&fill.value).copied().unwrap_or(fill.value);
+                    made.insert((arr, at), v);
+                    v
+                }
+            };
             // The read goes: its index is one the fill wrote, so it cannot fail.
-            let n = new.len();
-            f.block_mut(b).insts.splice(k..k + 1, new);
+            f.block_mut(b).insts.remove(k);
             replace_uses(f, &blocks, read, now);
-            k += n;
         }
     }
 }
