@@ -2142,3 +2142,117 @@ fn pop_in_a_function_with_a_buffer_helper() {
         close("pop of a buffer, tangent", t, g, TOL);
     }
 }
+
+/// Settings of an enum matched through a reference parameter (`m: &Mode`): the pattern binds
+/// each payload as a `&f64` (`&f32`, `&T`), which the arithmetic now reads as the float. A
+/// body that dereferences the binding itself (`*c`), a guard, a pattern taking the reference
+/// apart (`&Mode::Scale(k)`) and a payload that is not `Copy` (a `Vec`) keep the reference.
+#[derive(Clone, Copy)]
+enum Mode {
+    Keep,
+    Damp(f64),
+    Shift(f64, f64),
+    Scale { k: f64 },
+}
+
+#[differentiate(wrt(x), hessian)]
+fn apply_mode(x: f64, m: &Mode) -> f64 {
+    match m {
+        Mode::Keep => x * x,
+        Mode::Damp(c) if *c > 1.0 => x / c,
+        Mode::Damp(c) => x * c + c * x.sin(),
+        Mode::Shift(a, b) => a * x.sin() + b,
+        &Mode::Scale { k } => k * x * x,
+    }
+}
+
+enum Table {
+    Weights(Vec<f64>),
+    Flat(f64),
+}
+
+#[differentiate(wrt(x))]
+fn apply_table(x: &[f64], t: &Table) -> f64 {
+    match t {
+        Table::Weights(w) => x.iter().zip(w).map(|(a, b)| a * b).sum(),
+        Table::Flat(c) => x.iter().map(|a| a * c).sum(),
+    }
+}
+
+#[differentiate(wrt(x))]
+fn apply_mode32(x: f32, m: &Mode32) -> f32 {
+    match m {
+        Mode32::Damp(c) => x * c * x,
+        Mode32::Keep => x,
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Mode32 {
+    Keep,
+    Damp(f32),
+}
+
+#[differentiate]
+fn chain_of_modes(x: &[f64]) -> f64 {
+    let modes = vec![
+        Mode::Damp(0.5),
+        Mode::Keep,
+        Mode::Shift(2.0, 0.3),
+        Mode::Scale { k: 1.5 },
+    ];
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += apply_mode(x[i], &modes[i % 4]);
+    }
+    s
+}
+
+#[test]
+fn enum_payloads_bound_through_a_reference_parameter() {
+    let x = 0.7;
+    // Keep: 2x; Damp(0.5): c + c·cos x; Damp(2): 1/c; Shift(a, b): a·cos x; Scale{k}: 2kx.
+    let cases: [(Mode, f64); 5] = [
+        (Mode::Keep, 2.0 * x),
+        (Mode::Damp(0.5), 0.5 + 0.5 * x.cos()),
+        (Mode::Damp(2.0), 0.5),
+        (Mode::Shift(2.0, 0.3), 2.0 * x.cos()),
+        (Mode::Scale { k: 1.5 }, 3.0 * x),
+    ];
+    for (m, expected) in cases {
+        let (v, g) = apply_mode_grad(x, &m);
+        assert_eq!(v, apply_mode(x, &m));
+        close("enum payload", g, expected, TOL);
+        fd("enum payload", |x| apply_mode(x, &m), x, g);
+        let (_, _, h) = apply_mode_hvp(x, &m, 1.0);
+        let r = autodiff::check::hvpcheck(|x: &f64| apply_mode_grad(*x, &m).1, &x, &1.0, &h);
+        assert!(r.passed(), "enum payload hvp: {r}");
+    }
+    let xs = [0.7, -1.3, 2.1, 0.4];
+    let w = Table::Weights(vec![1.0, 2.0, 3.0, 4.0]);
+    let (_, g) = apply_table_grad(&xs, &w);
+    close_all("vec payload", &g, &[1.0, 2.0, 3.0, 4.0]);
+    let (_, g) = apply_table_grad(&xs, &Table::Flat(0.5));
+    close_all("float payload of a table", &g, &[0.5; 4]);
+    let (_, g) = apply_mode32_grad(0.5f32, &Mode32::Keep);
+    assert_eq!(g, 1.0, "f32, Keep");
+    let (_, g) = apply_mode32_grad(0.5f32, &Mode32::Damp(3.0));
+    // ∂(3x²)/∂x = 6x = 3 at x = ½.
+    assert!((g - 3.0).abs() < 1e-6, "f32 payload: {g}");
+    fd32(
+        "f32 payload",
+        |x| apply_mode32(x, &Mode32::Damp(3.0)),
+        0.5,
+        g,
+    );
+    let (v, g) = chain_of_modes_grad(&xs);
+    assert_eq!(v, chain_of_modes(&xs));
+    let e = [
+        0.5 + 0.5 * xs[0].cos(),
+        2.0 * xs[1],
+        2.0 * xs[2].cos(),
+        3.0 * xs[3],
+    ];
+    close_all("a chain of modes", &g, &e);
+    fd_vec("a chain of modes", chain_of_modes, &xs, &g);
+}

@@ -760,3 +760,48 @@ impl<S: ndarray::RawData> ResultIteratedAsVector for ndarray::ArrayBase<S, ndarr
 /// Checks at compile time that `x` is iterated as a vector ([`ResultIteratedAsVector`]).
 #[inline(always)]
 pub fn result_iterated_as_vector<T: ResultIteratedAsVector + ?Sized>(_x: &T) {}
+
+/// A value a pattern bound through a reference: `c` in `Mode::Damp(c) => x * c` of `match m`
+/// with `m: &Mode` is a `&f64`. Generated code reads it as [`bound_payload!`]: the value itself
+/// where its type is `Copy` ([`BoundCopy`], a float), the reference otherwise ([`BoundRef`]),
+/// chosen by method resolution, which tries `&Bound` before `&&Bound`.
+pub struct Bound<'a, T>(pub &'a T);
+
+/// [`Bound`] of a `Copy` value: the value.
+pub trait BoundCopy<T> {
+    /// The value.
+    fn payload(&self) -> T;
+}
+
+impl<T: Copy> BoundCopy<T> for Bound<'_, T> {
+    #[inline(always)]
+    fn payload(&self) -> T {
+        *self.0
+    }
+}
+
+/// [`Bound`] of any other value: the reference.
+pub trait BoundRef<'a, T> {
+    /// The reference.
+    fn payload(&self) -> &'a T;
+}
+
+impl<'a, T> BoundRef<'a, T> for &Bound<'a, T> {
+    #[inline(always)]
+    fn payload(&self) -> &'a T {
+        self.0
+    }
+}
+
+/// `bound_payload!(c)`: the value of `c: &T` where `T` is `Copy`, `c` itself otherwise (see
+/// [`Bound`]).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __ad_bound_payload {
+    ($c:ident) => {{
+        #[allow(unused_imports)]
+        use $crate::__private::{BoundCopy as _, BoundRef as _};
+        (&$crate::__private::Bound($c)).payload()
+    }};
+}
+pub use crate::__ad_bound_payload as bound_payload;

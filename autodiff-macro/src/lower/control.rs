@@ -449,10 +449,14 @@ impl Lowering {
         };
         let saved = self.env.clone();
         let mut arms = Vec::new();
+        let by_ref = self.matched_through_reference(&em.expr);
         for arm in &em.arms {
             self.env = saved.clone();
             let head = self.match_arm_head(arm, scrutinee);
-            let body = arm_body_stmts(&arm.body);
+            let mut body = arm_body_stmts(&arm.body);
+            if by_ref {
+                body.splice(0..0, self.bound_payloads(arm));
+            }
             self.seq(head.block, &body, &[], &finish, arm.body.span());
             arms.push(head);
         }
@@ -472,6 +476,76 @@ impl Lowering {
             em.span(),
         );
         self.merge_split(b, i, &slots, want, parts, &blocks, em.span())
+    }
+}
+
+impl Lowering {
+    /// Whether `e` is a parameter declared `&T` of a type of the user's (`m: &Mode`): a match
+    /// on it binds the payloads by reference (`Mode::Damp(c)` makes `c` a `&f64`).
+    fn matched_through_reference(&self, e: &Expr) -> bool {
+        let Expr::Path(p) = e else {
+            return false;
+        };
+        let Some(id) = p.path.get_ident() else {
+            return false;
+        };
+        let Some(v) = self.lookup(&id.to_string()).and_then(|k| self.env[k].value) else {
+            return false;
+        };
+        let ValueDef::Param(n) = self.f.value(v).def else {
+            return false;
+        };
+        let syn::Type::Reference(r) = &self.f.params[n].ty else {
+            return false;
+        };
+        r.mutability.is_none()
+            && matches!(&*r.elem, syn::Type::Path(tp)
+                if tp.qself.is_none()
+                    && tp.path.segments.iter().all(|s| s.arguments.is_none())
+                    && !crate::types::is_float_type(&r.elem))
+    }
+
+    /// `let c = bound_payload!(c);` for each name the arm's pattern binds through a reference:
+    /// a float payload is then the float, as arithmetic needs it (`x * c`). Not for arms whose
+    /// pattern takes the reference apart itself (`&Mode::Damp(c)`), nor for names the body
+    /// dereferences (`*c`), which stay references.
+    fn bound_payloads(&self, arm: &syn::Arm) -> Vec<Stmt> {
+        struct Refs(bool);
+        impl<'ast> Visit<'ast> for Refs {
+            fn visit_pat_reference(&mut self, _: &'ast syn::PatReference) {
+                self.0 = true;
+            }
+        }
+        let mut refs = Refs(false);
+        refs.visit_pat(&arm.pat);
+        if refs.0 {
+            return Vec::new();
+        }
+        let pat = match &arm.pat {
+            Pat::Guard(g) => &*g.pat,
+            p => p,
+        };
+        let mut names = Vec::new();
+        super::syntax::collect_pat_bindings(pat, &mut names);
+        struct Derefs(Vec<String>);
+        impl<'ast> Visit<'ast> for Derefs {
+            fn visit_expr_unary(&mut self, u: &'ast syn::ExprUnary) {
+                if let (syn::UnOp::Deref(_), Expr::Path(p)) = (&u.op, &*u.expr)
+                    && let Some(id) = p.path.get_ident()
+                {
+                    self.0.push(id.to_string());
+                }
+                syn::visit::visit_expr_unary(self, u);
+            }
+        }
+        let mut derefs = Derefs(Vec::new());
+        derefs.visit_expr(&arm.body);
+        let krate = &self.krate;
+        names
+            .into_iter()
+            .filter(|n| !derefs.0.contains(&n.to_string()))
+            .map(|n| syn::parse_quote!(let #n = #krate::__private::bound_payload!(#n);))
+            .collect()
     }
 }
 
