@@ -249,3 +249,31 @@ fn a_fill_from_an_array_changed_later_keeps_its_values() {
         &g,
     );
 }
+
+/// A fill inside the loop whose index reads it: Σᵢ xc[i] with xc[j] = x_j·2xᵢ filled anew
+/// for each i, so f = Σᵢ 2xᵢ², ∂f/∂x_k = 4x_k. Left as written (the value cannot be computed
+/// at the top of the loop over `i`, before the fill).
+#[differentiate]
+fn fill_inside_its_reader(x: &[f64]) -> f64 {
+    let d = x.len();
+    let mut xc = vec![0.0; d];
+    let mut s = 0.0;
+    for i in 0..d {
+        let w = x[i] * 2.0;
+        for j in 0..d {
+            xc[j] = x[j] * w;
+        }
+        s += xc[i];
+    }
+    s
+}
+
+#[test]
+fn a_fill_inside_the_loop_that_reads_it() {
+    let x = data(5, 11.0);
+    let (v, g) = fill_inside_its_reader_grad(&x);
+    assert_eq!(v, fill_inside_its_reader(&x));
+    let e: Vec<f64> = x.iter().map(|&x| 4.0 * x).collect();
+    close_all("fill inside its reader", &g, &e);
+    fd_vec("fill inside its reader", fill_inside_its_reader, &x, &g);
+}

@@ -34,6 +34,8 @@ const MAX_OPS: usize = 12;
 /// A filling loop: its result (the filled array), its index, and the instructions that
 /// compute the value written, in order.
 struct Fill {
+    /// The loop.
+    inst: Inst,
     index: Value,
     value: Value,
     ops: Vec<Inst>,
@@ -84,7 +86,7 @@ pub fn forward_fills(f: &mut Func) {
                 k += 1;
                 continue;
             };
-            if ranges.get(&at) != Some(end) {
+            if ranges.get(&at) != Some(end) || inside_reader(f, fill.inst, at) {
                 k += 1;
                 continue;
             }
@@ -216,7 +218,12 @@ fn fill_of(f: &Func, l: Inst) -> Option<Fill> {
         needed.extend(f.operands(i));
     }
     ops.sort_by_key(|i| insts.iter().position(|j| j == i));
-    Some(Fill { index, value, ops })
+    Some(Fill {
+        inst: l,
+        index,
+        value,
+        ops,
+    })
 }
 
 /// Whether `a` is only read where it is used: element reads, methods that do not change it,
@@ -245,6 +252,17 @@ fn only_read(f: &Func, a: Value) -> bool {
         }
     }
     true
+}
+
+/// Whether the fill `l` sits inside the loop whose index `at` is: the top of that loop's body,
+/// where the value would be computed, comes before the fill and what it reads.
+fn inside_reader(f: &Func, l: Inst, at: Value) -> bool {
+    let ValueDef::BlockParam(top, _) = f.value(at).def else {
+        return true;
+    };
+    f.blocks_within(top)
+        .iter()
+        .any(|&b| f.block(b).insts.contains(&l))
 }
 
 fn is_zero(f: &Func, v: Value) -> bool {

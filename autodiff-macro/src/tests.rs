@@ -1521,3 +1521,24 @@ fn reads_a_fill_may_not_have_written_are_left() {
     assert_eq!(before, after);
     assert!(before >= 5);
 }
+
+#[test]
+fn a_fill_inside_the_loop_that_reads_it_is_left() {
+    // The fill runs in each iteration of the loop over `i` that reads `xc[i]`: the top of that
+    // loop's body comes before `w` and the fill.
+    let item: syn::ItemFn = parse_quote! {
+        fn f(x: &[f64], d: usize) -> f64 {
+            let mut xc = vec![0.0; d];
+            let mut s = 0.0;
+            for i in 0..d {
+                let w = x[i] * 2.0;
+                for j in 0..d {
+                    xc[j] = x[j] * w;
+                }
+                s += xc[i];
+            }
+            s
+        }
+    };
+    assert_eq!(fill_reads(item), (1, 1));
+}
