@@ -7,6 +7,7 @@
 //! central finite differences, and its tangent against the gradient.
 
 #![allow(
+    clippy::assign_op_pattern,
     clippy::ptr_arg,
     clippy::vec_init_then_push,
     clippy::useless_vec,
