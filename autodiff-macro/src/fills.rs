@@ -34,8 +34,9 @@ const MAX_OPS: usize = 12;
 /// A filling loop: its result (the filled array), its index, and the instructions that
 /// compute the value written, in order.
 struct Fill {
-    /// The loop.
+    /// The loop, and the end of its range.
     inst: Inst,
+    end: Value,
     index: Value,
     value: Value,
     ops: Vec<Inst>,
@@ -43,7 +44,7 @@ struct Fill {
 
 pub fn forward_fills(f: &mut Func) {
     let blocks = f.blocks_within(f.body());
-    let mut fills: HashMap<Value, (Value, Fill)> = HashMap::new();
+    let mut fills: HashMap<Value, Fill> = HashMap::new();
     // The `end` of each `for` loop's range, by the loop body's index parameter.
     let mut ranges: HashMap<Value, Value> = HashMap::new();
     for &b in &blocks {
@@ -64,16 +65,18 @@ pub fn forward_fills(f: &mut Func) {
             if let Some(&ix) = f.block(body).params.first() {
                 ranges.insert(ix, end);
             }
-            if let Some(fill) = fill_of(f, i) {
-                fills.insert(f.inst(i).results[0], (end, fill));
+            if let Some(fill) = fill_of(f, &blocks, i) {
+                fills.insert(f.inst(i).results[0], fill);
             }
         }
     }
     if fills.is_empty() {
         return;
     }
-    // The value computed for each (filled array, index) pair already.
+    // The value computed for each (filled array, index) pair already, and each removed read's
+    // replacement.
     let mut made: HashMap<(Value, Value), Value> = HashMap::new();
+    let mut subst: HashMap<Value, Value> = HashMap::new();
     for &b in &blocks {
         let mut k = 0;
         while k < f.block(b).insts.len() {
@@ -82,11 +85,11 @@ pub fn forward_fills(f: &mut Func) {
                 k += 1;
                 continue;
             };
-            let Some((end, fill)) = fills.get(&arr) else {
+            let Some(fill) = fills.get(&arr) else {
                 k += 1;
                 continue;
             };
-            if ranges.get(&at) != Some(end) || inside_reader(f, fill.inst, at) {
+            if ranges.get(&at) != Some(&fill.end) || inside_reader(f, fill.inst, at) {
                 k += 1;
                 continue;
             }
@@ -129,15 +132,33 @@ pub fn forward_fills(f: &mut Func) {
             };
             // The read goes: its index is one the fill wrote, so it cannot fail.
             f.block_mut(b).insts.remove(k);
-            replace_uses(f, &blocks, read, now);
+            subst.insert(read, now);
         }
+    }
+    // A value computed in place of a read may read another fill's array (`qxc[id] =
+    // q[id] * xc[id]`): the chain is followed.
+    let resolve = |mut v: Value| {
+        while let Some(&s) = subst.get(&v) {
+            v = s;
+        }
+        v
+    };
+    for &b in &blocks {
+        for i in f.block(b).insts.clone() {
+            f.insts[i.index()]
+                .kind
+                .operands_mut(&mut |v| *v = resolve(*v));
+        }
+        let mut term = f.block(b).term.clone();
+        term.operands_mut(&mut |v| *v = resolve(*v));
+        f.blocks[b.index()].term = term;
     }
 }
 
 /// The loop `l` as a [`Fill`], if it is one.
-fn fill_of(f: &Func, l: Inst) -> Option<Fill> {
+fn fill_of(f: &Func, blocks: &[Block], l: Inst) -> Option<Fill> {
     let InstKind::Loop {
-        kind: LoopKind::Range { start, .. },
+        kind: LoopKind::Range { start, end, .. },
         ref init,
         body,
         checkpoint: None,
@@ -205,7 +226,7 @@ fn fill_of(f: &Func, l: Inst) -> Option<Fill> {
             | InstKind::Neg(_)
             | InstKind::Cast { .. } => true,
             // Read again later, the array must still hold what it held here.
-            InstKind::Index(a, _) => a != init[0] && only_read(f, a),
+            InstKind::Index(a, _) => a != init[0] && only_read(f, blocks, a),
             _ => false,
         };
         if !pure || f.inst(i).results.len() != 1 {
@@ -220,6 +241,7 @@ fn fill_of(f: &Func, l: Inst) -> Option<Fill> {
     ops.sort_by_key(|i| insts.iter().position(|j| j == i));
     Some(Fill {
         inst: l,
+        end,
         index,
         value,
         ops,
@@ -229,9 +251,8 @@ fn fill_of(f: &Func, l: Inst) -> Option<Fill> {
 /// Whether `a` is only read where it is used: element reads, methods that do not change it,
 /// references. A value used otherwise (written in place, carried into a loop, passed on) may
 /// share its buffer with a later version, so a read of it moved further down could see that.
-fn only_read(f: &Func, a: Value) -> bool {
-    let blocks = f.blocks_within(f.body());
-    for &b in &blocks {
+fn only_read(f: &Func, blocks: &[Block], a: Value) -> bool {
+    for &b in blocks {
         for &i in &f.block(b).insts {
             let ok = match &f.inst(i).kind {
                 InstKind::Index(..) => true,
@@ -240,7 +261,7 @@ fn only_read(f: &Func, a: Value) -> bool {
                     recv_mut: None,
                     ..
                 } => !args.contains(&a),
-                InstKind::Ref(r) if *r == a => only_read(f, f.inst(i).results[0]),
+                InstKind::Ref(r) if *r == a => only_read(f, blocks, f.inst(i).results[0]),
                 _ => !f.operands(i).contains(&a),
             };
             if !ok {
@@ -271,29 +292,4 @@ fn is_zero(f: &Func, v: Value) -> bool {
     };
     matches!(&f.inst(i).kind, InstKind::Const(t)
         if matches!(t.to_string().as_str(), "0" | "0usize"))
-}
-
-fn replace_uses(f: &mut Func, blocks: &[Block], from: Value, to: Value) {
-    for &b in blocks {
-        for i in f.block(b).insts.clone() {
-            let mut kind = f.inst(i).kind.clone();
-            let mut changed = false;
-            kind.operands_mut(&mut |v| {
-                if *v == from {
-                    *v = to;
-                    changed = true;
-                }
-            });
-            if changed {
-                f.insts[i.index()].kind = kind;
-            }
-        }
-        let mut term = f.block(b).term.clone();
-        term.operands_mut(&mut |v| {
-            if *v == from {
-                *v = to;
-            }
-        });
-        f.blocks[b.index()].term = term;
-    }
 }

@@ -507,8 +507,8 @@ impl Lowering {
 
     /// `let c = bound_payload!(c);` for each name the arm's pattern binds through a reference:
     /// a float payload is then the float, as arithmetic needs it (`x * c`). Not for arms whose
-    /// pattern takes the reference apart itself (`&Mode::Damp(c)`), nor for names the body
-    /// dereferences (`*c`), which stay references.
+    /// pattern takes the reference apart itself (`&Mode::Damp(c)`). (`*c` of a name a pattern
+    /// binds is an error of its own, see `lower::expr`.)
     fn bound_payloads(&self, arm: &syn::Arm) -> Vec<Stmt> {
         struct Refs(bool);
         impl<'ast> Visit<'ast> for Refs {
@@ -527,23 +527,9 @@ impl Lowering {
         };
         let mut names = Vec::new();
         super::syntax::collect_pat_bindings(pat, &mut names);
-        struct Derefs(Vec<String>);
-        impl<'ast> Visit<'ast> for Derefs {
-            fn visit_expr_unary(&mut self, u: &'ast syn::ExprUnary) {
-                if let (syn::UnOp::Deref(_), Expr::Path(p)) = (&u.op, &*u.expr)
-                    && let Some(id) = p.path.get_ident()
-                {
-                    self.0.push(id.to_string());
-                }
-                syn::visit::visit_expr_unary(self, u);
-            }
-        }
-        let mut derefs = Derefs(Vec::new());
-        derefs.visit_expr(&arm.body);
         let krate = &self.krate;
         names
             .into_iter()
-            .filter(|n| !derefs.0.contains(&n.to_string()))
             .map(|n| syn::parse_quote!(let #n = #krate::__private::bound_payload!(#n);))
             .collect()
     }
