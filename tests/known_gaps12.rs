@@ -3,7 +3,8 @@
 //! differentiated without `hessian` (an error at the call that says to add `hessian`, in
 //! `tests/ui/gaps12_hessian_calls_plain.rs`; here the same programs with `hessian` added, and
 //! programs without `hessian` unaffected); a `Vec` pushed into a container and then replaced in
-//! the loop that carries it (`rows.push(row); row = next;`).
+//! the loop that carries it (`rows.push(row); row = next;`); an array literal of an enum's
+//! variants without `Default` (`[Mode::Keep, Mode::Damp(0.5)]`) matched in a loop.
 //!
 //! Each gradient is checked against its analytic form (stated beside the function) and
 //! against central finite differences through `autodiff::check`; under `hessian`, `_jvp` and
@@ -296,4 +297,120 @@ fn pushed_row_then_replaced_hessian() {
     let (_, t) = scaled_rows_jvp(&x, w, &vx, vw);
     let et = (0..3).map(|i| ex[i] * vx[i]).sum::<f64>() + ew * vw;
     close("scaled rows: jvp", t, et, TOL);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. An array literal of an enum's variants (no `Default` on the enum), matched in a loop.
+// ---------------------------------------------------------------------------------------------
+
+/// What a step does: no `Default`, not `Copy`.
+#[derive(Clone, Debug)]
+enum Mode {
+    Keep,
+    Damp(f64),
+}
+
+/// A step over f32.
+#[derive(Clone, Copy)]
+enum Gate {
+    Square,
+    Scale(f32),
+}
+
+/// Steps [Keep, Damp(0.5), Keep] of y ↦ y² (Keep) and y ↦ c·y (Damp), from y = x, plus sin x:
+/// f = (0.5·x²)² + sin x = 0.25·x⁴ + sin x, f' = x³ + cos x, f'' = 3x² − sin x.
+#[differentiate(hessian)]
+fn damped_steps(x: f64) -> f64 {
+    let modes = [Mode::Keep, Mode::Damp(0.5), Mode::Keep];
+    let mut y = x;
+    for k in 0..3 {
+        y = match modes[k] {
+            Mode::Keep => y * y,
+            Mode::Damp(c) => y * c,
+        };
+    }
+    y + x.sin()
+}
+
+/// The same steps read through `iter()`, as a `Vec` of steps would be.
+#[differentiate]
+fn damped_steps_iter(x: f64) -> f64 {
+    let modes = [Mode::Keep, Mode::Damp(0.5), Mode::Keep];
+    let mut y = x;
+    for m in modes.iter() {
+        y = match *m {
+            Mode::Keep => y * y,
+            Mode::Damp(c) => y * c,
+        };
+    }
+    y + x.sin()
+}
+
+/// Over f32, steps [Scale(3), Square]: f = 9x² + x, f' = 18x + 1.
+#[differentiate]
+fn gated(x: f32) -> f32 {
+    let gates = [Gate::Scale(3.0), Gate::Square];
+    let mut y = x;
+    for k in 0..gates.len() {
+        y = match gates[k] {
+            Gate::Square => y * y,
+            Gate::Scale(s) => s * y,
+        };
+    }
+    y + x
+}
+
+/// Over any float, the enum's payload converted: steps [Damp(2), Keep], f = (2x)² = 4x²,
+/// f' = 8x.
+#[differentiate]
+fn damped_generic<F: Float>(x: F) -> F {
+    let modes = [Mode::Damp(2.0), Mode::Keep];
+    let mut y = x;
+    for k in 0..2 {
+        y = match modes[k] {
+            Mode::Keep => y * y,
+            Mode::Damp(c) => y * F::from(c).unwrap(),
+        };
+    }
+    y
+}
+
+#[test]
+fn array_of_enum_variants() {
+    for &x in &[0.4, -1.3, 2.1] {
+        let (d1, d2) = (x * x * x + x.cos(), 3.0 * x * x - x.sin());
+        let (y, g) = damped_steps_grad(x);
+        close("damped steps", y, 0.25 * x.powi(4) + x.sin(), TOL);
+        close("damped steps: grad", g, d1, TOL);
+        fd("damped steps", damped_steps, x, g);
+        let (_, g2, hv) = damped_steps_hvp(x, 0.5);
+        close("damped steps: hvp's gradient", g2, d1, TOL);
+        close("damped steps: hvp", hv, 0.5 * d2, TOL);
+        let (_, t) = damped_steps_jvp(x, 0.5);
+        close("damped steps: jvp", t, 0.5 * d1, TOL);
+        forward("damped steps").one(x, damped_steps, damped_steps_jvp, damped_steps_vjp);
+
+        let (_, g) = damped_steps_iter_grad(x);
+        close("damped steps through iter: grad", g, d1, TOL);
+        fd("damped steps through iter", damped_steps_iter, x, g);
+
+        let (y, g) = damped_generic_grad(x);
+        close("damped generic", y, 4.0 * x * x, TOL);
+        close("damped generic: grad", g, 8.0 * x, TOL);
+        fd("damped generic", damped_generic, x, g);
+    }
+    for &x in &[0.4f32, -1.3, 2.1] {
+        let (y, g) = gated_grad(x);
+        assert!(
+            (y - (9.0 * x * x + x)).abs() <= 1e-5 * y.abs().max(1.0),
+            "gated: {y}"
+        );
+        let e = 18.0 * x + 1.0;
+        assert!(
+            (g - e).abs() <= 1e-5 * e.abs().max(1.0),
+            "gated: grad {g} against {e}"
+        );
+        fd32("gated", gated, x, g);
+    }
+    let _ = format!("{:?}", Mode::Keep);
 }
