@@ -548,6 +548,23 @@ impl Signature {
                     #vjp_jvp_body
                 }
             });
+        } else {
+            // Without `hessian`, a stand-in that a caller's second order finds in its place:
+            // its bound, which no type meets, is the error that says what to add. It takes as
+            // many arguments as the real one would, of any types, so that the call fits it.
+            let krate = &self.krate;
+            let n = names.len() + tangent_names.len();
+            let a: Vec<syn::Ident> = (0..n).map(|k| format_ident!("__AdA{}", k)).collect();
+            out.append(quote! {
+                #[doc(hidden)]
+                #allow
+                #vis fn #vjp_jvp<#(#a,)* __AdR>(#(_: #a),*) -> __AdR
+                where
+                    for<'__ad_s> &'__ad_s (): #krate::__private::DifferentiatedWithHessian,
+                {
+                    ::core::unreachable!()
+                }
+            });
         }
         if types::is_scalar_float(&self.ret) {
             let grad_doc = doc(&format!(

@@ -673,6 +673,20 @@ pub fn set_field_vjp_jvp<const H: u64, S: SetField<H, M>, M: Differentiable>(
 )]
 pub trait DerivesDifferentiable {}
 
+/// What a function called from a `#[differentiate(hessian)]` function needs: its second
+/// derivatives. A `#[differentiate]` function without `hessian` has, in place of its
+/// `_vjp_jvp`, a stand-in whose bound `for<'a> &'a (): DifferentiatedWithHessian` no type
+/// meets: called from a caller's second order, it is this error at the call, never code that
+/// runs. Implemented by no type.
+#[diagnostic::on_unimplemented(
+    message = "a `#[differentiate(hessian)]` function calls a function differentiated without \
+               `hessian`",
+    label = "this call needs the second derivatives of the function it calls",
+    note = "add `hessian` to the called function's attribute: `#[differentiate(hessian)]` (on \
+            its impl block, where the attribute is there)"
+)]
+pub trait DifferentiatedWithHessian {}
+
 /// `v.flatten()` of a view by value, borrowing what the view borrows (not the view itself): the
 /// elements in row-major order, without a copy where the view is in standard layout.
 pub fn flatten_view<'a, T: Clone, D: ndarray::Dimension>(

@@ -504,7 +504,8 @@ impl Gen<'_> {
                 let name = syn::Ident::new(m.def().name, inst.span);
                 let new = self.v(inst.results[0]);
                 let base = self.moved(*base, None);
-                let args: Vec<TokenStream> = args.iter().map(|&a| id(a)).collect();
+                // An argument moved in (`rows.push(row)`) that a record still reads is copied.
+                let args: Vec<TokenStream> = args.iter().map(|&a| self.moved(a, None)).collect();
                 let call = if *unwrap {
                     quote!(#new.#name(#(#args),*).unwrap())
                 } else {

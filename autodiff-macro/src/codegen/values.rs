@@ -342,8 +342,11 @@ impl Gen<'_> {
             // A record is made at the end of the block that defines the value, before its
             // terminator, which may then move the value on; a terminator of a block nested in
             // that one (an arm's `yield`) runs before the record is made.
+            // An array kept as its elements (`flat`) is read by that record too: moved into a
+            // container before it (`rows.push(row)`), it is copied.
             let recorded_before = terminator.is_some_and(|t| self.def_block(v) == Some(t));
-            self.kept_top.contains(&v) || (!recorded_before && self.kept_rec.contains(&v))
+            let recorded = self.kept_rec.contains(&v) || self.flat.contains_key(&v);
+            self.kept_top.contains(&v) || (!recorded_before && recorded)
         };
         if copy {
             quote!(::core::clone::Clone::clone(&#id))

@@ -181,6 +181,15 @@ impl Lowering {
     /// element.
     pub(super) fn array_literal(&mut self, b: Block, a: &syn::ExprArray) -> Option<Value> {
         let span = a.span();
+        // Variants or tuple structs made of literals and constants only (`[Mode::Keep,
+        // Mode::Damp(0.5)]`): data that reads no variable, kept as written (an array of
+        // defaults to write them into would need `Default` for their type).
+        if !a.elems.is_empty()
+            && a.elems.iter().all(constant_data)
+            && a.elems.iter().any(constructed)
+        {
+            return Some(self.inst1(b, InstKind::Const(quote!(#a)), Kind::Unknown, span));
+        }
         let mut vals = Vec::new();
         for e in &a.elems {
             vals.push(self.expr(b, e, true)?);
@@ -207,5 +216,43 @@ impl Lowering {
             base = self.inst1(b, InstKind::IndexSet { base, index, value }, kind, span);
         }
         Some(base)
+    }
+}
+
+/// A variant or a tuple struct made by its name: `Mode::Keep`, `Mode::Damp(..)`, `Some(..)`
+/// (the last segment of the path in upper camel case, not a constant's upper case).
+fn constructed(e: &syn::Expr) -> bool {
+    let path = match e {
+        syn::Expr::Path(p) => &p.path,
+        syn::Expr::Call(c) => match &*c.func {
+            syn::Expr::Path(p) => &p.path,
+            _ => return false,
+        },
+        _ => return false,
+    };
+    path.segments.last().is_some_and(|s| {
+        let name = s.ident.to_string();
+        name.starts_with(|c: char| c.is_ascii_uppercase()) && name.chars().any(|c| c.is_lowercase())
+    })
+}
+
+/// An expression that reads no local variable: literals, negated literals, paths of more than
+/// one segment (`Mode::Keep`, `f64::consts::PI`), upper-case constants, and calls of such a
+/// variant or tuple struct (see [`constructed`]) on such expressions.
+fn constant_data(e: &syn::Expr) -> bool {
+    match e {
+        syn::Expr::Lit(_) => true,
+        syn::Expr::Unary(u) if matches!(u.op, syn::UnOp::Neg(_)) => constant_data(&u.expr),
+        syn::Expr::Paren(p) => constant_data(&p.expr),
+        syn::Expr::Path(p) => {
+            p.qself.is_none()
+                && (p.path.segments.len() > 1
+                    || p.path.segments.first().is_some_and(|s| {
+                        let name = s.ident.to_string();
+                        name.starts_with(|c: char| c.is_ascii_uppercase())
+                    }))
+        }
+        syn::Expr::Call(c) => constructed(e) && c.args.iter().all(constant_data),
+        _ => false,
     }
 }
