@@ -557,3 +557,48 @@ fn retain_keeps_the_elements_a_filter_keeps() {
     close_all("retain", &d, &expected);
     fd_vec(retained, &x, &d);
 }
+
+/// `while let Some(c) = it.next()` over an iterator kept in a `let mut`: the loop takes every
+/// item, as `for c in it` does. `Σ_k Π c_k` over pairs: ∂/∂x_{2k} = x_{2k+1}, ∂/∂x_{2k+1} =
+/// x_{2k}.
+#[differentiate(hessian)]
+fn pair_products(x: &[f64]) -> f64 {
+    let mut total = 0.0;
+    let mut it = x.chunks(2);
+    while let Some(c) = it.next() {
+        total += c.iter().product::<f64>();
+    }
+    total
+}
+
+/// A labeled loop over an adapted chain, left at the third item: `Σ_{i<3} (2x_i)² `, so
+/// ∂/∂x_i = 8x_i for i < 3 and 0 after.
+#[differentiate]
+fn first_three_doubled(x: &[f64]) -> f64 {
+    let mut total = 0.0;
+    let mut it = x.iter().map(|v| v * 2.0).enumerate();
+    'items: while let Some((i, v)) = it.next() {
+        if i > 2 {
+            break 'items;
+        }
+        total += v * v;
+    }
+    total
+}
+
+#[test]
+fn while_let_over_next_is_a_loop_over_the_items() {
+    let x = [0.7, -1.3, 2.1, 0.4, 1.5];
+    let (y, g) = pair_products_grad(&x);
+    close("value", y, pair_products(&x), TOL);
+    close_all("gradient", &g, &[-1.3, 0.7, 0.4, 2.1, 1.0]);
+    fd_vec(pair_products, &x, &g);
+    // The Hessian couples the two items of each pair: H·e_0 = e_1.
+    let (_, _, hv) = pair_products_hvp(&x, &vec![1.0, 0.0, 0.0, 0.0, 0.0]);
+    close_all("hvp", &hv, &[0.0, 1.0, 0.0, 0.0, 0.0]);
+
+    let (y, g) = first_three_doubled_grad(&x);
+    close("value", y, first_three_doubled(&x), TOL);
+    close_all("gradient", &g, &[5.6, -10.4, 16.8, 0.0, 0.0]);
+    fd_vec(first_three_doubled, &x, &g);
+}

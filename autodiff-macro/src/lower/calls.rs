@@ -595,7 +595,8 @@ impl Lowering {
                     "an iterator is supported where it is consumed: loop over it with `for`, or \
                      end the chain with a consumer in the same expression; one kept in a \
                      variable (`let it = x.iter().map(..);`) is followed where it is used once, \
-                     later in the same block, and no name it reads is assigned, declared again, borrowed `&mut` \
+                     later in the same block (`for v in it`, `while let Some(v) = it.next()`, \
+                     `it.sum()`), and no name it reads is assigned, declared again, borrowed `&mut` \
                      or given to a method before that use; supported: {}",
                     chain::SUPPORTED
                 ),

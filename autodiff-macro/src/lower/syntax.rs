@@ -1580,6 +1580,67 @@ pub(super) fn desugar_forms(
             None => syn::parse_quote_spanned!(span=> #xs[#pos..].iter()),
         }
     }
+    /// `let mut it = x.chunks(2);` (any chain) whose only use is `while let Some(c) = it.next()
+    /// { .. }` later in the block, the body not naming `it`: the loop takes every item in
+    /// order, as `for c in it { .. }` does, which is what it becomes (`let it = ..;` without
+    /// the `mut`), for [`inline_iterator_lets`] to write the chain at the loop.
+    fn while_next_loops(stmts: &mut [Stmt]) {
+        for i in 0..stmts.len() {
+            let Stmt::Local(local) = &stmts[i] else {
+                continue;
+            };
+            let Pat::Ident(pi) = &local.pat else {
+                continue;
+            };
+            if pi.mutability.is_none() || pi.by_ref.is_some() || pi.subpat.is_some() {
+                continue;
+            }
+            let it = pi.ident.clone();
+            let mut plain = stmts[i].clone();
+            if let Stmt::Local(l) = &mut plain {
+                if let Pat::Ident(pi) = &mut l.pat {
+                    pi.mutability = None;
+                }
+            }
+            if iterator_let(&plain).is_none() {
+                continue;
+            }
+            let uses: Vec<usize> = (i + 1..stmts.len())
+                .filter(|&k| mentions(&stmts[k], &it))
+                .collect();
+            let [k] = uses[..] else {
+                continue;
+            };
+            let Stmt::Expr(Expr::While(w), semi) = &stmts[k] else {
+                continue;
+            };
+            let Expr::Let(lt) = strip_parens(&w.cond) else {
+                continue;
+            };
+            let Pat::TupleStruct(ts) = &*lt.pat else {
+                continue;
+            };
+            let next = matches!(strip_parens(&lt.expr), Expr::MethodCall(mc)
+                if mc.method == "next" && mc.args.is_empty() && mc.turbofish.is_none()
+                    && matches!(strip_parens(&mc.receiver), Expr::Path(p) if p.path.is_ident(&it)));
+            if !ts.path.is_ident("Some") || ts.elems.len() != 1 || !next {
+                continue;
+            }
+            if idents_of(&quote::quote!(#w))
+                .iter()
+                .filter(|n| it == **n)
+                .count()
+                != 1
+            {
+                continue;
+            }
+            let (label, pat, body) = (&w.label, &ts.elems[0], &w.body);
+            let for_loop: Expr =
+                syn::parse_quote_spanned!(w.while_token.span=> #label for #pat in #it #body);
+            stmts[k] = Stmt::Expr(for_loop, *semi);
+            stmts[i] = plain;
+        }
+    }
     /// `let it = x.iter().map(..);` used once, later in the block (`for v in it`,
     /// `y.iter().zip(it)`, `it.sum()`): the chain written where it is used, which is followed;
     /// an iterator is lazy, so the chain reads its sources there. Only where that is the same:
@@ -1887,6 +1948,7 @@ pub(super) fn desugar_forms(
                 }
             }
             iterator_positions(&mut block.stmts, &mut self.made);
+            while_next_loops(&mut block.stmts);
             inline_iterator_lets(&mut block.stmts);
             if block.stmts.iter().any(|s| {
                 matches!(s, syn::Stmt::Local(l) if matches!(l.pat, Pat::Struct(_) | Pat::TupleStruct(_)))
