@@ -1393,3 +1393,1231 @@ fn tsne_gradient_matches_the_published_formula() {
     let r = gradcheck(|y: &Vec<[f64; 2]>| tsne_kl(y, &p), &y, &g);
     assert!(r.passed(), "t-SNE: {r}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Physics and engineering.
+// ---------------------------------------------------------------------------------------------
+
+/// Linear advection on a periodic grid by the first-order upwind scheme, the two time levels
+/// swapped with `std::mem::swap`; a weighted read-out of the final profile.
+#[differentiate(wrt(u0, courant))]
+fn advect_upwind(u0: &[f64], courant: f64, weights: &[f64], steps: usize) -> f64 {
+    let n = u0.len();
+    let mut u = u0.to_vec();
+    let mut next = vec![0.0; n];
+    for _ in 0..steps {
+        for i in 0..n {
+            let left = if i == 0 { u[n - 1] } else { u[i - 1] };
+            next[i] = u[i] - courant * (u[i] - left);
+        }
+        std::mem::swap(&mut u, &mut next);
+    }
+    u.iter().zip(weights).map(|(a, w)| a * w).sum()
+}
+
+#[test]
+fn upwind_advection_gradient_is_the_transposed_scheme() {
+    let u0 = data(8, 0.2);
+    let weights = data(8, 5.0);
+    let (c, steps) = (0.4, 12);
+    let (v, (gu, gc)) = advect_upwind_grad(&u0, c, &weights, steps);
+    close("value", v, advect_upwind(&u0, c, &weights, steps), TOL);
+    // u ↦ A u is linear: ∂u0 = (Aᵀ)ⁿ w, (Aᵀ λ)ᵢ = (1 − c)λᵢ + c λᵢ₊₁ (periodic)
+    let mut lam = weights.clone();
+    for _ in 0..steps {
+        lam = (0..8)
+            .map(|i| (1.0 - c) * lam[i] + c * lam[(i + 1) % 8])
+            .collect();
+    }
+    close_all("∂u0", &gu, &lam);
+    fd_vec("∂u0", |u| advect_upwind(u, c, &weights, steps), &u0, &gu);
+    fd("∂c", |c| advect_upwind(&u0, c, &weights, steps), c, gc);
+    let fw = forward("advection").check(
+        &(u0.clone(), c),
+        |p| advect_upwind(&p.0, p.1, &weights, steps),
+        |p, t| advect_upwind_jvp(&p.0, p.1, &weights, steps, &t.0, t.1),
+        |p, w| {
+            let (y, back) = advect_upwind_vjp(&p.0, p.1, &weights, steps);
+            (y, back(w))
+        },
+    );
+    for ((du, dc), jv) in fw {
+        let e: f64 = du.iter().zip(&gu).map(|(a, b)| a * b).sum::<f64>() + dc * gc;
+        close("tangent", jv, e, 1e-12);
+    }
+}
+
+/// A chain hanging between two pins: springs between equally spaced nodes whose heights are
+/// the unknowns, plus gravity; the node list built by `once(..).chain(..)`.
+#[differentiate(hessian, wrt(heights))]
+fn hanging_chain_energy(heights: &[f64], span: f64, rest: f64, k: f64, weight: f64) -> f64 {
+    let nodes: Vec<f64> = std::iter::once(0.0)
+        .chain(heights.iter().copied())
+        .chain(std::iter::once(0.0))
+        .collect();
+    let dx = span / (nodes.len() - 1) as f64;
+    let elastic: f64 = nodes
+        .windows(2)
+        .map(|w| {
+            let len = (dx * dx + (w[1] - w[0]).powi(2)).sqrt();
+            0.5 * k * (len - rest).powi(2)
+        })
+        .sum();
+    elastic + weight * heights.iter().sum::<f64>()
+}
+
+#[test]
+fn hanging_chain_equilibrium_forces() {
+    let heights = vec![-0.3, -0.55, -0.6, -0.5, -0.25];
+    let (span, rest, k, wt) = (3.0, 0.45, 20.0, 0.8);
+    let (v, g) = hanging_chain_energy_grad(&heights, span, rest, k, wt);
+    close(
+        "value",
+        v,
+        hanging_chain_energy(&heights, span, rest, k, wt),
+        TOL,
+    );
+    // ∂yᵢ = w + k(ℓᵢ − r)(yᵢ − yᵢ₋₁)/ℓᵢ − k(ℓᵢ₊₁ − r)(yᵢ₊₁ − yᵢ)/ℓᵢ₊₁, pins at 0
+    let mut y = vec![0.0];
+    y.extend(&heights);
+    y.push(0.0);
+    let dx = span / 6.0;
+    let tension = |a: usize| {
+        let l = (dx * dx + (y[a + 1] - y[a]).powi(2)).sqrt();
+        k * (l - rest) * (y[a + 1] - y[a]) / l
+    };
+    let e: Vec<f64> = (1..6).map(|i| wt + tension(i - 1) - tension(i)).collect();
+    close_all("∂y", &g, &e);
+    fd_vec(
+        "∂y",
+        |h| hanging_chain_energy(h, span, rest, k, wt),
+        &heights,
+        &g,
+    );
+    let dir = vec![0.1, -0.3, 0.2, 0.4, -0.1];
+    let (_, _, hv) = hanging_chain_energy_hvp(&heights, span, rest, k, wt, &dir);
+    hvp_against_fd(
+        "chain",
+        |h| hanging_chain_energy_grad(h, span, rest, k, wt).1,
+        &heights,
+        &dir,
+        &hv,
+    );
+}
+
+/// The descent time of a bead pushed off at speed v₀ along a polyline through given depths: on
+/// a straight segment under constant acceleration, t = 2L/(v_a + v_b), v = √(v₀² + 2 g y).
+/// (From rest, v₀ = 0, the first node's speed is √0, whose derivative is infinite: the gradient
+/// is right, as that node is fixed, but its zero tangent times ∞ makes `_jvp` and `_hvp` NaN.)
+#[differentiate(hessian, wrt(depths))]
+fn descent_time(depths: &[f64], width: f64, end_depth: f64, g: f64) -> f64 {
+    let mut ys = Vec::with_capacity(depths.len() + 2);
+    ys.push(0.0);
+    ys.extend_from_slice(depths);
+    ys.push(end_depth);
+    let dx = width / (ys.len() - 1) as f64;
+    let speed = |y: f64| (0.25 + 2.0 * g * y).sqrt();
+    let mut total = 0.0;
+    for w in ys.windows(2) {
+        let len = (dx * dx + (w[1] - w[0]).powi(2)).sqrt();
+        total += 2.0 * len / (speed(w[0]) + speed(w[1]));
+    }
+    total
+}
+
+#[test]
+fn brachistochrone_by_a_polyline() {
+    let depths = vec![0.5, 0.8, 0.95, 1.0, 0.98];
+    let (width, end, g) = (2.0, 0.9, 9.81);
+    let (v, gd) = descent_time_grad(&depths, width, end, g);
+    close("value", v, descent_time(&depths, width, end, g), TOL);
+    // Segment (a, b): t = 2L/S, S = v_a + v_b: ∂t/∂y_b = 2(y_b − y_a)/(L S) − 2L v′(y_b)/S²,
+    // ∂t/∂y_a = −2(y_b − y_a)/(L S) − 2L v′(y_a)/S², v′(y) = g/v(y), v₀ = 0.5
+    let mut y = vec![0.0];
+    y.extend(&depths);
+    y.push(end);
+    let dx = width / 6.0;
+    let sp = |y: f64| (0.25 + 2.0 * g * y).sqrt();
+    let mut e = vec![0.0; 7];
+    for a in 0..6 {
+        let b = a + 1;
+        let l = (dx * dx + (y[b] - y[a]).powi(2)).sqrt();
+        let s = sp(y[a]) + sp(y[b]);
+        e[b] += 2.0 * (y[b] - y[a]) / (l * s) - 2.0 * l * (g / sp(y[b])) / (s * s);
+        if a > 0 {
+            e[a] += -2.0 * (y[b] - y[a]) / (l * s) - 2.0 * l * (g / sp(y[a])) / (s * s);
+        }
+    }
+    close_all("∂depths", &gd, &e[1..6]);
+    fd_vec("∂depths", |d| descent_time(d, width, end, g), &depths, &gd);
+    let dir = vec![0.2, 0.1, -0.1, 0.3, -0.2];
+    let (_, _, hv) = descent_time_hvp(&depths, width, end, g, &dir);
+    hvp_against_fd(
+        "brachistochrone",
+        |d| descent_time_grad(d, width, end, g).1,
+        &depths,
+        &dir,
+        &hv,
+    );
+}
+
+/// Planck's law in micrometres and kelvin, B = s/λ⁵ / (e^{c₂/(λT)} − 1), fitted to a measured
+/// spectrum by least squares in the temperature and the scale.
+#[differentiate(hessian, wrt(temp, scale))]
+fn planck_fit(temp: f64, scale: f64, lams: &[f64], flux: &[f64]) -> f64 {
+    const C2: f64 = 14387.77;
+    let planck = |lam: f64| scale / lam.powi(5) / (C2 / (lam * temp)).exp_m1();
+    lams.iter()
+        .zip(flux)
+        .map(|(&l, &f)| (planck(l) - f).powi(2))
+        .sum()
+}
+
+#[test]
+fn planck_spectrum_temperature_fit() {
+    let lams = vec![0.4, 0.6, 0.8, 1.0, 1.5, 2.0];
+    let flux = vec![0.9, 2.1, 2.4, 2.0, 1.1, 0.6];
+    let (t, s) = (5200.0, 140.0);
+    let (v, (gt, gs)) = planck_fit_grad(t, s, &lams, &flux);
+    close("value", v, planck_fit(t, s, &lams, &flux), TOL);
+    // x = c₂/(λT): ∂B/∂T = B·(x/T)·eˣ/(eˣ − 1), ∂B/∂s = B/s; ∂²/∂s² = 2Σ (B/s)²
+    let c2 = 14387.77;
+    let (mut et, mut es, mut hss) = (0.0, 0.0, 0.0);
+    for (&l, &f) in lams.iter().zip(&flux) {
+        let x = c2 / (l * t);
+        let b = s / l.powi(5) / x.exp_m1();
+        et += 2.0 * (b - f) * b * (x / t) * x.exp() / x.exp_m1();
+        es += 2.0 * (b - f) * b / s;
+        hss += 2.0 * (b / s).powi(2);
+    }
+    close("∂T", gt, et, 1e-12);
+    close("∂s", gs, es, 1e-12);
+    fd2(
+        "planck",
+        |a, b| planck_fit(a, b, &lams, &flux),
+        (t, s),
+        (gt, gs),
+    );
+    let (_, _, (h_ts, h_ss)) = planck_fit_hvp(t, s, &lams, &flux, 0.0, 1.0);
+    close("∂²s", h_ss, hss, 1e-12);
+    let h = 1e-3;
+    let ets = (planck_fit_grad(t, s + h, &lams, &flux).1.0
+        - planck_fit_grad(t, s - h, &lams, &flux).1.0)
+        / (2.0 * h);
+    close("∂T∂s", h_ts, ets, 1e-6);
+}
+
+/// A body cooling by radiation, dT/dt = −k(T⁴ − T_env⁴), by Euler steps until a time.
+#[differentiate(wrt(k, t0))]
+fn radiative_cooling(k: f64, t0: f64, t_env: f64, dt: f64, t_end: f64) -> f64 {
+    let mut temp = t0;
+    let mut t = 0.0;
+    while t < t_end {
+        temp -= dt * k * (temp.powi(4) - t_env.powi(4));
+        t += dt;
+    }
+    temp
+}
+
+#[test]
+fn radiative_cooling_in_a_while_loop() {
+    let (k, t0, te, dt, end) = (0.6, 1.2, 0.4, 0.05, 2.0);
+    let (v, (gk, g0)) = radiative_cooling_grad(k, t0, te, dt, end);
+    close("value", v, radiative_cooling(k, t0, te, dt, end), TOL);
+    // Sensitivities step by step: s ← s(1 − 4 dt k T³) − dt(T⁴ − Tₑ⁴) for k, and
+    // s ← s(1 − 4 dt k T³) for T₀ (the same number of steps as the loop's)
+    let (mut temp, mut sk, mut s0, mut t) = (t0, 0.0, 1.0, 0.0);
+    while t < end {
+        let j = 1.0 - 4.0 * dt * k * temp.powi(3);
+        sk = sk * j - dt * (temp.powi(4) - te.powi(4));
+        s0 *= j;
+        temp -= dt * k * (temp.powi(4) - te.powi(4));
+        t += dt;
+    }
+    close("∂k", gk, sk, 1e-12);
+    close("∂T₀", g0, s0, 1e-12);
+    fd2(
+        "cooling",
+        |a, b| radiative_cooling(a, b, te, dt, end),
+        (k, t0),
+        (gk, g0),
+    );
+}
+
+/// The total Δv of a Hohmann transfer between circular orbits, from the vis-viva equation.
+#[differentiate]
+fn hohmann_delta_v(r1: f64, r2: f64, mu: f64) -> f64 {
+    let a = 0.5 * (r1 + r2);
+    let vis_viva = |r: f64| (mu * (2.0 / r - 1.0 / a)).sqrt();
+    let circular = |r: f64| (mu / r).sqrt();
+    (vis_viva(r1) - circular(r1)).abs() + (circular(r2) - vis_viva(r2)).abs()
+}
+
+#[test]
+fn hohmann_transfer_delta_v() {
+    let (r1, r2, mu) = (1.0, 3.2, 1.5);
+    let (v, (g1, g2, gm)) = hohmann_delta_v_grad(r1, r2, mu);
+    close("value", v, hohmann_delta_v(r1, r2, mu), TOL);
+    // Δv = √(μ/r₁)(√(2r₂/(r₁ + r₂)) − 1) + √(μ/r₂)(1 − √(2r₁/(r₁ + r₂))) for r₂ > r₁;
+    // Δv is homogeneous of degree ½ in μ: ∂μ = Δv/(2μ). The r-derivatives by the chain rule:
+    let s = r1 + r2;
+    let q1 = (2.0 * r2 / s).sqrt();
+    let q2 = (2.0 * r1 / s).sqrt();
+    let c1 = (mu / r1).sqrt();
+    let c2 = (mu / r2).sqrt();
+    // d q1/d r1 = −q1/(2s), d q1/d r2 = q1 (1/(2 r2) − 1/(2s)); likewise q2 with roles swapped
+    let e1 = -c1 / (2.0 * r1) * (q1 - 1.0) + c1 * (-q1 / (2.0 * s))
+        - c2 * q2 * (1.0 / (2.0 * r1) - 1.0 / (2.0 * s));
+    let e2 = c1 * q1 * (1.0 / (2.0 * r2) - 1.0 / (2.0 * s))
+        - c2 / (2.0 * r2) * (1.0 - q2)
+        - c2 * (-q2 / (2.0 * s));
+    close("Δv by hand", v, c1 * (q1 - 1.0) + c2 * (1.0 - q2), 1e-14);
+    close("∂r₁", g1, e1, 1e-12);
+    close("∂r₂", g2, e2, 1e-12);
+    close("∂μ", gm, v / (2.0 * mu), 1e-12);
+    fd3("hohmann", hohmann_delta_v, (r1, r2, mu), (g1, g2, gm));
+    let fw = forward("hohmann").three(
+        (r1, r2, mu),
+        hohmann_delta_v,
+        hohmann_delta_v_jvp,
+        hohmann_delta_v_vjp,
+    );
+    for (d, jv) in fw {
+        close("tangent", jv, g1 * d.0 + g2 * d.1 + gm * d.2, 1e-12);
+    }
+}
+
+/// The Duffing oscillator's right-hand side, for any float type.
+#[differentiate]
+fn duffing_rhs<F: Float>(x: F, v: F, delta: F, alpha: F, beta: F) -> (F, F) {
+    (v, -delta * v - alpha * x - beta * x * x * x)
+}
+
+/// The displacement after `steps` midpoint steps, returned from a helper as a tuple and
+/// destructured.
+#[differentiate(wrt(x0, v0))]
+fn duffing_end<F: Float>(x0: F, v0: F, delta: F, alpha: F, beta: F, h: F, steps: usize) -> F {
+    let half = h / (F::one() + F::one());
+    let (mut x, mut v) = (x0, v0);
+    for _ in 0..steps {
+        let (dx, dv) = duffing_rhs(x, v, delta, alpha, beta);
+        let (mx, mv) = (x + half * dx, v + half * dv);
+        let (dx, dv) = duffing_rhs(mx, mv, delta, alpha, beta);
+        x = x + h * dx;
+        v = v + h * dv;
+    }
+    x
+}
+
+#[test]
+fn duffing_oscillator_generic_in_f64_and_f32() {
+    let (x0, v0, d, a, b, h, n) = (0.8, -0.2, 0.1, -1.0, 1.0, 0.05, 60);
+    let (val, (gx, gv)) = duffing_end_grad(x0, v0, d, a, b, h, n);
+    close("value", val, duffing_end(x0, v0, d, a, b, h, n), TOL);
+    // Tangent-linear midpoint steps: J(x) = [[0, 1], [−α − 3βx², −δ]],
+    // s ← s + h J(m)(s + h/2 J(x) s)
+    let jac = |x: f64, s: [f64; 2]| [s[1], (-a - 3.0 * b * x * x) * s[0] - d * s[1]];
+    let tangent = |s0: [f64; 2]| {
+        let (mut x, mut v, mut s) = (x0, v0, s0);
+        for _ in 0..n {
+            let (mx, mv) = (
+                x + h / 2.0 * v,
+                v + h / 2.0 * (-d * v - a * x - b * x * x * x),
+            );
+            let js = jac(x, s);
+            let sm = [s[0] + h / 2.0 * js[0], s[1] + h / 2.0 * js[1]];
+            let jm = jac(mx, sm);
+            s = [s[0] + h * jm[0], s[1] + h * jm[1]];
+            x += h * mv;
+            v += h * (-d * mv - a * mx - b * mx * mx * mx);
+        }
+        s[0]
+    };
+    close("∂x₀", gx, tangent([1.0, 0.0]), 1e-12);
+    close("∂v₀", gv, tangent([0.0, 1.0]), 1e-12);
+    fd2(
+        "duffing",
+        |p, q| duffing_end(p, q, d, a, b, h, n),
+        (x0, v0),
+        (gx, gv),
+    );
+    let (v32, (gx32, gv32)) = duffing_end_grad(
+        x0 as f32, v0 as f32, d as f32, a as f32, b as f32, h as f32, n,
+    );
+    close("f32 value", v32 as f64, val, 1e-4);
+    close("f32 ∂x₀", gx32 as f64, gx, 1e-3);
+    close("f32 ∂v₀", gv32 as f64, gv, 1e-3);
+}
+
+/// An artificial potential field for path planning: an attractive bowl at the goal, and a
+/// repulsive term from each obstacle closer than ρ₀ (the others filtered out).
+#[differentiate(hessian, wrt(pos))]
+fn potential_field(
+    pos: [f64; 2],
+    goal: [f64; 2],
+    obstacles: &[[f64; 2]],
+    eta: f64,
+    rho0: f64,
+) -> f64 {
+    let dist = |c: &[f64; 2]| ((pos[0] - c[0]).powi(2) + (pos[1] - c[1]).powi(2)).sqrt();
+    let attract = 0.5 * ((pos[0] - goal[0]).powi(2) + (pos[1] - goal[1]).powi(2));
+    let repulse: f64 = obstacles
+        .iter()
+        .filter(|c| dist(c) < rho0)
+        .map(|c| 0.5 * eta * (1.0 / dist(c) - 1.0 / rho0).powi(2))
+        .sum();
+    attract + repulse
+}
+
+#[test]
+fn potential_field_path_planning() {
+    let pos = [0.4, 0.3];
+    let goal = [2.0, 1.0];
+    let obstacles = vec![[0.8, 0.5], [0.1, -0.2], [3.0, 3.0]];
+    let (eta, rho0) = (0.5, 1.0);
+    let (v, g) = potential_field_grad(pos, goal, &obstacles, eta, rho0);
+    close(
+        "value",
+        v,
+        potential_field(pos, goal, &obstacles, eta, rho0),
+        TOL,
+    );
+    // ∇ = (p − g) − Σ_{ρ<ρ₀} η(1/ρ − 1/ρ₀)(p − c)/ρ³
+    let mut e = [pos[0] - goal[0], pos[1] - goal[1]];
+    for c in &obstacles {
+        let rho = ((pos[0] - c[0]).powi(2) + (pos[1] - c[1]).powi(2)).sqrt();
+        if rho < rho0 {
+            for k in 0..2 {
+                e[k] -= eta * (1.0 / rho - 1.0 / rho0) * (pos[k] - c[k]) / rho.powi(3);
+            }
+        }
+    }
+    close_all("∇", &g, &e);
+    let r = gradcheck(
+        |p: &[f64; 2]| potential_field(*p, goal, &obstacles, eta, rho0),
+        &pos,
+        &g,
+    );
+    assert!(r.passed(), "field: {r}");
+    let dir = [0.3, -0.7];
+    let (_, _, hv) = potential_field_hvp(pos, goal, &obstacles, eta, rho0, dir);
+    hvp_against_fd(
+        "field",
+        |p| {
+            potential_field_grad([p[0], p[1]], goal, &obstacles, eta, rho0)
+                .1
+                .to_vec()
+        },
+        &pos,
+        &dir,
+        &hv,
+    );
+}
+
+/// A unicycle driven by speed and turn-rate commands: the pose updated by a tuple assignment
+/// per step, then the squared miss of the goal plus the control effort.
+#[differentiate(wrt(speed, turn))]
+fn unicycle_cost(speed: &[f64], turn: &[f64], goal: (f64, f64), dt: f64, effort: f64) -> f64 {
+    let (mut x, mut y, mut th) = (0.0, 0.0, 0.0);
+    for (&v, &w) in speed.iter().zip(turn) {
+        (x, y, th) = (x + dt * v * th.cos(), y + dt * v * th.sin(), th + dt * w);
+    }
+    let control: f64 = speed.iter().chain(turn).map(|u| u * u).sum();
+    (x - goal.0).powi(2) + (y - goal.1).powi(2) + effort * control
+}
+
+#[test]
+fn unicycle_rollout_against_the_costate() {
+    let speed = vec![1.0, 1.2, 0.9, 1.1, 0.8];
+    let turn = vec![0.3, -0.2, 0.5, 0.4, -0.1];
+    let (goal, dt, eff) = ((1.5, 0.8), 0.4, 0.01);
+    let (v, (gs, gw)) = unicycle_cost_grad(&speed, &turn, goal, dt, eff);
+    close("value", v, unicycle_cost(&speed, &turn, goal, dt, eff), TOL);
+    // Costate (λx, λy) is constant (= 2(x_N − goal)); λθ after step k collects
+    // Σ_{j>k} dt vⱼ(−λx sin θⱼ + λy cos θⱼ). ∂vₖ = dt(λx cos θₖ + λy sin θₖ) + 2ε vₖ,
+    // ∂wₖ = dt λθ(after k) + 2ε wₖ.
+    let mut th = vec![0.0; 6];
+    let (mut x, mut y) = (0.0, 0.0);
+    for k in 0..5 {
+        x += dt * speed[k] * th[k].cos();
+        y += dt * speed[k] * th[k].sin();
+        th[k + 1] = th[k] + dt * turn[k];
+    }
+    let (lx, ly) = (2.0 * (x - goal.0), 2.0 * (y - goal.1));
+    for k in 0..5 {
+        let es = dt * (lx * th[k].cos() + ly * th[k].sin()) + 2.0 * eff * speed[k];
+        let lt: f64 = (k + 1..5)
+            .map(|j| dt * speed[j] * (-lx * th[j].sin() + ly * th[j].cos()))
+            .sum();
+        close(&format!("∂v[{k}]"), gs[k], es, 1e-12);
+        close(
+            &format!("∂w[{k}]"),
+            gw[k],
+            dt * lt + 2.0 * eff * turn[k],
+            1e-12,
+        );
+    }
+    fd_vec2(
+        "unicycle",
+        |a, b| unicycle_cost(a, b, goal, dt, eff),
+        &speed,
+        &turn,
+        &gs,
+        &gw,
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Vision, embeddings and kernels.
+// ---------------------------------------------------------------------------------------------
+
+/// A pinhole camera with a yaw, a translation and two radial distortion coefficients.
+#[derive(Clone, Debug, Differentiable)]
+struct Camera {
+    focal: f64,
+    k1: f64,
+    k2: f64,
+    yaw: f64,
+    t: [f64; 3],
+}
+
+#[differentiate]
+impl Camera {
+    fn to_camera(&self, p: [f64; 3]) -> [f64; 3] {
+        let (s, c) = self.yaw.sin_cos();
+        [
+            c * p[0] - s * p[2] + self.t[0],
+            p[1] + self.t[1],
+            s * p[0] + c * p[2] + self.t[2],
+        ]
+    }
+
+    fn project(&self, p: [f64; 3]) -> [f64; 2] {
+        let q = self.to_camera(p);
+        let (u, v) = (q[0] / q[2], q[1] / q[2]);
+        let r2 = u * u + v * v;
+        let radial = 1.0 + self.k1 * r2 + self.k2 * r2 * r2;
+        [self.focal * radial * u, self.focal * radial * v]
+    }
+
+    fn residual(&self, p: [f64; 3], obs: [f64; 2]) -> f64 {
+        let [x, y] = self.project(p);
+        (x - obs[0]).powi(2) + (y - obs[1]).powi(2)
+    }
+}
+
+/// Bundle adjustment's reprojection error for one camera over its points.
+#[differentiate(wrt(cam, points))]
+fn reprojection_error(cam: &Camera, points: &[[f64; 3]], obs: &[[f64; 2]]) -> f64 {
+    points
+        .iter()
+        .zip(obs)
+        .map(|(p, o)| cam.residual(*p, *o))
+        .sum()
+}
+
+#[test]
+fn bundle_adjustment_with_radial_distortion() {
+    let cam = Camera {
+        focal: 1.8,
+        k1: -0.12,
+        k2: 0.03,
+        yaw: 0.15,
+        t: [0.1, -0.05, 4.0],
+    };
+    let points = vec![
+        [0.5, 0.2, 0.3],
+        [-0.7, 0.4, -0.2],
+        [0.1, -0.6, 0.8],
+        [0.9, 0.9, -0.5],
+    ];
+    let obs = vec![[0.3, 0.1], [-0.35, 0.15], [0.05, -0.3], [0.4, 0.45]];
+    let (v, (gc, gp)) = reprojection_error_grad(&cam, &points, &obs);
+    close("value", v, reprojection_error(&cam, &points, &obs), TOL);
+    // x = f·(1 + k₁r² + k₂r⁴)·(u, v) is linear in f, k₁ and k₂ through the radial factor:
+    // ∂f = Σ 2 res·x/f, ∂k₁ = Σ 2 res·f r² (u, v), ∂k₂ = Σ 2 res·f r⁴ (u, v)
+    let (mut ef, mut e1, mut e2) = (0.0, 0.0, 0.0);
+    for (p, o) in points.iter().zip(&obs) {
+        let (s, c) = cam.yaw.sin_cos();
+        let q = [
+            c * p[0] - s * p[2] + cam.t[0],
+            p[1] + cam.t[1],
+            s * p[0] + c * p[2] + cam.t[2],
+        ];
+        let uv = [q[0] / q[2], q[1] / q[2]];
+        let r2 = uv[0] * uv[0] + uv[1] * uv[1];
+        let rad = 1.0 + cam.k1 * r2 + cam.k2 * r2 * r2;
+        for k in 0..2 {
+            let res = cam.focal * rad * uv[k] - o[k];
+            ef += 2.0 * res * rad * uv[k];
+            e1 += 2.0 * res * cam.focal * r2 * uv[k];
+            e2 += 2.0 * res * cam.focal * r2 * r2 * uv[k];
+        }
+    }
+    close("∂focal", gc.focal, ef, 1e-12);
+    close("∂k₁", gc.k1, e1, 1e-12);
+    close("∂k₂", gc.k2, e2, 1e-12);
+    let r = gradcheck(|c: &Camera| reprojection_error(c, &points, &obs), &cam, &gc);
+    assert!(r.passed(), "camera: {r}");
+    let r = gradcheck(
+        |p: &Vec<[f64; 3]>| reprojection_error(&cam, p, &obs),
+        &points,
+        &gp,
+    );
+    assert!(r.passed(), "points: {r}");
+}
+
+/// The symmetric chamfer distance between two point clouds: each point's squared distance to
+/// its nearest neighbour in the other cloud, by a nested chain folded with `f64::min`.
+#[differentiate]
+fn chamfer(a: &[[f64; 2]], b: &[[f64; 2]]) -> f64 {
+    let d2 = |p: &[f64; 2], q: &[f64; 2]| (p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2);
+    let ab: f64 = a
+        .iter()
+        .map(|p| b.iter().map(|q| d2(p, q)).fold(f64::INFINITY, f64::min))
+        .sum();
+    let ba: f64 = b
+        .iter()
+        .map(|q| a.iter().map(|p| d2(p, q)).fold(f64::INFINITY, f64::min))
+        .sum();
+    ab / a.len() as f64 + ba / b.len() as f64
+}
+
+#[test]
+fn chamfer_distance_between_point_clouds() {
+    let a = vec![[0.0, 0.0], [1.0, 0.2], [0.4, 0.9]];
+    let b = vec![[0.1, -0.1], [0.9, 0.4], [0.5, 1.2], [1.5, 0.0]];
+    let (v, (ga, gb)) = chamfer_grad(&a, &b);
+    close("value", v, chamfer(&a, &b), TOL);
+    // nn(p) the nearest point of the other cloud: ∂p = 2(p − nn(p))/n_a + Σ_{q: nn(q)=p}
+    // 2(p − q)/n_b, and symmetrically for b
+    let d2 = |p: [f64; 2], q: [f64; 2]| (p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2);
+    let nearest = |p: [f64; 2], cloud: &[[f64; 2]]| {
+        (0..cloud.len())
+            .min_by(|&i, &j| d2(p, cloud[i]).partial_cmp(&d2(p, cloud[j])).unwrap())
+            .unwrap()
+    };
+    let (mut ea, mut eb) = (vec![[0.0; 2]; 3], vec![[0.0; 2]; 4]);
+    for i in 0..3 {
+        let j = nearest(a[i], &b);
+        for k in 0..2 {
+            ea[i][k] += 2.0 * (a[i][k] - b[j][k]) / 3.0;
+            eb[j][k] -= 2.0 * (a[i][k] - b[j][k]) / 3.0;
+        }
+    }
+    for j in 0..4 {
+        let i = nearest(b[j], &a);
+        for k in 0..2 {
+            eb[j][k] += 2.0 * (b[j][k] - a[i][k]) / 4.0;
+            ea[i][k] -= 2.0 * (b[j][k] - a[i][k]) / 4.0;
+        }
+    }
+    for i in 0..3 {
+        close_all("∂a", &ga[i], &ea[i]);
+    }
+    for j in 0..4 {
+        close_all("∂b", &gb[j], &eb[j]);
+    }
+    let r = gradcheck(
+        |p: &(Vec<[f64; 2]>, Vec<[f64; 2]>)| chamfer(&p.0, &p.1),
+        &(a.clone(), b.clone()),
+        &(ga.clone(), gb.clone()),
+    );
+    assert!(r.passed(), "chamfer: {r}");
+}
+
+/// A rigid motion of the plane.
+#[derive(Clone, Copy, Debug, Differentiable)]
+struct Pose {
+    theta: f64,
+    tx: f64,
+    ty: f64,
+}
+
+#[differentiate]
+impl Pose {
+    fn apply(&self, p: [f64; 2]) -> [f64; 2] {
+        let (s, c) = self.theta.sin_cos();
+        [c * p[0] - s * p[1] + self.tx, s * p[0] + c * p[1] + self.ty]
+    }
+
+    fn misfit(&self, p: [f64; 2], q: [f64; 2]) -> f64 {
+        let m = self.apply(p);
+        (m[0] - q[0]).powi(2) + (m[1] - q[1]).powi(2)
+    }
+}
+
+/// Point-to-point alignment (one ICP step with known matches), weighted per pair.
+#[differentiate(wrt(pose))]
+fn alignment_error(pose: Pose, src: &[[f64; 2]], dst: &[[f64; 2]], weights: &[f64]) -> f64 {
+    src.iter()
+        .zip(dst)
+        .zip(weights)
+        .map(|((p, q), w)| w * pose.misfit(*p, *q))
+        .sum()
+}
+
+#[test]
+fn rigid_alignment_with_matched_points() {
+    let pose = Pose {
+        theta: 0.3,
+        tx: -0.2,
+        ty: 0.5,
+    };
+    let src = vec![[1.0, 0.0], [0.0, 1.0], [-1.0, 0.5], [0.5, -0.8]];
+    let dst = vec![[0.7, 0.9], [-0.6, 1.3], [-1.3, 0.2], [0.4, 0.1]];
+    let w = vec![1.0, 0.5, 2.0, 1.5];
+    let (v, g) = alignment_error_grad(pose, &src, &dst, &w);
+    close("value", v, alignment_error(pose, &src, &dst, &w), TOL);
+    // r = R p + t − q: ∂t = 2Σ w r, ∂θ = 2Σ w r·R′p, R′p = (−s p₀ − c p₁, c p₀ − s p₁)
+    let (s, c) = pose.theta.sin_cos();
+    let (mut et, mut ex, mut ey) = (0.0, 0.0, 0.0);
+    for i in 0..4 {
+        let p = src[i];
+        let r = [
+            c * p[0] - s * p[1] + pose.tx - dst[i][0],
+            s * p[0] + c * p[1] + pose.ty - dst[i][1],
+        ];
+        let rp = [-s * p[0] - c * p[1], c * p[0] - s * p[1]];
+        et += 2.0 * w[i] * (r[0] * rp[0] + r[1] * rp[1]);
+        ex += 2.0 * w[i] * r[0];
+        ey += 2.0 * w[i] * r[1];
+    }
+    close("∂θ", g.theta, et, 1e-12);
+    close("∂tx", g.tx, ex, 1e-12);
+    close("∂ty", g.ty, ey, 1e-12);
+    let r = gradcheck(|p: &Pose| alignment_error(*p, &src, &dst, &w), &pose, &g);
+    assert!(r.passed(), "pose: {r}");
+}
+
+/// Metric multidimensional scaling: the raw stress Σ_{i<j} (‖xᵢ − xⱼ‖ − dᵢⱼ)² over the pairs
+/// of a `flat_map` of index ranges.
+#[differentiate(hessian, wrt(x))]
+fn mds_stress(x: &[[f64; 2]], d: &[Vec<f64>]) -> f64 {
+    let n = x.len();
+    (0..n)
+        .flat_map(|i| (i + 1..n).map(move |j| (i, j)))
+        .map(|(i, j)| {
+            let dist = ((x[i][0] - x[j][0]).powi(2) + (x[i][1] - x[j][1]).powi(2)).sqrt();
+            (dist - d[i][j]).powi(2)
+        })
+        .sum()
+}
+
+#[test]
+fn multidimensional_scaling_stress() {
+    let x = vec![[0.0, 0.0], [1.0, 0.3], [0.2, 1.1], [-0.9, 0.4], [0.6, -0.7]];
+    let d: Vec<Vec<f64>> = (0..5)
+        .map(|i| {
+            (0..5)
+                .map(|j| {
+                    if i == j {
+                        0.0
+                    } else {
+                        0.5 + 0.2 * ((i * j) % 5) as f64
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let (v, g) = mds_stress_grad(&x, &d);
+    close("value", v, mds_stress(&x, &d), TOL);
+    // ∂xᵢ = Σ_{j≠i} 2(δᵢⱼ − dᵢⱼ)(xᵢ − xⱼ)/δᵢⱼ, δ the embedded distance (d symmetric)
+    for i in 0..5 {
+        for k in 0..2 {
+            let e: f64 = (0..5)
+                .filter(|&j| j != i)
+                .map(|j| {
+                    let dist = ((x[i][0] - x[j][0]).powi(2) + (x[i][1] - x[j][1]).powi(2)).sqrt();
+                    2.0 * (dist - d[i][j]) * (x[i][k] - x[j][k]) / dist
+                })
+                .sum();
+            close(&format!("∂x[{i}][{k}]"), g[i][k], e, 1e-12);
+        }
+    }
+    let r = gradcheck(|x: &Vec<[f64; 2]>| mds_stress(x, &d), &x, &g);
+    assert!(r.passed(), "mds: {r}");
+    let dir: Vec<[f64; 2]> = (0..5)
+        .map(|i| [0.1 * i as f64, 0.3 - 0.1 * i as f64])
+        .collect();
+    let (_, _, hv) = mds_stress_hvp(&x, &d, &dir);
+    let flat = |v: &[[f64; 2]]| {
+        v.iter()
+            .flat_map(|p| p.iter().copied())
+            .collect::<Vec<f64>>()
+    };
+    let unflat = |v: &[f64]| v.chunks(2).map(|c| [c[0], c[1]]).collect::<Vec<[f64; 2]>>();
+    hvp_against_fd(
+        "mds",
+        |p| flat(&mds_stress_grad(&unflat(p), &d).1),
+        &flat(&x),
+        &flat(&dir),
+        &flat(&hv),
+    );
+}
+
+/// The distance in the Poincaré ball: acosh(1 + 2‖u − v‖²/((1 − ‖u‖²)(1 − ‖v‖²))).
+#[differentiate]
+fn poincare_distance(u: &[f64], v: &[f64]) -> f64 {
+    let sq = |a: &[f64]| a.iter().map(|x| x * x).sum::<f64>();
+    let diff: f64 = u.iter().zip(v).map(|(a, b)| (a - b).powi(2)).sum();
+    (1.0 + 2.0 * diff / ((1.0 - sq(u)) * (1.0 - sq(v)))).acosh()
+}
+
+/// Poincaré embeddings of a hierarchy: a softmax over negative distances, the true parent
+/// against sampled negatives.
+#[differentiate(wrt(emb))]
+fn poincare_loss(emb: &[Vec<f64>], edges: &[(usize, usize)], negatives: &[Vec<usize>]) -> f64 {
+    let mut loss = 0.0;
+    for (k, &(child, parent)) in edges.iter().enumerate() {
+        let pos = -poincare_distance(&emb[child], &emb[parent]);
+        let mut z = pos.exp();
+        for &n in &negatives[k] {
+            z += (-poincare_distance(&emb[child], &emb[n])).exp();
+        }
+        loss += z.ln() - pos;
+    }
+    loss
+}
+
+#[test]
+fn poincare_embeddings_of_a_hierarchy() {
+    let emb = vec![
+        vec![0.05, 0.02],
+        vec![0.4, 0.1],
+        vec![-0.3, 0.35],
+        vec![0.6, -0.2],
+        vec![-0.5, -0.4],
+    ];
+    let edges = vec![(1, 0), (2, 0), (3, 1), (4, 2)];
+    let negatives = vec![vec![3, 4], vec![3, 1], vec![2, 4], vec![1, 3]];
+    let (v, g) = poincare_loss_grad(&emb, &edges, &negatives);
+    close("value", v, poincare_loss(&emb, &edges, &negatives), TOL);
+    // ∂d/∂u = 4/(β√(γ² − 1))·[(‖v‖² − 2⟨u, v⟩ + 1)/α² u − v/α], α = 1 − ‖u‖², β = 1 − ‖v‖²,
+    // γ = 1 + 2‖u − v‖²/(αβ); the loss is Σ softmax_k(−d)·∂d_k − ∂d_pos per edge
+    let dd = |u: &[f64], w: &[f64]| -> (f64, Vec<f64>) {
+        let nu: f64 = u.iter().map(|x| x * x).sum();
+        let nw: f64 = w.iter().map(|x| x * x).sum();
+        let uw: f64 = u.iter().zip(w).map(|(a, b)| a * b).sum();
+        let diff: f64 = u.iter().zip(w).map(|(a, b)| (a - b).powi(2)).sum();
+        let (al, be) = (1.0 - nu, 1.0 - nw);
+        let ga = 1.0 + 2.0 * diff / (al * be);
+        let c = 4.0 / (be * (ga * ga - 1.0).sqrt());
+        let grad = (0..2)
+            .map(|k| c * ((nw - 2.0 * uw + 1.0) / (al * al) * u[k] - w[k] / al))
+            .collect();
+        (ga.acosh(), grad)
+    };
+    let mut e = vec![vec![0.0; 2]; 5];
+    for (k, &(c, p)) in edges.iter().enumerate() {
+        let others: Vec<usize> = std::iter::once(p)
+            .chain(negatives[k].iter().copied())
+            .collect();
+        let z: f64 = others
+            .iter()
+            .map(|&o| (-dd(&emb[c], &emb[o]).0).exp())
+            .sum();
+        for (idx, &o) in others.iter().enumerate() {
+            let (d, gu) = dd(&emb[c], &emb[o]);
+            let (_, gv) = dd(&emb[o], &emb[c]);
+            let wgt = -(-d).exp() / z + if idx == 0 { 1.0 } else { 0.0 };
+            for j in 0..2 {
+                e[c][j] += wgt * gu[j];
+                e[o][j] += wgt * gv[j];
+            }
+        }
+    }
+    for i in 0..5 {
+        close_all("∂emb", &g[i], &e[i]);
+    }
+    fd_rows("∂emb", |x| poincare_loss(x, &edges, &negatives), &emb, &g);
+}
+
+/// Kernel ridge regression with an RBF kernel: the weights solved by conjugate gradients (a
+/// `while` loop on the residual), then the squared error on held-out points.
+#[differentiate(wrt(log_ell))]
+fn krr_validation(
+    log_ell: f64,
+    xs: &[f64],
+    ys: &[f64],
+    lambda: f64,
+    xv: &[f64],
+    yv: &[f64],
+) -> f64 {
+    let ell = log_ell.exp();
+    let rbf = |a: f64, b: f64| (-(a - b).powi(2) / (2.0 * ell * ell)).exp();
+    let n = xs.len();
+    let apply = |v: &[f64]| -> Vec<f64> {
+        (0..n)
+            .map(|i| (0..n).map(|j| rbf(xs[i], xs[j]) * v[j]).sum::<f64>() + lambda * v[i])
+            .collect()
+    };
+    let mut alpha = vec![0.0; n];
+    let mut r = ys.to_vec();
+    let mut p = r.clone();
+    let mut rr: f64 = r.iter().map(|v| v * v).sum();
+    let mut it = 0;
+    while rr > 1e-28 && it < 50 {
+        let ap = apply(&p);
+        let step = rr / p.iter().zip(&ap).map(|(a, b)| a * b).sum::<f64>();
+        for i in 0..n {
+            alpha[i] += step * p[i];
+            r[i] -= step * ap[i];
+        }
+        let rr_new: f64 = r.iter().map(|v| v * v).sum();
+        for i in 0..n {
+            p[i] = r[i] + rr_new / rr * p[i];
+        }
+        rr = rr_new;
+        it += 1;
+    }
+    xv.iter()
+        .zip(yv)
+        .map(|(&x, &y)| {
+            let pred: f64 = xs.iter().zip(&alpha).map(|(&xi, a)| a * rbf(x, xi)).sum();
+            (pred - y).powi(2)
+        })
+        .sum()
+}
+
+/// Solves a small dense system by Gaussian elimination with partial pivoting (test only).
+fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Vec<f64> {
+    let n = b.len();
+    for c in 0..n {
+        let p = (c..n)
+            .max_by(|&i, &j| a[i][c].abs().partial_cmp(&a[j][c].abs()).unwrap())
+            .unwrap();
+        a.swap(c, p);
+        b.swap(c, p);
+        for r in c + 1..n {
+            let f = a[r][c] / a[c][c];
+            for k in c..n {
+                a[r][k] -= f * a[c][k];
+            }
+            b[r] -= f * b[c];
+        }
+    }
+    let mut x = vec![0.0; n];
+    for r in (0..n).rev() {
+        x[r] = (b[r] - (r + 1..n).map(|k| a[r][k] * x[k]).sum::<f64>()) / a[r][r];
+    }
+    x
+}
+
+#[test]
+fn kernel_ridge_lengthscale_through_conjugate_gradients() {
+    let xs = vec![-1.0, -0.4, 0.1, 0.7, 1.2, 1.9];
+    let ys: Vec<f64> = xs.iter().map(|x: &f64| (2.0 * x).sin()).collect();
+    let xv = vec![-0.7, 0.4, 1.5];
+    let yv: Vec<f64> = xv.iter().map(|x: &f64| (2.0 * x).sin()).collect();
+    let (le, lambda) = (-0.6, 0.1);
+    let (v, g) = krr_validation_grad(le, &xs, &ys, lambda, &xv, &yv);
+    close(
+        "value",
+        v,
+        krr_validation(le, &xs, &ys, lambda, &xv, &yv),
+        TOL,
+    );
+    // α = (K + λI)⁻¹y; with ∂k/∂log ℓ = k·d²/ℓ²: ∂α = −(K + λI)⁻¹(∂K)α and
+    // ∂L = Σ 2(pred − y)(∂kᵥ·α + kᵥ·∂α). CG converges to rounding, so the unrolled gradient is
+    // the implicit one to 1e-9.
+    let ell = le.exp();
+    let k = |a: f64, b: f64| (-(a - b).powi(2) / (2.0 * ell * ell)).exp();
+    let dk = |a: f64, b: f64| k(a, b) * (a - b).powi(2) / (ell * ell);
+    let m: Vec<Vec<f64>> = (0..6)
+        .map(|i| {
+            (0..6)
+                .map(|j| k(xs[i], xs[j]) + if i == j { lambda } else { 0.0 })
+                .collect()
+        })
+        .collect();
+    let alpha = solve(m.clone(), ys.clone());
+    let dka: Vec<f64> = (0..6)
+        .map(|i| (0..6).map(|j| dk(xs[i], xs[j]) * alpha[j]).sum())
+        .collect();
+    let dalpha: Vec<f64> = solve(m, dka).iter().map(|v| -v).collect();
+    let mut e = 0.0;
+    for (&x, &y) in xv.iter().zip(&yv) {
+        let pred: f64 = (0..6).map(|i| alpha[i] * k(x, xs[i])).sum();
+        let dpred: f64 = (0..6)
+            .map(|i| alpha[i] * dk(x, xs[i]) + dalpha[i] * k(x, xs[i]))
+            .sum();
+        e += 2.0 * (pred - y) * dpred;
+    }
+    close("∂log ℓ", g, e, 1e-9);
+    fd(
+        "∂log ℓ",
+        |l| krr_validation(l, &xs, &ys, lambda, &xv, &yv),
+        le,
+        g,
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finance and operations.
+// ---------------------------------------------------------------------------------------------
+
+/// Vasicek zero-coupon yields, y(T) = −ln P(T)/T with ln P = A − B r₀, fitted to a curve.
+#[differentiate(hessian, wrt(a, b, sigma))]
+fn vasicek_fit(a: f64, b: f64, sigma: f64, r0: f64, mats: &[f64], yields: &[f64]) -> f64 {
+    let model = |t: f64| {
+        let bt = (1.0 - (-a * t).exp()) / a;
+        let at =
+            (b - sigma * sigma / (2.0 * a * a)) * (bt - t) - sigma * sigma * bt * bt / (4.0 * a);
+        -(at - bt * r0) / t
+    };
+    mats.iter()
+        .zip(yields)
+        .map(|(&t, &y)| (model(t) - y).powi(2))
+        .sum()
+}
+
+#[test]
+fn vasicek_yield_curve_fit() {
+    let mats = vec![0.5, 1.0, 2.0, 5.0, 10.0];
+    let yields = vec![0.021, 0.024, 0.028, 0.033, 0.036];
+    let (a, b, s, r0) = (0.4, 0.04, 0.02, 0.02);
+    let (v, (ga, gb, gs)) = vasicek_fit_grad(a, b, s, r0, &mats, &yields);
+    close("value", v, vasicek_fit(a, b, s, r0, &mats, &yields), TOL);
+    // y is affine in b: ∂y/∂b = −(B − T)/T, so ∂b = Σ 2 res·(T − B)/T and ∂²b = 2Σ ((T − B)/T)²
+    let (mut eb, mut hbb) = (0.0, 0.0);
+    for (&t, &yv) in mats.iter().zip(&yields) {
+        let bt = (1.0 - (-a * t).exp()) / a;
+        let at = (b - s * s / (2.0 * a * a)) * (bt - t) - s * s * bt * bt / (4.0 * a);
+        let y = -(at - bt * r0) / t;
+        eb += 2.0 * (y - yv) * (t - bt) / t;
+        hbb += 2.0 * ((t - bt) / t).powi(2);
+    }
+    close("∂b", gb, eb, 1e-12);
+    fd3(
+        "vasicek",
+        |p, q, r| vasicek_fit(p, q, r, r0, &mats, &yields),
+        (a, b, s),
+        (ga, gb, gs),
+    );
+    let (_, _, (_, h_bb, _)) = vasicek_fit_hvp(a, b, s, r0, &mats, &yields, 0.0, 1.0, 0.0);
+    close("∂²b", h_bb, hbb, 1e-12);
+}
+
+/// Hagan's SABR approximation at the money, fitted to a term structure of ATM volatilities.
+#[differentiate(hessian, wrt(alpha, rho, nu))]
+fn sabr_atm_fit(alpha: f64, rho: f64, nu: f64, beta: f64, quotes: &[(f64, f64, f64)]) -> f64 {
+    let mut loss = 0.0;
+    for &(fwd, expiry, vol) in quotes {
+        let fb = fwd.powf(1.0 - beta);
+        let correction = (1.0 - beta).powi(2) * alpha * alpha / (24.0 * fb * fb)
+            + rho * beta * nu * alpha / (4.0 * fb)
+            + (2.0 - 3.0 * rho * rho) * nu * nu / 24.0;
+        let model = alpha / fb * (1.0 + correction * expiry);
+        loss += (model - vol).powi(2);
+    }
+    loss
+}
+
+#[test]
+fn sabr_at_the_money_volatility_fit() {
+    let quotes = vec![
+        (0.03, 0.5, 0.21),
+        (0.031, 1.0, 0.205),
+        (0.033, 2.0, 0.2),
+        (0.035, 5.0, 0.19),
+    ];
+    let (alpha, rho, nu, beta) = (0.035, -0.3, 0.45, 0.5);
+    let (v, (ga, gr, gn)) = sabr_atm_fit_grad(alpha, rho, nu, beta, &quotes);
+    close("value", v, sabr_atm_fit(alpha, rho, nu, beta, &quotes), TOL);
+    // ∂σ/∂ρ = (α/F^{1−β})(βνα/(4F^{1−β}) − ρν²/4)T, ∂σ/∂ν = (α/F^{1−β})(ρβα/(4F^{1−β}) +
+    // (2 − 3ρ²)ν/12)T
+    let (mut er, mut en) = (0.0, 0.0);
+    for &(f, t, vol) in &quotes {
+        let fb = f.powf(1.0 - beta);
+        let corr = (1.0 - beta).powi(2) * alpha * alpha / (24.0 * fb * fb)
+            + rho * beta * nu * alpha / (4.0 * fb)
+            + (2.0 - 3.0 * rho * rho) * nu * nu / 24.0;
+        let res = alpha / fb * (1.0 + corr * t) - vol;
+        er += 2.0 * res * alpha / fb * (beta * nu * alpha / (4.0 * fb) - rho * nu * nu / 4.0) * t;
+        en += 2.0 * res * alpha / fb
+            * (rho * beta * alpha / (4.0 * fb) + (2.0 - 3.0 * rho * rho) * nu / 12.0)
+            * t;
+    }
+    close("∂ρ", gr, er, 1e-12);
+    close("∂ν", gn, en, 1e-12);
+    fd3(
+        "sabr",
+        |a, r, n| sabr_atm_fit(a, r, n, beta, &quotes),
+        (alpha, rho, nu),
+        (ga, gr, gn),
+    );
+    let dir = (0.01, 0.2, -0.1);
+    let (_, _, hv) = sabr_atm_fit_hvp(alpha, rho, nu, beta, &quotes, dir.0, dir.1, dir.2);
+    let h = 1e-6;
+    let gp = sabr_atm_fit_grad(
+        alpha + h * dir.0,
+        rho + h * dir.1,
+        nu + h * dir.2,
+        beta,
+        &quotes,
+    )
+    .1;
+    let gm = sabr_atm_fit_grad(
+        alpha - h * dir.0,
+        rho - h * dir.1,
+        nu - h * dir.2,
+        beta,
+        &quotes,
+    )
+    .1;
+    close("H·v α", hv.0, (gp.0 - gm.0) / (2.0 * h), 1e-6);
+    close("H·v ρ", hv.1, (gp.1 - gm.1) / (2.0 * h), 1e-6);
+    close("H·v ν", hv.2, (gp.2 - gm.2) / (2.0 * h), 1e-6);
+}
+
+/// The newsvendor's expected cost over demand scenarios: holding on what is left, a penalty on
+/// what is short.
+#[differentiate]
+fn newsvendor_cost(q: f64, demands: &[f64], holding: f64, shortage: f64) -> f64 {
+    demands
+        .iter()
+        .map(|&d| holding * (q - d).max(0.0) + shortage * (d - q).max(0.0))
+        .sum::<f64>()
+        / demands.len() as f64
+}
+
+#[test]
+fn newsvendor_order_quantity() {
+    let demands = vec![80.0, 95.0, 120.0, 60.0, 105.0, 130.0, 90.0];
+    let (q, h, p) = (100.0, 1.5, 4.0);
+    let (v, (gq, _, gh, gp)) = newsvendor_cost_grad(q, &demands, h, p);
+    close("value", v, newsvendor_cost(q, &demands, h, p), TOL);
+    // ∂q = (h·#{d < q} − p·#{d > q})/n, ∂h = mean (q − d)⁺, ∂p = mean (d − q)⁺
+    let n = demands.len() as f64;
+    let below = demands.iter().filter(|&&d| d < q).count() as f64;
+    let above = demands.iter().filter(|&&d| d > q).count() as f64;
+    close("∂q", gq, (h * below - p * above) / n, 1e-12);
+    close(
+        "∂h",
+        gh,
+        demands.iter().map(|d| (q - d).max(0.0)).sum::<f64>() / n,
+        1e-12,
+    );
+    close(
+        "∂p",
+        gp,
+        demands.iter().map(|d| (d - q).max(0.0)).sum::<f64>() / n,
+        1e-12,
+    );
+    fd("∂q", |q| newsvendor_cost(q, &demands, h, p), q, gq);
+}
+
+/// The mean wait in an M/M/c queue by the Erlang C formula, the Poisson terms built by a
+/// running product.
+#[differentiate(wrt(lambda, mu))]
+fn erlang_c_wait(lambda: f64, mu: f64, servers: usize) -> f64 {
+    let a = lambda / mu;
+    let mut term = 1.0;
+    let mut sum = 0.0;
+    for k in 0..servers {
+        sum += term;
+        term *= a / (k + 1) as f64;
+    }
+    let rho = a / servers as f64;
+    let top = term / (1.0 - rho);
+    let wait_prob = top / (sum + top);
+    wait_prob / (servers as f64 * mu - lambda)
+}
+
+#[test]
+fn erlang_c_queue_wait() {
+    // One server: W_q = λ/(μ(μ − λ)), ∂λ = 1/(μ − λ)², ∂μ = −λ(2μ − λ)/(μ(μ − λ))²
+    let (l, m) = (0.7, 1.0);
+    let (v, (gl, gm)) = erlang_c_wait_grad(l, m, 1);
+    close("M/M/1 value", v, l / (m * (m - l)), 1e-14);
+    close("M/M/1 ∂λ", gl, 1.0 / (m - l).powi(2), 1e-12);
+    close(
+        "M/M/1 ∂μ",
+        gm,
+        -l * (2.0 * m - l) / (m * (m - l)).powi(2),
+        1e-12,
+    );
+    // Three servers: the wait is homogeneous of degree −1 in (λ, μ): λ∂λ + μ∂μ = −W
+    let (l, m) = (2.2, 1.0);
+    let (v, (gl, gm)) = erlang_c_wait_grad(l, m, 3);
+    close("M/M/3 value", v, erlang_c_wait(l, m, 3), TOL);
+    close("Euler's identity", l * gl + m * gm, -v, 1e-12);
+    fd2("M/M/3", |a, b| erlang_c_wait(a, b, 3), (l, m), (gl, gm));
+    let fw = forward("erlang").two(
+        (l, m),
+        |a, b| erlang_c_wait(a, b, 3),
+        |a, b, da, db| erlang_c_wait_jvp(a, b, 3, da, db),
+        |a, b| erlang_c_wait_vjp(a, b, 3),
+    );
+    tangents_are2("erlang", &fw, (gl, gm), 1e-12);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Closures called where the code runs as written.
+// ---------------------------------------------------------------------------------------------
+
+/// Local closures called inside the predicates of `filter` and `take_while`, inside a
+/// `min_by` comparator (one closure calling another), and inside a macro.
+#[differentiate(wrt(p))]
+fn site_energy(p: [f64; 2], sites: &[[f64; 2]], cutoff: f64) -> f64 {
+    let d2 = |s: &[f64; 2]| (p[0] - s[0]).powi(2) + (p[1] - s[1]).powi(2);
+    let within = |s: &[f64; 2]| d2(s) < cutoff * cutoff;
+    let near: f64 = sites
+        .iter()
+        .filter(|s| within(s))
+        .map(|s| (-d2(s)).exp())
+        .sum();
+    let closest = sites
+        .iter()
+        .min_by(|a, b| d2(a).partial_cmp(&d2(b)).unwrap())
+        .unwrap();
+    let lead: f64 = sites
+        .iter()
+        .take_while(|s| d2(s) > 0.02)
+        .map(|s| d2(s).sqrt())
+        .sum();
+    assert!(d2(&sites[0]) >= 0.0, "a squared distance");
+    near + d2(closest) + lead
+}
+
+#[test]
+fn closures_called_in_predicates_comparators_and_macros() {
+    let p = [0.3, -0.2];
+    let sites = vec![
+        [1.0, 0.5],
+        [0.4, 0.0],
+        [-1.5, 0.8],
+        [0.25, -0.3],
+        [2.0, 2.0],
+    ];
+    let cutoff = 1.2;
+    let (v, g) = site_energy_grad(p, &sites, cutoff);
+    close("value", v, site_energy(p, &sites, cutoff), TOL);
+    // ∂p = Σ_{d² < r²} −2(p − s)e^{−d²} + 2(p − s*) (s* the closest) + Σ_{leading d² > 0.02}
+    // (p − s)/d
+    let d2 = |s: &[f64; 2]| (p[0] - s[0]).powi(2) + (p[1] - s[1]).powi(2);
+    let mut e = [0.0; 2];
+    for s in &sites {
+        if d2(s) < cutoff * cutoff {
+            for k in 0..2 {
+                e[k] -= 2.0 * (p[k] - s[k]) * (-d2(s)).exp();
+            }
+        }
+    }
+    let closest = sites
+        .iter()
+        .min_by(|a, b| d2(a).partial_cmp(&d2(b)).unwrap())
+        .unwrap();
+    for k in 0..2 {
+        e[k] += 2.0 * (p[k] - closest[k]);
+    }
+    for s in sites.iter().take_while(|s| d2(s) > 0.02) {
+        for k in 0..2 {
+            e[k] += (p[k] - s[k]) / d2(s).sqrt();
+        }
+    }
+    close_all("∂p", &g, &e);
+    let r = gradcheck(|q: &[f64; 2]| site_energy(*q, &sites, cutoff), &p, &g);
+    assert!(r.passed(), "site energy: {r}");
+}
