@@ -6,11 +6,15 @@
 //! linear-chain CRF, a neural ODE by Euler steps, volume rendering, embeddings (t-SNE, MDS,
 //! Poincaré), physics (advection, catenaries, brachistochrones, Planck's law, radiative
 //! cooling, orbital transfers), finance (Vasicek, SABR at the money), operations research
-//! (newsvendor, M/M/1 staffing), robotics and vision (unicycle rollouts, potential fields,
-//! camera models with radial distortion, chamfer distances) — each written with the idioms
-//! such code uses: iterator chains, closures kept in variables, `scan`, `windows`, `chunks`,
-//! `rev`, `fold`, `max_by`, struct methods calling each other, enums matched as data, `Option`s
-//! with `if let`, `while` loops with tolerances, generic `F: Float` helpers and `f32`.
+//! (newsvendor, Erlang C staffing, facility location, CES production, log barriers), robotics
+//! and vision (unicycle rollouts, potential fields, camera models with radial distortion,
+//! chamfer distances, mesh smoothing), energy-based and reinforcement learning (RBM free
+//! energies, generalised advantage estimates, a mixture of experts, a hyper-gradient through
+//! training), signals (LMS filters, ADSR envelopes, exponential smoothing) — each written with
+//! the idioms such code uses: iterator chains, closures kept in variables (also called inside
+//! predicates and comparators), `scan`, `windows`, `chunks`, `rev`, `fold`, `max_by`, struct
+//! methods calling each other, enums matched as data, `Option`s with `if let`, `while` loops
+//! with tolerances, `loop` values, generic `F: Float` helpers and `f32`.
 //!
 //! Each gradient is checked against its analytic form (stated beside the test) and against
 //! central finite differences through `autodiff::check`; each value against the plain
@@ -2620,4 +2624,853 @@ fn closures_called_in_predicates_comparators_and_macros() {
     close_all("∂p", &g, &e);
     let r = gradcheck(|q: &[f64; 2]| site_energy(*q, &sites, cutoff), &p, &g);
     assert!(r.passed(), "site energy: {r}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// More models: energy-based, reinforcement learning, economics, signals.
+// ---------------------------------------------------------------------------------------------
+
+/// A restricted Boltzmann machine's free energy F(v) = −b·v − Σⱼ ln(1 + e^{cⱼ + Wⱼ·v}), and
+/// the contrastive-divergence objective: mean F over data less mean F over fantasy samples.
+#[derive(Clone, Debug, Differentiable)]
+struct Rbm {
+    w: Vec<Vec<f64>>,
+    b: Vec<f64>,
+    c: Vec<f64>,
+}
+
+#[differentiate]
+impl Rbm {
+    fn free_energy(&self, v: &[f64]) -> f64 {
+        let visible: f64 = self.b.iter().zip(v).map(|(b, x)| b * x).sum();
+        let hidden: f64 = self
+            .w
+            .iter()
+            .zip(&self.c)
+            .map(|(row, cj)| {
+                let act = cj + row.iter().zip(v).map(|(w, x)| w * x).sum::<f64>();
+                act.exp().ln_1p()
+            })
+            .sum();
+        -visible - hidden
+    }
+}
+
+#[differentiate(wrt(rbm))]
+fn contrastive_divergence(rbm: &Rbm, data: &[Vec<f64>], fantasy: &[Vec<f64>]) -> f64 {
+    let pos = data.iter().map(|v| rbm.free_energy(v)).sum::<f64>() / data.len() as f64;
+    let neg = fantasy.iter().map(|v| rbm.free_energy(v)).sum::<f64>() / fantasy.len() as f64;
+    pos - neg
+}
+
+#[test]
+fn rbm_contrastive_divergence() {
+    let rbm = Rbm {
+        w: vec![vec![0.2, -0.4, 0.1], vec![0.5, 0.3, -0.2]],
+        b: vec![0.1, -0.1, 0.05],
+        c: vec![-0.2, 0.3],
+    };
+    let data = vec![
+        vec![1.0, 0.0, 1.0],
+        vec![1.0, 1.0, 0.0],
+        vec![0.0, 1.0, 1.0],
+    ];
+    let fantasy = vec![vec![0.0, 0.0, 1.0], vec![1.0, 1.0, 1.0]];
+    let (v, g) = contrastive_divergence_grad(&rbm, &data, &fantasy);
+    close(
+        "value",
+        v,
+        contrastive_divergence(&rbm, &data, &fantasy),
+        TOL,
+    );
+    // ∂F/∂Wⱼᵢ = −σ(aⱼ)vᵢ, ∂F/∂bᵢ = −vᵢ, ∂F/∂cⱼ = −σ(aⱼ); data averaged minus fantasy averaged
+    let mut ew = vec![vec![0.0; 3]; 2];
+    let mut eb = vec![0.0; 3];
+    let mut ec = vec![0.0; 2];
+    for (set, sign) in [(&data, 1.0 / 3.0), (&fantasy, -0.5)] {
+        for v in set.iter() {
+            for i in 0..3 {
+                eb[i] -= sign * v[i];
+            }
+            for j in 0..2 {
+                let a = rbm.c[j] + (0..3).map(|i| rbm.w[j][i] * v[i]).sum::<f64>();
+                ec[j] -= sign * sigmoid(a);
+                for i in 0..3 {
+                    ew[j][i] -= sign * sigmoid(a) * v[i];
+                }
+            }
+        }
+    }
+    for j in 0..2 {
+        close_all("∂W", &g.w[j], &ew[j]);
+    }
+    close_all("∂b", &g.b, &eb);
+    close_all("∂c", &g.c, &ec);
+    let r = gradcheck(
+        |m: &Rbm| contrastive_divergence(m, &data, &fantasy),
+        &rbm,
+        &g,
+    );
+    assert!(r.passed(), "rbm: {r}");
+}
+
+/// A value function's regression onto generalised advantage estimates: TD errors with a
+/// linear critic, accumulated from the back by `rev().scan(..)`, then ½ Σ Â².
+#[differentiate(wrt(w))]
+fn gae_critic_loss(w: &[f64], feats: &[[f64; 2]], rewards: &[f64], gamma: f64, lambda: f64) -> f64 {
+    let value = |phi: &[f64; 2]| w[0] * phi[0] + w[1] * phi[1];
+    let deltas: Vec<f64> = rewards
+        .iter()
+        .enumerate()
+        .map(|(t, &r)| r + gamma * value(&feats[t + 1]) - value(&feats[t]))
+        .collect();
+    let mut adv: Vec<f64> = deltas
+        .iter()
+        .rev()
+        .scan(0.0, |acc, &d| {
+            *acc = d + gamma * lambda * *acc;
+            Some(*acc)
+        })
+        .collect();
+    adv.reverse();
+    0.5 * adv.iter().map(|a| a * a).sum::<f64>()
+}
+
+#[test]
+fn generalised_advantage_estimation() {
+    let feats = vec![[1.0, 0.2], [0.8, -0.1], [0.5, 0.4], [0.3, 0.9], [0.0, 0.5]];
+    let rewards = vec![0.5, -0.2, 1.0, 0.3];
+    let w = vec![0.4, -0.6];
+    let (gamma, lambda) = (0.9, 0.8);
+    let (v, g) = gae_critic_loss_grad(&w, &feats, &rewards, gamma, lambda);
+    close(
+        "value",
+        v,
+        gae_critic_loss(&w, &feats, &rewards, gamma, lambda),
+        TOL,
+    );
+    // Âₜ = Σₖ (γλ)ᵏ δₜ₊ₖ is linear in w with ∂δₜ/∂w = γφₜ₊₁ − φₜ: ∂w = Σₜ Âₜ ∂Âₜ/∂w
+    let n = rewards.len();
+    let mut e = vec![0.0; 2];
+    for t in 0..n {
+        let mut a = 0.0;
+        let mut da = [0.0; 2];
+        for k in t..n {
+            let f = (gamma * lambda).powi((k - t) as i32);
+            let vk = w[0] * feats[k][0] + w[1] * feats[k][1];
+            let vk1 = w[0] * feats[k + 1][0] + w[1] * feats[k + 1][1];
+            a += f * (rewards[k] + gamma * vk1 - vk);
+            for c in 0..2 {
+                da[c] += f * (gamma * feats[k + 1][c] - feats[k][c]);
+            }
+        }
+        for c in 0..2 {
+            e[c] += a * da[c];
+        }
+    }
+    close_all("∂w", &g, &e);
+    fd_vec(
+        "∂w",
+        |w| gae_critic_loss(w, &feats, &rewards, gamma, lambda),
+        &w,
+        &g,
+    );
+}
+
+/// A CES production function Y = A(α K^ρ + (1 − α) L^ρ)^{1/ρ}, fitted to output data in logs.
+#[differentiate(hessian, wrt(log_a, alpha, rho))]
+fn ces_fit(
+    log_a: f64,
+    alpha: f64,
+    rho: f64,
+    capital: &[f64],
+    labour: &[f64],
+    output: &[f64],
+) -> f64 {
+    let mut sse = 0.0;
+    for ((&k, &l), &y) in capital.iter().zip(labour).zip(output) {
+        let inner = alpha * k.powf(rho) + (1.0 - alpha) * l.powf(rho);
+        let log_y = log_a + inner.ln() / rho;
+        sse += (log_y - y.ln()).powi(2);
+    }
+    sse
+}
+
+#[test]
+fn ces_production_function_fit() {
+    let capital = vec![1.0, 2.0, 3.5, 5.0, 8.0];
+    let labour = vec![2.0, 2.5, 3.0, 4.0, 4.5];
+    let output = vec![1.6, 2.4, 3.3, 4.6, 6.0];
+    let (la, al, rho) = (0.1, 0.4, 0.5);
+    let (v, (ga, gal, gr)) = ces_fit_grad(la, al, rho, &capital, &labour, &output);
+    close(
+        "value",
+        v,
+        ces_fit(la, al, rho, &capital, &labour, &output),
+        TOL,
+    );
+    // r = ln Ŷ − ln Y: ∂log A = 2Σr, ∂α = 2Σ r (K^ρ − L^ρ)/(ρ S), ∂²log A = 2n
+    let (mut ea, mut eal) = (0.0, 0.0);
+    for i in 0..5 {
+        let s = al * capital[i].powf(rho) + (1.0 - al) * labour[i].powf(rho);
+        let r = la + s.ln() / rho - output[i].ln();
+        ea += 2.0 * r;
+        eal += 2.0 * r * (capital[i].powf(rho) - labour[i].powf(rho)) / (rho * s);
+    }
+    close("∂log A", ga, ea, 1e-12);
+    close("∂α", gal, eal, 1e-12);
+    fd3(
+        "ces",
+        |a, b, c| ces_fit(a, b, c, &capital, &labour, &output),
+        (la, al, rho),
+        (ga, gal, gr),
+    );
+    let (_, _, (h0, _, _)) = ces_fit_hvp(la, al, rho, &capital, &labour, &output, 1.0, 0.0, 0.0);
+    close("∂²log A", h0, 10.0, 1e-12);
+}
+
+/// An interior-point barrier objective t·cᵀx − Σ ln(bᵢ − aᵢ·x), infinite outside the feasible
+/// set (an early return from the loop over constraints).
+#[differentiate(hessian, wrt(x))]
+fn log_barrier(x: &[f64], c: &[f64], a: &[[f64; 2]], b: &[f64], t: f64) -> f64 {
+    let mut phi = t * c.iter().zip(x).map(|(ci, xi)| ci * xi).sum::<f64>();
+    for (row, &bi) in a.iter().zip(b) {
+        let slack = bi - row[0] * x[0] - row[1] * x[1];
+        if slack <= 0.0 {
+            return f64::INFINITY;
+        }
+        phi -= slack.ln();
+    }
+    phi
+}
+
+#[test]
+fn log_barrier_gradient_and_hessian() {
+    let a = vec![[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0], [1.0, 2.0]];
+    let b = vec![2.0, 1.5, 0.5, 3.0];
+    let c = vec![1.0, -0.5];
+    let x = vec![0.4, 0.3];
+    let t = 2.0;
+    let (v, g) = log_barrier_grad(&x, &c, &a, &b, t);
+    close("value", v, log_barrier(&x, &c, &a, &b, t), TOL);
+    // ∇ = t c + Σ aᵢ/sᵢ,  ∇² = Σ aᵢaᵢᵀ/sᵢ²
+    let dir = vec![0.3, -0.8];
+    let (mut e, mut hv) = ([t * c[0], t * c[1]], [0.0; 2]);
+    for (row, &bi) in a.iter().zip(&b) {
+        let s = bi - row[0] * x[0] - row[1] * x[1];
+        let ad = row[0] * dir[0] + row[1] * dir[1];
+        for k in 0..2 {
+            e[k] += row[k] / s;
+            hv[k] += row[k] * ad / (s * s);
+        }
+    }
+    close_all("∇", &g, &e);
+    fd_vec("∇", |x| log_barrier(x, &c, &a, &b, t), &x, &g);
+    let (_, _, h) = log_barrier_hvp(&x, &c, &a, &b, t, &dir);
+    close_all("∇²·v", &h, &hv);
+    assert_eq!(log_barrier(&[3.0, 0.0], &c, &a, &b, t), f64::INFINITY);
+    assert_eq!(
+        log_barrier_grad(&[3.0, 0.0], &c, &a, &b, t).0,
+        f64::INFINITY
+    );
+}
+
+/// The class of a training example in a two-class problem.
+#[derive(Clone, Copy, PartialEq)]
+enum Class {
+    Spam,
+    Ham,
+}
+
+/// Gaussian naive Bayes: each class has per-feature means and log standard deviations, and
+/// each example is scored under its own class's, picked by a `match`.
+#[differentiate(wrt(means, log_sds))]
+fn naive_bayes_nll(means: &[Vec<f64>], log_sds: &[Vec<f64>], xs: &[Vec<f64>], ys: &[Class]) -> f64 {
+    let mut nll = 0.0;
+    for (x, &y) in xs.iter().zip(ys) {
+        let k = match y {
+            Class::Spam => 0,
+            Class::Ham => 1,
+        };
+        for (j, &v) in x.iter().enumerate() {
+            let z = (v - means[k][j]) / log_sds[k][j].exp();
+            nll += 0.5 * z * z + log_sds[k][j];
+        }
+    }
+    nll
+}
+
+#[test]
+fn gaussian_naive_bayes_by_class() {
+    let means = vec![vec![0.5, -0.2], vec![-0.3, 0.8]];
+    let log_sds = vec![vec![0.1, -0.3], vec![0.2, 0.0]];
+    let xs = vec![
+        vec![0.7, 0.1],
+        vec![-0.5, 1.0],
+        vec![0.2, -0.4],
+        vec![0.0, 0.5],
+    ];
+    let ys = vec![Class::Spam, Class::Ham, Class::Spam, Class::Ham];
+    let (v, (gm, gs)) = naive_bayes_nll_grad(&means, &log_sds, &xs, &ys);
+    close("value", v, naive_bayes_nll(&means, &log_sds, &xs, &ys), TOL);
+    // z = (x − μ)/σ: ∂μ = −Σ z/σ, ∂log σ = Σ (1 − z²), over the examples of the class
+    let (mut em, mut es) = (vec![vec![0.0; 2]; 2], vec![vec![0.0; 2]; 2]);
+    for (x, y) in xs.iter().zip(&ys) {
+        let k = if *y == Class::Spam { 0 } else { 1 };
+        for j in 0..2 {
+            let sd = log_sds[k][j].exp();
+            let z = (x[j] - means[k][j]) / sd;
+            em[k][j] -= z / sd;
+            es[k][j] += 1.0 - z * z;
+        }
+    }
+    for k in 0..2 {
+        close_all("∂μ", &gm[k], &em[k]);
+        close_all("∂log σ", &gs[k], &es[k]);
+    }
+    fd_rows(
+        "∂μ",
+        |m| naive_bayes_nll(m, &log_sds, &xs, &ys),
+        &means,
+        &gm,
+    );
+    fd_rows(
+        "∂log σ",
+        |s| naive_bayes_nll(&means, s, &xs, &ys),
+        &log_sds,
+        &gs,
+    );
+}
+
+/// An LMS adaptive filter over tap windows of the input: the weights move by μ eₖ xₖ after
+/// each sample; the step size is tuned on the sum of squared errors.
+#[differentiate(wrt(mu))]
+fn lms_error(mu: f64, input: &[f64], desired: &[f64]) -> f64 {
+    let mut w = [0.0; 3];
+    let mut total = 0.0;
+    for (taps, &d) in input.windows(3).zip(desired) {
+        let y: f64 = taps.iter().zip(&w).map(|(x, wi)| x * wi).sum();
+        let e = d - y;
+        total += e * e;
+        for k in 0..3 {
+            w[k] += mu * e * taps[k];
+        }
+    }
+    total
+}
+
+#[test]
+fn lms_adaptive_filter_step_size() {
+    let input = data(12, 0.7);
+    let desired: Vec<f64> = input
+        .windows(3)
+        .map(|t| 0.6 * t[0] - 0.3 * t[1] + 0.2 * t[2])
+        .collect();
+    let mu = 0.4;
+    let (v, g) = lms_error_grad(mu, &input, &desired);
+    close("value", v, lms_error(mu, &input, &desired), TOL);
+    // Sensitivities: de = −dw·x, dw ← dw + (e + μ de) x, d(total) += 2 e de
+    let (mut w, mut dw, mut dt) = ([0.0; 3], [0.0; 3], 0.0);
+    for (t, &d) in input.windows(3).zip(&desired) {
+        let e = d - (0..3).map(|k| t[k] * w[k]).sum::<f64>();
+        let de = -(0..3).map(|k| t[k] * dw[k]).sum::<f64>();
+        dt += 2.0 * e * de;
+        for k in 0..3 {
+            w[k] += mu * e * t[k];
+            dw[k] += (e + mu * de) * t[k];
+        }
+    }
+    close("∂μ", g, dt, 1e-12);
+    fd("∂μ", |m| lms_error(m, &input, &desired), mu, g);
+}
+
+/// The stage of an ADSR envelope at a time.
+enum Stage {
+    Attack,
+    Decay,
+    Sustain,
+}
+
+/// An ADSR envelope's level at time t, the stage found first and matched, and the squared
+/// error of the envelope against a recorded amplitude.
+#[differentiate(wrt(attack, decay, sustain))]
+fn adsr_fit(attack: f64, decay: f64, sustain: f64, times: &[f64], amp: &[f64]) -> f64 {
+    let mut loss = 0.0;
+    for (&t, &a) in times.iter().zip(amp) {
+        let stage = if t < attack {
+            Stage::Attack
+        } else if t < attack + decay {
+            Stage::Decay
+        } else {
+            Stage::Sustain
+        };
+        let level = match stage {
+            Stage::Attack => t / attack,
+            Stage::Decay => 1.0 - (1.0 - sustain) * (t - attack) / decay,
+            Stage::Sustain => sustain,
+        };
+        loss += (level - a).powi(2);
+    }
+    loss
+}
+
+#[test]
+fn adsr_envelope_fit_over_an_enum_of_stages() {
+    let times = vec![0.02, 0.05, 0.1, 0.15, 0.25, 0.4, 0.6];
+    let amp = vec![0.3, 0.7, 0.9, 0.75, 0.6, 0.55, 0.5];
+    let (a, d, s) = (0.08, 0.2, 0.55);
+    let (v, (ga, gd, gs)) = adsr_fit_grad(a, d, s, &times, &amp);
+    close("value", v, adsr_fit(a, d, s, &times, &amp), TOL);
+    // attack: ∂a = −t/a²; decay, u = (t − a)/d: ∂a = (1 − s)/d, ∂d = (1 − s)u/d, ∂s = u;
+    // sustain: ∂s = 1. Each times 2(level − amp).
+    let (mut ea, mut ed, mut es) = (0.0, 0.0, 0.0);
+    for (&t, &y) in times.iter().zip(&amp) {
+        if t < a {
+            ea += 2.0 * (t / a - y) * (-t / (a * a));
+        } else if t < a + d {
+            let u = (t - a) / d;
+            let r = 2.0 * (1.0 - (1.0 - s) * u - y);
+            ea += r * (1.0 - s) / d;
+            ed += r * (1.0 - s) * u / d;
+            es += r * u;
+        } else {
+            es += 2.0 * (s - y);
+        }
+    }
+    close("∂attack", ga, ea, 1e-12);
+    close("∂decay", gd, ed, 1e-12);
+    close("∂sustain", gs, es, 1e-12);
+    fd3(
+        "adsr",
+        |p, q, r| adsr_fit(p, q, r, &times, &amp),
+        (a, d, s),
+        (ga, gd, gs),
+    );
+}
+
+/// The soft-thresholded elastic-net penalty over any float type, and a least-squares fit in
+/// single precision that uses it.
+#[differentiate]
+fn elastic_penalty<F: Float>(beta: &[F], l1: F, l2: F) -> F {
+    beta.iter().fold(F::zero(), |acc, &b| {
+        acc + l1 * b.abs() + l2 * b * b / (F::one() + F::one())
+    })
+}
+
+#[differentiate(wrt(beta))]
+fn elastic_net_f32(beta: &[f32], x: &[[f32; 3]], y: &[f32], l1: f32, l2: f32) -> f32 {
+    let sse: f32 = x
+        .iter()
+        .zip(y)
+        .map(|(row, &t)| {
+            let pred: f32 = row.iter().zip(beta).map(|(a, b)| a * b).sum();
+            0.5 * (pred - t) * (pred - t)
+        })
+        .sum();
+    sse + elastic_penalty(beta, l1, l2)
+}
+
+#[test]
+fn elastic_net_in_single_precision_through_a_generic_penalty() {
+    let x: Vec<[f32; 3]> = vec![
+        [1.0, 0.5, -0.2],
+        [0.3, -1.0, 0.8],
+        [-0.7, 0.2, 0.4],
+        [0.9, 0.9, 0.1],
+    ];
+    let y: Vec<f32> = vec![0.8, -0.4, 0.1, 1.2];
+    let beta: Vec<f32> = vec![0.5, -0.3, 0.2];
+    let (l1, l2) = (0.1f32, 0.05f32);
+    let (v, g) = elastic_net_f32_grad(&beta, &x, &y, l1, l2);
+    assert_eq!(v, elastic_net_f32(&beta, &x, &y, l1, l2));
+    // ∂β = Xᵀ(Xβ − y) + l1 sign(β) + l2 β (in f64)
+    for k in 0..3 {
+        let mut e: f64 = (0..4)
+            .map(|i| {
+                let pred: f64 = (0..3).map(|j| x[i][j] as f64 * beta[j] as f64).sum();
+                (pred - y[i] as f64) * x[i][k] as f64
+            })
+            .sum();
+        e += l1 as f64 * (beta[k] as f64).signum() + l2 as f64 * beta[k] as f64;
+        close(&format!("∂β[{k}]"), g[k] as f64, e, 1e-5);
+    }
+    let r = gradcheck(|b: &Vec<f32>| elastic_net_f32(b, &x, &y, l1, l2), &beta, &g);
+    assert!(r.passed(), "elastic net: {r}");
+}
+
+/// A city to be served, and its demand: plain data, neither `Clone` nor `Copy` (its elements
+/// are borrowed where the loop reads their fields).
+struct City {
+    pos: [f64; 2],
+    demand: f64,
+}
+
+const CITIES: [City; 4] = [
+    City {
+        pos: [0.0, 0.0],
+        demand: 3.0,
+    },
+    City {
+        pos: [4.0, 1.0],
+        demand: 1.0,
+    },
+    City {
+        pos: [1.0, 3.0],
+        demand: 2.0,
+    },
+    City {
+        pos: [3.0, 4.0],
+        demand: 1.5,
+    },
+];
+
+/// The Fermat–Weber facility location objective: demand-weighted distances to a depot.
+#[differentiate(hessian, wrt(depot))]
+fn weber_cost(depot: [f64; 2], cities: &[City]) -> f64 {
+    cities
+        .iter()
+        .map(|c| {
+            let (dx, dy) = (depot[0] - c.pos[0], depot[1] - c.pos[1]);
+            c.demand * dx.hypot(dy)
+        })
+        .sum()
+}
+
+#[test]
+fn fermat_weber_facility_location() {
+    let depot = [1.7, 1.9];
+    let (v, g) = weber_cost_grad(depot, &CITIES);
+    close("value", v, weber_cost(depot, &CITIES), TOL);
+    // ∇ = Σ wᵢ (p − aᵢ)/‖p − aᵢ‖,  ∇² = Σ wᵢ (I − uuᵀ)/‖p − aᵢ‖
+    let dir = [0.4, -0.9];
+    let (mut e, mut hv) = ([0.0; 2], [0.0; 2]);
+    for c in &CITIES {
+        let d = [depot[0] - c.pos[0], depot[1] - c.pos[1]];
+        let n = d[0].hypot(d[1]);
+        let u = [d[0] / n, d[1] / n];
+        let ud = u[0] * dir[0] + u[1] * dir[1];
+        for k in 0..2 {
+            e[k] += c.demand * u[k];
+            hv[k] += c.demand * (dir[k] - u[k] * ud) / n;
+        }
+    }
+    close_all("∇", &g, &e);
+    let r = gradcheck(|p: &[f64; 2]| weber_cost(*p, &CITIES), &depot, &g);
+    assert!(r.passed(), "weber: {r}");
+    let (_, _, h) = weber_cost_hvp(depot, &CITIES, dir);
+    close_all("∇²·v", &h, &hv);
+}
+
+/// Simple exponential smoothing whose starting level is a setting that may be off (then the
+/// first observation), fitted in the smoothing constant by one-step-ahead squared errors.
+#[differentiate(wrt(alpha))]
+fn ses_sse(alpha: f64, ys: &[f64], init: Option<f64>) -> f64 {
+    let mut level = init.unwrap_or(ys[0]);
+    let mut sse = 0.0;
+    for &y in &ys[1..] {
+        let e = y - level;
+        sse += e * e;
+        level += alpha * e;
+    }
+    sse
+}
+
+#[test]
+fn exponential_smoothing_with_an_optional_start() {
+    let ys = vec![3.0, 3.4, 2.9, 3.8, 4.1, 3.7, 4.4];
+    let alpha = 0.35;
+    for init in [None, Some(3.3)] {
+        let (v, g) = ses_sse_grad(alpha, &ys, init);
+        close("value", v, ses_sse(alpha, &ys, init), TOL);
+        // dℓ ← dℓ + e + α de with de = −dℓ; d(sse) += 2 e de
+        let (mut l, mut dl, mut ds) = (init.unwrap_or(ys[0]), 0.0, 0.0);
+        for &y in &ys[1..] {
+            let e = y - l;
+            let de = -dl;
+            ds += 2.0 * e * de;
+            l += alpha * e;
+            dl += e + alpha * de;
+        }
+        close("∂α", g, ds, 1e-12);
+        fd("∂α", |a| ses_sse(a, &ys, init), alpha, g);
+    }
+}
+
+/// The beta-binomial log-likelihood of success counts out of n trials, its beta functions
+/// written as sums of logs (integer counts): ln B(k + α, n − k + β) − ln B(α, β).
+#[differentiate(hessian)]
+fn beta_binomial_nll(alpha: f64, beta: f64, counts: &[(u32, u32)]) -> f64 {
+    let rising = |a: f64, m: u32| (0..m).map(|i| (a + i as f64).ln()).sum::<f64>();
+    -counts
+        .iter()
+        .map(|&(k, n)| rising(alpha, k) + rising(beta, n - k) - rising(alpha + beta, n))
+        .sum::<f64>()
+}
+
+#[test]
+fn beta_binomial_overdispersed_counts() {
+    let counts = vec![(3u32, 10u32), (7, 12), (0, 5), (4, 8), (9, 10)];
+    let (a, b) = (1.8, 2.4);
+    let (v, (ga, gb)) = beta_binomial_nll_grad(a, b, &counts);
+    close("value", v, beta_binomial_nll(a, b, &counts), TOL);
+    // ∂α = −Σ [Σ_{i<k} 1/(α + i) − Σ_{i<n} 1/(α + β + i)], ∂²α = Σ [Σ_{i<k} 1/(α + i)² − Σ_{i<n}
+    // 1/(α + β + i)²]
+    let s = |x: f64, m: u32, p: i32| (0..m).map(|i| (x + i as f64).powi(-p)).sum::<f64>();
+    let ea: f64 = -counts
+        .iter()
+        .map(|&(k, n)| s(a, k, 1) - s(a + b, n, 1))
+        .sum::<f64>();
+    let eb: f64 = -counts
+        .iter()
+        .map(|&(k, n)| s(b, n - k, 1) - s(a + b, n, 1))
+        .sum::<f64>();
+    let haa: f64 = counts
+        .iter()
+        .map(|&(k, n)| s(a, k, 2) - s(a + b, n, 2))
+        .sum();
+    let hab: f64 = -counts.iter().map(|&(_, n)| s(a + b, n, 2)).sum::<f64>();
+    close("∂α", ga, ea, 1e-12);
+    close("∂β", gb, eb, 1e-12);
+    fd2(
+        "beta-binomial",
+        |x, y| beta_binomial_nll(x, y, &counts),
+        (a, b),
+        (ga, gb),
+    );
+    let (_, _, (h0, h1)) = beta_binomial_nll_hvp(a, b, &counts, 1.0, 0.0);
+    close("∂²α", h0, haa, 1e-12);
+    close("∂α∂β", h1, hab, 1e-12);
+}
+
+/// A triangle mesh's umbrella smoothing energy: Σ over edges of w‖vᵢ − vⱼ‖², plus a pull
+/// towards the original positions.
+#[differentiate(hessian, wrt(verts))]
+fn mesh_smoothing(verts: &[[f64; 3]], rest: &[[f64; 3]], edges: &[(usize, usize)], w: f64) -> f64 {
+    let sq = |a: [f64; 3], b: [f64; 3]| (0..3).map(|k| (a[k] - b[k]).powi(2)).sum::<f64>();
+    let smooth: f64 = edges.iter().map(|&(i, j)| sq(verts[i], verts[j])).sum();
+    let fidelity: f64 = verts.iter().zip(rest).map(|(v, r)| sq(*v, *r)).sum();
+    w * smooth + fidelity
+}
+
+#[test]
+fn mesh_laplacian_smoothing() {
+    let rest = vec![
+        [0.0, 0.0, 0.0],
+        [1.0, 0.1, 0.0],
+        [0.5, 0.9, 0.2],
+        [1.4, 1.0, -0.1],
+    ];
+    let verts: Vec<[f64; 3]> = rest
+        .iter()
+        .enumerate()
+        .map(|(i, p)| [p[0] + 0.05 * i as f64, p[1] - 0.03, p[2] + 0.02 * i as f64])
+        .collect();
+    let edges = vec![(0, 1), (1, 2), (2, 0), (1, 3), (3, 2)];
+    let w = 0.7;
+    let (v, g) = mesh_smoothing_grad(&verts, &rest, &edges, w);
+    close("value", v, mesh_smoothing(&verts, &rest, &edges, w), TOL);
+    // ∂vᵢ = 2w Σ_{edges ∋ i} (vᵢ − vⱼ) + 2(vᵢ − rᵢ); the Hessian is 2(wL + I), L the graph
+    // Laplacian
+    let dir: Vec<[f64; 3]> = (0..4)
+        .map(|i| [0.1 * i as f64, -0.2, 0.3 - 0.1 * i as f64])
+        .collect();
+    let mut e: Vec<[f64; 3]> = (0..4)
+        .map(|i| [0, 1, 2].map(|k| 2.0 * (verts[i][k] - rest[i][k])))
+        .collect();
+    let mut hv: Vec<[f64; 3]> = dir.iter().map(|d| d.map(|x| 2.0 * x)).collect();
+    for &(i, j) in &edges {
+        for k in 0..3 {
+            e[i][k] += 2.0 * w * (verts[i][k] - verts[j][k]);
+            e[j][k] -= 2.0 * w * (verts[i][k] - verts[j][k]);
+            hv[i][k] += 2.0 * w * (dir[i][k] - dir[j][k]);
+            hv[j][k] -= 2.0 * w * (dir[i][k] - dir[j][k]);
+        }
+    }
+    for i in 0..4 {
+        close_all("∂v", &g[i], &e[i]);
+    }
+    let r = gradcheck(
+        |x: &Vec<[f64; 3]>| mesh_smoothing(x, &rest, &edges, w),
+        &verts,
+        &g,
+    );
+    assert!(r.passed(), "mesh: {r}");
+    let (_, _, h) = mesh_smoothing_hvp(&verts, &rest, &edges, w, &dir);
+    for i in 0..4 {
+        close_all("H·v", &h[i], &hv[i]);
+    }
+}
+
+/// A spring–damper released from a displacement, stepped by semi-implicit Euler in a `loop`
+/// whose value, the displacement at the end time, is carried out by `break`.
+#[differentiate(wrt(k, c))]
+fn damped_release(k: f64, c: f64, x0: f64, dt: f64, t_end: f64) -> f64 {
+    let (mut x, mut v, mut t) = (x0, 0.0, 0.0);
+    let end = loop {
+        if t >= t_end {
+            break x;
+        }
+        v += dt * (-k * x - c * v);
+        x += dt * v;
+        t += dt;
+    };
+    end
+}
+
+#[test]
+fn spring_damper_release_with_a_loop_value() {
+    let (k, c, x0, dt, end) = (4.0, 0.3, 1.0, 0.01, 1.5);
+    let (val, (gk, gc)) = damped_release_grad(k, c, x0, dt, end);
+    close("value", val, damped_release(k, c, x0, dt, end), TOL);
+    // Tangent-linear steps for a parameter p: dv ← dv + dt(−k dx − c dv − ∂ₚ(k x + c v)),
+    // dx ← dx + dt·dv (the new dv)
+    let tangent = |pk: f64, pc: f64| {
+        let (mut x, mut v, mut t, mut dx, mut dv) = (x0, 0.0, 0.0, 0.0, 0.0);
+        while t < end {
+            dv += dt * (-k * dx - c * dv - pk * x - pc * v);
+            v += dt * (-k * x - c * v);
+            x += dt * v;
+            dx += dt * dv;
+            t += dt;
+        }
+        dx
+    };
+    close("∂k", gk, tangent(1.0, 0.0), 1e-12);
+    close("∂c", gc, tangent(0.0, 1.0), 1e-12);
+    fd2(
+        "release",
+        |a, b| damped_release(a, b, x0, dt, end),
+        (k, c),
+        (gk, gc),
+    );
+}
+
+/// A mixture of linear experts under a softmax gate: ŷ = Σₖ πₖ(x)·(eₖ·x), fitted by least
+/// squares over a batch.
+#[differentiate]
+fn moe_loss(gate: &[Vec<f64>], experts: &[Vec<f64>], xs: &[Vec<f64>], ys: &[f64]) -> f64 {
+    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(p, q)| p * q).sum::<f64>();
+    let mut loss = 0.0;
+    for (x, &y) in xs.iter().zip(ys) {
+        let scores: Vec<f64> = gate.iter().map(|g| dot(g, x)).collect();
+        let m = scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        let weights: Vec<f64> = scores.iter().map(|s| (s - m).exp()).collect();
+        let z: f64 = weights.iter().sum();
+        let pred: f64 = weights
+            .iter()
+            .zip(experts)
+            .map(|(w, e)| w / z * dot(e, x))
+            .sum();
+        loss += (pred - y).powi(2);
+    }
+    loss
+}
+
+#[test]
+fn mixture_of_linear_experts() {
+    let gate = vec![vec![0.5, -0.2], vec![-0.3, 0.4], vec![0.1, 0.1]];
+    let experts = vec![vec![1.0, 0.5], vec![-0.5, 1.2], vec![0.3, -0.8]];
+    let xs = vec![vec![1.0, 0.3], vec![-0.4, 0.9], vec![0.7, -1.1]];
+    let ys = vec![0.9, 0.2, -0.5];
+    let (v, (gg, ge, _, _)) = moe_loss_grad(&gate, &experts, &xs, &ys);
+    close("value", v, moe_loss(&gate, &experts, &xs, &ys), TOL);
+    // r = ŷ − y, fₖ = eₖ·x: ∂eₖ = 2r πₖ x, ∂gₖ = 2r πₖ (fₖ − ŷ) x
+    let (mut eg, mut ee) = (vec![vec![0.0; 2]; 3], vec![vec![0.0; 2]; 3]);
+    for (x, &y) in xs.iter().zip(&ys) {
+        let s: Vec<f64> = gate.iter().map(|g| g[0] * x[0] + g[1] * x[1]).collect();
+        let z: f64 = s.iter().map(|v| v.exp()).sum();
+        let pi: Vec<f64> = s.iter().map(|v| v.exp() / z).collect();
+        let f: Vec<f64> = experts.iter().map(|e| e[0] * x[0] + e[1] * x[1]).collect();
+        let pred: f64 = (0..3).map(|k| pi[k] * f[k]).sum();
+        let r = pred - y;
+        for k in 0..3 {
+            for j in 0..2 {
+                ee[k][j] += 2.0 * r * pi[k] * x[j];
+                eg[k][j] += 2.0 * r * pi[k] * (f[k] - pred) * x[j];
+            }
+        }
+    }
+    for k in 0..3 {
+        close_all("∂gate", &gg[k], &eg[k]);
+        close_all("∂experts", &ge[k], &ee[k]);
+    }
+    fd_rows("∂gate", |g| moe_loss(g, &experts, &xs, &ys), &gate, &gg);
+    fd_rows("∂experts", |e| moe_loss(&gate, e, &xs, &ys), &experts, &ge);
+}
+
+/// The validation loss after training a ridge regression by gradient descent inside the
+/// objective, stopped by a tolerance on the gradient's norm: the hyper-gradient in λ.
+#[differentiate(wrt(lambda))]
+fn ridge_hypergradient(lambda: f64, x: &[[f64; 2]], y: &[f64], xv: &[[f64; 2]], yv: &[f64]) -> f64 {
+    let mut w = [0.0, 0.0];
+    let lr = 0.1;
+    let mut it = 0;
+    loop {
+        let mut g = [lambda * w[0], lambda * w[1]];
+        for (row, &t) in x.iter().zip(y) {
+            let r = row[0] * w[0] + row[1] * w[1] - t;
+            g[0] += r * row[0];
+            g[1] += r * row[1];
+        }
+        let norm = g[0].hypot(g[1]);
+        if norm < 1e-300 || it == 40 {
+            break;
+        }
+        w[0] -= lr * g[0];
+        w[1] -= lr * g[1];
+        it += 1;
+    }
+    xv.iter()
+        .zip(yv)
+        .map(|(row, &t)| (row[0] * w[0] + row[1] * w[1] - t).powi(2))
+        .sum()
+}
+
+#[test]
+fn ridge_hypergradient_through_training() {
+    let x = vec![[1.0, 0.2], [0.5, -0.8], [-0.3, 0.9], [1.2, 0.4]];
+    let y = vec![0.9, 0.6, -0.2, 1.1];
+    let xv = vec![[0.8, 0.1], [-0.5, 0.5]];
+    let yv = vec![0.7, -0.3];
+    let lambda = 0.3;
+    let (v, g) = ridge_hypergradient_grad(lambda, &x, &y, &xv, &yv);
+    close(
+        "value",
+        v,
+        ridge_hypergradient(lambda, &x, &y, &xv, &yv),
+        TOL,
+    );
+    // Forward sensitivity of the 40 steps: dw ← dw − lr((XᵀX + λI) dw + w), with w the
+    // iterate before the step; ∂λ = Σ 2 rᵥ xᵥ·dw
+    let (mut w, mut dw) = ([0.0; 2], [0.0; 2]);
+    for _ in 0..40 {
+        let mut gr = [lambda * w[0], lambda * w[1]];
+        let mut hd = [lambda * dw[0] + w[0], lambda * dw[1] + w[1]];
+        for (row, &t) in x.iter().zip(&y) {
+            let r = row[0] * w[0] + row[1] * w[1] - t;
+            let rd = row[0] * dw[0] + row[1] * dw[1];
+            for k in 0..2 {
+                gr[k] += r * row[k];
+                hd[k] += rd * row[k];
+            }
+        }
+        for k in 0..2 {
+            w[k] -= 0.1 * gr[k];
+            dw[k] -= 0.1 * hd[k];
+        }
+    }
+    let e: f64 = xv
+        .iter()
+        .zip(&yv)
+        .map(|(row, &t)| {
+            2.0 * (row[0] * w[0] + row[1] * w[1] - t) * (row[0] * dw[0] + row[1] * dw[1])
+        })
+        .sum();
+    close("∂λ", g, e, 1e-12);
+    fd(
+        "∂λ",
+        |l| ridge_hypergradient(l, &x, &y, &xv, &yv),
+        lambda,
+        g,
+    );
 }
