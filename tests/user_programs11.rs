@@ -3474,3 +3474,362 @@ fn ridge_hypergradient_through_training() {
         g,
     );
 }
+
+/// The swish activation z·σ(z), for any float type (`hessian`, as a `hessian` caller needs).
+#[differentiate(hessian)]
+fn swish<F: Float>(z: F) -> F {
+    z / (F::one() + (-z).exp())
+}
+
+/// A one-hidden-layer regression network with swish units, generic over the float type.
+#[differentiate(hessian, wrt(w1, w2))]
+fn swish_mlp_loss<F: Float>(w1: &[[F; 2]], w2: &[F], xs: &[[F; 2]], ys: &[F]) -> F {
+    let mut loss = F::zero();
+    for (x, &y) in xs.iter().zip(ys) {
+        let pred = w1.iter().zip(w2).fold(F::zero(), |acc, (row, &v)| {
+            acc + v * swish(row[0] * x[0] + row[1] * x[1])
+        });
+        loss = loss + (pred - y) * (pred - y);
+    }
+    loss
+}
+
+#[test]
+fn swish_network_generic_in_f64_and_f32() {
+    let w1 = vec![[0.5, -0.3], [0.2, 0.8], [-0.6, 0.1]];
+    let w2 = vec![0.7, -0.4, 0.9];
+    let xs = vec![[1.0, 0.5], [-0.3, 0.9], [0.6, -1.2], [0.0, 0.4]];
+    let ys = vec![0.4, -0.1, 0.3, 0.2];
+    let (v, (g1, g2)) = swish_mlp_loss_grad(&w1, &w2, &xs, &ys);
+    close("value", v, swish_mlp_loss(&w1, &w2, &xs, &ys), TOL);
+    // r = ŷ − y, zⱼ = w1ⱼ·x: ∂w2ⱼ = 2r swish(zⱼ), ∂w1ⱼ = 2r w2ⱼ swish′(zⱼ) x,
+    // swish′(z) = σ(z)(1 + z(1 − σ(z)))
+    let (mut e1, mut e2) = (vec![[0.0; 2]; 3], vec![0.0; 3]);
+    for (x, &y) in xs.iter().zip(&ys) {
+        let z: Vec<f64> = w1.iter().map(|r| r[0] * x[0] + r[1] * x[1]).collect();
+        let pred: f64 = (0..3).map(|j| w2[j] * z[j] * sigmoid(z[j])).sum();
+        let r = pred - y;
+        for j in 0..3 {
+            let s = sigmoid(z[j]);
+            e2[j] += 2.0 * r * z[j] * s;
+            for k in 0..2 {
+                e1[j][k] += 2.0 * r * w2[j] * s * (1.0 + z[j] * (1.0 - s)) * x[k];
+            }
+        }
+    }
+    close_all("∂w2", &g2, &e2);
+    for j in 0..3 {
+        close_all("∂w1", &g1[j], &e1[j]);
+    }
+    let r = gradcheck(
+        |p: &(Vec<[f64; 2]>, Vec<f64>)| swish_mlp_loss(&p.0, &p.1, &xs, &ys),
+        &(w1.clone(), w2.clone()),
+        &(g1.clone(), g2.clone()),
+    );
+    assert!(r.passed(), "swish mlp: {r}");
+    // H·v with a direction in w2 only: the network is linear in w2, so H·v in w2 is
+    // 2 Σ a (a·d), a the hidden activations
+    let d2 = vec![0.3, -0.2, 0.5];
+    let (_, _, (_, hv2)) = swish_mlp_loss_hvp(&w1, &w2, &xs, &ys, &vec![[0.0; 2]; 3], &d2);
+    let mut e = vec![0.0; 3];
+    for x in &xs {
+        let a: Vec<f64> = w1
+            .iter()
+            .map(|r| swish(r[0] * x[0] + r[1] * x[1]))
+            .collect();
+        let ad: f64 = (0..3).map(|j| a[j] * d2[j]).sum();
+        for j in 0..3 {
+            e[j] += 2.0 * a[j] * ad;
+        }
+    }
+    close_all("H·v in w2", &hv2, &e);
+    // single precision agrees with double to its rounding
+    let w1f: Vec<[f32; 2]> = w1.iter().map(|r| [r[0] as f32, r[1] as f32]).collect();
+    let w2f: Vec<f32> = w2.iter().map(|&v| v as f32).collect();
+    let xsf: Vec<[f32; 2]> = xs.iter().map(|r| [r[0] as f32, r[1] as f32]).collect();
+    let ysf: Vec<f32> = ys.iter().map(|&v| v as f32).collect();
+    let (_, (_, g2f)) = swish_mlp_loss_grad(&w1f, &w2f, &xsf, &ysf);
+    for j in 0..3 {
+        close("f32 ∂w2", g2f[j] as f64, g2[j], 1e-5);
+    }
+}
+
+/// Labels to leave out of the loss (padding).
+const IGNORE: usize = usize::MAX;
+
+/// Class-weighted softmax cross-entropy over rows of logits, skipping padded positions with
+/// `continue`.
+#[differentiate(wrt(logits))]
+fn weighted_xent(logits: &[Vec<f64>], labels: &[usize], class_w: &[f64]) -> f64 {
+    let mut total = 0.0;
+    let mut norm = 0.0;
+    for (row, &y) in logits.iter().zip(labels) {
+        if y == IGNORE {
+            continue;
+        }
+        let m = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        let lse = m + row.iter().map(|v| (v - m).exp()).sum::<f64>().ln();
+        total += class_w[y] * (lse - row[y]);
+        norm += class_w[y];
+    }
+    total / norm
+}
+
+#[test]
+fn class_weighted_cross_entropy_with_padding() {
+    let logits = vec![
+        vec![1.0, 0.2, -0.5],
+        vec![0.1, 0.9, 0.3],
+        vec![-0.4, 0.0, 1.5],
+        vec![0.7, 0.7, 0.1],
+    ];
+    let labels = vec![0, IGNORE, 2, 1];
+    let class_w = vec![1.0, 2.0, 0.5];
+    let (v, g) = weighted_xent_grad(&logits, &labels, &class_w);
+    close("value", v, weighted_xent(&logits, &labels, &class_w), TOL);
+    // ∂ℓᵢ = w_y (softmax(ℓᵢ) − e_y)/Σw over the kept rows; padded rows get nothing
+    let norm: f64 = labels
+        .iter()
+        .filter(|&&y| y != IGNORE)
+        .map(|&y| class_w[y])
+        .sum();
+    for (i, row) in logits.iter().enumerate() {
+        let z: f64 = row.iter().map(|v| v.exp()).sum();
+        let e: Vec<f64> = (0..3)
+            .map(|k| match labels[i] {
+                IGNORE => 0.0,
+                y => class_w[y] * (row[k].exp() / z - if k == y { 1.0 } else { 0.0 }) / norm,
+            })
+            .collect();
+        close_all("∂logits", &g[i], &e);
+    }
+    fd_rows(
+        "∂logits",
+        |l| weighted_xent(l, &labels, &class_w),
+        &logits,
+        &g,
+    );
+}
+
+/// Mean–variance rebalancing with proportional transaction costs: ½λ wᵀΣw − μ·w + c Σ|w − w₀|.
+#[differentiate(hessian, wrt(w))]
+fn rebalance_cost(w: &[f64], w0: &[f64], mu: &[f64], cov: &[Vec<f64>], lambda: f64, c: f64) -> f64 {
+    let n = w.len();
+    let mut risk = 0.0;
+    for i in 0..n {
+        for j in 0..n {
+            risk += w[i] * cov[i][j] * w[j];
+        }
+    }
+    let ret: f64 = mu.iter().zip(w).map(|(m, x)| m * x).sum();
+    let trades: f64 = w.iter().zip(w0).map(|(a, b)| (a - b).abs()).sum();
+    0.5 * lambda * risk - ret + c * trades
+}
+
+#[test]
+fn rebalancing_with_transaction_costs() {
+    let cov = vec![
+        vec![0.04, 0.01, 0.002],
+        vec![0.01, 0.09, -0.01],
+        vec![0.002, -0.01, 0.02],
+    ];
+    let mu = vec![0.06, 0.1, 0.03];
+    let w0 = vec![0.3, 0.3, 0.4];
+    let w = vec![0.35, 0.25, 0.4 + 1e-3];
+    let (lambda, c) = (3.0, 0.002);
+    let (v, g) = rebalance_cost_grad(&w, &w0, &mu, &cov, lambda, c);
+    close(
+        "value",
+        v,
+        rebalance_cost(&w, &w0, &mu, &cov, lambda, c),
+        TOL,
+    );
+    // ∇ = λΣw − μ + c·sign(w − w₀),  ∇² = λΣ
+    let dir = vec![0.2, -0.1, 0.4];
+    for i in 0..3 {
+        let sw: f64 = (0..3).map(|j| cov[i][j] * w[j]).sum();
+        close(
+            "∇",
+            g[i],
+            lambda * sw - mu[i] + c * (w[i] - w0[i]).signum(),
+            1e-12,
+        );
+    }
+    fd_vec(
+        "∇",
+        |x| rebalance_cost(x, &w0, &mu, &cov, lambda, c),
+        &w,
+        &g,
+    );
+    let (_, _, hv) = rebalance_cost_hvp(&w, &w0, &mu, &cov, lambda, c, &dir);
+    for i in 0..3 {
+        let e: f64 = (0..3).map(|j| lambda * cov[i][j] * dir[j]).sum();
+        close("∇²·v", hv[i], e, 1e-12);
+    }
+}
+
+/// A counter-flow heat exchanger's duty Q = U·A·ΔT_lm, the log-mean temperature difference of
+/// the two end differences.
+#[differentiate]
+fn exchanger_duty(dt_hot_end: f64, dt_cold_end: f64, ua: f64) -> f64 {
+    let lmtd = (dt_hot_end - dt_cold_end) / (dt_hot_end / dt_cold_end).ln();
+    ua * lmtd
+}
+
+#[test]
+fn heat_exchanger_log_mean_temperature_difference() {
+    let (a, b, ua) = (40.0, 15.0, 2.5);
+    let (v, (ga, gb, gu)) = exchanger_duty_grad(a, b, ua);
+    close("value", v, exchanger_duty(a, b, ua), TOL);
+    // L = ln(a/b): ∂a = UA[L − (a − b)/a]/L², ∂b = UA[−L + (a − b)/b]/L², ∂UA = ΔT_lm
+    let l = (a / b).ln();
+    close("∂ΔT₁", ga, ua * (l - (a - b) / a) / (l * l), 1e-12);
+    close("∂ΔT₂", gb, ua * (-l + (a - b) / b) / (l * l), 1e-12);
+    close("∂UA", gu, (a - b) / l, 1e-12);
+    fd3("duty", exchanger_duty, (a, b, ua), (ga, gb, gu));
+    let fw = forward("duty").three(
+        (a, b, ua),
+        exchanger_duty,
+        exchanger_duty_jvp,
+        exchanger_duty_vjp,
+    );
+    for (d, jv) in fw {
+        close("tangent", jv, ga * d.0 + gb * d.1 + gu * d.2, 1e-12);
+    }
+}
+
+/// Monod growth kinetics μ = μ_max S/(K_s + S), fitted to growth rates at several substrate
+/// concentrations.
+#[differentiate(hessian, wrt(mu_max, ks))]
+fn monod_fit(mu_max: f64, ks: f64, substrate: &[f64], growth: &[f64]) -> f64 {
+    let rate = |s: f64| mu_max * s / (ks + s);
+    substrate
+        .iter()
+        .zip(growth)
+        .map(|(&s, &g)| {
+            let r = rate(s) - g;
+            r * r
+        })
+        .sum()
+}
+
+#[test]
+fn monod_kinetics_fit() {
+    let s = vec![0.5, 1.0, 2.0, 4.0, 8.0];
+    let g = vec![0.18, 0.3, 0.42, 0.52, 0.58];
+    let (mm, ks) = (0.65, 1.7);
+    let (v, (gm, gk)) = monod_fit_grad(mm, ks, &s, &g);
+    close("value", v, monod_fit(mm, ks, &s, &g), TOL);
+    // h = S/(K + S): ∂μ_max = Σ 2r h, ∂K = −Σ 2r μ_max S/(K + S)²; ∂²μ_max = 2Σ h²
+    let (mut em, mut ek, mut hmm) = (0.0, 0.0, 0.0);
+    for (&si, &gi) in s.iter().zip(&g) {
+        let h = si / (ks + si);
+        let r = mm * h - gi;
+        em += 2.0 * r * h;
+        ek -= 2.0 * r * mm * si / (ks + si).powi(2);
+        hmm += 2.0 * h * h;
+    }
+    close("∂μ_max", gm, em, 1e-12);
+    close("∂K", gk, ek, 1e-12);
+    fd2("monod", |a, b| monod_fit(a, b, &s, &g), (mm, ks), (gm, gk));
+    let (_, _, (h0, _)) = monod_fit_hvp(mm, ks, &s, &g, 1.0, 0.0);
+    close("∂²μ_max", h0, hmm, 1e-12);
+}
+
+/// Kepler's equation E − e sin E = M solved by Newton's method in a `while` loop on the
+/// step's size, then the true anomaly from the eccentric one.
+#[differentiate]
+fn true_anomaly(ecc: f64, mean_anomaly: f64) -> f64 {
+    let mut e_anom = mean_anomaly;
+    let mut step = 1.0;
+    let mut iters = 0;
+    while step.abs() > 1e-15 && iters < 50 {
+        step = (e_anom - ecc * e_anom.sin() - mean_anomaly) / (1.0 - ecc * e_anom.cos());
+        e_anom -= step;
+        iters += 1;
+    }
+    let half = e_anom / 2.0;
+    2.0 * ((1.0 + ecc).sqrt() * half.sin()).atan2((1.0 - ecc).sqrt() * half.cos())
+}
+
+#[test]
+fn kepler_equation_by_newton_against_the_implicit_derivative() {
+    let (e, m) = (0.3, 1.1);
+    let (v, (ge, gm)) = true_anomaly_grad(e, m);
+    close("value", v, true_anomaly(e, m), TOL);
+    // At the root: ∂E/∂M = 1/(1 − e cos E), ∂E/∂e = sin E/(1 − e cos E). The true anomaly
+    // ν = 2 atan(√((1 + e)/(1 − e)) tan(E/2)) has ∂ν/∂E = √(1 − e²)/(1 − e cos E) and
+    // ∂ν/∂e|_E = sin ν/(1 − e²) = sin E/((1 − e cos E)√(1 − e²)).
+    let mut ea = m;
+    for _ in 0..50 {
+        ea -= (ea - e * ea.sin() - m) / (1.0 - e * ea.cos());
+    }
+    let den = 1.0 - e * ea.cos();
+    let root = (1.0 - e * e).sqrt();
+    let dnu_de_anom = root / den;
+    close("∂M", gm, dnu_de_anom / den, 1e-12);
+    close(
+        "∂e",
+        ge,
+        dnu_de_anom * ea.sin() / den + ea.sin() / (den * root),
+        1e-12,
+    );
+    fd2("kepler", true_anomaly, (e, m), (ge, gm));
+}
+
+/// A rocket stage: specific impulse and its wet and dry masses (data).
+#[derive(Clone, Copy)]
+struct Stage2 {
+    isp: f64,
+    propellant: f64,
+    dry: f64,
+}
+
+/// The ideal Δv of a multi-stage rocket carrying a payload, by the Tsiolkovsky equation stage
+/// after stage (the upper stages ride on the lower ones), in the payload mass and g₀.
+#[differentiate(wrt(payload))]
+fn staged_delta_v(payload: f64, stages: &[Stage2], g0: f64) -> f64 {
+    let mut above: f64 = payload + stages.iter().map(|s| s.propellant + s.dry).sum::<f64>();
+    let mut dv = 0.0;
+    for s in stages {
+        let m0 = above;
+        let mf = above - s.propellant;
+        dv += s.isp * g0 * (m0 / mf).ln();
+        above = mf - s.dry;
+    }
+    dv
+}
+
+#[test]
+fn multistage_rocket_delta_v() {
+    let stages = vec![
+        Stage2 {
+            isp: 280.0,
+            propellant: 400.0,
+            dry: 40.0,
+        },
+        Stage2 {
+            isp: 320.0,
+            propellant: 90.0,
+            dry: 10.0,
+        },
+        Stage2 {
+            isp: 340.0,
+            propellant: 20.0,
+            dry: 3.0,
+        },
+    ];
+    let (payload, g0) = (5.0, 9.80665);
+    let (v, g) = staged_delta_v_grad(payload, &stages, g0);
+    close("value", v, staged_delta_v(payload, &stages, g0), TOL);
+    // Each stage's masses include the payload additively: ∂Δv/∂m_p = Σ Isp g₀ (1/m₀ − 1/m_f)
+    let mut above = payload + stages.iter().map(|s| s.propellant + s.dry).sum::<f64>();
+    let mut e = 0.0;
+    for s in &stages {
+        let mf = above - s.propellant;
+        e += s.isp * g0 * (1.0 / above - 1.0 / mf);
+        above = mf - s.dry;
+    }
+    close("∂payload", g, e, 1e-12);
+    fd("∂payload", |p| staged_delta_v(p, &stages, g0), payload, g);
+}
