@@ -3833,3 +3833,136 @@ fn multistage_rocket_delta_v() {
     close("∂payload", g, e, 1e-12);
     fd("∂payload", |p| staged_delta_v(p, &stages, g0), payload, g);
 }
+
+/// Top-k mean pooling: the scores sorted in decreasing order into a copy, the first k taken.
+#[differentiate]
+fn top_k_mean(scores: &[f64], k: usize) -> f64 {
+    let mut sorted = scores.to_vec();
+    sorted.sort_by(|a, b| b.partial_cmp(a).unwrap());
+    sorted.iter().take(k).sum::<f64>() / k as f64
+}
+
+#[test]
+fn top_k_mean_pooling() {
+    let scores = vec![0.3, 1.7, -0.2, 0.9, 1.1, 0.05];
+    let (v, g) = top_k_mean_grad(&scores, 3);
+    close("value", v, top_k_mean(&scores, 3), TOL);
+    close("value by hand", v, (1.7 + 1.1 + 0.9) / 3.0, 1e-15);
+    // ∂sᵢ = 1/k for the k largest, 0 for the others
+    close_all("∂s", &g, &[0.0, 1.0 / 3.0, 0.0, 1.0 / 3.0, 1.0 / 3.0, 0.0]);
+    fd_vec("∂s", |s| top_k_mean(s, 3), &scores, &g);
+}
+
+/// The energy of the difference between a signal's even and odd polyphase components, read
+/// by `step_by(2)` and `skip(1).step_by(2)` zipped.
+#[differentiate(hessian)]
+fn polyphase_mismatch(x: &[f64]) -> f64 {
+    x.iter()
+        .step_by(2)
+        .zip(x.iter().skip(1).step_by(2))
+        .map(|(a, b)| (a - b).powi(2))
+        .sum()
+}
+
+#[test]
+fn polyphase_components_by_step_by() {
+    let x = data(7, 1.3);
+    let (v, g) = polyphase_mismatch_grad(&x);
+    close("value", v, polyphase_mismatch(&x), TOL);
+    // pairs (x₀, x₁), (x₂, x₃), (x₄, x₅); x₆ unpaired: ∂x₂ᵢ = 2(x₂ᵢ − x₂ᵢ₊₁) = −∂x₂ᵢ₊₁
+    let mut e = vec![0.0; 7];
+    for i in 0..3 {
+        let d = x[2 * i] - x[2 * i + 1];
+        e[2 * i] = 2.0 * d;
+        e[2 * i + 1] = -2.0 * d;
+    }
+    close_all("∂x", &g, &e);
+    fd_vec("∂x", polyphase_mismatch, &x, &g);
+    let dir = data(7, 4.0);
+    let (_, _, hv) = polyphase_mismatch_hvp(&x, &dir);
+    let eh: Vec<f64> = (0..7)
+        .map(|i| match i {
+            6 => 0.0,
+            i if i % 2 == 0 => 2.0 * (dir[i] - dir[i + 1]),
+            i => -2.0 * (dir[i - 1] - dir[i]),
+        })
+        .collect();
+    close_all("H·v", &hv, &eh);
+}
+
+/// A block-diagonal quadratic form over pairs of coordinates, each block weighted by its
+/// position: Σ_b w_b (c₀² + c₀c₁ + c₁²) through `chunks(2).enumerate()`.
+#[differentiate(hessian, wrt(x))]
+fn block_quadratic(x: &[f64], weights: &[f64]) -> f64 {
+    x.chunks(2)
+        .enumerate()
+        .map(|(b, c)| weights[b] * (c[0] * c[0] + c[0] * c[1] + c[1] * c[1]))
+        .sum()
+}
+
+#[test]
+fn block_diagonal_quadratic_over_chunks() {
+    let x = vec![0.5, -1.0, 0.3, 0.8, -0.6, 0.2];
+    let w = vec![1.0, 2.0, 0.5];
+    let (v, g) = block_quadratic_grad(&x, &w);
+    close("value", v, block_quadratic(&x, &w), TOL);
+    // ∂c₀ = w(2c₀ + c₁), ∂c₁ = w(c₀ + 2c₁); H = w [[2, 1], [1, 2]] per block
+    let dir = vec![0.1, 0.2, -0.3, 0.4, 0.5, -0.6];
+    let (_, _, hv) = block_quadratic_hvp(&x, &w, &dir);
+    for b in 0..3 {
+        let (c0, c1) = (x[2 * b], x[2 * b + 1]);
+        close("∂c₀", g[2 * b], w[b] * (2.0 * c0 + c1), 1e-12);
+        close("∂c₁", g[2 * b + 1], w[b] * (c0 + 2.0 * c1), 1e-12);
+        let (d0, d1) = (dir[2 * b], dir[2 * b + 1]);
+        close("H·v₀", hv[2 * b], w[b] * (2.0 * d0 + d1), 1e-12);
+        close("H·v₁", hv[2 * b + 1], w[b] * (d0 + 2.0 * d1), 1e-12);
+    }
+    fd_vec("∂x", |x| block_quadratic(x, &w), &x, &g);
+}
+
+/// The launch angle of a projectile on flat ground fitted so that it lands at a target:
+/// range v² sin 2θ / g, the angle shadowed from degrees to radians first.
+#[differentiate(wrt(theta_deg, speed))]
+fn landing_miss(theta_deg: f64, speed: f64, target: f64, g: f64) -> f64 {
+    let theta = theta_deg.to_radians();
+    let range = speed * speed * (2.0 * theta).sin() / g;
+    let range = range.max(0.0);
+    (range - target).powi(2)
+}
+
+#[test]
+fn projectile_launch_angle_to_hit_a_target() {
+    let (th, v, target, g) = (35.0, 20.0, 30.0, 9.81);
+    let (val, (gt, gv)) = landing_miss_grad(th, v, target, g);
+    close("value", val, landing_miss(th, v, target, g), TOL);
+    // R = v² sin 2θ/g: ∂θ° = 2(R − T)·(2v² cos 2θ/g)·π/180, ∂v = 2(R − T)·2v sin 2θ/g
+    let t = th.to_radians();
+    let r = v * v * (2.0 * t).sin() / g;
+    close(
+        "∂θ",
+        gt,
+        2.0 * (r - target) * 2.0 * v * v * (2.0 * t).cos() / g * PI_180,
+        1e-12,
+    );
+    close(
+        "∂v",
+        gv,
+        2.0 * (r - target) * 2.0 * v * (2.0 * t).sin() / g,
+        1e-12,
+    );
+    fd2(
+        "landing",
+        |a, b| landing_miss(a, b, target, g),
+        (th, v),
+        (gt, gv),
+    );
+    let fw = forward("landing").two(
+        (th, v),
+        |a, b| landing_miss(a, b, target, g),
+        |a, b, da, db| landing_miss_jvp(a, b, target, g, da, db),
+        |a, b| landing_miss_vjp(a, b, target, g),
+    );
+    tangents_are2("landing", &fw, (gt, gv), 1e-12);
+}
+
+const PI_180: f64 = std::f64::consts::PI / 180.0;
