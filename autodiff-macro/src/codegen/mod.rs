@@ -346,8 +346,8 @@ const ROW_READS: &[&str] = &[
 ];
 
 /// The element reads `data[i]` that are rows of a nested container — a `&[Vec<f64>]` of data, a
-/// `Vec<Vec<f64>>` grid — read further or borrowed (`data[i][j]`, `row.len()`, `&data[i]`) and
-/// used no other way: they are emitted as `&data[i]`, since a row that is not `Copy` cannot be
+/// `Vec<Vec<f64>>` grid — or structs of data (`cities[i]` of a `&[City]`) read further or
+/// borrowed (`data[i][j]`, `row.len()`, `&data[i]`, `&cities[i].demand`) and used no other way: they are emitted as `&data[i]`, since a row that is not `Copy` cannot be
 /// moved out of its container, and copying it for each element read costs the row's length.
 /// Rows of differentiated containers are borrowed the same way where nothing else reads them
 /// (their adjoint is added element by element, see `reverse::indexed_rows`). Element reads
@@ -374,7 +374,9 @@ fn borrowed_rows(f: &Func, tys: &Types, blocks: &[Block], kept: &HashSet<Value>)
                     }
                     other.extend(args.iter().copied().filter(|a| a != recv));
                 }
-                InstKind::Ref(x) | InstKind::Shape(x) => {
+                // A field borrowed (`&c.demand` of `for c in cities` over `&[City]`): the
+                // element need not be `Clone`.
+                InstKind::Ref(x) | InstKind::Shape(x) | InstKind::FieldRef(x, _) => {
                     indexed.insert(*x);
                 }
                 _ => other.extend(f.operands(i)),

@@ -135,12 +135,23 @@ impl Lowering {
         b: Option<Block>,
         tokens: &TokenStream,
     ) -> Vec<(syn::Ident, Value)> {
+        self.free_uses_but(b, tokens, &[])
+    }
+
+    /// [`Self::free_uses`] without the names in `skip` (a closure's parameters, the local
+    /// closures defined again in the code).
+    fn free_uses_but(
+        &mut self,
+        b: Option<Block>,
+        tokens: &TokenStream,
+        skip: &[String],
+    ) -> Vec<(syn::Ident, Value)> {
         let mut idents = Vec::new();
         collect_idents(tokens.clone(), &mut idents);
         let mut out: Vec<(syn::Ident, Value)> = Vec::new();
         for id in idents {
             let s = id.to_string();
-            if out.iter().any(|(o, _)| *o == s) {
+            if out.iter().any(|(o, _)| *o == s) || skip.contains(&s) {
                 continue;
             }
             if let Some(slot) = self.lookup(&s) {
@@ -193,12 +204,34 @@ impl Lowering {
         tokens: TokenStream,
         span: Span,
     ) -> (TokenStream, Vec<(syn::Ident, Value)>) {
-        let uses = self.free_uses(Some(b), scan);
+        // The local closures the code calls (`filter(|c| dist(c) < r)`) are defined again
+        // before it, over the values their bodies name.
+        let mut defs = Inlined::default();
+        self.inline_closures(b, scan, &[], &mut defs);
+        let mut uses = self.free_uses_but(Some(b), scan, &defs.names);
+        for (id, v) in std::mem::take(&mut defs.uses) {
+            match uses.iter().find(|(u, _)| *u == id) {
+                None => uses.push((id, v)),
+                Some((_, w)) if *w == v => {}
+                Some(_) => self.err(
+                    span,
+                    format!(
+                        "a closure called in code the macro runs as written (a macro, or a \
+                         method with a closure) reads `{id}`, which a later `let` has shadowed \
+                         there; compute the closure's value first (`let y = f(x);`) and use \
+                         `y` there"
+                    ),
+                ),
+            }
+        }
         let mut_refs = self.f.borrowed_mut_versions();
         // Code run as written works on copies: what it assigns would be lost.
         if let Ok(e) = syn::parse2::<Expr>(scan.clone()) {
             let mut names = AssignedNames::default();
             names.visit_expr(&e);
+            for cl in &defs.exprs {
+                names.visit_expr_closure(cl);
+            }
             let mut seen: Vec<String> = Vec::new();
             let zip = scan.to_string().contains("Zip :: from");
             for n in names.0 {
@@ -227,6 +260,12 @@ impl Lowering {
             }
         }
         let mut prefix = TokenStream::new();
+        let tokens = if defs.tokens.is_empty() {
+            tokens
+        } else {
+            let d = defs.tokens;
+            quote!(#d #tokens)
+        };
         let mut out = Vec::new();
         for (id, v) in uses {
             let refs = self
@@ -250,6 +289,58 @@ impl Lowering {
             (tokens, out)
         } else {
             (quote!(#prefix #tokens), out)
+        }
+    }
+
+    /// The local closures `tokens` names (other than the names in `bound`), each with the
+    /// closures its body names before it: `let f = <closure>;` in `defs.tokens`, and the
+    /// values its body reads, as seen where it was defined (a `move` closure's captured ones).
+    fn inline_closures(
+        &mut self,
+        b: Block,
+        tokens: &TokenStream,
+        bound: &[String],
+        defs: &mut Inlined,
+    ) {
+        let mut idents = Vec::new();
+        collect_idents(tokens.clone(), &mut idents);
+        for id in idents {
+            let s = id.to_string();
+            if bound.contains(&s) || defs.names.contains(&s) {
+                continue;
+            }
+            let Some(def) = self
+                .lookup(&s)
+                .and_then(|slot| self.env[slot].closure.clone())
+            else {
+                continue;
+            };
+            defs.names.push(s);
+            let mut params = Vec::new();
+            for p in &def.expr.inputs {
+                collect_pat_bindings(p, &mut params);
+            }
+            let params: Vec<String> = params.iter().map(|p| p.to_string()).collect();
+            let body = def.expr.body.to_token_stream();
+            let saved = self.env.clone();
+            self.env.truncate(def.scope.min(self.env.len()));
+            if let Some(vals) = &def.captured {
+                for (slot, v) in vals.iter().enumerate().take(self.env.len()) {
+                    self.env[slot].value = *v;
+                }
+            }
+            self.inline_closures(b, &body, &params, defs);
+            let skip: Vec<String> = params.iter().chain(&defs.names).cloned().collect();
+            let uses = self.free_uses_but(Some(b), &body, &skip);
+            self.env = saved;
+            for (u, v) in uses {
+                if !defs.uses.iter().any(|(w, _)| *w == u) {
+                    defs.uses.push((u, v));
+                }
+            }
+            let e = &def.expr;
+            defs.tokens.extend(quote!(let #id = #e;));
+            defs.exprs.push(def.expr.clone());
         }
     }
 
@@ -293,6 +384,15 @@ impl Lowering {
             ValueDef::BlockParam(..) | ValueDef::Tangent(_) => false,
         }
     }
+}
+
+/// Local closures defined again in code run as written.
+#[derive(Default)]
+struct Inlined {
+    names: Vec<String>,
+    tokens: TokenStream,
+    uses: Vec<(syn::Ident, Value)>,
+    exprs: Vec<syn::ExprClosure>,
 }
 
 pub(super) fn collect_idents(tokens: TokenStream, out: &mut Vec<syn::Ident>) {
