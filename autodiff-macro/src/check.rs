@@ -37,6 +37,7 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
     // Results of methods reported as having no rule: a method called on one (the `.unwrap()` of
     // `x.to_shape(s).unwrap()`) is not reported again.
     let mut reported: std::collections::HashSet<Value> = std::collections::HashSet::new();
+    errors.extend(discarded_calls(f, &through));
     for (n, inst) in f.insts.iter().enumerate() {
         let any_result_active = inst.results.iter().any(|&r| act.is_active(r));
         let ops_active = |vs: &[Value]| vs.iter().any(|&v| act.is_active(v));
@@ -366,6 +367,93 @@ fn joined(f: &Func, v: Value) -> Option<&'static str> {
 }
 
 /// The error for method `name` without a derivative rule on a differentiated value.
+/// Calls given a differentiated argument whose value a statement drops (`c.set(x * x);`,
+/// `log.record(x);`, `let _ = stash(&cell, x);`). The derivative follows a call through its
+/// result; what it does with the value besides (stores it in a `Cell` or a `RefCell`, or in
+/// other shared state that a later read returns) is invisible to it, and the gradient would
+/// silently miss that path. Such a call is a method's (its receiver may keep the value) or
+/// a function's that is lent something else to keep it in (`&cell`); a function given values
+/// only (`let _ = inner(x);`) is not, nor are the macro's own calls (`__ad_mut_fill(..)` of a
+/// buffer that is not read again). The receiver itself is not what makes the call suspect:
+/// `(&s).log();` of a differentiated `s` reads it.
+fn discarded_calls(f: &Func, through: &Activity) -> Vec<syn::Error> {
+    let mut errors = Vec::new();
+    for &(i, span) in &f.discarded_calls {
+        let inst = f.inst(i);
+        let varied = |vs: &[Value]| vs.iter().any(|v| through.varied[v.index()]);
+        let what = match &inst.kind {
+            InstKind::Call { path, args } => {
+                let Some(last) = path.segments.last() else {
+                    continue;
+                };
+                if last.ident.to_string().starts_with("__ad_") {
+                    continue;
+                }
+                // A method called through its type (see `lower::calls::mark_receiver`): the
+                // first argument is the receiver.
+                let method = matches!(&last.arguments,
+                    syn::PathArguments::AngleBracketed(a) if a.args.is_empty());
+                // A function given only values (`let _ = inner(x);`) has nowhere to keep them.
+                let shared = method
+                    || args
+                        .iter()
+                        .any(|&a| !through.varied[a.index()] && borrowed_state(f, a));
+                if !shared || !varied(args.get(usize::from(method)..).unwrap_or(&[])) {
+                    continue;
+                }
+                let names: Vec<String> =
+                    path.segments.iter().map(|s| s.ident.to_string()).collect();
+                format!("{}(..)", names.join("::"))
+            }
+            InstKind::Method {
+                name,
+                args,
+                recv_mut,
+                ..
+            } => {
+                let s = name.to_string();
+                let pure = prim::is_discrete_method(&s)
+                    || crate::lower::is_shape_query(&s)
+                    || prim::places::is_read(&s);
+                // A method that may change its `mut` receiver is the error in `check`.
+                if pure || recv_mut.is_some() || !varied(args) {
+                    continue;
+                }
+                format!(".{s}(..)")
+            }
+            _ => continue,
+        };
+        errors.push(syn::Error::new(
+            span,
+            format!(
+                "`{what}` is given a differentiated value and the value it returns is dropped: \
+                 the derivative follows a call through what it returns, and what it does with \
+                 the value besides (keeps it in a `Cell`, a `RefCell` or other shared state \
+                 that a later read returns) cannot be differentiated; compute the value in this \
+                 function and keep it in a local variable (`let mut acc = 0.0; acc += v;`), or \
+                 return it from the call and use the result"
+            ),
+        ));
+    }
+    errors
+}
+
+/// Whether `v` is a reference to something that is not a differentiated value and may hold
+/// state (`&cell`, a parameter `log: &Log`): integers and the like cannot.
+fn borrowed_state(f: &Func, v: Value) -> bool {
+    if f.value(v).kind == Kind::Discrete {
+        return false;
+    }
+    match f.value(v).def {
+        ValueDef::Result(i, _) => matches!(f.inst(i).kind, InstKind::Ref(_)),
+        ValueDef::Param(n) => f
+            .params
+            .get(n)
+            .is_some_and(|p| matches!(p.ty, syn::Type::Reference(_))),
+        _ => false,
+    }
+}
+
 fn no_rule_message(name: &str) -> String {
     if OPTION_METHODS.contains(&name) {
         return format!(

@@ -167,6 +167,10 @@ pub struct Func {
     /// Helper functions declared at the top of the body without `#[differentiate]`: a call
     /// of one on differentiated values names the attribute it needs.
     pub plain_helpers: Vec<String>,
+    /// Calls and method calls whose value a statement drops (`c.set(x);`, `let _ = f(x);`):
+    /// given a differentiated value, they are rejected (see `check::discarded_calls`) at the
+    /// span beside each: the method's name or the function's path.
+    pub discarded_calls: Vec<(Inst, proc_macro2::Span)>,
     /// Versions of fixed-size arrays that a helper's copy taking them as arrays gave back
     /// (`y = __ad_muta_fill(x, y)`, see `crate::mut_self`): arrays for [`Func::lent_array`].
     pub array_buffers: std::collections::HashSet<Value>,

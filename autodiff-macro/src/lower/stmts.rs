@@ -48,6 +48,9 @@ impl Lowering {
                         return;
                     }
                     let v = self.expr(b, e, is_tail && want_tail);
+                    if semi.is_some() {
+                        self.note_discarded(e, v);
+                    }
                     if is_tail {
                         tail = v;
                         tail_span = e.span();
@@ -81,6 +84,9 @@ impl Lowering {
                             return;
                         }
                         let v = self.expr(b, e, true);
+                        if matches!(local.pat, Pat::Wild(_)) {
+                            self.note_discarded(e, v);
+                        }
                         self.bind_let(b, &local.pat, e, v);
                         self.note_binding(&local.pat, e);
                     } else {
@@ -475,6 +481,9 @@ impl Lowering {
                 Stmt::Expr(e, semi) => {
                     let is_tail = is_last && semi.is_none();
                     let v = self.expr(b, e, is_tail && want);
+                    if semi.is_some() {
+                        self.note_discarded(e, v);
+                    }
                     if is_tail {
                         tail = v;
                     }
@@ -493,6 +502,9 @@ impl Lowering {
                             continue;
                         }
                         let v = self.expr(b, &init.expr, true);
+                        if matches!(local.pat, Pat::Wild(_)) {
+                            self.note_discarded(&init.expr, v);
+                        }
                         self.bind_let(b, &local.pat, &init.expr, v);
                         // The struct a literal builds, for its methods (`p.mix(k)`), as in a
                         // function's body.
@@ -545,6 +557,29 @@ impl Cont<'_> {
 
 /// The keyword of an item, for messages.
 impl Lowering {
+    /// Notes a call or method call whose value the statement drops (`c.set(x);`, `let _ =
+    /// f(x);`), for `check::discarded_calls`.
+    fn note_discarded(&mut self, e: &Expr, v: Option<Value>) {
+        let mut e = e;
+        while let Expr::Paren(p) = e {
+            e = &p.expr;
+        }
+        let span = match e {
+            Expr::Call(c) => c.func.span(),
+            Expr::MethodCall(mc) => mc.method.span(),
+            _ => return,
+        };
+        let Some(ValueDef::Result(i, _)) = v.map(|v| self.f.value(v).def) else {
+            return;
+        };
+        if matches!(
+            self.f.inst(i).kind,
+            InstKind::Call { .. } | InstKind::Method { .. }
+        ) {
+            self.f.discarded_calls.push((i, span));
+        }
+    }
+
     /// An item the lowering met inside the body: those at the top of the body that can be
     /// repeated never get here.
     fn item_error(&mut self, item: &syn::Item) {

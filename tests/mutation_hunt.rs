@@ -1,0 +1,251 @@
+//! Mutation in the shapes where a gradient could go quietly wrong: interior mutability
+//! (`Cell`) that holds data only, closures that capture a variable assigned or shadowed after
+//! them (`move` copies, nested closures), state carried through `iter_mut().rev()`, a `&mut`
+//! slice parameter reordered in place, and a reordering under `hessian`.
+//!
+//! A `Cell` or `RefCell` given a differentiated value (`c.set(x * x)`, a `&self` method that
+//! records it) gave a gradient that missed the path through the cell; that is now a compile
+//! error (`tests/ui/mutation12_cell_set.rs`, `tests/ui/mutation12_refcell_method.rs`). Here,
+//! the same cell kept for data (a call counter) still runs as written.
+//!
+//! Each gradient is checked against its analytic form (stated beside the test) and against
+//! central finite differences through `autodiff::check`; each value against the plain
+//! function's.
+
+#![allow(
+    clippy::needless_range_loop,
+    clippy::ptr_arg,
+    clippy::useless_vec,
+    clippy::assign_op_pattern,
+    clippy::redundant_closure
+)] // written as users write them
+
+use autodiff::check::gradcheck;
+use autodiff::differentiate;
+use std::cell::Cell;
+
+mod common;
+use common::*;
+
+const X: [[f64; 3]; 3] = [[0.7, -0.4, 1.3], [-1.2, 0.9, 0.35], [1.5, 1.1, -0.8]];
+
+/// A `Cell` of data beside the differentiated values: a call counter set from its own value
+/// runs as written, and the count it gives is a constant.
+#[differentiate]
+fn counted(x: f64) -> f64 {
+    let calls = Cell::new(0u32);
+    calls.set(calls.get() + 1);
+    calls.set(calls.get() + 2);
+    let k = calls.get() as f64;
+    k * x * x
+}
+
+#[test]
+fn a_cell_of_data_runs_as_written() {
+    for x in [-1.5, 0.25, 2.0] {
+        // 3x² → 6x
+        let (v, d) = counted_grad(x);
+        assert_eq!(v, counted(x));
+        close("counted", d, 6.0 * x, TOL);
+        fd("counted", counted, x, d);
+    }
+}
+
+/// A `move` closure copies `w` where it is written; `w` is assigned after it. Expanded where
+/// it is called, it must still read the copy: `f = 3·x0 + x1²`.
+#[differentiate]
+fn move_closure(x: &[f64]) -> f64 {
+    let mut w = x[0];
+    let f = move |v: f64| v * w;
+    w = x[1] * x[1];
+    f(3.0) + w
+}
+
+/// The copy read in every iteration while `w` grows: with `w_i = x0·x0·…·x_i`,
+/// `s = x0·(x0 + x1 + x2) + w_0 + w_1 + w_2`.
+#[differentiate]
+fn move_closure_in_loop(x: &[f64]) -> f64 {
+    let mut w = x[0];
+    let f = move |v: f64| v * w;
+    let mut s = 0.0;
+    for i in 0..3 {
+        w = w * x[i];
+        s += f(x[i]) + w;
+    }
+    s
+}
+
+/// A closure reads the `w` it saw, not the one that shadows it later; a closure calling
+/// another reads the other's `k`, not the `k` that shadows it: `2·x0 + 10·x1` and
+/// `x2·(x0 + x0²) + 100`.
+#[differentiate]
+fn shadowed_after_closure(x: &[f64]) -> f64 {
+    let w = x[0];
+    let f = |v: f64| v * w;
+    let w = x[1] * 10.0;
+    f(2.0) + w
+}
+
+#[differentiate]
+fn nested_closures_shadowed(x: &[f64]) -> f64 {
+    let k = x[2];
+    let f = |a: f64| a * k;
+    let g = |b: f64| f(b) + f(b * b);
+    let k = 100.0;
+    g(x[0]) + k
+}
+
+#[test]
+fn closures_read_what_they_captured() {
+    for x in X {
+        let (v, d) = move_closure_grad(&x);
+        assert_eq!(v, move_closure(&x));
+        close_all("move closure", &d, &[3.0, 2.0 * x[1], 0.0]);
+        fd_vec("move closure", move_closure, &x, &d);
+
+        let (a, b, c) = (x[0], x[1], x[2]);
+        // ∂s/∂x0 = (x0 + x1 + x2) + x0 + 2x0 + 2x0x1 + 2x0x1x2, ∂s/∂x1 = x0 + x0² + x0²x2,
+        // ∂s/∂x2 = x0 + x0²x1
+        let expected = [
+            (a + b + c) + a + 2.0 * a + 2.0 * a * b + 2.0 * a * b * c,
+            a + a * a + a * a * c,
+            a + a * a * b,
+        ];
+        let (v, d) = move_closure_in_loop_grad(&x);
+        assert_eq!(v, move_closure_in_loop(&x));
+        close_all("move closure in a loop", &d, &expected);
+        fd_vec("move closure in a loop", move_closure_in_loop, &x, &d);
+
+        let (v, d) = shadowed_after_closure_grad(&x);
+        assert_eq!(v, shadowed_after_closure(&x));
+        close_all("shadowed after closure", &d, &[2.0, 10.0, 0.0]);
+        fd_vec("shadowed after closure", shadowed_after_closure, &x, &d);
+
+        let (v, d) = nested_closures_shadowed_grad(&x);
+        assert_eq!(v, nested_closures_shadowed(&x));
+        close_all(
+            "nested closures",
+            &d,
+            &[c * (1.0 + 2.0 * a), 0.0, a + a * a],
+        );
+        fd_vec("nested closures", nested_closures_shadowed, &x, &d);
+    }
+}
+
+/// State carried backwards through `iter_mut().rev()`, each element written with it:
+/// `s1 = 0.5·x2 + 1`, `s2 = s1·x1 + 1`, `s3 = s2·x0 + 1`, `v = (s3, s2, s1)`, and the result
+/// `s3·s2 + s1`.
+#[differentiate]
+fn carried_backwards(x: &[f64]) -> f64 {
+    let mut v = x.to_vec();
+    let mut s = 0.5;
+    for e in v.iter_mut().rev() {
+        s = s * *e + 1.0;
+        *e = s;
+    }
+    v[0] * v[1] + v[2]
+}
+
+#[test]
+fn state_carried_through_iter_mut_rev() {
+    for x in X {
+        let s1 = 0.5 * x[2] + 1.0;
+        let s2 = s1 * x[1] + 1.0;
+        let s3 = s2 * x[0] + 1.0;
+        // ∂/∂x0 = s2², ∂/∂x1 = s1·x0·s2 + s3·s1, ∂/∂x2 = 0.5·x1·x0·s2 + s3·0.5·x1 + 0.5
+        let expected = [
+            s2 * s2,
+            s1 * x[0] * s2 + s3 * s1,
+            0.5 * x[1] * x[0] * s2 + s3 * 0.5 * x[1] + 0.5,
+        ];
+        let (v, d) = carried_backwards_grad(&x);
+        assert_eq!(v, carried_backwards(&x));
+        close_all("carried backwards", &d, &expected);
+        fd_vec("carried backwards", carried_backwards, &x, &d);
+    }
+}
+
+/// A `&mut [f64]` parameter swapped, scaled, rotated and shifted in place: from `b`, the buffer
+/// is `(b0 + x1, b2 + x1, b1·x0 + x1)`, and the result `(b0 + x1)(b2 + x1) + (b1·x0 + x1)·x2`.
+#[differentiate]
+fn reordered_buffer(x: &[f64], buf: &mut [f64]) -> f64 {
+    buf.swap(0, 1);
+    buf[0] *= x[0];
+    buf.rotate_left(1);
+    buf.iter_mut().for_each(|e| *e += x[1]);
+    buf[0] * buf[1] + buf[2] * x[2]
+}
+
+#[test]
+fn a_mut_slice_parameter_reordered_in_place() {
+    let run = |p: &(Vec<f64>, Vec<f64>)| {
+        let mut b = p.1.clone();
+        reordered_buffer(&p.0, &mut b)
+    };
+    for (x, b) in [(X[0], X[1]), (X[1], X[2]), (X[2], X[0])] {
+        let mut buf = b.to_vec();
+        let (v, (dx, db)) = reordered_buffer_grad(&x, &mut buf);
+        let mut plain = b.to_vec();
+        assert_eq!(v, reordered_buffer(&x, &mut plain));
+        assert_eq!(buf, plain, "the buffer the caller sees");
+        // ∂/∂x = (b1·x2, (b2 + x1) + (b0 + x1) + x2, b1·x0 + x1),
+        // ∂/∂b = (b2 + x1, x0·x2, b0 + x1)
+        let ex = [
+            b[1] * x[2],
+            (b[2] + x[1]) + (b[0] + x[1]) + x[2],
+            b[1] * x[0] + x[1],
+        ];
+        let eb = [b[2] + x[1], x[0] * x[2], b[0] + x[1]];
+        close_all("reordered buffer, ∂x", &dx, &ex);
+        close_all("reordered buffer, ∂b", &db, &eb);
+        let r = gradcheck(run, &(x.to_vec(), b.to_vec()), &(dx.to_vec(), db.to_vec()));
+        assert!(r.passed(), "reordered buffer: {r}");
+    }
+}
+
+/// Reorderings and a write through `last_mut` under `hessian`: `v = (x2, x1, x0²)`, and the
+/// result `x2·x1 + x0⁴`.
+#[differentiate(hessian)]
+fn reordered_h(x: &[f64]) -> f64 {
+    let mut v = x.to_vec();
+    v.swap(0, 1);
+    v.rotate_right(1);
+    if let Some(e) = v.last_mut() {
+        *e *= x[0];
+    }
+    v[0] * v[1] + v[2] * v[2]
+}
+
+#[test]
+fn reorderings_under_hessian() {
+    let dir = vec![0.3, -0.8, 0.5];
+    for x in X {
+        let x = x.to_vec();
+        // ∇f = (4x0³, x2, x1); H·d = (12x0²·d0, d2, d1)
+        let (v, g) = reordered_h_grad(&x);
+        assert_eq!(v, reordered_h(&x));
+        close_all("reordered, gradient", &g, &[4.0 * x[0].powi(3), x[2], x[1]]);
+        fd_vec("reordered", reordered_h, &x, &g);
+        let (v2, g2, hv) = reordered_h_hvp(&x, &dir);
+        assert_eq!(v2, v);
+        close_all("reordered, gradient of hvp", &g2, &g);
+        close_all(
+            "reordered, H·d",
+            &hv,
+            &[12.0 * x[0] * x[0] * dir[0], dir[2], dir[1]],
+        );
+        // H·d against central differences of the gradient along d.
+        let h = 1e-5;
+        let xp: Vec<f64> = x.iter().zip(&dir).map(|(a, b)| a + h * b).collect();
+        let xm: Vec<f64> = x.iter().zip(&dir).map(|(a, b)| a - h * b).collect();
+        let (gp, gm) = (reordered_h_grad(&xp).1, reordered_h_grad(&xm).1);
+        for k in 0..3 {
+            close(
+                &format!("reordered, (H·d)[{k}] against differences"),
+                hv[k],
+                (gp[k] - gm[k]) / (2.0 * h),
+                1e-6,
+            );
+        }
+    }
+}
