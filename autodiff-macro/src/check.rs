@@ -366,7 +366,6 @@ fn joined(f: &Func, v: Value) -> Option<&'static str> {
     ["concatenate", "stack"].into_iter().find(|j| last == j)
 }
 
-/// The error for method `name` without a derivative rule on a differentiated value.
 /// Calls given a differentiated argument whose value a statement drops (`c.set(x * x);`,
 /// `log.record(x);`, `let _ = stash(&cell, x);`). The derivative follows a call through its
 /// result; what it does with the value besides (stores it in a `Cell` or a `RefCell`, or in
@@ -454,6 +453,7 @@ fn borrowed_state(f: &Func, v: Value) -> bool {
     }
 }
 
+/// The error for method `name` without a derivative rule on a differentiated value.
 fn no_rule_message(name: &str) -> String {
     if OPTION_METHODS.contains(&name) {
         return format!(
