@@ -602,3 +602,47 @@ fn while_let_over_next_is_a_loop_over_the_items() {
     close_all("gradient", &g, &[5.6, -10.4, 16.8, 0.0, 0.0]);
     fd_vec(first_three_doubled, &x, &g);
 }
+
+/// `split_first` and `split_last` taken apart by `unwrap`/`expect`: `a·b + Σ sin(mid)` with
+/// `a = x₀`, `b = x_{n−1}`: ∂/∂x₀ = b, ∂/∂x_{n−1} = a, ∂/∂x_i = cos x_i between.
+#[differentiate(hessian)]
+fn ends_and_middle(x: &[f64]) -> f64 {
+    let (a, rest) = x.split_first().unwrap();
+    let (b, mid) = rest.split_last().expect("at least two");
+    a * b + mid.iter().map(|v| v.sin()).sum::<f64>()
+}
+
+/// Rows: the first row's dot product with each later row, `Σ_{k≥1} r₀·r_k`.
+#[differentiate]
+fn first_row_against_rest(rows: &[[f64; 2]]) -> f64 {
+    let (first, rest) = rows.split_first().unwrap();
+    rest.iter().map(|r| first[0] * r[0] + first[1] * r[1]).sum()
+}
+
+#[test]
+fn split_first_and_split_last_are_the_element_and_the_rest() {
+    let x = [0.7, -1.3, 2.1, 0.4];
+    let (y, g) = ends_and_middle_grad(&x);
+    close("value", y, ends_and_middle(&x), TOL);
+    close_all(
+        "gradient",
+        &g,
+        &[0.4, (-1.3f64).cos(), 2.1f64.cos(), 0.7],
+    );
+    fd_vec(ends_and_middle, &x, &g);
+    // ∂²/∂x₀∂x₃ = 1, ∂²/∂x₁² = −sin x₁.
+    let (_, _, hv) = ends_and_middle_hvp(&x, &vec![1.0, 1.0, 0.0, 0.0]);
+    close_all("hvp", &hv, &[0.0, 1.3f64.sin(), 0.0, 1.0]);
+
+    let rows = [[1.0, 2.0], [0.5, -1.0], [3.0, 0.25]];
+    let (y, g) = first_row_against_rest_grad(&rows);
+    close("value", y, first_row_against_rest(&rows), TOL);
+    // ∂/∂r₀ = Σ_{k≥1} r_k, ∂/∂r_k = r₀.
+    assert_eq!(g, vec![[3.5, -0.75], [1.0, 2.0], [1.0, 2.0]]);
+    let flat = |p: &[f64]| {
+        let rows: Vec<[f64; 2]> = p.chunks(2).map(|c| [c[0], c[1]]).collect();
+        first_row_against_rest(&rows)
+    };
+    let gf: Vec<f64> = g.iter().flatten().copied().collect();
+    fd_vec(flat, &[1.0, 2.0, 0.5, -1.0, 3.0, 0.25], &gf);
+}

@@ -2160,6 +2160,29 @@ pub(super) fn desugar_forms(
                     let (x, k) = (&mc.receiver, &mc.args[0]);
                     *e = syn::parse_quote_spanned!(mc.method.span()=> (&#x[..#k], &#x[#k..]));
                 }
+                // `x.split_first().unwrap()` (`split_last`, `.expect(..)`) of a variable is the
+                // element and the range slice it returns, which are followed (`(&x[0],
+                // &x[1..])`); an empty `x` panics at the index as it did at the `unwrap`.
+                Expr::MethodCall(mc)
+                    if (mc.method == "unwrap" && mc.args.is_empty())
+                        || (mc.method == "expect" && mc.args.len() == 1) =>
+                {
+                    let Expr::MethodCall(split) = strip_parens(&mc.receiver) else {
+                        return;
+                    };
+                    if !split.args.is_empty()
+                        || split.turbofish.is_some()
+                        || !matches!(strip_parens(&split.receiver), Expr::Path(p) if p.path.get_ident().is_some())
+                    {
+                        return;
+                    }
+                    let (x, span) = (&split.receiver, split.method.span());
+                    if split.method == "split_first" {
+                        *e = syn::parse_quote_spanned!(span=> (&#x[0], &#x[1..]));
+                    } else if split.method == "split_last" {
+                        *e = syn::parse_quote_spanned!(span=> (&#x[#x.len() - 1], &#x[..#x.len() - 1]));
+                    }
+                }
                 Expr::If(ei) => {
                     let Some(conds) = let_chain(&ei.cond) else {
                         return;
