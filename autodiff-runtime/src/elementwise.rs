@@ -51,7 +51,10 @@ use crate::differentiable::Real;
                differentiated",
     label = "the elements of this value are mapped by a differentiated closure",
     note = "`#[differentiate]` differentiates `.mapv(..)`, `.map(..)` and \
-            `Zip::from(..).and(..).map_collect(..)` closures over ndarray arrays"
+            `Zip::from(..).and(..).map_collect(..)` closures over ndarray arrays; for a \
+            fixed-size array `[T; N]`, write `xs.map(f)` as `std::array::from_fn(|i| f(xs[i]))` \
+            (with the array's type on the `let`), and for a slice or a `Vec`, \
+            `xs.iter().map(..).collect::<Vec<_>>()`"
 )]
 pub trait ElemArray {
     /// The element type.
