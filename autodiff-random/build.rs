@@ -27,6 +27,7 @@ fn main() {
         "src/generate.rs",
         "src/generate/state.rs",
         "src/generate/shapes.rs",
+        "src/generate/tables.rs",
         "known-failures.txt",
     ] {
         println!("cargo:rerun-if-changed={f}");

@@ -35,6 +35,9 @@ mod state;
 #[path = "generate/shapes.rs"]
 mod shapes;
 
+#[path = "generate/tables.rs"]
+mod tables;
+
 /// The seed of the CI test's cases: case `i` has seed `case_seed(CI_SEED, i)`.
 pub const CI_SEED: u64 = 440;
 
@@ -139,6 +142,8 @@ pub const STMT_KINDS: &[&str] = &[
     "modes",
     "rows",
     "jump",
+    "table_dp",
+    "acc",
 ];
 
 /// The parameter kinds, named for [`Config::param_weights`].
@@ -215,6 +220,8 @@ impl Default for Config {
                 3,  // modes
                 3,  // rows
                 3,  // jump
+                2,  // table_dp
+                2,  // acc
             ],
             param_weights: vec![10, 5, 2, 2, 2, 2, 4, 2, 2],
             diverging_else: true,
@@ -267,6 +274,8 @@ impl Config {
             ("modes", 0),
             ("rows", 0),
             ("jump", 0),
+            ("table_dp", 0),
+            ("acc", 0),
         ])
     }
 
@@ -327,6 +336,7 @@ pub fn generate(seed: u64, config: &Config) -> Case {
         g.expr_depth = g.rng.range(1, config.max_expr_depth as i64) as usize;
         g.buffers = std::mem::take(&mut buffers);
         g.buffer_tag = format!("{seed:016x}");
+        g.fn_tag = name.clone();
         let (func, sig) = g.function(name, entry);
         mixed |= g.mixed;
         no_buffer &= !func
@@ -869,6 +879,9 @@ struct FnGen<'a> {
     buffer_fns: Vec<Function>,
     /// The case's seed in hexadecimal, for the buffer helpers' names: `b{k}_{seed}`.
     buffer_tag: String,
+    /// The function's name, for the names of the helpers a statement writes beside it
+    /// (`{fn}_dp{k}`).
+    fn_tag: String,
 }
 
 /// The state a branch can change: merged after `if`/`match`.
@@ -911,6 +924,7 @@ impl<'a> FnGen<'a> {
             buffers: Vec::new(),
             buffer_fns: Vec::new(),
             buffer_tag: String::new(),
+            fn_tag: String::new(),
         }
     }
 
@@ -1355,6 +1369,8 @@ impl<'a> FnGen<'a> {
                 "modes" => self.s_modes(),
                 "rows" => self.s_rows(),
                 "jump" => self.s_jump(),
+                "table_dp" => self.s_table_dp(),
+                "acc" => self.s_acc(),
                 _ => false,
             };
             if done {

@@ -247,6 +247,9 @@ impl Case {
         if self.functions.iter().any(|f| f.source.contains("Mode")) {
             out.push_str(&self.modes());
         }
+        if self.functions.iter().any(|f| f.source.contains("Acc")) {
+            out.push_str(&self.acc());
+        }
         if !self.functions.iter().any(|f| f.source.contains("Pt {")) {
             return out;
         }
@@ -286,6 +289,28 @@ impl Case {
              Mode::Keep => x.sin(),\n    }}\n}}\n\n",
             f = self.float.name(),
             attr = self.mode_attribute()
+        )
+    }
+
+    /// `Acc { s, m }`, an accumulator whose `&mut self` methods call each other: `add` calls
+    /// `decay`, `add_two` calls `add` twice (the second time on what the first left in
+    /// `self.m`), `relax` calls `decay` in a loop; `value(&self)` and `parts(&self) -> (F,
+    /// F)` read it, `new` builds it.
+    fn acc(&self) -> String {
+        format!(
+            "#[derive(Clone, autodiff::Differentiable)]\nstruct Acc {{\n    s: {f},\n    m: {f},\n}}\n\n\
+             {attr}\nimpl Acc {{\n    fn new(s: {f}, m: {f}) -> Acc {{\n        Acc {{ s, m }}\n    }}\n\n    \
+             fn decay(&mut self, k: {f}) {{\n        self.s *= k;\n    }}\n\n    \
+             fn add(&mut self, v: {f}, k: {f}) {{\n        self.decay(k);\n        self.s += v;\n        \
+             self.m = self.m.max(v);\n    }}\n\n    \
+             fn add_two(&mut self, v: {f}, w: {f}) {{\n        self.add(v, 0.5);\n        \
+             let z = (w * self.m).tanh();\n        self.add(z, 0.75);\n    }}\n\n    \
+             fn relax(&mut self, k: {f}, n: usize) {{\n        for _ in 0..n {{\n            \
+             self.decay(k);\n            self.s += 0.25 * self.m.tanh();\n        }}\n    }}\n\n    \
+             fn value(&self) -> {f} {{\n        self.s * 0.5 + self.m\n    }}\n\n    \
+             fn parts(&self) -> ({f}, {f}) {{\n        (self.s.tanh(), self.m * self.s.tanh())\n    }}\n}}\n\n",
+            f = self.float.name(),
+            attr = self.attribute()
         )
     }
 

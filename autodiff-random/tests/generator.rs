@@ -46,7 +46,8 @@ fn programs_and_check_modules_parse() {
                     3
                 } else {
                     0
-                };
+                }
+                + usize::from(case.program().contains("struct Acc"));
             let program = case.program();
             let attr = if case.hessian {
                 "#[differentiate(hessian)]"
@@ -293,5 +294,49 @@ fn the_buffer_best_and_table_forms_are_generated() {
             }
         }
         assert!(case.entry().name.starts_with("f_"));
+    }
+}
+
+/// The kinds `table_dp` and `acc` write what they are there for: min-plus and linear
+/// recurrences in `Vec<Vec<F>>` tables, a matrix squared by a triple loop and symmetrized
+/// through `p[j][i]`, a relaxation to a tolerance, helpers concrete and generic returning a
+/// float or a pair destructured; the accumulator's `&mut self` methods that call each other,
+/// in loops, in a `Vec<Acc>` through `iter_mut`, and its readers.
+#[test]
+fn the_tables_and_accumulators_are_generated() {
+    let forms = [
+        "].min(dd",
+        "let cost = cost * cost;",
+        "[l] * pm",
+        "] = sy * ",
+        ".swap(0, ",
+        "while dl",
+        "<T: num_traits::Float>(a: T, b: T)",
+        "where\n    T: num_traits::Float,",
+        "::<f64>(",
+        "let (mut dp",
+        "fold(T::zero(), |s, &v| s + v)",
+        "Acc::new(",
+        "Acc { m: ",
+        ".add_two(",
+        ".relax(",
+        ".decay(0.75);",
+        ".parts();",
+        "Acc::value(&",
+        "Vec<Acc> = Vec::new();",
+        ".iter_mut() {",
+        ".s += ",
+    ];
+    let mut config = Config::default();
+    config.set_stmt_weight("table_dp", 30);
+    config.set_stmt_weight("acc", 30);
+    let programs: Vec<String> = (0..200)
+        .map(|i| generate(case_seed(17, i), &config).program())
+        .collect();
+    for form in forms {
+        assert!(
+            programs.iter().any(|p| p.contains(form)),
+            "no program writes `{form}`"
+        );
     }
 }
