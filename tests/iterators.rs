@@ -624,11 +624,7 @@ fn split_first_and_split_last_are_the_element_and_the_rest() {
     let x = [0.7, -1.3, 2.1, 0.4];
     let (y, g) = ends_and_middle_grad(&x);
     close("value", y, ends_and_middle(&x), TOL);
-    close_all(
-        "gradient",
-        &g,
-        &[0.4, (-1.3f64).cos(), 2.1f64.cos(), 0.7],
-    );
+    close_all("gradient", &g, &[0.4, (-1.3f64).cos(), 2.1f64.cos(), 0.7]);
     fd_vec(ends_and_middle, &x, &g);
     // ∂²/∂x₀∂x₃ = 1, ∂²/∂x₁² = −sin x₁.
     let (_, _, hv) = ends_and_middle_hvp(&x, &vec![1.0, 1.0, 0.0, 0.0]);

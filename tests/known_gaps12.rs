@@ -414,3 +414,56 @@ fn array_of_enum_variants() {
     }
     let _ = format!("{:?}", Mode::Keep);
 }
+
+/// Modes with a struct variant, for arrays whose elements read data variables.
+#[derive(Clone, Copy)]
+enum Schedule {
+    Hold,
+    Scale(f64),
+    Wave { freq: f64 },
+}
+
+/// An array of variants whose payloads are data variables, a variant kept in a variable and a
+/// struct variant; per element (d = 0.25, w = 1.5):
+/// Hold → x, Scale(d) → d·x², Wave{w} → sin(w·x), Wave{2d} → sin(2d·x).
+/// ∂/∂x = 1 + 2d·x + w·cos(w·x) + 2d·cos(2d·x).
+#[differentiate(hessian)]
+fn scheduled(x: f64) -> f64 {
+    let d = 0.25;
+    let wave = Schedule::Wave { freq: 1.5 };
+    let plan = [
+        Schedule::Hold,
+        Schedule::Scale(d),
+        wave,
+        Schedule::Wave { freq: d * 2.0 },
+    ];
+    let mut s = 0.0;
+    for step in plan {
+        s += match step {
+            Schedule::Hold => x,
+            Schedule::Scale(c) => c * x * x,
+            Schedule::Wave { freq } => (freq * x).sin(),
+        };
+    }
+    s
+}
+
+#[test]
+fn array_of_enum_variants_reading_data_variables() {
+    for &x in &[0.4, -1.3, 2.1] {
+        let (d, w) = (0.25, 1.5);
+        let (y, g) = scheduled_grad(x);
+        close(
+            "scheduled",
+            y,
+            x + d * x * x + (w * x).sin() + (2.0 * d * x).sin(),
+            TOL,
+        );
+        let e = 1.0 + 2.0 * d * x + w * (w * x).cos() + 2.0 * d * (2.0 * d * x).cos();
+        close("scheduled: grad", g, e, TOL);
+        fd("scheduled", scheduled, x, g);
+        let h = 2.0 * d - w * w * (w * x).sin() - 4.0 * d * d * (2.0 * d * x).sin();
+        let (_, _, hv) = scheduled_hvp(x, 1.0);
+        close("scheduled: hvp", hv, h, TOL);
+    }
+}

@@ -195,14 +195,26 @@ impl Lowering {
             vals.push(self.expr(b, e, true)?);
         }
         let n = vals.len();
-        if !vals.is_empty() && vals.iter().all(|&v| self.kind(v) == Kind::Discrete) {
+        // An enum's variants (`[Mode::Keep, Mode::Damp(d), m]`): an enum holds no derivative
+        // (one built from a differentiated value is an error where it is built), so the array
+        // is data, built as written from its elements.
+        let enum_values = a.elems.iter().any(enum_variant);
+        if !vals.is_empty() && (enum_values || vals.iter().all(|&v| self.kind(v) == Kind::Discrete))
+        {
             let names: Vec<syn::Ident> = (0..n)
                 .map(|k| quote::format_ident!("__ad_e{}", k))
                 .collect();
             let uses: Vec<(String, Value)> =
                 names.iter().map(|n| n.to_string()).zip(vals).collect();
             let uses: Vec<(&str, Value)> = uses.iter().map(|(n, v)| (n.as_str(), *v)).collect();
-            return Some(self.int_op_kind(b, quote!([#(#names),*]), &uses, Kind::Discrete, span));
+            // An element read from a differentiated value stays one for the checks (an enum
+            // built from one is an error where its payload is taken out).
+            let kind = if uses.iter().all(|&(_, v)| self.kind(v) == Kind::Discrete) {
+                Kind::Discrete
+            } else {
+                Kind::Unknown
+            };
+            return Some(self.int_op_kind(b, quote!([#(#names),*]), &uses, kind, span));
         }
         let mut base = self.inst1(
             b,
@@ -217,6 +229,27 @@ impl Lowering {
         }
         Some(base)
     }
+}
+
+/// An enum's variant named through its type, `Mode::Keep`, `Mode::Damp(..)`, `Mode::Grow {
+/// .. }`, `Self::Keep`: the last two segments of the path in upper camel case.
+fn enum_variant(e: &syn::Expr) -> bool {
+    let path = match e {
+        syn::Expr::Path(p) if p.qself.is_none() => &p.path,
+        syn::Expr::Struct(s) if s.qself.is_none() => &s.path,
+        syn::Expr::Call(c) => match &*c.func {
+            syn::Expr::Path(p) if p.qself.is_none() => &p.path,
+            _ => return false,
+        },
+        syn::Expr::Paren(p) => return enum_variant(&p.expr),
+        _ => return false,
+    };
+    let n = path.segments.len();
+    let camel = |s: &syn::PathSegment| {
+        let name = s.ident.to_string();
+        name.starts_with(|c: char| c.is_ascii_uppercase()) && name.chars().any(|c| c.is_lowercase())
+    };
+    n >= 2 && path.segments.iter().skip(n - 2).all(camel)
 }
 
 /// A variant or a tuple struct made by its name: `Mode::Keep`, `Mode::Damp(..)`, `Some(..)`
