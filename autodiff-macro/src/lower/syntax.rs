@@ -1580,6 +1580,164 @@ pub(super) fn desugar_forms(
             None => syn::parse_quote_spanned!(span=> #xs[#pos..].iter()),
         }
     }
+    /// `let mut best = (0usize, f64::MAX);` — a `mut` tuple built by a tuple expression, whose
+    /// later uses are its fields (`best.1`, `best.0 = i`, `best.1 += d`), assignments of the
+    /// whole (`best = (i, d);`) and reads of the whole: one variable per field
+    /// (`__ad_best_0`, `__ad_best_1`), assigned together by a destructuring assignment (`(a, b)
+    /// = (i, d);`) and read together as the tuple expression. A tuple of an integer and a float
+    /// carried by a loop (the index and value of the best item) is then two loop-carried
+    /// variables, which are followed. Only where nothing after the `let` binds the name again,
+    /// borrows the tuple `&mut` or calls a method on it, and no macro names it.
+    fn split_tuple_lets(stmts: &mut Vec<Stmt>) {
+        let mut i = 0;
+        while i < stmts.len() {
+            i += 1;
+            let Stmt::Local(local) = &stmts[i - 1] else {
+                continue;
+            };
+            let Some(init) = local.init.as_ref().filter(|i| i.diverge.is_none()) else {
+                continue;
+            };
+            let Expr::Tuple(t) = strip_parens(&init.expr) else {
+                continue;
+            };
+            let (pi, ty) = match &local.pat {
+                Pat::Ident(pi) => (pi, None),
+                Pat::Type(pt) => match (&*pt.pat, &*pt.ty) {
+                    (Pat::Ident(pi), syn::Type::Tuple(tt)) if tt.elems.len() == t.elems.len() => {
+                        (pi, Some(tt))
+                    }
+                    _ => continue,
+                },
+                _ => continue,
+            };
+            if pi.mutability.is_none() || pi.by_ref.is_some() || pi.subpat.is_some() {
+                continue;
+            }
+            let n = t.elems.len();
+            if n < 2 {
+                continue;
+            }
+            let name = pi.ident.clone();
+            let rest = &stmts[i..];
+            // Every mention a form the split can write, none in a macro or a binding.
+            let mut uses = SplitUses {
+                name: &name,
+                n,
+                ok: true,
+                seen: 0,
+            };
+            for s in rest {
+                syn::visit::Visit::visit_stmt(&mut uses, s);
+            }
+            let mentioned: usize = rest
+                .iter()
+                .map(|s| {
+                    idents_of(&quote::quote!(#s))
+                        .iter()
+                        .filter(|m| name == **m)
+                        .count()
+                })
+                .sum();
+            if !uses.ok || uses.seen != mentioned {
+                continue;
+            }
+            let parts: Vec<syn::Ident> = (0..n)
+                .map(|k| quote::format_ident!("__ad_{}_{}", name, k, span = name.span()))
+                .collect();
+            let mut lets: Vec<Stmt> = Vec::with_capacity(n);
+            for (k, (e, part)) in t.elems.iter().zip(&parts).enumerate() {
+                lets.push(match ty {
+                    Some(tt) => {
+                        let ty_k = &tt.elems[k];
+                        syn::parse_quote_spanned!(name.span()=> let mut #part: #ty_k = #e;)
+                    }
+                    None => syn::parse_quote_spanned!(name.span()=> let mut #part = #e;),
+                });
+            }
+            let mut split = Split {
+                name: &name,
+                parts: &parts,
+            };
+            for s in stmts[i..].iter_mut() {
+                syn::visit_mut::VisitMut::visit_stmt_mut(&mut split, s);
+            }
+            stmts.splice(i - 1..i, lets);
+            i += n - 1;
+        }
+    }
+    /// The mentions of a split tuple's name (see [`split_tuple_lets`]): `seen` counts those of
+    /// the forms the split writes; `ok` turns false at one it cannot.
+    struct SplitUses<'a> {
+        name: &'a syn::Ident,
+        n: usize,
+        ok: bool,
+        seen: usize,
+    }
+    impl<'ast> syn::visit::Visit<'ast> for SplitUses<'_> {
+        fn visit_expr(&mut self, e: &'ast Expr) {
+            match e {
+                Expr::Field(f) if is_name(&f.base, self.name) => match &f.member {
+                    syn::Member::Unnamed(ix) if (ix.index as usize) < self.n => self.seen += 1,
+                    _ => self.ok = false,
+                },
+                Expr::Reference(r) if r.mutability.is_some() && is_name(&r.expr, self.name) => {
+                    self.ok = false;
+                }
+                Expr::MethodCall(mc) if is_name(&mc.receiver, self.name) => self.ok = false,
+                Expr::Path(p) if p.qself.is_none() && p.path.is_ident(self.name) => self.seen += 1,
+                Expr::Closure(c) => {
+                    if c.inputs
+                        .iter()
+                        .flat_map(bound_names)
+                        .any(|b| *self.name == b)
+                    {
+                        self.ok = false;
+                    }
+                    syn::visit::visit_expr(self, e);
+                }
+                _ => syn::visit::visit_expr(self, e),
+            }
+        }
+        fn visit_pat(&mut self, p: &'ast Pat) {
+            if bound_names(p).iter().any(|b| *self.name == *b) {
+                self.ok = false;
+            }
+        }
+        fn visit_item(&mut self, _: &'ast syn::Item) {
+            self.ok = false;
+        }
+    }
+    fn is_name(e: &Expr, name: &syn::Ident) -> bool {
+        matches!(strip_parens(e), Expr::Path(p) if p.qself.is_none() && p.path.is_ident(name))
+    }
+    /// Writes the uses of a split tuple (see [`split_tuple_lets`]).
+    struct Split<'a> {
+        name: &'a syn::Ident,
+        parts: &'a [syn::Ident],
+    }
+    impl syn::visit_mut::VisitMut for Split<'_> {
+        fn visit_expr_mut(&mut self, e: &mut Expr) {
+            match e {
+                Expr::Field(f) if is_name(&f.base, self.name) => {
+                    if let syn::Member::Unnamed(ix) = &f.member {
+                        let part = &self.parts[ix.index as usize];
+                        *e = syn::parse_quote_spanned!(part.span()=> #part);
+                    }
+                }
+                Expr::Assign(a) if is_name(&a.left, self.name) => {
+                    syn::visit_mut::visit_expr_mut(self, &mut a.right);
+                    let (parts, right) = (self.parts, &a.right);
+                    *e = syn::parse_quote_spanned!(a.eq_token.span=> (#(#parts),*) = #right);
+                }
+                Expr::Path(p) if p.qself.is_none() && p.path.is_ident(self.name) => {
+                    let parts = self.parts;
+                    *e = syn::parse_quote_spanned!(self.name.span()=> (#(#parts),*));
+                }
+                _ => syn::visit_mut::visit_expr_mut(self, e),
+            }
+        }
+    }
     /// `let mut it = x.chunks(2);` (any chain) whose only use is `while let Some(c) = it.next()
     /// { .. }` later in the block, the body not naming `it`: the loop takes every item in
     /// order, as `for c in it { .. }` does, which is what it becomes (`let it = ..;` without
@@ -1947,6 +2105,7 @@ pub(super) fn desugar_forms(
                     *s = r;
                 }
             }
+            split_tuple_lets(&mut block.stmts);
             iterator_positions(&mut block.stmts, &mut self.made);
             while_next_loops(&mut block.stmts);
             inline_iterator_lets(&mut block.stmts);
