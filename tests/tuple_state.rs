@@ -6,6 +6,9 @@
 //! Each gradient is checked against the analytic derivative (stated beside the function) and
 //! against central finite differences through `autodiff::check`.
 
+// Loops index slices as people write them.
+#![allow(clippy::needless_range_loop)]
+
 use autodiff::check::gradcheck;
 use autodiff::differentiate;
 use num_traits::Float;
