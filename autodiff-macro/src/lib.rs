@@ -172,6 +172,14 @@ fn expand_checked(
         ));
     }
     let sig = Signature::read(&func, &opts, &mut errors);
+    if matches!(
+        func.sig.inputs.first(),
+        Some(syn::FnArg::Receiver(r)) if types::receiver_type(r).is_err()
+    ) {
+        // A method taking `&mut self` that returns a value: the signature's error says what to
+        // write, and the body's assignments to `self`'s fields would only add errors.
+        return Err(with_stubs(&item, &func, &sig, &opts, errors));
+    }
     // Everything is checked, even after a first error, so that all problems are reported
     // together; lowering leaves placeholders where it failed, which check nothing more.
     let lowered = lower::lower(&func, &sig.active, opts.krate());
