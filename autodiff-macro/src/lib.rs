@@ -564,12 +564,35 @@ fn unparsed(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
              `impl` block (its methods)",
         );
         // A trait's default methods have no type to put the generated items on.
+        // A default method's generated items would call those of the required methods
+        // through the trait, and they are not its members (they are inherent items of each
+        // type): the default methods are written again in the impl blocks.
         if let syn::Item::Trait(t) = &other {
-            msg += &format!(
-                "; put it on each `impl {} for ..` block, and write there the default methods \
-                 a differentiated function calls (a default method is not differentiated)",
-                t.ident
-            );
+            let defaults: Vec<String> = t
+                .items
+                .iter()
+                .filter_map(|i| match i {
+                    syn::TraitItem::Fn(f) if f.default.is_some() => {
+                        let name = &f.sig.ident;
+                        let out = match &f.sig.output {
+                            syn::ReturnType::Type(_, t) => format!(" -> {}", quote!(#t)),
+                            syn::ReturnType::Default => String::new(),
+                        };
+                        Some(format!("`fn {name}(..){out} {{ .. }}`"))
+                    }
+                    _ => None,
+                })
+                .collect();
+            msg += &format!("; put it on each `impl {} for ..` block", t.ident);
+            if defaults.is_empty() {
+                msg += " (a default method is not differentiated)";
+            } else {
+                msg += &format!(
+                    ", and write there, as in the trait, the default methods a differentiated \
+                     function calls ({}): a default method is not differentiated",
+                    defaults.join(", ")
+                );
+            }
         }
         let e = syn::Error::new(other.span(), msg);
         let mut out = e.to_compile_error();
