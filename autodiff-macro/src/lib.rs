@@ -172,6 +172,14 @@ fn expand_checked(
         ));
     }
     let sig = Signature::read(&func, &opts, &mut errors);
+    if matches!(
+        func.sig.inputs.first(),
+        Some(syn::FnArg::Receiver(r)) if types::receiver_type(r).is_err()
+    ) {
+        // A method taking `&mut self` that returns a value: the signature's error says what to
+        // write, and the body's assignments to `self`'s fields would only add errors.
+        return Err(with_stubs(&item, &func, &sig, &opts, errors));
+    }
     // Everything is checked, even after a first error, so that all problems are reported
     // together; lowering leaves placeholders where it failed, which check nothing more.
     let lowered = lower::lower(&func, &sig.active, opts.krate());
@@ -556,12 +564,35 @@ fn unparsed(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
              `impl` block (its methods)",
         );
         // A trait's default methods have no type to put the generated items on.
+        // A default method's generated items would call those of the required methods
+        // through the trait, and they are not its members (they are inherent items of each
+        // type): the default methods are written again in the impl blocks.
         if let syn::Item::Trait(t) = &other {
-            msg += &format!(
-                "; put it on each `impl {} for ..` block, and write there the default methods \
-                 a differentiated function calls (a default method is not differentiated)",
-                t.ident
-            );
+            let defaults: Vec<String> = t
+                .items
+                .iter()
+                .filter_map(|i| match i {
+                    syn::TraitItem::Fn(f) if f.default.is_some() => {
+                        let name = &f.sig.ident;
+                        let out = match &f.sig.output {
+                            syn::ReturnType::Type(_, t) => format!(" -> {}", quote!(#t)),
+                            syn::ReturnType::Default => String::new(),
+                        };
+                        Some(format!("`fn {name}(..){out} {{ .. }}`"))
+                    }
+                    _ => None,
+                })
+                .collect();
+            msg += &format!("; put it on each `impl {} for ..` block", t.ident);
+            if defaults.is_empty() {
+                msg += " (a default method is not differentiated)";
+            } else {
+                msg += &format!(
+                    ", and write there, as in the trait, the default methods a differentiated \
+                     function calls ({}): a default method is not differentiated",
+                    defaults.join(", ")
+                );
+            }
         }
         let e = syn::Error::new(other.span(), msg);
         let mut out = e.to_compile_error();

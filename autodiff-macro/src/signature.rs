@@ -89,12 +89,26 @@ impl Signature {
                 syn::FnArg::Receiver(r) => match types::receiver_type(r) {
                     Ok(ty) => params.push((syn::Ident::new("self", r.self_token.span), ty)),
                     Err(()) => {
+                        // A caller's `let a = n.sample();` cannot tell a method taking `&mut
+                        // self` from one taking `&self`, so it could not write the new state
+                        // back: the method says what to write instead.
+                        let m = &func.sig.ident;
+                        let r_ty = match &s.output {
+                            syn::ReturnType::Type(_, t) => quote::quote!(#t).to_string(),
+                            syn::ReturnType::Default => "f64".to_string(),
+                        };
                         errors.push(syn::Error::new_spanned(
                             r,
-                            "a differentiated method taking `&mut self` changes `self` and \
-                             returns nothing (`fn step(&mut self, dt: f64)`, followed where \
-                             `s.step(dt);` is called on a `mut` variable); to return a value, \
-                             take `&self`, or take `self` and return the new state with it",
+                            format!(
+                                "a differentiated method taking `&mut self` cannot return a \
+                                 value (a caller's `let y = s.{m}(..);` could not write the new \
+                                 state back); take `mut self` and return the new state with the \
+                                 value, `fn {m}(mut self, ..) -> (Self, {r_ty})` ending in \
+                                 `(self, y)`, and call it as `let (next, y) = s.{m}(..); s = \
+                                 next;` (a `&mut self` method returning nothing, `fn step(&mut \
+                                 self, dt: f64)`, is followed where `s.step(dt);` is called on a \
+                                 `mut` variable)"
+                            ),
                         ));
                         // The placeholders keep the method callable as a method.
                         params.push((

@@ -161,7 +161,18 @@ pub fn receiver<'a, T, R: Receiver<'a, T>>(t: &'a T) -> R {
     R::receiver(t)
 }
 
-/// What [`receiver`] makes of `&T`: the reference itself, or a copy.
+/// What [`receiver`] makes of `&T`: the reference itself, or a copy. Anything else is a method
+/// taking `&mut self` called for its value, or one taking `self` of a type without `Clone`.
+#[diagnostic::on_unimplemented(
+    message = "a method of `{T}` called in a differentiated function cannot take its receiver as \
+               `{Self}`",
+    label = "a method of `{T}` is called on this value",
+    note = "a method taking `&mut self` is followed where it returns nothing (`s.step(dt);`); one \
+            that returns a value takes `mut self` and returns the new state with the value \
+            instead, `fn sample(mut self) -> (Self, f64)`, called as `let (next, y) = \
+            s.sample(); s = next;`",
+    note = "a method taking `self` is given a copy of the receiver: `{T}` must implement `Clone`"
+)]
 pub trait Receiver<'a, T> {
     /// `t` as the receiver.
     fn receiver(t: &'a T) -> Self;
