@@ -739,3 +739,386 @@ fn sensor_fusion_over_a_vec_of_calibrations() {
     );
     assert!(r.passed(), "fusion: {r}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Robust losses behind a trait, implemented by several structs and used through generics.
+// ---------------------------------------------------------------------------------------------
+
+trait RobustLoss {
+    fn rho(&self, r: f64) -> f64;
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct Huber {
+    delta: f64,
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct Cauchy {
+    c: f64,
+}
+
+#[differentiate]
+impl RobustLoss for Huber {
+    fn rho(&self, r: f64) -> f64 {
+        let a = r.abs();
+        if a <= self.delta {
+            0.5 * r * r
+        } else {
+            self.delta * (a - 0.5 * self.delta)
+        }
+    }
+}
+
+#[differentiate]
+impl RobustLoss for Cauchy {
+    fn rho(&self, r: f64) -> f64 {
+        0.5 * self.c * self.c * (1.0 + (r / self.c).powi(2)).ln()
+    }
+}
+
+/// Traffic-count residuals under a robust loss: one function per loss type (a generic
+/// `fn traffic_total<L: RobustLoss>(loss: &L, ..)` is an error that says so, see
+/// `tests/ui/users13_trait_bound_method.rs`).
+#[differentiate(wrt(rate))]
+fn traffic_total(loss: &Huber, rate: &[f64], counts: &[f64]) -> f64 {
+    rate.iter()
+        .zip(counts)
+        .map(|(&r, &c)| loss.rho(c - r))
+        .sum()
+}
+
+#[differentiate(wrt(rate))]
+fn traffic_total_cauchy(loss: &Cauchy, rate: &[f64], counts: &[f64]) -> f64 {
+    rate.iter()
+        .zip(counts)
+        .map(|(&r, &c)| loss.rho(c - r))
+        .sum()
+}
+
+#[test]
+fn traffic_counts_under_robust_losses_of_a_trait() {
+    let rate = vec![10.0, 12.5, 9.0, 14.0];
+    let counts = vec![11.2, 12.0, 4.0, 13.9];
+    let h = Huber { delta: 1.5 };
+    let (v, g) = traffic_total_grad(&h, &rate, &counts);
+    close("value", v, traffic_total(&h, &rate, &counts), TOL);
+    // ρ'(e) = e inside, δ·sign(e) outside; ∂rateᵢ = −ρ'(cᵢ − rateᵢ).
+    let e: Vec<f64> = rate
+        .iter()
+        .zip(&counts)
+        .map(|(r, c)| {
+            let e = c - r;
+            -(if e.abs() <= 1.5 { e } else { 1.5 * e.signum() })
+        })
+        .collect();
+    close_all("∂rate (Huber)", &g, &e);
+    fd_vec("huber", |r| traffic_total(&h, r, &counts), &rate, &g);
+    let c = Cauchy { c: 2.0 };
+    let (_, g) = traffic_total_cauchy_grad(&c, &rate, &counts);
+    // ρ'(e) = e / (1 + (e/c)²)
+    let e: Vec<f64> = rate
+        .iter()
+        .zip(&counts)
+        .map(|(r, cnt)| {
+            let e = cnt - r;
+            -e / (1.0 + (e / 2.0).powi(2))
+        })
+        .collect();
+    close_all("∂rate (Cauchy)", &g, &e);
+    fd_vec(
+        "cauchy",
+        |r| traffic_total_cauchy(&c, r, &counts),
+        &rate,
+        &g,
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// An activation chosen by an enum, passed to the layer's method and stored in the model.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Activation {
+    Relu,
+    Tanh,
+    Softplus,
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct Dense {
+    w: Vec<Vec<f64>>,
+    b: Vec<f64>,
+}
+
+#[differentiate(wrt(self, x))]
+impl Dense {
+    fn forward(&self, x: &[f64], act: Activation) -> Vec<f64> {
+        self.w
+            .iter()
+            .zip(&self.b)
+            .map(|(row, b)| {
+                let z = row.iter().zip(x).map(|(w, v)| w * v).sum::<f64>() + b;
+                match act {
+                    Activation::Relu => z.max(0.0),
+                    Activation::Tanh => z.tanh(),
+                    Activation::Softplus => z.exp().ln_1p(),
+                }
+            })
+            .collect()
+    }
+}
+
+/// Wine acidity from three lab measurements, hidden activation chosen by the caller.
+#[differentiate(wrt(layer, head))]
+fn wine_loss(layer: &Dense, head: &Dense, act: Activation, xs: &[Vec<f64>], ys: &[f64]) -> f64 {
+    let mut total = 0.0;
+    for (x, y) in xs.iter().zip(ys) {
+        let h = layer.forward(x, act);
+        let out = head.forward(&h, Activation::Softplus);
+        total += (out[0] - y).powi(2);
+    }
+    total
+}
+
+#[test]
+fn wine_acidity_with_an_activation_enum() {
+    let layer = Dense {
+        w: vec![vec![0.3, -0.2, 0.5], vec![-0.4, 0.6, 0.1]],
+        b: vec![0.05, -0.1],
+    };
+    let head = Dense {
+        w: vec![vec![0.7, -0.5]],
+        b: vec![0.2],
+    };
+    let xs = vec![
+        vec![1.0, 0.5, -0.3],
+        vec![0.2, -0.8, 0.9],
+        vec![-0.6, 0.4, 0.7],
+    ];
+    let ys = vec![0.9, 0.4, 1.3];
+    for act in [Activation::Tanh, Activation::Softplus, Activation::Relu] {
+        let (v, (gl, gh)) = wine_loss_grad(&layer, &head, act, &xs, &ys);
+        close("value", v, wine_loss(&layer, &head, act, &xs, &ys), TOL);
+        // out = softplus(u·h + c): ∂c = Σ 2(out − y)σ(z₂), ∂u = ∂c·h, through the activation
+        // f'(z₁): tanh 1 − tanh², softplus σ, relu [z > 0].
+        let sig = |z: f64| 1.0 / (1.0 + (-z).exp());
+        let mut ew = vec![vec![0.0; 3]; 2];
+        let mut eb = vec![0.0; 2];
+        let mut eu = vec![0.0; 2];
+        let mut ec = 0.0;
+        for (x, y) in xs.iter().zip(&ys) {
+            let z1: Vec<f64> = (0..2)
+                .map(|i| (0..3).map(|j| layer.w[i][j] * x[j]).sum::<f64>() + layer.b[i])
+                .collect();
+            let (h, dh): (Vec<f64>, Vec<f64>) = z1
+                .iter()
+                .map(|&z| match act {
+                    Activation::Tanh => (z.tanh(), 1.0 - z.tanh().powi(2)),
+                    Activation::Softplus => (z.exp().ln_1p(), sig(z)),
+                    Activation::Relu => (z.max(0.0), if z > 0.0 { 1.0 } else { 0.0 }),
+                })
+                .unzip();
+            let z2 = head.w[0][0] * h[0] + head.w[0][1] * h[1] + head.b[0];
+            let d2 = 2.0 * (z2.exp().ln_1p() - y) * sig(z2);
+            ec += d2;
+            for i in 0..2 {
+                eu[i] += d2 * h[i];
+                let d1 = d2 * head.w[0][i] * dh[i];
+                eb[i] += d1;
+                for j in 0..3 {
+                    ew[i][j] += d1 * x[j];
+                }
+            }
+        }
+        for i in 0..2 {
+            close_all("∂layer.w", &gl.w[i], &ew[i]);
+        }
+        close_all("∂layer.b", &gl.b, &eb);
+        close_all("∂head.w", &gh.w[0], &eu);
+        close("∂head.b", gh.b[0], ec, TOL);
+        let r = gradcheck(
+            |p: &(Dense, Dense)| wine_loss(&p.0, &p.1, act, &xs, &ys),
+            &(layer.clone(), head.clone()),
+            &(gl, gh),
+        );
+        assert!(r.passed(), "wine {act:?}: {r}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A wind-turbine power curve with `hessian` on the methods of a parameter struct.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct PowerCurve {
+    rated: f64,
+    steepness: f64,
+    midpoint: f64,
+}
+
+impl Default for PowerCurve {
+    fn default() -> Self {
+        PowerCurve {
+            rated: 2.0,
+            steepness: 0.8,
+            midpoint: 9.0,
+        }
+    }
+}
+
+#[differentiate(hessian)]
+impl PowerCurve {
+    /// P(v) = P_r / (1 + e^{−k(v − v₀)})
+    fn power(&self, wind: f64) -> f64 {
+        self.rated / (1.0 + (-self.steepness * (wind - self.midpoint)).exp())
+    }
+
+    fn sse(&self, winds: &[f64], output: &[f64]) -> f64 {
+        let mut s = 0.0;
+        for (w, p) in winds.iter().zip(output) {
+            s += (self.power(*w) - p).powi(2);
+        }
+        s
+    }
+}
+
+#[test]
+fn wind_turbine_power_curve_with_hessian_vector_products() {
+    let winds = vec![4.0, 7.0, 9.5, 12.0, 15.0];
+    let out = vec![0.05, 0.5, 1.1, 1.8, 2.05];
+    let pc = PowerCurve::default();
+    let (v, (g, _, _)) = PowerCurve::sse_grad(&pc, &winds, &out);
+    close("value", v, pc.sse(&winds, &out), TOL);
+    // σ = 1/(1 + e^{−k(v − v₀)}), e = P_r σ − p: ∂P_r = Σ 2eσ, ∂k = Σ 2e P_r σ(1 − σ)(v − v₀),
+    // ∂v₀ = −Σ 2e P_r σ(1 − σ) k.
+    let (mut er, mut ek, mut em) = (0.0, 0.0, 0.0);
+    for (w, p) in winds.iter().zip(&out) {
+        let s = 1.0 / (1.0 + (-pc.steepness * (w - pc.midpoint)).exp());
+        let e = 2.0 * (pc.rated * s - p);
+        er += e * s;
+        ek += e * pc.rated * s * (1.0 - s) * (w - pc.midpoint);
+        em -= e * pc.rated * s * (1.0 - s) * pc.steepness;
+    }
+    close("∂rated", g.rated, er, 1e-10);
+    close("∂steepness", g.steepness, ek, 1e-10);
+    close("∂midpoint", g.midpoint, em, 1e-10);
+    fd_model("power curve", |q: &PowerCurve| q.sse(&winds, &out), &pc, &g);
+    // H·v against central differences of the gradient along v (the data held fixed).
+    let dir = PowerCurve {
+        rated: 0.3,
+        steepness: -0.2,
+        midpoint: 0.5,
+    };
+    let zw = vec![0.0; winds.len()];
+    let (hv_value, _, (hv, _, _)) = PowerCurve::sse_hvp(&pc, &winds, &out, &dir, &zw, &zw);
+    close("hvp value", hv_value, v, TOL);
+    let grad_at = |q: &PowerCurve| PowerCurve::sse_grad(q, &winds, &out).1.0;
+    let h = 1e-5;
+    let shift = |s: f64| PowerCurve {
+        rated: pc.rated + s * dir.rated,
+        steepness: pc.steepness + s * dir.steepness,
+        midpoint: pc.midpoint + s * dir.midpoint,
+    };
+    let (gp, gm) = (grad_at(&shift(h)), grad_at(&shift(-h)));
+    close(
+        "(H·v).rated",
+        hv.rated,
+        (gp.rated - gm.rated) / (2.0 * h),
+        1e-6,
+    );
+    close(
+        "(H·v).steepness",
+        hv.steepness,
+        (gp.steepness - gm.steepness) / (2.0 * h),
+        1e-6,
+    );
+    close(
+        "(H·v).midpoint",
+        hv.midpoint,
+        (gp.midpoint - gm.midpoint) / (2.0 * h),
+        1e-6,
+    );
+    // the tangent of the power along the direction, against a central difference
+    let (pv, dp) = PowerCurve::power_jvp(&pc, 10.0, &dir, 0.0);
+    close("jvp value", pv, pc.power(10.0), TOL);
+    let e = (shift(h).power(10.0) - shift(-h).power(10.0)) / (2.0 * h);
+    close("jvp", dp, e, 1e-7);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A learning curve err(n) = a·n^{−b} + c: `Default` start, trained by momentum.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct LearningCurve {
+    log_a: f64,
+    b: f64,
+    c: f64,
+}
+
+impl Default for LearningCurve {
+    fn default() -> Self {
+        LearningCurve {
+            log_a: 0.0,
+            b: 0.3,
+            c: 0.05,
+        }
+    }
+}
+
+impl LearningCurve {
+    #[differentiate]
+    fn error_at(&self, n: f64) -> f64 {
+        self.log_a.exp() * n.powf(-self.b) + self.c
+    }
+
+    #[differentiate(wrt(self))]
+    fn fit(&self, sizes: &[f64], errors: &[f64]) -> f64 {
+        sizes
+            .iter()
+            .zip(errors)
+            .map(|(&n, &e)| (self.error_at(n) - e).powi(2))
+            .sum::<f64>()
+            / sizes.len() as f64
+    }
+}
+
+#[test]
+fn learning_curve_power_law_trained_by_momentum() {
+    use autodiff::optim::{Momentum, MomentumConfig};
+    let sizes = vec![100.0, 300.0, 1000.0, 3000.0, 10000.0];
+    let errs = vec![0.42, 0.31, 0.22, 0.17, 0.13];
+    let mut lc = LearningCurve::default();
+    let (v, g) = lc.fit_grad(&sizes, &errs);
+    close("value", v, lc.fit(&sizes, &errs), TOL);
+    // r = a n^{−b} + c − e: ∂log_a = Σ 2r a n^{−b}/N, ∂b = −Σ 2r a n^{−b} ln n/N, ∂c = Σ 2r/N.
+    let (mut ea, mut eb, mut ec) = (0.0, 0.0, 0.0);
+    for (n, e) in sizes.iter().zip(&errs) {
+        let t = lc.log_a.exp() * n.powf(-lc.b);
+        let r = 2.0 * (t + lc.c - e) / 5.0;
+        ea += r * t;
+        eb -= r * t * n.ln();
+        ec += r;
+    }
+    close("∂log_a", g.log_a, ea, 1e-10);
+    close("∂b", g.b, eb, 1e-10);
+    close("∂c", g.c, ec, 1e-10);
+    fd_model(
+        "learning curve",
+        |q: &LearningCurve| q.fit(&sizes, &errs),
+        &lc,
+        &g,
+    );
+    let start = v;
+    let mut opt = Momentum::new(MomentumConfig {
+        lr: 0.05,
+        ..Default::default()
+    });
+    for _ in 0..30 {
+        let (_, g) = lc.fit_grad(&sizes, &errs);
+        opt.step(&mut lc, &g);
+    }
+    let end = lc.fit(&sizes, &errs);
+    assert!(end < 0.5 * start, "momentum did not fit: {start} → {end}");
+}
