@@ -1122,3 +1122,518 @@ fn learning_curve_power_law_trained_by_momentum() {
     let end = lc.fit(&sizes, &errs);
     assert!(end < 0.5 * start, "momentum did not fit: {start} → {end}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Solar irradiance forecast: an MLP generic over `F: Float`, `Vec` of generic layers.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct GDense<F: Float> {
+    w: Vec<Vec<F>>,
+    b: Vec<F>,
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct GMlp<F: Float> {
+    layers: Vec<GDense<F>>,
+}
+
+#[differentiate]
+impl<F: Float> GDense<F> {
+    fn apply(&self, x: &[F], squash: bool) -> Vec<F>
+    where
+        F: Float,
+    {
+        let mut out = Vec::new();
+        for (row, &b) in self.w.iter().zip(&self.b) {
+            let mut z = b;
+            for (&w, &v) in row.iter().zip(x) {
+                z = z + w * v;
+            }
+            out.push(if squash { z.tanh() } else { z });
+        }
+        out
+    }
+}
+
+#[differentiate]
+impl<F: Float> GMlp<F> {
+    fn forward(&self, x: &[F]) -> F
+    where
+        F: Float,
+    {
+        let n = self.layers.len();
+        let mut h = x.to_vec();
+        for i in 0..n {
+            h = self.layers[i].apply(&h, i + 1 < n);
+        }
+        h[0]
+    }
+
+    fn mse(&self, xs: &[Vec<F>], ys: &[F]) -> F
+    where
+        F: Float,
+    {
+        let mut s = F::zero();
+        for (x, &y) in xs.iter().zip(ys) {
+            let e = self.forward(x) - y;
+            s = s + e * e;
+        }
+        s / F::from(xs.len()).unwrap()
+    }
+}
+
+fn solar_model<F: Float>() -> GMlp<F> {
+    let c = |v: f64| F::from(v).unwrap();
+    GMlp {
+        layers: vec![
+            GDense {
+                w: vec![vec![c(0.6), c(-0.3)], vec![c(-0.2), c(0.8)]],
+                b: vec![c(0.0), c(0.1)],
+            },
+            GDense {
+                w: vec![vec![c(0.9), c(-0.7)]],
+                b: vec![c(0.3)],
+            },
+        ],
+    }
+}
+
+#[test]
+fn solar_irradiance_mlp_generic_over_the_float_type() {
+    // cloud cover, hour angle (both scaled) → irradiance (scaled)
+    let xs = vec![
+        vec![0.1, -0.5],
+        vec![0.8, 0.0],
+        vec![0.3, 0.6],
+        vec![0.9, -0.9],
+    ];
+    let ys = vec![0.7, 0.2, 0.6, 0.1];
+    let m: GMlp<f64> = solar_model();
+    let (v, (g, _, _)) = GMlp::mse_grad(&m, &xs, &ys);
+    close("value", v, m.mse(&xs, &ys), TOL);
+    // a = tanh(W₁x + b₁), ŷ = u·a + c, e = 2(ŷ − y)/n: ∂c = Σe, ∂u = Σ e a,
+    // δ = e u ⊙ (1 − a²): ∂W₁ = Σ δ xᵀ, ∂b₁ = Σ δ.
+    let (l1, l2) = (&m.layers[0], &m.layers[1]);
+    let mut ew = vec![vec![0.0; 2]; 2];
+    let (mut eb, mut eu, mut ec) = (vec![0.0; 2], vec![0.0; 2], 0.0);
+    for (x, y) in xs.iter().zip(&ys) {
+        let a: Vec<f64> = (0..2)
+            .map(|i| (l1.w[i][0] * x[0] + l1.w[i][1] * x[1] + l1.b[i]).tanh())
+            .collect();
+        let e = 2.0 * (l2.w[0][0] * a[0] + l2.w[0][1] * a[1] + l2.b[0] - y) / 4.0;
+        ec += e;
+        for i in 0..2 {
+            eu[i] += e * a[i];
+            let d = e * l2.w[0][i] * (1.0 - a[i] * a[i]);
+            eb[i] += d;
+            ew[i][0] += d * x[0];
+            ew[i][1] += d * x[1];
+        }
+    }
+    for i in 0..2 {
+        close_all("∂W₁", &g.layers[0].w[i], &ew[i]);
+    }
+    close_all("∂b₁", &g.layers[0].b, &eb);
+    close_all("∂u", &g.layers[1].w[0], &eu);
+    close("∂c", g.layers[1].b[0], ec, TOL);
+    fd_model("solar f64", |q: &GMlp<f64>| q.mse(&xs, &ys), &m, &g);
+    // the same model in f32, trained by Adam: the loss goes down
+    let xs32: Vec<Vec<f32>> = xs
+        .iter()
+        .map(|x| x.iter().map(|&v| v as f32).collect())
+        .collect();
+    let ys32: Vec<f32> = ys.iter().map(|&v| v as f32).collect();
+    let mut m32: GMlp<f32> = solar_model();
+    let (_, (g32, _, _)) = GMlp::mse_grad(&m32, &xs32, &ys32);
+    close("∂c f32", g32.layers[1].b[0] as f64, ec, 1e-5);
+    let r = gradcheck(|q: &GMlp<f32>| q.mse(&xs32, &ys32), &m32, &g32);
+    assert!(r.passed(), "solar f32: {r}");
+    let start = m32.mse(&xs32, &ys32);
+    let mut adam: Adam<f32> = Adam::new(AdamConfig {
+        lr: 0.05,
+        ..Default::default()
+    });
+    for _ in 0..40 {
+        let (_, (g, _, _)) = GMlp::mse_grad(&m32, &xs32, &ys32);
+        adam.step(&mut m32, &g);
+    }
+    let end = m32.mse(&xs32, &ys32);
+    assert!(end < 0.5 * start, "f32 Adam did not fit: {start} → {end}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Triage calibration: temperature scaling through a builder-style method on the model.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct Triage {
+    w: Vec<Vec<f64>>,
+    temperature: f64,
+}
+
+#[differentiate]
+impl Triage {
+    fn with_temperature(self, t: f64) -> Self {
+        Triage {
+            temperature: t,
+            ..self
+        }
+    }
+
+    fn logits(&self, x: &[f64]) -> Vec<f64> {
+        self.w
+            .iter()
+            .map(|row| row.iter().zip(x).map(|(a, b)| a * b).sum::<f64>() / self.temperature)
+            .collect()
+    }
+
+    fn nll(&self, x: &[f64], label: usize) -> f64 {
+        let z = self.logits(x);
+        let m = z.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        let lse = m + z.iter().map(|v| (v - m).exp()).sum::<f64>().ln();
+        lse - z[label]
+    }
+}
+
+/// The validation NLL at a temperature: the weights fixed (left out by `wrt`), only `t` is
+/// fitted, through a builder method on a copy of the model.
+#[differentiate(wrt(t))]
+fn calibration_nll(model: &Triage, t: f64, xs: &[Vec<f64>], labels: &[usize]) -> f64 {
+    let m = model.clone().with_temperature(t);
+    let mut s = 0.0;
+    for (x, &l) in xs.iter().zip(labels) {
+        s += m.nll(x, l);
+    }
+    s / xs.len() as f64
+}
+
+/// The same with the copy kept in a local first.
+#[differentiate(wrt(t))]
+fn calibration_nll_local(model: &Triage, t: f64, xs: &[Vec<f64>], labels: &[usize]) -> f64 {
+    let base = model.clone();
+    let m = base.with_temperature(t);
+    xs.iter()
+        .zip(labels)
+        .map(|(x, &l)| m.nll(x, l))
+        .sum::<f64>()
+        / xs.len() as f64
+}
+
+#[test]
+fn triage_temperature_scaling_through_a_builder_method() {
+    let model = Triage {
+        w: vec![vec![1.5, -0.5], vec![-0.8, 1.2], vec![0.3, 0.9]],
+        temperature: 1.0,
+    };
+    let xs = vec![
+        vec![1.0, 0.2],
+        vec![0.1, 1.4],
+        vec![0.7, 0.9],
+        vec![-0.4, 0.5],
+    ];
+    let labels = vec![0, 1, 2, 1];
+    let t = 1.7;
+    let (v, g) = calibration_nll_grad(&model, t, &xs, &labels);
+    close("value", v, calibration_nll(&model, t, &xs, &labels), TOL);
+    // zₖ = sₖ/t: ∂t = Σ (p·s − s_label)(−1/t²)/n, p = softmax(z)
+    let mut e = 0.0;
+    for (x, &l) in xs.iter().zip(&labels) {
+        let s: Vec<f64> = model.w.iter().map(|r| r[0] * x[0] + r[1] * x[1]).collect();
+        let ex: Vec<f64> = s.iter().map(|v| (v / t).exp()).collect();
+        let tot: f64 = ex.iter().sum();
+        let ps: f64 = (0..3).map(|k| ex[k] / tot * s[k]).sum();
+        e += (ps - s[l]) * (-1.0 / (t * t)) / 4.0;
+    }
+    close("∂t", g, e, 1e-10);
+    fd(
+        "calibration",
+        |t| calibration_nll(&model, t, &xs, &labels),
+        t,
+        g,
+    );
+    let (v2, g2) = calibration_nll_local_grad(&model, t, &xs, &labels);
+    close("value (local copy)", v2, v, TOL);
+    close("∂t (local copy)", g2, e, 1e-10);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Retail demand: an enum selecting the deviance, matched inside the model's method.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug)]
+enum Objective {
+    Squared,
+    Poisson,
+    Gamma,
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct DemandModel {
+    log_base: f64,
+    price_elasticity: f64,
+    promo_lift: f64,
+}
+
+impl DemandModel {
+    #[differentiate]
+    fn rate(&self, log_price: f64, promo: f64) -> f64 {
+        (self.log_base + self.price_elasticity * log_price + self.promo_lift * promo).exp()
+    }
+
+    /// The enum is data: left out with `wrt` (an enum has no gradient type).
+    #[differentiate(wrt(self))]
+    fn deviance(&self, obj: Objective, log_price: &[f64], promo: &[f64], sold: &[f64]) -> f64 {
+        let mut d = 0.0;
+        for i in 0..sold.len() {
+            let mu = self.rate(log_price[i], promo[i]);
+            let y = sold[i];
+            d += match obj {
+                Objective::Squared => (y - mu).powi(2),
+                Objective::Poisson => 2.0 * (mu - y - y * (mu / y).ln()),
+                Objective::Gamma => 2.0 * ((y - mu) / mu - (y / mu).ln()),
+            };
+        }
+        d
+    }
+}
+
+#[test]
+fn retail_demand_with_an_objective_enum() {
+    let lp = vec![0.0, 0.1, -0.2, 0.3, 0.05];
+    let promo = vec![0.0, 1.0, 0.0, 1.0, 0.0];
+    let sold = vec![20.0, 26.0, 25.0, 19.0, 18.0];
+    let m = DemandModel {
+        log_base: 3.0,
+        price_elasticity: -1.2,
+        promo_lift: 0.2,
+    };
+    for obj in [Objective::Squared, Objective::Poisson, Objective::Gamma] {
+        let (v, g) = m.deviance_grad(obj, &lp, &promo, &sold);
+        close("value", v, m.deviance(obj, &lp, &promo, &sold), TOL);
+        // ∂d/∂μ: squared −2(y − μ), Poisson 2(1 − y/μ), Gamma 2(1/μ − y/μ²); ∂μ/∂θ = μ·feature.
+        let mut e = [0.0; 3];
+        for i in 0..5 {
+            let mu = (m.log_base + m.price_elasticity * lp[i] + m.promo_lift * promo[i]).exp();
+            let y = sold[i];
+            let dmu = match obj {
+                Objective::Squared => -2.0 * (y - mu),
+                Objective::Poisson => 2.0 * (1.0 - y / mu),
+                Objective::Gamma => 2.0 * (1.0 / mu - y / (mu * mu)),
+            };
+            e[0] += dmu * mu;
+            e[1] += dmu * mu * lp[i];
+            e[2] += dmu * mu * promo[i];
+        }
+        close("∂log_base", g.log_base, e[0], 1e-10);
+        close("∂elasticity", g.price_elasticity, e[1], 1e-10);
+        close("∂promo", g.promo_lift, e[2], 1e-10);
+        fd_model(
+            &format!("demand {obj:?}"),
+            |q: &DemandModel| q.deviance(obj, &lp, &promo, &sold),
+            &m,
+            &g,
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Heating load: residual blocks folded over `self.blocks.iter()`.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct ResBlock {
+    a: f64,
+    b: f64,
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct ResNet {
+    blocks: Vec<ResBlock>,
+    readout: f64,
+}
+
+#[differentiate(hessian)]
+impl ResBlock {
+    /// h + a·tanh(b·h)
+    fn apply(&self, h: f64) -> f64 {
+        h + self.a * (self.b * h).tanh()
+    }
+}
+
+#[differentiate(hessian)]
+impl ResNet {
+    fn predict(&self, outdoor: f64) -> f64 {
+        let h = self.blocks.iter().fold(outdoor, |h, blk| blk.apply(h));
+        self.readout * h
+    }
+
+    fn loss(&self, outdoor: &[f64], load: &[f64]) -> f64 {
+        outdoor
+            .iter()
+            .zip(load)
+            .map(|(&t, &y)| (self.predict(t) - y).powi(2))
+            .sum()
+    }
+}
+
+#[test]
+fn heating_load_residual_blocks_folded_over_a_vec() {
+    let net = ResNet {
+        blocks: vec![
+            ResBlock { a: 0.5, b: 0.8 },
+            ResBlock { a: -0.3, b: 1.1 },
+            ResBlock { a: 0.2, b: -0.6 },
+        ],
+        readout: 1.3,
+    };
+    let outdoor = vec![-1.0, -0.3, 0.4, 1.2];
+    let load = vec![1.8, 0.9, -0.2, -1.1];
+    let (v, (g, _, _)) = ResNet::loss_grad(&net, &outdoor, &load);
+    close("value", v, net.loss(&outdoor, &load), TOL);
+    // Forward hₖ₊₁ = hₖ + aₖ tanh(bₖhₖ); back: λ = 2r·readout, ∂aₖ += λ tanh(bₖhₖ),
+    // ∂bₖ += λ aₖ(1 − tanh²)hₖ, λ ← λ(1 + aₖbₖ(1 − tanh²)); ∂readout = Σ 2r h₃.
+    let mut ea = [0.0; 3];
+    let mut eb = [0.0; 3];
+    let mut er = 0.0;
+    for (&t, &y) in outdoor.iter().zip(&load) {
+        let mut hs = vec![t];
+        for blk in &net.blocks {
+            let h = *hs.last().unwrap();
+            hs.push(h + blk.a * (blk.b * h).tanh());
+        }
+        let r = 2.0 * (net.readout * hs[3] - y);
+        er += r * hs[3];
+        let mut lam = r * net.readout;
+        for k in (0..3).rev() {
+            let (a, b, h) = (net.blocks[k].a, net.blocks[k].b, hs[k]);
+            let th = (b * h).tanh();
+            ea[k] += lam * th;
+            eb[k] += lam * a * (1.0 - th * th) * h;
+            lam *= 1.0 + a * b * (1.0 - th * th);
+        }
+    }
+    for k in 0..3 {
+        close("∂a", g.blocks[k].a, ea[k], 1e-10);
+        close("∂b", g.blocks[k].b, eb[k], 1e-10);
+    }
+    close("∂readout", g.readout, er, 1e-10);
+    fd_model("resnet", |q: &ResNet| q.loss(&outdoor, &load), &net, &g);
+    // H·v against central differences of the gradient
+    let dir = ResNet {
+        blocks: vec![
+            ResBlock { a: 0.2, b: -0.1 },
+            ResBlock { a: 0.4, b: 0.3 },
+            ResBlock { a: -0.5, b: 0.1 },
+        ],
+        readout: 0.7,
+    };
+    let z = vec![0.0; 4];
+    let (hv_value, _, (hv, _, _)) = ResNet::loss_hvp(&net, &outdoor, &load, &dir, &z, &z);
+    close("hvp value", hv_value, v, TOL);
+    let h = 1e-5;
+    let shifted = |s: f64| ResNet {
+        blocks: (0..3)
+            .map(|k| ResBlock {
+                a: net.blocks[k].a + s * dir.blocks[k].a,
+                b: net.blocks[k].b + s * dir.blocks[k].b,
+            })
+            .collect(),
+        readout: net.readout + s * dir.readout,
+    };
+    let gp = ResNet::loss_grad(&shifted(h), &outdoor, &load).1.0;
+    let gm = ResNet::loss_grad(&shifted(-h), &outdoor, &load).1.0;
+    for k in 0..3 {
+        let e = (gp.blocks[k].a - gm.blocks[k].a) / (2.0 * h);
+        close("(H·v).a", hv.blocks[k].a, e, 1e-6);
+        let e = (gp.blocks[k].b - gm.blocks[k].b) / (2.0 * h);
+        close("(H·v).b", hv.blocks[k].b, e, 1e-6);
+    }
+    close(
+        "(H·v).readout",
+        hv.readout,
+        (gp.readout - gm.readout) / (2.0 * h),
+        1e-6,
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Domain adaptation: a model shifted by its own method, then scored on rows taken by
+// reference (`for x in xs.iter()`, `iter().map(|x| ..)`).
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct Probe {
+    w: Vec<f64>,
+    offset: f64,
+}
+
+#[differentiate]
+impl Probe {
+    fn shifted(&self, delta: f64) -> Probe {
+        Probe {
+            w: self.w.clone(),
+            offset: self.offset + delta,
+        }
+    }
+
+    fn score(&self, x: &[f64]) -> f64 {
+        (self.w.iter().zip(x).map(|(a, b)| a * b).sum::<f64>() + self.offset).tanh()
+    }
+}
+
+/// Σ (score_adapted(x) − y)², the model shifted by `delta` on the target domain.
+#[differentiate(wrt(probe, delta))]
+fn adapted_loss(probe: &Probe, delta: f64, xs: &[Vec<f64>], ys: &[f64]) -> f64 {
+    let adapted = probe.shifted(delta);
+    let mut s = 0.0;
+    for (x, y) in xs.iter().zip(ys) {
+        s += (adapted.score(x) - y).powi(2);
+    }
+    s
+}
+
+#[differentiate(wrt(probe, delta))]
+fn adapted_loss_by_map(probe: &Probe, delta: f64, xs: &[Vec<f64>], ys: &[f64]) -> f64 {
+    let adapted = probe.shifted(delta);
+    xs.iter()
+        .zip(ys)
+        .map(|(x, y)| (adapted.score(x) - y).powi(2))
+        .sum()
+}
+
+#[test]
+fn domain_adaptation_of_a_model_shifted_by_its_own_method() {
+    let probe = Probe {
+        w: vec![0.4, -0.7],
+        offset: 0.1,
+    };
+    let xs = vec![vec![1.0, 0.3], vec![-0.5, 0.8], vec![0.2, -1.1]];
+    let ys = vec![0.5, -0.6, 0.9];
+    let delta = 0.25;
+    let (v, (gp, gd)) = adapted_loss_grad(&probe, delta, &xs, &ys);
+    close("value", v, adapted_loss(&probe, delta, &xs, &ys), TOL);
+    // s = tanh(w·x + b + δ), e = 2(s − y)(1 − s²): ∂w = Σ e x, ∂b = ∂δ = Σ e.
+    let mut ew = vec![0.0; 2];
+    let mut eb = 0.0;
+    for (x, y) in xs.iter().zip(&ys) {
+        let s = (probe.w[0] * x[0] + probe.w[1] * x[1] + probe.offset + delta).tanh();
+        let e = 2.0 * (s - y) * (1.0 - s * s);
+        eb += e;
+        ew[0] += e * x[0];
+        ew[1] += e * x[1];
+    }
+    close_all("∂w", &gp.w, &ew);
+    close("∂offset", gp.offset, eb, TOL);
+    close("∂delta", gd, eb, TOL);
+    let r = gradcheck(
+        |p: &(Probe, f64)| adapted_loss(&p.0, p.1, &xs, &ys),
+        &(probe.clone(), delta),
+        &(gp.clone(), gd),
+    );
+    assert!(r.passed(), "adaptation: {r}");
+    let (v2, (gp2, gd2)) = adapted_loss_by_map_grad(&probe, delta, &xs, &ys);
+    close("value by map", v2, v, TOL);
+    close_all("∂w by map", &gp2.w, &ew);
+    close("∂delta by map", gd2, eb, TOL);
+}
