@@ -1637,3 +1637,411 @@ fn domain_adaptation_of_a_model_shifted_by_its_own_method() {
     close_all("∂w by map", &gp2.w, &ew);
     close("∂delta by map", gd2, eb, TOL);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Pharmacokinetics: a one-compartment oral-dose model whose method returns its rates as a
+// tuple; `hessian` on the impl.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct PkModel {
+    log_ka: f64,
+    log_ke: f64,
+    log_v: f64,
+}
+
+#[differentiate(hessian)]
+impl PkModel {
+    fn rates(&self) -> (f64, f64, f64) {
+        (self.log_ka.exp(), self.log_ke.exp(), self.log_v.exp())
+    }
+
+    /// C(t) = D ka / (V (ka − ke)) (e^{−ke t} − e^{−ka t})
+    fn concentration(&self, t: f64, dose: f64) -> f64 {
+        let (ka, ke, v) = self.rates();
+        dose * ka / (v * (ka - ke)) * ((-ke * t).exp() - (-ka * t).exp())
+    }
+
+    fn log_misfit(&self, times: &[f64], conc: &[f64], dose: f64) -> f64 {
+        let mut s = 0.0;
+        for i in 0..times.len() {
+            let r = self.concentration(times[i], dose).ln() - conc[i].ln();
+            s += r * r;
+        }
+        s
+    }
+}
+
+#[test]
+fn pharmacokinetics_with_rates_returned_as_a_tuple() {
+    let times = vec![0.5, 1.0, 2.0, 4.0, 8.0];
+    let conc = vec![3.1, 4.6, 5.0, 3.6, 1.5];
+    let dose = 100.0;
+    let m = PkModel {
+        log_ka: 0.2,
+        log_ke: -1.5,
+        log_v: 2.8,
+    };
+    let (v, (g, _, _, _)) = m.log_misfit_grad(&times, &conc, dose);
+    close("value", v, m.log_misfit(&times, &conc, dose), TOL);
+    // ln C = ln D + ln ka − ln V − ln(ka − ke) + ln(e^{−ke t} − e^{−ka t}); with u = e^{−ke t},
+    // w = e^{−ka t}: ∂ln C/∂ln ka = 1 − ka/(ka − ke) + ka t w/(u − w),
+    // ∂ln C/∂ln ke = ke/(ka − ke) − ke t u/(u − w), ∂ln C/∂ln V = −1.
+    let (ka, ke) = (m.log_ka.exp(), m.log_ke.exp());
+    let mut e = [0.0; 3];
+    for (t, c) in times.iter().zip(&conc) {
+        let (u, w) = ((-ke * t).exp(), (-ka * t).exp());
+        let r = 2.0 * (m.concentration(*t, dose).ln() - c.ln());
+        e[0] += r * (1.0 - ka / (ka - ke) + ka * t * w / (u - w));
+        e[1] += r * (ke / (ka - ke) - ke * t * u / (u - w));
+        e[2] -= r;
+    }
+    close("∂log_ka", g.log_ka, e[0], 1e-9);
+    close("∂log_ke", g.log_ke, e[1], 1e-9);
+    close("∂log_v", g.log_v, e[2], 1e-9);
+    fd_model(
+        "pk",
+        |q: &PkModel| q.log_misfit(&times, &conc, dose),
+        &m,
+        &g,
+    );
+    // H·v by central differences of the gradient
+    let dir = PkModel {
+        log_ka: 0.1,
+        log_ke: -0.3,
+        log_v: 0.2,
+    };
+    let z = vec![0.0; 5];
+    let (_, _, (hv, _, _, _)) = m.log_misfit_hvp(&times, &conc, dose, &dir, &z, &z, 0.0);
+    let h = 1e-5;
+    let at = |s: f64| PkModel {
+        log_ka: m.log_ka + s * dir.log_ka,
+        log_ke: m.log_ke + s * dir.log_ke,
+        log_v: m.log_v + s * dir.log_v,
+    };
+    let gp = at(h).log_misfit_grad(&times, &conc, dose).1.0;
+    let gm = at(-h).log_misfit_grad(&times, &conc, dose).1.0;
+    close(
+        "(H·v).log_ka",
+        hv.log_ka,
+        (gp.log_ka - gm.log_ka) / (2.0 * h),
+        1e-6,
+    );
+    close(
+        "(H·v).log_ke",
+        hv.log_ke,
+        (gp.log_ke - gm.log_ke) / (2.0 * h),
+        1e-6,
+    );
+    close(
+        "(H·v).log_v",
+        hv.log_v,
+        (gp.log_v - gm.log_v) / (2.0 * h),
+        1e-6,
+    );
+    // the tangent of the concentration at t = 2 along the direction
+    let (cv, dc) = m.concentration_jvp(2.0, dose, &dir, 0.0, 0.0);
+    close("jvp value", cv, m.concentration(2.0, dose), TOL);
+    let fdc = (at(h).concentration(2.0, dose) - at(-h).concentration(2.0, dose)) / (2.0 * h);
+    close("jvp", dc, fdc, 1e-7);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Air quality: `Model::new(sizes)` building `Vec<Layer>` with `Default`, `const` penalties,
+// trained by RMSprop.
+// ---------------------------------------------------------------------------------------------
+
+const WEIGHT_DECAY: f64 = 1e-3;
+const HUBER_DELTA: f64 = 0.5;
+
+#[derive(Clone, Debug, Default, Differentiable)]
+struct AqLayer {
+    w: Vec<Vec<f64>>,
+    b: Vec<f64>,
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct AqModel {
+    layers: Vec<AqLayer>,
+}
+
+impl AqModel {
+    /// A deterministic start for layer sizes `[2, 3, 1]`.
+    fn new(sizes: &[usize]) -> Self {
+        let mut layers = Vec::new();
+        for k in 0..sizes.len() - 1 {
+            let mut l = AqLayer::default();
+            for i in 0..sizes[k + 1] {
+                let row: Vec<f64> = (0..sizes[k])
+                    .map(|j| (0.37 * (i * 3 + j + k * 7) as f64).sin() * 0.8)
+                    .collect();
+                l.w.push(row);
+                l.b.push(0.05 * i as f64);
+            }
+            layers.push(l);
+        }
+        AqModel { layers }
+    }
+}
+
+#[differentiate]
+impl AqLayer {
+    fn forward(&self, x: &[f64]) -> Vec<f64> {
+        self.w
+            .iter()
+            .zip(&self.b)
+            .map(|(r, b)| r.iter().zip(x).map(|(w, v)| w * v).sum::<f64>() + b)
+            .collect()
+    }
+
+    fn decay(&self) -> f64 {
+        self.w
+            .iter()
+            .map(|r| r.iter().map(|w| w * w).sum::<f64>())
+            .sum::<f64>()
+    }
+}
+
+#[differentiate]
+fn huber(r: f64) -> f64 {
+    if r.abs() <= HUBER_DELTA {
+        0.5 * r * r
+    } else {
+        HUBER_DELTA * (r.abs() - 0.5 * HUBER_DELTA)
+    }
+}
+
+#[differentiate(wrt(model))]
+fn aq_loss(model: &AqModel, xs: &[Vec<f64>], pm25: &[f64]) -> f64 {
+    let mut total = 0.0;
+    for (x, y) in xs.iter().zip(pm25) {
+        let h: Vec<f64> = model.layers[0]
+            .forward(x)
+            .iter()
+            .map(|v| v.max(0.0))
+            .collect();
+        let out = model.layers[1].forward(&h);
+        total += huber(out[0] - y);
+    }
+    let reg: f64 = model.layers.iter().map(|l| l.decay()).sum();
+    total / xs.len() as f64 + WEIGHT_DECAY * reg
+}
+
+#[test]
+fn air_quality_model_built_by_new_trained_by_rmsprop() {
+    use autodiff::optim::{RmsProp, RmsPropConfig};
+    // wind speed, humidity (standardized) → PM2.5 (standardized)
+    let xs = vec![
+        vec![0.5, -0.2],
+        vec![-1.0, 0.7],
+        vec![1.2, 1.0],
+        vec![-0.3, -0.9],
+        vec![0.1, 0.4],
+    ];
+    let ys = vec![-0.4, 1.1, -0.2, 0.3, 0.6];
+    let mut m = AqModel::new(&[2, 3, 1]);
+    let (v, g) = aq_loss_grad(&m, &xs, &ys);
+    close("value", v, aq_loss(&m, &xs, &ys), TOL);
+    // out = u·relu(W x + b) + c, ρ' = clamp(r, −δ, δ): ∂c = Σ ρ'/n, ∂u = Σ ρ' h/n + 2λu,
+    // ∂W = Σ ρ' uᵢ[zᵢ > 0] xᵀ/n + 2λW, ∂b = Σ ρ' uᵢ[zᵢ > 0]/n.
+    let (l1, l2) = (&m.layers[0], &m.layers[1]);
+    let n = 5.0;
+    let mut ew: Vec<Vec<f64>> =
+        l1.w.iter()
+            .map(|r| r.iter().map(|w| 2.0 * WEIGHT_DECAY * w).collect())
+            .collect();
+    let mut eb = vec![0.0; 3];
+    let mut eu: Vec<f64> = l2.w[0].iter().map(|w| 2.0 * WEIGHT_DECAY * w).collect();
+    let mut ec = 0.0;
+    for (x, y) in xs.iter().zip(&ys) {
+        let z: Vec<f64> = (0..3)
+            .map(|i| l1.w[i][0] * x[0] + l1.w[i][1] * x[1] + l1.b[i])
+            .collect();
+        let h: Vec<f64> = z.iter().map(|v| v.max(0.0)).collect();
+        let out = (0..3).map(|i| l2.w[0][i] * h[i]).sum::<f64>() + l2.b[0];
+        let d = (out - y).clamp(-HUBER_DELTA, HUBER_DELTA) / n;
+        ec += d;
+        for i in 0..3 {
+            eu[i] += d * h[i];
+            if z[i] > 0.0 {
+                let di = d * l2.w[0][i];
+                eb[i] += di;
+                ew[i][0] += di * x[0];
+                ew[i][1] += di * x[1];
+            }
+        }
+    }
+    for i in 0..3 {
+        close_all("∂W", &g.layers[0].w[i], &ew[i]);
+    }
+    close_all("∂b", &g.layers[0].b, &eb);
+    close_all("∂u", &g.layers[1].w[0], &eu);
+    close("∂c", g.layers[1].b[0], ec, TOL);
+    fd_model("air quality", |q: &AqModel| aq_loss(q, &xs, &ys), &m, &g);
+    let start = v;
+    let mut opt = RmsProp::new(RmsPropConfig {
+        lr: 0.02,
+        ..Default::default()
+    });
+    for _ in 0..50 {
+        let (_, g) = aq_loss_grad(&m, &xs, &ys);
+        opt.step(&mut m, &g);
+    }
+    let end = aq_loss(&m, &xs, &ys);
+    assert!(end < 0.7 * start, "RMSprop did not fit: {start} → {end}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Soil moisture by kernel ridge: a `Kernel` trait implemented by two structs, each model
+// a concrete type.
+// ---------------------------------------------------------------------------------------------
+
+trait Kernel {
+    fn eval(&self, a: f64, b: f64) -> f64;
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct Rbf {
+    log_len: f64,
+    log_amp: f64,
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct Periodic {
+    log_len: f64,
+    period: f64,
+}
+
+#[differentiate]
+impl Kernel for Rbf {
+    fn eval(&self, a: f64, b: f64) -> f64 {
+        let l = self.log_len.exp();
+        self.log_amp.exp() * (-(a - b).powi(2) / (2.0 * l * l)).exp()
+    }
+}
+
+#[differentiate]
+impl Kernel for Periodic {
+    fn eval(&self, a: f64, b: f64) -> f64 {
+        let l = self.log_len.exp();
+        let s = (std::f64::consts::PI * (a - b).abs() / self.period).sin();
+        (-2.0 * s * s / (l * l)).exp()
+    }
+}
+
+/// Leave-nothing-out fit of a kernel smoother: ŷᵢ = Σⱼ k(tᵢ, tⱼ) yⱼ / Σⱼ k(tᵢ, tⱼ).
+#[differentiate(wrt(k))]
+fn smoother_loss(k: &Rbf, days: &[f64], moisture: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..days.len() {
+        let mut num = 0.0;
+        let mut den = 0.0;
+        for j in 0..days.len() {
+            if j != i {
+                let kij = k.eval(days[i], days[j]);
+                num += kij * moisture[j];
+                den += kij;
+            }
+        }
+        s += (num / den - moisture[i]).powi(2);
+    }
+    s
+}
+
+#[differentiate(wrt(k))]
+fn smoother_loss_periodic(k: &Periodic, days: &[f64], moisture: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..days.len() {
+        let mut num = 0.0;
+        let mut den = 0.0;
+        for j in 0..days.len() {
+            if j != i {
+                let kij = k.eval(days[i], days[j]);
+                num += kij * moisture[j];
+                den += kij;
+            }
+        }
+        s += (num / den - moisture[i]).powi(2);
+    }
+    s
+}
+
+#[test]
+fn soil_moisture_kernel_smoothers_of_a_kernel_trait() {
+    let days = vec![0.0, 1.0, 2.5, 3.0, 4.5, 6.0];
+    let moist = vec![0.30, 0.28, 0.22, 0.25, 0.31, 0.27];
+    let k = Rbf {
+        log_len: 0.3,
+        log_amp: 0.1,
+    };
+    let (v, g) = smoother_loss_grad(&k, &days, &moist);
+    close("value", v, smoother_loss(&k, &days, &moist), TOL);
+    // The amplitude cancels in num/den: ∂log_amp = 0. For the length, with
+    // ∂kᵢⱼ/∂log_len = kᵢⱼ dᵢⱼ²/l²: ∂ŷᵢ = Σⱼ ∂kᵢⱼ (yⱼ − ŷᵢ)/denᵢ.
+    let l = k.log_len.exp();
+    let mut el = 0.0;
+    for i in 0..6 {
+        let (mut num, mut den, mut dnum, mut dden) = (0.0, 0.0, 0.0, 0.0);
+        for j in 0..6 {
+            if j != i {
+                let d2: f64 = (days[i] - days[j]).powi(2);
+                let kij = k.log_amp.exp() * (-d2 / (2.0 * l * l)).exp();
+                num += kij * moist[j];
+                den += kij;
+                dnum += kij * d2 / (l * l) * moist[j];
+                dden += kij * d2 / (l * l);
+            }
+        }
+        let yh = num / den;
+        el += 2.0 * (yh - moist[i]) * (dnum - yh * dden) / den;
+    }
+    close("∂log_len", g.log_len, el, 1e-9);
+    close("∂log_amp", g.log_amp, 0.0, 1e-12);
+    fd_model(
+        "rbf smoother",
+        |q: &Rbf| smoother_loss(q, &days, &moist),
+        &k,
+        &g,
+    );
+    let p = Periodic {
+        log_len: 0.2,
+        period: 3.7,
+    };
+    let (v, g) = smoother_loss_periodic_grad(&p, &days, &moist);
+    close("value", v, smoother_loss_periodic(&p, &days, &moist), TOL);
+    // k = e^{−2s²/l²}, s = sin(π|d|/P), c = cos(π|d|/P): ∂k/∂log_len = 4ks²/l²,
+    // ∂k/∂P = 4ksc π|d|/(l²P²); ∂ŷᵢ = Σⱼ ∂kᵢⱼ (yⱼ − ŷᵢ)/denᵢ as above.
+    let l = p.log_len.exp();
+    let (mut el, mut ep) = (0.0, 0.0);
+    for i in 0..6 {
+        let (mut num, mut den) = (0.0, 0.0);
+        let mut parts = Vec::new();
+        for j in 0..6 {
+            if j != i {
+                let d = (days[i] - days[j]).abs();
+                let a = std::f64::consts::PI * d / p.period;
+                let (sn, cs) = (a.sin(), a.cos());
+                let kij = (-2.0 * sn * sn / (l * l)).exp();
+                num += kij * moist[j];
+                den += kij;
+                let dl = 4.0 * kij * sn * sn / (l * l);
+                let dp = 4.0 * kij * sn * cs * a / (l * l * p.period);
+                parts.push((j, dl, dp));
+            }
+        }
+        let yh = num / den;
+        let r = 2.0 * (yh - moist[i]) / den;
+        for (j, dl, dp) in parts {
+            el += r * dl * (moist[j] - yh);
+            ep += r * dp * (moist[j] - yh);
+        }
+    }
+    close("∂log_len (periodic)", g.log_len, el, 1e-9);
+    close("∂period", g.period, ep, 1e-9);
+    fd_model(
+        "periodic smoother",
+        |q: &Periodic| smoother_loss_periodic(q, &days, &moist),
+        &p,
+        &g,
+    );
+}
