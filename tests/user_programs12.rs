@@ -2045,3 +2045,318 @@ fn soil_moisture_kernel_smoothers_of_a_kernel_trait() {
         &g,
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Reservoir operations: a `Vec` of structs whose method returns (release, spill).
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct Reservoir {
+    capacity: f64,
+    release_frac: f64,
+}
+
+#[differentiate]
+impl Reservoir {
+    /// Release a fraction of the storage; what exceeds the capacity spills smoothly
+    /// (softplus of the excess).
+    fn operate(&self, storage: f64) -> (f64, f64) {
+        let release = self.release_frac * storage;
+        let spill = (storage - release - self.capacity).exp().ln_1p();
+        (release, spill)
+    }
+}
+
+/// A cascade: each reservoir's release and spill flow into the next; the loss asks for a
+/// target outflow at the end and penalises spills.
+#[differentiate(wrt(cascade))]
+fn cascade_loss(cascade: &[Reservoir], inflow: f64, target: f64) -> f64 {
+    let mut flow = inflow;
+    let mut spilled = 0.0;
+    for r in cascade.iter() {
+        let (rel, sp) = r.operate(flow);
+        flow = rel + sp;
+        spilled += sp;
+    }
+    (flow - target).powi(2) + 0.1 * spilled
+}
+
+#[test]
+fn reservoir_cascade_over_a_vec_with_tuple_results() {
+    let cascade = vec![
+        Reservoir {
+            capacity: 3.0,
+            release_frac: 0.6,
+        },
+        Reservoir {
+            capacity: 2.0,
+            release_frac: 0.8,
+        },
+    ];
+    let (inflow, target) = (6.0, 3.2);
+    let (v, g) = cascade_loss_grad(&cascade, inflow, target);
+    close("value", v, cascade_loss(&cascade, inflow, target), TOL);
+    // Stage k: out = f s + softplus(s − f s − C), σ = σ(s − f s − C):
+    // ∂out/∂s = f + σ(1 − f), ∂out/∂f = s − σ s, ∂out/∂C = −σ; spill's the same with σ only.
+    // Backward from L = (out₂ − T)² + 0.1 (sp₁ + sp₂).
+    let sig = |z: f64| 1.0 / (1.0 + (-z).exp());
+    let (c1, f1, c2, f2) = (3.0, 0.6, 2.0, 0.8);
+    let s1 = inflow;
+    let z1 = s1 - f1 * s1 - c1;
+    let s2 = f1 * s1 + z1.exp().ln_1p();
+    let z2 = s2 - f2 * s2 - c2;
+    let out = f2 * s2 + z2.exp().ln_1p();
+    let (q1, q2) = (sig(z1), sig(z2));
+    let lo = 2.0 * (out - target);
+    // stage 2
+    let ef2 = lo * (s2 - q2 * s2) + 0.1 * (-q2 * s2);
+    let ec2 = lo * (-q2) + 0.1 * (-q2);
+    let ls2 = lo * (f2 + q2 * (1.0 - f2)) + 0.1 * q2 * (1.0 - f2);
+    // stage 1: its out is s₂
+    let ef1 = ls2 * (s1 - q1 * s1) + 0.1 * (-q1 * s1);
+    let ec1 = ls2 * (-q1) + 0.1 * (-q1);
+    close("∂release_frac₂", g[1].release_frac, ef2, 1e-10);
+    close("∂capacity₂", g[1].capacity, ec2, 1e-10);
+    close("∂release_frac₁", g[0].release_frac, ef1, 1e-10);
+    close("∂capacity₁", g[0].capacity, ec1, 1e-10);
+    let r = gradcheck(
+        |c: &Vec<Reservoir>| cascade_loss(c, inflow, target),
+        &cascade,
+        &g,
+    );
+    assert!(r.passed(), "cascade: {r}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keystroke dynamics in `f32`: a logistic model trained by Nesterov momentum.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct Keystroke {
+    w: [f32; 3],
+    b: f32,
+}
+
+#[differentiate]
+impl Keystroke {
+    fn logit(&self, x: &[f32; 3]) -> f32 {
+        self.w[0] * x[0] + self.w[1] * x[1] + self.w[2] * x[2] + self.b
+    }
+
+    fn nll(&self, xs: &[[f32; 3]], genuine: &[bool]) -> f32 {
+        let mut s = 0.0f32;
+        for (x, &g) in xs.iter().zip(genuine) {
+            let z = self.logit(x);
+            let m = if g { -z } else { z };
+            s += m.max(0.0) + (-m.abs()).exp().ln_1p();
+        }
+        s / xs.len() as f32
+    }
+}
+
+#[test]
+fn keystroke_dynamics_in_f32_trained_by_nesterov() {
+    use autodiff::optim::{Nesterov, NesterovConfig};
+    // hold time, flight time, pressure (scaled)
+    let xs = vec![
+        [0.2f32, -0.4, 0.9],
+        [-0.6, 0.8, -0.2],
+        [0.5, -0.1, 0.4],
+        [-0.3, 0.6, -0.7],
+    ];
+    let genuine = vec![true, false, true, false];
+    let mut m = Keystroke {
+        w: [0.1, 0.1, -0.1],
+        b: 0.0,
+    };
+    let (v, (g, _)) = m.nll_grad(&xs, &genuine);
+    assert_eq!(v.to_bits(), m.nll(&xs, &genuine).to_bits());
+    // softplus(∓z): ∂z = (σ(z) − y)/n; ∂w = Σ ∂z x, ∂b = Σ ∂z
+    let mut ew = [0.0f64; 3];
+    let mut eb = 0.0f64;
+    for (x, &is_gen) in xs.iter().zip(&genuine) {
+        let z = (0..3).map(|j| (m.w[j] * x[j]) as f64).sum::<f64>() + m.b as f64;
+        let d = (1.0 / (1.0 + (-z).exp()) - if is_gen { 1.0 } else { 0.0 }) / 4.0;
+        eb += d;
+        for j in 0..3 {
+            ew[j] += d * x[j] as f64;
+        }
+    }
+    for j in 0..3 {
+        close("∂w", g.w[j] as f64, ew[j], 1e-5);
+    }
+    close("∂b", g.b as f64, eb, 1e-5);
+    let r = gradcheck(|q: &Keystroke| q.nll(&xs, &genuine), &m, &g);
+    assert!(r.passed(), "keystroke f32: {r}");
+    let start = v;
+    let mut opt: Nesterov<f32> = Nesterov::new(NesterovConfig {
+        lr: 0.5,
+        ..Default::default()
+    });
+    for _ in 0..30 {
+        let (_, (g, _)) = m.nll_grad(&xs, &genuine);
+        opt.step(&mut m, &g);
+    }
+    let end = m.nll(&xs, &genuine);
+    assert!(end < 0.5 * start, "Nesterov did not fit: {start} → {end}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Yeast growth: a logistic curve generic over `F: Float`, with `hessian`.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct Growth<F: Float> {
+    log_k: F,
+    log_r: F,
+    t_mid: F,
+}
+
+#[differentiate(hessian)]
+impl<F: Float> Growth<F> {
+    /// OD(t) = K / (1 + e^{−r (t − t_mid)})
+    fn density(&self, t: F) -> F
+    where
+        F: Float,
+    {
+        self.log_k.exp() / (F::one() + (-self.log_r.exp() * (t - self.t_mid)).exp())
+    }
+
+    fn sse(&self, ts: &[F], od: &[F]) -> F
+    where
+        F: Float,
+    {
+        let mut s = F::zero();
+        for (&t, &y) in ts.iter().zip(od) {
+            let e = self.density(t) - y;
+            s = s + e * e;
+        }
+        s
+    }
+}
+
+#[test]
+fn yeast_growth_generic_over_the_float_type_with_hessian() {
+    let ts = vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0];
+    let od = vec![0.05, 0.15, 0.55, 1.1, 1.45, 1.55];
+    let m = Growth {
+        log_k: 0.4,
+        log_r: -0.3,
+        t_mid: 5.0,
+    };
+    let (v, (g, _, _)) = m.sse_grad(&ts, &od);
+    close("value", v, m.sse(&ts, &od), TOL);
+    // σ = 1/(1 + e^{−r(t − m)}), OD = Kσ, e = 2(OD − y): ∂log_k = Σ e OD,
+    // ∂log_r = Σ e K σ(1 − σ) r (t − m), ∂t_mid = −Σ e K σ(1 − σ) r.
+    let (k, r) = (m.log_k.exp(), m.log_r.exp());
+    let mut e = [0.0; 3];
+    for (t, y) in ts.iter().zip(&od) {
+        let s = 1.0 / (1.0 + (-r * (t - m.t_mid)).exp());
+        let d = 2.0 * (k * s - y);
+        e[0] += d * k * s;
+        e[1] += d * k * s * (1.0 - s) * r * (t - m.t_mid);
+        e[2] -= d * k * s * (1.0 - s) * r;
+    }
+    close("∂log_k", g.log_k, e[0], 1e-10);
+    close("∂log_r", g.log_r, e[1], 1e-10);
+    close("∂t_mid", g.t_mid, e[2], 1e-10);
+    fd_model("growth", |q: &Growth<f64>| q.sse(&ts, &od), &m, &g);
+    let dir = Growth {
+        log_k: 0.2,
+        log_r: 0.1,
+        t_mid: -0.4,
+    };
+    let z = vec![0.0; 6];
+    let (_, _, (hv, _, _)) = m.sse_hvp(&ts, &od, &dir, &z, &z);
+    let h = 1e-5;
+    let at = |s: f64| Growth {
+        log_k: m.log_k + s * dir.log_k,
+        log_r: m.log_r + s * dir.log_r,
+        t_mid: m.t_mid + s * dir.t_mid,
+    };
+    let gp = at(h).sse_grad(&ts, &od).1.0;
+    let gm = at(-h).sse_grad(&ts, &od).1.0;
+    close("(H·v).log_k", hv.log_k, (gp.log_k - gm.log_k) / (2.0 * h), 1e-6);
+    close("(H·v).log_r", hv.log_r, (gp.log_r - gm.log_r) / (2.0 * h), 1e-6);
+    close("(H·v).t_mid", hv.t_mid, (gp.t_mid - gm.t_mid) / (2.0 * h), 1e-6);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Camera white balance: a struct with an array field, and a config enum read through a
+// reference parameter's field.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug)]
+enum Tone {
+    Linear,
+    Gamma,
+}
+
+struct BalanceConfig {
+    tone: Tone,
+    target_gray: f64,
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct WhiteBalance {
+    gains: [f64; 3],
+    gamma: f64,
+}
+
+#[differentiate(wrt(wb))]
+fn balance_loss(wb: &WhiteBalance, cfg: &BalanceConfig, patches: &[[f64; 3]]) -> f64 {
+    let mut s = 0.0;
+    for p in patches {
+        for c in 0..3 {
+            let v = wb.gains[c] * p[c];
+            let out = match cfg.tone {
+                Tone::Linear => v,
+                Tone::Gamma => v.powf(1.0 / wb.gamma),
+            };
+            s += (out - cfg.target_gray).powi(2);
+        }
+    }
+    s
+}
+
+#[test]
+fn camera_white_balance_with_an_array_field_and_a_config_enum() {
+    let patches = vec![[0.42, 0.5, 0.61], [0.38, 0.47, 0.55]];
+    let wb = WhiteBalance {
+        gains: [1.1, 1.0, 0.85],
+        gamma: 2.2,
+    };
+    for tone in [Tone::Linear, Tone::Gamma] {
+        let cfg = BalanceConfig {
+            tone,
+            target_gray: 0.5,
+        };
+        let (v, g) = balance_loss_grad(&wb, &cfg, &patches);
+        close("value", v, balance_loss(&wb, &cfg, &patches), TOL);
+        // out = (g p)^{1/γ}: ∂g = 2(out − t) out/(γ g), ∂γ = −2(out − t) out ln(g p)/γ²;
+        // linear: ∂g = 2(g p − t) p, ∂γ = 0.
+        let mut eg = [0.0; 3];
+        let mut egam = 0.0;
+        for p in &patches {
+            for c in 0..3 {
+                let v = wb.gains[c] * p[c];
+                match tone {
+                    Tone::Linear => eg[c] += 2.0 * (v - 0.5) * p[c],
+                    Tone::Gamma => {
+                        let out = v.powf(1.0 / wb.gamma);
+                        eg[c] += 2.0 * (out - 0.5) * out / (wb.gamma * wb.gains[c]);
+                        egam -= 2.0 * (out - 0.5) * out * v.ln() / (wb.gamma * wb.gamma);
+                    }
+                }
+            }
+        }
+        close_all("∂gains", &g.gains, &eg);
+        close("∂gamma", g.gamma, egam, TOL);
+        fd_model(
+            &format!("white balance {tone:?}"),
+            |q: &WhiteBalance| balance_loss(q, &cfg, &patches),
+            &wb,
+            &g,
+        );
+    }
+}
