@@ -2276,9 +2276,24 @@ fn yeast_growth_generic_over_the_float_type_with_hessian() {
     };
     let gp = at(h).sse_grad(&ts, &od).1.0;
     let gm = at(-h).sse_grad(&ts, &od).1.0;
-    close("(H·v).log_k", hv.log_k, (gp.log_k - gm.log_k) / (2.0 * h), 1e-6);
-    close("(H·v).log_r", hv.log_r, (gp.log_r - gm.log_r) / (2.0 * h), 1e-6);
-    close("(H·v).t_mid", hv.t_mid, (gp.t_mid - gm.t_mid) / (2.0 * h), 1e-6);
+    close(
+        "(H·v).log_k",
+        hv.log_k,
+        (gp.log_k - gm.log_k) / (2.0 * h),
+        1e-6,
+    );
+    close(
+        "(H·v).log_r",
+        hv.log_r,
+        (gp.log_r - gm.log_r) / (2.0 * h),
+        1e-6,
+    );
+    close(
+        "(H·v).t_mid",
+        hv.t_mid,
+        (gp.t_mid - gm.t_mid) / (2.0 * h),
+        1e-6,
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2359,4 +2374,224 @@ fn camera_white_balance_with_an_array_field_and_a_config_enum() {
             &g,
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A thermostat's PI controller, tuned through a simulated room: the controller's state
+// is a struct whose step takes `self` and returns the new state with the control signal.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct PiController {
+    kp: f64,
+    ki: f64,
+    integral: f64,
+}
+
+#[differentiate(hessian)]
+impl PiController {
+    fn control(self, err: f64, dt: f64) -> (PiController, f64) {
+        let integral = self.integral + err * dt;
+        let u = self.kp * err + self.ki * integral;
+        (
+            PiController {
+                kp: self.kp,
+                ki: self.ki,
+                integral,
+            },
+            u,
+        )
+    }
+}
+
+const SETPOINT: f64 = 20.0;
+const STEPS: usize = 25;
+
+#[differentiate(hessian)]
+fn thermostat_cost(kp: f64, ki: f64) -> f64 {
+    let mut ctl = PiController {
+        kp,
+        ki,
+        integral: 0.0,
+    };
+    let mut temp = 15.0;
+    let mut cost = 0.0;
+    for _ in 0..STEPS {
+        let err = SETPOINT - temp;
+        let (next, u) = ctl.control(err, 0.1);
+        ctl = next;
+        temp += 0.1 * (u - 0.2 * (temp - 10.0));
+        cost += err * err * 0.1;
+    }
+    cost
+}
+
+#[test]
+fn thermostat_pi_controller_tuned_through_a_simulation() {
+    let (kp, ki) = (0.8, 0.3);
+    let (v, (gkp, gki)) = thermostat_cost_grad(kp, ki);
+    close("value", v, thermostat_cost(kp, ki), TOL);
+    // Forward sensitivities of the linear recursion: eₙ = 20 − Tₙ, Iₙ₊₁ = Iₙ + 0.1eₙ,
+    // Tₙ₊₁ = Tₙ + 0.1(kp eₙ + ki Iₙ₊₁ − 0.2(Tₙ − 10)); ∂eₙ = −∂Tₙ, and ∂cost = Σ 0.2 eₙ ∂eₙ.
+    let (mut t, mut i) = (15.0, 0.0);
+    let (mut dt_kp, mut dt_ki, mut di_kp, mut di_ki) = (0.0, 0.0, 0.0, 0.0);
+    let (mut e_kp, mut e_ki) = (0.0, 0.0);
+    for _ in 0..STEPS {
+        let e = SETPOINT - t;
+        let (de_kp, de_ki) = (-dt_kp, -dt_ki);
+        e_kp += 0.2 * e * de_kp;
+        e_ki += 0.2 * e * de_ki;
+        let i1 = i + 0.1 * e;
+        let (di1_kp, di1_ki) = (di_kp + 0.1 * de_kp, di_ki + 0.1 * de_ki);
+        let u = kp * e + ki * i1;
+        let du_kp = e + kp * de_kp + ki * di1_kp;
+        let du_ki = kp * de_ki + i1 + ki * di1_ki;
+        let t1 = t + 0.1 * (u - 0.2 * (t - 10.0));
+        dt_kp = dt_kp + 0.1 * (du_kp - 0.2 * dt_kp);
+        dt_ki = dt_ki + 0.1 * (du_ki - 0.2 * dt_ki);
+        (t, i, di_kp, di_ki) = (t1, i1, di1_kp, di1_ki);
+    }
+    close("∂kp", gkp, e_kp, 1e-10);
+    close("∂ki", gki, e_ki, 1e-10);
+    fd2("thermostat", thermostat_cost, (kp, ki), (gkp, gki));
+    let (_, _, hv) = thermostat_cost_hvp(kp, ki, 1.0, -0.5);
+    let h = 1e-5;
+    let gp = thermostat_cost_grad(kp + h, ki - 0.5 * h).1;
+    let gm = thermostat_cost_grad(kp - h, ki + 0.5 * h).1;
+    close("(H·v)₀", hv.0, (gp.0 - gm.0) / (2.0 * h), 1e-6);
+    close("(H·v)₁", hv.1, (gp.1 - gm.1) / (2.0 * h), 1e-6);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A transformer-ish block stack: structs nested two deep inside a `Vec`, methods on the
+// fields of the loop variable, the last layer taken by `last().unwrap()`.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct Gate {
+    u: Vec<f64>,
+    c: f64,
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct Block {
+    gate: Gate,
+    mix: Vec<f64>,
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct Stack {
+    blocks: Vec<Block>,
+}
+
+#[differentiate]
+impl Gate {
+    fn open(&self, x: &[f64]) -> f64 {
+        let z = self.u.iter().zip(x).map(|(a, b)| a * b).sum::<f64>() + self.c;
+        1.0 / (1.0 + (-z).exp())
+    }
+}
+
+#[differentiate]
+impl Block {
+    /// x + g(x)·(mix ⊙ x)
+    fn apply(&self, x: &[f64]) -> Vec<f64> {
+        let g = self.gate.open(x);
+        x.iter()
+            .zip(&self.mix)
+            .map(|(v, m)| v + g * m * v)
+            .collect()
+    }
+}
+
+#[differentiate]
+impl Stack {
+    fn run(&self, x: &[f64]) -> Vec<f64> {
+        let mut h = x.to_vec();
+        for blk in &self.blocks {
+            h = blk.apply(&h);
+        }
+        h
+    }
+
+    /// The output's energy, plus the last block's gate at the output (a confidence term).
+    fn objective(&self, x: &[f64]) -> f64 {
+        let h = self.run(x);
+        let last = self.blocks.last().unwrap();
+        h.iter().map(|v| v * v).sum::<f64>() + last.gate.open(&h)
+    }
+}
+
+#[test]
+fn gated_block_stack_nested_two_deep_in_a_vec() {
+    let st = Stack {
+        blocks: vec![
+            Block {
+                gate: Gate {
+                    u: vec![0.3, -0.5],
+                    c: 0.1,
+                },
+                mix: vec![0.4, -0.2],
+            },
+            Block {
+                gate: Gate {
+                    u: vec![-0.2, 0.6],
+                    c: -0.3,
+                },
+                mix: vec![-0.1, 0.5],
+            },
+        ],
+    };
+    let x = vec![0.9, -0.4];
+    let (v, (g, gx)) = st.objective_grad(&x);
+    close("value", v, st.objective(&x), TOL);
+    // Backward by hand: block k with gate gₖ = σ(uₖ·hₖ + cₖ): hₖ₊₁ = hₖ ⊙ (1 + gₖ mixₖ);
+    // λ̄ = ∂L/∂hₖ₊₁: ∂mixₖ = λ̄ ⊙ gₖ hₖ, ∂gₖ = Σ λ̄ mixₖ hₖ, ∂zₖ = ∂gₖ gₖ(1 − gₖ),
+    // ∂uₖ = ∂zₖ hₖ, ∂cₖ = ∂zₖ, ∂hₖ = λ̄ ⊙ (1 + gₖ mixₖ) + ∂zₖ uₖ.
+    let sig = |z: f64| 1.0 / (1.0 + (-z).exp());
+    let open = |gt: &Gate, h: &[f64]| sig(gt.u[0] * h[0] + gt.u[1] * h[1] + gt.c);
+    let mut hs = vec![x.clone()];
+    for b in &st.blocks {
+        let h = hs.last().unwrap().clone();
+        let gk = open(&b.gate, &h);
+        hs.push((0..2).map(|i| h[i] * (1.0 + gk * b.mix[i])).collect());
+    }
+    let out = &hs[2];
+    let last = &st.blocks[1].gate;
+    let go = open(last, out);
+    // the confidence term's own gradients
+    let dzo = go * (1.0 - go);
+    let eu1: Vec<f64> = (0..2).map(|i| dzo * out[i]).collect();
+    let ec1 = dzo;
+    let mut lam: Vec<f64> = (0..2).map(|i| 2.0 * out[i] + dzo * last.u[i]).collect();
+    let mut emix = vec![vec![0.0; 2]; 2];
+    let mut eu = vec![vec![0.0; 2]; 2];
+    let mut ec = [0.0; 2];
+    for k in (0..2).rev() {
+        let b = &st.blocks[k];
+        let h = &hs[k];
+        let gk = open(&b.gate, h);
+        let dg: f64 = (0..2).map(|i| lam[i] * b.mix[i] * h[i]).sum();
+        let dz = dg * gk * (1.0 - gk);
+        for i in 0..2 {
+            emix[k][i] = lam[i] * gk * h[i];
+            eu[k][i] = dz * h[i];
+        }
+        ec[k] = dz;
+        lam = (0..2)
+            .map(|i| lam[i] * (1.0 + gk * b.mix[i]) + dz * b.gate.u[i])
+            .collect();
+    }
+    for i in 0..2 {
+        eu[1][i] += eu1[i];
+    }
+    ec[1] += ec1;
+    for k in 0..2 {
+        close_all("∂mix", &g.blocks[k].mix, &emix[k]);
+        close_all("∂gate.u", &g.blocks[k].gate.u, &eu[k]);
+        close("∂gate.c", g.blocks[k].gate.c, ec[k], TOL);
+    }
+    close_all("∂x", &gx, &lam);
+    fd_model("stack", |q: &Stack| q.objective(&x), &st, &g);
+    fd_vec("stack ∂x", |x| st.objective(x), &x, &gx);
 }
