@@ -2595,3 +2595,364 @@ fn gated_block_stack_nested_two_deep_in_a_vec() {
     fd_model("stack", |q: &Stack| q.objective(&x), &st, &g);
     fd_vec("stack ∂x", |x| st.objective(x), &x, &gx);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Signature verification: a contrastive loss whose margin comes from a data builder run
+// inside the differentiated function.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug)]
+struct Margin {
+    value: f64,
+}
+
+impl Default for Margin {
+    fn default() -> Self {
+        Margin { value: 0.5 }
+    }
+}
+
+impl Margin {
+    fn scaled(self, k: f64) -> Self {
+        Margin {
+            value: self.value * k,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct Siamese {
+    proj: Vec<Vec<f64>>,
+}
+
+#[differentiate]
+impl Siamese {
+    fn embed(&self, x: &[f64]) -> Vec<f64> {
+        self.proj
+            .iter()
+            .map(|row| row.iter().zip(x).map(|(a, b)| a * b).sum::<f64>())
+            .collect()
+    }
+
+    fn dist2(&self, a: &[f64], b: &[f64]) -> f64 {
+        let ea = self.embed(a);
+        let eb = self.embed(b);
+        ea.iter().zip(&eb).map(|(p, q)| (p - q) * (p - q)).sum()
+    }
+}
+
+#[differentiate(wrt(net))]
+fn contrastive(net: &Siamese, pairs: &[(Vec<f64>, Vec<f64>)], same: &[bool]) -> f64 {
+    let margin = Margin::default().scaled(2.0);
+    let mut s = 0.0;
+    for (k, (a, b)) in pairs.iter().enumerate() {
+        let d2 = net.dist2(a, b);
+        if same[k] {
+            s += d2;
+        } else {
+            s += (margin.value - d2).max(0.0).powi(2);
+        }
+    }
+    s
+}
+
+#[test]
+fn signature_verification_with_a_margin_from_a_data_builder() {
+    let net = Siamese {
+        proj: vec![vec![0.5, -0.3, 0.2], vec![0.1, 0.4, -0.6]],
+    };
+    let pairs = vec![
+        (vec![1.0, 0.2, -0.1], vec![0.9, 0.3, 0.0]),
+        (vec![0.4, -0.8, 0.5], vec![-0.6, 0.7, 0.2]),
+        (vec![0.3, 0.3, 0.3], vec![0.2, 0.1, 0.6]),
+    ];
+    let same = vec![true, false, false];
+    let (v, g) = contrastive_grad(&net, &pairs, &same);
+    close("value", v, contrastive(&net, &pairs, &same), TOL);
+    // d² = ‖P(a − b)‖², ∂P = 2 P(a − b)(a − b)ᵀ ·c with c = 1 for a same pair and
+    // c = −2 max(m − d², 0) otherwise (m = 1).
+    let mut e = vec![vec![0.0; 3]; 2];
+    for ((a, b), &sm) in pairs.iter().zip(&same) {
+        let d: Vec<f64> = (0..3).map(|j| a[j] - b[j]).collect();
+        let pd: Vec<f64> = (0..2)
+            .map(|i| (0..3).map(|j| net.proj[i][j] * d[j]).sum())
+            .collect();
+        let d2: f64 = pd.iter().map(|v| v * v).sum();
+        let c = if sm { 1.0 } else { -2.0 * (1.0 - d2).max(0.0) };
+        for i in 0..2 {
+            for j in 0..3 {
+                e[i][j] += c * 2.0 * pd[i] * d[j];
+            }
+        }
+    }
+    for i in 0..2 {
+        close_all("∂proj", &g.proj[i], &e[i]);
+    }
+    fd_model(
+        "siamese",
+        |q: &Siamese| contrastive(q, &pairs, &same),
+        &net,
+        &g,
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Beehive scales: a `Vec` of calibration structs trained by AdaGrad.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct HiveScale {
+    offset: f64,
+    drift: f64,
+}
+
+#[differentiate]
+impl HiveScale {
+    fn corrected(&self, raw: f64, day: f64) -> f64 {
+        raw - self.offset - self.drift * day
+    }
+}
+
+/// Each scale's corrected readings against a reference weighing on the same days.
+#[differentiate(wrt(scales))]
+fn hive_loss(scales: &[HiveScale], raw: &[Vec<f64>], days: &[f64], reference: &[f64]) -> f64 {
+    scales
+        .iter()
+        .zip(raw)
+        .map(|(s, r)| {
+            r.iter()
+                .zip(days)
+                .zip(reference)
+                .map(|((&x, &d), &y)| (s.corrected(x, d) - y).powi(2))
+                .sum::<f64>()
+        })
+        .sum()
+}
+
+#[test]
+fn beehive_scales_over_a_vec_trained_by_adagrad() {
+    use autodiff::optim::{AdaGrad, AdaGradConfig};
+    let days = vec![0.0, 1.0, 2.0, 3.0];
+    let reference = vec![30.0, 30.4, 30.9, 31.2];
+    let raw = vec![vec![31.0, 31.5, 32.1, 32.5], vec![29.2, 29.5, 29.9, 30.1]];
+    let mut scales = vec![
+        HiveScale {
+            offset: 0.0,
+            drift: 0.0,
+        },
+        HiveScale {
+            offset: 0.0,
+            drift: 0.0,
+        },
+    ];
+    let (v, g) = hive_loss_grad(&scales, &raw, &days, &reference);
+    close("value", v, hive_loss(&scales, &raw, &days, &reference), TOL);
+    // r = x − o − δd − y: ∂o = −Σ 2r, ∂δ = −Σ 2r d, per scale.
+    for k in 0..2 {
+        let (mut eo, mut ed) = (0.0, 0.0);
+        for j in 0..4 {
+            let r = raw[k][j] - scales[k].offset - scales[k].drift * days[j] - reference[j];
+            eo -= 2.0 * r;
+            ed -= 2.0 * r * days[j];
+        }
+        close("∂offset", g[k].offset, eo, TOL);
+        close("∂drift", g[k].drift, ed, TOL);
+    }
+    let r = gradcheck(
+        |s: &Vec<HiveScale>| hive_loss(s, &raw, &days, &reference),
+        &scales,
+        &g,
+    );
+    assert!(r.passed(), "hive: {r}");
+    let start = v;
+    let mut opt = AdaGrad::new(AdaGradConfig {
+        lr: 0.3,
+        ..Default::default()
+    });
+    for _ in 0..40 {
+        let (_, g) = hive_loss_grad(&scales, &raw, &days, &reference);
+        opt.step(&mut scales, &g);
+    }
+    let end = hive_loss(&scales, &raw, &days, &reference);
+    assert!(end < 0.2 * start, "AdaGrad did not fit: {start} → {end}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bike-share demand: seasonal components nested in the model, a method returning the two
+// components as a tuple, trained by AdamW.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct Seasonal {
+    amp: f64,
+    phase: f64,
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct BikeDemand {
+    base: f64,
+    yearly: Seasonal,
+    weekly: Seasonal,
+}
+
+#[differentiate]
+impl Seasonal {
+    fn at(&self, t: f64, period: f64) -> f64 {
+        self.amp * (2.0 * std::f64::consts::PI * t / period + self.phase).sin()
+    }
+}
+
+#[differentiate]
+impl BikeDemand {
+    fn components(&self, t: f64) -> (f64, f64) {
+        (self.yearly.at(t, 365.0), self.weekly.at(t, 7.0))
+    }
+
+    fn log_rate(&self, t: f64) -> f64 {
+        let (y, w) = self.components(t);
+        self.base + y + w
+    }
+
+    /// Poisson negative log-likelihood (up to constants).
+    fn nll(&self, days: &[f64], rides: &[f64]) -> f64 {
+        days.iter()
+            .zip(rides)
+            .map(|(&t, &n)| {
+                let lr = self.log_rate(t);
+                lr.exp() - n * lr
+            })
+            .sum()
+    }
+}
+
+#[test]
+fn bike_share_demand_with_nested_seasonal_components_trained_by_adamw() {
+    use autodiff::optim::{AdamW, AdamWConfig};
+    let days = vec![0.0, 3.0, 40.0, 95.0, 180.0, 250.0, 320.0];
+    let rides = vec![12.0, 15.0, 18.0, 30.0, 41.0, 25.0, 11.0];
+    let mut m = BikeDemand {
+        base: 2.5,
+        yearly: Seasonal {
+            amp: 0.3,
+            phase: -1.0,
+        },
+        weekly: Seasonal {
+            amp: 0.05,
+            phase: 0.0,
+        },
+    };
+    let (v, (g, _, _)) = m.nll_grad(&days, &rides);
+    close("value", v, m.nll(&days, &rides), TOL);
+    // λ = e^{ℓ}, ℓ = base + A sin(ωt + φ) + a sin(νt + ψ): ∂ℓ = λ − n;
+    // ∂A = Σ ∂ℓ sin(ωt + φ), ∂φ = Σ ∂ℓ A cos(ωt + φ), likewise for the weekly terms.
+    let tau = 2.0 * std::f64::consts::PI;
+    let mut e = [0.0; 5];
+    for (&t, &n) in days.iter().zip(&rides) {
+        let (ay, aw) = (
+            tau * t / 365.0 + m.yearly.phase,
+            tau * t / 7.0 + m.weekly.phase,
+        );
+        let l = m.base + m.yearly.amp * ay.sin() + m.weekly.amp * aw.sin();
+        let d = l.exp() - n;
+        e[0] += d;
+        e[1] += d * ay.sin();
+        e[2] += d * m.yearly.amp * ay.cos();
+        e[3] += d * aw.sin();
+        e[4] += d * m.weekly.amp * aw.cos();
+    }
+    close("∂base", g.base, e[0], 1e-10);
+    close("∂yearly.amp", g.yearly.amp, e[1], 1e-10);
+    close("∂yearly.phase", g.yearly.phase, e[2], 1e-10);
+    close("∂weekly.amp", g.weekly.amp, e[3], 1e-10);
+    close("∂weekly.phase", g.weekly.phase, e[4], 1e-10);
+    fd_model("bike demand", |q: &BikeDemand| q.nll(&days, &rides), &m, &g);
+    let start = v;
+    let mut opt = AdamW::new(AdamWConfig {
+        lr: 0.05,
+        ..Default::default()
+    });
+    for _ in 0..60 {
+        let (_, (g, _, _)) = m.nll_grad(&days, &rides);
+        opt.step(&mut m, &g);
+    }
+    let end = m.nll(&days, &rides);
+    assert!(end < start, "AdamW did not fit: {start} → {end}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Delivery ETA bands: a method returning (median, log spread) destructured inside a closure,
+// with a pinball loss for the 10% and 90% quantiles.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct EtaModel {
+    w: Vec<f64>,
+    b: f64,
+    s_w: f64,
+    s_b: f64,
+}
+
+#[differentiate]
+fn pinball(r: f64, q: f64) -> f64 {
+    if r >= 0.0 { q * r } else { (q - 1.0) * r }
+}
+
+#[differentiate]
+impl EtaModel {
+    fn band(&self, x: &[f64]) -> (f64, f64) {
+        let med = self.w.iter().zip(x).map(|(a, b)| a * b).sum::<f64>() + self.b;
+        let log_spread = self.s_w * x[0] + self.s_b;
+        (med, log_spread)
+    }
+
+    fn loss(&self, xs: &[Vec<f64>], minutes: &[f64]) -> f64 {
+        xs.iter()
+            .zip(minutes)
+            .map(|(x, &y)| {
+                let (med, ls) = self.band(x);
+                let spread = ls.exp();
+                pinball(y - (med - spread), 0.1) + pinball(y - (med + spread), 0.9)
+            })
+            .sum()
+    }
+}
+
+#[test]
+fn delivery_eta_bands_from_a_tuple_destructured_in_a_closure() {
+    let m = EtaModel {
+        w: vec![3.0, 1.5],
+        b: 10.0,
+        s_w: 0.2,
+        s_b: 1.0,
+    };
+    // distance (km), stops → minutes
+    let xs = vec![
+        vec![2.0, 1.0],
+        vec![5.0, 3.0],
+        vec![1.0, 0.0],
+        vec![3.5, 2.0],
+    ];
+    let ys = vec![19.0, 33.0, 16.5, 23.0];
+    let (v, (g, _, _)) = m.loss_grad(&xs, &ys);
+    close("value", v, m.loss(&xs, &ys), TOL);
+    // ρ_q'(r) = q for r ≥ 0, q − 1 below; lo = med − s, hi = med + s, s = e^{ls}:
+    // ∂med = −ρ'(y − lo) − ρ'(y − hi), ∂s = ρ'(y − lo) − ρ'(y − hi), ∂ls = s ∂s.
+    let dp = |r: f64, q: f64| if r >= 0.0 { q } else { q - 1.0 };
+    let (mut ew, mut eb, mut esw, mut esb) = (vec![0.0; 2], 0.0, 0.0, 0.0);
+    for (x, &y) in xs.iter().zip(&ys) {
+        let med = m.w[0] * x[0] + m.w[1] * x[1] + m.b;
+        let s = (m.s_w * x[0] + m.s_b).exp();
+        let dmed = -dp(y - (med - s), 0.1) - dp(y - (med + s), 0.9);
+        let dls = s * (dp(y - (med - s), 0.1) - dp(y - (med + s), 0.9));
+        ew[0] += dmed * x[0];
+        ew[1] += dmed * x[1];
+        eb += dmed;
+        esw += dls * x[0];
+        esb += dls;
+    }
+    close_all("∂w", &g.w, &ew);
+    close("∂b", g.b, eb, TOL);
+    close("∂s_w", g.s_w, esw, TOL);
+    close("∂s_b", g.s_b, esb, TOL);
+    fd_model("eta", |q: &EtaModel| q.loss(&xs, &ys), &m, &g);
+}
