@@ -140,7 +140,10 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                              `Vec`, a variable) is not: write its pieces in the call, and join \
                              more than 8 in steps"
                         ),
-                        _ => no_rule_message(&s),
+                        _ => match through_trait(f, *recv) {
+                            Some((param, bound)) => through_trait_message(&param, &bound, &s),
+                            None => no_rule_message(&s),
+                        },
                     };
                     errors.push(syn::Error::new(name.span(), msg));
                 }
@@ -531,6 +534,59 @@ fn no_rule_message(name: &str) -> String {
          `Layer::{name}(&layer, x)`. For anything else write a function `{name}(x)` with \
          its own `{name}_vjp` and call it",
         prim::known_list()
+    )
+}
+
+/// A parameter whose type is a type parameter of the function (`loss: &L` of `fn total<L:
+/// Loss>`) or a trait object (`loss: &dyn Loss`, `Box<dyn Loss>`): its methods go through the
+/// trait, and the items `#[differentiate]` writes for a trait's impl are not members of it.
+/// The parameter's name and how its type is written in the message.
+fn through_trait(f: &Func, recv: Value) -> Option<(String, String)> {
+    let ValueDef::Param(n) = f.value(recv).def else {
+        return None;
+    };
+    let param = &f.params[n];
+    let mut ty = &param.ty;
+    loop {
+        match ty {
+            syn::Type::Reference(r) => ty = &r.elem,
+            syn::Type::Paren(p) => ty = &p.elem,
+            syn::Type::Path(p) if p.qself.is_none() => {
+                let last = p.path.segments.last()?;
+                // `Box<dyn Loss>`, `Rc<dyn Loss>`, `Arc<dyn Loss>`
+                if let syn::PathArguments::AngleBracketed(a) = &last.arguments
+                    && ["Box", "Rc", "Arc"].contains(&last.ident.to_string().as_str())
+                    && let Some(syn::GenericArgument::Type(inner)) = a.args.first()
+                    && matches!(inner, syn::Type::TraitObject(_))
+                {
+                    ty = inner;
+                    continue;
+                }
+                let name = p.path.get_ident()?.to_string();
+                return f.type_params.contains(&name).then(|| {
+                    (
+                        param.ident.to_string(),
+                        format!("`{name}`, a type parameter"),
+                    )
+                });
+            }
+            syn::Type::TraitObject(t) => {
+                let bound = quote::quote!(#t).to_string();
+                return Some((param.ident.to_string(), format!("`{bound}`")));
+            }
+            _ => return None,
+        }
+    }
+}
+
+fn through_trait_message(param: &str, bound: &str, name: &str) -> String {
+    format!(
+        "`{param}.{name}(..)` is called on a differentiated value through a trait: `{param}` \
+         has type {bound}, and the items `#[differentiate]` writes for a trait's impl block \
+         (`{name}_vjp`, `{name}_jvp`) are not members of the trait, so a call through a \
+         generic bound or `dyn` is not followed; give `{param}` the type of the struct that \
+         implements the trait, writing one function per type (a `macro_rules!` can write \
+         them), or pass what `{name}` computes in as a value"
     )
 }
 

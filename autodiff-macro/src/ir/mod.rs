@@ -174,6 +174,9 @@ pub struct Func {
     /// Versions of fixed-size arrays that a helper's copy taking them as arrays gave back
     /// (`y = __ad_muta_fill(x, y)`, see `crate::mut_self`): arrays for [`Func::lent_array`].
     pub array_buffers: std::collections::HashSet<Value>,
+    /// The function's type parameters (`L` of `fn total<L: Loss>`): a method called on a
+    /// parameter of one goes through its trait bound, which `check` names in its error.
+    pub type_params: Vec<String>,
 }
 
 /// A variable of the pullback.

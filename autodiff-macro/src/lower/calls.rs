@@ -673,7 +673,14 @@ impl Lowering {
             let k = self.kind(r);
             let mut args = vec![self.inst1(b, InstKind::Ref(r), k, span)];
             for a in &mc.args {
-                args.push(self.expr(b, a, true)?);
+                // A loop variable that is a reference to the element (`x` of `for x in
+                // xs.iter()`) is passed as one, as in any call (see `Lowering::call`).
+                let mut v = self.expr(b, a, true)?;
+                for _ in 0..self.path_refs(a) {
+                    let k = self.kind(v);
+                    v = self.inst1(b, InstKind::Ref(v), k, span);
+                }
+                args.push(v);
             }
             let mut call = method_as_call(mc, ty, (*mc.receiver).clone());
             mark_receiver(&mut call);
@@ -990,10 +997,21 @@ impl Lowering {
             Expr::MethodCall(mc)
                 if mc.args.is_empty() && (mc.method == "clone" || mc.method == "to_owned") =>
             {
-                self.place_type(&mc.receiver)
+                self.copy_type(&mc.receiver)
             }
             _ => None,
         }
+    }
+
+    /// The type of a copy of `recv` (`recv.clone()`, `recv.to_owned()`): of a place
+    /// [`Self::place_type`] knows, or of a struct parameter left out by `wrt`, whose copy's
+    /// methods are differentiated where they are given differentiated arguments, as the
+    /// parameter's are (`model.clone().with_temperature(t)` of `wrt(t)`).
+    fn copy_type(&self, recv: &Expr) -> Option<TokenStream> {
+        self.place_type(recv).or_else(|| match chain::strip(recv) {
+            Expr::Path(p) => self.param_place_type(self.data_struct_param(p)?),
+            _ => None,
+        })
     }
 
     /// The type of the differentiated parameter `n` where it is a struct of the user's or a
@@ -1069,7 +1087,7 @@ impl Lowering {
             Expr::MethodCall(mc)
                 if mc.args.is_empty() && (mc.method == "clone" || mc.method == "to_owned") =>
             {
-                self.place_type(&mc.receiver)
+                self.copy_type(&mc.receiver)
             }
             _ => None,
         }
@@ -1231,7 +1249,7 @@ impl Lowering {
             (Pat::Ident(_), Expr::MethodCall(mc))
                 if mc.args.is_empty() && (mc.method == "clone" || mc.method == "to_owned") =>
             {
-                Some(self.place_type(&mc.receiver))
+                Some(self.copy_type(&mc.receiver))
             }
             // `let s = State::new(..);`: a constructor by its conventional name returns the
             // type it is called on (not `Vec::new()`).
