@@ -226,6 +226,10 @@ pub struct Lowering {
     /// right operand of a struct's `+` or `-` (`s + k1 * h`) is of the struct's type too, and
     /// so is the left operand of such an operand (`k1` in `k1 * h`, `(k1 + k2) * h`).
     expected_struct: Option<syn::Path>,
+    /// The best item of a chain taken by `max_by(..).unwrap()` and its kin, with the references
+    /// its Rust type has (`&[f64; 2]` of `pts.iter().min_by(..).unwrap()`): a name bound to it
+    /// is a reference in code run as written (`assert!(d2(closest) > 0.0)`), as in Rust.
+    best_refs: Vec<(Value, u8)>,
 }
 
 /// The variables that carry a `return` out of loops: its value and whether it happened.
@@ -356,6 +360,7 @@ impl Lowering {
             type_params: Vec::new(),
             struct_values: Vec::new(),
             expected_struct: None,
+            best_refs: Vec::new(),
         };
         let body = lw.f.new_block();
         lw.f.body = Some(body);

@@ -200,6 +200,13 @@ impl Lowering {
                 last.refs = 1;
             }
         }
+        // `let closest = pts.iter().min_by(..).unwrap();` binds a reference to the best item.
+        let best = v.and_then(|v| self.best_refs.iter().find(|(w, _)| *w == v));
+        if let (Pat::Ident(_), Some(&(_, refs)), true) = (pat, best, is_best_unwrap(init)) {
+            if let Some(last) = self.env.last_mut() {
+                last.refs = refs;
+            }
+        }
     }
 
     pub(super) fn bind_pat(&mut self, b: Block, pat: &Pat, v: Option<Value>, span: Span) {
@@ -632,4 +639,20 @@ pub(super) fn item_kind(item: &syn::Item) -> &'static str {
         syn::Item::Macro(_) => "macro_rules!",
         _ => "nested",
     }
+}
+
+/// `chain.max_by(..).unwrap()` and its kin, whose value is the best item itself (a reference
+/// where the chain's items are).
+fn is_best_unwrap(e: &Expr) -> bool {
+    let Expr::MethodCall(mc) = super::chain::strip(e) else {
+        return false;
+    };
+    let Expr::MethodCall(inner) = super::chain::strip(&mc.receiver) else {
+        return false;
+    };
+    mc.method == "unwrap"
+        && matches!(
+            inner.method.to_string().as_str(),
+            "max_by" | "min_by" | "max_by_key" | "min_by_key" | "max" | "min" | "reduce"
+        )
 }
