@@ -62,6 +62,7 @@ mod region;
 mod stmts;
 mod subslice;
 mod syntax;
+mod unfollowed;
 mod written;
 
 use build::is_plain_literal;
@@ -74,6 +75,7 @@ use control::*;
 pub use join::is_join_module;
 pub use stmts::is_repeatable_item;
 use syntax::*;
+pub use unfollowed::unfollowed_message;
 
 /// One variable binding in scope.
 #[derive(Clone)]
@@ -122,6 +124,9 @@ struct Binding {
     /// value, and its methods given data only run as written (`rng.next_f64()`, also taking
     /// `&mut self`). Cleared when the variable is assigned.
     data: bool,
+    /// A map, a queue or a cell (`HashMap`, `VecDeque`, `RefCell`), or a borrow of one (the
+    /// flag): the statements naming it are noted (see `unfollowed`).
+    unfollowed: Option<(&'static str, bool)>,
 }
 
 impl Binding {
@@ -142,6 +147,7 @@ impl Binding {
             struct_ty: None,
             fixed_array: false,
             data: false,
+            unfollowed: None,
         }
     }
 }

@@ -22,6 +22,7 @@ impl Lowering {
         for (i, stmt) in stmts.iter().enumerate() {
             let is_last = i + 1 == stmts.len();
             let rest = &stmts[i + 1..];
+            let mark = self.unfollowed_enter();
             match stmt {
                 Stmt::Expr(e, semi) => {
                     let is_tail = is_last && semi.is_none();
@@ -98,6 +99,7 @@ impl Lowering {
                 }
                 Stmt::Item(item) => self.item_error(item),
             }
+            self.unfollowed_leave(mark, stmt);
         }
         self.env.truncate(scope);
         self.finish_with(b, tail, tail_span, conts, finish);
@@ -484,6 +486,7 @@ impl Lowering {
         let mut tail = None;
         for (i, stmt) in stmts.iter().enumerate() {
             let is_last = i + 1 == stmts.len();
+            let mark = self.unfollowed_enter();
             match stmt {
                 Stmt::Expr(e, semi) => {
                     let is_tail = is_last && semi.is_none();
@@ -525,6 +528,7 @@ impl Lowering {
                 }
                 Stmt::Item(item) => self.item_error(item),
             }
+            self.unfollowed_leave(mark, stmt);
         }
         self.env.truncate(scope);
         tail
