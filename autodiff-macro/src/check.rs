@@ -38,6 +38,13 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
     // `x.to_shape(s).unwrap()`) is not reported again.
     let mut reported: std::collections::HashSet<Value> = std::collections::HashSet::new();
     errors.extend(discarded_calls(f, &through));
+    // A map, a queue or a cell given a differentiated value: the other errors of the
+    // statements that use it would speak of what the derivative does not follow there.
+    if errors.is_empty() {
+        if let Some(e) = unfollowed(f, &through) {
+            return vec![e];
+        }
+    }
     for (n, inst) in f.insts.iter().enumerate() {
         let any_result_active = inst.results.iter().any(|&r| act.is_active(r));
         let ops_active = |vs: &[Value]| vs.iter().any(|&v| act.is_active(v));
@@ -438,6 +445,26 @@ fn discarded_calls(f: &Func, through: &Activity) -> Vec<syn::Error> {
         ));
     }
     errors
+}
+
+/// The first statement through which a differentiated value reaches a map, a queue or a cell
+/// (see `lower::unfollowed`): the variable holds it afterwards, or the statement works on the
+/// variable with it (`m.insert(k, x)`, `b[0] = x` of `let b = c.borrow_mut();`). What such a
+/// variable keeps and a later read returns is a path the gradient would miss, or one the
+/// generated code cannot hold (a `HashMap` has no gradient type).
+fn unfollowed(f: &Func, through: &Activity) -> Option<syn::Error> {
+    let varied = |v: &Value| through.varied[v.index()];
+    let u = f.unfollowed.iter().find(|u| {
+        u.values.iter().any(varied)
+            || u.insts.clone().any(|i| {
+                let i = Inst(i as u32);
+                f.inst(i).results.iter().any(varied) || f.operands(i).iter().any(varied)
+            })
+    })?;
+    Some(syn::Error::new(
+        u.span,
+        crate::lower::unfollowed_message(&u.name, u.ty, u.borrow, true),
+    ))
 }
 
 /// Whether `v` is a reference to something that is not a differentiated value and may hold

@@ -177,6 +177,28 @@ pub struct Func {
     /// The function's type parameters (`L` of `fn total<L: Loss>`): a method called on a
     /// parameter of one goes through its trait bound, which `check` names in its error.
     pub type_params: Vec<String>,
+    /// Statements that use a map, a deque or a cell (`m.insert(k, v)`, `c.borrow_mut()`): the
+    /// derivative follows none of them, and one that a differentiated value reaches is
+    /// rejected (see `check::unfollowed`).
+    pub unfollowed: Vec<Unfollowed>,
+}
+
+/// A statement using a variable of a type the derivative does not follow (see
+/// `lower::unfollowed`).
+#[derive(Clone, Debug)]
+pub struct Unfollowed {
+    /// The variable and its type's name (`HashMap`, `RefCell`).
+    pub name: String,
+    pub ty: &'static str,
+    /// The variable borrows one (`let b = c.borrow_mut();`).
+    pub borrow: bool,
+    /// Where the statement names it first.
+    pub span: proc_macro2::Span,
+    /// The variable's values after the statement, and the values the statement binds from it.
+    pub values: Vec<Value>,
+    /// The instructions of a statement that works on the variable (`m.insert(k, x)`): one
+    /// given a differentiated value puts that value in it.
+    pub insts: std::ops::Range<usize>,
 }
 
 /// A variable of the pullback.

@@ -293,8 +293,16 @@ impl Lowering {
         let _ = first;
         self.env.truncate(found_slot);
         let shape = shape?;
+        let refs = match &shape {
+            Item::Val { refs, .. } | Item::Tuple { refs, .. } => *refs,
+            Item::Window { .. } | Item::Cell { .. } => 0,
+        };
         let item = rebuild(&shape, &vals, &mut 0);
-        self.item_value(b, item, false, span)
+        let v = self.item_value(b, item, false, span);
+        if let Some(v) = v.filter(|_| refs > 0) {
+            self.best_refs.push((v, refs));
+        }
+        v
     }
 
     /// The number of values of a chain's items (without lowering anything): `1` unless the

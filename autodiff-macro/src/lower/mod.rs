@@ -62,6 +62,7 @@ mod region;
 mod stmts;
 mod subslice;
 mod syntax;
+mod unfollowed;
 mod written;
 
 use build::is_plain_literal;
@@ -74,6 +75,7 @@ use control::*;
 pub use join::is_join_module;
 pub use stmts::is_repeatable_item;
 use syntax::*;
+pub use unfollowed::unfollowed_message;
 
 /// One variable binding in scope.
 #[derive(Clone)]
@@ -122,6 +124,9 @@ struct Binding {
     /// value, and its methods given data only run as written (`rng.next_f64()`, also taking
     /// `&mut self`). Cleared when the variable is assigned.
     data: bool,
+    /// A map, a queue or a cell (`HashMap`, `VecDeque`, `RefCell`), or a borrow of one (the
+    /// flag): the statements naming it are noted (see `unfollowed`).
+    unfollowed: Option<(&'static str, bool)>,
 }
 
 impl Binding {
@@ -142,6 +147,7 @@ impl Binding {
             struct_ty: None,
             fixed_array: false,
             data: false,
+            unfollowed: None,
         }
     }
 }
@@ -226,6 +232,10 @@ pub struct Lowering {
     /// right operand of a struct's `+` or `-` (`s + k1 * h`) is of the struct's type too, and
     /// so is the left operand of such an operand (`k1` in `k1 * h`, `(k1 + k2) * h`).
     expected_struct: Option<syn::Path>,
+    /// The best item of a chain taken by `max_by(..).unwrap()` and its kin, with the references
+    /// its Rust type has (`&[f64; 2]` of `pts.iter().min_by(..).unwrap()`): a name bound to it
+    /// is a reference in code run as written (`assert!(d2(closest) > 0.0)`), as in Rust.
+    best_refs: Vec<(Value, u8)>,
 }
 
 /// The variables that carry a `return` out of loops: its value and whether it happened.
@@ -357,6 +367,7 @@ impl Lowering {
             type_params: Vec::new(),
             struct_values: Vec::new(),
             expected_struct: None,
+            best_refs: Vec::new(),
         };
         let body = lw.f.new_block();
         lw.f.body = Some(body);

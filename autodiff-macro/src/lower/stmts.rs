@@ -22,6 +22,7 @@ impl Lowering {
         for (i, stmt) in stmts.iter().enumerate() {
             let is_last = i + 1 == stmts.len();
             let rest = &stmts[i + 1..];
+            let mark = self.unfollowed_enter();
             match stmt {
                 Stmt::Expr(e, semi) => {
                     let is_tail = is_last && semi.is_none();
@@ -98,6 +99,7 @@ impl Lowering {
                 }
                 Stmt::Item(item) => self.item_error(item),
             }
+            self.unfollowed_leave(mark, stmt);
         }
         self.env.truncate(scope);
         self.finish_with(b, tail, tail_span, conts, finish);
@@ -198,6 +200,13 @@ impl Lowering {
         if matches!(pat, Pat::Ident(_)) && cells::accessor_refs(init) > 0 {
             if let Some(last) = self.env.last_mut() {
                 last.refs = 1;
+            }
+        }
+        // `let closest = pts.iter().min_by(..).unwrap();` binds a reference to the best item.
+        let best = v.and_then(|v| self.best_refs.iter().find(|(w, _)| *w == v));
+        if let (Pat::Ident(_), Some(&(_, refs)), true) = (pat, best, is_best_unwrap(init)) {
+            if let Some(last) = self.env.last_mut() {
+                last.refs = refs;
             }
         }
     }
@@ -477,6 +486,7 @@ impl Lowering {
         let mut tail = None;
         for (i, stmt) in stmts.iter().enumerate() {
             let is_last = i + 1 == stmts.len();
+            let mark = self.unfollowed_enter();
             match stmt {
                 Stmt::Expr(e, semi) => {
                     let is_tail = is_last && semi.is_none();
@@ -518,6 +528,7 @@ impl Lowering {
                 }
                 Stmt::Item(item) => self.item_error(item),
             }
+            self.unfollowed_leave(mark, stmt);
         }
         self.env.truncate(scope);
         tail
@@ -632,4 +643,20 @@ pub(super) fn item_kind(item: &syn::Item) -> &'static str {
         syn::Item::Macro(_) => "macro_rules!",
         _ => "nested",
     }
+}
+
+/// `chain.max_by(..).unwrap()` and its kin, whose value is the best item itself (a reference
+/// where the chain's items are).
+fn is_best_unwrap(e: &Expr) -> bool {
+    let Expr::MethodCall(mc) = super::chain::strip(e) else {
+        return false;
+    };
+    let Expr::MethodCall(inner) = super::chain::strip(&mc.receiver) else {
+        return false;
+    };
+    mc.method == "unwrap"
+        && matches!(
+            inner.method.to_string().as_str(),
+            "max_by" | "min_by" | "max_by_key" | "min_by_key" | "max" | "min" | "reduce"
+        )
 }
