@@ -7,8 +7,12 @@
 //! against central finite differences through `autodiff::check`.
 
 // The functions are written as people write them (`into_iter` on a slice, index loops in the
-// checks): that is what they test.
-#![allow(clippy::into_iter_on_ref, clippy::needless_range_loop)]
+// checks, `while let Some(..) = it.next()`): that is what they test.
+#![allow(
+    clippy::into_iter_on_ref,
+    clippy::needless_range_loop,
+    clippy::while_let_on_iterator
+)]
 
 use autodiff::check::gradcheck;
 use autodiff::differentiate;
