@@ -90,10 +90,17 @@ fn the_best_index_and_value_carried_as_a_tuple() {
 
     let (y, g) = nearest_generic_grad(&x[..]);
     close("generic", y, 4.0 * 0.01, 1e-12);
-    close_all("generic gradient", &g, &[0.0, 0.0, 0.0, 4.0 * 2.0 * (0.4 - 0.5)]);
+    close_all(
+        "generic gradient",
+        &g,
+        &[0.0, 0.0, 0.0, 4.0 * 2.0 * (0.4 - 0.5)],
+    );
     let x32 = [0.7f32, -1.3, 2.1, 0.4];
     let (_, g32) = nearest_generic_grad(&x32[..]);
-    assert!((g32[3] - 4.0 * 2.0 * (0.4f32 - 0.5)).abs() < 1e-5, "{g32:?}");
+    assert!(
+        (g32[3] - 4.0 * 2.0 * (0.4f32 - 0.5)).abs() < 1e-5,
+        "{g32:?}"
+    );
 }
 
 #[test]
