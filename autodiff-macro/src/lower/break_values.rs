@@ -165,7 +165,7 @@ fn independent(before: &[Expr], lp: &syn::ExprLoop) -> bool {
             Expr::Lit(_) | Expr::Path(_) => true,
             Expr::Paren(p) => pure(&p.expr),
             Expr::Group(g) => pure(&g.expr),
-            Expr::Binary(b) => !is_compound(&b.op) && pure(&b.left) && pure(&b.right),
+            Expr::Binary(b) => !super::is_compound_assign(&b.op) && pure(&b.left) && pure(&b.right),
             Expr::Unary(u) => pure(&u.expr),
             Expr::Cast(c) => pure(&c.expr),
             Expr::Reference(r) => r.mutability.is_none() && pure(&r.expr),
@@ -183,22 +183,6 @@ fn independent(before: &[Expr], lp: &syn::ExprLoop) -> bool {
             }
             _ => false,
         }
-    }
-    fn is_compound(op: &syn::BinOp) -> bool {
-        use syn::BinOp as B;
-        matches!(
-            op,
-            B::AddAssign(_)
-                | B::SubAssign(_)
-                | B::MulAssign(_)
-                | B::DivAssign(_)
-                | B::RemAssign(_)
-                | B::BitAndAssign(_)
-                | B::BitOrAssign(_)
-                | B::BitXorAssign(_)
-                | B::ShlAssign(_)
-                | B::ShrAssign(_)
-        )
     }
     use syn::visit::Visit;
     if !before.iter().all(pure) {

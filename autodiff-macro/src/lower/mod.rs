@@ -243,6 +243,24 @@ const RET_VALUE: &str = "__ad_ret";
 const RET_FLAG: &str = "__ad_returned";
 
 /// The name the generated code gives parameter `n` when the source has a pattern (`_`).
+/// `a += b` and the other compound assignments (syn writes them as binary expressions).
+pub(super) fn is_compound_assign(op: &syn::BinOp) -> bool {
+    use syn::BinOp as B;
+    matches!(
+        op,
+        B::AddAssign(_)
+            | B::SubAssign(_)
+            | B::MulAssign(_)
+            | B::DivAssign(_)
+            | B::RemAssign(_)
+            | B::BitAndAssign(_)
+            | B::BitOrAssign(_)
+            | B::BitXorAssign(_)
+            | B::ShlAssign(_)
+            | B::ShrAssign(_)
+    )
+}
+
 pub fn unnamed_param(n: usize) -> syn::Ident {
     syn::Ident::new(&format!("__ad_arg{n}"), Span::call_site())
 }

@@ -2023,7 +2023,7 @@ pub(super) fn desugar_forms(
             fn visit_expr(&mut self, e: &'ast Expr) {
                 match e {
                     Expr::Assign(a) => self.hit(&a.left),
-                    Expr::Binary(b) if is_compound_assign(&b.op) => self.hit(&b.left),
+                    Expr::Binary(b) if super::is_compound_assign(&b.op) => self.hit(&b.left),
                     Expr::Reference(r) if r.mutability.is_some() => self.hit(&r.expr),
                     Expr::MethodCall(mc)
                         if !matches!(
@@ -2046,22 +2046,6 @@ pub(super) fn desugar_forms(
         let mut c = Changes(names, false);
         syn::visit::Visit::visit_stmt(&mut c, stmt);
         c.1
-    }
-    fn is_compound_assign(op: &syn::BinOp) -> bool {
-        use syn::BinOp::*;
-        matches!(
-            op,
-            AddAssign(_)
-                | SubAssign(_)
-                | MulAssign(_)
-                | DivAssign(_)
-                | RemAssign(_)
-                | BitXorAssign(_)
-                | BitAndAssign(_)
-                | BitOrAssign(_)
-                | ShlAssign(_)
-                | ShrAssign(_)
-        )
     }
     struct Replace<'a> {
         name: &'a syn::Ident,

@@ -249,7 +249,7 @@ fn root(e: &Expr, index: bool) -> Option<String> {
         Expr::Paren(p) => root(&p.expr, index),
         Expr::Try(t) => root(&t.expr, index),
         Expr::Assign(a) => root(&a.left, true),
-        Expr::Binary(b) if is_compound(&b.op) => root(&b.left, true),
+        Expr::Binary(b) if super::is_compound_assign(&b.op) => root(&b.left, true),
         Expr::Call(c) => {
             let Expr::Path(p) = &*c.func else {
                 return None;
@@ -313,23 +313,6 @@ fn alias_root(e: &Expr) -> Option<String> {
         }
         _ => None,
     }
-}
-
-fn is_compound(op: &syn::BinOp) -> bool {
-    use syn::BinOp as B;
-    matches!(
-        op,
-        B::AddAssign(_)
-            | B::SubAssign(_)
-            | B::MulAssign(_)
-            | B::DivAssign(_)
-            | B::RemAssign(_)
-            | B::BitAndAssign(_)
-            | B::BitOrAssign(_)
-            | B::BitXorAssign(_)
-            | B::ShlAssign(_)
-            | B::ShrAssign(_)
-    )
 }
 
 /// A statement without blocks of its own: the errors its lowering reported are its own.
