@@ -245,11 +245,13 @@ fn enum_variant(e: &syn::Expr) -> bool {
         _ => return false,
     };
     let n = path.segments.len();
-    let camel = |s: &syn::PathSegment| {
-        let name = s.ident.to_string();
-        name.starts_with(|c: char| c.is_ascii_uppercase()) && name.chars().any(|c| c.is_lowercase())
-    };
-    n >= 2 && path.segments.iter().skip(n - 2).all(camel)
+    n >= 2 && path.segments.iter().skip(n - 2).all(upper_camel)
+}
+
+/// A name in upper camel case (`Mode`, `Damp`), not a constant's upper case (`MAX`).
+fn upper_camel(s: &syn::PathSegment) -> bool {
+    let name = s.ident.to_string();
+    name.starts_with(|c: char| c.is_ascii_uppercase()) && name.chars().any(|c| c.is_lowercase())
 }
 
 /// A variant or a tuple struct made by its name: `Mode::Keep`, `Mode::Damp(..)`, `Some(..)`
@@ -263,10 +265,7 @@ fn constructed(e: &syn::Expr) -> bool {
         },
         _ => return false,
     };
-    path.segments.last().is_some_and(|s| {
-        let name = s.ident.to_string();
-        name.starts_with(|c: char| c.is_ascii_uppercase()) && name.chars().any(|c| c.is_lowercase())
-    })
+    path.segments.last().is_some_and(upper_camel)
 }
 
 /// An expression that reads no local variable: literals, negated literals, paths of more than
