@@ -623,8 +623,9 @@ fn elementwise_message(call: &str) -> String {
         "`{call}` with a closure over the elements of a differentiated array is not \
          supported; the forms whose closure is differentiated per element are \
          `a.mapv(|v| ..)`, `a.map(|&v| ..)`, `a.mapv_into(..)`, `a.mapv_inplace(..)` on a local \
-         and `Zip::from(&a).and(&b).map_collect(|&x, &y| ..)`; else write an explicit index \
-         loop (`for i in 0..a.len()`), the array operations (`a.exp()`, `&a * &b`), or the \
+         and `Zip::from(&a).and(&b).map_collect(|&x, &y| ..)`, and an iterator over its \
+         elements is followed (`a.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v))`, \
+         `a.iter().map(..)`); else write an explicit index loop (`for i in 0..a.len()`), the array operations (`a.exp()`, `&a * &b`), or the \
          `nn` functions (`nn::relu`, `nn::sigmoid`, `nn::softplus`, …)"
     )
 }

@@ -87,6 +87,19 @@ pub fn is_inactive_type(ty: &Type) -> bool {
     }
 }
 
+/// An ndarray array or view type, or a reference to one (`&Array2<f64>`, `ArrayView1<'_, T>`).
+pub fn is_ndarray(ty: &Type) -> bool {
+    match ty {
+        Type::Reference(r) => is_ndarray(&r.elem),
+        Type::Path(p) if p.qself.is_none() => p
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| is_ndarray_name(&s.ident.to_string())),
+        _ => false,
+    }
+}
+
 /// ndarray's owned array and view types, whose first type argument is the element type.
 fn is_ndarray_name(name: &str) -> bool {
     let dims = |rest: &str| {

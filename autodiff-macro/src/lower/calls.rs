@@ -496,6 +496,13 @@ impl Lowering {
         // elements in row-major order, `{ let v = a.slice(..); v.iter().fold(..) }`, which is
         // followed.
         if name == "fold" && mc.args.len() == 2 && mc.turbofish.is_none() {
+            // `a.fold(init, |m, &v| ..)` of a parameter of an ndarray type is the same fold
+            // over `a.iter()` (row-major order), which is followed.
+            if self.is_array_variable(&mc.receiver) {
+                let (recv, args) = (&mc.receiver, &mc.args);
+                let e: Expr = syn::parse_quote_spanned!(span=> #recv.iter().fold(#args));
+                return self.expr(b, &e, true);
+            }
             if let Expr::MethodCall(inner) = chain::strip(&mc.receiver) {
                 if matches!(
                     inner.method.to_string().as_str(),
@@ -868,6 +875,26 @@ impl Lowering {
     /// Whether `e` may be an ndarray array, for `row`/`column`: anything but a variable known
     /// to hold discrete data or a parameter of a struct type of the user's, which keeps its own
     /// `row`/`column` methods.
+    /// Whether `e` names a parameter declared with an ndarray type (`&Array1<f64>`,
+    /// `ArrayView2<T>`). A local's type is not written, so a local is not one.
+    fn is_array_variable(&self, e: &Expr) -> bool {
+        let Expr::Path(p) = chain::strip(e) else {
+            return false;
+        };
+        let Some(v) = p
+            .path
+            .get_ident()
+            .and_then(|id| self.lookup(&id.to_string()))
+            .and_then(|slot| self.env[slot].value)
+        else {
+            return false;
+        };
+        match self.f.value(v).def {
+            ValueDef::Param(n) => crate::types::is_ndarray(&self.f.params[n].ty),
+            _ => false,
+        }
+    }
+
     fn may_be_array(&self, e: &Expr) -> bool {
         let Expr::Path(p) = chain::strip(e) else {
             return true;
