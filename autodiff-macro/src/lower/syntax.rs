@@ -1098,6 +1098,8 @@ pub(super) fn desugar_forms(
             {
                 syn::parse_quote_spanned!(span=> #path::default())
             }
+            // A variable as the base is read as `S { ..base }` (see `Lower::struct_literal`).
+            b @ Expr::Path(_) => syn::parse_quote_spanned!(span=> #path { ..#b }),
             b => b.clone(),
         };
         // The fields first, as Rust evaluates them before the base (which may move a variable
