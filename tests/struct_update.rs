@@ -160,3 +160,47 @@ fn differentiated_struct_updated() {
     let r = gradcheck(update_of_parameters, &p, &g);
     assert!(r.passed(), "{r}");
 }
+
+/// Data that derives `Clone` (all its fields `Copy`), updated after a call borrowed it.
+#[derive(Clone)]
+struct Opts {
+    gain: f64,
+    len: usize,
+}
+
+/// Σ_{i<len} g·xᵢ² for `o` = (g, len) = (0.5, 2), then `o2 = Opts { gain: 2.0, ..o }`:
+/// f = P(o)·P(o2), ∂/∂xᵢ = (P(o2)·0.5 + P(o)·2)·2xᵢ for i < 2.
+#[differentiate(wrt(x))]
+fn weighted(x: &[f64], o: &Opts) -> f64 {
+    x.iter().take(o.len).map(|v| o.gain * v * v).sum()
+}
+
+#[differentiate]
+fn update_of_clone_data(x: &[f64]) -> f64 {
+    let o = Opts { gain: 0.5, len: 2 };
+    let p = weighted(x, &o);
+    let o2 = Opts { gain: 2.0, ..o };
+    p * weighted(x, &o2)
+}
+
+#[test]
+fn clone_data_struct_updated_after_a_call_borrowed_it() {
+    let x = [0.9, -0.4, 3.0];
+    let (_, g) = update_of_clone_data_grad(&x);
+    let q: f64 = x[..2].iter().map(|v| v * v).sum();
+    let (p1, p2) = (0.5 * q, 2.0 * q);
+    for i in 0..3 {
+        let want = if i < 2 {
+            (p2 * 0.5 + p1 * 2.0) * 2.0 * x[i]
+        } else {
+            0.0
+        };
+        assert!(
+            (g[i] - want).abs() < 1e-12,
+            "∂/∂x{i} = {} against {want}",
+            g[i]
+        );
+    }
+    let r = gradcheck(|p: &Vec<f64>| update_of_clone_data(p), &x.to_vec(), &g);
+    assert!(r.passed(), "{r}");
+}

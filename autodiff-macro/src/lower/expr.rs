@@ -736,9 +736,24 @@ impl Lowering {
                             .iter()
                             .any(|d| matches!(d.kind, InstKind::Ref(u) if u == v));
                         if borrowed {
+                            // Read through a reference of its own, so that the code neither
+                            // moves nor clones `s`.
+                            let kind = self.kind(v);
+                            let r = self.inst1(b, InstKind::Ref(v), kind, span);
                             let path = &es.path;
-                            let copy = quote::quote_spanned!(span=> #path { ..*#id });
-                            return self.opaque(b, copy, self.kind(v), want, span);
+                            let tokens = quote::quote_spanned!(span=> #path { ..*#id });
+                            let i = self.f.push_inst(
+                                b,
+                                InstKind::Opaque {
+                                    tokens,
+                                    uses: vec![(id.clone(), r)],
+                                    mac: None,
+                                },
+                                usize::from(want),
+                                kind,
+                                span,
+                            );
+                            return self.f.inst(i).results.first().copied();
                         }
                     }
                     return self.expr(b, base, want);
