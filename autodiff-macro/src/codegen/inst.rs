@@ -122,9 +122,24 @@ impl Gen<'_> {
                 let (path, moved) = self.receiver_call(path, moved);
                 let path = &path;
                 let mut vjp = path.clone();
+                // A convolution of the runtime over images nothing differentiated reaches (a
+                // first layer's input): the pullback that leaves out their gradient, which the
+                // generated code would drop.
+                let without_input = crate::joint::is_runtime_function(path)
+                    && path.segments.last().is_some_and(|s| {
+                        s.ident == "conv2d_nchw" || s.ident == "conv2d_nchw_no_bias"
+                    })
+                    && args
+                        .first()
+                        .is_some_and(|a| !self.active.get(a.index()).copied().unwrap_or(true));
+                let suffix = if without_input {
+                    "vjp_without_input"
+                } else {
+                    "vjp"
+                };
                 if let Some(last) = vjp.segments.last_mut() {
                     last.ident =
-                        quote::format_ident!("{}_vjp", last.ident, span = last.ident.span());
+                        quote::format_ident!("{}_{}", last.ident, suffix, span = last.ident.span());
                 }
                 let (y, pbv, sel) = (
                     id(inst.results[0]),

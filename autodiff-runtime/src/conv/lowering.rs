@@ -467,21 +467,23 @@ fn forward_keeping_within<T: NdReal>(
 }
 
 /// The gradients of [`forward`] for the cotangent `gz` (`N×K×Ho×Wo`, row-major), from what
-/// [`forward_keeping`] kept: `∂x` (`N×C×H×W`), `∂w` (`K×C×kh×kw`) and, when `want_bias`, `∂b`
-/// (the sums of `gz` per filter; empty otherwise), all row-major.
+/// [`forward_keeping`] kept: when `want_input`, `∂x` (`N×C×H×W`; empty otherwise), `∂w`
+/// (`K×C×kh×kw`) and, when `want_bias`, `∂b` (the sums of `gz` per filter; empty otherwise),
+/// all row-major. Without `∂x`, a layer over data skips the product `Wmᵀ·G` and `col2im`.
 pub(super) fn backward<T: NdReal>(
     g: &Geometry,
     kept: &Fields<T>,
     w: &[T],
     gz: &[T],
     want_bias: bool,
+    want_input: bool,
 ) -> [Vec<T>; 3] {
     debug_assert_eq!(gz.len(), g.n * g.output_image());
     let wm = filters(g, w);
-    let [mut dx, mut dw, mut db] = gradients(g, want_bias);
+    let [mut dx, mut dw, mut db] = gradients(g, want_bias, want_input);
     let mut dwm = ArrayViewMut2::from_shape((g.k, g.patch()), &mut dw[..]).expect("filter shape");
     let rebuild = matches!(kept, Fields::Input(_));
-    let mut ws = Workspace::new(g, rebuild, true);
+    let mut ws = Workspace::new(g, rebuild, want_input);
     let len = g.patch() * g.plane();
     for n in 0..g.n {
         let gn = cotangent(g, gz, n, &mut db);
@@ -491,7 +493,9 @@ pub(super) fn backward<T: NdReal>(
             Fields::Input(x) => ws.cols(g, image(x, n, g.image())),
         };
         general_mat_mul(T::ONE, &gn, &cols.t(), T::ONE, &mut dwm);
-        ws.input_gradient(g, &[(wm, gn)], image_mut(&mut dx, n, g.image()));
+        if want_input {
+            ws.input_gradient(g, &[(wm, gn)], image_mut(&mut dx, n, g.image()));
+        }
     }
     [dx, dw, db]
 }
@@ -520,8 +524,8 @@ pub(super) fn backward_tangent<T: NdReal>(
     debug_assert_eq!(gz.len(), g.n * g.output_image());
     debug_assert_eq!(gz_dot.len(), gz.len());
     let (wm, dwm) = (filters(g, w), filters(g, dw));
-    let [mut x_bar, mut w_bar, mut b_bar] = gradients(g, want_bias);
-    let [mut x_bar_dot, mut w_bar_dot, mut b_bar_dot] = gradients(g, want_bias);
+    let [mut x_bar, mut w_bar, mut b_bar] = gradients(g, want_bias, true);
+    let [mut x_bar_dot, mut w_bar_dot, mut b_bar_dot] = gradients(g, want_bias, true);
     let shape = (g.k, g.patch());
     let mut w_bar_m = ArrayViewMut2::from_shape(shape, &mut w_bar[..]).expect("filter shape");
     let mut w_bar_dot_m =
@@ -647,10 +651,10 @@ fn cotangent<'a, T: NdReal>(
     ArrayView2::from_shape((g.k, g.plane()), gn).expect("cotangent shape")
 }
 
-/// Zeroed `[∂x, ∂w, ∂b]`, `∂b` empty unless `want_bias`.
-fn gradients<T: NdReal>(g: &Geometry, want_bias: bool) -> [Vec<T>; 3] {
+/// Zeroed `[∂x, ∂w, ∂b]`, `∂x` empty unless `want_input`, `∂b` unless `want_bias`.
+fn gradients<T: NdReal>(g: &Geometry, want_bias: bool, want_input: bool) -> [Vec<T>; 3] {
     [
-        vec![T::ZERO; g.n * g.image()],
+        vec![T::ZERO; if want_input { g.n * g.image() } else { 0 }],
         vec![T::ZERO; g.k * g.patch()],
         vec![T::ZERO; if want_bias { g.k } else { 0 }],
     ]
@@ -809,9 +813,14 @@ mod tests {
             assert_eq!(z_kept, forward(&g, &x, &w, Some(&b)));
             assert_eq!(z_input, z_kept);
             assert_eq!(
-                backward(&g, &kept, &w, &gz, true),
-                backward(&g, &input, &w, &gz, true)
+                backward(&g, &kept, &w, &gz, true, true),
+                backward(&g, &input, &w, &gz, true, true)
             );
+            // Without the input gradient, the same filter and bias gradients.
+            let [dx, dw, db] = backward(&g, &kept, &w, &gz, true, false);
+            let [_, dw_all, db_all] = backward(&g, &kept, &w, &gz, true, true);
+            assert!(dx.is_empty());
+            assert_eq!((dw, db), (dw_all, db_all));
         }
     }
 }

@@ -169,9 +169,56 @@ where
     let x_dim = x.raw_dim();
     let pullback = move |gz: Array4<T>| {
         check_cotangent(what, gz.shape(), &g.output_shape());
-        let [dx, dw, db] = lowering::backward(&g, &kept, slice(&ws), slice(&standard(&gz)), true);
+        let [dx, dw, db] =
+            lowering::backward(&g, &kept, slice(&ws), slice(&standard(&gz)), true, true);
         (
             from_vec(x_dim, dx),
+            from_vec(ws.raw_dim(), dw),
+            Array1::from_vec(db),
+        )
+    };
+    (from_vec(g.output_shape(), z), pullback)
+}
+
+/// [`conv2d_nchw_vjp`] for an input whose gradient is not wanted (the images of a first
+/// layer): the pullback's `∂x` is an empty array, and it skips the product `Wmᵀ·G` and
+/// `col2im` that would compute it. `#[differentiate]` calls it where `x` is not
+/// differentiated, and drops that `∂x`.
+///
+/// # Panics
+///
+/// As [`conv2d_nchw_vjp`].
+#[doc(hidden)]
+#[allow(clippy::type_complexity)] // the pullback's gradient tuple, spelled out
+pub fn conv2d_nchw_vjp_without_input<S1, S2, S3, T>(
+    x: &ArrayBase<S1, Ix4>,
+    w: &ArrayBase<S2, Ix4>,
+    b: &ArrayBase<S3, Ix1>,
+    stride: usize,
+    padding: usize,
+) -> (
+    Array4<T>,
+    impl FnOnce(Array4<T>) -> (Array4<T>, Array4<T>, Array1<T>) + use<S1, S2, S3, T>,
+)
+where
+    S1: Data<Elem = T>,
+    S2: Data<Elem = T>,
+    S3: Data<Elem = T>,
+    T: NdReal,
+{
+    let what = "conv2d_nchw_vjp";
+    let g = Geometry::new(what, dims4(x), dims4(w), stride, padding);
+    check_bias(what, b.view(), &g, w.shape());
+    let ws = standard(w).into_owned();
+    let bias = standard(b);
+    let (z, kept) =
+        lowering::forward_keeping(&g, slice(&standard(x)), slice(&ws), Some(slice(&bias)));
+    let pullback = move |gz: Array4<T>| {
+        check_cotangent(what, gz.shape(), &g.output_shape());
+        let [_, dw, db] =
+            lowering::backward(&g, &kept, slice(&ws), slice(&standard(&gz)), true, false);
+        (
+            Array4::zeros((0, 0, 0, 0)),
             from_vec(ws.raw_dim(), dw),
             Array1::from_vec(db),
         )
@@ -355,8 +402,44 @@ where
     let x_dim = x.raw_dim();
     let pullback = move |gz: Array4<T>| {
         check_cotangent(what, gz.shape(), &g.output_shape());
-        let [dx, dw, _] = lowering::backward(&g, &kept, slice(&ws), slice(&standard(&gz)), false);
+        let [dx, dw, _] =
+            lowering::backward(&g, &kept, slice(&ws), slice(&standard(&gz)), false, true);
         (from_vec(x_dim, dx), from_vec(ws.raw_dim(), dw))
+    };
+    (from_vec(g.output_shape(), z), pullback)
+}
+
+/// [`conv2d_nchw_no_bias_vjp`] for an input whose gradient is not wanted: the pullback's
+/// `∂x` is an empty array (see [`conv2d_nchw_vjp_without_input`]).
+///
+/// # Panics
+///
+/// As [`conv2d_nchw_no_bias_vjp`].
+#[doc(hidden)]
+#[allow(clippy::type_complexity)] // the pullback's gradient tuple, spelled out
+pub fn conv2d_nchw_no_bias_vjp_without_input<S1, S2, T>(
+    x: &ArrayBase<S1, Ix4>,
+    w: &ArrayBase<S2, Ix4>,
+    stride: usize,
+    padding: usize,
+) -> (
+    Array4<T>,
+    impl FnOnce(Array4<T>) -> (Array4<T>, Array4<T>) + use<S1, S2, T>,
+)
+where
+    S1: Data<Elem = T>,
+    S2: Data<Elem = T>,
+    T: NdReal,
+{
+    let what = "conv2d_nchw_no_bias_vjp";
+    let g = Geometry::new(what, dims4(x), dims4(w), stride, padding);
+    let ws = standard(w).into_owned();
+    let (z, kept) = lowering::forward_keeping(&g, slice(&standard(x)), slice(&ws), None);
+    let pullback = move |gz: Array4<T>| {
+        check_cotangent(what, gz.shape(), &g.output_shape());
+        let [_, dw, _] =
+            lowering::backward(&g, &kept, slice(&ws), slice(&standard(&gz)), false, false);
+        (Array4::zeros((0, 0, 0, 0)), from_vec(ws.raw_dim(), dw))
     };
     (from_vec(g.output_shape(), z), pullback)
 }

@@ -77,7 +77,8 @@ where
     let x_dim = x.raw_dim();
     let pullback = move |gz: Array2<T>| {
         check_cotangent("conv2d_vjp", gz.shape(), &[g.ho, g.wo]);
-        let [dx, dw, _] = lowering::backward(&g, &kept, slice(&ws), slice(&standard(&gz)), false);
+        let [dx, dw, _] =
+            lowering::backward(&g, &kept, slice(&ws), slice(&standard(&gz)), false, true);
         (from_vec(x_dim, dx), from_vec(ws.raw_dim(), dw))
     };
     (z, pullback)
@@ -225,7 +226,7 @@ where
     let z = Array1::from_vec(z);
     let pullback = move |gz: Array1<T>| {
         check_cotangent("conv1d_vjp", gz.shape(), &[g.wo]);
-        let [dx, dw, _] = lowering::backward(&g, &kept, &ws, slice(&standard(&gz)), false);
+        let [dx, dw, _] = lowering::backward(&g, &kept, &ws, slice(&standard(&gz)), false, true);
         (Array1::from_vec(dx), Array1::from_vec(dw))
     };
     (z, pullback)
