@@ -1,0 +1,798 @@
+//! Numeric code written in idiomatic Rust, as engineers write it: iterator chains whose
+//! closures capture parameters (`zip`, `map`, `fold`, `scan`, `windows`, `chunks`, `enumerate`,
+//! `rev`, `skip`, `take`, `step_by`, `flat_map`, `sum`, `product`), slices of fixed arrays
+//! (`&[[f64; 3]]`, `Vec<[f64; 2]>`), const generics, generic `F: Float` helpers called from
+//! `f64` and `f32` entry points, early returns and `let .. else` in helpers, `match` on enums
+//! and tuples, `if let`, shadowing, block expressions and small structs with methods — in
+//! robot kinematics, option pricing and yield curves, biquad and FIR filters, compartment
+//! models, reaction kinetics, signed distance functions, queueing, ranking and quantile
+//! losses, robust regression, splines and quadrature.
+//!
+//! Each gradient is checked against its analytic form (stated beside the test) and against
+//! central finite differences through `autodiff::check`; each value against the plain
+//! function's. Where `hessian` applies, `_hvp` is checked against central differences of the
+//! gradient and `_jvp` against directional differences and the pullback.
+
+#![allow(
+    clippy::needless_range_loop,
+    clippy::ptr_arg,
+    clippy::needless_return,
+    clippy::useless_vec,
+    clippy::assign_op_pattern,
+    clippy::excessive_precision,
+    clippy::approx_constant,
+    clippy::redundant_closure,
+    clippy::unnecessary_fold,
+    clippy::type_complexity,
+    clippy::let_and_return,
+    clippy::manual_clamp,
+    clippy::op_ref,
+    clippy::too_many_arguments,
+    clippy::single_match
+)] // written as users write them
+
+use autodiff::check::gradcheck;
+use autodiff::{Differentiable, differentiate};
+use num_traits::Float;
+
+mod common;
+use common::*;
+
+/// `H·v` of a function of a `Vec<f64>` against central differences of its gradient along `v`:
+/// `(∇f(x + hv) − ∇f(x − hv)) / 2h`, each entry to a relative tolerance of `1e-6`.
+#[track_caller]
+fn hvp_against_fd(what: &str, grad: impl Fn(&[f64]) -> Vec<f64>, x: &[f64], v: &[f64], hv: &[f64]) {
+    let h = 1e-5;
+    let xp: Vec<f64> = x.iter().zip(v).map(|(a, b)| a + h * b).collect();
+    let xm: Vec<f64> = x.iter().zip(v).map(|(a, b)| a - h * b).collect();
+    let (gp, gm) = (grad(&xp), grad(&xm));
+    for i in 0..x.len() {
+        let e = (gp[i] - gm[i]) / (2.0 * h);
+        close(&format!("{what}: (H·v)[{i}]"), hv[i], e, 1e-6);
+    }
+}
+
+/// A gradient of any differentiable value against central finite differences.
+#[track_caller]
+fn fd_any<P: Differentiable<Scalar = f64>>(what: &str, f: impl Fn(&P) -> f64, p: &P, g: &P) {
+    let r = gradcheck(|q: &P| f(q), p, g);
+    assert!(r.passed(), "{what}: {r}");
+}
+
+fn sigmoid(z: f64) -> f64 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Robotics: a planar arm's forward kinematics as a `scan` of joint angles.
+// ---------------------------------------------------------------------------------------------
+
+const LINKS: [f64; 3] = [1.0, 0.8, 0.5];
+
+/// Half the squared distance from a three-link planar arm's hand to a target: each link's
+/// absolute angle is the running sum of the joint angles (`scan`), and the hand is the `fold`
+/// of the links' vectors.
+#[differentiate(hessian, wrt(q))]
+fn reach_error(q: &[f64], target: [f64; 2]) -> f64 {
+    let (x, y) = q
+        .iter()
+        .scan(0.0, |theta, &dq| {
+            *theta += dq;
+            Some(*theta)
+        })
+        .zip(LINKS.iter())
+        .fold((0.0, 0.0), |(x, y), (th, &l)| {
+            (x + l * th.cos(), y + l * th.sin())
+        });
+    let (dx, dy) = (x - target[0], y - target[1]);
+    0.5 * (dx * dx + dy * dy)
+}
+
+#[test]
+fn planar_arm_reach_by_scan_of_joint_angles() {
+    let q = vec![0.4, -0.3, 0.9];
+    let target = [1.2, 1.1];
+    let (v, g) = reach_error_grad(&q, target);
+    close("value", v, reach_error(&q, target), TOL);
+    // θₖ = Σ_{j≤k} qⱼ; ∂x/∂qⱼ = −Σ_{k≥j} lₖ sin θₖ, ∂y/∂qⱼ = Σ_{k≥j} lₖ cos θₖ;
+    // ∂qⱼ = (x − tₓ)·∂x/∂qⱼ + (y − t_y)·∂y/∂qⱼ
+    let th: Vec<f64> = (0..3).map(|k| q[..=k].iter().sum()).collect();
+    let x: f64 = (0..3).map(|k| LINKS[k] * th[k].cos()).sum();
+    let y: f64 = (0..3).map(|k| LINKS[k] * th[k].sin()).sum();
+    let e: Vec<f64> = (0..3)
+        .map(|j| {
+            let dx: f64 = (j..3).map(|k| -LINKS[k] * th[k].sin()).sum();
+            let dy: f64 = (j..3).map(|k| LINKS[k] * th[k].cos()).sum();
+            (x - target[0]) * dx + (y - target[1]) * dy
+        })
+        .collect();
+    close_all("∂q", &g, &e);
+    fd_vec("arm", |q| reach_error(q, target), &q, &g);
+    let dir = vec![0.3, -0.2, 0.5];
+    let (_, g2, hv) = reach_error_hvp(&q, target, &dir);
+    close_all("hvp gradient", &g2, &g);
+    hvp_against_fd("arm", |q| reach_error_grad(q, target).1, &q, &dir, &hv);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finance: a binomial tree rolled back with `windows(2)`, portfolio variance over const
+// generics, a bond priced off a piecewise-linear zero curve.
+// ---------------------------------------------------------------------------------------------
+
+/// A European call on a Cox–Ross–Rubinstein tree: terminal payoffs collected from a range, then
+/// each step back is `windows(2)` of the layer after it, discounted.
+#[differentiate(wrt(spot, strike))]
+fn binomial_call(spot: f64, strike: f64, sigma: f64, rate: f64, expiry: f64, steps: usize) -> f64 {
+    let dt = expiry / steps as f64;
+    let u = (sigma * dt.sqrt()).exp();
+    let d = 1.0 / u;
+    let p = ((rate * dt).exp() - d) / (u - d);
+    let disc = (-rate * dt).exp();
+    let mut values: Vec<f64> = (0..=steps)
+        .map(|i| (spot * u.powi(i as i32) * d.powi((steps - i) as i32) - strike).max(0.0))
+        .collect();
+    for _ in 0..steps {
+        values = values
+            .windows(2)
+            .map(|w| disc * (p * w[1] + (1.0 - p) * w[0]))
+            .collect();
+    }
+    values[0]
+}
+
+#[test]
+fn binomial_tree_call_rolled_back_by_windows() {
+    let (spot, strike, sigma, rate, expiry, n) = (100.0, 105.0, 0.25, 0.03, 0.75, 12usize);
+    let (v, (gs, gk)) = binomial_call_grad(spot, strike, sigma, rate, expiry, n);
+    close(
+        "value",
+        v,
+        binomial_call(spot, strike, sigma, rate, expiry, n),
+        TOL,
+    );
+    // price = Dⁿ Σᵢ C(n,i) pⁱ(1−p)ⁿ⁻ⁱ max(S uⁱ dⁿ⁻ⁱ − K, 0):
+    // ∂S = Dⁿ Σ_{in the money} C(n,i) pⁱ(1−p)ⁿ⁻ⁱ uⁱdⁿ⁻ⁱ, ∂K = −Dⁿ Σ_{in the money} C(n,i) pⁱ(1−p)ⁿ⁻ⁱ
+    let dt = expiry / n as f64;
+    let u = (sigma * dt.sqrt()).exp();
+    let d = 1.0 / u;
+    let p = ((rate * dt).exp() - d) / (u - d);
+    let dn = (-rate * expiry).exp();
+    let (mut price, mut es, mut ek) = (0.0, 0.0, 0.0);
+    let mut binom = 1.0;
+    for i in 0..=n {
+        if i > 0 {
+            binom = binom * (n - i + 1) as f64 / i as f64;
+        }
+        let prob = binom * p.powi(i as i32) * (1.0 - p).powi((n - i) as i32);
+        let st = spot * u.powi(i as i32) * d.powi((n - i) as i32);
+        if st > strike {
+            price += dn * prob * (st - strike);
+            es += dn * prob * st / spot;
+            ek -= dn * prob;
+        }
+    }
+    close("closed form", v, price, 1e-12);
+    close("∂spot", gs, es, 1e-12);
+    close("∂strike", gk, ek, 1e-12);
+    fd2(
+        "binomial",
+        |s, k| binomial_call(s, k, sigma, rate, expiry, n),
+        (spot, strike),
+        (gs, gk),
+    );
+}
+
+/// The variance wᵀΣw of a portfolio of `N` assets, rows of the covariance zipped with the
+/// weights, over a const generic.
+#[differentiate(hessian, wrt(w))]
+fn portfolio_variance<const N: usize>(w: &[f64; N], cov: &[[f64; N]; N]) -> f64 {
+    cov.iter()
+        .zip(w)
+        .map(|(row, wi)| wi * row.iter().zip(w).map(|(c, wj)| c * wj).sum::<f64>())
+        .sum()
+}
+
+#[test]
+fn portfolio_variance_over_const_generic_weights() {
+    let cov = [
+        [0.04, 0.006, -0.002],
+        [0.006, 0.09, 0.01],
+        [-0.002, 0.01, 0.0225],
+    ];
+    let w = [0.5, 0.2, 0.3];
+    let (v, g) = portfolio_variance_grad(&w, &cov);
+    close("value", v, portfolio_variance(&w, &cov), TOL);
+    // ∇ = 2Σw (Σ symmetric); H = 2Σ
+    let e: Vec<f64> = (0..3)
+        .map(|i| 2.0 * (0..3).map(|j| cov[i][j] * w[j]).sum::<f64>())
+        .collect();
+    close_all("∂w", &g, &e);
+    fd_any(
+        "variance",
+        |w: &[f64; 3]| portfolio_variance(w, &cov),
+        &w,
+        &g,
+    );
+    let dir = [1.0, -0.5, 0.25];
+    let (_, _, hv) = portfolio_variance_hvp(&w, &cov, &dir);
+    let eh: Vec<f64> = (0..3)
+        .map(|i| 2.0 * (0..3).map(|j| cov[i][j] * dir[j]).sum::<f64>())
+        .collect();
+    close_all("H·v", &hv, &eh);
+}
+
+/// A zero rate read off a piecewise-linear curve, flat past its last knot: the segment found
+/// by `position` over `windows(2)`, an early return with `let .. else` where there is none.
+#[differentiate]
+fn zero_rate(knots: &[f64], rates: &[f64], t: f64) -> f64 {
+    let Some(i) = knots.windows(2).position(|w| t <= w[1]) else {
+        return rates[rates.len() - 1];
+    };
+    let u = ((t - knots[i]) / (knots[i + 1] - knots[i])).max(0.0);
+    rates[i] + u * (rates[i + 1] - rates[i])
+}
+
+/// A bullet bond's price off the zero curve: annual coupons, the face value at maturity.
+#[differentiate(wrt(rates))]
+fn bond_price(rates: &[f64], knots: &[f64], coupon: f64, maturity: usize) -> f64 {
+    (1..=maturity)
+        .map(|k| {
+            let t = k as f64;
+            let cf = if k == maturity {
+                100.0 + coupon
+            } else {
+                coupon
+            };
+            cf * (-zero_rate(knots, rates, t) * t).exp()
+        })
+        .sum()
+}
+
+#[test]
+fn bond_priced_off_a_piecewise_linear_zero_curve() {
+    let knots = [0.5, 2.0, 3.5, 5.0];
+    let rates = vec![0.02, 0.027, 0.031, 0.034];
+    let (v, g) = bond_price_grad(&rates, &knots, 4.5, 6);
+    close("value", v, bond_price(&rates, &knots, 4.5, 6), TOL);
+    // ∂rᵢ = Σₖ −tₖ cfₖ e^{−r(tₖ)tₖ} wₖᵢ, wₖᵢ the interpolation weight of knot i at tₖ
+    let mut e = vec![0.0; 4];
+    for k in 1..=6 {
+        let t = k as f64;
+        let cf = if k == 6 { 104.5 } else { 4.5 };
+        let mut wts = [0.0; 4];
+        match (0..3).find(|&i| t <= knots[i + 1]) {
+            Some(i) => {
+                let u = ((t - knots[i]) / (knots[i + 1] - knots[i])).max(0.0);
+                wts[i] = 1.0 - u;
+                wts[i + 1] = u;
+            }
+            None => wts[3] = 1.0,
+        }
+        let r: f64 = (0..4).map(|i| wts[i] * rates[i]).sum();
+        for i in 0..4 {
+            e[i] -= t * cf * (-r * t).exp() * wts[i];
+        }
+    }
+    close_all("∂r", &g, &e);
+    fd_vec("bond", |r| bond_price(r, &knots, 4.5, 6), &rates, &g);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Geometry: polygons as `Vec<[f64; 2]>`, a signed distance chosen by `match` on a tuple.
+// ---------------------------------------------------------------------------------------------
+
+/// Area minus λ·perimeter of a polygon (the isoperimetric trade-off), its edges the pairs
+/// `verts[i]`, `verts[(i + 1) % n]` taken apart by array patterns.
+#[differentiate(wrt(verts))]
+fn area_minus_perimeter(verts: &Vec<[f64; 2]>, lam: f64) -> f64 {
+    let n = verts.len();
+    let (area2, perimeter) = (0..n)
+        .map(|i| {
+            let [x0, y0] = verts[i];
+            let [x1, y1] = verts[(i + 1) % n];
+            (x0 * y1 - x1 * y0, (x1 - x0).hypot(y1 - y0))
+        })
+        .fold((0.0, 0.0), |(a, p), (da, dp)| (a + da, p + dp));
+    0.5 * area2 - lam * perimeter
+}
+
+#[test]
+fn polygon_area_minus_perimeter_of_vec_of_points() {
+    let verts = vec![[0.0, 0.0], [2.0, 0.3], [2.4, 1.8], [0.7, 2.2], [-0.4, 1.0]];
+    let lam = 0.3;
+    let (v, g) = area_minus_perimeter_grad(&verts, lam);
+    close("value", v, area_minus_perimeter(&verts, lam), TOL);
+    // ∂xᵢ = ½(yᵢ₊₁ − yᵢ₋₁) − λ[(xᵢ − xᵢ₋₁)/Lᵢ₋₁ − (xᵢ₊₁ − xᵢ)/Lᵢ],
+    // ∂yᵢ = ½(xᵢ₋₁ − xᵢ₊₁) − λ[(yᵢ − yᵢ₋₁)/Lᵢ₋₁ − (yᵢ₊₁ − yᵢ)/Lᵢ], Lᵢ the edge from i to i+1
+    let n = verts.len();
+    let len = |i: usize| {
+        let (a, b) = (verts[i], verts[(i + 1) % n]);
+        (b[0] - a[0]).hypot(b[1] - a[1])
+    };
+    for i in 0..n {
+        let (p, c, nx) = (verts[(i + n - 1) % n], verts[i], verts[(i + 1) % n]);
+        let (lp, ln) = (len((i + n - 1) % n), len(i));
+        let ex = 0.5 * (nx[1] - p[1]) - lam * ((c[0] - p[0]) / lp - (nx[0] - c[0]) / ln);
+        let ey = 0.5 * (p[0] - nx[0]) - lam * ((c[1] - p[1]) / lp - (nx[1] - c[1]) / ln);
+        close(&format!("∂x{i}"), g[i][0], ex, 1e-12);
+        close(&format!("∂y{i}"), g[i][1], ey, 1e-12);
+    }
+    fd_any(
+        "polygon",
+        |v: &Vec<[f64; 2]>| area_minus_perimeter(v, lam),
+        &verts,
+        &g,
+    );
+}
+
+#[differentiate]
+fn sd_circle(p: [f64; 2], c: [f64; 2], r: f64) -> f64 {
+    (p[0] - c[0]).hypot(p[1] - c[1]) - r
+}
+
+/// The signed distance to an axis-aligned box centred at the origin (data only).
+fn sd_box(p: [f64; 2], half: [f64; 2]) -> f64 {
+    let q = [p[0].abs() - half[0], p[1].abs() - half[1]];
+    let outside = q[0].max(0.0).hypot(q[1].max(0.0));
+    outside + q[0].max(q[1]).min(0.0)
+}
+
+/// Fits a circle so that the union of it and a fixed box passes through sampled points: the
+/// union's distance is the smaller of the two, chosen by a `match` on the pair with a guard.
+#[differentiate(wrt(center, radius))]
+fn union_fit(center: [f64; 2], radius: f64, pts: &[[f64; 2]], half: [f64; 2]) -> f64 {
+    pts.iter()
+        .map(|&p| {
+            let d = match (sd_circle(p, center, radius), sd_box(p, half)) {
+                (c, b) if c < b => c,
+                (_, b) => b,
+            };
+            d * d
+        })
+        .sum()
+}
+
+#[test]
+fn circle_and_box_union_fitted_by_signed_distance() {
+    let pts = [[2.1, 0.2], [1.9, 1.0], [2.6, -0.4], [0.2, 0.9], [-0.9, 0.1]];
+    let half = [1.0, 0.6];
+    let (c, r) = ([2.2, 0.3], 0.5);
+    let (v, (gc, gr)) = union_fit_grad(c, r, &pts, half);
+    close("value", v, union_fit(c, r, &pts, half), TOL);
+    // where the circle is nearer: d = |p − c| − r, ∂c += −2d (p − c)/|p − c|, ∂r += −2d
+    let (mut ec, mut er) = ([0.0; 2], 0.0);
+    let mut on_circle = 0;
+    for p in &pts {
+        let dist = (p[0] - c[0]).hypot(p[1] - c[1]);
+        let d = dist - r;
+        if d < sd_box(*p, half) {
+            on_circle += 1;
+            ec[0] -= 2.0 * d * (p[0] - c[0]) / dist;
+            ec[1] -= 2.0 * d * (p[1] - c[1]) / dist;
+            er -= 2.0 * d;
+        }
+    }
+    assert!(on_circle >= 2 && on_circle < pts.len());
+    close_all("∂c", &gc, &ec);
+    close("∂r", gr, er, 1e-12);
+    fd_any(
+        "union",
+        |p: &([f64; 2], f64)| union_fit(p.0, p.1, &pts, half),
+        &(c, r),
+        &(gc, gr),
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Robust regression and losses: ρ-functions chosen by an enum, quantiles, pairwise ranking.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug)]
+enum Rho {
+    Huber(f64),
+    Tukey(f64),
+}
+
+/// Huber's and Tukey's ρ, the constant in the enum's payload; Tukey's leaves early past `c`.
+#[differentiate(hessian, wrt(r))]
+fn robust_rho(r: f64, kind: Rho) -> f64 {
+    match kind {
+        Rho::Huber(k) => {
+            if r.abs() <= k {
+                0.5 * r * r
+            } else {
+                k * (r.abs() - 0.5 * k)
+            }
+        }
+        Rho::Tukey(c) => {
+            let u = r / c;
+            if u.abs() >= 1.0 {
+                return c * c / 6.0;
+            }
+            let t = 1.0 - u * u;
+            c * c / 6.0 * (1.0 - t * t * t)
+        }
+    }
+}
+
+#[differentiate(hessian, wrt(a, b))]
+fn robust_line(a: f64, b: f64, xs: &[f64], ys: &[f64], kind: Rho) -> f64 {
+    xs.iter()
+        .zip(ys)
+        .map(|(&x, &y)| robust_rho(y - a - b * x, kind))
+        .sum()
+}
+
+#[test]
+fn robust_line_fit_with_huber_and_tukey_rho() {
+    let xs = [0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0];
+    let ys = [0.1, 0.8, 1.3, 4.9, 2.2, 2.4, 3.3]; // one outlier at x = 1.5
+    let (a, b) = (0.2, 0.95);
+    for kind in [Rho::Huber(0.4), Rho::Tukey(1.5)] {
+        let what = format!("{kind:?}");
+        let (v, (ga, gb)) = robust_line_grad(a, b, &xs, &ys, kind);
+        close(&what, v, robust_line(a, b, &xs, &ys, kind), TOL);
+        // ψ = ρ′: Huber r inside k, k·sign r outside; Tukey r(1 − u²)², u = r/c, 0 outside.
+        // ψ′: Huber 1 inside, 0 outside; Tukey (1 − u²)(1 − 5u²) inside, 0 outside.
+        // ∂a = −Σψ(rᵢ), ∂b = −Σψ(rᵢ)xᵢ; H = Σψ′(rᵢ)[1 xᵢ; xᵢ xᵢ²]
+        let psi = |r: f64| match kind {
+            Rho::Huber(k) => r.clamp(-k, k),
+            Rho::Tukey(c) => {
+                let u: f64 = r / c;
+                if u.abs() < 1.0 {
+                    r * (1.0 - u * u).powi(2)
+                } else {
+                    0.0
+                }
+            }
+        };
+        let dpsi = |r: f64| match kind {
+            Rho::Huber(k) => {
+                if r.abs() <= k {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+            Rho::Tukey(c) => {
+                let u: f64 = r / c;
+                if u.abs() < 1.0 {
+                    (1.0 - u * u) * (1.0 - 5.0 * u * u)
+                } else {
+                    0.0
+                }
+            }
+        };
+        let res: Vec<f64> = xs.iter().zip(&ys).map(|(x, y)| y - a - b * x).collect();
+        let ea: f64 = -res.iter().map(|&r| psi(r)).sum::<f64>();
+        let eb: f64 = -res.iter().zip(&xs).map(|(&r, x)| psi(r) * x).sum::<f64>();
+        close2(&what, (ga, gb), (ea, eb));
+        fd2(
+            &what,
+            |a, b| robust_line(a, b, &xs, &ys, kind),
+            (a, b),
+            (ga, gb),
+        );
+        let (_, _, (h0, h1)) = robust_line_hvp(a, b, &xs, &ys, kind, 1.0, 0.0);
+        let h00: f64 = res.iter().map(|&r| dpsi(r)).sum();
+        let h10: f64 = res.iter().zip(&xs).map(|(&r, x)| dpsi(r) * x).sum();
+        close(&format!("{what} H₀₀"), h0, h00, 1e-12);
+        close(&format!("{what} H₁₀"), h1, h10, 1e-12);
+        let fw = forward(what.clone()).two(
+            (a, b),
+            |a, b| robust_line(a, b, &xs, &ys, kind),
+            |a, b, da, db| robust_line_jvp(a, b, &xs, &ys, kind, da, db),
+            |a, b| robust_line_vjp(a, b, &xs, &ys, kind),
+        );
+        tangents_are2(&what, &fw, (ea, eb), 1e-12);
+    }
+}
+
+/// Several quantiles fitted at once: the pinball losses of every (τ, q) pair against every
+/// observation by `flat_map`, and a penalty on crossings between neighbours by `windows(2)`.
+#[differentiate(wrt(q))]
+fn multi_quantile_loss(q: &[f64], taus: &[f64], ys: &[f64], penalty: f64) -> f64 {
+    let fit: f64 = taus
+        .iter()
+        .zip(q)
+        .flat_map(|(&tau, &qk)| {
+            ys.iter().map(move |&y| {
+                let r = y - qk;
+                if r >= 0.0 { tau * r } else { (tau - 1.0) * r }
+            })
+        })
+        .sum();
+    let crossing: f64 = q.windows(2).map(|w| (w[0] - w[1]).max(0.0).powi(2)).sum();
+    fit / ys.len() as f64 + penalty * crossing
+}
+
+#[test]
+fn multi_quantile_pinball_with_crossing_penalty() {
+    let ys = [0.3, 1.7, -0.4, 2.2, 0.9, 1.1, -1.3, 0.55];
+    let taus = [0.1, 0.5, 0.9];
+    let q = vec![-0.8, 1.0, 0.95]; // the upper two cross
+    let pen = 2.0;
+    let (v, g) = multi_quantile_loss_grad(&q, &taus, &ys, pen);
+    close("value", v, multi_quantile_loss(&q, &taus, &ys, pen), TOL);
+    // ∂qₖ = (1/n) Σᵢ [−τₖ if yᵢ ≥ qₖ else 1 − τₖ]
+    //       + 2·pen·[max(0, qₖ − qₖ₊₁) − max(0, qₖ₋₁ − qₖ)]
+    let n = ys.len() as f64;
+    let e: Vec<f64> = (0..3)
+        .map(|k| {
+            let fit: f64 = ys
+                .iter()
+                .map(|&y| if y >= q[k] { -taus[k] } else { 1.0 - taus[k] })
+                .sum::<f64>()
+                / n;
+            let up = if k + 1 < 3 {
+                (q[k] - q[k + 1]).max(0.0)
+            } else {
+                0.0
+            };
+            let down = if k > 0 {
+                (q[k - 1] - q[k]).max(0.0)
+            } else {
+                0.0
+            };
+            fit + 2.0 * pen * (up - down)
+        })
+        .collect();
+    close_all("∂q", &g, &e);
+    fd_vec(
+        "quantiles",
+        |q| multi_quantile_loss(q, &taus, &ys, pen),
+        &q,
+        &g,
+    );
+}
+
+/// RankNet's pairwise logistic loss: every ordered pair from a nested range by `flat_map`,
+/// kept where the first is more relevant, scored by ln(1 + e^{sⱼ − sᵢ}).
+#[differentiate(hessian, wrt(scores))]
+fn ranknet_loss(scores: &[f64], rel: &[u8]) -> f64 {
+    let n = scores.len();
+    (0..n)
+        .flat_map(|i| (0..n).map(move |j| (i, j)))
+        .filter(|&(i, j)| rel[i] > rel[j])
+        .map(|(i, j)| (1.0 + (scores[j] - scores[i]).exp()).ln())
+        .sum()
+}
+
+#[test]
+fn ranknet_pairs_by_flat_map_and_filter() {
+    let scores = vec![0.4, 1.2, -0.3, 0.8, 0.1];
+    let rel = [2u8, 1, 0, 2, 1];
+    let (v, g) = ranknet_loss_grad(&scores, &rel);
+    close("value", v, ranknet_loss(&scores, &rel), TOL);
+    // each pair (i, j) with relᵢ > relⱼ: σ = σ(sⱼ − sᵢ), ∂sᵢ −= σ, ∂sⱼ += σ;
+    // its Hessian σ(1 − σ)·[[1, −1], [−1, 1]]
+    let dir = vec![0.5, -0.2, 0.3, 0.1, -0.4];
+    let (mut e, mut eh) = (vec![0.0; 5], vec![0.0; 5]);
+    for i in 0..5 {
+        for j in 0..5 {
+            if rel[i] > rel[j] {
+                let s = sigmoid(scores[j] - scores[i]);
+                e[i] -= s;
+                e[j] += s;
+                let c = s * (1.0 - s) * (dir[i] - dir[j]);
+                eh[i] += c;
+                eh[j] -= c;
+            }
+        }
+    }
+    close_all("∂s", &g, &e);
+    fd_vec("ranknet", |s| ranknet_loss(s, &rel), &scores, &g);
+    let (_, _, hv) = ranknet_loss_hvp(&scores, &rel, &dir);
+    close_all("H·v", &hv, &eh);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Epidemiology: an SEIR model stepped by Euler, the state an array taken apart by a pattern.
+// ---------------------------------------------------------------------------------------------
+
+#[differentiate]
+fn seir_rhs(y: [f64; 4], beta: f64, sigma: f64, gamma: f64) -> [f64; 4] {
+    let [s, e, i, _r] = y;
+    let infection = beta * s * i;
+    [
+        -infection,
+        infection - sigma * e,
+        sigma * e - gamma * i,
+        gamma * i,
+    ]
+}
+
+/// The squared misfit of the infected fraction to observed prevalence, stepped by Euler: each
+/// step adds `dt · rhs` through `iter_mut().zip(..)`, and a day without an observation (past
+/// the end of the slice) is skipped by `if let`.
+#[differentiate(wrt(beta, gamma))]
+fn seir_misfit(
+    beta: f64,
+    gamma: f64,
+    sigma: f64,
+    y0: [f64; 4],
+    dt: f64,
+    steps: usize,
+    observed: &[f64],
+) -> f64 {
+    let mut y = y0;
+    let mut loss = 0.0;
+    for k in 0..steps {
+        let dy = seir_rhs(y, beta, sigma, gamma);
+        for (v, d) in y.iter_mut().zip(dy) {
+            *v += dt * d;
+        }
+        if let Some(&obs) = observed.get(k) {
+            loss += (y[2] - obs).powi(2);
+        }
+    }
+    loss
+}
+
+/// The same Euler steps with a hand-written tangent of (β, γ) along (dβ, dγ): the derivative of
+/// the discrete map, step by step.
+fn seir_misfit_tangent(
+    beta: f64,
+    gamma: f64,
+    sigma: f64,
+    y0: [f64; 4],
+    dt: f64,
+    steps: usize,
+    obs: &[f64],
+    db: f64,
+    dg: f64,
+) -> f64 {
+    let (mut y, mut t) = (y0, [0.0; 4]);
+    let mut dl = 0.0;
+    for k in 0..steps {
+        let [s, e, i, _] = y;
+        let [ts, te, ti, _] = t;
+        let inf = beta * s * i;
+        let tinf = db * s * i + beta * ts * i + beta * s * ti;
+        let dy = [-inf, inf - sigma * e, sigma * e - gamma * i, gamma * i];
+        let tdy = [
+            -tinf,
+            tinf - sigma * te,
+            sigma * te - dg * i - gamma * ti,
+            dg * i + gamma * ti,
+        ];
+        for m in 0..4 {
+            y[m] += dt * dy[m];
+            t[m] += dt * tdy[m];
+        }
+        if k < obs.len() {
+            dl += 2.0 * (y[2] - obs[k]) * t[2];
+        }
+    }
+    dl
+}
+
+#[test]
+fn seir_euler_misfit_with_array_state() {
+    let y0 = [0.97, 0.02, 0.01, 0.0];
+    let obs = [0.012, 0.015, 0.02, 0.026, 0.033, 0.04, 0.05, 0.058];
+    let (beta, gamma, sigma, dt, steps) = (0.9, 0.3, 0.4, 0.5, 12);
+    let (v, (gb, gg)) = seir_misfit_grad(beta, gamma, sigma, y0, dt, steps, &obs);
+    close(
+        "value",
+        v,
+        seir_misfit(beta, gamma, sigma, y0, dt, steps, &obs),
+        TOL,
+    );
+    // ∂β and ∂γ: the hand-written tangent recurrence along (1, 0) and (0, 1)
+    let eb = seir_misfit_tangent(beta, gamma, sigma, y0, dt, steps, &obs, 1.0, 0.0);
+    let eg = seir_misfit_tangent(beta, gamma, sigma, y0, dt, steps, &obs, 0.0, 1.0);
+    close2("seir", (gb, gg), (eb, eg));
+    fd2(
+        "seir",
+        |b, g| seir_misfit(b, g, sigma, y0, dt, steps, &obs),
+        (beta, gamma),
+        (gb, gg),
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Acoustics: levels in decibels summed by a generic helper called from f64 and f32.
+// ---------------------------------------------------------------------------------------------
+
+/// The level of incoherent sources together: 10·log₁₀ Σ 10^{Lᵢ/10}.
+#[differentiate]
+fn db_sum<F: Float>(levels: &[F]) -> F {
+    let ten = F::from(10.0).unwrap();
+    ten * levels
+        .iter()
+        .map(|&l| ten.powf(l / ten))
+        .fold(F::zero(), |a, b| a + b)
+        .log10()
+}
+
+#[differentiate]
+fn room_level(levels: &[f64], attenuation: f64) -> f64 {
+    db_sum(levels) - attenuation
+}
+
+#[differentiate]
+fn room_level_f32(levels: &[f32], attenuation: f32) -> f32 {
+    db_sum(levels) - attenuation
+}
+
+#[test]
+fn decibel_sum_generic_helper_from_f64_and_f32() {
+    let levels = vec![62.0, 58.5, 65.2, 49.0];
+    let (v, (g, ga)) = room_level_grad(&levels, 3.0);
+    close("value", v, room_level(&levels, 3.0), TOL);
+    // ∂Lᵢ = 10^{Lᵢ/10} / Σⱼ 10^{Lⱼ/10};  ∂attenuation = −1
+    let total: f64 = levels.iter().map(|l| 10f64.powf(l / 10.0)).sum();
+    let e: Vec<f64> = levels
+        .iter()
+        .map(|l| 10f64.powf(l / 10.0) / total)
+        .collect();
+    close_all("∂L", &g, &e);
+    close("∂att", ga, -1.0, TOL);
+    fd_any(
+        "db",
+        |p: &(Vec<f64>, f64)| room_level(&p.0, p.1),
+        &(levels.clone(), 3.0),
+        &(g.clone(), ga),
+    );
+    let l32: Vec<f32> = levels.iter().map(|&l| l as f32).collect();
+    let (v32, (g32, ga32)) = room_level_f32_grad(&l32, 3.0);
+    close("f32 value", v32 as f64, v, 1e-6);
+    for (a, b) in g32.iter().zip(&e) {
+        close("f32 ∂L", *a as f64, *b, 1e-5);
+    }
+    close("f32 ∂att", ga32 as f64, -1.0, 1e-7);
+    let r = gradcheck(|p: &Vec<f32>| room_level_f32(p, 3.0), &l32, &g32);
+    assert!(r.passed(), "f32: {r}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Quadrature: Gauss–Legendre nodes and weights as `const` arrays, Horner by `rev().fold`.
+// ---------------------------------------------------------------------------------------------
+
+const GL_NODES: [f64; 3] = [-0.7745966692414834, 0.0, 0.7745966692414834];
+const GL_WEIGHTS: [f64; 3] = [5.0 / 9.0, 8.0 / 9.0, 5.0 / 9.0];
+
+/// ∫ₐᵇ p(t)² dt by three-point Gauss–Legendre (exact for p of degree ≤ 2), p's coefficients a
+/// const-generic array evaluated by Horner's rule.
+#[differentiate(hessian, wrt(p))]
+fn poly_energy<const K: usize>(p: &[f64; K], a: f64, b: f64) -> f64 {
+    let (mid, half) = ((a + b) / 2.0, (b - a) / 2.0);
+    GL_NODES
+        .iter()
+        .zip(GL_WEIGHTS.iter())
+        .map(|(&x, &w)| {
+            let t = mid + half * x;
+            let f = p.iter().rev().fold(0.0, |acc, &c| acc * t + c);
+            w * f * f
+        })
+        .sum::<f64>()
+        * half
+}
+
+#[test]
+fn gauss_legendre_energy_of_a_polynomial() {
+    let p = [0.5, -1.2, 0.8];
+    let (a, b) = (-0.5, 2.0);
+    let (v, g) = poly_energy_grad(&p, a, b);
+    // with Mₘ = ∫ₐᵇ tᵐ dt = (bᵐ⁺¹ − aᵐ⁺¹)/(m+1): value Σⱼₖ pⱼpₖM_{j+k}, ∂pₖ = 2Σⱼ pⱼM_{j+k},
+    // H = 2M_{j+k}
+    let m = |k: usize| (b.powi(k as i32 + 1) - a.powi(k as i32 + 1)) / (k as f64 + 1.0);
+    let ev: f64 = (0..3)
+        .flat_map(|j| (0..3).map(move |k| (j, k)))
+        .map(|(j, k)| p[j] * p[k] * m(j + k))
+        .sum();
+    close("value", v, ev, 1e-12);
+    close("value", v, poly_energy(&p, a, b), TOL);
+    let e: Vec<f64> = (0..3)
+        .map(|k| 2.0 * (0..3).map(|j| p[j] * m(j + k)).sum::<f64>())
+        .collect();
+    close_all("∂p", &g, &e);
+    fd_any("gl", |p: &[f64; 3]| poly_energy(p, a, b), &p, &g);
+    let dir = [0.2, 1.0, -0.7];
+    let (_, _, hv) = poly_energy_hvp(&p, a, b, &dir);
+    let eh: Vec<f64> = (0..3)
+        .map(|k| 2.0 * (0..3).map(|j| dir[j] * m(j + k)).sum::<f64>())
+        .collect();
+    close_all("H·v", &hv, &eh);
+}
