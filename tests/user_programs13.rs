@@ -796,3 +796,691 @@ fn gauss_legendre_energy_of_a_polynomial() {
         .collect();
     close_all("H·v", &hv, &eh);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Signals: a biquad folded over the input, an FIR filter over `windows`, a filter design by a
+// struct whose methods return tuples.
+// ---------------------------------------------------------------------------------------------
+
+/// A biquad in direct form II, the feedback `a` fixed: the input is folded through the two
+/// delays, the squared error to a target summed on the way.
+#[differentiate(wrt(b))]
+fn biquad_misfit(b: &[f64; 3], a: [f64; 2], x: &[f64], target: &[f64]) -> f64 {
+    let (_, _, loss) = x
+        .iter()
+        .zip(target)
+        .fold((0.0, 0.0, 0.0), |(w1, w2, loss), (&xn, &tn)| {
+            let w0 = xn - a[0] * w1 - a[1] * w2;
+            let y = b[0] * w0 + b[1] * w1 + b[2] * w2;
+            (w0, w1, loss + (y - tn).powi(2))
+        });
+    loss
+}
+
+#[test]
+fn biquad_direct_form_two_folded_over_the_input() {
+    let x = data(24, 0.3);
+    let target = data(24, 2.1);
+    let a = [-0.6, 0.25];
+    let b = [0.3, 0.4, -0.1];
+    let (v, g) = biquad_misfit_grad(&b, a, &x, &target);
+    close("value", v, biquad_misfit(&b, a, &x, &target), TOL);
+    // y is linear in b: yₙ = Σₖ bₖ wₙ₋ₖ with wₙ = xₙ − a₁wₙ₋₁ − a₂wₙ₋₂; ∂bₖ = Σₙ 2(yₙ − tₙ)wₙ₋ₖ
+    let mut w = vec![0.0; x.len() + 2];
+    let mut e = [0.0; 3];
+    for n in 0..x.len() {
+        w[n + 2] = x[n] - a[0] * w[n + 1] - a[1] * w[n];
+        let y = b[0] * w[n + 2] + b[1] * w[n + 1] + b[2] * w[n];
+        for k in 0..3 {
+            e[k] += 2.0 * (y - target[n]) * w[n + 2 - k];
+        }
+    }
+    close_all("∂b", &g, &e);
+    fd_any(
+        "biquad",
+        |b: &[f64; 3]| biquad_misfit(b, a, &x, &target),
+        &b,
+        &g,
+    );
+}
+
+/// An FIR filter fitted to a reference: each output is a window of the input against the taps
+/// reversed.
+#[differentiate(hessian, wrt(taps))]
+fn fir_misfit(taps: &[f64], x: &[f64], reference: &[f64]) -> f64 {
+    let k = taps.len();
+    let out: Vec<f64> = x
+        .windows(k)
+        .map(|w| w.iter().rev().zip(taps).map(|(a, h)| a * h).sum())
+        .collect();
+    out.iter()
+        .zip(reference)
+        .map(|(y, r)| (y - r).powi(2))
+        .sum::<f64>()
+        / out.len() as f64
+}
+
+#[test]
+fn fir_filter_over_windows_with_reversed_taps() {
+    let x = data(20, 0.9);
+    let taps = vec![0.5, 0.3, -0.2, 0.1];
+    let reference = data(17, 4.0);
+    let (v, g) = fir_misfit_grad(&taps, &x, &reference);
+    close("value", v, fir_misfit(&taps, &x, &reference), TOL);
+    // uₙ = (x_{n+3}, x_{n+2}, x_{n+1}, xₙ), yₙ = ⟨h, uₙ⟩: ∂h = (2/m)Σ(yₙ − rₙ)uₙ, H = (2/m)Σuₙuₙᵀ
+    let m = 17;
+    let u = |n: usize| -> Vec<f64> { (0..4).map(|k| x[n + 3 - k]).collect() };
+    let (mut e, mut eh) = (vec![0.0; 4], vec![0.0; 4]);
+    let dir = vec![1.0, -0.3, 0.2, 0.6];
+    for n in 0..m {
+        let un = u(n);
+        let y: f64 = un.iter().zip(&taps).map(|(a, b)| a * b).sum();
+        let ud: f64 = un.iter().zip(&dir).map(|(a, b)| a * b).sum();
+        for k in 0..4 {
+            e[k] += 2.0 * (y - reference[n]) * un[k] / m as f64;
+            eh[k] += 2.0 * ud * un[k] / m as f64;
+        }
+    }
+    close_all("∂h", &g, &e);
+    fd_vec("fir", |h| fir_misfit(h, &x, &reference), &taps, &g);
+    let (_, _, hv) = fir_misfit_hvp(&taps, &x, &reference, &dir);
+    close_all("H·v", &hv, &eh);
+}
+
+/// A three-tap FIR filter's coefficients, with its frequency response as methods.
+#[derive(Clone, Debug, Differentiable)]
+struct Taps3 {
+    b: [f64; 3],
+}
+
+#[differentiate]
+impl Taps3 {
+    /// The real and imaginary parts of H(e^{iω}) = Σ bₖ e^{−ikω}.
+    fn response(&self, w: f64) -> (f64, f64) {
+        self.b
+            .iter()
+            .enumerate()
+            .fold((0.0, 0.0), |(re, im), (k, &bk)| {
+                let kw = k as f64 * w;
+                (re + bk * kw.cos(), im - bk * kw.sin())
+            })
+    }
+
+    fn gain(&self, w: f64) -> f64 {
+        let (re, im) = self.response(w);
+        re * re + im * im
+    }
+
+    fn design_error(&self, freqs: &[f64], desired: &[f64]) -> f64 {
+        freqs
+            .iter()
+            .zip(desired)
+            .map(|(&w, &d)| (self.gain(w) - d).powi(2))
+            .sum()
+    }
+}
+
+#[test]
+fn fir_design_by_methods_returning_tuples() {
+    let f = Taps3 {
+        b: [0.4, 0.35, 0.2],
+    };
+    let freqs: Vec<f64> = (0..8).map(|i| i as f64 * 0.4).collect();
+    let desired: Vec<f64> = freqs
+        .iter()
+        .map(|&w| if w < 1.2 { 1.0 } else { 0.0 })
+        .collect();
+    let (v, (g, _, _)) = f.design_error_grad(&freqs, &desired);
+    close("value", v, f.design_error(&freqs, &desired), TOL);
+    // re = Σbₖcos kω, im = −Σbₖ sin kω, gain = re² + im²:
+    // ∂bₖ = Σ_ω 2(gain − d)(2re·cos kω − 2im·sin kω)
+    let mut e = [0.0; 3];
+    for (&w, &d) in freqs.iter().zip(&desired) {
+        let re: f64 = (0..3).map(|k| f.b[k] * (k as f64 * w).cos()).sum();
+        let im: f64 = (0..3).map(|k| -f.b[k] * (k as f64 * w).sin()).sum();
+        let gain = re * re + im * im;
+        for k in 0..3 {
+            let kw = k as f64 * w;
+            e[k] += 2.0 * (gain - d) * (2.0 * re * kw.cos() - 2.0 * im * kw.sin());
+        }
+    }
+    close_all("∂b", &g.b, &e);
+    let r = gradcheck(|t: &Taps3| t.design_error(&freqs, &desired), &f, &g);
+    assert!(r.passed(), "design: {r}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Quadrature and kinetics: Simpson's rule by `step_by`, reactions stepped by a `fold`.
+// ---------------------------------------------------------------------------------------------
+
+/// ∫₀ᴸ e^{−kt} sin ωt dt by composite Simpson: the odd and even interior nodes by `step_by(2)`,
+/// the integrand a closure capturing the parameters.
+#[differentiate(hessian, wrt(k, omega))]
+fn damped_sine_integral(k: f64, omega: f64, len: f64, n: usize) -> f64 {
+    let h = len / n as f64;
+    let f = |t: f64| (-k * t).exp() * (omega * t).sin();
+    let odd: f64 = (1..n).step_by(2).map(|i| f(i as f64 * h)).sum();
+    let even: f64 = (2..n).step_by(2).map(|i| f(i as f64 * h)).sum();
+    h / 3.0 * (f(0.0) + 4.0 * odd + 2.0 * even + f(len))
+}
+
+#[test]
+fn simpson_rule_by_step_by_over_odd_and_even_nodes() {
+    let (k, om, len, n) = (0.7, 2.3, 3.0, 16);
+    let (v, (gk, go)) = damped_sine_integral_grad(k, om, len, n);
+    close("value", v, damped_sine_integral(k, om, len, n), TOL);
+    // Simpson is Σᵢ cᵢ f(tᵢ) (weights h/3·(1, 4, 2, …, 4, 1)): ∂k = Σ cᵢ(−tᵢ)f(tᵢ),
+    // ∂ω = Σ cᵢ tᵢ e^{−ktᵢ} cos ωtᵢ; ∂²k = Σ cᵢtᵢ²f, ∂k∂ω = −Σ cᵢtᵢ² e^{−kt}cos ωt
+    let h = len / n as f64;
+    let (mut ek, mut eo, mut hkk, mut hko) = (0.0, 0.0, 0.0, 0.0);
+    for i in 0..=n {
+        let c = h / 3.0
+            * if i == 0 || i == n {
+                1.0
+            } else if i % 2 == 1 {
+                4.0
+            } else {
+                2.0
+            };
+        let t = i as f64 * h;
+        let (f, fc) = (
+            (-k * t).exp() * (om * t).sin(),
+            (-k * t).exp() * (om * t).cos(),
+        );
+        ek -= c * t * f;
+        eo += c * t * fc;
+        hkk += c * t * t * f;
+        hko -= c * t * t * fc;
+    }
+    close2("simpson", (gk, go), (ek, eo));
+    fd2(
+        "simpson",
+        |a, b| damped_sine_integral(a, b, len, n),
+        (k, om),
+        (gk, go),
+    );
+    let (_, _, (h0, h1)) = damped_sine_integral_hvp(k, om, len, n, 1.0, 0.0);
+    close("∂²k", h0, hkk, 1e-12);
+    close("∂k∂ω", h1, hko, 1e-12);
+    let fw = forward("simpson").two(
+        (k, om),
+        |a, b| damped_sine_integral(a, b, len, n),
+        |a, b, da, db| damped_sine_integral_jvp(a, b, len, n, da, db),
+        |a, b| damped_sine_integral_vjp(a, b, len, n),
+    );
+    tangents_are2("simpson", &fw, (ek, eo), 1e-12);
+}
+
+/// The yield of B in consecutive first-order reactions A → B → C, Euler steps folded over a
+/// range with the concentrations as a tuple.
+#[differentiate(hessian, wrt(k1, k2))]
+fn intermediate_yield(k1: f64, k2: f64, a0: f64, dt: f64, steps: usize) -> f64 {
+    let (_, b) = (0..steps).fold((a0, 0.0), |(a, b), _| {
+        let ra = k1 * a;
+        (a - dt * ra, b + dt * (ra - k2 * b))
+    });
+    b
+}
+
+#[test]
+fn consecutive_reactions_by_euler_fold() {
+    let (k1, k2, a0, dt, n) = (0.8, 0.3, 1.0, 0.1, 25usize);
+    let (v, (g1, g2)) = intermediate_yield_grad(k1, k2, a0, dt, n);
+    close("value", v, intermediate_yield(k1, k2, a0, dt, n), TOL);
+    // with p = 1 − k₁h, q = 1 − k₂h: b_N = Σⱼ q^{N−1−j} k₁h a₀ pʲ, so
+    // ∂k₁ = Σⱼ q^{N−1−j} h a₀ [pʲ − k₁ j h p^{j−1}], ∂k₂ = −Σⱼ (N−1−j) h q^{N−2−j} k₁h a₀ pʲ
+    let (p, q) = (1.0 - k1 * dt, 1.0 - k2 * dt);
+    let (mut ev, mut e1, mut e2) = (0.0, 0.0, 0.0);
+    for j in 0..n {
+        let (jf, r) = (j as f64, (n - 1 - j) as i32);
+        ev += q.powi(r) * k1 * dt * a0 * p.powi(j as i32);
+        e1 += q.powi(r) * dt * a0 * (p.powi(j as i32) - k1 * jf * dt * p.powi(j as i32 - 1));
+        if r > 0 {
+            e2 -= r as f64 * dt * q.powi(r - 1) * k1 * dt * a0 * p.powi(j as i32);
+        }
+    }
+    close("closed form", v, ev, 1e-12);
+    close2("kinetics", (g1, g2), (e1, e2));
+    fd2(
+        "kinetics",
+        |a, b| intermediate_yield(a, b, a0, dt, n),
+        (k1, k2),
+        (g1, g2),
+    );
+    let fw = forward("kinetics").two(
+        (k1, k2),
+        |a, b| intermediate_yield(a, b, a0, dt, n),
+        |a, b, da, db| intermediate_yield_jvp(a, b, a0, dt, n, da, db),
+        |a, b| intermediate_yield_vjp(a, b, a0, dt, n),
+    );
+    tangents_are2("kinetics", &fw, (e1, e2), 1e-12);
+    let (_, _, (h0, h1)) = intermediate_yield_hvp(k1, k2, a0, dt, n, 0.0, 1.0);
+    let hs = 1e-5;
+    let (gp, gm) = (
+        intermediate_yield_grad(k1, k2 + hs, a0, dt, n).1,
+        intermediate_yield_grad(k1, k2 - hs, a0, dt, n).1,
+    );
+    close("H₁₀", h0, (gp.0 - gm.0) / (2.0 * hs), 1e-6);
+    close("H₁₁", h1, (gp.1 - gm.1) / (2.0 * hs), 1e-6);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Survival curves by `scan` and `product`; splines; mortgages folded over months.
+// ---------------------------------------------------------------------------------------------
+
+/// The expected lifetime Σₖ Sₖ of a discrete hazard model, Sₖ = Πⱼ≤ₖ(1 − σ(θⱼ)) by `scan`, plus a
+/// weight on surviving the whole horizon by `product`.
+#[differentiate(wrt(logits))]
+fn expected_lifetime(logits: &[f64], tail_weight: f64) -> f64 {
+    let hazard = |z: f64| 1.0 / (1.0 + (-z).exp());
+    let life: f64 = logits
+        .iter()
+        .scan(1.0, |s, &z| {
+            *s *= 1.0 - hazard(z);
+            Some(*s)
+        })
+        .sum();
+    let survive_all: f64 = logits.iter().map(|&z| 1.0 - hazard(z)).product();
+    life + tail_weight * survive_all
+}
+
+#[test]
+fn discrete_survival_by_scan_and_product() {
+    let logits = vec![-2.0, -1.5, -1.2, -0.7, -0.9, -0.3];
+    let tw = 2.5;
+    let (v, g) = expected_lifetime_grad(&logits, tw);
+    close("value", v, expected_lifetime(&logits, tw), TOL);
+    // ∂Sₖ/∂θⱼ = −Sₖ hⱼ for j ≤ k: ∂θⱼ = −hⱼ(Σ_{k≥j} Sₖ + w·S_N)
+    let h: Vec<f64> = logits.iter().map(|&z| sigmoid(z)).collect();
+    let s: Vec<f64> = (0..6)
+        .map(|k| h[..=k].iter().map(|hj| 1.0 - hj).product())
+        .collect();
+    let e: Vec<f64> = (0..6)
+        .map(|j| -h[j] * (s[j..].iter().sum::<f64>() + tw * s[5]))
+        .collect();
+    close_all("∂θ", &g, &e);
+    fd_vec("survival", |l| expected_lifetime(l, tw), &logits, &g);
+}
+
+/// The four Catmull–Rom weights at a fraction `u` of a segment.
+#[differentiate(hessian)]
+fn catmull_rom_weights(u: f64) -> [f64; 4] {
+    let (u2, u3) = (u * u, u * u * u);
+    [
+        0.5 * (-u3 + 2.0 * u2 - u),
+        0.5 * (3.0 * u3 - 5.0 * u2 + 2.0),
+        0.5 * (-3.0 * u3 + 4.0 * u2 + u),
+        0.5 * (u3 - u2),
+    ]
+}
+
+/// A Catmull–Rom spline through control values at the integers, clamped at the ends: the
+/// segment from `floor`, the neighbours by index with the end repeated, the point as a block
+/// expression.
+#[differentiate(hessian)]
+fn spline_at(ctrl: &[f64], t: f64) -> f64 {
+    let n = ctrl.len();
+    let i = (t.floor() as usize).min(n - 2);
+    let u = t - i as f64;
+    let w = catmull_rom_weights(u);
+    let p0 = if i == 0 { ctrl[0] } else { ctrl[i - 1] };
+    let p3 = if i + 2 < n { ctrl[i + 2] } else { ctrl[n - 1] };
+    w[0] * p0 + w[1] * ctrl[i] + w[2] * ctrl[i + 1] + w[3] * p3
+}
+
+#[differentiate(hessian, wrt(ctrl))]
+fn spline_fit(ctrl: &[f64], ts: &[f64], ys: &[f64]) -> f64 {
+    ts.iter()
+        .zip(ys)
+        .map(|(&t, &y)| {
+            let r = spline_at(ctrl, t) - y;
+            r * r
+        })
+        .sum()
+}
+
+#[test]
+fn catmull_rom_spline_least_squares() {
+    let ctrl = vec![0.0, 0.8, 0.5, -0.3, 0.2];
+    let ts = [0.1, 0.6, 1.3, 1.9, 2.2, 2.8, 3.4, 3.9];
+    let ys = [0.05, 0.5, 0.9, 0.6, 0.4, -0.1, -0.2, 0.15];
+    let (v, g) = spline_fit_grad(&ctrl, &ts, &ys);
+    close("value", v, spline_fit(&ctrl, &ts, &ys), TOL);
+    // s(t) = Σⱼ Bⱼ(t) cⱼ (the weights added at the clamped indices): ∂c = Σ 2 r B, H = 2Σ B Bᵀ
+    let basis = |t: f64| {
+        let i = (t.floor() as usize).min(3);
+        let w = catmull_rom_weights(t - i as f64);
+        let mut b = vec![0.0; 5];
+        b[i.saturating_sub(1)] += w[0];
+        b[i] += w[1];
+        b[i + 1] += w[2];
+        b[(i + 2).min(4)] += w[3];
+        b
+    };
+    let dir = vec![0.3, -0.1, 0.7, 0.2, -0.5];
+    let (mut e, mut eh) = (vec![0.0; 5], vec![0.0; 5]);
+    for (&t, &y) in ts.iter().zip(&ys) {
+        let b = basis(t);
+        let s: f64 = b.iter().zip(&ctrl).map(|(a, c)| a * c).sum();
+        let bd: f64 = b.iter().zip(&dir).map(|(a, c)| a * c).sum();
+        for j in 0..5 {
+            e[j] += 2.0 * (s - y) * b[j];
+            eh[j] += 2.0 * bd * b[j];
+        }
+    }
+    close_all("∂c", &g, &e);
+    fd_vec("spline", |c| spline_fit(c, &ts, &ys), &ctrl, &g);
+    let (_, _, hv) = spline_fit_hvp(&ctrl, &ts, &ys, &dir);
+    close_all("H·v", &hv, &eh);
+}
+
+/// The balance left on a loan after `months` payments, folded month by month.
+#[differentiate(hessian, wrt(rate, payment))]
+fn balance_after(rate: f64, payment: f64, principal: f64, months: usize) -> f64 {
+    (0..months).fold(principal, |b, _| b * (1.0 + rate) - payment)
+}
+
+#[test]
+fn loan_balance_folded_over_months() {
+    // amounts in thousands
+    let (r, pay, b0, n) = (0.004, 1.2, 200.0, 60usize);
+    let (v, (gr, gp)) = balance_after_grad(r, pay, b0, n);
+    close("value", v, balance_after(r, pay, b0, n), TOL);
+    // b_N = b₀(1+r)ᴺ − P((1+r)ᴺ − 1)/r: ∂P = −((1+r)ᴺ − 1)/r,
+    // ∂r = N b₀(1+r)ᴺ⁻¹ − P[N(1+r)ᴺ⁻¹ r − ((1+r)ᴺ − 1)]/r², ∂r∂P = −[N(1+r)ᴺ⁻¹ r − ((1+r)ᴺ − 1)]/r²
+    let nf = n as f64;
+    let g = (1.0 + r).powi(n as i32);
+    let g1 = (1.0 + r).powi(n as i32 - 1);
+    close("closed form", v, b0 * g - pay * (g - 1.0) / r, 1e-9);
+    let d = (nf * g1 * r - (g - 1.0)) / (r * r);
+    let (er, ep) = (nf * b0 * g1 - pay * d, -(g - 1.0) / r);
+    close("∂r", gr, er, 1e-9);
+    close("∂P", gp, ep, 1e-12);
+    fd2(
+        "loan",
+        |a, b| balance_after(a, b, b0, n),
+        (r, pay),
+        (gr, gp),
+    );
+    let (_, _, (h0, h1)) = balance_after_hvp(r, pay, b0, n, 0.0, 1.0);
+    close("∂r∂P", h0, -d, 1e-9);
+    close("∂²P", h1, 0.0, 1e-12);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Localisation and robust helpers: a generic Huber helper from f64 and f32 entry points, a
+// `match` on an enum and the value together.
+// ---------------------------------------------------------------------------------------------
+
+#[differentiate]
+fn huber<F: Float>(r: F, k: F) -> F {
+    if r.abs() <= k {
+        r * r / (F::one() + F::one())
+    } else {
+        k * (r.abs() - k / (F::one() + F::one()))
+    }
+}
+
+/// A position from ranges to beacons, robust to a bad range: Σ huber(|p − bᵢ| − dᵢ).
+#[differentiate(wrt(p))]
+fn trilateration(p: [f64; 2], beacons: &[[f64; 2]], ranges: &[f64], k: f64) -> f64 {
+    beacons
+        .iter()
+        .zip(ranges)
+        .map(|(b, &d)| huber((p[0] - b[0]).hypot(p[1] - b[1]) - d, k))
+        .sum()
+}
+
+#[differentiate(wrt(p))]
+fn trilateration_f32(p: [f32; 2], beacons: &[[f32; 2]], ranges: &[f32], k: f32) -> f32 {
+    let mut total = 0.0;
+    for (b, &d) in beacons.iter().zip(ranges) {
+        let dist = ((p[0] - b[0]).powi(2) + (p[1] - b[1]).powi(2)).sqrt();
+        total += huber(dist - d, k);
+    }
+    total
+}
+
+#[test]
+fn robust_trilateration_generic_huber_from_f64_and_f32() {
+    let beacons = [[0.0, 0.0], [4.0, 0.0], [0.0, 3.0], [4.0, 3.0]];
+    let ranges = [2.3, 2.9, 2.0, 3.8]; // the last one bad
+    let (p, k) = ([1.6, 1.5], 0.3);
+    let (v, g) = trilateration_grad(p, &beacons, &ranges, k);
+    close("value", v, trilateration(p, &beacons, &ranges, k), TOL);
+    // ∂p = Σ ψ(rᵢ)(p − bᵢ)/|p − bᵢ|, rᵢ = |p − bᵢ| − dᵢ, ψ = clamp(r, −k, k)
+    let mut e = [0.0; 2];
+    for (b, d) in beacons.iter().zip(&ranges) {
+        let dist = (p[0] - b[0]).hypot(p[1] - b[1]);
+        let psi = (dist - d).clamp(-k, k);
+        e[0] += psi * (p[0] - b[0]) / dist;
+        e[1] += psi * (p[1] - b[1]) / dist;
+    }
+    close_all("∂p", &g, &e);
+    fd_any(
+        "trilateration",
+        |q: &[f64; 2]| trilateration(*q, &beacons, &ranges, k),
+        &p,
+        &g,
+    );
+    let b32: Vec<[f32; 2]> = beacons.iter().map(|b| [b[0] as f32, b[1] as f32]).collect();
+    let r32: Vec<f32> = ranges.iter().map(|&r| r as f32).collect();
+    let p32 = [p[0] as f32, p[1] as f32];
+    let (v32, g32) = trilateration_f32_grad(p32, &b32, &r32, k as f32);
+    close("f32 value", v32 as f64, v, 1e-5);
+    close("f32 ∂p₀", g32[0] as f64, e[0], 1e-4);
+    close("f32 ∂p₁", g32[1] as f64, e[1], 1e-4);
+    let r = gradcheck(
+        |q: &[f32; 2]| trilateration_f32(*q, &b32, &r32, k as f32),
+        &p32,
+        &g32,
+    );
+    assert!(r.passed(), "f32: {r}");
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Clip {
+    Off,
+    Hard(f64),
+    Soft(f64),
+}
+
+/// The energy of a signal after clipping, the clipping chosen by a `match` on the enum and the
+/// sample together: a position tested (the enum, its payload bound) beside one bound by name.
+#[differentiate(hessian, wrt(x))]
+fn clipped_energy(x: &[f64], clip: Clip) -> f64 {
+    x.iter()
+        .map(|&s| match (clip, s) {
+            (Clip::Hard(c), v) if v.abs() > c => c * v.signum(),
+            (Clip::Soft(c), v) => c * (v / c).tanh(),
+            (_, v) => v,
+        })
+        .map(|y| y * y)
+        .sum()
+}
+
+#[test]
+fn clipped_energy_by_match_on_enum_and_sample() {
+    let x = vec![0.3, -1.4, 0.9, 2.2, -0.1];
+    let dir = vec![0.5, 0.2, -0.4, 0.1, 0.3];
+    for clip in [Clip::Off, Clip::Hard(1.0), Clip::Soft(1.2)] {
+        let what = format!("{clip:?}");
+        let (v, g) = clipped_energy_grad(&x, clip);
+        close(&what, v, clipped_energy(&x, clip), TOL);
+        // y(s): s, or c·sign s past c (hard), or c·tanh(s/c) (soft); ∂s = 2y·y′,
+        // (H·v)ₛ = 2(y′² + y·y″)vₛ with y′ = 1 − tanh², y″ = −2 tanh·y′/c (soft)
+        let (mut e, mut eh) = (vec![0.0; 5], vec![0.0; 5]);
+        for i in 0..5 {
+            let s = x[i];
+            let (y, dy, d2y) = match clip {
+                Clip::Hard(c) if s.abs() > c => (c * s.signum(), 0.0, 0.0),
+                Clip::Soft(c) => {
+                    let t = (s / c).tanh();
+                    (c * t, 1.0 - t * t, -2.0 * t * (1.0 - t * t) / c)
+                }
+                _ => (s, 1.0, 0.0),
+            };
+            e[i] = 2.0 * y * dy;
+            eh[i] = 2.0 * (dy * dy + y * d2y) * dir[i];
+        }
+        close_all(&what, &g, &e);
+        fd_vec(&what, |x| clipped_energy(x, clip), &x, &g);
+        let (_, _, hv) = clipped_energy_hvp(&x, clip, &dir);
+        close_all(&format!("{what} H·v"), &hv, &eh);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Portfolios and regressions: block expressions, shadowing, `fold` into a tuple.
+// ---------------------------------------------------------------------------------------------
+
+/// The negative Sharpe ratio of a portfolio over a history of asset returns: the mean as a block
+/// expression, the standard deviation shadowed by its floor.
+#[differentiate(wrt(w))]
+fn neg_sharpe(w: &[f64], returns: &[Vec<f64>], rf: f64) -> f64 {
+    let port: Vec<f64> = returns
+        .iter()
+        .map(|r| r.iter().zip(w).map(|(a, b)| a * b).sum())
+        .collect();
+    let mean = {
+        let s: f64 = port.iter().sum();
+        s / port.len() as f64
+    };
+    let var = port.iter().map(|p| (p - mean).powi(2)).sum::<f64>() / (port.len() - 1) as f64;
+    let sd = var.sqrt();
+    let sd = sd.max(1e-12);
+    -(mean - rf) / sd
+}
+
+#[test]
+fn negative_sharpe_ratio_with_block_mean_and_shadowed_sd() {
+    let returns: Vec<Vec<f64>> = (0..10)
+        .map(|t| {
+            vec![
+                0.01 + 0.03 * (t as f64 * 0.7).sin(),
+                0.005 + 0.01 * (t as f64 * 1.3).cos(),
+                0.02 * (t as f64 * 0.4).sin(),
+            ]
+        })
+        .collect();
+    let w = vec![0.5, 0.3, 0.2];
+    let rf = 0.001;
+    let (v, g) = neg_sharpe_grad(&w, &returns, rf);
+    close("value", v, neg_sharpe(&w, &returns, rf), TOL);
+    // m = w·r̄, var = Σ(pₜ − m)²/(T−1), sd = √var: ∂m = r̄, ∂var = 2Σ(pₜ − m)(rₜ − r̄)/(T−1),
+    // ∂sd = ∂var/(2sd), ∂(−(m − rf)/sd) = −(∂m·sd − (m − rf)∂sd)/sd²
+    let t = returns.len() as f64;
+    let rbar: Vec<f64> = (0..3)
+        .map(|j| returns.iter().map(|r| r[j]).sum::<f64>() / t)
+        .collect();
+    let p: Vec<f64> = returns
+        .iter()
+        .map(|r| (0..3).map(|j| r[j] * w[j]).sum())
+        .collect();
+    let m: f64 = p.iter().sum::<f64>() / t;
+    let sd = (p.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (t - 1.0)).sqrt();
+    let e: Vec<f64> = (0..3)
+        .map(|j| {
+            let dvar = 2.0
+                * returns
+                    .iter()
+                    .zip(&p)
+                    .map(|(r, pt)| (pt - m) * (r[j] - rbar[j]))
+                    .sum::<f64>()
+                / (t - 1.0);
+            let dsd = dvar / (2.0 * sd);
+            -(rbar[j] * sd - (m - rf) * dsd) / (sd * sd)
+        })
+        .collect();
+    close_all("∂w", &g, &e);
+    fd_vec("sharpe", |w| neg_sharpe(w, &returns, rf), &w, &g);
+}
+
+/// The squared slope of a weighted least-squares line, its sums gathered by one `fold` into a
+/// tuple over the three zipped slices.
+#[differentiate(hessian, wrt(ys))]
+fn squared_weighted_slope(xs: &[f64], ys: &[f64], wts: &[f64]) -> f64 {
+    let (sw, swx, swy, swxx, swxy) = xs.iter().zip(ys).zip(wts).fold(
+        (0.0, 0.0, 0.0, 0.0, 0.0),
+        |(sw, swx, swy, swxx, swxy), ((&x, &y), &w)| {
+            (
+                sw + w,
+                swx + w * x,
+                swy + w * y,
+                swxx + w * x * x,
+                swxy + w * x * y,
+            )
+        },
+    );
+    let slope = (sw * swxy - swx * swy) / (sw * swxx - swx * swx);
+    slope * slope
+}
+
+#[test]
+fn weighted_slope_from_a_fold_into_a_tuple() {
+    let xs = [0.0, 1.0, 2.0, 3.5, 4.0, 5.5];
+    let ys = vec![1.0, 1.8, 3.1, 4.2, 5.3, 6.0];
+    let wts = [1.0, 0.5, 2.0, 1.0, 0.8, 1.5];
+    let (v, g) = squared_weighted_slope_grad(&xs, &ys, &wts);
+    close("value", v, squared_weighted_slope(&xs, &ys, &wts), TOL);
+    // slope = Σ aᵢyᵢ with aᵢ = wᵢ(xᵢ − x̄_w)/Σwⱼ(xⱼ − x̄_w)²: ∂y = 2·slope·a, H = 2aaᵀ
+    let sw: f64 = wts.iter().sum();
+    let xbar: f64 = xs.iter().zip(&wts).map(|(x, w)| w * x).sum::<f64>() / sw;
+    let sxx: f64 = xs
+        .iter()
+        .zip(&wts)
+        .map(|(x, w)| w * (x - xbar).powi(2))
+        .sum();
+    let a: Vec<f64> = xs
+        .iter()
+        .zip(&wts)
+        .map(|(x, w)| w * (x - xbar) / sxx)
+        .collect();
+    let slope: f64 = a.iter().zip(&ys).map(|(a, y)| a * y).sum();
+    close("value", v, slope * slope, 1e-12);
+    let e: Vec<f64> = a.iter().map(|ai| 2.0 * slope * ai).collect();
+    close_all("∂y", &g, &e);
+    fd_vec("slope", |y| squared_weighted_slope(&xs, y, &wts), &ys, &g);
+    let dir = vec![1.0, 0.0, -1.0, 0.5, 0.2, -0.3];
+    let (_, _, hv) = squared_weighted_slope_hvp(&xs, &ys, &wts, &dir);
+    let ad: f64 = a.iter().zip(&dir).map(|(a, d)| a * d).sum();
+    let eh: Vec<f64> = a.iter().map(|ai| 2.0 * ai * ad).collect();
+    close_all("H·v", &hv, &eh);
+}
+
+/// The radius of gyration of points stored flat as x, y pairs, read by `chunks(2)`.
+#[differentiate(hessian)]
+fn gyration(xy: &[f64]) -> f64 {
+    let n = (xy.len() / 2) as f64;
+    let (cx, cy) = xy
+        .chunks(2)
+        .fold((0.0, 0.0), |(a, b), c| (a + c[0] / n, b + c[1] / n));
+    xy.chunks(2)
+        .map(|c| (c[0] - cx).powi(2) + (c[1] - cy).powi(2))
+        .sum::<f64>()
+        / n
+}
+
+#[test]
+fn radius_of_gyration_over_chunks_of_two() {
+    let xy = vec![0.0, 0.5, 1.2, -0.3, 2.0, 1.1, -0.7, 0.9];
+    let (v, g) = gyration_grad(&xy);
+    close("value", v, gyration(&xy), TOL);
+    // ∂pᵢ = (2/n)(pᵢ − c); H·v = (2/n)(vᵢ − v̄) per coordinate
+    let n = 4.0;
+    let c = [
+        (0..4).map(|i| xy[2 * i]).sum::<f64>() / n,
+        (0..4).map(|i| xy[2 * i + 1]).sum::<f64>() / n,
+    ];
+    let e: Vec<f64> = (0..8).map(|k| 2.0 / n * (xy[k] - c[k % 2])).collect();
+    close_all("∂p", &g, &e);
+    fd_vec("gyration", |p| gyration(p), &xy, &g);
+    let dir = vec![0.1, 0.2, -0.3, 0.4, 0.5, -0.1, 0.0, 0.3];
+    let vbar = [
+        (0..4).map(|i| dir[2 * i]).sum::<f64>() / n,
+        (0..4).map(|i| dir[2 * i + 1]).sum::<f64>() / n,
+    ];
+    let (_, _, hv) = gyration_hvp(&xy, &dir);
+    let eh: Vec<f64> = (0..8).map(|k| 2.0 / n * (dir[k] - vbar[k % 2])).collect();
+    close_all("H·v", &hv, &eh);
+}
