@@ -1484,3 +1484,645 @@ fn radius_of_gyration_over_chunks_of_two() {
     let eh: Vec<f64> = (0..8).map(|k| 2.0 / n * (dir[k] - vbar[k % 2])).collect();
     close_all("H·v", &hv, &eh);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Pharmacology and queues: `let .. else` on the last sample, helpers on data with `?`,
+// waiting times by `scan`.
+// ---------------------------------------------------------------------------------------------
+
+/// The area under a concentration curve sampled at (t, c): trapezoids over `windows(2)` plus
+/// the exponential tail c_last / k past the last sample, taken by `let .. else`.
+#[differentiate(wrt(samples))]
+fn auc_with_tail(samples: &[[f64; 2]], k_elim: f64) -> f64 {
+    let Some(&[_, c_last]) = samples.last() else {
+        return 0.0;
+    };
+    let body: f64 = samples
+        .windows(2)
+        .map(|w| 0.5 * (w[1][0] - w[0][0]) * (w[0][1] + w[1][1]))
+        .sum();
+    body + c_last / k_elim
+}
+
+#[test]
+fn pharmacokinetic_auc_with_let_else_on_the_last_sample() {
+    let samples = vec![
+        [0.0, 0.0],
+        [0.5, 3.2],
+        [1.0, 4.1],
+        [2.0, 3.5],
+        [4.0, 2.0],
+        [8.0, 0.7],
+    ];
+    let k = 0.26;
+    let (v, g) = auc_with_tail_grad(&samples, k);
+    close("value", v, auc_with_tail(&samples, k), TOL);
+    // ∂tᵢ = ½(cᵢ₋₁ + cᵢ) − ½(cᵢ + cᵢ₊₁) (the missing neighbour's term left out),
+    // ∂cᵢ = ½(tᵢ₊₁ − tᵢ₋₁) likewise, plus 1/k at the last sample
+    let n = samples.len();
+    for i in 0..n {
+        let (mut et, mut ec) = (0.0, 0.0);
+        if i > 0 {
+            et += 0.5 * (samples[i - 1][1] + samples[i][1]);
+            ec += 0.5 * (samples[i][0] - samples[i - 1][0]);
+        }
+        if i + 1 < n {
+            et -= 0.5 * (samples[i][1] + samples[i + 1][1]);
+            ec += 0.5 * (samples[i + 1][0] - samples[i][0]);
+        }
+        if i + 1 == n {
+            ec += 1.0 / k;
+        }
+        close(&format!("∂t{i}"), g[i][0], et, 1e-12);
+        close(&format!("∂c{i}"), g[i][1], ec, 1e-12);
+    }
+    let r = gradcheck(|s: &Vec<[f64; 2]>| auc_with_tail(s, k), &samples, &g);
+    assert!(r.passed(), "auc: {r}");
+    let (v0, _) = auc_with_tail_grad(&[], k);
+    assert_eq!(v0, 0.0);
+}
+
+/// The bin of a sorted grid holding `t`, `None` outside: a helper on data, written with `?`.
+fn bin_of(edges: &[f64], t: f64) -> Option<usize> {
+    let upper = edges.iter().position(|&e| e > t)?;
+    upper.checked_sub(1)
+}
+
+/// A histogram-shaped intensity: the log-likelihood of event times under a piecewise-constant
+/// rate e^{θ_b} per bin, minus the integral of the rate. Events outside the grid are skipped
+/// with `let .. else { continue }` on the data helper's `Option`.
+#[differentiate(wrt(log_rates))]
+fn piecewise_poisson_nll(log_rates: &[f64], edges: &[f64], events: &[f64]) -> f64 {
+    let mut ll = 0.0;
+    for &t in events {
+        let Some(b) = bin_of(edges, t) else {
+            continue;
+        };
+        ll += log_rates[b];
+    }
+    let integral: f64 = edges
+        .windows(2)
+        .zip(log_rates)
+        .map(|(w, &th)| (w[1] - w[0]) * th.exp())
+        .sum();
+    integral - ll
+}
+
+#[test]
+fn piecewise_poisson_with_a_data_helper_using_question_mark() {
+    let edges = [0.0, 1.0, 2.5, 4.0];
+    let events = [0.2, 0.7, 1.1, 1.9, 2.4, 3.3, 5.0, -1.0];
+    let th = vec![0.3, -0.2, 0.1];
+    let (v, g) = piecewise_poisson_nll_grad(&th, &edges, &events);
+    close("value", v, piecewise_poisson_nll(&th, &edges, &events), TOL);
+    // ∂θ_b = Δ_b e^{θ_b} − (events in bin b)
+    let counts = [2.0, 3.0, 1.0];
+    let e: Vec<f64> = (0..3)
+        .map(|b| (edges[b + 1] - edges[b]) * th[b].exp() - counts[b])
+        .collect();
+    close_all("∂θ", &g, &e);
+    fd_vec(
+        "poisson",
+        |t| piecewise_poisson_nll(t, &edges, &events),
+        &th,
+        &g,
+    );
+}
+
+/// The cost of waiting in a non-preemptive priority M/G/1 queue with exponential service:
+/// the residual work W₀ = Σ λⱼsⱼ², the loads σₖ = Σⱼ≤ₖ λⱼsⱼ by `scan`, Wₖ = W₀/((1 − σₖ₋₁)(1 − σₖ)).
+#[differentiate(wrt(service))]
+fn priority_waiting_cost(service: &[f64], arrivals: &[f64], costs: &[f64]) -> f64 {
+    let w0: f64 = arrivals.iter().zip(service).map(|(l, s)| l * s * s).sum();
+    let loads: Vec<f64> = arrivals
+        .iter()
+        .zip(service)
+        .scan(0.0, |acc, (l, s)| {
+            *acc += l * s;
+            Some(*acc)
+        })
+        .collect();
+    let mut before = 0.0;
+    let mut cost = 0.0;
+    for ((&sigma, &lam), &c) in loads.iter().zip(arrivals).zip(costs) {
+        cost += c * lam * w0 / ((1.0 - before) * (1.0 - sigma));
+        before = sigma;
+    }
+    cost
+}
+
+#[test]
+fn priority_queue_waiting_cost_by_scan_of_loads() {
+    let arrivals = [0.2, 0.3, 0.1];
+    let service = vec![0.8, 1.1, 1.5];
+    let costs = [5.0, 2.0, 1.0];
+    let (v, g) = priority_waiting_cost_grad(&service, &arrivals, &costs);
+    close(
+        "value",
+        v,
+        priority_waiting_cost(&service, &arrivals, &costs),
+        TOL,
+    );
+    // ∂W₀/∂sₘ = 2λₘsₘ, ∂σₖ/∂sₘ = λₘ[m ≤ k]; with Dₖ = (1 − σₖ₋₁)(1 − σₖ):
+    // ∂Wₖ/∂sₘ = 2λₘsₘ/Dₖ + Wₖ(λₘ[m ≤ k−1]/(1 − σₖ₋₁) + λₘ[m ≤ k]/(1 − σₖ))
+    let sig: Vec<f64> = (0..3)
+        .map(|k| (0..=k).map(|j| arrivals[j] * service[j]).sum())
+        .collect();
+    let w0: f64 = (0..3).map(|j| arrivals[j] * service[j].powi(2)).sum();
+    let e: Vec<f64> = (0..3)
+        .map(|m| {
+            (0..3)
+                .map(|k| {
+                    let prev = if k == 0 { 0.0 } else { sig[k - 1] };
+                    let d = (1.0 - prev) * (1.0 - sig[k]);
+                    let wk = w0 / d;
+                    let in_prev = if k >= 1 && m <= k - 1 {
+                        arrivals[m] / (1.0 - prev)
+                    } else {
+                        0.0
+                    };
+                    let in_cur = if m <= k {
+                        arrivals[m] / (1.0 - sig[k])
+                    } else {
+                        0.0
+                    };
+                    costs[k]
+                        * arrivals[k]
+                        * (2.0 * arrivals[m] * service[m] / d + wk * (in_prev + in_cur))
+                })
+                .sum()
+        })
+        .collect();
+    close_all("∂s", &g, &e);
+    fd_vec(
+        "priority",
+        |s| priority_waiting_cost(s, &arrivals, &costs),
+        &service,
+        &g,
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Robotics: odometry over wheel speeds as `&[[f64; 2]]`, an arm as a struct with methods.
+// ---------------------------------------------------------------------------------------------
+
+/// A differential-drive robot integrated over wheel-speed pairs (left, right): heading first,
+/// then position, each step a `for &[vl, vr] in speeds`; half the squared miss of the goal.
+#[differentiate(wrt(speeds))]
+fn odometry_miss(speeds: &[[f64; 2]], track: f64, dt: f64, goal: [f64; 2]) -> f64 {
+    let (mut x, mut y, mut th) = (0.0, 0.0, 0.0);
+    for &[vl, vr] in speeds {
+        th += (vr - vl) / track * dt;
+        let v = 0.5 * (vl + vr);
+        x += v * th.cos() * dt;
+        y += v * th.sin() * dt;
+    }
+    0.5 * ((x - goal[0]).powi(2) + (y - goal[1]).powi(2))
+}
+
+#[test]
+fn differential_drive_odometry_over_wheel_speed_pairs() {
+    let speeds = vec![[1.0, 1.2], [1.1, 1.4], [0.9, 1.5], [1.2, 1.0], [1.3, 1.3]];
+    let (track, dt, goal) = (0.5, 0.4, [2.0, 1.2]);
+    let (v, g) = odometry_miss_grad(&speeds, track, dt, goal);
+    close("value", v, odometry_miss(&speeds, track, dt, goal), TOL);
+    // θₖ = Σ_{j≤k}(vrⱼ − vlⱼ)dt/L, vₖ = (vlₖ + vrₖ)/2, x = Σ vₖ cos θₖ dt, y = Σ vₖ sin θₖ dt:
+    // ∂x/∂vr_j = ½cos θⱼ dt − (dt²/L) Σ_{k≥j} vₖ sin θₖ, ∂x/∂vl_j = ½cos θⱼ dt + (dt²/L)Σ vₖ sin θₖ,
+    // ∂y/∂vr_j = ½sin θⱼ dt + (dt²/L) Σ_{k≥j} vₖ cos θₖ, ∂y/∂vl_j = ½sin θⱼ dt − (dt²/L)Σ vₖ cos θₖ
+    let n = speeds.len();
+    let th: Vec<f64> = (0..n)
+        .map(|k| {
+            (0..=k)
+                .map(|j| (speeds[j][1] - speeds[j][0]) / track * dt)
+                .sum()
+        })
+        .collect();
+    let vel: Vec<f64> = speeds.iter().map(|s| 0.5 * (s[0] + s[1])).collect();
+    let x: f64 = (0..n).map(|k| vel[k] * th[k].cos() * dt).sum();
+    let y: f64 = (0..n).map(|k| vel[k] * th[k].sin() * dt).sum();
+    let (ex, ey) = (x - goal[0], y - goal[1]);
+    for j in 0..n {
+        let ss: f64 = (j..n).map(|k| vel[k] * th[k].sin()).sum::<f64>() * dt * dt / track;
+        let sc: f64 = (j..n).map(|k| vel[k] * th[k].cos()).sum::<f64>() * dt * dt / track;
+        let (hc, hs) = (0.5 * th[j].cos() * dt, 0.5 * th[j].sin() * dt);
+        let e_vl = ex * (hc + ss) + ey * (hs - sc);
+        let e_vr = ex * (hc - ss) + ey * (hs + sc);
+        close(&format!("∂vl{j}"), g[j][0], e_vl, 1e-12);
+        close(&format!("∂vr{j}"), g[j][1], e_vr, 1e-12);
+    }
+    let r = gradcheck(
+        |s: &Vec<[f64; 2]>| odometry_miss(s, track, dt, goal),
+        &speeds,
+        &g,
+    );
+    assert!(r.passed(), "odometry: {r}");
+}
+
+/// A two-link arm's link lengths, its kinematics as methods calling each other.
+#[derive(Clone, Debug, Differentiable)]
+struct TwoLink {
+    l1: f64,
+    l2: f64,
+}
+
+#[differentiate]
+impl TwoLink {
+    fn hand(&self, q: [f64; 2]) -> [f64; 2] {
+        let elbow = [self.l1 * q[0].cos(), self.l1 * q[0].sin()];
+        let a = q[0] + q[1];
+        [elbow[0] + self.l2 * a.cos(), elbow[1] + self.l2 * a.sin()]
+    }
+
+    /// The determinant of the hand's Jacobian, l₁l₂ sin q₂: how freely the hand moves.
+    fn manipulability(&self, q: [f64; 2]) -> f64 {
+        self.l1 * self.l2 * q[1].sin()
+    }
+
+    fn design_loss(&self, q: [f64; 2], target: [f64; 2], lam: f64) -> f64 {
+        let [hx, hy] = self.hand(q);
+        (hx - target[0]).powi(2) + (hy - target[1]).powi(2) - lam * self.manipulability(q)
+    }
+}
+
+#[test]
+fn two_link_arm_design_through_methods() {
+    let arm = TwoLink { l1: 1.1, l2: 0.7 };
+    let (q, target, lam) = ([0.5, 1.2], [0.6, 1.4], 0.2);
+    let (v, (ga, gq, _, _)) = arm.design_loss_grad(q, target, lam);
+    close("value", v, arm.design_loss(q, target, lam), TOL);
+    // hand = (l₁c₁ + l₂c₁₂, l₁s₁ + l₂s₁₂), d = hand − target:
+    // ∂l₁ = 2dₓc₁ + 2d_y s₁ − λl₂ sin q₂, ∂l₂ = 2dₓc₁₂ + 2d_y s₁₂ − λl₁ sin q₂,
+    // ∂q₁ = 2dₓ(−l₁s₁ − l₂s₁₂) + 2d_y(l₁c₁ + l₂c₁₂), ∂q₂ = −2dₓl₂s₁₂ + 2d_y l₂c₁₂ − λl₁l₂ cos q₂
+    let (l1, l2) = (arm.l1, arm.l2);
+    let (c1, s1, c12, s12) = (
+        q[0].cos(),
+        q[0].sin(),
+        (q[0] + q[1]).cos(),
+        (q[0] + q[1]).sin(),
+    );
+    let (dx, dy) = (
+        l1 * c1 + l2 * c12 - target[0],
+        l1 * s1 + l2 * s12 - target[1],
+    );
+    close(
+        "∂l₁",
+        ga.l1,
+        2.0 * dx * c1 + 2.0 * dy * s1 - lam * l2 * q[1].sin(),
+        1e-12,
+    );
+    close(
+        "∂l₂",
+        ga.l2,
+        2.0 * dx * c12 + 2.0 * dy * s12 - lam * l1 * q[1].sin(),
+        1e-12,
+    );
+    close(
+        "∂q₁",
+        gq[0],
+        2.0 * dx * (-l1 * s1 - l2 * s12) + 2.0 * dy * (l1 * c1 + l2 * c12),
+        1e-12,
+    );
+    close(
+        "∂q₂",
+        gq[1],
+        -2.0 * dx * l2 * s12 + 2.0 * dy * l2 * c12 - lam * l1 * l2 * q[1].cos(),
+        1e-12,
+    );
+    let r = gradcheck(
+        |p: &(TwoLink, [f64; 2])| p.0.design_loss(p.1, target, lam),
+        &(arm.clone(), q),
+        &(ga, gq),
+    );
+    assert!(r.passed(), "arm: {r}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rankings, mixtures, forecasts and prices: `windows` over an order, `from_fn` over a const
+// generic, `scan` with `skip`, Horner by `rev().fold`.
+// ---------------------------------------------------------------------------------------------
+
+/// A listwise hinge loss: each neighbour pair of the true order, from `windows(2)` over the
+/// indices, should keep a margin between their scores.
+#[differentiate(wrt(scores))]
+fn ordered_hinge(scores: &[f64], order: &[usize], margin: f64) -> f64 {
+    order
+        .windows(2)
+        .map(|w| (margin - (scores[w[0]] - scores[w[1]])).max(0.0))
+        .sum()
+}
+
+#[test]
+fn listwise_hinge_over_windows_of_the_true_order() {
+    let scores = vec![0.2, 1.4, 0.85, -0.1, 0.55];
+    let order = [1, 2, 4, 0, 3];
+    let m = 0.5;
+    let (v, g) = ordered_hinge_grad(&scores, &order, m);
+    close("value", v, ordered_hinge(&scores, &order, m), TOL);
+    // an active pair (a, b) (margin − (s_a − s_b) > 0): ∂s_a −= 1, ∂s_b += 1
+    let mut e = vec![0.0; 5];
+    for w in order.windows(2) {
+        if m - (scores[w[0]] - scores[w[1]]) > 0.0 {
+            e[w[0]] -= 1.0;
+            e[w[1]] += 1.0;
+        }
+    }
+    close_all("∂s", &g, &e);
+    fd_vec("hinge", |s| ordered_hinge(s, &order, m), &scores, &g);
+}
+
+/// The Gibbs energy of an ideal mixture of `N` species, the mole fractions a softmax of logits
+/// built by `std::array::from_fn`: G = Σ xᵢ(μᵢ + RT ln xᵢ).
+#[differentiate(hessian, wrt(z))]
+fn mixture_gibbs<const N: usize>(z: [f64; N], mu: [f64; N], rt: f64) -> f64 {
+    let m = z.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let e: [f64; N] = std::array::from_fn(|i| (z[i] - m).exp());
+    let total: f64 = e.iter().sum();
+    let x: [f64; N] = std::array::from_fn(|i| e[i] / total);
+    x.iter()
+        .zip(mu.iter())
+        .map(|(&xi, &mi)| xi * (mi + rt * xi.ln()))
+        .sum()
+}
+
+#[test]
+fn ideal_mixture_gibbs_energy_over_const_generic_species() {
+    let z = [0.3, -0.5, 1.1, 0.0];
+    let mu = [-1.0, 0.5, -0.2, 0.8];
+    let rt = 0.6;
+    let (v, g) = mixture_gibbs_grad(z, mu, rt);
+    close("value", v, mixture_gibbs(z, mu, rt), TOL);
+    // gᵢ = ∂G/∂xᵢ = μᵢ + RT(ln xᵢ + 1); through the softmax ∂zⱼ = xⱼ(gⱼ − Σᵢ xᵢgᵢ)
+    let s: f64 = z.iter().map(|v| v.exp()).sum();
+    let x: Vec<f64> = z.iter().map(|v| v.exp() / s).collect();
+    let gx: Vec<f64> = (0..4).map(|i| mu[i] + rt * (x[i].ln() + 1.0)).collect();
+    let mean: f64 = (0..4).map(|i| x[i] * gx[i]).sum();
+    let e: Vec<f64> = (0..4).map(|j| x[j] * (gx[j] - mean)).collect();
+    close_all("∂z", &g, &e);
+    fd_any("gibbs", |z: &[f64; 4]| mixture_gibbs(*z, mu, rt), &z, &g);
+    let dir = [0.4, -0.2, 0.1, 0.3];
+    let (_, _, hv) = mixture_gibbs_hvp(z, mu, rt, dir);
+    let h = 1e-5;
+    let zp: [f64; 4] = std::array::from_fn(|i| z[i] + h * dir[i]);
+    let zm: [f64; 4] = std::array::from_fn(|i| z[i] - h * dir[i]);
+    let (gp, gm) = (
+        mixture_gibbs_grad(zp, mu, rt).1,
+        mixture_gibbs_grad(zm, mu, rt).1,
+    );
+    for i in 0..4 {
+        close(
+            &format!("(H·v)[{i}]"),
+            hv[i],
+            (gp[i] - gm[i]) / (2.0 * h),
+            1e-6,
+        );
+    }
+}
+
+/// One-step-ahead forecasts by exponential smoothing (`scan`), scored after a burn-in: the
+/// forecasts zipped with the next observations, the first `burn` pairs skipped.
+#[differentiate(hessian, wrt(alpha))]
+fn smoothing_sse(alpha: f64, xs: &[f64], burn: usize) -> f64 {
+    xs.iter()
+        .scan(xs[0], |level, &x| {
+            *level = alpha * x + (1.0 - alpha) * *level;
+            Some(*level)
+        })
+        .zip(xs.iter().skip(1))
+        .skip(burn)
+        .map(|(f, &next)| (next - f).powi(2))
+        .sum()
+}
+
+#[test]
+fn exponential_smoothing_scored_after_burn_in() {
+    let xs = data(18, 1.7);
+    let (a, burn) = (0.35, 4);
+    let (v, ga) = smoothing_sse_grad(a, &xs, burn);
+    close("value", v, smoothing_sse(a, &xs, burn), TOL);
+    // eₜ = αxₜ + (1−α)eₜ₋₁, e′ₜ = xₜ − eₜ₋₁ + (1−α)e′ₜ₋₁, e″ₜ = −2e′ₜ₋₁ + (1−α)e″ₜ₋₁;
+    // ∂α = Σ_{t≥burn} −2(xₜ₊₁ − eₜ)e′ₜ, ∂²α = Σ 2e′ₜ² − 2(xₜ₊₁ − eₜ)e″ₜ
+    let (mut lvl, mut d1, mut d2) = (xs[0], 0.0, 0.0);
+    let (mut eg, mut eh) = (0.0, 0.0);
+    for t in 0..xs.len() - 1 {
+        let (p1, pl) = (d1, lvl);
+        d2 = -2.0 * p1 + (1.0 - a) * d2;
+        d1 = xs[t] - pl + (1.0 - a) * p1;
+        lvl = a * xs[t] + (1.0 - a) * pl;
+        if t >= burn {
+            let r = xs[t + 1] - lvl;
+            eg += -2.0 * r * d1;
+            eh += 2.0 * d1 * d1 - 2.0 * r * d2;
+        }
+    }
+    close("∂α", ga, eg, 1e-12);
+    fd("smoothing", |a| smoothing_sse(a, &xs, burn), a, ga);
+    let (_, _, hv) = smoothing_sse_hvp(a, &xs, burn, 1.0);
+    close("∂²α", hv, eh, 1e-10);
+    let fw = forward("smoothing").one(
+        a,
+        |a| smoothing_sse(a, &xs, burn),
+        |a, da| smoothing_sse_jvp(a, &xs, burn, da),
+        |a| smoothing_sse_vjp(a, &xs, burn),
+    );
+    tangents_are("smoothing", &fw, eg, 1e-12);
+}
+
+/// A bond's price at yield y by Horner's rule over the cash flows from the back:
+/// P = v(c₀ + v(c₁ + v(…))), v = 1/(1 + y).
+#[differentiate(hessian, wrt(y))]
+fn price_at_yield(y: f64, cashflows: &[f64]) -> f64 {
+    let v = 1.0 / (1.0 + y);
+    cashflows.iter().rev().fold(0.0, |acc, &c| (acc + c) * v)
+}
+
+#[test]
+fn bond_price_by_horner_from_the_back() {
+    let cfs = [5.0, 5.0, 5.0, 5.0, 105.0];
+    let y = 0.043;
+    let (v, gy) = price_at_yield_grad(y, &cfs);
+    // P = Σ cᵢ(1+y)^{−(i+1)}, P′ = −Σ(i+1)cᵢ(1+y)^{−(i+2)}, P″ = Σ(i+1)(i+2)cᵢ(1+y)^{−(i+3)}
+    let p: f64 = (0..5)
+        .map(|i| cfs[i] * (1.0 + y).powi(-(i as i32 + 1)))
+        .sum();
+    let d1: f64 = (0..5)
+        .map(|i| -((i + 1) as f64) * cfs[i] * (1.0 + y).powi(-(i as i32 + 2)))
+        .sum();
+    let d2: f64 = (0..5)
+        .map(|i| ((i + 1) * (i + 2)) as f64 * cfs[i] * (1.0 + y).powi(-(i as i32 + 3)))
+        .sum();
+    close("value", v, p, 1e-12);
+    close("∂y", gy, d1, 1e-12);
+    fd("price", |y| price_at_yield(y, &cfs), y, gy);
+    let (_, _, h) = price_at_yield_hvp(y, &cfs, 1.0);
+    close("∂²y", h, d2, 1e-12);
+    let fw = forward("price").one(
+        y,
+        |y| price_at_yield(y, &cfs),
+        |y, dy| price_at_yield_jvp(y, &cfs, dy),
+        |y| price_at_yield_vjp(y, &cfs),
+    );
+    tangents_are("price", &fw, d1, 1e-12);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tariffs and clusters: a `match` on a flag and the load together, a generic distance over a
+// const generic called from f64 and f32.
+// ---------------------------------------------------------------------------------------------
+
+/// The cost of a day's load profile under a tariff with a peak surcharge above a cap: a `match`
+/// on the hour's peak flag (tested) and its load (bound by name, tested in a guard).
+#[differentiate(wrt(load))]
+fn tariff_cost(load: &[f64], peak: &[bool], price: f64, cap: f64) -> f64 {
+    load.iter()
+        .zip(peak)
+        .map(|(&l, &p)| match (p, l) {
+            (true, kw) if kw > cap => price * cap + 3.0 * price * (kw - cap),
+            (true, kw) => price * kw,
+            (false, kw) => 0.6 * price * kw,
+        })
+        .sum()
+}
+
+#[test]
+fn tariff_by_match_on_peak_flag_and_load() {
+    let load = vec![1.2, 3.5, 2.8, 0.9, 4.1, 2.0];
+    let peak = [false, true, true, false, true, true];
+    let (price, cap) = (0.3, 2.5);
+    let (v, g) = tariff_cost_grad(&load, &peak, price, cap);
+    close("value", v, tariff_cost(&load, &peak, price, cap), TOL);
+    // ∂lₕ = 0.6·price off peak, price on peak up to the cap, 3·price above it
+    let e: Vec<f64> = load
+        .iter()
+        .zip(&peak)
+        .map(|(&l, &p)| match (p, l > cap) {
+            (false, _) => 0.6 * price,
+            (true, false) => price,
+            (true, true) => 3.0 * price,
+        })
+        .collect();
+    close_all("∂l", &g, &e);
+    fd_vec("tariff", |l| tariff_cost(l, &peak, price, cap), &load, &g);
+}
+
+#[differentiate]
+fn distance<F: Float, const D: usize>(a: &[F; D], b: &[F; D]) -> F {
+    a.iter()
+        .zip(b.iter())
+        .map(|(&x, &y)| (x - y) * (x - y))
+        .fold(F::zero(), |s, t| s + t)
+        .sqrt()
+}
+
+/// The Lennard-Jones energy of a cluster, 4ε((σ/r)¹² − (σ/r)⁶) over every pair: the pairs by
+/// `enumerate` and `skip(i + 1)` inside a `flat_map`.
+#[differentiate(wrt(pos))]
+fn lj_energy(pos: &[[f64; 3]], eps: f64, sigma: f64) -> f64 {
+    pos.iter()
+        .enumerate()
+        .flat_map(|(i, a)| pos.iter().skip(i + 1).map(move |b| distance(a, b)))
+        .map(|r| {
+            let s6 = (sigma / r).powi(6);
+            4.0 * eps * (s6 * s6 - s6)
+        })
+        .sum()
+}
+
+#[differentiate(wrt(pos))]
+fn lj_energy_f32(pos: &[[f32; 3]], eps: f32, sigma: f32) -> f32 {
+    let mut e = 0.0;
+    for i in 0..pos.len() {
+        for j in i + 1..pos.len() {
+            let s6 = (sigma / distance(&pos[i], &pos[j])).powi(6);
+            e += 4.0 * eps * (s6 * s6 - s6);
+        }
+    }
+    e
+}
+
+#[test]
+fn lennard_jones_cluster_with_generic_const_distance() {
+    let pos = vec![
+        [0.0, 0.0, 0.0],
+        [1.12, 0.05, -0.1],
+        [0.5, 1.0, 0.2],
+        [0.4, 0.45, 0.95],
+    ];
+    let (eps, sigma) = (1.0, 1.0);
+    let (v, g) = lj_energy_grad(&pos, eps, sigma);
+    close("value", v, lj_energy(&pos, eps, sigma), TOL);
+    // dE/dr = 4ε(−12σ¹²/r¹³ + 6σ⁶/r⁷); ∂pᵢ = Σⱼ dE/dr(rᵢⱼ)(pᵢ − pⱼ)/rᵢⱼ
+    let n = pos.len();
+    let mut e = vec![[0.0; 3]; n];
+    for i in 0..n {
+        for j in 0..n {
+            if i != j {
+                let d: Vec<f64> = (0..3).map(|k| pos[i][k] - pos[j][k]).collect();
+                let r = d.iter().map(|x| x * x).sum::<f64>().sqrt();
+                let de = 4.0
+                    * eps
+                    * (-12.0 * sigma.powi(12) / r.powi(13) + 6.0 * sigma.powi(6) / r.powi(7));
+                for k in 0..3 {
+                    e[i][k] += de * d[k] / r;
+                }
+            }
+        }
+    }
+    for i in 0..n {
+        close_all(&format!("∂p{i}"), &g[i], &e[i]);
+    }
+    let r = gradcheck(|p: &Vec<[f64; 3]>| lj_energy(p, eps, sigma), &pos, &g);
+    assert!(r.passed(), "lj: {r}");
+    let p32: Vec<[f32; 3]> = pos
+        .iter()
+        .map(|p| [p[0] as f32, p[1] as f32, p[2] as f32])
+        .collect();
+    let (v32, g32) = lj_energy_f32_grad(&p32, 1.0, 1.0);
+    close("f32 value", v32 as f64, v, 1e-4);
+    for i in 0..n {
+        for k in 0..3 {
+            close(&format!("f32 ∂p{i}[{k}]"), g32[i][k] as f64, e[i][k], 1e-3);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Risk: the conditional value at risk, the worst scenarios by a sort and `take`.
+// ---------------------------------------------------------------------------------------------
+
+/// The mean of the `k` worst scenario losses of a portfolio: losses −rₛ·w collected, sorted
+/// descending, the first `k` by `take`.
+#[differentiate(wrt(w))]
+fn cvar(w: &[f64], scenarios: &[Vec<f64>], k: usize) -> f64 {
+    let mut losses: Vec<f64> = scenarios
+        .iter()
+        .map(|r| -r.iter().zip(w).map(|(a, b)| a * b).sum::<f64>())
+        .collect();
+    losses.sort_by(|a, b| b.partial_cmp(a).unwrap());
+    losses.iter().take(k).sum::<f64>() / k as f64
+}
+
+#[test]
+fn conditional_value_at_risk_by_sort_and_take() {
+    let scenarios: Vec<Vec<f64>> = (0..9)
+        .map(|s| {
+            vec![
+                0.04 * (s as f64 * 1.1).sin(),
+                0.03 * (s as f64 * 0.6 + 1.0).cos(),
+                0.02 * (s as f64 * 2.3).sin(),
+            ]
+        })
+        .collect();
+    let w = vec![0.5, 0.3, 0.2];
+    let k = 3;
+    let (v, g) = cvar_grad(&w, &scenarios, k);
+    close("value", v, cvar(&w, &scenarios, k), TOL);
+    // ∂w = −(1/k) Σ_{the k worst s} rₛ
+    let mut idx: Vec<usize> = (0..9).collect();
+    let loss = |s: usize| -(0..3).map(|j| scenarios[s][j] * w[j]).sum::<f64>();
+    idx.sort_by(|&a, &b| loss(b).partial_cmp(&loss(a)).unwrap());
+    let e: Vec<f64> = (0..3)
+        .map(|j| -idx[..k].iter().map(|&s| scenarios[s][j]).sum::<f64>() / k as f64)
+        .collect();
+    close_all("∂w", &g, &e);
+    fd_vec("cvar", |w| cvar(w, &scenarios, k), &w, &g);
+}

@@ -377,12 +377,24 @@ pub(super) fn desugar_forms(
                 value,
             ));
         }
+        // An element that is an array taken apart where it is read (`Some(&[t, c]) =
+        // xs.last()` of rows `&[[f64; 2]]`): names, `_` and `..`, a `let [t, c] = ..` after.
+        let array_of_names = |p: &Pat| {
+            matches!(p, Pat::Slice(ps) if ps.elems.iter().all(|e| match e {
+                Pat::Ident(pi) => pi.by_ref.is_none() && pi.subpat.is_none(),
+                Pat::Wild(_) | Pat::Rest(_) => true,
+                _ => false,
+            }))
+        };
         let (deref, name) = match &ts.elems[0] {
             p @ Pat::Ident(pi) if copied && pi.by_ref.is_none() && pi.subpat.is_none() => {
                 (true, p.clone())
             }
+            p if copied && array_of_names(p) => (true, p.clone()),
             _ if copied => return None,
-            Pat::Reference(r) if matches!(&*r.pat, Pat::Ident(_)) => (true, (*r.pat).clone()),
+            Pat::Reference(r) if matches!(&*r.pat, Pat::Ident(_)) || array_of_names(&r.pat) => {
+                (true, (*r.pat).clone())
+            }
             p @ Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => (false, p.clone()),
             _ => return None,
         };
