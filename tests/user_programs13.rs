@@ -2126,3 +2126,171 @@ fn conditional_value_at_risk_by_sort_and_take() {
     close_all("∂w", &g, &e);
     fd_vec("cvar", |w| cvar(w, &scenarios, k), &w, &g);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Forms found along the way: a tuple matched with a literal beside a name, `sin_cos`, windows
+// of three taken apart by `if let`, `chunks_exact`, `rev().enumerate()`.
+// ---------------------------------------------------------------------------------------------
+
+/// A step response that switches on a count: `match (x, n)` with `(v, 0)` binding the value
+/// beside a literal test of the count.
+#[differentiate(hessian, wrt(x))]
+fn gated(x: f64, n: u32) -> f64 {
+    match (x.tanh(), n) {
+        (v, 0) => v,
+        (v, 1) => v * v,
+        (_, k) => x * k as f64,
+    }
+}
+
+#[test]
+fn tuple_match_with_a_literal_beside_a_name() {
+    let x = 0.6;
+    let t = x.tanh();
+    let s = 1.0 - t * t;
+    // n = 0: tanh x, ∂ = 1 − t², ∂² = −2t(1 − t²); n = 1: tanh² x, ∂ = 2t(1 − t²),
+    // ∂² = 2(1 − t²)² − 4t²(1 − t²); n ≥ 2: n·x, ∂ = n, ∂² = 0
+    let cases = [
+        (0u32, t, s, -2.0 * t * s),
+        (1, t * t, 2.0 * t * s, 2.0 * s * s - 4.0 * t * t * s),
+        (3, 3.0 * x, 3.0, 0.0),
+    ];
+    for (n, ev, eg, eh) in cases {
+        let (v, g) = gated_grad(x, n);
+        close(&format!("n = {n}"), v, ev, 1e-14);
+        close(&format!("n = {n}"), v, gated(x, n), TOL);
+        close(&format!("∂x, n = {n}"), g, eg, 1e-12);
+        fd(&format!("gated {n}"), |x| gated(x, n), x, g);
+        let (_, _, h) = gated_hvp(x, n, 1.0);
+        close(&format!("∂²x, n = {n}"), h, eh, 1e-12);
+    }
+}
+
+/// A planar arm's hand by `sin_cos` of each absolute angle, the angles by `scan`.
+#[differentiate(wrt(q))]
+fn hand_height(q: &[f64], links: &[f64]) -> f64 {
+    q.iter()
+        .scan(0.0, |th, &dq| {
+            *th += dq;
+            Some(*th)
+        })
+        .zip(links)
+        .map(|(th, &l)| {
+            let (s, c) = th.sin_cos();
+            l * (s + 0.1 * c)
+        })
+        .sum()
+}
+
+#[test]
+fn hand_height_by_sin_cos() {
+    let q = vec![0.3, 0.5, -0.4];
+    let links = [1.0, 0.6, 0.4];
+    let (v, g) = hand_height_grad(&q, &links);
+    close("value", v, hand_height(&q, &links), TOL);
+    // θₖ = Σ_{j≤k} qⱼ; ∂qⱼ = Σ_{k≥j} lₖ(cos θₖ − 0.1 sin θₖ)
+    let th: Vec<f64> = (0..3).map(|k| q[..=k].iter().sum()).collect();
+    let e: Vec<f64> = (0..3)
+        .map(|j| {
+            (j..3)
+                .map(|k| links[k] * (th[k].cos() - 0.1 * th[k].sin()))
+                .sum()
+        })
+        .collect();
+    close_all("∂q", &g, &e);
+    fd_vec("sin_cos", |q| hand_height(q, &links), &q, &g);
+}
+
+/// The bending energy of a discretised beam (a smoothing penalty): second differences over
+/// windows of three, each taken apart by `if let &[a, b, c] = w`.
+#[differentiate(hessian)]
+fn bending_energy(y: &[f64]) -> f64 {
+    let mut e = 0.0;
+    for w in y.windows(3) {
+        if let &[a, b, c] = w {
+            e += (a - 2.0 * b + c).powi(2);
+        }
+    }
+    e
+}
+
+#[test]
+fn bending_energy_over_windows_of_three() {
+    let y = vec![0.0, 0.4, 0.7, 0.6, 0.9, 1.5];
+    let (v, g) = bending_energy_grad(&y);
+    close("value", v, bending_energy(&y), TOL);
+    // with dᵢ = yᵢ − 2yᵢ₊₁ + yᵢ₊₂: ∂y = 2Dᵀd, H = 2DᵀD (D the second-difference matrix)
+    let n = y.len();
+    let dir = vec![0.2, -0.1, 0.5, 0.3, -0.4, 0.1];
+    let (mut e, mut eh) = (vec![0.0; n], vec![0.0; n]);
+    for i in 0..n - 2 {
+        let d = y[i] - 2.0 * y[i + 1] + y[i + 2];
+        let dv = dir[i] - 2.0 * dir[i + 1] + dir[i + 2];
+        for (k, c) in [(i, 1.0), (i + 1, -2.0), (i + 2, 1.0)] {
+            e[k] += 2.0 * d * c;
+            eh[k] += 2.0 * dv * c;
+        }
+    }
+    close_all("∂y", &g, &e);
+    fd_vec("bending", |y| bending_energy(y), &y, &g);
+    let (_, _, hv) = bending_energy_hvp(&y, &dir);
+    close_all("H·v", &hv, &eh);
+}
+
+/// The kinetic energy of particles stored flat as (mass, vx, vy) triples read by
+/// `chunks_exact(3)`.
+#[differentiate]
+fn kinetic_energy(state: &[f64]) -> f64 {
+    state
+        .chunks_exact(3)
+        .map(|p| 0.5 * p[0] * (p[1] * p[1] + p[2] * p[2]))
+        .sum()
+}
+
+#[test]
+fn kinetic_energy_over_chunks_exact() {
+    let state = vec![1.0, 0.5, -0.2, 2.0, 0.1, 0.3, 0.5, -1.0, 0.8];
+    let (v, g) = kinetic_energy_grad(&state);
+    close("value", v, kinetic_energy(&state), TOL);
+    // ∂m = ½|v|², ∂vₓ = m vₓ, ∂v_y = m v_y
+    let e: Vec<f64> = state
+        .chunks(3)
+        .flat_map(|p| [0.5 * (p[1] * p[1] + p[2] * p[2]), p[0] * p[1], p[0] * p[2]])
+        .collect();
+    close_all("∂state", &g, &e);
+    fd_vec("kinetic", |s| kinetic_energy(s), &state, &g);
+}
+
+/// A present value with the most recent cash flow first: `rev().enumerate()` gives each its
+/// number of periods to discount.
+#[differentiate(hessian, wrt(rate))]
+fn pv_most_recent_first(rate: f64, flows: &[f64]) -> f64 {
+    flows
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(k, &c)| c / (1.0 + rate).powi(k as i32 + 1))
+        .sum()
+}
+
+#[test]
+fn present_value_by_rev_enumerate() {
+    let flows = [40.0, 25.0, 30.0, 10.0];
+    let r = 0.05;
+    let (v, g) = pv_most_recent_first_grad(r, &flows);
+    // the flow at index i waits k = n − i periods after the reversal's numbering (k + 1):
+    // PV = Σ c (1+r)^{−(k+1)}, ∂r = −Σ (k+1) c (1+r)^{−(k+2)}, ∂²r = Σ (k+1)(k+2) c (1+r)^{−(k+3)}
+    let n = flows.len();
+    let (mut ev, mut eg, mut eh) = (0.0, 0.0, 0.0);
+    for (i, &c) in flows.iter().enumerate() {
+        let k = (n - 1 - i) as i32;
+        ev += c * (1.0 + r).powi(-(k + 1));
+        eg -= (k + 1) as f64 * c * (1.0 + r).powi(-(k + 2));
+        eh += ((k + 1) * (k + 2)) as f64 * c * (1.0 + r).powi(-(k + 3));
+    }
+    close("value", v, ev, 1e-12);
+    close("∂r", g, eg, 1e-12);
+    fd("pv", |r| pv_most_recent_first(r, &flows), r, g);
+    let (_, _, h) = pv_most_recent_first_hvp(r, &flows, 1.0);
+    close("∂²r", h, eh, 1e-12);
+}

@@ -929,6 +929,12 @@ pub(super) fn desugar_forms(
                 syn::parse_quote_spanned!(span=> #name)
             })
             .collect();
+        // A `return`, `break` or `continue` in an arm would be inside the block around the
+        // hidden variables, which the lowering does not follow: left as it is, the `match` is
+        // the error that says to take the parts out first.
+        if !pre.is_empty() && m.arms.iter().any(|a| super::control::diverges(&a.body)) {
+            return None;
+        }
         let kept: Vec<usize> = (0..n).filter(|&k| !free[k]).collect();
         // Each arm as (its pattern over the kept positions, guard with its lets, body).
         let mut out_arms: Vec<(Pat, Option<Expr>, TokenStream)> = Vec::new();
