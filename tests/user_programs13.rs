@@ -1636,7 +1636,7 @@ fn priority_queue_waiting_cost_by_scan_of_loads() {
                     let prev = if k == 0 { 0.0 } else { sig[k - 1] };
                     let d = (1.0 - prev) * (1.0 - sig[k]);
                     let wk = w0 / d;
-                    let in_prev = if k >= 1 && m <= k - 1 {
+                    let in_prev = if m < k {
                         arrivals[m] / (1.0 - prev)
                     } else {
                         0.0
