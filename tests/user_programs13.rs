@@ -2294,3 +2294,195 @@ fn present_value_by_rev_enumerate() {
     let (_, _, h) = pv_most_recent_first_hvp(r, &flows, 1.0);
     close("∂²r", h, eh, 1e-12);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Orbits, Newton iterations and three-way matches.
+// ---------------------------------------------------------------------------------------------
+
+/// Kepler's equation E − e sin E = M solved by Newton's method in a `loop` that stops at a
+/// tolerance: the derivative is followed through the iterations.
+#[differentiate(wrt(mean_anomaly, ecc))]
+fn eccentric_anomaly(mean_anomaly: f64, ecc: f64) -> f64 {
+    let mut e_anom = if ecc < 0.8 {
+        mean_anomaly
+    } else {
+        std::f64::consts::PI
+    };
+    let mut iter = 0;
+    loop {
+        let f = e_anom - ecc * e_anom.sin() - mean_anomaly;
+        let step = f / (1.0 - ecc * e_anom.cos());
+        e_anom -= step;
+        iter += 1;
+        if step.abs() < 1e-15 || iter == 50 {
+            break;
+        }
+    }
+    e_anom
+}
+
+#[test]
+fn kepler_equation_by_newton_iterations() {
+    let (m, e) = (1.1, 0.3);
+    let (ea, (gm, ge)) = eccentric_anomaly_grad(m, e);
+    close("value", ea, eccentric_anomaly(m, e), TOL);
+    close("Kepler", ea - e * ea.sin(), m, 1e-14);
+    // implicit function theorem: ∂E/∂M = 1/(1 − e cos E), ∂E/∂e = sin E/(1 − e cos E)
+    let d = 1.0 - e * ea.cos();
+    close2("kepler", (gm, ge), (1.0 / d, ea.sin() / d));
+    fd2("kepler", |a, b| eccentric_anomaly(a, b), (m, e), (gm, ge));
+}
+
+/// A line search's three-way choice, `match` on a triple with guards: the sufficient-decrease
+/// test on the trial value, the curvature test on the slope, and the step bound by name.
+#[differentiate(wrt(f0, g0, ft, gt))]
+fn wolfe_score(f0: f64, g0: f64, ft: f64, gt: f64, step: f64) -> f64 {
+    let c1 = 1e-4;
+    match (ft, gt, step) {
+        (f, _, a) if f > f0 + c1 * a * g0 => (f - f0).powi(2),
+        (_, g, _) if g < 0.9 * g0 => (g - 0.9 * g0).powi(2),
+        (f, g, a) => f * a + g,
+    }
+}
+
+#[test]
+fn wolfe_conditions_by_match_on_a_triple() {
+    let step = 0.5;
+    // (f0, g0, ft, gt) for each arm: too little decrease, too steep still, accepted
+    let cases = [
+        (1.0, -2.0, 1.2, -0.5),
+        (1.0, -2.0, 0.5, -1.9),
+        (1.0, -2.0, 0.4, -0.3),
+    ];
+    for (k, &(f0, g0, ft, gt)) in cases.iter().enumerate() {
+        let (v, g) = wolfe_score_grad(f0, g0, ft, gt, step);
+        close(
+            &format!("case {k}"),
+            v,
+            wolfe_score(f0, g0, ft, gt, step),
+            TOL,
+        );
+        // arm 0: (f − f0)², ∂f0 = −2(f − f0), ∂ft = 2(f − f0); arm 1: (g − 0.9g0)², ∂g0 =
+        // −1.8(g − 0.9g0), ∂gt = 2(g − 0.9g0); arm 2: f·a + g, ∂ft = a, ∂gt = 1
+        let e = match k {
+            0 => (-2.0 * (ft - f0), 0.0, 2.0 * (ft - f0), 0.0),
+            1 => (0.0, -1.8 * (gt - 0.9 * g0), 0.0, 2.0 * (gt - 0.9 * g0)),
+            _ => (0.0, 0.0, step, 1.0),
+        };
+        close(&format!("case {k} ∂f0"), g.0, e.0, 1e-12);
+        close(&format!("case {k} ∂g0"), g.1, e.1, 1e-12);
+        close(&format!("case {k} ∂ft"), g.2, e.2, 1e-12);
+        close(&format!("case {k} ∂gt"), g.3, e.3, 1e-12);
+        let r = gradcheck(
+            |p: &(f64, f64, f64, f64)| wolfe_score(p.0, p.1, p.2, p.3, step),
+            &(f0, g0, ft, gt),
+            &g,
+        );
+        assert!(r.passed(), "case {k}: {r}");
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Norm {
+    L1,
+    L2,
+    Max,
+}
+
+/// A regularised fit whose penalty is chosen by an enum in a `match` used as an operand, the
+/// max norm by `reduce(f64::max)`.
+#[differentiate(wrt(w))]
+fn penalised_fit(w: &[f64], x: &[Vec<f64>], y: &[f64], lam: f64, norm: Norm) -> f64 {
+    let fit: f64 = x
+        .iter()
+        .zip(y)
+        .map(|(row, &t)| (row.iter().zip(w).map(|(a, b)| a * b).sum::<f64>() - t).powi(2))
+        .sum();
+    fit + lam
+        * match norm {
+            Norm::L1 => w.iter().map(|v| v.abs()).sum::<f64>(),
+            Norm::L2 => w.iter().map(|v| v * v).sum::<f64>(),
+            Norm::Max => w.iter().map(|v| v.abs()).reduce(f64::max).unwrap(),
+        }
+}
+
+#[test]
+fn penalty_chosen_by_a_match_used_as_an_operand() {
+    let x = vec![
+        vec![1.0, 0.5, -0.2],
+        vec![0.3, -1.0, 0.8],
+        vec![-0.6, 0.2, 1.1],
+        vec![0.9, 0.4, 0.0],
+    ];
+    let y = [0.7, -0.4, 0.9, 0.5];
+    let w = vec![0.4, -0.3, 0.6];
+    let lam = 0.2;
+    for (name, norm) in [("L1", Norm::L1), ("L2", Norm::L2), ("max", Norm::Max)] {
+        let (v, g) = penalised_fit_grad(&w, &x, &y, lam, norm);
+        close(name, v, penalised_fit(&w, &x, &y, lam, norm), TOL);
+        // ∂w = 2Σ rᵢxᵢ + λ·(sign w | 2w | sign of the largest |wⱼ| at j only)
+        let big = (0..3)
+            .max_by(|&a, &b| w[a].abs().partial_cmp(&w[b].abs()).unwrap())
+            .unwrap();
+        let e: Vec<f64> = (0..3)
+            .map(|j| {
+                let fit: f64 = x
+                    .iter()
+                    .zip(&y)
+                    .map(|(row, t)| 2.0 * ((0..3).map(|k| row[k] * w[k]).sum::<f64>() - t) * row[j])
+                    .sum();
+                let pen = match norm {
+                    Norm::L1 => w[j].signum(),
+                    Norm::L2 => 2.0 * w[j],
+                    Norm::Max => {
+                        if j == big {
+                            w[j].signum()
+                        } else {
+                            0.0
+                        }
+                    }
+                };
+                fit + lam * pen
+            })
+            .collect();
+        close_all(name, &g, &e);
+        fd_vec(name, |w| penalised_fit(w, &x, &y, lam, norm), &w, &g);
+    }
+}
+
+/// Pairs of coordinates from a flat slice by `chunks(2)`, each taken apart by `let .. else`
+/// with `unreachable!()`: the perimeter of an open path.
+#[differentiate]
+fn path_length(flat: &[f64]) -> f64 {
+    let pts: Vec<[f64; 2]> = flat
+        .chunks(2)
+        .map(|c| {
+            let &[x, y] = c else { unreachable!() };
+            [x, y]
+        })
+        .collect();
+    pts.windows(2)
+        .map(|w| (w[1][0] - w[0][0]).hypot(w[1][1] - w[0][1]))
+        .sum()
+}
+
+#[test]
+fn path_length_of_pairs_by_let_else_in_a_closure() {
+    let flat = vec![0.0, 0.0, 1.0, 0.5, 1.5, 1.7, 3.0, 2.0];
+    let (v, g) = path_length_grad(&flat);
+    close("value", v, path_length(&flat), TOL);
+    // ∂pᵢ = (pᵢ − pᵢ₋₁)/|pᵢ − pᵢ₋₁| − (pᵢ₊₁ − pᵢ)/|pᵢ₊₁ − pᵢ|
+    let n = flat.len() / 2;
+    let p = |i: usize| [flat[2 * i], flat[2 * i + 1]];
+    let mut e = vec![0.0; flat.len()];
+    for i in 0..n - 1 {
+        let (a, b) = (p(i), p(i + 1));
+        let l = (b[0] - a[0]).hypot(b[1] - a[1]);
+        for k in 0..2 {
+            e[2 * i + k] -= (b[k] - a[k]) / l;
+            e[2 * (i + 1) + k] += (b[k] - a[k]) / l;
+        }
+    }
+    close_all("∂p", &g, &e);
+    fd_vec("path", |f| path_length(f), &flat, &g);
+}
