@@ -377,12 +377,24 @@ pub(super) fn desugar_forms(
                 value,
             ));
         }
+        // An element that is an array taken apart where it is read (`Some(&[t, c]) =
+        // xs.last()` of rows `&[[f64; 2]]`): names, `_` and `..`, a `let [t, c] = ..` after.
+        let array_of_names = |p: &Pat| {
+            matches!(p, Pat::Slice(ps) if ps.elems.iter().all(|e| match e {
+                Pat::Ident(pi) => pi.by_ref.is_none() && pi.subpat.is_none(),
+                Pat::Wild(_) | Pat::Rest(_) => true,
+                _ => false,
+            }))
+        };
         let (deref, name) = match &ts.elems[0] {
             p @ Pat::Ident(pi) if copied && pi.by_ref.is_none() && pi.subpat.is_none() => {
                 (true, p.clone())
             }
+            p if copied && array_of_names(p) => (true, p.clone()),
             _ if copied => return None,
-            Pat::Reference(r) if matches!(&*r.pat, Pat::Ident(_)) => (true, (*r.pat).clone()),
+            Pat::Reference(r) if matches!(&*r.pat, Pat::Ident(_)) || array_of_names(&r.pat) => {
+                (true, (*r.pat).clone())
+            }
             p @ Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => (false, p.clone()),
             _ => return None,
         };
@@ -847,6 +859,147 @@ pub(super) fn desugar_forms(
         let out = out?;
         Some(syn::parse_quote_spanned!(span=> #out))
     }
+    /// `match (a, b) { (c, d) if c < d => c, (_, d) => d }`: a tuple written in the `match`
+    /// whose arms bind some of its elements by name. A position that every arm binds by name
+    /// or leaves as `_` decides nothing: it is left out of the `match` and its names are
+    /// `let`s of the element in the arm (and in its guard, `{ lets; guard }`), so that no
+    /// pattern takes a differentiated value apart. The other positions stay the `match`'s
+    /// tests (one alone as the scrutinee); with none left, the arms are an `if` chain (the last
+    /// one, without a guard, its `else`). Elements that are more than a variable are computed
+    /// first, in order, into hidden variables.
+    fn tuple_match(m: &syn::ExprMatch) -> Option<Expr> {
+        let Expr::Tuple(t) = strip_group(&m.expr) else {
+            return None;
+        };
+        let n = t.elems.len();
+        if n < 2 {
+            return None;
+        }
+        // Each arm as (the tuple's element patterns, or `None` for a `_` arm; its guard).
+        let mut arms: Vec<(Option<Vec<&Pat>>, Option<&Expr>)> = Vec::new();
+        for arm in &m.arms {
+            let (pat, guard) = match &arm.pat {
+                Pat::Guard(g) => (&*g.pat, Some(&*g.guard)),
+                p => (p, None),
+            };
+            match pat {
+                Pat::Wild(_) => arms.push((None, guard)),
+                Pat::Tuple(pt) if pt.elems.len() == n => {
+                    if pt.elems.iter().any(|p| matches!(p, Pat::Rest(_))) {
+                        return None;
+                    }
+                    arms.push((Some(pt.elems.iter().collect()), guard));
+                }
+                _ => return None,
+            }
+        }
+        // A name binding a whole element (not a constant or a unit variant).
+        let binding = |p: &Pat| {
+            matches!(p, Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none()
+                && !pi.ident.to_string().starts_with(|c: char| c.is_uppercase()))
+        };
+        let free: Vec<bool> = (0..n)
+            .map(|k| {
+                arms.iter().all(|(ps, _)| match ps {
+                    Some(ps) => binding(ps[k]) || matches!(ps[k], Pat::Wild(_)),
+                    None => true,
+                })
+            })
+            .collect();
+        let binds_free = arms.iter().any(|(ps, _)| {
+            ps.as_ref()
+                .is_some_and(|ps| (0..n).any(|k| free[k] && binding(ps[k])))
+        });
+        if !binds_free {
+            return None;
+        }
+        let span = m.match_token.span;
+        // The elements, as they are where they are variables, else hidden variables.
+        let mut pre: Vec<Stmt> = Vec::new();
+        let elems: Vec<Expr> = t
+            .elems
+            .iter()
+            .enumerate()
+            .map(|(k, e)| {
+                if plain_var(e) {
+                    return e.clone();
+                }
+                let name = syn::Ident::new(&format!("__ad_tuple{k}"), span);
+                pre.push(syn::parse_quote_spanned!(span=> let #name = #e;));
+                syn::parse_quote_spanned!(span=> #name)
+            })
+            .collect();
+        // A `return`, `break` or `continue` in an arm would be inside the block around the
+        // hidden variables, which the lowering does not follow: left as it is, the `match` is
+        // the error that says to take the parts out first.
+        if !pre.is_empty() && m.arms.iter().any(|a| super::control::diverges(&a.body)) {
+            return None;
+        }
+        let kept: Vec<usize> = (0..n).filter(|&k| !free[k]).collect();
+        // Each arm as (its pattern over the kept positions, guard with its lets, body).
+        let mut out_arms: Vec<(Pat, Option<Expr>, TokenStream)> = Vec::new();
+        for (arm, (ps, guard)) in m.arms.iter().zip(&arms) {
+            let mut lets: Vec<Stmt> = Vec::new();
+            let mut guard_lets: Vec<Stmt> = Vec::new();
+            let pat: Pat = match ps {
+                None => syn::parse_quote_spanned!(span=> _),
+                Some(ps) => {
+                    for k in (0..n).filter(|&k| free[k]) {
+                        if let Pat::Ident(pi) = ps[k] {
+                            let (e, name) = (&elems[k], &pi.ident);
+                            lets.push(syn::parse_quote_spanned!(span=> let #pi = #e;));
+                            guard_lets.push(syn::parse_quote_spanned!(span=> let #name = #e;));
+                        }
+                    }
+                    let sub: Vec<&Pat> = kept.iter().map(|&k| ps[k]).collect();
+                    match sub.as_slice() {
+                        [] => syn::parse_quote_spanned!(span=> _),
+                        [one] => (*one).clone(),
+                        more => syn::parse_quote_spanned!(span=> (#(#more),*)),
+                    }
+                }
+            };
+            let guard: Option<Expr> = guard.map(|g| {
+                if guard_lets.is_empty() {
+                    g.clone()
+                } else {
+                    syn::parse_quote_spanned!(span=> { #(#guard_lets)* #g })
+                }
+            });
+            let body = stmts_of(&arm.body);
+            out_arms.push((pat, guard, quote::quote!({ #(#lets)* #body })));
+        }
+        let chain: TokenStream = if kept.is_empty() {
+            // An `if` chain: the arms after the first without a guard are never reached.
+            let last = out_arms.iter().position(|(_, g, _)| g.is_none())?;
+            let mut out: Option<TokenStream> = None;
+            for (_, guard, body) in out_arms.into_iter().take(last + 1).rev() {
+                out = Some(match (out, guard) {
+                    (None, _) | (_, None) => body,
+                    (Some(other), Some(g)) => quote::quote!(if #g #body else #other),
+                });
+            }
+            out?
+        } else {
+            let scrutinee: Vec<&Expr> = kept.iter().map(|&k| &elems[k]).collect();
+            let scrutinee = match scrutinee.as_slice() {
+                [one] => quote::quote!(#one),
+                more => quote::quote!((#(#more),*)),
+            };
+            let arms = out_arms.iter().map(|(p, g, b)| match g {
+                Some(g) => quote::quote!(#p if #g => #b,),
+                None => quote::quote!(#p => #b,),
+            });
+            quote::quote!(match #scrutinee { #(#arms)* })
+        };
+        // Without hidden variables, the chain itself, not a block around it: a `return`,
+        // `break` or `continue` in an arm stays in a branch, which is followed.
+        Some(if pre.is_empty() {
+            syn::parse_quote_spanned!(span=> #chain)
+        } else {
+            syn::parse_quote_spanned!(span=> { #(#pre)* #chain })
+        })
+    }
     /// `x.fold_axis(ax, init, |acc, &v| acc + f(v))` (or `f(v) + acc`, `*acc + f(v)`, with
     /// `f(v)` not reading `acc`) as `(x.map(|&v| f(v)).sum_axis(ax) + init)`, the `+ init`
     /// left out for a literal zero.
@@ -1194,6 +1347,7 @@ pub(super) fn desugar_forms(
             .or_else(|| find_match(m))
             .or_else(|| best_match(m))
             .or_else(|| slice_match(m))
+            .or_else(|| tuple_match(m))
     }
     /// `chain.max_by(f)` (or another consumer that returns an `Option`: `min_by`,
     /// `max_by_key`, `min_by_key`, `max`, `min`, `reduce`) whose chain may be run twice: it
