@@ -1,0 +1,1040 @@
+//! An audit of every derivative rule the runtime supplies, exercised through `#[differentiate]`:
+//! each rule (or family) in a small function, checked in all the modes the macro generates —
+//! `_grad`, `_vjp` with a cotangent other than 1, `_jvp` and, under `hessian`, `_hvp` — at
+//! several points, at `f64`, at `f32` and as a generic `T: Float` instantiated at both, against
+//! an analytic formula (stated beside each case) and against central finite differences.
+//!
+//! Tolerances:
+//! - analytic, f64: `TOL = 1e-12`, absolute up to 1 and relative above (`common::close`);
+//! - analytic, f32: the f32 derivative against the exact one evaluated in f64 at the same f32
+//!   point, to `F32_TOL = 64·ε_f32` (a rule is a few f32 operations at well-conditioned points);
+//!   second derivatives, whose rules are a few more operations, to `F32_TOL2 = 256·ε_f32`;
+//! - finite differences: `autodiff::check`'s defaults for the scalar type. Points stay farther
+//!   than the step from every kink, jump and domain boundary, except in the kink section, where
+//!   the documented convention is compared exactly.
+
+#![allow(clippy::manual_clamp)]
+
+use autodiff::check::{gradcheck, hvpcheck, jvpcheck};
+use autodiff::{Real, differentiate};
+use num_traits::Float;
+
+mod common;
+use common::{TOL, close};
+
+const F32_TOL: f64 = 64.0 * f32::EPSILON as f64;
+const F32_TOL2: f64 = 256.0 * f32::EPSILON as f64;
+
+/// The cotangent every `_vjp` is given, the tangent every `_jvp` and the direction every `_hvp`:
+/// not 1, so a rule that drops or squares its cotangent shows.
+const COT: f64 = -1.75;
+const TAN: f64 = 0.625;
+const DIR: f64 = 1.375;
+
+/// Analytic tolerance of a scalar type.
+fn tol<S: Real>(second: bool) -> f64 {
+    match (S::from_f64(0.1).to_f64() == 0.1, second) {
+        (true, _) => TOL,
+        (false, false) => F32_TOL,
+        (false, true) => F32_TOL2,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scalar rules of one input
+// ---------------------------------------------------------------------------------------------
+
+/// The five generated items of a function of one scalar, as closures over one scalar type.
+struct One<'a, S> {
+    f: &'a dyn Fn(S) -> S,
+    grad: &'a dyn Fn(S) -> (S, S),
+    vjp: &'a dyn Fn(S, S) -> (S, S),
+    jvp: &'a dyn Fn(S, S) -> (S, S),
+    hvp: &'a dyn Fn(S, S) -> (S, S, S),
+}
+
+/// Every mode of a function of one scalar at `x`, against `d1 = f'` and `d2 = f''` (evaluated in
+/// f64 at the point as rounded to `S`) and against finite differences. `fd2` is false where the
+/// first derivative jumps within the finite-difference step of `x` (only its analytic value is
+/// then compared).
+#[track_caller]
+fn audit_one<S: Real>(
+    what: &str,
+    items: &One<S>,
+    d1: fn(f64) -> f64,
+    d2: fn(f64) -> f64,
+    x: f64,
+    fd: bool,
+) {
+    let xs = S::from_f64(x);
+    let xe = xs.to_f64();
+    let what = format!("{what} at {xe}");
+    let (t1, t2) = (tol::<S>(false), tol::<S>(true));
+    let (e1, e2) = (d1(xe), d2(xe));
+
+    // _grad: the value bit for bit, the derivative analytic and by differences.
+    let (y, g) = (items.grad)(xs);
+    assert_eq!(
+        y.to_f64().to_bits(),
+        (items.f)(xs).to_f64().to_bits(),
+        "{what}: _grad value"
+    );
+    close(&format!("{what}: _grad"), g.to_f64(), e1, t1);
+    if fd {
+        let r = gradcheck(|p: &S| (items.f)(*p), &xs, &g);
+        assert!(r.passed(), "{what}: _grad against differences: {r}");
+    }
+
+    // _vjp with a cotangent other than 1.
+    let (y, pulled) = (items.vjp)(xs, S::from_f64(COT));
+    assert_eq!(
+        y.to_f64().to_bits(),
+        (items.f)(xs).to_f64().to_bits(),
+        "{what}: _vjp value"
+    );
+    close(
+        &format!("{what}: _vjp(c = {COT})"),
+        pulled.to_f64(),
+        COT * e1,
+        t1 * COT.abs(),
+    );
+
+    // _jvp along a tangent other than 1.
+    let (y, tangent) = (items.jvp)(xs, S::from_f64(TAN));
+    assert_eq!(
+        y.to_f64().to_bits(),
+        (items.f)(xs).to_f64().to_bits(),
+        "{what}: _jvp value"
+    );
+    close(
+        &format!("{what}: _jvp(v = {TAN})"),
+        tangent.to_f64(),
+        TAN * e1,
+        t1,
+    );
+    if fd {
+        let r = jvpcheck(|p: &S| (items.f)(*p), &xs, &S::from_f64(TAN), &tangent);
+        assert!(r.passed(), "{what}: _jvp against differences: {r}");
+    }
+
+    // _hvp: the value, the gradient again, and f''·v.
+    let (y, g, hv) = (items.hvp)(xs, S::from_f64(DIR));
+    assert_eq!(
+        y.to_f64().to_bits(),
+        (items.f)(xs).to_f64().to_bits(),
+        "{what}: _hvp value"
+    );
+    close(&format!("{what}: _hvp gradient"), g.to_f64(), e1, t1);
+    close(
+        &format!("{what}: _hvp(v = {DIR})"),
+        hv.to_f64(),
+        DIR * e2,
+        t2 * DIR,
+    );
+    if fd {
+        let r = hvpcheck(|p: &S| (items.grad)(*p).1, &xs, &S::from_f64(DIR), &hv);
+        assert!(r.passed(), "{what}: _hvp against differences of _grad: {r}");
+    }
+}
+
+/// One module per unary float method: `x.m()` in a function of `f64`, one of `f32` and one
+/// generic over `T: Float` (instantiated at both), all with `hessian`, audited at every point
+/// against the analytic first and second derivative.
+macro_rules! audit_unary {
+    ($m:ident, |$x:ident| $d1:expr, $d2:expr, [$($p:expr),* $(,)?]) => {
+        audit_unary!($m, |$x| $d1, $d2, [$($p),*], fd = true);
+    };
+    ($m:ident, |$x:ident| $d1:expr, $d2:expr, [$($p:expr),* $(,)?], fd = $fd:expr) => {
+        mod $m {
+            use super::*;
+
+            #[differentiate(hessian)]
+            pub fn double(x: f64) -> f64 {
+                x.$m()
+            }
+
+            #[differentiate(hessian)]
+            pub fn single(x: f32) -> f32 {
+                x.$m()
+            }
+
+            #[differentiate(hessian)]
+            pub fn generic<T: Float>(x: T) -> T {
+                x.$m()
+            }
+
+            fn d1($x: f64) -> f64 {
+                $d1
+            }
+
+            fn d2($x: f64) -> f64 {
+                $d2
+            }
+
+            #[test]
+            fn every_mode() {
+                let name = stringify!($m);
+                for x in [$($p),*] {
+                    audit_one(
+                        &format!("{name} (f64)"),
+                        &One {
+                            f: &double,
+                            grad: &double_grad,
+                            vjp: &|x, c| {
+                                let (y, b) = double_vjp(x);
+                                (y, b(c))
+                            },
+                            jvp: &double_jvp,
+                            hvp: &double_hvp,
+                        },
+                        d1,
+                        d2,
+                        x,
+                        $fd,
+                    );
+                    audit_one(
+                        &format!("{name} (f32)"),
+                        &One {
+                            f: &single,
+                            grad: &single_grad,
+                            vjp: &|x, c| {
+                                let (y, b) = single_vjp(x);
+                                (y, b(c))
+                            },
+                            jvp: &single_jvp,
+                            hvp: &single_hvp,
+                        },
+                        d1,
+                        d2,
+                        x,
+                        $fd,
+                    );
+                    audit_one(
+                        &format!("{name} (T = f64)"),
+                        &One {
+                            f: &generic::<f64>,
+                            grad: &generic_grad::<f64>,
+                            vjp: &|x, c| {
+                                let (y, b) = generic_vjp::<f64>(x);
+                                (y, b(c))
+                            },
+                            jvp: &generic_jvp::<f64>,
+                            hvp: &generic_hvp::<f64>,
+                        },
+                        d1,
+                        d2,
+                        x,
+                        $fd,
+                    );
+                    audit_one(
+                        &format!("{name} (T = f32)"),
+                        &One {
+                            f: &generic::<f32>,
+                            grad: &generic_grad::<f32>,
+                            vjp: &|x, c| {
+                                let (y, b) = generic_vjp::<f32>(x);
+                                (y, b(c))
+                            },
+                            jvp: &generic_jvp::<f32>,
+                            hvp: &generic_hvp::<f32>,
+                        },
+                        d1,
+                        d2,
+                        x,
+                        $fd,
+                    );
+                }
+            }
+        }
+    };
+}
+
+use std::f64::consts::{LN_2, LN_10, PI};
+
+// eˣ: f' = f'' = eˣ
+audit_unary!(exp, |x| x.exp(), x.exp(), [-2.0, 0.0, 0.7, 3.0]);
+// 2ˣ: f' = 2ˣ ln 2, f'' = 2ˣ ln² 2
+audit_unary!(
+    exp2,
+    |x| x.exp2() * LN_2,
+    x.exp2() * LN_2 * LN_2,
+    [-2.0, 0.0, 0.7, 3.0]
+);
+// eˣ − 1: f' = f'' = eˣ
+audit_unary!(exp_m1, |x| x.exp(), x.exp(), [-1.0, -1e-3, 0.0, 2.0]);
+// ln x: f' = 1/x, f'' = −1/x²
+audit_unary!(ln, |x| 1.0 / x, -1.0 / (x * x), [0.3, 1.0, 2.5, 40.0]);
+// log₂ x: f' = 1/(x ln 2), f'' = −1/(x² ln 2)
+audit_unary!(
+    log2,
+    |x| 1.0 / (x * LN_2),
+    -1.0 / (x * x * LN_2),
+    [0.3, 1.0, 2.5, 40.0]
+);
+// log₁₀ x: f' = 1/(x ln 10), f'' = −1/(x² ln 10)
+audit_unary!(
+    log10,
+    |x| 1.0 / (x * LN_10),
+    -1.0 / (x * x * LN_10),
+    [0.3, 1.0, 2.5, 40.0]
+);
+// ln(1 + x): f' = 1/(1 + x), f'' = −1/(1 + x)²
+audit_unary!(
+    ln_1p,
+    |x| 1.0 / (1.0 + x),
+    -1.0 / ((1.0 + x) * (1.0 + x)),
+    [-0.5, 0.0, 1e-3, 3.0]
+);
+// √x: f' = 1/(2√x), f'' = −1/(4 x^{3/2})
+audit_unary!(
+    sqrt,
+    |x| 0.5 / x.sqrt(),
+    -0.25 / x.powf(1.5),
+    [0.3, 1.0, 2.0, 30.0]
+);
+// ∛x: f' = x^{−2/3}/3, f'' = −(2/9) x^{−5/3} (signed for x < 0)
+audit_unary!(
+    cbrt,
+    |x| 1.0 / (3.0 * x.cbrt() * x.cbrt()),
+    -2.0 / (9.0 * x.cbrt().powi(5)),
+    [-8.0, -0.5, 0.3, 27.0]
+);
+// 1/x: f' = −1/x², f'' = 2/x³
+audit_unary!(
+    recip,
+    |x| -1.0 / (x * x),
+    2.0 / (x * x * x),
+    [-2.0, 0.5, 3.0]
+);
+// sin: f' = cos, f'' = −sin
+audit_unary!(sin, |x| x.cos(), -x.sin(), [-2.0, 0.0, 0.7, 3.0]);
+// cos: f' = −sin, f'' = −cos
+audit_unary!(cos, |x| -x.sin(), -x.cos(), [-2.0, 0.0, 0.7, 3.0]);
+// tan: f' = sec² x, f'' = 2 tan x sec² x
+audit_unary!(
+    tan,
+    |x| 1.0 / (x.cos() * x.cos()),
+    2.0 * x.tan() / (x.cos() * x.cos()),
+    [-1.0, 0.0, 0.7, 1.2]
+);
+// asin (points at most 0.8 from 0: the f32 differences of f'' with step 1e-2 lose
+// accuracy nearer ±1, where f'''' grows): f' = (1 − x²)^{−1/2}, f'' = x (1 − x²)^{−3/2}
+audit_unary!(
+    asin,
+    |x| 1.0 / (1.0 - x * x).sqrt(),
+    x / (1.0 - x * x).powf(1.5),
+    [-0.8, 0.0, 0.3, 0.7]
+);
+// acos: f' = −(1 − x²)^{−1/2}, f'' = −x (1 − x²)^{−3/2}
+audit_unary!(
+    acos,
+    |x| -1.0 / (1.0 - x * x).sqrt(),
+    -x / (1.0 - x * x).powf(1.5),
+    [-0.8, 0.0, 0.3, 0.7]
+);
+// atan: f' = 1/(1 + x²), f'' = −2x/(1 + x²)²
+audit_unary!(
+    atan,
+    |x| 1.0 / (1.0 + x * x),
+    -2.0 * x / ((1.0 + x * x) * (1.0 + x * x)),
+    [-5.0, 0.0, 0.7, 3.0]
+);
+// sinh: f' = cosh, f'' = sinh
+audit_unary!(sinh, |x| x.cosh(), x.sinh(), [-2.0, 0.0, 0.7, 3.0]);
+// cosh: f' = sinh, f'' = cosh
+audit_unary!(cosh, |x| x.sinh(), x.cosh(), [-2.0, 0.0, 0.7, 3.0]);
+// tanh: f' = 1/cosh² x, f'' = −2 tanh x / cosh² x
+audit_unary!(
+    tanh,
+    |x| 1.0 / (x.cosh() * x.cosh()),
+    -2.0 * x.tanh() / (x.cosh() * x.cosh()),
+    [-2.0, 0.0, 0.7, 3.0]
+);
+// asinh: f' = (x² + 1)^{−1/2}, f'' = −x (x² + 1)^{−3/2}
+audit_unary!(
+    asinh,
+    |x| 1.0 / (x * x + 1.0).sqrt(),
+    -x / (x * x + 1.0).powf(1.5),
+    [-3.0, 0.0, 0.5, 10.0]
+);
+// acosh: f' = (x² − 1)^{−1/2}, f'' = −x (x² − 1)^{−3/2}
+audit_unary!(
+    acosh,
+    |x| 1.0 / (x * x - 1.0).sqrt(),
+    -x / (x * x - 1.0).powf(1.5),
+    [1.5, 2.0, 10.0]
+);
+// atanh: f' = 1/(1 − x²), f'' = 2x/(1 − x²)²
+audit_unary!(
+    atanh,
+    |x| 1.0 / (1.0 - x * x),
+    2.0 * x / ((1.0 - x * x) * (1.0 - x * x)),
+    [-0.8, 0.0, 0.5]
+);
+// |x|: f' = sign x, f'' = 0 away from the kink
+audit_unary!(abs, |x| x.signum(), 0.0 * x, [-2.0, -0.1, 0.1, 3.0]);
+// signum, floor, ceil, round, trunc: piecewise constant, f' = f'' = 0 between the jumps
+audit_unary!(signum, |x| 0.0 * x, 0.0 * x, [-2.0, -0.1, 0.1, 3.0]);
+audit_unary!(floor, |x| 0.0 * x, 0.0 * x, [-1.3, 0.4, 2.7]);
+audit_unary!(ceil, |x| 0.0 * x, 0.0 * x, [-1.3, 0.4, 2.7]);
+audit_unary!(round, |x| 0.0 * x, 0.0 * x, [-1.3, 0.3, 2.7]);
+audit_unary!(trunc, |x| 0.0 * x, 0.0 * x, [-1.3, 0.4, 2.7]);
+// fract x = x − trunc x: f' = 1, f'' = 0 between the jumps
+audit_unary!(fract, |x| 1.0 + 0.0 * x, 0.0 * x, [-1.3, 0.4, 2.7]);
+// x·180/π and x·π/180: constant slopes, f'' = 0
+audit_unary!(
+    to_degrees,
+    |x| 180.0 / PI + 0.0 * x,
+    0.0 * x,
+    [-1.3, 0.4, 2.7]
+);
+audit_unary!(
+    to_radians,
+    |x| PI / 180.0 + 0.0 * x,
+    0.0 * x,
+    [-100.0, 0.4, 270.0]
+);
+
+// ---------------------------------------------------------------------------------------------
+// Scalar rules of several inputs
+// ---------------------------------------------------------------------------------------------
+
+/// The generated items of a function of `n` scalars of one type, as closures over slices.
+struct Many<'a, S> {
+    f: &'a dyn Fn(&[S]) -> S,
+    grad: &'a dyn Fn(&[S]) -> (S, Vec<S>),
+    vjp: &'a dyn Fn(&[S], S) -> (S, Vec<S>),
+    jvp: &'a dyn Fn(&[S], &[S]) -> (S, S),
+    hvp: &'a dyn Fn(&[S], &[S]) -> (S, Vec<S>, Vec<S>),
+}
+
+/// The analytic gradient and Hessian of a function of several scalars.
+type Exact = fn(&[f64]) -> (Vec<f64>, Vec<Vec<f64>>);
+
+/// Every mode of a function of several scalars at `x`: as [`audit_one`], with the Hessian's
+/// columns (`_hvp` along each axis) and a product along a mixed direction.
+#[track_caller]
+fn audit_many<S: Real>(what: &str, items: &Many<S>, exact: Exact, x: &[f64], fd: bool) {
+    let xs: Vec<S> = x.iter().map(|&v| S::from_f64(v)).collect();
+    let xe: Vec<f64> = xs.iter().map(|v| v.to_f64()).collect();
+    let what = format!("{what} at {xe:?}");
+    let (t1, t2) = (tol::<S>(false), tol::<S>(true));
+    let (eg, eh) = exact(&xe);
+    let n = x.len();
+    let y0 = (items.f)(&xs).to_f64().to_bits();
+
+    let (y, g) = (items.grad)(&xs);
+    assert_eq!(y.to_f64().to_bits(), y0, "{what}: _grad value");
+    for k in 0..n {
+        close(&format!("{what}: _grad ∂{k}"), g[k].to_f64(), eg[k], t1);
+    }
+    if fd {
+        let r = gradcheck(|p: &Vec<S>| (items.f)(p), &xs, &g);
+        assert!(r.passed(), "{what}: _grad against differences: {r}");
+    }
+
+    let (y, pulled) = (items.vjp)(&xs, S::from_f64(COT));
+    assert_eq!(y.to_f64().to_bits(), y0, "{what}: _vjp value");
+    for k in 0..n {
+        let e = COT * eg[k];
+        close(
+            &format!("{what}: _vjp(c = {COT}) ∂{k}"),
+            pulled[k].to_f64(),
+            e,
+            t1 * COT.abs(),
+        );
+    }
+
+    // A direction with a different weight on each input.
+    let v: Vec<S> = (0..n)
+        .map(|k| S::from_f64(TAN * (1.0 - 0.75 * k as f64)))
+        .collect();
+    let (y, tangent) = (items.jvp)(&xs, &v);
+    assert_eq!(y.to_f64().to_bits(), y0, "{what}: _jvp value");
+    let e: f64 = (0..n).map(|k| eg[k] * v[k].to_f64()).sum();
+    close(
+        &format!("{what}: _jvp"),
+        tangent.to_f64(),
+        e,
+        t1 * (1.0 + e.abs()),
+    );
+    if fd {
+        let r = jvpcheck(|p: &Vec<S>| (items.f)(p), &xs, &v, &tangent);
+        assert!(r.passed(), "{what}: _jvp against differences: {r}");
+    }
+
+    // The Hessian column by column, then along the mixed direction against differences.
+    for j in 0..n {
+        let mut e = vec![S::from_f64(0.0); n];
+        e[j] = S::from_f64(DIR);
+        let (y, g, hv) = (items.hvp)(&xs, &e);
+        assert_eq!(y.to_f64().to_bits(), y0, "{what}: _hvp value");
+        for k in 0..n {
+            close(
+                &format!("{what}: _hvp gradient ∂{k}"),
+                g[k].to_f64(),
+                eg[k],
+                t1,
+            );
+            close(
+                &format!("{what}: _hvp H[{k}][{j}]·{DIR}"),
+                hv[k].to_f64(),
+                DIR * eh[k][j],
+                t2 * DIR,
+            );
+        }
+    }
+    if fd {
+        let (_, _, hv) = (items.hvp)(&xs, &v);
+        let r = hvpcheck(|p: &Vec<S>| (items.grad)(p).1, &xs, &v, &hv);
+        assert!(r.passed(), "{what}: _hvp against differences of _grad: {r}");
+    }
+}
+
+/// One module per rule of two inputs: `$body` over `x` and `a` in a function of `f64`, one of
+/// `f32` and (unless `concrete`) one generic over `T: Float`, all with `hessian`.
+macro_rules! audit_binary {
+    ($name:ident, |$x:ident, $a:ident| $body:expr, $exact:expr, [$($p:expr),* $(,)?]) => {
+        audit_binary!(@ $name, |$x, $a| $body, $exact, [$($p),*], true, generic);
+    };
+    ($name:ident, |$x:ident, $a:ident| $body:expr, $exact:expr, [$($p:expr),* $(,)?],
+     fd = $fd:expr) => {
+        audit_binary!(@ $name, |$x, $a| $body, $exact, [$($p),*], $fd, generic);
+    };
+    ($name:ident, |$x:ident, $a:ident| $body:expr, $exact:expr, [$($p:expr),* $(,)?],
+     concrete) => {
+        audit_binary!(@ $name, |$x, $a| $body, $exact, [$($p),*], true, concrete);
+    };
+    (@ $name:ident, |$x:ident, $a:ident| $body:expr, $exact:expr, [$($p:expr),*], $fd:expr,
+     $kind:ident) => {
+        mod $name {
+            use super::*;
+
+            #[differentiate(hessian)]
+            pub fn double($x: f64, $a: f64) -> f64 {
+                $body
+            }
+
+            #[differentiate(hessian)]
+            pub fn single($x: f32, $a: f32) -> f32 {
+                $body
+            }
+
+            audit_binary!(@generic $kind, |$x, $a| $body);
+
+            #[test]
+            fn every_mode() {
+                let name = stringify!($name);
+                let exact: Exact = $exact;
+                for p in [$($p),*] {
+                    let p: [f64; 2] = p;
+                    audit_binary!(@check name, "f64", exact, p, $fd, double, double_grad,
+                        double_vjp, double_jvp, double_hvp);
+                    audit_binary!(@check name, "f32", exact, p, $fd, single, single_grad,
+                        single_vjp, single_jvp, single_hvp);
+                    audit_binary!(@checkgeneric $kind, name, exact, p, $fd);
+                }
+            }
+        }
+    };
+    (@generic generic, |$x:ident, $a:ident| $body:expr) => {
+        #[differentiate(hessian)]
+        pub fn generic<T: Float>($x: T, $a: T) -> T {
+            $body
+        }
+    };
+    (@generic concrete, |$x:ident, $a:ident| $body:expr) => {};
+    (@checkgeneric generic, $name:expr, $exact:expr, $p:expr, $fd:expr) => {
+        audit_binary!(@check $name, "T = f64", $exact, $p, $fd, generic::<f64>,
+            generic_grad::<f64>, generic_vjp::<f64>, generic_jvp::<f64>, generic_hvp::<f64>);
+        audit_binary!(@check $name, "T = f32", $exact, $p, $fd, generic::<f32>,
+            generic_grad::<f32>, generic_vjp::<f32>, generic_jvp::<f32>, generic_hvp::<f32>);
+    };
+    (@checkgeneric concrete, $name:expr, $exact:expr, $p:expr, $fd:expr) => {};
+    (@check $name:expr, $ty:literal, $exact:expr, $p:expr, $fd:expr, $f:expr, $grad:expr,
+     $vjp:expr, $jvp:expr, $hvp:expr) => {
+        audit_many(
+            &format!("{} ({})", $name, $ty),
+            &Many {
+                f: &|v| $f(v[0], v[1]),
+                grad: &|v| {
+                    let (y, g) = $grad(v[0], v[1]);
+                    (y, vec![g.0, g.1])
+                },
+                vjp: &|v, c| {
+                    let (y, b) = $vjp(v[0], v[1]);
+                    let g = b(c);
+                    (y, vec![g.0, g.1])
+                },
+                jvp: &|v, d| $jvp(v[0], v[1], d[0], d[1]),
+                hvp: &|v, d| {
+                    let (y, g, h) = $hvp(v[0], v[1], d[0], d[1]);
+                    (y, vec![g.0, g.1], vec![h.0, h.1])
+                },
+            },
+            $exact,
+            &$p,
+            $fd,
+        )
+    };
+}
+
+/// A gradient and Hessian that are zero but for the constant gradient `g` (piecewise-linear
+/// rules between their kinks).
+fn linear(g: &[f64]) -> (Vec<f64>, Vec<Vec<f64>>) {
+    (g.to_vec(), vec![vec![0.0; g.len()]; g.len()])
+}
+
+// xᵖ (x > 0): ∇ = (p xᵖ⁻¹, xᵖ ln x),
+// H = [[p(p−1)xᵖ⁻², xᵖ⁻¹(1 + p ln x)], [·, xᵖ ln² x]]
+audit_binary!(
+    powf,
+    |x, p| x.powf(p),
+    |v| {
+        let (x, p) = (v[0], v[1]);
+        let l = x.ln();
+        let m = x.powf(p - 1.0) * (1.0 + p * l);
+        (
+            vec![p * x.powf(p - 1.0), x.powf(p) * l],
+            vec![
+                vec![p * (p - 1.0) * x.powf(p - 2.0), m],
+                vec![m, x.powf(p) * l * l],
+            ],
+        )
+    },
+    [[0.5, 2.5], [1.7, -0.6], [2.0, 3.0], [3.0, 0.5]]
+);
+// log_b x = ln x / ln b: ∇ = (1/(x ln b), −ln x/(b ln² b)),
+// H = [[−1/(x² ln b), −1/(x b ln² b)], [·, ln x (ln b + 2)/(b² ln³ b)]]
+audit_binary!(
+    log,
+    |x, b| x.log(b),
+    |v| {
+        let (x, b) = (v[0], v[1]);
+        let (lx, lb) = (x.ln(), b.ln());
+        let m = -1.0 / (x * b * lb * lb);
+        (
+            vec![1.0 / (x * lb), -lx / (b * lb * lb)],
+            vec![
+                vec![-1.0 / (x * x * lb), m],
+                vec![m, lx * (lb + 2.0) / (b * b * lb * lb * lb)],
+            ],
+        )
+    },
+    [[0.5, 2.5], [3.0, 10.0], [7.0, 0.3]]
+);
+// x.atan2(a), the angle of (a, x), r² = x² + a²: ∇ = (a/r², −x/r²),
+// H = [[−2xa/r⁴, (x² − a²)/r⁴], [·, 2xa/r⁴]] — in all four quadrants and on the axes but the
+// negative a axis, where the angle jumps from π to −π (its convention is in the kink section)
+audit_binary!(
+    atan2,
+    |x, a| x.atan2(a),
+    |v| {
+        let (x, a) = (v[0], v[1]);
+        let r2 = x * x + a * a;
+        let r4 = r2 * r2;
+        let m = (x * x - a * a) / r4;
+        (
+            vec![a / r2, -x / r2],
+            vec![vec![-2.0 * x * a / r4, m], vec![m, 2.0 * x * a / r4]],
+        )
+    },
+    [
+        [0.5, 1.5],
+        [0.8, -1.2],
+        [-0.7, -0.4],
+        [-1.1, 0.9],
+        [0.0, 2.0],
+        [1.0, 0.0],
+        [-2.0, 0.0]
+    ]
+);
+// hypot(x, a) = r: ∇ = (x/r, a/r), H = [[a²/r³, −xa/r³], [·, x²/r³]]
+audit_binary!(
+    hypot,
+    |x, a| x.hypot(a),
+    |v| {
+        let (x, a) = (v[0], v[1]);
+        let r = x.hypot(a);
+        let r3 = r * r * r;
+        (
+            vec![x / r, a / r],
+            vec![vec![a * a / r3, -x * a / r3], vec![-x * a / r3, x * x / r3]],
+        )
+    },
+    [[3.0, 4.0], [-0.5, 1.2], [-2.0, -0.3], [0.0, 1.5]]
+);
+// max(x, a): ∇ = (1, 0) where x > a, (0, 1) where a > x; H = 0
+audit_binary!(
+    max,
+    |x, a| x.max(a),
+    |v| linear(if v[0] > v[1] {
+        &[1.0, 0.0]
+    } else {
+        &[0.0, 1.0]
+    }),
+    [[1.0, -0.5], [-2.0, 0.3], [0.4, 0.2]]
+);
+// min(x, a): ∇ = (1, 0) where x < a, (0, 1) where a < x; H = 0
+audit_binary!(
+    min,
+    |x, a| x.min(a),
+    |v| linear(if v[0] < v[1] {
+        &[1.0, 0.0]
+    } else {
+        &[0.0, 1.0]
+    }),
+    [[1.0, -0.5], [-2.0, 0.3], [0.4, 0.2]]
+);
+// copysign(x, s) = |x| sign s: ∇ = (sign x · sign s, 0); H = 0 (x, s away from 0)
+audit_binary!(
+    copysign,
+    |x, s| x.copysign(s),
+    |v| linear(&[v[0].signum() * v[1].signum(), 0.0]),
+    [[1.5, 2.0], [1.5, -0.5], [-0.7, 3.0], [-2.0, -1.0]]
+);
+// x.rem_euclid(m) = x − m·q, q = sign m · ⌊x/|m|⌋: ∇ = (1, −q); H = 0 between the jumps
+// (not a `Float` method: f64 and f32 only)
+audit_binary!(
+    rem_euclid,
+    |x, m| x.rem_euclid(m),
+    |v| linear(&[1.0, -(v[1].signum() * (v[0] / v[1].abs()).floor())]),
+    [
+        [5.3, 2.0],
+        [-1.3, 0.4],
+        [7.5, -2.0],
+        [-3.7, -1.5],
+        [0.25, 3.0]
+    ],
+    concrete
+);
+// The operators. a + b: ∇ = (1, 1); a − b: ∇ = (1, −1); H = 0
+audit_binary!(
+    add,
+    |a, b| a + b,
+    |_| linear(&[1.0, 1.0]),
+    [[0.5, -1.5], [2.0, 3.0]]
+);
+audit_binary!(
+    sub,
+    |a, b| a - b,
+    |_| linear(&[1.0, -1.0]),
+    [[0.5, -1.5], [2.0, 3.0]]
+);
+// a·b: ∇ = (b, a), H = [[0, 1], [1, 0]]
+audit_binary!(
+    mul,
+    |a, b| a * b,
+    |v| (vec![v[1], v[0]], vec![vec![0.0, 1.0], vec![1.0, 0.0]]),
+    [[0.5, -1.5], [2.0, 3.0]]
+);
+// a/b: ∇ = (1/b, −a/b²), H = [[0, −1/b²], [−1/b², 2a/b³]]
+audit_binary!(
+    div,
+    |a, b| a / b,
+    |v| {
+        let (a, b) = (v[0], v[1]);
+        (
+            vec![1.0 / b, -a / (b * b)],
+            vec![
+                vec![0.0, -1.0 / (b * b)],
+                vec![-1.0 / (b * b), 2.0 * a / (b * b * b)],
+            ],
+        )
+    },
+    [[0.5, -1.5], [2.0, 3.0], [-1.0, 0.4]]
+);
+// −a·b (negation of a product): ∇ = (−b, −a), H = [[0, −1], [−1, 0]]
+audit_binary!(
+    neg,
+    |a, b| -(a * b),
+    |v| (vec![-v[1], -v[0]], vec![vec![0.0, -1.0], vec![-1.0, 0.0]]),
+    [[0.5, -1.5], [2.0, 3.0]]
+);
+
+/// One module per rule of three inputs, as [`audit_binary!`] (always with a generic version).
+macro_rules! audit_ternary {
+    ($name:ident, |$x:ident, $a:ident, $b:ident| $body:expr, $exact:expr,
+     [$($p:expr),* $(,)?]) => {
+        mod $name {
+            use super::*;
+
+            #[differentiate(hessian)]
+            pub fn double($x: f64, $a: f64, $b: f64) -> f64 {
+                $body
+            }
+
+            #[differentiate(hessian)]
+            pub fn single($x: f32, $a: f32, $b: f32) -> f32 {
+                $body
+            }
+
+            #[differentiate(hessian)]
+            pub fn generic<T: Float>($x: T, $a: T, $b: T) -> T {
+                $body
+            }
+
+            #[test]
+            fn every_mode() {
+                let name = stringify!($name);
+                let exact: Exact = $exact;
+                for p in [$($p),*] {
+                    let p: [f64; 3] = p;
+                    audit_ternary!(@check name, "f64", exact, p, double, double_grad,
+                        double_vjp, double_jvp, double_hvp);
+                    audit_ternary!(@check name, "f32", exact, p, single, single_grad,
+                        single_vjp, single_jvp, single_hvp);
+                    audit_ternary!(@check name, "T = f64", exact, p, generic::<f64>,
+                        generic_grad::<f64>, generic_vjp::<f64>, generic_jvp::<f64>,
+                        generic_hvp::<f64>);
+                    audit_ternary!(@check name, "T = f32", exact, p, generic::<f32>,
+                        generic_grad::<f32>, generic_vjp::<f32>, generic_jvp::<f32>,
+                        generic_hvp::<f32>);
+                }
+            }
+        }
+    };
+    (@check $name:expr, $ty:literal, $exact:expr, $p:expr, $f:expr, $grad:expr, $vjp:expr,
+     $jvp:expr, $hvp:expr) => {
+        audit_many(
+            &format!("{} ({})", $name, $ty),
+            &Many {
+                f: &|v| $f(v[0], v[1], v[2]),
+                grad: &|v| {
+                    let (y, g) = $grad(v[0], v[1], v[2]);
+                    (y, vec![g.0, g.1, g.2])
+                },
+                vjp: &|v, c| {
+                    let (y, b) = $vjp(v[0], v[1], v[2]);
+                    let g = b(c);
+                    (y, vec![g.0, g.1, g.2])
+                },
+                jvp: &|v, d| $jvp(v[0], v[1], v[2], d[0], d[1], d[2]),
+                hvp: &|v, d| {
+                    let (y, g, h) = $hvp(v[0], v[1], v[2], d[0], d[1], d[2]);
+                    (y, vec![g.0, g.1, g.2], vec![h.0, h.1, h.2])
+                },
+            },
+            $exact,
+            &$p,
+            true,
+        )
+    };
+}
+
+// x·a + b: ∇ = (a, x, 1), H = [[0, 1, 0], [1, 0, 0], [0, 0, 0]]
+audit_ternary!(
+    mul_add,
+    |x, a, b| x.mul_add(a, b),
+    |v| {
+        (
+            vec![v[1], v[0], 1.0],
+            vec![vec![0.0, 1.0, 0.0], vec![1.0, 0.0, 0.0], vec![0.0; 3]],
+        )
+    },
+    [[2.0, 3.0, 4.0], [-0.5, 1.5, -2.0], [0.0, 0.0, 0.0]]
+);
+// clamp(x, lo, hi): ∇ = (1, 0, 0) inside, (0, 1, 0) below, (0, 0, 1) above; H = 0
+audit_ternary!(
+    clamp,
+    |x, lo, hi| x.clamp(lo, hi),
+    |v| {
+        linear(if v[0] < v[1] {
+            &[0.0, 1.0, 0.0]
+        } else if v[0] > v[2] {
+            &[0.0, 0.0, 1.0]
+        } else {
+            &[1.0, 0.0, 0.0]
+        })
+    },
+    [[0.5, -1.0, 1.0], [-2.0, -1.0, 1.0], [3.0, -1.0, 1.0]]
+);
+
+// xⁿ with an integer exponent (inactive): f' = n xⁿ⁻¹, f'' = n(n − 1) xⁿ⁻², for n from −3 to 5,
+// at negative points too.
+mod powi {
+    use super::*;
+
+    #[differentiate(hessian)]
+    pub fn double(x: f64, n: i32) -> f64 {
+        x.powi(n)
+    }
+
+    #[differentiate(hessian)]
+    pub fn single(x: f32, n: i32) -> f32 {
+        x.powi(n)
+    }
+
+    #[differentiate(hessian)]
+    pub fn generic<T: Float>(x: T, n: i32) -> T {
+        x.powi(n)
+    }
+
+    #[test]
+    fn every_mode() {
+        for n in -3..=5 {
+            let d1 = move |x: f64| n as f64 * x.powi(n - 1);
+            let d2 = move |x: f64| (n * (n - 1)) as f64 * x.powi(n - 2);
+            for x in [-1.5, -0.6, 0.7, 2.0] {
+                let xs = x as f32;
+                // Every exponent in the range, analytically; the five below in every mode.
+                let what = format!("powi({n})");
+                let (_, g) = double_grad(x, n);
+                close(&format!("{what} at {x}"), g, d1(x), TOL);
+                let (_, g32) = single_grad(xs, n);
+                close(
+                    &format!("{what} f32 at {x}"),
+                    g32 as f64,
+                    d1(xs as f64),
+                    F32_TOL,
+                );
+                let (_, g, h) = generic_hvp::<f64>(x, n, DIR);
+                close(&format!("{what} T at {x}"), g, d1(x), TOL);
+                close(&format!("{what} T H at {x}"), h, DIR * d2(x), TOL * DIR);
+            }
+        }
+        macro_rules! every_n {
+            ($($n:literal => $d1:expr, $d2:expr;)*) => {$(
+                for x in [-1.5, -0.6, 0.7, 2.0] {
+                    audit_one(
+                        concat!("powi(", $n, ") (f64)"),
+                        &One {
+                            f: &|x| double(x, $n),
+                            grad: &|x| double_grad(x, $n),
+                            vjp: &|x, c| {
+                                let (y, b) = double_vjp(x, $n);
+                                (y, b(c))
+                            },
+                            jvp: &|x, d| double_jvp(x, $n, d),
+                            hvp: &|x, d| double_hvp(x, $n, d),
+                        },
+                        $d1,
+                        $d2,
+                        x,
+                        true,
+                    );
+                    audit_one(
+                        concat!("powi(", $n, ") (f32)"),
+                        &One {
+                            f: &|x| single(x, $n),
+                            grad: &|x| single_grad(x, $n),
+                            vjp: &|x, c| {
+                                let (y, b) = single_vjp(x, $n);
+                                (y, b(c))
+                            },
+                            jvp: &|x, d| single_jvp(x, $n, d),
+                            hvp: &|x, d| single_hvp(x, $n, d),
+                        },
+                        $d1,
+                        $d2,
+                        x,
+                        true,
+                    );
+                    audit_one(
+                        concat!("powi(", $n, ") (T = f32)"),
+                        &One {
+                            f: &|x| generic::<f32>(x, $n),
+                            grad: &|x| generic_grad::<f32>(x, $n),
+                            vjp: &|x, c| {
+                                let (y, b) = generic_vjp::<f32>(x, $n);
+                                (y, b(c))
+                            },
+                            jvp: &|x, d| generic_jvp::<f32>(x, $n, d),
+                            hvp: &|x, d| generic_hvp::<f32>(x, $n, d),
+                        },
+                        $d1,
+                        $d2,
+                        x,
+                        true,
+                    );
+                }
+            )*};
+        }
+        every_n! {
+            -3 => |x| -3.0 / x.powi(4), |x| 12.0 / x.powi(5);
+            0 => |x| 0.0 * x, |x| 0.0 * x;
+            1 => |x| 1.0 + 0.0 * x, |x| 0.0 * x;
+            2 => |x| 2.0 * x, |x| 2.0 + 0.0 * x;
+            5 => |x| 5.0 * x.powi(4), |x| 20.0 * x.powi(3);
+        }
+    }
+}
+
+// sin_cos, the one rule with a tuple result: f(x) = s + 3c with (s, c) = x.sin_cos():
+// f' = cos x − 3 sin x, f'' = −sin x − 3 cos x
+mod sin_cos {
+    use super::*;
+
+    #[differentiate(hessian)]
+    pub fn double(x: f64) -> f64 {
+        let (s, c) = x.sin_cos();
+        s + 3.0 * c
+    }
+
+    #[differentiate(hessian)]
+    pub fn single(x: f32) -> f32 {
+        let (s, c) = x.sin_cos();
+        s + 3.0 * c
+    }
+
+    /// The tuple itself: its pullback of (ḡ₀, ḡ₁) is ḡ₀ cos x − ḡ₁ sin x, its tangent
+    /// (cos x, −sin x)·dx.
+    #[differentiate]
+    pub fn pair(x: f64) -> (f64, f64) {
+        x.sin_cos()
+    }
+
+    #[test]
+    fn every_mode() {
+        for x in [-2.0, 0.0, 0.7, 3.0] {
+            audit_one(
+                "sin_cos (f64)",
+                &One {
+                    f: &double,
+                    grad: &double_grad,
+                    vjp: &|x, c| {
+                        let (y, b) = double_vjp(x);
+                        (y, b(c))
+                    },
+                    jvp: &double_jvp,
+                    hvp: &double_hvp,
+                },
+                |x| x.cos() - 3.0 * x.sin(),
+                |x| -x.sin() - 3.0 * x.cos(),
+                x,
+                true,
+            );
+            audit_one(
+                "sin_cos (f32)",
+                &One {
+                    f: &single,
+                    grad: &single_grad,
+                    vjp: &|x, c| {
+                        let (y, b) = single_vjp(x);
+                        (y, b(c))
+                    },
+                    jvp: &single_jvp,
+                    hvp: &single_hvp,
+                },
+                |x| x.cos() - 3.0 * x.sin(),
+                |x| -x.sin() - 3.0 * x.cos(),
+                x,
+                true,
+            );
+            let (y, b) = pair_vjp(x);
+            assert_eq!(y, x.sin_cos());
+            close(
+                "sin_cos pullback",
+                b((COT, TAN)),
+                COT * x.cos() - TAN * x.sin(),
+                TOL,
+            );
+            let (y, t) = pair_jvp(x, DIR);
+            assert_eq!(y, x.sin_cos());
+            close("sin_cos tangent.0", t.0, DIR * x.cos(), TOL);
+            close("sin_cos tangent.1", t.1, -DIR * x.sin(), TOL);
+            let r = jvpcheck(|p: &f64| pair(*p), &x, &DIR, &t);
+            assert!(r.passed(), "sin_cos tangent against differences: {r}");
+        }
+    }
+}
