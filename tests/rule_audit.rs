@@ -626,19 +626,20 @@ audit_binary!(
 // x.atan2(a), the angle of (a, x), r² = x² + a²: ∇ = (a/r², −x/r²),
 // H = [[−2xa/r⁴, (x² − a²)/r⁴], [·, 2xa/r⁴]] — in all four quadrants and on the axes but the
 // negative a axis, where the angle jumps from π to −π (its convention is in the kink section)
+fn atan2_exact(v: &[f64]) -> (Vec<f64>, Vec<Vec<f64>>) {
+    let (x, a) = (v[0], v[1]);
+    let r2 = x * x + a * a;
+    let r4 = r2 * r2;
+    let m = (x * x - a * a) / r4;
+    (
+        vec![a / r2, -x / r2],
+        vec![vec![-2.0 * x * a / r4, m], vec![m, 2.0 * x * a / r4]],
+    )
+}
 audit_binary!(
     atan2,
     |x, a| x.atan2(a),
-    |v| {
-        let (x, a) = (v[0], v[1]);
-        let r2 = x * x + a * a;
-        let r4 = r2 * r2;
-        let m = (x * x - a * a) / r4;
-        (
-            vec![a / r2, -x / r2],
-            vec![vec![-2.0 * x * a / r4, m], vec![m, 2.0 * x * a / r4]],
-        )
-    },
+    atan2_exact,
     [
         [0.5, 1.5],
         [0.8, -1.2],
@@ -1036,5 +1037,349 @@ mod sin_cos {
             let r = jvpcheck(|p: &f64| pair(*p), &x, &DIR, &t);
             assert!(r.passed(), "sin_cos tangent against differences: {r}");
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The documented conventions at kinks and jumps, in every mode
+// ---------------------------------------------------------------------------------------------
+
+/// The modes of a function of several scalars at a kink: `_grad` is the documented gradient `g`
+/// exactly, `_vjp(c)` is `c·g`, `_jvp(v)` is `⟨g, v⟩` (forward mode applies the same element of
+/// the Clarke gradient) and `_hvp(v)` returns `g` and `h·v` (`h` the Hessian of the piece, zero
+/// for the piecewise-linear rules), all compared exactly but for rounding of the products.
+#[track_caller]
+fn at_kink<S: Real>(what: &str, items: &Many<S>, x: &[f64], g: &[f64], h: &[Vec<f64>]) {
+    let xs: Vec<S> = x.iter().map(|&v| S::from_f64(v)).collect();
+    let n = x.len();
+    let what = format!("{what} at {x:?}");
+    let t = tol::<S>(false);
+    let (_, got) = (items.grad)(&xs);
+    let got: Vec<f64> = got.iter().map(|v| v.to_f64()).collect();
+    let rounded: Vec<f64> = g.iter().map(|&v| S::from_f64(v).to_f64()).collect();
+    assert_eq!(got, rounded, "{what}: _grad");
+    let (_, pulled) = (items.vjp)(&xs, S::from_f64(COT));
+    for k in 0..n {
+        close(
+            &format!("{what}: _vjp ∂{k}"),
+            pulled[k].to_f64(),
+            COT * g[k],
+            t,
+        );
+    }
+    let v: Vec<S> = (0..n)
+        .map(|k| S::from_f64(TAN * (1.0 - 0.75 * k as f64)))
+        .collect();
+    let (_, tangent) = (items.jvp)(&xs, &v);
+    let e: f64 = (0..n).map(|k| g[k] * v[k].to_f64()).sum();
+    close(&format!("{what}: _jvp"), tangent.to_f64(), e, t);
+    let (_, g2, hv) = (items.hvp)(&xs, &v);
+    for k in 0..n {
+        close(
+            &format!("{what}: _hvp gradient ∂{k}"),
+            g2[k].to_f64(),
+            g[k],
+            t,
+        );
+        let e: f64 = (0..n).map(|j| h[k][j] * v[j].to_f64()).sum();
+        close(&format!("{what}: _hvp ∂{k}"), hv[k].to_f64(), e, t);
+    }
+}
+
+/// A module of functions of `x` (and `a`, `b`) with `hessian` in f64, f32 and generic `T`, each
+/// checked at the listed kinks against the documented gradient (and Hessian, zero unless given).
+macro_rules! kink_cases {
+    ($name:ident, |$($x:ident),+| $body:expr, [$($p:expr => $g:expr),* $(,)?]) => {
+        mod $name {
+            use super::*;
+
+            #[differentiate(hessian)]
+            pub fn double($($x: f64),+) -> f64 {
+                $body
+            }
+
+            #[differentiate(hessian)]
+            pub fn single($($x: f32),+) -> f32 {
+                $body
+            }
+
+            #[differentiate(hessian)]
+            pub fn generic<T: Float>($($x: T),+) -> T {
+                $body
+            }
+
+            #[test]
+            fn convention() {
+                let name = stringify!($name);
+                let cases: &[(&[f64], &[f64])] = &[$((&$p, &$g)),*];
+                for &(p, g) in cases {
+                    let h = vec![vec![0.0; g.len()]; g.len()];
+                    kink_cases!(@check name, "f64", p, g, &h, double, double_grad,
+                        double_vjp, double_jvp, double_hvp; $($x),+);
+                    kink_cases!(@check name, "f32", p, g, &h, single, single_grad,
+                        single_vjp, single_jvp, single_hvp; $($x),+);
+                    kink_cases!(@check name, "T = f64", p, g, &h, generic::<f64>,
+                        generic_grad::<f64>, generic_vjp::<f64>, generic_jvp::<f64>,
+                        generic_hvp::<f64>; $($x),+);
+                    kink_cases!(@check name, "T = f32", p, g, &h, generic::<f32>,
+                        generic_grad::<f32>, generic_vjp::<f32>, generic_jvp::<f32>,
+                        generic_hvp::<f32>; $($x),+);
+                }
+            }
+        }
+    };
+    (@check $name:expr, $ty:literal, $p:expr, $g:expr, $h:expr, $f:expr, $grad:expr,
+     $vjp:expr, $jvp:expr, $hvp:expr; $x:ident) => {
+        at_kink(
+            &format!("{} ({})", $name, $ty),
+            &Many {
+                f: &|v| $f(v[0]),
+                grad: &|v| {
+                    let (y, g) = $grad(v[0]);
+                    (y, vec![g])
+                },
+                vjp: &|v, c| {
+                    let (y, b) = $vjp(v[0]);
+                    (y, vec![b(c)])
+                },
+                jvp: &|v, d| $jvp(v[0], d[0]),
+                hvp: &|v, d| {
+                    let (y, g, h) = $hvp(v[0], d[0]);
+                    (y, vec![g], vec![h])
+                },
+            },
+            $p,
+            $g,
+            $h,
+        )
+    };
+    (@check $name:expr, $ty:literal, $p:expr, $g:expr, $h:expr, $f:expr, $grad:expr,
+     $vjp:expr, $jvp:expr, $hvp:expr; $x:ident, $a:ident) => {
+        at_kink(
+            &format!("{} ({})", $name, $ty),
+            &Many {
+                f: &|v| $f(v[0], v[1]),
+                grad: &|v| {
+                    let (y, g) = $grad(v[0], v[1]);
+                    (y, vec![g.0, g.1])
+                },
+                vjp: &|v, c| {
+                    let (y, b) = $vjp(v[0], v[1]);
+                    let g = b(c);
+                    (y, vec![g.0, g.1])
+                },
+                jvp: &|v, d| $jvp(v[0], v[1], d[0], d[1]),
+                hvp: &|v, d| {
+                    let (y, g, h) = $hvp(v[0], v[1], d[0], d[1]);
+                    (y, vec![g.0, g.1], vec![h.0, h.1])
+                },
+            },
+            $p,
+            $g,
+            $h,
+        )
+    };
+    (@check $name:expr, $ty:literal, $p:expr, $g:expr, $h:expr, $f:expr, $grad:expr,
+     $vjp:expr, $jvp:expr, $hvp:expr; $x:ident, $a:ident, $b:ident) => {
+        at_kink(
+            &format!("{} ({})", $name, $ty),
+            &Many {
+                f: &|v| $f(v[0], v[1], v[2]),
+                grad: &|v| {
+                    let (y, g) = $grad(v[0], v[1], v[2]);
+                    (y, vec![g.0, g.1, g.2])
+                },
+                vjp: &|v, c| {
+                    let (y, b) = $vjp(v[0], v[1], v[2]);
+                    let g = b(c);
+                    (y, vec![g.0, g.1, g.2])
+                },
+                jvp: &|v, d| $jvp(v[0], v[1], v[2], d[0], d[1], d[2]),
+                hvp: &|v, d| {
+                    let (y, g, h) = $hvp(v[0], v[1], v[2], d[0], d[1], d[2]);
+                    (y, vec![g.0, g.1, g.2], vec![h.0, h.1, h.2])
+                },
+            },
+            $p,
+            $g,
+            $h,
+        )
+    };
+}
+
+mod kinks {
+    use super::*;
+
+    // |x| at 0: the minimum-norm element of [−1, 1], 0 (also at −0).
+    kink_cases!(abs, |x| x.abs(), [[0.0] => [0.0], [-0.0] => [0.0]]);
+    // max/min with tied arguments: g/2 to each.
+    kink_cases!(max, |x, a| x.max(a), [[1.5, 1.5] => [0.5, 0.5], [0.0, 0.0] => [0.5, 0.5]]);
+    kink_cases!(min, |x, a| x.min(a), [[-2.0, -2.0] => [0.5, 0.5], [0.0, 0.0] => [0.5, 0.5]]);
+    // clamp at a bound: g/2 to x and g/2 to that bound; g/3 each where x == lo == hi.
+    kink_cases!(clamp, |x, lo, hi| x.clamp(lo, hi), [
+        [-1.0, -1.0, 1.0] => [0.5, 0.5, 0.0],
+        [1.0, -1.0, 1.0] => [0.5, 0.0, 0.5],
+        [0.5, 0.5, 0.5] => [1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0],
+    ]);
+    // copysign at x = 0: 0 in x (as abs); 0 in s, also at its jump s = 0.
+    kink_cases!(copysign, |x, s| x.copysign(s), [
+        [0.0, 1.0] => [0.0, 0.0],
+        [0.0, -1.0] => [0.0, 0.0],
+        [2.0, 0.0] => [1.0, 0.0],
+        [2.0, -0.0] => [-1.0, 0.0],
+    ]);
+    // hypot at the origin: the minimum-norm element of the unit disc, 0.
+    kink_cases!(hypot, |x, a| x.hypot(a), [[0.0, 0.0] => [0.0, 0.0]]);
+    // atan2 at the origin: 0 for both partials.
+    kink_cases!(atan2, |x, a| x.atan2(a), [[0.0, 0.0] => [0.0, 0.0]]);
+    // On the negative a axis, where the angle jumps from π to −π, the jump is ignored: the
+    // derivatives are those of either side, ∂x = a/r² = −1/|a|, ∂a = −x/r² = 0, H as elsewhere
+    // (no finite differences across the jump).
+    audit_binary!(
+        atan2_branch_cut,
+        |x, a| x.atan2(a),
+        atan2_exact,
+        [[0.0, -2.0], [-0.0, -0.5]],
+        fd = false
+    );
+    // The piecewise-constant rules at their jumps: 0; fract = x − trunc x: 1.
+    kink_cases!(signum, |x| x.signum(), [[0.0] => [0.0], [-0.0] => [0.0]]);
+    kink_cases!(floor, |x| x.floor(), [[1.0] => [0.0], [-2.0] => [0.0]]);
+    kink_cases!(ceil, |x| x.ceil(), [[1.0] => [0.0], [-2.0] => [0.0]]);
+    kink_cases!(round, |x| x.round(), [[0.5] => [0.0], [-1.5] => [0.0]]);
+    kink_cases!(trunc, |x| x.trunc(), [[1.0] => [0.0], [-2.0] => [0.0]]);
+    kink_cases!(fract, |x| x.fract(), [[1.0] => [1.0], [-2.0] => [1.0], [0.0] => [1.0]]);
+    // The lecture: ReLU(x) − ReLU(−x) = x, with ReLU written as max(x, 0), has derivative 1 at
+    // 0 (each ReLU gives 1/2 at its tie); |x| = ReLU(x) + ReLU(−x) has 0 there, as abs does.
+    kink_cases!(relu_difference, |x| x.max(x - x) - (-x).max(x - x), [[0.0] => [1.0]]);
+    kink_cases!(relu_sum, |x| x.max(x - x) + (-x).max(x - x), [[0.0] => [0.0]]);
+    // max(x, 0) with a literal bound: the bound is a constant, so x gets its half of the tie.
+    mod relu_literal {
+        use super::*;
+
+        #[differentiate(hessian)]
+        pub fn double(x: f64) -> f64 {
+            x.max(0.0) - (-x).max(0.0)
+        }
+
+        #[differentiate(hessian)]
+        pub fn single(x: f32) -> f32 {
+            x.max(0.0) - (-x).max(0.0)
+        }
+
+        #[test]
+        fn convention() {
+            assert_eq!(double_grad(0.0).1, 1.0);
+            assert_eq!(double_jvp(0.0, TAN).1, TAN);
+            assert_eq!(double_hvp(0.0, DIR), (0.0, 1.0, 0.0));
+            assert_eq!(double_vjp(0.0).1(COT), COT);
+            assert_eq!(single_grad(0.0).1, 1.0);
+            assert_eq!(single_hvp(0.0, 1.5), (0.0, 1.0, 0.0));
+        }
+    }
+}
+
+/// The lecture's f₄ = ReLU(ReLU(x)) − ReLU(−x) = x: no fixed choice at the kink is exact for
+/// every composition (the default gives 1/2·1/2 + 1/2 = 3/4 at 0), `kinks = exact` gives 1, with
+/// `hessian` too (f₄″ = 0).
+mod lecture_f4 {
+    use super::*;
+
+    #[differentiate(hessian)]
+    fn relu(x: f64) -> f64 {
+        x.max(0.0)
+    }
+
+    #[differentiate(hessian)]
+    pub fn default(x: f64) -> f64 {
+        relu(relu(x)) - relu(-x)
+    }
+
+    #[differentiate(kinks = exact)]
+    fn relu_exact(x: f64) -> f64 {
+        x.max(0.0)
+    }
+
+    #[differentiate(kinks = exact)]
+    pub fn exact(x: f64) -> f64 {
+        relu_exact(relu_exact(x)) - relu_exact(-x)
+    }
+
+    #[test]
+    fn at_zero() {
+        assert_eq!(default_grad(0.0).1, 0.75);
+        assert_eq!(default_jvp(0.0, TAN).1, 0.75 * TAN);
+        assert_eq!(default_hvp(0.0, DIR), (0.0, 0.75, 0.0));
+        assert_eq!(exact_grad(0.0).1, 1.0);
+        assert_eq!(exact_vjp(0.0).1(COT), COT);
+        for x in [-1.0, 0.5] {
+            assert_eq!(default_grad(x).1, 1.0);
+            assert_eq!(exact_grad(x).1, 1.0);
+        }
+    }
+}
+
+/// The special values of the rules' module docs, in every mode: removable singularities removed
+/// (`powi` with n = 0 and `powf` with p = 0 at x = 0, the exponent derivative of `powf` where
+/// y = 0), infinite derivatives where the true one is (`sqrt`, `cbrt` at 0), and `max`/`min`
+/// sending all of the cotangent to the argument the result equals when the other is NaN.
+mod special_values {
+    use super::*;
+
+    #[differentiate(hessian)]
+    fn powi0(x: f64) -> f64 {
+        x.powi(0)
+    }
+
+    #[differentiate(hessian)]
+    fn powf(x: f64, p: f64) -> f64 {
+        x.powf(p)
+    }
+
+    #[differentiate(hessian)]
+    fn sqrt(x: f32) -> f32 {
+        x.sqrt()
+    }
+
+    #[differentiate(hessian)]
+    fn cbrt<T: Float>(x: T) -> T {
+        x.cbrt()
+    }
+
+    #[differentiate(hessian)]
+    fn max_min(x: f64, a: f64) -> f64 {
+        x.max(a) + 2.0 * x.min(a)
+    }
+
+    #[test]
+    fn conventions() {
+        // x⁰ = 1 is constant, also at x = 0.
+        assert_eq!(powi0_grad(0.0), (1.0, 0.0));
+        assert_eq!(powi0_hvp(0.0, DIR), (1.0, 0.0, 0.0));
+        // x⁰: ∂x = 0 at x = 0; 0ᵖ for p > 0: ∂p = y·ln x = 0 (not 0·(−∞)); 0² has ∂x = 0.
+        assert_eq!(powf_grad(0.0, 0.0).1.0, 0.0);
+        assert_eq!(powf_grad(0.0, 2.0).1, (0.0, 0.0));
+        assert_eq!(powf_grad(0.0, 1.0).1, (1.0, 0.0));
+        assert_eq!(powf_jvp(0.0, 2.0, TAN, DIR).1, 0.0);
+        // At x = 0 with p > 1, x ↦ xᵖ is smooth from the right and p ↦ 0ᵖ = 0 is constant:
+        // H = [[p(p − 1)·0ᵖ⁻², 0], [0, 0]] (fxx = 2 for p = 2, 0 above), the limits of
+        // fxp = xᵖ⁻¹(1 + p ln x) and fpp = xᵖ ln² x being 0. The first-order rule removes the
+        // 0·ln 0 of ∂p; the second-order rules must too, not return NaN.
+        for (p, fxx) in [(2.0, 2.0), (3.0, 0.0), (2.5, 0.0)] {
+            let (_, g, hv) = powf_hvp(0.0, p, 1.0, 0.0);
+            assert_eq!(g, (0.0, 0.0), "powf gradient at (0, {p})");
+            assert_eq!(hv, (fxx, 0.0), "powf H·e₀ at (0, {p})");
+            let (_, _, hv) = powf_hvp(0.0, p, 0.0, 1.0);
+            assert_eq!(hv, (0.0, 0.0), "powf H·e₁ at (0, {p})");
+            let (_, _, hv) = powf_hvp(0.0, p, DIR, TAN);
+            assert_eq!(hv, (DIR * fxx, 0.0), "powf H·v at (0, {p})");
+        }
+        // √x and ∛x at 0: +∞, as the true derivative.
+        assert_eq!(sqrt_grad(0.0).1, f32::INFINITY);
+        assert_eq!(cbrt_grad::<f64>(0.0).1, f64::INFINITY);
+        // max(x, NaN) = x and min(x, NaN) = x: all of g to x, none to the NaN.
+        let (_, g) = max_min_grad(1.5, f64::NAN);
+        assert_eq!(g, (3.0, 0.0));
+        assert_eq!(max_min_jvp(1.5, f64::NAN, TAN, DIR).1, 3.0 * TAN);
     }
 }
