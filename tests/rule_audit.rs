@@ -1383,3 +1383,624 @@ mod special_values {
         assert_eq!(max_min_jvp(1.5, f64::NAN, TAN, DIR).1, 3.0 * TAN);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// ndarray rules
+// ---------------------------------------------------------------------------------------------
+
+use autodiff::check::{dot_product_test, hessian_symmetry, random_direction};
+use autodiff::{Differentiable, to_flat};
+use common::{matrix, vector};
+use ndarray::{Array1, Array2, Array3, Axis, Zip, s};
+
+/// Every scalar of `a` against the same one of `b`, to `tol` (absolute up to 1, relative above).
+#[track_caller]
+fn same_flat<P: Differentiable>(what: &str, a: &P, b: &P, tol: f64) {
+    let (a, b) = (to_flat(a), to_flat(b));
+    assert_eq!(a.len(), b.len(), "{what}: sizes");
+    for (k, (x, y)) in a.iter().zip(&b).enumerate() {
+        close(&format!("{what}[{k}]"), x.to_f64(), y.to_f64(), tol);
+    }
+}
+
+/// An array operation `x ↦ y`: its pullback of a random cotangent `c` against the analytic
+/// transpose `Jᵀc` (`exact`), its tangent against directional differences and its tangent and
+/// pullback against each other (the dot-product test), along seeded directions. The values the
+/// generated items return are compared with `f`'s to rounding, not bit for bit: `var` and `std`
+/// are written out with the mean (README), and a transposed copy may be summed in another order.
+#[track_caller]
+fn audit_op<P, Y>(
+    what: &str,
+    x: &P,
+    f: impl Fn(&P) -> Y,
+    jvp: impl Fn(&P, &P) -> (Y, Y),
+    vjp: impl Fn(&P, Y) -> (Y, P),
+    exact: impl Fn(&P, &Y) -> P,
+) where
+    P: Differentiable,
+    Y: Differentiable,
+{
+    let y = f(x);
+    for seed in 0..3 {
+        let c = random_direction(&y, 77 + seed);
+        let (value, pulled) = vjp(x, c.clone());
+        same_flat(&format!("{what}: _vjp value"), &value, &y, 1e-14);
+        same_flat(
+            &format!("{what}: _vjp, cotangent {seed}"),
+            &pulled,
+            &exact(x, &c),
+            1e-10,
+        );
+        let v = random_direction(x, seed);
+        let (value, jv) = jvp(x, &v);
+        same_flat(&format!("{what}: _jvp value"), &value, &y, 1e-14);
+        let r = jvpcheck(&f, x, &v, &jv);
+        assert!(
+            r.passed(),
+            "{what}: _jvp against differences, direction {seed}: {r}"
+        );
+        let d = dot_product_test(&v, &jv, &c, &pulled);
+        assert!(
+            d.passed(),
+            "{what}: ⟨J v, c⟩ = ⟨v, Jᵀ c⟩, direction {seed}: {d}"
+        );
+    }
+}
+
+/// The loss `L = ½ Σ w ⊙ y²` of an array operation `y = op(x)`, with `hessian`: its gradient
+/// against the analytic `Jᵀ(w ⊙ y)` (`exact`) and finite differences, and its Hessian-vector
+/// products against differences of the gradient and against each other (symmetry).
+#[track_caller]
+fn audit_loss<P: Differentiable<Scalar = f64>>(
+    what: &str,
+    x: &P,
+    f: impl Fn(&P) -> f64,
+    grad: impl Fn(&P) -> (f64, P),
+    hvp: impl Fn(&P, &P) -> (f64, P, P),
+    exact: P,
+) {
+    let (value, g) = grad(x);
+    close(&format!("{what}: _grad value"), value, f(x), 1e-14);
+    same_flat(&format!("{what}: _grad"), &g, &exact, 1e-10);
+    let r = gradcheck(&f, x, &g);
+    assert!(r.passed(), "{what}: _grad against differences: {r}");
+    let (u, v) = (random_direction(x, 5), random_direction(x, 6));
+    let (value, g2, hv) = hvp(x, &v);
+    close(&format!("{what}: _hvp value"), value, f(x), 1e-14);
+    same_flat(&format!("{what}: _hvp gradient"), &g2, &g, 1e-12);
+    let r = hvpcheck(|p: &P| grad(p).1, x, &v, &hv);
+    assert!(r.passed(), "{what}: _hvp against differences of _grad: {r}");
+    let (_, _, hu) = hvp(x, &u);
+    let s = hessian_symmetry(&u, &hu, &v, &hv);
+    assert!(s.passed(), "{what}: ⟨u, Hv⟩ = ⟨v, Hu⟩: {s}");
+}
+
+/// A module for an array operation of two arrays: `op` (with `hessian`, so that `loss` can
+/// call it) checked by [`audit_op`] against the analytic transpose `exact`, and `loss`
+/// (`½ Σ w ⊙ op²`, `w` fixed) by [`audit_loss`].
+macro_rules! array_binary {
+    ($name:ident, |$a:ident: $ta:ty, $b:ident: $tb:ty| -> $ty:ty $body:block,
+     transpose: |$c:ident| $exact:expr, at: ($xa:expr, $xb:expr) $(,)?) => {
+        mod $name {
+            use super::*;
+
+            #[differentiate(hessian)]
+            pub fn op($a: &$ta, $b: &$tb) -> $ty $body
+
+            #[differentiate(hessian, wrt($a, $b))]
+            pub fn loss($a: &$ta, $b: &$tb, w: &$ty) -> f64 {
+                let y = op($a, $b);
+                (&y * &y * w).sum() * 0.5
+            }
+
+            #[allow(unused_variables)] // a transpose need not read both operands
+            fn exact($a: &$ta, $b: &$tb, $c: &$ty) -> ($ta, $tb) {
+                $exact
+            }
+
+            #[test]
+            fn every_mode() {
+                let x: ($ta, $tb) = ($xa, $xb);
+                let what = stringify!($name);
+                audit_op(
+                    what,
+                    &x,
+                    |p| op(&p.0, &p.1),
+                    |p, d| op_jvp(&p.0, &p.1, &d.0, &d.1),
+                    |p, c| {
+                        let (y, b) = op_vjp(&p.0, &p.1);
+                        (y, b(c))
+                    },
+                    |p, c| exact(&p.0, &p.1, c),
+                );
+                let y = op(&x.0, &x.1);
+                let w = random_direction(&y, 99).mapv(|v| 1.0 + v);
+                audit_loss(
+                    &format!("{what} loss"),
+                    &x,
+                    |p| loss(&p.0, &p.1, &w),
+                    |p| loss_grad(&p.0, &p.1, &w),
+                    |p, v| loss_hvp(&p.0, &p.1, &w, &v.0, &v.1),
+                    exact(&x.0, &x.1, &(&w * &y)),
+                );
+            }
+        }
+    };
+}
+
+/// [`array_binary!`] for an operation of one array.
+macro_rules! array_unary {
+    ($name:ident, |$a:ident: $ta:ty| -> $ty:ty $body:block,
+     transpose: |$c:ident| $exact:expr, at: $xa:expr $(,)?) => {
+        mod $name {
+            use super::*;
+
+            #[differentiate(hessian)]
+            pub fn op($a: &$ta) -> $ty $body
+
+            #[differentiate(hessian, wrt($a))]
+            pub fn loss($a: &$ta, w: &$ty) -> f64 {
+                let y = op($a);
+                (&y * &y * w).sum() * 0.5
+            }
+
+            #[allow(unused_variables)] // a transpose need not read the operand
+            fn exact($a: &$ta, $c: &$ty) -> $ta {
+                $exact
+            }
+
+            #[test]
+            fn every_mode() {
+                let x: $ta = $xa;
+                let what = stringify!($name);
+                audit_op(
+                    what,
+                    &x,
+                    |p| op(p),
+                    |p, d| op_jvp(p, d),
+                    |p, c| {
+                        let (y, b) = op_vjp(p);
+                        (y, b(c))
+                    },
+                    |p, c| exact(p, c),
+                );
+                let y = op(&x);
+                let w = random_direction(&y, 99).mapv(|v| 1.0 + v);
+                audit_loss(
+                    &format!("{what} loss"),
+                    &x,
+                    |p| loss(p, &w),
+                    |p| loss_grad(p, &w),
+                    |p, v| loss_hvp(p, &w, v),
+                    exact(&x, &(&w * &y)),
+                );
+            }
+        }
+    };
+}
+
+/// `a` with an axis of length 1 inserted at `k` (the shape of a kept-dimension reduction).
+fn keep(a: Array1<f64>, k: usize) -> Array2<f64> {
+    a.insert_axis(Axis(k))
+}
+
+mod arrays {
+    use super::*;
+
+    // --- elementwise with broadcasting, in every direction ---
+
+    // matrix + row: ∂a = c, ∂b = Σᵢ cᵢ·
+    array_binary!(matrix_plus_row, |a: Array2<f64>, b: Array1<f64>| -> Array2<f64> { a + b },
+        transpose: |c| (c.clone(), c.sum_axis(Axis(0))), at: (matrix(3, 4, 0.1), vector(4, 0.2)));
+    // row + matrix (the lower-dimensional operand on the left): the same
+    array_binary!(row_plus_matrix, |a: Array2<f64>, b: Array1<f64>| -> Array2<f64> { b + a },
+        transpose: |c| (c.clone(), c.sum_axis(Axis(0))), at: (matrix(3, 4, 0.3), vector(4, 0.4)));
+    // column (n×1) − matrix: ∂a = −c, ∂b = Σⱼ c·ⱼ (kept as a column)
+    array_binary!(column_minus_matrix, |a: Array2<f64>, b: Array2<f64>| -> Array2<f64> { b - a },
+        transpose: |c| (-c, keep(c.sum_axis(Axis(1)), 1)), at: (matrix(3, 4, 0.5), matrix(3, 1, 0.6)));
+    // matrix · column (n×1), elementwise: ∂a = c ⊙ b, ∂b = Σⱼ (c ⊙ a)·ⱼ
+    array_binary!(matrix_times_column, |a: Array2<f64>, b: Array2<f64>| -> Array2<f64> { a * b },
+        transpose: |c| (c * b, keep((c * a).sum_axis(Axis(1)), 1)),
+        at: (matrix(3, 4, 0.7), matrix(3, 1, 0.8)));
+    // column (n×1) ⊙ row (1×m), both stretched: ∂a = Σⱼ (c ⊙ b), ∂b = Σᵢ (c ⊙ a)
+    array_binary!(outer_broadcast, |a: Array2<f64>, b: Array2<f64>| -> Array2<f64> { a * b },
+        transpose: |c| (keep((c * b).sum_axis(Axis(1)), 1), keep((c * a).sum_axis(Axis(0)), 0)),
+        at: (matrix(3, 1, 0.9), matrix(1, 4, 1.0)));
+    // matrix / row: ∂a = c / b, ∂b = −Σᵢ c ⊙ a / b²
+    array_binary!(matrix_over_row, |a: Array2<f64>, b: Array1<f64>| -> Array2<f64> { a / b },
+        transpose: |c| (c / b, -(c * a / (b * b)).sum_axis(Axis(0))),
+        at: (matrix(3, 4, 1.1), vector(4, 1.2).mapv(|v| 1.5 + v)));
+    // row / matrix: ∂a = −c ⊙ b / a², ∂b = Σᵢ c / a
+    array_binary!(row_over_matrix, |a: Array2<f64>, b: Array1<f64>| -> Array2<f64> { b / a },
+        transpose: |c| (-(c * b) / (a * a), (c / a).sum_axis(Axis(0))),
+        at: (matrix(3, 4, 1.3).mapv(|v| 1.5 + v), vector(4, 1.4)));
+    // 3-D batch + matrix (broadcast over the leading axis): ∂b = Σₖ cₖ
+    array_binary!(batch_plus_matrix, |a: Array3<f64>, b: Array2<f64>| -> Array3<f64> { a + b },
+        transpose: |c| (c.clone(), c.sum_axis(Axis(0))),
+        at: (Array3::from_shape_fn((2, 3, 4), |(i, j, k)| ((i * 12 + j * 4 + k) as f64 * 0.37).sin()),
+             matrix(3, 4, 1.5)));
+
+    // scalar − array, array / scalar, array · scalar: the scalar's gradient is a sum.
+    mod with_scalars {
+        use super::*;
+
+        #[differentiate(hessian)]
+        pub fn op(a: &Array2<f64>, s: f64) -> Array2<f64> {
+            (s - a) * 2.0 + a / s - &(a * s) / 3.0
+        }
+
+        #[differentiate(hessian, wrt(a, s))]
+        pub fn loss(a: &Array2<f64>, s: f64, w: &Array2<f64>) -> f64 {
+            let y = op(a, s);
+            (&y * &y * w).sum() * 0.5
+        }
+
+        /// y = 2(s − a) + a/s − a·s/3: ∂a = c ⊙ (−2 + 1/s − s/3), ∂s = Σ c ⊙ (2 − a/s² − a/3)
+        fn exact(a: &Array2<f64>, s: f64, c: &Array2<f64>) -> (Array2<f64>, f64) {
+            (
+                c * (-2.0 + 1.0 / s - s / 3.0),
+                (c * &a.mapv(|v| 2.0 - v / (s * s) - v / 3.0)).sum(),
+            )
+        }
+
+        #[test]
+        fn every_mode() {
+            let x = (matrix(3, 4, 1.6), 0.8);
+            audit_op(
+                "with_scalars",
+                &x,
+                |p| op(&p.0, p.1),
+                |p, d| op_jvp(&p.0, p.1, &d.0, d.1),
+                |p, c| {
+                    let (y, b) = op_vjp(&p.0, p.1);
+                    (y, b(c))
+                },
+                |p, c| exact(&p.0, p.1, c),
+            );
+            let y = op(&x.0, x.1);
+            let w = random_direction(&y, 99).mapv(|v| 1.0 + v);
+            audit_loss(
+                "with_scalars loss",
+                &x,
+                |p| loss(&p.0, p.1, &w),
+                |p| loss_grad(&p.0, p.1, &w),
+                |p, v| loss_hvp(&p.0, p.1, &w, &v.0, v.1),
+                exact(&x.0, x.1, &(&w * &y)),
+            );
+        }
+    }
+
+    // --- products ---
+
+    // matrix·matrix: ∂a = c·bᵀ, ∂b = aᵀ·c
+    array_binary!(dot_mm, |a: Array2<f64>, b: Array2<f64>| -> Array2<f64> { a.dot(b) },
+        transpose: |c| (c.dot(&b.t()), a.t().dot(c)), at: (matrix(3, 4, 2.1), matrix(4, 2, 2.2)));
+    // matrix·vector: ∂a = c ⊗ v, ∂v = aᵀ·c
+    array_binary!(dot_mv, |a: Array2<f64>, v: Array1<f64>| -> Array1<f64> { a.dot(v) },
+        transpose: |c| (keep(c.clone(), 1).dot(&keep(v.clone(), 0)), a.t().dot(c)),
+        at: (matrix(3, 4, 2.3), vector(4, 2.4)));
+    // vector·matrix: ∂v = a·c, ∂a = v ⊗ c
+    array_binary!(dot_vm, |v: Array1<f64>, a: Array2<f64>| -> Array1<f64> { v.dot(a) },
+        transpose: |c| (a.dot(c), keep(v.clone(), 1).dot(&keep(c.clone(), 0))),
+        at: (vector(3, 2.5), matrix(3, 4, 2.6)));
+    // aᵀ·b: ∂a = b·cᵀ, ∂b = a·c
+    array_binary!(t_dot, |a: Array2<f64>, b: Array2<f64>| -> Array2<f64> { a.t().dot(b) },
+        transpose: |c| (b.dot(&c.t()), a.dot(c)), at: (matrix(3, 4, 2.7), matrix(3, 2, 2.8)));
+    // a·bᵀ: ∂a = c·b, ∂b = cᵀ·a
+    array_binary!(dot_t, |a: Array2<f64>, b: Array2<f64>| -> Array2<f64> { a.dot(&b.t()) },
+        transpose: |c| (c.dot(b), c.t().dot(a)), at: (matrix(3, 4, 2.9), matrix(2, 4, 3.0)));
+    // aᵀ·bᵀ: ∂a = bᵀ·cᵀ, ∂b = cᵀ·aᵀ
+    array_binary!(t_dot_t, |a: Array2<f64>, b: Array2<f64>| -> Array2<f64> { a.t().dot(&b.t()) },
+        transpose: |c| (b.t().dot(&c.t()), c.t().dot(&a.t())),
+        at: (matrix(4, 3, 3.1), matrix(2, 4, 3.2)));
+
+    // vector·vector (a scalar): ∂u = c·v, ∂v = c·u; loss ½ w (u·v)²
+    mod dot_vv {
+        use super::*;
+
+        #[differentiate(hessian)]
+        pub fn op(u: &Array1<f64>, v: &Array1<f64>) -> f64 {
+            u.dot(v)
+        }
+
+        #[test]
+        fn every_mode() {
+            let x = (vector(5, 3.3), vector(5, 3.4));
+            audit_op(
+                "dot_vv",
+                &x,
+                |p| op(&p.0, &p.1),
+                |p, d| op_jvp(&p.0, &p.1, &d.0, &d.1),
+                |p, c| {
+                    let (y, b) = op_vjp(&p.0, &p.1);
+                    (y, b(c))
+                },
+                |p, c| (&p.1 * *c, &p.0 * *c),
+            );
+            // H = [[0, I], [I, 0]]: H·(du, dv) = (dv, du)
+            let (du, dv) = (vector(5, 3.5), vector(5, 3.6));
+            let (_, g, h) = op_hvp(&x.0, &x.1, &du, &dv);
+            same_flat("dot_vv _hvp gradient", &g, &(x.1.clone(), x.0.clone()), TOL);
+            same_flat("dot_vv _hvp", &h, &(dv, du), TOL);
+        }
+    }
+
+    // the transpose: ∂a = cᵀ
+    array_unary!(transpose, |a: Array2<f64>| -> Array2<f64> { a.t().to_owned() },
+        transpose: |c| c.t().to_owned(), at: matrix(3, 4, 4.1));
+    // reversed_axes: the same
+    array_unary!(reversed_axes, |a: Array2<f64>| -> Array2<f64> { a.clone().reversed_axes() },
+        transpose: |c| c.t().to_owned(), at: matrix(3, 4, 4.2));
+
+    // --- reductions ---
+
+    // sum_axis: ∂a = c broadcast along the summed axis
+    array_unary!(sum_axis0, |a: Array2<f64>| -> Array1<f64> { a.sum_axis(Axis(0)) },
+        transpose: |c| a.mapv(|_| 0.0) + c, at: matrix(3, 4, 5.1));
+    array_unary!(sum_axis1, |a: Array2<f64>| -> Array1<f64> { a.sum_axis(Axis(1)) },
+        transpose: |c| a.mapv(|_| 0.0) + &keep(c.clone(), 1), at: matrix(3, 4, 5.2));
+    // mean_axis: ∂a = c/n broadcast
+    array_unary!(mean_axis0, |a: Array2<f64>| -> Array1<f64> { a.mean_axis(Axis(0)).unwrap() },
+        transpose: |c| a.mapv(|_| 0.0) + &(c / 3.0), at: matrix(3, 4, 5.3));
+    array_unary!(mean_axis1, |a: Array2<f64>| -> Array1<f64> { a.mean_axis(Axis(1)).unwrap() },
+        transpose: |c| a.mapv(|_| 0.0) + &keep(c / 4.0, 1), at: matrix(3, 4, 5.4));
+    // var_axis(Axis(0), ddof): ∂a = c·2(a − μ)/(n − ddof) per column
+    array_unary!(var_axis0, |a: Array2<f64>| -> Array1<f64> { a.var_axis(Axis(0), 1.0) },
+        transpose: |c| (a - &a.mean_axis(Axis(0)).unwrap()) * c * (2.0 / 2.0), at: matrix(3, 4, 5.5));
+    // std_axis(Axis(1), 0): ∂a = c·(a − μ)/(n·σ) per row
+    array_unary!(std_axis1, |a: Array2<f64>| -> Array1<f64> { a.std_axis(Axis(1), 0.0) },
+        transpose: |c| {
+            let mu = keep(a.mean_axis(Axis(1)).unwrap(), 1);
+            let sd = keep(a.std_axis(Axis(1), 0.0), 1);
+            (a - &mu) * &keep(c.clone(), 1) / (&sd * 4.0)
+        }, at: matrix(3, 4, 5.6));
+    // fold_axis with max, away from ties: ∂a = c at each column's maximum
+    array_unary!(max_axis0, |a: Array2<f64>| -> Array1<f64> {
+            a.fold_axis(Axis(0), f64::NEG_INFINITY, |&m, &v| m.max(v))
+        },
+        transpose: |c| {
+            let m = a.fold_axis(Axis(0), f64::NEG_INFINITY, |&m, &v| m.max(v));
+            Array2::from_shape_fn(a.dim(), |(i, j)| if a[[i, j]] == m[j] { c[j] } else { 0.0 })
+        }, at: matrix(3, 4, 5.7));
+    // fold_axis as a sum of squares plus an initial value: ∂a = 2a ⊙ c broadcast
+    array_unary!(squares_axis1, |a: Array2<f64>| -> Array1<f64> {
+            a.fold_axis(Axis(1), 0.5, |&acc, &v| acc + v * v)
+        },
+        transpose: |c| a * 2.0 * &keep(c.clone(), 1), at: matrix(3, 4, 5.8));
+
+    // whole-array reductions, as scalars: sum, mean, var, std and the L1 and L2 norms.
+    mod whole {
+        use super::*;
+
+        /// f = Σa + 2·mean a + 3·var(a, 1) + 4·std(a, 0) + ‖a‖₂ + ‖a‖₁ (n = 12, no zero entry):
+        /// ∂f/∂a = 1 + 2/n + 3·2(a − μ)/(n − 1) + 4(a − μ)/(nσ₀) + a/‖a‖₂ + sign a
+        #[differentiate(hessian)]
+        pub fn f(a: &Array2<f64>) -> f64 {
+            a.sum()
+                + 2.0 * a.mean().unwrap()
+                + 3.0 * a.var(1.0)
+                + 4.0 * a.std(0.0)
+                + a.mapv(|v| v * v).sum().sqrt()
+                + a.mapv(f64::abs).sum()
+        }
+
+        #[test]
+        fn every_mode() {
+            let a = matrix(3, 4, 6.1);
+            let n = 12.0;
+            let mu = a.mean().unwrap();
+            let sd0 = a.std(0.0);
+            let l2 = a.mapv(|v| v * v).sum().sqrt();
+            let exact = a.mapv(|v| {
+                1.0 + 2.0 / n
+                    + 6.0 * (v - mu) / (n - 1.0)
+                    + 4.0 * (v - mu) / (n * sd0)
+                    + v / l2
+                    + v.signum()
+            });
+            audit_loss(
+                "whole-array reductions",
+                &a,
+                f,
+                f_grad,
+                f_hvp,
+                exact.clone(),
+            );
+            audit_op(
+                "whole-array reductions",
+                &a,
+                f,
+                |x, v| f_jvp(x, v),
+                |x, c| {
+                    let (y, b) = f_vjp(x);
+                    (y, b(c))
+                },
+                |_, c| &exact * *c,
+            );
+        }
+    }
+
+    // --- regions and shapes ---
+
+    // rows with step 2, columns from 1: ∂a = c placed at those positions
+    array_unary!(slice_step, |a: Array2<f64>| -> Array2<f64> { a.slice(s![..;2, 1..]).to_owned() },
+        transpose: |c| {
+            let mut g = a.mapv(|_| 0.0);
+            g.slice_mut(s![..;2, 1..]).assign(c);
+            g
+        }, at: matrix(5, 4, 7.1));
+    // negative indices and a negative step: the last two rows, columns reversed
+    array_unary!(slice_negative, |a: Array2<f64>| -> Array2<f64> {
+            a.slice(s![-2.., ..;-1]).to_owned()
+        },
+        transpose: |c| {
+            let mut g = a.mapv(|_| 0.0);
+            g.slice_mut(s![-2.., ..;-1]).assign(c);
+            g
+        }, at: matrix(4, 3, 7.2));
+    // a negative step over a range with a negative end: columns 3, 1 of 0..-1 reversed by 2
+    array_unary!(slice_negative_step2, |a: Array1<f64>| -> Array1<f64> {
+            a.slice(s![1..-1;-2]).to_owned()
+        },
+        transpose: |c| {
+            let mut g = a.mapv(|_| 0.0);
+            g.slice_mut(s![1..-1;-2]).assign(c);
+            g
+        }, at: vector(7, 7.3));
+    // row, column and index_axis of a matrix, added: ∂a = c's parts in place
+    array_unary!(lanes, |a: Array2<f64>| -> Array1<f64> {
+            &a.row(1) * 2.0 + &a.column(2) + &a.index_axis(Axis(0), 2)
+        },
+        transpose: |c| {
+            let mut g = a.mapv(|_| 0.0);
+            g.row_mut(1).scaled_add(2.0, c);
+            let mut col = g.column_mut(2);
+            col += c;
+            let mut row = g.row_mut(2);
+            row += c;
+            g
+        }, at: matrix(3, 3, 7.4));
+    // insert_axis: ∂a = c with the axis removed
+    array_unary!(insert_axis, |a: Array1<f64>| -> Array2<f64> { a.clone().insert_axis(Axis(1)) },
+        transpose: |c| c.column(0).to_owned(), at: vector(4, 7.5));
+    // into_shape_with_order (row-major): ∂a = c reshaped back
+    array_unary!(reshape, |a: Array2<f64>| -> Array2<f64> {
+            a.clone().into_shape_with_order((2, 6)).unwrap()
+        },
+        transpose: |c| c.clone().into_shape_with_order((3, 4)).unwrap(), at: matrix(3, 4, 7.6));
+    // concatenate along rows: ∂a, ∂b the parts of c
+    array_binary!(concatenate, |a: Array2<f64>, b: Array2<f64>| -> Array2<f64> {
+            ndarray::concatenate(Axis(0), &[a.view(), b.view()]).unwrap()
+        },
+        transpose: |c| (c.slice(s![..2, ..]).to_owned(), c.slice(s![2.., ..]).to_owned()),
+        at: (matrix(2, 3, 7.7), matrix(3, 3, 7.8)));
+    // stack along a new axis 1: ∂a = c[:, 0, :], ∂b = c[:, 1, :]
+    array_binary!(stack, |a: Array2<f64>, b: Array2<f64>| -> Array3<f64> {
+            ndarray::stack(Axis(1), &[a.view(), b.view()]).unwrap()
+        },
+        transpose: |c| (c.index_axis(Axis(1), 0).to_owned(), c.index_axis(Axis(1), 1).to_owned()),
+        at: (matrix(2, 3, 7.9), matrix(2, 3, 8.0)));
+    // broadcast of a row to a matrix: ∂a = Σᵢ cᵢ·
+    array_unary!(broadcast, |a: Array1<f64>| -> Array2<f64> {
+            a.broadcast((3, 4)).unwrap().to_owned()
+        },
+        transpose: |c| c.sum_axis(Axis(0)), at: vector(4, 8.1));
+
+    // --- closures per element ---
+
+    // mapv: y = a·sin a, ∂a = c ⊙ (sin a + a cos a)
+    array_unary!(mapv, |a: Array2<f64>| -> Array2<f64> { a.mapv(|v| v * v.sin()) },
+        transpose: |c| c * &a.mapv(|v| v.sin() + v * v.cos()), at: matrix(3, 4, 9.1));
+    // Zip: y = a·e^b, ∂a = c ⊙ e^b, ∂b = c ⊙ a e^b
+    array_binary!(zip, |a: Array2<f64>, b: Array2<f64>| -> Array2<f64> {
+            Zip::from(a).and(b).map_collect(|&x, &y| x * y.exp())
+        },
+        transpose: |c| (c * &b.mapv(f64::exp), c * a * &b.mapv(f64::exp)),
+        at: (matrix(3, 4, 9.2), matrix(3, 4, 9.3)));
+    // elementwise float methods on arrays: y = tanh a + √(a²+1) + a.powi(3) + |a|^1.5 + atan2
+    array_unary!(float_methods, |a: Array2<f64>| -> Array2<f64> {
+            a.tanh() + (a * a + 1.0).sqrt() + a.powi(3) + a.abs().powf(1.5) + a.exp().ln_1p()
+        },
+        transpose: |c| c * &a.mapv(|v| {
+            1.0 / (v.cosh() * v.cosh()) + v / (v * v + 1.0).sqrt() + 3.0 * v * v
+                + 1.5 * v.abs().sqrt() * v.signum() + v.exp() / (1.0 + v.exp())
+        }), at: matrix(3, 4, 9.4));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Functions written by a `macro_rules!` (as the cases above are): the body's tokens come from
+// the macro's caller, the attribute from its definition, and the types and expressions passed
+// as `$t:ty` and `$e:expr` fragments arrive wrapped in invisible groups.
+// ---------------------------------------------------------------------------------------------
+
+mod by_macro_rules {
+    use super::*;
+
+    macro_rules! written {
+        ($name:ident, |$a:ident: $t:ty| -> $r:ty $body:block) => {
+            #[differentiate(hessian)]
+            pub fn $name($a: $t) -> $r $body
+        };
+    }
+
+    // A closure over the elements: ∂/∂a Σ a·sin a = sin a + a cos a
+    written!(mapv_sum, |a: &Array2<f64>| -> f64 {
+        a.mapv(|v| v * v.sin()).sum()
+    });
+    // The variance written out with the mean: ∂/∂a var(a, 1) = 2(a − μ)/(n − 1)
+    written!(variance, |a: &Array2<f64>| -> f64 { a.var(1.0) });
+    // A region's fold, which needs the rank the `$t` type gives: ∂ = 2a in columns 1.., else 0
+    written!(region_fold, |a: &Array2<f64>| -> f64 {
+        a.slice(s![.., 1..]).fold(0.0, |m, &v| m + v * v)
+    });
+
+    macro_rules! squared {
+        ($name:ident, |$x:ident| $e:expr) => {
+            #[differentiate(hessian)]
+            pub fn $name($x: f64) -> f64 {
+                $e * $e
+            }
+        };
+    }
+
+    // `$e * $e` with `$e = x + 1.0` is (x + 1)², not x + 1·x + 1: f' = 2(x + 1), f'' = 2
+    squared!(square_of_sum, |x| x + 1.0);
+
+    #[test]
+    fn gradients() {
+        let a = matrix(3, 4, 10.1);
+        let n = 12.0;
+        let mu = a.mean().unwrap();
+        let cases: [(
+            &str,
+            fn(&Array2<f64>) -> f64,
+            fn(&Array2<f64>) -> (f64, Array2<f64>),
+            Array2<f64>,
+        ); 3] = [
+            (
+                "mapv_sum",
+                mapv_sum,
+                mapv_sum_grad,
+                a.mapv(|v| v.sin() + v * v.cos()),
+            ),
+            (
+                "variance",
+                variance,
+                variance_grad,
+                a.mapv(|v| 2.0 * (v - mu) / (n - 1.0)),
+            ),
+            (
+                "region_fold",
+                region_fold,
+                region_fold_grad,
+                Array2::from_shape_fn((3, 4), |(i, j)| if j >= 1 { 2.0 * a[[i, j]] } else { 0.0 }),
+            ),
+        ];
+        for (what, f, grad, exact) in cases {
+            let (y, g) = grad(&a);
+            close(&format!("{what} value"), y, f(&a), 1e-14);
+            same_flat(what, &g, &exact, 1e-12);
+            let r = gradcheck(f, &a, &g);
+            assert!(r.passed(), "{what}: {r}");
+        }
+        let v = random_direction(&a, 3);
+        let (_, _, hv) = mapv_sum_hvp(&a, &v);
+        // H = diag(2 cos a − a sin a)
+        same_flat(
+            "mapv_sum hvp",
+            &hv,
+            &(a.mapv(|x| 2.0 * x.cos() - x * x.sin()) * &v),
+            1e-12,
+        );
+        for x in [-1.5, 0.25, 2.0] {
+            assert_eq!(square_of_sum(x), (x + 1.0) * (x + 1.0));
+            close(
+                "square_of_sum",
+                square_of_sum_grad(x).1,
+                2.0 * (x + 1.0),
+                TOL,
+            );
+            assert_eq!(square_of_sum_hvp(x, DIR).2, 2.0 * DIR);
+        }
+    }
+}
