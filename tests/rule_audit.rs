@@ -1391,7 +1391,7 @@ mod special_values {
 use autodiff::check::{dot_product_test, hessian_symmetry, random_direction};
 use autodiff::{Differentiable, to_flat};
 use common::{matrix, vector};
-use ndarray::{Array1, Array2, Array3, Axis, Zip, s};
+use ndarray::{Array1, Array2, Array3, Array4, Axis, Zip, s};
 
 /// Every scalar of `a` against the same one of `b`, to `tol` (absolute up to 1, relative above).
 #[track_caller]
@@ -1488,9 +1488,9 @@ macro_rules! array_binary {
             pub fn op($a: &$ta, $b: &$tb) -> $ty $body
 
             #[differentiate(hessian, wrt($a, $b))]
-            pub fn loss($a: &$ta, $b: &$tb, w: &$ty) -> f64 {
+            pub fn loss($a: &$ta, $b: &$tb, weight: &$ty) -> f64 {
                 let y = op($a, $b);
-                (&y * &y * w).sum() * 0.5
+                (&y * &y * weight).sum() * 0.5
             }
 
             #[allow(unused_variables)] // a transpose need not read both operands
@@ -2001,6 +2001,400 @@ mod by_macro_rules {
                 TOL,
             );
             assert_eq!(square_of_sum_hvp(x, DIR).2, 2.0 * DIR);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// autodiff::nn and autodiff::conv
+// ---------------------------------------------------------------------------------------------
+
+/// The softmax of each row of `z`.
+fn softmax_rows(z: &Array2<f64>) -> Array2<f64> {
+    let mut y = z.clone();
+    for mut row in y.rows_mut() {
+        let m = row.fold(f64::NEG_INFINITY, |m, &v| m.max(v));
+        row.mapv_inplace(|v| (v - m).exp());
+        let s = row.sum();
+        row /= s;
+    }
+    y
+}
+
+/// A 4-D array of distinct values (no ties in pooling windows).
+fn tensor4(shape: (usize, usize, usize, usize), seed: f64) -> Array4<f64> {
+    let n = shape.0 * shape.1 * shape.2 * shape.3;
+    Array4::from_shape_vec(shape, common::data(n, seed)).unwrap()
+}
+
+mod nn_conv {
+    use super::*;
+    use autodiff::{conv, nn};
+
+    // softmax per row: Jᵀc = y ⊙ (c − ⟨c, y⟩ per row)
+    array_unary!(softmax, |a: Array2<f64>| -> Array2<f64> { nn::softmax(a) },
+        transpose: |c| {
+            let y = softmax_rows(a);
+            let inner = keep((c * &y).sum_axis(Axis(1)), 1);
+            &y * &(c - &inner)
+        }, at: matrix(3, 4, 11.1) * 3.0);
+    // log_softmax per row: Jᵀc = c − softmax · Σⱼ c per row
+    array_unary!(log_softmax, |a: Array2<f64>| -> Array2<f64> { nn::log_softmax(a) },
+        transpose: |c| c - &(softmax_rows(a) * &keep(c.sum_axis(Axis(1)), 1)),
+        at: matrix(3, 4, 11.2) * 3.0);
+    // log_sum_exp per row (a vector): Jᵀc = softmax ⊙ c per row
+    array_unary!(log_sum_exp, |a: Array2<f64>| -> Array1<f64> { nn::log_sum_exp(a) },
+        transpose: |c| softmax_rows(a) * &keep(c.clone(), 1), at: matrix(3, 4, 11.3) * 3.0);
+    // sigmoid: σ' = σ(1 − σ); softplus: ' = σ; relu away from 0: [a > 0]
+    array_unary!(activations, |a: Array2<f64>| -> Array2<f64> {
+            nn::sigmoid(a) + nn::softplus(a) * 2.0 + nn::relu(a) * 3.0
+        },
+        transpose: |c| c * &a.mapv(|v| {
+            let s = 1.0 / (1.0 + (-v).exp());
+            s * (1.0 - s) + 2.0 * s + if v > 0.0 { 3.0 } else { 0.0 }
+        }), at: matrix(3, 4, 11.4).mapv(|v| if v.abs() < 0.05 { v + 0.2 } else { v }));
+    // batch_norm (training mode): checked against differences and the dot-product test (its
+    // transpose is the formula the runtime implements; here the audit asks for consistency of
+    // the four modes, and the analytic value of ∂β = Σᵢ c and ∂γ = Σᵢ c ⊙ x̂).
+    mod batch_norm {
+        use super::*;
+
+        #[differentiate(hessian)]
+        pub fn op(x: &Array2<f64>, gamma: &Array1<f64>, beta: &Array1<f64>) -> Array2<f64> {
+            nn::batch_norm(x, gamma, beta, 1e-3)
+        }
+
+        #[differentiate(hessian, wrt(x, gamma, beta))]
+        pub fn loss(
+            x: &Array2<f64>,
+            gamma: &Array1<f64>,
+            beta: &Array1<f64>,
+            w: &Array2<f64>,
+        ) -> f64 {
+            let y = op(x, gamma, beta);
+            (&y * &y * w).sum() * 0.5
+        }
+
+        #[test]
+        fn every_mode() {
+            type P = (Array2<f64>, Array1<f64>, Array1<f64>);
+            let x: P = (
+                matrix(5, 3, 11.5) * 2.0,
+                vector(3, 11.6) + 1.5,
+                vector(3, 11.7),
+            );
+            let y = op(&x.0, &x.1, &x.2);
+            let c = random_direction(&y, 8);
+            let (_, (gx, gg, gb)) = {
+                let (_, b) = op_vjp(&x.0, &x.1, &x.2);
+                ((), b(c.clone()))
+            };
+            let mu = x.0.mean_axis(Axis(0)).unwrap();
+            let var = x.0.var_axis(Axis(0), 0.0);
+            let xhat = (&x.0 - &mu) / &var.mapv(|v| (v + 1e-3).sqrt());
+            same_flat("batch_norm ∂β", &gb, &c.sum_axis(Axis(0)), 1e-12);
+            same_flat("batch_norm ∂γ", &gg, &(&c * &xhat).sum_axis(Axis(0)), 1e-12);
+            // ∂x = γ/σ · (c − mean c − x̂ · mean(c ⊙ x̂)) per column
+            let sd = var.mapv(|v| (v + 1e-3).sqrt());
+            let mc = c.mean_axis(Axis(0)).unwrap();
+            let mcx = (&c * &xhat).mean_axis(Axis(0)).unwrap();
+            let ex = (&c - &mc - &(&xhat * &mcx)) * &(&x.1 / &sd);
+            same_flat("batch_norm ∂x", &gx, &ex, 1e-10);
+            let exact = move |p: &P, c: &Array2<f64>| -> P {
+                let (_, b) = op_vjp(&p.0, &p.1, &p.2);
+                b(c.clone())
+            };
+            audit_op(
+                "batch_norm",
+                &x,
+                |p| op(&p.0, &p.1, &p.2),
+                |p, d| op_jvp(&p.0, &p.1, &p.2, &d.0, &d.1, &d.2),
+                |p, c| {
+                    let (y, b) = op_vjp(&p.0, &p.1, &p.2);
+                    (y, b(c))
+                },
+                &exact,
+            );
+            let w = random_direction(&y, 99).mapv(|v| 1.0 + v);
+            audit_loss(
+                "batch_norm loss",
+                &x,
+                |p| loss(&p.0, &p.1, &p.2, &w),
+                |p| loss_grad(&p.0, &p.1, &p.2, &w),
+                |p, v| loss_hvp(&p.0, &p.1, &p.2, &w, &v.0, &v.1, &v.2),
+                exact(&x, &(&w * &y)),
+            );
+        }
+    }
+
+    // Losses: mse(p, t) = Σ(p − t)²/n, ∂p = 2(p − t)/n, ∂t = −∂p, H = (2/n)[[I, −I], [−I, I]];
+    // cross_entropy(z, labels) = −mean log softmax(z)[label], ∂z = (softmax − onehot)/N.
+    mod losses {
+        use super::*;
+
+        #[differentiate(hessian)]
+        pub fn mse(p: &Array2<f64>, t: &Array2<f64>) -> f64 {
+            nn::mse(p, t)
+        }
+
+        #[differentiate(hessian, wrt(z))]
+        pub fn xent(z: &Array2<f64>, labels: &[usize]) -> f64 {
+            nn::cross_entropy(z, labels)
+        }
+
+        #[test]
+        fn every_mode() {
+            let (p, t) = (matrix(3, 4, 12.1), matrix(3, 4, 12.2));
+            let n = 12.0;
+            let (_, (gp, gt)) = mse_grad(&p, &t);
+            same_flat("mse ∂p", &gp, &((&p - &t) * (2.0 / n)), 1e-14);
+            same_flat("mse ∂t", &gt, &((&t - &p) * (2.0 / n)), 1e-14);
+            let x = (p.clone(), t.clone());
+            let (du, dv) = (random_direction(&x, 1), random_direction(&x, 2));
+            let (_, _, h) = mse_hvp(&p, &t, &du.0, &du.1);
+            let e = (&du.0 - &du.1) * (2.0 / n);
+            same_flat("mse H·v", &h, &(e.clone(), -e), 1e-14);
+            let r = hvpcheck(
+                |q: &(Array2<f64>, Array2<f64>)| mse_grad(&q.0, &q.1).1,
+                &x,
+                &dv,
+                &mse_hvp(&p, &t, &dv.0, &dv.1).2,
+            );
+            assert!(r.passed(), "mse hvp: {r}");
+            let (_, b) = mse_vjp(&p, &t);
+            let (cp, ct) = b(COT);
+            same_flat("mse _vjp", &(cp, ct), &(&gp * COT, &gt * COT), 1e-14);
+
+            let z = matrix(4, 3, 12.3) * 2.0;
+            let labels = [2, 0, 1, 1];
+            let mut onehot = Array2::zeros((4, 3));
+            for (i, &l) in labels.iter().enumerate() {
+                onehot[[i, l]] = 1.0;
+            }
+            let exact = (softmax_rows(&z) - &onehot) / 4.0;
+            audit_loss(
+                "cross_entropy",
+                &z,
+                |z| xent(z, &labels),
+                |z| xent_grad(z, &labels),
+                |z, v| xent_hvp(z, &labels, v),
+                exact.clone(),
+            );
+            let (_, b) = xent_vjp(&z, &labels);
+            same_flat("cross_entropy _vjp", &b(COT), &(&exact * COT), 1e-14);
+            let v = random_direction(&z, 3);
+            close(
+                "cross_entropy _jvp",
+                xent_jvp(&z, &labels, &v).1,
+                (&exact * &v).sum(),
+                1e-14,
+            );
+        }
+    }
+
+    // conv2d (valid cross-correlation): ∂x[a] = Σⱼ c[a − j] w[j], ∂w[j] = Σᵢ c[i] x[i + j]
+    array_binary!(conv2d, |x: Array2<f64>, w: Array2<f64>| -> Array2<f64> { conv::conv2d(x, w) },
+        transpose: |c| {
+            let (mut gx, mut gw) = (x.mapv(|_| 0.0), w.mapv(|_| 0.0));
+            for ((i1, i2), &g) in c.indexed_iter() {
+                for ((j1, j2), &wv) in w.indexed_iter() {
+                    gx[[i1 + j1, i2 + j2]] += g * wv;
+                    gw[[j1, j2]] += g * x[[i1 + j1, i2 + j2]];
+                }
+            }
+            (gx, gw)
+        }, at: (matrix(5, 6, 13.1), matrix(2, 3, 13.2)));
+    // conv1d: the same in one dimension
+    array_binary!(conv1d, |x: Array1<f64>, w: Array1<f64>| -> Array1<f64> { conv::conv1d(x, w) },
+        transpose: |c| {
+            let (mut gx, mut gw) = (x.mapv(|_| 0.0), w.mapv(|_| 0.0));
+            for (i, &g) in c.indexed_iter() {
+                for (j, &wv) in w.indexed_iter() {
+                    gx[i + j] += g * wv;
+                    gw[j] += g * x[i + j];
+                }
+            }
+            (gx, gw)
+        }, at: (vector(8, 13.3), vector(3, 13.4)));
+
+    /// The transpose of `conv2d_nchw` with `stride` and zero `padding`, by its definition
+    /// `y[n,f,i,j] = b[f] + Σ_{c,p,q} x[n, c, i·s + p − pad, j·s + q − pad]·w[f,c,p,q]`.
+    fn nchw_transpose(
+        x: &Array4<f64>,
+        w: &Array4<f64>,
+        c: &Array4<f64>,
+        stride: usize,
+        pad: usize,
+    ) -> (Array4<f64>, Array4<f64>, Array1<f64>) {
+        let (mut gx, mut gw) = (x.mapv(|_| 0.0), w.mapv(|_| 0.0));
+        let gb = c.sum_axis(Axis(3)).sum_axis(Axis(2)).sum_axis(Axis(0));
+        let (h, wd) = (x.dim().2 as isize, x.dim().3 as isize);
+        for ((n, f, i, j), &g) in c.indexed_iter() {
+            for ((_, ch, p, q), &wv) in w.slice(s![f..f + 1, .., .., ..]).indexed_iter() {
+                let r = (i * stride + p) as isize - pad as isize;
+                let k = (j * stride + q) as isize - pad as isize;
+                if r < 0 || k < 0 || r >= h || k >= wd {
+                    continue;
+                }
+                let (r, k) = (r as usize, k as usize);
+                gx[[n, ch, r, k]] += g * wv;
+                gw[[f, ch, p, q]] += g * x[[n, ch, r, k]];
+            }
+        }
+        (gx, gw, gb)
+    }
+
+    // conv2d_nchw with stride 2 and padding 1, and with stride 1 and no padding
+    mod conv2d_nchw {
+        use super::*;
+
+        #[differentiate(hessian)]
+        pub fn op(
+            x: &Array4<f64>,
+            w: &Array4<f64>,
+            b: &Array1<f64>,
+            stride: usize,
+            pad: usize,
+        ) -> Array4<f64> {
+            conv::conv2d_nchw(x, w, b, stride, pad)
+        }
+
+        #[differentiate(hessian, wrt(x, w, b))]
+        pub fn loss(
+            x: &Array4<f64>,
+            w: &Array4<f64>,
+            b: &Array1<f64>,
+            stride: usize,
+            pad: usize,
+            m: &Array4<f64>,
+        ) -> f64 {
+            let y = op(x, w, b, stride, pad);
+            (&y * &y * m).sum() * 0.5
+        }
+
+        #[test]
+        fn every_mode() {
+            type P = (Array4<f64>, Array4<f64>, Array1<f64>);
+            for (stride, pad) in [(2, 1), (1, 0), (2, 0), (1, 2)] {
+                let x: P = (
+                    tensor4((2, 2, 5, 6), 14.1),
+                    tensor4((3, 2, 3, 2), 14.2),
+                    vector(3, 14.3),
+                );
+                let what = format!("conv2d_nchw stride {stride} padding {pad}");
+                audit_op(
+                    &what,
+                    &x,
+                    |p| op(&p.0, &p.1, &p.2, stride, pad),
+                    |p, d| op_jvp(&p.0, &p.1, &p.2, stride, pad, &d.0, &d.1, &d.2),
+                    |p, c| {
+                        let (y, b) = op_vjp(&p.0, &p.1, &p.2, stride, pad);
+                        (y, b(c))
+                    },
+                    |p, c| nchw_transpose(&p.0, &p.1, c, stride, pad),
+                );
+                let y = op(&x.0, &x.1, &x.2, stride, pad);
+                let m = random_direction(&y, 99).mapv(|v| 1.0 + v);
+                audit_loss(
+                    &format!("{what} loss"),
+                    &x,
+                    |p| loss(&p.0, &p.1, &p.2, stride, pad, &m),
+                    |p| loss_grad(&p.0, &p.1, &p.2, stride, pad, &m),
+                    |p, v| loss_hvp(&p.0, &p.1, &p.2, stride, pad, &m, &v.0, &v.1, &v.2),
+                    nchw_transpose(&x.0, &x.1, &(&m * &y), stride, pad),
+                );
+            }
+        }
+    }
+
+    /// The transpose of a pooling with `size` and `stride`: each window's cotangent to its
+    /// maximum (`max`) or spread evenly (`avg`).
+    fn pool_transpose(
+        x: &Array4<f64>,
+        c: &Array4<f64>,
+        size: usize,
+        stride: usize,
+        max: bool,
+    ) -> Array4<f64> {
+        let mut g = x.mapv(|_| 0.0);
+        for ((n, ch, i, j), &cv) in c.indexed_iter() {
+            let win = x.slice(s![
+                n,
+                ch,
+                i * stride..i * stride + size,
+                j * stride..j * stride + size
+            ]);
+            let m = win.fold(f64::NEG_INFINITY, |m, &v| m.max(v));
+            for ((p, q), &v) in win.indexed_iter() {
+                let at = [n, ch, i * stride + p, j * stride + q];
+                if !max {
+                    g[at] += cv / (size * size) as f64;
+                } else if v == m {
+                    g[at] += cv;
+                }
+            }
+        }
+        g
+    }
+
+    mod pooling {
+        use super::*;
+
+        #[differentiate(hessian)]
+        pub fn max_pool(x: &Array4<f64>, size: usize, stride: usize) -> Array4<f64> {
+            conv::max_pool2d(x, size, stride)
+        }
+
+        #[differentiate(hessian)]
+        pub fn avg_pool(x: &Array4<f64>, size: usize, stride: usize) -> Array4<f64> {
+            conv::avg_pool2d(x, size, stride)
+        }
+
+        #[differentiate(hessian)]
+        pub fn flat(x: &Array4<f64>) -> Array2<f64> {
+            conv::flatten(x)
+        }
+
+        #[test]
+        fn every_mode() {
+            let x = tensor4((2, 2, 6, 7), 15.1);
+            for (size, stride) in [(2, 2), (3, 2), (2, 1), (3, 3)] {
+                let what = format!("max_pool2d size {size} stride {stride}");
+                audit_op(
+                    &what,
+                    &x,
+                    |p| max_pool(p, size, stride),
+                    |p, d| max_pool_jvp(p, size, stride, d),
+                    |p, c| {
+                        let (y, b) = max_pool_vjp(p, size, stride);
+                        (y, b(c))
+                    },
+                    |p, c| pool_transpose(p, c, size, stride, true),
+                );
+                let what = format!("avg_pool2d size {size} stride {stride}");
+                audit_op(
+                    &what,
+                    &x,
+                    |p| avg_pool(p, size, stride),
+                    |p, d| avg_pool_jvp(p, size, stride, d),
+                    |p, c| {
+                        let (y, b) = avg_pool_vjp(p, size, stride);
+                        (y, b(c))
+                    },
+                    |p, c| pool_transpose(p, c, size, stride, false),
+                );
+            }
+            audit_op(
+                "flatten",
+                &x,
+                flat,
+                |p, d| flat_jvp(p, d),
+                |p, c| {
+                    let (y, b) = flat_vjp(p);
+                    (y, b(c))
+                },
+                |_, c| c.clone().into_shape_with_order((2, 2, 6, 7)).unwrap(),
+            );
         }
     }
 }
