@@ -2398,3 +2398,127 @@ mod nn_conv {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// ndarray rules at f32 and generic over the float type
+// ---------------------------------------------------------------------------------------------
+
+mod generic_arrays {
+    use super::*;
+    use autodiff::nn;
+    use ndarray::NdFloat;
+
+    /// Broadcasting, an elementwise method, a product with a transpose, reductions along an
+    /// axis and whole, a region, the softmax, as one function generic over the float type:
+    /// f = Σ s² + mean(a) + Σ log softmax(a)[.., 0] with z = tanh(a + b), s = Σᵢ (z·aᵀ)ᵢ.
+    #[differentiate(hessian)]
+    pub fn generic<T: NdFloat + Real + num_traits::FromPrimitive>(
+        a: &Array2<T>,
+        b: &Array1<T>,
+    ) -> T {
+        let z = (a + b).tanh();
+        let s = z.dot(&a.t()).sum_axis(Axis(0));
+        let l = nn::log_softmax(a);
+        s.dot(&s) + a.mean().unwrap() + l.slice(s![.., 0]).sum()
+    }
+
+    /// The same function at f64, written for f64.
+    #[differentiate(hessian)]
+    pub fn double(a: &Array2<f64>, b: &Array1<f64>) -> f64 {
+        let z = (a + b).tanh();
+        let s = z.dot(&a.t()).sum_axis(Axis(0));
+        let l = nn::log_softmax(a);
+        s.dot(&s) + a.mean().unwrap() + l.slice(s![.., 0]).sum()
+    }
+
+    /// The same function at f32, written for f32.
+    #[differentiate(hessian)]
+    pub fn single(a: &Array2<f32>, b: &Array1<f32>) -> f32 {
+        let z = (a + b).tanh();
+        let s = z.dot(&a.t()).sum_axis(Axis(0));
+        let l = nn::log_softmax(a);
+        s.dot(&s) + a.mean().unwrap() + l.slice(s![.., 0]).sum()
+    }
+
+    /// The f64 tuple as f32.
+    fn narrow(p: &(Array2<f64>, Array1<f64>)) -> (Array2<f32>, Array1<f32>) {
+        (p.0.mapv(|v| v as f32), p.1.mapv(|v| v as f32))
+    }
+
+    /// Every scalar of an f32 value against the f64 one, to `tol` relative to the largest.
+    #[track_caller]
+    fn near32<P: Differentiable, Q: Differentiable>(what: &str, a: &P, b: &Q, tol: f64) {
+        let (a, b) = (to_flat(a), to_flat(b));
+        let scale = b.iter().fold(1.0_f64, |m, v| m.max(v.to_f64().abs()));
+        for (k, (x, y)) in a.iter().zip(&b).enumerate() {
+            let (x, y) = (x.to_f64(), y.to_f64());
+            assert!(
+                (x - y).abs() <= tol * scale,
+                "{what}[{k}]: {x:e} against {y:e}"
+            );
+        }
+    }
+
+    #[test]
+    fn f64_f32_and_generic_agree() {
+        type P = (Array2<f64>, Array1<f64>);
+        let x: P = (matrix(3, 4, 16.1), vector(4, 16.2));
+        let x32 = narrow(&x);
+        // The generic function at f64 is the concrete one, bit for bit in value and gradient.
+        let (y, g) = double_grad(&x.0, &x.1);
+        let (yg, gg) = generic_grad::<f64>(&x.0, &x.1);
+        assert_eq!(y.to_bits(), yg.to_bits(), "generic value");
+        assert_eq!(to_flat(&g), to_flat(&gg), "generic gradient");
+        let r = gradcheck(|p: &P| double(&p.0, &p.1), &x, &g);
+        assert!(r.passed(), "f64 gradient against differences: {r}");
+        // The pullback of a cotangent other than 1, the tangent and the Hessian-vector product.
+        let (_, b) = generic_vjp::<f64>(&x.0, &x.1);
+        same_flat("generic _vjp", &b(COT), &(&g.0 * COT, &g.1 * COT), 1e-14);
+        let (v, u) = (random_direction(&x, 1), random_direction(&x, 2));
+        let (_, t) = generic_jvp::<f64>(&x.0, &x.1, &v.0, &v.1);
+        close(
+            "generic _jvp",
+            t,
+            (&g.0 * &v.0).sum() + (&g.1 * &v.1).sum(),
+            1e-12,
+        );
+        let (_, _, hv) = generic_hvp::<f64>(&x.0, &x.1, &v.0, &v.1);
+        let (_, _, hv2) = double_hvp(&x.0, &x.1, &v.0, &v.1);
+        assert_eq!(to_flat(&hv), to_flat(&hv2), "generic hvp");
+        let r = hvpcheck(|p: &P| double_grad(&p.0, &p.1).1, &x, &v, &hv);
+        assert!(r.passed(), "f64 hvp against differences: {r}");
+        let (_, _, hu) = double_hvp(&x.0, &x.1, &u.0, &u.1);
+        assert!(hessian_symmetry(&u, &hu, &v, &hv).passed());
+
+        // At f32 (concrete and generic): the f64 derivatives to f32 accuracy, and f32
+        // differences.
+        let (_, g32) = single_grad(&x32.0, &x32.1);
+        let (_, gg32) = generic_grad::<f32>(&x32.0, &x32.1);
+        assert_eq!(to_flat(&g32), to_flat(&gg32), "generic f32 gradient");
+        let (_, g_at32) = double_grad(&x32.0.mapv(f64::from), &x32.1.mapv(f64::from));
+        near32("f32 gradient", &g32, &g_at32, 1e-5);
+        let r = gradcheck(
+            |p: &(Array2<f32>, Array1<f32>)| single(&p.0, &p.1),
+            &x32,
+            &g32,
+        );
+        assert!(r.passed(), "f32 gradient against differences: {r}");
+        let v32 = narrow(&v);
+        let (_, _, hv32) = generic_hvp::<f32>(&x32.0, &x32.1, &v32.0, &v32.1);
+        let (_, _, hv_at32) = double_hvp(
+            &x32.0.mapv(f64::from),
+            &x32.1.mapv(f64::from),
+            &v32.0.mapv(f64::from),
+            &v32.1.mapv(f64::from),
+        );
+        near32("f32 hvp", &hv32, &hv_at32, 1e-4);
+        let (_, t32) = single_jvp(&x32.0, &x32.1, &v32.0, &v32.1);
+        let (_, t_at32) = double_jvp(
+            &x32.0.mapv(f64::from),
+            &x32.1.mapv(f64::from),
+            &v32.0.mapv(f64::from),
+            &v32.1.mapv(f64::from),
+        );
+        near32("f32 jvp", &t32, &t_at32, 1e-5);
+    }
+}
