@@ -1946,6 +1946,24 @@ mod by_macro_rules {
     // `$e * $e` with `$e = x + 1.0` is (x + 1)², not x + 1·x + 1: f' = 2(x + 1), f'' = 2
     squared!(square_of_sum, |x| x + 1.0);
 
+    macro_rules! documented {
+        ($(#[$m:meta])* $name:ident) => {
+            $(#[$m])*
+            #[differentiate]
+            pub fn $name(x: f64) -> f64 {
+                x * x
+            }
+        };
+    }
+
+    // Attributes passed as `$m:meta` fragments (`doc = ".."` is an expression too) stay
+    // attributes: f' = 2x
+    documented!(
+        /// x².
+        #[allow(clippy::all)]
+        documented_square
+    );
+
     #[test]
     fn gradients() {
         let a = matrix(3, 4, 10.1);
@@ -2001,6 +2019,7 @@ mod by_macro_rules {
                 TOL,
             );
             assert_eq!(square_of_sum_hvp(x, DIR).2, 2.0 * DIR);
+            assert_eq!(documented_square_grad(x), (x * x, 2.0 * x));
         }
     }
 }

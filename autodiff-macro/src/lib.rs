@@ -730,13 +730,28 @@ fn original(item: &TokenStream2) -> TokenStream2 {
 }
 
 /// `ts` with each invisible (`None`-delimited) group whose tokens are an expression that an
-/// operator around it could split (`a + b`, `-a`, `a as T`, `a..b`, a closure, an assignment)
-/// made a parenthesized one. Other groups (a type, a path, a literal, a block, a call) are left
-/// as they are, their contents rewritten the same way.
+/// operator around it could split (`a + b`, `-a`, `a as T`, `a..b`, a closure) made a
+/// parenthesized one. Other groups (a type, a path, a literal, a block, a call) and attributes
+/// (`#[$doc]` of a `$doc:meta`) are left as they are, the former's contents rewritten the same
+/// way.
 fn parenthesize_fragments(ts: TokenStream2) -> TokenStream2 {
     use proc_macro2::{Delimiter, Group, TokenTree};
+    let mut after_pound = false;
     ts.into_iter()
-        .map(|tt| match tt {
+        .map(|tt| {
+            let attribute = after_pound;
+            let c = match &tt {
+                TokenTree::Punct(p) => p.as_char(),
+                _ => ' ',
+            };
+            // `#[..]`, and `#![..]`.
+            after_pound = c == '#' || (c == '!' && attribute);
+            (tt, attribute)
+        })
+        .map(|(tt, attribute)| match tt {
+            TokenTree::Group(g) if attribute && g.delimiter() == Delimiter::Bracket => {
+                TokenTree::Group(g)
+            }
             TokenTree::Group(g) => {
                 let inner = parenthesize_fragments(g.stream());
                 let delimiter = match g.delimiter() {
@@ -760,8 +775,7 @@ fn splittable(ts: &TokenStream2) -> bool {
             | syn::Expr::Unary(_)
             | syn::Expr::Cast(_)
             | syn::Expr::Range(_)
-            | syn::Expr::Closure(_)
-            | syn::Expr::Assign(_))
+            | syn::Expr::Closure(_))
     )
 }
 
