@@ -87,13 +87,17 @@ fn combine(errors: Vec<syn::Error>) -> TokenStream2 {
 
 fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     prim::new_expansion();
-    let func: syn::ItemFn = match syn::parse2(without_empty_statements(item.clone(), false)) {
+    let mut func: syn::ItemFn = match syn::parse2(without_empty_statements(item.clone(), false)) {
         Ok(f) => f,
         Err(_) => match syn::parse2::<syn::ItemImpl>(item.clone()) {
-            Ok(imp) => return expand_impl(attr, imp),
+            Ok(mut imp) => {
+                syn::visit_mut::VisitMut::visit_item_impl_mut(&mut Ungroup, &mut imp);
+                return expand_impl(attr, imp);
+            }
             Err(_) => return unparsed(attr, item),
         },
     };
+    syn::visit_mut::VisitMut::visit_item_fn_mut(&mut Ungroup, &mut func);
     let copy = mut_self::by_value(&func);
     if copy.is_some() && mut_self::returns_value(&func) {
         // A function returning a value and taking `&mut` buffers is differentiated as written,
@@ -141,6 +145,38 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
         None => {}
     }
     expand_fn(attr, item, func)
+}
+
+/// Takes apart the invisible groups a `macro_rules!` puts around the fragments it passes on
+/// (`$t:ty`, `$e:expr`): a parameter type `&Array2<f64>` given as `$t` is then the path the
+/// passes recognise (an ndarray array of known rank, a float, a slice), not an opaque group,
+/// and an expression `$e` is the parenthesized expression it stands for.
+struct Ungroup;
+
+impl syn::visit_mut::VisitMut for Ungroup {
+    fn visit_type_mut(&mut self, t: &mut syn::Type) {
+        while let syn::Type::Group(g) = t {
+            *t = (*g.elem).clone();
+        }
+        syn::visit_mut::visit_type_mut(self, t);
+    }
+
+    fn visit_expr_mut(&mut self, e: &mut syn::Expr) {
+        if let syn::Expr::Group(g) = e {
+            let inner = (*g.expr).clone();
+            *e = match inner {
+                // A single token or a path needs no parentheses.
+                syn::Expr::Lit(_) | syn::Expr::Path(_) | syn::Expr::Group(_) => inner,
+                _ => syn::Expr::Paren(syn::ExprParen {
+                    attrs: Vec::new(),
+                    paren_token: Default::default(),
+                    expr: Box::new(inner),
+                }),
+            };
+            return self.visit_expr_mut(e);
+        }
+        syn::visit_mut::visit_expr_mut(self, e);
+    }
 }
 
 /// The expansion of one function.
@@ -686,8 +722,61 @@ fn internal(func: &syn::ItemFn, msg: &str) -> syn::Error {
 /// The input's own tokens are passed on, not the parsed function printed again: they keep every
 /// span, and re-creating them costs a call into the compiler per token. `#[checkpoint]`
 /// attributes on its loops are removed.
+/// The invisible groups of `macro_rules!` fragments that hold an operator expression are
+/// parenthesized: rustc does not keep their precedence when they come back from an attribute
+/// (`$e * $e` with `$e = x + 1.0` was the function `x + 1.0 * x + 1.0`).
 fn original(item: &TokenStream2) -> TokenStream2 {
-    checkpoint::strip(quote!(#[allow(dead_code)] #item))
+    parenthesize_fragments(checkpoint::strip(quote!(#[allow(dead_code)] #item)))
+}
+
+/// `ts` with each invisible (`None`-delimited) group whose tokens are an expression that an
+/// operator around it could split (`a + b`, `-a`, `a as T`, `a..b`, a closure) made a
+/// parenthesized one. Other groups (a type, a path, a literal, a block, a call) and attributes
+/// (`#[$doc]` of a `$doc:meta`) are left as they are, the former's contents rewritten the same
+/// way.
+fn parenthesize_fragments(ts: TokenStream2) -> TokenStream2 {
+    use proc_macro2::{Delimiter, Group, TokenTree};
+    let mut after_pound = false;
+    ts.into_iter()
+        .map(|tt| {
+            let attribute = after_pound;
+            let c = match &tt {
+                TokenTree::Punct(p) => p.as_char(),
+                _ => ' ',
+            };
+            // `#[..]`, and `#![..]`.
+            after_pound = c == '#' || (c == '!' && attribute);
+            (tt, attribute)
+        })
+        .map(|(tt, attribute)| match tt {
+            TokenTree::Group(g) if attribute && g.delimiter() == Delimiter::Bracket => {
+                TokenTree::Group(g)
+            }
+            TokenTree::Group(g) => {
+                let inner = parenthesize_fragments(g.stream());
+                let delimiter = match g.delimiter() {
+                    Delimiter::None if splittable(&g.stream()) => Delimiter::Parenthesis,
+                    d => d,
+                };
+                let mut ng = Group::new(delimiter, inner);
+                ng.set_span(g.span());
+                TokenTree::Group(ng)
+            }
+            tt => tt,
+        })
+        .collect()
+}
+
+/// Whether `ts` is an expression whose operators bind more loosely than what may surround it.
+fn splittable(ts: &TokenStream2) -> bool {
+    matches!(
+        syn::parse2::<syn::Expr>(ts.clone()),
+        Ok(syn::Expr::Binary(_)
+            | syn::Expr::Unary(_)
+            | syn::Expr::Cast(_)
+            | syn::Expr::Range(_)
+            | syn::Expr::Closure(_))
+    )
 }
 
 /// The original function, stubs for the generated items, and the errors.

@@ -173,11 +173,18 @@ impl Gen<'_> {
             .map(|&m| if m { quote!(#pv::Yes) } else { quote!(#pv::No) })
             .collect();
         let span = map.span;
+        // The closure's parameters are read by `inside`, written at the call site's span: they
+        // keep that span under `quote_spanned!`, or a body from a `macro_rules!` (whose tokens
+        // have another hygiene context than the attribute's) could not see them.
+        let (e, de) = (
+            quote::format_ident!("__ad_e"),
+            quote::format_ident!("__ad_de"),
+        );
         match mode {
             Mode::Plain => quote_spanned! {span=>
                 let #m #yv = {
                     #outside
-                    #pv::map_plain([#(#views),*], |__ad_e| { #inside #code })
+                    #pv::map_plain([#(#views),*], |#e| { #inside #code })
                 };
             },
             Mode::Jvp => {
@@ -185,7 +192,7 @@ impl Gen<'_> {
                 quote_spanned! {span=>
                     let (#m #yv, #dy) = {
                         #outside
-                        #pv::map_jvp([#(#views),*], [#(#dviews),*], |__ad_e, __ad_de| {
+                        #pv::map_jvp([#(#views),*], [#(#dviews),*], |#e, #de| {
                             #inside
                             #code
                         })
@@ -204,7 +211,7 @@ impl Gen<'_> {
                     let #sel = (#(#markers,)*);
                     let (#m #yv, #pb) = {
                         #outside
-                        let (__ad_y, __ad_pb) = #pv::map_vjp([#(#views),*], |__ad_e| {
+                        let (__ad_y, __ad_pb) = #pv::map_vjp([#(#views),*], |#e| {
                             #inside
                             let (__ad_y, #grad) = { #code };
                             #bind
@@ -240,7 +247,7 @@ impl Gen<'_> {
                         let (__ad_y, __ad_dy, __ad_pb) = #pv::map_vjp_jvp(
                             [#(#views),*],
                             [#(#dviews),*],
-                            |__ad_e, __ad_de| {
+                            |#e, #de| {
                                 #inside
                                 let (__ad_y, __ad_dy, #grad, #hv) = { #code };
                                 #bind_g

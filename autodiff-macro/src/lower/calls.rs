@@ -2628,10 +2628,12 @@ fn variance(mc: &syn::ExprMethodCall, krate: &TokenStream) -> Option<Expr> {
         }
         _ => syn::parse_quote_spanned!(span=> let __ad_var_x = #recv;),
     };
-    let count = |n: TokenStream| quote!(#krate::__private::count_like(&__ad_ddof, #n));
+    // Every name the expansion binds and reads has the call's span: a `quote!` (the attribute's
+    // span) beside `quote_spanned!` would not see them where the body comes from a macro.
+    let count = |n: TokenStream| quote::quote_spanned!(span=> #krate::__private::count_like(&__ad_ddof, #n));
     let var: Expr = match along {
         None => {
-            let n = count(quote!(__ad_var_x.len()));
+            let n = count(quote::quote_spanned!(span=> __ad_var_x.len()));
             syn::parse_quote_spanned! {span=> {
                 #bind
                 let __ad_ddof = #ddof;
@@ -2641,7 +2643,7 @@ fn variance(mc: &syn::ExprMethodCall, krate: &TokenStream) -> Option<Expr> {
             }}
         }
         Some(ax) => {
-            let n = count(quote!(__ad_var_x.len_of(__ad_axis)));
+            let n = count(quote::quote_spanned!(span=> __ad_var_x.len_of(__ad_axis)));
             syn::parse_quote_spanned! {span=> {
                 #bind
                 let __ad_axis = #ax;

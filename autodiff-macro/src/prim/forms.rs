@@ -151,16 +151,13 @@ const HELPER_PARTIALS: &[(&str, &[&str], &[&str])] = &[
     (
         "powf_dx",
         &["x", "p"],
-        &[
-            "g * p * d::powf_dx(x, p - 1.0)",
-            "g * x.powf(p - 1.0) * (1.0 + p * x.ln())",
-        ],
+        &["g * p * d::powf_dx(x, p - 1.0)", "g * d::powf_dxdp(x, p)"],
     ),
-    // y·ln x with y = xᵖ.
+    // y·ln x with y = xᵖ: at x = 0 (y = 0, p > 1) both partials' terms are 0, not 0·ln 0.
     (
         "powf_dp",
         &["x", "y"],
-        &["g * d::hypot_d(y, x)", "g * d::powf_dp(x, 1.0)"],
+        &["g * d::hypot_d(y, x)", "d::ln_along(g, x)"],
     ),
     // n·xⁿ⁻¹ (y is read only where n − 1 overflows).
     (

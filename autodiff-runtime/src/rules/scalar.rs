@@ -318,6 +318,28 @@ pub mod d {
         if y == T::ZERO { T::ZERO } else { y * x.ln() }
     }
 
+    /// `∂²/∂x∂p xᵖ = xᵖ⁻¹·(1 + p·ln x)` (the second derivative, for Hessian-vector products),
+    /// exactly `0` where `xᵖ⁻¹ = 0`: at `x = 0` with `p > 1`, where `p ↦ p·0ᵖ⁻¹ = 0` is constant
+    /// and the formula would be `0·(−∞)`, NaN.
+    #[inline(always)]
+    pub fn powf_dxdp<T: Float>(x: T, p: T) -> T {
+        let z = x.powf(p - T::ONE);
+        if z == T::ZERO {
+            T::ZERO
+        } else {
+            z * (T::ONE + p * x.ln())
+        }
+    }
+
+    /// `t·ln x`, exactly `0` where `t = 0`: the tangent of [`powf_dp`]`(x, y) = y·ln x` through
+    /// its `y` (for Hessian-vector products). At `x = 0` with `p > 1` the tangent of `y = xᵖ`
+    /// is `0` and `0·ln 0` would make the whole product NaN, where the limit is `0`; a non-zero
+    /// tangent keeps the infinite factor (`−∞·t` at `x = 0`, `p ≤ 1`, as the true derivative).
+    #[inline(always)]
+    pub fn ln_along<T: Float>(t: T, x: T) -> T {
+        if t == T::ZERO { T::ZERO } else { t * x.ln() }
+    }
+
     /// `∂/∂x atan2(x, a) = a/(x² + a²)`, computed as `(a/h)/h` with `h = hypot(x, a)`; `0` at
     /// the origin.
     #[inline(always)]

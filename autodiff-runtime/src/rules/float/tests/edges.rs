@@ -202,6 +202,38 @@ fn powf_at_zero() {
 }
 
 #[test]
+fn powf_tangents_at_zero() {
+    // At x = 0 with p > 1, H = [[p(p − 1)·0ᵖ⁻², 0], [0, 0]]: fxp = xᵖ⁻¹(1 + p ln x) and
+    // fpp = xᵖ ln² x tend to 0, and the tangents of both reverse rules are those limits, not
+    // the 0·ln 0 = NaN of the formulas (the tangent of y = xᵖ there is 0 along any direction).
+    for (p, fxx) in [(2.0, 2.0), (3.0, 0.0), (2.5, 0.0)] {
+        let (x, y, g) = (0.0, 0.0, 1.0);
+        // d(∂x) = fxx·dx + fxp·dp, for (dx, dp) = (1, 0) and (0, 1).
+        assert_eq!(f64::powf_vjp_0_jvp(&x, &p, &y, &g, &1.0, &0.0, &0.0), fxx);
+        assert_eq!(f64::powf_vjp_0_jvp(&x, &p, &y, &g, &0.0, &1.0, &0.0), 0.0);
+        // d(∂p) = fpx·dx + fpp·dp, dy = 0.
+        assert_eq!(
+            f64::powf_vjp_1_jvp(&x, &p, &y, &g, &1.0, &0.0, &0.0, &0.0),
+            0.0
+        );
+        assert_eq!(
+            f64::powf_vjp_1_jvp(&x, &p, &y, &g, &0.0, &1.0, &0.0, &0.0),
+            0.0
+        );
+        assert_eq!(
+            f32::powf_vjp_1_jvp(&0.0, &(p as f32), &0.0, &1.0, &1.0, &1.0, &0.0, &0.0),
+            0.0
+        );
+    }
+    // At p = 1 the mixed derivative 1 + ln x is −∞ (one-sided): kept infinite, through the
+    // non-zero tangent dy = dx of y = x.
+    assert_eq!(
+        f64::powf_vjp_1_jvp(&0.0, &1.0, &0.0, &1.0, &1.0, &0.0, &1.0, &0.0),
+        f64::NEG_INFINITY
+    );
+}
+
+#[test]
 fn powf_exponent_derivative_is_nan_below_zero() {
     // (−2)³ = −8 is finite, but x^p has no derivative in p at x < 0.
     let y = (-2.0_f64).powf(3.0);
