@@ -1070,7 +1070,10 @@ pub(super) fn desugar_forms(
     /// `S { a: x, ..base }` as the copy of `base` with its fields assigned, `{ let mut s =
     /// base; s.a = x; s }`, which is followed (a field assignment is a new version of the
     /// struct); `..Default::default()` as `..S::default()`, the type rustc needs for `s.a`.
-    fn struct_update(es: &syn::ExprStruct) -> Option<Expr> {
+    /// With `copy`, a `base` that is a place is copied, `base.clone()`: Rust moves only the
+    /// fields it does not name from a place, so `base` stays readable where those are `Copy`
+    /// (`S { a: y, ..base }` then `base.c`, also in a loop), which the copy keeps so.
+    fn struct_update(es: &syn::ExprStruct, copy: bool) -> Option<Expr> {
         let base = es.rest.as_deref()?;
         if es.qself.is_some() || es.fields.is_empty() {
             return None;
@@ -1097,6 +1100,9 @@ pub(super) fn desugar_forms(
                         && f.path.segments.iter().rev().nth(1).is_some_and(|s| s.ident == "Default")) =>
             {
                 syn::parse_quote_spanned!(span=> #path::default())
+            }
+            b if copy && place_root(b).is_some() => {
+                syn::parse_quote_spanned!(span=> #b.clone())
             }
             b => b.clone(),
         };
@@ -1347,6 +1353,10 @@ pub(super) fn desugar_forms(
         vecs: Vec<String>,
         /// The path of the facade crate, for the `Axis` of `outer_iter()`.
         krate: &'a proc_macro2::TokenStream,
+        /// How often each name occurs in the body, and how many loops and closures enclose
+        /// the expression visited: a struct update's base read again (see `struct_update`).
+        names: std::collections::HashMap<String, usize>,
+        loops: usize,
     }
     impl Desugar<'_> {
         /// `let S { a, b: p, .. } = init;` (and `let S(a, _) = init;`) as one `let` per field,
@@ -2159,10 +2169,20 @@ pub(super) fn desugar_forms(
                     *e = r;
                 }
             }
+            let looped = matches!(
+                e,
+                Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) | Expr::Closure(_)
+            );
+            self.loops += usize::from(looped);
             syn::visit_mut::visit_expr_mut(self, e);
+            self.loops -= usize::from(looped);
             match e {
                 Expr::Struct(es) if es.rest.is_some() => {
-                    if let Some(r) = struct_update(es) {
+                    // The base read again after the update, or in the next iteration.
+                    let again = es.rest.as_deref().and_then(place_root).is_some_and(|r| {
+                        self.loops > 0 || self.names.get(&r.to_string()).is_some_and(|&n| n > 1)
+                    });
+                    if let Some(r) = struct_update(es, again) {
                         *e = r;
                     }
                 }
@@ -2385,7 +2405,37 @@ pub(super) fn desugar_forms(
             made: 0,
             vecs: super::in_place::vec_locals(block),
             krate,
+            names: name_counts(block),
+            loops: 0,
         },
         block,
     );
+}
+
+/// How often each identifier occurs in `block`'s tokens.
+fn name_counts(block: &syn::Block) -> std::collections::HashMap<String, usize> {
+    fn walk(ts: proc_macro2::TokenStream, out: &mut std::collections::HashMap<String, usize>) {
+        for t in ts {
+            match t {
+                proc_macro2::TokenTree::Ident(id) => *out.entry(id.to_string()).or_default() += 1,
+                proc_macro2::TokenTree::Group(g) => walk(g.stream(), out),
+                _ => {}
+            }
+        }
+    }
+    let mut out = std::collections::HashMap::new();
+    walk(block.to_token_stream(), &mut out);
+    out
+}
+
+/// The variable a place expression is rooted in: `s`, `s.inner`, `self.p`; `None` for a call,
+/// a literal or another expression, which a struct update moves from.
+fn place_root(e: &Expr) -> Option<&syn::Ident> {
+    match e {
+        Expr::Path(p) if p.qself.is_none() => p.path.get_ident(),
+        Expr::Field(f) => place_root(&f.base),
+        Expr::Paren(p) => place_root(&p.expr),
+        Expr::Group(g) => place_root(&g.expr),
+        _ => None,
+    }
 }
