@@ -1,12 +1,14 @@
 //! Programs that compile and must give the gradient central differences give: a struct
 //! completed from another (`S { a: y, ..base }`) whose base is read again, iterator orders
-//! that reverse a `step_by` or a `zip` of unequal lengths, and the tie rules of `max_by_key`
-//! and `min_by_key`.
+//! that reverse a `step_by` or a `zip` of unequal lengths, the tie rules of `max_by_key`
+//! and `min_by_key`, and a sorted insert at the position `binary_search_by` gives.
 //!
 //! `S { a: y, ..base }` copies from a place only the fields it does not name, so `base`
 //! stays readable where those are `Copy`; the generated functions moved `base` instead, and a
 //! later `base.c` (or the update in the next iteration of a loop) was rustc's E0382 "borrow of
 //! moved value" inside the generated code. The base is now copied where it is read again.
+//! `best.binary_search_by(..).unwrap_or_else(|e| e)` was rejected as a closure that may change
+//! `best`; the position it takes out of the search's `Result` is data.
 //!
 //! Each gradient is checked against its analytic form (stated beside the test) and against
 //! central finite differences through `autodiff::check`; each value against the plain
@@ -231,4 +233,37 @@ fn key_ties_pick_the_element_rust_picks() {
     let x = X[0];
     assert_eq!(x.iter().filter(|v| v.abs().round() == 1.0).count(), 3);
     assert_eq!(x.iter().filter(|v| v.abs().round() == 0.0).count(), 2);
+}
+
+/// A sorted insert at the position the search finds, `Ok` or `Err`: `best` is `2·x` in
+/// ascending order, and `f = Σ_i (i + 1)·best[i]`.
+#[differentiate]
+fn sorted_insert(x: &[f64]) -> f64 {
+    let mut best: Vec<f64> = Vec::new();
+    for &v in x {
+        let w = v * 2.0;
+        let pos = best
+            .binary_search_by(|b| b.partial_cmp(&w).unwrap())
+            .unwrap_or_else(|e| e);
+        best.insert(pos, w);
+    }
+    best.iter()
+        .enumerate()
+        .map(|(i, a)| a * (i as f64 + 1.0))
+        .sum::<f64>()
+}
+
+#[test]
+fn a_sorted_insert_at_a_searched_position() {
+    for x in X {
+        // ∂x_k = 2·(r_k + 1), r_k the number of elements smaller than x_k (distinct values)
+        let (v, g) = sorted_insert_grad(&x);
+        assert_eq!(v, sorted_insert(&x));
+        let e: Vec<f64> = x
+            .iter()
+            .map(|&a| 2.0 * (x.iter().filter(|&&b| b < a).count() as f64 + 1.0))
+            .collect();
+        close_all("sorted insert", &g, &e);
+        fd_vec("sorted insert", sorted_insert, &x, &g);
+    }
 }
