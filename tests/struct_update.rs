@@ -1,13 +1,14 @@
-//! Struct update syntax (`S { n: 2, ..base }`) on plain data structs that a differentiated call
+//! Struct update syntax (`S { n: 2, ..base }`) on data structs that a differentiated call
 //! borrowed before: Rust's update copies the `Copy` fields and moves only the others, so `base`
-//! stays usable, and the backward pass still holds the borrow the call took. Also the update
-//! of a differentiated parameter struct, and of data with a field that is not `Copy` (moved, as
-//! written). Each gradient is checked against its analytic form (stated beside the function)
+//! stays usable, and the backward pass still holds the borrow the call took; the generated code
+//! copies `base` (`base.clone()`) there. Also the update of a differentiated parameter struct,
+//! and of data with a field that is not `Copy`, read once (moved, as written). Each gradient is checked against its analytic form (stated beside the function)
 //! and central finite differences.
 
 use autodiff::check::gradcheck;
 use autodiff::{Differentiable, differentiate};
 
+#[derive(Clone)]
 struct Cfg {
     scale: f64,
     n: usize,
@@ -161,7 +162,7 @@ fn differentiated_struct_updated() {
     assert!(r.passed(), "{r}");
 }
 
-/// Data that derives `Clone` (all its fields `Copy`), updated after a call borrowed it.
+/// Data with `Clone`, updated after a call borrowed it, and not read after.
 #[derive(Clone)]
 struct Opts {
     gain: f64,

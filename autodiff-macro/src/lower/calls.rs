@@ -1849,8 +1849,12 @@ impl Lowering {
                 return None;
             }
         }
-        // A position found by a closure that compares (`binary_search_by`) is discrete.
-        let kind = if prim::is_discrete_method(&name) {
+        // A position found by a closure that compares (`binary_search_by`) is discrete, and so
+        // is the position taken out of its `Result`, `.unwrap_or_else(|e| e)`.
+        let of_position = name == "unwrap_or_else"
+            && matches!(chain::strip(&mc.receiver), Expr::MethodCall(r)
+                if prim::is_discrete_method(&r.method.to_string()));
+        let kind = if prim::is_discrete_method(&name) || of_position {
             Kind::Discrete
         } else {
             Kind::Unknown
@@ -2083,7 +2087,12 @@ impl Lowering {
             Expr::Group(g) => self.mutable_root(&g.expr),
             Expr::Field(f) => self.mutable_root(&f.base),
             Expr::Index(ix) => self.mutable_root(&ix.expr),
-            Expr::MethodCall(mc) if !prim::places::is_read(&mc.method.to_string()) => {
+            // A search's position (`v.binary_search_by(..)`) is a new value, whatever is done
+            // with it after (`.unwrap_or_else(|e| e)`).
+            Expr::MethodCall(mc)
+                if !prim::places::is_read(&mc.method.to_string())
+                    && !prim::is_discrete_method(&mc.method.to_string()) =>
+            {
                 self.mutable_root(&mc.receiver)
             }
             Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => self.mutable_root(&u.expr),

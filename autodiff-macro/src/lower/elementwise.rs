@@ -35,6 +35,21 @@ struct Nested {
 }
 
 impl Lowering {
+    /// `e` is a Rust array: a literal (`[a, b]`, `[x; 3]`) or a variable holding one (a
+    /// parameter `[f64; 3]`, a local built from a literal or declared with an array type).
+    fn rust_array(&self, e: &Expr) -> bool {
+        match chain::strip(e) {
+            Expr::Array(_) | Expr::Repeat(_) => true,
+            Expr::Path(p) => p
+                .path
+                .get_ident()
+                .and_then(|id| self.lookup(&id.to_string()))
+                .and_then(|s| self.env[s].value)
+                .is_some_and(|v| self.f.lent_array(v).is_some()),
+            _ => false,
+        }
+    }
+
     /// An elementwise map, lowered as a call of its closure's nested function: `None` when
     /// `mc` is not one (or not one that is followed: it runs as written then).
     pub(super) fn elementwise(
@@ -66,6 +81,21 @@ impl Lowering {
         };
         if name != "map_collect" && chain::parse_chain(&mc.receiver, false).is_some() {
             return None;
+        }
+        // `a.map(f)` of a Rust array (`[f64; 3]`, not ndarray's): run as written, an error
+        // where a differentiated value reaches it.
+        if name == "map" && self.rust_array(&mc.receiver) {
+            let v = self.method_as_written(b, mc);
+            if let Some(ValueDef::Result(i, _)) = v.map(|v| self.f.value(v).def) {
+                let msg = "`.map(..)` of a fixed-size array of differentiated values is not \
+                           followed; build the new array element by element, `let b: [f64; 3] \
+                           = std::array::from_fn(|i| a[i] * a[i]);`, or collect an iterator \
+                           chain into a `Vec`, `a.iter().map(|v| v * v).collect::<Vec<_>>()`";
+                self.f
+                    .map_errors
+                    .push((i, vec![syn::Error::new(mc.method.span(), msg)]));
+            }
+            return Some(v);
         }
         // `a.mapv_inplace(f)` on a local `a` is `a = a.mapv(f)`.
         let inplace_target = if name == "mapv_inplace" {

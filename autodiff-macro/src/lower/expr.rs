@@ -719,45 +719,11 @@ impl Lowering {
         let msg = "a struct built from differentiated values is differentiated where its type \
                    derives `Differentiable`; else keep the fields as local variables, or return \
                    them as a tuple (`(x, y)`) and build the struct in the caller";
-        // `S { ..s }` of a variable is `s`, moved. Of data that a call borrowed before
-        // (`g(x, &s)`, whose backward pass still holds the borrow), it is `S { ..*s }`, run as
-        // written: Rust's update copies the `Copy` fields and moves only the others, so the
-        // user's `S { n: 2, ..s }` moved nothing there.
+        // `S { ..s }` of a variable is `s`, moved.
         if let (Some([]), Some(base)) = (named.as_deref(), &es.rest) {
-            if let Expr::Path(p) = &**base {
-                if let (None, Some(id)) = (&p.qself, p.path.get_ident()) {
-                    let v = self
-                        .lookup(&id.to_string())
-                        .and_then(|slot| self.env[slot].value);
-                    if let Some(v) = v.filter(|&v| self.kind(v) != Kind::Float) {
-                        let borrowed = self
-                            .f
-                            .insts
-                            .iter()
-                            .any(|d| matches!(d.kind, InstKind::Ref(u) if u == v));
-                        if borrowed {
-                            // Read through a reference of its own, so that the code neither
-                            // moves nor clones `s`.
-                            let kind = self.kind(v);
-                            let r = self.inst1(b, InstKind::Ref(v), kind, span);
-                            let path = &es.path;
-                            let tokens = quote::quote_spanned!(span=> #path { ..*#id });
-                            let i = self.f.push_inst(
-                                b,
-                                InstKind::Opaque {
-                                    tokens,
-                                    uses: vec![(id.clone(), r)],
-                                    mac: None,
-                                },
-                                usize::from(want),
-                                kind,
-                                span,
-                            );
-                            return self.f.inst(i).results.first().copied();
-                        }
-                    }
-                    return self.expr(b, base, want);
-                }
+            if matches!(&**base, Expr::Path(p) if p.qself.is_none() && p.path.get_ident().is_some())
+            {
+                return self.expr(b, base, want);
             }
         }
         let (Some(named), None) = (named, &es.rest) else {

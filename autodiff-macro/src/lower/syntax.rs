@@ -1223,7 +1223,11 @@ pub(super) fn desugar_forms(
     /// `S { a: x, ..base }` as the copy of `base` with its fields assigned, `{ let mut s =
     /// base; s.a = x; s }`, which is followed (a field assignment is a new version of the
     /// struct); `..Default::default()` as `..S::default()`, the type rustc needs for `s.a`.
-    fn struct_update(es: &syn::ExprStruct) -> Option<Expr> {
+    /// With `copy`, a `base` that is a place is copied, `base.clone()`: Rust moves only the
+    /// fields it does not name from a place, so `base` stays readable where those are `Copy`
+    /// (`S { a: y, ..base }` then `base.c`, also in a loop, or a borrow of `base` that the
+    /// backward pass of an earlier call `g(x, &base)` still holds), which the copy keeps so.
+    fn struct_update(es: &syn::ExprStruct, copy: bool) -> Option<Expr> {
         let base = es.rest.as_deref()?;
         if es.qself.is_some() || es.fields.is_empty() {
             return None;
@@ -1251,8 +1255,9 @@ pub(super) fn desugar_forms(
             {
                 syn::parse_quote_spanned!(span=> #path::default())
             }
-            // A variable as the base is read as `S { ..base }` (see `Lower::struct_literal`).
-            b @ Expr::Path(_) => syn::parse_quote_spanned!(span=> #path { ..#b }),
+            b if copy && place_root(b).is_some() => {
+                syn::parse_quote_spanned!(span=> #b.clone())
+            }
             b => b.clone(),
         };
         // The fields first, as Rust evaluates them before the base (which may move a variable
@@ -1503,6 +1508,10 @@ pub(super) fn desugar_forms(
         vecs: Vec<String>,
         /// The path of the facade crate, for the `Axis` of `outer_iter()`.
         krate: &'a proc_macro2::TokenStream,
+        /// How often each name occurs in the body, and how many loops and closures enclose
+        /// the expression visited: a struct update's base read again (see `struct_update`).
+        names: std::collections::HashMap<String, usize>,
+        loops: usize,
     }
     impl Desugar<'_> {
         /// `let S { a, b: p, .. } = init;` (and `let S(a, _) = init;`) as one `let` per field,
@@ -2315,10 +2324,20 @@ pub(super) fn desugar_forms(
                     *e = r;
                 }
             }
+            let looped = matches!(
+                e,
+                Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) | Expr::Closure(_)
+            );
+            self.loops += usize::from(looped);
             syn::visit_mut::visit_expr_mut(self, e);
+            self.loops -= usize::from(looped);
             match e {
                 Expr::Struct(es) if es.rest.is_some() => {
-                    if let Some(r) = struct_update(es) {
+                    // The base read again after the update, or in the next iteration.
+                    let again = es.rest.as_deref().and_then(place_root).is_some_and(|r| {
+                        self.loops > 0 || self.names.get(&r.to_string()).is_some_and(|&n| n > 1)
+                    });
+                    if let Some(r) = struct_update(es, again) {
                         *e = r;
                     }
                 }
@@ -2541,7 +2560,56 @@ pub(super) fn desugar_forms(
             made: 0,
             vecs: super::in_place::vec_locals(block),
             krate,
+            names: name_counts(block),
+            loops: 0,
         },
         block,
     );
+}
+
+/// The variable a place expression is rooted in: `s`, `s.inner`, `self.p`; `None` for a call,
+/// a literal or another expression, which a struct update moves from.
+fn place_root(e: &Expr) -> Option<&syn::Ident> {
+    match e {
+        Expr::Path(p) if p.qself.is_none() => p.path.get_ident(),
+        Expr::Field(f) => place_root(&f.base),
+        Expr::Paren(p) => place_root(&p.expr),
+        Expr::Group(g) => place_root(&g.expr),
+        _ => None,
+    }
+}
+
+/// How often each name is read in `block`: as a path expression (`base`, `base.c`, `&base`)
+/// or inside a macro's tokens, not where a pattern binds it (`let base = ..`), so that a local
+/// updated once from (`let s = S { a, ..base }` after `let base = ..`) counts once.
+fn name_counts(block: &syn::Block) -> std::collections::HashMap<String, usize> {
+    use syn::visit::Visit;
+    #[derive(Default)]
+    struct Reads(std::collections::HashMap<String, usize>);
+    impl Reads {
+        fn tokens(&mut self, ts: proc_macro2::TokenStream) {
+            for t in ts {
+                match t {
+                    proc_macro2::TokenTree::Ident(id) => {
+                        *self.0.entry(id.to_string()).or_default() += 1
+                    }
+                    proc_macro2::TokenTree::Group(g) => self.tokens(g.stream()),
+                    _ => {}
+                }
+            }
+        }
+    }
+    impl<'ast> Visit<'ast> for Reads {
+        fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+            if let Some(id) = p.path.get_ident() {
+                *self.0.entry(id.to_string()).or_default() += 1;
+            }
+        }
+        fn visit_macro(&mut self, m: &'ast syn::Macro) {
+            self.tokens(m.tokens.clone());
+        }
+    }
+    let mut r = Reads::default();
+    r.visit_block(block);
+    r.0
 }
