@@ -2347,3 +2347,47 @@ fn array_repeat_of_a_differentiated_value() {
     );
     assert!(r.passed(), "[x; 3] into a helper, hvp: {r}");
 }
+
+/// x²·k with k = trunc(2x) (piecewise constant): ∂x = 2kx, H = 2k; k = 2 at x = 1.328.
+#[differentiate(hessian)]
+fn truncated_factor(x: f64) -> f64 {
+    x * x * ((x * 2.0) as i32 as f64)
+}
+
+/// The same through an integer variable and `usize`: f = x²·k + x·j with k = trunc(2x) and
+/// j = trunc(x) as usize; ∂x = 2kx + j, H = 2k.
+#[differentiate(hessian)]
+fn truncated_through_integers(x: f64) -> f64 {
+    let k = (x * 2.0) as i32;
+    let j = x as usize;
+    x * x * (k as f64) + x * (j as f64)
+}
+
+#[test]
+fn hvp_of_a_cast_to_an_integer() {
+    // The tangent of `(x * 2.0) as i32` under `hessian` was the tangent cast, `(2v) as i32`:
+    // H·v wrong wherever |2v| ≥ 1 (a wrong Hessian-vector product, right for small v).
+    let x = 1.328;
+    let (k, j) = (2.0, 1.0);
+    for v in [1.0, -0.8, 0.17, 3.0] {
+        let (y, g, h) = truncated_factor_hvp(x, v);
+        assert_eq!(y, truncated_factor(x));
+        close("trunc, gradient", g, 2.0 * k * x, TOL);
+        close("trunc, H·v", h, 2.0 * k * v, TOL);
+        let r = autodiff::check::hvpcheck(|p: &f64| truncated_factor_grad(*p).1, &x, &v, &h);
+        assert!(r.passed(), "trunc H·v: {r}");
+        let (_, t) = truncated_factor_jvp(x, v);
+        close("trunc, tangent", t, 2.0 * k * x * v, TOL);
+        let (y, g, h) = truncated_through_integers_hvp(x, v);
+        assert_eq!(y, truncated_through_integers(x));
+        close("integers, gradient", g, 2.0 * k * x + j, TOL);
+        close("integers, H·v", h, 2.0 * k * v, TOL);
+        let r =
+            autodiff::check::hvpcheck(|p: &f64| truncated_through_integers_grad(*p).1, &x, &v, &h);
+        assert!(r.passed(), "integers H·v: {r}");
+    }
+    let (_, g) = truncated_factor_grad(x);
+    fd("trunc", truncated_factor, x, g);
+    let (_, g) = truncated_through_integers_grad(x);
+    fd("integers", truncated_through_integers, x, g);
+}
