@@ -28,6 +28,7 @@ fn main() {
         "src/generate/state.rs",
         "src/generate/shapes.rs",
         "src/generate/tables.rs",
+        "src/generate/calls.rs",
         "known-failures.txt",
     ] {
         println!("cargo:rerun-if-changed={f}");

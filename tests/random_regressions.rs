@@ -2257,3 +2257,137 @@ fn enum_payloads_bound_through_a_reference_parameter() {
     close_all("a chain of modes", &g, &e);
     fd_vec("a chain of modes", chain_of_modes, &xs, &g);
 }
+
+/// Each element of `out` is `(vᵢ·k + i/4).tanh()`: a helper generic over the array's length,
+/// as the random programs write it.
+#[differentiate(hessian)]
+fn repeat_mapped<const N: usize>(v: [f64; N], k: f64) -> [f64; N] {
+    let mut out = [0.0; N];
+    for i in 0..N {
+        out[i] = (v[i] * k + (i as f64) * 0.25).tanh();
+    }
+    out
+}
+
+/// `[x·y; 3]` and `[x; 2]` (a repeat of a differentiated value with a literal length) beside
+/// `[2usize; 2]` (data): f = (xy)² + 2x + 3xy, ∂x = 2xy² + 2 + 3y, ∂y = 2x²y + 3x;
+/// H = [[2y², 4xy + 3], [4xy + 3, 2x²]].
+#[differentiate(hessian)]
+fn repeated_value(x: f64, y: f64) -> f64 {
+    let a = [x * y; 3];
+    let b = [2usize; 2];
+    let c = [x; 2];
+    a[0] * a[2] + c[1] * (b[1] as f64) + a.iter().sum::<f64>()
+}
+
+/// `[x; 3]` lent to a helper over `[f64; N]`, twice: f = Σᵢ tanh(x·y + i/4) · y, so
+/// ∂x = y² Σᵢ sech²(xy + i/4), ∂y = Σᵢ [tanh(xy + i/4) + xy·sech²(xy + i/4)].
+#[differentiate(hessian)]
+fn repeated_into_a_helper(x: f64, y: f64) -> f64 {
+    let a = [x; 3];
+    let m = repeat_mapped(a, y);
+    let mut t = 0.0;
+    for e in m {
+        t += e * y;
+    }
+    t
+}
+
+#[test]
+fn array_repeat_of_a_differentiated_value() {
+    let (x, y) = (0.7, 1.3);
+    let (v, g) = repeated_value_grad(x, y);
+    assert_eq!(v, repeated_value(x, y));
+    close2(
+        "[x; n]",
+        g,
+        (2.0 * x * y * y + 2.0 + 3.0 * y, 2.0 * x * x * y + 3.0 * x),
+    );
+    fd2("[x; n]", repeated_value, (x, y), g);
+    let hessian = [
+        [2.0 * y * y, 4.0 * x * y + 3.0],
+        [4.0 * x * y + 3.0, 2.0 * x * x],
+    ];
+    for (dx, dy) in [(1.0, 0.0), (0.3, -0.8)] {
+        let (yj, t) = repeated_value_jvp(x, y, dx, dy);
+        assert_eq!(yj, v);
+        close("[x; n] tangent", t, g.0 * dx + g.1 * dy, 1e-12);
+        let (_, gh, h) = repeated_value_hvp(x, y, dx, dy);
+        close2("[x; n] hvp gradient", gh, g);
+        close2(
+            "[x; n] hvp",
+            h,
+            (
+                hessian[0][0] * dx + hessian[0][1] * dy,
+                hessian[1][0] * dx + hessian[1][1] * dy,
+            ),
+        );
+    }
+    let (v, g) = repeated_into_a_helper_grad(x, y);
+    assert_eq!(v, repeated_into_a_helper(x, y));
+    let sech2 = |u: f64| 1.0 - u.tanh() * u.tanh();
+    let us: Vec<f64> = (0..3).map(|i| x * y + i as f64 * 0.25).collect();
+    let ex = y * y * us.iter().map(|&u| sech2(u)).sum::<f64>();
+    let ey = us.iter().map(|&u| u.tanh() + x * y * sech2(u)).sum::<f64>();
+    close2("[x; 3] into a helper", g, (ex, ey));
+    fd2("[x; 3] into a helper", repeated_into_a_helper, (x, y), g);
+    let (_, t) = repeated_into_a_helper_jvp(x, y, 0.4, -0.6);
+    close(
+        "[x; 3] into a helper, tangent",
+        t,
+        0.4 * ex - 0.6 * ey,
+        1e-12,
+    );
+    let (_, _, h) = repeated_into_a_helper_hvp(x, y, 0.4, -0.6);
+    let r = autodiff::check::hvpcheck(
+        |p: &(f64, f64)| repeated_into_a_helper_grad(p.0, p.1).1,
+        &(x, y),
+        &(0.4, -0.6),
+        &h,
+    );
+    assert!(r.passed(), "[x; 3] into a helper, hvp: {r}");
+}
+
+/// x²·k with k = trunc(2x) (piecewise constant): ∂x = 2kx, H = 2k; k = 2 at x = 1.328.
+#[differentiate(hessian)]
+fn truncated_factor(x: f64) -> f64 {
+    x * x * ((x * 2.0) as i32 as f64)
+}
+
+/// The same through an integer variable and `usize`: f = x²·k + x·j with k = trunc(2x) and
+/// j = trunc(x) as usize; ∂x = 2kx + j, H = 2k.
+#[differentiate(hessian)]
+fn truncated_through_integers(x: f64) -> f64 {
+    let k = (x * 2.0) as i32;
+    let j = x as usize;
+    x * x * (k as f64) + x * (j as f64)
+}
+
+#[test]
+fn hvp_of_a_cast_to_an_integer() {
+    // The tangent of `(x * 2.0) as i32` under `hessian` was the tangent cast, `(2v) as i32`:
+    // H·v wrong wherever |2v| ≥ 1 (a wrong Hessian-vector product, right for small v).
+    let x = 1.328;
+    let (k, j) = (2.0, 1.0);
+    for v in [1.0, -0.8, 0.17, 3.0] {
+        let (y, g, h) = truncated_factor_hvp(x, v);
+        assert_eq!(y, truncated_factor(x));
+        close("trunc, gradient", g, 2.0 * k * x, TOL);
+        close("trunc, H·v", h, 2.0 * k * v, TOL);
+        let r = autodiff::check::hvpcheck(|p: &f64| truncated_factor_grad(*p).1, &x, &v, &h);
+        assert!(r.passed(), "trunc H·v: {r}");
+        let (_, t) = truncated_factor_jvp(x, v);
+        close("trunc, tangent", t, 2.0 * k * x * v, TOL);
+        let (y, g, h) = truncated_through_integers_hvp(x, v);
+        assert_eq!(y, truncated_through_integers(x));
+        close("integers, gradient", g, 2.0 * k * x + j, TOL);
+        close("integers, H·v", h, 2.0 * k * v, TOL);
+        let r =
+            autodiff::check::hvpcheck(|p: &f64| truncated_through_integers_grad(*p).1, &x, &v, &h);
+        assert!(r.passed(), "integers H·v: {r}");
+    }
+    let (_, g) = truncated_factor_grad(x);
+    fd("trunc", truncated_factor, x, g);
+    let (_, g) = truncated_through_integers_grad(x);
+    fd("integers", truncated_through_integers, x, g);
+}

@@ -642,6 +642,17 @@ fn run_as_written_message(tokens: &proc_macro2::TokenStream) -> String {
         },
         _ => None,
     };
+    let repeat = matches!(
+        syn::parse2::<syn::Block>(quote::quote!({ #tokens })).map(|b| b.stmts.last().cloned()),
+        Ok(Some(syn::Stmt::Expr(syn::Expr::Repeat(_), None)))
+    );
+    if repeat {
+        return "`[x; N]` of a differentiated value is written element by element where `N` is \
+                an integer literal (`[x; 3]`, up to 64); with a constant or a const generic \
+                length, fill the array in a loop: `let mut a = [0.0; N]; for i in 0..N { a[i] \
+                = x; }`"
+            .into();
+    }
     let Some(mc) = method else {
         return "this expression reads a differentiated value and its result is used, but it \
                 cannot be differentiated (a macro or an expression run as written); use macros \

@@ -272,6 +272,26 @@ impl Signature {
                 ),
             ));
         }
+        // A result without a gradient type in part: the pullback takes the result's cotangent,
+        // which an `Option`, an integer or a `bool` has none of.
+        if types::holds_option(&ret) {
+            errors.push(syn::Error::new_spanned(
+                &ret,
+                "a differentiated function cannot return an `Option` (it has no gradient \
+                 type); return the float and leave early with a default where the value is \
+                 missing (`let Some(&v) = x.get(i) else { return 0.0 };`), or return the \
+                 float with a flag kept as a float (`-> (f64, f64)`, the flag `1.0` where \
+                 found) and test the flag in the caller",
+            ));
+        } else if types::holds_mixed_tuple(&ret) {
+            errors.push(syn::Error::new_spanned(
+                &ret,
+                "the result holds integers (or `bool`s) beside floats, which have no gradient \
+                 type; return the floats alone and compute the integers in a function \
+                 without `#[differentiate]`, or return them as floats (`(best, i as f64)`, \
+                 a flag as `1.0`/`0.0`)",
+            ));
+        }
         if errors.is_empty() && !active.iter().any(|&a| a) {
             errors.push(syn::Error::new(
                 s.inputs.span(),

@@ -118,6 +118,15 @@ pub fn is_option(ty: &Type) -> bool {
     }
 }
 
+/// An `Option`, or a tuple or container holding one at some depth (`(f64, Option<f64>)`,
+/// `Vec<Option<f64>>`): a type without a gradient type.
+pub fn holds_option(ty: &Type) -> bool {
+    match ty {
+        Type::Tuple(t) => t.elems.iter().any(holds_option),
+        _ => is_option(ty) || container_elem(ty).is_some_and(holds_option),
+    }
+}
+
 /// The element type of a slice, array or `Vec` (or of a reference to one), if `ty` is one.
 fn container_elem(ty: &Type) -> Option<&Type> {
     match ty {

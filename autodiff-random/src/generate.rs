@@ -38,6 +38,9 @@ mod shapes;
 #[path = "generate/tables.rs"]
 mod tables;
 
+#[path = "generate/calls.rs"]
+mod calls;
+
 /// The seed of the CI test's cases: case `i` has seed `case_seed(CI_SEED, i)`.
 pub const CI_SEED: u64 = 440;
 
@@ -144,6 +147,8 @@ pub const STMT_KINDS: &[&str] = &[
     "jump",
     "table_dp",
     "acc",
+    "tuple_fn",
+    "const_arr",
 ];
 
 /// The parameter kinds, named for [`Config::param_weights`].
@@ -222,6 +227,8 @@ impl Default for Config {
                 3,  // jump
                 2,  // table_dp
                 2,  // acc
+                2,  // tuple_fn
+                2,  // const_arr
             ],
             param_weights: vec![10, 5, 2, 2, 2, 2, 4, 2, 2],
             diverging_else: true,
@@ -276,6 +283,8 @@ impl Config {
             ("jump", 0),
             ("table_dp", 0),
             ("acc", 0),
+            ("tuple_fn", 0),
+            ("const_arr", 0),
         ])
     }
 
@@ -1371,6 +1380,8 @@ impl<'a> FnGen<'a> {
                 "jump" => self.s_jump(),
                 "table_dp" => self.s_table_dp(),
                 "acc" => self.s_acc(),
+                "tuple_fn" => self.s_tuple_fn(),
+                "const_arr" => self.s_const_arr(),
                 _ => false,
             };
             if done {

@@ -340,3 +340,45 @@ fn the_tables_and_accumulators_are_generated() {
         );
     }
 }
+
+/// The helpers returning pairs and triples and the helpers over fixed-length arrays write the
+/// forms their kinds name: a destructured call, a field of a call, chains whose closures call
+/// a helper (with `enumerate`, `zip`, `skip`, `step_by`, `rev`), a fold carrying a pair, a
+/// closure holding a closure, a `match` on a pair of integers; `const N: usize` helpers,
+/// concrete and generic, with and without a turbofish, carried by a loop and read back.
+#[test]
+fn the_tuple_and_const_array_helpers_are_generated() {
+    let forms = [
+        "-> (f64, f64) {",
+        "-> (T, T, T)",
+        "return ((a - b).tanh(), ",
+        "match (k % 2, k / 2) {",
+        "match (k % 3, a > b) {",
+        ".iter().enumerate().rev().skip(1).map(|(",
+        ".iter().skip(1).step_by(2)",
+        ".iter().zip(",
+        ".fold((0.0, 1.0), |(",
+        "::<f64>(",
+        "(0, _) => {",
+        "<const N: usize>(v: [f64; N], k: f64) -> [f64; N] {",
+        "<T: num_traits::Float, const N: usize>(v: [T; N], k: T) -> [T; N]",
+        "v: &[f64; N], k: f64) -> f64",
+        "::<f64, ",
+        "out[N - 1 - i]",
+        "let mut m = v[0];",
+    ];
+    let mut config = Config::default();
+    config.set_stmt_weight("tuple_fn", 30);
+    config.set_stmt_weight("const_arr", 30);
+    let programs: Vec<String> = (0..200)
+        .map(|i| generate(case_seed(19, i), &config).program())
+        .collect();
+    for form in forms {
+        assert!(
+            programs.iter().any(|p| p.contains(form)),
+            "no program writes `{form}`"
+        );
+    }
+    // A closure holding a closure that calls the helper.
+    assert!(programs.iter().any(|p| p.contains("let tn")));
+}

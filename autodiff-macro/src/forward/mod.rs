@@ -314,6 +314,12 @@ impl Fwd<'_> {
                 }
             }
             InstKind::Cast { value, ty: cty } => {
+                // A cast to an integer (`(x * 2.0) as i32`) is piecewise constant: its tangent
+                // is zero, not the tangent cast (which truncates a tangent of 2.0 to 2); so is a
+                // cast of a value without a tangent (`k as f64` of that integer).
+                if crate::types::is_inactive_type(&cty) || !self.tan.contains_key(&value) {
+                    return;
+                }
                 let dx = self.tangent_or_zero(b, value, out);
                 self.emit(b, out, InstKind::Cast { value: dx, ty: cty }, ty)
             }

@@ -229,6 +229,58 @@ impl Lowering {
         }
         Some(base)
     }
+
+    /// `[x; n]` with `n` an integer literal: `x` once, then written into each element as an
+    /// array literal `[x, x, ..]` is, so that each element carries its derivative (data, `[i;
+    /// 3]`, stays as written).
+    pub(super) fn array_repeat(&mut self, b: Block, r: &syn::ExprRepeat) -> Option<Value> {
+        let span = r.span();
+        let n = repeat_len(r)?;
+        let x = self.expr(b, &r.expr, true)?;
+        let len = &r.len;
+        if self.kind(x) == Kind::Discrete {
+            return Some(self.int_op_kind(
+                b,
+                quote!([__ad_x; #len]),
+                &[("__ad_x", x)],
+                Kind::Discrete,
+                span,
+            ));
+        }
+        let mut base = self.inst1(
+            b,
+            InstKind::Const(quote!([::core::default::Default::default(); #n])),
+            Kind::Unknown,
+            span,
+        );
+        for k in 0..n {
+            let index = self.inst1(b, InstKind::Const(quote!(#k)), Kind::Discrete, span);
+            let kind = self.kind(base).join(self.kind(x));
+            base = self.inst1(
+                b,
+                InstKind::IndexSet {
+                    base,
+                    index,
+                    value: x,
+                },
+                kind,
+                span,
+            );
+        }
+        Some(base)
+    }
+}
+
+/// The length of `[x; n]` where it is an integer literal small enough to write the array
+/// element by element.
+pub(super) fn repeat_len(r: &syn::ExprRepeat) -> Option<usize> {
+    match &*r.len {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(i),
+            ..
+        }) => i.base10_parse::<usize>().ok().filter(|&n| n <= 64),
+        _ => None,
+    }
 }
 
 /// An enum's variant named through its type, `Mode::Keep`, `Mode::Damp(..)`, `Mode::Grow {

@@ -447,6 +447,9 @@ impl Lowering {
             Expr::Array(a) if a.elems.iter().any(|e| !is_plain_literal(e)) => {
                 self.array_literal(b, a)
             }
+            Expr::Repeat(r) if !is_plain_literal(&r.expr) && repeat_len(r).is_some() => {
+                self.array_repeat(b, r)
+            }
             Expr::Array(_) | Expr::Repeat(_) => {
                 // Built as written (`[0.0; 4]`, the index `[i, j]`); its elements are not
                 // differentiated, so fill a local array element by element instead.

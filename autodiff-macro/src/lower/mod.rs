@@ -65,7 +65,7 @@ mod syntax;
 mod unfollowed;
 mod written;
 
-use build::is_plain_literal;
+use build::{is_plain_literal, repeat_len};
 pub use calls::is_shape_query;
 use cells::Cell;
 pub(crate) use chain::ADAPTERS;

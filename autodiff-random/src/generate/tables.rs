@@ -15,13 +15,13 @@ use crate::program::{Function, Param, ParamKind, Ret};
 /// How the text of a table is written: for `f32`/`f64` (`0.5`, `(i as f64)`) or for a type
 /// parameter `T: num_traits::Float` (`T::from(0.5).unwrap()`, `T::from(i).unwrap()`, no
 /// compound assignment).
-struct Ty {
-    name: String,
-    generic: bool,
+pub(super) struct Ty {
+    pub(super) name: String,
+    pub(super) generic: bool,
 }
 
 impl Ty {
-    fn c(&self, v: f64) -> String {
+    pub(super) fn c(&self, v: f64) -> String {
         if self.generic {
             format!("T::from({}).unwrap()", lit(v))
         } else {
@@ -29,7 +29,7 @@ impl Ty {
         }
     }
 
-    fn ix(&self, i: &str) -> String {
+    pub(super) fn ix(&self, i: &str) -> String {
         if self.generic {
             format!("T::from({i}).unwrap()")
         } else {
@@ -38,7 +38,7 @@ impl Ty {
     }
 
     /// `x += e;` or, for `T`, `x = x + e;`.
-    fn add_to(&self, x: &str, e: &str) -> String {
+    pub(super) fn add_to(&self, x: &str, e: &str) -> String {
         if self.generic {
             format!("{x} = {x} + {e};")
         } else {
@@ -47,7 +47,7 @@ impl Ty {
     }
 
     /// The sum of the items of `it` (references to floats).
-    fn sum(&self, it: &str) -> String {
+    pub(super) fn sum(&self, it: &str) -> String {
         if self.generic {
             format!("{it}.fold(T::zero(), |s, &v| s + v)")
         } else {
@@ -56,7 +56,7 @@ impl Ty {
     }
 
     /// The sum of `body` over the rows `r` of `it`.
-    fn sum_rows(&self, it: &str, body: &str) -> String {
+    pub(super) fn sum_rows(&self, it: &str, body: &str) -> String {
         if self.generic {
             format!("{it}.map(|r| {body}).fold(T::zero(), |s, v| s + v)")
         } else {
