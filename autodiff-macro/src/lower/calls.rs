@@ -872,39 +872,32 @@ impl Lowering {
         Some(ty)
     }
 
-    /// Whether `e` may be an ndarray array, for `row`/`column`: anything but a variable known
-    /// to hold discrete data or a parameter of a struct type of the user's, which keeps its own
-    /// `row`/`column` methods.
+    /// The current value of the variable `e` names (`a`, `(a)`), if it names one.
+    fn variable_value(&self, e: &Expr) -> Option<Value> {
+        let Expr::Path(p) = chain::strip(e) else {
+            return None;
+        };
+        p.path
+            .get_ident()
+            .and_then(|id| self.lookup(&id.to_string()))
+            .and_then(|slot| self.env[slot].value)
+    }
+
     /// Whether `e` names a parameter declared with an ndarray type (`&Array1<f64>`,
     /// `ArrayView2<T>`). A local's type is not written, so a local is not one.
     fn is_array_variable(&self, e: &Expr) -> bool {
-        let Expr::Path(p) = chain::strip(e) else {
-            return false;
-        };
-        let Some(v) = p
-            .path
-            .get_ident()
-            .and_then(|id| self.lookup(&id.to_string()))
-            .and_then(|slot| self.env[slot].value)
-        else {
-            return false;
-        };
-        match self.f.value(v).def {
-            ValueDef::Param(n) => crate::types::is_ndarray(&self.f.params[n].ty),
-            _ => false,
-        }
+        self.variable_value(e)
+            .is_some_and(|v| match self.f.value(v).def {
+                ValueDef::Param(n) => crate::types::is_ndarray(&self.f.params[n].ty),
+                _ => false,
+            })
     }
 
+    /// Whether `e` may be an ndarray array, for `row`/`column`: anything but a variable known
+    /// to hold discrete data or a parameter of a struct type of the user's, which keeps its own
+    /// `row`/`column` methods.
     fn may_be_array(&self, e: &Expr) -> bool {
-        let Expr::Path(p) = chain::strip(e) else {
-            return true;
-        };
-        let Some(v) = p
-            .path
-            .get_ident()
-            .and_then(|id| self.lookup(&id.to_string()))
-            .and_then(|slot| self.env[slot].value)
-        else {
+        let Some(v) = self.variable_value(e) else {
             return true;
         };
         if self.kind(v) == Kind::Discrete {

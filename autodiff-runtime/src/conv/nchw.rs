@@ -159,25 +159,15 @@ where
     S3: Data<Elem = T>,
     T: NdReal,
 {
-    let what = "conv2d_nchw_vjp";
-    let g = Geometry::new(what, dims4(x), dims4(w), stride, padding);
-    check_bias(what, b.view(), &g, w.shape());
-    let ws = standard(w).into_owned();
-    let bias = standard(b);
-    let (z, kept) =
-        lowering::forward_keeping(&g, slice(&standard(x)), slice(&ws), Some(slice(&bias)));
-    let x_dim = x.raw_dim();
-    let pullback = move |gz: Array4<T>| {
-        check_cotangent(what, gz.shape(), &g.output_shape());
-        let [dx, dw, db] =
-            lowering::backward(&g, &kept, slice(&ws), slice(&standard(&gz)), true, true);
-        (
-            from_vec(x_dim, dx),
-            from_vec(ws.raw_dim(), dw),
-            Array1::from_vec(db),
-        )
-    };
-    (from_vec(g.output_shape(), z), pullback)
+    vjp_core(
+        "conv2d_nchw_vjp",
+        x,
+        w,
+        Some(b.view()),
+        stride,
+        padding,
+        true,
+    )
 }
 
 /// [`conv2d_nchw_vjp`] for an input whose gradient is not wanted (the images of a first
@@ -206,24 +196,15 @@ where
     S3: Data<Elem = T>,
     T: NdReal,
 {
-    let what = "conv2d_nchw_vjp";
-    let g = Geometry::new(what, dims4(x), dims4(w), stride, padding);
-    check_bias(what, b.view(), &g, w.shape());
-    let ws = standard(w).into_owned();
-    let bias = standard(b);
-    let (z, kept) =
-        lowering::forward_keeping(&g, slice(&standard(x)), slice(&ws), Some(slice(&bias)));
-    let pullback = move |gz: Array4<T>| {
-        check_cotangent(what, gz.shape(), &g.output_shape());
-        let [_, dw, db] =
-            lowering::backward(&g, &kept, slice(&ws), slice(&standard(&gz)), true, false);
-        (
-            Array4::zeros((0, 0, 0, 0)),
-            from_vec(ws.raw_dim(), dw),
-            Array1::from_vec(db),
-        )
-    };
-    (from_vec(g.output_shape(), z), pullback)
+    vjp_core(
+        "conv2d_nchw_vjp",
+        x,
+        w,
+        Some(b.view()),
+        stride,
+        padding,
+        false,
+    )
 }
 
 /// [`conv2d_nchw`] and its tangent for the tangents `dx`, `dw` and `db`. The convolution is
@@ -395,18 +376,11 @@ where
     S2: Data<Elem = T>,
     T: NdReal,
 {
-    let what = "conv2d_nchw_no_bias_vjp";
-    let g = Geometry::new(what, dims4(x), dims4(w), stride, padding);
-    let ws = standard(w).into_owned();
-    let (z, kept) = lowering::forward_keeping(&g, slice(&standard(x)), slice(&ws), None);
-    let x_dim = x.raw_dim();
-    let pullback = move |gz: Array4<T>| {
-        check_cotangent(what, gz.shape(), &g.output_shape());
-        let [dx, dw, _] =
-            lowering::backward(&g, &kept, slice(&ws), slice(&standard(&gz)), false, true);
-        (from_vec(x_dim, dx), from_vec(ws.raw_dim(), dw))
-    };
-    (from_vec(g.output_shape(), z), pullback)
+    let (z, pullback) = vjp_core("conv2d_nchw_no_bias_vjp", x, w, None, stride, padding, true);
+    (z, move |gz| {
+        let (dx, dw, _) = pullback(gz);
+        (dx, dw)
+    })
 }
 
 /// [`conv2d_nchw_no_bias_vjp`] for an input whose gradient is not wanted: the pullback's
@@ -431,17 +405,19 @@ where
     S2: Data<Elem = T>,
     T: NdReal,
 {
-    let what = "conv2d_nchw_no_bias_vjp";
-    let g = Geometry::new(what, dims4(x), dims4(w), stride, padding);
-    let ws = standard(w).into_owned();
-    let (z, kept) = lowering::forward_keeping(&g, slice(&standard(x)), slice(&ws), None);
-    let pullback = move |gz: Array4<T>| {
-        check_cotangent(what, gz.shape(), &g.output_shape());
-        let [_, dw, _] =
-            lowering::backward(&g, &kept, slice(&ws), slice(&standard(&gz)), false, false);
-        (Array4::zeros((0, 0, 0, 0)), from_vec(ws.raw_dim(), dw))
-    };
-    (from_vec(g.output_shape(), z), pullback)
+    let (z, pullback) = vjp_core(
+        "conv2d_nchw_no_bias_vjp",
+        x,
+        w,
+        None,
+        stride,
+        padding,
+        false,
+    );
+    (z, move |gz| {
+        let (dx, dw, _) = pullback(gz);
+        (dx, dw)
+    })
 }
 
 /// [`conv2d_nchw_no_bias`] and its tangent for the tangents `dx` and `dw`: as
@@ -508,6 +484,54 @@ where
         from_vec(g.output_shape(), z_dot),
         pullback,
     )
+}
+
+/// The value of [`conv2d_nchw`] (without a bias where `b` is `None`) and its pullback `G ↦ (∂x,
+/// ∂w, ∂b)`, with `∂b` empty without a bias, and `∂x` an empty array unless `want_input`.
+#[allow(clippy::type_complexity)] // the pullback's gradient tuple, spelled out
+fn vjp_core<S1, S2, T>(
+    what: &'static str,
+    x: &ArrayBase<S1, Ix4>,
+    w: &ArrayBase<S2, Ix4>,
+    b: Option<ArrayView1<'_, T>>,
+    stride: usize,
+    padding: usize,
+    want_input: bool,
+) -> (
+    Array4<T>,
+    impl FnOnce(Array4<T>) -> (Array4<T>, Array4<T>, Array1<T>) + use<S1, S2, T>,
+)
+where
+    S1: Data<Elem = T>,
+    S2: Data<Elem = T>,
+    T: NdReal,
+{
+    let g = Geometry::new(what, dims4(x), dims4(w), stride, padding);
+    if let Some(b) = &b {
+        check_bias(what, b.view(), &g, w.shape());
+    }
+    let ws = standard(w).into_owned();
+    let bias = b.map(|b| standard(&b).into_owned());
+    let (z, kept) = lowering::forward_keeping(
+        &g,
+        slice(&standard(x)),
+        slice(&ws),
+        bias.as_ref().map(|b| slice(b)),
+    );
+    let (x_dim, want_bias) = (x.raw_dim(), bias.is_some());
+    let pullback = move |gz: Array4<T>| {
+        check_cotangent(what, gz.shape(), &g.output_shape());
+        let gz = standard(&gz);
+        let [dx, dw, db] =
+            lowering::backward(&g, &kept, slice(&ws), slice(&gz), want_bias, want_input);
+        let dx = if want_input {
+            from_vec(x_dim, dx)
+        } else {
+            Array4::zeros((0, 0, 0, 0))
+        };
+        (dx, from_vec(ws.raw_dim(), dw), Array1::from_vec(db))
+    };
+    (from_vec(g.output_shape(), z), pullback)
 }
 
 #[track_caller]
