@@ -91,12 +91,7 @@ pub fn is_inactive_type(ty: &Type) -> bool {
 pub fn is_ndarray(ty: &Type) -> bool {
     match ty {
         Type::Reference(r) => is_ndarray(&r.elem),
-        Type::Path(p) if p.qself.is_none() => p
-            .path
-            .segments
-            .last()
-            .is_some_and(|s| is_ndarray_name(&s.ident.to_string())),
-        _ => false,
+        t => last_segment(t).is_some_and(|s| is_ndarray_name(&s.ident.to_string())),
     }
 }
 
