@@ -156,7 +156,7 @@ fn compound_assignment_to_an_array_field() {
         e[1] = b + 2.0 * u * x[2] * (x[1] + 1.0);
         e[2] = 2.0 * u * x[1] * (x[1] + 1.0);
         close_all("generic field", &g, &e);
-        fd_vec("generic field", |p| generic_field(p), &xs, &g);
+        fd_vec("generic field", generic_field, &xs, &g);
         let (v2, g2, hv) = generic_field_hvp(&xs, &D.to_vec());
         assert_eq!(v2, v);
         close_all("generic field, gradient of hvp", &g2, &g);
