@@ -17,7 +17,7 @@
 #![allow(clippy::needless_range_loop, clippy::useless_vec)] // written as users write them
 
 use autodiff::{Differentiable, differentiate};
-use ndarray::{Array1, Axis, s};
+use ndarray::{Array1, Array2, Axis, s};
 use num_traits::Float;
 
 mod common;
@@ -262,5 +262,49 @@ fn arrays_changed_in_place_under_hessian() {
             2.0 * d5 + d4,
         ]);
         same("region from itself, H·d", &hv, &eh, TOL);
+    }
+}
+
+/// The elements of a matrix carried by a loop, iterated in the loop and after it (`a.iter()`
+/// was compiled as a vector's, rustc's "`usize: NdIndex<Dim<[usize; 2]>>`" in the generated
+/// code): with `a` = 2ᵏ·x in iteration k, `t = x00·Σx² + 4·x11·Σx² + Σ sin(4xᵢⱼ)`.
+#[differentiate(hessian)]
+fn carried_matrix_elements(x: &Array2<f64>) -> f64 {
+    let mut a = x.clone();
+    let mut t = 0.0;
+    for k in 0..2 {
+        for v in a.iter() {
+            t += v * v * x[[k, k]];
+        }
+        a *= 2.0;
+    }
+    for v in a.iter() {
+        t += v.sin();
+    }
+    t
+}
+
+#[test]
+fn a_matrix_carried_by_a_loop_is_iterated_as_a_matrix() {
+    for seed in [3, 5, 8] {
+        let x = seeded(3, 3, seed);
+        let q = x.mapv(|v| v * v).sum();
+        // ∂ij = 2xᵢⱼ·(x00 + 4x11) + 4cos(4xᵢⱼ) + [ij = 00]·Σx² + [ij = 11]·4Σx²
+        let (v, g) = carried_matrix_elements_grad(&x);
+        assert_eq!(v, carried_matrix_elements(&x));
+        let mut e = x.mapv(|v| 2.0 * v * (x[[0, 0]] + 4.0 * x[[1, 1]]) + 4.0 * (4.0 * v).cos());
+        e[[0, 0]] += q;
+        e[[1, 1]] += 4.0 * q;
+        same("carried matrix", &g, &e, TOL);
+        fd_array("carried matrix", carried_matrix_elements, &x, &g);
+        // H·d against differences of gradients.
+        let d = seeded(3, 3, seed + 100);
+        let (v2, g2, hv) = carried_matrix_elements_hvp(&x, &d);
+        assert_eq!(v2, v);
+        same("carried matrix, gradient of hvp", &g2, &g, TOL);
+        let h = 1e-5;
+        let grad = |p: &Array2<f64>| carried_matrix_elements_grad(p).1;
+        let eh = (grad(&(&x + &(&d * h))) - grad(&(&x - &(&d * h)))) / (2.0 * h);
+        same("carried matrix, H·d", &hv, &eh, 1e-6);
     }
 }
