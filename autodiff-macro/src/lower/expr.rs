@@ -622,6 +622,10 @@ impl Lowering {
                     );
                     return None;
                 }
+                let l = match compound {
+                    true => self.field_copy(b, l),
+                    false => l,
+                };
                 let k = self.kind(l).join(self.kind(r));
                 let v = self.inst1(b, InstKind::Binary(op, l, r), k, span);
                 if compound {
@@ -661,6 +665,39 @@ impl Lowering {
         let v = self.expr(b, e, true);
         self.expected_struct = None;
         v
+    }
+
+    /// The left operand of a compound assignment to a field (`s.w -= &g`, `self.w *= 2.0`)
+    /// as a copy of the field, `s.w.clone()`: the field is read through a reference to the
+    /// struct, out of which an array (or any field that is not `Copy`) cannot be moved;
+    /// a `Copy` field's copy is the value itself. Any other operand is returned as it is.
+    fn field_copy(&mut self, b: Block, l: Value) -> Value {
+        let ValueDef::Result(i, 0) = self.f.value(l).def else {
+            return l;
+        };
+        let (InstKind::Deref(r), span) = (self.f.inst(i).kind.clone(), self.f.inst(i).span) else {
+            return l;
+        };
+        let ValueDef::Result(j, 0) = self.f.value(r).def else {
+            return l;
+        };
+        if !matches!(self.f.inst(j).kind, InstKind::FieldRef(..)) {
+            return l;
+        }
+        let Some(clone) = PrimId::method("clone") else {
+            return l;
+        };
+        let k = self.kind(l);
+        self.inst1(
+            b,
+            InstKind::Prim {
+                prim: clone,
+                args: vec![r],
+                unwrap: false,
+            },
+            k,
+            span,
+        )
     }
 
     /// Whether `v` is what a function or method of the user's returned (`rate(s)`,

@@ -375,7 +375,8 @@ impl Lowering {
     /// local to what made it: an array operation keeps the rank of its array operands (`&a *
     /// 2.0`, `a.mapv(..)`, `a.t()`), a product of two matrices is one, `insert_axis` adds an
     /// axis and `index_axis` removes one, a `slice` keeps the axes its ranges (`..`) select,
-    /// and a constructor of `Array2` (`Array2::zeros(..)`) is a matrix.
+    /// and a constructor of `Array2` (`Array2::zeros(..)`) is a matrix; a variable carried by a
+    /// loop has the rank of its value before the loop.
     fn min_rank(&self, v: Value, depth: usize) -> usize {
         if depth > 32 {
             return 0;
@@ -383,7 +384,18 @@ impl Lowering {
         let rec = |x: Value| self.min_rank(x, depth + 1);
         let i = match self.f.value(v).def {
             ValueDef::Param(n) => return type_rank(&self.f.params[n].ty),
-            ValueDef::Result(i, 0) => i,
+            // A variable carried by a loop, in the body and after it: the value it had before.
+            ValueDef::BlockParam(..) => {
+                return match self.carried_init.iter().find(|(p, _)| *p == v) {
+                    Some(&(_, init)) => rec(init),
+                    None => 0,
+                };
+            }
+            ValueDef::Result(i, n) => match &self.f.inst(i).kind {
+                InstKind::Loop { init, .. } => return init.get(n).map_or(0, |&x| rec(x)),
+                _ if n == 0 => i,
+                _ => return 0,
+            },
             _ => return 0,
         };
         match &self.f.inst(i).kind {

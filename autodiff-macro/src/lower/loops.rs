@@ -59,6 +59,7 @@ impl Lowering {
             let kind = self.kind(v);
             let name = self.env[slot].name.clone();
             let p = self.f.add_block_param(body, Some(name), kind);
+            self.carried_init.push((p, v));
             self.env[slot].value = Some(p);
         }
     }

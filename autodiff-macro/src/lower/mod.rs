@@ -236,6 +236,10 @@ pub struct Lowering {
     /// its Rust type has (`&[f64; 2]` of `pts.iter().min_by(..).unwrap()`): a name bound to it
     /// is a reference in code run as written (`assert!(d2(closest) > 0.0)`), as in Rust.
     best_refs: Vec<(Value, u8)>,
+    /// The value each variable carried by a loop had before the loop, by the body's parameter
+    /// that carries it: the variable's type, and so its rank, is the same in the body (see
+    /// `Lowering::min_rank`).
+    carried_init: Vec<(Value, Value)>,
 }
 
 /// The variables that carry a `return` out of loops: its value and whether it happened.
@@ -386,6 +390,7 @@ impl Lowering {
             struct_values: Vec::new(),
             expected_struct: None,
             best_refs: Vec::new(),
+            carried_init: Vec::new(),
         };
         let body = lw.f.new_block();
         lw.f.body = Some(body);
