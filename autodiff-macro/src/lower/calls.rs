@@ -889,6 +889,13 @@ impl Lowering {
         self.variable_value(e)
             .is_some_and(|v| match self.f.value(v).def {
                 ValueDef::Param(n) => crate::types::is_ndarray(&self.f.params[n].ty),
+                // A local bound to a view of an array: `let r = x.row(i);`, and the lane a
+                // `map_axis` closure is given (`s.map_axis(Axis(1), |r| r.fold(..))`).
+                ValueDef::Result(i, 0) => matches!(
+                    &self.f.inst(i).kind,
+                    InstKind::Prim { prim, .. }
+                        if matches!(prim.name(), "slice" | "t" | "view" | "index_axis")
+                ),
                 _ => false,
             })
     }

@@ -1,0 +1,940 @@
+//! Model code organised in structs over ndarray, as engineers who train models write it:
+//! parameter structs deriving `Differentiable` with `Array1`/`Array2`/`f64` fields, `impl`
+//! blocks with `forward` and `loss` methods, layers in a `Vec` folded over or looped over,
+//! residual blocks, layer and batch norm by hand with `mean_axis`/`var_axis`, attention by hand,
+//! embeddings gathered by row, recurrent cells stepped over a sequence, mixture-density, VAE,
+//! triplet, contrastive, focal and label-smoothed losses, count and survival GLMs, a Gaussian
+//! process likelihood through a hand-written Cholesky, matrix factorisation, ListNet, a
+//! physics-informed residual, `f32` models, and the runtime's optimizers training them.
+//!
+//! Each gradient is checked against its analytic form (stated beside the test, or a backward
+//! pass written by hand in the test) and against central finite differences through
+//! `autodiff::check`; each value against the plain function's. Where a model is trained, the
+//! loss must go down and the gradient at the start must pass the finite-difference check.
+//! Where `hessian` applies, `_hvp` is checked against central differences of the gradient and
+//! `_jvp` against directional differences and the pullback.
+
+#![allow(
+    clippy::needless_range_loop,
+    clippy::ptr_arg,
+    clippy::useless_vec,
+    clippy::assign_op_pattern,
+    clippy::excessive_precision,
+    clippy::redundant_closure,
+    clippy::type_complexity,
+    clippy::let_and_return,
+    clippy::op_ref,
+    clippy::too_many_arguments
+)] // written as users write them
+
+use autodiff::check::gradcheck;
+use autodiff::optim::{Adam, AdamConfig, Optimizer};
+use autodiff::{Differentiable, differentiate};
+use ndarray::{Array1, Array2, ArrayView1, Axis};
+
+mod common;
+use common::*;
+
+/// A gradient of any differentiable value against central finite differences.
+#[track_caller]
+fn fd_model<P: Differentiable<Scalar = f64>>(what: &str, f: impl Fn(&P) -> f64, p: &P, g: &P) {
+    let r = gradcheck(|q: &P| f(q), p, g);
+    assert!(r.passed(), "{what}: {r}");
+}
+
+fn sigmoid(z: f64) -> f64 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+/// Each element of a matrix's rows, softmaxed (plain, for the analytic checks).
+fn softmax_rows(s: &Array2<f64>) -> Array2<f64> {
+    let mut a = s.clone();
+    for mut r in a.rows_mut() {
+        let m = r.fold(f64::NEG_INFINITY, |a, &b| a.max(b));
+        r.mapv_inplace(|v| (v - m).exp());
+        let z = r.sum();
+        r /= z;
+    }
+    a
+}
+
+// ---------------------------------------------------------------------------------------------
+// A tower of dense layers in a `Vec`, folded over by `iter().fold(..)`.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct Dense {
+    w: Array2<f64>,
+    b: Array1<f64>,
+}
+
+#[differentiate]
+impl Dense {
+    fn forward(&self, x: &Array2<f64>) -> Array2<f64> {
+        (x.dot(&self.w) + &self.b).mapv(f64::tanh)
+    }
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct Tower {
+    layers: Vec<Dense>,
+    head: Array1<f64>,
+}
+
+impl Tower {
+    #[differentiate]
+    fn forward(&self, x: &Array2<f64>) -> Array1<f64> {
+        let h = self.layers.iter().fold(x.clone(), |h, l| l.forward(&h));
+        h.dot(&self.head)
+    }
+
+    #[differentiate(wrt(self))]
+    fn loss(&self, x: &Array2<f64>, y: &Array1<f64>) -> f64 {
+        let r = self.forward(x) - y;
+        r.dot(&r) / y.len() as f64
+    }
+}
+
+/// The tower's gradient by hand: dout = 2(out − y)/n, dhead = h_Lᵀ dout, dh_L = dout headᵀ,
+/// and per layer backwards dz = dh ⊙ (1 − h²), dW = h_inᵀ dz, db = Σ_rows dz, dh_in = dz Wᵀ.
+fn tower_backward(t: &Tower, x: &Array2<f64>, y: &Array1<f64>) -> Tower {
+    let mut hs = vec![x.clone()];
+    for l in &t.layers {
+        let h = (hs.last().unwrap().dot(&l.w) + &l.b).mapv(f64::tanh);
+        hs.push(h);
+    }
+    let out = hs.last().unwrap().dot(&t.head);
+    let dout = (&out - y) * (2.0 / y.len() as f64);
+    let dhead = hs.last().unwrap().t().dot(&dout);
+    let mut dh = dout
+        .clone()
+        .insert_axis(Axis(1))
+        .dot(&t.head.clone().insert_axis(Axis(0)));
+    let mut layers = Vec::new();
+    for (k, l) in t.layers.iter().enumerate().rev() {
+        let dz = &dh * &hs[k + 1].mapv(|h| 1.0 - h * h);
+        layers.push(Dense {
+            w: hs[k].t().dot(&dz),
+            b: dz.sum_axis(Axis(0)),
+        });
+        dh = dz.dot(&l.w.t());
+    }
+    layers.reverse();
+    Tower {
+        layers,
+        head: dhead,
+    }
+}
+
+fn same_tower(a: &Tower, b: &Tower) {
+    for (k, (la, lb)) in a.layers.iter().zip(&b.layers).enumerate() {
+        same(&format!("layer {k} w"), &la.w, &lb.w, 1e-12);
+        same(&format!("layer {k} b"), &la.b, &lb.b, 1e-12);
+    }
+    same("head", &a.head, &b.head, 1e-12);
+}
+
+#[test]
+fn tower_of_dense_layers_folded_and_trained_by_adam() {
+    let x = matrix(8, 3, 0.2);
+    let y = x.column(0).mapv(|v| (2.0 * v).sin()) + &x.column(2);
+    let mut t = Tower {
+        layers: vec![
+            Dense {
+                w: matrix(3, 4, 1.1) * 0.8,
+                b: vector(4, 2.3) * 0.1,
+            },
+            Dense {
+                w: matrix(4, 4, 3.7) * 0.6,
+                b: vector(4, 4.1) * 0.1,
+            },
+        ],
+        head: vector(4, 5.9),
+    };
+    let (v, g) = t.loss_grad(&x, &y);
+    close("value", v, t.loss(&x, &y), TOL);
+    same_tower(&g, &tower_backward(&t, &x, &y));
+    fd_model("tower", |p: &Tower| p.loss(&x, &y), &t, &g);
+    let start = v;
+    let mut adam = Adam::new(AdamConfig {
+        lr: 0.03,
+        ..Default::default()
+    });
+    for _ in 0..200 {
+        let (_, g) = t.loss_grad(&x, &y);
+        adam.step(&mut t, &g);
+    }
+    let end = t.loss(&x, &y);
+    assert!(
+        end < 0.3 * start,
+        "Adam did not fit the tower: {start} → {end}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Residual blocks in a `for` loop over `&self.blocks`.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct ResBlock {
+    w1: Array2<f64>,
+    w2: Array2<f64>,
+}
+
+#[differentiate]
+impl ResBlock {
+    fn forward(&self, x: &Array2<f64>) -> Array2<f64> {
+        let inner = x.dot(&self.w1).mapv(f64::tanh).dot(&self.w2);
+        x + &inner
+    }
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct ResNet {
+    blocks: Vec<ResBlock>,
+    out: Array2<f64>,
+}
+
+#[differentiate]
+impl ResNet {
+    fn loss(&self, x: &Array2<f64>, t: &Array2<f64>) -> f64 {
+        let mut h = x.clone();
+        for b in &self.blocks {
+            h = b.forward(&h);
+        }
+        let d = h.dot(&self.out) - t;
+        0.5 * (&d * &d).sum()
+    }
+}
+
+/// dy = y − t, dout = hᵀ dy, dh = dy outᵀ; per block backwards with a = tanh(h_in W1):
+/// dW2 = aᵀ dh, du = (dh W2ᵀ) ⊙ (1 − a²), dW1 = h_inᵀ du, dh_in = dh + du W1ᵀ.
+fn resnet_backward(n: &ResNet, x: &Array2<f64>, t: &Array2<f64>) -> (ResNet, Array2<f64>) {
+    let mut hs = vec![x.clone()];
+    let mut acts = Vec::new();
+    for b in &n.blocks {
+        let h = hs.last().unwrap();
+        let a = h.dot(&b.w1).mapv(f64::tanh);
+        let next = h + &a.dot(&b.w2);
+        acts.push(a);
+        hs.push(next);
+    }
+    let dy = hs.last().unwrap().dot(&n.out) - t;
+    let dout = hs.last().unwrap().t().dot(&dy);
+    let mut dh = dy.dot(&n.out.t());
+    let mut blocks = Vec::new();
+    for k in (0..n.blocks.len()).rev() {
+        let b = &n.blocks[k];
+        let a = &acts[k];
+        let dw2 = a.t().dot(&dh);
+        let du = dh.dot(&b.w2.t()) * a.mapv(|v| 1.0 - v * v);
+        let dw1 = hs[k].t().dot(&du);
+        dh = &dh + &du.dot(&b.w1.t());
+        blocks.push(ResBlock { w1: dw1, w2: dw2 });
+    }
+    blocks.reverse();
+    (ResNet { blocks, out: dout }, dh)
+}
+
+#[test]
+fn residual_blocks_looped_over_a_vec_field() {
+    let x = matrix(5, 3, 0.7);
+    let t = matrix(5, 2, 1.9);
+    let net = ResNet {
+        blocks: vec![
+            ResBlock {
+                w1: matrix(3, 4, 2.1) * 0.7,
+                w2: matrix(4, 3, 3.3) * 0.5,
+            },
+            ResBlock {
+                w1: matrix(3, 2, 4.4) * 0.9,
+                w2: matrix(2, 3, 5.2) * 0.4,
+            },
+        ],
+        out: matrix(3, 2, 6.6),
+    };
+    let (v, (g, gx, gt)) = net.loss_grad(&x, &t);
+    close("value", v, net.loss(&x, &t), TOL);
+    let (want, want_x) = resnet_backward(&net, &x, &t);
+    for k in 0..2 {
+        same("w1", &g.blocks[k].w1, &want.blocks[k].w1, 1e-12);
+        same("w2", &g.blocks[k].w2, &want.blocks[k].w2, 1e-12);
+    }
+    same("out", &g.out, &want.out, 1e-12);
+    same("∂x", &gx, &want_x, 1e-12);
+    // ∂t = −(y − t)
+    let y_minus_t = {
+        let mut h = x.clone();
+        for b in &net.blocks {
+            h = &h + &h.dot(&b.w1).mapv(f64::tanh).dot(&b.w2);
+        }
+        h.dot(&net.out) - &t
+    };
+    same("∂t", &gt, &(-y_minus_t), 1e-12);
+    fd_model("resnet", |p: &ResNet| p.loss(&x, &t), &net, &g);
+    fd_array("resnet ∂x", |x| net.loss(x, &t), &x, &gx);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layer norm by hand: `mean_axis` and `var_axis` over the features, `insert_axis` to broadcast.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct LayerNorm {
+    gamma: Array1<f64>,
+    beta: Array1<f64>,
+}
+
+impl LayerNorm {
+    #[differentiate]
+    fn forward(&self, x: &Array2<f64>) -> Array2<f64> {
+        let mu = x.mean_axis(Axis(1)).unwrap().insert_axis(Axis(1));
+        let var = x.var_axis(Axis(1), 0.0).insert_axis(Axis(1));
+        let xhat = (x - &mu) / &var.mapv(|v| (v + 1e-5).sqrt());
+        &xhat * &self.gamma + &self.beta
+    }
+}
+
+/// ⟨LN(x), C⟩ for a probe matrix C.
+#[differentiate(wrt(ln, x))]
+fn layer_norm_probe(ln: &LayerNorm, x: &Array2<f64>, c: &Array2<f64>) -> f64 {
+    (ln.forward(x) * c).sum()
+}
+
+/// Layer norm's backward pass by hand, for an upstream gradient `dy`: dγ = Σ_rows dy ⊙ x̂,
+/// dβ = Σ_rows dy, and per row with g = dy ⊙ γ:
+/// dx = (g − mean(g) − x̂·mean(g ⊙ x̂)) / √(σ² + ε).
+fn layer_norm_backward(
+    ln: &LayerNorm,
+    x: &Array2<f64>,
+    dy: &Array2<f64>,
+) -> (LayerNorm, Array2<f64>) {
+    let d = x.ncols() as f64;
+    let mut dx = Array2::zeros(x.raw_dim());
+    let mut xhat = Array2::zeros(x.raw_dim());
+    for i in 0..x.nrows() {
+        let r = x.row(i);
+        let mu = r.sum() / d;
+        let var = r.mapv(|v| (v - mu) * (v - mu)).sum() / d;
+        let s = (var + 1e-5).sqrt();
+        let xh = r.mapv(|v| (v - mu) / s);
+        let g = &dy.row(i) * &ln.gamma;
+        let mg = g.sum() / d;
+        let mgx = (&g * &xh).sum() / d;
+        for j in 0..x.ncols() {
+            dx[[i, j]] = (g[j] - mg - xh[j] * mgx) / s;
+        }
+        xhat.row_mut(i).assign(&xh);
+    }
+    (
+        LayerNorm {
+            gamma: (dy * &xhat).sum_axis(Axis(0)),
+            beta: dy.sum_axis(Axis(0)),
+        },
+        dx,
+    )
+}
+
+#[test]
+fn layer_norm_by_hand_with_mean_and_var_axis() {
+    let x = matrix(4, 5, 0.3) * 2.0 + 0.5;
+    let c = matrix(4, 5, 7.7);
+    let ln = LayerNorm {
+        gamma: vector(5, 1.4) + 1.0,
+        beta: vector(5, 2.8),
+    };
+    let (v, (gl, gx)) = layer_norm_probe_grad(&ln, &x, &c);
+    close("value", v, layer_norm_probe(&ln, &x, &c), TOL);
+    let (wl, wx) = layer_norm_backward(&ln, &x, &c);
+    same("γ", &gl.gamma, &wl.gamma, 1e-12);
+    same("β", &gl.beta, &wl.beta, 1e-12);
+    same("∂x", &gx, &wx, 1e-10);
+    fd_model("ln", |p: &LayerNorm| layer_norm_probe(p, &x, &c), &ln, &gl);
+    fd_array("ln ∂x", |x| layer_norm_probe(&ln, x, &c), &x, &gx);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Self-attention by hand: `q.dot(&k.t())`, a softmax per row with its max subtracted.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct SelfAttention {
+    wq: Array2<f64>,
+    wk: Array2<f64>,
+    wv: Array2<f64>,
+}
+
+impl SelfAttention {
+    #[differentiate]
+    fn forward(&self, x: &Array2<f64>) -> Array2<f64> {
+        let q = x.dot(&self.wq);
+        let k = x.dot(&self.wk);
+        let v = x.dot(&self.wv);
+        let d = q.ncols() as f64;
+        let s = q.dot(&k.t()) / d.sqrt();
+        let m = s.map_axis(Axis(1), |r| r.fold(f64::NEG_INFINITY, |a, &b| a.max(b)));
+        let e = (&s - &m.insert_axis(Axis(1))).mapv(f64::exp);
+        let a = &e / &e.sum_axis(Axis(1)).insert_axis(Axis(1));
+        a.dot(&v)
+    }
+
+    #[differentiate(wrt(self))]
+    fn probe(&self, x: &Array2<f64>, c: &Array2<f64>) -> f64 {
+        (self.forward(x) * c).sum()
+    }
+}
+
+/// Attention's backward pass by hand for upstream `dout`: with A = softmax(QKᵀ/√d),
+/// dV = Aᵀ dout, dA = dout Vᵀ, dS = A ⊙ (dA − rowsum(dA ⊙ A)) / √d, dQ = dS K, dK = dSᵀ Q,
+/// and each projection's gradient is xᵀ of its own.
+fn attention_backward(p: &SelfAttention, x: &Array2<f64>, dout: &Array2<f64>) -> SelfAttention {
+    let (q, k, v) = (x.dot(&p.wq), x.dot(&p.wk), x.dot(&p.wv));
+    let sd = (q.ncols() as f64).sqrt();
+    let a = softmax_rows(&(q.dot(&k.t()) / sd));
+    let dv = a.t().dot(dout);
+    let da = dout.dot(&v.t());
+    let rs = (&da * &a).sum_axis(Axis(1)).insert_axis(Axis(1));
+    let ds = &a * &(&da - &rs) / sd;
+    SelfAttention {
+        wq: x.t().dot(&ds.dot(&k)),
+        wk: x.t().dot(&ds.t().dot(&q)),
+        wv: x.t().dot(&dv),
+    }
+}
+
+#[test]
+fn self_attention_by_hand_with_row_softmax() {
+    let x = matrix(5, 4, 0.9);
+    let c = matrix(5, 3, 8.1);
+    let p = SelfAttention {
+        wq: matrix(4, 3, 1.7),
+        wk: matrix(4, 3, 2.9),
+        wv: matrix(4, 3, 4.3),
+    };
+    let (v, g) = p.probe_grad(&x, &c);
+    close("value", v, p.probe(&x, &c), TOL);
+    let want = attention_backward(&p, &x, &c);
+    same("wq", &g.wq, &want.wq, 1e-11);
+    same("wk", &g.wk, &want.wk, 1e-11);
+    same("wv", &g.wv, &want.wv, 1e-11);
+    fd_model("attention", |q: &SelfAttention| q.probe(&x, &c), &p, &g);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A bag of embeddings gathered by row (`self.emb.row(tok)`), a logistic head.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct BagOfEmbeddings {
+    emb: Array2<f64>,
+    w: Array1<f64>,
+    b: f64,
+}
+
+#[differentiate(wrt(self))]
+impl BagOfEmbeddings {
+    fn logit(&self, toks: &[usize]) -> f64 {
+        let mut h = Array1::zeros(self.emb.ncols());
+        for &t in toks {
+            h = h + &self.emb.row(t);
+        }
+        h = h / toks.len() as f64;
+        h.dot(&self.w) + self.b
+    }
+
+    fn loss(&self, docs: &[Vec<usize>], labels: &[f64]) -> f64 {
+        let n = docs.len() as f64;
+        docs.iter()
+            .zip(labels)
+            .map(|(d, &y)| {
+                let z = self.logit(d);
+                (1.0 + z.exp()).ln() - y * z
+            })
+            .sum::<f64>()
+            / n
+    }
+}
+
+#[test]
+fn bag_of_embeddings_gathered_by_row() {
+    let m = BagOfEmbeddings {
+        emb: matrix(6, 3, 0.4),
+        w: vector(3, 1.6),
+        b: 0.2,
+    };
+    let docs = vec![vec![0, 2, 2, 5], vec![1, 3], vec![4, 0, 1], vec![5]];
+    let labels = [1.0, 0.0, 1.0, 0.0];
+    let (v, g) = m.loss_grad(&docs, &labels);
+    close("value", v, m.loss(&docs, &labels), TOL);
+    // dz = (σ(z) − y)/n; dw = Σ dz·h, db = Σ dz, d emb[t] += dz·w/len per occurrence of t
+    let mut want = BagOfEmbeddings {
+        emb: Array2::zeros((6, 3)),
+        w: Array1::zeros(3),
+        b: 0.0,
+    };
+    for (d, &y) in docs.iter().zip(&labels) {
+        let mut h = Array1::<f64>::zeros(3);
+        for &t in d {
+            h += &m.emb.row(t);
+        }
+        h /= d.len() as f64;
+        let z = h.dot(&m.w) + m.b;
+        let dz = (sigmoid(z) - y) / docs.len() as f64;
+        want.w = &want.w + &(&h * dz);
+        want.b += dz;
+        for &t in d {
+            let add = &m.w * (dz / d.len() as f64);
+            let mut r = want.emb.row_mut(t);
+            r += &add;
+        }
+    }
+    same("emb", &g.emb, &want.emb, 1e-12);
+    same("w", &g.w, &want.w, 1e-12);
+    close("b", g.b, want.b, TOL);
+    fd_model("bag", |p: &BagOfEmbeddings| p.loss(&docs, &labels), &m, &g);
+}
+
+// ---------------------------------------------------------------------------------------------
+// An Elman RNN cell stepped over the rows of a sequence.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct Elman {
+    wx: Array2<f64>,
+    wh: Array2<f64>,
+    b: Array1<f64>,
+    v: Array1<f64>,
+}
+
+impl Elman {
+    #[differentiate]
+    fn step(&self, x: ArrayView1<'_, f64>, h: &Array1<f64>) -> Array1<f64> {
+        (x.dot(&self.wx) + h.dot(&self.wh) + &self.b).mapv(f64::tanh)
+    }
+
+    #[differentiate(wrt(self))]
+    fn loss(&self, xs: &Array2<f64>, y: f64) -> f64 {
+        let mut h = Array1::zeros(self.wh.nrows());
+        for t in 0..xs.nrows() {
+            h = self.step(xs.row(t), &h);
+        }
+        let e = h.dot(&self.v) - y;
+        0.5 * e * e
+    }
+}
+
+/// Backpropagation through time: dh_T = e·v, and per step backwards dz = dh ⊙ (1 − h_t²),
+/// dWx += x_tᵀ dz, dWh += h_{t−1}ᵀ dz, db += dz, dh_{t−1} = dz Whᵀ.
+fn elman_backward(p: &Elman, xs: &Array2<f64>, y: f64) -> Elman {
+    let n = p.wh.nrows();
+    let mut hs = vec![Array1::<f64>::zeros(n)];
+    for t in 0..xs.nrows() {
+        let h = (xs.row(t).dot(&p.wx) + hs[t].dot(&p.wh) + &p.b).mapv(f64::tanh);
+        hs.push(h);
+    }
+    let e = hs.last().unwrap().dot(&p.v) - y;
+    let mut g = Elman {
+        wx: Array2::zeros(p.wx.raw_dim()),
+        wh: Array2::zeros(p.wh.raw_dim()),
+        b: Array1::zeros(n),
+        v: hs.last().unwrap() * e,
+    };
+    let mut dh = &p.v * e;
+    for t in (0..xs.nrows()).rev() {
+        let dz = &dh * &hs[t + 1].mapv(|h| 1.0 - h * h);
+        let outer = |a: ArrayView1<'_, f64>, b: &Array1<f64>| {
+            a.to_owned()
+                .insert_axis(Axis(1))
+                .dot(&b.clone().insert_axis(Axis(0)))
+        };
+        g.wx = &g.wx + &outer(xs.row(t), &dz);
+        g.wh = &g.wh + &outer(hs[t].view(), &dz);
+        g.b = &g.b + &dz;
+        dh = p.wh.dot(&dz);
+    }
+    g
+}
+
+#[test]
+fn elman_cell_stepped_over_a_sequence() {
+    let xs = matrix(6, 2, 0.5);
+    let p = Elman {
+        wx: matrix(2, 3, 1.2),
+        wh: matrix(3, 3, 2.4) * 0.8,
+        b: vector(3, 3.6) * 0.2,
+        v: vector(3, 4.8),
+    };
+    let y = 0.7;
+    let (v, g) = p.loss_grad(&xs, y);
+    close("value", v, p.loss(&xs, y), TOL);
+    let want = elman_backward(&p, &xs, y);
+    same("wx", &g.wx, &want.wx, 1e-12);
+    same("wh", &g.wh, &want.wh, 1e-12);
+    same("b", &g.b, &want.b, 1e-12);
+    same("v", &g.v, &want.v, 1e-12);
+    fd_model("elman", |q: &Elman| q.loss(&xs, y), &p, &g);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A mixture density network's negative log-likelihood, scalar loops over indexed elements.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct Mdn {
+    w_pi: Array2<f64>,
+    w_mu: Array2<f64>,
+    w_ls: Array2<f64>,
+}
+
+impl Mdn {
+    #[differentiate(wrt(self))]
+    fn nll(&self, x: &Array2<f64>, y: &Array1<f64>) -> f64 {
+        let logits = x.dot(&self.w_pi);
+        let mu = x.dot(&self.w_mu);
+        let ls = x.dot(&self.w_ls);
+        let k = logits.ncols();
+        let mut total = 0.0;
+        for i in 0..x.nrows() {
+            let m = logits.row(i).fold(f64::NEG_INFINITY, |a, &b| a.max(b));
+            let lse = logits.row(i).mapv(|z| (z - m).exp()).sum().ln() + m;
+            let mut terms = Vec::with_capacity(k);
+            for j in 0..k {
+                let z = (y[i] - mu[[i, j]]) / ls[[i, j]].exp();
+                let log_n = -0.5 * z * z - ls[[i, j]] - 0.5 * (2.0 * std::f64::consts::PI).ln();
+                terms.push(logits[[i, j]] - lse + log_n);
+            }
+            let tm = terms.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            let l = terms.iter().map(|t| (t - tm).exp()).sum::<f64>().ln() + tm;
+            total -= l;
+        }
+        total / x.nrows() as f64
+    }
+}
+
+#[test]
+fn mixture_density_network_nll() {
+    let x = matrix(6, 3, 0.6);
+    let y = vector(6, 9.1) * 1.5;
+    let p = Mdn {
+        w_pi: matrix(3, 3, 1.3),
+        w_mu: matrix(3, 3, 2.6),
+        w_ls: matrix(3, 3, 3.9) * 0.5,
+    };
+    let (v, g) = p.nll_grad(&x, &y);
+    close("value", v, p.nll(&x, &y), TOL);
+    // with π = softmax(logits), r = the posterior responsibilities of the components, over n:
+    // ∂logit_ik = (π_ik − r_ik)/n, ∂μ_ik = −r_ik (y_i − μ_ik)/σ²/n,
+    // ∂ls_ik = −r_ik ((y_i − μ_ik)²/σ² − 1)/n, and each W's gradient is xᵀ of its own
+    let logits = x.dot(&p.w_pi);
+    let mu = x.dot(&p.w_mu);
+    let ls = x.dot(&p.w_ls);
+    let pi = softmax_rows(&logits);
+    let n = x.nrows() as f64;
+    let (mut dl, mut dm, mut ds) = (
+        Array2::<f64>::zeros((6, 3)),
+        Array2::<f64>::zeros((6, 3)),
+        Array2::<f64>::zeros((6, 3)),
+    );
+    for i in 0..6 {
+        let dens: Vec<f64> = (0..3)
+            .map(|j| {
+                let s = ls[[i, j]].exp();
+                let z = (y[i] - mu[[i, j]]) / s;
+                pi[[i, j]] * (-0.5 * z * z).exp() / (s * (2.0 * std::f64::consts::PI).sqrt())
+            })
+            .collect();
+        let tot: f64 = dens.iter().sum();
+        for j in 0..3 {
+            let r = dens[j] / tot;
+            let s2 = (2.0 * ls[[i, j]]).exp();
+            let e = y[i] - mu[[i, j]];
+            dl[[i, j]] = (pi[[i, j]] - r) / n;
+            dm[[i, j]] = -r * e / s2 / n;
+            ds[[i, j]] = -r * (e * e / s2 - 1.0) / n;
+        }
+    }
+    same("w_pi", &g.w_pi, &x.t().dot(&dl), 1e-12);
+    same("w_mu", &g.w_mu, &x.t().dot(&dm), 1e-12);
+    same("w_ls", &g.w_ls, &x.t().dot(&ds), 1e-12);
+    fd_model("mdn", |q: &Mdn| q.nll(&x, &y), &p, &g);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A VAE's loss with the reparameterisation noise given as data.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct Vae {
+    enc_mu: Array2<f64>,
+    enc_lv: Array2<f64>,
+    dec: Array2<f64>,
+}
+
+#[differentiate]
+impl Vae {
+    fn loss(&self, x: &Array2<f64>, eps: &Array2<f64>) -> f64 {
+        let mu = x.dot(&self.enc_mu);
+        let lv = x.dot(&self.enc_lv);
+        let z = &mu + &(lv.mapv(|l| (0.5 * l).exp()) * eps);
+        let recon = z.dot(&self.dec);
+        let rec = 0.5 * (&recon - x).mapv(|d| d * d).sum();
+        let kl = -0.5 * (1.0 + &lv - &mu.mapv(|m| m * m) - lv.mapv(f64::exp)).sum();
+        (rec + kl) / x.nrows() as f64
+    }
+}
+
+#[test]
+fn vae_loss_with_reparameterisation_noise_as_data() {
+    let x = matrix(5, 4, 0.8);
+    let eps = matrix(5, 2, 5.5);
+    let p = Vae {
+        enc_mu: matrix(4, 2, 1.1),
+        enc_lv: matrix(4, 2, 2.2) * 0.5,
+        dec: matrix(2, 4, 3.3),
+    };
+    let (v, (g, gx, geps)) = p.loss_grad(&x, &eps);
+    close("value", v, p.loss(&x, &eps), TOL);
+    // per n: dr = x̂ − x, ddec = zᵀ dr, dz = dr decᵀ, dμ = dz + μ,
+    // dlv = dz ⊙ ½e^{lv/2} ⊙ ε − ½(1 − e^{lv}), dWμ = xᵀ dμ, dWlv = xᵀ dlv,
+    // dε = dz ⊙ e^{lv/2}, dx = −dr + dμ Wμᵀ + dlv Wlvᵀ
+    let n = 5.0;
+    let mu = x.dot(&p.enc_mu);
+    let lv = x.dot(&p.enc_lv);
+    let sd = lv.mapv(|l| (0.5 * l).exp());
+    let z = &mu + &(&sd * &eps);
+    let dr = (z.dot(&p.dec) - &x) / n;
+    let dz = dr.dot(&p.dec.t());
+    let dmu = &dz + &(&mu / n);
+    let dlv = &dz * &sd * &eps * 0.5 - (1.0 - lv.mapv(f64::exp)) * (0.5 / n);
+    same("dec", &g.dec, &z.t().dot(&dr), 1e-12);
+    same("enc_mu", &g.enc_mu, &x.t().dot(&dmu), 1e-12);
+    same("enc_lv", &g.enc_lv, &x.t().dot(&dlv), 1e-12);
+    same("∂ε", &geps, &(&dz * &sd), 1e-12);
+    let want_x = -&dr + &dmu.dot(&p.enc_mu.t()) + &dlv.dot(&p.enc_lv.t());
+    same("∂x", &gx, &want_x, 1e-12);
+    fd_model("vae", |q: &Vae| q.loss(&x, &eps), &p, &g);
+    fd_array("vae ∂x", |x| p.loss(x, &eps), &x, &gx);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Focal loss on a logistic model: scalar loops over `.iter()` of an array beside array ops.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct LogReg {
+    w: Array1<f64>,
+    b: f64,
+}
+
+#[differentiate(wrt(self))]
+impl LogReg {
+    fn focal(&self, x: &Array2<f64>, y: &[f64], alpha: f64) -> f64 {
+        let z = x.dot(&self.w) + self.b;
+        let mut total = 0.0;
+        for (zi, &yi) in z.iter().zip(y) {
+            let p = 1.0 / (1.0 + (-zi).exp());
+            total += if yi > 0.5 {
+                -alpha * (1.0 - p).powi(2) * p.ln()
+            } else {
+                -(1.0 - alpha) * p.powi(2) * (1.0 - p).ln()
+            };
+        }
+        total / y.len() as f64
+    }
+}
+
+#[test]
+fn focal_loss_scalar_loop_over_array_iter() {
+    let x = matrix(8, 3, 1.5);
+    let y = [1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 0.0];
+    let m = LogReg {
+        w: vector(3, 2.5),
+        b: -0.1,
+    };
+    let alpha = 0.25;
+    let (v, g) = m.focal_grad(&x, &y, alpha);
+    close("value", v, m.focal(&x, &y, alpha), TOL);
+    // y = 1: d/dz = α[2(1−p)p ln p − (1−p)²]·(1−p)·… written through p' = p(1−p):
+    //   d/dp [−α(1−p)² ln p] = α[2(1−p) ln p − (1−p)²/p];
+    // y = 0: d/dp [−(1−α)p² ln(1−p)] = −(1−α)[2p ln(1−p) − p²/(1−p)]; dz = d/dp · p(1−p)/n
+    let z = x.dot(&m.w) + m.b;
+    let mut dz = Array1::<f64>::zeros(8);
+    for i in 0..8 {
+        let p = sigmoid(z[i]);
+        let dp = if y[i] > 0.5 {
+            alpha * (2.0 * (1.0 - p) * p.ln() - (1.0 - p).powi(2) / p)
+        } else {
+            -(1.0 - alpha) * (2.0 * p * (1.0 - p).ln() - p * p / (1.0 - p))
+        };
+        dz[i] = dp * p * (1.0 - p) / 8.0;
+    }
+    same("w", &g.w, &x.t().dot(&dz), 1e-12);
+    close("b", g.b, dz.sum(), TOL);
+    fd_model("focal", |q: &LogReg| q.focal(&x, &y, alpha), &m, &g);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A Poisson GLM as a struct with `hessian`: the Hessian is Xᵀ diag(μ) X.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct PoissonGlm {
+    beta: Array1<f64>,
+    b0: f64,
+}
+
+#[differentiate(hessian, wrt(self))]
+impl PoissonGlm {
+    fn nll(&self, x: &Array2<f64>, y: &Array1<f64>) -> f64 {
+        let eta = x.dot(&self.beta) + self.b0;
+        (eta.mapv(f64::exp) - y * &eta).sum() + 0.05 * self.beta.dot(&self.beta)
+    }
+}
+
+#[test]
+fn poisson_glm_struct_with_hessian() {
+    let x = matrix(9, 3, 2.0) * 0.7;
+    let y = Array1::from(vec![1.0, 0.0, 3.0, 2.0, 0.0, 1.0, 4.0, 1.0, 2.0]);
+    let m = PoissonGlm {
+        beta: vector(3, 3.0) * 0.3,
+        b0: 0.2,
+    };
+    let (v, g) = m.nll_grad(&x, &y);
+    close("value", v, m.nll(&x, &y), TOL);
+    // ∇β = Xᵀ(μ − y) + 0.1β, ∇b0 = Σ(μ − y)
+    let mu = (x.dot(&m.beta) + m.b0).mapv(f64::exp);
+    let r = &mu - &y;
+    same("β", &g.beta, &(x.t().dot(&r) + &m.beta * 0.1), 1e-12);
+    close("b0", g.b0, r.sum(), TOL);
+    fd_model("poisson", |q: &PoissonGlm| q.nll(&x, &y), &m, &g);
+    // H·v: [Xᵀ diag(μ)(X vβ + v0) + 0.1 vβ, Σ μ(X vβ + v0)]
+    let dir = PoissonGlm {
+        beta: vector(3, 6.0),
+        b0: -0.4,
+    };
+    let (v2, g2, hv) = m.nll_hvp(&x, &y, &dir);
+    close("hvp value", v2, v, TOL);
+    same("hvp gradient", &g2.beta, &g.beta, 1e-12);
+    let xv = (x.dot(&dir.beta) + dir.b0) * &mu;
+    same(
+        "H·v β",
+        &hv.beta,
+        &(x.t().dot(&xv) + &dir.beta * 0.1),
+        1e-12,
+    );
+    close("H·v b0", hv.b0, xv.sum(), 1e-12);
+    let (v3, jv) = m.nll_jvp(&x, &y, &dir);
+    close("jvp value", v3, v, TOL);
+    close("J·v", jv, g.beta.dot(&dir.beta) + g.b0 * dir.b0, 1e-12);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cox partial likelihood: data sorted by time, latest first, risk sums accumulated in a loop.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct Cox {
+    beta: Array1<f64>,
+}
+
+#[differentiate(wrt(self))]
+impl Cox {
+    /// Rows sorted by time, latest first: the risk set of row i is rows 0..=i.
+    fn neg_partial_ll(&self, x: &Array2<f64>, event: &[bool]) -> f64 {
+        let eta = x.dot(&self.beta);
+        let mut risk = 0.0;
+        let mut ll = 0.0;
+        for (i, e) in eta.iter().enumerate() {
+            risk += e.exp();
+            if event[i] {
+                ll += e - risk.ln();
+            }
+        }
+        -ll
+    }
+}
+
+#[test]
+fn cox_partial_likelihood_with_running_risk_sum() {
+    let x = matrix(7, 3, 4.2);
+    let event = [true, false, true, true, false, true, true];
+    let m = Cox {
+        beta: vector(3, 0.9),
+    };
+    let (v, g) = m.neg_partial_ll_grad(&x, &event);
+    close("value", v, m.neg_partial_ll(&x, &event), TOL);
+    // ∂η_j = −δ_j + Σ_{i ≥ j, δ_i} e^{η_j}/S_i with S_i = Σ_{k ≤ i} e^{η_k}; ∇β = Xᵀ ∂η
+    let eta = x.dot(&m.beta);
+    let s: Vec<f64> = (0..7)
+        .map(|i| (0..=i).map(|k| eta[k].exp()).sum())
+        .collect();
+    let deta = Array1::from_shape_fn(7, |j| {
+        let mut d = if event[j] { -1.0 } else { 0.0 };
+        for i in j..7 {
+            if event[i] {
+                d += eta[j].exp() / s[i];
+            }
+        }
+        d
+    });
+    same("β", &g.beta, &x.t().dot(&deta), 1e-12);
+    fd_model("cox", |q: &Cox| q.neg_partial_ll(&x, &event), &m, &g);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Temperature scaling of a classifier's logits: one scalar parameter, `hessian`.
+// ---------------------------------------------------------------------------------------------
+
+#[differentiate(hessian, wrt(t))]
+fn temperature_nll(t: f64, logits: &Array2<f64>, labels: &[usize]) -> f64 {
+    let mut total = 0.0;
+    for (row, &y) in logits.outer_iter().zip(labels) {
+        let scaled = row.mapv(|z| z / t);
+        let lse = scaled.mapv(f64::exp).sum().ln();
+        total += lse - scaled[y];
+    }
+    total / labels.len() as f64
+}
+
+#[test]
+fn temperature_scaling_with_hessian() {
+    let logits = matrix(6, 4, 3.1) * 3.0;
+    let labels = [0, 3, 1, 1, 2, 0];
+    let t = 1.7;
+    let (v, g) = temperature_nll_grad(t, &logits, &labels);
+    close("value", v, temperature_nll(t, &logits, &labels), TOL);
+    // per row: d/dT [lse(z/T) − z_y/T] = (z_y − E_p[z])/T², d² = −2(z_y − E_p z)/T³ + Var_p(z)/T⁴
+    let (mut d1, mut d2) = (0.0, 0.0);
+    for (i, &y) in labels.iter().enumerate() {
+        let z = logits.row(i);
+        let e = z.mapv(|v| (v / t).exp());
+        let p = &e / e.sum();
+        let ez = (&p * &z).sum();
+        let ez2 = (&p * &z * &z).sum();
+        d1 += (z[y] - ez) / (t * t);
+        d2 += -2.0 * (z[y] - ez) / t.powi(3) + (ez2 - ez * ez) / t.powi(4);
+    }
+    close("∂T", g, d1 / 6.0, 1e-12);
+    fd(
+        "temperature",
+        |t| temperature_nll(t, &logits, &labels),
+        t,
+        g,
+    );
+    let (_, g2, hv) = temperature_nll_hvp(t, &logits, &labels, 1.0);
+    close("hvp gradient", g2, g, TOL);
+    close("∂²T", hv, d2 / 6.0, 1e-10);
+    fd(
+        "hessian",
+        |t| temperature_nll_grad(t, &logits, &labels).1,
+        t,
+        hv,
+    );
+    let pairs = forward("temperature").one(
+        t,
+        |t| temperature_nll(t, &logits, &labels),
+        |t, dt| temperature_nll_jvp(t, &logits, &labels, dt),
+        |t| temperature_nll_vjp(t, &logits, &labels),
+    );
+    tangents_are("J·v", &pairs, g, 1e-12);
+}
