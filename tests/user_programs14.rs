@@ -938,3 +938,652 @@ fn temperature_scaling_with_hessian() {
     );
     tangents_are("J·v", &pairs, g, 1e-12);
 }
+
+/// The outer product `a ⊗ b` as a matrix (plain, for the analytic checks).
+fn outer(a: &Array1<f64>, b: &Array1<f64>) -> Array2<f64> {
+    a.clone()
+        .insert_axis(Axis(1))
+        .dot(&b.clone().insert_axis(Axis(0)))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Batch norm by hand over the batch axis, after a dense layer, inside a `forward` method.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct BnDense {
+    w: Array2<f64>,
+    gamma: Array1<f64>,
+    beta: Array1<f64>,
+}
+
+impl BnDense {
+    #[differentiate]
+    fn forward(&self, x: &Array2<f64>) -> Array2<f64> {
+        let z = x.dot(&self.w);
+        let mean = z.mean_axis(Axis(0)).unwrap();
+        let var = z.var_axis(Axis(0), 0.0);
+        let zhat = (&z - &mean) / &(var + 1e-5).mapv(f64::sqrt);
+        (&zhat * &self.gamma + &self.beta).mapv(f64::tanh)
+    }
+
+    #[differentiate(wrt(self))]
+    fn loss(&self, x: &Array2<f64>, t: &Array2<f64>) -> f64 {
+        let d = self.forward(x) - t;
+        d.mapv(|v| v * v).mean().unwrap()
+    }
+}
+
+#[test]
+fn batch_norm_by_hand_over_the_batch_axis() {
+    let x = matrix(6, 3, 2.7);
+    let t = matrix(6, 4, 3.4) * 0.5;
+    let p = BnDense {
+        w: matrix(3, 4, 4.6),
+        gamma: vector(4, 5.1) * 0.5 + 1.0,
+        beta: vector(4, 6.2) * 0.3,
+    };
+    let (v, g) = p.loss_grad(&x, &t);
+    close("value", v, p.loss(&x, &t), TOL);
+    // dy = 2(y − t)/(n·m), da = dy ⊙ (1 − y²); dγ = Σ_rows da ⊙ ẑ, dβ = Σ_rows da; with
+    // g = da ⊙ γ, per column dz = (g − mean(g) − ẑ·mean(g ⊙ ẑ))/σ; dW = xᵀ dz
+    let z = x.dot(&p.w);
+    let n = 6.0;
+    let mean = z.sum_axis(Axis(0)) / n;
+    let var = z.mapv(|v| v * v).sum_axis(Axis(0)) / n - &mean * &mean;
+    let sd = (var + 1e-5).mapv(f64::sqrt);
+    let zhat = (&z - &mean) / &sd;
+    let y = (&zhat * &p.gamma + &p.beta).mapv(f64::tanh);
+    let dy = (&y - &t) * (2.0 / 24.0);
+    let da = &dy * &y.mapv(|v| 1.0 - v * v);
+    let gg = &da * &p.gamma;
+    let mg = gg.sum_axis(Axis(0)) / n;
+    let mgz = (&gg * &zhat).sum_axis(Axis(0)) / n;
+    let dz = (&gg - &mg - &zhat * &mgz) / &sd;
+    same("γ", &g.gamma, &(&da * &zhat).sum_axis(Axis(0)), 1e-12);
+    same("β", &g.beta, &da.sum_axis(Axis(0)), 1e-12);
+    same("w", &g.w, &x.t().dot(&dz), 1e-10);
+    fd_model("batch norm", |q: &BnDense| q.loss(&x, &t), &p, &g);
+}
+
+// ---------------------------------------------------------------------------------------------
+// InfoNCE between two views of a batch: the row of logits bound to a local and folded.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct Projector {
+    w: Array2<f64>,
+}
+
+#[differentiate(wrt(self))]
+impl Projector {
+    fn info_nce(&self, xa: &Array2<f64>, xb: &Array2<f64>, tau: f64) -> f64 {
+        let za = xa.dot(&self.w);
+        let zb = xb.dot(&self.w);
+        let logits = za.dot(&zb.t()) / tau;
+        let n = logits.nrows();
+        let mut loss = 0.0;
+        for i in 0..n {
+            let row = logits.row(i);
+            let m = row.fold(f64::NEG_INFINITY, |a, &b| a.max(b));
+            let lse = m + row.mapv(|v| (v - m).exp()).sum().ln();
+            loss += lse - logits[[i, i]];
+        }
+        loss / n as f64
+    }
+}
+
+#[test]
+fn info_nce_with_a_bound_row_folded() {
+    let xa = matrix(5, 4, 0.15);
+    let xb = &xa + &(matrix(5, 4, 9.9) * 0.2);
+    let p = Projector {
+        w: matrix(4, 3, 1.25),
+    };
+    let tau = 0.5;
+    let (v, g) = p.info_nce_grad(&xa, &xb, tau);
+    close("value", v, p.info_nce(&xa, &xb, tau), TOL);
+    // dL = (softmax(L) − I)/(n·τ) on the scaled logits; dza = dL zb, dzb = dLᵀ za,
+    // dW = xaᵀ dza + xbᵀ dzb
+    let (za, zb) = (xa.dot(&p.w), xb.dot(&p.w));
+    let dl = (softmax_rows(&(za.dot(&zb.t()) / tau)) - Array2::<f64>::eye(5)) / (5.0 * tau);
+    let want = xa.t().dot(&dl.dot(&zb)) + xb.t().dot(&dl.t().dot(&za));
+    same("w", &g.w, &want, 1e-12);
+    fd_model(
+        "info nce",
+        |q: &Projector| q.info_nce(&xa, &xb, tau),
+        &p,
+        &g,
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// A triplet loss (soft margin) over rows embedded by a method taking a row view.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct Embedder {
+    w: Array2<f64>,
+    b: Array1<f64>,
+}
+
+impl Embedder {
+    #[differentiate]
+    fn embed(&self, x: ArrayView1<'_, f64>) -> Array1<f64> {
+        x.dot(&self.w) + &self.b
+    }
+
+    #[differentiate(wrt(self))]
+    fn triplet(&self, x: &Array2<f64>, triplets: &[(usize, usize, usize)], margin: f64) -> f64 {
+        let mut total = 0.0;
+        for &(a, p, n) in triplets {
+            let ea = self.embed(x.row(a));
+            let ep = self.embed(x.row(p));
+            let en = self.embed(x.row(n));
+            let dap = (&ea - &ep).mapv(|v| v * v).sum();
+            let dan = (&ea - &en).mapv(|v| v * v).sum();
+            total += (1.0 + (dap - dan + margin).exp()).ln();
+        }
+        total / triplets.len() as f64
+    }
+}
+
+#[test]
+fn soft_margin_triplet_loss_over_embedded_rows() {
+    let x = matrix(6, 4, 3.3);
+    let triplets = [(0, 1, 2), (3, 4, 5), (1, 0, 5), (2, 3, 0)];
+    let p = Embedder {
+        w: matrix(4, 3, 0.35),
+        b: vector(3, 7.2),
+    };
+    let (v, g) = p.triplet_grad(&x, &triplets, 0.3);
+    close("value", v, p.triplet(&x, &triplets, 0.3), TOL);
+    // s = σ(d_ap − d_an + m)/N; ∂e_a = 2s(e_n − e_p), ∂e_p = −2s(e_a − e_p),
+    // ∂e_n = 2s(e_a − e_n); dW = Σ x_rowᵀ ∂e, and db = Σ ∂e = 0 (a shift moves all three)
+    let e = x.dot(&p.w) + &p.b;
+    let mut dw = Array2::<f64>::zeros((4, 3));
+    for &(a, pp, n) in &triplets {
+        let (ea, ep, en) = (
+            e.row(a).to_owned(),
+            e.row(pp).to_owned(),
+            e.row(n).to_owned(),
+        );
+        let dap = (&ea - &ep).mapv(|v| v * v).sum();
+        let dan = (&ea - &en).mapv(|v| v * v).sum();
+        let s = sigmoid(dap - dan + 0.3) / 4.0;
+        dw = dw + outer(&x.row(a).to_owned(), &((&en - &ep) * (2.0 * s)));
+        dw = dw + outer(&x.row(pp).to_owned(), &((&ea - &ep) * (-2.0 * s)));
+        dw = dw + outer(&x.row(n).to_owned(), &((&ea - &en) * (2.0 * s)));
+    }
+    same("w", &g.w, &dw, 1e-12);
+    same("b", &g.b, &Array1::zeros(3), 1e-12);
+    fd_model(
+        "triplet",
+        |q: &Embedder| q.triplet(&x, &triplets, 0.3),
+        &p,
+        &g,
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Label smoothing: a scalar double loop over `outer_iter().enumerate()` and `iter().enumerate()`.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct SoftmaxReg {
+    w: Array2<f64>,
+    b: Array1<f64>,
+}
+
+#[differentiate(wrt(self))]
+impl SoftmaxReg {
+    fn smoothed_ce(&self, x: &Array2<f64>, labels: &[usize], eps: f64) -> f64 {
+        let logits = x.dot(&self.w) + &self.b;
+        let k = logits.ncols() as f64;
+        let mut total = 0.0;
+        for (i, row) in logits.outer_iter().enumerate() {
+            let lse = row.mapv(f64::exp).sum().ln();
+            for (j, &z) in row.iter().enumerate() {
+                let q = if j == labels[i] {
+                    1.0 - eps + eps / k
+                } else {
+                    eps / k
+                };
+                total -= q * (z - lse);
+            }
+        }
+        total / x.nrows() as f64
+    }
+}
+
+#[test]
+fn label_smoothed_cross_entropy_by_double_loop() {
+    let x = matrix(7, 3, 5.8);
+    let labels = [0, 2, 1, 3, 3, 0, 2];
+    let p = SoftmaxReg {
+        w: matrix(3, 4, 6.4),
+        b: vector(4, 0.05),
+    };
+    let (v, g) = p.smoothed_ce_grad(&x, &labels, 0.1);
+    close("value", v, p.smoothed_ce(&x, &labels, 0.1), TOL);
+    // dlogits = (softmax − q)/n with q = (1 − ε)·onehot + ε/K; dW = xᵀ dlogits, db = Σ_rows
+    let mut q = Array2::from_elem((7, 4), 0.1 / 4.0);
+    for (i, &l) in labels.iter().enumerate() {
+        q[[i, l]] += 0.9;
+    }
+    let dl = (softmax_rows(&(x.dot(&p.w) + &p.b)) - q) / 7.0;
+    same("w", &g.w, &x.t().dot(&dl), 1e-12);
+    same("b", &g.b, &dl.sum_axis(Axis(0)), 1e-12);
+    fd_model(
+        "smoothing",
+        |q: &SoftmaxReg| q.smoothed_ce(&x, &labels, 0.1),
+        &p,
+        &g,
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// A negative binomial GLM: counts as `u32`, the log-gamma ratio as a loop over the count.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct NegBin {
+    beta: Array1<f64>,
+    log_r: f64,
+}
+
+#[differentiate(wrt(self))]
+impl NegBin {
+    fn nll(&self, x: &Array2<f64>, y: &[u32]) -> f64 {
+        let r = self.log_r.exp();
+        let eta = x.dot(&self.beta);
+        let mut ll = 0.0;
+        for (i, &e) in eta.iter().enumerate() {
+            let mu = e.exp();
+            let yi = y[i];
+            for j in 0..yi {
+                ll += (j as f64 + r).ln();
+            }
+            ll += r * (r / (r + mu)).ln() + yi as f64 * (mu / (r + mu)).ln();
+        }
+        -ll
+    }
+}
+
+#[test]
+fn negative_binomial_glm_with_count_loops() {
+    let x = matrix(8, 3, 7.3);
+    let y = [0u32, 3, 1, 5, 2, 0, 7, 1];
+    let m = NegBin {
+        beta: vector(3, 8.4) * 0.5,
+        log_r: 0.4,
+    };
+    let (v, g) = m.nll_grad(&x, &y);
+    close("value", v, m.nll(&x, &y), TOL);
+    // ∂ℓ/∂η = r(y − μ)/(r + μ); ∂ℓ/∂r = Σ_{j<y} 1/(j + r) + ln(r/(r + μ)) + (μ − y)/(r + μ);
+    // the loss is −ℓ, and ∂log r = r·∂r
+    let r = m.log_r.exp();
+    let eta = x.dot(&m.beta);
+    let mut deta = Array1::<f64>::zeros(8);
+    let mut dr = 0.0;
+    for i in 0..8 {
+        let mu = eta[i].exp();
+        let yi = y[i] as f64;
+        deta[i] = -r * (yi - mu) / (r + mu);
+        let harmonic: f64 = (0..y[i]).map(|j| 1.0 / (j as f64 + r)).sum();
+        dr -= harmonic + (r / (r + mu)).ln() + (mu - yi) / (r + mu);
+    }
+    same("β", &g.beta, &x.t().dot(&deta), 1e-12);
+    close("log r", g.log_r, r * dr, 1e-12);
+    fd_model("negbin", |q: &NegBin| q.nll(&x, &y), &m, &g);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A Gaussian process's negative log marginal likelihood through a hand-written Cholesky.
+// ---------------------------------------------------------------------------------------------
+
+#[differentiate(hessian, wrt(log_ell, log_sf, log_sn))]
+fn gp_nlml(log_ell: f64, log_sf: f64, log_sn: f64, x: &[f64], y: &Array1<f64>) -> f64 {
+    let n = x.len();
+    let ell = log_ell.exp();
+    let sf2 = (2.0 * log_sf).exp();
+    let sn2 = (2.0 * log_sn).exp();
+    let mut k = Array2::zeros((n, n));
+    for i in 0..n {
+        for j in 0..n {
+            let d = (x[i] - x[j]) / ell;
+            k[[i, j]] = sf2 * (-0.5 * d * d).exp() + if i == j { sn2 } else { 0.0 };
+        }
+    }
+    let mut l = Array2::zeros((n, n));
+    for j in 0..n {
+        let mut s = k[[j, j]];
+        for p in 0..j {
+            s -= l[[j, p]] * l[[j, p]];
+        }
+        l[[j, j]] = s.sqrt();
+        for i in (j + 1)..n {
+            let mut s = k[[i, j]];
+            for p in 0..j {
+                s -= l[[i, p]] * l[[j, p]];
+            }
+            l[[i, j]] = s / l[[j, j]];
+        }
+    }
+    let mut a = Array1::zeros(n);
+    for i in 0..n {
+        let mut s = y[i];
+        for p in 0..i {
+            s -= l[[i, p]] * a[p];
+        }
+        a[i] = s / l[[i, i]];
+    }
+    let logdet: f64 = (0..n).map(|i| l[[i, i]].ln()).sum();
+    0.5 * a.dot(&a) + logdet + 0.5 * n as f64 * (2.0 * std::f64::consts::PI).ln()
+}
+
+/// The inverse of a small symmetric positive definite matrix by Gauss–Jordan elimination.
+fn inverse(a: &Array2<f64>) -> Array2<f64> {
+    let n = a.nrows();
+    let mut m = a.clone();
+    let mut inv = Array2::<f64>::eye(n);
+    for c in 0..n {
+        let p = m[[c, c]];
+        for j in 0..n {
+            m[[c, j]] /= p;
+            inv[[c, j]] /= p;
+        }
+        for r in 0..n {
+            if r != c {
+                let f = m[[r, c]];
+                for j in 0..n {
+                    m[[r, j]] -= f * m[[c, j]];
+                    inv[[r, j]] -= f * inv[[c, j]];
+                }
+            }
+        }
+    }
+    inv
+}
+
+#[test]
+fn gaussian_process_marginal_likelihood_through_cholesky() {
+    let x = [-1.2, -0.5, 0.1, 0.4, 1.3, 2.0];
+    let y = Array1::from(vec![0.3, -0.2, 0.5, 0.9, 0.1, -0.6]);
+    let th = (-0.2, 0.1, -1.0);
+    let (v, g) = gp_nlml_grad(th.0, th.1, th.2, &x, &y);
+    close("value", v, gp_nlml(th.0, th.1, th.2, &x, &y), TOL);
+    // ∂θ = ½ tr(K⁻¹ ∂K) − ½ αᵀ ∂K α with α = K⁻¹y; ∂K/∂log ℓ = sf²e^{−d²/2} d²,
+    // ∂K/∂log sf = 2 sf²e^{−d²/2}, ∂K/∂log sn = 2 sn² I
+    let (ell, sf2, sn2) = (th.0.exp(), (2.0 * th.1).exp(), (2.0 * th.2).exp());
+    let kern = |i: usize, j: usize| {
+        let d = (x[i] - x[j]) / ell;
+        (sf2 * (-0.5 * d * d).exp(), d * d)
+    };
+    let k = Array2::from_shape_fn((6, 6), |(i, j)| {
+        kern(i, j).0 + if i == j { sn2 } else { 0.0 }
+    });
+    let kinv = inverse(&k);
+    let alpha = kinv.dot(&y);
+    let dk_ell = Array2::from_shape_fn((6, 6), |(i, j)| kern(i, j).0 * kern(i, j).1);
+    let dk_sf = Array2::from_shape_fn((6, 6), |(i, j)| 2.0 * kern(i, j).0);
+    let dk_sn = Array2::<f64>::eye(6) * (2.0 * sn2);
+    let part = |dk: &Array2<f64>| 0.5 * (&kinv * dk).sum() - 0.5 * alpha.dot(&dk.dot(&alpha));
+    close("∂log ℓ", g.0, part(&dk_ell), 1e-10);
+    close("∂log sf", g.1, part(&dk_sf), 1e-10);
+    close("∂log sn", g.2, part(&dk_sn), 1e-10);
+    fd3("gp", |a, b, c| gp_nlml(a, b, c, &x, &y), th, g);
+    // H·v against central differences of the gradient along v
+    let dir = (0.6, -0.3, 0.8);
+    let (_, g2, hv) = gp_nlml_hvp(th.0, th.1, th.2, &x, &y, dir.0, dir.1, dir.2);
+    close("hvp gradient", g2.0, g.0, TOL);
+    let h = 1e-5;
+    let gp = gp_nlml_grad(th.0 + h * dir.0, th.1 + h * dir.1, th.2 + h * dir.2, &x, &y).1;
+    let gm = gp_nlml_grad(th.0 - h * dir.0, th.1 - h * dir.1, th.2 - h * dir.2, &x, &y).1;
+    close("(H·v)₀", hv.0, (gp.0 - gm.0) / (2.0 * h), 1e-6);
+    close("(H·v)₁", hv.1, (gp.1 - gm.1) / (2.0 * h), 1e-6);
+    close("(H·v)₂", hv.2, (gp.2 - gm.2) / (2.0 * h), 1e-6);
+    forward("gp").three(
+        th,
+        |a, b, c| gp_nlml(a, b, c, &x, &y),
+        |a, b, c, da, db, dc| gp_nlml_jvp(a, b, c, &x, &y, da, db, dc),
+        |a, b, c| gp_nlml_vjp(a, b, c, &x, &y),
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Matrix factorisation for ratings, a `predict` method reading rows, trained by Adam.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct Factorisation {
+    u: Array2<f64>,
+    v: Array2<f64>,
+    bu: Array1<f64>,
+    bv: Array1<f64>,
+    mu: f64,
+}
+
+#[differentiate(wrt(self))]
+impl Factorisation {
+    fn predict(&self, i: usize, j: usize) -> f64 {
+        self.mu + self.bu[i] + self.bv[j] + self.u.row(i).dot(&self.v.row(j))
+    }
+
+    fn loss(&self, ratings: &[(usize, usize, f64)], lam: f64) -> f64 {
+        let mut sse = 0.0;
+        for &(i, j, r) in ratings {
+            let e = self.predict(i, j) - r;
+            sse += e * e;
+        }
+        sse / ratings.len() as f64 + lam * ((&self.u * &self.u).sum() + (&self.v * &self.v).sum())
+    }
+}
+
+#[test]
+fn matrix_factorisation_for_ratings_trained_by_adam() {
+    let ratings = vec![
+        (0, 0, 4.0),
+        (0, 2, 1.0),
+        (1, 0, 5.0),
+        (1, 1, 2.0),
+        (2, 1, 4.5),
+        (2, 3, 3.0),
+        (3, 0, 1.5),
+        (3, 2, 4.0),
+        (3, 3, 2.5),
+        (4, 1, 3.5),
+    ];
+    let mut m = Factorisation {
+        u: matrix(5, 2, 1.7) * 0.3,
+        v: matrix(4, 2, 2.9) * 0.3,
+        bu: Array1::zeros(5),
+        bv: Array1::zeros(4),
+        mu: 3.0,
+    };
+    let lam = 0.01;
+    let (v, g) = m.loss_grad(&ratings, lam);
+    close("value", v, m.loss(&ratings, lam), TOL);
+    // e = prediction − r over N: ∂u_i += 2e v_j/N, ∂v_j += 2e u_i/N, ∂bu_i, ∂bv_j, ∂μ += 2e/N;
+    // plus 2λU and 2λV
+    let mut want = Factorisation {
+        u: &m.u * (2.0 * lam),
+        v: &m.v * (2.0 * lam),
+        bu: Array1::zeros(5),
+        bv: Array1::zeros(4),
+        mu: 0.0,
+    };
+    for &(i, j, r) in &ratings {
+        let e = 2.0 * (m.predict(i, j) - r) / 10.0;
+        let (ui, vj) = (m.u.row(i).to_owned(), m.v.row(j).to_owned());
+        let mut wu = want.u.row_mut(i);
+        wu += &(&vj * e);
+        let mut wv = want.v.row_mut(j);
+        wv += &(&ui * e);
+        want.bu[i] += e;
+        want.bv[j] += e;
+        want.mu += e;
+    }
+    same("u", &g.u, &want.u, 1e-12);
+    same("v", &g.v, &want.v, 1e-12);
+    same("bu", &g.bu, &want.bu, 1e-12);
+    same("bv", &g.bv, &want.bv, 1e-12);
+    close("μ", g.mu, want.mu, TOL);
+    fd_model(
+        "factorisation",
+        |q: &Factorisation| q.loss(&ratings, lam),
+        &m,
+        &g,
+    );
+    let start = v;
+    let mut adam = Adam::new(AdamConfig {
+        lr: 0.05,
+        ..Default::default()
+    });
+    for _ in 0..300 {
+        let (_, g) = m.loss_grad(&ratings, lam);
+        adam.step(&mut m, &g);
+    }
+    let end = m.loss(&ratings, lam);
+    assert!(
+        end < 0.1 * start,
+        "Adam did not fit the ratings: {start} → {end}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// ListNet over queries held as a slice of feature matrices zipped with their relevances.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct Scorer {
+    w: Array1<f64>,
+}
+
+#[differentiate(wrt(self))]
+impl Scorer {
+    fn listnet(&self, queries: &[Array2<f64>], rels: &[Array1<f64>]) -> f64 {
+        let mut total = 0.0;
+        for (x, rel) in queries.iter().zip(rels) {
+            let s = x.dot(&self.w);
+            let target = rel.mapv(f64::exp);
+            let target = &target / target.sum();
+            let lse = s.mapv(f64::exp).sum().ln();
+            total -= (&target * &(s - lse)).sum();
+        }
+        total
+    }
+}
+
+#[test]
+fn listnet_over_a_slice_of_query_matrices() {
+    let queries = vec![matrix(4, 3, 1.0), matrix(3, 3, 2.0), matrix(5, 3, 3.0)];
+    let rels = vec![
+        Array1::from(vec![2.0, 0.0, 1.0, 0.0]),
+        Array1::from(vec![0.0, 1.0, 3.0]),
+        Array1::from(vec![1.0, 1.0, 0.0, 2.0, 0.0]),
+    ];
+    let p = Scorer { w: vector(3, 4.0) };
+    let (v, g) = p.listnet_grad(&queries, &rels);
+    close("value", v, p.listnet(&queries, &rels), TOL);
+    // per query: ds = softmax(s) − softmax(rel), dw = Xᵀ ds
+    let mut want = Array1::<f64>::zeros(3);
+    for (x, rel) in queries.iter().zip(&rels) {
+        let s = x.dot(&p.w).insert_axis(Axis(0));
+        let t = rel.clone().insert_axis(Axis(0));
+        let ds = softmax_rows(&s) - softmax_rows(&t);
+        want = want + x.t().dot(&ds.row(0));
+    }
+    same("w", &g.w, &want, 1e-12);
+    fd_model("listnet", |q: &Scorer| q.listnet(&queries, &rels), &p, &g);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A physics-informed loss: u'' + u = 0 with u(0) = 0, u'(0) = 1, for a one-hidden-layer
+// network whose derivatives in x are written out by hand in its methods.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct Pinn {
+    a: Array1<f64>,
+    w: Array1<f64>,
+    b: Array1<f64>,
+}
+
+#[differentiate]
+impl Pinn {
+    #[differentiate]
+    fn u(&self, x: f64) -> f64 {
+        let t = (&self.w * x + &self.b).mapv(f64::tanh);
+        self.a.dot(&t)
+    }
+
+    #[differentiate]
+    fn du(&self, x: f64) -> f64 {
+        let t = (&self.w * x + &self.b).mapv(f64::tanh);
+        (&self.a * &self.w * &t.mapv(|t| 1.0 - t * t)).sum()
+    }
+
+    #[differentiate]
+    fn d2u(&self, x: f64) -> f64 {
+        let t = (&self.w * x + &self.b).mapv(f64::tanh);
+        (&self.a * &self.w * &self.w * &t.mapv(|t| -2.0 * t * (1.0 - t * t))).sum()
+    }
+
+    #[differentiate(wrt(self))]
+    fn loss(&self, xs: &[f64]) -> f64 {
+        let mut r2 = 0.0;
+        for &x in xs {
+            let r = self.d2u(x) + self.u(x);
+            r2 += r * r;
+        }
+        let bc0 = self.u(0.0);
+        let bc1 = self.du(0.0) - 1.0;
+        r2 / xs.len() as f64 + bc0 * bc0 + bc1 * bc1
+    }
+}
+
+#[test]
+fn physics_informed_residual_of_an_oscillator() {
+    let p = Pinn {
+        a: vector(4, 1.1),
+        w: vector(4, 2.2) + 0.5,
+        b: vector(4, 3.3) * 0.5,
+    };
+    let xs = [0.0, 0.4, 0.8, 1.2, 1.6, 2.0];
+    let (v, g) = p.loss_grad(&xs);
+    close("value", v, p.loss(&xs), TOL);
+    // with t = tanh(wx + b), t' = 1 − t², t'' = −2t t', t''' = t'(6t² − 2):
+    // r = Σ a(t + w²t''): ∂a = t + w²t'', ∂b = a(t' + w²t'''), ∂w = a(x t' + 2w t'' + w²x t''');
+    // u: ∂a = t, ∂b = a t', ∂w = a x t'; u' = Σ a w t': ∂a = w t', ∂b = a w t'', ∂w = a t' + a w x t''
+    let parts = |x: f64| {
+        let t = (&p.w * x + &p.b).mapv(f64::tanh);
+        let t1 = t.mapv(|t| 1.0 - t * t);
+        let t2 = -2.0 * &t * &t1;
+        let t3 = &t1 * &t.mapv(|t| 6.0 * t * t - 2.0);
+        (t, t1, t2, t3)
+    };
+    let mut want = Pinn {
+        a: Array1::zeros(4),
+        w: Array1::zeros(4),
+        b: Array1::zeros(4),
+    };
+    let w2 = &p.w * &p.w;
+    for &x in &xs {
+        let (t, t1, t2, t3) = parts(x);
+        let r = p.d2u(x) + p.u(x);
+        let c = 2.0 * r / xs.len() as f64;
+        want.a = &want.a + &((&t + &(&w2 * &t2)) * c);
+        want.b = &want.b + &(&p.a * &(&t1 + &(&w2 * &t3)) * c);
+        want.w = &want.w + &(&p.a * &(&t1 * x + &(&p.w * &t2 * 2.0) + &(&w2 * &t3 * x)) * c);
+    }
+    let (t, t1, t2, _) = parts(0.0);
+    let (c0, c1) = (2.0 * p.u(0.0), 2.0 * (p.du(0.0) - 1.0));
+    want.a = &want.a + &(&t * c0) + &(&p.w * &t1 * c1);
+    want.b = &want.b + &(&p.a * &t1 * c0) + &(&p.a * &p.w * &t2 * c1);
+    want.w = &want.w + &(&p.a * &t1 * c1);
+    same("a", &g.a, &want.a, 1e-12);
+    same("w", &g.w, &want.w, 1e-12);
+    same("b", &g.b, &want.b, 1e-12);
+    fd_model("pinn", |q: &Pinn| q.loss(&xs), &p, &g);
+}
