@@ -1587,3 +1587,524 @@ fn physics_informed_residual_of_an_oscillator() {
     same("b", &g.b, &want.b, 1e-12);
     fd_model("pinn", |q: &Pinn| q.loss(&xs), &p, &g);
 }
+
+// ---------------------------------------------------------------------------------------------
+// An `f32` logistic model over an `Array2<f32>`, trained by `Adam<f32>`.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct Logit32 {
+    w: Array1<f32>,
+    b: f32,
+}
+
+#[differentiate(wrt(self))]
+impl Logit32 {
+    fn bce(&self, x: &Array2<f32>, y: &Array1<f32>) -> f32 {
+        let z = x.dot(&self.w) + self.b;
+        let p = z.mapv(|v| 1.0 / (1.0 + (-v).exp()));
+        let l = y * &p.mapv(f32::ln) + (1.0 - y) * &p.mapv(|q| (1.0 - q).ln());
+        -l.mean().unwrap()
+    }
+}
+
+#[test]
+fn f32_logistic_model_trained_by_adam() {
+    let x = matrix(10, 2, 0.45).mapv(|v| v as f32);
+    let y = x.map_axis(
+        Axis(1),
+        |r| if r[0] - 0.5 * r[1] > 0.0 { 1.0f32 } else { 0.0 },
+    );
+    let mut m = Logit32 {
+        w: Array1::from(vec![-0.3f32, 0.2]),
+        b: 0.1,
+    };
+    let (v, g) = m.bce_grad(&x, &y);
+    assert_eq!(v, m.bce(&x, &y));
+    // dz = (σ(z) − y)/n: dw = Xᵀ dz, db = Σ dz (computed in f64 from the f32 data)
+    let (x64, y64) = (x.mapv(|v| v as f64), y.mapv(|v| v as f64));
+    let z = x64.dot(&m.w.mapv(|v| v as f64)) + m.b as f64;
+    let dz = (z.mapv(sigmoid) - &y64) / 10.0;
+    let dw = x64.t().dot(&dz);
+    for k in 0..2 {
+        close(&format!("w[{k}]"), g.w[k] as f64, dw[k], 1e-5);
+    }
+    close("b", g.b as f64, dz.sum(), 1e-5);
+    let r = gradcheck(|q: &Logit32| q.bce(&x, &y), &m, &g);
+    assert!(r.passed(), "f32 logistic: {r}");
+    let start = v;
+    let mut adam: Adam<f32> = Adam::new(AdamConfig {
+        lr: 0.1,
+        ..Default::default()
+    });
+    for _ in 0..200 {
+        let (_, g) = m.bce_grad(&x, &y);
+        adam.step(&mut m, &g);
+    }
+    let end = m.bce(&x, &y);
+    assert!(end < 0.5 * start, "f32 Adam did not fit: {start} → {end}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// A per-output weighted MSE over `indexed_iter()` of a forward pass's result.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct Linear {
+    w: Array2<f64>,
+    b: Array1<f64>,
+}
+
+impl Linear {
+    #[differentiate]
+    fn forward(&self, x: &Array2<f64>) -> Array2<f64> {
+        x.dot(&self.w) + &self.b
+    }
+
+    #[differentiate(wrt(self))]
+    fn weighted_mse(&self, x: &Array2<f64>, y: &Array2<f64>, col_w: &[f64]) -> f64 {
+        let pred: Array2<f64> = self.forward(x);
+        let mut s = 0.0;
+        for ((i, j), &p) in pred.indexed_iter() {
+            s += col_w[j] * (p - y[[i, j]]).powi(2);
+        }
+        s / pred.len() as f64
+    }
+
+    /// Knowledge distillation at temperature `t`: T²·KL(teacher ‖ student), the student's log
+    /// softmax by broadcasting its log-sum-exp back over the rows.
+    #[differentiate(wrt(self))]
+    fn distill(&self, x: &Array2<f64>, teacher: &Array2<f64>, t: f64) -> f64 {
+        let s = self.forward(x) / t;
+        let lse = s.mapv(f64::exp).sum_axis(Axis(1)).mapv(f64::ln);
+        let log_ps = &s - &lse.insert_axis(Axis(1));
+        let te = (teacher / t).mapv(f64::exp);
+        let pt = &te / &te.sum_axis(Axis(1)).insert_axis(Axis(1));
+        (&pt * &(pt.mapv(f64::ln) - log_ps)).sum() * t * t / x.nrows() as f64
+    }
+}
+
+#[test]
+fn weighted_mse_over_indexed_iter() {
+    let x = matrix(6, 3, 1.9);
+    let y = matrix(6, 2, 2.8);
+    let col_w = [0.3, 1.7];
+    let p = Linear {
+        w: matrix(3, 2, 3.7),
+        b: vector(2, 4.6),
+    };
+    let (v, g) = p.weighted_mse_grad(&x, &y, &col_w);
+    close("value", v, p.weighted_mse(&x, &y, &col_w), TOL);
+    // dpred_ij = 2 c_j (p_ij − y_ij)/N; dW = xᵀ dpred, db = Σ_rows dpred
+    let mut dp = p.forward(&x) - &y;
+    for mut r in dp.rows_mut() {
+        r[0] *= 2.0 * col_w[0] / 12.0;
+        r[1] *= 2.0 * col_w[1] / 12.0;
+    }
+    same("w", &g.w, &x.t().dot(&dp), 1e-12);
+    same("b", &g.b, &dp.sum_axis(Axis(0)), 1e-12);
+    fd_model(
+        "weighted mse",
+        |q: &Linear| q.weighted_mse(&x, &y, &col_w),
+        &p,
+        &g,
+    );
+}
+
+#[test]
+fn distillation_at_a_temperature() {
+    let x = matrix(5, 3, 5.5);
+    let teacher = matrix(5, 4, 6.6) * 3.0;
+    let p = Linear {
+        w: matrix(3, 4, 7.7),
+        b: vector(4, 8.8),
+    };
+    let t = 2.5;
+    let (v, g) = p.distill_grad(&x, &teacher, t);
+    close("value", v, p.distill(&x, &teacher, t), TOL);
+    // d/dlogits = T·(softmax(s/T) − softmax(teacher/T))/n
+    let dl = (softmax_rows(&(p.forward(&x) / t)) - softmax_rows(&(&teacher / t))) * (t / 5.0);
+    same("w", &g.w, &x.t().dot(&dl), 1e-12);
+    same("b", &g.b, &dl.sum_axis(Axis(0)), 1e-12);
+    fd_model("distill", |q: &Linear| q.distill(&x, &teacher, t), &p, &g);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A minimal gated unit stepped over `outer_iter().enumerate()`, a loss at every step.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct Mgu {
+    wf: Array2<f64>,
+    uf: Array2<f64>,
+    bf: Array1<f64>,
+    wh: Array2<f64>,
+    uh: Array2<f64>,
+    bh: Array1<f64>,
+    v: Array1<f64>,
+}
+
+impl Mgu {
+    #[differentiate]
+    fn step(&self, x: ArrayView1<'_, f64>, h: &Array1<f64>) -> Array1<f64> {
+        let f = (x.dot(&self.wf) + h.dot(&self.uf) + &self.bf).mapv(|z| 1.0 / (1.0 + (-z).exp()));
+        let cand = (x.dot(&self.wh) + (&f * h).dot(&self.uh) + &self.bh).mapv(f64::tanh);
+        (1.0 - &f) * h + &f * &cand
+    }
+
+    #[differentiate(wrt(self))]
+    fn loss(&self, xs: &Array2<f64>, ys: &[f64]) -> f64 {
+        let mut h = Array1::zeros(self.bf.len());
+        let mut total = 0.0;
+        for (t, x) in xs.outer_iter().enumerate() {
+            h = self.step(x, &h);
+            let e = h.dot(&self.v) - ys[t];
+            total += e * e;
+        }
+        total
+    }
+}
+
+/// The MGU's backward pass through time, as derived beside the test.
+fn mgu_backward(p: &Mgu, xs: &Array2<f64>, ys: &[f64]) -> Mgu {
+    let n = p.bf.len();
+    let mut hs = vec![Array1::<f64>::zeros(n)];
+    let mut fs = Vec::new();
+    let mut cs = Vec::new();
+    for t in 0..xs.nrows() {
+        let (x, h) = (xs.row(t), &hs[t]);
+        let f = (x.dot(&p.wf) + h.dot(&p.uf) + &p.bf).mapv(sigmoid);
+        let c = (x.dot(&p.wh) + (&f * h).dot(&p.uh) + &p.bh).mapv(f64::tanh);
+        let next = (1.0 - &f) * h + &f * &c;
+        fs.push(f);
+        cs.push(c);
+        hs.push(next);
+    }
+    let z2 = |a: &Array2<f64>| Array2::<f64>::zeros(a.raw_dim());
+    let mut g = Mgu {
+        wf: z2(&p.wf),
+        uf: z2(&p.uf),
+        bf: Array1::zeros(n),
+        wh: z2(&p.wh),
+        uh: z2(&p.uh),
+        bh: Array1::zeros(n),
+        v: Array1::zeros(n),
+    };
+    let mut dh_next = Array1::<f64>::zeros(n);
+    for t in (0..xs.nrows()).rev() {
+        let e = hs[t + 1].dot(&p.v) - ys[t];
+        g.v = &g.v + &(&hs[t + 1] * (2.0 * e));
+        let dh_out = &dh_next + &(&p.v * (2.0 * e));
+        let (x, h, f, c) = (xs.row(t).to_owned(), &hs[t], &fs[t], &cs[t]);
+        let mut df = &dh_out * &(c - h);
+        let dc = &dh_out * f;
+        let mut dh = &dh_out * &(1.0 - f);
+        let dzc = &dc * &c.mapv(|v| 1.0 - v * v);
+        g.wh = &g.wh + &outer(&x, &dzc);
+        g.uh = &g.uh + &outer(&(f * h), &dzc);
+        g.bh = &g.bh + &dzc;
+        let dfh = p.uh.dot(&dzc);
+        df = &df + &(&dfh * h);
+        dh = &dh + &(&dfh * f);
+        let dzf = &df * &f.mapv(|v| v * (1.0 - v));
+        g.wf = &g.wf + &outer(&x, &dzf);
+        g.uf = &g.uf + &outer(h, &dzf);
+        g.bf = &g.bf + &dzf;
+        dh = &dh + &p.uf.dot(&dzf);
+        dh_next = dh;
+    }
+    g
+}
+
+#[test]
+fn minimal_gated_unit_over_outer_iter_enumerate() {
+    // per step with h' = (1 − f)h + f c: df = dh'(c − h), dc = dh' f, dh = dh'(1 − f);
+    // dz_c = dc(1 − c²) into Wh (x), Uh (f⊙h), bh, and back through f⊙h; dz_f = df f(1 − f)
+    // into Wf (x), Uf (h), bf, dh += Uf dz_f; each step's loss adds 2e·v to dh' and 2e·h' to dv
+    let xs = matrix(5, 2, 0.33);
+    let ys = [0.2, -0.1, 0.4, 0.0, 0.3];
+    let p = Mgu {
+        wf: matrix(2, 3, 1.01),
+        uf: matrix(3, 3, 2.02),
+        bf: vector(3, 3.03),
+        wh: matrix(2, 3, 4.04),
+        uh: matrix(3, 3, 5.05),
+        bh: vector(3, 6.06) * 0.2,
+        v: vector(3, 7.07),
+    };
+    let (v, g) = p.loss_grad(&xs, &ys);
+    close("value", v, p.loss(&xs, &ys), TOL);
+    let want = mgu_backward(&p, &xs, &ys);
+    same("wf", &g.wf, &want.wf, 1e-12);
+    same("uf", &g.uf, &want.uf, 1e-12);
+    same("bf", &g.bf, &want.bf, 1e-12);
+    same("wh", &g.wh, &want.wh, 1e-12);
+    same("uh", &g.uh, &want.uh, 1e-12);
+    same("bh", &g.bh, &want.bh, 1e-12);
+    same("v", &g.v, &want.v, 1e-12);
+    fd_model("mgu", |q: &Mgu| q.loss(&xs, &ys), &p, &g);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Skip-gram with negative sampling: input and output embeddings read by row.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct SkipGram {
+    inp: Array2<f64>,
+    out: Array2<f64>,
+}
+
+#[differentiate(wrt(self))]
+impl SkipGram {
+    fn loss(&self, pairs: &[(usize, usize)], negs: &[Vec<usize>]) -> f64 {
+        let mut total = 0.0;
+        for (k, &(c, o)) in pairs.iter().enumerate() {
+            let u = self.inp.row(c);
+            let pos = u.dot(&self.out.row(o));
+            total += (1.0 + (-pos).exp()).ln();
+            for &n in &negs[k] {
+                let neg = u.dot(&self.out.row(n));
+                total += (1.0 + neg.exp()).ln();
+            }
+        }
+        total
+    }
+}
+
+#[test]
+fn skip_gram_with_negative_sampling() {
+    let m = SkipGram {
+        inp: matrix(6, 3, 0.61),
+        out: matrix(6, 3, 1.62),
+    };
+    let pairs = [(0, 1), (2, 3), (4, 5), (1, 0)];
+    let negs = vec![vec![3, 4], vec![0], vec![1, 2, 3], vec![5]];
+    let (v, g) = m.loss_grad(&pairs, &negs);
+    close("value", v, m.loss(&pairs, &negs), TOL);
+    // ∂pos = −σ(−pos), ∂neg = σ(neg); ∂inp_c += ∂·out_o, ∂out_o += ∂·inp_c for each term
+    let mut want = SkipGram {
+        inp: Array2::zeros((6, 3)),
+        out: Array2::zeros((6, 3)),
+    };
+    for (k, &(c, o)) in pairs.iter().enumerate() {
+        let u = m.inp.row(c).to_owned();
+        let mut terms = vec![(o, -sigmoid(-u.dot(&m.out.row(o))))];
+        for &n in &negs[k] {
+            terms.push((n, sigmoid(u.dot(&m.out.row(n)))));
+        }
+        for (j, d) in terms {
+            let oj = m.out.row(j).to_owned();
+            let mut a = want.inp.row_mut(c);
+            a += &(&oj * d);
+            let mut b = want.out.row_mut(j);
+            b += &(&u * d);
+        }
+    }
+    same("inp", &g.inp, &want.inp, 1e-12);
+    same("out", &g.out, &want.out, 1e-12);
+    fd_model("skip-gram", |q: &SkipGram| q.loss(&pairs, &negs), &m, &g);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A policy-gradient loss with an entropy bonus over `rows().into_iter().enumerate()`.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct Policy {
+    w: Array2<f64>,
+}
+
+#[differentiate(wrt(self))]
+impl Policy {
+    fn pg_loss(&self, states: &Array2<f64>, actions: &[usize], adv: &[f64], beta: f64) -> f64 {
+        let logits = states.dot(&self.w);
+        let mut total = 0.0;
+        for (i, row) in logits.rows().into_iter().enumerate() {
+            let m = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            let e = row.mapv(|z| (z - m).exp());
+            let z = e.sum();
+            let logp = row.mapv(|v| v - m - z.ln());
+            let p = e / z;
+            let entropy = -(&p * &logp).sum();
+            total += -adv[i] * logp[actions[i]] - beta * entropy;
+        }
+        total / actions.len() as f64
+    }
+}
+
+#[test]
+fn policy_gradient_with_entropy_bonus() {
+    let states = matrix(6, 3, 2.35);
+    let actions = [0, 2, 1, 1, 0, 2];
+    let adv = [1.0, -0.5, 0.3, 2.0, -1.2, 0.7];
+    let p = Policy {
+        w: matrix(3, 3, 3.45),
+    };
+    let beta = 0.05;
+    let (v, g) = p.pg_loss_grad(&states, &actions, &adv, beta);
+    close("value", v, p.pg_loss(&states, &actions, &adv, beta), TOL);
+    // per row with H = −Σ p log p: dz_j = [−A(δ_ja − p_j) + β p_j(log p_j + H)]/n; dW = Sᵀ dz
+    let pr = softmax_rows(&states.dot(&p.w));
+    let mut dz = Array2::<f64>::zeros((6, 3));
+    for i in 0..6 {
+        let h: f64 = -(0..3).map(|j| pr[[i, j]] * pr[[i, j]].ln()).sum::<f64>();
+        for j in 0..3 {
+            let delta = if j == actions[i] { 1.0 } else { 0.0 };
+            dz[[i, j]] =
+                (-adv[i] * (delta - pr[[i, j]]) + beta * pr[[i, j]] * (pr[[i, j]].ln() + h)) / 6.0;
+        }
+    }
+    same("w", &g.w, &states.t().dot(&dz), 1e-12);
+    fd_model(
+        "policy",
+        |q: &Policy| q.pg_loss(&states, &actions, &adv, beta),
+        &p,
+        &g,
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// A mixture of experts: a softmax gate weighting dense experts by `column(e).insert_axis(..)`.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct Moe {
+    gate: Array2<f64>,
+    experts: Vec<Dense>,
+}
+
+impl Moe {
+    #[differentiate(wrt(self))]
+    fn loss(&self, x: &Array2<f64>, y: &Array2<f64>) -> f64 {
+        let g = x.dot(&self.gate).mapv(f64::exp);
+        let g = &g / &g.sum_axis(Axis(1)).insert_axis(Axis(1));
+        let mut out: Array2<f64> = Array2::zeros(y.raw_dim());
+        for (e, ex) in self.experts.iter().enumerate() {
+            let ge = g.column(e).insert_axis(Axis(1));
+            out = out + &(ex.forward(x) * &ge);
+        }
+        let d = out - y;
+        0.5 * (&d * &d).sum()
+    }
+}
+
+#[test]
+fn mixture_of_experts_with_softmax_gate() {
+    let x = matrix(6, 3, 4.15);
+    let y = matrix(6, 2, 5.25);
+    let m = Moe {
+        gate: matrix(3, 2, 6.35),
+        experts: vec![
+            Dense {
+                w: matrix(3, 2, 7.45),
+                b: vector(2, 8.55),
+            },
+            Dense {
+                w: matrix(3, 2, 9.65),
+                b: vector(2, 10.75),
+            },
+        ],
+    };
+    let (v, g) = m.loss_grad(&x, &y);
+    close("value", v, m.loss(&x, &y), TOL);
+    // out = Σ_e g_e ⊙ h_e; d = out − y; ∂h_e = d ⊙ g_e (row-wise), ∂g_e = Σ_cols d ⊙ h_e;
+    // gate logits: dz = g ⊙ (∂g − Σ_e ∂g_e g_e); expert: dz_e = ∂h_e ⊙ (1 − h_e²)
+    let gt = softmax_rows(&x.dot(&m.gate));
+    let hs: Vec<Array2<f64>> = m.experts.iter().map(|e| e.forward(&x)).collect();
+    let mut out = Array2::<f64>::zeros((6, 2));
+    for e in 0..2 {
+        out = out + &hs[e] * &gt.column(e).insert_axis(Axis(1));
+    }
+    let d = out - &y;
+    let mut dg = Array2::<f64>::zeros((6, 2));
+    for e in 0..2 {
+        dg.column_mut(e).assign(&(&d * &hs[e]).sum_axis(Axis(1)));
+    }
+    let rs = (&dg * &gt).sum_axis(Axis(1)).insert_axis(Axis(1));
+    let dz = &gt * &(&dg - &rs);
+    same("gate", &g.gate, &x.t().dot(&dz), 1e-12);
+    for e in 0..2 {
+        let dh = &d * &gt.column(e).insert_axis(Axis(1));
+        let dze = &dh * &hs[e].mapv(|v| 1.0 - v * v);
+        same("expert w", &g.experts[e].w, &x.t().dot(&dze), 1e-12);
+        same("expert b", &g.experts[e].b, &dze.sum_axis(Axis(0)), 1e-12);
+    }
+    fd_model("moe", |q: &Moe| q.loss(&x, &y), &m, &g);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ordinal regression with cut points: branches on the class read the neighbouring cuts.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct Ordinal {
+    w: Array1<f64>,
+    cuts: Array1<f64>,
+}
+
+#[differentiate(wrt(self))]
+impl Ordinal {
+    fn nll(&self, x: &Array2<f64>, y: &[usize]) -> f64 {
+        let eta = x.dot(&self.w);
+        let k = self.cuts.len();
+        let mut total = 0.0;
+        for (i, &yi) in y.iter().enumerate() {
+            let upper = if yi < k {
+                1.0 / (1.0 + (-(self.cuts[yi] - eta[i])).exp())
+            } else {
+                1.0
+            };
+            let lower = if yi > 0 {
+                1.0 / (1.0 + (-(self.cuts[yi - 1] - eta[i])).exp())
+            } else {
+                0.0
+            };
+            total -= (upper - lower).ln();
+        }
+        total
+    }
+}
+
+#[test]
+fn ordinal_regression_with_cut_points() {
+    let x = matrix(8, 2, 11.5);
+    let y = [0, 1, 2, 3, 1, 2, 0, 3];
+    let m = Ordinal {
+        w: vector(2, 12.5),
+        cuts: Array1::from(vec![-1.0, 0.1, 1.2]),
+    };
+    let (v, g) = m.nll_grad(&x, &y);
+    close("value", v, m.nll(&x, &y), TOL);
+    // P = σ(c_y − η) − σ(c_{y−1} − η) with σ(+∞) = 1, σ(−∞) = 0, σ' = σ(1 − σ):
+    // ∂η = (σ'_U − σ'_L)/P, ∂c_y = −σ'_U/P, ∂c_{y−1} = σ'_L/P
+    let eta = x.dot(&m.w);
+    let mut deta = Array1::<f64>::zeros(8);
+    let mut dc = Array1::<f64>::zeros(3);
+    for i in 0..8 {
+        let yi = y[i];
+        let (u, su) = if yi < 3 {
+            let s = sigmoid(m.cuts[yi] - eta[i]);
+            (s, s * (1.0 - s))
+        } else {
+            (1.0, 0.0)
+        };
+        let (l, sl) = if yi > 0 {
+            let s = sigmoid(m.cuts[yi - 1] - eta[i]);
+            (s, s * (1.0 - s))
+        } else {
+            (0.0, 0.0)
+        };
+        let p = u - l;
+        deta[i] = (su - sl) / p;
+        if yi < 3 {
+            dc[yi] -= su / p;
+        }
+        if yi > 0 {
+            dc[yi - 1] += sl / p;
+        }
+    }
+    same("w", &g.w, &x.t().dot(&deta), 1e-12);
+    same("cuts", &g.cuts, &dc, 1e-12);
+    fd_model("ordinal", |q: &Ordinal| q.nll(&x, &y), &m, &g);
+}
