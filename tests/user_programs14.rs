@@ -2108,3 +2108,462 @@ fn ordinal_regression_with_cut_points() {
     same("cuts", &g.cuts, &dc, 1e-12);
     fd_model("ordinal", |q: &Ordinal| q.nll(&x, &y), &m, &g);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Risky idioms, one small model each.
+// ---------------------------------------------------------------------------------------------
+
+/// A minibatch gathered by `select(Axis(0), &idx)` before the forward pass.
+#[differentiate(wrt(p))]
+fn minibatch_mse(p: &Linear, x: &Array2<f64>, y: &Array2<f64>, idx: &[usize]) -> f64 {
+    let xb = x.select(Axis(0), idx);
+    let yb = y.select(Axis(0), idx);
+    let d = p.forward(&xb) - &yb;
+    (&d * &d).sum() / idx.len() as f64
+}
+
+#[test]
+fn minibatch_selected_by_rows() {
+    let x = matrix(8, 3, 13.1);
+    let y = matrix(8, 2, 14.2);
+    let p = Linear {
+        w: matrix(3, 2, 15.3),
+        b: vector(2, 16.4),
+    };
+    let idx = [6, 1, 3, 1];
+    let (v, g) = minibatch_mse_grad(&p, &x, &y, &idx);
+    close("value", v, minibatch_mse(&p, &x, &y, &idx), TOL);
+    // over the gathered rows (with repeats): dpred = 2(pred − y)/B, dW = X_bᵀ dpred
+    let xb = x.select(Axis(0), &idx);
+    let dp = (p.forward(&xb) - y.select(Axis(0), &idx)) * (2.0 / 4.0);
+    same("w", &g.w, &xb.t().dot(&dp), 1e-12);
+    same("b", &g.b, &dp.sum_axis(Axis(0)), 1e-12);
+    fd_model(
+        "minibatch",
+        |q: &Linear| minibatch_mse(q, &x, &y, &idx),
+        &p,
+        &g,
+    );
+}
+
+/// A hidden layer activated by `iter().map(..).collect::<Array1<f64>>()`, then a readout.
+#[differentiate(wrt(w, v))]
+fn collected_activation(w: &Array2<f64>, v: &Array1<f64>, x: &Array1<f64>) -> f64 {
+    let z = x.dot(w);
+    let h: Array1<f64> = z.iter().map(|&t| (1.0 + t.exp()).ln()).collect();
+    h.dot(v)
+}
+
+#[test]
+fn activation_collected_into_an_array() {
+    let x = vector(3, 17.5);
+    let w = matrix(3, 4, 18.6);
+    let v = vector(4, 19.7);
+    let (val, (gw, gv)) = collected_activation_grad(&w, &v, &x);
+    close("value", val, collected_activation(&w, &v, &x), TOL);
+    // h = softplus(xW): ∂v = h, ∂W = x ⊗ (v ⊙ σ(xW))
+    let z = x.dot(&w);
+    same("∂v", &gv, &z.mapv(|t| (1.0 + t.exp()).ln()), 1e-12);
+    same("∂W", &gw, &outer(&x, &(&v * &z.mapv(sigmoid))), 1e-12);
+    fd_array("∂W", |w| collected_activation(w, &v, &x), &w, &gw);
+}
+
+/// A tied-weight autoencoder: decode with the transpose of the encoder's weights.
+#[derive(Clone, Debug, Differentiable)]
+struct TiedAe {
+    w: Array2<f64>,
+    b_enc: Array1<f64>,
+    b_dec: Array1<f64>,
+}
+
+#[differentiate(wrt(self))]
+impl TiedAe {
+    fn loss(&self, x: &Array2<f64>) -> f64 {
+        let h = (x.dot(&self.w) + &self.b_enc).mapv(f64::tanh);
+        let r = h.dot(&self.w.t()) + &self.b_dec;
+        (&r - x).mapv(|d| d * d).sum() / x.nrows() as f64
+    }
+}
+
+#[test]
+fn tied_weight_autoencoder() {
+    let x = matrix(6, 4, 20.8);
+    let p = TiedAe {
+        w: matrix(4, 2, 21.9),
+        b_enc: vector(2, 22.1),
+        b_dec: vector(4, 23.2),
+    };
+    let (v, g) = p.loss_grad(&x);
+    close("value", v, p.loss(&x), TOL);
+    // dr = 2(r − x)/n; dW = drᵀ h (decoder) + xᵀ dz (encoder), dz = (dr W) ⊙ (1 − h²)
+    let h = (x.dot(&p.w) + &p.b_enc).mapv(f64::tanh);
+    let dr = (h.dot(&p.w.t()) + &p.b_dec - &x) * (2.0 / 6.0);
+    let dz = dr.dot(&p.w) * h.mapv(|v| 1.0 - v * v);
+    same("w", &g.w, &(dr.t().dot(&h) + x.t().dot(&dz)), 1e-12);
+    same("b_enc", &g.b_enc, &dz.sum_axis(Axis(0)), 1e-12);
+    same("b_dec", &g.b_dec, &dr.sum_axis(Axis(0)), 1e-12);
+    fd_model("tied", |q: &TiedAe| q.loss(&x), &p, &g);
+}
+
+/// Weight decay summed over the layers by `iter().map(..).sum()`, a decoder looped in
+/// reverse with `iter().rev()`, and the last layer read by `last().unwrap()`.
+#[derive(Clone, Debug, Differentiable)]
+struct Stack {
+    layers: Vec<Dense>,
+}
+
+impl Stack {
+    #[differentiate(wrt(self))]
+    fn loss(&self, x: &Array2<f64>, t: &Array2<f64>, lam: f64) -> f64 {
+        let mut h = x.clone();
+        for l in self.layers.iter().rev() {
+            h = l.forward(&h);
+        }
+        let last = self.layers.last().unwrap();
+        let d = h - t;
+        let decay: f64 = self.layers.iter().map(|l| (&l.w * &l.w).sum()).sum();
+        (&d * &d).sum() + lam * decay + last.b.sum()
+    }
+}
+
+#[test]
+fn layers_in_reverse_with_decay_summed_over_them() {
+    let x = matrix(5, 2, 24.3);
+    let t = matrix(5, 3, 25.4) * 0.5;
+    let s = Stack {
+        layers: vec![
+            Dense {
+                w: matrix(4, 3, 26.5),
+                b: vector(3, 27.6),
+            },
+            Dense {
+                w: matrix(2, 4, 28.7),
+                b: vector(4, 29.8),
+            },
+        ],
+    };
+    let lam = 0.03;
+    let (v, g) = s.loss_grad(&x, &t, lam);
+    close("value", v, s.loss(&x, &t, lam), TOL);
+    // layers applied 1 then 0: h1 = tanh(xW₁ + b₁), y = tanh(h1 W₀ + b₀); dy = 2(y − t);
+    // dz0 = dy(1 − y²), dW₀ = h1ᵀdz0 + 2λW₀, db₀ = Σ dz0; dz1 = (dz0 W₀ᵀ)(1 − h1²),
+    // dW₁ = xᵀdz1 + 2λW₁, db₁ = Σ dz1 + 1 (the last layer's bias summed)
+    let (l0, l1) = (&s.layers[0], &s.layers[1]);
+    let h1 = l1.forward(&x);
+    let y = l0.forward(&h1);
+    let dz0 = (&y - &t) * 2.0 * y.mapv(|v| 1.0 - v * v);
+    let dz1 = dz0.dot(&l0.w.t()) * h1.mapv(|v| 1.0 - v * v);
+    same(
+        "W₀",
+        &g.layers[0].w,
+        &(h1.t().dot(&dz0) + &l0.w * (2.0 * lam)),
+        1e-12,
+    );
+    same("b₀", &g.layers[0].b, &dz0.sum_axis(Axis(0)), 1e-12);
+    same(
+        "W₁",
+        &g.layers[1].w,
+        &(x.t().dot(&dz1) + &l1.w * (2.0 * lam)),
+        1e-12,
+    );
+    same("b₁", &g.layers[1].b, &(dz1.sum_axis(Axis(0)) + 1.0), 1e-12);
+    fd_model("stack", |q: &Stack| q.loss(&x, &t, lam), &s, &g);
+}
+
+/// A method returning the three projections as a tuple, destructured by the caller; a causal
+/// mask built by `from_shape_fn` and added to the scores.
+#[derive(Clone, Debug, Differentiable)]
+struct CausalHead {
+    wq: Array2<f64>,
+    wk: Array2<f64>,
+    wv: Array2<f64>,
+}
+
+impl CausalHead {
+    #[differentiate]
+    fn qkv(&self, x: &Array2<f64>) -> (Array2<f64>, Array2<f64>, Array2<f64>) {
+        (x.dot(&self.wq), x.dot(&self.wk), x.dot(&self.wv))
+    }
+
+    #[differentiate(wrt(self))]
+    fn probe(&self, x: &Array2<f64>, c: &Array2<f64>) -> f64 {
+        let (q, k, v) = self.qkv(x);
+        let n = x.nrows();
+        let mask = Array2::from_shape_fn((n, n), |(i, j)| if j > i { -1e9 } else { 0.0 });
+        let s = q.dot(&k.t()) / (q.ncols() as f64).sqrt() + &mask;
+        let e = s.mapv(f64::exp);
+        let a = &e / &e.sum_axis(Axis(1)).insert_axis(Axis(1));
+        (a.dot(&v) * c).sum()
+    }
+}
+
+#[test]
+fn causal_head_with_tuple_projections_and_additive_mask() {
+    let x = matrix(4, 3, 30.9) * 0.8;
+    let c = matrix(4, 2, 31.1);
+    let p = CausalHead {
+        wq: matrix(3, 2, 32.2),
+        wk: matrix(3, 2, 33.3),
+        wv: matrix(3, 2, 34.4),
+    };
+    let (v, g) = p.probe_grad(&x, &c);
+    close("value", v, p.probe(&x, &c), TOL);
+    // the attention backward pass with A masked (the masked entries are 0 and stay so)
+    let (q, k, vv) = (x.dot(&p.wq), x.dot(&p.wk), x.dot(&p.wv));
+    let sd = 2f64.sqrt();
+    let mut s = q.dot(&k.t()) / sd;
+    for i in 0..4 {
+        for j in (i + 1)..4 {
+            s[[i, j]] = -1e9;
+        }
+    }
+    let a = softmax_rows(&s);
+    let da = c.dot(&vv.t());
+    let rs = (&da * &a).sum_axis(Axis(1)).insert_axis(Axis(1));
+    let ds = &a * &(&da - &rs) / sd;
+    same("wq", &g.wq, &x.t().dot(&ds.dot(&k)), 1e-11);
+    same("wk", &g.wk, &x.t().dot(&ds.t().dot(&q)), 1e-11);
+    same("wv", &g.wv, &x.t().dot(&a.t().dot(&c)), 1e-11);
+    fd_model("causal", |h: &CausalHead| h.probe(&x, &c), &p, &g);
+}
+
+/// Optional sample weights: `if let Some(w) = weights` over an `Option<&Array1<f64>>`.
+#[differentiate(wrt(m))]
+fn weighted_logloss(
+    m: &LogReg,
+    x: &Array2<f64>,
+    y: &Array1<f64>,
+    weights: Option<&Array1<f64>>,
+) -> f64 {
+    let p = (x.dot(&m.w) + m.b).mapv(|z| 1.0 / (1.0 + (-z).exp()));
+    let l =
+        -(y * &p.mapv(|q| q.max(1e-12).ln()) + (1.0 - y) * &p.mapv(|q| (1.0 - q).max(1e-12).ln()));
+    if let Some(w) = weights {
+        (&l * w).sum() / w.sum()
+    } else {
+        l.mean().unwrap()
+    }
+}
+
+#[test]
+fn logloss_with_optional_sample_weights() {
+    let x = matrix(6, 2, 35.5);
+    let y = Array1::from(vec![1.0, 0.0, 1.0, 1.0, 0.0, 0.0]);
+    let sw = Array1::from(vec![1.0, 2.0, 0.5, 1.0, 3.0, 1.5]);
+    let m = LogReg {
+        w: vector(2, 36.6),
+        b: 0.3,
+    };
+    for weights in [None, Some(&sw)] {
+        let (v, g) = weighted_logloss_grad(&m, &x, &y, weights);
+        close("value", v, weighted_logloss(&m, &x, &y, weights), TOL);
+        // dz = w_i(p − y)/Σw (w = 1 without weights)
+        let ones = Array1::<f64>::ones(6);
+        let w = weights.unwrap_or(&ones);
+        let p = (x.dot(&m.w) + m.b).mapv(sigmoid);
+        let dz = (&p - &y) * w / w.sum();
+        same("w", &g.w, &x.t().dot(&dz), 1e-12);
+        close("b", g.b, dz.sum(), TOL);
+        fd_model(
+            "weighted",
+            |q: &LogReg| weighted_logloss(q, &x, &y, weights),
+            &m,
+            &g,
+        );
+    }
+}
+
+/// A layer constructed by `new` inside the loss and used at once (weights shared with a
+/// parameter struct, a bias made from a scalar).
+impl Dense {
+    #[differentiate]
+    fn new(w: Array2<f64>, b: Array1<f64>) -> Self {
+        Dense { w, b }
+    }
+}
+
+#[differentiate(wrt(w, shift))]
+fn built_layer(w: &Array2<f64>, shift: f64, x: &Array2<f64>) -> f64 {
+    let layer = Dense::new(w.clone(), Array1::from_elem(w.ncols(), shift));
+    layer.forward(x).sum()
+}
+
+#[test]
+fn layer_built_by_new_inside_the_loss() {
+    let x = matrix(4, 3, 37.7);
+    let w = matrix(3, 2, 38.8);
+    let (v, (gw, gs)) = built_layer_grad(&w, 0.2, &x);
+    close("value", v, built_layer(&w, 0.2, &x), TOL);
+    // dz = 1 − tanh²(xW + s): dW = xᵀ dz, ds = Σ dz
+    let dz = (x.dot(&w) + 0.2).mapv(|z| 1.0 - z.tanh().powi(2));
+    same("∂W", &gw, &x.t().dot(&dz), 1e-12);
+    close("∂shift", gs, dz.sum(), 1e-12);
+    fd_array("∂W", |w| built_layer(w, 0.2, &x), &w, &gw);
+    fd("∂shift", |s| built_layer(&w, s, &x), 0.2, gs);
+}
+
+/// Sparse features: `(index, value)` pairs per example read against a weight vector.
+#[differentiate(wrt(w, b))]
+fn sparse_logistic(w: &Array1<f64>, b: f64, rows: &[Vec<(usize, f64)>], y: &[f64]) -> f64 {
+    let mut total = 0.0;
+    for (row, &t) in rows.iter().zip(y) {
+        let mut z = b;
+        for &(j, v) in row {
+            z += w[j] * v;
+        }
+        total += (1.0 + z.exp()).ln() - t * z;
+    }
+    total
+}
+
+#[test]
+fn sparse_feature_logistic_regression() {
+    let rows = vec![
+        vec![(0, 1.0), (3, 0.5)],
+        vec![(1, 2.0)],
+        vec![(0, -1.0), (2, 1.5), (4, 0.3)],
+        vec![(4, 1.0), (1, -0.5)],
+    ];
+    let y = [1.0, 0.0, 1.0, 0.0];
+    let w = vector(5, 39.9);
+    let (v, (gw, gb)) = sparse_logistic_grad(&w, 0.1, &rows, &y);
+    close("value", v, sparse_logistic(&w, 0.1, &rows, &y), TOL);
+    // dz = σ(z) − y; ∂w_j += dz·v for each (j, v), ∂b = Σ dz
+    let mut ew = Array1::<f64>::zeros(5);
+    let mut eb = 0.0;
+    for (row, &t) in rows.iter().zip(&y) {
+        let z = 0.1 + row.iter().map(|&(j, v)| w[j] * v).sum::<f64>();
+        let dz = sigmoid(z) - t;
+        for &(j, v) in row {
+            ew[j] += dz * v;
+        }
+        eb += dz;
+    }
+    same("∂w", &gw, &ew, 1e-12);
+    close("∂b", gb, eb, TOL);
+    fd_array("∂w", |w| sparse_logistic(w, 0.1, &rows, &y), &w, &gw);
+}
+
+/// `scaled_add` and `+=` on a local array: momentum-like accumulation of rows.
+#[differentiate(wrt(w))]
+fn decayed_sum(w: &Array1<f64>, xs: &Array2<f64>, decay: f64) -> f64 {
+    let mut acc = Array1::zeros(xs.ncols());
+    for x in xs.outer_iter() {
+        acc *= decay;
+        acc.scaled_add(w.dot(&x), &x);
+    }
+    acc.mapv(|a| a * a).sum()
+}
+
+#[test]
+fn decayed_accumulation_with_scaled_add() {
+    let xs = matrix(4, 3, 40.1);
+    let w = vector(3, 41.2);
+    let decay = 0.8;
+    let (v, g) = decayed_sum_grad(&w, &xs, decay);
+    close("value", v, decayed_sum(&w, &xs, decay), TOL);
+    // acc = Σ_t d^{T−1−t} (w·x_t) x_t; f = |acc|²: ∂w = Σ_t d^{T−1−t} (2 acc·x_t) x_t
+    let mut acc = Array1::<f64>::zeros(3);
+    for t in 0..4 {
+        acc = acc * decay + &xs.row(t) * w.dot(&xs.row(t));
+    }
+    let mut want = Array1::<f64>::zeros(3);
+    for t in 0..4 {
+        let d = decay.powi(3 - t as i32);
+        want = want + &xs.row(t) * (d * 2.0 * acc.dot(&xs.row(t)));
+    }
+    same("∂w", &g, &want, 1e-12);
+    fd_array("∂w", |w| decayed_sum(w, &xs, decay), &w, &g);
+}
+
+/// A struct generic over the float type, its method called from an `f64` and an `f32` loss.
+#[derive(Clone, Debug, Differentiable)]
+struct Affine<F> {
+    w: Array2<F>,
+    b: Array1<F>,
+}
+
+impl<F: ndarray::NdFloat> Affine<F> {
+    #[differentiate]
+    fn energy(&self, x: &Array2<F>) -> F
+    where
+        F: ndarray::NdFloat,
+    {
+        let z = x.dot(&self.w) + &self.b;
+        z.mapv(|v| v * v).sum()
+    }
+}
+
+#[test]
+fn generic_affine_energy_in_f64_and_f32() {
+    let x = matrix(3, 2, 42.3);
+    let p = Affine {
+        w: matrix(2, 2, 43.4),
+        b: vector(2, 44.5),
+    };
+    let (v, (g, gx)) = p.energy_grad(&x);
+    close("value", v, p.energy(&x), TOL);
+    // z = xW + b: ∂W = 2xᵀz, ∂b = 2Σ z, ∂x = 2zWᵀ
+    let z = x.dot(&p.w) + &p.b;
+    same("∂W", &g.w, &(x.t().dot(&z) * 2.0), 1e-12);
+    same("∂b", &g.b, &(z.sum_axis(Axis(0)) * 2.0), 1e-12);
+    same("∂x", &gx, &(z.dot(&p.w.t()) * 2.0), 1e-12);
+    fd_model("affine", |q: &Affine<f64>| q.energy(&x), &p, &g);
+    let p32 = Affine {
+        w: p.w.mapv(|v| v as f32),
+        b: p.b.mapv(|v| v as f32),
+    };
+    let x32 = x.mapv(|v| v as f32);
+    let (v32, (g32, _)) = p32.energy_grad(&x32);
+    close("f32 value", v32 as f64, v, 1e-5);
+    for (a, b) in g32.w.iter().zip(g.w.iter()) {
+        close("f32 ∂W", *a as f64, *b, 1e-4);
+    }
+}
+
+/// A matrix filled from a differentiated scalar by `Array2::from_elem`, a prior mean in a
+/// Gaussian-process-style residual.
+#[differentiate(wrt(m0, w))]
+fn prior_mean_residual(m0: f64, w: &Array2<f64>, y: &Array2<f64>) -> f64 {
+    let prior = Array2::from_elem(y.raw_dim(), m0);
+    let r = y - &(prior + w);
+    (&r * &r).sum()
+}
+
+#[test]
+fn matrix_filled_from_a_differentiated_scalar() {
+    let y = matrix(3, 4, 45.6);
+    let w = matrix(3, 4, 46.7) * 0.5;
+    let (v, (gm, gw)) = prior_mean_residual_grad(0.3, &w, &y);
+    close("value", v, prior_mean_residual(0.3, &w, &y), TOL);
+    // r = y − m0 − w: ∂m0 = −2Σr, ∂w = −2r
+    let r = &y - &w - 0.3;
+    close("∂m0", gm, -2.0 * r.sum(), 1e-12);
+    same("∂w", &gw, &(&r * -2.0), 1e-12);
+    fd("∂m0", |m| prior_mean_residual(m, &w, &y), 0.3, gm);
+}
+
+/// An optional scale passed as `Option<&f64>`, matched: ∂l = s² without it 1.
+#[differentiate(wrt(l))]
+fn optionally_scaled(l: &Array1<f64>, scale: Option<&f64>) -> f64 {
+    match scale {
+        Some(s) => l.sum() * s * s,
+        None => l.sum(),
+    }
+}
+
+#[test]
+fn optional_scale_by_reference() {
+    let l = vector(3, 47.8);
+    let (v, g) = optionally_scaled_grad(&l, Some(&1.5));
+    close("value", v, optionally_scaled(&l, Some(&1.5)), TOL);
+    same("∂l", &g, &Array1::from_elem(3, 2.25), 1e-12);
+    let (_, g) = optionally_scaled_grad(&l, None);
+    same("∂l", &g, &Array1::from_elem(3, 1.0), 1e-12);
+    fd_array(
+        "∂l",
+        |l| optionally_scaled(l, Some(&1.5)),
+        &l,
+        &g.mapv(|_| 2.25),
+    );
+}
