@@ -2567,3 +2567,348 @@ fn optional_scale_by_reference() {
         &g.mapv(|_| 2.25),
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// A tiny language model: embeddings gathered by row, an RNN whose states are kept in a `Vec`,
+// logits through the tied embedding matrix `h.dot(&self.emb.t())`, `nn::log_softmax`.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct TinyLm {
+    emb: Array2<f64>,
+    wh: Array2<f64>,
+}
+
+impl TinyLm {
+    #[differentiate(wrt(self))]
+    fn nll(&self, toks: &[usize]) -> f64 {
+        let d = self.emb.ncols();
+        let mut h: Array1<f64> = Array1::zeros(d);
+        let mut states = Vec::new();
+        for &t in &toks[..toks.len() - 1] {
+            h = (&self.emb.row(t) + &h.dot(&self.wh)).mapv(f64::tanh);
+            states.push(h.clone());
+        }
+        let mut total = 0.0;
+        for (k, s) in states.iter().enumerate() {
+            let logits = s.dot(&self.emb.t());
+            let lp = autodiff::nn::log_softmax(&logits);
+            total -= lp[toks[k + 1]];
+        }
+        total / states.len() as f64
+    }
+}
+
+#[test]
+fn tiny_language_model_with_tied_embeddings() {
+    let m = TinyLm {
+        emb: matrix(5, 3, 48.9),
+        wh: matrix(3, 3, 49.1) * 0.7,
+    };
+    let toks = [0, 3, 1, 4, 2, 2];
+    let (v, g) = m.nll_grad(&toks);
+    close("value", v, m.nll(&toks), TOL);
+    // per step k (n steps): dlogits = (softmax − e_{y})/n; ∂emb += dlogitsᵀ ⊗ h_k (the tied
+    // readout), dh_k += emb dlogits; backwards through time: dz = dh ⊙ (1 − h²),
+    // ∂emb[t] += dz, ∂Wh += h_{k−1} ⊗ dz, dh_{k−1} += Wh dz
+    let n = toks.len() - 1;
+    let mut hs = vec![Array1::<f64>::zeros(3)];
+    for k in 0..n {
+        let h = (&m.emb.row(toks[k]) + &hs[k].dot(&m.wh)).mapv(f64::tanh);
+        hs.push(h);
+    }
+    let mut gemb = Array2::<f64>::zeros((5, 3));
+    let mut gwh = Array2::<f64>::zeros((3, 3));
+    let mut dhs: Vec<Array1<f64>> = vec![Array1::zeros(3); n + 1];
+    for k in 0..n {
+        let h = &hs[k + 1];
+        let logits = h.dot(&m.emb.t()).insert_axis(Axis(0));
+        let mut dl = softmax_rows(&logits).row(0).to_owned();
+        dl[toks[k + 1]] -= 1.0;
+        dl /= n as f64;
+        gemb = gemb + outer(&dl, h);
+        dhs[k + 1] = &dhs[k + 1] + &m.emb.t().dot(&dl);
+    }
+    let mut carry = Array1::<f64>::zeros(3);
+    for k in (0..n).rev() {
+        let dh = &dhs[k + 1] + &carry;
+        let dz = &dh * &hs[k + 1].mapv(|v| 1.0 - v * v);
+        let mut r = gemb.row_mut(toks[k]);
+        r += &dz;
+        gwh = gwh + outer(&hs[k], &dz);
+        carry = m.wh.dot(&dz);
+    }
+    same("emb", &g.emb, &gemb, 1e-12);
+    same("wh", &g.wh, &gwh, 1e-12);
+    fd_model("tiny lm", |q: &TinyLm| q.nll(&toks), &m, &g);
+}
+
+// ---------------------------------------------------------------------------------------------
+// `hessian` on a model method whose parameter struct holds a `Vec` of layers.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct Ridge2 {
+    layers: Vec<Dense>,
+}
+
+impl Dense {
+    #[differentiate(hessian)]
+    fn out(&self, x: &Array2<f64>) -> Array2<f64> {
+        (x.dot(&self.w) + &self.b).mapv(f64::tanh)
+    }
+}
+
+impl Ridge2 {
+    #[differentiate(hessian, wrt(self))]
+    fn loss(&self, x: &Array2<f64>, y: &Array1<f64>) -> f64 {
+        let mut h = x.clone();
+        for l in &self.layers {
+            h = l.out(&h);
+        }
+        let r = h.sum_axis(Axis(1)) - y;
+        r.dot(&r) + 0.1 * self.layers.iter().map(|l| (&l.w * &l.w).sum()).sum::<f64>()
+    }
+}
+
+#[test]
+fn hessian_vector_product_of_a_layered_model() {
+    let x = matrix(5, 2, 50.2);
+    let y = vector(5, 51.3);
+    let m = Ridge2 {
+        layers: vec![
+            Dense {
+                w: matrix(2, 3, 52.4),
+                b: vector(3, 53.5),
+            },
+            Dense {
+                w: matrix(3, 2, 54.6),
+                b: vector(2, 55.7),
+            },
+        ],
+    };
+    let (v, g) = m.loss_grad(&x, &y);
+    close("value", v, m.loss(&x, &y), TOL);
+    // the tower's backward pass: dout = 2r (broadcast to both outputs), per layer backwards
+    // dz = dh ⊙ (1 − h²), dW = h_inᵀ dz + 0.2W, db = Σ dz, dh_in = dz Wᵀ
+    let h1 = m.layers[0].out(&x);
+    let h2 = m.layers[1].out(&h1);
+    let r = h2.sum_axis(Axis(1)) - &y;
+    let dh2 = (r * 2.0).insert_axis(Axis(1)).dot(&Array2::ones((1, 2)));
+    let dz2 = &dh2 * &h2.mapv(|v| 1.0 - v * v);
+    let dz1 = dz2.dot(&m.layers[1].w.t()) * h1.mapv(|v| 1.0 - v * v);
+    same(
+        "W₂",
+        &g.layers[1].w,
+        &(h1.t().dot(&dz2) + &m.layers[1].w * 0.2),
+        1e-12,
+    );
+    same("b₂", &g.layers[1].b, &dz2.sum_axis(Axis(0)), 1e-12);
+    same(
+        "W₁",
+        &g.layers[0].w,
+        &(x.t().dot(&dz1) + &m.layers[0].w * 0.2),
+        1e-12,
+    );
+    same("b₁", &g.layers[0].b, &dz1.sum_axis(Axis(0)), 1e-12);
+    fd_model("layered", |q: &Ridge2| q.loss(&x, &y), &m, &g);
+    // H·v against central differences of the gradient along v, and J·v = ⟨∇f, v⟩
+    let dir = autodiff::check::random_direction(&m, 7);
+    let (v2, g2, hv) = m.loss_hvp(&x, &y, &dir);
+    close("hvp value", v2, v, TOL);
+    same("hvp gradient", &g2.layers[0].w, &g.layers[0].w, 1e-12);
+    let r = autodiff::check::hvpcheck(|q: &Ridge2| q.loss_grad(&x, &y).1, &m, &dir, &hv);
+    assert!(r.passed(), "layered H·v: {r}");
+    let (_, jv) = m.loss_jvp(&x, &y, &dir);
+    let mut want = 0.0;
+    for (gl, dl) in g.layers.iter().zip(&dir.layers) {
+        want += (&gl.w * &dl.w).sum() + gl.b.dot(&dl.b);
+    }
+    close("J·v", jv, want, 1e-10);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A zero-inflated Poisson model: two linear predictors, branches on the count.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct Zip {
+    beta: Array1<f64>,
+    gamma: Array1<f64>,
+}
+
+#[differentiate(wrt(self))]
+impl Zip {
+    fn nll(&self, x: &Array2<f64>, y: &[u32]) -> f64 {
+        let eta = x.dot(&self.beta);
+        let zeta = x.dot(&self.gamma);
+        let mut ll = 0.0;
+        for i in 0..y.len() {
+            let pi = 1.0 / (1.0 + (-zeta[i]).exp());
+            let mu = eta[i].exp();
+            ll += if y[i] == 0 {
+                (pi + (1.0 - pi) * (-mu).exp()).ln()
+            } else {
+                (1.0 - pi).ln() - mu + y[i] as f64 * eta[i]
+            };
+        }
+        -ll
+    }
+}
+
+#[test]
+fn zero_inflated_poisson() {
+    let x = matrix(8, 2, 56.8);
+    let y = [0u32, 2, 0, 1, 0, 4, 3, 0];
+    let m = Zip {
+        beta: vector(2, 57.9),
+        gamma: vector(2, 58.1),
+    };
+    let (v, g) = m.nll_grad(&x, &y);
+    close("value", v, m.nll(&x, &y), TOL);
+    // y = 0, with P = π + (1 − π)e^{−μ}: ∂ζ = −π(1 − π)(1 − e^{−μ})/P, ∂η = (1 − π)e^{−μ}μ/P;
+    // y > 0: ∂ζ = π, ∂η = μ − y
+    let eta = x.dot(&m.beta);
+    let zeta = x.dot(&m.gamma);
+    let (mut de, mut dz) = (Array1::<f64>::zeros(8), Array1::<f64>::zeros(8));
+    for i in 0..8 {
+        let pi = sigmoid(zeta[i]);
+        let mu = eta[i].exp();
+        if y[i] == 0 {
+            let p = pi + (1.0 - pi) * (-mu).exp();
+            dz[i] = -pi * (1.0 - pi) * (1.0 - (-mu).exp()) / p;
+            de[i] = (1.0 - pi) * (-mu).exp() * mu / p;
+        } else {
+            dz[i] = pi;
+            de[i] = mu - y[i] as f64;
+        }
+    }
+    same("β", &g.beta, &x.t().dot(&de), 1e-12);
+    same("γ", &g.gamma, &x.t().dot(&dz), 1e-12);
+    fd_model("zip", |q: &Zip| q.nll(&x, &y), &m, &g);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A Weibull accelerated-failure-time model with censoring: scalar shape beside a vector.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct WeibullAft {
+    beta: Array1<f64>,
+    log_k: f64,
+}
+
+#[differentiate(wrt(self))]
+impl WeibullAft {
+    fn nll(&self, x: &Array2<f64>, t: &[f64], observed: &[bool]) -> f64 {
+        let k = self.log_k.exp();
+        let scale = x.dot(&self.beta).mapv(f64::exp);
+        let mut ll = 0.0;
+        for (i, &lam) in scale.iter().enumerate() {
+            let z = t[i] / lam;
+            if observed[i] {
+                ll += k.ln() - lam.ln() + (k - 1.0) * z.ln();
+            }
+            ll -= z.powf(k);
+        }
+        -ll
+    }
+}
+
+#[test]
+fn weibull_aft_with_censoring() {
+    let x = matrix(7, 2, 59.2);
+    let t = [0.8, 1.5, 0.3, 2.2, 1.1, 0.6, 1.9];
+    let observed = [true, false, true, true, false, true, false];
+    let m = WeibullAft {
+        beta: vector(2, 60.3) * 0.5,
+        log_k: 0.3,
+    };
+    let (v, g) = m.nll_grad(&x, &t, &observed);
+    close("value", v, m.nll(&x, &t, &observed), TOL);
+    // with λ = e^{xβ}, z = t/λ, ℓ = δ(ln k − ln λ + (k − 1) ln z) − z^k:
+    // ∂ℓ/∂(xβ) = −δk + k z^k, ∂ℓ/∂k = δ(1/k + ln z) − z^k ln z; the loss is −ℓ, ∂log k = k·∂k
+    let k = m.log_k.exp();
+    let lam = x.dot(&m.beta).mapv(f64::exp);
+    let mut de = Array1::<f64>::zeros(7);
+    let mut dk = 0.0;
+    for i in 0..7 {
+        let z = t[i] / lam[i];
+        let d = if observed[i] { 1.0 } else { 0.0 };
+        de[i] = -(-d * k + k * z.powf(k));
+        dk -= d * (1.0 / k + z.ln()) - z.powf(k) * z.ln();
+    }
+    same("β", &g.beta, &x.t().dot(&de), 1e-12);
+    close("log k", g.log_k, k * dk, 1e-12);
+    fd_model("weibull", |q: &WeibullAft| q.nll(&x, &t, &observed), &m, &g);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A GRU-style update gate with `Array1::ones(n) - &z`, and rows written by `rows_mut()`-free
+// `assign` into a local state matrix.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct GatedLeak {
+    wz: Array2<f64>,
+    wc: Array2<f64>,
+}
+
+impl GatedLeak {
+    #[differentiate(wrt(self))]
+    fn loss(&self, xs: &Array2<f64>, target: &Array2<f64>) -> f64 {
+        let n = self.wz.ncols();
+        let mut h = Array1::zeros(n);
+        let mut hist = Array2::zeros((xs.nrows(), n));
+        for t in 0..xs.nrows() {
+            let x = xs.row(t);
+            let z = x.dot(&self.wz).mapv(|v| 1.0 / (1.0 + (-v).exp()));
+            let c = x.dot(&self.wc).mapv(f64::tanh);
+            h = (Array1::ones(n) - &z) * &h + &z * &c;
+            hist.row_mut(t).assign(&h);
+        }
+        let d = hist - target;
+        (&d * &d).sum()
+    }
+}
+
+#[test]
+fn gated_leak_with_ones_minus_gate_and_row_assign() {
+    let xs = matrix(4, 2, 61.4);
+    let target = matrix(4, 3, 62.5) * 0.5;
+    let m = GatedLeak {
+        wz: matrix(2, 3, 63.6),
+        wc: matrix(2, 3, 64.7),
+    };
+    let (v, g) = m.loss_grad(&xs, &target);
+    close("value", v, m.loss(&xs, &target), TOL);
+    // h_t = (1 − z)h_{t−1} + z c; each step's dh = 2(h_t − target_t) + carry;
+    // dz = dh(c − h_{t−1}), dc = dh z, carry = dh(1 − z); ∂Wz += x ⊗ dz z(1 − z),
+    // ∂Wc += x ⊗ dc(1 − c²)
+    let mut hs = vec![Array1::<f64>::zeros(3)];
+    let mut zs = Vec::new();
+    let mut cs = Vec::new();
+    for t in 0..4 {
+        let x = xs.row(t);
+        let z = x.dot(&m.wz).mapv(sigmoid);
+        let c = x.dot(&m.wc).mapv(f64::tanh);
+        let h = (1.0 - &z) * &hs[t] + &z * &c;
+        zs.push(z);
+        cs.push(c);
+        hs.push(h);
+    }
+    let (mut gz, mut gc) = (Array2::<f64>::zeros((2, 3)), Array2::<f64>::zeros((2, 3)));
+    let mut carry = Array1::<f64>::zeros(3);
+    for t in (0..4).rev() {
+        let dh = (&hs[t + 1] - &target.row(t)) * 2.0 + &carry;
+        let dz = &dh * &(&cs[t] - &hs[t]);
+        let dc = &dh * &zs[t];
+        carry = &dh * &(1.0 - &zs[t]);
+        let x = xs.row(t).to_owned();
+        gz = gz + outer(&x, &(&dz * &zs[t].mapv(|v| v * (1.0 - v))));
+        gc = gc + outer(&x, &(&dc * &cs[t].mapv(|v| 1.0 - v * v)));
+    }
+    same("wz", &g.wz, &gz, 1e-12);
+    same("wc", &g.wc, &gc, 1e-12);
+    fd_model("gated leak", |q: &GatedLeak| q.loss(&xs, &target), &m, &g);
+}
