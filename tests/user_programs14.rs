@@ -2912,3 +2912,112 @@ fn gated_leak_with_ones_minus_gate_and_row_assign() {
     same("wc", &g.wc, &gc, 1e-12);
     fd_model("gated leak", |q: &GatedLeak| q.loss(&xs, &target), &m, &g);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Weights and biases in two parallel `Vec`s zipped, the parameter struct destructured.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct ParallelMlp {
+    ws: Vec<Array2<f64>>,
+    bs: Vec<Array1<f64>>,
+}
+
+impl ParallelMlp {
+    #[differentiate(wrt(self))]
+    fn loss(&self, x: &Array2<f64>, y: &Array2<f64>) -> f64 {
+        let Self { ws, bs } = self;
+        let act = |z: Array2<f64>| z.mapv(f64::tanh);
+        let mut h = x.clone();
+        for (w, b) in ws.iter().zip(bs) {
+            h = act(h.dot(w) + b);
+        }
+        let d = h - y;
+        (&d * &d).sum() / 2.0
+    }
+}
+
+#[test]
+fn parallel_weight_and_bias_vecs_zipped() {
+    let x = matrix(5, 2, 65.8);
+    let y = matrix(5, 2, 66.9) * 0.5;
+    let m = ParallelMlp {
+        ws: vec![matrix(2, 3, 67.1), matrix(3, 2, 68.2)],
+        bs: vec![vector(3, 69.3), vector(2, 70.4)],
+    };
+    let (v, g) = m.loss_grad(&x, &y);
+    close("value", v, m.loss(&x, &y), TOL);
+    // the tower's backward pass with dout = h − y
+    let h1 = (x.dot(&m.ws[0]) + &m.bs[0]).mapv(f64::tanh);
+    let h2 = (h1.dot(&m.ws[1]) + &m.bs[1]).mapv(f64::tanh);
+    let dz2 = (&h2 - &y) * h2.mapv(|v| 1.0 - v * v);
+    let dz1 = dz2.dot(&m.ws[1].t()) * h1.mapv(|v| 1.0 - v * v);
+    same("W₂", &g.ws[1], &h1.t().dot(&dz2), 1e-12);
+    same("b₂", &g.bs[1], &dz2.sum_axis(Axis(0)), 1e-12);
+    same("W₁", &g.ws[0], &x.t().dot(&dz1), 1e-12);
+    same("b₁", &g.bs[0], &dz1.sum_axis(Axis(0)), 1e-12);
+    fd_model("parallel", |q: &ParallelMlp| q.loss(&x, &y), &m, &g);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A row max by `fold_axis`, log-sum-exp by hand, and `Zip` over two arrays.
+// ---------------------------------------------------------------------------------------------
+
+#[differentiate(wrt(w))]
+fn fold_axis_cross_entropy(w: &Array2<f64>, x: &Array2<f64>, labels: &[usize]) -> f64 {
+    let z = x.dot(w);
+    let m = z.fold_axis(Axis(1), f64::NEG_INFINITY, |&a, &b| a.max(b));
+    let lse = (&z - &m.clone().insert_axis(Axis(1)))
+        .mapv(f64::exp)
+        .sum_axis(Axis(1))
+        .mapv(f64::ln)
+        + &m;
+    let picked = Array1::from_shape_fn(labels.len(), |i| z[[i, labels[i]]]);
+    ndarray::Zip::from(&lse)
+        .and(&picked)
+        .map_collect(|&l, &p| l - p)
+        .mean()
+        .unwrap()
+}
+
+#[test]
+fn cross_entropy_with_fold_axis_and_zip() {
+    let x = matrix(6, 3, 71.5);
+    let w = matrix(3, 4, 72.6) * 2.0;
+    let labels = [1, 0, 3, 2, 2, 1];
+    let (v, g) = fold_axis_cross_entropy_grad(&w, &x, &labels);
+    close("value", v, fold_axis_cross_entropy(&w, &x, &labels), TOL);
+    // dz = (softmax(z) − onehot)/n, dW = xᵀ dz
+    let mut dz = softmax_rows(&x.dot(&w));
+    for (i, &l) in labels.iter().enumerate() {
+        dz[[i, l]] -= 1.0;
+    }
+    dz /= 6.0;
+    same("∂W", &g, &x.t().dot(&dz), 1e-12);
+    fd_array("∂W", |w| fold_axis_cross_entropy(w, &x, &labels), &w, &g);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Features concatenated by the `concatenate!` macro before a linear head.
+// ---------------------------------------------------------------------------------------------
+
+#[differentiate(wrt(w))]
+fn concatenated_features(w: &Array1<f64>, x: &Array2<f64>, y: &Array1<f64>) -> f64 {
+    let sq = x.mapv(|v| v * v);
+    let feats = ndarray::concatenate![Axis(1), x.view(), sq.view()];
+    let r = feats.dot(w) - y;
+    r.dot(&r)
+}
+
+#[test]
+fn features_joined_by_the_concatenate_macro() {
+    let x = matrix(5, 2, 73.7);
+    let y = vector(5, 74.8);
+    let w = vector(4, 75.9);
+    let (v, g) = concatenated_features_grad(&w, &x, &y);
+    close("value", v, concatenated_features(&w, &x, &y), TOL);
+    // F = [x, x²]: ∂w = 2Fᵀ(Fw − y)
+    let f = ndarray::concatenate![Axis(1), x.view(), x.mapv(|v| v * v).view()];
+    same("∂w", &g, &(f.t().dot(&(f.dot(&w) - &y)) * 2.0), 1e-12);
+    fd_array("∂w", |w| concatenated_features(w, &x, &y), &w, &g);
+}
