@@ -3021,3 +3021,41 @@ fn features_joined_by_the_concatenate_macro() {
     same("∂w", &g, &(f.t().dot(&(f.dot(&w) - &y)) * 2.0), 1e-12);
     fd_array("∂w", |w| concatenated_features(w, &x, &y), &w, &g);
 }
+
+// ---------------------------------------------------------------------------------------------
+// A loss averaged per minibatch over `axis_chunks_iter(Axis(0), k)`, the last batch shorter.
+// ---------------------------------------------------------------------------------------------
+
+#[differentiate(wrt(p))]
+fn chunked_loss(p: &Linear, x: &Array2<f64>, y: &Array2<f64>, batch: usize) -> f64 {
+    let mut total = 0.0;
+    for (k, xb) in x.axis_chunks_iter(Axis(0), batch).enumerate() {
+        let yb = y.slice(ndarray::s![k * batch..k * batch + xb.nrows(), ..]);
+        let d = p.forward(&xb.to_owned()) - &yb;
+        total += (&d * &d).sum() / xb.nrows() as f64;
+    }
+    total
+}
+
+#[test]
+fn loss_over_minibatches_by_axis_chunks_iter() {
+    let x = matrix(7, 3, 76.1);
+    let y = matrix(7, 2, 77.2);
+    let p = Linear {
+        w: matrix(3, 2, 78.3),
+        b: vector(2, 79.4),
+    };
+    let (v, g) = chunked_loss_grad(&p, &x, &y, 3);
+    close("value", v, chunked_loss(&p, &x, &y, 3), TOL);
+    // batches of rows 0..3, 3..6, 6..7, each with dpred = 2(pred − y)/n_b: ∂W = Σ X_bᵀ dpred_b
+    let (mut gw, mut gb) = (Array2::<f64>::zeros((3, 2)), Array1::<f64>::zeros(2));
+    for (lo, hi) in [(0, 3), (3, 6), (6, 7)] {
+        let xb = x.slice(ndarray::s![lo..hi, ..]).to_owned();
+        let dp = (p.forward(&xb) - y.slice(ndarray::s![lo..hi, ..])) * (2.0 / (hi - lo) as f64);
+        gw = gw + xb.t().dot(&dp);
+        gb = gb + dp.sum_axis(Axis(0));
+    }
+    same("w", &g.w, &gw, 1e-12);
+    same("b", &g.b, &gb, 1e-12);
+    fd_model("chunks", |q: &Linear| chunked_loss(q, &x, &y, 3), &p, &g);
+}
