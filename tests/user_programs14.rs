@@ -3059,3 +3059,46 @@ fn loss_over_minibatches_by_axis_chunks_iter() {
     same("b", &g.b, &gb, 1e-12);
     fd_model("chunks", |q: &Linear| chunked_loss(q, &x, &y, 3), &p, &g);
 }
+
+// ---------------------------------------------------------------------------------------------
+// A 1-D convolution layer whose window reads `self` inside the `s![..]` macro.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct Conv1d {
+    k: Array1<f64>,
+    bias: f64,
+}
+
+impl Conv1d {
+    #[differentiate(wrt(self))]
+    fn loss(&self, x: &Array1<f64>, t: &Array1<f64>) -> f64 {
+        let n = x.len() - self.k.len() + 1;
+        let mut out = Array1::zeros(n);
+        for i in 0..n {
+            out[i] = x.slice(ndarray::s![i..i + self.k.len()]).dot(&self.k) + self.bias;
+        }
+        let d = &out - t;
+        d.dot(&d)
+    }
+}
+
+#[test]
+fn conv1d_window_reading_self_in_the_slice_macro() {
+    let c = Conv1d {
+        k: vector(3, 80.5),
+        bias: 0.1,
+    };
+    let x = vector(8, 81.6);
+    let t = vector(6, 82.7);
+    let (v, g) = c.loss_grad(&x, &t);
+    close("value", v, c.loss(&x, &t), TOL);
+    // out_i = Σ_j k_j x_{i+j} + b, d = out − t: ∂k_j = 2Σ_i d_i x_{i+j}, ∂b = 2Σ d_i
+    let d = Array1::from_shape_fn(6, |i| {
+        (0..3).map(|j| c.k[j] * x[i + j]).sum::<f64>() + c.bias - t[i]
+    });
+    let want = Array1::from_shape_fn(3, |j| 2.0 * (0..6).map(|i| d[i] * x[i + j]).sum::<f64>());
+    same("k", &g.k, &want, 1e-12);
+    close("bias", g.bias, 2.0 * d.sum(), 1e-12);
+    fd_model("conv1d", |q: &Conv1d| q.loss(&x, &t), &c, &g);
+}
