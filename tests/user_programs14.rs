@@ -3102,3 +3102,44 @@ fn conv1d_window_reading_self_in_the_slice_macro() {
     close("bias", g.bias, 2.0 * d.sum(), 1e-12);
     fd_model("conv1d", |q: &Conv1d| q.loss(&x, &t), &c, &g);
 }
+
+// ---------------------------------------------------------------------------------------------
+// `Zip::from(..).and(..).fold(..)` for a squared error, and `self` in `assert!`/`println!`.
+// ---------------------------------------------------------------------------------------------
+
+impl Linear {
+    #[differentiate(wrt(self))]
+    fn zip_fold_sse(&self, x: &Array2<f64>, y: &Array2<f64>) -> f64 {
+        assert_eq!(
+            x.ncols(),
+            self.w.nrows(),
+            "{} features for {:?}",
+            x.ncols(),
+            self.w.shape()
+        );
+        let z = x.dot(&self.w) + &self.b;
+        if z.len() > 1_000_000 {
+            println!("large output {:?} of {:?}", z.shape(), self.w.shape());
+        }
+        ndarray::Zip::from(&z)
+            .and(y)
+            .fold(0.0, |acc, &p, &t| acc + (p - t) * (p - t))
+    }
+}
+
+#[test]
+fn squared_error_by_zip_fold_with_self_in_asserts() {
+    let x = matrix(5, 3, 83.8);
+    let y = matrix(5, 2, 84.9);
+    let p = Linear {
+        w: matrix(3, 2, 85.1),
+        b: vector(2, 86.2),
+    };
+    let (v, g) = p.zip_fold_sse_grad(&x, &y);
+    close("value", v, p.zip_fold_sse(&x, &y), TOL);
+    // dz = 2(z − y): ∂W = xᵀ dz, ∂b = Σ_rows dz
+    let dz = (p.forward(&x) - &y) * 2.0;
+    same("w", &g.w, &x.t().dot(&dz), 1e-12);
+    same("b", &g.b, &dz.sum_axis(Axis(0)), 1e-12);
+    fd_model("zip fold", |q: &Linear| q.zip_fold_sse(&x, &y), &p, &g);
+}
