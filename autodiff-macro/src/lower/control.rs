@@ -537,7 +537,7 @@ impl Lowering {
             return None;
         };
         (r.mutability.is_none()
-            && (crate::types::is_float_type(&r.elem) || crate::types::is_ndarray(&r.elem)))
+            && (crate::types::is_scalar_float(&r.elem) || crate::types::is_ndarray(&r.elem)))
         .then(|| (*r.elem).clone())
     }
 
@@ -560,7 +560,7 @@ impl Lowering {
             return Vec::new();
         }
         let n = &pi.ident;
-        if crate::types::is_float_type(elem) {
+        if crate::types::is_scalar_float(elem) {
             let krate = &self.krate;
             vec![syn::parse_quote!(let #n = #krate::__private::bound_payload!(#n);)]
         } else {
