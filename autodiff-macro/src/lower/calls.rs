@@ -889,6 +889,13 @@ impl Lowering {
         self.variable_value(e)
             .is_some_and(|v| match self.f.value(v).def {
                 ValueDef::Param(n) => crate::types::is_ndarray(&self.f.params[n].ty),
+                // A local bound to a view of an array: `let r = x.row(i);`, and the lane a
+                // `map_axis` closure is given (`s.map_axis(Axis(1), |r| r.fold(..))`).
+                ValueDef::Result(i, 0) => matches!(
+                    &self.f.inst(i).kind,
+                    InstKind::Prim { prim, .. }
+                        if matches!(prim.name(), "slice" | "t" | "view" | "index_axis")
+                ),
                 _ => false,
             })
     }
@@ -2125,6 +2132,12 @@ impl Lowering {
         if let Some(e) = array_from_shape_fn(&fp.path, c) {
             return self.expr(b, &e, true);
         }
+        if let Some(fill) = array_from_elem(&fp.path, c)
+            && let Expr::Path(fill_path) = &*fill.func
+            && let Some(e) = array_from_shape_fn(&fill_path.path, &fill)
+        {
+            return self.expr(b, &e, true);
+        }
         if let Some(e) = array_from_vec(&fp.path, c) {
             return self.expr(b, &e, true);
         }
@@ -2529,6 +2542,46 @@ fn array_from_shape_fn(path: &syn::Path, c: &syn::ExprCall) -> Option<Expr> {
         }
         _ => None,
     }
+}
+
+/// `Array1::from_elem(n, x)` and `Array2::from_elem((r, c), x)` (by a longer path too) of a
+/// value that is not a literal or a constant (a bias broadcast from a differentiated scalar) as
+/// `from_shape_fn(n, |i| x)` and `from_shape_fn((r, c), |(i, j)| x)`, which
+/// [`array_from_shape_fn`] writes element by element. `None` for other calls.
+fn array_from_elem(path: &syn::Path, c: &syn::ExprCall) -> Option<syn::ExprCall> {
+    let n = path.segments.len();
+    if n < 2 || c.args.len() != 2 {
+        return None;
+    }
+    let (ty, func) = (&path.segments[n - 2], &path.segments[n - 1]);
+    if func.ident != "from_elem" || !func.arguments.is_none() {
+        return None;
+    }
+    let fill = &c.args[1];
+    let constant = match chain::strip(fill) {
+        Expr::Lit(_) => true,
+        Expr::Unary(u) => matches!(chain::strip(&u.expr), Expr::Lit(_)),
+        Expr::Path(p) => p
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident.to_string().chars().all(|ch| !ch.is_lowercase())),
+        _ => false,
+    };
+    if constant {
+        return None;
+    }
+    let closure: Expr = match ty.ident.to_string().as_str() {
+        "Array1" => syn::parse_quote_spanned!(fill.span()=> |__ad_i| #fill),
+        "Array2" => syn::parse_quote_spanned!(fill.span()=> |(__ad_i, __ad_j)| #fill),
+        _ => return None,
+    };
+    let mut path = path.clone();
+    if let Some(last) = path.segments.last_mut() {
+        last.ident = syn::Ident::new("from_shape_fn", last.ident.span());
+    }
+    let shape = &c.args[0];
+    Some(syn::parse_quote_spanned!(c.span()=> #path(#shape, #closure)))
 }
 
 /// `Array2::from_diag(&d)` (by a longer path too) as the square matrix of zeros with `d`

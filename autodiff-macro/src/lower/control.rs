@@ -450,12 +450,16 @@ impl Lowering {
         let saved = self.env.clone();
         let mut arms = Vec::new();
         let by_ref = self.matched_through_reference(&em.expr);
+        let option_ref = self.option_of_reference(&em.expr);
         for arm in &em.arms {
             self.env = saved.clone();
             let head = self.match_arm_head(arm, scrutinee);
             let mut body = arm_body_stmts(&arm.body);
             if by_ref {
                 body.splice(0..0, self.bound_payloads(arm));
+            }
+            if let Some(elem) = &option_ref {
+                body.splice(0..0, self.option_payload(arm, elem));
             }
             self.seq(head.block, &body, &[], &finish, arm.body.span());
             arms.push(head);
@@ -503,6 +507,65 @@ impl Lowering {
                 if tp.qself.is_none()
                     && tp.path.segments.iter().all(|s| s.arguments.is_none())
                     && !crate::types::is_float_type(&r.elem))
+    }
+
+    /// The `T` of a parameter declared `Option<&T>` (`weights: Option<&Array1<f64>>`) that `e`
+    /// names, where `T` is a float or an ndarray array: `Some(w)` binds a reference, which the
+    /// rules do not take where they take the value (`&l * w`).
+    fn option_of_reference(&self, e: &Expr) -> Option<syn::Type> {
+        let Expr::Path(p) = e else {
+            return None;
+        };
+        let id = p.path.get_ident()?;
+        let v = self
+            .lookup(&id.to_string())
+            .and_then(|k| self.env[k].value)?;
+        let ValueDef::Param(n) = self.f.value(v).def else {
+            return None;
+        };
+        let syn::Type::Path(tp) = &self.f.params[n].ty else {
+            return None;
+        };
+        let seg = tp.path.segments.last()?;
+        if seg.ident != "Option" {
+            return None;
+        }
+        let syn::PathArguments::AngleBracketed(a) = &seg.arguments else {
+            return None;
+        };
+        let Some(syn::GenericArgument::Type(syn::Type::Reference(r))) = a.args.first() else {
+            return None;
+        };
+        (r.mutability.is_none()
+            && (crate::types::is_scalar_float(&r.elem) || crate::types::is_ndarray(&r.elem)))
+        .then(|| (*r.elem).clone())
+    }
+
+    /// `let w = *w;` (a float) or `let w = w.to_owned();` (an array) for the name `Some(w)`
+    /// binds in an arm of a match on an `Option<&T>` parameter (see
+    /// [`Self::option_of_reference`]): the value, as arithmetic takes it. The array is copied
+    /// once per call.
+    fn option_payload(&self, arm: &syn::Arm, elem: &syn::Type) -> Vec<Stmt> {
+        let pat = match &arm.pat {
+            Pat::Guard(g) => &*g.pat,
+            p => p,
+        };
+        let Pat::TupleStruct(ts) = pat else {
+            return Vec::new();
+        };
+        let Some(Pat::Ident(pi)) = ts.elems.first() else {
+            return Vec::new();
+        };
+        if !ts.path.is_ident("Some") || ts.elems.len() != 1 || pi.by_ref.is_some() {
+            return Vec::new();
+        }
+        let n = &pi.ident;
+        if crate::types::is_scalar_float(elem) {
+            let krate = &self.krate;
+            vec![syn::parse_quote!(let #n = #krate::__private::bound_payload!(#n);)]
+        } else {
+            vec![syn::parse_quote!(let #n = #n.to_owned();)]
+        }
     }
 
     /// `let c = bound_payload!(c);` for each name the arm's pattern binds through a reference:

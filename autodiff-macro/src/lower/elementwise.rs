@@ -58,6 +58,9 @@ impl Lowering {
         mc: &syn::ExprMethodCall,
     ) -> Option<Option<Value>> {
         let name = mc.method.to_string();
+        if let Some(e) = zip_fold(mc) {
+            return Some(self.expr(b, &e, true));
+        }
         if mc.turbofish.is_some() || mc.args.len() != 1 {
             return None;
         }
@@ -459,6 +462,44 @@ fn zip_producers(e: &Expr) -> Option<(TokenStream, Vec<&Expr>)> {
         Expr::Paren(p) => zip_producers(&p.expr),
         _ => None,
     }
+}
+
+/// `Zip::from(&a).and(&b)…fold(init, |acc, &x, &y, ..| e)` as the fold of the producers'
+/// elements zipped in row-major order, `a.flatten().iter().zip(b.flatten().iter())…
+/// .fold(init, |acc, ((&x, &y), ..)| e)`, which is followed (for a sum or a maximum the order does not matter). `None`
+/// for other calls and closures.
+fn zip_fold(mc: &syn::ExprMethodCall) -> Option<Expr> {
+    if mc.method != "fold" || mc.args.len() != 2 || mc.turbofish.is_some() {
+        return None;
+    }
+    let (_, producers) = zip_producers(&mc.receiver)?;
+    let Expr::Closure(cl) = chain::strip(&mc.args[1]) else {
+        return None;
+    };
+    if cl.inputs.len() != producers.len() + 1 || producers.len() < 2 {
+        return None;
+    }
+    let span = mc.method.span();
+    // Each producer's elements in row-major order, `a.flatten().iter()` (`&a` read as `a`),
+    // whatever rank the macro knows of it.
+    let elems = |p: &Expr| -> Expr {
+        match chain::strip(p) {
+            Expr::Reference(r) if r.mutability.is_none() => {
+                let a = &r.expr;
+                syn::parse_quote_spanned!(span=> #a.flatten().iter())
+            }
+            p => syn::parse_quote_spanned!(span=> (#p).flatten().iter()),
+        }
+    };
+    let mut iter = elems(producers[0]);
+    let mut pat: Pat = cl.inputs[1].clone();
+    for (p, q) in producers[1..].iter().zip(cl.inputs.iter().skip(2)) {
+        let next = elems(p);
+        iter = syn::parse_quote_spanned!(span=> #iter.zip(#next));
+        pat = syn::parse_quote_spanned!(span=> (#pat, #q));
+    }
+    let (acc, body, init) = (&cl.inputs[0], &cl.body, &mc.args[0]);
+    Some(syn::parse_quote_spanned!(span=> #iter.fold(#init, |#acc, #pat| #body)))
 }
 
 /// `Zip::from(&mut out).and(&a)…for_each(|o, &x, ..| *o = e)` (also `*o += e` and the other

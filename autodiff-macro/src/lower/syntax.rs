@@ -462,11 +462,15 @@ pub(super) fn desugar_forms(
         let rows = match (mc.method.to_string().as_str(), mc.args.len()) {
             ("rows" | "outer_iter", 0) => true,
             ("columns", 0) => false,
-            ("axis_iter", 1) => match axis(&mc.args[0])? {
-                0 => true,
-                1 => false,
-                _ => return None,
-            },
+            ("axis_iter" | "axis_chunks_iter", _)
+                if mc.args.len() == 1 + usize::from(mc.method == "axis_chunks_iter") =>
+            {
+                match axis(&mc.args[0])? {
+                    0 => true,
+                    1 => false,
+                    _ => return None,
+                }
+            }
             _ => return None,
         };
         fn pair(p: &Pat) -> Option<(&Pat, &Pat)> {
@@ -494,7 +498,26 @@ pub(super) fn desugar_forms(
         // `axis_iter(ax)` of an array of any rank: its subviews along `ax`; `outer_iter()` is
         // `axis_iter(Axis(0))` (a 3-D array's matrices, a matrix's rows).
         let outer: Expr = syn::parse_quote_spanned!(mc.method.span()=> #krate::__private::Axis(0));
-        let (count, read) = if mc.method == "axis_iter" || mc.method == "outer_iter" {
+        let chunk = syn::Ident::new("__ad_chunk", span);
+        let (count, read) = if mc.method == "axis_chunks_iter" {
+            // `a.axis_chunks_iter(Axis(0), k)` of a matrix: blocks of `k` rows (the last one
+            // shorter), each the region `a.slice(s![k·i..min(k·(i + 1), n), ..])`.
+            let len = if rows {
+                quote::quote!(#a.nrows())
+            } else {
+                quote::quote!(#a.ncols())
+            };
+            let range = quote::quote!(#k * #chunk..((#k + 1) * #chunk).min(#len));
+            let region = if rows {
+                quote::quote!(#krate::__private::s![#range, ..])
+            } else {
+                quote::quote!(#krate::__private::s![.., #range])
+            };
+            (
+                quote::quote!((#len + #chunk - 1) / #chunk),
+                quote::quote!(#a.slice(#region)),
+            )
+        } else if mc.method == "axis_iter" || mc.method == "outer_iter" {
             let ax = if mc.method == "outer_iter" {
                 &outer
             } else {
@@ -511,6 +534,23 @@ pub(super) fn desugar_forms(
         };
         let bind_index = index.map(|i| quote::quote!(let #i = #k;));
         let (attrs, body) = (&fl.attrs, &fl.body.stmts);
+        if mc.method == "axis_chunks_iter" {
+            let size = &mc.args[1];
+            let inner: Expr = match other {
+                None => syn::parse_quote_spanned! {span=>
+                    #(#attrs)* for #k in 0..#count { #bind_index let #lane = #read; #(#body)* }
+                },
+                Some((other, z)) => syn::parse_quote_spanned! {span=>
+                    #(#attrs)* for (#k, #other) in (0..#count).zip(#z) {
+                        #bind_index let #lane = #read; #(#body)*
+                    }
+                },
+            };
+            return Some(syn::parse_quote_spanned! {span=> {
+                let #chunk: usize = #size;
+                #inner
+            }});
+        }
         Some(match other {
             None => syn::parse_quote_spanned! {span=>
                 #(#attrs)* for #k in 0..#count { #bind_index let #lane = #read; #(#body)* }

@@ -117,7 +117,13 @@ impl Lowering {
         want: bool,
         span: Span,
     ) -> Option<Value> {
-        let (tokens, uses) = self.with_refs(b, &tokens.clone(), tokens, span);
+        let (mut tokens, mut uses) = self.with_refs(b, &tokens.clone(), tokens, span);
+        // `self` cannot be bound by `let`: the code reads it under another name
+        // (`s![i..i + self.k.len()]` in a method).
+        if let Some(u) = uses.iter_mut().find(|(id, _)| id == "self") {
+            u.0 = syn::Ident::new("__ad_self", u.0.span());
+            tokens = rename_self(tokens);
+        }
         let i = self.f.push_inst(
             b,
             InstKind::Opaque { tokens, uses, mac },
@@ -432,4 +438,31 @@ pub(super) fn collect_idents(tokens: TokenStream, out: &mut Vec<syn::Ident>) {
             TokenTree::Punct(_) => {}
         }
     }
+}
+
+/// `tokens` with each `self` that is not the head of a path (`self::m`) read as `__ad_self`.
+fn rename_self(tokens: TokenStream) -> TokenStream {
+    use proc_macro2::{Group, TokenTree};
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    let mut out = Vec::with_capacity(trees.len());
+    for (k, t) in trees.iter().enumerate() {
+        out.push(match t {
+            TokenTree::Ident(id) if id == "self" => {
+                let path =
+                    matches!(trees.get(k + 1), Some(TokenTree::Punct(p)) if p.as_char() == ':');
+                if path {
+                    t.clone()
+                } else {
+                    TokenTree::Ident(syn::Ident::new("__ad_self", id.span()))
+                }
+            }
+            TokenTree::Group(g) => {
+                let mut ng = Group::new(g.delimiter(), rename_self(g.stream()));
+                ng.set_span(g.span());
+                TokenTree::Group(ng)
+            }
+            t => t.clone(),
+        });
+    }
+    out.into_iter().collect()
 }
