@@ -237,8 +237,8 @@ impl Default for Config {
                 2,  // acc
                 2,  // tuple_fn
                 2,  // const_arr
-                2,  // nd_loop
-                2,  // shadow
+                1,  // nd_loop
+                1,  // shadow
             ],
             param_weights: vec![10, 5, 2, 2, 2, 2, 4, 2, 2],
             diverging_else: true,
