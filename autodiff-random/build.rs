@@ -29,6 +29,8 @@ fn main() {
         "src/generate/shapes.rs",
         "src/generate/tables.rs",
         "src/generate/calls.rs",
+        "src/generate/arrays.rs",
+        "src/generate/scopes.rs",
         "known-failures.txt",
     ] {
         println!("cargo:rerun-if-changed={f}");

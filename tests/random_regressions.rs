@@ -4,7 +4,8 @@
 //! inside a branch, and arrays and `Vec`s lent to the mutations that take a slice
 //! (`copy_from_slice`, `clone_from_slice`, `extend_from_slice`), literals assigned to variables
 //! whose type rustc infers (also where only constants gave it, then a method of the literal), variables shadowed inside a loop, a loop's item read by a predicate run as written, `return`/`break` in the `else` of an `if let`, `Vec::from` of differentiated values, and literals assigned over variables whose earlier value has a type only rustc knows (a call's result, a tuple's field), under `hessian` the pullback of a call whose cotangent no direction changes, and buffers that helpers write through `&mut` (an array written, then lent as a slice; a `Vec` pushed to in a `while` loop), and `*self`, `*x` and `*p` of parameters taken by reference under `hessian`. Each is checked against its analytic gradient (stated in a comment) and
-//! central finite differences, and its tangent against the gradient.
+//! central finite differences, and its tangent against the gradient; a local matrix written by
+//! element and then iterated (`indexed_iter`, `iter()`) is checked the same way.
 
 #![allow(
     clippy::assign_op_pattern,
@@ -2390,4 +2391,72 @@ fn hvp_of_a_cast_to_an_integer() {
     fd("trunc", truncated_factor, x, g);
     let (_, g) = truncated_through_integers_grad(x);
     fd("integers", truncated_through_integers, x, g);
+}
+
+/// m = [[x·i + y·j]] (2×3) written by element in two loops, then read by `indexed_iter` and
+/// `iter()`: f = Σᵢⱼ mᵢⱼ·(i − j) + x·Σᵢⱼ mᵢⱼ = −7y + 3x² + 6xy (Σ i(i − j) = 0, Σ j(i − j) =
+/// −7, Σ i = 3, Σ j = 6); ∂x = 6x + 6y, ∂y = 6x − 7, H = [[6, 6], [6, 0]].
+#[differentiate(hessian)]
+fn matrix_written_then_iterated(x: f64, y: f64) -> f64 {
+    let mut m: ndarray::Array2<f64> = ndarray::Array2::zeros((2, 3));
+    for i in 0..2 {
+        for j in 0..3 {
+            m[[i, j]] = x * (i as f64) + y * (j as f64);
+        }
+    }
+    let mut t = 0.0;
+    for ((i, j), &v) in m.indexed_iter() {
+        t += v * (i as f64 - j as f64);
+    }
+    for v in m.iter() {
+        t += v * x;
+    }
+    t
+}
+
+/// One element written in a branch, then `for ((i, j), v)` with `v` a reference: for x > 0,
+/// m₁₀ = x², f = 2x² (the weight of (1, 0) is 1 + 2·0 + 1); ∂x = 4x, H = 4.
+#[differentiate(hessian)]
+fn matrix_written_in_a_branch_iterated(x: f64) -> f64 {
+    let mut m = ndarray::Array2::<f64>::zeros((2, 2));
+    if x > 0.0 {
+        m[[1, 0]] = x * x;
+    } else {
+        m[[0, 1]] = x;
+    }
+    let mut t = 0.0;
+    for ((i, j), v) in m.indexed_iter() {
+        t += v * ((i + 2 * j) as f64 + 1.0);
+    }
+    t
+}
+
+#[test]
+fn matrix_written_by_element_then_iterated() {
+    // Iterating a local matrix after an element write was rustc's "the trait bound `usize:
+    // NdIndex<Dim<[usize; 2]>>` is not satisfied" in generated code: the written version of
+    // the matrix was taken for a vector and read by one index.
+    let (x, y) = (0.7, -0.4);
+    let (v, g) = matrix_written_then_iterated_grad(x, y);
+    assert_eq!(v, matrix_written_then_iterated(x, y));
+    close2("written matrix", g, (6.0 * x + 6.0 * y, 6.0 * x - 7.0));
+    fd2("written matrix", matrix_written_then_iterated, (x, y), g);
+    for (dx, dy) in [(1.0, 0.0), (0.3, -0.8)] {
+        let (yj, t) = matrix_written_then_iterated_jvp(x, y, dx, dy);
+        assert_eq!(yj, v);
+        close("written matrix tangent", t, g.0 * dx + g.1 * dy, 1e-12);
+        let (_, gh, h) = matrix_written_then_iterated_hvp(x, y, dx, dy);
+        close2("written matrix hvp gradient", gh, g);
+        close2("written matrix hvp", h, (6.0 * dx + 6.0 * dy, 6.0 * dx));
+    }
+    let (v, g) = matrix_written_in_a_branch_iterated_grad(x);
+    assert_eq!(v, matrix_written_in_a_branch_iterated(x));
+    close("branch", v, 2.0 * x * x, 1e-12);
+    close("branch gradient", g, 4.0 * x, 1e-12);
+    fd("branch", matrix_written_in_a_branch_iterated, x, g);
+    let (_, t) = matrix_written_in_a_branch_iterated_jvp(x, -0.6);
+    close("branch tangent", t, -0.6 * 4.0 * x, 1e-12);
+    let (_, gh, h) = matrix_written_in_a_branch_iterated_hvp(x, -0.6);
+    close("branch hvp gradient", gh, g, 1e-12);
+    close("branch hvp", h, -0.6 * 4.0, 1e-12);
 }

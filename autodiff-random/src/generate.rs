@@ -41,6 +41,12 @@ mod tables;
 #[path = "generate/calls.rs"]
 mod calls;
 
+#[path = "generate/arrays.rs"]
+mod arrays;
+
+#[path = "generate/scopes.rs"]
+mod scopes;
+
 /// The seed of the CI test's cases: case `i` has seed `case_seed(CI_SEED, i)`.
 pub const CI_SEED: u64 = 440;
 
@@ -149,6 +155,8 @@ pub const STMT_KINDS: &[&str] = &[
     "acc",
     "tuple_fn",
     "const_arr",
+    "nd_loop",
+    "shadow",
 ];
 
 /// The parameter kinds, named for [`Config::param_weights`].
@@ -229,6 +237,8 @@ impl Default for Config {
                 2,  // acc
                 2,  // tuple_fn
                 2,  // const_arr
+                1,  // nd_loop
+                1,  // shadow
             ],
             param_weights: vec![10, 5, 2, 2, 2, 2, 4, 2, 2],
             diverging_else: true,
@@ -285,6 +295,8 @@ impl Config {
             ("acc", 0),
             ("tuple_fn", 0),
             ("const_arr", 0),
+            ("nd_loop", 0),
+            ("shadow", 0),
         ])
     }
 
@@ -1382,6 +1394,8 @@ impl<'a> FnGen<'a> {
                 "acc" => self.s_acc(),
                 "tuple_fn" => self.s_tuple_fn(),
                 "const_arr" => self.s_const_arr(),
+                "nd_loop" => self.s_nd_loop(),
+                "shadow" => self.s_shadow(),
                 _ => false,
             };
             if done {

@@ -382,3 +382,52 @@ fn the_tuple_and_const_array_helpers_are_generated() {
     // A closure holding a closure that calls the helper.
     assert!(programs.iter().any(|p| p.contains("let tn")));
 }
+
+/// The ndarray programs with scalar loops and the shadowing chains write the forms their kinds
+/// name: vectors and matrices of zeros filled by element writes, a recurrence from `x[i - 1]`,
+/// `dot` both ways, a row broadcast over a matrix, `sum_axis`, loops over `iter()`,
+/// `indexed_iter()` of a vector and of a matrix, writes into a local array inside such a loop,
+/// a helper taking the arrays by reference; shadowing in blocks, `match` arms and branches, in a
+/// loop body after assigning the outer variable, through a tuple, an array and a `Vec`, by a
+/// closure's parameter and by a tuple pattern.
+#[test]
+fn the_array_loops_and_shadowing_chains_are_generated() {
+    let forms = [
+        "Array1::zeros(",
+        "Array2::zeros((",
+        "Array2::<f64>::zeros((",
+        "]] = ",
+        "]] += ",
+        "[i - 1] * 0.5",
+        ".dot(&nw",
+        ".dot(&nq",
+        ").sum_axis(Axis(0));",
+        ".sum_axis(Axis(1)).mapv(",
+        ".indexed_iter() {",
+        "in nq",
+        ".iter_mut().enumerate() {",
+        "(x: &Array1<f64>, m: &Array2<f64>, k: f64) -> f64 {",
+        "(x: &Array1<f32>, k: f32) -> f32 {",
+        "1 | 2 => sh",
+        "(_, false) => {",
+        "let sh",
+        ".0 * 0.5 + sh",
+        ".iter().sum::<f64>() * 0.5;",
+        ".len() as f64 * 0.125;",
+        "let sg",
+        "let mut sa",
+        " = if let Some(&q",
+    ];
+    let mut config = Config::default();
+    config.set_stmt_weight("nd_loop", 30);
+    config.set_stmt_weight("shadow", 30);
+    let programs: Vec<String> = (0..200)
+        .map(|i| generate(case_seed(23, i), &config).program())
+        .collect();
+    for form in forms {
+        assert!(
+            programs.iter().any(|p| p.contains(form)),
+            "no program writes `{form}`"
+        );
+    }
+}

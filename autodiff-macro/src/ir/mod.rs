@@ -386,6 +386,36 @@ impl Func {
         v
     }
 
+    /// The version of a variable that `v` was made from, where `v` is a new version of the same
+    /// array: a loop's block parameter (the value it enters the loop with), a loop's, `if`'s or
+    /// `match`'s result (the initial value, or what one arm yields), an element written
+    /// (`a[[i, j]] = ..`) or a mutation's result (its base).
+    pub fn earlier_version(&self, v: Value) -> Option<Value> {
+        match self.value(v).def {
+            ValueDef::BlockParam(b, k) => self.insts.iter().find_map(|inst| match &inst.kind {
+                InstKind::Loop {
+                    kind, init, body, ..
+                } if *body == b => k
+                    .checked_sub(usize::from(kind.range().is_some()))
+                    .and_then(|k| init.get(k).copied()),
+                _ => None,
+            }),
+            ValueDef::Result(i, k) if k > 0 || self.is_join(i) => match &self.inst(i).kind {
+                InstKind::Loop { init, .. } => init.get(k).copied(),
+                InstKind::If { then, els, .. } => {
+                    [*then, *els].iter().find_map(|&b| self.yielded(b, k))
+                }
+                InstKind::Match { arms, .. } => arms.iter().find_map(|a| self.yielded(a.block, k)),
+                _ => None,
+            },
+            ValueDef::Result(i, 0) => match &self.inst(i).kind {
+                InstKind::IndexSet { base, .. } | InstKind::Mutate { base, .. } => Some(*base),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// `&a` (`a` itself or a version of it) where `a` is a fixed-size array:
     /// a parameter declared `[T; N]` or `&[T; N]`, a local made from an array literal, or one
     /// a helper's copy for arrays gave back. The callee may take it as a slice and return a

@@ -375,13 +375,18 @@ impl Lowering {
     /// local to what made it: an array operation keeps the rank of its array operands (`&a *
     /// 2.0`, `a.mapv(..)`, `a.t()`), a product of two matrices is one, `insert_axis` adds an
     /// axis and `index_axis` removes one, a `slice` keeps the axes its ranges (`..`) select,
-    /// and a constructor of `Array2` (`Array2::zeros(..)`) is a matrix; a variable carried by a
-    /// loop has the rank of its value before the loop.
+    /// and a constructor of `Array2` (`Array2::zeros(..)`) is a matrix; a version of an array
+    /// (an element written, a loop's or a branch's) has the rank of the array, and a variable
+    /// carried by a loop has the rank of its value before the loop.
     fn min_rank(&self, v: Value, depth: usize) -> usize {
         if depth > 32 {
             return 0;
         }
         let rec = |x: Value| self.min_rank(x, depth + 1);
+        // A version of the same array (written by element, carried by a loop or a branch).
+        if let Some(earlier) = self.f.earlier_version(v) {
+            return rec(earlier);
+        }
         let i = match self.f.value(v).def {
             ValueDef::Param(n) => return type_rank(&self.f.params[n].ty),
             // A variable carried by a loop, in the body and after it: the value it had before.
