@@ -480,6 +480,40 @@ impl Lowering {
                 }
             }
         }
+        // `a.product()` of an ndarray parameter is the product of its elements,
+        // `a.iter().product::<A>()` with `A` its declared element type (in row-major order, the
+        // same up to rounding), which is followed; `let p: f64 = a.product();` of any array is
+        // written so where it is declared (see `stmts::typed_let`).
+        if name == "product"
+            && mc.args.is_empty()
+            && mc.turbofish.is_none()
+            && chain::parse_chain(&mc.receiver, false).is_none()
+        {
+            let elem = self
+                .variable_value(&mc.receiver)
+                .and_then(|v| match self.f.value(v).def {
+                    ValueDef::Param(n) => crate::types::ndarray_elem(&self.f.params[n].ty),
+                    _ => None,
+                });
+            if let Some(elem) = elem {
+                let recv = &mc.receiver;
+                let e: Expr = syn::parse_quote_spanned!(span=> #recv.iter().product::<#elem>());
+                return self.expr(b, &e, true);
+            }
+            let local = self
+                .variable_value(&mc.receiver)
+                .is_none_or(|v| !matches!(self.f.value(v).def, ValueDef::Param(_)));
+            if local && self.may_be_array(&mc.receiver) {
+                self.err_at(
+                    &mc.method,
+                    "`a.product()` of an ndarray array is followed where the type of its elements \
+                     is known: of a parameter declared with it (`x: &Array1<f64>`), or where the \
+                     product is declared with its type (`let p: f64 = a.product();`); else \
+                     write `a.iter().product::<f64>()`",
+                );
+                return None;
+            }
+        }
         // `a.reversed_axes()` (which takes `a` by value) is the transpose `a.t()` as an owned
         // array: the same elements at the same indices, differentiated by the `t` rule.
         if name == "reversed_axes"
@@ -496,9 +530,36 @@ impl Lowering {
         // elements in row-major order, `{ let v = a.slice(..); v.iter().fold(..) }`, which is
         // followed.
         if name == "fold" && mc.args.len() == 2 && mc.turbofish.is_none() {
-            // `a.fold(init, |m, &v| ..)` of a parameter of an ndarray type is the same fold
-            // over `a.iter()` (row-major order), which is followed.
-            if self.is_array_variable(&mc.receiver) {
+            // ndarray's `fold` visits the elements in memory order where the array is
+            // contiguous (column-major for a transposed or `.f()` array, backwards for a
+            // reversed one): the same as `a.iter()` (row-major) only for a fold whose result
+            // does not depend on the order. Any other is an error, not a gradient of a fold in
+            // another order.
+            let view = matches!(chain::strip(&mc.receiver), Expr::MethodCall(inner)
+            if matches!(
+                inner.method.to_string().as_str(),
+                "slice" | "row" | "column" | "view" | "t" | "index_axis"
+            ));
+            let followed =
+                self.is_array_variable(&mc.receiver) || self.is_local_array(&mc.receiver) || view;
+            if followed && !order_free_fold(&mc.args[1]) {
+                self.err_at(
+                    &mc.method,
+                    "`a.fold(init, |m, &v| ..)` of an ndarray array visits the elements in an \
+                     order ndarray does not promise (memory order: column-major for a \
+                     transposed or `.f()` array, backwards for a reversed one), so only a fold \
+                     whose result does not depend on the order is followed: `m + ..`, \
+                     `m * ..`, `m - ..`, `m.max(..)`, `m.min(..)`, with `..` not reading `m`; \
+                     for another fold write `a.iter().fold(init, |m, &v| ..)`, which visits \
+                     the elements in row-major order",
+                );
+                return None;
+            }
+            // `a.fold(init, |m, &v| ..)` of a parameter of an ndarray type, or of a local
+            // holding a differentiated array (the only differentiated local with a two-argument
+            // `fold`: an iterator kept in a variable is written where it is used), is the
+            // same fold over `a.iter()` (row-major order), which is followed.
+            if self.is_array_variable(&mc.receiver) || self.is_local_array(&mc.receiver) {
                 let (recv, args) = (&mc.receiver, &mc.args);
                 let e: Expr = syn::parse_quote_spanned!(span=> #recv.iter().fold(#args));
                 return self.expr(b, &e, true);
@@ -891,6 +952,16 @@ impl Lowering {
                 ValueDef::Param(n) => crate::types::is_ndarray(&self.f.params[n].ty),
                 _ => false,
             })
+    }
+
+    /// Whether `e` names a local (not a parameter) holding a differentiated value, for
+    /// `a.fold(init, |m, &v| ..)`: an ndarray array, as no other differentiated local has a
+    /// two-argument `fold` (a `Vec` has none, an iterator kept in a variable is written where
+    /// it is used).
+    fn is_local_array(&self, e: &Expr) -> bool {
+        self.variable_value(e).is_some_and(|v| {
+            self.kind(v) != Kind::Discrete && !matches!(self.f.value(v).def, ValueDef::Param(_))
+        })
     }
 
     /// Whether `e` may be an ndarray array, for `row`/`column`: anything but a variable known
@@ -2838,4 +2909,48 @@ pub(super) fn passes_mut(e: &Expr) -> bool {
     };
     args.iter()
         .any(|a| matches!(a, Expr::Reference(r) if r.mutability.is_some()))
+}
+
+/// Whether the closure of `a.fold(init, |m, v| ..)` gives a result that does not depend on the
+/// order the elements are visited in (up to rounding): its body is `m + e`, `e + m`, `m - e`,
+/// `m * e`, `e * m`, `m.max(e)`, `e.max(m)`, `m.min(e)` or `e.min(m)`, where `e` does not read
+/// the accumulator `m`.
+fn order_free_fold(closure: &Expr) -> bool {
+    let Expr::Closure(c) = chain::strip(closure) else {
+        return false;
+    };
+    let acc = match c.inputs.first() {
+        Some(syn::Pat::Ident(pi)) => pi.ident.to_string(),
+        Some(syn::Pat::Type(pt)) => match &*pt.pat {
+            syn::Pat::Ident(pi) => pi.ident.to_string(),
+            _ => return false,
+        },
+        _ => return false,
+    };
+    let mut body = chain::strip(&c.body);
+    while let Expr::Block(b) = body {
+        match &b.block.stmts[..] {
+            [syn::Stmt::Expr(e, None)] => body = chain::strip(e),
+            _ => return false,
+        }
+    }
+    let is_acc = |e: &Expr| matches!(chain::strip(e), Expr::Path(p) if p.path.is_ident(&acc));
+    let free = |e: &Expr| !super::syntax::idents_of(&quote::quote!(#e)).contains(&acc);
+    match body {
+        Expr::Binary(bin) => match bin.op {
+            syn::BinOp::Add(_) | syn::BinOp::Mul(_) => {
+                (is_acc(&bin.left) && free(&bin.right)) || (is_acc(&bin.right) && free(&bin.left))
+            }
+            syn::BinOp::Sub(_) => is_acc(&bin.left) && free(&bin.right),
+            _ => false,
+        },
+        Expr::MethodCall(m)
+            if (m.method == "max" || m.method == "min")
+                && m.args.len() == 1
+                && m.turbofish.is_none() =>
+        {
+            (is_acc(&m.receiver) && free(&m.args[0])) || (is_acc(&m.args[0]) && free(&m.receiver))
+        }
+        _ => false,
+    }
 }

@@ -1,0 +1,354 @@
+//! Programs users wrote that were rejected, or failed inside generated code, and now are
+//! differentiated:
+//!
+//! - `a.fold(init, |m, &v| ..)` of a local ndarray array (`let a = x.mapv(..);`), as of a
+//!   parameter: the same fold over `a.iter()`; as ndarray visits the elements in memory
+//!   order, only a fold whose result does not depend on the order is followed (`m + ..`,
+//!   `m * ..`, `m.max(..)`), any other being an error that says to write `a.iter().fold(..)`
+//!   (`tests/ui/gaps15_fold_order.rs`): before, `a.t().fold(0.0, |m, &v| 0.5 * m + v)` was
+//!   differentiated in row-major order while the function folds in memory order;
+//! - `a.product()` of an ndarray array of differentiated values, and `let y: f64 = x.into();`
+//!   of a differentiated `f32` (the cast `x as f64`, as `f64::from(x)` already was);
+//! - `&mut v[i]`, an element of a `Vec` (or array) of differentiated values, given to a
+//!   differentiated helper taking `&mut f64` that updates it;
+//! - `std::iter::repeat(x).take(n)` as the source of an iterator chain.
+//!
+//! Each gradient is checked against its analytic form (stated beside the function) and
+//! against central finite differences through `autodiff::check`; under `hessian`, `_jvp` and
+//! `_hvp` too.
+
+#![deny(warnings)]
+#![allow(
+    clippy::unnecessary_fold,
+    clippy::useless_conversion,
+    clippy::let_and_return
+)] // written as users write them
+
+use autodiff::check::gradcheck;
+use autodiff::differentiate;
+use ndarray::{Array1, Array2};
+
+mod common;
+use common::*;
+
+// ---------------------------------------------------------------------------------------------
+// 1. `fold` of a local ndarray array.
+// ---------------------------------------------------------------------------------------------
+
+/// Σ sin(xᵢ²), folded over a local: ∂/∂xᵢ = 2xᵢ·cos(xᵢ²).
+#[differentiate]
+fn fold_local(x: &Array1<f64>) -> f64 {
+    let a = x.mapv(|v| v * v);
+    a.fold(0.0, |m, &v| m + v.sin())
+}
+
+/// maxᵢ s·xᵢ (s > 0), by a fold of a local: ∂/∂xᵢ = s at the maximum, 0 elsewhere;
+/// ∂/∂s = x at the maximum.
+#[differentiate]
+fn fold_local_max(x: &Array1<f64>, s: f64) -> f64 {
+    let a = x * s;
+    a.fold(f64::NEG_INFINITY, |m, &v| m.max(v))
+}
+
+/// Π e^{xᵢ} = e^{Σxᵢ} on `f32`: ∂/∂xᵢ = e^{Σxⱼ}.
+#[differentiate]
+fn fold_local32(x: &Array1<f32>) -> f32 {
+    let a = x.mapv(|v| v.exp());
+    a.fold(1.0f32, |m, &v| m * v)
+}
+
+/// Σₖ Σᵢ ((k+1)·xᵢ)² for k = 0, 1, 2, a local folded in a loop: 14·Σxᵢ², ∂/∂xᵢ = 28xᵢ.
+#[differentiate]
+fn fold_local_loop(x: &Array1<f64>) -> f64 {
+    let mut t = 0.0;
+    for k in 0..3 {
+        let a = x * (k as f64 + 1.0);
+        t += a.fold(0.0, |m, &v| m + v * v);
+    }
+    t
+}
+
+/// Σ (2yᵢ)² with a closure that borrows its element: 4·Σyᵢ².
+#[differentiate]
+fn fold_in_helper(y: &Array1<f64>) -> f64 {
+    let b = y * 2.0;
+    b.fold(0.0, |m, v| m + v * v)
+}
+
+/// The helper of sin(xᵢ): 4·Σ sin²(xᵢ), ∂/∂xᵢ = 8·sin(xᵢ)·cos(xᵢ).
+#[differentiate]
+fn fold_through_helper(x: &Array1<f64>) -> f64 {
+    let y = x.mapv(|v| v.sin());
+    fold_in_helper(&y)
+}
+
+/// Σᵢⱼ (W·W)ᵢⱼ = 1ᵀ·W·W·1: ∂/∂Wₖₗ = (row sum l of W) + (column sum k of W).
+#[differentiate]
+fn fold_matrix(w: &Array2<f64>) -> f64 {
+    let a = w.dot(w);
+    a.fold(0.0, |m, &v| m + v)
+}
+
+/// Σ xᵢ² − Σ xᵢ, the second fold subtracting: ∂/∂xᵢ = 2xᵢ − 1 (of a transposed view, whose
+/// memory order is not row-major: the fold does not depend on the order).
+#[differentiate]
+fn fold_transposed(w: &Array2<f64>) -> f64 {
+    let a = w.t();
+    let b = w.mapv(|v| v * v);
+    a.fold(b.sum(), |m, &v| m - v)
+}
+
+#[test]
+fn fold_of_a_local_array() {
+    let x = Array1::from(vec![0.3, -1.1, 0.7, 1.4]);
+    let (y, g) = fold_local_grad(&x);
+    close("fold local", y, x.iter().map(|v| (v * v).sin()).sum(), TOL);
+    let want = x.mapv(|v| 2.0 * v * (v * v).cos());
+    same("fold local: grad", &g, &want, TOL);
+    fd_array("fold local", fold_local, &x, &g);
+
+    let s = 1.5;
+    let (y, (gx, gs)) = fold_local_max_grad(&x, s);
+    close("fold max", y, 1.4 * s, TOL);
+    same(
+        "fold max: ∂x",
+        &gx,
+        &Array1::from(vec![0.0, 0.0, 0.0, s]),
+        TOL,
+    );
+    close("fold max: ∂s", gs, 1.4, TOL);
+    let r = gradcheck(
+        |p: &(Array1<f64>, f64)| fold_local_max(&p.0, p.1),
+        &(x.clone(), s),
+        &(gx, gs),
+    );
+    assert!(r.passed(), "fold max: {r}");
+
+    let x32 = Array1::from(vec![0.1f32, -0.4, 0.25]);
+    let (y, g) = fold_local32_grad(&x32);
+    let e = x32.sum().exp();
+    assert!((y - e).abs() < 1e-6 * e, "fold f32: {y} against {e}");
+    for &gi in g.iter() {
+        assert!((gi - e).abs() < 1e-5 * e, "fold f32: grad {gi} against {e}");
+    }
+    let r = gradcheck(fold_local32, &x32, &g);
+    assert!(r.passed(), "fold f32: {r}");
+
+    let (y, g) = fold_local_loop_grad(&x);
+    close("fold in a loop", y, 14.0 * x.mapv(|v| v * v).sum(), TOL);
+    same("fold in a loop: grad", &g, &x.mapv(|v| 28.0 * v), TOL);
+    fd_array("fold in a loop", fold_local_loop, &x, &g);
+
+    let (y, g) = fold_through_helper_grad(&x);
+    close(
+        "fold in a helper",
+        y,
+        4.0 * x.mapv(|v| v.sin().powi(2)).sum(),
+        TOL,
+    );
+    let want = x.mapv(|v| 8.0 * v.sin() * v.cos());
+    same("fold in a helper: grad", &g, &want, TOL);
+    fd_array("fold in a helper", fold_through_helper, &x, &g);
+
+    let w = matrix(3, 3, 0.4);
+    let (y, g) = fold_matrix_grad(&w);
+    close("fold of a product", y, w.dot(&w).sum(), TOL);
+    let want = Array2::from_shape_fn((3, 3), |(k, l)| w.row(l).sum() + w.column(k).sum());
+    same("fold of a product: grad", &g, &want, TOL);
+    fd_array("fold of a product", fold_matrix, &w, &g);
+
+    let w = matrix(2, 3, 1.3);
+    let (y, g) = fold_transposed_grad(&w);
+    close("fold of a view", y, fold_transposed(&w), TOL);
+    same("fold of a view: grad", &g, &w.mapv(|v| 2.0 * v - 1.0), TOL);
+    fd_array("fold of a view", fold_transposed, &w, &g);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. `a.product()` of an array, `.into()` of a float.
+// ---------------------------------------------------------------------------------------------
+
+/// Π (xᵢ + 1): ∂/∂xᵢ = Π / (xᵢ + 1).
+#[differentiate]
+fn product_local(x: &Array1<f64>) -> f64 {
+    let a = x.mapv(|v| v + 1.0);
+    let p: f64 = a.product();
+    p
+}
+
+/// Π xᵢ of a parameter, times s: ∂/∂xᵢ = s·Π_{j≠i} xⱼ, ∂/∂s = Π xᵢ.
+#[differentiate]
+fn product_param(x: &Array1<f64>, s: f64) -> f64 {
+    x.product() * s
+}
+
+/// Π 2xᵢ on `f32`: 2ⁿ·Π xᵢ, ∂/∂xᵢ = 2ⁿ·Π_{j≠i} xⱼ.
+#[differentiate]
+fn product_f32(x: &Array1<f32>) -> f32 {
+    let p: f32 = (x * 2.0f32).product();
+    p
+}
+
+/// Σₖ Π ((k+1)·xᵢ) for k = 0, 1: (1 + 2ⁿ)·Π xᵢ, ∂/∂xᵢ = (1 + 2ⁿ)·Π_{j≠i} xⱼ.
+#[differentiate]
+fn product_in_loop(x: &Array1<f64>) -> f64 {
+    let mut t = 0.0;
+    for k in 0..2 {
+        let p: f64 = (x * (k as f64 + 1.0)).product();
+        t += p;
+    }
+    t
+}
+
+fn product_but(x: &[f64], i: usize) -> f64 {
+    x.iter()
+        .enumerate()
+        .filter(|&(j, _)| j != i)
+        .map(|(_, v)| v)
+        .product()
+}
+
+#[test]
+fn product_of_an_array() {
+    let x = Array1::from(vec![0.5, -1.2, 2.0, 0.8]);
+    let xs = x.to_vec();
+    let (y, g) = product_local_grad(&x);
+    let p: f64 = x.iter().map(|v| v + 1.0).product();
+    close("product", y, p, TOL);
+    same("product: grad", &g, &x.mapv(|v| p / (v + 1.0)), TOL);
+    fd_array("product", product_local, &x, &g);
+
+    let (y, (gx, gs)) = product_param_grad(&x, 0.7);
+    close("product of a parameter", y, 0.7 * x.product(), TOL);
+    let want = Array1::from_shape_fn(4, |i| 0.7 * product_but(&xs, i));
+    same("product of a parameter: ∂x", &gx, &want, TOL);
+    close("product of a parameter: ∂s", gs, x.product(), TOL);
+    let r = gradcheck(
+        |p: &(Array1<f64>, f64)| product_param(&p.0, p.1),
+        &(x.clone(), 0.7),
+        &(gx, gs),
+    );
+    assert!(r.passed(), "product of a parameter: {r}");
+
+    let (y, g) = product_in_loop_grad(&x);
+    close("product in a loop", y, 17.0 * x.product(), TOL);
+    let want = Array1::from_shape_fn(4, |i| 17.0 * product_but(&xs, i));
+    same("product in a loop: grad", &g, &want, TOL);
+    fd_array("product in a loop", product_in_loop, &x, &g);
+
+    let x32 = Array1::from(vec![0.5f32, -1.25, 0.75]);
+    let (y, g) = product_f32_grad(&x32);
+    let p = 8.0 * x32.product();
+    assert!((y - p).abs() < 1e-6, "product f32: {y} against {p}");
+    for i in 0..3 {
+        let want = p / x32[i];
+        assert!(
+            (g[i] - want).abs() < 1e-5,
+            "product f32: {} against {want}",
+            g[i]
+        );
+    }
+    let r = gradcheck(product_f32, &x32, &g);
+    assert!(r.passed(), "product f32: {r}");
+}
+
+/// (x as f64)² of an `f32` by `.into()`: ∂/∂x = 2x.
+#[differentiate]
+fn into_f64(x: f32) -> f64 {
+    let y: f64 = x.into();
+    y * y
+}
+
+/// sin of `f64::from(x)`: ∂/∂x = cos x.
+#[differentiate]
+fn from_f32(x: f32) -> f64 {
+    f64::from(x).sin()
+}
+
+/// Σ (vᵢ as f64)², converted by `.into()` in a loop: ∂/∂vᵢ = 2vᵢ.
+#[differentiate]
+fn into_in_loop(x: &[f32]) -> f64 {
+    let mut s = 0.0f64;
+    for &v in x {
+        let w: f64 = v.into();
+        s += w * w;
+    }
+    s
+}
+
+/// x³ through `.into()` of an `f64` to itself: ∂/∂x = 3x², ∂²/∂x² = 6x.
+#[differentiate(hessian)]
+fn into_same(x: f64) -> f64 {
+    let y: f64 = x.into();
+    y * y * y
+}
+
+/// An `f32` helper whose result is widened by `.into()`: (x·e^x as f64)·2,
+/// ∂/∂x = 2·(1 + x)·e^x.
+#[differentiate]
+fn scaled32(x: f32) -> f32 {
+    x * x.exp()
+}
+#[differentiate]
+fn into_of_helper(x: f32) -> f64 {
+    let y: f64 = scaled32(x).into();
+    2.0 * y
+}
+
+/// Central differences of a function from `f32` to `f64`, in `f64`.
+#[track_caller]
+fn fd_into(what: &str, f: impl Fn(f32) -> f64, x: f32, d: f32) {
+    let h = 1e-2f32;
+    let diff = (f(x + h) - f(x - h)) / (2.0 * h as f64);
+    assert!(
+        (diff - d as f64).abs() <= 1e-3 * diff.abs().max(1.0),
+        "{what} at {x}: central difference {diff} against {d}"
+    );
+}
+
+#[test]
+fn into_of_a_float() {
+    for &x in &[0.5f32, -1.25, 2.0] {
+        let (y, g) = into_f64_grad(x);
+        close("into", y, (x as f64).powi(2), TOL);
+        assert!((g - 2.0 * x).abs() <= 1e-6, "into: {g} against {}", 2.0 * x);
+        fd_into("into", into_f64, x, g);
+
+        let (y, g) = from_f32_grad(x);
+        close("from", y, (x as f64).sin(), TOL);
+        assert!((g - x.cos()).abs() <= 1e-6, "from: {g} against {}", x.cos());
+        fd_into("from", from_f32, x, g);
+
+        let (y, g) = into_of_helper_grad(x);
+        let want = 2.0 * (1.0 + x) * x.exp();
+        close("into of a helper", y, 2.0 * (x * x.exp()) as f64, TOL);
+        assert!(
+            (g - want).abs() <= 1e-5 * want.abs().max(1.0),
+            "into of a helper: {g}"
+        );
+        fd_into("into of a helper", into_of_helper, x, g);
+    }
+    let xs = vec![0.5f32, -1.5, 2.25];
+    let (y, g) = into_in_loop_grad(&xs);
+    close("into in a loop", y, 0.25 + 2.25 + 5.0625, TOL);
+    for i in 0..3 {
+        assert_eq!(g[i], 2.0 * xs[i], "into in a loop: exact");
+        let mut up = xs.clone();
+        let mut down = xs.clone();
+        up[i] += 1e-2;
+        down[i] -= 1e-2;
+        let diff = (into_in_loop(&up) - into_in_loop(&down)) / 2e-2;
+        assert!((diff - g[i] as f64).abs() <= 1e-3 * diff.abs().max(1.0));
+    }
+    for &x in &[0.5f64, -1.5, 2.0] {
+        let (y, g) = into_same_grad(x);
+        close("into f64", y, x * x * x, TOL);
+        close("into f64: grad", g, 3.0 * x * x, TOL);
+        fd("into f64", into_same, x, g);
+        let (_, _, hv) = into_same_hvp(x, 0.5);
+        close("into f64: hvp", hv, 0.5 * 6.0 * x, TOL);
+        let (_, t) = into_same_jvp(x, 0.5);
+        close("into f64: jvp", t, 0.5 * 3.0 * x * x, TOL);
+        forward("into f64").one(x, into_same, into_same_jvp, into_same_vjp);
+    }
+}
