@@ -352,3 +352,173 @@ fn into_of_a_float() {
         forward("into f64").one(x, into_same, into_same_jvp, into_same_vjp);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// 4. `&mut v[i]` given to a helper taking `&mut f64`.
+// ---------------------------------------------------------------------------------------------
+
+/// a ← a·k + 1.
+#[differentiate(hessian)]
+fn bump(a: &mut f64, k: f64) {
+    *a = *a * k + 1.0;
+}
+
+/// v = x with v₁ ← x₁·k + 1, then Σ vⱼ²: ∂/∂xⱼ = 2xⱼ (j ≠ 1), ∂/∂x₁ = 2(x₁k + 1)·k,
+/// ∂/∂k = 2(x₁k + 1)·x₁.
+#[differentiate]
+fn bump_one(x: &[f64], k: f64) -> f64 {
+    let mut v = x.to_vec();
+    bump(&mut v[1], k);
+    v.iter().map(|a| a * a).sum()
+}
+
+/// Every element bumped in a loop, then Σ vᵢ²: ∂/∂xᵢ = 2(xᵢk + 1)·k,
+/// ∂/∂k = Σ 2(xᵢk + 1)·xᵢ.
+#[differentiate]
+fn bump_each(x: &[f64], k: f64) -> f64 {
+    let mut v = x.to_vec();
+    for i in 0..v.len() {
+        bump(&mut v[i], k);
+    }
+    v.iter().map(|a| a * a).sum()
+}
+
+/// The loop in a helper taking the buffer `&mut [f64]`, its elements lent on.
+#[differentiate]
+fn relax(v: &mut [f64], k: f64) {
+    for i in 0..v.len() {
+        bump(&mut v[i], k);
+    }
+}
+
+/// The same as `bump_each`, through `relax`.
+#[differentiate]
+fn relaxed(x: &[f64], k: f64) -> f64 {
+    let mut v = x.to_vec();
+    relax(&mut v, k);
+    v.iter().map(|a| a * a).sum()
+}
+
+/// [x, 2x] with its second element bumped: x·(2xk + 1), ∂/∂x = 4xk + 1, ∂/∂k = 2x²;
+/// Hessian [[4k, 4x], [4x, 0]].
+#[differentiate(hessian)]
+fn bump_array(x: f64, k: f64) -> f64 {
+    let mut v = [x, 2.0 * x];
+    bump(&mut v[1], k);
+    v[0] * v[1]
+}
+
+/// Scales a row of three.
+#[differentiate]
+fn scale3(p: &mut [f64; 3], k: f64) {
+    for j in 0..3 {
+        p[j] *= k;
+    }
+}
+
+/// The first row scaled: k·x₀₁ + x₁₂; ∂/∂x₀₁ = k, ∂/∂x₁₂ = 1, ∂/∂k = x₀₁.
+#[differentiate]
+fn scale_row(x: &[[f64; 3]], k: f64) -> f64 {
+    let mut v = x.to_vec();
+    scale3(&mut v[0], k);
+    v[0][1] + v[1][2]
+}
+
+/// a ← a·k, returning the old a.
+#[differentiate]
+fn scale_old(a: &mut f64, k: f64) -> f64 {
+    let old = *a;
+    *a *= k;
+    old
+}
+
+/// x₀ + x₀k·x₁: ∂/∂x₀ = 1 + k·x₁, ∂/∂x₁ = x₀k, ∂/∂k = x₀x₁.
+#[differentiate]
+fn scale_old_used(x: &[f64], k: f64) -> f64 {
+    let mut v = x.to_vec();
+    let old = scale_old(&mut v[0], k);
+    old + v[0] * v[1]
+}
+
+/// a ← a·k + 1 on `f32`.
+#[differentiate]
+fn bump32(a: &mut f32, k: f32) {
+    *a = *a * k + 1.0;
+}
+
+/// (x₀k + 1)·x₁ on `f32`: ∂/∂x₀ = k·x₁, ∂/∂x₁ = x₀k + 1, ∂/∂k = x₀x₁.
+#[differentiate]
+fn bump_f32(x: &[f32], k: f32) -> f32 {
+    let mut v = x.to_vec();
+    bump32(&mut v[0], k);
+    v[0] * v[1]
+}
+
+#[test]
+fn element_lent_to_a_helper() {
+    let x = vec![0.4, -1.3, 0.9];
+    let k = 0.7;
+    let check = |what: &str, f: fn(&[f64], f64) -> f64, g: (Vec<f64>, f64), want: (Vec<f64>, f64)| {
+        close_all(&format!("{what}: ∂x"), &g.0, &want.0);
+        close(&format!("{what}: ∂k"), g.1, want.1, TOL);
+        let r = gradcheck(|p: &(Vec<f64>, f64)| f(&p.0, p.1), &(x.clone(), k), &g);
+        assert!(r.passed(), "{what}: {r}");
+    };
+
+    let (y, g) = bump_one_grad(&x, k);
+    let b = x[1] * k + 1.0;
+    close("one element", y, x[0] * x[0] + b * b + x[2] * x[2], TOL);
+    let want = (vec![2.0 * x[0], 2.0 * b * k, 2.0 * x[2]], 2.0 * b * x[1]);
+    check("one element", bump_one, g, want);
+
+    let each = |x: &[f64]| -> (Vec<f64>, f64) {
+        let gx = x.iter().map(|v| 2.0 * (v * k + 1.0) * k).collect();
+        let gk = x.iter().map(|v| 2.0 * (v * k + 1.0) * v).sum();
+        (gx, gk)
+    };
+    let (_, g) = bump_each_grad(&x, k);
+    check("each element", bump_each, g, each(&x));
+    let (_, g) = relaxed_grad(&x, k);
+    check("each element in a helper", relaxed, g, each(&x));
+
+    let (y, g) = scale_old_used_grad(&x, k);
+    close("old value", y, x[0] + x[0] * k * x[1], TOL);
+    let want = (vec![1.0 + k * x[1], x[0] * k, 0.0], x[0] * x[1]);
+    check("old value", scale_old_used, g, want);
+
+    for &(x, k) in &[(0.5, 1.5), (-1.2, 0.3)] {
+        let (y, g) = bump_array_grad(x, k);
+        close("array element", y, x * (2.0 * x * k + 1.0), TOL);
+        close2("array element: grad", g, (4.0 * x * k + 1.0, 2.0 * x * x));
+        fd2("array element", bump_array, (x, k), g);
+        let (_, _, hv) = bump_array_hvp(x, k, 0.5, -1.0);
+        let want = (4.0 * k * 0.5 - 4.0 * x, 4.0 * x * 0.5);
+        close2("array element: hvp", hv, want);
+        forward("array element").two((x, k), bump_array, bump_array_jvp, bump_array_vjp);
+    }
+
+    let rows = vec![[0.3, -0.8, 1.1], [0.5, 0.2, -0.6]];
+    let (y, (gx, gk)) = scale_row_grad(&rows, k);
+    close("row element", y, k * rows[0][1] + rows[1][2], TOL);
+    assert_eq!(gx, vec![[0.0, k, 0.0], [0.0, 0.0, 1.0]], "row element: ∂x (exact)");
+    close("row element: ∂k", gk, rows[0][1], TOL);
+    let r = gradcheck(
+        |p: &(Vec<[f64; 3]>, f64)| scale_row(&p.0, p.1),
+        &(rows.clone(), k),
+        &(gx, gk),
+    );
+    assert!(r.passed(), "row element: {r}");
+
+    let x32 = vec![0.5f32, -1.5];
+    let k32 = 0.75f32;
+    let (y, (gx, gk)) = bump_f32_grad(&x32, k32);
+    assert_eq!(y, (x32[0] * k32 + 1.0) * x32[1]);
+    assert_eq!(gx, vec![k32 * x32[1], x32[0] * k32 + 1.0], "f32: ∂x (exact)");
+    assert_eq!(gk, x32[0] * x32[1], "f32: ∂k (exact)");
+    let r = gradcheck(
+        |p: &(Vec<f32>, f32)| bump_f32(&p.0, p.1),
+        &(x32.clone(), k32),
+        &(gx, gk),
+    );
+    assert!(r.passed(), "f32: {r}");
+}

@@ -1676,9 +1676,10 @@ impl Lowering {
                 self.err(
                     r.span(),
                     "a `&mut` argument of a differentiated call must be a `mut` local variable \
-                     (`let mut y = vec![0.0; n]; matvec_into(a, x, &mut y);`): the call is \
-                     differentiated as one that takes the variable's value and gives back its \
-                     new value",
+                     (`let mut y = vec![0.0; n]; matvec_into(a, x, &mut y);`), or an element of \
+                     one (`bump(&mut v[i], k);`, with plain indices, in a statement or a `let` \
+                     of its own): the call is differentiated as one that takes the variable's \
+                     value and gives back its new value",
                 );
                 return None;
             };
@@ -2909,6 +2910,69 @@ pub(super) fn passes_mut(e: &Expr) -> bool {
     };
     args.iter()
         .any(|a| matches!(a, Expr::Reference(r) if r.mutability.is_some()))
+}
+
+/// Statements calling a function of the user's that is lent elements of containers
+/// (`bump(&mut v[i], k);`, `let r = self.update(&mut w[i][j]);`): each element copied into a
+/// local lent in its place and written back after the call, `let mut __ad_elem0 =
+/// v[i].clone(); bump(&mut __ad_elem0, k); v[i] = __ad_elem0;`, which is followed as a call
+/// lending a local is. Only where the container is a variable or a field and the indices
+/// read variables and literals, so that evaluating them again reads the same element.
+pub(super) fn lent_elements(stmts: &mut Vec<Stmt>) {
+    fn plain(e: &Expr) -> bool {
+        match e {
+            Expr::Path(_) | Expr::Lit(_) => true,
+            Expr::Paren(p) => plain(&p.expr),
+            Expr::Group(g) => plain(&g.expr),
+            Expr::Binary(b) => plain(&b.left) && plain(&b.right),
+            Expr::Unary(u) => plain(&u.expr),
+            Expr::Field(f) => plain(&f.base),
+            Expr::Cast(c) => plain(&c.expr),
+            Expr::Index(i) => plain(&i.expr) && plain(&i.index),
+            _ => false,
+        }
+    }
+    fn lend(call: &mut Expr, copies: &mut Vec<Stmt>, backs: &mut Vec<Stmt>) {
+        if !passes_mut(call) {
+            return;
+        }
+        let args = match call {
+            Expr::Call(c) => &mut c.args,
+            Expr::MethodCall(mc) => &mut mc.args,
+            _ => return,
+        };
+        for a in args.iter_mut() {
+            let Expr::Reference(r) = &*a else {
+                continue;
+            };
+            let place = chain::strip(&r.expr);
+            if r.mutability.is_none() || !matches!(place, Expr::Index(_)) || !plain(place) {
+                continue;
+            }
+            let place = place.clone();
+            let local = quote::format_ident!("__ad_elem{}", copies.len(), span = place.span());
+            copies.push(syn::parse_quote_spanned!(place.span()=> let mut #local = #place.clone();));
+            backs.push(syn::parse_quote_spanned!(place.span()=> #place = #local;));
+            *a = syn::parse_quote_spanned!(a.span()=> &mut #local);
+        }
+    }
+    let mut out = Vec::with_capacity(stmts.len());
+    for mut s in std::mem::take(stmts) {
+        let (mut copies, mut backs) = (Vec::new(), Vec::new());
+        match &mut s {
+            Stmt::Expr(e, Some(_)) => lend(e, &mut copies, &mut backs),
+            Stmt::Local(l) => {
+                if let Some(init) = l.init.as_mut().filter(|i| i.diverge.is_none()) {
+                    lend(&mut init.expr, &mut copies, &mut backs);
+                }
+            }
+            _ => {}
+        }
+        out.extend(copies);
+        out.push(s);
+        out.extend(backs);
+    }
+    *stmts = out;
 }
 
 /// Whether the closure of `a.fold(init, |m, v| ..)` gives a result that does not depend on the

@@ -2249,6 +2249,7 @@ pub(super) fn desugar_forms(
                 super::in_place::replace_lets(std::mem::take(&mut block.stmts), self.mut_refs);
             block.stmts = super::in_place::array_from_fn_lets(std::mem::take(&mut block.stmts));
             super::in_place::element_ref_lets(&mut block.stmts, &mut self.made);
+            super::calls::lent_elements(&mut block.stmts);
             for s in block.stmts.iter_mut() {
                 if let Some(r) = super::in_place::in_place_statement(s, self.mut_refs) {
                     *s = r;
