@@ -458,12 +458,13 @@ fn bump_f32(x: &[f32], k: f32) -> f32 {
 fn element_lent_to_a_helper() {
     let x = vec![0.4, -1.3, 0.9];
     let k = 0.7;
-    let check = |what: &str, f: fn(&[f64], f64) -> f64, g: (Vec<f64>, f64), want: (Vec<f64>, f64)| {
-        close_all(&format!("{what}: ∂x"), &g.0, &want.0);
-        close(&format!("{what}: ∂k"), g.1, want.1, TOL);
-        let r = gradcheck(|p: &(Vec<f64>, f64)| f(&p.0, p.1), &(x.clone(), k), &g);
-        assert!(r.passed(), "{what}: {r}");
-    };
+    let check =
+        |what: &str, f: fn(&[f64], f64) -> f64, g: (Vec<f64>, f64), want: (Vec<f64>, f64)| {
+            close_all(&format!("{what}: ∂x"), &g.0, &want.0);
+            close(&format!("{what}: ∂k"), g.1, want.1, TOL);
+            let r = gradcheck(|p: &(Vec<f64>, f64)| f(&p.0, p.1), &(x.clone(), k), &g);
+            assert!(r.passed(), "{what}: {r}");
+        };
 
     let (y, g) = bump_one_grad(&x, k);
     let b = x[1] * k + 1.0;
@@ -500,7 +501,11 @@ fn element_lent_to_a_helper() {
     let rows = vec![[0.3, -0.8, 1.1], [0.5, 0.2, -0.6]];
     let (y, (gx, gk)) = scale_row_grad(&rows, k);
     close("row element", y, k * rows[0][1] + rows[1][2], TOL);
-    assert_eq!(gx, vec![[0.0, k, 0.0], [0.0, 0.0, 1.0]], "row element: ∂x (exact)");
+    assert_eq!(
+        gx,
+        vec![[0.0, k, 0.0], [0.0, 0.0, 1.0]],
+        "row element: ∂x (exact)"
+    );
     close("row element: ∂k", gk, rows[0][1], TOL);
     let r = gradcheck(
         |p: &(Vec<[f64; 3]>, f64)| scale_row(&p.0, p.1),
@@ -513,7 +518,11 @@ fn element_lent_to_a_helper() {
     let k32 = 0.75f32;
     let (y, (gx, gk)) = bump_f32_grad(&x32, k32);
     assert_eq!(y, (x32[0] * k32 + 1.0) * x32[1]);
-    assert_eq!(gx, vec![k32 * x32[1], x32[0] * k32 + 1.0], "f32: ∂x (exact)");
+    assert_eq!(
+        gx,
+        vec![k32 * x32[1], x32[0] * k32 + 1.0],
+        "f32: ∂x (exact)"
+    );
     assert_eq!(gk, x32[0] * x32[1], "f32: ∂k (exact)");
     let r = gradcheck(
         |p: &(Vec<f32>, f32)| bump_f32(&p.0, p.1),
@@ -521,4 +530,129 @@ fn element_lent_to_a_helper() {
         &(gx, gk),
     );
     assert!(r.passed(), "f32: {r}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. `repeat(x).take(n)`; `successors`, `rchunks` and `partition` written as their errors say
+//    (`tests/ui/gaps15_adapters.rs`).
+// ---------------------------------------------------------------------------------------------
+
+/// x³ as the product of `repeat(x).take(3)`: ∂/∂x = 3x², ∂²/∂x² = 6x.
+#[differentiate(hessian)]
+fn repeat_product(x: f64) -> f64 {
+    std::iter::repeat(x).take(3).product()
+}
+
+/// n·sin(x) by `repeat(x).take(n).map(..)`: ∂/∂x = n·cos(x).
+#[differentiate]
+fn repeat_map(x: f64, n: usize) -> f64 {
+    std::iter::repeat(x).take(n).map(|v| v.sin()).sum::<f64>()
+}
+
+/// Σᵢ xᵢ·s zipped with `repeat(s)`, on `f32`: ∂/∂xᵢ = s, ∂/∂s = Σxᵢ.
+#[differentiate]
+fn repeat_zip32(x: &[f32], s: f32) -> f32 {
+    x.iter()
+        .zip(std::iter::repeat(s).take(x.len()))
+        .map(|(a, b)| a * b)
+        .sum()
+}
+
+/// Σₖ x·0.5ᵏ for k < 4, the sequence `successors(Some(x), |&v| Some(v * 0.5))` written as a
+/// loop: 1.875·x, ∂/∂x = 1.875.
+#[differentiate]
+fn halvings(x: f64) -> f64 {
+    let mut v = x;
+    let mut s = 0.0;
+    for _ in 0..4 {
+        s += v;
+        v = v * 0.5;
+    }
+    s
+}
+
+/// Σ over `x.rchunks(2)` of first·last, written from the back: for x of length 5 the chunks
+/// [x₃, x₄], [x₁, x₂], [x₀]: x₃x₄ + x₁x₂ + x₀²; ∂/∂x = (2x₀, x₂, x₁, x₄, x₃).
+#[differentiate]
+fn rchunk_products(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    let mut end = x.len();
+    while end > 0 {
+        let start = end.saturating_sub(2);
+        let c = &x[start..end];
+        s += c[0] * c[c.len() - 1];
+        end = start;
+    }
+    s
+}
+
+/// Σ of the positive part minus Σ of squares of the rest, with a `filter` per part:
+/// ∂/∂xᵢ = 1 where xᵢ > 0, −2xᵢ elsewhere.
+#[differentiate]
+fn split_parts(x: &[f64]) -> f64 {
+    let pos: Vec<f64> = x.iter().copied().filter(|&v| v > 0.0).collect();
+    let rest: Vec<f64> = x.iter().copied().filter(|&v| !(v > 0.0)).collect();
+    pos.iter().sum::<f64>() - rest.iter().map(|v| v * v).sum::<f64>()
+}
+
+#[test]
+fn iterator_sources_and_rewrites() {
+    for &x in &[0.5f64, -1.5, 2.0] {
+        let (y, g) = repeat_product_grad(x);
+        close("repeat product", y, x * x * x, TOL);
+        close("repeat product: grad", g, 3.0 * x * x, TOL);
+        fd("repeat product", repeat_product, x, g);
+        let (_, _, hv) = repeat_product_hvp(x, 0.5);
+        close("repeat product: hvp", hv, 0.5 * 6.0 * x, TOL);
+        forward("repeat product").one(x, repeat_product, repeat_product_jvp, repeat_product_vjp);
+
+        let (y, g) = repeat_map_grad(x, 3);
+        close("repeat map", y, 3.0 * x.sin(), TOL);
+        close("repeat map: grad", g, 3.0 * x.cos(), TOL);
+        fd("repeat map", |x| repeat_map(x, 3), x, g);
+
+        let (y, g) = halvings_grad(x);
+        close("halvings", y, 1.875 * x, TOL);
+        close("halvings: grad", g, 1.875, TOL);
+        fd("halvings", halvings, x, g);
+    }
+    let (y, g) = repeat_map_grad(0.3, 0);
+    assert_eq!((y, g), (0.0, 0.0), "repeat map: none");
+
+    let x32 = vec![0.5f32, -1.25, 2.0];
+    let (y, (gx, gs)) = repeat_zip32_grad(&x32, 1.5);
+    assert_eq!(y, 1.5 * (0.5 - 1.25 + 2.0), "repeat zip f32");
+    assert_eq!(gx, vec![1.5f32; 3], "repeat zip f32: ∂x (exact)");
+    assert_eq!(gs, 0.5 - 1.25 + 2.0, "repeat zip f32: ∂s (exact)");
+    let r = gradcheck(
+        |p: &(Vec<f32>, f32)| repeat_zip32(&p.0, p.1),
+        &(x32.clone(), 1.5),
+        &(gx, gs),
+    );
+    assert!(r.passed(), "repeat zip f32: {r}");
+
+    let x = data(5, 0.7);
+    let (y, g) = rchunk_products_grad(&x);
+    let want: f64 = x.rchunks(2).map(|c| c[0] * c[c.len() - 1]).sum();
+    close("rchunks", y, want, TOL);
+    close(
+        "rchunks: by hand",
+        y,
+        x[3] * x[4] + x[1] * x[2] + x[0] * x[0],
+        TOL,
+    );
+    close_all("rchunks: grad", &g, &[2.0 * x[0], x[2], x[1], x[4], x[3]]);
+    fd_vec("rchunks", rchunk_products, &x, &g);
+
+    let x = vec![0.4, -1.1, 0.9, -0.2];
+    let (y, g) = split_parts_grad(&x);
+    let (pos, rest): (Vec<f64>, Vec<f64>) = x.iter().partition(|&&v| v > 0.0);
+    let want = pos.iter().sum::<f64>() - rest.iter().map(|v| v * v).sum::<f64>();
+    close("partition", y, want, TOL);
+    let want: Vec<f64> = x
+        .iter()
+        .map(|&v| if v > 0.0 { 1.0 } else { -2.0 * v })
+        .collect();
+    close_all("partition: grad", &g, &want);
+    fd_vec("partition", split_parts, &x, &g);
 }

@@ -483,8 +483,32 @@ fn borrowed_state(f: &Func, v: Value) -> bool {
     }
 }
 
+/// The error for an iterator method that is not followed and has a form that is, which it
+/// names.
+fn adapter_message(name: &str) -> Option<String> {
+    let instead = match name {
+        "rchunks" | "rchunks_exact" => {
+            "loop over the chunks' ends, from the back: `let mut end = x.len(); while end > 0 { \
+             let start = end.saturating_sub(k); let c = &x[start..end]; ..; end = start; }`, or \
+             take the chunks from the front with `x.chunks(k)` where the order allows"
+        }
+        "partition" => {
+            "collect each part with its own `filter`: `let pos: Vec<f64> = \
+             x.iter().copied().filter(|&v| v > 0.0).collect();` and `let rest: Vec<f64> = \
+             x.iter().copied().filter(|&v| !(v > 0.0)).collect();`"
+        }
+        _ => return None,
+    };
+    Some(format!(
+        "`.{name}(..)` over differentiated values is not followed; {instead}"
+    ))
+}
+
 /// The error for method `name` without a derivative rule on a differentiated value.
 fn no_rule_message(name: &str) -> String {
+    if let Some(m) = adapter_message(name) {
+        return m;
+    }
     if OPTION_METHODS.contains(&name) {
         return format!(
             "`.{name}(..)` on an `Option` that holds a differentiated value is not supported: \
@@ -660,6 +684,9 @@ fn run_as_written_message(tokens: &proc_macro2::TokenStream) -> String {
             .into();
     };
     let name = mc.method.to_string();
+    if let Some(m) = adapter_message(&name) {
+        return m;
+    }
     if ELEMENTWISE_CLOSURE_METHODS.contains(&name.as_str()) && !is_iterator_chain(&mc.receiver) {
         if rooted_in_zip(&mc.receiver) {
             return elementwise_message(&format!("Zip::from(..)….{name}(..)"));

@@ -2268,6 +2268,22 @@ impl Lowering {
                     );
                     return None;
                 }
+                if matches!(
+                    name.as_deref(),
+                    Some("successors" | "from_fn" | "repeat_with")
+                ) {
+                    self.err_at(
+                        a,
+                        format!(
+                            "`std::iter::{}(..)` over differentiated values is not followed: \
+                             write the sequence as a loop that carries its value, `let mut v = \
+                             x; let mut s = 0.0; for _ in 0..n {{ s += v; v = v * 0.5; }}` \
+                             (`break` where the closure would give `None`)",
+                            name.as_deref().unwrap_or_default()
+                        ),
+                    );
+                    return None;
+                }
                 self.err_at(
                     a,
                     format!(
