@@ -656,3 +656,114 @@ fn iterator_sources_and_rewrites() {
     close_all("partition: grad", &g, &want);
     fd_vec("partition", split_parts, &x, &g);
 }
+
+// ---------------------------------------------------------------------------------------------
+// 3. A helper returning `Option<f64>`, written as its error says
+//    (`tests/ui/gaps15_option_helper.rs`): the default as an argument for `.unwrap_or(d)`, a
+//    flag kept as a float for `if let` / `match` / `?`.
+// ---------------------------------------------------------------------------------------------
+
+/// ln x where x > 0, else the default.
+#[differentiate]
+fn safe_log_or(x: f64, default: f64) -> f64 {
+    if x > 0.0 { x.ln() } else { default }
+}
+
+/// `safe_log(x).unwrap_or(0.0) * x`: x·ln x for x > 0 (∂ = ln x + 1), else 0 (∂ = 0).
+#[differentiate]
+fn log_or_zero(x: f64) -> f64 {
+    safe_log_or(x, 0.0) * x
+}
+
+/// (ln x, found), the flag `1.0` where x > 0.
+#[differentiate(hessian)]
+fn safe_log(x: f64) -> (f64, f64) {
+    if x > 0.0 { (x.ln(), 1.0) } else { (0.0, 0.0) }
+}
+
+/// `if let Some(v) = safe_log(x) { v * v } else { 0.0 }`: ln² x for x > 0, ∂ = 2·ln x / x,
+/// ∂² = 2·(1 − ln x) / x²; else 0.
+#[differentiate(hessian)]
+fn log_squared(x: f64) -> f64 {
+    let (v, found) = safe_log(x);
+    if found > 0.0 { v * v } else { 0.0 }
+}
+
+/// `let r = safe_log(x)?; Some(r.sqrt())` of a helper: √(ln x) where x > 0.
+#[differentiate]
+fn sqrt_log(x: f64) -> (f64, f64) {
+    let (r, found) = safe_log(x);
+    if found == 0.0 {
+        return (0.0, 0.0);
+    }
+    (r.sqrt(), 1.0)
+}
+
+/// `match sqrt_log(x) { Some(v) => v + x, None => x }` on x > 1: √(ln x) + x,
+/// ∂ = 1 / (2x·√(ln x)) + 1; else x, ∂ = 1.
+#[differentiate]
+fn sqrt_log_plus(x: f64) -> f64 {
+    let (v, found) = sqrt_log(x);
+    if found > 0.0 { v + x } else { x }
+}
+
+/// A loop summing `safe_log(xᵢ).unwrap_or(0.0)`: Σ ln xᵢ over xᵢ > 0, ∂/∂xᵢ = 1/xᵢ there,
+/// 0 elsewhere.
+#[differentiate]
+fn log_sum(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for &v in x {
+        s += safe_log_or(v, 0.0);
+    }
+    s
+}
+
+#[test]
+fn option_helper_written_with_floats() {
+    for &x in &[0.5f64, 2.0, -1.0] {
+        let pos = x > 0.0;
+        let (y, g) = log_or_zero_grad(x);
+        close("unwrap_or", y, if pos { x * x.ln() } else { 0.0 }, TOL);
+        close(
+            "unwrap_or: grad",
+            g,
+            if pos { x.ln() + 1.0 } else { 0.0 },
+            TOL,
+        );
+        fd("unwrap_or", log_or_zero, x, g);
+
+        let (y, g) = log_squared_grad(x);
+        let l = x.ln();
+        close("if let", y, if pos { l * l } else { 0.0 }, TOL);
+        close("if let: grad", g, if pos { 2.0 * l / x } else { 0.0 }, TOL);
+        fd("if let", log_squared, x, g);
+        let (_, _, hv) = log_squared_hvp(x, 0.5);
+        let h = if pos { 2.0 * (1.0 - l) / (x * x) } else { 0.0 };
+        close("if let: hvp", hv, 0.5 * h, TOL);
+        forward("if let").one(x, log_squared, log_squared_jvp, log_squared_vjp);
+    }
+    for &x in &[1.5f64, 3.0, 0.5] {
+        let (y, g) = sqrt_log_plus_grad(x);
+        let (want, d) = if x > 1.0 {
+            let r = x.ln().sqrt();
+            (r + x, 1.0 / (2.0 * x * r) + 1.0)
+        } else if x > 0.0 {
+            // ln x < 0: √ of a negative number, NaN, as the `Option` program gives.
+            (f64::NAN, f64::NAN)
+        } else {
+            (x, 1.0)
+        };
+        if want.is_nan() {
+            assert!(y.is_nan(), "match: NaN where ln x < 0");
+            continue;
+        }
+        close("match", y, want, TOL);
+        close("match: grad", g, d, TOL);
+        fd("match", sqrt_log_plus, x, g);
+    }
+    let x = vec![0.5, -1.0, 2.0, 3.0];
+    let (y, g) = log_sum_grad(&x);
+    close("loop", y, 0.5f64.ln() + 2.0f64.ln() + 3.0f64.ln(), TOL);
+    close_all("loop: grad", &g, &[2.0, 0.0, 0.5, 1.0 / 3.0]);
+    fd_vec("loop", log_sum, &x, &g);
+}

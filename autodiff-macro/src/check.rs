@@ -149,7 +149,12 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                         ),
                         _ => match through_trait(f, *recv) {
                             Some((param, bound)) => through_trait_message(&param, &bound, &s),
-                            None => no_rule_message(&s),
+                            None => match option_call(f, *recv) {
+                                Some(call) if OPTION_METHODS.contains(&s.as_str()) => {
+                                    option_call_message(&call, &format!("`.{s}(..)`"))
+                                }
+                                _ => no_rule_message(&s),
+                            },
                         },
                     };
                     errors.push(syn::Error::new(name.span(), msg));
@@ -237,6 +242,11 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                                 && ts.elems.len() == 1
                                 && matches!(ts.elems[0], syn::Pat::Ident(_) | syn::Pat::Wild(_)))
                         {
+                            if let Some(call) = option_call(f, *scrutinee) {
+                                let msg = option_call_message(&call, "`if let Some(v)` / `match`");
+                                errors.push(syn::Error::new_spanned(&arm.pat, msg));
+                                continue;
+                            }
                             errors.push(syn::Error::new_spanned(
                                 &arm.pat,
                                 "this pattern takes a differentiated value out of an `Option`, \
@@ -481,6 +491,45 @@ fn borrowed_state(f: &Func, v: Value) -> bool {
             .is_some_and(|p| matches!(p.ty, syn::Type::Reference(_))),
         _ => false,
     }
+}
+
+/// The function, of the user's, whose call gives `v` (`safe_log` of `safe_log(x)`): an `Option`
+/// taken apart there is what that function returns.
+fn option_call(f: &Func, v: Value) -> Option<String> {
+    let ValueDef::Result(i, _) = f.value(v).def else {
+        return None;
+    };
+    let InstKind::Call { path, .. } = &f.inst(i).kind else {
+        return None;
+    };
+    let first = path.segments.first()?.ident.to_string();
+    if matches!(
+        first.as_str(),
+        "std" | "core" | "alloc" | "ndarray" | "num_traits"
+    ) {
+        return None;
+    }
+    Some(
+        path.segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect::<Vec<_>>()
+            .join("::"),
+    )
+}
+
+/// The error for `use_` (`.unwrap_or(..)`, `if let Some(v)`) of the `Option` that `call`
+/// returns: the forms to write, in the function and here.
+fn option_call_message(call: &str, use_: &str) -> String {
+    format!(
+        "{use_} of the `Option` that `{call}(..)` returns is not followed: a differentiated \
+         function cannot return an `Option`; have `{call}` return a float: for \
+         `{call}(x).unwrap_or(d)`, take the default as an argument and return it where the \
+         value is missing (`fn {call}(x: f64, default: f64) -> f64`, called as \
+         `{call}(x, 0.0)`); for `if let Some(v) = {call}(x)` or a `match`, return the value \
+         with a flag kept as a float (`-> (f64, f64)`, `(v, 1.0)` where found, `(0.0, 0.0)` \
+         for `None`) and test it: `let (v, found) = {call}(x); if found > 0.0 {{ .. }}`"
+    )
 }
 
 /// The error for an iterator method that is not followed and has a form that is, which it
