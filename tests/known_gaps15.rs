@@ -767,3 +767,102 @@ fn option_helper_written_with_floats() {
     close_all("loop: grad", &g, &[2.0, 0.0, 0.5, 1.0 / 3.0]);
     fd_vec("loop", log_sum, &x, &g);
 }
+
+// ---------------------------------------------------------------------------------------------
+// 6. Methods of a data struct (no `#[derive(Differentiable)]`): run as written where their
+//    arguments are data; given a differentiated argument, the `impl` block carries
+//    `#[differentiate(wrt(..))]` naming the float arguments (`self` stays data).
+// ---------------------------------------------------------------------------------------------
+
+/// A grid of n points spaced h apart: data.
+struct Grid {
+    n: usize,
+    h: f64,
+}
+
+impl Grid {
+    fn point(&self, i: usize) -> f64 {
+        i as f64 * self.h
+    }
+    fn count(&self) -> usize {
+        self.n
+    }
+    fn spacing(&self) -> f64 {
+        self.h
+    }
+}
+
+/// The same data, with a method given a differentiated value.
+struct Scale {
+    h: f64,
+}
+
+#[differentiate(hessian, wrt(x))]
+impl Scale {
+    fn weight(&self, x: f64) -> f64 {
+        x * x * self.h
+    }
+}
+
+/// Σᵢ sin(x·tᵢ) over the points tᵢ = i·h of a local grid: ∂/∂x = Σᵢ tᵢ·cos(x·tᵢ).
+#[differentiate]
+fn grid_sum(x: f64) -> f64 {
+    let g = Grid { n: 4, h: 0.3 };
+    let mut s = 0.0;
+    for i in 0..g.count() {
+        s += (x * g.point(i)).sin();
+    }
+    s
+}
+
+/// x·t₂ + h of a grid given as data: ∂/∂x = 2h.
+#[differentiate(wrt(x))]
+fn grid_param(x: f64, g: &Grid) -> f64 {
+    x * g.point(2) + g.spacing()
+}
+
+/// weight(x)·x = h·x³, the method differentiated in x: ∂/∂x = 3h·x², ∂² = 6h·x.
+#[differentiate(hessian, wrt(x))]
+fn scaled_cube(x: f64, s: &Scale) -> f64 {
+    s.weight(x) * x
+}
+
+/// The same on a local: 0.5·x² + x, ∂/∂x = x + 1.
+#[differentiate]
+fn local_scale(x: f64) -> f64 {
+    let s = Scale { h: 0.5 };
+    s.weight(x) + x
+}
+
+#[test]
+fn methods_of_a_data_struct() {
+    for &x in &[0.5f64, -1.5, 2.0] {
+        let (y, g) = grid_sum_grad(x);
+        let ts = [0.0, 0.3, 0.6, 0.9f64];
+        close("local grid", y, ts.iter().map(|t| (x * t).sin()).sum(), TOL);
+        let want: f64 = ts.iter().map(|t| t * (x * t).cos()).sum();
+        close("local grid: grad", g, want, TOL);
+        fd("local grid", grid_sum, x, g);
+
+        let grid = Grid { n: 5, h: 0.25 };
+        let (y, g) = grid_param_grad(x, &grid);
+        close("grid parameter", y, x * 0.5 + 0.25, TOL);
+        close("grid parameter: grad", g, 0.5, TOL);
+        fd("grid parameter", |x| grid_param(x, &grid), x, g);
+
+        let s = Scale { h: 1.5 };
+        let (y, g) = scaled_cube_grad(x, &s);
+        close("method in wrt", y, 1.5 * x * x * x, TOL);
+        close("method in wrt: grad", g, 4.5 * x * x, TOL);
+        fd("method in wrt", |x| scaled_cube(x, &s), x, g);
+        let (_, _, hv) = scaled_cube_hvp(x, &s, 0.5);
+        close("method in wrt: hvp", hv, 0.5 * 9.0 * x, TOL);
+        let (_, t) = scaled_cube_jvp(x, &s, 0.5);
+        close("method in wrt: jvp", t, 0.5 * 4.5 * x * x, TOL);
+
+        let (y, g) = local_scale_grad(x);
+        close("method on a local", y, 0.5 * x * x + x, TOL);
+        close("method on a local: grad", g, x + 1.0, TOL);
+        fd("method on a local", local_scale, x, g);
+    }
+}
