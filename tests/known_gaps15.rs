@@ -21,7 +21,11 @@
 #![allow(
     clippy::unnecessary_fold,
     clippy::useless_conversion,
-    clippy::let_and_return
+    clippy::let_and_return,
+    clippy::needless_range_loop,
+    clippy::manual_repeat_n,
+    clippy::assign_op_pattern,
+    clippy::neg_cmp_op_on_partial_ord
 )] // written as users write them
 
 use autodiff::check::gradcheck;
@@ -543,10 +547,10 @@ fn repeat_product(x: f64) -> f64 {
     std::iter::repeat(x).take(3).product()
 }
 
-/// n·sin(x) by `repeat(x).take(n).map(..)`: ∂/∂x = n·cos(x).
+/// n·sin(x) by `repeat_n(x, n).map(..)`: ∂/∂x = n·cos(x).
 #[differentiate]
 fn repeat_map(x: f64, n: usize) -> f64 {
-    std::iter::repeat(x).take(n).map(|v| v.sin()).sum::<f64>()
+    std::iter::repeat_n(x, n).map(|v| v.sin()).sum::<f64>()
 }
 
 /// Σᵢ xᵢ·s zipped with `repeat(s)`, on `f32`: ∂/∂xᵢ = s, ∂/∂s = Σxᵢ.

@@ -558,6 +558,11 @@ fn no_rule_message(name: &str) -> String {
     if let Some(m) = adapter_message(name) {
         return m;
     }
+    if name == "into" {
+        return "`.into()` of a differentiated float is followed where its type is written, \
+                `let y: f64 = x.into();`; elsewhere write `f64::from(x)` (or `x as f64`)"
+            .into();
+    }
     if OPTION_METHODS.contains(&name) {
         return format!(
             "`.{name}(..)` on an `Option` that holds a differentiated value is not supported: \
