@@ -149,7 +149,12 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                         ),
                         _ => match through_trait(f, *recv) {
                             Some((param, bound)) => through_trait_message(&param, &bound, &s),
-                            None => no_rule_message(&s),
+                            None => match option_call(f, *recv) {
+                                Some(call) if OPTION_METHODS.contains(&s.as_str()) => {
+                                    option_call_message(&call, &format!("`.{s}(..)`"))
+                                }
+                                _ => no_rule_message(&s),
+                            },
                         },
                     };
                     errors.push(syn::Error::new(name.span(), msg));
@@ -237,6 +242,11 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                                 && ts.elems.len() == 1
                                 && matches!(ts.elems[0], syn::Pat::Ident(_) | syn::Pat::Wild(_)))
                         {
+                            if let Some(call) = option_call(f, *scrutinee) {
+                                let msg = option_call_message(&call, "`if let Some(v)` / `match`");
+                                errors.push(syn::Error::new_spanned(&arm.pat, msg));
+                                continue;
+                            }
                             errors.push(syn::Error::new_spanned(
                                 &arm.pat,
                                 "this pattern takes a differentiated value out of an `Option`, \
@@ -483,8 +493,76 @@ fn borrowed_state(f: &Func, v: Value) -> bool {
     }
 }
 
+/// The function, of the user's, whose call gives `v` (`safe_log` of `safe_log(x)`): an `Option`
+/// taken apart there is what that function returns.
+fn option_call(f: &Func, v: Value) -> Option<String> {
+    let ValueDef::Result(i, _) = f.value(v).def else {
+        return None;
+    };
+    let InstKind::Call { path, .. } = &f.inst(i).kind else {
+        return None;
+    };
+    let first = path.segments.first()?.ident.to_string();
+    if matches!(
+        first.as_str(),
+        "std" | "core" | "alloc" | "ndarray" | "num_traits"
+    ) {
+        return None;
+    }
+    Some(
+        path.segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect::<Vec<_>>()
+            .join("::"),
+    )
+}
+
+/// The error for `use_` (`.unwrap_or(..)`, `if let Some(v)`) of the `Option` that `call`
+/// returns: the forms to write, in the function and here.
+fn option_call_message(call: &str, use_: &str) -> String {
+    format!(
+        "{use_} of the `Option` that `{call}(..)` returns is not followed: a differentiated \
+         function cannot return an `Option`; have `{call}` return a float: for \
+         `{call}(x).unwrap_or(d)`, take the default as an argument and return it where the \
+         value is missing (`fn {call}(x: f64, default: f64) -> f64`, called as \
+         `{call}(x, 0.0)`); for `if let Some(v) = {call}(x)` or a `match`, return the value \
+         with a flag kept as a float (`-> (f64, f64)`, `(v, 1.0)` where found, `(0.0, 0.0)` \
+         for `None`) and test it: `let (v, found) = {call}(x); if found > 0.0 {{ .. }}`"
+    )
+}
+
+/// The error for an iterator method that is not followed and has a form that is, which it
+/// names.
+fn adapter_message(name: &str) -> Option<String> {
+    let instead = match name {
+        "rchunks" | "rchunks_exact" => {
+            "loop over the chunks' ends, from the back: `let mut end = x.len(); while end > 0 { \
+             let start = end.saturating_sub(k); let c = &x[start..end]; ..; end = start; }`, or \
+             take the chunks from the front with `x.chunks(k)` where the order allows"
+        }
+        "partition" => {
+            "collect each part with its own `filter`: `let pos: Vec<f64> = \
+             x.iter().copied().filter(|&v| v > 0.0).collect();` and `let rest: Vec<f64> = \
+             x.iter().copied().filter(|&v| !(v > 0.0)).collect();`"
+        }
+        _ => return None,
+    };
+    Some(format!(
+        "`.{name}(..)` over differentiated values is not followed; {instead}"
+    ))
+}
+
 /// The error for method `name` without a derivative rule on a differentiated value.
 fn no_rule_message(name: &str) -> String {
+    if let Some(m) = adapter_message(name) {
+        return m;
+    }
+    if name == "into" {
+        return "`.into()` of a differentiated float is followed where its type is written, \
+                `let y: f64 = x.into();`; elsewhere write `f64::from(x)` (or `x as f64`)"
+            .into();
+    }
     if OPTION_METHODS.contains(&name) {
         return format!(
             "`.{name}(..)` on an `Option` that holds a differentiated value is not supported: \
@@ -660,6 +738,9 @@ fn run_as_written_message(tokens: &proc_macro2::TokenStream) -> String {
             .into();
     };
     let name = mc.method.to_string();
+    if let Some(m) = adapter_message(&name) {
+        return m;
+    }
     if ELEMENTWISE_CLOSURE_METHODS.contains(&name.as_str()) && !is_iterator_chain(&mc.receiver) {
         if rooted_in_zip(&mc.receiver) {
             return elementwise_message(&format!("Zip::from(..)….{name}(..)"));

@@ -281,7 +281,11 @@ impl Signature {
                  type); return the float and leave early with a default where the value is \
                  missing (`let Some(&v) = x.get(i) else { return 0.0 };`), or return the \
                  float with a flag kept as a float (`-> (f64, f64)`, the flag `1.0` where \
-                 found) and test the flag in the caller",
+                 found) and test the flag in the caller: a caller's `h(x).unwrap_or(d)` \
+                 becomes `h(x, d)` with the default an argument returned where the value is \
+                 missing, its `if let Some(v) = h(x)` or `match` becomes \
+                 `let (v, found) = h(x); if found > 0.0 { .. }`, and a `?` on another such \
+                 function's result becomes `if found == 0.0 { return (0.0, 0.0); }`",
             ));
         } else if types::holds_mixed_tuple(&ret) {
             errors.push(syn::Error::new_spanned(

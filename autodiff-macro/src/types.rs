@@ -95,6 +95,22 @@ pub fn is_ndarray(ty: &Type) -> bool {
     }
 }
 
+/// The element type of an ndarray type (`f64` of `&Array1<f64>`, `T` of `ArrayView2<T>`):
+/// its first type argument.
+pub fn ndarray_elem(ty: &Type) -> Option<Type> {
+    if let Type::Reference(r) = ty {
+        return ndarray_elem(&r.elem);
+    }
+    let s = last_segment(ty).filter(|s| is_ndarray_name(&s.ident.to_string()))?;
+    let syn::PathArguments::AngleBracketed(a) = &s.arguments else {
+        return None;
+    };
+    a.args.iter().find_map(|g| match g {
+        syn::GenericArgument::Type(t) => Some(t.clone()),
+        _ => None,
+    })
+}
+
 /// ndarray's owned array and view types, whose first type argument is the element type.
 fn is_ndarray_name(name: &str) -> bool {
     let dims = |rest: &str| {

@@ -7,10 +7,10 @@ use ndarray::Array1;
 fn f(a: &Array1<f64>, mask: &Array1<f64>) -> f64 {
     // On an inactive array, a closure just runs.
     let m = mask.mapv(|v| if v > 0.5 { 1.0 } else { 0.0 });
-    // A parameter's `fold` is its elements' `a.iter().fold(..)`; a local array's is not.
-    let b = a * 2.0;
-    let r = b.fold(0.0, |s, &v| s + v.max(0.0));
-    r * m.sum()
+    // `zip_mut_with` writing a differentiated local through a closure is not followed.
+    let mut b = a * 2.0;
+    b.zip_mut_with(&m, |x, &y| *x = x.max(y));
+    b.sum()
 }
 
 fn main() {

@@ -480,6 +480,40 @@ impl Lowering {
                 }
             }
         }
+        // `a.product()` of an ndarray parameter is the product of its elements,
+        // `a.iter().product::<A>()` with `A` its declared element type (in row-major order, the
+        // same up to rounding), which is followed; `let p: f64 = a.product();` of any array is
+        // written so where it is declared (see `stmts::typed_let`).
+        if name == "product"
+            && mc.args.is_empty()
+            && mc.turbofish.is_none()
+            && chain::parse_chain(&mc.receiver, false).is_none()
+        {
+            let elem = self
+                .variable_value(&mc.receiver)
+                .and_then(|v| match self.f.value(v).def {
+                    ValueDef::Param(n) => crate::types::ndarray_elem(&self.f.params[n].ty),
+                    _ => None,
+                });
+            if let Some(elem) = elem {
+                let recv = &mc.receiver;
+                let e: Expr = syn::parse_quote_spanned!(span=> #recv.iter().product::<#elem>());
+                return self.expr(b, &e, true);
+            }
+            let local = self
+                .variable_value(&mc.receiver)
+                .is_none_or(|v| !matches!(self.f.value(v).def, ValueDef::Param(_)));
+            if local && self.may_be_array(&mc.receiver) {
+                self.err_at(
+                    &mc.method,
+                    "`a.product()` of an ndarray array is followed where the type of its elements \
+                     is known: of a parameter declared with it (`x: &Array1<f64>`), or where the \
+                     product is declared with its type (`let p: f64 = a.product();`); else \
+                     write `a.iter().product::<f64>()`",
+                );
+                return None;
+            }
+        }
         // `a.reversed_axes()` (which takes `a` by value) is the transpose `a.t()` as an owned
         // array: the same elements at the same indices, differentiated by the `t` rule.
         if name == "reversed_axes"
@@ -496,9 +530,36 @@ impl Lowering {
         // elements in row-major order, `{ let v = a.slice(..); v.iter().fold(..) }`, which is
         // followed.
         if name == "fold" && mc.args.len() == 2 && mc.turbofish.is_none() {
-            // `a.fold(init, |m, &v| ..)` of a parameter of an ndarray type is the same fold
-            // over `a.iter()` (row-major order), which is followed.
-            if self.is_array_variable(&mc.receiver) {
+            // ndarray's `fold` visits the elements in memory order where the array is
+            // contiguous (column-major for a transposed or `.f()` array, backwards for a
+            // reversed one): the same as `a.iter()` (row-major) only for a fold whose result
+            // does not depend on the order. Any other is an error, not a gradient of a fold in
+            // another order.
+            let view = matches!(chain::strip(&mc.receiver), Expr::MethodCall(inner)
+            if matches!(
+                inner.method.to_string().as_str(),
+                "slice" | "row" | "column" | "view" | "t" | "index_axis"
+            ));
+            let followed =
+                self.is_array_variable(&mc.receiver) || self.is_local_array(&mc.receiver) || view;
+            if followed && !order_free_fold(&mc.args[1]) {
+                self.err_at(
+                    &mc.method,
+                    "`a.fold(init, |m, &v| ..)` of an ndarray array visits the elements in an \
+                     order ndarray does not promise (memory order: column-major for a \
+                     transposed or `.f()` array, backwards for a reversed one), so only a fold \
+                     whose result does not depend on the order is followed: `m + ..`, \
+                     `m * ..`, `m - ..`, `m.max(..)`, `m.min(..)`, with `..` not reading `m`; \
+                     for another fold write `a.iter().fold(init, |m, &v| ..)`, which visits \
+                     the elements in row-major order",
+                );
+                return None;
+            }
+            // `a.fold(init, |m, &v| ..)` of a parameter of an ndarray type, or of a local
+            // holding a differentiated array (the only differentiated local with a two-argument
+            // `fold`: an iterator kept in a variable is written where it is used), is the
+            // same fold over `a.iter()` (row-major order), which is followed.
+            if self.is_array_variable(&mc.receiver) || self.is_local_array(&mc.receiver) {
                 let (recv, args) = (&mc.receiver, &mc.args);
                 let e: Expr = syn::parse_quote_spanned!(span=> #recv.iter().fold(#args));
                 return self.expr(b, &e, true);
@@ -898,6 +959,16 @@ impl Lowering {
                 ),
                 _ => false,
             })
+    }
+
+    /// Whether `e` names a local (not a parameter) holding a differentiated value, for
+    /// `a.fold(init, |m, &v| ..)`: an ndarray array, as no other differentiated local has a
+    /// two-argument `fold` (a `Vec` has none, an iterator kept in a variable is written where
+    /// it is used).
+    fn is_local_array(&self, e: &Expr) -> bool {
+        self.variable_value(e).is_some_and(|v| {
+            self.kind(v) != Kind::Discrete && !matches!(self.f.value(v).def, ValueDef::Param(_))
+        })
     }
 
     /// Whether `e` may be an ndarray array, for `row`/`column`: anything but a variable known
@@ -1612,9 +1683,10 @@ impl Lowering {
                 self.err(
                     r.span(),
                     "a `&mut` argument of a differentiated call must be a `mut` local variable \
-                     (`let mut y = vec![0.0; n]; matvec_into(a, x, &mut y);`): the call is \
-                     differentiated as one that takes the variable's value and gives back its \
-                     new value",
+                     (`let mut y = vec![0.0; n]; matvec_into(a, x, &mut y);`), or an element of \
+                     one (`bump(&mut v[i], k);`, with plain indices, in a statement or a `let` \
+                     of its own): the call is differentiated as one that takes the variable's \
+                     value and gives back its new value",
                 );
                 return None;
             };
@@ -2205,6 +2277,22 @@ impl Lowering {
                              with `Array2::zeros((r, c))` (`Array1::zeros(n)`) and write its \
                              elements in loops (`m[[i, j]] = ..`), which is followed",
                             name.as_deref().unwrap_or("this function")
+                        ),
+                    );
+                    return None;
+                }
+                if matches!(
+                    name.as_deref(),
+                    Some("successors" | "from_fn" | "repeat_with")
+                ) {
+                    self.err_at(
+                        a,
+                        format!(
+                            "`std::iter::{}(..)` over differentiated values is not followed: \
+                             write the sequence as a loop that carries its value, `let mut v = \
+                             x; let mut s = 0.0; for _ in 0..n {{ s += v; v = v * 0.5; }}` \
+                             (`break` where the closure would give `None`)",
+                            name.as_deref().unwrap_or_default()
                         ),
                     );
                     return None;
@@ -2891,4 +2979,111 @@ pub(super) fn passes_mut(e: &Expr) -> bool {
     };
     args.iter()
         .any(|a| matches!(a, Expr::Reference(r) if r.mutability.is_some()))
+}
+
+/// Statements calling a function of the user's that is lent elements of containers
+/// (`bump(&mut v[i], k);`, `let r = self.update(&mut w[i][j]);`): each element copied into a
+/// local lent in its place and written back after the call, `let mut __ad_elem0 =
+/// v[i].clone(); bump(&mut __ad_elem0, k); v[i] = __ad_elem0;`, which is followed as a call
+/// lending a local is. Only where the container is a variable or a field and the indices
+/// read variables and literals, so that evaluating them again reads the same element.
+pub(super) fn lent_elements(stmts: &mut Vec<Stmt>) {
+    fn plain(e: &Expr) -> bool {
+        match e {
+            Expr::Path(_) | Expr::Lit(_) => true,
+            Expr::Paren(p) => plain(&p.expr),
+            Expr::Group(g) => plain(&g.expr),
+            Expr::Binary(b) => plain(&b.left) && plain(&b.right),
+            Expr::Unary(u) => plain(&u.expr),
+            Expr::Field(f) => plain(&f.base),
+            Expr::Cast(c) => plain(&c.expr),
+            Expr::Index(i) => plain(&i.expr) && plain(&i.index),
+            _ => false,
+        }
+    }
+    fn lend(call: &mut Expr, copies: &mut Vec<Stmt>, backs: &mut Vec<Stmt>) {
+        if !passes_mut(call) {
+            return;
+        }
+        let args = match call {
+            Expr::Call(c) => &mut c.args,
+            Expr::MethodCall(mc) => &mut mc.args,
+            _ => return,
+        };
+        for a in args.iter_mut() {
+            let Expr::Reference(r) = &*a else {
+                continue;
+            };
+            let place = chain::strip(&r.expr);
+            if r.mutability.is_none() || !matches!(place, Expr::Index(_)) || !plain(place) {
+                continue;
+            }
+            let place = place.clone();
+            let local = quote::format_ident!("__ad_elem{}", copies.len(), span = place.span());
+            copies.push(syn::parse_quote_spanned!(place.span()=> let mut #local = #place.clone();));
+            backs.push(syn::parse_quote_spanned!(place.span()=> #place = #local;));
+            *a = syn::parse_quote_spanned!(a.span()=> &mut #local);
+        }
+    }
+    let mut out = Vec::with_capacity(stmts.len());
+    for mut s in std::mem::take(stmts) {
+        let (mut copies, mut backs) = (Vec::new(), Vec::new());
+        match &mut s {
+            Stmt::Expr(e, Some(_)) => lend(e, &mut copies, &mut backs),
+            Stmt::Local(l) => {
+                if let Some(init) = l.init.as_mut().filter(|i| i.diverge.is_none()) {
+                    lend(&mut init.expr, &mut copies, &mut backs);
+                }
+            }
+            _ => {}
+        }
+        out.extend(copies);
+        out.push(s);
+        out.extend(backs);
+    }
+    *stmts = out;
+}
+
+/// Whether the closure of `a.fold(init, |m, v| ..)` gives a result that does not depend on the
+/// order the elements are visited in (up to rounding): its body is `m + e`, `e + m`, `m - e`,
+/// `m * e`, `e * m`, `m.max(e)`, `e.max(m)`, `m.min(e)` or `e.min(m)`, where `e` does not read
+/// the accumulator `m`.
+fn order_free_fold(closure: &Expr) -> bool {
+    let Expr::Closure(c) = chain::strip(closure) else {
+        return false;
+    };
+    let acc = match c.inputs.first() {
+        Some(syn::Pat::Ident(pi)) => pi.ident.to_string(),
+        Some(syn::Pat::Type(pt)) => match &*pt.pat {
+            syn::Pat::Ident(pi) => pi.ident.to_string(),
+            _ => return false,
+        },
+        _ => return false,
+    };
+    let mut body = chain::strip(&c.body);
+    while let Expr::Block(b) = body {
+        match &b.block.stmts[..] {
+            [syn::Stmt::Expr(e, None)] => body = chain::strip(e),
+            _ => return false,
+        }
+    }
+    let is_acc = |e: &Expr| matches!(chain::strip(e), Expr::Path(p) if p.path.is_ident(&acc));
+    let free = |e: &Expr| !super::syntax::idents_of(&quote::quote!(#e)).contains(&acc);
+    match body {
+        Expr::Binary(bin) => match bin.op {
+            syn::BinOp::Add(_) | syn::BinOp::Mul(_) => {
+                (is_acc(&bin.left) && free(&bin.right)) || (is_acc(&bin.right) && free(&bin.left))
+            }
+            syn::BinOp::Sub(_) => is_acc(&bin.left) && free(&bin.right),
+            _ => false,
+        },
+        Expr::MethodCall(m)
+            if (m.method == "max" || m.method == "min")
+                && m.args.len() == 1
+                && m.turbofish.is_none() =>
+        {
+            (is_acc(&m.receiver) && free(&m.args[0])) || (is_acc(&m.args[0]) && free(&m.receiver))
+        }
+        _ => false,
+    }
 }

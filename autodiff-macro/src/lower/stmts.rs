@@ -84,6 +84,8 @@ impl Lowering {
                             self.env.truncate(scope);
                             return;
                         }
+                        let cast = typed_let(&local.pat, e);
+                        let e = cast.as_ref().unwrap_or(e);
                         let v = self.expr(b, e, true);
                         if matches!(local.pat, Pat::Wild(_)) {
                             self.note_discarded(e, v);
@@ -659,4 +661,36 @@ fn is_best_unwrap(e: &Expr) -> bool {
             inner.method.to_string().as_str(),
             "max_by" | "min_by" | "max_by_key" | "min_by_key" | "max" | "min" | "reduce"
         )
+}
+
+/// What a `let` that declares a float type makes of its initializer, where the type is what
+/// the derivative needs:
+/// - `let y: f64 = x.into();` (or `f32`): the conversion `Into` makes between floats (and from
+///   smaller numbers) is the cast `x as f64`, which the derivative follows (`Into` has no
+///   `into_vjp`); elsewhere `.into()` stays an error that says to write the type;
+/// - `let p: f64 = a.product();` of an ndarray array: `a.iter().product::<f64>()`.
+fn typed_let(pat: &Pat, init: &Expr) -> Option<Expr> {
+    let Pat::Type(pt) = pat else {
+        return None;
+    };
+    let syn::Type::Path(tp) = &*pt.ty else {
+        return None;
+    };
+    if tp.qself.is_some() || !(tp.path.is_ident("f64") || tp.path.is_ident("f32")) {
+        return None;
+    }
+    let Expr::MethodCall(mc) = super::chain::strip(init) else {
+        return None;
+    };
+    if !mc.args.is_empty() || mc.turbofish.is_some() {
+        return None;
+    }
+    let (recv, ty) = (&mc.receiver, &pt.ty);
+    if mc.method == "product" && super::chain::parse_chain(recv, false).is_none() {
+        return Some(syn::parse_quote_spanned!(mc.method.span()=> #recv.iter().product::<#ty>()));
+    }
+    if mc.method != "into" {
+        return None;
+    }
+    Some(syn::parse_quote_spanned!(mc.method.span()=> (#recv) as #ty))
 }

@@ -2289,6 +2289,7 @@ pub(super) fn desugar_forms(
                 super::in_place::replace_lets(std::mem::take(&mut block.stmts), self.mut_refs);
             block.stmts = super::in_place::array_from_fn_lets(std::mem::take(&mut block.stmts));
             super::in_place::element_ref_lets(&mut block.stmts, &mut self.made);
+            super::calls::lent_elements(&mut block.stmts);
             for s in block.stmts.iter_mut() {
                 if let Some(r) = super::in_place::in_place_statement(s, self.mut_refs) {
                     *s = r;
@@ -2336,6 +2337,9 @@ pub(super) fn desugar_forms(
             super::in_place::mem_take(e, self.mut_refs, &self.vecs);
             super::in_place::range_iter_mut(e);
             super::in_place::element_ref_if(e, &mut self.made);
+            if let Some(r) = repeat_take(e) {
+                *e = r;
+            }
             // A loop over the lanes of a matrix is taken before its head is rewritten as a
             // chain below.
             if let Expr::ForLoop(fl) = e {
@@ -2652,4 +2656,55 @@ fn name_counts(block: &syn::Block) -> std::collections::HashMap<String, usize> {
     let mut r = Reads::default();
     r.visit_block(block);
     r.0
+}
+
+/// `std::iter::repeat(x).take(n)` (or `repeat_n(x, n)`): the source `(0..n).map(|_| x)`, which
+/// is followed. Only where `x` is plain (variables, fields, literals and arithmetic on them),
+/// so that computing it for each item gives the same value.
+fn repeat_take(e: &Expr) -> Option<Expr> {
+    fn plain(e: &Expr) -> bool {
+        match e {
+            Expr::Path(_) | Expr::Lit(_) => true,
+            Expr::Paren(p) => plain(&p.expr),
+            Expr::Group(g) => plain(&g.expr),
+            Expr::Binary(b) => plain(&b.left) && plain(&b.right),
+            Expr::Unary(u) => plain(&u.expr),
+            Expr::Field(f) => plain(&f.base),
+            Expr::Index(i) => plain(&i.expr) && plain(&i.index),
+            _ => false,
+        }
+    }
+    fn iter_fn<'a>(e: &'a Expr, name: &str, args: usize) -> Option<&'a syn::ExprCall> {
+        let Expr::Call(c) = e else {
+            return None;
+        };
+        let Expr::Path(p) = &*c.func else {
+            return None;
+        };
+        let segs: Vec<String> = p
+            .path
+            .segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect();
+        let path_ok = match &segs[..] {
+            [f] => f == name,
+            [m, f] => m == "iter" && f == name,
+            [c, m, f] => (c == "std" || c == "core") && m == "iter" && f == name,
+            _ => false,
+        };
+        (path_ok && c.args.len() == args).then_some(c)
+    }
+    let (x, n, span) = match e {
+        Expr::MethodCall(mc) if mc.method == "take" && mc.args.len() == 1 => {
+            let c = iter_fn(super::chain::strip(&mc.receiver), "repeat", 1)?;
+            (&c.args[0], &mc.args[0], mc.span())
+        }
+        Expr::Call(_) => {
+            let c = iter_fn(e, "repeat_n", 2)?;
+            (&c.args[0], &c.args[1], c.span())
+        }
+        _ => return None,
+    };
+    plain(x).then(|| syn::parse_quote_spanned!(span=> (0..(#n)).map(|_| #x)))
 }
