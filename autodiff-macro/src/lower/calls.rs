@@ -322,6 +322,18 @@ fn built_struct(e: &Expr) -> Option<TokenStream> {
     }
 }
 
+/// `s.w.b` of a variable or a chain of named fields of one, as the user wrote it.
+fn field_text(e: &Expr) -> Option<String> {
+    match chain::strip(e) {
+        Expr::Path(p) => Some(p.path.get_ident()?.to_string()),
+        Expr::Field(f) => match &f.member {
+            syn::Member::Named(m) => Some(format!("{}.{m}", field_text(&f.base)?)),
+            syn::Member::Unnamed(i) => Some(format!("{}.{}", field_text(&f.base)?, i.index)),
+        },
+        _ => None,
+    }
+}
+
 /// Whether `e` is the receiver `self`.
 fn is_self(e: &Expr) -> bool {
     matches!(e, Expr::Path(p) if p.qself.is_none() && p.path.is_ident("self"))
@@ -824,7 +836,7 @@ impl Lowering {
             .or_else(|| self.struct_var(e))
             .or_else(|| self.element_struct(e))
             // Built where it is used: `V2::new(a, b) * 0.5`, `V2 { .. } - v`.
-            .or_else(|| self.user_struct(&syn::parse2(built_struct(e)?).ok()?))
+            .or_else(|| self.built_user_struct(&syn::parse2(built_struct(e)?).ok()?))
     }
 
     /// The struct of the user's that `vs[i]` is, where `vs` is a local container whose
@@ -869,6 +881,15 @@ impl Lowering {
             || self.type_params.contains(&name)
             || FLOAT_ALIASES.contains(&name.as_str());
         (!alias).then_some(ty)
+    }
+
+    /// `ty`, named by a struct literal or a constructor (`L { w: x }`, `L::new(x)`), as a
+    /// struct of the user's: whatever its name, for a float has neither (a type parameter
+    /// excepted, `T::new` being its own).
+    fn built_user_struct(&self, ty: &syn::Type) -> Option<syn::Path> {
+        let (ty, _) = crate::types::struct_path(ty)?;
+        let name = ty.segments.last()?.ident.to_string();
+        (!self.type_params.contains(&name) && !crate::types::is_float_param(&name)).then_some(ty)
     }
 
     /// The struct whose method made `recv`, when `mc` may be a method of the user's on it:
@@ -1789,7 +1810,7 @@ impl Lowering {
             return None;
         }
         let ty: syn::Type = syn::parse2(b.place_ty.clone()?).ok()?;
-        self.user_struct(&ty)
+        self.built_user_struct(&ty)
     }
 
     /// The parameter a path names, if it is one left out by `wrt` whose type is a struct of
@@ -1910,12 +1931,21 @@ impl Lowering {
         if let Some(root) = self.mutable_root(&mc.receiver).filter(|_| !reads) {
             if mc.args.iter().any(closures::is_closure_like) {
                 let m = &mc.method;
+                // Named as written (`self.w`, not `self`): the field is what changes.
+                let place = field_text(&mc.receiver).unwrap_or_else(|| root.to_string());
+                // ndarray's `mapv_inplace` is `mapv` assigned back, which is followed.
+                let instead = if name == "mapv_inplace" {
+                    format!("assign the mapped copy, `{place} = {place}.mapv(|v| ..);`")
+                } else {
+                    format!(
+                        "write an index loop (`for i in 0..{place}.len() {{ {place}[i] = .. }}`)"
+                    )
+                };
                 self.err_at(
                     m,
                     format!(
-                        "`{root}.{m}(..)` with a closure may change `{root}`, and the derivative \
-                         cannot follow what the closure does there; write an index loop \
-                         (`for i in 0..{root}.len() {{ {root}[i] = .. }}`)"
+                        "`{place}.{m}(..)` with a closure may change `{place}`, and the \
+                         derivative cannot follow what the closure does there; {instead}"
                     ),
                 );
                 return None;
@@ -2210,6 +2240,9 @@ impl Lowering {
         {
             return self.expr(b, &e, true);
         }
+        if let Some(e) = self.array_of_elements(&fp.path, c) {
+            return self.expr(b, &e, true);
+        }
         if let Some(e) = array_from_vec(&fp.path, c) {
             return self.expr(b, &e, true);
         }
@@ -2481,6 +2514,46 @@ impl Lowering {
         let Expr::Path(p) = e else { return None };
         let slot = self.lookup(&p.path.get_ident()?.to_string())?;
         self.env[slot].window
+    }
+}
+
+impl Lowering {
+    /// An array built from its elements: ndarray's `arr1(&[x, y, 1.0])` as
+    /// `Array1::from_vec(vec![x, y, 1.0])`, `arr2(&[[a, b], [c, d]])` as
+    /// `Array2::from(vec![[a, b], [c, d]])`, each then filled element by element (see
+    /// [`array_from_vec`]; `from_elem` is [`array_from_elem`]'s). `None` for any other call.
+    fn array_of_elements(&self, path: &syn::Path, c: &syn::ExprCall) -> Option<Expr> {
+        let last = path.segments.last()?;
+        if !matches!(last.arguments, syn::PathArguments::None) {
+            return None;
+        }
+        let k = &self.krate;
+        let span = c.span();
+        let n = path.segments.len();
+        let elems = |e: &Expr| match chain::strip(e) {
+            Expr::Reference(r) => match chain::strip(&r.expr) {
+                Expr::Array(a) => Some(a.elems.clone()),
+                _ => None,
+            },
+            _ => None,
+        };
+        let e: Expr = match (last.ident.to_string().as_str(), c.args.len()) {
+            ("arr1", 1) => {
+                let xs = elems(&c.args[0])?;
+                syn::parse_quote_spanned!(span=>
+                    #k::__private::arrays::Array1::from_vec(::std::vec![#xs]))
+            }
+            ("arr2", 1) => {
+                let rows = elems(&c.args[0])?;
+                if !rows.iter().all(|r| matches!(r, Expr::Array(_))) {
+                    return None;
+                }
+                syn::parse_quote_spanned!(span=>
+                    #k::__private::arrays::Array2::from(::std::vec![#rows]))
+            }
+            _ => return None,
+        };
+        Some(e)
     }
 }
 
