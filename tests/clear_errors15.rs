@@ -4,7 +4,7 @@
 //! a `&mut self` method. Each gradient against its analytic form and central finite
 //! differences.
 
-#![allow(clippy::needless_range_loop)] // written as users write them
+#![allow(clippy::needless_range_loop, clippy::assign_op_pattern)] // written as users write them
 
 use autodiff::{Differentiable, differentiate};
 use ndarray::{Array1, arr1, arr2};
@@ -131,7 +131,7 @@ fn field_mapped_and_assigned_back() {
     let s = 1.3;
     let (f, (gw, gs)) = shrunk_sum_grad(&w, s);
     close("f", f, shrunk_sum(&w, s), TOL);
-    close_all("∇w", gw.as_slice().unwrap(), &vec![s * s; 5]);
+    close_all("∇w", gw.as_slice().unwrap(), &[s * s; 5]);
     close("∂s", gs, 2.0 * s * w.sum(), TOL);
     fd("∂s", |s| shrunk_sum(&w, s), s, gs);
     fd_vec(

@@ -2529,7 +2529,6 @@ impl Lowering {
         }
         let k = &self.krate;
         let span = c.span();
-        let n = path.segments.len();
         let elems = |e: &Expr| match chain::strip(e) {
             Expr::Reference(r) => match chain::strip(&r.expr) {
                 Expr::Array(a) => Some(a.elems.clone()),
