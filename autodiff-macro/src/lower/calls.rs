@@ -3060,19 +3060,6 @@ pub(super) fn passes_mut(e: &Expr) -> bool {
 /// lending a local is. Only where the container is a variable or a field and the indices
 /// read variables and literals, so that evaluating them again reads the same element.
 pub(super) fn lent_elements(stmts: &mut Vec<Stmt>) {
-    fn plain(e: &Expr) -> bool {
-        match e {
-            Expr::Path(_) | Expr::Lit(_) => true,
-            Expr::Paren(p) => plain(&p.expr),
-            Expr::Group(g) => plain(&g.expr),
-            Expr::Binary(b) => plain(&b.left) && plain(&b.right),
-            Expr::Unary(u) => plain(&u.expr),
-            Expr::Field(f) => plain(&f.base),
-            Expr::Cast(c) => plain(&c.expr),
-            Expr::Index(i) => plain(&i.expr) && plain(&i.index),
-            _ => false,
-        }
-    }
     fn lend(call: &mut Expr, copies: &mut Vec<Stmt>, backs: &mut Vec<Stmt>) {
         if !passes_mut(call) {
             return;
@@ -3087,7 +3074,7 @@ pub(super) fn lent_elements(stmts: &mut Vec<Stmt>) {
                 continue;
             };
             let place = chain::strip(&r.expr);
-            if r.mutability.is_none() || !matches!(place, Expr::Index(_)) || !plain(place) {
+            if r.mutability.is_none() || !matches!(place, Expr::Index(_)) || !chain::plain(place) {
                 continue;
             }
             let place = place.clone();

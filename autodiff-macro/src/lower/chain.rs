@@ -81,6 +81,23 @@ pub const SUPPORTED: &str = "sources `x.iter()`, `x.into_iter()`, `&x`, ranges, 
     `flatten`, `chain`; consumers `sum`, `product`, `fold`, `reduce`, `collect` (into a \
     `Vec`), `count`, `for_each`, `max_by`, `min_by`, `max_by_key`, `min_by_key` and `for` loops";
 
+/// An expression evaluated without side effects (variables, fields, literals, and arithmetic,
+/// casts and indexing of them: `i`, `j + 1`, `w[k]`, `self.n as usize`), which code the
+/// macro writes may evaluate twice and read the same value.
+pub(super) fn plain(e: &Expr) -> bool {
+    match e {
+        Expr::Path(_) | Expr::Lit(_) => true,
+        Expr::Paren(p) => plain(&p.expr),
+        Expr::Group(g) => plain(&g.expr),
+        Expr::Binary(b) => plain(&b.left) && plain(&b.right),
+        Expr::Unary(u) => plain(&u.expr),
+        Expr::Field(f) => plain(&f.base),
+        Expr::Cast(c) => plain(&c.expr),
+        Expr::Index(i) => plain(&i.expr) && plain(&i.index),
+        _ => false,
+    }
+}
+
 pub(super) fn strip(e: &Expr) -> &Expr {
     match e {
         Expr::Paren(p) => strip(&p.expr),

@@ -317,17 +317,6 @@ pub(super) fn desugar_forms(
     /// `(!x.is_empty(), v, x.pop().unwrap())`, since an `Option` of a differentiated value
     /// cannot be taken apart by a pattern.
     fn element_option(pat: &Pat, scrutinee: &Expr) -> Option<(Expr, Pat, Expr)> {
-        /// An index computed without side effects (`i`, `j + 1`): the test and the read may
-        /// both evaluate it.
-        fn plain(e: &Expr) -> bool {
-            match e {
-                Expr::Path(_) | Expr::Lit(_) => true,
-                Expr::Binary(b) => plain(&b.left) && plain(&b.right),
-                Expr::Paren(p) => plain(&p.expr),
-                Expr::Field(f) => plain(&f.base),
-                _ => false,
-            }
-        }
         let Pat::TupleStruct(ts) = pat else {
             return None;
         };
@@ -402,7 +391,7 @@ pub(super) fn desugar_forms(
         let test: Expr = match (method.to_string().as_str(), mc.args.len()) {
             ("pop", 0) if !deref => syn::parse_quote!(!#x.is_empty()),
             ("last" | "first", 0) => syn::parse_quote!(!#x.is_empty()),
-            ("get", 1) if plain(&mc.args[0]) => {
+            ("get", 1) if chain::plain(&mc.args[0]) => {
                 let i = &mc.args[0];
                 syn::parse_quote!(#i < #x.len())
             }
@@ -2662,18 +2651,6 @@ fn name_counts(block: &syn::Block) -> std::collections::HashMap<String, usize> {
 /// is followed. Only where `x` is plain (variables, fields, literals and arithmetic on them),
 /// so that computing it for each item gives the same value.
 fn repeat_take(e: &Expr) -> Option<Expr> {
-    fn plain(e: &Expr) -> bool {
-        match e {
-            Expr::Path(_) | Expr::Lit(_) => true,
-            Expr::Paren(p) => plain(&p.expr),
-            Expr::Group(g) => plain(&g.expr),
-            Expr::Binary(b) => plain(&b.left) && plain(&b.right),
-            Expr::Unary(u) => plain(&u.expr),
-            Expr::Field(f) => plain(&f.base),
-            Expr::Index(i) => plain(&i.expr) && plain(&i.index),
-            _ => false,
-        }
-    }
     fn iter_fn<'a>(e: &'a Expr, name: &str, args: usize) -> Option<&'a syn::ExprCall> {
         let Expr::Call(c) = e else {
             return None;
@@ -2706,5 +2683,5 @@ fn repeat_take(e: &Expr) -> Option<Expr> {
         }
         _ => return None,
     };
-    plain(x).then(|| syn::parse_quote_spanned!(span=> (0..(#n)).map(|_| #x)))
+    chain::plain(x).then(|| syn::parse_quote_spanned!(span=> (0..(#n)).map(|_| #x)))
 }
