@@ -141,3 +141,49 @@ fn field_mapped_and_assigned_back() {
         gw.as_slice().unwrap(),
     );
 }
+
+/// The form the README gives for `Array1::linspace(a, b, n)` of differentiated end points:
+/// tᵢ = a + (b − a)·sᵢ with sᵢ = i/(n − 1), f = Σ tᵢ²; ∂a = Σ 2tᵢ(1 − sᵢ), ∂b = Σ 2tᵢsᵢ.
+#[differentiate]
+fn grid_energy(a: f64, b: f64) -> f64 {
+    let n = 5;
+    let t = Array1::from_shape_fn(n, |i| a + (b - a) * i as f64 / (n - 1) as f64);
+    t.mapv(|v| v * v).sum()
+}
+
+#[test]
+fn linspace_written_as_from_shape_fn() {
+    let (a, b) = (-0.4, 1.1);
+    let (f, g) = grid_energy_grad(a, b);
+    close("f", f, grid_energy(a, b), TOL);
+    let (mut da, mut db) = (0.0, 0.0);
+    for i in 0..5 {
+        let s = i as f64 / 4.0;
+        let t = a + (b - a) * s;
+        da += 2.0 * t * (1.0 - s);
+        db += 2.0 * t * s;
+    }
+    close2("∇", g, (da, db));
+    fd2("∇", grid_energy, (a, b), g);
+}
+
+/// The form the README gives for `aview1(&v)` of differentiated values: v = 2x,
+/// f = v·v + v₀ = 4Σx² + 2x₀; ∂xₖ = 8xₖ + 2δₖ₀.
+#[differentiate]
+fn vec_as_array(x: &[f64]) -> f64 {
+    let v: Vec<f64> = x.iter().map(|&u| u * 2.0).collect();
+    let a = Array1::from_vec(v.clone());
+    a.dot(&a) + v[0]
+}
+
+#[test]
+fn vec_viewed_as_array_written_as_from_vec() {
+    let x = [0.3, -1.2, 0.8];
+    let (f, g) = vec_as_array_grad(&x);
+    close("f", f, vec_as_array(&x), TOL);
+    let want: Vec<f64> = (0..3)
+        .map(|k| 8.0 * x[k] + if k == 0 { 2.0 } else { 0.0 })
+        .collect();
+    close_all("∇", &g, &want);
+    fd_vec("∇", vec_as_array, &x, &g);
+}
