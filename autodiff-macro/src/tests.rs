@@ -1542,3 +1542,78 @@ fn a_fill_inside_the_loop_that_reads_it_is_left() {
     };
     assert_eq!(fill_reads(item), (1, 1));
 }
+
+/// The macro's output is a function of its input alone: its passes keep hash maps (whose
+/// iteration order changes with each map's seed), and none of that order may reach the tokens.
+/// Each function is expanded again several times in this process, every map seeded anew.
+#[test]
+fn expansion_is_the_same_every_time() {
+    let cases: Vec<(proc_macro2::TokenStream, proc_macro2::TokenStream)> = vec![
+        (
+            quote::quote!(hessian),
+            quote::quote! {
+                fn chain(x: f64, v: &[f64], w: Option<&[f64]>) -> f64 {
+                    let mut acc = 10.0 * (1.0 + (-2.0 * x).exp()).ln();
+                    let mut best = v[0];
+                    for (i, &a) in v.iter().enumerate() {
+                        if a > best { best = a; }
+                        acc += match w { Some(w) => a * a * w[i], None => a.sin() * x };
+                    }
+                    acc + best
+                }
+            },
+        ),
+        (
+            quote::quote!(wrt(means, icf)),
+            quote::quote! {
+                fn triangle(means: &[f64], icf: &[f64], x: &[f64], d: usize, k: usize) -> f64 {
+                    let sz = d * (d + 1) / 2;
+                    let mut q = vec![0.0; d];
+                    let mut total = 0.0;
+                    for ik in 0..k {
+                        for id in 0..d { q[id] = icf[ik * sz + id].exp() * (x[id] - means[ik * d + id]); }
+                        let mut l = d;
+                        for i in 0..d {
+                            for j in i + 1..d {
+                                q[j] += icf[ik * sz + l] * (x[i] - means[ik * d + i]);
+                                l += 1;
+                            }
+                        }
+                        total += q.iter().map(|v| v * v).sum::<f64>();
+                    }
+                    total
+                }
+            },
+        ),
+        (
+            quote::quote!(),
+            quote::quote! {
+                fn layers(w: &Array2<f64>, b: &Array1<f64>, x: &Array2<f64>) -> f64 {
+                    let mut h = x.dot(w) + b;
+                    let mut hs = Vec::new();
+                    for _ in 0..2 {
+                        hs.push(h.clone());
+                        h = h.mapv(|v| v.max(0.0)).dot(w) + b;
+                    }
+                    let m = h.fold(f64::NEG_INFINITY, |m, &v| m.max(v));
+                    hs.iter().map(|t| t.sum()).sum::<f64>() + m + h.mapv(|v| (v - m).exp()).sum().ln()
+                }
+            },
+        ),
+    ];
+    for (attr, item) in cases {
+        let first = crate::expand(attr.clone(), item.clone()).to_string();
+        assert!(
+            !first.contains("compile_error"),
+            "expanded with errors: {first}"
+        );
+        assert!(
+            first.contains("_vjp") && first.contains("_jvp"),
+            "no derivatives: {first}"
+        );
+        for _ in 0..5 {
+            let again = crate::expand(attr.clone(), item.clone()).to_string();
+            assert!(again == first, "a second expansion differs from the first");
+        }
+    }
+}
