@@ -387,19 +387,12 @@ impl Func {
     }
 
     /// The version of a variable that `v` was made from, where `v` is a new version of the same
-    /// array: a loop's block parameter (the value it enters the loop with), a loop's, `if`'s or
-    /// `match`'s result (the initial value, or what one arm yields), an element written
-    /// (`a[[i, j]] = ..`) or a mutation's result (its base).
+    /// array: a loop's, `if`'s or `match`'s result (the initial value, or what one arm yields),
+    /// an element written (`a[[i, j]] = ..`) or a mutation's result (its base). (A loop's block
+    /// parameter is read while its body is lowered, before the loop exists: the lowering keeps
+    /// the value it enters with, `Lowering::carried_init`.)
     pub fn earlier_version(&self, v: Value) -> Option<Value> {
         match self.value(v).def {
-            ValueDef::BlockParam(b, k) => self.insts.iter().find_map(|inst| match &inst.kind {
-                InstKind::Loop {
-                    kind, init, body, ..
-                } if *body == b => k
-                    .checked_sub(usize::from(kind.range().is_some()))
-                    .and_then(|k| init.get(k).copied()),
-                _ => None,
-            }),
             ValueDef::Result(i, k) if k > 0 || self.is_join(i) => match &self.inst(i).kind {
                 InstKind::Loop { init, .. } => init.get(k).copied(),
                 InstKind::If { then, els, .. } => {

@@ -383,7 +383,7 @@ impl Lowering {
             return 0;
         }
         let rec = |x: Value| self.min_rank(x, depth + 1);
-        // A version of the same array (written by element, carried by a loop or a branch).
+        // A version of the same array (written by element, a loop's or a branch's result).
         if let Some(earlier) = self.f.earlier_version(v) {
             return rec(earlier);
         }
@@ -396,11 +396,7 @@ impl Lowering {
                     None => 0,
                 };
             }
-            ValueDef::Result(i, n) => match &self.f.inst(i).kind {
-                InstKind::Loop { init, .. } => return init.get(n).map_or(0, |&x| rec(x)),
-                _ if n == 0 => i,
-                _ => return 0,
-            },
+            ValueDef::Result(i, 0) => i,
             _ => return 0,
         };
         match &self.f.inst(i).kind {
