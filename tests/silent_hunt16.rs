@@ -1,5 +1,14 @@
-//! Programs that compile and must give the derivatives central differences give, through
-//! every generated item (`_grad`, `_vjp`, `_jvp`, `_hvp`): reshaped views in arithmetic.
+//! Programs that compile and must give the derivatives central differences give: ndarray
+//! reshapes in column-major order (`into_shape_with_order((shape, Order::ColumnMajor))`) and
+//! reshaped views in arithmetic, through every generated item (`_grad`, `_vjp` with cotangents
+//! that are not ones, `_jvp`, `_hvp`).
+//!
+//! `x.clone().into_shape_with_order(((2, 3), Order::ColumnMajor))` lists the elements of `x` in
+//! column-major order; the reverse rule put the cotangent back in row-major order whatever the
+//! order the reshape was given, so the gradient of every element but the first and the last
+//! belonged to another one (a quietly wrong gradient, also of `x.t().into_shape_with_order((6,
+//! Order::ColumnMajor))`, which reads a standard matrix in row-major order). The rule now puts
+//! the cotangent back in the order of the reshape.
 //!
 //! `x.view().into_shape_with_order((2, 3)).unwrap()` is a view; in arithmetic (`&y * 2.0`) it was
 //! passed to the rules of owned arrays as it was, rustc's E0277 inside the generated code. A
@@ -8,15 +17,60 @@
 //!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`; each value against the plain
-//! function's; each `_jvp` against the analytic directional derivative; each `_hvp` against its
-//! analytic form and differences of gradients.
+//! function's; each `_jvp` against the analytic directional derivative and central differences;
+//! each `_hvp` against its analytic form and differences of gradients.
 
-use autodiff::check::{hvpcheck, random_direction};
+use autodiff::check::{gradcheck, hvpcheck, jvpcheck, random_direction};
 use autodiff::differentiate;
-use ndarray::{Array1, Axis};
+use ndarray::{Array1, Array2, Axis, Order, array};
 
 mod common;
 use common::*;
+
+/// The weights of [`column_major`], row-major: `w[i][j]`.
+const W: [[f64; 3]; 2] = [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]];
+
+/// `y = x` reshaped to 2×3 in column-major order, `y[i, j] = x[i + 2j]`;
+/// `f = Σᵢⱼ w[i][j]·y[i, j]² + y[1, 0]·y[0, 2] = Σₖ cₖ·xₖ² + x₁·x₄` with `c = (1, 4, 2, 5, 3, 6)`.
+#[differentiate(hessian)]
+fn column_major(x: &Array1<f64>) -> f64 {
+    let y = x
+        .clone()
+        .into_shape_with_order(((2, 3), Order::ColumnMajor))
+        .unwrap();
+    let mut s = y[[1, 0]] * y[[0, 2]];
+    for i in 0..2 {
+        for j in 0..3 {
+            s += W[i][j] * y[[i, j]] * y[[i, j]];
+        }
+    }
+    s
+}
+
+/// The weight `cₖ` of `xₖ²` in [`column_major`].
+const C: [f64; 6] = [1.0, 4.0, 2.0, 5.0, 3.0, 6.0];
+
+/// `x.t()` read in column-major order is `x` in row-major order: `yₖ = x[k / 3, k % 3]`;
+/// `f = Σₖ (k + 1)·yₖ³`, `∂f/∂x[i, j] = 3·(3i + j + 1)·x[i, j]²`.
+#[differentiate(hessian)]
+fn transposed_column_major(x: &Array2<f64>) -> f64 {
+    let y = x
+        .t()
+        .into_shape_with_order((6, Order::ColumnMajor))
+        .unwrap();
+    let k = Array1::from_shape_fn(6, |i| i as f64 + 1.0);
+    y.mapv(|v| v * v * v).dot(&k)
+}
+
+/// The reshaped array itself, times `x₀`: `y[i, j] = x₀·x[i + 2j]`.
+#[differentiate]
+fn column_major_result(x: &Array1<f64>) -> Array2<f64> {
+    let y = x
+        .clone()
+        .into_shape_with_order(((2, 3), Order::ColumnMajor))
+        .unwrap();
+    y * x[0]
+}
 
 const X6: [[f64; 6]; 3] = [
     [0.3, -0.7, 1.1, 0.5, 0.2, -0.4],
@@ -35,6 +89,89 @@ fn hv_passes<D: ndarray::Dimension>(
 ) {
     let r = hvpcheck(grad, x, v, hv);
     assert!(r.passed(), "{what}: {r}");
+}
+
+#[test]
+fn column_major_reshapes_put_the_cotangent_back_in_their_order() {
+    for (n, xs) in X6.iter().enumerate() {
+        let x = Array1::from(xs.to_vec());
+        // ∂f/∂xₖ = 2cₖ·xₖ + [k = 1]·x₄ + [k = 4]·x₁
+        let (v, g) = column_major_grad(&x);
+        assert_eq!(v, column_major(&x));
+        let e = Array1::from_shape_fn(6, |k| {
+            2.0 * C[k] * x[k] + [0.0, x[4], 0.0, 0.0, x[1], 0.0][k]
+        });
+        same("column major", &g, &e, TOL);
+        fd_array("column major", column_major, &x, &g);
+
+        // A cotangent that is not one: the pullback is that multiple of the gradient.
+        let (v2, pullback) = column_major_vjp(&x);
+        assert_eq!(v2, v);
+        same("column major, vjp(2.5)", &pullback(2.5), &(&e * 2.5), TOL);
+
+        for seed in 0..3 {
+            let d = random_direction(&x, 10 * n as u64 + seed);
+            // J·d = ⟨∇f, d⟩; H·d = 2cₖ·dₖ + [k = 1]·d₄ + [k = 4]·d₁
+            let (v3, jd) = column_major_jvp(&x, &d);
+            assert_eq!(v3, v);
+            close("column major, J·d", jd, e.dot(&d), TOL);
+            let r = jvpcheck(|p: &Array1<f64>| column_major(p), &x, &d, &jd);
+            assert!(r.passed(), "column major, J·d: {r}");
+            let (v4, g4, hd) = column_major_hvp(&x, &d);
+            assert_eq!(v4, v);
+            same("column major, gradient of hvp", &g4, &e, TOL);
+            let eh = Array1::from_shape_fn(6, |k| {
+                2.0 * C[k] * d[k] + [0.0, d[4], 0.0, 0.0, d[1], 0.0][k]
+            });
+            same("column major, H·d", &hd, &eh, TOL);
+            hv_passes("column major, H·d", |p| column_major_grad(p).1, &x, &d, &hd);
+        }
+
+        // ∂f/∂x[i, j] = 3·(3i + j + 1)·x[i, j]², H·d = 6·(3i + j + 1)·x[i, j]·d[i, j]
+        let m = Array2::from_shape_vec((2, 3), xs.to_vec()).unwrap();
+        let (v, g) = transposed_column_major_grad(&m);
+        assert_eq!(v, transposed_column_major(&m));
+        let e = Array2::from_shape_fn((2, 3), |(i, j)| {
+            3.0 * (3 * i + j + 1) as f64 * m[[i, j]] * m[[i, j]]
+        });
+        same("transposed, column major", &g, &e, TOL);
+        fd_array("transposed, column major", transposed_column_major, &m, &g);
+        let d = random_direction(&m, 7 + n as u64);
+        let (_, jd) = transposed_column_major_jvp(&m, &d);
+        close("transposed, column major, J·d", jd, (&e * &d).sum(), TOL);
+        let (_, g4, hd) = transposed_column_major_hvp(&m, &d);
+        same("transposed, column major, gradient of hvp", &g4, &e, TOL);
+        let eh = Array2::from_shape_fn((2, 3), |(i, j)| {
+            6.0 * (3 * i + j + 1) as f64 * m[[i, j]] * d[[i, j]]
+        });
+        same("transposed, column major, H·d", &hd, &eh, TOL);
+        hv_passes(
+            "transposed, column major, H·d",
+            |p| transposed_column_major_grad(p).1,
+            &m,
+            &d,
+            &hd,
+        );
+
+        // The pullback of the reshaped array: ȳ read back in column-major order,
+        // x̄ₖ = x₀·ȳ[k % 2, k / 2] + [k = 0]·Σᵢⱼ ȳ[i, j]·x[i + 2j]
+        let wbar = array![[0.5, -1.5, 2.0], [1.25, -0.75, 3.0]];
+        let (y, pullback) = column_major_result_vjp(&x);
+        assert_eq!(y, column_major_result(&x));
+        let gx = pullback(wbar.clone());
+        let mut e = Array1::from_shape_fn(6, |k| x[0] * wbar[[k % 2, k / 2]]);
+        e[0] += (0..6).map(|k| wbar[[k % 2, k / 2]] * x[k]).sum::<f64>();
+        same("column-major result, pullback", &gx, &e, TOL);
+        let r = gradcheck(
+            |p: &Array1<f64>| (column_major_result(p) * &wbar).sum(),
+            &x,
+            &gx,
+        );
+        assert!(r.passed(), "column-major result, pullback: {r}");
+        let (_, jd) = column_major_result_jvp(&x, &x);
+        let ej = Array2::from_shape_fn((2, 3), |(i, j)| 2.0 * x[0] * x[i + 2 * j]);
+        same("column-major result, J·x", &jd, &ej, TOL);
+    }
 }
 
 /// A reshaped view in arithmetic and as a float method's receiver: `f = Σ 2yᵢⱼ² + Σ e^{yᵢⱼ}`,
