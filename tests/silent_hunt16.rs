@@ -15,6 +15,11 @@
 //! reshape (or `insert_axis`) of a view is now known to be a view, and copied as `.to_owned()`
 //! would, as the view methods' results already were.
 //!
+//! `Array2::from_shape_vec((2, 3).f(), v).unwrap()` (and a shape with strides,
+//! `Array1::from_shape_vec(3.strides(2), v)`) was followed as a row-major fill, `a[[i, j]] =
+//! v[i * 3 + j]`: the array, its value and its gradient were another array's. The fill now reads
+//! the positions ndarray's `from_shape_vec` gives the same shape.
+//!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`; each value against the plain
 //! function's; each `_jvp` against the analytic directional derivative and central differences;
@@ -22,7 +27,7 @@
 
 use autodiff::check::{gradcheck, hvpcheck, jvpcheck, random_direction};
 use autodiff::differentiate;
-use ndarray::{Array1, Array2, Axis, Order, array};
+use ndarray::{Array1, Array2, Axis, Order, ShapeBuilder, array};
 
 mod common;
 use common::*;
@@ -242,6 +247,94 @@ fn reshaped_views_in_arithmetic_are_copied() {
             &x,
             &d,
             &hd,
+        );
+    }
+}
+
+/// `m[i, j] = 2·x[i + 2j]` (a column-major shape); `f = Σᵢⱼ (3i + j + 1)·m[i, j]² = Σₖ 4cₖ·xₖ²`
+/// with the `c` of [`column_major`]: `∂f/∂xₖ = 8cₖ·xₖ`, `H = diag(8cₖ)`.
+#[differentiate(hessian)]
+fn from_column_major_vec(x: &[f64]) -> f64 {
+    let v: Vec<f64> = x.iter().map(|t| t * 2.0).collect();
+    let m = Array2::from_shape_vec((2, 3).f(), v).unwrap();
+    let mut s = 0.0;
+    for i in 0..2 {
+        for j in 0..3 {
+            s += (3 * i + j + 1) as f64 * m[[i, j]] * m[[i, j]];
+        }
+    }
+    s
+}
+
+/// `m = (2x₀, 2x₂, 2x₄)` (every other element); `f = 3·m₀·m₁ + m₂² = 12·x₀·x₂ + 4x₄²`.
+#[differentiate(hessian)]
+fn from_strided_vec(x: &[f64]) -> f64 {
+    let v: Vec<f64> = x.iter().map(|t| t * 2.0).collect();
+    let m = Array1::from_shape_vec(3.strides(2), v).expect("five elements");
+    m[0] * m[1] * 3.0 + m[2] * m[2]
+}
+
+/// A 5×7 column-major array of `1.37·x` summed: `f = 1.37·Σx`, `∂f/∂xₖ = 1.37`. Its `sum`
+/// adds in memory order, so the value is the plain function's only if the array has the plain
+/// one's layout.
+#[differentiate]
+fn column_major_vec_sum(x: &[f64]) -> f64 {
+    let v: Vec<f64> = x.iter().map(|t| t * 1.37).collect();
+    let m = Array2::from_shape_vec((5, 7).f(), v).unwrap();
+    m.sum()
+}
+
+#[test]
+fn arrays_from_a_vec_keep_the_layout_their_shape_names() {
+    for seed in 0..20 {
+        let x = data(35, seed as f64);
+        let (v, g) = column_major_vec_sum_grad(&x);
+        assert_eq!(v, column_major_vec_sum(&x), "seed {seed}");
+        close_all("column-major sum", &g, &[1.37; 35]);
+        fd_vec("column-major sum", column_major_vec_sum, &x, &g);
+    }
+}
+
+#[test]
+fn arrays_from_a_vec_take_the_elements_their_shape_names() {
+    for (n, xs) in X6.iter().enumerate() {
+        let x = xs.to_vec();
+        let (v, g) = from_column_major_vec_grad(&x);
+        assert_eq!(v, from_column_major_vec(&x));
+        let e: Vec<f64> = (0..6).map(|k| 8.0 * C[k] * x[k]).collect();
+        close_all("column-major from_shape_vec", &g, &e);
+        fd_vec("column-major from_shape_vec", from_column_major_vec, &x, &g);
+        let (_, pullback) = from_column_major_vec_vjp(&x);
+        let e25: Vec<f64> = e.iter().map(|t| 2.5 * t).collect();
+        close_all(
+            "column-major from_shape_vec, vjp(2.5)",
+            &pullback(2.5),
+            &e25,
+        );
+        let d = random_direction(&x, 30 + n as u64);
+        let (_, jd) = from_column_major_vec_jvp(&x, &d);
+        let ej: f64 = (0..6).map(|k| e[k] * d[k]).sum();
+        close("column-major from_shape_vec, J·d", jd, ej, TOL);
+        let (_, _, hd) = from_column_major_vec_hvp(&x, &d);
+        let eh: Vec<f64> = (0..6).map(|k| 8.0 * C[k] * d[k]).collect();
+        close_all("column-major from_shape_vec, H·d", &hd, &eh);
+
+        let x = xs[..5].to_vec();
+        // ∂f = (12x₂, 0, 12x₀, 0, 8x₄); H·d = (12d₂, 0, 12d₀, 0, 8d₄)
+        let (v, g) = from_strided_vec_grad(&x);
+        assert_eq!(v, from_strided_vec(&x));
+        let e = [12.0 * x[2], 0.0, 12.0 * x[0], 0.0, 8.0 * x[4]];
+        close_all("strided from_shape_vec", &g, &e);
+        fd_vec("strided from_shape_vec", from_strided_vec, &x, &g);
+        let d = random_direction(&x, 40 + n as u64);
+        let (_, jd) = from_strided_vec_jvp(&x, &d);
+        let ej: f64 = (0..5).map(|k| e[k] * d[k]).sum();
+        close("strided from_shape_vec, J·d", jd, ej, TOL);
+        let (_, _, hd) = from_strided_vec_hvp(&x, &d);
+        close_all(
+            "strided from_shape_vec, H·d",
+            &hd,
+            &[12.0 * d[2], 0.0, 12.0 * d[0], 0.0, 8.0 * d[4]],
         );
     }
 }
