@@ -3128,7 +3128,7 @@ pub(super) fn lent_elements(stmts: &mut Vec<Stmt>) {
 /// order the elements are visited in (up to rounding): its body is `m + e`, `e + m`, `m - e`,
 /// `m * e`, `e * m`, `m.max(e)`, `e.max(m)`, `m.min(e)` or `e.min(m)`, where `e` does not read
 /// the accumulator `m`.
-fn order_free_fold(closure: &Expr) -> bool {
+pub(super) fn order_free_fold(closure: &Expr) -> bool {
     let Expr::Closure(c) = chain::strip(closure) else {
         return false;
     };
