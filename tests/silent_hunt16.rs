@@ -20,6 +20,10 @@
 //! v[i * 3 + j]`: the array, its value and its gradient were another array's. The fill now reads
 //! the positions ndarray's `from_shape_vec` gives the same shape.
 //!
+//! Checked as well (correct): a checkpointed loop whose function returns a tuple of a float and
+//! an array, through `_vjp` with a cotangent that is not ones and `_jvp`, for trip counts below,
+//! at and above the number of snapshots.
+//!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`; each value against the plain
 //! function's; each `_jvp` against the analytic directional derivative and central differences;
@@ -335,6 +339,61 @@ fn arrays_from_a_vec_take_the_elements_their_shape_names() {
             "strided from_shape_vec, H·d",
             &hd,
             &[12.0 * d[2], 0.0, 12.0 * d[0], 0.0, 8.0 * d[4]],
+        );
+    }
+}
+
+/// `h ← h/2 + x` for `n` steps from `h = x`, `s = Σ` of each step's `h`, checkpointed with two
+/// snapshots: `hₙ = (2 − 2⁻ⁿ)·x`, `s = Sₙ·Σx` with `Sₙ = 2n − 1 + 2⁻ⁿ`; the result is `(s², hₙ)`.
+#[differentiate(checkpoint(snapshots = 2))]
+fn checkpointed_pair(x: &Array1<f64>, n: usize) -> (f64, Array1<f64>) {
+    let mut h = x.clone();
+    let mut s = 0.0;
+    for _ in 0..n {
+        h = &h * 0.5 + x;
+        s += h.sum();
+    }
+    (s * s, h)
+}
+
+#[test]
+fn a_checkpointed_loop_pulls_back_a_tuple_of_a_float_and_an_array() {
+    let x = Array1::from(X6[1].to_vec());
+    let w = Array1::from(X6[2].to_vec());
+    for n in [0usize, 1, 2, 3, 7, 12] {
+        let half = 0.5f64.powi(n as i32);
+        let sn = 2.0 * n as f64 - 1.0 + half;
+        let s = sn * x.sum();
+        let (y, pullback) = checkpointed_pair_vjp(&x, n);
+        assert_eq!(y, checkpointed_pair(&x, n));
+        // x̄ = 2.5·2s·Sₙ·1 + (2 − 2⁻ⁿ)·w̄
+        let g = pullback((2.5, w.clone()));
+        let e = w.mapv(|t| 2.5 * 2.0 * s * sn + (2.0 - half) * t);
+        same(&format!("checkpointed pair, n = {n}"), &g, &e, TOL);
+        let r = gradcheck(
+            |p: &Array1<f64>| {
+                let (a, h) = checkpointed_pair(p, n);
+                2.5 * a + h.dot(&w)
+            },
+            &x,
+            &g,
+        );
+        assert!(r.passed(), "checkpointed pair, n = {n}: {r}");
+        // J·d = (2s·Sₙ·Σd, (2 − 2⁻ⁿ)·d)
+        let d = random_direction(&x, 50 + n as u64);
+        let ((y0, y1), (t0, t1)) = checkpointed_pair_jvp(&x, n, &d);
+        assert_eq!((y0, y1), checkpointed_pair(&x, n));
+        close(
+            &format!("checkpointed pair, n = {n}, J·d"),
+            t0,
+            2.0 * s * sn * d.sum(),
+            TOL,
+        );
+        same(
+            &format!("checkpointed pair, n = {n}, J·d"),
+            &t1,
+            &(&d * (2.0 - half)),
+            TOL,
         );
     }
 }
