@@ -30,7 +30,9 @@ pub use crate::rules::tensor::extremum;
 /// (`b: ArrayView1<'_, f64>`) is named by in the generated signatures, whether or not the user's
 /// crate imports them.
 pub mod arrays {
-    pub use ndarray::{Array, Array0, Array1, Array2, Array3, Array4, Array5, Array6, ArrayD};
+    pub use ndarray::{
+        Array, Array0, Array1, Array2, Array3, Array4, Array5, Array6, ArrayD, ShapeBuilder,
+    };
 }
 
 /// A zero gradient shaped like `x`: the start of an adjoint that receives contributions from

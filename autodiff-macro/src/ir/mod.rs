@@ -330,9 +330,13 @@ impl Func {
         for _ in 0..self.values.len() {
             v = match self.value(v).def {
                 ValueDef::Result(i, k) => match &self.inst(i).kind {
-                    // `insert_axis` takes its receiver by value: of an owned array it is an
-                    // owned array (`(&a * &b).insert_axis(Axis(1))`), of a view a view.
-                    InstKind::Prim { prim, args, .. } if k == 0 && prim.name() == "insert_axis" => {
+                    // `insert_axis` and `into_shape_with_order` take their receiver by value:
+                    // of an owned array they are an owned array (`(&a * &b).insert_axis(Axis(1))`),
+                    // of a view a view (`x.view().into_shape_with_order((2, 3))`).
+                    InstKind::Prim { prim, args, .. }
+                        if k == 0
+                            && matches!(prim.name(), "insert_axis" | "into_shape_with_order") =>
+                    {
                         self.strip_ref(args[0])
                     }
                     InstKind::Prim { prim, .. } if k == 0 => {

@@ -404,7 +404,7 @@ impl Lowering {
         if let Some(e) = super::fields::element_or(mc) {
             return self.expr(b, &e, true);
         }
-        if let Some(e) = array_from_shape_vec(mc) {
+        if let Some(e) = array_from_shape_vec(mc, &self.krate) {
             return self.expr(b, &e, true);
         }
         if let Some(v) = self.join_method(b, mc) {
@@ -2891,9 +2891,15 @@ fn has_try(e: &Expr) -> bool {
 }
 
 /// `Array2::from_shape_vec((r, c), v).unwrap()` (`.expect(..)`; `Array1::from_shape_vec(n, v)`)
-/// as the array filled element by element from `v` in row-major order, `a[[i, j]] = v[i * c +
-/// j]`, whose adjoint reads each element of `ā` back into `v̄`. `None` for anything else.
-fn array_from_shape_vec(mc: &syn::ExprMethodCall) -> Option<Expr> {
+/// as the array filled element by element from `v`, `a[[i, j]] = v[p[[i, j]]]`, whose adjoint
+/// reads each element of `ā` back into `v̄`. The positions `p` are `from_shape_vec` of the same
+/// shape applied to `0..v.len()`, so that a column-major shape (`(r, c).f()`) or custom strides
+/// take the elements ndarray takes (row-major order, `i * c + j`, only for a plain shape), and a
+/// length that does not fit fails at the same `unwrap`. `None` for anything else.
+fn array_from_shape_vec(
+    mc: &syn::ExprMethodCall,
+    krate: &proc_macro2::TokenStream,
+) -> Option<Expr> {
     let (c, fp) = unwrapped_call(mc)?;
     let path = &fp.path;
     let n = path.segments.len();
@@ -2910,12 +2916,28 @@ fn array_from_shape_vec(mc: &syn::ExprMethodCall) -> Option<Expr> {
     }
     let (shape, v) = (&c.args[0], &c.args[1]);
     let span = c.span();
+    let (unwrap, args) = (&mc.method, &mc.args);
+    // `Array`, not `Array1`/`Array2`, so that the positions' own call is not rewritten again.
+    let positions = quote::quote_spanned! {span=>
+        let __ad_from = #v;
+        let __ad_pos = #krate::__private::arrays::Array::from_shape_vec(
+            #shape,
+            (0..__ad_from.len()).collect::<::std::vec::Vec<usize>>(),
+        )
+        .#unwrap(#args);
+        // In the plain array's layout (column-major for `(r, c).f()`), so that what reads it
+        // in memory order (`sum`) adds in the same order.
+        let __ad_f = !__ad_pos.is_standard_layout() && __ad_pos.t().is_standard_layout();
+        let mut __ad_array = #zeros(#krate::__private::arrays::ShapeBuilder::set_f(
+            __ad_pos.raw_dim(),
+            __ad_f,
+        ));
+    };
     if ty.ident == "Array1" {
         return Some(syn::parse_quote_spanned! {span=> {
-            let __ad_from = #v;
-            let mut __ad_array = #zeros(#shape);
+            #positions
             for __ad_i in 0..__ad_array.len() {
-                __ad_array[__ad_i] = __ad_from[__ad_i];
+                __ad_array[__ad_i] = __ad_from[__ad_pos[__ad_i]];
             }
             __ad_array
         }});
@@ -2924,12 +2946,11 @@ fn array_from_shape_vec(mc: &syn::ExprMethodCall) -> Option<Expr> {
         return None;
     }
     Some(syn::parse_quote_spanned! {span=> {
-        let __ad_from = #v;
-        let mut __ad_array = #zeros(#shape);
+        #positions
         let (__ad_rows, __ad_cols) = __ad_array.dim();
         for __ad_i in 0..__ad_rows {
             for __ad_j in 0..__ad_cols {
-                __ad_array[[__ad_i, __ad_j]] = __ad_from[__ad_i * __ad_cols + __ad_j];
+                __ad_array[[__ad_i, __ad_j]] = __ad_from[__ad_pos[[__ad_i, __ad_j]]];
             }
         }
         __ad_array
@@ -3107,7 +3128,7 @@ pub(super) fn lent_elements(stmts: &mut Vec<Stmt>) {
 /// order the elements are visited in (up to rounding): its body is `m + e`, `e + m`, `m - e`,
 /// `m * e`, `e * m`, `m.max(e)`, `e.max(m)`, `m.min(e)` or `e.min(m)`, where `e` does not read
 /// the accumulator `m`.
-fn order_free_fold(closure: &Expr) -> bool {
+pub(super) fn order_free_fold(closure: &Expr) -> bool {
     let Expr::Closure(c) = chain::strip(closure) else {
         return false;
     };

@@ -59,6 +59,22 @@ impl Lowering {
     ) -> Option<Option<Value>> {
         let name = mc.method.to_string();
         if let Some(e) = zip_fold(mc) {
+            // `Zip::fold` visits the elements in memory order where the producers share a
+            // layout (column-major for `.f()` arrays or transposed views): row-major, as
+            // followed, only for a fold whose result does not depend on the order.
+            if !super::calls::order_free_fold(&mc.args[1]) {
+                self.err_at(
+                    &mc.method,
+                    "`Zip::from(a).and(b).fold(init, |acc, &x, &y| ..)` visits the elements in \
+                     an order ndarray does not promise (memory order: column-major for `.f()` \
+                     arrays or transposed views), so only a fold whose result does not depend \
+                     on the order is followed: `acc + ..`, `acc * ..`, `acc - ..`, \
+                     `acc.max(..)`, `acc.min(..)`, with `..` not reading `acc`; for another fold \
+                     write `a.iter().zip(b.iter()).fold(init, |acc, (&x, &y)| ..)`, which visits \
+                     the elements in row-major order",
+                );
+                return Some(None);
+            }
             return Some(self.expr(b, &e, true));
         }
         if mc.turbofish.is_some() || mc.args.len() != 1 {
@@ -466,8 +482,9 @@ fn zip_producers(e: &Expr) -> Option<(TokenStream, Vec<&Expr>)> {
 
 /// `Zip::from(&a).and(&b)…fold(init, |acc, &x, &y, ..| e)` as the fold of the producers'
 /// elements zipped in row-major order, `a.flatten().iter().zip(b.flatten().iter())…
-/// .fold(init, |acc, ((&x, &y), ..)| e)`, which is followed (for a sum or a maximum the order does not matter). `None`
-/// for other calls and closures.
+/// .fold(init, |acc, ((&x, &y), ..)| e)`, which is followed (the caller rejects a fold whose
+/// result depends on the order, which `Zip` does not promise). `None` for other calls and
+/// closures.
 fn zip_fold(mc: &syn::ExprMethodCall) -> Option<Expr> {
     if mc.method != "fold" || mc.args.len() != 2 || mc.turbofish.is_some() {
         return None;

@@ -509,7 +509,13 @@ impl Lowering {
             _ => (v, false),
         };
         let span = match def(self, inner) {
-            Some((InstKind::Prim { prim, .. }, span)) if prim.has(Flags::VIEW) => span,
+            // A view method's result (an owned array's `insert_axis` too), or a reshape of a
+            // view (`x.view().into_shape_with_order((2, 3))`).
+            Some((InstKind::Prim { prim, .. }, span))
+                if prim.has(Flags::VIEW) || self.f.is_view(inner) =>
+            {
+                span
+            }
             // A parameter of a view type (`b: ArrayView1<'_, f64>`).
             _ => match self.f.view_param(inner) {
                 Some(span) => span,

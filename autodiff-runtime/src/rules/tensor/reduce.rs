@@ -3,7 +3,9 @@
 //! `into_shape_with_order` and `flatten`. Each reverse rule puts the cotangent back where the elements came
 //! from.
 
-use ndarray::{Array, ArrayBase, Axis, Data, Dimension, Ix1, LinalgScalar, RemoveAxis};
+use ndarray::{
+    Array, ArrayBase, Axis, Data, Dimension, Ix1, LinalgScalar, Order, RemoveAxis, ShapeArg,
+};
 
 use super::shape::{bcast, same_shape};
 use crate::differentiable::Real;
@@ -83,9 +85,10 @@ pub trait TensorRules: HasShape {
         g: &Array<Self::Elem, I::OutDim>,
     ) -> Array<Self::Elem, Self::Dim>;
 
-    /// `y = x.into_shape_with_order(shape)` (row-major) keeps the elements in their logical
-    /// order: `x̄` is `ȳ` reshaped back.
-    fn into_shape_with_order_vjp_0<E: Dimension, Sh>(
+    /// `y = x.into_shape_with_order(shape)` keeps the elements in their logical order, row-major
+    /// or, with `(shape, Order::ColumnMajor)`, column-major: `x̄` is `ȳ` reshaped back in the
+    /// same order.
+    fn into_shape_with_order_vjp_0<E: Dimension, Sh: ShapeArg + Clone>(
         x: &ShapeOf<Self>,
         shape: &Sh,
         g: &Array<Self::Elem, E>,
@@ -229,12 +232,20 @@ where
         dx
     }
     #[inline]
-    fn into_shape_with_order_vjp_0<E: Dimension, Sh>(
+    fn into_shape_with_order_vjp_0<E: Dimension, Sh: ShapeArg + Clone>(
         x: &ShapeOf<Self>,
-        _shape: &Sh,
+        shape: &Sh,
         g: &Array<T, E>,
     ) -> Array<T, D> {
-        reshaped_back("into_shape_with_order_vjp_0", g, &x.dims)
+        let rule = "into_shape_with_order_vjp_0";
+        match shape.clone().into_shape_and_order().1 {
+            None | Some(Order::RowMajor) => reshaped_back(rule, g, &x.dims),
+            // The elements were read in another order (column-major): they go back in it.
+            Some(order) => g
+                .to_shape((x.dims.clone(), order))
+                .unwrap_or_else(|e| panic!("{rule}: cotangent does not fit {:?}: {e}", x.dims))
+                .into_owned(),
+        }
     }
     #[inline]
     fn index_axis_vjp_0(
