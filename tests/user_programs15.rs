@@ -1169,3 +1169,304 @@ fn two_gaussian_mixture_by_log_sum_exp() {
         &hv,
     );
 }
+
+/// Leave-one-out log-likelihood of a Gaussian kernel density estimate, as a function of the
+/// bandwidth: each point's density from the others, skipped by `filter` on the index.
+#[differentiate(wrt(bw))]
+fn kde_loo_nll(bw: f64, xs: &[f64]) -> f64 {
+    let n = xs.len();
+    let norm = 1.0 / ((n - 1) as f64 * bw * (2.0 * std::f64::consts::PI).sqrt());
+    -xs.iter()
+        .enumerate()
+        .map(|(i, &xi)| {
+            let dens: f64 = xs
+                .iter()
+                .enumerate()
+                .filter(|&(j, _)| j != i)
+                .map(|(_, &xj)| (-0.5 * ((xi - xj) / bw).powi(2)).exp())
+                .sum();
+            (norm * dens).ln()
+        })
+        .sum::<f64>()
+}
+
+#[test]
+fn kernel_density_leave_one_out_bandwidth() {
+    let xs: Vec<f64> = data(14, 2.2).iter().map(|v| 3.0 * v).collect();
+    let bw = 0.7;
+    let (v, g) = kde_loo_nll_grad(bw, &xs);
+    close("value", v, kde_loo_nll(bw, &xs), TOL);
+    // ln p̂ᵢ = −ln h + ln Σⱼ e^{−dᵢⱼ²/2h²} + const: ∂h = −Σᵢ [−1/h + Σⱼ wᵢⱼ dᵢⱼ²/h³ / Σⱼ wᵢⱼ]
+    let mut e = 0.0;
+    for i in 0..xs.len() {
+        let (mut s, mut sd) = (0.0, 0.0);
+        for j in 0..xs.len() {
+            if i != j {
+                let d = xs[i] - xs[j];
+                let w = (-0.5 * d * d / (bw * bw)).exp();
+                s += w;
+                sd += w * d * d / bw.powi(3);
+            }
+        }
+        e -= -1.0 / bw + sd / s;
+    }
+    close("∂h", g, e, 1e-11);
+    fd("kde", |h| kde_loo_nll(h, &xs), bw, g);
+}
+
+/// Tukey's biweight loss of a line's residuals: ρ(r) = c²/6 [1 − (1 − (r/c)²)³] inside the
+/// cutoff, c²/6 outside, chosen by an early `return` in the helper.
+#[differentiate(hessian)]
+fn tukey(r: f64, c: f64) -> f64 {
+    if r.abs() >= c {
+        return c * c / 6.0;
+    }
+    let u = 1.0 - (r / c).powi(2);
+    c * c / 6.0 * (1.0 - u * u * u)
+}
+
+#[differentiate(hessian, wrt(slope, intercept))]
+fn tukey_line(slope: f64, intercept: f64, xs: &[f64], ys: &[f64], c: f64) -> f64 {
+    xs.iter()
+        .zip(ys)
+        .map(|(&x, &y)| tukey(y - slope * x - intercept, c))
+        .sum()
+}
+
+#[test]
+fn tukey_biweight_line_with_outliers() {
+    let xs: Vec<f64> = (0..12).map(|i| i as f64 * 0.5).collect();
+    let mut ys: Vec<f64> = xs.iter().zip(data(12, 0.3)).map(|(x, n)| 0.8 * x + 0.5 + 0.2 * n).collect();
+    ys[3] += 6.0;
+    ys[9] -= 5.0;
+    let (a, b, c) = (0.75, 0.45, 1.5);
+    let (v, (ga, gb)) = tukey_line_grad(a, b, &xs, &ys, c);
+    close("value", v, tukey_line(a, b, &xs, &ys, c), TOL);
+    // ψ(r) = ρ'(r) = r(1 − (r/c)²)² for |r| < c, 0 outside; ∂a = −Σ ψ(r) x, ∂b = −Σ ψ(r)
+    let psi = |r: f64| if r.abs() < c { r * (1.0 - (r / c).powi(2)).powi(2) } else { 0.0 };
+    let rs: Vec<f64> = xs.iter().zip(&ys).map(|(x, y)| y - a * x - b).collect();
+    let ea: f64 = -rs.iter().zip(&xs).map(|(&r, x)| psi(r) * x).sum::<f64>();
+    let eb: f64 = -rs.iter().map(|&r| psi(r)).sum::<f64>();
+    close2("∂(a, b)", (ga, gb), (ea, eb));
+    fd2("tukey", |p, q| tukey_line(p, q, &xs, &ys, c), (a, b), (ga, gb));
+    // ψ'(r) = (1 − u)(1 − 5u), u = (r/c)², inside; H = Σ ψ'(r) [x², x; x, 1]
+    let dpsi = |r: f64| {
+        let u = (r / c).powi(2);
+        if r.abs() < c { (1.0 - u) * (1.0 - 5.0 * u) } else { 0.0 }
+    };
+    let (_, _, (h0, h1)) = tukey_line_hvp(a, b, &xs, &ys, c, 1.0, 0.0);
+    close("H₀₀", h0, rs.iter().zip(&xs).map(|(&r, x)| dpsi(r) * x * x).sum::<f64>(), 1e-11);
+    close("H₁₀", h1, rs.iter().zip(&xs).map(|(&r, x)| dpsi(r) * x).sum::<f64>(), 1e-11);
+    let t = forward("tukey").two(
+        (a, b),
+        |p, q| tukey_line(p, q, &xs, &ys, c),
+        |p, q, dp, dq| tukey_line_jvp(p, q, &xs, &ys, c, dp, dq),
+        |p, q| tukey_line_vjp(p, q, &xs, &ys, c),
+    );
+    tangents_are2("tukey", &t, (ga, gb), 1e-10);
+}
+
+const QUANTILES: [f64; 3] = [0.1, 0.5, 0.9];
+
+/// Pinball loss of three linear quantile regressions, their (slope, intercept) pairs the
+/// `chunks(2)` of one parameter slice zipped with a `const` table of levels.
+#[differentiate(wrt(params))]
+fn quantile_loss(params: &[f64], xs: &[f64], ys: &[f64]) -> f64 {
+    params
+        .chunks(2)
+        .zip(QUANTILES.iter())
+        .map(|(p, &tau)| {
+            xs.iter()
+                .zip(ys)
+                .map(|(&x, &y)| {
+                    let r = y - (p[0] * x + p[1]);
+                    if r >= 0.0 { tau * r } else { (tau - 1.0) * r }
+                })
+                .sum::<f64>()
+        })
+        .sum()
+}
+
+#[test]
+fn pinball_loss_of_three_quantile_lines() {
+    let xs: Vec<f64> = (0..10).map(|i| 0.3 * i as f64 + 0.05).collect();
+    let ys: Vec<f64> = xs.iter().zip(data(10, 4.0)).map(|(x, n)| 1.2 * x + n).collect();
+    let params = vec![1.1, -0.7, 1.25, 0.03, 1.3, 0.81];
+    let (v, g) = quantile_loss_grad(&params, &xs, &ys);
+    close("value", v, quantile_loss(&params, &xs, &ys), TOL);
+    // ∂(slope, intercept) of level τ = −Σ ρ'(r)(x, 1), ρ'(r) = τ for r > 0, τ − 1 for r < 0
+    let mut e = vec![0.0; 6];
+    for (q, &tau) in QUANTILES.iter().enumerate() {
+        for (&x, &y) in xs.iter().zip(&ys) {
+            let r = y - params[2 * q] * x - params[2 * q + 1];
+            assert!(r.abs() > 1e-3, "a residual at a kink");
+            let d = if r > 0.0 { tau } else { tau - 1.0 };
+            e[2 * q] -= d * x;
+            e[2 * q + 1] -= d;
+        }
+    }
+    close_all("∂params", &g, &e);
+    fd_vec("pinball", |p| quantile_loss(p, &xs, &ys), &params, &g);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signal processing: a biquad as a struct with a method, total variation, a 'same' convolution.
+// ---------------------------------------------------------------------------------------------
+
+/// A direct-form-I biquad section's coefficients.
+#[derive(Clone, Debug, Differentiable)]
+struct Biquad {
+    b0: f64,
+    b1: f64,
+    b2: f64,
+    a1: f64,
+    a2: f64,
+}
+
+#[differentiate]
+impl Biquad {
+    /// y[n] = b₀x[n] + b₁x[n−1] + b₂x[n−2] − a₁y[n−1] − a₂y[n−2], the delays carried in a tuple.
+    fn filter(&self, x: &[f64]) -> Vec<f64> {
+        let mut out = Vec::with_capacity(x.len());
+        let (mut x1, mut x2, mut y1, mut y2) = (0.0, 0.0, 0.0, 0.0);
+        for &xn in x {
+            let y = self.b0 * xn + self.b1 * x1 + self.b2 * x2 - self.a1 * y1 - self.a2 * y2;
+            out.push(y);
+            (x2, x1) = (x1, xn);
+            (y2, y1) = (y1, y);
+        }
+        out
+    }
+}
+
+/// Squared error of the biquad's response to a reference output.
+#[differentiate(wrt(bq))]
+fn biquad_fit(bq: &Biquad, x: &[f64], reference: &[f64]) -> f64 {
+    bq.filter(x).iter().zip(reference).map(|(y, r)| (y - r).powi(2)).sum()
+}
+
+#[test]
+fn biquad_struct_filter_fit() {
+    let x = data(30, 0.6);
+    let reference: Vec<f64> = data(30, 9.0).iter().map(|v| 0.3 * v).collect();
+    let bq = Biquad { b0: 0.2, b1: 0.35, b2: 0.15, a1: -0.6, a2: 0.2 };
+    let (v, g) = biquad_fit_grad(&bq, &x, &reference);
+    close("value", v, biquad_fit(&bq, &x, &reference), TOL);
+    // sensitivities by the recursion itself: s_c[n] = ∂y[n]/∂c = (input of c at n) − a₁s_c[n−1]
+    // − a₂s_c[n−2], the input being x[n−k] for bₖ and −y[n−k] for aₖ; ∂c = Σ 2(y − r)s_c
+    let y = bq.filter(&x);
+    let at = |v: &[f64], n: usize, k: usize| if n >= k { v[n - k] } else { 0.0 };
+    let mut e = [0.0; 5];
+    for (c, ek) in e.iter_mut().enumerate() {
+        let mut s = vec![0.0; 30];
+        for n in 0..30 {
+            let input = match c {
+                0 => x[n],
+                1 => at(&x, n, 1),
+                2 => at(&x, n, 2),
+                3 => -at(&y, n, 1),
+                _ => -at(&y, n, 2),
+            };
+            s[n] = input - bq.a1 * at(&s, n, 1) - bq.a2 * at(&s, n, 2);
+            *ek += 2.0 * (y[n] - reference[n]) * s[n];
+        }
+    }
+    close_all("∂(b₀, b₁, b₂, a₁, a₂)", &[g.b0, g.b1, g.b2, g.a1, g.a2], &e);
+    fd_any("biquad", |b: &Biquad| biquad_fit(b, &x, &reference), &bq, &g);
+}
+
+/// Total-variation denoising: ½‖u − f‖² + λ Σ √((uᵢ₊₁ − uᵢ)² + ε), the differences by
+/// `windows(2)`.
+#[differentiate(hessian, wrt(u))]
+fn tv_denoise(u: &[f64], f: &[f64], lam: f64, eps: f64) -> f64 {
+    let fidelity: f64 = u.iter().zip(f).map(|(a, b)| 0.5 * (a - b).powi(2)).sum();
+    let tv: f64 = u.windows(2).map(|w| ((w[1] - w[0]).powi(2) + eps).sqrt()).sum();
+    fidelity + lam * tv
+}
+
+#[test]
+fn total_variation_denoising_objective() {
+    let f: Vec<f64> = (0..10).map(|i| if i < 5 { 0.0 } else { 1.0 }).zip(data(10, 1.0)).map(|(s, n)| s + 0.1 * n).collect();
+    let u: Vec<f64> = f.iter().map(|v| 0.9 * v + 0.02).collect();
+    let (lam, eps) = (0.3, 1e-2);
+    let (v, g) = tv_denoise_grad(&u, &f, lam, eps);
+    close("value", v, tv_denoise(&u, &f, lam, eps), TOL);
+    // dᵢ = uᵢ₊₁ − uᵢ, φ'(d) = d/√(d² + ε): ∂uᵢ = uᵢ − fᵢ + λ(φ'(dᵢ₋₁) − φ'(dᵢ));
+    // H = I + λ Dᵀ diag(ε/(d² + ε)^{3/2}) D
+    let n = u.len();
+    let d: Vec<f64> = (0..n - 1).map(|i| u[i + 1] - u[i]).collect();
+    let e: Vec<f64> = (0..n)
+        .map(|i| {
+            let mut s = u[i] - f[i];
+            if i > 0 {
+                s += lam * d[i - 1] / (d[i - 1] * d[i - 1] + eps).sqrt();
+            }
+            if i + 1 < n {
+                s -= lam * d[i] / (d[i] * d[i] + eps).sqrt();
+            }
+            s
+        })
+        .collect();
+    close_all("∂u", &g, &e);
+    fd_vec("tv", |u| tv_denoise(u, &f, lam, eps), &u, &g);
+    let dir = data(10, 3.3);
+    let (_, _, hv) = tv_denoise_hvp(&u, &f, lam, eps, &dir);
+    let w: Vec<f64> = d.iter().map(|d| eps / (d * d + eps).powf(1.5)).collect();
+    let dv: Vec<f64> = (0..n - 1).map(|i| w[i] * (dir[i + 1] - dir[i])).collect();
+    let eh: Vec<f64> = (0..n)
+        .map(|i| {
+            let mut s = dir[i];
+            if i > 0 {
+                s += lam * dv[i - 1];
+            }
+            if i + 1 < n {
+                s -= lam * dv[i];
+            }
+            s
+        })
+        .collect();
+    close_all("H·v", &hv, &eh);
+}
+
+/// A 'same'-size 1-D convolution with zero padding, the taps centred: out-of-range indices
+/// skipped by a signed-index check.
+#[differentiate(wrt(kernel))]
+fn conv_same_misfit(kernel: &[f64], signal: &[f64], target: &[f64]) -> f64 {
+    let n = signal.len() as isize;
+    let half = (kernel.len() / 2) as isize;
+    let mut loss = 0.0;
+    for i in 0..n {
+        let mut acc = 0.0;
+        for (k, &w) in kernel.iter().enumerate() {
+            let j = i + k as isize - half;
+            if j < 0 || j >= n {
+                continue;
+            }
+            acc += w * signal[j as usize];
+        }
+        loss += (acc - target[i as usize]).powi(2);
+    }
+    loss
+}
+
+#[test]
+fn same_size_convolution_with_signed_indices() {
+    let signal = data(16, 0.2);
+    let target: Vec<f64> = data(16, 6.1).iter().map(|v| 0.5 * v).collect();
+    let kernel = vec![0.1, 0.3, 0.4, 0.2, -0.1];
+    let (v, g) = conv_same_misfit_grad(&kernel, &signal, &target);
+    close("value", v, conv_same_misfit(&kernel, &signal, &target), TOL);
+    // ∂wₖ = Σᵢ 2(outᵢ − tᵢ) s[i + k − 2] (inside the signal)
+    let out: Vec<f64> = (0..16)
+        .map(|i: usize| (0..5usize).filter_map(|k| (i + k).checked_sub(2).filter(|&j| j < 16).map(|j| kernel[k] * signal[j])).sum())
+        .collect();
+    let e: Vec<f64> = (0..5usize)
+        .map(|k| {
+            (0..16usize)
+                .filter_map(|i| (i + k).checked_sub(2).filter(|&j| j < 16).map(|j| 2.0 * (out[i] - target[i]) * signal[j]))
+                .sum()
+        })
+        .collect();
+    close_all("∂kernel", &g, &e);
+    fd_vec("conv", |k| conv_same_misfit(k, &signal, &target), &kernel, &g);
+}
