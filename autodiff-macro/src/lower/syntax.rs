@@ -2329,6 +2329,9 @@ pub(super) fn desugar_forms(
             if let Some(r) = repeat_take(e) {
                 *e = r;
             }
+            if let Some(r) = cycle_iter(e) {
+                *e = r;
+            }
             // A loop over the lanes of a matrix is taken before its head is rewritten as a
             // chain below.
             if let Expr::ForLoop(fl) = e {
@@ -2650,6 +2653,33 @@ fn name_counts(block: &syn::Block) -> std::collections::HashMap<String, usize> {
 /// `std::iter::repeat(x).take(n)` (or `repeat_n(x, n)`): the source `(0..n).map(|_| x)`, which
 /// is followed. Only where `x` is plain (variables, fields, literals and arithmetic on them),
 /// so that computing it for each item gives the same value.
+/// `x.iter().cycle()` of a variable or field (a polygon's next vertex, `v.iter().zip(v.iter()
+/// .cycle().skip(1))`) as the elements read by position modulo the length, `(0..m).map(|k|
+/// &x[k % x.len()])` with `m` unbounded (`0` for an empty `x`, which `cycle` ends at once): a
+/// chain read by position, which `zip`, `skip` and `take` follow.
+fn cycle_iter(e: &Expr) -> Option<Expr> {
+    let Expr::MethodCall(mc) = e else {
+        return None;
+    };
+    if mc.method != "cycle" || !mc.args.is_empty() {
+        return None;
+    }
+    let Expr::MethodCall(it) = super::chain::strip(&mc.receiver) else {
+        return None;
+    };
+    if it.method != "iter" || !it.args.is_empty() {
+        return None;
+    }
+    let x = &it.receiver;
+    if !chain::plain(x) {
+        return None;
+    }
+    let span = mc.method.span();
+    Some(syn::parse_quote_spanned! {span=>
+        (0..if #x.is_empty() { 0 } else { usize::MAX }).map(|__ad_cycle| &#x[__ad_cycle % #x.len()])
+    })
+}
+
 fn repeat_take(e: &Expr) -> Option<Expr> {
     fn iter_fn<'a>(e: &'a Expr, name: &str, args: usize) -> Option<&'a syn::ExprCall> {
         let Expr::Call(c) = e else {
