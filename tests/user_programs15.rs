@@ -81,31 +81,46 @@ fn dv(v: f64) -> Dual {
 impl Add for Dual {
     type Output = Dual;
     fn add(self, o: Dual) -> Dual {
-        Dual { v: self.v + o.v, d: self.d + o.d }
+        Dual {
+            v: self.v + o.v,
+            d: self.d + o.d,
+        }
     }
 }
 impl Sub for Dual {
     type Output = Dual;
     fn sub(self, o: Dual) -> Dual {
-        Dual { v: self.v - o.v, d: self.d - o.d }
+        Dual {
+            v: self.v - o.v,
+            d: self.d - o.d,
+        }
     }
 }
 impl Mul for Dual {
     type Output = Dual;
     fn mul(self, o: Dual) -> Dual {
-        Dual { v: self.v * o.v, d: self.d * o.v + self.v * o.d }
+        Dual {
+            v: self.v * o.v,
+            d: self.d * o.v + self.v * o.d,
+        }
     }
 }
 impl Div for Dual {
     type Output = Dual;
     fn div(self, o: Dual) -> Dual {
-        Dual { v: self.v / o.v, d: (self.d * o.v - self.v * o.d) / (o.v * o.v) }
+        Dual {
+            v: self.v / o.v,
+            d: (self.d * o.v - self.v * o.d) / (o.v * o.v),
+        }
     }
 }
 impl Neg for Dual {
     type Output = Dual;
     fn neg(self) -> Dual {
-        Dual { v: -self.v, d: -self.d }
+        Dual {
+            v: -self.v,
+            d: -self.d,
+        }
     }
 }
 impl Add<f64> for Dual {
@@ -123,13 +138,19 @@ impl Sub<f64> for Dual {
 impl Mul<f64> for Dual {
     type Output = Dual;
     fn mul(self, o: f64) -> Dual {
-        Dual { v: self.v * o, d: self.d * o }
+        Dual {
+            v: self.v * o,
+            d: self.d * o,
+        }
     }
 }
 impl Div<f64> for Dual {
     type Output = Dual;
     fn div(self, o: f64) -> Dual {
-        Dual { v: self.v / o, d: self.d / o }
+        Dual {
+            v: self.v / o,
+            d: self.d / o,
+        }
     }
 }
 impl Mul<Dual> for f64 {
@@ -152,19 +173,28 @@ impl Sub<Dual> for f64 {
 }
 impl Dual {
     fn sin(self) -> Dual {
-        Dual { v: self.v.sin(), d: self.d * self.v.cos() }
+        Dual {
+            v: self.v.sin(),
+            d: self.d * self.v.cos(),
+        }
     }
     fn cos(self) -> Dual {
-        Dual { v: self.v.cos(), d: -self.d * self.v.sin() }
-    }
-    fn exp(self) -> Dual {
-        Dual { v: self.v.exp(), d: self.d * self.v.exp() }
+        Dual {
+            v: self.v.cos(),
+            d: -self.d * self.v.sin(),
+        }
     }
     fn ln(self) -> Dual {
-        Dual { v: self.v.ln(), d: self.d / self.v }
+        Dual {
+            v: self.v.ln(),
+            d: self.d / self.v,
+        }
     }
     fn sqrt(self) -> Dual {
-        Dual { v: self.v.sqrt(), d: self.d * 0.5 / self.v.sqrt() }
+        Dual {
+            v: self.v.sqrt(),
+            d: self.d * 0.5 / self.v.sqrt(),
+        }
     }
     fn sq(self) -> Dual {
         self * self
@@ -178,7 +208,14 @@ impl Dual {
 /// A damped pendulum θ'' = −(g/L) sin θ − c θ' stepped by classical RK4, its right-hand side a
 /// closure kept in a local; the loss is the miss of the final angle plus the final speed.
 #[differentiate(hessian, wrt(theta0, damping))]
-fn pendulum_miss(theta0: f64, damping: f64, g_over_l: f64, h: f64, steps: usize, target: f64) -> f64 {
+fn pendulum_miss(
+    theta0: f64,
+    damping: f64,
+    g_over_l: f64,
+    h: f64,
+    steps: usize,
+    target: f64,
+) -> f64 {
     let rhs = |th: f64, om: f64| (om, -g_over_l * th.sin() - damping * om);
     let (mut th, mut om) = (theta0, 0.0);
     for _ in 0..steps {
@@ -213,8 +250,18 @@ fn damped_pendulum_by_rk4_with_closure_rhs() {
     let (v, (g0, gc)) = pendulum_miss_grad(th0, c, gl, h, n, target);
     close("value", v, pendulum_miss(th0, c, gl, h, n, target), TOL);
     // ∂/∂θ₀ and ∂/∂c: the tangent-linear RK4 recursion (dual numbers)
-    close("∂θ₀", g0, pendulum_dual(dv(th0), dc(c), gl, h, n, target).d, 1e-11);
-    close("∂c", gc, pendulum_dual(dc(th0), dv(c), gl, h, n, target).d, 1e-11);
+    close(
+        "∂θ₀",
+        g0,
+        pendulum_dual(dv(th0), dc(c), gl, h, n, target).d,
+        1e-11,
+    );
+    close(
+        "∂c",
+        gc,
+        pendulum_dual(dc(th0), dv(c), gl, h, n, target).d,
+        1e-11,
+    );
     fd2(
         "pendulum",
         |a, b| pendulum_miss(a, b, gl, h, n, target),
@@ -288,9 +335,19 @@ fn lotka_volterra_fit_by_euler_with_generic_rhs() {
     // ∂pₖ: the tangent-linear Euler recursion seeded at pₖ (dual numbers)
     for k in 0..4 {
         let pd: [Dual; 4] = std::array::from_fn(|i| if i == k { dv(p[i]) } else { dc(p[i]) });
-        close(&format!("∂p{k}"), g[k], lv_dual(pd, s0, &obs, 0.01, 20).d, 1e-11);
+        close(
+            &format!("∂p{k}"),
+            g[k],
+            lv_dual(pd, s0, &obs, 0.01, 20).d,
+            1e-11,
+        );
     }
-    fd_any("lotka-volterra", |p: &[f64; 4]| lv_misfit(p, s0, &obs, 0.01, 20), &p, &g);
+    fd_any(
+        "lotka-volterra",
+        |p: &[f64; 4]| lv_misfit(p, s0, &obs, 0.01, 20),
+        &p,
+        &g,
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -309,7 +366,11 @@ fn chain_forces(x: &[f64], k: f64, rest: f64) -> Vec<f64> {
         .collect();
     (0..x.len())
         .map(|i| {
-            let right = if i + 1 < x.len() { tensions[i + 1] } else { 0.0 };
+            let right = if i + 1 < x.len() {
+                tensions[i + 1]
+            } else {
+                0.0
+            };
             right - tensions[i]
         })
         .collect()
@@ -317,7 +378,15 @@ fn chain_forces(x: &[f64], k: f64, rest: f64) -> Vec<f64> {
 
 /// The squared miss of the last mass's final position, after leapfrog steps from rest.
 #[differentiate(wrt(x0, k))]
-fn chain_end_miss(x0: &[f64], k: f64, mass: f64, rest: f64, h: f64, steps: usize, target: f64) -> f64 {
+fn chain_end_miss(
+    x0: &[f64],
+    k: f64,
+    mass: f64,
+    rest: f64,
+    h: f64,
+    steps: usize,
+    target: f64,
+) -> f64 {
     let mut x = x0.to_vec();
     let mut v = vec![0.0; x.len()];
     let mut f = chain_forces(&x, k, rest);
@@ -337,7 +406,15 @@ fn chain_end_miss(x0: &[f64], k: f64, mass: f64, rest: f64, h: f64, steps: usize
     (last - target).powi(2)
 }
 
-fn chain_dual(x0: &[Dual], k: Dual, mass: f64, rest: f64, h: f64, steps: usize, target: f64) -> Dual {
+fn chain_dual(
+    x0: &[Dual],
+    k: Dual,
+    mass: f64,
+    rest: f64,
+    h: f64,
+    steps: usize,
+    target: f64,
+) -> Dual {
     let n = x0.len();
     let forces = |x: &[Dual]| -> Vec<Dual> {
         let t: Vec<Dual> = (0..n)
@@ -368,14 +445,31 @@ fn spring_chain_by_leapfrog_with_forces_from_windows() {
     let x0 = vec![1.1, 1.9, 3.2, 3.9];
     let (k, m, rest, h, n, target) = (4.0, 0.5, 1.0, 0.01, 150, 4.3);
     let (v, (gx, gk)) = chain_end_miss_grad(&x0, k, m, rest, h, n, target);
-    close("value", v, chain_end_miss(&x0, k, m, rest, h, n, target), TOL);
+    close(
+        "value",
+        v,
+        chain_end_miss(&x0, k, m, rest, h, n, target),
+        TOL,
+    );
     // each partial by the tangent-linear Verlet recursion (dual numbers)
     for j in 0..4 {
-        let xd: Vec<Dual> = (0..4).map(|i| if i == j { dv(x0[i]) } else { dc(x0[i]) }).collect();
-        close(&format!("∂x{j}"), gx[j], chain_dual(&xd, dc(k), m, rest, h, n, target).d, 1e-10);
+        let xd: Vec<Dual> = (0..4)
+            .map(|i| if i == j { dv(x0[i]) } else { dc(x0[i]) })
+            .collect();
+        close(
+            &format!("∂x{j}"),
+            gx[j],
+            chain_dual(&xd, dc(k), m, rest, h, n, target).d,
+            1e-10,
+        );
     }
     let xd: Vec<Dual> = x0.iter().map(|&x| dc(x)).collect();
-    close("∂k", gk, chain_dual(&xd, dv(k), m, rest, h, n, target).d, 1e-10);
+    close(
+        "∂k",
+        gk,
+        chain_dual(&xd, dv(k), m, rest, h, n, target).d,
+        1e-10,
+    );
     fd_any(
         "chain",
         |p: &(Vec<f64>, f64)| chain_end_miss(&p.0, p.1, m, rest, h, n, target),
@@ -409,7 +503,12 @@ fn shooting_double_integrator_by_fold_over_controls() {
     // v_N = h Σuₖ, x_N = h² Σ uₖ (N − k); ∂uₖ = 2h uₖ + 2w(x_N − 1) h²(N − k) + 2w v_N h;
     // H = 2h I + 2w h⁴ (N − k)(N − j) + 2w h²
     let vn: f64 = h * u.iter().sum::<f64>();
-    let xn: f64 = h * h * u.iter().enumerate().map(|(k, uk)| uk * (n - k) as f64).sum::<f64>();
+    let xn: f64 = h
+        * h
+        * u.iter()
+            .enumerate()
+            .map(|(k, uk)| uk * (n - k) as f64)
+            .sum::<f64>();
     let e: Vec<f64> = (0..n)
         .map(|k| 2.0 * h * u[k] + 2.0 * w * (xn - 1.0) * h * h * (n - k) as f64 + 2.0 * w * vn * h)
         .collect();
@@ -548,7 +647,10 @@ fn dtd(v: &[f64]) -> Vec<f64> {
 #[test]
 fn inverse_heat_equation_with_tikhonov_smoothing() {
     let u0 = data(9, 0.2).iter().map(|v| v + 1.0).collect::<Vec<_>>();
-    let measured = data(9, 5.0).iter().map(|v| 0.3 * v + 0.2).collect::<Vec<_>>();
+    let measured = data(9, 5.0)
+        .iter()
+        .map(|v| 0.3 * v + 0.2)
+        .collect::<Vec<_>>();
     let (r, steps, lam) = (0.3, 6, 0.05);
     let (v, g) = heat_inverse_grad(&u0, &measured, r, steps, lam);
     close("value", v, heat_inverse(&u0, &measured, r, steps, lam), TOL);
@@ -559,13 +661,30 @@ fn inverse_heat_equation_with_tikhonov_smoothing() {
         }
         u
     };
-    let res: Vec<f64> = pow(u0.clone()).iter().zip(&measured).map(|(a, b)| a - b).collect();
-    let e: Vec<f64> = pow(res).iter().zip(dtd(&u0)).map(|(a, b)| a + lam * b).collect();
+    let res: Vec<f64> = pow(u0.clone())
+        .iter()
+        .zip(&measured)
+        .map(|(a, b)| a - b)
+        .collect();
+    let e: Vec<f64> = pow(res)
+        .iter()
+        .zip(dtd(&u0))
+        .map(|(a, b)| a + lam * b)
+        .collect();
     close_all("∂u₀", &g, &e);
-    fd_vec("heat", |u| heat_inverse(u, &measured, r, steps, lam), &u0, &g);
+    fd_vec(
+        "heat",
+        |u| heat_inverse(u, &measured, r, steps, lam),
+        &u0,
+        &g,
+    );
     let dir = data(9, 7.0);
     let (_, _, hv) = heat_inverse_hvp(&u0, &measured, r, steps, lam, &dir);
-    let eh: Vec<f64> = pow(pow(dir.clone())).iter().zip(dtd(&dir)).map(|(a, b)| a + lam * b).collect();
+    let eh: Vec<f64> = pow(pow(dir.clone()))
+        .iter()
+        .zip(dtd(&dir))
+        .map(|(a, b)| a + lam * b)
+        .collect();
     close_all("H·v", &hv, &eh);
 }
 
@@ -630,10 +749,16 @@ fn lennard_jones_cluster_with_cutoff() {
         close_all(&format!("∂pos{i}"), &g[i], &e[i]);
     }
     fd_any("lj", |p: &Vec<[f64; 3]>| lj_energy(p), &pos, &g);
-    let dir: Vec<[f64; 3]> = (0..5).map(|i| [0.3 * i as f64, -0.2, 0.1 + 0.05 * i as f64]).collect();
+    let dir: Vec<[f64; 3]> = (0..5)
+        .map(|i| [0.3 * i as f64, -0.2, 0.1 + 0.05 * i as f64])
+        .collect();
     let (_, _, hv) = lj_energy_hvp(&pos, &dir);
     let flat = |p: &[[f64; 3]]| p.iter().flatten().copied().collect::<Vec<f64>>();
-    let unflat = |x: &[f64]| x.chunks(3).map(|c| [c[0], c[1], c[2]]).collect::<Vec<[f64; 3]>>();
+    let unflat = |x: &[f64]| {
+        x.chunks(3)
+            .map(|c| [c[0], c[1], c[2]])
+            .collect::<Vec<[f64; 3]>>()
+    };
     hvp_against_fd(
         "lj",
         |x| flat(&lj_energy_grad(&unflat(x)).1),
@@ -776,7 +901,11 @@ fn erfc_approx<F: Float>(x: F) -> F {
         .rev()
         .fold(F::zero(), |acc, &c| acc * t + F::from(c).unwrap());
     let r = t * (-z * z + poly).exp();
-    if x >= F::zero() { r } else { F::from(2.0).unwrap() - r }
+    if x >= F::zero() {
+        r
+    } else {
+        F::from(2.0).unwrap() - r
+    }
 }
 
 #[differentiate]
@@ -786,7 +915,14 @@ fn norm_cdf<F: Float>(x: F) -> F {
 
 /// Sum of squared errors of Black–Scholes call prices against quotes across strikes.
 #[differentiate(wrt(sigma))]
-fn bs_calibration(sigma: f64, spot: f64, rate: f64, expiry: f64, strikes: &[f64], quotes: &[f64]) -> f64 {
+fn bs_calibration(
+    sigma: f64,
+    spot: f64,
+    rate: f64,
+    expiry: f64,
+    strikes: &[f64],
+    quotes: &[f64],
+) -> f64 {
     let sd = sigma * expiry.sqrt();
     strikes
         .iter()
@@ -819,11 +955,17 @@ fn implied_vol_calibration_with_hand_written_normal_cdf() {
     let quotes = [21.5, 8.9, 6.2, 3.9, 0.9];
     let sigma = 0.22;
     let (v, g) = bs_calibration_grad(sigma, spot, rate, expiry, &strikes, &quotes);
-    close("value", v, bs_calibration(sigma, spot, rate, expiry, &strikes, &quotes), TOL);
+    close(
+        "value",
+        v,
+        bs_calibration(sigma, spot, rate, expiry, &strikes, &quotes),
+        TOL,
+    );
     // Φ(x) = ½erfc(−x/√2), Φ'(x) = −erfc'(−x/√2)/(2√2) (the approximation's own derivative);
     // ∂d₁/∂σ = −d₂/σ, ∂d₂/∂σ = −d₁/σ; ∂σ = Σ 2(C − q)(S Φ'(d₁) ∂d₁ − K e^{−rT} Φ'(d₂) ∂d₂)
     let phi = |x: f64| 0.5 * erfc_approx(-x / std::f64::consts::SQRT_2);
-    let dphi = |x: f64| -erfc_approx_d(-x / std::f64::consts::SQRT_2) / (2.0 * std::f64::consts::SQRT_2);
+    let dphi =
+        |x: f64| -erfc_approx_d(-x / std::f64::consts::SQRT_2) / (2.0 * std::f64::consts::SQRT_2);
     let sd = sigma * expiry.sqrt();
     let mut e = 0.0;
     for (&k, &q) in strikes.iter().zip(&quotes) {
@@ -831,10 +973,16 @@ fn implied_vol_calibration_with_hand_written_normal_cdf() {
         let d2 = d1 - sd;
         let disc = (-rate * expiry).exp();
         let c = spot * phi(d1) - k * disc * phi(d2);
-        e += 2.0 * (c - q) * (spot * dphi(d1) * (-d2 / sigma) - k * disc * dphi(d2) * (-d1 / sigma));
+        e +=
+            2.0 * (c - q) * (spot * dphi(d1) * (-d2 / sigma) - k * disc * dphi(d2) * (-d1 / sigma));
     }
     close("∂σ", g, e, 1e-11);
-    fd("calibration", |s| bs_calibration(s, spot, rate, expiry, &strikes, &quotes), sigma, g);
+    fd(
+        "calibration",
+        |s| bs_calibration(s, spot, rate, expiry, &strikes, &quotes),
+        sigma,
+        g,
+    );
 }
 
 /// Nelson–Siegel zero yields y(τ) = β₀ + β₁ (1 − e^{−τ/λ})/(τ/λ) + β₂ [(1 − e^{−τ/λ})/(τ/λ) −
@@ -914,7 +1062,8 @@ fn nelson_siegel_yield_curve_fit() {
     let h = 1e-6;
     let bp: [f64; 3] = std::array::from_fn(|k| beta[k] + h * vb[k]);
     let bm: [f64; 3] = std::array::from_fn(|k| beta[k] - h * vb[k]);
-    let dl = (ns_fit_grad(&bp, lam, &mats, &ys).1 .1 - ns_fit_grad(&bm, lam, &mats, &ys).1 .1) / (2.0 * h);
+    let dl =
+        (ns_fit_grad(&bp, lam, &mats, &ys).1.1 - ns_fit_grad(&bm, lam, &mats, &ys).1.1) / (2.0 * h);
     close("(H·v)λ", hl, dl, 1e-6);
 }
 
@@ -947,7 +1096,9 @@ fn ln_gamma<F: Float>(x: F) -> F {
             acc + F::from(c).unwrap() / (x + F::from(k).unwrap())
         });
     let t = x + F::from(LANCZOS_G + 0.5).unwrap();
-    F::from(0.5 * (2.0 * std::f64::consts::PI).ln()).unwrap() + (x + F::from(0.5).unwrap()) * t.ln() - t + a.ln()
+    F::from(0.5 * (2.0 * std::f64::consts::PI).ln()).unwrap() + (x + F::from(0.5).unwrap()) * t.ln()
+        - t
+        + a.ln()
 }
 
 /// ψ(x) = d/dx ln Γ(x) of the same Lanczos approximation, by hand:
@@ -964,7 +1115,10 @@ fn lanczos_digamma(x: f64) -> f64 {
 #[differentiate(wrt(nu, mu, scale))]
 fn student_t_nll(nu: f64, mu: f64, scale: f64, xs: &[f64]) -> f64 {
     let n = xs.len() as f64;
-    let norm = ln_gamma((nu + 1.0) / 2.0) - ln_gamma(nu / 2.0) - 0.5 * (nu * std::f64::consts::PI).ln() - scale.ln();
+    let norm = ln_gamma((nu + 1.0) / 2.0)
+        - ln_gamma(nu / 2.0)
+        - 0.5 * (nu * std::f64::consts::PI).ln()
+        - scale.ln();
     let kernel: f64 = xs
         .iter()
         .map(|&x| {
@@ -977,7 +1131,10 @@ fn student_t_nll(nu: f64, mu: f64, scale: f64, xs: &[f64]) -> f64 {
 
 #[test]
 fn student_t_maximum_likelihood_with_lanczos_ln_gamma() {
-    let xs = data(15, 0.7).iter().map(|v| 2.0 * v + 0.3).collect::<Vec<_>>();
+    let xs = data(15, 0.7)
+        .iter()
+        .map(|v| 2.0 * v + 0.3)
+        .collect::<Vec<_>>();
     let (nu, mu, s) = (4.5, 0.2, 1.1);
     let (v, (gn, gm, gs)) = student_t_nll_grad(nu, mu, s, &xs);
     close("value", v, student_t_nll(nu, mu, s, &xs), TOL);
@@ -1000,7 +1157,12 @@ fn student_t_maximum_likelihood_with_lanczos_ln_gamma() {
     close("∂ν", gn, en, 1e-11);
     close("∂μ", gm, em, 1e-11);
     close("∂s", gs, es, 1e-11);
-    fd3("student-t", |a, b, c| student_t_nll(a, b, c, &xs), (nu, mu, s), (gn, gm, gs));
+    fd3(
+        "student-t",
+        |a, b, c| student_t_nll(a, b, c, &xs),
+        (nu, mu, s),
+        (gn, gm, gs),
+    );
 }
 
 /// ln Γ(x) by shifting x up past 7 with ln Γ(x) = ln Γ(x + 1) − ln x, then Stirling's series.
@@ -1034,7 +1196,8 @@ fn stirling_digamma(x: f64) -> f64 {
         acc -= 1.0 / x;
         x += 1.0;
     }
-    acc + x.ln() - 0.5 / x - 1.0 / (12.0 * x * x) + 1.0 / (120.0 * x.powi(4)) - 1.0 / (252.0 * x.powi(6))
+    acc + x.ln() - 0.5 / x - 1.0 / (12.0 * x * x) + 1.0 / (120.0 * x.powi(4))
+        - 1.0 / (252.0 * x.powi(6))
 }
 
 #[test]
@@ -1047,7 +1210,12 @@ fn gamma_maximum_likelihood_with_shifted_stirling_ln_gamma() {
     let n = xs.len() as f64;
     let sl: f64 = xs.iter().map(|x| x.ln()).sum();
     let sx: f64 = xs.iter().sum();
-    close("∂k", gk, -(n * rate.ln() + sl - n * stirling_digamma(k)), 1e-11);
+    close(
+        "∂k",
+        gk,
+        -(n * rate.ln() + sl - n * stirling_digamma(k)),
+        1e-11,
+    );
     close("∂β", gr, -(n * k / rate - sx), 1e-11);
     fd2("gamma", |a, b| gamma_nll(a, b, &xs), (k, rate), (gk, gr));
     let (_, _, (h0, h1)) = gamma_nll_hvp(k, rate, &xs, 0.0, 1.0);
@@ -1087,7 +1255,8 @@ fn bessel_i0(kappa: f64) -> f64 {
 #[differentiate(wrt(mu, kappa))]
 fn von_mises_nll(mu: f64, kappa: f64, angles: &[f64]) -> f64 {
     let n = angles.len() as f64;
-    n * (2.0 * std::f64::consts::PI * bessel_i0(kappa)).ln() - kappa * angles.iter().map(|&t| (t - mu).cos()).sum::<f64>()
+    n * (2.0 * std::f64::consts::PI * bessel_i0(kappa)).ln()
+        - kappa * angles.iter().map(|&t| (t - mu).cos()).sum::<f64>()
 }
 
 #[test]
@@ -1107,12 +1276,27 @@ fn von_mises_likelihood_with_series_bessel() {
         }
         i0 += (0.5 * kappa).powi(2 * j) / (fact * fact);
         if j > 0 {
-            i1 += j as f64 * (0.5 * kappa).powi(2 * j as i32 - 1) / (fact * fact);
+            i1 += j as f64 * (0.5 * kappa).powi(2 * j - 1) / (fact * fact);
         }
     }
-    close("∂μ", gm, -kappa * angles.iter().map(|t| (t - mu).sin()).sum::<f64>(), 1e-11);
-    close("∂κ", gk, n * i1 / i0 - angles.iter().map(|t| (t - mu).cos()).sum::<f64>(), 1e-11);
-    fd2("von mises", |a, b| von_mises_nll(a, b, &angles), (mu, kappa), (gm, gk));
+    close(
+        "∂μ",
+        gm,
+        -kappa * angles.iter().map(|t| (t - mu).sin()).sum::<f64>(),
+        1e-11,
+    );
+    close(
+        "∂κ",
+        gk,
+        n * i1 / i0 - angles.iter().map(|t| (t - mu).cos()).sum::<f64>(),
+        1e-11,
+    );
+    fd2(
+        "von mises",
+        |a, b| von_mises_nll(a, b, &angles),
+        (mu, kappa),
+        (gm, gk),
+    );
 }
 
 /// Negative log-likelihood of a two-Gaussian mixture, each point's log-sum-exp by hand with
@@ -1137,7 +1321,11 @@ fn mixture_nll(params: &[f64; 5], xs: &[f64]) -> f64 {
 
 #[test]
 fn two_gaussian_mixture_by_log_sum_exp() {
-    let xs: Vec<f64> = data(16, 0.9).iter().enumerate().map(|(i, v)| if i % 2 == 0 { v - 1.5 } else { v + 1.2 }).collect();
+    let xs: Vec<f64> = data(16, 0.9)
+        .iter()
+        .enumerate()
+        .map(|(i, v)| if i % 2 == 0 { v - 1.5 } else { v + 1.2 })
+        .collect();
     let p = [0.3, -1.2, 1.0, -0.2, 0.1];
     let (v, g) = mixture_nll_grad(&p, &xs);
     close("value", v, mixture_nll(&p, &xs), TOL);
@@ -1163,7 +1351,11 @@ fn two_gaussian_mixture_by_log_sum_exp() {
     let (_, _, hv) = mixture_nll_hvp(&p, &xs, &dir);
     hvp_against_fd(
         "mixture",
-        |q| mixture_nll_grad(&[q[0], q[1], q[2], q[3], q[4]], &xs).1.to_vec(),
+        |q| {
+            mixture_nll_grad(&[q[0], q[1], q[2], q[3], q[4]], &xs)
+                .1
+                .to_vec()
+        },
         &p,
         &dir,
         &hv,
@@ -1236,27 +1428,59 @@ fn tukey_line(slope: f64, intercept: f64, xs: &[f64], ys: &[f64], c: f64) -> f64
 #[test]
 fn tukey_biweight_line_with_outliers() {
     let xs: Vec<f64> = (0..12).map(|i| i as f64 * 0.5).collect();
-    let mut ys: Vec<f64> = xs.iter().zip(data(12, 0.3)).map(|(x, n)| 0.8 * x + 0.5 + 0.2 * n).collect();
+    let mut ys: Vec<f64> = xs
+        .iter()
+        .zip(data(12, 0.3))
+        .map(|(x, n)| 0.8 * x + 0.5 + 0.2 * n)
+        .collect();
     ys[3] += 6.0;
     ys[9] -= 5.0;
     let (a, b, c) = (0.75, 0.45, 1.5);
     let (v, (ga, gb)) = tukey_line_grad(a, b, &xs, &ys, c);
     close("value", v, tukey_line(a, b, &xs, &ys, c), TOL);
     // ψ(r) = ρ'(r) = r(1 − (r/c)²)² for |r| < c, 0 outside; ∂a = −Σ ψ(r) x, ∂b = −Σ ψ(r)
-    let psi = |r: f64| if r.abs() < c { r * (1.0 - (r / c).powi(2)).powi(2) } else { 0.0 };
+    let psi = |r: f64| {
+        if r.abs() < c {
+            r * (1.0 - (r / c).powi(2)).powi(2)
+        } else {
+            0.0
+        }
+    };
     let rs: Vec<f64> = xs.iter().zip(&ys).map(|(x, y)| y - a * x - b).collect();
     let ea: f64 = -rs.iter().zip(&xs).map(|(&r, x)| psi(r) * x).sum::<f64>();
     let eb: f64 = -rs.iter().map(|&r| psi(r)).sum::<f64>();
     close2("∂(a, b)", (ga, gb), (ea, eb));
-    fd2("tukey", |p, q| tukey_line(p, q, &xs, &ys, c), (a, b), (ga, gb));
+    fd2(
+        "tukey",
+        |p, q| tukey_line(p, q, &xs, &ys, c),
+        (a, b),
+        (ga, gb),
+    );
     // ψ'(r) = (1 − u)(1 − 5u), u = (r/c)², inside; H = Σ ψ'(r) [x², x; x, 1]
     let dpsi = |r: f64| {
         let u = (r / c).powi(2);
-        if r.abs() < c { (1.0 - u) * (1.0 - 5.0 * u) } else { 0.0 }
+        if r.abs() < c {
+            (1.0 - u) * (1.0 - 5.0 * u)
+        } else {
+            0.0
+        }
     };
     let (_, _, (h0, h1)) = tukey_line_hvp(a, b, &xs, &ys, c, 1.0, 0.0);
-    close("H₀₀", h0, rs.iter().zip(&xs).map(|(&r, x)| dpsi(r) * x * x).sum::<f64>(), 1e-11);
-    close("H₁₀", h1, rs.iter().zip(&xs).map(|(&r, x)| dpsi(r) * x).sum::<f64>(), 1e-11);
+    close(
+        "H₀₀",
+        h0,
+        rs.iter()
+            .zip(&xs)
+            .map(|(&r, x)| dpsi(r) * x * x)
+            .sum::<f64>(),
+        1e-11,
+    );
+    close(
+        "H₁₀",
+        h1,
+        rs.iter().zip(&xs).map(|(&r, x)| dpsi(r) * x).sum::<f64>(),
+        1e-11,
+    );
     let t = forward("tukey").two(
         (a, b),
         |p, q| tukey_line(p, q, &xs, &ys, c),
@@ -1290,7 +1514,11 @@ fn quantile_loss(params: &[f64], xs: &[f64], ys: &[f64]) -> f64 {
 #[test]
 fn pinball_loss_of_three_quantile_lines() {
     let xs: Vec<f64> = (0..10).map(|i| 0.3 * i as f64 + 0.05).collect();
-    let ys: Vec<f64> = xs.iter().zip(data(10, 4.0)).map(|(x, n)| 1.2 * x + n).collect();
+    let ys: Vec<f64> = xs
+        .iter()
+        .zip(data(10, 4.0))
+        .map(|(x, n)| 1.2 * x + n)
+        .collect();
     let params = vec![1.1, -0.7, 1.25, 0.03, 1.3, 0.81];
     let (v, g) = quantile_loss_grad(&params, &xs, &ys);
     close("value", v, quantile_loss(&params, &xs, &ys), TOL);
@@ -1342,14 +1570,24 @@ impl Biquad {
 /// Squared error of the biquad's response to a reference output.
 #[differentiate(wrt(bq))]
 fn biquad_fit(bq: &Biquad, x: &[f64], reference: &[f64]) -> f64 {
-    bq.filter(x).iter().zip(reference).map(|(y, r)| (y - r).powi(2)).sum()
+    bq.filter(x)
+        .iter()
+        .zip(reference)
+        .map(|(y, r)| (y - r).powi(2))
+        .sum()
 }
 
 #[test]
 fn biquad_struct_filter_fit() {
     let x = data(30, 0.6);
     let reference: Vec<f64> = data(30, 9.0).iter().map(|v| 0.3 * v).collect();
-    let bq = Biquad { b0: 0.2, b1: 0.35, b2: 0.15, a1: -0.6, a2: 0.2 };
+    let bq = Biquad {
+        b0: 0.2,
+        b1: 0.35,
+        b2: 0.15,
+        a1: -0.6,
+        a2: 0.2,
+    };
     let (v, g) = biquad_fit_grad(&bq, &x, &reference);
     close("value", v, biquad_fit(&bq, &x, &reference), TOL);
     // sensitivities by the recursion itself: s_c[n] = ∂y[n]/∂c = (input of c at n) − a₁s_c[n−1]
@@ -1372,7 +1610,12 @@ fn biquad_struct_filter_fit() {
         }
     }
     close_all("∂(b₀, b₁, b₂, a₁, a₂)", &[g.b0, g.b1, g.b2, g.a1, g.a2], &e);
-    fd_any("biquad", |b: &Biquad| biquad_fit(b, &x, &reference), &bq, &g);
+    fd_any(
+        "biquad",
+        |b: &Biquad| biquad_fit(b, &x, &reference),
+        &bq,
+        &g,
+    );
 }
 
 /// Total-variation denoising: ½‖u − f‖² + λ Σ √((uᵢ₊₁ − uᵢ)² + ε), the differences by
@@ -1380,13 +1623,20 @@ fn biquad_struct_filter_fit() {
 #[differentiate(hessian, wrt(u))]
 fn tv_denoise(u: &[f64], f: &[f64], lam: f64, eps: f64) -> f64 {
     let fidelity: f64 = u.iter().zip(f).map(|(a, b)| 0.5 * (a - b).powi(2)).sum();
-    let tv: f64 = u.windows(2).map(|w| ((w[1] - w[0]).powi(2) + eps).sqrt()).sum();
+    let tv: f64 = u
+        .windows(2)
+        .map(|w| ((w[1] - w[0]).powi(2) + eps).sqrt())
+        .sum();
     fidelity + lam * tv
 }
 
 #[test]
 fn total_variation_denoising_objective() {
-    let f: Vec<f64> = (0..10).map(|i| if i < 5 { 0.0 } else { 1.0 }).zip(data(10, 1.0)).map(|(s, n)| s + 0.1 * n).collect();
+    let f: Vec<f64> = (0..10)
+        .map(|i| if i < 5 { 0.0 } else { 1.0 })
+        .zip(data(10, 1.0))
+        .map(|(s, n)| s + 0.1 * n)
+        .collect();
     let u: Vec<f64> = f.iter().map(|v| 0.9 * v + 0.02).collect();
     let (lam, eps) = (0.3, 1e-2);
     let (v, g) = tv_denoise_grad(&u, &f, lam, eps);
@@ -1458,15 +1708,1399 @@ fn same_size_convolution_with_signed_indices() {
     close("value", v, conv_same_misfit(&kernel, &signal, &target), TOL);
     // ∂wₖ = Σᵢ 2(outᵢ − tᵢ) s[i + k − 2] (inside the signal)
     let out: Vec<f64> = (0..16)
-        .map(|i: usize| (0..5usize).filter_map(|k| (i + k).checked_sub(2).filter(|&j| j < 16).map(|j| kernel[k] * signal[j])).sum())
+        .map(|i: usize| {
+            (0..5usize)
+                .filter_map(|k| {
+                    (i + k)
+                        .checked_sub(2)
+                        .filter(|&j| j < 16)
+                        .map(|j| kernel[k] * signal[j])
+                })
+                .sum()
+        })
         .collect();
     let e: Vec<f64> = (0..5usize)
         .map(|k| {
             (0..16usize)
-                .filter_map(|i| (i + k).checked_sub(2).filter(|&j| j < 16).map(|j| 2.0 * (out[i] - target[i]) * signal[j]))
+                .filter_map(|i| {
+                    (i + k)
+                        .checked_sub(2)
+                        .filter(|&j| j < 16)
+                        .map(|j| 2.0 * (out[i] - target[i]) * signal[j])
+                })
                 .sum()
         })
         .collect();
     close_all("∂kernel", &g, &e);
-    fd_vec("conv", |k| conv_same_misfit(k, &signal, &target), &kernel, &g);
+    fd_vec(
+        "conv",
+        |k| conv_same_misfit(k, &signal, &target),
+        &kernel,
+        &g,
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Robotics: a spatial arm as a struct, a differential-drive robot driven by paired controls.
+// ---------------------------------------------------------------------------------------------
+
+/// A yaw–pitch–pitch arm: the base turns about z, two links pitch in the vertical plane.
+struct Arm {
+    base: f64,
+    links: [f64; 2],
+}
+
+#[differentiate]
+impl Arm {
+    /// The hand's position for joint angles (yaw, shoulder pitch, elbow pitch).
+    #[differentiate(wrt(q))]
+    fn hand(&self, q: &[f64; 3]) -> [f64; 3] {
+        let [yaw, p1, p2] = *q;
+        let reach = self.links[0] * p1.cos() + self.links[1] * (p1 + p2).cos();
+        let height = self.base + self.links[0] * p1.sin() + self.links[1] * (p1 + p2).sin();
+        [reach * yaw.cos(), reach * yaw.sin(), height]
+    }
+
+    /// Distance from the hand to a target.
+    #[differentiate(wrt(q))]
+    fn miss(&self, q: &[f64; 3], target: [f64; 3]) -> f64 {
+        let h = self.hand(q);
+        h.iter()
+            .zip(target.iter())
+            .map(|(a, b)| (a - b).powi(2))
+            .sum::<f64>()
+            .sqrt()
+    }
+}
+
+#[test]
+fn spatial_arm_hand_distance_as_struct_methods() {
+    let arm = Arm {
+        base: 0.4,
+        links: [1.0, 0.7],
+    };
+    let q = [0.3, 0.5, -0.8];
+    let target = [0.9, 0.6, 0.5];
+    let (v, g) = arm.miss_grad(&q, target);
+    close("value", v, arm.miss(&q, target), TOL);
+    // ∂d/∂q = Jᵀ(h − t)/d with J the hand's Jacobian: ρ = l₁c₁ + l₂c₁₂, z = b + l₁s₁ + l₂s₁₂;
+    // ∂h/∂yaw = (−ρ sin ψ, ρ cos ψ, 0), ∂h/∂p₁ = (ρ₁ cos ψ, ρ₁ sin ψ, ρ), ρ₁ = −l₁s₁ − l₂s₁₂,
+    // ∂h/∂p₂ = (ρ₂ cos ψ, ρ₂ sin ψ, l₂c₁₂), ρ₂ = −l₂s₁₂
+    let h = arm.hand(&q);
+    let [l1, l2] = arm.links;
+    let (s1, c1, s12, c12) = (
+        q[1].sin(),
+        q[1].cos(),
+        (q[1] + q[2]).sin(),
+        (q[1] + q[2]).cos(),
+    );
+    let rho = l1 * c1 + l2 * c12;
+    let (r1, r2) = (-l1 * s1 - l2 * s12, -l2 * s12);
+    let (sy, cy) = (q[0].sin(), q[0].cos());
+    let cols = [
+        [-rho * sy, rho * cy, 0.0],
+        [r1 * cy, r1 * sy, l1 * c1 + l2 * c12],
+        [r2 * cy, r2 * sy, l2 * c12],
+    ];
+    let e: Vec<f64> = cols
+        .iter()
+        .map(|c| (0..3).map(|k| c[k] * (h[k] - target[k])).sum::<f64>() / v)
+        .collect();
+    close_all("∂q", &g, &e);
+    fd_any("arm", |q: &[f64; 3]| arm.miss(q, target), &q, &g);
+}
+
+/// A differential-drive robot: per step the wheel speeds are the `chunks(2)` of the controls;
+/// the cost is the squared distance of the final pose from the goal plus control effort.
+#[differentiate(hessian, wrt(controls))]
+fn drive_cost(controls: &[f64], track: f64, dt: f64, goal: [f64; 2], effort: f64) -> f64 {
+    let (mut x, mut y, mut th) = (0.0, 0.0, 0.0);
+    let mut energy = 0.0;
+    for wheels in controls.chunks(2) {
+        let (vl, vr) = (wheels[0], wheels[1]);
+        let v = 0.5 * (vl + vr);
+        let w = (vr - vl) / track;
+        x += dt * v * th.cos();
+        y += dt * v * th.sin();
+        th += dt * w;
+        energy += vl * vl + vr * vr;
+    }
+    (x - goal[0]).powi(2) + (y - goal[1]).powi(2) + effort * energy
+}
+
+fn drive_dual(c: &[Dual], track: f64, dt: f64, goal: [f64; 2], effort: f64) -> Dual {
+    let (mut x, mut y, mut th) = (dc(0.0), dc(0.0), dc(0.0));
+    let mut energy = dc(0.0);
+    for k in 0..c.len() / 2 {
+        let (vl, vr) = (c[2 * k], c[2 * k + 1]);
+        let v = 0.5 * (vl + vr);
+        x = x + dt * v * th.cos();
+        y = y + dt * v * th.sin();
+        th = th + dt * (vr - vl) / track;
+        energy = energy + vl * vl + vr * vr;
+    }
+    (x - goal[0]).sq() + (y - goal[1]).sq() + effort * energy
+}
+
+#[test]
+fn differential_drive_path_to_a_goal() {
+    let controls: Vec<f64> = data(16, 0.5).iter().map(|v| 1.0 + 0.5 * v).collect();
+    let (track, dt, goal, effort) = (0.5, 0.1, [1.0, 0.4], 0.01);
+    let (v, g) = drive_cost_grad(&controls, track, dt, goal, effort);
+    close(
+        "value",
+        v,
+        drive_cost(&controls, track, dt, goal, effort),
+        TOL,
+    );
+    // each partial by the tangent-linear pose recursion (dual numbers)
+    for j in 0..16 {
+        let cd: Vec<Dual> = (0..16)
+            .map(|i| {
+                if i == j {
+                    dv(controls[i])
+                } else {
+                    dc(controls[i])
+                }
+            })
+            .collect();
+        close(
+            &format!("∂u{j}"),
+            g[j],
+            drive_dual(&cd, track, dt, goal, effort).d,
+            1e-11,
+        );
+    }
+    fd_vec(
+        "drive",
+        |c| drive_cost(c, track, dt, goal, effort),
+        &controls,
+        &g,
+    );
+    let dir = data(16, 8.0);
+    let (_, _, hv) = drive_cost_hvp(&controls, track, dt, goal, effort, &dir);
+    hvp_against_fd(
+        "drive",
+        |c| drive_cost_grad(c, track, dt, goal, effort).1,
+        &controls,
+        &dir,
+        &hv,
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Geometry: distance to a polyline, reprojection through a pinhole camera, an ellipse fit, a
+// polygon's area by the shoelace formula.
+// ---------------------------------------------------------------------------------------------
+
+/// Distance from p to the segment ab, the foot's parameter clamped to the segment.
+#[differentiate]
+fn point_segment(p: [f64; 2], a: [f64; 2], b: [f64; 2]) -> f64 {
+    let (abx, aby) = (b[0] - a[0], b[1] - a[1]);
+    let t = (((p[0] - a[0]) * abx + (p[1] - a[1]) * aby) / (abx * abx + aby * aby)).clamp(0.0, 1.0);
+    let (qx, qy) = (a[0] + t * abx, a[1] + t * aby);
+    (p[0] - qx).hypot(p[1] - qy)
+}
+
+/// Sum of squared distances of sample points to a polyline, each the `fold` of `f64::min` over
+/// the segments (`windows(2)` of the vertices).
+#[differentiate(wrt(verts))]
+fn polyline_fit(verts: &[[f64; 2]], points: &[[f64; 2]]) -> f64 {
+    points
+        .iter()
+        .map(|&p| {
+            verts
+                .windows(2)
+                .map(|s| point_segment(p, s[0], s[1]))
+                .fold(f64::INFINITY, f64::min)
+                .powi(2)
+        })
+        .sum()
+}
+
+#[test]
+fn polyline_fit_by_nearest_segment() {
+    let verts = vec![[0.0, 0.0], [1.0, 0.4], [2.0, 0.1], [3.0, 0.8]];
+    let points: Vec<[f64; 2]> = (0..9)
+        .map(|i| [0.15 + 0.33 * i as f64, 0.5 * (0.7 * i as f64).sin()])
+        .collect();
+    let (v, g) = polyline_fit_grad(&verts, &points);
+    close("value", v, polyline_fit(&verts, &points), TOL);
+    // for each point, the nearest segment (a, b) and its foot q = a + t(b − a): with r = p − q,
+    // ∂d²/∂a = −2r(1 − t), ∂d²/∂b = −2rt (t inside (0, 1): the foot's own motion is normal to r;
+    // at a clamped end t is 0 or 1)
+    let mut e = vec![[0.0; 2]; 4];
+    for &p in &points {
+        let (mut best, mut k) = (f64::INFINITY, 0);
+        for s in 0..3 {
+            let d = point_segment(p, verts[s], verts[s + 1]);
+            if d < best {
+                best = d;
+                k = s;
+            }
+        }
+        let (a, b) = (verts[k], verts[k + 1]);
+        let ab = [b[0] - a[0], b[1] - a[1]];
+        let t = (((p[0] - a[0]) * ab[0] + (p[1] - a[1]) * ab[1]) / (ab[0] * ab[0] + ab[1] * ab[1]))
+            .clamp(0.0, 1.0);
+        assert!(t > 1e-6 && t < 1.0 - 1e-6 || t == 0.0 || t == 1.0);
+        let r = [p[0] - a[0] - t * ab[0], p[1] - a[1] - t * ab[1]];
+        for c in 0..2 {
+            e[k][c] -= 2.0 * r[c] * (1.0 - t);
+            e[k + 1][c] -= 2.0 * r[c] * t;
+        }
+    }
+    for i in 0..4 {
+        close_all(&format!("∂v{i}"), &g[i], &e[i]);
+    }
+    fd_any(
+        "polyline",
+        |v: &Vec<[f64; 2]>| polyline_fit(v, &points),
+        &verts,
+        &g,
+    );
+}
+
+/// Rodrigues' rotation of a point by the axis-angle vector ω.
+#[differentiate]
+fn rotate(w: [f64; 3], p: [f64; 3]) -> [f64; 3] {
+    let th = (w[0] * w[0] + w[1] * w[1] + w[2] * w[2]).sqrt();
+    let k = [w[0] / th, w[1] / th, w[2] / th];
+    let (s, c) = th.sin_cos();
+    let kxp = [
+        k[1] * p[2] - k[2] * p[1],
+        k[2] * p[0] - k[0] * p[2],
+        k[0] * p[1] - k[1] * p[0],
+    ];
+    let kp = k[0] * p[0] + k[1] * p[1] + k[2] * p[2];
+    std::array::from_fn(|i| p[i] * c + kxp[i] * s + k[i] * kp * (1.0 - c))
+}
+
+/// Squared reprojection error of 3-D points through a pinhole camera with pose (ω, t) and
+/// focal length f.
+#[differentiate(wrt(pose, focal))]
+fn reprojection(pose: &[f64; 6], focal: f64, points: &[[f64; 3]], pixels: &[[f64; 2]]) -> f64 {
+    let w = [pose[0], pose[1], pose[2]];
+    points
+        .iter()
+        .zip(pixels)
+        .map(|(&p, uv)| {
+            let r = rotate(w, p);
+            let cam = [r[0] + pose[3], r[1] + pose[4], r[2] + pose[5]];
+            let (u, v) = (focal * cam[0] / cam[2], focal * cam[1] / cam[2]);
+            (u - uv[0]).powi(2) + (v - uv[1]).powi(2)
+        })
+        .sum()
+}
+
+#[test]
+fn pinhole_reprojection_with_rodrigues_rotation() {
+    let points: Vec<[f64; 3]> = (0..6)
+        .map(|i| {
+            let t = i as f64;
+            [(0.9 * t).sin(), (1.3 * t).cos(), 4.0 + 0.3 * t]
+        })
+        .collect();
+    let pixels: Vec<[f64; 2]> = (0..6)
+        .map(|i| [0.1 * i as f64 - 0.2, 0.05 * i as f64])
+        .collect();
+    let pose = [0.05, -0.1, 0.02, 0.1, -0.05, 0.3];
+    let focal = 0.9;
+    let (v, (gp, gf)) = reprojection_grad(&pose, focal, &points, &pixels);
+    close(
+        "value",
+        v,
+        reprojection(&pose, focal, &points, &pixels),
+        TOL,
+    );
+    // ∂f = Σ 2[(u − ū)x/z + (v − v̄)y/z]; ∂t = Σ 2f[(u − ū)(1/z, 0, −x/z²) + (v − v̄)(0, 1/z, −y/z²)]
+    let (mut ef, mut et) = (0.0, [0.0; 3]);
+    for (&p, uv) in points.iter().zip(&pixels) {
+        let r = rotate([pose[0], pose[1], pose[2]], p);
+        let (x, y, z) = (r[0] + pose[3], r[1] + pose[4], r[2] + pose[5]);
+        let (du, dv) = (focal * x / z - uv[0], focal * y / z - uv[1]);
+        ef += 2.0 * (du * x / z + dv * y / z);
+        et[0] += 2.0 * focal * du / z;
+        et[1] += 2.0 * focal * dv / z;
+        et[2] -= 2.0 * focal * (du * x + dv * y) / (z * z);
+    }
+    close("∂f", gf, ef, 1e-11);
+    close_all("∂t", &gp[3..], &et);
+    fd_any(
+        "reprojection",
+        |q: &([f64; 6], f64)| reprojection(&q.0, q.1, &points, &pixels),
+        &(pose, focal),
+        &(gp, gf),
+    );
+}
+
+/// Algebraic-distance ellipse fit: points mapped into the ellipse's frame (centre, semi-axes,
+/// rotation in a struct), the residual (x/a)² + (y/b)² − 1.
+#[derive(Clone, Debug, Differentiable)]
+struct Ellipse {
+    cx: f64,
+    cy: f64,
+    a: f64,
+    b: f64,
+    angle: f64,
+}
+
+#[differentiate(wrt(e))]
+fn ellipse_fit(e: &Ellipse, points: &[(f64, f64)]) -> f64 {
+    let (s, c) = e.angle.sin_cos();
+    points
+        .iter()
+        .map(|&(px, py)| {
+            let (dx, dy) = (px - e.cx, py - e.cy);
+            let (u, v) = (c * dx + s * dy, -s * dx + c * dy);
+            ((u / e.a).powi(2) + (v / e.b).powi(2) - 1.0).powi(2)
+        })
+        .sum()
+}
+
+#[test]
+fn ellipse_fit_in_a_struct() {
+    let points: Vec<(f64, f64)> = (0..10)
+        .map(|i| {
+            let t = 0.63 * i as f64;
+            (
+                1.0 + 2.1 * t.cos() + 0.05 * (3.0 * t).sin(),
+                -0.5 + 0.9 * t.sin(),
+            )
+        })
+        .collect();
+    let e = Ellipse {
+        cx: 0.9,
+        cy: -0.4,
+        a: 2.0,
+        b: 1.0,
+        angle: 0.1,
+    };
+    let (v, g) = ellipse_fit_grad(&e, &points);
+    close("value", v, ellipse_fit(&e, &points), TOL);
+    // ρ = u²/a² + v²/b² − 1: ∂a = Σ 2ρ(−2u²/a³), ∂b = Σ 2ρ(−2v²/b³), ∂cx = Σ 2ρ(2u/a²·(−c) +
+    // 2v/b²·s), ∂cy = Σ 2ρ(2u/a²·(−s) + 2v/b²·(−c)), ∂θ = Σ 2ρ(2u v/a² − 2v u/b²)
+    let (s, c) = e.angle.sin_cos();
+    let mut ex = [0.0; 5];
+    for &(px, py) in &points {
+        let (dx, dy) = (px - e.cx, py - e.cy);
+        let (u, w) = (c * dx + s * dy, -s * dx + c * dy);
+        let rho = (u / e.a).powi(2) + (w / e.b).powi(2) - 1.0;
+        let (gu, gw) = (
+            2.0 * rho * 2.0 * u / (e.a * e.a),
+            2.0 * rho * 2.0 * w / (e.b * e.b),
+        );
+        ex[0] += gu * (-c) + gw * s;
+        ex[1] += gu * (-s) + gw * (-c);
+        ex[2] += 2.0 * rho * (-2.0 * u * u / e.a.powi(3));
+        ex[3] += 2.0 * rho * (-2.0 * w * w / e.b.powi(3));
+        ex[4] += gu * w + gw * (-u);
+    }
+    close_all("∂(cx, cy, a, b, θ)", &[g.cx, g.cy, g.a, g.b, g.angle], &ex);
+    fd_any("ellipse", |e: &Ellipse| ellipse_fit(e, &points), &e, &g);
+}
+
+/// A polygon's area by the shoelace formula, each vertex zipped with the next by
+/// `iter().cycle().skip(1)`, penalised against a target area.
+#[differentiate(hessian, wrt(verts))]
+fn shoelace_penalty(verts: &[[f64; 2]], target: f64) -> f64 {
+    let twice: f64 = verts
+        .iter()
+        .zip(verts.iter().cycle().skip(1))
+        .map(|(p, q)| p[0] * q[1] - q[0] * p[1])
+        .sum();
+    (0.5 * twice - target).powi(2)
+}
+
+#[test]
+fn shoelace_area_by_cycle_skip() {
+    let verts = vec![[0.0, 0.0], [2.0, 0.2], [2.3, 1.7], [0.4, 2.0]];
+    let target = 3.0;
+    let (v, g) = shoelace_penalty_grad(&verts, target);
+    close("value", v, shoelace_penalty(&verts, target), TOL);
+    // A = ½Σ(xᵢyᵢ₊₁ − xᵢ₊₁yᵢ): ∂A/∂xᵢ = ½(yᵢ₊₁ − yᵢ₋₁), ∂A/∂yᵢ = ½(xᵢ₋₁ − xᵢ₊₁); ∂ = 2(A − T)∂A
+    let n = verts.len();
+    let area = 0.5
+        * (0..n)
+            .map(|i| verts[i][0] * verts[(i + 1) % n][1] - verts[(i + 1) % n][0] * verts[i][1])
+            .sum::<f64>();
+    for i in 0..n {
+        let (p, q) = (verts[(i + n - 1) % n], verts[(i + 1) % n]);
+        close_all(
+            &format!("∂v{i}"),
+            &g[i],
+            &[
+                2.0 * (area - target) * 0.5 * (q[1] - p[1]),
+                2.0 * (area - target) * 0.5 * (p[0] - q[0]),
+            ],
+        );
+    }
+    fd_any(
+        "shoelace",
+        |v: &Vec<[f64; 2]>| shoelace_penalty(v, target),
+        &verts,
+        &g,
+    );
+    let dir = vec![[0.1, -0.2], [0.3, 0.0], [-0.1, 0.2], [0.05, 0.1]];
+    let (_, _, hv) = shoelace_penalty_hvp(&verts, target, &dir);
+    let flat = |p: &[[f64; 2]]| p.iter().flatten().copied().collect::<Vec<f64>>();
+    let unflat = |x: &[f64]| x.chunks(2).map(|c| [c[0], c[1]]).collect::<Vec<[f64; 2]>>();
+    hvp_against_fd(
+        "shoelace",
+        |x| flat(&shoelace_penalty_grad(&unflat(x), target).1),
+        &flat(&verts),
+        &flat(&dir),
+        &flat(&hv),
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Interpolation: a table lookup by a search loop, de Casteljau's Bézier by shrinking rows.
+// ---------------------------------------------------------------------------------------------
+
+/// Piecewise-linear interpolation in a table, the interval found by a `while` loop, clamped at
+/// the ends by early returns.
+#[differentiate]
+fn lookup(xs: &[f64], ys: &[f64], t: f64) -> f64 {
+    if t <= xs[0] {
+        return ys[0];
+    }
+    if t >= xs[xs.len() - 1] {
+        return ys[ys.len() - 1];
+    }
+    let mut i = 0;
+    while xs[i + 1] < t {
+        i += 1;
+    }
+    let u = (t - xs[i]) / (xs[i + 1] - xs[i]);
+    ys[i] * (1.0 - u) + ys[i + 1] * u
+}
+
+/// Squared misfit of a table-driven response at query points, with respect to the table's
+/// values and a shift of the queries.
+#[differentiate(wrt(ys, shift))]
+fn table_fit(ys: &[f64], shift: f64, xs: &[f64], queries: &[f64], observed: &[f64]) -> f64 {
+    queries
+        .iter()
+        .zip(observed)
+        .map(|(&q, &o)| (lookup(xs, ys, q + shift) - o).powi(2))
+        .sum()
+}
+
+#[test]
+fn table_lookup_by_search_loop() {
+    let xs = [0.0, 0.5, 1.2, 2.0, 3.1];
+    let ys = vec![1.0, 1.4, 0.9, 0.3, 0.5];
+    let queries = [-0.3, 0.2, 0.7, 1.0, 1.9, 2.6, 3.5];
+    let observed = [1.1, 1.2, 1.3, 0.8, 0.4, 0.35, 0.6];
+    let shift = 0.13;
+    let (v, (gy, gs)) = table_fit_grad(&ys, shift, &xs, &queries, &observed);
+    close(
+        "value",
+        v,
+        table_fit(&ys, shift, &xs, &queries, &observed),
+        TOL,
+    );
+    // inside interval i: ∂yᵢ = 2r(1 − u), ∂yᵢ₊₁ = 2ru, ∂shift = 2r(yᵢ₊₁ − yᵢ)/(xᵢ₊₁ − xᵢ);
+    // outside the table: the end value, ∂ of that end = 2r, ∂shift = 0
+    let (mut ey, mut es) = (vec![0.0; 5], 0.0);
+    for (&q, &o) in queries.iter().zip(&observed) {
+        let t = q + shift;
+        let r = lookup(&xs, &ys, t) - o;
+        if t <= xs[0] {
+            ey[0] += 2.0 * r;
+        } else if t >= xs[4] {
+            ey[4] += 2.0 * r;
+        } else {
+            let i = (0..4).find(|&i| t <= xs[i + 1]).unwrap();
+            let u = (t - xs[i]) / (xs[i + 1] - xs[i]);
+            ey[i] += 2.0 * r * (1.0 - u);
+            ey[i + 1] += 2.0 * r * u;
+            es += 2.0 * r * (ys[i + 1] - ys[i]) / (xs[i + 1] - xs[i]);
+        }
+    }
+    close_all("∂y", &gy, &ey);
+    close("∂shift", gs, es, TOL);
+    fd_any(
+        "table",
+        |p: &(Vec<f64>, f64)| table_fit(&p.0, p.1, &xs, &queries, &observed),
+        &(ys.clone(), shift),
+        &(gy.clone(), gs),
+    );
+}
+
+/// A Bézier curve's point by de Casteljau: the control points replaced by the `windows(2)`
+/// blends of their neighbours until one is left.
+#[differentiate]
+fn de_casteljau(ctrl: &[[f64; 2]], t: f64) -> [f64; 2] {
+    let mut pts = ctrl.to_vec();
+    while pts.len() > 1 {
+        pts = pts
+            .windows(2)
+            .map(|w| {
+                [
+                    (1.0 - t) * w[0][0] + t * w[1][0],
+                    (1.0 - t) * w[0][1] + t * w[1][1],
+                ]
+            })
+            .collect();
+    }
+    pts[0]
+}
+
+/// Squared distance of a Bézier curve's samples from target points.
+#[differentiate(wrt(ctrl))]
+fn bezier_fit(ctrl: &[[f64; 2]], ts: &[f64], targets: &[[f64; 2]]) -> f64 {
+    ts.iter()
+        .zip(targets)
+        .map(|(&t, q)| {
+            let p = de_casteljau(ctrl, t);
+            (p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2)
+        })
+        .sum()
+}
+
+#[test]
+fn bezier_fit_by_de_casteljau_rows() {
+    let ctrl = vec![[0.0, 0.0], [0.5, 1.2], [1.6, 1.1], [2.0, 0.1]];
+    let ts = [0.1, 0.3, 0.5, 0.7, 0.9];
+    let targets = [[0.2, 0.3], [0.6, 0.8], [1.0, 0.95], [1.4, 0.8], [1.85, 0.3]];
+    let (v, g) = bezier_fit_grad(&ctrl, &ts, &targets);
+    close("value", v, bezier_fit(&ctrl, &ts, &targets), TOL);
+    // p(t) = Σₖ Bₖ(t) Pₖ with Bernstein weights Bₖ = C(3,k) tᵏ(1 − t)³⁻ᵏ: ∂Pₖ = Σ 2(p − q) Bₖ(t)
+    let binom = [1.0, 3.0, 3.0, 1.0];
+    let mut e = vec![[0.0; 2]; 4];
+    for (&t, q) in ts.iter().zip(&targets) {
+        let b: Vec<f64> = (0..4)
+            .map(|k| binom[k] * t.powi(k as i32) * (1.0 - t).powi(3 - k as i32))
+            .collect();
+        let p: [f64; 2] = std::array::from_fn(|c| (0..4).map(|k| b[k] * ctrl[k][c]).sum());
+        close("de Casteljau point", p[0], de_casteljau(&ctrl, t)[0], 1e-12);
+        for k in 0..4 {
+            for c in 0..2 {
+                e[k][c] += 2.0 * (p[c] - q[c]) * b[k];
+            }
+        }
+    }
+    for k in 0..4 {
+        close_all(&format!("∂P{k}"), &g[k], &e[k]);
+    }
+    fd_any(
+        "bezier",
+        |c: &Vec<[f64; 2]>| bezier_fit(c, &ts, &targets),
+        &ctrl,
+        &g,
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The forms the programs above needed, each on its own: a table cycled over the steps of an
+// integration, a trail of points kept as a `Vec<[f64; 2]>` whose length changes, an array a
+// generic helper returns from `std::array::from_fn`.
+// ---------------------------------------------------------------------------------------------
+
+/// x' = −κx + f(t) by Euler steps, the forcing a table repeated by `iter().cycle().take(n)`.
+#[differentiate(hessian, wrt(forcing, kappa))]
+fn periodic_forcing(
+    forcing: &[f64],
+    kappa: f64,
+    x0: f64,
+    h: f64,
+    steps: usize,
+    target: f64,
+) -> f64 {
+    let mut x = x0;
+    for &f in forcing.iter().cycle().take(steps) {
+        x += h * (-kappa * x + f);
+    }
+    (x - target).powi(2)
+}
+
+#[test]
+fn forcing_table_cycled_over_the_steps() {
+    let forcing = vec![1.0, 0.4, -0.3, 0.8, 0.1];
+    let (kappa, x0, h, steps, target) = (0.7, 0.2, 0.1, 23, 0.9);
+    let (v, (gf, gk)) = periodic_forcing_grad(&forcing, kappa, x0, h, steps, target);
+    close(
+        "value",
+        v,
+        periodic_forcing(&forcing, kappa, x0, h, steps, target),
+        TOL,
+    );
+    // x_N = aᴺx₀ + h Σₙ a^{N−1−n} f_{n mod m}, a = 1 − hκ: ∂f_j = 2(x_N − T) h Σ_{n ≡ j} a^{N−1−n};
+    // ∂κ by the tangent recursion s ← a s − h xₙ
+    let a = 1.0 - h * kappa;
+    let (mut x, mut s) = (x0, 0.0);
+    for n in 0..steps {
+        s = a * s - h * x;
+        x = a * x + h * forcing[n % 5];
+    }
+    let ef: Vec<f64> = (0..5)
+        .map(|j| {
+            (0..steps)
+                .filter(|n| n % 5 == j)
+                .map(|n| 2.0 * (x - target) * h * a.powi((steps - 1 - n) as i32))
+                .sum()
+        })
+        .collect();
+    close_all("∂forcing", &gf, &ef);
+    close("∂κ", gk, 2.0 * (x - target) * s, 1e-12);
+    fd_any(
+        "cycled forcing",
+        |p: &(Vec<f64>, f64)| periodic_forcing(&p.0, p.1, x0, h, steps, target),
+        &(forcing.clone(), kappa),
+        &(gf.clone(), gk),
+    );
+    // H·v along the forcing: 2h² (Σ_{n≡j} a^{N−1−n}) (Σ_{n≡k} a^{N−1−n}) v_k
+    let dir = vec![0.3, -0.1, 0.2, 0.5, -0.4];
+    let (_, _, (hf, _)) = periodic_forcing_hvp(&forcing, kappa, x0, h, steps, target, &dir, 0.0);
+    let w: Vec<f64> = (0..5)
+        .map(|j| {
+            (0..steps)
+                .filter(|n| n % 5 == j)
+                .map(|n| h * a.powi((steps - 1 - n) as i32))
+                .sum()
+        })
+        .collect();
+    let wv: f64 = w.iter().zip(&dir).map(|(a, b)| a * b).sum();
+    let eh: Vec<f64> = w.iter().map(|wj| 2.0 * wj * wv).collect();
+    close_all("H·v (forcing)", &hf, &eh);
+}
+
+/// The centroid of the last four positions of a point moving at constant velocity, the trail a
+/// `Vec<[f64; 2]>` that drops its oldest point (unread) once it holds more than four.
+#[differentiate(wrt(p0, vel, h))]
+fn trail_centroid_miss(p0: [f64; 2], vel: [f64; 2], h: f64, steps: usize, target: [f64; 2]) -> f64 {
+    let mut trail: Vec<[f64; 2]> = Vec::new();
+    let mut p = p0;
+    for _ in 0..steps {
+        p = [p[0] + h * vel[0], p[1] + h * vel[1]];
+        trail.push(p);
+        if trail.len() > 4 {
+            trail.remove(0);
+        }
+    }
+    let n = trail.len() as f64;
+    let c = trail
+        .iter()
+        .fold([0.0, 0.0], |acc, q| [acc[0] + q[0] / n, acc[1] + q[1] / n]);
+    (c[0] - target[0]).powi(2) + (c[1] - target[1]).powi(2)
+}
+
+#[test]
+fn trail_of_points_dropping_its_oldest() {
+    let (p0, vel, h, steps, target) = ([0.1, -0.2], [0.8, 0.5], 0.1, 9, [0.5, 0.3]);
+    let (v, (gp, gv, gh)) = trail_centroid_miss_grad(p0, vel, h, steps, target);
+    close(
+        "value",
+        v,
+        trail_centroid_miss(p0, vel, h, steps, target),
+        TOL,
+    );
+    // c = p₀ + h k̄ v with k̄ the mean of the last four step counts (6..=9): ∂p₀ = 2(c − t),
+    // ∂v = 2(c − t) h k̄, ∂h = 2(c − t)·v k̄
+    let kbar = 7.5;
+    let c = [p0[0] + h * kbar * vel[0], p0[1] + h * kbar * vel[1]];
+    let r = [2.0 * (c[0] - target[0]), 2.0 * (c[1] - target[1])];
+    close_all("∂p₀", &gp, &r);
+    close_all("∂v", &gv, &[r[0] * h * kbar, r[1] * h * kbar]);
+    close("∂h", gh, (r[0] * vel[0] + r[1] * vel[1]) * kbar, 1e-12);
+    fd_any(
+        "trail",
+        |q: &([f64; 2], [f64; 2], f64)| trail_centroid_miss(q.0, q.1, q.2, steps, target),
+        &(p0, vel, h),
+        &(gp, gv, gh),
+    );
+}
+
+/// A point on the segment from a to b, the array built by `std::array::from_fn` as the helper's
+/// value, generic over the float.
+#[differentiate(hessian)]
+fn lerp3<F: Float>(a: [F; 3], b: [F; 3], t: F) -> [F; 3] {
+    std::array::from_fn(|i| a[i] + (b[i] - a[i]) * t)
+}
+
+#[differentiate(hessian, wrt(t))]
+fn lerp_miss(a: [f64; 3], b: [f64; 3], t: f64, q: [f64; 3]) -> f64 {
+    let p = lerp3(a, b, t);
+    p.iter().zip(q.iter()).map(|(x, y)| (x - y).powi(2)).sum()
+}
+
+#[test]
+fn array_from_fn_as_a_generic_helpers_value() {
+    let (a, b, q) = ([0.0, 1.0, 2.0], [1.0, -1.0, 0.5], [0.4, 0.2, 1.0]);
+    let t = 0.35;
+    let (v, g) = lerp_miss_grad(a, b, t, q);
+    close("value", v, lerp_miss(a, b, t, q), TOL);
+    // ∂t = Σ 2(pᵢ − qᵢ)(bᵢ − aᵢ), ∂²t = 2‖b − a‖²
+    let e: f64 = (0..3)
+        .map(|i| 2.0 * (a[i] + (b[i] - a[i]) * t - q[i]) * (b[i] - a[i]))
+        .sum();
+    close("∂t", g, e, TOL);
+    fd("lerp", |t| lerp_miss(a, b, t, q), t, g);
+    let (_, _, h) = lerp_miss_hvp(a, b, t, q, 1.0);
+    close(
+        "∂²t",
+        h,
+        2.0 * (0..3).map(|i| (b[i] - a[i]).powi(2)).sum::<f64>(),
+        TOL,
+    );
+    let tg = forward("lerp").one(
+        t,
+        |t| lerp_miss(a, b, t, q),
+        |t, dt| lerp_miss_jvp(a, b, t, q, dt),
+        |t| lerp_miss_vjp(a, b, t, q),
+    );
+    tangents_are("lerp", &tg, e, 1e-12);
+}
+
+// ---------------------------------------------------------------------------------------------
+// More likelihoods: beta through the generic `ln_gamma` named with a turbofish, Weibull with
+// censoring flags.
+// ---------------------------------------------------------------------------------------------
+
+/// Beta(a, b) negative log-likelihood: −Σ[(a − 1) ln x + (b − 1) ln(1 − x)] + n ln B(a, b), the
+/// log-beta by the generic helper named with its type.
+#[differentiate(wrt(a, b))]
+fn beta_nll(a: f64, b: f64, xs: &[f64]) -> f64 {
+    let log_beta = ln_gamma::<f64>(a) + ln_gamma::<f64>(b) - ln_gamma::<f64>(a + b);
+    let n = xs.len() as f64;
+    n * log_beta
+        - xs.iter()
+            .map(|&x| (a - 1.0) * x.ln() + (b - 1.0) * (1.0 - x).ln())
+            .sum::<f64>()
+}
+
+#[test]
+fn beta_likelihood_through_turbofished_ln_gamma() {
+    let xs: Vec<f64> = data(18, 0.4).iter().map(|v| 0.5 + 0.4 * v).collect();
+    let (a, b) = (2.2, 3.1);
+    let (v, (ga, gb)) = beta_nll_grad(a, b, &xs);
+    close("value", v, beta_nll(a, b, &xs), TOL);
+    // ∂a = n(ψ(a) − ψ(a + b)) − Σ ln x, ∂b = n(ψ(b) − ψ(a + b)) − Σ ln(1 − x)
+    let n = xs.len() as f64;
+    let ea =
+        n * (lanczos_digamma(a) - lanczos_digamma(a + b)) - xs.iter().map(|x| x.ln()).sum::<f64>();
+    let eb = n * (lanczos_digamma(b) - lanczos_digamma(a + b))
+        - xs.iter().map(|x| (1.0 - x).ln()).sum::<f64>();
+    close2("∂(a, b)", (ga, gb), (ea, eb));
+    fd2("beta", |p, q| beta_nll(p, q, &xs), (a, b), (ga, gb));
+}
+
+/// Weibull(k, λ) negative log-likelihood of lifetimes, right-censored ones (`false` flags)
+/// contributing only their survival: the times, flags and weights zipped together.
+#[differentiate(hessian, wrt(k, lam))]
+fn weibull_nll(k: f64, lam: f64, times: &[f64], observed: &[bool], weights: &[f64]) -> f64 {
+    times
+        .iter()
+        .zip(observed)
+        .zip(weights)
+        .map(|((&t, &seen), &w)| {
+            let z = t / lam;
+            let log_surv = -z.powf(k);
+            let ll = if seen {
+                k.ln() - lam.ln() + (k - 1.0) * z.ln() + log_surv
+            } else {
+                log_surv
+            };
+            -w * ll
+        })
+        .sum()
+}
+
+#[test]
+fn weibull_survival_with_censoring_flags() {
+    let times: Vec<f64> = data(14, 2.0).iter().map(|v| 2.0 + 1.5 * v).collect();
+    let observed: Vec<bool> = (0..14).map(|i| i % 3 != 0).collect();
+    let weights: Vec<f64> = (0..14).map(|i| 1.0 + 0.1 * i as f64).collect();
+    let (k, lam) = (1.7, 2.4);
+    let (v, (gk, gl)) = weibull_nll_grad(k, lam, &times, &observed, &weights);
+    close(
+        "value",
+        v,
+        weibull_nll(k, lam, &times, &observed, &weights),
+        TOL,
+    );
+    // z = t/λ: ∂k = −Σ w[δ(1/k + ln z) − zᵏ ln z], ∂λ = −Σ w[δ(−k/λ) + k zᵏ/λ]
+    let (mut ek, mut el) = (0.0, 0.0);
+    for i in 0..14 {
+        let z = times[i] / lam;
+        let d = if observed[i] { 1.0 } else { 0.0 };
+        ek -= weights[i] * (d * (1.0 / k + z.ln()) - z.powf(k) * z.ln());
+        el -= weights[i] * (d * (-k / lam) + k * z.powf(k) / lam);
+    }
+    close2("∂(k, λ)", (gk, gl), (ek, el));
+    fd2(
+        "weibull",
+        |a, b| weibull_nll(a, b, &times, &observed, &weights),
+        (k, lam),
+        (gk, gl),
+    );
+    let (_, _, (h0, h1)) = weibull_nll_hvp(k, lam, &times, &observed, &weights, 0.3, -0.7);
+    let e = 1e-6;
+    let gp = weibull_nll_grad(k + 0.3 * e, lam - 0.7 * e, &times, &observed, &weights).1;
+    let gm = weibull_nll_grad(k - 0.3 * e, lam + 0.7 * e, &times, &observed, &weights).1;
+    close("(H·v)k", h0, (gp.0 - gm.0) / (2.0 * e), 1e-6);
+    close("(H·v)λ", h1, (gp.1 - gm.1) / (2.0 * e), 1e-6);
+    let t = forward("weibull").two(
+        (k, lam),
+        |a, b| weibull_nll(a, b, &times, &observed, &weights),
+        |a, b, da, db| weibull_nll_jvp(a, b, &times, &observed, &weights, da, db),
+        |a, b| weibull_nll_vjp(a, b, &times, &observed, &weights),
+    );
+    tangents_are2("weibull", &t, (gk, gl), 1e-10);
+}
+
+// ---------------------------------------------------------------------------------------------
+// More integrators: gravitating bodies as structs, an RK4 step as a helper given a closure, a
+// Van der Pol run to a final time with a shortened last step.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug, Differentiable)]
+struct Body {
+    pos: [f64; 2],
+    vel: [f64; 2],
+}
+
+/// Accelerations of softened point masses on each other.
+#[differentiate]
+fn accelerations(bodies: &[Body], masses: &[f64], soft: f64) -> Vec<[f64; 2]> {
+    bodies
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let mut a = [0.0, 0.0];
+            for (j, o) in bodies.iter().enumerate() {
+                if i == j {
+                    continue;
+                }
+                let (dx, dy) = (o.pos[0] - b.pos[0], o.pos[1] - b.pos[1]);
+                let r2 = dx * dx + dy * dy + soft * soft;
+                let f = masses[j] / (r2 * r2.sqrt());
+                a[0] += f * dx;
+                a[1] += f * dy;
+            }
+            a
+        })
+        .collect()
+}
+
+/// Kick–drift–kick steps of a few bodies; the loss is the squared distance of the last body's
+/// final position from a target, with respect to the masses.
+#[differentiate(wrt(masses))]
+fn nbody_miss(
+    masses: &[f64],
+    start: &[Body],
+    soft: f64,
+    h: f64,
+    steps: usize,
+    target: [f64; 2],
+) -> f64 {
+    let mut bodies = start.to_vec();
+    for _ in 0..steps {
+        let acc = accelerations(&bodies, masses, soft);
+        for (b, a) in bodies.iter_mut().zip(&acc) {
+            b.vel[0] += 0.5 * h * a[0];
+            b.vel[1] += 0.5 * h * a[1];
+            b.pos[0] += h * b.vel[0];
+            b.pos[1] += h * b.vel[1];
+        }
+        let acc = accelerations(&bodies, masses, soft);
+        for (b, a) in bodies.iter_mut().zip(&acc) {
+            b.vel[0] += 0.5 * h * a[0];
+            b.vel[1] += 0.5 * h * a[1];
+        }
+    }
+    let last = bodies[bodies.len() - 1].pos;
+    (last[0] - target[0]).powi(2) + (last[1] - target[1]).powi(2)
+}
+
+fn nbody_dual(
+    masses: &[Dual],
+    start: &[Body],
+    soft: f64,
+    h: f64,
+    steps: usize,
+    target: [f64; 2],
+) -> Dual {
+    let n = start.len();
+    let mut pos: Vec<[Dual; 2]> = start.iter().map(|b| [dc(b.pos[0]), dc(b.pos[1])]).collect();
+    let mut vel: Vec<[Dual; 2]> = start.iter().map(|b| [dc(b.vel[0]), dc(b.vel[1])]).collect();
+    let acc = |pos: &[[Dual; 2]]| -> Vec<[Dual; 2]> {
+        (0..n)
+            .map(|i| {
+                let mut a = [dc(0.0), dc(0.0)];
+                for j in 0..n {
+                    if i != j {
+                        let (dx, dy) = (pos[j][0] - pos[i][0], pos[j][1] - pos[i][1]);
+                        let r2 = dx * dx + dy * dy + soft * soft;
+                        let f = masses[j] / (r2 * r2.sqrt());
+                        a[0] = a[0] + f * dx;
+                        a[1] = a[1] + f * dy;
+                    }
+                }
+                a
+            })
+            .collect()
+    };
+    for _ in 0..steps {
+        let a = acc(&pos);
+        for i in 0..n {
+            for c in 0..2 {
+                vel[i][c] = vel[i][c] + 0.5 * h * a[i][c];
+                pos[i][c] = pos[i][c] + h * vel[i][c];
+            }
+        }
+        let a = acc(&pos);
+        for i in 0..n {
+            for c in 0..2 {
+                vel[i][c] = vel[i][c] + 0.5 * h * a[i][c];
+            }
+        }
+    }
+    (pos[n - 1][0] - target[0]).sq() + (pos[n - 1][1] - target[1]).sq()
+}
+
+#[test]
+fn gravitating_bodies_by_kick_drift_kick() {
+    let start = vec![
+        Body {
+            pos: [0.0, 0.0],
+            vel: [0.0, -0.1],
+        },
+        Body {
+            pos: [1.0, 0.0],
+            vel: [0.0, 0.9],
+        },
+        Body {
+            pos: [-0.6, 0.8],
+            vel: [-0.5, -0.3],
+        },
+    ];
+    let masses = vec![1.0, 0.1, 0.05];
+    let (soft, h, steps, target) = (0.1, 0.02, 60, [-1.0, 0.3]);
+    let (v, g) = nbody_miss_grad(&masses, &start, soft, h, steps, target);
+    close(
+        "value",
+        v,
+        nbody_miss(&masses, &start, soft, h, steps, target),
+        TOL,
+    );
+    // each ∂mⱼ by the tangent-linear kick–drift–kick recursion (dual numbers)
+    for j in 0..3 {
+        let md: Vec<Dual> = (0..3)
+            .map(|i| if i == j { dv(masses[i]) } else { dc(masses[i]) })
+            .collect();
+        close(
+            &format!("∂m{j}"),
+            g[j],
+            nbody_dual(&md, &start, soft, h, steps, target).d,
+            1e-10,
+        );
+    }
+    fd_vec(
+        "n-body",
+        |m| nbody_miss(m, &start, soft, h, steps, target),
+        &masses,
+        &g,
+    );
+}
+
+/// One classical RK4 step of y' = f(t, y), the field given as a closure.
+fn rk4_step(f: impl Fn(f64, f64) -> f64, t: f64, y: f64, h: f64) -> f64 {
+    let k1 = f(t, y);
+    let k2 = f(t + 0.5 * h, y + 0.5 * h * k1);
+    let k3 = f(t + 0.5 * h, y + 0.5 * h * k2);
+    let k4 = f(t + h, y + h * k3);
+    y + h / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+}
+
+/// Logistic growth with harvesting, y' = r y (1 − y/K) − q sin²(t), by RK4 steps written out
+/// with the field a closure in a local, the loss on the final population.
+#[differentiate(hessian, wrt(r, cap))]
+fn harvest_final(r: f64, cap: f64, q: f64, y0: f64, h: f64, steps: usize, target: f64) -> f64 {
+    let field = |t: f64, y: f64| r * y * (1.0 - y / cap) - q * t.sin().powi(2);
+    let mut y = y0;
+    for n in 0..steps {
+        let t = n as f64 * h;
+        let k1 = field(t, y);
+        let k2 = field(t + 0.5 * h, y + 0.5 * h * k1);
+        let k3 = field(t + 0.5 * h, y + 0.5 * h * k2);
+        let k4 = field(t + h, y + h * k3);
+        y += h / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4);
+    }
+    (y - target).powi(2)
+}
+
+fn harvest_dual(r: Dual, cap: Dual, q: f64, y0: f64, h: f64, steps: usize, target: f64) -> Dual {
+    let field = |t: f64, y: Dual| r * y * (1.0 - y / cap) - q * t.sin().powi(2);
+    let mut y = dc(y0);
+    for n in 0..steps {
+        let t = n as f64 * h;
+        let k1 = field(t, y);
+        let k2 = field(t + 0.5 * h, y + 0.5 * h * k1);
+        let k3 = field(t + 0.5 * h, y + 0.5 * h * k2);
+        let k4 = field(t + h, y + h * k3);
+        y = y + h / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4);
+    }
+    (y - target).sq()
+}
+
+#[test]
+fn logistic_harvest_by_rk4_with_closure_field() {
+    let (r, cap, q, y0, h, n, target) = (0.9, 5.0, 0.4, 0.5, 0.1, 50, 3.5);
+    let (v, (gr, gc)) = harvest_final_grad(r, cap, q, y0, h, n, target);
+    close("value", v, harvest_final(r, cap, q, y0, h, n, target), TOL);
+    // the plain step through the helper agrees with the function
+    let mut y = y0;
+    for k in 0..n {
+        y = rk4_step(
+            |t, y| r * y * (1.0 - y / cap) - q * t.sin().powi(2),
+            k as f64 * h,
+            y,
+            h,
+        );
+    }
+    close("helper", (y - target).powi(2), v, 1e-12);
+    close(
+        "∂r",
+        gr,
+        harvest_dual(dv(r), dc(cap), q, y0, h, n, target).d,
+        1e-11,
+    );
+    close(
+        "∂K",
+        gc,
+        harvest_dual(dc(r), dv(cap), q, y0, h, n, target).d,
+        1e-11,
+    );
+    fd2(
+        "harvest",
+        |a, b| harvest_final(a, b, q, y0, h, n, target),
+        (r, cap),
+        (gr, gc),
+    );
+    let t = forward("harvest").two(
+        (r, cap),
+        |a, b| harvest_final(a, b, q, y0, h, n, target),
+        |a, b, da, db| harvest_final_jvp(a, b, q, y0, h, n, target, da, db),
+        |a, b| harvest_final_vjp(a, b, q, y0, h, n, target),
+    );
+    tangents_are2("harvest", &t, (gr, gc), 1e-10);
+    let (_, _, (h0, h1)) = harvest_final_hvp(r, cap, q, y0, h, n, target, 1.0, 0.0);
+    let e = 1e-6;
+    let gp = harvest_final_grad(r + e, cap, q, y0, h, n, target).1;
+    let gm = harvest_final_grad(r - e, cap, q, y0, h, n, target).1;
+    close("H₀₀", h0, (gp.0 - gm.0) / (2.0 * e), 1e-6);
+    close("H₁₀", h1, (gp.1 - gm.1) / (2.0 * e), 1e-6);
+}
+
+/// The Van der Pol oscillator run to a final time by Euler steps in a `loop`, the last step
+/// shortened to land on `t_end`; the loss is the final position.
+#[differentiate(wrt(mu, x0))]
+fn van_der_pol_end(mu: f64, x0: f64, h: f64, t_end: f64) -> f64 {
+    let (mut x, mut v, mut t) = (x0, 0.0, 0.0);
+    loop {
+        if t >= t_end {
+            break;
+        }
+        let dt = h.min(t_end - t);
+        let a = mu * (1.0 - x * x) * v - x;
+        x += dt * v;
+        v += dt * a;
+        t += dt;
+    }
+    x
+}
+
+fn vdp_dual(mu: Dual, x0: Dual, h: f64, t_end: f64) -> Dual {
+    let (mut x, mut v, mut t) = (x0, dc(0.0), 0.0);
+    while t < t_end {
+        let dt = h.min(t_end - t);
+        let a = mu * (1.0 - x * x) * v - x;
+        x = x + dt * v;
+        v = v + dt * a;
+        t += dt;
+    }
+    x
+}
+
+#[test]
+fn van_der_pol_with_shortened_last_step() {
+    let (mu, x0, h, t_end) = (1.3, 0.8, 0.03, 2.0);
+    let (v, (gm, gx)) = van_der_pol_end_grad(mu, x0, h, t_end);
+    close("value", v, van_der_pol_end(mu, x0, h, t_end), TOL);
+    close("∂μ", gm, vdp_dual(dv(mu), dc(x0), h, t_end).d, 1e-11);
+    close("∂x₀", gx, vdp_dual(dc(mu), dv(x0), h, t_end).d, 1e-11);
+    fd2(
+        "van der pol",
+        |a, b| van_der_pol_end(a, b, h, t_end),
+        (mu, x0),
+        (gm, gx),
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finance again: an American put rolled back in one `Vec` that `pop`s its last node each
+// step, a Sharpe ratio over `chunks` of return rows.
+// ---------------------------------------------------------------------------------------------
+
+/// An American put on a CRR tree: the node values rolled back in place, each step writing
+/// `v[i]` from `v[i]` and `v[i + 1]` and then dropping the last node with `pop()`.
+#[differentiate(wrt(spot, strike))]
+fn american_put_pop(
+    spot: f64,
+    strike: f64,
+    sigma: f64,
+    rate: f64,
+    expiry: f64,
+    steps: usize,
+) -> f64 {
+    let dt = expiry / steps as f64;
+    let u = (sigma * dt.sqrt()).exp();
+    let d = 1.0 / u;
+    let p = ((rate * dt).exp() - d) / (u - d);
+    let disc = (-rate * dt).exp();
+    let mut v: Vec<f64> = (0..=steps)
+        .map(|i| (strike - spot * u.powi(i as i32) * d.powi((steps - i) as i32)).max(0.0))
+        .collect();
+    for step in (0..steps).rev() {
+        for i in 0..=step {
+            let cont = disc * (p * v[i + 1] + (1.0 - p) * v[i]);
+            let exercise = strike - spot * u.powi(i as i32) * d.powi((step - i) as i32);
+            v[i] = cont.max(exercise);
+        }
+        v.pop();
+    }
+    v[0]
+}
+
+#[test]
+fn american_put_rolled_back_with_pop() {
+    let (s, k, sigma, r, t, n) = (100.0, 104.0, 0.3, 0.05, 1.0, 25);
+    let (v, (gs, gk)) = american_put_pop_grad(s, k, sigma, r, t, n);
+    close("value", v, american_put_pop(s, k, sigma, r, t, n), TOL);
+    // the tree by hand with (value, ∂S, ∂K) per node: a held node takes the discounted
+    // mixture of its children's, an exercised one (K − S uⁱdʲ) takes (−uⁱdʲ, 1)
+    let dt = t / n as f64;
+    let u = (sigma * dt.sqrt()).exp();
+    let d = 1.0 / u;
+    let p = ((r * dt).exp() - d) / (u - d);
+    let disc = (-r * dt).exp();
+    let ud = |i: usize, j: usize| u.powi(i as i32) * d.powi((j - i) as i32);
+    let mut node: Vec<(f64, f64, f64)> = (0..=n)
+        .map(|i| {
+            let x = k - s * ud(i, n);
+            if x > 0.0 {
+                (x, -ud(i, n), 1.0)
+            } else {
+                (0.0, 0.0, 0.0)
+            }
+        })
+        .collect();
+    for step in (0..n).rev() {
+        node = (0..=step)
+            .map(|i| {
+                let (a, b) = (node[i], node[i + 1]);
+                let cont = (
+                    disc * (p * b.0 + (1.0 - p) * a.0),
+                    disc * (p * b.1 + (1.0 - p) * a.1),
+                    disc * (p * b.2 + (1.0 - p) * a.2),
+                );
+                let ex = k - s * ud(i, step);
+                if cont.0 >= ex {
+                    cont
+                } else {
+                    (ex, -ud(i, step), 1.0)
+                }
+            })
+            .collect();
+    }
+    close("tree value", v, node[0].0, 1e-12);
+    close("∂S", gs, node[0].1, 1e-12);
+    close("∂K", gk, node[0].2, 1e-12);
+    fd2(
+        "american put",
+        |a, b| american_put_pop(a, b, sigma, r, t, n),
+        (s, k),
+        (gs, gk),
+    );
+}
+
+/// The (negative) Sharpe ratio of a portfolio over return rows (`chunks` of a flat table),
+/// the weights normalised to sum to one.
+#[differentiate(hessian, wrt(raw))]
+fn neg_sharpe(raw: &[f64], returns: &[f64], rf: f64) -> f64 {
+    let total: f64 = raw.iter().sum();
+    let w: Vec<f64> = raw.iter().map(|r| r / total).collect();
+    let port: Vec<f64> = returns
+        .chunks(w.len())
+        .map(|row| row.iter().zip(&w).map(|(r, wi)| r * wi).sum::<f64>())
+        .collect();
+    let n = port.len() as f64;
+    let mean = port.iter().sum::<f64>() / n;
+    let var = port.iter().map(|p| (p - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    -(mean - rf) / var.sqrt()
+}
+
+#[test]
+fn sharpe_ratio_over_chunked_return_rows() {
+    let assets = 3;
+    let returns: Vec<f64> = data(36, 0.8)
+        .iter()
+        .enumerate()
+        .map(|(i, v)| 0.01 * (i % assets) as f64 + 0.05 * v)
+        .collect();
+    let raw = vec![0.5, 0.3, 0.4];
+    let rf = 0.002;
+    let (v, g) = neg_sharpe_grad(&raw, &returns, rf);
+    close("value", v, neg_sharpe(&raw, &returns, rf), TOL);
+    // w = raw/Σraw; with μ = mᵀw, σ² = wᵀCw (C the sample covariance): ∂S/∂w = −[m/σ −
+    // (μ − r_f) Cw/σ³]; ∂w/∂rawⱼ = (eⱼ − w)/Σraw
+    let total: f64 = raw.iter().sum();
+    let w: Vec<f64> = raw.iter().map(|r| r / total).collect();
+    let rows: Vec<&[f64]> = returns.chunks(assets).collect();
+    let n = rows.len() as f64;
+    let m: Vec<f64> = (0..assets)
+        .map(|a| rows.iter().map(|r| r[a]).sum::<f64>() / n)
+        .collect();
+    let cov = |a: usize, b: usize| {
+        rows.iter()
+            .map(|r| (r[a] - m[a]) * (r[b] - m[b]))
+            .sum::<f64>()
+            / (n - 1.0)
+    };
+    let mu: f64 = (0..assets).map(|a| m[a] * w[a]).sum();
+    let cw: Vec<f64> = (0..assets)
+        .map(|a| (0..assets).map(|b| cov(a, b) * w[b]).sum())
+        .collect();
+    let sig = (0..assets).map(|a| w[a] * cw[a]).sum::<f64>().sqrt();
+    let dw: Vec<f64> = (0..assets)
+        .map(|a| -(m[a] / sig - (mu - rf) * cw[a] / sig.powi(3)))
+        .collect();
+    let dot: f64 = (0..assets).map(|a| dw[a] * w[a]).sum();
+    let e: Vec<f64> = (0..assets).map(|j| (dw[j] - dot) / total).collect();
+    close_all("∂raw", &g, &e);
+    fd_vec("sharpe", |r| neg_sharpe(r, &returns, rf), &raw, &g);
+    let dir = vec![0.2, -0.1, 0.3];
+    let (_, _, hv) = neg_sharpe_hvp(&raw, &returns, rf, &dir);
+    hvp_against_fd(
+        "sharpe",
+        |r| neg_sharpe_grad(r, &returns, rf).1,
+        &raw,
+        &dir,
+        &hv,
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inverse problems: ridge-regularised least squares as a struct with methods, the best of
+// several starts chosen by `max_by`.
+// ---------------------------------------------------------------------------------------------
+
+/// A linear inverse problem: rows of the forward operator and the data.
+struct Inverse {
+    rows: Vec<Vec<f64>>,
+    data: Vec<f64>,
+}
+
+#[differentiate]
+impl Inverse {
+    /// The predicted data of model `m`, row by row.
+    #[differentiate(wrt(m))]
+    fn predict(&self, m: &[f64]) -> Vec<f64> {
+        self.rows
+            .iter()
+            .map(|row| row.iter().zip(m).map(|(a, x)| a * x).sum())
+            .collect()
+    }
+
+    /// ½‖Am − d‖² + ½α‖m‖², Tikhonov's functional.
+    #[differentiate(hessian, wrt(m))]
+    fn tikhonov(&self, m: &[f64], alpha: f64) -> f64 {
+        let misfit: f64 = self
+            .rows
+            .iter()
+            .zip(&self.data)
+            .map(|(row, d)| {
+                let p: f64 = row.iter().zip(m).map(|(a, x)| a * x).sum();
+                0.5 * (p - d).powi(2)
+            })
+            .sum();
+        misfit + 0.5 * alpha * m.iter().map(|x| x * x).sum::<f64>()
+    }
+}
+
+#[test]
+fn tikhonov_functional_as_struct_methods() {
+    let rows: Vec<Vec<f64>> = (0..6).map(|i| data(4, i as f64 * 1.7)).collect();
+    let inv = Inverse {
+        rows,
+        data: data(6, 0.33),
+    };
+    let m = vec![0.3, -0.2, 0.5, 0.1];
+    let alpha = 0.1;
+    let (v, g) = inv.tikhonov_grad(&m, alpha);
+    close("value", v, inv.tikhonov(&m, alpha), TOL);
+    // ∇ = Aᵀ(Am − d) + αm, H = AᵀA + αI
+    let pred = inv.predict(&m);
+    let e: Vec<f64> = (0..4)
+        .map(|j| {
+            (0..6)
+                .map(|i| inv.rows[i][j] * (pred[i] - inv.data[i]))
+                .sum::<f64>()
+                + alpha * m[j]
+        })
+        .collect();
+    close_all("∂m", &g, &e);
+    fd_vec("tikhonov", |m| inv.tikhonov(m, alpha), &m, &g);
+    let dir = vec![1.0, 0.5, -0.5, 0.25];
+    let (_, _, hv) = inv.tikhonov_hvp(&m, alpha, &dir);
+    let ad = inv.predict(&dir);
+    let eh: Vec<f64> = (0..4)
+        .map(|j| (0..6).map(|i| inv.rows[i][j] * ad[i]).sum::<f64>() + alpha * dir[j])
+        .collect();
+    close_all("H·v", &hv, &eh);
+    // the prediction's pullback is Aᵀ
+    let (_, back) = inv.predict_vjp(&m);
+    let w = data(6, 4.4);
+    let atw: Vec<f64> = (0..4)
+        .map(|j| (0..6).map(|i| inv.rows[i][j] * w[i]).sum())
+        .collect();
+    close_all("Aᵀw", &back(w), &atw);
+}
+
+/// The log-likelihood of the best of several Gaussian location hypotheses, each a shift of
+/// the parameter, picked by `max_by` on `partial_cmp`.
+#[differentiate(wrt(mu))]
+fn best_shift_loglik(mu: f64, shifts: &[f64], xs: &[f64]) -> f64 {
+    shifts
+        .iter()
+        .map(|&s| -xs.iter().map(|x| 0.5 * (x - mu - s).powi(2)).sum::<f64>())
+        .max_by(|a, b| a.partial_cmp(b).unwrap())
+        .unwrap()
+}
+
+#[test]
+fn best_of_several_shifts_by_max_by() {
+    let xs: Vec<f64> = data(10, 1.1).iter().map(|v| v + 0.7).collect();
+    let shifts = [-1.0, 0.0, 0.5, 1.5];
+    let mu = 0.1;
+    let (v, g) = best_shift_loglik_grad(mu, &shifts, &xs);
+    close("value", v, best_shift_loglik(mu, &shifts, &xs), TOL);
+    // the winning shift s*: ℓ = −½Σ(x − μ − s*)², ∂μ = Σ(x − μ − s*)
+    let ll = |s: f64| -xs.iter().map(|x| 0.5 * (x - mu - s).powi(2)).sum::<f64>();
+    let best = shifts
+        .iter()
+        .copied()
+        .fold((f64::NEG_INFINITY, 0.0), |(b, bs), s| {
+            if ll(s) > b { (ll(s), s) } else { (b, bs) }
+        });
+    close(
+        "∂μ",
+        g,
+        xs.iter().map(|x| x - mu - best.1).sum::<f64>(),
+        TOL,
+    );
+    fd("best shift", |m| best_shift_loglik(m, &shifts, &xs), mu, g);
 }
