@@ -3104,3 +3104,134 @@ fn best_of_several_shifts_by_max_by() {
     );
     fd("best shift", |m| best_shift_loglik(m, &shifts, &xs), mu, g);
 }
+
+/// The polygon's perimeter with the vertices' x and y in separate slices, each zipped with
+/// its successor by `iter().copied().cycle().skip(1)`.
+#[differentiate(wrt(xs, ys))]
+fn perimeter_cycled(xs: &[f64], ys: &[f64]) -> f64 {
+    let next_x = xs.iter().copied().cycle().skip(1);
+    let next_y = ys.iter().copied().cycle().skip(1);
+    xs.iter()
+        .zip(ys)
+        .zip(next_x.zip(next_y))
+        .map(|((&x0, &y0), (x1, y1))| (x1 - x0).hypot(y1 - y0))
+        .sum()
+}
+
+#[test]
+fn perimeter_by_copied_cycle() {
+    let xs = vec![0.0, 2.0, 2.3, 0.4];
+    let ys = vec![0.0, 0.2, 1.7, 2.0];
+    let (v, (gx, gy)) = perimeter_cycled_grad(&xs, &ys);
+    close("value", v, perimeter_cycled(&xs, &ys), TOL);
+    // L = Σ |pᵢ₊₁ − pᵢ|: ∂pᵢ = (pᵢ − pᵢ₋₁)/Lᵢ₋₁ − (pᵢ₊₁ − pᵢ)/Lᵢ
+    let n = xs.len();
+    let len = |i: usize| (xs[(i + 1) % n] - xs[i]).hypot(ys[(i + 1) % n] - ys[i]);
+    let ex: Vec<f64> = (0..n)
+        .map(|i| {
+            let (p, q) = ((i + n - 1) % n, (i + 1) % n);
+            (xs[i] - xs[p]) / len(p) - (xs[q] - xs[i]) / len(i)
+        })
+        .collect();
+    let ey: Vec<f64> = (0..n)
+        .map(|i| {
+            let (p, q) = ((i + n - 1) % n, (i + 1) % n);
+            (ys[i] - ys[p]) / len(p) - (ys[q] - ys[i]) / len(i)
+        })
+        .collect();
+    close_all("∂x", &gx, &ex);
+    close_all("∂y", &gy, &ey);
+    fd_vec2("perimeter", perimeter_cycled, &xs, &ys, &gx, &gy);
+}
+
+/// a + h·b over a state of any length, the array built by `std::array::from_fn` as the
+/// helper's value.
+#[differentiate]
+fn axpy_state<const N: usize>(a: [f64; N], h: f64, b: [f64; N]) -> [f64; N] {
+    std::array::from_fn(|i| a[i] + h * b[i])
+}
+
+#[differentiate]
+fn pendulum_field(s: [f64; 2], k: f64) -> [f64; 2] {
+    [s[1], -k * s[0].sin()]
+}
+
+/// RK4 over an array state, every stage combined by the const-generic `axpy_state`.
+#[differentiate(wrt(k, s0))]
+fn rk4_array_state(k: f64, s0: [f64; 2], h: f64, n: usize) -> f64 {
+    let mut s = s0;
+    for _ in 0..n {
+        let k1 = pendulum_field(s, k);
+        let k2 = pendulum_field(axpy_state(s, 0.5 * h, k1), k);
+        let k3 = pendulum_field(axpy_state(s, 0.5 * h, k2), k);
+        let k4 = pendulum_field(axpy_state(s, h, k3), k);
+        let incr: [f64; 2] =
+            std::array::from_fn(|i| (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]) / 6.0);
+        s = axpy_state(s, h, incr);
+    }
+    s[0] * s[0] + s[1]
+}
+
+#[test]
+fn rk4_over_an_array_state_with_const_generic_axpy() {
+    let (k, s0, h, n) = (1.3, [0.5, 0.1], 0.05, 30);
+    let (v, (gk, gs)) = rk4_array_state_grad(k, s0, h, n);
+    close("value", v, rk4_array_state(k, s0, h, n), TOL);
+    // the same RK4 on dual numbers (θ'' = −k sin θ), loss θ² + ω
+    let run = |k: Dual, th: Dual, om: Dual| {
+        let (mut th, mut om) = (th, om);
+        for _ in 0..n {
+            let f = |t: Dual, o: Dual| (o, -(k * t.sin()));
+            let (a1, b1) = f(th, om);
+            let (a2, b2) = f(th + 0.5 * h * a1, om + 0.5 * h * b1);
+            let (a3, b3) = f(th + 0.5 * h * a2, om + 0.5 * h * b2);
+            let (a4, b4) = f(th + h * a3, om + h * b3);
+            th = th + h * ((a1 + 2.0 * a2 + 2.0 * a3 + a4) / 6.0);
+            om = om + h * ((b1 + 2.0 * b2 + 2.0 * b3 + b4) / 6.0);
+        }
+        th * th + om
+    };
+    close("∂k", gk, run(dv(k), dc(s0[0]), dc(s0[1])).d, 1e-11);
+    close("∂θ₀", gs[0], run(dc(k), dv(s0[0]), dc(s0[1])).d, 1e-11);
+    close("∂ω₀", gs[1], run(dc(k), dc(s0[0]), dv(s0[1])).d, 1e-11);
+    fd_any(
+        "rk4 array",
+        |p: &(f64, [f64; 2])| rk4_array_state(p.0, p.1, h, n),
+        &(k, s0),
+        &(gk, gs),
+    );
+}
+
+/// Linear interpolation whose interval is found by `partition_point` on the knots.
+#[differentiate(wrt(ys, t))]
+fn interp_partition(xs: &[f64], ys: &[f64], t: f64) -> f64 {
+    let i = xs.partition_point(|&v| v < t).clamp(1, xs.len() - 1);
+    let u = (t - xs[i - 1]) / (xs[i] - xs[i - 1]);
+    ys[i - 1] + u * (ys[i] - ys[i - 1])
+}
+
+#[test]
+fn interpolation_by_partition_point() {
+    let xs = [0.0, 1.0, 2.5, 3.0];
+    let ys = vec![1.0, 2.0, 0.5, 0.7];
+    for t in [-0.5, 0.3, 1.7, 2.9, 3.5] {
+        let (v, (gy, gt)) = interp_partition_grad(&xs, &ys, t);
+        close("value", v, interp_partition(&xs, &ys, t), TOL);
+        // segment i (extrapolated from the end segments): ∂yᵢ₋₁ = 1 − u, ∂yᵢ = u,
+        // ∂t = (yᵢ − yᵢ₋₁)/(xᵢ − xᵢ₋₁)
+        let i = (1..4).find(|&i| t <= xs[i]).unwrap_or(3);
+        let u = (t - xs[i - 1]) / (xs[i] - xs[i - 1]);
+        let mut e = vec![0.0; 4];
+        e[i - 1] = 1.0 - u;
+        e[i] = u;
+        close_all(&format!("∂y at {t}"), &gy, &e);
+        close(
+            &format!("∂t at {t}"),
+            gt,
+            (ys[i] - ys[i - 1]) / (xs[i] - xs[i - 1]),
+            TOL,
+        );
+        fd_vec("interp y", |y| interp_partition(&xs, y, t), &ys, &gy);
+        fd("interp t", |t| interp_partition(&xs, &ys, t), t, gt);
+    }
+}
