@@ -505,6 +505,12 @@ fn expand_impl(attr: TokenStream2, mut imp: syn::ItemImpl) -> TokenStream2 {
     let marked =
         |i: &syn::ImplItem| matches!(i, syn::ImplItem::Fn(m) if m.attrs.iter().any(is_ours));
     let any_marked = imp.items.iter().any(marked);
+    // The block's `wrt(..)` applies to every method: one without such a parameter (a helper
+    // method `dist(&self, a, b)` beside `energy(&self, pos)`) needs its own list.
+    let block_wrt = syn::parse2::<options::Options>(attr.clone())
+        .ok()
+        .and_then(|o| o.wrt)
+        .unwrap_or_default();
     let mut generated = TokenStream2::new();
     for item in &mut imp.items {
         let syn::ImplItem::Fn(m) = item else { continue };
@@ -514,7 +520,17 @@ fn expand_impl(attr: TokenStream2, mut imp: syn::ItemImpl) -> TokenStream2 {
                 _ => TokenStream2::new(),
             },
             None if any_marked => continue,
-            None => attr.clone(),
+            None => {
+                match block_wrt_missing(&block_wrt, &m.sig) {
+                    // The error, and the method expanded with its own list, so that its
+                    // callers see no second error.
+                    Some((e, own)) => {
+                        generated.extend(e.to_compile_error());
+                        with_wrt(&attr, &own)
+                    }
+                    None => attr.clone(),
+                }
+            }
         };
         let ident = m.sig.ident.clone();
         // The generated items are as visible as the trait's method is (an inherent method
@@ -567,6 +583,83 @@ fn expand_impl(attr: TokenStream2, mut imp: syn::ItemImpl) -> TokenStream2 {
         #imp
         impl #generics #self_ty #where_clause { #generated }
     }
+}
+
+/// The error for a method of an `impl` block whose `wrt(..)` names a parameter the method
+/// does not have: the block's list applies to every method, so each method says its own. With
+/// it, the method's own list to expand it with: its parameters of differentiable types, `self`
+/// left as data as the block's list left it.
+fn block_wrt_missing(
+    wrt: &[syn::Ident],
+    sig: &syn::Signature,
+) -> Option<(syn::Error, Vec<syn::Ident>)> {
+    let mut names: Vec<String> = Vec::new();
+    let mut own: Vec<syn::Ident> = Vec::new();
+    for a in &sig.inputs {
+        match a {
+            syn::FnArg::Typed(pt) => {
+                if let syn::Pat::Ident(pi) = &*pt.pat {
+                    names.push(pi.ident.to_string());
+                    if !types::is_inactive_type(&pt.ty) {
+                        own.push(pi.ident.clone());
+                    }
+                }
+            }
+            syn::FnArg::Receiver(_) => names.push("self".to_string()),
+        }
+    }
+    let missing = wrt.iter().find(|n| !names.contains(&n.to_string()))?;
+    let method = &sig.ident;
+    let list = if own.is_empty() {
+        "..".to_string()
+    } else {
+        own.iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let e = syn::Error::new(
+        method.span(),
+        format!(
+            "the `impl` block's `wrt({})` applies to every method, and `{method}` has no \
+             parameter `{missing}`: put `#[differentiate(wrt(..))]` on each method to \
+             differentiate instead (`#[differentiate(wrt({list}))] fn {method}(..)`; the \
+             block's own list then applies to none)",
+            wrt.iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+    );
+    Some((e, own))
+}
+
+/// The attribute's arguments with `wrt(..)` replaced by `wrt(own)`, or left out where `own` is
+/// empty.
+fn with_wrt(attr: &TokenStream2, own: &[syn::Ident]) -> TokenStream2 {
+    use proc_macro2::TokenTree;
+    let tokens: Vec<TokenTree> = attr.clone().into_iter().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        let is_wrt = matches!(&tokens[i], TokenTree::Ident(id) if id == "wrt")
+            && matches!(tokens.get(i + 1), Some(TokenTree::Group(_)));
+        if is_wrt {
+            i += 2;
+            if matches!(tokens.get(i), Some(TokenTree::Punct(p)) if p.as_char() == ',') {
+                i += 1;
+            }
+            continue;
+        }
+        out.push(tokens[i].clone());
+        i += 1;
+    }
+    let mut out: TokenStream2 = out.into_iter().collect();
+    if !own.is_empty() {
+        let sep = (!out.is_empty()).then(|| quote!(,));
+        out = quote!(wrt(#(#own),*) #sep #out);
+    }
+    out
 }
 
 /// Rewrites `Self::X` in a trait impl's method signature as `<Self as Trait>::X`.

@@ -88,6 +88,10 @@ macro_rules! impl_real {
     ($($t:ty),*) => {$(
         impl ScalarElem for $t {
             const ZERO_ELEM: Self = 0.0;
+            #[inline(always)]
+            fn add_elem(&mut self, other: Self) {
+                *self += other;
+            }
         }
         impl Real for $t {
             const ZERO: Self = 0.0;
@@ -109,11 +113,12 @@ impl_real!(f32, f64);
 
 /// The elements of a container whose adjoint a mutation that drops or overwrites elements
 /// (`clear`, `truncate`, `resize`, `fill`), or a loop that changes the container's length, can
-/// make from the length alone: floats, whose zero needs no shape. A `Vec` of parameter structs
-/// has no such adjoint (a struct's zero needs its fields' shapes), which this trait's message
-/// says where it is needed.
+/// make from the length alone: floats and fixed-size arrays of them (the points of a
+/// `Vec<[f64; 2]>`), whose zero needs no shape. A `Vec` of parameter structs has no such
+/// adjoint (a struct's zero needs its fields' shapes), which this trait's message says where it
+/// is needed.
 #[diagnostic::on_unimplemented(
-    message = "a container of `{Self}` whose length changes is differentiated where its elements are floats",
+    message = "a container of `{Self}` whose length changes is differentiated where its elements are floats or arrays of floats",
     label = "changes the length of a container of `{Self}` that holds differentiated values",
     note = "`clear`, `truncate`, `resize` and `fill`, an element popped and never read \
             (`ps.pop();`), and a loop that changes the length of a `Vec` of structs it carries \
@@ -122,9 +127,22 @@ impl_real!(f32, f64);
             fields' shapes; build a new `Vec` with `push` instead, or read the elements by index \
             in a `for` loop over `0..ps.len()`"
 )]
-pub trait ScalarElem: Copy + core::ops::AddAssign {
+pub trait ScalarElem: Copy {
     /// `0`.
     const ZERO_ELEM: Self;
+    /// `self += other`, elementwise for arrays.
+    fn add_elem(&mut self, other: Self);
+}
+
+/// A fixed-size array of floats (or of such arrays) is zero without a shape: `[0.0; N]`.
+impl<T: ScalarElem, const N: usize> ScalarElem for [T; N] {
+    const ZERO_ELEM: Self = [T::ZERO_ELEM; N];
+    #[inline]
+    fn add_elem(&mut self, other: Self) {
+        for (a, b) in self.iter_mut().zip(other) {
+            a.add_elem(b);
+        }
+    }
 }
 
 /// The callback of [`Differentiable::zip_leaves_mut`]: a leaf of `self` beside the matching leaf

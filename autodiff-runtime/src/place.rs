@@ -77,7 +77,7 @@ pub fn push_adjoint<T: Differentiable>(w: &mut Vec<T>) -> (T,) {
 }
 
 /// The cotangent of an element that `pop`, `remove` or `swap_remove` returned and nothing read
-/// (`v.pop();`): zero, for floats. (For a `Vec` of parameter structs, whose zero needs a shape,
+/// (`v.pop();`): zero, for floats and arrays of them. (For a `Vec` of parameter structs, whose zero needs a shape,
 /// [`ScalarElem`]'s message says what to write.)
 #[inline(always)]
 pub fn unread<T: ScalarElem>() -> T {
@@ -200,7 +200,7 @@ pub fn rotate_right_adjoint<T, W: Slots<T>>(w: &mut W, k: &usize) {
 pub fn fill_adjoint<T: ScalarElem, W: Cells<T>>(w: &mut W) -> (T,) {
     let mut sum = T::ZERO_ELEM;
     w.each_cell(|s| {
-        sum += *s;
+        sum.add_elem(*s);
         *s = T::ZERO_ELEM;
     });
     (sum,)
@@ -231,7 +231,7 @@ pub fn resize_adjoint<T: ScalarElem, S: HasShape<Dims = usize> + ?Sized>(
     let mut c_bar = T::ZERO_ELEM;
     if w.len() > old {
         for s in w.drain(old..) {
-            c_bar += s;
+            c_bar.add_elem(s);
         }
     } else {
         w.resize(old, T::ZERO_ELEM);

@@ -2298,6 +2298,20 @@ impl Lowering {
         let name = fp.path.segments.last().map(|s| s.ident.to_string());
         for a in &c.args {
             if closures::is_closure_like(a) || self.closure_named(a).is_some() {
+                let array_fn = fp.path.segments.len() >= 2
+                    && fp.path.segments[fp.path.segments.len() - 2].ident == "array";
+                if name.as_deref() == Some("from_fn") && array_fn {
+                    self.err_at(
+                        a,
+                        "`std::array::from_fn(|i| ..)` is followed where it is a variable's \
+                         value declared with its type, `let v: [f64; 3] = \
+                         std::array::from_fn(|i| ..);`, or the value a function returning \
+                         `[T; N]` ends with; write it so here, or fill the array in a loop \
+                         (`let mut v = [0.0; 3]; for i in 0..3 { v[i] = ..; }`)"
+                            .to_string(),
+                    );
+                    return None;
+                }
                 if matches!(name.as_deref(), Some("from_shape_fn" | "from_fn")) {
                     // ndarray's `Array2::from_shape_fn((r, c), |(i, j)| ..)`.
                     self.err_at(

@@ -622,6 +622,42 @@ pub(super) fn array_from_fn_lets(stmts: Vec<Stmt>) -> Vec<Stmt> {
     out
 }
 
+/// A function returning `[T; N]` whose value is `std::array::from_fn(|i| e)` (the body's tail)
+/// as `let __ad_from_fn: [T; N] = std::array::from_fn(|i| e); __ad_from_fn`, which
+/// [`array_from_fn_lets`] writes element by element.
+pub(super) fn array_from_fn_tail(block: &mut syn::Block, ret: &syn::ReturnType) {
+    let syn::ReturnType::Type(_, ty) = ret else {
+        return;
+    };
+    if !matches!(&**ty, syn::Type::Array(_)) {
+        return;
+    }
+    let Some(Stmt::Expr(tail, None)) = block.stmts.last() else {
+        return;
+    };
+    let Expr::Call(c) = tail else {
+        return;
+    };
+    let Expr::Path(f) = &*c.func else {
+        return;
+    };
+    let segs = &f.path.segments;
+    let n = segs.len();
+    if n < 2 || segs[n - 1].ident != "from_fn" || segs[n - 2].ident != "array" {
+        return;
+    }
+    let span = segs[n - 1].ident.span();
+    let name = syn::Ident::new("__ad_from_fn", span);
+    let tail = tail.clone();
+    block.stmts.pop();
+    block
+        .stmts
+        .push(syn::parse_quote_spanned! {span=> let #name: #ty = #tail; });
+    block
+        .stmts
+        .push(Stmt::Expr(syn::parse_quote_spanned! {span=> #name }, None));
+}
+
 fn array_from_fn(s: &Stmt) -> Option<Vec<Stmt>> {
     let Stmt::Local(l) = s else {
         return None;

@@ -351,6 +351,7 @@ pub fn lower(item: &syn::ItemFn, active: &[bool], krate: proc_macro2::TokenStrea
             .filter(|p| matches!(&p.ty, syn::Type::Reference(r) if r.mutability.is_none()))
             .map(|p| p.ident.to_string())
             .collect();
+    in_place::array_from_fn_tail(&mut block, &item.sig.output);
     desugar_forms(&mut block, &mut_refs, &shared_refs, &lw.krate);
     // Items at the top of the body are repeated in each generated function (see
     // `Signature::items`); they compute nothing here.

@@ -2586,6 +2586,18 @@ pub(super) fn desugar_forms(
             }
         }
     }
+    // `x.iter().cycle()` first, so that the passes that take iterators kept in variables
+    // (`let next = v.iter().cycle().skip(1);`) see a chain they follow.
+    struct Cycles;
+    impl syn::visit_mut::VisitMut for Cycles {
+        fn visit_expr_mut(&mut self, e: &mut Expr) {
+            if let Some(r) = cycle_iter(e) {
+                *e = r;
+            }
+            syn::visit_mut::visit_expr_mut(self, e);
+        }
+    }
+    syn::visit_mut::VisitMut::visit_block_mut(&mut Cycles, block);
     syn::visit_mut::VisitMut::visit_block_mut(
         &mut Desugar {
             mut_refs,
@@ -2650,6 +2662,47 @@ fn name_counts(block: &syn::Block) -> std::collections::HashMap<String, usize> {
 /// `std::iter::repeat(x).take(n)` (or `repeat_n(x, n)`): the source `(0..n).map(|_| x)`, which
 /// is followed. Only where `x` is plain (variables, fields, literals and arithmetic on them),
 /// so that computing it for each item gives the same value.
+/// `x.iter().cycle()` (also `x.iter().copied().cycle()`) of a variable or field (a polygon's
+/// next vertex, `v.iter().zip(v.iter().cycle().skip(1))`) as the elements read by position
+/// modulo the length, `(0..m).map(|k| &x[k % x.len()])` with `m` unbounded (`0` for an empty `x`, which `cycle` ends at once): a
+/// chain read by position, which `zip`, `skip` and `take` follow.
+fn cycle_iter(e: &Expr) -> Option<Expr> {
+    let Expr::MethodCall(mc) = e else {
+        return None;
+    };
+    if mc.method != "cycle" || !mc.args.is_empty() {
+        return None;
+    }
+    let Expr::MethodCall(first) = super::chain::strip(&mc.receiver) else {
+        return None;
+    };
+    let mut it = first;
+    // `x.iter().copied().cycle()` (`cloned()`): the elements by value.
+    let by_value = matches!(it.method.to_string().as_str(), "copied" | "cloned");
+    if by_value && it.args.is_empty() {
+        let Expr::MethodCall(inner) = super::chain::strip(&it.receiver) else {
+            return None;
+        };
+        it = inner;
+    }
+    if it.method != "iter" || !it.args.is_empty() {
+        return None;
+    }
+    let x = &it.receiver;
+    if !chain::plain(x) {
+        return None;
+    }
+    let span = mc.method.span();
+    let element: Expr = if by_value {
+        syn::parse_quote_spanned!(span=> #x[__ad_cycle % #x.len()])
+    } else {
+        syn::parse_quote_spanned!(span=> &#x[__ad_cycle % #x.len()])
+    };
+    Some(syn::parse_quote_spanned! {span=>
+        (0..if #x.is_empty() { 0 } else { usize::MAX }).map(|__ad_cycle| #element)
+    })
+}
+
 fn repeat_take(e: &Expr) -> Option<Expr> {
     fn iter_fn<'a>(e: &'a Expr, name: &str, args: usize) -> Option<&'a syn::ExprCall> {
         let Expr::Call(c) = e else {
