@@ -386,3 +386,73 @@ fn cells_read_as_data() {
     close("RefCell", g, -1.5 + 3.0 * x * x, TOL);
     fd("RefCell", |x| refcell_scaled(x, &r), x, g);
 }
+
+// ---------------------------------------------------------------------------------------------
+// 6. `√0` of a constant beside differentiated values, in forward mode and second order.
+// ---------------------------------------------------------------------------------------------
+
+/// f = √0 + √(x² + 1), the 0 a constant in the `Vec`: f' = x/√(x² + 1),
+/// f'' = (x² + 1)^(−3/2). The tangent of the constant is 0, and so is that of its root (it
+/// was 0·∞ = NaN, making `_jvp` NaN).
+#[differentiate(hessian)]
+fn roots_with_constant(x: f64) -> f64 {
+    let mut ys = vec![0.0];
+    ys.push(x * x + 1.0);
+    ys.iter().map(|y| y.sqrt()).sum::<f64>()
+}
+
+/// f = Σ ∛yᵢ of y = (0, x³) (the 0 a constant): f = x, f' = 1, f'' = 0.
+#[differentiate(hessian)]
+fn cube_roots_with_constant(x: f64) -> f64 {
+    let ys = [0.0, x * x * x];
+    ys.iter().map(|y| y.cbrt()).sum::<f64>()
+}
+
+/// √x itself at x = 0, where its derivative is +∞: a non-zero tangent keeps it.
+#[differentiate(hessian)]
+fn root(x: f64) -> f64 {
+    x.sqrt()
+}
+
+#[test]
+fn root_of_a_constant_zero() {
+    let x: f64 = 0.5;
+    let d1 = x / (x * x + 1.0).sqrt();
+    let d2 = (x * x + 1.0).powf(-1.5);
+    let (f, g) = roots_with_constant_grad(x);
+    close("f", f, roots_with_constant(x), TOL);
+    close("f'", g, d1, TOL);
+    fd("f'", roots_with_constant, x, g);
+    let (_, t) = roots_with_constant_jvp(x, 0.7);
+    close("jvp", t, d1 * 0.7, TOL);
+    let (_, gh, hv) = roots_with_constant_hvp(x, 0.7);
+    close("hvp: grad", gh, d1, TOL);
+    close("hvp", hv, d2 * 0.7, TOL);
+    let pairs = forward("√0 beside √(x² + 1)").one(
+        x,
+        roots_with_constant,
+        roots_with_constant_jvp,
+        roots_with_constant_vjp,
+    );
+    tangents_are("√0 beside √(x² + 1)", &pairs, d1, TOL);
+
+    let x = 1.3;
+    let (_, g) = cube_roots_with_constant_grad(x);
+    close("∛: f'", g, 1.0, 1e-12);
+    fd("∛: f'", cube_roots_with_constant, x, g);
+    let (_, t) = cube_roots_with_constant_jvp(x, -0.4);
+    close("∛: jvp", t, -0.4, 1e-12);
+    let (_, _, hv) = cube_roots_with_constant_hvp(x, -0.4);
+    close("∛: hvp", hv, 0.0, 1e-12);
+
+    // At the singular point itself the derivative is +∞, along a non-zero tangent too; along a
+    // zero one the argument does not move, and the tangent is 0.
+    let (_, g) = root_grad(0.0);
+    assert_eq!(g, f64::INFINITY, "d/dx √x at 0");
+    assert_eq!(
+        root_jvp(0.0, 1.0).1,
+        f64::INFINITY,
+        "tangent of √x at 0 along 1"
+    );
+    assert_eq!(root_jvp(0.0, 0.0).1, 0.0, "tangent of √x at 0 along 0");
+}
