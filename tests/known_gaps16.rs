@@ -7,8 +7,8 @@
 //!   elements, reshaped), beside the constructors that were followed already (`from_iter`,
 //!   `from_vec`, `from_diag`, `ones(..) * x`, `eye(n) * x`, `stack`, `concatenate`), checked
 //!   here too;
-//! - `axis_chunks_iter(Axis(0), k)` of a vector (a parameter or local declared `Array1` or made
-//!   by one of its constructors): runs of `k` elements;
+//! - `axis_chunks_iter(Axis(0), k)` of a vector (a parameter or local declared `Array1`, made
+//!   by one of its constructors or mapped from a vector): runs of `k` elements;
 //! - a struct update `S { n: 3, ..base }` of a plain data struct without `Clone` whose base is
 //!   read again (after it, or in the next iteration of a loop): run as written;
 //! - a `Cell` or `RefCell` parameter is shared state read as data, not differentiated.
@@ -269,6 +269,18 @@ fn run_energy_local(x: &[f64]) -> f64 {
     s
 }
 
+/// Of a vector mapped from a parameter: runs of 2 of h = 2x, f = Σ_c (Σ_{i∈c} hᵢ)²;
+/// ∂xᵢ = 8·(the sum of x over i's run).
+#[differentiate]
+fn run_energy_mapped(x: &Array1<f64>) -> f64 {
+    let h = x.mapv(|v| 2.0 * v);
+    let mut s = 0.0;
+    for c in h.axis_chunks_iter(Axis(0), 2) {
+        s += c.sum().powi(2);
+    }
+    s
+}
+
 #[test]
 fn chunks_of_a_vector() {
     let x = [0.3, -1.2, 0.8, 0.5, -0.9];
@@ -283,6 +295,13 @@ fn chunks_of_a_vector() {
     close_all("parameter", g.as_slice().unwrap(), &want);
     let r = gradcheck(|v: &Array1<f64>| run_energy(v), &a, &g);
     assert!(r.passed(), "parameter: {r}");
+
+    let (f, g) = run_energy_mapped_grad(&a);
+    close("f", f, run_energy_mapped(&a), TOL);
+    let want: Vec<f64> = (0..5).map(|i| 8.0 * runs(i).1).collect();
+    close_all("mapped", g.as_slice().unwrap(), &want);
+    let r = gradcheck(|v: &Array1<f64>| run_energy_mapped(v), &a, &g);
+    assert!(r.passed(), "mapped: {r}");
 
     let (f, g) = run_energy_local_grad(&x);
     close("f", f, run_energy_local(&x), TOL);

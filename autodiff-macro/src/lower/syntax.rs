@@ -2570,11 +2570,7 @@ pub(super) fn desugar_forms(
             krate,
             names: name_counts(block),
             loops: 0,
-            vectors: vectors
-                .iter()
-                .cloned()
-                .chain(vector_locals(block))
-                .collect(),
+            vectors: vector_locals(block, vectors),
         },
         block,
     );
@@ -2593,10 +2589,46 @@ pub(super) fn is_vector_type(t: &syn::Type) -> bool {
     }
 }
 
-/// The locals declared as ndarray vectors (`let v: Array1<f64> = ..`) or made by a vector's
-/// constructor (`Array1::zeros(n)`, `arr1(&[..])`).
-fn vector_locals(block: &syn::Block) -> Vec<String> {
+/// The locals declared as ndarray vectors (`let v: Array1<f64> = ..`), made by a vector's
+/// constructor (`Array1::zeros(n)`, `arr1(&[..])`) or by a method that keeps the rank of a
+/// vector before it (`let h = x.mapv(..);` of a vector `x`), with `vectors` those known before.
+fn vector_locals(block: &syn::Block, vectors: &[String]) -> Vec<String> {
     struct Locals(Vec<String>);
+    impl Locals {
+        /// `x.mapv(..)`, `x.clone()`, `x.exp()`, .. of a vector `x`.
+        fn keeps_rank(&self, e: &Expr) -> bool {
+            const SAME_SHAPE: &[&str] = &[
+                "mapv",
+                "map",
+                "clone",
+                "to_owned",
+                "into_owned",
+                "view",
+                "exp",
+                "ln",
+                "sqrt",
+                "abs",
+                "tanh",
+                "sin",
+                "cos",
+                "powi",
+                "powf",
+                "signum",
+            ];
+            match e {
+                Expr::MethodCall(mc) if SAME_SHAPE.contains(&mc.method.to_string().as_str()) => {
+                    match &*mc.receiver {
+                        Expr::Path(p) => p
+                            .path
+                            .get_ident()
+                            .is_some_and(|id| self.0.contains(&id.to_string())),
+                        r => self.keeps_rank(r),
+                    }
+                }
+                _ => false,
+            }
+        }
+    }
     impl<'ast> syn::visit::Visit<'ast> for Locals {
         fn visit_local(&mut self, l: &'ast syn::Local) {
             let (pat, ty) = match &l.pat {
@@ -2606,7 +2638,7 @@ fn vector_locals(block: &syn::Block) -> Vec<String> {
             let made = l.init.as_ref().is_some_and(|i| match &*i.expr {
                 Expr::Call(c) => matches!(&*c.func, Expr::Path(p)
                     if p.path.segments.iter().any(|s| s.ident == "Array1" || s.ident == "arr1")),
-                _ => false,
+                e => self.keeps_rank(e),
             });
             if let Pat::Ident(pi) = pat {
                 if ty.is_some_and(is_vector_type) || made {
@@ -2616,7 +2648,7 @@ fn vector_locals(block: &syn::Block) -> Vec<String> {
             syn::visit::visit_local(self, l);
         }
     }
-    let mut v = Locals(Vec::new());
+    let mut v = Locals(vectors.to_vec());
     syn::visit::Visit::visit_block(&mut v, block);
     v.0
 }
