@@ -159,6 +159,14 @@ fn filled_any(x: f64, y: f64) -> f64 {
     (&a * &a).sum() + d.sum()
 }
 
+/// The same constructors of data run as written: f = x·(8n + Σ labels); ∂x = 8n + Σ labels.
+#[differentiate]
+fn with_data(x: f64, n: usize, labels: &[usize]) -> f64 {
+    let counts = Array3::from_elem((2, 2, 2), n);
+    let l = aview1(labels);
+    x * (counts.sum() + l.sum()) as f64
+}
+
 #[test]
 fn from_elem_of_any_rank() {
     let (x, y) = (1.1, -0.6);
@@ -170,6 +178,12 @@ fn from_elem_of_any_rank() {
     close("H·v, x", hv.0, 16.0 * y * 0.5 + 16.0 * x * -2.0, TOL);
     close("H·v, y", hv.1, 16.0 * x * 0.5, TOL);
     forward("from_elem").two((x, y), filled_cube, filled_cube_jvp, filled_cube_vjp);
+
+    let labels = [2, 0, 5];
+    let (f, g) = with_data_grad(x, 3, &labels);
+    close("f", f, with_data(x, 3, &labels), TOL);
+    close("data", g, 24.0 + 7.0, TOL);
+    fd("data", |x| with_data(x, 3, &labels), x, g);
 
     let (f, g) = filled_any_grad(x, y);
     close("f", f, filled_any(x, y), TOL);

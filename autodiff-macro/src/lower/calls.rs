@@ -2256,7 +2256,9 @@ impl Lowering {
         if let Some(e) = array_from_shape_fn(&fp.path, c) {
             return self.expr(b, &e, true);
         }
-        if let Some(e) = array_filled_any_rank(&fp.path, c, &self.krate) {
+        if let Some(e) = array_filled_any_rank(&fp.path, c, &self.krate)
+            && !self.data_expr(&c.args[1])
+        {
             return self.expr(b, &e, true);
         }
         if let Some(fill) = array_from_elem(&fp.path, c)
@@ -2610,13 +2612,14 @@ impl Lowering {
                     #k::__private::arrays::Array2::from(::std::vec![#rows]))
             }
             // A view of a slice (`aview1(&v)`) or of rows (`aview2(&rows)`) as an array of
-            // copies of the elements, which every read of the view reads alike.
-            ("aview1", 1) => {
+            // copies of the elements, which every read of the view reads alike (of data, such
+            // as a slice of `bool`s, which have no zero, as written).
+            ("aview1", 1) if !self.data_expr(&c.args[0]) => {
                 let x = &c.args[0];
                 syn::parse_quote_spanned!(span=>
                     #k::__private::arrays::Array1::from_vec((#x).to_vec()))
             }
-            ("aview2", 1) => {
+            ("aview2", 1) if !self.data_expr(&c.args[0]) => {
                 let x = &c.args[0];
                 syn::parse_quote_spanned!(span=>
                     #k::__private::arrays::Array2::from((#x).to_vec()))
@@ -2839,8 +2842,8 @@ fn constant_fill(fill: &Expr) -> bool {
 /// `Array3::from_elem(shape, x)`, `ArrayD::from_elem`, `Array::from_elem` (any type but
 /// `Array1` and `Array2`, which [`array_from_elem`] writes element by element) of a value that
 /// is not a literal or a constant, as the array of ones scaled by it, `from_elem(shape, 1) * x`,
-/// the one a constant of `x`'s type: the product is followed for any rank. `None` for other
-/// calls.
+/// the one a constant of `x`'s type: the product is followed for any rank (the caller leaves a
+/// fill of data, a `bool` or an integer, as written). `None` for other calls.
 fn array_filled_any_rank(path: &syn::Path, c: &syn::ExprCall, krate: &TokenStream) -> Option<Expr> {
     let n = path.segments.len();
     if n < 2 || c.args.len() != 2 {
