@@ -521,11 +521,13 @@ fn option_call(f: &Func, v: Value) -> Option<String> {
 /// The error for `use_` (`.unwrap_or(..)`, `if let Some(v)`) of the `Option` that `call`
 /// returns: the forms to write, in the function and here.
 fn option_call_message(call: &str, use_: &str) -> String {
+    // The signature names the function itself (`fn safe_sqrt`, of `h::safe_sqrt(..)`).
+    let name = call.rsplit("::").next().unwrap_or(call);
     format!(
         "{use_} of the `Option` that `{call}(..)` returns is not followed: a differentiated \
          function cannot return an `Option`; have `{call}` return a float: for \
          `{call}(x).unwrap_or(d)`, take the default as an argument and return it where the \
-         value is missing (`fn {call}(x: f64, default: f64) -> f64`, called as \
+         value is missing (`fn {name}(x: f64, default: f64) -> f64`, called as \
          `{call}(x, 0.0)`); for `if let Some(v) = {call}(x)` or a `match`, return the value \
          with a flag kept as a float (`-> (f64, f64)`, `(v, 1.0)` where found, `(0.0, 0.0)` \
          for `None`) and test it: `let (v, found) = {call}(x); if found > 0.0 {{ .. }}`"

@@ -171,6 +171,15 @@ impl Signature {
                                  in the caller whether to pass it"
                             ),
                         )),
+                        Some((_, ty)) if types::is_cell(ty) => errors.push(syn::Error::new(
+                            n.span(),
+                            format!(
+                                "`wrt({n})`: `{n}` is a cell, whose contents a call may change \
+                                 behind the gradient's back, and has no gradient type; take \
+                                 the value it holds as a parameter (`{n}: f64`, read by the \
+                                 caller with `.get()` or `.borrow()`)"
+                            ),
+                        )),
                         Some((_, ty)) if types::is_inactive_type(ty) => {
                             errors.push(syn::Error::new(
                                 n.span(),
@@ -187,7 +196,9 @@ impl Signature {
                 params
                     .iter()
                     // An `Option` named is the error above, and is left out after it.
-                    .map(|(p, t)| names.iter().any(|n| n == p) && !types::is_option(t))
+                    .map(|(p, t)| {
+                        names.iter().any(|n| n == p) && !types::is_option(t) && !types::is_cell(t)
+                    })
                     .collect()
             }
             None => params
@@ -195,8 +206,10 @@ impl Signature {
                 .map(|(_, t)| {
                     // An `Option` (`reg: Option<f64>`, a setting that may be off) has no
                     // gradient type: it is data unless named in `wrt(..)`.
+                    // A cell parameter (`c: &Cell<f64>`) is shared state read as data.
                     !types::is_inactive_type(t)
                         && !types::is_option(t)
+                        && !types::is_cell(t)
                         && !matches!(t, syn::Type::ImplTrait(_))
                 })
                 .collect(),

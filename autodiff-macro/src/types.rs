@@ -129,6 +129,28 @@ pub fn is_option(ty: &Type) -> bool {
     }
 }
 
+/// A cell (`Cell<T>`, `RefCell<T>`, `Mutex<T>`, `RwLock<T>`, `OnceCell<T>`), also behind a
+/// reference or in an `Rc` or an `Arc`: shared state, which has no gradient type.
+pub fn is_cell(ty: &Type) -> bool {
+    match ty {
+        Type::Reference(r) => is_cell(&r.elem),
+        Type::Paren(p) => is_cell(&p.elem),
+        Type::Group(g) => is_cell(&g.elem),
+        _ => match last_ident(ty) {
+            Some((name, args)) if name == "Rc" || name == "Arc" => {
+                first_type_arg(args).is_some_and(is_cell)
+            }
+            Some((name, _)) => {
+                matches!(
+                    name.as_str(),
+                    "Cell" | "RefCell" | "Mutex" | "RwLock" | "OnceCell"
+                )
+            }
+            None => false,
+        },
+    }
+}
+
 /// An `Option`, or a tuple or container holding one at some depth (`(f64, Option<f64>)`,
 /// `Vec<Option<f64>>`): a type without a gradient type.
 pub fn holds_option(ty: &Type) -> bool {

@@ -82,6 +82,14 @@ pub fn typed_like<T>(_like: &T, value: T) -> T {
     value
 }
 
+/// `n` as a float of the type rustc infers at the call: the macro writes a count beside a
+/// differentiated value as `typed_like(&x, count_as(i))` (`Array1::linspace(a, b, n)` is `a +
+/// step · i`), a constant of `x`'s type, where it cannot name that type.
+#[inline(always)]
+pub fn count_as<T: Real>(n: usize) -> T {
+    T::from_f64(n as f64)
+}
+
 /// The gradient a callee returned for an array lent to it, as the array's gradient: a callee
 /// that takes a slice (`&[f64]`) returns a `Vec`, one that takes the array returns the array.
 #[inline(always)]

@@ -1817,7 +1817,7 @@ impl Lowering {
     /// the user's (`spring: &Spring`): its methods are called through the type too
     /// (`Spring::energy(spring, x)`), so that a differentiated argument is differentiated
     /// through `energy_vjp`, and with none the call runs as written.
-    fn data_struct_param(&self, p: &syn::ExprPath) -> Option<usize> {
+    pub(super) fn data_struct_param(&self, p: &syn::ExprPath) -> Option<usize> {
         let id = p.path.get_ident()?;
         if id == "self" {
             return None;
@@ -1837,6 +1837,22 @@ impl Lowering {
                 .iter()
                 .any(|t| ty.segments[0].ident == t.as_str());
         (!param.active && !generic).then_some(n)
+    }
+
+    /// Whether a path names a parameter left out of the derivative (by `wrt`, or by its type:
+    /// a `Cell` parameter).
+    pub(super) fn inactive_param(&self, p: &syn::ExprPath) -> bool {
+        let Some(slot) = p
+            .path
+            .get_ident()
+            .and_then(|id| self.lookup(&id.to_string()))
+        else {
+            return false;
+        };
+        let Some(ValueDef::Param(n)) = self.env[slot].value.map(|v| self.f.value(v).def) else {
+            return false;
+        };
+        !self.f.params[n].active && !self.env[slot].mutable
     }
 
     /// The parameter a path names, if it is a differentiated one (a parameter left out by
@@ -2231,7 +2247,18 @@ impl Lowering {
             );
             return None;
         };
+        if let Some(v) = self.typed_like_call(b, fp, c) {
+            return v;
+        }
+        if let Some(e) = array_linspace(&fp.path, c, &self.krate) {
+            return self.expr(b, &e, true);
+        }
         if let Some(e) = array_from_shape_fn(&fp.path, c) {
+            return self.expr(b, &e, true);
+        }
+        if let Some(e) = array_filled_any_rank(&fp.path, c, &self.krate)
+            && !self.data_expr(&c.args[1])
+        {
             return self.expr(b, &e, true);
         }
         if let Some(fill) = array_from_elem(&fp.path, c)
@@ -2532,6 +2559,40 @@ impl Lowering {
 }
 
 impl Lowering {
+    /// The runtime's `typed_like(&like, value)`, which the macro's own rewrites write (see
+    /// [`array_linspace`]): `value` with the type of `like`, a constant where `value` is one,
+    /// through which nothing flows back to `like`. `None` for any other call.
+    fn typed_like_call(
+        &mut self,
+        b: Block,
+        fp: &syn::ExprPath,
+        c: &syn::ExprCall,
+    ) -> Option<Option<Value>> {
+        let n = fp.path.segments.len();
+        if n < 2
+            || fp.path.segments[n - 1].ident != "typed_like"
+            || fp.path.segments[n - 2].ident != "__private"
+            || c.args.len() != 2
+        {
+            return None;
+        }
+        let Expr::Reference(like) = &c.args[0] else {
+            return None;
+        };
+        let Some(like) = self.expr(b, &like.expr, true) else {
+            return Some(None);
+        };
+        let Some(value) = self.expr(b, &c.args[1], true) else {
+            return Some(None);
+        };
+        Some(Some(self.inst1(
+            b,
+            InstKind::TypedLike { value, like },
+            Kind::Float,
+            c.span(),
+        )))
+    }
+
     /// An array built from its elements: ndarray's `arr1(&[x, y, 1.0])` as
     /// `Array1::from_vec(vec![x, y, 1.0])`, `arr2(&[[a, b], [c, d]])` as
     /// `Array2::from(vec![[a, b], [c, d]])`, each then filled element by element (see
@@ -2563,6 +2624,19 @@ impl Lowering {
                 }
                 syn::parse_quote_spanned!(span=>
                     #k::__private::arrays::Array2::from(::std::vec![#rows]))
+            }
+            // A view of a slice (`aview1(&v)`) or of rows (`aview2(&rows)`) as an array of
+            // copies of the elements, which every read of the view reads alike (of data, such
+            // as a slice of `bool`s, which have no zero, as written).
+            ("aview1", 1) if !self.data_expr(&c.args[0]) => {
+                let x = &c.args[0];
+                syn::parse_quote_spanned!(span=>
+                    #k::__private::arrays::Array1::from_vec((#x).to_vec()))
+            }
+            ("aview2", 1) if !self.data_expr(&c.args[0]) => {
+                let x = &c.args[0];
+                syn::parse_quote_spanned!(span=>
+                    #k::__private::arrays::Array2::from((#x).to_vec()))
             }
             _ => return None,
         };
@@ -2718,6 +2792,95 @@ fn array_from_shape_fn(path: &syn::Path, c: &syn::ExprCall) -> Option<Expr> {
     }
 }
 
+/// `Array1::linspace(a, b, n)` (`Array::linspace`, by a longer path too) of end points that
+/// are not both literals or constants, as ndarray computes it, `tᵢ = a + step · i` with `step
+/// = (b − a) / (n − 1)` (zero for `n < 2`), through [`array_from_shape_fn`]: the counts are
+/// constants of the end points' type (`typed_like(&a, count_as(i))`), so the elements are
+/// followed as any arithmetic on `a` and `b`. `None` for other calls.
+fn array_linspace(path: &syn::Path, c: &syn::ExprCall, krate: &TokenStream) -> Option<Expr> {
+    let n = path.segments.len();
+    if n < 2 || c.args.len() != 3 {
+        return None;
+    }
+    let (ty, func) = (&path.segments[n - 2], &path.segments[n - 1]);
+    if func.ident != "linspace"
+        || !func.arguments.is_none()
+        || !(ty.ident == "Array1" || ty.ident == "Array")
+        || (constant_fill(&c.args[0]) && constant_fill(&c.args[1]))
+    {
+        return None;
+    }
+    let (a, e, len, span) = (&c.args[0], &c.args[1], &c.args[2], c.span());
+    let k = krate;
+    let count = |i: TokenStream| {
+        quote::quote_spanned!(span=>
+            #k::__private::typed_like(&__ad_lin_a, #k::__private::count_as(#i)))
+    };
+    let (steps, zero, at) = (
+        count(quote::quote_spanned!(span=> __ad_lin_n - 1)),
+        count(quote::quote_spanned!(span=> 0)),
+        count(quote::quote_spanned!(span=> __ad_lin_i)),
+    );
+    Some(syn::parse_quote_spanned! {span=> {
+        let __ad_lin_a = #a;
+        let __ad_lin_b = #e;
+        let __ad_lin_n: usize = #len;
+        let __ad_lin_step = if __ad_lin_n > 1 {
+            (__ad_lin_b - __ad_lin_a) / #steps
+        } else {
+            #zero
+        };
+        #k::__private::arrays::Array1::from_shape_fn(__ad_lin_n, |__ad_lin_i| {
+            __ad_lin_a + __ad_lin_step * #at
+        })
+    }})
+}
+
+/// Whether a fill value is a literal or a constant (`0.5`, `-1.0`, `EPS`, the macro's own
+/// `typed_like(&x, count_as(1))`), which needs no derivative.
+fn constant_fill(fill: &Expr) -> bool {
+    match chain::strip(fill) {
+        Expr::Lit(_) => true,
+        Expr::Call(c) => matches!(&*c.func, Expr::Path(p)
+            if p.path.segments.last().is_some_and(|s| s.ident == "typed_like")),
+        Expr::Unary(u) => matches!(chain::strip(&u.expr), Expr::Lit(_)),
+        Expr::Path(p) => p
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident.to_string().chars().all(|ch| !ch.is_lowercase())),
+        _ => false,
+    }
+}
+
+/// `Array3::from_elem(shape, x)`, `ArrayD::from_elem`, `Array::from_elem` (any type but
+/// `Array1` and `Array2`, which [`array_from_elem`] writes element by element) of a value that
+/// is not a literal or a constant, as the array of ones scaled by it, `from_elem(shape, 1) * x`,
+/// the one a constant of `x`'s type: the product is followed for any rank (the caller leaves a
+/// fill of data, a `bool` or an integer, as written). `None` for other calls.
+fn array_filled_any_rank(path: &syn::Path, c: &syn::ExprCall, krate: &TokenStream) -> Option<Expr> {
+    let n = path.segments.len();
+    if n < 2 || c.args.len() != 2 {
+        return None;
+    }
+    let (ty, func) = (&path.segments[n - 2], &path.segments[n - 1]);
+    if func.ident != "from_elem"
+        || !func.arguments.is_none()
+        || ty.ident == "Array1"
+        || ty.ident == "Array2"
+        || !ty.ident.to_string().starts_with("Array")
+        || constant_fill(&c.args[1])
+    {
+        return None;
+    }
+    let (shape, fill, span, k) = (&c.args[0], &c.args[1], c.span(), krate);
+    Some(syn::parse_quote_spanned! {span=> {
+        let __ad_fill = #fill;
+        #path(#shape, #k::__private::typed_like(&__ad_fill, #k::__private::count_as(1)))
+            * __ad_fill
+    }})
+}
+
 /// `Array1::from_elem(n, x)` and `Array2::from_elem((r, c), x)` (by a longer path too) of a
 /// value that is not a literal or a constant (a bias broadcast from a differentiated scalar) as
 /// `from_shape_fn(n, |i| x)` and `from_shape_fn((r, c), |(i, j)| x)`, which
@@ -2732,17 +2895,7 @@ fn array_from_elem(path: &syn::Path, c: &syn::ExprCall) -> Option<syn::ExprCall>
         return None;
     }
     let fill = &c.args[1];
-    let constant = match chain::strip(fill) {
-        Expr::Lit(_) => true,
-        Expr::Unary(u) => matches!(chain::strip(&u.expr), Expr::Lit(_)),
-        Expr::Path(p) => p
-            .path
-            .segments
-            .last()
-            .is_some_and(|s| s.ident.to_string().chars().all(|ch| !ch.is_lowercase())),
-        _ => false,
-    };
-    if constant {
+    if constant_fill(fill) {
         return None;
     }
     let closure: Expr = match ty.ident.to_string().as_str() {
@@ -2910,10 +3063,7 @@ fn has_try(e: &Expr) -> bool {
 /// shape applied to `0..v.len()`, so that a column-major shape (`(r, c).f()`) or custom strides
 /// take the elements ndarray takes (row-major order, `i * c + j`, only for a plain shape), and a
 /// length that does not fit fails at the same `unwrap`. `None` for anything else.
-fn array_from_shape_vec(
-    mc: &syn::ExprMethodCall,
-    krate: &proc_macro2::TokenStream,
-) -> Option<Expr> {
+fn array_from_shape_vec(mc: &syn::ExprMethodCall, krate: &TokenStream) -> Option<Expr> {
     let (c, fp) = unwrapped_call(mc)?;
     let path = &fp.path;
     let n = path.segments.len();
@@ -2957,7 +3107,22 @@ fn array_from_shape_vec(
         }});
     }
     if ty.ident != "Array2" {
-        return None;
+        // `Array::from_shape_vec(shape, v)`, `Array3::..`: the vector filled element by element
+        // as above, then reshaped in row-major order as `from_shape_vec` reads it (a shape
+        // with an order of its own, `(2, 3).f()`, is left as written).
+        if !ty.ident.to_string().starts_with("Array")
+            || matches!(chain::strip(shape), Expr::MethodCall(_))
+        {
+            return None;
+        }
+        return Some(syn::parse_quote_spanned! {span=> {
+            let __ad_from = #v;
+            let mut __ad_flat = #krate::__private::arrays::Array1::zeros(__ad_from.len());
+            for __ad_i in 0..__ad_from.len() {
+                __ad_flat[__ad_i] = __ad_from[__ad_i];
+            }
+            __ad_flat.into_shape_with_order(#shape).unwrap()
+        }});
     }
     Some(syn::parse_quote_spanned! {span=> {
         #positions

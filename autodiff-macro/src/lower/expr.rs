@@ -190,6 +190,15 @@ impl Lowering {
                             }
                         }
                     }
+                    // `*c.borrow()` of a parameter left out of the derivative (a `RefCell`
+                    // parameter, read as data): as written.
+                    if let Expr::MethodCall(mc) = inner
+                        && let Expr::Path(p) = chain::strip(&mc.receiver)
+                        && self.inactive_param(p)
+                        && mc.args.iter().all(|a| self.data_expr(a))
+                    {
+                        return self.opaque(b, e.to_token_stream(), Kind::Unknown, true, span);
+                    }
                     self.err_at(
                         e,
                         "dereferencing (`*x`) is supported for the items of loops, iterator \
@@ -765,6 +774,29 @@ impl Lowering {
         let msg = "a struct built from differentiated values is differentiated where its type \
                    derives `Differentiable`; else keep the fields as local variables, or return \
                    them as a tuple (`(x, y)`) and build the struct in the caller";
+        // `S { a: x, ..base }` of a variable read again (left by `syntax::desugar_forms`): as
+        // written where `base` holds data only (Rust moves the fields it does not name, and a
+        // struct without `Clone` stays readable), else a copy of `base` with `a` assigned.
+        if let (Some(fields), Some(base)) = (named.as_deref(), &es.rest)
+            && !fields.is_empty()
+            && let Expr::Path(bp) = super::chain::strip(base)
+            && bp.path.get_ident().is_some()
+        {
+            if self.data_struct_param(bp).is_some() || self.data_var(base) {
+                // The generated functions may hold `base` by reference: the fields copied
+                // from it as from the owned value (which must then be `Copy`, as they are
+                // where the update is written with `base` read again).
+                let mut es = es.clone();
+                let path = &es.path;
+                let borrowed: Expr = syn::parse_quote_spanned!(base.span()=>
+                    *::core::borrow::Borrow::<#path>::borrow(&#base));
+                es.rest = Some(Box::new(borrowed));
+                return self.opaque(b, es.to_token_stream(), Kind::Unknown, want, span);
+            }
+            if let Some(r) = super::syntax::struct_update(es, true) {
+                return self.expr(b, &r, want);
+            }
+        }
         // `S { ..s }` of a variable is `s`, moved.
         if let (Some([]), Some(base)) = (named.as_deref(), &es.rest) {
             if matches!(&**base, Expr::Path(p) if p.qself.is_none() && p.path.get_ident().is_some())

@@ -352,7 +352,13 @@ pub fn lower(item: &syn::ItemFn, active: &[bool], krate: proc_macro2::TokenStrea
             .map(|p| p.ident.to_string())
             .collect();
     in_place::array_from_fn_tail(&mut block, &item.sig.output);
-    desugar_forms(&mut block, &mut_refs, &shared_refs, &lw.krate);
+    let vectors: Vec<String> =
+        lw.f.params
+            .iter()
+            .filter(|p| syntax::is_vector_type(&p.ty))
+            .map(|p| p.ident.to_string())
+            .collect();
+    desugar_forms(&mut block, &mut_refs, &shared_refs, &vectors, &lw.krate);
     // Items at the top of the body are repeated in each generated function (see
     // `Signature::items`); they compute nothing here.
     for s in &block.stmts {

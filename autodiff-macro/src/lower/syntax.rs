@@ -300,6 +300,7 @@ pub(super) fn desugar_forms(
     block: &mut syn::Block,
     mut_refs: &[String],
     shared_refs: &[String],
+    vectors: &[String],
     krate: &proc_macro2::TokenStream,
 ) {
     fn conjuncts(e: &Expr, out: &mut Vec<Expr>) {
@@ -409,7 +410,11 @@ pub(super) fn desugar_forms(
     /// `a.axis_iter(Axis(1))`, with `.into_iter()`, then `.zip(other)` and/or `.enumerate()`)
     /// of a matrix variable `a`: a loop over the index (zipped with `other`, an iterator chain
     /// like any other), each lane read as `a.row(i)` (`a.column(j)`), which is followed.
-    fn lane_loop(fl: &syn::ExprForLoop, krate: &proc_macro2::TokenStream) -> Option<Expr> {
+    fn lane_loop(
+        fl: &syn::ExprForLoop,
+        krate: &proc_macro2::TokenStream,
+        vectors: &[String],
+    ) -> Option<Expr> {
         let mut src = &*fl.expr;
         let mut enumerate = false;
         if let Expr::MethodCall(mc) = src {
@@ -488,7 +493,23 @@ pub(super) fn desugar_forms(
         // `axis_iter(Axis(0))` (a 3-D array's matrices, a matrix's rows).
         let outer: Expr = syn::parse_quote_spanned!(mc.method.span()=> #krate::__private::Axis(0));
         let chunk = syn::Ident::new("__ad_chunk", span);
-        let (count, read) = if mc.method == "axis_chunks_iter" {
+        let vector = a
+            .path
+            .get_ident()
+            .is_some_and(|n| vectors.contains(&n.to_string()));
+        let (count, read) = if mc.method == "axis_chunks_iter" && vector {
+            // Of a vector (declared one), only along `Axis(0)`: runs of `k` elements (the last
+            // one shorter), each `a.slice(s![k·i..min(k·(i + 1), n)])`.
+            if !rows {
+                return None;
+            }
+            let len = quote::quote!(#a.len());
+            let range = quote::quote!(#k * #chunk..((#k + 1) * #chunk).min(#len));
+            (
+                quote::quote!((#len + #chunk - 1) / #chunk),
+                quote::quote!(#a.slice(#krate::__private::s![#range])),
+            )
+        } else if mc.method == "axis_chunks_iter" {
             // `a.axis_chunks_iter(Axis(0), k)` of a matrix: blocks of `k` rows (the last one
             // shorter), each the region `a.slice(s![k·i..min(k·(i + 1), n), ..])`.
             let len = if rows {
@@ -1249,61 +1270,6 @@ pub(super) fn desugar_forms(
             ),
         })
     }
-    /// `S { a: x, ..base }` as the copy of `base` with its fields assigned, `{ let mut s =
-    /// base; s.a = x; s }`, which is followed (a field assignment is a new version of the
-    /// struct); `..Default::default()` as `..S::default()`, the type rustc needs for `s.a`.
-    /// With `copy`, a `base` that is a place is copied, `base.clone()`: Rust moves only the
-    /// fields it does not name from a place, so `base` stays readable where those are `Copy`
-    /// (`S { a: y, ..base }` then `base.c`, also in a loop, or a borrow of `base` that the
-    /// backward pass of an earlier call `g(x, &base)` still holds), which the copy keeps so.
-    fn struct_update(es: &syn::ExprStruct, copy: bool) -> Option<Expr> {
-        let base = es.rest.as_deref()?;
-        if es.qself.is_some() || es.fields.is_empty() {
-            return None;
-        }
-        let mut names = Vec::new();
-        let mut values = Vec::new();
-        for fv in &es.fields {
-            let syn::Member::Named(id) = &fv.member else {
-                return None;
-            };
-            names.push(id);
-            values.push(&fv.expr);
-        }
-        let path = &es.path;
-        let span = es
-            .dot2_token
-            .as_ref()
-            .map_or_else(|| path.span(), |d| d.spans[0]);
-        let base: Expr = match strip_group(base) {
-            Expr::Call(c)
-                if c.args.is_empty()
-                    && matches!(&*c.func, Expr::Path(f) if f.qself.is_none()
-                        && f.path.segments.last().is_some_and(|s| s.ident == "default")
-                        && f.path.segments.iter().rev().nth(1).is_some_and(|s| s.ident == "Default")) =>
-            {
-                syn::parse_quote_spanned!(span=> #path::default())
-            }
-            b if copy && place_root(b).is_some() => {
-                syn::parse_quote_spanned!(span=> #b.clone())
-            }
-            b => b.clone(),
-        };
-        // The fields first, as Rust evaluates them before the base (which may move a variable
-        // they read: `S { a: s.b, ..s }`).
-        let vals: Vec<syn::Ident> = (0..names.len())
-            .map(|k| syn::Ident::new(&format!("__ad_update{k}"), span))
-            .collect();
-        let tmp = syn::Ident::new("__ad_update", span);
-        // The value as a literal of the type (`S { ..s }`, which is `s`), so that the methods
-        // of a `let` bound to it are the struct's (see `calls::built_struct`).
-        Some(syn::parse_quote_spanned!(span=> {
-            #(let #vals = #values;)*
-            let mut #tmp = #base;
-            #(#tmp.#names = #vals;)*
-            #path { ..#tmp }
-        }))
-    }
     /// The functions a `use` in the block imports by name (`use physics::range;`, also `as r`)
     /// called by
     /// their paths (`physics::range(v, a)`), so that the calls of the generated code name the
@@ -1541,6 +1507,10 @@ pub(super) fn desugar_forms(
         /// the expression visited: a struct update's base read again (see `struct_update`).
         names: std::collections::HashMap<String, usize>,
         loops: usize,
+        /// The names of vectors, by their declared type or the constructor they are made by
+        /// (`x: &Array1<f64>`, `let v: Array1<f64> = ..`, `let v = Array1::zeros(n);`): the
+        /// rank an ndarray method's rewrite depends on (`axis_chunks_iter`).
+        vectors: Vec<String>,
     }
     impl Desugar<'_> {
         /// `let S { a, b: p, .. } = init;` (and `let S(a, _) = init;`) as one `let` per field,
@@ -2332,7 +2302,7 @@ pub(super) fn desugar_forms(
             // A loop over the lanes of a matrix is taken before its head is rewritten as a
             // chain below.
             if let Expr::ForLoop(fl) = e {
-                if let Some(lanes) = lane_loop(fl, self.krate) {
+                if let Some(lanes) = lane_loop(fl, self.krate, &self.vectors) {
                     *e = lanes;
                 }
             }
@@ -2370,7 +2340,12 @@ pub(super) fn desugar_forms(
                     let again = es.rest.as_deref().and_then(place_root).is_some_and(|r| {
                         self.loops > 0 || self.names.get(&r.to_string()).is_some_and(|&n| n > 1)
                     });
-                    if let Some(r) = struct_update(es, again) {
+                    let variable = es.rest.as_deref().is_some_and(|b| {
+                        matches!(super::chain::strip(b), Expr::Path(p) if p.path.get_ident().is_some())
+                    });
+                    if again && variable {
+                        // Decided where the lowering knows whether `base` holds data only.
+                    } else if let Some(r) = struct_update(es, again) {
                         *e = r;
                     }
                 }
@@ -2607,11 +2582,147 @@ pub(super) fn desugar_forms(
             krate,
             names: name_counts(block),
             loops: 0,
+            vectors: vector_locals(block, vectors),
         },
         block,
     );
 }
 
+/// Whether `t` is an ndarray vector type: `Array1<T>`, `ArrayView1<T>`, behind references.
+pub(super) fn is_vector_type(t: &syn::Type) -> bool {
+    match t {
+        syn::Type::Reference(r) => is_vector_type(&r.elem),
+        syn::Type::Path(p) => p
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "Array1" || s.ident == "ArrayView1"),
+        _ => false,
+    }
+}
+
+/// The locals declared as ndarray vectors (`let v: Array1<f64> = ..`), made by a vector's
+/// constructor (`Array1::zeros(n)`, `arr1(&[..])`) or by a method that keeps the rank of a
+/// vector before it (`let h = x.mapv(..);` of a vector `x`), with `vectors` those known before.
+fn vector_locals(block: &syn::Block, vectors: &[String]) -> Vec<String> {
+    struct Locals(Vec<String>);
+    impl Locals {
+        /// `x.mapv(..)`, `x.clone()`, `x.exp()`, .. of a vector `x`.
+        fn keeps_rank(&self, e: &Expr) -> bool {
+            const SAME_SHAPE: &[&str] = &[
+                "mapv",
+                "map",
+                "clone",
+                "to_owned",
+                "into_owned",
+                "view",
+                "exp",
+                "ln",
+                "sqrt",
+                "abs",
+                "tanh",
+                "sin",
+                "cos",
+                "powi",
+                "powf",
+                "signum",
+            ];
+            match e {
+                Expr::MethodCall(mc) if SAME_SHAPE.contains(&mc.method.to_string().as_str()) => {
+                    match &*mc.receiver {
+                        Expr::Path(p) => p
+                            .path
+                            .get_ident()
+                            .is_some_and(|id| self.0.contains(&id.to_string())),
+                        r => self.keeps_rank(r),
+                    }
+                }
+                _ => false,
+            }
+        }
+    }
+    impl<'ast> syn::visit::Visit<'ast> for Locals {
+        fn visit_local(&mut self, l: &'ast syn::Local) {
+            let (pat, ty) = match &l.pat {
+                Pat::Type(pt) => (&*pt.pat, Some(&*pt.ty)),
+                p => (p, None),
+            };
+            let made = l.init.as_ref().is_some_and(|i| match &*i.expr {
+                Expr::Call(c) => matches!(&*c.func, Expr::Path(p)
+                    if p.path.segments.iter().any(|s| s.ident == "Array1" || s.ident == "arr1")),
+                e => self.keeps_rank(e),
+            });
+            if let Pat::Ident(pi) = pat {
+                if ty.is_some_and(is_vector_type) || made {
+                    self.0.push(pi.ident.to_string());
+                }
+            }
+            syn::visit::visit_local(self, l);
+        }
+    }
+    let mut v = Locals(vectors.to_vec());
+    syn::visit::Visit::visit_block(&mut v, block);
+    v.0
+}
+
+/// `S { a: x, ..base }` as the copy of `base` with its fields assigned, `{ let mut s =
+/// base; s.a = x; s }`, which is followed (a field assignment is a new version of the
+/// struct); `..Default::default()` as `..S::default()`, the type rustc needs for `s.a`.
+/// With `copy`, a `base` that is a place is copied, `base.clone()`: Rust moves only the
+/// fields it does not name from a place, so `base` stays readable where those are `Copy`
+/// (`S { a: y, ..base }` then `base.c`, also in a loop, or a borrow of `base` that the
+/// backward pass of an earlier call `g(x, &base)` still holds), which the copy keeps so. A
+/// base that is a variable read again is left to the lowering (`Lowering::struct_literal`),
+/// which sees whether it holds data only: then the update runs as written, moving what Rust
+/// moves, so that a struct without `Clone` stays readable where its other fields are `Copy`.
+pub(super) fn struct_update(es: &syn::ExprStruct, copy: bool) -> Option<Expr> {
+    let base = es.rest.as_deref()?;
+    if es.qself.is_some() || es.fields.is_empty() {
+        return None;
+    }
+    let mut names = Vec::new();
+    let mut values = Vec::new();
+    for fv in &es.fields {
+        let syn::Member::Named(id) = &fv.member else {
+            return None;
+        };
+        names.push(id);
+        values.push(&fv.expr);
+    }
+    let path = &es.path;
+    let span = es
+        .dot2_token
+        .as_ref()
+        .map_or_else(|| path.span(), |d| d.spans[0]);
+    let base: Expr = match super::chain::strip(base) {
+        Expr::Call(c)
+            if c.args.is_empty()
+                && matches!(&*c.func, Expr::Path(f) if f.qself.is_none()
+                    && f.path.segments.last().is_some_and(|s| s.ident == "default")
+                    && f.path.segments.iter().rev().nth(1).is_some_and(|s| s.ident == "Default")) =>
+        {
+            syn::parse_quote_spanned!(span=> #path::default())
+        }
+        b if copy && place_root(b).is_some() => {
+            syn::parse_quote_spanned!(span=> #b.clone())
+        }
+        b => b.clone(),
+    };
+    // The fields first, as Rust evaluates them before the base (which may move a variable
+    // they read: `S { a: s.b, ..s }`).
+    let vals: Vec<syn::Ident> = (0..names.len())
+        .map(|k| syn::Ident::new(&format!("__ad_update{k}"), span))
+        .collect();
+    let tmp = syn::Ident::new("__ad_update", span);
+    // The value as a literal of the type (`S { ..s }`, which is `s`), so that the methods
+    // of a `let` bound to it are the struct's (see `calls::built_struct`).
+    Some(syn::parse_quote_spanned!(span=> {
+        #(let #vals = #values;)*
+        let mut #tmp = #base;
+        #(#tmp.#names = #vals;)*
+        #path { ..#tmp }
+    }))
+}
 /// The variable a place expression is rooted in: `s`, `s.inner`, `self.p`; `None` for a call,
 /// a literal or another expression, which a struct update moves from.
 fn place_root(e: &Expr) -> Option<&syn::Ident> {

@@ -120,6 +120,15 @@ pub fn bound(
 /// tangent of a pullback that uses them): `(helper, its argument names, per argument the form,
 /// or "" for an argument it is constant in)`.
 const HELPER_PARTIALS: &[(&str, &[&str], &[&str])] = &[
+    // t/d, 0 where t = 0 (the derivative along a tangent `t` of a rule infinite at a point).
+    (
+        "over_along",
+        &["t", "d"],
+        &[
+            "d::over_along(g, d)",
+            "-(d::over_along(g * d::over_along(t, d), d))",
+        ],
+    ),
     // x/y, 0 at y = 0.
     (
         "hypot_d",

@@ -59,8 +59,12 @@ pub const UNARY_METHODS: &[PrimDef] = unary! {
     "log2" => "g / (x * 0.6931471805599453)", "d/dx log₂ x = 1/(x·ln 2)";
     "log10" => "g / (x * 2.302585092994046)", "d/dx log₁₀ x = 1/(x·ln 10)";
     "ln_1p" => "g / (1.0 + x)", "d/dx ln(1 + x) = 1/(1 + x)";
-    "sqrt" => "g / (2.0 * y)", "d/dx √x = 1/(2√x) = 1/(2y); +∞ at x = 0";
-    "cbrt" => "g / (3.0 * (y * y))", "d/dx ∛x = 1/(3·x^(2/3)) = 1/(3y²); +∞ at x = 0";
+    "sqrt" => "d::over_along(g, 2.0 * y)",
+        "d/dx √x = 1/(2√x) = 1/(2y); +∞ at x = 0, where a zero tangent or cotangent gives 0 \
+         (√ of a constant 0 is a constant), not 0·∞";
+    "cbrt" => "d::over_along(g, 3.0 * (y * y))",
+        "d/dx ∛x = 1/(3·x^(2/3)) = 1/(3y²); +∞ at x = 0, where a zero tangent or cotangent \
+         gives 0, not 0·∞";
     "recip" => "g * -(y * y)", "d/dx 1/x = −1/x² = −y²";
     "sin" => "g * x.cos()", "d/dx sin x = cos x";
     "cos" => "g * -x.sin()", "d/dx cos x = −sin x";

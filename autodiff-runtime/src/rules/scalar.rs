@@ -355,6 +355,16 @@ pub mod d {
         if h == T::ZERO { T::ZERO } else { -(x / h / h) }
     }
 
+    /// `t / d`, exactly `0` where `t = 0`: a tangent (or cotangent) through a rule that is
+    /// infinite at a point, `√x` at `x = 0`. A zero tangent there is that of a constant (`√0`
+    /// of a `0.0` beside differentiated values in a `Vec`), whose derivative along any
+    /// direction is `0`, where `0/0` would make it NaN; a non-zero one keeps the infinite
+    /// factor (`t/0 = ±∞`, the true derivative).
+    #[inline(always)]
+    pub fn over_along<T: Float>(t: T, d: T) -> T {
+        if t == T::ZERO { T::ZERO } else { t / d }
+    }
+
     /// `∂/∂x √(x² + a²) = x/y`, `0` at the origin (`y = 0`).
     #[inline(always)]
     pub fn hypot_d<T: Float>(x: T, y: T) -> T {
