@@ -31,6 +31,7 @@ fn main() {
         "src/generate/calls.rs",
         "src/generate/arrays.rs",
         "src/generate/scopes.rs",
+        "src/generate/models.rs",
         "known-failures.txt",
     ] {
         println!("cargo:rerun-if-changed={f}");

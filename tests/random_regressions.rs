@@ -5,7 +5,9 @@
 //! (`copy_from_slice`, `clone_from_slice`, `extend_from_slice`), literals assigned to variables
 //! whose type rustc infers (also where only constants gave it, then a method of the literal), variables shadowed inside a loop, a loop's item read by a predicate run as written, `return`/`break` in the `else` of an `if let`, `Vec::from` of differentiated values, and literals assigned over variables whose earlier value has a type only rustc knows (a call's result, a tuple's field), under `hessian` the pullback of a call whose cotangent no direction changes, and buffers that helpers write through `&mut` (an array written, then lent as a slice; a `Vec` pushed to in a `while` loop), and `*self`, `*x` and `*p` of parameters taken by reference under `hessian`. Each is checked against its analytic gradient (stated in a comment) and
 //! central finite differences, and its tangent against the gradient; a local matrix written by
-//! element and then iterated (`indexed_iter`, `iter()`) is checked the same way.
+//! element and then iterated (`indexed_iter`, `iter()`) is checked the same way, and so are
+//! windows read by a `filter`'s predicate, `step_by` after `filter`, and an array literal lent to
+//! a callee taking a slice inside a branch under `hessian`.
 
 #![allow(
     clippy::assign_op_pattern,
@@ -2459,4 +2461,187 @@ fn matrix_written_by_element_then_iterated() {
     let (_, gh, h) = matrix_written_in_a_branch_iterated_hvp(x, -0.6);
     close("branch hvp gradient", gh, g, 1e-12);
     close("branch hvp", h, -0.6 * 4.0, 1e-12);
+}
+
+/// v = [x, 2x, x²]: the windows (x, 2x) and (2x, x²) both pass `w[1] > 0` for x > 0, f = 2x² +
+/// 2x³; f' = 4x + 6x², f'' = 4 + 12x. The predicate reads the window of a local `Vec`.
+#[differentiate(hessian)]
+fn windows_filtered(x: f64) -> f64 {
+    let v = vec![x, 2.0 * x, x * x];
+    v.windows(2)
+        .filter(|&w| w[1] > 0.0)
+        .map(|w| w[0] * w[1])
+        .sum::<f64>()
+}
+
+/// a = [x, y, xy] zipped with the windows of b = [y, x, 1]: (x, [y, x]) and (y, [x, 1]) both
+/// pass the filter for small values, f = x·x + y·1 = x² + y; ∂x = 2x, ∂y = 1, H = [[2, 0], [0,
+/// 0]]. The predicate takes the pair apart, `|&(p, w)|`, inside a loop.
+#[differentiate(hessian)]
+fn zip_windows_filtered(x: f64, y: f64) -> f64 {
+    let a = vec![x, y, x * y];
+    let b = vec![y, x, 1.0];
+    let mut t = 0.0;
+    for _ in 0..2 {
+        t += a
+            .iter()
+            .copied()
+            .zip(b.windows(2))
+            .filter(|&(p, w)| w[0] * p < 10.0)
+            .map(|(p, w)| p * w[1])
+            .sum::<f64>();
+    }
+    t * 0.5
+}
+
+#[test]
+fn windows_read_by_a_predicate() {
+    // The window given to `filter`'s predicate was made of the container moved into the
+    // predicate's code: rustc's E0382 "use of moved value" in generated code, in every loop a
+    // chain over `windows(2)` with a `filter` makes.
+    for x in [0.4, 1.3] {
+        let (v, g) = windows_filtered_grad(x);
+        assert_eq!(v, windows_filtered(x));
+        close("windows filtered", v, 2.0 * x * x + 2.0 * x * x * x, 1e-12);
+        close("windows filtered gradient", g, 4.0 * x + 6.0 * x * x, 1e-12);
+        fd("windows filtered", windows_filtered, x, g);
+        let (_, t) = windows_filtered_jvp(x, -0.7);
+        close("windows filtered tangent", t, -0.7 * g, 1e-12);
+        let (_, gh, h) = windows_filtered_hvp(x, -0.7);
+        close("windows filtered hvp gradient", gh, g, 1e-12);
+        close("windows filtered hvp", h, -0.7 * (4.0 + 12.0 * x), 1e-12);
+    }
+    let (x, y) = (0.6, -0.3);
+    let (v, g) = zip_windows_filtered_grad(x, y);
+    assert_eq!(v, zip_windows_filtered(x, y));
+    close("zip windows", v, x * x + y, 1e-12);
+    close2("zip windows gradient", g, (2.0 * x, 1.0));
+    fd2("zip windows", zip_windows_filtered, (x, y), g);
+    let (_, t) = zip_windows_filtered_jvp(x, y, 0.5, -1.0);
+    close("zip windows tangent", t, 0.5 * g.0 - g.1, 1e-12);
+    let (_, gh, h) = zip_windows_filtered_hvp(x, y, 0.5, -1.0);
+    close2("zip windows hvp gradient", gh, g);
+    close2("zip windows hvp", h, (2.0 * 0.5, 0.0));
+}
+
+/// xs = [x, −1, 2x, −2, 3x, x]; for x > 0 the filter keeps [x, 2x, 3x, x] and `step_by(2)`
+/// [x, 3x]: f = x² + 9x² = 10x²; f' = 20x, f'' = 20.
+#[differentiate(hessian)]
+fn filtered_then_stepped(x: f64) -> f64 {
+    let xs = vec![x, -1.0, 2.0 * x, -2.0, 3.0 * x, x];
+    xs.iter()
+        .filter(|&&u| u > 0.0)
+        .step_by(2)
+        .map(|&u| u * u)
+        .sum()
+}
+
+/// The same kept items skipped by one, [2x, 3x, x], stepped by 2, [2x, x], and enumerated in a
+/// `for` loop adding u·(i + 1)·x + x: f = 2x·1·x + x·2·x + 2x = 4x² + 2x; f' = 8x + 2, f'' = 8.
+#[differentiate(hessian)]
+fn filtered_skipped_stepped_enumerated(x: f64) -> f64 {
+    let xs = vec![x, -1.0, 2.0 * x, -2.0, 3.0 * x, x];
+    let mut t = 0.0;
+    for (i, &u) in xs
+        .iter()
+        .filter(|&&u| u > 0.0)
+        .skip(1)
+        .step_by(2)
+        .enumerate()
+    {
+        t += u * (i as f64 + 1.0) * x + x;
+    }
+    t
+}
+
+#[test]
+fn step_by_after_a_filter() {
+    // `step_by` after `filter` (or any adapter that drops items) was an error that said to put
+    // it before; it now keeps every n-th item that reaches it, counted in the loop.
+    for x in [0.5, 1.7] {
+        let (v, g) = filtered_then_stepped_grad(x);
+        assert_eq!(v, filtered_then_stepped(x));
+        close("stepped", v, 10.0 * x * x, 1e-12);
+        close("stepped gradient", g, 20.0 * x, 1e-12);
+        fd("stepped", filtered_then_stepped, x, g);
+        let (_, t) = filtered_then_stepped_jvp(x, 0.3);
+        close("stepped tangent", t, 0.3 * g, 1e-12);
+        let (_, gh, h) = filtered_then_stepped_hvp(x, 0.3);
+        close("stepped hvp gradient", gh, g, 1e-12);
+        close("stepped hvp", h, 0.3 * 20.0, 1e-12);
+
+        let (v, g) = filtered_skipped_stepped_enumerated_grad(x);
+        assert_eq!(v, filtered_skipped_stepped_enumerated(x));
+        close("skipped", v, 4.0 * x * x + 2.0 * x, 1e-12);
+        close("skipped gradient", g, 8.0 * x + 2.0, 1e-12);
+        fd("skipped", filtered_skipped_stepped_enumerated, x, g);
+        let (_, gh, h) = filtered_skipped_stepped_enumerated_hvp(x, -1.1);
+        close("skipped hvp gradient", gh, g, 1e-12);
+        close("skipped hvp", h, -1.1 * 8.0, 1e-12);
+    }
+}
+
+#[differentiate(hessian)]
+fn pair_product(xs: &[f64]) -> f64 {
+    xs[0] * xs[1]
+}
+
+/// x > 0.5: f = x; otherwise the array literal [x, 2x] lent to a helper taking a slice, f =
+/// 2x². f' = 1 or 4x, f'' = 0 or 4.
+#[differentiate(hessian)]
+fn literal_lent_in_a_branch(x: f64) -> f64 {
+    let mut t = 0.0;
+    if x > 0.5 {
+        t += x;
+    } else {
+        t += pair_product(&[x, 2.0 * x]);
+    }
+    t
+}
+
+/// A struct whose method takes a slice, given `&[x, x]` in a branch: for x ≤ 0.5, f = k·x² with
+/// k = x, f = x³; f' = 3x², f'' = 6x. Otherwise f = k = x.
+#[derive(Clone, autodiff::Differentiable)]
+struct Weigher {
+    k: f64,
+}
+
+#[differentiate(hessian)]
+impl Weigher {
+    fn weigh(&self, xs: &[f64]) -> f64 {
+        self.k * xs[0] * xs[1]
+    }
+}
+
+#[differentiate(hessian)]
+fn method_given_a_literal_in_a_branch(x: f64) -> f64 {
+    let s = Weigher { k: x };
+    if x > 0.5 { s.k } else { s.weigh(&[x, x]) }
+}
+
+#[test]
+fn array_literal_lent_in_a_branch_under_hessian() {
+    // Under `hessian`, the pullback read the array back from what the branch kept and gave the
+    // callee its tangent as an array where the callee takes a slice: rustc's E0277 "the
+    // tangents of this forward rule do not match the call's differentiable arguments".
+    for (x, d, h) in [(0.3, 4.0 * 0.3, 4.0), (0.8, 1.0, 0.0)] {
+        let (v, g) = literal_lent_in_a_branch_grad(x);
+        assert_eq!(v, literal_lent_in_a_branch(x));
+        close("lent in a branch gradient", g, d, 1e-12);
+        fd("lent in a branch", literal_lent_in_a_branch, x, g);
+        let (_, gh, hv) = literal_lent_in_a_branch_hvp(x, 0.6);
+        close("lent in a branch hvp gradient", gh, g, 1e-12);
+        close("lent in a branch hvp", hv, 0.6 * h, 1e-12);
+    }
+    for (x, d, h) in [(0.3, 3.0 * 0.09, 6.0 * 0.3), (0.8, 1.0, 0.0)] {
+        let (v, g) = method_given_a_literal_in_a_branch_grad(x);
+        assert_eq!(v, method_given_a_literal_in_a_branch(x));
+        close("method gradient", g, d, 1e-12);
+        fd("method", method_given_a_literal_in_a_branch, x, g);
+        let (_, t) = method_given_a_literal_in_a_branch_jvp(x, -0.4);
+        close("method tangent", t, -0.4 * d, 1e-12);
+        let (_, gh, hv) = method_given_a_literal_in_a_branch_hvp(x, -0.4);
+        close("method hvp gradient", gh, g, 1e-12);
+        close("method hvp", hv, -0.4 * h, 1e-12);
+    }
 }

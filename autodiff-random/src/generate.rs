@@ -47,6 +47,9 @@ mod arrays;
 #[path = "generate/scopes.rs"]
 mod scopes;
 
+#[path = "generate/models.rs"]
+mod models;
+
 /// The seed of the CI test's cases: case `i` has seed `case_seed(CI_SEED, i)`.
 pub const CI_SEED: u64 = 440;
 
@@ -157,6 +160,8 @@ pub const STMT_KINDS: &[&str] = &[
     "const_arr",
     "nd_loop",
     "shadow",
+    "model",
+    "adapters",
 ];
 
 /// The parameter kinds, named for [`Config::param_weights`].
@@ -239,6 +244,8 @@ impl Default for Config {
                 2,  // const_arr
                 1,  // nd_loop
                 1,  // shadow
+                1,  // model
+                2,  // adapters
             ],
             param_weights: vec![10, 5, 2, 2, 2, 2, 4, 2, 2],
             diverging_else: true,
@@ -297,6 +304,8 @@ impl Config {
             ("const_arr", 0),
             ("nd_loop", 0),
             ("shadow", 0),
+            ("model", 0),
+            ("adapters", 0),
         ])
     }
 
@@ -1396,6 +1405,8 @@ impl<'a> FnGen<'a> {
                 "const_arr" => self.s_const_arr(),
                 "nd_loop" => self.s_nd_loop(),
                 "shadow" => self.s_shadow(),
+                "model" => self.s_model(),
+                "adapters" => self.s_adapters(),
                 _ => false,
             };
             if done {

@@ -250,6 +250,9 @@ impl Case {
         if self.functions.iter().any(|f| f.source.contains("Acc")) {
             out.push_str(&self.acc());
         }
+        if self.functions.iter().any(|f| f.source.contains("Net")) {
+            out.push_str(&self.model());
+        }
         if !self.functions.iter().any(|f| f.source.contains("Pt {")) {
             return out;
         }
@@ -309,6 +312,34 @@ impl Case {
              self.decay(k);\n            self.s += 0.25 * self.m.tanh();\n        }}\n    }}\n\n    \
              fn value(&self) -> {f} {{\n        self.s * 0.5 + self.m\n    }}\n\n    \
              fn parts(&self) -> ({f}, {f}) {{\n        (self.s.tanh(), self.m * self.s.tanh())\n    }}\n}}\n\n",
+            f = self.float.name(),
+            attr = self.attribute()
+        )
+    }
+
+    /// `Net { w, b, k }`, a model with a `Vec` of weights whose `&self` methods call each
+    /// other: `eval` calls `act`, `loss` calls `eval` in a loop, `settle` iterates `eval` in a
+    /// `loop` to a tolerance and `break`s with its value, `grow` runs a `while` whose trip
+    /// count the model decides.
+    fn model(&self) -> String {
+        format!(
+            "#[derive(Clone, autodiff::Differentiable)]\nstruct Net {{\n    w: Vec<{f}>,\n    b: {f},\n    k: {f},\n}}\n\n\
+             {attr}\nimpl Net {{\n    fn act(&self, u: {f}) -> {f} {{\n        (u * self.k).tanh() + 0.5 * self.b\n    }}\n\n    \
+             fn eval(&self, x: {f}) -> {f} {{\n        let mut s = self.b;\n        \
+             for (i, &wi) in self.w.iter().enumerate() {{\n            \
+             s += wi * (x * (i as {f} + 1.0) * 0.5).sin();\n        }}\n        \
+             self.act(0.5 * s)\n    }}\n\n    \
+             fn loss(&self, xs: &[{f}]) -> {f} {{\n        let mut l = 0.0;\n        \
+             for &x in xs {{\n            let r = self.eval(x) - 0.5 * x.tanh();\n            l += r * r;\n        }}\n        \
+             l / (xs.len() as {f})\n    }}\n\n    \
+             fn settle(&self, x0: {f}) -> {f} {{\n        let mut x = x0;\n        let mut n = 0;\n        \
+             loop {{\n            let y = self.eval(x);\n            \
+             if (y - x).abs() < 0.01 || n >= 5 {{\n                break y;\n            }}\n            \
+             x = 0.5 * x + 0.5 * y;\n            n += 1;\n        }}\n    }}\n\n    \
+             fn grow(&self, x: {f}) -> {f} {{\n        let mut u = x.tanh().abs() + 0.5;\n        \
+             let mut steps = 0.0;\n        while u < 3.0 {{\n            \
+             u += 0.5 + 0.25 * self.act(u).tanh();\n            steps += 1.0;\n        }}\n        \
+             u * 0.25 + steps * 0.125\n    }}\n}}\n\n",
             f = self.float.name(),
             attr = self.attribute()
         )

@@ -47,7 +47,8 @@ fn programs_and_check_modules_parse() {
                 } else {
                     0
                 }
-                + usize::from(case.program().contains("struct Acc"));
+                + usize::from(case.program().contains("struct Acc"))
+                + usize::from(case.program().contains("struct Net"));
             let program = case.program();
             let attr = if case.hessian {
                 "#[differentiate(hessian)]"
@@ -430,4 +431,48 @@ fn the_array_loops_and_shadowing_chains_are_generated() {
             "no program writes `{form}`"
         );
     }
+}
+
+/// The `model` and `adapters` kinds write what they are there for: a model whose `&self`
+/// methods call each other, built three ways, called in loops, branches and a `loop` with a
+/// `break` value and passed to helpers by reference and by value; chains of several adapters
+/// with nested patterns, reduced five ways, and a helper generic over its float type called
+/// with both float types.
+#[test]
+fn the_models_and_adapter_chains_are_generated() {
+    let forms = [
+        "impl Net {",
+        "Net { w: vec![",
+        "Net { k: ",
+        ".iter().map(|e| (e * u",
+        ".w.push(u",
+        ".settle(z) * 0.5;",
+        "Net::act(&md",
+        " = loop {",
+        "break y * 0.5 + mq",
+        ".grow(u",
+        "(m: &Net, xs: &[f64], t: f64) -> f64 {",
+        "(mut m: Net, t: f64) -> f64 {",
+        "(m: Net, t: f32) -> f32 {",
+        ".clone(), u",
+        ".loss(&",
+        ".enumerate()",
+        ".step_by(",
+        ".rev()",
+        ".skip(",
+        ".take(",
+        ".copied().zip(",
+        ".windows(2)",
+        ".filter(|&(ai",
+        ".filter(|&&az",
+        ".product();",
+        ".fold(u",
+        ".max_by(|p, q| p.total_cmp(q)).unwrap_or(0.0);",
+        ".min_by(|p, q| p.partial_cmp(q).unwrap()).unwrap();",
+        "::<f32>(u",
+        "::<f64>(u",
+        ": Vec<f32> = ",
+        "let h = T::from(0.5).unwrap();",
+    ];
+    assert_written(29, &[("model", 30), ("adapters", 30)], &forms);
 }

@@ -354,30 +354,33 @@ impl Func {
                     }
                     _ => return false,
                 },
-                ValueDef::BlockParam(b, k) => {
-                    let kept = self.insts.iter().find_map(|inst| match &inst.kind {
-                        InstKind::MatchRecord { of, arms, .. } => {
-                            let variant = arms.iter().position(|&a| a == b)?;
-                            self.insts.iter().find_map(|m| match &m.kind {
-                                InstKind::MakeRecord {
-                                    of: o,
-                                    variant: n,
-                                    values,
-                                } if o == of && *n == variant => values.get(k),
-                                _ => None,
-                            })
-                        }
-                        _ => None,
-                    });
-                    match kept {
-                        Some(&p) => self.strip_ref(p),
-                        None => return false,
-                    }
-                }
+                ValueDef::BlockParam(b, k) => match self.recorded(b, k) {
+                    Some(p) => self.strip_ref(p),
+                    None => return false,
+                },
                 _ => return self.view_param(v).is_some(),
             };
         }
         false
+    }
+
+    /// The value that the `k`-th binding of `b`, an arm of a record's `match` (the pullback
+    /// reading what the forward sweep kept), was made from: the `k`-th value of its record.
+    fn recorded(&self, b: Block, k: usize) -> Option<Value> {
+        self.insts.iter().find_map(|inst| match &inst.kind {
+            InstKind::MatchRecord { of, arms, .. } => {
+                let variant = arms.iter().position(|&a| a == b)?;
+                self.insts.iter().find_map(|m| match &m.kind {
+                    InstKind::MakeRecord {
+                        of: o,
+                        variant: n,
+                        values,
+                    } if o == of && *n == variant => values.get(k).copied(),
+                    _ => None,
+                })
+            }
+            _ => None,
+        })
     }
 
     /// Reads through `&x` (and `&&x`): the value referred to.
@@ -448,7 +451,9 @@ impl Func {
                                 .and_then(|k| init.get(k))?;
                             cur = i;
                         }
-                        None => return None,
+                        // What the pullback reads back of the forward sweep (an array made in
+                        // a branch and lent there, under `hessian`): the value it kept.
+                        None => cur = self.strip_ref(self.recorded(b, k)?),
                     }
                 }
                 ValueDef::Result(i, k) if k > 0 || self.is_join(i) => match &self.inst(i).kind {

@@ -653,8 +653,11 @@ impl Lowering {
                 (quote!((#(#parts,)*)), *refs)
             }
             Item::Window { w, refs } => {
-                let (base, start, len) =
-                    (bind(w.base, uses), bind(w.start, uses), bind(w.len, uses));
+                // The container through a borrow made in `b`: bound by value, a `Vec` would be
+                // moved into the first item's tokens (a predicate run in a loop).
+                let k = self.kind(w.base);
+                let r = self.inst1(b, InstKind::Ref(w.base), k, span);
+                let (base, start, len) = (bind(r, uses), bind(w.start, uses), bind(w.len, uses));
                 (quote!(&#base[#start..#start + #len]), *refs)
             }
             // Read by `settle` before the tokens are made.

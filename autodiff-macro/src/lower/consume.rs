@@ -106,6 +106,21 @@ impl Lowering {
                 };
                 self.then_rest(b, cond, els, tail, item, scope, span, consume);
             }
+            Some((Stage::StepN(n, count), tail)) => {
+                // `step_by(n)`: the items whose count is a multiple of n (the first one kept).
+                let Some(k) = self.count_on(b, *count, span) else {
+                    return;
+                };
+                let cond = self.int_op(
+                    b,
+                    quote!(__ad_k % __ad_n == 0),
+                    &[("__ad_k", k), ("__ad_n", *n)],
+                    span,
+                );
+                let els = self.f.new_block();
+                self.continue_loop(els, span);
+                self.then_rest(b, cond, els, tail, item, scope, span, consume);
+            }
             Some((Stage::ZipAt(other, count, first), tail)) => {
                 let Some((k, more)) = self.count_below(b, *count, other.len(), span) else {
                     return;

@@ -82,9 +82,10 @@ pub(super) enum Stage<'a> {
     FlatMap(Option<&'a Expr>),
     /// `enumerate` after a stage that drops or adds items: the counter the loop carries.
     Counted(usize),
-    /// `skip(n)` and `take(n)` after such a stage, with their counters.
+    /// `skip(n)`, `take(n)` and `step_by(n)` after such a stage, with their counters.
     SkipN(Value, usize),
     TakeN(Value, usize),
+    StepN(Value, usize),
     /// `zip` of a chain read by position with one that is not: the one read by position, its
     /// counter, and whether its items come first in the pairs.
     ZipAt(Box<Prepared<'a>>, usize, bool),
@@ -838,13 +839,13 @@ impl Lowering {
                     }
                     _ => Stage::Copied,
                 },
-                "skip" | "take" if mc.args.len() == 1 && st.seq => {
+                "skip" | "take" | "step_by" if mc.args.len() == 1 && st.seq => {
                     let n = self.expr(b, &mc.args[0], true)?;
                     let count = self.counter(b, span);
-                    if *name == "skip" {
-                        Stage::SkipN(n, count)
-                    } else {
-                        Stage::TakeN(n, count)
+                    match *name {
+                        "skip" => Stage::SkipN(n, count),
+                        "take" => Stage::TakeN(n, count),
+                        _ => Stage::StepN(n, count),
                     }
                 }
                 "skip" | "take" | "step_by" if mc.args.len() == 1 => {
@@ -957,15 +958,6 @@ impl Lowering {
                          `flatten` (also in a part of a `chain`) is not supported in a \
                          differentiated function; reverse the source before, or collect into a \
                          `Vec` first",
-                    );
-                    return None;
-                }
-                if matches!(stage, Stage::StepBy(_)) {
-                    self.err_at(
-                        &mc.method,
-                        "`step_by` after `filter`, `chain`, `take_while`, `skip_while`, `scan` \
-                         or `flat_map` is not supported in a differentiated function; put it \
-                         before them, or write an index loop",
                     );
                     return None;
                 }
@@ -1217,7 +1209,8 @@ impl Prepared<'_> {
                 | Stage::Scan(_, s)
                 | Stage::Counted(s)
                 | Stage::SkipN(_, s)
-                | Stage::TakeN(_, s) => out.push(*s),
+                | Stage::TakeN(_, s)
+                | Stage::StepN(_, s) => out.push(*s),
                 Stage::ZipAt(o, s, _) => {
                     out.push(*s);
                     out.extend(o.cell_slots());

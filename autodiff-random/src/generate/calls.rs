@@ -262,7 +262,7 @@ fn array_helper(
 
 impl FnGen<'_> {
     /// A new helper's name beside this function, `{fn}_{what}{k}`.
-    fn helper_name(&mut self, what: &str) -> String {
+    pub(super) fn helper_name(&mut self, what: &str) -> String {
         self.names += 1;
         format!("{}_{what}{}", self.fn_tag, self.names)
     }
