@@ -3081,10 +3081,11 @@ fn array_from_shape_vec(mc: &syn::ExprMethodCall, krate: &TokenStream) -> Option
     let (shape, v) = (&c.args[0], &c.args[1]);
     let span = c.span();
     let (unwrap, args) = (&mc.method, &mc.args);
-    // `Array`, not `Array1`/`Array2`, so that the positions' own call is not rewritten again.
+    // Through a qualified path, which this rewrite leaves as written, so that the positions'
+    // own call is not rewritten again.
     let positions = quote::quote_spanned! {span=>
         let __ad_from = #v;
-        let __ad_pos = #krate::__private::arrays::Array::from_shape_vec(
+        let __ad_pos = <#krate::__private::arrays::Array<usize, _>>::from_shape_vec(
             #shape,
             (0..__ad_from.len()).collect::<::std::vec::Vec<usize>>(),
         )
