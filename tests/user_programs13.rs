@@ -38,27 +38,6 @@ use num_traits::Float;
 mod common;
 use common::*;
 
-/// `H·v` of a function of a `Vec<f64>` against central differences of its gradient along `v`:
-/// `(∇f(x + hv) − ∇f(x − hv)) / 2h`, each entry to a relative tolerance of `1e-6`.
-#[track_caller]
-fn hvp_against_fd(what: &str, grad: impl Fn(&[f64]) -> Vec<f64>, x: &[f64], v: &[f64], hv: &[f64]) {
-    let h = 1e-5;
-    let xp: Vec<f64> = x.iter().zip(v).map(|(a, b)| a + h * b).collect();
-    let xm: Vec<f64> = x.iter().zip(v).map(|(a, b)| a - h * b).collect();
-    let (gp, gm) = (grad(&xp), grad(&xm));
-    for i in 0..x.len() {
-        let e = (gp[i] - gm[i]) / (2.0 * h);
-        close(&format!("{what}: (H·v)[{i}]"), hv[i], e, 1e-6);
-    }
-}
-
-/// A gradient of any differentiable value against central finite differences.
-#[track_caller]
-fn fd_any<P: Differentiable<Scalar = f64>>(what: &str, f: impl Fn(&P) -> f64, p: &P, g: &P) {
-    let r = gradcheck(|q: &P| f(q), p, g);
-    assert!(r.passed(), "{what}: {r}");
-}
-
 fn sigmoid(z: f64) -> f64 {
     1.0 / (1.0 + (-z).exp())
 }

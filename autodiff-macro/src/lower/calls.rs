@@ -3071,7 +3071,10 @@ fn array_from_shape_vec(mc: &syn::ExprMethodCall, krate: &TokenStream) -> Option
         return None;
     }
     let (ty, func) = (&path.segments[n - 2], &path.segments[n - 1]);
-    if func.ident != "from_shape_vec" || !matches!(func.arguments, syn::PathArguments::None) {
+    if func.ident != "from_shape_vec"
+        || !matches!(func.arguments, syn::PathArguments::None)
+        || path.segments.iter().any(|s| s.ident == "__private")
+    {
         return None;
     }
     let mut zeros = path.clone();
@@ -3081,11 +3084,11 @@ fn array_from_shape_vec(mc: &syn::ExprMethodCall, krate: &TokenStream) -> Option
     let (shape, v) = (&c.args[0], &c.args[1]);
     let span = c.span();
     let (unwrap, args) = (&mc.method, &mc.args);
-    // Through a qualified path, which this rewrite leaves as written, so that the positions'
+    // Through `__private`, whose paths this rewrite leaves as written, so that the positions'
     // own call is not rewritten again.
     let positions = quote::quote_spanned! {span=>
         let __ad_from = #v;
-        let __ad_pos = <#krate::__private::arrays::Array<usize, _>>::from_shape_vec(
+        let __ad_pos = #krate::__private::arrays::Array::from_shape_vec(
             #shape,
             (0..__ad_from.len()).collect::<::std::vec::Vec<usize>>(),
         )
