@@ -3067,7 +3067,9 @@ fn array_from_shape_vec(mc: &syn::ExprMethodCall, krate: &TokenStream) -> Option
     let (c, fp) = unwrapped_call(mc)?;
     let path = &fp.path;
     let n = path.segments.len();
-    if n < 2 || c.args.len() != 2 || fp.qself.is_some() {
+    // The positions' own call below (through the runtime's re-export) is left as written.
+    let own = path.segments.iter().any(|s| s.ident == "__private");
+    if n < 2 || c.args.len() != 2 || fp.qself.is_some() || own {
         return None;
     }
     let (ty, func) = (&path.segments[n - 2], &path.segments[n - 1]);
@@ -3081,11 +3083,11 @@ fn array_from_shape_vec(mc: &syn::ExprMethodCall, krate: &TokenStream) -> Option
     let (shape, v) = (&c.args[0], &c.args[1]);
     let span = c.span();
     let (unwrap, args) = (&mc.method, &mc.args);
-    // Through a qualified path, which this rewrite leaves as written, so that the positions'
-    // own call is not rewritten again.
+    // Through the runtime's re-export, which this rewrite leaves as written (a qualified path
+    // would be rejected by the lowering), so that the positions' own call is not rewritten.
     let positions = quote::quote_spanned! {span=>
         let __ad_from = #v;
-        let __ad_pos = <#krate::__private::arrays::Array<usize, _>>::from_shape_vec(
+        let __ad_pos = #krate::__private::arrays::Array::from_shape_vec(
             #shape,
             (0..__ad_from.len()).collect::<::std::vec::Vec<usize>>(),
         )
