@@ -440,6 +440,21 @@ fn discarded_calls(f: &Func, through: &Activity) -> Vec<syn::Error> {
                 }
                 format!(".{s}(..)")
             }
+            // A mutation through a cell's guard, run as written (`c.borrow_mut().push(x)`).
+            InstKind::Opaque { uses, tokens, .. } => {
+                if !uses.iter().any(|(_, v)| through.varied[v.index()]) {
+                    continue;
+                }
+                // The call is the last statement, after the bindings of what it names.
+                use syn::parse::Parser;
+                let stmts = syn::Block::parse_within.parse2(tokens.clone());
+                match stmts.ok().as_deref() {
+                    Some([.., syn::Stmt::Expr(syn::Expr::MethodCall(mc), _)]) => {
+                        format!(".{}(..)", mc.method)
+                    }
+                    _ => "this call".to_string(),
+                }
+            }
             _ => continue,
         };
         errors.push(syn::Error::new(

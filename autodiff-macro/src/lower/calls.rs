@@ -404,6 +404,14 @@ impl Lowering {
         if let Some(e) = super::fields::element_or(mc) {
             return self.expr(b, &e, true);
         }
+        // `c.borrow_mut().push(1.0)` (`m.lock().unwrap().push(..)`): a mutation through the
+        // guard of a cell, which is data, run as written, the guard dropped at the end of the
+        // statement as in the plain function (a differentiated value given to it is
+        // `check::unfollowed`'s error).
+        if MutId::find(&mc.method.to_string()).is_some() && is_guard(&mc.receiver) {
+            let tokens = Expr::MethodCall(mc.clone()).to_token_stream();
+            return self.opaque(b, tokens, Kind::Unknown, true, mc.method.span());
+        }
         if let Some(e) = array_from_shape_vec(mc, &self.krate) {
             return self.expr(b, &e, true);
         }
@@ -3057,6 +3065,18 @@ fn has_try(e: &Expr) -> bool {
     f.0
 }
 
+/// A cell's guard for writing: `c.borrow_mut()`, `m.lock().unwrap()`, `l.write().expect(..)`.
+pub(super) fn is_guard(e: &Expr) -> bool {
+    match chain::strip(e) {
+        Expr::MethodCall(mc) => match mc.method.to_string().as_str() {
+            "borrow_mut" | "lock" | "write" => mc.args.is_empty(),
+            "unwrap" | "expect" => is_guard(&mc.receiver),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
 /// `Array2::from_shape_vec((r, c), v).unwrap()` (`.expect(..)`; `Array1::from_shape_vec(n, v)`)
 /// as the array filled element by element from `v`, `a[[i, j]] = v[p[[i, j]]]`, whose adjoint
 /// reads each element of `ā` back into `v̄`. The positions `p` are `from_shape_vec` of the same
@@ -3067,14 +3087,13 @@ fn array_from_shape_vec(mc: &syn::ExprMethodCall, krate: &TokenStream) -> Option
     let (c, fp) = unwrapped_call(mc)?;
     let path = &fp.path;
     let n = path.segments.len();
-    if n < 2 || c.args.len() != 2 || fp.qself.is_some() {
+    // The positions' own call below (through the runtime's re-export) is left as written.
+    let own = path.segments.iter().any(|s| s.ident == "__private");
+    if n < 2 || c.args.len() != 2 || fp.qself.is_some() || own {
         return None;
     }
     let (ty, func) = (&path.segments[n - 2], &path.segments[n - 1]);
-    if func.ident != "from_shape_vec"
-        || !matches!(func.arguments, syn::PathArguments::None)
-        || path.segments.iter().any(|s| s.ident == "__private")
-    {
+    if func.ident != "from_shape_vec" || !matches!(func.arguments, syn::PathArguments::None) {
         return None;
     }
     let mut zeros = path.clone();
@@ -3084,8 +3103,8 @@ fn array_from_shape_vec(mc: &syn::ExprMethodCall, krate: &TokenStream) -> Option
     let (shape, v) = (&c.args[0], &c.args[1]);
     let span = c.span();
     let (unwrap, args) = (&mc.method, &mc.args);
-    // Through `__private`, whose paths this rewrite leaves as written, so that the positions'
-    // own call is not rewritten again.
+    // Through the runtime's re-export, which this rewrite leaves as written (a qualified path
+    // would be rejected by the lowering), so that the positions' own call is not rewritten.
     let positions = quote::quote_spanned! {span=>
         let __ad_from = #v;
         let __ad_pos = #krate::__private::arrays::Array::from_shape_vec(
@@ -3114,10 +3133,26 @@ fn array_from_shape_vec(mc: &syn::ExprMethodCall, krate: &TokenStream) -> Option
         // `Array::from_shape_vec(shape, v)`, `Array3::..`: the vector filled element by element
         // as above, then reshaped in row-major order as `from_shape_vec` reads it (a shape
         // with an order of its own, `(2, 3).f()`, is left as written).
-        if !ty.ident.to_string().starts_with("Array")
-            || matches!(chain::strip(shape), Expr::MethodCall(_))
-        {
+        if !ty.ident.to_string().starts_with("Array") {
             return None;
+        }
+        if matches!(chain::strip(shape), Expr::MethodCall(_)) {
+            // A shape with an order of its own (`(2, 2, 2).f()`, strides): the elements its
+            // positions name, in row-major order, reshaped to its dimensions.
+            return Some(syn::parse_quote_spanned! {span=> {
+                let __ad_from = #v;
+                let __ad_pos = #krate::__private::arrays::Array::from_shape_vec(
+                    #shape,
+                    (0..__ad_from.len()).collect::<::std::vec::Vec<usize>>(),
+                )
+                .#unwrap(#args);
+                let __ad_at: ::std::vec::Vec<usize> = __ad_pos.flatten().to_vec();
+                let mut __ad_flat = #krate::__private::arrays::Array1::zeros(__ad_at.len());
+                for __ad_i in 0..__ad_at.len() {
+                    __ad_flat[__ad_i] = __ad_from[__ad_at[__ad_i]];
+                }
+                __ad_flat.into_shape_with_order(__ad_pos.raw_dim()).unwrap()
+            }});
         }
         return Some(syn::parse_quote_spanned! {span=> {
             let __ad_from = #v;

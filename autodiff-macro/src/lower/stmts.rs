@@ -585,10 +585,13 @@ impl Lowering {
         let Some(ValueDef::Result(i, _)) = v.map(|v| self.f.value(v).def) else {
             return;
         };
+        // A mutation through a cell's guard, run as written (`c.borrow_mut().push(v)`).
+        let guarded = matches!(e, Expr::MethodCall(mc) if super::calls::is_guard(&mc.receiver));
         if matches!(
             self.f.inst(i).kind,
             InstKind::Call { .. } | InstKind::Method { .. }
-        ) {
+        ) || guarded && matches!(self.f.inst(i).kind, InstKind::Opaque { mac: None, .. })
+        {
             self.f.discarded_calls.push((i, span));
         }
     }
