@@ -61,10 +61,25 @@ fn line_mse_over_vec_data() {
     close("value", v, line_mse(w, b, &xs, &ys), TOL);
     // ∂w = 2/n Σ r x, ∂b = 2/n Σ r, r = w x + b − y.
     let n = xs.len() as f64;
-    let ew: f64 = xs.iter().zip(&ys).map(|(x, y)| 2.0 * (w * x + b - y) * x).sum::<f64>() / n;
-    let eb: f64 = xs.iter().zip(&ys).map(|(x, y)| 2.0 * (w * x + b - y)).sum::<f64>() / n;
+    let ew: f64 = xs
+        .iter()
+        .zip(&ys)
+        .map(|(x, y)| 2.0 * (w * x + b - y) * x)
+        .sum::<f64>()
+        / n;
+    let eb: f64 = xs
+        .iter()
+        .zip(&ys)
+        .map(|(x, y)| 2.0 * (w * x + b - y))
+        .sum::<f64>()
+        / n;
     close2("grad", (gw, gb), (ew, eb));
-    fd2("line mse", |w, b| line_mse(w, b, &xs, &ys), (w, b), (gw, gb));
+    fd2(
+        "line mse",
+        |w, b| line_mse(w, b, &xs, &ys),
+        (w, b),
+        (gw, gb),
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -314,7 +329,12 @@ fn option_data_parameters() {
         }
         e += 2.0 * reg.unwrap_or(0.0) * mu;
         close("∂μ", g, e, 1e-12);
-        fd("weighted sse", |m| weighted_sse(m, &xs, weights, reg), mu, g);
+        fd(
+            "weighted sse",
+            |m| weighted_sse(m, &xs, weights, reg),
+            mu,
+            g,
+        );
     }
 }
 
@@ -349,7 +369,11 @@ fn huber_with_consts_and_early_return() {
         .iter()
         .map(|x| {
             let r = 2.0 * (x - m);
-            -2.0 * if r.abs() <= DELTA { r } else { DELTA * r.signum() }
+            -2.0 * if r.abs() <= DELTA {
+                r
+            } else {
+                DELTA * r.signum()
+            }
         })
         .sum();
     close("∂m", g, e, 1e-12);
@@ -600,13 +624,21 @@ fn rosenbrock_hessian() {
     close2(
         "grad",
         (gx, gy),
-        (-2.0 * (1.0 - x) - 400.0 * x * (y - x * x), 200.0 * (y - x * x)),
+        (
+            -2.0 * (1.0 - x) - 400.0 * x * (y - x * x),
+            200.0 * (y - x * x),
+        ),
     );
     fd2("rosenbrock", rosenbrock, (x, y), (gx, gy));
     // H = [[2 − 400 y + 1200 x², −400 x], [−400 x, 200]].
     let (dx, dy) = (0.3, -0.7);
     let (_, _, (hx, hy)) = rosenbrock_hvp(x, y, dx, dy);
-    close("(Hv)x", hx, (2.0 - 400.0 * y + 1200.0 * x * x) * dx - 400.0 * x * dy, 1e-12);
+    close(
+        "(Hv)x",
+        hx,
+        (2.0 - 400.0 * y + 1200.0 * x * x) * dx - 400.0 * x * dy,
+        1e-12,
+    );
     close("(Hv)y", hy, -400.0 * x * dx + 200.0 * dy, 1e-12);
     for p in [(x, y), (1.2, 1.1)] {
         forward("rosenbrock").two(p, rosenbrock, rosenbrock_jvp, rosenbrock_vjp);
@@ -761,8 +793,8 @@ fn features_pushed_into_a_vec() {
     let (v, g) = pushed_features_grad(x);
     close("value", v, pushed_features(x), TOL);
     // k = 0: x, 1: sin x, 2: e^{−x²}, 3: x⁴, 4: sin 4x; derivative averaged over 5.
-    let e = (1.0 + x.cos() - 2.0 * x * (-x * x).exp() + 4.0 * x.powi(3) + 4.0 * (4.0 * x).cos())
-        / 5.0;
+    let e =
+        (1.0 + x.cos() - 2.0 * x * (-x * x).exp() + 4.0 * x.powi(3) + 4.0 * (4.0 * x).cos()) / 5.0;
     close("d/dx", g, e, 1e-12);
     fd("pushed features", pushed_features, x, g);
 }
@@ -816,7 +848,10 @@ fn mean_and_variance_pullback() {
     let (wm, wv) = (0.7, -1.3);
     let g = pb((wm, wv));
     // ∂mean/∂x_i = 1/n, ∂var/∂x_i = 2 (x_i − mean)/n.
-    let e: Vec<f64> = xs.iter().map(|x| wm / 5.0 + wv * 2.0 * (x - m) / 5.0).collect();
+    let e: Vec<f64> = xs
+        .iter()
+        .map(|x| wm / 5.0 + wv * 2.0 * (x - m) / 5.0)
+        .collect();
     close_all("Jᵀw", &g, &e);
     fd_vec(
         "⟨w, (mean, var)⟩",
@@ -1023,7 +1058,10 @@ fn log_barrier_hessian() {
     let (v, g) = log_barrier_grad(&x);
     close("value", v, log_barrier(&x), TOL);
     // ∂x_i = 2 x_i + 2 x_i/(1 − x_i²); H diagonal: 2 + 2 (1 + x_i²)/(1 − x_i²)².
-    let e: Vec<f64> = x.iter().map(|a| 2.0 * a + 2.0 * a / (1.0 - a * a)).collect();
+    let e: Vec<f64> = x
+        .iter()
+        .map(|a| 2.0 * a + 2.0 * a / (1.0 - a * a))
+        .collect();
     close_all("∂x", &g, &e);
     fd_vec("barrier", log_barrier, &x, &g);
     let d = vec![0.5, 1.0, -0.25];
