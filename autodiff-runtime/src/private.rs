@@ -33,21 +33,6 @@ pub mod arrays {
     pub use ndarray::{
         Array, Array0, Array1, Array2, Array3, Array4, Array5, Array6, ArrayD, ShapeBuilder,
     };
-
-    /// `Array::from_shape_vec(shape, (0..len).collect())`: where each element of an array that
-    /// `from_shape_vec(shape, v)` builds is taken from in `v`, failing where that call fails.
-    /// A function of its own, so that `#[differentiate]`'s rewrite of `from_shape_vec` leaves
-    /// the call that computes the positions as written.
-    pub fn from_shape_positions<Sh, D>(
-        shape: Sh,
-        len: usize,
-    ) -> Result<Array<usize, D>, ndarray::ShapeError>
-    where
-        D: ndarray::Dimension,
-        Sh: Into<ndarray::StrideShape<D>>,
-    {
-        Array::from_shape_vec(shape, (0..len).collect())
-    }
 }
 
 /// A zero gradient shaped like `x`: the start of an adjoint that receives contributions from

@@ -3081,12 +3081,15 @@ fn array_from_shape_vec(mc: &syn::ExprMethodCall, krate: &TokenStream) -> Option
     let (shape, v) = (&c.args[0], &c.args[1]);
     let span = c.span();
     let (unwrap, args) = (&mc.method, &mc.args);
-    // Through a function of another name, so that the positions' own call is not rewritten
-    // again (and a qualified path, `<Array<usize, _>>::from_shape_vec`, is not lowered).
+    // Through a qualified path, which this rewrite leaves as written, so that the positions'
+    // own call is not rewritten again.
     let positions = quote::quote_spanned! {span=>
         let __ad_from = #v;
-        let __ad_pos = #krate::__private::arrays::from_shape_positions(#shape, __ad_from.len())
-            .#unwrap(#args);
+        let __ad_pos = <#krate::__private::arrays::Array<usize, _>>::from_shape_vec(
+            #shape,
+            (0..__ad_from.len()).collect::<::std::vec::Vec<usize>>(),
+        )
+        .#unwrap(#args);
         // In the plain array's layout (column-major for `(r, c).f()`), so that what reads it
         // in memory order (`sum`) adds in the same order.
         let __ad_f = !__ad_pos.is_standard_layout() && __ad_pos.t().is_standard_layout();
