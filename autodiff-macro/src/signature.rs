@@ -534,6 +534,22 @@ impl Signature {
              that maps a cotangent and its tangent to the gradient and the gradient's tangent. \
              What a caller's Hessian-vector product calls."
         ));
+        // A differentiated parameter of a type of the user's own (`kind: Activation`, an enum
+        // the macro cannot see) without a gradient type: an error at the parameter's type that
+        // names `wrt(..)`, rather than one at the attribute from inside the generated code.
+        let own_type_checks: Vec<TokenStream2> = self
+            .params
+            .iter()
+            .zip(&self.active)
+            .filter(|(_, a)| **a)
+            .filter_map(|((_, t), _)| {
+                let inner = types::own_type_to_check(t, func)?;
+                let krate = &self.krate;
+                Some(quote::quote_spanned! {inner.span()=>
+                    #krate::__private::active_parameter::<#inner>();
+                })
+            })
+            .collect();
         let mut out = quote! {
             #vjp_doc
             #allow
@@ -542,6 +558,7 @@ impl Signature {
                 -> (#ret, impl ::core::ops::FnOnce(#ret) -> #grad #vjp_bound)
             #vjp_where
             {
+                #(#own_type_checks)*
                 #vjp_body
             }
             #jvp_doc

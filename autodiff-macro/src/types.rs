@@ -87,6 +87,35 @@ pub fn is_inactive_type(ty: &Type) -> bool {
     }
 }
 
+/// The type of a parameter taken by value or by reference that is a type of the user's own,
+/// named by a path without generic arguments (`Activation`, `&config::Mode`): not a float, not
+/// a type parameter, not `Self`, not a type the macro knows, and not an item declared in the
+/// body (which a check outside it cannot name).
+pub fn own_type_to_check<'t>(ty: &'t Type, func: &syn::ItemFn) -> Option<&'t Type> {
+    let inner = match ty {
+        Type::Reference(r) => &*r.elem,
+        t => t,
+    };
+    let Type::Path(p) = inner else { return None };
+    if p.qself.is_some() || p.path.segments.iter().any(|s| !s.arguments.is_empty()) {
+        return None;
+    }
+    let last = p.path.segments.last()?.ident.to_string();
+    let known = matches!(last.as_str(), "f32" | "f64" | "Self")
+        || DISCRETE.contains(&last.as_str())
+        || is_ndarray_name(&last)
+        || is_float_param(&last)
+        || func.sig.generics.type_params().any(|g| g.ident == last)
+        || !last.starts_with(|c: char| c.is_ascii_uppercase());
+    let declared_in_body = func.block.stmts.iter().any(|s| match s {
+        syn::Stmt::Item(syn::Item::Struct(i)) => i.ident == last,
+        syn::Stmt::Item(syn::Item::Enum(i)) => i.ident == last,
+        syn::Stmt::Item(syn::Item::Type(i)) => i.ident == last,
+        _ => false,
+    });
+    (!known && !declared_in_body).then_some(inner)
+}
+
 /// An ndarray array or view type, or a reference to one (`&Array2<f64>`, `ArrayView1<'_, T>`).
 pub fn is_ndarray(ty: &Type) -> bool {
     match ty {

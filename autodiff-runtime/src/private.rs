@@ -42,6 +42,24 @@ pub fn zero_like<T: Primal + ?Sized>(x: &T) -> T::Tangent {
     x.zero_tangent()
 }
 
+/// What a parameter of a type of the user's own, differentiated because `wrt(..)` does not
+/// leave it out, must be: called at the parameter's type, so that an enum of settings or a
+/// struct without `#[derive(Differentiable)]` is an error there that says what to write.
+#[inline(always)]
+pub fn active_parameter<T: ActiveParameter + ?Sized>() {}
+
+/// A type a differentiated parameter may have: one with a gradient type.
+#[diagnostic::on_unimplemented(
+    message = "this parameter is differentiated, but `{Self}` has no gradient type",
+    label = "a parameter of a type of your own is differentiated unless `wrt(..)` leaves it out",
+    note = "name the parameters to differentiate, `#[differentiate(wrt(x, w))]`, leaving this \
+            one out (an enum of settings, a configuration), or derive `Differentiable` (and \
+            `Clone`) for a struct of parameters"
+)]
+pub trait ActiveParameter {}
+
+impl<T: Primal + ?Sized> ActiveParameter for T {}
+
 /// `adjoint += contribution`.
 #[inline(always)]
 pub fn acc<T: Differentiable>(adjoint: &mut T, contribution: T) {
