@@ -31,13 +31,6 @@ use ndarray::{Array1, Array2, Axis, array};
 mod common;
 use common::*;
 
-/// A gradient of any differentiable value against central finite differences.
-#[track_caller]
-fn fd_any<P: Differentiable<Scalar = f64>>(what: &str, f: impl Fn(&P) -> f64, p: &P, g: &P) {
-    let r = gradcheck(|q: &P| f(q), p, g);
-    assert!(r.passed(), "{what}: {r}");
-}
-
 // ---------------------------------------------------------------------------------------------
 // 1. Mean squared error of a line over `Vec<f64>` data, with `iter().zip().map().sum()`.
 // ---------------------------------------------------------------------------------------------
