@@ -328,18 +328,7 @@ fn the_tables_and_accumulators_are_generated() {
         ".iter_mut() {",
         ".s += ",
     ];
-    let mut config = Config::default();
-    config.set_stmt_weight("table_dp", 30);
-    config.set_stmt_weight("acc", 30);
-    let programs: Vec<String> = (0..200)
-        .map(|i| generate(case_seed(17, i), &config).program())
-        .collect();
-    for form in forms {
-        assert!(
-            programs.iter().any(|p| p.contains(form)),
-            "no program writes `{form}`"
-        );
-    }
+    assert_written(17, &[("table_dp", 30), ("acc", 30)], &forms);
 }
 
 /// The helpers returning pairs and triples and the helpers over fixed-length arrays write the
@@ -367,21 +356,10 @@ fn the_tuple_and_const_array_helpers_are_generated() {
         "::<f64, ",
         "out[N - 1 - i]",
         "let mut m = v[0];",
+        // A closure holding a closure that calls the helper.
+        "let tn",
     ];
-    let mut config = Config::default();
-    config.set_stmt_weight("tuple_fn", 30);
-    config.set_stmt_weight("const_arr", 30);
-    let programs: Vec<String> = (0..200)
-        .map(|i| generate(case_seed(19, i), &config).program())
-        .collect();
-    for form in forms {
-        assert!(
-            programs.iter().any(|p| p.contains(form)),
-            "no program writes `{form}`"
-        );
-    }
-    // A closure holding a closure that calls the helper.
-    assert!(programs.iter().any(|p| p.contains("let tn")));
+    assert_written(19, &[("tuple_fn", 30), ("const_arr", 30)], &forms);
 }
 
 /// The ndarray programs with scalar loops and the shadowing chains write the forms their kinds
@@ -419,18 +397,7 @@ fn the_array_loops_and_shadowing_chains_are_generated() {
         "let mut sa",
         " = if let Some(&q",
     ];
-    let mut config = Config::default();
-    config.set_stmt_weight("nd_loop", 30);
-    config.set_stmt_weight("shadow", 30);
-    let programs: Vec<String> = (0..200)
-        .map(|i| generate(case_seed(23, i), &config).program())
-        .collect();
-    for form in forms {
-        assert!(
-            programs.iter().any(|p| p.contains(form)),
-            "no program writes `{form}`"
-        );
-    }
+    assert_written(23, &[("nd_loop", 30), ("shadow", 30)], &forms);
 }
 
 /// The `model` and `adapters` kinds write what they are there for: a model whose `&self`
