@@ -13,6 +13,12 @@
 
 #[test]
 fn ui() {
+    // trybuild's project does not inherit the workspace's profiles: its dev profile would build
+    // the macro with full debug info (a 48 MB library against 14 MB), which no diagnostic
+    // needs. Its cargo inherits this environment.
+    // SAFETY: this binary's one test sets the variable before trybuild starts a thread or a
+    // process; nothing else reads the environment meanwhile.
+    unsafe { std::env::set_var("CARGO_PROFILE_DEV_DEBUG", "0") };
     let t = trybuild::TestCases::new();
     t.compile_fail("tests/ui/*.rs");
 }
