@@ -34,8 +34,9 @@ impl Gen<'_> {
         let inst = self.f.inst(i);
         // A float, or a literal of any type (an index, a bound, a flag): `a[0]` rather than
         // `let v = 0; a[v]`, one inference variable and one local fewer for rustc per constant.
-        let literal = matches!(&inst.kind, InstKind::Const(t) if is_literal(t)) && !self.is_mut(v);
-        if inst.results.len() != 1 || !(self.ty(v).is_plain() || literal) {
+        let literal =
+            || matches!(&inst.kind, InstKind::Const(t) if !self.is_mut(v) && is_literal(t));
+        if inst.results.len() != 1 || !(self.ty(v).is_plain() || literal()) {
             return None;
         }
         if self.kept_top.contains(&v) || self.kept_rec.contains(&v) {
