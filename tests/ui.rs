@@ -19,6 +19,23 @@ fn ui() {
     // SAFETY: this binary's one test sets the variable before trybuild starts a thread or a
     // process; nothing else reads the environment meanwhile.
     unsafe { std::env::set_var("CARGO_PROFILE_DEV_DEBUG", "0") };
+    // trybuild checks the dependencies first, then all cases with one more flag
+    // (`--diagnostic-width=140`); a change of flags makes cargo check every dependency again
+    // (ndarray, rayon, the runtime: some 10 s). The same flags for both calls, as cargo's
+    // highest-priority setting, let the second call reuse the first's work. They are trybuild's
+    // own (`--cfg trybuild --verbose -A dead_code`) and the diagnostic width it asks for, so
+    // the expected output is unchanged. They apply to the cases and their dependencies only:
+    // trybuild passes `--target`, under which cargo does not give them to proc-macros.
+    // Where the environment sets flags of its own (a coverage run), trybuild's handling of them
+    // is left as it is.
+    let own_flags = ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some());
+    if !own_flags {
+        let flags = ["--cfg", "trybuild", "--verbose", "-A", "dead_code", "--diagnostic-width=140"];
+        // SAFETY: as above.
+        unsafe { std::env::set_var("CARGO_ENCODED_RUSTFLAGS", flags.join("\u{1f}")) };
+    }
     let t = trybuild::TestCases::new();
     t.compile_fail("tests/ui/*.rs");
 }
