@@ -32,7 +32,14 @@ fn ui() {
         .iter()
         .any(|v| std::env::var_os(v).is_some());
     if !own_flags {
-        let flags = ["--cfg", "trybuild", "--verbose", "-A", "dead_code", "--diagnostic-width=140"];
+        let flags = [
+            "--cfg",
+            "trybuild",
+            "--verbose",
+            "-A",
+            "dead_code",
+            "--diagnostic-width=140",
+        ];
         // SAFETY: as above.
         unsafe { std::env::set_var("CARGO_ENCODED_RUSTFLAGS", flags.join("\u{1f}")) };
     }
