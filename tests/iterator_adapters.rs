@@ -1278,3 +1278,37 @@ fn a_for_loop_over_a_chain_with_an_inner_break() {
         (gx.collect(), ga)
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// sums and products whose type only their terms give
+// ---------------------------------------------------------------------------------------------
+
+/// A count made by summing literal terms (`Σ 1.0`, a float only rustc types, from where it
+/// meets `a`), a sum of `f64` terms returned unannotated, and a product of `f64` terms:
+/// n·a + Σ a·x_i² + Π (1 + a·x_i)/10, so ∂x_i = 2a·x_i + P·a/(1 + a·x_i),
+/// ∂a = n + Σ x_i² + P·Σ x_i/(1 + a·x_i), where P is the product term.
+#[differentiate(hessian)]
+fn counted_sum_product(x: &[f64], a: f64) -> f64 {
+    let n = x.iter().map(|_| 1.0).sum::<f64>();
+    let p: f64 = x.iter().map(|v| 1.0 + a * v).product();
+    n * a + x.iter().map(|v| a * v * v).sum::<f64>() + p / 10.0
+}
+
+#[test]
+fn sums_of_literal_terms_and_products_typed_by_their_terms() {
+    let a = 0.3;
+    let p: f64 = X.iter().map(|v| 1.0 + a * v).product::<f64>() / 10.0;
+    let gx = X.iter().map(|v| 2.0 * a * v + p * a / (1.0 + a * v));
+    let ga = X.len() as f64
+        + X.iter().map(|v| v * v).sum::<f64>()
+        + p * X.iter().map(|v| v / (1.0 + a * v)).sum::<f64>();
+    check!(
+        counted_sum_product,
+        counted_sum_product_grad,
+        counted_sum_product_jvp,
+        counted_sum_product_hvp,
+        &X,
+        a,
+        (gx.collect(), ga)
+    );
+}

@@ -248,6 +248,11 @@ pub fn analyze(f: &Func) -> Types {
                 // The placeholder of a best item or an accumulator not found yet (see
                 // `lower::best`) has the type of what replaces it.
                 InstKind::Const(tok) if is_placeholder(tok) => Some(Ty::Bottom),
+                // The start of `.sum()` and `.product()` (`sum_start::<T>()`, `T: Real`, or an
+                // integer): the accumulator has the type of what is added into it, so a sum of
+                // `f64` terms is an `f64` from the first term on. The constant itself stays
+                // unnamed and is spelt as the runtime's function, whose type rustc infers.
+                InstKind::Const(tok) if is_accumulator_start(tok) => Some(Ty::Bottom),
                 InstKind::Const(tok) => Some(const_ty(tok)),
                 InstKind::Binary(op, a, b) if *op != BinOp::Rem => {
                     Some(get(&tys, *a).arith(get(&tys, *b)))
@@ -541,6 +546,10 @@ fn is_vec_new(path: &syn::Path) -> bool {
 
 /// `::core::default::Default::default()`, the value of a loop-carried variable before its
 /// first real one.
+fn is_accumulator_start(tok: &proc_macro2::TokenStream) -> bool {
+    crate::ir::is_sum_start(tok) || crate::ir::is_product_start(tok)
+}
+
 fn is_placeholder(tok: &proc_macro2::TokenStream) -> bool {
     tok.to_string().replace(' ', "") == "::core::default::Default::default()"
 }

@@ -1639,3 +1639,24 @@ fn literals_read_once_are_written_at_their_read() {
         "a literal read once is bound: {code}"
     );
 }
+
+/// A `.sum()` or `.product()` of `f64` terms is an `f64` from its first term: its additions are
+/// plain arithmetic, not the runtime's rule traits that rustc resolves by inference. The start
+/// keeps the runtime's function (its type is the caller's to infer).
+#[test]
+fn sums_and_products_of_floats_are_floats() {
+    let item: proc_macro2::TokenStream = quote::quote! {
+        fn f(xs: &[f64], a: f64) -> f64 {
+            let s = xs.iter().map(|x| a * x * x).sum::<f64>();
+            let p: f64 = xs.iter().map(|x| x + a).product();
+            xs.iter().map(|x| (x - a).powi(2)).sum() + s * p
+        }
+    };
+    let code = crate::expand(proc_macro2::TokenStream::new(), item).to_string();
+    assert!(!code.contains("compile_error"), "{code}");
+    assert!(code.contains("sum_start"), "{code}");
+    assert!(code.contains("product_start"), "{code}");
+    for rule in ["ArithRules", "shape_of"] {
+        assert!(!code.contains(rule), "{rule} in: {code}");
+    }
+}
