@@ -44,7 +44,6 @@
 //! iteration, 4–15% faster).
 
 use crate::activity::Activity;
-use crate::ir::is_sum_start as is_sum_start_tokens;
 use crate::ir::*;
 use crate::scalars::{FloatTy, Ty, Types};
 
@@ -104,12 +103,11 @@ pub fn accumulator(
     if e == p {
         return None;
     }
-    // A float: of a type the macro knows; the start of `.sum()` (whose type rustc infers)
-    // adding floats; or a variable started at a float literal, which stays a float whatever
-    // the terms are (`let mut s = 0.0; s += h.sum()` with `h` an array).
-    let float = match (tys.of(p), tys.of(e)) {
-        (Ty::Float(t), _) => Some(t),
-        (_, Ty::Float(t)) if is_sum_start(f, init[k]) => Some(t),
+    // A float: of a type the macro knows (a `.sum()` of floats included, typed by its terms);
+    // or a variable started at a float literal, which stays a float whatever the terms are
+    // (`let mut s = 0.0; s += h.sum()` with `h` an array).
+    let float = match tys.of(p) {
+        Ty::Float(t) => Some(t),
         _ if matches!(tys.of(init[k]), Ty::Lit) && is_const(f, init[k]) => None,
         // `T::zero()` of a type parameter bounded by `Float`: a float of that type, which
         // only rustc names.
@@ -169,13 +167,4 @@ fn is_float_param_zero(f: &Func, v: Value) -> bool {
     let segs: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
     args.is_empty()
         && matches!(&segs[..], [t, c] if crate::types::is_float_param(t) && (c == "zero" || c == "one"))
-}
-
-fn is_sum_start(f: &Func, v: Value) -> bool {
-    match f.value(v).def {
-        ValueDef::Result(i, 0) => {
-            matches!(&f.inst(i).kind, InstKind::Const(t) if is_sum_start_tokens(t))
-        }
-        _ => false,
-    }
 }

@@ -544,12 +544,13 @@ fn is_vec_new(path: &syn::Path) -> bool {
     )
 }
 
-/// `::core::default::Default::default()`, the value of a loop-carried variable before its
-/// first real one.
+/// The constant a lowered `.sum()` or `.product()` starts from.
 fn is_accumulator_start(tok: &proc_macro2::TokenStream) -> bool {
     crate::ir::is_sum_start(tok) || crate::ir::is_product_start(tok)
 }
 
+/// `::core::default::Default::default()`, the value of a loop-carried variable before its
+/// first real one.
 fn is_placeholder(tok: &proc_macro2::TokenStream) -> bool {
     tok.to_string().replace(' ', "") == "::core::default::Default::default()"
 }
