@@ -1387,3 +1387,92 @@ fn f32_through_loops_and_branches() {
         }
     }
 }
+
+/// Squares written as products of a value with itself: a plain one, one of a difference whose
+/// adjoint arrives negated, one summed over a loop, and one in f32.
+#[differentiate(hessian)]
+fn squared_times(x: f64, y: f64) -> f64 {
+    let s = x * x;
+    s * y
+}
+
+#[differentiate(wrt(a, b), hessian)]
+fn squared_residuals(a: f64, b: f64, xs: &[f64], ys: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..xs.len() {
+        let u = a * xs[i];
+        let q = b * ys[i] - u * u;
+        s += q * q;
+    }
+    s
+}
+
+#[differentiate]
+fn squared_f32(x: f32) -> f32 {
+    let t = x - 0.25;
+    t * t * 3.0
+}
+
+#[test]
+fn squares_of_a_value_with_itself() {
+    // d(x²y)/dx = 2xy, d/dy = x²: bit for bit, since doubling is exact.
+    for (x, y) in [(1.5, -0.75), (-2.25, 3.0), (0.0, 2.0), (1e-3, 1e5)] {
+        let (v, (gx, gy)) = squared_times_grad(x, y);
+        assert_eq!(v.to_bits(), squared_times(x, y).to_bits());
+        assert_eq!(gx.to_bits(), ((x + x) * y).to_bits(), "∂x at {x}, {y}");
+        assert_eq!(gy.to_bits(), (x * x).to_bits(), "∂y at {x}, {y}");
+        let (_, dv) = squared_times_jvp(x, y, 0.5, -1.25);
+        close(
+            "squared_times tangent",
+            dv,
+            0.5 * 2.0 * x * y - 1.25 * x * x,
+            TOL,
+        );
+        // Hessian [[2y, 2x], [2x, 0]].
+        let (_, _, (hx, hy)) = squared_times_hvp(x, y, 0.5, -1.25);
+        close(
+            "squared_times H·v x",
+            hx,
+            2.0 * y * 0.5 + 2.0 * x * -1.25,
+            TOL,
+        );
+        close("squared_times H·v y", hy, 2.0 * x * 0.5, TOL);
+    }
+
+    // s = Σ qᵢ², qᵢ = b·yᵢ − a²xᵢ²: ∂a = Σ 2qᵢ·(−2a·xᵢ²), ∂b = Σ 2qᵢ·yᵢ.
+    let xs = data(7, 0.3);
+    let ys = data(7, 1.1);
+    for (a, b) in [(0.8, 1.3), (-1.7, 0.4)] {
+        let (v, (ga, gb)) = squared_residuals_grad(a, b, &xs, &ys);
+        assert_eq!(v.to_bits(), squared_residuals(a, b, &xs, &ys).to_bits());
+        let (mut ea, mut eb) = (0.0, 0.0);
+        for (x, y) in xs.iter().zip(&ys) {
+            let q = b * y - a * a * x * x;
+            ea += 2.0 * q * (-2.0 * a * x * x);
+            eb += 2.0 * q * y;
+        }
+        close2("squared_residuals", (ga, gb), (ea, eb));
+        fd2(
+            "squared_residuals",
+            |a, b| squared_residuals(a, b, &xs, &ys),
+            (a, b),
+            (ga, gb),
+        );
+        let (_, dv) = squared_residuals_jvp(a, b, &xs, &ys, 1.0, -0.5);
+        close("squared_residuals tangent", dv, ea - 0.5 * eb, 1e-10);
+        let grad = |p: &[f64]| {
+            let (_, (ga, gb)) = squared_residuals_grad(p[0], p[1], &xs, &ys);
+            vec![ga, gb]
+        };
+        let (_, _, (ha, hb)) = squared_residuals_hvp(a, b, &xs, &ys, 1.0, -0.5);
+        hvp_against_fd("squared_residuals", grad, &[a, b], &[1.0, -0.5], &[ha, hb]);
+    }
+
+    // d(3(x − ¼)²)/dx = 6(x − ¼).
+    for x in [-1.5f32, 0.25, 0.75, 2.0] {
+        let (v, d) = squared_f32_grad(x);
+        assert_eq!(v.to_bits(), squared_f32(x).to_bits());
+        close("squared_f32", d as f64, 6.0 * (x as f64 - 0.25), F32_TOL);
+        fd32("squared_f32", squared_f32, x, d);
+    }
+}

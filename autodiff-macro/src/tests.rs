@@ -1660,3 +1660,53 @@ fn sums_and_products_of_floats_are_floats() {
         assert!(!code.contains(rule), "{rule} in: {code}");
     }
 }
+
+#[test]
+fn a_square_gives_its_operand_one_contribution() {
+    // `x * x`: the pullback adds `g * (x + x)` to x̄ once, not `g * x` twice, so the adjoint's
+    // chain is one multiplication long; the tangent is `dx * (x + x)`.
+    let item: syn::ItemFn = parse_quote! {
+        fn f(x: f64, y: f64) -> f64 {
+            let s = x * x;
+            s * y
+        }
+    };
+    let f = reversed(item.clone(), None);
+    let pb = f.pullback_text();
+    // `vA = add vX, vX`, then one product with it; `y * x * x` takes three products in all.
+    let doubled: Vec<&str> = pb
+        .lines()
+        .filter_map(|l| {
+            let (lhs, ops) = l.trim().split_once(" = add ")?;
+            let (a, b) = ops.split_once(", ")?;
+            (a == b).then_some(lhs)
+        })
+        .collect();
+    assert_eq!(doubled.len(), 1, "{pb}");
+    let by_doubled = format!(", {}", doubled[0]);
+    assert!(
+        pb.lines()
+            .any(|l| l.contains("= mul ") && l.ends_with(&by_doubled)),
+        "{pb}"
+    );
+    assert_eq!(pb.matches("= mul ").count(), 3, "{pb}");
+    assert_eq!(pb.matches("= add ").count(), 1, "{pb}");
+
+    let mut fj = lower_fn(item);
+    crate::structurize::structurize(&mut fj);
+    let act = activity::analyze(&fj);
+    let mut tys = crate::scalars::analyze(&fj);
+    crate::forward::jvp(&mut fj, &act.active, &mut tys);
+    let text = fj.to_string();
+    // The tangent of `x * x` is one product with `x + x`, not a sum of two products: five
+    // products in all (`x * x`, its tangent, `s * y` and the two of its tangent).
+    assert_eq!(text.matches("= mul ").count(), 5, "{text}");
+    let x = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("v2 = mul "));
+    let x = x
+        .and_then(|ops| ops.split_once(", "))
+        .map(|(a, _)| a.to_string());
+    let x = x.unwrap_or_else(|| panic!("{text}"));
+    assert!(text.contains(&format!("= add {x}, {x}")), "{text}");
+}

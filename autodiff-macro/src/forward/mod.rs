@@ -524,6 +524,21 @@ impl Fwd<'_> {
         t: FloatTy,
         out: &mut Vec<Inst>,
     ) -> Value {
+        // A square `x * x`: `dx * (x + x)`, one product where the form gives two (see the same
+        // case in `crate::reverse`).
+        if let [a, c] = ops
+            && a == c
+            && PrimId::binary(BinOp::Mul) == Some(p)
+            && let Some(&dx) = self.tan.get(a)
+        {
+            let twice = self.emit(b, out, InstKind::Binary(BinOp::Add, *a, *a), Ty::Float(t));
+            return self.emit(
+                b,
+                out,
+                InstKind::Binary(BinOp::Mul, dx, twice),
+                Ty::Float(t),
+            );
+        }
         let mut sum: Option<Value> = None;
         for (k, &x) in ops.iter().enumerate() {
             let Some(&dx) = self.tan.get(&x) else {
