@@ -17,7 +17,8 @@ use autodiff::differentiate;
 
 use super::alloc::heap_kept_by;
 use super::{
-    Case, Method, RTOL_FD, Rng, Stored, assert_close, central_fd_coords, fd_coordinates, runner,
+    Case, Method, RTOL_EXACT, RTOL_FD, Rng, Stored, assert_close, central_fd_coords,
+    fd_coordinates, runner,
 };
 
 #[differentiate(wrt(alphas, means, icf))]
@@ -107,6 +108,123 @@ pub fn gmm_objective(
     constant + slse - (n as f64) * lse_alphas + prior
 }
 
+/// The gradient of `gmm_objective` written by hand: per point, the K exponents and the
+/// vectors `xc = x − μ_k` and `Qxc = Q_k·xc` in scratch buffers, a two-pass log-sum-exp, then
+/// with the softmax weight `w_k`: `∂/∂Qxc = −w_k·Qxc`, and through `Q_k` to `icf` (its
+/// diagonal through `exp`), `xc` and so `μ_k`. The Wishart prior and `−n·lse(α)` are added
+/// at the end.
+pub fn gmm_objective_hand(
+    alphas: &[f64],
+    means: &[f64],
+    icf: &[f64],
+    x: &[f64],
+    wishart_gamma: f64,
+    wishart_m: f64,
+    d: usize,
+    k: usize,
+    n: usize,
+) -> (f64, Grad) {
+    let icf_sz = d * (d + 1) / 2;
+    let mut qdiags = vec![0.0; d * k];
+    let mut sum_qs = vec![0.0; k];
+    for ik in 0..k {
+        for id in 0..d {
+            let q = icf[ik * icf_sz + id];
+            sum_qs[ik] += q;
+            qdiags[ik * d + id] = q.exp();
+        }
+    }
+    let mut g_alphas = vec![0.0; k];
+    let mut g_means = vec![0.0; k * d];
+    let mut g_icf = vec![0.0; k * icf_sz];
+    let mut xc = vec![0.0; k * d];
+    let mut qxc = vec![0.0; k * d];
+    let mut main_term = vec![0.0; k];
+    let mut slse = 0.0;
+    for ix in 0..n {
+        let xi = &x[ix * d..(ix + 1) * d];
+        for ik in 0..k {
+            let xc = &mut xc[ik * d..(ik + 1) * d];
+            let qxc = &mut qxc[ik * d..(ik + 1) * d];
+            let mu = &means[ik * d..(ik + 1) * d];
+            let qd = &qdiags[ik * d..(ik + 1) * d];
+            let l = &icf[ik * icf_sz + d..(ik + 1) * icf_sz];
+            for id in 0..d {
+                xc[id] = xi[id] - mu[id];
+                qxc[id] = qd[id] * xc[id];
+            }
+            let mut li = 0;
+            for i in 0..d {
+                for j in i + 1..d {
+                    qxc[j] += l[li] * xc[i];
+                    li += 1;
+                }
+            }
+            let sqsum: f64 = qxc.iter().map(|v| v * v).sum();
+            main_term[ik] = alphas[ik] + sum_qs[ik] - 0.5 * sqsum;
+        }
+        let mx = main_term.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v));
+        let mut semx = 0.0;
+        for ik in 0..k {
+            main_term[ik] = (main_term[ik] - mx).exp();
+            semx += main_term[ik];
+        }
+        slse += semx.ln() + mx;
+        for ik in 0..k {
+            let w = main_term[ik] / semx;
+            g_alphas[ik] += w;
+            let xc = &xc[ik * d..(ik + 1) * d];
+            let qxc = &qxc[ik * d..(ik + 1) * d];
+            let qd = &qdiags[ik * d..(ik + 1) * d];
+            let l = &icf[ik * icf_sz + d..(ik + 1) * icf_sz];
+            let (g_diag, g_l) = g_icf[ik * icf_sz..(ik + 1) * icf_sz].split_at_mut(d);
+            let g_mu = &mut g_means[ik * d..(ik + 1) * d];
+            // ∂/∂xc_i, ∂/∂diag_i and ∂/∂L_ij of −w·½‖Qxc‖², with r = Qxc.
+            let mut li = 0;
+            for i in 0..d {
+                let r = w * qxc[i];
+                g_diag[i] += w - r * qd[i] * xc[i];
+                let mut gx = r * qd[i];
+                for j in i + 1..d {
+                    let rj = w * qxc[j];
+                    gx += rj * l[li];
+                    g_l[li] -= rj * xc[i];
+                    li += 1;
+                }
+                g_mu[i] += gx;
+            }
+        }
+    }
+    let amx = alphas.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v));
+    let sa: f64 = alphas.iter().map(|a| (a - amx).exp()).sum();
+    let lse_alphas = sa.ln() + amx;
+    let nf = n as f64;
+    for ik in 0..k {
+        g_alphas[ik] -= nf * (alphas[ik] - lse_alphas).exp();
+    }
+    let constant = -nf * (d as f64) * 0.5 * (2.0 * std::f64::consts::PI).ln();
+    let g2 = wishart_gamma * wishart_gamma;
+    let mut prior = 0.0;
+    for ik in 0..k {
+        let mut frob = 0.0;
+        for id in 0..d {
+            let q = qdiags[ik * d + id];
+            frob += q * q;
+            g_icf[ik * icf_sz + id] += g2 * q * q - wishart_m;
+        }
+        for i in d..icf_sz {
+            let v = icf[ik * icf_sz + i];
+            frob += v * v;
+            g_icf[ik * icf_sz + i] += g2 * v;
+        }
+        prior += 0.5 * g2 * frob - wishart_m * sum_qs[ik];
+    }
+    (
+        constant + slse - nf * lse_alphas + prior,
+        (g_alphas, g_means, g_icf),
+    )
+}
+
 pub fn cases() -> Vec<Case> {
     vec![case(2, 5, 1000), case(10, 25, 1000), case(20, 50, 1000)]
 }
@@ -132,6 +250,21 @@ impl Problem {
         let (k, kd) = (self.k, self.k * self.d);
         let (a, m, q) = (&p[..k], &p[k..k + kd], &p[k + kd..]);
         gmm_objective(a, m, q, &self.x, GAMMA, M, self.d, self.k, self.n)
+    }
+
+    fn hand(&self) -> (f64, Grad) {
+        let (d, k, n) = (self.d, self.k, self.n);
+        gmm_objective_hand(
+            &self.alphas,
+            &self.means,
+            &self.icf,
+            &self.x,
+            GAMMA,
+            M,
+            d,
+            k,
+            n,
+        )
     }
 
     fn grad(&self) -> (f64, Grad) {
@@ -179,6 +312,15 @@ fn case(d: usize, k: usize, n: usize) -> Case {
         &at(&fd),
         RTOL_FD,
     );
+    let (yh, (ha, hm, hq)) = pb.hand();
+    assert_close(&name, "hand-written value", &[yh], &[y], 1e-12);
+    assert_close(
+        &name,
+        "hand-written against ours",
+        &[ha, hm, hq].concat(),
+        &ours,
+        RTOL_EXACT,
+    );
 
     let fd_scale = (2 * p + 1) as f64 / (2 * coords.len() + 1) as f64;
     let pb = std::rc::Rc::new(pb);
@@ -204,6 +346,10 @@ fn case(d: usize, k: usize, n: usize) -> Case {
         (Method::Ours, {
             let pb = pb.clone();
             runner(move || black_box(&pb).grad())
+        }),
+        (Method::Hand, {
+            let pb = pb.clone();
+            runner(move || black_box(&pb).hand())
         }),
         (Method::FiniteDiff, {
             let pb = pb.clone();
