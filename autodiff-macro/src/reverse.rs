@@ -651,18 +651,12 @@ impl Rev<'_> {
         } else {
             None
         };
-        // A square `x * x` of a plain float: one contribution `g * (x + x)` instead of `g * x`
-        // twice. The same value, rounding for rounding (doubling is exact), but `x + x` does not
-        // wait for the adjoint, so the adjoint's chain is one multiplication long, not a
-        // multiplication and an addition — the chain a hand-written `2·x·g` has.
-        if let (Some(t), [a, b]) = (plain, ops)
-            && a == b
-            && PrimId::binary(BinOp::Mul) == Some(p)
-            && self.active(*a)
+        // A square: one contribution `g * (x + x)` (see `forms::squared`).
+        if let (Some(t), Some(x)) = (plain, forms::squared(p, ops))
+            && self.active(x)
         {
-            let twice = self.emit1(pb, InstKind::Binary(BinOp::Add, *a, *a), Ty::Float(t));
-            let c = self.emit1(pb, InstKind::Binary(BinOp::Mul, g, twice), Ty::Float(t));
-            self.contrib(pb, *a, c, adj);
+            let c = forms::doubled(x, g, t, &mut |kind, ty| self.emit1(pb, kind, ty));
+            self.contrib(pb, x, c, adj);
             return;
         }
         for (k, &x) in ops.iter().enumerate() {

@@ -1701,12 +1701,12 @@ fn a_square_gives_its_operand_one_contribution() {
     // The tangent of `x * x` is one product with `x + x`, not a sum of two products: five
     // products in all (`x * x`, its tangent, `s * y` and the two of its tangent).
     assert_eq!(text.matches("= mul ").count(), 5, "{text}");
-    let x = text
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("v2 = mul "));
-    let x = x
-        .and_then(|ops| ops.split_once(", "))
-        .map(|(a, _)| a.to_string());
+    // The primal `x * x` names `x`; its tangent doubles it.
+    let x = text.lines().find_map(|l| {
+        let (_, ops) = l.trim().split_once(" = mul ")?;
+        let (a, b) = ops.split_once(", ")?;
+        (a == b).then(|| a.to_string())
+    });
     let x = x.unwrap_or_else(|| panic!("{text}"));
     assert!(text.contains(&format!("= add {x}, {x}")), "{text}");
 }

@@ -232,6 +232,9 @@ pub fn cases() -> Vec<Case> {
 /// The gradient: `(alphas, means, icf)`.
 type Grad = (Vec<f64>, Vec<f64>, Vec<f64>);
 
+/// A gradient of [`gmm_objective`], with its arguments.
+type GradFn = fn(&[f64], &[f64], &[f64], &[f64], f64, f64, usize, usize, usize) -> (f64, Grad);
+
 struct Problem {
     d: usize,
     k: usize,
@@ -253,23 +256,17 @@ impl Problem {
     }
 
     fn hand(&self) -> (f64, Grad) {
-        let (d, k, n) = (self.d, self.k, self.n);
-        gmm_objective_hand(
-            &self.alphas,
-            &self.means,
-            &self.icf,
-            &self.x,
-            GAMMA,
-            M,
-            d,
-            k,
-            n,
-        )
+        self.gradient_by(gmm_objective_hand)
     }
 
     fn grad(&self) -> (f64, Grad) {
+        self.gradient_by(gmm_objective_grad)
+    }
+
+    /// The value and gradient by `g`, ours or the hand-written one (same arguments).
+    fn gradient_by(&self, g: GradFn) -> (f64, Grad) {
         let (d, k, n) = (self.d, self.k, self.n);
-        gmm_objective_grad(
+        g(
             &self.alphas,
             &self.means,
             &self.icf,

@@ -524,20 +524,11 @@ impl Fwd<'_> {
         t: FloatTy,
         out: &mut Vec<Inst>,
     ) -> Value {
-        // A square `x * x`: `dx * (x + x)`, one product where the form gives two (see the same
-        // case in `crate::reverse`).
-        if let [a, c] = ops
-            && a == c
-            && PrimId::binary(BinOp::Mul) == Some(p)
-            && let Some(&dx) = self.tan.get(a)
+        // A square: `dx * (x + x)` (see `forms::squared`).
+        if let Some(x) = forms::squared(p, ops)
+            && let Some(&dx) = self.tan.get(&x)
         {
-            let twice = self.emit(b, out, InstKind::Binary(BinOp::Add, *a, *a), Ty::Float(t));
-            return self.emit(
-                b,
-                out,
-                InstKind::Binary(BinOp::Mul, dx, twice),
-                Ty::Float(t),
-            );
+            return forms::doubled(x, dx, t, &mut |kind, ty| self.emit(b, out, kind, ty));
         }
         let mut sum: Option<Value> = None;
         for (k, &x) in ops.iter().enumerate() {

@@ -90,6 +90,31 @@ pub fn is_zero(e: &syn::Expr) -> bool {
     matches!(e, syn::Expr::Lit(l) if l.to_token_stream().to_string() == "0")
 }
 
+/// The operand of a square `x * x`, the product of a value with itself.
+///
+/// Its derivative goes through [`doubled`] instead of the product's two forms: `g * (x + x)`
+/// where they give `g * x` twice (in reverse mode two contributions, in forward mode a sum of
+/// two products). The value is the same rounding for rounding (doubling is exact), but `x + x`
+/// does not wait for `g`, so the chain through `g` is one multiplication long, as in a
+/// hand-written `2·x·g`.
+pub fn squared(p: PrimId, ops: &[Value]) -> Option<Value> {
+    match ops {
+        [a, b] if a == b && PrimId::binary(BinOp::Mul) == Some(p) => Some(*a),
+        _ => None,
+    }
+}
+
+/// `g * (x + x)` on plain floats of type `t`: the derivative of [`squared`]'s `x * x` along `g`.
+pub fn doubled(
+    x: Value,
+    g: Value,
+    t: FloatTy,
+    emit: &mut dyn FnMut(InstKind, Ty) -> Value,
+) -> Value {
+    let twice = emit(InstKind::Binary(BinOp::Add, x, x), Ty::Float(t));
+    emit(InstKind::Binary(BinOp::Mul, g, twice), Ty::Float(t))
+}
+
 /// The form of operand `k` of `p` with its names bound (`x`, `a`, … to the operands, `y` to the
 /// result, `g` to the cotangent or tangent it is linear in); `None` where operand `k` has no
 /// form or its form is zero.
