@@ -40,6 +40,9 @@ struct Fill {
     index: Value,
     value: Value,
     ops: Vec<Inst>,
+    /// The arrays the same iteration writes at the index, by their new version, with the value
+    /// written: a read of one of them among `ops` is that value.
+    written: HashMap<Value, Value>,
 }
 
 pub fn forward_fills(f: &mut Func) {
@@ -65,9 +68,7 @@ pub fn forward_fills(f: &mut Func) {
             if let Some(&ix) = f.block(body).params.first() {
                 ranges.insert(ix, end);
             }
-            if let Some(fill) = fill_of(f, &blocks, i) {
-                fills.insert(f.inst(i).results[0], fill);
-            }
+            fills.extend(fills_of(f, &blocks, i));
         }
     }
     if fills.is_empty() {
@@ -106,13 +107,20 @@ pub fn forward_fills(f: &mut Func) {
                     let mut map: HashMap<Value, Value> = HashMap::from([(fill.index, at)]);
                     let mut new = Vec::new();
                     for &op in &fill.ops {
+                        let old = f.inst(op).results[0];
+                        if let InstKind::Index(a, _) = f.inst(op).kind
+                            && let Some(&w) = fill.written.get(&a)
+                        {
+                            let w = map.get(&w).copied().unwrap_or(w);
+                            map.insert(old, w);
+                            continue;
+                        }
                         let mut kind = f.inst(op).kind.clone();
                         kind.operands_mut(&mut |v| {
                             if let Some(&w) = map.get(v) {
                                 *v = w;
                             }
                         });
-                        let old = f.inst(op).results[0];
                         let span = f.inst(op).span;
                         let c = f.push_inst(top, kind, 1, f.value(old).kind, span);
                         f.block_mut(top).insts.pop();
@@ -135,6 +143,30 @@ pub fn forward_fills(f: &mut Func) {
             subst.insert(read, now);
         }
     }
+    // Inside a filling loop, a read of what the iteration has just written at the index is the
+    // value written (`qx[id] = q[id] * xc[id]` after `xc[id] = ..`): the pullback reads that
+    // value, which it may compute again, instead of keeping the read.
+    let mut bodies: Vec<(Block, &HashMap<Value, Value>)> = Vec::new();
+    for fill in fills.values() {
+        let InstKind::Loop { body, .. } = f.inst(fill.inst).kind else {
+            continue;
+        };
+        if !bodies.iter().any(|&(b, _)| b == body) {
+            bodies.push((body, &fill.written));
+        }
+    }
+    for (body, written) in bodies {
+        let mut gone = Vec::new();
+        for &i in &f.block(body).insts {
+            if let InstKind::Index(a, _) = f.inst(i).kind
+                && let Some(&w) = written.get(&a)
+            {
+                subst.insert(f.inst(i).results[0], w);
+                gone.push(i);
+            }
+        }
+        f.block_mut(body).insts.retain(|i| !gone.contains(i));
+    }
     // A value computed in place of a read may read another fill's array (`qxc[id] =
     // q[id] * xc[id]`): the chain is followed.
     let resolve = |mut v: Value| {
@@ -155,8 +187,14 @@ pub fn forward_fills(f: &mut Func) {
     }
 }
 
-/// The loop `l` as a [`Fill`], if it is one.
-fn fill_of(f: &Func, blocks: &[Block], l: Inst) -> Option<Fill> {
+/// The fills of the loop `l`: each array it carries that it fills, by the loop's result.
+///
+/// A loop may fill several arrays and carry other values beside them (`for id in 0..d { xc[id]
+/// = x[id] - m[id]; qx[id] = q[id] * xc[id]; s += qx[id]; }`): each carried array is a fill on
+/// its own terms. A read of an array the same iteration has just written at its index (`xc[id]`
+/// above) is the value written, so a value computed from it is still computed from the index
+/// and values from outside.
+fn fills_of(f: &Func, blocks: &[Block], l: Inst) -> Vec<(Value, Fill)> {
     let InstKind::Loop {
         kind: LoopKind::Range { start, end, .. },
         ref init,
@@ -164,45 +202,88 @@ fn fill_of(f: &Func, blocks: &[Block], l: Inst) -> Option<Fill> {
         checkpoint: None,
     } = f.inst(l).kind
     else {
-        return None;
+        return Vec::new();
     };
-    if init.len() != 1 || !is_zero(f, start) || f.blocks_within(body).len() != 1 {
-        return None;
+    if !is_zero(f, start) || f.blocks_within(body).len() != 1 {
+        return Vec::new();
     }
-    let [index, arr] = f.block(body).params[..] else {
-        return None;
+    let params = &f.block(body).params;
+    let Term::Continue(next) = &f.block(body).term else {
+        return Vec::new();
     };
-    let Term::Continue(vals) = &f.block(body).term else {
-        return None;
-    };
-    let [next] = vals[..] else {
-        return None;
-    };
-    let ValueDef::Result(set, 0) = f.value(next).def else {
-        return None;
-    };
-    let InstKind::IndexSet {
-        base,
-        index: at,
-        value,
-    } = f.inst(set).kind
-    else {
-        return None;
-    };
+    if params.len() != next.len() + 1 || next.len() != init.len() {
+        return Vec::new();
+    }
+    let index = params[0];
     let insts = &f.block(body).insts;
-    if base != arr || at != index || insts.last() != Some(&set) {
-        return None;
+    // Each carried array written once at the index: its write, by the new version.
+    let mut sets: HashMap<Value, (Value, Value)> = HashMap::new();
+    for (k, &n) in next.iter().enumerate() {
+        let arr = params[k + 1];
+        let ValueDef::Result(set, 0) = f.value(n).def else {
+            continue;
+        };
+        let InstKind::IndexSet {
+            base,
+            index: at,
+            value,
+        } = f.inst(set).kind
+        else {
+            continue;
+        };
+        if base != arr || at != index || !insts.contains(&set) {
+            continue;
+        }
+        // The array is read nowhere else in the body (`a[id] = a[id - 1] + ..` is no fill), and
+        // its new version only where it leaves the iteration and by reads at the index.
+        let old_uses = insts
+            .iter()
+            .flat_map(|&i| f.operands(i))
+            .filter(|&v| v == arr)
+            .count()
+            + f.term_operands(body).iter().filter(|&&v| v == arr).count();
+        let new_ok = insts.iter().all(|&i| {
+            !f.operands(i).contains(&n)
+                || i == set
+                || matches!(f.inst(i).kind, InstKind::Index(a, at) if a == n && at == index)
+        }) && f.term_operands(body).iter().filter(|&&v| v == n).count() == 1;
+        if old_uses == 1 && new_ok {
+            sets.insert(n, (arr, value));
+        }
     }
-    // The array is read nowhere else in the body (`a[id] = a[id - 1] + ..` is no fill).
-    let uses = insts
-        .iter()
-        .flat_map(|&i| f.operands(i))
-        .filter(|&v| v == arr)
-        .count();
-    if uses != 1 {
-        return None;
+    let mut out = Vec::new();
+    for (k, &n) in next.iter().enumerate() {
+        let Some(&(_, value)) = sets.get(&n) else {
+            continue;
+        };
+        if let Some(ops) = value_ops(f, blocks, body, index, value, &sets, &init[..]) {
+            let fill = Fill {
+                inst: l,
+                end,
+                index,
+                value,
+                ops,
+                written: sets.iter().map(|(&n, &(_, v))| (n, v)).collect(),
+            };
+            out.push((f.inst(l).results[k], fill));
+        }
     }
-    // What computes the value, in the body's order: pure instructions of the body.
+    out
+}
+
+/// What computes `value` in the loop body `body`, in the body's order: pure instructions of
+/// the body, reading the index, values from outside, arrays only read, and the arrays this
+/// iteration has written (`sets`) at the index.
+fn value_ops(
+    f: &Func,
+    blocks: &[Block],
+    body: Block,
+    index: Value,
+    value: Value,
+    sets: &HashMap<Value, (Value, Value)>,
+    init: &[Value],
+) -> Option<Vec<Inst>> {
+    let insts = &f.block(body).insts;
     let mut needed = vec![value];
     let mut ops = Vec::new();
     let mut seen = std::collections::HashSet::new();
@@ -211,7 +292,7 @@ fn fill_of(f: &Func, blocks: &[Block], l: Inst) -> Option<Fill> {
             continue;
         }
         let ValueDef::Result(i, 0) = f.value(v).def else {
-            // A parameter of the body other than the index is the array.
+            // A parameter of the body other than the index is carried.
             if matches!(f.value(v).def, ValueDef::BlockParam(b, _) if b == body) {
                 return None;
             }
@@ -225,8 +306,14 @@ fn fill_of(f: &Func, blocks: &[Block], l: Inst) -> Option<Fill> {
             | InstKind::Binary(..)
             | InstKind::Neg(_)
             | InstKind::Cast { .. } => true,
+            // What this iteration wrote at the index: the value written, computed before.
+            InstKind::Index(a, _) if sets.contains_key(&a) => {
+                needed.push(sets[&a].1);
+                ops.push(i);
+                continue;
+            }
             // Read again later, the array must still hold what it held here.
-            InstKind::Index(a, _) => a != init[0] && only_read(f, blocks, a),
+            InstKind::Index(a, _) => !init.contains(&a) && only_read(f, blocks, a),
             _ => false,
         };
         if !pure || f.inst(i).results.len() != 1 {
@@ -239,13 +326,7 @@ fn fill_of(f: &Func, blocks: &[Block], l: Inst) -> Option<Fill> {
         needed.extend(f.operands(i));
     }
     ops.sort_by_key(|i| insts.iter().position(|j| j == i));
-    Some(Fill {
-        inst: l,
-        end,
-        index,
-        value,
-        ops,
-    })
+    Some(ops)
 }
 
 /// Whether `a` is only read where it is used: element reads, methods that do not change it,

@@ -1523,6 +1523,56 @@ fn reads_a_fill_may_not_have_written_are_left() {
 }
 
 #[test]
+fn a_loop_filling_two_arrays_and_a_sum_fills_both() {
+    // `xc` and `qx` filled by one loop that also carries `s`; `qx[j]`'s value reads `xc[j]`,
+    // which the iteration has just written. After the pass nothing reads either array's
+    // result, nor `xc`'s new version inside the loop.
+    let mut f = lower_fn(parse_quote! {
+        fn f(mu: &[f64], q: &[f64], x: &[f64], d: usize, n: usize) -> f64 {
+            let mut xc = vec![0.0; d];
+            let mut qx = vec![0.0; d];
+            let mut t = 0.0;
+            for i in 0..n {
+                let mut s = 0.0;
+                for j in 0..d {
+                    xc[j] = x[i * d + j] - mu[j];
+                    qx[j] = q[j] * xc[j];
+                    s += qx[j];
+                }
+                for j in 0..d {
+                    for k in j + 1..d {
+                        s += qx[j] * xc[k];
+                    }
+                }
+                t += s;
+            }
+            t
+        }
+    });
+    crate::structurize::structurize(&mut f);
+    crate::simplify::remove_dead(&mut f);
+    // Element reads of a loop's result or of a value an element write made.
+    let reads = |f: &Func| {
+        let made: Vec<Value> = f
+            .insts
+            .iter()
+            .filter(|i| matches!(i.kind, InstKind::Loop { .. } | InstKind::IndexSet { .. }))
+            .flat_map(|i| i.results.clone())
+            .collect();
+        f.blocks_within(f.body())
+            .iter()
+            .flat_map(|&b| f.block(b).insts.clone())
+            .filter(|&i| matches!(f.inst(i).kind, InstKind::Index(a, _) if made.contains(&a)))
+            .count()
+    };
+    // `xc[j]` inside the fill, `qx[j]` twice and `xc[k]` below it.
+    assert_eq!(reads(&f), 4, "{f}");
+    crate::fills::forward_fills(&mut f);
+    verify::verify(&f).unwrap_or_else(|e| panic!("{e}\n{f}"));
+    assert_eq!(reads(&f), 0, "{f}");
+}
+
+#[test]
 fn a_fill_inside_the_loop_that_reads_it_is_left() {
     // The fill runs in each iteration of the loop over `i` that reads `xc[i]`: the top of that
     // loop's body comes before `w` and the fill.
