@@ -253,8 +253,8 @@ struct Planner<'a> {
 
 pub fn plan(f: &mut Func, act: &Activity, tys: &mut Types, rev: &Reversed) -> Plan {
     let tree = Tree::build(f);
-    // Versions of places that a later write consumes, and versions of `&mut` parameters (the
-    // pullback must never hold on to the caller's buffer).
+    // Versions of places that a later write consumes or that a method changes in place, and
+    // versions of `&mut` parameters (the pullback must never hold on to the caller's buffer).
     let mut consumed = HashSet::new();
     for inst in &f.insts {
         if let InstKind::IndexSet { base, .. } | InstKind::Mutate { base, .. } = inst.kind {
@@ -263,6 +263,10 @@ pub fn plan(f: &mut Func, act: &Activity, tys: &mut Types, rev: &Reversed) -> Pl
     }
     let borrowed_mut = f.borrowed_mut_versions();
     consumed.extend(borrowed_mut.iter().copied());
+    // Values a method run as written changes in place (`w.shuffle(&mut rng)` of a data
+    // array): captured at the end of the call, they would hold what the method made of them,
+    // so the pullback cannot read the elements they held before from them.
+    consumed.extend(f.changed_in_place(false));
     let fields_moved = f
         .insts
         .iter()

@@ -609,6 +609,45 @@ impl Func {
         }
     }
 
+    /// Values that code run as written may change in place without making a new version: the
+    /// receivers of methods that may change them (`w.shuffle(&mut rng)` of a `mut` data
+    /// array), with the values they are read from (`rows` of `rows[i].shuffle(..)`), and, with
+    /// `through_macros`, what macro calls read.
+    pub fn changed_in_place(&self, through_macros: bool) -> std::collections::HashSet<Value> {
+        let mut out = std::collections::HashSet::new();
+        for inst in &self.insts {
+            let roots = match &inst.kind {
+                InstKind::Method {
+                    name,
+                    recv,
+                    recv_mut: Some(_),
+                    ..
+                } if !reads_only(&name.to_string()) => vec![*recv],
+                InstKind::Opaque { uses, .. } if through_macros => {
+                    uses.iter().map(|&(_, v)| v).collect()
+                }
+                _ => continue,
+            };
+            for mut v in roots {
+                while out.insert(v) {
+                    let ValueDef::Result(i, _) = self.value(v).def else {
+                        break;
+                    };
+                    v = match &self.inst(i).kind {
+                        InstKind::Ref(a)
+                        | InstKind::Deref(a)
+                        | InstKind::Field(a, _)
+                        | InstKind::FieldRef(a, _)
+                        | InstKind::Index(a, _)
+                        | InstKind::Ascribe { value: a, .. } => *a,
+                        _ => break,
+                    };
+                }
+            }
+        }
+        out
+    }
+
     /// The versions of the `&mut` parameters: the parameters themselves, what element writes
     /// and mutations make of them, and what loops and branches carry of them. They are the
     /// caller's buffer, changed in place: the pullback must never hold on to one.
@@ -777,4 +816,51 @@ impl InstKind {
             .is_some_and(|s| s.ident.to_string().starts_with("__ad_mut"));
         copy.then_some(&args[..])
     }
+}
+
+/// Methods of the standard library and ndarray that only read their receiver, called on a
+/// `mut` variable without changing it (`w.len()`, `w.iter()`, `w.get(i)`).
+fn reads_only(name: &str) -> bool {
+    crate::prim::is_discrete_method(name)
+        || crate::lower::calls::is_shape_query(name)
+        || matches!(
+            name,
+            "iter"
+                | "get"
+                | "first"
+                | "last"
+                | "contains"
+                | "starts_with"
+                | "ends_with"
+                | "as_slice"
+                | "as_ref"
+                | "clone"
+                | "to_vec"
+                | "to_owned"
+                | "capacity"
+                | "windows"
+                | "chunks"
+                | "view"
+                | "row"
+                | "column"
+                | "rows"
+                | "columns"
+                | "outer_iter"
+                | "axis_iter"
+                | "indexed_iter"
+                | "split_at"
+                | "split_first"
+                | "split_last"
+                | "eq"
+                | "ne"
+                | "cmp"
+                | "to_string"
+                | "borrow"
+                | "copied"
+                | "cloned"
+                | "unwrap"
+                | "unwrap_or"
+                | "expect"
+                | "as_deref"
+        )
 }
