@@ -10,7 +10,8 @@
 //! 2. `lower`: the function to SSA, rejecting what is outside the supported subset;
 //!    `structurize` and a clean-up of dead values (`simplify::remove_dead`); `fills`: reads
 //!    of an array a loop has just filled become the values written;
-//! 3. `activity`: which values need derivatives; `check`: errors that need activity;
+//! 3. `cse`: a value computed twice from the same operands (`x[i] * x[i]`) is computed once;
+//!    `activity`: which values need derivatives; `check`: errors that need activity;
 //!    `scalars`: which values are plain floats of a type the macro can write;
 //! 4. `forward`: forward mode as an IR → IR pass (and forward over reverse);
 //! 5. `joint`, `reverse`, `simplify`, `checkpoint`, `fuse`: reverse mode as an IR → IR pass —
@@ -32,6 +33,7 @@ mod check;
 mod checkpoint;
 mod codegen;
 mod counters;
+mod cse;
 mod derive;
 mod elementwise;
 mod fills;
@@ -229,6 +231,10 @@ fn expand_checked(
             fills::forward_fills(&mut f);
             joint::copy_lent_buffers(&mut f);
             check::struct_literals(&mut f);
+            // Before activity: a repeat merged into a read that only a comparison used
+            // (`if a[i] > m { m = a[i]; }`) makes that read active.
+            let tys = scalars::analyze(&f);
+            cse::merge_repeats(&mut f, &tys);
             let a = activity::analyze(&f);
             errors.extend(check::check(&f, &a));
             errors.extend(check::recursion(&f, &a, &func.sig.ident));

@@ -1573,6 +1573,63 @@ fn a_loop_filling_two_arrays_and_a_sum_fills_both() {
 }
 
 #[test]
+fn repeated_reads_and_differences_become_squares() {
+    // `x[i] * x[i]`, `x[0] * x[0]`, `(x[1] - x[i]) * (x[1] - x[i])` and, in a loop, `(x[k] -
+    // m) * (x[k] - m)`: each product's operands are one value once repeats are merged.
+    let mut f = lower_fn(parse_quote! {
+        fn f(x: &[f64], i: usize, m: f64) -> f64 {
+            let mut s = x[i] * x[i] + x[0] * x[0] + (x[1] - x[i]) * (x[1] - x[i]);
+            for k in 0..x.len() {
+                s += (x[k] - m) * (x[k] - m);
+            }
+            s
+        }
+    });
+    crate::structurize::structurize(&mut f);
+    crate::simplify::remove_dead(&mut f);
+    let squares = |f: &Func| {
+        f.blocks_within(f.body())
+            .iter()
+            .flat_map(|&b| f.block(b).insts.clone())
+            .filter(|&i| matches!(f.inst(i).kind, InstKind::Binary(BinOp::Mul, a, b) if a == b))
+            .count()
+    };
+    assert_eq!(squares(&f), 0, "{f}");
+    let tys = crate::scalars::analyze(&f);
+    crate::cse::merge_repeats(&mut f, &tys);
+    verify::verify(&f).unwrap_or_else(|e| panic!("{e}\n{f}"));
+    assert_eq!(squares(&f), 4, "{f}");
+}
+
+#[test]
+fn reads_of_data_a_method_may_change_are_not_merged() {
+    // `w.shift()` of a `mut` data array may change it in place (the SSA form has no new
+    // version of it): `w[i]` after it is not `w[i]` before it.
+    let mut f = lower_fn(parse_quote! {
+        fn f(x: f64, data: &[f64], i: usize) -> f64 {
+            let mut w = data.to_vec();
+            let a = w[i];
+            w.shift();
+            x * a * w[i]
+        }
+    });
+    crate::structurize::structurize(&mut f);
+    crate::simplify::remove_dead(&mut f);
+    let reads = |f: &Func| {
+        f.blocks_within(f.body())
+            .iter()
+            .flat_map(|&b| f.block(b).insts.clone())
+            .filter(|&i| matches!(f.inst(i).kind, InstKind::Index(..)))
+            .count()
+    };
+    let before = reads(&f);
+    let tys = crate::scalars::analyze(&f);
+    crate::cse::merge_repeats(&mut f, &tys);
+    assert_eq!(reads(&f), before, "{f}");
+    assert_eq!(before, 2);
+}
+
+#[test]
 fn a_fill_inside_the_loop_that_reads_it_is_left() {
     // The fill runs in each iteration of the loop over `i` that reads `xc[i]`: the top of that
     // loop's body comes before `w` and the fill.
