@@ -245,14 +245,20 @@ fn data_literal(e: &Expr) -> bool {
 }
 
 /// Whether `fp(args)` calls a tuple struct's constructor: a type's name (`V`, `Self`,
-/// `geom::V`), not an enum's variant (`Shape::Circle`) nor `Some`, `Ok`, `Err`.
+/// `geom::V`), not an enum's variant (`Shape::Circle`) nor `Some`, `Ok`, `Err`, nor one of
+/// ndarray's functions named like types that make a shape (`IxDyn(&[2, 2])`, `Dim(..)`,
+/// `Ix2(r, c)`).
 fn tuple_struct_call(fp: &syn::ExprPath, c: &syn::ExprCall) -> bool {
     let segs = &fp.path.segments;
     let Some(last) = segs.last().map(|s| s.ident.to_string()) else {
         return false;
     };
-    let ty =
-        last == "Self" || (is_user_type_name(&last) && !matches!(&*last, "Some" | "Ok" | "Err"));
+    let not_struct = matches!(
+        &*last,
+        "Some" | "Ok" | "Err" | "IxDyn" | "Dim" | "Ix0" | "Ix1" | "Ix2" | "Ix3" | "Ix4" | "Ix5"
+            | "Ix6"
+    );
+    let ty = last == "Self" || (is_user_type_name(&last) && !not_struct);
     let enum_variant = segs.len() >= 2
         && segs[segs.len() - 2]
             .ident
