@@ -154,6 +154,12 @@ const HELPER_PARTIALS: &[(&str, &[&str], &[&str])] = &[
             "-(d::over_along(g * d::over_along(t, d), d))",
         ],
     ),
+    // t·d, 0 where t = 0.
+    (
+        "times_along",
+        &["t", "d"],
+        &["d::times_along(g, d)", "d::times_along(t, g)"],
+    ),
     // x/y, 0 at y = 0.
     (
         "hypot_d",

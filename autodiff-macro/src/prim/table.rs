@@ -69,20 +69,21 @@ pub const UNARY_METHODS: &[PrimDef] = unary! {
     "sin" => "g * x.cos()", "d/dx sin x = cos x";
     "cos" => "g * -x.sin()", "d/dx cos x = −sin x";
     "tan" => "g * (1.0 + y * y)", "d/dx tan x = 1 + tan² x = 1 + y²";
-    "asin" => "g / ((1.0 - x) * (1.0 + x)).sqrt()",
+    "asin" => "d::over_along(g, ((1.0 - x) * (1.0 + x)).sqrt())",
         "d/dx asin x = 1/√(1 − x²), with 1 − x² factored as (1 − x)(1 + x) for accuracy near \
-         ±1, where it is +∞";
-    "acos" => "-g / ((1.0 - x) * (1.0 + x)).sqrt()",
-        "d/dx acos x = −1/√(1 − x²), with 1 − x² factored as (1 − x)(1 + x); −∞ at ±1";
+         ±1, where it is +∞ and a zero tangent or cotangent gives 0, not 0·∞";
+    "acos" => "-d::over_along(g, ((1.0 - x) * (1.0 + x)).sqrt())",
+        "d/dx acos x = −1/√(1 − x²), with 1 − x² factored as (1 − x)(1 + x); −∞ at ±1, where a \
+         zero tangent or cotangent gives 0";
     "atan" => "g / (1.0 + x * x)", "d/dx atan x = 1/(1 + x²)";
     "sinh" => "g * x.cosh()", "d/dx sinh x = cosh x";
     "cosh" => "g * x.sinh()", "d/dx cosh x = sinh x";
     "tanh" => "g * (1.0 - y * y)", "d/dx tanh x = 1 − tanh² x = 1 − y²";
     "asinh" => "g / x.hypot(1.0)",
         "d/dx asinh x = 1/√(x² + 1), as 1/hypot(x, 1): no overflow for large x";
-    "acosh" => "g / ((x - 1.0).sqrt() * (x + 1.0).sqrt())",
+    "acosh" => "d::over_along(g, (x - 1.0).sqrt() * (x + 1.0).sqrt())",
         "d/dx acosh x = 1/√(x² − 1), as 1/(√(x − 1)·√(x + 1)): accurate near 1, no overflow \
-         for large x; +∞ at x = 1, NaN below";
+         for large x; +∞ at x = 1 (where a zero tangent or cotangent gives 0), NaN below";
     "atanh" => "g / ((1.0 - x) * (1.0 + x))",
         "d/dx atanh x = 1/(1 − x²), as 1/((1 − x)(1 + x)); +∞ at ±1";
     "abs" => "g * d::abs_d(x)",
@@ -119,11 +120,11 @@ pub const OTHER_METHODS: &[PrimDef] = &[
         "powf",
         BINARY,
         &["x", "p"],
-        &["g * d::powf_dx(x, p)", "g * d::powf_dp(x, y)"],
+        &["d::times_along(g, d::powf_dx(x, p))", "g * d::powf_dp(x, y)"],
         "FloatArgRules",
         FLOAT,
-        "∂/∂x xᵖ = p·xᵖ⁻¹ (as computed: +∞ at x = 0 for p < 1), exactly 0 for p = 0 (x⁰ = 1 is \
-         constant, also at x = 0); ∂/∂p xᵖ = xᵖ·ln x = y·ln x, exactly 0 where y = 0 (at x = 0, \
+        "∂/∂x xᵖ = p·xᵖ⁻¹ (as computed: +∞ at x = 0 for p < 1, where a zero tangent or \
+         cotangent gives 0), exactly 0 for p = 0 (x⁰ = 1 is constant, also at x = 0); ∂/∂p xᵖ = xᵖ·ln x = y·ln x, exactly 0 where y = 0 (at x = 0, \
          where 0·ln 0 would be NaN), NaN for x < 0 (where ln x is)",
     ),
     method(

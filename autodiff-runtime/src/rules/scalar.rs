@@ -365,6 +365,13 @@ pub mod d {
         if t == T::ZERO { T::ZERO } else { t / d }
     }
 
+    /// `t·d`, exactly `0` where `t = 0`: as [`over_along`], for a factor `d` that is infinite
+    /// at a point (`p·xᵖ⁻¹` of `powf` at `x = 0` for `p < 1`).
+    #[inline(always)]
+    pub fn times_along<T: Float>(t: T, d: T) -> T {
+        if t == T::ZERO { T::ZERO } else { t * d }
+    }
+
     /// `∂/∂x √(x² + a²) = x/y`, `0` at the origin (`y = 0`).
     #[inline(always)]
     pub fn hypot_d<T: Float>(x: T, y: T) -> T {
