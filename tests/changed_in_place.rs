@@ -1,8 +1,10 @@
-//! Data that a method run as written changes in place (a `&mut self` method of a user's trait
-//! on a `mut` `Vec` of floats that is not differentiated), read before and after
-//! the change. The pullback must read what the function read: the elements before the change
-//! are not the elements the value holds at the end of the call. Each gradient is checked
-//! against the one written out by hand and against central finite differences.
+//! Data changed in place after it was read: by a method run as written (a `&mut self` method
+//! of a user's trait on a `mut` `Vec` of floats that is not differentiated, std's
+//! `copy_within`), by an element write after a fill read it through a reference, or by a
+//! field update of a local struct of data. The pullback must read what the function read: the
+//! elements before the change are not the elements the value holds at the end of the call, and
+//! a scratch array a loop filled is not what the loop wrote once a method has changed it. Each
+//! gradient is checked against the one written out by hand (and central finite differences).
 
 #![allow(clippy::needless_range_loop)]
 
@@ -99,4 +101,157 @@ fn an_array_read_by_an_iterator_chain_before_a_method_changes_it() {
     assert_eq!(v, chain_before(&x, &data));
     close_all("chain before", &g, &[2.0 * 2.0 + 3.0, 3.0 * 2.0, 5.0 * 2.0]);
     fd_vec("chain before", |x| chain_before(x, &data), &x, &g);
+}
+
+/// Weights normalised in place by a user's method, per point.
+pub trait Normalize {
+    fn normalize(&mut self);
+}
+
+impl Normalize for Vec<f64> {
+    fn normalize(&mut self) {
+        let s: f64 = self.iter().sum();
+        for v in self.iter_mut() {
+            *v /= s;
+        }
+    }
+}
+
+/// `Σᵢ Σⱼ pᵢⱼ·wⱼ²` with `pᵢ = (xᵢⱼ² + 0.1)ⱼ / Σ`: the scratch vector is filled by a loop (a
+/// fill, whose later reads would otherwise be taken for the values written) and then
+/// normalised in place before the loop that reads it.
+#[differentiate(wrt(w))]
+fn responsibilities(w: &[f64], x: &[f64]) -> f64 {
+    let d = w.len();
+    let n = x.len() / d;
+    let mut p = vec![0.0; d];
+    let mut tot = 0.0;
+    for i in 0..n {
+        for j in 0..d {
+            p[j] = x[i * d + j] * x[i * d + j] + 0.1;
+        }
+        p.normalize();
+        for j in 0..d {
+            tot += p[j] * w[j] * w[j];
+        }
+    }
+    tot
+}
+
+#[test]
+fn a_filled_array_normalised_in_place_before_it_is_read() {
+    let (w, x) = (data(3, 0.5), data(9, 1.0));
+    let (v, g) = responsibilities_grad(&w, &x);
+    close("value", v, responsibilities(&w, &x), 1e-14);
+    let d = w.len();
+    let mut expected = vec![0.0; d];
+    for i in 0..x.len() / d {
+        let q: Vec<f64> = (0..d).map(|j| x[i * d + j] * x[i * d + j] + 0.1).collect();
+        let s: f64 = q.iter().sum();
+        for j in 0..d {
+            expected[j] += 2.0 * w[j] * q[j] / s;
+        }
+    }
+    close_all("normalised responsibilities", &g, &expected);
+    fd_vec("normalised responsibilities", |w| responsibilities(w, &x), &w, &g);
+}
+
+/// A shift register filled by a loop and advanced by `copy_within` (std's, run as written on
+/// data): `y_t = Σⱼ hⱼ·regⱼ`, loss `Σ_t (y_t − target_t)²`.
+#[differentiate(wrt(h))]
+fn fir(h: &[f64], sig: &[f64], target: &[f64]) -> f64 {
+    let k = h.len();
+    let mut reg = vec![0.0; k];
+    for j in 0..k {
+        reg[j] = sig[j];
+    }
+    let mut loss = 0.0;
+    for t in 0..target.len() {
+        reg.copy_within(1.., 0);
+        reg[k - 1] = sig[k + t];
+        let mut y = 0.0;
+        for j in 0..k {
+            y += h[j] * reg[j];
+        }
+        loss += (y - target[t]) * (y - target[t]);
+    }
+    loss
+}
+
+#[test]
+fn a_filled_shift_register_advanced_by_copy_within() {
+    let (h, sig, target) = (data(3, 0.5), data(8, 1.0), data(4, 2.0));
+    let (v, g) = fir_grad(&h, &sig, &target);
+    assert_eq!(v, fir(&h, &sig, &target));
+    let k = h.len();
+    let mut expected = vec![0.0; k];
+    for t in 0..target.len() {
+        // After t + 1 shifts the register holds sig[t + 1 ..= t + k].
+        let reg: Vec<f64> = (0..k).map(|j| sig[t + 1 + j]).collect();
+        let y: f64 = (0..k).map(|j| h[j] * reg[j]).sum();
+        for j in 0..k {
+            expected[j] += 2.0 * (y - target[t]) * reg[j];
+        }
+    }
+    close_all("FIR filter", &g, &expected);
+    fd_vec("FIR filter", |h| fir(h, &sig, &target), &h, &g);
+}
+
+/// A fill that reads through a reference to an array written after it: `cⱼ = 2·wⱼ` read
+/// below, where `u₀` is 7. `Σⱼ cⱼ·uⱼ = 14·w₀ + Σ_{j>0} 2·wⱼ²`.
+#[differentiate(wrt(w))]
+fn through_a_reference(w: &[f64]) -> f64 {
+    let d = w.len();
+    let mut u = w.to_vec();
+    let r = &u;
+    let mut c = vec![0.0; d];
+    for j in 0..d {
+        c[j] = r[j] * 2.0;
+    }
+    u[0] = 7.0;
+    let mut s = 0.0;
+    for j in 0..d {
+        s += c[j] * u[j];
+    }
+    s
+}
+
+#[test]
+fn a_fill_reading_through_a_reference_to_an_array_written_later() {
+    let w = [0.3, -0.5, 0.7];
+    let (v, g) = through_a_reference_grad(&w);
+    assert_eq!(v, through_a_reference(&w));
+    close_all("through a reference", &g, &[14.0, -2.0, 2.8]);
+    fd_vec("through a reference", through_a_reference, &w, &g);
+}
+
+#[derive(Clone)]
+struct Buf {
+    v: Vec<f64>,
+}
+
+/// A field of a local struct of data read, then changed (element write, `reverse`, `push`):
+/// `w₀·v₀ + w₀·v'₀`.
+#[differentiate(wrt(w))]
+fn field_changed(w: &[f64], data: &[f64], how: usize) -> f64 {
+    let mut b = Buf { v: data.to_vec() };
+    let s1 = w[0] * b.v[0];
+    if how == 0 {
+        b.v[0] = 5.0;
+    } else if how == 1 {
+        b.v.reverse();
+    } else {
+        b.v.push(1.0);
+    }
+    s1 + w[0] * b.v[0]
+}
+
+#[test]
+fn a_field_read_before_the_field_is_changed() {
+    let data = [3.0, 2.0, 1.0];
+    for (how, after) in [(0, 5.0), (1, 1.0), (2, 3.0)] {
+        let (v, g) = field_changed_grad(&[0.3], &data, how);
+        assert_eq!(v, field_changed(&[0.3], &data, how));
+        close_all(&format!("field changed ({how})"), &g, &[3.0 + after]);
+    }
 }

@@ -48,6 +48,7 @@ struct Fill {
 pub fn forward_fills(f: &mut Func) {
     let blocks = f.blocks_within(f.body());
     let mut fills: HashMap<Value, Fill> = HashMap::new();
+    let changed = f.changed_in_place(true);
     // The `end` of each `for` loop's range, by the loop body's index parameter.
     let mut ranges: HashMap<Value, Value> = HashMap::new();
     for &b in &blocks {
@@ -68,7 +69,14 @@ pub fn forward_fills(f: &mut Func) {
             if let Some(&ix) = f.block(body).params.first() {
                 ranges.insert(ix, end);
             }
-            fills.extend(fills_of(f, &blocks, i));
+            // A fill whose array a method run as written may change in place (a user's
+            // `c.normalize()`, `c.copy_within(1.., 0)`) no longer holds what the loop wrote.
+            let changed = &changed;
+            fills.extend(
+                fills_of(f, &blocks, i)
+                    .into_iter()
+                    .filter(|(arr, _)| !changed.contains(arr)),
+            );
         }
     }
     if fills.is_empty() {
@@ -313,7 +321,7 @@ fn value_ops(
                 continue;
             }
             // Read again later, the array must still hold what it held here.
-            InstKind::Index(a, _) => !init.contains(&a) && only_read(f, blocks, a),
+            InstKind::Index(a, _) => !init.contains(&a) && source_only_read(f, blocks, a),
             _ => false,
         };
         if !pure || f.inst(i).results.len() != 1 {
@@ -327,6 +335,24 @@ fn value_ops(
     }
     ops.sort_by_key(|i| insts.iter().position(|j| j == i));
     Some(ops)
+}
+
+/// Whether `a`, and what it borrows or views (`u` of `let r = &u;`), are only read where they
+/// are used: `u[0] = 7.0` after the fill would change what `r[j]` reads below it.
+fn source_only_read(f: &Func, blocks: &[Block], mut a: Value) -> bool {
+    loop {
+        if !only_read(f, blocks, a) {
+            return false;
+        }
+        let ValueDef::Result(i, 0) = f.value(a).def else {
+            return true;
+        };
+        a = match &f.inst(i).kind {
+            InstKind::Ref(b) | InstKind::Deref(b) | InstKind::Ascribe { value: b, .. } => *b,
+            InstKind::Prim { prim, args, .. } if prim.has(crate::prim::Flags::VIEW) => args[0],
+            _ => return true,
+        };
+    }
 }
 
 /// Whether `a` is only read where it is used: element reads, methods that do not change it,

@@ -267,6 +267,41 @@ pub fn plan(f: &mut Func, act: &Activity, tys: &mut Types, rev: &Reversed) -> Pl
     // array): captured at the end of the call, they would hold what the method made of them,
     // so the pullback cannot read the elements they held before from them.
     consumed.extend(f.changed_in_place(false));
+    // Values that code the macro writes moves (a struct literal of data, a field update
+    // `b.v[0] = 5.0` rebuilding `b`): floats and integers are copied, anything else is gone.
+    for inst in &f.insts {
+        if let InstKind::Opaque {
+            uses, mac: None, ..
+        } = &inst.kind
+        {
+            for &(_, v) in uses {
+                if f.value(v).kind != Kind::Discrete && !matches!(tys.of(v), Ty::Float(_) | Ty::Lit)
+                {
+                    consumed.insert(v);
+                }
+            }
+        }
+    }
+    // What borrows or views a consumed value reads what it became, not what it was.
+    loop {
+        let before = consumed.len();
+        for inst in &f.insts {
+            let from = match &inst.kind {
+                InstKind::Ref(a)
+                | InstKind::FieldRef(a, _)
+                | InstKind::Deref(a)
+                | InstKind::Ascribe { value: a, .. } => *a,
+                InstKind::Prim { prim, args, .. } if prim.has(Flags::VIEW) => args[0],
+                _ => continue,
+            };
+            if consumed.contains(&from) {
+                consumed.extend(inst.results.iter().copied());
+            }
+        }
+        if consumed.len() == before {
+            break;
+        }
+    }
     let fields_moved = f
         .insts
         .iter()
