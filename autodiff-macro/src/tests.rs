@@ -1630,6 +1630,32 @@ fn reads_of_data_a_method_may_change_are_not_merged() {
 }
 
 #[test]
+fn a_fill_a_printing_macro_reads_stays_a_fill_and_one_a_user_macro_gets_is_left() {
+    // `println!` and `debug_assert_eq!` only read `xc`; `bump!(yc)` may change `yc` in place.
+    let item: syn::ItemFn = parse_quote! {
+        fn f(x: &[f64], d: usize) -> f64 {
+            let mut xc = vec![0.0; d];
+            let mut yc = vec![0.0; d];
+            for i in 0..d {
+                xc[i] = x[i] * 2.0;
+            }
+            for i in 0..d {
+                yc[i] = x[i] * 3.0;
+            }
+            println!("{:?}", xc);
+            debug_assert_eq!(xc.len(), d);
+            bump!(yc);
+            let mut s = 0.0;
+            for i in 0..d {
+                s += xc[i] * yc[i];
+            }
+            s
+        }
+    };
+    assert_eq!(fill_reads(item), (2, 1));
+}
+
+#[test]
 fn a_fill_inside_the_loop_that_reads_it_is_left() {
     // The fill runs in each iteration of the loop over `i` that reads `xc[i]`: the top of that
     // loop's body comes before `w` and the fill.

@@ -612,7 +612,7 @@ impl Func {
     /// Values that code run as written may change in place without making a new version: the
     /// receivers of methods that may change them (`w.shuffle(&mut rng)` of a `mut` data
     /// array), with the values they are read from (`rows` of `rows[i].shuffle(..)`), and, with
-    /// `through_macros`, what macro calls read.
+    /// `through_macros`, what the user's macro calls read (`bump!(a)`).
     pub fn changed_in_place(&self, through_macros: bool) -> std::collections::HashSet<Value> {
         let mut out = std::collections::HashSet::new();
         for inst in &self.insts {
@@ -623,7 +623,13 @@ impl Func {
                     recv_mut: Some(_),
                     ..
                 } if !reads_only(&name.to_string()) => vec![*recv],
-                InstKind::Opaque { uses, .. } if through_macros => {
+                // The user's macros: what the standard ones that print or check read, and the
+                // code the macro writes itself (struct literals, comparisons), stays as it is.
+                InstKind::Opaque {
+                    uses,
+                    mac: Some(m),
+                    ..
+                } if through_macros && !crate::prim::is_output_macro(m) && m != "vec" => {
                     uses.iter().map(|&(_, v)| v).collect()
                 }
                 _ => continue,
