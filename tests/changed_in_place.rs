@@ -255,3 +255,56 @@ fn a_field_read_before_the_field_is_changed() {
         close_all(&format!("field changed ({how})"), &g, &[3.0 + after]);
     }
 }
+
+/// `Σ wᵢxᵢ`, a differentiated helper lent a local array.
+#[differentiate]
+fn weighted_sum(a: &ndarray::Array1<f64>, x: &ndarray::Array1<f64>) -> f64 {
+    (a * x).sum()
+}
+
+/// The array lent to the helper, then scaled in place (`w *= 2.0` takes `w` by value in the
+/// generated code): `f = (d·x)·(2d·x)`, `∂f/∂x = 4(d·x)·d`. The helper's pullback cannot keep
+/// its borrow of `w` past the change.
+#[differentiate(wrt(x))]
+fn lent_then_scaled(x: &ndarray::Array1<f64>, d: &ndarray::Array1<f64>) -> f64 {
+    let mut w = d.clone();
+    let s1 = weighted_sum(&w, x);
+    w *= 2.0;
+    s1 * weighted_sum(&w, x)
+}
+
+#[test]
+fn an_array_lent_to_a_helper_then_changed_by_a_compound_assignment() {
+    let x = ndarray::array![1.0, 2.0, -0.5];
+    let d = ndarray::array![3.0, 0.5, 2.0];
+    let (v, g) = lent_then_scaled_grad(&x, &d);
+    assert_eq!(v, lent_then_scaled(&x, &d));
+    let dx = d.dot(&x);
+    let expected: Vec<f64> = d.iter().map(|&di| 4.0 * dx * di).collect();
+    close_all("lent then scaled", g.as_slice().unwrap(), &expected);
+}
+
+/// `drain` and `splice` as statements on data: what they return borrows `w` until it is
+/// dropped, which is at once. `x₀·w₁ + x₁·(x₀·w₀)·2·3` for `w = (3, 5)`.
+#[differentiate(wrt(x))]
+fn drained_and_spliced(x: &[f64], d: &[f64]) -> f64 {
+    let mut w = d.to_vec();
+    let a = x[0] * w[0];
+    w.drain(..1);
+    let b = x[0] * w[0];
+    w.splice(0..1, [2.0, 3.0]);
+    b + a * x[1] * w[0] * w[1]
+}
+
+#[test]
+fn drain_and_splice_as_statements_on_data() {
+    let (x, d) = ([2.0, 7.0], [3.0, 5.0]);
+    let (v, g) = drained_and_spliced_grad(&x, &d);
+    assert_eq!(v, drained_and_spliced(&x, &d));
+    close_all(
+        "drained and spliced",
+        &g,
+        &[5.0 + 3.0 * 7.0 * 6.0, 3.0 * 2.0 * 6.0],
+    );
+    fd_vec("drained and spliced", |x| drained_and_spliced(x, &d), &x, &g);
+}

@@ -43,16 +43,19 @@ pub fn joint_calls(f: &Func, pb: Pullback) -> HashSet<Inst> {
     let mut disturbed: HashSet<Value> = f.borrowed_mut_versions();
     for inst in &f.insts {
         match &inst.kind {
-            // Read by reference (operators and rules on arrays take references; floats are
-            // copied).
+            // Read by reference (rules on arrays take references; floats are copied).
             InstKind::Ref(_)
             | InstKind::FieldRef(..)
             | InstKind::Index(..)
             | InstKind::Shape(_)
             | InstKind::Prim { .. }
-            | InstKind::Binary(..)
-            | InstKind::Neg(_)
             | InstKind::Const(_) => {}
+            // An operator on data is written as the source wrote it, and a compound assignment
+            // of an array of data (`w *= 2.0`) takes the array by value: a borrow lent to a call
+            // before it cannot be kept.
+            InstKind::Binary(..) | InstKind::Neg(_) => inst.kind.each_operand(&mut |v| {
+                disturbed.insert(*v);
+            }),
             InstKind::Method { args, .. } => disturbed.extend(args.iter().copied()),
             // Anything else may take its operands by value.
             k => k.each_operand(&mut |v| {

@@ -102,7 +102,11 @@ impl Gen<'_> {
                 } else {
                     quote!(#recv.#name(#(#args),*))
                 };
+                // A result nothing reads is dropped at once, as in the statement the source
+                // wrote (`w.drain(..1);`, whose `Drain` borrows `w` until it is dropped).
+                let unread = r.is_some_and(|r| !self.reads.contains_key(&r));
                 match lhs {
+                    Some(_) if unread => quote! { let _ = #call; },
                     Some(lhs) => quote! { #lhs #call; },
                     None => quote! { #call; },
                 }
