@@ -1656,6 +1656,21 @@ fn a_fill_a_printing_macro_reads_stays_a_fill_and_one_a_user_macro_gets_is_left(
 }
 
 #[test]
+fn drain_in_code_run_as_written_is_an_error_that_says_what_to_write() {
+    // `w.drain(1..).collect()` runs as written on a copy of `w`: the drain would be lost.
+    let errors = errors_of(parse_quote! {
+        fn f(x: f64, d: &[f64]) -> f64 {
+            let mut w = d.to_vec();
+            let old: Vec<f64> = w.drain(1..).collect();
+            x * old[0] * w[0]
+        }
+    });
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains("`w.drain(..)` changes `w`"), "{errors:?}");
+    assert!(errors[0].contains("split_off"), "{errors:?}");
+}
+
+#[test]
 fn a_fill_inside_the_loop_that_reads_it_is_left() {
     // The fill runs in each iteration of the loop over `i` that reads `xc[i]`: the top of that
     // loop's body comes before `w` and the fill.

@@ -238,6 +238,24 @@ impl Lowering {
             for cl in &defs.exprs {
                 names.visit_expr_closure(cl);
             }
+            // Methods that change their receiver inside such code (`w.drain(1..).collect()`)
+            // would change the copy.
+            let mut changing = ChangingCalls::default();
+            changing.visit_expr(&e);
+            for (n, m, at) in changing.0 {
+                if self.lookup(&n).is_some() {
+                    self.err(
+                        at,
+                        format!(
+                            "`{n}.{m}(..)` changes `{n}`, but this code runs as written on a \
+                             copy of `{n}` (an iterator chain or a call the macro does not \
+                             follow), where the change would be lost; change `{n}` in a \
+                             statement of its own (`{n}.{m}(..);`), or take the part you need \
+                             with `split_off` (`let tail = {n}.split_off(k);`)"
+                        ),
+                    );
+                }
+            }
             let mut seen: Vec<String> = Vec::new();
             let zip = scan.to_string().contains("Zip :: from");
             for n in names.0 {
@@ -465,4 +483,26 @@ fn rename_self(tokens: TokenStream) -> TokenStream {
         });
     }
     out.into_iter().collect()
+}
+
+/// Calls inside code run as written of methods that change a variable they are called on
+/// (`w.drain(1..)`), which the places table does not follow: (variable, method, where).
+#[derive(Default)]
+struct ChangingCalls(Vec<(String, String, Span)>);
+
+impl<'ast> Visit<'ast> for ChangingCalls {
+    fn visit_expr_method_call(&mut self, mc: &'ast syn::ExprMethodCall) {
+        let m = mc.method.to_string();
+        let changes = matches!(
+            m.as_str(),
+            "drain" | "splice" | "append" | "dedup" | "dedup_by" | "dedup_by_key" | "retain_mut"
+        );
+        if changes
+            && let Expr::Path(p) = &*mc.receiver
+            && let Some(id) = p.path.get_ident()
+        {
+            self.0.push((id.to_string(), m, mc.method.span()));
+        }
+        syn::visit::visit_expr_method_call(self, mc);
+    }
 }
