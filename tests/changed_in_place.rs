@@ -308,3 +308,34 @@ fn drain_and_splice_as_statements_on_data() {
     );
     fd_vec("drained and spliced", |x| drained_and_spliced(x, &d), &x, &g);
 }
+
+/// The same in a loop that sums a term per iteration: `Σₖ (wₖ·x)²` with `w` halved after each
+/// term, `wₖ = d/2ᵏ`. `∂/∂x = Σₖ 2(wₖ·x)·wₖ`.
+#[differentiate(wrt(x))]
+fn lent_then_halved(x: &ndarray::Array1<f64>, d: &ndarray::Array1<f64>) -> f64 {
+    let mut w = d.clone();
+    let mut s = 0.0;
+    for _ in 0..3 {
+        s += weighted_sum(&w, x).powi(2);
+        w *= 0.5;
+    }
+    s
+}
+
+#[test]
+fn an_array_lent_to_a_helper_in_a_summing_loop_then_halved() {
+    let x = ndarray::array![1.0, 2.0, -0.5];
+    let d = ndarray::array![3.0, 0.5, 2.0];
+    let (v, g) = lent_then_halved_grad(&x, &d);
+    assert_eq!(v, lent_then_halved(&x, &d));
+    let mut expected = ndarray::Array1::<f64>::zeros(3);
+    for k in 0..3 {
+        let w = &d * 0.5f64.powi(k);
+        expected = expected + &w * (2.0 * w.dot(&x));
+    }
+    close_all(
+        "lent then halved",
+        g.as_slice().unwrap(),
+        expected.as_slice().unwrap(),
+    );
+}

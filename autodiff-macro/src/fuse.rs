@@ -115,6 +115,25 @@ pub fn accumulator(
         _ => return None,
     };
     let blocks = f.blocks_within(body);
+    // A call lent a carried value that the iteration replaces (`vd(&w, x); w *= 0.5;`): the
+    // iteration's pullback, run after the iteration, would borrow what the replacement moved.
+    let replaced: Vec<Value> = carried
+        .iter()
+        .zip(vals.iter())
+        .filter(|&(c, v)| c != v)
+        .map(|(&c, _)| c)
+        .collect();
+    let lends_replaced = |v: Value| {
+        let mut cur = v;
+        while let ValueDef::Result(d, 0) = f.value(cur).def {
+            cur = match &f.inst(d).kind {
+                InstKind::Ref(u) | InstKind::FieldRef(u, _) => *u,
+                InstKind::Prim { prim, args, .. } if prim.has(crate::prim::Flags::VIEW) => args[0],
+                _ => break,
+            };
+        }
+        cur != v && replaced.contains(&cur)
+    };
     let (mut p_uses, mut y_uses) = (0, 0);
     for &b in &blocks {
         for &ii in &f.block(b).insts {
@@ -125,6 +144,9 @@ pub fn accumulator(
                 | InstKind::InlinePullback { .. } => return None,
                 // Left to the recorded form (see the module documentation).
                 InstKind::Loop { .. } => return None,
+                InstKind::Call { args, .. } if args.iter().any(|&a| lends_replaced(a)) => {
+                    return None;
+                }
                 _ => {}
             }
             for v in f.operands(ii) {
