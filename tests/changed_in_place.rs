@@ -72,9 +72,7 @@ fn an_array_read_in_a_loop_before_a_method_changes_it() {
     let (v, g) = whole_before_elements_after_grad(&x, &data);
     assert_eq!(v, whole_before_elements_after(&x, &data));
     let rotated = [3.0, 5.0, 2.0];
-    let expected: Vec<f64> = (0..3)
-        .map(|k| data[k] + 2.0 * x[k] * rotated[k])
-        .collect();
+    let expected: Vec<f64> = (0..3).map(|k| data[k] + 2.0 * x[k] * rotated[k]).collect();
     close_all("whole before, elements after", &g, &expected);
     fd_vec(
         "whole before, elements after",
@@ -153,7 +151,12 @@ fn a_filled_array_normalised_in_place_before_it_is_read() {
         }
     }
     close_all("normalised responsibilities", &g, &expected);
-    fd_vec("normalised responsibilities", |w| responsibilities(w, &x), &w, &g);
+    fd_vec(
+        "normalised responsibilities",
+        |w| responsibilities(w, &x),
+        &w,
+        &g,
+    );
 }
 
 /// A shift register filled by a loop and advanced by `copy_within` (std's, run as written on
@@ -306,7 +309,12 @@ fn drain_and_splice_as_statements_on_data() {
         &g,
         &[5.0 + 3.0 * 7.0 * 6.0, 3.0 * 2.0 * 6.0],
     );
-    fd_vec("drained and spliced", |x| drained_and_spliced(x, &d), &x, &g);
+    fd_vec(
+        "drained and spliced",
+        |x| drained_and_spliced(x, &d),
+        &x,
+        &g,
+    );
 }
 
 /// The same in a loop that sums a term per iteration: `Σₖ (wₖ·x)²` with `w` halved after each

@@ -42,7 +42,11 @@ fn shapes_made_by_ndarray_functions() {
     let x = ndarray::array![1.0, -2.0, 0.5];
     let (v, g) = weighted_dyn_grad(&x, 3);
     assert_eq!(v, weighted_dyn(&x, 3));
-    close_all("IxDyn weights", g.as_slice().unwrap(), x.as_slice().unwrap());
+    close_all(
+        "IxDyn weights",
+        g.as_slice().unwrap(),
+        x.as_slice().unwrap(),
+    );
 
     let (v, g) = scaled_by_dyn_sum_grad(&x);
     assert_eq!(v, scaled_by_dyn_sum(&x));

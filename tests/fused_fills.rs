@@ -87,8 +87,14 @@ fn two_arrays_and_a_sum_filled_by_one_loop() {
             },
         );
         let dir = data(2 * d, 4.0);
-        let (_, _, (hm, hq)) =
-            fused_hvp(&p[..d], &p[d..], &x, d, &dir[..d].to_vec(), &dir[d..].to_vec());
+        let (_, _, (hm, hq)) = fused_hvp(
+            &p[..d],
+            &p[d..],
+            &x,
+            d,
+            &dir[..d].to_vec(),
+            &dir[d..].to_vec(),
+        );
         let grad = |p: &Vec<f64>| {
             let (_, (a, b)) = fused_grad(&p[..d], &p[d..], &x, d);
             [a, b].concat()
@@ -148,7 +154,11 @@ fn an_array_that_takes_another_s_previous_contents_is_no_fill() {
         let w = data(d, 2.0);
         let (v, g) = lagged_grad(&w, &x, d);
         assert_eq!(v, lagged(&w, &x, d));
-        close_all(&format!("lagged d={d}"), &g, &lagged_grad_by_hand(&w, &x, d));
+        close_all(
+            &format!("lagged d={d}"),
+            &g,
+            &lagged_grad_by_hand(&w, &x, d),
+        );
         fd_vec(&format!("lagged d={d}"), |w| lagged(w, &x, d), &w, &g);
         forward(format!("lagged d={d}")).check(
             &w,

@@ -114,5 +114,9 @@ fn at_the_point_itself_a_non_zero_tangent_is_infinite() {
     assert_eq!(arcsine_grad(1.0).1, f64::INFINITY, "d/dx asin x at 1");
     assert_eq!(arcsine_jvp(1.0, 1.0).1, f64::INFINITY, "along 1");
     assert_eq!(arcsine_jvp(1.0, 0.0).1, 0.0, "along 0");
-    assert_eq!(arcsine_grad(0.5).1, 1.0 / 0.75f64.sqrt(), "d/dx asin x at ½");
+    assert_eq!(
+        arcsine_grad(0.5).1,
+        1.0 / 0.75f64.sqrt(),
+        "d/dx asin x at ½"
+    );
 }

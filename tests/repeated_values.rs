@@ -55,9 +55,7 @@ fn squared_deviations(x: &[f64], m: f64, w: &[f64]) -> f64 {
 
 fn squared_deviations_by_hand(x: &[f64], m: f64, w: &[f64]) -> (Vec<f64>, f64) {
     let n = x.len() as f64;
-    let mut gx: Vec<f64> = (0..x.len())
-        .map(|k| 2.0 * (x[k] - m) * w[k] / n)
-        .collect();
+    let mut gx: Vec<f64> = (0..x.len()).map(|k| 2.0 * (x[k] - m) * w[k] / n).collect();
     let gm: f64 = -gx.iter().sum::<f64>();
     gx[0] += 2.0 * x[0] - 2.0 * (x[1] - x[0]) / n;
     gx[1] += 2.0 * (x[1] - x[0]) / n;
@@ -76,7 +74,12 @@ fn squares_written_as_products_of_repeats() {
     close("∂m", gm, em, 1e-12);
     let p = [x.clone(), vec![m]].concat();
     let f = |p: &[f64]| squared_deviations(&p[..5], p[5], &w);
-    fd_vec("squared deviations", f, &p, &[gx.clone(), vec![gm]].concat());
+    fd_vec(
+        "squared deviations",
+        f,
+        &p,
+        &[gx.clone(), vec![gm]].concat(),
+    );
     forward("squared deviations").check(
         &p,
         |p| f(p),
@@ -88,8 +91,7 @@ fn squares_written_as_products_of_repeats() {
         },
     );
     let dir = data(6, 3.0);
-    let (_, _, (hx, hm)) =
-        squared_deviations_hvp(&p[..5], p[5], &w, &dir[..5].to_vec(), dir[5]);
+    let (_, _, (hx, hm)) = squared_deviations_hvp(&p[..5], p[5], &w, &dir[..5].to_vec(), dir[5]);
     let grad = |p: &Vec<f64>| {
         let (_, (a, b)) = squared_deviations_grad(&p[..5], p[5], &w);
         [a, vec![b]].concat()

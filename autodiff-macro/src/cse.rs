@@ -14,10 +14,9 @@
 //! in its own block. Values of the blocks around it are not shared: on the ADBench mixture at
 //! d=2, merging a loop body's index arithmetic and reads with the same values outside the loop
 //! made the gradient 3% slower than merging none, and merging within each block 1% faster than
-//! that (one process, best of 60 rounds). A value that
-//! code run as written may change in place without making a new version (the receiver of a
-//! method on a `mut` variable, `w.rotate_left(1)` of a data array, or a variable a macro call
-//! reads) is not an operand of anything merged.
+//! that (one process, best of 60 rounds). A value that code run as written may change in
+//! place without making a new version (the receiver of a user's `&mut self` method on a `mut`
+//! data array, or a variable a user's macro reads) is not an operand of anything merged.
 
 use std::collections::{HashMap, HashSet};
 
@@ -36,29 +35,12 @@ enum Key {
 }
 
 pub fn merge_repeats(f: &mut Func, tys: &Types) {
-    let mut subst: HashMap<Value, Value> = HashMap::new();
     let body = f.body();
     let cx = Cx {
         tys,
         changed: f.changed_in_place(true),
     };
-    walk(f, &cx, body, &mut subst);
-    if subst.is_empty() {
-        return;
-    }
-    let resolve = |v: &mut Value| {
-        while let Some(&s) = subst.get(v) {
-            *v = s;
-        }
-    };
-    for b in f.blocks_within(body) {
-        for i in f.block(b).insts.clone() {
-            f.insts[i.index()].kind.operands_mut(&mut |v| resolve(v));
-        }
-        let mut term = f.block(b).term.clone();
-        term.operands_mut(&mut |v| resolve(v));
-        f.blocks[b.index()].term = term;
-    }
+    walk(f, &cx, body, &mut HashMap::new());
 }
 
 struct Cx<'a> {
@@ -67,13 +49,14 @@ struct Cx<'a> {
 }
 
 /// Merges the repeats of block `b`, then of the blocks its instructions and terminator own.
+/// `subst` maps each repeat removed so far to the value that stays (itself never a repeat): the
+/// blocks are walked in program order, so every read of a repeat comes after it is mapped.
 fn walk(f: &mut Func, cx: &Cx, b: Block, subst: &mut HashMap<Value, Value>) {
     let mut seen: HashMap<Key, Value> = HashMap::new();
     let mut kept = Vec::new();
     for i in f.block(b).insts.clone() {
-        // Operands already merged read as the value that stays.
         f.insts[i.index()].kind.operands_mut(&mut |v| {
-            while let Some(&s) = subst.get(v) {
+            if let Some(&s) = subst.get(v) {
                 *v = s;
             }
         });
@@ -95,6 +78,13 @@ fn walk(f: &mut Func, cx: &Cx, b: Block, subst: &mut HashMap<Value, Value>) {
         }
     }
     f.block_mut(b).insts = kept;
+    let mut term = f.block(b).term.clone();
+    term.operands_mut(&mut |v| {
+        if let Some(&s) = subst.get(v) {
+            *v = s;
+        }
+    });
+    f.blocks[b.index()].term = term;
     for nb in f.term_blocks(b) {
         walk(f, cx, nb, subst);
     }

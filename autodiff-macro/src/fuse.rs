@@ -124,15 +124,7 @@ pub fn accumulator(
         .map(|(&c, _)| c)
         .collect();
     let lends_replaced = |v: Value| {
-        let mut cur = v;
-        while let ValueDef::Result(d, 0) = f.value(cur).def {
-            cur = match &f.inst(d).kind {
-                InstKind::Ref(u) | InstKind::FieldRef(u, _) => *u,
-                InstKind::Prim { prim, args, .. } if prim.has(crate::prim::Flags::VIEW) => args[0],
-                _ => break,
-            };
-        }
-        cur != v && replaced.contains(&cur)
+        crate::joint::borrow_root(f, v).is_some_and(|(root, _)| replaced.contains(&root))
     };
     let (mut p_uses, mut y_uses) = (0, 0);
     for &b in &blocks {

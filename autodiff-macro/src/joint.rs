@@ -152,7 +152,7 @@ pub fn is_runtime_function(path: &syn::Path) -> bool {
 /// The value `v` borrows from, following references, field references and views, and whether
 /// the last step is a reference taken of it directly (`&x`, not `x.view()` or `&x.field`,
 /// which see through a reference `x`).
-fn borrow_root(f: &Func, v: Value) -> Option<(Value, bool)> {
+pub fn borrow_root(f: &Func, v: Value) -> Option<(Value, bool)> {
     let mut cur = v;
     let mut found = None;
     while let ValueDef::Result(i, 0) = f.value(cur).def {

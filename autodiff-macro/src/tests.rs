@@ -1666,7 +1666,10 @@ fn drain_in_code_run_as_written_is_an_error_that_says_what_to_write() {
         }
     });
     assert_eq!(errors.len(), 1, "{errors:?}");
-    assert!(errors[0].contains("`w.drain(..)` changes `w`"), "{errors:?}");
+    assert!(
+        errors[0].contains("`w.drain(..)` changes `w`"),
+        "{errors:?}"
+    );
     assert!(errors[0].contains("split_off"), "{errors:?}");
 }
 

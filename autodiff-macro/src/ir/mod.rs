@@ -626,9 +626,7 @@ impl Func {
                 // The user's macros: what the standard ones that print or check read, and the
                 // code the macro writes itself (struct literals, comparisons), stays as it is.
                 InstKind::Opaque {
-                    uses,
-                    mac: Some(m),
-                    ..
+                    uses, mac: Some(m), ..
                 } if through_macros && !crate::prim::is_output_macro(m) && m != "vec" => {
                     uses.iter().map(|&(_, v)| v).collect()
                 }

@@ -255,7 +255,17 @@ fn tuple_struct_call(fp: &syn::ExprPath, c: &syn::ExprCall) -> bool {
     };
     let not_struct = matches!(
         &*last,
-        "Some" | "Ok" | "Err" | "IxDyn" | "Dim" | "Ix0" | "Ix1" | "Ix2" | "Ix3" | "Ix4" | "Ix5"
+        "Some"
+            | "Ok"
+            | "Err"
+            | "IxDyn"
+            | "Dim"
+            | "Ix0"
+            | "Ix1"
+            | "Ix2"
+            | "Ix3"
+            | "Ix4"
+            | "Ix5"
             | "Ix6"
     );
     let ty = last == "Self" || (is_user_type_name(&last) && !not_struct);

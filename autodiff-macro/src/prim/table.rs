@@ -120,7 +120,10 @@ pub const OTHER_METHODS: &[PrimDef] = &[
         "powf",
         BINARY,
         &["x", "p"],
-        &["d::times_along(g, d::powf_dx(x, p))", "g * d::powf_dp(x, y)"],
+        &[
+            "d::times_along(g, d::powf_dx(x, p))",
+            "g * d::powf_dp(x, y)",
+        ],
         "FloatArgRules",
         FLOAT,
         "∂/∂x xᵖ = p·xᵖ⁻¹ (as computed: +∞ at x = 0 for p < 1, where a zero tangent or \
