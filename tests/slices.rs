@@ -114,3 +114,23 @@ fn clones_are_copies() {
     assert_eq!(v, 1.0 + 10.0 + 2.0);
     assert_eq!(d, vec![11.0, 1.0]);
 }
+
+/// `x.split_at(k)` with the position computed in the call: Σ_{i<h} x_i·x_{h+i} with
+/// h = n/2, so ∂x_i = x_{h+i} and ∂x_{h+i} = x_i. (Only a variable or a literal position was
+/// followed before; this was the error "no derivative rule for method `split_at`".)
+#[differentiate]
+fn halves_dot(x: &[f64]) -> f64 {
+    let (a, b) = x.split_at(x.len() / 2);
+    a.iter().zip(b.iter()).map(|(p, q)| p * q).sum::<f64>()
+}
+
+#[test]
+fn split_at_a_computed_position() {
+    let x = [0.3, -1.2, 0.7, 1.9, -0.4, 0.05];
+    let (v, g) = halves_dot_grad(&x);
+    assert_eq!(v, halves_dot(&x));
+    assert_eq!(g, vec![1.9, -0.4, 0.05, 0.3, -1.2, 0.7]);
+    // An odd length leaves the last element out of the product: its derivative is 0.
+    let (_, g) = halves_dot_grad(&x[..5]);
+    assert_eq!(g, vec![0.7, 1.9, 0.3, -1.2, 0.0]);
+}

@@ -2476,15 +2476,23 @@ pub(super) fn desugar_forms(
                     }
                 }
                 // `x.split_at(k)` of a variable is the two range slices it returns, which are
-                // followed (`(&x[..k], &x[k..])`).
+                // followed (`(&x[..k], &x[k..])`); a position computed in place
+                // (`x.split_at(x.len() / 2)`) is computed once, before both.
                 Expr::MethodCall(mc)
                     if mc.method == "split_at"
                         && mc.args.len() == 1
-                        && matches!(&*mc.receiver, Expr::Path(_))
-                        && matches!(&mc.args[0], Expr::Path(_) | Expr::Lit(_)) =>
+                        && matches!(&*mc.receiver, Expr::Path(_)) =>
                 {
                     let (x, k) = (&mc.receiver, &mc.args[0]);
-                    *e = syn::parse_quote_spanned!(mc.method.span()=> (&#x[..#k], &#x[#k..]));
+                    let span = mc.method.span();
+                    *e = if matches!(k, Expr::Path(_) | Expr::Lit(_)) {
+                        syn::parse_quote_spanned!(span=> (&#x[..#k], &#x[#k..]))
+                    } else {
+                        syn::parse_quote_spanned!(span=> {
+                            let __ad_mid: usize = #k;
+                            (&#x[..__ad_mid], &#x[__ad_mid..])
+                        })
+                    };
                 }
                 // `x.split_first().unwrap()` (`split_last`, `.expect(..)`) of a variable is the
                 // element and the range slice it returns, which are followed (`(&x[0],
