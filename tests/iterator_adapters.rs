@@ -1312,3 +1312,54 @@ fn sums_of_literal_terms_and_products_typed_by_their_terms() {
         (gx.collect(), ga)
     );
 }
+
+/// The last negative element found by `find`, with the default 1 where there is none, times
+/// Σx: with `.copied()` after `find` and before it (these were the error "`.find(..)` on an
+/// iterator over differentiated values is followed where its result is taken apart at once").
+/// With a negative x_k found, ∂x_k = Σx + x_k and ∂x_i = x_k elsewhere; with none, ∂ = 1.
+#[differentiate]
+fn last_negative_times_sum(x: &[f64]) -> f64 {
+    let last = x.iter().rev().find(|&&v| v < 0.0).copied().unwrap_or(1.0);
+    last * x.iter().sum::<f64>()
+}
+
+#[differentiate]
+fn first_negative_times_sum(x: &[f64]) -> f64 {
+    let first = x.iter().copied().find(|&v| v < 0.0).unwrap_or(1.0);
+    first * x.iter().sum::<f64>()
+}
+
+/// The default computed by `unwrap_or_else` from a differentiated value.
+#[differentiate]
+fn first_large_or_twice_x0(x: &[f64]) -> f64 {
+    x.iter().cloned().find(|v| *v > 10.0).unwrap_or_else(|| x[0] * 2.0) * x[1]
+}
+
+#[test]
+fn find_with_a_default() {
+    let s: f64 = X.iter().sum();
+    let (v, g) = last_negative_times_sum_grad(&X);
+    assert_eq!(v, last_negative_times_sum(&X));
+    let mut want = vec![-1.1; 6];
+    want[5] = s - 1.1;
+    close_all("last negative", &g, &want);
+    let (v, g) = first_negative_times_sum_grad(&X);
+    assert_eq!(v, first_negative_times_sum(&X));
+    let mut want = vec![-0.3; 6];
+    want[1] = s - 0.3;
+    close_all("first negative", &g, &want);
+    fd_vec("first negative", first_negative_times_sum, &X, &g);
+    // None negative: the default, 1, and ∂ = 1 everywhere.
+    let pos = [0.5, 0.3, 1.2];
+    let (v, g) = last_negative_times_sum_grad(&pos);
+    assert_eq!(v, 2.0);
+    close_all("no negative", &g, &[1.0; 3]);
+    // None above 10: 2·x₀·x₁.
+    let (v, g) = first_large_or_twice_x0_grad(&X);
+    assert_eq!(v, first_large_or_twice_x0(&X));
+    close_all("default from x", &g, &[2.0 * X[1], 2.0 * X[0], 0.0, 0.0, 0.0, 0.0]);
+    let big = [0.5, 12.0, 1.0];
+    let (v, g) = first_large_or_twice_x0_grad(&big);
+    assert_eq!(v, 144.0);
+    close_all("found", &g, &[0.0, 24.0, 0.0]);
+}

@@ -1362,12 +1362,6 @@ pub(super) fn desugar_forms(
             match (mc.method.to_string().as_str(), &mc.args.len()) {
                 ("map_or", 2) => (&mc.receiver, &mc.args[1], mc.args[0].clone()),
                 ("unwrap_or" | "unwrap_or_else", 1) => {
-                    let Expr::MethodCall(m) = strip_group(&mc.receiver) else {
-                        return None;
-                    };
-                    if m.method != "map" || m.args.len() != 1 || m.turbofish.is_some() {
-                        return None;
-                    }
                     let d = if mc.method == "unwrap_or" {
                         mc.args[0].clone()
                     } else {
@@ -1376,6 +1370,15 @@ pub(super) fn desugar_forms(
                             _ => return None,
                         }
                     };
+                    if let Some(m) = found_or(&mc.receiver, &d) {
+                        return Some(m);
+                    }
+                    let Expr::MethodCall(m) = strip_group(&mc.receiver) else {
+                        return None;
+                    };
+                    if m.method != "map" || m.args.len() != 1 || m.turbofish.is_some() {
+                        return None;
+                    }
                     (&m.receiver, &m.args[0], d)
                 }
                 _ => return None,
@@ -1425,6 +1428,28 @@ pub(super) fn desugar_forms(
             Some(i) => syn::parse_quote_spanned!(span=> { let __ad_at: usize = #i; #m }),
             None => m,
         })
+    }
+    /// `chain.find(p).unwrap_or(d)`, and with `.copied()` or `.cloned()` after `find`, as
+    /// `match chain.find(p) { Some(v) => v, None => d }` (`*v` for the copy), the form that
+    /// follows the item found.
+    fn found_or(opt: &Expr, d: &Expr) -> Option<Expr> {
+        let (found, copied) = copied_of(opt);
+        let Expr::MethodCall(f) = strip_group(found) else {
+            return None;
+        };
+        if f.method != "find" || f.args.len() != 1 || f.turbofish.is_some() {
+            return None;
+        }
+        let span = f.method.span();
+        let item: Expr = if copied {
+            syn::parse_quote_spanned!(span=> *__ad_found)
+        } else {
+            syn::parse_quote_spanned!(span=> __ad_found)
+        };
+        let m: syn::ExprMatch = syn::parse_quote_spanned!(span=>
+            match #found { Some(__ad_found) => #item, None => #d }
+        );
+        Some(rewrite_match(&m).unwrap_or(Expr::Match(m)))
     }
     /// `e` without a `.copied()` or `.cloned()` at its end, and whether it had one.
     fn copied_of(e: &Expr) -> (&Expr, bool) {
