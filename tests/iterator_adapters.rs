@@ -1332,7 +1332,11 @@ fn first_negative_times_sum(x: &[f64]) -> f64 {
 /// The default computed by `unwrap_or_else` from a differentiated value.
 #[differentiate]
 fn first_large_or_twice_x0(x: &[f64]) -> f64 {
-    x.iter().cloned().find(|v| *v > 10.0).unwrap_or_else(|| x[0] * 2.0) * x[1]
+    x.iter()
+        .cloned()
+        .find(|v| *v > 10.0)
+        .unwrap_or_else(|| x[0] * 2.0)
+        * x[1]
 }
 
 #[test]
@@ -1357,7 +1361,11 @@ fn find_with_a_default() {
     // None above 10: 2·x₀·x₁.
     let (v, g) = first_large_or_twice_x0_grad(&X);
     assert_eq!(v, first_large_or_twice_x0(&X));
-    close_all("default from x", &g, &[2.0 * X[1], 2.0 * X[0], 0.0, 0.0, 0.0, 0.0]);
+    close_all(
+        "default from x",
+        &g,
+        &[2.0 * X[1], 2.0 * X[0], 0.0, 0.0, 0.0, 0.0],
+    );
     let big = [0.5, 12.0, 1.0];
     let (v, g) = first_large_or_twice_x0_grad(&big);
     assert_eq!(v, 144.0);
