@@ -802,6 +802,7 @@ fn reverse_mode(
     let rev = reverse::reverse(&mut f, &mut act, &mut tys, joint, fuse);
     simplify::forward_single_contributions(&mut f);
     simplify::move_carried_adjoints(&mut f);
+    simplify::defer_branch_adjoints(&mut f, &tys);
     let plan = plan::plan(&mut f, &act, &mut tys, &rev);
     simplify::read_restored_elements(&mut f);
     simplify::sum_invariant_element_adjoints(&mut f, &mut tys);

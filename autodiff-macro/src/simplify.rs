@@ -157,6 +157,106 @@ pub fn move_carried_adjoints(f: &mut Func) {
     }
 }
 
+/// The adjoint of a value that enters an `if` or `match`, started from zero before the
+/// pullback's `match` on the branch taken, where every arm first receives one whole
+/// contribution (the adjoint of the value the arm yields, or of what it wrote into) before
+/// anything else touches it: each arm assigns it instead, and the zero is never made. Done for
+/// values not known to be floats or arrays of them (a `Vec<Vec<f64>>` grid, a `Vec` of
+/// structs): the length the pullback keeps of those makes no zero of their rows, which was
+/// rustc's "a container of `Vec<f64>` whose length changes" inside the generated code.
+pub fn defer_branch_adjoints(f: &mut Func, tys: &Types) {
+    let roots = f.pullback_roots();
+    for b in roots
+        .iter()
+        .flat_map(|&r| f.blocks_within(r))
+        .collect::<Vec<_>>()
+    {
+        let insts = f.block(b).insts.clone();
+        for (pos, &init) in insts.iter().enumerate() {
+            let InstKind::VarInit { var: w, value: z } = f.inst(init).kind else {
+                continue;
+            };
+            let Some(zi) = insts[..pos]
+                .iter()
+                .copied()
+                .find(|&i| f.inst(i).results.first() == Some(&z))
+            else {
+                continue;
+            };
+            let InstKind::ZeroLike(primal) = f.inst(zi).kind else {
+                continue;
+            };
+            if matches!(
+                tys.of(primal),
+                Ty::Float(_) | Ty::Lit | Ty::Elems(_) | Ty::ElemsOpen
+            ) {
+                continue;
+            }
+            // The first instruction after the init that touches `w`, itself or in its blocks,
+            // must be a `match` on a record.
+            let touches_within = |f: &Func, i: Inst| {
+                touches_var(&f.inst(i).kind, w)
+                    || f.inst_blocks(i)
+                        .into_iter()
+                        .flat_map(|c| f.blocks_within(c))
+                        .any(|nb| {
+                            f.block(nb)
+                                .insts
+                                .iter()
+                                .any(|&j| touches_var(&f.inst(j).kind, w))
+                        })
+            };
+            let Some(&holder) = insts[pos + 1..].iter().find(|&&i| touches_within(f, i)) else {
+                continue;
+            };
+            if !matches!(f.inst(holder).kind, InstKind::MatchRecord { .. }) {
+                continue;
+            }
+            // In each arm, the first instruction touching `w` is a whole contribution made in
+            // the arm itself.
+            let mut firsts = Vec::new();
+            for arm in f.inst_blocks(holder) {
+                let first = f
+                    .block(arm)
+                    .insts
+                    .iter()
+                    .copied()
+                    .find(|&i| touches_within(f, i));
+                match first {
+                    Some(a) if matches!(f.inst(a).kind, InstKind::VarAcc { var, .. } if var == w) => {
+                        firsts.push(a)
+                    }
+                    _ => break,
+                }
+            }
+            if firsts.len() != f.inst_blocks(holder).len() {
+                continue;
+            }
+            // The zero is read only by the init.
+            let mut z_uses = 0;
+            for nb in roots.iter().flat_map(|&r| f.blocks_within(r)) {
+                for &i in &f.block(nb).insts {
+                    f.inst(i)
+                        .kind
+                        .each_operand(&mut |v| z_uses += usize::from(*v == z));
+                }
+                z_uses += f.term_operands(nb).iter().filter(|&&v| v == z).count();
+            }
+            if z_uses != 1 {
+                continue;
+            }
+            f.insts[init.index()].kind = InstKind::VarDecl(w);
+            for a in firsts {
+                let InstKind::VarAcc { value, .. } = f.inst(a).kind else {
+                    unreachable!()
+                };
+                f.insts[a.index()].kind = InstKind::VarSet { var: w, value };
+            }
+            f.blocks[b.index()].insts.retain(|&i| i != zi);
+        }
+    }
+}
+
 fn touches_var(k: &InstKind, w: Var) -> bool {
     k.var() == Some(w)
 }

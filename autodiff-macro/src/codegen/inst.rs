@@ -556,6 +556,10 @@ impl Gen<'_> {
                     None => quote! { let mut #w = #x; },
                 }
             }
+            InstKind::VarDecl(var) => {
+                let w = names::var(self.f, *var);
+                quote! { let mut #w; }
+            }
             InstKind::VarAcc { var, value } => {
                 let w = names::var(self.f, *var);
                 let x = self.moved(*value, None);

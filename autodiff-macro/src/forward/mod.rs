@@ -258,6 +258,7 @@ impl Fwd<'_> {
             | InstKind::CallVjp { .. }
             | InstKind::CallPullback { .. }
             | InstKind::VarInit { .. }
+            | InstKind::VarDecl(_)
             | InstKind::VarAcc { .. }
             | InstKind::VarSet { .. }
             | InstKind::VarAccAt { .. }

@@ -193,6 +193,7 @@ impl Fwd<'_> {
                         }
                     }
                     InstKind::Count(_)
+                    | InstKind::VarDecl(_)
                     | InstKind::ZeroLike(_)
                     | InstKind::ZeroOfShape(_)
                     | InstKind::Shape(_)
@@ -362,6 +363,12 @@ impl Fwd<'_> {
                 self.f.insts[i.index()].kind = InstKind::CallPullbackJvp { pb, sel, g, dg };
                 for &r in &results {
                     self.add_tangent_result(i, r);
+                }
+            }
+            InstKind::VarDecl(var) => {
+                if self.is_var_varied(var) {
+                    let dw = self.dvar(var);
+                    self.emit0(b, out, InstKind::VarDecl(dw));
                 }
             }
             InstKind::VarInit { var, value } | InstKind::VarSet { var, value } => {

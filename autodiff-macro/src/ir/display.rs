@@ -94,6 +94,7 @@ impl Func {
             },
             InstKind::InlinePullback { .. } => "pullback of the iteration, in place".to_string(),
             InstKind::VarInit { var, value } => format!("{var} = {value}"),
+            InstKind::VarDecl(var) => format!("{var} declared"),
             InstKind::VarAcc { var, value } => format!("{var} += {value}"),
             InstKind::VarSet { var, value } => format!("{var} := {value}"),
             InstKind::VarAccAt { var, index, value } => format!("{var}[{index}] += {value}"),

@@ -122,6 +122,9 @@ pub enum InstKind {
     // ---- instructions that the transformations add -----------------------------------------
     /// `let mut w = value;`
     VarInit { var: Var, value: Value },
+    /// `let mut w;`: a variable that every path assigns ([`InstKind::VarSet`]) before it is
+    /// read (see `simplify::defer_branch_adjoints`).
+    VarDecl(Var),
     /// `w += value`.
     VarAcc { var: Var, value: Value },
     /// `w = value`, into a variable whose value was moved out (see [`InstKind::VarGet`]).
@@ -372,6 +375,7 @@ macro_rules! inst_operands {
         match $self {
             InstKind::Const(_)
             | InstKind::VarGet(_)
+            | InstKind::VarDecl(_)
             | InstKind::VarTake(_)
             | InstKind::Count(_)
             | InstKind::InlinePullback { .. }
@@ -556,6 +560,7 @@ impl InstKind {
             | InstKind::VarTakeTo { var, .. }
             | InstKind::VarUpdate { var, .. }
             | InstKind::VarGet(var)
+            | InstKind::VarDecl(var)
             | InstKind::VarTake(var)
             | InstKind::Count(var)
             | InstKind::CkptStart { var, .. }
