@@ -608,6 +608,102 @@ fn branches_take_the_arm_the_direction_enters() {
     assert_eq!(pullback(1.0), (-5.0, 2.0));
 }
 
+// Comparisons whose operands the result does not read: a variable only the condition reads,
+// an expression, an element read apart from the arm's. Exact mode gave them no tangent, so at a
+// tie they kept the plain comparison's result and the derivative was that of the other piece
+// (`s_idx_grad(&[0.0])` was `[0.0]`, not `[1.0]`): silently wrong.
+macro_rules! deciding_kinks {
+    ($($mode:tt)*) => {
+        /// `a` decides and nothing reads it after: 3x where x > y, else y.
+        #[differentiate($($mode)*)]
+        pub fn cond_only(x: f64, y: f64) -> f64 {
+            let a = x - y;
+            if a > 0.0 { 3.0 * x } else { y }
+        }
+
+        /// An expression compared in place: x + y where 2x ≥ y, else −x.
+        #[differentiate($($mode)*)]
+        pub fn cond_expr(x: f64, y: f64) -> f64 {
+            if x * 2.0 >= y { x + y } else { -x }
+        }
+
+        /// A guard on a variable only the guard reads: 2y where x < y, else x.
+        #[differentiate($($mode)*)]
+        pub fn guard_only(x: f64, y: f64) -> f64 {
+            let d = x - y;
+            match 1 {
+                1 if d < 0.0 => 2.0 * y,
+                _ => x,
+            }
+        }
+
+        /// The element compared is read again in the arm: relu of x₀.
+        #[differentiate($($mode)*)]
+        pub fn relu_of_element(x: &[f64]) -> f64 {
+            if x[0] > 0.0 { x[0] } else { 0.0 }
+        }
+    };
+}
+
+mod exact_d {
+    use super::*;
+    deciding_kinks!(kinks = exact);
+}
+
+mod default_d {
+    use super::*;
+    deciding_kinks!();
+}
+
+#[test]
+fn comparisons_whose_operands_the_result_does_not_read() {
+    macro_rules! check_d {
+        ($name:ident, $along:ident, $grad:ident) => {{
+            let f = |p: &[f64]| default_d::$name(p[0], p[1]);
+            let along = |p: &[f64], v: &[f64]| {
+                let (y, dy, pullback) = exact_d::$along(p[0], p[1], v[0], v[1]);
+                let g = pullback(1.0);
+                (y, dy, vec![g.0, g.1])
+            };
+            let dgrad = |p: &[f64]| {
+                let g = default_d::$grad(p[0], p[1]).1;
+                vec![g.0, g.1]
+            };
+            let mut right = 0;
+            for v in compass() {
+                right += check_along(stringify!($name), &f, &along, &dgrad, &[0.0, 0.0], &v, true)
+                    as usize;
+            }
+            for v in degenerate() {
+                check_along(
+                    stringify!($name),
+                    &f,
+                    &along,
+                    &dgrad,
+                    &[0.0, 0.0],
+                    &v,
+                    false,
+                );
+            }
+            // The default mode takes one piece whatever the direction.
+            assert!(right < compass().len(), "{}", stringify!($name));
+        }};
+    }
+    check_d!(cond_only, cond_only_vjp_along, cond_only_grad);
+    check_d!(cond_expr, cond_expr_vjp_along, cond_expr_grad);
+    check_d!(guard_only, guard_only_vjp_along, guard_only_grad);
+    // relu(x₀) at 0: the right piece along +1, the left along −1, by `_jvp` and by `_grad`
+    // (whose seeded direction at 0 is positive).
+    assert_eq!(exact_d::relu_of_element_jvp(&[0.0], &vec![1.0]), (0.0, 1.0));
+    assert_eq!(
+        exact_d::relu_of_element_jvp(&[0.0], &vec![-1.0]),
+        (0.0, 0.0)
+    );
+    assert!(direction(&[0.0][..], 0)[0] > 0.0);
+    assert_eq!(exact_d::relu_of_element_grad(&[0.0]), (0.0, vec![1.0]));
+    assert_eq!(default_d::relu_of_element_grad(&[0.0]), (0.0, vec![0.0]));
+}
+
 #[test]
 fn match_guards_on_active_values() {
     for k in [0, 1] {

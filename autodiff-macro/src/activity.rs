@@ -84,7 +84,16 @@ pub fn exits_of(f: &Func, i: Inst) -> Vec<&Term> {
 }
 
 pub fn analyze(f: &Func) -> Activity {
-    analyze_with(f, false)
+    analyze_with(f, false, false)
+}
+
+/// The activity with the values that decide a branch by a comparison counted as mattering
+/// (`a` in `let a = x * 2.0; if a > 0.0 { x } else { 0.0 }`, and the operands of comparisons in
+/// `match` guards), whether or not the result reads them: exact mode at kinks
+/// ([`crate::kinks`]) needs their tangents to decide ties. Without them the comparison kept
+/// its plain result at a tie, and the derivative was that of the wrong piece.
+pub fn analyze_deciding(f: &Func) -> Activity {
+    analyze_with(f, false, true)
 }
 
 /// The activity as if code run as written (an [`InstKind::Opaque`]) passed on what it reads:
@@ -93,10 +102,24 @@ pub fn analyze(f: &Func) -> Activity {
 /// result through a chain of such code (`let p = P { x }; let q = Q { p: p.x };`), each link of
 /// which alone reads no differentiated value or feeds nothing that matters.
 pub fn analyze_through_opaque(f: &Func) -> Activity {
-    analyze_with(f, true)
+    analyze_with(f, true, false)
 }
 
-fn analyze_with(f: &Func, through_opaque: bool) -> Activity {
+/// Whether `tokens` are the lowering's comparison of two operands, `__ad_a < __ad_b` (also
+/// `<=`, `>`, `>=`).
+pub fn is_ordering(tokens: &proc_macro2::TokenStream) -> bool {
+    let Ok(syn::Expr::Binary(bin)) = syn::parse2::<syn::Expr>(tokens.clone()) else {
+        return false;
+    };
+    let is = |e: &syn::Expr, name: &str| matches!(e, syn::Expr::Path(p) if p.path.is_ident(name));
+    matches!(
+        bin.op,
+        syn::BinOp::Lt(_) | syn::BinOp::Le(_) | syn::BinOp::Gt(_) | syn::BinOp::Ge(_)
+    ) && is(&bin.left, "__ad_a")
+        && is(&bin.right, "__ad_b")
+}
+
+fn analyze_with(f: &Func, through_opaque: bool, deciding: bool) -> Activity {
     let (inst_block, parent) = structure(f);
     let n = f.values.len();
     let discrete = |v: Value| f.value(v).kind == Kind::Discrete;
@@ -186,6 +209,27 @@ fn analyze_with(f: &Func, through_opaque: bool) -> Activity {
         for b in &f.blocks {
             if let Term::Return(v) = b.term {
                 mark(v, &mut useful);
+            }
+        }
+        if deciding {
+            for inst in &f.insts {
+                match &inst.kind {
+                    InstKind::Opaque {
+                        tokens,
+                        uses,
+                        mac: None,
+                    } if uses.len() == 2 && is_ordering(tokens) => {
+                        for (_, v) in uses {
+                            mark(*v, &mut useful);
+                        }
+                    }
+                    InstKind::Match { arms, .. } => {
+                        for (_, v) in arms.iter().flat_map(|a| &a.guard_uses) {
+                            mark(*v, &mut useful);
+                        }
+                    }
+                    _ => {}
+                }
             }
         }
         for (idx, inst) in f.insts.iter().enumerate().rev() {

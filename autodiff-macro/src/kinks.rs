@@ -80,10 +80,45 @@ pub fn prepare(
     if !maps.is_empty() {
         return Err(maps);
     }
+    let closures: Vec<syn::Error> = f
+        .insts
+        .iter()
+        .filter(|i| match &i.kind {
+            InstKind::Opaque {
+                tokens,
+                uses,
+                mac: None,
+            } => uses.iter().any(|&(_, v)| act.varied[v.index()]) && has_closure(tokens),
+            _ => false,
+        })
+        .map(|i| {
+            syn::Error::new(
+                i.span,
+                "`kinks = exact` decides ties in the comparisons written in `if`, `while` and \
+                 `match` guards, not in a closure that code run as written calls on \
+                 differentiated values (a comparator of `max_by` or `sort_by`, a predicate of \
+                 `filter`, `position` or `any`): at a tie the closure's plain result would pick the \
+                 piece, whatever the direction. Write the search as a loop (`if x[i] > best { \
+                 best = x[i]; }`), or differentiate this function without `kinks = exact`",
+            )
+        })
+        .collect();
+    if !closures.is_empty() {
+        return Err(closures);
+    }
     let n_primal = f.values.len();
     let mut fe = f.clone();
     let mut te = tys.clone();
-    let exact = forward::jvp_exact(&mut fe, &act.active, &mut te, pv);
+    // The values that decide a comparison get tangents even where the result does not read
+    // them (see `activity::analyze_deciding`).
+    let deciding = activity::analyze_deciding(f);
+    let active: Vec<bool> = act
+        .active
+        .iter()
+        .zip(&deciding.active)
+        .map(|(&a, &d)| a || d)
+        .collect();
+    let exact = forward::jvp_exact(&mut fe, &active, &mut te, pv);
     if !exact.errors.is_empty() {
         return Err(exact.errors);
     }
@@ -120,6 +155,68 @@ pub fn prepare(
         grad: (fg, te.clone(), ag),
         along: (fa, te, aa),
     })
+}
+
+/// `kinks = exact` (at `at`) on a function generic over its float type (`T: Float`, `T: Real`):
+/// the runtime decides the kinks of `f32` and `f64`, and the pieces exact mode writes are
+/// float literals of those. Not supported yet: an error at the type parameter.
+pub fn generic_floats(generics: &syn::Generics, at: proc_macro2::Span) -> Vec<syn::Error> {
+    let float_bound = |b: &syn::TypeParamBound| match b {
+        syn::TypeParamBound::Trait(t) => t.path.segments.last().is_some_and(|s| {
+            matches!(s.ident.to_string().as_str(), "Float" | "Real" | "FloatCore")
+        }),
+        _ => false,
+    };
+    let mut floats: Vec<&syn::Ident> = generics
+        .type_params()
+        .filter(|p| p.bounds.iter().any(float_bound))
+        .map(|p| &p.ident)
+        .collect();
+    if let Some(w) = &generics.where_clause {
+        for pred in &w.predicates {
+            if let syn::WherePredicate::Type(pt) = pred
+                && pt.bounds.iter().any(float_bound)
+                && let syn::Type::Path(tp) = &pt.bounded_ty
+                && let Some(id) = tp.path.get_ident()
+                && let Some(p) = generics.type_params().find(|p| &p.ident == id)
+            {
+                floats.push(&p.ident);
+            }
+        }
+    }
+    floats
+        .into_iter()
+        .take(1)
+        .map(|t| {
+            let mut e = syn::Error::new(
+                t.span(),
+                format!(
+                    "`kinks = exact` supports `f64` and `f32`, and this function is generic \
+                     over its float type `{t}`: write it for `f64` (or `f32`), or leave out \
+                     `kinks = exact` for the default rules at kinks"
+                ),
+            );
+            e.combine(syn::Error::new(at, "exact mode asked for here"));
+            e
+        })
+        .collect()
+}
+
+/// Whether the code run as written, `tokens`, holds a closure.
+fn has_closure(tokens: &TokenStream) -> bool {
+    use syn::visit::Visit;
+    struct Find(bool);
+    impl<'a> Visit<'a> for Find {
+        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {
+            self.0 = true;
+        }
+    }
+    let Ok(block) = syn::parse2::<syn::Block>(quote!({ #tokens })) else {
+        return false;
+    };
+    let mut find = Find(false);
+    find.visit_block(&block);
+    find.0
 }
 
 /// The functions of the runtime's `nn` and `conv` modules that are smooth (their `_vjp_along`

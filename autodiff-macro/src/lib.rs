@@ -209,6 +209,9 @@ fn expand_checked(
              one of them",
         ));
     }
+    if let Some(at) = opts.kinks {
+        errors.extend(kinks::generic_floats(&func.sig.generics, at));
+    }
     let sig = Signature::read(&func, &opts, &mut errors);
     if matches!(
         func.sig.inputs.first(),
