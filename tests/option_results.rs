@@ -157,3 +157,65 @@ fn found_items_with_their_defaults() {
     close_all("found items", &g, &[0.5, x[2], x[1] + 1.0, 0.0]);
     fd_vec("found items", found_items, &x, &g);
 }
+
+/// A local `Option` assigned the value of an `if` (and of a `match` with an `else if` in an
+/// arm), each arm `Some(..)` or `None`: the assignment is made in each arm. This was the error
+/// "this pattern takes a differentiated value out of an `Option`".
+/// s = Σ p·v over the items after a kept one, plus the last kept value (1 if none).
+#[differentiate]
+fn previous_kept(x: &[f64]) -> f64 {
+    let mut prev: Option<f64> = None;
+    let mut s = 0.0;
+    for &v in x {
+        if let Some(p) = prev {
+            s += p * v;
+        }
+        prev = if v > 0.0 { Some(v * 2.0) } else { None };
+    }
+    s + prev.unwrap_or(1.0)
+}
+
+#[differentiate]
+fn previous_by_position(x: &[f64]) -> f64 {
+    let mut prev: Option<f64> = None;
+    let mut s = 0.0;
+    for (i, &v) in x.iter().enumerate() {
+        if let Some(p) = prev {
+            s += p * v;
+        }
+        prev = match i % 3 {
+            0 => Some(v.sin()),
+            1 => None,
+            _ => {
+                if v > 0.5 {
+                    Some(v)
+                } else if v > 0.0 {
+                    Some(2.0 * v)
+                } else {
+                    None
+                }
+            }
+        };
+    }
+    s + prev.unwrap_or(1.0)
+}
+
+#[test]
+fn an_option_assigned_the_value_of_an_if_or_match() {
+    // x₀ > 0 keeps 2x₀; x₁ < 0 adds 2x₀·x₁ and keeps nothing; x₂ adds nothing and keeps 2x₂:
+    // f = 2x₀x₁ + 2x₂, ∂ = (2x₁, 2x₀, 2).
+    let x = [0.3, -1.2, 0.7];
+    let (v, g) = previous_kept_grad(&x);
+    assert_eq!(v, previous_kept(&x));
+    close_all("previous_kept", &g, &[2.0 * -1.2, 2.0 * 0.3, 2.0]);
+    for x in [
+        vec![0.3, -1.2, 0.7, 1.9, 0.4, 0.05],
+        vec![1.0, 0.2, -0.3, 0.6, 0.7],
+    ] {
+        let (v, g) = previous_by_position_grad(&x);
+        assert_eq!(v, previous_by_position(&x));
+        fd_vec("previous_by_position", previous_by_position, &x, &g);
+        let (_, g) = previous_kept_grad(&x);
+        fd_vec("previous_kept", previous_kept, &x, &g);
+    }
+}

@@ -58,3 +58,40 @@ fn fields() {
     assert_eq!(gp, P { a: 43.0, b: 14.0 });
     assert_eq!(gx, 28.0);
 }
+
+#[derive(Clone, Debug, Default, Differentiable)]
+struct Pd {
+    a: f64,
+    b: f64,
+}
+
+#[differentiate]
+impl Pd {
+    fn energy(&self) -> f64 {
+        self.a * self.a * self.b + self.b.exp()
+    }
+}
+
+/// A local made by `Pd::default()`, its fields then set from differentiated values, and a
+/// `&self` method called on it: ∂a = 2ab, ∂b = a² + eᵇ. Its type was not seen from `default()`
+/// (only from `new(..)` and a literal), and the method call was the error "`p.energy(..)` may
+/// change `p`".
+#[differentiate]
+fn from_default(x: &[f64]) -> f64 {
+    let mut p = Pd::default();
+    p.b = x[1];
+    p.a = x[0];
+    p.energy()
+}
+
+#[test]
+fn a_local_made_by_default_then_filled() {
+    let x = [0.3, 0.8];
+    let (v, g) = from_default_grad(&x);
+    assert_eq!(v, from_default(&x));
+    let want = [2.0 * 0.3 * 0.8, 0.09 + 0.8f64.exp()];
+    assert!(
+        (g[0] - want[0]).abs() < 1e-12 && (g[1] - want[1]).abs() < 1e-12,
+        "{g:?}"
+    );
+}

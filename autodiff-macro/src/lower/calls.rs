@@ -320,7 +320,9 @@ fn built_struct(e: &Expr) -> Option<TokenStream> {
             Expr::Path(fp)
                 if fp.qself.is_none()
                     && fp.path.segments.len() >= 2
-                    && fp.path.segments.last().is_some_and(|s| s.ident == "new")
+                    && fp.path.segments.last().is_some_and(|s| {
+                        s.ident == "new" || (s.ident == "default" && c.args.is_empty())
+                    })
                     && is_user_type_name(
                         &fp.path.segments[fp.path.segments.len() - 2]
                             .ident
@@ -1394,8 +1396,8 @@ impl Lowering {
             {
                 Some(self.copy_type(&mc.receiver))
             }
-            // `let s = State::new(..);`: a constructor by its conventional name returns the
-            // type it is called on (not `Vec::new()`).
+            // `let s = State::new(..);` (`State::default()`): a constructor by its
+            // conventional name returns the type it is called on (not `Vec::new()`).
             (Pat::Ident(_), Expr::Call(_)) => built_struct(init).map(Some),
             // A struct update, `let s = S { x, ..base };` (see `syntax::struct_update`).
             (Pat::Ident(_), Expr::Block(_)) => built_struct(init).map(Some),

@@ -137,6 +137,58 @@ fn is_name(e: &Expr, name: &syn::Ident) -> bool {
     }
 }
 
+/// `place = if c { a } else { b }` as `if c { place = a; } else { place = b; }` (each arm's
+/// value assigned where the arm ends; `else if`, `match` arms and blocks alike); `None` for
+/// another right side, or an `if` without `else` or an arm that ends in a statement.
+fn assign_in_arms(place: &Expr, value: &Expr) -> Option<Expr> {
+    match value {
+        Expr::Paren(p) => assign_in_arms(place, &p.expr),
+        Expr::If(_) | Expr::Match(_) | Expr::Block(_) => assign_tail(place, value),
+        _ => None,
+    }
+}
+
+/// `value` with its result assigned to `place` where it is made (see [`assign_in_arms`]).
+fn assign_tail(place: &Expr, value: &Expr) -> Option<Expr> {
+    let in_block = |b: &syn::Block| -> Option<syn::Block> {
+        let mut b = b.clone();
+        let Some(Stmt::Expr(tail, None)) = b.stmts.pop() else {
+            return None;
+        };
+        let tail = assign_tail(place, &tail)?;
+        b.stmts.push(Stmt::Expr(tail, Some(Default::default())));
+        Some(b)
+    };
+    Some(match value {
+        Expr::Paren(p) => assign_tail(place, &p.expr)?,
+        Expr::Block(b) if b.label.is_none() => {
+            let b = in_block(&b.block)?;
+            syn::parse_quote!(#b)
+        }
+        Expr::If(i) => {
+            let (_, els) = i.else_branch.as_ref()?;
+            let then = in_block(&i.then_branch)?;
+            let els = assign_tail(place, els)?;
+            let els: syn::Block = match els {
+                Expr::Block(b) => b.block,
+                e => syn::parse_quote!({ #e; }),
+            };
+            let cond = &i.cond;
+            syn::parse_quote!(if #cond #then else #els)
+        }
+        Expr::Match(m) => {
+            let mut m = m.clone();
+            for arm in &mut m.arms {
+                let body = assign_tail(place, &arm.body)?;
+                arm.body = Box::new(syn::parse_quote!({ #body; }));
+                arm.comma = Some(Default::default());
+            }
+            Expr::Match(m)
+        }
+        e => syn::parse_quote!(#place = #e),
+    })
+}
+
 /// Rewrites the uses of one variable, and clears `ok` at a use it does not know.
 struct Uses<'a> {
     name: &'a syn::Ident,
@@ -163,6 +215,15 @@ impl VisitMut for Uses<'_> {
         }
         let (name, some, val) = (self.name, self.some, self.val);
         let new: Option<Expr> = match e {
+            // `prev = if c { Some(x) } else { None };` (also `else if`, and a `match`): the
+            // assignment in each arm, `if c { prev = Some(x); } else { prev = None; }`.
+            Expr::Assign(a)
+                if is_name(&a.left, name)
+                    && let Some(mut each) = assign_in_arms(&a.left, &a.right) =>
+            {
+                self.visit_expr_mut(&mut each);
+                Some(each)
+            }
             Expr::Assign(a) if is_name(&a.left, name) => {
                 // The right side first: `prev = Some(prev.unwrap_or(0.0) + x)` reads the old value.
                 self.visit_expr_mut(&mut a.right);
