@@ -225,3 +225,110 @@ fn containers_of_rows_written_under_an_if() {
         }
     }
 }
+
+/// log |det A| by Gaussian elimination with partial pivoting, rows swapped under an `if` in
+/// the loop that carries the matrix, A = X + 3I (3×3, `Vec<Vec<f64>>`). Its gradient is
+/// A⁻ᵀ. The loop's pullback took the matrix's adjoint leaving zeros made from its length, which
+/// makes no rows: rustc's E0277 inside the generated code. Each arm of the swap's `if` now
+/// assigns it (see `simplify::move_carried_adjoints`).
+#[differentiate]
+fn log_det(x: &[f64]) -> f64 {
+    let n = 3;
+    let mut a: Vec<Vec<f64>> = (0..n)
+        .map(|i| {
+            (0..n)
+                .map(|j| x[i * n + j] + if i == j { 3.0 } else { 0.0 })
+                .collect()
+        })
+        .collect();
+    let mut ld = 0.0;
+    for k in 0..n {
+        let mut p = k;
+        for i in k + 1..n {
+            if a[i][k].abs() > a[p][k].abs() {
+                p = i;
+            }
+        }
+        if p != k {
+            a.swap(p, k);
+        }
+        let piv = a[k][k];
+        ld += piv.abs().ln();
+        for i in k + 1..n {
+            let f = a[i][k] / piv;
+            for j in k..n {
+                a[i][j] -= f * a[k][j];
+            }
+        }
+    }
+    ld
+}
+
+#[test]
+fn log_det_with_row_swaps() {
+    // Off-diagonal entries large enough that the pivot search swaps rows.
+    let x = [0.3, -1.2, 0.7, 4.9, -0.4, 0.05, 0.6, 0.2, -0.9];
+    let (v, g) = log_det_grad(&x);
+    assert_eq!(v, log_det(&x));
+    fd_vec("log det", log_det, &x, &g);
+    // ∂ log|det A| / ∂A = A⁻ᵀ: check A·gᵀ = I.
+    let a = |i: usize, j: usize| x[i * 3 + j] + if i == j { 3.0 } else { 0.0 };
+    for i in 0..3 {
+        for j in 0..3 {
+            let s: f64 = (0..3).map(|k| a(i, k) * g[j * 3 + k]).sum();
+            close(
+                &format!("(A·Gᵀ)[{i}][{j}]"),
+                s,
+                if i == j { 1.0 } else { 0.0 },
+                1e-12,
+            );
+        }
+    }
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct Particle {
+    x: f64,
+    v: f64,
+}
+
+/// A `Vec` of structs emptied by `while let Some(p) = ps.pop()`: f = 2·x₀ + x₀·1 = 3x₀. This
+/// was a compile error (the loop changes the length of the `Vec` it carries, and its adjoint
+/// was taken leaving zeros made from a length); the arms of the loop's test now receive it
+/// whole.
+#[differentiate]
+fn popped_in_a_loop(x0: f64) -> f64 {
+    let mut ps = vec![Particle { x: x0, v: 1.0 }, Particle { x: 2.0, v: x0 }];
+    let mut s = 0.0;
+    while let Some(p) = ps.pop() {
+        s += p.x * p.v;
+    }
+    s
+}
+
+/// Pushes and pops under an `if`: push (2x₀, ½), pop it (s += x₀), twice: f = 2x₀ + 2.
+#[differentiate]
+fn pushed_and_popped(x0: f64) -> f64 {
+    let mut ps = vec![Particle { x: x0, v: 1.0 }, Particle { x: 2.0, v: x0 }];
+    let mut s = 0.0;
+    for i in 0..4 {
+        if i % 2 == 0 {
+            ps.push(Particle {
+                x: x0 * 2.0,
+                v: 0.5,
+            });
+        } else {
+            let p = ps.pop().unwrap();
+            s += p.x * p.v;
+        }
+    }
+    s + ps.len() as f64
+}
+
+#[test]
+fn structs_popped_and_pushed_in_loops() {
+    for x0 in [1.5, -0.25] {
+        assert_eq!(popped_in_a_loop_grad(x0), (popped_in_a_loop(x0), 3.0));
+        assert_eq!(pushed_and_popped_grad(x0), (pushed_and_popped(x0), 2.0));
+    }
+}

@@ -133,6 +133,22 @@ pub fn move_carried_adjoints(f: &mut Func) {
             // (`v[i]` read in the iteration, besides the write that made the next version, also
             // in an arm of a later `if` or `match`): the whole one can move in, the others add
             // to it.
+            // Or the first touch is in the arms of a `match` on the branch taken, each of which
+            // receives one whole contribution before anything else: each arm assigns it.
+            if let Some(&(_, p, false)) = touches.first()
+                && p > pos
+                && p < insts.len()
+                && let Some(firsts) = arms_assign_first(f, insts[p], w)
+            {
+                f.insts[take.index()].kind = InstKind::VarGet(w);
+                for a in firsts {
+                    let InstKind::VarAcc { value, .. } = f.inst(a).kind else {
+                        unreachable!("a whole contribution")
+                    };
+                    f.insts[a.index()].kind = InstKind::VarSet { var: w, value };
+                }
+                continue;
+            }
             let Some(&(acc, acc_pos, true)) = touches.first() else {
                 continue;
             };
@@ -194,44 +210,12 @@ pub fn defer_branch_adjoints(f: &mut Func, tys: &Types) {
             }
             // The first instruction after the init that touches `w`, itself or in its blocks,
             // must be a `match` on a record.
-            let touches_within = |f: &Func, i: Inst| {
-                touches_var(&f.inst(i).kind, w)
-                    || f.inst_blocks(i)
-                        .into_iter()
-                        .flat_map(|c| f.blocks_within(c))
-                        .any(|nb| {
-                            f.block(nb)
-                                .insts
-                                .iter()
-                                .any(|&j| touches_var(&f.inst(j).kind, w))
-                        })
-            };
-            let Some(&holder) = insts[pos + 1..].iter().find(|&&i| touches_within(f, i)) else {
+            let Some(&holder) = insts[pos + 1..].iter().find(|&&i| touches_within(f, i, w)) else {
                 continue;
             };
-            if !matches!(f.inst(holder).kind, InstKind::MatchRecord { .. }) {
+            let Some(firsts) = arms_assign_first(f, holder, w) else {
                 continue;
-            }
-            // In each arm, the first instruction touching `w` is a whole contribution made in
-            // the arm itself.
-            let mut firsts = Vec::new();
-            for arm in f.inst_blocks(holder) {
-                let first = f
-                    .block(arm)
-                    .insts
-                    .iter()
-                    .copied()
-                    .find(|&i| touches_within(f, i));
-                match first {
-                    Some(a) if matches!(f.inst(a).kind, InstKind::VarAcc { var, .. } if var == w) => {
-                        firsts.push(a)
-                    }
-                    _ => break,
-                }
-            }
-            if firsts.len() != f.inst_blocks(holder).len() {
-                continue;
-            }
+            };
             // The zero is read only by the init.
             let mut z_uses = 0;
             for nb in roots.iter().flat_map(|&r| f.blocks_within(r)) {
@@ -255,6 +239,40 @@ pub fn defer_branch_adjoints(f: &mut Func, tys: &Types) {
             f.blocks[b.index()].insts.retain(|&i| i != zi);
         }
     }
+}
+
+/// Whether instruction `i`, or one in its blocks, touches `w`.
+fn touches_within(f: &Func, i: Inst, w: Var) -> bool {
+    touches_var(&f.inst(i).kind, w)
+        || f.inst_blocks(i)
+            .into_iter()
+            .flat_map(|c| f.blocks_within(c))
+            .any(|nb| {
+                f.block(nb)
+                    .insts
+                    .iter()
+                    .any(|&j| touches_var(&f.inst(j).kind, w))
+            })
+}
+
+/// Where `holder` is a `match` on the branch taken whose every arm first touches `w` with one
+/// whole contribution (`w += g`, in the arm itself): those contributions, one per arm.
+fn arms_assign_first(f: &Func, holder: Inst, w: Var) -> Option<Vec<Inst>> {
+    if !matches!(f.inst(holder).kind, InstKind::MatchRecord { .. }) {
+        return None;
+    }
+    f.inst_blocks(holder)
+        .into_iter()
+        .map(|arm| {
+            let first = f
+                .block(arm)
+                .insts
+                .iter()
+                .copied()
+                .find(|&i| touches_within(f, i, w))?;
+            matches!(f.inst(first).kind, InstKind::VarAcc { var, .. } if var == w).then_some(first)
+        })
+        .collect()
 }
 
 fn touches_var(k: &InstKind, w: Var) -> bool {

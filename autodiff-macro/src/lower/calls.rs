@@ -323,6 +323,8 @@ fn built_struct(e: &Expr) -> Option<TokenStream> {
                     && fp.path.segments.last().is_some_and(|s| {
                         s.ident == "new" || (s.ident == "default" && c.args.is_empty())
                     })
+                    // `Default::default()` names the trait, not a type.
+                    && fp.path.segments[fp.path.segments.len() - 2].ident != "Default"
                     && is_user_type_name(
                         &fp.path.segments[fp.path.segments.len() - 2]
                             .ident
