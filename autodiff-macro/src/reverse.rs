@@ -937,6 +937,7 @@ impl Rev<'_> {
                 let t = self.tys.of(carried[k]);
                 if mutates && !t.is_plain()
                     || matches!(t, Ty::Elems(_)) && !keeps_length(self.f, i, k)
+                    || !t.is_plain() && array_carried(self.f, i, k) && !keeps_length(self.f, i, k)
                     || !t.is_plain() && written_by_helper(self.f, i, k)
                 {
                     let sh = self.emit1(pbb, InstKind::Shape(carried[k]), Ty::Unknown);
@@ -1144,6 +1145,63 @@ fn keeps_length(f: &Func, i: Inst, k: usize) -> bool {
             .is_none_or(|&v| same_length(f, v, target, &mut seen)),
         _ => true,
     })
+}
+
+/// Whether loop `i`'s `k`-th carried value is an ndarray array, as far as the macro sees: what
+/// it starts as or an exit passes on is a parameter of an ndarray type, a copy, view or
+/// reference of one, or made by a constructor of `Array`, `Array1`, …. Replaced by an array of
+/// another shape (`h = Array1::zeros(2 * h.len())` filled from `h`, a pairwise reduction
+/// `h = &a * &b` of its halves), its adjoint must start each backward iteration as zeros of the
+/// shape the iteration started with, not of the one it ended with: with the latter the gradient
+/// came out with the wrong length, or the pullback panicked on a shape mismatch.
+fn array_carried(f: &Func, i: Inst, k: usize) -> bool {
+    fn array_like(f: &Func, v: Value, depth: usize) -> bool {
+        if depth > 8 {
+            return false;
+        }
+        match f.value(v).def {
+            ValueDef::Param(n) => {
+                let mut ty = &f.params[n].ty;
+                while let syn::Type::Reference(r) = ty {
+                    ty = &r.elem;
+                }
+                matches!(ty, syn::Type::Path(tp)
+                    if tp.path.segments.last().is_some_and(|s| s.ident.to_string().starts_with("Array")))
+            }
+            ValueDef::Result(d, 0) => match &f.inst(d).kind {
+                InstKind::Ref(u) | InstKind::Deref(u) => array_like(f, *u, depth + 1),
+                InstKind::Ascribe {
+                    ty: syn::Type::Path(tp),
+                    ..
+                } => tp
+                    .path
+                    .segments
+                    .last()
+                    .is_some_and(|s| s.ident.to_string().starts_with("Array")),
+                InstKind::Prim { prim, args, .. }
+                    if matches!(prim.name(), "clone" | "to_owned" | "view") =>
+                {
+                    args.first().is_some_and(|&a| array_like(f, a, depth + 1))
+                }
+                InstKind::Call { path, .. } => path
+                    .segments
+                    .first()
+                    .is_some_and(|s| s.ident.to_string().starts_with("Array")),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+    let InstKind::Loop { init, .. } = &f.inst(i).kind else {
+        return false;
+    };
+    init.get(k).is_some_and(|&v| array_like(f, v, 0))
+        || crate::activity::exits_of(f, i).iter().any(|t| match t {
+            Term::Continue(vals) | Term::Break(vals) | Term::Next { vals, .. } => {
+                vals.get(k).is_some_and(|&v| array_like(f, v, 0))
+            }
+            _ => false,
+        })
 }
 
 /// Whether an exit of loop `i` passes on for its `k`-th carried value the new version a helper
