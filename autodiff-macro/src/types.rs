@@ -169,11 +169,13 @@ pub fn is_cell(ty: &Type) -> bool {
             Some((name, args)) if name == "Rc" || name == "Arc" => {
                 first_type_arg(args).is_some_and(is_cell)
             }
-            Some((name, _)) => {
+            // With its type argument: a struct of the user's may be named `Cell` (an LSTM
+            // cell), which was taken for std's and silently left out of the gradient.
+            Some((name, args)) => {
                 matches!(
                     name.as_str(),
                     "Cell" | "RefCell" | "Mutex" | "RwLock" | "OnceCell"
-                )
+                ) && first_type_arg(args).is_some()
             }
             None => false,
         },
@@ -425,7 +427,13 @@ pub fn struct_path(ty: &Type) -> Option<(syn::Path, bool)> {
     let ndarray = ["Array", "ArrayView", "ArrayViewMut"]
         .iter()
         .any(|a| name.strip_prefix(a).is_some_and(|d| d.len() <= 1));
-    if ndarray || LIBRARY.contains(&name.as_str()) {
+    // A library type with its type arguments; one without is the user's (`struct Cell`).
+    let generic =
+        matches!(&last.arguments, syn::PathArguments::AngleBracketed(a) if !a.args.is_empty());
+    if ndarray
+        || (LIBRARY.contains(&name.as_str())
+            && (generic || !matches!(name.as_str(), "Cell" | "RefCell")))
+    {
         return None;
     }
     let mut path = p.path.clone();
