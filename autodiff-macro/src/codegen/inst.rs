@@ -122,7 +122,23 @@ impl Gen<'_> {
                 }
             }
             InstKind::CallVjp { path, args } => {
-                let moved: Vec<TokenStream> = args.iter().map(|&a| self.moved(a, None)).collect();
+                let mut moved: Vec<TokenStream> =
+                    args.iter().map(|&a| self.moved(a, None)).collect();
+                // A view of a local array given to a function of the runtime (`nn::softmax(&z
+                // .row(i))`): its pullback's type names the view's storage, so `_vjp` could not
+                // return it (rustc's E0515 inside the generated code). An owned copy is given
+                // instead; a view of a parameter lives as long as the pullback may.
+                if crate::joint::is_runtime_function(path) {
+                    for (k, &a) in args.iter().enumerate() {
+                        // Lent by reference (`&view`); a view given by value goes to a
+                        // parameter of a view type.
+                        if self.f.strip_ref(a) != a && self.f.is_view(a) && !self.f.view_of_param(a)
+                        {
+                            let m = &moved[k];
+                            moved[k] = quote!(&::ndarray::ArrayBase::to_owned(#m));
+                        }
+                    }
+                }
                 let (path, moved) = self.receiver_call(path, moved);
                 let path = &path;
                 let mut vjp = path.clone();

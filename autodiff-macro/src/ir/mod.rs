@@ -320,6 +320,27 @@ impl Func {
         (by_value && crate::types::view_kind(&p.ty).is_some()).then(|| p.ident.span())
     }
 
+    /// Whether `arg` is a parameter, or a view of one (`x.row(i)`, `x.slice(..).t()`), with
+    /// the lifetime of the parameters.
+    pub fn view_of_param(&self, arg: Value) -> bool {
+        let mut v = self.strip_ref(arg);
+        for _ in 0..self.values.len() {
+            v = match self.value(v).def {
+                ValueDef::Param(_) => return true,
+                ValueDef::Result(i, 0) => match &self.inst(i).kind {
+                    InstKind::Prim { prim, args, .. }
+                        if prim.has(crate::prim::Flags::VIEW) && !args.is_empty() =>
+                    {
+                        self.strip_ref(args[0])
+                    }
+                    _ => return false,
+                },
+                _ => return false,
+            };
+        }
+        false
+    }
+
     /// Whether `arg` is an ndarray view, or a reference to one: what a view method
     /// (`a.row(i)`, `x.view()`, `a.slice(..)`) made, or a parameter of a view type. Its tangent
     /// is a view too, copied into an owned array where a callee takes it.
