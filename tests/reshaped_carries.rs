@@ -9,7 +9,7 @@
 
 use autodiff::check::gradcheck;
 use autodiff::differentiate;
-use ndarray::{Array1, Array2, array, s};
+use ndarray::{Array1, Array2, Axis, array, s};
 
 /// Doubles the length, the old entries at the even positions: Σh = Σx, ∂ = 1.
 #[differentiate]
@@ -101,4 +101,40 @@ fn arrays_replaced_by_arrays_of_another_shape() {
     assert_eq!(gx, w.t().dot(&Array1::from_elem(3, 2.0)));
     let (_, g2) = grow_grad(&array![0.5, 1.5, 2.0]);
     assert_eq!(g2.len(), 3);
+}
+
+/// `insert_axis` of an owned array, which it consumes: the pullback computed it again from the
+/// moved array to get its shape (rustc's E0382 inside the generated code). Σ 3a.
+#[differentiate]
+fn column_sum(a: &Array1<f64>) -> f64 {
+    (a * 3.0).insert_axis(Axis(1)).sum()
+}
+
+/// Rows centred by their mean, `insert_axis` of the mean inside a summing loop: Σ (x − x̄)²
+/// per row, twice.
+#[differentiate]
+fn centred_in_a_loop(x: &Array2<f64>) -> f64 {
+    let mut t = 0.0;
+    for _ in 0..2 {
+        let mu = x.mean_axis(Axis(1)).unwrap().insert_axis(Axis(1));
+        t += (x - &mu).mapv(|v| v * v).sum();
+    }
+    t
+}
+
+#[test]
+fn insert_axis_of_owned_arrays() {
+    let a = array![0.5, -1.5, 2.0];
+    assert_eq!(column_sum_grad(&a), (column_sum(&a), array![3.0, 3.0, 3.0]));
+    let x = Array2::from_shape_fn((2, 3), |(i, j)| ((i * 3 + j) as f64 * 0.9).sin());
+    let (v, g) = centred_in_a_loop_grad(&x);
+    assert_eq!(v, centred_in_a_loop(&x));
+    // ∂ = 2·2·(x − x̄) per row (the mean's own derivative sums to zero against it).
+    let mu = x.mean_axis(Axis(1)).unwrap().insert_axis(Axis(1));
+    let want = (&x - &mu) * 4.0;
+    assert!(
+        (&g - &want).iter().all(|e| e.abs() < 1e-12),
+        "{g} vs {want}"
+    );
+    gradcheck(|x: &Array2<f64>| centred_in_a_loop(x), &x, &g).assert_ok();
 }

@@ -139,6 +139,15 @@ pub fn accumulator(
                 InstKind::Call { args, .. } if args.iter().any(|&a| lends_replaced(a)) => {
                     return None;
                 }
+                // `insert_axis` or `into_shape_with_order` of an owned array moves it: the
+                // pullback run after the iteration would read its shape (rustc's E0382 inside
+                // the generated code: `x.mean_axis(Axis(1)).unwrap().insert_axis(Axis(1))`).
+                InstKind::Prim { prim, args, .. }
+                    if matches!(prim.name(), "insert_axis" | "into_shape_with_order")
+                        && !args.first().is_some_and(|&a| f.is_view(a)) =>
+                {
+                    return None;
+                }
                 _ => {}
             }
             for v in f.operands(ii) {
