@@ -10,8 +10,7 @@ use crate::scalars::{Ty, Types};
 
 /// Replaces `w = c; ..; v = get w` (and nothing else on `w`) by `c` itself.
 pub fn forward_single_contributions(f: &mut Func) {
-    let roots = f.pullback_roots();
-    let blocks: Vec<Block> = roots.iter().flat_map(|&r| f.blocks_within(r)).collect();
+    let blocks = pullback_blocks(f);
     // Per variable: its init (instruction, value), its get (instruction, result), and whether
     // anything else touches it.
     #[derive(Default, Clone)]
@@ -93,12 +92,7 @@ pub fn forward_single_contributions(f: &mut Func) {
 /// an array carried through a loop that reads and writes its elements, that turns a
 /// zero-filled allocation and an element-wise sum per iteration into two moves.
 pub fn move_carried_adjoints(f: &mut Func) {
-    let roots = f.pullback_roots();
-    for b in roots
-        .iter()
-        .flat_map(|&r| f.blocks_within(r))
-        .collect::<Vec<_>>()
-    {
+    for b in pullback_blocks(f) {
         let insts = f.block(b).insts.clone();
         for (pos, &take) in insts.iter().enumerate() {
             let w = match f.inst(take).kind {
@@ -141,12 +135,7 @@ pub fn move_carried_adjoints(f: &mut Func) {
                 && let Some(firsts) = arms_assign_first(f, insts[p], w)
             {
                 f.insts[take.index()].kind = InstKind::VarGet(w);
-                for a in firsts {
-                    let InstKind::VarAcc { value, .. } = f.inst(a).kind else {
-                        unreachable!("a whole contribution")
-                    };
-                    f.insts[a.index()].kind = InstKind::VarSet { var: w, value };
-                }
+                assign_instead(f, &firsts, w);
                 continue;
             }
             let Some(&(acc, acc_pos, true)) = touches.first() else {
@@ -181,12 +170,7 @@ pub fn move_carried_adjoints(f: &mut Func) {
 /// structs): the length the pullback keeps of those makes no zero of their rows, which was
 /// rustc's "a container of `Vec<f64>` whose length changes" inside the generated code.
 pub fn defer_branch_adjoints(f: &mut Func, tys: &Types) {
-    let roots = f.pullback_roots();
-    for b in roots
-        .iter()
-        .flat_map(|&r| f.blocks_within(r))
-        .collect::<Vec<_>>()
-    {
+    for b in pullback_blocks(f) {
         let insts = f.block(b).insts.clone();
         for (pos, &init) in insts.iter().enumerate() {
             let InstKind::VarInit { var: w, value: z } = f.inst(init).kind else {
@@ -218,7 +202,7 @@ pub fn defer_branch_adjoints(f: &mut Func, tys: &Types) {
             };
             // The zero is read only by the init.
             let mut z_uses = 0;
-            for nb in roots.iter().flat_map(|&r| f.blocks_within(r)) {
+            for nb in pullback_blocks(f) {
                 for &i in &f.block(nb).insts {
                     f.inst(i)
                         .kind
@@ -230,14 +214,27 @@ pub fn defer_branch_adjoints(f: &mut Func, tys: &Types) {
                 continue;
             }
             f.insts[init.index()].kind = InstKind::VarDecl(w);
-            for a in firsts {
-                let InstKind::VarAcc { value, .. } = f.inst(a).kind else {
-                    unreachable!()
-                };
-                f.insts[a.index()].kind = InstKind::VarSet { var: w, value };
-            }
+            assign_instead(f, &firsts, w);
             f.blocks[b.index()].insts.retain(|&i| i != zi);
         }
+    }
+}
+
+/// Every block of the pullbacks (the closure's and those run in place), outermost first.
+fn pullback_blocks(f: &Func) -> Vec<Block> {
+    f.pullback_roots()
+        .iter()
+        .flat_map(|&r| f.blocks_within(r))
+        .collect()
+}
+
+/// The whole contributions `firsts` to `w` (`w += g`) made assignments (`w = g`).
+fn assign_instead(f: &mut Func, firsts: &[Inst], w: Var) {
+    for &a in firsts {
+        let InstKind::VarAcc { value, .. } = f.inst(a).kind else {
+            unreachable!("a whole contribution")
+        };
+        f.insts[a.index()].kind = InstKind::VarSet { var: w, value };
     }
 }
 
@@ -467,8 +464,7 @@ pub fn sum_invariant_element_adjoints(f: &mut Func, tys: &mut Types) {
 /// Only where, between the two, the adjoint (under any of the variables it moves through) is
 /// only moved or added to: another addition to the same element commutes with them.
 pub fn read_restored_elements(f: &mut Func) {
-    let roots = f.pullback_roots();
-    let blocks: Vec<Block> = roots.iter().flat_map(|&r| f.blocks_within(r)).collect();
+    let blocks = pullback_blocks(f);
     for b in blocks {
         let insts = f.block(b).insts.clone();
         let mut removed: HashSet<Inst> = HashSet::new();
