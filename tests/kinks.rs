@@ -637,6 +637,13 @@ macro_rules! deciding_kinks {
             }
         }
 
+        /// The mean of relu over the finite elements, counted by a predicate without an order.
+        #[differentiate($($mode)*)]
+        pub fn finite_mean(x: &[f64]) -> f64 {
+            let n = x.iter().filter(|v| v.is_finite()).count();
+            x.iter().map(|v| v.max(0.0)).sum::<f64>() / n as f64
+        }
+
         /// The element compared is read again in the arm: relu of x₀.
         #[differentiate($($mode)*)]
         pub fn relu_of_element(x: &[f64]) -> f64 {
@@ -702,6 +709,13 @@ fn comparisons_whose_operands_the_result_does_not_read() {
     assert!(direction(&[0.0][..], 0)[0] > 0.0);
     assert_eq!(exact_d::relu_of_element_grad(&[0.0]), (0.0, vec![1.0]));
     assert_eq!(default_d::relu_of_element_grad(&[0.0]), (0.0, vec![0.0]));
+    // A predicate that decides by no order (`is_finite`) is no kink: it runs as written.
+    let (v, d) = exact_d::finite_mean_jvp(&[0.0, 1.0], &vec![1.0, 0.0]);
+    assert_eq!((v, d), (0.5, 0.5));
+    assert_eq!(
+        exact_d::finite_mean_jvp(&[0.0, 1.0], &vec![-1.0, 0.0]).1,
+        0.0
+    );
 }
 
 #[test]

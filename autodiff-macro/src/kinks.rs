@@ -202,13 +202,46 @@ pub fn generic_floats(generics: &syn::Generics, at: proc_macro2::Span) -> Vec<sy
         .collect()
 }
 
-/// Whether the code run as written, `tokens`, holds a closure.
+/// Whether the code run as written, `tokens`, holds a closure that decides by an order: a
+/// comparison `<`, `<=`, `>`, `>=`, or a call of `partial_cmp`, `total_cmp`, `cmp`, `max`,
+/// `min`, `clamp`, `abs` or `signum` (a comparator, a predicate on a threshold).
 fn has_closure(tokens: &TokenStream) -> bool {
     use syn::visit::Visit;
+    struct Order(bool);
+    impl<'a> Visit<'a> for Order {
+        fn visit_bin_op(&mut self, op: &'a syn::BinOp) {
+            if matches!(
+                op,
+                syn::BinOp::Lt(_) | syn::BinOp::Le(_) | syn::BinOp::Gt(_) | syn::BinOp::Ge(_)
+            ) {
+                self.0 = true;
+            }
+        }
+        fn visit_expr_method_call(&mut self, m: &'a syn::ExprMethodCall) {
+            if matches!(
+                m.method.to_string().as_str(),
+                "partial_cmp" | "total_cmp" | "cmp" | "max" | "min" | "clamp" | "abs" | "signum"
+            ) {
+                self.0 = true;
+            }
+            syn::visit::visit_expr_method_call(self, m);
+        }
+        fn visit_path(&mut self, p: &'a syn::Path) {
+            // `f64::max` given as the function (`fold(f64::NEG_INFINITY, f64::max)`).
+            if p.segments.last().is_some_and(|s| {
+                matches!(s.ident.to_string().as_str(), "max" | "min" | "total_cmp")
+            }) {
+                self.0 = true;
+            }
+            syn::visit::visit_path(self, p);
+        }
+    }
     struct Find(bool);
     impl<'a> Visit<'a> for Find {
-        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {
-            self.0 = true;
+        fn visit_expr_closure(&mut self, c: &'a syn::ExprClosure) {
+            let mut order = Order(false);
+            order.visit_expr(&c.body);
+            self.0 |= order.0;
         }
     }
     let Ok(block) = syn::parse2::<syn::Block>(quote!({ #tokens })) else {
