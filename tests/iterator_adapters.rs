@@ -1371,3 +1371,43 @@ fn find_with_a_default() {
     assert_eq!(v, 144.0);
     close_all("found", &g, &[0.0, 24.0, 0.0]);
 }
+
+/// `chain.last()` and `chain.nth(k)` with a default: the last item of `x.iter().rev().skip(1)`
+/// is x₀, the 4th item x₃, and an `nth` past the end the default 2:
+/// f = x₀·x₃·2, ∂ = (2x₃, 0, 0, 2x₀, 0, 0). These were the error "`.last(..)` on an iterator
+/// over differentiated values is not supported".
+#[differentiate]
+fn last_and_nth(x: &[f64]) -> f64 {
+    let l = x.iter().rev().skip(1).last().copied().unwrap_or(0.0);
+    let n = x.iter().nth(3).copied().unwrap_or(1.0);
+    let far = x.iter().copied().nth(100).unwrap_or(2.0);
+    l * n * far
+}
+
+/// The last item of a mapped chain: 2·x₅, plus Σ i·x_{n−1−i}.
+#[differentiate]
+fn last_of_a_map(x: &[f64]) -> f64 {
+    let last = x.iter().map(|v| v * 2.0).last().unwrap_or(0.0);
+    last + x
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, v)| i as f64 * v)
+        .sum::<f64>()
+}
+
+#[test]
+fn last_and_nth_of_chains() {
+    let (v, g) = last_and_nth_grad(&X);
+    assert_eq!(v, last_and_nth(&X));
+    close_all(
+        "last_and_nth",
+        &g,
+        &[2.0 * X[3], 0.0, 0.0, 2.0 * X[0], 0.0, 0.0],
+    );
+    let (v, g) = last_of_a_map_grad(&X);
+    assert_eq!(v, last_of_a_map(&X));
+    close_all("last_of_a_map", &g, &[5.0, 4.0, 3.0, 2.0, 1.0, 2.0]);
+    // Empty: the defaults.
+    assert_eq!(last_and_nth_grad(&[]), (0.0, vec![]));
+}

@@ -1431,13 +1431,13 @@ pub(super) fn desugar_forms(
     }
     /// `chain.find(p).unwrap_or(d)`, and with `.copied()` or `.cloned()` after `find`, as
     /// `match chain.find(p) { Some(v) => v, None => d }` (`*v` for the copy), the form that
-    /// follows the item found.
+    /// follows the item found; `chain.last()` and `chain.nth(k)` the same way, as folds.
     fn found_or(opt: &Expr, d: &Expr) -> Option<Expr> {
         let (found, copied) = copied_of(opt);
         let Expr::MethodCall(f) = strip_group(found) else {
             return None;
         };
-        if f.method != "find" || f.args.len() != 1 || f.turbofish.is_some() {
+        if f.turbofish.is_some() {
             return None;
         }
         let span = f.method.span();
@@ -1446,6 +1446,26 @@ pub(super) fn desugar_forms(
         } else {
             syn::parse_quote_spanned!(span=> __ad_found)
         };
+        // `chain.last()` and `chain.nth(k)` of an iterator chain (not a slice's `last()`): the
+        // fold that keeps the last item, of the chain or of its `skip(k).take(1)`.
+        let chain = &f.receiver;
+        let of_chain = matches!(strip_group(chain), Expr::MethodCall(_))
+            && super::chain::parse_chain(chain, false).is_some();
+        match (f.method.to_string().as_str(), f.args.len()) {
+            ("find", 1) => {}
+            ("last", 0) if of_chain => {
+                return Some(syn::parse_quote_spanned!(span=>
+                    #chain.fold(#d, |_, __ad_found| #item)
+                ));
+            }
+            ("nth", 1) if of_chain => {
+                let k = &f.args[0];
+                return Some(syn::parse_quote_spanned!(span=>
+                    #chain.skip(#k).take(1).fold(#d, |_, __ad_found| #item)
+                ));
+            }
+            _ => return None,
+        }
         let m: syn::ExprMatch = syn::parse_quote_spanned!(span=>
             match #found { Some(__ad_found) => #item, None => #d }
         );
