@@ -105,18 +105,19 @@ pub fn analyze_through_opaque(f: &Func) -> Activity {
     analyze_with(f, true, false)
 }
 
-/// Whether `tokens` are the lowering's comparison of two operands, `__ad_a < __ad_b` (also
-/// `<=`, `>`, `>=`).
-pub fn is_ordering(tokens: &proc_macro2::TokenStream) -> bool {
+/// The operator of the lowering's comparison of two operands, `__ad_a < __ad_b` (also `<=`,
+/// `>`, `>=`), if `tokens` are one.
+pub fn ordering(tokens: &proc_macro2::TokenStream) -> Option<syn::BinOp> {
     let Ok(syn::Expr::Binary(bin)) = syn::parse2::<syn::Expr>(tokens.clone()) else {
-        return false;
+        return None;
     };
     let is = |e: &syn::Expr, name: &str| matches!(e, syn::Expr::Path(p) if p.path.is_ident(name));
-    matches!(
+    (matches!(
         bin.op,
         syn::BinOp::Lt(_) | syn::BinOp::Le(_) | syn::BinOp::Gt(_) | syn::BinOp::Ge(_)
     ) && is(&bin.left, "__ad_a")
-        && is(&bin.right, "__ad_b")
+        && is(&bin.right, "__ad_b"))
+    .then_some(bin.op)
 }
 
 fn analyze_with(f: &Func, through_opaque: bool, deciding: bool) -> Activity {
@@ -218,7 +219,7 @@ fn analyze_with(f: &Func, through_opaque: bool, deciding: bool) -> Activity {
                         tokens,
                         uses,
                         mac: None,
-                    } if uses.len() == 2 && is_ordering(tokens) => {
+                    } if uses.len() == 2 && ordering(tokens).is_some() => {
                         for (_, v) in uses {
                             mark(*v, &mut useful);
                         }

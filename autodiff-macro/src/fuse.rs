@@ -142,12 +142,7 @@ pub fn accumulator(
                 // `insert_axis` or `into_shape_with_order` of an owned array moves it: the
                 // pullback run after the iteration would read its shape (rustc's E0382 inside
                 // the generated code: `x.mean_axis(Axis(1)).unwrap().insert_axis(Axis(1))`).
-                InstKind::Prim { prim, args, .. }
-                    if matches!(prim.name(), "insert_axis" | "into_shape_with_order")
-                        && !args.first().is_some_and(|&a| f.is_view(a)) =>
-                {
-                    return None;
-                }
+                kind if f.moves_owned_array(kind) => return None,
                 _ => {}
             }
             for v in f.operands(ii) {

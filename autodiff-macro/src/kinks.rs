@@ -157,35 +157,13 @@ pub fn prepare(
     })
 }
 
-/// `kinks = exact` (at `at`) on a function generic over its float type (`T: Float`, `T: Real`):
-/// the runtime decides the kinks of `f32` and `f64`, and the pieces exact mode writes are
-/// float literals of those. Not supported yet: an error at the type parameter.
+/// `kinks = exact` (at `at`) on a function generic over its float type (`T: Float`, `T: Real`,
+/// read as the generated items read it): the runtime decides the kinks of `f32` and `f64`, and
+/// the pieces exact mode writes are float literals of those. Not supported yet: an error at
+/// the type parameter.
 pub fn generic_floats(generics: &syn::Generics, at: proc_macro2::Span) -> Vec<syn::Error> {
-    let float_bound = |b: &syn::TypeParamBound| match b {
-        syn::TypeParamBound::Trait(t) => t.path.segments.last().is_some_and(|s| {
-            matches!(s.ident.to_string().as_str(), "Float" | "Real" | "FloatCore")
-        }),
-        _ => false,
-    };
-    let mut floats: Vec<&syn::Ident> = generics
-        .type_params()
-        .filter(|p| p.bounds.iter().any(float_bound))
-        .map(|p| &p.ident)
-        .collect();
-    if let Some(w) = &generics.where_clause {
-        for pred in &w.predicates {
-            if let syn::WherePredicate::Type(pt) = pred
-                && pt.bounds.iter().any(float_bound)
-                && let syn::Type::Path(tp) = &pt.bounded_ty
-                && let Some(id) = tp.path.get_ident()
-                && let Some(p) = generics.type_params().find(|p| &p.ident == id)
-            {
-                floats.push(&p.ident);
-            }
-        }
-    }
-    floats
-        .into_iter()
+    let read = crate::signature::Generics::read(generics);
+    read.floats()
         .take(1)
         .map(|t| {
             let mut e = syn::Error::new(

@@ -818,9 +818,7 @@ impl Planner<'_> {
             // Except `insert_axis` and `into_shape_with_order` of an owned array, which the
             // forward pass moved into them (`a.clone().insert_axis(Axis(1))`): computing them
             // again would use the moved array (rustc's E0382 inside the generated code).
-            InstKind::Prim { prim, args, .. }
-                if matches!(prim.name(), "insert_axis" | "into_shape_with_order")
-                    && !args.first().is_some_and(|&a| self.f.is_view(a)) => {}
+            ref kind if self.f.moves_owned_array(kind) => {}
             InstKind::Prim { prim, .. } if prim.has(Flags::VIEW) => return true,
             InstKind::FieldRef(..) | InstKind::Ref(_) => return true,
             // The same for a reference given its type (`let s: &[f64] = &v[..];`).

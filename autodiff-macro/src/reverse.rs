@@ -1160,33 +1160,22 @@ fn array_carried(f: &Func, i: Inst, k: usize) -> bool {
             return false;
         }
         match f.value(v).def {
-            ValueDef::Param(n) => {
-                let mut ty = &f.params[n].ty;
-                while let syn::Type::Reference(r) = ty {
-                    ty = &r.elem;
-                }
-                matches!(ty, syn::Type::Path(tp)
-                    if tp.path.segments.last().is_some_and(|s| s.ident.to_string().starts_with("Array")))
-            }
+            ValueDef::Param(n) => crate::types::is_ndarray(&f.params[n].ty),
             ValueDef::Result(d, 0) => match &f.inst(d).kind {
                 InstKind::Ref(u) | InstKind::Deref(u) => array_like(f, *u, depth + 1),
-                InstKind::Ascribe {
-                    ty: syn::Type::Path(tp),
-                    ..
-                } => tp
-                    .path
-                    .segments
-                    .last()
-                    .is_some_and(|s| s.ident.to_string().starts_with("Array")),
+                InstKind::Ascribe { ty, .. } => crate::types::is_ndarray(ty),
                 InstKind::Prim { prim, args, .. }
                     if matches!(prim.name(), "clone" | "to_owned" | "view") =>
                 {
                     args.first().is_some_and(|&a| array_like(f, a, depth + 1))
                 }
-                InstKind::Call { path, .. } => path
-                    .segments
-                    .first()
-                    .is_some_and(|s| s.ident.to_string().starts_with("Array")),
+                // `Array1::zeros(n)`, `Array2::from_shape_fn(..)`.
+                InstKind::Call { path, .. } => {
+                    path.segments.len() >= 2
+                        && crate::types::is_ndarray_name(
+                            &path.segments[path.segments.len() - 2].ident.to_string(),
+                        )
+                }
                 _ => false,
             },
             _ => false,

@@ -814,7 +814,7 @@ impl Generics {
     }
 
     /// The float type parameters, the function's and then the enclosing `impl`'s.
-    fn floats(&self) -> impl Iterator<Item = &syn::Ident> {
+    pub fn floats(&self) -> impl Iterator<Item = &syn::Ident> {
         self.params
             .iter()
             .filter(|(_, k)| *k == GenericKind::Float)

@@ -176,16 +176,16 @@ pub fn defer_branch_adjoints(f: &mut Func, tys: &Types) {
             let InstKind::VarInit { var: w, value: z } = f.inst(init).kind else {
                 continue;
             };
-            let Some(zi) = insts[..pos]
-                .iter()
-                .copied()
-                .find(|&i| f.inst(i).results.first() == Some(&z))
-            else {
+            // A zero made in this block for the init alone.
+            let ValueDef::Result(zi, 0) = f.value(z).def else {
                 continue;
             };
             let InstKind::ZeroLike(primal) = f.inst(zi).kind else {
                 continue;
             };
+            if !insts[..pos].contains(&zi) {
+                continue;
+            }
             if matches!(
                 tys.of(primal),
                 Ty::Float(_) | Ty::Lit | Ty::Elems(_) | Ty::ElemsOpen

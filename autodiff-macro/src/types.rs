@@ -141,7 +141,7 @@ pub fn ndarray_elem(ty: &Type) -> Option<Type> {
 }
 
 /// ndarray's owned array and view types, whose first type argument is the element type.
-fn is_ndarray_name(name: &str) -> bool {
+pub fn is_ndarray_name(name: &str) -> bool {
     let dims = |rest: &str| {
         rest.is_empty() || rest == "D" || (rest.len() == 1 && rest.as_bytes()[0].is_ascii_digit())
     };

@@ -453,15 +453,10 @@ impl Fwd<'_> {
         uses: &[(syn::Ident, Value)],
         out: &mut Vec<Inst>,
     ) {
-        let Ok(syn::Expr::Binary(bin)) = syn::parse2::<syn::Expr>(tokens.clone()) else {
+        let Some(helper) = crate::activity::ordering(tokens).and_then(|op| comparison(&op)) else {
             return;
         };
-        let Some(helper) = comparison(&bin.op) else {
-            return;
-        };
-        let is =
-            |e: &syn::Expr, name: &str| matches!(e, syn::Expr::Path(p) if p.path.is_ident(name));
-        if !is(&bin.left, "__ad_a") || !is(&bin.right, "__ad_b") || uses.len() != 2 {
+        if uses.len() != 2 {
             return;
         }
         let (a, c) = (uses[0].1, uses[1].1);

@@ -320,6 +320,14 @@ impl Func {
         (by_value && crate::types::view_kind(&p.ty).is_some()).then(|| p.ident.span())
     }
 
+    /// Whether `kind` is `insert_axis` or `into_shape_with_order` of an owned array, which it
+    /// moves: what it made cannot be computed again later, nor the array read after it.
+    pub fn moves_owned_array(&self, kind: &InstKind) -> bool {
+        matches!(kind, InstKind::Prim { prim, args, .. }
+            if RESHAPES_BY_VALUE.contains(&prim.name())
+                && !args.first().is_some_and(|&a| self.is_view(a)))
+    }
+
     /// Whether `arg` is a parameter, or a view of one (`x.row(i)`, `x.slice(..).t()`), with
     /// the lifetime of the parameters.
     pub fn view_of_param(&self, arg: Value) -> bool {
@@ -355,8 +363,7 @@ impl Func {
                     // of an owned array they are an owned array (`(&a * &b).insert_axis(Axis(1))`),
                     // of a view a view (`x.view().into_shape_with_order((2, 3))`).
                     InstKind::Prim { prim, args, .. }
-                        if k == 0
-                            && matches!(prim.name(), "insert_axis" | "into_shape_with_order") =>
+                        if k == 0 && RESHAPES_BY_VALUE.contains(&prim.name()) =>
                     {
                         self.strip_ref(args[0])
                     }
@@ -779,6 +786,10 @@ pub mod verify;
 /// The constant a lowered `sum()` starts from, spelt by code generation once the sum's type is
 /// known: `-0.0` for floats, as the standard library's `sum` starts (the identity of IEEE
 /// addition), `0` for integers.
+/// The reshapes that take their receiver by value: of an owned array they are an owned array,
+/// of a view a view.
+const RESHAPES_BY_VALUE: &[&str] = &["insert_axis", "into_shape_with_order"];
+
 pub fn sum_start() -> TokenStream {
     quote::quote!(__ad_sum_start)
 }
