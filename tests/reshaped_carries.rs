@@ -103,6 +103,58 @@ fn arrays_replaced_by_arrays_of_another_shape() {
     assert_eq!(g2.len(), 3);
 }
 
+/// A differentiated helper's result, which the macro cannot see to be an array, halved by
+/// `slice` and multiplied, and mapped through a non-square matrix: the shape-changing
+/// operations (`slice`, `dot`) show that the carried value is an array. Both panicked on a
+/// shape mismatch in the pullback.
+#[differentiate]
+fn doubled(x: &Array1<f64>) -> Array1<f64> {
+    x * 2.0
+}
+
+#[differentiate]
+fn halve_helper(x: &Array1<f64>) -> f64 {
+    let mut h = doubled(x);
+    for _ in 0..2 {
+        let n = h.len() / 2;
+        let a = h.slice(s![..n]).to_owned();
+        let b = h.slice(s![n..]).to_owned();
+        h = &a * &b;
+    }
+    h[0]
+}
+
+#[differentiate]
+fn widen_helper(w: &Array2<f64>, x: &Array1<f64>) -> f64 {
+    let mut h = doubled(x);
+    for _ in 0..3 {
+        h = w.dot(&h).mapv(f64::tanh);
+        h = h.slice(s![..2]).to_owned();
+    }
+    h.sum()
+}
+
+#[test]
+fn helper_results_replaced_by_arrays_of_another_shape() {
+    let x = array![0.5, 1.5, -0.7, 2.0];
+    let (v, g) = halve_helper_grad(&x);
+    assert_eq!(v, halve_helper(&x));
+    // 16·a·b·c·d: each entry's derivative is the product of the others, times 16.
+    let (a, b, c, d) = (x[0], x[1], x[2], x[3]);
+    let want = array![c * b * d, a * c * d, a * b * d, a * c * b] * 16.0;
+    assert!(
+        (&g - &want).iter().all(|e| e.abs() < 1e-10),
+        "{g} vs {want}"
+    );
+    let w = Array2::from_shape_fn((3, 2), |(i, j)| (i as f64 - j as f64) * 0.3 + 0.2);
+    let x = array![0.5, -1.5];
+    let (v, (gw, gx)) = widen_helper_grad(&w, &x);
+    assert_eq!(v, widen_helper(&w, &x));
+    assert_eq!((gw.dim(), gx.len()), ((3, 2), 2));
+    gradcheck(|x: &Array1<f64>| widen_helper(&w, x), &x, &gx).assert_ok();
+    gradcheck(|w: &Array2<f64>| widen_helper(w, &x), &w, &gw).assert_ok();
+}
+
 /// `insert_axis` of an owned array, which it consumes: the pullback computed it again from the
 /// moved array to get its shape (rustc's E0382 inside the generated code). Σ 3a.
 #[differentiate]

@@ -1169,6 +1169,15 @@ fn array_carried(f: &Func, i: Inst, k: usize) -> bool {
                 {
                     args.first().is_some_and(|&a| array_like(f, a, depth + 1))
                 }
+                // `w.dot(&h)`, `h.slice(s![..n])`, `h.sum_axis(Axis(0))`: ndarray methods,
+                // whatever the receiver is seen as (a helper's result, undeclared).
+                InstKind::Prim { prim, .. } => {
+                    matches!(prim.def().rule, "TensorRules" | "DotRules")
+                }
+                // `&a * &b`, `&h + 1.0` of an array.
+                InstKind::Binary(_, a, b) => {
+                    array_like(f, *a, depth + 1) || array_like(f, *b, depth + 1)
+                }
                 // `Array1::zeros(n)`, `Array2::from_shape_fn(..)`.
                 InstKind::Call { path, .. } => {
                     path.segments.len() >= 2
