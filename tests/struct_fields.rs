@@ -95,3 +95,39 @@ fn a_local_made_by_default_then_filled() {
         "{g:?}"
     );
 }
+
+/// A local struct of data lent to a differentiated function, then changed by a field update
+/// and lent again. The update rebuilds the struct, moving it, while the pullback lends the old
+/// version to `scaled_energy_vjp` again: rustc's E0382 inside the generated code. The update
+/// now moves a copy where the old version is kept.
+#[derive(Clone)]
+struct Settings {
+    scale: f64,
+    offset: usize,
+}
+
+#[differentiate(wrt(x))]
+fn scaled_energy(s: &Settings, x: f64) -> f64 {
+    s.scale * x * x + s.offset as f64
+}
+
+#[differentiate(wrt(x))]
+fn energy_at_two_scales(x: f64) -> f64 {
+    let mut s = Settings {
+        scale: 2.0,
+        offset: 3,
+    };
+    let a = scaled_energy(&s, x);
+    s.scale = 3.0;
+    a * scaled_energy(&s, x)
+}
+
+#[test]
+fn local_struct_updated_after_being_lent() {
+    let x = 0.7;
+    let (v, g) = energy_at_two_scales_grad(x);
+    assert_eq!(v, energy_at_two_scales(x));
+    // (2x² + 3)(3x² + 3): 4x·(3x² + 3) + (2x² + 3)·6x.
+    let want = 4.0 * x * (3.0 * x * x + 3.0) + (2.0 * x * x + 3.0) * 6.0 * x;
+    assert!((g - want).abs() < 1e-12, "{g} vs {want}");
+}

@@ -7,12 +7,16 @@ impl Gen<'_> {
     fn rebind(&self, uses: &[(syn::Ident, Value)]) -> TokenStream {
         let mut t = TokenStream::new();
         for (name, v) in uses {
-            let id = self.v(*v);
             if self.mut_refs.contains(v) {
                 // The caller's `&mut` buffer is reborrowed, not moved into the code.
+                let id = self.v(*v);
                 t.append(quote! { let #name = &mut *#id; });
             } else {
-                t.append(quote! { let #name = #id; });
+                // Moved into the code (a field update rebuilds its struct): a copy where the
+                // value is also kept (`energy(&cfg, x); cfg.scale = 3.0;` lends `cfg` to the
+                // pullback).
+                let m = self.moved(*v, None);
+                t.append(quote! { let #name = #m; });
             }
         }
         t
