@@ -347,3 +347,59 @@ fn an_array_lent_to_a_helper_in_a_summing_loop_then_halved() {
         expected.as_slice().unwrap(),
     );
 }
+
+/// The user's `&mut self` method on an element of a grid of data (`rows[0].shift()`): it was
+/// called on a copy of the row (the generated code did not compile, and made `mut` it would
+/// have changed the copy only). The element is now copied, changed and written back.
+#[differentiate(wrt(x))]
+fn row_shifted(x: &[f64], data: &[Vec<f64>]) -> f64 {
+    let mut rows = data.to_vec();
+    let a = rows[0][0];
+    rows[0].shift();
+    x[0] * a + x[1] * rows[0][0] + x[2] * rows[1][0]
+}
+
+/// A data buffer lent `&mut` to a helper without `#[differentiate]`, and to a trait's method
+/// called by its path: the call was of the helper's by-value copy, which only a differentiated
+/// helper has (rustc's "cannot find function `__ad_mut_rotate`", and E0782 for the trait).
+/// Where nothing differentiated reaches the call, it runs as written.
+fn rotate(v: &mut [f64]) {
+    v.rotate_left(1);
+}
+
+fn rotate_counting(v: &mut Vec<f64>, by: usize) -> usize {
+    v.rotate_left(by);
+    v.len()
+}
+
+#[differentiate(wrt(x))]
+fn lent_to_plain_helpers(x: &[f64], data: &[f64]) -> f64 {
+    let mut w = data.to_vec();
+    let a = w[0];
+    rotate(&mut w);
+    let b = w[0];
+    Shift::shift(&mut w);
+    let n = rotate_counting(&mut w, 1);
+    let mut arr = [data[0], data[1]];
+    rotate(&mut arr);
+    x[0] * a + x[1] * b + x[2] * w[0] * n as f64 + x[3] * arr[0]
+}
+
+#[test]
+fn data_changed_by_methods_and_helpers_not_differentiated() {
+    let x = [0.7, -1.3, 0.4];
+    let data = vec![vec![2.0, 3.0, 5.0], vec![7.0, 11.0]];
+    let (v, g) = row_shifted_grad(&x, &data);
+    assert_eq!(v, row_shifted(&x, &data));
+    close_all("row shifted", &g, &[2.0, 3.0, 7.0]);
+
+    let x = [0.7, -1.3, 0.4, 2.5];
+    let data = [2.0, 3.0, 5.0, 7.0];
+    let (v, g) = lent_to_plain_helpers_grad(&x, &data);
+    assert_eq!(v, lent_to_plain_helpers(&x, &data));
+    // Rotated by one (3), by one again (5), by one more (7), times the length 4; the array
+    // [2, 3] rotated: 3.
+    close_all("plain helpers", &g, &[2.0, 3.0, 28.0, 3.0]);
+    let (_, t) = lent_to_plain_helpers_jvp(&x, &data, &vec![1.0, 1.0, 1.0, 1.0]);
+    close("plain helpers, tangent", t, 2.0 + 3.0 + 28.0 + 3.0, 1e-12);
+}

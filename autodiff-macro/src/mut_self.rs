@@ -172,6 +172,15 @@ pub fn copy_name(name: &syn::Ident, with_value: bool, array: bool) -> syn::Ident
     format_ident!("__ad_mut{}{}_{}", v, a, name, span = name.span())
 }
 
+/// The name of the function a by-value copy was made of: `f` of `__ad_mut_f`, `__ad_mutv_f`,
+/// `__ad_muta_f` and `__ad_mutva_f`.
+pub fn original_name(copy: &str) -> Option<String> {
+    let rest = copy.strip_prefix("__ad_mut")?;
+    let rest = rest.strip_prefix('v').unwrap_or(rest);
+    let rest = rest.strip_prefix('a').unwrap_or(rest);
+    rest.strip_prefix('_').map(str::to_string)
+}
+
 /// The by-value copies of a function taking `&mut` parameters other than `self` (see the module
 /// docs), or `None` where there is no such parameter.
 fn buffers_by_value(f: &syn::ItemFn) -> Option<Result<Vec<syn::ItemFn>, syn::Error>> {

@@ -115,6 +115,38 @@ impl Gen<'_> {
                     None => quote! { #call; },
                 }
             }
+            InstKind::Call { path, args } if self.runs_as_written(i) => {
+                // A helper's by-value copy where nothing differentiated reaches the call: the
+                // helper as the source called it, on the buffers it lent `&mut`.
+                let bc = &self.f.buffer_calls[&i];
+                let name = path.segments.last().map(|s| s.ident.to_string());
+                let orig = name.as_deref().and_then(crate::mut_self::original_name);
+                let mut path = path.clone();
+                if let (Some(last), Some(orig)) = (path.segments.last_mut(), orig) {
+                    last.ident = syn::Ident::new(&orig, last.ident.span());
+                }
+                let mut binds = TokenStream::new();
+                let mut lent = Vec::new();
+                let mut call_args = Vec::new();
+                for (k, &a) in args.iter().enumerate() {
+                    let m = self.moved(a, None);
+                    if bc.lent.contains(&k) {
+                        let t = quote::format_ident!("__ad_lent{}", k);
+                        binds.append(quote! { let mut #t = #m; });
+                        call_args.push(quote!(&mut #t));
+                        lent.push(t);
+                    } else {
+                        call_args.push(m);
+                    }
+                }
+                let value = match (lent.as_slice(), bc.with_value) {
+                    ([one], false) => quote!(#one),
+                    (_, false) => quote!((#(#lent,)*)),
+                    (_, true) => quote!((#(#lent,)* __ad_value)),
+                };
+                let lhs = lhs.unwrap_or_default();
+                quote! { #lhs { #binds let __ad_value = #path(#(#call_args),*); #value }; }
+            }
             InstKind::Call { path, args } => {
                 let args: Vec<TokenStream> = args.iter().map(|&a| self.moved(a, None)).collect();
                 let operator = self.operator_trait(path);

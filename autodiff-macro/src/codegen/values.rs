@@ -433,6 +433,15 @@ impl Gen<'_> {
     /// Arithmetic that depends on a differentiated input, on values whose type is not known,
     /// goes through the runtime's traits (arrays are borrowed, broadcast, mixed with scalars);
     /// everything else is written as the source wrote it.
+    /// A call of a helper's by-value copy that nothing differentiated reaches (see
+    /// `Func::buffer_calls`): emitted as the source wrote it.
+    pub(super) fn runs_as_written(&self, i: Inst) -> bool {
+        let is_active = |v: &Value| self.active.get(v.index()).copied().unwrap_or(false);
+        self.f.buffer_calls.contains_key(&i)
+            && !self.f.operands(i).iter().any(is_active)
+            && !self.f.inst(i).results.iter().any(is_active)
+    }
+
     pub(super) fn active_result(&self, i: Inst) -> bool {
         let inst = self.f.inst(i);
         inst.results

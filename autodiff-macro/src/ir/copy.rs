@@ -95,6 +95,9 @@ impl Func {
                 }
                 c.values.insert(r, nr);
             }
+            if let Some(bc) = self.buffer_calls.get(&i).cloned() {
+                self.buffer_calls.insert(ni, bc);
+            }
             self.block_mut(nb).insts.push(ni);
             c.insts.push((i, ni));
         }

@@ -174,6 +174,11 @@ pub struct Func {
     /// Versions of fixed-size arrays that a helper's copy taking them as arrays gave back
     /// (`y = __ad_muta_fill(x, y)`, see `crate::mut_self`): arrays for [`Func::lent_array`].
     pub array_buffers: std::collections::HashSet<Value>,
+    /// Calls of a helper's by-value copy (`y = __ad_mut_fill(x, y)`, `s = State::__ad_mut_step(s,
+    /// dt)`, see `crate::mut_self`) and which arguments the source lent `&mut`: where nothing
+    /// differentiated reaches such a call it runs as the source wrote it, so that a helper
+    /// without `#[differentiate]` (which has no copy) works on data.
+    pub buffer_calls: std::collections::HashMap<Inst, BufferCall>,
     /// The function's type parameters (`L` of `fn total<L: Loss>`): a method called on a
     /// parameter of one goes through its trait bound, which `check` names in its error.
     pub type_params: Vec<String>,
@@ -856,7 +861,7 @@ impl InstKind {
 
 /// Methods of the standard library and ndarray that only read their receiver, called on a
 /// `mut` variable without changing it (`w.len()`, `w.iter()`, `w.get(i)`).
-fn reads_only(name: &str) -> bool {
+pub(crate) fn reads_only(name: &str) -> bool {
     crate::prim::is_discrete_method(name)
         || crate::lower::calls::is_shape_query(name)
         || matches!(
@@ -899,4 +904,14 @@ fn reads_only(name: &str) -> bool {
                 | "expect"
                 | "as_deref"
         )
+}
+
+/// A call of a helper's by-value copy, as the source wrote it (see [`Func::buffer_calls`]).
+#[derive(Clone, Debug)]
+pub struct BufferCall {
+    /// The positions of the arguments the source lent `&mut` (the receiver, `0`, for a
+    /// `&mut self` method).
+    pub lent: Vec<usize>,
+    /// The copy returns the helper's result after the buffers (`__ad_mutv_f`).
+    pub with_value: bool,
 }

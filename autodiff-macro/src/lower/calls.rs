@@ -816,6 +816,32 @@ impl Lowering {
         let recv = recv?;
         let args = args.into_iter().collect::<Option<Vec<Value>>>()?;
         let root = self.mutable_root(&mc.receiver);
+        // A method called as a statement on an element or a field of a `mut` variable of data
+        // (`rows[0].shift();` with the user's `fn shift(&mut self)`) may change it: the
+        // element is read as an owned copy, which the method changes, and written back.
+        // (Called on the element read, the method changed a copy that nothing wrote back.)
+        // Not a float element, nor a method with a derivative rule.
+        let name = mc.method.to_string();
+        let dropped = std::mem::take(&mut self.dropped_method);
+        if dropped
+            && root.is_some()
+            && match fields::strip_parens(&mc.receiver) {
+                // Not a part, `v[1..]`.
+                Expr::Index(ix) => !matches!(fields::strip_parens(&ix.index), Expr::Range(_)),
+                Expr::Field(_) => true,
+                _ => false,
+            }
+            && PrimId::method(&name).is_none()
+            && !crate::ir::reads_only(&name)
+            && self.kind(recv) != Kind::Float
+        {
+            let owned = self.owned_place(b, &mc.receiver)?;
+            self.f.values[owned.index()].name = Some("__ad_elem".into());
+            self.f.mutable_names.insert("__ad_elem".into());
+            let r = self.method(b, mc.method.clone(), owned, args, false, root, span);
+            self.assign_place(b, &mc.receiver, owned);
+            return r;
+        }
         self.method(b, mc.method.clone(), recv, args, false, root, span)
     }
 
@@ -1793,12 +1819,55 @@ impl Lowering {
     /// lend them next.
     pub(super) fn buffer_call(&mut self, b: Block, e: &Expr, want: bool) -> Option<Value> {
         let (call, arrays) = self.mut_buffer_call(e, want)?;
+        let src_args = match e {
+            Expr::Call(c) => &c.args,
+            Expr::MethodCall(mc) => &mc.args,
+            _ => return None,
+        };
+        let lent: Vec<usize> = src_args
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| matches!(a, Expr::Reference(r) if r.mutability.is_some()))
+            .map(|(k, _)| k)
+            .collect();
+        let n0 = self.f.insts.len();
         let v = self.expr(b, &call, want);
+        self.record_buffer_call(n0, src_args.len(), lent, want);
         for a in arrays {
             let new = self.lookup(&a.to_string()).and_then(|s| self.env[s].value);
             self.f.array_buffers.extend(new);
         }
         v
+    }
+
+    /// Marks the call of a by-value copy lowered since instruction `n0` (see
+    /// [`Func::buffer_calls`]): `lent` are the positions of the `&mut` arguments among the
+    /// source's last `n_src` (a method's receiver comes first in the call, before them; with
+    /// `n_src` 0, `lent` are positions in the call).
+    pub(super) fn record_buffer_call(
+        &mut self,
+        n0: usize,
+        n_src: usize,
+        lent: Vec<usize>,
+        with_value: bool,
+    ) {
+        let found = (n0..self.f.insts.len()).find_map(|n| match &self.f.insts[n].kind {
+            InstKind::Call { path, args }
+                if path
+                    .segments
+                    .last()
+                    .is_some_and(|s| s.ident.to_string().starts_with("__ad_mut")) =>
+            {
+                Some((Inst(n as u32), args.len().saturating_sub(n_src)))
+            }
+            _ => None,
+        });
+        if let Some((i, offset)) = found {
+            let lent = lent.into_iter().map(|k| k + offset).collect();
+            self.f
+                .buffer_calls
+                .insert(i, crate::ir::BufferCall { lent, with_value });
+        }
     }
 
     /// `s.step(dt)` whose result is not used, on a parameter `s: &mut State` of a struct of the

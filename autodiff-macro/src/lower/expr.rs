@@ -246,11 +246,20 @@ impl Lowering {
             Expr::MethodCall(mc) if !want && self.mut_self_call(mc).is_some() => {
                 // `s.step(dt);` of a `&mut self` method: `s = State::__ad_mut_step(s, dt)`.
                 let assign = self.mut_self_call(mc)?;
-                self.expr(b, &assign, false)
+                let n0 = self.f.insts.len();
+                let v = self.expr(b, &assign, false);
+                // The receiver is the copy's first argument, lent `&mut` to the method.
+                self.record_buffer_call(n0, 0, vec![0], false);
+                v
             }
             Expr::MethodCall(mc) => match self.accessor_read(b, e) {
                 Some(v) => v,
-                None => self.method_call(b, mc),
+                None => {
+                    let outer = std::mem::replace(&mut self.dropped_method, !want);
+                    let v = self.method_call(b, mc);
+                    self.dropped_method = outer;
+                    v
+                }
             },
             Expr::Call(c) => self.call(b, c),
             Expr::Cast(c) => {

@@ -265,7 +265,7 @@ impl Lowering {
     }
 }
 
-fn strip_parens(e: &Expr) -> &Expr {
+pub(super) fn strip_parens(e: &Expr) -> &Expr {
     match e {
         Expr::Paren(p) => strip_parens(&p.expr),
         e => e,

@@ -240,6 +240,9 @@ pub struct Lowering {
     /// that carries it: the variable's type, and so its rank, is the same in the body (see
     /// `Lowering::min_rank`).
     carried_init: Vec<(Value, Value)>,
+    /// The method call being lowered is a statement whose value is dropped (`rows[0].shift();`):
+    /// a method run as written there on an element may be changing it in place.
+    dropped_method: bool,
 }
 
 /// The variables that carry a `return` out of loops: its value and whether it happened.
@@ -398,6 +401,7 @@ impl Lowering {
             expected_struct: None,
             best_refs: Vec::new(),
             carried_init: Vec::new(),
+            dropped_method: false,
         };
         let body = lw.f.new_block();
         lw.f.body = Some(body);
