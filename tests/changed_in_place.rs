@@ -403,3 +403,51 @@ fn data_changed_by_methods_and_helpers_not_differentiated() {
     let (_, t) = lent_to_plain_helpers_jvp(&x, &data, &vec![1.0, 1.0, 1.0, 1.0]);
     close("plain helpers, tangent", t, 2.0 + 3.0 + 28.0 + 3.0, 1e-12);
 }
+
+/// `&mut self` methods of a differentiated `impl` called on structs that hold no differentiated
+/// value (built from constants): the call of the method's by-value copy runs as written there,
+/// on the element of `iter_mut` and on a local. (A first version of that passed the receiver
+/// by value: rustc's E0308, caught by the random programs.)
+#[derive(Clone, autodiff::Differentiable)]
+struct Tally {
+    s: f64,
+    m: f64,
+}
+
+#[differentiate]
+impl Tally {
+    fn decay(&mut self, k: f64) {
+        self.s *= k;
+    }
+
+    fn add(&mut self, v: f64, k: f64) {
+        self.decay(k);
+        self.s += v;
+        self.m = self.m.max(v);
+    }
+}
+
+#[differentiate]
+fn tallies_of_constants(x: f64) -> f64 {
+    let mut ts: Vec<Tally> = Vec::new();
+    for i in 0..3 {
+        ts.push(Tally {
+            s: 0.5 * i as f64,
+            m: 2.0,
+        });
+    }
+    for t in ts.iter_mut() {
+        t.add(0.3, 0.5);
+    }
+    let mut one = Tally { s: 1.0, m: 0.0 };
+    one.decay(0.25);
+    x * (ts[2].s + ts[1].m + one.s)
+}
+
+#[test]
+fn methods_changing_structs_of_constants() {
+    let (v, g) = tallies_of_constants_grad(1.5);
+    assert_eq!(v, tallies_of_constants(1.5));
+    // ts[2].s = 1.0·0.5 + 0.3, ts[1].m = max(2, 0.3), one.s = 0.25.
+    close("tallies", g, 0.8 + 2.0 + 0.25, 1e-12);
+}

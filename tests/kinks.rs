@@ -1129,3 +1129,72 @@ fn calls_that_borrow_pass_the_direction_on() {
     let (_, dy, pullback) = borrowing_calls_vjp_along(&x, &v);
     assert_eq!((dy, pullback(1.0)), (v.iter().sum(), vec![1.0; 4]));
 }
+
+/// Discontinuities at a tie: a step, a `while` loop whose exit test ties (`0.25 → 1.0`, and
+/// `1.0 < 1.0` is false), a sum of steps, `signum` at zero, and a method of an `impl` block.
+/// Along a direction that enters the other piece, exact mode went on along that piece and
+/// returned its value (1 for `unit_step(1)`, 2.5 for `doubling(0.25)`, 58 for the sum, silently).
+/// The items now return the function's value as written, with the entered piece's
+/// derivatives.
+#[differentiate(kinks = exact)]
+fn unit_step(x: f64) -> f64 {
+    if x < 1.0 { x } else { x + 10.0 }
+}
+
+#[differentiate(kinks = exact)]
+fn doubling(x0: f64) -> f64 {
+    let mut x = x0;
+    while x < 1.0 {
+        x = x * 2.0 + 0.5;
+    }
+    x
+}
+
+#[differentiate(kinks = exact)]
+fn steps(p: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for &x in p {
+        s += if x < 1.0 { x } else { x + 10.0 };
+    }
+    s
+}
+
+#[differentiate(kinks = exact)]
+fn twice_sign(x: f64) -> f64 {
+    x.signum() * 2.0 + x
+}
+
+struct Threshold {
+    at: f64,
+}
+
+#[differentiate(kinks = exact, wrt(x))]
+impl Threshold {
+    fn jump(&self, x: f64) -> f64 {
+        if x >= self.at { x * 3.0 } else { x - 5.0 }
+    }
+}
+
+#[test]
+fn values_at_discontinuities_are_the_functions() {
+    // The entered piece's derivative, the plain function's value.
+    assert_eq!(unit_step_jvp(1.0, -1.0), (11.0, -1.0));
+    assert_eq!(unit_step_jvp(1.0, 1.0), (11.0, 1.0));
+    let (v, t) = doubling_jvp(0.25, -1.0);
+    assert_eq!(v, doubling(0.25));
+    // Along −1 the loop runs a second time: x ↦ 2(2x + 0.5) + 0.5, slope 4.
+    assert_eq!(t, -4.0);
+    let p = [1.0; 8];
+    let (v, g) = steps_grad(&p);
+    assert_eq!(v, steps(&p));
+    assert!(g.iter().all(|&d| d == 1.0), "{g:?}");
+    let (v, pb) = steps_vjp(&p);
+    assert_eq!((v, pb(2.0)), (steps(&p), vec![2.0; 8]));
+    let (v, t, _) = steps_vjp_along(&p, &vec![-1.0; 8]);
+    assert_eq!((v, t), (steps(&p), -8.0));
+    assert_eq!(twice_sign_jvp(0.0, -1.0), (twice_sign(0.0), -1.0));
+    assert_eq!(twice_sign_grad(0.0), (twice_sign(0.0), 1.0));
+    let th = Threshold { at: 2.0 };
+    assert_eq!(th.jump_jvp(2.0, -1.0), (6.0, -1.0));
+    assert_eq!(th.jump_jvp(2.0, 1.0), (6.0, 3.0));
+}

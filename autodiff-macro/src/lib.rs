@@ -87,6 +87,13 @@ fn combine(errors: Vec<syn::Error>) -> TokenStream2 {
     errors.into_iter().map(|e| e.to_compile_error()).collect()
 }
 
+std::thread_local! {
+    /// The function being expanded is a method of an `impl` block (see [`expand_impl`]): the
+    /// items the macro generates for it go into an `impl` of the type, where they call it as
+    /// `Self::f`.
+    static IN_IMPL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     prim::new_expansion();
     let mut func: syn::ItemFn = match syn::parse2(without_empty_statements(item.clone(), false)) {
@@ -449,6 +456,14 @@ fn expand_checked(
             jvp: jvp_body,
             second_order,
             vjp_along,
+            plain: opts.kinks.map(|_| {
+                let name = &func.sig.ident;
+                if IN_IMPL.get() {
+                    quote!(Self::#name)
+                } else {
+                    quote!(#name)
+                }
+            }),
         }
     };
     let mut bodies = bodies;
@@ -554,7 +569,9 @@ fn expand_impl(attr: TokenStream2, mut imp: syn::ItemImpl) -> TokenStream2 {
                 &mut as_fn.sig,
             );
         }
+        let outer = IN_IMPL.replace(true);
         let expanded = expand(opts, as_fn.to_token_stream());
+        IN_IMPL.set(outer);
         let parsed = syn::parse::Parser::parse2(
             |input: syn::parse::ParseStream| {
                 let mut items = Vec::new();
@@ -923,6 +940,7 @@ fn with_stubs(
                     )
                 }
             }),
+            plain: None,
             second_order: opts.hessian.then(|| {
                 (
                     quote! {

@@ -486,7 +486,15 @@ impl Signature {
             jvp: jvp_body,
             second_order,
             vjp_along,
+            plain,
         } = bodies;
+        let (vjp_body, grad_body, jvp_body, vjp_along) = match plain {
+            Some(path) if self.params.iter().all(|(_, t)| recallable(t)) => {
+                let at = |body: TokenStream2| self.plain_value_at_departures(&path, body);
+                (at(vjp_body), at(grad_body), at(jvp_body), vjp_along.map(at))
+            }
+            _ => (vjp_body, grad_body, jvp_body, vjp_along),
+        };
         // Items at the top of the function's body (`const EPS: f64 = 1e-8;`, a helper `fn`) are
         // in scope in each generated item too, as they are in the function.
         let inner: Vec<&syn::Item> = func
@@ -683,6 +691,45 @@ pub struct Bodies {
     pub second_order: Option<(TokenStream2, TokenStream2)>,
     /// `_vjp_along`, with `#[differentiate(kinks = exact)]`.
     pub vjp_along: Option<TokenStream2>,
+    /// Exact mode: the path that calls the function as written (`f`, `Self::f`), whose value
+    /// the items return where a tie was decided against the plain comparison (see
+    /// [`Signature::plain_value_at_departures`]).
+    pub plain: Option<TokenStream2>,
+}
+
+/// A parameter whose argument the generated item can pass on again after its body ran: a
+/// shared reference, a view, or a float, integer or `bool` (or a fixed-size array or tuple of
+/// them), which are `Copy`.
+fn recallable(t: &syn::Type) -> bool {
+    match t {
+        syn::Type::Reference(r) => r.mutability.is_none(),
+        syn::Type::Paren(p) => recallable(&p.elem),
+        syn::Type::Group(g) => recallable(&g.elem),
+        syn::Type::Array(a) => recallable(&a.elem),
+        syn::Type::Tuple(tt) => tt.elems.iter().all(recallable),
+        t => types::is_float_type(t) || types::is_inactive_type(t) || types::view_kind(t).is_some(),
+    }
+}
+
+impl Signature {
+    /// `body` of an item in exact mode, returning the value of the function as written where
+    /// a comparison's tie was decided against its plain result (`x < 1.0` at `x = 1` along a
+    /// direction that decreases `x`): the program then went on along the piece the direction
+    /// enters, whose value is the function's only where it is continuous at the tie (a step,
+    /// `if x < 1.0 { x } else { x + 10.0 }`, or a `while` loop whose exit test ties, is not).
+    /// The derivatives are the piece's. The items' value is the first of what they return.
+    fn plain_value_at_departures(&self, path: &TokenStream2, body: TokenStream2) -> TokenStream2 {
+        let krate = &self.krate;
+        let names = self.params.iter().map(|(n, _)| n);
+        quote! {
+            let __ad_outer = #krate::__private::kinks::enter();
+            let mut __ad_items = { #body };
+            if #krate::__private::kinks::leave(__ad_outer) {
+                __ad_items.0 = #path(#(#names),*);
+            }
+            __ad_items
+        }
+    }
 }
 
 /// Traits whose bound makes a type parameter a float: `num_traits`' `Float`, `FloatCore` and

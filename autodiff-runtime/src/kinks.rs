@@ -135,18 +135,66 @@ macro_rules! impl_scalar {
 }
 impl_scalar!(f32, f64);
 
+std::thread_local! {
+    /// Whether a comparison's operands tied and the direction took the other branch than the
+    /// plain comparison does, since the outermost generated item on this thread started.
+    static DEPARTED: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+}
+
+/// A tie decided against the plain comparison (or `signum` of a zero moved off its sign): the
+/// program went on along the piece the direction enters, whose value at the tie is the plain
+/// function's only where the function is continuous there. Recorded, so that the generated
+/// item returns the plain function's value ([`leave`]).
+#[cold]
+#[inline(never)]
+fn depart() {
+    DEPARTED.with(|d| d.set(true));
+}
+
+/// Called by a generated item of exact mode as it starts: clears the record of departures and
+/// gives back the caller's, for [`leave`].
+#[doc(hidden)]
+#[inline]
+pub fn enter() -> bool {
+    DEPARTED.with(|d| d.replace(false))
+}
+
+/// Called by a generated item of exact mode as it ends, with what [`enter`] gave: whether a tie
+/// was decided against the plain comparison since then (the item then returns the value of the
+/// function as written, which a discontinuity at the tie makes differ from the piece's). The
+/// caller's record keeps the departure too, since the value it computed went through it.
+#[doc(hidden)]
+#[inline]
+pub fn leave(outer: bool) -> bool {
+    DEPARTED.with(|d| {
+        let inner = d.get();
+        d.set(outer || inner);
+        inner
+    })
+}
+
 /// `a > b` along the tangents: `a > b`, or `a == b` and `ȧ > ḃ` (after moving along the
 /// direction, `a` is the larger). At equal tangents, `a > b`'s plain result (`false`).
 #[inline(always)]
 pub fn gt<T: Scalar>(a: T, b: T, da: T, db: T) -> bool {
-    a > b || (a == b && da > db)
+    if a == b && da > db {
+        depart();
+        return true;
+    }
+    a > b
 }
 
 /// `a ≥ b` along the tangents: `a > b`, or `a == b` and `ȧ ≥ ḃ`. At equal tangents, `a ≥ b`'s
 /// plain result (`true`).
 #[inline(always)]
+#[allow(clippy::neg_cmp_op_on_partial_ord)]
 pub fn ge<T: Scalar>(a: T, b: T, da: T, db: T) -> bool {
-    a > b || (a == b && da >= db)
+    // Not `da < db`: a NaN tangent does not take the plain `a ≥ b` either.
+    if a == b && !(da >= db) {
+        depart();
+        return false;
+    }
+    a >= b
 }
 
 /// `a < b` along the tangents: [`gt`]`(b, a, ḃ, ȧ)`.
@@ -221,7 +269,11 @@ pub fn clamp_above<T: Scalar>(x: T, hi: T, dx: T, dhi: T) -> bool {
 #[inline(always)]
 pub fn signum<T: Scalar>(x: T, dx: T) -> T {
     if x == T::ZERO && dx != T::ZERO {
-        dx.sign()
+        let s = dx.sign();
+        if s != x.sign() {
+            depart();
+        }
+        s
     } else {
         x.sign()
     }

@@ -1858,7 +1858,12 @@ impl Lowering {
                     .last()
                     .is_some_and(|s| s.ident.to_string().starts_with("__ad_mut")) =>
             {
-                Some((Inst(n as u32), args.len().saturating_sub(n_src)))
+                let offset = if n_src == 0 {
+                    0
+                } else {
+                    args.len().saturating_sub(n_src)
+                };
+                Some((Inst(n as u32), offset))
             }
             _ => None,
         });
