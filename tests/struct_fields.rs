@@ -131,3 +131,34 @@ fn local_struct_updated_after_being_lent() {
     let want = 4.0 * x * (3.0 * x * x + 3.0) + (2.0 * x * x + 3.0) * 6.0 * x;
     assert!((g - want).abs() < 1e-12, "{g} vs {want}");
 }
+
+/// `min` and `max` of an integer field of a struct of data (an iteration count bounded by a
+/// setting): they were called on the reference to the field, `Ord::min(&usize, 3)`, rustc's
+/// E0308 inside the generated code.
+pub struct Budget {
+    steps: usize,
+    scale: f64,
+}
+
+#[differentiate(wrt(x))]
+fn bounded_sum(x: &[f64], cfg: &Budget) -> f64 {
+    let n = cfg.steps.min(3);
+    let m = cfg.steps.max(1).min(x.len());
+    let mut s = 0.0;
+    for i in 0..n {
+        s += x[i] * cfg.scale;
+    }
+    s + x[m - 1]
+}
+
+#[test]
+fn integer_fields_bounded_by_min_and_max() {
+    let cfg = Budget {
+        steps: 5,
+        scale: 2.0,
+    };
+    let x = [1.0, 2.0, 3.0, 4.0];
+    let (v, g) = bounded_sum_grad(&x, &cfg);
+    assert_eq!(v, bounded_sum(&x, &cfg));
+    assert_eq!(g, vec![2.0, 2.0, 2.0, 1.0]);
+}

@@ -2254,9 +2254,25 @@ impl Lowering {
                 k if prim.has(Flags::IDENTITY) => k,
                 _ => Kind::Unknown,
             };
-            // The float methods' rules are those of owned arrays: a view is copied first.
+            // The float methods' rules are those of owned arrays: a view is copied first. A
+            // field given integer arguments is an integer, read by value (`cfg.n.min(3)`): on
+            // the reference `&cfg.n`, `min` is `Ord::min` of references.
+            let integer_args =
+                !args.is_empty() && args.iter().all(|&a| self.kind(a) == Kind::Discrete);
             let recv = match prim.def().rule {
-                "FloatRules" | "FloatArgRules" => self.owned_view(b, recv),
+                "FloatRules" | "FloatArgRules" => {
+                    let recv = match self.f.value(recv).def {
+                        ValueDef::Result(d, 0)
+                            if matches!(self.f.inst(d).kind, InstKind::FieldRef(..))
+                                && integer_args =>
+                        {
+                            let k = self.kind(recv);
+                            self.inst1(b, InstKind::Deref(recv), k, name.span())
+                        }
+                        _ => recv,
+                    };
+                    self.owned_view(b, recv)
+                }
                 _ => recv,
             };
             let mut all = vec![recv];
