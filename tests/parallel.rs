@@ -279,3 +279,37 @@ fn single_precision_losses_shard_too() {
         assert!((a - b).abs() <= 1e-5 * b.abs().max(1.0), "{a} vs {b}");
     }
 }
+
+/// A shard's loss over the examples of a range parameter, `for i in r` (and `r.clone()` of an
+/// inclusive one by reference): the loop over the parameter was lowered as a loop over the
+/// elements of a slice, rustc's E0608 inside the generated code.
+#[differentiate(wrt(w))]
+fn shard_loss(w: f64, ys: &[f64], r: std::ops::Range<usize>) -> f64 {
+    let mut s = 0.0;
+    for i in r {
+        s += (w - ys[i]).powi(2);
+    }
+    s
+}
+
+#[differentiate(wrt(w))]
+fn shard_loss_inclusive(w: f64, ys: &[f64], r: &std::ops::RangeInclusive<usize>) -> f64 {
+    let mut s = 0.0;
+    for i in r.clone() {
+        s += (w - ys[i]).powi(2);
+    }
+    s
+}
+
+#[test]
+fn loops_over_range_parameters() {
+    let ys = [1.0, 2.0, 3.0, 4.0];
+    let want = 2.0 * ((0.5 - 2.0) + (0.5 - 3.0));
+    assert_eq!(
+        shard_loss_grad(0.5, &ys, 1..3),
+        (shard_loss(0.5, &ys, 1..3), want)
+    );
+    let r = 1..=2;
+    let (v, g) = shard_loss_inclusive_grad(0.5, &ys, &r);
+    assert_eq!((v, g), (shard_loss_inclusive(0.5, &ys, &r), want));
+}
