@@ -615,3 +615,35 @@ fn functions_declared_by_a_macro() {
         fd("declared by a macro", |x| declared_by_a_macro(x, n), 0.7, d);
     }
 }
+
+/// Fields of tuples and tuple structs of arrays behind a reference (`p.0.dot(&p.1)` of `p: &(Array1<f64>,
+/// Array1<f64>)`, `m.0` of a tuple parameter struct, `let (w, b) = p;`): they were moved out of
+/// the borrow, rustc's E0507 inside the generated code. They are copied.
+#[derive(Clone, Debug, autodiff::Differentiable)]
+struct Affine(ndarray::Array1<f64>, f64);
+
+#[differentiate]
+fn affine_loss(m: &Affine, x: &ndarray::Array1<f64>) -> f64 {
+    x.dot(&m.0) + m.1
+}
+
+#[differentiate]
+fn pair_product(p: &(ndarray::Array1<f64>, ndarray::Array1<f64>)) -> f64 {
+    let (a, b) = p;
+    p.0.dot(&p.1) + a.sum() * b.sum()
+}
+
+#[test]
+fn fields_of_tuples_of_arrays_behind_references() {
+    use ndarray::array;
+    let m = Affine(array![1.0, 2.0], 0.5);
+    let x = array![3.0, 4.0];
+    let (v, g) = affine_loss_grad(&m, &x);
+    assert_eq!(v, affine_loss(&m, &x));
+    assert_eq!((g.0.0, g.0.1, g.1), (x.clone(), 1.0, m.0.clone()));
+    let p = (array![1.0, 2.0], array![3.0, 4.0]);
+    let (v, g) = pair_product_grad(&p);
+    assert_eq!(v, pair_product(&p));
+    // ∂a = b + Σb·1, ∂b = a + Σa·1.
+    assert_eq!(g, (&p.1 + 7.0, &p.0 + 3.0));
+}

@@ -358,9 +358,17 @@ impl Gen<'_> {
                 quote! { #lhs (#(#vs,)*); }
             }
             InstKind::Field(t, n) => {
+                let by_ref = self.is_ref(*t);
                 let t = id(*t);
                 let idx = syn::Index::from(*n as usize);
-                quote! { #lhs #t.#idx; }
+                let r = inst.results[0];
+                if by_ref && self.f.value(r).kind != Kind::Discrete && !self.ty(r).is_plain() {
+                    // A field of a tuple or tuple struct behind a reference (`p.0` of `p: &(Array1<f64>,
+                    // Array1<f64>)`, `m.0` of `m: &Lin`): copied, not moved out of the borrow.
+                    quote! { #lhs ::core::clone::Clone::clone(&#t.#idx); }
+                } else {
+                    quote! { #lhs #t.#idx; }
+                }
             }
             InstKind::FieldRef(base, name) => {
                 let base = id(*base);
