@@ -585,3 +585,62 @@ fn hessian_vector_products() {
     }) * &v;
     close_all("H·v through sigmoid", &h, &expected, TOL);
 }
+
+/// Closures over array elements that read a float through a field or an element of what they
+/// capture (`p.b` of a parameter struct, `self.temp` in a method, `w[0]` of an array, `t.0` of a
+/// tuple, `q.ps[0].temp`): the closure captured the whole struct, array or tuple, and the
+/// generated code did not compile ("must be a float, found `Lr`"). The float is read once
+/// before the map.
+#[derive(Clone, Debug, autodiff::Differentiable)]
+struct Tempered {
+    temp: f64,
+    w: ndarray::Array1<f64>,
+}
+
+#[derive(Clone, Debug, autodiff::Differentiable)]
+struct Tempers {
+    ps: Vec<Tempered>,
+}
+
+#[differentiate(wrt(self))]
+impl Tempered {
+    fn soft_total(&self, x: &ndarray::Array1<f64>) -> f64 {
+        x.mapv(|v| (v * self.temp).exp()).sum() + x.mapv(|v| v * self.w[0]).sum()
+    }
+}
+
+#[differentiate]
+fn reads_in_closures(
+    w: &ndarray::Array1<f64>,
+    t: (f64, f64),
+    x: &ndarray::Array1<f64>,
+    q: &Tempers,
+) -> f64 {
+    x.mapv(|v| v * w[0] + w[1]).sum()
+        + x.mapv(|v| v * t.0 - t.1).sum()
+        + x.mapv(|v| (v + q.ps[0].temp).tanh()).sum()
+}
+
+#[test]
+fn closures_reading_fields_and_elements() {
+    use ndarray::array;
+    let m = Tempered {
+        temp: 0.5,
+        w: array![1.5],
+    };
+    let x = array![0.1, 0.2];
+    let (v, g) = m.soft_total_grad(&x);
+    assert_eq!(v, m.soft_total(&x));
+    let want: f64 = x.iter().map(|v| v * (v * 0.5f64).exp()).sum();
+    assert!((g.temp - want).abs() < 1e-12, "{} vs {want}", g.temp);
+    assert_eq!(g.w, array![x.sum()]);
+    let q = Tempers { ps: vec![m] };
+    let w = array![2.0, 3.0];
+    let (v, (gw, gt, gx, gq)) = reads_in_closures_grad(&w, (1.5, 2.5), &x, &q);
+    assert_eq!(v, reads_in_closures(&w, (1.5, 2.5), &x, &q));
+    assert_eq!(gw, array![x.sum(), 2.0]);
+    assert_eq!(gt, (x.sum(), -2.0));
+    let sech2 = |v: f64| 1.0 - (v + 0.5).tanh().powi(2);
+    assert!((gq.ps[0].temp - (sech2(0.1) + sech2(0.2))).abs() < 1e-12);
+    assert!((gx[0] - (2.0 + 1.5 + sech2(0.1))).abs() < 1e-12);
+}

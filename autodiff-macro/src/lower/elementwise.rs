@@ -83,6 +83,21 @@ impl Lowering {
         if let Some(e) = zip_for_each_into(mc) {
             return Some(self.expr(b, &e, true));
         }
+        // `x.mapv(|v| (v + p.b).tanh())`: what the closure reads of the enclosing function
+        // through a field or an element (`p.b`, `self.temp`, `w[0]`, `t.0`) is read once before
+        // the map, and the closure captures that float instead of the whole struct, array or
+        // tuple (which it cannot: it captures floats).
+        if let Expr::Closure(cl) = &mc.args[0]
+            && let Some((cl, reads)) = self.invariant_reads(cl)
+        {
+            for (name, e) in reads {
+                let v = self.expr(b, &e, true)?;
+                self.bind(name.to_string(), Some(v));
+            }
+            let mut mc = mc.clone();
+            mc.args[0] = Expr::Closure(cl);
+            return self.elementwise(b, &mc);
+        }
         let fun = &mc.args[0];
         // The arrays, and the references the closure gets their elements with.
         let (producers, refs, how): (Vec<&Expr>, u8, How) = match name.as_str() {
@@ -452,6 +467,81 @@ impl Lowering {
 }
 
 /// The name a closure parameter's pattern binds: `v`, `&v`, `v: f64`.
+impl Lowering {
+    /// The closure with each field or element read that names only bindings of the enclosing
+    /// function (`p.b`, `self.temp`, `w[0]`, `t.0`, not `w[i]` of its own `i`) replaced by a
+    /// new name, and those reads; `None` where there are none.
+    fn invariant_reads(
+        &self,
+        cl: &syn::ExprClosure,
+    ) -> Option<(syn::ExprClosure, Vec<(syn::Ident, Expr)>)> {
+        use syn::visit::Visit;
+        use syn::visit_mut::VisitMut;
+        /// Every name a pattern in the closure binds.
+        #[derive(Default)]
+        struct Bound(Vec<String>);
+        impl<'ast> Visit<'ast> for Bound {
+            fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
+                self.0.push(p.ident.to_string());
+                syn::visit::visit_pat_ident(self, p);
+            }
+        }
+        struct Hoist<'a> {
+            lw: &'a Lowering,
+            own: Vec<String>,
+            reads: Vec<(syn::Ident, Expr)>,
+            base: usize,
+        }
+        impl Hoist<'_> {
+            fn invariant(&self, e: &Expr) -> bool {
+                let mut ids = Vec::new();
+                written::collect_idents(e.to_token_stream(), &mut ids);
+                let names: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+                !names.iter().any(|n| self.own.contains(n))
+                    && names
+                        .iter()
+                        .any(|n| n == "self" || self.lw.lookup(n).is_some())
+            }
+        }
+        impl VisitMut for Hoist<'_> {
+            fn visit_expr_mut(&mut self, e: &mut Expr) {
+                fn place(e: &Expr) -> bool {
+                    match chain::strip(e) {
+                        Expr::Path(_) => true,
+                        Expr::Field(f) => place(&f.base),
+                        Expr::Index(ix) => place(&ix.expr),
+                        _ => false,
+                    }
+                }
+                let place = matches!(e, Expr::Field(_) | Expr::Index(_)) && place(e);
+                if place && self.invariant(e) {
+                    let name = quote::format_ident!(
+                        "__ad_read{}_{}",
+                        self.base,
+                        self.reads.len(),
+                        span = e.span()
+                    );
+                    let read = std::mem::replace(e, syn::parse_quote!(#name));
+                    self.reads.push((name, read));
+                    return;
+                }
+                syn::visit_mut::visit_expr_mut(self, e);
+            }
+        }
+        let mut bound = Bound::default();
+        bound.visit_expr_closure(cl);
+        let mut h = Hoist {
+            lw: self,
+            own: bound.0,
+            reads: Vec::new(),
+            base: self.env.len(),
+        };
+        let mut cl = cl.clone();
+        h.visit_expr_mut(&mut cl.body);
+        (!h.reads.is_empty()).then_some((cl, h.reads))
+    }
+}
+
 fn pat_ident(p: &Pat) -> Option<syn::Ident> {
     match p {
         Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => Some(pi.ident.clone()),
