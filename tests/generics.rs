@@ -37,7 +37,7 @@ fn close_all<P: Differentiable>(what: &str, a: &P, b: &P, tol: f64) {
     let (a, b) = (autodiff::to_flat(a), autodiff::to_flat(b));
     assert_eq!(a.len(), b.len(), "{what}: lengths");
     for (k, (x, y)) in a.iter().zip(&b).enumerate() {
-        close(&format!("{what}[{k}]"), x.to_f64(), y.to_f64(), tol);
+        close(&format!("{what}[{k}]"), x.as_f64(), y.as_f64(), tol);
     }
 }
 
@@ -555,4 +555,23 @@ fn slope_at<T: autodiff::Real>(x: T) -> T {
 fn generic_caller_names_the_real_bound() {
     assert_eq!(slope_at(3.0_f32), 6.0);
     assert_eq!(slope_at(-1.5_f64), -3.0);
+}
+
+/// num-traits' conversions in a generic differentiated function: `T::from_f64(0.5).unwrap()`
+/// (`FromPrimitive`) and `x.to_f64().unwrap()` (`ToPrimitive`) on values that are not
+/// differentiated. The generated items bound `T` by the runtime's `Real` too, whose
+/// conversions had the same names: rustc's E0034 ("multiple applicable items") inside them.
+/// `Real`'s are `of_f64` and `as_f64`.
+#[differentiate]
+fn half_square_from_primitive<T: num_traits::Float + num_traits::FromPrimitive>(x: T) -> T {
+    let half = T::from_f64(0.5).unwrap();
+    let n = half.to_f64().unwrap();
+    let two = T::from_f64(4.0 * n).unwrap();
+    half * x * x * two / (T::one() + T::one())
+}
+
+#[test]
+fn num_traits_conversions_of_constants() {
+    assert_eq!(half_square_from_primitive_grad(3.0f64), (4.5, 3.0));
+    assert_eq!(half_square_from_primitive_grad(3.0f32), (4.5, 3.0));
 }

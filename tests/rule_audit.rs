@@ -44,7 +44,7 @@ const DIR: f64 = 1.375;
 
 /// Analytic tolerance of a scalar type.
 fn tol<S: Real>(second: bool) -> f64 {
-    match (S::from_f64(0.1).to_f64() == 0.1, second) {
+    match (S::of_f64(0.1).as_f64() == 0.1, second) {
         (true, _) => TOL,
         (false, false) => F32_TOL,
         (false, true) => F32_TOL2,
@@ -77,8 +77,8 @@ fn audit_one<S: Real>(
     x: f64,
     fd: bool,
 ) {
-    let xs = S::from_f64(x);
-    let xe = xs.to_f64();
+    let xs = S::of_f64(x);
+    let xe = xs.as_f64();
     let what = format!("{what} at {xe}");
     let (t1, t2) = (tol::<S>(false), tol::<S>(true));
     let (e1, e2) = (d1(xe), d2(xe));
@@ -86,64 +86,64 @@ fn audit_one<S: Real>(
     // _grad: the value bit for bit, the derivative analytic and by differences.
     let (y, g) = (items.grad)(xs);
     assert_eq!(
-        y.to_f64().to_bits(),
-        (items.f)(xs).to_f64().to_bits(),
+        y.as_f64().to_bits(),
+        (items.f)(xs).as_f64().to_bits(),
         "{what}: _grad value"
     );
-    close(&format!("{what}: _grad"), g.to_f64(), e1, t1);
+    close(&format!("{what}: _grad"), g.as_f64(), e1, t1);
     if fd {
         let r = gradcheck(|p: &S| (items.f)(*p), &xs, &g);
         assert!(r.passed(), "{what}: _grad against differences: {r}");
     }
 
     // _vjp with a cotangent other than 1.
-    let (y, pulled) = (items.vjp)(xs, S::from_f64(COT));
+    let (y, pulled) = (items.vjp)(xs, S::of_f64(COT));
     assert_eq!(
-        y.to_f64().to_bits(),
-        (items.f)(xs).to_f64().to_bits(),
+        y.as_f64().to_bits(),
+        (items.f)(xs).as_f64().to_bits(),
         "{what}: _vjp value"
     );
     close(
         &format!("{what}: _vjp(c = {COT})"),
-        pulled.to_f64(),
+        pulled.as_f64(),
         COT * e1,
         t1 * COT.abs(),
     );
 
     // _jvp along a tangent other than 1.
-    let (y, tangent) = (items.jvp)(xs, S::from_f64(TAN));
+    let (y, tangent) = (items.jvp)(xs, S::of_f64(TAN));
     assert_eq!(
-        y.to_f64().to_bits(),
-        (items.f)(xs).to_f64().to_bits(),
+        y.as_f64().to_bits(),
+        (items.f)(xs).as_f64().to_bits(),
         "{what}: _jvp value"
     );
     close(
         &format!("{what}: _jvp(v = {TAN})"),
-        tangent.to_f64(),
+        tangent.as_f64(),
         TAN * e1,
         t1,
     );
     if fd {
-        let r = jvpcheck(|p: &S| (items.f)(*p), &xs, &S::from_f64(TAN), &tangent);
+        let r = jvpcheck(|p: &S| (items.f)(*p), &xs, &S::of_f64(TAN), &tangent);
         assert!(r.passed(), "{what}: _jvp against differences: {r}");
     }
 
     // _hvp: the value, the gradient again, and f''·v.
-    let (y, g, hv) = (items.hvp)(xs, S::from_f64(DIR));
+    let (y, g, hv) = (items.hvp)(xs, S::of_f64(DIR));
     assert_eq!(
-        y.to_f64().to_bits(),
-        (items.f)(xs).to_f64().to_bits(),
+        y.as_f64().to_bits(),
+        (items.f)(xs).as_f64().to_bits(),
         "{what}: _hvp value"
     );
-    close(&format!("{what}: _hvp gradient"), g.to_f64(), e1, t1);
+    close(&format!("{what}: _hvp gradient"), g.as_f64(), e1, t1);
     close(
         &format!("{what}: _hvp(v = {DIR})"),
-        hv.to_f64(),
+        hv.as_f64(),
         DIR * e2,
         t2 * DIR,
     );
     if fd {
-        let r = hvpcheck(|p: &S| (items.grad)(*p).1, &xs, &S::from_f64(DIR), &hv);
+        let r = hvpcheck(|p: &S| (items.grad)(*p).1, &xs, &S::of_f64(DIR), &hv);
         assert!(r.passed(), "{what}: _hvp against differences of _grad: {r}");
     }
 }
@@ -426,31 +426,31 @@ type Exact = fn(&[f64]) -> (Vec<f64>, Vec<Vec<f64>>);
 /// columns (`_hvp` along each axis) and a product along a mixed direction.
 #[track_caller]
 fn audit_many<S: Real>(what: &str, items: &Many<S>, exact: Exact, x: &[f64], fd: bool) {
-    let xs: Vec<S> = x.iter().map(|&v| S::from_f64(v)).collect();
-    let xe: Vec<f64> = xs.iter().map(|v| v.to_f64()).collect();
+    let xs: Vec<S> = x.iter().map(|&v| S::of_f64(v)).collect();
+    let xe: Vec<f64> = xs.iter().map(|v| v.as_f64()).collect();
     let what = format!("{what} at {xe:?}");
     let (t1, t2) = (tol::<S>(false), tol::<S>(true));
     let (eg, eh) = exact(&xe);
     let n = x.len();
-    let y0 = (items.f)(&xs).to_f64().to_bits();
+    let y0 = (items.f)(&xs).as_f64().to_bits();
 
     let (y, g) = (items.grad)(&xs);
-    assert_eq!(y.to_f64().to_bits(), y0, "{what}: _grad value");
+    assert_eq!(y.as_f64().to_bits(), y0, "{what}: _grad value");
     for k in 0..n {
-        close(&format!("{what}: _grad ∂{k}"), g[k].to_f64(), eg[k], t1);
+        close(&format!("{what}: _grad ∂{k}"), g[k].as_f64(), eg[k], t1);
     }
     if fd {
         let r = gradcheck(|p: &Vec<S>| (items.f)(p), &xs, &g);
         assert!(r.passed(), "{what}: _grad against differences: {r}");
     }
 
-    let (y, pulled) = (items.vjp)(&xs, S::from_f64(COT));
-    assert_eq!(y.to_f64().to_bits(), y0, "{what}: _vjp value");
+    let (y, pulled) = (items.vjp)(&xs, S::of_f64(COT));
+    assert_eq!(y.as_f64().to_bits(), y0, "{what}: _vjp value");
     for k in 0..n {
         let e = COT * eg[k];
         close(
             &format!("{what}: _vjp(c = {COT}) ∂{k}"),
-            pulled[k].to_f64(),
+            pulled[k].as_f64(),
             e,
             t1 * COT.abs(),
         );
@@ -458,14 +458,14 @@ fn audit_many<S: Real>(what: &str, items: &Many<S>, exact: Exact, x: &[f64], fd:
 
     // A direction with a different weight on each input.
     let v: Vec<S> = (0..n)
-        .map(|k| S::from_f64(TAN * (1.0 - 0.75 * k as f64)))
+        .map(|k| S::of_f64(TAN * (1.0 - 0.75 * k as f64)))
         .collect();
     let (y, tangent) = (items.jvp)(&xs, &v);
-    assert_eq!(y.to_f64().to_bits(), y0, "{what}: _jvp value");
-    let e: f64 = (0..n).map(|k| eg[k] * v[k].to_f64()).sum();
+    assert_eq!(y.as_f64().to_bits(), y0, "{what}: _jvp value");
+    let e: f64 = (0..n).map(|k| eg[k] * v[k].as_f64()).sum();
     close(
         &format!("{what}: _jvp"),
-        tangent.to_f64(),
+        tangent.as_f64(),
         e,
         t1 * (1.0 + e.abs()),
     );
@@ -476,20 +476,20 @@ fn audit_many<S: Real>(what: &str, items: &Many<S>, exact: Exact, x: &[f64], fd:
 
     // The Hessian column by column, then along the mixed direction against differences.
     for j in 0..n {
-        let mut e = vec![S::from_f64(0.0); n];
-        e[j] = S::from_f64(DIR);
+        let mut e = vec![S::of_f64(0.0); n];
+        e[j] = S::of_f64(DIR);
         let (y, g, hv) = (items.hvp)(&xs, &e);
-        assert_eq!(y.to_f64().to_bits(), y0, "{what}: _hvp value");
+        assert_eq!(y.as_f64().to_bits(), y0, "{what}: _hvp value");
         for k in 0..n {
             close(
                 &format!("{what}: _hvp gradient ∂{k}"),
-                g[k].to_f64(),
+                g[k].as_f64(),
                 eg[k],
                 t1,
             );
             close(
                 &format!("{what}: _hvp H[{k}][{j}]·{DIR}"),
-                hv[k].to_f64(),
+                hv[k].as_f64(),
                 DIR * eh[k][j],
                 t2 * DIR,
             );
@@ -1061,39 +1061,39 @@ mod sin_cos {
 /// for the piecewise-linear rules), all compared exactly but for rounding of the products.
 #[track_caller]
 fn at_kink<S: Real>(what: &str, items: &Many<S>, x: &[f64], g: &[f64], h: &[Vec<f64>]) {
-    let xs: Vec<S> = x.iter().map(|&v| S::from_f64(v)).collect();
+    let xs: Vec<S> = x.iter().map(|&v| S::of_f64(v)).collect();
     let n = x.len();
     let what = format!("{what} at {x:?}");
     let t = tol::<S>(false);
     let (_, got) = (items.grad)(&xs);
-    let got: Vec<f64> = got.iter().map(|v| v.to_f64()).collect();
-    let rounded: Vec<f64> = g.iter().map(|&v| S::from_f64(v).to_f64()).collect();
+    let got: Vec<f64> = got.iter().map(|v| v.as_f64()).collect();
+    let rounded: Vec<f64> = g.iter().map(|&v| S::of_f64(v).as_f64()).collect();
     assert_eq!(got, rounded, "{what}: _grad");
-    let (_, pulled) = (items.vjp)(&xs, S::from_f64(COT));
+    let (_, pulled) = (items.vjp)(&xs, S::of_f64(COT));
     for k in 0..n {
         close(
             &format!("{what}: _vjp ∂{k}"),
-            pulled[k].to_f64(),
+            pulled[k].as_f64(),
             COT * g[k],
             t,
         );
     }
     let v: Vec<S> = (0..n)
-        .map(|k| S::from_f64(TAN * (1.0 - 0.75 * k as f64)))
+        .map(|k| S::of_f64(TAN * (1.0 - 0.75 * k as f64)))
         .collect();
     let (_, tangent) = (items.jvp)(&xs, &v);
-    let e: f64 = (0..n).map(|k| g[k] * v[k].to_f64()).sum();
-    close(&format!("{what}: _jvp"), tangent.to_f64(), e, t);
+    let e: f64 = (0..n).map(|k| g[k] * v[k].as_f64()).sum();
+    close(&format!("{what}: _jvp"), tangent.as_f64(), e, t);
     let (_, g2, hv) = (items.hvp)(&xs, &v);
     for k in 0..n {
         close(
             &format!("{what}: _hvp gradient ∂{k}"),
-            g2[k].to_f64(),
+            g2[k].as_f64(),
             g[k],
             t,
         );
-        let e: f64 = (0..n).map(|j| h[k][j] * v[j].to_f64()).sum();
-        close(&format!("{what}: _hvp ∂{k}"), hv[k].to_f64(), e, t);
+        let e: f64 = (0..n).map(|j| h[k][j] * v[j].as_f64()).sum();
+        close(&format!("{what}: _hvp ∂{k}"), hv[k].as_f64(), e, t);
     }
 }
 
@@ -1410,7 +1410,7 @@ fn same_flat<P: Differentiable>(what: &str, a: &P, b: &P, tol: f64) {
     let (a, b) = (to_flat(a), to_flat(b));
     assert_eq!(a.len(), b.len(), "{what}: sizes");
     for (k, (x, y)) in a.iter().zip(&b).enumerate() {
-        close(&format!("{what}[{k}]"), x.to_f64(), y.to_f64(), tol);
+        close(&format!("{what}[{k}]"), x.as_f64(), y.as_f64(), tol);
     }
 }
 
@@ -2479,9 +2479,9 @@ mod generic_arrays {
     #[track_caller]
     fn near32<P: Differentiable, Q: Differentiable>(what: &str, a: &P, b: &Q, tol: f64) {
         let (a, b) = (to_flat(a), to_flat(b));
-        let scale = b.iter().fold(1.0_f64, |m, v| m.max(v.to_f64().abs()));
+        let scale = b.iter().fold(1.0_f64, |m, v| m.max(v.as_f64().abs()));
         for (k, (x, y)) in a.iter().zip(&b).enumerate() {
-            let (x, y) = (x.to_f64(), y.to_f64());
+            let (x, y) = (x.as_f64(), y.as_f64());
             assert!(
                 (x - y).abs() <= tol * scale,
                 "{what}[{k}]: {x:e} against {y:e}"

@@ -707,7 +707,16 @@ fn recallable(t: &syn::Type) -> bool {
         syn::Type::Group(g) => recallable(&g.elem),
         syn::Type::Array(a) => recallable(&a.elem),
         syn::Type::Tuple(tt) => tt.elems.iter().all(recallable),
-        t => types::is_float_type(t) || types::is_inactive_type(t) || types::view_kind(t).is_some(),
+        // A scalar or a float type parameter (one name), or a view; not a `Vec` or a `String`,
+        // which the body moves.
+        syn::Type::Path(p) => {
+            types::view_kind(t).is_some()
+                || p.path.get_ident().is_some_and(|id| {
+                    let n = id.to_string();
+                    n != "String" && (types::is_float_type(t) || types::is_inactive_type(t))
+                })
+        }
+        _ => false,
     }
 }
 

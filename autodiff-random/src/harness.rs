@@ -123,7 +123,7 @@ where
         return fail(FailureKind::NonFiniteValue, format!("f(x) = {y:?}"));
     }
     let (yg, g, effect_g) = grad(x);
-    if yg.to_f64().to_bits() != y.to_f64().to_bits() {
+    if yg.as_f64().to_bits() != y.as_f64().to_bits() {
         return fail(
             FailureKind::Value,
             format!("f_grad(x).0 = {yg:?}, f(x) = {y:?}"),
@@ -193,7 +193,7 @@ where
     for d in 0..DIRECTIONS {
         let v = random_direction(x, seed.wrapping_add(d));
         let (yj, t, effect_j) = jvp(x, &v);
-        if yj.to_f64().to_bits() != y.to_f64().to_bits() {
+        if yj.as_f64().to_bits() != y.as_f64().to_bits() {
             return fail(
                 FailureKind::Value,
                 format!("f_jvp(x, v).0 = {yj:?}, f(x) = {y:?}"),
@@ -244,7 +244,7 @@ where
     for d in 0..DIRECTIONS {
         let v = random_direction(x, seed.wrapping_add(100 + d));
         let (yh, gh, hv) = hvp(x, &v);
-        if yh.to_f64().to_bits() != y.to_f64().to_bits() {
+        if yh.as_f64().to_bits() != y.as_f64().to_bits() {
             return fail(
                 FailureKind::Value,
                 format!("f_hvp(x, v).0 = {yh:?}, f(x) = {y:?}"),

@@ -73,9 +73,9 @@ pub trait Real:
     /// `1`.
     const ONE: Self;
     /// Converts from `f64` (rounding for `f32`).
-    fn from_f64(x: f64) -> Self;
+    fn of_f64(x: f64) -> Self;
     /// Converts to `f64` (exact for both).
-    fn to_f64(self) -> f64;
+    fn as_f64(self) -> f64;
     /// Square root.
     fn sqrt(&self) -> Self;
     /// Absolute value.
@@ -97,9 +97,9 @@ macro_rules! impl_real {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
             #[inline(always)]
-            fn from_f64(x: f64) -> Self { x as $t }
+            fn of_f64(x: f64) -> Self { x as $t }
             #[inline(always)]
-            fn to_f64(self) -> f64 { self as f64 }
+            fn as_f64(self) -> f64 { self as f64 }
             #[inline(always)]
             fn sqrt(&self) -> Self { <$t>::sqrt(*self) }
             #[inline(always)]

@@ -136,7 +136,7 @@ impl_partials!(A 0, B 1, C 2, E 3, F 4, G 5, H 6, I 7);
 /// `x` as another float type (the identity for one type).
 #[inline(always)]
 fn convert<A: Real, B: Real>(x: A) -> B {
-    B::from_f64(x.to_f64())
+    B::of_f64(x.as_f64())
 }
 
 /// The elements of `K` arrays of one shape, `K` at a time, in logical order: straight from

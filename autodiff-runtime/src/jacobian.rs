@@ -347,7 +347,7 @@ where
     F: FnMut(&P, &P) -> (P::Scalar, P, P),
 {
     let mut h = hessian_columns(hvp, x);
-    let half = P::Scalar::from_f64(0.5);
+    let half = P::Scalar::of_f64(0.5);
     let n = h.nrows();
     for i in 0..n {
         for j in i + 1..n {

@@ -98,7 +98,7 @@ pub fn direction<P: Primal + ?Sized>(x: &P, param: usize) -> P::Tangent {
     let mut k = 0;
     d.zip_leaves_mut(&shape, &mut |leaf, _| {
         for e in leaf {
-            *e = <<P::Tangent as Differentiable>::Scalar as Real>::from_f64(component(param, k));
+            *e = <<P::Tangent as Differentiable>::Scalar as Real>::of_f64(component(param, k));
             k += 1;
         }
     });
@@ -233,7 +233,7 @@ pub fn abs_nonneg<T: Scalar>(x: T, dx: T) -> bool {
 /// that does not depend on `x`.
 #[inline(always)]
 pub fn sign_bit<T: Scalar>(s: T) -> T {
-    if s.to_f64().is_sign_negative() {
+    if s.as_f64().is_sign_negative() {
         -T::ONE
     } else {
         T::ONE

@@ -357,7 +357,7 @@ impl<B, F> Job<'_, B, F> {
             [rows] => {
                 let mut r = (self.f)(self.batch.shard(rows.clone()));
                 if matches!(self.weights, Weights::Mean) && rows.len() != self.n {
-                    r.scale(R::Scalar::from_f64(rows.len() as f64 / self.n as f64));
+                    r.scale(R::Scalar::of_f64(rows.len() as f64 / self.n as f64));
                 }
                 Some(r)
             }

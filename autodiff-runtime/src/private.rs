@@ -105,7 +105,7 @@ pub fn typed_like<T>(_like: &T, value: T) -> T {
 /// step · i`), a constant of `x`'s type, where it cannot name that type.
 #[inline(always)]
 pub fn count_as<T: Real>(n: usize) -> T {
-    T::from_f64(n as f64)
+    T::of_f64(n as f64)
 }
 
 /// The gradient a callee returned for an array lent to it, as the array's gradient: a callee
@@ -260,13 +260,13 @@ impl<T> TangentForLent<Vec<T>> for Vec<T> {
 /// Backward rule of a float-to-float `as` cast: the cotangent converted back to the source type.
 #[inline(always)]
 pub fn cast_vjp<S: Real, T: Real>(_x: &S, g: &T) -> S {
-    S::from_f64(g.to_f64())
+    S::of_f64(g.as_f64())
 }
 
 /// Forward (tangent) rule of a float-to-float `as` cast.
 #[inline(always)]
 pub fn cast_jvp<S: Real, T: Real>(_x: &S, dx: &S) -> T {
-    T::from_f64(dx.to_f64())
+    T::of_f64(dx.as_f64())
 }
 
 /// Moves a per-iteration record off a loop's stack in the backward pass. The forward pass pushed
@@ -393,7 +393,7 @@ pub trait SumStart {
 impl<T: Real> SumStart for T {
     #[inline(always)]
     fn sum_start() -> T {
-        T::from_f64(-0.0)
+        T::of_f64(-0.0)
     }
 }
 
@@ -429,7 +429,7 @@ pub trait ProductStart {
 impl<T: Real> ProductStart for T {
     #[inline(always)]
     fn product_start() -> T {
-        T::from_f64(1.0)
+        T::of_f64(1.0)
     }
 }
 
@@ -760,7 +760,7 @@ pub fn broadcast_view<T: Clone, D: ndarray::Dimension, E: ndarray::IntoDimension
 /// `n` as the float type of `like` (a count in a formula written out for a generic float).
 #[inline]
 pub fn count_like<T: Real>(_like: &T, n: usize) -> T {
-    T::from_f64(n as f64)
+    T::of_f64(n as f64)
 }
 
 /// What the generated code iterates as a vector, by index: a field of a parameter iterated

@@ -112,7 +112,7 @@ pub const DIRECTIONS: u64 = 3;
 /// Every scalar of `y` as bits, in leaf order: for exact comparisons of values.
 pub fn bits<Y: Differentiable>(y: &Y) -> Vec<u64> {
     let mut out = Vec::new();
-    y.visit_leaves(&mut |leaf| out.extend(leaf.iter().map(|s| s.to_f64().to_bits())));
+    y.visit_leaves(&mut |leaf| out.extend(leaf.iter().map(|s| s.as_f64().to_bits())));
     out
 }
 

@@ -70,8 +70,8 @@ where
     // The width stepped along v: ⟨x₊ − x₋, v⟩ / ⟨v, v⟩ (2h before rounding).
     let (mut along, mut norm2) = (0.0, 0.0);
     for ((p, m), d) in to_flat(&plus).iter().zip(to_flat(&minus)).zip(to_flat(v)) {
-        let d = d.to_f64();
-        along += (p.to_f64() - m.to_f64()) * d;
+        let d = d.as_f64();
+        along += (p.as_f64() - m.as_f64()) * d;
         norm2 += d * d;
     }
     let width = if norm2 == 0.0 { 0.0 } else { along / norm2 };
@@ -90,7 +90,7 @@ where
             if width == 0.0 {
                 Y::Scalar::ZERO
             } else {
-                Y::Scalar::from_f64((p.to_f64() - m.to_f64()) / width)
+                Y::Scalar::of_f64((p.as_f64() - m.as_f64()) / width)
             }
         })
         .collect();
@@ -213,7 +213,7 @@ where
     Y: Differentiable,
     F: FnMut(&P) -> Y,
 {
-    let numeric = directional_difference(f, x, v, P::Scalar::from_f64(tolerance.step));
+    let numeric = directional_difference(f, x, v, P::Scalar::of_f64(tolerance.step));
     assert!(
         derivative.num_scalars() == numeric.num_scalars(),
         "{check}: the derivative under test has {} scalars but f(x) has {}",

@@ -208,7 +208,7 @@ fn inner<A: Differentiable>(a: &A, b: &A) -> (f64, f64) {
         .iter()
         .zip(to_flat(b))
         .fold((0.0, 0.0), |(sum, size), (x, y)| {
-            let p = x.to_f64() * y.to_f64();
+            let p = x.as_f64() * y.as_f64();
             (sum + p, size + p.abs())
         })
 }

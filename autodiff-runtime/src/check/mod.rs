@@ -290,11 +290,7 @@ where
         gradient.num_scalars(),
         x.num_scalars()
     );
-    let numeric = to_flat(&finite_difference(
-        f,
-        x,
-        P::Scalar::from_f64(tolerance.step),
-    ));
+    let numeric = to_flat(&finite_difference(f, x, P::Scalar::of_f64(tolerance.step)));
     compare("gradcheck", &to_flat(gradient), &numeric, tolerance)
 }
 
@@ -310,7 +306,7 @@ fn compare<S: Real, T: Real>(
         .zip(numeric)
         .enumerate()
         .map(|(index, (&a, &n))| {
-            let (analytic, numeric) = (a.to_f64(), n.to_f64());
+            let (analytic, numeric) = (a.as_f64(), n.as_f64());
             // Equal values (also equal infinities) have no error.
             let abs_error = if analytic == numeric {
                 0.0
@@ -393,7 +389,7 @@ fn perturbed<P: Differentiable>(x: &P, i: usize, h: P::Scalar) -> (P, P::Scalar)
 
 /// Whether `S` is single precision: it cannot represent 1 + 2⁻³⁰; double can.
 fn is_single<S: Real>() -> bool {
-    S::from_f64(1.0 + 2f64.powi(-30)).to_f64() == 1.0
+    S::of_f64(1.0 + 2f64.powi(-30)).as_f64() == 1.0
 }
 
 /// The maximum, NaN if any element is NaN (`f64::max` would skip it), `0` if empty.

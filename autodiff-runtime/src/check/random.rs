@@ -26,7 +26,7 @@ use crate::differentiable::{Differentiable, Real};
 pub fn random_direction<P: Differentiable>(like: &P, seed: u64) -> P {
     let mut state = seed;
     let values: Vec<P::Scalar> = (0..like.num_scalars())
-        .map(|_| P::Scalar::from_f64(uniform(splitmix64(&mut state))))
+        .map(|_| P::Scalar::of_f64(uniform(splitmix64(&mut state))))
         .collect();
     from_flat(like, &values)
 }

@@ -253,7 +253,7 @@ impl Selection {
         self.for_each(|o, chosen| match *chosen {
             [i] => dx[i] += gy[o],
             _ => {
-                let share = gy[o] / T::from_f64(chosen.len() as f64);
+                let share = gy[o] / T::of_f64(chosen.len() as f64);
                 for &i in chosen {
                     dx[i] += share;
                 }
@@ -272,7 +272,7 @@ impl Selection {
             let sum = chosen.iter().fold(T::ZERO, |s, &i| s + dx[i]);
             dy[o] = match chosen.len() {
                 1 => sum,
-                ties => sum / T::from_f64(ties as f64),
+                ties => sum / T::of_f64(ties as f64),
             };
         });
         Array4::from_shape_vec(p.output_shape(), dy).expect("output shape")
@@ -501,7 +501,7 @@ fn avg_backward<T: NdReal>(what: &str, p: &Pooling, g: Array4<T>) -> Array4<T> {
     let gs = standard(&g);
     let gy = gs.as_slice().expect("standard layout");
     let (in_plane, out_plane) = (p.x[2] * p.x[3], p.ho * p.wo);
-    let scale = T::ONE / T::from_f64((p.size * p.size) as f64);
+    let scale = T::ONE / T::of_f64((p.size * p.size) as f64);
     let mut dx = vec![T::ZERO; p.x.iter().product()];
     for (dp, gp) in dx
         .chunks_exact_mut(in_plane)
@@ -521,7 +521,7 @@ fn avg_backward<T: NdReal>(what: &str, p: &Pooling, g: Array4<T>) -> Array4<T> {
 
 fn avg_forward<T: NdReal>(p: &Pooling, x: &[T]) -> Array4<T> {
     let (in_plane, out_plane) = (p.x[2] * p.x[3], p.ho * p.wo);
-    let scale = T::ONE / T::from_f64((p.size * p.size) as f64);
+    let scale = T::ONE / T::of_f64((p.size * p.size) as f64);
     let mut y = vec![T::ZERO; p.x[0] * p.x[1] * out_plane];
     for (xp, yp) in x.chunks_exact(in_plane).zip(y.chunks_exact_mut(out_plane)) {
         p.windows(|o, base| {

@@ -416,7 +416,7 @@ fn sigmoid_and_derivative<T: NdReal>(x: T) -> (T, T) {
 #[inline(always)]
 fn sigmoid_derivatives<T: NdReal>(x: T) -> (T, T, T) {
     let (_, s, d) = logistic(x);
-    (s, d, -d * (x * <T as Real>::from_f64(0.5)).tanh())
+    (s, d, -d * (x * <T as Real>::of_f64(0.5)).tanh())
 }
 
 /// `[f(x), f'(x)·t]` from `(f(x), f'(x))`: a value and its tangent.

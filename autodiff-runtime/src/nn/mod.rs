@@ -146,7 +146,7 @@ mod sealed {
 /// `n` as a scalar.
 #[inline]
 fn count<T: Real>(n: usize) -> T {
-    T::from_f64(n as f64)
+    T::of_f64(n as f64)
 }
 
 #[cfg(test)]

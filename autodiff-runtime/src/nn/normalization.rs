@@ -126,7 +126,7 @@ where
             .and_broadcast(&cc)
             .for_each(|g, &h, &a, &b, &c| *g = a * ((*g - b) - h * c));
         // ∂ε = −½ Σⱼ γⱼ·∂γⱼ·rⱼ², with rⱼ = 1/√(σ²ⱼ + ε).
-        let half = <T as Real>::from_f64(0.5);
+        let half = <T as Real>::of_f64(0.5);
         let d_eps = -half
             * Zip::from(&gamma)
                 .and(&d_gamma)
@@ -320,7 +320,7 @@ where
                 (s + gamma * b * r2, s_dot + r2 * change)
             },
         );
-        let half = <T as Real>::from_f64(0.5);
+        let half = <T as Real>::of_f64(0.5);
         let pick = |k: usize| sums.mapv(|s| s[k]);
         (
             (g, pick(1), pick(0), -half * d_eps),
@@ -386,7 +386,7 @@ impl<T: NdReal> BatchColumn<T> {
                 });
         }
         let n = count(x.nrows());
-        let half = <T as Real>::from_f64(0.5);
+        let half = <T as Real>::of_f64(0.5);
         Array1::from_shape_fn(x.ncols(), |j| {
             let (s, s_h) = sums[j];
             let r = r[j];

@@ -51,7 +51,7 @@ pub(crate) fn assert_all_close<D: Dimension>(
 
 /// Whether `S` is single precision.
 fn single<S: Real>() -> bool {
-    S::from_f64(1.0 + 2f64.powi(-30)).to_f64() == 1.0
+    S::of_f64(1.0 + 2f64.powi(-30)).as_f64() == 1.0
 }
 
 /// The relative accuracy of identities of inner products that hold up to rounding (the
@@ -74,7 +74,7 @@ pub(crate) fn randn_like<P: Differentiable>(x: &P, seed: u64) -> P {
     out.zip_leaves_mut(x, &mut |leaf, _| {
         for v in leaf {
             let r: f64 = StandardNormal.sample(&mut rng);
-            *v = P::Scalar::from_f64(r);
+            *v = P::Scalar::of_f64(r);
         }
     });
     out
@@ -83,7 +83,7 @@ pub(crate) fn randn_like<P: Differentiable>(x: &P, seed: u64) -> P {
 /// Every scalar of `x`, in leaf order.
 pub(crate) fn leaves<P: Differentiable>(x: &P) -> Vec<f64> {
     let mut out = Vec::with_capacity(x.num_scalars());
-    x.visit_leaves(&mut |leaf| out.extend(leaf.iter().map(|v| v.to_f64())));
+    x.visit_leaves(&mut |leaf| out.extend(leaf.iter().map(|v| v.as_f64())));
     out
 }
 
@@ -107,7 +107,7 @@ fn central<Y: Differentiable>(a: Y, b: &Y, h: Y::Scalar) -> Y {
 
 /// `√⟨a, a⟩`.
 fn norm<P: Differentiable>(a: &P) -> f64 {
-    a.inner(a).to_f64().sqrt()
+    a.inner(a).as_f64().sqrt()
 }
 
 /// Panics unless `analytic` and `numeric` agree entry by entry within `tolerance`, with a list
@@ -149,7 +149,7 @@ pub(crate) fn assert_identical<Y: Differentiable>(what: &str, a: &Y, b: &Y) {
 /// to rounding relative to `scale`, a bound on the sums of the absolute values of their terms.
 #[track_caller]
 fn assert_same_inner<S: Real>(what: &str, lhs: S, rhs: S, scale: f64) {
-    let (lhs, rhs) = (lhs.to_f64(), rhs.to_f64());
+    let (lhs, rhs) = (lhs.as_f64(), rhs.as_f64());
     let bound = rounding::<S>() * scale;
     assert!(
         (lhs - rhs).abs() <= bound,
@@ -183,7 +183,7 @@ pub(crate) fn check_rules<P, Y>(
     Y: Differentiable<Scalar = P::Scalar>,
 {
     let tolerance = Tolerance::default_for::<P::Scalar>();
-    let h = P::Scalar::from_f64(tolerance.step);
+    let h = P::Scalar::of_f64(tolerance.step);
     let v = randn_like(x, seed);
     let (y, y_dot) = jvp(x, &v);
     let value = Tolerance {

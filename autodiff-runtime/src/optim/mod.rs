@@ -185,7 +185,7 @@ impl<S: Real, const K: usize> LeafState<S, K> {
 /// Converts an `f64` hyper-parameter to the parameters' scalar type.
 #[inline]
 fn cast<S: Real>(x: f64) -> S {
-    S::from_f64(x)
+    S::of_f64(x)
 }
 
 /// Panics with `"{who}: {field} must be {what}, got {value}"` unless `ok`.

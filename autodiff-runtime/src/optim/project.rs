@@ -60,8 +60,8 @@ impl BoxProjection {
     /// Clips `params`, walking the leaves beside `partner`, any value shaped like them.
     fn project_with<P: Differentiable>(&self, params: &mut P, partner: &P) {
         self.validate();
-        let lo = P::Scalar::from_f64(self.lo);
-        let hi = P::Scalar::from_f64(self.hi);
+        let lo = P::Scalar::of_f64(self.lo);
+        let hi = P::Scalar::of_f64(self.hi);
         params.zip_leaves_mut(partner, &mut |x, _| {
             for x in x {
                 if *x < lo {
@@ -79,7 +79,7 @@ impl BoxProjection {
         params.visit_leaves(&mut |x| {
             inside &= x
                 .iter()
-                .all(|&x| x.to_f64() >= self.lo && x.to_f64() <= self.hi);
+                .all(|&x| x.as_f64() >= self.lo && x.as_f64() <= self.hi);
         });
         inside
     }

@@ -184,7 +184,7 @@ fn mean_loss<P: Differentiable, E>(
 ) -> Result<f64, (usize, f64)> {
     let mut sum = 0.0;
     for (i, e) in examples.iter().enumerate() {
-        let l = loss_grad(params, e).0.to_f64();
+        let l = loss_grad(params, e).0.as_f64();
         if !l.is_finite() {
             return Err((i, l));
         }
@@ -316,7 +316,7 @@ where
                     if !l.is_finite() {
                         outcome = Some(TrialOutcome::Diverged(Divergence::NonFinite {
                             step: pass,
-                            loss: l.to_f64(),
+                            loss: l.as_f64(),
                         }));
                         break 'passes;
                     }

@@ -259,9 +259,9 @@ pub mod d {
     /// `f64`; a scale of one leaves `x` as it is.
     #[inline(always)]
     pub fn scaled<T: Differentiable, S: Real>(mut x: T, s: S) -> T {
-        let s = s.to_f64();
+        let s = s.as_f64();
         if s != 1.0 {
-            x.scale(T::Scalar::from_f64(s));
+            x.scale(T::Scalar::of_f64(s));
         }
         x
     }
@@ -289,7 +289,7 @@ pub mod d {
             Some(m) => x.powi(m),
             None => y / x,
         };
-        T::from_f64(f64::from(n)) * x_n_minus_1
+        T::of_f64(f64::from(n)) * x_n_minus_1
     }
 
     /// `d²/dx² xⁿ = n·(n − 1)·xⁿ⁻²`, `0` for `n = 0` and `n = 1` (the second derivative, for
@@ -299,7 +299,7 @@ pub mod d {
         if n == 0 || n == 1 {
             return T::ZERO;
         }
-        T::from_f64(f64::from(n) * (f64::from(n) - 1.0)) * x.powi(n.saturating_sub(2))
+        T::of_f64(f64::from(n) * (f64::from(n) - 1.0)) * x.powi(n.saturating_sub(2))
     }
 
     /// `∂/∂x xᵖ = p·xᵖ⁻¹`, exactly `0` for `p = 0`.
@@ -391,7 +391,7 @@ pub mod d {
     #[inline(always)]
     pub fn share2<T: Float>(v: T, other: T, y: T) -> T {
         // Selects, not branches: which argument wins is as good as random to a predictor.
-        let s = select(other == y, T::from_f64(0.5), T::ONE);
+        let s = select(other == y, T::of_f64(0.5), T::ONE);
         select(v == y, s, T::ZERO)
     }
 
@@ -400,8 +400,8 @@ pub mod d {
     #[inline(always)]
     pub fn share3<T: Float>(v: T, o1: T, o2: T, y: T) -> T {
         // Selects, not branches, as in `share2`.
-        let one_tie = select(o1 == y, T::from_f64(0.5), T::ONE);
-        let two_ties = select(o1 == y, T::ONE / T::from_f64(3.0), T::from_f64(0.5));
+        let one_tie = select(o1 == y, T::of_f64(0.5), T::ONE);
+        let two_ties = select(o1 == y, T::ONE / T::of_f64(3.0), T::of_f64(0.5));
         let s = select(o2 == y, two_ties, one_tie);
         select(v == y, s, T::ZERO)
     }

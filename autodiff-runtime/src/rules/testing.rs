@@ -143,7 +143,7 @@ impl Lcg {
         let mut out = x.zero_like();
         out.zip_leaves_mut(x, &mut |leaf, _| {
             for v in leaf {
-                *v = P::Scalar::from_f64(self.uniform(-1.0, 1.0));
+                *v = P::Scalar::of_f64(self.uniform(-1.0, 1.0));
             }
         });
         out

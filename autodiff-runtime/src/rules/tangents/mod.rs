@@ -35,7 +35,7 @@ pub(super) fn along<P: Differentiable>(x: &P, t: &P, s: P::Scalar) -> P {
 
 fn leaves<P: Differentiable>(x: &P) -> Vec<f64> {
     let mut out = Vec::new();
-    x.visit_leaves(&mut |leaf| out.extend(leaf.iter().map(|v| v.to_f64())));
+    x.visit_leaves(&mut |leaf| out.extend(leaf.iter().map(|v| v.as_f64())));
     out
 }
 
@@ -49,7 +49,7 @@ pub(super) fn assert_tangent<R: Differentiable>(
     tangent: &R,
 ) {
     let tol = Tolerance::default_for::<R::Scalar>();
-    let h = R::Scalar::from_f64(tol.step);
+    let h = R::Scalar::of_f64(tol.step);
     let (plus, minus) = (leaves(&at(h)), leaves(&at(-h)));
     let analytic = leaves(tangent);
     assert_eq!(
@@ -58,7 +58,7 @@ pub(super) fn assert_tangent<R: Differentiable>(
         "{rule}: the tangent does not have the shape of the rule's result"
     );
     for (i, ((&a, p), m)) in analytic.iter().zip(&plus).zip(&minus).enumerate() {
-        let numeric = (p - m) / (2.0 * h.to_f64());
+        let numeric = (p - m) / (2.0 * h.as_f64());
         assert!(
             a.is_finite() && tol.allows(a, numeric),
             "{rule}: element {i}: tangent {a:e}, central difference {numeric:e}"

@@ -80,7 +80,7 @@ fn weighted<T: Real, D: RemoveAxis>(
             };
             let tied = |(v, d): (T, T)| v == m && d == best;
             let k = candidates().filter(|&c| tied(c)).count();
-            let share = T::ONE / T::from_f64(k as f64);
+            let share = T::ONE / T::of_f64(k as f64);
             if tied((init, d_init)) {
                 *wi = share;
             }

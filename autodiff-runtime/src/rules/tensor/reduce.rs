@@ -164,7 +164,7 @@ fn reshaped_back<T: Clone, E: Dimension, D: Dimension>(
 /// `n` as the element type.
 #[inline]
 fn count<T: Real>(n: usize) -> T {
-    T::from_f64(n as f64)
+    T::of_f64(n as f64)
 }
 
 impl<T, S, D> TensorRules for ArrayBase<S, D>
