@@ -332,3 +332,53 @@ fn structs_popped_and_pushed_in_loops() {
         assert_eq!(pushed_and_popped_grad(x0), (pushed_and_popped(x0), 2.0));
     }
 }
+
+/// A copy of a parameter grid (`rows.to_vec()`) whose row is replaced by a row of another
+/// length: the copy was not seen as a grid, so the replaced row's adjoint took the new row's
+/// length. Refined in a loop (a row grown by one point per iteration) the gradient was wrong
+/// with no error (∂/∂g₀₀ 0.98 where it is 1.47, with a gradient row of length 3 for a
+/// parameter row of length 1); shrunk, the pullback panicked.
+#[differentiate]
+fn refine_first_row(g0: &[Vec<f64>], c: f64) -> f64 {
+    let mut g = g0.to_vec();
+    for _ in 0..2 {
+        let n = g[0].len();
+        g[0] = (0..n + 1).map(|i| g[0][i.min(n - 1)] * c).collect();
+    }
+    g[0].iter().sum::<f64>() + g[1][0]
+}
+
+#[differentiate]
+fn shrink_second_row(rows: &Vec<Vec<f64>>, c: f64) -> f64 {
+    let mut g = rows.clone();
+    let before = g[1][0] * g[1][1] * 10.0;
+    g[1] = vec![c * g[1][1]];
+    before
+        + g.iter()
+            .map(|r| r.iter().map(|v| v * v).sum::<f64>())
+            .sum::<f64>()
+}
+
+#[test]
+fn copied_grids_with_rows_of_another_length() {
+    let rows = vec![vec![0.5], vec![0.3, -0.2]];
+    let c = 0.7;
+    let (v, (gr, gc)) = refine_first_row_grad(&rows, c);
+    assert_eq!(v, refine_first_row(&rows, c));
+    // Row 0 becomes [a·c, a·c] then [a·c², a·c², a·c²]: the sum is 3·a·c².
+    assert_eq!(gr.iter().map(Vec::len).collect::<Vec<_>>(), vec![1, 2]);
+    assert!((gr[0][0] - 3.0 * c * c).abs() < 1e-12, "{gr:?}");
+    assert_eq!(gr[1], vec![1.0, 0.0]);
+    assert!((gc - 6.0 * 0.5 * c).abs() < 1e-12, "{gc}");
+
+    let (v, (gr, gc)) = shrink_second_row_grad(&rows, c);
+    assert_eq!(v, shrink_second_row(&rows, c));
+    let (a, b) = (rows[1][0], rows[1][1]);
+    // 10·a·b + x₀² + (c·b)²: ∂a = 10b, ∂b = 10a + 2c²b, ∂c = 2cb².
+    assert_eq!(gr[0], vec![2.0 * rows[0][0]]);
+    assert!(
+        (gr[1][0] - 10.0 * b).abs() < 1e-12
+            && (gr[1][1] - (10.0 * a + 2.0 * c * c * b)).abs() < 1e-12
+    );
+    assert!((gc - 2.0 * c * b * b).abs() < 1e-12);
+}

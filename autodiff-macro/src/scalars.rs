@@ -293,7 +293,9 @@ pub fn analyze(f: &Func) -> Types {
                         && !prim.has(crate::prim::Flags::VIEW) =>
                 {
                     Some(match get(&tys, args[0]) {
-                        x @ (Ty::Float(_) | Ty::Elems(_) | Ty::Bottom) => x,
+                        // A copy of a grid is a grid (`rows.to_vec()` of `&[Vec<f64>]`): its
+                        // rows written whole keep the old rows' shapes for their adjoints.
+                        x @ (Ty::Float(_) | Ty::Elems(_) | Ty::Rows(_) | Ty::Bottom) => x,
                         _ => Ty::Unknown,
                     })
                 }
