@@ -30,6 +30,30 @@ pub fn struct_literals(f: &mut Func) {
     f.struct_literals = left;
 }
 
+/// Whether `v` is computed from the bits of a differentiated float (`x.to_bits()`), through
+/// the integer arithmetic of the forward pass.
+fn bits_of_active(f: &Func, act: &Activity, v: Value) -> bool {
+    let mut seen = std::collections::HashSet::new();
+    let mut todo = vec![v];
+    while let Some(v) = todo.pop() {
+        if !seen.insert(v) {
+            continue;
+        }
+        let ValueDef::Result(i, _) = f.value(v).def else {
+            continue;
+        };
+        let operands = f.operands(i);
+        if let InstKind::Method { name, recv, .. } = &f.inst(i).kind
+            && name == "to_bits"
+            && act.is_active(*recv)
+        {
+            return true;
+        }
+        todo.extend(operands);
+    }
+    false
+}
+
 pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
     let mut errors = Vec::new();
     // What code run as written reads and feeds, followed through other such code.
@@ -66,6 +90,22 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                      derivative) beside differentiated values is not supported; keep the \
                      integers and the floats in two `Vec`s (`idx.push(i); xs.push(x);`), or \
                      make every component a float (`Vec<(f64, f64)>`, `Vec<[f64; 2]>`)",
+                ));
+            }
+            // `f32::from_bits(0x5f37_59df - (x.to_bits() >> 1))`: a float rebuilt from the bits
+            // of a differentiated one. The bits are integers, so the derivative would stop at
+            // them (a gradient of zero through the rebuilt float, silently).
+            InstKind::Call { path, args }
+                if path.segments.last().is_some_and(|s| s.ident == "from_bits")
+                    && args.iter().any(|&a| bits_of_active(f, act, a)) =>
+            {
+                errors.push(syn::Error::new(
+                    inst.span,
+                    "this float is rebuilt from the bits of a differentiated value \
+                     (`to_bits`/`from_bits`), which the derivative cannot follow: it would be \
+                     zero through it; compute the value with float operations (`x.abs()`, \
+                     `x.log2()`, `1.0 / x.sqrt()`), or with `from_bits` in a helper without \
+                     `#[differentiate]` that a differentiated function calls on data only",
                 ));
             }
             // An `Option` only tested (`chain.reduce(f).is_some()`) is data.
