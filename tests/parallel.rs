@@ -282,7 +282,8 @@ fn single_precision_losses_shard_too() {
 
 /// A shard's loss over the examples of a range parameter, `for i in r` (and `r.clone()` of an
 /// inclusive one by reference): the loop over the parameter was lowered as a loop over the
-/// elements of a slice, rustc's E0608 inside the generated code.
+/// elements of a slice, rustc's E0608 inside the generated code. The parameter is now the range
+/// of its bounds wherever it is used as a value.
 #[differentiate(wrt(w))]
 fn shard_loss(w: f64, ys: &[f64], r: std::ops::Range<usize>) -> f64 {
     let mut s = 0.0;
@@ -301,8 +302,33 @@ fn shard_loss_inclusive(w: f64, ys: &[f64], r: &std::ops::RangeInclusive<usize>)
     s
 }
 
+/// A range parameter as a slice index and reversed (`x[r.clone()]`, `r.clone().rev()`), and its
+/// bounds read as written.
+#[differentiate(wrt(x))]
+fn segment_energy(x: &[f64], r: std::ops::Range<usize>) -> f64 {
+    x[r.clone()].iter().map(|v| v * v).sum()
+}
+
+#[differentiate(wrt(x))]
+fn segment_backwards(x: &[f64], r: &std::ops::Range<usize>) -> f64 {
+    let mut s = 0.0;
+    for i in r.clone().rev() {
+        s = s * 0.5 + x[i];
+    }
+    s + r.len() as f64 + (r.end - r.start) as f64
+}
+
 #[test]
 fn loops_over_range_parameters() {
+    let x = [1.0, 2.0, 3.0, 4.0];
+    assert_eq!(
+        segment_energy_grad(&x, 1..3),
+        (13.0, vec![0.0, 4.0, 6.0, 0.0])
+    );
+    let (v, g) = segment_backwards_grad(&x, &(1..3));
+    assert_eq!(v, segment_backwards(&x, &(1..3)));
+    // x₂ first, then halved and x₁ added.
+    assert_eq!(g, vec![0.0, 1.0, 0.5, 0.0]);
     let ys = [1.0, 2.0, 3.0, 4.0];
     let want = 2.0 * ((0.5 - 2.0) + (0.5 - 3.0));
     assert_eq!(

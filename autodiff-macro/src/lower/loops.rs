@@ -167,23 +167,6 @@ impl Lowering {
             self.err_at(&l, LABEL_KEPT);
             return;
         }
-        // A parameter of a range type (`r: Range<usize>`, a shard of example numbers), or its
-        // `clone()`: the range of its bounds, read where the loop starts. Only while the
-        // parameter is not shadowed by a local.
-        let named = match chain::strip(&fl.expr) {
-            Expr::MethodCall(mc) if mc.method == "clone" && mc.args.is_empty() => {
-                chain::strip(&mc.receiver)
-            }
-            e => e,
-        };
-        if let Expr::Path(p) = named
-            && let Some(id) = p.path.get_ident()
-            && let Some(range) = self.range_param(id)
-        {
-            let mut fl = fl.clone();
-            fl.expr = Box::new(range);
-            return self.for_loop(b, &fl);
-        }
         let Some((start, end, inclusive, rev)) = parse_range(&fl.expr) else {
             match chain::parse_chain(&fl.expr, true) {
                 Some(c) => self.chain_for(b, fl, &c),
@@ -245,31 +228,6 @@ impl Lowering {
             rev,
         };
         self.finish_loop(b, kind, h, span);
-    }
-
-    /// `r.start..r.end` (`*r.start()..=*r.end()`) for a parameter `r` declared
-    /// `Range<usize>` (`RangeInclusive<usize>`, or a reference to either), which no local
-    /// shadows.
-    fn range_param(&self, id: &syn::Ident) -> Option<Expr> {
-        let param = self.f.params.iter().find(|p| p.ident == *id)?;
-        let slot = self.lookup(&id.to_string())?;
-        if self.env[slot].value != Some(param.value) {
-            return None;
-        }
-        let mut ty = &param.ty;
-        while let syn::Type::Reference(r) = ty {
-            ty = &r.elem;
-        }
-        let syn::Type::Path(tp) = ty else {
-            return None;
-        };
-        match tp.path.segments.last()?.ident.to_string().as_str() {
-            "Range" => Some(syn::parse_quote_spanned!(id.span()=> (#id.start)..(#id.end))),
-            "RangeInclusive" => {
-                Some(syn::parse_quote_spanned!(id.span()=> (*#id.start())..=(*#id.end())))
-            }
-            _ => None,
-        }
     }
 
     pub(super) fn while_loop(&mut self, b: Block, w: &syn::ExprWhile) {

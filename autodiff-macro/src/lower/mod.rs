@@ -361,6 +361,12 @@ pub fn lower(item: &syn::ItemFn, active: &[bool], krate: proc_macro2::TokenStrea
             .filter(|p| syntax::is_vector_type(&p.ty))
             .map(|p| p.ident.to_string())
             .collect();
+    let params: Vec<(syn::Ident, syn::Type)> =
+        lw.f.params
+            .iter()
+            .map(|p| (p.ident.clone(), p.ty.clone()))
+            .collect();
+    syntax::desugar_range_params(&mut block, &params);
     desugar_forms(&mut block, &mut_refs, &shared_refs, &vectors, &lw.krate);
     // Items at the top of the body are repeated in each generated function (see
     // `Signature::items`); they compute nothing here.

@@ -296,6 +296,108 @@ pub(super) const BEST_CONSUMERS: &[&str] = &[
     "reduce",
 ];
 
+/// A parameter of a range type (`r: Range<usize>`, a shard of example numbers, also `&Range`
+/// or `RangeInclusive`) used as a value (`for i in r`, `x[r.clone()]`, `r.clone().rev()`): the
+/// range of its bounds, `(r.start..r.end)` (`(*r.start()..=*r.end())`), which the lowering
+/// follows as a range written in place; the same value. Not where a pattern in the body binds
+/// the name again.
+pub(super) fn desugar_range_params(block: &mut syn::Block, params: &[(syn::Ident, syn::Type)]) {
+    use syn::visit::Visit;
+    use syn::visit_mut::VisitMut;
+    #[derive(Default)]
+    struct Bound(Vec<String>);
+    impl<'ast> Visit<'ast> for Bound {
+        fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
+            self.0.push(p.ident.to_string());
+        }
+    }
+    struct Bounds {
+        name: String,
+        inclusive: bool,
+    }
+    impl VisitMut for Bounds {
+        fn visit_expr_mut(&mut self, e: &mut Expr) {
+            match e {
+                // `r.start`, `r.end`: the bounds themselves.
+                Expr::Field(f) if is_name(&f.base, &self.name) => return,
+                Expr::MethodCall(mc)
+                    if self.inclusive
+                        && (mc.method == "start" || mc.method == "end")
+                        && is_name(&mc.receiver, &self.name) =>
+                {
+                    return;
+                }
+                // `r.clone()`: the range, a new value anyway.
+                Expr::MethodCall(mc)
+                    if mc.method == "clone"
+                        && mc.args.is_empty()
+                        && is_name(&mc.receiver, &self.name) =>
+                {
+                    *e = (*mc.receiver).clone();
+                    return self.visit_expr_mut(e);
+                }
+                Expr::Path(p) if p.path.is_ident(&self.name) => {
+                    let r = p.path.get_ident().cloned();
+                    *e = if self.inclusive {
+                        syn::parse_quote_spanned!(p.span()=> (*#r.start()..=*#r.end()))
+                    } else {
+                        syn::parse_quote_spanned!(p.span()=> (#r.start..#r.end))
+                    };
+                    return;
+                }
+                _ => {}
+            }
+            syn::visit_mut::visit_expr_mut(self, e);
+        }
+        // An index or a loop's range without the parentheses, as the lowering reads them
+        // (`x[r.start..r.end]`, `for i in r.start..r.end`).
+        fn visit_expr_index_mut(&mut self, ix: &mut syn::ExprIndex) {
+            syn::visit_mut::visit_expr_index_mut(self, ix);
+            unparen_range(&mut ix.index);
+        }
+        fn visit_expr_for_loop_mut(&mut self, fl: &mut syn::ExprForLoop) {
+            syn::visit_mut::visit_expr_for_loop_mut(self, fl);
+            unparen_range(&mut fl.expr);
+        }
+    }
+    fn unparen_range(e: &mut Expr) {
+        if let Expr::Paren(p) = e
+            && matches!(&*p.expr, Expr::Range(_))
+        {
+            *e = (*p.expr).clone();
+        }
+    }
+    fn is_name(e: &Expr, name: &str) -> bool {
+        matches!(strip_group(e), Expr::Path(p) if p.path.is_ident(name))
+    }
+    fn strip_group(e: &Expr) -> &Expr {
+        match e {
+            Expr::Paren(p) => strip_group(&p.expr),
+            Expr::Group(g) => strip_group(&g.expr),
+            e => e,
+        }
+    }
+    let mut bound = Bound::default();
+    bound.visit_block(block);
+    for (name, ty) in params {
+        let mut ty = ty;
+        while let syn::Type::Reference(r) = ty {
+            ty = &r.elem;
+        }
+        let syn::Type::Path(tp) = ty else { continue };
+        let inclusive = match tp.path.segments.last().map(|s| s.ident.to_string()) {
+            Some(n) if n == "Range" => false,
+            Some(n) if n == "RangeInclusive" => true,
+            _ => continue,
+        };
+        let name = name.to_string();
+        if bound.0.contains(&name) {
+            continue;
+        }
+        Bounds { name, inclusive }.visit_block_mut(block);
+    }
+}
+
 pub(super) fn desugar_forms(
     block: &mut syn::Block,
     mut_refs: &[String],
