@@ -107,7 +107,21 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
         },
     };
     syn::visit_mut::VisitMut::visit_item_fn_mut(&mut Ungroup, &mut func);
-    let copy = mut_self::by_value(&func);
+    // `&mut` parameters that `wrt(..)` leaves out (`rng: &mut Lcg` beside `wrt(theta)`) are
+    // data: no by-value copy takes them (its result would hold them, and need a gradient type).
+    let wrt = syn::parse2::<options::Options>(attr.clone())
+        .ok()
+        .and_then(|o| o.wrt);
+    let copy = match &wrt {
+        Some(wrt)
+            if mut_self::lent_mut(&func)
+                .first()
+                .is_some_and(|_| mut_self::lent_mut(&func).iter().all(|p| !wrt.contains(p))) =>
+        {
+            None
+        }
+        _ => mut_self::by_value(&func),
+    };
     if copy.is_some() && mut_self::returns_value(&func) {
         // A function returning a value and taking `&mut` buffers is differentiated as written,
         // and its by-value copies (see `mut_self`) beside it where they differentiate too.

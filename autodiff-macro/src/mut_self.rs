@@ -163,6 +163,23 @@ impl syn::visit::Visit<'_> for WrittenThrough<'_> {
     fn visit_item(&mut self, _: &syn::Item) {}
 }
 
+/// The names of the parameters taken by `&mut` (not `self`).
+pub fn lent_mut(f: &syn::ItemFn) -> Vec<syn::Ident> {
+    f.sig
+        .inputs
+        .iter()
+        .filter_map(|a| match a {
+            syn::FnArg::Typed(pt) => match (&*pt.ty, &*pt.pat) {
+                (syn::Type::Reference(r), syn::Pat::Ident(pi)) if r.mutability.is_some() => {
+                    Some(pi.ident.clone())
+                }
+                _ => None,
+            },
+            syn::FnArg::Receiver(_) => None,
+        })
+        .collect()
+}
+
 /// The name of a by-value copy: `__ad_mut_f`, or `__ad_mutv_f` for the one returning the
 /// value too; with `a` (`__ad_muta_f`, `__ad_mutva_f`) for the one taking a `&mut [T]` buffer
 /// as a fixed-size array, which a call passing `&mut` of an array calls.
