@@ -162,3 +162,130 @@ fn integer_fields_bounded_by_min_and_max() {
     assert_eq!(v, bounded_sum(&x, &cfg));
     assert_eq!(g, vec![2.0, 2.0, 2.0, 1.0]);
 }
+
+/// An array field moved out of a parameter struct taken by value (`let w = p.w;`): the
+/// generated code reads the field through a reference, and moved out of it (rustc's E0507).
+#[derive(Clone, Debug, Differentiable)]
+struct DenseUnit {
+    w: ndarray::Array1<f64>,
+    b: f64,
+}
+
+#[differentiate]
+fn dense_by_value(p: DenseUnit, x: &ndarray::Array1<f64>) -> f64 {
+    let w = p.w;
+    x.dot(&w) * p.b
+}
+
+#[test]
+fn array_field_moved_out_of_a_parameter_taken_by_value() {
+    let p = DenseUnit {
+        w: ndarray::array![1.0, -2.0],
+        b: 0.5,
+    };
+    let x = ndarray::array![3.0, 4.0];
+    let (v, (g, gx)) = dense_by_value_grad(p.clone(), &x);
+    assert_eq!(v, dense_by_value(p.clone(), &x));
+    assert_eq!((g.w, g.b), (&x * 0.5, x.dot(&p.w)));
+    assert_eq!(gx, &p.w * 0.5);
+}
+
+/// The struct's own methods named like float rules (`v.abs()`, `v.max()` of a vector) on a
+/// parameter of the struct's type, and one named like a `Vec` mutation (`f.push(x)` of a
+/// filter's delay line) on a local copy of a parameter: they were taken for the float rules
+/// ("this float method is called on `V2`") and for `Vec::push` (rustc's E0308 inside the
+/// generated code).
+#[derive(Clone, Debug, Differentiable)]
+struct Planar {
+    x: f64,
+    y: f64,
+}
+
+#[differentiate]
+impl Planar {
+    fn abs(&self) -> f64 {
+        (self.x * self.x + self.y * self.y).sqrt()
+    }
+
+    fn max(&self) -> f64 {
+        self.x.max(self.y)
+    }
+}
+
+#[differentiate]
+fn planar_size(v: &Planar) -> f64 {
+    v.abs() * 2.0 + v.max()
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct Fir {
+    taps: Vec<f64>,
+    state: Vec<f64>,
+}
+
+#[differentiate]
+impl Fir {
+    fn push(&mut self, x: f64) {
+        self.state.rotate_right(1);
+        self.state[0] = x;
+    }
+
+    fn output(&self) -> f64 {
+        self.taps
+            .iter()
+            .zip(self.state.iter())
+            .map(|(a, b)| a * b)
+            .sum()
+    }
+}
+
+#[differentiate]
+fn fir_energy(f0: &Fir, xs: &[f64]) -> f64 {
+    let mut f = f0.clone();
+    let mut e = 0.0;
+    for &x in xs {
+        f.push(x);
+        e += f.output().powi(2);
+    }
+    e
+}
+
+#[test]
+fn struct_methods_named_like_float_rules_and_vec_mutations() {
+    let v = Planar { x: 3.0, y: 4.0 };
+    let (s, g) = planar_size_grad(&v);
+    assert_eq!(s, planar_size(&v));
+    // 2·|v| + max: ∂x = 2·3/5, ∂y = 2·4/5 + 1.
+    assert!(
+        (g.x - 1.2).abs() < 1e-12 && (g.y - 2.6).abs() < 1e-12,
+        "{g:?}"
+    );
+
+    let f = Fir {
+        taps: vec![0.5, -0.25],
+        state: vec![0.0, 0.0],
+    };
+    let xs = [1.0, 2.0, -1.0];
+    let (e, (gf, gx)) = fir_energy_grad(&f, &xs);
+    assert_eq!(e, fir_energy(&f, &xs));
+    // Outputs 0.5·x₀, 0.5·x₁ − 0.25·x₀, 0.5·x₂ − 0.25·x₁ = 0.5, 0.75, −1: e = Σ y².
+    let y = [0.5, 0.75, -1.0];
+    let want_x = [
+        2.0 * y[0] * 0.5 + 2.0 * y[1] * -0.25,
+        2.0 * y[1] * 0.5 + 2.0 * y[2] * -0.25,
+        2.0 * y[2] * 0.5,
+    ];
+    close_to("fir ∂x", &gx, &want_x);
+    let want_taps = [
+        2.0 * (y[0] * 1.0 + y[1] * 2.0 + y[2] * -1.0),
+        2.0 * (y[1] * 1.0 + y[2] * 2.0),
+    ];
+    close_to("fir ∂taps", &gf.taps, &want_taps);
+}
+
+fn close_to(what: &str, a: &[f64], b: &[f64]) {
+    assert_eq!(a.len(), b.len(), "{what}");
+    for (x, y) in a.iter().zip(b) {
+        assert!((x - y).abs() < 1e-12, "{what}: {a:?} vs {b:?}");
+    }
+}

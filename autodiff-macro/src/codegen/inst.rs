@@ -376,7 +376,15 @@ impl Gen<'_> {
             }
             InstKind::Deref(x) => {
                 let x = id(*x);
-                quote! { #lhs *#x; }
+                let r = inst.results[0];
+                if self.f.value(r).kind != Kind::Discrete && !self.ty(r).is_plain() {
+                    // A field read by value that is not `Copy` (`let w = p.w;` of a parameter
+                    // struct taken by value, which the generated code reads through `&p.w`):
+                    // a copy, not a move out of the reference.
+                    quote! { #lhs ::core::clone::Clone::clone(&*#x); }
+                } else {
+                    quote! { #lhs *#x; }
+                }
             }
             InstKind::Index(base, idx) => {
                 let (base, idx) = (id(*base), id(*idx));

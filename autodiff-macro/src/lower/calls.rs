@@ -736,7 +736,11 @@ impl Lowering {
             return self.expr(b, &e, false);
         }
         if let Some(m) = MutId::find(&name) {
-            if self.mutable_root(&mc.receiver).is_some() || self.cell_named(&mc.receiver).is_some()
+            // Not on a variable holding a struct of the user's (`f.push(x)` of the struct's own
+            // `fn push(&mut self, x: f64)`, on `let mut f = f0.clone();`).
+            if (self.mutable_root(&mc.receiver).is_some()
+                || self.cell_named(&mc.receiver).is_some())
+                && !self.holds_user_struct(&mc.receiver)
             {
                 return self.mutation(b, mc, m, false);
             }
@@ -1067,9 +1071,6 @@ impl Lowering {
     /// parameter is owned), differentiated through `Model::forward_vjp` like `self.g(x)` is
     /// through `Self::g_vjp`, the gradient reaching the receiver when it is active.
     fn struct_method(&self, mc: &syn::ExprMethodCall) -> Option<syn::ExprCall> {
-        if !is_struct_method(mc) {
-            return None;
-        }
         let Expr::Path(p) = chain::strip(&mc.receiver) else {
             return None;
         };
@@ -1079,6 +1080,15 @@ impl Lowering {
                 .then(|| self.data_struct_param(p))
                 .flatten()
         })?;
+        // Methods named like float rules too (`v.abs()` of the struct's own `fn abs(&self)`,
+        // a vector's length) where the parameter's type is a struct of the user's: a float's
+        // methods are not a struct's.
+        let float_named = mc.turbofish.is_none()
+            && PrimId::method(&mc.method.to_string()).is_some_and(|p| p.has(Flags::FLOAT_RESULT))
+            && self.user_struct(&self.f.params[n].ty).is_some();
+        if !is_struct_method(mc) && !float_named {
+            return None;
+        }
         let (ty, owned) = crate::types::struct_path(&self.f.params[n].ty)?;
         // Spanned at the call: a struct without `forward_vjp` is reported there, not at the
         // parameter's type.
@@ -1656,7 +1666,12 @@ impl Lowering {
     /// `s = State::__ad_mut_step(s, dt)`, differentiated as any call of a method taking
     /// `self`. `None` for anything else.
     pub(super) fn mut_self_call(&self, mc: &syn::ExprMethodCall) -> Option<Expr> {
-        if !is_own_method(mc) || self.data_method(mc) {
+        // Also a method named like a `Vec`'s mutation (`f.push(x)` of a filter's own `push`) on a
+        // variable holding the struct.
+        let own = is_own_method(mc)
+            || (MutId::find(&mc.method.to_string()).is_some()
+                && self.holds_user_struct(&mc.receiver));
+        if !own || self.data_method(mc) {
             return None;
         }
         let f = quote::format_ident!("__ad_mut_{}", mc.method, span = mc.method.span());
@@ -1899,6 +1914,30 @@ impl Lowering {
 
     /// The user's struct the variable `e` names holds (see `Binding::struct_ty`), or that a
     /// literal or constructor built it as.
+    /// Whether the variable `e` holds a struct of the user's: built by a literal, or declared
+    /// or copied with the struct's type (`let mut f = f0.clone();` of `f0: &Fir`).
+    fn holds_user_struct(&self, e: &Expr) -> bool {
+        if self.struct_var(e).is_some() {
+            return true;
+        }
+        let Expr::Path(p) = chain::strip(e) else {
+            return false;
+        };
+        let Some(slot) = p
+            .path
+            .get_ident()
+            .and_then(|id| self.lookup(&id.to_string()))
+        else {
+            return false;
+        };
+        self.env[slot]
+            .place_ty
+            .clone()
+            .filter(|t| !t.to_string().contains("__private"))
+            .and_then(|t| syn::parse2::<syn::Type>(t).ok())
+            .is_some_and(|t| self.user_struct(&t).is_some())
+    }
+
     pub(super) fn struct_var(&self, e: &Expr) -> Option<syn::Path> {
         let Expr::Path(p) = chain::strip(e) else {
             return None;
