@@ -1914,6 +1914,11 @@ impl Lowering {
 
     /// The user's struct the variable `e` names holds (see `Binding::struct_ty`), or that a
     /// literal or constructor built it as.
+    /// The binding a path of one name refers to.
+    fn path_slot(&self, p: &syn::ExprPath) -> Option<usize> {
+        self.lookup(&p.path.get_ident()?.to_string())
+    }
+
     /// Whether the variable `e` holds a struct of the user's: built by a literal, or declared
     /// or copied with the struct's type (`let mut f = f0.clone();` of `f0: &Fir`).
     fn holds_user_struct(&self, e: &Expr) -> bool {
@@ -1923,11 +1928,7 @@ impl Lowering {
         let Expr::Path(p) = chain::strip(e) else {
             return false;
         };
-        let Some(slot) = p
-            .path
-            .get_ident()
-            .and_then(|id| self.lookup(&id.to_string()))
-        else {
+        let Some(slot) = self.path_slot(p) else {
             return false;
         };
         self.env[slot]
@@ -1983,11 +1984,7 @@ impl Lowering {
     /// Whether a path names a parameter left out of the derivative (by `wrt`, or by its type:
     /// a `Cell` parameter).
     pub(super) fn inactive_param(&self, p: &syn::ExprPath) -> bool {
-        let Some(slot) = p
-            .path
-            .get_ident()
-            .and_then(|id| self.lookup(&id.to_string()))
-        else {
+        let Some(slot) = self.path_slot(p) else {
             return false;
         };
         let Some(ValueDef::Param(n)) = self.env[slot].value.map(|v| self.f.value(v).def) else {
