@@ -289,3 +289,71 @@ fn close_to(what: &str, a: &[f64], b: &[f64]) {
         assert!((x - y).abs() < 1e-12, "{what}: {a:?} vs {b:?}");
     }
 }
+
+/// A struct's operators applied to copies of parameters taken by reference (`p.clone() -
+/// q.clone() * 0.5`, a lookahead or averaging step on a model holding arrays): the copies were
+/// not seen to be the struct, and the operators were taken for array arithmetic (rustc's
+/// "`Wts` and `ArrayBase<..>` cannot be combined" inside the generated code).
+#[derive(Clone, Debug, Differentiable)]
+struct Weights {
+    a: ndarray::Array1<f64>,
+    c: f64,
+}
+
+#[differentiate]
+impl std::ops::Sub for Weights {
+    type Output = Weights;
+    fn sub(self, o: Weights) -> Weights {
+        Weights {
+            a: &self.a - &o.a,
+            c: self.c - o.c,
+        }
+    }
+}
+
+#[differentiate]
+impl std::ops::Mul<f64> for Weights {
+    type Output = Weights;
+    fn mul(self, k: f64) -> Weights {
+        Weights {
+            a: &self.a * k,
+            c: self.c * k,
+        }
+    }
+}
+
+#[differentiate]
+impl Weights {
+    fn energy(&self) -> f64 {
+        self.a.dot(&self.a) + self.c * self.c
+    }
+}
+
+#[differentiate]
+fn lookahead(p: &Weights, q: &Weights) -> f64 {
+    let r: Weights = p.clone() - q.clone() * 0.5;
+    let a = p.clone();
+    let s: Weights = a - q.clone();
+    r.energy() + s.energy()
+}
+
+#[test]
+fn operators_of_copies_of_parameters() {
+    let p = Weights {
+        a: ndarray::array![1.0, 2.0],
+        c: 0.5,
+    };
+    let q = Weights {
+        a: ndarray::array![0.5, -1.0],
+        c: 1.0,
+    };
+    let (v, (gp, gq)) = lookahead_grad(&p, &q);
+    assert_eq!(v, lookahead(&p, &q));
+    // r = p − q/2, s = p − q: ∂p = 2r + 2s, ∂q = −r − 2s.
+    let (ra, rc) = (&p.a - &(&q.a * 0.5), p.c - q.c * 0.5);
+    let (sa, sc) = (&p.a - &q.a, p.c - q.c);
+    assert_eq!(gp.a, &ra * 2.0 + &sa * 2.0);
+    assert!((gp.c - (2.0 * rc + 2.0 * sc)).abs() < 1e-12);
+    assert_eq!(gq.a, -&ra - &sa * 2.0);
+    assert!((gq.c - (-rc - 2.0 * sc)).abs() < 1e-12);
+}

@@ -861,6 +861,13 @@ impl Lowering {
             ValueDef::Param(n) => self.user_struct(&self.f.params.get(n)?.ty),
             ValueDef::Result(i, 0) => match &self.f.inst(i).kind {
                 InstKind::Ref(u) | InstKind::Deref(u) => self.struct_type_of(*u),
+                // A copy (`p.clone() - q.clone() * 0.5` of parameters taken by reference, the
+                // usual way to apply a struct's operators to them).
+                InstKind::Prim { prim, args, .. }
+                    if matches!(prim.name(), "clone" | "to_owned") =>
+                {
+                    self.struct_type_of(*args.first()?)
+                }
                 // `ps[i] - ps[j]` of `ps: &[V2]` (a `Vec` or an array of them).
                 InstKind::Index(base, _) => match self.f.value(*base).def {
                     ValueDef::Param(n) => {
