@@ -213,14 +213,22 @@ pub fn le<T: Scalar>(a: T, b: T, da: T, db: T) -> bool {
 /// `max` returns the other argument). At a tie of the tangents too, the first argument `a`.
 #[inline(always)]
 pub fn max_takes_second<T: Scalar>(a: T, b: T, da: T, db: T) -> bool {
-    gt(b, a, db, da) || a.nan()
+    above(b, a, db, da) || a.nan()
+}
+
+/// `a > b` along the tangents, as [`gt`], for the kinks where the function is continuous
+/// (`max`, `min`): either piece gives the function's value at the tie, so a departure from the
+/// plain comparison is not recorded, and the decision stays free of branches.
+#[inline(always)]
+fn above<T: Scalar>(a: T, b: T, da: T, db: T) -> bool {
+    a > b || (a == b && da > db)
 }
 
 /// Whether `a.min(b)` takes the piece `b`: `b < a`, or `b == a` and `ḃ < ȧ`, or `a` is NaN. At
 /// a tie of the tangents too, the first argument `a`.
 #[inline(always)]
 pub fn min_takes_second<T: Scalar>(a: T, b: T, da: T, db: T) -> bool {
-    lt(b, a, db, da) || a.nan()
+    above(a, b, da, db) || a.nan()
 }
 
 /// Whether `|x|` takes the piece `x` (rather than `−x`): `x > 0`, or `x == 0` and `ẋ ≥ 0`.
@@ -252,14 +260,14 @@ pub fn clamp_below<T: Scalar>(x: T, lo: T, hi: T, dx: T, dlo: T) -> bool {
         lo <= hi,
         "min > max, or either was NaN. min = {lo:?}, max = {hi:?}"
     );
-    lt(x, lo, dx, dlo)
+    above(lo, x, dlo, dx)
 }
 
 /// Whether `x.clamp(lo, hi)` takes the piece `hi` (where it does not take `lo`): `x > hi`, or
 /// `x == hi` and `ẋ > ḣi`.
 #[inline(always)]
 pub fn clamp_above<T: Scalar>(x: T, hi: T, dx: T, dhi: T) -> bool {
-    gt(x, hi, dx, dhi)
+    above(x, hi, dx, dhi)
 }
 
 /// `x.signum()` along the tangent: at `x = ±0` with `ẋ ≠ 0`, the sign the value takes when it
