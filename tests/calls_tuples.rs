@@ -647,3 +647,25 @@ fn fields_of_tuples_of_arrays_behind_references() {
     // ∂a = b + Σb·1, ∂b = a + Σa·1.
     assert_eq!(g, (&p.1 + 7.0, &p.0 + 3.0));
 }
+
+/// Raw identifiers as names (`r#in`, `r#type`: a quantity named by a keyword): the macro
+/// panicked ("`dr#in_3` is not a valid identifier") making the tangent's name.
+#[differentiate(hessian)]
+fn raw_names(r#in: f64, k: f64) -> f64 {
+    let mut r#type = 0.0;
+    for i in 0..3 {
+        r#type += r#in * k * i as f64;
+    }
+    r#type * r#in
+}
+
+#[test]
+fn raw_identifiers_as_names() {
+    // 3·in²·k: ∂in = 6·in·k, ∂k = 3·in².
+    let (v, (a, b)) = raw_names_grad(2.0, 3.0);
+    assert_eq!((v, a, b), (raw_names(2.0, 3.0), 36.0, 12.0));
+    assert_eq!(raw_names_jvp(2.0, 3.0, 1.0, 0.0), (36.0, 36.0));
+    let (_, _, hv) = raw_names_hvp(2.0, 3.0, 1.0, 0.0);
+    // H·e₁ = (6k, 6·in).
+    assert_eq!(hv, (18.0, 12.0));
+}

@@ -357,3 +357,25 @@ fn operators_of_copies_of_parameters() {
     assert_eq!(gq.a, -&ra - &sa * 2.0);
     assert!((gq.c - (-rc - 2.0 * sc)).abs() < 1e-12);
 }
+
+/// A local declared with a type alias of a `Vec` (`let mut v: Samples = Vec::new();`) keeps
+/// `Vec`'s `push` and `reverse`: a first version of the struct-method `push` above took any
+/// variable declared with a one-name type for a struct (rustc's "no `__ad_mut_push_vjp` for
+/// `Vec<f64>`"), caught by the hunter's suite.
+type Samples = Vec<f64>;
+
+#[differentiate]
+fn squares_reversed(x: &[f64]) -> f64 {
+    let mut v: Samples = Vec::new();
+    for &a in x {
+        v.push(a * a);
+    }
+    v.reverse();
+    v[0] * 2.0 + v[1]
+}
+
+#[test]
+fn vec_type_alias_keeps_vec_mutations() {
+    let (v, g) = squares_reversed_grad(&[1.0, 2.0]);
+    assert_eq!((v, g), (squares_reversed(&[1.0, 2.0]), vec![2.0, 8.0]));
+}

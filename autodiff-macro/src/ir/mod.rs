@@ -777,7 +777,7 @@ impl Func {
     /// [`Func::value_ident`] as text.
     pub fn value_name(&self, v: Value) -> String {
         match &self.value(v).name {
-            Some(n) => format!("{}_{}", n.trim_start_matches("r#"), v.0),
+            Some(n) => format!("{}_{}", n.replace("r#", ""), v.0),
             None => format!("__ad_v{}", v.0),
         }
     }

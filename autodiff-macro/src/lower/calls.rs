@@ -1926,24 +1926,23 @@ impl Lowering {
         self.lookup(&p.path.get_ident()?.to_string())
     }
 
-    /// Whether the variable `e` holds a struct of the user's: built by a literal, or declared
-    /// or copied with the struct's type (`let mut f = f0.clone();` of `f0: &Fir`).
+    /// Whether the value of the variable `e` is known to be a struct of the user's by how it
+    /// was made ([`Self::struct_type_of`]: a copy of a parameter of the struct's type, `let mut
+    /// f = f0.clone();` of `f0: &Fir`, or what its operators returned). Not by a declared type
+    /// alone, which may be an alias (`let mut v: Vf = Vec::new();` of `type Vf = Vec<f64>;`,
+    /// whose `push` is `Vec`'s).
     fn holds_user_struct(&self, e: &Expr) -> bool {
-        if self.struct_var(e).is_some() {
-            return true;
-        }
         let Expr::Path(p) = chain::strip(e) else {
             return false;
         };
-        let Some(slot) = self.path_slot(p) else {
+        let Some(mut v) = self.path_slot(p).and_then(|slot| self.env[slot].value) else {
             return false;
         };
-        self.env[slot]
-            .place_ty
-            .clone()
-            .filter(|t| !t.to_string().contains("__private"))
-            .and_then(|t| syn::parse2::<syn::Type>(t).ok())
-            .is_some_and(|t| self.user_struct(&t).is_some())
+        // Carried by loops: what it was before them.
+        while let Some(&(_, init)) = self.carried_init.iter().find(|(b, _)| *b == v) {
+            v = init;
+        }
+        self.struct_type_of(v).is_some()
     }
 
     pub(super) fn struct_var(&self, e: &Expr) -> Option<syn::Path> {
