@@ -379,3 +379,67 @@ fn vec_type_alias_keeps_vec_mutations() {
     let (v, g) = squares_reversed_grad(&[1.0, 2.0]);
     assert_eq!((v, g), (squares_reversed(&[1.0, 2.0]), vec![2.0, 8.0]));
 }
+
+/// Writes through the items of `iter_mut()` of a field (`for l in self.layers.iter_mut()` in a
+/// `&mut self` method, `for x in s.v.iter_mut()` of a local struct): iterating by mutable
+/// reference was followed over a variable only, an error here, though the README listed the
+/// field of `self`. The field is taken into a local, iterated and written back.
+#[derive(Clone, Debug, Differentiable)]
+struct Unit {
+    w: ndarray::Array1<f64>,
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct Stack {
+    layers: Vec<Unit>,
+    v: Vec<f64>,
+}
+
+#[differentiate]
+impl Stack {
+    fn decay(&mut self, k: f64) {
+        for l in self.layers.iter_mut() {
+            l.w = &l.w * (1.0 - k);
+        }
+    }
+
+    fn total(&self) -> f64 {
+        self.layers.iter().map(|l| l.w.sum()).sum::<f64>() + self.v.iter().sum::<f64>()
+    }
+}
+
+#[differentiate]
+fn decayed_total(n: &Stack, k: f64) -> f64 {
+    let mut m = n.clone();
+    m.decay(k);
+    for x in m.v.iter_mut() {
+        *x *= k;
+    }
+    m.total()
+}
+
+#[test]
+fn writes_through_iter_mut_of_fields() {
+    let n = Stack {
+        layers: vec![
+            Unit {
+                w: ndarray::array![1.0, 2.0],
+            },
+            Unit {
+                w: ndarray::array![3.0],
+            },
+        ],
+        v: vec![0.5, 1.5],
+    };
+    let k = 0.1;
+    let (v, (gn, gk)) = decayed_total_grad(&n, k);
+    assert_eq!(v, decayed_total(&n, k));
+    // (1 − k)·Σw + k·Σv: ∂w = 1 − k, ∂v = k, ∂k = Σv − Σw.
+    assert!(
+        gn.layers
+            .iter()
+            .all(|l| l.w.iter().all(|&d| (d - 0.9).abs() < 1e-12))
+    );
+    assert!(gn.v.iter().all(|&d| (d - 0.1).abs() < 1e-12));
+    assert!((gk - (2.0 - 6.0)).abs() < 1e-12, "{gk}");
+}

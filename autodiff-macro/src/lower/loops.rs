@@ -167,6 +167,32 @@ impl Lowering {
             self.err_at(&l, LABEL_KEPT);
             return;
         }
+        // `for l in self.layers.iter_mut() { .. }` (`&mut self.layers`): over a field, which
+        // iterating by mutable reference does not follow; the field is taken into a local,
+        // iterated, and written back: `{ let mut __ad_field = self.layers.clone(); for l in
+        // __ad_field.iter_mut() { .. } self.layers = __ad_field; }`.
+        let field = match chain::strip(&fl.expr) {
+            Expr::MethodCall(mc) if mc.method == "iter_mut" && mc.args.is_empty() => {
+                Some(&*mc.receiver)
+            }
+            Expr::Reference(r) if r.mutability.is_some() => Some(&*r.expr),
+            _ => None,
+        }
+        .filter(|e| matches!(chain::strip(e), Expr::Field(_)));
+        if let Some(field) = field {
+            let mut inner = fl.clone();
+            let tmp = quote::format_ident!("__ad_field", span = field.span());
+            inner.expr = Box::new(syn::parse_quote_spanned!(field.span()=> #tmp.iter_mut()));
+            let block: Expr = syn::parse_quote_spanned! {span=>
+                {
+                    let mut #tmp = (#field).clone();
+                    #inner
+                    #field = #tmp;
+                }
+            };
+            self.expr(b, &block, false);
+            return;
+        }
         let Some((start, end, inclusive, rev)) = parse_range(&fl.expr) else {
             match chain::parse_chain(&fl.expr, true) {
                 Some(c) => self.chain_for(b, fl, &c),
