@@ -1411,3 +1411,25 @@ fn last_and_nth_of_chains() {
     // Empty: the defaults.
     assert_eq!(last_and_nth_grad(&[]), (0.0, vec![]));
 }
+
+/// An open range zipped with a sequence, a count beside each item (`u.iter().zip(1..)`,
+/// `(0..).zip(u)`): rejected with a message that said ranges are followed. The range is
+/// bounded by `usize::MAX` for the lowering; the zip stops with the sequence.
+#[differentiate]
+fn counted_weights(u: &[f64]) -> f64 {
+    let a: f64 = u.iter().zip(1..).map(|(v, k)| v * k as f64).sum();
+    let mut b = 0.0;
+    for (k, v) in (0..).zip(u) {
+        b += v * v * k as f64;
+    }
+    a + b
+}
+
+#[test]
+fn open_ranges_zipped_with_sequences() {
+    let u = [1.0, 2.0, 3.0];
+    let (v, g) = counted_weights_grad(&u);
+    assert_eq!(v, counted_weights(&u));
+    // Σ (k + 1)·uₖ + Σ k·uₖ²: ∂uₖ = k + 1 + 2k·uₖ.
+    assert_eq!(g, vec![1.0, 2.0 + 4.0, 3.0 + 12.0]);
+}

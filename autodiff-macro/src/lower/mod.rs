@@ -367,6 +367,7 @@ pub fn lower(item: &syn::ItemFn, active: &[bool], krate: proc_macro2::TokenStrea
             .map(|p| (p.ident.clone(), p.ty.clone()))
             .collect();
     syntax::desugar_range_params(&mut block, &params);
+    syntax::desugar_open_ranges_in_zip(&mut block);
     desugar_forms(&mut block, &mut_refs, &shared_refs, &vectors, &lw.krate);
     // Items at the top of the body are repeated in each generated function (see
     // `Signature::items`); they compute nothing here.

@@ -398,6 +398,37 @@ pub(super) fn desugar_range_params(block: &mut syn::Block, params: &[(syn::Ident
     }
 }
 
+/// An open range zipped with a sequence (`u.iter().zip(1..)`, `(0..).zip(u)`, a count beside
+/// each item): the range bounded by `usize::MAX`, which the lowering follows as a range, the
+/// zip stopping with the other side as it does.
+pub(super) fn desugar_open_ranges_in_zip(block: &mut syn::Block) {
+    use syn::visit_mut::VisitMut;
+    struct Bounded;
+    fn bound(e: &mut Expr) {
+        match e {
+            Expr::Paren(p) => bound(&mut p.expr),
+            Expr::Range(r)
+                if r.end.is_none()
+                    && r.start.is_some()
+                    && matches!(r.limits, syn::RangeLimits::HalfOpen(_)) =>
+            {
+                r.end = Some(Box::new(syn::parse_quote_spanned!(r.span()=> usize::MAX)));
+            }
+            _ => {}
+        }
+    }
+    impl VisitMut for Bounded {
+        fn visit_expr_method_call_mut(&mut self, mc: &mut syn::ExprMethodCall) {
+            syn::visit_mut::visit_expr_method_call_mut(self, mc);
+            if mc.method == "zip" && mc.args.len() == 1 {
+                bound(&mut mc.receiver);
+                bound(&mut mc.args[0]);
+            }
+        }
+    }
+    Bounded.visit_block_mut(block);
+}
+
 pub(super) fn desugar_forms(
     block: &mut syn::Block,
     mut_refs: &[String],
