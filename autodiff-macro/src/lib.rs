@@ -112,14 +112,9 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     let wrt = syn::parse2::<options::Options>(attr.clone())
         .ok()
         .and_then(|o| o.wrt);
+    let lent = mut_self::lent_mut(&func);
     let copy = match &wrt {
-        Some(wrt)
-            if mut_self::lent_mut(&func)
-                .first()
-                .is_some_and(|_| mut_self::lent_mut(&func).iter().all(|p| !wrt.contains(p))) =>
-        {
-            None
-        }
+        Some(wrt) if !lent.is_empty() && lent.iter().all(|p| !wrt.contains(p)) => None,
         _ => mut_self::by_value(&func),
     };
     if copy.is_some() && mut_self::returns_value(&func) {

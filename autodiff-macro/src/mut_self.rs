@@ -198,6 +198,12 @@ pub fn original_name(copy: &str) -> Option<String> {
     rest.strip_prefix('_').map(str::to_string)
 }
 
+/// Whether a by-value copy of that name returns the function's result after the buffers
+/// (`__ad_mutv_f`, `__ad_mutva_f`).
+pub fn returns_with_value(copy: &str) -> bool {
+    copy.starts_with("__ad_mutv")
+}
+
 /// The by-value copies of a function taking `&mut` parameters other than `self` (see the module
 /// docs), or `None` where there is no such parameter.
 fn buffers_by_value(f: &syn::ItemFn) -> Option<Result<Vec<syn::ItemFn>, syn::Error>> {

@@ -118,9 +118,12 @@ impl Gen<'_> {
             InstKind::Call { path, args } if self.runs_as_written(i) => {
                 // A helper's by-value copy where nothing differentiated reaches the call: the
                 // helper as the source called it, on the buffers it lent `&mut`.
-                let bc = &self.f.buffer_calls[&i];
+                let lent_at = &self.f.buffer_calls[&i];
                 let name = path.segments.last().map(|s| s.ident.to_string());
                 let orig = name.as_deref().and_then(crate::mut_self::original_name);
+                let with_value = name
+                    .as_deref()
+                    .is_some_and(crate::mut_self::returns_with_value);
                 let mut path = path.clone();
                 if let (Some(last), Some(orig)) = (path.segments.last_mut(), orig) {
                     last.ident = syn::Ident::new(&orig, last.ident.span());
@@ -130,7 +133,7 @@ impl Gen<'_> {
                 let mut call_args = Vec::new();
                 for (k, &a) in args.iter().enumerate() {
                     let m = self.moved(a, None);
-                    if bc.lent.contains(&k) {
+                    if lent_at.contains(&k) {
                         let t = quote::format_ident!("__ad_lent{}", k);
                         binds.append(quote! { let mut #t = #m; });
                         call_args.push(quote!(&mut #t));
@@ -139,7 +142,7 @@ impl Gen<'_> {
                         call_args.push(m);
                     }
                 }
-                let value = match (lent.as_slice(), bc.with_value) {
+                let value = match (lent.as_slice(), with_value) {
                     ([one], false) => quote!(#one),
                     (_, false) => quote!((#(#lent,)*)),
                     (_, true) => quote!((#(#lent,)* __ad_value)),
@@ -362,7 +365,7 @@ impl Gen<'_> {
                 let t = id(*t);
                 let idx = syn::Index::from(*n as usize);
                 let r = inst.results[0];
-                if by_ref && self.f.value(r).kind != Kind::Discrete && !self.ty(r).is_plain() {
+                if by_ref && self.copied_out(r) {
                     // A field of a tuple or tuple struct behind a reference (`p.0` of `p: &(Array1<f64>,
                     // Array1<f64>)`, `m.0` of `m: &Lin`): copied, not moved out of the borrow.
                     quote! { #lhs ::core::clone::Clone::clone(&#t.#idx); }
@@ -376,8 +379,7 @@ impl Gen<'_> {
             }
             InstKind::Deref(x) => {
                 let x = id(*x);
-                let r = inst.results[0];
-                if self.f.value(r).kind != Kind::Discrete && !self.ty(r).is_plain() {
+                if self.copied_out(inst.results[0]) {
                     // A field read by value that is not `Copy` (`let w = p.w;` of a parameter
                     // struct taken by value, which the generated code reads through `&p.w`):
                     // a copy, not a move out of the reference.
@@ -393,7 +395,7 @@ impl Gen<'_> {
                     quote! { #lhs #w[#at]; }
                 } else if self.rows.contains(&r) {
                     quote! { #lhs &#base[#idx]; }
-                } else if self.f.value(r).kind != Kind::Discrete && !self.ty(r).is_plain() {
+                } else if self.copied_out(r) {
                     // An element that may not be `Copy` (a layer of `Vec<Linear>`, a body of
                     // `bodies: &[Body]`): read as a copy of its own, which its adjoint (where it
                     // is differentiated) is added back from; moving it out would not compile.

@@ -430,9 +430,6 @@ impl Gen<'_> {
             .is_some_and(|n| self.f.mutable_names.contains(n))
     }
 
-    /// Arithmetic that depends on a differentiated input, on values whose type is not known,
-    /// goes through the runtime's traits (arrays are borrowed, broadcast, mixed with scalars);
-    /// everything else is written as the source wrote it.
     /// A call of a helper's by-value copy that nothing differentiated reaches (see
     /// `Func::buffer_calls`): emitted as the source wrote it.
     pub(super) fn runs_as_written(&self, i: Inst) -> bool {
@@ -442,6 +439,16 @@ impl Gen<'_> {
             && !self.f.inst(i).results.iter().any(is_active)
     }
 
+    /// A value the generated code copies where it reads it out of a place (an element, a
+    /// field, a reference) rather than moving it: neither an integer nor a known float, so it
+    /// may not be `Copy`.
+    pub(super) fn copied_out(&self, r: Value) -> bool {
+        self.f.value(r).kind != Kind::Discrete && !self.ty(r).is_plain()
+    }
+
+    /// Arithmetic that depends on a differentiated input, on values whose type is not known,
+    /// goes through the runtime's traits (arrays are borrowed, broadcast, mixed with scalars);
+    /// everything else is written as the source wrote it.
     pub(super) fn active_result(&self, i: Inst) -> bool {
         let inst = self.f.inst(i);
         inst.results

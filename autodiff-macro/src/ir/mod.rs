@@ -178,7 +178,10 @@ pub struct Func {
     /// dt)`, see `crate::mut_self`) and which arguments the source lent `&mut`: where nothing
     /// differentiated reaches such a call it runs as the source wrote it, so that a helper
     /// without `#[differentiate]` (which has no copy) works on data.
-    pub buffer_calls: std::collections::HashMap<Inst, BufferCall>,
+    /// The positions of the lent arguments in the call (the receiver, `0`, for a `&mut self`
+    /// method); whether the copy returns the result too is in its name
+    /// (`crate::mut_self::returns_with_value`).
+    pub buffer_calls: std::collections::HashMap<Inst, Vec<usize>>,
     /// The function's type parameters (`L` of `fn total<L: Loss>`): a method called on a
     /// parameter of one goes through its trait bound, which `check` names in its error.
     pub type_params: Vec<String>,
@@ -904,14 +907,4 @@ pub(crate) fn reads_only(name: &str) -> bool {
                 | "expect"
                 | "as_deref"
         )
-}
-
-/// A call of a helper's by-value copy, as the source wrote it (see [`Func::buffer_calls`]).
-#[derive(Clone, Debug)]
-pub struct BufferCall {
-    /// The positions of the arguments the source lent `&mut` (the receiver, `0`, for a
-    /// `&mut self` method).
-    pub lent: Vec<usize>,
-    /// The copy returns the helper's result after the buffers (`__ad_mutv_f`).
-    pub with_value: bool,
 }

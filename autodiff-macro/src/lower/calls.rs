@@ -1854,7 +1854,7 @@ impl Lowering {
             .collect();
         let n0 = self.f.insts.len();
         let v = self.expr(b, &call, want);
-        self.record_buffer_call(n0, src_args.len(), lent, want);
+        self.record_buffer_call(n0, src_args.len(), lent);
         for a in arrays {
             let new = self.lookup(&a.to_string()).and_then(|s| self.env[s].value);
             self.f.array_buffers.extend(new);
@@ -1866,13 +1866,7 @@ impl Lowering {
     /// [`Func::buffer_calls`]): `lent` are the positions of the `&mut` arguments among the
     /// source's last `n_src` (a method's receiver comes first in the call, before them; with
     /// `n_src` 0, `lent` are positions in the call).
-    pub(super) fn record_buffer_call(
-        &mut self,
-        n0: usize,
-        n_src: usize,
-        lent: Vec<usize>,
-        with_value: bool,
-    ) {
+    pub(super) fn record_buffer_call(&mut self, n0: usize, n_src: usize, lent: Vec<usize>) {
         let found = (n0..self.f.insts.len()).find_map(|n| match &self.f.insts[n].kind {
             InstKind::Call { path, args }
                 if path
@@ -1891,9 +1885,7 @@ impl Lowering {
         });
         if let Some((i, offset)) = found {
             let lent = lent.into_iter().map(|k| k + offset).collect();
-            self.f
-                .buffer_calls
-                .insert(i, crate::ir::BufferCall { lent, with_value });
+            self.f.buffer_calls.insert(i, lent);
         }
     }
 

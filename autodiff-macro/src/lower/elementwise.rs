@@ -477,15 +477,6 @@ impl Lowering {
     ) -> Option<(syn::ExprClosure, Vec<(syn::Ident, Expr)>)> {
         use syn::visit::Visit;
         use syn::visit_mut::VisitMut;
-        /// Every name a pattern in the closure binds.
-        #[derive(Default)]
-        struct Bound(Vec<String>);
-        impl<'ast> Visit<'ast> for Bound {
-            fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
-                self.0.push(p.ident.to_string());
-                syn::visit::visit_pat_ident(self, p);
-            }
-        }
         struct Hoist<'a> {
             lw: &'a Lowering,
             own: Vec<String>,
@@ -528,7 +519,7 @@ impl Lowering {
                 syn::visit_mut::visit_expr_mut(self, e);
             }
         }
-        let mut bound = Bound::default();
+        let mut bound = syntax::BoundNames::default();
         bound.visit_expr_closure(cl);
         let mut h = Hoist {
             lw: self,

@@ -249,7 +249,7 @@ impl Lowering {
                 let n0 = self.f.insts.len();
                 let v = self.expr(b, &assign, false);
                 // The receiver is the copy's first argument, lent `&mut` to the method.
-                self.record_buffer_call(n0, 0, vec![0], false);
+                self.record_buffer_call(n0, 0, vec![0]);
                 v
             }
             Expr::MethodCall(mc) => match self.accessor_read(b, e) {

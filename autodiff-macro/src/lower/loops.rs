@@ -182,7 +182,7 @@ impl Lowering {
         if let Some(field) = field {
             let mut inner = fl.clone();
             let tmp = quote::format_ident!("__ad_field", span = field.span());
-            inner.expr = Box::new(syn::parse_quote_spanned!(field.span()=> #tmp.iter_mut()));
+            *inner.expr = syn::parse_quote_spanned!(field.span()=> #tmp.iter_mut());
             let block: Expr = syn::parse_quote_spanned! {span=>
                 {
                     let mut #tmp = (#field).clone();

@@ -296,6 +296,18 @@ pub(super) const BEST_CONSUMERS: &[&str] = &[
     "reduce",
 ];
 
+/// Every name a pattern in the visited code binds (`let`, closure and `match` patterns, `for`
+/// variables), visited with [`syn::visit::Visit`].
+#[derive(Default)]
+pub(super) struct BoundNames(pub Vec<String>);
+
+impl<'ast> syn::visit::Visit<'ast> for BoundNames {
+    fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
+        self.0.push(p.ident.to_string());
+        syn::visit::visit_pat_ident(self, p);
+    }
+}
+
 /// A parameter of a range type (`r: Range<usize>`, a shard of example numbers, also `&Range`
 /// or `RangeInclusive`) used as a value (`for i in r`, `x[r.clone()]`, `r.clone().rev()`): the
 /// range of its bounds, `(r.start..r.end)` (`(*r.start()..=*r.end())`), which the lowering
@@ -304,13 +316,6 @@ pub(super) const BEST_CONSUMERS: &[&str] = &[
 pub(super) fn desugar_range_params(block: &mut syn::Block, params: &[(syn::Ident, syn::Type)]) {
     use syn::visit::Visit;
     use syn::visit_mut::VisitMut;
-    #[derive(Default)]
-    struct Bound(Vec<String>);
-    impl<'ast> Visit<'ast> for Bound {
-        fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
-            self.0.push(p.ident.to_string());
-        }
-    }
     struct Bounds {
         name: String,
         inclusive: bool,
@@ -368,16 +373,9 @@ pub(super) fn desugar_range_params(block: &mut syn::Block, params: &[(syn::Ident
         }
     }
     fn is_name(e: &Expr, name: &str) -> bool {
-        matches!(strip_group(e), Expr::Path(p) if p.path.is_ident(name))
+        matches!(chain::strip(e), Expr::Path(p) if p.path.is_ident(name))
     }
-    fn strip_group(e: &Expr) -> &Expr {
-        match e {
-            Expr::Paren(p) => strip_group(&p.expr),
-            Expr::Group(g) => strip_group(&g.expr),
-            e => e,
-        }
-    }
-    let mut bound = Bound::default();
+    let mut bound = BoundNames::default();
     bound.visit_block(block);
     for (name, ty) in params {
         let mut ty = ty;
