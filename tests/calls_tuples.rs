@@ -669,3 +669,82 @@ fn raw_identifiers_as_names() {
     // H·e₁ = (6k, 6·in).
     assert_eq!(hv, (18.0, 12.0));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Plain helpers returning an integer from a differentiated argument: the cell a query falls in,
+// a count below a threshold. The result is data (its derivative is zero); the call runs as
+// written, whether the source declares the integer (`let i: usize = ..`) or only uses it as one
+// (an index, a loop bound). The macro cannot see the helper's signature, and asked for its
+// derivative (`locate_vjp`, `locate_jvp`).
+// ---------------------------------------------------------------------------------------------
+
+fn locate(xs: &[f64], t: f64) -> usize {
+    xs.partition_point(|&x| x <= t).clamp(1, xs.len() - 1) - 1
+}
+
+fn count_below(xs: &[f64], t: f64) -> usize {
+    xs.iter().filter(|&&x| x < t).count()
+}
+
+struct Knots {
+    xs: Vec<f64>,
+}
+
+impl Knots {
+    fn locate(&self, t: f64) -> usize {
+        locate(&self.xs, t)
+    }
+}
+
+/// Linear interpolation: ys[i] + (ys[i+1] − ys[i])·(t − x_i)/(x_{i+1} − x_i).
+#[differentiate(wrt(ys, t))]
+fn interp(xs: &[f64], ys: &[f64], t: f64) -> f64 {
+    let i = locate(xs, t);
+    let s = (t - xs[i]) / (xs[i + 1] - xs[i]);
+    ys[i] + (ys[i + 1] - ys[i]) * s
+}
+
+#[differentiate(wrt(ys, t))]
+fn interp_declared(xs: &[f64], ys: &[f64], t: f64) -> f64 {
+    let i: usize = locate(xs, t);
+    let s = (t - xs[i]) / (xs[i + 1] - xs[i]);
+    ys[i] + (ys[i + 1] - ys[i]) * s
+}
+
+#[differentiate(wrt(ys, t))]
+fn interp_method(k: &Knots, ys: &[f64], t: f64) -> f64 {
+    let i = k.locate(t);
+    let s = (t - k.xs[i]) / (k.xs[i + 1] - k.xs[i]);
+    ys[i] + (ys[i + 1] - ys[i]) * s
+}
+
+/// Σ_{k < n(t)} x_k·t with n(t) the number of x below t.
+#[differentiate]
+fn partial_sum(xs: &[f64], t: f64) -> f64 {
+    let n = count_below(xs, t);
+    let mut s = 0.0;
+    for k in 0..n {
+        s += xs[k] * t;
+    }
+    s
+}
+
+#[test]
+fn integer_results_of_plain_helpers() {
+    let xs = [0.0, 1.0, 3.0];
+    let ys = [0.0, 2.0, 3.0];
+    // t = 2 in the second cell: value 2 + 1·(1/2), slope (3 − 2)/2, weights 1/2 and 1/2.
+    let expect = (2.5, (vec![0.0, 0.5, 0.5], 0.5));
+    assert_eq!(interp_grad(&xs, &ys, 2.0), expect);
+    assert_eq!(interp_declared_grad(&xs, &ys, 2.0), expect);
+    let k = Knots { xs: xs.to_vec() };
+    assert_eq!(interp_method_grad(&k, &ys, 2.0), expect);
+    let (_, dv) = interp_jvp(&xs, &ys, 2.0, &vec![1.0, 1.0, 1.0], 2.0);
+    assert_eq!(dv, 0.5 + 0.5 + 2.0 * 0.5);
+    // t = 2: x_0 and x_1 are below; value (0 + 1)·2, ∂/∂t = 1, ∂/∂x = (2, 2, 0).
+    let (v, (gx, gt)) = partial_sum_grad(&xs, 2.0);
+    assert_eq!((v, gt), (2.0, 1.0));
+    assert_eq!(gx, vec![2.0, 2.0, 0.0]);
+    let (_, dv) = partial_sum_jvp(&xs, 2.0, &vec![1.0, 0.0, 0.0], 1.0);
+    assert_eq!(dv, 2.0 + 1.0);
+}

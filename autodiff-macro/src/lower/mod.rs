@@ -243,6 +243,8 @@ pub struct Lowering {
     /// The method call being lowered is a statement whose value is dropped (`rows[0].shift();`):
     /// a method run as written there on an element may be changing it in place.
     dropped_method: bool,
+    /// The names bound once and used as integers (see `syntax::index_names`).
+    index_names: Vec<String>,
 }
 
 /// The variables that carry a `return` out of loops: its value and whether it happened.
@@ -369,6 +371,8 @@ pub fn lower(item: &syn::ItemFn, active: &[bool], krate: proc_macro2::TokenStrea
     syntax::desugar_range_params(&mut block, &params);
     syntax::desugar_open_ranges_in_zip(&mut block);
     desugar_forms(&mut block, &mut_refs, &shared_refs, &vectors, &lw.krate);
+    let param_names: Vec<syn::Ident> = lw.f.params.iter().map(|p| p.ident.clone()).collect();
+    lw.index_names = syntax::index_names(&block, &param_names);
     // Items at the top of the body are repeated in each generated function (see
     // `Signature::items`); they compute nothing here.
     for s in &block.stmts {
@@ -409,6 +413,7 @@ impl Lowering {
             best_refs: Vec::new(),
             carried_init: Vec::new(),
             dropped_method: false,
+            index_names: Vec::new(),
         };
         let body = lw.f.new_block();
         lw.f.body = Some(body);

@@ -223,11 +223,16 @@ impl Lowering {
                 if v.is_none() {
                     self.err(span, "this expression has no value to bind");
                 }
-                self.bind_mut(pi.ident.to_string(), v, pi.mutability.is_some());
+                let name = pi.ident.to_string();
+                if let Some(v) = v.filter(|_| self.index_names.contains(&name)) {
+                    self.declare_discrete_result(v);
+                }
+                self.bind_mut(name, v, pi.mutability.is_some());
             }
             Pat::Type(pt) => {
                 let v = v.map(|v| {
                     let kind = if crate::types::is_inactive_type(&pt.ty) {
+                        self.declare_discrete_result(v);
                         Kind::Discrete
                     } else if crate::types::is_float_type(&pt.ty) {
                         Kind::Float
@@ -280,6 +285,22 @@ impl Lowering {
                 "this pattern is not supported in `let`; use a name, `_`, a tuple of them, or \
                  an array of them (`let [a, b] = arr;`)",
             ),
+        }
+    }
+
+    /// A call's result that the source declares (`let i: usize = locate(xs, t);`) or uses (an
+    /// index, `ys[i]`) as an integer: the call is data, run as written, even where a
+    /// differentiated value is among its arguments. The macro cannot see a plain helper's
+    /// signature, and would otherwise ask for its derivative.
+    pub(super) fn declare_discrete_result(&mut self, v: Value) {
+        if let ValueDef::Result(i, 0) = self.f.value(v).def {
+            let opaque_call = matches!(
+                self.f.inst(i).kind,
+                InstKind::Call { .. } | InstKind::Method { .. }
+            );
+            if opaque_call && self.f.inst(i).results.len() == 1 && self.kind(v) == Kind::Unknown {
+                self.f.values[v.index()].kind = Kind::Discrete;
+            }
         }
     }
 

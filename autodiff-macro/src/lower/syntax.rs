@@ -308,6 +308,70 @@ impl<'ast> syn::visit::Visit<'ast> for BoundNames {
     }
 }
 
+/// The names the body binds once and uses as integers: as an index or in one (`ys[i]`,
+/// `ys[i + 1]`, `x[a..b]`) or as a bound of a `for` loop's range (`for k in 0..n`). Such a name
+/// holds an integer whatever its initializer, which the lowering may not see (the result of a
+/// plain helper, `let i = locate(xs, t);`). `params` are bindings too.
+pub(super) fn index_names(block: &syn::Block, params: &[syn::Ident]) -> Vec<String> {
+    use syn::visit::Visit;
+    #[derive(Default)]
+    struct Uses(Vec<String>);
+    impl Uses {
+        fn integer(&mut self, e: &Expr) {
+            match e {
+                Expr::Path(p) if p.qself.is_none() => {
+                    if let Some(id) = p.path.get_ident() {
+                        self.0.push(id.to_string());
+                    }
+                }
+                Expr::Paren(p) => self.integer(&p.expr),
+                Expr::Binary(b)
+                    if matches!(
+                        b.op,
+                        syn::BinOp::Add(_)
+                            | syn::BinOp::Sub(_)
+                            | syn::BinOp::Mul(_)
+                            | syn::BinOp::Div(_)
+                            | syn::BinOp::Rem(_)
+                    ) =>
+                {
+                    self.integer(&b.left);
+                    self.integer(&b.right);
+                }
+                Expr::Range(r) => {
+                    r.start
+                        .iter()
+                        .chain(r.end.iter())
+                        .for_each(|e| self.integer(e));
+                }
+                _ => {}
+            }
+        }
+    }
+    impl<'ast> Visit<'ast> for Uses {
+        fn visit_expr_index(&mut self, e: &'ast syn::ExprIndex) {
+            self.integer(&e.index);
+            syn::visit::visit_expr_index(self, e);
+        }
+        fn visit_expr_for_loop(&mut self, e: &'ast syn::ExprForLoop) {
+            if let Expr::Range(_) = &*e.expr {
+                self.integer(&e.expr);
+            }
+            syn::visit::visit_expr_for_loop(self, e);
+        }
+    }
+    let mut uses = Uses::default();
+    uses.visit_block(block);
+    let mut bound = BoundNames::default();
+    bound.visit_block(block);
+    bound.0.extend(params.iter().map(|p| p.to_string()));
+    uses.0.sort();
+    uses.0.dedup();
+    uses.0
+        .retain(|n| bound.0.iter().filter(|b| *b == n).count() == 1);
+    uses.0
+}
+
 /// A parameter of a range type (`r: Range<usize>`, a shard of example numbers, also `&Range`
 /// or `RangeInclusive`) used as a value (`for i in r`, `x[r.clone()]`, `r.clone().rev()`): the
 /// range of its bounds, `(r.start..r.end)` (`(*r.start()..=*r.end())`), which the lowering
