@@ -644,3 +644,80 @@ fn closures_reading_fields_and_elements() {
     assert!((gq.ps[0].temp - (sech2(0.1) + sech2(0.2))).abs() < 1e-12);
     assert!((gx[0] - (2.0 + 1.5 + sech2(0.1))).abs() < 1e-12);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Arrays of data zipped with arrays of floats: a mask of `bool`s, integer class labels. Their
+// elements are data in the closure, read in step with the floats' (the generated code zipped
+// every producer as floats: rustc's "expected `ArrayView<f64>`, found `ArrayView<bool>`").
+// ---------------------------------------------------------------------------------------------
+
+/// Σ over the masked elements of hᵢ²·w: ∂/∂hᵢ = 2hᵢw where maskᵢ, 0 elsewhere; ∂/∂w = Σ hᵢ².
+#[differentiate(hessian)]
+fn masked_squares(h: &Array1<f64>, mask: &Array1<bool>, w: f64) -> f64 {
+    Zip::from(h)
+        .and(mask)
+        .map_collect(|&v, &k| if k { v * v * w } else { 0.0 })
+        .sum()
+}
+
+/// The labels first: Σ −ln σ(±zᵢ), the sign +1 for label 1 and −1 for label 0.
+#[differentiate]
+fn labelled_loss(labels: &Array2<usize>, z: &Array2<f64>) -> f64 {
+    Zip::from(labels)
+        .and(z)
+        .map_collect(|&l, &v| {
+            let s = if l == 1 { v } else { -v };
+            (1.0 + (-s).exp()).ln()
+        })
+        .sum()
+}
+
+#[test]
+fn arrays_of_data_zipped_with_floats() {
+    let h = array![0.5, -1.5, 2.0, 0.25];
+    let mask = array![true, false, true, false];
+    let w = 0.75;
+    let (y, (gh, gw)) = masked_squares_grad(&h, &mask, w);
+    assert_eq!(y, masked_squares(&h, &mask, w));
+    close("value", y, (0.25 + 4.0) * w, TOL);
+    close_all(
+        "∂/∂h",
+        &gh,
+        &array![2.0 * 0.5 * w, 0.0, 2.0 * 2.0 * w, 0.0],
+        TOL,
+    );
+    close("∂/∂w", gw, 0.25 + 4.0, TOL);
+    let r = autodiff::check::gradcheck(
+        |hw: &(Array1<f64>, f64)| masked_squares(&hw.0, &mask, hw.1),
+        &(h.clone(), w),
+        &(gh.clone(), gw),
+    );
+    assert!(r.passed(), "{r}");
+    let (dh, dw) = (seeded(4, 31), 0.5);
+    let (_, dy) = masked_squares_jvp(&h, &mask, w, &dh, dw);
+    close("tangent", dy, (&gh * &dh).sum() + gw * dw, TOL);
+    // H·v: (∂²/∂hᵢ² = 2w, ∂²/∂hᵢ∂w = 2hᵢ) where maskᵢ.
+    let (_, _, (hh, hw)) = masked_squares_hvp(&h, &mask, w, &dh, dw);
+    let m = mask.mapv(|k| if k { 1.0 } else { 0.0 });
+    close_all(
+        "(H·v)_h",
+        &hh,
+        &(&m * &(&dh * (2.0 * w) + &h * (2.0 * dw))),
+        TOL,
+    );
+    close("(H·v)_w", hw, (&m * &h * &dh * 2.0).sum(), TOL);
+
+    let labels = array![[1usize, 0], [0, 1]];
+    let z = array![[0.3, -1.2], [2.0, 0.1]];
+    let (y, g) = labelled_loss_grad(&labels, &z);
+    assert_eq!(y, labelled_loss(&labels, &z));
+    // ∂/∂zᵢ = −σ(−sᵢ)·(±1).
+    let sig = |x: f64| 1.0 / (1.0 + (-x).exp());
+    let expected = Zip::from(&labels).and(&z).map_collect(|&l, &v| {
+        let sign = if l == 1 { 1.0 } else { -1.0 };
+        -sig(-sign * v) * sign
+    });
+    close_all("∂/∂z", &g, &expected, TOL);
+    let r = autodiff::check::gradcheck(|z: &Array2<f64>| labelled_loss(&labels, z), &z, &g);
+    assert!(r.passed(), "{r}");
+}

@@ -41,6 +41,8 @@ pub struct ElemMap {
     pub body: Func,
     /// How many arrays are mapped together (1 for `mapv`, one per producer for `Zip`).
     pub arrays: usize,
+    /// Which of them hold data (`bool`s, integers: a mask, labels), never differentiated.
+    pub data: Vec<bool>,
     /// The call as written, for where no argument is differentiated (the values are then the
     /// source's own code); `None` where the closure calls local closures, which the generated
     /// code does not have.

@@ -173,6 +173,43 @@ impl<'a, T: Copy, D: Dimension, const K: usize> Cursor<'a, T, D, K> {
     }
 }
 
+/// The elements of an array of data (`bool`s, integers) zipped with the differentiated arrays of
+/// a map (`Zip::from(&h).and(&mask)`), handed out one at a time in logical order, as the maps
+/// visit the other arrays' elements: the element closure reads the next one on each call.
+pub struct DataElems<T> {
+    elems: Vec<T>,
+    at: core::cell::Cell<usize>,
+}
+
+impl<T: Copy> DataElems<T> {
+    /// The elements of `x`, which must have the shape `like` of the map's other arrays.
+    ///
+    /// # Panics
+    ///
+    /// If the shapes differ.
+    #[track_caller]
+    pub fn new<D: Dimension>(x: ArrayView<'_, T, D>, like: &[usize]) -> Self {
+        assert!(
+            x.shape() == like,
+            "a map over arrays: the arrays have shapes {like:?} and {:?}; the elements of arrays \
+             of one shape are mapped together",
+            x.shape()
+        );
+        DataElems {
+            elems: x.iter().copied().collect(),
+            at: core::cell::Cell::new(0),
+        }
+    }
+
+    /// The next element; called once per element of the map.
+    #[inline(always)]
+    pub fn next(&self) -> T {
+        let at = self.at.get();
+        self.at.set(at + 1);
+        self.elems[at]
+    }
+}
+
 /// Panics unless every array has the shape of the first.
 #[track_caller]
 fn check_shapes<T, D: Dimension, const K: usize>(what: &str, xs: &[ArrayView<'_, T, D>; K]) {

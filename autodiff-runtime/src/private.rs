@@ -373,8 +373,8 @@ pub fn zeros_of_shape<T: crate::differentiable::ZerosOfShape + ?Sized>(
 }
 
 pub use crate::elementwise::{
-    Captured, CapturedCopy, CapturedRef, captured_partial, elem_one, elem_zero, elems, map_jvp,
-    map_plain, map_vjp, map_vjp_jvp,
+    Captured, CapturedCopy, CapturedRef, DataElems, captured_partial, elem_one, elem_zero, elems,
+    map_jvp, map_plain, map_vjp, map_vjp_jvp,
 };
 pub use crate::kinks;
 pub use crate::place;

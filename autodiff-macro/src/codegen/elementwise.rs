@@ -80,10 +80,11 @@ impl Gen<'_> {
             .collect();
         let code = elementwise::code(map, &mask, &tys, mode, &self.krate);
         // Outside the closure: the arrays' views, the captured values and their tangents.
-        let views: Vec<TokenStream> = args[..k]
-            .iter()
-            .map(|&a| {
-                let x = self.by_ref(a);
+        let floats = |j: &usize| !map.data[*j];
+        let views: Vec<TokenStream> = (0..k)
+            .filter(floats)
+            .map(|j| {
+                let x = self.by_ref(args[j]);
                 quote!(#pv::elems(#x))
             })
             .collect();
@@ -95,10 +96,21 @@ impl Gen<'_> {
                 quote!(#pv::elems(#x))
             })
             .collect();
-        let mut outside = TokenStream::new();
+        let vs = quote::format_ident!("__ad_views");
+        let mut outside = quote! { let #vs = [#(#views),*]; };
         let mut inside = TokenStream::new();
-        let elems: Vec<&syn::Ident> = params[..k].iter().map(|p| &p.ident).collect();
+        let elems: Vec<&syn::Ident> = (0..k).filter(floats).map(|j| &params[j].ident).collect();
         inside.append(quote! { let [#(#elems),*] = __ad_e; });
+        // The elements of arrays of data, read in step with the others.
+        for j in (0..k).filter(|j| map.data[*j]) {
+            let data = quote::format_ident!("__ad_data{}", j);
+            let x = self.by_ref(args[j]);
+            outside.append(quote! {
+                let #data = #pv::DataElems::new(#pv::elems(#x), #vs[0].shape());
+            });
+            let name = &params[j].ident;
+            inside.append(quote! { let #name = #data.next(); });
+        }
         for (j, &a) in args.iter().enumerate().skip(k) {
             let cap = quote::format_ident!("__ad_cap{}", j);
             let x = self.e(a);
@@ -184,7 +196,7 @@ impl Gen<'_> {
             Mode::Plain => quote_spanned! {span=>
                 let #m #yv = {
                     #outside
-                    #pv::map_plain([#(#views),*], |#e| { #inside #code })
+                    #pv::map_plain(#vs, |#e| { #inside #code })
                 };
             },
             Mode::Jvp => {
@@ -192,7 +204,7 @@ impl Gen<'_> {
                 quote_spanned! {span=>
                     let (#m #yv, #dy) = {
                         #outside
-                        #pv::map_jvp([#(#views),*], [#(#dviews),*], |#e, #de| {
+                        #pv::map_jvp(#vs, [#(#dviews),*], |#e, #de| {
                             #inside
                             #code
                         })
@@ -211,7 +223,7 @@ impl Gen<'_> {
                     let #sel = (#(#markers,)*);
                     let (#m #yv, #pb) = {
                         #outside
-                        let (__ad_y, __ad_pb) = #pv::map_vjp([#(#views),*], |#e| {
+                        let (__ad_y, __ad_pb) = #pv::map_vjp(#vs, |#e| {
                             #inside
                             let (__ad_y, #grad) = { #code };
                             #bind
@@ -245,7 +257,7 @@ impl Gen<'_> {
                     let (#m #yv, #dy, #pb) = {
                         #outside
                         let (__ad_y, __ad_dy, __ad_pb) = #pv::map_vjp_jvp(
-                            [#(#views),*],
+                            #vs,
                             [#(#dviews),*],
                             |#e, #de| {
                                 #inside

@@ -147,7 +147,13 @@ impl Lowering {
         };
         let src = self.elem_source(fun, producers.len())?;
         let span = mc.method.span();
-        let nested = match self.nested(&src, producers.len(), refs, span) {
+        // Arrays of data zipped with arrays of floats (`Zip::from(&h).and(&mask)`): their
+        // elements are data in the closure, read beside the others.
+        let data: Vec<bool> = producers.iter().map(|p| self.data_array(p)).collect();
+        if data.iter().all(|&d| d) {
+            return None;
+        }
+        let nested = match self.nested(&src, &data, refs, span) {
             Ok(n) => n,
             Err(errors) => {
                 // Run as written, as a closure the lowering does not follow; its errors are
@@ -178,6 +184,7 @@ impl Lowering {
             name: id.clone(),
             body: nested.body,
             arrays: producers.len(),
+            data,
             written: nested
                 .written
                 .map(|(fun, captures)| Written { how, fun, captures }),
@@ -255,15 +262,37 @@ impl Lowering {
         }
     }
 
-    /// The closure lowered as a function of `arity` elements (given with `refs` references)
-    /// and of what it captures, or the errors that prevent it.
+    /// `e` names an array of data (`mask` of `mask: &Array1<bool>`, `&labels`, `labels.view()`).
+    fn data_array(&self, e: &Expr) -> bool {
+        let mut e = chain::strip(e);
+        loop {
+            match e {
+                Expr::Reference(r) => e = chain::strip(&r.expr),
+                Expr::MethodCall(mc) if mc.method == "view" && mc.args.is_empty() => {
+                    e = chain::strip(&mc.receiver)
+                }
+                _ => break,
+            }
+        }
+        let Expr::Path(p) = e else { return false };
+        p.path
+            .get_ident()
+            .and_then(|id| self.lookup(&id.to_string()))
+            .and_then(|s| self.env[s].value)
+            .is_some_and(|v| self.kind(v) == Kind::Discrete)
+    }
+
+    /// The closure lowered as a function of one element of each array (given with `refs`
+    /// references; those of arrays of data where `data`) and of what it captures, or the errors
+    /// that prevent it.
     fn nested(
         &self,
         src: &Source,
-        arity: usize,
+        data: &[bool],
         refs: u8,
         span: Span,
     ) -> Result<Nested, Vec<syn::Error>> {
+        let arity = data.len();
         let cl = &src.cl;
         let what = "a closure over the elements of an array";
         if cl.inputs.len() != arity {
@@ -327,8 +356,9 @@ impl Lowering {
         let mut elems = Vec::new();
         for (k, pat) in cl.inputs.iter().enumerate() {
             let ident = pat_ident(pat).unwrap_or_else(|| quote::format_ident!("__ad_x{}", k));
+            let kind = if data[k] { Kind::Discrete } else { Kind::Float };
             let v =
-                lw.f.new_value(Some(ident.to_string()), ValueDef::Param(k), Kind::Float);
+                lw.f.new_value(Some(ident.to_string()), ValueDef::Param(k), kind);
             lw.f.params.push(Param {
                 ident,
                 ty: syn::parse_quote!(_),
