@@ -443,3 +443,70 @@ fn writes_through_iter_mut_of_fields() {
     assert!(gn.v.iter().all(|&d| (d - 0.1).abs() < 1e-12));
     assert!((gk - (2.0 - 6.0)).abs() < 1e-12, "{gk}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// References to arrays as `dot` operands: a branch choosing a field (`if c { &p.w1 } else
+// { &p.w2 }`), a field of a struct of data that is itself a reference (`x: &'a Array2<f64>`),
+// a reference to an element. The pullback gave the product's rules a `&&Array`: rustc's
+// "`dot` of `&ArrayBase<..>` and `_` cannot be differentiated".
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct TwoHeads {
+    w1: ndarray::Array1<f64>,
+    w2: ndarray::Array1<f64>,
+}
+
+struct Batch<'a> {
+    x: &'a ndarray::Array2<f64>,
+}
+
+/// w·x with w the head `first` chooses: ∂/∂w = x for that head, 0 for the other; ∂/∂x = w.
+#[differentiate]
+fn chosen_head(p: &TwoHeads, x: &ndarray::Array1<f64>, first: bool) -> f64 {
+    let w = if first { &p.w1 } else { &p.w2 };
+    w.dot(x)
+}
+
+/// Σ (X·w) with X a reference in a struct of data, and Σ (X₀·w) of the first of several:
+/// ∂/∂w = the column sums of X.
+#[differentiate(wrt(w))]
+fn batch_sum(w: &ndarray::Array1<f64>, b: &Batch) -> f64 {
+    b.x.dot(w).sum() + w.dot(&b.x.row(0))
+}
+
+#[differentiate(wrt(w))]
+fn first_sum(w: &ndarray::Array1<f64>, xs: &[ndarray::Array2<f64>]) -> f64 {
+    let x = &xs[0];
+    x.dot(w).sum()
+}
+
+#[test]
+fn references_to_arrays_in_products() {
+    use ndarray::array;
+    let p = TwoHeads {
+        w1: array![1.0, 2.0],
+        w2: array![3.0, 4.0],
+    };
+    let x = array![0.5, -1.0];
+    for first in [true, false] {
+        let (v, (gp, gx)) = chosen_head_grad(&p, &x, first);
+        let (w, zero) = if first {
+            (&p.w1, &gp.w2)
+        } else {
+            (&p.w2, &gp.w1)
+        };
+        assert_eq!(v, w.dot(&x));
+        assert_eq!(gx, *w);
+        assert_eq!(if first { &gp.w1 } else { &gp.w2 }, &x);
+        assert_eq!(zero, &array![0.0, 0.0]);
+    }
+    let m = array![[1.0, 2.0], [3.0, 5.0], [-1.0, 0.5]];
+    let w = array![0.25, -2.0];
+    let (v, g) = batch_sum_grad(&w, &Batch { x: &m });
+    assert_eq!(v, m.dot(&w).sum() + w.dot(&m.row(0)));
+    assert_eq!(g, m.sum_axis(ndarray::Axis(0)) + m.row(0));
+    let (v, g) = first_sum_grad(&w, &[m.clone()]);
+    assert_eq!(v, m.dot(&w).sum());
+    assert_eq!(g, m.sum_axis(ndarray::Axis(0)));
+}

@@ -300,12 +300,28 @@ impl Gen<'_> {
                 .get(n)
                 .is_some_and(|p| matches!(p.ty, syn::Type::Reference(_))),
             ValueDef::Tangent(n) => self.f.params.get(n).is_some_and(|p| p.tangent_by_ref()),
-            ValueDef::Result(i, 0) => {
-                matches!(
+            ValueDef::Result(i, 0)
+                if matches!(
                     self.f.inst(i).kind,
                     InstKind::FieldRef(..) | InstKind::Ref(_)
-                ) || self.rows.contains(&v)
+                ) || self.rows.contains(&v) =>
+            {
+                true
             }
+            // `if c { &p.w1 } else { &p.w2 }`: a reference where every branch that yields a
+            // value yields one (the others leave: `return`, `break`).
+            ValueDef::Result(i, k) => match &self.f.inst(i).kind {
+                InstKind::If { .. } | InstKind::Match { .. } => {
+                    let yielded: Vec<Value> = (self.f.inst_blocks(i).iter())
+                        .filter_map(|&b| match &self.f.block(b).term {
+                            Term::Yield(vals) => vals.get(k).copied(),
+                            _ => None,
+                        })
+                        .collect();
+                    !yielded.is_empty() && yielded.iter().all(|&y| self.is_ref(y))
+                }
+                _ => false,
+            },
             _ => false,
         }
     }

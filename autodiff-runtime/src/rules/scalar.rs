@@ -68,6 +68,15 @@ impl<T: HasShape + ?Sized> ShapeOf<T> {
             _of: core::marker::PhantomData,
         }
     }
+
+    /// The same shape, typed by `U`, which has `T`'s shapes (`T` is a reference to `U`).
+    #[inline(always)]
+    pub(crate) fn of_referent<U: HasShape<Dims = T::Dims> + ?Sized>(&self) -> ShapeOf<U> {
+        ShapeOf {
+            dims: self.dims.clone(),
+            _of: core::marker::PhantomData,
+        }
+    }
 }
 
 impl<T: HasShape + ?Sized> Clone for ShapeOf<T> {

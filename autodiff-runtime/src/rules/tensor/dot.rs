@@ -42,6 +42,71 @@ pub trait DotRules<Rhs: HasShape>: HasShape + Sized {
     ) -> Self::Output;
 }
 
+/// An operand that is a reference to an array (a field `x: &'a Array2<f64>` of a struct of data,
+/// `let w = if c { &p.w1 } else { &p.w2 };`): the array's rules.
+impl<A, B> DotRules<B> for &A
+where
+    A: DotRules<B>,
+    B: HasShape,
+{
+    type Output = A::Output;
+    type Grad0 = A::Grad0;
+    type Grad1 = A::Grad1;
+
+    #[inline]
+    fn dot(a: &Self, b: &B) -> A::Output {
+        A::dot(a, b)
+    }
+    #[inline]
+    fn dot_vjp_0(a: &ShapeOf<Self>, b: &B, g: &A::Output) -> A::Grad0 {
+        A::dot_vjp_0(&a.of_referent(), b, g)
+    }
+    #[inline]
+    fn dot_vjp_1(a: &Self, b: &ShapeOf<B>, g: &A::Output) -> A::Grad1 {
+        A::dot_vjp_1(a, b, g)
+    }
+    #[inline]
+    fn dot_jvp(a: &Self, b: &B, y: &A::Output, da: &A::Grad0, db: &A::Grad1) -> A::Output {
+        A::dot_jvp(a, b, y, da, db)
+    }
+}
+
+/// The right operand a reference to an array, the left one an array.
+impl<S, D, B> DotRules<&B> for ArrayBase<S, D>
+where
+    S: Data,
+    D: ndarray::Dimension,
+    ArrayBase<S, D>: DotRules<B>,
+    B: HasShape,
+{
+    type Output = <Self as DotRules<B>>::Output;
+    type Grad0 = <Self as DotRules<B>>::Grad0;
+    type Grad1 = <Self as DotRules<B>>::Grad1;
+
+    #[inline]
+    fn dot(a: &Self, b: &&B) -> Self::Output {
+        <Self as DotRules<B>>::dot(a, b)
+    }
+    #[inline]
+    fn dot_vjp_0(a: &ShapeOf<Self>, b: &&B, g: &Self::Output) -> Self::Grad0 {
+        <Self as DotRules<B>>::dot_vjp_0(a, b, g)
+    }
+    #[inline]
+    fn dot_vjp_1(a: &Self, b: &ShapeOf<&B>, g: &Self::Output) -> Self::Grad1 {
+        <Self as DotRules<B>>::dot_vjp_1(a, &b.of_referent(), g)
+    }
+    #[inline]
+    fn dot_jvp(
+        a: &Self,
+        b: &&B,
+        y: &Self::Output,
+        da: &Self::Grad0,
+        db: &Self::Grad1,
+    ) -> Self::Output {
+        <Self as DotRules<B>>::dot_jvp(a, b, y, da, db)
+    }
+}
+
 /// Matrix·matrix `Y = A·B` (`m×k · k×n`).
 impl<T, S1, S2> DotRules<ArrayBase<S2, Ix2>> for ArrayBase<S1, Ix2>
 where
