@@ -510,3 +510,94 @@ fn references_to_arrays_in_products() {
     assert_eq!(v, m.dot(&w).sum());
     assert_eq!(g, m.sum_axis(ndarray::Axis(0)));
 }
+
+// ---------------------------------------------------------------------------------------------
+// A local `Vec` of copies of a parameter's array fields (`vec![p.w1.clone(), p.w2.clone()]`),
+// iterated or indexed, its elements given to `dot` and arithmetic: they were taken for structs
+// of the user's, `dot` for their method (rustc's E0275, an overflow at the attribute). Beside
+// it, the same of struct fields, whose own method is followed.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct TwoLayers {
+    w1: ndarray::Array2<f64>,
+    w2: ndarray::Array2<f64>,
+    b: ndarray::Array1<f64>,
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct Lin {
+    w: ndarray::Array2<f64>,
+}
+
+#[differentiate]
+impl Lin {
+    fn forward(&self, h: &ndarray::Array1<f64>) -> ndarray::Array1<f64> {
+        self.w.dot(h)
+    }
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct LinPair {
+    l1: Lin,
+    l2: Lin,
+}
+
+/// Σ W₂·W₁·x + (b + b)·(b + b) … as loops over copies.
+#[differentiate]
+fn copies_of_fields(p: &TwoLayers, x: &ndarray::Array1<f64>) -> f64 {
+    let ws = vec![p.w1.clone(), p.w2.clone()];
+    let mut h = x.clone();
+    for w in &ws {
+        h = w.dot(&h);
+    }
+    let bs = vec![p.b.clone(), p.b.clone()];
+    let mut u = x.clone();
+    for b in &bs {
+        u = (&u + b).mapv(f64::tanh);
+    }
+    h.sum() + u.sum() + bs[0].dot(&bs[1])
+}
+
+#[differentiate]
+fn copies_of_layers(s: &LinPair, x: &ndarray::Array1<f64>) -> f64 {
+    let ls = vec![s.l1.clone(), s.l2.clone()];
+    let mut h = x.clone();
+    for l in &ls {
+        h = l.forward(&h);
+    }
+    h.sum()
+}
+
+#[test]
+fn vecs_of_copies_of_fields() {
+    use ndarray::array;
+    let p = TwoLayers {
+        w1: array![[0.5, -1.0], [2.0, 0.25]],
+        w2: array![[1.5, 0.5], [-0.75, 1.0]],
+        b: array![0.3, -0.2],
+    };
+    let x = array![0.4, -0.9];
+    let (v, (gp, gx)) = copies_of_fields_grad(&p, &x);
+    assert_eq!(v, copies_of_fields(&p, &x));
+    let r = autodiff::check::gradcheck(
+        |q: &(TwoLayers, ndarray::Array1<f64>)| copies_of_fields(&q.0, &q.1),
+        &(p.clone(), x.clone()),
+        &(gp, gx),
+    );
+    assert!(r.passed(), "{r}");
+    // Σ W₂·W₁·x: ∂/∂x = column sums of W₂·W₁.
+    let s = LinPair {
+        l1: Lin { w: p.w1.clone() },
+        l2: Lin { w: p.w2.clone() },
+    };
+    let (v, (gs, gx)) = copies_of_layers_grad(&s, &x);
+    assert_eq!(v, p.w2.dot(&p.w1.dot(&x)).sum());
+    assert_eq!(gx, p.w2.dot(&p.w1).sum_axis(ndarray::Axis(0)));
+    let r = autodiff::check::gradcheck(
+        |q: &(LinPair, ndarray::Array1<f64>)| copies_of_layers(&q.0, &q.1),
+        &(s.clone(), x.clone()),
+        &(gs, gx),
+    );
+    assert!(r.passed(), "{r}");
+}

@@ -942,9 +942,13 @@ impl Lowering {
     fn user_struct(&self, ty: &syn::Type) -> Option<syn::Path> {
         let (ty, _) = crate::types::struct_path(ty)?;
         let name = ty.segments.last()?.ident.to_string();
+        // A field's type named through the runtime's `Field` trait (`FieldTy<P, H, _>`, the
+        // elements of `vec![p.w1.clone(), p.w2.clone()]`) may be an array: not known to be a
+        // struct.
         let alias = name.len() == 1
             || self.type_params.contains(&name)
-            || FLOAT_ALIASES.contains(&name.as_str());
+            || FLOAT_ALIASES.contains(&name.as_str())
+            || name == "FieldTy";
         (!alias).then_some(ty)
     }
 
