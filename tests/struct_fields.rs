@@ -601,3 +601,43 @@ fn vecs_of_copies_of_fields() {
     );
     assert!(r.passed(), "{r}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// A tuple struct's field read more than once in a `&mut self` method (`self.0.len()`, then
+// `self.0[i] *= k`): the first read moved the field out of `self` (rustc's E0382 "use of
+// partially moved value" in the generated code). A field read again is copied.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct Sig(Vec<f64>, f64);
+
+#[differentiate]
+impl Sig {
+    fn decay(&mut self, k: f64) {
+        for i in 0..self.0.len() {
+            self.0[i] *= k;
+        }
+    }
+
+    fn energy(&self) -> f64 {
+        self.0.iter().map(|v| v * v).sum::<f64>() * self.1
+    }
+}
+
+/// Σ (k·vᵢ)²·c: ∂/∂k = 2k·Σvᵢ²·c, ∂/∂vᵢ = 2k²·vᵢ·c, ∂/∂c = k²·Σvᵢ².
+#[differentiate]
+fn decayed_energy(s0: &Sig, k: f64) -> f64 {
+    let mut s = s0.clone();
+    s.decay(k);
+    s.energy()
+}
+
+#[test]
+fn tuple_struct_fields_read_again() {
+    let s = Sig(vec![1.0, 2.0], 0.5);
+    let (v, (g, gk)) = decayed_energy_grad(&s, 2.0);
+    assert_eq!(v, 4.0 * 5.0 * 0.5);
+    assert_eq!(gk, 2.0 * 2.0 * 5.0 * 0.5);
+    assert_eq!(g.0, vec![2.0 * 4.0 * 1.0 * 0.5, 2.0 * 4.0 * 2.0 * 0.5]);
+    assert_eq!(g.1, 4.0 * 5.0);
+}

@@ -365,9 +365,10 @@ impl Gen<'_> {
                 let t = id(*t);
                 let idx = syn::Index::from(*n as usize);
                 let r = inst.results[0];
-                if by_ref && self.copied_out(r) {
+                if self.copied_out(r) && (by_ref || !self.field_moves_out(i)) {
                     // A field of a tuple or tuple struct behind a reference (`p.0` of `p: &(Array1<f64>,
-                    // Array1<f64>)`, `m.0` of `m: &Lin`): copied, not moved out of the borrow.
+                    // Array1<f64>)`, `m.0` of `m: &Lin`), or of one read again (`self.0.len()`
+                    // then `self.0[i]` of `struct Sig(Vec<f64>, f64)`): copied, not moved out.
                     quote! { #lhs ::core::clone::Clone::clone(&#t.#idx); }
                 } else {
                     quote! { #lhs #t.#idx; }

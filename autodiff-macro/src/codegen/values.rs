@@ -458,6 +458,26 @@ impl Gen<'_> {
     /// A value the generated code copies where it reads it out of a place (an element, a
     /// field, a reference) rather than moving it: neither an integer nor a known float, so it
     /// may not be `Copy`.
+    /// Whether the field `Field(t, n)` that `i` reads may be moved out of `t`: nothing else
+    /// reads `t` but reads of its other fields (`let (a, b) = pair;`), and `t` is not kept.
+    pub(super) fn field_moves_out(&self, i: Inst) -> bool {
+        let InstKind::Field(t, n) = self.f.inst(i).kind else {
+            return false;
+        };
+        if self.kept_top.contains(&t) || self.kept_rec.contains(&t) {
+            return false;
+        }
+        let other_field = |j: usize| match self.f.insts[j].kind {
+            InstKind::Field(u, m) => u == t && (m != n || j == i.index()),
+            _ => false,
+        };
+        let inst_reads = (0..self.f.insts.len())
+            .any(|j| !other_field(j) && self.f.operands(Inst(j as u32)).contains(&t));
+        let term_reads =
+            (0..self.f.blocks.len()).any(|b| self.f.term_operands(Block(b as u32)).contains(&t));
+        !inst_reads && !term_reads
+    }
+
     pub(super) fn copied_out(&self, r: Value) -> bool {
         self.f.value(r).kind != Kind::Discrete && !self.ty(r).is_plain()
     }
