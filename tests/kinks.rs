@@ -577,6 +577,164 @@ fn signum_and_copysign_at_zero() {
     assert!(right < n);
 }
 
+/// The identity as |t| with the sign of t, composed with a negation: f(x) = −x.
+#[differentiate(kinks = exact)]
+fn signed_abs(t: f64) -> f64 {
+    t.abs().copysign(t)
+}
+
+#[differentiate(kinks = exact)]
+fn negated_signed_abs(x: f64) -> f64 {
+    signed_abs(0.0 - x)
+}
+
+#[differentiate(kinks = exact)]
+fn copysign2(x: f64, y: f64) -> f64 {
+    x.copysign(y)
+}
+
+/// `x.copysign(s)` at `s = ±0`: the sign `s` takes along its tangent, not the sign bit of the
+/// zero (which gave f′(0) = +1 for f(x) = g(0 − x), g the identity written as
+/// `t.abs().copysign(t)`, and the piece `+x` for `x.copysign(y)` at `y = 0` moving down).
+#[test]
+fn copysign_of_a_zero_takes_the_sign_it_moves_to() {
+    assert_eq!(signed_abs_grad(0.0), (0.0, 1.0));
+    let (y, g) = negated_signed_abs_grad(0.0);
+    assert_eq!((y, g), (0.0, -1.0));
+    for v in [1.0, -1.0] {
+        let (y, dy, pullback) = negated_signed_abs_vjp_along(0.0, v);
+        assert_eq!((y, dy, pullback(1.0)), (0.0, -v, -1.0), "along {v}");
+    }
+    // At (0, 0): the piece |x|·sign(ẏ) (|x|·sign bit where ẏ = 0), |x| the piece ẋ enters.
+    for (dx, dy) in [(0.5, -1.0), (0.5, 1.0), (-0.5, -1.0), (0.5, 0.0)] {
+        let (y, d, pullback) = copysign2_vjp_along(0.0, 0.0, dx, dy);
+        let sign = if dy == 0.0 { 1.0 } else { f64::signum(dy) };
+        let one_sided = one_sided(|p| copysign2(p[0], p[1]), &[0.0, 0.0], &[dx, dy]);
+        assert_eq!(y, 0.0);
+        close("ẏ", d, sign * dx.abs(), TOL);
+        close("one-sided", d, one_sided, TOL);
+        assert_eq!(
+            pullback(1.0),
+            (sign * dx.signum(), 0.0),
+            "along ({dx}, {dy})"
+        );
+    }
+    // At (2, 0) moving down the function jumps to −2: the value is the function's, 2, and the
+    // derivatives those of the piece entered, −x.
+    let (y, d, pullback) = copysign2_vjp_along(2.0, 0.0, 0.5, -1.0);
+    assert_eq!((y, d, pullback(1.0)), (2.0, -0.5, (-1.0, 0.0)));
+}
+
+/// ReLU with its comparison written as a method: `partial_cmp`, `lt`, `total_cmp`, the sign.
+#[differentiate(kinks = exact)]
+fn relu_partial_cmp(x: f64) -> f64 {
+    match x.partial_cmp(&0.0) {
+        Some(std::cmp::Ordering::Less) => 0.0,
+        _ => x,
+    }
+}
+
+#[differentiate(kinks = exact)]
+fn relu_lt(x: f64) -> f64 {
+    if x.lt(&0.0) { 0.0 } else { x }
+}
+
+#[differentiate(kinks = exact)]
+fn relu_total_cmp(x: f64) -> f64 {
+    if x.total_cmp(&0.0).is_lt() { 0.0 } else { x }
+}
+
+#[differentiate(kinks = exact)]
+fn relu_sign(x: f64) -> f64 {
+    if x.is_sign_negative() { 0.0 } else { x }
+}
+
+/// The lecture's f₂ = ReLU(x) − ReLU(−x), the identity, with each ReLU.
+#[differentiate(kinks = exact)]
+fn identities_by_methods(x: f64) -> f64 {
+    relu_partial_cmp(x) - relu_partial_cmp(-x) + relu_lt(x) - relu_lt(-x) + relu_total_cmp(x)
+        - relu_total_cmp(-x)
+        + relu_sign(x)
+        - relu_sign(-x)
+}
+
+/// Comparisons written as methods decide at a tie along the direction, as `<` does: their
+/// plain results decided it before (f₂′(0) = 2 with `partial_cmp` or `lt`, where it is 1).
+#[test]
+fn comparison_methods_at_ties() {
+    assert_eq!(identities_by_methods_grad(0.0), (0.0, 4.0));
+    for v in [1.0, -1.0, 0.25] {
+        let (y, dy, pullback) = identities_by_methods_vjp_along(0.0, v);
+        assert_eq!((y, dy, pullback(1.0)), (0.0, 4.0 * v, 4.0), "along {v}");
+    }
+    for x in [-1.5, 2.0] {
+        assert_eq!(identities_by_methods_grad(x), (4.0 * x, 4.0));
+    }
+    // The plain functions are unchanged, the sign of zeros included.
+    assert_eq!(relu_sign(-0.0), 0.0);
+    assert_eq!(relu_partial_cmp(f64::NAN).is_nan(), true);
+}
+
+/// Linear interpolation whose cell is `floor(t)`, or `t as usize`: at a knot the cell the
+/// direction enters. `stairs` sums roundings: piecewise constant, each chosen along it.
+#[differentiate(kinks = exact)]
+fn interp_floor(ys: &[f64], t: f64) -> f64 {
+    let i = (t.floor() as usize).min(ys.len() - 2);
+    let s = t - i as f64;
+    ys[i] + (ys[i + 1] - ys[i]) * s
+}
+
+#[differentiate(kinks = exact)]
+fn interp_cast(ys: &[f64], t: f64) -> f64 {
+    let i = (t as usize).min(ys.len() - 2);
+    let s = t - i as f64;
+    ys[i] + (ys[i + 1] - ys[i]) * s
+}
+
+#[differentiate(kinks = exact)]
+fn stairs(t: f64) -> f64 {
+    t.floor() * 3.0 + t.ceil() + t.round() * t + t.trunc() * t * t
+}
+
+/// `floor`, `ceil`, `round`, `trunc` and `as` casts to integers round to the integer of the
+/// piece the direction enters: their plain results chose the cell right of a knot whatever
+/// the direction (the slope 1 of the right cell moving left, where it is 2).
+#[test]
+fn roundings_take_the_integer_entered() {
+    let ys = [0.0, 2.0, 3.0, 7.0];
+    let zero = vec![0.0; 4];
+    for v in [1.0, -1.0, 0.5] {
+        // Left of 1 the slope is 2 (weights of ys[0], ys[1]: 0, 1), right of it 1 (1, 0 of
+        // ys[1], ys[2]).
+        let (slope, gy) = if v > 0.0 {
+            (1.0, vec![0.0, 1.0, 0.0, 0.0])
+        } else {
+            (2.0, vec![0.0, 1.0, 0.0, 0.0])
+        };
+        let (y, d, pullback) = interp_floor_vjp_along(&ys, 1.0, &zero, v);
+        assert_eq!((y, d), (2.0, slope * v), "along {v}");
+        assert_eq!(pullback(1.0), (gy.clone(), slope), "along {v}");
+        let (y, d, pullback) = interp_cast_vjp_along(&ys, 1.0, &zero, v);
+        assert_eq!((y, d), (2.0, slope * v), "cast along {v}");
+        assert_eq!(pullback(1.0), (gy, slope), "cast along {v}");
+        let f = |p: &[f64]| interp_floor(&ys, p[0]);
+        close("one-sided", slope * v, one_sided(f, &[1.0], &[v]), 1e-6);
+        // At 2.5: round is 3 moving up, 2 moving down; trunc, floor and ceil are continuous.
+        let (y, d, pullback) = stairs_vjp_along(2.5, v);
+        let r = if v > 0.0 { 3.0 } else { 2.0 };
+        assert_eq!(y, stairs(2.5));
+        close("ẏ", d, (r + 2.0 * 2.0 * 2.5) * v, TOL);
+        close("gradient", pullback(1.0), r + 2.0 * 2.0 * 2.5, TOL);
+        // At 2: floor and trunc are 1 moving down, 2 moving up; ceil 2 and 3.
+        let (y, d, _) = stairs_vjp_along(2.0, v);
+        let (fl, ro) = if v > 0.0 { (2.0, 2.0) } else { (1.0, 2.0) };
+        assert_eq!(y, stairs(2.0));
+        close("ẏ at 2", d, (ro + 2.0 * fl * 2.0) * v, TOL);
+    }
+    let (y, g) = interp_cast_grad(&ys, 2.5);
+    assert_eq!((y, g.1), (5.0, 4.0));
+}
+
 #[test]
 fn branches_take_the_arm_the_direction_enters() {
     // At x = y = 0: both conditions tie. `if x > y` takes its then-arm where ẋ > ẏ, `x <= 0`

@@ -183,6 +183,94 @@ pub fn generic_floats(generics: &syn::Generics, at: proc_macro2::Span) -> Vec<sy
 /// Whether the code run as written, `tokens`, holds a closure that decides by an order: a
 /// comparison `<`, `<=`, `>`, `>=`, or a call of `partial_cmp`, `total_cmp`, `cmp`, `max`,
 /// `min`, `clamp`, `abs` or `signum` (a comparator, a predicate on a threshold).
+/// Comparisons written as methods, rewritten as the operators exact mode decides along the
+/// direction (their values are the same for every `PartialOrd`): `a.lt(&b)` as `a < b` (also
+/// `le`, `gt`, `ge`); `a.partial_cmp(&b)` and `a.total_cmp(&b)` as `Less` where `a < b`,
+/// `Greater` where `a > b`, and the method's own result otherwise; `x.is_sign_negative()` as
+/// `x < 0.0`, or a zero that does not move up and has the sign bit (`is_sign_positive` its
+/// negation). As methods their plain results decided the piece at a tie, whatever the
+/// direction. Closures are left as written: a comparison there is an error of its own.
+pub fn desugar_comparison_methods(block: &mut syn::Block) {
+    use syn::Expr;
+    use syn::visit_mut::VisitMut;
+    struct Rewrite;
+    /// The value the argument `&b` of a comparison method refers to.
+    fn referent(a: &Expr) -> Expr {
+        match a {
+            Expr::Reference(r) if r.mutability.is_none() => (*r.expr).clone(),
+            Expr::Paren(p) => referent(&p.expr),
+            a => syn::parse_quote!(*(#a)),
+        }
+    }
+    impl VisitMut for Rewrite {
+        fn visit_expr_closure_mut(&mut self, _: &mut syn::ExprClosure) {}
+        fn visit_expr_mut(&mut self, e: &mut Expr) {
+            syn::visit_mut::visit_expr_mut(self, e);
+            let Expr::MethodCall(mc) = e else { return };
+            if mc.turbofish.is_some() {
+                return;
+            }
+            let recv = &mc.receiver;
+            let span = mc.method.span();
+            let name = mc.method.to_string();
+            let new: Expr = match (name.as_str(), mc.args.len()) {
+                ("lt" | "le" | "gt" | "ge", 1) => {
+                    let b = referent(&mc.args[0]);
+                    match name.as_str() {
+                        "lt" => syn::parse_quote_spanned!(span=> ((#recv) < (#b))),
+                        "le" => syn::parse_quote_spanned!(span=> ((#recv) <= (#b))),
+                        "gt" => syn::parse_quote_spanned!(span=> ((#recv) > (#b))),
+                        _ => syn::parse_quote_spanned!(span=> ((#recv) >= (#b))),
+                    }
+                }
+                ("partial_cmp" | "total_cmp", 1) => {
+                    let b = referent(&mc.args[0]);
+                    let method = &mc.method;
+                    let (less, greater) = if name == "partial_cmp" {
+                        (
+                            quote!(::core::option::Option::Some(::core::cmp::Ordering::Less)),
+                            quote!(::core::option::Option::Some(::core::cmp::Ordering::Greater)),
+                        )
+                    } else {
+                        (
+                            quote!(::core::cmp::Ordering::Less),
+                            quote!(::core::cmp::Ordering::Greater),
+                        )
+                    };
+                    syn::parse_quote_spanned! {span=> {
+                        let __ad_cmp_a = #recv;
+                        let __ad_cmp_b = #b;
+                        if __ad_cmp_a < __ad_cmp_b {
+                            #less
+                        } else if __ad_cmp_a > __ad_cmp_b {
+                            #greater
+                        } else {
+                            __ad_cmp_a.#method(&__ad_cmp_b)
+                        }
+                    }}
+                }
+                ("is_sign_negative" | "is_sign_positive", 0) => {
+                    let negative: Expr = syn::parse_quote_spanned! {span=> {
+                        let __ad_sign_x = #recv;
+                        __ad_sign_x < 0.0
+                            || (__ad_sign_x == 0.0
+                                && !(__ad_sign_x > 0.0)
+                                && __ad_sign_x.is_sign_negative())
+                    }};
+                    if name == "is_sign_negative" {
+                        negative
+                    } else {
+                        syn::parse_quote_spanned!(span=> (!#negative))
+                    }
+                }
+                _ => return,
+            };
+            *e = new;
+        }
+    }
+    Rewrite.visit_block_mut(block);
+}
+
 fn has_closure(tokens: &TokenStream) -> bool {
     use syn::visit::Visit;
     struct Order(bool);

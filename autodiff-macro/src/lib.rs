@@ -239,7 +239,14 @@ fn expand_checked(
     }
     // Everything is checked, even after a first error, so that all problems are reported
     // together; lowering leaves placeholders where it failed, which check nothing more.
-    let lowered = lower::lower(&func, &sig.active, opts.krate());
+    let lowered = match opts.kinks {
+        Some(_) => {
+            let mut func = func.clone();
+            kinks::desugar_comparison_methods(&mut func.block);
+            lower::lower(&func, &sig.active, opts.krate())
+        }
+        None => lower::lower(&func, &sig.active, opts.krate()),
+    };
     errors.extend(lowered.errors);
     let mut f = lowered.f;
     let mut act = None;

@@ -117,6 +117,18 @@ pub trait Scalar: Real {
     fn nan(self) -> bool;
     /// `−1`, `1` or NaN, as the inherent `signum`.
     fn sign(self) -> Self;
+    /// The inherent `floor`, `ceil`, `trunc` and `round`.
+    fn rounded(self, how: Rounding) -> Self;
+}
+
+/// Which of the float roundings: the integer below, above, toward zero, nearest.
+#[doc(hidden)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Rounding {
+    Floor,
+    Ceil,
+    Trunc,
+    Round,
 }
 
 macro_rules! impl_scalar {
@@ -129,6 +141,15 @@ macro_rules! impl_scalar {
             #[inline(always)]
             fn sign(self) -> Self {
                 self.signum()
+            }
+            #[inline(always)]
+            fn rounded(self, how: Rounding) -> Self {
+                match how {
+                    Rounding::Floor => self.floor(),
+                    Rounding::Ceil => self.ceil(),
+                    Rounding::Trunc => self.trunc(),
+                    Rounding::Round => self.round(),
+                }
             }
         }
     )*};
@@ -246,6 +267,61 @@ pub fn sign_bit<T: Scalar>(s: T) -> T {
     } else {
         T::ONE
     }
+}
+
+/// The factor of `x.copysign(s)` that does not depend on `x`, along the tangent: at `s = ±0`
+/// with `ṡ ≠ 0`, the sign `s` takes when it moves, `ṡ.signum()`; elsewhere the sign bit of `s`.
+/// Where that differs from the sign bit, the value jumps there (unless `x = 0`): a departure.
+#[inline(always)]
+pub fn sign_along<T: Scalar>(s: T, ds: T) -> T {
+    let bit = sign_bit(s);
+    if s == T::ZERO && ds != T::ZERO {
+        let moved = ds.sign();
+        if moved != bit {
+            depart();
+        }
+        moved
+    } else {
+        bit
+    }
+}
+
+/// `x.floor()` (with `how`, `ceil`, `trunc`, `round`, and an `as` cast to an integer, which
+/// truncates) along the tangent: the integer of the piece `x + t·ẋ` enters for small `t > 0`.
+/// It differs from the plain rounding where `x` sits on a jump of it (an integer for `floor`,
+/// `ceil` and `trunc`, a half-integer for `round`) and `ẋ` moves it down past the jump (up for
+/// `ceil`, toward zero for `trunc`, …): there the value jumps, a departure. The derivative is 0
+/// either way; the choice matters where the integer picks a piece (`ys[x.floor() as usize]`).
+#[inline(always)]
+pub fn rounded<T: Scalar>(x: T, dx: T, how: Rounding) -> T {
+    let r = x.rounded(how);
+    if dx == T::ZERO || x.nan() {
+        return r;
+    }
+    let one = T::ONE;
+    let half = one / (one + one);
+    let (down, up) = (dx < T::ZERO, dx > T::ZERO);
+    let moved = match how {
+        Rounding::Floor if x == r && down => r - one,
+        Rounding::Ceil if x == r && up => r + one,
+        Rounding::Trunc if x == r && x > T::ZERO && down => r - one,
+        Rounding::Trunc if x == r && x < T::ZERO && up => r + one,
+        // `round` takes halves away from zero: just below `k + ½` (k ≥ 0) it is `k`.
+        Rounding::Round if (x - x.rounded(Rounding::Trunc)).abs() == half => {
+            if x > T::ZERO && down {
+                r - one
+            } else if x < T::ZERO && up {
+                r + one
+            } else {
+                r
+            }
+        }
+        _ => r,
+    };
+    if moved != r {
+        depart();
+    }
+    moved
 }
 
 /// Whether `x.clamp(lo, hi)` takes the piece `lo`: `x < lo`, or `x == lo` and `ẋ < l̇o`. At a

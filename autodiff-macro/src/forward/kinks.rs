@@ -73,6 +73,17 @@ pub fn jvp_exact(f: &mut Func, active: &[bool], tys: &mut Types, pv: TokenStream
     }
 }
 
+/// The runtime's `kinks::Rounding` of a rounding method.
+fn rounding(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "floor" => "Floor",
+        "ceil" => "Ceil",
+        "trunc" => "Trunc",
+        "round" => "Round",
+        _ => return None,
+    })
+}
+
 /// Which comparison helper of the runtime decides `a op b` along the tangents.
 fn comparison(op: &syn::BinOp) -> Option<&'static str> {
     Some(match op {
@@ -112,6 +123,53 @@ impl Fwd<'_> {
             }
             InstKind::Match { .. } => {
                 self.tie_aware_guards(b, i, out);
+                false
+            }
+            InstKind::Prim {
+                prim,
+                ref args,
+                unwrap: false,
+            } if rounding(prim.name()).is_some() && self.tan.contains_key(&args[0]) => {
+                let how = rounding(prim.name()).expect("a rounding");
+                self.rounded(b, i, args[0], how, out);
+                true
+            }
+            // A call of a helper the macro does not see whose result is an integer (`let i:
+            // usize = locate(xs, t);`, `ys[i]`): its plain result would choose the piece at a
+            // tie, whatever the direction.
+            InstKind::Call { ref path, ref args }
+                if self.discrete_result(i) && args.iter().any(|a| self.tan.contains_key(a)) =>
+            {
+                let name = quote!(#path).to_string().replace(' ', "");
+                self.discrete_of_differentiated(i, &format!("`{name}(..)`"));
+                false
+            }
+            InstKind::Method {
+                ref name,
+                recv,
+                ref args,
+                ..
+            } if self.discrete_result(i)
+                && !crate::prim::is_discrete_method(&name.to_string())
+                && !crate::lower::calls::is_shape_query(&name.to_string())
+                && std::iter::once(&recv)
+                    .chain(args)
+                    .any(|a| self.tan.contains_key(a)) =>
+            {
+                self.discrete_of_differentiated(i, &format!("`.{name}(..)`"));
+                false
+            }
+            // `x as usize` of a differentiated float truncates: the integer entered.
+            InstKind::Cast { value, ref ty }
+                if crate::types::is_inactive_type(ty) && self.tan.contains_key(&value) =>
+            {
+                let before = out.pop();
+                debug_assert_eq!(before, Some(i));
+                let t = self.rounded_value(b, value, "Trunc", out);
+                out.push(i);
+                if let InstKind::Cast { value, .. } = &mut self.f.insts[i.index()].kind {
+                    *value = t;
+                }
                 false
             }
             InstKind::Prim {
@@ -271,7 +329,17 @@ impl Fwd<'_> {
         let ty = self.tys.of(y);
         let dx = self.tan0(b, x, out);
         let c = self.decide(b, out, "abs_nonneg", &[x, dx], |t| quote!(#(#t),*), None);
-        let sign = s.map(|s| self.decide(b, out, "sign_bit", &[s], |t| quote!(#(#t),*), Some(ty)));
+        let sign = s.map(|s| {
+            let ds = self.tan0(b, s, out);
+            self.decide(
+                b,
+                out,
+                "sign_along",
+                &[s, ds],
+                |t| quote!(#(#t),*),
+                Some(ty),
+            )
+        });
         let piece = |fw: &mut Self, blk: Block, out: &mut Vec<Inst>, negate: bool| {
             let z = fw.emit_primal(blk, out, InstKind::Const(quote!(0.0)), Ty::Lit);
             let (mut v, mut dv) = if negate {
@@ -341,6 +409,65 @@ impl Fwd<'_> {
         });
         self.select(i, below, then, els);
         true
+    }
+
+    /// `x.floor()` (`ceil`, `trunc`, `round`): the integer the piece entered along the tangent
+    /// has (the runtime's `kinks::rounded`); its derivative is `0` either way.
+    fn rounded(&mut self, b: Block, i: Inst, x: Value, how: &str, out: &mut Vec<Inst>) {
+        let before = out.pop();
+        debug_assert_eq!(before, Some(i));
+        let ty = self.tys.of(self.f.inst(i).results[0]);
+        let x = self.by_value(b, x, ty, out);
+        let dx = self.tan0(b, x, out);
+        out.push(i);
+        let pv = self.pv();
+        let how = ident(how);
+        self.f.insts[i.index()].kind = InstKind::Opaque {
+            tokens: quote!(#pv::kinks::rounded(__ad_k0, __ad_k1, #pv::kinks::Rounding::#how)),
+            uses: vec![(ident("__ad_k0"), x), (ident("__ad_k1"), dx)],
+            mac: None,
+        };
+    }
+
+    /// Whether the result of `i` is data (an integer, a `bool`).
+    fn discrete_result(&self, i: Inst) -> bool {
+        let results = &self.f.inst(i).results;
+        results.len() == 1 && self.f.value(results[0]).kind == Kind::Discrete
+    }
+
+    /// The error for `what`, a call computing data from differentiated values (instruction `i`).
+    fn discrete_of_differentiated(&mut self, i: Inst, what: &str) {
+        let msg = format!(
+            "{what} computes an integer (or other data) from a differentiated value, and in \
+             `kinks = exact` its plain result would choose the piece at a tie whatever the \
+             direction; compute the choice in this function with comparisons (`if t < xs[i + \
+             1] {{ .. }}`) or with `floor`, `ceil`, `round`, `trunc` or an `as` cast of the \
+             float, which this mode decides along the direction"
+        );
+        let span = self.f.inst(i).span;
+        self.state().errors.push(syn::Error::new(span, msg));
+    }
+
+    /// A new value: `x` rounded `how` along its tangent (see [`Self::rounded`]).
+    fn rounded_value(&mut self, b: Block, x: Value, how: &str, out: &mut Vec<Inst>) -> Value {
+        let dx = self.tan0(b, x, out);
+        let pv = self.pv();
+        let how = ident(how);
+        let ty = self.tys.of(x);
+        let tokens = quote!(#pv::kinks::rounded(__ad_k0, __ad_k1, #pv::kinks::Rounding::#how));
+        let uses = vec![(ident("__ad_k0"), x), (ident("__ad_k1"), dx)];
+        let v = self.emit(
+            b,
+            out,
+            InstKind::Opaque {
+                tokens,
+                uses,
+                mac: None,
+            },
+            ty,
+        );
+        self.f.values[v.index()].kind = Kind::Discrete;
+        v
     }
 
     /// `x.signum()`: at `±0` the sign of the tangent, elsewhere the plain value; its derivative
