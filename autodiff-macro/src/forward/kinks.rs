@@ -418,15 +418,8 @@ impl Fwd<'_> {
         debug_assert_eq!(before, Some(i));
         let ty = self.tys.of(self.f.inst(i).results[0]);
         let x = self.by_value(b, x, ty, out);
-        let dx = self.tan0(b, x, out);
+        self.f.insts[i.index()].kind = self.rounding_of(b, x, how, out);
         out.push(i);
-        let pv = self.pv();
-        let how = ident(how);
-        self.f.insts[i.index()].kind = InstKind::Opaque {
-            tokens: quote!(#pv::kinks::rounded(__ad_k0, __ad_k1, #pv::kinks::Rounding::#how)),
-            uses: vec![(ident("__ad_k0"), x), (ident("__ad_k1"), dx)],
-            mac: None,
-        };
     }
 
     /// Whether the result of `i` is data (an integer, a `bool`).
@@ -450,24 +443,22 @@ impl Fwd<'_> {
 
     /// A new value: `x` rounded `how` along its tangent (see [`Self::rounded`]).
     fn rounded_value(&mut self, b: Block, x: Value, how: &str, out: &mut Vec<Inst>) -> Value {
-        let dx = self.tan0(b, x, out);
-        let pv = self.pv();
-        let how = ident(how);
         let ty = self.tys.of(x);
-        let tokens = quote!(#pv::kinks::rounded(__ad_k0, __ad_k1, #pv::kinks::Rounding::#how));
-        let uses = vec![(ident("__ad_k0"), x), (ident("__ad_k1"), dx)];
-        let v = self.emit(
-            b,
-            out,
-            InstKind::Opaque {
-                tokens,
-                uses,
-                mac: None,
-            },
-            ty,
-        );
+        let kind = self.rounding_of(b, x, how, out);
+        let v = self.emit(b, out, kind, ty);
         self.f.values[v.index()].kind = Kind::Discrete;
         v
+    }
+
+    /// The runtime's `kinks::rounded` of `x` and its tangent.
+    fn rounding_of(&mut self, b: Block, x: Value, how: &str, out: &mut Vec<Inst>) -> InstKind {
+        let dx = self.tan0(b, x, out);
+        let (pv, how) = (self.pv(), ident(how));
+        InstKind::Opaque {
+            tokens: quote!(#pv::kinks::rounded(__ad_k0, __ad_k1, #pv::kinks::Rounding::#how)),
+            uses: vec![(ident("__ad_k0"), x), (ident("__ad_k1"), dx)],
+            mac: None,
+        }
     }
 
     /// `x.signum()`: at `±0` the sign of the tangent, elsewhere the plain value; its derivative
