@@ -1580,3 +1580,60 @@ fn a_labeled_loop_with_a_value() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// `&&` and `||` whose right operand changes variables: a closure that records what it looked
+// at, a block that accumulates. The right operand runs only where the left does not decide;
+// its changes were dropped (the value was 4 where it is 2).
+// ---------------------------------------------------------------------------------------------
+
+/// s = Σ_{x > 0.4} x + Σ_{x > 0.4} x (the closure sees the elements above 0.4 only).
+#[differentiate]
+fn recorded_hits(x: &[f64]) -> f64 {
+    let mut seen = 0.0;
+    let mut check = |v: f64| {
+        seen += v;
+        v > 0.0
+    };
+    let mut s = 0.0;
+    for &v in x {
+        if v > 0.4 && check(v) {
+            s += v;
+        }
+    }
+    s + seen
+}
+
+/// acc sums the elements up to 0.8 (`||` short-circuits above), s those above 0.8 or met once
+/// acc passed 1.
+#[differentiate]
+fn accumulated_or(x: &[f64]) -> f64 {
+    let mut acc = 0.0;
+    let mut s = 0.0;
+    for &v in x {
+        if v > 0.8 || {
+            acc += v;
+            acc > 1.0
+        } {
+            s += v;
+        }
+    }
+    s * 2.0 + acc
+}
+
+#[test]
+fn short_circuits_that_change_variables() {
+    let x = [0.3, 0.5, 0.9, 0.2, -0.4, 0.6];
+    let (y, g) = recorded_hits_grad(&x);
+    assert_eq!(y, recorded_hits(&x));
+    close("value", y, 2.0 * (0.5 + 0.9 + 0.6), 1e-15);
+    assert_eq!(g, vec![0.0, 2.0, 2.0, 0.0, 0.0, 2.0]);
+    // acc: 0.3, 0.8, (0.9 skips), 1.05, 0.65, 1.25: s = 0.9 + 0.25 + 0.6.
+    let x = [0.3, 0.5, 0.9, 0.25, -0.4, 0.6];
+    let (y, g) = accumulated_or_grad(&x);
+    assert_eq!(y, accumulated_or(&x));
+    close("value", y, 2.0 * (0.9 + 0.25 + 0.6) + 1.25, 1e-12);
+    assert_eq!(g, vec![1.0, 1.0, 2.0, 3.0, 1.0, 3.0]);
+    let r = gradcheck(|p: &Vec<f64>| accumulated_or(p), &x.to_vec(), &g);
+    assert!(r.passed(), "{r}");
+}

@@ -8,9 +8,60 @@ impl Lowering {
     /// Comparisons, `&&`, `||` and bit operations: discrete results. Their operands are
     /// lowered as values (so the derivative sees what they read); `&&` and `||` evaluate
     /// their right side only when Rust would, as an `if`.
+    /// Whether evaluating `e` may change a variable: an assignment, a call of a local closure
+    /// (which may change what it captures), a method that changes its receiver (`st.pop()`).
+    fn changes_variables(&self, e: &Expr) -> bool {
+        use syn::visit::Visit;
+        struct Changes<'a> {
+            lw: &'a Lowering,
+            found: bool,
+        }
+        impl<'ast> Visit<'ast> for Changes<'_> {
+            fn visit_expr(&mut self, e: &'ast Expr) {
+                match e {
+                    Expr::Assign(_) => self.found = true,
+                    Expr::Binary(b) if is_compound_assign(&b.op) => self.found = true,
+                    Expr::Call(c) => {
+                        if let Expr::Path(p) = &*c.func {
+                            let closure = p.path.get_ident().is_some_and(|id| {
+                                self.lw
+                                    .lookup(&id.to_string())
+                                    .is_some_and(|s| self.lw.env[s].closure.is_some())
+                            });
+                            self.found |= closure;
+                        }
+                    }
+                    Expr::MethodCall(mc) => {
+                        self.found |=
+                            crate::prim::places::MutId::find(&mc.method.to_string()).is_some()
+                    }
+                    _ => {}
+                }
+                syn::visit::visit_expr(self, e);
+            }
+        }
+        let mut c = Changes {
+            lw: self,
+            found: false,
+        };
+        c.visit_expr(e);
+        c.found
+    }
+
     pub(super) fn logic(&mut self, b: Block, bin: &syn::ExprBinary) -> Option<Value> {
         use syn::BinOp as B;
         let span = bin.span();
+        if matches!(bin.op, B::And(_) | B::Or(_)) && self.changes_variables(&bin.right) {
+            // The right operand changes variables (`x > 0.4 && check(x)` of a closure that
+            // counts, `{ acc += v; acc > 1.0 }`): the `if` it is, whose arm's changes reach
+            // what follows where it runs.
+            let (left, right) = (&bin.left, &bin.right);
+            let e: Expr = match bin.op {
+                B::And(_) => syn::parse_quote_spanned!(span=> if #left { #right } else { false }),
+                _ => syn::parse_quote_spanned!(span=> if #left { true } else { #right }),
+            };
+            return self.expr(b, &e, true);
+        }
         if matches!(bin.op, B::And(_) | B::Or(_)) {
             let l = self.expr(b, &bin.left, true)?;
             let then = self.f.new_block();
