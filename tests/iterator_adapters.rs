@@ -1433,3 +1433,76 @@ fn open_ranges_zipped_with_sequences() {
     // Σ (k + 1)·uₖ + Σ k·uₖ²: ∂uₖ = k + 1 + 2k·uₖ.
     assert_eq!(g, vec![1.0, 2.0 + 4.0, 3.0 + 12.0]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// A `map` closure that changes a variable (an exponential moving average) before `skip` or
+// `step_by`: Rust runs it for every item pulled through it, the dropped ones too, and
+// the generated code ran it only for the items kept (30.1 where the value is 24.8).
+// ---------------------------------------------------------------------------------------------
+
+#[differentiate]
+fn ema_after_burn_in(x: &[f64], alpha: f64) -> f64 {
+    let mut ema = 0.0;
+    x.iter()
+        .map(|&v| {
+            ema = alpha * v + (1.0 - alpha) * ema;
+            ema
+        })
+        .skip(2)
+        .map(|e| e * e)
+        .sum::<f64>()
+}
+
+#[differentiate]
+fn ema_decimated(x: &[f64], alpha: f64) -> f64 {
+    let mut ema = 0.0;
+    let s = x
+        .iter()
+        .map(|&v| {
+            ema = alpha * v + (1.0 - alpha) * ema;
+            ema
+        })
+        .step_by(2)
+        .map(|e| e * e)
+        .sum::<f64>();
+    s + ema
+}
+
+/// The same as loops, each sample through the average once.
+fn ema_loop(x: &[f64], alpha: f64, keep: impl Fn(usize) -> bool) -> (f64, f64) {
+    let (mut ema, mut s) = (0.0, 0.0);
+    for (i, &v) in x.iter().enumerate() {
+        ema = alpha * v + (1.0 - alpha) * ema;
+        if keep(i) {
+            s += ema * ema;
+        }
+    }
+    (s, ema)
+}
+
+#[test]
+fn stateful_maps_before_skipping_adapters() {
+    let x = [1.0, 2.0, 3.0, 4.0, 5.0];
+    let alpha = 0.5;
+    let burn_in = ema_loop(&x, alpha, |i| i >= 2).0;
+    assert_eq!(ema_after_burn_in(&x, alpha), burn_in);
+    let (y, (gx, ga)) = ema_after_burn_in_grad(&x, alpha);
+    assert_eq!(y, burn_in);
+    let r = gradcheck(
+        |p: &(Vec<f64>, f64)| ema_after_burn_in(&p.0, p.1),
+        &(x.to_vec(), alpha),
+        &(gx.clone(), ga),
+    );
+    assert!(r.passed(), "{r}");
+    // x₀ reaches every kept average through the state: its derivative is not 0.
+    assert!(gx[0] > 0.1, "{gx:?}");
+    let (s, last) = ema_loop(&x, alpha, |i| i % 2 == 0);
+    let (y, (gx, ga)) = ema_decimated_grad(&x, alpha);
+    assert_eq!(y, s + last);
+    let r = gradcheck(
+        |p: &(Vec<f64>, f64)| ema_decimated(&p.0, p.1),
+        &(x.to_vec(), alpha),
+        &(gx, ga),
+    );
+    assert!(r.passed(), "{r}");
+}

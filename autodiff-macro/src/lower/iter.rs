@@ -736,7 +736,39 @@ impl Lowering {
             revs: 0,
             seq: false,
         };
+        // A closure that changes variables (`map(|v| { ema = .. })`) runs once per item pulled
+        // through it, as Rust runs it: before a `skip` or `step_by`, for the items they drop
+        // too (the adapters then count the items that reach them).
+        let mut stateful = false;
         for (i, (name, mc)) in c.adapters.iter().enumerate() {
+            let drops_later = c.adapters[i + 1..]
+                .iter()
+                .any(|(n, _)| matches!(*n, "skip" | "step_by"));
+            let closure = mc.args.last().filter(|_| {
+                matches!(
+                    *name,
+                    "map"
+                        | "filter"
+                        | "inspect"
+                        | "take_while"
+                        | "skip_while"
+                        | "scan"
+                        | "flat_map"
+                        | "filter_map"
+                        | "map_while"
+                )
+            });
+            let runs_state = closure.is_some_and(|f| self.stateful_closure(f));
+            if *name == "take" && stateful && st.seq {
+                self.err_at(
+                    &mc.method,
+                    "`take` after a closure that changes variables, in a chain whose items are \
+                     counted as they come: the closure would run once more than Rust runs it; \
+                     write a `for` loop with a counter and `break`",
+                );
+                return None;
+            }
+            stateful |= runs_state;
             let stage = match *name {
                 "map" | "filter" if mc.args.len() == 1 => {
                     let f = &mc.args[0];
@@ -936,7 +968,7 @@ impl Lowering {
                     return None;
                 }
             };
-            if stage.is_sequential() || st.seq {
+            if stage.is_sequential() || st.seq || (runs_state && drops_later) {
                 if matches!(stage, Stage::Rev) {
                     let elementwise = st.rest.iter().all(Stage::is_elementwise);
                     if elementwise && !matches!(st.src, Src::Chain(_)) {

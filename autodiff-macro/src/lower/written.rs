@@ -10,7 +10,18 @@ impl Lowering {
     /// their right side only when Rust would, as an `if`.
     /// Whether evaluating `e` may change a variable: an assignment, a call of a local closure
     /// (which may change what it captures), a method that changes its receiver (`st.pop()`).
-    fn changes_variables(&self, e: &Expr) -> bool {
+    /// Whether the closure an adapter is given (`|v| { ema = .. }`, or a local closure by
+    /// name) changes variables when it runs.
+    pub(super) fn stateful_closure(&self, f: &Expr) -> bool {
+        match super::chain::strip(f) {
+            Expr::Closure(cl) => self.changes_variables(&cl.body),
+            e => self
+                .closure_named(e)
+                .is_some_and(|def| self.changes_variables(&def.expr.body)),
+        }
+    }
+
+    pub(super) fn changes_variables(&self, e: &Expr) -> bool {
         use syn::visit::Visit;
         struct Changes<'a> {
             lw: &'a Lowering,
