@@ -735,6 +735,44 @@ fn roundings_take_the_integer_entered() {
     assert_eq!((y, g.1), (5.0, 4.0));
 }
 
+#[differentiate(kinks = exact)]
+fn squared(v: f64) -> f64 {
+    v * v
+}
+
+/// p = x², then p where p > 1, else 1 + (p − 1)/2: at x = 1 the slope is 2 moving up, 1 moving
+/// down.
+#[differentiate(kinks = exact)]
+fn soft_clip_of_call(x: f64) -> f64 {
+    let p = squared(x);
+    if p > 1.0 { p } else { 1.0 + 0.5 * (p - 1.0) }
+}
+
+/// The larger of the last two, or their mean: a tie at x₀ = x₁.
+#[differentiate(kinks = exact)]
+fn popped_max(x: &[f64]) -> f64 {
+    let mut st = x.to_vec();
+    let a = st.pop().unwrap();
+    let b = st.pop().unwrap();
+    if b > a { b } else { 0.5 * (a + b) }
+}
+
+/// Comparisons of values the lowering compares through a reference (a call's result, an
+/// element taken out of a `Vec` by `pop`): the tangent of the value decides the tie. It went
+/// unread, and the plain comparison chose the piece whatever the direction.
+#[test]
+fn comparisons_of_call_results_and_popped_elements() {
+    for (v, slope) in [(1.0, 2.0), (-1.0, 1.0)] {
+        let (y, d, pullback) = soft_clip_of_call_vjp_along(1.0, v);
+        assert_eq!((y, d, pullback(1.0)), (1.0, slope * v, slope), "along {v}");
+    }
+    // Moving x₀ up, b = x₀ wins: gradient (1, 0); moving it down, the mean: (½, ½).
+    let (_, d, pullback) = popped_max_vjp_along(&[1.0, 1.0], &vec![1.0, 0.0]);
+    assert_eq!((d, pullback(1.0)), (1.0, vec![1.0, 0.0]));
+    let (_, d, pullback) = popped_max_vjp_along(&[1.0, 1.0], &vec![-1.0, 0.0]);
+    assert_eq!((d, pullback(1.0)), (-0.5, vec![0.5, 0.5]));
+}
+
 #[test]
 fn branches_take_the_arm_the_direction_enters() {
     // At x = y = 0: both conditions tie. `if x > y` takes its then-arm where ẋ > ẏ, `x <= 0`

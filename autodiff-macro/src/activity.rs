@@ -106,12 +106,20 @@ pub fn analyze_through_opaque(f: &Func) -> Activity {
 }
 
 /// The operator of the lowering's comparison of two operands, `__ad_a < __ad_b` (also `<=`,
-/// `>`, `>=`), if `tokens` are one.
+/// `>`, `>=`, and operands compared through references, `(*__ad_a) > __ad_b`), if `tokens` are
+/// one.
 pub fn ordering(tokens: &proc_macro2::TokenStream) -> Option<syn::BinOp> {
     let Ok(syn::Expr::Binary(bin)) = syn::parse2::<syn::Expr>(tokens.clone()) else {
         return None;
     };
-    let is = |e: &syn::Expr, name: &str| matches!(e, syn::Expr::Path(p) if p.path.is_ident(name));
+    fn is(e: &syn::Expr, name: &str) -> bool {
+        match e {
+            syn::Expr::Path(p) => p.path.is_ident(name),
+            syn::Expr::Paren(p) => is(&p.expr, name),
+            syn::Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => is(&u.expr, name),
+            _ => false,
+        }
+    }
     (matches!(
         bin.op,
         syn::BinOp::Lt(_) | syn::BinOp::Le(_) | syn::BinOp::Gt(_) | syn::BinOp::Ge(_)

@@ -577,7 +577,16 @@ impl Fwd<'_> {
         if uses.len() != 2 {
             return;
         }
-        let (a, c) = (uses[0].1, uses[1].1);
+        // An operand compared through a reference (`(*__ad_a) > __ad_b` of a call's result,
+        // which might have been a container): the value it refers to, whose tangent decides.
+        let referent = |fw: &Self, v: Value| match fw.f.value(v).def {
+            ValueDef::Result(d, 0) => match fw.f.inst(d).kind {
+                InstKind::Ref(x) => x,
+                _ => v,
+            },
+            _ => v,
+        };
+        let (a, c) = (referent(self, uses[0].1), referent(self, uses[1].1));
         if !self.tan.contains_key(&a) && !self.tan.contains_key(&c) {
             return;
         }
@@ -587,6 +596,8 @@ impl Fwd<'_> {
         out.push(i);
         let (pv, f) = (self.pv(), ident(helper));
         if let InstKind::Opaque { tokens, uses, .. } = &mut self.f.insts[i.index()].kind {
+            uses[0].1 = a;
+            uses[1].1 = c;
             *tokens = quote!(#pv::kinks::#f(__ad_a, __ad_b, __ad_da, __ad_db));
             uses.push((ident("__ad_da"), da));
             uses.push((ident("__ad_db"), dc));
