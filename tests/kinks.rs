@@ -773,6 +773,45 @@ fn comparisons_of_call_results_and_popped_elements() {
     assert_eq!((d, pullback(1.0)), (-0.5, vec![0.5, 0.5]));
 }
 
+#[derive(Clone, autodiff::Differentiable)]
+struct Interval {
+    lo: f64,
+    hi: f64,
+}
+
+/// `kinks = exact` on the methods of an `impl` without the attribute: the items recall the
+/// method (through `Self`) or a copy of the associated function where a tie departs from the
+/// plain comparison (rustc's "cannot find function `dist`" in the generated code before).
+impl Interval {
+    #[differentiate(kinks = exact)]
+    fn dist(&self, x: f64) -> f64 {
+        if x < self.lo {
+            self.lo - x + 1.0
+        } else {
+            (x - self.hi).max(0.0)
+        }
+    }
+
+    #[differentiate(kinks = exact)]
+    fn step(x: f64) -> f64 {
+        if x < 1.0 { x } else { x + 10.0 }
+    }
+}
+
+#[test]
+fn exact_methods_of_impls_without_the_attribute() {
+    let b = Interval { lo: 0.0, hi: 1.0 };
+    let (y, (g, gx)) = b.dist_grad(2.0);
+    assert_eq!((y, g.lo, g.hi, gx), (1.0, 0.0, -1.0, 1.0));
+    // At 0 moving down: the piece lo − x + 1 (slope −1), the value the function's, 0.
+    let still = Interval { lo: 0.0, hi: 0.0 };
+    let (y, d, pullback) = b.dist_vjp_along(0.0, &still, -1.0);
+    let (g, gx) = pullback(1.0);
+    assert_eq!((y, d, g.lo, gx), (0.0, 1.0, 1.0, -1.0));
+    let (y, d, pullback) = Interval::step_vjp_along(1.0, -1.0);
+    assert_eq!((y, d, pullback(1.0)), (11.0, -1.0, 1.0));
+}
+
 #[test]
 fn branches_take_the_arm_the_direction_enters() {
     // At x = y = 0: both conditions tie. `if x > y` takes its then-arm where ẋ > ẏ, `x <= 0`

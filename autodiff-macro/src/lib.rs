@@ -474,10 +474,19 @@ fn expand_checked(
             vjp_along,
             plain: opts.kinks.map(|_| {
                 let name = &func.sig.ident;
-                if IN_IMPL.get() {
+                // A method (`#[differentiate(kinks = exact)]` on it, in an `impl` without the
+                // attribute) is called through `Self`, as in an `impl` with it.
+                let method = func.sig.receiver().is_some();
+                let names_self = syntax_mentions_self(&func.to_token_stream());
+                if IN_IMPL.get() || method || names_self {
                     quote!(Self::#name)
                 } else {
-                    quote!(#name)
+                    // A free function, or an associated one in an `impl` without the attribute,
+                    // which the macro cannot tell apart: a copy of it, which either has.
+                    let mut copy = func.clone();
+                    copy.vis = syn::Visibility::Inherited;
+                    copy.attrs.retain(|a| !a.path().is_ident("doc"));
+                    quote!(({ #copy #name }))
                 }
             }),
         }
@@ -980,3 +989,12 @@ mod tests;
 
 #[cfg(test)]
 mod fuzz;
+
+/// Whether `ts` names `Self` (a method's signature or body).
+fn syntax_mentions_self(ts: &TokenStream2) -> bool {
+    ts.clone().into_iter().any(|t| match t {
+        proc_macro2::TokenTree::Ident(id) => id == "Self",
+        proc_macro2::TokenTree::Group(g) => syntax_mentions_self(&g.stream()),
+        _ => false,
+    })
+}
