@@ -1506,3 +1506,35 @@ fn stateful_maps_before_skipping_adapters() {
     );
     assert!(r.passed(), "{r}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Arithmetic operators as function paths: `fold(0.0, f64::add)`, `Add::add`, `f64::mul(a, b)`.
+// They were taken for functions of the user's (rustc's "no `add_vjp` for `f64`").
+// ---------------------------------------------------------------------------------------------
+
+#[differentiate]
+fn operator_paths(x: &[f64], w: f64) -> f64 {
+    use std::ops::{Add, Mul};
+    let s = x.iter().copied().fold(0.0, f64::add);
+    let t = x.iter().fold(0.0, Add::add);
+    let p = x.iter().copied().fold(1.0, Mul::mul);
+    f64::mul(s, w) + std::ops::Sub::sub(t, p) + std::ops::Neg::neg(w)
+}
+
+#[test]
+fn arithmetic_operators_as_paths() {
+    let x = [1.5, -2.0, 0.5];
+    let w = 3.0;
+    let (s, p) = (0.0, 1.5 * -2.0 * 0.5);
+    let (y, (gx, gw)) = operator_paths_grad(&x, w);
+    assert_eq!(y, operator_paths(&x, w));
+    close("value", y, s * w + s - p - w, 1e-15);
+    // ∂/∂xᵢ = w + 1 − Π_{j≠i} xⱼ, ∂/∂w = Σx − 1.
+    let expected: Vec<f64> = (0..3)
+        .map(|i| w + 1.0 - (0..3).filter(|&j| j != i).map(|j| x[j]).product::<f64>())
+        .collect();
+    for (g, e) in gx.iter().zip(&expected) {
+        close("∂/∂x", *g, *e, 1e-15);
+    }
+    close("∂/∂w", gw, s - 1.0, 1e-15);
+}

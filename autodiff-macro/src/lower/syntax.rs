@@ -372,6 +372,93 @@ pub(super) fn index_names(block: &syn::Block, params: &[syn::Ident]) -> Vec<Stri
     uses.0
 }
 
+/// The arithmetic operators written as paths of functions: `f64::add(a, b)`, `Add::add(a, b)`,
+/// `std::ops::Mul::mul(a, b)` as `a + b`, `a * b`; as values (`fold(0.0, f64::add)`), the
+/// closure `|a, b| a + b` (`|a| -a` of `neg`). They are the operators, which the macro follows;
+/// as calls it took them for functions of the user's (`f64::add_vjp`).
+pub(super) fn desugar_operator_paths(block: &mut syn::Block) {
+    use syn::visit_mut::VisitMut;
+    /// The operator `path` names, with its arity.
+    fn operator(path: &syn::ExprPath) -> Option<(&'static str, usize)> {
+        if path.qself.is_some() || path.path.segments.len() < 2 {
+            return None;
+        }
+        let segs: Vec<String> = path
+            .path
+            .segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect();
+        let (owner, f) = (&segs[segs.len() - 2], &segs[segs.len() - 1]);
+        let op = match f.as_str() {
+            "add" => ("+", 2),
+            "sub" => ("-", 2),
+            "mul" => ("*", 2),
+            "div" => ("/", 2),
+            "rem" => ("%", 2),
+            "neg" => ("-", 1),
+            _ => return None,
+        };
+        let trait_of = match op.0 {
+            "+" => "Add",
+            "-" if op.1 == 2 => "Sub",
+            "-" => "Neg",
+            "*" => "Mul",
+            "/" => "Div",
+            _ => "Rem",
+        };
+        (owner == "f64" || owner == "f32" || owner == trait_of).then_some(op)
+    }
+    struct Operators;
+    impl VisitMut for Operators {
+        fn visit_expr_mut(&mut self, e: &mut Expr) {
+            // A call's path is the callee, not a value: the call is rewritten, then its
+            // operands.
+            let called = matches!(e, Expr::Call(c) if matches!(&*c.func, Expr::Path(p)
+                if operator(p).is_some_and(|(_, n)| n == c.args.len())));
+            if !called {
+                syn::visit_mut::visit_expr_mut(self, e);
+            }
+            let new: Expr = match e {
+                Expr::Call(c) => {
+                    let Expr::Path(p) = &*c.func else { return };
+                    let Some((op, n)) = operator(p) else { return };
+                    if c.args.len() != n {
+                        return;
+                    }
+                    let op: TokenStream = op.parse().expect("an operator");
+                    let span = c.span();
+                    match n {
+                        1 => {
+                            let a = &c.args[0];
+                            syn::parse_quote_spanned!(span=> (#op (#a)))
+                        }
+                        _ => {
+                            let (a, b) = (&c.args[0], &c.args[1]);
+                            syn::parse_quote_spanned!(span=> ((#a) #op (#b)))
+                        }
+                    }
+                }
+                Expr::Path(p) => {
+                    let Some((op, n)) = operator(p) else { return };
+                    let op: TokenStream = op.parse().expect("an operator");
+                    let span = p.span();
+                    match n {
+                        1 => syn::parse_quote_spanned!(span=> (|__ad_x| #op __ad_x)),
+                        _ => syn::parse_quote_spanned!(span=> (|__ad_x, __ad_y| __ad_x #op __ad_y)),
+                    }
+                }
+                _ => return,
+            };
+            *e = new;
+            if called {
+                syn::visit_mut::visit_expr_mut(self, e);
+            }
+        }
+    }
+    Operators.visit_block_mut(block);
+}
+
 /// A parameter of a range type (`r: Range<usize>`, a shard of example numbers, also `&Range`
 /// or `RangeInclusive`) used as a value (`for i in r`, `x[r.clone()]`, `r.clone().rev()`): the
 /// range of its bounds, `(r.start..r.end)` (`(*r.start()..=*r.end())`), which the lowering
