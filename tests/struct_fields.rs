@@ -641,3 +641,87 @@ fn tuple_struct_fields_read_again() {
     assert_eq!(g.0, vec![2.0 * 4.0 * 1.0 * 0.5, 2.0 * 4.0 * 2.0 * 0.5]);
     assert_eq!(g.1, 4.0 * 5.0);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The gradient with respect to the input of a fixed model (`wrt(x)`): methods on the model's
+// fields and elements (`m.enc.layer.forward(x)`, `m.layers[i]`, `for l in &m.layers`), and on
+// the elements of a slice of structs left out (`springs[i].energy(d)`). They were rejected
+// ("no derivative rule for method `forward`"), though followed where the model is
+// differentiated too.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct TanhUnit {
+    w: f64,
+    b: f64,
+}
+
+impl TanhUnit {
+    #[differentiate]
+    fn forward(&self, h: f64) -> f64 {
+        (self.w * h + self.b).tanh()
+    }
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct FixedEncoder {
+    unit: TanhUnit,
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct Fixed {
+    enc: FixedEncoder,
+    units: Vec<TanhUnit>,
+}
+
+#[differentiate(wrt(x))]
+fn saliency(m: &Fixed, x: f64) -> f64 {
+    let mut h = m.enc.unit.forward(x);
+    for l in &m.units {
+        h = l.forward(h);
+    }
+    h + m.units[0].forward(x)
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct Coil {
+    k: f64,
+    rest: f64,
+}
+
+impl Coil {
+    #[differentiate]
+    fn energy(&self, d: f64) -> f64 {
+        let e = d - self.rest;
+        0.5 * self.k * e * e
+    }
+}
+
+#[differentiate(wrt(pos))]
+fn chain_energy(springs: &[Coil], pos: &[f64]) -> f64 {
+    let mut e = 0.0;
+    for i in 0..springs.len() {
+        e += springs[i].energy(pos[i + 1] - pos[i]);
+    }
+    e
+}
+
+#[test]
+fn methods_of_a_fixed_model() {
+    let u = |w: f64, b: f64| TanhUnit { w, b };
+    let m = Fixed {
+        enc: FixedEncoder { unit: u(0.7, 0.1) },
+        units: vec![u(-1.2, 0.3), u(0.5, -0.2)],
+    };
+    let x = 0.4;
+    let (y, g) = saliency_grad(&m, x);
+    assert_eq!(y, saliency(&m, x));
+    let r = autodiff::check::gradcheck(|x: &f64| saliency(&m, *x), &x, &g);
+    assert!(r.passed(), "{r}");
+    let springs = [Coil { k: 2.0, rest: 1.0 }, Coil { k: 0.5, rest: 0.5 }];
+    let pos = [0.0, 1.5, 1.75];
+    // e = ½·2·0.5² + ½·0.5·(−0.25)²; ∂/∂p = (−k₀e₀, k₀e₀ − k₁e₁, k₁e₁).
+    let (y, g) = chain_energy_grad(&springs, &pos);
+    assert_eq!(y, 0.25 + 0.015625);
+    assert_eq!(g, vec![-1.0, 1.0 + 0.125, -0.125]);
+}

@@ -1170,10 +1170,16 @@ impl Lowering {
                 if let Some(ty) = self.local_place_type(p) {
                     return Some(ty);
                 }
-                let n = self.active_param(p).or_else(|| {
-                    let slot = self.lookup(&p.path.get_ident()?.to_string())?;
-                    self.changed_param(slot)
-                })?;
+                // Also a struct parameter `wrt` leaves out (a fixed model whose gradient with
+                // respect to the input is asked for: `m.enc.layer.forward(x)` of `wrt(x)`).
+                let n = self
+                    .active_param(p)
+                    .or_else(|| {
+                        let slot = self.lookup(&p.path.get_ident()?.to_string())?;
+                        self.changed_param(slot)
+                    })
+                    .or_else(|| self.data_struct_param(p))
+                    .or_else(|| self.data_structs_param(p))?;
                 self.param_place_type(n)
             }
             Expr::Field(f) => {
@@ -1981,6 +1987,22 @@ impl Lowering {
                 .iter()
                 .any(|t| ty.segments[0].ident == t.as_str());
         (!param.active && !generic).then_some(n)
+    }
+
+    /// The parameter a path names, if it is a slice, array or `Vec` of structs of the user's
+    /// that `wrt` leaves out (`springs: &[Spring]`): its elements' methods are followed as on
+    /// a differentiated one, and differentiated where given differentiated arguments.
+    fn data_structs_param(&self, p: &syn::ExprPath) -> Option<usize> {
+        let slot = self.lookup(&p.path.get_ident()?.to_string())?;
+        if self.env[slot].mutable {
+            return None;
+        }
+        let ValueDef::Param(n) = self.f.value(self.env[slot].value?).def else {
+            return None;
+        };
+        let param = &self.f.params[n];
+        self.user_struct(elem_type(&param.ty)?)?;
+        (!param.active).then_some(n)
     }
 
     /// Whether a path names a parameter left out of the derivative (by `wrt`, or by its type:
