@@ -725,3 +725,50 @@ fn methods_of_a_fixed_model() {
     assert_eq!(y, 0.25 + 0.015625);
     assert_eq!(g, vec![-1.0, 1.0 + 0.125, -0.125]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// A `#[differentiate] impl` with a helper returning an integer (`fn n(&self) -> usize`) beside
+// the methods: the helper stays as written (it was differentiated too, rustc's "`usize` cannot
+// be differentiated" at the attribute).
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct Affine {
+    w: Vec<f64>,
+    b: f64,
+}
+
+#[differentiate]
+impl Affine {
+    fn n(&self) -> usize {
+        self.w.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.w.is_empty()
+    }
+
+    fn predict(&self, x: &[f64]) -> f64 {
+        let mut z = self.b;
+        for i in 0..self.n() {
+            z += self.w[i] * x[i];
+        }
+        if self.is_empty() { 0.0 } else { z.tanh() }
+    }
+}
+
+#[test]
+fn integer_helpers_in_differentiated_impls() {
+    let m = Affine {
+        w: vec![1.0, 2.0],
+        b: 0.1,
+    };
+    let x = [0.3, -0.2];
+    let (y, (g, gx)) = m.predict_grad(&x);
+    let z = 0.1 + 0.3 - 0.4;
+    assert_eq!(y, f64::tanh(z));
+    let d = 1.0 - z.tanh().powi(2);
+    assert_eq!((g.w, g.b), (vec![d * 0.3, d * -0.2], d));
+    assert_eq!(gx, vec![d, 2.0 * d]);
+    assert_eq!(m.n(), 2);
+}

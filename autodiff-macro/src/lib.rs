@@ -569,6 +569,12 @@ fn expand_impl(attr: TokenStream2, mut imp: syn::ItemImpl) -> TokenStream2 {
                 _ => TokenStream2::new(),
             },
             None if any_marked => continue,
+            // A helper with an integer or `bool` result (`fn n(&self) -> usize`) has no
+            // derivative: it stays as written beside the differentiated methods.
+            None if matches!(&m.sig.output, syn::ReturnType::Type(_, t) if types::is_inactive_type(t)) =>
+            {
+                continue;
+            }
             None => {
                 match block_wrt_missing(&block_wrt, &m.sig) {
                     // The error, and the method expanded with its own list, so that its

@@ -300,6 +300,15 @@ impl Signature {
                  `let (v, found) = h(x); if found > 0.0 { .. }`, and a `?` on another such \
                  function's result becomes `if found == 0.0 { return (0.0, 0.0); }`",
             ));
+        } else if types::is_inactive_type(&ret) {
+            errors.push(syn::Error::new_spanned(
+                &ret,
+                "the result is an integer (or a `bool`, a `char`, a string), which has no \
+                 derivative; leave `#[differentiate]` off this function: a differentiated \
+                 function that calls it runs it as written where it uses the result as one \
+                 (`let i: usize = h(x);`, an index), or return the value as a float (`n as \
+                 f64`)",
+            ));
         } else if types::holds_mixed_tuple(&ret) {
             errors.push(syn::Error::new_spanned(
                 &ret,

@@ -29,3 +29,9 @@ fn largest(xs: &[f64]) -> (f64, usize) {
 }
 
 fn main() {}
+
+// An integer result: the attribute does not belong on the function.
+#[differentiate]
+fn count_positive(xs: &[f64]) -> usize {
+    xs.iter().filter(|&&v| v > 0.0).count()
+}
