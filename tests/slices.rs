@@ -134,3 +134,36 @@ fn split_at_a_computed_position() {
     let (_, g) = halves_dot_grad(&x[..5]);
     assert_eq!(g, vec![0.7, 1.9, 0.3, -1.2, 0.0]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Locals annotated with a reference type (`let t: &f64 = ..`, `let r: &Vec<f64> = row;`): the
+// same as unannotated. The annotation bound a value the lowering had read through the
+// reference (up to 31 rustc errors in the generated code).
+// ---------------------------------------------------------------------------------------------
+
+#[differentiate]
+fn annotated_references(x: &[f64], rows: &[Vec<f64>], w: f64) -> f64 {
+    let r: &f64 = &w;
+    let best: &f64 = x.iter().max_by(|a, b| a.partial_cmp(b).unwrap()).unwrap();
+    let last: &f64 = x.last().unwrap();
+    let mut s = *r * *r + best * 2.0 + x[0] * last;
+    for row in rows {
+        let v: &Vec<f64> = row;
+        let head: &[f64] = &v[..1];
+        s += head[0] * v[v.len() - 1];
+    }
+    s
+}
+
+#[test]
+fn locals_annotated_with_reference_types() {
+    let x = [0.5, 2.0, -1.0];
+    let rows = vec![vec![1.0, 3.0], vec![2.0, 0.5, 4.0]];
+    let w = 1.5;
+    let (y, (gx, grows, gw)) = annotated_references_grad(&x, &rows, w);
+    assert_eq!(y, annotated_references(&x, &rows, w));
+    assert_eq!(y, w * w + 4.0 - 0.5 + 3.0 + 8.0);
+    assert_eq!(gx, vec![-1.0, 2.0, 0.5]);
+    assert_eq!(grows, vec![vec![3.0, 1.0], vec![4.0, 0.0, 2.0]]);
+    assert_eq!(gw, 2.0 * w);
+}

@@ -371,6 +371,7 @@ pub fn lower(item: &syn::ItemFn, active: &[bool], krate: proc_macro2::TokenStrea
     syntax::desugar_range_params(&mut block, &params);
     syntax::desugar_open_ranges_in_zip(&mut block);
     syntax::desugar_operator_paths(&mut block);
+    syntax::strip_reference_annotations(&mut block);
     desugar_forms(&mut block, &mut_refs, &shared_refs, &vectors, &lw.krate);
     let param_names: Vec<syn::Ident> = lw.f.params.iter().map(|p| p.ident.clone()).collect();
     lw.index_names = syntax::index_names(&block, &param_names);

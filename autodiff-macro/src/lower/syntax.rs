@@ -372,6 +372,42 @@ pub(super) fn index_names(block: &syn::Block, params: &[syn::Ident]) -> Vec<Stri
     uses.0
 }
 
+/// `let r: &f64 = ..;` (also `&f32`, `&Vec<f64>`, `&[f64]`, `&[f64; 3]`): the binding without
+/// its annotation, which is what the lowering follows; the value is the same reference. With
+/// it the generated code bound a value the lowering had read through the reference.
+pub(super) fn strip_reference_annotations(block: &mut syn::Block) {
+    use syn::visit_mut::VisitMut;
+    fn plain_reference(ty: &syn::Type) -> bool {
+        let syn::Type::Reference(r) = ty else {
+            return false;
+        };
+        if r.mutability.is_some() {
+            return false;
+        }
+        match &*r.elem {
+            syn::Type::Slice(_) | syn::Type::Array(_) => true,
+            syn::Type::Path(p) if p.qself.is_none() => p
+                .path
+                .segments
+                .last()
+                .is_some_and(|l| matches!(l.ident.to_string().as_str(), "f64" | "f32" | "Vec")),
+            _ => false,
+        }
+    }
+    struct Strip;
+    impl VisitMut for Strip {
+        fn visit_local_mut(&mut self, l: &mut syn::Local) {
+            if let Pat::Type(pt) = &l.pat {
+                if plain_reference(&pt.ty) && matches!(&*pt.pat, Pat::Ident(_)) {
+                    l.pat = (*pt.pat).clone();
+                }
+            }
+            syn::visit_mut::visit_local_mut(self, l);
+        }
+    }
+    Strip.visit_block_mut(block);
+}
+
 /// The arithmetic operators written as paths of functions: `f64::add(a, b)`, `Add::add(a, b)`,
 /// `std::ops::Mul::mul(a, b)` as `a + b`, `a * b`; as values (`fold(0.0, f64::add)`), the
 /// closure `|a, b| a + b` (`|a| -a` of `neg`). They are the operators, which the macro follows;
