@@ -167,3 +167,39 @@ fn locals_annotated_with_reference_types() {
     assert_eq!(grows, vec![vec![3.0, 1.0], vec![4.0, 0.0, 2.0]]);
     assert_eq!(gw, 2.0 * w);
 }
+
+// ---------------------------------------------------------------------------------------------
+// A `for` loop over an array literal of slices or `Vec`s (`for r in [a, b]`,
+// `[a.to_vec(), b.to_vec()]`, `[&x[..k], &x[k..]]`): the array needed its elements to be `Copy`
+// (rustc's `Vec<f64>: Copy`, `[&[f64]; 2]: IndexAdjoint`).
+// ---------------------------------------------------------------------------------------------
+
+/// s ← s/2 + Σ sin(rᵢ) over the two parts, then the halves of x.
+#[differentiate]
+fn over_parts(a: &[f64], b: &[f64], x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for r in [a, b] {
+        s = s * 0.5 + r.iter().map(|v| v.sin()).sum::<f64>();
+    }
+    for r in [a.to_vec(), b.to_vec()] {
+        s += r[0] * r[r.len() - 1];
+    }
+    let k = x.len() / 2;
+    for h in [&x[..k], &x[k..]] {
+        s += h.iter().sum::<f64>() * h[0];
+    }
+    s
+}
+
+#[test]
+fn loops_over_arrays_of_slices() {
+    let (a, b, x) = ([0.5, 1.0], [2.0], [1.0, 2.0, 3.0, 4.0]);
+    let (y, (ga, gb, gx)) = over_parts_grad(&a, &b, &x);
+    assert_eq!(y, over_parts(&a, &b, &x));
+    let expected = 0.5 * (0.5f64.sin() + 1.0f64.sin()) + 2.0f64.sin() + 0.5 + 4.0 + 3.0 + 21.0;
+    assert!((y - expected).abs() < 1e-12, "{y} vs {expected}");
+    assert_eq!(ga, vec![0.5 * 0.5f64.cos() + 1.0, 0.5 * 1.0f64.cos() + 0.5]);
+    assert_eq!(gb, vec![2.0f64.cos() + 2.0 * 2.0]);
+    // (x₀ + x₁)·x₀ + (x₂ + x₃)·x₂.
+    assert_eq!(gx, vec![2.0 * 1.0 + 2.0, 1.0, 2.0 * 3.0 + 4.0, 3.0]);
+}

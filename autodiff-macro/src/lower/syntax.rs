@@ -372,6 +372,47 @@ pub(super) fn index_names(block: &syn::Block, params: &[syn::Ident]) -> Vec<Stri
     uses.0
 }
 
+/// `for r in [a, b]` of slices or `Vec`s (`[a.to_vec(), b.to_vec()]`, `[&x[..k], &x[k..]]`):
+/// the loop over `vec![a.to_vec(), b.to_vec()]`, the same items (as `Vec`s) in the same order,
+/// which the lowering follows (an array of them needed its elements to be `Copy`). `containers` are the parameters
+/// that are slices or `Vec`s. An array of floats or of expressions of them (`[x, 2.0 * y]`)
+/// stays an array.
+pub(super) fn vec_loops_over_containers(block: &mut syn::Block, containers: &[String]) {
+    use syn::visit_mut::VisitMut;
+    /// An element that holds a container: a reference, `to_vec()`/`clone()`, `vec![..]`, a
+    /// slice or range index.
+    fn container(e: &Expr) -> bool {
+        match e {
+            Expr::Reference(_) => true,
+            Expr::Paren(p) => container(&p.expr),
+            Expr::MethodCall(mc) => matches!(mc.method.to_string().as_str(), "to_vec" | "to_owned"),
+            Expr::Macro(m) => m.mac.path.is_ident("vec"),
+            _ => false,
+        }
+    }
+    struct Loops<'a>(&'a [String]);
+    impl VisitMut for Loops<'_> {
+        fn visit_expr_for_loop_mut(&mut self, f: &mut syn::ExprForLoop) {
+            if let Expr::Array(a) = &*f.expr {
+                let slices = |e: &Expr| {
+                    matches!(e, Expr::Path(p) if p.path.get_ident()
+                        .is_some_and(|id| self.0.contains(&id.to_string())))
+                };
+                if !a.elems.is_empty() && a.elems.iter().all(|e| container(e) || slices(e)) {
+                    // Borrowed ones copied: a `Vec` of slices is not followed.
+                    let elems = a.elems.iter().map(|e| match e {
+                        Expr::MethodCall(_) | Expr::Macro(_) => quote::quote!(#e),
+                        e => quote::quote!((#e).to_vec()),
+                    });
+                    f.expr = Box::new(syn::parse_quote_spanned!(a.span()=> vec![#(#elems),*]));
+                }
+            }
+            syn::visit_mut::visit_expr_for_loop_mut(self, f);
+        }
+    }
+    Loops(containers).visit_block_mut(block);
+}
+
 /// `let r: &f64 = ..;` (also `&f32`, `&Vec<f64>`, `&[f64]`, `&[f64; 3]`): the binding without
 /// its annotation, which is what the lowering follows; the value is the same reference. With
 /// it the generated code bound a value the lowering had read through the reference.
