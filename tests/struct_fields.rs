@@ -772,3 +772,68 @@ fn integer_helpers_in_differentiated_impls() {
     assert_eq!(gx, vec![d, 2.0 * d]);
     assert_eq!(m.n(), 2);
 }
+
+// ---------------------------------------------------------------------------------------------
+// A local copy of a `Copy` struct parameter by assignment (`let mut b = b0;`, `let mut b =
+// *b0;`), then its methods in a loop: rejected as a `Vec`'s mutation ("`b.step(..)` may change
+// `b`"), where `b0.clone()` was followed.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug, Differentiable)]
+struct Oscillator {
+    x: f64,
+    v: f64,
+}
+
+#[differentiate]
+impl Oscillator {
+    fn step(self, dt: f64, k: f64) -> Oscillator {
+        Oscillator {
+            x: self.x + dt * self.v,
+            v: self.v - dt * k * self.x,
+        }
+    }
+
+    fn energy(&self, k: f64) -> f64 {
+        0.5 * self.v * self.v + 0.5 * k * self.x * self.x
+    }
+}
+
+#[differentiate]
+fn rollout_by_value(b0: Oscillator, k: f64) -> f64 {
+    let mut b = b0;
+    let mut es = 0.0;
+    for _ in 0..10 {
+        b = b.step(0.05, k);
+        es += b.energy(k);
+    }
+    es
+}
+
+#[differentiate]
+fn rollout_by_reference(b0: &Oscillator, k: f64) -> f64 {
+    let mut b = *b0;
+    let mut es = 0.0;
+    for _ in 0..10 {
+        b = b.step(0.05, k);
+        es += b.energy(k);
+    }
+    es
+}
+
+#[test]
+fn copies_of_copy_struct_parameters() {
+    let b0 = Oscillator { x: 0.5, v: -0.2 };
+    let k = 2.0;
+    let (y, (g, gk)) = rollout_by_value_grad(b0, k);
+    assert_eq!(y, rollout_by_value(b0, k));
+    let r = autodiff::check::gradcheck(
+        |p: &(Oscillator, f64)| rollout_by_value(p.0, p.1),
+        &(b0, k),
+        &(g, gk),
+    );
+    assert!(r.passed(), "{r}");
+    let (y2, (g2, gk2)) = rollout_by_reference_grad(&b0, k);
+    assert_eq!(y2, y);
+    assert_eq!((g2.x, g2.v, gk2), (g.x, g.v, gk));
+}

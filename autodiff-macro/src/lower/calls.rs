@@ -1451,6 +1451,14 @@ impl Lowering {
             {
                 Some(self.copy_type(&mc.receiver))
             }
+            // `let mut b = b0;` (`*b0`) of a parameter of a `Copy` struct: a copy of it.
+            (Pat::Ident(_), Expr::Path(p)) if self.names_param(p) => Some(self.copy_type(init)),
+            (Pat::Ident(_), Expr::Unary(u))
+                if matches!(u.op, syn::UnOp::Deref(_))
+                    && matches!(chain::strip(&u.expr), Expr::Path(p) if self.names_param(p)) =>
+            {
+                Some(self.copy_type(&u.expr))
+            }
             // `let s = State::new(..);` (`State::default()`): a constructor by its
             // conventional name returns the type it is called on (not `Vec::new()`).
             (Pat::Ident(_), Expr::Call(_)) => built_struct(init).map(Some),
@@ -1987,6 +1995,13 @@ impl Lowering {
                 .iter()
                 .any(|t| ty.segments[0].ident == t.as_str());
         (!param.active && !generic).then_some(n)
+    }
+
+    /// Whether a path names a parameter (not a local of that name since).
+    fn names_param(&self, p: &syn::ExprPath) -> bool {
+        self.path_slot(p)
+            .and_then(|slot| self.env[slot].value)
+            .is_some_and(|v| matches!(self.f.value(v).def, ValueDef::Param(_)))
     }
 
     /// The parameter a path names, if it is a slice, array or `Vec` of structs of the user's
