@@ -1637,3 +1637,37 @@ fn short_circuits_that_change_variables() {
     let r = gradcheck(|p: &Vec<f64>| accumulated_or(p), &x.to_vec(), &g);
     assert!(r.passed(), "{r}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// A `loop` as a match arm's value without braces (`0 => loop { break x * 2.0; },`): rejected
+// ("`break` with a value is followed where ..."), though the same arm in braces was followed.
+// ---------------------------------------------------------------------------------------------
+
+/// y = 2x (m = 0, by a loop), x² + 1 (m = 1, by a loop that runs twice) or x; then y·x.
+#[differentiate]
+fn loop_arms(x: f64, m: usize) -> f64 {
+    let y = match m {
+        0 => loop {
+            break x * 2.0;
+        },
+        1 => {
+            let mut k = 0;
+            loop {
+                k += 1;
+                if k == 2 {
+                    break x * x + 1.0;
+                }
+            }
+        }
+        _ => x,
+    };
+    y * x
+}
+
+#[test]
+fn loops_as_match_arm_values() {
+    let x = 1.5;
+    assert_eq!(loop_arms_grad(x, 0), (2.0 * x * x, 4.0 * x));
+    assert_eq!(loop_arms_grad(x, 1), ((x * x + 1.0) * x, 3.0 * x * x + 1.0));
+    assert_eq!(loop_arms_grad(x, 2), (x * x, 2.0 * x));
+}

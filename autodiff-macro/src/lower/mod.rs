@@ -372,6 +372,7 @@ pub fn lower(item: &syn::ItemFn, active: &[bool], krate: proc_macro2::TokenStrea
     syntax::desugar_open_ranges_in_zip(&mut block);
     syntax::desugar_operator_paths(&mut block);
     syntax::strip_reference_annotations(&mut block);
+    syntax::loops_of_arms_in_blocks(&mut block);
     let containers: Vec<String> = lw
         .f
         .params

@@ -413,6 +413,23 @@ pub(super) fn vec_loops_over_containers(block: &mut syn::Block, containers: &[St
     Loops(containers).visit_block_mut(block);
 }
 
+/// A `loop` written as a match arm's value (`0 => loop { break x * 2.0; },`): the arm's block
+/// `{ loop { .. } }`, whose value the lowering follows (the same value).
+pub(super) fn loops_of_arms_in_blocks(block: &mut syn::Block) {
+    use syn::visit_mut::VisitMut;
+    struct Arms;
+    impl VisitMut for Arms {
+        fn visit_arm_mut(&mut self, arm: &mut syn::Arm) {
+            if let Expr::Loop(l) = &*arm.body {
+                let span = l.span();
+                arm.body = Box::new(syn::parse_quote_spanned!(span=> { #l }));
+            }
+            syn::visit_mut::visit_arm_mut(self, arm);
+        }
+    }
+    Arms.visit_block_mut(block);
+}
+
 /// `let r: &f64 = ..;` (also `&f32`, `&Vec<f64>`, `&[f64]`, `&[f64; 3]`): the binding without
 /// its annotation, which is what the lowering follows; the value is the same reference. With
 /// it the generated code bound a value the lowering had read through the reference.
