@@ -837,3 +837,44 @@ fn copies_of_copy_struct_parameters() {
     assert_eq!(y2, y);
     assert_eq!((g2.x, g2.v, gk2), (g.x, g.v, gk));
 }
+
+/// Copies into `mut` locals of an element (`balls[0]`, `*balls.last().unwrap()`) and a field
+/// (`w.ball`), their methods then called in a loop.
+#[derive(Clone, Copy, Debug, Differentiable)]
+struct World {
+    ball: Oscillator,
+    k: f64,
+}
+
+#[differentiate]
+fn copies_into_locals(balls: &[Oscillator], w: &World) -> f64 {
+    let mut a = balls[0];
+    let mut b = *balls.last().unwrap();
+    let mut c = w.ball;
+    for _ in 0..3 {
+        a = a.step(0.1, w.k);
+        b = b.step(0.05, w.k);
+        c = c.step(0.2, w.k);
+    }
+    a.energy(w.k) + b.energy(w.k) * 2.0 + c.energy(1.0)
+}
+
+#[test]
+fn copies_of_elements_fields_and_results() {
+    let balls = vec![
+        Oscillator { x: 0.5, v: -0.2 },
+        Oscillator { x: -1.0, v: 0.3 },
+    ];
+    let w = World {
+        ball: Oscillator { x: 0.2, v: 0.7 },
+        k: 1.5,
+    };
+    let (y, (gb, gw)) = copies_into_locals_grad(&balls, &w);
+    assert_eq!(y, copies_into_locals(&balls, &w));
+    let r = autodiff::check::gradcheck(
+        |p: &(Vec<Oscillator>, World)| copies_into_locals(&p.0, &p.1),
+        &(balls.clone(), w),
+        &(gb, gw),
+    );
+    assert!(r.passed(), "{r}");
+}

@@ -1444,7 +1444,12 @@ impl Lowering {
             chain::strip(init),
             Expr::Struct(_) | Expr::Call(_) | Expr::Block(_)
         ) && built_struct(init).is_some();
-        let ty = match (pat, chain::strip(init)) {
+        // `let mut b = *balls.last().unwrap();`, `*b0`: the copy has the type of what is read.
+        let read = match chain::strip(init) {
+            Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => chain::strip(&u.expr),
+            e => e,
+        };
+        let ty = match (pat, read) {
             (Pat::Ident(_), Expr::Struct(_)) => built_struct(init).map(Some),
             (Pat::Ident(_), Expr::MethodCall(mc))
                 if mc.args.is_empty() && (mc.method == "clone" || mc.method == "to_owned") =>
@@ -1452,12 +1457,17 @@ impl Lowering {
                 Some(self.copy_type(&mc.receiver))
             }
             // `let mut b = b0;` (`*b0`) of a parameter of a `Copy` struct: a copy of it.
-            (Pat::Ident(_), Expr::Path(p)) if self.names_param(p) => Some(self.copy_type(init)),
-            (Pat::Ident(_), Expr::Unary(u))
-                if matches!(u.op, syn::UnOp::Deref(_))
-                    && matches!(chain::strip(&u.expr), Expr::Path(p) if self.names_param(p)) =>
+            (Pat::Ident(_), Expr::Path(p)) if self.names_param(p) => Some(self.copy_type(read)),
+            // `let mut b = w.ball;`: a copy of a field.
+            (Pat::Ident(_), Expr::Field(_)) => Some(self.copy_type(read)),
+            // A copy of an element of a slice of them (`let mut b = balls[0];`), or what a
+            // method of the struct returned (`let mut b = b0.step(dt);`): the type the macro
+            // knows the value to have.
+            (Pat::Ident(_), Expr::Index(_) | Expr::MethodCall(_) | Expr::Call(_))
+                if self.env.last().is_some_and(|b| b.struct_ty.is_some()) =>
             {
-                Some(self.copy_type(&u.expr))
+                let ty = self.env.last().and_then(|b| b.struct_ty.clone());
+                Some(ty.map(|t| quote!(#t)))
             }
             // `let s = State::new(..);` (`State::default()`): a constructor by its
             // conventional name returns the type it is called on (not `Vec::new()`).
