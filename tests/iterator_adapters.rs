@@ -1538,3 +1538,51 @@ fn arithmetic_operators_as_paths() {
     }
     close("∂/∂w", gw, s - 1.0, 1e-15);
 }
+
+/// A `scan` closure changes only its own state: `nth` and `take` after it are followed (the
+/// check for closures that change variables rejected them).
+#[differentiate]
+fn scan_nth(x: &[f64]) -> f64 {
+    x.iter()
+        .scan(0.0, |s, &v| {
+            *s = *s * 0.5 + v;
+            Some(*s)
+        })
+        .nth(3)
+        .unwrap_or(0.0)
+}
+
+#[differentiate]
+fn scan_take_skip(x: &[f64]) -> f64 {
+    x.iter()
+        .scan(0.0, |s, &v| {
+            *s += v;
+            Some(*s)
+        })
+        .take(4)
+        .skip(2)
+        .map(|c| c * c)
+        .sum::<f64>()
+}
+
+#[test]
+fn scans_before_nth_and_take() {
+    let x = [0.3, 0.5, 0.9, 0.2, -0.4];
+    let (y, g) = scan_nth_grad(&x);
+    assert_eq!(y, scan_nth(&x));
+    assert_eq!(g, vec![0.125, 0.25, 0.5, 1.0, 0.0]);
+    // c₂ = x₀ + x₁ + x₂, c₃ = c₂ + x₃: 2c₂ + 2c₃ for x₀..x₂, 2c₃ for x₃.
+    let (y, g) = scan_take_skip_grad(&x);
+    assert_eq!(y, scan_take_skip(&x));
+    let (c2, c3) = (1.7, 1.9);
+    let expected = [
+        2.0 * (c2 + c3),
+        2.0 * (c2 + c3),
+        2.0 * (c2 + c3),
+        2.0 * c3,
+        0.0,
+    ];
+    for (a, e) in g.iter().zip(expected) {
+        close("∂/∂x", *a, e, 1e-12);
+    }
+}

@@ -878,3 +878,64 @@ fn copies_of_elements_fields_and_results() {
     );
     assert!(r.passed(), "{r}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// A struct's own methods named like a `Vec`'s (`clear`, `swap`) on a local built by a struct
+// literal: taken for the `Vec`'s (rustc's E0271, "`swap` takes 2 argument(s)"), a regression of
+// the change that kept a `Vec` alias's `push`.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct Accumulator {
+    v: Vec<f64>,
+    s: f64,
+}
+
+#[differentiate]
+impl Accumulator {
+    fn clear(&mut self) {
+        self.s = 0.0;
+    }
+
+    fn swap(&mut self, x: f64) {
+        let t = self.s;
+        self.s = x * self.v[0];
+        self.v[0] = t;
+    }
+}
+
+#[differentiate]
+fn literal_clear(a0: &Accumulator, x: f64) -> f64 {
+    let mut a = Accumulator {
+        v: a0.v.clone(),
+        s: a0.s,
+    };
+    a.clear();
+    a.v[0] * 2.0 + a.s * x
+}
+
+#[differentiate]
+fn literal_swap(a0: &Accumulator, x: f64) -> f64 {
+    let mut a = Accumulator {
+        v: a0.v.clone(),
+        s: a0.s,
+    };
+    a.swap(x);
+    a.v[0] * 2.0 + a.s * 3.0
+}
+
+#[test]
+fn own_vec_named_methods_of_literal_locals() {
+    let a = Accumulator {
+        v: vec![0.5, -0.3],
+        s: 0.2,
+    };
+    let (y, (ga, gx)) = literal_clear_grad(&a, 1.3);
+    assert_eq!((y, gx), (1.0, 0.0));
+    assert_eq!((ga.v, ga.s), (vec![2.0, 0.0], 0.0));
+    // v₀ ← s, s ← x·v₀: 2s + 3x·v₀.
+    let (y, (ga, gx)) = literal_swap_grad(&a, 1.3);
+    assert_eq!(y, 2.0 * 0.2 + 3.0 * 1.3 * 0.5);
+    assert_eq!(gx, 1.5);
+    assert_eq!((ga.v, ga.s), (vec![3.0 * 1.3, 0.0], 2.0));
+}

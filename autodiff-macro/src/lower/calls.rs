@@ -1494,10 +1494,19 @@ impl Lowering {
             // A struct of integers (`Lcg { state: seed }` of `seed: u64`) is data, as one of
             // integer literals is (see `built_struct`).
             let data = self.data_struct(init);
+            let mut made = None;
             if let Some(binding) = self.env.last_mut().filter(|b| pi.ident == b.name) {
                 if !data {
                     binding.built = built && ty.is_some();
+                    made = binding.value.filter(|_| binding.built).zip(ty.clone());
                     binding.place_ty = ty;
+                }
+            }
+            // The value a literal or constructor made is the struct (its own `clear`, `swap`,
+            // `push` are its methods, not a `Vec`'s).
+            if let Some((v, ty)) = made {
+                if let Ok(path) = syn::parse2::<syn::Path>(ty) {
+                    self.struct_values.push((v, path));
                 }
             }
             return;

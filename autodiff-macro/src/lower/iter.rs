@@ -762,9 +762,10 @@ impl Lowering {
             if *name == "take" && stateful && st.seq {
                 self.err_at(
                     &mc.method,
-                    "`take` after a closure that changes variables, in a chain whose items are \
-                     counted as they come: the closure would run once more than Rust runs it; \
-                     write a `for` loop with a counter and `break`",
+                    "`take` (or `nth`, which is made of it here) after a closure that changes \
+                     variables, in a chain whose items are counted as they come: the closure \
+                     would run once more than Rust runs it; write a `for` loop with a counter \
+                     and `break`",
                 );
                 return None;
             }

@@ -12,26 +12,56 @@ impl Lowering {
     /// (which may change what it captures), a method that changes its receiver (`st.pop()`).
     /// Whether the closure an adapter is given (`|v| { ema = .. }`, or a local closure by
     /// name) changes variables when it runs.
+    /// Changes to what the closure binds itself (`scan`'s state, `|s, &v| { *s += v; .. }`,
+    /// its own locals) stay inside it and do not count.
     pub(super) fn stateful_closure(&self, f: &Expr) -> bool {
+        let changes = |cl: &syn::ExprClosure| {
+            use syn::visit::Visit;
+            let mut own = syntax::BoundNames::default();
+            cl.inputs.iter().for_each(|p| own.visit_pat(p));
+            own.visit_expr(&cl.body);
+            self.changes_variables_but(&cl.body, &own.0)
+        };
         match super::chain::strip(f) {
-            Expr::Closure(cl) => self.changes_variables(&cl.body),
-            e => self
-                .closure_named(e)
-                .is_some_and(|def| self.changes_variables(&def.expr.body)),
+            Expr::Closure(cl) => changes(cl),
+            e => self.closure_named(e).is_some_and(|def| changes(&def.expr)),
         }
     }
 
     pub(super) fn changes_variables(&self, e: &Expr) -> bool {
+        self.changes_variables_but(e, &[])
+    }
+
+    /// [`Self::changes_variables`], not counting assignments to the names `own`.
+    fn changes_variables_but(&self, e: &Expr, own: &[String]) -> bool {
         use syn::visit::Visit;
         struct Changes<'a> {
             lw: &'a Lowering,
+            own: &'a [String],
             found: bool,
+        }
+        /// The variable an assignment's target is part of (`*s`, `acc.x`, `v[i]`).
+        fn root(e: &Expr) -> Option<String> {
+            match e {
+                Expr::Path(p) => p.path.get_ident().map(|i| i.to_string()),
+                Expr::Unary(u) => root(&u.expr),
+                Expr::Field(f) => root(&f.base),
+                Expr::Index(i) => root(&i.expr),
+                Expr::Paren(p) => root(&p.expr),
+                _ => None,
+            }
+        }
+        impl Changes<'_> {
+            fn assigned(&mut self, target: &Expr) {
+                let inside = root(target).is_some_and(|r| self.own.contains(&r));
+                self.found |= !inside;
+            }
         }
         impl<'ast> Visit<'ast> for Changes<'_> {
             fn visit_expr(&mut self, e: &'ast Expr) {
                 match e {
-                    Expr::Assign(_) => self.found = true,
-                    Expr::Binary(b) if is_compound_assign(&b.op) => self.found = true,
+                    Expr::Assign(a) => self.assigned(&a.left),
+                    Expr::Binary(b) if is_compound_assign(&b.op) => self.assigned(&b.left),
                     Expr::Call(c) => {
                         if let Expr::Path(p) = &*c.func {
                             let closure = p.path.get_ident().is_some_and(|id| {
@@ -53,6 +83,7 @@ impl Lowering {
         }
         let mut c = Changes {
             lw: self,
+            own,
             found: false,
         };
         c.visit_expr(e);
