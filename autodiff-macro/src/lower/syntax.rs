@@ -413,6 +413,18 @@ pub(super) fn vec_loops_over_containers(block: &mut syn::Block, containers: &[St
     Loops(containers).visit_block_mut(block);
 }
 
+/// The variable an assignment's target is part of (`*s`, `acc.x`, `v[i]`, `(v)`).
+pub(super) fn assigned_root(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Path(p) => p.path.get_ident().map(|i| i.to_string()),
+        Expr::Field(f) => assigned_root(&f.base),
+        Expr::Index(ix) => assigned_root(&ix.expr),
+        Expr::Paren(p) => assigned_root(&p.expr),
+        Expr::Unary(u) => assigned_root(&u.expr),
+        _ => None,
+    }
+}
+
 /// A `loop` written as a match arm's value (`0 => loop { break x * 2.0; },`): the arm's block
 /// `{ loop { .. } }`, whose value the lowering follows (the same value).
 pub(super) fn loops_of_arms_in_blocks(block: &mut syn::Block) {
@@ -2587,19 +2599,9 @@ pub(super) fn desugar_forms(
     /// calls a method on it (other than a few that only read), or names it in a macro.
     fn changes_any(stmt: &Stmt, names: &[String]) -> bool {
         struct Changes<'a>(&'a [String], bool);
-        fn root(e: &Expr) -> Option<String> {
-            match e {
-                Expr::Path(p) => p.path.get_ident().map(|i| i.to_string()),
-                Expr::Field(f) => root(&f.base),
-                Expr::Index(ix) => root(&ix.expr),
-                Expr::Paren(p) => root(&p.expr),
-                Expr::Unary(u) => root(&u.expr),
-                _ => None,
-            }
-        }
         impl Changes<'_> {
             fn hit(&mut self, e: &Expr) {
-                if root(e).is_some_and(|r| self.0.contains(&r)) {
+                if assigned_root(e).is_some_and(|r| self.0.contains(&r)) {
                     self.1 = true;
                 }
             }

@@ -40,20 +40,9 @@ impl Lowering {
             own: &'a [String],
             found: bool,
         }
-        /// The variable an assignment's target is part of (`*s`, `acc.x`, `v[i]`).
-        fn root(e: &Expr) -> Option<String> {
-            match e {
-                Expr::Path(p) => p.path.get_ident().map(|i| i.to_string()),
-                Expr::Unary(u) => root(&u.expr),
-                Expr::Field(f) => root(&f.base),
-                Expr::Index(i) => root(&i.expr),
-                Expr::Paren(p) => root(&p.expr),
-                _ => None,
-            }
-        }
         impl Changes<'_> {
             fn assigned(&mut self, target: &Expr) {
-                let inside = root(target).is_some_and(|r| self.own.contains(&r));
+                let inside = syntax::assigned_root(target).is_some_and(|r| self.own.contains(&r));
                 self.found |= !inside;
             }
         }
