@@ -489,8 +489,10 @@ impl Lowering {
                     self.err(
                         span,
                         format!(
-                            "`{name}` may be unassigned here: give it a value where it is declared \
-                             (`let {name} = 0.0;`)"
+                            "`{name}` may be unassigned here (a loop or a branch carries it \
+                             before it has a value): give it one where it is declared (`let mut \
+                             {name} = 0.0;`, `0` for an integer), or declare it where it is first \
+                             assigned (`let mut {name} = i;` inside the loop)"
                         ),
                     );
                     let v = self.inst1(
