@@ -426,11 +426,35 @@ pub(super) fn assigned_root(e: &Expr) -> Option<String> {
 }
 
 /// A `loop` written as a match arm's value (`0 => loop { break x * 2.0; },`): the arm's block
-/// `{ loop { .. } }`, whose value the lowering follows (the same value).
+/// `{ loop { .. } }`, whose value the lowering follows (the same value). And a loop that ends
+/// the body of another loop without `;` (as rustfmt leaves `loop { .. break 'outer; .. }`): a
+/// statement, as the body's value is `()` either way.
 pub(super) fn loops_of_arms_in_blocks(block: &mut syn::Block) {
     use syn::visit_mut::VisitMut;
     struct Arms;
+    /// The last statement of a loop's body, an inner loop without `;`, made a statement.
+    fn tail_loop_as_statement(body: &mut syn::Block) {
+        if let Some(Stmt::Expr(e @ (Expr::Loop(_) | Expr::ForLoop(_) | Expr::While(_)), semi)) =
+            body.stmts.last_mut()
+        {
+            if semi.is_none() {
+                *semi = Some(syn::Token![;](e.span()));
+            }
+        }
+    }
     impl VisitMut for Arms {
+        fn visit_expr_for_loop_mut(&mut self, l: &mut syn::ExprForLoop) {
+            tail_loop_as_statement(&mut l.body);
+            syn::visit_mut::visit_expr_for_loop_mut(self, l);
+        }
+        fn visit_expr_while_mut(&mut self, l: &mut syn::ExprWhile) {
+            tail_loop_as_statement(&mut l.body);
+            syn::visit_mut::visit_expr_while_mut(self, l);
+        }
+        fn visit_expr_loop_mut(&mut self, l: &mut syn::ExprLoop) {
+            tail_loop_as_statement(&mut l.body);
+            syn::visit_mut::visit_expr_loop_mut(self, l);
+        }
         fn visit_arm_mut(&mut self, arm: &mut syn::Arm) {
             if let Expr::Loop(l) = &*arm.body {
                 let span = l.span();
