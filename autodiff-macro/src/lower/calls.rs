@@ -135,7 +135,7 @@ const FLOAT_ALIASES: &[&str] = &[
 ];
 
 /// The element type of a slice, array or `Vec` type (behind a shared reference).
-fn elem_type(ty: &syn::Type) -> Option<&syn::Type> {
+pub(super) fn elem_type(ty: &syn::Type) -> Option<&syn::Type> {
     match ty {
         syn::Type::Reference(r) if r.mutability.is_none() => elem_type(&r.elem),
         syn::Type::Slice(s) => Some(&s.elem),
@@ -1460,9 +1460,9 @@ impl Lowering {
             (Pat::Ident(_), Expr::Path(p)) if self.names_param(p) => Some(self.copy_type(read)),
             // `let mut b = w.ball;`: a copy of a field.
             (Pat::Ident(_), Expr::Field(_)) => Some(self.copy_type(read)),
-            // A copy of an element of a slice of them (`let mut b = balls[0];`), or what a
-            // method of the struct returned (`let mut b = b0.step(dt);`): the type the macro
-            // knows the value to have.
+            // A copy of an element of a slice of them (`let mut b = balls[0];`), or another value
+            // `struct_type_of` knows to be one (what the struct's operator returned,
+            // `V2::sub(a, b)`): that type. (Not yet what any method of it returned.)
             (Pat::Ident(_), Expr::Index(_) | Expr::MethodCall(_) | Expr::Call(_))
                 if self.env.last().is_some_and(|b| b.struct_ty.is_some()) =>
             {
@@ -1995,17 +1995,10 @@ impl Lowering {
     /// (`Spring::energy(spring, x)`), so that a differentiated argument is differentiated
     /// through `energy_vjp`, and with none the call runs as written.
     pub(super) fn data_struct_param(&self, p: &syn::ExprPath) -> Option<usize> {
-        let id = p.path.get_ident()?;
-        if id == "self" {
+        if p.path.is_ident("self") {
             return None;
         }
-        let slot = self.lookup(&id.to_string())?;
-        if self.env[slot].mutable {
-            return None;
-        }
-        let ValueDef::Param(n) = self.f.value(self.env[slot].value?).def else {
-            return None;
-        };
+        let n = self.unchanged_param(p)?;
         let param = &self.f.params[n];
         let (ty, _) = crate::types::struct_path(&param.ty)?;
         let generic = ty.segments.len() == 1
@@ -2027,16 +2020,22 @@ impl Lowering {
     /// that `wrt` leaves out (`springs: &[Spring]`): its elements' methods are followed as on
     /// a differentiated one, and differentiated where given differentiated arguments.
     fn data_structs_param(&self, p: &syn::ExprPath) -> Option<usize> {
+        let n = self.unchanged_param(p)?;
+        let param = &self.f.params[n];
+        self.user_struct(elem_type(&param.ty)?)?;
+        (!param.active).then_some(n)
+    }
+
+    /// The parameter a path names through a binding that is not `mut` (so still its value).
+    fn unchanged_param(&self, p: &syn::ExprPath) -> Option<usize> {
         let slot = self.lookup(&p.path.get_ident()?.to_string())?;
         if self.env[slot].mutable {
             return None;
         }
-        let ValueDef::Param(n) = self.f.value(self.env[slot].value?).def else {
-            return None;
-        };
-        let param = &self.f.params[n];
-        self.user_struct(elem_type(&param.ty)?)?;
-        (!param.active).then_some(n)
+        match self.f.value(self.env[slot].value?).def {
+            ValueDef::Param(n) => Some(n),
+            _ => None,
+        }
     }
 
     /// Whether a path names a parameter left out of the derivative (by `wrt`, or by its type:

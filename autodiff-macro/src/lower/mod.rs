@@ -373,20 +373,12 @@ pub fn lower(item: &syn::ItemFn, active: &[bool], krate: proc_macro2::TokenStrea
     syntax::desugar_operator_paths(&mut block);
     syntax::strip_reference_annotations(&mut block);
     syntax::loops_of_arms_in_blocks(&mut block);
-    let containers: Vec<String> = lw
-        .f
-        .params
-        .iter()
-        .filter(|p| {
-            let mut t = &p.ty;
-            while let syn::Type::Reference(r) = t {
-                t = &r.elem;
-            }
-            matches!(t, syn::Type::Slice(_))
-                || matches!(t, syn::Type::Path(tp) if tp.path.segments.last().is_some_and(|l| l.ident == "Vec"))
-        })
-        .map(|p| p.ident.to_string())
-        .collect();
+    let containers: Vec<String> =
+        lw.f.params
+            .iter()
+            .filter(|p| calls::elem_type(&p.ty).is_some())
+            .map(|p| p.ident.to_string())
+            .collect();
     syntax::vec_loops_over_containers(&mut block, &containers);
     desugar_forms(&mut block, &mut_refs, &shared_refs, &vectors, &lw.krate);
     let param_names: Vec<syn::Ident> = lw.f.params.iter().map(|p| p.ident.clone()).collect();

@@ -374,9 +374,9 @@ pub(super) fn index_names(block: &syn::Block, params: &[syn::Ident]) -> Vec<Stri
 
 /// `for r in [a, b]` of slices or `Vec`s (`[a.to_vec(), b.to_vec()]`, `[&x[..k], &x[k..]]`):
 /// the loop over `vec![a.to_vec(), b.to_vec()]`, the same items (as `Vec`s) in the same order,
-/// which the lowering follows (an array of them needed its elements to be `Copy`). `containers` are the parameters
-/// that are slices or `Vec`s. An array of floats or of expressions of them (`[x, 2.0 * y]`)
-/// stays an array.
+/// which the lowering follows (an array of them needed its elements to be `Copy`). `containers`
+/// are the parameters that are slices, arrays or `Vec`s. An array of floats or of expressions
+/// of them (`[x, 2.0 * y]`) stays an array.
 pub(super) fn vec_loops_over_containers(block: &mut syn::Block, containers: &[String]) {
     use syn::visit_mut::VisitMut;
     /// An element that holds a container: a reference, `to_vec()`/`clone()`, `vec![..]`, a
