@@ -164,6 +164,40 @@ pub use autodiff_macro::Differentiable;
 ///   (`*e *= 3.0`) and through `*v.last_mut().unwrap()`; element reads `*v.first().unwrap()`,
 ///   `v.last().copied().unwrap()`, `*v.get(i).unwrap()`. Another method that may change such
 ///   a container holding differentiated values is a compile error.
+/// - **Containers whose length changes** (`clear`, `truncate`, `resize`, `fill`, an element
+///   popped and never read, a `Vec` a loop rebuilds or shortens): their adjoints make zero
+///   elements from the length alone. Floats, arrays of floats and parameter structs of those
+///   (`Vec<Particle>` with `Particle { x: f64, v: [f64; 3] }`) have such a zero; a struct with an
+///   ndarray or `Vec` field does not, and such a program fails to build (`cargo build`, not
+///   `cargo check`: the check runs when the generated code is instantiated):
+///
+///   ```compile_fail,E0080
+///   use autodiff::{Differentiable, differentiate};
+///   use ndarray::Array1;
+///
+///   #[derive(Clone, Differentiable)]
+///   struct Layer {
+///       w: Array1<f64>,
+///       b: f64,
+///   }
+///
+///   #[differentiate]
+///   fn layer(x: f64, k: f64) -> Layer {
+///       Layer { w: Array1::from_elem(2, x * k), b: x }
+///   }
+///
+///   #[differentiate]
+///   fn f(x: f64) -> f64 {
+///       let mut ls = Vec::new();
+///       for i in 0..4 {
+///           ls.push(layer(x, i as f64));
+///       }
+///       ls.truncate(2); // the zero of a `Layer` needs the length of `w`
+///       ls.iter().map(|l| l.w.sum() * l.b).sum()
+///   }
+///
+///   let _ = f_grad(1.0);
+///   ```
 /// - Shape queries (`len`, `is_empty`, `nrows`, `ncols`, `shape`, `dim`, `raw_dim`) and
 ///   `Option`s of discrete values (`k.unwrap_or(1)`) run as written.
 ///

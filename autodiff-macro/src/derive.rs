@@ -130,6 +130,7 @@ fn derive(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
     let field_types = field_types(input, &fields);
     let literal = literal_fns(input);
     let m: Vec<&syn::Member> = fields.iter().map(|f| &f.member).collect();
+    let tys: Vec<&syn::Type> = fields.iter().map(|f| f.ty).collect();
     // Clippy takes the bounds, spanned at the user's field types, for the user's code: the
     // `allow` keeps it from linting them (`type_repetition_in_bounds` and the like).
     Ok(quote! {
@@ -146,6 +147,13 @@ fn derive(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
             #[automatically_derived]
             impl #impl_generics #d for #name #ty_generics #where_clause {
                 type Scalar = __AdScalar;
+
+                const SHAPELESS_ZERO: bool = true #( && <#tys as #d>::SHAPELESS_ZERO )*;
+
+                #[inline]
+                fn shapeless_zero() -> Self {
+                    Self { #( #m: <#tys as #d>::shapeless_zero(), )* }
+                }
 
                 #[inline]
                 fn zero_like(&self) -> Self {

@@ -41,8 +41,7 @@ use ndarray::{Array, Dimension};
 /// [`FloatArgRules`]: crate::rules::FloatArgRules
 /// [`HasShape`]: crate::rules::HasShape
 pub trait Real:
-    ScalarElem
-    + Copy
+    Copy
     + PartialOrd
     + core::fmt::Debug
     + core::fmt::Display
@@ -84,15 +83,31 @@ pub trait Real:
     fn is_finite(&self) -> bool;
 }
 
+/// Asserts at compile time that a container's element type has a zero without a shape
+/// (`$holds` is its [`Differentiable::SHAPELESS_ZERO`] or a [`ZerosOfShape::FROM_SHAPE`]). Each function the generated code calls asserts it in
+/// its own body, so that the error names the instantiation at the user's code. The elements of
+/// a container whose length changes: `clear`, `truncate`, `resize`, an element popped and never
+/// read, and a loop that rebuilds the container or changes its length have adjoints that make
+/// zero elements from the length alone.
+macro_rules! assert_shapeless_zero {
+    ($holds:expr) => {
+        const {
+            assert!(
+                $holds,
+                "a container whose length changes holds elements whose zero needs a shape \
+                 (`Vec`s, ndarray arrays, or parameter structs with such fields): `clear`, \
+                 `truncate`, `resize`, an element popped and never read, and a loop that \
+                 rebuilds the container or changes its length have adjoints that make zero \
+                 elements from the length alone; keep the container's length fixed and write \
+                 its elements by index"
+            )
+        }
+    };
+}
+pub(crate) use assert_shapeless_zero;
+
 macro_rules! impl_real {
     ($($t:ty),*) => {$(
-        impl ScalarElem for $t {
-            const ZERO_ELEM: Self = 0.0;
-            #[inline(always)]
-            fn add_elem(&mut self, other: Self) {
-                *self += other;
-            }
-        }
         impl Real for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -110,40 +125,6 @@ macro_rules! impl_real {
     )*};
 }
 impl_real!(f32, f64);
-
-/// The elements of a container whose adjoint a mutation that drops or overwrites elements
-/// (`clear`, `truncate`, `resize`, `fill`), or a loop that changes the container's length, can
-/// make from the length alone: floats and fixed-size arrays of them (the points of a
-/// `Vec<[f64; 2]>`), whose zero needs no shape. A `Vec` of parameter structs has no such
-/// adjoint (a struct's zero needs its fields' shapes), which this trait's message says where it
-/// is needed.
-#[diagnostic::on_unimplemented(
-    message = "a container of `{Self}` whose length changes is differentiated where its elements are floats or arrays of floats",
-    label = "changes the length of a container of `{Self}` that holds differentiated values",
-    note = "`clear`, `truncate`, `resize` and `fill`, an element popped and never read \
-            (`ps.pop();`), and a loop that changes the length of a `Vec` of structs it carries \
-            (`while let Some(p) = ps.pop()`) have adjoints that make \
-            zeros of elements from the length alone, and a zero of a parameter struct needs its \
-            fields' shapes; build a new `Vec` with `push` instead, or read the elements by index \
-            in a `for` loop over `0..ps.len()`"
-)]
-pub trait ScalarElem: Copy {
-    /// `0`.
-    const ZERO_ELEM: Self;
-    /// `self += other`, elementwise for arrays.
-    fn add_elem(&mut self, other: Self);
-}
-
-/// A fixed-size array of floats (or of such arrays) is zero without a shape: `[0.0; N]`.
-impl<T: ScalarElem, const N: usize> ScalarElem for [T; N] {
-    const ZERO_ELEM: Self = [T::ZERO_ELEM; N];
-    #[inline]
-    fn add_elem(&mut self, other: Self) {
-        for (a, b) in self.iter_mut().zip(other) {
-            a.add_elem(b);
-        }
-    }
-}
 
 /// The callback of [`Differentiable::zip_leaves_mut`]: a leaf of `self` beside the matching leaf
 /// of the other value.
@@ -168,6 +149,25 @@ pub trait Differentiable: Clone {
 
     /// A zero of the same shape.
     fn zero_like(&self) -> Self;
+
+    /// Whether a zero of this type exists without a value to take its shape from
+    /// ([`shapeless_zero`](Differentiable::shapeless_zero)): floats, fixed-size arrays of them,
+    /// and tuples and parameter structs of those. Not `Vec`s and ndarray arrays, whose zero has
+    /// a length. A `Vec` of such elements has a zero of any length: the adjoint of a `Vec` of
+    /// parameter structs a loop rebuilds or resizes.
+    const SHAPELESS_ZERO: bool = false;
+
+    /// The zero that needs no shape, where [`SHAPELESS_ZERO`](Differentiable::SHAPELESS_ZERO)
+    /// holds.
+    fn shapeless_zero() -> Self
+    where
+        Self: Sized,
+    {
+        panic!(
+            "`{}` has no zero without a value to take its shape from",
+            core::any::type_name::<Self>()
+        )
+    }
 
     /// `self += other`. Shapes must agree; a mismatch panics with both shapes in the message.
     fn add_assign(&mut self, other: &Self);
@@ -217,6 +217,11 @@ pub trait Differentiable: Clone {
 
 impl<T: Real> Differentiable for T {
     type Scalar = T;
+    const SHAPELESS_ZERO: bool = true;
+    #[inline(always)]
+    fn shapeless_zero() -> Self {
+        T::ZERO
+    }
     #[inline(always)]
     fn zero_like(&self) -> Self {
         T::ZERO
@@ -295,6 +300,10 @@ impl<T: Differentiable> Differentiable for Vec<T> {
 /// An array of differentiable values, elementwise like `Vec`.
 impl<T: Differentiable, const N: usize> Differentiable for [T; N] {
     type Scalar = T::Scalar;
+    const SHAPELESS_ZERO: bool = T::SHAPELESS_ZERO;
+    fn shapeless_zero() -> Self {
+        core::array::from_fn(|_| T::shapeless_zero())
+    }
     fn zero_like(&self) -> Self {
         self.each_ref().map(Differentiable::zero_like)
     }
@@ -388,6 +397,8 @@ macro_rules! impl_tuple {
     ($($name:ident $idx:tt),+) => {
         impl<S: Real, $($name: Differentiable<Scalar = S>),+> Differentiable for ($($name,)+) {
             type Scalar = S;
+            const SHAPELESS_ZERO: bool = true $(&& $name::SHAPELESS_ZERO)+;
+            fn shapeless_zero() -> Self { ($($name::shapeless_zero(),)+) }
             fn zero_like(&self) -> Self { ($(self.$idx.zero_like(),)+) }
             fn add_assign(&mut self, other: &Self) { $(self.$idx.add_assign(&other.$idx);)+ }
             fn scale(&mut self, s: S) { $(self.$idx.scale(s);)+ }
@@ -412,6 +423,7 @@ macro_rules! impl_tuple_shape {
         }
         impl<$($name: ZerosOfShape),+> ZerosOfShape for ($($name,)+) {
             type Tangent = ($($name::Tangent,)+);
+            const FROM_SHAPE: bool = true $(&& $name::FROM_SHAPE)+;
             fn zeros(dims: &Self::Dims) -> Self::Tangent {
                 ($($name::zeros(&dims.$idx),)+)
             }
@@ -697,6 +709,7 @@ where
     }
     #[inline(always)]
     fn take_at(&mut self, at: AtShape<usize, S>) -> T {
+        assert_shapeless_zero!(S::FROM_SHAPE);
         core::mem::replace(&mut self[at.index], S::zeros(&at.dims))
     }
     #[inline(always)]
@@ -718,6 +731,7 @@ where
     }
     #[inline(always)]
     fn take_at(&mut self, at: AtShape<usize, S>) -> T {
+        assert_shapeless_zero!(S::FROM_SHAPE);
         core::mem::replace(&mut self[at.index], S::zeros(&at.dims))
     }
     #[inline(always)]
@@ -731,6 +745,10 @@ where
 pub trait ZerosOfShape: crate::rules::HasShape {
     /// The gradient type.
     type Tangent;
+    /// Whether [`zeros`](ZerosOfShape::zeros) exists for this type: not for a `Vec` whose
+    /// elements' zero needs a shape of its own, which the length does not give. Each function
+    /// the generated code calls asserts it, so that the error points at the user's code.
+    const FROM_SHAPE: bool = true;
     /// A zero gradient of this shape.
     fn zeros(dims: &Self::Dims) -> Self::Tangent;
 }
@@ -757,6 +775,7 @@ impl<T> core::fmt::Debug for StructShape<T> {
 /// A place borrowed mutably (a `&mut` parameter) has the zero gradient of what it refers to.
 impl<T: ZerosOfShape + ?Sized> ZerosOfShape for &mut T {
     type Tangent = T::Tangent;
+    const FROM_SHAPE: bool = T::FROM_SHAPE;
     fn zeros(dims: &Self::Dims) -> Self::Tangent {
         T::zeros(dims)
     }
@@ -764,7 +783,9 @@ impl<T: ZerosOfShape + ?Sized> ZerosOfShape for &mut T {
 
 /// The shape of a `Vec` is its length, whatever its elements: floats, or parameter structs
 /// (`Vec<Particle>` built with `push`), whose mutations need only the length. A zero of that
-/// shape ([`ZerosOfShape`]) exists for floats only: a struct's zero needs its fields' shapes.
+/// shape ([`ZerosOfShape`]) exists where the elements have a zero without a shape
+/// ([`Differentiable::SHAPELESS_ZERO`]): floats, arrays of floats, and parameter structs of
+/// those.
 impl<T> crate::rules::HasShape for Vec<T> {
     type Dims = usize;
     #[inline(always)]
@@ -773,10 +794,25 @@ impl<T> crate::rules::HasShape for Vec<T> {
     }
 }
 
-impl<T: ScalarElem> ZerosOfShape for Vec<T> {
+/// A zero of `T` made without a shape: `T` has one, as the caller asserted with
+/// [`assert_shapeless_zero`].
+#[inline]
+pub(crate) fn shapeless_zero<T: Differentiable>() -> T {
+    T::shapeless_zero()
+}
+
+/// `len` zeros of `T`, as [`shapeless_zero`] makes one.
+#[inline]
+pub(crate) fn shapeless_zeros<T: Differentiable>(len: usize) -> Vec<T> {
+    let zero = shapeless_zero::<T>();
+    vec![zero; len]
+}
+
+impl<T: Differentiable> ZerosOfShape for Vec<T> {
     type Tangent = Vec<T>;
+    const FROM_SHAPE: bool = T::SHAPELESS_ZERO;
     fn zeros(len: &usize) -> Vec<T> {
-        vec![T::ZERO_ELEM; *len]
+        shapeless_zeros(*len)
     }
 }
 
@@ -788,10 +824,11 @@ impl<T> crate::rules::HasShape for [T] {
     }
 }
 
-impl<T: ScalarElem> ZerosOfShape for [T] {
+impl<T: Differentiable> ZerosOfShape for [T] {
     type Tangent = Vec<T>;
+    const FROM_SHAPE: bool = T::SHAPELESS_ZERO;
     fn zeros(len: &usize) -> Vec<T> {
-        vec![T::ZERO_ELEM; *len]
+        shapeless_zeros(*len)
     }
 }
 
@@ -801,10 +838,11 @@ impl<T, const N: usize> crate::rules::HasShape for [T; N] {
     fn dims(&self) {}
 }
 
-impl<T: ScalarElem, const N: usize> ZerosOfShape for [T; N] {
+impl<T: Differentiable, const N: usize> ZerosOfShape for [T; N] {
     type Tangent = [T; N];
+    const FROM_SHAPE: bool = T::SHAPELESS_ZERO;
     fn zeros(_: &()) -> [T; N] {
-        [T::ZERO_ELEM; N]
+        core::array::from_fn(|_| shapeless_zero())
     }
 }
 

@@ -16,7 +16,9 @@
 use ndarray::{Array, ArrayBase, Axis, DataMut, Dimension, LinalgScalar};
 
 use crate::Real;
-use crate::differentiable::{Differentiable, ScalarElem};
+use crate::differentiable::{
+    Differentiable, assert_shapeless_zero, shapeless_zero, shapeless_zeros,
+};
 use crate::rules::tensor::unbroadcast;
 use crate::rules::{HasShape, ShapeOf};
 
@@ -77,11 +79,12 @@ pub fn push_adjoint<T: Differentiable>(w: &mut Vec<T>) -> (T,) {
 }
 
 /// The cotangent of an element that `pop`, `remove` or `swap_remove` returned and nothing read
-/// (`v.pop();`): zero, for floats and arrays of them. (For a `Vec` of parameter structs, whose zero needs a shape,
-/// [`ScalarElem`]'s message says what to write.)
+/// (`v.pop();`): zero, for floats, arrays of them and parameter structs of those. (For elements
+/// whose zero needs a shape, [`Differentiable::SHAPELESS_ZERO`]'s check says what to write.)
 #[inline(always)]
-pub fn unread<T: ScalarElem>() -> T {
-    T::ZERO_ELEM
+pub fn unread<T: Differentiable>() -> T {
+    assert_shapeless_zero!(T::SHAPELESS_ZERO);
+    shapeless_zero()
 }
 
 /// `y = v.pop()`: the popped element goes back, with cotangent `ȳ`, if there was one.
@@ -98,12 +101,12 @@ pub fn pop_adjoint<T: Differentiable, S: HasShape<Dims = usize> + ?Sized>(
 
 /// `v.clear()`: the elements it removed no longer matter: zero of the old length.
 #[inline]
-pub fn clear_adjoint<T: ScalarElem, S: HasShape<Dims = usize> + ?Sized>(
+pub fn clear_adjoint<T: Differentiable, S: HasShape<Dims = usize> + ?Sized>(
     w: &mut Vec<T>,
     old: &ShapeOf<S>,
 ) {
-    w.clear();
-    w.resize(old.dims, T::ZERO_ELEM);
+    assert_shapeless_zero!(T::SHAPELESS_ZERO);
+    *w = shapeless_zeros(old.dims);
 }
 
 /// `v.insert(i, x)`: `x̄ = w[i]`, which the old version did not have.
@@ -197,11 +200,12 @@ pub fn rotate_right_adjoint<T, W: Slots<T>>(w: &mut W, k: &usize) {
 
 /// `v.fill(c)`: every element is `c`, so `c̄ = Σ w`; the old elements no longer matter.
 #[inline]
-pub fn fill_adjoint<T: ScalarElem, W: Cells<T>>(w: &mut W) -> (T,) {
-    let mut sum = T::ZERO_ELEM;
+pub fn fill_adjoint<T: Differentiable, W: Cells<T>>(w: &mut W) -> (T,) {
+    assert_shapeless_zero!(T::SHAPELESS_ZERO);
+    let mut sum = shapeless_zero::<T>();
     w.each_cell(|s| {
-        sum.add_elem(*s);
-        *s = T::ZERO_ELEM;
+        sum.add_assign(s);
+        *s = s.zero_like();
     });
     (sum,)
 }
@@ -209,32 +213,35 @@ pub fn fill_adjoint<T: ScalarElem, W: Cells<T>>(w: &mut W) -> (T,) {
 /// `v.truncate(n)`: the removed elements no longer matter: `w` padded with zeros to the old
 /// length.
 #[inline]
-pub fn truncate_adjoint<T: ScalarElem, S: HasShape<Dims = usize> + ?Sized>(
+pub fn truncate_adjoint<T: Differentiable, S: HasShape<Dims = usize> + ?Sized>(
     w: &mut Vec<T>,
     _n: &usize,
     old: &ShapeOf<S>,
 ) {
+    assert_shapeless_zero!(T::SHAPELESS_ZERO);
+    let zero = shapeless_zero::<T>();
     if w.len() < old.dims {
-        w.resize(old.dims, T::ZERO_ELEM);
+        w.resize(old.dims, zero);
     }
 }
 
 /// `v.resize(n, c)`: growing appends copies of `c`, so `c̄` is the sum of their entries of `w`,
 /// which the old version did not have; shrinking drops elements, whose adjoint is zero.
 #[inline]
-pub fn resize_adjoint<T: ScalarElem, S: HasShape<Dims = usize> + ?Sized>(
+pub fn resize_adjoint<T: Differentiable, S: HasShape<Dims = usize> + ?Sized>(
     w: &mut Vec<T>,
     _n: &usize,
     old: &ShapeOf<S>,
 ) -> (T,) {
+    assert_shapeless_zero!(T::SHAPELESS_ZERO);
     let old = old.dims;
-    let mut c_bar = T::ZERO_ELEM;
+    let mut c_bar = shapeless_zero::<T>();
     if w.len() > old {
         for s in w.drain(old..) {
-            c_bar.add_elem(s);
+            c_bar.add_assign(&s);
         }
     } else {
-        w.resize(old, T::ZERO_ELEM);
+        w.resize(old, c_bar.clone());
     }
     (c_bar,)
 }

@@ -323,6 +323,7 @@ pub fn take_to<S: crate::differentiable::ZerosOfShape + ?Sized>(
     adjoint: &mut S::Tangent,
     shape: &ShapeOf<S>,
 ) -> S::Tangent {
+    crate::differentiable::assert_shapeless_zero!(S::FROM_SHAPE);
     core::mem::replace(adjoint, S::zeros(&shape.dims))
 }
 
@@ -369,6 +370,7 @@ where
 pub fn zeros_of_shape<T: crate::differentiable::ZerosOfShape + ?Sized>(
     shape: &ShapeOf<T>,
 ) -> T::Tangent {
+    crate::differentiable::assert_shapeless_zero!(T::FROM_SHAPE);
     T::zeros(&shape.dims)
 }
 

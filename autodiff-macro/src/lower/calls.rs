@@ -1608,8 +1608,8 @@ impl Lowering {
 
     /// `ps.clear()`, `ps.truncate(n)` and `ps.resize(n, p)` of a local `Vec` of the user's
     /// structs (declared `Vec<P>`, or built by pushes or `vec![..]` of them), whose adjoints in
-    /// the table make zeros of elements from a length alone, which only floats have: the
-    /// `Vec` replaced by a new one, `ps = Vec::new()`, `ps = ps[..n].to_vec()` where `n` is
+    /// the table make zeros of elements from a length alone, which a struct with an ndarray
+    /// field does not have: the `Vec` replaced by a new one, `ps = Vec::new()`, `ps = ps[..n].to_vec()` where `n` is
     /// shorter,
     /// and for `resize` that or `vec![p; n]` with the old elements written over its first ones,
     /// which are followed (the elements dropped get no cotangent).
