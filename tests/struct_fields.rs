@@ -939,3 +939,43 @@ fn own_vec_named_methods_of_literal_locals() {
     assert_eq!(gx, 1.5);
     assert_eq!((ga.v, ga.s), (vec![3.0 * 1.3, 0.0], 2.0));
 }
+
+/// Copies chosen by an `if` or a `match`, and bound by a tuple pattern, their methods then
+/// called in a loop.
+#[differentiate]
+fn copies_chosen_and_destructured(a: Oscillator, b: Oscillator, k: f64, pick: usize) -> f64 {
+    let mut s = if a.x > b.x { a } else { b };
+    let mut m = match pick {
+        0 => a,
+        1 => b,
+        _ => s,
+    };
+    let (mut p, mut t) = (b, k);
+    for _ in 0..3 {
+        s = s.step(0.1, k);
+        m = m.step(0.05, k);
+        p = p.step(0.2, t);
+        t = t * 0.9 + p.x;
+    }
+    s.energy(k) + 2.0 * m.energy(k) + p.energy(1.0) + t
+}
+
+#[test]
+fn copies_chosen_by_if_and_match_and_bound_by_tuples() {
+    let a = Oscillator { x: 0.5, v: -0.2 };
+    let b = Oscillator { x: -1.0, v: 0.3 };
+    for pick in 0..3 {
+        for (a, b) in [(a, b), (b, a)] {
+            let (y, (ga, gb, gk)) = copies_chosen_and_destructured_grad(a, b, 1.5, pick);
+            assert_eq!(y, copies_chosen_and_destructured(a, b, 1.5, pick));
+            let r = autodiff::check::gradcheck(
+                |p: &(Oscillator, Oscillator, f64)| {
+                    copies_chosen_and_destructured(p.0, p.1, p.2, pick)
+                },
+                &(a, b, 1.5),
+                &(ga, gb, gk),
+            );
+            assert!(r.passed(), "pick {pick}: {r}");
+        }
+    }
+}

@@ -587,7 +587,7 @@ impl Func {
     }
 
     /// The `k`-th value block `b` yields, if it ends by yielding.
-    fn yielded(&self, b: Block, k: usize) -> Option<Value> {
+    pub fn yielded(&self, b: Block, k: usize) -> Option<Value> {
         match &self.block(b).term {
             Term::Yield(vals) => vals.get(k).copied(),
             _ => None,

@@ -859,6 +859,26 @@ impl Lowering {
         }
         match self.f.value(v).def {
             ValueDef::Param(n) => self.user_struct(&self.f.params.get(n)?.ty),
+            // What an `if` or a `match` yields (`let mut s = if c { a } else { b };`): the
+            // struct every branch that yields gives, where they agree.
+            ValueDef::Result(i, k)
+                if matches!(
+                    self.f.inst(i).kind,
+                    InstKind::If { .. } | InstKind::Match { .. }
+                ) =>
+            {
+                let blocks = match &self.f.inst(i).kind {
+                    InstKind::If { then, els, .. } => vec![*then, *els],
+                    InstKind::Match { arms, .. } => arms.iter().map(|a| a.block).collect(),
+                    _ => Vec::new(),
+                };
+                let mut tys = blocks
+                    .into_iter()
+                    .filter_map(|b| self.f.yielded(b, k))
+                    .map(|y| self.struct_type_of(y));
+                let first = tys.next()??;
+                tys.all(|t| t.as_ref() == Some(&first)).then_some(first)
+            }
             ValueDef::Result(i, 0) => match &self.f.inst(i).kind {
                 InstKind::Ref(u) | InstKind::Deref(u) => self.struct_type_of(*u),
                 // A copy (`p.clone() - q.clone() * 0.5` of parameters taken by reference, the
@@ -1463,9 +1483,10 @@ impl Lowering {
             // A copy of an element of a slice of them (`let mut b = balls[0];`), or another value
             // `struct_type_of` knows to be one (what the struct's operator returned,
             // `V2::sub(a, b)`): that type. (Not yet what any method of it returned.)
-            (Pat::Ident(_), Expr::Index(_) | Expr::MethodCall(_) | Expr::Call(_))
-                if self.env.last().is_some_and(|b| b.struct_ty.is_some()) =>
-            {
+            (
+                Pat::Ident(_),
+                Expr::Index(_) | Expr::MethodCall(_) | Expr::Call(_) | Expr::If(_) | Expr::Match(_),
+            ) if self.env.last().is_some_and(|b| b.struct_ty.is_some()) => {
                 let ty = self.env.last().and_then(|b| b.struct_ty.clone());
                 Some(ty.map(|t| quote!(#t)))
             }
@@ -1681,6 +1702,21 @@ impl Lowering {
     /// runs before `note_binding` records a literal's or constructor's type, which it reads
     /// back at the end.
     fn note_struct_binding(&mut self, pat: &Pat) {
+        // `let (mut p, mut q) = (a, b);`: each name bound to what `struct_type_of` knows.
+        if let Pat::Tuple(t) = pat {
+            for p in &t.elems {
+                let Pat::Ident(pi) = p else { continue };
+                let Some(slot) = self.lookup(&pi.ident.to_string()) else {
+                    continue;
+                };
+                if self.env[slot].struct_ty.is_none() {
+                    let ty = self.env[slot].value.and_then(|v| self.struct_type_of(v));
+                    self.env[slot].place_ty = ty.as_ref().map(|t| quote!(#t));
+                    self.env[slot].struct_ty = ty;
+                }
+            }
+            return;
+        }
         let id = match pat {
             Pat::Ident(pi) => &pi.ident,
             Pat::Type(pt) => match &*pt.pat {
