@@ -340,3 +340,106 @@ fn length_changes_of_a_vec_of_function_results() {
         }
     }
 }
+
+/// The textbook leapfrog scheme for the 2-D wave equation: grids of rows rotated each step
+/// (`prev = cur; cur = next;`). A row's zero needs its length, which the loop's carried adjoint
+/// takes from the adjoint it replaces, of the same length.
+#[differentiate]
+fn leapfrog_grid(u0: &[Vec<f64>], c: f64, steps: usize) -> f64 {
+    let (n, m) = (u0.len(), u0[0].len());
+    let mut prev = u0.to_vec();
+    let mut cur = u0.to_vec();
+    for _ in 0..steps {
+        let mut next = vec![vec![0.0; m]; n];
+        for i in 1..n - 1 {
+            for j in 1..m - 1 {
+                let lap =
+                    cur[i - 1][j] + cur[i + 1][j] + cur[i][j - 1] + cur[i][j + 1] - 4.0 * cur[i][j];
+                next[i][j] = 2.0 * cur[i][j] - prev[i][j] + c * lap;
+            }
+        }
+        prev = cur;
+        cur = next;
+    }
+    cur[1][1] + cur[2][2] * cur[1][2]
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct Cell {
+    w: ndarray::Array1<f64>,
+    b: f64,
+}
+
+/// A `Vec` of structs with an array field, rebuilt each step at the same length.
+#[differentiate]
+fn cells_rebuilt(cells0: &[Cell], k: f64) -> f64 {
+    let mut cells: Vec<Cell> = cells0.to_vec();
+    for _ in 0..3 {
+        let mut next = Vec::new();
+        for c in &cells {
+            next.push(Cell {
+                w: c.w.mapv(|v| v * k) + c.b,
+                b: c.b * 0.5 + c.w.sum() * 0.1,
+            });
+        }
+        cells = next;
+    }
+    cells.iter().map(|c| c.w.dot(&c.w) + c.b).sum()
+}
+
+#[test]
+fn vecs_of_rows_and_of_array_structs_rebuilt_at_one_length() {
+    let u0: Vec<Vec<f64>> = (0..4)
+        .map(|i| (0..5).map(|j| ((i * 5 + j) as f64 * 0.37).sin()).collect())
+        .collect();
+    let (y, (gu, gc)) = leapfrog_grid_grad(&u0, 0.2, 3);
+    assert_eq!(y.to_bits(), leapfrog_grid(&u0, 0.2, 3).to_bits());
+    let r = gradcheck(
+        |p: &(Vec<Vec<f64>>, f64)| leapfrog_grid(&p.0, p.1, 3),
+        &(u0.clone(), 0.2),
+        &(gu, gc),
+    );
+    assert!(r.passed(), "grid: {r}");
+
+    let cells = vec![
+        Cell {
+            w: ndarray::array![0.3, -0.2],
+            b: 0.1,
+        },
+        Cell {
+            w: ndarray::array![1.0, 0.5],
+            b: -0.4,
+        },
+    ];
+    let (y, (gcells, gk)) = cells_rebuilt_grad(&cells, 0.9);
+    assert_eq!(y.to_bits(), cells_rebuilt(&cells, 0.9).to_bits());
+    let r = gradcheck(
+        |p: &(Vec<Cell>, f64)| cells_rebuilt(&p.0, p.1),
+        &(cells.clone(), 0.9),
+        &(gcells, gk),
+    );
+    assert!(r.passed(), "cells: {r}");
+}
+
+/// Rows dropped one per step: the adjoint would need zero rows of lengths it does not know,
+/// which is a panic that says so (not a gradient of the wrong shape).
+#[differentiate]
+fn rows_dropped(rows0: &[Vec<f64>]) -> f64 {
+    let mut rows = rows0.to_vec();
+    let mut s = 0.0;
+    while rows.len() > 1 {
+        s += rows[0][0] * rows[1][0];
+        rows = rows[1..].to_vec();
+    }
+    s
+}
+
+#[test]
+#[should_panic(
+    expected = "a loop changes the length of a `Vec` of `alloc::vec::Vec<f64>` it carries"
+)]
+fn vec_of_rows_shortened_by_a_loop_panics() {
+    let rows = vec![vec![1.0, 2.0], vec![3.0], vec![0.5, 0.5]];
+    assert_eq!(rows_dropped(&rows), 1.0 * 3.0 + 3.0 * 0.5);
+    let _ = rows_dropped_grad(&rows);
+}

@@ -84,11 +84,11 @@ pub trait Real:
 }
 
 /// Asserts at compile time that a container's element type has a zero without a shape
-/// (`$holds` is its [`Differentiable::SHAPELESS_ZERO`] or a [`ZerosOfShape::FROM_SHAPE`]). Each function the generated code calls asserts it in
-/// its own body, so that the error names the instantiation at the user's code. The elements of
-/// a container whose length changes: `clear`, `truncate`, `resize`, an element popped and never
-/// read, and a loop that rebuilds the container or changes its length have adjoints that make
-/// zero elements from the length alone.
+/// (`$holds` is its [`Differentiable::SHAPELESS_ZERO`] or a [`ZerosOfShape::FROM_SHAPE`]). Each
+/// function the generated code calls asserts it in its own body, so that the error names the
+/// instantiation at the user's code. The elements of a container whose length changes:
+/// `clear`, `truncate`, `resize`, `fill` and an element popped and never read have adjoints
+/// that make zero elements from the length alone.
 macro_rules! assert_shapeless_zero {
     ($holds:expr) => {
         const {
@@ -96,10 +96,9 @@ macro_rules! assert_shapeless_zero {
                 $holds,
                 "a container whose length changes holds elements whose zero needs a shape \
                  (`Vec`s, ndarray arrays, or parameter structs with such fields): `clear`, \
-                 `truncate`, `resize`, an element popped and never read, and a loop that \
-                 rebuilds the container or changes its length have adjoints that make zero \
-                 elements from the length alone; keep the container's length fixed and write \
-                 its elements by index"
+                 `truncate`, `resize`, `fill` and an element popped and never read have \
+                 adjoints that make zero elements from the length alone; keep the container's \
+                 length fixed and write its elements by index"
             )
         }
     };
@@ -427,6 +426,9 @@ macro_rules! impl_tuple_shape {
             fn zeros(dims: &Self::Dims) -> Self::Tangent {
                 ($($name::zeros(&dims.$idx),)+)
             }
+            fn zeros_like(dims: &Self::Dims, like: &Self::Tangent) -> Self::Tangent {
+                ($($name::zeros_like(&dims.$idx, &like.$idx),)+)
+            }
         }
     };
 }
@@ -751,6 +753,15 @@ pub trait ZerosOfShape: crate::rules::HasShape {
     const FROM_SHAPE: bool = true;
     /// A zero gradient of this shape.
     fn zeros(dims: &Self::Dims) -> Self::Tangent;
+    /// A zero of the shape `dims`, given `like`, the adjoint of a value that may have that
+    /// shape: the carried adjoint of a loop that rebuilds what it carries. Where this type has
+    /// no zero from its shape alone (a `Vec` of rows), the zero of `like`, whose length must
+    /// be `dims` (the loop keeps the length, as a grid rotated by `prev = cur; cur = next;`
+    /// does); a panic that says so otherwise.
+    fn zeros_like(dims: &Self::Dims, like: &Self::Tangent) -> Self::Tangent {
+        let _ = like;
+        Self::zeros(dims)
+    }
 }
 
 /// The shape of a struct with `#[derive(Differentiable)]`: a zero of it, which keeps the
@@ -778,6 +789,9 @@ impl<T: ZerosOfShape + ?Sized> ZerosOfShape for &mut T {
     const FROM_SHAPE: bool = T::FROM_SHAPE;
     fn zeros(dims: &Self::Dims) -> Self::Tangent {
         T::zeros(dims)
+    }
+    fn zeros_like(dims: &Self::Dims, like: &Self::Tangent) -> Self::Tangent {
+        T::zeros_like(dims, like)
     }
 }
 
@@ -808,11 +822,31 @@ pub(crate) fn shapeless_zeros<T: Differentiable>(len: usize) -> Vec<T> {
     vec![zero; len]
 }
 
+/// `len` zero elements: from the elements' type where it has a zero without a shape, else the
+/// zero of `like`, the adjoint of a `Vec` of that length (see [`ZerosOfShape::zeros_like`]).
+fn zeros_of_length_like<T: Differentiable>(len: usize, like: &[T]) -> Vec<T> {
+    if T::SHAPELESS_ZERO {
+        return shapeless_zeros(len);
+    }
+    assert_eq!(
+        like.len(),
+        len,
+        "a loop changes the length of a `Vec` of `{}` it carries, and the adjoint makes zero \
+         elements from the length alone, which these elements do not have (their zero needs a \
+         shape); keep the `Vec`'s length fixed and write its elements by index",
+        core::any::type_name::<T>()
+    );
+    like.iter().map(Differentiable::zero_like).collect()
+}
+
 impl<T: Differentiable> ZerosOfShape for Vec<T> {
     type Tangent = Vec<T>;
     const FROM_SHAPE: bool = T::SHAPELESS_ZERO;
     fn zeros(len: &usize) -> Vec<T> {
         shapeless_zeros(*len)
+    }
+    fn zeros_like(len: &usize, like: &Vec<T>) -> Vec<T> {
+        zeros_of_length_like(*len, like)
     }
 }
 
@@ -830,6 +864,9 @@ impl<T: Differentiable> ZerosOfShape for [T] {
     fn zeros(len: &usize) -> Vec<T> {
         shapeless_zeros(*len)
     }
+    fn zeros_like(len: &usize, like: &Vec<T>) -> Vec<T> {
+        zeros_of_length_like(*len, like)
+    }
 }
 
 impl<T, const N: usize> crate::rules::HasShape for [T; N] {
@@ -843,6 +880,9 @@ impl<T: Differentiable, const N: usize> ZerosOfShape for [T; N] {
     const FROM_SHAPE: bool = T::SHAPELESS_ZERO;
     fn zeros(_: &()) -> [T; N] {
         core::array::from_fn(|_| shapeless_zero())
+    }
+    fn zeros_like(_: &(), like: &[T; N]) -> [T; N] {
+        like.zero_like()
     }
 }
 

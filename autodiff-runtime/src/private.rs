@@ -323,8 +323,8 @@ pub fn take_to<S: crate::differentiable::ZerosOfShape + ?Sized>(
     adjoint: &mut S::Tangent,
     shape: &ShapeOf<S>,
 ) -> S::Tangent {
-    crate::differentiable::assert_shapeless_zero!(S::FROM_SHAPE);
-    core::mem::replace(adjoint, S::zeros(&shape.dims))
+    let zero = S::zeros_like(&shape.dims, adjoint);
+    core::mem::replace(adjoint, zero)
 }
 
 /// Backward rule of an element read `y = x[i]`: `x̄[i] += ȳ`.
