@@ -189,6 +189,49 @@ pub fn receiver<'a, T, R: Receiver<'a, T>>(t: &'a T) -> R {
     R::receiver(t)
 }
 
+/// The result of a method named like a shape query (`len`, `nrows`, `shape`, `is_empty`, ..),
+/// which the derivative takes for a constant: a length, a count, a flag or a shape. A float is
+/// not one, and the error this bound gives says so, rather than a zero derivative through a
+/// struct's own `len` (a vector's length).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is the result of a method named like a shape query (`len`, `nrows`, \
+               `shape`, `capacity`, `is_empty`, ..), which the derivative takes for a constant",
+    label = "a method of this name is taken for a length or a shape here",
+    note = "on a value the macro does not see to be a struct of yours, `len` and the like are \
+            taken for a container's; if this is your struct's own method with a float result, \
+            call it through the type (`V2::len(&v)`) or rename it (`norm`, `length`)"
+)]
+pub trait ShapeQueryResult {}
+
+macro_rules! shape_query_results {
+    ($($t:ty),*) => {$(impl ShapeQueryResult for $t {})*};
+}
+shape_query_results!(
+    usize,
+    u8,
+    u16,
+    u32,
+    u64,
+    isize,
+    i8,
+    i16,
+    i32,
+    i64,
+    bool,
+    &[usize],
+    &[isize],
+    (usize, usize),
+    (usize, usize, usize),
+    (usize, usize, usize, usize)
+);
+
+/// `q`, a shape query's result, checked to be a length, a flag or a shape
+/// ([`ShapeQueryResult`]).
+#[inline(always)]
+pub fn shape_query<Q: ShapeQueryResult>(q: Q) -> Q {
+    q
+}
+
 /// What [`receiver`] makes of `&T`: the reference itself, or a copy. Anything else is a method
 /// taking `&mut self` called for its value, or one taking `self` of a type without `Clone`.
 #[diagnostic::on_unimplemented(

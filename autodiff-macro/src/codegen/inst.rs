@@ -101,11 +101,17 @@ impl Gen<'_> {
             } => {
                 let recv = id(*recv);
                 let args: Vec<TokenStream> = args.iter().map(|&a| id(a)).collect();
-                let call = if *unwrap {
+                let mut call = if *unwrap {
                     quote!(#recv.#name(#(#args),*).unwrap())
                 } else {
                     quote!(#recv.#name(#(#args),*))
                 };
+                // A shape query's result is a constant of the derivative: checked to be a
+                // length, a flag or a shape, not a struct's own `len` with a float result.
+                if crate::lower::calls::is_checked_shape_query(&name.to_string()) && !*unwrap {
+                    let pv = &self.pv;
+                    call = quote_spanned!(name.span()=> #pv::shape_query(#call));
+                }
                 // A result nothing reads is dropped at once, as in the statement the source
                 // wrote (`w.drain(..1);`, whose `Drain` borrows `w` until it is dropped).
                 let unread = r.is_some_and(|r| !self.reads.contains_key(&r));

@@ -167,7 +167,9 @@ fn is_struct_method(mc: &syn::ExprMethodCall) -> bool {
     is_user_method(mc)
         || (mc.turbofish.is_none()
             && !matches!(name.as_str(), "clone" | "to_owned")
-            && PrimId::method(&name).is_some_and(|p| !p.has(Flags::FLOAT_RESULT)))
+            && (PrimId::method(&name).is_some_and(|p| !p.has(Flags::FLOAT_RESULT))
+                || is_shape_query(&name)
+                || prim::places::is_read(&name)))
 }
 
 /// `recv.method(args)` as the call `ty::method(recv, args)`.
@@ -357,6 +359,14 @@ fn field_text(e: &Expr) -> Option<String> {
 /// Whether `e` is the receiver `self`.
 fn is_self(e: &Expr) -> bool {
     matches!(e, Expr::Path(p) if p.qself.is_none() && p.path.is_ident("self"))
+}
+
+/// Whether `name` is a shape query whose result the generated code checks to be a length, a
+/// flag or a shape (the runtime's `ShapeQueryResult`): those whose results have one type on
+/// every library type (not `dim` and `raw_dim`, whose types follow an array's dimension, which
+/// may be generic, nor `strides`, also ndarray's builder of a shape with strides).
+pub fn is_checked_shape_query(name: &str) -> bool {
+    is_shape_query(name) && !matches!(name, "dim" | "raw_dim" | "strides")
 }
 
 /// Whether `name` is a shape query (see [`SHAPE_QUERIES`]).

@@ -1,0 +1,189 @@
+//! A struct's own methods named like a container's shape queries and reads (`len` for a
+//! vector's length, `shape` and `scale` of a distribution, `nrows`, `capacity`, `dim`, `first`,
+//! `last`): on a receiver the macro sees to be the struct (a parameter, `self`, an element, a
+//! loop's item, a literal, an operator's result) they are the struct's, differentiated through
+//! its `_vjp`. They were taken for a `Vec`'s `len` and given a zero derivative. Where the macro
+//! cannot see the struct (a field, `s.a.len()`), the result of a method of such a name is
+//! checked to be a length, a flag or a shape: a float result is a compile error
+//! (`tests/ui/shape_query_float_result.rs`), never a zero derivative.
+//!
+//! Each gradient is checked against central finite differences through `autodiff::check`.
+
+use autodiff::check::gradcheck;
+use autodiff::{Differentiable, differentiate};
+
+#[derive(Clone, Copy, Debug, Differentiable)]
+pub struct V2 {
+    pub x: f64,
+    pub y: f64,
+}
+
+#[differentiate]
+impl std::ops::Sub for V2 {
+    type Output = Self;
+    fn sub(self, o: Self) -> Self {
+        Self {
+            x: self.x - o.x,
+            y: self.y - o.y,
+        }
+    }
+}
+
+#[differentiate]
+impl V2 {
+    /// The vector's length, as hand-written 2-D vectors often name it.
+    pub fn len(&self) -> f64 {
+        (self.x * self.x + self.y * self.y).sqrt()
+    }
+    pub fn twice_len(&self) -> f64 {
+        2.0 * self.len()
+    }
+    pub fn capacity(&self) -> f64 {
+        self.x * self.y
+    }
+    pub fn nrows(&self) -> f64 {
+        self.x + 2.0 * self.y
+    }
+    pub fn dim(&self) -> f64 {
+        self.x * self.x * self.y
+    }
+}
+
+#[differentiate]
+fn len_on_a_parameter(v: V2) -> f64 {
+    v.len() + v.capacity() + v.nrows() * v.dim()
+}
+
+#[differentiate]
+fn len_through_self(v: &V2) -> f64 {
+    v.twice_len()
+}
+
+#[differentiate]
+fn len_on_elements_and_items(ps: &[V2]) -> f64 {
+    let mut s = ps[1].len();
+    for p in ps {
+        s += 0.5 * p.len();
+    }
+    s + ps.iter().map(|p| p.len() * p.capacity()).sum::<f64>()
+}
+
+#[differentiate]
+fn len_on_literals_and_differences(a: V2, b: V2, k: f64) -> f64 {
+    let v = V2 { x: k, y: 2.0 * k };
+    let d = a - b;
+    v.len() + d.len() + (b - a).capacity()
+}
+
+#[test]
+fn shape_query_names_of_a_struct_of_floats() {
+    let a = V2 { x: 3.0, y: 4.0 };
+    let b = V2 { x: 1.0, y: -1.5 };
+
+    let (y, g) = len_on_a_parameter_grad(a);
+    assert_eq!(y, len_on_a_parameter(a));
+    // len: (0.6, 0.8); capacity: (4, 3); nrows·dim: (1, 2)·36 + 11·(24, 9).
+    assert!(
+        (g.x - (0.6 + 4.0 + 36.0 + 11.0 * 24.0)).abs() < 1e-12,
+        "{g:?}"
+    );
+    assert!(
+        (g.y - (0.8 + 3.0 + 72.0 + 11.0 * 9.0)).abs() < 1e-12,
+        "{g:?}"
+    );
+
+    let (_, g) = len_through_self_grad(&a);
+    assert!(
+        (g.x - 1.2).abs() < 1e-12 && (g.y - 1.6).abs() < 1e-12,
+        "{g:?}"
+    );
+
+    let ps = vec![b, a];
+    let (y, g) = len_on_elements_and_items_grad(&ps);
+    assert_eq!(y, len_on_elements_and_items(&ps));
+    let r = gradcheck(|p: &Vec<V2>| len_on_elements_and_items(p), &ps, &g);
+    assert!(r.passed(), "elements: {r}");
+
+    let (y, g) = len_on_literals_and_differences_grad(a, b, 0.7);
+    assert_eq!(y, len_on_literals_and_differences(a, b, 0.7));
+    let r = gradcheck(
+        |p: &(V2, V2, f64)| len_on_literals_and_differences(p.0, p.1, p.2),
+        &(a, b, 0.7),
+        &g,
+    );
+    assert!(r.passed(), "literals: {r}");
+}
+
+/// A Gamma distribution with the usual `shape()` and `scale()` accessors, fitted by maximum
+/// likelihood.
+#[derive(Clone, Debug, Differentiable)]
+pub struct Gamma {
+    pub log_k: f64,
+    pub log_theta: f64,
+}
+
+#[differentiate]
+impl Gamma {
+    pub fn shape(&self) -> f64 {
+        self.log_k.exp()
+    }
+    pub fn scale(&self) -> f64 {
+        self.log_theta.exp()
+    }
+    pub fn mean(&self) -> f64 {
+        self.shape() * self.scale()
+    }
+    pub fn logpdf_kernel(&self, x: f64) -> f64 {
+        (self.shape() - 1.0) * x.ln() - x / self.scale() - self.shape() * self.scale().ln()
+    }
+}
+
+#[differentiate]
+fn gamma_nll(g: &Gamma, xs: &[f64]) -> f64 {
+    -xs.iter().map(|&x| g.logpdf_kernel(x)).sum::<f64>() + (g.mean() - 2.0).powi(2)
+}
+
+/// A track whose own `first` and `last` are its end points.
+#[derive(Clone, Debug, Differentiable)]
+pub struct Track {
+    pub xs: Vec<f64>,
+}
+
+#[differentiate]
+impl Track {
+    pub fn first(&self) -> f64 {
+        self.xs[0]
+    }
+    pub fn last(&self) -> f64 {
+        self.xs[self.xs.len() - 1]
+    }
+}
+
+#[differentiate]
+fn span(t: &Track) -> f64 {
+    t.last() * t.last() - t.first()
+}
+
+#[test]
+fn accessors_named_like_shape_queries_and_reads() {
+    let g = Gamma {
+        log_k: 0.7,
+        log_theta: -0.2,
+    };
+    let xs = vec![0.5, 1.3, 2.2, 0.9];
+    let (y, (gg, _)) = gamma_nll_grad(&g, &xs);
+    assert_eq!(y, gamma_nll(&g, &xs));
+    let r = gradcheck(|p: &Gamma| gamma_nll(p, &xs), &g, &gg);
+    assert!(r.passed(), "gamma: {r}");
+    assert!(
+        gg.log_k.abs() > 1e-3,
+        "the shape's gradient is not zero: {gg:?}"
+    );
+
+    let t = Track {
+        xs: vec![1.0, 2.0, 4.0],
+    };
+    let (y, g) = span_grad(&t);
+    assert_eq!(y, 15.0);
+    assert_eq!(g.xs, vec![-1.0, 0.0, 8.0]);
+}
