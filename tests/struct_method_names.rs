@@ -187,3 +187,41 @@ fn accessors_named_like_shape_queries_and_reads() {
     assert_eq!(y, 15.0);
     assert_eq!(g.xs, vec![-1.0, 0.0, 8.0]);
 }
+
+#[derive(Clone, Debug, Differentiable)]
+pub struct Circle {
+    pub r: f64,
+}
+
+#[differentiate]
+impl Circle {
+    pub fn perim(&self) -> f64 {
+        2.0 * std::f64::consts::PI * self.r
+    }
+}
+
+/// A fold from a literal over what the struct's methods return, its type given by the
+/// declaration or the function's result (rustc infers the fold's type from there, before the
+/// closure; the generated code has the literal typed).
+#[differentiate]
+fn widest(circles: &[Circle]) -> f64 {
+    let m: f64 = circles.iter().map(|c| c.perim()).fold(0.0, |a, b| a.max(b));
+    m * 2.0
+}
+
+#[differentiate]
+fn widest_tail(circles: &[Circle]) -> f64 {
+    circles.iter().map(|c| c.perim()).fold(0.0, |a, b| a.max(b))
+}
+
+#[test]
+fn folds_from_literals_over_method_results() {
+    let cs = vec![Circle { r: 0.5 }, Circle { r: 2.0 }, Circle { r: 1.2 }];
+    let tau = 2.0 * std::f64::consts::PI;
+    let (y, g) = widest_grad(&cs);
+    assert_eq!(y, widest(&cs));
+    assert_eq!((g[0].r, g[1].r, g[2].r), (0.0, 2.0 * tau, 0.0));
+    let (y, g) = widest_tail_grad(&cs);
+    assert_eq!(y, 2.0 * tau);
+    assert_eq!((g[0].r, g[1].r, g[2].r), (0.0, tau, 0.0));
+}

@@ -442,6 +442,19 @@ pub fn analyze(f: &Func) -> Types {
             *t = Ty::Unknown;
         }
     }
+    // A literal a returned value starts from has the declared result's type
+    // (`xs.iter().map(..).fold(0.0, |a, b| a.max(b))` as the tail of a `-> f64` function).
+    if let Some(Ty::Float(t)) = f.ret_ty.as_ref().map(of_declared) {
+        for b in &f.blocks {
+            if let Term::Return(v) = b.term {
+                for s in literal_sources(f, v) {
+                    if tys[s.index()] == Ty::Lit {
+                        tys[s.index()] = Ty::Float(t);
+                    }
+                }
+            }
+        }
+    }
     // A literal takes the type of what it meets: `x * 2.0` with `x: f64` makes `2.0` an `f64`
     // (and so do the literals it was computed from). The pullback may use it alone
     // (`b.ln()` for `x.log(3.0)`), where it must already have its type.
@@ -460,6 +473,10 @@ pub fn analyze(f: &Func) -> Types {
                 // The variable's earlier value has the type too (`t = 2.0` after `let mut t =
                 // 1.0`, then `t * x`).
                 InstKind::TypedLike { value, like } => vec![*value, *like],
+                // `let m: f64 = xs.iter().map(..).fold(0.0, |a, b| a.max(b));`: the literal a
+                // loop or a branch starts from has the declared type, where what the loop
+                // computes is of a type the analysis does not see (a method's result).
+                InstKind::Ascribe { value, .. } => literal_sources(f, *value),
                 InstKind::Prim { prim, args, .. } if prim.has(crate::prim::Flags::FLOAT_RESULT) => {
                     (0..args.len())
                         .filter(|&k| prim.differentiable(k))
@@ -480,6 +497,43 @@ pub fn analyze(f: &Func) -> Types {
         }
     }
     Types { tys }
+}
+
+/// `v` and the values it may be through loops and branches: a loop's result is its carried
+/// value's start or what an iteration passes on; a branch's result what an arm yields.
+fn literal_sources(f: &Func, v: Value) -> Vec<Value> {
+    let mut out = vec![v];
+    let mut k = 0;
+    while k < out.len() && out.len() < 64 {
+        let ValueDef::Result(i, n) = f.value(out[k]).def else {
+            k += 1;
+            continue;
+        };
+        let more: Vec<Value> = match &f.inst(i).kind {
+            InstKind::Loop { init, body, .. } => {
+                let mut vs: Vec<Value> = init.get(n).copied().into_iter().collect();
+                for b in exits(f, *body) {
+                    if let Term::Continue(vals) | Term::Break(vals) = &f.block(b).term {
+                        vs.extend(vals.get(n).copied());
+                    }
+                }
+                vs
+            }
+            InstKind::If { .. } | InstKind::Match { .. } => f
+                .inst_blocks(i)
+                .into_iter()
+                .filter_map(|b| f.yielded(b, n))
+                .collect(),
+            _ => Vec::new(),
+        };
+        for m in more {
+            if !out.contains(&m) {
+                out.push(m);
+            }
+        }
+        k += 1;
+    }
+    out
 }
 
 /// A literal assigned over a variable whose type the analysis found (`t = 2.0` where `t` is

@@ -185,6 +185,9 @@ pub struct Func {
     /// The function's type parameters (`L` of `fn total<L: Loss>`): a method called on a
     /// parameter of one goes through its trait bound, which `check` names in its error.
     pub type_params: Vec<String>,
+    /// The declared result type, where the function has one: a float there types the
+    /// literals a returned value starts from (see `scalars::analyze`).
+    pub ret_ty: Option<syn::Type>,
     /// Statements that use a map, a deque or a cell (`m.insert(k, v)`, `c.borrow_mut()`): the
     /// derivative follows none of them, and one that a differentiated value reaches is
     /// rejected (see `check::unfollowed`).

@@ -289,6 +289,7 @@ pub fn lower(item: &syn::ItemFn, active: &[bool], krate: proc_macro2::TokenStrea
         .map(|t| t.ident.to_string())
         .collect();
     lw.f.type_params = lw.type_params.clone();
+    lw.f.ret_ty = lw.ret.clone();
     let body = lw.f.body();
     for (n, arg) in item.sig.inputs.iter().enumerate() {
         let (ident, ty, mut_pat) = match arg {
