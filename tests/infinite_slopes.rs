@@ -120,3 +120,67 @@ fn at_the_point_itself_a_non_zero_tangent_is_infinite() {
         "d/dx asin x at ½"
     );
 }
+
+// A zero cotangent or tangent times an infinite slope is 0, not NaN: a value computed before a
+// branch and read only by the branch not taken (cosh overflowing, ln at 0), a clamped log (the
+// `max(-100.0)` of binary cross-entropy at p = 0), and `max`/`min`/`clamp` whose losing argument
+// gets nothing even where the cotangent is infinite (√ at 0 after the clamp).
+
+/// Log-cosh with an overflow guard, `cosh x` computed before the branch.
+#[differentiate]
+fn logcosh_guarded(x: f64) -> f64 {
+    let c = x.cosh();
+    if c.is_finite() {
+        c.ln()
+    } else {
+        x.abs() - 2f64.ln()
+    }
+}
+
+/// `x·ln x` with the log computed before its guard.
+#[differentiate]
+fn x_log_x(x: f64) -> f64 {
+    let l = x.ln();
+    if x > 0.0 { x * l } else { 0.0 }
+}
+
+/// Binary cross-entropy with the log clamped at −100, as PyTorch's.
+#[differentiate]
+fn bce_clamped(p: f64, t: f64) -> f64 {
+    -(t * p.ln().max(-100.0) + (1.0 - t) * (1.0 - p).ln().max(-100.0))
+}
+
+/// A clipped variance under a square root.
+#[differentiate]
+fn clipped_std(m1: f64, m2: f64) -> f64 {
+    (m2 - m1 * m1).max(0.0).sqrt() + m1
+}
+
+#[differentiate]
+fn clamped_then_cbrt(x: f64) -> f64 {
+    (x - 1.0).clamp(0.0, 5.0).cbrt() + x
+}
+
+#[differentiate]
+fn square_by_powf(x: f64) -> f64 {
+    x.powf(2.0)
+}
+
+#[test]
+fn zero_times_an_infinite_slope_is_zero() {
+    assert_eq!(logcosh_guarded_grad(800.0).1, 1.0);
+    assert_eq!(logcosh_guarded_jvp(800.0, 1.0).1, 1.0);
+    assert_eq!(x_log_x_grad(0.0), (0.0, 0.0));
+    // At p = 0, t = 0: −ln(1 − p), whose derivative is 1/(1 − p) = 1; ln p = −∞ is clamped.
+    let (y, (gp, gt)) = bce_clamped_grad(0.0, 0.0);
+    assert_eq!((y, gp), (0.0, 1.0));
+    assert_eq!(gt, 100.0);
+    assert_eq!(bce_clamped_jvp(0.0, 0.0, 1.0, 0.0), (0.0, 1.0));
+    // A negative variance clipped to 0: the root's slope is +∞, the clip passes nothing.
+    assert_eq!(clipped_std_grad(1.0, 0.5), (1.0, (1.0, 0.0)));
+    assert_eq!(clipped_std_jvp(1.0, 0.5, 1.0, 1.0), (1.0, 1.0));
+    assert_eq!(clamped_then_cbrt_grad(0.5), (0.5, 1.0));
+    // The exponent is a constant: its zero tangent times ln(x) (NaN for x < 0) is 0.
+    assert_eq!(square_by_powf_jvp(-1.5, 1.0), (2.25, -3.0));
+    assert_eq!(square_by_powf_grad(-1.5), (2.25, -3.0));
+}

@@ -160,6 +160,19 @@ const HELPER_PARTIALS: &[(&str, &[&str], &[&str])] = &[
         &["t", "d"],
         &["d::times_along(g, d)", "d::times_along(t, g)"],
     ),
+    // c times the share of `max`/`min` that `v` gets: constant in the arguments (between
+    // ties), linear in the cotangent `c`.
+    (
+        "pick2",
+        &["v", "o", "y", "c"],
+        &["", "", "", "d::pick2(v, o, y, g)"],
+    ),
+    // The same for `clamp`.
+    (
+        "pick3",
+        &["v", "o1", "o2", "y", "c"],
+        &["", "", "", "", "d::pick3(v, o1, o2, y, g)"],
+    ),
     // x/y, 0 at y = 0.
     (
         "hypot_d",

@@ -15,7 +15,7 @@
 //! arrays broadcast); the forward rule is the sum of the forms with `g` replaced by the operand
 //! tangents (`dy = dx * x.cos()`), so the two can never disagree. Forms are Rust expressions over
 //! the operand names, the result `y` and `g` (`g.0`, `g.1`, … for a tuple result); they may call
-//! other primitives (`x.cos()`) and the runtime's derivative helpers (`d::share2(x, a, y)`:
+//! other primitives (`x.cos()`) and the runtime's derivative helpers (`d::pick2(x, a, y, g)`:
 //! documented in `autodiff::__private::d`). An empty form means the operand is not
 //! differentiable (the `i32` exponent of `powi`); a form `0` means its derivative is zero
 //! everywhere. A float method's runtime rule reads exactly what its form names.
@@ -52,20 +52,31 @@ macro_rules! unary {
 /// The float methods of `f32` and `f64` with one float input (also elementwise on ndarray
 /// arrays, through the runtime's `FloatRules`).
 pub const UNARY_METHODS: &[PrimDef] = unary! {
-    "exp" => "g * y", "d/dx eˣ = eˣ = y";
-    "exp2" => "g * (y * 0.6931471805599453)", "d/dx 2ˣ = 2ˣ·ln 2 = y·ln 2";
-    "exp_m1" => "g * (y + 1.0)", "d/dx (eˣ − 1) = eˣ = y + 1";
-    "ln" => "g / x", "d/dx ln x = 1/x";
-    "log2" => "g / (x * 0.6931471805599453)", "d/dx log₂ x = 1/(x·ln 2)";
-    "log10" => "g / (x * 2.302585092994046)", "d/dx log₁₀ x = 1/(x·ln 10)";
-    "ln_1p" => "g / (1.0 + x)", "d/dx ln(1 + x) = 1/(1 + x)";
+    "exp" => "g * y",
+        "d/dx eˣ = eˣ = y (+∞ where eˣ overflows, where a zero cotangent gives NaN: the guard \
+         the other rules with infinite slopes have costs half the gradient of a small function \
+         here)";
+    "exp2" => "d::times_along(g, y * 0.6931471805599453)",
+        "d/dx 2ˣ = 2ˣ·ln 2 = y·ln 2 (a zero tangent or cotangent gives 0 where it overflows)";
+    "exp_m1" => "d::times_along(g, y + 1.0)",
+        "d/dx (eˣ − 1) = eˣ = y + 1 (a zero tangent or cotangent gives 0 where it overflows)";
+    "ln" => "d::over_along(g, x)",
+        "d/dx ln x = 1/x; +∞ at x = 0, where a zero tangent or cotangent gives 0 (a clamped \
+         log, `p.ln().max(-100.0)`, at p = 0), not 0·∞";
+    "log2" => "d::over_along(g, x * 0.6931471805599453)",
+        "d/dx log₂ x = 1/(x·ln 2) (a zero tangent or cotangent gives 0 at x = 0)";
+    "log10" => "d::over_along(g, x * 2.302585092994046)",
+        "d/dx log₁₀ x = 1/(x·ln 10) (a zero tangent or cotangent gives 0 at x = 0)";
+    "ln_1p" => "d::over_along(g, 1.0 + x)",
+        "d/dx ln(1 + x) = 1/(1 + x) (a zero tangent or cotangent gives 0 at x = −1)";
     "sqrt" => "d::over_along(g, 2.0 * y)",
         "d/dx √x = 1/(2√x) = 1/(2y); +∞ at x = 0, where a zero tangent or cotangent gives 0 \
          (√ of a constant 0 is a constant), not 0·∞";
     "cbrt" => "d::over_along(g, 3.0 * (y * y))",
         "d/dx ∛x = 1/(3·x^(2/3)) = 1/(3y²); +∞ at x = 0, where a zero tangent or cotangent \
          gives 0, not 0·∞";
-    "recip" => "g * -(y * y)", "d/dx 1/x = −1/x² = −y²";
+    "recip" => "d::times_along(g, -(y * y))",
+        "d/dx 1/x = −1/x² = −y² (a zero tangent or cotangent gives 0 at x = 0)";
     "sin" => "g * x.cos()", "d/dx sin x = cos x";
     "cos" => "g * -x.sin()", "d/dx cos x = −sin x";
     "tan" => "g * (1.0 + y * y)", "d/dx tan x = 1 + tan² x = 1 + y²";
@@ -76,16 +87,19 @@ pub const UNARY_METHODS: &[PrimDef] = unary! {
         "d/dx acos x = −1/√(1 − x²), with 1 − x² factored as (1 − x)(1 + x); −∞ at ±1, where a \
          zero tangent or cotangent gives 0";
     "atan" => "g / (1.0 + x * x)", "d/dx atan x = 1/(1 + x²)";
-    "sinh" => "g * x.cosh()", "d/dx sinh x = cosh x";
-    "cosh" => "g * x.sinh()", "d/dx cosh x = sinh x";
+    "sinh" => "d::times_along(g, x.cosh())",
+        "d/dx sinh x = cosh x (a zero tangent or cotangent gives 0 where it overflows)";
+    "cosh" => "d::times_along(g, x.sinh())",
+        "d/dx cosh x = sinh x (a zero tangent or cotangent gives 0 where it overflows)";
     "tanh" => "g * (1.0 - y * y)", "d/dx tanh x = 1 − tanh² x = 1 − y²";
     "asinh" => "g / x.hypot(1.0)",
         "d/dx asinh x = 1/√(x² + 1), as 1/hypot(x, 1): no overflow for large x";
     "acosh" => "d::over_along(g, (x - 1.0).sqrt() * (x + 1.0).sqrt())",
         "d/dx acosh x = 1/√(x² − 1), as 1/(√(x − 1)·√(x + 1)): accurate near 1, no overflow \
          for large x; +∞ at x = 1 (where a zero tangent or cotangent gives 0), NaN below";
-    "atanh" => "g / ((1.0 - x) * (1.0 + x))",
-        "d/dx atanh x = 1/(1 − x²), as 1/((1 − x)(1 + x)); +∞ at ±1";
+    "atanh" => "d::over_along(g, (1.0 - x) * (1.0 + x))",
+        "d/dx atanh x = 1/(1 − x²), as 1/((1 − x)(1 + x)); +∞ at ±1, where a zero tangent or \
+         cotangent gives 0";
     "abs" => "g * d::abs_d(x)",
         "d/dx |x| = sign x for x ≠ 0, and 0 at the kink x = 0 (the minimum-norm element of the \
          Clarke gradient [−1, 1])";
@@ -110,7 +124,7 @@ pub const OTHER_METHODS: &[PrimDef] = &[
         "powi",
         BINARY,
         &["x", "n"],
-        &["g * d::powi_d(x, n, y)", ""],
+        &["d::times_along(g, d::powi_d(x, n, y))", ""],
         "FloatRules",
         FLOAT,
         "d/dx xⁿ = n·xⁿ⁻¹, and exactly 0 for n = 0 (x⁰ = 1 is constant, also at x = 0); for \
@@ -122,7 +136,7 @@ pub const OTHER_METHODS: &[PrimDef] = &[
         &["x", "p"],
         &[
             "d::times_along(g, d::powf_dx(x, p))",
-            "g * d::powf_dp(x, y)",
+            "d::times_along(g, d::powf_dp(x, y))",
         ],
         "FloatArgRules",
         FLOAT,
@@ -134,7 +148,7 @@ pub const OTHER_METHODS: &[PrimDef] = &[
         "log",
         BINARY,
         &["x", "b"],
-        &["g / (x * b.ln())", "-g * y / (b * b.ln())"],
+        &["d::over_along(g, x * b.ln())", "-g * y / (b * b.ln())"],
         "FloatArgRules",
         FLOAT,
         "log_b x = ln x/ln b: ∂/∂x = 1/(x·ln b), ∂/∂b = −ln x/(b·ln² b) = −y/(b·ln b)",
@@ -164,7 +178,7 @@ pub const OTHER_METHODS: &[PrimDef] = &[
         "max",
         BINARY,
         &["x", "a"],
-        &["g * d::share2(x, a, y)", "g * d::share2(a, x, y)"],
+        &["d::pick2(x, a, y, g)", "d::pick2(a, x, y, g)"],
         "FloatRules",
         Flags(Flags::FLOAT_RESULT.0 | Flags::KINK.0),
         "the argument equal to the result gets g: ∂/∂x = 1 where x is the maximum, 0 where a \
@@ -174,7 +188,7 @@ pub const OTHER_METHODS: &[PrimDef] = &[
         "min",
         BINARY,
         &["x", "a"],
-        &["g * d::share2(x, a, y)", "g * d::share2(a, x, y)"],
+        &["d::pick2(x, a, y, g)", "d::pick2(a, x, y, g)"],
         "FloatRules",
         Flags(Flags::FLOAT_RESULT.0 | Flags::KINK.0),
         "the argument equal to the result gets g: ∂/∂x = 1 where x is the minimum, 0 where a \
@@ -195,9 +209,9 @@ pub const OTHER_METHODS: &[PrimDef] = &[
         TERNARY,
         &["x", "lo", "hi"],
         &[
-            "g * d::share3(x, lo, hi, y)",
-            "g * d::share3(lo, x, hi, y)",
-            "g * d::share3(hi, x, lo, y)",
+            "d::pick3(x, lo, hi, y, g)",
+            "d::pick3(lo, x, hi, y, g)",
+            "d::pick3(hi, x, lo, y, g)",
         ],
         "FloatArgRules",
         Flags(Flags::FLOAT_RESULT.0 | Flags::KINK.0),

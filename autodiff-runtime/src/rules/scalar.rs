@@ -371,14 +371,41 @@ pub mod d {
     /// factor (`t/0 = ±∞`, the true derivative).
     #[inline(always)]
     pub fn over_along<T: Float>(t: T, d: T) -> T {
-        if t == T::ZERO { T::ZERO } else { t / d }
+        // The quotient first, then a select: without a branch around the division, which
+        // the compiler would keep (it does not speculate a division), on the hot path of `ln`.
+        let q = t / d;
+        select(t == T::ZERO, T::ZERO, q)
     }
 
     /// `t·d`, exactly `0` where `t = 0`: as [`over_along`], for a factor `d` that is infinite
     /// at a point (`p·xᵖ⁻¹` of `powf` at `x = 0` for `p < 1`).
     #[inline(always)]
     pub fn times_along<T: Float>(t: T, d: T) -> T {
-        if t == T::ZERO { T::ZERO } else { t * d }
+        let p = t * d;
+        // Only an infinite factor makes `0·d` NaN: the test is on the rare NaN product, which
+        // is cheaper on a hot path than a branch or a select on `t` (`powf`, `recip`, `cosh`).
+        #[allow(clippy::eq_op)]
+        let nan = p != p;
+        if nan && t == T::ZERO { T::ZERO } else { p }
+    }
+
+    /// `g` times the share of `max`/`min` that argument `v` gets ([`share2`]), exactly `0`
+    /// where that share is (the losing argument gets nothing, also where `g` is infinite, as
+    /// at `x.max(0.0).sqrt()` for `x < 0`): selects, without a product.
+    #[inline(always)]
+    pub fn pick2<T: Float>(v: T, other: T, y: T, g: T) -> T {
+        let s = select(other == y, g * T::of_f64(0.5), g);
+        select(v == y, s, T::ZERO)
+    }
+
+    /// `g` times the share of `clamp` that argument `v` gets ([`share3`]), exactly `0` where
+    /// that share is.
+    #[inline(always)]
+    pub fn pick3<T: Float>(v: T, o1: T, o2: T, y: T, g: T) -> T {
+        let one_tie = select(o1 == y, g * T::of_f64(0.5), g);
+        let two_ties = select(o1 == y, g / T::of_f64(3.0), g * T::of_f64(0.5));
+        let s = select(o2 == y, two_ties, one_tie);
+        select(v == y, s, T::ZERO)
     }
 
     /// `∂/∂x √(x² + a²) = x/y`, `0` at the origin (`y = 0`).
