@@ -43,9 +43,11 @@ fn bits_of_active(f: &Func, act: &Activity, v: Value) -> bool {
             continue;
         };
         let operands = f.operands(i);
+        // Varied, not only active: where the rebuilt float is all the result depends on, the
+        // float whose bits it takes is not active (nothing differentiable reaches the result).
         if let InstKind::Method { name, recv, .. } = &f.inst(i).kind
             && name == "to_bits"
-            && act.is_active(*recv)
+            && act.varied[recv.index()]
         {
             return true;
         }

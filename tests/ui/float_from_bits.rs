@@ -9,6 +9,14 @@ fn fast_rsqrt(x: f64) -> f64 {
     y * (1.5 - 0.5 * x * y * y)
 }
 
+// The absolute value by masking the sign bit: the rebuilt float is all the result depends on
+// (its gradient was silently zero, as `x` itself was not active).
+#[differentiate]
+fn abs_by_bits(x: f64) -> f64 {
+    f64::from_bits(x.to_bits() & !(1u64 << 63))
+}
+
 fn main() {
     let _ = fast_rsqrt(2.0);
+    let _ = abs_by_bits(-2.0);
 }
