@@ -979,3 +979,61 @@ fn copies_chosen_by_if_and_match_and_bound_by_tuples() {
         }
     }
 }
+
+#[derive(Clone, Copy, Debug, Differentiable)]
+struct Vec2 {
+    x: f64,
+    y: f64,
+}
+
+#[differentiate]
+impl std::ops::Add for Vec2 {
+    type Output = Vec2;
+    fn add(self, o: Vec2) -> Vec2 {
+        Vec2 {
+            x: self.x + o.x,
+            y: self.y + o.y,
+        }
+    }
+}
+
+#[differentiate]
+impl Vec2 {
+    fn ends(&self, k: f64) -> (Vec2, Vec2) {
+        (
+            *self,
+            Vec2 {
+                x: self.x * k,
+                y: self.y - k,
+            },
+        )
+    }
+    fn energy(&self) -> f64 {
+        self.x * self.x * self.y
+    }
+}
+
+/// Names declared as the struct: by a tuple pattern's type (`let (p, q): (Vec2, Vec2) = ..`) and
+/// by a closure's parameter (`|p: &Vec2| p.energy()`); their operators and methods are the
+/// struct's.
+#[differentiate]
+fn declared_names(v: &Vec2, ps: &[Vec2], k: f64) -> f64 {
+    let (p, q): (Vec2, Vec2) = v.ends(k);
+    let r = p + q;
+    let e = |p: &Vec2| p.energy();
+    r.x * r.y + e(&ps[0]) + 2.0 * e(&ps[1])
+}
+
+#[test]
+fn names_declared_as_the_struct_by_tuple_patterns_and_closure_parameters() {
+    let v = Vec2 { x: 1.0, y: 2.0 };
+    let ps = vec![Vec2 { x: 0.5, y: -1.0 }, Vec2 { x: 1.5, y: 3.0 }];
+    let (y, g) = declared_names_grad(&v, &ps, 0.7);
+    assert_eq!(y, declared_names(&v, &ps, 0.7));
+    let r = autodiff::check::gradcheck(
+        |p: &(Vec2, Vec<Vec2>, f64)| declared_names(&p.0, &p.1, p.2),
+        &(v, ps.clone(), 0.7),
+        &g,
+    );
+    assert!(r.passed(), "{r}");
+}

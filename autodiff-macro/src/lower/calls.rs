@@ -969,7 +969,7 @@ impl Lowering {
     /// `ty` (or what it references) as a struct of the user's, for its operators: not a type
     /// parameter, nor a name a float is aliased by (`type Real = f64;`), whose operators are
     /// the float's.
-    fn user_struct(&self, ty: &syn::Type) -> Option<syn::Path> {
+    pub(super) fn user_struct(&self, ty: &syn::Type) -> Option<syn::Path> {
         let (ty, _) = crate::types::struct_path(ty)?;
         let name = ty.segments.last()?.ident.to_string();
         // A field's type named through the runtime's `Field` trait (`FieldTy<P, H, _>`, the
@@ -1712,6 +1712,22 @@ impl Lowering {
     /// runs before `note_binding` records a literal's or constructor's type, which it reads
     /// back at the end.
     fn note_struct_binding(&mut self, pat: &Pat) {
+        // `let (p, q): (V2, V2) = s.ends();`: each name declared as the struct it is.
+        if let Pat::Type(pt) = pat {
+            if let (Pat::Tuple(t), syn::Type::Tuple(tt)) = (&*pt.pat, &*pt.ty) {
+                for (p, ty) in t.elems.iter().zip(&tt.elems) {
+                    let Pat::Ident(pi) = p else { continue };
+                    let (Some(slot), Some(ty)) =
+                        (self.lookup(&pi.ident.to_string()), self.user_struct(ty))
+                    else {
+                        continue;
+                    };
+                    self.env[slot].place_ty = Some(quote!(#ty));
+                    self.env[slot].struct_ty = Some(ty);
+                }
+                return;
+            }
+        }
         // `let (mut p, mut q) = (a, b);`: each name bound to what `struct_type_of` knows.
         if let Pat::Tuple(t) = pat {
             for p in &t.elems {

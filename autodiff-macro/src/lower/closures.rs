@@ -440,6 +440,14 @@ impl Lowering {
                     }
                 };
                 self.bind_item(b, &pt.pat, item, span);
+                // `|p: &Particle| p.energy()`: a name declared as a struct of the user's has its
+                // methods and operators.
+                if let (Pat::Ident(pi), Some(ty)) = (&*pt.pat, self.user_struct(&pt.ty)) {
+                    if let Some(last) = self.env.last_mut().filter(|l| pi.ident == l.name) {
+                        last.place_ty = Some(quote!(#ty));
+                        last.struct_ty = Some(ty);
+                    }
+                }
             }
             (Pat::Tuple(pt), Item::Tuple { elems, refs }) if pt.elems.len() == elems.len() => {
                 for (p, e) in pt.elems.iter().zip(elems) {
