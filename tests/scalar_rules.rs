@@ -1476,3 +1476,30 @@ fn squares_of_a_value_with_itself() {
         fd32("squared_f32", squared_f32, x, d);
     }
 }
+
+/// Float methods without a float result called through the type's path: `sin_cos` and
+/// `total_cmp` are the methods of their first argument.
+#[differentiate]
+fn sin_cos_by_path(x: f64) -> f64 {
+    let (s, c) = f64::sin_cos(x);
+    s * c + x * (f64::total_cmp(&x, &1.0) as i32 as f64)
+}
+
+#[differentiate]
+fn sin_cos_by_generic_path<T: num_traits::Float>(x: T) -> T {
+    let (s, c) = T::sin_cos(x);
+    s * c
+}
+
+#[test]
+fn float_methods_called_through_their_paths() {
+    // d/dx sin x cos x = cos 2x; the comparison's sign is piecewise constant.
+    for x in [0.3, 2.0] {
+        let (y, d) = sin_cos_by_path_grad(x);
+        assert_eq!(y, sin_cos_by_path(x));
+        let sign = if x > 1.0 { 1.0 } else { -1.0 };
+        assert!((d - ((2.0 * x).cos() + sign)).abs() < 1e-12, "{x}: {d}");
+    }
+    let (_, d) = sin_cos_by_generic_path_grad(0.3f64);
+    assert!((d - 0.6f64.cos()).abs() < 1e-12);
+}

@@ -369,6 +369,26 @@ pub fn is_checked_shape_query(name: &str) -> bool {
     is_shape_query(name) && !matches!(name, "dim" | "raw_dim" | "strides")
 }
 
+/// Methods of `f32` and `f64` taking `self` or `&self` besides those with a float result (which
+/// the primitives' table has): called through the type's path (`f64::sin_cos(x)`), they are the
+/// method of their first argument.
+const FLOAT_SELF_METHODS: &[&str] = &[
+    "sin_cos",
+    "total_cmp",
+    "partial_cmp",
+    "midpoint",
+    "div_euclid",
+    "abs_sub",
+    "is_nan",
+    "is_finite",
+    "is_infinite",
+    "is_normal",
+    "is_sign_negative",
+    "is_sign_positive",
+    "classify",
+    "to_bits",
+];
+
 /// Whether `name` is a shape query (see [`SHAPE_QUERIES`]).
 pub fn is_shape_query(name: &str) -> bool {
     SHAPE_QUERIES.contains(&name)
@@ -2702,6 +2722,13 @@ impl Lowering {
                 let value = args.remove(0);
                 let kind = self.kind(value);
                 let recv = self.inst1(b, InstKind::Ascribe { value, ty }, kind, span);
+                return self.method(b, m.clone(), recv, args, false, None, span);
+            }
+            // `f64::sin_cos(x)`, `f64::total_cmp(&x, &c)`, `f64::div_euclid(x, m)`: another
+            // method of the float types, called through its path, is the method of its first
+            // argument (which the method then follows, or reports as it reports `x.m(..)`).
+            if FLOAT_SELF_METHODS.contains(&segs[1].as_str()) && !args.is_empty() {
+                let recv = args.remove(0);
                 return self.method(b, m.clone(), recv, args, false, None, span);
             }
         }
