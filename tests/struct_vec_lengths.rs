@@ -136,6 +136,27 @@ struct Body {
     m: [f64; 1],
 }
 
+#[differentiate]
+impl Body {
+    /// Symplectic Euler: the velocity kicked by the acceleration, then the position drifts.
+    fn kicked(self, a: V3, dt: f64) -> Body {
+        let v = V3 {
+            x: self.v.x + a.x * dt,
+            y: self.v.y + a.y * dt,
+            z: self.v.z + a.z * dt,
+        };
+        Body {
+            p: V3 {
+                x: self.p.x + v.x * dt,
+                y: self.p.y + v.y * dt,
+                z: self.p.z + v.z * dt,
+            },
+            v,
+            m: self.m,
+        }
+    }
+}
+
 /// The acceleration of body `i` from the others (softened gravity).
 #[differentiate]
 fn accel(b: &[Body], i: usize) -> V3 {
@@ -163,12 +184,7 @@ fn nbody_collected(b0: &[Body], dt: f64) -> f64 {
     for _ in 0..3 {
         let acc: Vec<V3> = (0..n).map(|i| accel(&b, i)).collect();
         for i in 0..n {
-            b[i].v.x += acc[i].x * dt;
-            b[i].v.y += acc[i].y * dt;
-            b[i].v.z += acc[i].z * dt;
-            b[i].p.x += b[i].v.x * dt;
-            b[i].p.y += b[i].v.y * dt;
-            b[i].p.z += b[i].v.z * dt;
+            b[i] = b[i].kicked(acc[i], dt);
         }
     }
     b.iter()
@@ -187,12 +203,7 @@ fn nbody_filled(b0: &[Body], dt: f64) -> f64 {
             acc[i] = accel(&b, i);
         }
         for i in 0..n {
-            b[i].v.x += acc[i].x * dt;
-            b[i].v.y += acc[i].y * dt;
-            b[i].v.z += acc[i].z * dt;
-            b[i].p.x += b[i].v.x * dt;
-            b[i].p.y += b[i].v.y * dt;
-            b[i].p.z += b[i].v.z * dt;
+            b[i] = b[i].kicked(acc[i], dt);
         }
     }
     b.iter()
