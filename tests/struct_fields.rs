@@ -1037,3 +1037,54 @@ fn names_declared_as_the_struct_by_tuple_patterns_and_closure_parameters() {
     );
     assert!(r.passed(), "{r}");
 }
+
+/// The best element tracked by reference: `let mut best = &ps[0];` then `best = p;` of a loop's
+/// item, or `best = &ps[i];`.
+#[differentiate]
+fn heaviest_by_items(ps: &[Vec2]) -> f64 {
+    let mut best = &ps[0];
+    for p in ps.iter().skip(1) {
+        if p.y > best.y {
+            best = p;
+        }
+    }
+    let mut lightest = &ps[0];
+    for p in ps {
+        if p.y < lightest.y {
+            lightest = p;
+        }
+    }
+    best.x * 2.0 + best.x * best.x * best.y - lightest.x
+}
+
+#[differentiate]
+fn heaviest_by_index(ps: &[Vec2]) -> f64 {
+    let mut best = &ps[0];
+    for i in 1..ps.len() {
+        if ps[i].y > best.y {
+            best = &ps[i];
+        }
+    }
+    best.x * best.y
+}
+
+#[test]
+fn best_elements_tracked_by_reference() {
+    let ps = vec![
+        Vec2 { x: 1.0, y: 2.0 },
+        Vec2 { x: -1.5, y: 3.1 },
+        Vec2 { x: 0.3, y: 1.0 },
+    ];
+    let (y, g) = heaviest_by_items_grad(&ps);
+    assert_eq!(y, heaviest_by_items(&ps));
+    let r = autodiff::check::gradcheck(|p: &Vec<Vec2>| heaviest_by_items(p), &ps, &g);
+    assert!(r.passed(), "items: {r}");
+    // best = ps[1]: 2x + x²y; lightest = ps[2]: −x.
+    assert_eq!(
+        (g[1].x, g[1].y, g[2].x, g[0].x),
+        (2.0 + 2.0 * -1.5 * 3.1, 2.25, -1.0, 0.0)
+    );
+    let (y, g) = heaviest_by_index_grad(&ps);
+    assert_eq!(y, -1.5 * 3.1);
+    assert_eq!((g[1].x, g[1].y, g[0].x), (3.1, -1.5, 0.0));
+}

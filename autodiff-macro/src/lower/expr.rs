@@ -210,7 +210,10 @@ impl Lowering {
             },
             Expr::Binary(bin) => self.binary(b, bin),
             Expr::Assign(a) => {
-                let v = self.expr(b, &a.right, true);
+                let mut v = self.expr(b, &a.right, true);
+                if let Some(r) = v.and_then(|nv| self.reborrowed(b, &a.left, nv)) {
+                    v = Some(r);
+                }
                 self.assign_target(b, &a.left, v, false);
                 // `rng = Lcg::new(9);`: built from data again (see `Binding::data`).
                 if let Expr::Path(p) = &*a.left

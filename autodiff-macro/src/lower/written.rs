@@ -476,6 +476,30 @@ impl Lowering {
         }
     }
 
+    /// `best = p;` where `best` was first bound to a reference to an element (`let mut best =
+    /// &ps[0];`) and `p` is an element read by value (the item of `for p in ps.iter()`): a
+    /// reference to it, as the variable holds one (the branches that assign it agree).
+    pub(super) fn reborrowed(&mut self, b: Block, target: &Expr, v: Value) -> Option<Value> {
+        let Expr::Path(p) = target else { return None };
+        let slot = self.lookup(&p.path.get_ident()?.to_string())?;
+        let mut old = self.env[slot].value?;
+        while let Some(&(_, init)) = self.carried_init.iter().find(|(b, _)| *b == old) {
+            old = init;
+        }
+        let is_ref = |v: Value| {
+            matches!(self.f.value(v).def,
+                ValueDef::Result(i, 0) if matches!(self.f.inst(i).kind, InstKind::Ref(_)))
+        };
+        let element = matches!(self.f.value(v).def,
+            ValueDef::Result(i, 0) if matches!(self.f.inst(i).kind, InstKind::Index(..)));
+        if !is_ref(old) || !element {
+            return None;
+        }
+        let kind = self.kind(v);
+        let span = target.span();
+        Some(self.inst1(b, InstKind::Ref(v), kind, span))
+    }
+
     /// Whether a value is a reference in the generated code (a parameter of reference type,
     /// `&x`, a field of a borrowed struct): copying it moves nothing.
     pub(super) fn is_reference(&self, v: Value) -> bool {
