@@ -513,8 +513,11 @@ fn literal_sources(f: &Func, v: Value) -> Vec<Value> {
             InstKind::Loop { init, body, .. } => {
                 let mut vs: Vec<Value> = init.get(n).copied().into_iter().collect();
                 for b in exits(f, *body) {
-                    if let Term::Continue(vals) | Term::Break(vals) = &f.block(b).term {
-                        vs.extend(vals.get(n).copied());
+                    match &f.block(b).term {
+                        Term::Continue(vals) | Term::Break(vals) | Term::Next { vals, .. } => {
+                            vs.extend(vals.get(n).copied())
+                        }
+                        _ => {}
                     }
                 }
                 vs

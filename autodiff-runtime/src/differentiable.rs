@@ -808,18 +808,11 @@ impl<T> crate::rules::HasShape for Vec<T> {
     }
 }
 
-/// A zero of `T` made without a shape: `T` has one, as the caller asserted with
-/// [`assert_shapeless_zero`].
-#[inline]
-pub(crate) fn shapeless_zero<T: Differentiable>() -> T {
-    T::shapeless_zero()
-}
-
-/// `len` zeros of `T`, as [`shapeless_zero`] makes one.
+/// `len` zeros of `T` made without a shape ([`Differentiable::shapeless_zero`]), which `T` has,
+/// as the caller asserted with [`assert_shapeless_zero`].
 #[inline]
 pub(crate) fn shapeless_zeros<T: Differentiable>(len: usize) -> Vec<T> {
-    let zero = shapeless_zero::<T>();
-    vec![zero; len]
+    vec![T::shapeless_zero(); len]
 }
 
 /// `len` zero elements: from the elements' type where it has a zero without a shape, else the
@@ -879,7 +872,7 @@ impl<T: Differentiable, const N: usize> ZerosOfShape for [T; N] {
     type Tangent = [T; N];
     const FROM_SHAPE: bool = T::SHAPELESS_ZERO;
     fn zeros(_: &()) -> [T; N] {
-        core::array::from_fn(|_| shapeless_zero())
+        core::array::from_fn(|_| T::shapeless_zero())
     }
     fn zeros_like(_: &(), like: &[T; N]) -> [T; N] {
         like.zero_like()

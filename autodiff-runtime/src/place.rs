@@ -16,9 +16,7 @@
 use ndarray::{Array, ArrayBase, Axis, DataMut, Dimension, LinalgScalar};
 
 use crate::Real;
-use crate::differentiable::{
-    Differentiable, assert_shapeless_zero, shapeless_zero, shapeless_zeros,
-};
+use crate::differentiable::{Differentiable, assert_shapeless_zero, shapeless_zeros};
 use crate::rules::tensor::unbroadcast;
 use crate::rules::{HasShape, ShapeOf};
 
@@ -84,7 +82,7 @@ pub fn push_adjoint<T: Differentiable>(w: &mut Vec<T>) -> (T,) {
 #[inline(always)]
 pub fn unread<T: Differentiable>() -> T {
     assert_shapeless_zero!(T::SHAPELESS_ZERO);
-    shapeless_zero()
+    T::shapeless_zero()
 }
 
 /// `y = v.pop()`: the popped element goes back, with cotangent `ȳ`, if there was one.
@@ -202,7 +200,7 @@ pub fn rotate_right_adjoint<T, W: Slots<T>>(w: &mut W, k: &usize) {
 #[inline]
 pub fn fill_adjoint<T: Differentiable, W: Cells<T>>(w: &mut W) -> (T,) {
     assert_shapeless_zero!(T::SHAPELESS_ZERO);
-    let mut sum = shapeless_zero::<T>();
+    let mut sum = T::shapeless_zero();
     w.each_cell(|s| {
         sum.add_assign(s);
         *s = s.zero_like();
@@ -219,9 +217,8 @@ pub fn truncate_adjoint<T: Differentiable, S: HasShape<Dims = usize> + ?Sized>(
     old: &ShapeOf<S>,
 ) {
     assert_shapeless_zero!(T::SHAPELESS_ZERO);
-    let zero = shapeless_zero::<T>();
     if w.len() < old.dims {
-        w.resize(old.dims, zero);
+        w.resize(old.dims, T::shapeless_zero());
     }
 }
 
@@ -235,7 +232,7 @@ pub fn resize_adjoint<T: Differentiable, S: HasShape<Dims = usize> + ?Sized>(
 ) -> (T,) {
     assert_shapeless_zero!(T::SHAPELESS_ZERO);
     let old = old.dims;
-    let mut c_bar = shapeless_zero::<T>();
+    let mut c_bar = T::shapeless_zero();
     if w.len() > old {
         for s in w.drain(old..) {
             c_bar.add_assign(&s);

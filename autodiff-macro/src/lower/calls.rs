@@ -897,12 +897,9 @@ impl Lowering {
                     InstKind::If { .. } | InstKind::Match { .. }
                 ) =>
             {
-                let blocks = match &self.f.inst(i).kind {
-                    InstKind::If { then, els, .. } => vec![*then, *els],
-                    InstKind::Match { arms, .. } => arms.iter().map(|a| a.block).collect(),
-                    _ => Vec::new(),
-                };
-                let mut tys = blocks
+                let mut tys = self
+                    .f
+                    .inst_blocks(i)
                     .into_iter()
                     .filter_map(|b| self.f.yielded(b, k))
                     .map(|y| self.struct_type_of(y));
@@ -1660,10 +1657,10 @@ impl Lowering {
     /// `ps.clear()`, `ps.truncate(n)` and `ps.resize(n, p)` of a local `Vec` of the user's
     /// structs (declared `Vec<P>`, or built by pushes or `vec![..]` of them), whose adjoints in
     /// the table make zeros of elements from a length alone, which a struct with an ndarray
-    /// field does not have: the `Vec` replaced by a new one, `ps = Vec::new()`, `ps = ps[..n].to_vec()` where `n` is
-    /// shorter,
-    /// and for `resize` that or `vec![p; n]` with the old elements written over its first ones,
-    /// which are followed (the elements dropped get no cotangent).
+    /// field does not have: the `Vec` replaced by a new one, `ps = Vec::new()`, `ps =
+    /// ps[..n].to_vec()` where `n` is shorter, and for `resize` that or `vec![p; n]` with the
+    /// old elements written over its first ones, which are followed (the elements dropped get
+    /// no cotangent).
     fn struct_vec_resize(&self, mc: &syn::ExprMethodCall) -> Option<Expr> {
         let name = mc.method.to_string();
         if !matches!(name.as_str(), "clear" | "truncate" | "resize") || mc.turbofish.is_some() {
@@ -1742,8 +1739,7 @@ impl Lowering {
                     else {
                         continue;
                     };
-                    self.env[slot].place_ty = Some(quote!(#ty));
-                    self.env[slot].struct_ty = Some(ty);
+                    self.declare_struct(slot, ty);
                 }
                 return;
             }
@@ -1755,10 +1751,9 @@ impl Lowering {
                 let Some(slot) = self.lookup(&pi.ident.to_string()) else {
                     continue;
                 };
-                if self.env[slot].struct_ty.is_none() {
-                    let ty = self.env[slot].value.and_then(|v| self.struct_type_of(v));
-                    self.env[slot].place_ty = ty.as_ref().map(|t| quote!(#t));
-                    self.env[slot].struct_ty = ty;
+                let known = self.env[slot].value.and_then(|v| self.struct_type_of(v));
+                if let (None, Some(ty)) = (&self.env[slot].struct_ty, known) {
+                    self.declare_struct(slot, ty);
                 }
             }
             return;
@@ -2046,14 +2041,25 @@ impl Lowering {
         let Expr::Path(p) = chain::strip(e) else {
             return false;
         };
-        let Some(mut v) = self.path_slot(p).and_then(|slot| self.env[slot].value) else {
+        let Some(v) = self.path_slot(p).and_then(|slot| self.env[slot].value) else {
             return false;
         };
-        // Carried by loops: what it was before them.
+        self.struct_type_of(self.before_loops(v)).is_some()
+    }
+
+    /// What `v`, a value loops carry, was before them (`v` itself if no loop carries it).
+    pub(super) fn before_loops(&self, mut v: Value) -> Value {
         while let Some(&(_, init)) = self.carried_init.iter().find(|(b, _)| *b == v) {
             v = init;
         }
-        self.struct_type_of(v).is_some()
+        v
+    }
+
+    /// Records that the variable in `slot` holds the user's struct `ty`: its methods and
+    /// operators are the struct's.
+    pub(super) fn declare_struct(&mut self, slot: usize, ty: syn::Path) {
+        self.env[slot].place_ty = Some(quote!(#ty));
+        self.env[slot].struct_ty = Some(ty);
     }
 
     pub(super) fn struct_var(&self, e: &Expr) -> Option<syn::Path> {

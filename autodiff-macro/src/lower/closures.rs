@@ -443,9 +443,9 @@ impl Lowering {
                 // `|p: &Particle| p.energy()`: a name declared as a struct of the user's has its
                 // methods and operators.
                 if let (Pat::Ident(pi), Some(ty)) = (&*pt.pat, self.user_struct(&pt.ty)) {
-                    if let Some(last) = self.env.last_mut().filter(|l| pi.ident == l.name) {
-                        last.place_ty = Some(quote!(#ty));
-                        last.struct_ty = Some(ty);
+                    let last = self.env.len().checked_sub(1);
+                    if let Some(slot) = last.filter(|&s| pi.ident == self.env[s].name) {
+                        self.declare_struct(slot, ty);
                     }
                 }
             }

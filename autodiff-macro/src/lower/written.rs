@@ -482,10 +482,7 @@ impl Lowering {
     pub(super) fn reborrowed(&mut self, b: Block, target: &Expr, v: Value) -> Option<Value> {
         let Expr::Path(p) = target else { return None };
         let slot = self.lookup(&p.path.get_ident()?.to_string())?;
-        let mut old = self.env[slot].value?;
-        while let Some(&(_, init)) = self.carried_init.iter().find(|(b, _)| *b == old) {
-            old = init;
-        }
+        let old = self.before_loops(self.env[slot].value?);
         let is_ref = |v: Value| {
             matches!(self.f.value(v).def,
                 ValueDef::Result(i, 0) if matches!(self.f.inst(i).kind, InstKind::Ref(_)))

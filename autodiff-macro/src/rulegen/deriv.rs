@@ -529,10 +529,12 @@ mod tests {
             "dg * d::hypot_d(x, y) + g * (dx * d::hypot_d(1.0, y) + \
              -(dy * d::hypot_d(d::hypot_d(x, y), y)))"
         );
-        // The shares of `max` are constant away from ties.
+        // The sign of `abs` is constant away from its kink.
+        assert_eq!(derived("g * d::abs_d(x)", &["x", "g"]), "dg * d::abs_d(x)");
+        // What `max` passes on is linear in the cotangent, constant in the arguments.
         assert_eq!(
-            derived("g * d::share2(x, a, y)", &["x", "a", "y", "g"]),
-            "dg * d::share2(x, a, y)"
+            derived("d::pick2(x, a, y, g)", &["x", "a", "y", "g"]),
+            "d::pick2(x, a, y, dg)"
         );
         // `powi_d` is constant in its exponent and in `y`.
         assert_eq!(

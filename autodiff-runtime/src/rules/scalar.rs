@@ -389,17 +389,19 @@ pub mod d {
         if nan && t == T::ZERO { T::ZERO } else { p }
     }
 
-    /// `g` times the share of `max`/`min` that argument `v` gets ([`share2`]), exactly `0`
-    /// where that share is (the losing argument gets nothing, also where `g` is infinite, as
-    /// at `x.max(0.0).sqrt()` for `x < 0`): selects, without a product.
+    /// The cotangent `g` that argument `v` of `max`/`min` gets (`other` is the other argument,
+    /// `y` the result): all of it if `v` is the result, half at a tie, none otherwise (the
+    /// minimum-norm Clarke gradient). None is exactly `0`, also where `g` is infinite (the
+    /// losing argument of `x.max(0.0).sqrt()` for `x < 0`). Selects, not branches or a product:
+    /// which argument wins is as good as random to a predictor.
     #[inline(always)]
     pub fn pick2<T: Float>(v: T, other: T, y: T, g: T) -> T {
         let s = select(other == y, g * T::of_f64(0.5), g);
         select(v == y, s, T::ZERO)
     }
 
-    /// `g` times the share of `clamp` that argument `v` gets ([`share3`]), exactly `0` where
-    /// that share is.
+    /// The cotangent `g` that argument `v` of `clamp` gets, the other two arguments being `o1`
+    /// and `o2`: the arguments equal to the result `y` share it equally, the others get `0`.
     #[inline(always)]
     pub fn pick3<T: Float>(v: T, o1: T, o2: T, y: T, g: T) -> T {
         let one_tie = select(o1 == y, g * T::of_f64(0.5), g);
@@ -419,27 +421,6 @@ pub mod d {
     #[inline(always)]
     fn select<T: Float>(c: bool, a: T, b: T) -> T {
         if c { a } else { b }
-    }
-
-    /// The share of the cotangent that argument `v` of `max`/`min` gets (`other` is the other
-    /// argument, `y` the result): `1` if `v` is the result, `½` at a tie, `0` otherwise (the
-    /// minimum-norm Clarke gradient).
-    #[inline(always)]
-    pub fn share2<T: Float>(v: T, other: T, y: T) -> T {
-        // Selects, not branches: which argument wins is as good as random to a predictor.
-        let s = select(other == y, T::of_f64(0.5), T::ONE);
-        select(v == y, s, T::ZERO)
-    }
-
-    /// The share of the cotangent that argument `v` of `clamp` gets, the other two arguments
-    /// being `o1` and `o2`: the arguments equal to the result `y` share it equally.
-    #[inline(always)]
-    pub fn share3<T: Float>(v: T, o1: T, o2: T, y: T) -> T {
-        // Selects, not branches, as in `share2`.
-        let one_tie = select(o1 == y, T::of_f64(0.5), T::ONE);
-        let two_ties = select(o1 == y, T::ONE / T::of_f64(3.0), T::of_f64(0.5));
-        let s = select(o2 == y, two_ties, one_tie);
-        select(v == y, s, T::ZERO)
     }
 
     /// `∂/∂x x.copysign(s)`: `1` where `x` and `s` have the same sign bit, `−1` where they
