@@ -1068,6 +1068,18 @@ fn heaviest_by_index(ps: &[Vec2]) -> f64 {
     best.x * best.y
 }
 
+/// The same, then the best element's method: its tangent in `_jvp` is carried by reference too.
+#[differentiate]
+fn heaviest_energy(ps: &[Vec2]) -> f64 {
+    let mut best = &ps[0];
+    for i in 1..ps.len() {
+        if ps[i].y > best.y {
+            best = &ps[i];
+        }
+    }
+    best.energy()
+}
+
 #[test]
 fn best_elements_tracked_by_reference() {
     let ps = vec![
@@ -1087,4 +1099,18 @@ fn best_elements_tracked_by_reference() {
     let (y, g) = heaviest_by_index_grad(&ps);
     assert_eq!(y, -1.5 * 3.1);
     assert_eq!((g[1].x, g[1].y, g[0].x), (3.1, -1.5, 0.0));
+    let (y, g) = heaviest_energy_grad(&ps);
+    assert_eq!(y, 2.25 * 3.1);
+    assert_eq!(
+        (g[1].x, g[1].y, g[0].x, g[2].y),
+        (2.0 * -1.5 * 3.1, 2.25, 0.0, 0.0)
+    );
+    let t = vec![
+        Vec2 { x: 1.0, y: 1.0 },
+        Vec2 { x: 0.5, y: 2.0 },
+        Vec2 { x: 1.0, y: 1.0 },
+    ];
+    let (yt, dy) = heaviest_energy_jvp(&ps, &t);
+    assert_eq!(yt, y);
+    assert_eq!(dy, g[1].x * 0.5 + g[1].y * 2.0);
 }

@@ -320,9 +320,14 @@ impl Gen<'_> {
                         .collect();
                     !yielded.is_empty() && yielded.iter().all(|&y| self.is_ref(y))
                 }
+                // A reference carried by a loop (`let mut best = &ps[0];` then `best = &ps[i];`
+                // in it): what the loop enters with.
+                InstKind::Loop { init, .. } => init.get(k).is_some_and(|&v| self.is_ref(v)),
                 _ => false,
             },
-            _ => false,
+            ValueDef::BlockParam(b, k) => {
+                matches!(self.f.loop_entry(b, k), Some(Some(v)) if self.is_ref(v))
+            }
         }
     }
 

@@ -455,6 +455,20 @@ impl Func {
         }
     }
 
+    /// The value the `k`th parameter of block `b` enters its loop with, where `b` is a loop's
+    /// body: `Some(None)` for the index of a range loop, `None` if `b` is not a loop's body.
+    pub fn loop_entry(&self, b: Block, k: usize) -> Option<Option<Value>> {
+        self.insts.iter().find_map(|inst| match &inst.kind {
+            InstKind::Loop {
+                kind, init, body, ..
+            } if *body == b => Some(
+                k.checked_sub(usize::from(kind.range().is_some()))
+                    .and_then(|k| init.get(k).copied()),
+            ),
+            _ => None,
+        })
+    }
+
     /// `&a` (`a` itself or a version of it) where `a` is a fixed-size array:
     /// a parameter declared `[T; N]` or `&[T; N]`, a local made from an array literal, or one
     /// a helper's copy for arrays gave back. The callee may take it as a slice and return a
@@ -476,25 +490,13 @@ impl Func {
             }
             match self.value(cur).def {
                 // A version carried by a loop: the value it enters the loop with.
-                ValueDef::BlockParam(b, k) => {
-                    let owner = self.insts.iter().find_map(|inst| match &inst.kind {
-                        InstKind::Loop {
-                            kind, init, body, ..
-                        } if *body == b => Some((kind.range().is_some(), init)),
-                        _ => None,
-                    });
-                    match owner {
-                        Some((indexed, init)) => {
-                            let &i = k
-                                .checked_sub(usize::from(indexed))
-                                .and_then(|k| init.get(k))?;
-                            cur = i;
-                        }
-                        // What the pullback reads back of the forward sweep (an array made in
-                        // a branch and lent there, under `hessian`): the value it kept.
-                        None => cur = self.strip_ref(self.recorded(b, k)?),
-                    }
-                }
+                ValueDef::BlockParam(b, k) => match self.loop_entry(b, k) {
+                    Some(Some(i)) => cur = i,
+                    Some(None) => return None,
+                    // What the pullback reads back of the forward sweep (an array made in a
+                    // branch and lent there, under `hessian`): the value it kept.
+                    None => cur = self.strip_ref(self.recorded(b, k)?),
+                },
                 ValueDef::Result(i, k) if k > 0 || self.is_join(i) => match &self.inst(i).kind {
                     InstKind::Loop { init, .. } => match init.get(k) {
                         Some(&i) => cur = i,
