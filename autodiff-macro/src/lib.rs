@@ -601,7 +601,10 @@ fn expand_impl(attr: TokenStream2, mut imp: syn::ItemImpl) -> TokenStream2 {
             );
         }
         let outer = IN_IMPL.replace(true);
+        let names = imp.generics.type_params().map(|t| t.ident.to_string());
+        let outer_params = types::set_impl_type_params(Some(names.collect()));
         let expanded = expand(opts, as_fn.to_token_stream());
+        types::set_impl_type_params(outer_params);
         IN_IMPL.set(outer);
         let parsed = syn::parse::Parser::parse2(
             |input: syn::parse::ParseStream| {

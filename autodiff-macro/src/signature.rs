@@ -61,17 +61,10 @@ impl Signature {
             syn::ReturnType::Type(_, t) => Some(&**t),
             syn::ReturnType::Default => None,
         };
-        // Only in a method (a receiver, or `Self` named): a free function's `P` is a type.
-        let in_impl = s
-            .inputs
-            .iter()
-            .any(|a| matches!(a, syn::FnArg::Receiver(_)))
-            || quote!(#s)
-                .to_string()
-                .split_whitespace()
-                .any(|w| w == "Self");
-        for t in tys.chain(ret_ty).filter(|_| in_impl) {
-            while let Some(g) = generics.undeclared_in(t) {
+        // Only in a method: a free function's `P` is a type (see `types::may_be_impl_param`).
+        let method = types::in_impl(s);
+        for t in tys.chain(ret_ty) {
+            while let Some(g) = generics.undeclared_in(t, method) {
                 errors.push(undeclared(t, &g));
                 generics.outer.push(g);
             }
@@ -828,20 +821,20 @@ impl Generics {
 
     /// A type parameter that `ty` seems to hold as a type (`T`, `&[T]`, `P<T>`, not an array
     /// length or an ndarray dimension) and that is declared neither on the function nor in
-    /// its `where` clause: a single capital letter, so most likely a parameter of the
-    /// enclosing `impl`, whose bounds the macro cannot see.
-    pub fn undeclared_in(&self, ty: &syn::Type) -> Option<syn::Ident> {
-        struct Find<'g>(&'g Generics, Option<syn::Ident>);
+    /// its `where` clause, but may be a parameter of the enclosing `impl` (`method`: the
+    /// function is a method; see `types::may_be_impl_param`), whose bounds the macro does not
+    /// read.
+    pub fn undeclared_in(&self, ty: &syn::Type, method: bool) -> Option<syn::Ident> {
+        struct Find<'g>(&'g Generics, Option<syn::Ident>, bool);
         impl<'ast> syn::visit::Visit<'ast> for Find<'_> {
             fn visit_type_path(&mut self, tp: &'ast syn::TypePath) {
                 if self.1.is_some() {
                     return;
                 }
                 if let Some(id) = tp.path.get_ident().filter(|_| tp.qself.is_none()) {
-                    let name = id.to_string();
-                    let single = name.len() == 1 && name.chars().all(|c| c.is_ascii_uppercase());
+                    let param = types::may_be_impl_param(&id.to_string(), self.2);
                     let g = self.0;
-                    if single && !g.params.iter().any(|(p, _)| p == id) && !g.outer.contains(id) {
+                    if param && !g.params.iter().any(|(p, _)| p == id) && !g.outer.contains(id) {
                         self.1 = Some(id.clone());
                     }
                     return;
@@ -868,7 +861,7 @@ impl Generics {
             }
             fn visit_expr(&mut self, _: &'ast syn::Expr) {}
         }
-        let mut f = Find(self, None);
+        let mut f = Find(self, None, method);
         syn::visit::Visit::visit_type(&mut f, ty);
         f.1
     }

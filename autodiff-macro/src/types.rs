@@ -17,6 +17,41 @@ thread_local! {
     static FLOAT_PARAMS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
 }
 
+thread_local! {
+    /// The type parameters of the `impl` block whose methods are being expanded, when the
+    /// attribute is on the block (see `expand_impl`); `None` when the macro sees only the
+    /// function.
+    static IMPL_TYPE_PARAMS: RefCell<Option<Vec<String>>> = const { RefCell::new(None) };
+}
+
+/// Names the type parameters of the `impl` block around the functions expanded until the next
+/// call (`None`: the macro sees no block); returns the names set before.
+pub fn set_impl_type_params(names: Option<Vec<String>>) -> Option<Vec<String>> {
+    IMPL_TYPE_PARAMS.with(|p| std::mem::replace(&mut *p.borrow_mut(), names))
+}
+
+/// Whether `sig` is a method's (a receiver, or `Self` named): the `impl` around it may have
+/// type parameters.
+pub fn in_impl(sig: &syn::Signature) -> bool {
+    sig.receiver().is_some()
+        || quote!(#sig)
+            .to_string()
+            .split_whitespace()
+            .any(|w| w == "Self")
+}
+
+/// Whether `name`, named in a function but declared neither on it nor in its `where` clause,
+/// may be a type parameter of the `impl` around it: a single capital letter in a method
+/// (`method`, see [`in_impl`]) whose block the macro does not see, or a parameter of the block
+/// it sees. A free function's `P`, or a method's `P` in a block without one, is a type of the
+/// user's.
+pub fn may_be_impl_param(name: &str, method: bool) -> bool {
+    IMPL_TYPE_PARAMS.with(|p| match &*p.borrow() {
+        Some(params) => params.iter().any(|n| n == name),
+        None => method && name.len() == 1 && name.chars().all(|c| c.is_ascii_uppercase()),
+    })
+}
+
 /// Names the type parameters of the function being expanded that stand for floats (see
 /// [`crate::signature::Generic`]); every expansion sets them, before lowering.
 pub fn set_float_params(names: Vec<String>) {

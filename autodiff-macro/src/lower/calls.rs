@@ -992,7 +992,7 @@ impl Lowering {
         // A field's type named through the runtime's `Field` trait (`FieldTy<P, H, _>`, the
         // elements of `vec![p.w1.clone(), p.w2.clone()]`) may be an array: not known to be a
         // struct.
-        let alias = name.len() == 1
+        let alias = crate::types::may_be_impl_param(&name, self.method)
             || self.type_params.contains(&name)
             || FLOAT_ALIASES.contains(&name.as_str())
             || name == "FieldTy";

@@ -223,6 +223,9 @@ pub struct Lowering {
     elem_places: Vec<(Value, TokenStream, bool)>,
     /// The function's type parameters: a parameter of one is no struct of the user's.
     type_params: Vec<String>,
+    /// The function is a method (see `types::in_impl`): the `impl` around it may have type
+    /// parameters of its own.
+    method: bool,
     /// Values of a struct of the user's that nothing in the IR shows to be one: the accumulator
     /// of a `fold` started from one (`fold(V2 { .. }, |acc, p| acc + p.pos)`), inside the loop
     /// and after it, for its operators (see `Lowering::struct_type_of`).
@@ -289,6 +292,7 @@ pub fn lower(item: &syn::ItemFn, active: &[bool], krate: proc_macro2::TokenStrea
         .map(|t| t.ident.to_string())
         .collect();
     lw.f.type_params = lw.type_params.clone();
+    lw.method = crate::types::in_impl(&item.sig);
     lw.f.ret_ty = lw.ret.clone();
     let body = lw.f.body();
     for (n, arg) in item.sig.inputs.iter().enumerate() {
@@ -419,6 +423,7 @@ impl Lowering {
             krate: quote::quote!(::autodiff),
             elem_places: Vec::new(),
             type_params: Vec::new(),
+            method: false,
             struct_values: Vec::new(),
             expected_struct: None,
             best_refs: Vec::new(),
