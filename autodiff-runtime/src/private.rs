@@ -430,6 +430,13 @@ pub use crate::spread::{
 /// The value `Iterator::sum` starts from, as the standard library's does: `-0.0` for floats (the
 /// identity of IEEE addition, so that a sum of nothing is `-0.0`), `0` for integers. Generated
 /// code calls it where the type of a sum is not known when the macro runs (a type parameter).
+#[diagnostic::on_unimplemented(
+    message = "`sum()` of `{Self}` items in a differentiated function",
+    label = "a sum the macro follows adds floats",
+    note = "a sum of structs goes through your `impl Sum`, which the macro does not see: write it \
+            as a `fold` from your zero with your `#[differentiate]` operator, \
+            `.fold(V2 {{ x: 0.0, y: 0.0 }}, |acc, v| acc + v)`"
+)]
 pub trait SumStart {
     /// The start of a sum.
     fn sum_start() -> Self;

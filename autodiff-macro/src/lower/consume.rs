@@ -631,6 +631,25 @@ impl Lowering {
                     } else {
                         s.item_value(blk, item, false, span)
                     };
+                    if let Some(ty) = x.filter(|_| !count).and_then(|x| s.struct_type_of(x)) {
+                        let ty = quote::quote!(#ty).to_string().replace(' ', "");
+                        let (op, zero) = match name.as_str() {
+                            "product" => ("*", "one"),
+                            _ => ("+", "zero"),
+                        };
+                        s.err(
+                            span,
+                            format!(
+                                "`{name}()` of `{ty}` items goes through your `impl {}` for \
+                                 `{ty}`, which the macro does not see; write it as a `fold` from \
+                                 your {zero} with your `#[differentiate]` operator: \
+                                 `.fold({ty} {{ .. }}, |acc, v| acc {op} v)`",
+                                if op == "+" { "Sum" } else { "Product" }
+                            ),
+                        );
+                        s.continue_loop(blk, span);
+                        return;
+                    }
                     if let (Some(acc), Some(x)) = (acc, x) {
                         let k = s.kind(acc).join(s.kind(x));
                         let next = s.inst1(blk, InstKind::Binary(op, acc, x), k, span);
