@@ -184,3 +184,72 @@ fn zero_times_an_infinite_slope_is_zero() {
     assert_eq!(square_by_powf_jvp(-1.5, 1.0), (2.25, -3.0));
     assert_eq!(square_by_powf_grad(-1.5), (2.25, -3.0));
 }
+
+// Products and quotients computed before a branch and read only by the branch not taken, with
+// an infinite or NaN factor there: their zero cotangent times that factor is 0, as `_jvp` has it.
+
+/// A log-likelihood term rejected when it is not finite: `x.ln()` is −∞ at `x = 0`.
+#[differentiate(wrt(shape))]
+fn guarded_term(shape: f64, x: f64) -> f64 {
+    let t = shape * x.ln();
+    if t.is_finite() { t } else { -1e300 }
+}
+
+/// The same inside a likelihood's loop, the product passed on through a difference, the
+/// rejection an early return.
+#[differentiate(wrt(shape))]
+fn gamma_like(shape: f64, xs: &[f64]) -> f64 {
+    let mut ll = 0.0;
+    for &x in xs {
+        let term = (shape - 1.0) * x.ln() - x;
+        if !term.is_finite() {
+            return f64::NEG_INFINITY;
+        }
+        ll += term;
+    }
+    ll
+}
+
+/// A ratio guarded by its denominator.
+#[differentiate]
+fn ratio_guard(num: f64, den: f64) -> f64 {
+    let q = num / den;
+    if den != 0.0 { q } else { 0.0 }
+}
+
+/// A ray–sphere hit distance that computes the near root before testing the discriminant: a
+/// miss takes the root of a negative number, NaN.
+#[differentiate]
+fn ray_hit(a: f64, half_b: f64, c: f64) -> f64 {
+    let disc = half_b * half_b - a * c;
+    let sq = disc.sqrt();
+    let t_near = (-half_b - sq) / a;
+    if disc < 0.0 {
+        return 1e3;
+    }
+    t_near
+}
+
+#[test]
+fn a_product_read_only_by_the_branch_not_taken() {
+    assert_eq!(guarded_term_grad(2.0, 0.0), (-1e300, 0.0));
+    assert_eq!(guarded_term_jvp(2.0, 0.0, 1.0), (-1e300, 0.0));
+    assert_eq!(
+        guarded_term_grad(2.0, 1.5),
+        (2.0 * 1.5f64.ln(), 1.5f64.ln())
+    );
+    assert_eq!(
+        gamma_like_grad(3.0, &[1.5, 0.0, 2.0]),
+        (f64::NEG_INFINITY, 0.0)
+    );
+    let (y, g) = gamma_like_grad(3.0, &[1.5, 2.0]);
+    assert_eq!(y, gamma_like(3.0, &[1.5, 2.0]));
+    assert!((g - (1.5f64.ln() + 2f64.ln())).abs() < 1e-15);
+    assert_eq!(ratio_guard_grad(2.0, 0.0), (0.0, (0.0, 0.0)));
+    assert_eq!(ratio_guard_grad(2.0, 4.0), (0.5, (0.25, -0.125)));
+    assert_eq!(ray_hit_grad(1.0, 1.0, 2.0), (1e3, (0.0, 0.0, 0.0)));
+    assert_eq!(ray_hit_jvp(1.0, 1.0, 2.0, 1.0, 1.0, 1.0), (1e3, 0.0));
+    // A hit: t = −b − √(b² − ac) with a = 1, b = 2, c = 3: ∂t/∂c = a/(2√disc) = 0.5.
+    let (t, (_, _, gc)) = ray_hit_grad(1.0, 2.0, 3.0);
+    assert_eq!((t, gc), (-3.0, 0.5));
+}

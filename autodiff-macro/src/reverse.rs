@@ -63,6 +63,8 @@ struct Rev<'a> {
     fuse: bool,
     /// Rows of nested containers read only element by element (see [`indexed_rows`]).
     rows: HashMap<Value, (Value, Value)>,
+    /// Products and quotients read only in branches (see [`read_in_branches`]).
+    in_branches: HashSet<Value>,
 }
 
 /// Builds the pullback of `f`. Checkpointed loops (see [`crate::checkpoint`]) add copies of
@@ -79,6 +81,7 @@ pub fn reverse(
     read_replaced_rows(f, act, tys);
     let bw = backward_work(f, act);
     let rows = indexed_rows(f, act);
+    let in_branches = read_in_branches(f, act);
     let mut r = Rev {
         f,
         act,
@@ -90,6 +93,7 @@ pub fn reverse(
         index_params: Vec::new(),
         fuse,
         rows,
+        in_branches,
     };
     let body = r.f.body();
     let pb = r.f.new_block();
@@ -127,6 +131,103 @@ pub fn reverse(
         index_params: r.index_params,
         bw: r.bw,
     }
+}
+
+/// Products and quotients whose cotangent is exactly 0 on some path: every read of one that a
+/// cotangent flows back through is inside an arm of an `if` or a `match` that its definition is
+/// outside of, or is a sum, difference, negation, product or quotient that is such a value
+/// itself. Where no arm that reads one is taken, its derivative is 0, however large a partial
+/// is there: `let t = a * x.ln(); if x > 0.0 { t } else { 0.0 }` at `x = 0`, where `ln 0 = −∞`,
+/// or `let term = (a - 1.0) * x.ln() - x; if !term.is_finite() { return .. }`. Their reverse
+/// rules keep `0·∞` at 0 (see `forms::guarded`); the others, on the hot path, do not test
+/// for it.
+fn read_in_branches(f: &Func, act: &Activity) -> HashSet<Value> {
+    let linear = |k: &InstKind| {
+        matches!(
+            k,
+            InstKind::Binary(BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div, ..)
+                | InstKind::Neg(_)
+        )
+    };
+    let mut maybe_zero: HashSet<Value> = (f.insts.iter())
+        .filter(|i| linear(&i.kind))
+        .filter_map(|i| i.results.first().copied())
+        .filter(|&v| act.is_active(v))
+        .collect();
+    if maybe_zero.is_empty() {
+        return maybe_zero;
+    }
+    let mut arms = HashSet::new();
+    for i in &f.insts {
+        if let InstKind::If { then, els, .. } = &i.kind {
+            arms.extend([*then, *els]);
+        }
+        if let InstKind::Match { arms: a, .. } = &i.kind {
+            arms.extend(a.iter().map(|a| a.block));
+        }
+    }
+    // Whether a read in block `at` of a value defined in block `def` runs whenever the
+    // definition does (no arm between them).
+    let always = |at: Block, def: Block| {
+        let mut cur = Some(at);
+        while let Some(b) = cur {
+            if b == def {
+                return true;
+            }
+            if arms.contains(&b) {
+                return false;
+            }
+            cur = act.parent.get(b.index()).copied().flatten();
+        }
+        true
+    };
+    // The reads that run whenever their value is defined: by an instruction (a sum, …, whose
+    // result may pass a zero cotangent on) or a terminator (`None`).
+    let mut reads: Vec<(Value, Option<Inst>)> = Vec::new();
+    for (n, inst) in f.insts.iter().enumerate() {
+        // A condition or a scrutinee, and reads by discrete results, take no cotangent.
+        if matches!(inst.kind, InstKind::If { .. } | InstKind::Match { .. })
+            || !inst.results.iter().any(|r| act.is_active(*r))
+        {
+            continue;
+        }
+        let Some(&at) = act.inst_block.get(n) else {
+            continue;
+        };
+        let i = Inst(n as u32);
+        for v in f.operands(i) {
+            if maybe_zero.contains(&v) && always(at, act.def_block(f, v)) {
+                reads.push((v, linear(&inst.kind).then_some(i)));
+            }
+        }
+    }
+    for b in (0..f.blocks.len()).map(|b| Block(b as u32)) {
+        for v in f.term_operands(b) {
+            if maybe_zero.contains(&v) && always(b, act.def_block(f, v)) {
+                reads.push((v, None));
+            }
+        }
+    }
+    // The largest set where every unconditional read passes the cotangent of a member on.
+    loop {
+        let before = maybe_zero.len();
+        for &(v, reader) in &reads {
+            let passes = reader.is_some_and(|i| {
+                (f.inst(i).results.first()).is_some_and(|r| maybe_zero.contains(r))
+            });
+            if !passes {
+                maybe_zero.remove(&v);
+            }
+        }
+        if maybe_zero.len() == before {
+            break;
+        }
+    }
+    maybe_zero.retain(|&v| {
+        matches!(f.value(v).def, ValueDef::Result(i, 0)
+            if matches!(f.inst(i).kind, InstKind::Binary(BinOp::Mul | BinOp::Div, ..)))
+    });
+    maybe_zero
 }
 
 /// Before each write `a[i] = v` of a row of a differentiated nested container, a read of the
@@ -651,9 +752,11 @@ impl Rev<'_> {
         } else {
             None
         };
+        let guard = self.in_branches.contains(&y);
         // A square: one contribution `g * (x + x)` (see `forms::squared`).
         if let (Some(t), Some(x)) = (plain, forms::squared(p, ops))
             && self.active(x)
+            && !guard
         {
             let c = forms::doubled(x, g, t, &mut |kind, ty| self.emit1(pb, kind, ty));
             self.contrib(pb, x, c, adj);
@@ -665,7 +768,7 @@ impl Rev<'_> {
             }
             let c = match plain {
                 Some(t) => {
-                    let Some((form, env)) = forms::bound(p, k, ops, y, g) else {
+                    let Some((form, env)) = forms::bound(p, k, ops, y, g, guard) else {
                         continue;
                     };
                     self.instantiate(pb, &form, &env, t)

@@ -536,7 +536,7 @@ impl Fwd<'_> {
             let Some(&dx) = self.tan.get(&x) else {
                 continue;
             };
-            let Some((form, env)) = forms::bound(p, k, ops, y, dx) else {
+            let Some((form, env)) = forms::bound(p, k, ops, y, dx, false) else {
                 continue;
             };
             let term = self.instantiate(b, out, &form, &env, t);

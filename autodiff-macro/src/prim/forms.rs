@@ -115,17 +115,32 @@ pub fn doubled(
     emit(InstKind::Binary(BinOp::Mul, g, twice), Ty::Float(t))
 }
 
+/// The form of operand `k` of a product or quotient whose cotangent may be exactly 0 where a
+/// partial is infinite (see `reverse::read_in_branches`): a zero cotangent gives 0, where
+/// `0·∞` would be NaN. `None` for other primitives.
+fn guarded(p: PrimId, k: usize) -> Option<syn::Expr> {
+    let src = match (p.name(), k) {
+        ("mul", 0) => "d::times_along(g, b)",
+        ("mul", 1) => "d::times_along(g, a)",
+        ("div", 0) => "d::over_along(g, b)",
+        ("div", 1) => "-d::over_along(d::times_along(g, y), b)",
+        _ => return None,
+    };
+    Some(syn::parse_str(src).expect("autodiff: a guarded form parses"))
+}
+
 /// The form of operand `k` of `p` with its names bound (`x`, `a`, … to the operands, `y` to the
 /// result, `g` to the cotangent or tangent it is linear in); `None` where operand `k` has no
-/// form or its form is zero.
+/// form or its form is zero. With `guard`, a product's or quotient's form is [`guarded`].
 pub fn bound(
     p: PrimId,
     k: usize,
     ops: &[Value],
     y: Value,
     g: Value,
+    guard: bool,
 ) -> Option<(syn::Expr, Vec<(&'static str, Value)>)> {
-    let form = p.form(k)?;
+    let form = guarded(p, k).filter(|_| guard).or_else(|| p.form(k))?;
     if is_zero(&form) {
         return None;
     }
