@@ -69,3 +69,54 @@ fn a_struct_named_by_one_letter() {
     let both = 2.0 * (2.0 + 3.1) * (1.0 - 1.5);
     assert!((g.0[1].x - (3.1 * 2.0 * -1.5 * 1.25 + both)).abs() < 1e-12);
 }
+
+/// A complex number built by associated constructors named as Rust code names them
+/// (`from_polar`, `identity`), whose locals are then the struct for its operators.
+#[derive(Clone, Copy, Debug, Differentiable)]
+pub struct C2 {
+    pub re: f64,
+    pub im: f64,
+}
+
+#[differentiate]
+impl std::ops::Mul for C2 {
+    type Output = C2;
+    fn mul(self, b: C2) -> C2 {
+        C2 {
+            re: self.re * b.re - self.im * b.im,
+            im: self.re * b.im + self.im * b.re,
+        }
+    }
+}
+
+#[differentiate]
+impl C2 {
+    fn from_polar(r: f64, th: f64) -> C2 {
+        C2 {
+            re: r * th.cos(),
+            im: r * th.sin(),
+        }
+    }
+    fn identity() -> C2 {
+        C2 { re: 1.0, im: 0.0 }
+    }
+}
+
+#[differentiate]
+fn rotated_re(r: f64, a: f64, b: f64) -> f64 {
+    let p = C2::from_polar(r, a);
+    let q = C2::from_polar(1.0, b);
+    let one = C2::identity();
+    let z = p * q * one;
+    z.re
+}
+
+#[test]
+fn locals_built_by_constructors_named_as_rust_names_them() {
+    let (y, (gr, ga, gb)) = rotated_re_grad(2.0, 0.3, 0.4);
+    // re(r e^{i(a+b)}) = r cos(a + b).
+    assert!((y - 2.0 * 0.7f64.cos()).abs() < 1e-15);
+    assert!((gr - 0.7f64.cos()).abs() < 1e-15);
+    assert!((ga + 2.0 * 0.7f64.sin()).abs() < 1e-15);
+    assert!((gb + 2.0 * 0.7f64.sin()).abs() < 1e-15);
+}

@@ -575,6 +575,9 @@ fn expand_impl(attr: TokenStream2, mut imp: syn::ItemImpl) -> TokenStream2 {
             {
                 continue;
             }
+            // A constructor without parameters (`fn identity() -> Self`) has nothing to
+            // differentiate: its result is a constant where it is called.
+            None if m.sig.inputs.is_empty() => continue,
             None => {
                 match block_wrt_missing(&block_wrt, &m.sig) {
                     // The error, and the method expanded with its own list, so that its

@@ -323,7 +323,12 @@ fn built_struct(e: &Expr) -> Option<TokenStream> {
                 if fp.qself.is_none()
                     && fp.path.segments.len() >= 2
                     && fp.path.segments.last().is_some_and(|s| {
-                        s.ident == "new" || (s.ident == "default" && c.args.is_empty())
+                        let ty = fp.path.segments[fp.path.segments.len() - 2].ident.to_string();
+                        s.ident == "new"
+                            || (s.ident == "default" && c.args.is_empty())
+                            || (constructor_name(&s.ident.to_string())
+                                && ty.len() > 1
+                                && !FLOAT_ALIASES.contains(&ty.as_str()))
                     })
                     // `Default::default()` names the trait, not a type.
                     && fp.path.segments[fp.path.segments.len() - 2].ident != "Default"
@@ -342,6 +347,17 @@ fn built_struct(e: &Expr) -> Option<TokenStream> {
         },
         _ => None,
     }
+}
+
+/// The name of an associated function that Rust code uses for a constructor returning `Self`
+/// besides `new`: `new_unit`, `from_polar`, `from_axis_angle`, `with_mass`, `identity`,
+/// `origin`, `unit_x`. (A guess rustc checks: the struct's operators are called through its
+/// type. Not on a type parameter or a float type's alias: `T::from_f64(..)` is num-traits'.)
+fn constructor_name(name: &str) -> bool {
+    ["identity", "origin"].contains(&name)
+        || ["new_", "from_", "with_", "unit_"]
+            .iter()
+            .any(|p| name.starts_with(p))
 }
 
 /// `s.w.b` of a variable or a chain of named fields of one, as the user wrote it.
