@@ -296,3 +296,20 @@ fn elementwise_float_methods() {
     check::assert_gradient(|a: &Array2<f64>| elementwise_methods(a, p), &a, &ga);
     check::assert_gradient(|p: &f64| elementwise_methods(&a, *p), &p, &gp);
 }
+
+/// ndarray's `array![..]` of differentiated values, of one and two dimensions: the
+/// `arr1(&[..])` and `arr2(&[..])` it expands to.
+#[differentiate]
+fn array_literals(a: f64, b: f64) -> f64 {
+    let v: Array1<f64> = array![0.25 * a.exp(), b * b];
+    let m: Array2<f64> = array![[a, 1.0], [b, a * b]];
+    v.sum() + m.dot(&v).sum()
+}
+
+#[test]
+fn array_macro_literals_are_followed() {
+    let (y, g) = array_literals_grad(0.3, 2.0);
+    assert_eq!(y, array_literals(0.3, 2.0));
+    let r = check::gradcheck(|p: &(f64, f64)| array_literals(p.0, p.1), &(0.3, 2.0), &g);
+    assert!(r.passed(), "{r}");
+}

@@ -356,6 +356,12 @@ impl Lowering {
                 let k = self.kind(v);
                 Some(self.inst1(b, InstKind::Ref(v), k, span))
             }
+            // ndarray's `array![a, b]` and `array![[a, b], [c, d]]`: `arr1(&[..])` and
+            // `arr2(&[..])`, which it expands to.
+            Expr::Macro(m) if ndarray_literal(&m.mac).is_some() => {
+                let e = ndarray_literal(&m.mac)?;
+                self.expr(b, &e, want)
+            }
             Expr::Macro(m) => match self.vec_macro(b, &m.mac, span) {
                 Some(v) => v,
                 None => match self.join_macro(b, &m.mac, span) {
@@ -861,5 +867,30 @@ impl Lowering {
             .map_errors
             .push((i, vec![syn::Error::new_spanned(es, msg)]));
         self.f.inst(i).results.first().copied()
+    }
+}
+
+/// ndarray's `array![..]` of one or two dimensions as the call it expands to: `arr1(&[a, b])`,
+/// `arr2(&[[a, b], [c, d]])`. `None` for other macros and for three dimensions.
+fn ndarray_literal(m: &syn::Macro) -> Option<Expr> {
+    if m.path.segments.last()?.ident != "array" {
+        return None;
+    }
+    let elems = m
+        .parse_body_with(syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated)
+        .ok()?;
+    let rows = elems.iter().filter(|e| matches!(e, Expr::Array(_))).count();
+    let deeper = elems.iter().any(|e| match e {
+        Expr::Array(a) => a.elems.iter().any(|x| matches!(x, Expr::Array(_))),
+        _ => false,
+    });
+    let span = m.path.span();
+    let elems = elems.iter();
+    match rows {
+        0 => Some(syn::parse_quote_spanned!(span=> ::ndarray::arr1(&[#(#elems),*]))),
+        n if n == elems.len() && !deeper => {
+            Some(syn::parse_quote_spanned!(span=> ::ndarray::arr2(&[#(#elems),*])))
+        }
+        _ => None,
     }
 }
