@@ -253,3 +253,43 @@ fn a_product_read_only_by_the_branch_not_taken() {
     let (t, (_, _, gc)) = ray_hit_grad(1.0, 2.0, 3.0);
     assert_eq!((t, gc), (-3.0, 0.5));
 }
+
+/// A ray–box slab test: an axis-parallel ray's slab distances are ±∞ (`1.0 / 0.0`), which
+/// `max` and `min` drop; their zero cotangents times `1/d` stay 0.
+#[differentiate]
+fn ray_aabb(o: [f64; 3], d: [f64; 3], lo: [f64; 3], hi: [f64; 3]) -> f64 {
+    let mut t_near = f64::NEG_INFINITY;
+    let mut t_far = f64::INFINITY;
+    for k in 0..3 {
+        let inv = 1.0 / d[k];
+        let t1 = (lo[k] - o[k]) * inv;
+        let t2 = (hi[k] - o[k]) * inv;
+        t_near = t_near.max(t1.min(t2));
+        t_far = t_far.min(t1.max(t2));
+    }
+    if t_near <= t_far && t_far > 0.0 {
+        t_near
+    } else {
+        -1.0
+    }
+}
+
+/// A floored log-density term whose log is NaN below the shift: `max` drops the NaN.
+#[differentiate(wrt(shape, floor))]
+fn floored_term(shape: f64, floor: f64, x: f64, shift: f64) -> f64 {
+    let t = shape * (x - shift).ln();
+    t.max(floor)
+}
+
+#[test]
+fn a_product_that_max_or_min_drops() {
+    let (o, d) = ([0.0, 0.2, -0.3], [1.0, 0.0, 0.0]);
+    let (lo, hi) = ([1.0, -1.0, -1.0], [2.0, 1.0, 1.0]);
+    let (t, (go, gd, glo, ghi)) = ray_aabb_grad(o, d, lo, hi);
+    // t = (lo.x − o.x) / d.x.
+    assert_eq!(t, 1.0);
+    assert_eq!((go, gd), ([-1.0, 0.0, 0.0], [-1.0, 0.0, 0.0]));
+    assert_eq!((glo, ghi), ([1.0, 0.0, 0.0], [0.0; 3]));
+    assert_eq!(floored_term_grad(2.0, -7.0, 0.5, 1.0), (-7.0, (0.0, 1.0)));
+    assert_eq!(floored_term_jvp(2.0, -7.0, 0.5, 1.0, 0.0, 1.0), (-7.0, 1.0));
+}

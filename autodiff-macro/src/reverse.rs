@@ -135,8 +135,8 @@ pub fn reverse(
 
 /// Products and quotients whose cotangent is exactly 0 on some path: every read of one that a
 /// cotangent flows back through is inside an arm of an `if` or a `match` that its definition is
-/// outside of, or is a sum, difference, negation, product or quotient that is such a value
-/// itself. Where no arm that reads one is taken, its derivative is 0, however large a partial
+/// outside of, is an argument of `max`, `min` or `clamp` (whose losing argument gets exactly
+/// 0), or is a sum, difference, negation, product or quotient that is such a value itself. Where no arm that reads one is taken, its derivative is 0, however large a partial
 /// is there: `let t = a * x.ln(); if x > 0.0 { t } else { 0.0 }` at `x = 0`, where `ln 0 = −∞`,
 /// or `let term = (a - 1.0) * x.ln() - x; if !term.is_finite() { return .. }`. Their reverse
 /// rules keep `0·∞` at 0 (see `forms::guarded`); the others, on the hot path, do not test
@@ -149,6 +149,7 @@ fn read_in_branches(f: &Func, act: &Activity) -> HashSet<Value> {
                 | InstKind::Neg(_)
         )
     };
+    let picks = |k: &InstKind| matches!(k, InstKind::Prim { prim, .. } if ["max", "min", "clamp"].contains(&prim.name()));
     let mut maybe_zero: HashSet<Value> = (f.insts.iter())
         .filter(|i| linear(&i.kind))
         .filter_map(|i| i.results.first().copied())
@@ -197,7 +198,7 @@ fn read_in_branches(f: &Func, act: &Activity) -> HashSet<Value> {
         let i = Inst(n as u32);
         for v in f.operands(i) {
             if maybe_zero.contains(&v) && always(at, act.def_block(f, v)) {
-                reads.push((v, linear(&inst.kind).then_some(i)));
+                reads.push((v, (linear(&inst.kind) || picks(&inst.kind)).then_some(i)));
             }
         }
     }
@@ -208,12 +209,14 @@ fn read_in_branches(f: &Func, act: &Activity) -> HashSet<Value> {
             }
         }
     }
-    // The largest set where every unconditional read passes the cotangent of a member on.
+    // The largest set where every unconditional read passes the cotangent of a member on, or
+    // is an argument of `max`, `min` or `clamp`, which gives a losing argument exactly 0.
     loop {
         let before = maybe_zero.len();
         for &(v, reader) in &reads {
             let passes = reader.is_some_and(|i| {
-                (f.inst(i).results.first()).is_some_and(|r| maybe_zero.contains(r))
+                picks(&f.inst(i).kind)
+                    || (f.inst(i).results.first()).is_some_and(|r| maybe_zero.contains(r))
             });
             if !passes {
                 maybe_zero.remove(&v);
