@@ -1114,3 +1114,38 @@ fn best_elements_tracked_by_reference() {
     assert_eq!(yt, y);
     assert_eq!(dy, g[1].x * 0.5 + g[1].y * 2.0);
 }
+
+/// A struct of data (built from constants) stepped by its `&mut self` method, then copied and
+/// the copy stepped again: the copy is changed, not the original (both were read changed).
+#[derive(Clone, Copy, Debug, Differentiable)]
+pub struct Osc {
+    pub x: f64,
+    pub y: f64,
+}
+
+#[differentiate]
+impl Osc {
+    fn step(&mut self, dt: f64) {
+        self.x += dt * self.y;
+        self.y -= dt * self.x.sin();
+    }
+}
+
+#[differentiate]
+fn stepped_copy(a: f64) -> f64 {
+    let mut st1 = Osc { x: -1.29, y: 0.37 };
+    for _ in 0..5 {
+        st1.step(0.1);
+    }
+    let mut p2 = st1;
+    p2.step(0.21);
+    a * ((st1.x - st1.y) + (p2.x - p2.y))
+}
+
+#[test]
+fn a_copy_of_a_stepped_data_struct_is_stepped_alone() {
+    let f1 = stepped_copy(1.0);
+    let (y, g) = stepped_copy_grad(1.0);
+    assert_eq!((y, g), (f1, f1));
+    assert_eq!(stepped_copy_jvp(1.0, 1.0), (f1, f1));
+}

@@ -2491,6 +2491,10 @@ impl Lowering {
         } else {
             Kind::Unknown
         };
+        let recv = match &recv_mut {
+            Some(id) if !crate::ir::reads_only(&s) => self.unshared(b, id, recv, span),
+            _ => recv,
+        };
         Some(self.inst1(
             b,
             InstKind::Method {
@@ -2503,6 +2507,29 @@ impl Lowering {
             kind,
             span,
         ))
+    }
+
+    /// The value of the `mut` variable `id` that a method run as written may change in place
+    /// (`p2.step(dt)` of the user's `fn step(&mut self, ..)`): where another variable holds
+    /// the same value (`let mut p2 = st1;`), its own copy, which `id` holds from here on. (Changed in place, the value `st1` reads was changed too.)
+    fn unshared(&mut self, b: Block, id: &syn::Ident, recv: Value, span: Span) -> Value {
+        let Some(slot) = self.lookup(&id.to_string()) else {
+            return recv;
+        };
+        let shared = self.env[slot].value == Some(recv)
+            && (self.env.iter().enumerate()).any(|(k, e)| k != slot && e.value == Some(recv));
+        if !shared {
+            return recv;
+        }
+        // Bound anew: a copy of a `Copy` struct (a value of another type was moved to `id`,
+        // and is not read through the other variable again).
+        let k = self.kind(recv);
+        let copy = self.int_op_kind(b, quote!(__ad_x), &[("__ad_x", recv)], k, span);
+        let name = id.to_string();
+        self.f.values[copy.index()].name = Some(name.clone());
+        self.f.mutable_names.insert(name);
+        self.env[slot].value = Some(copy);
+        copy
     }
 
     /// The variable a method receiver is rooted in (`v` in `v.push(..)`, `s.buf.push(..)`,
