@@ -293,3 +293,30 @@ fn a_product_that_max_or_min_drops() {
     assert_eq!(floored_term_grad(2.0, -7.0, 0.5, 1.0), (-7.0, (0.0, 1.0)));
     assert_eq!(floored_term_jvp(2.0, -7.0, 0.5, 1.0, 0.0, 1.0), (-7.0, 1.0));
 }
+
+#[derive(Clone, Copy, Debug, autodiff::Differentiable)]
+pub struct Pt {
+    pub x: f64,
+    pub y: f64,
+}
+
+/// `powf` with a constant exponent at a negative base, read through a field (the rules' trait
+/// path): its second derivative in the exponent's direction is `ln x`, NaN, times the
+/// exponent's zero tangent, which is 0.
+#[differentiate(hessian)]
+fn square_of_field(p: &Pt) -> f64 {
+    p.x.powf(2.0) + p.y
+}
+
+#[differentiate(hessian)]
+fn cube_of_tuple(t: (f64, f64)) -> f64 {
+    t.0.powf(3.0) + t.1
+}
+
+#[test]
+fn powf_of_a_negative_base_has_a_finite_second_derivative() {
+    let (y, g, hv) = square_of_field_hvp(&Pt { x: -0.9, y: 0.0 }, &Pt { x: 1.0, y: 0.0 });
+    assert_eq!((y, g.x, hv.x, hv.y), (0.81, -1.8, 2.0, 0.0));
+    let (_, g, hv) = cube_of_tuple_hvp((-0.5, 1.0), (1.0, 0.0));
+    assert_eq!((g.0, hv.0, hv.1), (0.75, -3.0, 0.0));
+}

@@ -219,7 +219,10 @@ const HELPER_PARTIALS: &[(&str, &[&str], &[&str])] = &[
     (
         "powf_dx",
         &["x", "p"],
-        &["g * p * d::powf_dx(x, p - 1.0)", "g * d::powf_dxdp(x, p)"],
+        &[
+            "g * p * d::powf_dx(x, p - 1.0)",
+            "d::times_along(g, d::powf_dxdp(x, p))",
+        ],
     ),
     // y·ln x with y = xᵖ: at x = 0 (y = 0, p > 1) both partials' terms are 0, not 0·ln 0.
     (
