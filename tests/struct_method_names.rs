@@ -225,3 +225,56 @@ fn folds_from_literals_over_method_results() {
     assert_eq!(y, 2.0 * tau);
     assert_eq!((g[0].r, g[1].r, g[2].r), (0.0, tau, 0.0));
 }
+
+/// A method of the struct returning a count, cast to a float (`m.n_layers() as f64`): run as
+/// written, its result a constant of the derivative; one of a `#[differentiate]` trait impl
+/// block too, whose integer methods stay as written.
+#[derive(Clone, Debug, Differentiable)]
+pub struct Model {
+    pub w: Vec<f64>,
+    pub b: f64,
+}
+
+impl Model {
+    fn n_layers(&self) -> usize {
+        self.w.len()
+    }
+}
+
+pub trait Count {
+    fn n(&self) -> usize;
+    fn e(&self, x: f64) -> f64;
+}
+
+#[differentiate]
+impl Count for Model {
+    fn n(&self) -> usize {
+        self.w.len()
+    }
+    fn e(&self, x: f64) -> f64 {
+        self.b * x
+    }
+}
+
+#[differentiate]
+fn mean_w(m: &Model) -> f64 {
+    let s: f64 = m.w.iter().sum();
+    s / m.n_layers() as f64 + m.b
+}
+
+#[differentiate]
+fn per_item(m: &Model, x: f64) -> f64 {
+    m.e(x) / (m.n() as f64)
+}
+
+#[test]
+fn counts_cast_to_floats_run_as_written() {
+    let m = Model {
+        w: vec![0.5, 1.5],
+        b: 0.2,
+    };
+    let (y, g) = mean_w_grad(&m);
+    assert_eq!((y, &g.w[..], g.b), (1.2, &[0.5, 0.5][..], 1.0));
+    let (y, (gm, gx)) = per_item_grad(&m, 2.0);
+    assert_eq!((y, gm.b, gx), (0.2, 1.0, 0.1));
+}

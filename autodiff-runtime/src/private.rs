@@ -225,6 +225,29 @@ shape_query_results!(
     (usize, usize, usize, usize)
 );
 
+/// The result of a method of the user's struct cast to a float (`m.n_layers() as f64`): a
+/// count, which runs as written.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is the result of a method of yours cast to a float, which the derivative \
+               takes for a count (an integer)",
+    label = "a method whose result is cast is run as written, without a derivative",
+    note = "a method with a float result is differentiated where it is not cast: drop the `as`"
+)]
+pub trait CountResult {}
+
+macro_rules! count_results {
+    ($($t:ty),*) => {$(impl CountResult for $t {})*};
+}
+count_results!(
+    usize, u8, u16, u32, u64, u128, isize, i8, i16, i32, i64, i128
+);
+
+/// `n`, checked to be an integer ([`CountResult`]).
+#[inline(always)]
+pub fn count_result<Q: CountResult>(n: Q) -> Q {
+    n
+}
+
 /// `q`, a shape query's result, checked to be a length, a flag or a shape
 /// ([`ShapeQueryResult`]).
 #[inline(always)]

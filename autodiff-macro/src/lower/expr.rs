@@ -266,6 +266,9 @@ impl Lowering {
             },
             Expr::Call(c) => self.call(b, c),
             Expr::Cast(c) => {
+                if let Some(v) = self.cast_count(b, c) {
+                    return v;
+                }
                 let v = self.expr(b, &c.expr, true)?;
                 let kind = if crate::types::is_float_type(&c.ty) {
                     Kind::Float
@@ -892,5 +895,60 @@ fn ndarray_literal(m: &syn::Macro) -> Option<Expr> {
             Some(syn::parse_quote_spanned!(span=> ::ndarray::arr2(&[#(#elems),*])))
         }
         _ => None,
+    }
+}
+
+impl Lowering {
+    /// `m.n_layers() as f64`: a method of a struct of the user's (on a variable, a field or an
+    /// element) whose result is cast to a float, a count. It runs as written, its result checked to be an integer
+    /// (`CountResult`): a float result is a compile error that says to drop the cast, never a
+    /// zero derivative. `None` for other casts.
+    fn cast_count(&mut self, b: Block, c: &syn::ExprCast) -> Option<Option<Value>> {
+        let Expr::MethodCall(mc) = super::chain::strip(&c.expr) else {
+            return None;
+        };
+        let place = matches!(
+            super::chain::strip(&mc.receiver),
+            Expr::Path(_) | Expr::Field(_) | Expr::Index(_)
+        );
+        if !crate::types::is_float_type(&c.ty) || !super::calls::is_own_method(mc) || !place {
+            return None;
+        }
+        let recv = self.place_expr(b, &mc.receiver)?;
+        self.operand_struct(recv, &mc.receiver)?;
+        let span = mc.span();
+        let mut args = Vec::new();
+        for a in &mc.args {
+            args.push(self.expr(b, a, true)?);
+        }
+        let n = self.inst1(
+            b,
+            InstKind::Method {
+                name: mc.method.clone(),
+                recv,
+                args,
+                unwrap: false,
+                recv_mut: None,
+            },
+            Kind::Discrete,
+            span,
+        );
+        let k = &self.krate;
+        let checked = self.int_op_kind(
+            b,
+            quote::quote_spanned!(span=> #k::__private::count_result(__ad_x)),
+            &[("__ad_x", n)],
+            Kind::Discrete,
+            span,
+        );
+        Some(Some(self.inst1(
+            b,
+            InstKind::Cast {
+                value: checked,
+                ty: (*c.ty).clone(),
+            },
+            Kind::Float,
+            c.span(),
+        )))
     }
 }
