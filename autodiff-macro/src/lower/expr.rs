@@ -374,7 +374,12 @@ impl Lowering {
             },
             Expr::Block(bl) => {
                 if let Some(l) = &bl.label {
-                    self.err_at(&l, "labeled blocks are not supported");
+                    self.err_at(
+                        &l,
+                        "labeled blocks are not supported; write the block as a `loop` whose \
+                         every path ends in `break` (`'l: { if c { break 'l a; } b }` is \
+                         `loop { if c { break a; } break b; }`), or as an `if`/`else` chain",
+                    );
                     return None;
                 }
                 if diverges_block(&bl.block) {
