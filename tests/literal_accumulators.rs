@@ -115,3 +115,27 @@ fn accumulators_started_from_literals_have_the_signatures_float_type() {
     assert!((gx - 3.5 * 0.8 * 0.6f32.cos()).abs() < 1e-6);
     assert!((gy - 3.5 * 0.6f32.sin()).abs() < 1e-6);
 }
+
+#[differentiate]
+fn half<T: num_traits::Float>(u: T) -> T {
+    u * T::from(0.5).unwrap()
+}
+
+/// A function that computes in both float types leaves such a literal to rustc: the fold over
+/// `f32` values starts from an `f32` zero in an `f64` function.
+#[differentiate]
+fn mixed_precision_fold(x: f64) -> f64 {
+    let ys: Vec<f32> = vec![(x as f32).tanh(), 2.0];
+    let s = ys.iter().map(|&e| half(e)).fold(0.0, |s, e| s + e) as f64;
+    x * s
+}
+
+#[test]
+fn a_function_in_both_float_types_leaves_literals_to_rustc() {
+    let (y, g) = mixed_precision_fold_grad(0.5);
+    assert_eq!(y, mixed_precision_fold(0.5));
+    // x·s with s = (tanh x + 2) / 2 computed in f32: s + x·sech²(x)/2.
+    let s = ((0.5f32.tanh() + 2.0) * 0.5) as f64;
+    let expected = s + 0.5 * (1.0 - 0.5f64.tanh().powi(2)) * 0.5;
+    assert!((g - expected).abs() < 1e-6, "{g} {expected}");
+}

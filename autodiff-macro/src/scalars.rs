@@ -498,10 +498,10 @@ pub fn analyze(f: &Func) -> Types {
     }
     // A literal whose type nothing above found, which meets values of types only rustc knows
     // (`acc = acc * 0.5 + p.x` of a struct's field, a helper's result, a constant): the float
-    // type of the function's signature, where it names one (`fn f(p: &V2, xs: &[f64]) -> f64`),
-    // so that rustc knows it where the generated code calls the rules' traits.
+    // type the function names, where it names one (`fn f(p: &V2, xs: &[f64]) -> f64`), so
+    // that rustc knows it where the generated code calls the rules' traits.
     // (Only number literals: a constant item may be an array, `TABLE.iter()`.)
-    if let Some(t) = signature_float(f) {
+    if let Some(t) = named_float(f) {
         for inst in &f.insts {
             if let (InstKind::Const(tok), Some(&r)) = (&inst.kind, inst.results.first())
                 && tys[r.index()] == Ty::Lit
@@ -514,37 +514,13 @@ pub fn analyze(f: &Func) -> Types {
     Types { tys }
 }
 
-/// The one float type the signature of `f` names (in its parameters' and its result's types),
-/// if it names exactly one.
-fn signature_float(f: &Func) -> Option<FloatTy> {
-    fn names(ts: proc_macro2::TokenStream, found: &mut Vec<FloatTy>) {
-        for t in ts {
-            match t {
-                proc_macro2::TokenTree::Ident(i) => {
-                    let t = match i.to_string().as_str() {
-                        "f64" => FloatTy::F64,
-                        "f32" => FloatTy::F32,
-                        _ => continue,
-                    };
-                    if !found.contains(&t) {
-                        found.push(t);
-                    }
-                }
-                proc_macro2::TokenTree::Group(g) => names(g.stream(), found),
-                _ => {}
-            }
-        }
-    }
-    let mut found = Vec::new();
-    for p in &f.params {
-        let ty = &p.ty;
-        names(quote::quote!(#ty), &mut found);
-    }
-    if let Some(ty) = &f.ret_ty {
-        names(quote::quote!(#ty), &mut found);
-    }
-    match found.as_slice() {
-        [t] => Some(*t),
+/// The one float type the text of `f` names (its signature and its body), if it names exactly
+/// one: a function that computes in both (`x as f32` in an `f64` function) leaves such literals
+/// to rustc.
+fn named_float(f: &Func) -> Option<FloatTy> {
+    match f.float_names.as_slice() {
+        [t] if t == "f64" => Some(FloatTy::F64),
+        [t] if t == "f32" => Some(FloatTy::F32),
         _ => None,
     }
 }

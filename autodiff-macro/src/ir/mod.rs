@@ -188,6 +188,10 @@ pub struct Func {
     /// The declared result type, where the function has one: a float there types the
     /// literals a returned value starts from (see `scalars::analyze`).
     pub ret_ty: Option<syn::Type>,
+    /// The float types (`f64`, `f32`) the function's text names, its signature and its body:
+    /// where it names one, a literal of a type nothing decides is of that type (see
+    /// `scalars::analyze`).
+    pub float_names: Vec<String>,
     /// Statements that use a map, a deque or a cell (`m.insert(k, v)`, `c.borrow_mut()`): the
     /// derivative follows none of them, and one that a differentiated value reaches is
     /// rejected (see `check::unfollowed`).

@@ -2521,10 +2521,11 @@ impl Lowering {
         if !shared {
             return recv;
         }
-        // Bound anew: a copy of a `Copy` struct (a value of another type was moved to `id`,
-        // and is not read through the other variable again).
+        // Bound anew, through a tuple: a copy of a `Copy` struct (a value of another type was
+        // moved to `id`, and is not read through the other variable again).
         let k = self.kind(recv);
-        let copy = self.int_op_kind(b, quote!(__ad_x), &[("__ad_x", recv)], k, span);
+        let t = self.inst1(b, InstKind::Tuple(vec![recv]), k, span);
+        let copy = self.inst1(b, InstKind::Field(t, 0), k, span);
         let name = id.to_string();
         self.f.values[copy.index()].name = Some(name.clone());
         self.f.mutable_names.insert(name);

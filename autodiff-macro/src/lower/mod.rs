@@ -294,6 +294,7 @@ pub fn lower(item: &syn::ItemFn, active: &[bool], krate: proc_macro2::TokenStrea
     lw.f.type_params = lw.type_params.clone();
     lw.method = crate::types::in_impl(&item.sig);
     lw.f.ret_ty = lw.ret.clone();
+    lw.f.float_names = float_names(quote::quote!(#item));
     let body = lw.f.body();
     for (n, arg) in item.sig.inputs.iter().enumerate() {
         let (ident, ty, mut_pat) = match arg {
@@ -535,4 +536,37 @@ impl Lowering {
         }
         slots
     }
+}
+
+/// The float types (`f64`, `f32`) named anywhere in `ts`.
+fn float_names(ts: TokenStream) -> Vec<String> {
+    let mut found = Vec::new();
+    for t in ts {
+        match t {
+            proc_macro2::TokenTree::Ident(i) => {
+                let n = i.to_string();
+                if (n == "f64" || n == "f32") && !found.contains(&n) {
+                    found.push(n);
+                }
+            }
+            proc_macro2::TokenTree::Group(g) => {
+                for n in float_names(g.stream()) {
+                    if !found.contains(&n) {
+                        found.push(n);
+                    }
+                }
+            }
+            // A suffixed literal names its type too (`0.5f32`).
+            proc_macro2::TokenTree::Literal(l) => {
+                let l = l.to_string();
+                for n in ["f64", "f32"] {
+                    if l.ends_with(n) && !found.iter().any(|f| f == n) {
+                        found.push(n.to_string());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    found
 }
