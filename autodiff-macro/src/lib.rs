@@ -87,13 +87,6 @@ fn combine(errors: Vec<syn::Error>) -> TokenStream2 {
     errors.into_iter().map(|e| e.to_compile_error()).collect()
 }
 
-std::thread_local! {
-    /// The function being expanded is a method of an `impl` block (see [`expand_impl`]): the
-    /// items the macro generates for it go into an `impl` of the type, where they call it as
-    /// `Self::f`.
-    static IN_IMPL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
 fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     prim::new_expansion();
     let mut func: syn::ItemFn = match syn::parse2(without_empty_statements(item.clone(), false)) {
@@ -478,7 +471,7 @@ fn expand_checked(
                 // attribute) is called through `Self`, as in an `impl` with it.
                 let method = func.sig.receiver().is_some();
                 let names_self = syntax_mentions_self(&func.to_token_stream());
-                if IN_IMPL.get() || method || names_self {
+                if types::in_impl_block() || method || names_self {
                     quote!(Self::#name)
                 } else {
                     // A free function, or an associated one in an `impl` without the attribute,
@@ -603,12 +596,12 @@ fn expand_impl(attr: TokenStream2, mut imp: syn::ItemImpl) -> TokenStream2 {
                 &mut as_fn.sig,
             );
         }
-        let outer = IN_IMPL.replace(true);
+        // The items generated go into an `impl` of the type, where they call the method as
+        // `Self::f`; the block's type parameters are known.
         let names = imp.generics.type_params().map(|t| t.ident.to_string());
-        let outer_params = types::set_impl_type_params(Some(names.collect()));
+        let outer = types::set_impl_type_params(Some(names.collect()));
         let expanded = expand(opts, as_fn.to_token_stream());
-        types::set_impl_type_params(outer_params);
-        IN_IMPL.set(outer);
+        types::set_impl_type_params(outer);
         let parsed = syn::parse::Parser::parse2(
             |input: syn::parse::ParseStream| {
                 let mut items = Vec::new();

@@ -136,11 +136,11 @@ pub fn reverse(
 /// Products and quotients whose cotangent is exactly 0 on some path: every read of one that a
 /// cotangent flows back through is inside an arm of an `if` or a `match` that its definition is
 /// outside of, is an argument of `max`, `min` or `clamp` (whose losing argument gets exactly
-/// 0), or is a sum, difference, negation, product or quotient that is such a value itself. Where no arm that reads one is taken, its derivative is 0, however large a partial
-/// is there: `let t = a * x.ln(); if x > 0.0 { t } else { 0.0 }` at `x = 0`, where `ln 0 = −∞`,
-/// or `let term = (a - 1.0) * x.ln() - x; if !term.is_finite() { return .. }`. Their reverse
-/// rules keep `0·∞` at 0 (see `forms::guarded`); the others, on the hot path, do not test
-/// for it.
+/// 0), or is a sum, difference, negation, product or quotient that is such a value itself.
+/// Where no arm that reads one is taken, its derivative is 0, however large a partial is there:
+/// `let t = a * x.ln(); if x > 0.0 { t } else { 0.0 }` at `x = 0`, where `ln 0 = −∞`, or
+/// `let term = (a - 1.0) * x.ln() - x; if !term.is_finite() { return .. }`. Their reverse rules
+/// keep `0·∞` at 0 (see `forms::guarded`); the others, on the hot path, do not test for it.
 fn read_in_branches(f: &Func, act: &Activity) -> HashSet<Value> {
     let linear = |k: &InstKind| {
         matches!(
@@ -158,15 +158,11 @@ fn read_in_branches(f: &Func, act: &Activity) -> HashSet<Value> {
     if maybe_zero.is_empty() {
         return maybe_zero;
     }
-    let mut arms = HashSet::new();
-    for i in &f.insts {
-        if let InstKind::If { then, els, .. } = &i.kind {
-            arms.extend([*then, *els]);
-        }
-        if let InstKind::Match { arms: a, .. } = &i.kind {
-            arms.extend(a.iter().map(|a| a.block));
-        }
-    }
+    let arms: HashSet<Block> = (0..f.insts.len() as u32)
+        .map(Inst)
+        .filter(|&i| matches!(f.inst(i).kind, InstKind::If { .. } | InstKind::Match { .. }))
+        .flat_map(|i| f.inst_blocks(i))
+        .collect();
     // Whether a read in block `at` of a value defined in block `def` runs whenever the
     // definition does (no arm between them).
     let always = |at: Block, def: Block| {

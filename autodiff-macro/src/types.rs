@@ -15,9 +15,6 @@ use syn::Type;
 thread_local! {
     /// The type parameters of the function being expanded that stand for a float type.
     static FLOAT_PARAMS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
-}
-
-thread_local! {
     /// The type parameters of the `impl` block whose methods are being expanded, when the
     /// attribute is on the block (see `expand_impl`); `None` when the macro sees only the
     /// function.
@@ -28,6 +25,12 @@ thread_local! {
 /// call (`None`: the macro sees no block); returns the names set before.
 pub fn set_impl_type_params(names: Option<Vec<String>>) -> Option<Vec<String>> {
     IMPL_TYPE_PARAMS.with(|p| std::mem::replace(&mut *p.borrow_mut(), names))
+}
+
+/// Whether the function being expanded is a method of an `impl` block the attribute is on (see
+/// `expand_impl`).
+pub fn in_impl_block() -> bool {
+    IMPL_TYPE_PARAMS.with(|p| p.borrow().is_some())
 }
 
 /// Whether `sig` is a method's (a receiver, or `Self` named): the `impl` around it may have

@@ -203,10 +203,12 @@ pub fn receiver<'a, T, R: Receiver<'a, T>>(t: &'a T) -> R {
 )]
 pub trait ShapeQueryResult {}
 
-macro_rules! shape_query_results {
-    ($($t:ty),*) => {$(impl ShapeQueryResult for $t {})*};
+/// `impl $tr for` each type, for a trait without items.
+macro_rules! marker_impls {
+    ($tr:ident: $($t:ty),*) => {$(impl $tr for $t {})*};
 }
-shape_query_results!(
+marker_impls!(
+    ShapeQueryResult:
     usize,
     u8,
     u16,
@@ -235,12 +237,7 @@ shape_query_results!(
 )]
 pub trait CountResult {}
 
-macro_rules! count_results {
-    ($($t:ty),*) => {$(impl CountResult for $t {})*};
-}
-count_results!(
-    usize, u8, u16, u32, u64, u128, isize, i8, i16, i32, i64, i128
-);
+marker_impls!(CountResult: usize, u8, u16, u32, u64, u128, isize, i8, i16, i32, i64, i128);
 
 /// `n`, checked to be an integer ([`CountResult`]).
 #[inline(always)]

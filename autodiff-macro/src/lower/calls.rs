@@ -2511,7 +2511,8 @@ impl Lowering {
 
     /// The value of the `mut` variable `id` that a method run as written may change in place
     /// (`p2.step(dt)` of the user's `fn step(&mut self, ..)`): where another variable holds
-    /// the same value (`let mut p2 = st1;`), its own copy, which `id` holds from here on. (Changed in place, the value `st1` reads was changed too.)
+    /// the same value (`let mut p2 = st1;`), its own copy, which `id` holds from here on.
+    /// (Changed in place, the value `st1` reads was changed too.)
     fn unshared(&mut self, b: Block, id: &syn::Ident, recv: Value, span: Span) -> Value {
         let Some(slot) = self.lookup(&id.to_string()) else {
             return recv;

@@ -359,19 +359,20 @@ impl Lowering {
                 let k = self.kind(v);
                 Some(self.inst1(b, InstKind::Ref(v), k, span))
             }
-            // ndarray's `array![a, b]` and `array![[a, b], [c, d]]`: `arr1(&[..])` and
-            // `arr2(&[..])`, which it expands to.
-            Expr::Macro(m) if ndarray_literal(&m.mac).is_some() => {
-                let e = ndarray_literal(&m.mac)?;
-                self.expr(b, &e, want)
-            }
-            Expr::Macro(m) => match self.vec_macro(b, &m.mac, span) {
-                Some(v) => v,
-                None => match self.join_macro(b, &m.mac, span) {
+            Expr::Macro(m) => {
+                // ndarray's `array![a, b]` and `array![[a, b], [c, d]]`: `arr1(&[..])` and
+                // `arr2(&[..])`, which it expands to.
+                if let Some(e) = ndarray_literal(&m.mac) {
+                    return self.expr(b, &e, want);
+                }
+                match self.vec_macro(b, &m.mac, span) {
                     Some(v) => v,
-                    None => self.opaque_macro(b, &m.mac, want, span),
-                },
-            },
+                    None => match self.join_macro(b, &m.mac, span) {
+                        Some(v) => v,
+                        None => self.opaque_macro(b, &m.mac, want, span),
+                    },
+                }
+            }
             Expr::Block(bl) => {
                 if let Some(l) = &bl.label {
                     self.err_at(
@@ -905,9 +906,9 @@ fn ndarray_literal(m: &syn::Macro) -> Option<Expr> {
 
 impl Lowering {
     /// `m.n_layers() as f64`: a method of a struct of the user's (on a variable, a field or an
-    /// element) whose result is cast to a float, a count. It runs as written, its result checked to be an integer
-    /// (`CountResult`): a float result is a compile error that says to drop the cast, never a
-    /// zero derivative. `None` for other casts.
+    /// element) whose result is cast to a float, a count. It runs as written, its result
+    /// checked to be an integer (`CountResult`): a float result is a compile error that says to
+    /// drop the cast, never a zero derivative. `None` for other casts.
     fn cast_count(&mut self, b: Block, c: &syn::ExprCast) -> Option<Option<Value>> {
         let Expr::MethodCall(mc) = super::chain::strip(&c.expr) else {
             return None;

@@ -538,35 +538,29 @@ impl Lowering {
     }
 }
 
-/// The float types (`f64`, `f32`) named anywhere in `ts`.
+/// The float types (`f64`, `f32`) named anywhere in `ts`, as a type or a literal's suffix
+/// (`0.5f32`).
 fn float_names(ts: TokenStream) -> Vec<String> {
-    let mut found = Vec::new();
-    for t in ts {
-        match t {
-            proc_macro2::TokenTree::Ident(i) => {
-                let n = i.to_string();
-                if (n == "f64" || n == "f32") && !found.contains(&n) {
-                    found.push(n);
+    fn walk(ts: TokenStream, found: &mut Vec<String>) {
+        for t in ts {
+            let (text, suffix) = match t {
+                TokenTree::Group(g) => {
+                    walk(g.stream(), found);
+                    continue;
+                }
+                TokenTree::Ident(i) => (i.to_string(), false),
+                TokenTree::Literal(l) => (l.to_string(), true),
+                TokenTree::Punct(_) => continue,
+            };
+            for n in ["f64", "f32"] {
+                let names = if suffix { text.ends_with(n) } else { text == n };
+                if names && !found.iter().any(|f| f == n) {
+                    found.push(n.to_string());
                 }
             }
-            proc_macro2::TokenTree::Group(g) => {
-                for n in float_names(g.stream()) {
-                    if !found.contains(&n) {
-                        found.push(n);
-                    }
-                }
-            }
-            // A suffixed literal names its type too (`0.5f32`).
-            proc_macro2::TokenTree::Literal(l) => {
-                let l = l.to_string();
-                for n in ["f64", "f32"] {
-                    if l.ends_with(n) && !found.iter().any(|f| f == n) {
-                        found.push(n.to_string());
-                    }
-                }
-            }
-            _ => {}
         }
     }
+    let mut found = Vec::new();
+    walk(ts, &mut found);
     found
 }

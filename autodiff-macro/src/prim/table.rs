@@ -520,8 +520,8 @@ pub const OUTPUT_MACROS: &[&str] = &[
 pub const OPERAND_TYPES: &[(&str, usize, &str)] = &[("powi", 1, "i32")];
 
 /// The derivative helpers of the forms that are constant between their jumps or kinks (the
-/// signs of `abs` and `copysign`, the quotient of `rem_euclid`): their own derivative is zero wherever they have one, so a rule that multiplies
-/// the cotangent by one of them has the cotangent's tangent times the same factor as its
-/// tangent. The other helpers state their partials as forms (`HELPER_PARTIALS` in
+/// signs of `abs` and `copysign`, the quotient of `rem_euclid`): their own derivative is zero
+/// wherever they have one, so a rule that multiplies the cotangent by one of them has the
+/// cotangent's tangent times the same factor as its tangent. The other helpers state their partials as forms (`HELPER_PARTIALS` in
 /// [`forms`](super::forms)); a helper in neither list cannot be differentiated.
 pub const LOCALLY_CONSTANT_HELPERS: &[&str] = &["abs_d", "copysign_d", "rem_euclid_dm"];
