@@ -320,3 +320,57 @@ fn powf_of_a_negative_base_has_a_finite_second_derivative() {
     let (_, g, hv) = cube_of_tuple_hvp((-0.5, 1.0), (1.0, 0.0));
     assert_eq!((g.0, hv.0, hv.1), (0.75, -3.0, 0.0));
 }
+
+/// A float method's value read only by the branch not taken, where a partial is infinite: the
+/// fused `a·ln x + 1` and `hypot(a, ln x)` at `x = 0`, `atan2` of `ln 0`, and `eᵃˣ` that
+/// overflows. Their zero cotangents give 0, in every mode.
+#[differentiate(hessian)]
+fn fused_guard(a: f64, x: f64) -> f64 {
+    let t = a.mul_add(x.ln(), 1.0);
+    if x > 0.0 { t } else { 0.0 }
+}
+
+#[differentiate(hessian)]
+fn hypot_guard(a: f64, x: f64) -> f64 {
+    let t = a.hypot(x.ln());
+    if x > 0.0 { t } else { 0.0 }
+}
+
+#[differentiate(hessian)]
+fn atan2_guard(a: f64, x: f64) -> f64 {
+    let t = a.atan2(x.ln());
+    if x > 0.0 { t * a } else { a }
+}
+
+#[differentiate(hessian)]
+fn exp_overflow_guard(a: f64, x: f64) -> f64 {
+    let e = (a * x).exp();
+    if x < 100.0 { e } else { a }
+}
+
+#[test]
+fn a_float_method_read_only_by_the_branch_not_taken() {
+    let zero = (0.0, 0.0);
+    assert_eq!(fused_guard_grad(2.0, 0.0), (0.0, zero));
+    assert_eq!(fused_guard_jvp(2.0, 0.0, 1.0, 1.0), zero);
+    assert_eq!(fused_guard_hvp(2.0, 0.0, 1.0, 1.0), (0.0, zero, zero));
+    assert_eq!(hypot_guard_grad(2.0, 0.0), (0.0, zero));
+    assert_eq!(hypot_guard_hvp(2.0, 0.0, 1.0, 1.0), (0.0, zero, zero));
+    assert_eq!(atan2_guard_grad(2.0, 0.0), (2.0, (1.0, 0.0)));
+    assert_eq!(atan2_guard_hvp(2.0, 0.0, 1.0, 1.0), (2.0, (1.0, 0.0), zero));
+    assert_eq!(exp_overflow_guard_grad(20.0, 1000.0), (20.0, (1.0, 0.0)));
+    assert_eq!(
+        exp_overflow_guard_hvp(20.0, 1000.0, 1.0, 1.0),
+        (20.0, (1.0, 0.0), zero)
+    );
+    // Where the branch is taken, the rules are the usual ones.
+    let (y, (ga, gx)) = fused_guard_grad(2.0, 1.5);
+    assert_eq!(y, 2.0f64.mul_add(1.5f64.ln(), 1.0));
+    assert_eq!((ga, gx), (1.5f64.ln(), 2.0 / 1.5));
+    let (y, (ga, gx)) = exp_overflow_guard_grad(0.5, 2.0);
+    assert_eq!(y, 1f64.exp());
+    assert_eq!((ga, gx), (2.0 * 1f64.exp(), 0.5 * 1f64.exp()));
+    let (y, (ga, gx)) = hypot_guard_grad(3.0, 4f64.exp());
+    assert!((y - 5.0).abs() < 1e-14);
+    assert!((ga - 0.6).abs() < 1e-14 && (gx - 0.8 / 4f64.exp()).abs() < 1e-14);
+}

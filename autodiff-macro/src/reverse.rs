@@ -133,14 +133,15 @@ pub fn reverse(
     }
 }
 
-/// Products and quotients whose cotangent is exactly 0 on some path: every read of one that a
-/// cotangent flows back through is inside an arm of an `if` or a `match` that its definition is
-/// outside of, is an argument of `max`, `min` or `clamp` (whose losing argument gets exactly
-/// 0), or is a sum, difference, negation, product or quotient that is such a value itself.
+/// Products, quotients and float methods whose cotangent is exactly 0 on some path: every
+/// read of one that a cotangent flows back through is inside an arm of an `if` or a `match`
+/// that its definition is outside of, is an argument of `max`, `min` or `clamp` (whose losing
+/// argument gets exactly 0), or is a sum, difference, negation, product, quotient or float
+/// method (`mul_add`, `hypot`, `exp`, …) that is such a value itself.
 /// Where no arm that reads one is taken, its derivative is 0, however large a partial is there:
 /// `let t = a * x.ln(); if x > 0.0 { t } else { 0.0 }` at `x = 0`, where `ln 0 = −∞`, or
 /// `let term = (a - 1.0) * x.ln() - x; if !term.is_finite() { return .. }`. Their reverse rules
-/// keep `0·∞` at 0 (see `forms::guarded`); the others, on the hot path, do not test for it.
+/// keep `0·∞` at 0 (see `forms::bound`); the others, on the hot path, do not test for it.
 fn read_in_branches(f: &Func, act: &Activity) -> HashSet<Value> {
     let linear = |k: &InstKind| {
         matches!(
@@ -150,8 +151,10 @@ fn read_in_branches(f: &Func, act: &Activity) -> HashSet<Value> {
         )
     };
     let picks = |k: &InstKind| matches!(k, InstKind::Prim { prim, .. } if ["max", "min", "clamp"].contains(&prim.name()));
+    // A float method whose rules are forms, which can be guarded (see `forms::bound`).
+    let formed = |k: &InstKind| matches!(k, InstKind::Prim { prim, .. } if prim.has_forms());
     let mut maybe_zero: HashSet<Value> = (f.insts.iter())
-        .filter(|i| linear(&i.kind))
+        .filter(|i| linear(&i.kind) || formed(&i.kind))
         .filter_map(|i| i.results.first().copied())
         .filter(|&v| act.is_active(v))
         .collect();
@@ -194,7 +197,8 @@ fn read_in_branches(f: &Func, act: &Activity) -> HashSet<Value> {
         let i = Inst(n as u32);
         for v in f.operands(i) {
             if maybe_zero.contains(&v) && always(at, act.def_block(f, v)) {
-                reads.push((v, (linear(&inst.kind) || picks(&inst.kind)).then_some(i)));
+                let passes = linear(&inst.kind) || picks(&inst.kind) || formed(&inst.kind);
+                reads.push((v, passes.then_some(i)));
             }
         }
     }
@@ -224,7 +228,8 @@ fn read_in_branches(f: &Func, act: &Activity) -> HashSet<Value> {
     }
     maybe_zero.retain(|&v| {
         matches!(f.value(v).def, ValueDef::Result(i, 0)
-            if matches!(f.inst(i).kind, InstKind::Binary(BinOp::Mul | BinOp::Div, ..)))
+            if matches!(f.inst(i).kind, InstKind::Binary(BinOp::Mul | BinOp::Div, ..))
+                || formed(&f.inst(i).kind))
     });
     maybe_zero
 }

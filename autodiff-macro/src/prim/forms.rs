@@ -129,9 +129,26 @@ fn guarded(p: PrimId, k: usize) -> Option<syn::Expr> {
     Some(syn::parse_str(src).expect("autodiff: a guarded form parses"))
 }
 
+/// Whether a form gives 0 for a zero cotangent by itself: a call of a helper that tests for
+/// it (`d::over_along`, `d::times_along`, …) or picks a share of it (`d::pick2`), or its
+/// negation.
+fn keeps_zero(form: &syn::Expr) -> bool {
+    match form {
+        syn::Expr::Unary(u) if matches!(u.op, syn::UnOp::Neg(_)) => keeps_zero(&u.expr),
+        syn::Expr::Paren(p) => keeps_zero(&p.expr),
+        syn::Expr::Call(c) => matches!(&*c.func, syn::Expr::Path(p)
+        if p.path.segments.last().is_some_and(|s| {
+            let name = s.ident.to_string();
+            name.ends_with("_along") || name.starts_with("pick")
+        })),
+        _ => false,
+    }
+}
+
 /// The form of operand `k` of `p` with its names bound (`x`, `a`, … to the operands, `y` to the
 /// result, `g` to the cotangent or tangent it is linear in); `None` where operand `k` has no
-/// form or its form is zero. With `guard`, a product's or quotient's form is [`guarded`].
+/// form or its form is zero. With `guard`, a product's or quotient's form is [`guarded`], and
+/// any other form `e` is `d::zero_along(g, e)`.
 pub fn bound(
     p: PrimId,
     k: usize,
@@ -144,6 +161,12 @@ pub fn bound(
     if is_zero(&form) {
         return None;
     }
+    // Any other rule of such a value: its form times a zero cotangent is 0 wherever the
+    // form is NaN only through `0·∞` (`a.mul_add(x.ln(), 1.0)` at `x = 0`).
+    let form = match guard && guarded(p, k).is_none() && !keeps_zero(&form) {
+        true => syn::parse_quote!(d::zero_along(g, #form)),
+        false => form,
+    };
     let mut env: Vec<(&'static str, Value)> = p
         .def()
         .operands
@@ -169,6 +192,9 @@ const HELPER_PARTIALS: &[(&str, &[&str], &[&str])] = &[
             "-(d::over_along(g * d::over_along(t, d), d))",
         ],
     ),
+    // p, 0 where p is NaN and t = 0: constant in the cotangent `t` (it only selects), the
+    // same selection of the tangent of `p`.
+    ("zero_along", &["t", "p"], &["", "d::zero_along(t, g)"]),
     // t·d, 0 where t = 0.
     (
         "times_along",

@@ -389,6 +389,16 @@ pub mod d {
         if nan && t == T::ZERO { T::ZERO } else { p }
     }
 
+    /// `p`, a rule's contribution `t·∂`, exactly `0` where the cotangent `t` is 0 and the
+    /// contribution is NaN (an infinite partial `∂`): as [`times_along`], for a rule whose
+    /// form multiplies the cotangent in itself (`mul_add`, `hypot`, `exp`).
+    #[inline(always)]
+    pub fn zero_along<T: Float>(t: T, p: T) -> T {
+        #[allow(clippy::eq_op)]
+        let nan = p != p;
+        if nan && t == T::ZERO { T::ZERO } else { p }
+    }
+
     /// The cotangent `g` that argument `v` of `max`/`min` gets (`other` is the other argument,
     /// `y` the result): all of it if `v` is the result, half at a tie, none otherwise (the
     /// minimum-norm Clarke gradient). None is exactly `0`, also where `g` is infinite (the
