@@ -100,6 +100,12 @@ impl C2 {
     fn identity() -> C2 {
         C2 { re: 1.0, im: 0.0 }
     }
+    fn polar(r: f64, th: f64) -> C2 {
+        C2::from_polar(r, th)
+    }
+    fn splat(v: f64) -> C2 {
+        C2 { re: v, im: v }
+    }
 }
 
 #[differentiate]
@@ -119,4 +125,81 @@ fn locals_built_by_constructors_named_as_rust_names_them() {
     assert!((gr - 0.7f64.cos()).abs() < 1e-15);
     assert!((ga + 2.0 * 0.7f64.sin()).abs() < 1e-15);
     assert!((gb + 2.0 * 0.7f64.sin()).abs() < 1e-15);
+}
+
+/// `splat` and `polar`, other names Rust code gives constructors, and copies of such locals.
+#[differentiate]
+fn spread_re(r: f64, a: f64, v: f64) -> f64 {
+    let p = C2::polar(r, a);
+    let s = C2::splat(v);
+    let z = p.clone() * s.clone() * p;
+    z.re
+}
+
+#[test]
+fn locals_built_by_splat_and_polar_and_their_copies() {
+    let (r, a, v) = (1.5, 0.3, 0.7);
+    let (y, (gr, ga, gv)) = spread_re_grad(r, a, v);
+    // p² s = r² e^{2ia} v (1 + i): re = r² v (cos 2a − sin 2a).
+    let c = (2.0 * a).cos() - (2.0 * a).sin();
+    assert!((y - r * r * v * c).abs() < 1e-14);
+    assert!((gr - 2.0 * r * v * c).abs() < 1e-14);
+    assert!((ga - r * r * v * (-2.0 * (2.0 * a).sin() - 2.0 * (2.0 * a).cos())).abs() < 1e-14);
+    assert!((gv - r * r * c).abs() < 1e-14);
+}
+
+/// A non-`Copy` state whose operators take it by value: copies of typed locals
+/// (`s.clone() + k1.clone() * h`, a Runge–Kutta stage) are the struct for its operators.
+#[derive(Clone, Debug, Differentiable)]
+pub struct State {
+    pub q: Vec<f64>,
+}
+
+#[differentiate]
+impl std::ops::Add for State {
+    type Output = State;
+    fn add(self, o: State) -> State {
+        State {
+            q: self.q.iter().zip(&o.q).map(|(a, b)| a + b).collect(),
+        }
+    }
+}
+
+#[differentiate]
+impl std::ops::Mul<f64> for State {
+    type Output = State;
+    fn mul(self, k: f64) -> State {
+        State {
+            q: self.q.iter().map(|a| a * k).collect(),
+        }
+    }
+}
+
+#[differentiate]
+fn decay_rate(s: &State) -> State {
+    State {
+        q: s.q.iter().map(|x| -x * x).collect(),
+    }
+}
+
+#[differentiate]
+fn midpoint_step(s0: &State, h: f64) -> f64 {
+    let s = s0.clone();
+    let k1: State = decay_rate(&s);
+    let mid: State = s.clone() + k1.clone() * (0.5 * h);
+    let k2: State = decay_rate(&mid);
+    let out: State = s + k2 * h;
+    out.q.iter().sum()
+}
+
+#[test]
+fn copies_of_typed_struct_locals_take_the_operators() {
+    let s0 = State { q: vec![1.0] };
+    let (h, q) = (0.1, 1.0);
+    let mid = q - 0.5 * h * q * q;
+    let (y, (g, gh)) = midpoint_step_grad(&s0, h);
+    assert!((y - (q - h * mid * mid)).abs() < 1e-15);
+    // ∂/∂q = 1 − 2h·mid·(1 − h q), ∂/∂h = −mid² + h·mid·q².
+    assert!((g.q[0] - (1.0 - 2.0 * h * mid * (1.0 - h * q))).abs() < 1e-15);
+    assert!((gh - (-mid * mid + h * mid * q * q)).abs() < 1e-15);
 }

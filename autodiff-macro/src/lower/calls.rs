@@ -351,10 +351,27 @@ fn built_struct(e: &Expr) -> Option<TokenStream> {
 
 /// The name of an associated function that Rust code uses for a constructor returning `Self`
 /// besides `new`: `new_unit`, `from_polar`, `from_axis_angle`, `with_mass`, `identity`,
-/// `origin`, `unit_x`. (A guess rustc checks: the struct's operators are called through its
-/// type. Not on a type parameter or a float type's alias: `T::from_f64(..)` is num-traits'.)
+/// `origin`, `unit_x`, `splat`, `polar`, `zero`. (A guess rustc checks: the struct's
+/// operators are called through its type. Not on a type parameter or a float type's alias:
+/// `T::from_f64(..)` is num-traits'.)
 fn constructor_name(name: &str) -> bool {
-    ["identity", "origin"].contains(&name)
+    [
+        "identity",
+        "origin",
+        "splat",
+        "polar",
+        "zero",
+        "zeros",
+        "one",
+        "ones",
+        "unit",
+        "from",
+        "diagonal",
+        "rotation",
+        "scaling",
+        "translation",
+    ]
+    .contains(&name)
         || ["new_", "from_", "with_", "unit_"]
             .iter()
             .any(|p| name.starts_with(p))
@@ -962,6 +979,18 @@ impl Lowering {
     pub(super) fn operand_struct(&self, v: Value, e: &Expr) -> Option<syn::Path> {
         self.struct_type_of(v)
             .or_else(|| self.struct_var(e))
+            // A copy of such a variable (`s.clone() + k1.clone() * h` of locals of a
+            // non-`Copy` struct).
+            .or_else(|| match chain::strip(e) {
+                Expr::MethodCall(mc)
+                    if mc.args.is_empty()
+                        && matches!(mc.method.to_string().as_str(), "clone" | "to_owned") =>
+                {
+                    self.struct_var(&mc.receiver)
+                        .or_else(|| self.element_struct(&mc.receiver))
+                }
+                _ => None,
+            })
             .or_else(|| self.element_struct(e))
             // Built where it is used: `V2::new(a, b) * 0.5`, `V2 { .. } - v`.
             .or_else(|| self.built_user_struct(&syn::parse2(built_struct(e)?).ok()?))
