@@ -646,3 +646,92 @@ fn split_first_and_split_last_are_the_element_and_the_rest() {
     let gf: Vec<f64> = g.iter().flatten().copied().collect();
     fd_vec(flat, &[1.0, 2.0, 0.5, -1.0, 3.0, 0.25], &gf);
 }
+
+/// `retain` and `into_iter().filter(..)` on a local `Vec` of rows or of non-`Copy` structs:
+/// the predicate borrows each element, which the kept ones are then moved on from (trimmed
+/// least squares: the rows whose residual is large are dropped).
+#[differentiate]
+fn trimmed_by_retain(rows: &[Vec<f64>], slope: f64) -> f64 {
+    let mut kept: Vec<Vec<f64>> = rows
+        .iter()
+        .map(|r| vec![r[0], r[1] - slope * r[0]])
+        .collect();
+    kept.retain(|r| r[1].abs() < 1.0);
+    kept.iter().map(|r| r[1] * r[1]).sum()
+}
+
+#[differentiate]
+fn trimmed_by_filter(rows: &[Vec<f64>], slope: f64) -> f64 {
+    let made: Vec<Vec<f64>> = rows
+        .iter()
+        .map(|r| vec![r[0], r[1] - slope * r[0]])
+        .collect();
+    let kept: Vec<Vec<f64>> = made.into_iter().filter(|r| r[1].abs() < 1.0).collect();
+    kept.iter().map(|r| r[1] * r[1]).sum()
+}
+
+#[derive(Clone, Debug, autodiff::Differentiable)]
+pub struct Weighted {
+    pub v: Vec<f64>,
+    pub w: f64,
+}
+
+#[differentiate(wrt(s))]
+fn light_ones(obs: &[Weighted], s: f64) -> f64 {
+    let mut v: Vec<Weighted> = Vec::new();
+    for o in obs {
+        v.push(Weighted {
+            v: vec![o.v[0] * s, o.v[1]],
+            w: o.w * s,
+        });
+    }
+    v.retain(|o| o.w < 2.0);
+    let mut t = 0.0;
+    for o in &v {
+        t += o.v[0] * o.w;
+    }
+    t
+}
+
+#[test]
+fn retain_and_filter_of_rows_and_structs() {
+    let rows = vec![
+        vec![1.0, 2.1],
+        vec![2.0, 3.9],
+        vec![3.0, 9.0],
+        vec![4.0, 8.2],
+    ];
+    // At slope 2 the residuals are 0.1, −0.1, 3 (dropped) and 0.2: Σr² = 0.06, and
+    // ∂/∂slope = Σ 2r·(−x) = −1.4.
+    for f in [trimmed_by_retain_grad, trimmed_by_filter_grad] {
+        let (v, (g_rows, g_slope)) = f(&rows, 2.0);
+        assert!((v - 0.06).abs() < 1e-12, "{v}");
+        assert!((g_slope + 1.4).abs() < 1e-12, "{g_slope}");
+        assert_eq!(g_rows[2], vec![0.0, 0.0]);
+        assert!((g_rows[0][1] - 0.2).abs() < 1e-12 && (g_rows[0][0] + 0.4).abs() < 1e-12);
+    }
+    assert_eq!(
+        trimmed_by_retain(&rows, 2.0),
+        trimmed_by_retain_grad(&rows, 2.0).0
+    );
+    let obs = vec![
+        Weighted {
+            v: vec![1.0, 0.0],
+            w: 1.0,
+        },
+        Weighted {
+            v: vec![2.0, 0.0],
+            w: 3.0,
+        },
+        Weighted {
+            v: vec![3.0, 0.0],
+            w: 0.5,
+        },
+    ];
+    // At s = 1.5 the weights are 1.5, 4.5 (dropped) and 0.75: t = s²·(1·1 + 3·0.5) = 2.5 s².
+    let (v, g) = light_ones_grad(&obs, 1.5);
+    assert!(
+        (v - 2.5 * 2.25).abs() < 1e-12 && (g - 5.0 * 1.5).abs() < 1e-12,
+        "{v} {g}"
+    );
+}

@@ -564,8 +564,19 @@ impl Lowering {
         let mut uses = Vec::new();
         let mut arg_tokens = Vec::new();
         for a in args {
-            let a = self.settle(b, a.clone(), span);
-            arg_tokens.push(self.item_tokens(b, &a, &mut uses, span));
+            // Each argument by reference: a value through a borrow made in `b`, so that a row
+            // or a struct `retain` keeps is not moved into its predicate's call.
+            let arg = match self.settle(b, a.clone(), span) {
+                Item::Val { v, refs } => {
+                    let a = Item::Val { v, refs: refs + 1 };
+                    self.item_tokens(b, &a, &mut uses, span)
+                }
+                a => {
+                    let t = self.item_tokens(b, &a, &mut uses, span);
+                    quote!(&#t)
+                }
+            };
+            arg_tokens.push(arg);
         }
         let f = strip(fun);
         // Called through a generic function, so that rustc knows the closure's parameter types
@@ -594,7 +605,7 @@ impl Lowering {
                 ) -> (__AdK, __AdK) {
                     (f(__ad_a0), f(__ad_a1))
                 }
-                let (__ad_ka, __ad_kb) = __ad_keys(#f, #(&#arg_tokens),*);
+                let (__ad_ka, __ad_kb) = __ad_keys(#f, #(#arg_tokens),*);
                 __ad_ka #cmp __ad_kb
             }),
             None => quote!({
@@ -605,7 +616,7 @@ impl Lowering {
                 ) -> __AdR {
                     f(#(#params),*)
                 }
-                __ad_call(#f, #(&#arg_tokens),*) #extra
+                __ad_call(#f, #(#arg_tokens),*) #extra
             }),
         };
         let (tokens, mut captured) = self.with_refs(b, &f.to_token_stream(), tokens, span);
