@@ -278,3 +278,51 @@ fn counts_cast_to_floats_run_as_written() {
     let (y, (gm, gx)) = per_item_grad(&m, 2.0);
     assert_eq!((y, gm.b, gx), (0.2, 1.0, 0.1));
 }
+
+/// A struct's own `dot` on a field of `self` or of a parameter, given a value of the struct
+/// (`self.r0.dot(&v)` of `v: V2`): the struct's method, as an array's `dot` takes no struct.
+#[differentiate]
+impl V2 {
+    pub fn dot(&self, o: &V2) -> f64 {
+        self.x * o.x + self.y * o.y
+    }
+}
+
+#[derive(Clone, Copy, Debug, Differentiable)]
+pub struct M2 {
+    pub r0: V2,
+    pub r1: V2,
+}
+
+#[differentiate]
+impl M2 {
+    pub fn apply(&self, v: V2) -> V2 {
+        V2 {
+            x: self.r0.dot(&v),
+            y: self.r1.dot(&v),
+        }
+    }
+}
+
+#[differentiate]
+fn first_row_dot(m: M2, v: V2) -> f64 {
+    m.r0.dot(&v)
+}
+
+#[test]
+fn a_structs_dot_on_a_field() {
+    let m = M2 {
+        r0: V2 { x: 1.0, y: 2.0 },
+        r1: V2 { x: 3.0, y: 4.0 },
+    };
+    let v = V2 { x: 0.5, y: -1.0 };
+    let (y, (gm, gv)) = first_row_dot_grad(m, v);
+    assert_eq!(y, -1.5);
+    assert_eq!((gm.r0.x, gm.r0.y, gm.r1.x, gm.r1.y), (0.5, -1.0, 0.0, 0.0));
+    assert_eq!((gv.x, gv.y), (1.0, 2.0));
+    let (r, pb) = m.apply_vjp(v);
+    assert_eq!((r.x, r.y), (-1.5, -2.5));
+    // ∂(r.x + r.y)/∂v = r0 + r1, ∂/∂r1 = v.
+    let (gm, gv) = pb(V2 { x: 1.0, y: 1.0 });
+    assert_eq!((gm.r1.x, gm.r1.y, gv.x, gv.y), (0.5, -1.0, 4.0, 6.0));
+}

@@ -1234,6 +1234,15 @@ impl Lowering {
         } else {
             is_own_method(mc)
         };
+        // On a field, a method named like an array rule given a struct of the user's
+        // (`self.r0.dot(&v)`, `m.r0.dot(&v)` of `v: V2`) is that struct's, as an array's `dot`
+        // takes no struct.
+        if !named && is_struct_method(mc) && matches!(recv, Expr::Field(_)) {
+            let ty = mc.args.iter().find_map(|a| self.named_struct(a))?;
+            let ty = respan_path(&ty, mc.method.span());
+            let recv: Expr = syn::parse_quote_spanned!(recv.span()=> &#recv);
+            return Some(method_as_call(mc, ty, recv));
+        }
         if !named {
             return None;
         }
@@ -1250,6 +1259,21 @@ impl Lowering {
         }
         let recv: Expr = syn::parse_quote_spanned!(recv.span()=> &#recv);
         Some(method_as_call(mc, ty, recv))
+    }
+
+    /// The user's struct that a variable `e` (or a borrow of one) is known to hold: a
+    /// parameter of its type, or a local known to be one (see [`Self::struct_var`]).
+    fn named_struct(&self, e: &Expr) -> Option<syn::Path> {
+        let mut e = chain::strip(e);
+        while let Expr::Reference(r) = e {
+            e = chain::strip(&r.expr);
+        }
+        let Expr::Path(p) = e else { return None };
+        let slot = self.lookup(&p.path.get_ident()?.to_string())?;
+        match self.env[slot].value.map(|v| self.f.value(v).def) {
+            Some(ValueDef::Param(n)) => self.user_struct(&self.f.params.get(n)?.ty),
+            _ => self.struct_var(e),
+        }
     }
 
     /// The type of `e`, a field or an element (`self.layers[i]`) of `self` or of a
