@@ -1224,3 +1224,43 @@ fn f32_var_axis() {
         }
     }
 }
+
+/// `Zip::from(&mut *c)` of a `&mut` array parameter, the reborrow by which one is lent to
+/// `Zip`: followed as `Zip::from(&mut out)` is. Its write was dropped from the gradient
+/// (`∂/∂c` was that of the old `c`, `∂/∂b` zero), with no error.
+#[differentiate]
+fn affine_through_reborrow(c: &mut Array1<f64>, b: &Array1<f64>) -> f64 {
+    Zip::from(&mut *c)
+        .and(b)
+        .for_each(|o, &x| *o = *o * x + 1.0);
+    c.sum()
+}
+
+#[differentiate]
+fn two_zips_through_reborrow(c: &mut Array2<f64>, b: &Array2<f64>) -> f64 {
+    Zip::from(&mut *c).and(b).for_each(|o, &x| *o *= x);
+    Zip::from(&mut *c).and(b).for_each(|o, &x| *o += x * x);
+    c.mapv(|v| v * v).sum()
+}
+
+#[test]
+fn a_zip_through_a_reborrowed_mut_parameter() {
+    let b = Array1::from(vec![2.0, 3.0]);
+    let mut c = Array1::from(vec![1.0, 2.0]);
+    let (v, (gc, gb)) = affine_through_reborrow_grad(&mut c, &b);
+    assert_eq!(v, 10.0);
+    assert_eq!(c, Array1::from(vec![3.0, 7.0]));
+    assert_eq!(gc, b);
+    assert_eq!(gb, Array1::from(vec![1.0, 2.0]));
+
+    let b = Array2::from_shape_vec((2, 2), vec![2.0, 3.0, -1.0, 0.5]).unwrap();
+    let c0 = Array2::from_shape_vec((2, 2), vec![1.0, 2.0, 0.25, -3.0]).unwrap();
+    let mut c = c0.clone();
+    let (v, (gc, gb)) = two_zips_through_reborrow_grad(&mut c, &b);
+    // c' = c·b + b², f = Σc'²: ∂f/∂c = 2c'·b, ∂f/∂b = 2c'·(c + 2b).
+    let cp = &c0 * &b + &b * &b;
+    assert_eq!(c, cp);
+    assert_eq!(v, cp.mapv(|v| v * v).sum());
+    assert_eq!(gc, 2.0 * &cp * &b);
+    assert_eq!(gb, 2.0 * &cp * &(&c0 + 2.0 * &b));
+}

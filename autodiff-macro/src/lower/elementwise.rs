@@ -657,8 +657,14 @@ fn zip_for_each_into(mc: &syn::ExprMethodCall) -> Option<Expr> {
     let Expr::Reference(r) = first else {
         return None;
     };
-    let Expr::Path(out) = &*r.expr else {
-        return None;
+    // `&mut out` of a variable, or `&mut *out` of a `&mut` parameter (read as `&*out`).
+    let (out, read) = match &*r.expr {
+        Expr::Path(out) => (out, quote::quote!(&#out)),
+        Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => match &*u.expr {
+            Expr::Path(out) => (out, quote::quote!(&*#out)),
+            _ => return None,
+        },
+        _ => return None,
     };
     r.mutability?;
     out.path.get_ident()?;
@@ -737,7 +743,7 @@ fn zip_for_each_into(mc: &syn::ExprMethodCall) -> Option<Expr> {
     let span = mc.span();
     Some(if old.1 {
         syn::parse_quote_spanned! {span=> {
-            let __ad_zipped = #zip(&#out)#(.and(#rest))*.map_collect(|&__ad_old, #(#pats),*| #value);
+            let __ad_zipped = #zip(#read)#(.and(#rest))*.map_collect(|&__ad_old, #(#pats),*| #value);
             #out.assign(&__ad_zipped);
         }}
     } else {

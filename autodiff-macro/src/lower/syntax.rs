@@ -165,9 +165,15 @@ impl<'ast> Visit<'ast> for AssignedNames {
     fn visit_expr_reference(&mut self, r: &'ast syn::ExprReference) {
         // `&mut x` lends `x` to code that may change it.
         if r.mutability.is_some() {
+            // Also a reborrow, `&mut *c` of a `&mut` parameter (how one is lent to `Zip`).
             let mut target = &*r.expr;
-            while let Expr::Field(f) = target {
-                target = &f.base;
+            loop {
+                target = match target {
+                    Expr::Field(f) => &f.base,
+                    Expr::Paren(p) => &p.expr,
+                    Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => &u.expr,
+                    _ => break,
+                };
             }
             if let Expr::Path(p) = target {
                 if let Some(id) = p.path.get_ident() {
