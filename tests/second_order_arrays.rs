@@ -205,3 +205,59 @@ fn dot_products_of_parameters() {
         &(array![-0.5, 0.4], array![[0.1, -0.3], [0.2, 0.6]]),
     );
 }
+
+/// Indices cast from a differentiated float and then computed with (`t.floor() as usize`,
+/// `i + 1`), under `hessian`: the pullback recomputes them, and forward over reverse gave them
+/// tangents (rustc's "`usize` cannot be differentiated" in the generated code).
+#[differentiate(hessian)]
+fn lerp_on_grid(ys: &[f64], t: f64) -> f64 {
+    let i = t.floor() as usize;
+    let j = i + 1;
+    let f = t - i as f64;
+    ys[i] * (1.0 - f) + ys[j] * f
+}
+
+#[differentiate(hessian)]
+fn neighbours_product(x: &[f64], pos: f64) -> f64 {
+    let i = pos as usize;
+    if i + 1 < x.len() {
+        x[i] * x[i + 1] * pos
+    } else {
+        pos
+    }
+}
+
+#[differentiate(hessian)]
+fn power_from_a_float(x: &[f64]) -> f64 {
+    let e = x[0].abs().floor() as i32 + 2;
+    x[1].powi(e)
+}
+
+#[test]
+fn integer_indices_from_floats_under_hessian() {
+    let ys = [1.0, 2.0, 4.0, 3.0];
+    let (v, (gy, gt)) = lerp_on_grid_grad(&ys, 1.25);
+    assert_eq!(v, lerp_on_grid(&ys, 1.25));
+    assert_eq!(gy, vec![0.0, 0.75, 0.25, 0.0]);
+    assert_eq!(gt, 2.0);
+    // Along (e₁ + e₂, 1): ∂²f/∂t∂y₁ = −1, ∂²f/∂t∂y₂ = 1, ∂²f/∂t² = 0.
+    let dy = vec![0.0, 1.0, 1.0, 0.0];
+    let (_, _, (hy, ht)) = lerp_on_grid_hvp(&ys, 1.25, &dy, 1.0);
+    assert_eq!(hy, vec![0.0, -1.0, 1.0, 0.0]);
+    assert_eq!(ht, 0.0);
+
+    let x = [2.0, 3.0, 5.0];
+    let (v, (gx, gp)) = neighbours_product_grad(&x, 1.5);
+    assert_eq!(v, 15.0 * 1.5);
+    assert_eq!((gx, gp), (vec![0.0, 7.5, 4.5], 15.0));
+    // Along (0, 0, 1; 1): ∂/∂x₂ of ∂f/∂pos is x₁ = 3, ∂/∂pos of ∂f/∂x₁ is x₂ = 5.
+    let (_, _, (hx, hp)) = neighbours_product_hvp(&x, 1.5, &vec![0.0, 0.0, 1.0], 1.0);
+    assert_eq!(hx, vec![0.0, 5.0 + 1.5, 3.0]);
+    assert_eq!(hp, 3.0);
+
+    let x = [1.5, 2.0];
+    let (v, g) = power_from_a_float_grad(&x);
+    assert_eq!((v, g), (8.0, vec![0.0, 12.0]));
+    let (_, _, h) = power_from_a_float_hvp(&x, &vec![0.0, 1.0]);
+    assert_eq!(h, vec![0.0, 12.0]);
+}

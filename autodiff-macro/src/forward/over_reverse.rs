@@ -221,6 +221,12 @@ impl Fwd<'_> {
                     }
                     InstKind::Loop { .. } | InstKind::If { .. } | InstKind::Match { .. } => {}
                     _ if primal => {}
+                    // A cast to an integer (`t.floor() as usize`, recomputed in the pullback
+                    // for an index) is piecewise constant, and so is a discrete result.
+                    InstKind::Cast { ref ty, .. } if crate::types::is_inactive_type(ty) => {}
+                    _ if results
+                        .iter()
+                        .all(|&r| self.f.value(r).kind == Kind::Discrete) => {}
                     _ => {
                         let ops = self.f.operands(i);
                         if any(self, &ops) {
