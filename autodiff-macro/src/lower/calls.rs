@@ -1221,11 +1221,12 @@ impl Lowering {
             return Some(method_as_call(mc, ty, recv));
         }
         // On a local built by a struct literal the method is the struct's, whatever its name.
+        // So it is on one known to hold a struct of the user's (`let mut r = q;` of such a `q`).
         let built = matches!(recv, Expr::Path(p) if p
             .path
             .get_ident()
             .and_then(|id| self.lookup(&id.to_string()))
-            .is_some_and(|slot| self.env[slot].built));
+            .is_some_and(|slot| self.env[slot].built || self.env[slot].struct_ty.is_some()));
         // On a local built by a struct literal or an element of a container of structs, also
         // methods named like array rules (`a.dot(&b)` of `let a = V2 { .. };`, `vs[0].dot(&b)`),
         // as on a parameter of the struct's type.
@@ -1478,8 +1479,24 @@ impl Lowering {
         };
         if let Some(id) = id {
             let data = self.data_value(init);
-            if let Some(binding) = self.env.last_mut().filter(|b| *id == b.name) {
-                binding.data = data;
+            // A copy of a variable known to hold a struct of the user's (`let mut r = q;`,
+            // `q.clone()`) holds one too.
+            let copied = match chain::strip(init) {
+                Expr::MethodCall(mc) if mc.args.is_empty() && mc.method == "clone" => {
+                    self.struct_var(&mc.receiver)
+                }
+                e => self.struct_var(e),
+            };
+            let last = self
+                .env
+                .len()
+                .checked_sub(1)
+                .filter(|&s| *id == self.env[s].name);
+            if let Some(slot) = last {
+                self.env[slot].data = data;
+                if let (None, Some(ty)) = (&self.env[slot].place_ty, copied) {
+                    self.declare_struct(slot, ty);
+                }
             }
         }
         // `let s: State = ..;`: the declared type, where it is a struct of the user's.
@@ -1616,7 +1633,8 @@ impl Lowering {
                 if !data {
                     binding.built = built && ty.is_some();
                     made = binding.value.filter(|_| binding.built).zip(ty.clone());
-                    binding.place_ty = ty;
+                    // Not unknown where a copy of a known struct says (see above).
+                    binding.place_ty = ty.or(binding.place_ty.take());
                 }
             }
             // The value a literal or constructor made is the struct (its own `clear`, `swap`,

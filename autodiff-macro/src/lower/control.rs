@@ -285,6 +285,12 @@ impl Lowering {
                 v.visit_expr(e);
             }
         });
+        self.clear_data_assigned(|v| {
+            v.visit_block(&ei.then_branch);
+            if let Some((_, e)) = &ei.else_branch {
+                v.visit_expr(e);
+            }
+        });
         if want && ei.else_branch.is_none() {
             self.err_at(&ei, "an `if` used as a value needs an `else` branch");
             return None;
@@ -439,6 +445,11 @@ impl Lowering {
     ) -> Option<Value> {
         let scrutinee = self.expr(b, &em.expr, true)?;
         let slots = self.assigned_slots(|v| {
+            for arm in &em.arms {
+                v.visit_expr(&arm.body);
+            }
+        });
+        self.clear_data_assigned(|v| {
             for arm in &em.arms {
                 v.visit_expr(&arm.body);
             }

@@ -14,6 +14,7 @@ impl Lowering {
     /// Sets up a loop body block whose parameters carry the variables the loop assigns.
     pub(super) fn loop_header(&mut self, body_syn: &syn::Block) -> LoopHeader {
         let slots = self.assigned_slots(|v| v.visit_block(body_syn));
+        self.clear_data_assigned(|v| v.visit_block(body_syn));
         let init = self.current(&slots, body_syn.span());
         let body = self.f.new_block();
         LoopHeader {

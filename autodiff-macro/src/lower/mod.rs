@@ -507,6 +507,32 @@ impl Lowering {
         out
     }
 
+    /// Clears the data flag (see `Binding::data`) of the variables that `node` assigns
+    /// something other than data, or a part of (`z = Q::new(z2.a + p[0], ..)`, `s.x += p[0]`),
+    /// or calls a method on given something other than data (`s.step(k)`), after `let mut z =
+    /// Q::new(0.0, 0.0);`: a loop's body, or a branch, reads what they hold on every path,
+    /// which is no longer data only.
+    pub(super) fn clear_data_assigned(&mut self, node: impl FnOnce(&mut AssignedValues)) {
+        if !self.env.iter().any(|b| b.data) {
+            return;
+        }
+        let mut assigned = AssignedValues::default();
+        node(&mut assigned);
+        for (name, w) in &assigned.0 {
+            let Some(slot) = self.lookup(name).filter(|&s| self.env[s].data) else {
+                continue;
+            };
+            let changed = match w {
+                Written::Whole(e) => !self.data_value(e),
+                Written::Part => true,
+                Written::Given(args) => !args.iter().all(|a| self.data_expr(a)),
+            };
+            if changed {
+                self.env[slot].data = false;
+            }
+        }
+    }
+
     /// Slots of variables in scope that `node` may assign to.
     fn assigned_slots(&self, node: impl FnOnce(&mut AssignedNames)) -> Vec<usize> {
         let mut names = AssignedNames::default();

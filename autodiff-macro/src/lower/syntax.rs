@@ -65,6 +65,59 @@ impl AssignedNames {
     }
 }
 
+/// What a node writes to the variables it names: the whole (`z = e`, with `e`), a part (`z +=
+/// e`, `z.x = e`, `z[i] += e`), or what a method called on it is given (`s.step(k)`, with the
+/// arguments), which may change it.
+#[derive(Default)]
+pub struct AssignedValues(pub(super) Vec<(String, Written)>);
+
+pub enum Written {
+    Whole(Expr),
+    Part,
+    Given(Vec<Expr>),
+}
+
+impl<'ast> Visit<'ast> for AssignedValues {
+    fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
+        match &*a.left {
+            Expr::Path(p) if p.path.get_ident().is_some() => {
+                let id = p
+                    .path
+                    .get_ident()
+                    .map(|i| i.to_string())
+                    .unwrap_or_default();
+                self.0.push((id, Written::Whole((*a.right).clone())));
+            }
+            e => {
+                if let Some(id) = target_root(e) {
+                    self.0.push((id.to_string(), Written::Part));
+                }
+            }
+        }
+        syn::visit::visit_expr_assign(self, a);
+    }
+    fn visit_expr_binary(&mut self, b: &'ast syn::ExprBinary) {
+        use syn::BinOp as B;
+        if matches!(
+            b.op,
+            B::AddAssign(_) | B::SubAssign(_) | B::MulAssign(_) | B::DivAssign(_) | B::RemAssign(_)
+        ) && let Some(id) = target_root(&b.left)
+        {
+            self.0.push((id.to_string(), Written::Part));
+        }
+        syn::visit::visit_expr_binary(self, b);
+    }
+    fn visit_expr_method_call(&mut self, mc: &'ast syn::ExprMethodCall) {
+        if let Expr::Path(p) = &*mc.receiver
+            && let Some(id) = p.path.get_ident()
+        {
+            let args = mc.args.iter().cloned().collect();
+            self.0.push((id.to_string(), Written::Given(args)));
+        }
+        syn::visit::visit_expr_method_call(self, mc);
+    }
+}
+
 /// The variable an assignment target writes: `h` in `h = ..`, `h[i] = ..`, `*h = ..` and
 /// `*h.last_mut().unwrap() = ..`, and the receiver of a mutation of a region of it
 /// (`h.row_mut(i).assign(..)`).
