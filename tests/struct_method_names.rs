@@ -326,3 +326,39 @@ fn a_structs_dot_on_a_field() {
     let (gm, gv) = pb(V2 { x: 1.0, y: 1.0 });
     assert_eq!((gm.r1.x, gm.r1.y, gv.x, gv.y), (0.5, -1.0, 4.0, 6.0));
 }
+
+/// Alternative definitions of a method under `#[cfg]`s: the items made from each carry its
+/// attributes (they were duplicate definitions, E0592). In a body, `cfg!(..)` chooses.
+#[derive(Clone, Debug, Differentiable)]
+pub struct Spring {
+    pub k: f64,
+}
+
+#[differentiate]
+impl Spring {
+    #[cfg(debug_assertions)]
+    pub fn energy(&self, x: f64) -> f64 {
+        self.k * x * x
+    }
+    #[cfg(not(debug_assertions))]
+    pub fn energy(&self, x: f64) -> f64 {
+        0.5 * self.k * x * x
+    }
+}
+
+#[differentiate]
+fn weighted_by_configuration(x: f64) -> f64 {
+    let w = if cfg!(debug_assertions) { 1.0 } else { 2.0 };
+    w * x * x
+}
+
+#[test]
+fn methods_under_cfg_and_cfg_macros() {
+    let s = Spring { k: 1.5 };
+    let (v, (gs, gx)) = s.energy_grad(2.0);
+    assert_eq!(v, s.energy(2.0));
+    let c = if cfg!(debug_assertions) { 1.0 } else { 0.5 };
+    assert_eq!((gs.k, gx), (c * 4.0, c * 6.0));
+    let w = if cfg!(debug_assertions) { 1.0 } else { 2.0 };
+    assert_eq!(weighted_by_configuration_grad(3.0), (9.0 * w, 6.0 * w));
+}

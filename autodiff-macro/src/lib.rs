@@ -618,12 +618,17 @@ fn expand_impl(attr: TokenStream2, mut imp: syn::ItemImpl) -> TokenStream2 {
             continue;
         };
         let mut original = None;
+        // A method's `#[cfg]`s apply to the items made from it (alternative definitions of
+        // one method under different configurations).
+        let cfgs: Vec<&syn::Attribute> = (m.attrs.iter())
+            .filter(|a| a.path().is_ident("cfg") || a.path().is_ident("cfg_attr"))
+            .collect();
         for it in items {
             match it {
                 syn::ImplItem::Fn(f) if f.sig.ident == ident && original.is_none() => {
                     original = Some(f)
                 }
-                other => generated.extend(other.to_token_stream()),
+                other => generated.extend(quote!(#(#cfgs)* #other)),
             }
         }
         // The method as the expansion passed it on (markers inside it removed), with the

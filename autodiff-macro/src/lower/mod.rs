@@ -295,6 +295,17 @@ pub fn lower(item: &syn::ItemFn, active: &[bool], krate: proc_macro2::TokenStrea
     lw.method = crate::types::in_impl(&item.sig);
     lw.f.ret_ty = lw.ret.clone();
     lw.f.float_names = float_names(quote::quote!(#item));
+    for at in cfg_attributes(item) {
+        lw.err(
+            at,
+            "`#[cfg(..)]` on a statement, an expression, a match arm or a parameter of a \
+             differentiated function is not supported: the macro cannot tell which \
+             configuration is compiled, and the generated functions would run every \
+             alternative; branch on `cfg!(..)` instead (`let w = if cfg!(debug_assertions) { \
+             1.0 } else { 2.0 };`), or put the alternatives in helper functions that carry the \
+             attribute",
+        );
+    }
     let body = lw.f.body();
     for (n, arg) in item.sig.inputs.iter().enumerate() {
         let (ident, ty, mut_pat) = match arg {
@@ -589,4 +600,25 @@ fn float_names(ts: TokenStream) -> Vec<String> {
     let mut found = Vec::new();
     walk(ts, &mut found);
     found
+}
+
+/// The `#[cfg]` and `#[cfg_attr]` attributes inside a function (not on the items it declares,
+/// which are passed on as written) and on its parameters.
+fn cfg_attributes(item: &syn::ItemFn) -> Vec<Span> {
+    #[derive(Default)]
+    struct Cfgs(Vec<Span>);
+    impl<'ast> Visit<'ast> for Cfgs {
+        fn visit_attribute(&mut self, a: &'ast syn::Attribute) {
+            if a.path().is_ident("cfg") || a.path().is_ident("cfg_attr") {
+                self.0.push(a.meta.span());
+            }
+        }
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let mut c = Cfgs::default();
+    for arg in &item.sig.inputs {
+        c.visit_fn_arg(arg);
+    }
+    c.visit_block(&item.block);
+    c.0
 }
