@@ -203,3 +203,25 @@ fn loops_over_arrays_of_slices() {
     // (x₀ + x₁)·x₀ + (x₂ + x₃)·x₂.
     assert_eq!(gx, vec![2.0 * 1.0 + 2.0, 1.0, 2.0 * 3.0 + 4.0, 3.0]);
 }
+
+/// `v.as_slice()` and `v.as_ref()` of a `Vec` are the whole of it, `&v[..]` (they were "no
+/// derivative rule for method `as_slice`").
+#[differentiate]
+fn squares_of(v: &[f64]) -> f64 {
+    v.iter().map(|a| a * a).sum()
+}
+
+#[differentiate]
+fn through_as_slice(x: &Vec<f64>) -> f64 {
+    let y: Vec<f64> = x.iter().map(|a| a * 2.0).collect();
+    squares_of(y.as_slice()) + squares_of(x.as_ref())
+}
+
+#[test]
+fn as_slice_and_as_ref_of_a_vec() {
+    let x = vec![1.0, 2.0];
+    // Σ(2x)² + Σx² = 5Σx²: ∂/∂xᵢ = 10xᵢ.
+    let (v, g) = through_as_slice_grad(&x);
+    assert_eq!(v, 25.0);
+    assert_eq!(g, vec![10.0, 20.0]);
+}

@@ -546,6 +546,17 @@ impl Lowering {
                 }
             }
         }
+        // `v.as_slice()`, `v.as_ref()` of a `Vec` (ndarray's `as_slice` returns an `Option`,
+        // whose `unwrap` is read below): the whole of it, `&v[..]`.
+        if matches!(name.as_str(), "as_slice" | "as_ref")
+            && mc.args.is_empty()
+            && mc.turbofish.is_none()
+            && !self.is_array_variable(&mc.receiver)
+        {
+            let recv = &mc.receiver;
+            let e: Expr = syn::parse_quote_spanned!(span=> &#recv[..]);
+            return self.expr(b, &e, true);
+        }
         // `chain.max_by(..).unwrap()`, `x.mean().unwrap()`, `v.pop().unwrap()`.
         if (name == "unwrap" || name == "expect") && mc.turbofish.is_none() {
             if let Expr::MethodCall(inner) = &*mc.receiver {
