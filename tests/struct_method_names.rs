@@ -362,3 +362,48 @@ fn methods_under_cfg_and_cfg_macros() {
     let w = if cfg!(debug_assertions) { 1.0 } else { 2.0 };
     assert_eq!(weighted_by_configuration_grad(3.0), (9.0 * w, 6.0 * w));
 }
+
+/// A complex number's own `exp` and `abs` on locals built by `new` or a literal: the
+/// struct's methods, as on a parameter of its type (`z.exp()` was taken for the float rule,
+/// and the error fell on the next method).
+#[derive(Clone, Copy, Debug, Differentiable)]
+pub struct Cx {
+    pub re: f64,
+    pub im: f64,
+}
+
+#[differentiate]
+impl Cx {
+    pub fn new(re: f64, im: f64) -> Self {
+        Cx { re, im }
+    }
+    pub fn exp(&self) -> Cx {
+        let m = self.re.exp();
+        Cx {
+            re: m * self.im.cos(),
+            im: m * self.im.sin(),
+        }
+    }
+    pub fn abs(&self) -> f64 {
+        self.re.hypot(self.im)
+    }
+    pub fn norm_sqr(&self) -> f64 {
+        self.re * self.re + self.im * self.im
+    }
+}
+
+#[differentiate]
+fn exp_norm(p: &[f64]) -> f64 {
+    let z = Cx::new(p[0], p[1]);
+    let w = z.exp();
+    w.norm_sqr() + Cx { re: p[1], im: 1.0 }.abs()
+}
+
+#[test]
+fn float_named_methods_of_struct_locals() {
+    // |e^z|² = e^{2 re}, |(p₁, 1)| = √(p₁² + 1).
+    let (v, g) = exp_norm_grad(&[0.3, 0.7]);
+    let r = 0.7f64.hypot(1.0);
+    assert!((v - 0.6f64.exp() - r).abs() < 1e-14);
+    assert!((g[0] - 2.0 * 0.6f64.exp()).abs() < 1e-14 && (g[1] - 0.7 / r).abs() < 1e-14);
+}

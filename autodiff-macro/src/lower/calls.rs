@@ -1223,9 +1223,13 @@ impl Lowering {
     /// the call `Layer::forward(&self.layer, x)` is.
     fn field_method(&self, mc: &syn::ExprMethodCall) -> Option<syn::ExprCall> {
         let recv = chain::strip(&mc.receiver);
+        // A float method's name (`z.exp()`, `z.abs()` of a complex number) is the struct's
+        // too on a struct built there or a local known to hold one, as on a parameter.
+        let float_named = mc.turbofish.is_none()
+            && PrimId::method(&mc.method.to_string()).is_some_and(|p| p.has(Flags::FLOAT_RESULT));
         // On a struct built where it is called (`V2 { .. }.norm()`, `V2::new(a, b).turned(k)`),
         // the method is the struct's, as on a local it is bound to.
-        if let Some(ty) = built_struct(recv).filter(|_| is_struct_method(mc)) {
+        if let Some(ty) = built_struct(recv).filter(|_| is_struct_method(mc) || float_named) {
             let ty: syn::Path = syn::parse2(ty).ok()?;
             let ty = respan_path(&ty, mc.method.span());
             let recv: Expr = syn::parse_quote_spanned!(recv.span()=> &#recv);
@@ -1242,7 +1246,7 @@ impl Lowering {
         // methods named like array rules (`a.dot(&b)` of `let a = V2 { .. };`, `vs[0].dot(&b)`),
         // as on a parameter of the struct's type.
         let named = if built || self.element_struct(recv).is_some() {
-            is_struct_method(mc)
+            is_struct_method(mc) || (built && float_named)
         } else {
             is_own_method(mc)
         };
