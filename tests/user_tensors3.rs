@@ -1264,3 +1264,41 @@ fn a_zip_through_a_reborrowed_mut_parameter() {
     assert_eq!(gc, 2.0 * &cp * &b);
     assert_eq!(gb, 2.0 * &cp * &(&c0 + 2.0 * &b));
 }
+
+/// A `&mut` array parameter changed in a loop: `*c *= k`, `*c += b` and `c.mapv_inplace(..)`
+/// (as the mapped copy assigned back), as outside a loop. They were the macro's error about
+/// `*x`, and rustc's E0308 in the generated code.
+#[differentiate]
+fn grown_in_a_loop(c: &mut Array1<f64>, b: &Array1<f64>, k: f64) -> f64 {
+    for _ in 0..2 {
+        *c *= k;
+        *c += b;
+        c.mapv_inplace(|v| v * k);
+    }
+    c.sum()
+}
+
+#[test]
+fn a_mut_array_parameter_changed_in_a_loop() {
+    let plain = |c: &Array1<f64>, b: &Array1<f64>, k: f64| {
+        let mut c = c.clone();
+        for _ in 0..2 {
+            c = (c * k + b) * k;
+        }
+        c
+    };
+    let (c0, b, k) = (
+        Array1::from(vec![1.0, 2.0]),
+        Array1::from(vec![0.5, -1.0]),
+        1.5,
+    );
+    let mut c = c0.clone();
+    let (v, (gc, gb, gk)) = grown_in_a_loop_grad(&mut c, &b, k);
+    assert_eq!(c, plain(&c0, &b, k));
+    assert_eq!(v, c.sum());
+    // c₂ = k⁴c + (k³ + k)b: ∂/∂c = k⁴, ∂/∂b = k³ + k, ∂/∂k = Σ 4k³c + (3k² + 1)b.
+    assert_eq!(gc, Array1::from(vec![k.powi(4); 2]));
+    assert_eq!(gb, Array1::from(vec![k.powi(3) + k; 2]));
+    let expect = 4.0 * k.powi(3) * c0.sum() + (3.0 * k * k + 1.0) * b.sum();
+    assert!((gk - expect).abs() < 1e-12, "{gk} {expect}");
+}

@@ -196,7 +196,13 @@ impl Lowering {
         };
         let slot = self.lookup(&p.path.get_ident()?.to_string())?;
         let v = self.env[slot].value?;
-        (self.env[slot].mutable && self.f.borrowed_mut_versions().contains(&v)).then_some(v)
+        // Also the version a loop being lowered carries (its `Loop` instruction, which says
+        // where the version comes from, is made after its body): the parameter's own slot.
+        let param_slot = slot < self.f.params.len()
+            && matches!(&self.f.params[slot].ty, syn::Type::Reference(r) if r.mutability.is_some())
+            && self.f.params[slot].ident == self.env[slot].name;
+        (self.env[slot].mutable && (param_slot || self.f.borrowed_mut_versions().contains(&v)))
+            .then_some(v)
     }
 
     /// `*target = value` where `target` is a cell (`*e` of `for e in v.iter_mut()`), an accessor

@@ -131,6 +131,16 @@ impl Lowering {
             }
             return Some(v);
         }
+        // `c.mapv_inplace(f)` on a `&mut` parameter `c` is the mapped copy assigned to what
+        // `c` borrows, `c.assign(&c.mapv(f))`.
+        if name == "mapv_inplace" && self.deref_mut_param(&mc.receiver).is_some() {
+            let (c, args) = (&mc.receiver, &mc.args);
+            let e: Expr = syn::parse_quote_spanned!(mc.span()=> {
+                let __ad_mapped = #c.mapv(#args);
+                #c.assign(&__ad_mapped);
+            });
+            return Some(self.expr(b, &e, false));
+        }
         // `a.mapv_inplace(f)` on a local `a` is `a = a.mapv(f)`.
         let inplace_target = if name == "mapv_inplace" {
             let Expr::Path(p) = &*mc.receiver else {
