@@ -790,6 +790,73 @@ fn chunks_mut_loops_write_a_local_and_a_mut_slice_parameter() {
     );
 }
 
+/// Two sweeps over the pairs of a fixed-size array: pair k becomes (a·p, a·p·q), then
+/// (2a·p, 3a·p·q) with (p, q) = (x_{2k}, x_{2k+1}). Summed: ∂p = 2a + 3a·q, ∂q = 3a·p,
+/// ∂a = Σ 2p + 3p·q. The outer loop did not carry `buf`: value and gradient were 0.
+#[differentiate(hessian)]
+fn chunks_mut_swept(x: &[f64], a: f64) -> f64 {
+    let mut buf = [0.0; 6];
+    for _ in 0..2 {
+        for (k, c) in buf.chunks_mut(2).enumerate() {
+            c[0] += a * x[2 * k];
+            c[1] += c[0] * x[2 * k + 1];
+        }
+    }
+    buf.iter().sum()
+}
+
+/// Pairs of a copy become (p, q·p·a) when a > 0: ∂p = 1 + a·q, ∂q = a·p, ∂a = Σ p·q. The
+/// branch did not carry `v` (rustc's E0382 in the generated code).
+#[differentiate(hessian)]
+fn chunks_mut_in_a_branch(x: &[f64], a: f64) -> f64 {
+    let mut v = x.to_vec();
+    if a > 0.0 {
+        for c in v.chunks_exact_mut(2) {
+            c[1] *= c[0] * a;
+        }
+    }
+    v.iter().sum()
+}
+
+#[test]
+fn chunks_mut_loops_inside_a_loop_or_a_branch() {
+    let a = 1.3;
+    let mut gx = vec![0.0; 6];
+    let mut ga = 0.0;
+    for k in 0..3 {
+        let (p, q) = (X[2 * k], X[2 * k + 1]);
+        gx[2 * k] = 2.0 * a + 3.0 * a * q;
+        gx[2 * k + 1] = 3.0 * a * p;
+        ga += 2.0 * p + 3.0 * p * q;
+    }
+    check!(
+        chunks_mut_swept,
+        chunks_mut_swept_grad,
+        chunks_mut_swept_jvp,
+        chunks_mut_swept_hvp,
+        &X,
+        a,
+        (gx, ga)
+    );
+    let mut gx = vec![0.0; 6];
+    let mut ga = 0.0;
+    for k in 0..3 {
+        let (p, q) = (X[2 * k], X[2 * k + 1]);
+        gx[2 * k] = 1.0 + a * q;
+        gx[2 * k + 1] = a * p;
+        ga += p * q;
+    }
+    check!(
+        chunks_mut_in_a_branch,
+        chunks_mut_in_a_branch_grad,
+        chunks_mut_in_a_branch_jvp,
+        chunks_mut_in_a_branch_hvp,
+        &X,
+        a,
+        (gx, ga)
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Generic and f32
 // ---------------------------------------------------------------------------------------------

@@ -190,7 +190,13 @@ impl<'ast> Visit<'ast> for AssignedNames {
                 | "sort_unstable_by_key"
                 | "sort_by_cached_key"
         );
-        if MutId::find(&method).is_some() || method == "iter_mut" || sorts {
+        // Any `_mut` or `_inplace` method lends its receiver to code that may change it
+        // (`for c in buf.chunks_mut(k)`, `a.mapv_inplace(f)`): a loop or branch around it
+        // carries the receiver, also where the lowering rejects or rewrites the call later.
+        // (Not a cell's `borrow_mut`: the cell is data, changed through its guard as written.)
+        let lends =
+            (method.ends_with("_mut") && method != "borrow_mut") || method.ends_with("_inplace");
+        if MutId::find(&method).is_some() || lends || sorts {
             match &*mc.receiver {
                 Expr::Path(p) => {
                     if let Some(id) = p.path.get_ident() {
