@@ -247,6 +247,26 @@ fn refusals(
             }
         }
     }
+    // A parameter with interior mutability (`&Cell<u64>`, `&RefCell<Vec<f64>>`, `&Mutex<_>`,
+    // an atomic): changed through `&`, where the IR sees only reads, and run again, changed
+    // again (a generator's seed drew other numbers: a silently wrong gradient).
+    let shared = f
+        .params
+        .iter()
+        .find(|p| (crate::types::is_cell(&p.ty) || is_atomic(&p.ty)) && reads.contains(&p.value));
+    if let Some(p) = shared {
+        let name = &p.ident;
+        errors.push(syn::Error::new(
+            f.inst(lp).span,
+            format!(
+                "this checkpointed loop uses `{name}`, a parameter with interior mutability \
+                 (a `Cell`, `RefCell`, `Mutex`, `RwLock` or atomic): the backward pass runs the \
+                 loop again, and what the loop changes through `{name}` would change again; \
+                 compute what the loop takes from `{name}` before the loop (into a `Vec`) and \
+                 index it in the loop, or do not checkpoint this loop"
+            ),
+        ));
+    }
     let buffer = reads
         .into_iter()
         .find(|v| borrowed.contains(v))
@@ -263,6 +283,28 @@ fn refusals(
         ));
     }
     errors
+}
+
+/// `AtomicU64`, `&AtomicUsize`, `Arc<AtomicBool>`: a type changed through a shared reference.
+fn is_atomic(ty: &syn::Type) -> bool {
+    match ty {
+        syn::Type::Reference(r) => is_atomic(&r.elem),
+        syn::Type::Paren(p) => is_atomic(&p.elem),
+        syn::Type::Path(p) => p.path.segments.last().is_some_and(|last| {
+            let name = last.ident.to_string();
+            if name == "Arc" || name == "Rc" {
+                let syn::PathArguments::AngleBracketed(a) = &last.arguments else {
+                    return false;
+                };
+                return a
+                    .args
+                    .iter()
+                    .any(|g| matches!(g, syn::GenericArgument::Type(t) if is_atomic(t)));
+            }
+            name.starts_with("Atomic")
+        }),
+        _ => false,
+    }
 }
 
 // ---- the transformation ------------------------------------------------------------------
