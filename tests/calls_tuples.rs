@@ -616,6 +616,39 @@ fn functions_declared_by_a_macro() {
     }
 }
 
+#[differentiate]
+fn squares_into(x: &[f64], out: &mut [f64]) {
+    for i in 0..x.len() {
+        out[i] = x[i] * x[i];
+    }
+}
+
+/// A function of a slice declared by a macro, with the forms whose checks the macro writes
+/// with names of its own: iterating a buffer a `&mut` helper filled, and a count cast to a
+/// float. Those names took the user's tokens' span and did not resolve in the `macro_rules`
+/// expansion (rustc's E0425 on `__ad_a`, `__ad_x` in the generated code).
+macro_rules! declared_over {
+    ($name:ident($x:ident) -> $r:tt $body:tt) => {
+        #[differentiate]
+        fn $name($x: &[f64]) -> $r $body
+    };
+}
+
+declared_over!(filled_by_a_helper(x) -> f64 {
+    let mut out = vec![0.0; x.len()];
+    squares_into(x, &mut out);
+    out.iter().sum::<f64>() * out.len() as f64
+});
+
+#[test]
+fn functions_declared_by_a_macro_with_the_macros_own_checks() {
+    let x = [1.2, 0.4, -0.7];
+    let (v, g) = filled_by_a_helper_grad(&x);
+    // f = n·Σ x²: ∂x = 2n·x.
+    close("value", v, 3.0 * x.iter().map(|a| a * a).sum::<f64>(), TOL);
+    close_all("gradient", &g, &x.map(|a| 6.0 * a));
+}
+
 /// Fields of tuples and tuple structs of arrays behind a reference (`p.0.dot(&p.1)` of `p: &(Array1<f64>,
 /// Array1<f64>)`, `m.0` of a tuple parameter struct, `let (w, b) = p;`): they were moved out of
 /// the borrow, rustc's E0507 inside the generated code. They are copied.

@@ -294,7 +294,7 @@ impl Lowering {
         let i = self.f.push_inst(
             b,
             InstKind::Opaque {
-                tokens,
+                tokens: placeholders_at_call_site(tokens),
                 uses,
                 mac: None,
             },
@@ -1289,4 +1289,26 @@ fn name_rank(name: &str) -> usize {
         Some(d) if d.len() == 1 => d.parse().unwrap_or(0),
         _ => 0,
     }
+}
+
+/// `tokens` with the macro's own names (`__ad_a`) given the call-site span their bindings have:
+/// written with the user's span (to place an error), they did not resolve inside a
+/// `macro_rules!` expansion, whose hygiene differs from the attribute's (E0425 in the
+/// generated code). The user's names keep their spans.
+fn placeholders_at_call_site(tokens: TokenStream) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|t| match t {
+            proc_macro2::TokenTree::Ident(i) if i.to_string().starts_with("__ad_") => {
+                proc_macro2::TokenTree::Ident(syn::Ident::new(&i.to_string(), Span::call_site()))
+            }
+            proc_macro2::TokenTree::Group(g) => {
+                let mut out =
+                    proc_macro2::Group::new(g.delimiter(), placeholders_at_call_site(g.stream()));
+                out.set_span(g.span());
+                proc_macro2::TokenTree::Group(out)
+            }
+            t => t,
+        })
+        .collect()
 }
