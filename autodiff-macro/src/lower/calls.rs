@@ -1985,10 +1985,16 @@ impl Lowering {
             let held = slot.and_then(|s| self.env[s].value.filter(|_| self.env[s].mutable));
             if held.is_some_and(|v| self.kind(v) == Kind::Discrete) {
                 // A counter or flags: no derivative to carry, and no copy of the helper.
+                let name = var.as_ref().map_or(String::new(), |v| format!(" `{v}`"));
                 self.err(
                     r.mutability.span(),
-                    "`&mut` is not supported in differentiated functions; pass values and \
-                     return results instead",
+                    format!(
+                        "`&mut` of an integer or `bool`{name} (a counter, a generator's state) \
+                         is not followed in a call: `&mut` buffers of floats, arrays and structs \
+                         are; return the new value instead (`let (u, s) = next(seed); seed = \
+                         s;`), or keep the state in a struct with a `&mut self` method \
+                         (`rng.next()`), which runs as written"
+                    ),
                 );
                 return None;
             }
