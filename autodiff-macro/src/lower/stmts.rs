@@ -84,6 +84,14 @@ impl Lowering {
                             self.env.truncate(scope);
                             return;
                         }
+                        if self.mut_view_bound(e) {
+                            // The names it binds hold a placeholder, which checks nothing more.
+                            let p =
+                                self.inst1(b, InstKind::Const(quote!(())), Kind::Unknown, e.span());
+                            self.poisoned.push(p);
+                            self.bind_let(b, &local.pat, e, Some(p));
+                            continue;
+                        }
                         let cast = typed_let(&local.pat, e);
                         let e = cast.as_ref().unwrap_or(e);
                         let v = self.expr(b, e, true);
@@ -189,6 +197,61 @@ impl Lowering {
 
     /// `let pat = init;` with `v` the value of `init`. A name bound to an element read through a
     /// reference (`let l = v.last().unwrap();`) is a reference in Rust: `*l` is its value.
+    /// `let (lo, hi) = b.split_at_mut(k);`, `let r = b.as_mut_slice();`, `let mut row =
+    /// a.row_mut(i);`: a mutable view of a container held in a local (one that holds only data
+    /// where it is viewed may be given differentiated values through the view).
+    /// Writes through it ran as written: the values were right and the derivative did not see
+    /// them (a gradient of 0), or rustc rejected the generated code. An error, with the forms
+    /// that are followed. (`get_mut`, `first_mut` and `last_mut` are followed as the element;
+    /// `iter_mut` is an iterator followed where it is used.)
+    fn mut_view_bound(&mut self, init: &Expr) -> bool {
+        let mut e = chain::strip(init);
+        loop {
+            e = match e {
+                Expr::Try(t) => chain::strip(&t.expr),
+                Expr::MethodCall(mc) if mc.method == "unwrap" || mc.method == "expect" => {
+                    chain::strip(&mc.receiver)
+                }
+                _ => break,
+            };
+        }
+        let Expr::MethodCall(mc) = e else {
+            return false;
+        };
+        let name = mc.method.to_string();
+        if !name.split('_').any(|w| w == "mut")
+            || matches!(
+                name.as_str(),
+                "get_mut" | "first_mut" | "last_mut" | "iter_mut" | "borrow_mut"
+            )
+        {
+            return false;
+        }
+        let mut root = chain::strip(&mc.receiver);
+        while let Expr::Field(syn::ExprField { base: f, .. })
+        | Expr::Index(syn::ExprIndex { expr: f, .. }) = root
+        {
+            root = chain::strip(f);
+        }
+        let Expr::Path(p) = root else { return false };
+        let Some(id) = p.path.get_ident() else {
+            return false;
+        };
+        if self.lookup(&id.to_string()).is_none() {
+            return false;
+        }
+        self.err(
+            mc.method.span(),
+            format!(
+                "a mutable view of `{id}` (`{name}`) held in a local is written behind the \
+                 derivative's back; write to `{id}` where it is used (`{id}[i] = ..`, \
+                 `{id}.row_mut(i).assign(&r)`, `{id}.slice_mut(s![..]).assign(&r)`), or loop \
+                 over its parts (`for part in {id}.chunks_mut(k) {{ part[j] = .. }}`)"
+            ),
+        );
+        true
+    }
+
     pub(super) fn bind_let(&mut self, b: Block, pat: &Pat, init: &Expr, v: Option<Value>) {
         let cell = self.cell_named(init);
         self.bind_pat(b, pat, v, init.span());

@@ -190,12 +190,12 @@ impl<'ast> Visit<'ast> for AssignedNames {
                 | "sort_unstable_by_key"
                 | "sort_by_cached_key"
         );
-        // Any `_mut` or `_inplace` method lends its receiver to code that may change it
-        // (`for c in buf.chunks_mut(k)`, `a.mapv_inplace(f)`): a loop or branch around it
-        // carries the receiver, also where the lowering rejects or rewrites the call later.
+        // Any `_mut` or `_inplace` method lends its receiver to code that may change it (`for c
+        // in buf.chunks_mut(k)`, `b.as_mut_slice()`, `a.mapv_inplace(f)`): a loop or branch
+        // around it carries the receiver, also where the lowering rejects or rewrites the call.
         // (Not a cell's `borrow_mut`: the cell is data, changed through its guard as written.)
-        let lends =
-            (method.ends_with("_mut") && method != "borrow_mut") || method.ends_with("_inplace");
+        let lends = (method.split('_').skip(1).any(|w| w == "mut") && method != "borrow_mut")
+            || method.ends_with("_inplace");
         if MutId::find(&method).is_some() || lends || sorts {
             match &*mc.receiver {
                 Expr::Path(p) => {
