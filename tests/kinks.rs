@@ -1457,3 +1457,46 @@ fn buffer_helpers_in_exact_mode() {
     let (v, g) = clipped_total_grad(&[0.5, 0.7]);
     assert_eq!((v, g), (clipped_total(&[0.5, 0.7]), vec![1.0, 0.0]));
 }
+
+/// Data the branch reads that is not differentiated (an integer through a helper, a macro on an
+/// integer, a predicate without an order) runs as written; the comparison of differentiated
+/// values is written in the function, here as a method. A branch decided by a helper, a data
+/// method, a path call (`f64::gt(&a, &b)`) or a macro on differentiated values is a compile
+/// error in this mode (`tests/ui/kinks_exact_bool_helper.rs`,
+/// `kinks_exact_macro_decision.rs`): their plain result chose the piece at a tie, silently.
+fn small(k: usize) -> bool {
+    k < 3
+}
+
+/// 2a + [b] + [a] where a > b, a + b + [b] + [a] elsewhere, the brackets taken when k says so.
+#[differentiate(kinks = exact)]
+fn written_out(a: f64, b: f64, k: usize) -> f64 {
+    let mut s = if a.gt(&b) { 2.0 * a } else { a + b };
+    if small(k) && a.is_finite() {
+        s += b;
+    }
+    if matches!(k, 0 | 1) {
+        s += a;
+    }
+    s
+}
+
+#[test]
+fn branches_on_data_run_as_written() {
+    // At a = b = 1, k = 1: 3a + b along ȧ > ḃ (gradient (3, 1)), 2a + 2b along ȧ < ḃ.
+    for (v, g) in [((1.0, 0.0), (3.0, 1.0)), ((-1.0, 0.0), (2.0, 2.0))] {
+        let (y, dy, pullback) = written_out_vjp_along(1.0, 1.0, 1, v.0, v.1);
+        assert_eq!((y, dy, pullback(1.0)), (4.0, g.0 * v.0, g), "along {v:?}");
+        assert_eq!(written_out_jvp(1.0, 1.0, 1, v.0, v.1), (4.0, g.0 * v.0));
+        close(
+            "one-sided",
+            g.0 * v.0,
+            one_sided(|p| written_out(p[0], p[1], 1), &[1.0, 1.0], &[v.0, v.1]),
+            FD_TOL,
+        );
+    }
+    // k = 5: 2a or a + b only.
+    let (y, g) = written_out_grad(1.0, 1.0, 5);
+    let seeded = direction(&1.0, 0) > direction(&1.0, 1);
+    assert_eq!((y, g), (2.0, if seeded { (2.0, 0.0) } else { (1.0, 1.0) }));
+}

@@ -66,6 +66,7 @@ pub fn jvp_exact(f: &mut Func, active: &[bool], tys: &mut Types, pv: TokenStream
     let body = fw.f.body();
     fw.block(body);
     fw.return_tangent(body);
+    fw.plain_decisions();
     let k = fw.kinks.take().expect("the pass set its state");
     Exact {
         primal: k.primal,
@@ -93,6 +94,24 @@ fn comparison(op: &syn::BinOp) -> Option<&'static str> {
         syn::BinOp::Le(_) => "le",
         _ => return None,
     })
+}
+
+/// A comparison method, whose plain result decides by the order of its operands.
+fn is_ordering_method(name: &str) -> bool {
+    matches!(
+        name,
+        "lt" | "le"
+            | "gt"
+            | "ge"
+            | "partial_cmp"
+            | "total_cmp"
+            | "cmp"
+            | "is_sign_negative"
+            | "is_sign_positive"
+            | "max"
+            | "min"
+            | "clamp"
+    )
 }
 
 /// `name` as an identifier of the generated code.
@@ -428,6 +447,149 @@ impl Fwd<'_> {
         results.len() == 1 && self.f.value(results[0]).kind == Kind::Discrete
     }
 
+    /// Errors for the branches (`if`, `match`, a loop's exit) decided by code run as written
+    /// on differentiated values: a helper or data method the macro does not see returning a
+    /// `bool`, an `Option` or an enum (`if greater(a, b)`, `if th.above(x)`, `match
+    /// classify(x)`), a comparison called by its path (`f64::gt(&a, &b)`), a macro
+    /// (`matches!(a - b, d if d > 0.0)`). Their plain result would choose the piece at a tie
+    /// whatever the direction; the comparisons this mode decides are the ones written in the
+    /// function.
+    fn plain_decisions(&mut self) {
+        let mut decisions = Vec::new();
+        for b in self.f.blocks_within(self.f.body()) {
+            for &i in &self.f.block(b).insts {
+                match &self.f.inst(i).kind {
+                    InstKind::If { cond, .. } => decisions.push(*cond),
+                    InstKind::Match { scrutinee, .. } => decisions.push(*scrutinee),
+                    _ => {}
+                }
+            }
+            match &self.f.block(b).term {
+                Term::Branch { cond, .. } => decisions.push(*cond),
+                Term::Switch { scrutinee, .. } => decisions.push(*scrutinee),
+                Term::Next { brk, .. } => decisions.push(*brk),
+                _ => {}
+            }
+        }
+        let mut seen = HashSet::new();
+        let mut found = Vec::new();
+        for v in decisions {
+            self.plain_decider(v, &mut seen, &mut found);
+        }
+        for (i, msg) in found {
+            let span = self.f.inst(i).span;
+            self.state().errors.push(syn::Error::new(span, msg));
+        }
+    }
+
+    /// Whether `v` is a differentiated value, or a reference to, a part of or a copy of one
+    /// (`&a` passed to `f64::gt(&a, &b)`).
+    fn reads_differentiated(&self, v: Value) -> bool {
+        if self.tan.contains_key(&v) {
+            return true;
+        }
+        let ValueDef::Result(j, _) = self.f.value(v).def else {
+            return false;
+        };
+        match &self.f.inst(j).kind {
+            InstKind::Ref(x)
+            | InstKind::Deref(x)
+            | InstKind::Field(x, _)
+            | InstKind::FieldRef(x, _)
+            | InstKind::Index(x, _)
+            | InstKind::Cast { value: x, .. }
+            | InstKind::Ascribe { value: x, .. } => self.reads_differentiated(*x),
+            InstKind::Tuple(xs) => xs.iter().any(|&x| self.reads_differentiated(x)),
+            _ => false,
+        }
+    }
+
+    /// What computed the decision `v` as written from differentiated values, with the error
+    /// for it (see [`Self::plain_decisions`]), following data that is not differentiated back
+    /// to it (`bin_of(..).is_some()`, `!greater(a, b)`).
+    fn plain_decider(&self, v: Value, seen: &mut HashSet<Value>, found: &mut Vec<(Inst, String)>) {
+        if !seen.insert(v) || self.tan.contains_key(&v) {
+            return;
+        }
+        let ValueDef::Result(j, k) = self.f.value(v).def else {
+            return;
+        };
+        let kind = &self.f.inst(j).kind;
+        // A result of a branch (the second operand of `a || b`): what each arm yields for it.
+        let arms: Vec<Block> = match kind {
+            InstKind::If { then, els, .. } => vec![*then, *els],
+            InstKind::Match { arms, .. } => arms.iter().map(|a| a.block).collect(),
+            _ => Vec::new(),
+        };
+        for arm in arms {
+            if let Term::Yield(vals) = &self.f.block(arm).term {
+                if let Some(&y) = vals.get(k) {
+                    self.plain_decider(y, seen, found);
+                }
+            }
+        }
+        let advice = "write the comparison out in this function (`if a > b { .. }`, `let d = \
+                      a - b; if d > 0.0 { .. }`), which this mode decides along the direction";
+        let msg = match kind {
+            InstKind::Call { path, args } if args.iter().any(|&a| self.reads_differentiated(a)) => {
+                let last = path.segments.last().map(|s| s.ident.to_string());
+                let name: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+                let name = name.join("::");
+                match last.as_deref() {
+                    // Predicates that decide by no order run as written, as methods do.
+                    Some(m) if crate::prim::is_discrete_method(m) && !is_ordering_method(m) => None,
+                    Some(m) if is_ordering_method(m) => Some(format!(
+                        "`{name}(..)` compares differentiated values run as written: in `kinks \
+                         = exact` its plain result would choose the piece at a tie whatever \
+                         the direction; write the comparison as an operator (`a > b`) or a \
+                         method (`a.gt(&b)`, `a.partial_cmp(&b)`), which this mode decides \
+                         along the direction"
+                    )),
+                    _ => Some(format!(
+                        "`{name}(..)` decides a branch from differentiated values, run as \
+                         written (a helper returning a `bool`, an `Option` or an enum): in \
+                         `kinks = exact` its plain result would choose the piece at a tie \
+                         whatever the direction; {advice}"
+                    )),
+                }
+            }
+            InstKind::Method {
+                name, recv, args, ..
+            } if !crate::prim::is_discrete_method(&name.to_string())
+                && !crate::lower::calls::is_shape_query(&name.to_string())
+                && std::iter::once(recv)
+                    .chain(args)
+                    .any(|&a| self.reads_differentiated(a)) =>
+            {
+                Some(format!(
+                    "`.{name}(..)` decides a branch from differentiated values, run as written: \
+                     in `kinks = exact` its plain result would choose the piece at a tie \
+                     whatever the direction; {advice}"
+                ))
+            }
+            InstKind::Opaque {
+                uses,
+                mac: Some(mac),
+                ..
+            } if uses.iter().any(|&(_, a)| self.reads_differentiated(a)) => Some(format!(
+                "`{mac}!(..)` reads differentiated values and its result decides a branch: \
+                     in `kinks = exact` a comparison inside a macro runs as written, and its \
+                     plain result would choose the piece at a tie whatever the direction; \
+                     {advice}"
+            )),
+            _ => None,
+        };
+        if let Some(msg) = msg {
+            found.push((j, msg));
+            return;
+        }
+        let mut operands = Vec::new();
+        kind.each_operand(&mut |&x| operands.push(x));
+        for x in operands {
+            self.plain_decider(x, seen, found);
+        }
+    }
+
     /// The error for `what`, a call computing data from differentiated values (instruction `i`).
     fn discrete_of_differentiated(&mut self, i: Inst, what: &str) {
         let msg = format!(
@@ -697,6 +859,22 @@ impl Fwd<'_> {
                     }
                     _ => e.clone(),
                 }
+            }
+            // A helper, a method or a macro that decides on differentiated values as written
+            // (`0 if greater(x, y)`): its plain result would pick the arm at a tie.
+            E::Call(_) | E::MethodCall(_) | E::Macro(_)
+                if self.mentions_differentiated(e, g)
+                    && !matches!(e, E::MethodCall(m)
+                        if crate::prim::is_discrete_method(&m.method.to_string())
+                            && !is_ordering_method(&m.method.to_string())) =>
+            {
+                return Err(syn::Error::new(
+                    e.span(),
+                    "`kinks = exact`: this guard decides on differentiated values by code run as \
+                     written, whose plain result would pick the arm at a tie whatever the \
+                     direction; write the comparison out in the guard (`d if d > 0.0`, on \
+                     variables or literals), which this mode decides along the direction",
+                ));
             }
             _ => e.clone(),
         })
