@@ -1500,3 +1500,172 @@ fn branches_on_data_run_as_written() {
     let seeded = direction(&1.0, 0) > direction(&1.0, 1);
     assert_eq!((y, g), (2.0, if seeded { (2.0, 0.0) } else { (1.0, 1.0) }));
 }
+
+// Euclidean norms written as `sqrt` of a sum of squares in the forms the kink at the origin
+// was not recognised in: squares of a field read twice, positive constant weights, zero
+// terms, a sum accumulated from `0.0` in straight-line code, `mul_add`. At the origin `_grad`
+// was NaN and the tangent 0 (the one-sided derivative along v is √(Σ wᵢvᵢ²)), silently.
+
+#[derive(Clone, Copy, Debug, autodiff::Differentiable)]
+struct P2 {
+    x: f64,
+    y: f64,
+}
+
+#[differentiate(kinks = exact)]
+impl P2 {
+    /// ‖(x, y)‖ of the fields.
+    fn norm(&self) -> f64 {
+        (self.x * self.x + self.y * self.y).sqrt()
+    }
+}
+
+/// √(x² + 2y²) of a pair's fields, a weight and a zero term.
+#[differentiate(kinks = exact)]
+fn pair_norm(p: (f64, f64)) -> f64 {
+    (p.0 * p.0 + 2.0 * (p.1 * p.1) + 0.0).sqrt()
+}
+
+/// √(4x² + 9y²), the weights written on either side.
+#[differentiate(kinks = exact)]
+fn weighted_norm(x: f64, y: f64) -> f64 {
+    (x * x * 4.0 + 9.0 * y * y).sqrt()
+}
+
+/// √(x² + y²/4), accumulated from zero.
+#[differentiate(kinks = exact)]
+fn accumulated_norm(x: f64, y: f64) -> f64 {
+    let mut s = 0.0;
+    s += x * x;
+    s += y.powi(2) / 4.0;
+    s.sqrt()
+}
+
+/// √(x² + y²) through `mul_add`.
+#[differentiate(kinks = exact)]
+fn mul_add_norm(x: f64, y: f64) -> f64 {
+    x.mul_add(x, y * y).sqrt()
+}
+
+/// Checks `√(w₀x² + w₁y²)` at the origin along `v`: value 0, `ẏ = √(w₀v₀² + w₁v₁²)`, the
+/// gradient `(w₀v₀, w₁v₁)/ẏ` of the piece entered (the norm's gradient at `t·v`), and the
+/// one-sided difference; `along` gives the value, `ẏ` and the gradient.
+#[track_caller]
+fn check_weighted_norm(
+    what: &str,
+    w: [f64; 2],
+    f: &dyn Fn(f64, f64) -> f64,
+    along: &dyn Fn([f64; 2]) -> (f64, f64, [f64; 2]),
+    v: [f64; 2],
+) {
+    let n = (w[0] * v[0] * v[0] + w[1] * v[1] * v[1]).sqrt();
+    let (y, dy, g) = along(v);
+    assert_eq!(y, 0.0, "{what} along {v:?}");
+    close(&format!("{what} along {v:?}: ẏ"), dy, n, TOL);
+    close(
+        &format!("{what} along {v:?}: ∂x"),
+        g[0],
+        w[0] * v[0] / n,
+        TOL,
+    );
+    close(
+        &format!("{what} along {v:?}: ∂y"),
+        g[1],
+        w[1] * v[1] / n,
+        TOL,
+    );
+    let fd = one_sided(|p| f(p[0], p[1]), &[0.0, 0.0], &v);
+    close(&format!("{what} along {v:?}: one-sided"), dy, fd, FD_TOL);
+}
+
+#[test]
+fn norms_of_fields_weights_and_accumulations_at_the_origin() {
+    type Along2 = dyn Fn([f64; 2]) -> (f64, f64, [f64; 2]);
+    let o = P2 { x: 0.0, y: 0.0 };
+    let field: &Along2 = &move |v| {
+        let (y, dy, pullback) = o.norm_vjp_along(&P2 { x: v[0], y: v[1] });
+        let g = pullback(1.0);
+        (y, dy, [g.x, g.y])
+    };
+    let pair: &Along2 = &|v| {
+        let (y, dy, pullback) = pair_norm_vjp_along((0.0, 0.0), (v[0], v[1]));
+        let g = pullback(1.0);
+        (y, dy, [g.0, g.1])
+    };
+    macro_rules! two {
+        ($along:ident) => {
+            &|v: [f64; 2]| {
+                let (y, dy, pullback) = $along(0.0, 0.0, v[0], v[1]);
+                let g = pullback(1.0);
+                (y, dy, [g.0, g.1])
+            }
+        };
+    }
+    let cases: [(&str, [f64; 2], &dyn Fn(f64, f64) -> f64, &Along2); 5] = [
+        ("field norm", [1.0, 1.0], &|x, y| P2 { x, y }.norm(), field),
+        ("pair norm", [1.0, 2.0], &|x, y| pair_norm((x, y)), pair),
+        (
+            "weighted norm",
+            [4.0, 9.0],
+            &weighted_norm,
+            two!(weighted_norm_vjp_along),
+        ),
+        (
+            "accumulated norm",
+            [1.0, 0.25],
+            &accumulated_norm,
+            two!(accumulated_norm_vjp_along),
+        ),
+        (
+            "mul_add norm",
+            [1.0, 1.0],
+            &mul_add_norm,
+            two!(mul_add_norm_vjp_along),
+        ),
+    ];
+    for (what, w, f, along) in cases {
+        for v in compass().into_iter().chain([[0.3, 0.0], [0.0, -0.7]]) {
+            check_weighted_norm(what, w, f, along, v);
+        }
+    }
+    // `_jvp` gives the same tangent, and `_grad` the gradient along its seeded direction.
+    let v = [1.0, -0.5];
+    let (y, dy) = o.norm_jvp(&P2 { x: v[0], y: v[1] });
+    assert_eq!((y, dy), (0.0, field(v).1));
+    assert_eq!(pair_norm_jvp((0.0, 0.0), (v[0], v[1])), (0.0, pair(v).1));
+    assert_eq!(weighted_norm_jvp(0.0, 0.0, v[0], v[1]), (0.0, 2.5));
+    let (_, dy) = accumulated_norm_jvp(0.0, 0.0, v[0], v[1]);
+    close("accumulated ẏ", dy, 1.0625_f64.sqrt(), TOL);
+    let (_, dy) = mul_add_norm_jvp(0.0, 0.0, v[0], v[1]);
+    close("mul_add ẏ", dy, 1.25_f64.sqrt(), TOL);
+    let seeded = |p: usize| direction(&0.0, p);
+    let (y, g) = weighted_norm_grad(0.0, 0.0);
+    let (_, _, ga) = two!(weighted_norm_vjp_along)([seeded(0), seeded(1)]);
+    assert_eq!((y, [g.0, g.1]), (0.0, ga));
+    assert!(
+        g.0.is_finite() && g.1.is_finite() && g != (0.0, 0.0),
+        "{g:?}"
+    );
+    let (y, g) = o.norm_grad();
+    let d = direction(&o, 0);
+    let (_, _, ga) = field([d.x, d.y]);
+    assert_eq!((y, [g.x, g.y]), (0.0, ga));
+    let (y, g) = pair_norm_grad((0.0, 0.0));
+    let d = direction(&(0.0, 0.0), 0);
+    assert_eq!((y, [g.0, g.1]), (0.0, pair([d.0, d.1]).2));
+    for (name, g) in [
+        ("accumulated", accumulated_norm_grad(0.0, 0.0).1),
+        ("mul_add", mul_add_norm_grad(0.0, 0.0).1),
+    ] {
+        assert!(
+            g.0.is_finite() && g.1.is_finite() && g != (0.0, 0.0),
+            "{name}: {g:?}"
+        );
+    }
+    // Away from the origin, the norm as written: at (3, 4), ∇√(4x² + 9y²) = (4x, 9y)/‖·‖.
+    let n = (36.0f64 + 144.0).sqrt();
+    let (y, g) = weighted_norm_grad(3.0, 4.0);
+    close("value", y, n, TOL);
+    close("∂x", g.0, 12.0 / n, TOL);
+    close("∂y", g.1, 36.0 / n, TOL);
+}

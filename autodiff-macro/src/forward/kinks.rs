@@ -215,10 +215,15 @@ impl Fwd<'_> {
                     "copysign" => self.abs(b, i, args[0], Some(args[1]), out),
                     "clamp" => self.clamp(b, i, &args, out),
                     "signum" => self.signum(b, i, args[0], out),
-                    "hypot" => self.norm(b, i, prim, &args, vec![args[0], args[1]], out),
+                    "hypot" => {
+                        let parts = vec![(args[0], 1.0), (args[1], 1.0)];
+                        self.norm(b, i, prim, &args, parts, out)
+                    }
                     "sqrt" => match self.squares(args[0]) {
-                        Some(parts) => self.norm(b, i, prim, &args, parts, out),
-                        None => false,
+                        Some(parts) if !parts.is_empty() => {
+                            self.norm(b, i, prim, &args, parts, out)
+                        }
+                        _ => false,
                     },
                     _ => false,
                 };
@@ -636,48 +641,164 @@ impl Fwd<'_> {
         true
     }
 
-    /// The components whose squares `u` sums (`a * a`, `a.powi(2)`, sums of those).
-    fn squares(&self, u: Value) -> Option<Vec<Value>> {
+    /// The components whose squares `u` sums, each with its weight: `a * a` (`a` and `a` the
+    /// same value, or the same place read twice: `self.x * self.x`, `p.0 * p.0`),
+    /// `a.powi(2)`, `a.powf(2.0)`, `a.mul_add(a, r)`, positive constant weights (`2.0 * (x *
+    /// x)`, `3.0 * x * x`, `x * x / 2.0`), and sums of those with zeros (`+ 0.0`, the `0.0` a
+    /// `let mut s = 0.0; s += x * x;` starts from). `None` where `u` is anything else.
+    fn squares(&self, u: Value) -> Option<Vec<(Value, f64)>> {
+        if self.const_value(u) == Some(0.0) {
+            return Some(Vec::new());
+        }
         let ValueDef::Result(j, 0) = self.f.value(u).def else {
             return None;
         };
+        let weighted = |parts: Vec<(Value, f64)>, w: f64| {
+            (w > 0.0 && w.is_finite()).then(|| {
+                parts
+                    .into_iter()
+                    .map(|(p, c)| (p, c * w))
+                    .collect::<Vec<_>>()
+            })
+        };
         match &self.f.inst(j).kind {
-            InstKind::Binary(BinOp::Mul, a, c) if a == c => Some(vec![*a]),
+            InstKind::Binary(BinOp::Mul, a, c) if self.same_place(*a, *c) => Some(vec![(*a, 1.0)]),
+            InstKind::Binary(BinOp::Mul, a, c) => {
+                if let Some(w) = self.const_value(*a) {
+                    return weighted(self.squares(*c)?, w);
+                }
+                if let Some(w) = self.const_value(*c) {
+                    return weighted(self.squares(*a)?, w);
+                }
+                // `w * x * x`, that is `(w * x) * x` (or `x * (w * x)`, `(x * w) * x`).
+                let scaled = |s: Value, x: Value| -> Option<(Value, f64)> {
+                    let ValueDef::Result(k, 0) = self.f.value(s).def else {
+                        return None;
+                    };
+                    let InstKind::Binary(BinOp::Mul, p, q) = self.f.inst(k).kind else {
+                        return None;
+                    };
+                    let (w, y) = match (self.const_value(p), self.const_value(q)) {
+                        (Some(w), None) => (w, q),
+                        (None, Some(w)) => (w, p),
+                        _ => return None,
+                    };
+                    (self.same_place(y, x) && w > 0.0 && w.is_finite()).then_some((y, w))
+                };
+                Some(vec![scaled(*a, *c).or_else(|| scaled(*c, *a))?])
+            }
+            InstKind::Binary(BinOp::Div, a, c) => {
+                let w = self.const_value(*c)?;
+                weighted(self.squares(*a)?, 1.0 / w)
+            }
             InstKind::Binary(BinOp::Add, p, q) => {
                 let mut parts = self.squares(*p)?;
                 parts.extend(self.squares(*q)?);
                 Some(parts)
             }
-            InstKind::Prim { prim, args, .. } if prim.name() == "powi" => {
-                let ValueDef::Result(n, 0) = self.f.value(args[1]).def else {
-                    return None;
-                };
-                match &self.f.inst(n).kind {
-                    InstKind::Const(t) if matches!(t.to_string().as_str(), "2" | "2i32") => {
-                        Some(vec![args[0]])
-                    }
-                    _ => None,
-                }
+            InstKind::Binary(BinOp::Sub, p, q) if self.const_value(*q) == Some(0.0) => {
+                self.squares(*p)
+            }
+            InstKind::Prim { prim, args, .. } if prim.name() == "powi" || prim.name() == "powf" => {
+                (self.const_value(args[1]) == Some(2.0)).then(|| vec![(args[0], 1.0)])
+            }
+            InstKind::Prim { prim, args, .. }
+                if prim.name() == "mul_add" && self.same_place(args[0], args[1]) =>
+            {
+                let mut parts = vec![(args[0], 1.0)];
+                parts.extend(self.squares(args[2])?);
+                Some(parts)
             }
             _ => None,
         }
     }
 
-    /// The Euclidean norm of `parts` (`hypot`, or `sqrt` of their squares): at the origin, the
-    /// arm `Σ partₖ·kₖ + 0` with `k = ṗ/‖ṗ‖` constant (the norm's gradient where the direction
-    /// enters), of tangent `‖ṗ‖`; elsewhere the norm as written.
+    /// The number a constant `v` is (`2.0`, `2`, `0.5f32`, the `0.0` a sum starts from).
+    fn const_value(&self, v: Value) -> Option<f64> {
+        let ValueDef::Result(j, 0) = self.f.value(v).def else {
+            return None;
+        };
+        let InstKind::Const(t) = &self.f.inst(j).kind else {
+            return None;
+        };
+        if crate::ir::is_sum_start(t) {
+            return Some(0.0);
+        }
+        let lit: syn::Lit = syn::parse2(t.clone()).ok()?;
+        match lit {
+            syn::Lit::Float(f) => f.base10_parse::<f64>().ok(),
+            syn::Lit::Int(i) => i.base10_parse::<i64>().ok().map(|n| n as f64),
+            _ => None,
+        }
+    }
+
+    /// Whether `a` and `c` are the same value: one value, or the same place read twice (the
+    /// same field, element or dereference of the same value), which common subexpression
+    /// elimination leaves apart.
+    fn same_place(&self, a: Value, c: Value) -> bool {
+        if a == c {
+            return true;
+        }
+        let (ValueDef::Result(i, 0), ValueDef::Result(j, 0)) =
+            (self.f.value(a).def, self.f.value(c).def)
+        else {
+            return false;
+        };
+        match (&self.f.inst(i).kind, &self.f.inst(j).kind) {
+            (InstKind::Deref(x), InstKind::Deref(y)) | (InstKind::Ref(x), InstKind::Ref(y)) => {
+                self.same_place(*x, *y)
+            }
+            (InstKind::Field(x, m), InstKind::Field(y, n)) => m == n && self.same_place(*x, *y),
+            (InstKind::FieldRef(x, m), InstKind::FieldRef(y, n)) => {
+                m == n && self.same_place(*x, *y)
+            }
+            (InstKind::Index(x, k), InstKind::Index(y, l)) => {
+                self.same_place(*x, *y)
+                    && (k == l
+                        || self.const_value(*k).is_some()
+                            && self.const_value(*k) == self.const_value(*l))
+            }
+            _ => false,
+        }
+    }
+
+    /// The Euclidean norm of `parts` with weights `w` (`hypot`, or `sqrt` of their weighted
+    /// squares, `sqrt(Σ wₖ·partₖ²)`, the norm of `qₖ = √wₖ·partₖ`): at the origin, the arm
+    /// `Σ partₖ·√wₖ·kₖ + 0` with `k = q̇/‖q̇‖` constant (the norm's gradient where the direction
+    /// enters), of tangent `‖q̇‖`; elsewhere the norm as written.
     fn norm(
         &mut self,
         b: Block,
         i: Inst,
         prim: PrimId,
         args: &[Value],
-        parts: Vec<Value>,
+        parts: Vec<(Value, f64)>,
         out: &mut Vec<Inst>,
     ) -> bool {
         let y = self.f.inst(i).results[0];
         let ty = self.tys.of(y);
-        let dparts: Vec<Value> = parts.iter().map(|&p| self.tan0(b, p, out)).collect();
+        // `√wₖ`, where `wₖ ≠ 1`.
+        let roots: Vec<Option<Value>> = parts
+            .iter()
+            .map(|&(_, w)| {
+                (w != 1.0).then(|| {
+                    let lit = syn::LitFloat::new(&format!("{:?}", w.sqrt()), Span::call_site());
+                    self.emit(b, out, InstKind::Const(quote!(#lit)), Ty::Lit)
+                })
+            })
+            .collect();
+        let parts: Vec<Value> = parts.iter().map(|&(p, _)| p).collect();
+        let dparts: Vec<Value> = parts
+            .iter()
+            .zip(&roots)
+            .map(|(&p, r)| {
+                let dp = self.tan0(b, p, out);
+                match r {
+                    Some(r) => self.emit(b, out, InstKind::Binary(BinOp::Mul, dp, *r), ty),
+                    None => dp,
+                }
+            })
+            .collect();
         let array = |t: &[TokenStream]| quote!([#(#t),*]);
         let c = self.decide(b, out, "origin", &parts, array, None);
         let then = self.arm(|fw, blk, out| {
@@ -692,7 +813,10 @@ impl Fwd<'_> {
                     let k = &k[0];
                     quote!([#(#ds),*], #k)
                 };
-                let w = fw.decide(blk, out, "unit", &with_k, unit, Some(ty));
+                let mut w = fw.decide(blk, out, "unit", &with_k, unit, Some(ty));
+                if let Some(r) = roots[k] {
+                    w = fw.emit(blk, out, InstKind::Binary(BinOp::Mul, w, r), ty);
+                }
                 let term = fw.emit_primal(blk, out, InstKind::Binary(BinOp::Mul, p, w), ty);
                 sum = Some(match sum {
                     None => term,
