@@ -1669,3 +1669,40 @@ fn norms_of_fields_weights_and_accumulations_at_the_origin() {
     close("∂x", g.0, 12.0 / n, TOL);
     close("∂y", g.1, 36.0 / n, TOL);
 }
+
+/// A step whose value reads a call counter behind a `&Cell`: 2x + n where x > 1, x + 10 + n
+/// elsewhere, n the number of calls so far. Where a tie was decided against the plain
+/// comparison, the items called the function again for its value: the counter moved twice and
+/// the value was the second call's (13 at x = 1 along +1, neither piece's), silently. A
+/// parameter with interior mutability is not passed again: the value is the entered piece's,
+/// as for `&mut`, and the function runs once.
+#[differentiate(kinks = exact, wrt(x))]
+fn counted_step(x: f64, calls: &std::cell::Cell<u32>) -> f64 {
+    calls.set(calls.get() + 1);
+    let n = calls.get() as f64;
+    if x > 1.0 { 2.0 * x + n } else { x + 10.0 + n }
+}
+
+#[test]
+fn interior_mutability_is_not_called_again() {
+    use std::cell::Cell;
+    // Along +1 the piece 2x + 1 (value 3, slope 2); along −1 the plain one, x + 11 (12, 1).
+    for (v, y, slope) in [(1.0, 3.0, 2.0), (-1.0, 12.0, 1.0)] {
+        let c = Cell::new(0);
+        assert_eq!(counted_step_jvp(1.0, &c, v), (y, slope * v), "along {v}");
+        assert_eq!(c.get(), 1, "calls of _jvp along {v}");
+        let c = Cell::new(0);
+        let (yy, dy, pullback) = counted_step_vjp_along(1.0, &c, v);
+        assert_eq!((yy, dy, pullback(1.0)), (y, slope * v, slope), "along {v}");
+        assert_eq!(c.get(), 1, "calls of _vjp_along along {v}");
+    }
+    let c = Cell::new(0);
+    let (y, g) = counted_step_grad(1.0, &c);
+    let up = direction(&1.0, 0) > 0.0;
+    assert_eq!((y, g), if up { (3.0, 2.0) } else { (12.0, 1.0) });
+    assert_eq!(c.get(), 1);
+    let c = Cell::new(0);
+    let (y, pullback) = counted_step_vjp(1.0, &c);
+    assert_eq!((y, pullback(1.0)), (y, g));
+    assert_eq!(c.get(), 1);
+}
