@@ -200,6 +200,16 @@ impl Fwd<'_> {
                 if !self.is_active(y) {
                     return false;
                 }
+                let name = prim.name();
+                let kink = matches!(
+                    name,
+                    "max" | "min" | "abs" | "copysign" | "clamp" | "signum" | "hypot"
+                ) || name == "sqrt"
+                    && self.squares(args[0]).is_some_and(|p| !p.is_empty());
+                if kink && args.iter().any(|&a| self.known_array(a, 0)) {
+                    self.array_kink(i, name);
+                    return false;
+                }
                 let before = out.pop();
                 debug_assert_eq!(before, Some(i));
                 let ty = self.tys.of(y);
@@ -593,6 +603,54 @@ impl Fwd<'_> {
         for x in operands {
             self.plain_decider(x, seen, found);
         }
+    }
+
+    /// Whether `v` is known to be an ndarray array: a parameter declared as one (or a
+    /// reference to one), or an elementwise operation on one (`&dx * &dx + &dy * &dy`).
+    fn known_array(&self, v: Value, depth: usize) -> bool {
+        if depth > 64 {
+            return false;
+        }
+        match self.f.value(v).def {
+            ValueDef::Param(n) => self
+                .f
+                .params
+                .get(n)
+                .is_some_and(|p| crate::types::is_ndarray(&p.ty)),
+            ValueDef::Result(j, 0) => match &self.f.inst(j).kind {
+                InstKind::Ref(x) | InstKind::Deref(x) | InstKind::Neg(x) => {
+                    self.known_array(*x, depth + 1)
+                }
+                InstKind::Binary(_, a, c) => {
+                    self.known_array(*a, depth + 1) || self.known_array(*c, depth + 1)
+                }
+                InstKind::Prim { prim, args, .. } if prim.has(crate::prim::Flags::FLOAT_RESULT) => {
+                    args.first()
+                        .is_some_and(|&a| self.known_array(a, depth + 1))
+                }
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// The error for a kink of an array (`a.abs()`, `(&a * &a).sqrt()`, instruction `i`): the
+    /// mode decides the kinks of scalars. (The runtime's bound on its decisions said so too,
+    /// among errors of the generated code that had nothing to do with the program.)
+    fn array_kink(&mut self, i: Inst, name: &str) {
+        let what = if name == "sqrt" {
+            "`.sqrt()` of a sum of squares (a norm, whose kink is at the origin)".to_string()
+        } else {
+            format!("`.{name}(..)`")
+        };
+        let msg = format!(
+            "`kinks = exact` decides the kinks of scalars, and {what} is of an array here; for \
+             arrays, `nn::relu` and `conv::max_pool2d` are exact at their kinks; apply `max`, \
+             `abs`, `hypot`, comparisons … to the elements in a loop (`for i in 0..a.len() {{ s \
+             += a[i].abs(); }}`), or differentiate this function without `kinks = exact`"
+        );
+        let span = self.f.inst(i).span;
+        self.state().errors.push(syn::Error::new(span, msg));
     }
 
     /// The error for `what`, a call computing data from differentiated values (instruction `i`).
