@@ -1481,8 +1481,34 @@ fn written_out(a: f64, b: f64, k: usize) -> f64 {
     s
 }
 
+/// Branches on positions (`get`, `first`, `is_some` of them): relu of the element found.
+#[differentiate(kinks = exact)]
+fn found_relu(x: &[f64], i: usize) -> f64 {
+    let mut s = 0.0;
+    if x.get(i + 1).is_some() {
+        s += x[i + 1];
+    }
+    if let Some(&v) = x.get(i) {
+        s += v.max(0.0);
+    }
+    if let Some(v) = x.first() {
+        s += *v;
+    }
+    s
+}
+
 #[test]
 fn branches_on_data_run_as_written() {
+    // x₁ + relu(x₀) + x₀ at x₀ = 0: slope (2, 1) moving x₀ up, (1, 1) moving it down.
+    for (v, g) in [(1.0, vec![2.0, 1.0]), (-1.0, vec![1.0, 1.0])] {
+        let (y, dy, pullback) = found_relu_vjp_along(&[0.0, 3.0], 0, &vec![v, 0.5]);
+        assert_eq!(
+            (y, dy, pullback(1.0)),
+            (3.0, g[0] * v + 0.5, g),
+            "along {v}"
+        );
+    }
+    assert_eq!(found_relu_jvp(&[0.0], 5, &vec![1.0]), (0.0, 1.0));
     // At a = b = 1, k = 1: 3a + b along ȧ > ḃ (gradient (3, 1)), 2a + 2b along ȧ < ḃ.
     for (v, g) in [((1.0, 0.0), (3.0, 1.0)), ((-1.0, 0.0), (2.0, 2.0))] {
         let (y, dy, pullback) = written_out_vjp_along(1.0, 1.0, 1, v.0, v.1);

@@ -114,6 +114,30 @@ fn is_ordering_method(name: &str) -> bool {
     )
 }
 
+/// A method of a container that finds an element by its position, not its value (`x.get(i)`,
+/// `x.first()`, `it.next()`): a branch on its `Option` decides by indices and lengths.
+fn is_positional_access(name: &str) -> bool {
+    matches!(
+        name,
+        "get"
+            | "get_mut"
+            | "first"
+            | "first_mut"
+            | "last"
+            | "last_mut"
+            | "split_first"
+            | "split_last"
+            | "next"
+            | "next_back"
+            | "nth"
+            | "iter"
+            | "iter_mut"
+            | "into_iter"
+            | "as_slice"
+            | "as_ref"
+    )
+}
+
 /// `name` as an identifier of the generated code.
 fn ident(name: &str) -> syn::Ident {
     syn::Ident::new(name, Span::call_site())
@@ -546,7 +570,15 @@ impl Fwd<'_> {
         let advice = "write the comparison out in this function (`if a > b { .. }`, `let d = \
                       a - b; if d > 0.0 { .. }`), which this mode decides along the direction";
         let msg = match kind {
-            InstKind::Call { path, args } if args.iter().any(|&a| self.reads_differentiated(a)) => {
+            // A constructor (`Some(x)`, `Regime::High(x)`) decides nothing.
+            InstKind::Call { path, args }
+                if args.iter().any(|&a| self.reads_differentiated(a))
+                    && !path.segments.last().is_some_and(|s| {
+                        s.ident
+                            .to_string()
+                            .starts_with(|c: char| c.is_ascii_uppercase())
+                    }) =>
+            {
                 let last = path.segments.last().map(|s| s.ident.to_string());
                 let name: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
                 let name = name.join("::");
@@ -572,6 +604,7 @@ impl Fwd<'_> {
                 name, recv, args, ..
             } if !crate::prim::is_discrete_method(&name.to_string())
                 && !crate::lower::calls::is_shape_query(&name.to_string())
+                && !is_positional_access(&name.to_string())
                 && std::iter::once(recv)
                     .chain(args)
                     .any(|&a| self.reads_differentiated(a)) =>
