@@ -1607,6 +1607,7 @@ fn check_weighted_norm(
 #[test]
 fn norms_of_fields_weights_and_accumulations_at_the_origin() {
     type Along2 = dyn Fn([f64; 2]) -> (f64, f64, [f64; 2]);
+    type Case<'a> = (&'a str, [f64; 2], &'a dyn Fn(f64, f64) -> f64, &'a Along2);
     let o = P2 { x: 0.0, y: 0.0 };
     let field: &Along2 = &move |v| {
         let (y, dy, pullback) = o.norm_vjp_along(&P2 { x: v[0], y: v[1] });
@@ -1627,7 +1628,7 @@ fn norms_of_fields_weights_and_accumulations_at_the_origin() {
             }
         };
     }
-    let cases: [(&str, [f64; 2], &dyn Fn(f64, f64) -> f64, &Along2); 5] = [
+    let cases: [Case; 5] = [
         ("field norm", [1.0, 1.0], &|x, y| P2 { x, y }.norm(), field),
         ("pair norm", [1.0, 2.0], &|x, y| pair_norm((x, y)), pair),
         (
