@@ -253,7 +253,7 @@ fn refusals(
     let shared = f
         .params
         .iter()
-        .find(|p| (crate::types::is_cell(&p.ty) || is_atomic(&p.ty)) && reads.contains(&p.value));
+        .find(|p| crate::types::interior_mutable(&p.ty) && reads.contains(&p.value));
     if let Some(p) = shared {
         let name = &p.ident;
         errors.push(syn::Error::new(
@@ -283,28 +283,6 @@ fn refusals(
         ));
     }
     errors
-}
-
-/// `AtomicU64`, `&AtomicUsize`, `Arc<AtomicBool>`: a type changed through a shared reference.
-fn is_atomic(ty: &syn::Type) -> bool {
-    match ty {
-        syn::Type::Reference(r) => is_atomic(&r.elem),
-        syn::Type::Paren(p) => is_atomic(&p.elem),
-        syn::Type::Path(p) => p.path.segments.last().is_some_and(|last| {
-            let name = last.ident.to_string();
-            if name == "Arc" || name == "Rc" {
-                let syn::PathArguments::AngleBracketed(a) = &last.arguments else {
-                    return false;
-                };
-                return a
-                    .args
-                    .iter()
-                    .any(|g| matches!(g, syn::GenericArgument::Type(t) if is_atomic(t)));
-            }
-            name.starts_with("Atomic")
-        }),
-        _ => false,
-    }
 }
 
 // ---- the transformation ------------------------------------------------------------------

@@ -706,7 +706,9 @@ pub struct Bodies {
 /// what it refers to, and a second call would see the first one's changes.
 fn recallable(t: &syn::Type) -> bool {
     match t {
-        syn::Type::Reference(r) => r.mutability.is_none() && !interior_mutable(&r.elem),
+        syn::Type::Reference(r) => {
+            r.mutability.is_none() && !crate::types::interior_mutable(&r.elem)
+        }
         syn::Type::Paren(p) => recallable(&p.elem),
         syn::Type::Group(g) => recallable(&g.elem),
         syn::Type::Array(a) => recallable(&a.elem),
@@ -722,44 +724,6 @@ fn recallable(t: &syn::Type) -> bool {
         }
         _ => false,
     }
-}
-
-/// Whether type `t` names a type with interior mutability (`Cell`, `RefCell`, `UnsafeCell`,
-/// `OnceCell`, `OnceLock`, `Mutex`, `RwLock`, an atomic), anywhere inside it (`Rc<RefCell<_>>`,
-/// `[Cell<f64>]`).
-fn interior_mutable(t: &syn::Type) -> bool {
-    fn any(ts: TokenStream2) -> bool {
-        let mut tokens = ts.into_iter().peekable();
-        while let Some(tt) = tokens.next() {
-            let found = match tt {
-                proc_macro2::TokenTree::Ident(i) => {
-                    let n = i.to_string();
-                    // With its type argument: a struct of the user's may be named `Cell`.
-                    let generic = matches!(tokens.peek(),
-                        Some(proc_macro2::TokenTree::Punct(p)) if p.as_char() == '<');
-                    n.starts_with("Atomic")
-                        || generic
-                            && matches!(
-                                n.as_str(),
-                                "Cell"
-                                    | "RefCell"
-                                    | "UnsafeCell"
-                                    | "OnceCell"
-                                    | "OnceLock"
-                                    | "Mutex"
-                                    | "RwLock"
-                            )
-                }
-                proc_macro2::TokenTree::Group(g) => any(g.stream()),
-                _ => false,
-            };
-            if found {
-                return true;
-            }
-        }
-        false
-    }
-    any(quote!(#t))
 }
 
 impl Signature {

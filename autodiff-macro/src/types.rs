@@ -490,3 +490,41 @@ pub fn field_key(name: &str) -> u64 {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
 }
+
+/// Whether type `t` names a type with interior mutability (`Cell`, `RefCell`, `UnsafeCell`,
+/// `OnceCell`, `OnceLock`, `Mutex`, `RwLock`, an atomic), anywhere inside it (`Rc<RefCell<_>>`,
+/// `[Cell<f64>]`).
+pub fn interior_mutable(t: &syn::Type) -> bool {
+    fn any(ts: proc_macro2::TokenStream) -> bool {
+        let mut tokens = ts.into_iter().peekable();
+        while let Some(tt) = tokens.next() {
+            let found = match tt {
+                proc_macro2::TokenTree::Ident(i) => {
+                    let n = i.to_string();
+                    // With its type argument: a struct of the user's may be named `Cell`.
+                    let generic = matches!(tokens.peek(),
+                        Some(proc_macro2::TokenTree::Punct(p)) if p.as_char() == '<');
+                    n.starts_with("Atomic")
+                        || generic
+                            && matches!(
+                                n.as_str(),
+                                "Cell"
+                                    | "RefCell"
+                                    | "UnsafeCell"
+                                    | "OnceCell"
+                                    | "OnceLock"
+                                    | "Mutex"
+                                    | "RwLock"
+                            )
+                }
+                proc_macro2::TokenTree::Group(g) => any(g.stream()),
+                _ => false,
+            };
+            if found {
+                return true;
+            }
+        }
+        false
+    }
+    any(quote::quote!(#t))
+}
