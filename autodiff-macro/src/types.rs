@@ -209,12 +209,7 @@ pub fn is_cell(ty: &Type) -> bool {
             }
             // With its type argument: a struct of the user's may be named `Cell` (an LSTM
             // cell), which was taken for std's and silently left out of the gradient.
-            Some((name, args)) => {
-                matches!(
-                    name.as_str(),
-                    "Cell" | "RefCell" | "Mutex" | "RwLock" | "OnceCell"
-                ) && first_type_arg(args).is_some()
-            }
+            Some((name, args)) => CELLS.contains(&name.as_str()) && first_type_arg(args).is_some(),
             None => false,
         },
     }
@@ -491,6 +486,17 @@ pub fn field_key(name: &str) -> u64 {
     })
 }
 
+/// Std's types with interior mutability that take a type argument.
+const CELLS: &[&str] = &[
+    "Cell",
+    "RefCell",
+    "UnsafeCell",
+    "OnceCell",
+    "OnceLock",
+    "Mutex",
+    "RwLock",
+];
+
 /// Whether type `t` names a type with interior mutability (`Cell`, `RefCell`, `UnsafeCell`,
 /// `OnceCell`, `OnceLock`, `Mutex`, `RwLock`, an atomic), anywhere inside it (`Rc<RefCell<_>>`,
 /// `[Cell<f64>]`).
@@ -504,18 +510,7 @@ pub fn interior_mutable(t: &syn::Type) -> bool {
                     // With its type argument: a struct of the user's may be named `Cell`.
                     let generic = matches!(tokens.peek(),
                         Some(proc_macro2::TokenTree::Punct(p)) if p.as_char() == '<');
-                    n.starts_with("Atomic")
-                        || generic
-                            && matches!(
-                                n.as_str(),
-                                "Cell"
-                                    | "RefCell"
-                                    | "UnsafeCell"
-                                    | "OnceCell"
-                                    | "OnceLock"
-                                    | "Mutex"
-                                    | "RwLock"
-                            )
+                    n.starts_with("Atomic") || generic && CELLS.contains(&n.as_str())
                 }
                 proc_macro2::TokenTree::Group(g) => any(g.stream()),
                 _ => false,

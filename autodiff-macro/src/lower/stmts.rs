@@ -195,8 +195,6 @@ impl Lowering {
         }
     }
 
-    /// `let pat = init;` with `v` the value of `init`. A name bound to an element read through a
-    /// reference (`let l = v.last().unwrap();`) is a reference in Rust: `*l` is its value.
     /// `let (lo, hi) = b.split_at_mut(k);`, `let r = b.as_mut_slice();`, `let mut row =
     /// a.row_mut(i);`: a mutable view of a container held in a local (one that holds only data
     /// where it is viewed may be given differentiated values through the view).
@@ -219,10 +217,10 @@ impl Lowering {
             return false;
         };
         let name = mc.method.to_string();
-        if !name.split('_').any(|w| w == "mut")
+        if !super::syntax::lends_mutably(&name)
             || matches!(
                 name.as_str(),
-                "get_mut" | "first_mut" | "last_mut" | "iter_mut" | "borrow_mut"
+                "get_mut" | "first_mut" | "last_mut" | "iter_mut"
             )
         {
             return false;
@@ -252,6 +250,8 @@ impl Lowering {
         true
     }
 
+    /// `let pat = init;` with `v` the value of `init`. A name bound to an element read through a
+    /// reference (`let l = v.last().unwrap();`) is a reference in Rust: `*l` is its value.
     pub(super) fn bind_let(&mut self, b: Block, pat: &Pat, init: &Expr, v: Option<Value>) {
         let cell = self.cell_named(init);
         self.bind_pat(b, pat, v, init.span());

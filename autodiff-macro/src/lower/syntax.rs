@@ -118,6 +118,13 @@ impl<'ast> Visit<'ast> for AssignedValues {
     }
 }
 
+/// Whether method `name` lends its receiver mutably (`chunks_mut`, `as_mut_slice`,
+/// `row_mut`). Not a cell's `borrow_mut`: the cell is data, changed through its guard as
+/// written.
+pub(super) fn lends_mutably(name: &str) -> bool {
+    name != "borrow_mut" && name.split('_').skip(1).any(|w| w == "mut")
+}
+
 /// The variable an assignment target writes: `h` in `h = ..`, `h[i] = ..`, `*h = ..` and
 /// `*h.last_mut().unwrap() = ..`, and the receiver of a mutation of a region of it
 /// (`h.row_mut(i).assign(..)`).
@@ -193,9 +200,7 @@ impl<'ast> Visit<'ast> for AssignedNames {
         // Any `_mut` or `_inplace` method lends its receiver to code that may change it (`for c
         // in buf.chunks_mut(k)`, `b.as_mut_slice()`, `a.mapv_inplace(f)`): a loop or branch
         // around it carries the receiver, also where the lowering rejects or rewrites the call.
-        // (Not a cell's `borrow_mut`: the cell is data, changed through its guard as written.)
-        let lends = (method.split('_').skip(1).any(|w| w == "mut") && method != "borrow_mut")
-            || method.ends_with("_inplace");
+        let lends = lends_mutably(&method) || method.ends_with("_inplace");
         if MutId::find(&method).is_some() || lends || sorts {
             match &*mc.receiver {
                 Expr::Path(p) => {
