@@ -2,7 +2,9 @@
 //! `tests/mut_buffers.rs`: a `&mut [T]` helper lent a fixed-size array; two buffers of rows or
 //! structs in one helper, and such a buffer beside a returned value, in loops; a helper
 //! returning a value that writes through a `&mut f64`; loops calling a helper under
-//! checkpointing. Reverse mode, forward mode and Hessian-vector products.
+//! checkpointing; a loss that records what it computed for its caller in a `&mut` parameter
+//! left out of `wrt` (a counter, a struct of statistics, a log). Reverse mode, forward mode
+//! and Hessian-vector products.
 //!
 //! Each gradient is checked against its analytic form and against central finite differences,
 //! and each value against the plain function's.
@@ -443,4 +445,165 @@ fn checkpointed_loops_calling_a_buffer_helper() {
             fd("∂k", |k| energy_array_ck(x0, k, n), k, gk);
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A loss that records what it computed in a `&mut` parameter left out of `wrt`: a counter of
+// calls, a struct of statistics written by field, a log written by its own method. These
+// statements run as written, once per call of each generated item, and the gradient is the
+// loss's alone.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct FitStats {
+    pub calls: usize,
+    pub points: usize,
+    pub last: f64,
+    pub worst: f64,
+    pub hist: [usize; 3],
+}
+
+/// A log of residuals, written by its own `&mut self` method.
+#[derive(Debug, Default)]
+pub struct ResidualLog {
+    pub seen: Vec<f64>,
+}
+
+impl ResidualLog {
+    pub fn record(&mut self, r: f64) {
+        self.seen.push(r);
+    }
+}
+
+/// Least squares of `a·x + b` against `y`, recording into `stats`, `evals` and `log`.
+#[differentiate(wrt(a, b), hessian)]
+fn recorded_fit(
+    a: f64,
+    b: f64,
+    xs: &[f64],
+    ys: &[f64],
+    stats: &mut FitStats,
+    evals: &mut usize,
+    log: &mut ResidualLog,
+) -> f64 {
+    stats.calls += 1;
+    *evals += 1;
+    let mut total = 0.0;
+    for i in 0..xs.len() {
+        let r = a * xs[i] + b - ys[i];
+        stats.points += 1;
+        if r.abs() > stats_floor() {
+            stats.hist[2] += 1;
+        } else {
+            stats.hist[i % 2] += 1;
+        }
+        log.record(r);
+        total += r * r;
+    }
+    let loss = total / xs.len() as f64;
+    stats.last = loss;
+    (*stats).worst = loss.max(0.25);
+    loss
+}
+
+fn stats_floor() -> f64 {
+    0.5
+}
+
+/// `recorded_fit` without the records.
+fn plain_fit(a: f64, b: f64, xs: &[f64], ys: &[f64]) -> f64 {
+    let n = xs.len() as f64;
+    xs.iter()
+        .zip(ys)
+        .map(|(x, y)| (a * x + b - y).powi(2))
+        .sum::<f64>()
+        / n
+}
+
+/// What one call of `recorded_fit` records, from a fresh start.
+fn expected_records(a: f64, b: f64, xs: &[f64], ys: &[f64]) -> (FitStats, Vec<f64>) {
+    let rs: Vec<f64> = xs.iter().zip(ys).map(|(x, y)| a * x + b - y).collect();
+    let mut hist = [0; 3];
+    for (i, r) in rs.iter().enumerate() {
+        hist[if r.abs() > 0.5 { 2 } else { i % 2 }] += 1;
+    }
+    let loss = plain_fit(a, b, xs, ys);
+    let stats = FitStats {
+        calls: 1,
+        points: xs.len(),
+        last: loss,
+        worst: loss.max(0.25),
+        hist,
+    };
+    (stats, rs)
+}
+
+#[test]
+fn a_loss_records_into_mut_parameters_left_out_of_wrt() {
+    let xs = data(7, 0.3);
+    let ys: Vec<f64> = data(7, 1.9).iter().map(|v| 2.0 * v + 0.1).collect();
+    let (a, b) = (0.8, -0.4);
+    let (want, rs) = expected_records(a, b, &xs, &ys);
+    let n = xs.len() as f64;
+    let ga = 2.0 * rs.iter().zip(&xs).map(|(r, x)| r * x).sum::<f64>() / n;
+    let gb = 2.0 * rs.iter().sum::<f64>() / n;
+
+    // `_grad`: the records of one call, the gradient of the loss.
+    let (mut stats, mut evals, mut log) = (FitStats::default(), 0, ResidualLog::default());
+    let (y, g) = recorded_fit_grad(a, b, &xs, &ys, &mut stats, &mut evals, &mut log);
+    close("value", y, plain_fit(a, b, &xs, &ys), TOL);
+    close2("gradient", g, (ga, gb));
+    fd2("gradient", |a, b| plain_fit(a, b, &xs, &ys), (a, b), g);
+    assert_eq!(stats, want);
+    assert_eq!(evals, 1);
+    close_all("log", &log.seen, &rs);
+
+    // `_vjp`: recorded by the forward pass, not again by the pullback.
+    let (mut stats, mut evals, mut log) = (FitStats::default(), 0, ResidualLog::default());
+    let (y, pullback) = recorded_fit_vjp(a, b, &xs, &ys, &mut stats, &mut evals, &mut log);
+    close2("pullback of 3", pullback(3.0), (3.0 * ga, 3.0 * gb));
+    close("vjp value", y, want.last, TOL);
+    assert_eq!(stats, want);
+    assert_eq!((evals, log.seen.len()), (1, xs.len()));
+
+    // `_jvp` along (1, −2), and `_hvp` along (1, 0): H = (2/n)·[[Σx², Σx], [Σx, n]].
+    let (mut stats, mut evals, mut log) = (FitStats::default(), 0, ResidualLog::default());
+    let (y, dy) = recorded_fit_jvp(a, b, &xs, &ys, &mut stats, &mut evals, &mut log, 1.0, -2.0);
+    close("jvp value", y, want.last, TOL);
+    close("tangent", dy, ga - 2.0 * gb, TOL);
+    assert_eq!(stats, want);
+    assert_eq!((evals, log.seen.len()), (1, xs.len()));
+    let (mut stats, mut evals, mut log) = (FitStats::default(), 0, ResidualLog::default());
+    let (y, g, hv) = recorded_fit_hvp(a, b, &xs, &ys, &mut stats, &mut evals, &mut log, 1.0, 0.0);
+    close("hvp value", y, want.last, TOL);
+    close2("hvp gradient", g, (ga, gb));
+    let sx2 = xs.iter().map(|x| x * x).sum::<f64>();
+    close2(
+        "H·e₀",
+        hv,
+        (2.0 * sx2 / n, 2.0 * xs.iter().sum::<f64>() / n),
+    );
+    assert_eq!(stats, want);
+    assert_eq!((evals, log.seen.len()), (1, xs.len()));
+
+    // Calls add up in the caller's records.
+    let (mut stats, mut evals, mut log) = (FitStats::default(), 0, ResidualLog::default());
+    for _ in 0..3 {
+        recorded_fit_grad(a, b, &xs, &ys, &mut stats, &mut evals, &mut log);
+    }
+    assert_eq!((stats.calls, stats.points, evals), (3, 3 * xs.len(), 3));
+}
+
+/// Without `wrt`: a counter is an integer, so it is not differentiated, and written into.
+#[differentiate]
+fn square_counted(x: f64, calls: &mut u32) -> f64 {
+    *calls = 1;
+    x * x
+}
+
+#[test]
+fn a_counter_written_through_its_reference() {
+    let mut calls = 0;
+    let (y, g) = square_counted_grad(1.5, &mut calls);
+    assert_eq!((y, g, calls), (2.25, 3.0, 1));
 }

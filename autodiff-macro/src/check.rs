@@ -64,6 +64,7 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
     // `x.to_shape(s).unwrap()`) is not reported again.
     let mut reported: std::collections::HashSet<Value> = std::collections::HashSet::new();
     errors.extend(discarded_calls(f, &through));
+    errors.extend(sinks(f));
     // A map, a queue or a cell given a differentiated value: the other errors of the
     // statements that use it would speak of what the derivative does not follow there.
     if errors.is_empty() {
@@ -157,6 +158,20 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                         // The method may change `root`; whatever it stores there, or moves
                         // around, the derivative would not follow: the gradient would silently
                         // be wrong, so this is an error even when the result is unused.
+                        if let ValueDef::Param(k) = f.value(*recv).def
+                            && !f.params[k].active
+                            && matches!(&f.params[k].ty,
+                                syn::Type::Reference(r) if r.mutability.is_some())
+                        {
+                            // A record for the caller that the function also reads.
+                            let msg = crate::lower::sinks::also_read_message(
+                                &root.to_string(),
+                                &format!("{root}.{s}(..);"),
+                                &format!("{root}.<field>"),
+                            );
+                            errors.push(syn::Error::new(name.span(), msg));
+                            continue;
+                        }
                         let advice = match prim::places::advice(&s) {
                             Some(a) => format!("; instead of `{s}`, {a}"),
                             None => String::new(),
@@ -426,6 +441,62 @@ fn joined(f: &Func, v: Value) -> Option<&'static str> {
     };
     let last = &path.segments.last()?.ident;
     ["concatenate", "stack"].into_iter().find(|j| last == j)
+}
+
+/// Where the function uses `&mut` parameter `param` other than to write into it: the writes
+/// run as written (`stats.last = loss;`, `log.record(loss);`, see `lower::sinks`), and so do
+/// the output macros that print it. Any other use reads it, and could read what such a write
+/// stored: the span of the first.
+fn read_of_sink(f: &Func, param: Value) -> Option<proc_macro2::Span> {
+    for (n, inst) in f.insts.iter().enumerate() {
+        let i = Inst(n as u32);
+        if !f.operands(i).contains(&param) {
+            continue;
+        }
+        let writes = f.sinks.contains(&(i, param))
+            || matches!(&inst.kind, InstKind::Opaque { mac: Some(m), .. }
+                if prim::is_output_macro(m));
+        if !writes {
+            return Some(inst.span);
+        }
+    }
+    (0..f.blocks.len())
+        .map(|b| Block(b as u32))
+        .find(|&b| f.term_operands(b).contains(&param))
+        .and_then(|_| Some(f.inst(f.sinks.first()?.0).span))
+}
+
+/// The statements that write into a `&mut` parameter left out of `wrt` (see
+/// [`read_of_sink`]) where the function also reads the parameter.
+fn sinks(f: &Func) -> Vec<syn::Error> {
+    let mut errors = Vec::new();
+    let mut seen = Vec::new();
+    for &(i, param) in &f.sinks {
+        if seen.contains(&param) {
+            continue;
+        }
+        seen.push(param);
+        let Some(read) = read_of_sink(f, param) else {
+            continue;
+        };
+        let ValueDef::Param(n) = f.value(param).def else {
+            continue;
+        };
+        let name = &f.params[n].ident;
+        let mut e = syn::Error::new(
+            f.inst(i).span,
+            format!(
+                "this writes into `{name}`, a `&mut` parameter that is not differentiated, and \
+                 the function also reads `{name}`: a value written here could reach the result \
+                 without its derivative; keep what the function computes with in local \
+                 variables, and use `{name}` only to record results for the caller, in \
+                 statements that write into it (like this one) and in `println!`"
+            ),
+        );
+        e.combine(syn::Error::new(read, format!("`{name}` is read here")));
+        errors.push(e);
+    }
+    errors
 }
 
 /// Calls given a differentiated argument whose value a statement drops (`c.set(x * x);`,

@@ -271,7 +271,22 @@ fn refusals(
         .into_iter()
         .find(|v| borrowed.contains(v))
         .and_then(|v| f.value(v).name.clone());
-    if let Some(name) = buffer {
+    let record = buffer.as_ref().and_then(|name| {
+        f.params
+            .iter()
+            .find(|p| p.ident == name && !p.active && !is_buffer(&p.ty))
+    });
+    if let Some(p) = record {
+        let name = &p.ident;
+        errors.push(syn::Error::new(
+            f.inst(lp).span,
+            format!(
+                "this checkpointed loop uses `{name}`, a `&mut` parameter: the backward pass \
+                 runs the loop again, and would write into `{name}` again; keep what the loop \
+                 records in local variables and write them into `{name}` after the loop"
+            ),
+        ));
+    } else if let Some(name) = buffer {
         errors.push(syn::Error::new(
             f.inst(lp).span,
             format!(
@@ -283,6 +298,20 @@ fn refusals(
         ));
     }
     errors
+}
+
+/// Whether `&mut` parameter type `t` refers to a buffer of elements (a slice, an array, a
+/// `Vec`, an ndarray array), which a local copy (`to_vec()`) can stand for in a loop.
+fn is_buffer(t: &syn::Type) -> bool {
+    match t {
+        syn::Type::Reference(r) => is_buffer(&r.elem),
+        syn::Type::Slice(_) | syn::Type::Array(_) => true,
+        syn::Type::Path(p) => {
+            crate::types::ndarray_elem(t).is_some()
+                || p.path.segments.last().is_some_and(|s| s.ident == "Vec")
+        }
+        _ => false,
+    }
 }
 
 // ---- the transformation ------------------------------------------------------------------

@@ -171,6 +171,10 @@ pub struct Func {
     /// given a differentiated value, they are rejected (see `check::discarded_calls`) at the
     /// span beside each: the method's name or the function's path.
     pub discarded_calls: Vec<(Inst, proc_macro2::Span)>,
+    /// Statements run as written that write into a `&mut` parameter left out of `wrt`
+    /// (`stats.calls += 1;`, `stats.last = loss;`, `*evals += 1;`), each with that parameter:
+    /// allowed where nothing else reads the parameter (see `check::sinks`).
+    pub sinks: Vec<(Inst, Value)>,
     /// Versions of fixed-size arrays that a helper's copy taking them as arrays gave back
     /// (`y = __ad_muta_fill(x, y)`, see `crate::mut_self`): arrays for [`Func::lent_array`].
     pub array_buffers: std::collections::HashSet<Value>,

@@ -22,6 +22,12 @@ impl Lowering {
 
     pub(super) fn expr_inner(&mut self, b: Block, e: &Expr, want: bool) -> Option<Value> {
         let span = e.span();
+        if !want && self.sink_param_of(e).is_some() {
+            // `stats.last = loss;`, `log.record(r);` of a `&mut` parameter the body only
+            // writes into: run as written.
+            self.sink(b, e);
+            return None;
+        }
         match e {
             Expr::Lit(l) => {
                 let kind = match &l.lit {

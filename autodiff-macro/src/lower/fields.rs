@@ -249,6 +249,12 @@ impl Lowering {
                 // methods called on it once it holds a new version (`s.k += x; s.energy()`).
                 self.env[slot].place_ty = self.place_type(root);
             }
+            if by_ref && self.inactive_mut_param(&name) {
+                let write = format!("{name}.<field> = ..;");
+                let read = format!("{name}.<field>");
+                self.err_at(base, super::sinks::also_read_message(&name, &write, &read));
+                return false;
+            }
             if by_ref {
                 self.err_at(
                     base,

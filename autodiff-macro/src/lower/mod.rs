@@ -59,6 +59,7 @@ mod labels;
 mod loops;
 mod options;
 mod region;
+pub(crate) mod sinks;
 mod stmts;
 mod subslice;
 mod syntax;
@@ -246,6 +247,11 @@ pub struct Lowering {
     /// The method call being lowered is a statement whose value is dropped (`rows[0].shift();`):
     /// a method run as written there on an element may be changing it in place.
     dropped_method: bool,
+    /// The `&mut` parameters left out of `wrt` that the body only writes into (see
+    /// [`sinks`]).
+    sink_params: Vec<String>,
+    /// The one of them a statement run as written writes into: that code may assign it.
+    sink_param: Option<String>,
     /// The names bound once and used as integers (see `syntax::index_names`).
     index_names: Vec<String>,
 }
@@ -398,6 +404,7 @@ pub fn lower(item: &syn::ItemFn, active: &[bool], krate: proc_macro2::TokenStrea
             .collect();
     syntax::vec_loops_over_containers(&mut block, &containers);
     desugar_forms(&mut block, &mut_refs, &shared_refs, &vectors, &lw.krate);
+    lw.sink_params = sinks::only_written(&block, &lw.f.params);
     let param_names: Vec<syn::Ident> = lw.f.params.iter().map(|p| p.ident.clone()).collect();
     lw.index_names = syntax::index_names(&block, &param_names);
     // Items at the top of the body are repeated in each generated function (see
@@ -441,6 +448,8 @@ impl Lowering {
             best_refs: Vec::new(),
             carried_init: Vec::new(),
             dropped_method: false,
+            sink_params: Vec::new(),
+            sink_param: None,
             index_names: Vec::new(),
         };
         let body = lw.f.new_block();
@@ -561,6 +570,10 @@ impl Lowering {
         }
         let mut slots = Vec::new();
         for n in names.0 {
+            if self.sink_param_slot(&n) {
+                // Written as it is, through the reference: no new version to carry.
+                continue;
+            }
             if let Some(mut s) = self.lookup(&n) {
                 // Writing through an element reference (`*e = ..`) assigns its container.
                 if let Some(c) = self.env[s].cell {

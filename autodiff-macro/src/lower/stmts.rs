@@ -535,6 +535,19 @@ impl Lowering {
             _ => None,
         };
         let Some(name) = name else {
+            if let Expr::Unary(u) = target
+                && let Expr::Path(p) = super::fields::strip_parens(&u.expr)
+                && let Some(id) = p.path.get_ident()
+                && self.inactive_mut_param(&id.to_string())
+            {
+                let msg = super::sinks::also_read_message(
+                    &id.to_string(),
+                    &format!("*{id} = ..;"),
+                    &format!("*{id}"),
+                );
+                self.err_at(&target, msg);
+                return;
+            }
             let what = match target {
                 Expr::Index(_) => {
                     "assignment to an element (`h[i] = ..`) is not supported yet; build the \

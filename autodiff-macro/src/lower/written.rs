@@ -341,7 +341,11 @@ impl Lowering {
             let mut seen: Vec<String> = Vec::new();
             let zip = scan.to_string().contains("Zip :: from");
             for n in names.0 {
-                if n.starts_with("__ad_") || seen.contains(&n) || self.lookup(&n).is_none() {
+                if n.starts_with("__ad_")
+                    || seen.contains(&n)
+                    || self.lookup(&n).is_none()
+                    || self.sink_param.as_ref() == Some(&n)
+                {
                     continue;
                 }
                 let msg = if zip {

@@ -1,0 +1,55 @@
+// A `&mut` parameter left out of `wrt` that the function writes into (records for the caller:
+// a counter, statistics, a log) and also reads: what it reads could be a value written there,
+// which carries no derivative. Each is an error that says to pass what is read separately.
+use autodiff::differentiate;
+
+#[derive(Default)]
+pub struct Stats {
+    pub calls: usize,
+    pub last: f64,
+}
+
+#[differentiate(wrt(w))]
+fn doubled_last(w: f64, stats: &mut Stats) -> f64 {
+    stats.last = w * w;
+    stats.last * 2.0
+}
+
+#[differentiate(wrt(w))]
+fn counted(w: f64, n: &mut usize) -> f64 {
+    *n += 1;
+    if *n > 3 { w } else { w * w }
+}
+
+pub struct Log {
+    pub seen: Vec<f64>,
+}
+
+impl Log {
+    pub fn record(&mut self, x: f64) {
+        self.seen.push(x);
+    }
+    pub fn last(&self) -> f64 {
+        self.seen[self.seen.len() - 1]
+    }
+}
+
+#[differentiate(wrt(w))]
+fn logged(w: f64, log: &mut Log) -> f64 {
+    log.record(w * 3.0);
+    log.last() * w
+}
+
+// Written into by a checkpointed loop, which the backward pass runs again.
+#[differentiate(wrt(w))]
+fn relaxed(w: f64, steps: usize, stats: &mut Stats) -> f64 {
+    let mut x = w;
+    #[checkpoint(snapshots = 2)]
+    for _ in 0..steps {
+        x = x * 0.9 + 0.1;
+        stats.calls += 1;
+    }
+    x
+}
+
+fn main() {}
