@@ -607,3 +607,71 @@ fn a_counter_written_through_its_reference() {
     let (y, g) = square_counted_grad(1.5, &mut calls);
     assert_eq!((y, g, calls), (2.25, 3.0, 1));
 }
+
+/// Records written in nested loops, a `while` loop and before a `continue`, one naming the
+/// other in its key (`format!("neg{}", *n)`): a write into one record may read another.
+#[differentiate(wrt(w))]
+fn tanh_sum_recorded(
+    w: &[f64],
+    xs: &[Vec<f64>],
+    metrics: &mut std::collections::HashMap<String, f64>,
+    n: &mut usize,
+) -> f64 {
+    let mut total = 0.0;
+    for row in xs {
+        let mut z = 0.0;
+        for (j, &v) in row.iter().enumerate() {
+            z += w[j] * v;
+            *n += 1;
+        }
+        if z < 0.0 {
+            metrics.insert(format!("neg{}", *n), z);
+            continue;
+        }
+        total += z.tanh();
+    }
+    let mut passes = 0;
+    while passes < 2 {
+        *n += 10;
+        passes += 1;
+    }
+    metrics.insert("total".to_string(), total);
+    total
+}
+
+/// A record written on both sides of an early `return`.
+#[differentiate(wrt(x))]
+fn square_or_zero_counted(x: f64, n: &mut usize) -> f64 {
+    if x < 0.0 {
+        *n += 1;
+        return 0.0;
+    }
+    *n += 2;
+    x * x
+}
+
+#[test]
+fn records_in_loops_branches_and_early_returns() {
+    let w = [0.3, -0.8, 0.5];
+    let xs = vec![
+        vec![1.0, 0.5, 2.0],
+        vec![0.2, 1.0, -0.3],
+        vec![-1.0, 0.1, 0.4],
+    ];
+    let plain = |w: &[f64]| tanh_sum_recorded(w, &xs, &mut Default::default(), &mut 0);
+    let (mut metrics, mut n) = (std::collections::HashMap::new(), 0);
+    let (y, g) = tanh_sum_recorded_grad(&w, &xs, &mut metrics, &mut n);
+    close("value", y, plain(&w), TOL);
+    fd_vec("gradient", plain, &w, &g);
+    // Rows 2 and 3 are negative: `neg6` and `neg9`, then 20 from the `while` loop.
+    assert_eq!(n, 9 + 20);
+    let mut keys: Vec<&String> = metrics.keys().collect();
+    keys.sort();
+    assert_eq!(keys, ["neg6", "neg9", "total"]);
+    close("recorded total", metrics["total"], y, TOL);
+
+    let mut n = 0;
+    assert_eq!(square_or_zero_counted_grad(-1.0, &mut n), (0.0, 0.0));
+    assert_eq!(square_or_zero_counted_grad(3.0, &mut n), (9.0, 6.0));
+    assert_eq!(n, 3);
+}

@@ -445,15 +445,16 @@ fn joined(f: &Func, v: Value) -> Option<&'static str> {
 
 /// Where the function uses `&mut` parameter `param` other than to write into it: the writes
 /// run as written (`stats.last = loss;`, `log.record(loss);`, see `lower::sinks`), and so do
-/// the output macros that print it. Any other use reads it, and could read what such a write
-/// stored: the span of the first.
+/// the output macros that print it; a write into another such parameter may read it
+/// (`log.insert(format!("step {}", *n), loss);`), since nothing reads that one either. Any
+/// other use reads it, and could read what such a write stored: the span of the first.
 fn read_of_sink(f: &Func, param: Value) -> Option<proc_macro2::Span> {
     for (n, inst) in f.insts.iter().enumerate() {
         let i = Inst(n as u32);
         if !f.operands(i).contains(&param) {
             continue;
         }
-        let writes = f.sinks.contains(&(i, param))
+        let writes = f.sinks.iter().any(|&(s, _)| s == i)
             || matches!(&inst.kind, InstKind::Opaque { mac: Some(m), .. }
                 if prim::is_output_macro(m));
         if !writes {
