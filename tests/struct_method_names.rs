@@ -407,3 +407,105 @@ fn float_named_methods_of_struct_locals() {
     assert!((v - 0.6f64.exp() - r).abs() < 1e-14);
     assert!((g[0] - 2.0 * 0.6f64.exp()).abs() < 1e-14 && (g[1] - 0.7 / r).abs() < 1e-14);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Float-named methods (`abs`, `exp`) of a complex number on what its `+`, `-` or unary `-`
+// returned, inline or through a local: `Add`, `Sub` and `Neg` of a type return the type, so
+// the method is the struct's (it was taken for the float rule: rustc's errors in the generated
+// code). A dot product written as `*` returning a float keeps the float's `sqrt`.
+// ---------------------------------------------------------------------------------------------
+
+#[differentiate]
+impl std::ops::Add for Cx {
+    type Output = Cx;
+    fn add(self, o: Cx) -> Cx {
+        Cx {
+            re: self.re + o.re,
+            im: self.im + o.im,
+        }
+    }
+}
+
+#[differentiate]
+impl std::ops::Sub for Cx {
+    type Output = Cx;
+    fn sub(self, o: Cx) -> Cx {
+        Cx {
+            re: self.re - o.re,
+            im: self.im - o.im,
+        }
+    }
+}
+
+#[differentiate]
+impl std::ops::Neg for Cx {
+    type Output = Cx;
+    fn neg(self) -> Cx {
+        Cx {
+            re: -self.re,
+            im: -self.im,
+        }
+    }
+}
+
+/// A plane vector whose `*` is the dot product.
+#[derive(Clone, Copy, Debug, Differentiable)]
+pub struct Dv {
+    pub x: f64,
+    pub y: f64,
+}
+
+#[differentiate]
+impl std::ops::Mul for Dv {
+    type Output = f64;
+    fn mul(self, o: Dv) -> f64 {
+        self.x * o.x + self.y * o.y
+    }
+}
+
+/// |(a + ib) + (b + i)| + |(a + ib) − (b + i)| + |exp(−(a + ib))| + |exp(a + ib − (½ + ia))|
+/// + √((a, b)·(b, 2)).
+#[differentiate]
+fn complex_sums(a: f64, b: f64) -> f64 {
+    let p = Cx::new(a, b);
+    let q = Cx::new(b, 1.0);
+    let d = p - q;
+    let dot = (Dv { x: a, y: b } * Dv { x: b, y: 2.0 }).sqrt();
+    (p + q).abs() + d.abs() + (-p).exp().re.abs() + (p - Cx::new(0.5, a)).exp().im.abs() + dot
+}
+
+fn complex_sums_plain(a: f64, b: f64) -> f64 {
+    let m = |re: f64, im: f64| (re * re + im * im).sqrt();
+    m(a + b, b + 1.0)
+        + m(a - b, b - 1.0)
+        + ((-a).exp() * (-b).cos()).abs()
+        + ((a - 0.5).exp() * (b - a).sin()).abs()
+        + (a * b + 2.0 * b).sqrt()
+}
+
+/// The same on parameters of the struct's type.
+#[differentiate]
+fn complex_params(p: Cx, q: Cx) -> f64 {
+    (p + q).abs() * (-(p - q)).exp().re
+}
+
+#[test]
+fn float_named_methods_on_sums_and_differences_of_structs() {
+    for (a, b) in [(0.5, 0.7), (-0.3, 1.2)] {
+        let (y, g) = complex_sums_grad(a, b);
+        assert!((y - complex_sums_plain(a, b)).abs() < 1e-12, "{y}");
+        let r = gradcheck(|p: &(f64, f64)| complex_sums_plain(p.0, p.1), &(a, b), &g);
+        assert!(r.passed(), "{r}");
+    }
+    let (p, q) = (Cx::new(0.4, -0.2), Cx::new(0.1, 0.9));
+    let (y, (gp, gq)) = complex_params_grad(p, q);
+    let plain = |pr: f64, pi: f64, qr: f64, qi: f64| {
+        let m = ((pr + qr).powi(2) + (pi + qi).powi(2)).sqrt();
+        m * ((qr - pr).exp() * (qi - pi).cos())
+    };
+    assert!((y - plain(p.re, p.im, q.re, q.im)).abs() < 1e-12, "{y}");
+    let g = vec![gp.re, gp.im, gq.re, gq.im];
+    let x = vec![p.re, p.im, q.re, q.im];
+    let r = gradcheck(|x: &Vec<f64>| plain(x[0], x[1], x[2], x[3]), &x, &g);
+    assert!(r.passed(), "{r}");
+}

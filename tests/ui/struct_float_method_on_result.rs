@@ -19,13 +19,18 @@ impl C {
     pub fn abs(&self) -> f64 {
         (self.re * self.re + self.im * self.im).sqrt()
     }
+    pub fn exp(&self) -> C {
+        let m = self.re.exp();
+        C { re: m * self.im.cos(), im: m * self.im.sin() }
+    }
 }
 
-// `abs` on what an operator returned is taken for the float rule; the note says to write
-// `C::abs(&(p + q))`.
+// `abs` on what a method returned is taken for the float rule (the method may return a
+// float); the note says to write `C::abs(&(p + q).exp())`. On what `+` returned it is the
+// struct's.
 #[differentiate]
 fn magnitude(p: C, q: C) -> f64 {
-    (p + q).abs()
+    (p + q).exp().abs()
 }
 
 fn main() {

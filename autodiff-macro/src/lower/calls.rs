@@ -1227,6 +1227,14 @@ impl Lowering {
         // too on a struct built there or a local known to hold one, as on a parameter.
         let float_named = mc.turbofish.is_none()
             && PrimId::method(&mc.method.to_string()).is_some_and(|p| p.has(Flags::FLOAT_RESULT));
+        // On what a struct's `+`, `-` or unary `-` returned (`(p + q).abs()`, `let h = p - q;
+        // h.exp()`): `Add`, `Sub` and `Neg` of a type return the type. (Not `*` or `/`, whose
+        // result may be a float: `(a * b).sqrt()` of a dot product.)
+        if float_named && let Some(ty) = self.additive_struct(recv) {
+            let ty = respan_path(&ty, mc.method.span());
+            let recv: Expr = syn::parse_quote_spanned!(recv.span()=> &(#recv));
+            return Some(method_as_call(mc, ty, recv));
+        }
         // On a struct built where it is called (`V2 { .. }.norm()`, `V2::new(a, b).turned(k)`),
         // the method is the struct's, as on a local it is bound to.
         if let Some(ty) = built_struct(recv).filter(|_| is_struct_method(mc) || float_named) {
@@ -1275,6 +1283,44 @@ impl Lowering {
         }
         let recv: Expr = syn::parse_quote_spanned!(recv.span()=> &#recv);
         Some(method_as_call(mc, ty, recv))
+    }
+
+    /// The user's struct that `e` is the sum, difference or negation of (`p + q`, `-p`, `(p -
+    /// C::new(a, b))`, a local holding what one returned), where its operands are known to be
+    /// of that struct: what `Add`, `Sub` and `Neg` of a type return.
+    fn additive_struct(&self, e: &Expr) -> Option<syn::Path> {
+        let operand = |e: &Expr| {
+            self.named_struct(e)
+                .or_else(|| self.built_user_struct(&syn::parse2(built_struct(e)?).ok()?))
+                .or_else(|| self.additive_struct(e))
+        };
+        match chain::strip(e) {
+            Expr::Binary(b) if matches!(b.op, syn::BinOp::Add(_) | syn::BinOp::Sub(_)) => {
+                let ty = operand(&b.left)?;
+                (operand(&b.right)? == ty).then_some(ty)
+            }
+            Expr::Unary(u) if matches!(u.op, syn::UnOp::Neg(_)) => operand(&u.expr),
+            Expr::Path(p) => {
+                let v = self.path_slot(p).and_then(|slot| self.env[slot].value)?;
+                let ValueDef::Result(i, 0) = self.f.value(v).def else {
+                    return None;
+                };
+                match &self.f.inst(i).kind {
+                    InstKind::Call { path, .. }
+                        if path.segments.last().is_some_and(|l| {
+                            ["add", "sub", "neg"].iter().any(|m| l.ident == m)
+                                && (l.arguments.is_none()
+                                    || matches!(&l.arguments,
+                                        syn::PathArguments::AngleBracketed(a) if a.args.is_empty()))
+                        }) =>
+                    {
+                        self.struct_of_call(path)
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
     }
 
     /// The user's struct that a variable `e` (or a borrow of one) is known to hold: a

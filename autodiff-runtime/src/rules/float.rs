@@ -28,9 +28,9 @@ use super::scalar::d;
     message = "this float method is called on `{Self}`, which is not a float or an array of floats",
     label = "the receiver must be `f64`, `f32` or an ndarray array of them",
     note = "if `{Self}` is a struct of yours with a method of this name (`abs`, `exp` of a complex \
-            number), call it through its type, `{Self}::abs(&z)`: on what an operator or another \
-            method returned, a float method's name is taken for the float rule, as that value \
-            may be a float"
+            number), call it through its type, `{Self}::abs(&z)`: on what a method, `*` or `/` \
+            returned, a float method's name is taken for the float rule, as that value may be a \
+            float"
 )]
 pub trait FloatRules: Sized {
     autodiff_macro::__rules!(declare FloatRules);
