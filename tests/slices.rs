@@ -225,3 +225,79 @@ fn as_slice_and_as_ref_of_a_vec() {
     assert_eq!(v, 25.0);
     assert_eq!(g, vec![10.0, 20.0]);
 }
+
+/// A range slice as the value of an `if` or `match` arm (a split chosen by a flag), beside a
+/// whole slice, passed to a helper, in a tuple, and of data in a loop: the copy the range
+/// stands for outlives the arms (each was rustc's E0515 "cannot return value referencing
+/// temporary value", E0716 or E0308 at the attribute).
+#[differentiate]
+fn cubes(v: &[f64]) -> f64 {
+    v.iter().map(|a| a * a * a).sum()
+}
+
+#[differentiate]
+fn chosen_part(x: &[f64], y: &[f64], flag: bool) -> f64 {
+    let src = if flag { &x[1..] } else { y };
+    src.iter().map(|v| v * v).sum::<f64>() + x[0] * y[0]
+}
+
+#[differentiate]
+fn chosen_case(x: &[f64], k: usize) -> f64 {
+    let part = match k {
+        0 => &x[..2],
+        1 => &x[1..3],
+        _ => &x[2..],
+    };
+    part.iter().sum::<f64>() * x[0] + cubes(if k == 0 { &x[1..] } else { &x[..1] })
+}
+
+#[differentiate]
+fn swapped_halves(x: &[f64], flip: bool) -> f64 {
+    let (a, b) = if flip {
+        (&x[2..], &x[..2])
+    } else {
+        (&x[..2], &x[2..])
+    };
+    a.iter().sum::<f64>() * b.iter().map(|v| v * v).sum::<f64>()
+}
+
+#[differentiate(wrt(w))]
+fn phases(w: f64, data: &[f64]) -> f64 {
+    let mut total = 0.0;
+    for phase in 0..2 {
+        let part = if phase == 0 { &data[..1] } else { &data[1..] };
+        total += part.iter().map(|d| w * w * d).sum::<f64>() * (phase as f64 + 1.0);
+    }
+    total
+}
+
+#[test]
+fn range_slices_as_values_of_arms() {
+    let x = [1.0, 2.0, 3.0];
+    let y = [0.5, -1.0, 4.0];
+    // flag: 2² + 3² + x₀y₀; else: Σy² + x₀y₀.
+    assert_eq!(
+        chosen_part_grad(&x, &y, true),
+        (13.5, (vec![0.5, 4.0, 6.0], vec![1.0, 0.0, 0.0]))
+    );
+    assert_eq!(
+        chosen_part_grad(&x, &y, false),
+        (17.75, (vec![0.5, 0.0, 0.0], vec![2.0, -2.0, 8.0]))
+    );
+    // k = 0: (x₀ + x₁)·x₀ + x₁³ + x₂³; k = 1: (x₁ + x₂)·x₀ + x₀³; k = 2: x₂·x₀ + x₀³.
+    assert_eq!(chosen_case_grad(&x, 0), (38.0, vec![4.0, 13.0, 27.0]));
+    assert_eq!(chosen_case_grad(&x, 1), (6.0, vec![8.0, 1.0, 1.0]));
+    assert_eq!(chosen_case_grad(&x, 2), (4.0, vec![6.0, 0.0, 1.0]));
+    let v = [1.0, 2.0, 3.0, 4.0];
+    // flip: (x₂ + x₃)(x₀² + x₁²); else: (x₀ + x₁)(x₂² + x₃²).
+    assert_eq!(
+        swapped_halves_grad(&v, true),
+        (35.0, vec![14.0, 28.0, 5.0, 5.0])
+    );
+    assert_eq!(
+        swapped_halves_grad(&v, false),
+        (75.0, vec![25.0, 25.0, 18.0, 24.0])
+    );
+    // w²·d₀ + 2·w²·(d₁ + d₂): 2w·(d₀ + 2(d₁ + d₂)).
+    assert_eq!(phases_grad(3.0, &[1.0, 2.0, 0.5]), (54.0, 36.0));
+}

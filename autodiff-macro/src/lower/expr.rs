@@ -407,6 +407,10 @@ impl Lowering {
                 );
                 None
             }
+            Expr::If(_) | Expr::Match(_) if want && subslice::owned_branches(e).is_some() => {
+                let owned = subslice::owned_branches(e)?;
+                self.expr(b, &owned, want)
+            }
             Expr::If(ei) => self.if_expr(b, ei, want),
             Expr::Match(em) => self.match_expr(b, em, want),
             Expr::ForLoop(fl) => {
