@@ -774,6 +774,58 @@ fn integer_helpers_in_differentiated_impls() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// A `#[differentiate] impl` with accessors lending a part of the value (`fn weights(&self) ->
+// &[f64]`, a row's view) beside the methods: they stay as written (they were differentiated
+// too, rustc's "mismatched types" and "lifetime may not live long enough" at the attribute).
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct Lens {
+    w: Vec<f64>,
+    m: ndarray::Array2<f64>,
+    b: f64,
+}
+
+#[differentiate]
+impl Lens {
+    fn weights(&self) -> &[f64] {
+        &self.w
+    }
+
+    fn row(&self, i: usize) -> ndarray::ArrayView1<'_, f64> {
+        self.m.row(i)
+    }
+
+    fn parts(&self, k: usize) -> (&[f64], f64) {
+        (&self.w[..k], self.b)
+    }
+
+    fn predict(&self, x: &[f64]) -> f64 {
+        let z: f64 = self.w.iter().zip(x).map(|(w, v)| w * v).sum();
+        z * self.b + self.m[[0, 1]]
+    }
+}
+
+#[test]
+fn accessors_lending_parts_in_differentiated_impls() {
+    let l = Lens {
+        w: vec![1.0, 2.0],
+        m: ndarray::array![[0.5, 1.5], [2.5, 3.5]],
+        b: 3.0,
+    };
+    let x = [0.5, -1.0];
+    let (y, (g, gx)) = l.predict_grad(&x);
+    // z = 0.5 − 2 = −1.5; y = z·b + m₀₁.
+    assert_eq!(y, -1.5 * 3.0 + 1.5);
+    assert_eq!((g.w, g.b), (vec![0.5 * 3.0, -3.0], -1.5));
+    assert_eq!(g.m, ndarray::array![[0.0, 1.0], [0.0, 0.0]]);
+    assert_eq!(gx, vec![3.0, 6.0]);
+    assert_eq!(l.weights(), &[1.0, 2.0]);
+    assert_eq!(l.row(1).to_vec(), vec![2.5, 3.5]);
+    assert_eq!(l.parts(1), (&[1.0][..], 3.0));
+}
+
+// ---------------------------------------------------------------------------------------------
 // A local copy of a `Copy` struct parameter by assignment (`let mut b = b0;`, `let mut b =
 // *b0;`), then its methods in a loop: rejected as a `Vec`'s mutation ("`b.step(..)` may change
 // `b`"), where `b0.clone()` was followed.

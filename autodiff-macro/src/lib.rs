@@ -568,6 +568,11 @@ fn expand_impl(attr: TokenStream2, mut imp: syn::ItemImpl) -> TokenStream2 {
             {
                 continue;
             }
+            // An accessor lending a part of the value (`fn weights(&self) -> &[f64]`, a row's
+            // view) has no gradient type either: it stays as written too.
+            None if matches!(&m.sig.output, syn::ReturnType::Type(_, t) if types::borrows(t)) => {
+                continue;
+            }
             // A constructor without parameters (`fn identity() -> Self`) has nothing to
             // differentiate: its result is a constant where it is called.
             None if m.sig.inputs.is_empty() => continue,

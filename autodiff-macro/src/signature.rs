@@ -137,7 +137,7 @@ impl Signature {
                 }
             }
         }
-        let ret: syn::Type = match &s.output {
+        let mut ret: syn::Type = match &s.output {
             syn::ReturnType::Type(_, t) => (**t).clone(),
             syn::ReturnType::Default => {
                 errors.push(syn::Error::new(
@@ -302,6 +302,21 @@ impl Signature {
                  (`let i: usize = h(x);`, an index), or return the value as a float (`n as \
                  f64`)",
             ));
+        } else if types::borrows(&ret) {
+            errors.push(syn::Error::new_spanned(
+                &ret,
+                "a differentiated function cannot return a reference or a view (it has no \
+                 gradient type, and the generated functions could not lend it); return an \
+                 owned copy (`x[a..b].to_vec()`, `self.w.clone()`, `self.w.row(i).to_owned()`), \
+                 which is followed, or read the elements where they are needed (`&x[a..b]`, \
+                 `&model.w`); in a `#[differentiate]` impl block, a method returning a \
+                 reference that is not marked `#[differentiate]` itself stays as written",
+            ));
+            // The placeholders return the owned value instead, which has no lifetime to name:
+            // a caller differentiating through the function then sees no second error.
+            if let Some(t) = types::owned_result(&ret, &opts.krate()) {
+                ret = t;
+            }
         } else if types::holds_mixed_tuple(&ret) {
             errors.push(syn::Error::new_spanned(
                 &ret,

@@ -274,6 +274,36 @@ pub fn holds_mixed_tuple(ty: &Type) -> bool {
     }
 }
 
+/// A type that borrows (a reference, an ndarray view, a type with a lifetime argument), or a
+/// tuple holding one: `&[f64]`, `&'a Layer`, `ArrayView1<'_, f64>`, `(&[f64], f64)`. As a
+/// result it has no gradient type a pullback could take, and the generated items, which make
+/// the result from values of their own, could not return it.
+pub fn borrows(ty: &Type) -> bool {
+    match ty {
+        Type::Reference(_) => true,
+        Type::Paren(p) => borrows(&p.elem),
+        Type::Group(g) => borrows(&g.elem),
+        Type::Tuple(t) => t.elems.iter().any(borrows),
+        Type::Path(p) => {
+            let Some(last) = p.path.segments.last() else {
+                return false;
+            };
+            if last.ident.to_string().starts_with("ArrayView") {
+                return true;
+            }
+            match &last.arguments {
+                syn::PathArguments::AngleBracketed(a) => a.args.iter().any(|g| match g {
+                    syn::GenericArgument::Lifetime(_) => true,
+                    syn::GenericArgument::Type(t) => borrows(t),
+                    _ => false,
+                }),
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
+
 /// `f32`, `f64`, a type parameter standing for a float, and references, slices, arrays and
 /// `Vec`s of them.
 pub fn is_float_type(ty: &Type) -> bool {
@@ -312,6 +342,25 @@ pub fn owned(ty: &Type, krate: &proc_macro2::TokenStream) -> proc_macro2::TokenS
             None => quote!(#t),
         },
     }
+}
+
+/// The owned type of a result that borrows (`&[f64]` → `Vec<f64>`, `ArrayView1<'_, f64>` →
+/// `Array1<f64>`, element by element in a tuple), if it has one that borrows nothing.
+pub fn owned_result(ty: &Type, krate: &proc_macro2::TokenStream) -> Option<Type> {
+    let t: Type = match ty {
+        Type::Tuple(t) => {
+            let elems = t
+                .elems
+                .iter()
+                .map(|e| owned_result(e, krate))
+                .collect::<Option<Vec<_>>>()?;
+            syn::parse_quote!((#(#elems,)*))
+        }
+        Type::Paren(p) => return owned_result(&p.elem, krate),
+        Type::Group(g) => return owned_result(&g.elem, krate),
+        t => syn::parse2(owned(t, krate)).ok()?,
+    };
+    (!borrows(&t)).then_some(t)
 }
 
 /// ndarray's view type `name` (`ArrayView1`, `ArrayView`, `ArrayViewD`, `ArrayViewMut2`): the
