@@ -2389,6 +2389,13 @@ impl Lowering {
                 // ndarray's `mapv_inplace` is `mapv` assigned back, which is followed.
                 let instead = if name == "mapv_inplace" {
                     format!("assign the mapped copy, `{place} = {place}.mapv(|v| ..);`")
+                } else if name.starts_with("select_nth_unstable") {
+                    // A median or a quantile: the sort is followed, its order going back
+                    // to the elements' adjoints.
+                    format!(
+                        "sort it, `{place}.sort_by(|a, b| a.partial_cmp(b).unwrap());` (followed), \
+                         and read the element at the position, `{place}[k]`"
+                    )
                 } else {
                     format!(
                         "write an index loop (`for i in 0..{place}.len() {{ {place}[i] = .. }}`)"
