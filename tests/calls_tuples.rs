@@ -781,3 +781,187 @@ fn integer_results_of_plain_helpers() {
     let (_, dv) = partial_sum_jvp(&xs, 2.0, &vec![1.0, 0.0, 0.0], 1.0);
     assert_eq!(dv, 2.0 + 1.0);
 }
+
+// The integers of a plain helper reached through a tuple it returns (a pattern, or `.0` of the
+// call) or the `Option` it returns, each name used as an index: the call is data as above. Every form asked for the helper's
+// derivative (rustc's "cannot find function `bracket_vjp`" in the generated code), and
+// `if let Some(i)` of the helper was an error that said to return a float.
+
+/// The ends of the cell `t` falls in.
+fn bracket(xs: &[f64], t: f64) -> (usize, usize) {
+    let i = locate(xs, t);
+    (i, i + 1)
+}
+
+/// The cell `t` falls in, if any.
+fn find_cell(xs: &[f64], t: f64) -> Option<usize> {
+    xs.windows(2).position(|w| w[0] <= t && t < w[1])
+}
+
+/// The position of the smallest element and that element.
+fn argmin(xs: &[f64]) -> (usize, f64) {
+    let mut best = (0, xs[0]);
+    for (i, &x) in xs.iter().enumerate() {
+        if x < best.1 {
+            best = (i, x);
+        }
+    }
+    best
+}
+
+#[differentiate(wrt(ys, t))]
+fn interp_bracket(xs: &[f64], ys: &[f64], t: f64) -> f64 {
+    let (lo, hi) = bracket(xs, t);
+    let s = (t - xs[lo]) / (xs[hi] - xs[lo]);
+    ys[lo] + (ys[hi] - ys[lo]) * s
+}
+
+#[differentiate(wrt(ys, t))]
+fn interp_unwrap_or(xs: &[f64], ys: &[f64], t: f64) -> f64 {
+    let i = find_cell(xs, t).unwrap_or(xs.len() - 2);
+    let s = (t - xs[i]) / (xs[i + 1] - xs[i]);
+    ys[i] + (ys[i + 1] - ys[i]) * s
+}
+
+#[differentiate(wrt(ys, t))]
+fn interp_declared_unwrap(xs: &[f64], ys: &[f64], t: f64) -> f64 {
+    let i: usize = find_cell(xs, t).expect("t inside the knots");
+    let s = (t - xs[i]) / (xs[i + 1] - xs[i]);
+    ys[i] + (ys[i + 1] - ys[i]) * s
+}
+
+#[differentiate(wrt(ys, t))]
+fn interp_if_let(xs: &[f64], ys: &[f64], t: f64) -> f64 {
+    if let Some(i) = find_cell(xs, t) {
+        let s = (t - xs[i]) / (xs[i + 1] - xs[i]);
+        ys[i] + (ys[i + 1] - ys[i]) * s
+    } else {
+        ys[ys.len() - 1]
+    }
+}
+
+#[differentiate(wrt(ys, t))]
+fn interp_match(xs: &[f64], ys: &[f64], t: f64) -> f64 {
+    match find_cell(xs, t) {
+        Some(i) => {
+            let s = (t - xs[i]) / (xs[i + 1] - xs[i]);
+            ys[i] + (ys[i + 1] - ys[i]) * s
+        }
+        None => ys[0] * t,
+    }
+}
+
+/// The smallest x times `s`, plus the x after it (cyclically).
+#[differentiate]
+fn after_min(xs: &[f64], s: f64) -> f64 {
+    let (i, _) = argmin(xs);
+    xs[i] * s + xs[(i + 1) % xs.len()]
+}
+
+#[differentiate]
+fn after_min_declared(xs: &[f64], s: f64) -> f64 {
+    let (i, _): (usize, f64) = argmin(xs);
+    xs[i] * s + xs[(i + 1) % xs.len()]
+}
+
+#[differentiate]
+fn after_min_field(xs: &[f64], s: f64) -> f64 {
+    let i = argmin(xs).0;
+    xs[i] * s + xs[(i + 1) % xs.len()]
+}
+
+#[differentiate]
+fn after_min_field_declared(xs: &[f64], s: f64) -> f64 {
+    let i: usize = argmin(xs).0;
+    xs[i] * s + xs[(i + 1) % xs.len()]
+}
+
+#[test]
+fn integers_of_plain_helpers_in_tuples_and_options() {
+    let xs = [0.0, 1.0, 3.0];
+    let ys = [0.0, 2.0, 3.0];
+    // t = 2 in the second cell: value 2 + 1·(1/2), slope (3 − 2)/2, weights 1/2 and 1/2.
+    let expect = (2.5, (vec![0.0, 0.5, 0.5], 0.5));
+    assert_eq!(interp_bracket_grad(&xs, &ys, 2.0), expect);
+    assert_eq!(interp_unwrap_or_grad(&xs, &ys, 2.0), expect);
+    assert_eq!(interp_declared_unwrap_grad(&xs, &ys, 2.0), expect);
+    assert_eq!(interp_if_let_grad(&xs, &ys, 2.0), expect);
+    assert_eq!(interp_match_grad(&xs, &ys, 2.0), expect);
+    // Outside the knots: `if let` takes the last y (slope 0), the `match` y_0·t.
+    assert_eq!(
+        interp_if_let_grad(&xs, &ys, 4.0),
+        (3.0, (vec![0.0, 0.0, 1.0], 0.0))
+    );
+    assert_eq!(
+        interp_match_grad(&xs, &ys, 4.0),
+        (0.0, (vec![4.0, 0.0, 0.0], 0.0))
+    );
+    let (_, dv) = interp_match_jvp(&xs, &ys, 2.0, &vec![1.0, 1.0, 1.0], 2.0);
+    assert_eq!(dv, 0.5 + 0.5 + 2.0 * 0.5);
+    // At several points, against central differences, with a pullback seeded by 3.
+    macro_rules! against_differences {
+        ($name:literal, $f:ident, $grad:ident, $vjp:ident) => {
+            for &(t, y1) in &[(0.37, 1.3), (1.71, -0.4), (2.93, 0.8)] {
+                let ys = [0.2, y1, -0.7];
+                let (v, (gy, gt)) = $grad(&xs, &ys, t);
+                assert!((v - $f(&xs, &ys, t)).abs() < 1e-12, "{}: value {v}", $name);
+                let h = 1e-6;
+                let fd_t = ($f(&xs, &ys, t + h) - $f(&xs, &ys, t - h)) / (2.0 * h);
+                assert!((gt - fd_t).abs() < 1e-6, "{}: ∂t {gt} vs {fd_t}", $name);
+                for k in 0..3 {
+                    let (mut p, mut m) = (ys, ys);
+                    p[k] += h;
+                    m[k] -= h;
+                    let fd = ($f(&xs, &p, t) - $f(&xs, &m, t)) / (2.0 * h);
+                    assert!(
+                        (gy[k] - fd).abs() < 1e-6,
+                        "{}: ∂y{k} {} vs {fd}",
+                        $name,
+                        gy[k]
+                    );
+                }
+                let (_, pullback) = $vjp(&xs, &ys, t);
+                let (gy3, gt3) = pullback(3.0);
+                assert!((gt3 - 3.0 * gt).abs() < 1e-12, "{}: ∂t seeded by 3", $name);
+                for k in 0..3 {
+                    assert!(
+                        (gy3[k] - 3.0 * gy[k]).abs() < 1e-12,
+                        "{}: ∂y{k} seeded",
+                        $name
+                    );
+                }
+            }
+        };
+    }
+    against_differences!(
+        "bracket",
+        interp_bracket,
+        interp_bracket_grad,
+        interp_bracket_vjp
+    );
+    against_differences!(
+        "unwrap_or",
+        interp_unwrap_or,
+        interp_unwrap_or_grad,
+        interp_unwrap_or_vjp
+    );
+    against_differences!(
+        "if let",
+        interp_if_let,
+        interp_if_let_grad,
+        interp_if_let_vjp
+    );
+    against_differences!("match", interp_match, interp_match_grad, interp_match_vjp);
+    // min at x_1 = −1: value −1·s + x_2, ∂s = −1, ∂x = (0, s, 1).
+    let zs = [0.5, -1.0, 2.0];
+    let expect = (-1.5 + 2.0, (vec![0.0, 1.5, 1.0], -1.0));
+    assert_eq!(after_min_grad(&zs, 1.5), expect);
+    assert_eq!(after_min_declared_grad(&zs, 1.5), expect);
+    assert_eq!(after_min_field_grad(&zs, 1.5), expect);
+    assert_eq!(after_min_field_declared_grad(&zs, 1.5), expect);
+    // min last: wraps around to x_0.
+    assert_eq!(
+        after_min_grad(&[0.5, 2.0, -1.0], 2.0),
+        (-2.0 + 0.5, (vec![1.0, 0.0, 2.0], -1.0))
+    );
+}

@@ -204,6 +204,9 @@ impl Lowering {
                 let Some(scrutinee) = self.expr(b, &em.expr, true) else {
                     return;
                 };
+                if self.binds_only_index_names(em.arms.iter().map(|a| &a.pat)) {
+                    self.declare_discrete_result(scrutinee);
+                }
                 let saved = self.env.clone();
                 let mut arms = Vec::new();
                 for arm in &em.arms {
@@ -444,6 +447,11 @@ impl Lowering {
         want: bool,
     ) -> Option<Value> {
         let scrutinee = self.expr(b, &em.expr, true)?;
+        // `if let Some(i) = find(xs, t)` (or a `match`) of a plain helper, every name the arms
+        // bind an index: the call is data, as `let i = locate(xs, t);` is.
+        if self.binds_only_index_names(em.arms.iter().map(|a| &a.pat)) {
+            self.declare_discrete_result(scrutinee);
+        }
         let slots = self.assigned_slots(|v| {
             for arm in &em.arms {
                 v.visit_expr(&arm.body);

@@ -253,6 +253,9 @@ impl Lowering {
     /// `let pat = init;` with `v` the value of `init`. A name bound to an element read through a
     /// reference (`let l = v.last().unwrap();`) is a reference in Rust: `*l` is its value.
     pub(super) fn bind_let(&mut self, b: Block, pat: &Pat, init: &Expr, v: Option<Value>) {
+        if let Some(v) = v {
+            self.discrete_field_of_call(pat, init, v);
+        }
         let cell = self.cell_named(init);
         self.bind_pat(b, pat, v, init.span());
         // `let q = p;` of a cell `p` (`for p in v.iter_mut()`): `q` is the same `&mut`, and
@@ -320,6 +323,11 @@ impl Lowering {
                     self.err(span, "this expression has no value to destructure");
                     return;
                 };
+                // `let (lo, hi) = bracket(xs, t);` of a plain helper, every name an index: the
+                // call is data, as `let i = locate(xs, t);` is.
+                if self.binds_only_index_names([pat]) {
+                    self.declare_discrete_result(v);
+                }
                 for (n, p) in pt.elems.iter().enumerate() {
                     let field = self.field(b, v, n as u32, p.span());
                     self.bind_pat(b, p, Some(field), span);
@@ -354,17 +362,82 @@ impl Lowering {
     /// A call's result that the source declares (`let i: usize = locate(xs, t);`) or uses (an
     /// index, `ys[i]`) as an integer: the call is data, run as written, even where a
     /// differentiated value is among its arguments. The macro cannot see a plain helper's
-    /// signature, and would otherwise ask for its derivative.
+    /// signature, and would otherwise ask for its derivative. An integer taken out of the
+    /// `Option` a helper returns (`find(xs, t).unwrap_or(n)`, `.unwrap()`, `.expect(..)`) makes
+    /// that `Option` data too, and so does the type written on a pattern that takes a tuple
+    /// apart (`let (i, _): (usize, f64) = argmin(xs);`) for the value it ascribes.
     pub(super) fn declare_discrete_result(&mut self, v: Value) {
-        if let ValueDef::Result(i, 0) = self.f.value(v).def {
-            let opaque_call = matches!(
-                self.f.inst(i).kind,
-                InstKind::Call { .. } | InstKind::Method { .. }
-            );
-            if opaque_call && self.f.inst(i).results.len() == 1 && self.kind(v) == Kind::Unknown {
+        let ValueDef::Result(i, 0) = self.f.value(v).def else {
+            return;
+        };
+        if self.f.inst(i).results.len() != 1 || self.kind(v) != Kind::Unknown {
+            return;
+        }
+        let source = match &self.f.inst(i).kind {
+            InstKind::Call { .. } => None,
+            InstKind::Method { name, recv, .. } => matches!(
+                name.to_string().as_str(),
+                "unwrap" | "expect" | "unwrap_or" | "unwrap_or_default" | "unwrap_or_else"
+            )
+            .then_some(*recv),
+            InstKind::Ascribe { value, .. } => Some(*value),
+            _ => return,
+        };
+        self.f.values[v.index()].kind = Kind::Discrete;
+        if let Some(source) = source {
+            self.declare_discrete_result(source);
+        }
+    }
+
+    /// `let i = argmin(xs).0;` (or `let i: usize = ..`) with `i` an integer (see
+    /// [`Self::declare_discrete_result`]): a field of a call's tuple that nothing else reads
+    /// (the call is written here, not bound to a name), so the call is data.
+    fn discrete_field_of_call(&mut self, pat: &Pat, init: &Expr, v: Value) {
+        let Expr::Field(fe) = chain::strip(init) else {
+            return;
+        };
+        if !matches!(fe.member, syn::Member::Unnamed(_))
+            || !matches!(chain::strip(&fe.base), Expr::Call(_) | Expr::MethodCall(_))
+        {
+            return;
+        }
+        let integer = match pat {
+            Pat::Ident(pi) => self.index_names.contains(&pi.ident.to_string()),
+            Pat::Type(pt) => crate::types::is_inactive_type(&pt.ty),
+            _ => false,
+        };
+        let ValueDef::Result(i, 0) = self.f.value(v).def else {
+            return;
+        };
+        let InstKind::Field(call, _) = self.f.inst(i).kind else {
+            return;
+        };
+        if integer && self.kind(v) == Kind::Unknown {
+            self.declare_discrete_result(call);
+            if self.kind(call) == Kind::Discrete {
                 self.f.values[v.index()].kind = Kind::Discrete;
             }
         }
+    }
+
+    /// Whether the patterns bind at least one name and every name they bind is one the body
+    /// uses as an integer (see `syntax::index_names`): `let (lo, hi) = bracket(xs, t);` or
+    /// `if let Some(i) = find(xs, t)` with `ys[lo]`, `ys[i + 1]`. What such a pattern takes
+    /// apart is integers (and parts left out with `_`), so it holds no derivative.
+    pub(super) fn binds_only_index_names<'p>(
+        &self,
+        pats: impl IntoIterator<Item = &'p Pat>,
+    ) -> bool {
+        use syn::visit::Visit;
+        let mut bound = super::syntax::BoundNames::default();
+        for p in pats {
+            bound.visit_pat(p);
+        }
+        // A capitalised name is a unit variant or a constant (`None`), not a binding.
+        bound
+            .0
+            .retain(|n| !n.starts_with(|c: char| c.is_uppercase()));
+        !bound.0.is_empty() && bound.0.iter().all(|n| self.index_names.contains(n))
     }
 
     /// `v[n]` for a constant `n`: an element an array pattern binds (`let [a, b] = arr;`,
