@@ -452,6 +452,83 @@ fn elements_written_through_mut_references() {
     fd_vec("mut references", element_references, &x, &g);
 }
 
+/// Elements and rows written through `let e = &mut v[i];`, the reference taken by indexing, as
+/// `get_mut(i).unwrap()` is: in a loop, at a computed index, taken again under the same name,
+/// and a row of a grid. This was an error ("`&mut` is not supported").
+#[differentiate]
+fn indexed_references(x: &[f64], s: f64) -> f64 {
+    let mut w = x.to_vec();
+    for i in 0..w.len() {
+        let e = &mut w[i];
+        *e = *e * s + i as f64;
+    }
+    let j = 1;
+    let e = &mut w[j + 1];
+    *e *= *e;
+    let e = &mut w[0];
+    *e -= s;
+    let mut m = [[1.0; 2]; 2];
+    for i in 0..2 {
+        let row = &mut m[i];
+        row[0] *= x[i];
+        row[1] += s * x[i + 1];
+    }
+    w.iter().sum::<f64>() + m[0][0] * m[1][1] + m[1][0] * m[0][1]
+}
+
+#[test]
+fn elements_written_through_indexed_references() {
+    let (x, s) = ([0.7f64, -1.3, 2.1], 1.6);
+    // w = (x₀s − s, x₁s + 1, (x₂s + 2)²); m = [[x₀, 1 + s·x₁], [x₁, 1 + s·x₂]]:
+    // f = x₀s − s + x₁s + 1 + (x₂s + 2)² + x₀(1 + s·x₂) + x₁(1 + s·x₁).
+    let w2 = x[2] * s + 2.0;
+    let expected_x = [
+        s + 1.0 + s * x[2],
+        s + 1.0 + 2.0 * s * x[1],
+        2.0 * w2 * s + x[0] * s,
+    ];
+    let expected_s = x[0] - 1.0 + x[1] + 2.0 * w2 * x[2] + x[0] * x[2] + x[1] * x[1];
+    let (v, (gx, gs)) = indexed_references_grad(&x, s);
+    assert_eq!(v, indexed_references(&x, s));
+    close("indexed references: x", &gx, &expected_x);
+    close("indexed references: s", &[gs], &[expected_s]);
+    let mut all = x.to_vec();
+    all.push(s);
+    let mut g = gx.clone();
+    g.push(gs);
+    fd_vec(
+        "indexed references",
+        |p| indexed_references(&p[..3], p[3]),
+        &all,
+        &g,
+    );
+    let (_, pullback) = indexed_references_vjp(&x, s);
+    let (gx3, gs3) = pullback(3.0);
+    close(
+        "indexed references seeded",
+        &gx3,
+        &gx.iter().map(|d| 3.0 * d).collect::<Vec<_>>(),
+    );
+    close("indexed references seeded", &[gs3], &[3.0 * gs]);
+}
+
+/// `&mut v[i]` out of bounds panics, as the reference does.
+#[differentiate]
+fn indexed_reference_at(x: &[f64], k: usize) -> f64 {
+    let mut w = x.to_vec();
+    let e = &mut w[k];
+    *e *= 2.0;
+    w.iter().sum()
+}
+
+#[test]
+#[should_panic(expected = "index out of bounds")]
+fn an_indexed_reference_out_of_bounds_panics() {
+    let x = [1.0, 2.0];
+    assert_eq!(indexed_reference_at_grad(&x, 1), (5.0, vec![1.0, 2.0]));
+    let _ = indexed_reference_at_grad(&x, 2);
+}
+
 #[derive(Clone, autodiff::Differentiable)]
 struct Particle {
     x: f64,

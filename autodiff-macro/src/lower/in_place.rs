@@ -436,6 +436,22 @@ fn element_ref(e: &Expr) -> Option<ElementRef<'_>> {
     })
 }
 
+/// `&mut v[i]` of a variable (or a field of one) and an index that is not a range (a part of
+/// it) nor an array or tuple (an ndarray position): the container and the index.
+fn indexed_ref(e: &Expr) -> Option<(&Expr, &Expr)> {
+    let Expr::Reference(r) = e else {
+        return None;
+    };
+    r.mutability?;
+    let Expr::Index(ix) = &*r.expr else {
+        return None;
+    };
+    if !place(&ix.expr) || matches!(&*ix.index, Expr::Range(_) | Expr::Array(_) | Expr::Tuple(_)) {
+        return None;
+    }
+    Some((&ix.expr, &ix.index))
+}
+
 /// The element an `&mut` reference names, `v[at]`, for the reference's name in `stmts`: `*r`
 /// and `r` alike, up to a `let` that binds the name again, and not inside closures or `for`
 /// loops that bind it. `false` (nothing changed) where another pattern in them (a `match` arm,
@@ -569,10 +585,11 @@ pub(super) fn element_ref_if(e: &mut Expr, made: &mut usize) {
         .collect();
 }
 
-/// `let r = v.last_mut().unwrap();` (`first_mut`, `get_mut(i)`, `.expect(..)`) followed by
-/// statements that use `r`: the position is bound (`let at = v.len() - 1;`), and `*r`, `r` in
-/// the statements after it are `v[at]` (the borrow keeps `v` from changing while `r` is used,
-/// so the element is the same). A missing element panics as `unwrap` does.
+/// `let r = v.last_mut().unwrap();` (`first_mut`, `get_mut(i)`, `.expect(..)`) or `let r = &mut
+/// v[i];` followed by statements that use `r`: the position is bound (`let at = v.len() - 1;`),
+/// and `*r`, `r` in the statements after it are `v[at]` (the borrow keeps `v` from changing
+/// while `r` is used, so the element is the same). A missing element panics as `unwrap` (or
+/// the index) does.
 pub(super) fn element_ref_lets(stmts: &mut [Stmt], made: &mut usize) {
     for k in 0..stmts.len() {
         let Stmt::Local(local) = &stmts[k] else {
@@ -584,22 +601,38 @@ pub(super) fn element_ref_lets(stmts: &mut [Stmt], made: &mut usize) {
         if init.diverge.is_some() || pi.subpat.is_some() {
             continue;
         }
-        let Some(ElementRef {
+        let pos = quote::format_ident!("__ad_element_at_{}", *made);
+        let (v, bound): (&Expr, Stmt) = if let Some(ElementRef {
             v,
             test,
             at,
             unwrapped: Some(method),
         }) = element_ref(&init.expr)
-        else {
+        {
+            let msg = format!("called `Option::{method}()` on a `None` value");
+            (
+                v,
+                syn::parse_quote! {
+                    let #pos: usize = { assert!(#test, #msg); #at };
+                },
+            )
+        } else if let Some((v, i)) = indexed_ref(&init.expr) {
+            // `let e = &mut v[i];`: the position as written, checked where the reference was.
+            (
+                v,
+                syn::parse_quote! {
+                    let #pos: usize = {
+                        let #pos: usize = #i;
+                        assert!(#pos < #v.len(), "index out of bounds");
+                        #pos
+                    };
+                },
+            )
+        } else {
             continue;
         };
         let name = pi.ident.clone();
-        let pos = quote::format_ident!("__ad_element_at_{}", *made);
         let element: Expr = syn::parse_quote!(#v[#pos]);
-        let msg = format!("called `Option::{method}()` on a `None` value");
-        let bound: Stmt = syn::parse_quote! {
-            let #pos: usize = { assert!(#test, #msg); #at };
-        };
         if name_element(&mut stmts[k + 1..], &name, &element) {
             *made += 1;
             stmts[k] = bound;
