@@ -1068,3 +1068,87 @@ fn log_barrier_hessian() {
         close("H·v", hv[i], eh[i], 1e-12);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Adaptive Simpson quadrature with an explicit stack of intervals, each popped and taken apart
+// in the `while let` (`Some((lo, hi, tol))`, `Some([lo, hi])`): the pattern was an error (a
+// part of a differentiated value bound by a pattern) that said to write `.pop().unwrap()`.
+// ---------------------------------------------------------------------------------------------
+
+/// ∫₀ᵇ t·sin(kt) dt by adaptive Simpson: sin(kb)/k² − b·cos(kb)/k, to the tolerance.
+#[differentiate]
+fn adaptive_simpson(k: f64, b: f64) -> f64 {
+    let f = |t: f64| (k * t).sin() * t;
+    let simpson = |lo: f64, hi: f64| (hi - lo) / 6.0 * (f(lo) + 4.0 * f(0.5 * (lo + hi)) + f(hi));
+    let mut stack: Vec<(f64, f64, f64)> = vec![(0.0, b, 1e-9)];
+    let mut total = 0.0;
+    while let Some((lo, hi, tol)) = stack.pop() {
+        let mid = 0.5 * (lo + hi);
+        let whole = simpson(lo, hi);
+        let parts = simpson(lo, mid) + simpson(mid, hi);
+        if (whole - parts).abs() < 15.0 * tol {
+            total += parts + (parts - whole) / 15.0;
+        } else {
+            stack.push((lo, mid, tol / 2.0));
+            stack.push((mid, hi, tol / 2.0));
+        }
+    }
+    total
+}
+
+/// The same bisection on a stack of `[lo, hi]` arrays, with a fixed depth kept beside:
+/// the trapezoid rule on 8 equal pieces of [0, b] for ∫ e^{kt} dt.
+#[differentiate]
+fn bisected_trapezoid(k: f64, b: f64) -> f64 {
+    let mut stack = vec![[0.0, b]];
+    let mut depth = vec![0];
+    let mut total = 0.0;
+    while let Some([lo, hi]) = stack.pop() {
+        let d = depth.pop().unwrap();
+        if d < 3 {
+            let mid = 0.5 * (lo + hi);
+            stack.push([lo, mid]);
+            stack.push([mid, hi]);
+            depth.push(d + 1);
+            depth.push(d + 1);
+        } else {
+            total += 0.5 * (hi - lo) * ((k * lo).exp() + (k * hi).exp());
+        }
+    }
+    total
+}
+
+#[test]
+fn quadrature_on_a_stack_of_intervals() {
+    for (k, b) in [(1.3, 2.1), (0.7, 1.4), (2.2, 0.9)] {
+        let (v, (gk, gb)) = adaptive_simpson_grad(k, b);
+        close("value", v, adaptive_simpson(k, b), TOL);
+        let exact = (k * b).sin() / (k * k) - b * (k * b).cos() / k;
+        close("∫ t sin kt", v, exact, 1e-8);
+        // ∂b = b·sin(kb); ∂k = b·cos(kb)/k² − 2 sin(kb)/k³ + b·cos(kb)/k² + b² sin(kb)/k.
+        let (s, c) = (k * b).sin_cos();
+        close("∂b", gb, b * s, 1e-6);
+        let ek = 2.0 * b * c / (k * k) - 2.0 * s / (k * k * k) + b * b * s / k;
+        close("∂k", gk, ek, 1e-6);
+        fd2("adaptive", adaptive_simpson, (k, b), (gk, gb));
+        let (_, pullback) = adaptive_simpson_vjp(k, b);
+        let (gk3, gb3) = pullback(3.0);
+        close("∂k seeded", gk3, 3.0 * gk, TOL);
+        close("∂b seeded", gb3, 3.0 * gb, TOL);
+
+        let (v, (gk, gb)) = bisected_trapezoid_grad(k, b);
+        close("value", v, bisected_trapezoid(k, b), TOL);
+        // Σ over the 8 pieces of h/2·(e^{k·t_i} + e^{k·t_{i+1}}), h = b/8, t_i = i·h.
+        let h = b / 8.0;
+        let (mut ek, mut eb) = (0.0, 0.0);
+        for i in 0..8 {
+            let (t0, t1) = (i as f64 * h, (i + 1) as f64 * h);
+            let (e0, e1) = ((k * t0).exp(), (k * t1).exp());
+            ek += 0.5 * h * (t0 * e0 + t1 * e1);
+            eb += (e0 + e1) / 16.0 + 0.5 * h * (k * e0 * t0 / b + k * e1 * t1 / b);
+        }
+        close("trapezoid ∂k", gk, ek, 1e-10);
+        close("trapezoid ∂b", gb, eb, 1e-10);
+        fd2("bisected", bisected_trapezoid, (k, b), (gk, gb));
+    }
+}

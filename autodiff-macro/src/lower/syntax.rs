@@ -834,11 +834,16 @@ pub(super) fn desugar_forms(
         }
         // `Some((first, rest)) = x.split_first()` (`split_last`, `Some((last, init))`): the two
         // parts, `(&x[0], &x[1..])`, where `x` is not empty.
-        if let (Pat::Tuple(t), false, true) = (&ts.elems[0], copied, mc.args.is_empty()) {
-            let value: Expr = match mc.method.to_string().as_str() {
-                "split_first" => syn::parse_quote!((&#x[0], &#x[1..])),
-                "split_last" => syn::parse_quote!((&#x[#x.len() - 1], &#x[..#x.len() - 1])),
-                _ => return None,
+        if let (Pat::Tuple(t), false, true, "split_first" | "split_last") = (
+            &ts.elems[0],
+            copied,
+            mc.args.is_empty(),
+            mc.method.to_string().as_str(),
+        ) {
+            let value: Expr = if mc.method == "split_first" {
+                syn::parse_quote!((&#x[0], &#x[1..]))
+            } else {
+                syn::parse_quote!((&#x[#x.len() - 1], &#x[..#x.len() - 1]))
             };
             if t.elems.len() != 2 {
                 return None;
@@ -858,6 +863,13 @@ pub(super) fn desugar_forms(
                 _ => false,
             }))
         };
+        let tuple_of_names = |p: &Pat| {
+            matches!(p, Pat::Tuple(t) if t.elems.iter().all(|e| match e {
+                Pat::Ident(pi) => pi.by_ref.is_none() && pi.subpat.is_none(),
+                Pat::Wild(_) => true,
+                _ => false,
+            }))
+        };
         let (deref, name) = match &ts.elems[0] {
             p @ Pat::Ident(pi) if copied && pi.by_ref.is_none() && pi.subpat.is_none() => {
                 (true, p.clone())
@@ -868,6 +880,11 @@ pub(super) fn desugar_forms(
                 (true, (*r.pat).clone())
             }
             p @ Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => (false, p.clone()),
+            // A popped element taken apart (`Some((lo, hi)) = stack.pop()` of a `Vec` of
+            // tuples, `Some([lo, hi])` of arrays): a `let (lo, hi) = ..` of the element.
+            p if mc.method == "pop" && (array_of_names(p) || tuple_of_names(p)) => {
+                (false, p.clone())
+            }
             _ => return None,
         };
         let method = &mc.method;
