@@ -544,6 +544,51 @@ fn expand_impl(attr: TokenStream2, mut imp: syn::ItemImpl) -> TokenStream2 {
             .last()
             .is_some_and(|s| s.ident == "differentiate")
     }
+    // `impl Mul<V2> for f64` (a scalar on the left of a struct): the generated items go into an
+    // inherent `impl f64`, which a primitive type cannot have (rustc's E0390), and `self *
+    // v.x` inside read as the method calling itself. The block stays as written.
+    if let syn::Type::Path(tp) = &*imp.self_ty
+        && tp.qself.is_none()
+        && let Some(prim) = tp.path.get_ident().filter(|id| {
+            matches!(
+                id.to_string().as_str(),
+                "f32"
+                    | "f64"
+                    | "i8"
+                    | "i16"
+                    | "i32"
+                    | "i64"
+                    | "i128"
+                    | "isize"
+                    | "u8"
+                    | "u16"
+                    | "u32"
+                    | "u64"
+                    | "u128"
+                    | "usize"
+                    | "bool"
+                    | "char"
+            )
+        })
+    {
+        let err = syn::Error::new_spanned(
+            &imp.self_ty,
+            format!(
+                "`#[differentiate]` on an `impl` for `{prim}`: the derivatives it generates go \
+                 into an `impl {prim}` block, which a primitive type cannot have; an operator \
+                 of your struct is followed where the struct is its left operand (`v * 2.0` \
+                 through `#[differentiate] impl Mul<{prim}> for V2`): write it that way round, \
+                 or write a `#[differentiate]` function (`fn scaled(s: {prim}, v: V2) -> V2`)"
+            ),
+        )
+        .to_compile_error();
+        for item in &mut imp.items {
+            if let syn::ImplItem::Fn(m) = item {
+                m.attrs.retain(|a| !is_ours(a));
+            }
+        }
+        return quote! { #err #imp };
+    }
     let marked =
         |i: &syn::ImplItem| matches!(i, syn::ImplItem::Fn(m) if m.attrs.iter().any(is_ours));
     let any_marked = imp.items.iter().any(marked);
