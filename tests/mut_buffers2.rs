@@ -675,3 +675,33 @@ fn records_in_loops_branches_and_early_returns() {
     assert_eq!(square_or_zero_counted_grad(3.0, &mut n), (9.0, 6.0));
     assert_eq!(n, 3);
 }
+
+/// Records that read themselves in the statement that writes them: `stats.calls =
+/// stats.calls + 1`, `*n = *n + 1`, an index computed from the record, a method given the
+/// log's own length.
+#[differentiate(wrt(x))]
+fn cube_self_counted(x: f64, stats: &mut FitStats, n: &mut usize, log: &mut ResidualLog) -> f64 {
+    stats.calls = stats.calls + 1;
+    *n = *n + 1;
+    stats.hist[stats.calls % 3] += 1;
+    let y = x * x * x;
+    log.record(log.seen.len() as f64 + y);
+    y
+}
+
+#[test]
+fn records_read_in_the_statements_that_write_them() {
+    let (mut stats, mut n, mut log) = (FitStats::default(), 0, ResidualLog::default());
+    for k in 0..4 {
+        let x = 0.5 + k as f64;
+        assert_eq!(
+            cube_self_counted_grad(x, &mut stats, &mut n, &mut log),
+            (x * x * x, 3.0 * x * x)
+        );
+    }
+    assert_eq!((stats.calls, n, stats.hist), (4, 4, [1, 2, 1]));
+    let want: Vec<f64> = (0..4)
+        .map(|k| k as f64 + (0.5 + k as f64).powi(3))
+        .collect();
+    close_all("log", &log.seen, &want);
+}

@@ -7,10 +7,11 @@
 //! generated item (once per call: the pullback never runs them, and a checkpointed loop that
 //! uses a `&mut` parameter is an error). What they write is a value of the function's for the
 //! caller; no derivative goes through it, since the function never reads it back. A parameter
-//! is taken this way only where every mention of it in the body is such a write, a statement
-//! calling one of its methods, or inside a macro (`println!`): any other read could see what
-//! a write stored, without its derivative, and leaves the parameter to the errors that say
-//! to copy it into a local. `check::sinks` checks the same on the IR.
+//! is taken this way only where every mention of it in the body is in such a write (reads of
+//! it there included: `stats.calls = stats.calls + 1`), a statement calling one of its
+//! methods, or inside a macro (`println!`): any other read could see what a write stored,
+//! without its derivative, and leaves the parameter to the errors that say to pass what is
+//! read separately. `check::sinks` checks the same on the IR.
 
 use super::*;
 use syn::visit::Visit;
@@ -83,30 +84,36 @@ struct Mentions<'a> {
     other: bool,
 }
 
-impl Mentions<'_> {
-    /// The parts of a written target that are read: the indices (`s.h[k]`).
-    fn visit_target(&mut self, e: &Expr) {
-        match e {
-            Expr::Field(f) => self.visit_target(&f.base),
-            Expr::Unary(u) => self.visit_target(&u.expr),
-            Expr::Paren(p) => self.visit_target(&p.expr),
-            Expr::Index(ix) => {
-                self.visit_target(&ix.expr);
-                self.visit_expr(&ix.index);
+/// Whether `e` leaves the code around it (`return`, `break`, `continue`, `?`) outside a
+/// closure: such a statement cannot run as written on its own.
+fn leaves(e: &Expr) -> bool {
+    struct Leaves(bool);
+    impl<'ast> Visit<'ast> for Leaves {
+        fn visit_expr(&mut self, e: &'ast Expr) {
+            match e {
+                Expr::Return(_) | Expr::Break(_) | Expr::Continue(_) | Expr::Try(_) => {
+                    self.0 = true
+                }
+                Expr::Closure(_) => {}
+                e => syn::visit::visit_expr(self, e),
             }
-            _ => {}
         }
     }
+    let mut l = Leaves(false);
+    l.visit_expr(e);
+    l.0
 }
 
 impl<'ast> Visit<'ast> for Mentions<'_> {
     fn visit_stmt(&mut self, s: &'ast Stmt) {
         // `log.record(r);`: a method of the parameter called for its effect.
-        if let Stmt::Expr(Expr::MethodCall(mc), _) = s
+        // What the statement reads of the parameter itself is part of the write, run as
+        // written with it (`log.record(log.len() as f64)`).
+        if let Stmt::Expr(e @ Expr::MethodCall(mc), _) = s
             && matches!(&*mc.receiver, Expr::Path(p) if p.path.is_ident(self.name))
+            && !leaves(e)
         {
             self.writes += 1;
-            mc.args.iter().for_each(|a| self.visit_expr(a));
             return;
         }
         syn::visit::visit_stmt(self, s);
@@ -124,16 +131,13 @@ impl<'ast> Visit<'ast> for Mentions<'_> {
             self.other |= inner.writes > 0 || inner.other;
             return;
         }
+        // The whole assignment runs as written, reads of the parameter in it too
+        // (`stats.calls = stats.calls + 1`, `stats.hist[stats.calls % 3] += 1`).
         if let Some(target) = assigned(e)
             && written_root(target).is_some_and(|r| r == self.name)
+            && !leaves(e)
         {
             self.writes += 1;
-            self.visit_target(target);
-            match e {
-                Expr::Assign(a) => self.visit_expr(&a.right),
-                Expr::Binary(b) => self.visit_expr(&b.right),
-                _ => {}
-            }
             return;
         }
         syn::visit::visit_expr(self, e);
