@@ -171,6 +171,78 @@ fn tower_of_dense_layers_folded_and_trained_by_adam() {
     );
 }
 
+/// The same tower reached through a range of its layers and through an accessor called on at
+/// once: `for l in &self.layers[..n - 1]` then `self.layers.last().unwrap().forward(&h)`, and
+/// `self.layers.first().unwrap()` then `self.layers[1..].iter()`, as one writes a network whose
+/// last layer is treated apart. Both were the error "no derivative rule for method `forward`".
+impl Tower {
+    #[differentiate(wrt(self))]
+    fn loss_last_apart(&self, x: &Array2<f64>, y: &Array1<f64>) -> f64 {
+        let n = self.layers.len();
+        let mut h = x.clone();
+        for l in &self.layers[..n - 1] {
+            h = l.forward(&h);
+        }
+        let r = self.layers.last().unwrap().forward(&h).dot(&self.head) - y;
+        r.dot(&r) / y.len() as f64
+    }
+
+    #[differentiate(wrt(self))]
+    fn loss_first_apart(&self, x: &Array2<f64>, y: &Array1<f64>) -> f64 {
+        let mut h = self.layers.first().expect("a layer").forward(x);
+        for l in self.layers[1..].iter() {
+            h = l.forward(&h);
+        }
+        let r = h.dot(&self.head) - y;
+        r.dot(&r) / y.len() as f64
+    }
+}
+
+#[test]
+fn tower_layers_through_a_range_and_an_accessor() {
+    let x = matrix(6, 3, 0.4);
+    let y = x.column(1).mapv(|v| v.cos()) - &x.column(0);
+    let t = Tower {
+        layers: vec![
+            Dense {
+                w: matrix(3, 4, 6.1) * 0.8,
+                b: vector(4, 6.3) * 0.1,
+            },
+            Dense {
+                w: matrix(4, 4, 6.7) * 0.6,
+                b: vector(4, 7.1) * 0.1,
+            },
+            Dense {
+                w: matrix(4, 3, 7.3) * 0.6,
+                b: vector(3, 7.9) * 0.1,
+            },
+        ],
+        head: vector(3, 8.3),
+    };
+    let expected = tower_backward(&t, &x, &y);
+    let (v, g) = t.loss_last_apart_grad(&x, &y);
+    close("value, last apart", v, t.loss(&x, &y), TOL);
+    same_tower(&g, &expected);
+    fd_model("last apart", |p: &Tower| p.loss_last_apart(&x, &y), &t, &g);
+    let (v, g) = t.loss_first_apart_grad(&x, &y);
+    close("value, first apart", v, t.loss(&x, &y), TOL);
+    same_tower(&g, &expected);
+    fd_model(
+        "first apart",
+        |p: &Tower| p.loss_first_apart(&x, &y),
+        &t,
+        &g,
+    );
+    let (_, pullback) = t.loss_last_apart_vjp(&x, &y);
+    let g3 = pullback(-3.0);
+    same(
+        "pullback of -3, last layer w",
+        &g3.layers[2].w,
+        &(&expected.layers[2].w * -3.0),
+        1e-12,
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Residual blocks in a `for` loop over `&self.blocks`.
 // ---------------------------------------------------------------------------------------------

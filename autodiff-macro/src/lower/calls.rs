@@ -1371,6 +1371,19 @@ impl Lowering {
             Expr::Index(ix) if !matches!(chain::strip(&ix.index), Expr::Range(_)) => {
                 self.elem_type(&ix.expr)
             }
+            // An element reached through an accessor, its methods called at once:
+            // `self.layers.last().unwrap().forward(&h)` (`first`, `get(i)`, `.expect(..)`), as
+            // `let l = self.layers.last().unwrap();` is.
+            Expr::MethodCall(mc) if mc.method == "unwrap" || mc.method == "expect" => {
+                match chain::strip(&mc.receiver) {
+                    Expr::MethodCall(acc)
+                        if matches!(acc.method.to_string().as_str(), "first" | "last" | "get") =>
+                    {
+                        self.elem_type(&acc.receiver)
+                    }
+                    _ => None,
+                }
+            }
             // A copy of one, its methods called at once: `opt.clone().bumped(0.01)`.
             Expr::MethodCall(mc)
                 if mc.args.is_empty() && (mc.method == "clone" || mc.method == "to_owned") =>
@@ -1481,6 +1494,13 @@ impl Lowering {
                 .and_then(|id| self.lookup(&id.to_string()));
             if let Some(ty) = slot.and_then(|slot| self.env[slot].elem_ty.clone()) {
                 return Some(ty);
+            }
+        }
+        // A range of a container (`&self.layers[1..]`, `self.layers[..n - 1].iter()`) holds
+        // the container's elements.
+        if let Expr::Index(ix) = chain::strip(e) {
+            if matches!(chain::strip(&ix.index), Expr::Range(_)) {
+                return self.elem_type(&ix.expr);
             }
         }
         let ty = self.place_type(e)?;

@@ -603,15 +603,27 @@ impl Lowering {
                     },
                 };
                 match window.filter(|_| cells.is_none()) {
-                    Some(w) => (
-                        Src::Slice {
-                            base: w.base,
-                            refs: 1,
-                            offset: Some(w.start),
-                            cells: None,
-                        },
-                        w.len,
-                    ),
+                    Some(w) => {
+                        // A range of a container of the user's structs (`for l in
+                        // &self.layers[1..]`): its items' methods are the struct's, as over
+                        // the whole container.
+                        if let Some(elem) = self.elem_type(expr) {
+                            let user = match strip(expr) {
+                                Expr::Index(ix) => self.container_struct(&ix.expr).is_some(),
+                                _ => false,
+                            };
+                            self.elem_places.push((w.base, elem, user));
+                        }
+                        (
+                            Src::Slice {
+                                base: w.base,
+                                refs: 1,
+                                offset: Some(w.start),
+                                cells: None,
+                            },
+                            w.len,
+                        )
+                    }
                     None => {
                         let mut base = self.place_expr(b, expr)?;
                         if self.is_multi_dim(base) {
