@@ -1087,3 +1087,69 @@ fn generators_of_the_user_run_as_written() {
         fd("noisy recurrence", |x| noisy_recurrence(x, 5), x, d);
     }
 }
+
+/// A `Copy` struct whose `&self` methods call its methods taking `self` by value, as in plain
+/// Rust (`self.omega()` auto-copies the receiver), and the other way round.
+#[derive(Clone, Copy, Debug, Differentiable)]
+struct Osc {
+    k: f64,
+    m: f64,
+}
+
+#[differentiate(hessian)]
+impl Osc {
+    fn omega(self) -> f64 {
+        (self.k / self.m).sqrt()
+    }
+    fn period(self) -> f64 {
+        2.0 * std::f64::consts::PI / self.omega()
+    }
+    fn phase(&self, t: f64) -> f64 {
+        self.omega() * t + self.period()
+    }
+}
+
+#[test]
+fn ref_self_method_calls_a_by_value_method() {
+    for (k, m, t) in [(2.0, 0.5, 0.3), (0.7, 1.9, -1.1), (3.1, 2.2, 0.8)] {
+        let o = Osc { k, m };
+        let (v, (g, dt)) = o.phase_grad(t);
+        assert_eq!(v, o.phase(t));
+        // phase = √(k/m)·t + 2π·√(m/k)
+        let w = (k / m).sqrt();
+        let tau = 2.0 * std::f64::consts::PI / w;
+        close("dphase/dt", dt, w, 1e-12);
+        close("dphase/dk", g.k, t * w / (2.0 * k) - tau / (2.0 * k), 1e-12);
+        close(
+            "dphase/dm",
+            g.m,
+            -t * w / (2.0 * m) + tau / (2.0 * m),
+            1e-12,
+        );
+        fd("phase in t", |t| o.phase(t), t, dt);
+        fd("phase in k", |k| Osc { k, m }.phase(t), k, g.k);
+        fd("phase in m", |m| Osc { k, m }.phase(t), m, g.m);
+        let (_, pb) = o.phase_vjp(t);
+        let (g2, dt2) = pb(-2.5);
+        close("seeded dt", dt2, -2.5 * dt, 1e-12);
+        close("seeded dk", g2.k, -2.5 * g.k, 1e-12);
+        close("seeded dm", g2.m, -2.5 * g.m, 1e-12);
+        forward("ref self calls by-value self").check(
+            &(o, t),
+            |q| q.0.phase(q.1),
+            |q, v| q.0.phase_jvp(q.1, &v.0, v.1),
+            |q, w| {
+                let (y, back) = q.0.phase_vjp(q.1);
+                (y, back(w))
+            },
+        );
+        // The Hessian-vector product along (dk, dm, dt) = (0, 0, 1): ∂/∂t of the gradient,
+        // (t·w/(2k), −t·w/(2m), w)' in t = (w/(2k), −w/(2m), 0).
+        let (y, g3, (hk, ht)) = o.phase_hvp(t, &Osc { k: 0.0, m: 0.0 }, 1.0);
+        assert_eq!(y, o.phase(t));
+        close("hvp gradient dt", g3.1, dt, 1e-12);
+        close("hvp dk", hk.k, w / (2.0 * k), 1e-12);
+        close("hvp dm", hk.m, -w / (2.0 * m), 1e-12);
+        close("hvp dt", ht, 0.0, 1e-12);
+    }
+}

@@ -825,22 +825,26 @@ impl Lowering {
             && !is_shape_query(&name)
         {
             // `self.g(x)` in a method is `Self::g(self, x)`: a call, differentiated through
-            // `Self::g_vjp` like any other. In a method taking `self` by value, `g` may take
-            // `&self`: the receiver is lent and marked (see `mark_receiver`).
+            // `Self::g_vjp` like any other. The receiver is marked (see `mark_receiver`), since
+            // `g` may take it otherwise than the method does: in a method taking `self` by
+            // value, `g` may take `&self` (the receiver is lent), and in one taking `&self`, `g`
+            // may take `self` by value (`fn omega(self)` of a `Copy` struct, which plain Rust
+            // copies; the generated code was given `&Self` there).
             let ty: syn::Path = syn::parse_quote_spanned!(mc.method.span()=> Self);
             let owned = self
                 .f
                 .params
                 .iter()
                 .any(|p| p.ident == "self" && !matches!(p.ty, syn::Type::Reference(_)));
-            if owned {
-                let r = &mc.receiver;
-                let recv: Expr = syn::parse_quote_spanned!(r.span()=> &#r);
-                let mut call = method_as_call(mc, ty, recv);
-                mark_receiver(&mut call);
-                return self.call(b, &call);
-            }
-            return self.call(b, &method_as_call(mc, ty, (*mc.receiver).clone()));
+            let r = &mc.receiver;
+            let recv: Expr = if owned {
+                syn::parse_quote_spanned!(r.span()=> &#r)
+            } else {
+                (**r).clone()
+            };
+            let mut call = method_as_call(mc, ty, recv);
+            mark_receiver(&mut call);
+            return self.call(b, &call);
         }
         // On a struct built from data only, given data only: as written (see `data_method`).
         let data = self.data_method(mc);
