@@ -254,12 +254,13 @@ impl Signature {
                 continue;
             }
             if let Some(g) = generics.opaque_in(t) {
+                let own = generics.own_trait_note(g);
                 errors.push(syn::Error::new_spanned(
                     t,
                     format!(
                         "`{n}`'s type holds type parameter `{g}`, which is not bounded by a \
-                         float trait, so the generated code cannot differentiate it; generic \
-                         parameters may be floats (`{g}: num_traits::Float` or \
+                         float trait{own}, so the generated code cannot differentiate it; \
+                         generic parameters may be floats (`{g}: num_traits::Float` or \
                          `{g}: autodiff::Real`), hold them (`&[{g}]`, `Params<{g}>`) or be an \
                          ndarray dimension (`Array<f64, {g}>`); or leave `{n}` out with \
                          `#[differentiate(wrt(..))]`"
@@ -269,12 +270,13 @@ impl Signature {
             }
         }
         if let Some(g) = generics.opaque_in(&ret) {
+            let own = generics.own_trait_note(g);
             errors.push(syn::Error::new_spanned(
                 &ret,
                 format!(
                     "the result's type holds type parameter `{g}`, which is not bounded by a \
-                     float trait, so the generated code cannot differentiate it; bound `{g}` \
-                     by `num_traits::Float` (or `autodiff::Real`)"
+                     float trait{own}, so the generated code cannot differentiate it; bound \
+                     `{g}` by `num_traits::Float` (or `autodiff::Real`)"
                 ),
             ));
         }
@@ -786,7 +788,58 @@ pub struct Generics {
     /// Float type parameters of the enclosing `impl` that the method's `where` clause bounds
     /// (`where T: Float` in `impl<T: Float> P<T>`): floats here, but not the method's own.
     outer: Vec<syn::Ident>,
+    /// For a type parameter that is not a float, the first trait bounding it that is not of
+    /// `std` or ndarray (`T: Scalar` of the user's `trait Scalar: Float {}`): the macro does
+    /// not see its supertraits, and the error says to name the float trait beside it.
+    own: Vec<(syn::Ident, String)>,
 }
+
+/// Traits of `std` (and ndarray's `Dimension`) that a type parameter is bounded by besides a
+/// float trait: none of them is the user's own trait with a float supertrait.
+const STD_TRAITS: &[&str] = &[
+    "Copy",
+    "Clone",
+    "Debug",
+    "Display",
+    "Default",
+    "PartialEq",
+    "PartialOrd",
+    "Eq",
+    "Ord",
+    "Hash",
+    "Send",
+    "Sync",
+    "Sized",
+    "Unpin",
+    "Into",
+    "From",
+    "TryInto",
+    "TryFrom",
+    "AsRef",
+    "Borrow",
+    "Add",
+    "Sub",
+    "Mul",
+    "Div",
+    "Rem",
+    "Neg",
+    "AddAssign",
+    "SubAssign",
+    "MulAssign",
+    "DivAssign",
+    "Sum",
+    "Product",
+    "Iterator",
+    "IntoIterator",
+    "Fn",
+    "FnMut",
+    "FnOnce",
+    "ToString",
+    "FromStr",
+    "Dimension",
+    "Differentiable",
+    "Primal",
+];
 
 impl Generics {
     /// Reads the bounds of each type parameter, in the parameter list and the `where` clause.
@@ -799,7 +852,7 @@ impl Generics {
                 .is_some_and(|s| FLOAT_TRAITS.contains(&s.ident.to_string().as_str())),
             _ => false,
         };
-        let params = g
+        let params: Vec<(syn::Ident, GenericKind)> = g
             .type_params()
             .map(|t| {
                 let in_where = g.where_clause.iter().flat_map(|w| &w.predicates).any(|p| {
@@ -830,7 +883,58 @@ impl Generics {
                 }
             }
         }
-        Generics { params, outer }
+        let own_trait = |b: &syn::TypeParamBound| match b {
+            syn::TypeParamBound::Trait(t) => t
+                .path
+                .segments
+                .last()
+                .map(|s| s.ident.to_string())
+                .filter(|n| !STD_TRAITS.contains(&n.as_str())),
+            _ => None,
+        };
+        let own = params
+            .iter()
+            .filter(|(_, k)| *k == GenericKind::Other)
+            .filter_map(|(id, _)| {
+                let in_list = g
+                    .type_params()
+                    .filter(|t| t.ident == *id)
+                    .flat_map(|t| &t.bounds);
+                let in_where = g
+                    .where_clause
+                    .iter()
+                    .flat_map(|w| &w.predicates)
+                    .filter_map(|p| match p {
+                        syn::WherePredicate::Type(pt) if is_ident(&pt.bounded_ty, id) => {
+                            Some(&pt.bounds)
+                        }
+                        _ => None,
+                    })
+                    .flatten();
+                in_list
+                    .chain(in_where)
+                    .find_map(own_trait)
+                    .map(|t| (id.clone(), t))
+            })
+            .collect();
+        Generics { params, outer, own }
+    }
+
+    /// For the error at a type parameter `g` that is not a float: where a trait of the user's
+    /// bounds it (`T: Scalar`), a sentence saying that its supertraits are not seen and what
+    /// to write; empty otherwise.
+    pub fn own_trait_note(&self, g: &syn::Ident) -> String {
+        self.own
+            .iter()
+            .find(|(p, _)| p == g)
+            .map(|(_, t)| {
+                format!(
+                    " (the macro reads the bounds as written and does not see the supertraits of \
+                     `{t}`: if `{t}` is a float trait of yours, `trait {t}: Float`, name the float \
+                     trait beside it, `{g}: {t} + num_traits::Float`)"
+                )
+            })
+            .unwrap_or_default()
     }
 
     /// The float type parameters of the enclosing `impl` named in the `where` clause.
