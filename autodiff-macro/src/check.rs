@@ -159,9 +159,7 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                         // around, the derivative would not follow: the gradient would silently
                         // be wrong, so this is an error even when the result is unused.
                         if let ValueDef::Param(k) = f.value(*recv).def
-                            && !f.params[k].active
-                            && matches!(&f.params[k].ty,
-                                syn::Type::Reference(r) if r.mutability.is_some())
+                            && f.params[k].inactive_mut_ref()
                         {
                             // A record for the caller that the function also reads.
                             let msg = crate::lower::sinks::also_read_message(
@@ -483,17 +481,13 @@ fn sinks(f: &Func) -> Vec<syn::Error> {
         let ValueDef::Param(n) = f.value(param).def else {
             continue;
         };
-        let name = &f.params[n].ident;
-        let mut e = syn::Error::new(
-            f.inst(i).span,
-            format!(
-                "this writes into `{name}`, a `&mut` parameter that is not differentiated, and \
-                 the function also reads `{name}`: a value written here could reach the result \
-                 without its derivative; keep what the function computes with in local \
-                 variables, and use `{name}` only to record results for the caller, in \
-                 statements that write into it (like this one) and in `println!`"
-            ),
+        let name = f.params[n].ident.to_string();
+        let msg = crate::lower::sinks::also_read_message(
+            &name,
+            &format!("{name}.<field> = ..;"),
+            &format!("{name}.<field>"),
         );
+        let mut e = syn::Error::new(f.inst(i).span, msg);
         e.combine(syn::Error::new(read, format!("`{name}` is read here")));
         errors.push(e);
     }

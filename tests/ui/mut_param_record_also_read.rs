@@ -52,4 +52,18 @@ fn relaxed(w: f64, steps: usize, stats: &mut Stats) -> f64 {
     x
 }
 
+// Read inside a macro of the user's, which the macro cannot look into: the same error, from the
+// check of the lowered function, with the read beside it.
+macro_rules! calls_of {
+    ($s:expr) => {
+        $s.calls
+    };
+}
+
+#[differentiate(wrt(w))]
+fn scaled_by_calls(w: f64, stats: &mut Stats) -> f64 {
+    stats.calls += 1;
+    w * calls_of!(stats) as f64
+}
+
 fn main() {}

@@ -125,6 +125,13 @@ pub struct Param {
 }
 
 impl Param {
+    /// Whether it is a `&mut` parameter that is not differentiated (left out of `wrt`, or of a
+    /// type without a derivative): where the function only writes into it, a record for the
+    /// caller (see `lower::sinks`).
+    pub fn inactive_mut_ref(&self) -> bool {
+        !self.active && matches!(&self.ty, syn::Type::Reference(r) if r.mutability.is_some())
+    }
+
     /// Whether the parameter's tangent (in forward mode) is taken by reference: for a parameter
     /// taken by reference, and for an ndarray view, which borrows its array.
     pub fn tangent_by_ref(&self) -> bool {

@@ -295,6 +295,19 @@ fn tuple_struct_literal(fp: &syn::ExprPath, c: &syn::ExprCall) -> Option<syn::Ex
     syn::parse2(quote::quote_spanned!(c.span()=> #path { #(#fields),* })).ok()
 }
 
+/// Whether `path` calls one of the operator methods `ops` of a type: marked by
+/// `struct_operator` (`V2::sub::<>`), or written through the type (`V2::sub(a, b)`).
+fn operator_call(path: &syn::Path, ops: &[&str]) -> bool {
+    path.segments.last().is_some_and(|l| {
+        let plain = match &l.arguments {
+            syn::PathArguments::None => true,
+            syn::PathArguments::AngleBracketed(a) => a.args.is_empty(),
+            syn::PathArguments::Parenthesized(_) => false,
+        };
+        plain && ops.iter().any(|m| l.ident == m)
+    })
+}
+
 /// The user's struct that `e` builds, where it names it: a struct literal (`Neuron { .. }`) or
 /// a constructor by its conventional name (`Neuron::new(..)`).
 ///
@@ -965,19 +978,11 @@ impl Lowering {
                 }
                 // `ps[i] - ps[j]` of `ps: &[V2]` (a `Vec` or an array of them).
                 InstKind::Index(base, _) => match self.f.value(*base).def {
-                    ValueDef::Param(n) => {
-                        self.user_struct(elem_type(&self.f.params.get(n)?.ty)?)
-                    }
+                    ValueDef::Param(n) => self.user_struct(elem_type(&self.f.params.get(n)?.ty)?),
                     _ => None,
                 },
                 InstKind::Call { path, .. }
-                    if path.segments.last().is_some_and(|l| {
-                        // Marked by `struct_operator`, or written through the type
-                        // (`V2::sub(a, b)`).
-                        (l.arguments.is_none()
-                            || matches!(&l.arguments, syn::PathArguments::AngleBracketed(a) if a.args.is_empty()))
-                            && ["add", "sub", "mul", "div", "neg"].iter().any(|m| l.ident == m)
-                    }) =>
+                    if operator_call(path, &["add", "sub", "mul", "div", "neg"]) =>
                 {
                     self.struct_of_call(path)
                 }
@@ -1310,14 +1315,7 @@ impl Lowering {
                     return None;
                 };
                 match &self.f.inst(i).kind {
-                    InstKind::Call { path, .. }
-                        if path.segments.last().is_some_and(|l| {
-                            ["add", "sub", "neg"].iter().any(|m| l.ident == m)
-                                && (l.arguments.is_none()
-                                    || matches!(&l.arguments,
-                                        syn::PathArguments::AngleBracketed(a) if a.args.is_empty()))
-                        }) =>
-                    {
+                    InstKind::Call { path, .. } if operator_call(path, &["add", "sub", "neg"]) => {
                         self.struct_of_call(path)
                     }
                     _ => None,

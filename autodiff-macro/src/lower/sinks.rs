@@ -21,7 +21,7 @@ use syn::visit::Visit;
 pub(super) fn only_written(block: &syn::Block, params: &[Param]) -> Vec<String> {
     params
         .iter()
-        .filter(|p| !p.active && matches!(&p.ty, syn::Type::Reference(r) if r.mutability.is_some()))
+        .filter(|p| p.inactive_mut_ref())
         .map(|p| p.ident.to_string())
         .filter(|name| {
             let mut scan = Mentions {
@@ -84,34 +84,14 @@ struct Mentions<'a> {
     other: bool,
 }
 
-/// Whether `e` leaves the code around it (`return`, `break`, `continue`, `?`) outside a
-/// closure: such a statement cannot run as written on its own.
-fn leaves(e: &Expr) -> bool {
-    struct Leaves(bool);
-    impl<'ast> Visit<'ast> for Leaves {
-        fn visit_expr(&mut self, e: &'ast Expr) {
-            match e {
-                Expr::Return(_) | Expr::Break(_) | Expr::Continue(_) | Expr::Try(_) => {
-                    self.0 = true
-                }
-                Expr::Closure(_) => {}
-                e => syn::visit::visit_expr(self, e),
-            }
-        }
-    }
-    let mut l = Leaves(false);
-    l.visit_expr(e);
-    l.0
-}
-
 impl<'ast> Visit<'ast> for Mentions<'_> {
     fn visit_stmt(&mut self, s: &'ast Stmt) {
-        // `log.record(r);`: a method of the parameter called for its effect.
-        // What the statement reads of the parameter itself is part of the write, run as
-        // written with it (`log.record(log.len() as f64)`).
+        // `log.record(r);`: a method of the parameter called for its effect. What the statement
+        // reads of the parameter itself is part of the write, run as written with it
+        // (`log.record(log.len() as f64)`). Not one that leaves the code around it (`return`).
         if let Stmt::Expr(e @ Expr::MethodCall(mc), _) = s
             && matches!(&*mc.receiver, Expr::Path(p) if p.path.is_ident(self.name))
-            && !leaves(e)
+            && !super::control::diverges(e)
         {
             self.writes += 1;
             return;
@@ -135,7 +115,7 @@ impl<'ast> Visit<'ast> for Mentions<'_> {
         // (`stats.calls = stats.calls + 1`, `stats.hist[stats.calls % 3] += 1`).
         if let Some(target) = assigned(e)
             && written_root(target).is_some_and(|r| r == self.name)
-            && !leaves(e)
+            && !super::control::diverges(e)
         {
             self.writes += 1;
             return;
@@ -214,12 +194,8 @@ impl Lowering {
     pub(super) fn inactive_mut_param(&self, name: &str) -> bool {
         self.lookup(name)
             .and_then(|slot| self.env[slot].value)
-            .is_some_and(|v| match self.f.value(v).def {
-                ValueDef::Param(n) => {
-                    let p = &self.f.params[n];
-                    !p.active && matches!(&p.ty, syn::Type::Reference(r) if r.mutability.is_some())
-                }
-                _ => false,
+            .is_some_and(|v| {
+                matches!(self.f.value(v).def, ValueDef::Param(n) if self.f.params[n].inactive_mut_ref())
             })
     }
 }
