@@ -301,3 +301,168 @@ fn range_slices_as_values_of_arms() {
     // w²·d₀ + 2·w²·(d₁ + d₂): 2w·(d₀ + 2(d₁ + d₂)).
     assert_eq!(phases_grad(3.0, &[1.0, 2.0, 0.5]), (54.0, 36.0));
 }
+
+/// A slice variable assigned a range of a slice in a loop or a branch: a loop that eats the
+/// front of its slice (`xs = &xs[1..]`), a parameter declared `mut` doing the same, a bisection
+/// keeping one half, a part chosen by assignment in the arms of an `if` and passed to a
+/// helper. Each was rustc's E0308, E0515 or E0716 in the generated code.
+#[differentiate]
+fn eats_its_front(x: &[f64]) -> f64 {
+    let mut xs = x;
+    let mut s = 0.0;
+    while !xs.is_empty() {
+        s += xs[0] * xs.iter().sum::<f64>();
+        xs = &xs[1..];
+    }
+    s
+}
+
+#[differentiate]
+fn neighbours(mut xs: &[f64], w: f64) -> f64 {
+    let mut s = 0.0;
+    while xs.len() > 1 {
+        s += w * xs[0] * xs[1];
+        xs = &xs[1..];
+    }
+    s + cubes(xs)
+}
+
+#[differentiate]
+fn kept_half(x: &[f64], t: f64) -> f64 {
+    let mut seg: &[f64] = x;
+    for _ in 0..2 {
+        let m = seg.len() / 2;
+        if seg[m] > t {
+            seg = &seg[..m];
+        } else {
+            seg = &seg[m..];
+        }
+    }
+    let mut s = 0.0;
+    for &v in seg {
+        s += v * v;
+    }
+    s
+}
+
+#[differentiate]
+fn assigned_part(x: &[f64], front: bool) -> f64 {
+    let k = x.len() / 2;
+    let part;
+    if front {
+        part = &x[..k];
+    } else {
+        part = &x[k..];
+    }
+    cubes(part) * x[0]
+}
+
+#[differentiate]
+fn alternating(x: &[f64], y: &[f64], n: usize) -> f64 {
+    let mut cur = x;
+    let mut s = 0.0;
+    for i in 0..n {
+        s += cur.iter().zip(y).map(|(a, b)| a * b).sum::<f64>();
+        if i % 2 == 0 {
+            cur = y;
+        } else {
+            cur = &x[1..];
+        }
+    }
+    let twice = |k: usize| cur[k] * 2.0;
+    s + twice(0)
+}
+
+#[differentiate]
+fn shadowed_window(x: &[f64]) -> f64 {
+    let xs = x[0];
+    let mut s = xs * xs;
+    {
+        let mut xs = x;
+        while xs.len() > 1 {
+            s += xs[1] * xs[0];
+            xs = &xs[1..];
+        }
+    }
+    s
+}
+
+#[differentiate]
+fn window_of_a_pattern(x: &[f64]) -> f64 {
+    let (mut rest, first) = (x, x[0]);
+    let mut s = first;
+    while !rest.is_empty() {
+        s += rest[0] * first;
+        rest = &rest[1..];
+    }
+    s
+}
+
+#[differentiate]
+fn head_and_rest(x: &[f64]) -> f64 {
+    let mut xs = x;
+    let mut s = 0.0;
+    while let [first, rest @ ..] = xs {
+        s += first * rest.len() as f64 + first * first;
+        xs = rest;
+    }
+    s
+}
+
+#[differentiate]
+fn split_off_first(x: &[f64], w: f64) -> f64 {
+    let mut xs: &[f64] = x;
+    let mut s = 0.0;
+    while let Some((first, tail)) = xs.split_first() {
+        s += w * first * tail.iter().sum::<f64>();
+        xs = tail;
+    }
+    s
+}
+
+#[test]
+fn slices_reassigned_to_ranges_in_loops_and_branches() {
+    let x = [1.0, 2.0, 3.0];
+    // x₀(x₀ + x₁ + x₂) + x₁(x₁ + x₂) + x₂²: ∂ = (2x₀ + x₁ + x₂, x₀ + 2x₁ + x₂, x₀ + x₁ + 2x₂).
+    assert_eq!(eats_its_front_grad(&x), (25.0, vec![7.0, 8.0, 9.0]));
+    // w(x₀x₁ + x₁x₂) + x₂³.
+    let (v, (dx, dw)) = neighbours_grad(&x, 2.0);
+    assert_eq!(v, 2.0 * 8.0 + 27.0);
+    assert_eq!(dx, vec![4.0, 8.0, 4.0 + 27.0]);
+    assert_eq!(dw, 8.0);
+    let (v, (dx, dw)) = neighbours_grad(&[1.5], 2.0);
+    assert_eq!((v, dx, dw), (3.375, vec![6.75], 0.0));
+    // [1, 4, 2, 8, 5]: t = 3 keeps [2, 8, 5] (its middle 8 > 3), then [2]; t = 9 keeps [8, 5].
+    let y = [1.0, 4.0, 2.0, 8.0, 5.0];
+    assert_eq!(
+        kept_half_grad(&y, 3.0),
+        (4.0, (vec![0.0, 0.0, 4.0, 0.0, 0.0], 0.0))
+    );
+    assert_eq!(
+        kept_half_grad(&y, 9.0),
+        (89.0, (vec![0.0, 0.0, 0.0, 16.0, 10.0], 0.0))
+    );
+    // front: x₀³·x₀ = x₀⁴; else (x₁³ + x₂³)·x₀.
+    assert_eq!(assigned_part_grad(&x, true), (1.0, vec![4.0, 0.0, 0.0]));
+    assert_eq!(
+        assigned_part_grad(&x, false),
+        (35.0, vec![35.0, 12.0, 27.0])
+    );
+    let (v, back) = eats_its_front_vjp(&x);
+    assert_eq!(v, 25.0);
+    assert_eq!(back(0.5), vec![3.5, 4.0, 4.5]);
+    // n = 3: x·y, then y·y, then x[1..]·y (zip stops at the shorter), plus 2·y₀ (`cur` is
+    // `y` again after the last step).
+    let y = [0.5, -1.0, 4.0];
+    let (v, (dx, dy)) = alternating_grad(&x, &y, 3);
+    assert_eq!(v, 10.5 + 17.25 - 2.0 + 1.0);
+    assert_eq!(dx, vec![0.5, -1.0 + 0.5, 4.0 - 1.0]);
+    assert_eq!(dy, vec![1.0 + 1.0 + 2.0 + 2.0, 2.0 - 2.0 + 3.0, 3.0 + 8.0]);
+    // The window of the inner block is its own variable: x₀² + x₁x₀ + x₂x₁.
+    assert_eq!(shadowed_window_grad(&x), (9.0, vec![4.0, 4.0, 2.0]));
+    // x₀ + x₀(x₀ + x₁ + x₂).
+    assert_eq!(
+        window_of_a_pattern_grad(&x),
+        (7.0, vec![1.0 + 2.0 + 5.0, 1.0, 1.0])
+    );
+}

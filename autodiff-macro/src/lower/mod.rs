@@ -394,6 +394,7 @@ pub fn lower(item: &syn::ItemFn, active: &[bool], krate: proc_macro2::TokenStrea
     syntax::desugar_range_params(&mut block, &params);
     syntax::desugar_open_ranges_in_zip(&mut block);
     syntax::desugar_operator_paths(&mut block);
+    subslice::owned_reassigned_slices(&mut block, &params);
     syntax::strip_reference_annotations(&mut block);
     syntax::loops_of_arms_in_blocks(&mut block);
     let containers: Vec<String> =

@@ -211,3 +211,195 @@ pub(super) fn owned_branches(e: &Expr) -> Option<Expr> {
         None => None,
     }
 }
+
+/// A slice variable assigned a range of a slice (`xs = &xs[1..];` in a loop that eats its
+/// front, `let part; if c { part = &x[..k]; } else { part = &x[k..]; }`) as the copy a range
+/// is as a value (see `range_copy`), held by the variable itself: its `let` (or, for a
+/// parameter, a `let` put first) and every assignment to it take an owned `Vec`
+/// (`xs = xs[1..].to_vec();`), and where it is read as a value it is lent (`g(&xs)`, `for &v
+/// in &xs`); as a receiver or an indexed base (`xs.len()`, `xs[0]`) it is read as written. A
+/// reference to a copy made in a loop's body or an arm would not outlive it, nor could the
+/// pullback keep it. The variable's scope is the rest of the block of its `let`; where a
+/// pattern there binds the name again, the reads are left to the lowering.
+pub(super) fn owned_reassigned_slices(block: &mut syn::Block, params: &[(syn::Ident, syn::Type)]) {
+    use syn::visit_mut::VisitMut;
+    // A parameter eating its front (`mut xs: &[f64]`) is the `let mut xs = xs;` put first.
+    for (id, ty) in params.iter().rev() {
+        let n = id.to_string();
+        let path: Expr = syn::parse_quote!(#id);
+        if slice_param(&path, std::slice::from_ref(&(id.clone(), ty.clone())))
+            && assigns_copy(&block.stmts, &n, params, true)
+            && !binds(&block.stmts, &n)
+        {
+            block
+                .stmts
+                .insert(0, syn::parse_quote! { let mut #id = #id; });
+        }
+    }
+    struct Scopes<'a>(&'a [(syn::Ident, syn::Type)]);
+    impl VisitMut for Scopes<'_> {
+        fn visit_block_mut(&mut self, bl: &mut syn::Block) {
+            let mut i = 0;
+            while i < bl.stmts.len() {
+                i += 1;
+                let Stmt::Local(l) = &bl.stmts[i - 1] else {
+                    continue;
+                };
+                let Some(id) = local_ident(l) else {
+                    // One of the names of a pattern (`let (mut a, b) = (x, y);`): its own
+                    // `let` after it, which the next step rewrites.
+                    let mut names = Vec::new();
+                    collect_pat_bindings(&l.pat, &mut names);
+                    for id in names {
+                        let n = id.to_string();
+                        let rest = &bl.stmts[i..];
+                        if assigns_copy(rest, &n, self.0, false) && !binds(rest, &n) {
+                            bl.stmts.insert(i, syn::parse_quote! { let mut #id = #id; });
+                        }
+                    }
+                    continue;
+                };
+                let n = id.to_string();
+                let i = i - 1;
+                let slice = slice_local(l, self.0);
+                let rest = &bl.stmts[i + 1..];
+                if assigns_copy(rest, &n, self.0, slice) && !binds(rest, &n) {
+                    if let Stmt::Local(l) = &mut bl.stmts[i] {
+                        own_local(l);
+                    }
+                    let mut own = Own(&n);
+                    for s in &mut bl.stmts[i + 1..] {
+                        own.visit_stmt_mut(s);
+                    }
+                }
+            }
+            syn::visit_mut::visit_block_mut(self, bl);
+        }
+    }
+    Scopes(params).visit_block_mut(block);
+}
+
+/// The name a `let` binds, if it binds one name (`let mut xs = ..`, `let part: &[f64];`).
+fn local_ident(l: &syn::Local) -> Option<&syn::Ident> {
+    match &l.pat {
+        Pat::Ident(pi) if pi.subpat.is_none() => Some(&pi.ident),
+        Pat::Type(pt) => match &*pt.pat {
+            Pat::Ident(pi) if pi.subpat.is_none() => Some(&pi.ident),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Whether `stmts` assign the variable `name` a slice the lowering copies: a range slice
+/// (`name = &v[a..]`), or, where the variable is known to be a slice (`slice`), any value but a
+/// slice parameter (`xs = rest;` of `while let [first, rest @ ..] = xs`, `xs = tail;` of
+/// `split_first`).
+fn assigns_copy(
+    stmts: &[Stmt],
+    name: &str,
+    params: &[(syn::Ident, syn::Type)],
+    slice: bool,
+) -> bool {
+    struct Assigns<'a> {
+        name: &'a str,
+        params: &'a [(syn::Ident, syn::Type)],
+        slice: bool,
+        found: bool,
+    }
+    impl<'ast> Visit<'ast> for Assigns<'_> {
+        fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
+            if let Expr::Path(p) = chain::strip(&a.left)
+                && p.path.is_ident(self.name)
+                && (range_index(&a.right).is_some()
+                    || (self.slice && !slice_param(unref(&a.right), self.params)))
+            {
+                self.found = true;
+            }
+            syn::visit::visit_expr_assign(self, a);
+        }
+    }
+    let mut v = Assigns {
+        name,
+        params,
+        slice,
+        found: false,
+    };
+    stmts.iter().for_each(|s| v.visit_stmt(s));
+    v.found
+}
+
+/// Whether `e` names a parameter of a slice type (`x` of `x: &[f64]`).
+fn slice_param(e: &Expr, params: &[(syn::Ident, syn::Type)]) -> bool {
+    let Expr::Path(p) = e else {
+        return false;
+    };
+    params.iter().any(|(id, ty)| {
+        p.path.is_ident(id)
+            && matches!(ty, syn::Type::Reference(r)
+                if r.mutability.is_none() && matches!(&*r.elem, syn::Type::Slice(_)))
+    })
+}
+
+/// Whether the `let` binds a slice: written `&[T]`, or of a range slice or a slice parameter.
+fn slice_local(l: &syn::Local, params: &[(syn::Ident, syn::Type)]) -> bool {
+    if let Pat::Type(pt) = &l.pat
+        && matches!(&*pt.ty, syn::Type::Reference(r) if matches!(&*r.elem, syn::Type::Slice(_)))
+    {
+        return true;
+    }
+    l.init.as_ref().is_some_and(|init| {
+        range_index(&init.expr).is_some() || slice_param(unref(&init.expr), params)
+    })
+}
+
+/// Whether a pattern in `stmts` binds `name`.
+fn binds(stmts: &[Stmt], name: &str) -> bool {
+    let mut bound = BoundNames::default();
+    stmts.iter().for_each(|s| bound.visit_stmt(s));
+    bound.0.iter().any(|b| b == name)
+}
+
+/// The `let` of a variable `Own` rewrites: its value an owned copy, without the reference
+/// type written for it (`&[f64]`), which would not fit.
+fn own_local(l: &mut syn::Local) {
+    if let Pat::Type(pt) = &l.pat {
+        l.pat = (*pt.pat).clone();
+    }
+    if let Some(init) = &mut l.init {
+        init.expr = Box::new(owned_tail(&init.expr));
+    }
+}
+
+/// The reads and assignments of the variable named `.0`, made owned (see
+/// `owned_reassigned_slices`).
+struct Own<'a>(&'a str);
+
+impl Own<'_> {
+    fn is_ours(&self, e: &Expr) -> bool {
+        matches!(e, Expr::Path(p) if p.qself.is_none() && p.path.is_ident(self.0))
+    }
+}
+
+impl syn::visit_mut::VisitMut for Own<'_> {
+    fn visit_expr_mut(&mut self, e: &mut Expr) {
+        match e {
+            Expr::Assign(a) if self.is_ours(chain::strip(&a.left)) => {
+                self.visit_expr_mut(&mut a.right);
+                a.right = Box::new(owned_tail(&a.right));
+            }
+            Expr::Index(ix) if self.is_ours(&ix.expr) => self.visit_expr_mut(&mut ix.index),
+            Expr::MethodCall(mc) if self.is_ours(&mc.receiver) => {
+                for a in &mut mc.args {
+                    self.visit_expr_mut(a);
+                }
+            }
+            Expr::Reference(r) if r.mutability.is_none() && self.is_ours(&r.expr) => {}
+            e if self.is_ours(e) => {
+                let read = e.clone();
+                *e = syn::parse_quote_spanned! {read.span()=> (&#read) };
+            }
+            e => syn::visit_mut::visit_expr_mut(self, e),
+        }
+    }
+}
