@@ -816,6 +816,14 @@ fn interp_bracket(xs: &[f64], ys: &[f64], t: f64) -> f64 {
     ys[lo] + (ys[hi] - ys[lo]) * s
 }
 
+/// The helper's tuple kept whole, its integers read where they are used.
+#[differentiate(wrt(ys, t))]
+fn interp_seg(xs: &[f64], ys: &[f64], t: f64) -> f64 {
+    let seg = bracket(xs, t);
+    let s = (t - xs[seg.0]) / (xs[seg.1] - xs[seg.0]);
+    ys[seg.0] + (ys[seg.1] - ys[seg.0]) * s
+}
+
 #[differentiate(wrt(ys, t))]
 fn interp_unwrap_or(xs: &[f64], ys: &[f64], t: f64) -> f64 {
     let i = find_cell(xs, t).unwrap_or(xs.len() - 2);
@@ -876,6 +884,12 @@ fn after_min_field_declared(xs: &[f64], s: f64) -> f64 {
     xs[i] * s + xs[(i + 1) % xs.len()]
 }
 
+#[differentiate]
+fn after_min_kept(xs: &[f64], s: f64) -> f64 {
+    let best = argmin(xs);
+    xs[best.0] * s + xs[(best.0 + 1) % xs.len()]
+}
+
 #[test]
 fn integers_of_plain_helpers_in_tuples_and_options() {
     let xs = [0.0, 1.0, 3.0];
@@ -883,6 +897,7 @@ fn integers_of_plain_helpers_in_tuples_and_options() {
     // t = 2 in the second cell: value 2 + 1·(1/2), slope (3 − 2)/2, weights 1/2 and 1/2.
     let expect = (2.5, (vec![0.0, 0.5, 0.5], 0.5));
     assert_eq!(interp_bracket_grad(&xs, &ys, 2.0), expect);
+    assert_eq!(interp_seg_grad(&xs, &ys, 2.0), expect);
     assert_eq!(interp_unwrap_or_grad(&xs, &ys, 2.0), expect);
     assert_eq!(interp_declared_unwrap_grad(&xs, &ys, 2.0), expect);
     assert_eq!(interp_if_let_grad(&xs, &ys, 2.0), expect);
@@ -939,6 +954,7 @@ fn integers_of_plain_helpers_in_tuples_and_options() {
         interp_bracket_grad,
         interp_bracket_vjp
     );
+    against_differences!("seg", interp_seg, interp_seg_grad, interp_seg_vjp);
     against_differences!(
         "unwrap_or",
         interp_unwrap_or,
@@ -958,6 +974,7 @@ fn integers_of_plain_helpers_in_tuples_and_options() {
     assert_eq!(after_min_grad(&zs, 1.5), expect);
     assert_eq!(after_min_declared_grad(&zs, 1.5), expect);
     assert_eq!(after_min_field_grad(&zs, 1.5), expect);
+    assert_eq!(after_min_kept_grad(&zs, 1.5), expect);
     assert_eq!(after_min_field_declared_grad(&zs, 1.5), expect);
     // min last: wraps around to x_0.
     assert_eq!(

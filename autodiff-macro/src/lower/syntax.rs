@@ -381,17 +381,28 @@ impl<'ast> syn::visit::Visit<'ast> for BoundNames {
 /// The names the body binds once and uses as integers: as an index or in one (`ys[i]`,
 /// `ys[i + 1]`, `x[a..b]`) or as a bound of a `for` loop's range (`for k in 0..n`). Such a name
 /// holds an integer whatever its initializer, which the lowering may not see (the result of a
-/// plain helper, `let i = locate(xs, t);`). `params` are bindings too.
+/// plain helper, `let i = locate(xs, t);`). `params` are bindings too. A tuple whose every read
+/// takes an integer out of it (`let seg = bracket(xs, t);` read only as `xs[seg.0]`,
+/// `xs[seg.1 - 1]`) is one too: it holds integers only, whatever else the type might hold.
 pub(super) fn index_names(block: &syn::Block, params: &[syn::Ident]) -> Vec<String> {
     use syn::visit::Visit;
     #[derive(Default)]
-    struct Uses(Vec<String>);
+    struct Uses(Vec<String>, Vec<String>);
     impl Uses {
         fn integer(&mut self, e: &Expr) {
             match e {
                 Expr::Path(p) if p.qself.is_none() => {
                     if let Some(id) = p.path.get_ident() {
                         self.0.push(id.to_string());
+                    }
+                }
+                // `seg.0`: a read of `seg` that takes an integer out of it.
+                Expr::Field(f) if matches!(f.member, syn::Member::Unnamed(_)) => {
+                    if let Expr::Path(p) = &*f.base
+                        && p.qself.is_none()
+                        && let Some(id) = p.path.get_ident()
+                    {
+                        self.1.push(id.to_string());
                     }
                 }
                 Expr::Paren(p) => self.integer(&p.expr),
@@ -432,6 +443,16 @@ pub(super) fn index_names(block: &syn::Block, params: &[syn::Ident]) -> Vec<Stri
     }
     let mut uses = Uses::default();
     uses.visit_block(block);
+    let reads = name_counts(block);
+    let mut tuples = uses.1.clone();
+    tuples.sort();
+    tuples.dedup();
+    for t in tuples {
+        let integer_reads = uses.1.iter().filter(|n| **n == t).count();
+        if reads.get(&t) == Some(&integer_reads) {
+            uses.0.push(t);
+        }
+    }
     let mut bound = BoundNames::default();
     bound.visit_block(block);
     bound.0.extend(params.iter().map(|p| p.to_string()));
