@@ -198,6 +198,48 @@ impl Tower {
     }
 }
 
+/// The same tower taken apart by `split_last` / `split_first` (the idiomatic way to treat one
+/// layer apart), and through a range bound to a local and a range of that: each was the error
+/// "no derivative rule for method `forward`".
+impl Tower {
+    #[differentiate(wrt(self))]
+    fn loss_split_last(&self, x: &Array2<f64>, y: &Array1<f64>) -> f64 {
+        let (last, hidden) = self.layers.split_last().unwrap();
+        let mut h = x.clone();
+        for l in hidden {
+            h = l.forward(&h);
+        }
+        let r = last.forward(&h).dot(&self.head) - y;
+        r.dot(&r) / y.len() as f64
+    }
+
+    #[differentiate(wrt(self))]
+    fn loss_split_first(&self, x: &Array2<f64>, y: &Array1<f64>) -> f64 {
+        let (first, rest) = self.layers.split_first().expect("a layer");
+        let mut h = first.forward(x);
+        let n = rest.len();
+        let middle = &rest[..n];
+        for l in middle.iter() {
+            h = l.forward(&h);
+        }
+        let r = h.dot(&self.head) - y;
+        r.dot(&r) / y.len() as f64
+    }
+}
+
+/// A slice of layers taken apart by `split_first`, the rest bound to a local range.
+#[differentiate(wrt(layers))]
+fn layers_split(layers: &[Dense], head: &Array1<f64>, x: &Array2<f64>, y: &Array1<f64>) -> f64 {
+    let (first, rest) = layers.split_first().unwrap();
+    let mut h = first.forward(x);
+    let tail = &rest[0..];
+    for l in tail {
+        h = l.forward(&h);
+    }
+    let r = h.dot(head) - y;
+    r.dot(&r) / y.len() as f64
+}
+
 #[test]
 fn tower_layers_through_a_range_and_an_accessor() {
     let x = matrix(6, 3, 0.4);
@@ -233,6 +275,24 @@ fn tower_layers_through_a_range_and_an_accessor() {
         &t,
         &g,
     );
+    let (v, g) = t.loss_split_last_grad(&x, &y);
+    close("value, split_last", v, t.loss(&x, &y), TOL);
+    same_tower(&g, &expected);
+    let (v, g) = t.loss_split_first_grad(&x, &y);
+    close("value, split_first", v, t.loss(&x, &y), TOL);
+    same_tower(&g, &expected);
+    fd_model(
+        "split_first",
+        |p: &Tower| p.loss_split_first(&x, &y),
+        &t,
+        &g,
+    );
+    let (v, gl) = layers_split_grad(&t.layers, &t.head, &x, &y);
+    close("value, slice split", v, t.loss(&x, &y), TOL);
+    for (k, (a, b)) in gl.iter().zip(&expected.layers).enumerate() {
+        same(&format!("layer {k} w, slice split"), &a.w, &b.w, 1e-10);
+        same(&format!("layer {k} b, slice split"), &a.b, &b.b, 1e-10);
+    }
     let (_, pullback) = t.loss_last_apart_vjp(&x, &y);
     let g3 = pullback(-3.0);
     same(

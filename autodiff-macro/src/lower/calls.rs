@@ -1543,6 +1543,16 @@ impl Lowering {
     }
 
     /// The type of the field a local variable borrows (`l` after `let l = &self.layer;`).
+    /// The element type recorded with the local `e` names (`rest` of `let rest =
+    /// &self.layers[1..];`).
+    fn local_elem_type(&self, e: &Expr) -> Option<TokenStream> {
+        let Expr::Path(p) = chain::strip(e) else {
+            return None;
+        };
+        let slot = self.lookup(&p.path.get_ident()?.to_string())?;
+        self.env[slot].elem_ty.clone()
+    }
+
     fn local_place_type(&self, p: &syn::ExprPath) -> Option<TokenStream> {
         let slot = self.lookup(&p.path.get_ident()?.to_string())?;
         self.env[slot].place_ty.clone()
@@ -1643,6 +1653,20 @@ impl Lowering {
                 }
                 return;
             }
+        }
+        // `let rest = &self.layers[..n - 1];`: a range of a container holds its elements
+        // (`for l in rest { h = l.forward(&h); }`).
+        if let Pat::Ident(pi) = pat
+            && let Some((ix, _)) = subslice::range_index(init)
+            && (matches!(chain::strip(&ix.expr), Expr::Field(_))
+                || self.container_struct(&ix.expr).is_some()
+                || self.local_elem_type(&ix.expr).is_some())
+        {
+            let elem = self.elem_type(&Expr::Index(ix.clone()));
+            if let Some(binding) = self.env.last_mut().filter(|b| pi.ident == b.name) {
+                binding.elem_ty = elem;
+            }
+            return;
         }
         // `let bodies = bodies0.to_vec();`: a `Vec` of the elements of `bodies0`.
         if let (Pat::Ident(pi), Expr::MethodCall(mc)) = (pat, chain::strip(init)) {

@@ -2317,6 +2317,82 @@ pub(super) fn desugar_forms(
     /// carried by a loop (the index and value of the best item) is then two loop-carried
     /// variables, which are followed. Only where nothing after the `let` binds the name again,
     /// borrows the tuple `&mut` or calls a method on it, and no macro names it.
+    /// `let (last, rest) = self.layers.split_last().unwrap();` (`split_first`, `.expect(..)`)
+    /// of a variable or a field: a `let` for each part, `let last = &self.layers[self.layers.len()
+    /// - 1]; let rest = &self.layers[..self.layers.len() - 1];`, each the element or range the
+    /// lowering follows, and for a container of the user's structs knows the type of (their
+    /// methods are followed: `last.forward(&h)`, `for l in rest { .. }`). An empty container
+    /// panics at the index as it did at the `unwrap`.
+    fn split_end_lets(stmts: &mut Vec<Stmt>) {
+        fn place(e: &Expr) -> bool {
+            match e {
+                Expr::Path(p) => p.qself.is_none() && p.path.get_ident().is_some(),
+                Expr::Field(f) => place(&f.base),
+                Expr::Paren(p) => place(&p.expr),
+                _ => false,
+            }
+        }
+        let mut i = 0;
+        while i < stmts.len() {
+            i += 1;
+            let Stmt::Local(local) = &stmts[i - 1] else {
+                continue;
+            };
+            let Some(init) = local.init.as_ref().filter(|i| i.diverge.is_none()) else {
+                continue;
+            };
+            let Pat::Tuple(t) = &local.pat else {
+                continue;
+            };
+            let names: Vec<&syn::PatIdent> = t
+                .elems
+                .iter()
+                .filter_map(|p| match p {
+                    Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => Some(pi),
+                    _ => None,
+                })
+                .collect();
+            let Expr::MethodCall(mc) = strip_parens(&init.expr) else {
+                continue;
+            };
+            let unwrapped = (mc.method == "unwrap" && mc.args.is_empty())
+                || (mc.method == "expect" && mc.args.len() == 1);
+            let Expr::MethodCall(split) = strip_parens(&mc.receiver) else {
+                continue;
+            };
+            if names.len() != 2
+                || t.elems.len() != 2
+                || !unwrapped
+                || !split.args.is_empty()
+                || split.turbofish.is_some()
+                || !place(&split.receiver)
+            {
+                continue;
+            }
+            let (x, span) = (&split.receiver, split.method.span());
+            let (end, rest): (Expr, Expr) = if split.method == "split_first" {
+                (
+                    syn::parse_quote_spanned!(span=> &#x[0]),
+                    syn::parse_quote_spanned!(span=> &#x[1..]),
+                )
+            } else if split.method == "split_last" {
+                (
+                    syn::parse_quote_spanned!(span=> &#x[#x.len() - 1]),
+                    syn::parse_quote_spanned!(span=> &#x[..#x.len() - 1]),
+                )
+            } else {
+                continue;
+            };
+            let (a, b) = (names[0], names[1]);
+            let lets: [Stmt; 2] = [
+                syn::parse_quote_spanned!(span=> let #a = #end;),
+                syn::parse_quote_spanned!(span=> let #b = #rest;),
+            ];
+            stmts.splice(i - 1..i, lets);
+            i += 1;
+        }
+    }
+
     fn split_tuple_lets(stmts: &mut Vec<Stmt>) {
         let mut i = 0;
         while i < stmts.len() {
@@ -2796,6 +2872,7 @@ pub(super) fn desugar_forms(
                 }
             }
             imported_calls(block);
+            split_end_lets(&mut block.stmts);
             super::options::option_lets(&mut block.stmts);
             block.stmts =
                 super::break_values::break_values(std::mem::take(&mut block.stmts), &mut self.made);
