@@ -200,8 +200,39 @@ fn previous_by_position(x: &[f64]) -> f64 {
     s + prev.unwrap_or(1.0)
 }
 
+/// The same `Option` declared with the value of an `if` or a `match` (`let scale:
+/// Option<f64> = if .. { Some(..) } else { None };`): it was the error "this pattern takes a
+/// differentiated value out of an `Option`".
+#[differentiate]
+fn optional_scale(x: &[f64]) -> f64 {
+    let scale: Option<f64> = if x.len() > 3 { Some(x[3]) } else { None };
+    let shift: Option<f64> = match x.len() {
+        0..=2 => None,
+        _ => Some(x[2].exp()),
+    };
+    let base = x[0] * x[1];
+    let scaled = match scale {
+        Some(s) => base * s,
+        None => base,
+    };
+    scaled + shift.unwrap_or(0.5)
+}
+
 #[test]
 fn an_option_assigned_the_value_of_an_if_or_match() {
+    // x₀x₁x₃ + e^{x₂}; with two items x₀x₁ + 0.5.
+    let x = [0.3, -1.2, 0.7, 2.0];
+    let (v, g) = optional_scale_grad(&x);
+    assert_eq!(v, optional_scale(&x));
+    close_all(
+        "optional_scale",
+        &g,
+        &[-1.2 * 2.0, 0.3 * 2.0, 0.7f64.exp(), 0.3 * -1.2],
+    );
+    assert_eq!(
+        optional_scale_grad(&[0.3, -1.2]),
+        (0.5 - 0.36, vec![-1.2, 0.3])
+    );
     // x₀ > 0 keeps 2x₀; x₁ < 0 adds 2x₀·x₁ and keeps nothing; x₂ adds nothing and keeps 2x₂:
     // f = 2x₀x₁ + 2x₂, ∂ = (2x₁, 2x₀, 2).
     let x = [0.3, -1.2, 0.7];

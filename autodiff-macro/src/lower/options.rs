@@ -16,7 +16,9 @@
 //! }                                       }
 //! ```
 //!
-//! so the derivative follows a float and a boolean the loops carry, as it already does. The
+//! so the derivative follows a float and a boolean the loops carry, as it already does. A
+//! declaration with the value of an `if` or a `match` (`let v: Option<f64> = if c { Some(a) }
+//! else { None };`) is the declaration `None` and that assignment. The
 //! uses rewritten are `v = Some(e)`, `v = None`, `if let Some(p) = v { .. } else { .. }`,
 //! `match v { Some(p) => .., None => .. }` (`_` for the second arm; a guard is an unknown use), `v.is_some()`,
 //! `v.is_none()` and `v.unwrap_or(d)`. Any other use of the variable (passed to a function,
@@ -31,6 +33,14 @@ use syn::{Expr, Pat, Stmt};
 pub(super) fn option_lets(stmts: &mut Vec<Stmt>) {
     let mut i = 0;
     while i < stmts.len() {
+        // `let v: Option<f64> = if c { Some(a) } else { None };` (or a `match`): declared
+        // `None`, then assigned, which the uses below rewrite; left as written if they do not.
+        let original = chosen_decl(&stmts[i]).map(|(decl, assign)| {
+            let original = std::mem::replace(&mut stmts[i], decl);
+            stmts.insert(i + 1, assign);
+            original
+        });
+        let before = stmts.len();
         if let Some((name, ty, init)) = option_decl(&stmts[i]) {
             let some = quote::format_ident!("__ad_opt_{}_some", name);
             let val = quote::format_ident!("__ad_opt_{}_val", name);
@@ -56,8 +66,37 @@ pub(super) fn option_lets(stmts: &mut Vec<Stmt>) {
                 i += 1;
             }
         }
+        if let Some(original) = original
+            && stmts.len() == before
+        {
+            stmts.remove(i + 1);
+            stmts[i] = original;
+        }
         i += 1;
     }
+}
+
+/// `let v: Option<F> = e;` with `e` an `if` or a `match` (which may make `Some(..)` or `None`
+/// in its arms): `let mut v: Option<F> = None;` and `v = e;`.
+fn chosen_decl(s: &Stmt) -> Option<(Stmt, Stmt)> {
+    let Stmt::Local(l) = s else { return None };
+    let Pat::Type(pt) = &l.pat else { return None };
+    let Pat::Ident(pi) = &*pt.pat else {
+        return None;
+    };
+    let init = l.init.as_ref()?;
+    if pi.by_ref.is_some() || pi.subpat.is_some() || init.diverge.is_some() {
+        return None;
+    }
+    option_of(&pt.ty)?;
+    if !matches!(&*init.expr, Expr::If(_) | Expr::Match(_)) {
+        return None;
+    }
+    let (name, ty, e) = (&pi.ident, &pt.ty, &init.expr);
+    Some((
+        syn::parse_quote!(let mut #name: #ty = None;),
+        syn::parse_quote!(#name = #e;),
+    ))
 }
 
 /// `let mut v: Option<F> = None;` or `= Some(e);` with `F` a float type (`f32`, `f64`, or a
