@@ -465,6 +465,7 @@ fn expand_checked(
             jvp: jvp_body,
             second_order,
             vjp_along,
+            stub: false,
             plain: opts.kinks.map(|_| {
                 let name = &func.sig.ident;
                 // A method (`#[differentiate(kinks = exact)]` on it, in an `impl` without the
@@ -1026,6 +1027,7 @@ fn with_stubs(
                 }
             }),
             plain: None,
+            stub: true,
             second_order: opts.hessian.then(|| {
                 (
                     quote! {

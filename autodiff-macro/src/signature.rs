@@ -506,6 +506,7 @@ impl Signature {
             second_order,
             vjp_along,
             plain,
+            stub: bodies_stub,
         } = bodies;
         let (vjp_body, grad_body, jvp_body, vjp_along) = match plain {
             Some(path) if self.params.iter().all(|(_, t)| recallable(t)) => {
@@ -696,6 +697,28 @@ impl Signature {
                     }
                 });
             }
+        } else if !bodies_stub {
+            // A result whose type is not written as a float (`-> Real` of `type Real = f64;`,
+            // a struct, a `Vec`) has no `_grad`: in its place a stand-in whose bound no type
+            // meets, so that calling it is an error that says why and what to write, not
+            // rustc's "cannot find function `f_grad`".
+            let krate = &self.krate;
+            let bound =
+                quote!(for<'__ad_s> &'__ad_s (): #krate::__private::GradOfScalarResult<#ret>);
+            let where_clause = if plain_where.is_empty() {
+                quote!(where #bound)
+            } else {
+                quote!(#plain_where #bound)
+            };
+            out.append(quote! {
+                #[doc(hidden)]
+                #allow
+                #vis fn #grad_fn #plain_generics (#(#names: #tys),*) -> (#ret, #grad)
+                #where_clause
+                {
+                    ::core::unreachable!()
+                }
+            });
         }
         out
     }
@@ -714,6 +737,9 @@ pub struct Bodies {
     /// the items return where a tie was decided against the plain comparison (see
     /// [`Signature::plain_value_at_departures`]).
     pub plain: Option<TokenStream2>,
+    /// The placeholders made after an error (see `with_stubs`): no stand-in `_grad` whose call
+    /// would be a second error.
+    pub stub: bool,
 }
 
 /// A parameter whose argument the generated item can pass on again after its body ran: a
