@@ -440,12 +440,31 @@ fn aliased(x: Real, y: f64) -> Real {
     x * y + x
 }
 
+type Float = f32;
+
+/// A result type named like a float alias has its `_grad` (and `_hvp`) as `f64` has: it was
+/// rustc's "cannot find function `energy_grad`", the macro not seeing the alias. `½k·x²`.
+#[differentiate(hessian)]
+fn energy(x: Real, k: Real) -> Real {
+    0.5 * k * x * x
+}
+
+#[differentiate]
+fn norm_sq(v: &[Float]) -> Float {
+    v.iter().map(|a| a * a).sum()
+}
+
 #[test]
 fn operators_of_an_aliased_float_stay_the_floats() {
     let (value, pb) = aliased_vjp(1.5, 2.0);
     close_all("value", &[value], &[4.5]);
     let (gx, gy) = pb(1.0);
     close_all("gradient", &[gx, gy], &[3.0, 1.5]);
+    assert_eq!(aliased_grad(1.5, 2.0), (4.5, (3.0, 1.5)));
+    // ∂x = k·x, ∂k = x²/2; H·(1, 0) = (k, x).
+    assert_eq!(energy_grad(3.0, 2.0), (9.0, (6.0, 4.5)));
+    assert_eq!(energy_hvp(3.0, 2.0, 1.0, 0.0), (9.0, (6.0, 4.5), (2.0, 3.0)));
+    assert_eq!(norm_sq_grad(&[1.0, -2.0]), (5.0, vec![2.0, -4.0]));
 }
 
 /// A state changed in place by methods taking `&mut self`, as simulation code writes it.

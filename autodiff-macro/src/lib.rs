@@ -388,8 +388,18 @@ fn expand_checked(
     // Reported at the result type, resolved where `__ad_out` is bound (the result type may come
     // from a `macro_rules` expansion, with that macro's hygiene).
     let at_ret = proc_macro2::Span::call_site().located_at(ret.span());
-    let seed_value = quote::quote_spanned!(at_ret=> #krate::__private::seed(&__ad_out));
-    let seed_value_2 = quote::quote_spanned!(at_ret=> #krate::__private::seed(&__ad_out.0));
+    // A result of a type named like a float alias (`-> Real`): its seed is the one the `_grad`'s
+    // bound provides (see `Signature::items`), as the macro cannot see the type.
+    let seed_value = if lower::calls::is_float_alias(ret) {
+        quote::quote_spanned!(at_ret=> <&() as #krate::__private::GradOfScalarResult<#ret>>::one())
+    } else {
+        quote::quote_spanned!(at_ret=> #krate::__private::seed(&__ad_out))
+    };
+    let seed_value_2 = if lower::calls::is_float_alias(ret) {
+        seed_value.clone()
+    } else {
+        quote::quote_spanned!(at_ret=> #krate::__private::seed(&__ad_out.0))
+    };
     // `_grad` carries the forward and backward passes in one body rather than calling `_vjp`:
     // LLVM optimises them together (sharing `sin`/`cos` work, keeping values in registers), and
     // inside an `impl` block the macro could not name `_vjp` for an associated function. The

@@ -662,7 +662,19 @@ impl Signature {
                 }
             });
         }
-        if types::is_scalar_float(&self.ret) {
+        let alias = crate::lower::calls::is_float_alias(ret);
+        if types::is_scalar_float(&self.ret) || (alias && !bodies_stub) {
+            // A result named like a float alias (`-> Real`): the real `_grad`, bound by the
+            // result being a float, which its seed comes from (not checked where it is defined:
+            // a struct named `Value` is the error at the call, as below).
+            let krate = &self.krate;
+            let plain_where = if !alias {
+                plain_where.clone()
+            } else if plain_where.is_empty() {
+                quote!(where for<'__ad_s> &'__ad_s (): #krate::__private::GradOfScalarResult<#ret>)
+            } else {
+                quote!(#plain_where for<'__ad_s> &'__ad_s (): #krate::__private::GradOfScalarResult<#ret>)
+            };
             let grad_doc = doc(&format!(
                 "Value and gradient of `{name}` with respect to its differentiated parameters \
                  (one entry per parameter, in order)."

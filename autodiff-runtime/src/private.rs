@@ -784,20 +784,39 @@ pub fn set_field_vjp_jvp<const H: u64, S: SetField<H, M>, M: Differentiable>(
 )]
 pub trait DerivesDifferentiable {}
 
-/// What calling `f_grad` needs: a result type written as a float. A `#[differentiate]` function
-/// whose result type is anything else (a type alias the macro cannot see through, a struct, a
-/// `Vec`) has, in place of its `_grad`, a stand-in whose bound `for<'a> &'a ():
-/// GradOfScalarResult<R>` no type meets: calling it is this error, never code that runs.
-/// Implemented by no type.
+/// What calling `f_grad` needs: a float result. A `#[differentiate]` function whose result type
+/// is written otherwise has, in place of its `_grad`, a stand-in bound by `for<'a> &'a ():
+/// GradOfScalarResult<R>`, met by no type there (a struct, a `Vec`): calling it is this
+/// error, never code that runs. Where the result type is a name floats are often aliased by
+/// (`-> Real`), the `_grad` is the real one under the same bound, met where the name is `f64`
+/// or `f32`, whose `one` is the seed.
 #[diagnostic::on_unimplemented(
     message = "`_grad` is generated for a function whose result type is written `f64` or `f32` \
                (or a float type parameter), which this function's is not",
     label = "this function has no `_grad`: its result type is not written as a float",
     note = "the macro reads the result type as written and cannot see through a type alias \
-            (`type Real = f64;`): for a scalar result write `-> f64`; for any other result call \
-            `_vjp` and give its pullback the result's cotangent"
+            (`type R64 = f64;`) unless it is named like one (`Real`, `Float`, `Scalar`, ..): \
+            for a scalar result write `-> f64`; for any other result call `_vjp` and give its \
+            pullback the result's cotangent"
 )]
-pub trait GradOfScalarResult<R: ?Sized> {}
+pub trait GradOfScalarResult<R> {
+    /// The seed of the result's gradient, `1`.
+    fn one() -> R;
+}
+
+#[diagnostic::do_not_recommend]
+impl GradOfScalarResult<f64> for &() {
+    fn one() -> f64 {
+        1.0
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl GradOfScalarResult<f32> for &() {
+    fn one() -> f32 {
+        1.0
+    }
+}
 
 /// What a function called from a `#[differentiate(hessian)]` function needs: its second
 /// derivatives. A `#[differentiate]` function without `hessian` has, in place of its

@@ -1,12 +1,13 @@
-// A result type written through an alias (`type Real = f64;`): the macro reads the type as
-// written, so the function has `_vjp` but no `_grad`; calling `_grad` is an error that says so
-// and what to write (it was rustc's "cannot find function `energy_grad`").
+// A result type written through an alias the macro does not take for a float (`type R64 =
+// f64;`; it reads the type as written): the function has `_vjp` but no `_grad`, and calling
+// `_grad` is an error that says so and what to write (it was rustc's "cannot find function
+// `energy_grad`").
 use autodiff::differentiate;
 
-type Real = f64;
+type R64 = f64;
 
 #[differentiate]
-fn energy(x: Real, k: Real) -> Real {
+fn energy(x: R64, k: R64) -> R64 {
     0.5 * k * x * x
 }
 

@@ -134,6 +134,13 @@ const FLOAT_ALIASES: &[&str] = &[
     "Value",
 ];
 
+/// Whether `ty` is a bare name floats are often aliased by (`Real` of `type Real = f64;`): a
+/// result of such a type has a `_grad` whose bound says so where the name is something else.
+pub fn is_float_alias(ty: &syn::Type) -> bool {
+    matches!(ty, syn::Type::Path(p) if p.qself.is_none()
+        && p.path.get_ident().is_some_and(|id| FLOAT_ALIASES.contains(&id.to_string().as_str())))
+}
+
 /// The element type of a slice, array or `Vec` type (behind a shared reference).
 pub(super) fn elem_type(ty: &syn::Type) -> Option<&syn::Type> {
     match ty {
