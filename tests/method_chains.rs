@@ -463,7 +463,10 @@ fn operators_of_an_aliased_float_stay_the_floats() {
     assert_eq!(aliased_grad(1.5, 2.0), (4.5, (3.0, 1.5)));
     // ∂x = k·x, ∂k = x²/2; H·(1, 0) = (k, x).
     assert_eq!(energy_grad(3.0, 2.0), (9.0, (6.0, 4.5)));
-    assert_eq!(energy_hvp(3.0, 2.0, 1.0, 0.0), (9.0, (6.0, 4.5), (2.0, 3.0)));
+    assert_eq!(
+        energy_hvp(3.0, 2.0, 1.0, 0.0),
+        (9.0, (6.0, 4.5), (2.0, 3.0))
+    );
     assert_eq!(norm_sq_grad(&[1.0, -2.0]), (5.0, vec![2.0, -4.0]));
 }
 

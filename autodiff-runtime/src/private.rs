@@ -784,12 +784,10 @@ pub fn set_field_vjp_jvp<const H: u64, S: SetField<H, M>, M: Differentiable>(
 )]
 pub trait DerivesDifferentiable {}
 
-/// What calling `f_grad` needs: a float result. A `#[differentiate]` function whose result type
-/// is written otherwise has, in place of its `_grad`, a stand-in bound by `for<'a> &'a ():
-/// GradOfScalarResult<R>`, met by no type there (a struct, a `Vec`): calling it is this
-/// error, never code that runs. Where the result type is a name floats are often aliased by
-/// (`-> Real`), the `_grad` is the real one under the same bound, met where the name is `f64`
-/// or `f32`, whose `one` is the seed.
+/// What calling the `_grad` of a function whose result type is named like a float alias
+/// (`-> Real`) needs: that the name is `f64` or `f32`, whose `one` is the seed. The `_grad` is
+/// bound by `for<'a> &'a (): GradOfScalarResult<R>`, which rustc checks where it is called, not
+/// where it is defined: a struct so named (`Value`) is this error at the call.
 #[diagnostic::on_unimplemented(
     message = "`_grad` is generated for a function whose result type is written `f64` or `f32` \
                (or a float type parameter), which this function's is not",
@@ -817,6 +815,21 @@ impl GradOfScalarResult<f32> for &() {
         1.0
     }
 }
+
+/// The bound of the stand-in `_grad` of a function whose result type is written otherwise (a
+/// tuple, a struct, a `Vec`, an alias the macro does not take for a float): `for<'a> &'a ():
+/// NoGradOfResult<R>`, met by no type, so that calling it is this error, never code that runs.
+/// Implemented by no type.
+#[diagnostic::on_unimplemented(
+    message = "`_grad` is generated for a function whose result type is written `f64` or `f32` \
+               (or a float type parameter), which this function's is not",
+    label = "this function has no `_grad`: its result type is not written as a float",
+    note = "the macro reads the result type as written and cannot see through a type alias \
+            (`type R64 = f64;`) unless it is named like one (`Real`, `Float`, `Scalar`, ..): \
+            for a scalar result write `-> f64`; for any other result call `_vjp` and give its \
+            pullback the result's cotangent"
+)]
+pub trait NoGradOfResult<R> {}
 
 /// What a function called from a `#[differentiate(hessian)]` function needs: its second
 /// derivatives. A `#[differentiate]` function without `hessian` has, in place of its

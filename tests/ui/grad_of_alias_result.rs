@@ -7,7 +7,7 @@ use autodiff::differentiate;
 type R64 = f64;
 
 #[differentiate]
-fn energy(x: R64, k: R64) -> R64 {
+fn energy(x: f64, k: f64) -> R64 {
     0.5 * k * x * x
 }
 
