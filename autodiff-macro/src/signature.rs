@@ -715,7 +715,7 @@ impl Signature {
             // meets, so that calling it is an error that says why and what to write, not
             // rustc's "cannot find function `f_grad`".
             let krate = &self.krate;
-            let bound = quote!(for<'__ad_s> &'__ad_s (): #krate::__private::NoGradOfResult<#ret>);
+            let bound = quote!(for<'__ad_s> &'__ad_s (): #krate::__private::GradOfScalarResult<#krate::__private::NoGrad<#ret>>);
             let where_clause = if plain_where.is_empty() {
                 quote!(where #bound)
             } else {

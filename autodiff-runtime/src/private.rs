@@ -787,7 +787,8 @@ pub trait DerivesDifferentiable {}
 /// What calling the `_grad` of a function whose result type is named like a float alias
 /// (`-> Real`) needs: that the name is `f64` or `f32`, whose `one` is the seed. The `_grad` is
 /// bound by `for<'a> &'a (): GradOfScalarResult<R>`, which rustc checks where it is called, not
-/// where it is defined: a struct so named (`Value`) is this error at the call.
+/// where it is defined: a struct so named (`Value`) is this error at the call, as is any call
+/// of the stand-in `_grad` of another result (see [`NoGrad`]).
 #[diagnostic::on_unimplemented(
     message = "`_grad` is generated for a function whose result type is written `f64` or `f32` \
                (or a float type parameter), which this function's is not",
@@ -816,20 +817,11 @@ impl GradOfScalarResult<f32> for &() {
     }
 }
 
-/// The bound of the stand-in `_grad` of a function whose result type is written otherwise (a
-/// tuple, a struct, a `Vec`, an alias the macro does not take for a float): `for<'a> &'a ():
-/// NoGradOfResult<R>`, met by no type, so that calling it is this error, never code that runs.
-/// Implemented by no type.
-#[diagnostic::on_unimplemented(
-    message = "`_grad` is generated for a function whose result type is written `f64` or `f32` \
-               (or a float type parameter), which this function's is not",
-    label = "this function has no `_grad`: its result type is not written as a float",
-    note = "the macro reads the result type as written and cannot see through a type alias \
-            (`type R64 = f64;`) unless it is named like one (`Real`, `Float`, `Scalar`, ..): \
-            for a scalar result write `-> f64`; for any other result call `_vjp` and give its \
-            pullback the result's cotangent"
-)]
-pub trait NoGradOfResult<R> {}
+/// The result type in the bound of the stand-in `_grad` of a function whose result type is
+/// written otherwise (a tuple, a struct, a `Vec`, an alias the macro does not take for a
+/// float): `for<'a> &'a (): GradOfScalarResult<NoGrad<R>>`, met by no type, so that calling it
+/// is that trait's error, never code that runs.
+pub struct NoGrad<R>(core::marker::PhantomData<R>);
 
 /// What a function called from a `#[differentiate(hessian)]` function needs: its second
 /// derivatives. A `#[differentiate]` function without `hessian` has, in place of its

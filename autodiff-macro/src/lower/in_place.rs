@@ -47,7 +47,7 @@ fn range_of(e: &Expr) -> Option<(&Expr, &syn::ExprRange, Option<Expr>, Expr)> {
 }
 
 /// A variable or a field of one.
-fn place(e: &Expr) -> bool {
+pub(super) fn place(e: &Expr) -> bool {
     match e {
         Expr::Path(p) => p.qself.is_none() && p.path.get_ident().is_some(),
         Expr::Field(f) => place(&f.base),

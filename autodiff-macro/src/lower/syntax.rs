@@ -2324,14 +2324,7 @@ pub(super) fn desugar_forms(
     /// methods are followed: `last.forward(&h)`, `for l in rest { .. }`). An empty container
     /// panics at the index as it did at the `unwrap`.
     fn split_end_lets(stmts: &mut Vec<Stmt>) {
-        fn place(e: &Expr) -> bool {
-            match e {
-                Expr::Path(p) => p.qself.is_none() && p.path.get_ident().is_some(),
-                Expr::Field(f) => place(&f.base),
-                Expr::Paren(p) => place(&p.expr),
-                _ => false,
-            }
-        }
+        use super::in_place::place;
         let mut i = 0;
         while i < stmts.len() {
             i += 1;
