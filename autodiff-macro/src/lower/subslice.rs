@@ -263,7 +263,10 @@ pub(super) fn owned_reassigned_slices(block: &mut syn::Block, params: &[(syn::Id
                 let i = i - 1;
                 let slice = slice_local(l, self.0);
                 let rest = &bl.stmts[i + 1..];
-                if assigns_copy(rest, &n, self.0, slice) && !binds(rest, &n) {
+                if !text_local(l, self.0)
+                    && assigns_copy(rest, &n, self.0, slice)
+                    && !binds(rest, &n)
+                {
                     if let Stmt::Local(l) = &mut bl.stmts[i] {
                         own_local(l);
                     }
@@ -351,6 +354,42 @@ fn slice_local(l: &syn::Local, params: &[(syn::Ident, syn::Type)]) -> bool {
     l.init.as_ref().is_some_and(|init| {
         range_index(&init.expr).is_some() || slice_param(unref(&init.expr), params)
     })
+}
+
+/// Whether the `let` binds text (`let mut s: &str = ..`, a string literal, a parameter or
+/// local of a `str` or `String` type, a range of one), whose ranges are `str`s, not copies.
+fn text_local(l: &syn::Local, params: &[(syn::Ident, syn::Type)]) -> bool {
+    fn textual(ty: &syn::Type) -> bool {
+        match ty {
+            syn::Type::Reference(r) => textual(&r.elem),
+            syn::Type::Path(p) => p
+                .path
+                .segments
+                .last()
+                .is_some_and(|s| s.ident == "str" || s.ident == "String"),
+            _ => false,
+        }
+    }
+    if let Pat::Type(pt) = &l.pat
+        && textual(&pt.ty)
+    {
+        return true;
+    }
+    let Some(init) = &l.init else {
+        return false;
+    };
+    let mut e = unref(&init.expr);
+    if let Some((ix, _)) = range_index(e) {
+        e = chain::strip(&ix.expr);
+    }
+    match e {
+        Expr::Lit(lit) => matches!(lit.lit, syn::Lit::Str(_)),
+        Expr::Path(p) => params
+            .iter()
+            .any(|(id, ty)| p.path.is_ident(id) && textual(ty)),
+        Expr::MethodCall(mc) => mc.method == "as_str" || mc.method == "trim",
+        _ => false,
+    }
 }
 
 /// Whether a pattern in `stmts` binds `name`.
