@@ -466,3 +466,38 @@ fn slices_reassigned_to_ranges_in_loops_and_branches() {
         (7.0, vec![1.0 + 2.0 + 5.0, 1.0, 1.0])
     );
 }
+
+/// A range of text in a differentiated function (`s = &s[1..]` of a `&str` parameter, a
+/// string literal, a `String` through `as_str`) is data, run as written: it was rustc's "the
+/// type `str` cannot be indexed by `usize`" in the generated code (the range was copied
+/// element by element, as a slice of floats is).
+#[differentiate(wrt(x))]
+fn weighted_by_text(x: f64, name: &str, tag: String) -> f64 {
+    let mut s = name;
+    let mut t: &str = "abc";
+    let mut k = 0.0;
+    while !s.is_empty() {
+        k += x * s.len() as f64;
+        s = &s[1..];
+    }
+    while t.len() > 1 {
+        t = &t[..t.len() - 1];
+        k += x * x;
+    }
+    let head = &tag.as_str()[..1];
+    if head == "w" { k * x } else { k }
+}
+
+#[test]
+fn ranges_of_text_are_data() {
+    // "hey": x·(3 + 2 + 1) + 2x² = 6x + 2x², times x for a tag starting with "w".
+    assert_eq!(
+        weighted_by_text_grad(2.0, "hey", "other".to_string()),
+        (12.0 + 8.0, 6.0 + 8.0)
+    );
+    // Times x: 6x² + 2x³, ∂ = 12x + 6x².
+    assert_eq!(
+        weighted_by_text_grad(2.0, "hey", "w1".to_string()),
+        (40.0, 48.0)
+    );
+}

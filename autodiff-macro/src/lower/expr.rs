@@ -361,6 +361,10 @@ impl Lowering {
                         return self.field_ref(b, fe);
                     }
                 }
+                // `&s[1..]` of text: the range is the reference (see `range_copy`).
+                if self.text_range(&r.expr).is_some() {
+                    return self.expr(b, &r.expr, true);
+                }
                 let v = self.expr(b, &r.expr, true)?;
                 let k = self.kind(v);
                 Some(self.inst1(b, InstKind::Ref(v), k, span))

@@ -254,6 +254,9 @@ pub struct Lowering {
     sink_param: Option<String>,
     /// The names bound once and used as integers (see `syntax::index_names`).
     index_names: Vec<String>,
+    /// The variables holding text (`&str`, `String`; see `subslice::text_names`), whose ranges
+    /// are data.
+    text_names: Vec<String>,
 }
 
 /// The variables that carry a `return` out of loops: its value and whether it happened.
@@ -408,6 +411,7 @@ pub fn lower(item: &syn::ItemFn, active: &[bool], krate: proc_macro2::TokenStrea
     lw.sink_params = sinks::only_written(&block, &lw.f.params);
     let param_names: Vec<syn::Ident> = lw.f.params.iter().map(|p| p.ident.clone()).collect();
     lw.index_names = syntax::index_names(&block, &param_names);
+    lw.text_names = subslice::text_names(&block, &params);
     // Items at the top of the body are repeated in each generated function (see
     // `Signature::items`); they compute nothing here.
     for s in &block.stmts {
@@ -452,6 +456,7 @@ impl Lowering {
             sink_params: Vec::new(),
             sink_param: None,
             index_names: Vec::new(),
+            text_names: Vec::new(),
         };
         let body = lw.f.new_block();
         lw.f.body = Some(body);

@@ -84,8 +84,60 @@ impl Lowering {
         Some(Some(Window { base, start, len }))
     }
 
+    /// `s[a..b]` (behind parentheses or a `&`) of a variable holding text (see `text_names`).
+    pub(super) fn text_range<'e>(
+        &self,
+        e: &'e Expr,
+    ) -> Option<(&'e syn::ExprIndex, &'e syn::ExprRange)> {
+        let (ix, r) = range_index(e)?;
+        self.is_text(&ix.expr).then_some((ix, r))
+    }
+
+    /// A variable holding text, a string literal, or a `str` method's text of one
+    /// (`tag.as_str()`, `name.trim()`).
+    fn is_text(&self, e: &Expr) -> bool {
+        match chain::strip(e) {
+            Expr::Path(p) => p
+                .path
+                .get_ident()
+                .is_some_and(|id| self.text_names.iter().any(|n| id == n)),
+            Expr::Lit(l) => matches!(l.lit, syn::Lit::Str(_)),
+            Expr::MethodCall(mc) => {
+                matches!(
+                    mc.method.to_string().as_str(),
+                    "as_str" | "trim" | "trim_start" | "trim_end"
+                ) && self.is_text(&mc.receiver)
+            }
+            _ => false,
+        }
+    }
+
     /// `x[a..b]` as a value: a copy of the window, collected into a `Vec`.
     pub(super) fn range_copy(&mut self, b: Block, e: &Expr) -> Option<Value> {
+        // A range of text (`&s[1..]` of a `&str`) is data, run as written: the reference.
+        if let Some((ix, r)) = self.text_range(e) {
+            let base = self.expr(b, &ix.expr, true)?;
+            let mut uses = vec![("__ad_b", base)];
+            let start = match &r.start {
+                Some(s) => {
+                    uses.push(("__ad_s", self.expr(b, s, true)?));
+                    quote!(__ad_s)
+                }
+                None => quote!(),
+            };
+            let end = match &r.end {
+                Some(x) => {
+                    uses.push(("__ad_e", self.expr(b, x, true)?));
+                    quote!(__ad_e)
+                }
+                None => quote!(),
+            };
+            let dots = match r.limits {
+                syn::RangeLimits::HalfOpen(_) => quote!(..),
+                syn::RangeLimits::Closed(_) => quote!(..=),
+            };
+            return Some(self.int_op(b, quote!(&__ad_b[#start #dots #end]), &uses, e.span()));
+        }
         let copy: Expr = syn::parse_quote_spanned! {e.span()=>
             #e.iter().copied().collect::<::std::vec::Vec<_>>()
         };
@@ -359,17 +411,6 @@ fn slice_local(l: &syn::Local, params: &[(syn::Ident, syn::Type)]) -> bool {
 /// Whether the `let` binds text (`let mut s: &str = ..`, a string literal, a parameter or
 /// local of a `str` or `String` type, a range of one), whose ranges are `str`s, not copies.
 fn text_local(l: &syn::Local, params: &[(syn::Ident, syn::Type)]) -> bool {
-    fn textual(ty: &syn::Type) -> bool {
-        match ty {
-            syn::Type::Reference(r) => textual(&r.elem),
-            syn::Type::Path(p) => p
-                .path
-                .segments
-                .last()
-                .is_some_and(|s| s.ident == "str" || s.ident == "String"),
-            _ => false,
-        }
-    }
     if let Pat::Type(pt) = &l.pat
         && textual(&pt.ty)
     {
@@ -388,6 +429,57 @@ fn text_local(l: &syn::Local, params: &[(syn::Ident, syn::Type)]) -> bool {
             .iter()
             .any(|(id, ty)| p.path.is_ident(id) && textual(ty)),
         Expr::MethodCall(mc) => mc.method == "as_str" || mc.method == "trim",
+        _ => false,
+    }
+}
+
+/// The names that hold text: parameters of a `str` or `String` type and the locals `let` binds
+/// to text (see `text_local`), also through another such name (`let mut s = name;`).
+pub(super) fn text_names(block: &syn::Block, params: &[(syn::Ident, syn::Type)]) -> Vec<String> {
+    struct Lets<'a> {
+        params: &'a [(syn::Ident, syn::Type)],
+        names: Vec<String>,
+    }
+    impl<'ast> Visit<'ast> for Lets<'_> {
+        fn visit_local(&mut self, l: &'ast syn::Local) {
+            syn::visit::visit_local(self, l);
+            let Some(id) = local_ident(l) else {
+                return;
+            };
+            let through = l.init.as_ref().is_some_and(|init| {
+                let mut e = unref(&init.expr);
+                if let Some((ix, _)) = range_index(e) {
+                    e = chain::strip(&ix.expr);
+                }
+                matches!(e, Expr::Path(p) if p.path.get_ident()
+                    .is_some_and(|n| self.names.iter().any(|t| n == t)))
+            });
+            if through || text_local(l, self.params) {
+                self.names.push(id.to_string());
+            }
+        }
+    }
+    let mut lets = Lets {
+        params,
+        names: params
+            .iter()
+            .filter(|(_, ty)| textual(ty))
+            .map(|(id, _)| id.to_string())
+            .collect(),
+    };
+    lets.visit_block(block);
+    lets.names
+}
+
+/// A `str` or `String` type, or a reference to one.
+fn textual(ty: &syn::Type) -> bool {
+    match ty {
+        syn::Type::Reference(r) => textual(&r.elem),
+        syn::Type::Path(p) => p
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "str" || s.ident == "String"),
         _ => false,
     }
 }
