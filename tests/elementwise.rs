@@ -721,3 +721,85 @@ fn arrays_of_data_zipped_with_floats() {
     let r = autodiff::check::gradcheck(|z: &Array2<f64>| labelled_loss(&labels, z), &z, &g);
     assert!(r.passed(), "{r}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Closures reading a shape query or a reduction of an array of the enclosing function
+// (`x.mapv(|v| v / x.len() as f64)`, `e.mapv(|v| v / e.sum())`): they do not depend on the
+// element, and are computed once before the map, as a field or an element the closure reads is
+// (the nested function captured the whole array: a cascade of rustc errors at the map, "a
+// differentiated value captured by a closure over array elements must be a float").
+// ---------------------------------------------------------------------------------------------
+
+/// Σᵢ exp(xᵢ / n): ∂/∂xᵢ = exp(xᵢ / n) / n.
+#[differentiate]
+fn scaled_by_len(x: &Array1<f64>) -> f64 {
+    x.mapv(|v| (v / x.len() as f64).exp()).sum()
+}
+
+/// The entropy of the softmax of x, pᵢ = eᵢ / Σ e: −Σ pᵢ ln pᵢ; ∂/∂xᵢ = −pᵢ (ln pᵢ + H).
+#[differentiate]
+fn softmax_entropy(x: &Array1<f64>) -> f64 {
+    let e = x.mapv(f64::exp);
+    e.mapv(|v| v / e.sum()).mapv(|p| -p * p.ln()).sum()
+}
+
+/// Reductions of the other arrays in each kind of elementwise closure that is followed.
+#[differentiate]
+fn reductions_in_closures(x: &Array1<f64>, w: &Array1<f64>, m: &Array2<f64>) -> f64 {
+    let a = x.mapv(|v| (v * w.dot(w) + w.mean().unwrap()).tanh()).sum();
+    let b = Zip::from(x)
+        .and(w)
+        .map_collect(|&p, &q| p * q / w.sum())
+        .sum();
+    let mut out = Array1::zeros(x.len());
+    Zip::from(&mut out)
+        .and(x)
+        .for_each(|o, &p| *o = p * x.sum());
+    let mut c = m.mapv(f64::sin);
+    c.mapv_inplace(|v| v * m.nrows() as f64 - m.sum());
+    let d = m
+        .map(|&v| v * m.shape()[1] as f64 + m.dim().0 as f64)
+        .mapv(|v| v * v)
+        .sum();
+    a + b + out.sum() + c.sum() + d
+}
+
+#[test]
+fn closures_reading_reductions_of_arrays() {
+    let x = array![0.3, -1.2, 0.7, 2.0];
+    let (y, g) = scaled_by_len_grad(&x);
+    assert_eq!(y, scaled_by_len(&x));
+    close_all("∂/∂x (len)", &g, &x.mapv(|v| (v / 4.0).exp() / 4.0), TOL);
+    fd_array("len", scaled_by_len, &x, &g);
+    forward("len").check(&x, scaled_by_len, scaled_by_len_jvp, |x, g| {
+        let (y, pullback) = scaled_by_len_vjp(x);
+        (y, pullback(g))
+    });
+
+    let (y, g) = softmax_entropy_grad(&x);
+    assert_eq!(y, softmax_entropy(&x));
+    let p = x.mapv(f64::exp) / x.mapv(f64::exp).sum();
+    let h = -(&p * &p.mapv(f64::ln)).sum();
+    close("entropy", y, h, TOL);
+    close_all("∂/∂x (entropy)", &g, &(-(&p * &(p.mapv(f64::ln) + h))), TOL);
+    fd_array("entropy", softmax_entropy, &x, &g);
+    let (_, pullback) = softmax_entropy_vjp(&x);
+    close_all("seed 2.5", &pullback(2.5), &(&g * 2.5), TOL);
+
+    let w = array![0.5, -0.25, 1.5, 0.75];
+    let m = array![[0.2, -0.4, 1.1], [0.9, 0.3, -0.6]];
+    let (y, (gx, gw, gm)) = reductions_in_closures_grad(&x, &w, &m);
+    assert_eq!(y, reductions_in_closures(&x, &w, &m));
+    fd_array("x", |x| reductions_in_closures(x, &w, &m), &x, &gx);
+    fd_array("w", |w| reductions_in_closures(&x, w, &m), &w, &gw);
+    fd_array("m", |m| reductions_in_closures(&x, &w, m), &m, &gm);
+    forward("reductions").check(
+        &(x.clone(), w.clone(), m.clone()),
+        |p| reductions_in_closures(&p.0, &p.1, &p.2),
+        |p, v| reductions_in_closures_jvp(&p.0, &p.1, &p.2, &v.0, &v.1, &v.2),
+        |p, g| {
+            let (y, pullback) = reductions_in_closures_vjp(&p.0, &p.1, &p.2);
+            (y, pullback(g))
+        },
+    );
+}

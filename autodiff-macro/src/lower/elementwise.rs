@@ -86,9 +86,18 @@ impl Lowering {
         // `x.mapv(|v| (v + p.b).tanh())`: what the closure reads of the enclosing function
         // through a field or an element (`p.b`, `self.temp`, `w[0]`, `t.0`) is read once before
         // the map, and the closure captures that float instead of the whole struct, array or
-        // tuple (which it cannot: it captures floats).
+        // tuple (which it cannot: it captures floats). In the closure of an elementwise map,
+        // so are the shape queries and reductions of such values (`x.len()`, `e.sum()`,
+        // `w.dot(&w)`, `w.mean().unwrap()`: `e.mapv(|v| v / e.sum())`), which do not depend on
+        // the element either.
+        let queries = matches!(
+            name.as_str(),
+            "mapv" | "mapv_into" | "mapv_inplace" | "map_collect"
+        ) || name == "map"
+            && chain::parse_chain(&mc.receiver, false).is_none()
+            && !self.rust_array(&mc.receiver);
         if let Expr::Closure(cl) = &mc.args[0]
-            && let Some((cl, reads)) = self.invariant_reads(cl)
+            && let Some((cl, reads)) = self.invariant_reads(cl, queries)
         {
             for (name, e) in reads {
                 let v = self.expr(b, &e, true)?;
@@ -510,10 +519,13 @@ impl Lowering {
 impl Lowering {
     /// The closure with each field or element read that names only bindings of the enclosing
     /// function (`p.b`, `self.temp`, `w[0]`, `t.0`, not `w[i]` of its own `i`) replaced by a
-    /// new name, and those reads; `None` where there are none.
+    /// new name, and those reads; `None` where there are none. With `queries`, so is each
+    /// shape query or reduction of such bindings (`x.len()`, `w.sum()`, `w.dot(&w)`,
+    /// `w.mean().unwrap()`, `x.shape()[0]`), methods that only read their receiver.
     fn invariant_reads(
         &self,
         cl: &syn::ExprClosure,
+        queries: bool,
     ) -> Option<(syn::ExprClosure, Vec<(syn::Ident, Expr)>)> {
         use syn::visit::Visit;
         use syn::visit_mut::VisitMut;
@@ -522,6 +534,28 @@ impl Lowering {
             own: Vec<String>,
             reads: Vec<(syn::Ident, Expr)>,
             base: usize,
+            queries: bool,
+        }
+        /// A read of bindings through fields, elements and methods that only read their
+        /// receiver and arguments: a value computed the same way for every element.
+        fn query(e: &Expr) -> bool {
+            const READS: &[&str] = &[
+                "len", "is_empty", "nrows", "ncols", "ndim", "shape", "dim", "sum", "mean",
+                "product", "dot", "var", "std", "unwrap", "expect",
+            ];
+            match chain::strip(e) {
+                Expr::Path(_) | Expr::Lit(_) => true,
+                Expr::Field(f) => query(&f.base),
+                Expr::Index(ix) => query(&ix.expr) && query(&ix.index),
+                Expr::Reference(r) => r.mutability.is_none() && query(&r.expr),
+                Expr::MethodCall(mc) => {
+                    mc.turbofish.is_none()
+                        && READS.contains(&mc.method.to_string().as_str())
+                        && query(&mc.receiver)
+                        && mc.args.iter().all(query)
+                }
+                _ => false,
+            }
         }
         impl Hoist<'_> {
             fn invariant(&self, e: &Expr) -> bool {
@@ -544,7 +578,10 @@ impl Lowering {
                         _ => false,
                     }
                 }
-                let place = matches!(e, Expr::Field(_) | Expr::Index(_)) && place(e);
+                let place = matches!(e, Expr::Field(_) | Expr::Index(_)) && place(e)
+                    || self.queries
+                        && matches!(e, Expr::Field(_) | Expr::Index(_) | Expr::MethodCall(_))
+                        && query(e);
                 if place && self.invariant(e) {
                     let name = quote::format_ident!(
                         "__ad_read{}_{}",
@@ -566,6 +603,7 @@ impl Lowering {
             own: bound.0,
             reads: Vec::new(),
             base: self.env.len(),
+            queries,
         };
         let mut cl = cl.clone();
         h.visit_expr_mut(&mut cl.body);
