@@ -339,7 +339,9 @@ impl Lowering {
                 }
             }
             let mut seen: Vec<String> = Vec::new();
-            let zip = scan.to_string().contains("Zip :: from");
+            let text = scan.to_string();
+            let zip = text.contains("Zip ::");
+            let for_each = text.contains("for_each");
             for n in names.0 {
                 if n.starts_with("__ad_")
                     || seen.contains(&n)
@@ -348,7 +350,25 @@ impl Lowering {
                 {
                     continue;
                 }
-                let msg = if zip {
+                let msg = if zip && !lent_mut(scan.clone(), &n) {
+                    format!(
+                        "the closure of this `Zip` changes `{n}`, a variable outside it, and \
+                         runs as written, where the change cannot be differentiated; write a \
+                         `for` loop over the elements, which is followed (`for (&x, &y) in \
+                         a.iter().zip(b.iter()) {{ {n} += .. }}`, or `for ((i, j), &v) in \
+                         a.indexed_iter() {{ .. }}` for the indices), or a fold of a sum: \
+                         `let {n} = Zip::from(&a).and(&b).fold(0.0, |acc, &x, &y| acc + ..);`"
+                    )
+                } else if for_each && !zip {
+                    format!(
+                        "this `for_each` runs as written (ndarray's `a.for_each(..)`, or \
+                         `for_each` after a method that is not followed, such as \
+                         `indexed_iter()`), and it changes `{n}`, which the generated code \
+                         could not see; write a `for` loop over the elements, which is followed \
+                         (`for &v in a.iter() {{ {n} += .. }}`, `for (i, &v) in \
+                         a.indexed_iter() {{ .. }}`), or `a.iter().for_each(|&v| {n} += ..)`"
+                    )
+                } else if zip {
                     format!(
                         "a `Zip` that writes through `&mut {n}` runs as written, and the \
                          generated code could not see what it writes; what is followed: \
@@ -612,4 +632,24 @@ impl<'ast> Visit<'ast> for ChangingCalls {
         }
         syn::visit::visit_expr_method_call(self, mc);
     }
+}
+
+/// `tokens` lend `name` mutably: `&mut name`, `&mut *name` or `name.rows_mut()` (any `_mut`
+/// method), a buffer a `Zip` writes into.
+fn lent_mut(tokens: TokenStream, name: &str) -> bool {
+    let tts: Vec<TokenTree> = tokens.into_iter().collect();
+    let ident = |k: usize, f: &dyn Fn(&str) -> bool| matches!(tts.get(k), Some(TokenTree::Ident(i)) if f(&i.to_string()));
+    let punct =
+        |k: usize, c: char| matches!(tts.get(k), Some(TokenTree::Punct(p)) if p.as_char() == c);
+    (0..tts.len()).any(|k| {
+        let lent = punct(k, '&')
+            && ident(k + 1, &|s| s == "mut")
+            && (ident(k + 2, &|s| s == name) || punct(k + 2, '*') && ident(k + 3, &|s| s == name));
+        let method = ident(k, &|s| s == name)
+            && !(k > 0 && punct(k - 1, '.'))
+            && punct(k + 1, '.')
+            && ident(k + 2, &|s| s.ends_with("_mut"));
+        let inner = matches!(&tts[k], TokenTree::Group(g) if lent_mut(g.stream(), name));
+        lent || method || inner
+    })
 }
