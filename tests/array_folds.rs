@@ -122,3 +122,47 @@ fn fold_of_data_started_from_a_differentiated_value() {
     let r = gradcheck(|w: &Array1<f64>| started_from_sum(w, &u), &w, &g);
     assert!(r.passed(), "{r}");
 }
+
+/// Folds whose body adds and subtracts terms of the elements from the accumulator, written as
+/// `acc + a - b` (which Rust groups as `(acc + a) - b`): their result does not depend on the
+/// order the elements are visited in, so they are followed, by `a.fold(..)` and by a `Zip` of
+/// transposed views (which visits the elements in memory order). They were the error that such
+/// a fold depends on the order.
+/// ∂/∂aᵢⱼ = bᵢⱼ + 2aᵢⱼ − 1, ∂/∂bᵢⱼ = aᵢⱼ − 2bᵢⱼ, ∂/∂cᵢⱼ = −2cᵢⱼ (each term once per element).
+#[differentiate]
+fn sums_and_differences(a: &Array2<f64>, b: &Array2<f64>, c: &Array2<f64>) -> f64 {
+    let z = ndarray::Zip::from(a.t())
+        .and(b.t())
+        .and(c.t())
+        .fold(0.5, |acc, &p, &q, &r| acc + p * q - r * r);
+    let s = a.fold(0.0, |acc, &v| acc - v + v * v);
+    let t = b.fold(1.0, |acc, &v| acc - v * v - 0.25);
+    z + s + t
+}
+
+#[test]
+fn folds_of_sums_and_differences_are_followed() {
+    let a = array![[0.3, -1.2, 2.0], [0.7, 1.1, -0.4]];
+    let b = array![[1.5, 0.2, -0.8], [-0.6, 0.9, 0.4]];
+    let c = array![[0.1, -0.3, 0.5], [1.2, -0.7, 0.25]];
+    let (y, (ga, gb, gc)) = sums_and_differences_grad(&a, &b, &c);
+    assert_eq!(y, sums_and_differences(&a, &b, &c));
+    let want =
+        0.5 + (&a * &b - &c * &c).sum() + (&a * &a - &a).sum() + 1.0 - (&b * &b).sum() - 0.25 * 6.0;
+    assert!((y - want).abs() < 1e-12, "value {y} against {want}");
+    let close = |g: &Array2<f64>, w: &Array2<f64>| {
+        g.iter().zip(w.iter()).all(|(x, w)| (x - w).abs() < 1e-12)
+    };
+    assert!(close(&ga, &(&b + &(&a * 2.0) - 1.0)), "∂/∂a {ga}");
+    assert!(close(&gb, &(&a - &(&b * 2.0))), "∂/∂b {gb}");
+    assert!(close(&gc, &(&c * -2.0)), "∂/∂c {gc}");
+    let r = gradcheck(
+        |p: &(Array2<f64>, Array2<f64>, Array2<f64>)| sums_and_differences(&p.0, &p.1, &p.2),
+        &(a.clone(), b.clone(), c.clone()),
+        &(ga.clone(), gb.clone(), gc.clone()),
+    );
+    assert!(r.passed(), "{r}");
+    let (_, pullback) = sums_and_differences_vjp(&a, &b, &c);
+    let (sa, _, _) = pullback(2.5);
+    assert!(close(&sa, &(&ga * 2.5)), "seed 2.5: {sa}");
+}

@@ -3886,7 +3886,7 @@ pub(super) fn lent_elements(stmts: &mut Vec<Stmt>) {
 /// Whether the closure of `a.fold(init, |m, v| ..)` gives a result that does not depend on the
 /// order the elements are visited in (up to rounding): its body is `m + e`, `e + m`, `m - e`,
 /// `m * e`, `e * m`, `m.max(e)`, `e.max(m)`, `m.min(e)` or `e.min(m)`, where `e` does not read
-/// the accumulator `m`.
+/// the accumulator `m`, or a chain of sums and differences from `m`, `m + e - f`.
 pub(super) fn order_free_fold(closure: &Expr) -> bool {
     let Expr::Closure(c) = chain::strip(closure) else {
         return false;
@@ -3908,12 +3908,24 @@ pub(super) fn order_free_fold(closure: &Expr) -> bool {
     }
     let is_acc = |e: &Expr| matches!(chain::strip(e), Expr::Path(p) if p.path.is_ident(&acc));
     let free = |e: &Expr| !super::syntax::idents_of(&quote::quote!(#e)).contains(&acc);
+    // `acc + a - b`, `acc - a + b`: sums and differences whose leftmost operand is `acc`, which
+    // Rust groups as `(acc + a) - b`, add each element's terms as `acc + (a - b)` does.
+    fn sum_chain(e: &Expr, is_acc: &dyn Fn(&Expr) -> bool, free: &dyn Fn(&Expr) -> bool) -> bool {
+        match chain::strip(e) {
+            Expr::Binary(bin) if matches!(bin.op, syn::BinOp::Add(_) | syn::BinOp::Sub(_)) => {
+                (is_acc(&bin.left) || sum_chain(&bin.left, is_acc, free)) && free(&bin.right)
+            }
+            _ => false,
+        }
+    }
     match body {
         Expr::Binary(bin) => match bin.op {
             syn::BinOp::Add(_) | syn::BinOp::Mul(_) => {
-                (is_acc(&bin.left) && free(&bin.right)) || (is_acc(&bin.right) && free(&bin.left))
+                (is_acc(&bin.left) && free(&bin.right))
+                    || (is_acc(&bin.right) && free(&bin.left))
+                    || matches!(bin.op, syn::BinOp::Add(_)) && sum_chain(body, &is_acc, &free)
             }
-            syn::BinOp::Sub(_) => is_acc(&bin.left) && free(&bin.right),
+            syn::BinOp::Sub(_) => sum_chain(body, &is_acc, &free),
             _ => false,
         },
         Expr::MethodCall(m)
