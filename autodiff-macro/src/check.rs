@@ -756,6 +756,33 @@ fn no_rule_message(name: &str) -> String {
              element as `a[[i, j]]`"
         );
     }
+    // ndarray methods whose work a followed form does.
+    let instead = match name {
+        "select" => Some(
+            "gather the rows by index in a loop, `for (k, &i) in idx.iter().enumerate() { \
+             out.row_mut(k).assign(&x.row(i)); }` (of `let mut out = Array2::zeros((idx.len(), \
+             x.ncols()));`), or add them up, `acc += &x.row(i);`",
+        ),
+        "slice_axis" | "slice_each_axis" | "slice_axis_inplace" | "slice_collapse" => Some(
+            "read the region with `slice`, `a.slice(s![1..3, ..])` for \
+             `a.slice_axis(Axis(0), Slice::from(1..3))`",
+        ),
+        "split_at" => Some(
+            "read the two parts with `slice`, `a.slice(s![..k, ..])` and `a.slice(s![k.., ..])` \
+             for `a.split_at(Axis(0), k)`",
+        ),
+        "into_scalar" => Some(
+            "the one element of a 0-dimensional array is its `.sum()` (and the `sum_axis(Axis(0))` \
+             of a vector is the vector's `.sum()`)",
+        ),
+        _ => None,
+    };
+    if let Some(instead) = instead {
+        return format!(
+            "ndarray's `.{name}(..)` has no derivative rule on a differentiated array; {instead}, \
+             which is followed"
+        );
+    }
     format!(
         "no derivative rule for method `{name}` on a differentiated value; supported methods: \
          {}. A `#[differentiate]` method of your own struct is followed on a parameter or \
