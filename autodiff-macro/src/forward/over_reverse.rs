@@ -371,11 +371,9 @@ impl Fwd<'_> {
                     self.add_tangent_result(i, r);
                 }
             }
-            InstKind::VarDecl(var) => {
-                if self.is_var_varied(var) {
-                    let dw = self.dvar(var);
-                    self.emit0(b, out, InstKind::VarDecl(dw));
-                }
+            InstKind::VarDecl(var) if self.is_var_varied(var) => {
+                let dw = self.dvar(var);
+                self.emit0(b, out, InstKind::VarDecl(dw));
             }
             InstKind::VarInit { var, value } | InstKind::VarSet { var, value } => {
                 if !self.is_var_varied(var) {

@@ -219,7 +219,7 @@ fn assign_tail(place: &Expr, value: &Expr) -> Option<Expr> {
             let mut m = m.clone();
             for arm in &mut m.arms {
                 let body = assign_tail(place, &arm.body)?;
-                arm.body = Box::new(syn::parse_quote!({ #body; }));
+                *arm.body = syn::parse_quote!({ #body; });
                 arm.comma = Some(Default::default());
             }
             Expr::Match(m)

@@ -498,7 +498,7 @@ fn own_local(l: &mut syn::Local) {
         l.pat = (*pt.pat).clone();
     }
     if let Some(init) = &mut l.init {
-        init.expr = Box::new(owned_tail(&init.expr));
+        *init.expr = owned_tail(&init.expr);
     }
 }
 
@@ -517,7 +517,7 @@ impl syn::visit_mut::VisitMut for Own<'_> {
         match e {
             Expr::Assign(a) if self.is_ours(chain::strip(&a.left)) => {
                 self.visit_expr_mut(&mut a.right);
-                a.right = Box::new(owned_tail(&a.right));
+                *a.right = owned_tail(&a.right);
             }
             Expr::Index(ix) if self.is_ours(&ix.expr) => self.visit_expr_mut(&mut ix.index),
             Expr::MethodCall(mc) if self.is_ours(&mc.receiver) => {

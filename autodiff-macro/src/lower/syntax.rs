@@ -495,7 +495,7 @@ pub(super) fn vec_loops_over_containers(block: &mut syn::Block, containers: &[St
                         Expr::MethodCall(_) | Expr::Macro(_) => quote::quote!(#e),
                         e => quote::quote!((#e).to_vec()),
                     });
-                    f.expr = Box::new(syn::parse_quote_spanned!(a.span()=> vec![#(#elems),*]));
+                    *f.expr = syn::parse_quote_spanned!(a.span()=> vec![#(#elems),*]);
                 }
             }
             syn::visit_mut::visit_expr_for_loop_mut(self, f);
@@ -549,7 +549,7 @@ pub(super) fn loops_of_arms_in_blocks(block: &mut syn::Block) {
         fn visit_arm_mut(&mut self, arm: &mut syn::Arm) {
             if let Expr::Loop(l) = &*arm.body {
                 let span = l.span();
-                arm.body = Box::new(syn::parse_quote_spanned!(span=> { #l }));
+                *arm.body = syn::parse_quote_spanned!(span=> { #l });
             }
             syn::visit_mut::visit_arm_mut(self, arm);
         }
