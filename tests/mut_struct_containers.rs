@@ -1055,3 +1055,34 @@ fn tuples_of_indices_and_floats_left_out() {
     close("value", v, indexed_weights(&pts, 1.5), TOL);
     close("∂w", gw, pts.iter().map(|&(i, x)| i as f64 * x).sum(), TOL);
 }
+
+#[derive(Differentiable, Clone, Copy, Debug, PartialEq)]
+struct Point {
+    x: f64,
+    v: f64,
+}
+
+/// An element of a local `Vec` of `Copy` structs copied out (`let q = ps[1];`), then the `Vec`
+/// written while the copy is still read: ps[1].v ← 2·ps[1].v, and
+/// f = ps[0].x + ps[1].v + q.v·q.x = x₀ + 2v₁ + v₁x₁ with q the old ps[1]: ∂x₀ = 1, ∂v₀ = 0,
+/// ∂x₁ = v₁, ∂v₁ = 2 + x₁. It was rustc's "cannot move out of value because it is borrowed" at
+/// the attribute: the copy was emitted as a borrow of the `Vec`'s element.
+#[differentiate]
+fn struct_copied_then_written(x: &[f64]) -> f64 {
+    let mut ps = vec![Point { x: x[0], v: x[1] }, Point { x: x[2], v: x[3] }];
+    let q = ps[1];
+    ps[1].v *= 2.0;
+    ps[0].x + ps[1].v + q.v * q.x
+}
+
+#[test]
+fn struct_element_copied_out_then_written() {
+    let x = [0.4, -1.2, 0.7, 1.5];
+    let (v, g) = struct_copied_then_written_grad(&x);
+    close("value", v, struct_copied_then_written(&x), TOL);
+    close_all("∇", &g, &[1.0, 0.0, x[3], 2.0 + x[2]]);
+    let t = [1.0, 0.5, -0.25, 2.0];
+    let (y, dy) = struct_copied_then_written_jvp(&x, &t.to_vec());
+    assert_eq!(y, v);
+    close("jvp", dy, g.iter().zip(&t).map(|(a, b)| a * b).sum(), TOL);
+}

@@ -837,3 +837,62 @@ fn rows_replaced_by_rows_of_other_lengths() {
     assert_eq!(v, local_rows_regrown(&x));
     same("local", &g, &vec![x[1], x[0]]);
 }
+
+/// A `Copy` row copied out of a local grid (`let prev = rows[i - 1];`), then the grid written
+/// while the copy is still read: the copy keeps the old values. Each step sets
+/// rows[i][0] = prev[0]·rows[i][1] + prev[1] and rows[i][1] += prev[1]², and
+/// f = Σᵢ rows[i][0]·rows[i][1]. The row was borrowed from the grid where nothing but element
+/// reads used it, so the grid's next version could not be made while it lived: rustc's "cannot
+/// move out of value because it is borrowed" at the attribute, in `_jvp` always and in `_grad`
+/// where the pullback does not keep the row.
+#[differentiate]
+fn copied_rows_then_written(x: &[f64]) -> f64 {
+    let mut rows = vec![[x[0], x[1]], [x[2], x[3]], [x[4], x[5]]];
+    for i in 1..rows.len() {
+        let prev = rows[i - 1];
+        rows[i][0] = prev[0] * rows[i][1] + prev[1];
+        rows[i][1] += prev[1] * prev[1];
+    }
+    rows.iter().map(|r| r[0] * r[1]).sum::<f64>()
+}
+
+/// The copy read only by a test (a sign), which the pullback does not keep: the row was
+/// borrowed in `_grad` too. f = s·rows[0][0] + rows[1][0], rows[1][0] = w·x₂ after the copy,
+/// s = ±1 as the copy's x₂ says: ∂x₀ = s, ∂x₂ = w, ∂w = x₂, through a `&mut` parameter too.
+#[differentiate]
+fn copied_row_tested(rows: &mut Vec<[f64; 2]>, w: f64) -> f64 {
+    let q = rows[1];
+    rows[1][0] *= w;
+    let s = if q[0] > 0.0 { 1.0 } else { -1.0 };
+    s * rows[0][0] + rows[1][0]
+}
+
+#[test]
+fn rows_copied_out_then_written() {
+    let x = vec![0.3, -0.7, 1.1, 0.4, -0.2, 0.9];
+    let (v, g) = copied_rows_then_written_grad(&x);
+    assert_eq!(v, copied_rows_then_written(&x));
+    fd("∇f", |x: &Vec<f64>| copied_rows_then_written(x), &x, &g);
+    let (_, pullback) = copied_rows_then_written_vjp(&x);
+    same(
+        "seed 2.5",
+        &pullback(2.5),
+        &g.iter().map(|d| 2.5 * d).collect::<Vec<_>>(),
+    );
+    let t = vec![0.5, -1.0, 0.25, 2.0, -0.75, 1.5];
+    let (y, dy) = copied_rows_then_written_jvp(&x, &t);
+    assert_eq!(y, v);
+    close("jvp", dy, g.iter().zip(&t).map(|(a, b)| a * b).sum(), TOL);
+
+    for (r0, w) in [([0.6, -0.3], 1.7), ([-0.4, 0.8], -0.6)] {
+        let rows0 = vec![[0.9, 0.1], r0];
+        let mut rows = rows0.clone();
+        let (v, (gr, gw)) = copied_row_tested_grad(&mut rows, w);
+        let mut after = rows0.clone();
+        assert_eq!(v, copied_row_tested(&mut after, w));
+        assert_eq!(rows, after);
+        let s = if r0[0] > 0.0 { 1.0 } else { -1.0 };
+        same("∂rows", &gr, &vec![[s, 0.0], [w, 0.0]]);
+        close("∂w", gw, r0[0], TOL);
+    }
+}

@@ -386,13 +386,14 @@ fn borrowed_rows(f: &Func, tys: &Types, blocks: &[Block], kept: &HashSet<Value>)
     }
     let mut rows = HashSet::new();
     for &b in blocks {
-        for &i in &f.block(b).insts {
-            if let InstKind::Index(..) = f.inst(i).kind {
+        for (p, &i) in f.block(b).insts.iter().enumerate() {
+            if let InstKind::Index(base, _) = f.inst(i).kind {
                 let r = f.inst(i).results[0];
                 if indexed.contains(&r)
                     && !other.contains(&r)
                     && tys.of(r).float().is_none()
                     && (!kept.contains(&r) || borrows_parameter(f, i))
+                    && !outlived_by_container(f, b, p, r, base)
                 {
                     rows.insert(r);
                 }
@@ -400,4 +401,48 @@ fn borrowed_rows(f: &Func, tys: &Types, blocks: &[Block], kept: &HashSet<Value>)
         }
     }
     rows
+}
+
+/// Whether the row `r`, read from `base` by the instruction at position `p` of block `b`, is
+/// still read after `base` is taken for something other than a read: made into a new version
+/// of the container (`ps[1][0] *= 2.0` after `let q = ps[1];` copied an element of a `Vec` of
+/// `Copy` rows or structs), which moves `base` or writes through it, so that a borrowed row
+/// would keep it from that (rustc's "cannot move out of value because it is borrowed"). The
+/// row is then copied, as written. Uses inside an instruction's blocks count at the
+/// instruction, and those of the terminator and its blocks after the last instruction (a row
+/// that leaves `b` is not borrowed at all: see [`borrowed_rows`]).
+fn outlived_by_container(f: &Func, b: Block, p: usize, r: Value, base: Value) -> bool {
+    let insts = &f.block(b).insts;
+    let end = insts.len();
+    let within = |blocks: Vec<Block>, v: Value, uses: &dyn Fn(Inst, Value) -> bool| {
+        blocks.into_iter().any(|nb| {
+            f.blocks_within(nb).into_iter().any(|bb| {
+                f.block(bb).insts.iter().any(|&j| uses(j, v)) || f.term_operands(bb).contains(&v)
+            })
+        })
+    };
+    let reads = |j: Inst, v: Value| f.operands(j).contains(&v);
+    // A use of `base` other than a read of it: `base[k]`, a slice method that reads it, a
+    // borrow or its shape.
+    let takes = |j: Inst, v: Value| match &f.inst(j).kind {
+        InstKind::Index(x, k) => *x != v && *k == v,
+        InstKind::Method {
+            name, recv, args, ..
+        } if *recv == v => !ROW_READS.iter().any(|m| name == m) || args.contains(&v),
+        InstKind::Ref(_) | InstKind::Shape(_) | InstKind::FieldRef(..) => false,
+        _ => f.operands(j).contains(&v),
+    };
+    // Whether the instruction at position `q` uses `v` so (inside its blocks too), the
+    // terminator being at `end`.
+    let used_at = |q: usize, v: Value, uses: &dyn Fn(Inst, Value) -> bool| {
+        if q == end {
+            f.term_operands(b).contains(&v) || within(f.term_blocks(b), v, uses)
+        } else {
+            uses(insts[q], v) || within(f.inst_blocks(insts[q]), v, uses)
+        }
+    };
+    let Some(last_read) = (p + 1..=end).rev().find(|&q| used_at(q, r, &reads)) else {
+        return false;
+    };
+    (p + 1..=last_read).any(|q| used_at(q, base, &takes))
 }
