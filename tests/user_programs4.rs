@@ -596,6 +596,66 @@ fn sorting_routes_the_gradient_through_the_permutation() {
     close_all("argsort", &g, &want);
 }
 
+/// Elements put in buckets of width ½ by an unstable sort by key, then weighted by their
+/// position: Σₖ (k + 1)·v[k]. Elements of one bucket tie, and an unstable sort may leave ties
+/// in any order: the positions were found by a stable sort, which ordered the ties of more than
+/// 20 elements otherwise than the function as written, so the value and the gradient were
+/// those of another order.
+#[differentiate]
+fn bucketed_unstable(x: &[f64]) -> f64 {
+    let mut v = x.to_vec();
+    v.sort_unstable_by_key(|a| (a * 2.0).floor() as i64);
+    v.iter()
+        .enumerate()
+        .map(|(k, a)| (k as f64 + 1.0) * a)
+        .sum()
+}
+
+/// The same with the comparison written out, on particles compared by their bucket: the
+/// masses weighted by position, Σₖ (k + 1)·ps[k].m + ps[k].x.
+#[differentiate]
+fn particles_bucketed_unstable(ps: &[Particle]) -> f64 {
+    let mut v = ps.to_vec();
+    v.sort_unstable_by(|a, b| (a.x * 2.0).floor().total_cmp(&(b.x * 2.0).floor()));
+    let mut s = 0.0;
+    for (k, p) in v.iter().enumerate() {
+        s += (k as f64 + 1.0) * p.m + p.x;
+    }
+    s
+}
+
+#[test]
+fn unstable_sorts_order_ties_as_written() {
+    let x: Vec<f64> = (0..64)
+        .map(|k| 2.0 * ((k * 37 % 64) as f64 / 64.0) - 1.0 + 1e-3 * k as f64)
+        .collect();
+    let (y, g) = bucketed_unstable_grad(&x);
+    assert_eq!(y, bucketed_unstable(&x));
+    // ∂xᵢ = 1 + the position at which the sort as written puts xᵢ (the elements are distinct).
+    let mut sorted = x.clone();
+    sorted.sort_unstable_by_key(|a| (a * 2.0).floor() as i64);
+    let mut want = vec![0.0; x.len()];
+    for (k, s) in sorted.iter().enumerate() {
+        want[x.iter().position(|a| a == s).unwrap()] = k as f64 + 1.0;
+    }
+    close_all("bucketed", &g, &want);
+
+    let ps: Vec<Particle> = x
+        .iter()
+        .zip(x.iter().rev())
+        .map(|(&x, &m)| Particle { x, m })
+        .collect();
+    let (y, g) = particles_bucketed_unstable_grad(&ps);
+    assert_eq!(y, particles_bucketed_unstable(&ps));
+    let mut sorted = ps.clone();
+    sorted.sort_unstable_by(|a, b| (a.x * 2.0).floor().total_cmp(&(b.x * 2.0).floor()));
+    for (k, s) in sorted.iter().enumerate() {
+        let i = ps.iter().position(|p| p.x == s.x).unwrap();
+        close("∂m", g[i].m, k as f64 + 1.0, TOL);
+        close("∂x", g[i].x, 1.0, TOL);
+    }
+}
+
 #[derive(Clone, Debug, Differentiable)]
 struct Particle {
     x: f64,

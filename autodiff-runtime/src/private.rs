@@ -332,6 +332,57 @@ pub fn cast_jvp<S: Real, T: Real>(_x: &S, dx: &S) -> T {
     T::of_f64(dx.as_f64())
 }
 
+/// The positions of `v`'s elements in the order `v.sort_unstable_by(..)` leaves them in, where
+/// `cmp(i, j)` compares the elements at positions `i` and `j`: `v.sort_unstable_by(f)` is then
+/// `v[k] = old[order[k]]`. An unstable sort may put elements that compare equal in any order,
+/// so sorting the positions themselves (`usize`s) could order the ties of distinct elements
+/// (`sort_unstable_by_key(|a| (a * 2.0) as i64)`) otherwise than the sort of the elements the
+/// function runs as written, and the derivative would be of another result. The standard
+/// library's unstable sort takes its path through its code from the length, the results of the
+/// comparisons and the element type's size, alignment and kind (`Copy`, interior mutability),
+/// not from the values: the positions are sorted here in slots of the element type's layout,
+/// `MaybeUninit<T>`, which the same sort moves exactly as it moves the elements, each slot
+/// holding its position in its first bytes. An element type narrower than a `u32` (none of
+/// the floats or rows the macro sorts) has its positions sorted as `usize`s.
+pub fn unstable_sort_order<T>(
+    v: &[T],
+    mut cmp: impl FnMut(&usize, &usize) -> core::cmp::Ordering,
+) -> Vec<usize> {
+    use core::mem::{MaybeUninit, size_of};
+    let n = v.len();
+    let wide = size_of::<T>() >= size_of::<usize>();
+    if !wide && (size_of::<T>() < size_of::<u32>() || n > u32::MAX as usize) {
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_unstable_by(cmp);
+        return order;
+    }
+    let slot = |k: usize| {
+        let mut s = MaybeUninit::<T>::uninit();
+        // SAFETY: the slot has room for a `usize` where `wide`, for a `u32` otherwise (both
+        // checked above); the writes are unaligned, so `T`'s alignment does not matter.
+        unsafe {
+            if wide {
+                s.as_mut_ptr().cast::<usize>().write_unaligned(k);
+            } else {
+                s.as_mut_ptr().cast::<u32>().write_unaligned(k as u32);
+            }
+        }
+        s
+    };
+    // SAFETY: every slot was made by `slot`, and the sort moves slots whole, so the bytes read
+    // are the ones written there.
+    let at = |s: &MaybeUninit<T>| unsafe {
+        if wide {
+            s.as_ptr().cast::<usize>().read_unaligned()
+        } else {
+            s.as_ptr().cast::<u32>().read_unaligned() as usize
+        }
+    };
+    let mut slots: Vec<MaybeUninit<T>> = (0..n).map(slot).collect();
+    slots.sort_unstable_by(|a, b| cmp(&at(a), &at(b)));
+    slots.iter().map(at).collect()
+}
+
 /// Moves a per-iteration record off a loop's stack in the backward pass. The forward pass pushed
 /// exactly as many records as the backward pass pops, so an empty stack is a bug in the generator.
 #[inline(always)]

@@ -2359,8 +2359,10 @@ impl Lowering {
     /// `sort_unstable_by_key`, `sort_by_cached_key`, a function for the closure:
     /// `v.sort_by(f64::total_cmp)`) on a variable `v` declared `mut` or a `&mut` parameter: a
     /// permutation. The positions in sorted order are found as written, by a stable sort of
-    /// `0..v.len()` comparing the elements at them; then `v[k] = old[perm[k]]`, so that each
-    /// element's adjoint goes back to where the element came from. `None` for anything else.
+    /// `0..v.len()` comparing the elements at them (for the unstable sorts, by the runtime's
+    /// `unstable_sort_order`, which orders ties as the sort of the elements does); then
+    /// `v[k] = old[perm[k]]`, so that each element's adjoint goes back to where the element
+    /// came from. `None` for anything else.
     fn sort_by(&mut self, b: Block, mc: &syn::ExprMethodCall) -> Option<Option<Value>> {
         let name = mc.method.to_string();
         let by_key = match name.as_str() {
@@ -2382,6 +2384,40 @@ impl Lowering {
             syn::Ident::new("__ad_j", span),
         );
         let f = &mc.args[0];
+        // An unstable sort orders ties of distinct elements as its path through its code
+        // goes, so the positions are found by the runtime sorting them as the elements would be
+        // (`unstable_sort_order`), given the comparison of the elements at two positions.
+        if name.starts_with("sort_unstable") {
+            let cmp: TokenStream = match (chain::strip(f), by_key) {
+                (Expr::Closure(c), false) if c.inputs.len() == 2 => {
+                    let (pa, pb, body) = (&c.inputs[0], &c.inputs[1], &c.body);
+                    quote::quote_spanned! {span=>
+                        |#i: &usize, #j: &usize| { let #pa = &#v[*#i]; let #pb = &#v[*#j]; #body }
+                    }
+                }
+                (Expr::Closure(c), true) if c.inputs.len() == 1 => {
+                    let (pa, body) = (&c.inputs[0], &c.body);
+                    quote::quote_spanned! {span=>
+                        |#i: &usize, #j: &usize| ::core::cmp::Ord::cmp(
+                            &{ let #pa = &#v[*#i]; #body },
+                            &{ let #pa = &#v[*#j]; #body },
+                        )
+                    }
+                }
+                (Expr::Closure(_), _) => return None,
+                (f, false) => quote::quote_spanned! {span=>
+                    |#i: &usize, #j: &usize| (#f)(&#v[*#i], &#v[*#j])
+                },
+                (f, true) => quote::quote_spanned! {span=>
+                    |#i: &usize, #j: &usize| ::core::cmp::Ord::cmp(&(#f)(&#v[*#i]), &(#f)(&#v[*#j]))
+                },
+            };
+            let k = &self.krate;
+            let perm = quote::quote_spanned! {span=>
+                #k::__private::unstable_sort_order(&#v[..], #cmp)
+            };
+            return self.apply_order(b, &v, perm, span);
+        }
         let order: TokenStream = match (chain::strip(f), by_key) {
             (Expr::Closure(c), false) if c.inputs.len() == 2 => {
                 let (pa, pb, body) = (&c.inputs[0], &c.inputs[1], &c.body);
@@ -2408,6 +2444,18 @@ impl Lowering {
             #order;
             __ad_perm
         }};
+        self.apply_order(b, &v, perm, span)
+    }
+
+    /// The sort of `v` found by `perm` (the positions in sorted order, found as written):
+    /// `v[k] = old[perm[k]]`, element by element.
+    fn apply_order(
+        &mut self,
+        b: Block,
+        v: &syn::Ident,
+        perm: TokenStream,
+        span: Span,
+    ) -> Option<Option<Value>> {
         let perm = self.opaque(b, perm, Kind::Discrete, true, span)?;
         self.bind("__ad_sorted_at".to_string(), Some(perm));
         let apply: Expr = syn::parse_quote_spanned! {span=> {
