@@ -1,7 +1,8 @@
 //! Mutation in the shapes where a gradient could go quietly wrong: interior mutability
 //! (`Cell`) that holds data only, closures that capture a variable assigned or shadowed after
 //! them (`move` copies, nested closures), state carried through `iter_mut().rev()`, a `&mut`
-//! slice parameter reordered in place, and a reordering under `hessian`.
+//! slice parameter reordered in place, a reordering under `hessian`, and fields and rows sorted
+//! and filtered by closures (`s.v.sort_by(..)`, `s.rows.retain(..)`, `rows[i].sort_by(..)`).
 //!
 //! A `Cell` or `RefCell` given a differentiated value (`c.set(x * x)`, a `&self` method that
 //! records it) gave a gradient that missed the path through the cell; that is now a compile
@@ -248,4 +249,100 @@ fn reorderings_under_hessian() {
             );
         }
     }
+}
+
+#[derive(autodiff::Differentiable, Clone, Debug)]
+struct Pool {
+    v: Vec<f64>,
+    rows: Vec<[f64; 2]>,
+    k: f64,
+}
+
+#[differentiate]
+impl Pool {
+    /// The same sort in a `&mut self` method: on a field of `self`.
+    fn sort_descending(&mut self) {
+        self.v.sort_by(|a, b| b.partial_cmp(a).unwrap());
+    }
+}
+
+/// Fields sorted and filtered by closures, and a row of a grid sorted: `s.v` sorted descending
+/// then scaled at its head, `s.rows` filtered and sorted by their second entry,
+/// `grid[1]` sorted ascending. Each element's adjoint goes back where it came from. They were
+/// the error "`s.v.sort_by(..)` with a closure may change `s.v` … write an index loop" (which
+/// cannot sort), though the same methods on a variable and the other mutations of a field
+/// (`s.v.swap`, `s.v.push`) are followed.
+#[differentiate]
+fn fields_sorted(x: &[f64]) -> f64 {
+    let mut s = Pool {
+        v: x[..4].to_vec(),
+        rows: vec![[x[0], x[4]], [x[1], x[5]], [x[2], x[3]]],
+        k: x[5],
+    };
+    s.sort_descending();
+    s.v.sort_by_key(|a| (a * 4.0).floor() as i64);
+    s.v.sort_unstable_by(|a, b| b.total_cmp(a));
+    s.v[0] *= s.k;
+    s.rows.retain(|r| r[0] > -1.0);
+    s.rows.sort_by(|a, b| a[1].partial_cmp(&b[1]).unwrap());
+    let mut grid = vec![vec![x[3], x[2]], vec![x[5], x[0], x[4]]];
+    grid[1].sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let mut t = 0.0;
+    for (i, r) in s.rows.iter().enumerate() {
+        t += (i as f64 + 1.0) * (r[0] + 2.0 * r[1]);
+    }
+    for (i, v) in s.v.iter().enumerate() {
+        t += (i as f64 + 1.0) * v;
+    }
+    t + grid[1][0] * grid[0][1] + 3.0 * grid[1][2]
+}
+
+#[test]
+fn fields_and_rows_sorted_by_closures() {
+    for x in [
+        [0.7, -0.4, 1.3, -1.2, 0.9, 0.35],
+        [-1.5, 1.1, -0.8, 0.2, -0.6, 1.4],
+    ] {
+        let (v, g) = fields_sorted_grad(&x);
+        assert_eq!(v, fields_sorted(&x));
+        fd_vec("fields sorted", fields_sorted, &x, &g);
+        let (_, pullback) = fields_sorted_vjp(&x);
+        let g3: Vec<f64> = g.iter().map(|d| 3.0 * d).collect();
+        close_all("fields sorted, seed 3", &pullback(3.0), &g3);
+    }
+}
+
+/// A `&mut` parameter copied into a local of the same name, as the error for its fields says,
+/// then its field sorted and filtered: the local's fields are a variable's. The positive
+/// elements of `p.v` sorted ascending, the first times `k`, plus `p.k`: it was the error for a
+/// field of the parameter (the name was taken for the parameter's).
+#[differentiate]
+fn param_copy_sorted(p: &mut Pool, k: f64) -> f64 {
+    let mut p = p.clone();
+    p.v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    p.v.retain(|&a| a > 0.0);
+    p.v[0] * k + p.v[p.v.len() - 1] + p.k
+}
+
+#[test]
+fn a_mut_parameter_copied_then_its_field_sorted() {
+    let p0 = Pool {
+        v: vec![0.8, -0.3, 0.2, 1.4],
+        rows: vec![[0.1, 0.2]],
+        k: 0.6,
+    };
+    let k = -1.7;
+    let mut p = p0.clone();
+    let (v, (gp, gk)) = param_copy_sorted_grad(&mut p, k);
+    assert_eq!(v, param_copy_sorted(&mut p0.clone(), k));
+    // The smallest positive element, 0.2 (at 2), times k; the largest, 1.4 (at 3); p.k.
+    close_all("∂v", &gp.v, &[0.0, 0.0, k, 1.0]);
+    close("∂k", gk, 0.2, TOL);
+    close("∂p.k", gp.k, 1.0, TOL);
+    let r = gradcheck(
+        |q: &(Pool, f64)| param_copy_sorted(&mut q.0.clone(), q.1),
+        &(p0.clone(), k),
+        &(gp, gk),
+    );
+    assert!(r.passed(), "copied parameter sorted: {r}");
 }

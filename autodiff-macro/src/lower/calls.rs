@@ -409,6 +409,18 @@ fn field_text(e: &Expr) -> Option<String> {
     }
 }
 
+/// A row of a variable or of a field as written, `rows[i + 1]`, `s.rows[k]`.
+fn element_text(e: &Expr) -> Option<String> {
+    match chain::strip(e) {
+        Expr::Index(ix) => {
+            let base = field_text(&ix.expr).or_else(|| element_text(&ix.expr))?;
+            let index = ix.index.to_token_stream().to_string();
+            Some(format!("{base}[{index}]"))
+        }
+        _ => None,
+    }
+}
+
 /// Whether `e` is the receiver `self`.
 fn is_self(e: &Expr) -> bool {
     matches!(e, Expr::Path(p) if p.qself.is_none() && p.path.is_ident("self"))
@@ -2486,7 +2498,9 @@ impl Lowering {
             if mc.args.iter().any(closures::is_closure_like) {
                 let m = &mc.method;
                 // Named as written (`self.w`, not `self`): the field is what changes.
-                let place = field_text(&mc.receiver).unwrap_or_else(|| root.to_string());
+                let place = field_text(&mc.receiver)
+                    .or_else(|| element_text(&mc.receiver))
+                    .unwrap_or_else(|| root.to_string());
                 // ndarray's `mapv_inplace` is `mapv` assigned back, which is followed.
                 let instead = if name == "mapv_inplace" {
                     format!("assign the mapped copy, `{place} = {place}.mapv(|v| ..);`")
@@ -2496,6 +2510,22 @@ impl Lowering {
                     format!(
                         "sort it, `{place}.sort_by(|a, b| a.partial_cmp(b).unwrap());` (followed), \
                          and read the element at the position, `{place}[k]`"
+                    )
+                } else if name.starts_with("sort") && self.mut_ref_param(&root) {
+                    // A field of a `&mut` parameter: the sort is followed on a local copy.
+                    format!(
+                        "copy the parameter into a local first (`let mut {root} = \
+                         {root}.clone();`), where `{place}.{m}(..)` is followed, and return what \
+                         the caller needs"
+                    )
+                } else if name.starts_with("sort") {
+                    // A sort of a place the lowering of the sorts does not take (a row at a
+                    // computed position): an index loop cannot say what it does, a sorted copy
+                    // written back can.
+                    format!(
+                        "sort a copy and write it back (`let mut sorted = {place}.to_vec(); \
+                         sorted.{m}(..); {place}.copy_from_slice(&sorted);`), whose sort is \
+                         followed"
                     )
                 } else {
                     format!(
@@ -2529,6 +2559,17 @@ impl Lowering {
             true,
             span,
         )
+    }
+
+    /// Whether `name` is a parameter taken by `&mut`, not declared again.
+    fn mut_ref_param(&self, name: &syn::Ident) -> bool {
+        let Some(slot) = self.lookup(&name.to_string()) else {
+            return false;
+        };
+        self.f.params.iter().any(|p| {
+            Some(p.value) == self.env[slot].value
+                && matches!(&p.ty, syn::Type::Reference(r) if r.mutability.is_some())
+        })
     }
 
     /// `v.push(x)` and the other mutations of [`crate::prim::places`] on a variable declared

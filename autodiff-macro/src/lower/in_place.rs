@@ -46,6 +46,28 @@ fn range_of(e: &Expr) -> Option<(&Expr, &syn::ExprRange, Option<Expr>, Expr)> {
     Some((base, r, r.start.as_deref().cloned(), hi))
 }
 
+/// A field or an element of a variable that is not a `&mut` parameter (`s.v`,
+/// `self.inner.w`, `rows[i]`, `s.rows[1]`, the positions variables or literals, so that
+/// reading the place again reads the same one): the fields of a parameter taken by reference
+/// cannot be assigned, which the error for them says.
+fn local_part(e: &Expr, mut_refs: &[String]) -> bool {
+    let mut root = e;
+    let mut parts = 0;
+    loop {
+        root = match root {
+            Expr::Field(f) => &f.base,
+            Expr::Index(ix) if matches!(&*ix.index, Expr::Lit(_) | Expr::Path(_)) => &ix.expr,
+            Expr::Paren(p) => {
+                root = &p.expr;
+                continue;
+            }
+            _ => break,
+        };
+        parts += 1;
+    }
+    parts > 0 && local_var(root, mut_refs).is_some()
+}
+
 /// A variable or a field of one.
 pub(super) fn place(e: &Expr) -> bool {
     match e {
@@ -60,7 +82,7 @@ pub(super) fn place(e: &Expr) -> bool {
 /// `None` for any other statement.
 pub(super) fn in_place_statement(stmt: &Stmt, mut_refs: &[String]) -> Option<Stmt> {
     retain(stmt, mut_refs)
-        .or_else(|| range_statement(stmt))
+        .or_else(|| range_statement(stmt, mut_refs))
         .or_else(|| extend_listed(stmt))
 }
 
@@ -167,6 +189,33 @@ pub(super) fn mem_take(e: &mut Expr, mut_refs: &[String], vecs: &[String]) {
     *e = syn::parse_quote_spanned!(e.span()=> #v.split_off(0));
 }
 
+/// The `&mut` parameters that no `let` of the body declares again: a `let mut s = s.clone();`
+/// (what the error for a field of a parameter taken by reference says to write) makes `s` a
+/// local, whose fields and rows the statements above change as a variable's.
+pub(super) fn unshadowed(block: &syn::Block, mut_refs: &[String]) -> Vec<String> {
+    struct Lets(Vec<String>);
+    impl<'ast> syn::visit::Visit<'ast> for Lets {
+        fn visit_local(&mut self, l: &'ast syn::Local) {
+            let pat = match &l.pat {
+                syn::Pat::Type(pt) => &*pt.pat,
+                p => p,
+            };
+            if let syn::Pat::Ident(pi) = pat {
+                self.0.push(pi.ident.to_string());
+            }
+            syn::visit::visit_local(self, l);
+        }
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let mut lets = Lets(Vec::new());
+    syn::visit::Visit::visit_block(&mut lets, block);
+    mut_refs
+        .iter()
+        .filter(|m| !lets.0.contains(m))
+        .cloned()
+        .collect()
+}
+
 /// The local variables the body declares as `Vec`s: with a `Vec<..>` type, or made by `vec![..]`,
 /// `Vec::new()`, `Vec::with_capacity(..)`, `.to_vec()` or `.collect::<Vec<..>>()`.
 pub(super) fn vec_locals(block: &syn::Block) -> Vec<String> {
@@ -267,10 +316,19 @@ fn retain(stmt: &Stmt, mut_refs: &[String]) -> Option<Stmt> {
     if mc.method != "retain" || mc.args.len() != 1 {
         return None;
     }
-    let v = local_var(&mc.receiver, mut_refs)?;
     let pred = &mc.args[0];
-    let e: Expr = syn::parse_quote_spanned! {mc.method.span()=>
-        #v = #v.into_iter().filter(#pred).collect::<::std::vec::Vec<_>>()
+    let e: Expr = match local_var(&mc.receiver, mut_refs) {
+        Some(v) => syn::parse_quote_spanned! {mc.method.span()=>
+            #v = #v.into_iter().filter(#pred).collect::<::std::vec::Vec<_>>()
+        },
+        // A field of a variable (`s.items.retain(..)`): its copy, filtered, assigned back.
+        None if matches!(&*mc.receiver, Expr::Field(_)) && local_part(&mc.receiver, mut_refs) => {
+            let v = &*mc.receiver;
+            syn::parse_quote_spanned! {mc.method.span()=>
+                #v = #v.clone().into_iter().filter(#pred).collect::<::std::vec::Vec<_>>()
+            }
+        }
+        None => return None,
     };
     Some(Stmt::Expr(e, Some(*semi)))
 }
@@ -278,11 +336,24 @@ fn retain(stmt: &Stmt, mut_refs: &[String]) -> Option<Stmt> {
 /// `v[a..b].fill(c);`, `v[a..b].copy_from_slice(src);` (`clone_from_slice`) as a block of index
 /// writes; `None` where the source is not a place or a range of one (the method's own error
 /// then stands).
-fn range_statement(stmt: &Stmt) -> Option<Stmt> {
+fn range_statement(stmt: &Stmt, mut_refs: &[String]) -> Option<Stmt> {
     let Stmt::Expr(Expr::MethodCall(mc), Some(_)) = stmt else {
         return None;
     };
-    let (base, _, lo, hi) = range_of(&mc.receiver)?;
+    let (base, lo, hi) = match range_of(&mc.receiver) {
+        Some((base, _, lo, hi)) => (base, lo, hi),
+        // A field or a row sorted by a closure (`s.v.sort_by(..)`, `self.w.sort_by_key(..)`,
+        // `rows[i].sort_by(..)`) as its whole range, which the lowering of the sorts on a
+        // variable does not take: the other reorderings and mutations of a field or a row are
+        // followed as they are.
+        None if local_part(&mc.receiver, mut_refs)
+            && mc.method.to_string().starts_with("sort_") =>
+        {
+            let base = &*mc.receiver;
+            (base, None, syn::parse_quote!(#base.len()))
+        }
+        None => return None,
+    };
     let lo = lo.unwrap_or_else(|| syn::parse_quote!(0));
     let span = mc.method.span();
     let name = mc.method.to_string();

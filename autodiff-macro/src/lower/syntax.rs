@@ -2059,6 +2059,9 @@ pub(super) fn desugar_forms(
     }
     struct Desugar<'a> {
         mut_refs: &'a [String],
+        /// `mut_refs` less those a `let` declares again (see `in_place::unshadowed`): the
+        /// places whose in-place statements are written as what they stand for.
+        unshadowed_refs: Vec<String>,
         /// The parameters that are shared references (`x: &T`): a struct pattern on one binds
         /// references to the fields.
         shared_refs: &'a [String],
@@ -2875,7 +2878,7 @@ pub(super) fn desugar_forms(
             super::in_place::element_ref_lets(&mut block.stmts, &mut self.made);
             super::calls::lent_elements(&mut block.stmts);
             for s in block.stmts.iter_mut() {
-                if let Some(r) = super::in_place::in_place_statement(s, self.mut_refs) {
+                if let Some(r) = super::in_place::in_place_statement(s, &self.unshadowed_refs) {
                     *s = r;
                 }
             }
@@ -3209,6 +3212,7 @@ pub(super) fn desugar_forms(
     syn::visit_mut::VisitMut::visit_block_mut(
         &mut Desugar {
             mut_refs,
+            unshadowed_refs: super::in_place::unshadowed(block, mut_refs),
             shared_refs,
             made: 0,
             vecs: super::in_place::vec_locals(block),
