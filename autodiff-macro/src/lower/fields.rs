@@ -234,11 +234,11 @@ impl Lowering {
             );
             return false;
         }
-        let param = self
-            .f
-            .params
-            .iter()
-            .find(|p| Some(p.value) == self.env[slot].value);
+        // Inside a loop the variable holds the version the loop carries: the parameter is what
+        // it entered the loop with (a field of a `&mut` parameter written in a loop was
+        // rustc's "`&mut S` has a field assigned … but does not derive `Differentiable`").
+        let value = self.env[slot].value.map(|v| self.before_loops(v));
+        let param = self.f.params.iter().find(|p| Some(p.value) == value);
         if let Some(p) = param {
             // An element of a `&mut` container is written through (`bodies[i].v *= s` of
             // `bodies: &mut [Body]`), as it is once a loop has changed the container.
