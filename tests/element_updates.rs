@@ -635,3 +635,63 @@ fn a_vec_of_structs_extended_by_listed_elements() {
         fd_vec("extended structs", |p| extended_structs(p[0]), &[a], &[g]);
     }
 }
+
+#[derive(autodiff::Differentiable, Clone, Debug)]
+struct Buffers {
+    w: Vec<f64>,
+    k: f64,
+}
+
+/// `mem::swap` and `mem::replace` of elements, rows and fields of locals: elements of two
+/// `Vec`s exchanged where a test says so, a row of one grid exchanged with a row of another, a
+/// row and a field replaced with the old value read after. Each is the exchange or the copy and
+/// assignment it stands for (`(a[i], b[i]) = (b[i], a[i])`, `let old = s.w.clone(); s.w = ..`);
+/// they were the error "`&mut` is not supported in differentiated functions", which said
+/// nothing of what to write, though the same calls on variables are followed.
+#[differentiate]
+fn places_swapped_and_replaced(x: &[f64]) -> f64 {
+    let mut s = Buffers {
+        w: x[..3].to_vec(),
+        k: x[3],
+    };
+    let old = std::mem::replace(&mut s.w, vec![x[4], x[5] * x[4], 1.0]);
+    let mut a = x.to_vec();
+    let mut b = vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+    for i in 0..6 {
+        if a[i] > 0.0 {
+            std::mem::swap(&mut a[i], &mut b[i]);
+        }
+        b[i] *= a[i];
+    }
+    let mut grid = vec![vec![x[0], x[1]], vec![x[2], x[3]]];
+    let mut other = vec![vec![x[4], x[5]], vec![1.0, 2.0]];
+    std::mem::swap(&mut grid[0], &mut other[1]);
+    let prev = std::mem::replace(&mut grid[1], vec![x[5], 3.0]);
+    grid[0][1] *= prev[0];
+    old[0] * s.w[1]
+        + old[2] * s.k
+        + s.w[0]
+        + a.iter().sum::<f64>()
+        + b.iter().map(|v| v * v).sum::<f64>()
+        + grid[0][0] * 2.0
+        + grid[0][1]
+        + grid[1][0] * other[1][1]
+        + other[1][0]
+        + prev[1]
+}
+
+#[test]
+fn elements_rows_and_fields_swapped_and_replaced() {
+    for x in [
+        data(6, 0.3),
+        vec![0.7, -0.4, 1.3, -1.2, 0.9, 0.35],
+        vec![-0.5, 0.8, -1.1, 0.6, -0.2, 1.4],
+    ] {
+        let (v, g) = places_swapped_and_replaced_grad(&x);
+        assert_eq!(v, places_swapped_and_replaced(&x));
+        fd_vec("places swapped", places_swapped_and_replaced, &x, &g);
+        let (_, pullback) = places_swapped_and_replaced_vjp(&x);
+        let g2: Vec<f64> = g.iter().map(|d| -1.5 * d).collect();
+        close("places swapped, seed −1.5", &pullback(-1.5), &g2);
+    }
+}

@@ -50,7 +50,7 @@ fn range_of(e: &Expr) -> Option<(&Expr, &syn::ExprRange, Option<Expr>, Expr)> {
 /// `self.inner.w`, `rows[i]`, `s.rows[1]`, the positions variables or literals, so that
 /// reading the place again reads the same one): the fields of a parameter taken by reference
 /// cannot be assigned, which the error for them says.
-fn local_part(e: &Expr, mut_refs: &[String]) -> bool {
+pub(super) fn local_part(e: &Expr, mut_refs: &[String]) -> bool {
     let mut root = e;
     let mut parts = 0;
     loop {
@@ -142,12 +142,42 @@ fn extend_listed(stmt: &Stmt) -> Option<Stmt> {
     Some(Stmt::Expr(syn::parse_quote!({ #(#pushes)* }), None))
 }
 
-/// `mem::replace(&mut v, e)` (`std::mem::`, `core::mem::`) of a local variable `v`: `v` and
-/// the value it is left with, `e`. `e` cannot borrow `v` while the call holds it, so it may be
-/// evaluated after `v` is read.
-fn mem_replace(e: &Expr, mut_refs: &[String]) -> Option<(syn::Ident, Expr)> {
-    let (v, mut args) = mem_call(e, "replace", mut_refs)?;
-    Some((v.clone(), args.nth(1)?.clone()))
+/// `mem::replace(&mut v, e)` (`std::mem::`, `core::mem::`) of a local variable `v`, or of a
+/// field or an element of one (`&mut s.w`, `&mut v[i]`): the old value read (`v`, a copy of
+/// the field or element), the place, and the value it is left with, `e`. `e` cannot borrow the
+/// place while the call holds it, so it may be evaluated after the place is read.
+fn mem_replace(e: &Expr, mut_refs: &[String]) -> Option<(Expr, Expr, Expr)> {
+    if let Some((v, mut args)) = mem_call(e, "replace", mut_refs) {
+        let v: Expr = syn::parse_quote!(#v);
+        return Some((v.clone(), v, args.nth(1)?.clone()));
+    }
+    // A field or an element of a local (`mem::replace(&mut v[i], e)`, `&mut s.w`): its copy,
+    // then the assignment.
+    let Expr::Call(call) = e else {
+        return None;
+    };
+    let Expr::Path(f) = &*call.func else {
+        return None;
+    };
+    let segs = &f.path.segments;
+    let n = segs.len();
+    if n < 2 || segs[n - 2].ident != "mem" || segs[n - 1].ident != "replace" || call.args.len() != 2
+    {
+        return None;
+    }
+    let Expr::Reference(r) = &call.args[0] else {
+        return None;
+    };
+    r.mutability?;
+    if !local_part(&r.expr, mut_refs) {
+        return None;
+    }
+    let place = &*r.expr;
+    Some((
+        syn::parse_quote!(#place.clone()),
+        place.clone(),
+        call.args[1].clone(),
+    ))
 }
 
 /// A call `mem::name(&mut v, ..)` (`std::mem::`, `core::mem::`) of a local variable `v`: `v`
@@ -277,7 +307,7 @@ pub(super) fn replace_lets(stmts: Vec<Stmt>, mut_refs: &[String]) -> Vec<Stmt> {
             Stmt::Expr(e, Some(_)) => mem_replace(e, mut_refs),
             _ => None,
         };
-        let Some((v, rest)) = found else {
+        let Some((v, place, rest)) = found else {
             out.push(s);
             continue;
         };
@@ -294,7 +324,7 @@ pub(super) fn replace_lets(stmts: Vec<Stmt>, mut_refs: &[String]) -> Vec<Stmt> {
             }
             _ => {}
         }
-        out.push(syn::parse_quote!(#v = #rest;));
+        out.push(syn::parse_quote!(#place = #rest;));
     }
     out
 }

@@ -2872,8 +2872,10 @@ pub(super) fn desugar_forms(
             super::options::option_lets(&mut block.stmts);
             block.stmts =
                 super::break_values::break_values(std::mem::take(&mut block.stmts), &mut self.made);
-            block.stmts =
-                super::in_place::replace_lets(std::mem::take(&mut block.stmts), self.mut_refs);
+            block.stmts = super::in_place::replace_lets(
+                std::mem::take(&mut block.stmts),
+                &self.unshadowed_refs,
+            );
             block.stmts = super::in_place::array_from_fn_lets(std::mem::take(&mut block.stmts));
             super::in_place::element_ref_lets(&mut block.stmts, &mut self.made);
             super::calls::lent_elements(&mut block.stmts);
@@ -3090,10 +3092,16 @@ pub(super) fn desugar_forms(
                             && f.path.segments.last().is_some_and(|s| s.ident == "swap")
                             && f.path.segments.iter().rev().nth(1).is_some_and(|s| s.ident == "mem")) =>
                 {
+                    // Also of fields and elements of variables (`&mut s.a`, `&mut v[i]`):
+                    // `(s.a, s.b) = (s.b, s.a)` is followed as well.
                     let var = |e: &Expr| match e {
                         Expr::Reference(r)
                             if r.mutability.is_some()
-                                && matches!(&*r.expr, Expr::Path(p) if p.path.get_ident().is_some()) =>
+                                && (matches!(&*r.expr, Expr::Path(p) if p.path.get_ident().is_some())
+                                    || super::in_place::local_part(
+                                        &r.expr,
+                                        &self.unshadowed_refs,
+                                    )) =>
                         {
                             Some((*r.expr).clone())
                         }
