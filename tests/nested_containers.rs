@@ -896,3 +896,59 @@ fn rows_copied_out_then_written() {
         close("∂w", gw, r0[0], TOL);
     }
 }
+
+/// Rows written through the items of their own `iter_mut()`: each row of a local grid, by
+/// position (`m[i].iter_mut()`, also under `enumerate` and `skip`) and as the item of an outer
+/// `for row in m.iter_mut()` (a softmax of each row in place, then a quadratic term by
+/// position). They were the error "iterating by mutable reference is followed over a variable
+/// … bind the container to a variable first", though `row` is one; each is now the row taken
+/// into a local, iterated and written back, as a field's `iter_mut()` is.
+#[differentiate]
+fn rows_written_through_iter_mut(x: &[f64]) -> f64 {
+    let mut m = vec![vec![x[0], x[1], x[2]], vec![x[3], x[4], x[5]]];
+    for i in 0..m.len() {
+        for (j, e) in m[i].iter_mut().enumerate() {
+            *e *= (j + 1) as f64;
+        }
+    }
+    for row in m.iter_mut() {
+        let s: f64 = row.iter().map(|a| a.exp()).sum();
+        for e in row.iter_mut() {
+            *e = e.exp() / s;
+        }
+        for (j, e) in row.iter_mut().enumerate().rev() {
+            *e += 0.5 * j as f64 * *e * *e;
+        }
+    }
+    for e in m[1].iter_mut().skip(1) {
+        *e = e.sin();
+    }
+    m[0][0] * 2.0 + m[1][2] * m[0][1] + m[1][1] + m[0][2]
+}
+
+#[test]
+fn rows_written_through_their_iter_mut() {
+    for x in [
+        vec![0.3, -0.7, 1.1, 0.4, -0.2, 0.9],
+        vec![-1.2, 0.5, 0.25, 1.5, -0.8, 0.1],
+    ] {
+        let (v, g) = rows_written_through_iter_mut_grad(&x);
+        assert_eq!(v, rows_written_through_iter_mut(&x));
+        fd(
+            "∇f",
+            |x: &Vec<f64>| rows_written_through_iter_mut(x),
+            &x,
+            &g,
+        );
+        let (_, pullback) = rows_written_through_iter_mut_vjp(&x);
+        same(
+            "seed −0.5",
+            &pullback(-0.5),
+            &g.iter().map(|d| -0.5 * d).collect::<Vec<_>>(),
+        );
+        let t = vec![0.5, -1.0, 0.25, 2.0, -0.75, 1.5];
+        let (y, dy) = rows_written_through_iter_mut_jvp(&x, &t);
+        assert_eq!(y, v);
+        close("jvp", dy, g.iter().zip(&t).map(|(a, b)| a * b).sum(), TOL);
+    }
+}

@@ -1,16 +1,17 @@
 // Iterating by mutable reference is followed in `for` loops (and `for_each`) over a variable
-// (also kept in a variable first, `let it = v.iter_mut(); for e in it`); over something that
-// is not a variable it is not; nor is an item passed on to a function that may write through
-// it.
+// (also kept in a variable first, `let it = v.iter_mut(); for e in it`) and over a field or a
+// row of one (`v[0].iter_mut()`); over something that is not a place, a copy made there, it is
+// not; nor is an item passed on to a function that may write through it.
 use autodiff::differentiate;
 
 #[differentiate]
 fn g(x: &[f64]) -> f64 {
-    let mut v = vec![x.to_vec()];
-    for e in v[0].iter_mut() {
+    let mut s = 0.0;
+    for e in x.to_vec().iter_mut() {
         *e *= 2.0;
+        s += *e;
     }
-    v[0][0]
+    s
 }
 
 fn scale(e: &mut f64) {

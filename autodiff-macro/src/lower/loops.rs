@@ -172,18 +172,34 @@ impl Lowering {
         // iterating by mutable reference does not follow; the field is taken into a local,
         // iterated, and written back: `{ let mut __ad_field = self.layers.clone(); for l in
         // __ad_field.iter_mut() { .. } self.layers = __ad_field; }`.
+        // Also under adapters (`for (j, e) in m[i].iter_mut().enumerate()`).
         let field = match chain::strip(&fl.expr) {
-            Expr::MethodCall(mc) if mc.method == "iter_mut" && mc.args.is_empty() => {
-                Some(&*mc.receiver)
-            }
             Expr::Reference(r) if r.mutability.is_some() => Some(&*r.expr),
-            _ => None,
+            e => iter_mut_base(e),
         }
-        .filter(|e| matches!(chain::strip(e), Expr::Field(_)));
+        // Also over a row (`for e in m[i].iter_mut()`, the position a variable or a literal)
+        // and over the item of an outer `iter_mut()` (`for row in m.iter_mut() { for e in
+        // row.iter_mut() { .. } }`, written back as `*row = ..`).
+        .and_then(|e| match chain::strip(e) {
+            Expr::Field(_) => Some(e.clone()),
+            Expr::Index(ix) if matches!(&*ix.index, Expr::Lit(_) | Expr::Path(_)) => {
+                Some(e.clone())
+            }
+            Expr::Path(p) => p
+                .path
+                .get_ident()
+                .and_then(|id| self.lookup(&id.to_string()))
+                .filter(|&slot| self.env[slot].cell.is_some())
+                .map(|_| syn::parse_quote_spanned!(e.span()=> (*#e))),
+            _ => None,
+        });
         if let Some(field) = field {
             let mut inner = fl.clone();
             let tmp = quote::format_ident!("__ad_field", span = field.span());
-            *inner.expr = syn::parse_quote_spanned!(field.span()=> #tmp.iter_mut());
+            *inner.expr = match chain::strip(&fl.expr) {
+                Expr::Reference(_) => syn::parse_quote_spanned!(field.span()=> #tmp.iter_mut()),
+                e => with_iter_mut_base(e, &syn::parse_quote_spanned!(field.span()=> #tmp)),
+            };
             let block: Expr = syn::parse_quote_spanned! {span=>
                 {
                     let mut #tmp = (#field).clone();
@@ -336,5 +352,34 @@ pub(super) fn parse_range(e: &Expr) -> Option<(&Expr, &Expr, bool, bool)> {
             Some((s, e, inc, !rev))
         }
         _ => None,
+    }
+}
+
+/// The receiver of the `iter_mut()` a chain of adapters starts from (`m[i]` of
+/// `m[i].iter_mut().enumerate()`).
+fn iter_mut_base(e: &Expr) -> Option<&Expr> {
+    match chain::strip(e) {
+        Expr::MethodCall(mc) if mc.method == "iter_mut" && mc.args.is_empty() => {
+            Some(&*mc.receiver)
+        }
+        Expr::MethodCall(mc) => iter_mut_base(&mc.receiver),
+        _ => None,
+    }
+}
+
+/// `e` with the receiver of the `iter_mut()` it starts from replaced by `base`.
+fn with_iter_mut_base(e: &Expr, base: &Expr) -> Expr {
+    match chain::strip(e) {
+        Expr::MethodCall(mc) if mc.method == "iter_mut" && mc.args.is_empty() => {
+            let mut mc = mc.clone();
+            *mc.receiver = base.clone();
+            Expr::MethodCall(mc)
+        }
+        Expr::MethodCall(mc) => {
+            let mut mc = mc.clone();
+            *mc.receiver = with_iter_mut_base(&mc.receiver, base);
+            Expr::MethodCall(mc)
+        }
+        e => e.clone(),
     }
 }
