@@ -346,3 +346,37 @@ fn a_mut_parameter_copied_then_its_field_sorted() {
     );
     assert!(r.passed(), "copied parameter sorted: {r}");
 }
+
+/// `v.clone_from(&w)` of a local and of a field of a local: `v = w.clone()`, which it stands
+/// for. It was the error "the derivative cannot follow what `clone_from` does to `v`".
+#[derive(Clone, Debug, autodiff::Differentiable)]
+struct Held {
+    v: Vec<f64>,
+}
+
+#[differentiate]
+fn cloned_over(x: &[f64]) -> f64 {
+    let mut v = vec![0.0; x.len()];
+    let w: Vec<f64> = x.iter().map(|a| a * a).collect();
+    v.clone_from(&w);
+    let mut held = Held {
+        v: vec![1.0; x.len()],
+    };
+    held.v.clone_from(&v);
+    held.v[0] *= x[1];
+    let mut s = 0.0;
+    for k in 0..v.len() {
+        s += v[k] * x[k] + held.v[k];
+    }
+    s
+}
+
+#[test]
+fn clone_from_is_an_assignment_of_a_clone() {
+    // Σ x_k³ + Σ x_k² + x₀²(x₁ − 1): at (1, 2): 9 + 5 + 1 = 15.
+    let (v, g) = cloned_over_grad(&[1.0, 2.0]);
+    assert_eq!(v, cloned_over(&[1.0, 2.0]));
+    assert_eq!(v, 15.0);
+    // ∂₀ = 3x₀² + 2x₀ + 2x₀(x₁ − 1) = 7, ∂₁ = 3x₁² + 2x₁ + x₀² = 17.
+    assert_eq!(g, vec![7.0, 17.0]);
+}

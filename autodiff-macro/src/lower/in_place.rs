@@ -84,6 +84,29 @@ pub(super) fn in_place_statement(stmt: &Stmt, mut_refs: &[String]) -> Option<Stm
     retain(stmt, mut_refs)
         .or_else(|| range_statement(stmt, mut_refs))
         .or_else(|| extend_listed(stmt))
+        .or_else(|| clone_from(stmt))
+}
+
+/// `v.clone_from(&w);` of a variable or a field: `v = w.clone();`, which it stands for (it may
+/// reuse `v`'s allocation, which is no part of the value).
+fn clone_from(stmt: &Stmt) -> Option<Stmt> {
+    let Stmt::Expr(Expr::MethodCall(mc), Some(semi)) = stmt else {
+        return None;
+    };
+    let Some(Expr::Reference(r)) = mc.args.first() else {
+        return None;
+    };
+    if mc.method != "clone_from" || mc.args.len() != 1 || r.mutability.is_some() {
+        return None;
+    }
+    if !place(&mc.receiver) {
+        return None;
+    }
+    let (v, w, span) = (&mc.receiver, &r.expr, mc.method.span());
+    Some(Stmt::Expr(
+        syn::parse_quote_spanned! {span=> #v = (#w).clone() },
+        Some(*semi),
+    ))
 }
 
 /// `v.extend([a, b]);` (`vec![a, b]`, `extend_from_slice(&[a, b])`) with the elements listed:
