@@ -176,18 +176,7 @@ fn mem_replace(e: &Expr, mut_refs: &[String]) -> Option<(Expr, Expr, Expr)> {
     }
     // A field or an element of a local (`mem::replace(&mut v[i], e)`, `&mut s.w`): its copy,
     // then the assignment.
-    let Expr::Call(call) = e else {
-        return None;
-    };
-    let Expr::Path(f) = &*call.func else {
-        return None;
-    };
-    let segs = &f.path.segments;
-    let n = segs.len();
-    if n < 2 || segs[n - 2].ident != "mem" || segs[n - 1].ident != "replace" || call.args.len() != 2
-    {
-        return None;
-    }
+    let call = path_call(e, "mem", "replace").filter(|c| c.args.len() == 2)?;
     let Expr::Reference(r) = &call.args[0] else {
         return None;
     };
@@ -203,13 +192,9 @@ fn mem_replace(e: &Expr, mut_refs: &[String]) -> Option<(Expr, Expr, Expr)> {
     ))
 }
 
-/// A call `mem::name(&mut v, ..)` (`std::mem::`, `core::mem::`) of a local variable `v`: `v`
-/// and the call's arguments.
-fn mem_call<'a>(
-    e: &'a Expr,
-    name: &str,
-    mut_refs: &[String],
-) -> Option<(&'a syn::Ident, syn::punctuated::Iter<'a, Expr>)> {
+/// `e` if it is a call of the function `module::name` (`mem::replace(..)`, `std::mem::take`,
+/// `std::array::from_fn`), by a path of two segments or more ending so.
+fn path_call<'a>(e: &'a Expr, module: &str, name: &str) -> Option<&'a syn::ExprCall> {
     let Expr::Call(call) = e else {
         return None;
     };
@@ -218,9 +203,17 @@ fn mem_call<'a>(
     };
     let segs = &f.path.segments;
     let n = segs.len();
-    if n < 2 || segs[n - 2].ident != "mem" || segs[n - 1].ident != name {
-        return None;
-    }
+    (n >= 2 && segs[n - 2].ident == module && segs[n - 1].ident == name).then_some(call)
+}
+
+/// A call `mem::name(&mut v, ..)` (`std::mem::`, `core::mem::`) of a local variable `v`: `v`
+/// and the call's arguments.
+fn mem_call<'a>(
+    e: &'a Expr,
+    name: &str,
+    mut_refs: &[String],
+) -> Option<(&'a syn::Ident, syn::punctuated::Iter<'a, Expr>)> {
+    let call = path_call(e, "mem", name)?;
     let Some(Expr::Reference(r)) = call.args.first() else {
         return None;
     };
@@ -829,18 +822,7 @@ fn array_from_fn(s: &Stmt) -> Option<Vec<Stmt>> {
         return None;
     };
     let init = l.init.as_ref().filter(|i| i.diverge.is_none())?;
-    let Expr::Call(c) = &*init.expr else {
-        return None;
-    };
-    let Expr::Path(f) = &*c.func else {
-        return None;
-    };
-    let segs = &f.path.segments;
-    let n = segs.len();
-    if n < 2 || segs[n - 1].ident != "from_fn" || segs[n - 2].ident != "array" || c.args.len() != 1
-    {
-        return None;
-    }
+    let c = path_call(&init.expr, "array", "from_fn").filter(|c| c.args.len() == 1)?;
     let Expr::Closure(cl) = &c.args[0] else {
         return None;
     };
@@ -857,7 +839,12 @@ fn array_from_fn(s: &Stmt) -> Option<Vec<Stmt>> {
     };
     let (name, ty, len, body) = (&pi.ident, &pt.ty, &arr.len, &cl.body);
     let zero = zero_of(ty)?;
-    let span = f.path.segments[n - 1].ident.span();
+    // The span of `from_fn`, as written.
+    let span = match &*c.func {
+        Expr::Path(f) => f.path.segments.last().map(|l| l.ident.span()),
+        _ => None,
+    }
+    .unwrap_or_else(|| c.func.span());
     Some(vec![
         syn::parse_quote_spanned! {span=> let mut #name: #ty = #zero; },
         syn::parse_quote_spanned! {span=>
