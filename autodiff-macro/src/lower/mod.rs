@@ -397,7 +397,8 @@ pub fn lower(item: &syn::ItemFn, active: &[bool], krate: proc_macro2::TokenStrea
     syntax::desugar_range_params(&mut block, &params);
     syntax::desugar_open_ranges_in_zip(&mut block);
     syntax::desugar_operator_paths(&mut block);
-    subslice::owned_reassigned_slices(&mut block, &params);
+    lw.text_names = subslice::text_names(&block, &params);
+    subslice::owned_reassigned_slices(&mut block, &params, &lw.text_names);
     syntax::strip_reference_annotations(&mut block);
     syntax::loops_of_arms_in_blocks(&mut block);
     let containers: Vec<String> =
@@ -411,7 +412,6 @@ pub fn lower(item: &syn::ItemFn, active: &[bool], krate: proc_macro2::TokenStrea
     lw.sink_params = sinks::only_written(&block, &lw.f.params);
     let param_names: Vec<syn::Ident> = lw.f.params.iter().map(|p| p.ident.clone()).collect();
     lw.index_names = syntax::index_names(&block, &param_names);
-    lw.text_names = subslice::text_names(&block, &params);
     // Items at the top of the body are repeated in each generated function (see
     // `Signature::items`); they compute nothing here.
     for s in &block.stmts {

@@ -90,26 +90,7 @@ impl Lowering {
         e: &'e Expr,
     ) -> Option<(&'e syn::ExprIndex, &'e syn::ExprRange)> {
         let (ix, r) = range_index(e)?;
-        self.is_text(&ix.expr).then_some((ix, r))
-    }
-
-    /// A variable holding text, a string literal, or a `str` method's text of one
-    /// (`tag.as_str()`, `name.trim()`).
-    fn is_text(&self, e: &Expr) -> bool {
-        match chain::strip(e) {
-            Expr::Path(p) => p
-                .path
-                .get_ident()
-                .is_some_and(|id| self.text_names.iter().any(|n| id == n)),
-            Expr::Lit(l) => matches!(l.lit, syn::Lit::Str(_)),
-            Expr::MethodCall(mc) => {
-                matches!(
-                    mc.method.to_string().as_str(),
-                    "as_str" | "trim" | "trim_start" | "trim_end"
-                ) && self.is_text(&mc.receiver)
-            }
-            _ => false,
-        }
+        text_expr(&ix.expr, &self.text_names).then_some((ix, r))
     }
 
     /// `x[a..b]` as a value: a copy of the window, collected into a `Vec`.
@@ -272,14 +253,18 @@ pub(super) fn owned_branches(e: &Expr) -> Option<Expr> {
 /// in &xs`); as a receiver or an indexed base (`xs.len()`, `xs[0]`) it is read as written. A
 /// reference to a copy made in a loop's body or an arm would not outlive it, nor could the
 /// pullback keep it. The variable's scope is the rest of the block of its `let`; where a
-/// pattern there binds the name again, the reads are left to the lowering.
-pub(super) fn owned_reassigned_slices(block: &mut syn::Block, params: &[(syn::Ident, syn::Type)]) {
+/// pattern there binds the name again, the reads are left to the lowering. Text (`texts`, see
+/// `text_names`) is left as written: its ranges are `str`s.
+pub(super) fn owned_reassigned_slices(
+    block: &mut syn::Block,
+    params: &[(syn::Ident, syn::Type)],
+    texts: &[String],
+) {
     use syn::visit_mut::VisitMut;
     // A parameter eating its front (`mut xs: &[f64]`) is the `let mut xs = xs;` put first.
     for (id, ty) in params.iter().rev() {
         let n = id.to_string();
-        let path: Expr = syn::parse_quote!(#id);
-        if slice_param(&path, std::slice::from_ref(&(id.clone(), ty.clone())))
+        if shared_slice(ty)
             && assigns_copy(&block.stmts, &n, params, true)
             && !binds(&block.stmts, &n)
         {
@@ -288,7 +273,7 @@ pub(super) fn owned_reassigned_slices(block: &mut syn::Block, params: &[(syn::Id
                 .insert(0, syn::parse_quote! { let mut #id = #id; });
         }
     }
-    struct Scopes<'a>(&'a [(syn::Ident, syn::Type)]);
+    struct Scopes<'a>(&'a [(syn::Ident, syn::Type)], &'a [String]);
     impl VisitMut for Scopes<'_> {
         fn visit_block_mut(&mut self, bl: &mut syn::Block) {
             let mut i = 0;
@@ -315,9 +300,7 @@ pub(super) fn owned_reassigned_slices(block: &mut syn::Block, params: &[(syn::Id
                 let i = i - 1;
                 let slice = slice_local(l, self.0);
                 let rest = &bl.stmts[i + 1..];
-                if !text_local(l, self.0)
-                    && assigns_copy(rest, &n, self.0, slice)
-                    && !binds(rest, &n)
+                if !self.1.contains(&n) && assigns_copy(rest, &n, self.0, slice) && !binds(rest, &n)
                 {
                     if let Stmt::Local(l) = &mut bl.stmts[i] {
                         own_local(l);
@@ -331,7 +314,7 @@ pub(super) fn owned_reassigned_slices(block: &mut syn::Block, params: &[(syn::Id
             syn::visit_mut::visit_block_mut(self, bl);
         }
     }
-    Scopes(params).visit_block_mut(block);
+    Scopes(params, texts).visit_block_mut(block);
 }
 
 /// The name a `let` binds, if it binds one name (`let mut xs = ..`, `let part: &[f64];`).
@@ -389,86 +372,76 @@ fn slice_param(e: &Expr, params: &[(syn::Ident, syn::Type)]) -> bool {
     let Expr::Path(p) = e else {
         return false;
     };
-    params.iter().any(|(id, ty)| {
-        p.path.is_ident(id)
-            && matches!(ty, syn::Type::Reference(r)
-                if r.mutability.is_none() && matches!(&*r.elem, syn::Type::Slice(_)))
-    })
+    params
+        .iter()
+        .any(|(id, ty)| p.path.is_ident(id) && shared_slice(ty))
+}
+
+/// A shared slice type, `&[T]`. A `&mut [T]` is not copied: its writes must reach what it
+/// borrows.
+fn shared_slice(ty: &syn::Type) -> bool {
+    matches!(ty, syn::Type::Reference(r)
+        if r.mutability.is_none() && matches!(&*r.elem, syn::Type::Slice(_)))
 }
 
 /// Whether the `let` binds a slice: written `&[T]`, or of a range slice or a slice parameter.
 fn slice_local(l: &syn::Local, params: &[(syn::Ident, syn::Type)]) -> bool {
-    if let Pat::Type(pt) = &l.pat
-        && matches!(&*pt.ty, syn::Type::Reference(r) if matches!(&*r.elem, syn::Type::Slice(_)))
-    {
-        return true;
+    if let Pat::Type(pt) = &l.pat {
+        return shared_slice(&pt.ty);
     }
     l.init.as_ref().is_some_and(|init| {
         range_index(&init.expr).is_some() || slice_param(unref(&init.expr), params)
     })
 }
 
-/// Whether the `let` binds text (`let mut s: &str = ..`, a string literal, a parameter or
-/// local of a `str` or `String` type, a range of one), whose ranges are `str`s, not copies.
-fn text_local(l: &syn::Local, params: &[(syn::Ident, syn::Type)]) -> bool {
-    if let Pat::Type(pt) = &l.pat
-        && textual(&pt.ty)
-    {
-        return true;
-    }
-    let Some(init) = &l.init else {
-        return false;
-    };
-    let mut e = unref(&init.expr);
-    if let Some((ix, _)) = range_index(e) {
-        e = chain::strip(&ix.expr);
-    }
-    match e {
-        Expr::Lit(lit) => matches!(lit.lit, syn::Lit::Str(_)),
-        Expr::Path(p) => params
-            .iter()
-            .any(|(id, ty)| p.path.is_ident(id) && textual(ty)),
-        Expr::MethodCall(mc) => mc.method == "as_str" || mc.method == "trim",
-        _ => false,
-    }
-}
-
-/// The names that hold text: parameters of a `str` or `String` type and the locals `let` binds
-/// to text (see `text_local`), also through another such name (`let mut s = name;`).
+/// The names that hold text: parameters of a `str` or `String` type and the locals a `let`
+/// binds to text, written so (`let mut s: &str = ..`) or with a value that is (see
+/// [`text_expr`]).
 pub(super) fn text_names(block: &syn::Block, params: &[(syn::Ident, syn::Type)]) -> Vec<String> {
-    struct Lets<'a> {
-        params: &'a [(syn::Ident, syn::Type)],
-        names: Vec<String>,
-    }
-    impl<'ast> Visit<'ast> for Lets<'_> {
+    struct Lets(Vec<String>);
+    impl<'ast> Visit<'ast> for Lets {
         fn visit_local(&mut self, l: &'ast syn::Local) {
             syn::visit::visit_local(self, l);
             let Some(id) = local_ident(l) else {
                 return;
             };
-            let through = l.init.as_ref().is_some_and(|init| {
-                let mut e = unref(&init.expr);
-                if let Some((ix, _)) = range_index(e) {
-                    e = chain::strip(&ix.expr);
-                }
-                matches!(e, Expr::Path(p) if p.path.get_ident()
-                    .is_some_and(|n| self.names.iter().any(|t| n == t)))
-            });
-            if through || text_local(l, self.params) {
-                self.names.push(id.to_string());
+            let written = matches!(&l.pat, Pat::Type(pt) if textual(&pt.ty));
+            if written || l.init.as_ref().is_some_and(|i| text_expr(&i.expr, &self.0)) {
+                self.0.push(id.to_string());
             }
         }
     }
-    let mut lets = Lets {
-        params,
-        names: params
+    let mut lets = Lets(
+        params
             .iter()
             .filter(|(_, ty)| textual(ty))
             .map(|(id, _)| id.to_string())
             .collect(),
-    };
+    );
     lets.visit_block(block);
-    lets.names
+    lets.0
+}
+
+/// Text: one of `names`, a string literal, a `str` method's text of text (`tag.as_str()`,
+/// `name.trim()`), a reference to or a range of text.
+fn text_expr(e: &Expr, names: &[String]) -> bool {
+    match unref(e) {
+        Expr::Path(p) => p
+            .path
+            .get_ident()
+            .is_some_and(|id| names.iter().any(|n| id == n)),
+        Expr::Lit(l) => matches!(l.lit, syn::Lit::Str(_)),
+        Expr::MethodCall(mc) => {
+            matches!(
+                mc.method.to_string().as_str(),
+                "as_str" | "trim" | "trim_start" | "trim_end"
+            ) && text_expr(&mc.receiver, names)
+        }
+        Expr::Index(ix) => {
+            matches!(chain::strip(&ix.index), Expr::Range(_)) && text_expr(&ix.expr, names)
+        }
+        _ => false,
+    }
 }
 
 /// A `str` or `String` type, or a reference to one.
