@@ -449,7 +449,7 @@ fn joined(f: &Func, v: Value) -> Option<&'static str> {
 fn read_of_sink(f: &Func, param: Value) -> Option<proc_macro2::Span> {
     for (n, inst) in f.insts.iter().enumerate() {
         let i = Inst(n as u32);
-        if !f.operands(i).contains(&param) {
+        if !f.operands(i).contains(&param) || f.copy_ins.contains(&i) {
             continue;
         }
         let writes = f.sinks.iter().any(|&(s, _)| s == i)

@@ -560,27 +560,10 @@ fn expand_impl(attr: TokenStream2, mut imp: syn::ItemImpl) -> TokenStream2 {
     // v.x` inside read as the method calling itself. The block stays as written.
     if let syn::Type::Path(tp) = &*imp.self_ty
         && tp.qself.is_none()
-        && let Some(prim) = tp.path.get_ident().filter(|id| {
-            matches!(
-                id.to_string().as_str(),
-                "f32"
-                    | "f64"
-                    | "i8"
-                    | "i16"
-                    | "i32"
-                    | "i64"
-                    | "i128"
-                    | "isize"
-                    | "u8"
-                    | "u16"
-                    | "u32"
-                    | "u64"
-                    | "u128"
-                    | "usize"
-                    | "bool"
-                    | "char"
-            )
-        })
+        && let Some(prim) = tp
+            .path
+            .get_ident()
+            .filter(|id| types::is_primitive_scalar(&id.to_string()))
     {
         let err = syn::Error::new_spanned(
             &imp.self_ty,

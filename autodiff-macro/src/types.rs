@@ -82,6 +82,14 @@ const DISCRETE: &[&str] = &[
     "char", "str", "String",
 ];
 
+/// Whether `name` is a primitive scalar type: a float, an integer, `bool` or `char`.
+pub fn is_primitive_scalar(name: &str) -> bool {
+    matches!(name, "f32" | "f64")
+        || DISCRETE
+            .iter()
+            .any(|d| *d == name && !matches!(name, "str" | "String"))
+}
+
 fn last_ident(ty: &Type) -> Option<(String, Option<&syn::PathArguments>)> {
     match ty {
         Type::Path(p) if p.qself.is_none() => p

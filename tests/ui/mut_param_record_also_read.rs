@@ -1,6 +1,8 @@
 // A `&mut` parameter left out of `wrt` that the function writes into (records for the caller:
 // a counter, statistics, a log) and also reads: what it reads could be a value written there,
-// which carries no derivative. Each is an error that says to pass what is read separately.
+// which carries no derivative. Each is an error that says to pass what is read separately
+// (a scalar or an array read and written is followed as a copy, `tests/copied_params.rs`,
+// except in the case below).
 use autodiff::differentiate;
 
 #[derive(Default)]
@@ -15,10 +17,17 @@ fn doubled_last(w: f64, stats: &mut Stats) -> f64 {
     stats.last * 2.0
 }
 
+// A counter read and written is followed as a local copy written back at every exit
+// (`tests/copied_params.rs`), but not where a `return` inside a loop would have to write it back.
 #[differentiate(wrt(w))]
-fn counted(w: f64, n: &mut usize) -> f64 {
-    *n += 1;
-    if *n > 3 { w } else { w * w }
+fn counted_in_loop(w: f64, n: &mut usize) -> f64 {
+    for k in 0..3 {
+        *n += 1;
+        if *n > 3 {
+            return w * k as f64;
+        }
+    }
+    w * w
 }
 
 pub struct Log {

@@ -182,6 +182,10 @@ pub struct Func {
     /// (`stats.calls += 1;`, `stats.last = loss;`, `*evals += 1;`), each with that parameter:
     /// allowed where nothing else reads the parameter (see `check::sinks`).
     pub sinks: Vec<(Inst, Value)>,
+    /// The instructions that read a `&mut` parameter left out of `wrt` into the local copy
+    /// the function is followed with, whose every exit writes it back (`lower::copied`): reads
+    /// before any write, which `check::sinks` allows.
+    pub copy_ins: Vec<Inst>,
     /// Versions of fixed-size arrays that a helper's copy taking them as arrays gave back
     /// (`y = __ad_muta_fill(x, y)`, see `crate::mut_self`): arrays for [`Func::lent_array`].
     pub array_buffers: std::collections::HashSet<Value>,

@@ -48,6 +48,7 @@ pub mod chain;
 mod closures;
 mod consume;
 mod control;
+mod copied;
 mod elementwise;
 mod expr;
 mod extremum;
@@ -409,6 +410,9 @@ pub fn lower(item: &syn::ItemFn, active: &[bool], krate: proc_macro2::TokenStrea
             .collect();
     syntax::vec_loops_over_containers(&mut block, &containers);
     desugar_forms(&mut block, &mut_refs, &shared_refs, &vectors, &lw.krate);
+    let sinks = sinks::only_written(&block, &lw.f.params);
+    let copy_errors = copied::copy_in_out(&mut block, &lw.f.params, &sinks);
+    lw.errors.extend(copy_errors);
     lw.sink_params = sinks::only_written(&block, &lw.f.params);
     let param_names: Vec<syn::Ident> = lw.f.params.iter().map(|p| p.ident.clone()).collect();
     lw.index_names = syntax::index_names(&block, &param_names);

@@ -86,6 +86,14 @@ struct Mentions<'a> {
 
 impl<'ast> Visit<'ast> for Mentions<'_> {
     fn visit_stmt(&mut self, s: &'ast Stmt) {
+        // `let mut __ad_copy_seed = *seed;`: the copy a parameter read and written is followed
+        // as (see `copied`), whose every exit writes it back.
+        if let Stmt::Local(l) = s
+            && let Pat::Ident(pi) = &l.pat
+            && super::copied::is_copy(&pi.ident.to_string())
+        {
+            return;
+        }
         // `log.record(r);`: a method of the parameter called for its effect. What the statement
         // reads of the parameter itself is part of the write, run as written with it
         // (`log.record(log.len() as f64)`). Not one that leaves the code around it (`return`).

@@ -94,7 +94,13 @@ impl Lowering {
                         }
                         let cast = typed_let(&local.pat, e);
                         let e = cast.as_ref().unwrap_or(e);
+                        let first = self.f.insts.len();
                         let v = self.expr(b, e, true);
+                        if matches!(&local.pat, Pat::Ident(pi) if copied::is_copy(&pi.ident.to_string()))
+                        {
+                            let made = (first..self.f.insts.len()).map(|n| Inst(n as u32));
+                            self.f.copy_ins.extend(made);
+                        }
                         if matches!(local.pat, Pat::Wild(_)) {
                             self.note_discarded(e, v);
                         }

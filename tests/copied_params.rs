@@ -1,0 +1,204 @@
+//! `&mut` parameters left out of `wrt` that hold a scalar or a fixed-size array and that the
+//! function reads as well as writes: a random generator's state advanced in the loop that uses
+//! it, a counter the function tests, the best loss so far, a momentum buffer in an array. Each
+//! is followed as a local copy written back at every exit (`lower::copied`): the gradient is
+//! the one of the function with what the caller passed in held fixed, and the caller's
+//! variable ends where the plain function leaves it, after `_grad`, `_vjp`, `_jvp` and `_hvp`
+//! alike.
+//!
+//! Each gradient is checked against central finite differences (each evaluation from the same
+//! starting state) and, where it has one, its analytic form; each value against the plain
+//! function's.
+
+#![allow(clippy::needless_range_loop)] // written as users write them
+
+use autodiff::differentiate;
+
+mod common;
+use common::*;
+
+const A: u64 = 6364136223846793005;
+const C: u64 = 1442695040888963407;
+
+/// A Monte Carlo estimate of E[sin(θ·u)], u uniform on [0, 1), with the generator advanced
+/// inline: f = (1/n) Σ sin(θ·uₖ), ∂θ = (1/n) Σ uₖ·cos(θ·uₖ).
+#[differentiate(wrt(theta), hessian)]
+fn monte_carlo(theta: f64, seed: &mut u64, n: usize) -> f64 {
+    let mut acc = 0.0;
+    for _ in 0..n {
+        *seed = seed.wrapping_mul(A).wrapping_add(C);
+        let u = (*seed >> 11) as f64 / (1u64 << 53) as f64;
+        acc += (theta * u).sin();
+    }
+    acc / n as f64
+}
+
+fn uniforms(mut seed: u64, n: usize) -> Vec<f64> {
+    (0..n)
+        .map(|_| {
+            seed = seed.wrapping_mul(A).wrapping_add(C);
+            (seed >> 11) as f64 / (1u64 << 53) as f64
+        })
+        .collect()
+}
+
+#[test]
+fn a_generator_advanced_in_the_loop_is_followed_and_left_where_the_function_leaves_it() {
+    let (theta, n) = (0.7, 25);
+    let us = uniforms(42, n);
+    let expected: f64 = us.iter().map(|u| u * (theta * u).cos()).sum::<f64>() / n as f64;
+    let mut after_plain = 42u64;
+    let value = monte_carlo(theta, &mut after_plain, n);
+
+    let mut seed = 42u64;
+    let (v, g) = monte_carlo_grad(theta, &mut seed, n);
+    close("value", v, value, TOL);
+    close("∂θ", g, expected, TOL);
+    assert_eq!(seed, after_plain, "the generator's state after _grad");
+    fd("∂θ", |t| monte_carlo(t, &mut 42u64, n), theta, g);
+
+    let mut seed = 42u64;
+    let (v, pullback) = monte_carlo_vjp(theta, &mut seed, n);
+    assert_eq!(seed, after_plain, "the generator's state after _vjp");
+    close("vjp value", v, value, TOL);
+    close("vjp, seed 2.5", pullback(2.5), 2.5 * expected, TOL);
+
+    let mut seed = 42u64;
+    let (v, dv) = monte_carlo_jvp(theta, &mut seed, n, -1.5);
+    assert_eq!(seed, after_plain, "the generator's state after _jvp");
+    close("jvp value", v, value, TOL);
+    close("jvp tangent", dv, -1.5 * expected, TOL);
+
+    // ∂²θ = −(1/n) Σ uₖ²·sin(θ·uₖ).
+    let second: f64 = -us.iter().map(|u| u * u * (theta * u).sin()).sum::<f64>() / n as f64;
+    let mut seed = 42u64;
+    let (_, g, hv) = monte_carlo_hvp(theta, &mut seed, n, 2.0);
+    assert_eq!(seed, after_plain, "the generator's state after _hvp");
+    close("hvp gradient", g, expected, TOL);
+    close("hvp", hv, 2.0 * second, TOL);
+}
+
+/// A counter the function tests: the third call on is linear. f = w·w before, w after.
+#[differentiate(wrt(w))]
+fn counted(w: f64, n: &mut usize) -> f64 {
+    *n += 1;
+    if *n > 3 { w } else { w * w }
+}
+
+#[test]
+fn a_counter_read_after_it_is_advanced_picks_the_branch_the_plain_function_takes() {
+    let mut n = 0;
+    for call in 1..=5 {
+        let (v, g) = counted_grad(1.5, &mut n);
+        assert_eq!(n, call, "calls counted");
+        if call > 3 {
+            close2("linear", (v, g), (1.5, 1.0));
+        } else {
+            close2("square", (v, g), (2.25, 3.0));
+        }
+    }
+}
+
+/// The best loss so far, replaced by a smaller one: the result reads the copy, which holds the
+/// new loss (with its derivative) when it was smaller. f = 2·min(b, ℓ) + ℓ, ℓ = (w − 1)².
+#[differentiate(wrt(w))]
+fn tracked(w: f64, best: &mut f64) -> f64 {
+    let loss = (w - 1.0) * (w - 1.0);
+    if loss < *best {
+        *best = loss;
+    }
+    *best * 2.0 + loss
+}
+
+#[test]
+fn the_best_value_so_far_carries_the_derivative_of_the_value_that_replaced_it() {
+    // ℓ(3) = 4 < 10: f = 3ℓ, ∂w = 6(w − 1) = 12, and best becomes 4.
+    let mut best = 10.0;
+    let (v, g) = tracked_grad(3.0, &mut best);
+    close2("replaced", (v, g), (12.0, 12.0));
+    assert_eq!(best, 4.0);
+    fd("replaced", |w| tracked(w, &mut 10.0), 3.0, g);
+    // ℓ(3) = 4 > 1: f = 2 + ℓ, ∂w = 2(w − 1) = 4, and best stays 1.
+    let mut best = 1.0;
+    let (v, g) = tracked_grad(3.0, &mut best);
+    close2("kept", (v, g), (6.0, 4.0));
+    assert_eq!(best, 1.0);
+    fd("kept", |w| tracked(w, &mut 1.0), 3.0, g);
+}
+
+/// A budget of evaluations spent by an early `return`: the copy is written back there too.
+#[differentiate(wrt(x))]
+fn budgeted(x: &[f64], evals: &mut u32, budget: u32) -> f64 {
+    *evals += 1;
+    if *evals > budget {
+        return x[0] * 0.0;
+    }
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += x[i] * x[i] * f64::from(*evals);
+    }
+    s
+}
+
+#[test]
+fn an_early_return_writes_the_copy_back() {
+    let x = data(4, 0.3);
+    let mut evals = 0;
+    let (v, g) = budgeted_grad(&x, &mut evals, 1);
+    assert_eq!(evals, 1);
+    let expected: Vec<f64> = x.iter().map(|v| 2.0 * v).collect();
+    close("value", v, x.iter().map(|v| v * v).sum(), TOL);
+    close_all("∂x", &g, &expected);
+    let (v, g) = budgeted_grad(&x, &mut evals, 1);
+    assert_eq!(evals, 2, "counted on the early return");
+    close2("spent", (v, g[0]), (0.0, 0.0));
+}
+
+/// Momentum in a fixed-size array, updated and read: m ← 0.9·m + w·x, s ← s + m·w, f = m·s.
+#[differentiate(wrt(w))]
+fn momentum(w: f64, xs: &[f64], state: &mut [f64; 2]) -> f64 {
+    for &x in xs {
+        state[0] = 0.9 * state[0] + w * x;
+        state[1] += state[0] * w;
+    }
+    println!("momentum {:?}", *state);
+    state[0] * state[1]
+}
+
+#[test]
+fn an_array_state_is_followed_and_left_as_the_plain_function_leaves_it() {
+    let xs = data(5, 1.1);
+    let start = [0.3, -0.2];
+    let mut after_plain = start;
+    let value = momentum(0.8, &xs, &mut after_plain);
+    let mut state = start;
+    let (v, g) = momentum_grad(0.8, &xs, &mut state);
+    assert_eq!(state, after_plain);
+    close("value", v, value, TOL);
+    fd("∂w", |w| momentum(w, &xs, &mut start.clone()), 0.8, g);
+}
+
+/// The generator under a checkpointed loop, which the backward pass runs again from its
+/// snapshots: the copy is a local of the loop's, so the rerun draws the same numbers.
+#[differentiate(wrt(theta))]
+fn checkpointed_walk(theta: f64, seed: &mut u64, n: usize) -> f64 {
+    let mut x = theta;
+    #[checkpoint(snapshots = 3)]
+    for _ in 0..n {
+        *seed = seed.wrapping_mul(A).wrapping_add(C);
+        let u = (*seed >> 11) as f64 / (1u64 << 53) as f64;
+        x = x * (1.0 - 0.1 * u) + 0.05 * (x * u).sin();
+    }
+    x
+}
+
+#[test]
+fn a_checkpointed_loop_draws_the_same_numbers_again() {
+    let mut after_plain = 7u64;
+    let value = checkpointed_walk(0.4, &mut after_plain, 30);
+    let mut seed = 7u64;
+    let (v, g) = checkpointed_walk_grad(0.4, &mut seed, 30);
+    assert_eq!(seed, after_plain);
+    close("value", v, value, TOL);
+    fd("∂θ", |t| checkpointed_walk(t, &mut 7u64, 30), 0.4, g);
+}
