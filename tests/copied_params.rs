@@ -1,6 +1,7 @@
-//! `&mut` parameters left out of `wrt` that hold a scalar or a fixed-size array and that the
-//! function reads as well as writes: a random generator's state advanced in the loop that uses
-//! it, a counter the function tests, the best loss so far, a momentum buffer in an array. Each
+//! `&mut` parameters left out of `wrt` that hold a scalar, a fixed-size array or a struct used
+//! by its fields, and that the function reads as well as writes: a random generator's state
+//! advanced in the loop that uses it, a counter the function tests, the best loss so far, a
+//! momentum buffer in an array, a workspace of buffers, statistics written and read back. Each
 //! is followed as a local copy written back at every exit (`lower::copied`): the gradient is
 //! the one of the function with what the caller passed in held fixed, and the caller's
 //! variable ends where the plain function leaves it, after `_grad`, `_vjp`, `_jvp` and `_hvp`
@@ -201,4 +202,125 @@ fn a_checkpointed_loop_draws_the_same_numbers_again() {
     assert_eq!(seed, after_plain);
     close("value", v, value, TOL);
     fd("∂θ", |t| checkpointed_walk(t, &mut 7u64, 30), 0.4, g);
+}
+
+/// A workspace of buffers reused from call to call, used by its fields: cleared, filled with
+/// squares, summed. f = k·√(Σ xᵢ²) with k the count of calls so far; ∂xᵢ = k·xᵢ/√(Σ x²).
+#[derive(Default)]
+struct Workspace {
+    squares: Vec<f64>,
+    calls: usize,
+    scale: f64,
+}
+
+#[differentiate(wrt(x), hessian)]
+fn norm_with_workspace(x: &[f64], ws: &mut Workspace) -> f64 {
+    ws.calls += 1;
+    ws.squares.clear();
+    for i in 0..x.len() {
+        ws.squares.push(x[i] * x[i]);
+    }
+    ws.scale = ws.squares.iter().sum::<f64>().sqrt();
+    println!("call {} of the workspace, norm {}", ws.calls, ws.scale);
+    ws.scale * ws.calls as f64
+}
+
+#[test]
+fn a_workspace_struct_is_followed_by_its_fields_and_left_as_the_plain_function_leaves_it() {
+    let x = data(5, 0.7);
+    let norm = x.iter().map(|v| v * v).sum::<f64>().sqrt();
+    let mut ws = Workspace::default();
+    let (v, g) = norm_with_workspace_grad(&x, &mut ws);
+    close("value", v, norm, TOL);
+    let expected: Vec<f64> = x.iter().map(|v| v / norm).collect();
+    close_all("∂x", &g, &expected);
+    fd_vec(
+        "∂x",
+        |z| norm_with_workspace(z, &mut Workspace::default()),
+        &x,
+        &g,
+    );
+    assert_eq!(ws.calls, 1);
+    close_all(
+        "squares",
+        &ws.squares,
+        &x.iter().map(|v| v * v).collect::<Vec<_>>(),
+    );
+    close("scale", ws.scale, norm, TOL);
+
+    // The second call counts 2, through the pullback too.
+    let (v, pullback) = norm_with_workspace_vjp(&x, &mut ws);
+    assert_eq!(ws.calls, 2);
+    close("second value", v, 2.0 * norm, TOL);
+    let twice: Vec<f64> = expected.iter().map(|g| 2.0 * 1.5 * g).collect();
+    close_all("vjp, seed 1.5", &pullback(1.5), &twice);
+
+    let dir = data(5, 2.3);
+    let (v, dv) = norm_with_workspace_jvp(&x, &mut ws, &dir);
+    assert_eq!(ws.calls, 3);
+    close("third value", v, 3.0 * norm, TOL);
+    let along: f64 = expected.iter().zip(&dir).map(|(g, d)| 3.0 * g * d).sum();
+    close("jvp", dv, along, TOL);
+
+    let (_, g, hv) = norm_with_workspace_hvp(&x, &mut ws, &dir);
+    assert_eq!(ws.calls, 4);
+    close_all(
+        "hvp gradient",
+        &g,
+        &expected.iter().map(|g| 4.0 * g).collect::<Vec<_>>(),
+    );
+    let grad_at = |z: &[f64]| {
+        let mut w = Workspace {
+            calls: 3,
+            ..Workspace::default()
+        };
+        norm_with_workspace_grad(z, &mut w).1
+    };
+    hvp_against_fd("hvp", grad_at, &x, &dir, &hv);
+}
+
+/// Statistics written and read back: the last loss, stored and doubled. f = 2w², ∂w = 4w.
+#[derive(Default)]
+struct Stats {
+    last: f64,
+    best: f64,
+}
+
+#[differentiate(wrt(w))]
+fn doubled_last(w: f64, stats: &mut Stats) -> f64 {
+    stats.last = w * w;
+    if stats.last < stats.best {
+        stats.best = stats.last;
+    }
+    stats.last * 2.0 + stats.best
+}
+
+#[test]
+fn a_field_written_then_read_carries_its_derivative() {
+    let mut stats = Stats {
+        last: 0.0,
+        best: 100.0,
+    };
+    let (v, g) = doubled_last_grad(3.0, &mut stats);
+    // best = last = w²: f = 3w², ∂w = 6w.
+    close2("replaced", (v, g), (27.0, 18.0));
+    assert_eq!((stats.last, stats.best), (9.0, 9.0));
+    // best stays 9 at w = 4: f = 2w² + 9, ∂w = 4w.
+    let (v, g) = doubled_last_grad(4.0, &mut stats);
+    close2("kept", (v, g), (41.0, 16.0));
+    assert_eq!((stats.last, stats.best), (16.0, 9.0));
+    fd(
+        "kept",
+        |w| {
+            doubled_last(
+                w,
+                &mut Stats {
+                    last: 0.0,
+                    best: 9.0,
+                },
+            )
+        },
+        4.0,
+        g,
+    );
 }

@@ -1,20 +1,14 @@
 // A `&mut` parameter left out of `wrt` that the function writes into (records for the caller:
 // a counter, statistics, a log) and also reads: what it reads could be a value written there,
 // which carries no derivative. Each is an error that says to pass what is read separately
-// (a scalar or an array read and written is followed as a copy, `tests/copied_params.rs`,
-// except in the case below).
+// (a scalar, an array or a struct used by its fields, read and written, is followed as a copy,
+// `tests/copied_params.rs`, except in the case below).
 use autodiff::differentiate;
 
 #[derive(Default)]
 pub struct Stats {
     pub calls: usize,
     pub last: f64,
-}
-
-#[differentiate(wrt(w))]
-fn doubled_last(w: f64, stats: &mut Stats) -> f64 {
-    stats.last = w * w;
-    stats.last * 2.0
 }
 
 // A counter read and written is followed as a local copy written back at every exit

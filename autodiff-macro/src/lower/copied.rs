@@ -1,13 +1,16 @@
-//! `&mut` parameters left out of `wrt` that hold a scalar or a fixed-size array of scalars and
-//! that the function reads as well as writes: a random generator's state (`seed: &mut u64`,
+//! `&mut` parameters left out of `wrt` that the function reads as well as writes: one holding a
+//! scalar or a fixed-size array of scalars — a random generator's state (`seed: &mut u64`,
 //! advanced with `*seed = seed.wrapping_mul(..)` and read with `(*seed >> 11) as f64`), a
 //! counter the function tests (`*evals += 1; if *evals > 100 { .. }`), the best value so far
-//! (`best: &mut f64`).
+//! (`best: &mut f64`) — and a struct the function uses by its fields, a workspace of buffers
+//! reused from call to call (`ws.buf.clear(); ws.buf.push(x * x); ws.buf.iter().sum()`).
 //!
-//! Such a parameter is followed as a local copy: the body starts with `let mut
-//! __ad_copy_seed = *seed;`, reads and writes the copy wherever it named `*seed` (or `seed`
-//! as a method's receiver or an indexed array), and writes the copy back at every exit
-//! (`*seed = __ad_copy_seed;` before the value is returned, at the end and at each `return`).
+//! Such a parameter is followed as a local copy (one per field the body names, for a struct):
+//! the body starts with `let mut __ad_copy_seed = *seed;` (`let mut __ad_copy_ws__buf =
+//! ws.buf.clone();`), reads and writes the copy wherever it named `*seed` (or `seed` as a
+//! method's receiver or an indexed array; `ws.buf`), and writes the copy back at every exit
+//! (`*seed = __ad_copy_seed;`, `ws.buf = __ad_copy_ws__buf;` before the value is returned, at
+//! the end and at each `return`).
 //! What the caller passes in is data, since the parameter is left out of `wrt`, and the copy
 //! is an ordinary local from there on: a float written into it carries its derivative to
 //! what reads it later. The write-back is a record for the caller (`lower::sinks`), run as
@@ -34,7 +37,7 @@ pub(super) fn is_copy(name: &str) -> bool {
 
 /// Whether `ty` is `&mut T` with `T` a scalar (a float, an integer, `bool`, `char`) or a
 /// fixed-size array of them: a `Copy` value that a `let` copies whole.
-fn copied_type(ty: &syn::Type) -> bool {
+fn scalar_type(ty: &syn::Type) -> bool {
     fn scalar_or_array(t: &syn::Type) -> bool {
         match t {
             syn::Type::Array(a) => scalar_or_array(&a.elem),
@@ -50,23 +53,113 @@ fn copied_type(ty: &syn::Type) -> bool {
     matches!(ty, syn::Type::Reference(r) if r.mutability.is_some() && scalar_or_array(&r.elem))
 }
 
+/// Whether `ty` is `&mut S` with `S` named like a struct of the user's: not a scalar, a float
+/// alias, a container (`Vec`, ndarray's arrays, maps) or a wrapper (`Option`, `Box`, cells),
+/// whose own forms are followed or reported elsewhere.
+fn struct_type(ty: &syn::Type) -> bool {
+    let syn::Type::Reference(r) = ty else {
+        return false;
+    };
+    let syn::Type::Path(p) = &*r.elem else {
+        return false;
+    };
+    let Some(last) = p.path.segments.last() else {
+        return false;
+    };
+    let name = last.ident.to_string();
+    r.mutability.is_some()
+        && p.qself.is_none()
+        && !crate::types::is_float_type(&r.elem)
+        && !crate::types::is_primitive_scalar(&name)
+        && name.starts_with(|c: char| c.is_ascii_uppercase())
+        && calls::elem_type(&r.elem).is_none()
+        && !matches!(
+            name.as_str(),
+            "Vec"
+                | "VecDeque"
+                | "HashMap"
+                | "BTreeMap"
+                | "HashSet"
+                | "BTreeSet"
+                | "String"
+                | "Option"
+                | "Box"
+                | "Rc"
+                | "Arc"
+                | "Cell"
+                | "RefCell"
+                | "ArrayBase"
+                | "ArrayD"
+                | "ArrayViewMut"
+                | "ArrayViewMut1"
+                | "ArrayViewMut2"
+        )
+        && !name.starts_with("Array")
+}
+
+/// A place the body names that a local copy stands for: `*param`, or `param.field`.
+struct Copied {
+    param: syn::Ident,
+    field: Option<syn::Member>,
+    local: syn::Ident,
+}
+
+impl Copied {
+    fn new(param: &syn::Ident, field: Option<&syn::Member>) -> Self {
+        let name = match field {
+            None => format!("{PREFIX}{param}"),
+            Some(syn::Member::Named(f)) => format!("{PREFIX}{param}__{f}"),
+            Some(syn::Member::Unnamed(i)) => format!("{PREFIX}{param}__{}", i.index),
+        };
+        Copied {
+            param: param.clone(),
+            field: field.cloned(),
+            local: syn::Ident::new(&name, param.span()),
+        }
+    }
+
+    /// `let mut copy = *param;`, `let mut copy = param.field.clone();`.
+    fn copy_in(&self) -> Stmt {
+        let (p, c) = (&self.param, &self.local);
+        match &self.field {
+            None => syn::parse_quote_spanned!(p.span()=> let mut #c = *#p;),
+            Some(f) => syn::parse_quote_spanned!(p.span()=> let mut #c = #p.#f.clone();),
+        }
+    }
+
+    /// `*param = copy;`, `param.field = copy;`.
+    fn write_back(&self) -> Stmt {
+        let (p, c) = (&self.param, &self.local);
+        match &self.field {
+            None => syn::parse_quote_spanned!(p.span()=> *#p = #c;),
+            Some(f) => syn::parse_quote_spanned!(p.span()=> #p.#f = #c;),
+        }
+    }
+}
+
 /// Rewrites `block` so that each `&mut` parameter left out of `wrt` described in the module
-/// docs is a local copy written back at every exit; `sinks` are the parameters the body only
-/// writes, left as they are. The errors are for parameters that would be copied but for a
-/// `return` inside a loop.
+/// docs is followed as local copies written back at every exit; `sinks` are the parameters the
+/// body only writes, left as they are. The errors are for parameters that would be copied but
+/// for a `return` inside a loop.
 pub(super) fn copy_in_out(
     block: &mut syn::Block,
     params: &[Param],
     sinks: &[String],
 ) -> Vec<syn::Error> {
     let mut errors = Vec::new();
-    let mut names: Vec<syn::Ident> = Vec::new();
+    let mut copies: Vec<Copied> = Vec::new();
     for p in params {
-        if !p.inactive_mut_ref() || !copied_type(&p.ty) || sinks.iter().any(|s| p.ident == s) {
+        let by_field = struct_type(&p.ty);
+        if !p.inactive_mut_ref()
+            || !(by_field || scalar_type(&p.ty))
+            || sinks.iter().any(|s| p.ident == s)
+        {
             continue;
         }
         let mut scan = Uses {
             name: &p.ident,
+            by_field,
+            fields: Vec::new(),
             uses: 0,
             other: false,
             loops: 0,
@@ -78,39 +171,36 @@ pub(super) fn copy_in_out(
         }
         if let Some(at) = scan.return_in_loop {
             let n = &p.ident;
+            let place = if by_field {
+                format!("`{n}.<field>`")
+            } else {
+                format!("`*{n}`")
+            };
             errors.push(syn::Error::new(
                 at,
                 format!(
                     "`{n}` is a `&mut` parameter left out of `wrt` that the function reads and \
-                     writes: it is followed as a local copy, written back into `*{n}` where the \
-                     function returns, which cannot be done inside a loop; leave the loop with \
-                     `break` (`let r = loop {{ .. break value; }};`, or a flag) and return after \
-                     it"
+                     writes: it is followed as a local copy, written back into {place} where \
+                     the function returns, which cannot be done inside a loop; leave the loop \
+                     with `break` (`let r = loop {{ .. break value; }};`, or a flag) and return \
+                     after it"
                 ),
             ));
         }
         // Copied all the same (its `return`s inside loops left as they are), so that the error
         // above is the only one.
-        names.push(p.ident.clone());
+        if by_field {
+            copies.extend(scan.fields.iter().map(|f| Copied::new(&p.ident, Some(f))));
+        } else {
+            copies.push(Copied::new(&p.ident, None));
+        }
     }
-    if names.is_empty() {
+    if copies.is_empty() {
         return errors;
     }
-    let pairs: Vec<(syn::Ident, syn::Ident)> = names
-        .iter()
-        .map(|n| {
-            (
-                n.clone(),
-                syn::Ident::new(&format!("{PREFIX}{n}"), n.span()),
-            )
-        })
-        .collect();
-    let mut rename = Rename { pairs: &pairs };
+    let mut rename = Rename { copies: &copies };
     rename.visit_block_mut(block);
-    let write_back: Vec<Stmt> = pairs
-        .iter()
-        .map(|(p, c)| syn::parse_quote_spanned!(p.span()=> *#p = #c;))
-        .collect();
+    let write_back: Vec<Stmt> = copies.iter().map(Copied::write_back).collect();
     let mut returns = Returns {
         write_back: &write_back,
         loops: 0,
@@ -132,18 +222,17 @@ pub(super) fn copy_in_out(
     }) {
         block.stmts.extend(write_back.iter().cloned());
     }
-    let copy_ins: Vec<Stmt> = pairs
-        .iter()
-        .map(|(p, c)| syn::parse_quote_spanned!(p.span()=> let mut #c = *#p;))
-        .collect();
-    block.stmts.splice(0..0, copy_ins);
+    block.stmts.splice(0..0, copies.iter().map(Copied::copy_in));
     errors
 }
 
-/// How a body mentions parameter `name`: in forms the copy serves (`*name`, `name.m(..)`,
-/// `name[i]`, inside a macro), and whether it does anything else with it.
+/// How a body mentions parameter `name`: in forms a copy serves — `*name`, `name.m(..)`,
+/// `name[i]` for a scalar or an array; `name.field` for a struct (`by_field`), whose fields
+/// are collected; either inside a macro — and whether it does anything else with it.
 struct Uses<'a> {
     name: &'a syn::Ident,
+    by_field: bool,
+    fields: Vec<syn::Member>,
     uses: usize,
     other: bool,
     loops: usize,
@@ -155,27 +244,65 @@ impl Uses<'_> {
     fn names(&self, e: &Expr) -> bool {
         matches!(chain::strip(e), Expr::Path(p) if p.qself.is_none() && p.path.is_ident(self.name))
     }
+
+    fn field(&mut self, m: &syn::Member) {
+        self.uses += 1;
+        if !self.fields.contains(m) {
+            self.fields.push(m.clone());
+        }
+    }
+
+    /// The mentions inside a macro's tokens: `name.field` for a struct, anything for a scalar.
+    fn tokens(&mut self, ts: proc_macro2::TokenStream) {
+        use proc_macro2::TokenTree;
+        let tokens: Vec<TokenTree> = ts.into_iter().collect();
+        for (k, t) in tokens.iter().enumerate() {
+            match t {
+                TokenTree::Ident(i) if i == self.name => {
+                    if !self.by_field {
+                        self.uses += 1;
+                        continue;
+                    }
+                    match (tokens.get(k + 1), tokens.get(k + 2)) {
+                        (Some(TokenTree::Punct(dot)), Some(TokenTree::Ident(f)))
+                            if dot.as_char() == '.' =>
+                        {
+                            self.field(&syn::Member::Named(f.clone()))
+                        }
+                        _ => self.other = true,
+                    }
+                }
+                TokenTree::Group(g) => self.tokens(g.stream()),
+                _ => {}
+            }
+        }
+    }
 }
 
 impl<'ast> Visit<'ast> for Uses<'_> {
     fn visit_expr(&mut self, e: &'ast Expr) {
         match e {
-            Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) && self.names(&u.expr) => {
+            Expr::Field(f) if self.by_field && self.names(&f.base) => self.field(&f.member),
+            Expr::Unary(u)
+                if !self.by_field && matches!(u.op, syn::UnOp::Deref(_)) && self.names(&u.expr) =>
+            {
                 self.uses += 1;
             }
-            Expr::MethodCall(mc) if self.names(&mc.receiver) => {
+            Expr::MethodCall(mc) if !self.by_field && self.names(&mc.receiver) => {
                 self.uses += 1;
                 for a in &mc.args {
                     self.visit_expr(a);
                 }
             }
-            Expr::Index(ix) if self.names(&ix.expr) => {
+            Expr::Index(ix) if !self.by_field && self.names(&ix.expr) => {
                 self.uses += 1;
                 self.visit_expr(&ix.index);
             }
             Expr::Closure(c) => {
                 let mut inner = Uses {
                     name: self.name,
+                    by_field: self.by_field,
+                    fields: Vec::new(),
                     uses: 0,
                     other: false,
                     loops: 0,
@@ -198,9 +325,7 @@ impl<'ast> Visit<'ast> for Uses<'_> {
     }
 
     fn visit_macro(&mut self, m: &'ast syn::Macro) {
-        if mentions(m.tokens.clone(), self.name) {
-            self.uses += 1;
-        }
+        self.tokens(m.tokens.clone());
     }
 
     fn visit_item(&mut self, _: &'ast syn::Item) {}
@@ -216,67 +341,82 @@ impl<'ast> Visit<'ast> for Uses<'_> {
     }
 }
 
-fn mentions(ts: proc_macro2::TokenStream, name: &syn::Ident) -> bool {
-    ts.into_iter().any(|t| match t {
-        proc_macro2::TokenTree::Ident(i) => i == *name,
-        proc_macro2::TokenTree::Group(g) => mentions(g.stream(), name),
-        _ => false,
-    })
-}
-
-/// Names the copy where the body named the parameter: `*p` and `p` become the copy, and inside
-/// a macro `p` becomes `(&copy)`, which a `*` dereferences and `{}` prints as it printed `p`.
+/// Names the copy where the body named its place: `*p`, `p` and `p.field` become the copy, and
+/// inside a macro `p` (`p.field`) becomes `(&copy)`, which a `*` dereferences and `{}` prints
+/// as it printed what it stands for.
 struct Rename<'a> {
-    pairs: &'a [(syn::Ident, syn::Ident)],
+    copies: &'a [Copied],
 }
 
 impl Rename<'_> {
-    fn copy_of(&self, e: &Expr) -> Option<&syn::Ident> {
+    fn param(e: &Expr) -> Option<&syn::Ident> {
         match chain::strip(e) {
-            Expr::Path(p) if p.qself.is_none() => {
-                let id = p.path.get_ident()?;
-                self.pairs.iter().find(|(n, _)| n == id).map(|(_, c)| c)
-            }
+            Expr::Path(p) if p.qself.is_none() => p.path.get_ident(),
             _ => None,
         }
     }
 
+    fn copy_of(&self, param: &syn::Ident, field: Option<&syn::Member>) -> Option<&syn::Ident> {
+        self.copies
+            .iter()
+            .find(|c| c.param == *param && c.field.as_ref() == field)
+            .map(|c| &c.local)
+    }
+
     fn tokens(&self, ts: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
         use proc_macro2::{Delimiter, Group, TokenTree};
-        ts.into_iter()
-            .flat_map(|t| -> Vec<TokenTree> {
-                match t {
-                    TokenTree::Ident(i) => match self.pairs.iter().find(|(n, _)| *n == i) {
-                        Some((_, c)) => {
-                            let inner = quote::quote_spanned!(i.span()=> &#c);
-                            let mut g = Group::new(Delimiter::Parenthesis, inner);
-                            g.set_span(i.span());
-                            vec![TokenTree::Group(g)]
+        let borrowed = |c: &syn::Ident, span: Span| {
+            let mut g = Group::new(Delimiter::Parenthesis, quote::quote_spanned!(span=> &#c));
+            g.set_span(span);
+            TokenTree::Group(g)
+        };
+        let tokens: Vec<TokenTree> = ts.into_iter().collect();
+        let mut out = Vec::with_capacity(tokens.len());
+        let mut k = 0;
+        while k < tokens.len() {
+            match &tokens[k] {
+                TokenTree::Ident(i) => {
+                    let field = match (tokens.get(k + 1), tokens.get(k + 2)) {
+                        (Some(TokenTree::Punct(dot)), Some(TokenTree::Ident(f)))
+                            if dot.as_char() == '.' =>
+                        {
+                            self.copy_of(i, Some(&syn::Member::Named(f.clone())))
                         }
-                        None => vec![TokenTree::Ident(i)],
-                    },
-                    TokenTree::Group(g) => {
-                        let mut n = Group::new(g.delimiter(), self.tokens(g.stream()));
-                        n.set_span(g.span());
-                        vec![TokenTree::Group(n)]
+                        _ => None,
+                    };
+                    if let Some(c) = field {
+                        out.push(borrowed(c, i.span()));
+                        k += 3;
+                        continue;
                     }
-                    t => vec![t],
+                    match self.copy_of(i, None) {
+                        Some(c) => out.push(borrowed(c, i.span())),
+                        None => out.push(tokens[k].clone()),
+                    }
                 }
-            })
-            .collect()
+                TokenTree::Group(g) => {
+                    let mut n = Group::new(g.delimiter(), self.tokens(g.stream()));
+                    n.set_span(g.span());
+                    out.push(TokenTree::Group(n));
+                }
+                t => out.push(t.clone()),
+            }
+            k += 1;
+        }
+        out.into_iter().collect()
     }
 }
 
 impl VisitMut for Rename<'_> {
     fn visit_expr_mut(&mut self, e: &mut Expr) {
-        if let Expr::Unary(u) = e
-            && matches!(u.op, syn::UnOp::Deref(_))
-            && let Some(c) = self.copy_of(&u.expr)
-        {
-            *e = syn::parse_quote_spanned!(c.span()=> #c);
-            return;
-        }
-        if let Some(c) = self.copy_of(e) {
+        let copy = match &*e {
+            Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => {
+                Self::param(&u.expr).and_then(|p| self.copy_of(p, None))
+            }
+            Expr::Field(f) => Self::param(&f.base).and_then(|p| self.copy_of(p, Some(&f.member))),
+            other => Self::param(other).and_then(|p| self.copy_of(p, None)),
+        };
+        if let Some(c) = copy.cloned() {
             *e = syn::parse_quote_spanned!(c.span()=> #c);
             return;
         }
