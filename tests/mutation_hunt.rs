@@ -380,3 +380,37 @@ fn clone_from_is_an_assignment_of_a_clone() {
     // ∂₀ = 3x₀² + 2x₀ + 2x₀(x₁ − 1) = 7, ∂₁ = 3x₁² + 2x₁ + x₀² = 17.
     assert_eq!(g, vec![7.0, 17.0]);
 }
+
+/// Elements of fields written through `last_mut`, `first_mut` and `get_mut` in one statement:
+/// with `x = (a, b, c)`, `v = (a, b·c, 2a)` and `w₀ = 1 + b·c`, so
+/// `f = a² + b²c² + 4a² + (1 + bc) + 2`. They were the error "bind the container to a variable
+/// first", though the same writes on a variable and `let r = s.v.last_mut().unwrap();` on a
+/// field were followed.
+#[differentiate]
+fn field_elements_written(x: &[f64]) -> f64 {
+    let mut held = Held { v: x.to_vec() };
+    let mut other = Held { v: vec![1.0; 3] };
+    *held.v.last_mut().unwrap() = 2.0 * x[0];
+    *other.v.first_mut().unwrap() += x[1] * x[2];
+    *held.v.get_mut(1).expect("three elements") *= x[2];
+    held.v.iter().map(|t| t * t).sum::<f64>() + other.v.iter().sum::<f64>()
+}
+
+#[test]
+fn elements_of_fields_written_through_accessors() {
+    let x = [1.5, -0.5, 2.0];
+    let (v, g) = field_elements_written_grad(&x);
+    assert_eq!(v, field_elements_written(&x));
+    let (a, b, c) = (x[0], x[1], x[2]);
+    close(
+        "value",
+        v,
+        5.0 * a * a + b * b * c * c + 1.0 + b * c + 2.0,
+        TOL,
+    );
+    // ∂a = 10a, ∂b = 2bc² + c, ∂c = 2b²c + b.
+    let expected = [10.0 * a, 2.0 * b * c * c + c, 2.0 * b * b * c + b];
+    close_all("∂x", &g, &expected);
+    let r = gradcheck(|p: &Vec<f64>| field_elements_written(p), &x.to_vec(), &g);
+    assert!(r.passed(), "{r}");
+}

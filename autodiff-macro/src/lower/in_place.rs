@@ -702,6 +702,53 @@ pub(super) fn element_ref_if(e: &mut Expr, made: &mut usize) {
         .collect();
 }
 
+/// `*s.v.last_mut().unwrap() = e;` (`+=` and the other compound assignments, `first_mut`,
+/// `get_mut(i)`, `.expect(..)`) where the container is a field: `let r = s.v.last_mut()
+/// .unwrap(); *r = e;`, which [`element_ref_lets`] makes an element write (a variable's is one
+/// already, see `cells`).
+pub(super) fn field_element_writes(stmts: Vec<Stmt>, made: &mut usize) -> Vec<Stmt> {
+    let mut out = Vec::with_capacity(stmts.len());
+    for s in stmts {
+        let Stmt::Expr(e, Some(semi)) = &s else {
+            out.push(s);
+            continue;
+        };
+        let target = match e {
+            Expr::Assign(a) => &a.left,
+            Expr::Binary(b) if super::is_compound_assign(&b.op) => &b.left,
+            _ => {
+                out.push(s);
+                continue;
+            }
+        };
+        let through = match &**target {
+            Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => &*u.expr,
+            _ => {
+                out.push(s);
+                continue;
+            }
+        };
+        let of_field = element_ref(through)
+            .is_some_and(|r| r.unwrapped.is_some() && matches!(r.v, Expr::Field(_)));
+        if !of_field {
+            out.push(s);
+            continue;
+        }
+        let name = quote::format_ident!("__ad_element_ref_{}", *made);
+        *made += 1;
+        let bind: Stmt = syn::parse_quote!(let #name = #through;);
+        let mut write = e.clone();
+        match &mut write {
+            Expr::Assign(a) => *a.left = syn::parse_quote!(*#name),
+            Expr::Binary(b) => *b.left = syn::parse_quote!(*#name),
+            _ => unreachable!("an assignment, as matched above"),
+        }
+        out.push(bind);
+        out.push(Stmt::Expr(write, Some(*semi)));
+    }
+    out
+}
+
 /// `let r = v.last_mut().unwrap();` (`first_mut`, `get_mut(i)`, `.expect(..)`) or `let r = &mut
 /// v[i];` followed by statements that use `r`: the position is bound (`let at = v.len() - 1;`),
 /// and `*r`, `r` in the statements after it are `v[at]` (the borrow keeps `v` from changing

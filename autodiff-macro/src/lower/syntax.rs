@@ -2877,6 +2877,10 @@ pub(super) fn desugar_forms(
                 &self.unshadowed_refs,
             );
             block.stmts = super::in_place::array_from_fn_lets(std::mem::take(&mut block.stmts));
+            block.stmts = super::in_place::field_element_writes(
+                std::mem::take(&mut block.stmts),
+                &mut self.made,
+            );
             super::in_place::element_ref_lets(&mut block.stmts, &mut self.made);
             super::calls::lent_elements(&mut block.stmts);
             for s in block.stmts.iter_mut() {
