@@ -414,3 +414,47 @@ fn elements_of_fields_written_through_accessors() {
     let r = gradcheck(|p: &Vec<f64>| field_elements_written(p), &x.to_vec(), &g);
     assert!(r.passed(), "{r}");
 }
+
+/// Fields and rows written through `iter_mut().for_each(..)`, also under `enumerate` and `zip`:
+/// with `x = (a, b)`, `v = (2a², 2ab + b)` and the row `g₁ = (a·1, b·1)`, so
+/// `f = 4a⁴ + (2ab + b)² + a + b`. They were the error "iterating by mutable reference is
+/// followed over a variable … bind the container to a variable first", though a `for` loop
+/// over the same `iter_mut()` was followed.
+#[differentiate]
+fn fields_written_by_for_each(x: &[f64]) -> f64 {
+    let mut held = Held { v: x.to_vec() };
+    held.v.iter_mut().for_each(|t| *t *= 2.0 * x[0]);
+    held.v
+        .iter_mut()
+        .enumerate()
+        .for_each(|(i, t)| *t += i as f64 * x[1]);
+    let mut grid = vec![vec![0.0; 2], vec![1.0; 2]];
+    let k = 1;
+    grid[k]
+        .iter_mut()
+        .zip(x.iter())
+        .for_each(|(g, &xi)| *g *= xi);
+    held.v.iter().map(|t| t * t).sum::<f64>() + grid.iter().flatten().sum::<f64>()
+}
+
+#[test]
+fn fields_and_rows_written_by_for_each() {
+    let x = [0.5, -1.5];
+    let (v, g) = fields_written_by_for_each_grad(&x);
+    assert_eq!(v, fields_written_by_for_each(&x));
+    let (a, b) = (x[0], x[1]);
+    let u = 2.0 * a * b + b;
+    close("value", v, 4.0 * a.powi(4) + u * u + a + b, TOL);
+    // ∂a = 16a³ + 2u·2b + 1, ∂b = 2u·(2a + 1) + 1.
+    let expected = [
+        16.0 * a.powi(3) + 4.0 * u * b + 1.0,
+        2.0 * u * (2.0 * a + 1.0) + 1.0,
+    ];
+    close_all("∂x", &g, &expected);
+    let r = gradcheck(
+        |p: &Vec<f64>| fields_written_by_for_each(p),
+        &x.to_vec(),
+        &g,
+    );
+    assert!(r.passed(), "{r}");
+}

@@ -577,9 +577,10 @@ impl Lowering {
                                 *expr,
                                 "iterating by mutable reference is followed over a variable \
                                  (`for e in v.iter_mut()` with `let mut v` or a `&mut` \
-                                 parameter `v`) and, in a `for` loop, over a field or a row of \
-                                 one (`s.v.iter_mut()`, `m[i].iter_mut()`); bind the container \
-                                 to a variable first, or write an index loop",
+                                 parameter `v`) and, in a `for` loop or a statement calling \
+                                 `for_each`, over a field or a row of one (`s.v.iter_mut()`, \
+                                 `m[i].iter_mut()`); bind the container to a variable first, or \
+                                 write an index loop",
                             );
                             return None;
                         }

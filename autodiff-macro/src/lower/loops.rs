@@ -355,6 +355,43 @@ pub(super) fn parse_range(e: &Expr) -> Option<(&Expr, &Expr, bool, bool)> {
     }
 }
 
+impl Lowering {
+    /// `s.v.iter_mut().for_each(|e| ..);` (also under adapters, and of a row `m[i]`): the field
+    /// taken into a local, as a `for` loop over it is (see [`Self::for_loop`]). `true` where
+    /// `e` is one, lowered.
+    pub(super) fn field_for_each(&mut self, b: Block, e: &Expr) -> bool {
+        let Expr::MethodCall(mc) = chain::strip(e) else {
+            return false;
+        };
+        if mc.method != "for_each" || mc.args.len() != 1 {
+            return false;
+        }
+        let Some(field) = iter_mut_base(&mc.receiver).filter(|f| match chain::strip(f) {
+            Expr::Field(_) => true,
+            Expr::Index(ix) => matches!(&*ix.index, Expr::Lit(_) | Expr::Path(_)),
+            _ => false,
+        }) else {
+            return false;
+        };
+        let span = e.span();
+        let tmp = quote::format_ident!("__ad_field", span = field.span());
+        let mut inner = mc.clone();
+        *inner.receiver = with_iter_mut_base(
+            &mc.receiver,
+            &syn::parse_quote_spanned!(field.span()=> #tmp),
+        );
+        let block: Expr = syn::parse_quote_spanned! {span=>
+            {
+                let mut #tmp = (#field).clone();
+                #inner;
+                #field = #tmp;
+            }
+        };
+        self.expr(b, &block, false);
+        true
+    }
+}
+
 /// The receiver of the `iter_mut()` a chain of adapters starts from (`m[i]` of
 /// `m[i].iter_mut().enumerate()`).
 fn iter_mut_base(e: &Expr) -> Option<&Expr> {

@@ -48,6 +48,10 @@ impl Lowering {
                         self.env.truncate(scope);
                         return;
                     }
+                    if semi.is_some() && self.field_for_each(b, e) {
+                        self.unfollowed_leave(mark, stmt);
+                        continue;
+                    }
                     let v = self.expr(b, e, is_tail && want_tail);
                     if semi.is_some() {
                         self.note_discarded(e, v);
