@@ -647,6 +647,118 @@ fn split_first_and_split_last_are_the_element_and_the_rest() {
     fd_vec(flat, &[1.0, 2.0, 0.5, -1.0, 3.0, 0.25], &gf);
 }
 
+/// A `&name` pattern binds the element's value, as it does in the source: the first of
+/// `split_first` in a `let .. else` seeding a variable a loop assigns (`q ← q·s + rest₀`, three
+/// times), the last of `split_last` under `if let` joined with a float by an `if`, a tuple of
+/// an element reference and a float, and `let &m = &t;`. Each name was bound to the reference,
+/// a `&f64` where a branch or a loop met an `f64`: rustc's "`if` and `else` have incompatible
+/// types" at the attribute.
+#[differentiate(hessian)]
+fn first_carried_by_a_loop(x: &[f64], s: f64) -> f64 {
+    let Some((&first, rest)) = x.split_first() else {
+        return 0.0;
+    };
+    let mut q = first;
+    for _ in 0..3 {
+        q = q * s + rest[0];
+    }
+    q
+}
+
+#[differentiate(hessian)]
+fn last_or_scale(x: &[f64], s: f64) -> f64 {
+    let y = if let Some((&last, init)) = x.split_last() {
+        if s > 0.0 { last * init[0] } else { last }
+    } else {
+        s
+    };
+    y * s
+}
+
+#[differentiate(hessian)]
+fn element_and_float(x: &[f64], s: f64) -> f64 {
+    let (&a, w) = (&x[2], 2.0 * s);
+    let t = a * w;
+    let &m = &t;
+    let mut r = a;
+    if m > 0.0 {
+        r = r * m + w;
+    }
+    r + m
+}
+
+#[test]
+fn reference_patterns_bind_the_value() {
+    let x = [0.7, -1.3, 2.1];
+    let s = 1.5;
+    // q = ((x₀s + x₁)s + x₁)s + x₁ = x₀s³ + x₁(s² + s + 1).
+    let (y, (gx, gs)) = first_carried_by_a_loop_grad(&x, s);
+    close("value", y, first_carried_by_a_loop(&x, s), TOL);
+    close(
+        "value, analytic",
+        y,
+        0.7 * s * s * s - 1.3 * (s * s + s + 1.0),
+        TOL,
+    );
+    close_all("gradient", &gx, &[s * s * s, s * s + s + 1.0, 0.0]);
+    close("∂/∂s", gs, 3.0 * 0.7 * s * s - 1.3 * (2.0 * s + 1.0), TOL);
+    let (_, pullback) = first_carried_by_a_loop_vjp(&x, s);
+    let (g2, gs2) = pullback(-2.0);
+    close_all(
+        "seeded pullback",
+        &g2,
+        &[-2.0 * s * s * s, -2.0 * (s * s + s + 1.0), 0.0],
+    );
+    close("seeded pullback, s", gs2, -2.0 * gs, TOL);
+    let v = vec![0.3, -0.5, 0.9];
+    let (y2, t) = first_carried_by_a_loop_jvp(&x, s, &v, 0.4);
+    close("jvp value", y2, y, TOL);
+    close("tangent", t, gx[0] * 0.3 - gx[1] * 0.5 + gs * 0.4, TOL);
+    // ∂²/∂x₀∂s = 3s², ∂²/∂x₁∂s = 2s + 1, ∂²/∂s² = 6x₀s + 2x₁.
+    let (_, _, (hx, hs)) = first_carried_by_a_loop_hvp(&x, s, &vec![0.0; 3], 1.0);
+    close_all("H·e_s, x", &hx, &[3.0 * s * s, 2.0 * s + 1.0, 0.0]);
+    close("H·e_s, s", hs, 6.0 * 0.7 * s + 2.0 * -1.3, TOL);
+
+    for s in [1.5, -0.5] {
+        let (y, (gx, gs)) = last_or_scale_grad(&x, s);
+        close("value", y, last_or_scale(&x, s), TOL);
+        fd_vec(|p: &[f64]| last_or_scale(p, s), &x, &gx);
+        fd("last_or_scale, s", |s: f64| last_or_scale(&x, s), s, gs);
+        let (_, gh, _) = last_or_scale_hvp(&x, s, &vec![1.0, 0.0, 0.0], 0.0);
+        close_all("hvp's gradient", &gh.0, &gx);
+    }
+    // y = x₂x₀·s for s > 0: ∂/∂x₀ = x₂s, ∂/∂x₂ = x₀s; and x₂·s for s ≤ 0.
+    let (_, (gx, _)) = last_or_scale_grad(&x, s);
+    close_all("last_or_scale gradient", &gx, &[2.1 * s, 0.0, 0.7 * s]);
+    let (_, (gx, _)) = last_or_scale_grad(&x, -0.5);
+    close_all("last_or_scale gradient, s < 0", &gx, &[0.0, 0.0, -0.5]);
+
+    for s in [1.5, -0.8] {
+        let (y, (gx, gs)) = element_and_float_grad(&x, s);
+        close("value", y, element_and_float(&x, s), TOL);
+        fd_vec(|p: &[f64]| element_and_float(p, s), &x, &gx);
+        fd(
+            "element_and_float, s",
+            |s: f64| element_and_float(&x, s),
+            s,
+            gs,
+        );
+        let (_, _, (hx, hs)) = element_and_float_hvp(&x, s, &vec![0.0, 0.0, 1.0], 0.3);
+        hvp_against_fd(
+            "element_and_float",
+            |p: &[f64]| {
+                let (g, gs) = element_and_float_grad(&p[..3], p[3]).1;
+                let mut g = g;
+                g.push(gs);
+                g
+            },
+            &[0.7, -1.3, 2.1, s],
+            &[0.0, 0.0, 1.0, 0.3],
+            &[hx[0], hx[1], hx[2], hs],
+        );
+    }
+}
+
 /// `retain` and `into_iter().filter(..)` on a local `Vec` of rows or of non-`Copy` structs:
 /// the predicate borrows each element, which the kept ones are then moved on from (trimmed
 /// least squares: the rows whose residual is large are dropped).

@@ -345,7 +345,10 @@ impl Lowering {
             }
             Pat::Paren(pp) => self.bind_pat(b, &pp.pat, v, span),
             // `let (i, &v) = ..` of an element reference: the element's value.
-            Pat::Reference(r) if r.mutability.is_none() => self.bind_pat(b, &r.pat, v, span),
+            Pat::Reference(r) if r.mutability.is_none() => {
+                let v = v.map(|v| self.referent(v));
+                self.bind_pat(b, &r.pat, v, span)
+            }
             Pat::Wild(_) => {}
             // `let [a, b, c] = arr;`: each name an element read.
             Pat::Slice(ps) if !ps.elems.iter().any(|p| matches!(p, Pat::Rest(_))) => {
@@ -367,6 +370,21 @@ impl Lowering {
                  an array of them (`let [a, b] = arr;`)",
             ),
         }
+    }
+
+    /// What a `&name` pattern binds of `v`: the value itself where `v` is a reference the
+    /// lowering made (`&x[0]` of `let (&first, rest) = x.split_first().unwrap();`, `let &m =
+    /// &t;`), else `v` (the items of a chain are values already). Bound to the reference, the
+    /// name was a `&f64` where the source has an `f64`, and a branch or a loop that joins it
+    /// with a float (`if c { first } else { 0.0 }`, `let mut q = first;` assigned in a loop)
+    /// did not compile.
+    fn referent(&self, v: Value) -> Value {
+        if let ValueDef::Result(i, 0) = self.f.value(v).def
+            && let InstKind::Ref(x) = self.f.inst(i).kind
+        {
+            return x;
+        }
+        v
     }
 
     /// A call's result that the source declares (`let i: usize = locate(xs, t);`) or uses (an
