@@ -929,6 +929,21 @@ fn run_as_written_message(tokens: &proc_macro2::TokenStream) -> String {
             crate::lower::SUPPORTED
         );
     }
+    // `v.drain(..k).collect::<Vec<f64>>()`: what the change takes out of `v` (the lowering
+    // reported the change itself, at the method).
+    if let syn::Expr::MethodCall(inner) = &*mc.receiver
+        && crate::lower::CHANGING.contains(&inner.method.to_string().as_str())
+        && let syn::Expr::Path(p) = &*inner.receiver
+        && let Some(root) = p.path.get_ident()
+    {
+        let m = &inner.method;
+        let advice = prim::places::advice(&m.to_string()).unwrap_or("read the elements by index");
+        return format!(
+            "`.{name}(..)` reads what `{root}.{m}(..)` takes out of `{root}`, which holds \
+             differentiated values here: the derivative does not follow `{m}`; instead of \
+             `{m}`, {advice}"
+        );
+    }
     if mc.turbofish.is_some() {
         return format!(
             "`.{name}::<..>(..)` on a differentiated value cannot be differentiated; annotate \

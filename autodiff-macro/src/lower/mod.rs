@@ -78,6 +78,7 @@ pub use join::is_join_module;
 pub use stmts::is_repeatable_item;
 use syntax::*;
 pub use unfollowed::unfollowed_message;
+pub(crate) use written::CHANGING;
 
 /// One variable binding in scope.
 #[derive(Clone)]

@@ -326,16 +326,7 @@ impl Lowering {
             changing.visit_expr(&e);
             for (n, m, at) in changing.0 {
                 if self.lookup(&n).is_some() {
-                    self.err(
-                        at,
-                        format!(
-                            "`{n}.{m}(..)` changes `{n}`, but this code runs as written on a \
-                             copy of `{n}` (an iterator chain or a call the macro does not \
-                             follow), where the change would be lost; change `{n}` in a \
-                             statement of its own (`{n}.{m}(..);`), or take the part you need \
-                             with `split_off` (`let tail = {n}.split_off(k);`)"
-                        ),
-                    );
+                    self.err(at, changed_copy_message(&n, &m));
                 }
             }
             let mut seen: Vec<String> = Vec::new();
@@ -612,18 +603,54 @@ fn rename_self(tokens: TokenStream) -> TokenStream {
     out.into_iter().collect()
 }
 
+/// The error for method `m` of variable `n`, one of [`CHANGING`], inside code run as written
+/// (`let head: Vec<f64> = v.drain(..k).collect();`), which would change a copy of `n`. A
+/// statement of its own, `v.drain(..k);`, runs as written where `n` holds data, but the
+/// derivative does not follow `m` where `n` holds differentiated values (an error there too):
+/// which of the two `n` holds is not known yet where this is reported, so the message gives
+/// both.
+/// `append` is followed as a statement of its own either way (`v.append(&mut w);` of a local
+/// `w`, its elements pushed).
+fn changed_copy_message(n: &str, m: &str) -> String {
+    let lost = format!(
+        "`{n}.{m}(..)` changes `{n}`, but this code runs as written on a copy of `{n}` (an \
+         iterator chain or a call the macro does not follow), where the change would be lost"
+    );
+    if m == "append" {
+        return format!("{lost}; change `{n}` in a statement of its own (`{n}.append(&mut w);`)");
+    }
+    let advice = crate::prim::places::advice(m).unwrap_or(
+        "read the elements you need by index and build the new vector with the mutations the \
+         derivative follows",
+    );
+    format!(
+        "{lost}; where `{n}` holds data only, change it in a statement of its own \
+         (`{n}.{m}(..);`); where it holds differentiated values, which the derivative does not \
+         follow through `{m}`, {advice}"
+    )
+}
+
 /// Calls inside code run as written of methods that change a variable they are called on
 /// (`w.drain(1..)`), which the places table does not follow: (variable, method, where).
 #[derive(Default)]
 struct ChangingCalls(Vec<(String, String, Span)>);
 
+/// The methods that change the container they are called on and that no rule follows: where
+/// code run as written calls them, it changes a copy.
+pub(crate) const CHANGING: &[&str] = &[
+    "drain",
+    "splice",
+    "append",
+    "dedup",
+    "dedup_by",
+    "dedup_by_key",
+    "retain_mut",
+];
+
 impl<'ast> Visit<'ast> for ChangingCalls {
     fn visit_expr_method_call(&mut self, mc: &'ast syn::ExprMethodCall) {
         let m = mc.method.to_string();
-        let changes = matches!(
-            m.as_str(),
-            "drain" | "splice" | "append" | "dedup" | "dedup_by" | "dedup_by_key" | "retain_mut"
-        );
+        let changes = CHANGING.contains(&m.as_str());
         if changes
             && let Expr::Path(p) = &*mc.receiver
             && let Some(id) = p.path.get_ident()

@@ -302,7 +302,23 @@ pub const ADVICE: &[(&str, &str)] = &[
     (
         "drain",
         "take the tail with `split_off(i)` (and shorten with `truncate(n)`), or read the \
-         elements by index before `truncate`",
+         elements by index before `truncate`; a front taken off is `let head = v[..k].to_vec();` \
+         then `v = v[k..].to_vec();`",
+    ),
+    (
+        "dedup_by",
+        "build the result with a loop that pushes each element that the test does not match \
+         with the last one pushed",
+    ),
+    (
+        "dedup_by_key",
+        "build the result with a loop that pushes each element whose key differs from the last \
+         one's",
+    ),
+    (
+        "retain_mut",
+        "keep the elements with `retain` (its closure reads them) and change the kept ones in a \
+         loop, `for e in v.iter_mut() { *e = .. }`",
     ),
     (
         "append",
