@@ -1721,6 +1721,79 @@ fn struct_patterns_in_let() {
     assert!(r.passed(), "{r}");
 }
 
+/// A reference pattern over a struct binds the fields' values, as `let Segment { a, b } = *s;`
+/// does: of a parameter `s: &Segment` and of `&segs[1]`, read again by a branch joining them
+/// with floats. It was the error "this pattern is not supported in `let`". With (a, b) = s and
+/// a₁ = segs[1].a: f = a·t² + b·a₁ for t > 0, b·t + b·a₁ otherwise.
+#[differentiate(hessian)]
+fn destructured_through_references(s: &Segment, segs: &[Segment], t: f64) -> f64 {
+    let &Segment { a, b } = s;
+    let &Segment { a: a1, .. } = &segs[1];
+    let y = if t > 0.0 { a * t } else { b };
+    y * t + b * a1
+}
+
+#[test]
+fn struct_patterns_through_references() {
+    let s = Segment { a: 0.4, b: -0.7 };
+    let segs = vec![Segment { a: 2.0, b: 3.0 }, Segment { a: 1.3, b: 0.2 }];
+    let t = 0.9;
+    let (v, (gs, gsegs, gt)) = destructured_through_references_grad(&s, &segs, t);
+    close(
+        "value",
+        v,
+        destructured_through_references(&s, &segs, t),
+        TOL,
+    );
+    close("value, analytic", v, 0.4 * t * t - 0.7 * 1.3, 1e-12);
+    close2("∂s", (gs.a, gs.b), (t * t, 1.3));
+    close2("∂segs[0]", (gsegs[0].a, gsegs[0].b), (0.0, 0.0));
+    close2("∂segs[1]", (gsegs[1].a, gsegs[1].b), (-0.7, 0.0));
+    close("∂t", gt, 2.0 * 0.4 * t, 1e-12);
+    let r = gradcheck(
+        |s: &Segment| destructured_through_references(s, &segs, t),
+        &s,
+        &gs,
+    );
+    assert!(r.passed(), "{r}");
+    // ∂²f/∂a∂t = 2t, ∂²f/∂t² = 2a, ∂²f/∂b∂a₁ = 1: H·e_t and H·e_b.
+    let zero = Segment { a: 0.0, b: 0.0 };
+    let zeros = vec![zero.clone(), zero.clone()];
+    let (_, _, (hs, hsegs, ht)) =
+        destructured_through_references_hvp(&s, &segs, t, &zero, &zeros, 1.0);
+    close2("H·e_t, s", (hs.a, hs.b), (2.0 * t, 0.0));
+    close2("H·e_t, segs[1]", (hsegs[1].a, hsegs[1].b), (0.0, 0.0));
+    close("H·e_t, t", ht, 2.0 * 0.4, 1e-12);
+    let (_, _, (hs, hsegs, ht)) =
+        destructured_through_references_hvp(&s, &segs, t, &Segment { a: 0.0, b: 1.0 }, &zeros, 0.0);
+    close2("H·e_b, s", (hs.a, hs.b), (0.0, 0.0));
+    close2("H·e_b, segs[1]", (hsegs[1].a, hsegs[1].b), (1.0, 0.0));
+    close("H·e_b, t", ht, 0.0, 1e-12);
+    // The other branch: ∂b = t + a₁, ∂t = b, ∂a₁ = b; the tangent along (1, 1, 1, 1, 1, 1, 1).
+    let t = -0.5;
+    let (v, (gs, gsegs, gt)) = destructured_through_references_grad(&s, &segs, t);
+    close("value, t < 0", v, -0.7 * t - 0.7 * 1.3, 1e-12);
+    close2("∂s, t < 0", (gs.a, gs.b), (0.0, t + 1.3));
+    close2("∂segs[1], t < 0", (gsegs[1].a, gsegs[1].b), (-0.7, 0.0));
+    close("∂t, t < 0", gt, -0.7, 1e-12);
+    let one = Segment { a: 1.0, b: 1.0 };
+    let (y, dy) = destructured_through_references_jvp(
+        &s,
+        &segs,
+        t,
+        &one,
+        &vec![one.clone(), one.clone()],
+        1.0,
+    );
+    close("jvp value", y, v, TOL);
+    close(
+        "tangent",
+        dy,
+        gs.a + gs.b + gsegs[1].a + gsegs[1].b + gt,
+        1e-12,
+    );
+}
+
 /// `last()` of a reversed, mapped chain is the first element mapped: ∂x_0 = cos(x_0)·w,
 /// ∂w = sin(x_0).
 #[differentiate]

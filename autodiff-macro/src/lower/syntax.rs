@@ -2086,13 +2086,19 @@ pub(super) fn desugar_forms(
         /// `self.x`, `*self`), or a hidden variable bound to `init` first: the field reads and
         /// `let`s that are followed (a copy, as the generated code may hold `init` by
         /// reference). Through a reference (`&s`, a parameter `s: &S`) the names bind
-        /// references, `let a = &s.a;`, as in Rust. `None` for any other statement.
+        /// references, `let a = &s.a;`, as in Rust, and a reference pattern, `let &S { a, .. }
+        /// = s;`, binds the fields' values, as `let S { a, .. } = *s;` does. `None` for any
+        /// other statement.
         fn struct_let(&mut self, stmt: &syn::Stmt) -> Option<Vec<syn::Stmt>> {
             let syn::Stmt::Local(local) = stmt else {
                 return None;
             };
             let init = local.init.as_ref().filter(|i| i.diverge.is_none())?;
-            let fields: Vec<(syn::Member, Pat)> = match &local.pat {
+            let (pat, deref) = match &local.pat {
+                Pat::Reference(r) if r.mutability.is_none() => (&*r.pat, true),
+                p => (p, false),
+            };
+            let fields: Vec<(syn::Member, Pat)> = match pat {
                 Pat::Struct(ps) if ps.qself.is_none() => ps
                     .fields
                     .iter()
@@ -2138,7 +2144,7 @@ pub(super) fn desugar_forms(
                 if matches!(pat, Pat::Wild(_)) {
                     continue;
                 }
-                let stmt: syn::Stmt = if by_ref {
+                let stmt: syn::Stmt = if by_ref && !deref {
                     syn::parse_quote_spanned!(span=> let #pat = &#place.#member;)
                 } else {
                     syn::parse_quote_spanned!(span=> let #pat = #place.#member.clone();)
@@ -2892,8 +2898,10 @@ pub(super) fn desugar_forms(
             iterator_positions(&mut block.stmts, &mut self.made);
             while_next_loops(&mut block.stmts);
             inline_iterator_lets(&mut block.stmts);
+            let struct_pat = |p: &Pat| matches!(p, Pat::Struct(_) | Pat::TupleStruct(_));
             if block.stmts.iter().any(|s| {
-                matches!(s, syn::Stmt::Local(l) if matches!(l.pat, Pat::Struct(_) | Pat::TupleStruct(_)))
+                matches!(s, syn::Stmt::Local(l) if struct_pat(&l.pat)
+                    || matches!(&l.pat, Pat::Reference(r) if struct_pat(&r.pat)))
             }) {
                 let mut out = Vec::with_capacity(block.stmts.len());
                 for s in std::mem::take(&mut block.stmts) {
