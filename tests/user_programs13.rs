@@ -2145,6 +2145,51 @@ fn tuple_match_with_a_literal_beside_a_name() {
     }
 }
 
+/// A tuple matched with `&name` beside a name (`match (&x[0], s) { (&a, b) if a > b => .. }`,
+/// and of a variable holding an element reference): `&a` binds the element's value in the arm
+/// and its guard, as `a` does. It was the error that the pattern binds part of a
+/// differentiated value. f = x₀·s (x₀ > s) or x₀, plus x₁·q² (x₁ < q) or sin q, q = x₂·s.
+#[differentiate(hessian)]
+fn matched_through_references(x: &[f64], s: f64) -> f64 {
+    let r = &x[1];
+    let y = match (&x[0], s) {
+        (&a, b) if a > b => a * b,
+        (&a, _) => a,
+    };
+    let z = match (r, x[2] * s) {
+        (&p, q) if p < q => p * q * q,
+        (_, q) => q.sin(),
+    };
+    y + z
+}
+
+#[test]
+fn tuple_match_of_element_references() {
+    // x₀ > s and x₁ < q: f = x₀s + x₁(x₂s)².
+    let (x, s) = ([0.9, 0.2, 1.5], 0.5);
+    let q = x[2] * s;
+    let (v, (g, gs)) = matched_through_references_grad(&x, s);
+    close("value", v, matched_through_references(&x, s), TOL);
+    close("value, analytic", v, x[0] * s + x[1] * q * q, 1e-12);
+    close_all("∂x", &g, &[s, q * q, 2.0 * x[1] * q * s]);
+    close("∂s", gs, x[0] + 2.0 * x[1] * q * x[2], 1e-12);
+    fd_vec("matched", |p| matched_through_references(p, s), &x, &g);
+    // ∂²/∂s² = 2x₁x₂², ∂²/∂x₀∂s = 1, ∂²/∂x₁∂s = 2q·x₂, ∂²/∂x₂∂s = 4x₁q.
+    let (_, _, (hx, hs)) = matched_through_references_hvp(&x, s, &vec![0.0; 3], 1.0);
+    close_all("H·e_s, x", &hx, &[1.0, 2.0 * q * x[2], 4.0 * x[1] * q]);
+    close("H·e_s, s", hs, 2.0 * x[1] * x[2] * x[2], 1e-12);
+    // The other arms: x₀ ≤ s and x₁ ≥ q: f = x₀ + sin(x₂s).
+    let (x, s) = ([0.1, 2.0, 1.5], 0.5);
+    let q = x[2] * s;
+    let (v, (g, gs)) = matched_through_references_grad(&x, s);
+    close("value, other arms", v, x[0] + q.sin(), 1e-12);
+    close_all("∂x, other arms", &g, &[1.0, 0.0, s * q.cos()]);
+    close("∂s, other arms", gs, x[2] * q.cos(), 1e-12);
+    let (y, dy) = matched_through_references_jvp(&x, s, &vec![1.0, 1.0, 1.0], 1.0);
+    close("jvp value", y, v, TOL);
+    close("tangent", dy, g.iter().sum::<f64>() + gs, 1e-12);
+}
+
 /// A planar arm's hand by `sin_cos` of each absolute angle, the angles by `scan`.
 #[differentiate(wrt(q))]
 fn hand_height(q: &[f64], links: &[f64]) -> f64 {

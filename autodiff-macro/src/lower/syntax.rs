@@ -1463,10 +1463,17 @@ pub(super) fn desugar_forms(
                 _ => return None,
             }
         }
-        // A name binding a whole element (not a constant or a unit variant).
-        let binding = |p: &Pat| {
+        // A name binding a whole element (not a constant or a unit variant), also through a
+        // reference pattern (`(&a, b)` of `match (&x[0], s)`), which binds its value.
+        let name = |p: &Pat| {
             matches!(p, Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none()
                 && !pi.ident.to_string().starts_with(|c: char| c.is_uppercase()))
+        };
+        let binding = |p: &Pat| {
+            name(p)
+                || matches!(p, Pat::Reference(r) if r.mutability.is_none()
+                    && name(&r.pat)
+                    && matches!(&*r.pat, Pat::Ident(pi) if pi.mutability.is_none()))
         };
         let free: Vec<bool> = (0..n)
             .map(|k| {
@@ -1515,10 +1522,19 @@ pub(super) fn desugar_forms(
                 None => syn::parse_quote_spanned!(span=> _),
                 Some(ps) => {
                     for k in (0..n).filter(|&k| free[k]) {
-                        if let Pat::Ident(pi) = ps[k] {
-                            let (e, name) = (&elems[k], &pi.ident);
-                            lets.push(syn::parse_quote_spanned!(span=> let #pi = #e;));
-                            guard_lets.push(syn::parse_quote_spanned!(span=> let #name = #e;));
+                        let e = &elems[k];
+                        match ps[k] {
+                            Pat::Ident(pi) => {
+                                let name = &pi.ident;
+                                lets.push(syn::parse_quote_spanned!(span=> let #pi = #e;));
+                                guard_lets.push(syn::parse_quote_spanned!(span=> let #name = #e;));
+                            }
+                            // `&a`: the same pattern in the arm and in its guard.
+                            p @ Pat::Reference(_) => {
+                                lets.push(syn::parse_quote_spanned!(span=> let #p = #e;));
+                                guard_lets.push(syn::parse_quote_spanned!(span=> let #p = #e;));
+                            }
+                            _ => {}
                         }
                     }
                     let sub: Vec<&Pat> = kept.iter().map(|&k| ps[k]).collect();
