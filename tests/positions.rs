@@ -5,7 +5,7 @@
 //! the position is constant nearby). Tuples of a position and a value chosen by branches (an
 //! argmax carried by hand or by `fold`) carry the position as an integer of its own.
 
-#![allow(clippy::needless_range_loop)] // written as users write them
+#![allow(clippy::needless_range_loop, clippy::double_ended_iterator_last)] // written as users write them
 
 use autodiff::differentiate;
 
@@ -174,4 +174,124 @@ fn tuples_of_a_position_and_a_value_chosen_by_branches() {
         let want = [2.0 * 0.5, 2.0 * 0.5f64.cos(), 3.0][k as usize];
         assert!((d - want).abs() < 1e-12, "k = {k}: {d} vs {want}");
     }
+}
+
+/// The best of pairs a `map` builds, a position beside a differentiated cost:
+/// `c_m + x_m` with `c_k = (x_k − k/10)²` and `m` the position of the smallest cost,
+/// `∂/∂x_m = 2·(x_m − m/10) + 1`. The pair is kept as its two values (a `(usize, f64)`
+/// carried whole would be given an adjoint, which a position does not have).
+#[differentiate]
+fn cheapest_pair(xs: &[f64]) -> f64 {
+    let (m, c) = xs
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| (i, (v - 0.1 * i as f64).powi(2)))
+        .min_by(|a, b| a.1.partial_cmp(&b.1).unwrap())
+        .unwrap();
+    c + xs[m]
+}
+
+/// The same read through the pair's fields, by `max_by` with `total_cmp`: `−c_m·x_m` for the
+/// largest `−c_k`, `∂/∂x_m = −(2·(x_m − m/10)·x_m + c_m)`.
+#[differentiate]
+fn cheapest_pair_by_fields(xs: &[f64]) -> f64 {
+    let best = xs
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            let c = (v - 0.1 * i as f64).powi(2);
+            (i, -c)
+        })
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .unwrap();
+    best.1 * xs[best.0]
+}
+
+/// A flag beside the value: `±sin x_m` with `m` the position of the largest `sin x_k`, the
+/// sign that of `x_m`: `∂/∂x_m = ±cos x_m`.
+#[differentiate]
+fn largest_sine_signed(xs: &[f64]) -> f64 {
+    let best = xs
+        .iter()
+        .map(|&v| (v.sin(), v > 0.0))
+        .max_by(|a, b| a.0.partial_cmp(&b.0).unwrap())
+        .unwrap();
+    if best.1 { best.0 } else { -best.0 }
+}
+
+/// The last of such pairs, by `last()`: `c·x_{n−1}` with `c = (x_{n−1} − (n−1)/10)²`,
+/// `∂/∂x_{n−1} = 2·(x_{n−1} − (n−1)/10)·x_{n−1} + c`.
+#[differentiate]
+fn last_pair(xs: &[f64]) -> f64 {
+    let (i, c) = xs
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| (i, (v - 0.1 * i as f64).powi(2)))
+        .last()
+        .unwrap();
+    c * xs[i]
+}
+
+#[test]
+fn the_best_of_pairs_a_map_builds() {
+    let xs = data(7, 0.4);
+    let cost = |k: usize| (xs[k] - 0.1 * k as f64).powi(2);
+    let m = (0..7).fold(0, |m, k| if cost(k) < cost(m) { k } else { m });
+    let (v, g) = cheapest_pair_grad(&xs);
+    assert_eq!(v, cheapest_pair(&xs));
+    for (k, gk) in g.iter().enumerate() {
+        let want = if k == m {
+            2.0 * (xs[m] - 0.1 * m as f64) + 1.0
+        } else {
+            0.0
+        };
+        assert!(
+            (gk - want).abs() < 1e-12,
+            "min_by, ∂/∂x_{k}: {gk} vs {want}"
+        );
+    }
+    fd_vec("min_by", cheapest_pair, &xs, &g);
+    let (_, pullback) = cheapest_pair_vjp(&xs);
+    let scaled = pullback(-2.5);
+    for (k, (s, gk)) in scaled.iter().zip(&g).enumerate() {
+        assert!((s - -2.5 * gk).abs() < 1e-12, "min_by, seed −2.5, ∂/∂x_{k}");
+    }
+
+    let (v, g) = cheapest_pair_by_fields_grad(&xs);
+    assert_eq!(v, cheapest_pair_by_fields(&xs));
+    for (k, gk) in g.iter().enumerate() {
+        let want = if k == m {
+            -(2.0 * (xs[m] - 0.1 * m as f64) * xs[m] + cost(m))
+        } else {
+            0.0
+        };
+        assert!(
+            (gk - want).abs() < 1e-12,
+            "max_by, ∂/∂x_{k}: {gk} vs {want}"
+        );
+    }
+    fd_vec("max_by", cheapest_pair_by_fields, &xs, &g);
+
+    let m = (0..7).fold(0, |m, k| if xs[k].sin() >= xs[m].sin() { k } else { m });
+    let (v, g) = largest_sine_signed_grad(&xs);
+    assert_eq!(v, largest_sine_signed(&xs));
+    let sign = if xs[m] > 0.0 { 1.0 } else { -1.0 };
+    for (k, gk) in g.iter().enumerate() {
+        let want = if k == m { sign * xs[m].cos() } else { 0.0 };
+        assert!((gk - want).abs() < 1e-12, "flag, ∂/∂x_{k}: {gk} vs {want}");
+    }
+    fd_vec("flag", largest_sine_signed, &xs, &g);
+
+    let n = xs.len() - 1;
+    let (v, g) = last_pair_grad(&xs);
+    assert_eq!(v, last_pair(&xs));
+    for (k, gk) in g.iter().enumerate() {
+        let want = if k == n {
+            2.0 * (xs[n] - 0.1 * n as f64) * xs[n] + cost(n)
+        } else {
+            0.0
+        };
+        assert!((gk - want).abs() < 1e-12, "last, ∂/∂x_{k}: {gk} vs {want}");
+    }
+    fd_vec("last", last_pair, &xs, &g);
 }

@@ -123,9 +123,10 @@ impl Lowering {
         );
     }
 
-    /// `max_by`, `min_by`, `max_by_key`, `min_by_key`, `max`, `min`, followed by `.unwrap()`:
-    /// the loop keeps the best item so far (and whether there is one), replacing it as Rust
-    /// does (the last of equal maxima, the first of equal minima).
+    /// `max_by`, `min_by`, `max_by_key`, `min_by_key`, `max`, `min` and `last`, followed by
+    /// `.unwrap()`: the loop keeps the best item so far (and whether there is one), replacing
+    /// it as Rust does (the last of equal maxima, the first of equal minima, every item for
+    /// `last`).
     pub(super) fn chain_best(
         &mut self,
         b: Block,
@@ -163,6 +164,16 @@ impl Lowering {
             let item = s.settle(blk, item, span);
             let mut vals = Vec::new();
             flatten(&item, &mut vals);
+            // A `map` whose closure ends in a tuple gives one value, the tuple built: its
+            // elements are the leaves `probe_leaves` counted, each kept on its own.
+            let item = if vals.len() < best_slots.len() {
+                let item = s.spread_tuples(item);
+                vals.clear();
+                flatten(&item, &mut vals);
+                item
+            } else {
+                item
+            };
             if vals.len() != best_slots.len() {
                 s.err(
                     span,
@@ -185,6 +196,10 @@ impl Lowering {
             // placeholder (`Default::default()`, an empty row) the user's closure must not see.
             let cmp = s.f.new_block();
             let cond = match (name.as_str(), fun) {
+                // `last`: every item replaces the one before.
+                ("last", _) => {
+                    Some(s.inst1(cmp, InstKind::Const(quote!(true)), Kind::Discrete, span))
+                }
                 ("max_by" | "min_by", Some(f)) => s.run_as_written(
                     cmp,
                     f,
@@ -303,6 +318,29 @@ impl Lowering {
             self.best_refs.push((v, refs));
         }
         v
+    }
+
+    /// An item whose values that are tuples built in this function (a `map` closure's `(i, c)`)
+    /// are taken apart into items of their elements.
+    fn spread_tuples(&self, item: Item) -> Item {
+        match item {
+            Item::Val { v, refs: 0 } => {
+                if let ValueDef::Result(i, 0) = self.f.value(v).def {
+                    if let InstKind::Tuple(elems) = &self.f.inst(i).kind {
+                        return Item::Tuple {
+                            elems: elems.iter().map(|&e| Item::val(e)).collect(),
+                            refs: 0,
+                        };
+                    }
+                }
+                Item::Val { v, refs: 0 }
+            }
+            Item::Tuple { elems, refs } => Item::Tuple {
+                elems: elems.into_iter().map(|e| self.spread_tuples(e)).collect(),
+                refs,
+            },
+            item => item,
+        }
     }
 
     /// The number of values of a chain's items (without lowering anything): `1` unless the

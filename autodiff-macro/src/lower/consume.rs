@@ -488,13 +488,10 @@ impl Lowering {
         let c = parse_chain(&mc.receiver, false)?;
         let name = mc.method.to_string();
         let span = mc.span();
-        if name == "last" && unwrap && mc.args.is_empty() {
-            // `chain.last().unwrap()`: the item a `reduce` keeping the later of two returns.
-            let (recv, m) = (&mc.receiver, mc.method.span());
-            let reduce: syn::ExprMethodCall =
-                syn::parse_quote_spanned!(m=> #recv.reduce(|_, __ad_later| __ad_later));
-            return self.chain_consumer(b, &reduce, unwrap);
-        }
+        // `chain.last().unwrap()`: the best item of a loop that takes every item, kept as its
+        // values (a position beside a float, `map(|(i, &v)| (i, v * v)).last()`, is never a
+        // tuple carried whole).
+        let last = name == "last" && unwrap && mc.args.is_empty();
         // An adapter in a form not followed (`flat_map` of what gives no chain) runs as written
         // below, and is an error that says why where it reads a differentiated value.
         let followed = chain::unfollowed_form(mc).is_none();
@@ -502,7 +499,7 @@ impl Lowering {
         {
             return None;
         }
-        if !CONSUMERS.contains(&name.as_str()) {
+        if !last && !CONSUMERS.contains(&name.as_str()) {
             if unwrap {
                 // `chain.last().unwrap()`: the `unwrap` is lowered on the method's result.
                 return None;
@@ -549,7 +546,7 @@ impl Lowering {
             })
         });
         let want_args = match name.as_str() {
-            "sum" | "product" | "collect" | "count" | "max" | "min" => 0,
+            "sum" | "product" | "collect" | "count" | "max" | "min" | "last" => 0,
             "fold" => 2,
             _ => 1,
         };
@@ -576,6 +573,9 @@ impl Lowering {
                 ),
             );
             return Some(None);
+        }
+        if last {
+            return Some(self.chain_best(b, mc, &p, &name, scope, fns));
         }
         let v = match name.as_str() {
             "sum" | "product" | "count" => {

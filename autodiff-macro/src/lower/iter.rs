@@ -1170,7 +1170,9 @@ impl Lowering {
 
 impl Prepared<'_> {
     /// The number of values of the items (without lowering anything): `1` unless the adapters
-    /// build tuples (`zip`, `enumerate`); `1` after a `map`, `scan` or `flat_map`.
+    /// build tuples (`zip`, `enumerate`) or a `map`'s closure ends in a tuple expression
+    /// (`map(|(i, &v)| (i, v * v))`: one value per element, see [`map_leaves`]); `1` after a
+    /// `scan` or `flat_map`.
     pub(super) fn leaves(&self) -> usize {
         fn positional(p: &Prepared, n: usize) -> usize {
             if n == 0 {
@@ -1182,14 +1184,15 @@ impl Prepared<'_> {
             match &p.stages[n - 1].0 {
                 Stage::Enumerate => 1 + positional(p, n - 1),
                 Stage::Zip(o) => positional(p, n - 1) + o.leaves(),
-                Stage::Map(_) => 1,
+                Stage::Map(f) => map_leaves(f),
                 _ => positional(p, n - 1),
             }
         }
         self.rest
             .iter()
             .fold(positional(self, self.stages.len()), |n, s| match s {
-                Stage::Map(_) | Stage::Scan(..) | Stage::FlatMap(_) => 1,
+                Stage::Map(f) => map_leaves(f),
+                Stage::Scan(..) | Stage::FlatMap(_) => 1,
                 Stage::Counted(_) => 1 + n,
                 Stage::ZipAt(o, _, _) => n + o.leaves(),
                 _ => n,
@@ -1325,4 +1328,28 @@ fn placeholders_at_call_site(tokens: TokenStream) -> TokenStream {
             t => t,
         })
         .collect()
+}
+
+/// The number of values of the items a `map` gives: the elements of the tuple its closure's
+/// body ends in (`|(i, &v)| (i, v * v)`, also the tail of a block), else `1`. A consumer that
+/// keeps one item (`min_by`) carries each element as a variable of its own, so that an integer
+/// beside a differentiated float is never a loop state that would need an adjoint.
+pub(super) fn map_leaves(f: &Expr) -> usize {
+    fn tail(e: &Expr) -> &Expr {
+        match e {
+            Expr::Paren(p) => tail(&p.expr),
+            Expr::Block(b) => match b.block.stmts.last() {
+                Some(syn::Stmt::Expr(e, None)) => tail(e),
+                _ => e,
+            },
+            e => e,
+        }
+    }
+    match super::chain::strip(f) {
+        Expr::Closure(cl) => match tail(&cl.body) {
+            Expr::Tuple(t) if t.elems.len() >= 2 => t.elems.len(),
+            _ => 1,
+        },
+        _ => 1,
+    }
 }
