@@ -250,3 +250,96 @@ fn an_option_assigned_the_value_of_an_if_or_match() {
         fd_vec("previous_kept", previous_kept, &x, &g);
     }
 }
+
+/// The best score so far kept in an `Option`, tested by `map_or`: `max_k (x_k² − x_k)` (0 for
+/// no items), `∂/∂x_m = 2·x_m − 1` at the best `m`. `best.map_or(true, |b| s > b)` and the
+/// forms below were the error "`best.map_or(..)` may change `best`". Written as users write
+/// it (`is_none_or` is tested below).
+#[allow(clippy::unnecessary_map_or)]
+#[differentiate]
+fn best_score(x: &[f64]) -> f64 {
+    let mut best: Option<f64> = None;
+    for &v in x {
+        let score = v * v - v;
+        if best.map_or(true, |b| score > b) {
+            best = Some(score);
+        }
+    }
+    best.unwrap_or(0.0)
+}
+
+/// The largest by `is_none() || v > best.unwrap()`, then `expect`: `2·max`, `∂/∂x_m = 2`.
+#[differentiate]
+fn twice_the_largest(x: &[f64]) -> f64 {
+    let mut best: Option<f64> = None;
+    for &v in x {
+        if best.is_none() || v > best.unwrap() {
+            best = Some(v);
+        }
+    }
+    2.0 * best.expect("no items")
+}
+
+/// Halvings of `x` while above 0.1, by `while let Some(v) = cur`: `k·Σ_j x/2^j` over the
+/// `n` halvings taken (a count the point decides), `∂/∂x = k·Σ_j 2^−j`, `∂/∂k = Σ_j x/2^j`.
+#[differentiate]
+fn halvings(x: f64, k: f64) -> f64 {
+    let mut cur: Option<f64> = Some(x);
+    let mut s = 0.0;
+    while let Some(v) = cur {
+        s += v * k;
+        cur = if v > 0.1 { Some(v * 0.5) } else { None };
+    }
+    s
+}
+
+/// The items above the one before (`is_some_and`), plus the last one squared (`map(..)
+/// .unwrap_or(..)`): `Σ_{k: x_k > x_{k−1}} x_k + x_{n−1}²`.
+#[differentiate]
+fn rises(x: &[f64]) -> f64 {
+    let mut prev: Option<f64> = None;
+    let mut s = 0.0;
+    for &v in x {
+        if prev.is_some_and(|p| v > p) || prev.is_none_or(|p| p > 10.0) && s > 5.0 {
+            s += v;
+        }
+        prev = Some(v);
+    }
+    s + prev.map(|p| p * p).unwrap_or(0.0)
+}
+
+#[test]
+fn an_option_read_by_unwrap_by_closures_and_by_while_let() {
+    let x = [0.3, -1.2, 0.7, 1.9, -0.4, 0.05];
+    let score = |v: f64| v * v - v;
+    let m = (0..x.len()).fold(0, |m, k| if score(x[k]) > score(x[m]) { k } else { m });
+    let (v, g) = best_score_grad(&x);
+    assert_eq!(v, best_score(&x));
+    assert_eq!(v, score(x[m]));
+    let want: Vec<f64> = (0..x.len())
+        .map(|k| if k == m { 2.0 * x[m] - 1.0 } else { 0.0 })
+        .collect();
+    close_all("best_score", &g, &want);
+    fd_vec("best_score", best_score, &x, &g);
+    assert_eq!(best_score_grad(&[]), (0.0, vec![]));
+
+    let (v, g) = twice_the_largest_grad(&x);
+    assert_eq!(v, 2.0 * 1.9);
+    close_all("twice_the_largest", &g, &[0.0, 0.0, 0.0, 2.0, 0.0, 0.0]);
+    let (_, pullback) = twice_the_largest_vjp(&x);
+    close_all("seed −3", &pullback(-3.0), &[0.0, 0.0, 0.0, -6.0, 0.0, 0.0]);
+
+    for (x, k) in [(0.9, 1.5), (2.3, 0.7)] {
+        let n = (0..).find(|&j| x / 2f64.powi(j) <= 0.1).unwrap() + 1;
+        let sum: f64 = (0..n).map(|j| 0.5f64.powi(j)).sum();
+        let (v, (dx, dk)) = halvings_grad(x, k);
+        assert_eq!(v, halvings(x, k));
+        close_all("halvings", &[dx, dk], &[k * sum, x * sum]);
+    }
+
+    let (v, g) = rises_grad(&x);
+    assert_eq!(v, rises(&x));
+    // rises at x₂, x₃, x₅; the last, x₅, also squared.
+    close_all("rises", &g, &[0.0, 0.0, 1.0, 1.0, 0.0, 1.0 + 2.0 * 0.05]);
+    fd_vec("rises", rises, &x, &g);
+}

@@ -308,10 +308,13 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                                  which the derivative cannot follow here; a local `Option` of a \
                                  float is followed where it is declared with its type (`let mut \
                                  prev: Option<f64> = None;`) and used only as `prev = Some(..)`, \
-                                 `prev = None`, `if let Some(p) = prev`, a `match` with a \
-                                 `Some(p)` and a `None` arm, `is_some()`, `is_none()` and \
-                                 `unwrap_or(d)`; else keep a flag and a float (`let mut has_prev = \
-                                 false; let mut prev = 0.0;`)",
+                                 `prev = None`, `if let Some(p) = prev`, `while let Some(p) = \
+                                 prev`, a `match` with a `Some(p)` and a `None` arm, `is_some()`, \
+                                 `is_none()`, `unwrap()`, `expect(..)`, `unwrap_or(d)` (`_else`, \
+                                 `_default`), `map_or(d, |p| ..)` (`map_or_else`), \
+                                 `is_some_and(|p| ..)`, `is_none_or(|p| ..)` and `map(|p| \
+                                 ..).unwrap_or(d)`; else keep a flag and a float (`let mut \
+                                 has_prev = false; let mut prev = 0.0;`)",
                             ));
                             continue;
                         }

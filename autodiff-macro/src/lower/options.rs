@@ -20,11 +20,16 @@
 //! declaration with the value of an `if` or a `match` (`let v: Option<f64> = if c { Some(a) }
 //! else { None };`) is the declaration `None` and that assignment. The
 //! uses rewritten are `v = Some(e)`, `v = None`, `if let Some(p) = v { .. } else { .. }`,
+//! `while let Some(p) = v { .. }` (`while some { let p = val; .. }`),
 //! `match v { Some(p) => .., None => .. }` (`_` for the second arm; a guard is an unknown use), `v.is_some()`,
-//! `v.is_none()` and `v.unwrap_or(d)`. Any other use of the variable (passed to a function,
-//! `v.unwrap()`, `v.map(..)`, read in a closure or a macro, or a name shadowing it) leaves the
-//! declaration as written, and the lowering's error about a pattern binding a part of a
-//! differentiated value stands.
+//! `v.is_none()`, `v.unwrap()` and `v.expect(m)` (the value, after an `assert!` of the flag
+//! with `Option`'s message), `v.unwrap_or(d)`, `unwrap_or_else(|| d)`, `unwrap_or_default()`,
+//! and the methods given a closure of the value, as the `if` they stand for (`v.map_or(d, |p|
+//! e)` is `if some { let p = val; e } else { d }`, so are `map_or_else`, `is_some_and`,
+//! `is_none_or` and `v.map(|p| e).unwrap_or(d)`; a closure with a `return` is an unknown use).
+//! Any other use of the variable (passed to a function, `v.map(..)` kept as an `Option`, read
+//! in a closure or a macro, or a name shadowing it) leaves the declaration as written, and
+//! the lowering's error about a pattern binding a part of a differentiated value stands.
 
 use syn::visit_mut::VisitMut;
 use syn::{Expr, Pat, Stmt};
@@ -335,18 +340,95 @@ impl VisitMut for Uses<'_> {
                 for a in mc.args.iter_mut() {
                     self.visit_expr_mut(a);
                 }
-                match (mc.method.to_string().as_str(), mc.args.len()) {
-                    ("is_some", 0) => Some(syn::parse_quote!(#some)),
-                    ("is_none", 0) => Some(syn::parse_quote!((!#some))),
-                    ("unwrap_or", 1) => {
-                        let d = &mc.args[0];
+                let args: Vec<&Expr> = mc.args.iter().collect();
+                match (mc.method.to_string().as_str(), &args[..]) {
+                    ("is_some", []) => Some(syn::parse_quote!(#some)),
+                    ("is_none", []) => Some(syn::parse_quote!((!#some))),
+                    ("unwrap_or", [d]) => Some(syn::parse_quote!((if #some { #val } else { #d }))),
+                    ("unwrap_or_default", []) => Some(syn::parse_quote!(
+                        (if #some { #val } else { ::core::default::Default::default() })
+                    )),
+                    ("unwrap_or_else", [d]) if let Some(d) = closure0(d) => {
                         Some(syn::parse_quote!((if #some { #val } else { #d })))
+                    }
+                    // The panics of `Option`'s own, where the flag is down.
+                    ("unwrap", []) => Some(syn::parse_quote!({
+                        ::core::assert!(#some, "called `Option::unwrap()` on a `None` value");
+                        #val
+                    })),
+                    ("expect", [msg]) => Some(syn::parse_quote!({
+                        ::core::assert!(#some, "{}", #msg);
+                        #val
+                    })),
+                    // `best.map_or(true, |b| v > b)`: the closure's body where there is a value.
+                    ("map_or", [d, f]) if let Some((p, body)) = closure1(f) => {
+                        Some(paren(self.branch(p, body, Some(d))))
+                    }
+                    ("map_or_else", [d, f])
+                        if let (Some(d), Some((p, body))) = (closure0(d), closure1(f)) =>
+                    {
+                        Some(paren(self.branch(p, body, Some(d))))
+                    }
+                    ("is_some_and", [f]) if let Some((p, body)) = closure1(f) => {
+                        let f: Expr = syn::parse_quote!(false);
+                        Some(paren(self.branch(p, body, Some(&f))))
+                    }
+                    ("is_none_or", [f]) if let Some((p, body)) = closure1(f) => {
+                        let t: Expr = syn::parse_quote!(true);
+                        Some(paren(self.branch(p, body, Some(&t))))
                     }
                     _ => {
                         self.ok = false;
                         None
                     }
                 }
+            }
+            // `prev.map(|p| ..).unwrap_or(d)` (`unwrap_or_else(|| d)`): the `match` it stands for.
+            Expr::MethodCall(mc)
+                if matches!(
+                    mc.method.to_string().as_str(),
+                    "unwrap_or" | "unwrap_or_else"
+                ) && mc.args.len() == 1
+                    && let Expr::MethodCall(inner) = &*mc.receiver
+                    && inner.method == "map"
+                    && inner.args.len() == 1
+                    && is_name(&inner.receiver, name) =>
+            {
+                let mut mc = mc.clone();
+                self.visit_expr_mut(&mut mc.args[0]);
+                let Expr::MethodCall(inner) = &mut *mc.receiver else {
+                    return;
+                };
+                self.visit_expr_mut(&mut inner.args[0]);
+                let d = if mc.method == "unwrap_or" {
+                    Some(mc.args[0].clone())
+                } else {
+                    closure0(&mc.args[0]).cloned()
+                };
+                match (d, closure1(&inner.args[0])) {
+                    (Some(d), Some((p, body))) if self.ok => {
+                        Some(paren(self.branch(p, body, Some(&d))))
+                    }
+                    _ => {
+                        self.ok = false;
+                        None
+                    }
+                }
+            }
+            // `while let Some(v) = cur { .. }`: `while some { let v = val; .. }`.
+            Expr::While(w) if matches!(&*w.cond, Expr::Let(l) if is_name(&l.expr, name)) => {
+                let Expr::Let(l) = &*w.cond else { return };
+                let Some(p) = some_pat(&l.pat).cloned() else {
+                    self.ok = false;
+                    return;
+                };
+                if binds(&p, name) {
+                    self.ok = false;
+                    return;
+                }
+                self.visit_block_mut(&mut w.body);
+                let (label, body) = (&w.label, &w.body);
+                Some(syn::parse_quote!(#label while #some { let #p = #val; #body }))
             }
             // Any other mention: a read the rewrite does not know.
             Expr::Path(p) if p.qself.is_none() && p.path.is_ident(name) => {
@@ -388,6 +470,37 @@ impl VisitMut for Uses<'_> {
         }
         // On into the guards of other `match`es' arms, which may read the variable.
         syn::visit_mut::visit_pat_mut(self, p);
+    }
+}
+
+/// `(e)`: an `if` the rewrite makes in place of an operand (`best.map_or(true, |b| v > b) ||
+/// ..`).
+fn paren(e: Expr) -> Expr {
+    syn::parse_quote!((#e))
+}
+
+/// The body of `|| d`.
+fn closure0(e: &Expr) -> Option<&Expr> {
+    match e {
+        Expr::Closure(c)
+            if c.inputs.is_empty() && !super::control::Jumps::in_expr(&c.body).returns =>
+        {
+            Some(&c.body)
+        }
+        _ => None,
+    }
+}
+
+/// The parameter and the body of `|p| e`, which the rewrite writes as `let p = val; e` where
+/// there is a value (a closure with a `return`, which would leave the function there, is not).
+fn closure1(e: &Expr) -> Option<(&Pat, &Expr)> {
+    match e {
+        Expr::Closure(c)
+            if c.inputs.len() == 1 && !super::control::Jumps::in_expr(&c.body).returns =>
+        {
+            Some((&c.inputs[0], &c.body))
+        }
+        _ => None,
     }
 }
 
@@ -454,6 +567,31 @@ mod tests {
     }
 
     #[test]
+    fn unwrap_the_methods_given_a_closure_and_while_let_are_rewritten() {
+        let s = rewritten(syn::parse_quote!({
+            let mut best: Option<f64> = None;
+            for &v in xs {
+                if best.is_none() || v > best.unwrap() {
+                    best = Some(v);
+                }
+                if best.map_or(true, |b| v > b) || best.is_some_and(|b| b < 0.0) {
+                    t += best.expect("set");
+                }
+                t += best.map(|b| b * b).unwrap_or_else(|| 1.0) + best.unwrap_or_default();
+            }
+            while let Some(b) = best {
+                best = if b > 1.0 { Some(b / 2.0) } else { None };
+            }
+        }));
+        assert!(
+            !s.contains("Some (") && !s.contains("= None") && !s.contains("Option <"),
+            "{s}"
+        );
+        assert!(s.contains("while __ad_opt_best_some"), "{s}");
+        assert!(s.contains("let b = __ad_opt_best_val"), "{s}");
+    }
+
+    #[test]
     fn a_guard_of_another_match_is_rewritten_too() {
         let s = rewritten(syn::parse_quote!({
             let mut p: Option<f64> = None;
@@ -475,7 +613,11 @@ mod tests {
             }),
             syn::parse_quote!({
                 let mut p: Option<f64> = None;
-                let q = p.unwrap();
+                let q = p.map(|v| v * 2.0);
+            }),
+            syn::parse_quote!({
+                let mut p: Option<f64> = None;
+                let q = p.map_or(0.0, |v| return v);
             }),
             syn::parse_quote!({
                 let mut p: Option<f64> = None;
@@ -500,7 +642,7 @@ mod tests {
             syn::parse_quote!({
                 let mut p: Option<f64> = None;
                 let y = match k {
-                    0 if p.unwrap() > 1.0 => 1.0,
+                    0 if p.take().is_some() => 1.0,
                     _ => 0.0,
                 };
             }),
