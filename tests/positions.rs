@@ -295,3 +295,109 @@ fn the_best_of_pairs_a_map_builds() {
     }
     fd_vec("last", last_pair, &xs, &g);
 }
+
+/// `reduce` over such pairs, the closure keeping the cheaper: `c_m + x_m` as in
+/// [`cheapest_pair`] (the pair was carried whole, rustc's "`(usize, f64)` is not
+/// differentiable").
+#[differentiate]
+fn cheapest_pair_by_reduce(xs: &[f64]) -> f64 {
+    let (m, c) = xs
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| (i, (v - 0.1 * i as f64).powi(2)))
+        .reduce(|a, b| if a.1 <= b.1 { a } else { b })
+        .unwrap();
+    c + xs[m]
+}
+
+/// `reduce` over the enumeration itself: `x_m² + x_{(m+1) mod n}` with `m` the position of
+/// the largest, `∂/∂x_m = 2·x_m`, `∂/∂x_{(m+1) mod n} = 1`. The position was taken for a
+/// differentiated value (the error "`%` on a differentiated value").
+#[differentiate]
+fn largest_and_next(xs: &[f64]) -> f64 {
+    let (m, v) = xs
+        .iter()
+        .enumerate()
+        .reduce(|a, b| if a.1 >= b.1 { a } else { b })
+        .unwrap();
+    v * v + xs[(m + 1) % xs.len()]
+}
+
+/// `reduce` over a `zip` of a `zip`, kept as its three values: `a·b + c` for the item with the
+/// largest `a·c`, where `((a, b), c) = ((x_k, y_k), x_{n−1−k})`.
+#[differentiate]
+fn best_of_zipped(xs: &[f64], ys: &[f64]) -> f64 {
+    let ((a, b), c) = xs
+        .iter()
+        .zip(ys)
+        .zip(xs.iter().rev())
+        .reduce(|p, q| if p.0.0 * p.1 >= q.0.0 * q.1 { p } else { q })
+        .unwrap();
+    a * b + c
+}
+
+#[test]
+fn reduce_keeps_a_pair_as_its_values() {
+    let xs = data(7, 0.4);
+    let n = xs.len();
+    let cost = |k: usize| (xs[k] - 0.1 * k as f64).powi(2);
+    let m = (0..n).fold(0, |m, k| if cost(k) < cost(m) { k } else { m });
+    let (v, g) = cheapest_pair_by_reduce_grad(&xs);
+    assert_eq!(v, cheapest_pair_by_reduce(&xs));
+    for (k, gk) in g.iter().enumerate() {
+        let want = if k == m {
+            2.0 * (xs[m] - 0.1 * m as f64) + 1.0
+        } else {
+            0.0
+        };
+        assert!(
+            (gk - want).abs() < 1e-12,
+            "reduce, ∂/∂x_{k}: {gk} vs {want}"
+        );
+    }
+    fd_vec("reduce", cheapest_pair_by_reduce, &xs, &g);
+
+    let m = (0..n).fold(0, |m, k| if xs[k] > xs[m] { k } else { m });
+    let (v, g) = largest_and_next_grad(&xs);
+    assert_eq!(v, largest_and_next(&xs));
+    for (k, gk) in g.iter().enumerate() {
+        let want = if k == m {
+            2.0 * xs[m]
+        } else if k == (m + 1) % n {
+            1.0
+        } else {
+            0.0
+        };
+        assert!(
+            (gk - want).abs() < 1e-12,
+            "enumerate, ∂/∂x_{k}: {gk} vs {want}"
+        );
+    }
+    fd_vec("enumerate", largest_and_next, &xs, &g);
+    let (_, pullback) = largest_and_next_vjp(&xs);
+    for (k, (s, gk)) in pullback(0.5).iter().zip(&g).enumerate() {
+        assert!(
+            (s - 0.5 * gk).abs() < 1e-12,
+            "enumerate, seed 0.5, ∂/∂x_{k}"
+        );
+    }
+
+    let ys = data(7, 2.1);
+    let k = (0..n).fold(0, |m, k| {
+        if xs[m] * xs[n - 1 - m] >= xs[k] * xs[n - 1 - k] {
+            m
+        } else {
+            k
+        }
+    });
+    let (v, (gx, gy)) = best_of_zipped_grad(&xs, &ys);
+    assert_eq!(v, best_of_zipped(&xs, &ys));
+    assert_eq!(v, xs[k] * ys[k] + xs[n - 1 - k]);
+    let mut want_x = vec![0.0; n];
+    want_x[k] += ys[k];
+    want_x[n - 1 - k] += 1.0;
+    let mut want_y = vec![0.0; n];
+    want_y[k] = xs[k];
+    assert_eq!(gx, want_x);
+    assert_eq!(gy, want_y);
+}

@@ -31,6 +31,13 @@ impl Lowering {
                 return None;
             }
         }
+        // Items that are tuples (`enumerate`, `zip`, a `map` to `(i, c)`): the accumulator is
+        // carried as its parts, as `fold` carries a tuple, so that a position beside a
+        // differentiated value stays an integer of its own.
+        let leaves = self.probe_leaves(p);
+        if leaves >= 2 {
+            return self.chain_reduce_parts(b, mc, p, scope, fns, leaves);
+        }
         let found = self.inst1(b, InstKind::Const(quote!(false)), Kind::Discrete, span);
         let found_slot = self.hidden("__ad_found", found);
         let d = self.inst1(
@@ -105,6 +112,118 @@ impl Lowering {
         v
     }
 
+    /// `reduce(f).unwrap()` over items that are flat tuples of `n` values: one loop variable
+    /// per value; `f` is given the accumulator and the item as tuples and its result is taken
+    /// apart again (`if a.1 <= b.1 { a } else { b }`).
+    fn chain_reduce_parts(
+        &mut self,
+        b: Block,
+        mc: &syn::ExprMethodCall,
+        p: &Prepared,
+        scope: usize,
+        fns: &[&Expr],
+        n: usize,
+    ) -> Option<Value> {
+        let span = mc.span();
+        let f = &mc.args[0];
+        let found = self.inst1(b, InstKind::Const(quote!(false)), Kind::Discrete, span);
+        let found_slot = self.hidden("__ad_found", found);
+        let mut acc_slots = Vec::new();
+        for k in 0..n {
+            let d = self.inst1(
+                b,
+                InstKind::Const(quote!(::core::default::Default::default())),
+                Kind::Unknown,
+                span,
+            );
+            acc_slots.push(self.hidden(&format!("__ad_acc{k}"), d));
+        }
+        let mut slots = vec![found_slot];
+        slots.extend(&acc_slots);
+        let mut shape: Option<Item> = None;
+        self.chain_loop(b, p, slots, scope, fns, span, &mut |s, blk, item| {
+            let Some(found) = s.env[found_slot].value else {
+                return;
+            };
+            let item = s.settle(blk, item, span);
+            let item = s.spread_tuples(item);
+            let mut elems = Vec::new();
+            flatten(&item, &mut elems);
+            if elems.len() != n || has_window(&item) {
+                s.err(
+                    span,
+                    "`reduce` over items of this shape is not supported; use `fold` with a \
+                     first value",
+                );
+                s.continue_loop(blk, span);
+                return;
+            }
+            let accs: Option<Vec<Value>> = acc_slots.iter().map(|&k| s.env[k].value).collect();
+            let Some(accs) = accs else {
+                return;
+            };
+            for (&a, &x) in accs.iter().zip(&elems) {
+                s.same_type(blk, a, x, span);
+            }
+            let first = s.int_op(blk, quote!(!__ad_f), &[("__ad_f", found)], span);
+            let then = s.f.new_block();
+            let els = s.f.new_block();
+            s.f.block_mut(then).term = Term::Yield(elems.clone());
+            let saved = s.env.clone();
+            let acc = rebuild(&item, &accs, &mut 0);
+            let r = s
+                .apply_fun(els, f, vec![acc, item.clone()], scope)
+                .and_then(|r| s.item_value(els, r, false, span));
+            s.env = saved;
+            let Some(r) = r else {
+                s.continue_loop(blk, span);
+                return;
+            };
+            let mut parts = Vec::new();
+            s.split_like(els, &item, r, &mut parts, span);
+            if shape.is_none() {
+                shape = Some(item.clone());
+            }
+            s.f.block_mut(els).term = Term::Yield(parts.clone());
+            let i = s.f.push_inst(
+                blk,
+                InstKind::If {
+                    cond: first,
+                    then,
+                    els,
+                },
+                n,
+                Kind::Unknown,
+                span,
+            );
+            let results = s.f.inst(i).results.clone();
+            for (k, (&slot, &r)) in acc_slots.iter().zip(&results).enumerate() {
+                let kind = s.kind(elems[k]).join(s.kind(parts[k]));
+                s.f.values[r.index()].kind = kind;
+                s.f.values[r.index()].name = Some(s.env[slot].name.clone());
+                s.env[slot].value = Some(r);
+            }
+            let t = s.inst1(blk, InstKind::Const(quote!(true)), Kind::Discrete, span);
+            s.env[found_slot].value = Some(t);
+            s.continue_loop(blk, span);
+        });
+        let found = self.env[found_slot].value?;
+        self.int_op(
+            b,
+            quote!(::core::assert!(
+                __ad_f,
+                "`reduce` of an empty iterator: `unwrap` on `None`"
+            )),
+            &[("__ad_f", found)],
+            span,
+        );
+        let vals: Option<Vec<Value>> = acc_slots.iter().map(|&k| self.env[k].value).collect();
+        self.env.truncate(found_slot);
+        // The item kept, shaped as the items are (`((a, b), c)` of a `zip` of a `zip`).
+        let item = rebuild(&shape?, &vals?, &mut 0);
+        self.item_value(b, item, false, span)
+    }
+
     /// Tells rustc that `a` and `b` have one type, before code that calls methods on `a`
     /// (an accumulator that starts as `Default::default()`).
     pub(super) fn same_type(&mut self, b: Block, a: Value, x: Value, span: Span) {
@@ -175,10 +294,20 @@ impl Lowering {
                 item
             };
             if vals.len() != best_slots.len() {
-                s.err(
-                    span,
-                    format!("`{name}` over items of this shape is not supported"),
-                );
+                let msg = if has_window(&item) {
+                    // The best window would be a value the function goes on with, which a
+                    // window is not; its position is discrete, found as written.
+                    format!(
+                        "`{name}` over windows or chunks would keep a window as a value, which \
+                         is not supported; take the best one's position, `let i = \
+                         x.windows(k).enumerate().{name}(|a, b| ..).map(|(i, _)| i).unwrap();`, \
+                         and read the window where it starts, `let w = &x[i..i + k];` (a chunk: \
+                         `&x[i * k..(i * k + k).min(x.len())]`)"
+                    )
+                } else {
+                    format!("`{name}` over items of this shape is not supported")
+                };
+                s.err(span, msg);
                 s.continue_loop(blk, span);
                 return;
             }
@@ -320,6 +449,20 @@ impl Lowering {
         v
     }
 
+    /// The values of `r`, a value shaped like `shape` (a tuple of tuples), depth first: its
+    /// fields read as `flatten` lists the item's values.
+    fn split_like(&mut self, b: Block, shape: &Item, r: Value, out: &mut Vec<Value>, span: Span) {
+        match shape {
+            Item::Tuple { elems, .. } => {
+                for (k, e) in elems.iter().enumerate() {
+                    let f = self.field(b, r, k as u32, span);
+                    self.split_like(b, e, f, out, span);
+                }
+            }
+            _ => out.push(r),
+        }
+    }
+
     /// An item whose values that are tuples built in this function (a `map` closure's `(i, c)`)
     /// are taken apart into items of their elements.
     fn spread_tuples(&self, item: Item) -> Item {
@@ -347,6 +490,15 @@ impl Lowering {
     /// adapters build tuples (`zip`, `enumerate`) or a `map` does.
     pub(super) fn probe_leaves(&self, p: &Prepared) -> usize {
         p.leaves()
+    }
+}
+
+/// Whether the item holds a window or chunk of a slice.
+fn has_window(item: &Item) -> bool {
+    match item {
+        Item::Window { .. } => true,
+        Item::Tuple { elems, .. } => elems.iter().any(has_window),
+        Item::Val { .. } | Item::Cell { .. } => false,
     }
 }
 
