@@ -343,3 +343,35 @@ fn an_option_read_by_unwrap_by_closures_and_by_while_let() {
     close_all("rises", &g, &[0.0, 0.0, 1.0, 1.0, 0.0, 1.0 + 2.0 * 0.05]);
     fd_vec("rises", rises, &x, &g);
 }
+
+/// Items paired off as they come: a positive item waits in an `Option`, `take()`n by the next
+/// item, which adds their product (`Σ` over the pairs of `p·v`). `if let Some(p) =
+/// pending.take()` was the error "`pending.take(..)` may change `pending`".
+#[differentiate]
+fn paired_products(x: &[f64]) -> f64 {
+    let mut pending: Option<f64> = None;
+    let mut s = 0.0;
+    for &v in x {
+        if let Some(p) = pending.take() {
+            s += p * v;
+        } else if v > 0.0 {
+            pending = Some(v);
+        }
+    }
+    s + pending.map_or(0.0, |p| p * p)
+}
+
+#[test]
+fn an_option_taken() {
+    // 0.3 waits, −1.2 takes it (0.3·−1.2); 0.7 waits, 1.9 takes it (0.7·1.9); −0.4 is not
+    // kept; 0.05 waits and is left: + 0.05².
+    let x = [0.3, -1.2, 0.7, 1.9, -0.4, 0.05];
+    let (v, g) = paired_products_grad(&x);
+    assert_eq!(v, paired_products(&x));
+    close_all(
+        "paired_products",
+        &g,
+        &[-1.2, 0.3, 1.9, 0.7, 0.0, 2.0 * 0.05],
+    );
+    fd_vec("paired_products", paired_products, &x, &g);
+}

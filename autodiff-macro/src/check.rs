@@ -309,7 +309,8 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                                  float is followed where it is declared with its type (`let mut \
                                  prev: Option<f64> = None;`) and used only as `prev = Some(..)`, \
                                  `prev = None`, `if let Some(p) = prev`, `while let Some(p) = \
-                                 prev`, a `match` with a `Some(p)` and a `None` arm, `is_some()`, \
+                                 prev`, a `match` with a `Some(p)` and a `None` arm (of \
+                                 `prev.take()` too), `is_some()`, \
                                  `is_none()`, `unwrap()`, `expect(..)`, `unwrap_or(d)` (`_else`, \
                                  `_default`), `map_or(d, |p| ..)` (`map_or_else`), \
                                  `is_some_and(|p| ..)`, `is_none_or(|p| ..)` and `map(|p| \

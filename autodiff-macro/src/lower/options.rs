@@ -244,10 +244,17 @@ struct Uses<'a> {
 impl Uses<'_> {
     /// `if some { let p = val; then } else { otherwise }`.
     fn branch(&self, p: &Pat, then: &Expr, otherwise: Option<&Expr>) -> Expr {
+        self.branch_taking(p, then, otherwise, false)
+    }
+
+    /// [`Self::branch`]; of `v.take()` (`take`), the flag is lowered where the value is taken:
+    /// `if some { some = false; let p = val; then } else { otherwise }`.
+    fn branch_taking(&self, p: &Pat, then: &Expr, otherwise: Option<&Expr>, take: bool) -> Expr {
         let (some, val) = (self.some, self.val);
+        let lower = take.then(|| quote::quote!(#some = false;));
         match otherwise {
-            Some(o) => syn::parse_quote!(if #some { let #p = #val; #then } else { #o }),
-            None => syn::parse_quote!(if #some { let #p = #val; #then }),
+            Some(o) => syn::parse_quote!(if #some { #lower let #p = #val; #then } else { #o }),
+            None => syn::parse_quote!(if #some { #lower let #p = #val; #then }),
         }
     }
 }
@@ -284,8 +291,10 @@ impl VisitMut for Uses<'_> {
                     },
                 }
             }
-            Expr::If(i) if matches!(&*i.cond, Expr::Let(l) if is_name(&l.expr, name)) => {
+            Expr::If(i) if matches!(&*i.cond, Expr::Let(l) if scrutinee(&l.expr, name).is_some()) =>
+            {
                 let Expr::Let(l) = &*i.cond else { return };
+                let take = scrutinee(&l.expr, name) == Some(true);
                 let Some(p) = some_pat(&l.pat).cloned() else {
                     self.ok = false;
                     return;
@@ -302,9 +311,10 @@ impl VisitMut for Uses<'_> {
                     label: None,
                     block: i.then_branch.clone(),
                 });
-                Some(self.branch(&p, &then, i.else_branch.as_ref().map(|(_, e)| &**e)))
+                Some(self.branch_taking(&p, &then, i.else_branch.as_ref().map(|(_, e)| &**e), take))
             }
-            Expr::Match(m) if is_name(&m.expr, name) => {
+            Expr::Match(m) if scrutinee(&m.expr, name).is_some() => {
+                let take = scrutinee(&m.expr, name) == Some(true);
                 if m.arms.len() != 2 {
                     self.ok = false;
                     return;
@@ -334,7 +344,7 @@ impl VisitMut for Uses<'_> {
                     self.visit_expr_mut(&mut m.arms[s].body);
                 }
                 self.visit_expr_mut(&mut m.arms[n].body);
-                Some(self.branch(&p, &m.arms[s].body, Some(&m.arms[n].body)))
+                Some(self.branch_taking(&p, &m.arms[s].body, Some(&m.arms[n].body), take))
             }
             Expr::MethodCall(mc) if is_name(&mc.receiver, name) => {
                 for a in mc.args.iter_mut() {
@@ -416,8 +426,11 @@ impl VisitMut for Uses<'_> {
                 }
             }
             // `while let Some(v) = cur { .. }`: `while some { let v = val; .. }`.
-            Expr::While(w) if matches!(&*w.cond, Expr::Let(l) if is_name(&l.expr, name)) => {
+            Expr::While(w) if matches!(&*w.cond, Expr::Let(l) if scrutinee(&l.expr, name).is_some()) =>
+            {
                 let Expr::Let(l) = &*w.cond else { return };
+                let lower =
+                    (scrutinee(&l.expr, name) == Some(true)).then(|| quote::quote!(#some = false;));
                 let Some(p) = some_pat(&l.pat).cloned() else {
                     self.ok = false;
                     return;
@@ -428,7 +441,7 @@ impl VisitMut for Uses<'_> {
                 }
                 self.visit_block_mut(&mut w.body);
                 let (label, body) = (&w.label, &w.body);
-                Some(syn::parse_quote!(#label while #some { let #p = #val; #body }))
+                Some(syn::parse_quote!(#label while #some { #lower let #p = #val; #body }))
             }
             // Any other mention: a read the rewrite does not know.
             Expr::Path(p) if p.qself.is_none() && p.path.is_ident(name) => {
@@ -459,6 +472,15 @@ impl VisitMut for Uses<'_> {
                 self.ok = false;
             }
         }
+        // `prev.take();` (its value unused): the flag lowered. Taken apart where it is made,
+        // `if let Some(p) = prev.take()`, is in `visit_expr_mut`.
+        if let Stmt::Expr(e, Some(_)) = s
+            && scrutinee(e, self.name) == Some(true)
+        {
+            let some = self.some;
+            *e = syn::parse_quote!(#some = false);
+            return;
+        }
         syn::visit_mut::visit_stmt_mut(self, s);
     }
 
@@ -477,6 +499,21 @@ impl VisitMut for Uses<'_> {
 /// ..`).
 fn paren(e: Expr) -> Expr {
     syn::parse_quote!((#e))
+}
+
+/// What an `if let`, `while let` or `match` takes apart: the variable itself (`Some(false)`)
+/// or what `v.take()` returns (`Some(true)`).
+fn scrutinee(e: &Expr, name: &syn::Ident) -> Option<bool> {
+    match e {
+        Expr::Paren(p) => scrutinee(&p.expr, name),
+        e if is_name(e, name) => Some(false),
+        Expr::MethodCall(mc)
+            if mc.method == "take" && mc.args.is_empty() && is_name(&mc.receiver, name) =>
+        {
+            Some(true)
+        }
+        _ => None,
+    }
 }
 
 /// The body of `|| d`.
@@ -589,6 +626,31 @@ mod tests {
         );
         assert!(s.contains("while __ad_opt_best_some"), "{s}");
         assert!(s.contains("let b = __ad_opt_best_val"), "{s}");
+    }
+
+    #[test]
+    fn take_lowers_the_flag_where_the_value_is_taken() {
+        let s = rewritten(syn::parse_quote!({
+            let mut pending: Option<f64> = None;
+            for &v in xs {
+                if let Some(p) = pending.take() {
+                    t += p * v;
+                }
+                match pending.take() {
+                    Some(p) => t += p,
+                    None => {}
+                }
+                pending.take();
+                pending = Some(v);
+            }
+        }));
+        assert!(!s.contains("take") && !s.contains("Some ("), "{s}");
+        assert!(
+            s.contains(
+                "if __ad_opt_pending_some { __ad_opt_pending_some = false ; let p = __ad_opt_pending_val"
+            ),
+            "{s}"
+        );
     }
 
     #[test]
