@@ -927,6 +927,15 @@ fn run_as_written_message(tokens: &proc_macro2::TokenStream) -> String {
         );
     }
     if is_iterator_chain(&mc.receiver) {
+        // The method itself is the adapter or consumer not followed (`.filter_map(..)` whose
+        // consumer was lowered, `.nth(k).unwrap()`): what to write instead, where there is a
+        // followed form.
+        if let Some(instead) = unfollowed_instead(&name) {
+            return format!(
+                "`.{name}(..)` on an iterator over differentiated values is not followed; \
+                 {instead}"
+            );
+        }
         return format!(
             "`.{name}(..)` on an iterator over differentiated values is not supported; \
              supported: {}",
@@ -1088,14 +1097,25 @@ fn unfollowed_adapter(e: &syn::Expr) -> Option<(String, &'static str)> {
     if crate::lower::ADAPTERS.contains(&name.as_str()) {
         return None;
     }
-    let instead = match name.as_str() {
+    let instead = unfollowed_instead(&name).unwrap_or("write the computation as a `for` loop");
+    Some((name, instead))
+}
+
+/// What to write instead of an iterator method the derivative does not follow, where there is
+/// a form that it does.
+fn unfollowed_instead(name: &str) -> Option<&'static str> {
+    Some(match name {
         "map_while" => {
             "write `take_while` then `map`, or a `for` loop with `break` on the condition"
         }
         "filter_map" => "write `filter` then `map`, or a `for` loop with `if`",
-        _ => "write the computation as a `for` loop",
-    };
-    Some((name, instead))
+        "nth" => {
+            "read the element by index, `x[k]` (with the chain's `map` applied to it: `f(x[k])`), \
+             or give the `Option` a default where it is made, `x.iter().nth(k).copied()\
+             .unwrap_or(d)` (`x.iter().map(..).nth(k).unwrap_or(d)`), which is followed"
+        }
+        _ => return None,
+    })
 }
 
 fn is_iterator_chain(e: &syn::Expr) -> bool {

@@ -17,7 +17,16 @@ fn logs(x: &[f64]) -> f64 {
         .sum::<f64>()
 }
 
+// The same with the sum's type left to the function's result: the error is at the adapter.
+#[differentiate]
+fn roots(x: &[f64]) -> f64 {
+    x.iter()
+        .filter_map(|&v| if v > 0.0 { Some(v.sqrt()) } else { None })
+        .sum()
+}
+
 fn main() {
     let _ = leading_grad(&[1.0]);
     let _ = logs_grad(&[1.0]);
+    let _ = roots_grad(&[1.0]);
 }
