@@ -1109,6 +1109,10 @@ fn unfollowed_instead(name: &str) -> Option<&'static str> {
             "write `take_while` then `map`, or a `for` loop with `break` on the condition"
         }
         "filter_map" => "write `filter` then `map`, or a `for` loop with `if`",
+        "try_fold" | "try_for_each" => {
+            "write a `for` loop that carries the accumulator and leaves it with `break` (or \
+             `return`) where the closure would give `None` or `Err`"
+        }
         "nth" => {
             "read the element by index, `x[k]` (with the chain's `map` applied to it: `f(x[k])`), \
              or give the `Option` a default where it is made, `x.iter().nth(k).copied()\
