@@ -170,6 +170,27 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                             errors.push(syn::Error::new(name.span(), msg));
                             continue;
                         }
+                        if OPTION_ONLY_METHODS.contains(&s.as_str()) {
+                            // A method only `Option` has, on a local the rewrite of local
+                            // `Option`s left as written (a use it does not know): not a
+                            // container's mutation, whose list would not help.
+                            errors.push(syn::Error::new(
+                                name.span(),
+                                format!(
+                                    "`{root}.{s}(..)`: a local `Option` of a differentiated \
+                                     float is followed only where every use of it is one of \
+                                     `{root} = Some(..)`, `{root} = None`, `if let`, `while let` \
+                                     or a `match` of `{root}` or of `{root}.take()`, \
+                                     `is_some()`, `is_none()`, `unwrap()`, `expect(..)`, \
+                                     `unwrap_or(d)` (`_else`, `_default`), `map_or(d, |p| ..)` \
+                                     (`map_or_else`), `is_some_and(|p| ..)`, `is_none_or(|p| \
+                                     ..)` and `map(|p| ..).unwrap_or(d)`; write this use as one \
+                                     of them, or keep a flag and a float (`let mut has_{root} = \
+                                     false; let mut {root}_value = 0.0;`)"
+                                ),
+                            ));
+                            continue;
+                        }
                         let advice = match prim::places::advice(&s) {
                             Some(a) => format!("; instead of `{s}`, {a}"),
                             None => String::new(),
@@ -417,6 +438,35 @@ const OPTION_METHODS: &[&str] = &[
     "cloned",
     "is_some",
     "is_none",
+];
+
+/// Methods that only `Option` has (of the types a `mut` local holding differentiated values may
+/// be): on such a local, a use of a local `Option` that its rewrite does not follow.
+const OPTION_ONLY_METHODS: &[&str] = &[
+    "unwrap",
+    "expect",
+    "unwrap_or",
+    "unwrap_or_default",
+    "unwrap_or_else",
+    "map_or",
+    "map_or_else",
+    "is_some",
+    "is_none",
+    "is_some_and",
+    "is_none_or",
+    "take",
+    "take_if",
+    "replace",
+    "get_or_insert",
+    "get_or_insert_with",
+    "and_then",
+    "or",
+    "or_else",
+    "xor",
+    "ok_or",
+    "ok_or_else",
+    "as_ref",
+    "as_mut",
 ];
 
 /// ndarray's methods that apply a closure to each element.
