@@ -1644,6 +1644,7 @@ fn short_circuits_that_change_variables() {
 // ---------------------------------------------------------------------------------------------
 
 /// y = 2x (m = 0, by a loop), x² + 1 (m = 1, by a loop that runs twice) or x; then y·x.
+#[allow(clippy::never_loop)] // the form under test
 #[differentiate]
 fn loop_arms(x: f64, m: usize) -> f64 {
     let y = match m {
