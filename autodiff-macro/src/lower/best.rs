@@ -97,16 +97,7 @@ impl Lowering {
                 s.continue_loop(blk, span);
             },
         );
-        let found = self.env[found_slot].value?;
-        self.int_op(
-            b,
-            quote!(::core::assert!(
-                __ad_f,
-                "`reduce` of an empty iterator: `unwrap` on `None`"
-            )),
-            &[("__ad_f", found)],
-            span,
-        );
+        self.assert_reduced(b, self.env[found_slot].value?, span);
         let v = self.env[acc_slot].value;
         self.env.truncate(found_slot);
         v
@@ -185,29 +176,50 @@ impl Lowering {
                 shape = Some(item.clone());
             }
             s.f.block_mut(els).term = Term::Yield(parts.clone());
-            let i = s.f.push_inst(
-                blk,
-                InstKind::If {
-                    cond: first,
-                    then,
-                    els,
-                },
-                n,
-                Kind::Unknown,
-                span,
-            );
-            let results = s.f.inst(i).results.clone();
-            for (k, (&slot, &r)) in acc_slots.iter().zip(&results).enumerate() {
-                let kind = s.kind(elems[k]).join(s.kind(parts[k]));
-                s.f.values[r.index()].kind = kind;
-                s.f.values[r.index()].name = Some(s.env[slot].name.clone());
-                s.env[slot].value = Some(r);
-            }
+            s.choose_into(blk, first, (then, els), &acc_slots, (&elems, &parts), span);
             let t = s.inst1(blk, InstKind::Const(quote!(true)), Kind::Discrete, span);
             s.env[found_slot].value = Some(t);
             s.continue_loop(blk, span);
         });
-        let found = self.env[found_slot].value?;
+        self.assert_reduced(b, self.env[found_slot].value?, span);
+        let vals: Option<Vec<Value>> = acc_slots.iter().map(|&k| self.env[k].value).collect();
+        self.env.truncate(found_slot);
+        // The item kept, shaped as the items are (`((a, b), c)` of a `zip` of a `zip`).
+        let item = rebuild(&shape?, &vals?, &mut 0);
+        self.item_value(b, item, false, span)
+    }
+
+    /// An `if` on `cond` between the values its arms yield, one result per slot in `slots`:
+    /// each result named as its slot, of the kind the arms' values (`values`, in the order of
+    /// `slots`) have together, and now the slot's value.
+    fn choose_into(
+        &mut self,
+        blk: Block,
+        cond: Value,
+        (then, els): (Block, Block),
+        slots: &[usize],
+        (a, b): (&[Value], &[Value]),
+        span: Span,
+    ) {
+        let i = self.f.push_inst(
+            blk,
+            InstKind::If { cond, then, els },
+            slots.len(),
+            Kind::Unknown,
+            span,
+        );
+        let results = self.f.inst(i).results.clone();
+        for (n, (&slot, &r)) in slots.iter().zip(&results).enumerate() {
+            let kind = self.kind(a[n]).join(self.kind(b[n]));
+            self.f.values[r.index()].kind = kind;
+            self.f.values[r.index()].name = Some(self.env[slot].name.clone());
+            self.env[slot].value = Some(r);
+        }
+    }
+
+    /// `reduce(..).unwrap()` of an empty iterator panics as `unwrap` does: `found` is the flag
+    /// its loop sets at the first item.
+    fn assert_reduced(&mut self, b: Block, found: Value, span: Span) {
         self.int_op(
             b,
             quote!(::core::assert!(
@@ -217,11 +229,6 @@ impl Lowering {
             &[("__ad_f", found)],
             span,
         );
-        let vals: Option<Vec<Value>> = acc_slots.iter().map(|&k| self.env[k].value).collect();
-        self.env.truncate(found_slot);
-        // The item kept, shaped as the items are (`((a, b), c)` of a `zip` of a `zip`).
-        let item = rebuild(&shape?, &vals?, &mut 0);
-        self.item_value(b, item, false, span)
     }
 
     /// Tells rustc that `a` and `b` have one type, before code that calls methods on `a`
@@ -397,24 +404,14 @@ impl Lowering {
             let els = s.f.new_block();
             s.f.block_mut(then).term = Term::Yield(vals.clone());
             s.f.block_mut(els).term = Term::Yield(best_vals.clone());
-            let i = s.f.push_inst(
+            s.choose_into(
                 blk,
-                InstKind::If {
-                    cond: take,
-                    then,
-                    els,
-                },
-                vals.len(),
-                Kind::Unknown,
+                take,
+                (then, els),
+                &best_slots,
+                (&vals, &best_vals),
                 span,
             );
-            let results = s.f.inst(i).results.clone();
-            for (n, (&slot, &r)) in best_slots.iter().zip(&results).enumerate() {
-                let k = s.kind(vals[n]).join(s.kind(best_vals[n]));
-                s.f.values[r.index()].kind = k;
-                s.f.values[r.index()].name = Some(s.env[slot].name.clone());
-                s.env[slot].value = Some(r);
-            }
             let t = s.inst1(blk, InstKind::Const(quote!(true)), Kind::Discrete, span);
             s.env[found_slot].value = Some(t);
             if shape.is_none() {
