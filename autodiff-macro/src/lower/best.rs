@@ -38,15 +38,8 @@ impl Lowering {
         if leaves >= 2 {
             return self.chain_reduce_parts(b, mc, p, scope, fns, leaves);
         }
-        let found = self.inst1(b, InstKind::Const(quote!(false)), Kind::Discrete, span);
-        let found_slot = self.hidden("__ad_found", found);
-        let d = self.inst1(
-            b,
-            InstKind::Const(quote!(::core::default::Default::default())),
-            Kind::Unknown,
-            span,
-        );
-        let acc_slot = self.hidden("__ad_acc", d);
+        let (found_slot, acc) = self.found_and_slots(b, "__ad_acc", 1, span);
+        let acc_slot = acc[0];
         self.chain_loop(
             b,
             p,
@@ -117,18 +110,7 @@ impl Lowering {
     ) -> Option<Value> {
         let span = mc.span();
         let f = &mc.args[0];
-        let found = self.inst1(b, InstKind::Const(quote!(false)), Kind::Discrete, span);
-        let found_slot = self.hidden("__ad_found", found);
-        let mut acc_slots = Vec::new();
-        for k in 0..n {
-            let d = self.inst1(
-                b,
-                InstKind::Const(quote!(::core::default::Default::default())),
-                Kind::Unknown,
-                span,
-            );
-            acc_slots.push(self.hidden(&format!("__ad_acc{k}"), d));
-        }
+        let (found_slot, acc_slots) = self.found_and_slots(b, "__ad_acc", n, span);
         let mut slots = vec![found_slot];
         slots.extend(&acc_slots);
         let mut shape: Option<Item> = None;
@@ -217,6 +199,32 @@ impl Lowering {
         }
     }
 
+    /// A flag that a loop keeping one item sets at its first item (`false` before it), and `n`
+    /// variables named `{prefix}0`, `{prefix}1`, .. for the item's values, each starting as
+    /// `Default::default()`: their environment slots.
+    fn found_and_slots(
+        &mut self,
+        b: Block,
+        prefix: &str,
+        n: usize,
+        span: Span,
+    ) -> (usize, Vec<usize>) {
+        let found = self.inst1(b, InstKind::Const(quote!(false)), Kind::Discrete, span);
+        let found_slot = self.hidden("__ad_found", found);
+        let slots = (0..n)
+            .map(|k| {
+                let d = self.inst1(
+                    b,
+                    InstKind::Const(quote!(::core::default::Default::default())),
+                    Kind::Unknown,
+                    span,
+                );
+                self.hidden(&format!("{prefix}{k}"), d)
+            })
+            .collect();
+        (found_slot, slots)
+    }
+
     /// `reduce(..).unwrap()` of an empty iterator panics as `unwrap` does: `found` is the flag
     /// its loop sets at the first item.
     fn assert_reduced(&mut self, b: Block, found: Value, span: Span) {
@@ -263,25 +271,11 @@ impl Lowering {
         fns: &[&Expr],
     ) -> Option<Value> {
         let span = mc.span();
-        let found = self.inst1(b, InstKind::Const(quote!(false)), Kind::Discrete, span);
-        let found_slot = self.hidden("__ad_found", found);
-        // The best item so far, one variable per value of the item (known after the first
-        // item is computed, so the loop is built with placeholders that the first item's
-        // shape replaces).
+        // The best item so far, one variable per leaf of the item (from a probe of the item's
+        // shape; the first item computed gives the shape the loop's result is rebuilt in).
         let mut shape: Option<Item> = None;
-        let first = self.env.len();
-        let mut best_slots: Vec<usize> = Vec::new();
-        // One variable per leaf of the item: built lazily from a probe of the item's shape.
         let leaves = self.probe_leaves(p);
-        for n in 0..leaves {
-            let d = self.inst1(
-                b,
-                InstKind::Const(quote!(::core::default::Default::default())),
-                Kind::Unknown,
-                span,
-            );
-            best_slots.push(self.hidden(&format!("__ad_best{n}"), d));
-        }
+        let (found_slot, best_slots) = self.found_and_slots(b, "__ad_best", leaves, span);
         let mut slots = vec![found_slot];
         slots.extend(&best_slots);
         let fun = mc.args.first();
@@ -431,7 +425,6 @@ impl Lowering {
             .iter()
             .filter_map(|&k| self.env[k].value)
             .collect();
-        let _ = first;
         self.env.truncate(found_slot);
         let shape = shape?;
         let refs = match &shape {

@@ -53,48 +53,12 @@ fn scalar_type(ty: &syn::Type) -> bool {
     matches!(ty, syn::Type::Reference(r) if r.mutability.is_some() && scalar_or_array(&r.elem))
 }
 
-/// Whether `ty` is `&mut S` with `S` named like a struct of the user's: not a scalar, a float
-/// alias, a container (`Vec`, ndarray's arrays, maps) or a wrapper (`Option`, `Box`, cells),
-/// whose own forms are followed or reported elsewhere.
+/// Whether `ty` is `&mut S` with `S` a struct of the user's (`types::struct_path`): not a
+/// scalar, a float alias, a container or ndarray's array, whose own forms are followed or
+/// reported elsewhere.
 fn struct_type(ty: &syn::Type) -> bool {
-    let syn::Type::Reference(r) = ty else {
-        return false;
-    };
-    let syn::Type::Path(p) = &*r.elem else {
-        return false;
-    };
-    let Some(last) = p.path.segments.last() else {
-        return false;
-    };
-    let name = last.ident.to_string();
-    r.mutability.is_some()
-        && p.qself.is_none()
-        && !crate::types::is_float_type(&r.elem)
-        && !crate::types::is_primitive_scalar(&name)
-        && name.starts_with(|c: char| c.is_ascii_uppercase())
-        && calls::elem_type(&r.elem).is_none()
-        && !matches!(
-            name.as_str(),
-            "Vec"
-                | "VecDeque"
-                | "HashMap"
-                | "BTreeMap"
-                | "HashSet"
-                | "BTreeSet"
-                | "String"
-                | "Option"
-                | "Box"
-                | "Rc"
-                | "Arc"
-                | "Cell"
-                | "RefCell"
-                | "ArrayBase"
-                | "ArrayD"
-                | "ArrayViewMut"
-                | "ArrayViewMut1"
-                | "ArrayViewMut2"
-        )
-        && !name.starts_with("Array")
+    matches!(ty, syn::Type::Reference(r)
+        if r.mutability.is_some() && crate::types::struct_path(&r.elem).is_some())
 }
 
 /// A place the body names that a local copy stands for: `*param`, or `param.field`.

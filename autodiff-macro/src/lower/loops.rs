@@ -180,33 +180,16 @@ impl Lowering {
         // Also over a row (`for e in m[i].iter_mut()`, the position a variable or a literal)
         // and over the item of an outer `iter_mut()` (`for row in m.iter_mut() { for e in
         // row.iter_mut() { .. } }`, written back as `*row = ..`).
-        .and_then(|e| match chain::strip(e) {
-            Expr::Field(_) => Some(e.clone()),
-            Expr::Index(ix) if matches!(&*ix.index, Expr::Lit(_) | Expr::Path(_)) => {
-                Some(e.clone())
-            }
-            Expr::Path(p) => p
-                .path
-                .get_ident()
-                .and_then(|id| self.lookup(&id.to_string()))
-                .filter(|&slot| self.env[slot].cell.is_some())
-                .map(|_| syn::parse_quote_spanned!(e.span()=> (*#e))),
-            _ => None,
-        });
+        .and_then(|e| self.taken_container(e));
         if let Some(field) = field {
-            let mut inner = fl.clone();
-            let tmp = quote::format_ident!("__ad_field", span = field.span());
-            *inner.expr = match chain::strip(&fl.expr) {
-                Expr::Reference(_) => syn::parse_quote_spanned!(field.span()=> #tmp.iter_mut()),
-                e => with_iter_mut_base(e, &syn::parse_quote_spanned!(field.span()=> #tmp)),
-            };
-            let block: Expr = syn::parse_quote_spanned! {span=>
-                {
-                    let mut #tmp = (#field).clone();
-                    #inner
-                    #field = #tmp;
-                }
-            };
+            let block = through_local(&field, span, |tmp| {
+                let mut inner = fl.clone();
+                *inner.expr = match chain::strip(&fl.expr) {
+                    Expr::Reference(_) => syn::parse_quote_spanned!(field.span()=> #tmp.iter_mut()),
+                    e => with_iter_mut_base(e, tmp),
+                };
+                Stmt::Expr(Expr::ForLoop(inner), None)
+            });
             self.expr(b, &block, false);
             return;
         }
@@ -356,9 +339,29 @@ pub(super) fn parse_range(e: &Expr) -> Option<(&Expr, &Expr, bool, bool)> {
 }
 
 impl Lowering {
-    /// `s.v.iter_mut().for_each(|e| ..);` (also under adapters, and of a row `m[i]`): the field
-    /// taken into a local, as a `for` loop over it is (see [`Self::for_loop`]). `true` where
-    /// `e` is one, lowered.
+    /// The container a loop over its `iter_mut()` takes into a local (see [`Self::for_loop`]):
+    /// a field, a row at a variable or a literal position (`m[i]`), or the item of an outer
+    /// `iter_mut()` (`for row in m.iter_mut() { for e in row.iter_mut() { .. } }`, written back
+    /// as `*row = ..`).
+    fn taken_container(&self, e: &Expr) -> Option<Expr> {
+        match chain::strip(e) {
+            Expr::Field(_) => Some(e.clone()),
+            Expr::Index(ix) if matches!(&*ix.index, Expr::Lit(_) | Expr::Path(_)) => {
+                Some(e.clone())
+            }
+            Expr::Path(p) => p
+                .path
+                .get_ident()
+                .and_then(|id| self.lookup(&id.to_string()))
+                .filter(|&slot| self.env[slot].cell.is_some())
+                .map(|_| syn::parse_quote_spanned!(e.span()=> (*#e))),
+            _ => None,
+        }
+    }
+
+    /// `s.v.iter_mut().for_each(|e| ..);` (also under adapters, and of a row `m[i]`): the
+    /// container taken into a local, as a `for` loop over it is. `true` where `e` is one,
+    /// lowered.
     pub(super) fn field_for_each(&mut self, b: Block, e: &Expr) -> bool {
         let Expr::MethodCall(mc) = chain::strip(e) else {
             return false;
@@ -366,29 +369,30 @@ impl Lowering {
         if mc.method != "for_each" || mc.args.len() != 1 {
             return false;
         }
-        let Some(field) = iter_mut_base(&mc.receiver).filter(|f| match chain::strip(f) {
-            Expr::Field(_) => true,
-            Expr::Index(ix) => matches!(&*ix.index, Expr::Lit(_) | Expr::Path(_)),
-            _ => false,
-        }) else {
+        let Some(field) = iter_mut_base(&mc.receiver).and_then(|f| self.taken_container(f)) else {
             return false;
         };
-        let span = e.span();
-        let tmp = quote::format_ident!("__ad_field", span = field.span());
-        let mut inner = mc.clone();
-        *inner.receiver = with_iter_mut_base(
-            &mc.receiver,
-            &syn::parse_quote_spanned!(field.span()=> #tmp),
-        );
-        let block: Expr = syn::parse_quote_spanned! {span=>
-            {
-                let mut #tmp = (#field).clone();
-                #inner;
-                #field = #tmp;
-            }
-        };
+        let block = through_local(&field, e.span(), |tmp| {
+            let mut inner = mc.clone();
+            *inner.receiver = with_iter_mut_base(&mc.receiver, tmp);
+            Stmt::Expr(Expr::MethodCall(inner), Some(Default::default()))
+        });
         self.expr(b, &block, false);
         true
+    }
+}
+
+/// `{ let mut __ad_field = (field).clone(); <body over it>; field = __ad_field; }`: a container
+/// that the loop `body` writes through `iter_mut()` taken into a local and written back.
+fn through_local(field: &Expr, span: Span, body: impl FnOnce(&Expr) -> Stmt) -> Expr {
+    let tmp = quote::format_ident!("__ad_field", span = field.span());
+    let body = body(&syn::parse_quote_spanned!(field.span()=> #tmp));
+    syn::parse_quote_spanned! {span=>
+        {
+            let mut #tmp = (#field).clone();
+            #body
+            #field = #tmp;
+        }
     }
 }
 
