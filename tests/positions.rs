@@ -46,6 +46,18 @@ fn first_above(xs: &[f64], t: f64) -> f64 {
     }
 }
 
+/// Each entry `k` of the gradient `g` is `want(k)`, to 1e-12.
+#[track_caller]
+fn gradient_is(what: &str, g: &[f64], want: impl Fn(usize) -> f64) {
+    for (k, gk) in g.iter().enumerate() {
+        let want = want(k);
+        assert!(
+            (gk - want).abs() < 1e-12,
+            "{what}, ∂/∂x_{k}: {gk} vs {want}"
+        );
+    }
+}
+
 #[test]
 fn the_position_of_the_largest_picks_the_element_differentiated() {
     let xs = data(7, 0.4);
@@ -160,13 +172,7 @@ fn tuples_of_a_position_and_a_value_chosen_by_branches() {
     assert_eq!(v, variance_by_fold(&xs));
     let n = xs.len() as f64;
     let mean = xs.iter().sum::<f64>() / n;
-    for (k, gk) in g.iter().enumerate() {
-        let want = 2.0 * xs[k] / n - 2.0 * mean / n;
-        assert!(
-            (gk - want).abs() < 1e-12,
-            "variance, ∂/∂x_{k}: {gk} vs {want}"
-        );
-    }
+    gradient_is("variance", &g, |k| 2.0 * xs[k] / n - 2.0 * mean / n);
     fd_vec("variance", variance_by_fold, &xs, &g);
     for k in 0..3u8 {
         let (v, d) = count_and_value_grad(0.5, k);
@@ -239,17 +245,13 @@ fn the_best_of_pairs_a_map_builds() {
     let m = (0..7).fold(0, |m, k| if cost(k) < cost(m) { k } else { m });
     let (v, g) = cheapest_pair_grad(&xs);
     assert_eq!(v, cheapest_pair(&xs));
-    for (k, gk) in g.iter().enumerate() {
-        let want = if k == m {
+    gradient_is("min_by", &g, |k| {
+        if k == m {
             2.0 * (xs[m] - 0.1 * m as f64) + 1.0
         } else {
             0.0
-        };
-        assert!(
-            (gk - want).abs() < 1e-12,
-            "min_by, ∂/∂x_{k}: {gk} vs {want}"
-        );
-    }
+        }
+    });
     fd_vec("min_by", cheapest_pair, &xs, &g);
     let (_, pullback) = cheapest_pair_vjp(&xs);
     let scaled = pullback(-2.5);
@@ -259,17 +261,13 @@ fn the_best_of_pairs_a_map_builds() {
 
     let (v, g) = cheapest_pair_by_fields_grad(&xs);
     assert_eq!(v, cheapest_pair_by_fields(&xs));
-    for (k, gk) in g.iter().enumerate() {
-        let want = if k == m {
+    gradient_is("max_by", &g, |k| {
+        if k == m {
             -(2.0 * (xs[m] - 0.1 * m as f64) * xs[m] + cost(m))
         } else {
             0.0
-        };
-        assert!(
-            (gk - want).abs() < 1e-12,
-            "max_by, ∂/∂x_{k}: {gk} vs {want}"
-        );
-    }
+        }
+    });
     fd_vec("max_by", cheapest_pair_by_fields, &xs, &g);
 
     let m = (0..7).fold(0, |m, k| if xs[k].sin() >= xs[m].sin() { k } else { m });
@@ -344,35 +342,27 @@ fn reduce_keeps_a_pair_as_its_values() {
     let m = (0..n).fold(0, |m, k| if cost(k) < cost(m) { k } else { m });
     let (v, g) = cheapest_pair_by_reduce_grad(&xs);
     assert_eq!(v, cheapest_pair_by_reduce(&xs));
-    for (k, gk) in g.iter().enumerate() {
-        let want = if k == m {
+    gradient_is("reduce", &g, |k| {
+        if k == m {
             2.0 * (xs[m] - 0.1 * m as f64) + 1.0
         } else {
             0.0
-        };
-        assert!(
-            (gk - want).abs() < 1e-12,
-            "reduce, ∂/∂x_{k}: {gk} vs {want}"
-        );
-    }
+        }
+    });
     fd_vec("reduce", cheapest_pair_by_reduce, &xs, &g);
 
     let m = (0..n).fold(0, |m, k| if xs[k] > xs[m] { k } else { m });
     let (v, g) = largest_and_next_grad(&xs);
     assert_eq!(v, largest_and_next(&xs));
-    for (k, gk) in g.iter().enumerate() {
-        let want = if k == m {
+    gradient_is("enumerate", &g, |k| {
+        if k == m {
             2.0 * xs[m]
         } else if k == (m + 1) % n {
             1.0
         } else {
             0.0
-        };
-        assert!(
-            (gk - want).abs() < 1e-12,
-            "enumerate, ∂/∂x_{k}: {gk} vs {want}"
-        );
-    }
+        }
+    });
     fd_vec("enumerate", largest_and_next, &xs, &g);
     let (_, pullback) = largest_and_next_vjp(&xs);
     for (k, (s, gk)) in pullback(0.5).iter().zip(&g).enumerate() {
