@@ -7,7 +7,8 @@
 //! central finite differences, and its tangent against the gradient; a local matrix written by
 //! element and then iterated (`indexed_iter`, `iter()`) is checked the same way, and so are
 //! windows read by a `filter`'s predicate, `step_by` after `filter`, and an array literal lent to
-//! a callee taking a slice inside a branch under `hessian`.
+//! a callee taking a slice inside a branch under `hessian`. Deeply nested expressions of values
+//! read once (whose expansion once took minutes) are checked against differences.
 
 #![allow(
     clippy::assign_op_pattern,
@@ -2643,5 +2644,78 @@ fn array_literal_lent_in_a_branch_under_hessian() {
         let (_, gh, hv) = method_given_a_literal_in_a_branch_hvp(x, -0.4);
         close("method hvp gradient", gh, g, 1e-12);
         close("method hvp", hv, -0.4 * h, 1e-12);
+    }
+}
+
+/// A chain of 28 calls, each read once: printed as one nested expression.
+#[differentiate]
+fn long_call_chain(x: f64) -> f64 {
+    x.sin()
+        .cos()
+        .tanh()
+        .atan()
+        .sin()
+        .cos()
+        .tanh()
+        .atan()
+        .sin()
+        .cos()
+        .tanh()
+        .atan()
+        .sin()
+        .cos()
+        .tanh()
+        .atan()
+        .sin()
+        .cos()
+        .tanh()
+        .atan()
+        .sin()
+        .cos()
+        .tanh()
+        .atan()
+        .sin()
+        .cos()
+        .tanh()
+        .atan()
+}
+
+/// Values read once each, nested in one another's expressions through quotients, `mul_add`
+/// and `acosh` (the shape of a random program's locals).
+#[differentiate]
+fn nested_once_read_values(x: f64, y: f64) -> f64 {
+    let a = x.sin();
+    let b = (a * y).atan() * 0.6;
+    let c = a * b;
+    let d = (a / ((b + c).tanh()).cosh()).tanh();
+    (c.mul_add(b / (d.abs() + 1.0), (1.5 + a * a).acosh())).atan() * 0.6
+}
+
+#[test]
+fn deeply_nested_expressions_expand() {
+    // Deciding whether a value is folded into its read asked again, for each operand, what the
+    // operand's own expression reads: time exponential in the depth of the nesting. These two
+    // took minutes each to expand (a random program's function never finished compiling).
+    for x in [-0.8, 0.3, 1.7] {
+        let (v, g) = long_call_chain_grad(x);
+        assert_eq!(v, long_call_chain(x));
+        fd("long call chain", long_call_chain, x, g);
+        for y in [-1.1, 0.6] {
+            let (v, (gx, gy)) = nested_once_read_values_grad(x, y);
+            assert_eq!(v, nested_once_read_values(x, y));
+            fd2(
+                "nested once-read values",
+                nested_once_read_values,
+                (x, y),
+                (gx, gy),
+            );
+            let (_, t) = nested_once_read_values_jvp(x, y, 0.4, -0.9);
+            close(
+                "nested once-read values tangent",
+                t,
+                0.4 * gx - 0.9 * gy,
+                1e-12,
+            );
+        }
     }
 }

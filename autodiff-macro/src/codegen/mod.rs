@@ -74,6 +74,11 @@ pub struct Gen<'a> {
     inst_block: HashMap<Inst, Block>,
     /// The position of each instruction in its block.
     inst_pos: HashMap<Inst, usize>,
+    /// What [`Gen::folded`] answered for each value asked about: the answer for a value
+    /// depends on those of the operands folded into it, and the expression of every read asks
+    /// again, so unremembered answers cost time exponential in the depth of nested
+    /// expressions (a chain of twenty calls took minutes to expand).
+    folds: std::cell::RefCell<HashMap<Value, Option<Inst>>>,
     /// Values defined in the pullback.
     pullback_values: HashSet<Value>,
     /// Loops that push records, with their stack.
@@ -114,6 +119,7 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool], krate: &Tok
         reads: HashMap::new(),
         inst_block: HashMap::new(),
         inst_pos: HashMap::new(),
+        folds: Default::default(),
         pullback_values: HashSet::new(),
         loop_stacks: HashMap::new(),
         hoisted_reserves: HashMap::new(),

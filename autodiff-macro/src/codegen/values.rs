@@ -28,6 +28,15 @@ impl Gen<'_> {
 
     /// The instruction whose expression is written at `v`'s one read, if `v` is folded.
     pub(super) fn folded(&self, v: Value) -> Option<Inst> {
+        if let Some(&known) = self.folds.borrow().get(&v) {
+            return known;
+        }
+        let answer = self.decide_folded(v);
+        self.folds.borrow_mut().insert(v, answer);
+        answer
+    }
+
+    fn decide_folded(&self, v: Value) -> Option<Inst> {
         let ValueDef::Result(i, 0) = self.f.value(v).def else {
             return None;
         };
