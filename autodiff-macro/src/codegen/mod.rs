@@ -74,11 +74,11 @@ pub struct Gen<'a> {
     inst_block: HashMap<Inst, Block>,
     /// The position of each instruction in its block.
     inst_pos: HashMap<Inst, usize>,
-    /// What [`Gen::folded`] answered for each value asked about: the answer for a value
-    /// depends on those of the operands folded into it, and the expression of every read asks
-    /// again, so unremembered answers cost time exponential in the depth of nested
-    /// expressions (a chain of twenty calls took minutes to expand).
-    folds: std::cell::RefCell<HashMap<Value, Option<Inst>>>,
+    /// What [`Gen::folded`] answered for each value asked about, with the depth of the folded
+    /// expression: the answer for a value depends on those of the operands folded into it, and
+    /// the expression of every read asks again, so unremembered answers cost time exponential
+    /// in the depth of nested expressions (a chain of twenty calls took minutes to expand).
+    folds: std::cell::RefCell<HashMap<Value, Option<(Inst, usize)>>>,
     /// Values defined in the pullback.
     pullback_values: HashSet<Value>,
     /// Loops that push records, with their stack.
@@ -179,6 +179,16 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool], krate: &Tok
         }
     }
     g.rows = borrowed_rows(f, tys, &all_blocks, &plan.kept);
+    // Whether each value folds into its read, decided in the order the values are defined: the
+    // decision for a value asks about its operands, which are then known, rather than
+    // recursing through a chain of thousands of them.
+    for &b in &all_blocks {
+        for &i in &f.block(b).insts {
+            for &v in &f.inst(i).results {
+                g.folded(v);
+            }
+        }
+    }
     for (n, s) in f.stacks.iter().enumerate() {
         g.loop_stacks
             .entry(s.owner)

@@ -5,6 +5,9 @@
 
 use super::*;
 
+/// The deepest expression code generation folds into one read (see [`Gen::fold`]).
+const MAX_FOLD_DEPTH: usize = 16;
+
 impl Gen<'_> {
     pub(super) fn v(&self, v: Value) -> syn::Ident {
         names::value(self.f, v)
@@ -28,10 +31,26 @@ impl Gen<'_> {
 
     /// The instruction whose expression is written at `v`'s one read, if `v` is folded.
     pub(super) fn folded(&self, v: Value) -> Option<Inst> {
+        self.fold(v).map(|(i, _)| i)
+    }
+
+    /// [`Gen::folded`], with the depth of the expression folded at the read: 1 for an
+    /// instruction whose operands are all names, one more than its deepest folded operand
+    /// otherwise. An expression deeper than [`MAX_FOLD_DEPTH`] is bound to a name instead: a
+    /// sum of thousands of terms would otherwise be one expression nested thousands deep,
+    /// which rustc takes apart recursively.
+    fn fold(&self, v: Value) -> Option<(Inst, usize)> {
         if let Some(&known) = self.folds.borrow().get(&v) {
             return known;
         }
-        let answer = self.decide_folded(v);
+        let answer = self.decide_folded(v).and_then(|i| {
+            let deepest = (self.f.operands(i).into_iter())
+                .filter_map(|o| self.fold(o))
+                .map(|(_, d)| d)
+                .max();
+            let depth = 1 + deepest.unwrap_or(0);
+            (depth <= MAX_FOLD_DEPTH).then_some((i, depth))
+        });
         self.folds.borrow_mut().insert(v, answer);
         answer
     }

@@ -103,6 +103,11 @@ fn hoist_loops(e: &mut Expr, made: &mut usize, out: &mut Vec<Stmt>) {
         },
         e => e,
     };
+    // [`nested_loop`] copies each operand it passes (what is evaluated before a loop), which
+    // is quadratic in a sum of thousands of terms: it looks only where there is a loop.
+    if !has_loop(e) {
+        return;
+    }
     loop {
         let mut before = Vec::new();
         let Some((tmp, lp)) = nested_loop(e, &mut before, made) else {
@@ -111,6 +116,19 @@ fn hoist_loops(e: &mut Expr, made: &mut usize, out: &mut Vec<Stmt>) {
         out.push(declare(&tmp, None, span_of(&lp)));
         out.push(Stmt::Expr(lp, Some(Default::default())));
     }
+}
+
+/// Whether `e` contains a `loop` anywhere.
+fn has_loop(e: &Expr) -> bool {
+    struct Finds(bool);
+    impl<'ast> syn::visit::Visit<'ast> for Finds {
+        fn visit_expr_loop(&mut self, _: &'ast syn::ExprLoop) {
+            self.0 = true;
+        }
+    }
+    let mut finds = Finds(false);
+    syn::visit::Visit::visit_expr(&mut finds, e);
+    finds.0
 }
 
 /// The first loop with a value that `e` evaluates in any case, taken out as [`take_loop`] does,
