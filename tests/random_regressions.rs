@@ -2719,3 +2719,111 @@ fn deeply_nested_expressions_expand() {
         }
     }
 }
+
+/// `e₀ = x`, `eₖ₊₁ = sin(eₖ/2 + x·y)`, 300 levels written as one expression nested 300 deep.
+#[differentiate]
+#[rustfmt::skip]
+fn nested_300_deep(x: f64, y: f64) -> f64 {
+        ((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((
+        ((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((
+        ((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((
+        x
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+         * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin() * 0.5 + x * y).sin()
+}
+
+#[test]
+fn an_expression_nested_300_deep() {
+    // The passes over the function recurse through its expressions; at this depth they took
+    // more than the compiler thread's stack (rustc stopped by SIGSEGV). The derivative by the
+    // recurrence: dₖ₊₁ = cos(uₖ)·(dₖ/2 + y) for x, cos(uₖ)·(dₖ/2 + x) for y.
+    for (x, y) in [(0.3, 0.7), (-1.2, 0.4), (0.9, -1.5)] {
+        let (mut e, mut dx, mut dy) = (x, 1.0, 0.0);
+        for _ in 0..300 {
+            let u: f64 = e * 0.5 + x * y;
+            let c = u.cos();
+            (dx, dy) = (c * (0.5 * dx + y), c * (0.5 * dy + x));
+            e = u.sin();
+        }
+        let (v, (gx, gy)) = nested_300_deep_grad(x, y);
+        assert_eq!(v, nested_300_deep(x, y));
+        close("300 deep value", v, e, 1e-12);
+        close("300 deep d/dx", gx, dx, 1e-10);
+        close("300 deep d/dy", gy, dy, 1e-10);
+        let (_, t) = nested_300_deep_jvp(x, y, -0.3, 0.8);
+        close("300 deep tangent", t, -0.3 * gx + 0.8 * gy, 1e-10);
+    }
+}

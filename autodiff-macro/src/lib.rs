@@ -65,8 +65,23 @@ use syn::spanned::Spanned;
 /// Generates `<name>_grad` and `<name>_vjp` beside a function; see the `autodiff` crate.
 #[proc_macro_attribute]
 pub fn differentiate(attr: TokenStream, item: TokenStream) -> TokenStream {
-    expand(attr.into(), item.into()).into()
+    on_own_stack(|| expand(attr.into(), item.into()).into())
 }
+
+/// Runs an expansion on a stack of its own, on this thread, as large as [`EXPANSION_STACK`].
+///
+/// The passes over the function recurse through its expressions: a sum of a thousand terms
+/// (a polynomial printed by a computer algebra system) is an expression a thousand deep, and in
+/// the unoptimized build of this crate that a debug build of the user's crate runs, it took
+/// more than the 8 MiB of stack the compiler's thread has (rustc stopped by SIGSEGV). The stack
+/// is reserved, not committed: a function of ordinary depth touches a few pages of it.
+fn on_own_stack<R>(expansion: impl FnOnce() -> R) -> R {
+    stacker::grow(EXPANSION_STACK, expansion)
+}
+
+/// The stack an expansion runs on, 32 times the compiler thread's: a sum of 700 terms took
+/// all of that one.
+const EXPANSION_STACK: usize = 256 << 20;
 
 /// The derivative rules of `autodiff-runtime`, written from the primitive table: see
 /// `rulegen`. Not public API.
