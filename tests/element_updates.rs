@@ -695,3 +695,173 @@ fn elements_rows_and_fields_swapped_and_replaced() {
         close("places swapped, seed −1.5", &pullback(-1.5), &g2);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// A compound assignment whose value or index changes a variable: Rust computes the value
+// first, then the place, once (for floats and integers), so the element read and written is
+// the one the index names after the value, and the old value read is the one the value left.
+// ---------------------------------------------------------------------------------------------
+
+/// A decaying accumulator written as one statement: the value halves `ema`, then the place
+/// adds to the halved one, `ema_k = ema_{k−1}/2 + x_k·k/2` from `ema_0 = x_0`: with `n` the
+/// length, ∂/∂x_0 = 2^−(n−1) and ∂/∂x_k = k/2 · 2^−(n−1−k).
+#[differentiate]
+fn accumulator_changed_by_its_value(x: &[f64]) -> f64 {
+    let mut ema = x[0];
+    for k in 1..x.len() {
+        ema += {
+            ema *= 0.5;
+            0.5 * x[k] * k as f64
+        };
+    }
+    ema
+}
+
+/// `a[i] += { i += 1; a[i] * 2.0 }` writes `a[1] = 3·x_1`, and `a[{ k += 1; k }] *= ..`
+/// computes its index once: `a[2] *= x_0` (k from 1 to 2). With `a = [x0, x1, x2, 1]`:
+/// f = a0 + 2·a1 + 3·a2 = x0 + 6·x1 + 3·x2·x0.
+#[differentiate]
+fn element_named_after_the_value(x: &[f64]) -> f64 {
+    let mut a = [x[0], x[1], x[2], 1.0];
+    let mut i = 0;
+    a[i] += {
+        i += 1;
+        a[i] * 2.0
+    };
+    let mut k = 1;
+    a[{
+        k += 1;
+        k
+    }] *= x[0];
+    a[0] + 2.0 * a[1] + 3.0 * a[2] + a[3] * k as f64
+}
+
+/// A row's element: `m[1][j] += { j += 1; m[0][j] * 3.0 }` is `m[1][1] += 3·m[0][1]`; and
+/// `t -= t * { t = x2; 2.0 }` is `t = x2 − 2·x0` (the value reads the old `t`, the place the
+/// new one). With `m = [[x0, x1], [x0·x1, 1]]`: f = m[1][0] + 2·m[1][1] + t
+/// = x0·x1 + 2 + 6·x1 + x2 − 2·x0.
+#[differentiate]
+fn row_element_and_variable_changed_by_the_value(x: &[f64]) -> f64 {
+    let mut m = [[x[0], x[1]], [x[0] * x[1], 1.0]];
+    let mut j = 0;
+    m[1][j] += {
+        j += 1;
+        m[0][j] * 3.0
+    };
+    let mut t = x[0];
+    t -= t * {
+        t = x[2];
+        2.0
+    };
+    m[1][0] + 2.0 * m[1][1] + t
+}
+
+#[derive(Clone, autodiff::Differentiable)]
+struct Pair {
+    f: f64,
+    g: f64,
+}
+
+/// Fields changed by the value of their own compound assignment: `p.f *= { p.f += p.g; p.f }`
+/// is `p.f = (x0 + x1)²` (it did not compile: the field was borrowed across the value), and
+/// `t.0 += { t.0 *= t.1; t.0 }` is `t.0 = 2·x0·x1`: f = (x0 + x1)² + x1 + 2·x0·x1.
+#[differentiate]
+fn fields_changed_by_the_value(x: &[f64]) -> f64 {
+    let mut p = Pair { f: x[0], g: x[1] };
+    p.f *= {
+        p.f += p.g;
+        p.f
+    };
+    let mut t = (x[0], x[1]);
+    t.0 += {
+        t.0 *= t.1;
+        t.0
+    };
+    p.f + p.g + t.0
+}
+
+#[test]
+fn compound_assignments_whose_value_or_index_changes_a_variable() {
+    let x = [0.7, -1.3, 0.4, 1.1, -0.6];
+    let n = x.len();
+    // (what, the function, its value, its gradient at `x`)
+    type Case = (&'static str, fn(&[f64]) -> f64, f64, Vec<f64>);
+    let cases: [Case; 4] = [
+        (
+            "accumulator",
+            accumulator_changed_by_its_value,
+            (1..n).fold(x[0], |ema, k| ema / 2.0 + x[k] * k as f64 / 2.0),
+            (0..n)
+                .map(|k| match k {
+                    0 => 0.5f64.powi(n as i32 - 1),
+                    k => k as f64 / 2.0 * 0.5f64.powi((n - 1 - k) as i32),
+                })
+                .collect(),
+        ),
+        (
+            "element",
+            element_named_after_the_value,
+            x[0] + 6.0 * x[1] + 3.0 * x[2] * x[0] + 2.0,
+            vec![1.0 + 3.0 * x[2], 6.0, 3.0 * x[0], 0.0, 0.0],
+        ),
+        (
+            "row element",
+            row_element_and_variable_changed_by_the_value,
+            x[0] * x[1] + 2.0 + 6.0 * x[1] + x[2] - 2.0 * x[0],
+            vec![x[1] - 2.0, x[0] + 6.0, 1.0, 0.0, 0.0],
+        ),
+        (
+            "fields",
+            fields_changed_by_the_value,
+            (x[0] + x[1]).powi(2) + x[1] + 2.0 * x[0] * x[1],
+            vec![
+                2.0 * (x[0] + x[1]) + 2.0 * x[1],
+                2.0 * (x[0] + x[1]) + 1.0 + 2.0 * x[0],
+                0.0,
+                0.0,
+                0.0,
+            ],
+        ),
+    ];
+    let grads = [
+        accumulator_changed_by_its_value_grad(&x),
+        element_named_after_the_value_grad(&x),
+        row_element_and_variable_changed_by_the_value_grad(&x),
+        fields_changed_by_the_value_grad(&x),
+    ];
+    let pullbacks = [
+        accumulator_changed_by_its_value_vjp(&x).1(-1.5),
+        element_named_after_the_value_vjp(&x).1(-1.5),
+        row_element_and_variable_changed_by_the_value_vjp(&x).1(-1.5),
+        fields_changed_by_the_value_vjp(&x).1(-1.5),
+    ];
+    for (((what, f, value, expected), (v, g)), pulled) in
+        cases.into_iter().zip(grads).zip(pullbacks)
+    {
+        assert_eq!(v, f(&x), "{what}: value");
+        common::close(what, v, value, 1e-12);
+        close(what, &g, &expected);
+        fd_vec(what, f, &x, &g);
+        let scaled: Vec<f64> = g.iter().map(|d| -1.5 * d).collect();
+        close(&format!("{what}, seed −1.5"), &pulled, &scaled);
+    }
+    let x = x.to_vec();
+    forward("accumulator").check(
+        &x,
+        |x| accumulator_changed_by_its_value(x),
+        |x, v| accumulator_changed_by_its_value_jvp(x, v),
+        |x, w| {
+            let (y, back) = accumulator_changed_by_its_value_vjp(x);
+            (y, back(w))
+        },
+    );
+    forward("element").check(
+        &x,
+        |x| element_named_after_the_value(x),
+        |x, v| element_named_after_the_value_jvp(x, v),
+        |x, w| {
+            let (y, back) = element_named_after_the_value_vjp(x);
+            (y, back(w))
+        },
+    );
+}

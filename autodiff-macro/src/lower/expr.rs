@@ -613,20 +613,39 @@ impl Lowering {
             Some(op) => {
                 let same_type = matches!(op, BinOp::Add | BinOp::Sub);
                 let expected = expected.filter(|_| op != BinOp::Rem && !compound);
-                let l = self.operand(b, &bin.left, expected.clone());
+                // `place op= value` where either side changes a variable (`ema += { ema *=
+                // 0.5; x }`, `a[i] += { i += 1; a[i] }`, `a[{ i += 1; i }] += x`): Rust
+                // evaluates the value first, then the place, once, for floats and integers.
+                // The value is lowered first here, and the place's indices are computed once
+                // and named, so that its read and its write are of the same element.
+                let ordered = compound
+                    && (self.changes_variables(&bin.right) || self.index_changes(&bin.left));
+                let first = match ordered {
+                    true => Some(self.operand(b, &bin.right, None)),
+                    false => None,
+                };
+                let pinned = match ordered {
+                    true => Some(self.pinned_place(b, &bin.left)?),
+                    false => None,
+                };
+                let left = pinned.as_ref().unwrap_or(&*bin.left);
+                let l = self.operand(b, left, expected.clone());
                 // The right operand of a struct's `+` or `-` is of its type (`s + k1 * h`).
-                let known = l.and_then(|l| self.operand_struct(l, &bin.left));
+                let known = l.and_then(|l| self.operand_struct(l, left));
                 let expect_right = match same_type && op != BinOp::Rem {
                     true => known.or_else(|| expected.clone()),
                     false => None,
                 };
-                let r = self.operand(b, &bin.right, expect_right);
+                let r = match first {
+                    Some(r) => r,
+                    None => self.operand(b, &bin.right, expect_right),
+                };
                 let (l, r) = (self.owned_view(b, l?), self.owned_view(b, r?));
                 if op != BinOp::Rem {
                     // `a + b` and `a - b` take both operands of one type: a struct on the
                     // right (`self.bodies[i].v + acc * dt`) says the left's.
                     let ty = self
-                        .operand_struct(l, &bin.left)
+                        .operand_struct(l, left)
                         .or_else(|| {
                             same_type
                                 .then(|| self.operand_struct(r, &bin.right))
@@ -655,7 +674,7 @@ impl Lowering {
                         };
                         let v = self.struct_operator(b, ty, name, bin.op.span(), vec![l, r]);
                         if compound {
-                            self.assign_target(b, &bin.left, Some(v), true);
+                            self.assign_target(b, left, Some(v), true);
                             return None;
                         }
                         return Some(v);
@@ -685,7 +704,7 @@ impl Lowering {
                 let k = self.kind(l).join(self.kind(r));
                 let v = self.inst1(b, InstKind::Binary(op, l, r), k, span);
                 if compound {
-                    self.assign_target(b, &bin.left, Some(v), true);
+                    self.assign_target(b, left, Some(v), true);
                     None
                 } else {
                     Some(v)
@@ -712,6 +731,44 @@ impl Lowering {
 }
 
 impl Lowering {
+    /// Whether an index of the place `e` (`a[{ i += 1; i }]`, `m[i][next(&mut k)]`) changes a
+    /// variable when it is computed.
+    fn index_changes(&self, e: &Expr) -> bool {
+        match e {
+            Expr::Index(ix) => self.changes_variables(&ix.index) || self.index_changes(&ix.expr),
+            Expr::Field(f) => self.index_changes(&f.base),
+            Expr::Paren(p) => self.index_changes(&p.expr),
+            _ => false,
+        }
+    }
+
+    /// The place `e` with each index that is more than a literal or a variable computed now,
+    /// in Rust's order (the container's own indices first), and named by a hidden variable
+    /// (`a[__ad_ix7]`): a compound assignment reads and writes the place, which would compute
+    /// such an index twice, after the value.
+    fn pinned_place(&mut self, b: Block, e: &Expr) -> Option<Expr> {
+        Some(match e {
+            Expr::Index(ix) => {
+                let mut ix = ix.clone();
+                *ix.expr = self.pinned_place(b, &ix.expr)?;
+                if !matches!(&*ix.index, Expr::Path(_) | Expr::Lit(_)) {
+                    let v = self.expr(b, &ix.index, true)?;
+                    let name = quote::format_ident!("__ad_ix{}", v.index());
+                    self.hidden(&name.to_string(), v);
+                    *ix.index = syn::parse_quote_spanned!(ix.index.span()=> #name);
+                }
+                Expr::Index(ix)
+            }
+            Expr::Field(f) => {
+                let mut f = f.clone();
+                *f.base = self.pinned_place(b, &f.base)?;
+                Expr::Field(f)
+            }
+            Expr::Paren(p) => self.pinned_place(b, &p.expr)?,
+            e => e.clone(),
+        })
+    }
+
     /// An operand of arithmetic, lowered with the struct it is expected to be of where it is
     /// arithmetic itself (see `Lowering::expected_struct`).
     fn operand(&mut self, b: Block, e: &Expr, expected: Option<syn::Path>) -> Option<Value> {
