@@ -150,3 +150,98 @@ fn a_pair_of_states_stepped_together() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Destructuring assignments with an array pattern (`[p, q] = [..]`, with `_`, `..` and nested
+// arrays, into variables, elements and fields) and `_ = e`: the value is computed once, then
+// each place assigned its element, as for a tuple pattern.
+// ---------------------------------------------------------------------------------------------
+
+/// Two steps of `[p, q] = [q + 1, 3p]` from `(x0, x1)`: `p = 3·x0 + 1`, `q = 3·(x1 + 1)`, so
+/// `f = p·q`, ∂/∂x0 = 9·(x1 + 1), ∂/∂x1 = 3·(3·x0 + 1).
+#[differentiate]
+fn pair_stepped_by_an_array_pattern(x: &[f64]) -> f64 {
+    let (mut p, mut q) = (x[0], x[1]);
+    for _ in 0..2 {
+        [p, q] = [q + 1.0, p * 3.0];
+    }
+    p * q
+}
+
+/// `a[0] = x0·x1`, `t.1 = 2·x2`; `t.0 = x1`, `a[2] = x3`; then, the value first,
+/// `a[1] = t.0·t.1 = 2·x1·x2` and `t.1 = 2·x2 + x0`; `_ = ..` doubles `a[0]`:
+/// f = a0 + a1·a2 + t.0·t.1 = 3·x0·x1 + 2·x1·x2·x3 + 2·x1·x2.
+#[differentiate]
+fn places_assigned_by_array_patterns(x: &[f64]) -> f64 {
+    let mut a = [0.0; 3];
+    let mut t = (0.0, 0.0);
+    [a[0], _, t.1] = [x[0] * x[1], x[2], x[2] * 2.0];
+    [t.0, .., a[2]] = [x[1], 0.0, 0.0, x[3]];
+    [[a[1], _], [_, t.1]] = [[t.0 * t.1, 0.0], [0.0, t.1 + x[0]]];
+    _ = {
+        a[0] *= 2.0;
+        a[0]
+    };
+    a[0] + a[1] * a[2] + t.0 * t.1
+}
+
+#[test]
+fn places_assigned_by_array_patterns_and_underscore() {
+    let x = [0.6, -1.1, 0.8, 1.7];
+    let (v, g) = pair_stepped_by_an_array_pattern_grad(&x);
+    assert_eq!(v, pair_stepped_by_an_array_pattern(&x));
+    close("pair", v, (3.0 * x[0] + 1.0) * 3.0 * (x[1] + 1.0), 1e-12);
+    close_all(
+        "pair",
+        &g,
+        &[9.0 * (x[1] + 1.0), 3.0 * (3.0 * x[0] + 1.0), 0.0, 0.0],
+    );
+    fd_vec(pair_stepped_by_an_array_pattern, &x, &g);
+    let (_, back) = pair_stepped_by_an_array_pattern_vjp(&x);
+    let scaled: Vec<f64> = g.iter().map(|d| 2.5 * d).collect();
+    close_all("pair, seed 2.5", &back(2.5), &scaled);
+
+    let (v, g) = places_assigned_by_array_patterns_grad(&x);
+    assert_eq!(v, places_assigned_by_array_patterns(&x));
+    let (x0, x1, x2, x3) = (x[0], x[1], x[2], x[3]);
+    close(
+        "places",
+        v,
+        3.0 * x0 * x1 + 2.0 * x1 * x2 * x3 + 2.0 * x1 * x2,
+        1e-12,
+    );
+    close_all(
+        "places",
+        &g,
+        &[
+            3.0 * x1,
+            3.0 * x0 + 2.0 * x2 * x3 + 2.0 * x2,
+            2.0 * x1 * x3 + 2.0 * x1,
+            2.0 * x1 * x2,
+        ],
+    );
+    fd_vec(places_assigned_by_array_patterns, &x, &g);
+    let (_, back) = places_assigned_by_array_patterns_vjp(&x);
+    let scaled: Vec<f64> = g.iter().map(|d| 2.5 * d).collect();
+    close_all("places, seed 2.5", &back(2.5), &scaled);
+
+    let x = x.to_vec();
+    forward("pair").check(
+        &x,
+        |x| pair_stepped_by_an_array_pattern(x),
+        |x, v| pair_stepped_by_an_array_pattern_jvp(x, v),
+        |x, w| {
+            let (y, back) = pair_stepped_by_an_array_pattern_vjp(x);
+            (y, back(w))
+        },
+    );
+    forward("places").check(
+        &x,
+        |x| places_assigned_by_array_patterns(x),
+        |x, v| places_assigned_by_array_patterns_jvp(x, v),
+        |x, w| {
+            let (y, back) = places_assigned_by_array_patterns_vjp(x);
+            (y, back(w))
+        },
+    );
+}

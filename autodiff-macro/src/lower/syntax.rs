@@ -504,6 +504,48 @@ pub(super) fn vec_loops_over_containers(block: &mut syn::Block, containers: &[St
     Loops(containers).visit_block_mut(block);
 }
 
+/// A destructuring assignment with an array pattern, `[a, b] = e` (`[p, .., q] = e`, `[_, t.0]
+/// = e`, nested `[[a, b], c] = e`), and `_ = e`: the value bound to a hidden name and each
+/// place assigned its element, `{ let __ad_d3 = e; a = __ad_d3[0]; b = __ad_d3[1]; }` (after a
+/// `..`, counted from the end: `q = __ad_d3[__ad_d3.len() - 1]`), and `{ let _ = e; }`, which
+/// are followed: the value is computed once, before the places, as Rust does.
+fn array_assignment(e: &Expr, made: &mut usize) -> Option<Expr> {
+    let Expr::Assign(a) = e else {
+        return None;
+    };
+    let (left, right) = (&*a.left, &a.right);
+    let span = a.eq_token.span;
+    if let Expr::Infer(_) = left {
+        return Some(syn::parse_quote_spanned!(span=> { let _ = #right; }));
+    }
+    let Expr::Array(arr) = left else {
+        return None;
+    };
+    let name = quote::format_ident!("__ad_d{}", *made, span = span);
+    *made += 1;
+    let rest = |e: &Expr| matches!(e, Expr::Range(r) if r.start.is_none() && r.end.is_none());
+    let after = arr.elems.iter().position(rest);
+    let n = arr.elems.len();
+    let mut stmts: Vec<Stmt> = Vec::new();
+    for (k, target) in arr.elems.iter().enumerate() {
+        if matches!(target, Expr::Infer(_)) || rest(target) {
+            continue;
+        }
+        let index: Expr = match after {
+            Some(r) if k > r => {
+                let back = n - k;
+                syn::parse_quote_spanned!(span=> #name.len() - #back)
+            }
+            _ => syn::parse_quote_spanned!(span=> #k),
+        };
+        let assign: Expr = syn::parse_quote_spanned!(span=> #target = #name[#index]);
+        // A nested array pattern is taken apart the same way.
+        let assign = array_assignment(&assign, made).unwrap_or(assign);
+        stmts.push(Stmt::Expr(assign, Some(syn::Token![;](span))));
+    }
+    Some(syn::parse_quote_spanned!(span=> { let #name = #right; #(#stmts)* }))
+}
+
 /// The variable an assignment's target is part of (`*s`, `acc.x`, `v[i]`, `(v)`).
 pub(super) fn assigned_root(e: &Expr) -> Option<String> {
     match e {
@@ -2950,6 +2992,9 @@ pub(super) fn desugar_forms(
             syn::visit_mut::visit_local_mut(self, l);
         }
         fn visit_expr_mut(&mut self, e: &mut Expr) {
+            if let Some(r) = array_assignment(e, &mut self.made) {
+                *e = r;
+            }
             super::labels::unlabel(e, &mut self.made);
             super::in_place::mem_take(e, self.mut_refs, &self.vecs);
             super::in_place::range_iter_mut(e);
