@@ -785,7 +785,8 @@ fn integer_results_of_plain_helpers() {
 // The integers of a plain helper reached through a tuple it returns (a pattern, or `.0` of the
 // call) or the `Option` it returns, each name used as an index: the call is data as above. Every form asked for the helper's
 // derivative (rustc's "cannot find function `bracket_vjp`" in the generated code), and
-// `if let Some(i)` of the helper was an error that said to return a float.
+// `if let Some(i)` (later `let Some(i) = .. else`) of the helper was an error that said to
+// return a float.
 
 /// The ends of the cell `t` falls in.
 fn bracket(xs: &[f64], t: f64) -> (usize, usize) {
@@ -859,6 +860,31 @@ fn interp_match(xs: &[f64], ys: &[f64], t: f64) -> f64 {
     }
 }
 
+/// `if let` written as `let .. else`, which leaves where `t` is outside the knots (it was the
+/// error that said to return a float, where the `if let` was followed).
+#[differentiate(wrt(ys, t))]
+fn interp_let_else(xs: &[f64], ys: &[f64], t: f64) -> f64 {
+    let Some(i) = find_cell(xs, t) else {
+        return ys[ys.len() - 1];
+    };
+    let s = (t - xs[i]) / (xs[i + 1] - xs[i]);
+    ys[i] + (ys[i + 1] - ys[i]) * s
+}
+
+/// The interpolant summed at `t`, `t + ½` and `t + 1`, the points outside the knots skipped by
+/// a `let .. else { continue }`.
+#[differentiate(wrt(ys, t))]
+fn interp_let_else_continue(xs: &[f64], ys: &[f64], t: f64) -> f64 {
+    let mut total = 0.0;
+    for k in 0..3 {
+        let u = t + 0.5 * k as f64;
+        let Some(i) = find_cell(xs, u) else { continue };
+        let s = (u - xs[i]) / (xs[i + 1] - xs[i]);
+        total += ys[i] + (ys[i + 1] - ys[i]) * s;
+    }
+    total
+}
+
 /// The smallest x times `s`, plus the x after it (cyclically).
 #[differentiate]
 fn after_min(xs: &[f64], s: f64) -> f64 {
@@ -902,6 +928,16 @@ fn integers_of_plain_helpers_in_tuples_and_options() {
     assert_eq!(interp_declared_unwrap_grad(&xs, &ys, 2.0), expect);
     assert_eq!(interp_if_let_grad(&xs, &ys, 2.0), expect);
     assert_eq!(interp_match_grad(&xs, &ys, 2.0), expect);
+    assert_eq!(interp_let_else_grad(&xs, &ys, 2.0), expect);
+    assert_eq!(
+        interp_let_else_grad(&xs, &ys, 4.0),
+        (3.0, (vec![0.0, 0.0, 1.0], 0.0))
+    );
+    // At 2 and 2.5 (3 is outside): 2.5 + 2.75, weights ½ + ¼ and ½ + ¾, slope ½ twice.
+    assert_eq!(
+        interp_let_else_continue_grad(&xs, &ys, 2.0),
+        (5.25, (vec![0.0, 0.75, 1.25], 1.0))
+    );
     // Outside the knots: `if let` takes the last y (slope 0), the `match` y_0·t.
     assert_eq!(
         interp_if_let_grad(&xs, &ys, 4.0),
@@ -968,6 +1004,18 @@ fn integers_of_plain_helpers_in_tuples_and_options() {
         interp_if_let_vjp
     );
     against_differences!("match", interp_match, interp_match_grad, interp_match_vjp);
+    against_differences!(
+        "let else",
+        interp_let_else,
+        interp_let_else_grad,
+        interp_let_else_vjp
+    );
+    against_differences!(
+        "let else, continue",
+        interp_let_else_continue,
+        interp_let_else_continue_grad,
+        interp_let_else_continue_vjp
+    );
     // min at x_1 = −1: value −1·s + x_2, ∂s = −1, ∂x = (0, s, 1).
     let zs = [0.5, -1.0, 2.0];
     let expect = (-1.5 + 2.0, (vec![0.0, 1.5, 1.0], -1.0));

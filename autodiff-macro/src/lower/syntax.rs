@@ -453,7 +453,49 @@ pub(super) fn index_names(block: &syn::Block, params: &[syn::Ident]) -> Vec<Stri
             uses.0.push(t);
         }
     }
-    let mut bound = BoundNames::default();
+    // The names bound, once per binding; but `let n = match e { PAT => n, _ => .. };` (a `let
+    // PAT = e else { .. };`, as `let_else` writes it) binds each name once: the arm's and
+    // the `let`'s are the one variable of the `let .. else`.
+    #[derive(Default)]
+    struct Bound(Vec<String>);
+    impl<'ast> Visit<'ast> for Bound {
+        fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
+            self.0.push(p.ident.to_string());
+            syn::visit::visit_pat_ident(self, p);
+        }
+        fn visit_local(&mut self, l: &'ast syn::Local) {
+            if let Some(init) = &l.init
+                && init.diverge.is_none()
+                && let Expr::Match(m) = &*init.expr
+                && let [taken, other] = &m.arms[..]
+                && matches!(other.pat, Pat::Wild(_))
+                && !matches!(taken.pat, Pat::Guard(_))
+                && passed_on(&taken.body, &l.pat)
+            {
+                self.visit_pat(&l.pat);
+                self.visit_expr(&m.expr);
+                self.visit_expr(&other.body);
+                return;
+            }
+            syn::visit::visit_local(self, l);
+        }
+    }
+    /// Whether `body` is the names `pat` binds, in order (`n` of `let n`, `(a, b)` of `let (a,
+    /// mut b)`).
+    fn passed_on(body: &Expr, pat: &Pat) -> bool {
+        let name = |e: &Expr, p: &Pat| match (e, p) {
+            (Expr::Path(e), Pat::Ident(p)) => p.subpat.is_none() && e.path.is_ident(&p.ident),
+            _ => false,
+        };
+        match (body, pat) {
+            (Expr::Tuple(t), Pat::Tuple(p)) => {
+                t.elems.len() == p.elems.len()
+                    && t.elems.iter().zip(&p.elems).all(|(e, p)| name(e, p))
+            }
+            (e, p) => name(e, p),
+        }
+    }
+    let mut bound = Bound::default();
     bound.visit_block(block);
     bound.0.extend(params.iter().map(|p| p.to_string()));
     uses.0.sort();
