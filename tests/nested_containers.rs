@@ -952,3 +952,89 @@ fn rows_written_through_their_iter_mut() {
         close("jvp", dy, g.iter().zip(&t).map(|(a, b)| a * b).sum(), TOL);
     }
 }
+
+// An array literal whose elements are not `Copy`: rows built by `vec![..]`, and structs of the
+// user's that derive `Default` but not `Copy`. It was rustc's "the trait bound `Vec<f64>: Copy`
+// is not satisfied" at the literal, from the generated code: the array the elements are
+// written into was `[Default::default(); n]`, which copies one default.
+
+/// rows = [[x0, x1], [x0·x1, 1]]: f = Σ_r r0·r1 + rows[1][0] = 3·x0·x1 (x2 unused):
+/// ∂/∂x0 = 3·x1, ∂/∂x1 = 3·x0.
+#[differentiate]
+fn array_literal_of_rows(x: &[f64]) -> f64 {
+    let rows = [vec![x[0], x[1]], vec![x[0] * x[1], 1.0]];
+    let mut s = 0.0;
+    for r in rows.iter() {
+        s += r[0] * r[1];
+    }
+    s + rows[1][0]
+}
+
+#[derive(Clone, Default, Differentiable)]
+struct Knot {
+    t: f64,
+    w: f64,
+}
+
+/// knots = [(x0, x1), (x2, x0·x2)], each `w *= t`: f = x0·x1 + x0·x2²:
+/// ∂/∂x0 = x1 + x2², ∂/∂x1 = x0, ∂/∂x2 = 2·x0·x2.
+#[differentiate]
+fn array_literal_of_structs(x: &[f64]) -> f64 {
+    let mut knots = [
+        Knot { t: x[0], w: x[1] },
+        Knot {
+            t: x[2],
+            w: x[0] * x[2],
+        },
+    ];
+    for k in 0..2 {
+        knots[k].w *= knots[k].t;
+    }
+    knots.iter().map(|k| k.w).sum()
+}
+
+#[test]
+fn array_literals_of_elements_that_are_not_copy() {
+    for x in [vec![0.3, -0.7, 1.1], vec![-1.2, 0.5, 0.25]] {
+        let (x0, x1, x2) = (x[0], x[1], x[2]);
+        // (what, the function, its gradient at `x`)
+        type Case = (&'static str, fn(&[f64]) -> f64, Vec<f64>);
+        let cases: [Case; 2] = [
+            ("rows", array_literal_of_rows, vec![3.0 * x1, 3.0 * x0, 0.0]),
+            (
+                "structs",
+                array_literal_of_structs,
+                vec![x1 + x2 * x2, x0, 2.0 * x0 * x2],
+            ),
+        ];
+        let grads = [
+            array_literal_of_rows_grad(&x),
+            array_literal_of_structs_grad(&x),
+        ];
+        let pulled = [
+            array_literal_of_rows_vjp(&x).1(-0.5),
+            array_literal_of_structs_vjp(&x).1(-0.5),
+        ];
+        let t = vec![0.5, -1.0, 0.25];
+        let tangents = [
+            array_literal_of_rows_jvp(&x, &t),
+            array_literal_of_structs_jvp(&x, &t),
+        ];
+        for (((what, f, expected), (v, g)), (p, (y, dy))) in cases
+            .into_iter()
+            .zip(grads)
+            .zip(pulled.into_iter().zip(tangents))
+        {
+            assert_eq!(v, f(&x), "{what}: value");
+            assert_eq!(y, v, "{what}: jvp value");
+            same(what, &g, &expected);
+            fd(what, |x: &Vec<f64>| f(x), &x, &g);
+            same(
+                &format!("{what}, seed −0.5"),
+                &p,
+                &g.iter().map(|d| -0.5 * d).collect::<Vec<_>>(),
+            );
+            close(what, dy, g.iter().zip(&t).map(|(a, b)| a * b).sum(), TOL);
+        }
+    }
+}

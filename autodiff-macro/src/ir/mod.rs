@@ -573,12 +573,16 @@ impl Func {
                         _ => return None,
                     },
                     // The start of an array literal of differentiated values, `[x, 2.0 * x]`,
-                    // which is then written element by element.
+                    // which is then written element by element (the defaults it starts from
+                    // made by `core::array::from_fn`, see `lower::build`).
                     InstKind::Opaque { tokens, .. } | InstKind::Const(tokens) => {
-                        let literal = matches!(
-                            syn::parse2::<syn::Expr>(tokens.clone()),
-                            Ok(syn::Expr::Array(_) | syn::Expr::Repeat(_))
-                        );
+                        let literal = match syn::parse2::<syn::Expr>(tokens.clone()) {
+                            Ok(syn::Expr::Array(_) | syn::Expr::Repeat(_)) => true,
+                            Ok(syn::Expr::Call(c)) => matches!(&*c.func, syn::Expr::Path(p)
+                                if p.path.segments.len() >= 2
+                                    && p.path.segments.iter().rev().take(2).map(|s| s.ident.to_string()).eq(["from_fn", "array"])),
+                            _ => false,
+                        };
                         return literal.then_some(v);
                     }
                     _ => return None,

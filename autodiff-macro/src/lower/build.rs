@@ -216,9 +216,14 @@ impl Lowering {
             };
             return Some(self.int_op_kind(b, quote!([#(#names),*]), &uses, kind, span));
         }
+        // The array the elements are written into: defaults made one by one, so that elements
+        // that are not `Copy` (`[vec![a, b], vec![c, d]]`, a struct of the user's) need only
+        // `Default`, as `[Default::default(); n]` would need `Copy` too.
         let mut base = self.inst1(
             b,
-            InstKind::Const(quote!([::core::default::Default::default(); #n])),
+            InstKind::Const(quote!(::core::array::from_fn::<_, #n, _>(
+                |_| ::core::default::Default::default()
+            ))),
             Kind::Unknown,
             span,
         );
