@@ -44,8 +44,14 @@
 //!
 //! The work runs in rayon's current pool: the global one (as many threads as cores, or
 //! `RAYON_NUM_THREADS`), or the pool whose `install` the call runs in. A single shard runs on
-//! the calling thread. Empty shards (more shards than examples) are skipped, and an empty batch
-//! calls the function once, on the empty batch, as the single call would.
+//! the calling thread. A calling thread outside the pool — a training loop's main thread —
+//! evaluates the first non-empty shard itself while the pool's threads take the others,
+//! instead of handing every shard to the pool and sleeping until they are done: a step wakes
+//! one thread fewer, and the first shard runs where the previous step ran, on memory the
+//! previous step left in that core's caches. With [`Shards::per_thread`] one of the pool's
+//! threads is then left idle, and the shards keep as many cores busy as the pool has threads.
+//! Empty shards (more shards than examples) are skipped, and an empty batch calls the function
+//! once, on the empty batch, as the single call would.
 //!
 //! # Example
 //!
@@ -343,8 +349,11 @@ struct Job<'a, B, F> {
 
 impl<B, F> Job<'_, B, F> {
     /// The weighted sum of `f` over the shards `ranges`, `None` if they are all empty: one
-    /// shard evaluated here, more split in halves evaluated in parallel (`rayon::join`) and
-    /// added, left plus right, so that the order of additions depends on the shards only.
+    /// shard evaluated here, more split in halves evaluated in parallel and added, left plus
+    /// right, so that the order of additions depends on the shards only. On a thread of the
+    /// pool the halves are a `rayon::join`; on a thread outside it, the left half is evaluated
+    /// here and the right half spawned into the pool (so that this thread evaluates the first
+    /// non-empty shard).
     fn run<R>(&self, ranges: &[Range<usize>]) -> Option<R>
     where
         B: Batch,
@@ -363,7 +372,24 @@ impl<B, F> Job<'_, B, F> {
             }
             _ => {
                 let (left, right) = ranges.split_at(ranges.len() / 2);
-                match rayon::join(|| self.run(left), || self.run(right)) {
+                let halves = if rayon::current_thread_index().is_some() {
+                    rayon::join(|| self.run(left), || self.run(right))
+                } else if left.iter().all(|rows| rows.is_empty()) {
+                    // Nothing to evaluate on the left: the first non-empty shard is on the
+                    // right, and so is the calling thread's work.
+                    (None, self.run(right))
+                } else {
+                    // A thread outside the pool (a training loop's main thread) evaluates the
+                    // left half itself while the pool evaluates the right, instead of handing
+                    // both to the pool and sleeping.
+                    let mut r = None;
+                    let l = rayon::in_place_scope(|s| {
+                        s.spawn(|_| r = self.run(right));
+                        self.run(left)
+                    });
+                    (l, r)
+                };
+                match halves {
                     (Some(mut l), Some(r)) => {
                         l.add_assign(&r);
                         Some(l)

@@ -159,3 +159,59 @@ fn a_single_shard_runs_on_the_calling_thread() {
         value_grad(t)
     });
 }
+
+#[test]
+fn a_caller_outside_the_pool_evaluates_the_first_shard_and_the_pool_the_others() {
+    let caller = std::thread::current().id();
+    assert_eq!(
+        rayon::current_thread_index(),
+        None,
+        "the test runs outside rayon's pools"
+    );
+    let t = terms(40);
+    for shards in [Shards::even(2), Shards::even(5), Shards::at([0, 0, 3, 40])] {
+        // The first example of each evaluated shard, the thread that evaluated it and whether
+        // that thread is one of the pool's.
+        let ran = std::sync::Mutex::new(Vec::new());
+        let got = parallel::mean(&shards, &t[..], |s| {
+            let first = (s.as_ptr() as usize - t.as_ptr() as usize) / size_of::<f64>();
+            let thread = (std::thread::current().id(), rayon::current_thread_index());
+            ran.lock().unwrap().push((first, thread));
+            value_grad(s)
+        });
+        let mut ran = ran.into_inner().unwrap();
+        ran.sort_by_key(|&(first, _)| first);
+        let nonempty: Vec<usize> = shards
+            .ranges(t.len())
+            .into_iter()
+            .filter(|r| !r.is_empty())
+            .map(|r| r.start)
+            .collect();
+        assert_eq!(
+            ran.iter().map(|&(first, _)| first).collect::<Vec<_>>(),
+            nonempty,
+            "{shards:?}: every non-empty shard once"
+        );
+        assert_eq!(ran[0].1, (caller, None), "{shards:?}: the first shard");
+        for &(first, (thread, index)) in &ran[1..] {
+            assert!(
+                thread != caller && index.is_some(),
+                "{shards:?}: the shard at {first} ran on {thread:?}, not on a thread of the pool"
+            );
+        }
+        // The same bits as the tree of additions inside a pool.
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .expect("a thread pool");
+        let inside = pool.install(|| parallel::mean(&shards, &t[..], value_grad));
+        assert_eq!(got.0.to_bits(), inside.0.to_bits(), "{shards:?}");
+        assert!(
+            got.1
+                .iter()
+                .zip(&inside.1)
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "{shards:?}"
+        );
+    }
+}
