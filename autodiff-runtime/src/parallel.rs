@@ -49,7 +49,8 @@
 //! instead of handing every shard to the pool and sleeping until they are done: a step wakes
 //! one thread fewer, and the first shard runs where the previous step ran, on memory the
 //! previous step left in that core's caches. With [`Shards::per_thread`] one of the pool's
-//! threads is then left idle, and the shards keep as many cores busy as the pool has threads.
+//! threads is then left idle, and the shards keep as many cores busy as the pool has threads;
+//! with more shards than that, the calling thread's shard runs beside all of the pool's threads.
 //! Empty shards (more shards than examples) are skipped, and an empty batch calls the function
 //! once, on the empty batch, as the single call would.
 //!
