@@ -15,7 +15,10 @@
 //!   on one thread, and in parallel each shard's, in all and the longest per step. The whole
 //!   batch's time over the longest shard's is the speedup the step reaches when each shard has
 //!   a core to itself; shards that slowed each other (memory bandwidth, shared cache,
-//!   allocation) would show as shards adding up to more than the whole batch.
+//!   allocation) would show as shards adding up to more than the whole batch;
+//! - the thread CPU time per shard on the calling thread (`parallel` evaluates the first shard
+//!   there) and on the pool's threads: a pool thread woken for the step runs on a core whose
+//!   caches hold little of the previous step's data, and its shard costs more.
 //!
 //! Both runners do one untimed step before each timed batch, as the previous step of a
 //! training loop: it wakes rayon's workers, which the other runners' batches in between let
@@ -37,12 +40,20 @@ const BATCH: usize = 256;
 /// added to [`PARALLEL`].
 fn sharded(p: &Mlp, x: &ndarray::Array2<f64>, labels: &[usize]) -> (f64, Mlp) {
     LONGEST_SHARD.store(0, Relaxed);
+    let caller = std::thread::current().id();
     let r = parallel::mean(&Shards::per_thread(), (x, labels), |(x, labels)| {
         let start = thread_cpu_ns();
         let r = mlp_loss_grad(p, &x, labels);
         if let (Some(a), Some(b)) = (start, thread_cpu_ns()) {
             PARALLEL.work.fetch_add(b - a, Relaxed);
             LONGEST_SHARD.fetch_max(b - a, Relaxed);
+            let (work, shards) = if std::thread::current().id() == caller {
+                (&ON_CALLER.0, &ON_CALLER.1)
+            } else {
+                (&ON_POOL.0, &ON_POOL.1)
+            };
+            work.fetch_add(b - a, Relaxed);
+            shards.fetch_add(1, Relaxed);
         }
         r
     });
@@ -55,6 +66,11 @@ fn sharded(p: &Mlp, x: &ndarray::Array2<f64>, labels: &[usize]) -> (f64, Mlp) {
 
 /// The thread CPU time of the longest shard of the current step.
 static LONGEST_SHARD: AtomicU64 = AtomicU64::new(0);
+
+/// Thread CPU time and number of the shards evaluated on the calling thread, and on the
+/// pool's threads (`parallel` gives the calling thread the first shard).
+static ON_CALLER: (AtomicU64, AtomicU64) = (AtomicU64::new(0), AtomicU64::new(0));
+static ON_POOL: (AtomicU64, AtomicU64) = (AtomicU64::new(0), AtomicU64::new(0));
 
 pub fn cases() -> Vec<Case> {
     let mut case = case(BATCH);
@@ -178,11 +194,13 @@ pub fn cpu_note() -> Option<String> {
         return None;
     }
     let ms = |field: &AtomicU64, u: &Usage| Usage::ratio(field, &u.steps) * 1e-6;
+    let per_shard = |(work, shards): &(AtomicU64, AtomicU64)| Usage::ratio(work, shards) * 1e-6;
     Some(format!(
         "  per second of wall time, the process's threads ran {:.2} s on 1 thread and {:.2} s \
          in parallel, and waited runnable for a core {:.2} s and {:.2} s\n  thread CPU time per \
          step: {:.2} ms on 1 thread; in parallel {:.2} ms over the shards, the longest {:.2} \
-         ms, so a free core per shard would give a speedup of {:.2}",
+         ms, so a free core per shard would give a speedup of {:.2}\n  thread CPU time per \
+         shard: {:.2} ms on the calling thread, {:.2} ms on the pool's threads",
         Usage::ratio(&s.run, &s.wall),
         Usage::ratio(&p.run, &p.wall),
         Usage::ratio(&s.wait, &s.wall),
@@ -191,5 +209,7 @@ pub fn cpu_note() -> Option<String> {
         ms(&p.work, p),
         ms(&p.longest, p),
         ms(&s.work, s) / ms(&p.longest, p),
+        per_shard(&ON_CALLER),
+        per_shard(&ON_POOL),
     ))
 }
