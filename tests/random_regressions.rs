@@ -2649,35 +2649,10 @@ fn array_literal_lent_in_a_branch_under_hessian() {
 
 /// A chain of 28 calls, each read once: printed as one nested expression.
 #[differentiate]
+#[rustfmt::skip]
 fn long_call_chain(x: f64) -> f64 {
-    x.sin()
-        .cos()
-        .tanh()
-        .atan()
-        .sin()
-        .cos()
-        .tanh()
-        .atan()
-        .sin()
-        .cos()
-        .tanh()
-        .atan()
-        .sin()
-        .cos()
-        .tanh()
-        .atan()
-        .sin()
-        .cos()
-        .tanh()
-        .atan()
-        .sin()
-        .cos()
-        .tanh()
-        .atan()
-        .sin()
-        .cos()
-        .tanh()
-        .atan()
+    x.sin().cos().tanh().atan().sin().cos().tanh().atan().sin().cos().tanh().atan().sin().cos()
+        .tanh().atan().sin().cos().tanh().atan().sin().cos().tanh().atan().sin().cos().tanh().atan()
 }
 
 /// Values read once each, nested in one another's expressions through quotients, `mul_add`
