@@ -2802,3 +2802,75 @@ fn an_expression_nested_300_deep() {
         close("300 deep tangent", t, -0.3 * gx + 0.8 * gy, 1e-10);
     }
 }
+
+/// A `match` of 24 arms in a loop, each keeping a float for the pullback: `sₖ₊₁ = sin(sₖ·y +
+/// m)` with `m = 7k mod 25` (no arm for 24: `s` is kept).
+#[differentiate(hessian)]
+fn many_armed_match(x: f64, y: f64) -> f64 {
+    let mut s = x;
+    for k in 0..6usize {
+        s = match k * 7 % 25 {
+            0 => (s * y + 0.0).sin(),
+            1 => (s * y + 1.0).sin(),
+            2 => (s * y + 2.0).sin(),
+            3 => (s * y + 3.0).sin(),
+            4 => (s * y + 4.0).sin(),
+            5 => (s * y + 5.0).sin(),
+            6 => (s * y + 6.0).sin(),
+            7 => (s * y + 7.0).sin(),
+            8 => (s * y + 8.0).sin(),
+            9 => (s * y + 9.0).sin(),
+            10 => (s * y + 10.0).sin(),
+            11 => (s * y + 11.0).sin(),
+            12 => (s * y + 12.0).sin(),
+            13 => (s * y + 13.0).sin(),
+            14 => (s * y + 14.0).sin(),
+            15 => (s * y + 15.0).sin(),
+            16 => (s * y + 16.0).sin(),
+            17 => (s * y + 17.0).sin(),
+            18 => (s * y + 18.0).sin(),
+            19 => (s * y + 19.0).sin(),
+            20 => (s * y + 20.0).sin(),
+            21 => (s * y + 21.0).sin(),
+            22 => (s * y + 22.0).sin(),
+            23 => (s * y + 23.0).sin(),
+            _ => s,
+        };
+    }
+    s
+}
+
+#[test]
+fn a_match_of_many_arms_in_a_loop() {
+    // Its record was an enum with a type parameter per arm, each arm's value leaving the
+    // others to rustc's inference (a minute of type checking for 200 arms); the types of
+    // floats are now written out. The derivative by the recurrence.
+    for (x, y) in [(0.3, 0.7), (-1.2, 0.4), (0.9, -1.5)] {
+        let (mut s, mut dx, mut dy) = (x, 1.0, 0.0);
+        for k in 0..6usize {
+            let m = k * 7 % 25;
+            if m < 24 {
+                let u: f64 = s * y + m as f64;
+                (dx, dy) = (u.cos() * dx * y, u.cos() * (dy * y + s));
+                s = u.sin();
+            }
+        }
+        let (v, (gx, gy)) = many_armed_match_grad(x, y);
+        assert_eq!(v, many_armed_match(x, y));
+        close("many arms value", v, s, 1e-12);
+        close("many arms d/dx", gx, dx, 1e-10);
+        close("many arms d/dy", gy, dy, 1e-10);
+        let (_, back) = many_armed_match_vjp(x, y);
+        let (bx, by) = back(-2.5);
+        close("many arms seeded pullback", bx, -2.5 * gx, 1e-12);
+        close("many arms seeded pullback", by, -2.5 * gy, 1e-12);
+        fd2("many arms", many_armed_match, (x, y), (gx, gy));
+        // Hessian-vector product along (0.6, -0.8) against differences of the gradient.
+        let (_, _, (hx, hy)) = many_armed_match_hvp(x, y, 0.6, -0.8);
+        let h = 1e-6;
+        let (_, (px, py)) = many_armed_match_grad(x + 0.6 * h, y - 0.8 * h);
+        let (_, (mx, my)) = many_armed_match_grad(x - 0.6 * h, y + 0.8 * h);
+        close("many arms hvp x", hx, (px - mx) / (2.0 * h), 1e-5);
+        close("many arms hvp y", hy, (py - my) / (2.0 * h), 1e-5);
+    }
+}

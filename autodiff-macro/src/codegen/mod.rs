@@ -218,19 +218,24 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool], krate: &Tok
     let pv = g.pv.clone();
     // ---- prelude
     let mut prelude = TokenStream::new();
-    for (n, inst) in f.insts.iter().enumerate() {
-        if let InstKind::MatchRecord { arms, .. } = &inst.kind {
-            let _ = n;
-            let of = match &inst.kind {
-                InstKind::MatchRecord { of, .. } => *of,
-                _ => unreachable!(),
-            };
-            let en = names::record_enum(of);
-            let params: Vec<syn::Ident> = (0..arms.len())
-                .map(|k| quote::format_ident!("T{}", k))
-                .collect();
+    let variant_types = g.record_variant_types();
+    for inst in &f.insts {
+        if let InstKind::MatchRecord { of, arms, .. } = &inst.kind {
+            let en = names::record_enum(*of);
+            let mut params = Vec::new();
+            let mut payloads = Vec::new();
+            for k in 0..arms.len() {
+                match variant_types.get(&(*of, k)) {
+                    Some(Some(tys)) => payloads.push(quote!((#(#tys,)*))),
+                    _ => {
+                        let p = quote::format_ident!("T{}", k);
+                        payloads.push(quote!(#p));
+                        params.push(p);
+                    }
+                }
+            }
             let vars: Vec<syn::Ident> = (0..arms.len()).map(names::variant).collect();
-            prelude.append(quote! { enum #en<#(#params),*> { #(#vars(#params)),* } });
+            prelude.append(quote! { enum #en<#(#params),*> { #(#vars(#payloads)),* } });
         }
     }
     // Each stack and buffer is made at a site of its own (the address of a static), under which

@@ -5,6 +5,51 @@
 use super::*;
 
 impl Gen<'_> {
+    /// The types of the records of `if`s and `match`es that the macro can write, by record
+    /// and variant: `Some` where every value a variant keeps is a float of a known type (or it
+    /// keeps none). The record's enum names them; only the others are type parameters, which
+    /// rustc infers. A record of a `match` of many arms was otherwise an enum of as many type
+    /// parameters, each arm's value leaving all but one of them to inference until the arms
+    /// are joined: rustc's work grew with the cube of the arms (a minute for 200).
+    pub(super) fn record_variant_types(&self) -> HashMap<(Inst, usize), Option<Vec<TokenStream>>> {
+        let mut out: HashMap<(Inst, usize), Option<Vec<TokenStream>>> = HashMap::new();
+        for inst in &self.f.insts {
+            let InstKind::MakeRecord {
+                of,
+                variant,
+                values,
+            } = &inst.kind
+            else {
+                continue;
+            };
+            let tys: Option<Vec<TokenStream>> = values
+                .iter()
+                .map(|&v| {
+                    let known = !self.flat.contains_key(&v) && !self.is_ref(v);
+                    known
+                        .then(|| self.ty(v).float())
+                        .flatten()
+                        .map(|t| t.tokens())
+                })
+                .collect();
+            let text = |t: &Option<Vec<TokenStream>>| {
+                t.as_ref()
+                    .map(|ts| ts.iter().map(ToString::to_string).collect::<Vec<_>>())
+            };
+            match out.get(&(*of, *variant)) {
+                // Two records of one variant that disagree: left to rustc.
+                Some(seen) if text(seen) != text(&tys) => {
+                    out.insert((*of, *variant), None);
+                }
+                Some(_) => {}
+                None => {
+                    out.insert((*of, *variant), tys);
+                }
+            }
+        }
+        out
+    }
+
     /// The values a record keeps, moved in; a copy of those the block's terminator moves on.
     pub(super) fn record_values(&self, b: Block, values: &[Value]) -> Vec<TokenStream> {
         let term_ops = self.f.term_operands(b);
