@@ -128,7 +128,7 @@ pub(super) fn lends_mutably(name: &str) -> bool {
 /// The variable an assignment target writes: `h` in `h = ..`, `h[i] = ..`, `*h = ..` and
 /// `*h.last_mut().unwrap() = ..`, and the receiver of a mutation of a region of it
 /// (`h.row_mut(i).assign(..)`).
-fn target_root(e: &Expr) -> Option<&syn::Ident> {
+pub(super) fn target_root(e: &Expr) -> Option<&syn::Ident> {
     match e {
         Expr::Path(p) => p.path.get_ident(),
         Expr::Index(ix) => target_root(&ix.expr),

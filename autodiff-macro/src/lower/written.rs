@@ -190,6 +190,101 @@ impl Lowering {
         self.opaque_inst(b, m.to_token_stream(), name, kind, want, span)
     }
 
+    /// A macro runs as written on copies of the variables it names: an argument that changes
+    /// one (`assert!(stack.pop().is_some())`, `debug_assert!({ t *= y; t.is_finite() })`)
+    /// would change the copy, and rustc said the variable was not declared `mut` in the
+    /// generated code. The error is at the change and says to make it a statement of its own.
+    fn macro_changes(&mut self, m: &syn::Macro) {
+        let mac = m
+            .path
+            .segments
+            .last()
+            .map_or(String::new(), |s| s.ident.to_string());
+        let mut seen: Vec<String> = Vec::new();
+        let args = macro_args(m.tokens.clone());
+        // `write!(s, ..)` writes into its first argument.
+        if matches!(mac.as_str(), "write" | "writeln")
+            && let Some(n) = args.first().and_then(super::syntax::target_root)
+            && self.lookup(&n.to_string()).is_some()
+        {
+            let rest = tidy(&m.tokens.to_string());
+            let rest = rest.split_once(',').map_or("..", |(_, r)| r.trim());
+            let nl = if mac == "writeln" {
+                " (with a `\\n` at the end of the format)"
+            } else {
+                ""
+            };
+            self.err(
+                n.span(),
+                format!(
+                    "`{mac}!` runs as written on copies of the variables it names, and it \
+                     writes into `{n}` there, where the text would be lost; append to the \
+                     string in a statement of its own: `{n}.push_str(&format!({rest}));`{nl}"
+                ),
+            );
+            seen.push(n.to_string());
+        }
+        for arg in args {
+            let mut names = AssignedNames::default();
+            names.visit_expr(&arg);
+            let mut changing = ChangingCalls::default();
+            changing.visit_expr(&arg);
+            let all = names
+                .0
+                .into_iter()
+                .chain(changing.0.into_iter().map(|(n, ..)| n));
+            for n in all.collect::<Vec<_>>() {
+                if n.starts_with("__ad_") || seen.contains(&n) || self.lookup(&n).is_none() {
+                    continue;
+                }
+                let mut first = FirstChange {
+                    name: &n,
+                    found: None,
+                };
+                first.visit_expr(&arg);
+                let (at, instead) = match first.found {
+                    Some((at, FirstChangeKind::Statement(text))) => (
+                        at,
+                        format!(
+                            "write it as a statement of its own before `{mac}!` (`{text};`) \
+                             and give the macro what it reads after the change"
+                        ),
+                    ),
+                    Some((at, FirstChangeKind::Value(text))) => {
+                        let args = tidy(&m.tokens.to_string());
+                        let call = match args.find(&text) {
+                            Some(_) => args.replacen(&text, "r", 1),
+                            None => "..r..".into(),
+                        };
+                        (
+                            at,
+                            format!(
+                                "make the change a statement of its own before `{mac}!` and \
+                                 give the macro its result (`let r = {text};` then \
+                                 `{mac}!({call})`)"
+                            ),
+                        )
+                    }
+                    None => (
+                        arg.span(),
+                        format!(
+                            "make the change a statement of its own before `{mac}!` and give \
+                             the macro its result"
+                        ),
+                    ),
+                };
+                self.err(
+                    at,
+                    format!(
+                        "`{mac}!` runs as written on copies of the variables it names, and this \
+                         changes `{n}` there, where the change would be lost; {instead}"
+                    ),
+                );
+                seen.push(n);
+            }
+        }
+    }
+
     pub(super) fn opaque_inst(
         &mut self,
         b: Block,
@@ -315,6 +410,11 @@ impl Lowering {
         let mut_refs = self.f.borrowed_mut_versions();
         // Code run as written works on copies: what it assigns would be lost.
         if let Ok(e) = syn::parse2::<Expr>(scan.clone()) {
+            let mut macros = Macros::default();
+            macros.visit_expr(&e);
+            for m in &macros.0 {
+                self.macro_changes(m);
+            }
             let mut names = AssignedNames::default();
             names.visit_expr(&e);
             for cl in &defs.exprs {
@@ -679,4 +779,119 @@ fn lent_mut(tokens: TokenStream, name: &str) -> bool {
         let inner = matches!(&tts[k], TokenTree::Group(g) if lent_mut(g.stream(), name));
         lent || method || inner
     })
+}
+
+/// The arguments of a macro that parse as expressions, split at its top-level commas
+/// (`assert!(c, "{}", v)`; a pattern of `matches!` that is no expression is skipped).
+fn macro_args(tokens: TokenStream) -> Vec<Expr> {
+    let mut out = Vec::new();
+    let mut piece = TokenStream::new();
+    let mut flush = |piece: &mut TokenStream| {
+        if let Ok(e) = syn::parse2::<Expr>(std::mem::take(piece)) {
+            out.push(e);
+        }
+    };
+    for tt in tokens {
+        match &tt {
+            TokenTree::Punct(p) if p.as_char() == ',' || p.as_char() == ';' => flush(&mut piece),
+            _ => piece.extend(std::iter::once(tt)),
+        }
+    }
+    flush(&mut piece);
+    out
+}
+
+/// How an argument of a macro changes a variable: a statement form (`t *= y`) or a value
+/// whose result the macro reads (`stack.pop()`), as written.
+enum FirstChangeKind {
+    Statement(String),
+    Value(String),
+}
+
+/// The first expression in an argument that changes variable `name`, with its span.
+struct FirstChange<'a> {
+    name: &'a str,
+    found: Option<(Span, FirstChangeKind)>,
+}
+
+impl FirstChange<'_> {
+    fn roots(&self, e: &Expr) -> bool {
+        super::syntax::target_root(e).is_some_and(|id| id == self.name)
+    }
+}
+
+impl<'ast> Visit<'ast> for FirstChange<'_> {
+    fn visit_expr(&mut self, e: &'ast Expr) {
+        if self.found.is_some() {
+            return;
+        }
+        let text = || tidy(&e.to_token_stream().to_string());
+        // The span of the place written or the method's name: a span is of one token.
+        let found = match e {
+            Expr::Assign(a) if self.roots(&a.left) => {
+                Some((a.left.span(), FirstChangeKind::Statement(text())))
+            }
+            Expr::Binary(b)
+                if matches!(
+                    b.op,
+                    syn::BinOp::AddAssign(_)
+                        | syn::BinOp::SubAssign(_)
+                        | syn::BinOp::MulAssign(_)
+                        | syn::BinOp::DivAssign(_)
+                        | syn::BinOp::RemAssign(_)
+                ) && self.roots(&b.left) =>
+            {
+                Some((b.left.span(), FirstChangeKind::Statement(text())))
+            }
+            Expr::MethodCall(mc) if self.roots(&mc.receiver) => {
+                let m = mc.method.to_string();
+                let changes = MutId::find(&m).is_some()
+                    || CHANGING.contains(&m.as_str())
+                    || super::syntax::lends_mutably(&m)
+                    || m.ends_with("_inplace");
+                changes.then(|| (mc.method.span(), FirstChangeKind::Value(text())))
+            }
+            Expr::Reference(r) if r.mutability.is_some() && self.roots(&r.expr) => {
+                Some((r.span(), FirstChangeKind::Value(text())))
+            }
+            _ => None,
+        };
+        match found {
+            Some(f) => self.found = Some(f),
+            None => syn::visit::visit_expr(self, e),
+        }
+    }
+}
+
+/// Tokens printed as Rust is written: `stack.pop()`, not `stack . pop ()`.
+fn tidy(s: &str) -> String {
+    let mut t = s.to_string();
+    for (a, b) in [
+        (" . ", "."),
+        (" (", "("),
+        ("( ", "("),
+        (" )", ")"),
+        (" ,", ","),
+        (" [", "["),
+        ("[ ", "["),
+        (" ]", "]"),
+        ("& mut ", "&mut "),
+        ("! (", "!("),
+    ] {
+        t = t.replace(a, b);
+    }
+    t
+}
+
+/// The macro calls inside an expression, nested ones too.
+#[derive(Default)]
+struct Macros(Vec<syn::Macro>);
+
+impl<'ast> Visit<'ast> for Macros {
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        self.0.push(m.clone());
+        for arg in macro_args(m.tokens.clone()) {
+            self.visit_expr(&arg);
+        }
+    }
 }
