@@ -226,6 +226,10 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                         _ => match through_trait(f, *recv) {
                             Some((param, bound)) => through_trait_message(&param, &bound, &s),
                             None => match option_call(f, *recv) {
+                                Some(call) if is_some_ctor(&call) => {
+                                    let args = if s == "unwrap" { "()" } else { "(..)" };
+                                    some_ctor_message(&format!("`.{s}{args}`"))
+                                }
                                 Some(call) if OPTION_METHODS.contains(&s.as_str()) => {
                                     option_call_message(&call, &format!("`.{s}(..)`"))
                                 }
@@ -319,7 +323,12 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                                 && matches!(ts.elems[0], syn::Pat::Ident(_) | syn::Pat::Wild(_)))
                         {
                             if let Some(call) = option_call(f, *scrutinee) {
-                                let msg = option_call_message(&call, "`if let Some(v)` / `match`");
+                                let use_ = "`if let Some(v)` / `match`";
+                                let msg = if is_some_ctor(&call) {
+                                    some_ctor_message(use_)
+                                } else {
+                                    option_call_message(&call, use_)
+                                };
                                 errors.push(syn::Error::new_spanned(&arm.pat, msg));
                                 continue;
                             }
@@ -692,6 +701,23 @@ fn option_call(f: &Func, v: Value) -> Option<String> {
             .map(|s| s.ident.to_string())
             .collect::<Vec<_>>()
             .join("::"),
+    )
+}
+
+/// Whether the call is of the constructor `Some` (`Some(x)`, `Option::Some(x)`), not a
+/// function of the user's.
+fn is_some_ctor(call: &str) -> bool {
+    matches!(call, "Some" | "Option::Some")
+}
+
+/// The error for `use_` of an `Option` built by `Some(e)` where it is taken apart.
+fn some_ctor_message(use_: &str) -> String {
+    format!(
+        "{use_} of `Some(e)` takes apart an `Option` built in the same expression, which is not \
+         followed; its value is `e`: write `e` itself (`Some(e).unwrap_or(d)` and \
+         `Some(e).unwrap()` are `e`, `if let Some(v) = Some(e)` is `let v = e;`); where the \
+         value may be missing, keep a local `Option` declared with its type (`let mut o: \
+         Option<f64> = None;`, then `o = Some(e);` and `o.unwrap_or(d)`), which is followed"
     )
 }
 
