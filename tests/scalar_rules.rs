@@ -1503,3 +1503,60 @@ fn float_methods_called_through_their_paths() {
     let (_, d) = sin_cos_by_generic_path_grad(0.3f64);
     assert!((d - 0.6f64.cos()).abs() < 1e-12);
 }
+
+/// A float method through a qualified path is the method through the type's path:
+/// `<f64>::exp(y)` is `f64::exp(y)`, `<f64 as Float>::sqrt(x)` is `f64::sqrt(x)`, and so for a
+/// float type parameter.
+#[differentiate]
+fn qualified_paths(x: f64, y: f64) -> f64 {
+    <f64>::exp(y) * <f64 as num_traits::Float>::sqrt(x)
+        + <f64 as num_traits::real::Real>::sin(x * y)
+}
+
+#[differentiate]
+fn qualified_generic_path<T: num_traits::Float>(x: T, y: T) -> T {
+    <T as num_traits::Float>::ln(x) * <T>::cos(y)
+}
+
+#[test]
+fn float_methods_called_through_qualified_paths() {
+    // ∂x = eʸ/(2√x) + y cos(xy), ∂y = eʸ√x + x cos(xy); ∂x ln x cos y = cos y / x,
+    // ∂y = −ln x sin y.
+    let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        (rng >> 11) as f64 / (1u64 << 53) as f64
+    };
+    for _ in 0..6 {
+        let (x, y) = (0.2 + 2.0 * next(), -1.5 + 3.0 * next());
+        let (v, (dx, dy)) = qualified_paths_grad(x, y);
+        assert_eq!(v.to_bits(), qualified_paths(x, y).to_bits());
+        let c = (x * y).cos();
+        close("qualified ∂x", dx, y.exp() / (2.0 * x.sqrt()) + y * c, TOL);
+        close("qualified ∂y", dy, y.exp() * x.sqrt() + x * c, TOL);
+        fd2("qualified", qualified_paths, (x, y), (dx, dy));
+        let (w, pullback) = qualified_paths_vjp(x, y);
+        assert_eq!(w.to_bits(), v.to_bits());
+        let (sx, sy) = pullback(-1.75);
+        close("qualified vjp ∂x", sx, -1.75 * dx, TOL);
+        close("qualified vjp ∂y", sy, -1.75 * dy, TOL);
+        forward("qualified").two(
+            (x, y),
+            |x, y| qualified_paths(x, y),
+            qualified_paths_jvp,
+            qualified_paths_vjp,
+        );
+
+        let (v, (dx, dy)) = qualified_generic_path_grad(x, y);
+        assert_eq!(v.to_bits(), qualified_generic_path(x, y).to_bits());
+        close("generic ∂x", dx, y.cos() / x, TOL);
+        close("generic ∂y", dy, -x.ln() * y.sin(), TOL);
+        fd2("generic", qualified_generic_path::<f64>, (x, y), (dx, dy));
+        let (_, pullback) = qualified_generic_path_vjp(x, y);
+        let (sx, sy) = pullback(2.5);
+        close("generic vjp ∂x", sx, 2.5 * dx, TOL);
+        close("generic vjp ∂y", sy, 2.5 * dy, TOL);
+    }
+}

@@ -2920,10 +2920,68 @@ impl Lowering {
             let e: Expr = syn::parse_quote_spanned!(span=> #chain.collect::<::std::vec::Vec<_>>());
             return self.expr(b, &e, true);
         }
-        if fp.qself.is_some() {
+        if let Some(q) = &fp.qself {
+            // `<f64>::exp(y)` is `f64::exp(y)`, and `<f64 as Float>::sqrt(x)` (`<T as
+            // Float>::sqrt(x)`) the float method `f64::sqrt(x)`: lowered as the plain path.
+            let ty = match &*q.ty {
+                syn::Type::Path(tp) if tp.qself.is_none() => Some(&tp.path),
+                _ => None,
+            };
+            let plain_type = ty.filter(|p| {
+                p.segments
+                    .iter()
+                    .all(|s| matches!(s.arguments, syn::PathArguments::None))
+            });
+            // Through a trait, of a float type or a type parameter only: a type of the user's
+            // may have a method of the same name besides the trait's.
+            let float_type = ty.and_then(|p| p.get_ident()).is_some_and(|t| {
+                t == "f64" || t == "f32" || self.type_params.contains(&t.to_string())
+            });
+            let float_trait = q.position == 0
+                || float_type
+                    && fp.path.segments.get(q.position - 1).is_some_and(|s| {
+                        matches!(s.ident.to_string().as_str(), "Float" | "Real")
+                            && matches!(s.arguments, syn::PathArguments::None)
+                    });
+            let rest: Vec<&syn::PathSegment> = fp.path.segments.iter().skip(q.position).collect();
+            if let Some(ty) = plain_type {
+                let segs = ty.segments.iter().chain(rest.iter().copied());
+                let path: syn::Path = syn::parse_quote!(#(#segs)::*);
+                if float_trait {
+                    let mut plain = c.clone();
+                    plain.func = Box::new(Expr::Path(syn::ExprPath {
+                        attrs: Vec::new(),
+                        qself: None,
+                        path,
+                    }));
+                    return self.expr(b, &Expr::Call(plain), true);
+                }
+                let trait_ = fp
+                    .path
+                    .segments
+                    .iter()
+                    .take(q.position)
+                    .map(|s| s.ident.to_string())
+                    .collect::<Vec<_>>()
+                    .join("::");
+                let name = rest.last().map_or(String::new(), |s| s.ident.to_string());
+                let ty = ty.to_token_stream().to_string().replace(' ', "");
+                self.err_at(
+                    &c.func,
+                    format!(
+                        "a qualified path is followed for a float method only (`<{ty}>::exp(y)`, \
+                         `<{ty} as Float>::sqrt(x)`, which are `{ty}::exp(y)` and \
+                         `{ty}::sqrt(x)`); `<{ty} as {trait_}>::{name}` is not: write the \
+                         operation it stands for (`x * y` for `Mul::mul(x, y)`), or call a \
+                         function of yours with `#[differentiate]` by its plain path"
+                    ),
+                );
+                return None;
+            }
             self.err_at(
                 &c.func,
-                "qualified paths (`<T as Trait>::f`) are not supported; call the function by its plain path (`module::f(x)`)",
+                "qualified paths (`<T as Trait>::f`) of this type are not supported; call the \
+                 function by its plain path (`module::f(x)`, `f64::exp(y)`)",
             );
             return None;
         }
