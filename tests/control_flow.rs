@@ -751,6 +751,61 @@ fn early_return_from_a_match_arm() {
     }
 }
 
+/// A `let`'s block value with an `if` that returns, and one with a `continue` inside a loop:
+/// the block's statements run before the `let`.
+#[differentiate]
+fn return_in_a_let_block(x: f64, y: f64) -> f64 {
+    let mut acc = 0.0;
+    for k in 0..4 {
+        let t = {
+            acc += x * k as f64;
+            if k == 2 {
+                continue;
+            }
+            acc * y
+        };
+        acc += t.sin();
+    }
+    let z = {
+        if x < 0.0 {
+            return x * y + acc;
+        }
+        x * 2.0
+    };
+    z * y + acc
+}
+
+#[test]
+fn return_and_continue_in_a_let_block() {
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut negative = 0;
+    for _ in 0..8 {
+        let (x, y) = (-1.5 + 3.0 * next(), -1.5 + 3.0 * next());
+        negative += usize::from(x < 0.0);
+        let (v, d) = return_in_a_let_block_grad(x, y);
+        assert_eq!(v.to_bits(), return_in_a_let_block(x, y).to_bits());
+        fd2("return in a let block", return_in_a_let_block, (x, y), d);
+        let (w, pullback) = return_in_a_let_block_vjp(x, y);
+        assert_eq!(w.to_bits(), v.to_bits());
+        let (sx, sy) = pullback(-0.75);
+        close("vjp ∂x", sx, -0.75 * d.0, TOL);
+        close("vjp ∂y", sy, -0.75 * d.1, TOL);
+        forward("return in a let block").two(
+            (x, y),
+            |x, y| return_in_a_let_block(x, y),
+            return_in_a_let_block_jvp,
+            return_in_a_let_block_vjp,
+        );
+    }
+    assert!(negative > 0 && negative < 8, "both ways taken");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Several loop-carried values; loops whose result is unused; branches inside loops
 // ---------------------------------------------------------------------------------------------

@@ -396,8 +396,10 @@ impl Lowering {
                 if diverges_block(&bl.block) {
                     self.err_at(
                         e,
-                        "`return`, `break` or `continue` inside a block expression is not \
-                         supported; move it into an `if` statement",
+                        "`return`, `break` or `continue` inside a block expression is \
+                         followed where the block is a `let`'s value that declares nothing \
+                         (`let z = { if c { return r; } v };`); here, move the statements that \
+                         may leave before the expression (`if c { return r; } let z = v;`)",
                     );
                     return None;
                 }

@@ -2968,6 +2968,7 @@ pub(super) fn desugar_forms(
     }
     impl syn::visit_mut::VisitMut for Desugar<'_> {
         fn visit_block_mut(&mut self, block: &mut syn::Block) {
+            hoist_block_lets(&mut block.stmts);
             for s in &mut block.stmts {
                 if let Some(m) = let_else(s) {
                     *s = m;
@@ -3608,4 +3609,35 @@ fn repeat_take(e: &Expr) -> Option<Expr> {
         _ => return None,
     };
     chain::plain(x).then(|| syn::parse_quote_spanned!(span=> (0..(#n)).map(|_| #x)))
+}
+
+/// `let z = { S; if c { return r; } v };`, a block value that may leave the function (or a
+/// loop) and declares nothing, is `S; if c { return r; } let z = v;`: its statements run before
+/// the `let` either way, and the `if` with the `return` is then a statement, which is followed.
+fn hoist_block_lets(stmts: &mut Vec<syn::Stmt>) {
+    let mut out = Vec::with_capacity(stmts.len());
+    for s in std::mem::take(stmts) {
+        if let syn::Stmt::Local(l) = &s
+            && let Some(init) = &l.init
+            && init.diverge.is_none()
+            && let Expr::Block(bl) = &*init.expr
+            && bl.label.is_none()
+            && bl.attrs.is_empty()
+            && super::control::diverges_block(&bl.block)
+            && let Some((syn::Stmt::Expr(tail, None), rest)) = bl.block.stmts.split_last()
+            && rest
+                .iter()
+                .all(|s| !matches!(s, syn::Stmt::Local(_) | syn::Stmt::Item(_)))
+        {
+            out.extend(rest.iter().cloned());
+            let mut l = l.clone();
+            if let Some(init) = l.init.as_mut() {
+                *init.expr = tail.clone();
+            }
+            out.push(syn::Stmt::Local(l));
+            continue;
+        }
+        out.push(s);
+    }
+    *stmts = out;
 }
