@@ -2337,6 +2337,55 @@ fn walk_by_get(x: &[f64]) -> f64 {
     s
 }
 
+/// `match x.get(i)` with a guard and a second `Some` arm, and `match stack.pop()` with guards
+/// and a `_` arm: the arms tried in their order, the element taken out once.
+#[differentiate]
+fn guarded_element_arms(x: &[f64], i: usize) -> f64 {
+    let a = match x.get(i) {
+        Some(&v) if v > 0.0 => v * v,
+        Some(&v) => -3.0 * v,
+        None => 0.5,
+    };
+    let mut stack = x.to_vec();
+    let mut s = 0.0;
+    for _ in 0..3 {
+        s += match stack.pop() {
+            Some(v) if v > 1.0 => v.ln(),
+            Some(v) if v < -1.0 => v * v * v,
+            Some(v) => v.sin(),
+            _ => 1.0,
+        };
+    }
+    a * s + stack.len() as f64
+}
+
+#[test]
+fn element_matches_with_guards_and_several_some_arms() {
+    for seed in 0..6 {
+        let x: Vec<f64> = common::data(4, 0.37 + seed as f64)
+            .iter()
+            .map(|v| 2.5 * v)
+            .collect();
+        for i in [0, 2, 7] {
+            let f = |x: &[f64]| guarded_element_arms(x, i);
+            let (y, dx) = guarded_element_arms_grad(&x, i);
+            assert_eq!(y.to_bits(), f(&x).to_bits());
+            fd_vec("guarded_element_arms", f, &x, &dx);
+            let (w, pullback) = guarded_element_arms_vjp(&x, i);
+            assert_eq!(w.to_bits(), y.to_bits());
+            let seeded = pullback(-1.25);
+            for (k, (&g, &d)) in seeded.iter().zip(dx.iter()).enumerate() {
+                close(&format!("guarded_element_arms vjp ∂{k}"), g, -1.25 * d, TOL);
+            }
+            let dir: Vec<f64> = common::data(4, 9.1 + seed as f64);
+            let (v, t) = guarded_element_arms_jvp(&x, i, &dir);
+            assert_eq!(v.to_bits(), y.to_bits());
+            let want: f64 = dx.iter().zip(dir.iter()).map(|(a, b)| a * b).sum();
+            close("guarded_element_arms tangent", t, want, TOL);
+        }
+    }
+}
+
 #[test]
 fn elements_out_of_containers_and_destructuring() {
     let x = [0.3, -1.2, 2.0, 0.7];

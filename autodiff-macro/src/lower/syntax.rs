@@ -2150,9 +2150,76 @@ pub(super) fn desugar_forms(
     }
     /// `match x.get(i) { Some(&v) => A, None => B }`: as `if let` above.
     fn element_match(m: &syn::ExprMatch) -> Option<Expr> {
-        let (some, none) = some_none(m)?;
+        let Some((some, none)) = some_none(m) else {
+            return element_match_arms(m);
+        };
         let (test, name, value) = element_option(&some.pat, &m.expr)?;
         let (a, b) = (stmts_of(&some.body), stmts_of(&none.body));
+        Some(syn::parse_quote_spanned!(m.match_token.span=>
+            if #test { let #name = #value; #a } else { #b }
+        ))
+    }
+    /// [`element_match`] with guards or several `Some` arms, `match x.get(i) { Some(&v) if v >
+    /// 0.0 => A, Some(&v) => B, None => C }`, each `Some` arm binding the same name: `if test {
+    /// let v = value; if g { A } else { B } } else { C }`, the arms tried in their order on
+    /// each side (a `_` arm on both).
+    fn element_match_arms(m: &syn::ExprMatch) -> Option<Expr> {
+        let wild = |p: &Pat| matches!(p, Pat::Wild(_));
+        let none = |p: &Pat| match p {
+            Pat::Ident(p) => p.ident == "None" && p.subpat.is_none(),
+            Pat::Path(p) => p.path.is_ident("None"),
+            _ => false,
+        };
+        // An arm's pattern and guard (`Some(&v) if v > 0.0`).
+        let split = |arm: &syn::Arm| match &arm.pat {
+            Pat::Guard(g) => ((*g.pat).clone(), Some((*g.guard).clone())),
+            p => (p.clone(), None),
+        };
+        type Side = Vec<(Option<Expr>, Expr)>;
+        let mut option = None;
+        let (mut present, mut absent): (Side, Side) = (Vec::new(), Vec::new());
+        for arm in &m.arms {
+            let (pat, guard) = split(arm);
+            let side = (guard, (*arm.body).clone());
+            if wild(&pat) {
+                present.push(side.clone());
+                absent.push(side);
+            } else if none(&pat) {
+                absent.push(side);
+            } else {
+                let found = element_option(&pat, &m.expr)?;
+                let key = |f: &(Expr, Pat, Expr)| {
+                    let (t, n, v) = f;
+                    quote::quote!(#t #n #v).to_string()
+                };
+                match &option {
+                    None => option = Some(found),
+                    Some(o) if key(o) == key(&found) => {}
+                    Some(_) => return None,
+                }
+                present.push(side);
+            }
+        }
+        let (test, name, value) = option?;
+        // Each side's arms in order, the last without a guard (else another arm is meant).
+        fn chain(arms: &[(Option<Expr>, Expr)]) -> Option<TokenStream> {
+            let ((None, last), init) = arms.split_last()? else {
+                return None;
+            };
+            let mut out = stmts_of(last);
+            for (guard, body) in init.iter().rev() {
+                let body = stmts_of(body);
+                out = match guard {
+                    Some(g) => quote::quote!(if #g { #body } else { #out }),
+                    // An arm without a guard takes everything: the arms after it are never
+                    // tried.
+                    None => body,
+                };
+            }
+            Some(out)
+        }
+        let a = chain(&present)?;
+        let b = chain(&absent)?;
         Some(syn::parse_quote_spanned!(m.match_token.span=>
             if #test { let #name = #value; #a } else { #b }
         ))
