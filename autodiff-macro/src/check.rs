@@ -733,7 +733,10 @@ fn option_call_message(call: &str, use_: &str) -> String {
          value is missing (`fn {name}(x: f64, default: f64) -> f64`, called as \
          `{call}(x, 0.0)`); for `if let Some(v) = {call}(x)` or a `match`, return the value \
          with a flag kept as a float (`-> (f64, f64)`, `(v, 1.0)` where found, `(0.0, 0.0)` \
-         for `None`) and test it: `let (v, found) = {call}(x); if found > 0.0 {{ .. }}`"
+         for `None`) and test it: `let (v, found) = {call}(x); if found > 0.0 {{ .. }}`; where \
+         `{call}` finds an integer in data (an index, a bin: `-> Option<usize>`) whose value \
+         is used other than as an index (`i as f64`), give it its type and a default first, \
+         `let i: usize = {call}(..).unwrap_or(n);`, which is followed, and test `i < n`"
     )
 }
 
