@@ -265,7 +265,6 @@ pub struct Lowering {
 const RET_VALUE: &str = "__ad_ret";
 const RET_FLAG: &str = "__ad_returned";
 
-/// The name the generated code gives parameter `n` when the source has a pattern (`_`).
 /// `a += b` and the other compound assignments (syn writes them as binary expressions).
 pub(super) fn is_compound_assign(op: &syn::BinOp) -> bool {
     use syn::BinOp as B;
@@ -284,6 +283,7 @@ pub(super) fn is_compound_assign(op: &syn::BinOp) -> bool {
     )
 }
 
+/// The name the generated code gives parameter `n` when the source has a pattern (`_`).
 pub fn unnamed_param(n: usize) -> syn::Ident {
     syn::Ident::new(&format!("__ad_arg{n}"), Span::call_site())
 }

@@ -831,16 +831,7 @@ impl<'ast> Visit<'ast> for FirstChange<'_> {
             Expr::Assign(a) if self.roots(&a.left) => {
                 Some((a.left.span(), FirstChangeKind::Statement(text())))
             }
-            Expr::Binary(b)
-                if matches!(
-                    b.op,
-                    syn::BinOp::AddAssign(_)
-                        | syn::BinOp::SubAssign(_)
-                        | syn::BinOp::MulAssign(_)
-                        | syn::BinOp::DivAssign(_)
-                        | syn::BinOp::RemAssign(_)
-                ) && self.roots(&b.left) =>
-            {
+            Expr::Binary(b) if super::is_compound_assign(&b.op) && self.roots(&b.left) => {
                 Some((b.left.span(), FirstChangeKind::Statement(text())))
             }
             Expr::MethodCall(mc) if self.roots(&mc.receiver) => {
