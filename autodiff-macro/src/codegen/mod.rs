@@ -226,7 +226,10 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool], krate: &Tok
             let mut payloads = Vec::new();
             for k in 0..arms.len() {
                 match variant_types.get(&(*of, k)) {
-                    Some(Some(tys)) => payloads.push(quote!((#(#tys,)*))),
+                    Some(Some(tys)) => {
+                        let tys = tys.iter().map(|t| t.tokens());
+                        payloads.push(quote!((#(#tys,)*)));
+                    }
                     _ => {
                         let p = quote::format_ident!("T{}", k);
                         payloads.push(quote!(#p));

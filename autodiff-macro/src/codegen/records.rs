@@ -11,8 +11,10 @@ impl Gen<'_> {
     /// rustc infers. A record of a `match` of many arms was otherwise an enum of as many type
     /// parameters, each arm's value leaving all but one of them to inference until the arms
     /// are joined: rustc's work grew with the cube of the arms (a minute for 200).
-    pub(super) fn record_variant_types(&self) -> HashMap<(Inst, usize), Option<Vec<TokenStream>>> {
-        let mut out: HashMap<(Inst, usize), Option<Vec<TokenStream>>> = HashMap::new();
+    pub(super) fn record_variant_types(
+        &self,
+    ) -> HashMap<(Inst, usize), Option<Vec<crate::scalars::FloatTy>>> {
+        let mut out: HashMap<(Inst, usize), Option<Vec<crate::scalars::FloatTy>>> = HashMap::new();
         for inst in &self.f.insts {
             let InstKind::MakeRecord {
                 of,
@@ -22,30 +24,20 @@ impl Gen<'_> {
             else {
                 continue;
             };
-            let tys: Option<Vec<TokenStream>> = values
-                .iter()
+            let tys: Option<Vec<crate::scalars::FloatTy>> = (values.iter())
                 .map(|&v| {
                     let known = !self.flat.contains_key(&v) && !self.is_ref(v);
-                    known
-                        .then(|| self.ty(v).float())
-                        .flatten()
-                        .map(|t| t.tokens())
+                    known.then(|| self.ty(v).float()).flatten()
                 })
                 .collect();
-            let text = |t: &Option<Vec<TokenStream>>| {
-                t.as_ref()
-                    .map(|ts| ts.iter().map(ToString::to_string).collect::<Vec<_>>())
-            };
-            match out.get(&(*of, *variant)) {
-                // Two records of one variant that disagree: left to rustc.
-                Some(seen) if text(seen) != text(&tys) => {
-                    out.insert((*of, *variant), None);
-                }
-                Some(_) => {}
-                None => {
-                    out.insert((*of, *variant), tys);
-                }
-            }
+            // Two records of one variant that disagree: left to rustc.
+            out.entry((*of, *variant))
+                .and_modify(|seen| {
+                    if *seen != tys {
+                        *seen = None;
+                    }
+                })
+                .or_insert(tys);
         }
         out
     }

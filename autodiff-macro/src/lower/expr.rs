@@ -622,13 +622,12 @@ impl Lowering {
                 // and named, so that its read and its write are of the same element.
                 let ordered = compound
                     && (self.changes_variables(&bin.right) || self.index_changes(&bin.left));
-                let first = match ordered {
-                    true => Some(self.operand(b, &bin.right, None)),
-                    false => None,
-                };
-                let pinned = match ordered {
-                    true => Some(self.pinned_place(b, &bin.left)?),
-                    false => None,
+                let (first, pinned) = match ordered {
+                    true => (
+                        Some(self.operand(b, &bin.right, None)),
+                        Some(self.pinned_place(b, &bin.left)?),
+                    ),
+                    false => (None, None),
                 };
                 let left = pinned.as_ref().unwrap_or(&*bin.left);
                 let l = self.operand(b, left, expected.clone());
