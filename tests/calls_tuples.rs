@@ -1030,3 +1030,196 @@ fn integers_of_plain_helpers_in_tuples_and_options() {
         (-2.0 + 0.5, (vec![1.0, 0.0, 2.0], -1.0))
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Recursion: a function that calls itself. Its `_vjp` makes each inner call's pullback in its
+// own pullback (calling `_vjp` again), since a kept one would make the pullback's type contain
+// itself; `_grad` keeps the inner call's pullback.
+// ---------------------------------------------------------------------------------------------
+
+/// xⁿ by recursion: n·xⁿ⁻¹.
+#[differentiate]
+fn power(x: f64, n: u32) -> f64 {
+    if n == 0 { 1.0 } else { x * power(x, n - 1) }
+}
+
+/// Horner's rule by recursion on the rest of the coefficients: c₀ + x·(c₁ + x·(..)).
+#[differentiate]
+fn horner_rec(c: &[f64], x: f64) -> f64 {
+    if c.is_empty() {
+        0.0
+    } else {
+        c[0] + x * horner_rec(&c[1..], x)
+    }
+}
+
+/// Divide and conquer: a tree of depth log₂ n, each level combining its halves nonlinearly.
+#[differentiate(hessian)]
+fn halves(c: &[f64], x: f64) -> f64 {
+    if c.len() == 1 {
+        return (c[0] * x).sin();
+    }
+    let m = c.len() / 2;
+    let a = halves(&c[..m], x);
+    let b = halves(&c[m..], x * 0.9);
+    a * b + a.tanh()
+}
+
+/// The recursion inside a loop: 2^depth leaves.
+#[differentiate]
+fn branching(x: f64, y: f64, depth: usize) -> f64 {
+    if depth == 0 {
+        return (x * y).exp() * y;
+    }
+    let mut s = 0.0;
+    for k in 0..2 {
+        s += branching(x * 0.5 + k as f64 * 0.1, y.cos(), depth - 1) * (k as f64 + 1.0);
+    }
+    s + x
+}
+
+/// In exact mode at kinks, `max` at the leaves.
+#[differentiate(kinks = exact)]
+fn branching_max(x: f64, y: f64, depth: usize) -> f64 {
+    if depth == 0 {
+        return x.max(y) * y;
+    }
+    let mut s = 0.0;
+    for k in 0..2 {
+        s += branching_max(x * 0.5 + k as f64 * 0.1, y.cos(), depth - 1) * (k as f64 + 1.0);
+    }
+    s + x
+}
+
+struct Series;
+
+#[differentiate]
+impl Series {
+    /// Through `Self::`, on the rest of a slice taken apart by `split_first`.
+    fn eval_from(c: &[f64], x: f64) -> f64 {
+        match c.split_first() {
+            None => 0.0,
+            Some((&h, rest)) => h + x * Self::eval_from(rest, x),
+        }
+    }
+}
+
+#[derive(autodiff::Differentiable, Clone)]
+struct Chain {
+    w: f64,
+    b: f64,
+}
+
+#[differentiate]
+impl Chain {
+    /// A method calling itself on `self`: w·(w·(..(x_d·w + b)..) + x₁) + x₀ with x_{k+1} = sin x_k.
+    fn eval(&self, x: f64, depth: usize) -> f64 {
+        if depth == 0 {
+            x * self.w + self.b
+        } else {
+            self.eval(x.sin(), depth - 1) * self.w + x
+        }
+    }
+}
+
+/// Generic: sin(x)ⁿ by recursion.
+#[differentiate]
+fn sin_power<T: num_traits::Float>(x: T, n: usize) -> T {
+    if n == 0 {
+        T::one()
+    } else {
+        x.sin() * sin_power(x, n - 1)
+    }
+}
+
+#[test]
+fn recursive_functions() {
+    for n in 0..5 {
+        for x in [0.7, -1.3] {
+            let (y, g) = power_grad(x, n);
+            assert_eq!(y.to_bits(), power(x, n).to_bits());
+            close("recursion", g, n as f64 * x.powi(n as i32 - 1), 1e-12);
+            assert!(gradcheck(|v: &f64| power(*v, n), &x, &g).passed());
+        }
+    }
+    let c = vec![0.5, -0.3, 0.2, 0.7, 1.1];
+    for x in [0.3, -0.8, 1.2] {
+        // Horner: ∂/∂cᵢ = xⁱ, ∂/∂x = Σ i·cᵢ·xⁱ⁻¹.
+        let (y, (gc, gx)) = horner_rec_grad(&c, x);
+        assert_eq!(y.to_bits(), horner_rec(&c, x).to_bits());
+        for (i, g) in gc.iter().enumerate() {
+            close("recursion", *g, x.powi(i as i32), 1e-12);
+        }
+        let dx: f64 = (1..c.len())
+            .map(|i| i as f64 * c[i] * x.powi(i as i32 - 1))
+            .sum();
+        close("recursion", gx, dx, 1e-12);
+        let (_, pb) = horner_rec_vjp(&c, x);
+        let (gc2, gx2) = pb(-2.5);
+        close("recursion", gx2, -2.5 * gx, 1e-12);
+        for (a, b) in gc2.iter().zip(&gc) {
+            close("recursion", *a, -2.5 * b, 1e-12);
+        }
+
+        let (y, g) = halves_grad(&c, x);
+        assert_eq!(y.to_bits(), halves(&c, x).to_bits());
+        let r = gradcheck(|p: &(Vec<f64>, f64)| halves(&p.0, p.1), &(c.clone(), x), &g);
+        assert!(r.passed(), "{r}");
+        let (_, pb) = halves_vjp(&c, x);
+        let (gc2, gx2) = pb(3.0);
+        close("recursion", gx2, 3.0 * g.1, 1e-12);
+        for (a, b) in gc2.iter().zip(&g.0) {
+            close("recursion", *a, 3.0 * b, 1e-12);
+        }
+        // Forward mode along x, and the Hessian-vector product against differences of `_grad`.
+        let dc = vec![0.0; c.len()];
+        let (yj, t) = halves_jvp(&c, x, &dc, 1.0);
+        assert_eq!(yj.to_bits(), y.to_bits());
+        close("recursion", t, g.1, 1e-10);
+        let (_, (_, gxh), (hc, hx)) = halves_hvp(&c, x, &dc, 1.0);
+        close("recursion", gxh, g.1, 1e-10);
+        let h = 1e-5;
+        let ((_, (gcp, gp)), (_, (gcm, gm))) = (halves_grad(&c, x + h), halves_grad(&c, x - h));
+        close("recursion", hx, (gp - gm) / (2.0 * h), 1e-6);
+        for i in 0..c.len() {
+            close("recursion", hc[i], (gcp[i] - gcm[i]) / (2.0 * h), 1e-6);
+        }
+    }
+    for depth in 0..4 {
+        for (x, y) in [(0.3, 0.7), (0.9, -0.2)] {
+            let (v, g) = branching_grad(x, y, depth);
+            assert_eq!(v.to_bits(), branching(x, y, depth).to_bits());
+            let r = gradcheck(|p: &(f64, f64)| branching(p.0, p.1, depth), &(x, y), &g);
+            assert!(r.passed(), "depth {depth}: {r}");
+            let (v, g) = branching_max_grad(x, y, depth);
+            assert_eq!(v.to_bits(), branching_max(x, y, depth).to_bits());
+            let r = gradcheck(|p: &(f64, f64)| branching_max(p.0, p.1, depth), &(x, y), &g);
+            assert!(r.passed(), "depth {depth}: {r}");
+        }
+    }
+    for depth in 0..4 {
+        let t = Chain { w: 0.8, b: 0.3 };
+        let (y, (gt, gx)) = t.eval_grad(0.6, depth);
+        assert_eq!(y.to_bits(), t.eval(0.6, depth).to_bits());
+        let r = gradcheck(
+            |p: &(f64, f64, f64)| Chain { w: p.0, b: p.1 }.eval(p.2, depth),
+            &(0.8, 0.3, 0.6),
+            &(gt.w, gt.b, gx),
+        );
+        assert!(r.passed(), "depth {depth}: {r}");
+        let (y, g) = sin_power_grad(0.6f64, depth);
+        assert_eq!(y.to_bits(), sin_power(0.6f64, depth).to_bits());
+        let n = depth as f64;
+        close(
+            "recursion",
+            g,
+            n * 0.6f64.sin().powf(n - 1.0) * 0.6f64.cos(),
+            1e-12,
+        );
+    }
+    let c = [0.5, -0.3, 0.2];
+    let (y, (gc, gx)) = Series::eval_from_grad(&c, 0.7);
+    assert_eq!(y.to_bits(), Series::eval_from(&c, 0.7).to_bits());
+    assert_eq!(gc, vec![1.0, 0.7, 0.7 * 0.7]);
+    close("recursion", gx, -0.3 + 2.0 * 0.2 * 0.7, 1e-12);
+}

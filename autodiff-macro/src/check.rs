@@ -396,36 +396,6 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
     errors
 }
 
-/// Calls of the function being differentiated (`f(..)` or `Self::f(..)` inside `f`) on
-/// differentiated values. The pullback `f_vjp` returns keeps the pullback of the inner call, so
-/// its type would contain itself, which rustc rejects inside the generated code ("cannot resolve
-/// opaque type"); a recursion is written as a loop instead.
-pub fn recursion(f: &Func, act: &Activity, name: &syn::Ident) -> Vec<syn::Error> {
-    let mut errors = Vec::new();
-    for inst in &f.insts {
-        let InstKind::Call { path, .. } = &inst.kind else {
-            continue;
-        };
-        let segs: Vec<&syn::Ident> = path.segments.iter().map(|s| &s.ident).collect();
-        let itself = match segs.as_slice() {
-            [g] => *g == name,
-            [s, g] => *s == "Self" && *g == name,
-            _ => false,
-        };
-        if itself && inst.results.iter().any(|&r| act.is_active(r)) {
-            errors.push(syn::Error::new(
-                inst.span,
-                format!(
-                    "`{name}` calls itself on differentiated values, and a recursive function \
-                     cannot be differentiated (its pullback would contain itself); write the \
-                     recursion as a loop"
-                ),
-            ));
-        }
-    }
-    errors
-}
-
 /// Whether any instruction or terminator reads `v`.
 fn is_read(f: &Func, v: Value) -> bool {
     (0..f.insts.len()).any(|i| f.operands(Inst(i as u32)).contains(&v))

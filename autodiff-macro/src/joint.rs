@@ -126,6 +126,31 @@ pub fn joint_calls(f: &Func, pb: Pullback) -> HashSet<Inst> {
     out
 }
 
+/// The calls of the function being differentiated, `name`, inside it (`f(..)`, or
+/// `Self::f(..)` in an `impl` block), in either mode at kinks. Made jointly in a returned
+/// pullback: one kept from the forward pass would make the type of the pullback `f_vjp` returns
+/// contain itself, which rustc rejects ("cannot resolve opaque type"). Made jointly, the
+/// pullback of each level of the recursion calls `f_vjp` for the level below it, which runs
+/// that level's forward pass again: a recursion `d` deep does `d²/2` levels' forward work.
+pub fn calls_of_itself(f: &Func, name: &syn::Ident) -> HashSet<Inst> {
+    let mut out = HashSet::new();
+    for (n, inst) in f.insts.iter().enumerate() {
+        let (InstKind::Call { path, .. } | InstKind::CallJvp { path, .. }) = &inst.kind else {
+            continue;
+        };
+        let segs: Vec<&syn::Ident> = path.segments.iter().map(|s| &s.ident).collect();
+        let itself = match segs.as_slice() {
+            [g] => *g == name,
+            [s, g] => *s == "Self" && *g == name,
+            _ => false,
+        };
+        if itself {
+            out.insert(Inst(n as u32));
+        }
+    }
+    out
+}
+
 /// Whether `path` names a function of the runtime's `nn` or `conv` modules (as `nn::relu` or
 /// `autodiff::nn::relu`): their pullbacks keep copies of what they need, never borrows, and each
 /// has an exact rule `_vjp_along` (see [`crate::kinks`]). So do the joins `concatenate` and

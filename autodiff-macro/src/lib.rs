@@ -271,7 +271,6 @@ fn expand_checked(
             cse::merge_repeats(&mut f, &tys);
             let a = activity::analyze(&f);
             errors.extend(check::check(&f, &a));
-            errors.extend(check::recursion(&f, &a, &func.sig.ident));
             errors.extend(checkpoint::select(
                 &mut f,
                 &a,
@@ -343,7 +342,11 @@ fn expand_checked(
         let (g, tys, plan, act) = reverse_mode(g, tys, act, &joint, fuse);
         verified(&g).map(|()| (g, tys, plan, act))
     };
-    let joint_returned = joint::joint_calls(&f, joint::Pullback::Returned);
+    // A call of the function itself is joint in a returned pullback, whose type would
+    // otherwise contain itself; `_grad`'s pullback keeps the inner call's like any other.
+    let itself = &func.sig.ident;
+    let mut joint_returned = joint::joint_calls(&f, joint::Pullback::Returned);
+    joint_returned.extend(joint::calls_of_itself(&f, itself));
     let joint_inline = joint::joint_calls(&f, joint::Pullback::Inline);
     let inline = if joint_inline != joint_returned {
         match reversed(f.clone(), tys.clone(), act.clone(), joint_inline) {
@@ -357,7 +360,8 @@ fn expand_checked(
     // Exact mode: the pullback of the value alone, for callers that pass their direction on.
     let along = match along {
         Some((fa, ta, aa)) => {
-            let joint = joint::joint_calls(&fa, joint::Pullback::Returned);
+            let mut joint = joint::joint_calls(&fa, joint::Pullback::Returned);
+            joint.extend(joint::calls_of_itself(&fa, itself));
             match reversed(fa, ta, aa, joint) {
                 Ok(r) => Some(r),
                 Err(stubs) => return Err(stubs),
