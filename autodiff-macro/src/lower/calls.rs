@@ -2502,8 +2502,16 @@ impl Lowering {
                     .or_else(|| element_text(&mc.receiver))
                     .unwrap_or_else(|| root.to_string());
                 // ndarray's `mapv_inplace` is `mapv` assigned back, which is followed.
-                let instead = if name == "mapv_inplace" {
+                let instead = if name == "mapv_inplace" || name == "map_inplace" {
                     format!("assign the mapped copy, `{place} = {place}.mapv(|v| ..);`")
+                } else if name == "zip_mut_with" {
+                    // An ndarray array of any dimension: `Zip` writes through its closure's
+                    // first argument, which is followed, where an index loop would need one
+                    // index per axis.
+                    format!(
+                        "write it with `Zip` (followed): `Zip::from(&mut {place}).and(&other)\
+                         .for_each(|e, &o| *e = ..);`"
+                    )
                 } else if name.starts_with("select_nth_unstable") {
                     // A median or a quantile: the sort is followed, its order going back
                     // to the elements' adjoints.
