@@ -211,19 +211,24 @@ fn read_in_branches(f: &Func, act: &Activity) -> HashSet<Value> {
     }
     // The largest set where every unconditional read passes the cotangent of a member on, or
     // is an argument of `max`, `min` or `clamp`, which gives a losing argument exactly 0.
-    loop {
-        let before = maybe_zero.len();
-        for &(v, reader) in &reads {
-            let passes = reader.is_some_and(|i| {
-                picks(&f.inst(i).kind)
-                    || (f.inst(i).results.first()).is_some_and(|r| maybe_zero.contains(r))
-            });
-            if !passes {
-                maybe_zero.remove(&v);
+    // A read by an instruction whose result leaves the set stops passing: each value that
+    // leaves is followed to the values its result was read from (`by_result`), once, rather
+    // than going over every read again until nothing changes, which took a pass per link of
+    // a chain (quadratic in a sum of many terms).
+    let mut by_result: HashMap<Value, Vec<Value>> = HashMap::new();
+    let mut leaving: Vec<Value> = Vec::new();
+    for &(v, reader) in &reads {
+        match reader.map(|i| (picks(&f.inst(i).kind), f.inst(i).results.first())) {
+            Some((true, _)) => {}
+            Some((false, Some(&r))) if maybe_zero.contains(&r) => {
+                by_result.entry(r).or_default().push(v)
             }
+            _ => leaving.push(v),
         }
-        if maybe_zero.len() == before {
-            break;
+    }
+    while let Some(v) = leaving.pop() {
+        if maybe_zero.remove(&v) {
+            leaving.extend(by_result.get(&v).into_iter().flatten().copied());
         }
     }
     maybe_zero.retain(|&v| {

@@ -65,13 +65,22 @@ pub fn forward_single_contributions(f: &mut Func) {
     if subst.is_empty() {
         return;
     }
-    // A contribution may itself be a forwarded read: follow the chain.
-    let resolve = |mut v: Value| {
+    // A contribution may itself be a forwarded read: follow the chain, once for each value on
+    // it (a sum of n terms makes a chain n long, which following from every read was
+    // quadratic).
+    let starts: Vec<Value> = subst.keys().copied().collect();
+    for start in starts {
+        let mut on_chain = Vec::new();
+        let mut v = start;
         while let Some(&s) = subst.get(&v) {
+            on_chain.push(v);
             v = s;
         }
-        v
-    };
+        for u in on_chain {
+            subst.insert(u, v);
+        }
+    }
+    let resolve = |v: Value| subst.get(&v).copied().unwrap_or(v);
     for &b in &blocks {
         f.blocks[b.index()].insts.retain(|i| !dead.contains(i));
         for i in f.block(b).insts.clone() {

@@ -21,7 +21,7 @@ impl Lowering {
     }
 
     pub(super) fn expr_inner(&mut self, b: Block, e: &Expr, want: bool) -> Option<Value> {
-        let span = e.span();
+        let span = super::span::expr_span(e);
         if !want && self.sink_param_of(e).is_some() {
             // `stats.last = loss;`, `log.record(r);` of a `&mut` parameter the body only
             // writes into: run as written.
@@ -596,7 +596,7 @@ impl Lowering {
 
     pub(super) fn binary(&mut self, b: Block, bin: &syn::ExprBinary) -> Option<Value> {
         use syn::BinOp as B;
-        let span = bin.span();
+        let span = super::span::binary_span(bin);
         let arith = |op: &B| match op {
             B::Add(_) | B::AddAssign(_) => Some(BinOp::Add),
             B::Sub(_) | B::SubAssign(_) => Some(BinOp::Sub),

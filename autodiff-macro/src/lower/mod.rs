@@ -61,6 +61,7 @@ mod loops;
 mod options;
 mod region;
 pub(crate) mod sinks;
+mod span;
 mod stmts;
 mod subslice;
 mod syntax;
