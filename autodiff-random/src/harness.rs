@@ -174,19 +174,31 @@ where
     let truncation =
         !report.passed() && precision == Precision::Double && richardson_agrees(&f, x, &report);
     if !report.passed() && !truncation {
-        let finer = Tolerance {
-            step: report.tolerance.step / 10.0,
-            ..report.tolerance
+        // A jump of the plain function within a step of the point: the failing coordinates'
+        // differences are large and grow tenfold at a tenth of the step. In `f32`, where the
+        // report is at `f32`'s wide step, also at `f64`'s: a jump of 0.1 is a difference of 5 at
+        // the step 1e-2 (no larger than a derivative may be), of 5·10⁴ at 1e-6.
+        let jumps_at = |coarse: &Report| {
+            let finer = Tolerance {
+                step: coarse.tolerance.step / 10.0,
+                ..coarse.tolerance
+            };
+            let fine = gradcheck_with(|p: &P| f(p).0, x, &g, finer);
+            coarse
+                .entries
+                .iter()
+                .zip(&fine.entries)
+                .filter(|(e, _)| !e.ok)
+                .all(|(e, f)| {
+                    e.numeric.abs() > 100.0 * e.analytic.abs().max(1.0)
+                        && f.numeric.abs() > 5.0 * e.numeric.abs()
+                })
         };
-        let fine = gradcheck_with(|p: &P| f(p).0, x, &g, finer);
-        let jumps = report
-            .entries
-            .iter()
-            .zip(&fine.entries)
-            .filter(|(e, _)| !e.ok)
-            .all(|(e, f)| {
-                e.numeric.abs() > 100.0 * e.analytic.abs().max(1.0)
-                    && f.numeric.abs() > 5.0 * e.numeric.abs()
+        let jumps = jumps_at(&report)
+            || (precision == Precision::Single && {
+                let at_f64 = Tolerance::default_for::<f64>();
+                let r = gradcheck_with(|p: &P| f(p).0, x, &g, at_f64);
+                !r.passed() && jumps_at(&r)
             });
         let kind = if jumps {
             FailureKind::Jump
@@ -524,6 +536,28 @@ mod tests {
             Tolerance::default_for::<f64>(),
         );
         assert!(!r.passed(), "{r}");
+    }
+
+    /// f(x) = 0.1·trunc(2x) in `f32` at x = 0.5, the point of a jump of 0.1: its central
+    /// difference is 5 at `f32`'s step 1e-2, as a derivative may be, and 5·10⁴ at `f64`'s step,
+    /// where it is told for a jump; a wrong derivative of a smooth function at that size (0.1
+    /// for 0.3·x²'s 0.3) is not.
+    #[test]
+    fn a_small_jump_in_f32_is_told_from_a_wrong_gradient() {
+        let run = |f: fn(f32) -> f32, d: f32| {
+            check(
+                &0.5f32,
+                Precision::Single,
+                3,
+                |p| (f(*p), ()),
+                |p| (f(*p), d, ()),
+                |p, v| (f(*p), d * v, ()),
+            )
+        };
+        let e = run(|x| 0.1 * (2.0 * x).trunc(), 0.0).unwrap_err();
+        assert_eq!(e.kind, FailureKind::Jump, "{e}");
+        let e = run(|x| 0.3 * x * x, 0.1).unwrap_err();
+        assert_eq!(e.kind, FailureKind::Gradient, "{e}");
     }
 
     #[test]
