@@ -17,7 +17,7 @@ impl Lowering {
         scope: usize,
         fns: &[&Expr],
     ) -> Option<Value> {
-        let span = mc.span();
+        let span = super::span::method_span(mc);
         let f = &mc.args[0];
         if let Expr::Closure(cl) = strip(f) {
             let mut names = AssignedNames::default();
@@ -108,7 +108,7 @@ impl Lowering {
         fns: &[&Expr],
         n: usize,
     ) -> Option<Value> {
-        let span = mc.span();
+        let span = super::span::method_span(mc);
         let f = &mc.args[0];
         let (found_slot, acc_slots) = self.found_and_slots(b, "__ad_acc", n, span);
         let mut slots = vec![found_slot];
@@ -270,7 +270,7 @@ impl Lowering {
         scope: usize,
         fns: &[&Expr],
     ) -> Option<Value> {
-        let span = mc.span();
+        let span = super::span::method_span(mc);
         // The best item so far, one variable per leaf of the item (from a probe of the item's
         // shape; the first item computed gives the shape the loop's result is rebuilt in).
         let mut shape: Option<Item> = None;

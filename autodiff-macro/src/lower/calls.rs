@@ -557,7 +557,7 @@ impl Lowering {
             let tokens = Expr::MethodCall(mc.clone()).to_token_stream();
             return self.opaque(b, tokens, Kind::Discrete, true, mc.method.span());
         }
-        let span = mc.span();
+        let span = super::span::method_span(mc);
         let name = mc.method.to_string();
         // `layers.push(Neuron { .. })` on a local `Vec` whose elements' type is not known yet
         // (`Vec::new()`): it is a `Vec` of the struct, whose methods are followed on its
@@ -2034,7 +2034,7 @@ impl Lowering {
                 Expr::Path(_) => syn::parse_quote_spanned!(recv.span()=> *#recv),
                 _ => recv.clone(),
             };
-            return Some(syn::parse_quote_spanned! {mc.span()=>
+            return Some(syn::parse_quote_spanned! {super::span::method_span(mc)=>
                 #target = #ty::#f((#target).clone() #sep #args)
             });
         }
@@ -2057,7 +2057,9 @@ impl Lowering {
                 }
                 self.user_struct(&syn::parse2(place).ok()?)
             })?;
-        Some(syn::parse_quote_spanned! {mc.span()=> #id = #ty::#f(#id #sep #args) })
+        Some(
+            syn::parse_quote_spanned! {super::span::method_span(mc)=> #id = #ty::#f(#id #sep #args) },
+        )
     }
 
     /// A call passing `&mut` arguments (`matvec_into(a, x, &mut y)`, `self.fill(&mut y)`): a
@@ -2589,7 +2591,7 @@ impl Lowering {
         m: MutId,
         unwrap: bool,
     ) -> Option<Value> {
-        let span = mc.span();
+        let span = super::span::method_span(mc);
         let def = m.def();
         if def.name == "assign" && mc.args.len() == 1 {
             if let Some(v) = self.region_assign(b, mc) {
@@ -3226,7 +3228,12 @@ impl Lowering {
             };
             return Some(Some(match mc.method == "len" {
                 true => w.len,
-                false => self.int_op(b, quote!(__ad_n == 0), &[("__ad_n", w.len)], mc.span()),
+                false => self.int_op(
+                    b,
+                    quote!(__ad_n == 0),
+                    &[("__ad_n", w.len)],
+                    super::span::method_span(mc),
+                ),
             }));
         }
         let w = self.window_named(&mc.receiver)?;
@@ -3237,7 +3244,7 @@ impl Lowering {
             // `let mut sorted = w.to_vec();` (a median filter): the window's elements copied
             // into a `Vec`, as a range slice's copy is.
             let w = &mc.receiver;
-            let copy: Expr = syn::parse_quote_spanned! {mc.span()=>
+            let copy: Expr = syn::parse_quote_spanned! {super::span::method_span(mc)=>
                 #w.iter().cloned().collect::<::std::vec::Vec<_>>()
             };
             return Some(self.expr(b, &copy, true));
@@ -3669,7 +3676,12 @@ fn map_axis_of_matrix(mc: &syn::ExprMethodCall, krate: &TokenStream) -> Option<E
     if cl.inputs.len() != 1 || diverges(&cl.body) || has_try(&cl.body) {
         return None;
     }
-    let (lane, body, recv, span) = (&cl.inputs[0], &cl.body, &mc.receiver, mc.span());
+    let (lane, body, recv, span) = (
+        &cl.inputs[0],
+        &cl.body,
+        &mc.receiver,
+        super::span::method_span(mc),
+    );
     let i = syn::Ident::new("__ad_lane_i", span);
     let (count, region) = match along {
         0 => (quote!(ncols), quote!(#krate::__private::s![.., #i])),
@@ -3707,7 +3719,7 @@ fn variance(mc: &syn::ExprMethodCall, krate: &TokenStream) -> Option<Expr> {
     if mc.turbofish.is_some() {
         return None;
     }
-    let (recv, ddof, span) = (&mc.receiver, mc.args.last()?, mc.span());
+    let (recv, ddof, span) = (&mc.receiver, mc.args.last()?, super::span::method_span(mc));
     let bind: Stmt = match chain::strip(recv) {
         Expr::Path(_) | Expr::Field(_) => {
             syn::parse_quote_spanned!(span=> let __ad_var_x = &#recv;)

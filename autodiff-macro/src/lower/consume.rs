@@ -487,7 +487,7 @@ impl Lowering {
     ) -> Option<Option<Value>> {
         let c = parse_chain(&mc.receiver, false)?;
         let name = mc.method.to_string();
-        let span = mc.span();
+        let span = super::span::method_span(mc);
         // `chain.last().unwrap()`: the best item of a loop that takes every item, kept as its
         // values (a position beside a float, `map(|(i, &v)| (i, v * v)).last()`, is never a
         // tuple carried whole).
@@ -786,7 +786,7 @@ impl Lowering {
 
     /// `v.extend(chain)` on a variable declared `mut`: each item pushed.
     pub(super) fn chain_extend(&mut self, b: Block, mc: &syn::ExprMethodCall, c: &Chain) {
-        let span = mc.span();
+        let span = super::span::method_span(mc);
         if let Expr::Field(fe) = &*mc.receiver {
             if matches!(fe.member, syn::Member::Named(_)) {
                 // `s.v.extend(chain)` on a field of a local: the extension of a copy of the
@@ -864,7 +864,7 @@ impl syn::visit_mut::VisitMut for IntoContainer<'_> {
             Expr::MethodCall(mc)
                 if is_chunk(&mc.receiver) && mc.method == "len" && mc.args.is_empty() =>
             {
-                *e = syn::parse_quote_spanned!(mc.span()=> __ad_cl);
+                *e = syn::parse_quote_spanned!(super::span::method_span(mc)=> __ad_cl);
             }
             e if is_chunk(e) => {
                 self.stray.get_or_insert_with(|| e.clone());

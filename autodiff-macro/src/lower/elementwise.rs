@@ -144,7 +144,7 @@ impl Lowering {
         // `c` borrows, `c.assign(&c.mapv(f))`.
         if name == "mapv_inplace" && self.deref_mut_param(&mc.receiver).is_some() {
             let (c, args) = (&mc.receiver, &mc.args);
-            let e: Expr = syn::parse_quote_spanned!(mc.span()=> {
+            let e: Expr = syn::parse_quote_spanned!(super::span::method_span(mc)=> {
                 let __ad_mapped = #c.mapv(#args);
                 #c.assign(&__ad_mapped);
             });
@@ -788,7 +788,7 @@ fn zip_for_each_into(mc: &syn::ExprMethodCall) -> Option<Expr> {
         None => value,
     };
     let pats = cl.inputs.iter().skip(1);
-    let span = mc.span();
+    let span = super::span::method_span(mc);
     Some(if old.1 {
         syn::parse_quote_spanned! {span=> {
             let __ad_zipped = #zip(#read)#(.and(#rest))*.map_collect(|&__ad_old, #(#pats),*| #value);

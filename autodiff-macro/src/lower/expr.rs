@@ -994,7 +994,7 @@ impl Lowering {
         }
         let recv = self.place_expr(b, &mc.receiver)?;
         self.operand_struct(recv, &mc.receiver)?;
-        let span = mc.span();
+        let span = super::span::method_span(mc);
         let mut args = Vec::new();
         for a in &mc.args {
             args.push(self.expr(b, a, true)?);

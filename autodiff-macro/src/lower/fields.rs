@@ -355,7 +355,7 @@ pub(super) fn element_or(mc: &syn::ExprMethodCall) -> Option<Expr> {
     if mc.turbofish.is_some() {
         return None;
     }
-    let span = mc.span();
+    let span = super::span::method_span(mc);
     let d: Expr = match (mc.method.to_string().as_str(), mc.args.len()) {
         ("unwrap_or", 1) => mc.args[0].clone(),
         ("unwrap_or_default", 0) => {

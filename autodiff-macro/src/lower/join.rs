@@ -94,7 +94,7 @@ impl Lowering {
         mc: &syn::ExprMethodCall,
     ) -> Option<Option<Value>> {
         let (join, axis, pieces) = join_call(mc)?;
-        self.join(b, join, &axis, &pieces, mc.span())
+        self.join(b, join, &axis, &pieces, super::span::method_span(mc))
     }
 
     /// `concatenate![axis, a, b]` and `stack!`: `None` for any other macro.

@@ -29,6 +29,14 @@ pub(crate) fn binary_span(e: &syn::ExprBinary) -> Span {
     }
 }
 
+/// [`expr_span`] of a method call.
+pub(crate) fn method_span(e: &syn::ExprMethodCall) -> Span {
+    match first(&e.receiver) {
+        Some(a) if e.attrs.is_empty() => a.join(e.paren_token.span.close()).unwrap_or(a),
+        _ => e.span(),
+    }
+}
+
 /// The span of `e`'s first token, for the expressions a long chain is made of.
 fn first(e: &Expr) -> Option<Span> {
     match e {

@@ -3667,7 +3667,7 @@ fn repeat_take(e: &Expr) -> Option<Expr> {
     let (x, n, span) = match e {
         Expr::MethodCall(mc) if mc.method == "take" && mc.args.len() == 1 => {
             let c = iter_fn(super::chain::strip(&mc.receiver), "repeat", 1)?;
-            (&c.args[0], &mc.args[0], mc.span())
+            (&c.args[0], &mc.args[0], super::span::method_span(mc))
         }
         Expr::Call(_) => {
             let c = iter_fn(e, "repeat_n", 2)?;
