@@ -210,3 +210,93 @@ fn a_counting_closure_passed_by_name() {
     let r = gradcheck(|p: &Vec<f64>| counting_map(p), &x.to_vec(), &d);
     assert!(r.passed(), "{r}");
 }
+
+/// A closure taking `&mut` parameters, called with `&mut` of a local and of an element:
+/// `bump(v, k)` adds `k·w` to `v`. `a = x + w + x·w`; each `c[i] = cᵢ + x·w` for
+/// `c = (x, w, 1)`; y = a² + c₀·c₁·c₂. ∂a/∂x = 1 + w, ∂a/∂w = 1 + x.
+#[differentiate]
+fn lent_to_a_closure(x: f64, w: f64) -> f64 {
+    let bump = |v: &mut f64, k: f64| *v += k * w;
+    let mut a = x;
+    bump(&mut a, 1.0);
+    bump(&mut a, x);
+    let mut c = [x, w, 1.0];
+    for i in 0..3 {
+        bump(&mut c[i], x);
+    }
+    a * a + c[0] * c[1] * c[2]
+}
+
+/// A closure writing through a `&mut [f64]` and pushing into a `&mut Vec<f64>` (a statement
+/// whose value is dropped), and one returning a value beside the change:
+/// h = (relu(x)·w, relu(x − 0.5)·w, relu(w)·w) twice over, `out` = w·(x, x + 1);
+/// `step` returns the old `s` and sets `s ← s·w + k`.
+#[differentiate]
+fn lent_buffers_to_closures(x: f64, w: f64) -> f64 {
+    let relu_scale = |v: &mut [f64]| {
+        for e in v.iter_mut() {
+            *e = e.max(0.0) * w;
+        }
+    };
+    let emit = |out: &mut Vec<f64>, v: f64| out.push(v * w);
+    let step = |s: &mut f64, k: f64| -> f64 {
+        let old = *s;
+        *s = *s * w + k;
+        old
+    };
+    let mut h = vec![x, x - 0.5, w];
+    relu_scale(&mut h);
+    relu_scale(&mut h);
+    let mut out = Vec::new();
+    for k in 0..2 {
+        emit(&mut out, x + k as f64);
+    }
+    let mut s = x;
+    let first = step(&mut s, 1.0);
+    let second = step(&mut s, first);
+    h.iter().sum::<f64>() + out.iter().map(|o| o * o).sum::<f64>() + first * second * s
+}
+
+#[test]
+fn closures_given_mut_references() {
+    let (x, w) = (0.7, 1.3);
+    let (y, d) = lent_to_a_closure_grad(x, w);
+    let a = x + w + x * w;
+    let c = [x + x * w, w + x * w, 1.0 + x * w];
+    close("value", y, a * a + c[0] * c[1] * c[2], TOL);
+    let dc = [(1.0 + w, x), (w, 1.0 + x), (w, x)];
+    let prod_d = |k: usize| -> f64 {
+        let mut s = 0.0;
+        for i in 0..3 {
+            let mut t = if k == 0 { dc[i].0 } else { dc[i].1 };
+            for j in 0..3 {
+                if j != i {
+                    t *= c[j];
+                }
+            }
+            s += t;
+        }
+        s
+    };
+    close2(
+        "∂",
+        d,
+        (
+            2.0 * a * (1.0 + w) + prod_d(0),
+            2.0 * a * (1.0 + x) + prod_d(1),
+        ),
+    );
+    fd2("lent to a closure", lent_to_a_closure, (x, w), d);
+    let (_, pullback) = lent_to_a_closure_vjp(x, w);
+    let (sx, sw) = pullback(-2.5);
+    close2("pullback × −2.5", (sx, sw), (-2.5 * d.0, -2.5 * d.1));
+    let (_, t) = lent_to_a_closure_jvp(x, w, 1.0, 0.0);
+    close("tangent", t, d.0, 1e-9);
+    for (x, w) in [(0.7, 1.3), (-0.4, 0.9), (1.2, -0.6)] {
+        let (y, d) = lent_buffers_to_closures_grad(x, w);
+        close("value", y, lent_buffers_to_closures(x, w), TOL);
+        fd2("lent buffers", lent_buffers_to_closures, (x, w), d);
+        let (_, t) = lent_buffers_to_closures_jvp(x, w, 0.0, 1.0);
+        close("tangent", t, d.1, 1e-9);
+    }
+}

@@ -427,6 +427,13 @@ impl VisitMut for Buffers<'_> {
     fn visit_item_mut(&mut self, _: &mut syn::Item) {}
 }
 
+/// `*v` → `v` in `e`, and each of `names` passed on as it is (`g(v)`) lent again, `g(&mut v)`:
+/// the body of a closure whose `&mut` parameters `names` are taken by value instead (see
+/// `lower::closures`, `Lowering::closure_buffer_call`).
+pub fn deref_buffers(names: &[syn::Ident], e: &mut syn::Expr) {
+    Derefs(names).visit_expr_mut(e);
+}
+
 /// `*out` → `out`, and a buffer passed on as it is (`fill_into(x, out)`, the `&mut` lent
 /// again) → `&mut out`, a call of the helper's own copy (see `lower::calls::passes_mut`).
 struct Derefs<'a>(&'a [syn::Ident]);

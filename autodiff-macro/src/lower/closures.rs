@@ -269,6 +269,126 @@ impl Lowering {
         }
     }
 
+    /// `f(&mut y, k)` of a local closure taking `&mut` parameters (`let f = |v: &mut f64, k:
+    /// f64| *v += k * w;`): the closure expanded as one that takes each of them by value and
+    /// gives back its new value beside its own, `|mut v, k| { let r = { v += k * w }; (v, r) }`
+    /// (`*v` read as `v`, as in the copy of a helper taking `&mut` buffers, see
+    /// `crate::mut_self`), and the results assigned to the variables lent, `y = t.0;`. An
+    /// element lent (`f(&mut a[i], k)`) is a local by now (see `calls::lent_elements`).
+    pub(super) fn closure_buffer_call(
+        &mut self,
+        b: Block,
+        c: &syn::ExprCall,
+        def: Rc<ClosureDef>,
+        want: bool,
+    ) -> Option<Value> {
+        let span = c.span();
+        let mut cl = def.expr.clone();
+        if cl.inputs.len() != c.args.len() {
+            self.err(
+                span,
+                format!(
+                    "this closure takes {} argument(s) but is called with {}",
+                    cl.inputs.len(),
+                    c.args.len()
+                ),
+            );
+            return None;
+        }
+        // The closure's parameters lent `&mut`, and the caller's variables lent to them.
+        let mut names: Vec<syn::Ident> = Vec::new();
+        let mut vars: Vec<syn::Ident> = Vec::new();
+        let mut items = Vec::new();
+        for (a, pat) in c.args.iter().zip(cl.inputs.iter_mut()) {
+            match a {
+                Expr::Reference(r) if r.mutability.is_some() => {
+                    let var = match strip(&r.expr) {
+                        Expr::Path(p) => p.path.get_ident().cloned(),
+                        _ => None,
+                    };
+                    let slot = var.as_ref().and_then(|v| self.lookup(&v.to_string()));
+                    let held = slot.and_then(|s| self.env[s].value.filter(|_| self.env[s].mutable));
+                    let (Some(var), Some(v)) = (var, held) else {
+                        self.err_at(
+                            r,
+                            "a `&mut` argument of a closure's call must be a `mut` local \
+                             variable (`let mut y = ..; f(&mut y, k);`) or an element of one \
+                             (`f(&mut v[i], k);`, with plain indices): the closure is expanded \
+                             as code that takes the variable's value and gives back its new \
+                             value; lend a local copy of anything else and write it back (`let \
+                             mut p = s.p; f(&mut p, k); s.p = p;`)",
+                        );
+                        return None;
+                    };
+                    let ident = match pat {
+                        Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => pi,
+                        Pat::Type(pt) => match &mut *pt.pat {
+                            Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => pi,
+                            p => {
+                                self.err_at(
+                                    p,
+                                    "bind a closure's `&mut` parameter to a name (`|v: &mut \
+                                     f64| *v += 1.0`)",
+                                );
+                                return None;
+                            }
+                        },
+                        p => {
+                            self.err_at(
+                                p,
+                                "bind a closure's `&mut` parameter to a name (`|v: &mut f64| \
+                                 *v += 1.0`)",
+                            );
+                            return None;
+                        }
+                    };
+                    ident.mutability = Some(Default::default());
+                    names.push(ident.ident.clone());
+                    vars.push(var);
+                    items.push(Item::val(v));
+                }
+                Expr::Reference(r) => items.push(Item::Val {
+                    v: self.expr(b, &r.expr, true)?,
+                    refs: 1,
+                }),
+                e => items.push(Item::Val {
+                    v: self.expr(b, e, true)?,
+                    refs: self.path_refs(e),
+                }),
+            }
+        }
+        let mut body = (*cl.body).clone();
+        crate::mut_self::deref_buffers(&names, &mut body);
+        // The closure's own value, where the call's is used (typed as declared, `|..| -> f64 {
+        // .. }`); a statement's call drops it (`f(&mut out, v);` of `|o: &mut Vec<f64>, v|
+        // o.push(v)`).
+        let value = want && !is_unit(&cl.body);
+        let ty = match std::mem::replace(&mut cl.output, syn::ReturnType::Default) {
+            syn::ReturnType::Type(_, t) => Some(quote!(: #t)),
+            syn::ReturnType::Default => None,
+        };
+        let r = quote::format_ident!("__ad_value", span = span);
+        *cl.body = match value {
+            true => syn::parse_quote_spanned!(span=> { let #r #ty = #body; (#(#names,)* #r) }),
+            false => syn::parse_quote_spanned!(span=> { #body; (#(#names,)*) }),
+        };
+        let item = self.expand_closure(b, &cl, def.scope, def.captured.as_deref(), items, span)?;
+        let t = self.item_value(b, item, false, span)?;
+        let t_name = quote::format_ident!("__ad_lent{}", t.index(), span = span);
+        self.hidden(&t_name.to_string(), t);
+        for (k, var) in vars.iter().enumerate() {
+            let k = syn::Index::from(k);
+            let assign: Expr = syn::parse_quote_spanned!(span=> #var = #t_name.#k);
+            self.expr(b, &assign, false);
+        }
+        if !value {
+            return None;
+        }
+        let k = syn::Index::from(vars.len());
+        let read: Expr = syn::parse_quote_spanned!(span=> #t_name.#k);
+        self.expr(b, &read, true)
+    }
+
     /// The closure's body lowered with its parameters bound to `args`, in the scope it was
     /// written in (the first `scope` bindings), into block `b`.
     pub(super) fn expand_closure(

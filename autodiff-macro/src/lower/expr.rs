@@ -233,6 +233,13 @@ impl Lowering {
                 None
             }
             Expr::Call(_) | Expr::MethodCall(_) if self.lends_mut_param(e) => None,
+            // `f(&mut y, k)` of a local closure: expanded where it is called, as any closure.
+            Expr::Call(c)
+                if super::calls::passes_mut(e) && self.closure_named(&c.func).is_some() =>
+            {
+                let def = self.closure_named(&c.func)?;
+                self.closure_buffer_call(b, c, def, want)
+            }
             Expr::Call(_) | Expr::MethodCall(_) if super::calls::passes_mut(e) => {
                 // `h(x, &mut y)`: `{ let t = __ad_mut_h(x, y); y = t.0; .. }`.
                 self.buffer_call(b, e, want)
