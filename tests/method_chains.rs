@@ -1175,3 +1175,133 @@ fn ref_self_method_calls_a_by_value_method() {
         close("hvp dt", ht, 0.0, 1e-12);
     }
 }
+
+/// What a closure returns is the struct where the closure says so: a literal (`at`), a declared
+/// result type (`shifted`), a local it builds and returns (`grown`); its methods are then the
+/// struct's on the call (`at(w).dot(b)`) and on a local bound to it (`p.sub(&q)`).
+#[differentiate]
+fn closure_results(a: &V3, b: &V3, w: f64) -> f64 {
+    let at = |t: f64| V3 {
+        x: t.cos(),
+        y: t.sin(),
+        z: t * w,
+    };
+    let shifted = |p: &V3| -> V3 { p.plus(*b) };
+    let grown = |k: f64| {
+        let mut s = V3 { x: k, y: 0.5, z: w };
+        s = s.plus(*a);
+        s
+    };
+    let p = at(a.x);
+    let q = at(b.y);
+    p.sub(&q).norm() + at(w).dot(b) + shifted(&q).sum() + grown(2.0).cross(b).norm()
+}
+
+/// `closure_results` without the closures.
+#[differentiate]
+fn closure_results_inline(a: &V3, b: &V3, w: f64) -> f64 {
+    let p = V3 {
+        x: a.x.cos(),
+        y: a.x.sin(),
+        z: a.x * w,
+    };
+    let q = V3 {
+        x: b.y.cos(),
+        y: b.y.sin(),
+        z: b.y * w,
+    };
+    let r = V3 {
+        x: w.cos(),
+        y: w.sin(),
+        z: w * w,
+    };
+    let s = V3 {
+        x: 2.0,
+        y: 0.5,
+        z: w,
+    };
+    p.sub(&q).norm() + r.dot(b) + V3::sum(&q.plus(*b)) + s.plus(*a).cross(b).norm()
+}
+
+/// A closure's parameter declared as a slice of the struct (`|p: &[V2], i| p[i + 1] - p[i]`):
+/// the elements' operators are the struct's, as on a parameter `ps: &[V2]`.
+#[differentiate]
+fn closure_given_structs(ps: &[V2], w: f64) -> f64 {
+    let seg = |p: &[V2], i: usize| {
+        let d = (p[i + 1] - p[i]) * w;
+        d.x * d.x + d.y * d.y
+    };
+    let mut total = 0.0;
+    for i in 0..ps.len() - 1 {
+        total += seg(ps, i);
+    }
+    total
+}
+
+/// A local copy of a parameter of the struct's elements (`pos0.to_vec()`) has the struct's
+/// operators on its elements: two steps of `v ← v − p·dt, p ← p + v·dt`.
+#[differentiate]
+fn copied_elements(pos0: &[V2], vel0: &[V2], dt: f64) -> f64 {
+    let mut pos = pos0.to_vec();
+    let mut vel = vel0.to_vec();
+    for _ in 0..2 {
+        for i in 0..pos.len() {
+            vel[i] = vel[i] - pos[i] * dt;
+            pos[i] = pos[i] + vel[i] * dt;
+        }
+    }
+    pos[0].x * vel[1].y + pos[1].x * pos[1].y
+}
+
+#[test]
+fn structs_through_closures_and_copies() {
+    let (a, b) = (v(&A), v(&B));
+    for w in [0.3, -1.1, 2.0] {
+        let (y, (ga, gb, gw)) = closure_results_grad(&a, &b, w);
+        let (y0, (ga0, gb0, gw0)) = closure_results_inline_grad(&a, &b, w);
+        close("value", y, closure_results(&a, &b, w), 1e-15);
+        close("inline value", y0, y, 1e-15);
+        close_all("∂a, ∂b", &both(&(ga, gb)), &both(&(ga0, gb0)));
+        close("∂w", gw, gw0, 1e-12);
+        let f = |p: &[f64]| closure_results(&v(&p[..3]), &v(&p[3..6]), p[6]);
+        let mut g = both(&(ga, gb));
+        g.push(gw);
+        fd_vec("closure results", f, &[&A[..], &B[..], &[w]].concat(), &g);
+        let (_, pb) = closure_results_vjp(&a, &b, w);
+        let (sa, sb, sw) = pb(-2.5);
+        let seeded: Vec<f64> = g.iter().map(|d| -2.5 * d).collect();
+        let mut got = both(&(sa, sb));
+        got.push(sw);
+        close_all("seeded", &got, &seeded);
+    }
+    let raw = [0.3, -0.7, 1.1, 0.4, -0.2, 0.9, 0.8, 1.5];
+    let ps: Vec<V2> = raw.chunks(2).map(v2).collect();
+    let w = 1.7;
+    let (y, (gp, gw)) = closure_given_structs_grad(&ps, w);
+    close("value", y, closure_given_structs(&ps, w), 1e-15);
+    // Σ w²|pᵢ₊₁ − pᵢ|²: ∂/∂pᵢ = 2w²((pᵢ − pᵢ₋₁) − (pᵢ₊₁ − pᵢ)), ∂/∂w = 2y/w.
+    let mut expected = vec![0.0; raw.len()];
+    for i in 0..3 {
+        for c in 0..2 {
+            let d = raw[2 * i + 2 + c] - raw[2 * i + c];
+            expected[2 * i + 2 + c] += 2.0 * w * w * d;
+            expected[2 * i + c] -= 2.0 * w * w * d;
+        }
+    }
+    let got: Vec<f64> = gp.iter().flat_map(|p| [p.x, p.y]).collect();
+    close_all("∂p", &got, &expected);
+    close("∂w", gw, 2.0 * y / w, 1e-12);
+    let pos: Vec<V2> = raw[..4].chunks(2).map(v2).collect();
+    let vel: Vec<V2> = raw[4..].chunks(2).map(v2).collect();
+    let dt = 0.1;
+    let (y, (gp, gv, gdt)) = copied_elements_grad(&pos, &vel, dt);
+    close("value", y, copied_elements(&pos, &vel, dt), 1e-15);
+    let f = |p: &[f64]| {
+        let pos: Vec<V2> = p[..4].chunks(2).map(v2).collect();
+        let vel: Vec<V2> = p[4..8].chunks(2).map(v2).collect();
+        copied_elements(&pos, &vel, p[8])
+    };
+    let mut g: Vec<f64> = gp.iter().chain(&gv).flat_map(|p| [p.x, p.y]).collect();
+    g.push(gdt);
+    fd_vec("copied elements", f, &[&raw[..], &[dt]].concat(), &g);
+}

@@ -321,7 +321,7 @@ fn operator_call(path: &syn::Path, ops: &[&str]) -> bool {
 /// One whose fields are all integer, `bool`, `char` or string literals (`Noise { state: 7 }`,
 /// `Lcg(7)`) has no float field, so it never holds a differentiated value: it is data, and its
 /// methods run as written (a generator's `&mut self` `sample()`).
-fn built_struct(e: &Expr) -> Option<TokenStream> {
+pub(super) fn built_struct(e: &Expr) -> Option<TokenStream> {
     match chain::strip(e) {
         Expr::Struct(es)
             if es.rest.is_some() || !es.fields.iter().all(|f| data_literal(&f.expr)) =>
@@ -1117,6 +1117,11 @@ impl Lowering {
                 .then(|| self.struct_type_of(recv?))
                 .flatten();
         }
+        // What a closure returned that is known to be the struct (`mk(w).r()` of `let mk = |t|
+        // P { .. };`, see `Lowering::closure_struct`).
+        if let Some((_, ty)) = self.struct_values.iter().find(|(u, _)| Some(*u) == recv) {
+            return Some(ty.clone());
+        }
         let ValueDef::Result(i, 0) = self.f.value(recv?).def else {
             return None;
         };
@@ -1501,6 +1506,11 @@ impl Lowering {
             {
                 self.copy_type(&mc.receiver)
             }
+            // What a local closure returns (`vs.push(at(t))` of `let at = |t| V3::new(..);`).
+            Expr::Call(c) => {
+                let ty = self.closure_struct(&self.closure_named(&c.func)?.expr)?;
+                Some(quote!(#ty))
+            }
             _ => None,
         }
     }
@@ -1690,7 +1700,14 @@ impl Lowering {
         // `let bodies = bodies0.to_vec();`: a `Vec` of the elements of `bodies0`.
         if let (Pat::Ident(pi), Expr::MethodCall(mc)) = (pat, chain::strip(init)) {
             if mc.args.is_empty() && mc.method == "to_vec" {
-                let elem = self.elem_type(&mc.receiver);
+                // The struct of the user's that `bodies0` holds, where it is known
+                // (`bodies0: &[Body]`): its elements' operators are then the struct's (`pos[i] +
+                // vel[i] * dt`), which the element type named through the runtime's `Elem`
+                // does not say.
+                let elem = match self.container_struct(&mc.receiver) {
+                    Some(ty) => Some(quote!(#ty)),
+                    None => self.elem_type(&mc.receiver),
+                };
                 if let Some(binding) = self.env.last_mut().filter(|b| pi.ident == b.name) {
                     binding.elem_ty = elem;
                 }

@@ -446,6 +446,15 @@ impl Lowering {
                 v = Some(self.inst1(b, InstKind::Ascribe { value, ty }, kind, span));
             }
         }
+        // What the closure returns is a struct of the user's where the closure says so (see
+        // `closure_struct`: `|t| -> V3 { .. }`, `|t| P { .. }`, `|t| V3::new(..)`): its methods
+        // and operators are the struct's, on the call (`mk(w).r()`) and on a local bound to it
+        // (`let a = at(x); (a - b).norm()`).
+        if let Some(value) = v
+            && let Some(ty) = self.closure_struct(cl)
+        {
+            self.struct_values.push((value, ty));
+        }
         let refs = self.path_refs(&cl.body);
         let updated: Vec<Option<Value>> = self.env[..scope.min(self.env.len())]
             .iter()
@@ -460,6 +469,56 @@ impl Lowering {
             }
         }
         v.map(|v| Item::Val { v, refs })
+    }
+
+    /// The struct of the user's that the closure `cl` returns: its declared result type, the
+    /// struct literal or constructor (`V3::new(..)`) its body ends with, or the local its body
+    /// ends with where the body declares it with the struct's type or builds it so.
+    pub(super) fn closure_struct(&self, cl: &syn::ExprClosure) -> Option<syn::Path> {
+        if let syn::ReturnType::Type(_, ty) = &cl.output {
+            return self.user_struct(ty);
+        }
+        let mut tail = &*cl.body;
+        let mut body = None;
+        while let Expr::Block(bl) = strip(tail) {
+            match bl.block.stmts.last() {
+                Some(Stmt::Expr(e, None)) if bl.label.is_none() => {
+                    body = Some(&bl.block.stmts);
+                    tail = e;
+                }
+                _ => return None,
+            }
+        }
+        // `|..| { let mut a = V3::new(..); ..; a }`: the variable the body declares last by
+        // that name, with a struct's type or built by its literal or constructor.
+        if let (Expr::Path(p), Some(stmts)) = (strip(tail), body)
+            && let Some(id) = p.path.get_ident()
+        {
+            let local = stmts.iter().rev().find_map(|s| match s {
+                Stmt::Local(l) => {
+                    let (pat, ty) = match &l.pat {
+                        Pat::Type(pt) => (&*pt.pat, Some(&*pt.ty)),
+                        p => (p, None),
+                    };
+                    match pat {
+                        Pat::Ident(pi) if pi.ident == *id => Some((ty, l.init.as_ref())),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            })?;
+            return match local {
+                (Some(ty), _) => self.user_struct(ty),
+                (None, Some(init)) if init.diverge.is_none() => {
+                    let ty: syn::Type =
+                        syn::parse2(super::calls::built_struct(&init.expr)?).ok()?;
+                    self.user_struct(&ty)
+                }
+                _ => None,
+            };
+        }
+        let ty: syn::Type = syn::parse2(super::calls::built_struct(tail)?).ok()?;
+        self.user_struct(&ty)
     }
 
     /// The references of a bare variable's type (`|x| x` passes `x` on as it is).
@@ -561,11 +620,17 @@ impl Lowering {
                 };
                 self.bind_item(b, &pt.pat, item, span);
                 // `|p: &Particle| p.energy()`: a name declared as a struct of the user's has its
-                // methods and operators.
-                if let (Pat::Ident(pi), Some(ty)) = (&*pt.pat, self.user_struct(&pt.ty)) {
+                // methods and operators; `|ps: &[Particle], i: usize| ps[i + 1] - ps[i]`, a
+                // container of them, has them on its elements.
+                if let Pat::Ident(pi) = &*pt.pat {
                     let last = self.env.len().checked_sub(1);
-                    if let Some(slot) = last.filter(|&s| pi.ident == self.env[s].name) {
+                    let slot = last.filter(|&s| pi.ident == self.env[s].name);
+                    if let (Some(slot), Some(ty)) = (slot, self.user_struct(&pt.ty)) {
                         self.declare_struct(slot, ty);
+                    } else if let (Some(slot), Some(elem)) = (slot, super::calls::elem_type(&pt.ty))
+                        && self.user_struct(elem).is_some()
+                    {
+                        self.env[slot].elem_ty = Some(quote!(#elem));
                     }
                 }
             }
