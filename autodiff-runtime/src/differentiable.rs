@@ -592,6 +592,14 @@ impl<T: Differentiable> Primal for [T] {
 }
 
 /// Adjoints that element reads `x[i]` scatter into.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is indexed (`x[i]`) in a differentiated function, which follows the \
+               element reads of slices, `Vec`s, arrays and ndarray arrays, not a type's own `Index`",
+    label = "an element read of a value of type `{Self}`",
+    note = "read the element through the field that holds it (`v.0[i]`, `v.data[i]`), or write a \
+            `#[differentiate]` method that returns it (`fn get(&self, i: usize) -> f64`) and call \
+            `v.get(i)`"
+)]
 pub trait IndexAdjoint<I> {
     /// The element type.
     type Elem;
