@@ -1038,3 +1038,136 @@ fn array_literals_of_elements_that_are_not_copy() {
         }
     }
 }
+
+/// A helper taking slices, lent rows of fixed-size arrays: `score(w, x) = tanh(w·x)`, so
+/// `∂/∂w = (1 − s²)·x` and `∂/∂x = (1 − s²)·w`, whatever container the row comes from.
+#[differentiate(hessian)]
+fn score(w: &[f64], x: &[f64]) -> f64 {
+    w.iter().zip(x).map(|(a, b)| a * b).sum::<f64>().tanh()
+}
+
+/// Σᵢ score(w, xᵢ) over the items of `for x in xs`: ∂/∂w = Σᵢ (1 − sᵢ²)·xᵢ, ∂/∂xᵢ = (1 − sᵢ²)·w.
+#[differentiate(hessian)]
+fn rows_lent_by_for(w: &[f64], xs: &[[f64; 2]]) -> f64 {
+    let mut total = 0.0;
+    for x in xs {
+        total += score(w, x);
+    }
+    total
+}
+
+/// The same sum, each row lent by index.
+#[differentiate]
+fn rows_lent_by_index(w: &[f64], xs: &[[f64; 2]]) -> f64 {
+    let mut total = 0.0;
+    for i in 0..xs.len() {
+        total += score(w, &xs[i]);
+    }
+    total
+}
+
+/// The same sum, through a chain.
+#[differentiate]
+fn rows_lent_by_chain(w: &[f64], xs: &[[f64; 2]]) -> f64 {
+    xs.iter().map(|x| score(w, x)).sum()
+}
+
+/// The same sum over an array of rows taken by value.
+#[differentiate]
+fn rows_of_array_lent(w: &[f64], xs: [[f64; 2]; 3]) -> f64 {
+    score(w, &xs[0]) + score(w, &xs[1]) + score(w, &xs[2])
+}
+
+/// Rows of a local `Vec` built from `w`: rows = [[w0, 1], [w1, w0]], f = score(w, rows[1]) =
+/// tanh(2·w0·w1): ∂/∂w0 = 2·w1·(1 − s²), ∂/∂w1 = 2·w0·(1 − s²). (A `Vec` on purpose: its rows
+/// are pushed, which the types of the elements do not follow.)
+#[allow(clippy::useless_vec)]
+#[differentiate]
+fn local_rows_lent(w: &[f64]) -> f64 {
+    let rows = vec![[w[0], 1.0], [w[1], w[0]]];
+    score(w, &rows[1])
+}
+
+#[test]
+fn rows_of_arrays_lent_to_a_slice_helper() {
+    let w = vec![0.3, -0.7];
+    let xs = vec![[0.1, 0.5], [-0.3, 0.8], [1.0, -0.2]];
+    let ds: Vec<f64> = xs
+        .iter()
+        .map(|x| 1.0 - (w[0] * x[0] + w[1] * x[1]).tanh().powi(2))
+        .collect();
+    let want_w: Vec<f64> = (0..2)
+        .map(|k| xs.iter().zip(&ds).map(|(x, d)| d * x[k]).sum())
+        .collect();
+    let want_xs: Vec<[f64; 2]> = ds.iter().map(|d| [d * w[0], d * w[1]]).collect();
+    type Sum = fn(&[f64], &[[f64; 2]]) -> f64;
+    type Grad = fn(&[f64], &[[f64; 2]]) -> (f64, (Vec<f64>, Vec<[f64; 2]>));
+    let cases: [(&str, Sum, Grad); 3] = [
+        ("for", rows_lent_by_for, rows_lent_by_for_grad),
+        ("index", rows_lent_by_index, rows_lent_by_index_grad),
+        ("chain", rows_lent_by_chain, rows_lent_by_chain_grad),
+    ];
+    for (what, f, grad) in cases {
+        let (v, (gw, gxs)) = grad(&w, &xs);
+        assert_eq!(v, f(&w, &xs), "{what}: value");
+        same(&format!("{what}: ∂/∂w"), &gw, &want_w);
+        same(&format!("{what}: ∂/∂xs"), &gxs, &want_xs);
+        fd(what, |w: &Vec<f64>| f(w, &xs), &w, &gw);
+        fd(what, |xs: &Vec<[f64; 2]>| f(&w, xs), &xs, &gxs);
+    }
+    // The pullback, with a seed other than 1, and the tangent.
+    let (_, pb) = rows_lent_by_index_vjp(&w, &xs);
+    let (pw, pxs) = pb(-0.5);
+    same(
+        "seed −0.5: ∂/∂w",
+        &pw,
+        &want_w.iter().map(|g| -0.5 * g).collect::<Vec<_>>(),
+    );
+    same(
+        "seed −0.5: ∂/∂xs",
+        &pxs,
+        &want_xs
+            .iter()
+            .map(|r| [-0.5 * r[0], -0.5 * r[1]])
+            .collect::<Vec<_>>(),
+    );
+    let (dw, dxs) = (vec![0.4, -0.1], vec![[0.2, 0.3], [-0.5, 0.1], [0.0, 0.7]]);
+    let dot: f64 = want_w.iter().zip(&dw).map(|(a, b)| a * b).sum::<f64>()
+        + want_xs
+            .iter()
+            .zip(&dxs)
+            .map(|(a, b)| a[0] * b[0] + a[1] * b[1])
+            .sum::<f64>();
+    for (what, (y, t)) in [
+        ("for", rows_lent_by_for_jvp(&w, &xs, &dw, &dxs)),
+        ("index", rows_lent_by_index_jvp(&w, &xs, &dw, &dxs)),
+        ("chain", rows_lent_by_chain_jvp(&w, &xs, &dw, &dxs)),
+    ] {
+        assert_eq!(y, rows_lent_by_for(&w, &xs), "{what}: jvp value");
+        close(&format!("{what}: tangent"), t, dot, TOL);
+    }
+    // Second order: H·v against differences of the gradient.
+    let v = (dw.clone(), dxs.clone());
+    let (_, g, hv) = rows_lent_by_for_hvp(&w, &xs, &dw, &dxs);
+    same("hvp gradient", &g.0, &want_w);
+    let x0 = (w.clone(), xs.clone());
+    let r = hvpcheck(
+        |p: &(Vec<f64>, Vec<[f64; 2]>)| rows_lent_by_for_grad(&p.0, &p.1).1,
+        &x0,
+        &v,
+        &hv,
+    );
+    assert!(r.passed(), "hvp: {r}");
+    // An array of rows taken by value.
+    let arr = [xs[0], xs[1], xs[2]];
+    let (v, (gw, garr)) = rows_of_array_lent_grad(&w, arr);
+    assert_eq!(v, rows_of_array_lent(&w, arr));
+    same("array: ∂/∂w", &gw, &want_w);
+    same("array: ∂/∂xs", &garr.to_vec(), &want_xs);
+    // Rows of a local `Vec`.
+    let s = 1.0 - (2.0 * w[0] * w[1]).tanh().powi(2);
+    let (v, g) = local_rows_lent_grad(&w);
+    assert_eq!(v, local_rows_lent(&w));
+    same("local rows", &g, &vec![2.0 * w[1] * s, 2.0 * w[0] * s]);
+    fd("local rows", |w: &Vec<f64>| local_rows_lent(w), &w, &g);
+}

@@ -488,6 +488,41 @@ impl Func {
         })
     }
 
+    /// `&rows[i]` (the row itself, an element read), where `rows` holds rows of floats
+    /// (`&[[f64; 2]]`, `[[f64; 2]; 3]`, `Vec<[f64; 2]>`, `&[Vec<f64>]`, the items of `for x in
+    /// rows`): a row lent to a callee that may take it as a slice and return a `Vec` for it,
+    /// which the row's gradient is made of as a whole array's is ([`Func::lent_array`]).
+    pub fn lent_row(&self, tys: &crate::scalars::Types, arg: Value) -> Option<Value> {
+        let v = self.strip_ref(arg);
+        let ValueDef::Result(i, 0) = self.value(v).def else {
+            return None;
+        };
+        let InstKind::Index(base, _) = self.inst(i).kind else {
+            return None;
+        };
+        if matches!(tys.of(base), crate::scalars::Ty::Rows(_)) {
+            return Some(v);
+        }
+        // A local `Vec` whose rows are arrays pushed into it (`vec![[a, b], [c, d]]`,
+        // `rows.push([a, b])`), which the types do not follow.
+        let mut cur = base;
+        for _ in 0..self.values.len() {
+            let ValueDef::Result(m, 0) = self.value(cur).def else {
+                return None;
+            };
+            match &self.inst(m).kind {
+                InstKind::Mutate { base, args, .. } => {
+                    if args.iter().any(|&a| self.lent_array(a).is_some()) {
+                        return Some(v);
+                    }
+                    cur = *base;
+                }
+                _ => return None,
+            }
+        }
+        None
+    }
+
     /// `&a` (`a` itself or a version of it) where `a` is a fixed-size array:
     /// a parameter declared `[T; N]` or `&[T; N]`, a local made from an array literal, or one
     /// a helper's copy for arrays gave back. The callee may take it as a slice and return a
