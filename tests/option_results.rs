@@ -375,3 +375,45 @@ fn an_option_taken() {
     );
     fd_vec("paired_products", paired_products, &x, &g);
 }
+
+/// The best item of `x` and the least of `y`, two searches under one name, the second read
+/// through a `let` of the same name: `max(x)·(min(y) + 1)`, `∂/∂x_argmax = min(y) + 1`,
+/// `∂/∂y_argmin = max(x)`. The `let`s binding `best` again were the error "this pattern takes
+/// a differentiated value out of an `Option`".
+#[allow(clippy::unnecessary_map_or)]
+#[differentiate]
+fn two_searches(x: &[f64], y: &[f64]) -> f64 {
+    let mut best: Option<f64> = None;
+    for &v in x {
+        if best.map_or(true, |b| v > b) {
+            best = Some(v);
+        }
+    }
+    let hi = best.unwrap_or(0.0);
+    let mut best: Option<f64> = None;
+    for &v in y {
+        if best.map_or(true, |b| v < b) {
+            best = Some(v);
+        }
+    }
+    let best = best.unwrap_or(0.0) + 1.0;
+    hi * best
+}
+
+#[test]
+fn an_option_shadowed_by_a_later_let() {
+    let (x, y) = ([0.3, 1.4, -0.2], [0.8, -0.6, 0.1, 0.5]);
+    let (v, (gx, gy)) = two_searches_grad(&x, &y);
+    assert_eq!(v, two_searches(&x, &y));
+    close_all("value", &[v], &[1.4 * 0.4]);
+    close_all("∂/∂x", &gx, &[0.0, 0.4, 0.0]);
+    close_all("∂/∂y", &gy, &[0.0, 1.4, 0.0, 0.0]);
+    common::fd_vec2("two_searches", two_searches, &x, &y, &gx, &gy);
+    let (_, pb) = two_searches_vjp(&x, &y);
+    let (px, py) = pb(-2.0);
+    close_all("seed −2: ∂/∂x", &px, &[0.0, -0.8, 0.0]);
+    close_all("seed −2: ∂/∂y", &py, &[0.0, -2.8, 0.0, 0.0]);
+    let (w, t) = two_searches_jvp(&x, &y, &vec![1.0, 2.0, 3.0], &vec![0.5, 1.0, 0.0, 0.0]);
+    assert_eq!(w, v);
+    close_all("tangent", &[t], &[2.0 * 0.4 + 1.0 * 1.4]);
+}

@@ -27,9 +27,14 @@
 //! and the methods given a closure of the value, as the `if` they stand for (`v.map_or(d, |p|
 //! e)` is `if some { let p = val; e } else { d }`, so are `map_or_else`, `is_some_and`,
 //! `is_none_or` and `v.map(|p| e).unwrap_or(d)`; a closure with a `return` is an unknown use).
-//! Any other use of the variable (passed to a function, `v.map(..)` kept as an `Option`, read
-//! in a closure or a macro, or a name shadowing it) leaves the declaration as written, and
-//! the lowering's error about a pattern binding a part of a differentiated value stands.
+//! A `let` that binds the name again (`let best = best.unwrap_or(0.0);`, or a second search
+//! declaring `let mut best: Option<f64> = None;`) ends the variable where it stands: its
+//! initializer still reads the `Option` and is rewritten, the statements after it in its block
+//! read the new variable and are left as they are (a new `Option` declaration there is
+//! rewritten on its own). Any other use of the variable (passed to a function, `v.map(..)` kept
+//! as an `Option`, read in a closure or a macro, or a name shadowing it in a pattern of a
+//! closure, a `for` or a `match` arm) leaves the declaration as written, and the lowering's
+//! error about a pattern binding a part of a differentiated value stands.
 
 use syn::visit_mut::VisitMut;
 use syn::{Expr, Pat, Stmt};
@@ -57,7 +62,9 @@ pub(super) fn option_lets(stmts: &mut Vec<Stmt>) {
             };
             let mut rest: Vec<Stmt> = stmts[i + 1..].to_vec();
             for s in rest.iter_mut() {
-                uses.visit_stmt_mut(s);
+                if uses.visit_in_scope(s) {
+                    break;
+                }
             }
             if uses.ok {
                 let (flag, value): (Expr, Expr) = match init {
@@ -259,7 +266,36 @@ impl Uses<'_> {
     }
 }
 
+impl Uses<'_> {
+    /// Visits a statement of a block where the variable is in scope; for a `let` that binds
+    /// its name again, only what the `let` evaluates (its initializer and `else`, which still
+    /// read the variable), and `true`: the statements after it read the new variable.
+    fn visit_in_scope(&mut self, s: &mut Stmt) -> bool {
+        if let Stmt::Local(l) = s
+            && binds(&l.pat, self.name)
+        {
+            if let Some(init) = &mut l.init {
+                self.visit_expr_mut(&mut init.expr);
+                if let Some((_, e)) = &mut init.diverge {
+                    self.visit_expr_mut(e);
+                }
+            }
+            return true;
+        }
+        self.visit_stmt_mut(s);
+        false
+    }
+}
+
 impl VisitMut for Uses<'_> {
+    fn visit_block_mut(&mut self, b: &mut syn::Block) {
+        for s in b.stmts.iter_mut() {
+            if !self.ok || self.visit_in_scope(s) {
+                return;
+            }
+        }
+    }
+
     fn visit_expr_mut(&mut self, e: &mut Expr) {
         if !self.ok {
             return;
@@ -666,6 +702,56 @@ mod tests {
     }
 
     #[test]
+    fn a_let_binding_the_name_again_ends_the_variable() {
+        // The initializer reads the `Option`; what follows reads the float.
+        let s = rewritten(syn::parse_quote!({
+            let mut best: Option<f64> = None;
+            for &v in xs {
+                if best.map_or(true, |b| v > b) {
+                    best = Some(v);
+                }
+            }
+            let best = best.unwrap_or(0.0);
+            t += best.sqrt();
+        }));
+        assert!(!s.contains("Some (") && !s.contains("Option <"), "{s}");
+        assert!(
+            s.contains("let best = (if __ad_opt_best_some { __ad_opt_best_val } else { 0.0 })"),
+            "{s}"
+        );
+        assert!(s.contains("t += best . sqrt ()"), "{s}");
+        // A second search under the same name is rewritten on its own; in an inner block, the
+        // variable is the `Option` again after the block.
+        let s = rewritten(syn::parse_quote!({
+            let mut best: Option<f64> = None;
+            for &v in xs {
+                {
+                    let best = 2.0 * v;
+                    t += best;
+                }
+                if best.map_or(true, |b| v > b) {
+                    best = Some(v);
+                }
+            }
+            t += best.unwrap_or(0.0);
+            let mut best: Option<f64> = None;
+            for &v in ys {
+                if best.map_or(true, |b| v < b) {
+                    best = Some(v);
+                }
+            }
+            t += best.unwrap_or(0.0);
+        }));
+        assert!(!s.contains("Some (") && !s.contains("Option <"), "{s}");
+        assert!(s.contains("let best = 2.0 * v ; t += best ;"), "{s}");
+        assert_eq!(
+            s.matches("let mut __ad_opt_best_some = false").count(),
+            2,
+            "{s}"
+        );
+    }
+
+    #[test]
     fn an_unknown_use_leaves_the_declaration_as_written() {
         for body in [
             syn::parse_quote!({
@@ -691,7 +777,11 @@ mod tests {
             }),
             syn::parse_quote!({
                 let mut p: Option<f64> = None;
-                let p = 2.0;
+                for p in xs {}
+            }),
+            syn::parse_quote!({
+                let mut p: Option<f64> = None;
+                let p = p;
             }),
             syn::parse_quote!({
                 let mut p: Option<usize> = None;
