@@ -245,3 +245,36 @@ fn places_assigned_by_array_patterns_and_underscore() {
         },
     );
 }
+
+/// The nearest item's index and squared distance read through a `let` of the same name, then
+/// the value the name holds after it: `b = √((x_b − ½)² + b)` with `b` the nearest item's index
+/// (fixed near the point), `∂/∂x_b = (x_b − ½)/b`. The `let best = ..` was rustc's
+/// "`(usize, f64)` is not differentiable" inside the generated code (the tuple was left whole).
+#[differentiate]
+fn nearest_then_shadowed(x: &[f64]) -> f64 {
+    let mut best = (0usize, f64::MAX);
+    for (i, &v) in x.iter().enumerate() {
+        let d = (v - 0.5).powi(2);
+        if d < best.1 {
+            best = (i, d);
+        }
+    }
+    let best = best.1 + best.0 as f64;
+    best.sqrt()
+}
+
+#[test]
+fn a_tuple_shadowed_by_a_later_let() {
+    let x = [0.1, 1.3, 0.7, -0.4];
+    let (y, g) = nearest_then_shadowed_grad(&x);
+    assert_eq!(y, nearest_then_shadowed(&x));
+    let b = (0.2f64 * 0.2 + 2.0).sqrt();
+    close_all("value", &[y], &[b]);
+    close_all("gradient", &g, &[0.0, 0.0, 0.2 / b, 0.0]);
+    fd_vec(nearest_then_shadowed, &x, &g);
+    let (_, back) = nearest_then_shadowed_vjp(&x);
+    close_all("seed 3", &back(3.0), &[0.0, 0.0, 0.6 / b, 0.0]);
+    let (w, t) = nearest_then_shadowed_jvp(&x, &vec![1.0, 1.0, 2.0, 1.0]);
+    assert_eq!(w, y);
+    close_all("tangent", &[t], &[0.4 / b]);
+}

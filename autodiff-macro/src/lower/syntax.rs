@@ -2491,8 +2491,10 @@ pub(super) fn desugar_forms(
     /// (`__ad_best_0`, `__ad_best_1`), assigned together by a destructuring assignment (`(a, b)
     /// = (i, d);`) and read together as the tuple expression. A tuple of an integer and a float
     /// carried by a loop (the index and value of the best item) is then two loop-carried
-    /// variables, which are followed. Only where nothing after the `let` binds the name again,
-    /// borrows the tuple `&mut` or calls a method on it, and no macro names it.
+    /// variables, which are followed. A later `let` of the same name in the block (`let best =
+    /// best.1;`) ends the tuple there: its initializer reads the parts, what follows is left
+    /// as written. Only where nothing before that binds the name again, borrows the tuple
+    /// `&mut` or calls a method on it, and no macro names it.
     /// `let (last, rest) = self.layers.split_last().unwrap();` (`split_first`, `.expect(..)`)
     /// of a variable or a field: a `let` for each part, `let last = &self.layers[self.layers.len()
     /// - 1]; let rest = &self.layers[..self.layers.len() - 1];`, each the element or range the
@@ -2593,7 +2595,29 @@ pub(super) fn desugar_forms(
                 continue;
             }
             let name = pi.ident.clone();
-            let rest = &stmts[i..];
+            // A later `let` binding the name again (`let best = best.1;`) ends the tuple: what
+            // it evaluates still reads it, the statements after it read the new variable.
+            let end = stmts[i..]
+                .iter()
+                .position(|s| {
+                    let Stmt::Local(l) = s else { return false };
+                    let mut ids = Vec::new();
+                    collect_pat_bindings(&l.pat, &mut ids);
+                    ids.contains(&name)
+                })
+                .map_or(stmts.len(), |k| i + k);
+            let shadow_init: Vec<Expr> = match stmts.get(end) {
+                Some(Stmt::Local(l)) => l
+                    .init
+                    .iter()
+                    .flat_map(|init| {
+                        std::iter::once((*init.expr).clone())
+                            .chain(init.diverge.iter().map(|(_, e)| (**e).clone()))
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let rest = &stmts[i..end];
             // Every mention a form the split can write, none in a macro or a binding.
             let mut uses = SplitUses {
                 name: &name,
@@ -2604,14 +2628,14 @@ pub(super) fn desugar_forms(
             for s in rest {
                 syn::visit::Visit::visit_stmt(&mut uses, s);
             }
+            for e in &shadow_init {
+                syn::visit::Visit::visit_expr(&mut uses, e);
+            }
             let mentioned: usize = rest
                 .iter()
-                .map(|s| {
-                    idents_of(&quote::quote!(#s))
-                        .iter()
-                        .filter(|m| name == **m)
-                        .count()
-                })
+                .map(|s| quote::quote!(#s))
+                .chain(shadow_init.iter().map(|e| quote::quote!(#e)))
+                .map(|t| idents_of(&t).iter().filter(|m| name == **m).count())
                 .sum();
             if !uses.ok || uses.seen != mentioned {
                 continue;
@@ -2633,8 +2657,16 @@ pub(super) fn desugar_forms(
                 name: &name,
                 parts: &parts,
             };
-            for s in stmts[i..].iter_mut() {
+            for s in stmts[i..end].iter_mut() {
                 syn::visit_mut::VisitMut::visit_stmt_mut(&mut split, s);
+            }
+            if let Some(Stmt::Local(l)) = stmts.get_mut(end)
+                && let Some(init) = &mut l.init
+            {
+                syn::visit_mut::VisitMut::visit_expr_mut(&mut split, &mut init.expr);
+                if let Some((_, e)) = &mut init.diverge {
+                    syn::visit_mut::VisitMut::visit_expr_mut(&mut split, e);
+                }
             }
             stmts.splice(i - 1..i, lets);
             i += n - 1;
