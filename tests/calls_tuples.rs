@@ -1053,6 +1053,12 @@ fn horner_rec(c: &[f64], x: f64) -> f64 {
     }
 }
 
+/// `wrt` on a function that calls the recursion (the recursion itself takes none).
+#[differentiate(wrt(x))]
+fn horner_rec_in_x(c: &[f64], x: f64) -> f64 {
+    horner_rec(c, x)
+}
+
 /// Divide and conquer: a tree of depth log₂ n, each level combining its halves nonlinearly.
 #[differentiate(hessian)]
 fn halves(c: &[f64], x: f64) -> f64 {
@@ -1154,6 +1160,9 @@ fn recursive_functions() {
             .map(|i| i as f64 * c[i] * x.powi(i as i32 - 1))
             .sum();
         close("recursion", gx, dx, 1e-12);
+        let (y2, gx2) = horner_rec_in_x_grad(&c, x);
+        assert_eq!(y2.to_bits(), y.to_bits());
+        close("recursion", gx2, dx, 1e-12);
         let (_, pb) = horner_rec_vjp(&c, x);
         let (gc2, gx2) = pb(-2.5);
         close("recursion", gx2, -2.5 * gx, 1e-12);

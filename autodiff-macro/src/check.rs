@@ -396,6 +396,74 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
     errors
 }
 
+/// A function that calls itself on differentiated values while its `wrt(..)` leaves out a
+/// float parameter: the inner call's gradient, like any callee's, must have an entry for every
+/// argument of a differentiable type, so rustc would report a mismatch at the call inside the
+/// generated code. One error at the call says to differentiate the recursion in full and put
+/// `wrt(..)` on a function that calls it.
+pub fn recursion_with_wrt(
+    f: &Func,
+    act: &Activity,
+    func: &syn::ItemFn,
+    wrt: &[syn::Ident],
+) -> Option<syn::Error> {
+    let name = &func.sig.ident;
+    let left_out = func.sig.inputs.iter().find_map(|a| match a {
+        syn::FnArg::Typed(t) => match &*t.pat {
+            syn::Pat::Ident(p) if !wrt.contains(&p.ident) && crate::types::is_float_type(&t.ty) => {
+                Some(p.ident.clone())
+            }
+            _ => None,
+        },
+        syn::FnArg::Receiver(_) => None,
+    })?;
+    let calls = crate::joint::calls_of_itself(f, name);
+    let at = calls
+        .iter()
+        .filter(|i| f.inst(**i).results.iter().any(|&r| act.is_active(r)))
+        .min()?;
+    let kept: Vec<String> = wrt.iter().map(|w| w.to_string()).collect();
+    let kept = kept.join(", ");
+    let params: Vec<String> = func
+        .sig
+        .inputs
+        .iter()
+        .filter_map(|a| match a {
+            syn::FnArg::Typed(t) => Some(
+                quote::quote!(#t)
+                    .to_string()
+                    .replace(" :", ":")
+                    .replace("& ", "&"),
+            ),
+            syn::FnArg::Receiver(_) => None,
+        })
+        .collect();
+    let args: Vec<String> = func
+        .sig
+        .inputs
+        .iter()
+        .filter_map(|a| match a {
+            syn::FnArg::Typed(t) => match &*t.pat {
+                syn::Pat::Ident(p) => Some(p.ident.to_string()),
+                _ => None,
+            },
+            syn::FnArg::Receiver(_) => None,
+        })
+        .collect();
+    Some(syn::Error::new(
+        f.inst(*at).span,
+        format!(
+            "`{name}` calls itself, and `wrt({kept})` leaves out `{left_out}`: the gradient of a \
+             call has an entry for every float argument, so a function that calls itself is \
+             differentiated with respect to all of them; remove `wrt(..)` here and put it on a \
+             function that calls `{name}` (`#[differentiate(wrt({kept}))] fn outer({}) -> .. \
+             {{ {name}({}) }}`)",
+            params.join(", "),
+            args.join(", ")
+        ),
+    ))
+}
+
 /// Whether any instruction or terminator reads `v`.
 fn is_read(f: &Func, v: Value) -> bool {
     (0..f.insts.len()).any(|i| f.operands(Inst(i as u32)).contains(&v))

@@ -271,6 +271,9 @@ fn expand_checked(
             cse::merge_repeats(&mut f, &tys);
             let a = activity::analyze(&f);
             errors.extend(check::check(&f, &a));
+            if let Some(wrt) = &opts.wrt {
+                errors.extend(check::recursion_with_wrt(&f, &a, &func, wrt));
+            }
             errors.extend(checkpoint::select(
                 &mut f,
                 &a,
