@@ -233,7 +233,10 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                                 Some(call) if OPTION_METHODS.contains(&s.as_str()) => {
                                     option_call_message(&call, &format!("`.{s}(..)`"))
                                 }
-                                _ => no_rule_message(&s),
+                                _ => match field_place(f, *recv) {
+                                    Some(place) => field_method_message(&s, &place, args.len()),
+                                    None => no_rule_message(&s),
+                                },
                             },
                         },
                     };
@@ -904,14 +907,60 @@ fn no_rule_message(name: &str) -> String {
              which is followed"
         );
     }
+    // On a field, a method named like a library type's is taken for that type's (the macro
+    // does not see the field's type).
+    let on_fields = if crate::lower::calls::LIBRARY_METHODS.contains(&name) {
+        format!(
+            "not on a field, whose type the macro does not see (`.{name}(..)` is taken for a \
+             library type's there: write `Layer::{name}(&self.layer, x)`), nor on a local that \
+             borrows one"
+        )
+    } else {
+        format!(
+            "on their fields (`self.layer.{name}(x)`) and on a local that borrows a field (`let \
+             l = &self.layer;`)"
+        )
+    };
     format!(
         "no derivative rule for method `{name}` on a differentiated value; supported methods: \
          {}. A `#[differentiate]` method of your own struct is followed on a parameter or \
-         `self` (`model.{name}(x)`), on their fields (`self.layer.{name}(x)`) and on a local that \
-         borrows a field (`let l = &self.layer;`); on another local, call it through its type: \
+         `self` (`model.{name}(x)`), {on_fields}; on another local, call it through its type: \
          `Layer::{name}(&layer, x)`. For anything else write a function `{name}(x)` with \
          its own `{name}_vjp` and call it",
         prim::known_list()
+    )
+}
+
+/// `self.vel`, `body.pos.v`: the field (of a field ..) of a parameter that `v` reads, as written.
+fn field_place(f: &Func, v: Value) -> Option<String> {
+    let ValueDef::Result(i, 0) = f.value(v).def else {
+        return None;
+    };
+    match &f.inst(i).kind {
+        InstKind::FieldRef(base, member) => {
+            let base = match f.value(*base).def {
+                ValueDef::Param(n) => f.params[n].ident.to_string(),
+                _ => field_place(f, *base)?,
+            };
+            Some(format!("{base}.{member}"))
+        }
+        InstKind::Ref(u) | InstKind::Deref(u) => field_place(f, *u),
+        _ => None,
+    }
+}
+
+/// A method with no rule called on a field (`self.vel.norm()`): a method of the user's named
+/// like one of a library type (ndarray's, a float's) is not taken for the user's there, as
+/// the macro does not see the field's type; calling it through the type is followed.
+fn field_method_message(name: &str, place: &str, n_args: usize) -> String {
+    let args = if n_args == 0 { "" } else { ", .." };
+    format!(
+        "no derivative rule for method `{name}` on `{place}`, a field: the macro does not see \
+         the field's type, and a method named `{name}` is taken for that of a library type (an \
+         ndarray array's, a float's), which has no rule. If `{place}` is a struct of yours with a \
+         `#[differentiate]` method `{name}`, call it through its type: `Ty::{name}(&{place}{args})` \
+         (`Ty` the field's type), which is followed. Otherwise write a function \
+         `{name}(x)` with its own `{name}_vjp` and call it"
     )
 }
 

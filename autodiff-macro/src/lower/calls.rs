@@ -23,7 +23,7 @@ const SHAPE_QUERIES: &[&str] = &[
 
 /// Methods of ndarray's arrays, `Vec`s, slices and floats without a derivative rule: on a field
 /// they are not a user's method (the message about a method without a rule says what to write).
-const LIBRARY_METHODS: &[&str] = &[
+pub(crate) const LIBRARY_METHODS: &[&str] = &[
     "row",
     "column",
     "rows",

@@ -14,9 +14,13 @@ use crate::rules::{HasShape, ShapeOf};
 #[diagnostic::on_unimplemented(
     message = "`dot` of `{Self}` and `{Rhs}` cannot be differentiated",
     label = "`dot` takes two ndarray arrays of one float type, of one or two dimensions",
-    note = "a `dot` method of your own struct is followed on a parameter, on `self` and on their \
-            fields, and on a local built by a literal or declared with the type (`let a: {Self} = \
-            ..;`); on another value, call it through its type: `{Self}::dot(&a, &b)`"
+    note = "a `dot` method of your own struct is followed on a parameter, on `self`, on a local \
+            built by a literal or declared with the type (`let a: {Self} = ..;`) and on an element \
+            of a slice of them; on a field only where the other operand is a parameter or a local \
+            known to be the struct (`self.vel.dot(&v)` of `v: &{Self}`), as the macro does not \
+            see a field's type. On another value \
+            (`self.vel.dot(&self.vel)`, `a.vel.dot(&b.vel)`), call it through its type: \
+            `{Self}::dot(&self.vel, &self.vel)`"
 )]
 pub trait DotRules<Rhs: HasShape>: HasShape + Sized {
     /// The type of `a.dot(&b)`.

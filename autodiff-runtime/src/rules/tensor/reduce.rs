@@ -21,8 +21,9 @@ use crate::rules::{HasShape, ShapeOf};
     message = "this array method is called on `{Self}`, which is not an ndarray array of floats",
     label = "the receiver must be an ndarray array of `f64` or `f32`",
     note = "a method of your own struct named like an array method (`sum`, `mean`, `t`) is \
-            followed on a parameter, on `self` and on their fields; on another value, call it \
-            through its type: `{Self}::sum(&v)`"
+            followed on a parameter, on `self` and on a local built by a literal or declared with \
+            the type, not on a field (`self.vel.sum()`), as the macro does not see a field's \
+            type; there and on another value, call it through its type: `{Self}::sum(&self.vel)`"
 )]
 pub trait TensorRules: HasShape {
     /// The element type.
