@@ -1305,3 +1305,152 @@ fn structs_through_closures_and_copies() {
     g.push(gdt);
     fd_vec("copied elements", f, &[&raw[..], &[dt]].concat(), &g);
 }
+
+/// A body whose position and velocity are `V3`s. On a field, the macro does not see the
+/// field's type: a method named like an array rule (`dot`, `sum`) or like a library type's
+/// (`norm`) given no parameter of the struct is not taken for the struct's, and the error says
+/// to call it through its type (`V3::dot(&self.vel, &self.vel)`), which these check is followed.
+#[derive(Clone, Debug, Differentiable)]
+struct Particle {
+    pos: V3,
+    vel: V3,
+    m: f64,
+}
+
+#[differentiate]
+impl Particle {
+    /// `½ m |v|² + |2v| + |p|`: `∂/∂v = m v + 2v/|v|`, `∂/∂p = p/|p|`, `∂/∂m = ½|v|²`.
+    fn energy(&self) -> f64 {
+        0.5 * self.m * V3::dot(&self.vel, &self.vel)
+            + self.vel.scale(2.0).norm()
+            + V3::norm(&self.pos)
+    }
+    /// `m (v·d) + Σ p`, a field's `dot` given a parameter of the struct, as written:
+    /// `∂/∂v = m d`, `∂/∂p = 1`, `∂/∂m = v·d`, `∂/∂d = m v`.
+    fn along(&self, d: &V3) -> f64 {
+        self.m * self.vel.dot(d) + V3::sum(&self.pos)
+    }
+}
+
+fn particle(s: &[f64]) -> Particle {
+    Particle {
+        pos: v(&s[..3]),
+        vel: v(&s[3..6]),
+        m: s[6],
+    }
+}
+
+fn particle_flat(b: &Particle) -> Vec<f64> {
+    [&flat(&b.pos)[..], &flat(&b.vel)[..], &[b.m]].concat()
+}
+
+const PARTICLE: [f64; 7] = [1.0, -2.0, 0.5, 0.3, 1.5, -0.75, 2.5];
+
+#[test]
+fn methods_of_a_field_called_through_its_type() {
+    let b = particle(&PARTICLE);
+    let (y, g) = b.energy_grad();
+    let (p, vel, m) = (&PARTICLE[..3], &PARTICLE[3..6], PARTICLE[6]);
+    let vv: f64 = vel.iter().map(|x| x * x).sum();
+    let pn = p.iter().map(|x| x * x).sum::<f64>().sqrt();
+    close("energy", y, 0.5 * m * vv + 2.0 * vv.sqrt() + pn, 1e-12);
+    let gp: Vec<f64> = p.iter().map(|x| x / pn).collect();
+    let gv: Vec<f64> = vel.iter().map(|x| m * x + 2.0 * x / vv.sqrt()).collect();
+    let expected = [&gp[..], &gv[..], &[0.5 * vv]].concat();
+    close_all("∂energy", &particle_flat(&g), &expected);
+    fd_vec(
+        "energy",
+        |s| particle(s).energy(),
+        &PARTICLE,
+        &particle_flat(&g),
+    );
+    let (y2, pb) = b.energy_vjp();
+    close("energy (vjp)", y2, y, 1e-12);
+    let seeded: Vec<f64> = expected.iter().map(|e| 2.5 * e).collect();
+    close_all("∂energy seeded 2.5", &particle_flat(&pb(2.5)), &seeded);
+}
+
+#[test]
+fn a_field_dot_given_a_parameter_of_the_struct() {
+    let (b, d) = (particle(&PARTICLE), v(&B));
+    let (y, (gb, gd)) = b.along_grad(&d);
+    let (vel, m) = (&PARTICLE[3..6], PARTICLE[6]);
+    let vd: f64 = vel.iter().zip(&B).map(|(x, y)| x * y).sum();
+    close(
+        "along",
+        y,
+        m * vd + PARTICLE[0] + PARTICLE[1] + PARTICLE[2],
+        1e-12,
+    );
+    let gv: Vec<f64> = B.iter().map(|x| m * x).collect();
+    let expected_b = [&[1.0, 1.0, 1.0][..], &gv[..], &[vd]].concat();
+    let expected_d: Vec<f64> = vel.iter().map(|x| m * x).collect();
+    close_all("∂along/∂body", &particle_flat(&gb), &expected_b);
+    close_all("∂along/∂d", &flat(&gd), &expected_d);
+    let all = [&PARTICLE[..], &B[..]].concat();
+    let f = |s: &[f64]| particle(&s[..7]).along(&v(&s[7..]));
+    fd_vec(
+        "along",
+        f,
+        &all,
+        &[particle_flat(&gb), flat(&gd).to_vec()].concat(),
+    );
+    let (_, pb) = b.along_vjp(&d);
+    let (sb, sd) = pb(-1.5);
+    let seeded: Vec<f64> = [expected_b, expected_d]
+        .concat()
+        .iter()
+        .map(|e| -1.5 * e)
+        .collect();
+    close_all(
+        "∂along seeded −1.5",
+        &[particle_flat(&sb), flat(&sd).to_vec()].concat(),
+        &seeded,
+    );
+}
+
+/// `v_i · p_j + Σ p_i` over a slice of bodies, through the type on elements' fields:
+/// `∂/∂v_i = p_j`, `∂/∂p_j = v_i`, `∂/∂p_i = 1`.
+#[differentiate]
+fn particle_pair(bodies: &[Particle], i: usize, j: usize) -> f64 {
+    V3::dot(&bodies[i].vel, &bodies[j].pos) + V3::sum(&bodies[i].pos)
+}
+
+#[test]
+fn methods_of_an_elements_field_called_through_its_type() {
+    let other = [0.2, 0.4, -1.0, -0.5, 2.0, 1.0, 1.5];
+    let bodies = vec![particle(&PARTICLE), particle(&other)];
+    let (y, g) = particle_pair_grad(&bodies, 0, 1);
+    let vd: f64 = PARTICLE[3..6]
+        .iter()
+        .zip(&other[..3])
+        .map(|(x, y)| x * y)
+        .sum();
+    close(
+        "particle_pair",
+        y,
+        vd + PARTICLE[0] + PARTICLE[1] + PARTICLE[2],
+        1e-12,
+    );
+    let expected = [
+        &[1.0, 1.0, 1.0][..],
+        &other[..3],
+        &[0.0],
+        &PARTICLE[3..6],
+        &[0.0; 4],
+    ]
+    .concat();
+    let gf: Vec<f64> = g.iter().flat_map(particle_flat).collect();
+    close_all("∂particle_pair", &gf, &expected);
+    let f = |s: &[f64]| particle_pair(&[particle(&s[..7]), particle(&s[7..])], 0, 1);
+    fd_vec(
+        "particle_pair",
+        f,
+        &[&PARTICLE[..], &other[..]].concat(),
+        &gf,
+    );
+    let (_, pb) = particle_pair_vjp(&bodies, 0, 1);
+    let seeded: Vec<f64> = expected.iter().map(|e| 0.5 * e).collect();
+    let gs: Vec<f64> = pb(0.5).iter().flat_map(particle_flat).collect();
+    close_all("∂particle_pair seeded 0.5", &gs, &seeded);
+}
