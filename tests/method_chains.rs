@@ -1454,3 +1454,91 @@ fn methods_of_an_elements_field_called_through_its_type() {
     let gs: Vec<f64> = pb(0.5).iter().flat_map(particle_flat).collect();
     close_all("∂particle_pair seeded 0.5", &gs, &seeded);
 }
+
+/// `norm`, a method ndarray-linalg's arrays have too, is the struct's on a field, as vector
+/// code writes it.
+#[differentiate]
+impl Particle {
+    /// `m |v|`: `∂/∂v = m v/|v|`, `∂/∂m = |v|`.
+    fn momentum(&self) -> f64 {
+        self.m * self.vel.norm()
+    }
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct TwoParticles {
+    a: Particle,
+    b: Particle,
+}
+
+/// `|v_a| |p_b|` of a field of a field: `∂/∂v_a = |p_b| v_a/|v_a|`, `∂/∂p_b = |v_a| p_b/|p_b|`.
+#[differentiate]
+fn pair_norms(s: &TwoParticles) -> f64 {
+    s.a.vel.norm() * s.b.pos.norm()
+}
+
+/// The same of elements of a slice.
+#[differentiate]
+fn element_norms(ps: &[Particle], i: usize, j: usize) -> f64 {
+    ps[i].vel.norm() * ps[j].pos.norm()
+}
+
+#[test]
+fn norm_of_a_field_is_the_structs() {
+    let other = [0.2, 0.4, -1.0, -0.5, 2.0, 1.0, 1.5];
+    let (p, q) = (particle(&PARTICLE), particle(&other));
+    let n = |s: &[f64]| s.iter().map(|x| x * x).sum::<f64>().sqrt();
+    let (nv, m) = (n(&PARTICLE[3..6]), PARTICLE[6]);
+
+    let (y, g) = p.momentum_grad();
+    close("momentum", y, m * nv, 1e-12);
+    let gv: Vec<f64> = PARTICLE[3..6].iter().map(|x| m * x / nv).collect();
+    let expected = [&[0.0; 3][..], &gv[..], &[nv]].concat();
+    close_all("∂momentum", &particle_flat(&g), &expected);
+    fd_vec("momentum", |s| particle(s).momentum(), &PARTICLE, &expected);
+    let (_, pb) = p.momentum_vjp();
+    let seeded: Vec<f64> = expected.iter().map(|e| -0.75 * e).collect();
+    close_all(
+        "∂momentum seeded −0.75",
+        &particle_flat(&pb(-0.75)),
+        &seeded,
+    );
+
+    // ∂/∂(a, b) of |v_a| |p_b|, as 14 numbers (a then b).
+    let np = n(&other[..3]);
+    let ga: Vec<f64> = PARTICLE[3..6].iter().map(|x| np * x / nv).collect();
+    let gb: Vec<f64> = other[..3].iter().map(|x| nv * x / np).collect();
+    let expected = [&[0.0; 3][..], &ga[..], &[0.0], &gb[..], &[0.0; 4]].concat();
+    let flat2 = |a: &Particle, b: &Particle| [particle_flat(a), particle_flat(b)].concat();
+    let all = [&PARTICLE[..], &other[..]].concat();
+
+    let s = TwoParticles {
+        a: p.clone(),
+        b: q.clone(),
+    };
+    let (y, g) = pair_norms_grad(&s);
+    close("pair_norms", y, nv * np, 1e-12);
+    close_all("∂pair_norms", &flat2(&g.a, &g.b), &expected);
+    let f = |x: &[f64]| {
+        pair_norms(&TwoParticles {
+            a: particle(&x[..7]),
+            b: particle(&x[7..]),
+        })
+    };
+    fd_vec("pair_norms", f, &all, &expected);
+    let (_, pb) = pair_norms_vjp(&s);
+    let g = pb(3.0);
+    let seeded: Vec<f64> = expected.iter().map(|e| 3.0 * e).collect();
+    close_all("∂pair_norms seeded 3", &flat2(&g.a, &g.b), &seeded);
+
+    let ps = vec![p, q];
+    let (y, g) = element_norms_grad(&ps, 0, 1);
+    close("element_norms", y, nv * np, 1e-12);
+    close_all("∂element_norms", &flat2(&g[0], &g[1]), &expected);
+    let f = |x: &[f64]| element_norms(&[particle(&x[..7]), particle(&x[7..])], 0, 1);
+    fd_vec("element_norms", f, &all, &expected);
+    let (_, pb) = element_norms_vjp(&ps, 0, 1);
+    let g = pb(-2.0);
+    let seeded: Vec<f64> = expected.iter().map(|e| -2.0 * e).collect();
+    close_all("∂element_norms seeded −2", &flat2(&g[0], &g[1]), &seeded);
+}

@@ -233,10 +233,10 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                                 Some(call) if OPTION_METHODS.contains(&s.as_str()) => {
                                     option_call_message(&call, &format!("`.{s}(..)`"))
                                 }
-                                _ => match field_place(f, *recv) {
-                                    Some(place) => field_method_message(&s, &place, args.len()),
-                                    None => no_rule_message(&s),
-                                },
+                                _ => no_rule_message(
+                                    &s,
+                                    field_place(f, *recv).map(|p| (p, args.len())),
+                                ),
                             },
                         },
                     };
@@ -803,7 +803,8 @@ fn adapter_message(name: &str) -> Option<String> {
 }
 
 /// The error for method `name` without a derivative rule on a differentiated value.
-fn no_rule_message(name: &str) -> String {
+/// `place` is the field (as written) the method is called on, and its number of arguments.
+fn no_rule_message(name: &str, place: Option<(String, usize)>) -> String {
     if let Some(m) = adapter_message(name) {
         return m;
     }
@@ -907,9 +908,14 @@ fn no_rule_message(name: &str) -> String {
              which is followed"
         );
     }
+    if let Some((place, n_args)) = place {
+        return field_method_message(name, &place, n_args);
+    }
     // On a field, a method named like a library type's is taken for that type's (the macro
     // does not see the field's type).
-    let on_fields = if crate::lower::calls::LIBRARY_METHODS.contains(&name) {
+    let on_fields = if crate::lower::calls::LIBRARY_METHODS.contains(&name)
+        && !matches!(name, "norm" | "outer" | "pow")
+    {
         format!(
             "not on a field, whose type the macro does not see (`.{name}(..)` is taken for a \
              library type's there: write `Layer::{name}(&self.layer, x)`), nor on a local that \

@@ -1,7 +1,7 @@
-// A method of the user's struct named like one of a library type (`norm`, ndarray-linalg's and
-// a complex number's) on a field: the macro does not see the field's type, so it is taken for
-// the library's, which has no rule, and the error says to call it through its type, naming the
-// field as written (`Ty::norm(&self.vel)`, `Ty::norm(&s.body.vel)`).
+// A method of the user's struct named like one of a library type (`cumsum`, an ndarray
+// array's) on a field: the macro does not see the field's type, so it is
+// taken for the library's, which has no rule, and the error says to call it through its type,
+// naming the field as written (`Ty::cumsum(&self.vel)`, `Ty::cumsum(&s.body.vel)`).
 use autodiff::{Differentiable, differentiate};
 
 #[derive(Clone, Copy, Differentiable)]
@@ -13,8 +13,12 @@ struct Vec3 {
 
 #[differentiate]
 impl Vec3 {
-    fn norm(&self) -> f64 {
-        (self.x * self.x + self.y * self.y + self.z * self.z).sqrt()
+    fn cumsum(&self) -> Vec3 {
+        Vec3 {
+            x: self.x,
+            y: self.x + self.y,
+            z: self.x + self.y + self.z,
+        }
     }
 }
 
@@ -25,8 +29,8 @@ struct Body {
 
 #[differentiate]
 impl Body {
-    fn speed(&self) -> f64 {
-        self.vel.norm()
+    fn volume(&self) -> f64 {
+        self.vel.cumsum().z
     }
 }
 
@@ -36,8 +40,8 @@ struct System {
 }
 
 #[differentiate]
-fn speed_of(s: &System) -> f64 {
-    s.body.vel.norm()
+fn volume_of(s: &System) -> f64 {
+    s.body.vel.cumsum().z
 }
 
 fn main() {}

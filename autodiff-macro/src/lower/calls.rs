@@ -1256,6 +1256,7 @@ impl Lowering {
     /// the call `Layer::forward(&self.layer, x)` is.
     fn field_method(&self, mc: &syn::ExprMethodCall) -> Option<syn::ExprCall> {
         let recv = chain::strip(&mc.receiver);
+        let name = mc.method.to_string();
         // A float method's name (`z.exp()`, `z.abs()` of a complex number) is the struct's
         // too on a struct built there or a local known to hold one, as on a parameter.
         let float_named = mc.turbofish.is_none()
@@ -1289,7 +1290,14 @@ impl Lowering {
         let named = if built || self.element_struct(recv).is_some() {
             is_struct_method(mc) || (built && float_named)
         } else {
+            // On a field, also `norm`, `outer` and `pow` (in `LIBRARY_METHODS` for the crates
+            // that give arrays them, with no rule here), as on what a struct's method made: a
+            // vector's length is `self.vel.norm()`. Where the field is another type, rustc says
+            // it has no `norm` (or `norm_vjp`).
             is_own_method(mc)
+                || (matches!(recv, Expr::Field(_))
+                    && is_user_method(mc)
+                    && matches!(name.as_str(), "norm" | "outer" | "pow"))
         };
         // On a field, a method named like an array rule given a struct of the user's
         // (`self.r0.dot(&v)`, `m.r0.dot(&v)` of `v: V2`) is that struct's, as an array's `dot`
