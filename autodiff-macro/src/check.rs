@@ -411,57 +411,42 @@ pub fn recursion_with_wrt(
     wrt: &[syn::Ident],
 ) -> Option<syn::Error> {
     let name = &func.sig.ident;
-    let left_out = func.sig.inputs.iter().find_map(|a| match a {
-        syn::FnArg::Typed(t) => match &*t.pat {
-            syn::Pat::Ident(p) if !wrt.contains(&p.ident) && crate::types::is_float_type(&t.ty) => {
-                Some(p.ident.clone())
-            }
-            _ => None,
-        },
-        syn::FnArg::Receiver(_) => None,
-    })?;
-    let calls = crate::joint::calls_of_itself(f, name);
-    let at = calls
-        .iter()
-        .filter(|i| f.inst(**i).results.iter().any(|&r| act.is_active(r)))
-        .min()?;
-    let kept: Vec<String> = wrt.iter().map(|w| w.to_string()).collect();
-    let kept = kept.join(", ");
-    let params: Vec<String> = func
-        .sig
-        .inputs
-        .iter()
-        .filter_map(|a| match a {
-            syn::FnArg::Typed(t) => Some(
-                quote::quote!(#t)
-                    .to_string()
-                    .replace(" :", ":")
-                    .replace("& ", "&"),
-            ),
-            syn::FnArg::Receiver(_) => None,
-        })
-        .collect();
-    let args: Vec<String> = func
-        .sig
-        .inputs
-        .iter()
+    // Each named parameter: its name, as written with its type, and whether `wrt` leaves out
+    // a float there.
+    let params: Vec<(&syn::Ident, String, bool)> = (func.sig.inputs.iter())
         .filter_map(|a| match a {
             syn::FnArg::Typed(t) => match &*t.pat {
-                syn::Pat::Ident(p) => Some(p.ident.to_string()),
+                syn::Pat::Ident(p) => Some((
+                    &p.ident,
+                    quote::quote!(#t)
+                        .to_string()
+                        .replace(" :", ":")
+                        .replace("& ", "&"),
+                    !wrt.contains(&p.ident) && crate::types::is_float_type(&t.ty),
+                )),
                 _ => None,
             },
             syn::FnArg::Receiver(_) => None,
         })
         .collect();
+    let left_out = params.iter().find(|p| p.2)?.0;
+    let at = crate::joint::calls_of_itself(f, name)
+        .into_iter()
+        .filter(|i| f.inst(*i).results.iter().any(|&r| act.is_active(r)))
+        .min()?;
+    let kept: Vec<String> = wrt.iter().map(|w| w.to_string()).collect();
+    let kept = kept.join(", ");
+    let typed: Vec<&str> = params.iter().map(|p| p.1.as_str()).collect();
+    let args: Vec<String> = params.iter().map(|p| p.0.to_string()).collect();
     Some(syn::Error::new(
-        f.inst(*at).span,
+        f.inst(at).span,
         format!(
             "`{name}` calls itself, and `wrt({kept})` leaves out `{left_out}`: the gradient of a \
              call has an entry for every float argument, so a function that calls itself is \
              differentiated with respect to all of them; remove `wrt(..)` here and put it on a \
              function that calls `{name}` (`#[differentiate(wrt({kept}))] fn outer({}) -> .. \
              {{ {name}({}) }}`)",
-            params.join(", "),
+            typed.join(", "),
             args.join(", ")
         ),
     ))

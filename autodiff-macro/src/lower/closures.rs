@@ -320,19 +320,12 @@ impl Lowering {
                         );
                         return None;
                     };
+                    let pat = match pat {
+                        Pat::Type(pt) => &mut *pt.pat,
+                        p => p,
+                    };
                     let ident = match pat {
                         Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => pi,
-                        Pat::Type(pt) => match &mut *pt.pat {
-                            Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => pi,
-                            p => {
-                                self.err_at(
-                                    p,
-                                    "bind a closure's `&mut` parameter to a name (`|v: &mut \
-                                     f64| *v += 1.0`)",
-                                );
-                                return None;
-                            }
-                        },
                         p => {
                             self.err_at(
                                 p,

@@ -16,15 +16,21 @@ use syn::spanned::Spanned;
 /// last tokens are found by [`first`] and [`last`].
 pub(crate) fn expr_span(e: &Expr) -> Span {
     match (first(e), last(e)) {
-        (Some(a), Some(b)) => a.join(b).unwrap_or(a),
+        (Some(a), Some(b)) => joined(a, b),
         _ => e.span(),
     }
+}
+
+/// The first token's span joined to the last's where the compiler can join them, as syn's
+/// `span()` gives it.
+fn joined(first: Span, last: Span) -> Span {
+    first.join(last).unwrap_or(first)
 }
 
 /// [`expr_span`] of a binary expression.
 pub(crate) fn binary_span(e: &syn::ExprBinary) -> Span {
     match (first(&e.left), last(&e.right)) {
-        (Some(a), Some(b)) if e.attrs.is_empty() => a.join(b).unwrap_or(a),
+        (Some(a), Some(b)) if e.attrs.is_empty() => joined(a, b),
         _ => e.span(),
     }
 }
@@ -32,7 +38,7 @@ pub(crate) fn binary_span(e: &syn::ExprBinary) -> Span {
 /// [`expr_span`] of a method call.
 pub(crate) fn method_span(e: &syn::ExprMethodCall) -> Span {
     match first(&e.receiver) {
-        Some(a) if e.attrs.is_empty() => a.join(e.paren_token.span.close()).unwrap_or(a),
+        Some(a) if e.attrs.is_empty() => joined(a, e.paren_token.span.close()),
         _ => e.span(),
     }
 }
