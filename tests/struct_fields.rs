@@ -1201,3 +1201,160 @@ fn a_copy_of_a_stepped_data_struct_is_stepped_alone() {
     assert_eq!((y, g), (f1, f1));
     assert_eq!(stepped_copy_jvp(1.0, 1.0), (f1, f1));
 }
+
+/// Fields lent to helpers that take them by reference: an array field given to a helper that
+/// takes a slice (`dot(&p.w, x)`, the helper returning a `Vec` for it), or the array, a float
+/// field to one taking `&f64`, a struct field to one taking the struct, the field of a row
+/// (`&p.rows[r].v`) and a field's subslice (`&p.w[1..]`), in a `#[differentiate(hessian)]`
+/// function and through `&self.w` in a method. An array field lent as a slice was rustc's
+/// "expected `[f64; 3]`, found `Vec<f64>`" and a forward rule's tangent mismatch inside the
+/// generated code.
+#[derive(Clone, Debug, Differentiable)]
+struct Duo {
+    a: f64,
+    v: [f64; 2],
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct Lent {
+    w: [f64; 3],
+    b: f64,
+    inner: Duo,
+    rows: Vec<Duo>,
+}
+
+#[differentiate(hessian)]
+fn dot_slices(a: &[f64], b: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..a.len() {
+        s += a[i] * b[i];
+    }
+    s
+}
+
+#[differentiate(hessian)]
+fn dot_fixed(a: &[f64; 3], b: &[f64]) -> f64 {
+    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+}
+
+#[differentiate(hessian)]
+fn square_of(x: &f64) -> f64 {
+    *x * *x
+}
+
+#[differentiate(hessian)]
+fn duo_energy(p: &Duo) -> f64 {
+    p.a * p.v[0] + p.v[1] * p.v[1]
+}
+
+#[differentiate(wrt(p), hessian)]
+fn lent_energy(p: &Lent, x: &[f64]) -> f64 {
+    let mut s = dot_slices(&p.w, x) + dot_fixed(&p.w, x) + square_of(&p.b) + duo_energy(&p.inner);
+    for r in 0..p.rows.len() {
+        s += dot_slices(&p.rows[r].v, &x[..2]);
+    }
+    s += dot_slices(&p.inner.v, &p.w[1..]);
+    s * s
+}
+
+#[differentiate]
+impl Lent {
+    fn lent_predict(&self, x: &[f64]) -> f64 {
+        dot_slices(&self.w, x) + self.b
+    }
+}
+
+/// `Lent` as the list of its floats: w, b, inner.a, inner.v, then each row's a and v.
+fn lent_floats(p: &Lent) -> Vec<f64> {
+    let mut out = p.w.to_vec();
+    out.extend([p.b, p.inner.a, p.inner.v[0], p.inner.v[1]]);
+    for r in &p.rows {
+        out.extend([r.a, r.v[0], r.v[1]]);
+    }
+    out
+}
+
+fn lent_of(q: &[f64]) -> Lent {
+    let duo = |k: usize| Duo {
+        a: q[k],
+        v: [q[k + 1], q[k + 2]],
+    };
+    Lent {
+        w: [q[0], q[1], q[2]],
+        b: q[3],
+        inner: duo(4),
+        rows: (7..q.len()).step_by(3).map(duo).collect(),
+    }
+}
+
+#[test]
+fn fields_lent_to_helpers_by_reference() {
+    let q = [
+        0.3, -0.8, 1.1, 0.45, -0.6, 0.9, 0.2, 0.7, -0.35, 1.3, 0.1, 0.55, -1.2,
+    ];
+    let p = lent_of(&q);
+    let x = [0.9, -0.4, 0.25];
+    // s and its gradient by hand; the energy is s².
+    let s = 2.0 * (p.w[0] * x[0] + p.w[1] * x[1] + p.w[2] * x[2])
+        + p.b * p.b
+        + p.inner.a * p.inner.v[0]
+        + p.inner.v[1] * p.inner.v[1]
+        + p.rows
+            .iter()
+            .map(|r| r.v[0] * x[0] + r.v[1] * x[1])
+            .sum::<f64>()
+        + p.inner.v[0] * p.w[1]
+        + p.inner.v[1] * p.w[2];
+    let mut ds = vec![
+        2.0 * x[0],
+        2.0 * x[1] + p.inner.v[0],
+        2.0 * x[2] + p.inner.v[1],
+        2.0 * p.b,
+        p.inner.v[0],
+        p.inner.a + p.w[1],
+        2.0 * p.inner.v[1] + p.w[2],
+    ];
+    for _ in &p.rows {
+        ds.extend([0.0, x[0], x[1]]);
+    }
+    let (y, g) = lent_energy_grad(&p, &x);
+    assert!((y - s * s).abs() < 1e-12 * (s * s), "{y} vs {}", s * s);
+    let want: Vec<f64> = ds.iter().map(|d| 2.0 * s * d).collect();
+    close_to("∂energy/∂fields", &lent_floats(&g), &want);
+
+    let (_, pullback) = lent_energy_vjp(&p, &x);
+    let scaled: Vec<f64> = want.iter().map(|d| -0.5 * d).collect();
+    close_to("pullback at -0.5", &lent_floats(&pullback(-0.5)), &scaled);
+
+    // A direction, the tangent along it, and the Hessian's product with it:
+    // H·d = 2·∇s·(∇s·d) + 2·s·(∇²s·d), ∇²s having the pairs the products above make.
+    let dq = [
+        0.5, 0.25, -1.0, 0.75, -0.3, 0.6, 1.4, -0.9, 0.35, 0.8, -0.45, 0.15, 1.05,
+    ];
+    let ds_d: f64 = ds.iter().zip(&dq).map(|(a, b)| a * b).sum();
+    let (_, tangent) = lent_energy_jvp(&p, &x, &lent_of(&dq));
+    assert!((tangent - 2.0 * s * ds_d).abs() < 1e-12 * (2.0 * s * ds_d).abs());
+    let mut d2s_d = vec![0.0; q.len()];
+    for (i, j, h) in [
+        (3, 3, 2.0),
+        (4, 5, 1.0),
+        (5, 1, 1.0),
+        (6, 6, 2.0),
+        (6, 2, 1.0),
+    ] {
+        d2s_d[i] += h * dq[j];
+        if i != j {
+            d2s_d[j] += h * dq[i];
+        }
+    }
+    let want_hv: Vec<f64> = (0..q.len())
+        .map(|i| 2.0 * ds[i] * ds_d + 2.0 * s * d2s_d[i])
+        .collect();
+    let (_, _, hv) = lent_energy_hvp(&p, &x, &lent_of(&dq));
+    close_to("H·d", &lent_floats(&hv), &want_hv);
+
+    let (y, (gp, _)) = Lent::lent_predict_grad(&p, &x);
+    assert_eq!(y, p.lent_predict(&x));
+    close_to("∂lent_predict/∂w", &gp.w, &x);
+    assert_eq!(gp.b, 1.0);
+}

@@ -702,12 +702,14 @@ impl Rev<'_> {
     }
 
     /// The gradient `g` a callee or a mutation's adjoint returned for the argument `a`, as `a`'s
-    /// own: an active array lent as a slice gets the `Vec` made an array of its length.
+    /// own: an active array (or a field, which may be one) lent as a slice gets the `Vec` made
+    /// an array of its length.
     fn lent_grad(&mut self, pb: Block, a: Value, g: Value) -> Value {
         match self
             .f
             .lent_array(a)
             .or_else(|| self.f.lent_row(self.tys, a))
+            .or_else(|| self.f.lent_field(a))
         {
             Some(like) if self.active(a) => {
                 self.emit1(pb, InstKind::GradAs { like, g }, Ty::Unknown)

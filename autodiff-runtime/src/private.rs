@@ -180,6 +180,45 @@ impl<A: ?Sized + GradOfLent<G>, G> GradOfLent<G> for &A {
     }
 }
 
+/// The gradient a callee returned for a field lent to it (`dot(&p.w, x)`), as the field's
+/// gradient: a callee that takes a slice returns a `Vec`, which a field declared as an array
+/// (`w: [f64; 3]`) gets as an array; a callee that takes the field's own type returns that.
+/// The macro does not know the field's type, `_like` (the field, by reference) names it.
+#[inline(always)]
+pub fn grad_as_field<A: GradOfField<G>, G>(_like: &A, g: G) -> A::Grad {
+    A::convert(g)
+}
+
+/// What [`grad_as_field`] converts: the gradient type `G` a callee returned for a lent field of
+/// type `Self`.
+#[diagnostic::on_unimplemented(
+    message = "the gradient a call returned for a field of type `{Self}` has the type `{G}`",
+    label = "a field lent to a function must get back a gradient of its own type or, for an \
+             array lent as a slice, of its own length"
+)]
+pub trait GradOfField<G> {
+    /// `Self`'s gradient type.
+    type Grad;
+    /// `g` as `Self`'s gradient.
+    fn convert(g: G) -> Self::Grad;
+}
+
+impl<T> GradOfField<T> for T {
+    type Grad = T;
+    #[inline(always)]
+    fn convert(g: T) -> T {
+        g
+    }
+}
+
+impl<T, const N: usize> GradOfField<Vec<T>> for [T; N] {
+    type Grad = [T; N];
+    #[inline]
+    fn convert(g: Vec<T>) -> [T; N] {
+        <[T; N] as GradOfLent<Vec<T>>>::convert(g)
+    }
+}
+
 /// The receiver of a method of the user's struct written as a method call (`p.scaled(k)`), as
 /// the method's generated function takes it: `&p` for a method taking `&self`, a copy of `p`
 /// for one taking `self` (the call moved `p`, so nothing reads it after). rustc infers which
@@ -304,18 +343,12 @@ impl<T, const N: usize> TangentForLent<Vec<T>> for [T; N] {
     }
 }
 
-impl<T, const N: usize> TangentForLent<[T; N]> for [T; N] {
+/// A tangent of the callee's own type (an array lent to a callee that takes the array, a `Vec`
+/// the macro took for an array it may be, a field of any type lent to a callee that takes
+/// it): as it is.
+impl<T> TangentForLent<T> for T {
     #[inline(always)]
-    fn convert(self) -> [T; N] {
-        self
-    }
-}
-
-/// A `Vec` the macro took for an array it may be (a buffer a helper wrote, when an array was
-/// among the helper's other arguments): its tangent as it is.
-impl<T> TangentForLent<Vec<T>> for Vec<T> {
-    #[inline(always)]
-    fn convert(self) -> Vec<T> {
+    fn convert(self) -> T {
         self
     }
 }

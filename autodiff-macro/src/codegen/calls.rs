@@ -145,9 +145,12 @@ impl Gen<'_> {
             .iter()
             .zip(args)
             .map(|(t, &a)| match t {
-                // An array lent to a callee that may take a slice: its tangent as the callee's.
+                // An array (or a field, which may be one) lent to a callee that may take a
+                // slice: its tangent as the callee's.
                 Some(d)
-                    if self.f.lent_array(a).is_some() || self.f.lent_row(self.tys, a).is_some() =>
+                    if self.f.lent_array(a).is_some()
+                        || self.f.lent_row(self.tys, a).is_some()
+                        || self.f.lent_field(a).is_some() =>
                 {
                     let d = self.slot_tangent(*d);
                     quote!(#pv::tan(#pv::lent_tangent(#d)))

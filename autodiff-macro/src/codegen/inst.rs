@@ -735,6 +735,11 @@ impl Gen<'_> {
                     quote! { #lhs #pv::cast_vjp(#x, &#gi); }
                 }
             },
+            // A field (a reference to it): converted by the field's type, which may be any.
+            InstKind::GradAs { like, g } if self.f.lent_field(*like).is_some() => {
+                let (x, gi) = (self.v(*like), self.moved(*g, None));
+                quote! { #lhs #pv::grad_as_field(#x, #gi); }
+            }
             InstKind::GradAs { like, g } => {
                 let (x, gi) = (self.by_ref(*like), self.moved(*g, None));
                 quote! { #lhs #pv::grad_as(#x, #gi); }

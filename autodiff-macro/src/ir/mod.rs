@@ -523,6 +523,17 @@ impl Func {
         None
     }
 
+    /// `&s.f` (a field of a struct, lent): the field, whose type the macro does not know. A
+    /// callee that takes it as a slice returns a `Vec` for a field declared as an array, which
+    /// the field's gradient is made of (a `GradAs` of the field).
+    pub fn lent_field(&self, arg: Value) -> Option<Value> {
+        let v = self.strip_ref(arg);
+        let ValueDef::Result(i, 0) = self.value(v).def else {
+            return None;
+        };
+        matches!(self.inst(i).kind, InstKind::FieldRef(..)).then_some(v)
+    }
+
     /// `&a` (`a` itself or a version of it) where `a` is a fixed-size array:
     /// a parameter declared `[T; N]` or `&[T; N]`, a local made from an array literal, or one
     /// a helper's copy for arrays gave back. The callee may take it as a slice and return a
