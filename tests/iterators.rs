@@ -847,3 +847,120 @@ fn retain_and_filter_of_rows_and_structs() {
         "{v} {g}"
     );
 }
+
+/// Windows and chunks lent to a function (`dot(c, w)` of `for c in x.chunks(2)`, `map(|t|
+/// curvature(t))` of `x.windows(3)`, a chunk bound to another name first, and a window given
+/// to a plain helper that only picks a position): a copy of the window is lent. They were an
+/// error that said windows are read by element only.
+#[differentiate(hessian)]
+fn dot_of(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(p, q)| p * q).sum()
+}
+
+#[differentiate(hessian)]
+fn curvature(t: &[f64]) -> f64 {
+    (t[0] - 2.0 * t[1] + t[2]).powi(2)
+}
+
+/// The position of the largest element: data, not differentiated.
+fn position_of_max(v: &[f64]) -> usize {
+    (1..v.len()).fold(0, |b, i| if v[i] > v[b] { i } else { b })
+}
+
+#[differentiate(hessian)]
+fn windows_lent(x: &[f64], w: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for c in x.chunks(2) {
+        s += dot_of(c, w);
+    }
+    for (i, c) in x.chunks_exact(2).enumerate() {
+        s += (i as f64 + 1.0) * dot_of(&c, w) * dot_of(c, w);
+    }
+    s += x.windows(3).map(|t| curvature(t)).sum::<f64>();
+    for t in x.windows(2) {
+        let k = position_of_max(t);
+        s += t[k] * dot_of(t, w);
+    }
+    s
+}
+
+#[test]
+fn windows_and_chunks_lent_to_functions() {
+    let x = [0.5, -1.25, 2.0, 0.75, -0.3, 1.1];
+    let w = [1.5, -0.5];
+    // By hand: chunks (x0,x1), (x2,x3), (x4,x5); windows of three and of two.
+    let chunk = |i: usize| x[2 * i] * w[0] + x[2 * i + 1] * w[1];
+    let mut want = 0.0;
+    let mut gx = [0.0; 6];
+    for i in 0..3 {
+        let c = chunk(i);
+        let k = i as f64 + 1.0;
+        want += c + k * c * c;
+        for j in 0..2 {
+            gx[2 * i + j] += w[j] * (1.0 + 2.0 * k * c);
+        }
+    }
+    let mut gw = [0.0; 2];
+    for i in 0..3 {
+        let k = i as f64 + 1.0;
+        for j in 0..2 {
+            gw[j] += x[2 * i + j] * (1.0 + 2.0 * k * chunk(i));
+        }
+    }
+    for i in 0..4 {
+        let e = x[i] - 2.0 * x[i + 1] + x[i + 2];
+        want += e * e;
+        for (j, c) in [1.0, -2.0, 1.0].iter().enumerate() {
+            gx[i + j] += 2.0 * e * c;
+        }
+    }
+    for i in 0..5 {
+        let k = usize::from(x[i + 1] > x[i]);
+        let d = x[i] * w[0] + x[i + 1] * w[1];
+        want += x[i + k] * d;
+        gx[i + k] += d;
+        gx[i] += x[i + k] * w[0];
+        gx[i + 1] += x[i + k] * w[1];
+        gw[0] += x[i + k] * x[i];
+        gw[1] += x[i + k] * x[i + 1];
+    }
+    let (y, (dx, dw)) = windows_lent_grad(&x, &w);
+    close("value", y, want, 1e-12);
+    close_all("∂/∂x", &dx, &gx);
+    close_all("∂/∂w", &dw, &gw);
+    fd_pair(windows_lent, &x, &w, &dx, &dw);
+    let (_, pullback) = windows_lent_vjp(&x, &w);
+    let (sx, sw) = pullback(-2.0);
+    close_all("pullback ∂/∂x at -2", &sx, &gx.map(|g| -2.0 * g));
+    close_all("pullback ∂/∂w at -2", &sw, &gw.map(|g| -2.0 * g));
+    // The tangent along a direction, and the Hessian's product with it against differences
+    // of the gradient.
+    let (tx, tw) = (vec![0.3, -0.2, 0.5, 0.1, -0.4, 0.25], vec![0.6, -0.35]);
+    let (_, t) = windows_lent_jvp(&x, &w, &tx, &tw);
+    let along: f64 = dx
+        .iter()
+        .zip(&tx)
+        .chain(dw.iter().zip(&tw))
+        .map(|(a, b)| a * b)
+        .sum();
+    close("tangent", t, along, 1e-12);
+    let (_, _, (hx, hw)) = windows_lent_hvp(&x, &w, &tx, &tw);
+    let h = 1e-6;
+    let at = |s: f64| {
+        let xs: Vec<f64> = x.iter().zip(&tx).map(|(a, b)| a + s * b).collect();
+        let ws: Vec<f64> = w.iter().zip(&tw).map(|(a, b)| a + s * b).collect();
+        windows_lent_grad(&xs, &ws).1
+    };
+    let ((px, pw), (mx, mw)) = (at(h), at(-h));
+    for (hv, (p, m)) in hx
+        .iter()
+        .chain(&hw)
+        .zip(px.iter().chain(&pw).zip(mx.iter().chain(&mw)))
+    {
+        let fd = (p - m) / (2.0 * h);
+        assert!(
+            (hv - fd).abs() <= 1e-6 * (1.0 + fd.abs()),
+            "H·t {hv} against {fd}"
+        );
+    }
+}

@@ -60,15 +60,14 @@ impl Lowering {
                                 return self.cell_read(b, c, span);
                             }
                             if self.env[slot].window.is_some() {
-                                self.err_at(
-                                    e,
-                                    format!(
-                                        "`{id}` is a window of a slice: read its elements as \
-                                         `{id}[i]` and its length as `{id}.len()`, or iterate over \
-                                         it; other uses are not supported"
-                                    ),
-                                );
-                                return None;
+                                // A window as a value (`dot(c, w)` of `for c in x.chunks(2)`,
+                                // `chunks(2).map(|c| dot(c, w))`): a copy of its elements, lent,
+                                // as a range slice `&x[a..b]` is (see `range_copy`). Windows
+                                // are read-only (`chunks_mut` is rewritten to writes of `x`).
+                                let copy: Expr = syn::parse_quote_spanned! {span=>
+                                    &#id.iter().copied().collect::<::std::vec::Vec<_>>()
+                                };
+                                return self.expr(b, &copy, true);
                             }
                             return match self.env[slot].value {
                                 Some(v) => Some(v),
