@@ -355,11 +355,24 @@ impl Lowering {
             }
             Expr::Reference(r) => {
                 if let Some(m) = &r.mutability {
-                    self.err(
-                        m.span,
-                        "`&mut` is not supported in differentiated functions; pass values and \
-                         return results instead",
-                    );
+                    // Calls that lend `&mut x` (`step(&mut x)`, `x.iter_mut()`, ..) are
+                    // followed where they are lowered; this is `&mut` kept or passed on.
+                    let msg = match chain::strip(&r.expr) {
+                        Expr::Path(p) if p.path.get_ident().is_some() => {
+                            let id = p.path.to_token_stream();
+                            format!(
+                                "`&mut {id}` kept in a variable or passed on here is a second \
+                                 name for `{id}`, whose changes the derivative cannot follow: \
+                                 change `{id}` itself (`{id}[i] = ..`, `{id}.push(..)`), or lend \
+                                 it in a call of a function that changes it (`step(&mut {id})`)"
+                            )
+                        }
+                        _ => "`&mut` is not supported here in a differentiated function: \
+                              change the variable itself, or lend it in a call of a function \
+                              that changes it (`step(&mut x)`)"
+                            .to_string(),
+                    };
+                    self.err(m.span, msg);
                     return None;
                 }
                 if let Expr::Field(fe) = &*r.expr {
