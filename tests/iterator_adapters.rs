@@ -1653,3 +1653,62 @@ fn scans_before_nth_and_take() {
         close("∂/∂x", *a, e, 1e-12);
     }
 }
+
+/// `unzip` into two `Vec`s bound by a `let`, floats beside floats and beside indices, one of
+/// them then changed in place: a loop that pushes each pair's halves. It was an error that
+/// listed the supported consumers.
+#[differentiate(hessian)]
+fn split_parts(x: &[f64]) -> f64 {
+    let (pos, neg): (Vec<f64>, Vec<f64>) = x.iter().map(|v| (v.max(0.0), v.min(0.0))).unzip();
+    let (mut sq, at): (Vec<_>, Vec<usize>) = x.iter().enumerate().map(|(i, v)| (v * v, i)).unzip();
+    sq[0] += x[1];
+    let mut weighted = 0.0;
+    for (s, &i) in sq.iter().zip(&at) {
+        weighted += s * (i as f64 + 1.0);
+    }
+    pos.iter().sum::<f64>() * neg.iter().sum::<f64>() + weighted
+}
+
+#[test]
+fn unzip_into_two_vecs() {
+    let x = [0.5, -1.25, 2.0, -0.75, 0.3];
+    let p: f64 = x.iter().filter(|v| **v > 0.0).sum();
+    let n: f64 = x.iter().filter(|v| **v < 0.0).sum();
+    let weighted: f64 = x
+        .iter()
+        .enumerate()
+        .map(|(i, v)| v * v * (i as f64 + 1.0))
+        .sum::<f64>()
+        + x[1];
+    let mut want = [0.0; 5];
+    for (i, &v) in x.iter().enumerate() {
+        want[i] = if v > 0.0 { n } else { p } + 2.0 * v * (i as f64 + 1.0);
+    }
+    want[1] += 1.0;
+    let (y, g) = split_parts_grad(&x);
+    close("value", y, p * n + weighted, 1e-12);
+    close_all("gradient", &g, &want);
+    let (_, pullback) = split_parts_vjp(&x);
+    close_all("pullback at 3", &pullback(3.0), &want.map(|d| 3.0 * d));
+    // Along t: the tangent, and H·t = (∂p·t)∂n + (∂n·t)∂p + 2·diag(i + 1)·t.
+    let t = vec![0.25, -0.5, 1.0, 0.75, -0.2];
+    let (_, tangent) = split_parts_jvp(&x, &t);
+    close(
+        "tangent",
+        tangent,
+        want.iter().zip(&t).map(|(a, b)| a * b).sum(),
+        1e-12,
+    );
+    let (dp, dn): (f64, f64) =
+        x.iter().zip(&t).fold(
+            (0.0, 0.0),
+            |(a, b), (v, d)| {
+                if *v > 0.0 { (a + d, b) } else { (a, b + d) }
+            },
+        );
+    let want_hv: Vec<f64> = (0..5)
+        .map(|i| if x[i] > 0.0 { dn } else { dp } + 2.0 * (i as f64 + 1.0) * t[i])
+        .collect();
+    let (_, _, hv) = split_parts_hvp(&x, &t);
+    close_all("H·t", &hv, &want_hv);
+}

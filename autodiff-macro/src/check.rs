@@ -1266,6 +1266,10 @@ fn unfollowed_instead(name: &str) -> Option<&'static str> {
             "write `take_while` then `map`, or a `for` loop with `break` on the condition"
         }
         "filter_map" => "write `filter` then `map`, or a `for` loop with `if`",
+        "unzip" => {
+            "bind it with a `let` of its own, `let (a, b): (Vec<f64>, Vec<f64>) = chain.unzip();`, \
+             which is followed, and use `a` and `b` after it"
+        }
         "try_fold" | "try_for_each" => {
             "write a `for` loop that carries the accumulator and leaves it with `break` (or \
              `return`) where the closure would give `None` or `Err`"

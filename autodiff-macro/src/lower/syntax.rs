@@ -883,6 +883,101 @@ pub(super) fn desugar_open_ranges_in_zip(block: &mut syn::Block) {
     Bounded.visit_block_mut(block);
 }
 
+/// `let (a, b) = chain.unzip();` (a pattern and type as written): two `Vec`s filled by a `for`
+/// loop over the chain, which the lowering follows as any loop with pushes,
+///
+/// ```text
+/// let mut __ad_unzip0_0 = Vec::new(); let mut __ad_unzip0_1 = Vec::new();
+/// for (__ad_l, __ad_r) in chain { __ad_unzip0_0.push(__ad_l); __ad_unzip0_1.push(__ad_r); }
+/// let (a, b) = (__ad_unzip0_0, __ad_unzip0_1);
+/// ```
+///
+/// `unzip` elsewhere (into something other than a `let`) is left to the lowering's error.
+pub(super) fn desugar_unzip(block: &mut syn::Block) {
+    use syn::visit_mut::VisitMut;
+    struct Unzip(usize);
+    impl VisitMut for Unzip {
+        fn visit_block_mut(&mut self, bl: &mut syn::Block) {
+            syn::visit_mut::visit_block_mut(self, bl);
+            let mut i = 0;
+            while i < bl.stmts.len() {
+                let Stmt::Local(l) = &bl.stmts[i] else {
+                    i += 1;
+                    continue;
+                };
+                let chain = match l.init.as_ref() {
+                    Some(init) if init.diverge.is_none() => match chain::strip(&init.expr) {
+                        Expr::MethodCall(mc)
+                            if mc.method == "unzip"
+                                && mc.args.is_empty()
+                                && mc.turbofish.is_none() =>
+                        {
+                            Some((mc.receiver.clone(), mc.method.span()))
+                        }
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                let Some((chain, span)) = chain else {
+                    i += 1;
+                    continue;
+                };
+                let n = self.0;
+                self.0 += 1;
+                let left = quote::format_ident!("__ad_unzip{}_0", n, span = span);
+                let right = quote::format_ident!("__ad_unzip{}_1", n, span = span);
+                // `let (a, b): (Ta, Tb) = ..` binds `a` and `b` each on its own, so that a
+                // `Vec` of indices beside one of floats is not a tuple of the two.
+                let (pats, tys): (Vec<Pat>, Option<Vec<syn::Type>>) = match &l.pat {
+                    Pat::Tuple(t) if t.elems.len() == 2 => {
+                        (t.elems.iter().cloned().collect(), None)
+                    }
+                    Pat::Type(pt) => match (&*pt.pat, &*pt.ty) {
+                        (Pat::Tuple(t), syn::Type::Tuple(tt))
+                            if t.elems.len() == 2 && tt.elems.len() == 2 =>
+                        {
+                            let tys = tt.elems.iter().cloned().collect();
+                            (t.elems.iter().cloned().collect(), Some(tys))
+                        }
+                        _ => (vec![l.pat.clone()], None),
+                    },
+                    _ => (vec![l.pat.clone()], None),
+                };
+                let binds: Vec<syn::Stmt> = match (&pats[..], &tys) {
+                    ([pa, pb], Some(t)) => {
+                        let (ta, tb) = (&t[0], &t[1]);
+                        vec![
+                            syn::parse_quote_spanned!(span=> let #pa: #ta = #left;),
+                            syn::parse_quote_spanned!(span=> let #pb: #tb = #right;),
+                        ]
+                    }
+                    ([pa, pb], None) => vec![
+                        syn::parse_quote_spanned!(span=> let #pa = #left;),
+                        syn::parse_quote_spanned!(span=> let #pb = #right;),
+                    ],
+                    _ => {
+                        let pat = &l.pat;
+                        vec![syn::parse_quote_spanned!(span=> let #pat = (#left, #right);)]
+                    }
+                };
+                let made: syn::Block = syn::parse_quote_spanned! {span=> {
+                    let mut #left = ::std::vec::Vec::new();
+                    let mut #right = ::std::vec::Vec::new();
+                    for (__ad_l, __ad_r) in #chain {
+                        #left.push(__ad_l);
+                        #right.push(__ad_r);
+                    }
+                    #(#binds)*
+                }};
+                let k = made.stmts.len();
+                bl.stmts.splice(i..=i, made.stmts);
+                i += k;
+            }
+        }
+    }
+    Unzip(0).visit_block_mut(block);
+}
+
 pub(super) fn desugar_forms(
     block: &mut syn::Block,
     mut_refs: &[String],
