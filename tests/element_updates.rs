@@ -865,3 +865,41 @@ fn compound_assignments_whose_value_or_index_changes_a_variable() {
         },
     );
 }
+
+/// `mem::take` of an element and of a struct's field of a local: the old value read, the
+/// place left at its default (zero), as `mem::replace(&mut v[i], Default::default())`. It was
+/// an error that said `&mut` is not supported.
+#[derive(Clone, Debug, autodiff::Differentiable)]
+struct Halves {
+    a: f64,
+    b: f64,
+}
+
+#[differentiate]
+fn taken_places(x: &[f64]) -> f64 {
+    let mut v = x.to_vec();
+    let taken = std::mem::take(&mut v[2]);
+    let mut s = Halves {
+        a: x[0],
+        b: x[2] * x[3],
+    };
+    let t = std::mem::take(&mut s.b);
+    taken * x[1] + v.iter().sum::<f64>() + t * s.a + s.b
+}
+
+#[test]
+fn mem_take_of_an_element_and_a_field() {
+    let x = [0.7f64, -1.3, 2.1, 0.4];
+    // v₂ = 0 and s.b = 0 after the takes: f = x₂x₁ + x₀ + x₁ + x₃ + x₂x₃x₀.
+    let want = x[2] * x[1] + x[0] + x[1] + x[3] + x[2] * x[3] * x[0];
+    let expected = [
+        1.0 + x[2] * x[3],
+        x[2] + 1.0,
+        x[1] + x[3] * x[0],
+        1.0 + x[2] * x[0],
+    ];
+    let (v, g) = taken_places_grad(&x);
+    assert!((v - want).abs() < 1e-12, "{v} vs {want}");
+    close("mem::take", &g, &expected);
+    fd_vec("mem::take", taken_places, &x, &g);
+}

@@ -166,7 +166,7 @@ fn extend_listed(stmt: &Stmt) -> Option<Stmt> {
 }
 
 /// `mem::replace(&mut v, e)` (`std::mem::`, `core::mem::`) of a local variable `v`, or of a
-/// field or an element of one (`&mut s.w`, `&mut v[i]`): the old value read (`v`, a copy of
+/// field or an element of one (`&mut s.w`, `&mut v[i]`, also `mem::take` of one): the old value read (`v`, a copy of
 /// the field or element), the place, and the value it is left with, `e`. `e` cannot borrow the
 /// place while the call holds it, so it may be evaluated after the place is read.
 fn mem_replace(e: &Expr, mut_refs: &[String]) -> Option<(Expr, Expr, Expr)> {
@@ -175,8 +175,25 @@ fn mem_replace(e: &Expr, mut_refs: &[String]) -> Option<(Expr, Expr, Expr)> {
         return Some((v.clone(), v, args.nth(1)?.clone()));
     }
     // A field or an element of a local (`mem::replace(&mut v[i], e)`, `&mut s.w`): its copy,
-    // then the assignment.
-    let call = path_call(e, "mem", "replace").filter(|c| c.args.len() == 2)?;
+    // then the assignment. `mem::take(&mut v[i])` is the replacement by the default, whose
+    // type rustc infers from the place.
+    let (call, with) = match path_call(e, "mem", "replace").filter(|c| c.args.len() == 2) {
+        Some(call) => (call, call.args[1].clone()),
+        None => {
+            let call = path_call(e, "mem", "take").filter(|c| c.args.len() == 1)?;
+            // Not a field of a tuple: the lowering keeps a tuple's fields as variables of
+            // their own, where the default's type would be left to infer.
+            if let Some(Expr::Reference(r)) = call.args.first()
+                && let Expr::Field(f) = super::chain::strip(&r.expr)
+                && matches!(f.member, syn::Member::Unnamed(_))
+            {
+                return None;
+            }
+            let default: Expr =
+                syn::parse_quote_spanned!(call.span()=> ::core::default::Default::default());
+            (call, default)
+        }
+    };
     let Expr::Reference(r) = &call.args[0] else {
         return None;
     };
@@ -185,11 +202,7 @@ fn mem_replace(e: &Expr, mut_refs: &[String]) -> Option<(Expr, Expr, Expr)> {
         return None;
     }
     let place = &*r.expr;
-    Some((
-        syn::parse_quote!(#place.clone()),
-        place.clone(),
-        call.args[1].clone(),
-    ))
+    Some((syn::parse_quote!(#place.clone()), place.clone(), with))
 }
 
 /// `e` if it is a call of the function `module::name` (`mem::replace(..)`, `std::mem::take`,
