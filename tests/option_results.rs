@@ -417,3 +417,63 @@ fn an_option_shadowed_by_a_later_let() {
     assert_eq!(w, v);
     close_all("tangent", &[t], &[2.0 * 0.4 + 1.0 * 1.4]);
 }
+
+/// A local `Option<T>` of a float type parameter started from `None` (and one declared with
+/// the value of an `if`, which is `None` then assigned): `Σ_{i≥1} k·(x_i − x_{i−1})²` over
+/// consecutive elements, plus `k·x_2` where `x.len() > 2`. Both were the error "a local `Option`
+/// of a differentiated float is followed only where every use of it is one of .. `unwrap_or(d)`"
+/// at a use in that list: the rewrite took only `f32` and `f64` there, and a `T` started from
+/// `Some(..)`.
+#[differentiate(hessian)]
+fn generic_jumps<T: num_traits::Float>(x: &[T], k: T) -> T {
+    let mut prev: Option<T> = None;
+    let mut total = T::zero();
+    for &v in x {
+        if let Some(p) = prev {
+            total = total + k * (v - p) * (v - p);
+        }
+        prev = Some(v);
+    }
+    let third: Option<T> = if x.len() > 2 { Some(x[2]) } else { None };
+    total + third.map_or(T::zero(), |t| k * t) + prev.unwrap_or(k) * T::zero()
+}
+
+#[test]
+fn an_option_of_a_type_parameter_started_from_none() {
+    let (x, k) = ([0.3, 1.1, -0.4, 0.6], 1.5);
+    let (v, (gx, gk)) = generic_jumps_grad(&x, k);
+    assert_eq!(v, generic_jumps(&x, k));
+    let d = [0.8, -1.5, 1.0];
+    close_all("value", &[v], &[k * (0.64 + 2.25 + 1.0) + k * -0.4]);
+    close_all(
+        "∂/∂x",
+        &gx,
+        &[
+            -2.0 * k * d[0],
+            2.0 * k * (d[0] - d[1]),
+            2.0 * k * (d[1] - d[2]) + k,
+            2.0 * k * d[2],
+        ],
+    );
+    close_all("∂/∂k", &[gk], &[0.64 + 2.25 + 1.0 - 0.4]);
+    fd_vec("generic_jumps", |p| generic_jumps(p, k), &x, &gx);
+    let (_, pb) = generic_jumps_vjp(&x, k);
+    let (px, pk) = pb(-2.0);
+    close_all(
+        "seed −2: ∂/∂x",
+        &px,
+        &gx.iter().map(|g| -2.0 * g).collect::<Vec<_>>(),
+    );
+    close_all("seed −2: ∂/∂k", &[pk], &[-2.0 * gk]);
+    // f32 too, and the Hessian along k: ∂²/∂k∂x = ∂/∂x / k.
+    let x32 = x.map(|v| v as f32);
+    let (v32, _) = generic_jumps_grad(&x32, k as f32);
+    assert!((f64::from(v32) - v).abs() < 1e-5, "{v32} against {v}");
+    let (_, _, (hx, hk)) = generic_jumps_hvp(&x, k, &vec![0.0; 4], 1.0);
+    close_all(
+        "H·e_k: x",
+        &hx,
+        &gx.iter().map(|g| g / k).collect::<Vec<_>>(),
+    );
+    close_all("H·e_k: k", &[hk], &[0.0]);
+}

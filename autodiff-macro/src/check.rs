@@ -170,6 +170,15 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                             errors.push(syn::Error::new(name.span(), msg));
                             continue;
                         }
+                        if OPTION_ONLY_METHODS.contains(&s.as_str())
+                            && let Some(e) =
+                                crate::lower::options::left_as_written(&root.to_string())
+                        {
+                            // The use that made the rewrite of local `Option`s leave `root`
+                            // as written, once for all of its uses.
+                            errors.extend(e);
+                            continue;
+                        }
                         if OPTION_ONLY_METHODS.contains(&s.as_str()) {
                             // A method only `Option` has, on a local the rewrite of local
                             // `Option`s left as written (a use it does not know): not a
@@ -325,6 +334,17 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                                 && ts.elems.len() == 1
                                 && matches!(ts.elems[0], syn::Pat::Ident(_) | syn::Pat::Wild(_)))
                         {
+                            if let Some(e) = f
+                                .value(*scrutinee)
+                                .name
+                                .as_deref()
+                                .and_then(crate::lower::options::left_as_written)
+                            {
+                                // A local `Option` left as written: the error is at the use
+                                // that made it so.
+                                errors.extend(e);
+                                continue;
+                            }
                             if let Some(call) = option_call(f, *scrutinee) {
                                 let use_ = "`if let Some(v)` / `match`";
                                 let msg = if is_some_ctor(&call) {

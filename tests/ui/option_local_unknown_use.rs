@@ -5,8 +5,8 @@ fn report(p: Option<f64>) -> bool {
 }
 
 // A local `Option<f64>` is followed through `= Some(..)`, `= None`, `if let Some(p)`, `match`,
-// `is_some`, `is_none` and `unwrap_or`; passed to a function it is not, and its `if let`
-// says what to write.
+// `is_some`, `is_none` and `unwrap_or`; passed to a function it is not, and the error is at
+// that call (not at the `if let`, a use that is followed), saying what to write.
 #[differentiate]
 fn jumps(xs: &[f64]) -> f64 {
     let mut prev: Option<f64> = None;

@@ -2523,6 +2523,12 @@ impl Lowering {
         let reads = prim::is_discrete_method(&name) || prim::places::is_read(&name);
         if let Some(root) = self.mutable_root(&mc.receiver).filter(|_| !reads) {
             if mc.args.iter().any(closures::is_closure_like) {
+                // `best.is_none_or(|b| ..)` of a local `Option` the rewrite of local `Option`s
+                // left as written: the error is at the use that made it so.
+                if let Some(e) = super::options::left_as_written(&root.to_string()) {
+                    self.errors.extend(e);
+                    return None;
+                }
                 let m = &mc.method;
                 // Named as written (`self.w`, not `self`): the field is what changes.
                 let place = field_text(&mc.receiver)

@@ -58,7 +58,7 @@ mod iter;
 mod join;
 mod labels;
 mod loops;
-mod options;
+pub(crate) mod options;
 mod region;
 pub(crate) mod sinks;
 mod span;
@@ -292,6 +292,7 @@ pub fn unnamed_param(n: usize) -> syn::Ident {
 /// Lowers `item`; `active[i]` says whether parameter `i` is differentiated; `krate` is the path
 /// of the `autodiff` crate.
 pub fn lower(item: &syn::ItemFn, active: &[bool], krate: proc_macro2::TokenStream) -> Lowering {
+    options::clear_left_as_written();
     let mut lw = Lowering::empty(match &item.sig.output {
         syn::ReturnType::Type(_, t) => Some((**t).clone()),
         syn::ReturnType::Default => None,

@@ -1,7 +1,8 @@
 //! A local `Option` of a float kept across iterations: `let mut prev: Option<f64> = None;`.
 //!
 //! Such a variable is a flag and a value. Before lowering, a local declared `Option<f64>` or
-//! `Option<f32>` (or a float type parameter, `Option<T>`, started from `Some(..)`) becomes two
+//! `Option<f32>` (or of a type parameter bounded by a float trait, `Option<T>`; a single
+//! capital letter the macro does not see bounded so, where it starts from `Some(..)`) becomes two
 //! locals, and every use of it the rewrite knows becomes a use of them:
 //!
 //! ```text
@@ -36,8 +37,59 @@
 //! closure, a `for` or a `match` arm) leaves the declaration as written, and the lowering's
 //! error about a pattern binding a part of a differentiated value stands.
 
+use std::cell::RefCell;
+
+use proc_macro2::Span;
+use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
 use syn::{Expr, Pat, Stmt};
+
+/// What a `match` of the variable must be for the rewrite.
+const MATCH: &str = "takes it apart in a `match` whose arms are not one `Some(p)` and one \
+                     `None` (or `_`) without guards";
+
+thread_local! {
+    /// The local `Option`s of a float left as written in the function being lowered: the name,
+    /// the first use the rewrite does not know and what it does, and whether an error has
+    /// named it (see [`left_as_written`]).
+    static LEFT: RefCell<Vec<(String, Span, String, bool)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Forgets the `Option`s left as written: a new function is being lowered.
+pub(crate) fn clear_left_as_written() {
+    LEFT.with(|l| l.borrow_mut().clear());
+}
+
+/// For a local `Option` of a float that the rewrite left as written, the first time it is asked
+/// (later uses of the same variable are reported by this one error): the error at the use that
+/// made it so, which says what the rewrite follows. The errors that find a differentiated value
+/// taken out of such an `Option` (at a use of it the rewrite knows, `if let Some(p) = prev`)
+/// give this one in their place, as the use to change is the other one.
+pub(crate) fn left_as_written(name: &str) -> Option<Option<syn::Error>> {
+    LEFT.with(|l| {
+        let mut l = l.borrow_mut();
+        let entry = l.iter_mut().find(|e| e.0 == name)?;
+        if entry.3 {
+            return Some(None);
+        }
+        entry.3 = true;
+        Some(Some(syn::Error::new(
+            entry.1,
+            format!(
+                "`{name}` is a local `Option` of a differentiated float, which is followed where \
+                 every use of it is one of `{name} = Some(..)`, `{name} = None`, `if let \
+                 Some(p) = {name}`, `while let Some(p) = {name}`, a `match` of it with a \
+                 `Some(p)` and a `None` arm (of `{name}.take()` too), `is_some()`, `is_none()`, \
+                 `unwrap()`, `expect(..)`, `unwrap_or(d)` (`_else`, `_default`), `map_or(d, |p| \
+                 ..)` (`map_or_else`), `is_some_and(|p| ..)`, `is_none_or(|p| ..)` and \
+                 `map(|p| ..).unwrap_or(d)`; this use {}, so none of its uses is followed: \
+                 write it as one of them (`{name}.unwrap_or(d)`, `{name}.is_some()`), or keep a \
+                 flag and a float (`let mut has_{name} = false; let mut {name}_value = 0.0;`)",
+                entry.2
+            ),
+        )))
+    })
+}
 
 /// Rewrites, in `stmts`, each local `Option` of a float whose uses are all of the forms above.
 pub(super) fn option_lets(stmts: &mut Vec<Stmt>) {
@@ -52,6 +104,8 @@ pub(super) fn option_lets(stmts: &mut Vec<Stmt>) {
         });
         let before = stmts.len();
         if let Some((name, ty, init)) = option_decl(&stmts[i]) {
+            let concrete = matches!(&ty, syn::Type::Path(tp)
+                if tp.path.is_ident("f64") || tp.path.is_ident("f32"));
             let some = quote::format_ident!("__ad_opt_{}_some", name);
             let val = quote::format_ident!("__ad_opt_{}_val", name);
             let mut uses = Uses {
@@ -59,6 +113,7 @@ pub(super) fn option_lets(stmts: &mut Vec<Stmt>) {
                 some: &some,
                 val: &val,
                 ok: true,
+                why: None,
             };
             let mut rest: Vec<Stmt> = stmts[i + 1..].to_vec();
             for s in rest.iter_mut() {
@@ -66,10 +121,22 @@ pub(super) fn option_lets(stmts: &mut Vec<Stmt>) {
                     break;
                 }
             }
+            if !uses.ok
+                && let Some((span, what)) = uses.why.take()
+            {
+                LEFT.with(|l| l.borrow_mut().push((name.to_string(), span, what, false)));
+            }
             if uses.ok {
                 let (flag, value): (Expr, Expr) = match init {
                     Some(e) => (syn::parse_quote!(true), e),
-                    None => (syn::parse_quote!(false), syn::parse_quote!(0.0)),
+                    None if concrete => (syn::parse_quote!(false), syn::parse_quote!(0.0)),
+                    // Read only where the flag is up: any value of the type will do, and `0.0`
+                    // is not one of a type parameter's (`Default::default()` is: the generated
+                    // items bound it by `autodiff::Real`).
+                    None => (
+                        syn::parse_quote!(false),
+                        syn::parse_quote!(::core::default::Default::default()),
+                    ),
                 };
                 stmts.truncate(i);
                 stmts.push(syn::parse_quote!(let mut #some = #flag;));
@@ -111,9 +178,9 @@ fn chosen_decl(s: &Stmt) -> Option<(Stmt, Stmt)> {
     ))
 }
 
-/// `let mut v: Option<F> = None;` or `= Some(e);` with `F` a float type (`f32`, `f64`, or a
-/// single capital letter taken for a float type parameter, where it starts from `Some`): the
-/// name, `F` and the first value.
+/// `let mut v: Option<F> = None;` or `= Some(e);` with `F` a float type (`f32`, `f64`, a type
+/// parameter bounded by a float trait, or another single capital letter taken for one where it
+/// starts from `Some`): the name, `F` and the first value.
 fn option_decl(s: &Stmt) -> Option<(syn::Ident, syn::Type, Option<Expr>)> {
     let Stmt::Local(l) = s else { return None };
     let Pat::Type(pt) = &l.pat else { return None };
@@ -132,6 +199,9 @@ fn option_decl(s: &Stmt) -> Option<(syn::Ident, syn::Type, Option<Expr>)> {
         syn::Type::Path(tp) if tp.qself.is_none() => {
             let id = tp.path.get_ident()?.to_string();
             if id == "f32" || id == "f64" {
+                true
+            } else if crate::types::is_float_param(&id) {
+                // A type parameter bounded by a float trait (`T: Float`): a float like `f64`.
                 true
             } else if id.len() == 1 && id.chars().all(|c| c.is_ascii_uppercase()) {
                 false
@@ -246,9 +316,19 @@ struct Uses<'a> {
     some: &'a syn::Ident,
     val: &'a syn::Ident,
     ok: bool,
+    /// Where `ok` was cleared, and what the use there does.
+    why: Option<(Span, String)>,
 }
 
 impl Uses<'_> {
+    /// A use the rewrite does not know, at `span`: the variable is left as written.
+    fn unknown(&mut self, span: Span, what: impl Into<String>) {
+        if self.ok {
+            self.why = Some((span, what.into()));
+        }
+        self.ok = false;
+    }
+
     /// `if some { let p = val; then } else { otherwise }`.
     fn branch(&self, p: &Pat, then: &Expr, otherwise: Option<&Expr>) -> Expr {
         self.branch_taking(p, then, otherwise, false)
@@ -321,7 +401,10 @@ impl VisitMut for Uses<'_> {
                     r => match some_arg(r) {
                         Some(v) => Some(syn::parse_quote!({ #val = #v; #some = true; })),
                         None => {
-                            self.ok = false;
+                            self.unknown(
+                                a.right.span(),
+                                "assigns it a value other than `Some(..)` or `None`",
+                            );
                             None
                         }
                     },
@@ -332,7 +415,10 @@ impl VisitMut for Uses<'_> {
                 let Expr::Let(l) = &*i.cond else { return };
                 let take = scrutinee(&l.expr, name) == Some(true);
                 let Some(p) = some_pat(&l.pat).cloned() else {
-                    self.ok = false;
+                    self.unknown(
+                        l.pat.span(),
+                        "takes it apart with a pattern other than `Some(p)`",
+                    );
                     return;
                 };
                 // `if let Some(prev) = prev`: inside, `prev` is the float.
@@ -352,7 +438,7 @@ impl VisitMut for Uses<'_> {
             Expr::Match(m) if scrutinee(&m.expr, name).is_some() => {
                 let take = scrutinee(&m.expr, name) == Some(true);
                 if m.arms.len() != 2 {
-                    self.ok = false;
+                    self.unknown(m.match_token.span, MATCH);
                     return;
                 }
                 let none = |p: &Pat| {
@@ -368,12 +454,12 @@ impl VisitMut for Uses<'_> {
                         (1, 0)
                     }
                     _ => {
-                        self.ok = false;
+                        self.unknown(m.match_token.span, MATCH);
                         return;
                     }
                 };
                 let Some(p) = some_pat(&m.arms[s].pat).cloned() else {
-                    self.ok = false;
+                    self.unknown(m.match_token.span, MATCH);
                     return;
                 };
                 if !binds(&p, name) {
@@ -424,7 +510,11 @@ impl VisitMut for Uses<'_> {
                         Some(paren(self.branch(p, body, Some(&t))))
                     }
                     _ => {
-                        self.ok = false;
+                        let m = &mc.method;
+                        self.unknown(
+                            m.span(),
+                            format!("calls `.{m}(..)` on it, which is not one of them"),
+                        );
                         None
                     }
                 }
@@ -456,7 +546,11 @@ impl VisitMut for Uses<'_> {
                         Some(paren(self.branch(p, body, Some(&d))))
                     }
                     _ => {
-                        self.ok = false;
+                        self.unknown(
+                            mc.method.span(),
+                            "maps it with a closure and a default in a form that is not \
+                             `map(|p| ..).unwrap_or(d)` or `.unwrap_or_else(|| d)`",
+                        );
                         None
                     }
                 }
@@ -468,11 +562,14 @@ impl VisitMut for Uses<'_> {
                 let lower =
                     (scrutinee(&l.expr, name) == Some(true)).then(|| quote::quote!(#some = false;));
                 let Some(p) = some_pat(&l.pat).cloned() else {
-                    self.ok = false;
+                    self.unknown(
+                        l.pat.span(),
+                        "takes it apart with a pattern other than `Some(p)`",
+                    );
                     return;
                 };
                 if binds(&p, name) {
-                    self.ok = false;
+                    self.unknown(l.pat.span(), "binds its name again in `while let`");
                     return;
                 }
                 self.visit_block_mut(&mut w.body);
@@ -481,15 +578,18 @@ impl VisitMut for Uses<'_> {
             }
             // Any other mention: a read the rewrite does not know.
             Expr::Path(p) if p.qself.is_none() && p.path.is_ident(name) => {
-                self.ok = false;
+                self.unknown(
+                    p.span(),
+                    "reads it as a whole `Option` (passed on, copied or compared)",
+                );
                 None
             }
             Expr::Closure(c) if mentions(&quote::quote!(#c), name) => {
-                self.ok = false;
+                self.unknown(c.span(), "names it inside a closure");
                 None
             }
             Expr::Macro(m) if mentions(&m.mac.tokens, name) => {
-                self.ok = false;
+                self.unknown(m.mac.path.span(), "names it inside a macro");
                 None
             }
             _ => {
@@ -505,7 +605,7 @@ impl VisitMut for Uses<'_> {
     fn visit_stmt_mut(&mut self, s: &mut Stmt) {
         if let Stmt::Macro(m) = s {
             if mentions(&m.mac.tokens, self.name) {
-                self.ok = false;
+                self.unknown(m.mac.path.span(), "names it inside a macro");
             }
         }
         // `prev.take();` (its value unused): the flag lowered. Taken apart where it is made,
@@ -523,7 +623,7 @@ impl VisitMut for Uses<'_> {
     fn visit_pat_mut(&mut self, p: &mut Pat) {
         // A name bound again (`let prev = ..`, `for prev in ..`) shadows the variable.
         if binds(p, self.name) {
-            self.ok = false;
+            self.unknown(p.span(), "binds its name again in a pattern");
             return;
         }
         // On into the guards of other `match`es' arms, which may read the variable.
