@@ -324,3 +324,42 @@ fn a_field_written_then_read_carries_its_derivative() {
         g,
     );
 }
+
+/// The generator's state logged through a format string that names it, `format!("{seed};")`:
+/// the generated functions log the copy they advance, as the plain function logs `*seed`.
+/// (The name inside the string was no token of the macro's, and the copy did not replace it:
+/// `_grad` logged the caller's starting state three times.) f = Σ sin(θ·uₖ), ∂θ = Σ
+/// uₖ·cos(θ·uₖ).
+#[differentiate(wrt(theta))]
+fn logged_draws(theta: f64, seed: &mut u64, log: &mut String) -> f64 {
+    let mut acc = 0.0;
+    for _ in 0..3 {
+        *seed = seed.wrapping_mul(A).wrapping_add(C);
+        let u = (*seed >> 11) as f64 / (1u64 << 53) as f64;
+        log.push_str(&format!("{seed} {u:.3};"));
+        acc += (theta * u).sin();
+    }
+    acc
+}
+
+#[test]
+fn a_copied_parameter_named_in_a_format_string_is_the_copy() {
+    let (mut s0, mut log0) = (7u64, String::new());
+    let v0 = logged_draws(0.8, &mut s0, &mut log0);
+    let (mut s1, mut log1) = (7u64, String::new());
+    let (v, g) = logged_draws_grad(0.8, &mut s1, &mut log1);
+    assert_eq!(v, v0);
+    assert_eq!((s1, &log1), (s0, &log0));
+    let (mut s, mut us) = (7u64, Vec::new());
+    for _ in 0..3 {
+        s = s.wrapping_mul(A).wrapping_add(C);
+        us.push((s >> 11) as f64 / (1u64 << 53) as f64);
+    }
+    close("∂θ", g, us.iter().map(|u| u * (0.8 * u).cos()).sum(), 1e-12);
+    fd(
+        "logged_draws",
+        |t| logged_draws(t, &mut 7u64, &mut String::new()),
+        0.8,
+        g,
+    );
+}

@@ -278,3 +278,29 @@ fn a_tuple_shadowed_by_a_later_let() {
     assert_eq!(w, y);
     close_all("tangent", &[t], &[0.4 / b]);
 }
+
+/// A tuple of two floats carried by a loop and printed through a format string that names it,
+/// `println!("{acc:?}")`: it stays a tuple there, as with `println!("{:?}", acc)` (the name
+/// inside the string was no token of the macro's: each field became a variable of its own and
+/// rustc said "cannot find value `acc`"). The variance `Σx²/n − (Σx/n)²`, ∂/∂x_i = 2x_i/n −
+/// 2·mean/n.
+#[differentiate]
+fn printed_moments(x: &[f64]) -> f64 {
+    let mut acc = (0.0, 0.0);
+    for &v in x {
+        acc = (acc.0 + v, acc.1 + v * v);
+        println!("running sums {acc:?}, {n} items", n = x.len());
+    }
+    let n = x.len() as f64;
+    acc.1 / n - (acc.0 / n).powi(2)
+}
+
+#[test]
+fn a_tuple_named_in_a_format_string_stays_a_tuple() {
+    let x = [0.5, -0.2, 0.9, 0.3];
+    let (v, g) = printed_moments_grad(&x);
+    assert_eq!(v, printed_moments(&x));
+    let mean = x.iter().sum::<f64>() / 4.0;
+    close_all("∂/∂x", &g, &x.map(|v| 2.0 * v / 4.0 - 2.0 * mean / 4.0));
+    fd_vec(printed_moments, &x, &g);
+}

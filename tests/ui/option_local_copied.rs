@@ -15,19 +15,4 @@ fn best_scaled(xs: &[f64], k: f64) -> f64 {
     best.unwrap()
 }
 
-// Named in a macro, the same: the error is at the macro.
-#[differentiate]
-fn jumps(xs: &[f64]) -> f64 {
-    let mut prev: Option<f64> = None;
-    let mut total = 0.0;
-    for &x in xs {
-        if let Some(p) = prev {
-            total += (x - p) * (x - p);
-        }
-        println!("{prev:?}");
-        prev = Some(x);
-    }
-    total
-}
-
 fn main() {}

@@ -53,6 +53,7 @@ mod elementwise;
 mod expr;
 mod extremum;
 mod fields;
+mod format_args;
 mod in_place;
 mod iter;
 mod join;
@@ -374,6 +375,7 @@ pub fn lower(item: &syn::ItemFn, active: &[bool], krate: proc_macro2::TokenStrea
         lw.env.push(binding);
     }
     let mut block = (*item.block).clone();
+    format_args::explicit_format_args(&mut block);
     let mut_refs: Vec<String> =
         lw.f.params
             .iter()
