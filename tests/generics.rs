@@ -539,6 +539,94 @@ fn generic_parameter_structs() {
     );
 }
 
+/// Methods of a generic `impl` block carrying the attribute, written without repeating the
+/// block's bound (`where T: Float`) on each: the macro reads the block's bounds, `impl<T: Float>`
+/// and a `where` clause alike. (They were the error "the macro sees only the function, not the
+/// bounds of the `impl` around it", which told to repeat a bound it was shown.)
+/// `loss(p, x) = (w·x + b)² + (w·x)²` through `Self::` and `self.` calls:
+/// ∂w = 2r·x + 2w·x², ∂b = 2r, ∂x = 2r·w + 2w²·x with r = w·x + b.
+#[differentiate(hessian)]
+impl<T: Float> Line<T> {
+    fn square(v: T) -> T {
+        v * v
+    }
+    fn at(&self, x: T) -> T {
+        self.w * x + self.b
+    }
+    fn loss(&self, x: T) -> T {
+        Self::square(self.at(x)) + Self::square(self.w * x)
+    }
+}
+
+trait Energy<T> {
+    fn energy(&self, x: T) -> T;
+}
+
+/// A trait's method, the bound in the block's `where` clause: `b·x + w` (∂w = 1, ∂b = x, ∂x = b).
+#[differentiate]
+impl<T> Energy<T> for Line<T>
+where
+    T: Float,
+{
+    fn energy(&self, x: T) -> T {
+        self.b * x + self.w
+    }
+}
+
+#[test]
+fn methods_of_a_generic_block_read_its_bounds() {
+    let (p, x) = (Line { w: 0.5, b: -1.25 }, 2.0);
+    let r = p.w * x + p.b;
+    let (v, (dp, dx)) = p.loss_grad(x);
+    assert_eq!(v, p.loss(x));
+    let want = Line {
+        w: 2.0 * r * x + 2.0 * p.w * x * x,
+        b: 2.0 * r,
+    };
+    close_all("loss ∂p", &dp, &want, common::TOL);
+    close(
+        "loss ∂x",
+        dx,
+        2.0 * r * p.w + 2.0 * p.w * p.w * x,
+        common::TOL,
+    );
+    fd(
+        "loss",
+        |q: &(Line<f64>, f64)| q.0.loss(q.1),
+        &(p.clone(), x),
+        &(dp.clone(), dx),
+    );
+    let (_, (dp2, dx2)) = pull(p.loss_vjp(x), -3.0);
+    close_all(
+        "seed −3: ∂p",
+        &dp2,
+        &Line {
+            w: -3.0 * want.w,
+            b: -3.0 * want.b,
+        },
+        common::TOL,
+    );
+    close("seed −3: ∂x", dx2, -3.0 * dx, common::TOL);
+    // H·e_x: ∂²/∂x∂w = 2(r + w·x) + 4w·x, ∂²/∂x∂b = 2w, ∂²/∂x² = 4w².
+    let (_, _, (hp, hx)) = p.loss_hvp(x, &Line { w: 0.0, b: 0.0 }, 1.0);
+    let h_want = Line {
+        w: 2.0 * (r + p.w * x) + 4.0 * p.w * x,
+        b: 2.0 * p.w,
+    };
+    close_all("H·e_x: p", &hp, &h_want, common::TOL);
+    close("H·e_x: x", hx, 4.0 * p.w * p.w, common::TOL);
+    let p32 = Line {
+        w: 0.5_f32,
+        b: -1.25,
+    };
+    let (v32, _) = p32.loss_grad(2.0);
+    close("loss at f32", f64::from(v32), v, TOL32);
+    let (e, (de, dxe)) = p.energy_grad(x);
+    assert_eq!(e, p.energy(x));
+    close_all("energy ∂p", &de, &Line { w: 1.0, b: x }, common::TOL);
+    close("energy ∂x", dxe, p.b, common::TOL);
+}
+
 /// x², generic over `Real`: the example of `Real`'s documentation in the runtime, which cannot
 /// run there (the runtime does not depend on this crate).
 #[differentiate]

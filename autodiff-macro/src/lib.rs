@@ -662,6 +662,20 @@ fn expand_impl(attr: TokenStream2, mut imp: syn::ItemImpl) -> TokenStream2 {
                 &mut as_fn.sig,
             );
         }
+        // The block's float type parameters (`impl<T: Float> P<T>`) are floats in the method
+        // too: the expansion reads them off the method's `where` clause, as if written there
+        // (`where T: Float`), which the method as written keeps as it was.
+        let written_where = m.sig.generics.where_clause.clone();
+        for (param, bound) in block_float_bounds(&imp.generics) {
+            if !bounds_param(&as_fn.sig.generics, &param) {
+                as_fn
+                    .sig
+                    .generics
+                    .make_where_clause()
+                    .predicates
+                    .push(syn::parse_quote!(#param: #bound));
+            }
+        }
         // The items generated go into an `impl` of the type, where they call the method as
         // `Self::f`; the block's type parameters are known.
         let names = imp.generics.type_params().map(|t| t.ident.to_string());
@@ -701,6 +715,7 @@ fn expand_impl(attr: TokenStream2, mut imp: syn::ItemImpl) -> TokenStream2 {
         // block's visibility.
         if let Some(mut f) = original {
             f.vis = m.vis.clone();
+            f.sig.generics.where_clause = written_where;
             *m = f;
         }
     }
@@ -710,6 +725,45 @@ fn expand_impl(attr: TokenStream2, mut imp: syn::ItemImpl) -> TokenStream2 {
         #imp
         impl #generics #self_ty #where_clause { #generated }
     }
+}
+
+/// The type parameters of an `impl` block bounded by a float trait (`impl<T: Float> P<T>`, or
+/// in its `where` clause), each with the first such bound as written.
+fn block_float_bounds(g: &syn::Generics) -> Vec<(syn::Ident, syn::TypeParamBound)> {
+    let float = |b: &&syn::TypeParamBound| {
+        matches!(b, syn::TypeParamBound::Trait(t) if t.path.segments.last().is_some_and(
+            |s| signature::FLOAT_TRAITS.contains(&s.ident.to_string().as_str())))
+    };
+    g.type_params()
+        .filter_map(|t| {
+            let in_where = g
+                .where_clause
+                .iter()
+                .flat_map(|w| &w.predicates)
+                .filter_map(|p| match p {
+                    syn::WherePredicate::Type(pt)
+                        if matches!(&pt.bounded_ty, syn::Type::Path(tp)
+                            if tp.qself.is_none() && tp.path.is_ident(&t.ident)) =>
+                    {
+                        Some(&pt.bounds)
+                    }
+                    _ => None,
+                })
+                .flatten();
+            let bound = t.bounds.iter().chain(in_where).find(float)?;
+            Some((t.ident.clone(), bound.clone()))
+        })
+        .collect()
+}
+
+/// Whether a method declares `param` itself or bounds it in its `where` clause.
+fn bounds_param(g: &syn::Generics, param: &syn::Ident) -> bool {
+    g.type_params().any(|t| t.ident == *param)
+        || g.where_clause.iter().flat_map(|w| &w.predicates).any(|p| {
+            matches!(p, syn::WherePredicate::Type(pt)
+                if matches!(&pt.bounded_ty, syn::Type::Path(tp)
+                    if tp.qself.is_none() && tp.path.is_ident(param)))
+        })
 }
 
 /// The error for a method of an `impl` block whose `wrt(..)` names a parameter the method

@@ -1064,16 +1064,27 @@ impl Generics {
 
 /// The error for a type parameter `g` of the enclosing `impl` in the signature at `at`.
 fn undeclared(at: &syn::Type, g: &syn::Ident) -> syn::Error {
-    syn::Error::new_spanned(
-        at,
+    // With the attribute on the block, the macro reads the block's bounds (see
+    // `expand_impl`): `g` is bounded by no float trait there.
+    let msg = if types::in_impl_block() {
+        format!(
+            "`{g}` is a type parameter of the `impl` block, which bounds it by no float trait, \
+             so the generated code cannot differentiate it; if `{g}` stands for a float, bound \
+             it so on the block, `impl<{g}: num_traits::Float> ..` (or `autodiff::Real`; a \
+             float trait of your own is not seen to be one: name the float trait beside it, \
+             `{g}: Scalar + num_traits::Float`)"
+        )
+    } else {
         format!(
             "`{g}` is not a parameter of this function, and the macro sees only the function, \
              not the bounds of the `impl` around it; if `{g}` is a float type parameter of the \
-             `impl` (`impl<{g}: Float> P<{g}>`), repeat its bound on the method: \
+             `impl` (`impl<{g}: Float> P<{g}>`), put `#[differentiate]` on the `impl` block, \
+             whose bounds it then reads, or repeat the bound on the method: \
              `fn f(&self, x: {g}) -> {g} where {g}: num_traits::Float` (a type of your own \
              named `{g}` is taken for a type parameter here: give it a longer name)"
-        ),
-    )
+        )
+    };
+    syn::Error::new_spanned(at, msg)
 }
 
 fn is_ident(ty: &syn::Type, id: &syn::Ident) -> bool {
