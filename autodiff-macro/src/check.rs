@@ -402,6 +402,27 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                     ),
                 ));
             }
+            // `self.energy(d)` (`Self::energy`) of a method of the block left without the
+            // attribute beside marked ones: rustc's "no function `energy_vjp`" otherwise.
+            InstKind::Call { path, args }
+                if any_result_active
+                    && ops_active(args)
+                    && path.segments.len() == 2
+                    && path.segments[0].ident == "Self"
+                    && crate::types::is_unmarked_method(&path.segments[1].ident.to_string()) =>
+            {
+                let name = path.segments[1].ident.to_string();
+                errors.push(syn::Error::new(
+                    inst.span,
+                    format!(
+                        "`{name}` is a method of this `impl` block without `#[differentiate]`, \
+                         called on differentiated values: with the attribute on some methods of \
+                         a block, only those are differentiated; put `#[differentiate]` on \
+                         `{name}` too (or on none of the block's methods, which differentiates \
+                         every one of them)"
+                    ),
+                ));
+            }
             InstKind::Call { path, args } => {
                 if let Some(map) = f.elem_map(path) {
                     // The closure's own errors, with the elements and captures that are

@@ -614,6 +614,20 @@ fn expand_impl(attr: TokenStream2, mut imp: syn::ItemImpl) -> TokenStream2 {
         .ok()
         .and_then(|o| o.wrt)
         .unwrap_or_default();
+    // With the attribute on some methods, the others are not differentiated: a call of one on
+    // differentiated values gets an error that says so (see `check`).
+    let unmarked: Vec<String> = if any_marked {
+        (imp.items.iter())
+            .filter(|i| !marked(i))
+            .filter_map(|i| match i {
+                syn::ImplItem::Fn(m) => Some(m.sig.ident.to_string()),
+                _ => None,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let outer_unmarked = types::set_unmarked_methods(unmarked);
     let mut generated = TokenStream2::new();
     for item in &mut imp.items {
         let syn::ImplItem::Fn(m) = item else { continue };
@@ -719,6 +733,7 @@ fn expand_impl(attr: TokenStream2, mut imp: syn::ItemImpl) -> TokenStream2 {
             *m = f;
         }
     }
+    types::set_unmarked_methods(outer_unmarked);
     let (generics, _, where_clause) = imp.generics.split_for_impl();
     let self_ty = &imp.self_ty;
     quote! {

@@ -19,6 +19,21 @@ thread_local! {
     /// attribute is on the block (see `expand_impl`); `None` when the macro sees only the
     /// function.
     static IMPL_TYPE_PARAMS: RefCell<Option<Vec<String>>> = const { RefCell::new(None) };
+    /// The methods of that block left without the attribute where others carry it: not
+    /// differentiated, so a call of one on differentiated values has no `_vjp`.
+    static UNMARKED_METHODS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Names the methods of the `impl` block being expanded that are not differentiated because
+/// other methods carry the attribute (see `expand_impl`); returns the names set before.
+pub fn set_unmarked_methods(names: Vec<String>) -> Vec<String> {
+    UNMARKED_METHODS.with(|p| std::mem::replace(&mut *p.borrow_mut(), names))
+}
+
+/// Whether `name` is a method of the block being expanded left without the attribute beside
+/// marked ones.
+pub fn is_unmarked_method(name: &str) -> bool {
+    UNMARKED_METHODS.with(|p| p.borrow().iter().any(|n| n == name))
 }
 
 /// Names the type parameters of the `impl` block around the functions expanded until the next
