@@ -238,6 +238,9 @@ impl Osc {
         self.x += 0.1 * self.v;
         self.v -= 0.1 * k * x;
     }
+    fn inner(&self, o: Osc) -> f64 {
+        self.x * o.x + self.v * o.v
+    }
 }
 
 #[differentiate]
@@ -329,4 +332,121 @@ fn locals_started_from_literal_constructors_then_assigned() {
     let (v, g) = copy_of_a_literal_local_grad(&[0.5, 0.25]);
     assert_eq!(v, 0.5 * (0.5f64.powi(6) + 0.0625));
     assert!((g[0] - 3.0 * 0.5f64.powi(5)).abs() < 1e-15 && (g[1] - 0.25).abs() < 1e-15);
+}
+
+/// The same locals assigned in a loop over the items of a slice (`for &v in p`,
+/// `p.iter().enumerate()`), in the closure of `for_each`, or from a local the body of a loop
+/// over a range declares (`let t = p[i];`): they hold differentiated values after the loop,
+/// and their methods, and those of a local built from literals given them, are followed.
+/// They were rejected ("`s.energy(..)` may change `s`", "no derivative rule for method
+/// `inner`"): the loop over the items did not see what its body assigns, and a name the body
+/// declares was taken for a constant.
+#[differentiate]
+fn summed_over_items(p: &[f64]) -> f64 {
+    let mut s = Osc::new(0.0, 0.0);
+    for &v in p {
+        s = Osc::new(s.x + v, s.v * 0.5 + v * v);
+    }
+    s.energy()
+}
+
+#[differentiate]
+fn last_item_kept(p: &[f64]) -> f64 {
+    let mut s = Osc::new(0.0, 0.0);
+    for (i, &v) in p.iter().enumerate() {
+        s = Osc::new(v, 2.0 * v + i as f64);
+    }
+    s.energy()
+}
+
+#[differentiate]
+fn summed_in_for_each(p: &[f64]) -> f64 {
+    let mut s = Osc::default();
+    p.iter().for_each(|&v| s = Osc::new(s.x + v, v));
+    s.energy()
+}
+
+#[differentiate]
+fn from_a_local_of_the_body(p: &[f64]) -> f64 {
+    let mut s = Osc::new(0.0, 0.0);
+    for i in 0..p.len() {
+        let t = p[i];
+        s = Osc::new(t, t * t);
+    }
+    s.energy()
+}
+
+#[differentiate]
+fn weighted_by_a_literal_local(p: &[f64]) -> f64 {
+    let w = Osc::new(1.0, 2.0);
+    let mut s = Osc::new(0.0, 0.0);
+    for &v in p {
+        s = Osc::new(s.x + v, s.v + v * v);
+    }
+    w.inner(s)
+}
+
+#[test]
+fn locals_started_from_literal_constructors_then_assigned_over_items() {
+    let p = [0.3, 0.6];
+    // x = p₀ + p₁ = 0.9, v = (p₀²/2 + p₁²) = 0.405: ∂E/∂p₀ = x + v·p₀, ∂E/∂p₁ = x + 2v·p₁.
+    let (e, g) = summed_over_items_grad(&p);
+    assert_eq!(e, summed_over_items(&p));
+    assert!((e - 0.5 * (0.405f64.powi(2) + 0.81)).abs() < 1e-15, "{e}");
+    assert!((g[0] - (0.9 + 0.405 * 0.3)).abs() < 1e-15, "{g:?}");
+    assert!((g[1] - (0.9 + 2.0 * 0.405 * 0.6)).abs() < 1e-15, "{g:?}");
+    // The last item: x = p₂ = −0.2, v = 2p₂ + 2 = 1.6: ∂E/∂p₂ = x + 2v, the others 0.
+    let q = [0.3, 0.6, -0.2];
+    let (e, g) = last_item_kept_grad(&q);
+    assert_eq!(e, last_item_kept(&q));
+    assert!((e - 0.5 * (0.04 + 2.56)).abs() < 1e-15, "{e}");
+    assert_eq!(g[..2], [0.0, 0.0]);
+    assert!((g[2] - (-0.2 + 3.2)).abs() < 1e-15, "{g:?}");
+    // x = p₀ + p₁ = 0.9, v = p₁ = 0.6: ∂E/∂p₀ = x, ∂E/∂p₁ = x + v.
+    let (e, g) = summed_in_for_each_grad(&p);
+    assert_eq!(e, summed_in_for_each(&p));
+    assert!(
+        (g[0] - 0.9).abs() < 1e-15 && (g[1] - 1.5).abs() < 1e-15,
+        "{g:?}"
+    );
+    // x = p₁ = 0.6, v = p₁² = 0.36: ∂E/∂p₁ = x + 2v·p₁, ∂E/∂p₀ = 0.
+    let (e, g) = from_a_local_of_the_body_grad(&p);
+    assert_eq!(e, from_a_local_of_the_body(&p));
+    assert_eq!(g[0], 0.0);
+    assert!((g[1] - (0.6 + 0.36 * 1.2)).abs() < 1e-15, "{g:?}");
+    // w·s = Σp + 2Σp²: ∂/∂pᵢ = 1 + 4pᵢ.
+    let (y, g) = weighted_by_a_literal_local_grad(&p);
+    assert_eq!(y, weighted_by_a_literal_local(&p));
+    assert!((y - (0.9 + 2.0 * 0.45)).abs() < 1e-15, "{y}");
+    assert!(
+        (g[0] - 2.2).abs() < 1e-15 && (g[1] - 3.4).abs() < 1e-15,
+        "{g:?}"
+    );
+    for (name, f, df) in [
+        (
+            "summed over items",
+            summed_over_items as fn(&[f64]) -> f64,
+            summed_over_items_grad as fn(&[f64]) -> (f64, Vec<f64>),
+        ),
+        ("last item kept", last_item_kept, last_item_kept_grad),
+        (
+            "summed in for_each",
+            summed_in_for_each,
+            summed_in_for_each_grad,
+        ),
+        (
+            "from a local of the body",
+            from_a_local_of_the_body,
+            from_a_local_of_the_body_grad,
+        ),
+        (
+            "weighted by a literal local",
+            weighted_by_a_literal_local,
+            weighted_by_a_literal_local_grad,
+        ),
+    ] {
+        let x = vec![0.7, -0.4, 0.25];
+        let r = gradcheck(|x: &Vec<f64>| f(x), &x, &df(&x).1);
+        assert!(r.passed(), "{name}: {r}");
+    }
 }

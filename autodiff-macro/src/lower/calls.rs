@@ -1844,8 +1844,11 @@ impl Lowering {
                                 .value
                                 .is_some_and(|v| self.kind(v) == Kind::Discrete)
                     }
-                    // Not a variable: a constant item or a static.
-                    None => p.qself.is_none(),
+                    // Not a variable in scope: a constant item or a static (`SEED`, `N`), or,
+                    // named in lower case, a variable the code being looked over declares
+                    // itself (the item of `for &v in x`, a `let` inside a loop's body), which
+                    // may hold a differentiated value.
+                    None => p.qself.is_none() && id.to_string().chars().any(|c| c.is_uppercase()),
                 },
                 None => p.qself.is_none(),
             },

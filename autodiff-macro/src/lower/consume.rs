@@ -305,6 +305,13 @@ impl Lowering {
                 slots.push(s);
             }
         }
+        // And what the closures assign (`x.iter().for_each(|&v| acc = acc + P::new(v, v))`)
+        // is no longer data only.
+        self.clear_data_assigned(|v| {
+            for f in fns {
+                v.visit_expr(f);
+            }
+        });
         if let Src::Chain(parts) = &p.src {
             for part in parts {
                 self.chain_loop(
@@ -371,6 +378,9 @@ impl Lowering {
             }
         }
         let slots = self.assigned_slots(|v| v.visit_block(&fl.body));
+        // A local built from data only that the body assigns a differentiated value holds one
+        // from the first iteration on (see `Binding::data`), as in a loop over a range.
+        self.clear_data_assigned(|v| v.visit_block(&fl.body));
         let fns = c.fns();
         self.chain_loop(b, &p, slots, scope, &fns, span, &mut |s, blk, item| {
             s.bind_item(blk, &fl.pat, item, span);
