@@ -335,8 +335,8 @@ fn locals_started_from_literal_constructors_then_assigned() {
 }
 
 /// The same locals assigned in a loop over the items of a slice (`for &v in p`,
-/// `p.iter().enumerate()`), in the closure of `for_each`, or from a local the body of a loop
-/// over a range declares (`let t = p[i];`): they hold differentiated values after the loop,
+/// `p.iter().enumerate()`), in the closure of `for_each`, by a local closure a loop calls, or
+/// from a local the body of a loop over a range declares (`let t = p[i];`): they hold differentiated values after the loop,
 /// and their methods, and those of a local built from literals given them, are followed.
 /// They were rejected ("`s.energy(..)` may change `s`", "no derivative rule for method
 /// `inner`"): the loop over the items did not see what its body assigns, and a name the body
@@ -386,6 +386,16 @@ fn weighted_by_a_literal_local(p: &[f64]) -> f64 {
     w.inner(s)
 }
 
+#[differentiate]
+fn summed_by_a_local_closure(p: &[f64]) -> f64 {
+    let mut s = Osc::new(0.0, 0.0);
+    let mut add = |v: f64| s = Osc::new(s.x + v, v * v);
+    for i in 0..p.len() {
+        add(p[i]);
+    }
+    s.energy()
+}
+
 #[test]
 fn locals_started_from_literal_constructors_then_assigned_over_items() {
     let p = [0.3, 0.6];
@@ -422,6 +432,11 @@ fn locals_started_from_literal_constructors_then_assigned_over_items() {
         (g[0] - 2.2).abs() < 1e-15 && (g[1] - 3.4).abs() < 1e-15,
         "{g:?}"
     );
+    // Through a local closure: x = p₀ + p₁ = 0.9, v = p₁² = 0.36: ∂E/∂p₀ = x, ∂E/∂p₁ = x + 2v·p₁.
+    let (e, g) = summed_by_a_local_closure_grad(&p);
+    assert_eq!(e, summed_by_a_local_closure(&p));
+    assert!((g[0] - 0.9).abs() < 1e-15, "{g:?}");
+    assert!((g[1] - (0.9 + 0.72 * 0.6)).abs() < 1e-15, "{g:?}");
     for (name, f, df) in [
         (
             "summed over items",
@@ -443,6 +458,11 @@ fn locals_started_from_literal_constructors_then_assigned_over_items() {
             "weighted by a literal local",
             weighted_by_a_literal_local,
             weighted_by_a_literal_local_grad,
+        ),
+        (
+            "summed by a local closure",
+            summed_by_a_local_closure,
+            summed_by_a_local_closure_grad,
         ),
     ] {
         let x = vec![0.7, -0.4, 0.25];

@@ -554,6 +554,17 @@ impl Lowering {
         }
         let mut assigned = AssignedValues::default();
         node(&mut assigned);
+        // What the local closures it calls assign (`add(v)` of `let mut add = |v| s = s + ..;`).
+        let mut seen: Vec<String> = Vec::new();
+        while let Some(m) = assigned.1.pop() {
+            if seen.contains(&m) {
+                continue;
+            }
+            if let Some(def) = self.lookup(&m).and_then(|s| self.env[s].closure.clone()) {
+                assigned.visit_expr(&def.expr.body);
+            }
+            seen.push(m);
+        }
         for (name, w) in &assigned.0 {
             let Some(slot) = self.lookup(name).filter(|&s| self.env[s].data) else {
                 continue;

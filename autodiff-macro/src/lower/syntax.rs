@@ -67,9 +67,10 @@ impl AssignedNames {
 
 /// What a node writes to the variables it names: the whole (`z = e`, with `e`), a part (`z +=
 /// e`, `z.x = e`, `z[i] += e`), or what a method called on it is given (`s.step(k)`, with the
-/// arguments), which may change it.
+/// arguments), which may change it. The second list holds the plain names the node calls
+/// (`add(v)`): the local closures whose bodies run there.
 #[derive(Default)]
-pub struct AssignedValues(pub(super) Vec<(String, Written)>);
+pub struct AssignedValues(pub(super) Vec<(String, Written)>, pub(super) Vec<String>);
 
 pub enum Written {
     Whole(Expr),
@@ -115,6 +116,14 @@ impl<'ast> Visit<'ast> for AssignedValues {
             self.0.push((id.to_string(), Written::Given(args)));
         }
         syn::visit::visit_expr_method_call(self, mc);
+    }
+    fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+        if let Expr::Path(p) = &*c.func
+            && let Some(id) = p.path.get_ident()
+        {
+            self.1.push(id.to_string());
+        }
+        syn::visit::visit_expr_call(self, c);
     }
 }
 
