@@ -1,7 +1,8 @@
 //! Programs that compile and must give the derivatives central differences give, in the forms
 //! followed since the last review: arrays from a `Vec` with a shape in its own order, a
 //! mutation through a cell's guard, `cycle()` of one element or none and `step_by` after it,
-//! and `linspace` of one point.
+//! and `linspace` of one point; items a closure borrows (`|&i| &x[i]`, `|p| &p.x`,
+//! `x.iter().cycle()`) copied and collected.
 //!
 //! `Array3::from_shape_vec((2, 2, 2).f(), v)` and `Array::from_shape_vec((2, 3).f(), v)` were
 //! rejected with "no derivative rule for method `unwrap`", and `Array2::from_shape_vec((2,
@@ -24,7 +25,7 @@
 use std::cell::RefCell;
 use std::sync::Mutex;
 
-use autodiff::differentiate;
+use autodiff::{Differentiable, differentiate};
 use ndarray::{Array, Array1, Array3, ShapeBuilder};
 
 mod common;
@@ -208,4 +209,84 @@ fn cycle_of_short_lists_and_linspace_of_one_point() {
     close("f", f, one_point(0.4, 1.7), TOL);
     close2("linspace 1", g, (0.8, 1.0));
     fd2("linspace 1", one_point, (0.4, 1.7), g);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Items a closure borrows (`|&i| &x[i]`, `|p| &p.x`, and `x.iter().cycle()`, read as
+//    `&x[k % n]`), then `copied()` or `cloned()` and collected: the `Vec` held the references,
+//    rustc's "expected `Vec<f64>`, found `Vec<&f64>`" inside the generated code.
+// ---------------------------------------------------------------------------------------------
+
+/// `x` twice by `cycle().take(2n).copied()`: `f = Σₖ (k + 1)·x₍ₖ mod n₎`, `∂xⱼ = 2j + n + 2`.
+#[differentiate]
+fn cycled_copies(x: &[f64]) -> f64 {
+    let v: Vec<f64> = x.iter().cycle().take(2 * x.len()).copied().collect();
+    v.iter().enumerate().map(|(k, a)| (k + 1) as f64 * a).sum()
+}
+
+/// `v = [x₂, x₀, x₀]` gathered by reference and `cloned()`: `f = v₀·v₁ + v₂² = x₂x₀ + x₀²`,
+/// `∂ = (x₂ + 2x₀, 0, x₀, 0)`.
+#[differentiate(wrt(x))]
+fn gathered_by_reference(x: &[f64], idx: &[usize]) -> f64 {
+    let v: Vec<f64> = idx.iter().map(|&i| &x[i]).cloned().collect();
+    v[0] * v[1] + v[2] * v[2]
+}
+
+#[derive(Clone, Copy, Debug, Differentiable)]
+struct Pt {
+    x: f64,
+    y: f64,
+}
+
+/// The fields borrowed (`|p| &p.x`) and copied: `f = Σᵢ (i + 1)·xᵢ·y₀`,
+/// `∂xᵢ = (i + 1)·y₀`, `∂y₀ = Σᵢ (i + 1)·xᵢ`.
+#[differentiate]
+fn borrowed_fields(ps: &[Pt]) -> f64 {
+    let xs: Vec<f64> = ps.iter().map(|p| &p.x).copied().collect();
+    xs.iter()
+        .enumerate()
+        .map(|(i, v)| (i + 1) as f64 * v)
+        .sum::<f64>()
+        * ps[0].y
+}
+
+#[test]
+fn borrowed_items_copied_and_collected() {
+    let x = data(4, 1.3);
+    let (f, g) = cycled_copies_grad(&x);
+    close("f", f, cycled_copies(&x), TOL);
+    let want: Vec<f64> = (0..4).map(|j| (2 * j + 4 + 2) as f64).collect();
+    close_all("cycled copies", &g, &want);
+    fd_vec("cycled copies", cycled_copies, &x, &g);
+
+    let idx = [2, 0, 0];
+    let (f, g) = gathered_by_reference_grad(&x, &idx);
+    close("f", f, gathered_by_reference(&x, &idx), TOL);
+    close_all(
+        "gathered by reference",
+        &g,
+        &[x[2] + 2.0 * x[0], 0.0, x[0], 0.0],
+    );
+    fd_vec(
+        "gathered by reference",
+        |p| gathered_by_reference(p, &idx),
+        &x,
+        &g,
+    );
+
+    let ps = [
+        Pt { x: 0.3, y: -0.8 },
+        Pt { x: 1.1, y: 0.4 },
+        Pt { x: -0.6, y: 2.0 },
+    ];
+    let (f, g) = borrowed_fields_grad(&ps);
+    close("f", f, borrowed_fields(&ps), TOL);
+    let sum = 0.3 + 2.0 * 1.1 - 3.0 * 0.6;
+    close("∂x₀", g[0].x, -0.8, TOL);
+    close("∂x₁", g[1].x, 2.0 * -0.8, TOL);
+    close("∂x₂", g[2].x, 3.0 * -0.8, TOL);
+    close("∂y₀", g[0].y, sum, TOL);
+    close("∂y₁", g[1].y, 0.0, TOL);
+    let r = autodiff::check::gradcheck(|p: &Vec<Pt>| borrowed_fields(p), &ps.to_vec(), &g);
+    assert!(r.passed(), "borrowed fields: {r}");
 }

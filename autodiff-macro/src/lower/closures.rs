@@ -448,7 +448,37 @@ impl Lowering {
         {
             self.struct_values.push((value, ty));
         }
-        let refs = self.path_refs(&cl.body);
+        let mut refs = self.path_refs(&cl.body);
+        // A closure that returns a borrow of what it reads (`|&i| &x[i]`, `|k| &x[k % n]` of
+        // `x.iter().cycle()`): an item that is a reference to that value, which a later
+        // `copied()` or `cloned()` takes off (`.copied().collect::<Vec<f64>>()`), as a loop's
+        // item over `x.iter()` is.
+        let mut v = v;
+        let mut body = &*cl.body;
+        while let Expr::Paren(syn::ExprParen { expr, .. })
+        | Expr::Group(syn::ExprGroup { expr, .. }) = body
+        {
+            body = expr;
+        }
+        if let Expr::Reference(r) = body
+            && r.mutability.is_none()
+            && let Some(value) = v
+            && let ValueDef::Result(i, 0) = self.f.value(value).def
+        {
+            match &self.f.inst(i).kind {
+                InstKind::Ref(u) => {
+                    v = Some(*u);
+                    refs = self.path_refs(&r.expr).saturating_add(1);
+                }
+                // `|p| &p.x`: the field read by value, as `p.x` is, under the reference.
+                InstKind::FieldRef(..) => {
+                    let k = self.kind(value);
+                    v = Some(self.inst1(b, InstKind::Deref(value), k, span));
+                    refs = 1;
+                }
+                _ => {}
+            }
+        }
         let updated: Vec<Option<Value>> = self.env[..scope.min(self.env.len())]
             .iter()
             .map(|b| b.value)
