@@ -821,6 +821,19 @@ fn adapter_message(name: &str) -> Option<String> {
              x.iter().copied().filter(|&v| v > 0.0).collect();` and `let rest: Vec<f64> = \
              x.iter().copied().filter(|&v| !(v > 0.0)).collect();`"
         }
+        // Conversions and copies of slices that a followed form writes.
+        "try_into" => crate::lower::ARRAY_OF_SLICE,
+        "concat" => {
+            "collect the pieces in one chain, `let v: Vec<f64> = \
+             a.iter().chain(b).copied().collect();` for `[a, b].concat()`, and \
+             `rows.iter().flatten().copied().collect()` for the rows of `rows.concat()`, which \
+             are followed"
+        }
+        "repeat" => {
+            "collect the copies from a cycle, `let v: Vec<f64> = \
+             x.iter().cycle().take(k * x.len()).copied().collect();` for `x.repeat(k)`, which is \
+             followed"
+        }
         _ => return None,
     };
     Some(format!(

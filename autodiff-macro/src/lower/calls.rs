@@ -3022,6 +3022,17 @@ impl Lowering {
                 );
                 return None;
             }
+            // `<[f64; 3]>::try_from(&x[..3])`: an array of a slice's elements.
+            let last = fp.path.segments.last().map(|s| s.ident.to_string());
+            if matches!(&*q.ty, syn::Type::Array(_)) && last.as_deref() == Some("try_from") {
+                let ty = q.ty.to_token_stream().to_string().replace(" ;", ";");
+                let ty = ty.replace("[ ", "[").replace(" ]", "]");
+                self.err_at(
+                    &c.func,
+                    format!("`<{ty}>::try_from(..)` is not followed; {ARRAY_OF_SLICE}"),
+                );
+                return None;
+            }
             self.err_at(
                 &c.func,
                 "qualified paths (`<T as Trait>::f`) of this type are not supported; call the \

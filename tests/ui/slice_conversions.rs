@@ -1,0 +1,32 @@
+use autodiff::differentiate;
+
+#[differentiate]
+fn rotation(cam: &[f64]) -> f64 {
+    let r: [f64; 3] = cam[..3].try_into().unwrap();
+    r[0] * r[1] * r[2]
+}
+
+#[differentiate]
+fn center(cam: &[f64]) -> f64 {
+    let c = <[f64; 3]>::try_from(&cam[3..6]).unwrap();
+    c[0] + c[1] * c[2]
+}
+
+#[differentiate]
+fn joined(a: &[f64], b: &[f64]) -> f64 {
+    let v = [a, b].concat();
+    v.iter().map(|x| x * x).sum()
+}
+
+#[differentiate]
+fn twice(x: &[f64]) -> f64 {
+    let v = x.repeat(2);
+    v[0] * v[v.len() - 1]
+}
+
+fn main() {
+    let _ = rotation_grad(&[1.0; 6]);
+    let _ = center_grad(&[1.0; 6]);
+    let _ = joined_grad(&[1.0], &[2.0]);
+    let _ = twice_grad(&[1.0]);
+}
