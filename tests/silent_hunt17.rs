@@ -212,9 +212,10 @@ fn cycle_of_short_lists_and_linspace_of_one_point() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 4. Items a closure borrows (`|&i| &x[i]`, `|p| &p.x`, and `x.iter().cycle()`, read as
-//    `&x[k % n]`), then `copied()` or `cloned()` and collected: the `Vec` held the references,
-//    rustc's "expected `Vec<f64>`, found `Vec<&f64>`" inside the generated code.
+// 4. Items a closure borrows (`|&i| &x[i]`, `|p| &p.x`, a block ending in `&x[k]`, and
+//    `x.iter().cycle()`, read as `&x[k % n]`), then `copied()` or `cloned()` and collected:
+//    the `Vec` held the references, rustc's "expected `Vec<f64>`, found `Vec<&f64>`" inside
+//    the generated code.
 // ---------------------------------------------------------------------------------------------
 
 /// `x` twice by `cycle().take(2n).copied()`: `f = Σₖ (k + 1)·x₍ₖ mod n₎`, `∂xⱼ = 2j + n + 2`.
@@ -230,6 +231,21 @@ fn cycled_copies(x: &[f64]) -> f64 {
 fn gathered_by_reference(x: &[f64], idx: &[usize]) -> f64 {
     let v: Vec<f64> = idx.iter().map(|&i| &x[i]).cloned().collect();
     v[0] * v[1] + v[2] * v[2]
+}
+
+/// A block ending in the borrow: `v = [x₁, x₃]` (positions mod 4), `f = v₀·v₁`,
+/// `∂ = (0, x₃, 0, x₁)`.
+#[differentiate(wrt(x))]
+fn borrowed_at_the_end_of_a_block(x: &[f64], idx: &[usize]) -> f64 {
+    let v: Vec<f64> = idx
+        .iter()
+        .map(|&i| {
+            let k = i % x.len();
+            &x[k]
+        })
+        .copied()
+        .collect();
+    v[0] * v[1]
 }
 
 #[derive(Clone, Copy, Debug, Differentiable)]
@@ -273,6 +289,10 @@ fn borrowed_items_copied_and_collected() {
         &x,
         &g,
     );
+
+    let (f, g) = borrowed_at_the_end_of_a_block_grad(&x, &[5, 3]);
+    close("f", f, borrowed_at_the_end_of_a_block(&x, &[5, 3]), TOL);
+    close_all("block", &g, &[0.0, x[3], 0.0, x[1]]);
 
     let ps = [
         Pt { x: 0.3, y: -0.8 },

@@ -454,14 +454,27 @@ impl Lowering {
         // `copied()` or `cloned()` takes off (`.copied().collect::<Vec<f64>>()`), as a loop's
         // item over `x.iter()` is.
         let mut v = v;
+        // Also the value a block ends with (`|&i| { let k = i % n; &x[k] }`), where a name
+        // it borrows may be the block's own (whose references are not counted then).
         let mut body = &*cl.body;
-        while let Expr::Paren(syn::ExprParen { expr, .. })
-        | Expr::Group(syn::ExprGroup { expr, .. }) = body
-        {
-            body = expr;
+        let mut in_block = false;
+        loop {
+            body = match body {
+                Expr::Paren(syn::ExprParen { expr, .. })
+                | Expr::Group(syn::ExprGroup { expr, .. }) => expr,
+                Expr::Block(eb) if eb.label.is_none() => match eb.block.stmts.last() {
+                    Some(Stmt::Expr(e, None)) => {
+                        in_block = true;
+                        e
+                    }
+                    _ => break,
+                },
+                _ => break,
+            };
         }
         if let Expr::Reference(r) = body
             && r.mutability.is_none()
+            && !(in_block && matches!(&*r.expr, Expr::Path(_)))
             && let Some(value) = v
             && let ValueDef::Result(i, 0) = self.f.value(value).def
         {
