@@ -336,11 +336,12 @@ fn locals_started_from_literal_constructors_then_assigned() {
 
 /// The same locals assigned in a loop over the items of a slice (`for &v in p`,
 /// `p.iter().enumerate()`), in the closure of `for_each`, by a local closure a loop calls, or
-/// from a local the body of a loop over a range declares (`let t = p[i];`): they hold differentiated values after the loop,
-/// and their methods, and those of a local built from literals given them, are followed.
-/// They were rejected ("`s.energy(..)` may change `s`", "no derivative rule for method
-/// `inner`"): the loop over the items did not see what its body assigns, and a name the body
-/// declares was taken for a constant.
+/// from a local the body of a loop over a range declares (`let t = p[i];`): they hold
+/// differentiated values after the loop, and their methods, and those of a local built from
+/// literals given them, are followed. They were rejected ("`s.energy(..)` may change `s`", "no
+/// derivative rule for method `inner`"): the loop over the items did not see what its body
+/// assigns (nor what the local closures it calls assign), and a name the body declares was
+/// taken for a constant.
 #[differentiate]
 fn summed_over_items(p: &[f64]) -> f64 {
     let mut s = Osc::new(0.0, 0.0);
