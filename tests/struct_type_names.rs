@@ -6,6 +6,8 @@
 //!
 //! Each gradient is checked against central finite differences through `autodiff::check`.
 
+#![allow(clippy::needless_range_loop)] // written as users write them
+
 use autodiff::check::gradcheck;
 use autodiff::{Differentiable, differentiate};
 

@@ -453,7 +453,6 @@ impl Lowering {
         // `x.iter().cycle()`): an item that is a reference to that value, which a later
         // `copied()` or `cloned()` takes off (`.copied().collect::<Vec<f64>>()`), as a loop's
         // item over `x.iter()` is.
-        let mut v = v;
         // Also the value a block ends with (`|&i| { let k = i % n; &x[k] }`), where a name
         // it borrows may be the block's own (whose references are not counted then).
         let mut body = &*cl.body;
