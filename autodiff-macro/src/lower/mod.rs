@@ -561,16 +561,7 @@ impl Lowering {
         let mut assigned = AssignedValues::default();
         node(&mut assigned);
         // What the local closures it calls assign (`add(v)` of `let mut add = |v| s = s + ..;`).
-        let mut seen: Vec<String> = Vec::new();
-        while let Some(m) = assigned.1.pop() {
-            if seen.contains(&m) {
-                continue;
-            }
-            if let Some(def) = self.lookup(&m).and_then(|s| self.env[s].closure.clone()) {
-                assigned.visit_expr(&def.expr.body);
-            }
-            seen.push(m);
-        }
+        self.visit_called_closures(&mut assigned, |a| &mut a.1);
         for (name, w) in &assigned.0 {
             let Some(slot) = self.lookup(name).filter(|&s| self.env[s].data) else {
                 continue;
@@ -586,21 +577,31 @@ impl Lowering {
         }
     }
 
+    /// Visits with `v` the body of each local closure named in `called(v)` (the names of the
+    /// closures the code `v` visited calls, to which these visits add), once each.
+    fn visit_called_closures<V: for<'a> syn::visit::Visit<'a>>(
+        &self,
+        v: &mut V,
+        called: fn(&mut V) -> &mut Vec<String>,
+    ) {
+        let mut seen: Vec<String> = Vec::new();
+        while let Some(m) = called(v).pop() {
+            if seen.contains(&m) {
+                continue;
+            }
+            if let Some(def) = self.lookup(&m).and_then(|s| self.env[s].closure.clone()) {
+                v.visit_expr(&def.expr.body);
+            }
+            seen.push(m);
+        }
+    }
+
     /// Slots of variables in scope that `node` may assign to.
     fn assigned_slots(&self, node: impl FnOnce(&mut AssignedNames)) -> Vec<usize> {
         let mut names = AssignedNames::default();
         node(&mut names);
         // The local closures it mentions run there too (`add(x)` with `let mut add = |v| s += v;`).
-        let mut seen: Vec<String> = Vec::new();
-        while let Some(m) = names.1.pop() {
-            if seen.contains(&m) {
-                continue;
-            }
-            if let Some(def) = self.lookup(&m).and_then(|s| self.env[s].closure.clone()) {
-                names.visit_expr(&def.expr.body);
-            }
-            seen.push(m);
-        }
+        self.visit_called_closures(&mut names, |n| &mut n.1);
         let mut slots = Vec::new();
         for n in names.0 {
             if self.sink_param_slot(&n) {
