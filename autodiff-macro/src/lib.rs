@@ -745,27 +745,9 @@ fn expand_impl(attr: TokenStream2, mut imp: syn::ItemImpl) -> TokenStream2 {
 /// The type parameters of an `impl` block bounded by a float trait (`impl<T: Float> P<T>`, or
 /// in its `where` clause), each with the first such bound as written.
 fn block_float_bounds(g: &syn::Generics) -> Vec<(syn::Ident, syn::TypeParamBound)> {
-    let float = |b: &&syn::TypeParamBound| {
-        matches!(b, syn::TypeParamBound::Trait(t) if t.path.segments.last().is_some_and(
-            |s| signature::FLOAT_TRAITS.contains(&s.ident.to_string().as_str())))
-    };
     g.type_params()
         .filter_map(|t| {
-            let in_where = g
-                .where_clause
-                .iter()
-                .flat_map(|w| &w.predicates)
-                .filter_map(|p| match p {
-                    syn::WherePredicate::Type(pt)
-                        if matches!(&pt.bounded_ty, syn::Type::Path(tp)
-                            if tp.qself.is_none() && tp.path.is_ident(&t.ident)) =>
-                    {
-                        Some(&pt.bounds)
-                    }
-                    _ => None,
-                })
-                .flatten();
-            let bound = t.bounds.iter().chain(in_where).find(float)?;
+            let bound = signature::bounds_of(g, &t.ident).find(|b| signature::is_float_bound(b))?;
             Some((t.ident.clone(), bound.clone()))
         })
         .collect()
@@ -773,12 +755,7 @@ fn block_float_bounds(g: &syn::Generics) -> Vec<(syn::Ident, syn::TypeParamBound
 
 /// Whether a method declares `param` itself or bounds it in its `where` clause.
 fn bounds_param(g: &syn::Generics, param: &syn::Ident) -> bool {
-    g.type_params().any(|t| t.ident == *param)
-        || g.where_clause.iter().flat_map(|w| &w.predicates).any(|p| {
-            matches!(p, syn::WherePredicate::Type(pt)
-                if matches!(&pt.bounded_ty, syn::Type::Path(tp)
-                    if tp.qself.is_none() && tp.path.is_ident(param)))
-        })
+    g.type_params().any(|t| t.ident == *param) || signature::where_bounds(g, param).next().is_some()
 }
 
 /// The error for a method of an `impl` block whose `wrt(..)` names a parameter the method

@@ -881,22 +881,10 @@ const STD_TRAITS: &[&str] = &[
 impl Generics {
     /// Reads the bounds of each type parameter, in the parameter list and the `where` clause.
     pub fn read(g: &syn::Generics) -> Self {
-        let float_bound = |b: &syn::TypeParamBound| match b {
-            syn::TypeParamBound::Trait(t) => t
-                .path
-                .segments
-                .last()
-                .is_some_and(|s| FLOAT_TRAITS.contains(&s.ident.to_string().as_str())),
-            _ => false,
-        };
         let params: Vec<(syn::Ident, GenericKind)> = g
             .type_params()
             .map(|t| {
-                let in_where = g.where_clause.iter().flat_map(|w| &w.predicates).any(|p| {
-                    matches!(p, syn::WherePredicate::Type(pt)
-                        if is_ident(&pt.bounded_ty, &t.ident) && pt.bounds.iter().any(float_bound))
-                });
-                let kind = if in_where || t.bounds.iter().any(float_bound) {
+                let kind = if bounds_of(g, &t.ident).any(is_float_bound) {
                     GenericKind::Float
                 } else {
                     GenericKind::Other
@@ -912,7 +900,7 @@ impl Generics {
                     if let Some(id) = tp.path.get_ident().filter(|_| tp.qself.is_none()) {
                         if !declared.contains(&id)
                             && !outer.contains(id)
-                            && pt.bounds.iter().any(float_bound)
+                            && pt.bounds.iter().any(is_float_bound)
                         {
                             outer.push(id.clone());
                         }
@@ -933,23 +921,7 @@ impl Generics {
             .iter()
             .filter(|(_, k)| *k == GenericKind::Other)
             .filter_map(|(id, _)| {
-                let in_list = g
-                    .type_params()
-                    .filter(|t| t.ident == *id)
-                    .flat_map(|t| &t.bounds);
-                let in_where = g
-                    .where_clause
-                    .iter()
-                    .flat_map(|w| &w.predicates)
-                    .filter_map(|p| match p {
-                        syn::WherePredicate::Type(pt) if is_ident(&pt.bounded_ty, id) => {
-                            Some(&pt.bounds)
-                        }
-                        _ => None,
-                    })
-                    .flatten();
-                in_list
-                    .chain(in_where)
+                bounds_of(g, id)
                     .find_map(own_trait)
                     .map(|t| (id.clone(), t))
             })
@@ -1089,6 +1061,35 @@ fn undeclared(at: &syn::Type, g: &syn::Ident) -> syn::Error {
 
 fn is_ident(ty: &syn::Type, id: &syn::Ident) -> bool {
     matches!(ty, syn::Type::Path(p) if p.qself.is_none() && p.path.is_ident(id))
+}
+
+/// Whether `b` is one of the float traits (`Float`, `Real`, ..., by its last segment).
+pub(crate) fn is_float_bound(b: &syn::TypeParamBound) -> bool {
+    matches!(b, syn::TypeParamBound::Trait(t) if t.path.segments.last().is_some_and(
+        |s| FLOAT_TRAITS.contains(&s.ident.to_string().as_str())))
+}
+
+/// The predicates of `g`'s `where` clause that bound the type parameter `id` (`where T: ..`).
+pub(crate) fn where_bounds<'a>(
+    g: &'a syn::Generics,
+    id: &'a syn::Ident,
+) -> impl Iterator<Item = &'a syn::PredicateType> {
+    (g.where_clause.iter().flat_map(|w| &w.predicates)).filter_map(move |p| match p {
+        syn::WherePredicate::Type(pt) if is_ident(&pt.bounded_ty, id) => Some(pt),
+        _ => None,
+    })
+}
+
+/// The bounds of the type parameter `id`, in `g`'s parameter list and its `where` clause.
+pub(crate) fn bounds_of<'a>(
+    g: &'a syn::Generics,
+    id: &'a syn::Ident,
+) -> impl Iterator<Item = &'a syn::TypeParamBound> {
+    let in_list = g
+        .type_params()
+        .filter(move |t| t.ident == *id)
+        .flat_map(|t| &t.bounds);
+    in_list.chain(where_bounds(g, id).flat_map(|pt| &pt.bounds))
 }
 
 /// Calls `f` on every identifier in `ts`, saying whether it is the last generic argument of an
