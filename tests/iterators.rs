@@ -964,3 +964,98 @@ fn windows_and_chunks_lent_to_functions() {
         );
     }
 }
+
+// A local `Vec` of references to the parameter's elements, declared or not, filled by `push` or
+// by `collect`, read by `*big[i]` and `**v`. With the type declared, this was a cascade of
+// rustc errors in the generated code (`&f64` is not differentiable), and `*big[i]` was an
+// error saying dereferencing is not supported.
+
+/// f(x, w) = Σ_{xᵢ>0} xᵢ·w + x_{first positive}·w²: ∂xᵢ = w (+ w² at the first positive),
+/// ∂w = Σ_{xᵢ>0} xᵢ + 2·w·x_{first positive}.
+#[differentiate]
+fn refs_pushed(x: &[f64], w: f64) -> f64 {
+    let mut big: Vec<&f64> = Vec::new();
+    for v in x.iter() {
+        if *v > 0.0 {
+            big.push(v);
+        }
+    }
+    let mut s = 0.0;
+    for v in big.iter() {
+        s += **v * w;
+    }
+    s + *big[0] * w * w
+}
+
+/// g(x, w) = Σ_{xᵢ>0} xᵢ²·w + x_{second positive}·w.
+#[differentiate]
+fn refs_collected(x: &[f64], w: f64) -> f64 {
+    let big: Vec<&f64> = x.iter().filter(|v| **v > 0.0).collect();
+    big.iter().map(|v| **v * w * **v).sum::<f64>() + *big[1] * w
+}
+
+/// The same sum without the declared type, read by index.
+#[differentiate]
+fn refs_inferred(x: &[f64], w: f64) -> f64 {
+    let mut big = Vec::new();
+    for v in x {
+        if *v > 0.0 {
+            big.push(v);
+        }
+    }
+    let mut s = 0.0;
+    for i in 0..big.len() {
+        s += *big[i] * w;
+    }
+    s
+}
+
+#[test]
+fn a_local_vec_of_references_holds_the_values() {
+    let x = [1.5, -2.0, 0.75, 3.0];
+    let w = 0.6;
+    let (v, (dx, dw)) = refs_pushed_grad(&x, w);
+    assert_eq!(v, refs_pushed(&x, w));
+    close_all("Vec<&f64> pushed ∂x", &dx, &[w + w * w, 0.0, w, w]);
+    close(
+        "Vec<&f64> pushed ∂w",
+        dw,
+        1.5 + 0.75 + 3.0 + 2.0 * w * 1.5,
+        1e-12,
+    );
+    fd_vec(|x| refs_pushed(x, w), &x, &dx);
+
+    let (v, (dx, dw)) = refs_collected_grad(&x, w);
+    assert_eq!(v, refs_collected(&x, w));
+    close_all(
+        "Vec<&f64> collected ∂x",
+        &dx,
+        &[2.0 * 1.5 * w, 0.0, 2.0 * 0.75 * w + w, 6.0 * w],
+    );
+    close(
+        "Vec<&f64> collected ∂w",
+        dw,
+        1.5 * 1.5 + 0.75 * 0.75 + 9.0 + 0.75,
+        1e-12,
+    );
+    fd_vec(|x| refs_collected(x, w), &x, &dx);
+    // The pullback scales with its seed, and the tangent is the gradient's dot product.
+    let (_, pb) = refs_collected_vjp(&x, w);
+    let (sx, sw) = pb(-0.5);
+    close_all(
+        "Vec<&f64> collected, seed -0.5",
+        &sx,
+        &dx.iter().map(|d| -0.5 * d).collect::<Vec<_>>(),
+    );
+    close("Vec<&f64> collected, seed -0.5, ∂w", sw, -0.5 * dw, 1e-12);
+    let t = [0.3, -1.0, 0.2, 0.1];
+    let (y, dy) = refs_collected_jvp(&x, w, &t.to_vec(), 0.4);
+    assert_eq!(y, refs_collected(&x, w));
+    let expected: f64 = dx.iter().zip(&t).map(|(d, t)| d * t).sum::<f64>() + 0.4 * dw;
+    close("Vec<&f64> collected tangent", dy, expected, 1e-12);
+
+    let (v, (dx, dw)) = refs_inferred_grad(&x, w);
+    assert_eq!(v, refs_inferred(&x, w));
+    close_all("Vec of refs inferred ∂x", &dx, &[w, 0.0, w, w]);
+    close("Vec of refs inferred ∂w", dw, 1.5 + 0.75 + 3.0, 1e-12);
+}

@@ -147,6 +147,19 @@ impl Lowering {
                             return self.expr(b, inner, true);
                         }
                     }
+                    // `*big[i]` of a local `Vec<&f64>` (`big.push(v)` of a loop's item, or
+                    // `let big: Vec<&f64> = x.iter().filter(..).collect()`): a local container
+                    // holds the values here, so the element is what the reference points to.
+                    if let Expr::Index(ix) = inner
+                        && let Expr::Path(p) = chain::strip(&ix.expr)
+                        && let Some(slot) =
+                            p.path.get_ident().and_then(|i| self.lookup(&i.to_string()))
+                        && self.env[slot]
+                            .value
+                            .is_some_and(|v| !matches!(self.f.value(v).def, ValueDef::Param(_)))
+                    {
+                        return self.expr(b, inner, true);
+                    }
                     if let Expr::Path(p) = inner {
                         if let Some(slot) =
                             p.path.get_ident().and_then(|i| self.lookup(&i.to_string()))

@@ -319,7 +319,7 @@ impl Lowering {
                         b,
                         InstKind::Ascribe {
                             value: v,
-                            ty: (*pt.ty).clone(),
+                            ty: values_not_refs(&pt.ty),
                         },
                         kind,
                         pt.span(),
@@ -894,4 +894,26 @@ fn typed_let(pat: &Pat, init: &Expr) -> Option<Expr> {
         return None;
     }
     Some(syn::parse_quote_spanned!(mc.method.span()=> (#recv) as #ty))
+}
+
+/// The declared type of a local, with the references its `Vec`'s elements have in Rust taken
+/// off (`Vec<&f64>` is `Vec<f64>`): a local container holds the values the references point to
+/// here (`big.push(v)` of a loop's item `v: &f64` pushes the value).
+fn values_not_refs(ty: &syn::Type) -> syn::Type {
+    if let syn::Type::Path(tp) = ty
+        && tp.qself.is_none()
+        && let Some(last) = tp.path.segments.last()
+        && last.ident == "Vec"
+        && let syn::PathArguments::AngleBracketed(args) = &last.arguments
+        && let [syn::GenericArgument::Type(syn::Type::Reference(r))] =
+            args.args.iter().collect::<Vec<_>>()[..]
+        && r.mutability.is_none()
+    {
+        let mut out = tp.clone();
+        let seg = out.path.segments.last_mut().expect("a last segment");
+        let elem = &r.elem;
+        seg.arguments = syn::PathArguments::AngleBracketed(syn::parse_quote!(<#elem>));
+        return syn::Type::Path(out);
+    }
+    ty.clone()
 }
