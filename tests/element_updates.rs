@@ -389,6 +389,59 @@ fn arrays_made_by_from_fn() {
     }
 }
 
+/// Fixed arrays converted from slices, as a bundle adjustment's camera is read:
+/// r = cam[..3], c = cam[3..6], t = cam[k..k + 2] (`k` = 4), d = cam[1..=2];
+/// f = r₀r₁r₂ + c₀ + c₁c₂ + t₀t₁ + d₀d₁.
+#[differentiate]
+fn slices_converted(cam: &[f64], k: usize) -> f64 {
+    let r: [f64; 3] = cam[..3].try_into().unwrap();
+    let c = <[f64; 3]>::try_from(&cam[3..6]).unwrap();
+    let t: [f64; 2] = cam[k..].try_into().expect("two entries from k");
+    let d: [f64; 2] = cam[1..=2].try_into().unwrap();
+    r[0] * r[1] * r[2] + c[0] + c[1] * c[2] + t[0] * t[1] + d[0] * d[1]
+}
+
+/// The whole slice, of a type parameter: Σ aᵢ² · a₀.
+#[differentiate]
+fn slice_converted_whole<T: num_traits::Float>(x: &[T]) -> T {
+    let a: [T; 3] = x.try_into().unwrap();
+    (a[0] * a[0] + a[1] * a[1] + a[2] * a[2]) * a[0]
+}
+
+#[test]
+fn arrays_converted_from_slices() {
+    let cam = [0.7, -1.3, 2.1, 0.4, 1.5, -0.8];
+    let [a0, a1, a2, _, a4, a5] = cam;
+    let want = [a1 * a2, a0 * a2 + a2, a0 * a1 + a1, 1.0, a5 + a5, a4 + a4];
+    let (v, g) = slices_converted_grad(&cam, 4);
+    assert_eq!(v, slices_converted(&cam, 4));
+    close("try_into", &g, &want);
+    fd_vec("try_into", |x| slices_converted(x, 4), &cam, &g);
+    let (_, pb) = slices_converted_vjp(&cam, 4);
+    let scaled: Vec<f64> = want.iter().map(|d| 2.5 * d).collect();
+    close("try_into, seed 2.5", &pb(2.5), &scaled);
+    // A slice of another length panics, as the conversion's `unwrap` does.
+    let short = std::panic::catch_unwind(|| slices_converted_grad(&cam, 3));
+    assert!(short.is_err());
+
+    let x = [0.7f64, -1.3, 2.1];
+    let s = x[0] * x[0] + x[1] * x[1] + x[2] * x[2];
+    let want = [s + 2.0 * x[0] * x[0], 2.0 * x[1] * x[0], 2.0 * x[2] * x[0]];
+    let (v, g) = slice_converted_whole_grad(&x);
+    assert_eq!(v, slice_converted_whole(&x));
+    close("try_into whole", &g, &want);
+    let x32 = x.map(|v| v as f32);
+    let (v32, g32) = slice_converted_whole_grad(&x32);
+    assert_eq!(v32, slice_converted_whole(&x32));
+    for (a, b) in g32.iter().zip(&want) {
+        assert!(
+            (*a as f64 - b).abs() < 1e-4 * (1.0 + b.abs()),
+            "f32: {a} vs {b}"
+        );
+    }
+    assert!(std::panic::catch_unwind(|| slice_converted_whole_grad(&[1.0f64; 4])).is_err());
+}
+
 /// A length that differs panics as the slice method does.
 #[differentiate]
 fn copy_prefix(x: &[f64], k: usize) -> f64 {

@@ -1,15 +1,17 @@
 use autodiff::differentiate;
 
-#[differentiate]
-fn rotation(cam: &[f64]) -> f64 {
-    let r: [f64; 3] = cam[..3].try_into().unwrap();
+fn product3(r: [f64; 3]) -> f64 {
     r[0] * r[1] * r[2]
 }
 
 #[differentiate]
+fn rotation(cam: &[f64]) -> f64 {
+    product3(cam[..3].try_into().unwrap())
+}
+
+#[differentiate]
 fn center(cam: &[f64]) -> f64 {
-    let c = <[f64; 3]>::try_from(&cam[3..6]).unwrap();
-    c[0] + c[1] * c[2]
+    <[f64; 3]>::try_from(&cam[3..6]).unwrap().iter().sum()
 }
 
 #[differentiate]

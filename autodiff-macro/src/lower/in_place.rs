@@ -824,7 +824,7 @@ pub(super) fn element_ref_lets(stmts: &mut [Stmt], made: &mut usize) {
 pub(super) fn array_from_fn_lets(stmts: Vec<Stmt>) -> Vec<Stmt> {
     let mut out = Vec::with_capacity(stmts.len());
     for s in stmts {
-        match array_from_fn(&s) {
+        match array_from_fn(&s).or_else(|| array_of_slice(&s)) {
             Some(r) => out.extend(r),
             None => out.push(s),
         }
@@ -910,6 +910,99 @@ fn array_from_fn(s: &Stmt) -> Option<Vec<Stmt>> {
         syn::parse_quote_spanned! {span=>
             for #i in 0..#len {
                 #name[#i] = #body;
+            }
+        },
+    ])
+}
+
+/// `let a: [T; N] = x[k..k + 3].try_into().unwrap();` (`.expect(..)`, `<[T; N]>::try_from(&x[..])`
+/// with or without the declared type, `x` itself for the whole slice) as the array of zeros
+/// written element by element, `for i in 0..N { a[i] = x[k + i]; }`, after checking the length
+/// as the conversion does (it panics where the conversion's `unwrap` would).
+fn array_of_slice(s: &Stmt) -> Option<Vec<Stmt>> {
+    let Stmt::Local(l) = s else {
+        return None;
+    };
+    let init = l.init.as_ref().filter(|i| i.diverge.is_none())?;
+    let Expr::MethodCall(unwrap) = &*init.expr else {
+        return None;
+    };
+    if unwrap.method != "unwrap" && unwrap.method != "expect" {
+        return None;
+    }
+    // The slice converted, and the array type the call names, if it does.
+    let (slice, named, span): (&Expr, Option<&syn::Type>, _) = match &*unwrap.receiver {
+        Expr::MethodCall(mc) if mc.method == "try_into" && mc.args.is_empty() => {
+            (&mc.receiver, None, mc.method.span())
+        }
+        Expr::Call(c) if c.args.len() == 1 => {
+            let Expr::Path(f) = &*c.func else {
+                return None;
+            };
+            let q = f.qself.as_ref()?;
+            let last = f.path.segments.last()?;
+            if last.ident != "try_from" || f.path.segments.len() != 1 {
+                return None;
+            }
+            (&c.args[0], Some(&*q.ty), last.ident.span())
+        }
+        _ => return None,
+    };
+    let (pat, declared) = match &l.pat {
+        syn::Pat::Type(pt) => (&*pt.pat, Some(&*pt.ty)),
+        p => (p, None),
+    };
+    let syn::Pat::Ident(pi) = pat else {
+        return None;
+    };
+    if pi.by_ref.is_some() || pi.subpat.is_some() {
+        return None;
+    }
+    let ty = declared.or(named)?;
+    let syn::Type::Array(arr) = ty else {
+        return None;
+    };
+    let zero = zero_of(ty)?;
+    let mut slice = slice;
+    while let Expr::Reference(r) = slice {
+        slice = &r.expr;
+    }
+    while let Expr::Paren(p) = slice {
+        slice = &p.expr;
+    }
+    let (name, len) = (&pi.ident, &arr.len);
+    let i = syn::Ident::new("__ad_k", span);
+    // The length of the slice, and its element `i`.
+    let (n, element): (Expr, Expr) = match slice {
+        Expr::Index(ix) => {
+            let Expr::Range(r) = &*ix.index else {
+                return None;
+            };
+            let base = &ix.expr;
+            let start: Expr = match &r.start {
+                Some(a) => syn::parse_quote!((#a)),
+                None => syn::parse_quote!(0usize),
+            };
+            let n = match (&r.end, &r.limits) {
+                (Some(b), syn::RangeLimits::HalfOpen(_)) => syn::parse_quote!((#b) - #start),
+                (Some(b), syn::RangeLimits::Closed(_)) => syn::parse_quote!((#b) + 1 - #start),
+                (None, _) => syn::parse_quote!(#base.len() - #start),
+            };
+            (n, syn::parse_quote!(#base[#start + #i]))
+        }
+        Expr::Path(p) if p.path.get_ident().is_some() => {
+            (syn::parse_quote!(#p.len()), syn::parse_quote!(#p[#i]))
+        }
+        _ => return None,
+    };
+    Some(vec![
+        syn::parse_quote_spanned! {span=> let mut #name: #ty = #zero; },
+        syn::parse_quote_spanned! {span=>
+            assert!(#n == #len, "a slice converted to an array has the array's length");
+        },
+        syn::parse_quote_spanned! {span=>
+            for #i in 0..#len {
+                #name[#i] = #element;
             }
         },
     ])

@@ -76,10 +76,11 @@ pub(crate) use chain::ADAPTERS;
 pub use chain::SUPPORTED;
 
 /// What to write for a fixed-size array of a slice's elements (`x[k..k + 3].try_into()
-/// .unwrap()`, `<[f64; 3]>::try_from(..)`), which is not followed on differentiated values.
-pub const ARRAY_OF_SLICE: &str = "build the array from the elements, `let a: [f64; 3] = \
-    std::array::from_fn(|i| x[k + i]);` for `x[k..k + 3].try_into().unwrap()` (or list them, \
-    `[x[k], x[k + 1], x[k + 2]]`), which is followed";
+/// .unwrap()`, `<[f64; 3]>::try_from(..)`), which is followed on differentiated values only
+/// where a `let` binds it with the array's type.
+pub const ARRAY_OF_SLICE: &str = "bind the array to a variable with its type, `let a: [f64; 3] = \
+    x[k..k + 3].try_into().unwrap();` (or `std::array::from_fn(|i| x[k + i])`, or list the \
+    elements, `[x[k], x[k + 1], x[k + 2]]`), which is followed";
 use closures::Item;
 use control::*;
 pub use join::is_join_module;
