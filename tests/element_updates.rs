@@ -956,3 +956,118 @@ fn mem_take_of_an_element_and_a_field() {
     close("mem::take", &g, &expected);
     fd_vec("mem::take", taken_places, &x, &g);
 }
+
+// `mem::take(&mut t)` and `mem::replace(&mut t, e)` of a local inside an expression, of a float,
+// a tuple and a parameter taken by value, and of a type parameter: the value moves out and the
+// local holds its type's default (or `e`). `take` of a float was an error saying `&mut t` is a
+// second name for `t`, and `replace` inside an expression was the same error.
+
+/// A running sum flushed through `sin` whenever it passes 1.
+#[differentiate]
+fn flushed(x: &[f64], w: f64) -> f64 {
+    let mut t = 0.0;
+    let mut s = 0.0;
+    for v in x {
+        t += v * w;
+        if t > 1.0 {
+            s += std::mem::take(&mut t).sin();
+        }
+    }
+    s + t
+}
+
+/// sᵢ = tᵢ₋₁·xᵢw with t₀ = w and tᵢ = xᵢw: Σ = w·x₀w + Σᵢ₌₁ xᵢ₋₁w·xᵢw.
+#[differentiate]
+fn replaced_inside(x: &[f64], w: f64) -> f64 {
+    let mut t = w;
+    let mut s = 0.0;
+    for v in x {
+        s += std::mem::replace(&mut t, v * w) * t;
+    }
+    s
+}
+
+/// A tuple taken every step, and the parameter `w` taken by value.
+#[differentiate]
+fn taken_locals(x: &[f64], mut w: f64) -> f64 {
+    let mut t = (0.0, w);
+    let mut s = 0.0;
+    for v in x {
+        t.0 += v * w;
+        let old = std::mem::take(&mut t);
+        s += old.0 * old.1 + std::mem::take(&mut w) * v;
+        w += v * s;
+        t.1 = w;
+    }
+    s * w
+}
+
+/// The same flush over a float type parameter.
+#[differentiate]
+fn flushed_generic<T: num_traits::Float + Default>(x: &[T], w: T) -> T {
+    let mut t: T = w;
+    let mut s = T::zero();
+    for v in x {
+        s = s + core::mem::take(&mut t) * *v;
+        t = t + w * *v;
+    }
+    s + t
+}
+
+#[test]
+fn mem_take_and_replace_of_locals_inside_expressions() {
+    let x = [0.9, 0.4, 1.3, -0.2, 0.8];
+    let w = 0.7;
+    let cases: [(
+        &str,
+        fn(&[f64], f64) -> f64,
+        fn(&[f64], f64) -> (f64, (Vec<f64>, f64)),
+    ); 4] = [
+        ("take of a float", flushed, flushed_grad),
+        (
+            "replace inside an expression",
+            replaced_inside,
+            replaced_inside_grad,
+        ),
+        (
+            "take of a tuple and a parameter",
+            taken_locals,
+            taken_locals_grad,
+        ),
+        (
+            "take of a type parameter",
+            flushed_generic,
+            flushed_generic_grad,
+        ),
+    ];
+    for (what, f, g) in cases {
+        let (v, (dx, dw)) = g(&x, w);
+        assert_eq!(v, f(&x, w), "{what}");
+        let mut p = x.to_vec();
+        p.push(w);
+        let mut d = dx.clone();
+        d.push(dw);
+        fd_vec(what, |p| f(&p[..5], p[5]), &p, &d);
+    }
+    // replace: ∂/∂xᵢ and ∂/∂w by hand.
+    let (_, (dx, dw)) = replaced_inside_grad(&x, w);
+    let n = x.len();
+    let mut want = vec![0.0; n];
+    want[0] = w * w + x[1] * w * w;
+    for i in 1..n {
+        want[i] = x[i - 1] * w * w + if i + 1 < n { x[i + 1] * w * w } else { 0.0 };
+    }
+    close("replace ∂x", &dx, &want);
+    let sum: f64 = 2.0 * w * x[0] + (1..n).map(|i| 2.0 * w * x[i - 1] * x[i]).sum::<f64>();
+    close("replace ∂w", &[dw], &[sum]);
+    let x32 = x.map(|v| v as f32);
+    let (v32, (dx32, _)) = flushed_generic_grad(&x32, 0.7);
+    assert_eq!(v32, flushed_generic(&x32, 0.7));
+    let (_, (dx64, _)) = flushed_generic_grad(&x, w);
+    for (a, b) in dx32.iter().zip(&dx64) {
+        assert!(
+            (*a as f64 - b).abs() < 1e-4 * (1.0 + b.abs()),
+            "f32: {a} vs {b}"
+        );
+    }
+}

@@ -2913,6 +2913,55 @@ impl Lowering {
         Some(self.inst1(b, InstKind::FieldRef(base, name.clone()), kind, fe.span()))
     }
 
+    /// `mem::replace(&mut t, e)` (`std::mem::`, `core::mem::`) of a local variable inside an
+    /// expression (`s += mem::replace(&mut t, x)`), and `mem::take(&mut t)` of a local, as the
+    /// block `{ let old = t; t = e; old }` (for `take`, the default of `t`'s type, which the
+    /// generated code takes from `old`), which is followed as assignments. A statement of its
+    /// own is rewritten before lowering (see `in_place::replace_lets`); `take` of a `Vec` is
+    /// `split_off(0)` there.
+    fn mem_take_or_replace(&mut self, fp: &syn::ExprPath, c: &syn::ExprCall) -> Option<Expr> {
+        let segs = &fp.path.segments;
+        let n = segs.len();
+        if n < 2 || segs[n - 2].ident != "mem" {
+            return None;
+        }
+        let take = match (segs[n - 1].ident.to_string().as_str(), c.args.len()) {
+            ("take", 1) => true,
+            ("replace", 2) => false,
+            _ => return None,
+        };
+        let Expr::Reference(r) = chain::strip(&c.args[0]) else {
+            return None;
+        };
+        r.mutability?;
+        let Expr::Path(p) = chain::strip(&r.expr) else {
+            return None;
+        };
+        let id = p.path.get_ident()?;
+        let slot = self.lookup(&id.to_string())?;
+        // A local or a parameter taken by value (`mut t: f64`), not one taken by reference.
+        if slot < self.f.params.len()
+            && self.f.params[slot].ident == self.env[slot].name
+            && matches!(self.f.params[slot].ty, syn::Type::Reference(_))
+        {
+            return None;
+        }
+        let span = segs[n - 1].ident.span();
+        let old = syn::Ident::new("__ad_old", span);
+        let new: Expr = if take {
+            let pv = &self.krate;
+            syn::parse_quote_spanned!(span=>
+                #pv::__private::typed_like(&#old, ::core::default::Default::default()))
+        } else {
+            c.args[1].clone()
+        };
+        Some(syn::parse_quote_spanned! {span=> {
+            let #old = #id;
+            #id = #new;
+            #old
+        }})
+    }
+
     pub(super) fn call(&mut self, b: Block, c: &syn::ExprCall) -> Option<Value> {
         let span = c.span();
         let Expr::Path(fp) = &*c.func else {
@@ -2924,6 +2973,9 @@ impl Lowering {
         };
         if let Some(v) = self.typed_like_call(b, fp, c) {
             return v;
+        }
+        if let Some(e) = self.mem_take_or_replace(fp, c) {
+            return self.expr(b, &e, true);
         }
         if let Some(e) = array_linspace(&fp.path, c, &self.krate) {
             return self.expr(b, &e, true);

@@ -236,8 +236,8 @@ fn mem_call<'a>(
 
 /// `mem::take(&mut v)` of a local declared as a `Vec` (`vecs`) as `v.split_off(0)`: all the
 /// elements move out and `v` is left empty, of its own type, which the derivative follows as
-/// `split_off`. Of another local it would leave `Default::default()`, whose type the generated
-/// code cannot name, and it keeps its error.
+/// `split_off`. Of another local it is the default of the local's type, taken from the old value
+/// where the call is lowered (`Lowering::mem_take_or_replace`).
 pub(super) fn mem_take(e: &mut Expr, mut_refs: &[String], vecs: &[String]) {
     let Some((v, args)) = mem_call(e, "take", mut_refs) else {
         return;
