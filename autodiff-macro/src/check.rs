@@ -235,6 +235,13 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                         _ => match through_trait(f, *recv) {
                             Some((param, bound)) => through_trait_message(&param, &bound, &s),
                             None => match option_call(f, *recv) {
+                                Some(call) if is_mapped_option(&call) => {
+                                    match mapped_option_message(f, *recv, &format!("`.{s}(..)`")) {
+                                        Some(m) => m,
+                                        // The `Option` mapped has its error already.
+                                        None => continue,
+                                    }
+                                }
                                 Some(call) if is_some_ctor(&call) => {
                                     let args = if s == "unwrap" { "()" } else { "(..)" };
                                     some_ctor_message(&format!("`.{s}{args}`"))
@@ -347,7 +354,12 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                             }
                             if let Some(call) = option_call(f, *scrutinee) {
                                 let use_ = "`if let Some(v)` / `match`";
-                                let msg = if is_some_ctor(&call) {
+                                let msg = if is_mapped_option(&call) {
+                                    match mapped_option_message(f, *scrutinee, use_) {
+                                        Some(m) => m,
+                                        None => continue,
+                                    }
+                                } else if is_some_ctor(&call) {
                                     some_ctor_message(use_)
                                 } else {
                                     option_call_message(&call, use_)
@@ -775,6 +787,34 @@ fn option_call(f: &Func, v: Value) -> Option<String> {
 /// function of the user's.
 fn is_some_ctor(call: &str) -> bool {
     matches!(call, "Some" | "Option::Some")
+}
+
+/// Whether the call is the elementwise function the lowering made of `o.map(|p| ..)`, of an
+/// `Option` `o` here (`__ad_map0`, see `lower/elementwise.rs`), not a function of the user's.
+fn is_mapped_option(call: &str) -> bool {
+    call.starts_with("__ad_map")
+}
+
+/// The error for `use_` of the `Option` that `o.map(|p| ..)` (the call `v`) returns: `None`
+/// where `o` is a local `Option` whose error is at the use that made it be left as written,
+/// that `map` among them.
+fn mapped_option_message(f: &Func, v: Value, use_: &str) -> Option<String> {
+    if let ValueDef::Result(i, _) = f.value(v).def
+        && let InstKind::Call { args, .. } = &f.inst(i).kind
+        && let Some(&o) = args.first()
+        && f.value(o)
+            .name
+            .as_deref()
+            .and_then(crate::lower::options::left_as_written)
+            .is_some()
+    {
+        return None;
+    }
+    Some(format!(
+        "{use_} of the `Option` that `o.map(|p| ..)` returns is not followed where that `Option` \
+         is kept; take it apart where it is made, `o.map(|p| ..).unwrap_or(d)` or \
+         `o.map_or(d, |p| ..)`, which are followed"
+    ))
 }
 
 /// The error for `use_` of an `Option` built by `Some(e)` where it is taken apart.
