@@ -537,8 +537,8 @@ fn element_lent_to_a_helper() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 5. `repeat(x).take(n)`; `successors`, `rchunks` and `partition` written as their errors say
-//    (`tests/ui/gaps15_adapters.rs`).
+// 5. `repeat(x).take(n)`; `successors` and `partition` written as their errors say
+//    (`tests/ui/gaps15_adapters.rs`); `rchunks` as written and as the loop from the back.
 // ---------------------------------------------------------------------------------------------
 
 /// x³ as the product of `repeat(x).take(3)`: ∂/∂x = 3x², ∂²/∂x² = 6x.
@@ -588,6 +588,17 @@ fn rchunk_products(x: &[f64]) -> f64 {
         end = start;
     }
     s
+}
+
+/// The same sum over `x.rchunks(2)` as written, and `rchunks_exact(2)` (the front element of an
+/// odd length left out) times the chunk's index from the back plus one.
+#[differentiate(hessian)]
+fn rchunk_products_as_written(x: &[f64]) -> f64 {
+    x.rchunks(2).map(|c| c[0] * c[c.len() - 1]).sum::<f64>()
+        + x.rchunks_exact(2)
+            .enumerate()
+            .map(|(k, c)| (k as f64 + 1.0) * c[1])
+            .sum::<f64>()
 }
 
 /// Σ of the positive part minus Σ of squares of the rest, with a `filter` per part:
@@ -647,6 +658,31 @@ fn iterator_sources_and_rewrites() {
     );
     close_all("rchunks: grad", &g, &[2.0 * x[0], x[2], x[1], x[4], x[3]]);
     fd_vec("rchunks", rchunk_products, &x, &g);
+    // As written: the exact chunks of 5 elements are [x₃, x₄] (k = 0) and [x₁, x₂] (k = 1),
+    // adding x₄ + 2·x₂.
+    let (y2, g2) = rchunk_products_as_written_grad(&x);
+    assert_eq!(y2, rchunk_products_as_written(&x));
+    close("rchunks as written", y2, y + x[4] + 2.0 * x[2], TOL);
+    let want = [g[0], g[1], g[2] + 2.0, g[3], g[4] + 1.0];
+    close_all("rchunks as written: grad", &g2, &want);
+    fd_vec("rchunks as written", rchunk_products_as_written, &x, &g2);
+    // An even length: every chunk full.
+    let x6 = data(6, 0.3);
+    let (_, g6) = rchunk_products_as_written_grad(&x6);
+    fd_vec(
+        "rchunks as written, 6",
+        rchunk_products_as_written,
+        &x6,
+        &g6,
+    );
+    let t = data(5, 1.9);
+    let (_, dy) = rchunk_products_as_written_jvp(&x, &t);
+    let want: f64 = g2.iter().zip(&t).map(|(a, b)| a * b).sum();
+    close("rchunks as written: tangent", dy, want, TOL);
+    // Hessian: ∂²/∂x₀² = 2, ∂²/∂x₁∂x₂ = 1, ∂²/∂x₃∂x₄ = 1.
+    let (_, _, hv) = rchunk_products_as_written_hvp(&x, &t);
+    let want = [2.0 * t[0], t[2], t[1], t[4], t[3]];
+    close_all("rchunks as written: H·t", &hv, &want);
 
     let x = vec![0.4, -1.1, 0.9, -0.2];
     let (y, g) = split_parts_grad(&x);

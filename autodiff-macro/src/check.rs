@@ -851,11 +851,6 @@ fn option_call_message(call: &str, use_: &str) -> String {
 /// names.
 fn adapter_message(name: &str) -> Option<String> {
     let instead = match name {
-        "rchunks" | "rchunks_exact" => {
-            "loop over the chunks' ends, from the back: `let mut end = x.len(); while end > 0 { \
-             let start = end.saturating_sub(k); let c = &x[start..end]; ..; end = start; }`, or \
-             take the chunks from the front with `x.chunks(k)` where the order allows"
-        }
         "partition" => {
             "collect each part with its own `filter`: `let pos: Vec<f64> = \
              x.iter().copied().filter(|&v| v > 0.0).collect();` and `let rest: Vec<f64> = \
@@ -931,7 +926,7 @@ fn no_rule_message(name: &str, place: Option<(String, usize)>) -> String {
     }
     if matches!(
         name,
-        "iter" | "into_iter" | "iter_mut" | "zip" | "enumerate" | "windows" | "chunks"
+        "iter" | "into_iter" | "iter_mut" | "zip" | "enumerate" | "windows" | "chunks" | "rchunks"
     ) {
         return format!(
             "`.{name}(..)` on a differentiated value is supported in `for` loops and iterator \
@@ -1382,7 +1377,13 @@ fn is_iterator_chain(e: &syn::Expr) -> bool {
         syn::Expr::MethodCall(mc) => {
             matches!(
                 mc.method.to_string().as_str(),
-                "iter" | "into_iter" | "windows" | "chunks" | "chunks_exact"
+                "iter"
+                    | "into_iter"
+                    | "windows"
+                    | "chunks"
+                    | "chunks_exact"
+                    | "rchunks"
+                    | "rchunks_exact"
             ) || is_iterator_chain(&mc.receiver)
         }
         syn::Expr::Range(_) => true,

@@ -6,11 +6,6 @@ fn halvings(x: f64) -> f64 {
 }
 
 #[differentiate]
-fn from_the_back(x: &[f64]) -> f64 {
-    x.rchunks(2).map(|c| c[0] * c[c.len() - 1]).sum()
-}
-
-#[differentiate]
 fn parts(x: &[f64]) -> f64 {
     let (a, b): (Vec<f64>, Vec<f64>) = x.iter().partition(|&&v| v > 0.0);
     a.iter().sum::<f64>() - b.iter().map(|v| v * v).sum::<f64>()
@@ -18,6 +13,5 @@ fn parts(x: &[f64]) -> f64 {
 
 fn main() {
     let _ = halvings_grad(1.0);
-    let _ = from_the_back_grad(&[1.0]);
     let _ = parts_grad(&[1.0]);
 }

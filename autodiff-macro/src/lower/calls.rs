@@ -799,7 +799,14 @@ impl Lowering {
         if chain::parse_chain(&mc.receiver, false).is_some()
             || matches!(
                 name.as_str(),
-                "iter" | "into_iter" | "iter_mut" | "windows" | "chunks" | "chunks_exact"
+                "iter"
+                    | "into_iter"
+                    | "iter_mut"
+                    | "windows"
+                    | "chunks"
+                    | "chunks_exact"
+                    | "rchunks"
+                    | "rchunks_exact"
             ) && !mc.args.iter().any(closures::is_closure_like)
                 && chain::parse_chain(&Expr::MethodCall(mc.clone()), false).is_some()
         {

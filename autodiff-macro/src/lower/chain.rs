@@ -137,6 +137,7 @@ pub(super) fn parse_chain(e: &Expr, into: bool) -> Option<Chain<'_>> {
                     })
                 }
                 "windows" | "chunks" | "chunks_exact" | "chunks_mut" | "chunks_exact_mut"
+                | "rchunks" | "rchunks_exact"
                     if mc.args.len() == 1 =>
                 {
                     Some(Chain {
@@ -149,6 +150,8 @@ pub(super) fn parse_chain(e: &Expr, into: bool) -> Option<Chain<'_>> {
                                 "chunks_exact",
                                 "chunks_mut",
                                 "chunks_exact_mut",
+                                "rchunks",
+                                "rchunks_exact",
                             ]
                             .iter()
                             .find(|n| **n == name)

@@ -53,6 +53,8 @@ pub(super) enum Src<'a> {
         len: Value,
         chunks: bool,
         exact: bool,
+        /// `rchunks`: the chunks from the back, the last of them (the front) shorter.
+        from_back: bool,
     },
     /// `std::iter::once(v)`.
     Once { v: Value, refs: u8 },
@@ -722,10 +724,12 @@ impl Lowering {
                 let base = self.place_expr(b, expr)?;
                 let size = self.expr(b, size, true)?;
                 let n = self.len_of(b, base, span);
-                let (chunks, exact) = (*how != "windows", *how == "chunks_exact");
+                let chunks = *how != "windows";
+                let exact = how.ends_with("_exact");
+                let from_back = how.starts_with("rchunks");
                 let tokens = match *how {
                     "windows" => quote!((__ad_n + 1).saturating_sub(__ad_k)),
-                    "chunks" => quote!(__ad_n.div_ceil(__ad_k)),
+                    "chunks" | "rchunks" => quote!(__ad_n.div_ceil(__ad_k)),
                     _ => quote!(__ad_n / __ad_k),
                 };
                 let len = self.int_op(b, tokens, &[("__ad_n", n), ("__ad_k", size)], span);
@@ -736,6 +740,7 @@ impl Lowering {
                         len: n,
                         chunks,
                         exact,
+                        from_back,
                     },
                     len,
                 )
@@ -1136,8 +1141,29 @@ impl Lowering {
                 len,
                 chunks,
                 exact,
+                from_back,
             } => {
-                let (start, wlen) = if *chunks {
+                let (start, wlen) = if *from_back {
+                    // The `k`-th chunk from the back ends `k·size` before the end.
+                    let end = self.int_op(
+                        b,
+                        quote!(__ad_n - __ad_k * __ad_s),
+                        &[("__ad_n", *len), ("__ad_k", k), ("__ad_s", *size)],
+                        span,
+                    );
+                    let start = self.int_op(
+                        b,
+                        quote!(__ad_e.saturating_sub(__ad_s)),
+                        &[("__ad_e", end), ("__ad_s", *size)],
+                        span,
+                    );
+                    let wlen = if *exact {
+                        *size
+                    } else {
+                        self.int_bin(b, BinOp::Sub, end, start, span)
+                    };
+                    (start, wlen)
+                } else if *chunks {
                     let start = self.int_bin(b, BinOp::Mul, k, *size, span);
                     let wlen = if *exact {
                         *size
