@@ -87,8 +87,18 @@ fn rewritten(m: &syn::Macro) -> Option<TokenStream> {
     Some(out)
 }
 
-/// The macro's arguments, split at its top-level commas (a trailing comma dropped).
+/// The macro's arguments, split at its top-level commas (a trailing comma dropped): as
+/// expressions, so that a comma inside a turbofish (`f::<A, B>()`) or a closure's generic
+/// arguments does not split one; at every comma where they do not parse as expressions.
 fn split_args(tokens: TokenStream) -> Vec<TokenStream> {
+    use syn::parse::Parser;
+    let exprs = syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated;
+    if let Ok(args) = exprs.parse2(tokens.clone()) {
+        return args
+            .into_iter()
+            .map(|e| quote::ToTokens::to_token_stream(&e))
+            .collect();
+    }
     let mut out = Vec::new();
     let mut piece = TokenStream::new();
     for tt in tokens {
@@ -213,6 +223,14 @@ mod tests {
     fn of(m: TokenStream) -> String {
         let m: syn::Macro = syn::parse2(m).unwrap();
         rewritten(&m).map_or("unchanged".into(), |t| t.to_string())
+    }
+
+    #[test]
+    fn a_turbofish_of_two_types_is_one_argument() {
+        assert_eq!(
+            of(quote::quote!(println!("{} {x}", f::<A, B>(y)))),
+            quote::quote!("{} {1}", f::<A, B>(y), x).to_string()
+        );
     }
 
     #[test]
