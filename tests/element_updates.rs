@@ -11,6 +11,18 @@ use autodiff::differentiate;
 mod common;
 use common::{close_all as close, data, fd_vec, forward};
 
+/// An `f32` gradient against the `f64` one, to `f32`'s precision.
+#[track_caller]
+fn close_f32(g32: &[f32], want: &[f64]) {
+    assert_eq!(g32.len(), want.len());
+    for (a, b) in g32.iter().zip(want) {
+        assert!(
+            (*a as f64 - b).abs() < 1e-4 * (1.0 + b.abs()),
+            "f32: {a} vs {b}"
+        );
+    }
+}
+
 /// `s = Σ_i y_i²` with `y = A·x` summed element by element: `∂s/∂A_ij = 2·y_i·x_j`,
 /// `∂s/∂x_j = Σ_i 2·y_i·A_ij`.
 #[differentiate]
@@ -381,12 +393,7 @@ fn arrays_made_by_from_fn() {
     let x32 = x.map(|v| v as f32);
     let (v32, g32) = from_fn_arrays_grad(&x32);
     assert_eq!(v32, from_fn_arrays(&x32));
-    for (a, b) in g32.iter().zip(&want) {
-        assert!(
-            (*a as f64 - b).abs() < 1e-4 * (1.0 + b.abs()),
-            "f32: {a} vs {b}"
-        );
-    }
+    close_f32(&g32, &want);
 }
 
 /// Fixed arrays converted from slices, as a bundle adjustment's camera is read:
@@ -433,12 +440,7 @@ fn arrays_converted_from_slices() {
     let x32 = x.map(|v| v as f32);
     let (v32, g32) = slice_converted_whole_grad(&x32);
     assert_eq!(v32, slice_converted_whole(&x32));
-    for (a, b) in g32.iter().zip(&want) {
-        assert!(
-            (*a as f64 - b).abs() < 1e-4 * (1.0 + b.abs()),
-            "f32: {a} vs {b}"
-        );
-    }
+    close_f32(&g32, &want);
     assert!(std::panic::catch_unwind(|| slice_converted_whole_grad(&[1.0f64; 4])).is_err());
 }
 
@@ -1064,10 +1066,5 @@ fn mem_take_and_replace_of_locals_inside_expressions() {
     let (v32, (dx32, _)) = flushed_generic_grad(&x32, 0.7);
     assert_eq!(v32, flushed_generic(&x32, 0.7));
     let (_, (dx64, _)) = flushed_generic_grad(&x, w);
-    for (a, b) in dx32.iter().zip(&dx64) {
-        assert!(
-            (*a as f64 - b).abs() < 1e-4 * (1.0 + b.abs()),
-            "f32: {a} vs {b}"
-        );
-    }
+    close_f32(&dx32, &dx64);
 }
