@@ -190,3 +190,142 @@ fn insert_axis_of_owned_arrays() {
     );
     gradcheck(|x: &Array2<f64>| centred_in_a_loop(x), &x, &g).assert_ok();
 }
+
+/// A `Vec` of floats carried by a loop and replaced by one of another length, its elements
+/// written from values whose type the macro does not see: a differentiated helper's result
+/// (`next[o] = sigmoid(z)`), a float field of a struct of data (`cfg.slope * z`), a field of
+/// a parameter struct (`net.b[l][o]`). The element writes made the new `Vec`'s type unknown,
+/// so it was not seen to be a `Vec` of floats: its adjoint was taken at the length the
+/// iteration ended with, and the pullback panicked ("index out of bounds") where the layers
+/// narrow, and gave a gradient of the wrong length (`[a, b, 0.0]` for `x` of length 2) where
+/// they widen.
+#[differentiate]
+fn sigmoid(z: f64) -> f64 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+/// Layers of widths `sizes`, the weights of layer `l` read row by row from `theta`.
+#[differentiate]
+fn layers_by_helper(theta: &[f64], x: &[f64], sizes: &[usize]) -> f64 {
+    let mut h = x.to_vec();
+    let mut off = 0;
+    for &n_out in sizes {
+        let mut next = vec![0.0; n_out];
+        for o in 0..n_out {
+            let mut z = 0.0;
+            for i in 0..h.len() {
+                z += theta[off + o * h.len() + i] * h[i];
+            }
+            next[o] = sigmoid(z);
+        }
+        off += n_out * h.len();
+        h = next;
+    }
+    h.iter().sum()
+}
+
+pub struct Leak {
+    pub slope: f64,
+}
+
+#[differentiate(wrt(theta, x))]
+fn layers_by_field(theta: &[f64], x: &[f64], sizes: &[usize], cfg: &Leak) -> f64 {
+    let mut h = x.to_vec();
+    let mut off = 0;
+    for &n_out in sizes {
+        let mut next = vec![0.0; n_out];
+        for o in 0..n_out {
+            let mut z = 0.0;
+            for i in 0..h.len() {
+                z += theta[off + o * h.len() + i] * h[i];
+            }
+            next[o] = if z > 0.0 { z } else { cfg.slope * z };
+        }
+        off += n_out * h.len();
+        h = next;
+    }
+    h.iter().sum()
+}
+
+#[derive(Clone, Debug, autodiff::Differentiable)]
+pub struct Net {
+    pub w: Vec<Vec<f64>>,
+    pub b: Vec<Vec<f64>>,
+}
+
+#[differentiate(wrt(net))]
+fn layers_of_net(net: &Net, x: &[f64]) -> f64 {
+    let mut h = x.to_vec();
+    for l in 0..net.b.len() {
+        let (n_out, n_in) = (net.b[l].len(), h.len());
+        let mut next = vec![0.0; n_out];
+        for o in 0..n_out {
+            let mut z = net.b[l][o];
+            for i in 0..n_in {
+                z += net.w[l][o * n_in + i] * h[i];
+            }
+            next[o] = z.tanh();
+        }
+        h = next;
+    }
+    h.iter().sum()
+}
+
+#[test]
+fn vecs_replaced_by_vecs_of_another_length_written_from_unseen_types() {
+    let x = [0.5, -1.0];
+    for sizes in [[3usize, 1], [1, 3]] {
+        let n = 2 * sizes[0] + sizes[0] * sizes[1];
+        let theta: Vec<f64> = (0..n).map(|k| (k as f64 * 0.37).sin()).collect();
+        let (v, (gt, gx)) = layers_by_helper_grad(&theta, &x, &sizes);
+        assert_eq!(v, layers_by_helper(&theta, &x, &sizes));
+        assert_eq!((gt.len(), gx.len()), (n, 2), "{sizes:?}");
+        gradcheck(|t: &Vec<f64>| layers_by_helper(t, &x, &sizes), &theta, &gt).assert_ok();
+        gradcheck(
+            |x: &Vec<f64>| layers_by_helper(&theta, x, &sizes),
+            &x.to_vec(),
+            &gx,
+        )
+        .assert_ok();
+        // One hidden unit, z = θ·x, out = Σₒ σ(θₒ·σ(z)): ∂/∂x = σ'(z)·θ·Σₒ σ'(..)·θₒ.
+        if sizes == [1, 3] {
+            let sp = |z: f64| sigmoid(z) * (1.0 - sigmoid(z));
+            let z = theta[0] * x[0] + theta[1] * x[1];
+            let s: f64 = (0..3)
+                .map(|o| sp(theta[2 + o] * sigmoid(z)) * theta[2 + o])
+                .sum();
+            let want = [sp(z) * theta[0] * s, sp(z) * theta[1] * s];
+            assert!((gx[0] - want[0]).abs() < 1e-12 && (gx[1] - want[1]).abs() < 1e-12);
+        }
+
+        let cfg = Leak { slope: 0.1 };
+        let (v, (gt, gx)) = layers_by_field_grad(&theta, &x, &sizes, &cfg);
+        assert_eq!(v, layers_by_field(&theta, &x, &sizes, &cfg));
+        assert_eq!((gt.len(), gx.len()), (n, 2), "{sizes:?}");
+        gradcheck(
+            |t: &Vec<f64>| layers_by_field(t, &x, &sizes, &cfg),
+            &theta,
+            &gt,
+        )
+        .assert_ok();
+        gradcheck(
+            |x: &Vec<f64>| layers_by_field(&theta, x, &sizes, &cfg),
+            &x.to_vec(),
+            &gx,
+        )
+        .assert_ok();
+
+        let (n1, n2) = (sizes[0], sizes[1]);
+        let net = Net {
+            w: vec![theta[..2 * n1].to_vec(), theta[2 * n1..].to_vec()],
+            b: vec![vec![0.25; n1], vec![-0.5; n2]],
+        };
+        let (v, g) = layers_of_net_grad(&net, &x);
+        assert_eq!(v, layers_of_net(&net, &x));
+        assert_eq!(
+            (g.w[0].len(), g.w[1].len(), g.b[1].len()),
+            (2 * n1, n1 * n2, n2)
+        );
+        gradcheck(|p: &Net| layers_of_net(p, &x), &net, &g).assert_ok();
+    }
+}

@@ -310,6 +310,10 @@ pub fn analyze(f: &Func) -> Types {
                     // Writing a row does not change the container's type (the row written may
                     // be of a type the analysis does not know, `vec![x; n]`).
                     x @ Ty::Rows(_) => x,
+                    // Nor does writing an element whose type the analysis does not know (a
+                    // helper's result, `h[o] = sigmoid(z)`, or a float field of a struct of
+                    // data, `cfg.slope * z`): it is the container's element, of its type.
+                    x @ (Ty::Elems(_) | Ty::ElemsOpen) if get(&tys, *value) == Ty::Unknown => x,
                     x @ (Ty::Elems(_) | Ty::ElemsOpen) => x.join(get(&tys, *value).holding()),
                     Ty::Bottom => Ty::Bottom,
                     _ => Ty::Unknown,
