@@ -306,6 +306,16 @@ impl Signature {
                  `let (v, found) = h(x); if found > 0.0 { .. }`, and a `?` on another such \
                  function's result becomes `if found == 0.0 { return (0.0, 0.0); }`",
             ));
+        } else if types::holds_result(&ret) {
+            errors.push(syn::Error::new_spanned(
+                &ret,
+                "a differentiated function cannot return a `Result` (it has no gradient type: \
+                 the pullback takes a cotangent of the result's type); return the float, and \
+                 check what may fail before the call, in a function without \
+                 `#[differentiate]` that returns the `Result` (`check_shapes(x, y)?; let l = \
+                 sse(a, x, y);`), or `assert!` it in this function (`assert_eq!(x.len(), \
+                 y.len(), \"..\");`), or leave early with a float (`return f64::NAN;`)",
+            ));
         } else if types::is_inactive_type(&ret) {
             errors.push(syn::Error::new_spanned(
                 &ret,

@@ -257,6 +257,21 @@ pub fn holds_option(ty: &Type) -> bool {
     }
 }
 
+/// Whether `ty` is a `Result` (`Result<f64, E>`, `io::Result<f64>`, an alias's own name
+/// `anyhow::Result<f64>`), or a tuple or a container holding one.
+pub fn holds_result(ty: &Type) -> bool {
+    match ty {
+        Type::Tuple(t) => t.elems.iter().any(holds_result),
+        Type::Reference(r) => holds_result(&r.elem),
+        Type::Paren(p) => holds_result(&p.elem),
+        Type::Group(g) => holds_result(&g.elem),
+        _ => {
+            last_ident(ty).is_some_and(|(name, _)| name == "Result")
+                || container_elem(ty).is_some_and(holds_result)
+        }
+    }
+}
+
 /// The element type of a slice, array or `Vec` (or of a reference to one), if `ty` is one.
 fn container_elem(ty: &Type) -> Option<&Type> {
     match ty {
