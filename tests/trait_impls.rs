@@ -142,3 +142,46 @@ fn every_method_of_an_unmarked_block_is_differentiated() {
     close("∂V/∂x", dx, 2.0 * x * 1.5 * (-x * x).exp(), TOL);
     fd("∂V/∂x", |x| w.potential(x), x, dx);
 }
+
+trait Activation {
+    fn apply(z: f64) -> f64;
+    fn weight(k: usize) -> f64;
+}
+
+struct Softplus;
+
+#[differentiate]
+impl Activation for Softplus {
+    #[differentiate]
+    fn apply(z: f64) -> f64 {
+        (1.0 + z.exp()).ln()
+    }
+
+    fn weight(k: usize) -> f64 {
+        1.0 / (k as f64 + 1.0)
+    }
+}
+
+/// An associated function of a trait's impl called through the implementing type is followed
+/// (`Softplus::apply_vjp`); through a type parameter it is an error (`tests/ui`), except on
+/// data, where it runs as written (`A::weight(i)`).
+#[differentiate(wrt(x))]
+fn weighted_layer<A: Activation>(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for (i, &v) in x.iter().enumerate() {
+        s += A::weight(i) * Softplus::apply(v);
+    }
+    s
+}
+
+#[test]
+fn associated_functions_of_a_trait_impl() {
+    let x = [0.5, -1.0, 2.0];
+    let (v, g) = weighted_layer_grad::<Softplus>(&x);
+    assert_eq!(v, weighted_layer::<Softplus>(&x));
+    for i in 0..3 {
+        // softplus' = σ
+        let want = 1.0 / (i as f64 + 1.0) / (1.0 + (-x[i]).exp());
+        close("∂/∂xᵢ", g[i], want, TOL);
+    }
+}

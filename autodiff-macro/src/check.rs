@@ -95,6 +95,31 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                      make every component a float (`Vec<(f64, f64)>`, `Vec<[f64; 2]>`)",
                 ));
             }
+            // `A::apply(x)` of `fn net<A: Activation>`: through the trait bounding `A`, whose
+            // items do not include the `apply_vjp` and `apply_jvp` written for its impls.
+            InstKind::Call { path, args }
+                if any_result_active
+                    && path.segments.len() >= 2
+                    && f.trait_params
+                        .iter()
+                        .any(|t| path.segments[0].ident == t.as_str())
+                    && ops_active(args) =>
+            {
+                let ty = path.segments[0].ident.to_string();
+                let name = path.segments[path.segments.len() - 1].ident.to_string();
+                errors.push(syn::Error::new(
+                    inst.span,
+                    format!(
+                        "`{ty}::{name}(..)` is called on a differentiated value through a trait: \
+                         `{ty}` is a type parameter, and the items `#[differentiate]` writes for \
+                         a trait's impl block (`{name}_vjp`, `{name}_jvp`) are not members of \
+                         the trait, so a call through a generic bound is not followed; call the \
+                         implementing type's function, `Ty::{name}(..)` (`Ty` the type), \
+                         writing one function per type (a `macro_rules!` can write them), or pass what \
+                         `{name}` computes in as a value"
+                    ),
+                ));
+            }
             // `f32::from_bits(0x5f37_59df - (x.to_bits() >> 1))`: a float rebuilt from the bits
             // of a differentiated one. The bits are integers, so the derivative would stop at
             // them (a gradient of zero through the rebuilt float, silently).

@@ -1024,6 +1024,15 @@ impl Generics {
         self.floats().map(|i| i.to_string()).collect()
     }
 
+    /// The names of the type parameters that are not floats (`L` of `fn total<L: Loss>`).
+    pub fn other_names(&self) -> Vec<String> {
+        self.params
+            .iter()
+            .filter(|(_, k)| *k == GenericKind::Other)
+            .map(|(i, _)| i.to_string())
+            .collect()
+    }
+
     /// The float type parameters, the function's and then the enclosing `impl`'s.
     pub fn floats(&self) -> impl Iterator<Item = &syn::Ident> {
         self.params

@@ -200,6 +200,10 @@ pub struct Func {
     /// The function's type parameters (`L` of `fn total<L: Loss>`): a method called on a
     /// parameter of one goes through its trait bound, which `check` names in its error.
     pub type_params: Vec<String>,
+    /// Those of them not bounded by a float trait: an associated function called through one
+    /// (`A::apply(x)` of `fn net<A: Activation>`) goes through its trait, which `check` names
+    /// in its error.
+    pub trait_params: Vec<String>,
     /// The declared result type, where the function has one: a float there types the
     /// literals a returned value starts from (see `scalars::analyze`).
     pub ret_ty: Option<syn::Type>,

@@ -313,6 +313,7 @@ pub fn lower(item: &syn::ItemFn, active: &[bool], krate: proc_macro2::TokenStrea
         .map(|t| t.ident.to_string())
         .collect();
     lw.f.type_params = lw.type_params.clone();
+    lw.f.trait_params = crate::signature::Generics::read(&item.sig.generics).other_names();
     lw.method = crate::types::in_impl(&item.sig);
     lw.f.ret_ty = lw.ret.clone();
     lw.f.float_names = float_names(quote::quote!(#item));
