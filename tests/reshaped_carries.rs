@@ -329,3 +329,56 @@ fn vecs_replaced_by_vecs_of_another_length_written_from_unseen_types() {
         gradcheck(|p: &Net| layers_of_net(p, &x), &net, &g).assert_ok();
     }
 }
+
+/// A struct carried by a loop and replaced by a literal given a `Vec` of another length: its
+/// adjoint was taken at the shape the iteration ended with, and the pullback panicked on a
+/// length mismatch ("Vec add_assign: length mismatch, 1 vs 3 scalars").
+#[derive(Clone, Debug, autodiff::Differentiable)]
+pub struct Layered {
+    pub h: Vec<f64>,
+    pub t: f64,
+}
+
+#[differentiate]
+fn carried_struct_of_widths(x: &[f64], sizes: &[usize]) -> f64 {
+    let mut s = Layered {
+        h: x.to_vec(),
+        t: 0.0,
+    };
+    for &n in sizes {
+        let mut next = vec![0.0; n];
+        for o in 0..n {
+            for i in 0..s.h.len() {
+                next[o] += (s.h[i] * (o + 1) as f64).sin();
+            }
+        }
+        s = Layered {
+            h: next,
+            t: s.t + s.h[0],
+        };
+    }
+    s.t + s.h.iter().sum::<f64>()
+}
+
+#[test]
+fn structs_replaced_by_literals_of_vecs_of_another_length() {
+    let x = vec![0.5, -1.0];
+    for sizes in [[3usize, 1], [1, 3]] {
+        let (v, g) = carried_struct_of_widths_grad(&x, &sizes);
+        assert_eq!(v, carried_struct_of_widths(&x, &sizes));
+        assert_eq!(g.len(), 2);
+        gradcheck(|x: &Vec<f64>| carried_struct_of_widths(x, &sizes), &x, &g).assert_ok();
+    }
+    // One unit, h = sin x₀ + sin x₁, then three: out = x₀ + h + Σₖ₌₁³ sin(k·h).
+    let (_, g) = carried_struct_of_widths_grad(&x, &[1, 3]);
+    let h: f64 = x.iter().map(|v| v.sin()).sum();
+    let inner: f64 = (1..=3)
+        .map(|k| k as f64 * (k as f64 * h).cos())
+        .sum::<f64>()
+        + 1.0;
+    let want = [1.0 + x[0].cos() * inner, x[1].cos() * inner];
+    assert!(
+        (g[0] - want[0]).abs() < 1e-12 && (g[1] - want[1]).abs() < 1e-12,
+        "{g:?}"
+    );
+}

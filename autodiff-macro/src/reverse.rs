@@ -1057,6 +1057,9 @@ impl Rev<'_> {
                     || matches!(t, Ty::Elems(_)) && !keeps_length(self.f, i, k)
                     || !t.is_plain() && array_carried(self.f, i, k) && !keeps_length(self.f, i, k)
                     || !t.is_plain() && written_by_helper(self.f, i, k)
+                    || !t.is_plain()
+                        && literal_with_containers_carried(self.f, self.tys, i, k)
+                        && !keeps_length(self.f, i, k)
                 {
                     let sh = self.emit1(pbb, InstKind::Shape(carried[k]), Ty::Unknown);
                     self.emit1(pbb, InstKind::VarTakeTo { var: w, shape: sh }, t)
@@ -1318,6 +1321,38 @@ fn array_carried(f: &Func, i: Inst, k: usize) -> bool {
             }
             _ => false,
         })
+}
+
+/// Whether an exit of loop `i` passes on for its `k`-th carried value a struct built by a
+/// literal given a `Vec` of floats or of rows (`s = State { h: next, t: s.t + 1.0 }`): the
+/// `Vec` may have another length than the one the iteration started with, so the struct's
+/// adjoint must start each backward iteration as zeros of the struct the iteration started
+/// with (the field's adjoint had the last length: a length-mismatch panic in the pullback). A
+/// literal of other values (an ODE's state of floats) keeps what it carries, as it did, without
+/// a zero struct made per iteration.
+fn literal_with_containers_carried(f: &Func, tys: &Types, i: Inst, k: usize) -> bool {
+    let InstKind::Loop { .. } = &f.inst(i).kind else {
+        return false;
+    };
+    crate::activity::exits_of(f, i).iter().any(|t| match t {
+        Term::Continue(vals) | Term::Break(vals) | Term::Next { vals, .. } => {
+            vals.get(k).is_some_and(|&v| match f.value(v).def {
+                ValueDef::Result(d, 0) => match &f.inst(d).kind {
+                    InstKind::Call { path, args } => {
+                        path.segments
+                            .last()
+                            .is_some_and(|s| s.ident == "__ad_literal")
+                            && args.iter().any(|&a| {
+                                matches!(tys.of(a), Ty::Elems(_) | Ty::ElemsOpen | Ty::Rows(_))
+                            })
+                    }
+                    _ => false,
+                },
+                _ => false,
+            })
+        }
+        _ => false,
+    })
 }
 
 /// Whether an exit of loop `i` passes on for its `k`-th carried value the new version a helper
