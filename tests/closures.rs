@@ -300,3 +300,63 @@ fn closures_given_mut_references() {
         close("tangent", t, d.1, 1e-9);
     }
 }
+
+/// A function passed in and called on data only: a step-size schedule given as a generic
+/// closure, a function pointer, or a field of a settings struct. Such a call runs as written
+/// (it was "calling a variable is not supported" and, for `(s.schedule)(k)`, "only calls of
+/// named functions are supported"); given a differentiated value it is an error
+/// (`tests/ui/call_variable.rs`). `Σₖ w(k)·xₖ²`: `∂/∂xₖ = 2·w(k)·xₖ`.
+#[differentiate(wrt(x))]
+fn scheduled<F: Fn(usize) -> f64>(x: &[f64], w: F) -> f64 {
+    let mut s = 0.0;
+    for k in 0..x.len() {
+        s += w(k) * x[k] * x[k];
+    }
+    s
+}
+
+#[differentiate(wrt(x))]
+fn scheduled_by_pointer(x: &[f64], w: fn(usize) -> f64) -> f64 {
+    x.iter().enumerate().map(|(k, v)| w(k) * v * v).sum()
+}
+
+pub struct Schedule {
+    pub weight: fn(usize) -> f64,
+}
+
+#[differentiate(wrt(x))]
+fn scheduled_by_field(x: &[f64], s: &Schedule) -> f64 {
+    let mut t = 0.0;
+    for k in 0..x.len() {
+        let w = (s.weight)(k);
+        t += w * x[k] * x[k];
+    }
+    t
+}
+
+fn halving(k: usize) -> f64 {
+    0.5f64.powi(k as i32)
+}
+
+#[test]
+fn functions_passed_in_run_as_written_on_data() {
+    let x = vec![0.5, -1.25, 2.0];
+    let want: Vec<f64> = (0..3).map(|k| 2.0 * halving(k) * x[k]).collect();
+    let same = |g: &[f64]| {
+        g.iter()
+            .zip(&want)
+            .all(|(a, b)| (a - b).abs() <= 1e-15 * b.abs())
+    };
+    let (v, g) = scheduled_grad(&x, halving);
+    assert_eq!(v, scheduled(&x, halving));
+    assert!(same(&g), "{g:?}");
+    let (v, g) = scheduled_by_pointer_grad(&x, halving);
+    assert_eq!(v, scheduled_by_pointer(&x, halving));
+    assert!(same(&g), "{g:?}");
+    let s = Schedule { weight: halving };
+    let (v, g) = scheduled_by_field_grad(&x, &s);
+    assert_eq!(v, scheduled_by_field(&x, &s));
+    assert!(same(&g), "{g:?}");
+    let (_, pb) = scheduled_by_field_vjp(&x, &s);
+    gradcheck(|x: &Vec<f64>| scheduled_by_field(x, &s), &x, &pb(1.0)).assert_ok();
+}

@@ -1158,6 +1158,24 @@ fn run_as_written_message(tokens: &proc_macro2::TokenStream) -> String {
                 = x; }`"
             .into();
     }
+    let called = match syn::parse2::<syn::Block>(quote::quote!({ #tokens })) {
+        Ok(b) => match b.stmts.last() {
+            Some(syn::Stmt::Expr(syn::Expr::Call(c), None)) => Some(c.func.clone()),
+            _ => None,
+        },
+        _ => None,
+    };
+    if let Some(func) = called {
+        let callee = quote::quote!(#func).to_string().replace(" . ", ".");
+        return format!(
+            "`{callee}` is a value (a function pointer or a closure passed in), called here on a \
+             differentiated value: the macro cannot see the function it holds, so the call has \
+             no derivative; call a named function instead, with `#[differentiate]` or its own \
+             `_vjp` and `_jvp` (to choose among several, pass an enum and `match` on it, calling \
+             each by name). A value called on data only (`lr(k)` of a step number) runs as \
+             written"
+        );
+    }
     let Some(mc) = method else {
         return "this expression reads a differentiated value and its result is used, but it \
                 cannot be differentiated (a macro or an expression run as written); use macros \

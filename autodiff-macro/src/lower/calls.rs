@@ -2971,12 +2971,28 @@ impl Lowering {
 
     pub(super) fn call(&mut self, b: Block, c: &syn::ExprCall) -> Option<Value> {
         let span = c.span();
+        // A call of a value rather than of a named function: a function pointer or a closure
+        // passed in (`lr(k)` of `lr: fn(usize) -> f64` or `F: Fn(usize) -> f64`, a field's
+        // `(cfg.schedule)(k)`). Run as written, as on data it computes data; `check` reports
+        // it where a differentiated value reaches it, as it has no derivative.
+        let called_value = match &*c.func {
+            Expr::Path(fp) => fp
+                .path
+                .get_ident()
+                .and_then(|id| self.lookup(&id.to_string()))
+                .is_some_and(|slot| {
+                    self.env[slot].closure.is_none()
+                        && !self.env[slot]
+                            .value
+                            .is_some_and(|v| self.poisoned.contains(&v))
+                }),
+            _ => true,
+        };
+        if called_value {
+            return self.opaque(b, c.to_token_stream(), Kind::Unknown, true, span);
+        }
         let Expr::Path(fp) = &*c.func else {
-            self.err_at(
-                &c.func,
-                "only calls of named functions (`g(x)`, `module::g(x)`) are supported",
-            );
-            return None;
+            unreachable!("a callee other than a path is a called value")
         };
         if let Some(v) = self.typed_like_call(b, fp, c) {
             return v;
