@@ -4,8 +4,12 @@
 //! iteration leaving zeros of the shape the iteration ended with; the adjoint of what the
 //! iteration started with then had that shape: a gradient of the wrong length (`grow` gave
 //! `[1, 1, 0, 0]` for a length-2 parameter, silently), or a shape-mismatch panic in the
-//! pullback. It now leaves zeros of the shape the iteration started with. Each gradient is
-//! checked against a hand-derived one and central differences.
+//! pullback. It now leaves zeros of the shape the iteration started with. The same for `Vec`s
+//! of floats (layers of other widths) written from values of a type the macro does not see,
+//! and for structs replaced by literals given such `Vec`s. Each gradient is checked against a
+//! hand-derived one and central differences.
+
+#![allow(clippy::needless_range_loop)] // the layers written as users write them
 
 use autodiff::check::gradcheck;
 use autodiff::differentiate;
