@@ -275,6 +275,25 @@ fn layers_of_net(net: &Net, x: &[f64]) -> f64 {
     h.iter().sum()
 }
 
+/// The same `Vec` passed on as a copy (`h = next.clone()`): the copy of a `Vec` of floats
+/// whose type was still open was not seen to be one.
+#[differentiate]
+fn layers_by_copy(theta: &[f64], x: &[f64], sizes: &[usize]) -> f64 {
+    let mut h = x.to_vec();
+    let mut off = 0;
+    for &n_out in sizes {
+        let mut next = vec![0.0; n_out];
+        for o in 0..n_out {
+            for i in 0..h.len() {
+                next[o] += sigmoid(theta[off + o * h.len() + i] * h[i]);
+            }
+        }
+        off += n_out * h.len();
+        h = next.clone();
+    }
+    h.iter().sum()
+}
+
 #[test]
 fn vecs_replaced_by_vecs_of_another_length_written_from_unseen_types() {
     let x = [0.5, -1.0];
@@ -301,6 +320,17 @@ fn vecs_replaced_by_vecs_of_another_length_written_from_unseen_types() {
             let want = [sp(z) * theta[0] * s, sp(z) * theta[1] * s];
             assert!((gx[0] - want[0]).abs() < 1e-12 && (gx[1] - want[1]).abs() < 1e-12);
         }
+
+        let (v, (gt, gx)) = layers_by_copy_grad(&theta, &x, &sizes);
+        assert_eq!(v, layers_by_copy(&theta, &x, &sizes));
+        assert_eq!((gt.len(), gx.len()), (n, 2), "{sizes:?}");
+        gradcheck(|t: &Vec<f64>| layers_by_copy(t, &x, &sizes), &theta, &gt).assert_ok();
+        gradcheck(
+            |x: &Vec<f64>| layers_by_copy(&theta, x, &sizes),
+            &x.to_vec(),
+            &gx,
+        )
+        .assert_ok();
 
         let cfg = Leak { slope: 0.1 };
         let (v, (gt, gx)) = layers_by_field_grad(&theta, &x, &sizes, &cfg);

@@ -294,8 +294,13 @@ pub fn analyze(f: &Func) -> Types {
                 {
                     Some(match get(&tys, args[0]) {
                         // A copy of a grid is a grid (`rows.to_vec()` of `&[Vec<f64>]`): its
-                        // rows written whole keep the old rows' shapes for their adjoints.
-                        x @ (Ty::Float(_) | Ty::Elems(_) | Ty::Rows(_) | Ty::Bottom) => x,
+                        // rows written whole keep the old rows' shapes for their adjoints. A
+                        // copy of a `Vec` of floats of a type still open is one too.
+                        x @ (Ty::Float(_)
+                        | Ty::Elems(_)
+                        | Ty::ElemsOpen
+                        | Ty::Rows(_)
+                        | Ty::Bottom) => x,
                         _ => Ty::Unknown,
                     })
                 }
