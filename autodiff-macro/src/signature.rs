@@ -282,18 +282,7 @@ impl Signature {
         }
         // A result without a gradient type in part: the pullback takes the result's cotangent,
         // which an `Option`, an integer or a `bool` has none of.
-        if types::holds_result(&ret) {
-            errors.push(syn::Error::new_spanned(
-                &ret,
-                "a differentiated function cannot return a `Result` (its error has no gradient \
-                 type); differentiate the computation and check the inputs in a function \
-                 around it: `#[differentiate] fn nll(x: &[f64], mu: f64) -> f64 { .. }` and \
-                 `fn nll_checked(x: &[f64], mu: f64) -> Result<f64, E> { if x.is_empty() { \
-                 return Err(..); } Ok(nll(x, mu)) }`, calling `nll_grad` where the check \
-                 passes; inside the differentiated function, a condition under which there is \
-                 no value can `panic!` (or `assert!`)",
-            ));
-        } else if types::holds_option(&ret) {
+        if types::holds_option(&ret) {
             errors.push(syn::Error::new_spanned(
                 &ret,
                 "a differentiated function cannot return an `Option` (it has no gradient \
@@ -312,9 +301,10 @@ impl Signature {
                 "a differentiated function cannot return a `Result` (it has no gradient type: \
                  the pullback takes a cotangent of the result's type); return the float, and \
                  check what may fail before the call, in a function without \
-                 `#[differentiate]` that returns the `Result` (`check_shapes(x, y)?; let l = \
-                 sse(a, x, y);`), or `assert!` it in this function (`assert_eq!(x.len(), \
-                 y.len(), \"..\");`), or leave early with a float (`return f64::NAN;`)",
+                 `#[differentiate]` that returns the `Result` (`fn nll_checked(x: &[f64], mu: \
+                 f64) -> Result<f64, E> { if x.is_empty() { return Err(..); } Ok(nll(x, mu)) \
+                 }`, calling `nll_grad` where the check passes), or `assert!` it in this \
+                 function (`assert_eq!(x.len(), y.len(), \"..\");`)",
             ));
         } else if types::is_inactive_type(&ret) {
             errors.push(syn::Error::new_spanned(

@@ -219,16 +219,6 @@ pub fn is_option(ty: &Type) -> bool {
     }
 }
 
-/// A `Result` (`Result<f64, E>`, `io::Result<f64>`, an alias named so), or a tuple holding one.
-pub fn holds_result(ty: &Type) -> bool {
-    match ty {
-        Type::Tuple(t) => t.elems.iter().any(holds_result),
-        Type::Paren(p) => holds_result(&p.elem),
-        Type::Group(g) => holds_result(&g.elem),
-        _ => last_ident(ty).is_some_and(|(name, _)| name == "Result"),
-    }
-}
-
 /// A cell (`Cell<T>`, `RefCell<T>`, `Mutex<T>`, `RwLock<T>`, `OnceCell<T>`), also behind a
 /// reference or in an `Rc` or an `Arc`: shared state, which has no gradient type.
 pub fn is_cell(ty: &Type) -> bool {
