@@ -7,7 +7,7 @@
 //! central finite differences, and its tangent against the gradient; a local matrix written by
 //! element and then iterated (`indexed_iter`, `iter()`) is checked the same way, and so are
 //! windows read by a `filter`'s predicate, `step_by` after `filter`, and an array literal lent to
-//! a callee taking a slice inside a branch under `hessian`. Deeply nested expressions of values
+//! a callee taking a slice inside a branch or a loop under `hessian`. Deeply nested expressions of values
 //! read once (whose expansion once took minutes) are checked against differences.
 
 #![allow(
@@ -2644,6 +2644,81 @@ fn array_literal_lent_in_a_branch_under_hessian() {
         let (_, gh, hv) = method_given_a_literal_in_a_branch_hvp(x, -0.4);
         close("method hvp gradient", gh, g, 1e-12);
         close("method hvp", hv, -0.4 * h, 1e-12);
+    }
+}
+
+/// The array literal [x, (k + 1)·x] lent to a helper taking a slice, in a loop of three trips:
+/// f = Σₖ (k + 1)·x² = 6x², f' = 12x, f'' = 12.
+#[differentiate(hessian)]
+fn literal_lent_in_a_loop(x: f64) -> f64 {
+    let mut t = 0.0;
+    for k in 0..3 {
+        t += pair_product(&[x, (k + 1) as f64 * x]);
+    }
+    t
+}
+
+/// A local array written in a loop and lent after each write: a = [x, 1] then [x, 2x],
+/// f = x + 2x², f' = 1 + 4x, f'' = 4.
+#[differentiate(hessian)]
+fn array_written_and_lent_in_a_loop(x: f64) -> f64 {
+    let mut a = [1.0, 1.0];
+    let mut t = 0.0;
+    for k in 0..2 {
+        a[k] = x * (k as f64 + 1.0);
+        t += pair_product(&a);
+    }
+    t
+}
+
+/// The literal [vᵢ, x] lent in a `map`'s closure: f = x·Σᵢ vᵢ, ∂vᵢ = x, ∂x = Σᵢ vᵢ; the
+/// Hessian's only entries are ∂²f/∂x∂vᵢ = 1.
+#[differentiate(hessian)]
+fn literal_lent_in_a_map(v: &[f64], x: f64) -> f64 {
+    v.iter().map(|&e| pair_product(&[e, x])).sum()
+}
+
+#[test]
+fn array_literal_lent_in_a_loop_under_hessian() {
+    // Under `hessian`, the pullback popped the array off the loop's stack and gave the callee
+    // its tangent as an array where the callee takes a slice: rustc's E0277 "the tangents of
+    // this forward rule do not match the call's differentiable arguments".
+    for x in [0.3, -1.2, 0.8] {
+        let (v, g) = literal_lent_in_a_loop_grad(x);
+        assert_eq!(v, literal_lent_in_a_loop(x));
+        close("lent in a loop gradient", g, 12.0 * x, 1e-12);
+        fd("lent in a loop", literal_lent_in_a_loop, x, g);
+        let (_, t) = literal_lent_in_a_loop_jvp(x, 0.6);
+        close("lent in a loop tangent", t, 0.6 * g, 1e-12);
+        let (_, gh, hv) = literal_lent_in_a_loop_hvp(x, 0.6);
+        close("lent in a loop hvp gradient", gh, g, 1e-12);
+        close("lent in a loop hvp", hv, 0.6 * 12.0, 1e-12);
+
+        let (v, g) = array_written_and_lent_in_a_loop_grad(x);
+        assert_eq!(v, array_written_and_lent_in_a_loop(x));
+        close("written in a loop gradient", g, 1.0 + 4.0 * x, 1e-12);
+        fd("written in a loop", array_written_and_lent_in_a_loop, x, g);
+        let (_, gh, hv) = array_written_and_lent_in_a_loop_hvp(x, -0.4);
+        close("written in a loop hvp gradient", gh, g, 1e-12);
+        close("written in a loop hvp", hv, -0.4 * 4.0, 1e-12);
+
+        let e = [0.5, -0.25, 2.0];
+        let (v, (gv, gx)) = literal_lent_in_a_map_grad(&e, x);
+        assert_eq!(v, literal_lent_in_a_map(&e, x));
+        close_all("lent in a map ∂v", &gv, &[x, x, x]);
+        close("lent in a map ∂x", gx, 2.25, 1e-12);
+        let (_, back) = literal_lent_in_a_map_vjp(&e, x);
+        let (bv, bx) = back(-2.5);
+        close_all(
+            "lent in a map seeded ∂v",
+            &bv,
+            &[-2.5 * x, -2.5 * x, -2.5 * x],
+        );
+        close("lent in a map seeded ∂x", bx, -2.5 * 2.25, 1e-12);
+        let dv = vec![0.1, 0.2, -0.3];
+        let (_, _, (hv_v, hv_x)) = literal_lent_in_a_map_hvp(&e, x, &dv, 0.7);
+        close_all("lent in a map hvp ∂v", &hv_v, &[0.7, 0.7, 0.7]);
+        close("lent in a map hvp ∂x", hv_x, 0.0, 1e-12);
     }
 }
 

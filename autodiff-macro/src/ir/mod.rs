@@ -404,16 +404,10 @@ impl Func {
                     InstKind::Prim { prim, .. } if k == 0 => {
                         return prim.has(crate::prim::Flags::VIEW);
                     }
-                    InstKind::Pop(stack) => {
-                        let pushed = self.insts.iter().find_map(|inst| match &inst.kind {
-                            InstKind::Push { stack: s, values } if s == stack => values.get(k),
-                            _ => None,
-                        });
-                        match pushed {
-                            Some(&p) => self.strip_ref(p),
-                            None => return false,
-                        }
-                    }
+                    InstKind::Pop(stack) => match self.pushed(stack, k) {
+                        Some(p) => self.strip_ref(p),
+                        None => return false,
+                    },
                     _ => return false,
                 },
                 ValueDef::BlockParam(b, k) => match self.recorded(b, k) {
@@ -424,6 +418,15 @@ impl Func {
             };
         }
         false
+    }
+
+    /// The `k`-th value the forward sweep pushes on `stack`: what the pullback's `k`-th pop of
+    /// it reads back.
+    fn pushed(&self, stack: &Stack, k: usize) -> Option<Value> {
+        self.insts.iter().find_map(|inst| match &inst.kind {
+            InstKind::Push { stack: s, values } if s == stack => values.get(k).copied(),
+            _ => None,
+        })
     }
 
     /// The value that the `k`-th binding of `b`, an arm of a record's `match` (the pullback
@@ -556,6 +559,14 @@ impl Func {
         for _ in 0..self.values.len() {
             if self.array_buffers.contains(&cur) {
                 return Some(v);
+            }
+            // What the pullback pops of a loop's stack (an array made or written in a loop and
+            // lent there, under `hessian`): the value the forward sweep pushed.
+            if let ValueDef::Result(i, k) = self.value(cur).def
+                && let InstKind::Pop(stack) = &self.inst(i).kind
+            {
+                cur = self.strip_ref(self.pushed(stack, k)?);
+                continue;
             }
             match self.value(cur).def {
                 // A version carried by a loop: the value it enters the loop with.
