@@ -5,7 +5,7 @@
 //! Each gradient is checked against the analytic derivative (stated beside the function) and
 //! against central finite differences through `autodiff::check`.
 
-#![allow(clippy::needless_range_loop)]
+#![allow(clippy::needless_range_loop, clippy::needless_return)] // written as users write them
 
 use autodiff::check::gradcheck;
 use autodiff::differentiate;
@@ -359,4 +359,128 @@ fn functions_passed_in_run_as_written_on_data() {
     assert!(same(&g), "{g:?}");
     let (_, pb) = scheduled_by_field_vjp(&x, &s);
     gradcheck(|x: &Vec<f64>| scheduled_by_field(x, &s), &x, &pb(1.0)).assert_ok();
+}
+
+/// `return` inside closures: a clip, f = Σ clip(xᵢ·w) with clip(t) = 1 for t > 1, t
+/// otherwise: ∂xᵢ = w, ∂w = xᵢ where xᵢ·w ≤ 1, 0 where it is clipped.
+#[differentiate(hessian)]
+fn clipped_sum(x: &[f64], w: f64) -> f64 {
+    let clip = |t: f64| {
+        if t > 1.0 {
+            return 1.0;
+        }
+        t
+    };
+    x.iter().map(|&v| clip(v * w)).sum()
+}
+
+/// A `return` from a loop inside the closure, and one in a `map`'s closure:
+/// g(t) = k·t for the first k in 1..=3 with k·t > 1, else t²; f = Σ g(xᵢ) + Σ h(xᵢ) with
+/// h(t) = sin t for t < 0, t·w otherwise.
+#[differentiate(hessian)]
+fn early_returns(x: &[f64], w: f64) -> f64 {
+    let g = |t: f64| -> f64 {
+        for k in 1..4 {
+            if t * k as f64 > 1.0 {
+                return t * k as f64;
+            }
+        }
+        t * t
+    };
+    let a: f64 = x.iter().map(|&t| g(t)).sum();
+    let b: f64 = x
+        .iter()
+        .map(|&t| {
+            if t < 0.0 {
+                return t.sin();
+            }
+            t * w
+        })
+        .sum();
+    a + b
+}
+
+/// A closure of `()` leaving early (`return;`) and one whose body is an `if` with a
+/// `return` in one arm: acc = Σ_{xᵢ ≤ 1} xᵢ², f = acc + Σ s(xᵢ) with s(t) = ln t for t >
+/// 0.5, t·w otherwise.
+#[differentiate(hessian)]
+fn unit_and_expression_bodies(x: &[f64], w: f64) -> f64 {
+    let mut acc = 0.0;
+    x.iter().for_each(|&t| {
+        if t > 1.0 {
+            return;
+        }
+        acc += t * t;
+    });
+    let s = |t: f64| if t > 0.5 { return t.ln() } else { t * w };
+    acc + x.iter().map(|&t| s(t)).sum::<f64>()
+}
+
+#[test]
+fn closures_that_return_early() {
+    // `return` inside a closure was a compile error that said to make the closure's value
+    // its last expression, which a `return` inside a loop of the closure cannot be.
+    let x = [0.3, 2.5, -0.4, 0.9];
+    for w in [0.8, 1.7] {
+        let (y, (dx, dw)) = clipped_sum_grad(&x, w);
+        close("clip value", y, clipped_sum(&x, w), TOL);
+        let kept = |v: f64| v * w <= 1.0;
+        let want_dx: Vec<f64> = x.iter().map(|&v| if kept(v) { w } else { 0.0 }).collect();
+        let want_dw: f64 = x.iter().filter(|&&v| kept(v)).sum();
+        close_all("clip ∂x", &dx, &want_dx);
+        close("clip ∂w", dw, want_dw, TOL);
+        let (_, back) = clipped_sum_vjp(&x, w);
+        let (sx, sw) = back(-2.5);
+        close_all(
+            "clip seeded ∂x",
+            &sx,
+            &want_dx.iter().map(|d| -2.5 * d).collect::<Vec<_>>(),
+        );
+        close("clip seeded ∂w", sw, -2.5 * want_dw, TOL);
+        // ∂²f/∂xᵢ∂w = 1 where kept: along (0, 1) the Hessian gives that on x and 0 on w.
+        let (_, _, (hx, hw)) = clipped_sum_hvp(&x, w, &vec![0.0; 4], 1.0);
+        let want_h: Vec<f64> = x.iter().map(|&v| if kept(v) { 1.0 } else { 0.0 }).collect();
+        close_all("clip hvp x", &hx, &want_h);
+        close("clip hvp w", hw, 0.0, TOL);
+    }
+    let g = |t: f64| -> (f64, f64) {
+        for k in 1..4 {
+            let k = k as f64;
+            if t * k > 1.0 {
+                return (t * k, k);
+            }
+        }
+        (t * t, 2.0 * t)
+    };
+    for w in [0.6, -1.3] {
+        let (y, (dx, dw)) = early_returns_grad(&x, w);
+        close("early returns value", y, early_returns(&x, w), TOL);
+        for (i, &t) in x.iter().enumerate() {
+            let dh = if t < 0.0 { t.cos() } else { w };
+            close(&format!("early returns ∂x[{i}]"), dx[i], g(t).1 + dh, TOL);
+        }
+        let want_dw: f64 = x.iter().filter(|&&t| t >= 0.0).sum();
+        close("early returns ∂w", dw, want_dw, TOL);
+        let (_, t) = early_returns_jvp(&x, w, &vec![0.0; 4], 1.0);
+        close("early returns tangent", t, dw, TOL);
+        let (_, gh, _) = early_returns_hvp(&x, w, &vec![1.0, 0.0, 0.0, 0.0], 0.0);
+        close_all("early returns hvp gradient", &gh.0, &dx);
+    }
+    for w in [0.6, -1.3] {
+        let (y, (dx, dw)) = unit_and_expression_bodies_grad(&x, w);
+        close("bodies value", y, unit_and_expression_bodies(&x, w), TOL);
+        for (i, &t) in x.iter().enumerate() {
+            let da = if t > 1.0 { 0.0 } else { 2.0 * t };
+            let ds = if t > 0.5 { 1.0 / t } else { w };
+            close(&format!("bodies ∂x[{i}]"), dx[i], da + ds, TOL);
+        }
+        let want_dw: f64 = x.iter().filter(|&&t| t <= 0.5).sum();
+        close("bodies ∂w", dw, want_dw, TOL);
+        fd_vec(
+            "bodies",
+            |p| unit_and_expression_bodies(&p[..4], p[4]),
+            &[&x[..], &[w]].concat(),
+            &[&dx[..], &[dw]].concat(),
+        );
+    }
 }

@@ -560,6 +560,86 @@ pub(super) fn vec_loops_over_containers(block: &mut syn::Block, containers: &[St
 /// place assigned its element, `{ let __ad_d3 = e; a = __ad_d3[0]; b = __ad_d3[1]; }` (after a
 /// `..`, counted from the end: `q = __ad_d3[__ad_d3.len() - 1]`), and `{ let _ = e; }`, which
 /// are followed: the value is computed once, before the places, as Rust does.
+/// A closure that leaves early with `return` (`|t| { if t > 1.0 { return 1.0; } t }`, also
+/// from inside its loops): the body as a labeled `loop` that every path leaves by
+/// `break` with the closure's value, `|t| { '__ad_ret_0: loop { if t > 1.0 { break
+/// '__ad_ret_0 1.0; } break '__ad_ret_0 t; } }`, which is followed where the closure is
+/// expanded (a `loop`'s value, and a labeled loop left from the loops inside it, see
+/// `labels`). A `return` inside a closure or an item nested in the body is that one's own.
+/// An unlabeled `break` or `continue` in the body belongs to a loop inside it (a closure
+/// cannot leave a loop around it), so the new loop takes none of them.
+fn returns_as_breaks(cl: &mut syn::ExprClosure, made: &mut usize) {
+    use syn::visit_mut::VisitMut;
+    struct Returns {
+        label: syn::Lifetime,
+        found: bool,
+    }
+    impl VisitMut for Returns {
+        fn visit_expr_mut(&mut self, e: &mut Expr) {
+            match e {
+                Expr::Closure(_) => {}
+                Expr::Return(r) => {
+                    if let Some(v) = &mut r.expr {
+                        self.visit_expr_mut(v);
+                    }
+                    let (label, span) = (&self.label, r.return_token.span);
+                    *e = match &r.expr {
+                        Some(v) => syn::parse_quote_spanned!(span=> break #label #v),
+                        None => syn::parse_quote_spanned!(span=> break #label),
+                    };
+                    self.found = true;
+                }
+                _ => syn::visit_mut::visit_expr_mut(self, e),
+            }
+        }
+        fn visit_item_mut(&mut self, _: &mut syn::Item) {}
+    }
+    // A body that is not a block (`|t| if t > 1.0 { return 1.0 } else { t }`) is the value of
+    // one.
+    let (mut stmts, span) = match &*cl.body {
+        Expr::Block(b) if b.label.is_some() => return,
+        Expr::Block(b) => (b.block.stmts.clone(), b.block.brace_token.span.join()),
+        e => (vec![Stmt::Expr(e.clone(), None)], e.span()),
+    };
+    let label = syn::Lifetime::new(&format!("'__ad_ret_{made}"), cl.inputs_begin.span);
+    let mut returns = Returns {
+        label: label.clone(),
+        found: false,
+    };
+    for s in &mut stmts {
+        returns.visit_stmt_mut(s);
+    }
+    if !returns.found {
+        return;
+    }
+    *made += 1;
+    // The value the body ends with leaves the loop too; a body that ends in a jump
+    // (`return v;`, now `break 'l v;`) or in a statement (a closure of `()`) says so.
+    match stmts.pop() {
+        Some(Stmt::Expr(tail @ Expr::Break(_), None)) => {
+            stmts.push(syn::parse_quote_spanned!(span=> #tail;));
+        }
+        // An `if` or `match` that may leave is followed as a `let`'s value.
+        Some(Stmt::Expr(tail @ (Expr::If(_) | Expr::Match(_)), None)) => {
+            let v = quote::format_ident!("__ad_ret_value_{}", *made - 1, span = span);
+            stmts.push(syn::parse_quote_spanned!(span=> let #v = #tail;));
+            stmts.push(syn::parse_quote_spanned!(span=> break #label #v;));
+        }
+        Some(Stmt::Expr(tail, None)) => {
+            stmts.push(syn::parse_quote_spanned!(span=> break #label #tail;));
+        }
+        Some(last) => {
+            let jumps = matches!(&last, Stmt::Expr(Expr::Break(_), Some(_)));
+            stmts.push(last);
+            if !jumps {
+                stmts.push(syn::parse_quote_spanned!(span=> break #label;));
+            }
+        }
+        None => stmts.push(syn::parse_quote_spanned!(span=> break #label;)),
+    }
+    *cl.body = syn::parse_quote_spanned!(span=> { #label: loop { #(#stmts)* } });
+}
+
 fn array_assignment(e: &Expr, made: &mut usize) -> Option<Expr> {
     let Expr::Assign(a) = e else {
         return None;
@@ -3240,6 +3320,9 @@ pub(super) fn desugar_forms(
         fn visit_expr_mut(&mut self, e: &mut Expr) {
             if let Some(r) = array_assignment(e, &mut self.made) {
                 *e = r;
+            }
+            if let Expr::Closure(cl) = e {
+                returns_as_breaks(cl, &mut self.made);
             }
             super::labels::unlabel(e, &mut self.made);
             super::in_place::mem_take(e, self.mut_refs, &self.vecs);
