@@ -294,22 +294,36 @@ fn layers_by_copy(theta: &[f64], x: &[f64], sizes: &[usize]) -> f64 {
     h.iter().sum()
 }
 
+/// Checks the value and gradient `vg` of `f` at `(theta, x)`: the plain value, one entry per
+/// element, and central differences of each argument. Returns `vg`.
+#[track_caller]
+fn check_layers(
+    f: impl Fn(&[f64], &[f64]) -> f64,
+    vg: (f64, (Vec<f64>, Vec<f64>)),
+    theta: &[f64],
+    x: &[f64],
+) -> (f64, (Vec<f64>, Vec<f64>)) {
+    let (v, (gt, gx)) = &vg;
+    assert_eq!(*v, f(theta, x));
+    assert_eq!((gt.len(), gx.len()), (theta.len(), x.len()));
+    gradcheck(|t: &Vec<f64>| f(t, x), &theta.to_vec(), gt).assert_ok();
+    gradcheck(|y: &Vec<f64>| f(theta, y), &x.to_vec(), gx).assert_ok();
+    vg
+}
+
 #[test]
 fn vecs_replaced_by_vecs_of_another_length_written_from_unseen_types() {
     let x = [0.5, -1.0];
     for sizes in [[3usize, 1], [1, 3]] {
         let n = 2 * sizes[0] + sizes[0] * sizes[1];
         let theta: Vec<f64> = (0..n).map(|k| (k as f64 * 0.37).sin()).collect();
-        let (v, (gt, gx)) = layers_by_helper_grad(&theta, &x, &sizes);
-        assert_eq!(v, layers_by_helper(&theta, &x, &sizes));
-        assert_eq!((gt.len(), gx.len()), (n, 2), "{sizes:?}");
-        gradcheck(|t: &Vec<f64>| layers_by_helper(t, &x, &sizes), &theta, &gt).assert_ok();
-        gradcheck(
-            |x: &Vec<f64>| layers_by_helper(&theta, x, &sizes),
-            &x.to_vec(),
-            &gx,
-        )
-        .assert_ok();
+        let by_helper = |t: &[f64], x: &[f64]| layers_by_helper(t, x, &sizes);
+        let (_, (_, gx)) = check_layers(
+            by_helper,
+            layers_by_helper_grad(&theta, &x, &sizes),
+            &theta,
+            &x,
+        );
         // One hidden unit, z = θ·x, out = Σₒ σ(θₒ·σ(z)): ∂/∂x = σ'(z)·θ·Σₒ σ'(..)·θₒ.
         if sizes == [1, 3] {
             let sp = |z: f64| sigmoid(z) * (1.0 - sigmoid(z));
@@ -321,33 +335,17 @@ fn vecs_replaced_by_vecs_of_another_length_written_from_unseen_types() {
             assert!((gx[0] - want[0]).abs() < 1e-12 && (gx[1] - want[1]).abs() < 1e-12);
         }
 
-        let (v, (gt, gx)) = layers_by_copy_grad(&theta, &x, &sizes);
-        assert_eq!(v, layers_by_copy(&theta, &x, &sizes));
-        assert_eq!((gt.len(), gx.len()), (n, 2), "{sizes:?}");
-        gradcheck(|t: &Vec<f64>| layers_by_copy(t, &x, &sizes), &theta, &gt).assert_ok();
-        gradcheck(
-            |x: &Vec<f64>| layers_by_copy(&theta, x, &sizes),
-            &x.to_vec(),
-            &gx,
-        )
-        .assert_ok();
+        let by_copy = |t: &[f64], x: &[f64]| layers_by_copy(t, x, &sizes);
+        check_layers(by_copy, layers_by_copy_grad(&theta, &x, &sizes), &theta, &x);
 
         let cfg = Leak { slope: 0.1 };
-        let (v, (gt, gx)) = layers_by_field_grad(&theta, &x, &sizes, &cfg);
-        assert_eq!(v, layers_by_field(&theta, &x, &sizes, &cfg));
-        assert_eq!((gt.len(), gx.len()), (n, 2), "{sizes:?}");
-        gradcheck(
-            |t: &Vec<f64>| layers_by_field(t, &x, &sizes, &cfg),
+        let by_field = |t: &[f64], x: &[f64]| layers_by_field(t, x, &sizes, &cfg);
+        check_layers(
+            by_field,
+            layers_by_field_grad(&theta, &x, &sizes, &cfg),
             &theta,
-            &gt,
-        )
-        .assert_ok();
-        gradcheck(
-            |x: &Vec<f64>| layers_by_field(&theta, x, &sizes, &cfg),
-            &x.to_vec(),
-            &gx,
-        )
-        .assert_ok();
+            &x,
+        );
 
         let (n1, n2) = (sizes[0], sizes[1]);
         let net = Net {
