@@ -555,11 +555,6 @@ pub(super) fn vec_loops_over_containers(block: &mut syn::Block, containers: &[St
     Loops(containers).visit_block_mut(block);
 }
 
-/// A destructuring assignment with an array pattern, `[a, b] = e` (`[p, .., q] = e`, `[_, t.0]
-/// = e`, nested `[[a, b], c] = e`), and `_ = e`: the value bound to a hidden name and each
-/// place assigned its element, `{ let __ad_d3 = e; a = __ad_d3[0]; b = __ad_d3[1]; }` (after a
-/// `..`, counted from the end: `q = __ad_d3[__ad_d3.len() - 1]`), and `{ let _ = e; }`, which
-/// are followed: the value is computed once, before the places, as Rust does.
 /// A closure that leaves early with `return` (`|t| { if t > 1.0 { return 1.0; } t }`, also
 /// from inside its loops): the body as a labeled `loop` that every path leaves by
 /// `break` with the closure's value, `|t| { '__ad_ret_0: loop { if t > 1.0 { break
@@ -640,6 +635,11 @@ fn returns_as_breaks(cl: &mut syn::ExprClosure, made: &mut usize) {
     *cl.body = syn::parse_quote_spanned!(span=> { #label: loop { #(#stmts)* } });
 }
 
+/// A destructuring assignment with an array pattern, `[a, b] = e` (`[p, .., q] = e`, `[_, t.0]
+/// = e`, nested `[[a, b], c] = e`), and `_ = e`: the value bound to a hidden name and each
+/// place assigned its element, `{ let __ad_d3 = e; a = __ad_d3[0]; b = __ad_d3[1]; }` (after a
+/// `..`, counted from the end: `q = __ad_d3[__ad_d3.len() - 1]`), and `{ let _ = e; }`, which
+/// are followed: the value is computed once, before the places, as Rust does.
 fn array_assignment(e: &Expr, made: &mut usize) -> Option<Expr> {
     let Expr::Assign(a) = e else {
         return None;
