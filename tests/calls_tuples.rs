@@ -420,6 +420,63 @@ fn tuples_and_destructuring() {
     }
 }
 
+/// The sufficient statistics of a simple regression, (n, Σx, Σy, Σx², Σxy): a five-element tuple
+/// result that a caller destructures.
+#[differentiate]
+fn sufficient_stats(xs: &[f64], ys: &[f64]) -> (f64, f64, f64, f64, f64) {
+    let mut s = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for (&x, &y) in xs.iter().zip(ys) {
+        s = (s.0 + 1.0, s.1 + x, s.2 + y, s.3 + x * x, s.4 + x * y);
+    }
+    s
+}
+
+/// The least-squares slope from the statistics: (n Σxy − Σx Σy) / (n Σx² − (Σx)²).
+#[differentiate]
+fn ls_slope(xs: &[f64], ys: &[f64]) -> f64 {
+    let (n, sx, sy, sxx, sxy) = sufficient_stats(xs, ys);
+    (n * sxy - sx * sy) / (n * sxx - sx * sx)
+}
+
+/// A six-element tuple parameter, differentiated: its gradient is a tuple of the same shape.
+#[differentiate]
+fn six_weights(w: (f64, f64, f64, f64, f64, f64), x: f64) -> f64 {
+    let (a, b, c, d, e, f) = w;
+    a + b * x + c * x * x + (d * x).sin() + e * f
+}
+
+#[test]
+fn five_and_six_element_tuples_are_differentiated() {
+    let xs = [0.3, -1.2, 2.0, 0.7, -0.4];
+    let ys = [1.1, -0.5, 2.5, 0.2, 0.9];
+    // The slope's gradient with respect to y_i is (x_i − x̄) / Σ(x_j − x̄)².
+    let mean = xs.iter().sum::<f64>() / 5.0;
+    let sxx: f64 = xs.iter().map(|x| (x - mean).powi(2)).sum();
+    let (v, (gx, gy)) = ls_slope_grad(&xs, &ys);
+    assert_eq!(v, ls_slope(&xs, &ys));
+    let expected: Vec<f64> = xs.iter().map(|x| (x - mean) / sxx).collect();
+    close_all("slope d/dy", &gy, &expected);
+    fd_vec("slope d/dx", |x| ls_slope(x, &ys), &xs, &gx);
+    fd_vec("slope d/dy", |y| ls_slope(&xs, y), &ys, &gy);
+    let (_, pullback) = ls_slope_vjp(&xs, &ys);
+    let (gx3, _) = pullback(3.0);
+    close_all(
+        "slope vjp",
+        &gx3,
+        &gx.iter().map(|g| 3.0 * g).collect::<Vec<_>>(),
+    );
+
+    let w = (0.5, -1.0, 0.25, 2.0, 1.5, -0.3);
+    let x = 0.8;
+    let (v, (gw, gx)) = six_weights_grad(w, x);
+    assert_eq!(v, six_weights(w, x));
+    // ∂w = (1, x, x², x cos(dx), f, e), ∂x = b + 2cx + d cos(dx)
+    let (c, d) = ((w.3 * x).cos(), w.3);
+    let got = [gw.0, gw.1, gw.2, gw.3, gw.4, gw.5];
+    close_all("six weights", &got, &[1.0, x, x * x, x * c, w.5, w.4]);
+    close("six weights d/dx", gx, w.1 + 2.0 * w.2 * x + d * c, TOL);
+}
+
 // ---------------------------------------------------------------------------------------------
 // wrt(..)
 // ---------------------------------------------------------------------------------------------

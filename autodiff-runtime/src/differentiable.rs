@@ -559,11 +559,19 @@ __primal_is_owned! {
     impl[T: Differentiable] Vec<T>;
     impl[T: Differentiable, const N: usize] [T; N];
     impl[T: Real, D: Dimension] Array<T, D>;
-    impl[S: Real, A: Differentiable<Scalar = S>] (A,);
-    impl[S: Real, A: Differentiable<Scalar = S>, B: Differentiable<Scalar = S>] (A, B);
-    impl[S: Real, A: Differentiable<Scalar = S>, B: Differentiable<Scalar = S>, C: Differentiable<Scalar = S>] (A, B, C);
-    impl[S: Real, A: Differentiable<Scalar = S>, B: Differentiable<Scalar = S>, C: Differentiable<Scalar = S>, D: Differentiable<Scalar = S>] (A, B, C, D);
 }
+
+/// A tuple of differentiable values is its own gradient type, for every arity that
+/// [`Differentiable`] has (a helper's tuple result that a caller destructures, `let (n, sx, sy,
+/// sxx, sxy) = stats(x, y);`, and a tuple parameter).
+macro_rules! impl_tuple_primal {
+    ($($name:ident $idx:tt),+) => {
+        __primal_is_owned! {
+            impl[S: Real, $($name: Differentiable<Scalar = S>),+] ($($name,)+);
+        }
+    };
+}
+for_tuples!(impl_tuple_primal);
 
 /// A reference has the gradient of what it refers to.
 impl<T: Primal + ?Sized> Primal for &T {
