@@ -1834,3 +1834,134 @@ fn outer_iter_of_a_returned_matrix() {
     same("∇W", &gw, &x.t().dot(&gh), 1e-13);
     fd_array("∇W", |w| rows_of_returned(&x, w, &v), &w, &gw);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Lanes zipped with the lanes of another array, and lanes of a parameter's field.
+// ---------------------------------------------------------------------------------------------
+
+/// Inputs and targets walked together, `x.outer_iter().zip(y.outer_iter())`:
+/// f = Σ_i ‖x_i W − y_i‖²; ∇W = 2 Xᵀ(XW − Y).
+#[differentiate(wrt(w))]
+fn paired_rows(w: &Array2<f64>, x: &Array2<f64>, y: &Array2<f64>) -> f64 {
+    let mut t = 0.0;
+    for (xr, yr) in x.outer_iter().zip(y.outer_iter()) {
+        t += (&xr.dot(w) - &yr).mapv(|e| e * e).sum();
+    }
+    t
+}
+
+/// The same with `rows()` on both sides, enumerated, and the targets' rows one shorter (the
+/// loop stops with the shorter): f = Σ_{i<3} (i + 1)‖x_i W − y_i‖².
+#[differentiate(wrt(w))]
+fn paired_rows_enumerated(w: &Array2<f64>, x: &Array2<f64>, y: &Array2<f64>) -> f64 {
+    let mut t = 0.0;
+    for (i, (xr, yr)) in x.rows().into_iter().zip(y.rows()).enumerate() {
+        t += (i + 1) as f64 * (&xr.dot(w) - &yr).mapv(|e| e * e).sum();
+    }
+    t
+}
+
+/// Minibatches of inputs and targets: `axis_chunks_iter` on both sides, the targets a vector;
+/// f = Σ_batches ‖rowsum(X_b W) − y_b‖² = ‖rowsum(XW) − y‖².
+#[differentiate(wrt(w))]
+fn paired_minibatches(w: &Array2<f64>, x: &Array2<f64>, y: &Array1<f64>) -> f64 {
+    let mut t = 0.0;
+    for (xb, yb) in x
+        .axis_chunks_iter(Axis(0), 2)
+        .zip(y.axis_chunks_iter(Axis(0), 2))
+    {
+        t += (&xb.dot(w).sum_axis(Axis(1)) - &yb).mapv(|e| e * e).sum();
+    }
+    t
+}
+
+/// Two differentiated locals' rows zipped in a chain: f = Σ_i ⟨(XWᵀ)_i, (YWᵀ)_i⟩.
+#[differentiate(wrt(w))]
+fn paired_local_rows(w: &Array2<f64>, x: &Array2<f64>, y: &Array2<f64>) -> f64 {
+    let h = x.dot(&w.t());
+    let g = y.dot(&w.t());
+    h.axis_iter(Axis(0))
+        .zip(g.axis_iter(Axis(0)))
+        .map(|(a, b)| a.dot(&b))
+        .sum::<f64>()
+}
+
+#[derive(Clone, autodiff::Differentiable)]
+struct Neurons {
+    w: Array2<f64>,
+    b: Array1<f64>,
+}
+
+/// Each neuron's row of a parameter's field, in a loop and in a chain:
+/// f = Σ_j tanh(w_j · x + b_j) + Σ_j (w_j · x)².
+#[differentiate(wrt(p))]
+fn neuron_rows(p: &Neurons, x: &Array1<f64>) -> f64 {
+    let mut t = 0.0;
+    for (row, &b) in p.w.rows().into_iter().zip(p.b.iter()) {
+        t += (row.dot(x) + b).tanh();
+    }
+    t + p.w.outer_iter().map(|r| r.dot(x).powi(2)).sum::<f64>()
+}
+
+#[test]
+fn lanes_zipped_with_lanes() {
+    let w = matrix(3, 2, 0.35);
+    let x = matrix(5, 3, 1.35);
+    let y = matrix(5, 2, 2.35);
+    let r = x.dot(&w) - &y;
+    let (v, g) = paired_rows_grad(&w, &x, &y);
+    assert_eq!(v, paired_rows(&w, &x, &y));
+    same("∇W", &g, &(x.t().dot(&r) * 2.0), 1e-13);
+    fd_array("∇W", |w| paired_rows(w, &x, &y), &w, &g);
+
+    let y4 = y.slice(s![..4, ..]).to_owned();
+    let (v, g) = paired_rows_enumerated_grad(&w, &x, &y4);
+    assert_eq!(v, paired_rows_enumerated(&w, &x, &y4));
+    let mut want = Array2::<f64>::zeros((3, 2));
+    for i in 0..4 {
+        let ri = &x.row(i).dot(&w) - &y4.row(i);
+        let xi = x.row(i).to_owned().insert_axis(Axis(1));
+        want = want + xi.dot(&ri.insert_axis(Axis(0))) * (2.0 * (i + 1) as f64);
+    }
+    same("∇W", &g, &want, 1e-13);
+    fd_array("∇W", |w| paired_rows_enumerated(w, &x, &y4), &w, &g);
+
+    let t = vector(5, 3.35);
+    let (v, g) = paired_minibatches_grad(&w, &x, &t);
+    assert!((v - paired_minibatches(&w, &x, &t)).abs() <= 1e-14 * v.abs());
+    let e = x.dot(&w).sum_axis(Axis(1)) - &t;
+    let want = x
+        .t()
+        .dot(&e)
+        .insert_axis(Axis(1))
+        .dot(&Array2::<f64>::ones((1, 2)))
+        * 2.0;
+    same("∇W", &g, &want, 1e-13);
+    fd_array("∇W", |w| paired_minibatches(w, &x, &t), &w, &g);
+
+    let wl = matrix(2, 3, 4.35);
+    let (v, g) = paired_local_rows_grad(&wl, &x, &x.mapv(|v| v * 0.5 + 0.1));
+    assert_eq!(v, paired_local_rows(&wl, &x, &x.mapv(|v| v * 0.5 + 0.1)));
+    fd_array(
+        "∇W",
+        |w| paired_local_rows(w, &x, &x.mapv(|v| v * 0.5 + 0.1)),
+        &wl,
+        &g,
+    );
+
+    let p = Neurons {
+        w: matrix(3, 2, 5.35),
+        b: vector(3, 6.35),
+    };
+    let xv = vector(2, 7.35);
+    let (v, g) = neuron_rows_grad(&p, &xv);
+    assert_eq!(v, neuron_rows(&p, &xv));
+    let z = p.w.dot(&xv);
+    let a = (&z + &p.b).mapv(|v| 1.0 - v.tanh().powi(2));
+    let gw = (&a + &(&z * 2.0))
+        .insert_axis(Axis(1))
+        .dot(&xv.clone().insert_axis(Axis(0)));
+    same("∇w", &g.w, &gw, 1e-13);
+    same("∇b", &g.b, &a, 1e-13);
+    gradcheck(|p: &Neurons| neuron_rows(p, &xv), &p, &g).assert_ok();
+}

@@ -1195,9 +1195,12 @@ pub(super) fn desugar_forms(
         Some((test, name, value))
     }
     /// `for row in a.rows()` (`a.outer_iter()`, `a.axis_iter(Axis(0))`, `a.columns()`,
-    /// `a.axis_iter(Axis(1))`, with `.into_iter()`, then `.zip(other)` and/or `.enumerate()`)
-    /// of a matrix variable `a`: a loop over the index (zipped with `other`, an iterator chain
-    /// like any other), each lane read as `a.row(i)` (`a.column(j)`), which is followed.
+    /// `a.axis_iter(Axis(1))`, `a.axis_chunks_iter(Axis(k), n)`, with `.into_iter()`, then
+    /// `.zip(other)` and/or `.enumerate()`) of a matrix variable or a field of one (`p.w`): a
+    /// loop over the index, each lane read as `a.row(i)` (`a.column(j)`, ..), which is
+    /// followed. `other` is an iterator chain like any other, or the lanes of another array
+    /// (`x.outer_iter().zip(y.outer_iter())`, minibatches of inputs and targets), read by the
+    /// same index, the loop as long as the shorter.
     fn lane_loop(
         fl: &syn::ExprForLoop,
         krate: &proc_macro2::TokenStream,
@@ -1218,17 +1221,105 @@ pub(super) fn desugar_forms(
                 src = &mc.receiver;
             }
         }
+        let span = fl.for_token.span;
+        let k = syn::Ident::new("__ad_lane", span);
+        let chunk = syn::Ident::new("__ad_chunk", span);
+        let lanes = lanes_of(src, &k, &chunk, krate, vectors)?;
+        fn pair(p: &Pat) -> Option<(&Pat, &Pat)> {
+            match p {
+                Pat::Tuple(t) if t.elems.len() == 2 => Some((&t.elems[0], &t.elems[1])),
+                Pat::Paren(p) => pair(&p.pat),
+                _ => None,
+            }
+        }
+        let (index, item) = if enumerate {
+            let (i, item) = pair(&fl.pat)?;
+            (Some(i), item)
+        } else {
+            (None, &*fl.pat)
+        };
+        let (lane, other) = match zipped {
+            Some(z) => {
+                let (lane, other) = pair(item)?;
+                (lane, Some((other, z)))
+            }
+            None => (item, None),
+        };
+        let bind_index = index.map(|i| quote::quote!(let #i = #k;));
+        let (attrs, body) = (&fl.attrs, &fl.body.stmts);
+        let (count, read) = (&lanes.count, &lanes.read);
+        let mut sizes: Vec<Stmt> = Vec::new();
+        if let Some(size) = &lanes.size {
+            sizes.push(syn::parse_quote_spanned!(span=> let #chunk: usize = #size;));
+        }
+        // The other array's lanes, by the same index.
+        let chunk2 = syn::Ident::new("__ad_chunk2", span);
+        let other_lanes = other.and_then(|(_, z)| lanes_of(z, &k, &chunk2, krate, vectors));
+        let inner: Expr = match (other, other_lanes) {
+            (None, _) => syn::parse_quote_spanned! {span=>
+                #(#attrs)* for #k in 0..#count { #bind_index let #lane = #read; #(#body)* }
+            },
+            (Some((other, _)), Some(two)) => {
+                if let Some(size) = &two.size {
+                    sizes.push(syn::parse_quote_spanned!(span=> let #chunk2: usize = #size;));
+                }
+                let (count2, read2) = (&two.count, &two.read);
+                syn::parse_quote_spanned! {span=>
+                    #(#attrs)* for #k in 0..(#count).min(#count2) {
+                        #bind_index let #lane = #read; let #other = #read2; #(#body)*
+                    }
+                }
+            }
+            (Some((other, z)), None) => syn::parse_quote_spanned! {span=>
+                #(#attrs)* for (#k, #other) in (0..#count).zip(#z) {
+                    #bind_index let #lane = #read; #(#body)*
+                }
+            },
+        };
+        if sizes.is_empty() {
+            return Some(inner);
+        }
+        Some(syn::parse_quote_spanned! {span=> {
+            #(#sizes)*
+            #inner
+        }})
+    }
+    /// The lanes a lane loop walks: how many, and the one at index `k`.
+    struct Lanes {
+        count: TokenStream,
+        read: TokenStream,
+        /// `axis_chunks_iter`'s block size, to be bound to the `chunk` name `read` uses.
+        size: Option<Expr>,
+    }
+    /// The lanes of `src`: `a.rows()`, `a.outer_iter()`, `a.columns()`, `a.axis_iter(Axis(k))`
+    /// or `a.axis_chunks_iter(Axis(k), n)` (with `.into_iter()`) of a variable `a` or a field
+    /// of one (`p.w`, `self.w`; not `axis_chunks_iter`, whose lanes depend on the rank, which
+    /// the macro knows only of variables).
+    fn lanes_of(
+        src: &Expr,
+        k: &syn::Ident,
+        chunk: &syn::Ident,
+        krate: &proc_macro2::TokenStream,
+        vectors: &[String],
+    ) -> Option<Lanes> {
+        let mut src = strip_group(src);
+        let mut into_iter = false;
         if let Expr::MethodCall(mc) = src {
             if mc.method == "into_iter" && mc.args.is_empty() {
-                src = &mc.receiver;
+                src = strip_group(&mc.receiver);
+                into_iter = true;
             }
         }
         let Expr::MethodCall(mc) = src else {
             return None;
         };
-        let Expr::Path(a) = &*mc.receiver else {
+        let a = &*mc.receiver;
+        let variable =
+            matches!(a, Expr::Path(p) if p.qself.is_none() && p.path.get_ident().is_some());
+        let field = plain_var(a) && ndarray_lanes_of_field(&mc.method, into_iter);
+        if !(variable || field) {
             return None;
-        };
+        }
         let axis = |e: &Expr| match e {
             Expr::Call(c) if c.args.len() == 1 => match (&*c.func, &c.args[0]) {
                 (Expr::Path(f), Expr::Lit(l)) if f.path.segments.last()?.ident == "Axis" => {
@@ -1255,36 +1346,17 @@ pub(super) fn desugar_forms(
             }
             _ => return None,
         };
-        fn pair(p: &Pat) -> Option<(&Pat, &Pat)> {
-            match p {
-                Pat::Tuple(t) if t.elems.len() == 2 => Some((&t.elems[0], &t.elems[1])),
-                Pat::Paren(p) => pair(&p.pat),
-                _ => None,
-            }
-        }
-        let (index, item) = if enumerate {
-            let (i, item) = pair(&fl.pat)?;
-            (Some(i), item)
-        } else {
-            (None, &*fl.pat)
-        };
-        let (lane, other) = match zipped {
-            Some(z) => {
-                let (lane, other) = pair(item)?;
-                (lane, Some((other, z)))
-            }
-            None => (item, None),
-        };
-        let span = fl.for_token.span;
-        let k = syn::Ident::new("__ad_lane", span);
         // `axis_iter(ax)` of an array of any rank: its subviews along `ax`; `outer_iter()` is
         // `axis_iter(Axis(0))` (a 3-D array's matrices, a matrix's rows).
         let outer: Expr = syn::parse_quote_spanned!(mc.method.span()=> #krate::__private::Axis(0));
-        let chunk = syn::Ident::new("__ad_chunk", span);
-        let vector = a
-            .path
-            .get_ident()
-            .is_some_and(|n| vectors.contains(&n.to_string()));
+        let vector = match a {
+            Expr::Path(p) => p
+                .path
+                .get_ident()
+                .is_some_and(|n| vectors.contains(&n.to_string())),
+            _ => false,
+        };
+        let size = (mc.method == "axis_chunks_iter").then(|| mc.args[1].clone());
         let (count, read) = if mc.method == "axis_chunks_iter" && vector {
             // Of a vector (declared one), only along `Axis(0)`: runs of `k` elements (the last
             // one shorter), each `a.slice(s![k·i..min(k·(i + 1), n)])`.
@@ -1330,35 +1402,7 @@ pub(super) fn desugar_forms(
         } else {
             (quote::quote!(#a.ncols()), quote::quote!(#a.column(#k)))
         };
-        let bind_index = index.map(|i| quote::quote!(let #i = #k;));
-        let (attrs, body) = (&fl.attrs, &fl.body.stmts);
-        if mc.method == "axis_chunks_iter" {
-            let size = &mc.args[1];
-            let inner: Expr = match other {
-                None => syn::parse_quote_spanned! {span=>
-                    #(#attrs)* for #k in 0..#count { #bind_index let #lane = #read; #(#body)* }
-                },
-                Some((other, z)) => syn::parse_quote_spanned! {span=>
-                    #(#attrs)* for (#k, #other) in (0..#count).zip(#z) {
-                        #bind_index let #lane = #read; #(#body)*
-                    }
-                },
-            };
-            return Some(syn::parse_quote_spanned! {span=> {
-                let #chunk: usize = #size;
-                #inner
-            }});
-        }
-        Some(match other {
-            None => syn::parse_quote_spanned! {span=>
-                #(#attrs)* for #k in 0..#count { #bind_index let #lane = #read; #(#body)* }
-            },
-            Some((other, z)) => syn::parse_quote_spanned! {span=>
-                #(#attrs)* for (#k, #other) in (0..#count).zip(#z) {
-                    #bind_index let #lane = #read; #(#body)*
-                }
-            },
-        })
+        Some(Lanes { count, read, size })
     }
     /// The conjuncts of a condition with a `let` among them.
     fn let_chain(cond: &Expr) -> Option<Vec<Expr>> {
@@ -1952,20 +1996,24 @@ pub(super) fn desugar_forms(
             }
         })
     }
-    /// `a.rows()` (`columns()`, then `.into_iter()`) of a matrix variable, as
-    /// `(0..a.nrows()).map(|i| a.row(i))`; `outer_iter()` and `axis_iter(Axis(k))` of an array
+    /// `a.rows()` (`columns()`, then `.into_iter()`) of a matrix variable or a field of one
+    /// (`p.w`), as `(0..a.nrows()).map(|i| a.row(i))`; `outer_iter()` and `axis_iter(Axis(k))` of an array
     /// of any rank as `(0..a.len_of(Axis(k))).map(|i| a.index_axis(Axis(k), i))`.
     fn lane_source(e: &Expr, krate: &proc_macro2::TokenStream) -> Option<Expr> {
         let mut src = strip_group(e);
+        let mut into_iter = false;
         if let Expr::MethodCall(mc) = src {
             if mc.method == "into_iter" && mc.args.is_empty() {
                 src = strip_group(&mc.receiver);
+                into_iter = true;
             }
         }
         let Expr::MethodCall(mc) = src else {
             return None;
         };
-        if !matches!(&*mc.receiver, Expr::Path(p) if p.path.get_ident().is_some()) {
+        let variable = matches!(&*mc.receiver, Expr::Path(p) if p.path.get_ident().is_some());
+        let field = plain_var(&mc.receiver) && ndarray_lanes_of_field(&mc.method, into_iter);
+        if !(variable || field) {
             return None;
         }
         let a = &mc.receiver;
@@ -2003,6 +2051,16 @@ pub(super) fn desugar_forms(
             1 => syn::parse_quote_spanned!(span=> (0..#a.ncols()).map(|#k| #a.column(#k))),
             _ => return None,
         })
+    }
+    /// Whether `method` called on a field (`p.w.outer_iter()`) names ndarray's lanes: a field's
+    /// type is not seen, and a struct of the user's may have `rows()` of its own (returning an
+    /// iterator, which `.row(i)` would not read), so `rows()` and `columns()` count only with
+    /// the `.into_iter()` ndarray's `Lanes` needs for an adapter (`p.w.rows().into_iter()`);
+    /// `outer_iter()` and `axis_iter(Axis(k))` always.
+    fn ndarray_lanes_of_field(method: &syn::Ident, into_iter: bool) -> bool {
+        method == "outer_iter"
+            || method == "axis_iter"
+            || (into_iter && (method == "rows" || method == "columns"))
     }
     /// A variable or a field of one (`self.w`), which may be named more than once.
     fn plain_var(e: &Expr) -> bool {
@@ -3596,11 +3654,17 @@ pub(super) fn desugar_forms(
                     }
                 }
                 // `a.rows()` (`outer_iter`, `columns`, `axis_iter(Axis(k))`, with
-                // `.into_iter()`) of a matrix variable at the head of an iterator chain: the
-                // lanes read by index, `(0..a.nrows()).map(|i| a.row(i))`, which is followed.
+                // `.into_iter()`) of a matrix variable or a field of one at the head of an
+                // iterator chain, or zipped to one (`xs.iter().zip(y.rows())`): the lanes read
+                // by index, `(0..a.nrows()).map(|i| a.row(i))`, which is followed.
                 Expr::MethodCall(mc) if !(mc.method == "into_iter" && mc.args.is_empty()) => {
                     if let Some(src) = lane_source(&mc.receiver, self.krate) {
                         *mc.receiver = src;
+                    }
+                    if mc.method == "zip" && mc.args.len() == 1 {
+                        if let Some(src) = lane_source(&mc.args[0], self.krate) {
+                            mc.args[0] = src;
+                        }
                     }
                 }
                 _ => {}
