@@ -1965,3 +1965,83 @@ fn lanes_zipped_with_lanes() {
     same("∇b", &g.b, &a, 1e-13);
     gradcheck(|p: &Neurons| neuron_rows(p, &xv), &p, &g).assert_ok();
 }
+
+// ---------------------------------------------------------------------------------------------
+// Windows and chunks of token ids read in `row(..)` and `s![..]`.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, autodiff::Differentiable)]
+struct Bigram {
+    emb: Array2<f64>,
+    out: Array2<f64>,
+}
+
+/// A bigram language model over `tok.windows(2)`: f = Σ_t lse(O e_{w0}) − (O e_{w0})_{w1}.
+#[differentiate(wrt(p))]
+fn bigram_nll(p: &Bigram, tok: &[usize]) -> f64 {
+    let mut l = 0.0;
+    for w in tok.windows(2) {
+        let logits = p.out.dot(&p.emb.row(w[0]));
+        l += logits.mapv(f64::exp).sum().ln() - logits[w[1]];
+    }
+    l
+}
+
+/// The same pairs as chunks, read through `column` and `s![..]`: f = Σ ⟨E_{:, c0 mod 2},
+/// O_{:, c1 mod 2}⟩ Σ_j O_{c1, j} + ‖E[c0..c0 + 2, ..]‖².
+#[differentiate(wrt(p))]
+fn chunk_regions(p: &Bigram, pairs: &[usize]) -> f64 {
+    let mut l = 0.0;
+    for c in pairs.chunks(2) {
+        l += p.emb.column(c[0] % 2).dot(&p.out.column(c[1] % 2)) * p.out.slice(s![c[1], ..]).sum();
+        l += p.emb.slice(s![c[0]..c[0] + 2, ..]).mapv(|v| v * v).sum();
+    }
+    l
+}
+
+/// `mapv` given a qualified path, `<f64>::exp`, as code a `macro_rules!` writes over a type:
+/// f = Σ exp(XW).
+#[differentiate(wrt(w))]
+fn qualified_path_map(w: &Array2<f64>, x: &Array2<f64>) -> f64 {
+    x.dot(w).mapv(<f64>::exp).sum()
+}
+
+#[test]
+fn windows_in_regions() {
+    let p = Bigram {
+        emb: matrix(4, 2, 0.55),
+        out: matrix(4, 2, 1.55),
+    };
+    let tok = [0usize, 2, 1, 3, 3, 0];
+    let (v, g) = bigram_nll_grad(&p, &tok);
+    assert_eq!(v, bigram_nll(&p, &tok));
+    // ∂/∂logits = softmax − onehot(w1); ∇O += that ⊗ e_{w0}, ∇e_{w0} += Oᵀ that.
+    let mut want = Bigram {
+        emb: Array2::zeros((4, 2)),
+        out: Array2::zeros((4, 2)),
+    };
+    for w in tok.windows(2) {
+        let e = p.emb.row(w[0]).to_owned();
+        let z = p.out.dot(&e);
+        let mut d = z.mapv(f64::exp) / z.mapv(f64::exp).sum();
+        d[w[1]] -= 1.0;
+        want.out = &want.out + &d.clone().insert_axis(Axis(1)).dot(&e.insert_axis(Axis(0)));
+        let ge = p.out.t().dot(&d);
+        let mut row = want.emb.row_mut(w[0]);
+        row += &ge;
+    }
+    same("∇E", &g.emb, &want.emb, 1e-13);
+    same("∇O", &g.out, &want.out, 1e-13);
+    gradcheck(|p: &Bigram| bigram_nll(p, &tok), &p, &g).assert_ok();
+
+    let pairs = [0usize, 1, 2, 3, 1, 0];
+    let (v, g) = chunk_regions_grad(&p, &pairs);
+    assert_eq!(v, chunk_regions(&p, &pairs));
+    gradcheck(|p: &Bigram| chunk_regions(p, &pairs), &p, &g).assert_ok();
+
+    let w = matrix(3, 2, 2.55);
+    let x = matrix(4, 3, 3.55);
+    let (v, g) = qualified_path_map_grad(&w, &x);
+    assert_eq!(v, qualified_path_map(&w, &x));
+    same("∇W", &g, &x.t().dot(&x.dot(&w).mapv(f64::exp)), 1e-13);
+}

@@ -248,7 +248,9 @@ impl Lowering {
                         written: def.expr.to_token_stream(),
                     });
                 }
-                if p.qself.is_some() {
+                // `<f64>::exp` (what code generic over a type written by a macro names) is
+                // `f64::exp`; `<T as Trait>::f` is not followed.
+                if p.qself.as_ref().is_some_and(|q| q.position > 0) {
                     return None;
                 }
                 if let Some(id) = p.path.get_ident() {
@@ -266,7 +268,7 @@ impl Lowering {
                         }
                     })
                     .collect();
-                let path = &p.path;
+                let path = &p;
                 let cl: syn::ExprClosure = syn::parse_quote_spanned! {fun.span()=>
                     |#(#xs),*| #path(#(#xs),*)
                 };

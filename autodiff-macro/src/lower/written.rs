@@ -183,11 +183,66 @@ impl Lowering {
         let name = m.path.segments.last().map(|s| s.ident.to_string());
         // ndarray's `s![..]` describes a region by indices: discrete, whatever it reads
         // (`s![i..i + k.len()]` of a differentiated `k`).
-        let kind = match name.as_deref() {
-            Some(n) if crate::prim::is_index_macro(n) => Kind::Discrete,
-            _ => Kind::Unknown,
+        let (kind, tokens) = match name.as_deref() {
+            Some(n) if crate::prim::is_index_macro(n) => {
+                (Kind::Discrete, self.window_reads(b, m.to_token_stream()))
+            }
+            _ => (Kind::Unknown, m.to_token_stream()),
         };
-        self.opaque_inst(b, m.to_token_stream(), name, kind, want, span)
+        self.opaque_inst(b, tokens, name, kind, want, span)
+    }
+
+    /// The elements of windows and chunks that `s![..]` reads (`w[0]` of `for w in
+    /// tok.windows(2)`, also through `a.row(w[0])`, which is `a.slice(s![w[0], ..])`), read
+    /// first, each bound to a name of its own that the tokens then name: a window has no value
+    /// of its own to give code run as written.
+    fn window_reads(&mut self, b: Block, tokens: TokenStream) -> TokenStream {
+        use proc_macro2::{Delimiter, Group, TokenTree};
+        let mut out: Vec<TokenTree> = Vec::new();
+        let mut iter = tokens.into_iter().peekable();
+        while let Some(tt) = iter.next() {
+            // A field (`self.w[0]`) or a path's segment is not the variable; the end of a
+            // range (`..w[1]`) is.
+            let punct = |t: Option<&TokenTree>, c: char| matches!(t, Some(TokenTree::Punct(p)) if p.as_char() == c);
+            let n = out.len();
+            let after_dot = punct(out.last(), ':')
+                || (punct(out.last(), '.') && !punct(n.checked_sub(2).map(|i| &out[i]), '.'));
+            match tt {
+                TokenTree::Ident(id)
+                    if !after_dot
+                        && self
+                            .lookup(&id.to_string())
+                            .is_some_and(|s| self.env[s].window.is_some()) =>
+                {
+                    let index = match iter.peek() {
+                        Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Bracket => {
+                            Some(g.clone())
+                        }
+                        _ => None,
+                    };
+                    let read = index.as_ref().and_then(|g| {
+                        let e = syn::parse2::<Expr>(quote!(#id #g)).ok()?;
+                        self.expr(b, &e, true)
+                    });
+                    match read {
+                        Some(v) => {
+                            iter.next();
+                            let name = format!("__ad_window_read{}", v.index());
+                            out.push(TokenTree::Ident(syn::Ident::new(&name, id.span())));
+                            self.bind(name, Some(v));
+                        }
+                        None => out.push(TokenTree::Ident(id)),
+                    }
+                }
+                TokenTree::Group(g) => {
+                    let mut inner = Group::new(g.delimiter(), self.window_reads(b, g.stream()));
+                    inner.set_span(g.span());
+                    out.push(TokenTree::Group(inner));
+                }
+                tt => out.push(tt),
+            }
+        }
+        out.into_iter().collect()
     }
 
     /// A macro runs as written on copies of the variables it names: an argument that changes
