@@ -255,7 +255,10 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                              call, as views: `{join}(Axis(0), &[a.view(), b.view()]).unwrap()`, \
                              or `{join}![Axis(0), a, b]`; a slice of views made elsewhere (a \
                              `Vec`, a variable) is not: write its pieces in the call, and join \
-                             more than 8 in steps"
+                             more than 8 in steps; for rows kept in a loop (hidden states of a \
+                             sequence), write each into a matrix made first, `let mut hs = \
+                             Array2::zeros((n, h.len())); hs.row_mut(t).assign(&h);`, which is \
+                             followed"
                         ),
                         _ => match through_trait(f, *recv) {
                             Some((param, bound)) => through_trait_message(&param, &bound, &s),
