@@ -2923,9 +2923,9 @@ impl Lowering {
     /// `mem::replace(&mut t, e)` (`std::mem::`, `core::mem::`) of a local variable inside an
     /// expression (`s += mem::replace(&mut t, x)`), and `mem::take(&mut t)` of a local, as the
     /// block `{ let old = t; t = e; old }` (for `take`, the default of `t`'s type, which the
-    /// generated code takes from `old`), which is followed as assignments. A statement of its
-    /// own is rewritten before lowering (see `in_place::replace_lets`); `take` of a `Vec` is
-    /// `split_off(0)` there.
+    /// generated code takes from `old`: an empty `Vec`, `0.0`), which is followed as
+    /// assignments. A `replace` that is a statement of its own is rewritten before lowering
+    /// (see `in_place::replace_lets`).
     fn mem_take_or_replace(&mut self, fp: &syn::ExprPath, c: &syn::ExprCall) -> Option<Expr> {
         let segs = &fp.path.segments;
         let n = segs.len();

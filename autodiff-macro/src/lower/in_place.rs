@@ -234,20 +234,6 @@ fn mem_call<'a>(
     Some((local_var(&r.expr, mut_refs)?, call.args.iter()))
 }
 
-/// `mem::take(&mut v)` of a local declared as a `Vec` (`vecs`) as `v.split_off(0)`: all the
-/// elements move out and `v` is left empty, of its own type, which the derivative follows as
-/// `split_off`. Of another local it is the default of the local's type, taken from the old value
-/// where the call is lowered (`Lowering::mem_take_or_replace`).
-pub(super) fn mem_take(e: &mut Expr, mut_refs: &[String], vecs: &[String]) {
-    let Some((v, args)) = mem_call(e, "take", mut_refs) else {
-        return;
-    };
-    if args.len() != 1 || !vecs.iter().any(|n| v == n) {
-        return;
-    }
-    *e = syn::parse_quote_spanned!(e.span()=> #v.split_off(0));
-}
-
 /// The `&mut` parameters that no `let` of the body declares again: a `let mut s = s.clone();`
 /// (what the error for a field of a parameter taken by reference says to write) makes `s` a
 /// local, whose fields and rows the statements above change as a variable's.
@@ -273,51 +259,6 @@ pub(super) fn unshadowed(block: &syn::Block, mut_refs: &[String]) -> Vec<String>
         .filter(|m| !lets.0.contains(m))
         .cloned()
         .collect()
-}
-
-/// The local variables the body declares as `Vec`s: with a `Vec<..>` type, or made by `vec![..]`,
-/// `Vec::new()`, `Vec::with_capacity(..)`, `.to_vec()` or `.collect::<Vec<..>>()`.
-pub(super) fn vec_locals(block: &syn::Block) -> Vec<String> {
-    struct Locals(Vec<String>);
-    fn is_vec_type(t: &syn::Type) -> bool {
-        matches!(t, syn::Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Vec"))
-    }
-    fn makes_vec(e: &Expr) -> bool {
-        match e {
-            Expr::Macro(m) => m.mac.path.is_ident("vec"),
-            Expr::Call(c) => matches!(&*c.func, Expr::Path(p)
-                if p.path.segments.len() >= 2
-                    && p.path.segments[p.path.segments.len() - 2].ident == "Vec"),
-            Expr::MethodCall(mc) => {
-                mc.method == "to_vec"
-                    || (mc.method == "collect"
-                        && mc.turbofish.as_ref().is_some_and(|t| {
-                            matches!(t.args.first(), Some(syn::GenericArgument::Type(t)) if is_vec_type(t))
-                        }))
-            }
-            _ => false,
-        }
-    }
-    impl<'ast> syn::visit::Visit<'ast> for Locals {
-        fn visit_local(&mut self, l: &'ast syn::Local) {
-            let (pat, ty) = match &l.pat {
-                syn::Pat::Type(pt) => (&*pt.pat, Some(&*pt.ty)),
-                p => (p, None),
-            };
-            if let syn::Pat::Ident(pi) = pat {
-                if ty.is_some_and(is_vec_type)
-                    || l.init.as_ref().is_some_and(|i| makes_vec(&i.expr))
-                {
-                    self.0.push(pi.ident.to_string());
-                }
-            }
-            syn::visit::visit_local(self, l);
-        }
-        fn visit_item(&mut self, _: &'ast syn::Item) {}
-    }
-    let mut locals = Locals(Vec::new());
-    syn::visit::Visit::visit_block(&mut locals, block);
-    locals.0
 }
 
 /// `let t = mem::replace(&mut v, e);` (`t = ..;`, or the call alone) as `let t = v; v = e;`:

@@ -2476,8 +2476,6 @@ pub(super) fn desugar_forms(
         shared_refs: &'a [String],
         /// Hidden names made for values destructured by a struct pattern.
         made: usize,
-        /// The locals declared as `Vec`s (for `mem::take`).
-        vecs: Vec<String>,
         /// The path of the facade crate, for the `Axis` of `outer_iter()`.
         krate: &'a proc_macro2::TokenStream,
         /// How often each name occurs in the body, and how many loops and closures enclose
@@ -3383,7 +3381,6 @@ pub(super) fn desugar_forms(
                 returns_as_breaks(cl, &mut self.made);
             }
             super::labels::unlabel(e, &mut self.made);
-            super::in_place::mem_take(e, self.mut_refs, &self.vecs);
             super::in_place::range_iter_mut(e);
             super::in_place::element_ref_if(e, &mut self.made);
             if let Some(r) = repeat_take(e) {
@@ -3689,7 +3686,6 @@ pub(super) fn desugar_forms(
             unshadowed_refs: super::in_place::unshadowed(block, mut_refs),
             shared_refs,
             made: 0,
-            vecs: super::in_place::vec_locals(block),
             krate,
             names: name_counts(block),
             loops: 0,
