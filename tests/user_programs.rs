@@ -268,6 +268,140 @@ fn methods_call_methods_of_self() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Methods of a block declared `wrt(self)` calling each other with data (`self.forward(x)`), and
+// a function declared `wrt(x)` calling itself with data (`horner(&c[1..], x)`): each call's
+// gradient has an entry for what the callee's list keeps.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Differentiable)]
+struct Perceptron {
+    w: Vec<f64>,
+    b: f64,
+}
+
+#[differentiate(hessian, wrt(self))]
+impl Perceptron {
+    /// tanh(⟨w, x⟩ + b).
+    fn forward(&self, x: &[f64]) -> f64 {
+        let mut s = self.b;
+        for (w, x) in self.w.iter().zip(x) {
+            s += w * x;
+        }
+        s.tanh()
+    }
+
+    /// (forward(x) − y)².
+    fn point_loss(&self, x: &[f64], y: f64) -> f64 {
+        let r = self.forward(x) - y;
+        r * r
+    }
+
+    /// The mean of the points' losses.
+    fn loss(&self, xs: &[Vec<f64>], ys: &[f64]) -> f64 {
+        let mut s = 0.0;
+        for (x, y) in xs.iter().zip(ys) {
+            s += Self::point_loss(self, x, *y);
+        }
+        s / ys.len() as f64
+    }
+}
+
+/// c₀ + x·(c₁ + x·(c₂ + …)), the coefficients data: ∂x = Σ k·cₖ·xᵏ⁻¹.
+#[differentiate(hessian, wrt(x))]
+fn horner_in_x(c: &[f64], x: f64) -> f64 {
+    if c.is_empty() {
+        0.0
+    } else {
+        c[0] + x * horner_in_x(&c[1..], x)
+    }
+}
+
+#[test]
+fn calls_pass_data_where_the_callees_wrt_leaves_a_float_out() {
+    let xs = data();
+    let ys = [0.3, -0.4, 0.8];
+    let unit = Perceptron {
+        w: vec![0.7, -0.3],
+        b: 0.2,
+    };
+    let at = |a: &[f64]| Perceptron {
+        w: a[..2].to_vec(),
+        b: a[2],
+    };
+    let (v, g) = unit.loss_grad(&xs, &ys);
+    close("loss", v, unit.loss(&xs, &ys), 1e-12);
+    // ∂w = mean 2(tᵢ − yᵢ)(1 − tᵢ²)·xᵢ, ∂b the same without xᵢ.
+    let (mut dw, mut db) = (vec![0.0; 2], 0.0);
+    for (x, y) in xs.iter().zip(&ys) {
+        let t = (0.7 * x[0] - 0.3 * x[1] + 0.2f64).tanh();
+        let e = 2.0 * (t - y) * (1.0 - t * t) / 3.0;
+        dw[0] += e * x[0];
+        dw[1] += e * x[1];
+        db += e;
+    }
+    close_all("∂w", &g.w, &dw);
+    close("∂b", g.b, db, TOL);
+    fd_vec(
+        "loss",
+        |a| at(a).loss(&xs, &ys),
+        &[0.7, -0.3, 0.2],
+        &[g.w[0], g.w[1], g.b],
+    );
+    let (_, pb) = unit.point_loss_vjp(&xs[1], ys[1]);
+    let (_, g1) = unit.point_loss_grad(&xs[1], ys[1]);
+    let s = pb(-0.5);
+    close_all(
+        "seeded",
+        &[s.w[0], s.w[1], s.b],
+        &[-0.5 * g1.w[0], -0.5 * g1.w[1], -0.5 * g1.b],
+    );
+    let dir = Perceptron {
+        w: vec![0.4, -1.1],
+        b: 0.6,
+    };
+    let (_, dv) = unit.loss_jvp(&xs, &ys, &dir);
+    close(
+        "tangent",
+        dv,
+        0.4 * g.w[0] - 1.1 * g.w[1] + 0.6 * g.b,
+        1e-10,
+    );
+    // H·v against the difference of gradients.
+    let (_, _, hv) = unit.loss_hvp(&xs, &ys, &dir);
+    let h = 1e-6;
+    let shifted = |e: f64| {
+        at(&[0.7 + e * 0.4, -0.3 - e * 1.1, 0.2 + e * 0.6])
+            .loss_grad(&xs, &ys)
+            .1
+    };
+    let (p, m) = (shifted(h), shifted(-h));
+    let want = [
+        (p.w[0] - m.w[0]) / (2.0 * h),
+        (p.w[1] - m.w[1]) / (2.0 * h),
+        (p.b - m.b) / (2.0 * h),
+    ];
+    for (got, want) in [hv.w[0], hv.w[1], hv.b].into_iter().zip(want) {
+        close("H·v", got, want, 1e-6);
+    }
+
+    let c = [1.0, -2.0, 0.5, 0.25];
+    for x in [-1.3, 0.4, 2.1] {
+        let (v, dx) = horner_in_x_grad(&c, x);
+        close(
+            "horner",
+            v,
+            1.0 - 2.0 * x + 0.5 * x * x + 0.25 * x * x * x,
+            1e-12,
+        );
+        close("∂x", dx, -2.0 + x + 0.75 * x * x, TOL);
+        let (_, _, hx) = horner_in_x_hvp(&c, x, 1.5);
+        close("∂²x", hx, 1.5 * (1.0 + 1.5 * x), TOL);
+        let (_, dv) = horner_in_x_jvp(&c, x, -2.0);
+        close("tangent", dv, -2.0 * dx, TOL);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // References: `*r` of `let r = &x`, `*x` of a parameter `x: &f64`.
 // ---------------------------------------------------------------------------------------------
 

@@ -480,57 +480,49 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
     errors
 }
 
-/// A function that calls itself on differentiated values while its `wrt(..)` leaves out a
-/// float parameter: the inner call's gradient, like any callee's, must have an entry for every
-/// argument of a differentiable type, so rustc would report a mismatch at the call inside the
-/// generated code. One error at the call says to differentiate the recursion in full and put
-/// `wrt(..)` on a function that calls it.
-pub fn recursion_with_wrt(
-    f: &Func,
-    act: &Activity,
-    func: &syn::ItemFn,
-    wrt: &[syn::Ident],
-) -> Option<syn::Error> {
-    let name = &func.sig.ident;
-    // Each named parameter: its name, as written with its type, and whether `wrt` leaves out
-    // a float there.
-    let params: Vec<(&syn::Ident, String, bool)> = (func.sig.inputs.iter())
-        .filter_map(|a| match a {
-            syn::FnArg::Typed(t) => match &*t.pat {
-                syn::Pat::Ident(p) => Some((
-                    &p.ident,
-                    quote::quote!(#t)
-                        .to_string()
-                        .replace(" :", ":")
-                        .replace("& ", "&"),
-                    !wrt.contains(&p.ident) && crate::types::is_float_type(&t.ty),
-                )),
-                _ => None,
-            },
-            syn::FnArg::Receiver(_) => None,
-        })
-        .collect();
-    let left_out = params.iter().find(|p| p.2)?.0;
-    let at = crate::joint::calls_of_itself(f, name)
-        .into_iter()
-        .filter(|i| f.inst(*i).results.iter().any(|&r| act.is_active(r)))
-        .min()?;
-    let kept: Vec<String> = wrt.iter().map(|w| w.to_string()).collect();
-    let kept = kept.join(", ");
-    let typed: Vec<&str> = params.iter().map(|p| p.1.as_str()).collect();
-    let args: Vec<String> = params.iter().map(|p| p.0.to_string()).collect();
-    Some(syn::Error::new(
-        f.inst(at).span,
-        format!(
-            "`{name}` calls itself, and `wrt({kept})` leaves out `{left_out}`: the gradient of a \
-             call has an entry for every float argument, so a function that calls itself is \
-             differentiated with respect to all of them; remove `wrt(..)` here and put it on a \
-             function that calls `{name}` (`#[differentiate(wrt({kept}))] fn outer({}) -> .. \
-             {{ {name}({}) }}`)",
-            typed.join(", "),
-            args.join(", ")
-        ),
-    ))
+/// A call of a function whose `wrt(..)` the expansion knows (a method of the block, the
+/// function itself) that passes a differentiated value where the list leaves the parameter out:
+/// the call's gradient has no entry for it, and the value's would be lost. Data passed there is
+/// fine (`self.forward(x)` with `x` data, `f(x, n - 1.0)` with `n` data).
+pub fn declared_wrt_calls(f: &Func, act: &Activity) -> Vec<syn::Error> {
+    let mut errors = Vec::new();
+    for inst in &f.insts {
+        let InstKind::Call { path, args } = &inst.kind else {
+            continue;
+        };
+        if !inst.results.iter().any(|&r| act.is_active(r)) {
+            continue;
+        }
+        let Some(params) = crate::types::declared_wrt(path).filter(|p| p.len() == args.len())
+        else {
+            continue;
+        };
+        let Some((param, _)) = (params.iter().zip(args))
+            .find(|((_, kept), a)| !kept && act.is_active(**a))
+            .map(|(p, _)| p)
+        else {
+            continue;
+        };
+        let name = path.segments.last().map(|s| s.ident.to_string());
+        let name = name.unwrap_or_default();
+        let kept: Vec<&str> = (params.iter())
+            .filter(|(_, k)| *k)
+            .map(|(n, _)| n.as_str())
+            .collect();
+        let with: Vec<&str> = kept.iter().copied().chain([param.as_str()]).collect();
+        errors.push(syn::Error::new(
+            inst.span,
+            format!(
+                "`{name}` is declared with `wrt({})`, which leaves out `{param}`, and this call \
+                 passes there a value that depends on what is differentiated here: the call's \
+                 gradient has no entry for it, so its part of the gradient would be lost; add \
+                 `{param}` to the list (`wrt({})`), or leave `wrt(..)` off `{name}`",
+                kept.join(", "),
+                with.join(", "),
+            ),
+        ));
+    }
+    errors
 }
 
 /// Whether any instruction or terminator reads `v`.

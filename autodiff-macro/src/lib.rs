@@ -207,7 +207,35 @@ impl syn::visit_mut::VisitMut for Ungroup {
 
 /// The expansion of one function.
 fn expand_fn(attr: TokenStream2, item: TokenStream2, func: syn::ItemFn) -> TokenStream2 {
-    expand_checked(attr, item, func).unwrap_or_else(|with_errors| with_errors)
+    // A call of the function itself (a recursion) has a gradient entry for each parameter its
+    // own `wrt(..)` keeps.
+    // It is `Self::f` in a method; a bare `f` is the function itself unless the expansion
+    // knows it is a method (where `f` names a free function).
+    let mut own = Vec::new();
+    if let Some(wrt) = (syn::parse2::<options::Options>(attr.clone()).ok()).and_then(|o| o.wrt) {
+        let (name, params) = (&func.sig.ident, declared_activity(&func.sig, &wrt));
+        if !types::in_impl(&func.sig) && !types::in_impl_block() {
+            own.push((name.to_string(), params.clone()));
+        }
+        own.push((format!("Self::{name}"), params));
+    }
+    let before = types::declare_wrt(own);
+    let out = expand_checked(attr, item, func).unwrap_or_else(|with_errors| with_errors);
+    types::forget_declared_wrt(before);
+    out
+}
+
+/// The parameters of `sig` (the receiver first), each with whether a `wrt(..)` list names it.
+fn declared_activity(sig: &syn::Signature, wrt: &[syn::Ident]) -> types::DeclaredParams {
+    (sig.inputs.iter())
+        .map(|a| match a {
+            syn::FnArg::Receiver(_) => ("self".to_string(), wrt.iter().any(|w| w == "self")),
+            syn::FnArg::Typed(pt) => match &*pt.pat {
+                syn::Pat::Ident(pi) => (pi.ident.to_string(), wrt.contains(&pi.ident)),
+                p => (quote!(#p).to_string(), false),
+            },
+        })
+        .collect()
 }
 
 /// The expansion of one function, or, where it has errors, the function with stubs and the
@@ -271,9 +299,7 @@ fn expand_checked(
             cse::merge_repeats(&mut f, &tys);
             let a = activity::analyze(&f);
             errors.extend(check::check(&f, &a));
-            if let Some(wrt) = &opts.wrt {
-                errors.extend(check::recursion_with_wrt(&f, &a, &func, wrt));
-            }
+            errors.extend(check::declared_wrt_calls(&f, &a));
             errors.extend(checkpoint::select(
                 &mut f,
                 &a,
@@ -628,6 +654,30 @@ fn expand_impl(attr: TokenStream2, mut imp: syn::ItemImpl) -> TokenStream2 {
         Vec::new()
     };
     let outer_unmarked = types::set_unmarked_methods(unmarked);
+    // The methods declared with `wrt(..)` (their own, or the block's): a call of one from
+    // another (`self.forward(x)` in `loss`) has a gradient entry for what the list keeps, so
+    // data may be passed where it leaves a float out.
+    let declared = imp.items.iter().filter_map(|i| {
+        let syn::ImplItem::Fn(m) = i else { return None };
+        let wrt = match m.attrs.iter().find(|a| is_ours(a)) {
+            Some(a) => match &a.meta {
+                syn::Meta::List(l) => {
+                    syn::parse2::<options::Options>(l.tokens.clone())
+                        .ok()?
+                        .wrt?
+                }
+                _ => return None,
+            },
+            None if any_marked || block_wrt.is_empty() => return None,
+            None => match block_wrt_missing(&block_wrt, &m.sig) {
+                Some((_, own)) => own,
+                None => block_wrt.clone(),
+            },
+        };
+        let name = format!("Self::{}", m.sig.ident);
+        (!wrt.is_empty()).then(|| (name, declared_activity(&m.sig, &wrt)))
+    });
+    let declared_before = types::declare_wrt(declared.collect::<Vec<_>>());
     let mut generated = TokenStream2::new();
     for item in &mut imp.items {
         let syn::ImplItem::Fn(m) = item else { continue };
@@ -734,6 +784,7 @@ fn expand_impl(attr: TokenStream2, mut imp: syn::ItemImpl) -> TokenStream2 {
         }
     }
     types::set_unmarked_methods(outer_unmarked);
+    types::forget_declared_wrt(declared_before);
     let (generics, _, where_clause) = imp.generics.split_for_impl();
     let self_ty = &imp.self_ty;
     quote! {

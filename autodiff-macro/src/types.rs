@@ -22,6 +22,47 @@ thread_local! {
     /// The methods of that block left without the attribute where others carry it: not
     /// differentiated, so a call of one on differentiated values has no `_vjp`.
     static UNMARKED_METHODS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    /// Functions the expansion knows to be declared with `wrt(..)`, by the path a call names
+    /// them with (`Self::forward` for a method of the block being expanded, `f` for the free
+    /// function being expanded), each with its parameters' names (the receiver first) and
+    /// whether the list keeps each.
+    static DECLARED_WRT: RefCell<Vec<(String, DeclaredParams)>> =
+        const { RefCell::new(Vec::new()) };
+}
+
+/// A function's parameters (the receiver first), each with whether its `wrt(..)` keeps it.
+pub type DeclaredParams = Vec<(String, bool)>;
+
+/// Adds functions declared with `wrt(..)` whose calls the expansion may meet (see
+/// [`DECLARED_WRT`]); returns the length before, for [`forget_declared_wrt`].
+pub fn declare_wrt(known: impl IntoIterator<Item = (String, DeclaredParams)>) -> usize {
+    DECLARED_WRT.with(|p| {
+        let mut p = p.borrow_mut();
+        let before = p.len();
+        p.extend(known);
+        before
+    })
+}
+
+/// Forgets the functions declared after the list had length `len`.
+pub fn forget_declared_wrt(len: usize) {
+    DECLARED_WRT.with(|p| p.borrow_mut().truncate(len));
+}
+
+/// The parameters of the function a call names (`Self::g`, or `g`), each with whether its
+/// `wrt(..)` keeps it, when the expansion knows its declaration: a call's gradient has an entry
+/// for those kept only. `None` for any other function, whose gradient has an entry per argument
+/// of a differentiable type.
+pub fn declared_wrt(path: &syn::Path) -> Option<DeclaredParams> {
+    let key = (path.segments.iter())
+        .map(|s| s.ident.to_string())
+        .collect::<Vec<_>>()
+        .join("::");
+    DECLARED_WRT.with(|p| {
+        (p.borrow().iter().rev())
+            .find(|(k, _)| *k == key)
+            .map(|(_, a)| a.clone())
+    })
 }
 
 /// Names the methods of the `impl` block being expanded that are not differentiated because

@@ -117,6 +117,26 @@ impl Gen<'_> {
         (path, args)
     }
 
+    /// The markers of a call's arguments: which of them the callee's gradient has an entry
+    /// for. For a function whose `wrt(..)` the expansion knows (a method of the block, the
+    /// function itself), those the list keeps; for any other, asked of rustc, argument by
+    /// argument: those of a differentiable type.
+    pub(super) fn call_markers(&self, path: &syn::Path, args: &[Value]) -> TokenStream {
+        let pv = &self.pv;
+        if let Some(kept) = crate::types::declared_wrt(path).filter(|k| k.len() == args.len()) {
+            let markers = kept.iter().map(|(_, k)| match k {
+                true => quote!(#pv::Yes),
+                false => quote!(#pv::No),
+            });
+            return quote!((#(#markers,)*));
+        }
+        let probes: Vec<syn::Ident> = args.iter().map(|&a| self.v(a)).collect();
+        quote! {{
+            use #pv::{ProbeNo as _, ProbeYes as _};
+            (#((&#pv::Probe(&#probes)).marker(),)*)
+        }}
+    }
+
     /// A call through the runtime's forward-rule adapter: `path_<suffix>(args, tangents)`, the
     /// markers computed first (before the arguments move), the tangents in slots the caller
     /// owns; the results are bound to `lhs`.
@@ -140,7 +160,7 @@ impl Gen<'_> {
             last.ident =
                 quote::format_ident!("{}_{}", last.ident, suffix, span = last.ident.span());
         }
-        let probes: Vec<syn::Ident> = args.iter().map(|&a| self.v(a)).collect();
+        let markers = self.call_markers(path, args);
         let slots: Vec<TokenStream> = tangents
             .iter()
             .zip(args)
@@ -175,10 +195,7 @@ impl Gen<'_> {
             { #fallback #pv::call_jvp(#f, #sel, (#(#moved,)*), &mut #slots_id) }
         };
         quote! {
-            let #sel = {
-                use #pv::{ProbeNo as _, ProbeYes as _};
-                (#((&#pv::Probe(&#probes)).marker(),)*)
-            };
+            let #sel = #markers;
             let mut #slots_id = (#(#slots,)*);
             let #lhs = #call;
         }

@@ -211,13 +211,10 @@ impl Gen<'_> {
                     id(inst.results[1]),
                     id(inst.results[2]),
                 );
-                let probes: Vec<syn::Ident> = args.iter().map(|&a| self.v(a)).collect();
+                let markers = self.call_markers(path, args);
                 let fallback = self.literal_fallback(path, args.len());
                 quote! {
-                    let #sel = {
-                        use #pv::{ProbeNo as _, ProbeYes as _};
-                        (#((&#pv::Probe(&#probes)).marker(),)*)
-                    };
+                    let #sel = #markers;
                     let (#y, #pbv) = { #fallback #vjp(#(#moved),*) };
                 }
             }
