@@ -401,6 +401,36 @@ fn calls_pass_data_where_the_callees_wrt_leaves_a_float_out() {
     }
 }
 
+/// A loss object without parameters, a unit struct.
+struct MeanSquared;
+
+impl MeanSquared {
+    /// mean (pᵢ − tᵢ)².
+    #[differentiate(wrt(p, t))]
+    fn loss(&self, p: &[f64], t: &[f64]) -> f64 {
+        p.iter().zip(t).map(|(a, b)| (a - b).powi(2)).sum::<f64>() / p.len() as f64
+    }
+}
+
+/// mean (w₀xᵢ + w₁ − yᵢ)², the loss called on the unit struct's value.
+#[differentiate(wrt(w))]
+fn fit_by_loss_object(w: &[f64], xs: &[f64], ys: &[f64]) -> f64 {
+    let preds: Vec<f64> = xs.iter().map(|x| w[0] * x + w[1]).collect();
+    MeanSquared.loss(&preds, ys)
+}
+
+#[test]
+fn methods_of_a_unit_struct_value() {
+    let (xs, ys) = ([0.5, -1.0, 2.0], [0.2, 0.7, -0.4]);
+    let w = [0.3, -0.2];
+    let (v, g) = fit_by_loss_object_grad(&w, &xs, &ys);
+    close("value", v, fit_by_loss_object(&w, &xs, &ys), 1e-12);
+    let r: Vec<f64> = xs.iter().zip(&ys).map(|(x, y)| 0.3 * x - 0.2 - y).collect();
+    let dw0: f64 = r.iter().zip(&xs).map(|(r, x)| 2.0 * r * x / 3.0).sum();
+    let dw1: f64 = r.iter().map(|r| 2.0 * r / 3.0).sum();
+    close_all("∂w", &g, &[dw0, dw1]);
+}
+
 // ---------------------------------------------------------------------------------------------
 // References: `*r` of `let r = &x`, `*x` of a parameter `x: &f64`.
 // ---------------------------------------------------------------------------------------------

@@ -1228,6 +1228,24 @@ impl Lowering {
         let Expr::Path(p) = chain::strip(&mc.receiver) else {
             return None;
         };
+        // A unit struct's value (`Mse.loss(&pred, y)`): a type's name (not a constant's,
+        // `WEIGHTS.len()`) that no variable has, the method called through the type, the value
+        // lent.
+        if let Some(id) = p.path.get_ident()
+            && p.qself.is_none()
+            && is_user_type_name(&id.to_string())
+            && id.to_string().contains(|c: char| c.is_ascii_lowercase())
+            && self.lookup(&id.to_string()).is_none()
+            && is_struct_method(mc)
+        {
+            let ty = respan_path(&p.path, mc.method.span());
+            let recv = &mc.receiver;
+            return Some(method_as_call(
+                mc,
+                ty,
+                syn::parse_quote_spanned!(recv.span()=> &#recv),
+            ));
+        }
         let n = self.active_param(p).or_else(|| {
             // On data, only a method given arguments may need its derivative.
             (!mc.args.is_empty())
