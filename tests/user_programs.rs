@@ -401,6 +401,111 @@ fn calls_pass_data_where_the_callees_wrt_leaves_a_float_out() {
     }
 }
 
+/// A model's functions in a module that carries the attribute: each sees the others' `wrt(..)`
+/// lists, so `forward(theta, x)`, declared `wrt(theta)`, is called from the loss with `x` data,
+/// and `head.out(h, 2.0)` with the temperature data.
+#[differentiate]
+mod regression {
+    #![allow(clippy::needless_range_loop)]
+    use autodiff::{Differentiable, differentiate};
+
+    pub const SCALE: f64 = 0.5;
+
+    #[derive(Clone, Differentiable)]
+    pub struct Theta {
+        pub w: Vec<f64>,
+        pub b: f64,
+    }
+
+    #[derive(Clone, Differentiable)]
+    pub struct Head {
+        pub v: f64,
+    }
+
+    impl Head {
+        /// v·h / temperature.
+        #[differentiate(hessian, wrt(self, h))]
+        pub fn out(&self, h: f64, temperature: f64) -> f64 {
+            self.v * h / temperature
+        }
+    }
+
+    /// tanh(SCALE·(⟨w, x⟩ + b)).
+    #[differentiate(hessian, wrt(theta))]
+    pub fn forward(theta: &Theta, x: &[f64]) -> f64 {
+        let mut s = theta.b;
+        for i in 0..x.len() {
+            s += theta.w[i] * x[i];
+        }
+        (SCALE * s).tanh()
+    }
+
+    /// mean (out(forward(xᵢ), 2) − yᵢ)² + out(0.1, 3).
+    #[differentiate(hessian, wrt(theta, head))]
+    pub fn loss(theta: &Theta, head: &Head, xs: &[Vec<f64>], ys: &[f64]) -> f64 {
+        let mut l = 0.0;
+        for (x, y) in xs.iter().zip(ys) {
+            let h = forward(theta, x);
+            let r = head.out(h, 2.0) - y;
+            l += r * r;
+        }
+        l / ys.len() as f64 + Head::out(head, 0.1, 3.0)
+    }
+}
+
+#[test]
+fn functions_of_a_module_see_each_others_wrt() {
+    use regression::{Head, Theta, loss, loss_grad, loss_hvp};
+    let xs = data();
+    let ys = [0.3, -0.4, 0.8];
+    let at = |a: &[f64]| {
+        let theta = Theta {
+            w: a[..2].to_vec(),
+            b: a[2],
+        };
+        (theta, Head { v: a[3] })
+    };
+    let p = [0.7, -0.3, 0.2, 1.6];
+    let (theta, head) = at(&p);
+    let (v, (gt, gh)) = loss_grad(&theta, &head, &xs, &ys);
+    close("loss", v, loss(&theta, &head, &xs, &ys), 1e-12);
+    // By hand: r = v·t/2 − y with t = tanh(s/2); ∂v = mean 2r·t/2 + 0.1/3, ∂s = mean 2r·(v/2)(1 − t²)/2.
+    let (mut dw, mut db, mut dv) = ([0.0; 2], 0.0, 0.1 / 3.0);
+    for (x, y) in xs.iter().zip(&ys) {
+        let t = (0.5 * (0.7 * x[0] - 0.3 * x[1] + 0.2f64)).tanh();
+        let r = 1.6 * t / 2.0 - y;
+        dv += 2.0 * r * t / 2.0 / 3.0;
+        let ds = 2.0 * r * 0.8 * (1.0 - t * t) * 0.5 / 3.0;
+        dw[0] += ds * x[0];
+        dw[1] += ds * x[1];
+        db += ds;
+    }
+    close_all(
+        "∂theta",
+        &[gt.w[0], gt.w[1], gt.b, gh.v],
+        &[dw[0], dw[1], db, dv],
+    );
+    let f = |a: &[f64]| {
+        let (t, h) = at(a);
+        loss(&t, &h, &xs, &ys)
+    };
+    fd_vec("loss", f, &p, &[gt.w[0], gt.w[1], gt.b, gh.v]);
+    // H·u against the difference of gradients.
+    let u = [0.4, -1.1, 0.6, 0.3];
+    let (du_t, du_h) = at(&u);
+    let (_, _, (ht, hh)) = loss_hvp(&theta, &head, &xs, &ys, &du_t, &du_h);
+    let shifted = |e: f64| {
+        let q: Vec<f64> = p.iter().zip(&u).map(|(p, u)| p + e * u).collect();
+        let (t, h) = at(&q);
+        let (_, (gt, gh)) = loss_grad(&t, &h, &xs, &ys);
+        [gt.w[0], gt.w[1], gt.b, gh.v]
+    };
+    let (hp, hm) = (shifted(1e-6), shifted(-1e-6));
+    for (k, got) in [ht.w[0], ht.w[1], ht.b, hh.v].into_iter().enumerate() {
+        close("H·u", got, (hp[k] - hm[k]) / 2e-6, 1e-6);
+    }
+}
+
 /// A loss object without parameters, a unit struct.
 struct MeanSquared;
 

@@ -111,7 +111,10 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
                 syn::visit_mut::VisitMut::visit_item_impl_mut(&mut Ungroup, &mut imp);
                 return expand_impl(attr, imp);
             }
-            Err(_) => return unparsed(attr, item),
+            Err(_) => match syn::parse2::<syn::ItemMod>(item.clone()) {
+                Ok(m) if m.content.is_some() => return expand_mod(attr, m),
+                _ => return unparsed(attr, item),
+            },
         },
     };
     syn::visit_mut::VisitMut::visit_item_fn_mut(&mut Ungroup, &mut func);
@@ -591,18 +594,124 @@ fn expand_checked(
     Ok(out)
 }
 
+/// Whether an attribute is this macro's (`#[differentiate]`, `#[autodiff::differentiate(..)]`).
+fn is_ours(a: &syn::Attribute) -> bool {
+    a.path()
+        .segments
+        .last()
+        .is_some_and(|s| s.ident == "differentiate")
+}
+
+/// `#[differentiate]` on an inline module: its functions and `impl` blocks marked
+/// `#[differentiate(..)]` are expanded here, each seeing the `wrt(..)` lists of the others, so
+/// that a call of one whose list leaves a float parameter out may pass data there
+/// (`forward(theta, x)` of `#[differentiate(wrt(theta))] fn forward(theta: &Params, x: &[f64])`,
+/// called from the loss with `x` data). Everything else in the module stays as written.
+fn expand_mod(attr: TokenStream2, m: syn::ItemMod) -> TokenStream2 {
+    if !attr.is_empty() {
+        return syn::Error::new_spanned(
+            &attr,
+            "`#[differentiate]` on a module takes no options: put them on its functions \
+             (`#[differentiate(wrt(theta))] fn forward(..)`)",
+        )
+        .to_compile_error();
+    }
+    let Some((brace, items)) = m.content else {
+        return unparsed(attr, quote!(#m));
+    };
+    let own_attr = |attrs: &[syn::Attribute]| -> Option<TokenStream2> {
+        let a = attrs.iter().find(|a| is_ours(a))?;
+        Some(match &a.meta {
+            syn::Meta::List(l) => l.tokens.clone(),
+            _ => TokenStream2::new(),
+        })
+    };
+    let marks_methods = |imp: &syn::ItemImpl| {
+        (imp.items.iter()).any(|i| matches!(i, syn::ImplItem::Fn(f) if f.attrs.iter().any(is_ours)))
+    };
+    // Every list the module declares: a free function's by its name, a method's by its type's
+    // (`Net::forward`, as a call on a parameter `net: &Net` names it).
+    let mut declared = Vec::new();
+    for item in &items {
+        match item {
+            syn::Item::Fn(f) => {
+                let wrt = own_attr(&f.attrs)
+                    .and_then(|a| syn::parse2::<options::Options>(a).ok())
+                    .and_then(|o| o.wrt);
+                if let Some(wrt) = wrt {
+                    declared.push((f.sig.ident.to_string(), declared_activity(&f.sig, &wrt)));
+                }
+            }
+            syn::Item::Impl(imp) if own_attr(&imp.attrs).is_some() || marks_methods(imp) => {
+                let syn::Type::Path(tp) = &*imp.self_ty else {
+                    continue;
+                };
+                let Some(ty) = tp.path.segments.last().map(|s| s.ident.to_string()) else {
+                    continue;
+                };
+                let attr = own_attr(&imp.attrs).unwrap_or_default();
+                for (name, params) in declared_methods(imp, &attr) {
+                    declared.push((format!("{ty}::{name}"), params));
+                }
+            }
+            _ => {}
+        }
+    }
+    let before = types::declare_wrt(declared);
+    let mut out = TokenStream2::new();
+    for mut item in items {
+        match &mut item {
+            syn::Item::Fn(f) if own_attr(&f.attrs).is_some() => {
+                let attr = own_attr(&f.attrs).unwrap_or_default();
+                f.attrs.retain(|a| !is_ours(a));
+                out.extend(with_cfgs(&f.attrs, expand(attr, quote!(#f))));
+            }
+            syn::Item::Impl(imp) if own_attr(&imp.attrs).is_some() || marks_methods(imp) => {
+                let attr = own_attr(&imp.attrs).unwrap_or_default();
+                imp.attrs.retain(|a| !is_ours(a));
+                out.extend(with_cfgs(&imp.attrs, expand(attr, quote!(#imp))));
+            }
+            // The attributes it imported for are expanded here, so the import may be unused.
+            syn::Item::Use(u) if quote!(#u).to_string().contains("differentiate") => {
+                out.extend(quote!(#[allow(unused_imports)] #u))
+            }
+            other => out.extend(quote!(#other)),
+        }
+    }
+    types::forget_declared_wrt(before);
+    // The module's inner attributes (`#![allow(..)]`) stay inside it.
+    let (inner, outer): (Vec<&syn::Attribute>, Vec<&syn::Attribute>) =
+        (m.attrs.iter()).partition(|a| matches!(a.style, syn::AttrStyle::Inner(_)));
+    let (vis, unsafety, mod_token, ident) = (&m.vis, &m.unsafety, &m.mod_token, &m.ident);
+    let mut body = TokenStream2::new();
+    brace.surround(&mut body, |b| b.extend(quote!(#(#inner)* #out)));
+    quote! { #(#outer)* #vis #unsafety #mod_token #ident #body }
+}
+
+/// The items of an expansion, each under the `#[cfg]`s of the item they were made from (inside
+/// a module, the macro sees items a configuration may leave out).
+fn with_cfgs(attrs: &[syn::Attribute], expanded: TokenStream2) -> TokenStream2 {
+    let cfgs: Vec<&syn::Attribute> = (attrs.iter())
+        .filter(|a| a.path().is_ident("cfg"))
+        .collect();
+    if cfgs.is_empty() {
+        return expanded;
+    }
+    match syn::parse2::<syn::File>(expanded.clone()) {
+        Ok(file) => {
+            let items = file.items.into_iter().map(|i| quote!(#(#cfgs)* #i));
+            quote!(#(#items)*)
+        }
+        Err(_) => expanded,
+    }
+}
+
 /// `#[differentiate]` on an `impl` block: the methods marked `#[differentiate(..)]` in it, or
 /// every method when none is marked (with the block's options), are differentiated, and the
 /// items generated for them go into an inherent `impl` of the same type beside the block. That
 /// is the way to differentiate a trait's method: in `impl Trait for T`, the generated items
 /// could not be members, and an attribute on the method alone sees nothing of the block.
 fn expand_impl(attr: TokenStream2, mut imp: syn::ItemImpl) -> TokenStream2 {
-    fn is_ours(a: &syn::Attribute) -> bool {
-        a.path()
-            .segments
-            .last()
-            .is_some_and(|s| s.ident == "differentiate")
-    }
     // `impl Mul<V2> for f64` (a scalar on the left of a struct): the generated items go into an
     // inherent `impl f64`, which a primitive type cannot have (rustc's E0390), and `self *
     // v.x` inside read as the method calling itself. The block stays as written.
@@ -657,27 +766,9 @@ fn expand_impl(attr: TokenStream2, mut imp: syn::ItemImpl) -> TokenStream2 {
     // The methods declared with `wrt(..)` (their own, or the block's): a call of one from
     // another (`self.forward(x)` in `loss`) has a gradient entry for what the list keeps, so
     // data may be passed where it leaves a float out.
-    let declared = imp.items.iter().filter_map(|i| {
-        let syn::ImplItem::Fn(m) = i else { return None };
-        let wrt = match m.attrs.iter().find(|a| is_ours(a)) {
-            Some(a) => match &a.meta {
-                syn::Meta::List(l) => {
-                    syn::parse2::<options::Options>(l.tokens.clone())
-                        .ok()?
-                        .wrt?
-                }
-                _ => return None,
-            },
-            None if any_marked || block_wrt.is_empty() => return None,
-            None => match block_wrt_missing(&block_wrt, &m.sig) {
-                Some((_, own)) => own,
-                None => block_wrt.clone(),
-            },
-        };
-        let name = format!("Self::{}", m.sig.ident);
-        (!wrt.is_empty()).then(|| (name, declared_activity(&m.sig, &wrt)))
-    });
-    let declared_before = types::declare_wrt(declared.collect::<Vec<_>>());
+    let declared = declared_methods(&imp, &attr).into_iter();
+    let declared = declared.map(|(name, params)| (format!("Self::{name}"), params));
+    let declared_before = types::declare_wrt(declared);
     let mut generated = TokenStream2::new();
     for item in &mut imp.items {
         let syn::ImplItem::Fn(m) = item else { continue };
@@ -791,6 +882,43 @@ fn expand_impl(attr: TokenStream2, mut imp: syn::ItemImpl) -> TokenStream2 {
         #imp
         impl #generics #self_ty #where_clause { #generated }
     }
+}
+
+/// The methods of an `impl` block (with the block's attribute arguments `attr`) that are
+/// differentiated with a `wrt(..)` list, their own or the block's, each with its parameters and
+/// what the list keeps.
+fn declared_methods(
+    imp: &syn::ItemImpl,
+    attr: &TokenStream2,
+) -> Vec<(String, types::DeclaredParams)> {
+    let any_marked = (imp.items.iter())
+        .any(|i| matches!(i, syn::ImplItem::Fn(m) if m.attrs.iter().any(is_ours)));
+    let block_wrt = syn::parse2::<options::Options>(attr.clone())
+        .ok()
+        .and_then(|o| o.wrt)
+        .unwrap_or_default();
+    (imp.items.iter())
+        .filter_map(|i| {
+            let syn::ImplItem::Fn(m) = i else { return None };
+            let wrt = match m.attrs.iter().find(|a| is_ours(a)) {
+                Some(a) => match &a.meta {
+                    syn::Meta::List(l) => {
+                        syn::parse2::<options::Options>(l.tokens.clone())
+                            .ok()?
+                            .wrt?
+                    }
+                    _ => return None,
+                },
+                None if any_marked || block_wrt.is_empty() => return None,
+                None => match block_wrt_missing(&block_wrt, &m.sig) {
+                    Some((_, own)) => own,
+                    None => block_wrt.clone(),
+                },
+            };
+            let name = m.sig.ident.to_string();
+            (!wrt.is_empty()).then(|| (name, declared_activity(&m.sig, &wrt)))
+        })
+        .collect()
 }
 
 /// The type parameters of an `impl` block bounded by a float trait (`impl<T: Float> P<T>`, or
@@ -913,8 +1041,9 @@ impl syn::visit_mut::VisitMut for TraitAssoc {
 fn unparsed(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     if let Ok(other) = syn::parse2::<syn::Item>(item.clone()) {
         let mut msg = String::from(
-            "`#[differentiate]` applies to a function (`fn f(x: f64) -> f64 { .. }`) or to an \
-             `impl` block (its methods)",
+            "`#[differentiate]` applies to a function (`fn f(x: f64) -> f64 { .. }`), to an \
+             `impl` block (its methods) or to an inline module (its functions marked \
+             `#[differentiate]`, which see each other's `wrt(..)`)",
         );
         // A trait's default methods have no type to put the generated items on.
         // A default method's generated items would call those of the required methods

@@ -32,9 +32,10 @@ impl<T: Yeses> Yeses for Cons<No, T> {
     message = "the gradient of this call does not match its differentiable arguments",
     label = "the callee's pullback returns `{Self}`, not one gradient per differentiable argument",
     note = "a function called from differentiated code must return a gradient for every argument \
-            of a differentiable type, in order (no `wrt(..)` that leaves one out); methods that \
-            call each other with data there see each other's `wrt(..)` when the attribute is on \
-            their `impl` block (`#[differentiate(wrt(self))] impl Net {{ .. }}`)"
+            of a differentiable type, in order (no `wrt(..)` that leaves one out); functions \
+            that call each other with data there see each other's `wrt(..)` in a module that \
+            carries the attribute (`#[differentiate] mod model {{ .. }}`), and methods in an \
+            `impl` block that carries it"
 )]
 pub trait GradientsFor<Y> {
     /// The gradients as a list.
