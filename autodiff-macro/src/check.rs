@@ -425,9 +425,9 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
             InstKind::Call { path, args }
                 if any_result_active
                     && ops_active(args)
-                    && path
-                        .get_ident()
-                        .is_some_and(|id| f.plain_helpers.contains(&id.to_string())) =>
+                    && path.get_ident().map(|id| id.to_string()).is_some_and(|id| {
+                        f.plain_helpers.contains(&id) || crate::types::is_plain_module_fn(&id)
+                    }) =>
             {
                 let name = path
                     .get_ident()

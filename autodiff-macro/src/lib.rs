@@ -657,6 +657,19 @@ fn expand_mod(attr: TokenStream2, m: syn::ItemMod) -> TokenStream2 {
             _ => {}
         }
     }
+    // The functions left without the attribute (and without a `_vjp` of their own): a call
+    // of one on differentiated values is an error that says to mark it.
+    let fns: Vec<&syn::ItemFn> = (items.iter())
+        .filter_map(|i| match i {
+            syn::Item::Fn(f) => Some(f),
+            _ => None,
+        })
+        .collect();
+    let plain = (fns.iter())
+        .filter(|f| own_attr(&f.attrs).is_none())
+        .map(|f| f.sig.ident.to_string())
+        .filter(|n| !fns.iter().any(|g| g.sig.ident == format!("{n}_vjp")));
+    let outer_plain = types::set_plain_module_fns(plain.collect());
     let before = types::declare_wrt(declared);
     let mut out = TokenStream2::new();
     for mut item in items {
@@ -679,6 +692,7 @@ fn expand_mod(attr: TokenStream2, m: syn::ItemMod) -> TokenStream2 {
         }
     }
     types::forget_declared_wrt(before);
+    types::set_plain_module_fns(outer_plain);
     // The module's inner attributes (`#![allow(..)]`) stay inside it.
     let (inner, outer): (Vec<&syn::Attribute>, Vec<&syn::Attribute>) =
         (m.attrs.iter()).partition(|a| matches!(a.style, syn::AttrStyle::Inner(_)));

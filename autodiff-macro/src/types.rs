@@ -26,6 +26,9 @@ thread_local! {
     /// them with (`Self::forward` for a method of the block being expanded, `f` for the free
     /// function being expanded), each with its parameters' names (the receiver first) and
     /// whether the list keeps each.
+    /// The functions of the module being expanded (see `expand_mod`) without the attribute
+    /// and without a hand-written `_vjp`: not differentiated.
+    static PLAIN_MODULE_FNS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
     static DECLARED_WRT: RefCell<Vec<(String, DeclaredParams)>> =
         const { RefCell::new(Vec::new()) };
 }
@@ -75,6 +78,17 @@ pub fn set_unmarked_methods(names: Vec<String>) -> Vec<String> {
 /// marked ones.
 pub fn is_unmarked_method(name: &str) -> bool {
     UNMARKED_METHODS.with(|p| p.borrow().iter().any(|n| n == name))
+}
+
+/// Names the functions of the module being expanded that are not differentiated (see
+/// `expand_mod`); returns the names set before.
+pub fn set_plain_module_fns(names: Vec<String>) -> Vec<String> {
+    PLAIN_MODULE_FNS.with(|p| std::mem::replace(&mut *p.borrow_mut(), names))
+}
+
+/// Whether `name` is a function of the module being expanded that is not differentiated.
+pub fn is_plain_module_fn(name: &str) -> bool {
+    PLAIN_MODULE_FNS.with(|p| p.borrow().iter().any(|n| n == name))
 }
 
 /// Names the type parameters of the `impl` block around the functions expanded until the next
