@@ -1581,6 +1581,142 @@ fn labeled_loops_leave_the_loop_they_name() {
     }
 }
 
+/// A fee by tiers, a labeled block's value left early by `break 'fee`: √(10 + r·n) below 10⁵,
+/// √(200 + r·n/2) above.
+#[differentiate(hessian)]
+fn tiered_fee(notional: f64, rate: f64) -> f64 {
+    let fee = 'fee: {
+        if notional < 1e5 {
+            break 'fee 10.0 + rate * notional;
+        }
+        200.0 + 0.5 * rate * notional
+    };
+    fee.sqrt()
+}
+
+/// Per element, a labeled block left from a loop inside it (`break 'pick` with the value out
+/// of the `for`), from an `if` after it, or by its end; the function's value is a labeled block
+/// too: Σ cᵢ where cᵢ = xᵢ·t·k for the first k < 3 with xᵢ·k > t, else e^xᵢ for xᵢ < 0, else
+/// sin xᵢ; the sum s if s > 10, else s·t.
+#[differentiate]
+fn picked_by_blocks(xs: &[f64], t: f64) -> f64 {
+    let mut s = 0.0;
+    for x in xs {
+        let c = 'pick: {
+            for k in 0..3 {
+                if *x * k as f64 > t {
+                    break 'pick *x * t * k as f64;
+                }
+            }
+            if *x < 0.0 {
+                break 'pick x.exp();
+            }
+            x.sin()
+        };
+        s += c;
+    }
+    'tail: {
+        if s > 10.0 {
+            break 'tail s;
+        }
+        s * t
+    }
+}
+
+/// A labeled block of `()`, an early way out of a scan: s = t·Σ xᵢ up to the first xᵢ > t,
+/// doubled when there is none; then s + t·sin s, the last a block without a `break`.
+#[differentiate]
+fn scan_until(xs: &[f64], t: f64) -> f64 {
+    let mut s = 0.0;
+    'scan: {
+        for x in xs {
+            if *x > t {
+                break 'scan;
+            }
+            s += x * t;
+        }
+        s *= 2.0
+    }
+    #[allow(unused_labels)]
+    let y = 'v: { s.sin() * t };
+    s + y
+}
+
+#[test]
+fn labeled_blocks_are_loops_left_by_break() {
+    let xs = [0.3, 0.5, 2.0, 0.4];
+    for t in [1.0, 3.0] {
+        let (v, (g, dt)) = scan_until_grad(&xs, t);
+        assert_eq!(v, scan_until(&xs, t));
+        let stop = xs.iter().position(|x| *x > t).unwrap_or(xs.len());
+        let k = if stop < xs.len() { 1.0 } else { 2.0 };
+        let sum: f64 = xs[..stop].iter().sum();
+        let s = k * t * sum;
+        close("value", v, s + t * s.sin(), 1e-12);
+        let outer = 1.0 + t * s.cos();
+        let want: Vec<f64> = (0..xs.len())
+            .map(|i| if i < stop { outer * k * t } else { 0.0 })
+            .collect();
+        close_all("∂x", &g, &want);
+        close("∂t", dt, outer * k * sum + s.sin(), 1e-12);
+    }
+    for (n, r) in [(2e4, 0.013), (3e5, 0.002)] {
+        let (v, (dn, dr)) = tiered_fee_grad(n, r);
+        assert_eq!(v, tiered_fee(n, r));
+        let (a, k) = if n < 1e5 { (10.0, 1.0) } else { (200.0, 0.5) };
+        let f = (a + k * r * n).sqrt();
+        close("∂n", dn, k * r / (2.0 * f), 1e-12);
+        close("∂r", dr, k * n / (2.0 * f), 1e-12);
+        // ∂²/∂r² = −(k·n)²/(4 f³), along (0, 1).
+        let (_, _, (hn, hr)) = tiered_fee_hvp(n, r, 0.0, 1.0);
+        close("∂²r", hr, -(k * n).powi(2) / (4.0 * f.powi(3)), 1e-10);
+        close(
+            "∂n∂r",
+            hn,
+            k / (2.0 * f) - k * r * k * n / (4.0 * f.powi(3)),
+            1e-10,
+        );
+    }
+    let small = [0.3, -1.2, 0.8, 0.07];
+    // The last sums past 10, so the function's own block leaves by its `break`.
+    for (xs, t) in [
+        (small, 0.1),
+        (small, 0.5),
+        (small, 2.0),
+        ([6.0, -0.5, 5.0, 0.3], 2.0),
+    ] {
+        let (v, (g, dt)) = picked_by_blocks_grad(&xs, t);
+        assert_eq!(v, picked_by_blocks(&xs, t));
+        // The same choices by hand.
+        let (mut s, mut ds, mut dst) = (0.0, [0.0; 4], 0.0);
+        for (i, &x) in xs.iter().enumerate() {
+            match (0..3).find(|&k| x * k as f64 > t) {
+                Some(k) => {
+                    s += x * t * k as f64;
+                    ds[i] = t * k as f64;
+                    dst += x * k as f64;
+                }
+                None if x < 0.0 => {
+                    s += x.exp();
+                    ds[i] = x.exp();
+                }
+                None => {
+                    s += x.sin();
+                    ds[i] = x.cos();
+                }
+            }
+        }
+        let (want, scale) = if s > 10.0 { (s, 1.0) } else { (s * t, t) };
+        assert_eq!(s > 10.0, xs[0] > 1.0);
+        close("value", v, want, 1e-12);
+        let want_g: Vec<f64> = ds.iter().map(|d| d * scale).collect();
+        close_all("∂x", &g, &want_g);
+        let want_t = if s > 10.0 { dst } else { dst * t + s };
+        close("∂t", dt, want_t, 1e-12);
+        fd_vec("labeled blocks", |x| picked_by_blocks(x, t), &xs, &g);
+    }
+}
+
 /// `'search: loop` left from a `for` inside it, with the value a `break` carries out of two
 /// loops as the function's value: s = x₀·Π(1 + x_j/10) over at most two passes over x, up to the first x_j with
 /// x_j·s > 2; the value is 2s.

@@ -419,9 +419,9 @@ impl Lowering {
                 if let Some(l) = &bl.label {
                     self.err_at(
                         &l,
-                        "labeled blocks are not supported; write the block as a `loop` whose \
-                         every path ends in `break` (`'l: { if c { break 'l a; } b }` is \
-                         `loop { if c { break a; } break b; }`), or as an `if`/`else` chain",
+                        "a labeled block holding an unlabeled `break` or `continue` is not \
+                         supported (Rust asks for the label there, E0695): write `break 'l` \
+                         with the label of the block or of the loop meant",
                     );
                     return None;
                 }

@@ -608,17 +608,23 @@ fn returns_as_breaks(cl: &mut syn::ExprClosure, made: &mut usize) {
         return;
     }
     *made += 1;
-    // The value the body ends with leaves the loop too; a body that ends in a jump
-    // (`return v;`, now `break 'l v;`) or in a statement (a closure of `()`) says so.
+    let value = quote::format_ident!("__ad_ret_value_{}", *made - 1, span = span);
+    end_with_break(&mut stmts, &label, &value, span);
+    *cl.body = syn::parse_quote_spanned!(span=> { #label: loop { #(#stmts)* } });
+}
+
+/// The statements of a body made a labeled `loop`'s (see [`returns_as_breaks`]), ended so that
+/// the value the body ends with leaves the loop too; a body that ends in a jump (`break 'l
+/// v`) or in a statement (a value of `()`) says so. An `if` or `match` that ends it is bound to
+/// `value` first, as a `let`'s value is followed where it may leave.
+fn end_with_break(stmts: &mut Vec<Stmt>, label: &syn::Lifetime, value: &syn::Ident, span: Span) {
     match stmts.pop() {
         Some(Stmt::Expr(tail @ Expr::Break(_), None)) => {
             stmts.push(syn::parse_quote_spanned!(span=> #tail;));
         }
-        // An `if` or `match` that may leave is followed as a `let`'s value.
         Some(Stmt::Expr(tail @ (Expr::If(_) | Expr::Match(_)), None)) => {
-            let v = quote::format_ident!("__ad_ret_value_{}", *made - 1, span = span);
-            stmts.push(syn::parse_quote_spanned!(span=> let #v = #tail;));
-            stmts.push(syn::parse_quote_spanned!(span=> break #label #v;));
+            stmts.push(syn::parse_quote_spanned!(span=> let #value = #tail;));
+            stmts.push(syn::parse_quote_spanned!(span=> break #label #value;));
         }
         Some(Stmt::Expr(tail, None)) => {
             stmts.push(syn::parse_quote_spanned!(span=> break #label #tail;));
@@ -632,7 +638,65 @@ fn returns_as_breaks(cl: &mut syn::ExprClosure, made: &mut usize) {
         }
         None => stmts.push(syn::parse_quote_spanned!(span=> break #label;)),
     }
-    *cl.body = syn::parse_quote_spanned!(span=> { #label: loop { #(#stmts)* } });
+}
+
+/// A labeled block, `'l: { if c { break 'l a; } b }`: a `loop` with that label which every path
+/// leaves by `break`, `'l: loop { if c { break 'l a; } break 'l b; }`, which is followed. Not
+/// where the block holds an unlabeled `break` or `continue` of a loop around it, which the new
+/// loop would take (the block stays, and its error says what to write).
+fn labeled_block_as_loop(e: &mut Expr, made: &mut usize) {
+    use syn::visit::Visit;
+    struct Unlabeled(bool);
+    impl<'a> Visit<'a> for Unlabeled {
+        fn visit_expr(&mut self, e: &'a Expr) {
+            match e {
+                Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) | Expr::Closure(_) => {}
+                Expr::Async(_) | Expr::Const(_) => {}
+                Expr::Break(b) if b.label.is_none() => self.0 = true,
+                Expr::Continue(c) if c.label.is_none() => self.0 = true,
+                _ => syn::visit::visit_expr(self, e),
+            }
+        }
+        fn visit_item(&mut self, _: &'a syn::Item) {}
+    }
+    /// Whether a `break` to the label carries no value: the block's is `()`.
+    struct Unit<'l>(&'l syn::Lifetime, bool);
+    impl<'a> Visit<'a> for Unit<'_> {
+        fn visit_expr_break(&mut self, b: &'a syn::ExprBreak) {
+            if b.expr.is_none() && b.label.as_ref() == Some(self.0) {
+                self.1 = true;
+            }
+            syn::visit::visit_expr_break(self, b);
+        }
+        fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'a syn::Item) {}
+    }
+    let Expr::Block(bl) = e else { return };
+    let Some(label) = bl.label.as_ref().map(|l| l.name.clone()) else {
+        return;
+    };
+    let mut unlabeled = Unlabeled(false);
+    unlabeled.visit_block(&bl.block);
+    if unlabeled.0 {
+        return;
+    }
+    let span = bl.block.brace_token.span.join();
+    let mut stmts = bl.block.stmts.clone();
+    let mut unit = Unit(&label, false);
+    unit.visit_block(&bl.block);
+    match (unit.1, stmts.pop()) {
+        // A block of `()` (`'l: { for .. { if c { break 'l; } } .. }`, an early way out): its
+        // last expression is a statement, and the block's end a `break`.
+        (true, Some(Stmt::Expr(tail, None))) if !matches!(tail, Expr::Break(_)) => {
+            stmts.push(Stmt::Expr(tail, Some(syn::Token![;](span))));
+        }
+        (_, Some(last)) => stmts.push(last),
+        (_, None) => {}
+    }
+    let value = quote::format_ident!("__ad_block_value_{}", *made, span = span);
+    *made += 1;
+    end_with_break(&mut stmts, &label, &value, span);
+    *e = syn::parse_quote_spanned!(span=> #label: loop { #(#stmts)* });
 }
 
 /// A destructuring assignment with an array pattern, `[a, b] = e` (`[p, .., q] = e`, `[_, t.0]
@@ -3680,6 +3744,16 @@ pub(super) fn desugar_forms(
         }
     }
     syn::visit_mut::VisitMut::visit_block_mut(&mut Cycles, block);
+    // Before the loops whose values are bound are rewritten (`break_values`), which labeled
+    // blocks become.
+    struct LabeledBlocks(usize);
+    impl syn::visit_mut::VisitMut for LabeledBlocks {
+        fn visit_expr_mut(&mut self, e: &mut Expr) {
+            labeled_block_as_loop(e, &mut self.0);
+            syn::visit_mut::visit_expr_mut(self, e);
+        }
+    }
+    syn::visit_mut::VisitMut::visit_block_mut(&mut LabeledBlocks(0), block);
     syn::visit_mut::VisitMut::visit_block_mut(
         &mut Desugar {
             mut_refs,
