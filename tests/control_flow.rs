@@ -1581,6 +1581,52 @@ fn labeled_loops_leave_the_loop_they_name() {
     }
 }
 
+/// Match guards that read a loop's element through its reference (`*x > c`): Σ of c where
+/// xᵢ > c, xᵢ² where xᵢ ≤ c, |xᵢ| without a cap.
+#[differentiate]
+fn capped_squares(xs: &[f64], cap: Option<f64>) -> f64 {
+    let mut s = 0.0;
+    for x in xs {
+        s += match cap {
+            Some(c) if *x > c => c,
+            Some(_) => *x * *x,
+            None => x.abs(),
+        };
+    }
+    s
+}
+
+/// A guard on an integer scrutinee reading the element: Σ w·xᵢ (xᵢ > ½), w²·xᵢ (0 < xᵢ ≤ ½),
+/// −xᵢ otherwise.
+#[differentiate]
+fn guarded_by_element(xs: &[f64], w: f64) -> f64 {
+    let mut s = 0.0;
+    for x in xs.iter() {
+        let k = if *x > 0.0 { 1 } else { 2 };
+        s += match k {
+            1 if *x > 0.5 => w * x,
+            1 => w * w * x,
+            _ => -x,
+        };
+    }
+    s
+}
+
+#[test]
+fn match_guards_read_elements_through_their_references() {
+    let xs = [0.3, -1.2, 0.8, 0.45];
+    let (v, g) = capped_squares_grad(&xs, Some(0.5));
+    assert_eq!(v, capped_squares(&xs, Some(0.5)));
+    close_all("capped", &g, &[0.6, -2.4, 0.0, 0.9]);
+    let (_, g) = capped_squares_grad(&xs, None);
+    close_all("uncapped", &g, &[1.0, -1.0, 1.0, 1.0]);
+    let w = 0.7;
+    let (v, (g, dw)) = guarded_by_element_grad(&xs, w);
+    assert_eq!(v, guarded_by_element(&xs, w));
+    close_all("∂x", &g, &[w * w, -1.0, w, w * w]);
+    close("∂w", dw, 2.0 * w * 0.3 + 0.8 + 2.0 * w * 0.45, 1e-12);
+}
+
 /// A fee by tiers, a labeled block's value left early by `break 'fee`: √(10 + r·n) below 10⁵,
 /// √(200 + r·n/2) above.
 #[differentiate(hessian)]

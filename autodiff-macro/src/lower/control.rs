@@ -256,12 +256,22 @@ impl Lowering {
             Some(g) => {
                 let t = g.to_token_stream();
                 // The names the pattern binds are the pattern's, not the enclosing function's.
-                let uses = self
+                let uses: Vec<(syn::Ident, Value)> = self
                     .free_uses(None, &t)
                     .into_iter()
                     .filter(|(id, _)| !bindings.contains(id))
                     .collect();
-                (Some(t), uses)
+                // A name that is a reference in Rust (`x` of `for x in xs`, read `*x > c`) is
+                // one in the guard too.
+                let mut refs = TokenStream::new();
+                for (id, _) in &uses {
+                    let n = self.lookup(&id.to_string()).map_or(0, |s| self.env[s].refs);
+                    let amps = (0..n).map(|_| quote!(&));
+                    if n > 0 {
+                        refs.extend(quote!(let #id = #(#amps)* #id;));
+                    }
+                }
+                (Some(quote!(#refs #t)), uses)
             }
             None => (None, Vec::new()),
         };
