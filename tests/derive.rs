@@ -450,3 +450,96 @@ fn trait_methods_are_called_fully_qualified() {
     Differentiable::scale(&mut h, 3.0);
     assert_eq!(h, HasShadowing { s: Shadowing(6.0) });
 }
+
+/// A layer that keeps its sizes and its name beside its weights: data fields, which the
+/// gradient copies (a shape) and the derivative reads in indices, loop bounds, conditions and
+/// `as f64`.
+#[derive(Clone, Debug, Differentiable)]
+struct SizedLayer {
+    w: Vec<f64>,
+    b: Vec<f64>,
+    n_in: usize,
+    name: String,
+    squash: bool,
+}
+
+#[differentiate(hessian)]
+impl SizedLayer {
+    /// tanh (or not, as `squash` says) of W x + b, W stored row by row in `w`.
+    fn forward(&self, x: &[f64]) -> Vec<f64> {
+        let n_out = self.b.len();
+        let mut out = vec![0.0; n_out];
+        for o in 0..n_out {
+            let mut s = self.b[o];
+            for i in 0..self.n_in {
+                s += self.w[o * self.n_in + i] * x[i];
+            }
+            out[o] = if self.squash { s.tanh() } else { s };
+        }
+        out
+    }
+}
+
+/// Σ of the layer's outputs over the points, divided by `n_in`; the layer copied and its
+/// weights scaled by `k` first.
+#[differentiate(hessian, wrt(l, k))]
+fn sized_loss(l: &SizedLayer, xs: &[Vec<f64>], k: f64) -> f64 {
+    let mut m = l.clone();
+    m.w = l.w.iter().map(|w| w * k).collect();
+    let n = l.n_in;
+    let mut t = 0.0;
+    for x in xs {
+        t += m.forward(x).iter().sum::<f64>() / n as f64;
+    }
+    t + l.w[n] * l.n_in as f64
+}
+
+#[test]
+fn data_fields_are_copied_and_read() {
+    let xs = vec![vec![0.5, -1.0, 2.0], vec![1.5, 0.3, -0.2]];
+    let at = |p: &[f64]| SizedLayer {
+        w: p[..6].to_vec(),
+        b: p[6..8].to_vec(),
+        n_in: 3,
+        name: "hidden".into(),
+        squash: true,
+    };
+    let p = [0.3, -0.2, 0.5, 0.1, 0.7, -0.4, 0.05, -0.1];
+    let l = at(&p);
+    let (v, (g, dk)) = sized_loss_grad(&l, &xs, 0.8);
+    assert_eq!(v, sized_loss(&l, &xs, 0.8));
+    // The gradient carries the data as it was.
+    assert_eq!((g.n_in, g.name.as_str(), g.squash), (3, "hidden", true));
+    let mut flat = g.w.clone();
+    flat.extend(&g.b);
+    let r = gradcheck(
+        |p: &Vec<f64>| sized_loss(&at(p), &xs, 0.8),
+        &p.to_vec(),
+        &flat,
+    );
+    assert!(r.passed(), "{r}");
+    let r = gradcheck(
+        |k: &Vec<f64>| sized_loss(&l, &xs, k[0]),
+        &vec![0.8],
+        &vec![dk],
+    );
+    assert!(r.passed(), "{r}");
+    // A tangent along a direction with other data: the data is not a direction.
+    let dir = SizedLayer {
+        w: vec![0.1; 6],
+        b: vec![0.2, -0.3],
+        n_in: 0,
+        name: String::new(),
+        squash: false,
+    };
+    let (_, dv) = sized_loss_jvp(&l, &xs, 0.8, &dir, 0.5);
+    let want = g.w.iter().map(|x| 0.1 * x).sum::<f64>() + 0.2 * g.b[0] - 0.3 * g.b[1] + 0.5 * dk;
+    assert!((dv - want).abs() < 1e-10, "{dv} against {want}");
+    // Differentiable's arithmetic leaves the data alone.
+    let mut s = g.clone();
+    s.add_assign(&l);
+    s.scale(2.0);
+    assert_eq!((s.n_in, s.name.as_str()), (3, "hidden"));
+    assert_eq!(s.num_scalars(), 8);
+    assert_eq!(g.zero_like().name, "hidden");
+}

@@ -99,10 +99,13 @@ pub fn expand(input: TokenStream) -> TokenStream {
     }
 }
 
-/// One field: how to reach it (`self.w` / `self.0`) and its type.
+/// One field: how to reach it (`self.w` / `self.0`), its type, and whether it is data carried
+/// along (an integer, `bool`, string or a container of them: `n_in: usize`, `sizes: Vec<usize>`),
+/// which the gradient holds as a copy of the value's, as a shape.
 struct Field<'a> {
     member: syn::Member,
     ty: &'a syn::Type,
+    data: bool,
 }
 
 fn derive(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
@@ -129,8 +132,13 @@ fn derive(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
     let checks = scalar_checks(input, &fields);
     let field_types = field_types(input, &fields);
     let literal = literal_fns(input);
-    let m: Vec<&syn::Member> = fields.iter().map(|f| &f.member).collect();
-    let tys: Vec<&syn::Type> = fields.iter().map(|f| f.ty).collect();
+    let (params, data): (Vec<&Field>, Vec<&Field>) = fields.iter().partition(|f| !f.data);
+    let m: Vec<&syn::Member> = params.iter().map(|f| &f.member).collect();
+    let tys: Vec<&syn::Type> = params.iter().map(|f| f.ty).collect();
+    // Data fields are copied into every zero, so a zero without a value to copy (a shapeless
+    // one) does not exist.
+    let dm: Vec<&syn::Member> = data.iter().map(|f| &f.member).collect();
+    let shapeless = data.is_empty();
     // Clippy takes the bounds, spanned at the user's field types, for the user's code: the
     // `allow` keeps it from linting them (`type_repetition_in_bounds` and the like).
     Ok(quote! {
@@ -148,16 +156,22 @@ fn derive(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
             impl #impl_generics #d for #name #ty_generics #where_clause {
                 type Scalar = __AdScalar;
 
-                const SHAPELESS_ZERO: bool = true #( && <#tys as #d>::SHAPELESS_ZERO )*;
+                const SHAPELESS_ZERO: bool = #shapeless #( && <#tys as #d>::SHAPELESS_ZERO )*;
 
                 #[inline]
                 fn shapeless_zero() -> Self {
-                    Self { #( #m: <#tys as #d>::shapeless_zero(), )* }
+                    Self {
+                        #( #m: <#tys as #d>::shapeless_zero(), )*
+                        #( #dm: ::core::default::Default::default(), )*
+                    }
                 }
 
                 #[inline]
                 fn zero_like(&self) -> Self {
-                    Self { #( #m: #d::zero_like(&self.#m), )* }
+                    Self {
+                        #( #m: #d::zero_like(&self.#m), )*
+                        #( #dm: ::core::clone::Clone::clone(&self.#dm), )*
+                    }
                 }
 
                 #[inline]
@@ -283,21 +297,47 @@ fn literal_fns(input: &syn::DeriveInput) -> Option<TokenStream> {
         .iter()
         .map(|i| quote::format_ident!("__ad_v_{}", name_of(i)))
         .collect();
-    let d: Vec<syn::Ident> = m
+    // A tangent and a gradient per field that is not data (see `Field`); a data field's
+    // tangent is its value.
+    let is_param: Vec<bool> = ty
+        .iter()
+        .map(|t| !crate::types::is_inactive_type(t))
+        .collect();
+    let pick = |k: &usize| is_param[*k];
+    let idx: Vec<usize> = (0..m.len()).filter(pick).collect();
+    let (pm, pty): (Vec<&syn::Member>, Vec<&syn::Type>) =
+        idx.iter().map(|&k| (&m[k], ty[k])).unzip();
+    let d: Vec<syn::Ident> = pm
         .iter()
         .map(|i| quote::format_ident!("__ad_d_{}", name_of(i)))
         .collect();
     // One gradient per field: the value itself for one field, else a tuple.
-    let (grad_ty, grads_of) = if m.len() == 1 {
-        let (t, f) = (ty[0], &m[0]);
+    let (grad_ty, grads_of) = if pm.len() == 1 {
+        let (t, f) = (pty[0], pm[0]);
         (quote!(#t), quote!(|__ad_g: Self| __ad_g.#f))
     } else {
-        (quote!((#(#ty,)*)), quote!(|__ad_g: Self| (#(__ad_g.#m,)*)))
+        (
+            quote!((#(#pty,)*)),
+            quote!(|__ad_g: Self| (#(__ad_g.#pm,)*)),
+        )
     };
     let name = &input.ident;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
     let value = quote!(Self { #(#m: #v,)* });
-    let tangent = quote!(Self { #(#m: #d,)* });
+    let tangent_fields = (0..m.len()).map(|k| {
+        let f = &m[k];
+        match idx.iter().position(|&i| i == k) {
+            Some(p) => {
+                let dp = &d[p];
+                quote!(#f: #dp)
+            }
+            None => {
+                let vk = &v[k];
+                quote!(#f: ::core::clone::Clone::clone(&#vk))
+            }
+        }
+    });
+    let tangent = quote!(Self { #(#tangent_fields,)* });
     Some(quote! {
         #[automatically_derived]
         #[allow(dead_code, private_interfaces, clippy::too_many_arguments)]
@@ -318,25 +358,28 @@ fn literal_fns(input: &syn::DeriveInput) -> Option<TokenStream> {
 
             #[doc(hidden)]
             #[inline]
-            #vis fn __ad_literal_jvp(#(#v: #ty,)* #(#d: #ty),*) -> (Self, Self) {
-                (#value, #tangent)
+            #vis fn __ad_literal_jvp(#(#v: #ty,)* #(#d: #pty),*) -> (Self, Self) {
+                let __ad_t = #tangent;
+                (#value, __ad_t)
             }
 
             #[doc(hidden)]
             #[inline]
-            #vis fn __ad_literal_vjp_along(#(#v: #ty,)* #(#d: #ty),*)
+            #vis fn __ad_literal_vjp_along(#(#v: #ty,)* #(#d: #pty),*)
                 -> (Self, Self, impl ::core::ops::FnOnce(Self) -> #grad_ty)
             {
-                (#value, #tangent, #grads_of)
+                let __ad_t = #tangent;
+                (#value, __ad_t, #grads_of)
             }
 
             #[doc(hidden)]
             #[inline]
-            #vis fn __ad_literal_vjp_jvp(#(#v: #ty,)* #(#d: #ty),*)
+            #vis fn __ad_literal_vjp_jvp(#(#v: #ty,)* #(#d: #pty),*)
                 -> (Self, Self, impl ::core::ops::FnOnce(Self, Self) -> (#grad_ty, #grad_ty))
             {
                 let __ad_grads = #grads_of;
-                (#value, #tangent, move |__ad_g: Self, __ad_dg: Self| {
+                let __ad_t = #tangent;
+                (#value, __ad_t, move |__ad_g: Self, __ad_dg: Self| {
                     (__ad_grads(__ad_g), __ad_grads(__ad_dg))
                 })
             }
@@ -397,7 +440,9 @@ fn impl_generics(
         .push(syn::parse_quote!(__AdScalar: ::autodiff::Real));
     let wc = generics.make_where_clause();
 
-    // The first field's bound fixes `__AdScalar` (a projection bound constrains a parameter).
+    // The first field's bound fixes `__AdScalar` (a projection bound constrains a parameter);
+    // data fields have none.
+    let fields: Vec<&Field> = fields.iter().filter(|f| !f.data).collect();
     let first = fields[0].ty;
     let (_, hi) = span_range(first);
     let bound = respan(
@@ -445,6 +490,7 @@ fn impl_generics(
 /// parameter `__AdScalar`, would otherwise only fail where the struct is used, as an impl that
 /// does not apply. One call per field, spanned at its type.
 fn scalar_checks(input: &syn::DeriveInput, fields: &[Field<'_>]) -> TokenStream {
+    let fields: Vec<&Field> = fields.iter().filter(|f| !f.data).collect();
     let first = fields[0].ty;
     if mentions_generics(first, &input.generics) {
         return TokenStream::new();
@@ -473,7 +519,8 @@ fn scalar_checks(input: &syn::DeriveInput, fields: &[Field<'_>]) -> TokenStream 
             label = "not `Differentiable`, or another scalar type than the first field's",
             note = "`#[derive(Differentiable)]` needs every field to be `Differentiable` \
                     (`f64`, `Vec<f64>`, `Array2<f64>`, a derived struct, ..) with the scalar type \
-                    of the first field; keep other data out of the parameter struct"
+                    of the first field, or data it copies (integers, `bool`s, strings and \
+                    containers of them); keep other data out of the parameter struct"
         )]
         trait __AdField<S> {}
         impl<T: ::autodiff::Differentiable> __AdField<<T as ::autodiff::Differentiable>::Scalar>
@@ -520,6 +567,7 @@ fn fields(input: &syn::DeriveInput) -> syn::Result<Vec<Field<'_>>> {
                 Some(Field {
                     member: syn::Member::Named(f.ident.clone()?),
                     ty: &f.ty,
+                    data: crate::types::is_inactive_type(&f.ty),
                 })
             })
             .collect(),
@@ -530,6 +578,7 @@ fn fields(input: &syn::DeriveInput) -> syn::Result<Vec<Field<'_>>> {
             .map(|(i, f)| Field {
                 member: syn::Member::Unnamed(syn::Index::from(i)),
                 ty: &f.ty,
+                data: crate::types::is_inactive_type(&f.ty),
             })
             .collect(),
         syn::Fields::Unit => {
@@ -549,6 +598,16 @@ fn fields(input: &syn::DeriveInput) -> syn::Result<Vec<Field<'_>>> {
             format!(
                 "`#[derive(Differentiable)]` needs at least one field, and `{name}` has none: the \
                  first field's type gives the scalar type; add the parameters as fields"
+            ),
+        ));
+    }
+    if fields.iter().all(|f| f.data) {
+        return Err(syn::Error::new(
+            data.fields.span(),
+            format!(
+                "`#[derive(Differentiable)]` needs a field to differentiate, and every field of \
+                 `{name}` is data (integers, `bool`s, strings): add the parameters as fields \
+                 (`w: Vec<f64>`), or leave the struct out of `wrt(..)` as data"
             ),
         ));
     }

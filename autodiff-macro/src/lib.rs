@@ -298,6 +298,7 @@ fn expand_checked(
             check::struct_literals(&mut f);
             // Before activity: a repeat merged into a read that only a comparison used
             // (`if a[i] > m { m = a[i]; }`) makes that read active.
+            scalars::integer_values(&mut f);
             let tys = scalars::analyze(&f);
             cse::merge_repeats(&mut f, &tys);
             let a = activity::analyze(&f);

@@ -702,3 +702,46 @@ fn const_ty(tok: &proc_macro2::TokenStream) -> Ty {
         _ => Ty::Unknown,
     }
 }
+
+/// Values used as indices are integers: an index (`w[o * n_in + i]`) and what its arithmetic is
+/// made of, back to where a value comes from elsewhere (a field of a parameter struct, `n_in:
+/// usize` of `self.n_in`, which the macro cannot see the type of). Marked as such, they are
+/// data: a field read for an index has no derivative, as the arithmetic of an index is
+/// integer arithmetic in Rust. So is a field of a parameter struct cast to a float with `as`
+/// (`l.n_in as f64`): the struct's floats all have one type, so such a field is a count or a
+/// size, which the generated code checks ([`Func::integer_fields`]).
+pub fn integer_values(f: &mut Func) {
+    let mut work: Vec<Value> = Vec::new();
+    for inst in &f.insts {
+        match &inst.kind {
+            InstKind::Index(_, i)
+            | InstKind::IndexSet { index: i, .. }
+            | InstKind::VarTakeAt { index: i, .. }
+            | InstKind::VarReadAt { index: i, .. } => work.push(*i),
+            InstKind::Cast { value, ty } if FloatTy::from_type(ty).is_some() => {
+                let field = matches!(f.values[value.index()].def, ValueDef::Result(d, 0)
+                    if matches!(&f.inst(d).kind, InstKind::Deref(r)
+                        if matches!(f.values[r.index()].def, ValueDef::Result(fr, 0)
+                            if matches!(f.inst(fr).kind, InstKind::FieldRef(..)))));
+                if field && f.values[value.index()].kind == Kind::Unknown {
+                    f.integer_fields.insert(*value);
+                    work.push(*value);
+                }
+            }
+            _ => {}
+        }
+    }
+    while let Some(v) = work.pop() {
+        if f.values[v.index()].kind != Kind::Unknown {
+            continue;
+        }
+        f.values[v.index()].kind = Kind::Discrete;
+        if let ValueDef::Result(i, 0) = f.values[v.index()].def {
+            match &f.inst(i).kind {
+                InstKind::Binary(_, a, b) => work.extend([*a, *b]),
+                InstKind::Neg(a) => work.push(*a),
+                _ => {}
+            }
+        }
+    }
+}

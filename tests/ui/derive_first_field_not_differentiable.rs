@@ -1,9 +1,16 @@
 use autodiff::Differentiable;
 
+#[derive(Clone, Copy)]
+enum Kind {
+    Dense,
+}
+
 #[derive(Clone, Differentiable)]
 struct Params {
-    layers: usize,
+    kind: Kind,
     w: Vec<f64>,
 }
 
-fn main() {}
+fn main() {
+    let _ = Kind::Dense;
+}

@@ -335,7 +335,11 @@ impl Gen<'_> {
             }
             InstKind::Cast { value, ty } => {
                 let x = id(*value);
-                quote! { #lhs #x as #ty; }
+                if self.f.integer_fields.contains(value) {
+                    quote! { #lhs #pv::integer_field(#x) as #ty; }
+                } else {
+                    quote! { #lhs #x as #ty; }
+                }
             }
             InstKind::TypedLike { value, like } => {
                 let (x, like) = (self.moved(*value, None), self.by_ref(*like));
