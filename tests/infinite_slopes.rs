@@ -374,3 +374,111 @@ fn a_float_method_read_only_by_the_branch_not_taken() {
     assert!((y - 5.0).abs() < 1e-14);
     assert!((ga - 0.6).abs() < 1e-14 && (gx - 0.8 / 4f64.exp()).abs() < 1e-14);
 }
+
+// A dynamic-programming table with an infinite boundary (soft-DTW's `f64::INFINITY`, an
+// alignment's `f64::NEG_INFINITY`) whose entries are divided by a temperature and read by `exp`:
+// where an entry is infinite the quotient is too, `exp` gives exactly 0 and so does its
+// cotangent, and the divisor's partial `−y/b` times that 0 was NaN (the temperature's gradient);
+// in forward mode a temperature given as data has the tangent 0, and `0·∞` made every `_jvp`
+// and `_hvp` through the table NaN.
+
+/// Soft-DTW between two series, the table in a `Vec<Vec<f64>>` with an infinite boundary.
+#[differentiate(hessian)]
+fn soft_dtw(x: &[f64], y: &[f64], gamma: f64) -> f64 {
+    let (n, m) = (x.len(), y.len());
+    let mut r = vec![vec![f64::INFINITY; m + 1]; n + 1];
+    r[0][0] = 0.0;
+    for i in 1..=n {
+        for j in 1..=m {
+            let d = (x[i - 1] - y[j - 1]).powi(2);
+            let (a, b, c) = (r[i - 1][j], r[i][j - 1], r[i - 1][j - 1]);
+            let mn = a.min(b).min(c);
+            let s =
+                (-(a - mn) / gamma).exp() + (-(b - mn) / gamma).exp() + (-(c - mn) / gamma).exp();
+            r[i][j] = d + mn - gamma * s.ln();
+        }
+    }
+    r[n][m]
+}
+
+/// The same with the temperature as data.
+#[differentiate(hessian, wrt(x))]
+fn soft_dtw_in_x(x: &[f64], y: &[f64], gamma: f64) -> f64 {
+    soft_dtw(x, y, gamma)
+}
+
+/// A smooth Needleman–Wunsch score: `NEG_INFINITY` boundary, the temperature differentiated.
+#[differentiate]
+fn smooth_alignment(sub: &[f64], tau: f64) -> f64 {
+    let (n, m) = (3, 4);
+    let mut h = vec![vec![f64::NEG_INFINITY; m + 1]; n + 1];
+    h[0][0] = 0.0;
+    for i in 1..=n {
+        for j in 1..=m {
+            let c = [
+                h[i - 1][j - 1] + sub[(i - 1) * m + j - 1],
+                h[i - 1][j] - 1.0,
+                h[i][j - 1] - 1.0,
+            ];
+            let mx = c[0].max(c[1]).max(c[2]);
+            let s: f64 = c.iter().map(|&v| ((v - mx) / tau).exp()).sum();
+            h[i][j] = mx + tau * s.ln();
+        }
+    }
+    h[n][m]
+}
+
+#[test]
+fn a_table_with_an_infinite_boundary_has_finite_derivatives() {
+    let (x, y) = (data(3, 1.0), data(4, 2.0));
+    let gamma = 0.5;
+    let (v, (gx, gy, gg)) = soft_dtw_grad(&x, &y, gamma);
+    assert_eq!(v, soft_dtw(&x, &y, gamma));
+    let mut all = x.clone();
+    all.extend(&y);
+    all.push(gamma);
+    let mut g = gx.clone();
+    g.extend(&gy);
+    g.push(gg);
+    assert!(gg.is_finite(), "the temperature's gradient: {gg}");
+    fd_vec("soft-DTW", |p| soft_dtw(&p[..3], &p[3..7], p[7]), &all, &g);
+    // Forward mode with the temperature as data, and its Hessian-vector product.
+    let dx = data(3, 3.0);
+    let (vj, t) = soft_dtw_in_x_jvp(&x, &y, gamma, &dx);
+    assert_eq!(vj, v);
+    let along: f64 = gx.iter().zip(&dx).map(|(a, b)| a * b).sum();
+    close("soft-DTW's jvp", t, along, 1e-12);
+    let (_, gh, hv) = soft_dtw_in_x_hvp(&x, &y, gamma, &dx);
+    close_all("soft-DTW's hvp gradient", &gh, &gx);
+    let h = 1e-5;
+    let at = |s: f64| -> Vec<f64> {
+        let p: Vec<f64> = x.iter().zip(&dx).map(|(a, d)| a + s * d).collect();
+        soft_dtw_in_x_grad(&p, &y, gamma).1
+    };
+    let (gp, gm) = (at(h), at(-h));
+    for k in 0..3 {
+        close(
+            &format!("soft-DTW's hvp[{k}]"),
+            hv[k],
+            (gp[k] - gm[k]) / (2.0 * h),
+            1e-6,
+        );
+    }
+    // Along a direction that also moves the temperature, by the gradient.
+    let (_, t) = soft_dtw_jvp(&x, &y, gamma, &dx, &vec![0.0; 4], 0.0);
+    close("soft-DTW's jvp in x only", t, along, 1e-12);
+
+    let sub = data(12, 4.0);
+    let (v, (gs, gt)) = smooth_alignment_grad(&sub, 0.5);
+    assert_eq!(v, smooth_alignment(&sub, 0.5));
+    assert!(gt.is_finite(), "the alignment's temperature gradient: {gt}");
+    let mut all = sub.clone();
+    all.push(0.5);
+    let mut g = gs.clone();
+    g.push(gt);
+    fd_vec("alignment", |p| smooth_alignment(&p[..12], p[12]), &all, &g);
+    let ds = data(12, 5.0);
+    let (_, t) = smooth_alignment_jvp(&sub, 0.5, &ds, 0.0);
+    let along: f64 = gs.iter().zip(&ds).map(|(a, b)| a * b).sum();
+    close("alignment's jvp", t, along, 1e-12);
+}

@@ -289,10 +289,14 @@ pub const OPERATORS: &[PrimDef] = &[
         "div",
         Syntax::Binary,
         &["a", "b"],
-        &["g / b", "-g * y / b"],
+        &["g / b", "-d::times_along(g, y) / b"],
         "ArithRules",
         Some(&[&[S(0), V(1)], &[S(0), V(1), V(2)]]),
-        "∂(a/b)/∂a = 1/b, ∂(a/b)/∂b = −a/b² = −y/b",
+        "∂(a/b)/∂a = 1/b, ∂(a/b)/∂b = −a/b² = −y/b; a zero tangent or cotangent gives 0 where \
+         the quotient is infinite (a DP table's `f64::INFINITY` boundary divided by a \
+         temperature and read by `exp`, whose cotangent there is exactly 0: `0·∞` was NaN in \
+         the temperature's gradient, and in every `_jvp` through the quotient, where a divisor \
+         with no tangent has the tangent 0)",
     ),
     operator(
         "neg",

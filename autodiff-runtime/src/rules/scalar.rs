@@ -378,9 +378,11 @@ pub mod d {
     }
 
     /// `t·d`, exactly `0` where `t = 0`: as [`over_along`], for a factor `d` that is infinite
-    /// at a point (`p·xᵖ⁻¹` of `powf` at `x = 0` for `p < 1`).
+    /// at a point (`p·xᵖ⁻¹` of `powf` at `x = 0` for `p < 1`, the quotient `y` in the
+    /// divisor's rule of `a / b`). Bounded by `Real` only, as the array operators' rules, which
+    /// are generic over it, call it too.
     #[inline(always)]
-    pub fn times_along<T: Float>(t: T, d: T) -> T {
+    pub fn times_along<T: Real>(t: T, d: T) -> T {
         let p = t * d;
         // Only an infinite factor makes `0·d` NaN: the test is on the rare NaN product, which
         // is cheaper on a hot path than a branch or a select on `t` (`powf`, `recip`, `cosh`).

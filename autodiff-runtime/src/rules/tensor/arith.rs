@@ -13,7 +13,7 @@ use ndarray::{Array, ArrayBase, ArrayView, Data, DimMax, Dimension, Zip};
 
 use super::shape::{bcast, unbroadcast, unbroadcast_owned};
 use crate::differentiable::Real;
-use crate::rules::{ArithRules, HasShape, NegRule, ShapeOf};
+use crate::rules::{ArithRules, HasShape, NegRule, ShapeOf, d};
 
 /// One operand of an elementwise operator: an array, broadcast to the result's shape, or a
 /// scalar, standing for every element.
