@@ -1059,3 +1059,151 @@ fn a_local_vec_of_references_holds_the_values() {
     close_all("Vec of refs inferred ∂x", &dx, &[w, 0.0, w, w]);
     close("Vec of refs inferred ∂w", dw, 1.5 + 0.75 + 3.0, 1e-12);
 }
+
+// Loops over the items of a string, which are data driving which parameters are read: a
+// character bigram model, a bag of words looked up in a vocabulary built outside, a parsed
+// line of indices. Such a loop was an error naming the loop's sources (a string's `chars()` is
+// not one); it is collected into a `Vec` first, which is.
+
+/// −log-likelihood of the letters of `text` under p(c | prev) ∝ exp(u[c] + b[prev][c]).
+#[differentiate]
+fn char_bigram_nll(u: &[f64; 4], b: &[[f64; 4]; 4], text: &str) -> f64 {
+    let mut prev: Option<usize> = None;
+    let mut nll = 0.0;
+    for c in text.chars() {
+        let cur = match c {
+            'a'..='d' => c as usize - 'a' as usize,
+            'A'..='D' => c.to_ascii_lowercase() as usize - 'a' as usize,
+            _ => {
+                prev = None;
+                continue;
+            }
+        };
+        if let Some(p) = prev {
+            let mut z = 0.0;
+            for k in 0..4 {
+                z += (u[k] + b[p][k]).exp();
+            }
+            nll -= u[cur] + b[p][cur] - z.ln();
+        }
+        prev = Some(cur);
+    }
+    nll
+}
+
+/// Logistic loss of the mean embedding of each document's known words.
+#[differentiate(wrt(emb, w))]
+fn bag_of_words(
+    emb: &[Vec<f64>],
+    w: &[f64],
+    vocab: &std::collections::HashMap<String, usize>,
+    docs: &[(&str, f64)],
+) -> f64 {
+    let mut total = 0.0;
+    for &(text, label) in docs {
+        let mut h = vec![0.0; w.len()];
+        let mut n = 0usize;
+        for (i, tok) in text.split_whitespace().enumerate() {
+            if let Some(&id) = vocab.get(&tok.to_lowercase()) {
+                for k in 0..w.len() {
+                    h[k] += emb[id][k] * (1.0 + 0.1 * i as f64);
+                }
+                n += 1;
+            }
+        }
+        let z: f64 = h.iter().zip(w).map(|(a, c)| a * c).sum::<f64>() / n.max(1) as f64;
+        total += (1.0 + (-label * z).exp()).ln();
+    }
+    total
+}
+
+/// Squares of the weights whose indices a line lists, `"0, 2\n1"`; a local `Vec<&str>` too.
+#[differentiate(wrt(w))]
+fn listed_squares(w: &[f64], text: &str) -> f64 {
+    let mut s = 0.0;
+    for line in text.lines() {
+        for tok in line.split(',') {
+            let k: usize = tok.trim().parse().unwrap();
+            s += w[k] * w[k];
+        }
+    }
+    let words: Vec<&str> = text.split_whitespace().collect();
+    s + w[0] * words.len() as f64
+}
+
+#[test]
+fn loops_over_the_items_of_a_string() {
+    let u = [0.1, -0.4, 0.3, 0.2];
+    let mut b = [[0.0; 4]; 4];
+    for (i, row) in b.iter_mut().enumerate() {
+        for (j, v) in row.iter_mut().enumerate() {
+            *v = ((i * 4 + j) as f64 * 0.37).sin();
+        }
+    }
+    let text = "Abc, dab cA";
+    let (v, (du, db)) = char_bigram_nll_grad(&u, &b, text);
+    assert_eq!(v, char_bigram_nll(&u, &b, text));
+    let mut all: Vec<f64> = u.to_vec();
+    all.extend(b.iter().flatten());
+    let mut g: Vec<f64> = du.to_vec();
+    g.extend(db.iter().flatten());
+    let unflat = |p: &[f64]| {
+        let mut u = [0.0; 4];
+        u.copy_from_slice(&p[..4]);
+        let mut b = [[0.0; 4]; 4];
+        for i in 0..4 {
+            b[i].copy_from_slice(&p[4 + 4 * i..8 + 4 * i]);
+        }
+        (u, b)
+    };
+    fd_vec(
+        |p| {
+            let (u, b) = unflat(p);
+            char_bigram_nll(&u, &b, text)
+        },
+        &all,
+        &g,
+    );
+    // The six bigrams in "Abc", "dab" and "cA" (the comma and the spaces start again):
+    // each adds 1 to the gradient of u at its letter, less the softmax of its row.
+    assert!(du.iter().all(|d| d.is_finite()));
+    let (_, pb) = char_bigram_nll_vjp(&u, &b, text);
+    let (su, _) = pb(2.0);
+    close_all("bigram, seed 2", &su, &du.map(|d| 2.0 * d));
+
+    let vocab: std::collections::HashMap<String, usize> = ["the", "cat", "sat", "dog"]
+        .iter()
+        .enumerate()
+        .map(|(i, w)| (w.to_string(), i))
+        .collect();
+    let docs = [
+        ("The cat sat", 1.0),
+        ("a dog SAT", -1.0),
+        ("none known", 1.0),
+    ];
+    let emb: Vec<Vec<f64>> = (0..4).map(|i| data(3, i as f64)).collect();
+    let w = data(3, 7.0);
+    let (v, (de, dw)) = bag_of_words_grad(&emb, &w, &vocab, &docs);
+    assert_eq!(v, bag_of_words(&emb, &w, &vocab, &docs));
+    let mut all: Vec<f64> = emb.iter().flatten().copied().collect();
+    all.extend(&w);
+    let mut g: Vec<f64> = de.iter().flatten().copied().collect();
+    g.extend(&dw);
+    fd_vec(
+        |p| {
+            let e: Vec<Vec<f64>> = p[..12].chunks(3).map(|c| c.to_vec()).collect();
+            bag_of_words(&e, &p[12..], &vocab, &docs)
+        },
+        &all,
+        &g,
+    );
+    // "cat" is in the first document only, at position 1; "the" at 0, and the unknown words of
+    // the third leave every row alone.
+    assert!(de[1].iter().all(|d| *d != 0.0) && de[0].iter().all(|d| *d != 0.0));
+
+    let w = [0.5, -1.0, 2.0];
+    let (v, dw) = listed_squares_grad(&w, "0, 2\n1,2");
+    assert_eq!(v, listed_squares(&w, "0, 2\n1,2"));
+    // w0² + w2² + w1² + w2² + 3·w0 (three words: "0,", "2", "1,2").
+    close_all("listed squares", &dw, &[2.0 * 0.5 + 3.0, -2.0, 4.0 * 2.0]);
+}

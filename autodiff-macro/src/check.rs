@@ -1241,6 +1241,39 @@ fn run_as_written_message(tokens: &proc_macro2::TokenStream) -> String {
              `{m}`, {advice}"
         );
     }
+    // `text.chars().map(|c| w[idx(c)]).sum::<f64>()`: a chain over a string's items.
+    let mut source = &*mc.receiver;
+    let mut first = None;
+    while let syn::Expr::MethodCall(inner) = source {
+        first = Some(inner.method.to_string());
+        source = &inner.receiver;
+    }
+    if let Some(m) = first.filter(|m| {
+        [
+            "chars",
+            "bytes",
+            "char_indices",
+            "split_whitespace",
+            "split_ascii_whitespace",
+            "lines",
+        ]
+        .contains(&m.as_str())
+    }) {
+        let items = if m == "chars" { "char" } else { "_" };
+        let text = match source {
+            syn::Expr::Path(p) if p.path.get_ident().is_some() => {
+                p.path.segments[0].ident.to_string()
+            }
+            _ => "text".to_string(),
+        };
+        return format!(
+            "`.{name}(..)` of a chain over the items of a string (`.{m}()`) is not followed: \
+             iterator chains here start from slices, `Vec`s, arrays and ranges; collect the \
+             items first (`let items: Vec<{items}> = {text}.{m}().collect();`) and start the \
+             chain from them (`items.iter().map(..)`), or loop over the string (`for c in \
+             {text}.{m}() {{ .. }}`, followed)"
+        );
+    }
     if mc.turbofish.is_some() {
         return format!(
             "`.{name}::<..>(..)` on a differentiated value cannot be differentiated; annotate \

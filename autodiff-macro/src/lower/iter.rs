@@ -552,6 +552,12 @@ impl Lowering {
                 refs,
                 mutable,
             } => {
+                // A map or a set (`counts.iter()`, `for (k, c) in &counts`): its entries are
+                // not read by position, which the loop below does.
+                if let Some((ty, name)) = self.map_variable(expr) {
+                    self.err_at(*expr, unfollowed::map_iteration_message(ty, &name));
+                    return None;
+                }
                 // `x.iter_mut()`, `&mut x` (also `&mut *x`), or `x` and `x.into_iter()` of a
                 // `&mut` parameter `x`: the items are mutable references.
                 let cells = if *mutable || (*refs != 1 && self.deref_mut_param(expr).is_some()) {

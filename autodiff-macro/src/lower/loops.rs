@@ -193,6 +193,15 @@ impl Lowering {
             self.expr(b, &block, false);
             return;
         }
+        // `for c in text.chars()`, `for (i, w) in line.split(',').enumerate()`: the items of a
+        // string, data, collected first into a local `Vec`, which the loop then goes over.
+        if parse_range(&fl.expr).is_none()
+            && chain::parse_chain(&fl.expr, true).is_none()
+            && let Some(block) = self.string_items_loop(fl)
+        {
+            self.expr(b, &block, false);
+            return;
+        }
         let Some((start, end, inclusive, rev)) = parse_range(&fl.expr) else {
             match chain::parse_chain(&fl.expr, true) {
                 Some(c) => self.chain_for(b, fl, &c),
@@ -206,14 +215,24 @@ impl Lowering {
                          read each element as `a[[i, j]]`",
                     )
                 }
-                None => self.err_at(
-                    &fl.expr,
-                    format!(
-                        "`for` loops here iterate over ranges, slices, `Vec`s, arrays and \
-                         iterator chains over them; supported: {}",
-                        chain::SUPPORTED
-                    ),
-                ),
+                None => {
+                    // `for &k in counts.keys()`: the map's own error.
+                    let mut root = chain::strip(&fl.expr);
+                    while let Expr::MethodCall(mc) = root {
+                        root = chain::strip(&mc.receiver);
+                    }
+                    let msg = match self.map_variable(root) {
+                        Some((ty, name)) => unfollowed::map_iteration_message(ty, &name),
+                        None => format!(
+                            "`for` loops here iterate over ranges, slices, `Vec`s, arrays and \
+                             iterator chains over them; supported: {}; an iterator of other \
+                             data is collected into a `Vec` first (`let cs: Vec<char> = \
+                             text.chars().collect(); for &c in &cs {{ .. }}`)",
+                            chain::SUPPORTED
+                        ),
+                    };
+                    self.err_at(&fl.expr, msg)
+                }
             }
             return;
         };
@@ -254,6 +273,86 @@ impl Lowering {
             rev,
         };
         self.finish_loop(b, kind, h, span);
+    }
+
+    /// A loop over the items of a string (`text.chars()`, `.bytes()`, `.char_indices()`,
+    /// `.split_whitespace()`, `.lines()`, `.split(',')` with a literal pattern, and adapters
+    /// after them: `text.chars().enumerate()`) whose iterable reads data only, and whose pattern
+    /// binds them by value: `{ let __ad_items: Vec<_> = (iterable).collect(); for pat in
+    /// __ad_items { body } }`. The items are values (`char`, `u8`, `&str`
+    /// and tuples of them, which `Vec`s of the loop's lowering hold as they are). `None` where
+    /// the loop is not one: the error about loops' sources stays.
+    fn string_items_loop(&self, fl: &syn::ExprForLoop) -> Option<Expr> {
+        // Items of `str` only: `split` and the like also exist on slices, whose items are
+        // subslices (references), and are taken here with a literal pattern only.
+        const STRING_ITEMS: &[&str] = &[
+            "chars",
+            "bytes",
+            "char_indices",
+            "split_whitespace",
+            "split_ascii_whitespace",
+            "lines",
+            "encode_utf16",
+        ];
+        const SPLITS: &[&str] = &[
+            "split",
+            "rsplit",
+            "split_terminator",
+            "rsplit_terminator",
+            "splitn",
+            "rsplitn",
+            "matches",
+        ];
+        let mut e = chain::strip(&fl.expr);
+        let mut calls = Vec::new();
+        while let Expr::MethodCall(mc) = e {
+            calls.push(mc);
+            e = chain::strip(&mc.receiver);
+        }
+        let mc = *calls.last()?;
+        let name = mc.method.to_string();
+        let literal_pattern = mc
+            .args
+            .last()
+            .is_some_and(|a| matches!(chain::strip(a), Expr::Lit(_)));
+        let of_string = STRING_ITEMS.contains(&name.as_str()) && mc.args.is_empty()
+            || SPLITS.contains(&name.as_str()) && literal_pattern;
+        if !of_string || binds_by_reference(&fl.pat) {
+            return None;
+        }
+        // Data only: every variable the adapters' arguments name (closures' parameters are not
+        // in scope). The string itself is data whatever holds it (an item of a loop over
+        // tuples of data, `for &(text, y) in docs`): a receiver of another type that has a
+        // method of one of these names is a call the derivative follows through that
+        // method's `_vjp`, which a method of a string does not have.
+        let mut idents = Vec::new();
+        for call in &calls {
+            for a in &call.args {
+                written::collect_idents(a.to_token_stream(), &mut idents);
+            }
+        }
+        let data = idents.iter().all(|id| {
+            self.lookup(&id.to_string()).is_none_or(|slot| {
+                self.env[slot].data
+                    || self.env[slot]
+                        .value
+                        .is_some_and(|v| self.kind(v) == Kind::Discrete)
+            })
+        });
+        if !data {
+            return None;
+        }
+        let span = fl.expr.span();
+        let items = quote::format_ident!("__ad_items", span = span);
+        let iterable = &fl.expr;
+        let mut inner = fl.clone();
+        *inner.expr = syn::parse_quote_spanned!(span=> #items);
+        Some(syn::parse_quote_spanned! {span=>
+            {
+                let #items: ::std::vec::Vec<_> = (#iterable).collect();
+                #inner
+            }
+        })
     }
 
     pub(super) fn while_loop(&mut self, b: Block, w: &syn::ExprWhile) {
@@ -393,6 +492,19 @@ fn through_local(field: &Expr, span: Span, body: impl FnOnce(&Expr) -> Stmt) -> 
             #body
             #field = #tmp;
         }
+    }
+}
+
+/// Whether a pattern binds a value through a reference (`&c`, `(i, &b)`), which the items
+/// of a `Vec` the lowering goes over are not.
+fn binds_by_reference(p: &Pat) -> bool {
+    match p {
+        Pat::Reference(_) => true,
+        Pat::Tuple(t) => t.elems.iter().any(binds_by_reference),
+        Pat::Paren(pp) => binds_by_reference(&pp.pat),
+        Pat::Ident(pi) => pi.by_ref.is_some() || pi.subpat.is_some(),
+        Pat::Wild(_) => false,
+        _ => true,
     }
 }
 

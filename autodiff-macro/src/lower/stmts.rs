@@ -898,7 +898,10 @@ fn typed_let(pat: &Pat, init: &Expr) -> Option<Expr> {
 
 /// The declared type of a local, with the references its `Vec`'s elements have in Rust taken
 /// off (`Vec<&f64>` is `Vec<f64>`): a local container holds the values the references point to
-/// here (`big.push(v)` of a loop's item `v: &f64` pushes the value).
+/// here (`big.push(v)` of a loop's item `v: &f64` pushes the value). A reference to a type
+/// without a size, which no value can be, stays: `Vec<&str>` of `text.split_whitespace()
+/// .collect()`, which was rustc's "the size for values of type `str` cannot be known" for
+/// `Vec<str>`, and `Vec<&[f64]>`.
 fn values_not_refs(ty: &syn::Type) -> syn::Type {
     if let syn::Type::Path(tp) = ty
         && tp.qself.is_none()
@@ -908,6 +911,7 @@ fn values_not_refs(ty: &syn::Type) -> syn::Type {
         && let [syn::GenericArgument::Type(syn::Type::Reference(r))] =
             args.args.iter().collect::<Vec<_>>()[..]
         && r.mutability.is_none()
+        && !unsized_referent(&r.elem)
     {
         let mut out = tp.clone();
         let seg = out.path.segments.last_mut().expect("a last segment");
@@ -916,4 +920,15 @@ fn values_not_refs(ty: &syn::Type) -> syn::Type {
         return syn::Type::Path(out);
     }
     ty.clone()
+}
+
+/// `str`, a slice `[T]` or a trait object: a type only a reference can hold.
+fn unsized_referent(ty: &syn::Type) -> bool {
+    match ty {
+        syn::Type::Slice(_) | syn::Type::TraitObject(_) => true,
+        syn::Type::Paren(p) => unsized_referent(&p.elem),
+        syn::Type::Group(g) => unsized_referent(&g.elem),
+        syn::Type::Path(tp) => tp.qself.is_none() && tp.path.is_ident("str"),
+        _ => false,
+    }
 }

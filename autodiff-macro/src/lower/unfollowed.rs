@@ -227,6 +227,69 @@ fn built(e: &Expr) -> Option<&'static str> {
     (builds && (known != "Cell" || call.args.len() == 1)).then_some(known)
 }
 
+/// Sets, whose items are read through iterators only.
+const SETS: &[&str] = &["HashSet", "BTreeSet", "IndexSet"];
+
+impl Lowering {
+    /// The map or set a loop's or a chain's source names, a parameter of such a type or a
+    /// local made as one (`let m = HashMap::new();`), with its name: `counts` of
+    /// `counts.iter()`, `&counts`, `*counts`.
+    pub(super) fn map_variable(&self, e: &Expr) -> Option<(&'static str, String)> {
+        let mut e = chain::strip(e);
+        while let Expr::Reference(syn::ExprReference { expr, .. })
+        | Expr::Unary(syn::ExprUnary {
+            op: syn::UnOp::Deref(_),
+            expr,
+            ..
+        }) = e
+        {
+            e = chain::strip(expr);
+        }
+        let Expr::Path(p) = e else { return None };
+        let id = p.path.get_ident()?;
+        let slot = self.lookup(&id.to_string())?;
+        let ty = match self.env[slot].unfollowed {
+            Some((ty, _)) => ty,
+            None => {
+                let ValueDef::Param(n) = self.f.value(self.env[slot].value?).def else {
+                    return None;
+                };
+                let mut ty = &self.f.params[n].ty;
+                while let syn::Type::Reference(r) = ty {
+                    ty = &r.elem;
+                }
+                let syn::Type::Path(tp) = ty else { return None };
+                let last = tp.path.segments.last()?.ident.to_string();
+                MAPS.iter().chain(SETS).find(|k| **k == last).copied()?
+            }
+        };
+        (MAPS.contains(&ty) || SETS.contains(&ty)).then(|| (ty, id.to_string()))
+    }
+}
+
+/// The error for a loop or an iterator chain over the map or set `name` of type `ty`.
+pub(super) fn map_iteration_message(ty: &str, name: &str) -> String {
+    let what = if SETS.contains(&ty) {
+        format!(
+            "the items of a `{ty}` are iterated as a slice: take them as one, `{name}: \
+             &[usize]`, collected where the function is called \
+             (`&{name}.iter().copied().collect::<Vec<_>>()`)"
+        )
+    } else {
+        format!(
+            "the entries of a `{ty}` are iterated through a `Vec` of its keys: collect them \
+             first, `let keys: Vec<usize> = {name}.keys().copied().collect();` (`.cloned()` \
+             for `String`s), loop over that and read each value by its key, `for &k in &keys \
+             {{ let c = {name}[&k]; .. }}` (also `{name}.values().copied().collect()` for the \
+             values alone)"
+        )
+    };
+    format!(
+        "{what}: loops and iterator chains here read their items by position, which a map \
+         or a set does not have"
+    )
+}
+
 fn known(s: &str) -> Option<&'static str> {
     MAPS.iter()
         .chain(QUEUES)
