@@ -258,3 +258,185 @@ fn hessian_vector_products_through_lent_locals() {
         close("tangent", t, g, TOL);
     }
 }
+
+/// w₀·w₁ where the mask's first entry is set, sin w₁ otherwise: a helper given a row of data.
+#[differentiate]
+fn masked_term(w: &[f64], mask: &[bool]) -> f64 {
+    if mask[0] { w[0] * w[1] } else { w[1].sin() }
+}
+
+/// The sum of squared terms, one per mask, stopping at the first term above `cap`: the loop
+/// leaves early, so it keeps each iteration's row for its pullback, which calls
+/// `masked_term_vjp` again with it (`&masks[k]` of `&[Vec<bool>]` is not `Copy`: it was moved
+/// out of the slice, rustc's E0508).
+#[allow(clippy::needless_range_loop)] // the rows lent by index, as written where found
+#[differentiate(wrt(w))]
+fn masked_until(w: &[f64], masks: &[Vec<bool>], cap: f64) -> f64 {
+    let mut t = 0.0;
+    for k in 0..masks.len() {
+        let p = masked_term(w, &masks[k]);
+        if p > cap {
+            break;
+        }
+        t += p * p;
+    }
+    t
+}
+
+/// The same with an early `return`, over a local copy of the masks (a row of a local is kept as
+/// a copy: E0507 before) and a `while` loop.
+#[differentiate(wrt(w))]
+fn masked_copy_until(w: &[f64], masks: &[Vec<bool>], cap: f64) -> f64 {
+    let ms = masks.to_vec();
+    let mut t = 0.0;
+    let mut k = 0;
+    while k < ms.len() {
+        let p = masked_term(w, &ms[k]);
+        if p > cap {
+            return -t;
+        }
+        t = 0.5 * t + p;
+        k += 1;
+    }
+    t
+}
+
+/// A set of positions per term: Σₖ (Σ_{i ∈ idx[k]} wᵢ)², stopping above `cap`; the rows of
+/// `&[Vec<usize>]` are kept the same way.
+#[differentiate]
+fn picked(w: &[f64], idx: &[usize]) -> f64 {
+    idx.iter().map(|&i| w[i]).sum()
+}
+
+#[allow(clippy::needless_range_loop)] // the rows lent by index, as written where found
+#[differentiate(wrt(w))]
+fn picked_until(w: &[f64], idx: &[Vec<usize>], cap: f64) -> f64 {
+    let mut t = 0.0;
+    for k in 0..idx.len() {
+        let p = picked(w, &idx[k]);
+        if p > cap {
+            return t;
+        }
+        t += p * p;
+    }
+    t
+}
+
+/// A data struct without `Clone`, one per term: an element of `&[Site]` kept for the pullback
+/// is borrowed (it was copied, rustc's "`Site: Clone` is not satisfied").
+struct Site {
+    target: Vec<f64>,
+}
+
+#[allow(clippy::needless_range_loop)] // the rows lent by index, as written where found
+#[differentiate(wrt(w))]
+fn site_cost(w: &[f64], s: &Site) -> f64 {
+    let mut c = 0.0;
+    for i in 0..w.len() {
+        c += (w[i] - s.target[i]).powi(2);
+    }
+    c
+}
+
+#[allow(clippy::needless_range_loop)] // the rows lent by index, as written where found
+#[differentiate(wrt(w))]
+fn sites_until(w: &[f64], sites: &[Site], cap: f64) -> f64 {
+    let mut t = 0.0;
+    for k in 0..sites.len() {
+        let c = site_cost(w, &sites[k]);
+        if t + c > cap {
+            break;
+        }
+        t += c;
+    }
+    t
+}
+
+#[test]
+fn rows_of_data_kept_for_the_pullback() {
+    let w: Vec<f64> = vec![0.5, -1.0];
+    let masks = vec![vec![true, false], vec![false, true], vec![true, true]];
+    let (p, q) = (w[0] * w[1], w[1].sin());
+    let (dp, dq) = ([w[1], w[0]], [0.0, w[1].cos()]);
+    // Terms p = -0.5, q = -0.84, p, none above either cap: all three are summed.
+    for cap in [10.0, 0.0] {
+        let want = 2.0 * p * p + q * q;
+        let dwant: Vec<f64> = (0..2).map(|i| 4.0 * p * dp[i] + 2.0 * q * dq[i]).collect();
+        let (y, g) = masked_until_grad(&w, &masks, cap);
+        assert_eq!(y, masked_until(&w, &masks, cap));
+        close("masked_until", y, want, TOL);
+        close_all("masked_until: ∂w", &g, &dwant);
+        let (_, pb) = masked_until_vjp(&w, &masks, cap);
+        close_all(
+            "masked_until: pullback(-2)",
+            &pb(-2.0),
+            &[-2.0 * dwant[0], -2.0 * dwant[1]],
+        );
+        let r = gradcheck(|v: &Vec<f64>| masked_until(v, &masks, cap), &w, &g);
+        assert!(r.passed(), "{r}");
+    }
+    // Terms q, p, ..: stopped at p > -0.6, only q² is summed.
+    let masks2 = vec![vec![false, true], vec![true, false], vec![true, true]];
+    let (y, g) = masked_until_grad(&w, &masks2, -0.6);
+    assert_eq!(y, masked_until(&w, &masks2, -0.6));
+    close("masked_until stopped", y, q * q, TOL);
+    close_all(
+        "masked_until stopped: ∂w",
+        &g,
+        &[2.0 * q * dq[0], 2.0 * q * dq[1]],
+    );
+
+    for cap in [10.0, -0.6] {
+        let (y, g) = masked_copy_until_grad(&w, &masks, cap);
+        assert_eq!(y, masked_copy_until(&w, &masks, cap));
+        let r = gradcheck(|v: &Vec<f64>| masked_copy_until(v, &masks, cap), &w, &g);
+        assert!(r.passed(), "{r}");
+    }
+    // t = ½(½p + q) + p when nothing stops it.
+    let (y, g) = masked_copy_until_grad(&w, &masks, 10.0);
+    close("masked_copy_until", y, 0.25 * p + 0.5 * q + p, TOL);
+    close_all(
+        "masked_copy_until: ∂w",
+        &g,
+        &[1.25 * dp[0] + 0.5 * dq[0], 1.25 * dp[1] + 0.5 * dq[1]],
+    );
+
+    let w3 = vec![0.3, -0.4, 1.1];
+    let idx = vec![vec![0, 2], vec![1], vec![0, 1, 2]];
+    // Sums 1.4, -0.4, 1.0 (the first and last square to 1.96 and 1.0).
+    let (y, g) = picked_until_grad(&w3, &idx, 10.0);
+    assert_eq!(y, picked_until(&w3, &idx, 10.0));
+    close("picked_until", y, 1.96 + 0.16 + 1.0, TOL);
+    close_all("picked_until: ∂w", &g, &[2.8 + 2.0, -0.8 + 2.0, 2.8 + 2.0]);
+    let (y, g) = picked_until_grad(&w3, &idx, 1.2);
+    close("picked_until stopped", y, 0.0, TOL);
+    close_all("picked_until stopped: ∂w", &g, &[0.0, 0.0, 0.0]);
+
+    let sites = vec![
+        Site {
+            target: vec![1.0, 0.0],
+        },
+        Site {
+            target: vec![0.0, 2.0],
+        },
+    ];
+    // Costs 1.25 and 9.25.
+    let (y, g) = sites_until_grad(&w, &sites, 100.0);
+    assert_eq!(y, sites_until(&w, &sites, 100.0));
+    close("sites_until", y, 10.5, TOL);
+    close_all(
+        "sites_until: ∂w",
+        &g,
+        &[
+            2.0 * (w[0] - 1.0) + 2.0 * w[0],
+            2.0 * w[1] + 2.0 * (w[1] - 2.0),
+        ],
+    );
+    let (y, g) = sites_until_grad(&w, &sites, 5.0);
+    close("sites_until stopped", y, 1.25, TOL);
+    close_all(
+        "sites_until stopped: ∂w",
+        &g,
+        &[2.0 * (w[0] - 1.0), 2.0 * w[1]],
+    );
+}

@@ -403,9 +403,10 @@ impl Gen<'_> {
                     quote! { #lhs #w[#at]; }
                 } else if self.rows.contains(&r) {
                     quote! { #lhs &#base[#idx]; }
-                } else if self.copied_out(r) {
+                } else if self.copied_out(r) || self.kept_data(r) {
                     // An element that may not be `Copy` (a layer of `Vec<Linear>`, a body of
-                    // `bodies: &[Body]`): read as a copy of its own, which its adjoint (where it
+                    // `bodies: &[Body]`, a row of data the pullback keeps, `&ms[k]` of a local
+                    // `Vec<Vec<bool>>`): read as a copy of its own, which its adjoint (where it
                     // is differentiated) is added back from; moving it out would not compile.
                     quote! { #lhs ::core::clone::Clone::clone(&#base[#idx]); }
                 } else {

@@ -178,7 +178,7 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool], krate: &Tok
             *e = (e.0 + 1, b, None);
         }
     }
-    g.rows = borrowed_rows(f, tys, &all_blocks, &plan.kept);
+    g.rows = borrowed_rows(f, tys, &all_blocks, &plan.kept, active);
     // Whether each value folds into its read, decided in the order the values are defined: the
     // decision for a value asks about its operands, which are then known, rather than
     // recursing through a chain of thousands of them.
@@ -378,12 +378,28 @@ const ROW_READS: &[&str] = &[
 /// used as values (the floats) stay as written, and so do floats only borrowed: an element of a
 /// `&[f64]` that code run as written reads through a reference (`*e` of a loop's item in a
 /// `position` predicate) is copied out and lent, as its `let e: f64` says.
-fn borrowed_rows(f: &Func, tys: &Types, blocks: &[Block], kept: &HashSet<Value>) -> HashSet<Value> {
+/// A row of data (no derivative reaches it) read from a parameter taken by shared reference
+/// may also be kept for the pullback, on a loop's stack or in a branch's record (a helper's
+/// pullback made again there, in a loop that leaves early): the borrow is kept, which lives as
+/// long as the pullback, where a move out of the container would not compile for a row that is
+/// not `Copy` (`&masks[k]` of `&[Vec<bool>]`) and a copy would need the row to be `Clone`.
+fn borrowed_rows(
+    f: &Func,
+    tys: &Types,
+    blocks: &[Block],
+    kept: &HashSet<Value>,
+    active: &[bool],
+) -> HashSet<Value> {
     let mut indexed = HashSet::new();
     let mut other = HashSet::new();
+    // The values kept for the pullback by the instructions that keep them.
+    let mut pushed = HashSet::new();
     for &b in blocks {
         for &i in &f.block(b).insts {
             match &f.inst(i).kind {
+                InstKind::Push { values, .. } | InstKind::MakeRecord { values, .. } => {
+                    pushed.extend(values.iter().copied());
+                }
                 InstKind::Index(base, idx) => {
                     indexed.insert(*base);
                     other.insert(*idx);
@@ -413,8 +429,10 @@ fn borrowed_rows(f: &Func, tys: &Types, blocks: &[Block], kept: &HashSet<Value>)
         for (p, &i) in f.block(b).insts.iter().enumerate() {
             if let InstKind::Index(base, _) = f.inst(i).kind {
                 let r = f.inst(i).results[0];
+                let data = !active.get(r.index()).copied().unwrap_or(false);
                 if indexed.contains(&r)
                     && !other.contains(&r)
+                    && (!pushed.contains(&r) || data && borrows_parameter(f, i))
                     && tys.of(r).float().is_none()
                     && (!kept.contains(&r) || borrows_parameter(f, i))
                     && !outlived_by_container(f, b, p, r, base)

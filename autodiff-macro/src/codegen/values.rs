@@ -351,11 +351,29 @@ impl Gen<'_> {
                 // A reference carried by a loop (`let mut best = &ps[0];` then `best = &ps[i];`
                 // in it): what the loop enters with.
                 InstKind::Loop { init, .. } => init.get(k).is_some_and(|&v| self.is_ref(v)),
+                // A row borrowed from a parameter and kept on a loop's stack (see
+                // `borrowed_rows`): the pullback pops the borrow.
+                InstKind::Pop(stack) => {
+                    !self.rows.is_empty()
+                        && self
+                            .f
+                            .pushed(stack, k)
+                            .is_some_and(|p| self.rows.contains(&p))
+                }
                 _ => false,
             },
-            ValueDef::BlockParam(b, k) => {
-                matches!(self.f.loop_entry(b, k), Some(Some(v)) if self.is_ref(v))
-            }
+            ValueDef::BlockParam(b, k) => match self.f.loop_entry(b, k) {
+                Some(Some(v)) => self.is_ref(v),
+                Some(None) => false,
+                // An arm of a record's `match`: a row kept borrowed in the record.
+                None => {
+                    !self.rows.is_empty()
+                        && self
+                            .f
+                            .recorded(b, k)
+                            .is_some_and(|p| self.rows.contains(&p))
+                }
+            },
         }
     }
 
@@ -513,6 +531,16 @@ impl Gen<'_> {
 
     pub(super) fn copied_out(&self, r: Value) -> bool {
         self.f.value(r).kind != Kind::Discrete && !self.ty(r).is_plain()
+    }
+
+    /// Whether `r` is data that the pullback keeps (on a loop's stack, in a branch's record or
+    /// captured) and whose type the macro does not know to be `Copy`: a row of a `&[Vec<bool>]`
+    /// or a `Vec<Vec<usize>>` is not, and is kept as a copy rather than moved out of its
+    /// container (a row borrowed from a parameter is kept borrowed, see `borrowed_rows`).
+    pub(super) fn kept_data(&self, r: Value) -> bool {
+        self.f.value(r).kind == Kind::Discrete
+            && !self.ty(r).is_plain()
+            && (self.kept_rec.contains(&r) || self.kept_top.contains(&r))
     }
 
     /// Arithmetic that depends on a differentiated input, on values whose type is not known,

@@ -426,7 +426,7 @@ impl Func {
 
     /// The `k`-th value the forward sweep pushes on `stack`: what the pullback's `k`-th pop of
     /// it reads back.
-    fn pushed(&self, stack: &Stack, k: usize) -> Option<Value> {
+    pub fn pushed(&self, stack: &Stack, k: usize) -> Option<Value> {
         self.insts.iter().find_map(|inst| match &inst.kind {
             InstKind::Push { stack: s, values } if s == stack => values.get(k).copied(),
             _ => None,
@@ -435,7 +435,7 @@ impl Func {
 
     /// The value that the `k`-th binding of `b`, an arm of a record's `match` (the pullback
     /// reading what the forward sweep kept), was made from: the `k`-th value of its record.
-    fn recorded(&self, b: Block, k: usize) -> Option<Value> {
+    pub fn recorded(&self, b: Block, k: usize) -> Option<Value> {
         self.insts.iter().find_map(|inst| match &inst.kind {
             InstKind::MatchRecord { of, arms, .. } => {
                 let variant = arms.iter().position(|&a| a == b)?;
