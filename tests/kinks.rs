@@ -1365,6 +1365,48 @@ fn calls_that_borrow_pass_the_direction_on() {
     assert_eq!((dy, pullback(1.0)), (v.iter().sum(), vec![1.0; 4]));
 }
 
+/// relu(w·x) of one row: a callee given a row of a `&[Vec<f64>]`.
+#[differentiate(kinks = exact)]
+fn relu_dot(w: &[f64], x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..w.len() {
+        s += w[i] * x[i];
+    }
+    s.max(0.0)
+}
+
+/// Σₖ relu(w·xₖ) + relu(w·x₀): each call lends a row of `xs`, whose borrow the call's pullback
+/// would keep, so the pullback makes it again with the direction passed on. The closure
+/// `_vjp_along` and `_vjp` return once read the caller's direction there (rustc's "explicit
+/// lifetime required in the type of `dw`" and "cannot return reference to temporary value").
+#[differentiate(kinks = exact, wrt(w))]
+fn relu_rows(w: &[f64], xs: &[Vec<f64>]) -> f64 {
+    let mut t = 0.0;
+    for x in xs {
+        t += relu_dot(w, x);
+    }
+    t + relu_dot(w, &xs[0])
+}
+
+#[test]
+fn calls_made_again_in_the_pullback_keep_their_own_direction() {
+    let xs = vec![vec![2.0, 2.0], vec![1.0, -0.5], vec![-1.0, 0.5]];
+    // Away from ties: w·xₖ = 0.4, 1.4, -1.4, so the gradient is x₀ + x₁ + x₀.
+    let w = [1.0, -0.8];
+    let (y, g) = relu_rows_grad(&w, &xs);
+    assert_eq!(y, relu_rows(&w, &xs));
+    assert!((y - 2.2).abs() < 1e-12, "{y}");
+    assert_eq!(g, vec![5.0, 3.5]);
+    let (y2, pullback) = relu_rows_vjp(&w, &xs);
+    assert_eq!((y2, pullback(2.0)), (y, vec![10.0, 7.0]));
+    // At the tie w·x₀ = 0: the piece the direction enters decides x₀'s terms.
+    let w = [1.0, -1.0];
+    let (y, dy, pullback) = relu_rows_vjp_along(&w, &xs, &vec![1.0, 0.0]);
+    assert_eq!((y, dy, pullback(1.0)), (1.5, 5.0, vec![5.0, 3.5]));
+    let (y, dy, pullback) = relu_rows_vjp_along(&w, &xs, &vec![-1.0, 0.0]);
+    assert_eq!((y, dy, pullback(1.0)), (1.5, -1.0, vec![1.0, -0.5]));
+}
+
 /// Discontinuities at a tie: a step, a `while` loop whose exit test ties (`0.25 → 1.0`, and
 /// `1.0 < 1.0` is false), a sum of steps, `signum` at zero, and a method of an `impl` block.
 /// Along a direction that enters the other piece, exact mode went on along that piece and

@@ -463,8 +463,15 @@ fn expand_checked(
             out,
             seeds,
             pullback,
+            ..
         } = &vjp;
         let seed = &seeds[0];
+        // With `kinks = exact`, a call made again in the pullback reads the direction (see
+        // `vjp_along` below).
+        let lent = &vjp.pullback_tangents;
+        let owned: Vec<syn::Ident> = (lent.iter())
+            .map(|d| quote::format_ident!("__ad_own_{}", d))
+            .collect();
         let second_order = second.as_ref().map(|s2| {
             let (p2, f2, o2, pb2) = (&s2.prelude, &s2.forward, &s2.out, &s2.pullback);
             let (seed2, dseed2) = (&s2.seeds[0], &s2.seeds[1]);
@@ -490,13 +497,21 @@ fn expand_checked(
             let c = codegen::generate(fa, ta, pa, &aa.active, &krate);
             let (prelude, forward, out, seed, pullback) =
                 (&c.prelude, &c.forward, &c.out, &c.seeds[0], &c.pullback);
+            // A call made again in the pullback reads the direction the caller lent: the
+            // closure keeps its own copy, which it lends there under the same name.
+            let lent = &c.pullback_tangents;
+            let owned: Vec<syn::Ident> = (lent.iter())
+                .map(|d| quote::format_ident!("__ad_own_{}", d))
+                .collect();
             // The pullback differentiates the value, the first of the pair the body returns:
             // its seed is the cotangent beside a placeholder for the tangent's, never read.
             quote! {
                 #prelude
                 #forward
                 let (__ad_out, __ad_tangent) = #out;
+                #(let #owned = ::std::borrow::ToOwned::to_owned(#lent);)*
                 (__ad_out, __ad_tangent, move |__ad_cotangent: #ret| -> #grad {
+                    #(let #lent = &#owned;)*
                     let #seed = (__ad_cotangent, ());
                     #pullback
                 })
@@ -508,7 +523,8 @@ fn expand_checked(
                 #prelude
                 #forward
                 let __ad_out = #out;
-                (__ad_out, move |#seed: #ret| -> #grad { #pullback })
+                #(let #owned = ::std::borrow::ToOwned::to_owned(#lent);)*
+                (__ad_out, move |#seed: #ret| -> #grad { #(let #lent = &#owned;)* #pullback })
             },
             grad: {
                 let c = grad_code.as_ref().unwrap_or(&vjp);

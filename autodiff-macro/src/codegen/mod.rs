@@ -54,6 +54,10 @@ pub struct Code {
     pub seeds: Vec<syn::Ident>,
     /// The pullback's body, ending in the gradient.
     pub pullback: TokenStream,
+    /// The tangent parameters taken by reference that the pullback reads (a call made again
+    /// there, in `_vjp_along`, passes the direction on): the closure keeps owned copies of
+    /// them, as it outlives the caller's borrow.
+    pub pullback_tangents: Vec<syn::Ident>,
 }
 
 pub struct Gen<'a> {
@@ -307,6 +311,24 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool], krate: &Tok
         }
         None => (Vec::new(), quote!(())),
     };
+    let mut pullback_tangents = Vec::new();
+    if let Some(pb) = f.pullback {
+        for b in f.blocks_within(pb) {
+            let reads = (f.block(b).insts.iter())
+                .flat_map(|&i| f.operands(i))
+                .chain(f.term_operands(b));
+            for v in reads {
+                if let ValueDef::Tangent(n) = f.value(v).def
+                    && f.params.get(n).is_some_and(|p| p.tangent_by_ref())
+                {
+                    let id = g.v(v);
+                    if !pullback_tangents.contains(&id) {
+                        pullback_tangents.push(id);
+                    }
+                }
+            }
+        }
+    }
     let _ = pv;
     Code {
         prelude,
@@ -314,6 +336,7 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool], krate: &Tok
         out,
         seeds,
         pullback,
+        pullback_tangents,
     }
 }
 
