@@ -826,6 +826,107 @@ fn accessors_lending_parts_in_differentiated_impls() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// A `#[differentiate] impl` with constructors from sizes and seeds (`fn new(n: usize, seed:
+// u64) -> Self`, `fn zeros(n: usize)`, `fn from_sizes(sizes: &[usize], name: &str)`) and
+// methods returning nothing that change nothing (`fn print(&self)`, `fn log(&self, step:
+// usize)`) beside the methods: they stay as written (they were differentiated too: "nothing to
+// differentiate: .. take the variable as `f64`" and "a differentiated function must return a
+// value"). A method returning nothing that changes its receiver (`fn reset(&mut self)`) or a
+// buffer it is lent (`fn apply_into(&self, x, out: &mut Vec<f64>)`) is still differentiated.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct Probe {
+    w: Vec<f64>,
+    b: f64,
+}
+
+#[differentiate]
+impl Probe {
+    fn zeros(n: usize) -> Self {
+        Probe {
+            w: vec![0.0; n],
+            b: 0.0,
+        }
+    }
+
+    fn new(n: usize, seed: u64) -> Self {
+        let w = (0..n)
+            .map(|i| ((seed + i as u64) % 7) as f64 / 7.0)
+            .collect();
+        Probe { w, b: 0.25 }
+    }
+
+    fn from_sizes(sizes: &[usize], name: &str) -> Self {
+        assert!(!name.is_empty());
+        Probe {
+            w: vec![0.5; sizes[0]],
+            b: 0.0,
+        }
+    }
+
+    fn print(&self) {
+        println!("{:?} {}", self.w, self.b);
+    }
+
+    fn log(&self, step: usize) {
+        println!("{step}: {}", self.b);
+    }
+
+    fn reset(&mut self) {
+        for v in self.w.iter_mut() {
+            *v = 0.0;
+        }
+        self.b = 0.0;
+    }
+
+    #[allow(clippy::ptr_arg)] // a buffer taken as users write it
+    fn apply_into(&self, x: &[f64], out: &mut Vec<f64>) {
+        for i in 0..x.len() {
+            out[i] = self.w[i] * x[i] + self.b;
+        }
+    }
+
+    fn score(&self, x: &[f64]) -> f64 {
+        let mut out = vec![0.0; x.len()];
+        self.apply_into(x, &mut out);
+        out.iter().map(|v| v * v).sum()
+    }
+}
+
+#[test]
+fn constructors_and_unit_methods_in_differentiated_impls() {
+    let mut p = Probe::new(2, 3);
+    assert_eq!((p.w.clone(), p.b), (vec![3.0 / 7.0, 4.0 / 7.0], 0.25));
+    assert_eq!(Probe::zeros(3).w, vec![0.0; 3]);
+    assert_eq!(Probe::from_sizes(&[2], "p").w, vec![0.5, 0.5]);
+    p.print();
+    p.log(1);
+    let x = [1.0, -2.0];
+    // score = Σ (wᵢxᵢ + b)²: ∂wᵢ = 2(wᵢxᵢ + b)xᵢ, ∂b = 2Σ(wᵢxᵢ + b), ∂xᵢ = 2(wᵢxᵢ + b)wᵢ.
+    let r: Vec<f64> = (0..2).map(|i| p.w[i] * x[i] + p.b).collect();
+    let (y, (g, gx)) = p.score_grad(&x);
+    assert_eq!(y, p.score(&x));
+    let got = [y, g.w[0], g.w[1], g.b, gx[0], gx[1]];
+    let want = [
+        r[0] * r[0] + r[1] * r[1],
+        2.0 * r[0] * x[0],
+        2.0 * r[1] * x[1],
+        2.0 * (r[0] + r[1]),
+        2.0 * r[0] * p.w[0],
+        2.0 * r[1] * p.w[1],
+    ];
+    for (a, e) in got.iter().zip(&want) {
+        assert!(
+            (a - e).abs() <= 1e-12 * (1.0 + e.abs()),
+            "{got:?} against {want:?}"
+        );
+    }
+    p.reset();
+    assert_eq!(p.score(&x), 0.0);
+}
+
+// ---------------------------------------------------------------------------------------------
 // A local copy of a `Copy` struct parameter by assignment (`let mut b = b0;`, `let mut b =
 // *b0;`), then its methods in a loop: rejected as a `Vec`'s mutation ("`b.step(..)` may change
 // `b`"), where `b0.clone()` was followed.

@@ -742,6 +742,18 @@ fn with_cfgs(attrs: &[syn::Attribute], expanded: TokenStream2) -> TokenStream2 {
 /// items generated for them go into an inherent `impl` of the same type beside the block. That
 /// is the way to differentiate a trait's method: in `impl Trait for T`, the generated items
 /// could not be members, and an attribute on the method alone sees nothing of the block.
+/// Whether a parameter's type lends something mutably (`&mut Vec<f64>`, `&mut [f64]`): a
+/// method returning nothing may change it, and is then differentiated as a copy returning it.
+fn lends_mut(ty: &syn::Type) -> bool {
+    match ty {
+        syn::Type::Reference(r) => r.mutability.is_some() || lends_mut(&r.elem),
+        syn::Type::Paren(p) => lends_mut(&p.elem),
+        syn::Type::Group(g) => lends_mut(&g.elem),
+        syn::Type::Tuple(t) => t.elems.iter().any(lends_mut),
+        _ => false,
+    }
+}
+
 fn expand_impl(attr: TokenStream2, mut imp: syn::ItemImpl) -> TokenStream2 {
     // `impl Mul<V2> for f64` (a scalar on the left of a struct): the generated items go into an
     // inherent `impl f64`, which a primitive type cannot have (rustc's E0390), and `self *
@@ -821,8 +833,32 @@ fn expand_impl(attr: TokenStream2, mut imp: syn::ItemImpl) -> TokenStream2 {
                 continue;
             }
             // A constructor without parameters (`fn identity() -> Self`) has nothing to
-            // differentiate: its result is a constant where it is called.
-            None if m.sig.inputs.is_empty() => continue,
+            // differentiate: its result is a constant where it is called. So has one whose
+            // parameters are all sizes, seeds, flags or names (`fn new(n_in: usize, n_out:
+            // usize, seed: u64) -> Self`, `fn zeros(n: usize)`, `fn from_sizes(sizes: &[usize])`).
+            None if m
+                .sig
+                .inputs
+                .iter()
+                .all(|a| matches!(a, syn::FnArg::Typed(t) if types::is_inactive_type(&t.ty))) =>
+            {
+                continue;
+            }
+            // A method that returns nothing and changes nothing it is given (`fn print(&self)`,
+            // `fn log(&self, step: usize)`) has no derivative either; one that changes its
+            // receiver or a buffer it is lent (`fn reset(&mut self)`, `fn forward_into(&self, x:
+            // &[f64], out: &mut Vec<f64>)`) is differentiated as the copy that returns them.
+            None if matches!(&m.sig.output, syn::ReturnType::Default)
+                && m.sig.inputs.iter().all(|a| match a {
+                    syn::FnArg::Receiver(r) => matches!(
+                        r.kind,
+                        syn::ReceiverKind::Value | syn::ReceiverKind::Reference(_, _, None)
+                    ),
+                    syn::FnArg::Typed(t) => !lends_mut(&t.ty),
+                }) =>
+            {
+                continue;
+            }
             None => {
                 match block_wrt_missing(&block_wrt, &m.sig) {
                     // The error, and the method expanded with its own list, so that its
