@@ -1089,6 +1089,135 @@ fn integers_of_plain_helpers_in_tuples_and_options() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The same integers under a name the function binds elsewhere too: a loop counter (`for k in
+// 0..n`), a closure's parameter (`|(i, &v)|`), the same name in the other branch. Each binding
+// is a variable of its own, and the one a plain helper gives is data where it is itself read as
+// an integer (with the name bound more than once, the call asked for the helper's derivative,
+// rustc's "cannot find value `nearest_jvp`"). A float under a name another binding uses as an
+// index stays differentiated.
+// ---------------------------------------------------------------------------------------------
+
+/// The position of the center nearest to `x` (the first of tied ones).
+fn nearest(cs: &[f64], x: f64) -> usize {
+    let mut best = 0;
+    for k in 1..cs.len() {
+        if (cs[k] - x).abs() < (cs[best] - x).abs() {
+            best = k;
+        }
+    }
+    best
+}
+
+/// The position of the largest element (the first of tied ones).
+fn top(xs: &[f64]) -> usize {
+    let mut best = 0;
+    for i in 1..xs.len() {
+        if xs[i] > xs[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// Σₓ (c_{k(x)} − x)² + ½ Σₖ cₖ², `k` also the counter of the second loop.
+#[allow(clippy::needless_range_loop)] // the counter `k` is the point
+#[differentiate]
+fn quantization(cs: &[f64], xs: &[f64]) -> f64 {
+    let mut d = 0.0;
+    for &x in xs {
+        let k = nearest(cs, x);
+        d += (cs[k] - x) * (cs[k] - x);
+    }
+    for k in 0..cs.len() {
+        d += 0.5 * cs[k] * cs[k];
+    }
+    d
+}
+
+/// The largest of wᵢ + s·i times its w, `i` also the closure's parameter.
+#[differentiate]
+fn best_shifted(w: &[f64], s: f64) -> f64 {
+    let z: Vec<f64> = w
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| v + s * i as f64)
+        .collect();
+    let i = top(&z);
+    z[i] * w[i]
+}
+
+/// The x nearest to `s` times `s`, or the largest x plus `s`: a `let i` in each branch.
+#[differentiate]
+fn either_end(xs: &[f64], s: f64, low: bool) -> f64 {
+    if low {
+        let i = nearest(xs, s);
+        xs[i] * s
+    } else {
+        let i = top(xs);
+        xs[i] + s
+    }
+}
+
+/// The mean of the xs, a differentiated helper's float.
+#[differentiate]
+fn mean_of(xs: &[f64]) -> f64 {
+    xs.iter().sum::<f64>() / xs.len() as f64
+}
+
+/// Σ xₖ² times the mean: `k` an index in the loop, a float after it.
+#[allow(clippy::needless_range_loop)] // the counter `k` is the point
+#[differentiate]
+fn squares_times_mean(xs: &[f64]) -> f64 {
+    let mut t = 0.0;
+    for k in 0..xs.len() {
+        t += xs[k] * xs[k];
+    }
+    let k = mean_of(xs);
+    t * k
+}
+
+#[test]
+fn integers_of_plain_helpers_under_names_bound_again() {
+    // Centers 0 and 1; 0.2 goes to the first, 0.9 and 0.6 to the second:
+    // 0.04 + 0.01 + 0.16 + ½; ∂c = (2(0 − 0.2) + 0, 2(0.1 + 0.4) + 1), ∂x = −2(c_k − x).
+    let (cs, xs) = ([0.0, 1.0], [0.2, 0.9, 0.6]);
+    let (v, (gc, gx)) = quantization_grad(&cs, &xs);
+    assert_eq!(v, quantization(&cs, &xs));
+    close("quantization", v, 0.71, TOL);
+    close_all("quantization: ∂c", &gc, &[-0.4, 2.0]);
+    close_all("quantization: ∂x", &gx, &[0.4, -0.2, -0.8]);
+    let (_, pullback) = quantization_vjp(&cs, &xs);
+    let (gc2, gx2) = pullback(-2.0);
+    close_all("quantization: ∂c seeded", &gc2, &[0.8, -4.0]);
+    close_all("quantization: ∂x seeded", &gx2, &[-0.8, 0.4, 1.6]);
+    let p = (vec![0.1, 0.7, 1.3], vec![-0.3, 0.45, 0.8, 1.9]);
+    let (_, g) = quantization_grad(&p.0, &p.1);
+    let r = gradcheck(|p: &(Vec<f64>, Vec<f64>)| quantization(&p.0, &p.1), &p, &g);
+    assert!(r.passed(), "{r}");
+
+    // z = (1, 3.5, 3): i = 1, z₁·w₁ = 3.5·3; ∂w₁ = w₁ + z₁, ∂s = w₁.
+    let w = [1.0, 3.0, 2.0];
+    assert_eq!(
+        best_shifted_grad(&w, 0.5),
+        (10.5, (vec![0.0, 6.5, 0.0], 3.0))
+    );
+
+    // 1.0 is nearest to 0.9; the largest is 2.0.
+    let xs = [0.5, 2.0, 1.0];
+    assert_eq!(
+        either_end_grad(&xs, 0.9, true),
+        (0.9, (vec![0.0, 0.0, 0.9], 1.0))
+    );
+    assert_eq!(
+        either_end_grad(&xs, 0.9, false),
+        (2.9, (vec![0.0, 1.0, 0.0], 1.0))
+    );
+
+    // t = 5, mean 1.5: ∂xⱼ = 2xⱼ·1.5 + 5/2.
+    assert_eq!(squares_times_mean_grad(&[1.0, 2.0]), (7.5, vec![5.5, 8.5]));
+}
+
+// ---------------------------------------------------------------------------------------------
 // Recursion: a function that calls itself. Its `_vjp` makes each inner call's pullback in its
 // own pullback (calling `_vjp` again), since a kept one would make the pullback's type contain
 // itself; `_grad` keeps the inner call's pullback.

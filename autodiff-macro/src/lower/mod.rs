@@ -265,6 +265,9 @@ pub struct Lowering {
     sink_param: Option<String>,
     /// The names bound once and used as integers (see `syntax::index_names`).
     index_names: Vec<String>,
+    /// The bindings used as integers, by the place each is written (see
+    /// `syntax::index_sites`), whatever else binds their names.
+    index_sites: std::collections::HashSet<(String, String)>,
     /// The variables holding text (`&str`, `String`; see `subslice::text_names`), whose ranges
     /// are data.
     text_names: Vec<String>,
@@ -430,6 +433,7 @@ pub fn lower(item: &syn::ItemFn, active: &[bool], krate: proc_macro2::TokenStrea
     lw.sink_params = sinks::only_written(&block, &lw.f.params);
     let param_names: Vec<syn::Ident> = lw.f.params.iter().map(|p| p.ident.clone()).collect();
     lw.index_names = syntax::index_names(&block, &param_names);
+    lw.index_sites = syntax::index_sites(&block);
     // Items at the top of the body are repeated in each generated function (see
     // `Signature::items`); they compute nothing here.
     for s in &block.stmts {
@@ -474,6 +478,7 @@ impl Lowering {
             sink_params: Vec::new(),
             sink_param: None,
             index_names: Vec::new(),
+            index_sites: Default::default(),
             text_names: Vec::new(),
         };
         let body = lw.f.new_block();

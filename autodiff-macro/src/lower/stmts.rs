@@ -300,7 +300,7 @@ impl Lowering {
                     self.err(span, "this expression has no value to bind");
                 }
                 let name = pi.ident.to_string();
-                if let Some(v) = v.filter(|_| self.index_names.contains(&name)) {
+                if let Some(v) = v.filter(|_| self.is_index_binding(&pi.ident)) {
                     self.declare_discrete_result(v);
                 }
                 self.bind_mut(name, v, pi.mutability.is_some());
@@ -430,7 +430,7 @@ impl Lowering {
             return;
         }
         let integer = match pat {
-            Pat::Ident(pi) => self.index_names.contains(&pi.ident.to_string()),
+            Pat::Ident(pi) => self.is_index_binding(&pi.ident),
             Pat::Type(pt) => crate::types::is_inactive_type(&pt.ty),
             _ => false,
         };
@@ -456,16 +456,20 @@ impl Lowering {
         &self,
         pats: impl IntoIterator<Item = &'p Pat>,
     ) -> bool {
-        use syn::visit::Visit;
-        let mut bound = super::syntax::BoundNames::default();
-        for p in pats {
-            bound.visit_pat(p);
-        }
         // A capitalised name is a unit variant or a constant (`None`), not a binding.
-        bound
-            .0
-            .retain(|n| !n.starts_with(|c: char| c.is_uppercase()));
-        !bound.0.is_empty() && bound.0.iter().all(|n| self.index_names.contains(n))
+        let bound: Vec<syn::Ident> = pats
+            .into_iter()
+            .flat_map(super::syntax::pattern_idents)
+            .collect();
+        !bound.is_empty() && bound.iter().all(|id| self.is_index_binding(id))
+    }
+
+    /// Whether the binding `id` holds an integer: its name is bound once and used as one, or
+    /// this binding itself is read as one (see `syntax::index_names` and
+    /// `syntax::index_sites`).
+    pub(super) fn is_index_binding(&self, id: &syn::Ident) -> bool {
+        self.index_names.contains(&id.to_string())
+            || self.index_sites.contains(&super::syntax::site_key(id))
     }
 
     /// `v[n]` for a constant `n`: an element an array pattern binds (`let [a, b] = arr;`,

@@ -514,6 +514,216 @@ pub(super) fn index_names(block: &syn::Block, params: &[syn::Ident]) -> Vec<Stri
     uses.0
 }
 
+/// Where a binding is written: its name and its identifier's span, the same in every copy of
+/// the binding the lowering makes (a closure's body expanded at each call), so that the
+/// lowering can ask about the binding it binds rather than about every binding of its name.
+pub(super) fn site_key(id: &syn::Ident) -> (String, String) {
+    (id.to_string(), format!("{:?}", id.span()))
+}
+
+/// The identifiers a pattern binds (not the capitalised ones, unit variants and constants such
+/// as `None`).
+pub(super) fn pattern_idents(pat: &Pat) -> Vec<syn::Ident> {
+    use syn::visit::Visit;
+    struct Idents(Vec<syn::Ident>);
+    impl<'ast> Visit<'ast> for Idents {
+        fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
+            self.0.push(p.ident.clone());
+            syn::visit::visit_pat_ident(self, p);
+        }
+        // What a guard binds (`if let` in it) is not the pattern's.
+        fn visit_expr(&mut self, _: &'ast Expr) {}
+    }
+    let mut ids = Idents(Vec::new());
+    ids.visit_pat(pat);
+    ids.0
+        .retain(|id| !id.to_string().starts_with(|c: char| c.is_uppercase()));
+    ids.0
+}
+
+/// The bindings (see [`site_key`]) the body uses as integers, as [`index_names`] finds names,
+/// but each use resolved through the scopes to the binding it reads: `let k = nearest(c, x);`
+/// with `c[k]` below is an integer whatever other `k` the function binds (`for k in 0..n`, a
+/// closure's `|(k, v)|`, another branch's `let k`), each of which is a binding of its own.
+/// A binding is one only if every binding written at the same place is one.
+pub(super) fn index_sites(block: &syn::Block) -> std::collections::HashSet<(String, String)> {
+    use syn::visit::Visit;
+    #[derive(Default)]
+    struct Sites {
+        /// The names in scope, innermost last, each with its binding.
+        scopes: Vec<Vec<(String, usize)>>,
+        /// Each binding's site and whether a use as an integer reads it.
+        sites: Vec<((String, String), bool)>,
+        /// The binding of a `let` and the arm's binding it passes on (`let n = match e { PAT
+        /// => n, _ => .. };`, as `let .. else` is written): one variable.
+        aliases: Vec<(usize, usize)>,
+    }
+    impl Sites {
+        fn bind(&mut self, pat: &Pat) -> Vec<usize> {
+            let mut out = Vec::new();
+            for id in pattern_idents(pat) {
+                let n = self.sites.len();
+                self.sites.push((site_key(&id), false));
+                if let Some(scope) = self.scopes.last_mut() {
+                    scope.push((id.to_string(), n));
+                }
+                out.push(n);
+            }
+            out
+        }
+        fn resolve(&self, name: &str) -> Option<usize> {
+            (self.scopes.iter().rev())
+                .flat_map(|s| s.iter().rev())
+                .find(|(n, _)| n == name)
+                .map(|&(_, k)| k)
+        }
+        fn integer(&mut self, e: &Expr) {
+            match e {
+                Expr::Path(p) if p.qself.is_none() => {
+                    if let Some(k) = p
+                        .path
+                        .get_ident()
+                        .and_then(|id| self.resolve(&id.to_string()))
+                    {
+                        self.sites[k].1 = true;
+                    }
+                }
+                Expr::Paren(p) => self.integer(&p.expr),
+                Expr::Binary(b)
+                    if matches!(
+                        b.op,
+                        syn::BinOp::Add(_)
+                            | syn::BinOp::Sub(_)
+                            | syn::BinOp::Mul(_)
+                            | syn::BinOp::Div(_)
+                            | syn::BinOp::Rem(_)
+                    ) =>
+                {
+                    self.integer(&b.left);
+                    self.integer(&b.right);
+                }
+                Expr::Range(r) => {
+                    if let Some(e) = &r.start {
+                        self.integer(e);
+                    }
+                    if let Some(e) = &r.end {
+                        self.integer(e);
+                    }
+                }
+                _ => {}
+            }
+        }
+        fn scoped(&mut self, f: impl FnOnce(&mut Self)) {
+            self.scopes.push(Vec::new());
+            f(self);
+            self.scopes.pop();
+        }
+    }
+    impl<'ast> Visit<'ast> for Sites {
+        fn visit_block(&mut self, b: &'ast syn::Block) {
+            self.scoped(|s| {
+                for stmt in &b.stmts {
+                    match stmt {
+                        Stmt::Local(l) => {
+                            let start = s.sites.len();
+                            if let Some(init) = &l.init {
+                                s.visit_expr(&init.expr);
+                                if let Some((_, e)) = &init.diverge {
+                                    s.visit_expr(e);
+                                }
+                            }
+                            let inner = s.sites.len();
+                            for k in s.bind(&l.pat) {
+                                let name = &s.sites[k].0.0;
+                                if let Some(a) = (start..inner).find(|&a| s.sites[a].0.0 == *name) {
+                                    s.aliases.push((a, k));
+                                }
+                            }
+                        }
+                        Stmt::Item(_) | Stmt::Macro(_) => {}
+                        Stmt::Expr(e, _) => s.visit_expr(e),
+                    }
+                }
+            });
+        }
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+        fn visit_expr_closure(&mut self, c: &'ast syn::ExprClosure) {
+            self.scoped(|s| {
+                for p in &c.inputs {
+                    s.bind(p);
+                }
+                s.visit_expr(&c.body);
+            });
+        }
+        fn visit_expr_for_loop(&mut self, f: &'ast syn::ExprForLoop) {
+            if let Expr::Range(_) = &*f.expr {
+                self.integer(&f.expr);
+            }
+            self.visit_expr(&f.expr);
+            self.scoped(|s| {
+                s.bind(&f.pat);
+                s.visit_block(&f.body);
+            });
+        }
+        fn visit_expr_match(&mut self, m: &'ast syn::ExprMatch) {
+            self.visit_expr(&m.expr);
+            for arm in &m.arms {
+                self.scoped(|s| {
+                    match &arm.pat {
+                        Pat::Guard(g) => {
+                            s.bind(&g.pat);
+                            s.visit_expr(&g.guard);
+                        }
+                        p => {
+                            s.bind(p);
+                        }
+                    }
+                    s.visit_expr(&arm.body);
+                });
+            }
+        }
+        fn visit_expr_if(&mut self, i: &'ast syn::ExprIf) {
+            self.scoped(|s| {
+                s.visit_expr(&i.cond);
+                s.visit_block(&i.then_branch);
+            });
+            if let Some((_, e)) = &i.else_branch {
+                self.visit_expr(e);
+            }
+        }
+        fn visit_expr_while(&mut self, w: &'ast syn::ExprWhile) {
+            self.scoped(|s| {
+                s.visit_expr(&w.cond);
+                s.visit_block(&w.body);
+            });
+        }
+        fn visit_expr_let(&mut self, l: &'ast syn::ExprLet) {
+            self.visit_expr(&l.expr);
+            self.bind(&l.pat);
+        }
+        fn visit_expr_index(&mut self, e: &'ast syn::ExprIndex) {
+            self.integer(&e.index);
+            syn::visit::visit_expr_index(self, e);
+        }
+    }
+    let mut sites = Sites::default();
+    sites.visit_block(block);
+    for &(arm, bound) in &sites.aliases {
+        sites.sites[arm].1 = sites.sites[bound].1;
+    }
+    let mut out = std::collections::HashSet::new();
+    let mut not = std::collections::HashSet::new();
+    for (key, integer) in sites.sites {
+        if integer {
+            out.insert(key);
+        } else {
+            not.insert(key);
+        }
+    }
+    out.retain(|k| !not.contains(k));
+    out
+}
+
 /// `for r in [a, b]` of slices or `Vec`s (`[a.to_vec(), b.to_vec()]`, `[&x[..k], &x[k..]]`):
 /// the loop over `vec![a.to_vec(), b.to_vec()]`, the same items (as `Vec`s) in the same order,
 /// which the lowering follows (an array of them needed its elements to be `Copy`). `containers`
