@@ -737,11 +737,41 @@ fn with_cfgs(attrs: &[syn::Attribute], expanded: TokenStream2) -> TokenStream2 {
     }
 }
 
-/// `#[differentiate]` on an `impl` block: the methods marked `#[differentiate(..)]` in it, or
-/// every method when none is marked (with the block's options), are differentiated, and the
-/// items generated for them go into an inherent `impl` of the same type beside the block. That
-/// is the way to differentiate a trait's method: in `impl Trait for T`, the generated items
-/// could not be members, and an attribute on the method alone sees nothing of the block.
+/// Whether a method of a block marked `#[differentiate]` (none of its methods marked) has
+/// nothing to differentiate and stays as written beside the differentiated ones.
+fn stays_as_written(sig: &syn::Signature) -> bool {
+    match &sig.output {
+        // A helper with an integer or `bool` result (`fn n(&self) -> usize`) has no derivative.
+        // An accessor lending a part of the value (`fn weights(&self) -> &[f64]`, a row's view)
+        // has no gradient type either.
+        syn::ReturnType::Type(_, t) if types::is_inactive_type(t) || types::borrows(t) => {
+            return true;
+        }
+        _ => {}
+    }
+    // A constructor without parameters (`fn identity() -> Self`) has nothing to differentiate:
+    // its result is a constant where it is called. So has one whose parameters are all sizes,
+    // seeds, flags or names (`fn new(n_in: usize, n_out: usize, seed: u64) -> Self`, `fn
+    // zeros(n: usize)`, `fn from_sizes(sizes: &[usize])`).
+    if (sig.inputs.iter())
+        .all(|a| matches!(a, syn::FnArg::Typed(t) if types::is_inactive_type(&t.ty)))
+    {
+        return true;
+    }
+    // A method that returns nothing and changes nothing it is given (`fn print(&self)`, `fn
+    // log(&self, step: usize)`) has no derivative either; one that changes its receiver or a
+    // buffer it is lent (`fn reset(&mut self)`, `fn forward_into(&self, x: &[f64], out: &mut
+    // Vec<f64>)`) is differentiated as the copy that returns them.
+    matches!(&sig.output, syn::ReturnType::Default)
+        && sig.inputs.iter().all(|a| match a {
+            syn::FnArg::Receiver(r) => matches!(
+                r.kind,
+                syn::ReceiverKind::Value | syn::ReceiverKind::Reference(_, _, None)
+            ),
+            syn::FnArg::Typed(t) => !lends_mut(&t.ty),
+        })
+}
+
 /// Whether a parameter's type lends something mutably (`&mut Vec<f64>`, `&mut [f64]`): a
 /// method returning nothing may change it, and is then differentiated as a copy returning it.
 fn lends_mut(ty: &syn::Type) -> bool {
@@ -754,6 +784,11 @@ fn lends_mut(ty: &syn::Type) -> bool {
     }
 }
 
+/// `#[differentiate]` on an `impl` block: the methods marked `#[differentiate(..)]` in it, or
+/// every method when none is marked (with the block's options), are differentiated, and the
+/// items generated for them go into an inherent `impl` of the same type beside the block. That
+/// is the way to differentiate a trait's method: in `impl Trait for T`, the generated items
+/// could not be members, and an attribute on the method alone sees nothing of the block.
 fn expand_impl(attr: TokenStream2, mut imp: syn::ItemImpl) -> TokenStream2 {
     // `impl Mul<V2> for f64` (a scalar on the left of a struct): the generated items go into an
     // inherent `impl f64`, which a primitive type cannot have (rustc's E0390), and `self *
@@ -821,44 +856,7 @@ fn expand_impl(attr: TokenStream2, mut imp: syn::ItemImpl) -> TokenStream2 {
                 _ => TokenStream2::new(),
             },
             None if any_marked => continue,
-            // A helper with an integer or `bool` result (`fn n(&self) -> usize`) has no
-            // derivative: it stays as written beside the differentiated methods.
-            None if matches!(&m.sig.output, syn::ReturnType::Type(_, t) if types::is_inactive_type(t)) =>
-            {
-                continue;
-            }
-            // An accessor lending a part of the value (`fn weights(&self) -> &[f64]`, a row's
-            // view) has no gradient type either: it stays as written too.
-            None if matches!(&m.sig.output, syn::ReturnType::Type(_, t) if types::borrows(t)) => {
-                continue;
-            }
-            // A constructor without parameters (`fn identity() -> Self`) has nothing to
-            // differentiate: its result is a constant where it is called. So has one whose
-            // parameters are all sizes, seeds, flags or names (`fn new(n_in: usize, n_out:
-            // usize, seed: u64) -> Self`, `fn zeros(n: usize)`, `fn from_sizes(sizes: &[usize])`).
-            None if m
-                .sig
-                .inputs
-                .iter()
-                .all(|a| matches!(a, syn::FnArg::Typed(t) if types::is_inactive_type(&t.ty))) =>
-            {
-                continue;
-            }
-            // A method that returns nothing and changes nothing it is given (`fn print(&self)`,
-            // `fn log(&self, step: usize)`) has no derivative either; one that changes its
-            // receiver or a buffer it is lent (`fn reset(&mut self)`, `fn forward_into(&self, x:
-            // &[f64], out: &mut Vec<f64>)`) is differentiated as the copy that returns them.
-            None if matches!(&m.sig.output, syn::ReturnType::Default)
-                && m.sig.inputs.iter().all(|a| match a {
-                    syn::FnArg::Receiver(r) => matches!(
-                        r.kind,
-                        syn::ReceiverKind::Value | syn::ReceiverKind::Reference(_, _, None)
-                    ),
-                    syn::FnArg::Typed(t) => !lends_mut(&t.ty),
-                }) =>
-            {
-                continue;
-            }
+            None if stays_as_written(&m.sig) => continue,
             None => {
                 match block_wrt_missing(&block_wrt, &m.sig) {
                     // The error, and the method expanded with its own list, so that its
@@ -976,7 +974,9 @@ fn declared_methods(
                     }
                     _ => return None,
                 },
-                None if any_marked || block_wrt.is_empty() => return None,
+                None if any_marked || block_wrt.is_empty() || stays_as_written(&m.sig) => {
+                    return None;
+                }
                 None => match block_wrt_missing(&block_wrt, &m.sig) {
                     Some((_, own)) => own,
                     None => block_wrt.clone(),
