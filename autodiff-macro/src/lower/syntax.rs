@@ -387,6 +387,33 @@ impl<'ast> syn::visit::Visit<'ast> for BoundNames {
     }
 }
 
+/// The operands an integer expression is made of (an index, a range's bounds): through
+/// parentheses and arithmetic, each operand that is neither given to `leaf`.
+fn integer_operands<'e>(e: &'e Expr, leaf: &mut impl FnMut(&'e Expr)) {
+    match e {
+        Expr::Paren(p) => integer_operands(&p.expr, leaf),
+        Expr::Binary(b)
+            if matches!(
+                b.op,
+                syn::BinOp::Add(_)
+                    | syn::BinOp::Sub(_)
+                    | syn::BinOp::Mul(_)
+                    | syn::BinOp::Div(_)
+                    | syn::BinOp::Rem(_)
+            ) =>
+        {
+            integer_operands(&b.left, leaf);
+            integer_operands(&b.right, leaf);
+        }
+        Expr::Range(r) => {
+            for e in r.start.iter().chain(r.end.iter()) {
+                integer_operands(e, leaf);
+            }
+        }
+        e => leaf(e),
+    }
+}
+
 /// The names the body binds once and uses as integers: as an index or in one (`ys[i]`,
 /// `ys[i + 1]`, `x[a..b]`) or as a bound of a `for` loop's range (`for k in 0..n`). Such a name
 /// holds an integer whatever its initializer, which the lowering may not see (the result of a
@@ -399,7 +426,7 @@ pub(super) fn index_names(block: &syn::Block, params: &[syn::Ident]) -> Vec<Stri
     struct Uses(Vec<String>, Vec<String>);
     impl Uses {
         fn integer(&mut self, e: &Expr) {
-            match e {
+            integer_operands(e, &mut |leaf| match leaf {
                 Expr::Path(p) if p.qself.is_none() => {
                     if let Some(id) = p.path.get_ident() {
                         self.0.push(id.to_string());
@@ -414,28 +441,8 @@ pub(super) fn index_names(block: &syn::Block, params: &[syn::Ident]) -> Vec<Stri
                         self.1.push(id.to_string());
                     }
                 }
-                Expr::Paren(p) => self.integer(&p.expr),
-                Expr::Binary(b)
-                    if matches!(
-                        b.op,
-                        syn::BinOp::Add(_)
-                            | syn::BinOp::Sub(_)
-                            | syn::BinOp::Mul(_)
-                            | syn::BinOp::Div(_)
-                            | syn::BinOp::Rem(_)
-                    ) =>
-                {
-                    self.integer(&b.left);
-                    self.integer(&b.right);
-                }
-                Expr::Range(r) => {
-                    r.start
-                        .iter()
-                        .chain(r.end.iter())
-                        .for_each(|e| self.integer(e));
-                }
                 _ => {}
-            }
+            });
         }
     }
     impl<'ast> Visit<'ast> for Uses {
@@ -578,40 +585,17 @@ pub(super) fn index_sites(block: &syn::Block) -> std::collections::HashSet<(Stri
                 .map(|&(_, k)| k)
         }
         fn integer(&mut self, e: &Expr) {
-            match e {
-                Expr::Path(p) if p.qself.is_none() => {
-                    if let Some(k) = p
+            integer_operands(e, &mut |leaf| {
+                if let Expr::Path(p) = leaf
+                    && p.qself.is_none()
+                    && let Some(k) = p
                         .path
                         .get_ident()
                         .and_then(|id| self.resolve(&id.to_string()))
-                    {
-                        self.sites[k].1 = true;
-                    }
-                }
-                Expr::Paren(p) => self.integer(&p.expr),
-                Expr::Binary(b)
-                    if matches!(
-                        b.op,
-                        syn::BinOp::Add(_)
-                            | syn::BinOp::Sub(_)
-                            | syn::BinOp::Mul(_)
-                            | syn::BinOp::Div(_)
-                            | syn::BinOp::Rem(_)
-                    ) =>
                 {
-                    self.integer(&b.left);
-                    self.integer(&b.right);
+                    self.sites[k].1 = true;
                 }
-                Expr::Range(r) => {
-                    if let Some(e) = &r.start {
-                        self.integer(e);
-                    }
-                    if let Some(e) = &r.end {
-                        self.integer(e);
-                    }
-                }
-                _ => {}
-            }
+            });
         }
         fn scoped(&mut self, f: impl FnOnce(&mut Self)) {
             self.scopes.push(Vec::new());
