@@ -1248,17 +1248,7 @@ fn run_as_written_message(tokens: &proc_macro2::TokenStream) -> String {
         first = Some(inner.method.to_string());
         source = &inner.receiver;
     }
-    if let Some(m) = first.filter(|m| {
-        [
-            "chars",
-            "bytes",
-            "char_indices",
-            "split_whitespace",
-            "split_ascii_whitespace",
-            "lines",
-        ]
-        .contains(&m.as_str())
-    }) {
+    if let Some(m) = first.filter(|m| crate::lower::chain::STRING_ITEMS.contains(&m.as_str())) {
         let items = if m == "chars" { "char" } else { "_" };
         let text = match source {
             syn::Expr::Path(p) if p.path.get_ident().is_some() => {

@@ -3,6 +3,18 @@
 
 use super::*;
 
+/// The methods of `str` whose items are a string's own (its characters, bytes, words, lines),
+/// which no slice has.
+pub const STRING_ITEMS: &[&str] = &[
+    "chars",
+    "bytes",
+    "char_indices",
+    "split_whitespace",
+    "split_ascii_whitespace",
+    "lines",
+    "encode_utf16",
+];
+
 /// A chain as written: where its items come from and the adapters applied in order.
 pub(super) struct Chain<'a> {
     pub(super) source: Source<'a>,

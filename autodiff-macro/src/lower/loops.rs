@@ -283,17 +283,10 @@ impl Lowering {
     /// and tuples of them, which `Vec`s of the loop's lowering hold as they are). `None` where
     /// the loop is not one: the error about loops' sources stays.
     fn string_items_loop(&self, fl: &syn::ExprForLoop) -> Option<Expr> {
-        // Items of `str` only: `split` and the like also exist on slices, whose items are
-        // subslices (references), and are taken here with a literal pattern only.
-        const STRING_ITEMS: &[&str] = &[
-            "chars",
-            "bytes",
-            "char_indices",
-            "split_whitespace",
-            "split_ascii_whitespace",
-            "lines",
-            "encode_utf16",
-        ];
+        // Items of `str` only (`chain::STRING_ITEMS`): `split` and the like also exist on
+        // slices, whose items are subslices (references), and are taken here with a literal
+        // pattern only.
+        use super::chain::STRING_ITEMS;
         const SPLITS: &[&str] = &[
             "split",
             "rsplit",
