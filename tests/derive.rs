@@ -452,8 +452,8 @@ fn trait_methods_are_called_fully_qualified() {
 }
 
 /// A layer that keeps its sizes and its name beside its weights: data fields, which the
-/// gradient copies (a shape) and the derivative reads in indices, loop bounds, conditions and
-/// `as f64`.
+/// gradient copies (a shape) and the derivative reads in indices, loop bounds, conditions and,
+/// bound to a local of a declared integer type, `as f64`.
 #[derive(Clone, Debug, Differentiable)]
 struct SizedLayer {
     w: Vec<f64>,
@@ -491,7 +491,8 @@ fn sized_loss(l: &SizedLayer, xs: &[Vec<f64>], k: f64) -> f64 {
     for x in xs {
         t += m.forward(x).iter().sum::<f64>() / n as f64;
     }
-    t + l.w[n] * l.n_in as f64
+    let count: usize = l.n_in;
+    t + l.w[n] * count as f64
 }
 
 #[test]

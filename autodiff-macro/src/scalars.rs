@@ -707,9 +707,8 @@ fn const_ty(tok: &proc_macro2::TokenStream) -> Ty {
 /// made of, back to where a value comes from elsewhere (a field of a parameter struct, `n_in:
 /// usize` of `self.n_in`, which the macro cannot see the type of). Marked as such, they are
 /// data: a field read for an index has no derivative, as the arithmetic of an index is
-/// integer arithmetic in Rust. So is a field of a parameter struct cast to a float with `as`
-/// (`l.n_in as f64`): the struct's floats all have one type, so such a field is a count or a
-/// size, which the generated code checks ([`Func::integer_fields`]).
+/// integer arithmetic in Rust. (Not a field cast to a float with `as`: `l.n_in as f64` and
+/// `l.w as f32` of an `f64` field look the same here.)
 pub fn integer_values(f: &mut Func) {
     let mut work: Vec<Value> = Vec::new();
     for inst in &f.insts {
@@ -718,16 +717,6 @@ pub fn integer_values(f: &mut Func) {
             | InstKind::IndexSet { index: i, .. }
             | InstKind::VarTakeAt { index: i, .. }
             | InstKind::VarReadAt { index: i, .. } => work.push(*i),
-            InstKind::Cast { value, ty } if FloatTy::from_type(ty).is_some() => {
-                let field = matches!(f.values[value.index()].def, ValueDef::Result(d, 0)
-                    if matches!(&f.inst(d).kind, InstKind::Deref(r)
-                        if matches!(f.values[r.index()].def, ValueDef::Result(fr, 0)
-                            if matches!(f.inst(fr).kind, InstKind::FieldRef(..)))));
-                if field && f.values[value.index()].kind == Kind::Unknown {
-                    f.integer_fields.insert(*value);
-                    work.push(*value);
-                }
-            }
             _ => {}
         }
     }

@@ -353,39 +353,26 @@ impl<T> TangentForLent<T> for T {
     }
 }
 
-/// An integer or a `bool`: what a parameter struct's field cast to a float with `as` is taken
-/// for (`l.n_in as f64`, a size), data without a derivative.
+/// The source of a differentiated `as` cast: a float.
 #[diagnostic::on_unimplemented(
-    message = "a field of a parameter struct cast with `as` is taken for an integer, and this one \
-               is `{Self}`",
-    label = "a float field here: its cast would drop its derivative",
-    note = "a field cast with `as` in a differentiated function is read as a count or a size \
-            (`n_in: usize`); a float field of the struct has its scalar type already: remove \
-            the cast"
+    message = "`{Self}` cast with `as` is differentiated here as a float",
+    label = "read as a differentiated value, which `{Self}` cannot be",
+    note = "an integer read from a differentiated value (a parameter struct's `n_in: usize`) is \
+            data where the macro sees its type: bind it to a local of a declared type first \
+            (`let n: usize = l.n_in;`, then `n as f64`), or use it as an index or a loop bound"
 )]
-pub trait IntegerField: Copy {}
-macro_rules! integer_field {
-    ($($t:ty),*) => { $( impl IntegerField for $t {} )* };
-}
-integer_field!(
-    u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, bool
-);
-
-/// A parameter struct's field cast to a float (see [`IntegerField`]), unchanged.
-#[inline(always)]
-pub fn integer_field<T: IntegerField>(x: T) -> T {
-    x
-}
+pub trait CastSource: Real {}
+impl<T: Real> CastSource for T {}
 
 /// Backward rule of a float-to-float `as` cast: the cotangent converted back to the source type.
 #[inline(always)]
-pub fn cast_vjp<S: Real, T: Real>(_x: &S, g: &T) -> S {
+pub fn cast_vjp<S: CastSource, T: Real>(_x: &S, g: &T) -> S {
     S::of_f64(g.as_f64())
 }
 
 /// Forward (tangent) rule of a float-to-float `as` cast.
 #[inline(always)]
-pub fn cast_jvp<S: Real, T: Real>(_x: &S, dx: &S) -> T {
+pub fn cast_jvp<S: CastSource, T: Real>(_x: &S, dx: &S) -> T {
     T::of_f64(dx.as_f64())
 }
 

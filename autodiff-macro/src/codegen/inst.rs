@@ -335,11 +335,7 @@ impl Gen<'_> {
             }
             InstKind::Cast { value, ty } => {
                 let x = id(*value);
-                if self.f.integer_fields.contains(value) {
-                    quote! { #lhs #pv::integer_field(#x) as #ty; }
-                } else {
-                    quote! { #lhs #x as #ty; }
-                }
+                quote! { #lhs #x as #ty; }
             }
             InstKind::TypedLike { value, like } => {
                 let (x, like) = (self.moved(*value, None), self.by_ref(*like));

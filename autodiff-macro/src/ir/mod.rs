@@ -171,10 +171,6 @@ pub struct Func {
     /// function that `#[derive(Differentiable)]` writes, `Point::__ad_literal`, with the field
     /// values in the order of the fields' names (see `check::struct_literals`).
     pub struct_literals: Vec<(Inst, syn::Path, Vec<Value>)>,
-    /// Fields of parameter structs read to be cast to a float with `as` (`l.n_in as f64`),
-    /// taken for integers (see `scalars::integer_values`): the generated code checks that they
-    /// are.
-    pub integer_fields: std::collections::HashSet<Value>,
     /// Helper functions declared at the top of the body without `#[differentiate]`: a call
     /// of one on differentiated values names the attribute it needs.
     pub plain_helpers: Vec<String>,
