@@ -544,3 +544,28 @@ fn data_fields_are_copied_and_read() {
     assert_eq!(s.num_scalars(), 8);
     assert_eq!(g.zero_like().name, "hidden");
 }
+
+/// Mixed precision inside a loss over a parameter struct: an `f64` field cast to `f32` and back
+/// (`(p.a as f32).sin() as f64`), differentiated through the casts; ∂a = cos(a)·b (to `f32`'s
+/// precision), ∂b = sin(a).
+#[derive(Clone, Debug, Differentiable)]
+struct AngleGain {
+    a: f64,
+    b: f64,
+}
+
+#[differentiate]
+fn through_f32(p: &AngleGain) -> f64 {
+    (p.a as f32).sin() as f64 * p.b
+}
+
+#[test]
+fn float_fields_cast_to_another_float_type_keep_their_derivative() {
+    let p = AngleGain { a: 0.7, b: -1.3 };
+    let (v, g) = through_f32_grad(&p);
+    assert_eq!(v, through_f32(&p));
+    let s = (0.7f32).sin() as f64;
+    let c = (0.7f32).cos() as f64;
+    assert!((g.a - c * -1.3).abs() < 1e-6, "{}", g.a);
+    assert!((g.b - s).abs() < 1e-12, "{}", g.b);
+}
