@@ -272,7 +272,9 @@ marker_impls!(
     message = "`{Self}` is the result of a method of yours cast to a float, which the derivative \
                takes for a count (an integer)",
     label = "a method whose result is cast is run as written, without a derivative",
-    note = "a method with a float result is differentiated where it is not cast: drop the `as`"
+    note = "a method with a float result is differentiated where it is not cast: bind the \
+            result to a local first and cast that (`let s: f64 = v.size(); s as f32`), or drop \
+            the `as`"
 )]
 pub trait CountResult {}
 
