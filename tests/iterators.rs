@@ -1207,3 +1207,101 @@ fn loops_over_the_items_of_a_string() {
     // w0² + w2² + w1² + w2² + 3·w0 (three words: "0,", "2", "1,2").
     close_all("listed squares", &dw, &[2.0 * 0.5 + 3.0, -2.0, 4.0 * 2.0]);
 }
+
+/// Used where a word is looked up, as code run as written does: a plain helper on `&str`.
+fn position_of(vocab: &[String], w: &str) -> Option<usize> {
+    vocab.iter().position(|v| v == w)
+}
+
+// The items of a loop over a slice of strings are references, as in Rust: `w == l` compares
+// `&String`s, `*w == "the"` a `&str`, and a `String` is never moved out of its slice.
+// ∂/∂e[k] = Σ over the words kept with `len % 3 == k` of 2·e[k].
+#[differentiate(wrt(e))]
+fn kept_word_lengths(e: &[f64], words: &[&str], stop: &[&str]) -> f64 {
+    let mut s = 0.0;
+    for w in words {
+        if *w == "the" || stop.contains(w) {
+            continue;
+        }
+        let k = w.len() % 3;
+        s += e[k] * e[k];
+    }
+    s
+}
+
+// ∂/∂e[k] = Σ over the words found at `k` of (i + 1)·(1 − tanh²(e[k])), and 0.1 for each word
+// not found at 0; each "stop" takes 1 from ∂/∂e[1]; each pair of equal words and labels adds
+// e[1] to ∂/∂e[0] and e[0] to ∂/∂e[1], each other pair 1 to ∂/∂e[1].
+#[differentiate(wrt(e))]
+fn labelled_words(e: &[f64], words: &[String], vocab: &[String], labels: &Vec<String>) -> f64 {
+    let mut s = 0.0;
+    for (i, w) in words.iter().enumerate() {
+        let scale = (i + 1) as f64;
+        match position_of(vocab, w) {
+            Some(k) => s += scale * e[k].tanh(),
+            None => s += 0.1 * e[0],
+        }
+        if w.as_str() == "stop" {
+            s -= e[1];
+        }
+    }
+    for (w, l) in words.iter().zip(labels) {
+        if w == l {
+            s += e[0] * e[1];
+        } else {
+            s += e[1];
+        }
+    }
+    s
+}
+
+// Rows of strings: ∂/∂e[0] = cos(e[0]) for each "a" in the documents, ∂/∂e[1] = 2·e[1] for each
+// other word of three letters or more.
+#[differentiate(wrt(e))]
+fn documents(e: &[f64], docs: &[Vec<String>]) -> f64 {
+    let mut s = 0.0;
+    for doc in docs {
+        for w in doc {
+            if w.as_str() == "a" {
+                s += e[0].sin();
+            } else if w.len() > 2 {
+                s += e[1] * e[1];
+            }
+        }
+    }
+    s
+}
+
+#[test]
+fn loops_over_slices_of_strings_borrow_their_items() {
+    let e = [0.3, -0.7, 1.1];
+    let words = ["the", "ab", "cat", "x", "stop"];
+    let (v, g) = kept_word_lengths_grad(&e, &words, &["x"]);
+    assert_eq!(v, kept_word_lengths(&e, &words, &["x"]));
+    // "ab" at 2, "cat" at 0, "stop" at 1.
+    close_all("kept words", &g, &[2.0 * e[0], 2.0 * e[1], 2.0 * e[2]]);
+    fd_vec(|p| kept_word_lengths(p, &words, &["x"]), &e, &g);
+
+    let words: Vec<String> = ["a", "stop", "zz", "q"].map(String::from).to_vec();
+    let vocab: Vec<String> = ["zz", "a", "stop"].map(String::from).to_vec();
+    let labels: Vec<String> = ["a", "b", "zz"].map(String::from).to_vec();
+    let (v, g) = labelled_words_grad(&e, &words, &vocab, &labels);
+    assert_eq!(v, labelled_words(&e, &words, &vocab, &labels));
+    let d = |x: f64| 1.0 - x.tanh().powi(2);
+    let want = [
+        3.0 * d(e[0]) + 0.1 + 2.0 * e[1],
+        d(e[1]) - 1.0 + 2.0 * e[0] + 1.0,
+        2.0 * d(e[2]),
+    ];
+    close_all("labelled words", &g, &want);
+    fd_vec(|p| labelled_words(p, &words, &vocab, &labels), &e, &g);
+
+    let docs = vec![
+        ["a", "bcd", "ef"].map(String::from).to_vec(),
+        ["a", "ghij"].map(String::from).to_vec(),
+    ];
+    let (v, g) = documents_grad(&e, &docs);
+    assert_eq!(v, documents(&e, &docs));
+    close_all("documents", &g, &[2.0 * e[0].cos(), 2.0 * 2.0 * e[1], 0.0]);
+    fd_vec(|p| documents(p, &docs), &e, &g);
+}

@@ -165,6 +165,14 @@ impl Lowering {
                             p.path.get_ident().and_then(|i| self.lookup(&i.to_string()))
                         {
                             if self.env[slot].element || self.env[slot].refs > 0 {
+                                // `*w` of a string item bound as its reference (see
+                                // `source_item`): the element it borrows.
+                                if let Some(v) = self.env[slot].value
+                                    && let ValueDef::Result(i, 0) = self.f.value(v).def
+                                    && let InstKind::Ref(x) = self.f.inst(i).kind
+                                {
+                                    return Some(x);
+                                }
                                 return self.env[slot].value;
                             }
                             // `let r = &x; .. *r`: the value `r` borrows.

@@ -1118,8 +1118,20 @@ impl Lowering {
                     _ => Kind::Unknown,
                 };
                 let v = self.inst1(b, InstKind::Index(*base, idx), kind, span);
-                if let Some((_, ty, user)) = self.elem_places.iter().find(|(p, ..)| p == base) {
-                    self.elem_places.push((v, ty.clone(), *user));
+                let place = self.elem_places.iter().find(|(p, ..)| p == base).cloned();
+                // An item of a slice of strings (`for word in words` of `words: &[String]` or
+                // `&[&str]`) is the reference it is in Rust, which code run as written reads
+                // (`word == v`, `*w == "the"`): a `String` moved out of its slice would not
+                // compile, and a `&str` taken by value would compare as another type.
+                if *refs > 0 && self.holds_strings(*base) {
+                    let r = self.inst1(b, InstKind::Ref(v), Kind::Discrete, span);
+                    return Some(Item::Val {
+                        v: r,
+                        refs: refs - 1,
+                    });
+                }
+                if let Some((_, ty, user)) = place {
+                    self.elem_places.push((v, ty, user));
                 }
                 Item::Val { v, refs: *refs }
             }
@@ -1383,5 +1395,47 @@ pub(super) fn map_leaves(f: &Expr) -> usize {
             _ => 1,
         },
         _ => 1,
+    }
+}
+
+impl Lowering {
+    /// Whether the container `base` is declared to hold strings: a parameter or a local of a
+    /// declared type whose elements are `String` or `&str` (`words: &[String]`, `let names:
+    /// Vec<&str> = ..`).
+    /// A row of such a container holds them too (`for w in doc` of `for doc in docs`, `docs:
+    /// &[Vec<String>]`).
+    fn holds_strings(&self, base: Value) -> bool {
+        self.declared_type(base)
+            .and_then(calls::elem_type)
+            .is_some_and(is_string_type)
+    }
+
+    /// The type `v` is declared with: a parameter's, a local's, or an element's of either.
+    fn declared_type(&self, v: Value) -> Option<&syn::Type> {
+        match self.f.value(v).def {
+            ValueDef::Param(n) => self.f.params.get(n).map(|p| &p.ty),
+            ValueDef::Result(i, 0) => match self.f.inst(i).kind {
+                InstKind::Index(x, _) => calls::elem_type(self.declared_type(x)?),
+                InstKind::Ref(x) => self.declared_type(x),
+                _ => None,
+            }
+            .or_else(|| self.declared_local(v)),
+            _ => self.declared_local(v),
+        }
+    }
+
+    fn declared_local(&self, v: Value) -> Option<&syn::Type> {
+        (self.env.iter().rev())
+            .find(|bnd| bnd.value == Some(v))
+            .and_then(|bnd| bnd.declared.as_ref())
+    }
+}
+
+/// Whether a type is a string: `String`, `&str` (with a lifetime or without).
+fn is_string_type(ty: &syn::Type) -> bool {
+    let named = |t: &syn::Type, name: &str| matches!(t, syn::Type::Path(p) if p.qself.is_none() && p.path.is_ident(name));
+    match ty {
+        syn::Type::Reference(r) => r.mutability.is_none() && named(&r.elem, "str"),
+        t => named(t, "String"),
     }
 }
