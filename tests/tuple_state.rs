@@ -304,3 +304,33 @@ fn a_tuple_named_in_a_format_string_stays_a_tuple() {
     close_all("∂/∂x", &g, &x.map(|v| 2.0 * v / 4.0 - 2.0 * mean / 4.0));
     fd_vec(printed_moments, &x, &g);
 }
+
+/// The best score `w₀·xᵢ + w₁` over the items, named in `println!` and `format!` as the tuple
+/// and as its fields: ∂/∂w₀ = 2·x_b, ∂/∂w₁ = 2, with `b` the best item's index.
+#[differentiate(wrt(w), hessian)]
+fn best_score_printed(w: &[f64], x: &[f64]) -> f64 {
+    let mut best = (0usize, f64::NEG_INFINITY);
+    for (i, xi) in x.iter().enumerate() {
+        let s = w[0] * xi + w[1];
+        if s > best.1 {
+            best = (i, s);
+        }
+    }
+    println!("best {:.3} at {}", best.1, best.0);
+    let line = format!("{best:?}");
+    assert!(line.starts_with('('), "{line}");
+    best.1 * 2.0
+}
+
+#[test]
+fn a_tuple_named_in_formatting_macros_is_carried_as_its_fields() {
+    let (w, x) = ([0.5, 0.1], [1.0, 3.0, 2.0]);
+    let (y, g) = best_score_printed_grad(&w, &x);
+    close("value", y, best_score_printed(&w, &x), TOL);
+    close_all("gradient", &g, &[2.0 * 3.0, 2.0]);
+    fd_vec(|p| best_score_printed(p, &x), &w, &g);
+    let (_, t) = best_score_printed_jvp(&w, &x, &vec![1.0, -1.0]);
+    close("tangent", t, 6.0 - 2.0, TOL);
+    let (_, _, hv) = best_score_printed_hvp(&w, &x, &vec![1.0, 1.0]);
+    close_all("hvp (linear in w)", &hv, &[0.0, 0.0]);
+}

@@ -49,6 +49,18 @@ fn format_position(name: &str) -> Option<usize> {
     })
 }
 
+/// The arguments of one of `std`'s formatting macros (`println!`, `assert!`, `write!`, ..),
+/// each an expression (the format string a literal), after [`explicit_format_args`] has made
+/// the names its format captures arguments of their own. `None` for another macro, or one
+/// whose arguments do not parse so.
+pub(super) fn std_macro_args(
+    m: &syn::Macro,
+) -> Option<syn::punctuated::Punctuated<syn::Expr, syn::Token![,]>> {
+    format_position(&m.path.segments.last()?.ident.to_string())?;
+    m.parse_body_with(syn::punctuated::Punctuated::parse_terminated)
+        .ok()
+}
+
 /// The macro's tokens with the captured names made positional arguments, or `None` where it
 /// captures none (or is no formatting macro of `std`, or its format is not a string literal).
 fn rewritten(m: &syn::Macro) -> Option<TokenStream> {

@@ -2992,7 +2992,8 @@ pub(super) fn desugar_forms(
     /// variables, which are followed. A later `let` of the same name in the block (`let best =
     /// best.1;`) ends the tuple there: its initializer reads the parts, what follows is left
     /// as written. Only where nothing before that binds the name again, borrows the tuple
-    /// `&mut` or calls a method on it, and no macro names it.
+    /// `&mut` or calls a method on it, and no macro names it other than `std`'s formatting
+    /// macros, whose arguments are written like the rest (`println!("{}", best.1)`).
     /// `let (last, rest) = self.layers.split_last().unwrap();` (`split_first`, `.expect(..)`)
     /// of a variable or a field: a `let` for each part, `let last = &self.layers[self.layers.len()
     /// - 1]; let rest = &self.layers[..self.layers.len() - 1];`, each the element or range the
@@ -3211,6 +3212,13 @@ pub(super) fn desugar_forms(
         fn visit_item(&mut self, _: &'ast syn::Item) {
             self.ok = false;
         }
+        // `println!("{} at {}", best.1, best.0)`: the arguments of a formatting macro are
+        // expressions, written like any other.
+        fn visit_macro(&mut self, m: &'ast syn::Macro) {
+            if let Some(args) = super::format_args::std_macro_args(m) {
+                args.iter().for_each(|a| self.visit_expr(a));
+            }
+        }
     }
     fn is_name(e: &Expr, name: &syn::Ident) -> bool {
         matches!(strip_parens(e), Expr::Path(p) if p.qself.is_none() && p.path.is_ident(name))
@@ -3239,6 +3247,12 @@ pub(super) fn desugar_forms(
                     *e = syn::parse_quote_spanned!(self.name.span()=> (#(#parts),*));
                 }
                 _ => syn::visit_mut::visit_expr_mut(self, e),
+            }
+        }
+        fn visit_macro_mut(&mut self, m: &mut syn::Macro) {
+            if let Some(mut args) = super::format_args::std_macro_args(m) {
+                args.iter_mut().for_each(|a| self.visit_expr_mut(a));
+                m.tokens = quote::quote!(#args);
             }
         }
     }
