@@ -841,6 +841,19 @@ struct Probe {
     b: f64,
 }
 
+/// A generator of the user's, which a constructor in a differentiated block draws from.
+struct Lcg(u64);
+
+impl Lcg {
+    fn draw(&mut self) -> f64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
 #[differentiate]
 impl Probe {
     fn zeros(n: usize) -> Self {
@@ -867,6 +880,13 @@ impl Probe {
 
     fn print(&self) {
         println!("{:?} {}", self.w, self.b);
+    }
+
+    fn random(n: usize, rng: &mut Lcg) -> Self {
+        Probe {
+            w: (0..n).map(|_| rng.draw() - 0.5).collect(),
+            b: rng.draw(),
+        }
     }
 
     fn log(&self, step: usize) {
@@ -902,6 +922,10 @@ fn constructors_and_unit_methods_in_differentiated_impls() {
     assert_eq!(Probe::from_sizes(&[2], "p").w, vec![0.5, 0.5]);
     p.print();
     p.log(1);
+    let (mut a, mut b) = (Lcg(7), Lcg(7));
+    let drawn = Probe::random(2, &mut a);
+    assert_eq!(drawn.w, vec![b.draw() - 0.5, b.draw() - 0.5]);
+    assert_eq!(drawn.b, b.draw());
     let x = [1.0, -2.0];
     // score = Σ (wᵢxᵢ + b)²: ∂wᵢ = 2(wᵢxᵢ + b)xᵢ, ∂b = 2Σ(wᵢxᵢ + b), ∂xᵢ = 2(wᵢxᵢ + b)wᵢ.
     let r: Vec<f64> = (0..2).map(|i| p.w[i] * x[i] + p.b).collect();

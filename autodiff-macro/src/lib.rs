@@ -758,6 +758,30 @@ fn stays_as_written(sig: &syn::Signature) -> bool {
     {
         return true;
     }
+    // So has a constructor that draws from a generator it is lent (`fn new(n: usize, rng: &mut
+    // Rng) -> Self`, `rng: &mut impl Rng`): a `&mut` of a type without type arguments, the
+    // other parameters sizes, seeds, flags or names.
+    let constructor = matches!(&sig.output, syn::ReturnType::Type(_, t)
+        if matches!(&**t, syn::Type::Path(p) if p.path.is_ident("Self")));
+    let drawn_from = |ty: &syn::Type| match ty {
+        syn::Type::Reference(r) if r.mutability.is_some() => match &*r.elem {
+            syn::Type::ImplTrait(_) => true,
+            syn::Type::Path(p) => {
+                p.qself.is_none()
+                    && p.path.segments.iter().all(|s| s.arguments.is_empty())
+                    && !types::is_scalar_float(&r.elem)
+            }
+            _ => false,
+        },
+        _ => false,
+    };
+    if constructor
+        && (sig.inputs.iter()).all(|a| {
+            matches!(a, syn::FnArg::Typed(t) if types::is_inactive_type(&t.ty) || drawn_from(&t.ty))
+        })
+    {
+        return true;
+    }
     // A method that returns nothing and changes nothing it is given (`fn print(&self)`, `fn
     // log(&self, step: usize)`) has no derivative either; one that changes its receiver or a
     // buffer it is lent (`fn reset(&mut self)`, `fn forward_into(&self, x: &[f64], out: &mut
