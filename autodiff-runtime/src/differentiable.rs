@@ -432,7 +432,8 @@ macro_rules! impl_tuple_shape {
         }
     };
 }
-/// Applies a tuple macro to tuples of one to six elements.
+/// Applies a tuple macro to tuples of one to twelve elements (as many as `std` implements its
+/// traits for).
 macro_rules! for_tuples {
     ($m:ident) => {
         $m!(A 0);
@@ -441,6 +442,12 @@ macro_rules! for_tuples {
         $m!(A 0, B 1, C 2, D 3);
         $m!(A 0, B 1, C 2, D 3, E 4);
         $m!(A 0, B 1, C 2, D 3, E 4, F 5);
+        $m!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+        $m!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
+        $m!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8);
+        $m!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9);
+        $m!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10);
+        $m!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11);
     };
 }
 for_tuples!(impl_tuple_shape);

@@ -790,6 +790,12 @@ tuple_set_fields!([A, B, C] A 0, B 1, C 2);
 tuple_set_fields!([A, B, C, D] A 0, B 1, C 2, D 3);
 tuple_set_fields!([A, B, C, D, E] A 0, B 1, C 2, D 3, E 4);
 tuple_set_fields!([A, B, C, D, E, F] A 0, B 1, C 2, D 3, E 4, F 5);
+tuple_set_fields!([A, B, C, D, E, F, G] A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+tuple_set_fields!([A, B, C, D, E, F, G, H] A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
+tuple_set_fields!([A, B, C, D, E, F, G, H, I] A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8);
+tuple_set_fields!([A, B, C, D, E, F, G, H, I, J] A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9);
+tuple_set_fields!([A, B, C, D, E, F, G, H, I, J, K] A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10);
+tuple_set_fields!([A, B, C, D, E, F, G, H, I, J, K, L] A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11);
 
 /// `s.field = v`, as a function: the struct with field `H` replaced.
 #[inline]
