@@ -482,3 +482,106 @@ fn a_table_with_an_infinite_boundary_has_finite_derivatives() {
     let along: f64 = gs.iter().zip(&ds).map(|(a, b)| a * b).sum();
     close("alignment's jvp", t, along, 1e-12);
 }
+
+// The same table read through a product by an inverse temperature, `((v - mx) * inv_tau).exp()`:
+// where an entry is −∞ the product is too, `exp` gives exactly 0 and so do its cotangent and,
+// along a finite tangent, its tangent. The product's partial in `inv_tau` is the infinite entry:
+// times that 0 it was NaN in `inv_tau`'s gradient, in `_jvp` and `_hvp` where `inv_tau` is
+// data (its tangent 0), and, along a direction that moves `inv_tau`, `exp`'s `0·∞` was NaN.
+
+/// Soft-DTW with an inverse temperature: `min_γ` as `mn − ln Σ e^{−(a − mn)·β} / β`.
+#[differentiate(hessian)]
+fn soft_dtw_beta(x: &[f64], y: &[f64], beta: f64) -> f64 {
+    let (n, m) = (x.len(), y.len());
+    let mut r = vec![vec![f64::INFINITY; m + 1]; n + 1];
+    r[0][0] = 0.0;
+    for i in 1..=n {
+        for j in 1..=m {
+            let d = (x[i - 1] - y[j - 1]).powi(2);
+            let (a, b, c) = (r[i - 1][j], r[i][j - 1], r[i - 1][j - 1]);
+            let mn = a.min(b).min(c);
+            let s = ((mn - a) * beta).exp() + ((mn - b) * beta).exp() + (beta * (mn - c)).exp();
+            r[i][j] = d + mn - s.ln() / beta;
+        }
+    }
+    r[n][m]
+}
+
+/// The same with the inverse temperature as data.
+#[differentiate(hessian, wrt(x))]
+fn soft_dtw_beta_in_x(x: &[f64], y: &[f64], beta: f64) -> f64 {
+    soft_dtw_beta(x, y, beta)
+}
+
+/// A saturating read of the same product: `tanh(k·x) + atan(k·x)` at `x = +∞` is `1 + π/2`
+/// whatever `k > 0`, so ∂/∂k = 0 there (and ∂/∂x = 0 too).
+#[differentiate]
+fn saturated_at_infinity(x: f64, k: f64) -> f64 {
+    (x * k).tanh() + (k * x).atan()
+}
+
+#[test]
+fn a_product_by_an_inverse_temperature_at_an_infinite_entry() {
+    let (x, y) = (data(3, 1.0), data(4, 2.0));
+    let beta = 2.0;
+    let (v, (gx, gy, gb)) = soft_dtw_beta_grad(&x, &y, beta);
+    assert_eq!(v, soft_dtw_beta(&x, &y, beta));
+    assert!(gb.is_finite(), "the inverse temperature's gradient: {gb}");
+    let mut all = x.clone();
+    all.extend(&y);
+    all.push(beta);
+    let mut g = gx.clone();
+    g.extend(&gy);
+    g.push(gb);
+    fd_vec(
+        "soft-DTW (β)",
+        |p| soft_dtw_beta(&p[..3], &p[3..7], p[7]),
+        &all,
+        &g,
+    );
+    // `_jvp` with β as data, and along a direction that moves β: the gradient's projection.
+    let (dx, dy) = (data(3, 3.0), data(4, 6.0));
+    let (_, t) = soft_dtw_beta_in_x_jvp(&x, &y, beta, &dx);
+    let along_x: f64 = gx.iter().zip(&dx).map(|(a, b)| a * b).sum();
+    close("jvp, β as data", t, along_x, 1e-12);
+    let (_, t) = soft_dtw_beta_jvp(&x, &y, beta, &dx, &dy, 0.3);
+    let along_y: f64 = gy.iter().zip(&dy).map(|(a, b)| a * b).sum();
+    close("jvp moving β", t, along_x + along_y + 0.3 * gb, 1e-12);
+    // `_hvp` with β as data, against the difference of gradients.
+    let (_, gh, hv) = soft_dtw_beta_in_x_hvp(&x, &y, beta, &dx);
+    close_all("hvp's gradient", &gh, &gx);
+    let h = 1e-5;
+    let at = |s: f64| -> Vec<f64> {
+        let p: Vec<f64> = x.iter().zip(&dx).map(|(a, d)| a + s * d).collect();
+        soft_dtw_beta_in_x_grad(&p, &y, beta).1
+    };
+    let (gp, gm) = (at(h), at(-h));
+    for k in 0..3 {
+        close(
+            &format!("hvp[{k}]"),
+            hv[k],
+            (gp[k] - gm[k]) / (2.0 * h),
+            1e-6,
+        );
+    }
+
+    let (v, (gx, gk)) = saturated_at_infinity_grad(f64::INFINITY, 2.0);
+    close(
+        "saturated value",
+        v,
+        1.0 + std::f64::consts::FRAC_PI_2,
+        1e-15,
+    );
+    assert_eq!((gx, gk), (0.0, 0.0));
+    let (_, t) = saturated_at_infinity_jvp(f64::INFINITY, 2.0, 0.0, 1.0);
+    assert_eq!(t, 0.0);
+    // Away from infinity the rules are the plain ones: ∂/∂k = x·(1 − tanh²(kx) + 1/(1 + k²x²)).
+    let (_, (_, gk)) = saturated_at_infinity_grad(0.7, 2.0);
+    let (kx, th) = (1.4f64, 1.4f64.tanh());
+    close(
+        "∂k at 0.7",
+        gk,
+        0.7 * (1.0 - th * th + 1.0 / (1.0 + kx * kx)),
+        1e-12,
+    );
+}

@@ -136,7 +136,7 @@ pub fn reverse(
 /// Products, quotients and float methods whose cotangent is exactly 0 on some path: every
 /// read of one that a cotangent flows back through is inside an arm of an `if` or a `match`
 /// that its definition is outside of, is an argument of `max`, `min` or `clamp` (whose losing
-/// argument gets exactly 0), or is a sum, difference, negation, product, quotient or float
+/// argument gets exactly 0) or of a method in [`forms::SATURATING`], or is a sum, difference, negation, product, quotient or float
 /// method (`mul_add`, `hypot`, `exp`, …) that is such a value itself.
 /// Where no arm that reads one is taken, its derivative is 0, however large a partial is there:
 /// `let t = a * x.ln(); if x > 0.0 { t } else { 0.0 }` at `x = 0`, where `ln 0 = −∞`, or
@@ -151,6 +151,10 @@ fn read_in_branches(f: &Func, act: &Activity) -> HashSet<Value> {
         )
     };
     let picks = |k: &InstKind| matches!(k, InstKind::Prim { prim, .. } if ["max", "min", "clamp"].contains(&prim.name()));
+    // A method whose cotangent is exactly 0 where its argument is infinite (`exp` at −∞,
+    // `tanh` and `atan` at ±∞, …): an inverse temperature times an infinite table entry,
+    // `((v - mx) * inv_tau).exp()`, is such a product.
+    let saturates = |k: &InstKind| matches!(k, InstKind::Prim { prim, .. } if forms::SATURATING.contains(&prim.name()));
     // A float method whose rules are forms, which can be guarded (see `forms::bound`).
     let formed = |k: &InstKind| matches!(k, InstKind::Prim { prim, .. } if prim.has_forms());
     let mut maybe_zero: HashSet<Value> = (f.insts.iter())
@@ -218,7 +222,8 @@ fn read_in_branches(f: &Func, act: &Activity) -> HashSet<Value> {
     let mut by_result: HashMap<Value, Vec<Value>> = HashMap::new();
     let mut leaving: Vec<Value> = Vec::new();
     for &(v, reader) in &reads {
-        match reader.map(|i| (picks(&f.inst(i).kind), f.inst(i).results.first())) {
+        let gives_zero = |i: Inst| picks(&f.inst(i).kind) || saturates(&f.inst(i).kind);
+        match reader.map(|i| (gives_zero(i), f.inst(i).results.first())) {
             Some((true, _)) => {}
             Some((false, Some(&r))) if maybe_zero.contains(&r) => {
                 by_result.entry(r).or_default().push(v)
@@ -781,8 +786,14 @@ impl Rev<'_> {
             if !p.differentiable(k) || !self.active(x) {
                 continue;
             }
+            // A product's partial in an operand is the other operand: a constant one (`-2.0 *
+            // x`) is finite, and needs no test.
+            let partner_const = PrimId::binary(BinOp::Mul) == Some(p)
+                && ops.len() == 2
+                && fuse::is_const(self.f, ops[1 - k]);
             let c = match plain {
                 Some(t) => {
+                    let guard = guard && !partner_const;
                     let Some((form, env)) = forms::bound(p, k, ops, y, g, guard) else {
                         continue;
                     };

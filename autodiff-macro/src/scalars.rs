@@ -610,6 +610,14 @@ fn get(tys: &[Ty], v: Value) -> Ty {
 /// `::std::vec![e; n]`, `::std::vec![e, ..]`, `[e; n]` or `[e, ..]` of a float literal `e`: its
 /// elements have the literal's type (open when unsuffixed); anything else is unknown.
 fn vec_macro_ty(tokens: &proc_macro2::TokenStream) -> Ty {
+    // `Vec::with_capacity(n)`, what `vec![e; n]` of an element other than a literal is filled
+    // from (`vec![f64::INFINITY; n]`, one push of `e` per element).
+    if let Ok(syn::Expr::Call(c)) = syn::parse2::<syn::Expr>(tokens.clone())
+        && let syn::Expr::Path(p) = &*c.func
+        && is_vec_new(&p.path)
+    {
+        return Ty::ElemsOpen;
+    }
     let inner = match syn::parse2::<syn::Expr>(tokens.clone()) {
         // `[0.0; 4]`, `[1.0, 2.0]`
         Ok(syn::Expr::Repeat(r)) => r.expr.to_token_stream(),

@@ -11,7 +11,7 @@
 //! beside their values, and a call `g(..)` goes through `g_jvp` (a hand-written `g_jvp` is a
 //! custom forward rule).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use proc_macro2::Span;
 use quote::quote;
@@ -37,6 +37,7 @@ pub fn jvp(f: &mut Func, active: &[bool], tys: &mut Types) {
 
 impl<'a> Fwd<'a> {
     fn new(f: &'a mut Func, active: &[bool], tys: &'a mut Types) -> Self {
+        let saturated = forms::saturated_products(f);
         Fwd {
             f,
             active: active.to_vec(),
@@ -49,6 +50,7 @@ impl<'a> Fwd<'a> {
             span: Span::call_site(),
             kinks: None,
             owned_params: Vec::new(),
+            saturated,
         }
     }
 
@@ -131,6 +133,10 @@ struct Fwd<'a> {
     /// The owned copies `begin` made of tangents that arrive by reference: the tangent of
     /// `*p` is a copy of one of them, not a dereference.
     owned_params: Vec<Value>,
+    /// Products read by `exp` and its kind, and those methods' results (see
+    /// [`forms::saturated_products`]): a factor with a zero tangent adds exactly 0, also where
+    /// the other factor is infinite, and the method's tangent is 0 where its derivative is.
+    saturated: HashSet<Value>,
 }
 
 impl Fwd<'_> {
@@ -536,7 +542,13 @@ impl Fwd<'_> {
             let Some(&dx) = self.tan.get(&x) else {
                 continue;
             };
-            let Some((form, env)) = forms::bound(p, k, ops, y, dx, false) else {
+            // The product's term `dxₖ·(other factor)`; a constant factor is finite.
+            let guard = self.saturated.contains(&y)
+                && ops.len() == 2
+                && !crate::fuse::is_const(self.f, ops[1 - k]);
+            // `exp` and its kind of such a product: 0 where their derivative is.
+            let given = forms::saturated(p).filter(|_| self.saturated.contains(&y));
+            let Some((form, env)) = forms::bound_form(p, k, ops, y, dx, guard, given) else {
                 continue;
             };
             let term = self.instantiate(b, out, &form, &env, t);

@@ -3,8 +3,10 @@
 
 use quote::ToTokens;
 
+use std::collections::{HashMap, HashSet};
+
 use super::PrimId;
-use crate::ir::{BinOp, InstKind, Value};
+use crate::ir::{BinOp, Func, Inst, InstKind, Value};
 use crate::scalars::{FloatTy, Ty};
 
 /// Emits `e` (a form of the table) through `emit`, with the names of `env` bound to values, all
@@ -115,6 +117,69 @@ pub fn doubled(
     emit(InstKind::Binary(BinOp::Mul, g, twice), Ty::Float(t))
 }
 
+/// Float methods whose cotangent is exactly 0 where their argument is infinite (their
+/// derivative tends to 0 there and is computed as such: `g·y` of `exp` at −∞, `g·(1 − y²)` of
+/// `tanh` at ±∞), and whose tangent is too (`y·dx`).
+pub const SATURATING: &[&str] = &["exp", "exp2", "exp_m1", "tanh", "atan", "recip"];
+
+/// The products whose value reaches a method in [`SATURATING`] through sums, differences and
+/// negations, and the results of those methods: where the product is infinite (an inverse
+/// temperature times an infinite table entry, `((v - mx) * inv_tau).exp()`), the method's
+/// derivative there is 0. The product's tangent `da·b + a·db` with a zero `db` must then not
+/// be `∞·0`, nor the method's `f'(x)·dx` with `f'(x) = 0` and an infinite `dx`: their forward
+/// rules test for it (see `forward`, [`saturated`]).
+pub fn saturated_products(f: &Func) -> HashSet<Value> {
+    let mut readers: HashMap<Value, Vec<Inst>> = HashMap::new();
+    for n in 0..f.insts.len() {
+        let i = Inst(n as u32);
+        for v in f.operands(i) {
+            readers.entry(v).or_default().push(i);
+        }
+    }
+    let mut out = HashSet::new();
+    for y in (f.insts.iter())
+        .filter(|i| matches!(i.kind, InstKind::Binary(BinOp::Mul, ..)))
+        .filter_map(|i| i.results.first().copied())
+    {
+        let mut todo = vec![y];
+        let mut seen = HashSet::new();
+        while let Some(v) = todo.pop() {
+            if !seen.insert(v) {
+                continue;
+            }
+            for &i in readers.get(&v).into_iter().flatten() {
+                let r = f.inst(i).results.first().copied();
+                match &f.inst(i).kind {
+                    InstKind::Prim { prim, .. } if SATURATING.contains(&prim.name()) => {
+                        out.insert(y);
+                        out.extend(r);
+                    }
+                    InstKind::Binary(BinOp::Add | BinOp::Sub, ..) | InstKind::Neg(_) => {
+                        todo.extend(r)
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The tangent of a method in [`SATURATING`] as `d::times_along(f'(x), g)`: exactly 0 where
+/// its derivative is, also along an infinite tangent. `None` for another primitive.
+pub fn saturated(p: PrimId) -> Option<syn::Expr> {
+    let src = match p.name() {
+        "exp" => "d::times_along(y, g)",
+        "exp2" => "d::times_along(y * 0.6931471805599453, g)",
+        "exp_m1" => "d::times_along(y + 1.0, g)",
+        "tanh" => "d::times_along(1.0 - y * y, g)",
+        "atan" => "d::times_along(1.0 / (1.0 + x * x), g)",
+        "recip" => "d::times_along(-(y * y), g)",
+        _ => return None,
+    };
+    Some(syn::parse_str(src).expect("autodiff: a saturated form parses"))
+}
+
 /// The form of operand `k` of a product or quotient whose cotangent may be exactly 0 where a
 /// partial is infinite (see `reverse::read_in_branches`): a zero cotangent gives 0, where
 /// `0·∞` would be NaN. `None` for other primitives.
@@ -157,7 +222,22 @@ pub fn bound(
     g: Value,
     guard: bool,
 ) -> Option<(syn::Expr, Vec<(&'static str, Value)>)> {
-    let form = guarded(p, k).filter(|_| guard).or_else(|| p.form(k))?;
+    bound_form(p, k, ops, y, g, guard, None)
+}
+
+/// [`bound`] with the form given (`Some`) rather than the table's.
+pub fn bound_form(
+    p: PrimId,
+    k: usize,
+    ops: &[Value],
+    y: Value,
+    g: Value,
+    guard: bool,
+    given: Option<syn::Expr>,
+) -> Option<(syn::Expr, Vec<(&'static str, Value)>)> {
+    let form = given
+        .or_else(|| guarded(p, k).filter(|_| guard))
+        .or_else(|| p.form(k))?;
     if is_zero(&form) {
         return None;
     }
