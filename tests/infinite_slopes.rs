@@ -428,6 +428,32 @@ fn smooth_alignment(sub: &[f64], tau: f64) -> f64 {
     h[n][m]
 }
 
+/// A Hessian-vector product `hv` at `x` along `dx` against the central difference of the
+/// gradient along `dx`.
+#[track_caller]
+fn hvp_by_differences(
+    what: &str,
+    grad: impl Fn(&[f64]) -> Vec<f64>,
+    x: &[f64],
+    dx: &[f64],
+    hv: &[f64],
+) {
+    let h = 1e-5;
+    let at = |s: f64| -> Vec<f64> {
+        let p: Vec<f64> = x.iter().zip(dx).map(|(a, d)| a + s * d).collect();
+        grad(&p)
+    };
+    let (gp, gm) = (at(h), at(-h));
+    for k in 0..x.len() {
+        close(
+            &format!("{what}[{k}]"),
+            hv[k],
+            (gp[k] - gm[k]) / (2.0 * h),
+            1e-6,
+        );
+    }
+}
+
 #[test]
 fn a_table_with_an_infinite_boundary_has_finite_derivatives() {
     let (x, y) = (data(3, 1.0), data(4, 2.0));
@@ -450,20 +476,13 @@ fn a_table_with_an_infinite_boundary_has_finite_derivatives() {
     close("soft-DTW's jvp", t, along, 1e-12);
     let (_, gh, hv) = soft_dtw_in_x_hvp(&x, &y, gamma, &dx);
     close_all("soft-DTW's hvp gradient", &gh, &gx);
-    let h = 1e-5;
-    let at = |s: f64| -> Vec<f64> {
-        let p: Vec<f64> = x.iter().zip(&dx).map(|(a, d)| a + s * d).collect();
-        soft_dtw_in_x_grad(&p, &y, gamma).1
-    };
-    let (gp, gm) = (at(h), at(-h));
-    for k in 0..3 {
-        close(
-            &format!("soft-DTW's hvp[{k}]"),
-            hv[k],
-            (gp[k] - gm[k]) / (2.0 * h),
-            1e-6,
-        );
-    }
+    hvp_by_differences(
+        "soft-DTW's hvp",
+        |p| soft_dtw_in_x_grad(p, &y, gamma).1,
+        &x,
+        &dx,
+        &hv,
+    );
     // Along a direction that also moves the temperature, by the gradient.
     let (_, t) = soft_dtw_jvp(&x, &y, gamma, &dx, &vec![0.0; 4], 0.0);
     close("soft-DTW's jvp in x only", t, along, 1e-12);
@@ -550,20 +569,13 @@ fn a_product_by_an_inverse_temperature_at_an_infinite_entry() {
     // `_hvp` with β as data, against the difference of gradients.
     let (_, gh, hv) = soft_dtw_beta_in_x_hvp(&x, &y, beta, &dx);
     close_all("hvp's gradient", &gh, &gx);
-    let h = 1e-5;
-    let at = |s: f64| -> Vec<f64> {
-        let p: Vec<f64> = x.iter().zip(&dx).map(|(a, d)| a + s * d).collect();
-        soft_dtw_beta_in_x_grad(&p, &y, beta).1
-    };
-    let (gp, gm) = (at(h), at(-h));
-    for k in 0..3 {
-        close(
-            &format!("hvp[{k}]"),
-            hv[k],
-            (gp[k] - gm[k]) / (2.0 * h),
-            1e-6,
-        );
-    }
+    hvp_by_differences(
+        "hvp (β)",
+        |p| soft_dtw_beta_in_x_grad(p, &y, beta).1,
+        &x,
+        &dx,
+        &hv,
+    );
 
     let (v, (gx, gk)) = saturated_at_infinity_grad(f64::INFINITY, 2.0);
     close(

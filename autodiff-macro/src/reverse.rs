@@ -794,7 +794,7 @@ impl Rev<'_> {
             let c = match plain {
                 Some(t) => {
                     let guard = guard && !partner_const;
-                    let Some((form, env)) = forms::bound(p, k, ops, y, g, guard) else {
+                    let Some((form, env)) = forms::bound(p, k, ops, y, g, guard, None) else {
                         continue;
                     };
                     self.instantiate(pb, &form, &env, t)

@@ -548,7 +548,7 @@ impl Fwd<'_> {
                 && !crate::fuse::is_const(self.f, ops[1 - k]);
             // `exp` and its kind of such a product: 0 where their derivative is.
             let given = forms::saturated(p).filter(|_| self.saturated.contains(&y));
-            let Some((form, env)) = forms::bound_form(p, k, ops, y, dx, guard, given) else {
+            let Some((form, env)) = forms::bound(p, k, ops, y, dx, guard, given) else {
                 continue;
             };
             let term = self.instantiate(b, out, &form, &env, t);

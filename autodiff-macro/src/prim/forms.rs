@@ -213,20 +213,9 @@ fn keeps_zero(form: &syn::Expr) -> bool {
 /// The form of operand `k` of `p` with its names bound (`x`, `a`, … to the operands, `y` to the
 /// result, `g` to the cotangent or tangent it is linear in); `None` where operand `k` has no
 /// form or its form is zero. With `guard`, a product's or quotient's form is [`guarded`], and
-/// any other form `e` is `d::zero_along(g, e)`.
+/// any other form `e` is `d::zero_along(g, e)`. A form `given` replaces the table's (see
+/// [`saturated`]).
 pub fn bound(
-    p: PrimId,
-    k: usize,
-    ops: &[Value],
-    y: Value,
-    g: Value,
-    guard: bool,
-) -> Option<(syn::Expr, Vec<(&'static str, Value)>)> {
-    bound_form(p, k, ops, y, g, guard, None)
-}
-
-/// [`bound`] with the form given (`Some`) rather than the table's.
-pub fn bound_form(
     p: PrimId,
     k: usize,
     ops: &[Value],
