@@ -532,11 +532,13 @@ fn soft_dtw_beta_in_x(x: &[f64], y: &[f64], beta: f64) -> f64 {
     soft_dtw_beta(x, y, beta)
 }
 
-/// A saturating read of the same product: `tanh(k·x) + atan(k·x)` at `x = +∞` is `1 + π/2`
-/// whatever `k > 0`, so ∂/∂k = 0 there (and ∂/∂x = 0 too).
+/// A ray's distance, `+∞` where it misses, read through saturating functions of a product by
+/// a sharpness `k`: `tanh(k·t) + atan(k·t)` is `1 + π/2` at a miss whatever `k` and `b`, so
+/// both partials are 0 there.
 #[differentiate]
-fn saturated_at_infinity(x: f64, k: f64) -> f64 {
-    (x * k).tanh() + (k * x).atan()
+fn soft_hit(b: f64, k: f64) -> f64 {
+    let t = if b > 0.0 { b.sqrt() } else { f64::INFINITY };
+    (t * k).tanh() + (k * t).atan()
 }
 
 #[test]
@@ -577,23 +579,23 @@ fn a_product_by_an_inverse_temperature_at_an_infinite_entry() {
         &hv,
     );
 
-    let (v, (gx, gk)) = saturated_at_infinity_grad(f64::INFINITY, 2.0);
+    let (v, (gb, gk)) = soft_hit_grad(-1.0, 2.0);
     close(
-        "saturated value",
+        "a miss's value",
         v,
         1.0 + std::f64::consts::FRAC_PI_2,
         1e-15,
     );
-    assert_eq!((gx, gk), (0.0, 0.0));
-    let (_, t) = saturated_at_infinity_jvp(f64::INFINITY, 2.0, 0.0, 1.0);
+    assert_eq!((gb, gk), (0.0, 0.0));
+    let (_, t) = soft_hit_jvp(-1.0, 2.0, 0.0, 1.0);
     assert_eq!(t, 0.0);
-    // Away from infinity the rules are the plain ones: ∂/∂k = x·(1 − tanh²(kx) + 1/(1 + k²x²)).
-    let (_, (_, gk)) = saturated_at_infinity_grad(0.7, 2.0);
-    let (kx, th) = (1.4f64, 1.4f64.tanh());
+    // A hit: the plain rules, ∂/∂k = t·(1 − tanh²(kt) + 1/(1 + k²t²)) with t = √b = 0.7.
+    let (_, (_, gk)) = soft_hit_grad(0.49, 2.0);
+    let (kt, th) = (1.4f64, 1.4f64.tanh());
     close(
-        "∂k at 0.7",
+        "∂k at a hit",
         gk,
-        0.7 * (1.0 - th * th + 1.0 / (1.0 + kx * kx)),
+        0.7 * (1.0 - th * th + 1.0 / (1.0 + kt * kt)),
         1e-12,
     );
 }

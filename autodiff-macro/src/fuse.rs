@@ -167,7 +167,7 @@ pub fn accumulator(
     (p_uses == 1 && y_uses == 1).then_some((k, float))
 }
 
-pub(crate) fn is_const(f: &Func, v: Value) -> bool {
+fn is_const(f: &Func, v: Value) -> bool {
     match f.value(v).def {
         ValueDef::Result(i, 0) => matches!(&f.inst(i).kind, InstKind::Const(_)),
         _ => false,

@@ -154,7 +154,14 @@ fn read_in_branches(f: &Func, act: &Activity) -> HashSet<Value> {
     // A method whose cotangent is exactly 0 where its argument is infinite (`exp` at −∞,
     // `tanh` and `atan` at ±∞, …): an inverse temperature times an infinite table entry,
     // `((v - mx) * inv_tau).exp()`, is such a product.
-    let saturates = |k: &InstKind| matches!(k, InstKind::Prim { prim, .. } if forms::SATURATING.contains(&prim.name()));
+    // Only where the function names an infinity (see `forms::names_infinity`): elsewhere the
+    // test would cost every such product's rule on the hot path (a logistic loss's `(-y *
+    // z).exp()`).
+    let tables = forms::names_infinity(f);
+    let saturates = |k: &InstKind| {
+        tables
+            && matches!(k, InstKind::Prim { prim, .. } if forms::SATURATING.contains(&prim.name()))
+    };
     // A float method whose rules are forms, which can be guarded (see `forms::bound`).
     let formed = |k: &InstKind| matches!(k, InstKind::Prim { prim, .. } if prim.has_forms());
     let mut maybe_zero: HashSet<Value> = (f.insts.iter())
@@ -790,7 +797,7 @@ impl Rev<'_> {
             // x`) is finite, and needs no test.
             let partner_const = PrimId::binary(BinOp::Mul) == Some(p)
                 && ops.len() == 2
-                && fuse::is_const(self.f, ops[1 - k]);
+                && forms::is_constant(self.f, ops[1 - k]);
             let c = match plain {
                 Some(t) => {
                     let guard = guard && !partner_const;

@@ -545,7 +545,7 @@ impl Fwd<'_> {
             // The product's term `dxₖ·(other factor)`; a constant factor is finite.
             let guard = self.saturated.contains(&y)
                 && ops.len() == 2
-                && !crate::fuse::is_const(self.f, ops[1 - k]);
+                && !forms::is_constant(self.f, ops[1 - k]);
             // `exp` and its kind of such a product: 0 where their derivative is.
             let given = forms::saturated(p).filter(|_| self.saturated.contains(&y));
             let Some((form, env)) = forms::bound(p, k, ops, y, dx, guard, given) else {

@@ -128,7 +128,12 @@ pub const SATURATING: &[&str] = &["exp", "exp2", "exp_m1", "tanh", "atan", "reci
 /// derivative there is 0. The product's tangent `da·b + a·db` with a zero `db` must then not
 /// be `∞·0`, nor the method's `f'(x)·dx` with `f'(x) = 0` and an infinite `dx`: their forward
 /// rules test for it (see `forward`, [`saturated`]).
+/// Only in a function that names an infinity (see [`names_infinity`]): elsewhere the tests
+/// would cost the hot path of every such product (`(-y * z).exp()` of a logistic loss).
 pub fn saturated_products(f: &Func) -> HashSet<Value> {
+    if !names_infinity(f) {
+        return HashSet::new();
+    }
     let mut readers: HashMap<Value, Vec<Inst>> = HashMap::new();
     for n in 0..f.insts.len() {
         let i = Inst(n as u32);
@@ -163,6 +168,36 @@ pub fn saturated_products(f: &Func) -> HashSet<Value> {
         }
     }
     out
+}
+
+/// Whether `f` names `f64::INFINITY` or `NEG_INFINITY` (of any float type) in its code: the
+/// tables whose entries are infinite (soft-DTW's boundary, an alignment's) start from one.
+pub fn names_infinity(f: &Func) -> bool {
+    fn infinite(t: &proc_macro2::TokenStream) -> bool {
+        t.clone().into_iter().any(|t| match t {
+            proc_macro2::TokenTree::Ident(id) => id == "INFINITY" || id == "NEG_INFINITY",
+            proc_macro2::TokenTree::Group(g) => infinite(&g.stream()),
+            _ => false,
+        })
+    }
+    f.insts.iter().any(|i| match &i.kind {
+        InstKind::Const(t) => infinite(t),
+        InstKind::Opaque { tokens, .. } => infinite(tokens),
+        _ => false,
+    })
+}
+
+/// Whether `v` is a constant written in the function (`2.0`, `-2.0`): a product by one needs
+/// no test for `0·∞` in the other factor's rule.
+pub fn is_constant(f: &Func, v: Value) -> bool {
+    match f.value(v).def {
+        crate::ir::ValueDef::Result(i, 0) => match f.inst(i).kind {
+            InstKind::Const(_) => true,
+            InstKind::Neg(x) => is_constant(f, x),
+            _ => false,
+        },
+        _ => false,
+    }
 }
 
 /// The tangent of a method in [`SATURATING`] as `d::times_along(f'(x), g)`: exactly 0 where
