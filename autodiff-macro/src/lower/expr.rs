@@ -437,9 +437,9 @@ impl Lowering {
                     self.err_at(
                         e,
                         "`return`, `break` or `continue` inside a block expression is \
-                         followed where the block is a `let`'s value that declares nothing \
-                         (`let z = { if c { return r; } v };`); here, move the statements that \
-                         may leave before the expression (`if c { return r; } let z = v;`)",
+                         followed where the block is a statement or a `let`'s value (`let z = \
+                         { if c { return r; } v };`); here, bind the block to a variable \
+                         first (`let z = { .. };`) and use the variable",
                     );
                     return None;
                 }

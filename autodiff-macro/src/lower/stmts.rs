@@ -48,6 +48,26 @@ impl Lowering {
                         self.env.truncate(scope);
                         return;
                     }
+                    // A block statement that may leave (`{ let t = ..; if t > c { break; } s
+                    // += t; }` in a loop, also what `if let Some(p) = prev { .. }` of a local
+                    // `Option<f64>` becomes): its statements in a scope of their own, then the
+                    // rest, as the arm of a diverging `if` is lowered.
+                    if let Expr::Block(bl) = e
+                        && bl.label.is_none()
+                        && bl.attrs.is_empty()
+                        && diverges_block(&bl.block)
+                    {
+                        let mut all: Vec<Cont> = conts.iter().map(Cont::clone_ref).collect();
+                        all.push(Cont {
+                            stmts: rest,
+                            bind: None,
+                            tail_through: is_tail,
+                            scope_len: self.env.len(),
+                        });
+                        self.seq(b, &bl.block.stmts, &all, finish, bl.block.span());
+                        self.env.truncate(scope);
+                        return;
+                    }
                     if semi.is_some() && self.field_for_each(b, e) {
                         self.unfollowed_leave(mark, stmt);
                         continue;
@@ -85,6 +105,25 @@ impl Lowering {
                                 scope_len: self.env.len(),
                             });
                             self.diverging(b, e, &all, finish);
+                            self.env.truncate(scope);
+                            return;
+                        }
+                        // `let y = { let t = ..; if t > c { return r; } t * 2.0 };`: the
+                        // block's statements in a scope of their own, its value bound to the
+                        // pattern, then the rest.
+                        if let Expr::Block(bl) = e
+                            && bl.label.is_none()
+                            && bl.attrs.is_empty()
+                            && diverges_block(&bl.block)
+                        {
+                            let mut all: Vec<Cont> = conts.iter().map(Cont::clone_ref).collect();
+                            all.push(Cont {
+                                stmts: rest,
+                                bind: Some(&local.pat),
+                                tail_through: false,
+                                scope_len: self.env.len(),
+                            });
+                            self.seq(b, &bl.block.stmts, &all, finish, bl.block.span());
                             self.env.truncate(scope);
                             return;
                         }
