@@ -11,6 +11,11 @@
 //! { return x; } t * 2.0 };`). They are now followed, the block's names in a scope of their
 //! own.
 //!
+//! `if let Some(p) = prev && (s - p).abs() < tol { break; }`, the same test as a chain (Rust
+//! 2024), was "this use reads it as a whole `Option` (passed on, copied or compared)", which
+//! it does not: a chain whose `let` takes the local `Option<f64>` apart is now the `if let`
+//! holding an `if` of the tests after it (those before it tested first, the `else` in both).
+//!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`; each value against the plain
 //! function's. Where `hessian` applies, `_hvp` is checked against central differences of the
@@ -218,4 +223,130 @@ fn blocks_that_leave() {
     fd("let_block_in_loop", let_block_in_loop, 0.45, g);
     let (_, t) = let_block_in_loop_jvp(0.45, 1.0);
     close("jvp", t, g, TOL);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. A chain of tests that takes a local `Option<f64>` apart.
+// ---------------------------------------------------------------------------------------------
+
+/// [`exp_series`] with the test as a chain: `f = eˣ`, `f' = eˣ`.
+#[differentiate]
+fn exp_series_chain(x: f64) -> f64 {
+    let mut prev: Option<f64> = None;
+    let mut sum = 0.0;
+    let mut term = 1.0;
+    for k in 1..200 {
+        sum += term;
+        term *= x / k as f64;
+        if let Some(p) = prev
+            && (sum - p).abs() < 1e-16 * sum.abs()
+        {
+            break;
+        }
+        prev = Some(sum);
+    }
+    sum
+}
+
+/// With `w = v·t` of each element: where `i` is even, a previous `w` exists and `w > p`, add
+/// `w·p`; else where `w > 1`, add `w`; else subtract `w/2`. At `x` below and `t = 0.93` the
+/// branches taken are, by `i`: subtract, subtract, add `w·p`, add, add, add, subtract,
+/// subtract, so `f = t²·x₁x₂ + t·(x₃ + x₄ + x₅) − t·(x₀ + x₁ + x₆ + x₇)/2` and `f' = 2t·x₁x₂ +
+/// (x₃ + x₄ + x₅) − (x₀ + x₁ + x₆ + x₇)/2`.
+#[differentiate]
+fn chain_with_else(x: &[f64], t: f64) -> f64 {
+    let mut prev: Option<f64> = None;
+    let mut s = 0.0;
+    for (i, &v) in x.iter().enumerate() {
+        let w = v * t;
+        if i % 2 == 0
+            && let Some(p) = prev
+            && w > p
+        {
+            s += w * p;
+        } else if w > 1.0 {
+            s += w;
+        } else {
+            s -= 0.5 * w;
+        }
+        prev = Some(w);
+    }
+    s
+}
+
+/// `take()` in a chain with a second `let`: each `w = v·t` is kept, and the next element adds
+/// `p·w` where the kept `p` exceeds `x[0]` (the kept value is taken either way). At `x` below
+/// and `t = 0.93`: pairs (1.5, 0.7), (2.0, 1.9), (3.0, 0.2) add, `f = t²·(1.05 + 3.8 + 0.6)`,
+/// `f' = 2t·5.45`; `∂f/∂x = t²·(0, 0.7, 1.5, 1.9, 2.0, 0.2, 3.0, 0)`.
+#[differentiate]
+fn chain_take(x: &[f64], t: f64) -> f64 {
+    let mut pending: Option<f64> = None;
+    let mut s = 0.0;
+    for &v in x {
+        let w = v * t;
+        if let Some(p) = pending.take()
+            && let Some(&first) = x.first()
+            && p > first
+        {
+            s += p * w;
+            continue;
+        }
+        pending = Some(w);
+    }
+    s
+}
+
+/// The pattern binding the variable's name again: `Σ sin(xᵢt)·sin(xᵢ₊₁t)` over the `i` where
+/// the first factor is the smaller.
+#[differentiate]
+fn chain_rebinds(x: &[f64], t: f64) -> f64 {
+    let mut prev: Option<f64> = None;
+    let mut s = 0.0;
+    for &v in x {
+        let w = (v * t).sin();
+        if let Some(prev) = prev
+            && prev < w
+        {
+            s += prev * w;
+        }
+        prev = Some(w);
+    }
+    s
+}
+
+#[test]
+fn option_taken_apart_in_a_chain() {
+    for &x in &[-0.8, 0.3, 1.7] {
+        let (v, g) = exp_series_chain_grad(x);
+        close("value", v, exp_series_chain(x), 0.0);
+        close("eˣ", v, f64::exp(x), 1e-14);
+        close("d/dx = eˣ", g, f64::exp(x), 1e-13);
+    }
+
+    let y = vec![0.5, 0.6, 0.7, 2.0, 1.9, 3.0, 0.2, 0.9];
+    let t = 0.93;
+    let (v, (gy, gt)) = chain_with_else_grad(&y, t);
+    close("value", v, chain_with_else(&y, t), 0.0);
+    let want = 2.0 * t * y[1] * y[2] + (y[3] + y[4] + y[5]) - 0.5 * (y[0] + y[1] + y[6] + y[7]);
+    close("d/dt", gt, want, TOL);
+    fd("chain_with_else", |t| chain_with_else(&y, t), t, gt);
+    fd_vec("chain_with_else, x", |p| chain_with_else(p, t), &y, &gy);
+    let (_, dt) = chain_with_else_jvp(&y, t, &vec![0.0; 8], 1.0);
+    close("jvp", dt, gt, TOL);
+
+    let x = vec![0.5, 1.5, 0.7, 2.0, 1.9, 3.0, 0.2, 0.9];
+
+    let (v, (gx, gt)) = chain_take_grad(&x, t);
+    close("value", v, chain_take(&x, t), 0.0);
+    close("f", v, t * t * 5.45, TOL);
+    close("d/dt", gt, 2.0 * t * 5.45, TOL);
+    let want = [0.0, 0.7, 1.5, 1.9, 2.0, 0.2, 3.0, 0.0];
+    for k in 0..8 {
+        close("d/dx", gx[k], t * t * want[k], TOL);
+    }
+
+    let (v, (gx, gt)) = chain_rebinds_grad(&x, t);
+    close("value", v, chain_rebinds(&x, t), 0.0);
+    fd("chain_rebinds", |t| chain_rebinds(&x, t), t, gt);
+    fd_vec("chain_rebinds, x", |p| chain_rebinds(p, t), &x, &gx);
 }

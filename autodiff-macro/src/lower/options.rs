@@ -78,7 +78,8 @@ pub(crate) fn left_as_written(name: &str) -> Option<Option<syn::Error>> {
             format!(
                 "`{name}` is a local `Option` of a differentiated float, which is followed where \
                  every use of it is one of `{name} = Some(..)`, `{name} = None`, `if let \
-                 Some(p) = {name}`, `while let Some(p) = {name}`, a `match` of it with a \
+                 Some(p) = {name}` (also in a chain of tests, `if let Some(p) = {name} && p > \
+                 x`), `while let Some(p) = {name}`, a `match` of it with a \
                  `Some(p)` and a `None` arm (of `{name}.take()` too), `is_some()`, `is_none()`, \
                  `unwrap()`, `expect(..)`, `unwrap_or(d)` (`_else`, `_default`), `map_or(d, |p| \
                  ..)` (`map_or_else`), `is_some_and(|p| ..)`, `is_none_or(|p| ..)` and \
@@ -347,6 +348,86 @@ impl Uses<'_> {
 }
 
 impl Uses<'_> {
+    /// `if a && let Some(p) = v && b { then } else { otherwise }`, a chain that takes the
+    /// variable apart: `if a && some { let p = val; if b { then } else { otherwise } } else {
+    /// otherwise }` (without `b`, `then` in place of the inner `if`). `None` where no `let` of
+    /// the chain takes it apart, and where `otherwise`, run in the scope of `p` there, names
+    /// what `p` binds (a use it does not know).
+    fn chained(&mut self, i: &mut syn::ExprIf) -> Option<Expr> {
+        let mut parts = Vec::new();
+        conjuncts(&i.cond, &mut parts);
+        let k = parts
+            .iter()
+            .position(|c| matches!(c, Expr::Let(l) if scrutinee(&l.expr, self.name).is_some()))?;
+        let Expr::Let(l) = &parts[k] else {
+            return None;
+        };
+        let take = scrutinee(&l.expr, self.name) == Some(true);
+        let Some(p) = some_pat(&l.pat).cloned() else {
+            self.unknown(
+                l.pat.span(),
+                "takes it apart with a pattern other than `Some(p)`",
+            );
+            return None;
+        };
+        let mut otherwise = i.else_branch.as_ref().map(|(_, e)| (**e).clone());
+        if let Some(o) = &otherwise {
+            let mut bound = Vec::new();
+            super::syntax::collect_pat_bindings(&p, &mut bound);
+            if let Some(b) = bound.iter().find(|b| mentions(&quote::quote!(#o), b)) {
+                self.unknown(
+                    l.pat.span(),
+                    format!(
+                        "takes it apart in a chain of tests whose `else` reads another `{b}`, \
+                         which the pattern's `{b}` would hide there (give the pattern another \
+                         name)"
+                    ),
+                );
+                return None;
+            }
+        }
+        let mut before: Vec<Expr> = parts[..k].to_vec();
+        let mut rest: Vec<Expr> = parts[k + 1..].to_vec();
+        let mut then = i.then_branch.clone();
+        for c in before.iter_mut() {
+            self.visit_expr_mut(c);
+        }
+        if let Some(o) = &mut otherwise {
+            self.visit_expr_mut(o);
+        }
+        // `if let Some(prev) = prev && ..`: after the pattern, `prev` is the float.
+        if !binds(&p, self.name) {
+            for c in rest.iter_mut() {
+                self.visit_expr_mut(c);
+            }
+            self.visit_block_mut(&mut then);
+        }
+        if !self.ok {
+            return None;
+        }
+        let (some, val) = (self.some, self.val);
+        let inner: proc_macro2::TokenStream = if rest.is_empty() {
+            quote::quote!(#then)
+        } else {
+            let r = join_and(rest);
+            match &otherwise {
+                Some(o) => quote::quote!(if #r #then else #o),
+                None => quote::quote!(if #r #then),
+            }
+        };
+        let cond: Expr = if before.is_empty() {
+            syn::parse_quote!(#some)
+        } else {
+            let b = join_and(before);
+            syn::parse_quote!(#b && #some)
+        };
+        let lower = take.then(|| quote::quote!(#some = false;));
+        Some(match otherwise {
+            Some(o) => syn::parse_quote!(if #cond { #lower let #p = #val; #inner } else #o),
+            None => syn::parse_quote!(if #cond { #lower let #p = #val; #inner }),
+        })
+    }
+
     /// Visits a statement of a block where the variable is in scope; for a `let` that binds
     /// its name again, only what the `let` evaluates (its initializer and `else`, which still
     /// read the variable), and `true`: the statements after it read the new variable.
@@ -378,6 +459,13 @@ impl VisitMut for Uses<'_> {
 
     fn visit_expr_mut(&mut self, e: &mut Expr) {
         if !self.ok {
+            return;
+        }
+        if let Expr::If(i) = e
+            && !matches!(&*i.cond, Expr::Let(_))
+            && let Some(n) = self.chained(i)
+        {
+            *e = n;
             return;
         }
         let (name, some, val) = (self.name, self.some, self.val);
@@ -629,6 +717,25 @@ impl VisitMut for Uses<'_> {
         // On into the guards of other `match`es' arms, which may read the variable.
         syn::visit_mut::visit_pat_mut(self, p);
     }
+}
+
+/// The tests of a chain `a && let Some(p) = v && b`, in order (parentheses are kept: `(a ||
+/// b)` is one test).
+fn conjuncts(e: &Expr, out: &mut Vec<Expr>) {
+    match e {
+        Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_)) => {
+            conjuncts(&b.left, out);
+            conjuncts(&b.right, out);
+        }
+        e => out.push(e.clone()),
+    }
+}
+
+/// `a && b && ..` of tests [`conjuncts`] split.
+fn join_and(parts: Vec<Expr>) -> Expr {
+    let mut it = parts.into_iter();
+    let first = it.next().expect("a chain has a test");
+    it.fold(first, |acc, c| syn::parse_quote!(#acc && #c))
 }
 
 /// `(e)`: an `if` the rewrite makes in place of an operand (`best.map_or(true, |b| v > b) ||
