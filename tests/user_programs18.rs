@@ -15,6 +15,8 @@
 //! 2024), was "this use reads it as a whole `Option` (passed on, copied or compared)", which
 //! it does not: a chain whose `let` takes the local `Option<f64>` apart is now the `if let`
 //! holding an `if` of the tests after it (those before it tested first, the `else` in both).
+//! So are `while let Some(c) = cur && c > tol` and `let Some(p) = prev else { continue };`,
+//! which were rejected the same way.
 //!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`; each value against the plain
@@ -349,4 +351,84 @@ fn option_taken_apart_in_a_chain() {
     close("value", v, chain_rebinds(&x, t), 0.0);
     fd("chain_rebinds", |t| chain_rebinds(&x, t), t, gt);
     fd_vec("chain_rebinds, x", |p| chain_rebinds(p, t), &x, &gx);
+}
+
+/// `let Some(p) = prev else { .. };` of a local `Option<f64>`: `Σ wᵢ₋₁·wᵢ` over consecutive
+/// `w = v·t`, the chain restarted after a `w > 10` (none at `x` below): `f = t²·Σ xᵢ₋₁xᵢ`.
+#[differentiate]
+fn let_else_option(x: &[f64], t: f64) -> f64 {
+    let mut prev: Option<f64> = None;
+    let mut s = 0.0;
+    for &v in x {
+        let w = v * t;
+        if w > 10.0 {
+            prev = None;
+        }
+        let Some(p) = prev else {
+            prev = Some(w);
+            continue;
+        };
+        s += p * w;
+        prev = Some(w);
+    }
+    s
+}
+
+/// The same with `take()`: the pairs `(x₀, x₁)`, `(x₂, x₃)`, ..: `f = t²·Σ x₂ₖx₂ₖ₊₁`.
+#[differentiate]
+fn let_else_take(x: &[f64], t: f64) -> f64 {
+    let mut pending: Option<f64> = None;
+    let mut s = 0.0;
+    for &v in x {
+        let w = v * t;
+        let Some(p) = pending.take() else {
+            pending = Some(w);
+            continue;
+        };
+        s += p * w;
+    }
+    s
+}
+
+/// `while let Some(c) = cur && c > 0.01`: `Σ t/2ᵏ` over the terms above 0.01; at `t = 0.9`,
+/// `k = 0..=6`, `f = t·127/64`, `f' = 127/64`.
+#[differentiate]
+fn while_let_chain(t: f64) -> f64 {
+    let mut cur: Option<f64> = Some(t);
+    let mut s = 0.0;
+    while let Some(c) = cur
+        && c > 0.01
+    {
+        s += c;
+        cur = Some(c * 0.5);
+    }
+    s
+}
+
+#[test]
+fn option_let_else_and_while_chain() {
+    let x = vec![0.5, 1.5, 0.7, 2.0, 1.9];
+    let t = 0.9;
+    let pairs: f64 = x.windows(2).map(|w| w[0] * w[1]).sum();
+    let (v, (gx, gt)) = let_else_option_grad(&x, t);
+    close("value", v, let_else_option(&x, t), 0.0);
+    close("t²·Σ xᵢ₋₁xᵢ", v, t * t * pairs, TOL);
+    close("d/dt", gt, 2.0 * t * pairs, TOL);
+    fd_vec("let_else_option, x", |p| let_else_option(p, t), &x, &gx);
+
+    let halves = x[0] * x[1] + x[2] * x[3];
+    let (v, (gx, gt)) = let_else_take_grad(&x, t);
+    close("value", v, let_else_take(&x, t), 0.0);
+    close("d/dt", gt, 2.0 * t * halves, TOL);
+    let want = [x[1], x[0], x[3], x[2], 0.0];
+    for k in 0..5 {
+        close("d/dx", gx[k], t * t * want[k], TOL);
+    }
+
+    let (v, g) = while_let_chain_grad(0.9);
+    close("value", v, while_let_chain(0.9), 0.0);
+    close("f", v, 0.9 * 127.0 / 64.0, TOL);
+    close("f'", g, 127.0 / 64.0, TOL);
+    let (_, d) = while_let_chain_jvp(0.9, 1.0);
+    close("jvp", d, g, TOL);
 }

@@ -21,7 +21,9 @@
 //! declaration with the value of an `if` or a `match` (`let v: Option<f64> = if c { Some(a) }
 //! else { None };`) is the declaration `None` and that assignment. The
 //! uses rewritten are `v = Some(e)`, `v = None`, `if let Some(p) = v { .. } else { .. }`,
-//! `while let Some(p) = v { .. }` (`while some { let p = val; .. }`),
+//! `while let Some(p) = v { .. }` (`while some { let p = val; .. }`), the same `if let` and
+//! `while let` in a chain of tests (`if let Some(p) = v && p > x`), `let Some(p) = v else {
+//! .. };` (`if !some { .. } let p = val;`),
 //! `match v { Some(p) => .., None => .. }` (`_` for the second arm; a guard is an unknown use), `v.is_some()`,
 //! `v.is_none()`, `v.unwrap()` and `v.expect(m)` (the value, after an `assert!` of the flag
 //! with `Option`'s message), `v.unwrap_or(d)`, `unwrap_or_else(|| d)`, `unwrap_or_default()`,
@@ -79,7 +81,8 @@ pub(crate) fn left_as_written(name: &str) -> Option<Option<syn::Error>> {
                 "`{name}` is a local `Option` of a differentiated float, which is followed where \
                  every use of it is one of `{name} = Some(..)`, `{name} = None`, `if let \
                  Some(p) = {name}` (also in a chain of tests, `if let Some(p) = {name} && p > \
-                 x`), `while let Some(p) = {name}`, a `match` of it with a \
+                 x`), `let Some(p) = {name} else {{ .. }};`, `while let Some(p) = {name}` (also \
+                 in a chain), a `match` of it with a \
                  `Some(p)` and a `None` arm (of `{name}.take()` too), `is_some()`, `is_none()`, \
                  `unwrap()`, `expect(..)`, `unwrap_or(d)` (`_else`, `_default`), `map_or(d, |p| \
                  ..)` (`map_or_else`), `is_some_and(|p| ..)`, `is_none_or(|p| ..)` and \
@@ -117,11 +120,7 @@ pub(super) fn option_lets(stmts: &mut Vec<Stmt>) {
                 why: None,
             };
             let mut rest: Vec<Stmt> = stmts[i + 1..].to_vec();
-            for s in rest.iter_mut() {
-                if uses.visit_in_scope(s) {
-                    break;
-                }
-            }
+            uses.visit_stmts(&mut rest);
             if !uses.ok
                 && let Some((span, what)) = uses.why.take()
             {
@@ -428,6 +427,96 @@ impl Uses<'_> {
         })
     }
 
+    /// Visits the statements of a block where the variable is in scope, up to a `let` that
+    /// binds its name again. `let Some(p) = v else { e };` (of `v.take()` too) is `if !some {
+    /// e } let p = val;`: `e` leaves the block, as Rust asks of it.
+    fn visit_stmts(&mut self, stmts: &mut Vec<Stmt>) {
+        let mut k = 0;
+        while k < stmts.len() && self.ok {
+            if let Some((made, rebinds)) = self.let_else(&mut stmts[k]) {
+                let n = made.len();
+                stmts.splice(k..k + 1, made);
+                if rebinds {
+                    return;
+                }
+                k += n;
+                continue;
+            }
+            if self.visit_in_scope(&mut stmts[k]) {
+                return;
+            }
+            k += 1;
+        }
+    }
+
+    /// `let Some(p) = v else { e };` as the statements it stands for, and whether `p` binds
+    /// the variable's name again (the statements after it read the float).
+    fn let_else(&mut self, s: &mut Stmt) -> Option<(Vec<Stmt>, bool)> {
+        let Stmt::Local(l) = s else { return None };
+        let init = l.init.as_mut()?;
+        let take = scrutinee(&init.expr, self.name)?;
+        let (_, otherwise) = init.diverge.as_mut()?;
+        let p = some_pat(&l.pat)?.clone();
+        self.visit_expr_mut(otherwise);
+        let (some, val) = (self.some, self.val);
+        let mut made: Vec<Stmt> = vec![syn::parse_quote!(if !#some #otherwise)];
+        if take {
+            made.push(syn::parse_quote!(#some = false;));
+        }
+        made.push(syn::parse_quote!(let #p = #val;));
+        Some((made, binds(&p, self.name)))
+    }
+
+    /// `while a && let Some(p) = v && b { body }`: `while a && some { let p = val; if !(b) {
+    /// break; } body }` (the flag lowered first for `v.take()`).
+    fn while_chained(&mut self, w: &mut syn::ExprWhile) -> Option<Expr> {
+        let mut parts = Vec::new();
+        conjuncts(&w.cond, &mut parts);
+        let k = parts
+            .iter()
+            .position(|c| matches!(c, Expr::Let(l) if scrutinee(&l.expr, self.name).is_some()))?;
+        let Expr::Let(l) = &parts[k] else {
+            return None;
+        };
+        let take = scrutinee(&l.expr, self.name) == Some(true);
+        let Some(p) = some_pat(&l.pat).cloned() else {
+            self.unknown(
+                l.pat.span(),
+                "takes it apart with a pattern other than `Some(p)`",
+            );
+            return None;
+        };
+        if binds(&p, self.name) {
+            self.unknown(l.pat.span(), "binds its name again in `while let`");
+            return None;
+        }
+        let mut before: Vec<Expr> = parts[..k].to_vec();
+        let mut rest: Vec<Expr> = parts[k + 1..].to_vec();
+        for c in before.iter_mut().chain(rest.iter_mut()) {
+            self.visit_expr_mut(c);
+        }
+        let mut body = w.body.clone();
+        self.visit_block_mut(&mut body);
+        if !self.ok {
+            return None;
+        }
+        let (some, val) = (self.some, self.val);
+        let cond: Expr = if before.is_empty() {
+            syn::parse_quote!(#some)
+        } else {
+            let b = join_and(before);
+            syn::parse_quote!(#b && #some)
+        };
+        let lower = take.then(|| quote::quote!(#some = false;));
+        let test = (!rest.is_empty()).then(|| {
+            let r = join_and(rest);
+            quote::quote!(if !(#r) { break; })
+        });
+        let label = &w.label;
+        let stmts = &body.stmts;
+        Some(syn::parse_quote!(#label while #cond { #lower let #p = #val; #test #(#stmts)* }))
+    }
+
     /// Visits a statement of a block where the variable is in scope; for a `let` that binds
     /// its name again, only what the `let` evaluates (its initializer and `else`, which still
     /// read the variable), and `true`: the statements after it read the new variable.
@@ -450,11 +539,7 @@ impl Uses<'_> {
 
 impl VisitMut for Uses<'_> {
     fn visit_block_mut(&mut self, b: &mut syn::Block) {
-        for s in b.stmts.iter_mut() {
-            if !self.ok || self.visit_in_scope(s) {
-                return;
-            }
-        }
+        self.visit_stmts(&mut b.stmts);
     }
 
     fn visit_expr_mut(&mut self, e: &mut Expr) {
@@ -464,6 +549,13 @@ impl VisitMut for Uses<'_> {
         if let Expr::If(i) = e
             && !matches!(&*i.cond, Expr::Let(_))
             && let Some(n) = self.chained(i)
+        {
+            *e = n;
+            return;
+        }
+        if let Expr::While(w) = e
+            && !matches!(&*w.cond, Expr::Let(_))
+            && let Some(n) = self.while_chained(w)
         {
             *e = n;
             return;
