@@ -16,7 +16,10 @@
 //! it does not: a chain whose `let` takes the local `Option<f64>` apart is now the `if let`
 //! holding an `if` of the tests after it (those before it tested first, the `else` in both).
 //! So are `while let Some(c) = cur && c > tol` and `let Some(p) = prev else { continue };`,
-//! which were rejected the same way.
+//! which were rejected the same way. A `match` of such a local with guards (`match best {
+//! Some(b) if b <= c => {} _ => best = Some(c) }`, the best-so-far idiom) was an error that
+//! asked for arms without guards; it is now the `if` chain the arms stand for, tried in their
+//! order.
 //!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`; each value against the plain
@@ -431,4 +434,60 @@ fn option_let_else_and_while_chain() {
     close("f'", g, 127.0 / 64.0, TOL);
     let (_, d) = while_let_chain_jvp(0.9, 1.0);
     close("jvp", d, g, TOL);
+}
+
+/// The best-so-far idiom with a guard: the least `(v − t)² + v/10` over the elements; at `x`
+/// below and `t = 1` it is at `v = 0.7`: `∂/∂v = 2(v − t) + 0.1`, `∂/∂t = −2(v − t)`.
+#[differentiate]
+fn best_by_guard(x: &[f64], t: f64) -> f64 {
+    let mut best: Option<f64> = None;
+    for &v in x {
+        let c = (v - t).powi(2) + 0.1 * v;
+        match best {
+            Some(b) if b <= c => {}
+            _ => best = Some(c),
+        }
+    }
+    best.unwrap_or(0.0)
+}
+
+/// A `match` with guards as a value, every kind of arm: a damped running sum `s`, with the
+/// previous term `p`: where `p > 1`, `s + p·w`; other `Some(p)`, `s + w − p`; `None` where
+/// `w > 2`, `s + w²`; else `s + w`.
+#[differentiate]
+fn guarded_value(x: &[f64], t: f64) -> f64 {
+    let mut prev: Option<f64> = None;
+    let mut s = 0.0;
+    for &v in x {
+        let w = v * t;
+        s = match prev {
+            Some(p) if p > 1.0 => s + p * w,
+            Some(p) => s + w - p,
+            None if w > 2.0 => s + w * w,
+            None => s + w,
+        };
+        prev = if w > 1.8 { None } else { Some(w) };
+    }
+    s
+}
+
+#[test]
+fn option_match_with_guards() {
+    let x = vec![0.5, 1.5, 0.7];
+    let (v, (gx, gt)) = best_by_guard_grad(&x, 1.0);
+    close("value", v, best_by_guard(&x, 1.0), 0.0);
+    close("f", v, 0.09 + 0.07, TOL);
+    close("∂/∂t", gt, 0.6, TOL);
+    close("∂/∂x₂", gx[2], -0.5, TOL);
+    close("∂/∂x₀", gx[0], 0.0, 0.0);
+
+    let y = vec![0.5, 1.5, 0.7, 2.0, 1.9, 3.0, 0.2, 0.9];
+    for &t in &[0.93, 1.1] {
+        let (v, (gy, gt)) = guarded_value_grad(&y, t);
+        close("value", v, guarded_value(&y, t), 0.0);
+        fd("guarded_value", |t| guarded_value(&y, t), t, gt);
+        fd_vec("guarded_value, x", |p| guarded_value(p, t), &y, &gy);
+        let (_, d) = guarded_value_jvp(&y, t, &vec![0.0; 8], 1.0);
+        close("jvp", d, gt, TOL);
+    }
 }

@@ -24,7 +24,8 @@
 //! `while let Some(p) = v { .. }` (`while some { let p = val; .. }`), the same `if let` and
 //! `while let` in a chain of tests (`if let Some(p) = v && p > x`), `let Some(p) = v else {
 //! .. };` (`if !some { .. } let p = val;`),
-//! `match v { Some(p) => .., None => .. }` (`_` for the second arm; a guard is an unknown use), `v.is_some()`,
+//! `match v { Some(p) => .., None => .. }` (`_` for the second arm; with guards, the `if`
+//! chain its arms stand for), `v.is_some()`,
 //! `v.is_none()`, `v.unwrap()` and `v.expect(m)` (the value, after an `assert!` of the flag
 //! with `Option`'s message), `v.unwrap_or(d)`, `unwrap_or_else(|| d)`, `unwrap_or_default()`,
 //! and the methods given a closure of the value, as the `if` they stand for (`v.map_or(d, |p|
@@ -47,8 +48,8 @@ use syn::visit_mut::VisitMut;
 use syn::{Expr, Pat, Stmt};
 
 /// What a `match` of the variable must be for the rewrite.
-const MATCH: &str = "takes it apart in a `match` whose arms are not one `Some(p)` and one \
-                     `None` (or `_`) without guards";
+const MATCH: &str = "takes it apart in a `match` with an arm other than `Some(p)`, `None` \
+                     and `_` (with guards or without)";
 
 thread_local! {
     /// The local `Option`s of a float left as written in the function being lowered: the name,
@@ -82,8 +83,8 @@ pub(crate) fn left_as_written(name: &str) -> Option<Option<syn::Error>> {
                  every use of it is one of `{name} = Some(..)`, `{name} = None`, `if let \
                  Some(p) = {name}` (also in a chain of tests, `if let Some(p) = {name} && p > \
                  x`), `let Some(p) = {name} else {{ .. }};`, `while let Some(p) = {name}` (also \
-                 in a chain), a `match` of it with a \
-                 `Some(p)` and a `None` arm (of `{name}.take()` too), `is_some()`, `is_none()`, \
+                 in a chain), a `match` of it with `Some(p)` and `None` arms (with guards too; \
+                 of `{name}.take()` without), `is_some()`, `is_none()`, \
                  `unwrap()`, `expect(..)`, `unwrap_or(d)` (`_else`, `_default`), `map_or(d, |p| \
                  ..)` (`map_or_else`), `is_some_and(|p| ..)`, `is_none_or(|p| ..)` and \
                  `map(|p| ..).unwrap_or(d)`; this use {}, so none of its uses is followed: \
@@ -517,6 +518,70 @@ impl Uses<'_> {
         Some(syn::parse_quote!(#label while #cond { #lower let #p = #val; #test #(#stmts)* }))
     }
 
+    /// `match v { Some(p) if g => a, Some(p) => b, None => c, _ => d }`, arms with guards
+    /// tried in their order: `if some && { let p = val; g } { let p = val; a } else if some {
+    /// let p = val; b } else if !some { c } else { d }`, the last arm (which has no guard, the
+    /// `match` being exhaustive) the last `else`.
+    fn guarded_match(&mut self, m: &mut syn::ExprMatch) -> Option<Expr> {
+        let (some, val) = (self.some, self.val);
+        let mut arms: Vec<(Option<Expr>, Expr)> = Vec::new();
+        for arm in m.arms.iter_mut() {
+            let (pat, mut guard) = match &mut arm.pat {
+                Pat::Guard(g) => ((*g.pat).clone(), Some(&mut *g.guard)),
+                p => (p.clone(), None),
+            };
+            let is_none = matches!(&pat, Pat::Ident(pi) if pi.ident == "None" && pi.subpat.is_none())
+                || matches!(&pat, Pat::Path(pp) if pp.path.is_ident("None"));
+            let (test, bind): (Option<Expr>, Option<Pat>) = if let Some(p) = some_pat(&pat) {
+                (Some(syn::parse_quote!(#some)), Some(p.clone()))
+            } else if is_none {
+                (Some(syn::parse_quote!((!#some))), None)
+            } else if matches!(pat, Pat::Wild(_)) {
+                (None, None)
+            } else {
+                self.unknown(pat.span(), MATCH);
+                return None;
+            };
+            let visit = bind.as_ref().is_none_or(|p| !binds(p, self.name));
+            if visit {
+                if let Some(g) = guard.as_deref_mut() {
+                    self.visit_expr_mut(g);
+                }
+                self.visit_expr_mut(&mut arm.body);
+            }
+            let body = &arm.body;
+            let (cond, body): (Option<Expr>, Expr) = match (&bind, guard) {
+                (Some(p), Some(g)) => (
+                    Some(syn::parse_quote!(#some && { let #p = #val; #g })),
+                    syn::parse_quote!({ let #p = #val; #body }),
+                ),
+                (Some(p), None) => (test, syn::parse_quote!({ let #p = #val; #body })),
+                (None, Some(g)) => (
+                    Some(match test {
+                        Some(t) => syn::parse_quote!(#t && (#g)),
+                        None => (*g).clone(),
+                    }),
+                    syn::parse_quote!({ #body }),
+                ),
+                (None, None) => (test, syn::parse_quote!({ #body })),
+            };
+            arms.push((cond, body));
+        }
+        if !self.ok {
+            return None;
+        }
+        let (_, last) = arms.pop()?;
+        Some(
+            arms.into_iter()
+                .rev()
+                .fold(last, |els, (cond, body)| match cond {
+                    Some(c) => syn::parse_quote!(if #c #body else #els),
+                    // An arm that catches everything before the last: the arms after it never run.
+                    None => body,
+                }),
+        )
+    }
+
     /// Visits a statement of a block where the variable is in scope; for a `let` that binds
     /// its name again, only what the `let` evaluates (its initializer and `else`, which still
     /// read the variable), and `true`: the statements after it read the new variable.
@@ -614,6 +679,14 @@ impl VisitMut for Uses<'_> {
                     block: i.then_branch.clone(),
                 });
                 Some(self.branch_taking(&p, &then, i.else_branch.as_ref().map(|(_, e)| &**e), take))
+            }
+            // `match v { Some(b) if b <= c => .., _ => .. }`: arms with guards, as the `if`
+            // chain they stand for.
+            Expr::Match(m)
+                if scrutinee(&m.expr, name) == Some(false)
+                    && m.arms.iter().any(|a| matches!(a.pat, Pat::Guard(_))) =>
+            {
+                self.guarded_match(m)
             }
             Expr::Match(m) if scrutinee(&m.expr, name).is_some() => {
                 let take = scrutinee(&m.expr, name) == Some(true);
