@@ -401,9 +401,10 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                                  which the derivative cannot follow here; a local `Option` of a \
                                  float is followed where it is declared with its type (`let mut \
                                  prev: Option<f64> = None;`) and used only as `prev = Some(..)`, \
-                                 `prev = None`, `if let Some(p) = prev`, `while let Some(p) = \
-                                 prev`, a `match` with a `Some(p)` and a `None` arm (of \
-                                 `prev.take()` too), `is_some()`, \
+                                 `prev = None`, `if let Some(p) = prev` (also in a chain of \
+                                 tests), `let Some(p) = prev else { .. };`, `while let Some(p) \
+                                 = prev`, a `match` with `Some(p)` and `None` arms (with guards \
+                                 too; of `prev.take()` without), `is_some()`, \
                                  `is_none()`, `unwrap()`, `expect(..)`, `unwrap_or(d)` (`_else`, \
                                  `_default`), `map_or(d, |p| ..)` (`map_or_else`), \
                                  `is_some_and(|p| ..)`, `is_none_or(|p| ..)` and `map(|p| \
