@@ -491,3 +491,35 @@ fn option_match_with_guards() {
         close("jvp", d, gt, TOL);
     }
 }
+
+/// `match pending.take()` with a guard: pairs of `w = v·t`, each adding `p − w` where the kept
+/// `p` exceeds `w`, else `p·w`. At `x` below: pairs (1.5, 0.5), (0.7, 2.0), (3.0, 1.9): `f =
+/// t·(1.5 − 0.5) + t²·1.4 + t·(3.0 − 1.9)`, `f' = 2.1 + 2.8t`.
+#[differentiate]
+fn guarded_take(x: &[f64], t: f64) -> f64 {
+    let mut pending: Option<f64> = None;
+    let mut s = 0.0;
+    for &v in x {
+        let w = v * t;
+        s += match pending.take() {
+            Some(p) if p > w => p - w,
+            Some(p) => p * w,
+            None => {
+                pending = Some(w);
+                0.0
+            }
+        };
+    }
+    s
+}
+
+#[test]
+fn option_take_match_with_guards() {
+    let x = vec![1.5, 0.5, 0.7, 2.0, 3.0, 1.9, 0.2];
+    let t = 0.9;
+    let (v, (gx, gt)) = guarded_take_grad(&x, t);
+    close("value", v, guarded_take(&x, t), 0.0);
+    close("f", v, t * 2.1 + t * t * 1.4, TOL);
+    close("f'", gt, 2.1 + 2.8 * t, TOL);
+    fd_vec("guarded_take, x", |p| guarded_take(p, t), &x, &gx);
+}

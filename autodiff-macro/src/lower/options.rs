@@ -84,7 +84,7 @@ pub(crate) fn left_as_written(name: &str) -> Option<Option<syn::Error>> {
                  Some(p) = {name}` (also in a chain of tests, `if let Some(p) = {name} && p > \
                  x`), `let Some(p) = {name} else {{ .. }};`, `while let Some(p) = {name}` (also \
                  in a chain), a `match` of it with `Some(p)` and `None` arms (with guards too; \
-                 of `{name}.take()` without), `is_some()`, `is_none()`, \
+                 of `{name}.take()` too), `is_some()`, `is_none()`, \
                  `unwrap()`, `expect(..)`, `unwrap_or(d)` (`_else`, `_default`), `map_or(d, |p| \
                  ..)` (`map_or_else`), `is_some_and(|p| ..)`, `is_none_or(|p| ..)` and \
                  `map(|p| ..).unwrap_or(d)`; this use {}, so none of its uses is followed: \
@@ -521,9 +521,13 @@ impl Uses<'_> {
     /// `match v { Some(p) if g => a, Some(p) => b, None => c, _ => d }`, arms with guards
     /// tried in their order: `if some && { let p = val; g } { let p = val; a } else if some {
     /// let p = val; b } else if !some { c } else { d }`, the last arm (which has no guard, the
-    /// `match` being exhaustive) the last `else`.
+    /// `match` being exhaustive) the last `else`. Of `v.take()`, the flag is copied and
+    /// lowered first, and the arms test the copy.
     fn guarded_match(&mut self, m: &mut syn::ExprMatch) -> Option<Expr> {
-        let (some, val) = (self.some, self.val);
+        let take = scrutinee(&m.expr, self.name) == Some(true);
+        let taken = quote::format_ident!("{}_taken", self.some);
+        let (flag, val) = (self.some, self.val);
+        let some = if take { &taken } else { flag };
         let mut arms: Vec<(Option<Expr>, Expr)> = Vec::new();
         for arm in m.arms.iter_mut() {
             let (pat, mut guard) = match &mut arm.pat {
@@ -571,15 +575,18 @@ impl Uses<'_> {
             return None;
         }
         let (_, last) = arms.pop()?;
-        Some(
-            arms.into_iter()
-                .rev()
-                .fold(last, |els, (cond, body)| match cond {
-                    Some(c) => syn::parse_quote!(if #c #body else #els),
-                    // An arm that catches everything before the last: the arms after it never run.
-                    None => body,
-                }),
-        )
+        let chain = arms
+            .into_iter()
+            .rev()
+            .fold(last, |els, (cond, body)| match cond {
+                Some(c) => syn::parse_quote!(if #c #body else #els),
+                // An arm that catches everything before the last: the arms after it never run.
+                None => body,
+            });
+        Some(match take {
+            true => syn::parse_quote!({ let #taken = #flag; #flag = false; #chain }),
+            false => chain,
+        })
     }
 
     /// Visits a statement of a block where the variable is in scope; for a `let` that binds
@@ -683,7 +690,7 @@ impl VisitMut for Uses<'_> {
             // `match v { Some(b) if b <= c => .., _ => .. }`: arms with guards, as the `if`
             // chain they stand for.
             Expr::Match(m)
-                if scrutinee(&m.expr, name) == Some(false)
+                if scrutinee(&m.expr, name).is_some()
                     && m.arms.iter().any(|a| matches!(a.pat, Pat::Guard(_))) =>
             {
                 self.guarded_match(m)
