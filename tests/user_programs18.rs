@@ -19,7 +19,8 @@
 //! which were rejected the same way. A `match` of such a local with guards (`match best {
 //! Some(b) if b <= c => {} _ => best = Some(c) }`, the best-so-far idiom) was an error that
 //! asked for arms without guards; it is now the `if` chain the arms stand for, tried in their
-//! order.
+//! order. One such local assigned another (`prev2 = prev;`, the iterate before the last) was
+//! an error that said it read the `Option` whole; it is now the copy of its flag and float.
 //!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`; each value against the plain
@@ -522,4 +523,46 @@ fn option_take_match_with_guards() {
     close("f", v, t * 2.1 + t * t * 1.4, TOL);
     close("f'", gt, 2.1 + 2.8 * t, TOL);
     fd_vec("guarded_take, x", |p| guarded_take(p, t), &x, &gx);
+}
+
+/// The fixed point of `x = cos(a·x)` by iteration accelerated with Aitken's Δ², the two
+/// previous iterates kept in `Option`s, one assigned the other: `x'(a) = −x·sin(a·x) / (1 +
+/// a·sin(a·x))` (the implicit derivative at the fixed point).
+#[differentiate]
+fn aitken<T: num_traits::Float>(a: T) -> T {
+    let mut x = T::from(0.5).unwrap();
+    let mut prev: Option<T> = None;
+    let mut prev2: Option<T> = None;
+    for _ in 0..60 {
+        let next = (a * x).cos();
+        if let Some(p) = prev
+            && let Some(q) = prev2
+        {
+            let den = next - T::from(2.0).unwrap() * p + q;
+            if den.abs() > T::from(1e-12).unwrap() {
+                x = next - (next - p) * (next - p) / den;
+                prev = None;
+                prev2 = None;
+                continue;
+            }
+        }
+        prev2 = prev;
+        prev = Some(next);
+        x = next;
+    }
+    x
+}
+
+#[test]
+fn option_assigned_another() {
+    let a = 0.9f64;
+    let (x, g) = aitken_grad(a);
+    close("value", x, aitken(a), 0.0);
+    close("x = cos(a·x)", x, (a * x).cos(), 1e-14);
+    let s = (a * x).sin();
+    close("x'(a)", g, -x * s / (1.0 + a * s), 1e-10);
+    fd("aitken", aitken, a, g);
+    let (x32, g32) = aitken_grad(0.9f32);
+    close("f32 value", x32 as f64, x, 1e-6);
+    close("f32 x'(a)", g32 as f64, g, 1e-5);
 }

@@ -98,6 +98,7 @@ pub(crate) fn left_as_written(name: &str) -> Option<Option<syn::Error>> {
 
 /// Rewrites, in `stmts`, each local `Option` of a float whose uses are all of the forms above.
 pub(super) fn option_lets(stmts: &mut Vec<Stmt>) {
+    copies_between(stmts);
     let mut i = 0;
     while i < stmts.len() {
         // `let v: Option<f64> = if c { Some(a) } else { None };` (or a `match`): declared
@@ -153,6 +154,39 @@ pub(super) fn option_lets(stmts: &mut Vec<Stmt>) {
             stmts[i] = original;
         }
         i += 1;
+    }
+}
+
+/// `b = a;` of two local `Option`s of a float declared among `stmts` (the iterate before the
+/// last, `prev2 = prev;`): `b = if let Some(p) = a { Some(p) } else { None };`, a use of each
+/// that the rewrite knows.
+fn copies_between(stmts: &mut [Stmt]) {
+    struct Copies(Vec<syn::Ident>);
+    impl VisitMut for Copies {
+        fn visit_expr_mut(&mut self, e: &mut Expr) {
+            if let Expr::Assign(a) = e
+                && let Some(to) = self.0.iter().find(|n| is_name(&a.left, n))
+                && let Some(from) = self.0.iter().find(|n| is_name(&a.right, n))
+                && to != from
+            {
+                let (to, from) = (to.clone(), from.clone());
+                *e = syn::parse_quote!(
+                    #to = if let Some(__ad_opt_copy) = #from { Some(__ad_opt_copy) } else { None }
+                );
+                return;
+            }
+            syn::visit_mut::visit_expr_mut(self, e);
+        }
+    }
+    let names: Vec<syn::Ident> = stmts
+        .iter()
+        .filter_map(|s| option_decl(s).map(|(n, _, _)| n))
+        .collect();
+    if names.len() > 1 {
+        let mut c = Copies(names);
+        for s in stmts.iter_mut() {
+            c.visit_stmt_mut(s);
+        }
     }
 }
 
