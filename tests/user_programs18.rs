@@ -566,3 +566,31 @@ fn option_assigned_another() {
     close("f32 value", x32 as f64, x, 1e-6);
     close("f32 x'(a)", g32 as f64, g, 1e-5);
 }
+
+/// The form the error for an `Option` of a tuple asks for: the best index and its cost in
+/// variables of their own. `f = (x_b − t)² + x_b` at the best `b`: `∂/∂x_b = 2(x_b − t) + 1`,
+/// `∂/∂t = −2(x_b − t)`.
+#[differentiate]
+fn best_index_and_cost(x: &[f64], t: f64) -> f64 {
+    let mut best_i = 0;
+    let mut best: Option<f64> = None;
+    for (i, &v) in x.iter().enumerate() {
+        let c = (v - t).powi(2);
+        if best.map_or(true, |b| c < b) {
+            best = Some(c);
+            best_i = i;
+        }
+    }
+    best.unwrap_or(0.0) + x[best_i]
+}
+
+#[test]
+fn best_index_beside_an_option() {
+    let x = vec![0.5, 1.5, 0.7];
+    let (v, (gx, gt)) = best_index_and_cost_grad(&x, 0.9);
+    close("value", v, best_index_and_cost(&x, 0.9), 0.0);
+    close("f", v, 0.04 + 0.7, TOL);
+    close("∂/∂x₂", gx[2], 2.0 * (0.7 - 0.9) + 1.0, TOL);
+    close("∂/∂x₀", gx[0], 0.0, 0.0);
+    close("∂/∂t", gt, -2.0 * (0.7 - 0.9), TOL);
+}

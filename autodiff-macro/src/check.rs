@@ -413,6 +413,25 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                             ));
                             continue;
                         }
+                        // `Some((i, c))` of an `Option` of a tuple (a best index beside its
+                        // cost), which no rewrite takes apart.
+                        if matches!(&arm.pat, syn::Pat::TupleStruct(ts)
+                            if ts.path.is_ident("Some")
+                                && ts.elems.len() == 1
+                                && matches!(ts.elems[0], syn::Pat::Tuple(_)))
+                        {
+                            errors.push(syn::Error::new_spanned(
+                                &arm.pat,
+                                "this pattern takes part of a tuple out of an `Option` that \
+                                 holds a differentiated value, which the derivative cannot \
+                                 follow; a local `Option` is followed where it holds one float: \
+                                 keep the tuple's parts in variables of their own (`let mut \
+                                 best_i = 0; let mut best: Option<f64> = None;`, or a flag and \
+                                 the parts: `let mut found = false; let mut best_i = 0; let mut \
+                                 best_c = 0.0;`)",
+                            ));
+                            continue;
+                        }
                         errors.push(syn::Error::new_spanned(
                             &arm.pat,
                             "this pattern binds part of a differentiated value, which the \
