@@ -388,20 +388,8 @@ impl Uses<'_> {
     /// the chain takes it apart, and where `otherwise`, run in the scope of `p` there, names
     /// what `p` binds (a use it does not know).
     fn chained(&mut self, i: &mut syn::ExprIf) -> Option<Expr> {
-        let mut parts = Vec::new();
-        conjuncts(&i.cond, &mut parts);
-        let k = parts
-            .iter()
-            .position(|c| matches!(c, Expr::Let(l) if scrutinee(&l.expr, self.name).is_some()))?;
+        let (parts, k, take, p) = self.chain_let(&i.cond)?;
         let Expr::Let(l) = &parts[k] else {
-            return None;
-        };
-        let take = scrutinee(&l.expr, self.name) == Some(true);
-        let Some(p) = some_pat(&l.pat).cloned() else {
-            self.unknown(
-                l.pat.span(),
-                "takes it apart with a pattern other than `Some(p)`",
-            );
             return None;
         };
         let mut otherwise = i.else_branch.as_ref().map(|(_, e)| (**e).clone());
@@ -502,11 +490,12 @@ impl Uses<'_> {
         Some((made, binds(&p, self.name)))
     }
 
-    /// `while a && let Some(p) = v && b { body }`: `while a && some { let p = val; if !(b) {
-    /// break; } body }` (the flag lowered first for `v.take()`).
-    fn while_chained(&mut self, w: &mut syn::ExprWhile) -> Option<Expr> {
+    /// The tests of a chain (see [`conjuncts`]), the position of the `let` that takes the
+    /// variable apart, whether it takes it (`v.take()`), and its `Some(p)`'s `p`. `None` where no
+    /// `let` of the chain takes it apart, or (an unknown use) its pattern is not `Some(p)`.
+    fn chain_let(&mut self, cond: &Expr) -> Option<(Vec<Expr>, usize, bool, Pat)> {
         let mut parts = Vec::new();
-        conjuncts(&w.cond, &mut parts);
+        conjuncts(cond, &mut parts);
         let k = parts
             .iter()
             .position(|c| matches!(c, Expr::Let(l) if scrutinee(&l.expr, self.name).is_some()))?;
@@ -519,6 +508,16 @@ impl Uses<'_> {
                 l.pat.span(),
                 "takes it apart with a pattern other than `Some(p)`",
             );
+            return None;
+        };
+        Some((parts, k, take, p))
+    }
+
+    /// `while a && let Some(p) = v && b { body }`: `while a && some { let p = val; if !(b) {
+    /// break; } body }` (the flag lowered first for `v.take()`).
+    fn while_chained(&mut self, w: &mut syn::ExprWhile) -> Option<Expr> {
+        let (parts, k, take, p) = self.chain_let(&w.cond)?;
+        let Expr::Let(l) = &parts[k] else {
             return None;
         };
         if binds(&p, self.name) {
@@ -927,7 +926,7 @@ impl VisitMut for Uses<'_> {
 
 /// The tests of a chain `a && let Some(p) = v && b`, in order (parentheses are kept: `(a ||
 /// b)` is one test).
-fn conjuncts(e: &Expr, out: &mut Vec<Expr>) {
+pub(super) fn conjuncts(e: &Expr, out: &mut Vec<Expr>) {
     match e {
         Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_)) => {
             conjuncts(&b.left, out);

@@ -1332,15 +1332,7 @@ pub(super) fn desugar_forms(
     vectors: &[String],
     krate: &proc_macro2::TokenStream,
 ) {
-    fn conjuncts(e: &Expr, out: &mut Vec<Expr>) {
-        match e {
-            Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_)) => {
-                conjuncts(&b.left, out);
-                conjuncts(&b.right, out);
-            }
-            e => out.push(e.clone()),
-        }
-    }
+    use super::options::conjuncts;
     /// `Some(v) = x.pop()` (`last()`, `first()`, `get(i)`, with `Some(&v)` too, or `Some(v)` of
     /// `x.last().copied()`) of a variable
     /// `x`: the test that the element is there and the element read that is followed,
