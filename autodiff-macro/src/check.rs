@@ -227,6 +227,15 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                         }
                         let advice = match prim::places::advice(&s) {
                             Some(a) => format!("; instead of `{s}`, {a}"),
+                            // Not a library's mutation the macro knows: perhaps a method of a
+                            // struct of the user's on a local whose type it does not see.
+                            None if !crate::lower::library_method(&s) => {
+                                format!(
+                                    "; if `{root}` holds a struct of yours and `{s}` is its method, \
+                                 declare the struct where `{root}` is made (`let mut {root}: \
+                                 MyStruct = ..;`), which is followed"
+                                )
+                            }
                             None => String::new(),
                         };
                         errors.push(syn::Error::new(

@@ -680,6 +680,10 @@ fn const_ty(tok: &proc_macro2::TokenStream) -> Ty {
         if p.segments.len() >= 2 && crate::types::is_float_param(&p.segments[0].ident.to_string()) {
             return Ty::Unknown;
         }
+        // A struct's constant (`Quat::IDENTITY`) is of the struct's type, which rustc knows.
+        if crate::lower::struct_constant(&p) {
+            return Ty::Unknown;
+        }
         // A constant item (`LN_2PI`, `consts::TAU`) of a type the macro cannot see: where it
         // meets a float in arithmetic it must be of that float's type, like a literal.
         let last = p

@@ -100,6 +100,13 @@ const IN_PLACE_METHODS: &[&str] = &[
     "for_each",
 ];
 
+/// Whether `name` is a method a library type has (ndarray's, a `Vec`'s, a slice's), under
+/// which a struct of the user's is not looked for (see [`LIBRARY_METHODS`] and
+/// [`IN_PLACE_METHODS`]).
+pub(crate) fn library_method(name: &str) -> bool {
+    LIBRARY_METHODS.contains(&name) || IN_PLACE_METHODS.contains(&name)
+}
+
 /// Whether `mc` may be a method of the user's own struct: a name that is no primitive, shape
 /// query, container read or mutation, without a turbofish.
 pub(super) fn is_user_method(mc: &syn::ExprMethodCall) -> bool {
@@ -334,6 +341,14 @@ pub(super) fn built_struct(e: &Expr) -> Option<TokenStream> {
             Some(Stmt::Expr(e, None)) => built_struct(e),
             _ => None,
         },
+        // `Quat::IDENTITY`, `V3::ZERO`: an associated constant named as a struct's special
+        // values are (see `struct_constant_name`).
+        Expr::Path(p) if p.qself.is_none() && struct_constant(&p.path) => {
+            let n = p.path.segments.len() - 1;
+            let ty = p.path.segments.iter().take(n);
+            let lead = p.path.leading_colon;
+            Some(quote!(#lead #(#ty)::*))
+        }
         Expr::Call(c) => match chain::strip(&c.func) {
             Expr::Path(fp) if tuple_struct_literal(fp, c).is_some() => {
                 let path = &fp.path;
@@ -395,6 +410,32 @@ fn constructor_name(name: &str) -> bool {
         || ["new_", "from_", "with_", "unit_"]
             .iter()
             .any(|p| name.starts_with(p))
+}
+
+/// Whether `path` names an associated constant of a struct of the user's by a name such
+/// constants have (`Quat::IDENTITY`, `geom::V3::ZERO`; see [`struct_constant_name`]): a value
+/// of that struct, not a float constant.
+pub fn struct_constant(path: &syn::Path) -> bool {
+    let n = path.segments.len();
+    n >= 2 && struct_constant_name(&path.segments[n - 1].ident.to_string()) && {
+        let ty = path.segments[n - 2].ident.to_string();
+        ty.len() > 1 && is_user_type_name(&ty) && !FLOAT_ALIASES.contains(&ty.as_str())
+    }
+}
+
+/// The name of an associated constant that Rust code gives a struct's special values, of the
+/// struct's type: `IDENTITY`, `ZERO`, `ONE`, `ORIGIN`, `ONES`, `ZEROS`, `UNIT_X`, `NEG_Y`
+/// (glam's `Quat::IDENTITY`, `Vec3::ZERO`). Not a size (`Grid::N`, `Cam::N_PARAMS`), which
+/// is no struct: a guess rustc checks, as [`constructor_name`]'s is.
+fn struct_constant_name(name: &str) -> bool {
+    matches!(
+        name,
+        "IDENTITY" | "ZERO" | "ZEROS" | "ONE" | "ONES" | "NEG_ONE" | "ORIGIN" | "UNIT"
+    ) || (["UNIT_", "NEG_"].iter().any(|p| name.starts_with(p))
+        && name.len() > 5
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
 }
 
 /// `s.w.b` of a variable or a chain of named fields of one, as the user wrote it.
@@ -1751,7 +1792,7 @@ impl Lowering {
         // struct parameter or field (`let s = s0.clone();`) has its type.
         let built = matches!(
             chain::strip(init),
-            Expr::Struct(_) | Expr::Call(_) | Expr::Block(_)
+            Expr::Struct(_) | Expr::Call(_) | Expr::Block(_) | Expr::Path(_)
         ) && built_struct(init).is_some();
         // `let mut b = *balls.last().unwrap();`, `*b0`: the copy has the type of what is read.
         let read = match chain::strip(init) {
@@ -1767,6 +1808,10 @@ impl Lowering {
             }
             // `let mut b = b0;` (`*b0`) of a parameter of a `Copy` struct: a copy of it.
             (Pat::Ident(_), Expr::Path(p)) if self.names_param(p) => Some(self.copy_type(read)),
+            // `let mut acc = Quat::IDENTITY;`: a struct's associated constant.
+            (Pat::Ident(_), Expr::Path(_)) if read == chain::strip(init) => {
+                built_struct(init).map(Some)
+            }
             // `let mut b = w.ball;`: a copy of a field.
             (Pat::Ident(_), Expr::Field(_)) => Some(self.copy_type(read)),
             // A copy of an element of a slice of them (`let mut b = balls[0];`), or another value

@@ -71,6 +71,8 @@ mod written;
 
 use build::{is_plain_literal, repeat_len};
 pub use calls::is_shape_query;
+pub(crate) use calls::library_method;
+pub use calls::struct_constant;
 use cells::Cell;
 pub(crate) use chain::ADAPTERS;
 pub use chain::SUPPORTED;

@@ -1,0 +1,235 @@
+//! Geometry, robotics and graphics objectives: rotations as quaternion structs with their own
+//! operators and associated constants, composed over a chain of joints.
+//!
+//! A local started from a struct's associated constant (`let mut acc = Quat::IDENTITY;`, the
+//! form glam's `Quat::IDENTITY` and `Vec3::ZERO` teach) was not known to hold the struct: its
+//! methods were taken for changes of a container (the error "`acc.rotate(..)` may change
+//! `acc`"), an operator with it on the left was the error "`*` with a `Quat` of yours on the
+//! right only", and a loop carrying it was rustc's "`{float}` is a primitive type" inside the
+//! generated code. Such a constant is now a value of its struct, in a `let`, as an operand, as
+//! a `fold`'s start and under its type's `Self`.
+//!
+//! Each gradient is checked against its analytic form (stated beside the test) and against
+//! central finite differences through `autodiff::check`; each value against the plain
+//! function's, and each `_jvp` against the gradient.
+
+#![allow(clippy::needless_range_loop)] // written as users write them
+
+use std::ops::Mul;
+
+use autodiff::check::gradcheck;
+use autodiff::{Differentiable, differentiate};
+
+mod common;
+use common::*;
+
+// ---------------------------------------------------------------------------------------------
+// 1. A chain of joint rotations composed from `Quat::IDENTITY`.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug, PartialEq, Differentiable)]
+struct Quat {
+    w: f64,
+    x: f64,
+    y: f64,
+    z: f64,
+}
+
+#[differentiate]
+impl Mul for Quat {
+    type Output = Quat;
+    fn mul(self, o: Quat) -> Quat {
+        Quat {
+            w: self.w * o.w - self.x * o.x - self.y * o.y - self.z * o.z,
+            x: self.w * o.x + self.x * o.w + self.y * o.z - self.z * o.y,
+            y: self.w * o.y - self.x * o.z + self.y * o.w + self.z * o.x,
+            z: self.w * o.z + self.x * o.y - self.y * o.x + self.z * o.w,
+        }
+    }
+}
+
+#[differentiate]
+impl Quat {
+    const IDENTITY: Quat = Quat {
+        w: 1.0,
+        x: 0.0,
+        y: 0.0,
+        z: 0.0,
+    };
+
+    fn conj(self) -> Quat {
+        Quat {
+            w: self.w,
+            x: -self.x,
+            y: -self.y,
+            z: -self.z,
+        }
+    }
+
+    /// `v` rotated by `self` (a unit quaternion): the vector part of `q·(0, v)·q*`.
+    fn rotate(self, v: [f64; 3]) -> [f64; 3] {
+        let p = Quat {
+            w: 0.0,
+            x: v[0],
+            y: v[1],
+            z: v[2],
+        };
+        let r = self * p * self.conj();
+        [r.x, r.y, r.z]
+    }
+
+    /// The product of `qs` in order, started from `Self::IDENTITY`.
+    fn product(qs: &[Quat]) -> Quat {
+        let mut acc = Self::IDENTITY;
+        for &q in qs {
+            acc = acc * q;
+        }
+        acc
+    }
+}
+
+/// A rotation about z by `a`: `(cos a/2, 0, 0, sin a/2)`.
+fn about_z(a: f64) -> Quat {
+    Quat {
+        w: (a / 2.0).cos(),
+        x: 0.0,
+        y: 0.0,
+        z: (a / 2.0).sin(),
+    }
+}
+
+/// The x coordinate of `(1, 0, 0)` rotated by the joints' product, built in a loop from the
+/// constant.
+#[differentiate]
+fn chain_x(joints: &[Quat]) -> f64 {
+    let mut acc = Quat::IDENTITY;
+    for &j in joints {
+        acc = acc * j;
+    }
+    acc.rotate([1.0, 0.0, 0.0])[0]
+}
+
+/// The same product, multiplied on the left each step (`j * acc`) and read by `w`.
+#[differentiate]
+fn chain_w_left(joints: &[Quat]) -> f64 {
+    let mut acc = Quat::IDENTITY;
+    for j in joints {
+        acc = *j * acc;
+    }
+    acc.w
+}
+
+/// The product as a `fold` started from the constant, and an operand with it on the left.
+#[differentiate]
+fn fold_y(joints: &[Quat]) -> f64 {
+    let acc = joints.iter().fold(Quat::IDENTITY, |a, &q| a * q);
+    let r = Quat::IDENTITY * acc;
+    r.rotate([1.0, 0.0, 0.0])[1]
+}
+
+/// Through `Self::IDENTITY` inside the struct's own method.
+#[differentiate]
+fn product_z(joints: &[Quat]) -> f64 {
+    Quat::product(joints).z
+}
+
+fn flat(q: &[Quat]) -> Vec<f64> {
+    q.iter().flat_map(|q| [q.w, q.x, q.y, q.z]).collect()
+}
+
+fn unflat(x: &[f64]) -> Vec<Quat> {
+    x.chunks(4)
+        .map(|c| Quat {
+            w: c[0],
+            x: c[1],
+            y: c[2],
+            z: c[3],
+        })
+        .collect()
+}
+
+#[track_caller]
+fn fd_quats(what: &str, f: impl Fn(&[Quat]) -> f64, q: &[Quat], g: &[Quat]) {
+    let r = gradcheck(|x: &Vec<f64>| f(&unflat(x)), &flat(q), &flat(g));
+    assert!(r.passed(), "{what}: {r}");
+}
+
+#[test]
+fn a_local_started_from_a_struct_constant_is_the_struct() {
+    // Unit rotations about z by a and b compose to one about z by a + b: at unit joints,
+    // chain_x = cos(a + b), so ∂/∂(joint k) along the unit joint's own tangent
+    // (−sin(a_k/2)/2, 0, 0, cos(a_k/2)/2) is −sin(a + b).
+    let (a, b) = (0.4, 0.7);
+    let joints = vec![about_z(a), about_z(b)];
+    let (v, g) = chain_x_grad(&joints);
+    close("chain_x", v, chain_x(&joints), TOL);
+    close("chain_x = cos(a + b)", v, (a + b).cos(), TOL);
+    for (k, &ak) in [a, b].iter().enumerate() {
+        let along = -(ak / 2.0).sin() / 2.0 * g[k].w + (ak / 2.0).cos() / 2.0 * g[k].z;
+        close("∂chain_x/∂a_k", along, -(a + b).sin(), TOL);
+    }
+    // Off the unit sphere and off the z axis, against differences.
+    let joints = unflat(&[
+        0.9, 0.1, 0.2, 0.0, 0.95, 0.0, -0.1, 0.2, 1.0, 0.3, 0.0, -0.1,
+    ]);
+    let (v, g) = chain_x_grad(&joints);
+    close("chain_x", v, chain_x(&joints), TOL);
+    fd_quats("chain_x", chain_x, &joints, &g);
+    let dir = unflat(&data(12, 0.4));
+    let (vj, dv) = chain_x_jvp(&joints, &dir);
+    close("chain_x jvp value", vj, v, TOL);
+    let want: f64 = flat(&g).iter().zip(flat(&dir)).map(|(a, b)| a * b).sum();
+    close("chain_x jvp", dv, want, TOL);
+
+    // w of a product of two: w = w₀w₁ − x₀x₁ − y₀y₁ − z₀z₁ (either order), so ∂w/∂q₀ =
+    // (w₁, −x₁, −y₁, −z₁) and ∂w/∂q₁ = (w₀, −x₀, −y₀, −z₀).
+    let two = &joints[..2];
+    let (v, g) = chain_w_left_grad(two);
+    close("chain_w_left", v, chain_w_left(two), TOL);
+    let (q0, q1) = (two[0], two[1]);
+    close_all(
+        "∂w/∂q",
+        &flat(&g),
+        &[q1.w, -q1.x, -q1.y, -q1.z, q0.w, -q0.x, -q0.y, -q0.z],
+    );
+    let (_, g) = chain_w_left_grad(&joints);
+    fd_quats("chain_w_left", chain_w_left, &joints, &g);
+
+    let (v, g) = fold_y_grad(&joints);
+    close("fold_y", v, fold_y(&joints), TOL);
+    fd_quats("fold_y", fold_y, &joints, &g);
+
+    // z of the product of one joint is its z: ∂/∂q = (0, 0, 0, 1).
+    let (v, g) = product_z_grad(&joints[..1]);
+    close("product_z", v, joints[0].z, TOL);
+    close_all("∂z/∂q", &flat(&g), &[0.0, 0.0, 0.0, 1.0]);
+    let (v, g) = product_z_grad(&joints);
+    close("product_z", v, product_z(&joints), TOL);
+    fd_quats("product_z", product_z, &joints, &g);
+}
+
+/// A lens's constants of other names stay constants of their own types: a float and a count.
+struct Lens;
+
+impl Lens {
+    const FOCAL: f64 = 2.0;
+    const N_SAMPLES: usize = 3;
+}
+
+/// `Σ_{k<3} FOCAL·x/(k + 1)`, so `∂/∂x = FOCAL·(1 + 1/2 + 1/3) = 11/3`.
+#[differentiate]
+fn lens_sum(x: f64) -> f64 {
+    let mut s = 0.0;
+    for k in 0..Lens::N_SAMPLES {
+        s += Lens::FOCAL * x / (k + 1) as f64;
+    }
+    s
+}
+
+#[test]
+fn other_associated_constants_stay_constants() {
+    let (v, d) = lens_sum_grad(0.6);
+    close("lens_sum", v, lens_sum(0.6), TOL);
+    close("∂lens_sum/∂x", d, 11.0 / 3.0, TOL);
+    fd("lens_sum", lens_sum, 0.6, d);
+}
