@@ -233,3 +233,50 @@ fn other_associated_constants_stay_constants() {
     close("∂lens_sum/∂x", d, 11.0 / 3.0, TOL);
     fd("lens_sum", lens_sum, 0.6, d);
 }
+
+// ---------------------------------------------------------------------------------------------
+// 2. A triangle's corners gathered by `std::array::from_fn` and taken apart in the same `let`.
+// ---------------------------------------------------------------------------------------------
+
+/// The signed area of a triangle mesh: `Σ ½·((b − a) × (c − a))`, the corners gathered from the
+/// index triple by `from_fn` and bound by an array pattern (`let [a, b, c]: [[f64; 2]; 3]`,
+/// which was the error "`std::array::from_fn(|i| ..)` is followed where it is a variable's
+/// value declared with its type" though the type was declared).
+#[differentiate(wrt(pts))]
+fn mesh_area(pts: &[[f64; 2]], tris: &[[usize; 3]]) -> f64 {
+    let mut s = 0.0;
+    for t in tris {
+        let [a, b, c]: [[f64; 2]; 3] = std::array::from_fn(|k| pts[t[k]]);
+        s += 0.5 * ((b[0] - a[0]) * (c[1] - a[1]) - (c[0] - a[0]) * (b[1] - a[1]));
+    }
+    s
+}
+
+#[test]
+fn corners_from_fn_taken_apart_in_the_let() {
+    // A fan of counter-clockwise triangles around the centre covers the quadrilateral: the
+    // area is the shoelace sum over the boundary, ½·Σ (x_i·y_{i+1} − x_{i+1}·y_i), so
+    // ∂/∂x_i = ½·(y_{i+1} − y_{i−1}), ∂/∂y_i = ½·(x_{i−1} − x_{i+1}) on the boundary and 0 at
+    // the centre (which every triangle shares and whose terms cancel).
+    let pts = vec![[0.0, 0.0], [1.0, 0.1], [1.1, 1.0], [0.1, 0.9], [0.5, 0.5]];
+    let tris = vec![[0, 1, 4], [1, 2, 4], [2, 3, 4], [3, 0, 4]];
+    let (v, g) = mesh_area_grad(&pts, &tris);
+    close("mesh_area", v, mesh_area(&pts, &tris), TOL);
+    let mut want = vec![[0.0; 2]; 5];
+    let mut shoelace = 0.0;
+    for i in 0..4 {
+        let (p, n) = ((i + 3) % 4, (i + 1) % 4);
+        shoelace += 0.5 * (pts[i][0] * pts[n][1] - pts[n][0] * pts[i][1]);
+        want[i] = [0.5 * (pts[n][1] - pts[p][1]), 0.5 * (pts[p][0] - pts[n][0])];
+    }
+    close("mesh_area = shoelace", v, shoelace, TOL);
+    let flat = |v: &[[f64; 2]]| v.iter().flatten().copied().collect::<Vec<f64>>();
+    close_all("∂area/∂pts", &flat(&g), &flat(&want));
+    let unflat = |x: &[f64]| x.chunks(2).map(|c| [c[0], c[1]]).collect::<Vec<_>>();
+    fd_vec(
+        "mesh_area",
+        |x| mesh_area(&unflat(x), &tris),
+        &flat(&pts),
+        &flat(&g),
+    );
+}

@@ -1214,7 +1214,17 @@ fn run_as_written_message(tokens: &proc_macro2::TokenStream) -> String {
         if rooted_in_zip(&mc.receiver) {
             return elementwise_message(&format!("Zip::from(..)….{name}(..)"));
         }
-        return elementwise_message(&format!(".{name}(..)"));
+        let mut m = elementwise_message(&format!(".{name}(..)"));
+        if name == "map" {
+            // `t.map(|i| pts[i])` of a Rust array, whose type the macro may not see.
+            m.push_str(
+                "; a Rust array mapped by a closure that reads differentiated values (`t.map(|i| \
+                 pts[i])` of indices `t: [usize; 3]`, `p.map(|v| v * w)`) is built element by \
+                 element, `let tri: [[f64; 2]; 3] = std::array::from_fn(|k| pts[t[k]]);` (also \
+                 taken apart at once, `let [a, b, c]: [[f64; 2]; 3] = ..`), which is followed",
+            );
+        }
+        return m;
     }
     if is_iterator_chain(&mc.receiver) && matches!(name.as_str(), "find" | "find_map") {
         return format!(

@@ -816,8 +816,14 @@ fn array_from_fn(s: &Stmt) -> Option<Vec<Stmt>> {
     let syn::Pat::Type(pt) = &l.pat else {
         return None;
     };
-    let syn::Pat::Ident(pi) = &*pt.pat else {
-        return None;
+    // A pattern other than a name (`let [a, b, c]: [[f64; 2]; 3] = ..`, the corners of a
+    // triangle) takes the array apart after it is written, from a variable of its own.
+    let (name, rest) = match &*pt.pat {
+        syn::Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+            (pi.ident.clone(), None)
+        }
+        syn::Pat::Ident(_) => return None,
+        pat => (syn::Ident::new("__ad_from_fn_array", pat.span()), Some(pat)),
     };
     let syn::Type::Array(arr) = &*pt.ty else {
         return None;
@@ -838,7 +844,7 @@ fn array_from_fn(s: &Stmt) -> Option<Vec<Stmt>> {
         },
         _ => return None,
     };
-    let (name, ty, len, body) = (&pi.ident, &pt.ty, &arr.len, &cl.body);
+    let (ty, len, body) = (&pt.ty, &arr.len, &cl.body);
     let zero = zero_of(ty)?;
     // The span of `from_fn`, as written.
     let span = match &*c.func {
@@ -846,14 +852,18 @@ fn array_from_fn(s: &Stmt) -> Option<Vec<Stmt>> {
         _ => None,
     }
     .unwrap_or_else(|| c.func.span());
-    Some(vec![
+    let mut out: Vec<Stmt> = vec![
         syn::parse_quote_spanned! {span=> let mut #name: #ty = #zero; },
         syn::parse_quote_spanned! {span=>
             for #i in 0..#len {
                 #name[#i] = #body;
             }
         },
-    ])
+    ];
+    if let Some(pat) = rest {
+        out.push(syn::parse_quote_spanned! {span=> let #pat = #name; });
+    }
+    Some(out)
 }
 
 /// `let a: [T; N] = x[k..k + 3].try_into().unwrap();` (`.expect(..)`, `<[T; N]>::try_from(&x[..])`
