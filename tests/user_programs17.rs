@@ -280,3 +280,115 @@ fn corners_from_fn_taken_apart_in_the_let() {
         &flat(&g),
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// 3. Fixed-size arrays of a vector struct: `[V3::default(); 2]`, `[V3::ZERO; 2]`, `[a, b, c]`.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug, Default, Differentiable)]
+struct V3 {
+    x: f64,
+    y: f64,
+    z: f64,
+}
+
+#[differentiate]
+impl std::ops::Add for V3 {
+    type Output = V3;
+    fn add(self, o: V3) -> V3 {
+        V3 {
+            x: self.x + o.x,
+            y: self.y + o.y,
+            z: self.z + o.z,
+        }
+    }
+}
+
+#[differentiate]
+impl V3 {
+    const ZERO: V3 = V3 {
+        x: 0.0,
+        y: 0.0,
+        z: 0.0,
+    };
+
+    fn dot(self, o: V3) -> f64 {
+        self.x * o.x + self.y * o.y + self.z * o.z
+    }
+}
+
+/// The points summed into two bins by parity, `s₀ = p₀ + p₂`, `s₁ = p₁`; `f = s₀·s₁`, so
+/// `∂f/∂p₀ = ∂f/∂p₂ = s₁` and `∂f/∂p₁ = s₀`. The bins' element method `dot` was taken for
+/// ndarray's (rustc's "`dot` of `V3` and `_` cannot be differentiated" in the generated code).
+#[differentiate]
+fn bins_default(ps: &[V3]) -> f64 {
+    let mut acc = [V3::default(); 2];
+    for (i, p) in ps.iter().enumerate() {
+        acc[i % 2] = acc[i % 2] + *p;
+    }
+    acc[0].dot(acc[1])
+}
+
+/// As [`bins_default`], the bins started from the struct's constant.
+#[differentiate]
+fn bins_const(ps: &[V3]) -> f64 {
+    let mut acc = [V3::ZERO; 2];
+    for (i, p) in ps.iter().enumerate() {
+        acc[i % 2] = acc[i % 2] + *p;
+    }
+    acc[0].dot(acc[1])
+}
+
+/// `Σ_k c_k·c_k` over an array literal of parameters, read by index and by iteration:
+/// `2·(a·a) + b·b + c·c`, so `∂/∂a = 4a`, `∂/∂b = 2b`, `∂/∂c = 2c`.
+#[differentiate]
+fn corners(a: V3, b: V3, c: V3) -> f64 {
+    let cs = [a, b, c];
+    let mut s = cs[0].dot(cs[0]);
+    for q in &cs {
+        s += q.dot(*q);
+    }
+    s
+}
+
+fn v3s(x: &[f64]) -> Vec<V3> {
+    x.chunks(3)
+        .map(|c| V3 {
+            x: c[0],
+            y: c[1],
+            z: c[2],
+        })
+        .collect()
+}
+
+fn flat3(v: &[V3]) -> Vec<f64> {
+    v.iter().flat_map(|p| [p.x, p.y, p.z]).collect()
+}
+
+#[test]
+fn fixed_size_arrays_of_a_struct_call_its_methods() {
+    let ps = v3s(&data(9, 0.2));
+    let s0 = ps[0] + ps[2];
+    let s1 = ps[1];
+    let want = flat3(&[s1, s0, s1]);
+    for (name, f, grad) in [
+        (
+            "bins_default",
+            bins_default as fn(&[V3]) -> f64,
+            bins_default_grad as fn(&[V3]) -> (f64, Vec<V3>),
+        ),
+        ("bins_const", bins_const, bins_const_grad),
+    ] {
+        let (v, g) = grad(&ps);
+        close(name, v, f(&ps), TOL);
+        close(name, v, s0.dot(s1), TOL);
+        close_all(name, &flat3(&g), &want);
+        fd_vec(name, |x| f(&v3s(x)), &flat3(&ps), &flat3(&g));
+    }
+    let (v, (ga, gb, gc)) = corners_grad(ps[0], ps[1], ps[2]);
+    close("corners", v, corners(ps[0], ps[1], ps[2]), TOL);
+    let scaled = |p: V3, k: f64| [p.x * k, p.y * k, p.z * k];
+    close_all("∂/∂a", &flat3(&[ga]), &scaled(ps[0], 4.0));
+    close_all("∂/∂b", &flat3(&[gb]), &scaled(ps[1], 2.0));
+    close_all("∂/∂c", &flat3(&[gc]), &scaled(ps[2], 2.0));
+}

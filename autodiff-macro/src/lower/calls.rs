@@ -1558,7 +1558,17 @@ impl Lowering {
         match chain::strip(e) {
             // A variable known to hold one (`vec![a, b]`, `vs.push(a)`), and what an operator
             // of the struct makes of one (`vs.push(a - b)`, `-a`).
-            Expr::Path(_) => self.struct_var(e).map(|ty| quote!(#ty)),
+            // A parameter of the struct's type (`[a, b, c]` of `a: V3`) too.
+            Expr::Path(p) => self
+                .struct_var(e)
+                .or_else(|| {
+                    let slot = self.lookup(&p.path.get_ident()?.to_string())?;
+                    let v = self.env[slot].value?;
+                    matches!(self.f.value(v).def, ValueDef::Param(_))
+                        .then(|| self.struct_type_of(v))
+                        .flatten()
+                })
+                .map(|ty| quote!(#ty)),
             Expr::Binary(bin)
                 if matches!(
                     bin.op,
@@ -1753,6 +1763,21 @@ impl Lowering {
                     .and_then(|es: Vec<Expr>| es.iter().find_map(|e| self.value_struct(e)));
                 if let Some(binding) = self.env.last_mut().filter(|b| pi.ident == b.name) {
                     binding.elem_ty = elem;
+                }
+                return;
+            }
+        }
+        // `let mut acc = [V3::default(); 4];` (or `[a, b, c]` of them): an array of the struct,
+        // as the `vec![..]` above is a `Vec` of it.
+        if let Pat::Ident(pi) = pat {
+            let elem = match chain::strip(init) {
+                Expr::Repeat(r) => self.value_struct(&r.expr),
+                Expr::Array(a) => a.elems.iter().find_map(|e| self.value_struct(e)),
+                _ => None,
+            };
+            if let Some(elem) = elem {
+                if let Some(binding) = self.env.last_mut().filter(|b| pi.ident == b.name) {
+                    binding.elem_ty = Some(elem);
                 }
                 return;
             }
