@@ -315,6 +315,19 @@ impl V3 {
     fn dot(self, o: V3) -> f64 {
         self.x * o.x + self.y * o.y + self.z * o.z
     }
+
+    fn scale(self, k: f64) -> V3 {
+        V3 {
+            x: self.x * k,
+            y: self.y * k,
+            z: self.z * k,
+        }
+    }
+
+    /// `self + (o − self)·t`.
+    fn lerp(self, o: V3, t: f64) -> V3 {
+        self + (o + self.scale(-1.0)).scale(t)
+    }
 }
 
 /// The points summed into two bins by parity, `s₀ = p₀ + p₂`, `s₁ = p₁`; `f = s₀·s₁`, so
@@ -391,4 +404,72 @@ fn fixed_size_arrays_of_a_struct_call_its_methods() {
     close_all("∂/∂a", &flat3(&[ga]), &scaled(ps[0], 4.0));
     close_all("∂/∂b", &flat3(&[gb]), &scaled(ps[1], 2.0));
     close_all("∂/∂c", &flat3(&[gc]), &scaled(ps[2], 2.0));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. The elements of a window of a container of the struct call its methods.
+// ---------------------------------------------------------------------------------------------
+
+/// de Casteljau's point of a Bézier curve at `t` over a `Vec` of the struct, each level the
+/// windows' `lerp`: `w[0].lerp(w[1], t)` was "no derivative rule for method `lerp`". The
+/// point is `Σ_k B_k(t)·p_k` with the Bernstein weights `B_k(t) = C(n, k)·tᵏ·(1 − t)ⁿ⁻ᵏ`,
+/// so `∂x/∂p_k = (B_k(t), 0, 0)`.
+#[differentiate]
+fn bezier_x(ctrl: &[V3], t: f64) -> f64 {
+    let mut pts: Vec<V3> = ctrl.to_vec();
+    while pts.len() > 1 {
+        pts = pts.windows(2).map(|w| w[0].lerp(w[1], t)).collect();
+    }
+    pts[0].x
+}
+
+/// The turning of a polyline, `Σ (p₁ − p₀)·(p₂ − p₁)` over windows of three of a parameter, read
+/// through the window's elements' `dot` (named like ndarray's) in a `for` loop:
+/// `∂/∂p_k` collects `(p_{k+1} − p_k)`'s and `(p_k − p_{k−1})`'s terms, checked by differences.
+#[differentiate]
+fn turning(ps: &[V3]) -> f64 {
+    let mut s = 0.0;
+    for w in ps.windows(3) {
+        let a: V3 = w[1].lerp(w[0], 1.0);
+        s += w[1].dot(w[2]) - w[1].dot(w[1]) - a.dot(w[2]) + a.dot(w[1]);
+    }
+    s
+}
+
+#[test]
+fn window_elements_call_the_structs_methods() {
+    let ctrl = v3s(&data(12, 0.7));
+    let t = 0.3;
+    let (v, (g, gt)) = bezier_x_grad(&ctrl, t);
+    close("bezier_x", v, bezier_x(&ctrl, t), TOL);
+    let binom = [1.0, 3.0, 3.0, 1.0];
+    let mut want = Vec::new();
+    let mut x = 0.0;
+    for k in 0..4 {
+        let b = binom[k] * t.powi(k as i32) * (1.0 - t).powi(3 - k as i32);
+        x += b * ctrl[k].x;
+        want.extend([b, 0.0, 0.0]);
+    }
+    close("bezier_x = Σ B_k x_k", v, x, TOL);
+    close_all("∂x/∂p", &flat3(&g), &want);
+    fd_vec(
+        "bezier_x",
+        |p| bezier_x(&v3s(p), t),
+        &flat3(&ctrl),
+        &flat3(&g),
+    );
+    fd("∂x/∂t", |s| bezier_x(&ctrl, s), t, gt);
+
+    let ps = v3s(&data(12, 1.9));
+    let (v, g) = turning_grad(&ps);
+    close("turning", v, turning(&ps), TOL);
+    let direct: f64 = ps
+        .windows(3)
+        .map(|w| {
+            let (d0, d1) = (w[1].scale(1.0) + w[0].scale(-1.0), w[2] + w[1].scale(-1.0));
+            d0.dot(d1)
+        })
+        .sum();
+    close("turning = Σ d₀·d₁", v, direct, TOL);
+    fd_vec("turning", |p| turning(&v3s(p)), &flat3(&ps), &flat3(&g));
 }

@@ -1108,6 +1108,19 @@ impl Lowering {
         if let Some(ValueDef::Param(n)) = binding.value.map(|v| self.f.value(v).def) {
             return self.user_struct(elem_type(&self.f.params.get(n)?.ty)?);
         }
+        // A window or chunk of a container of the struct (`w[0].lerp(w[1], t)` of `for w in
+        // pts.windows(2)`): the container's elements, where the variable holding it says.
+        if let Some(w) = &binding.window {
+            let base = w.base;
+            if let ValueDef::Param(n) = self.f.value(base).def {
+                return self.user_struct(elem_type(&self.f.params.get(n)?.ty)?);
+            }
+            let holder = self.env[..slot]
+                .iter()
+                .rposition(|b| b.value == Some(base) && b.window.is_none())?;
+            let name = syn::Ident::new(&self.env[holder].name, p.span());
+            return self.container_struct(&syn::parse_quote!(#name));
+        }
         if let Some(elem) = &binding.elem_ty {
             return self.user_struct(&syn::parse2(elem.clone()).ok()?);
         }
@@ -1379,6 +1392,21 @@ impl Lowering {
         }
         if matches!(recv, Expr::Path(p) if self.local_place_type(p).is_none()) {
             return None;
+        }
+        // An element of a window or chunk (`w[0]` of `pts.windows(2)`), which has no place
+        // type of its own: the struct its container holds.
+        if let Expr::Index(ix) = recv
+            && let Expr::Path(wp) = chain::strip(&ix.expr)
+            && wp
+                .path
+                .get_ident()
+                .and_then(|id| self.lookup(&id.to_string()))
+                .is_some_and(|slot| self.env[slot].window.is_some())
+            && let Some(ty) = self.element_struct(recv)
+        {
+            let ty = respan_path(&ty, mc.method.span());
+            let recv: Expr = syn::parse_quote_spanned!(recv.span()=> &#recv);
+            return Some(method_as_call(mc, ty, recv));
         }
         let ty = self.place_type(recv)?;
         let mut ty: syn::Path = syn::parse_quote_spanned!(mc.method.span()=> #ty);
