@@ -324,6 +324,10 @@ impl V3 {
         }
     }
 
+    fn length2(self) -> f64 {
+        self.dot(self)
+    }
+
     /// `self + (o − self)·t`.
     fn lerp(self, o: V3, t: f64) -> V3 {
         self + (o + self.scale(-1.0)).scale(t)
@@ -472,4 +476,42 @@ fn window_elements_call_the_structs_methods() {
         .sum();
     close("turning = Σ d₀·d₁", v, direct, TOL);
     fd_vec("turning", |p| turning(&v3s(p)), &flat3(&ps), &flat3(&g));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. A `match` or an `if` whose branches yield the struct, one of them by a call the macro
+//    does not type (`V3::default()`).
+// ---------------------------------------------------------------------------------------------
+
+/// `s = Σ_{k<3} m_k·p₀ + |m_k|²` with `m₀ = 0` and `m_k = p_k` otherwise, plus `|n|²` with
+/// `n = p₀` (`s` is small): `∂/∂p₀ = p₁ + p₂ + 2p₀`, `∂/∂p_k = p₀ + 2p_k` for `k = 1, 2`.
+/// The arm `V3::default()` made the match's type unknown, and `m.length2()` was "no derivative
+/// rule for method `length2`".
+#[differentiate]
+fn arms(ps: &[V3]) -> f64 {
+    let mut s = 0.0;
+    for k in 0..3 {
+        let m = match k {
+            0 => V3::default(),
+            _ => ps[k],
+        };
+        s += m.dot(ps[0]) + m.length2();
+    }
+    let n = if s > 100.0 { V3::default() } else { ps[0] };
+    s + n.length2()
+}
+
+#[test]
+fn branches_yielding_the_struct_call_its_methods() {
+    let ps = v3s(&data(9, 2.3));
+    let (v, g) = arms_grad(&ps);
+    close("arms", v, arms(&ps), TOL);
+    let [p0, p1, p2] = [ps[0], ps[1], ps[2]];
+    let want = [
+        p1 + p2 + p0.scale(2.0),
+        p0 + p1.scale(2.0),
+        p0 + p2.scale(2.0),
+    ];
+    close_all("∂arms/∂p", &flat3(&g), &flat3(&want));
+    fd_vec("arms", |x| arms(&v3s(x)), &flat3(&ps), &flat3(&g));
 }

@@ -1018,21 +1018,24 @@ impl Lowering {
         match self.f.value(v).def {
             ValueDef::Param(n) => self.user_struct(&self.f.params.get(n)?.ty),
             // What an `if` or a `match` yields (`let mut s = if c { a } else { b };`): the
-            // struct every branch that yields gives, where they agree.
+            // struct the branches that yield one give, where they agree (Rust gives every
+            // branch one type, so a branch the macro knows nothing of, `V3::default()` beside
+            // `ps[k]`, is of it too).
             ValueDef::Result(i, k)
                 if matches!(
                     self.f.inst(i).kind,
                     InstKind::If { .. } | InstKind::Match { .. }
                 ) =>
             {
-                let mut tys = self
+                let tys: Vec<syn::Path> = self
                     .f
                     .inst_blocks(i)
                     .into_iter()
                     .filter_map(|b| self.f.yielded(b, k))
-                    .map(|y| self.struct_type_of(y));
-                let first = tys.next()??;
-                tys.all(|t| t.as_ref() == Some(&first)).then_some(first)
+                    .filter_map(|y| self.struct_type_of(y))
+                    .collect();
+                let first = tys.first()?.clone();
+                tys.iter().all(|t| *t == first).then_some(first)
             }
             ValueDef::Result(i, 0) => match &self.f.inst(i).kind {
                 InstKind::Ref(u) | InstKind::Deref(u) => self.struct_type_of(*u),
