@@ -515,3 +515,39 @@ fn branches_yielding_the_struct_call_its_methods() {
     close_all("∂arms/∂p", &flat3(&g), &flat3(&want));
     fd_vec("arms", |x| arms(&v3s(x)), &flat3(&ps), &flat3(&g));
 }
+
+// ---------------------------------------------------------------------------------------------
+// 6. The best item of a chain over a slice of the struct calls its methods.
+// ---------------------------------------------------------------------------------------------
+
+/// `|p_far|² + p_far·p_near`, `p_far` the point of largest x and `p_near` that of smallest
+/// `|p|²` among those with `y < 1`: `∂/∂p_far = 2p_far + p_near`, `∂/∂p_near = p_far` (the
+/// choices fixed near the point). `far.length2()` was "no derivative rule for method
+/// `length2`".
+#[differentiate]
+fn extremes(ps: &[V3]) -> f64 {
+    let far = ps
+        .iter()
+        .max_by(|a, b| a.x.partial_cmp(&b.x).unwrap())
+        .unwrap();
+    let near = ps
+        .iter()
+        .filter(|p| p.y < 1.0)
+        .min_by(|a, b| a.length2().partial_cmp(&b.length2()).unwrap())
+        .unwrap();
+    far.length2() + far.dot(*near)
+}
+
+#[test]
+fn the_best_item_of_a_slice_of_the_struct_calls_its_methods() {
+    let ps = v3s(&[0.9, 0.1, 0.2, 0.3, -0.3, 0.1, 0.1, 0.5, -0.7, 1.2, 2.0, 0.0]);
+    let (v, g) = extremes_grad(&ps);
+    close("extremes", v, extremes(&ps), TOL);
+    // far = p₃ (x = 1.2), near = p₁ (|p₁|² = 0.19, among p₀..p₂; p₃ has y ≥ 1).
+    let (far, near) = (ps[3], ps[1]);
+    close("extremes", v, far.length2() + far.dot(near), TOL);
+    let zero = V3::default();
+    let want = [zero, far, zero, far.scale(2.0) + near];
+    close_all("∂extremes/∂p", &flat3(&g), &flat3(&want));
+    fd_vec("extremes", |x| extremes(&v3s(x)), &flat3(&ps), &flat3(&g));
+}

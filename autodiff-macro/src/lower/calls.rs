@@ -1896,6 +1896,48 @@ impl Lowering {
                     {
                         Some(self.elem_type(&acc.receiver))
                     }
+                    // The best or last item of a chain over a container of the user's structs
+                    // (`let far = ps.iter().max_by(..).unwrap();`): one of its elements.
+                    Expr::MethodCall(best)
+                        if matches!(
+                            best.method.to_string().as_str(),
+                            "max_by" | "min_by" | "max_by_key" | "min_by_key" | "last" | "reduce"
+                        ) =>
+                    {
+                        let mut root = chain::strip(&best.receiver);
+                        while let Expr::MethodCall(step) = root
+                            && matches!(
+                                step.method.to_string().as_str(),
+                                "iter"
+                                    | "into_iter"
+                                    | "copied"
+                                    | "cloned"
+                                    | "filter"
+                                    | "rev"
+                                    | "skip"
+                                    | "take"
+                                    | "step_by"
+                                    | "skip_while"
+                                    | "take_while"
+                            )
+                        {
+                            root = chain::strip(&step.receiver);
+                        }
+                        let root = match root {
+                            Expr::Reference(r) => chain::strip(&r.expr),
+                            e => e,
+                        };
+                        let ty = self.container_struct(root);
+                        // An element, so a struct whose methods named like array rules are
+                        // its own, as on `ps[i]`.
+                        if let (Pat::Ident(pi), Some(ty)) = (pat, &ty)
+                            && let Some(binding) =
+                                self.env.last_mut().filter(|b| pi.ident == b.name)
+                        {
+                            binding.struct_ty = Some(ty.clone());
+                        }
+                        ty.map(|ty| Some(quote!(#ty)))
+                    }
                     _ => None,
                 }
             }
