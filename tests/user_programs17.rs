@@ -551,3 +551,54 @@ fn the_best_item_of_a_slice_of_the_struct_calls_its_methods() {
     close_all("∂extremes/∂p", &flat3(&g), &flat3(&want));
     fd_vec("extremes", |x| extremes(&v3s(x)), &flat3(&ps), &flat3(&g));
 }
+
+// ---------------------------------------------------------------------------------------------
+// 7. A `Vec` of the struct collected from a chain over a slice of it, its type left to `_`.
+// ---------------------------------------------------------------------------------------------
+
+/// The points relative to the first, `r_k = p_k − p₀`, collected by `collect::<Vec<_>>()`;
+/// the doubles `d_k = p_k + p_k` collected into a `let d: Vec<_>`; the points with `x > 0`
+/// kept by a filter. `f = r₁·r₂ + Σ_k d_k·p₀ + |k₀|²` with `k₀` the first kept point:
+/// `r₁.dot(r₂)` was rustc's error for ndarray's `dot` in the generated code, and `length2` on
+/// an element "no derivative rule", the element type being unseen.
+#[differentiate]
+fn collected(ps: &[V3]) -> f64 {
+    let c = ps[0];
+    let rel = ps.iter().map(|&p| p + c.scale(-1.0)).collect::<Vec<_>>();
+    let doubles: Vec<_> = ps.iter().map(|&p| p + p).collect();
+    let kept: Vec<_> = ps.iter().copied().filter(|p| p.x > 0.0).collect();
+    let mut s = rel[1].dot(rel[2]);
+    for d in &doubles {
+        s += d.dot(c);
+    }
+    s + kept[0].length2()
+}
+
+#[test]
+fn a_collected_vec_of_the_struct_calls_its_methods() {
+    // p₀ has x < 0, so k₀ = p₁. With S = Σ_k p_k: f = (p₁ − p₀)·(p₂ − p₀) + 2·S·p₀ + |p₁|², so
+    // ∂/∂p₀ = −(p₂ − p₀) − (p₁ − p₀) + 2·(S + p₀), ∂/∂p₁ = (p₂ − p₀) + 2·p₀ + 2p₁,
+    // ∂/∂p₂ = (p₁ − p₀) + 2·p₀.
+    let mut ps = v3s(&data(9, 0.9));
+    ps[0].x = -0.4;
+    ps[1].x = 0.6;
+    let (v, g) = collected_grad(&ps);
+    close("collected", v, collected(&ps), TOL);
+    let [p0, p1, p2] = [ps[0], ps[1], ps[2]];
+    let neg = |p: V3| p.scale(-1.0);
+    let (r1, r2) = (p1 + neg(p0), p2 + neg(p0));
+    let sum = p0 + p1 + p2;
+    close(
+        "collected",
+        v,
+        r1.dot(r2) + 2.0 * sum.dot(p0) + p1.length2(),
+        TOL,
+    );
+    let want = [
+        neg(r2) + neg(r1) + (sum + p0).scale(2.0),
+        r2 + p0.scale(2.0) + p1.scale(2.0),
+        r1 + p0.scale(2.0),
+    ];
+    close_all("∂collected/∂p", &flat3(&g), &flat3(&want));
+    fd_vec("collected", |x| collected(&v3s(x)), &flat3(&ps), &flat3(&g));
+}

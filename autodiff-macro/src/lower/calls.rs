@@ -1100,6 +1100,70 @@ impl Lowering {
         self.container_struct(&ix.expr)
     }
 
+    /// The user's struct whose values a chain collected into a `Vec` gives: the elements of a
+    /// container of it (`ps.iter().copied()`, `.filter(..)`), or what the last `map`'s closure
+    /// makes of one where [`Self::value_struct`] sees it (`map(|&p| p - c)`, `map(|p|
+    /// V3::new(..))`).
+    fn collected_struct(&mut self, recv: &Expr) -> Option<TokenStream> {
+        let mut e = chain::strip(recv);
+        let mut closure = None;
+        if let Expr::MethodCall(m) = e
+            && m.method == "map"
+            && m.args.len() == 1
+        {
+            let Expr::Closure(c) = chain::strip(&m.args[0]) else {
+                return None;
+            };
+            closure = Some(c);
+            e = chain::strip(&m.receiver);
+        }
+        while let Expr::MethodCall(step) = e
+            && matches!(
+                step.method.to_string().as_str(),
+                "iter"
+                    | "into_iter"
+                    | "copied"
+                    | "cloned"
+                    | "filter"
+                    | "rev"
+                    | "skip"
+                    | "take"
+                    | "step_by"
+            )
+        {
+            e = chain::strip(&step.receiver);
+        }
+        let root = match e {
+            Expr::Reference(r) => chain::strip(&r.expr),
+            e => e,
+        };
+        let ty = self.container_struct(root)?;
+        let Some(c) = closure else {
+            return Some(quote!(#ty));
+        };
+        let [param] = &c.inputs.iter().collect::<Vec<_>>()[..] else {
+            return None;
+        };
+        let mut p = *param;
+        loop {
+            match p {
+                Pat::Reference(r) => p = &r.pat,
+                Pat::Type(t) => p = &t.pat,
+                _ => break,
+            }
+        }
+        let Pat::Ident(pi) = p else {
+            return None;
+        };
+        // The closure's parameter, an element, while its body is read.
+        let mut item = super::Binding::new(pi.ident.to_string(), None, false);
+        item.struct_ty = Some(ty);
+        self.env.push(item);
+        let made = self.value_struct(&c.body);
+        self.env.pop();
+        made
+    }
+
     /// The user's struct that the container `e` holds: a parameter `&[V2]`, a local
     /// `let vs: Vec<V2>` or one built by `push`/`vec![..]` of them, or a field of such a type.
     pub(super) fn container_struct(&self, e: &Expr) -> Option<syn::Path> {
@@ -1615,7 +1679,9 @@ impl Lowering {
                         .flatten()
                 })
             }
-            Expr::Unary(u) if matches!(u.op, syn::UnOp::Neg(_)) => self.value_struct(&u.expr),
+            Expr::Unary(u) if matches!(u.op, syn::UnOp::Neg(_) | syn::UnOp::Deref(_)) => {
+                self.value_struct(&u.expr)
+            }
             Expr::MethodCall(mc)
                 if mc.args.is_empty() && (mc.method == "clone" || mc.method == "to_owned") =>
             {
@@ -1734,6 +1800,36 @@ impl Lowering {
                 if let (None, Some(ty)) = (&self.env[slot].place_ty, copied) {
                     self.declare_struct(slot, ty);
                 }
+            }
+        }
+        // `let rel = ps.iter().map(|&p| p - c).collect::<Vec<_>>();` (also `let rel: Vec<_> =
+        // ..`): a `Vec` of the struct the closure makes of an element of a container of it.
+        if let Expr::MethodCall(mc) = chain::strip(init)
+            && mc.method == "collect"
+            && mc.args.is_empty()
+        {
+            let name = match pat {
+                Pat::Ident(pi) => Some(&pi.ident),
+                Pat::Type(pt) => match (&*pt.pat, &*pt.ty) {
+                    (Pat::Ident(pi), syn::Type::Path(tp))
+                        if tp.path.segments.last().is_some_and(|l| l.ident == "Vec")
+                            && elem_type(&pt.ty)
+                                .is_some_and(|t| matches!(t, syn::Type::Infer(_))) =>
+                    {
+                        Some(&pi.ident)
+                    }
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let Some(name) = name
+                && let Some(elem) = self.collected_struct(&mc.receiver)
+            {
+                if let Some(binding) = self.env.last_mut().filter(|b| *name == b.name) {
+                    binding.place_ty = Some(quote!(::std::vec::Vec<#elem>));
+                    binding.elem_ty = Some(elem);
+                }
+                return;
             }
         }
         // `let s: State = ..;`: the declared type, where it is a struct of the user's.
