@@ -171,6 +171,35 @@ pub(super) fn elem_type(ty: &syn::Type) -> Option<&syn::Type> {
     }
 }
 
+/// The container a chain takes its items from, through the adapters that pass the elements
+/// on as they are (`iter`, `copied`, `filter`, `rev`, `skip`, ..) and a borrow: `ps` of
+/// `ps.iter().copied().filter(..)` or `(&ps).into_iter()`.
+fn elements_root(e: &Expr) -> &Expr {
+    let mut e = chain::strip(e);
+    while let Expr::MethodCall(step) = e
+        && matches!(
+            step.method.to_string().as_str(),
+            "iter"
+                | "into_iter"
+                | "copied"
+                | "cloned"
+                | "filter"
+                | "rev"
+                | "skip"
+                | "take"
+                | "step_by"
+                | "skip_while"
+                | "take_while"
+        )
+    {
+        e = chain::strip(&step.receiver);
+    }
+    match e {
+        Expr::Reference(r) => chain::strip(&r.expr),
+        e => e,
+    }
+}
+
 /// Whether `mc` may be a method of the user's own struct on a receiver known to be such a
 /// struct (a parameter of a struct type, or `self`): besides what [`is_user_method`] takes, the
 /// names of array rules (`dot`, `sum`, `mean`, `t`, ..), which a struct's own methods often
@@ -1117,26 +1146,7 @@ impl Lowering {
             closure = Some(c);
             e = chain::strip(&m.receiver);
         }
-        while let Expr::MethodCall(step) = e
-            && matches!(
-                step.method.to_string().as_str(),
-                "iter"
-                    | "into_iter"
-                    | "copied"
-                    | "cloned"
-                    | "filter"
-                    | "rev"
-                    | "skip"
-                    | "take"
-                    | "step_by"
-            )
-        {
-            e = chain::strip(&step.receiver);
-        }
-        let root = match e {
-            Expr::Reference(r) => chain::strip(&r.expr),
-            e => e,
-        };
+        let root = elements_root(e);
         let ty = self.container_struct(root)?;
         let Some(c) = closure else {
             return Some(quote!(#ty));
@@ -2000,30 +2010,7 @@ impl Lowering {
                             "max_by" | "min_by" | "max_by_key" | "min_by_key" | "last" | "reduce"
                         ) =>
                     {
-                        let mut root = chain::strip(&best.receiver);
-                        while let Expr::MethodCall(step) = root
-                            && matches!(
-                                step.method.to_string().as_str(),
-                                "iter"
-                                    | "into_iter"
-                                    | "copied"
-                                    | "cloned"
-                                    | "filter"
-                                    | "rev"
-                                    | "skip"
-                                    | "take"
-                                    | "step_by"
-                                    | "skip_while"
-                                    | "take_while"
-                            )
-                        {
-                            root = chain::strip(&step.receiver);
-                        }
-                        let root = match root {
-                            Expr::Reference(r) => chain::strip(&r.expr),
-                            e => e,
-                        };
-                        let ty = self.container_struct(root);
+                        let ty = self.container_struct(elements_root(&best.receiver));
                         // An element, so a struct whose methods named like array rules are
                         // its own, as on `ps[i]`.
                         if let (Pat::Ident(pi), Some(ty)) = (pat, &ty)
