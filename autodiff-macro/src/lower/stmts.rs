@@ -36,26 +36,12 @@ impl Lowering {
                         self.env.truncate(scope);
                         return;
                     }
-                    if matches!(e, Expr::If(_) | Expr::Match(_)) && diverges(e) {
-                        let mut all: Vec<Cont> = conts.iter().map(Cont::clone_ref).collect();
-                        all.push(Cont {
-                            stmts: rest,
-                            bind: None,
-                            tail_through: is_tail,
-                            scope_len: self.env.len(),
-                        });
-                        self.diverging(b, e, &all, finish);
-                        self.env.truncate(scope);
-                        return;
-                    }
-                    // A block statement that may leave (`{ let t = ..; if t > c { break; } s
-                    // += t; }` in a loop, also what `if let Some(p) = prev { .. }` of a local
-                    // `Option<f64>` becomes): its statements in a scope of their own, then the
-                    // rest, as the arm of a diverging `if` is lowered.
-                    if let Expr::Block(bl) = e
-                        && bl.label.is_none()
-                        && bl.attrs.is_empty()
-                        && diverges_block(&bl.block)
+                    // An `if` or a `match` that may leave, and a block statement that may (`{
+                    // let t = ..; if t > c { break; } s += t; }` in a loop, also what `if let
+                    // Some(p) = prev { .. }` of a local `Option<f64>` becomes, its statements
+                    // in a scope of their own): then the rest, in each arm that goes on.
+                    let leaving = leaving_block(e);
+                    if leaving.is_some() || matches!(e, Expr::If(_) | Expr::Match(_)) && diverges(e)
                     {
                         let mut all: Vec<Cont> = conts.iter().map(Cont::clone_ref).collect();
                         all.push(Cont {
@@ -64,7 +50,10 @@ impl Lowering {
                             tail_through: is_tail,
                             scope_len: self.env.len(),
                         });
-                        self.seq(b, &bl.block.stmts, &all, finish, bl.block.span());
+                        match leaving {
+                            Some(bl) => self.seq(b, &bl.stmts, &all, finish, bl.span()),
+                            None => self.diverging(b, e, &all, finish),
+                        }
                         self.env.truncate(scope);
                         return;
                     }
@@ -96,25 +85,12 @@ impl Lowering {
                             self.define_closure(&local.pat, cl);
                             continue;
                         }
-                        if matches!(e, Expr::If(_) | Expr::Match(_)) && diverges(e) {
-                            let mut all: Vec<Cont> = conts.iter().map(Cont::clone_ref).collect();
-                            all.push(Cont {
-                                stmts: rest,
-                                bind: Some(&local.pat),
-                                tail_through: false,
-                                scope_len: self.env.len(),
-                            });
-                            self.diverging(b, e, &all, finish);
-                            self.env.truncate(scope);
-                            return;
-                        }
-                        // `let y = { let t = ..; if t > c { return r; } t * 2.0 };`: the
-                        // block's statements in a scope of their own, its value bound to the
-                        // pattern, then the rest.
-                        if let Expr::Block(bl) = e
-                            && bl.label.is_none()
-                            && bl.attrs.is_empty()
-                            && diverges_block(&bl.block)
+                        // A value that may leave: an `if`, a `match`, or a block (`let y = {
+                        // let t = ..; if t > c { return r; } t * 2.0 };`, its statements in a
+                        // scope of their own), its value bound to the pattern, then the rest.
+                        let leaving = leaving_block(e);
+                        if leaving.is_some()
+                            || matches!(e, Expr::If(_) | Expr::Match(_)) && diverges(e)
                         {
                             let mut all: Vec<Cont> = conts.iter().map(Cont::clone_ref).collect();
                             all.push(Cont {
@@ -123,7 +99,10 @@ impl Lowering {
                                 tail_through: false,
                                 scope_len: self.env.len(),
                             });
-                            self.seq(b, &bl.block.stmts, &all, finish, bl.block.span());
+                            match leaving {
+                                Some(bl) => self.seq(b, &bl.stmts, &all, finish, bl.span()),
+                                None => self.diverging(b, e, &all, finish),
+                            }
                             self.env.truncate(scope);
                             return;
                         }
@@ -973,5 +952,18 @@ fn unsized_referent(ty: &syn::Type) -> bool {
         syn::Type::Group(g) => unsized_referent(&g.elem),
         syn::Type::Path(tp) => tp.qself.is_none() && tp.path.is_ident("str"),
         _ => false,
+    }
+}
+
+/// The block of a block expression that may leave (`break`, `continue`, `return` inside it),
+/// lowered as statements of a scope of its own.
+fn leaving_block(e: &Expr) -> Option<&syn::Block> {
+    match e {
+        Expr::Block(bl)
+            if bl.label.is_none() && bl.attrs.is_empty() && diverges_block(&bl.block) =>
+        {
+            Some(&bl.block)
+        }
+        _ => None,
     }
 }
