@@ -594,3 +594,49 @@ fn best_index_beside_an_option() {
     close("∂/∂x₀", gx[0], 0.0, 0.0);
     close("∂/∂t", gt, -2.0 * (0.7 - 0.9), TOL);
 }
+
+// ---------------------------------------------------------------------------------------------
+// `if let Some(p) = prev.replace(w)`: each item paired with the one before it, a local
+// `Option<f64>` replaced (it was rejected as a use that is not followed).
+// ---------------------------------------------------------------------------------------------
+
+/// Σ over consecutive pairs of (xᵢ·t)(xᵢ₋₁·t), and 0.1·x₀·t for the first item, which has no
+/// pair: ∂/∂t = 2t·Σ xᵢxᵢ₋₁ + 0.1·x₀, ∂/∂xᵢ = t²(xᵢ₋₁ + xᵢ₊₁) (+ 0.1t for i = 0).
+#[differentiate(hessian)]
+fn consecutive_products(x: &[f64], t: f64) -> f64 {
+    let mut prev: Option<f64> = None;
+    let mut s = 0.0;
+    for &v in x {
+        let w = v * t;
+        if let Some(p) = prev.replace(w) {
+            s += p * w;
+        } else {
+            s += 0.1 * w;
+        }
+    }
+    // The statement form: the last item's value replaced, read no more.
+    prev.replace(0.0);
+    s
+}
+
+#[test]
+fn option_replaced_pairs_each_item_with_the_one_before() {
+    let x = [0.5, -1.0, 2.0, 0.25];
+    let t = 1.5;
+    let (v, (gx, gt)) = consecutive_products_grad(&x, t);
+    assert_eq!(v, consecutive_products(&x, t));
+    let pairs: f64 = x.windows(2).map(|w| w[0] * w[1]).sum();
+    close("value", v, pairs * t * t + 0.1 * x[0] * t, 1e-12);
+    close("∂t", gt, 2.0 * t * pairs + 0.1 * x[0], 1e-12);
+    let want: Vec<f64> = (0..x.len())
+        .map(|i| {
+            let before = if i > 0 { x[i - 1] } else { 0.0 };
+            let after = if i + 1 < x.len() { x[i + 1] } else { 0.0 };
+            t * t * (before + after) + if i == 0 { 0.1 * t } else { 0.0 }
+        })
+        .collect();
+    close_all("∂x", &gx, &want);
+    // ∂²/∂t² = 2·Σ xᵢxᵢ₋₁, along the direction (0, 1).
+    let (_, _, (_, ht)) = consecutive_products_hvp(&x, t, &vec![0.0; 4], 1.0);
+    close("∂²t", ht, 2.0 * pairs, 1e-12);
+}

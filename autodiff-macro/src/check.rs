@@ -413,7 +413,8 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                                  `prev = None`, `if let Some(p) = prev` (also in a chain of \
                                  tests), `let Some(p) = prev else { .. };`, `while let Some(p) \
                                  = prev`, a `match` with `Some(p)` and `None` arms (with guards \
-                                 too; of `prev.take()` too), `is_some()`, \
+                                 too; of `prev.take()` too), `if let Some(p) = \
+                                 prev.replace(e)`, `is_some()`, \
                                  `is_none()`, `unwrap()`, `expect(..)`, `unwrap_or(d)` (`_else`, \
                                  `_default`), `map_or(d, |p| ..)` (`map_or_else`), \
                                  `is_some_and(|p| ..)`, `is_none_or(|p| ..)` and `map(|p| \

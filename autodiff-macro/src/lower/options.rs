@@ -84,7 +84,8 @@ pub(crate) fn left_as_written(name: &str) -> Option<Option<syn::Error>> {
                  Some(p) = {name}` (also in a chain of tests, `if let Some(p) = {name} && p > \
                  x`), `let Some(p) = {name} else {{ .. }};`, `while let Some(p) = {name}` (also \
                  in a chain), a `match` of it with `Some(p)` and `None` arms (with guards too; \
-                 of `{name}.take()` too), `is_some()`, `is_none()`, \
+                 of `{name}.take()` too), `if let Some(p) = {name}.replace(e)`, \
+                 `{name}.replace(e);`, `is_some()`, `is_none()`, \
                  `unwrap()`, `expect(..)`, `unwrap_or(d)` (`_else`, `_default`), `map_or(d, |p| \
                  ..)` (`map_or_else`), `is_some_and(|p| ..)`, `is_none_or(|p| ..)` and \
                  `map(|p| ..).unwrap_or(d)`; this use {}, so none of its uses is followed: \
@@ -99,6 +100,7 @@ pub(crate) fn left_as_written(name: &str) -> Option<Option<syn::Error>> {
 /// Rewrites, in `stmts`, each local `Option` of a float whose uses are all of the forms above.
 pub(super) fn option_lets(stmts: &mut Vec<Stmt>) {
     copies_between(stmts);
+    replaced(stmts);
     let mut i = 0;
     while i < stmts.len() {
         // `let v: Option<f64> = if c { Some(a) } else { None };` (or a `match`): declared
@@ -186,6 +188,77 @@ fn copies_between(stmts: &mut [Stmt]) {
         let mut c = Copies(names);
         for s in stmts.iter_mut() {
             c.visit_stmt_mut(s);
+        }
+    }
+}
+
+/// `v.replace(e)` of a local `Option` of a float declared among `stmts`, in the forms that
+/// pair each item with the one before it: the statement `v.replace(e);` is `v = Some(e);`, and
+/// `if let Some(p) = v.replace(e) { a } else { b }` is `{ let new = e; let had = v.is_some();
+/// let old = v.unwrap_or_default(); v = Some(new); if had { let p = old; a } else { b } }`,
+/// uses of `v` the rewrite knows (`e` is evaluated first, as the argument it is).
+fn replaced(stmts: &mut [Stmt]) {
+    struct Replaced(Vec<syn::Ident>);
+    impl Replaced {
+        /// `v.replace(e)` of one of the names: the name and `e`.
+        fn call<'e>(&self, e: &'e Expr) -> Option<(&syn::Ident, &'e Expr)> {
+            let Expr::MethodCall(mc) = super::chain::strip(e) else {
+                return None;
+            };
+            if mc.method != "replace" || mc.args.len() != 1 {
+                return None;
+            }
+            let name = self.0.iter().find(|n| is_name(&mc.receiver, n))?;
+            Some((name, &mc.args[0]))
+        }
+    }
+    impl VisitMut for Replaced {
+        fn visit_stmt_mut(&mut self, s: &mut Stmt) {
+            if let Stmt::Expr(e, Some(semi)) = s
+                && let Some((name, arg)) = self.call(e)
+            {
+                let (name, arg) = (name.clone(), arg.clone());
+                *s = Stmt::Expr(syn::parse_quote!(#name = Some(#arg)), Some(*semi));
+                return;
+            }
+            syn::visit_mut::visit_stmt_mut(self, s);
+        }
+        fn visit_expr_mut(&mut self, e: &mut Expr) {
+            if let Expr::If(i) = e
+                && let Expr::Let(l) = &*i.cond
+                && let Some((name, arg)) = self.call(&l.expr)
+                && let Some(p) = some_pat(&l.pat)
+            {
+                let (name, arg, p) = (name.clone(), arg.clone(), p.clone());
+                let then = &i.then_branch;
+                let otherwise = i.else_branch.as_ref().map(|(_, o)| quote::quote!(else #o));
+                let mut made: Expr = syn::parse_quote!({
+                    let __ad_replacing = #arg;
+                    let __ad_had = #name.is_some();
+                    let __ad_was = #name.unwrap_or_default();
+                    #name = Some(__ad_replacing);
+                    if __ad_had { let #p = __ad_was; #then } #otherwise
+                });
+                // The arms may replace again (a loop inside them).
+                if let Expr::Block(b) = &mut made
+                    && let Some(Stmt::Expr(Expr::If(inner), _)) = b.block.stmts.last_mut()
+                {
+                    syn::visit_mut::visit_expr_if_mut(self, inner);
+                }
+                *e = made;
+                return;
+            }
+            syn::visit_mut::visit_expr_mut(self, e);
+        }
+    }
+    let names: Vec<syn::Ident> = stmts
+        .iter()
+        .filter_map(|s| option_decl(s).map(|(n, _, _)| n))
+        .collect();
+    if !names.is_empty() {
+        let mut r = Replaced(names);
+        for s in stmts.iter_mut() {
+            r.visit_stmt_mut(s);
         }
     }
 }
