@@ -1407,7 +1407,7 @@ impl Lowering {
     fn holds_strings(&self, base: Value) -> bool {
         self.declared_type(base)
             .and_then(calls::elem_type)
-            .is_some_and(is_string_type)
+            .is_some_and(super::subslice::textual)
     }
 
     /// The type `v` is declared with: a parameter's, a local's, or an element's of either.
@@ -1428,14 +1428,5 @@ impl Lowering {
         (self.env.iter().rev())
             .find(|bnd| bnd.value == Some(v))
             .and_then(|bnd| bnd.declared.as_ref())
-    }
-}
-
-/// Whether a type is a string: `String`, `&str` (with a lifetime or without).
-fn is_string_type(ty: &syn::Type) -> bool {
-    let named = |t: &syn::Type, name: &str| matches!(t, syn::Type::Path(p) if p.qself.is_none() && p.path.is_ident(name));
-    match ty {
-        syn::Type::Reference(r) => r.mutability.is_none() && named(&r.elem, "str"),
-        t => named(t, "String"),
     }
 }

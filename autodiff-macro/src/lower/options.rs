@@ -99,8 +99,13 @@ pub(crate) fn left_as_written(name: &str) -> Option<Option<syn::Error>> {
 
 /// Rewrites, in `stmts`, each local `Option` of a float whose uses are all of the forms above.
 pub(super) fn option_lets(stmts: &mut Vec<Stmt>) {
-    copies_between(stmts);
-    replaced(stmts);
+    // The local `Option`s of a float declared here, for the rewrites of uses between them.
+    let names: Vec<syn::Ident> = stmts
+        .iter()
+        .filter_map(|s| option_decl(s).map(|(n, _, _)| n))
+        .collect();
+    copies_between(stmts, &names);
+    replaced(stmts, &names);
     let mut i = 0;
     while i < stmts.len() {
         // `let v: Option<f64> = if c { Some(a) } else { None };` (or a `match`): declared
@@ -162,9 +167,9 @@ pub(super) fn option_lets(stmts: &mut Vec<Stmt>) {
 /// `b = a;` of two local `Option`s of a float declared among `stmts` (the iterate before the
 /// last, `prev2 = prev;`): `b = if let Some(p) = a { Some(p) } else { None };`, a use of each
 /// that the rewrite knows.
-fn copies_between(stmts: &mut [Stmt]) {
-    struct Copies(Vec<syn::Ident>);
-    impl VisitMut for Copies {
+fn copies_between(stmts: &mut [Stmt], names: &[syn::Ident]) {
+    struct Copies<'n>(&'n [syn::Ident]);
+    impl VisitMut for Copies<'_> {
         fn visit_expr_mut(&mut self, e: &mut Expr) {
             if let Expr::Assign(a) = e
                 && let Some(to) = self.0.iter().find(|n| is_name(&a.left, n))
@@ -180,10 +185,6 @@ fn copies_between(stmts: &mut [Stmt]) {
             syn::visit_mut::visit_expr_mut(self, e);
         }
     }
-    let names: Vec<syn::Ident> = stmts
-        .iter()
-        .filter_map(|s| option_decl(s).map(|(n, _, _)| n))
-        .collect();
     if names.len() > 1 {
         let mut c = Copies(names);
         for s in stmts.iter_mut() {
@@ -197,9 +198,9 @@ fn copies_between(stmts: &mut [Stmt]) {
 /// `if let Some(p) = v.replace(e) { a } else { b }` is `{ let new = e; let had = v.is_some();
 /// let old = v.unwrap_or_default(); v = Some(new); if had { let p = old; a } else { b } }`,
 /// uses of `v` the rewrite knows (`e` is evaluated first, as the argument it is).
-fn replaced(stmts: &mut [Stmt]) {
-    struct Replaced(Vec<syn::Ident>);
-    impl Replaced {
+fn replaced(stmts: &mut [Stmt], names: &[syn::Ident]) {
+    struct Replaced<'n>(&'n [syn::Ident]);
+    impl Replaced<'_> {
         /// `v.replace(e)` of one of the names: the name and `e`.
         fn call<'e>(&self, e: &'e Expr) -> Option<(&syn::Ident, &'e Expr)> {
             let Expr::MethodCall(mc) = super::chain::strip(e) else {
@@ -212,7 +213,7 @@ fn replaced(stmts: &mut [Stmt]) {
             Some((name, &mc.args[0]))
         }
     }
-    impl VisitMut for Replaced {
+    impl VisitMut for Replaced<'_> {
         fn visit_stmt_mut(&mut self, s: &mut Stmt) {
             if let Stmt::Expr(e, Some(semi)) = s
                 && let Some((name, arg)) = self.call(e)
@@ -251,10 +252,6 @@ fn replaced(stmts: &mut [Stmt]) {
             syn::visit_mut::visit_expr_mut(self, e);
         }
     }
-    let names: Vec<syn::Ident> = stmts
-        .iter()
-        .filter_map(|s| option_decl(s).map(|(n, _, _)| n))
-        .collect();
     if !names.is_empty() {
         let mut r = Replaced(names);
         for s in stmts.iter_mut() {

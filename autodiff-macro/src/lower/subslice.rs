@@ -445,7 +445,7 @@ fn text_expr(e: &Expr, names: &[String]) -> bool {
 }
 
 /// A `str` or `String` type, or a reference to one.
-fn textual(ty: &syn::Type) -> bool {
+pub(super) fn textual(ty: &syn::Type) -> bool {
     match ty {
         syn::Type::Reference(r) => textual(&r.elem),
         syn::Type::Path(p) => p

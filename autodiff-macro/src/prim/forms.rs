@@ -3,10 +3,10 @@
 
 use quote::ToTokens;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use super::PrimId;
-use crate::ir::{BinOp, Func, Inst, InstKind, Value};
+use crate::ir::{BinOp, Func, InstKind, Value, ValueDef};
 use crate::scalars::{FloatTy, Ty};
 
 /// Emits `e` (a form of the table) through `emit`, with the names of `env` bound to values, all
@@ -122,49 +122,43 @@ pub fn doubled(
 /// `tanh` at ±∞), and whose tangent is too (`y·dx`).
 pub const SATURATING: &[&str] = &["exp", "exp2", "exp_m1", "tanh", "atan", "recip"];
 
-/// The products whose value reaches a method in [`SATURATING`] through sums, differences and
-/// negations, and the results of those methods: where the product is infinite (an inverse
-/// temperature times an infinite table entry, `((v - mx) * inv_tau).exp()`), the method's
-/// derivative there is 0. The product's tangent `da·b + a·db` with a zero `db` must then not
-/// be `∞·0`, nor the method's `f'(x)·dx` with `f'(x) = 0` and an infinite `dx`: their forward
-/// rules test for it (see `forward`, [`saturated`]).
-/// Only in a function that names an infinity (see [`names_infinity`]): elsewhere the tests
-/// would cost the hot path of every such product (`(-y * z).exp()` of a logistic loss).
+/// In a function that names an infinity (see [`names_infinity`]), the products whose value
+/// reaches a method in [`SATURATING`] through sums, differences and negations, and the results
+/// of those methods: where the product is infinite (an inverse temperature times an infinite
+/// table entry, `((v - mx) * inv_tau).exp()`), the method's derivative there is 0. The
+/// product's tangent `da·b + a·db` with a zero `db` must then not be `∞·0`, nor the method's
+/// `f'(x)·dx` with `f'(x) = 0` and an infinite `dx`: their forward rules test for it (see
+/// `forward`, [`saturated`]). Elsewhere the tests would cost the hot path of every such
+/// product (`(-y * z).exp()` of a logistic loss). One walk back from the methods' arguments.
 pub fn saturated_products(f: &Func) -> HashSet<Value> {
+    let mut out = HashSet::new();
     if !names_infinity(f) {
-        return HashSet::new();
+        return out;
     }
-    let mut readers: HashMap<Value, Vec<Inst>> = HashMap::new();
-    for n in 0..f.insts.len() {
-        let i = Inst(n as u32);
-        for v in f.operands(i) {
-            readers.entry(v).or_default().push(i);
+    let mut todo: Vec<Value> = Vec::new();
+    for i in &f.insts {
+        if let InstKind::Prim { prim, args, .. } = &i.kind
+            && SATURATING.contains(&prim.name())
+        {
+            out.extend(i.results.first().copied());
+            todo.extend(args.first().copied());
         }
     }
-    let mut out = HashSet::new();
-    for y in (f.insts.iter())
-        .filter(|i| matches!(i.kind, InstKind::Binary(BinOp::Mul, ..)))
-        .filter_map(|i| i.results.first().copied())
-    {
-        let mut todo = vec![y];
-        let mut seen = HashSet::new();
-        while let Some(v) = todo.pop() {
-            if !seen.insert(v) {
-                continue;
+    let mut seen = HashSet::new();
+    while let Some(v) = todo.pop() {
+        if !seen.insert(v) {
+            continue;
+        }
+        let ValueDef::Result(i, 0) = f.value(v).def else {
+            continue;
+        };
+        match f.inst(i).kind {
+            InstKind::Binary(BinOp::Mul, ..) => {
+                out.insert(v);
             }
-            for &i in readers.get(&v).into_iter().flatten() {
-                let r = f.inst(i).results.first().copied();
-                match &f.inst(i).kind {
-                    InstKind::Prim { prim, .. } if SATURATING.contains(&prim.name()) => {
-                        out.insert(y);
-                        out.extend(r);
-                    }
-                    InstKind::Binary(BinOp::Add | BinOp::Sub, ..) | InstKind::Neg(_) => {
-                        todo.extend(r)
-                    }
-                    _ => {}
-                }
-            }
+            InstKind::Binary(BinOp::Add | BinOp::Sub, a, b) => todo.extend([a, b]),
+            InstKind::Neg(a) => todo.push(a),
+            _ => {}
         }
     }
     out
