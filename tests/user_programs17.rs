@@ -328,6 +328,11 @@ impl V3 {
         self.dot(self)
     }
 
+    /// `(|p|², p/2)`: two results, the second the struct.
+    fn halves(self) -> (f64, V3) {
+        (self.length2(), self.scale(0.5))
+    }
+
     /// `self + (o − self)·t`.
     fn lerp(self, o: V3, t: f64) -> V3 {
         self + (o + self.scale(-1.0)).scale(t)
@@ -601,4 +606,38 @@ fn a_collected_vec_of_the_struct_calls_its_methods() {
     ];
     close_all("∂collected/∂p", &flat3(&g), &flat3(&want));
     fd_vec("collected", |x| collected(&v3s(x)), &flat3(&ps), &flat3(&g));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 8. The struct part of a tuple a method returns, taken apart in a `let`, calls its methods.
+// ---------------------------------------------------------------------------------------------
+
+/// `f = Σ_k |p_k|²·((p_k/2)·w)·p₀ + |p₁|²·(p₁/2)·p₂`. `half.scale(w)` of `let (len2, half) =
+/// p.halves();` was "no derivative rule for method `scale`", the part's type being unseen.
+#[differentiate]
+fn split_parts(ps: &[V3], w: f64) -> f64 {
+    let mut s = 0.0;
+    for p in ps {
+        let (len2, half) = p.halves();
+        s += len2 * half.scale(w).dot(ps[0]);
+    }
+    let (l1, h1) = ps[1].halves();
+    s + l1 * h1.dot(ps[2])
+}
+
+#[test]
+fn the_struct_part_of_a_returned_tuple_calls_its_methods() {
+    // ∂f/∂w = Σ_k |p_k|²·(p_k·p₀)/2.
+    let ps = v3s(&data(9, 0.4));
+    let w = 0.7;
+    let (v, (g, gw)) = split_parts_grad(&ps, w);
+    close("split_parts", v, split_parts(&ps, w), TOL);
+    let dw: f64 = ps.iter().map(|p| p.length2() * p.dot(ps[0]) / 2.0).sum();
+    close("∂split_parts/∂w", gw, dw, TOL);
+    fd_vec(
+        "split_parts",
+        |x| split_parts(&v3s(x), w),
+        &flat3(&ps),
+        &flat3(&g),
+    );
 }

@@ -1,6 +1,8 @@
 // A method of the user's struct named like an array rule (`dot`), called on what another of its
-// methods returned: the macro cannot tell that value from an array (a method may return one), so
-// it is the array rule, and the error says to call the struct's method through its type.
+// methods returned, given another such value: the macro cannot tell either from an array (a
+// method may return one), so it is the array rule, and the error says to call the struct's
+// method through its type. (Given a parameter of the struct, `a.cross(b).dot(c)`, it is the
+// struct's.)
 use autodiff::{Differentiable, differentiate};
 
 #[derive(Clone, Copy, Differentiable)]
@@ -26,7 +28,7 @@ impl V3 {
 
 #[differentiate]
 fn triple(a: &V3, b: &V3, c: &V3) -> f64 {
-    a.cross(b).dot(c)
+    a.cross(b).dot(&b.cross(c))
 }
 
 fn main() {}

@@ -1251,22 +1251,58 @@ impl Lowering {
             // What an operator of the struct returned is the struct (as its operators are
             // taken to be): there, methods named like array rules are its own (`(a - b).dot(&c)`,
             // `let d = a - b; d.dot(&c)`), as they are on a parameter of its type.
-            return is_struct_method(mc)
-                .then(|| self.struct_type_of(recv?))
-                .flatten();
+            if !is_struct_method(mc) {
+                return None;
+            }
+            // So they are on what another method of the struct made where an argument is
+            // known to be a struct of the user's (`d.scale(w).dot(ps[0])`): an array a method
+            // returned is not given one.
+            return self.struct_type_of(recv?).or_else(|| {
+                let ty = self.struct_of_made(recv?)?;
+                mc.args
+                    .iter()
+                    .any(|a| self.known_struct_expr(a).is_some())
+                    .then_some(ty)
+            });
         }
         // What a closure returned that is known to be the struct (`mk(w).r()` of `let mk = |t|
         // P { .. };`, see `Lowering::closure_struct`).
         if let Some((_, ty)) = self.struct_values.iter().find(|(u, _)| Some(*u) == recv) {
             return Some(ty.clone());
         }
-        let ValueDef::Result(i, 0) = self.f.value(recv?).def else {
+        self.struct_of_made(recv?)
+    }
+
+    /// The struct `Ty` of a call `Ty::m(..)` that made `v`, or a part of the tuple it returned
+    /// (`dir` of `let (len, dir) = p.decompose();`).
+    fn struct_of_made(&self, v: Value) -> Option<syn::Path> {
+        let ValueDef::Result(mut i, 0) = self.f.value(v).def else {
             return None;
         };
+        // A part of a tuple the method returned (`dir` of `let (len, dir) = p.decompose();`),
+        // taken to be the struct like the whole result of one is.
+        if let InstKind::Field(base, _) = self.f.inst(i).kind
+            && let ValueDef::Result(j, 0) = self.f.value(base).def
+        {
+            i = j;
+        }
         let InstKind::Call { path, .. } = &self.f.inst(i).kind else {
             return None;
         };
         self.struct_of_call(path)
+    }
+
+    /// The struct of the user's that an argument `e` (`&b`, `ps[0]`, `v`) is known to be, before
+    /// it is lowered.
+    fn known_struct_expr(&self, e: &Expr) -> Option<syn::Path> {
+        let mut e = chain::strip(e);
+        while let Expr::Reference(r) = e {
+            e = chain::strip(&r.expr);
+        }
+        self.variable_value(e)
+            .and_then(|v| self.struct_type_of(v))
+            .or_else(|| self.struct_var(e))
+            .or_else(|| self.element_struct(e))
     }
 
     /// `Ty` of a call `Ty::m(..)` of a struct `Ty` of the user's, whose result is taken to be a
