@@ -1483,3 +1483,122 @@ fn fields_lent_to_helpers_by_reference() {
     close_to("∂lent_predict/∂w", &gp.w, &x);
     assert_eq!(gp.b, 1.0);
 }
+
+// A struct with fields of data (`usize`, `bool`) copied or computed into a new value of it:
+// `Layer { n_in: l.n_in, .. }` was rustc's "`usize` is not differentiable" in the generated
+// code (the field's read given the call's `()` as its adjoint), and `Layer { n_in: l.n_in - 1,
+// ..m.clone() }` and `m2.relu = !l.relu` the same error from the field assignment's rule.
+
+#[derive(Clone, Debug, Differentiable)]
+struct Layer {
+    w: Vec<f64>,
+    n_in: usize,
+    relu: bool,
+}
+
+#[differentiate(hessian)]
+impl Layer {
+    fn scaled(&self, k: f64) -> Layer {
+        Layer {
+            w: self.w.iter().map(|v| v * k).collect(),
+            n_in: self.n_in,
+            relu: self.relu,
+        }
+    }
+
+    /// `Σ_{i<n_in} a(w_i)·w_i` with `a` the ReLU where `relu`, else the identity.
+    fn energy(&self) -> f64 {
+        let mut s = 0.0;
+        for i in 0..self.n_in {
+            let a = if self.relu {
+                self.w[i].max(0.0)
+            } else {
+                self.w[i]
+            };
+            s += a * self.w[i];
+        }
+        s
+    }
+}
+
+#[differentiate(hessian)]
+fn copied_data_fields(l: &Layer, k: f64) -> f64 {
+    let m = Layer {
+        w: l.w.iter().map(|v| v * k).collect(),
+        n_in: l.n_in,
+        relu: l.relu,
+    };
+    let mut m2 = Layer {
+        n_in: l.n_in - 1,
+        ..m.clone()
+    };
+    m2.relu = !l.relu;
+    m2.n_in += 0;
+    let m3 = l.scaled(k * k);
+    m.energy() + m2.energy() + m3.energy()
+}
+
+#[test]
+fn data_fields_copied_and_assigned_in_new_values() {
+    // With n_in = 3 and relu on, m and m3 keep the ReLU and m2 (two inputs) does not:
+    // f = k²Σ⁺w² + k²Σ_{i<2} w_i² + k⁴Σ⁺w² (Σ⁺ over w_i > 0), so ∂f/∂k = 2kΣ⁺w² + 2kΣ₂w² +
+    // 4k³Σ⁺w², ∂f/∂w_i = [w_i>0]·2k²w_i + [i<2]·2k²w_i + [w_i>0]·2k⁴w_i.
+    let l = Layer {
+        w: vec![0.8, -1.3, 0.6],
+        n_in: 3,
+        relu: true,
+    };
+    let k = 0.7;
+    let (v, (gl, gk)) = copied_data_fields_grad(&l, k);
+    assert_eq!(v, copied_data_fields(&l, k));
+    let w = &l.w;
+    let sq = |n: usize| w[..n].iter().map(|x| x * x).sum::<f64>();
+    let pos: f64 = w.iter().filter(|&&x| x > 0.0).map(|x| x * x).sum();
+    let want_k = 2.0 * k * pos + 2.0 * k * sq(2) + 4.0 * k.powi(3) * pos;
+    assert!((gk - want_k).abs() < 1e-12, "∂f/∂k = {gk}, want {want_k}");
+    for i in 0..3 {
+        let mut want = 0.0;
+        if i < 2 {
+            want += 2.0 * k * k * w[i];
+        }
+        if w[i] > 0.0 {
+            want += 2.0 * k * k * w[i] + 2.0 * k.powi(4) * w[i];
+        }
+        assert!(
+            (gl.w[i] - want).abs() < 1e-12,
+            "∂f/∂w{i} = {}, want {want}",
+            gl.w[i]
+        );
+    }
+    // Along (δw, δk): the tangent is the gradient's projection, and the Hessian-vector product
+    // the difference of gradients along it.
+    let dl = Layer {
+        w: vec![0.3, 0.2, -0.5],
+        n_in: 3,
+        relu: true,
+    };
+    let dk = -0.4;
+    let (_, t) = copied_data_fields_jvp(&l, k, &dl, dk);
+    let proj = gk * dk + (0..3).map(|i| gl.w[i] * dl.w[i]).sum::<f64>();
+    assert!((t - proj).abs() < 1e-12, "tangent {t}, projection {proj}");
+    let (_, _, (hl, hk)) = copied_data_fields_hvp(&l, k, &dl, dk);
+    let h = 1e-5;
+    let at = |s: f64| {
+        let q = Layer {
+            w: (0..3).map(|i| l.w[i] + s * dl.w[i]).collect(),
+            ..l.clone()
+        };
+        copied_data_fields_grad(&q, k + s * dk).1
+    };
+    let ((gp, gkp), (gm, gkm)) = (at(h), at(-h));
+    assert!((hk - (gkp - gkm) / (2.0 * h)).abs() < 1e-6, "hvp in k {hk}");
+    for i in 0..3 {
+        let fd = (gp.w[i] - gm.w[i]) / (2.0 * h);
+        assert!(
+            (hl.w[i] - fd).abs() < 1e-6,
+            "hvp in w{i}: {} vs {fd}",
+            hl.w[i]
+        );
+    }
+    assert_eq!((hl.n_in, gl.n_in), (l.n_in, l.n_in));
+}

@@ -66,6 +66,33 @@ pub fn acc<T: Differentiable>(adjoint: &mut T, contribution: T) {
     adjoint.add_assign(&contribution);
 }
 
+/// What a field's adjoint is given: its gradient, or `()` where the value read from the field
+/// went into a call's argument of a type without gradients (`n_in: l.n_in` of a `usize` field,
+/// copied into a struct literal), which the call's gradient gives `()`: nothing to add.
+pub trait FieldContribution<T> {
+    /// `adjoint += self`.
+    fn add_to(self, adjoint: &mut T);
+}
+
+impl<T: Differentiable> FieldContribution<T> for T {
+    #[inline(always)]
+    fn add_to(self, adjoint: &mut T) {
+        adjoint.add_assign(&self);
+    }
+}
+
+impl<T> FieldContribution<T> for () {
+    #[inline(always)]
+    fn add_to(self, _: &mut T) {}
+}
+
+/// `adjoint.field += contribution`, `contribution` a gradient of the field or `()` (see
+/// [`FieldContribution`]).
+#[inline(always)]
+pub fn acc_field<T, C: FieldContribution<T>>(adjoint: &mut T, contribution: C) {
+    contribution.add_to(adjoint);
+}
+
 /// A result type `*_grad` can seed with `1`: a scalar.
 #[diagnostic::on_unimplemented(
     message = "`_grad` needs a scalar (`f32` or `f64`) result, found `{Self}`",
@@ -871,6 +898,78 @@ pub fn set_field_vjp_jvp<const H: u64, S: SetField<H, M>, M: Differentiable>(
             set_field_pullback::<H, S, M>(dg, dzero),
         )
     })
+}
+
+/// A value of data that a field of a differentiated struct may be assigned (`s.n_in = 3`,
+/// `Dense { n_in: l.n_in - 1, ..m }`): an integer, a `bool`, a `char` or a string. It has no
+/// gradient, and the field holds no part of the struct's.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is assigned to a field as data, but is not an integer, `bool`, `char` or \
+               string",
+    label = "a field assigned data",
+    note = "a field of a differentiated struct assigned a value computed from integers takes an \
+            integer, `bool`, `char` or string"
+)]
+pub trait DataValue {}
+
+macro_rules! data_values {
+    ($($t:ty),*) => { $(impl DataValue for $t {})* };
+}
+data_values!(
+    u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, bool, char, String
+);
+impl DataValue for &str {}
+
+/// `s.field = v` of a field of data (`v` an integer, a `bool`, ..): the struct with the field
+/// replaced, as [`set_field`].
+#[inline]
+pub fn set_data_field<const H: u64, S: SetField<H, M>, M: DataValue>(s: S, v: M) -> S {
+    set_field(s, v)
+}
+
+/// [`set_data_field`] with its pullback: the struct's adjoint is the base's (the field of data
+/// holds none of it), and `v` has no gradient.
+#[inline]
+pub fn set_data_field_vjp<const H: u64, S: SetField<H, M>, M: DataValue>(
+    s: S,
+    v: M,
+) -> (S, impl FnOnce(S) -> S) {
+    (set_field(s, v), |g| g)
+}
+
+/// [`set_data_field`] with its tangent: the base's tangent with the value in the field, as a
+/// data field's tangent holds its value (see `#[derive(Differentiable)]`).
+#[inline]
+pub fn set_data_field_jvp<const H: u64, S: SetField<H, M>, M: DataValue + Clone>(
+    s: S,
+    v: M,
+    ds: S,
+) -> (S, S) {
+    (set_field(s, v.clone()), set_field(ds, v))
+}
+
+/// [`set_data_field`] with its tangent and pullback (exact derivatives at kinks).
+#[inline]
+#[allow(clippy::type_complexity)]
+pub fn set_data_field_vjp_along<const H: u64, S: SetField<H, M>, M: DataValue + Clone>(
+    s: S,
+    v: M,
+    ds: S,
+) -> (S, S, impl FnOnce(S) -> S) {
+    let (y, dy) = set_data_field_jvp::<H, S, M>(s, v, ds);
+    (y, dy, |g| g)
+}
+
+/// [`set_data_field`] with its tangent, and its pullback with the pullback's tangent (Hessians).
+#[inline]
+#[allow(clippy::type_complexity)]
+pub fn set_data_field_vjp_jvp<const H: u64, S: SetField<H, M>, M: DataValue + Clone>(
+    s: S,
+    v: M,
+    ds: S,
+) -> (S, S, impl FnOnce(S, S) -> (S, S)) {
+    let (y, dy) = set_data_field_jvp::<H, S, M>(s, v, ds);
+    (y, dy, |g, dg| (g, dg))
 }
 
 /// What a struct literal of a type without `#[derive(Differentiable)]` needs in a

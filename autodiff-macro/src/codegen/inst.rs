@@ -660,7 +660,7 @@ impl Gen<'_> {
             InstKind::VarAccField { var, field, value } => {
                 let w = names::var(self.f, *var);
                 let x = self.moved(*value, None);
-                quote! { #pv::acc(&mut #w.#field, #x); }
+                quote! { #pv::acc_field(&mut #w.#field, #x); }
             }
             InstKind::VarGet(w) => {
                 let w = names::var(self.f, *w);

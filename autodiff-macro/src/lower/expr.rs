@@ -742,7 +742,12 @@ impl Lowering {
                     true => self.field_copy(b, l),
                     false => l,
                 };
-                let k = self.kind(l).join(self.kind(r));
+                // With an integer literal on either side (`l.n_in - 1`), both are integers:
+                // Rust's arithmetic on floats and arrays of them takes no integer.
+                let k = match is_int_literal(left) || is_int_literal(&bin.right) {
+                    true => Kind::Discrete,
+                    false => self.kind(l).join(self.kind(r)),
+                };
                 let v = self.inst1(b, InstKind::Binary(op, l, r), k, span);
                 if compound {
                     self.assign_target(b, left, Some(v), true);
@@ -1069,4 +1074,10 @@ impl Lowering {
             c.span(),
         )))
     }
+}
+
+/// Whether `e` is an integer literal without a float suffix (`1`, `2usize`, `(3)`).
+fn is_int_literal(e: &Expr) -> bool {
+    matches!(super::chain::strip(e), Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(i), .. })
+        if !matches!(i.suffix(), "f32" | "f64"))
 }

@@ -172,8 +172,14 @@ impl Lowering {
             &quote!(#name).to_string(),
         ));
         let pv = &self.krate;
-        let path: syn::Path =
-            syn::parse_quote_spanned!(span=> #pv::__private::set_field::<#key, _, _>);
+        // A value computed from integers (`s.n_in = l.n_in - 1`, `s.relu = !l.relu`) is data
+        // in a field of data, which holds no part of the struct's adjoint.
+        let path: syn::Path = match self.kind(value) {
+            Kind::Discrete => {
+                syn::parse_quote_spanned!(span=> #pv::__private::set_data_field::<#key, _, _>)
+            }
+            _ => syn::parse_quote_spanned!(span=> #pv::__private::set_field::<#key, _, _>),
+        };
         self.f.struct_literals.push((i, path, vec![base, value]));
         self.f.map_errors.push((
             i,
