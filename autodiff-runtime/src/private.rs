@@ -920,6 +920,34 @@ data_values!(
 );
 impl DataValue for &str {}
 
+/// An operand of arithmetic with an integer literal (`l.n_in - 1`), which the generated code
+/// runs as integer arithmetic, without derivatives.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is combined with an integer literal in a differentiated function, which \
+               is taken for integer arithmetic",
+    label = "taken for an integer",
+    note = "arithmetic with an integer literal (`n - 1`, `2 * k`) is run as integer arithmetic; \
+            an operator of your own struct with an integer (`impl Mul<i32> for V`) is followed \
+            where its left operand is known to be the struct (a parameter of its type, a \
+            variable first bound to one); on a field, call it through its type, `V::mul(b.v, 2)`"
+)]
+pub trait Integer {}
+
+macro_rules! integers {
+    ($($t:ty),*) => { $(impl Integer for $t {})* };
+}
+integers!(
+    u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize
+);
+impl<T: Integer + ?Sized> Integer for &T {}
+impl<T: Integer + ?Sized> Integer for &mut T {}
+
+/// `x`, checked to be an integer (see [`Integer`]).
+#[inline(always)]
+pub fn integer<T: Integer>(x: T) -> T {
+    x
+}
+
 /// `s.field = v` of a field of data (`v` an integer, a `bool`, ..): the struct with the field
 /// replaced, as [`set_field`].
 #[inline]

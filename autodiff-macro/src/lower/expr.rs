@@ -743,10 +743,20 @@ impl Lowering {
                     false => l,
                 };
                 // With an integer literal on either side (`l.n_in - 1`), both are integers:
-                // Rust's arithmetic on floats and arrays of them takes no integer.
-                let k = match is_int_literal(left) || is_int_literal(&bin.right) {
-                    true => Kind::Discrete,
-                    false => self.kind(l).join(self.kind(r)),
+                // Rust's arithmetic on floats and arrays of them takes no integer. An operand
+                // of a type the macro does not know is checked to be one in the generated code
+                // (a struct's `impl Mul<i32>` on a field would be a product taken for data).
+                // (A float beside it is the user's mistake, which rustc's error and the
+                // arithmetic rule's note name: `acc += 1` of `acc = 0.0`.)
+                let int_literal = is_int_literal(left) || is_int_literal(&bin.right);
+                let float = self.kind(l) == Kind::Float || self.kind(r) == Kind::Float;
+                let (l, r, k) = match int_literal && !float {
+                    true => (
+                        self.known_integer(b, l, span),
+                        self.known_integer(b, r, span),
+                        Kind::Discrete,
+                    ),
+                    false => (l, r, self.kind(l).join(self.kind(r))),
                 };
                 let v = self.inst1(b, InstKind::Binary(op, l, r), k, span);
                 if compound {
@@ -1073,6 +1083,24 @@ impl Lowering {
             Kind::Float,
             c.span(),
         )))
+    }
+}
+
+impl Lowering {
+    /// `v`, an operand of integer arithmetic: as it is where it is known to be discrete, else
+    /// passed through the runtime's `integer`, which takes integers only.
+    fn known_integer(&mut self, b: Block, v: Value, span: Span) -> Value {
+        if self.kind(v) != Kind::Unknown {
+            return v;
+        }
+        let pv = &self.krate;
+        self.int_op_kind(
+            b,
+            quote::quote!(#pv::__private::integer(__ad_a)),
+            &[("__ad_a", v)],
+            Kind::Discrete,
+            span,
+        )
     }
 }
 
