@@ -181,6 +181,22 @@ impl Lowering {
         // and over the item of an outer `iter_mut()` (`for row in m.iter_mut() { for e in
         // row.iter_mut() { .. } }`, written back as `*row = ..`).
         .and_then(|e| self.taken_container(e));
+        // Such a container zipped in by mutable reference, `for (x, v) in
+        // self.x.iter_mut().zip(self.v.iter_mut())` (or `zip(&mut self.v)`), is taken into a
+        // local of its own too, each written back after the loop.
+        let mut taken = Vec::new();
+        let head = self.take_zipped_containers(&fl.expr, &mut taken);
+        if taken.iter().any(|(_, zipped)| *zipped) {
+            let mut inner = fl.clone();
+            *inner.expr = head;
+            let block = through_locals(
+                &taken.into_iter().map(|(f, _)| f).collect::<Vec<_>>(),
+                span,
+                Stmt::Expr(Expr::ForLoop(inner), None),
+            );
+            self.expr(b, &block, false);
+            return;
+        }
         if let Some(field) = field {
             let block = through_local(&field, span, |tmp| {
                 let mut inner = fl.clone();
@@ -461,6 +477,21 @@ impl Lowering {
         if mc.method != "for_each" || mc.args.len() != 1 {
             return false;
         }
+        // A container zipped in by mutable reference (`s.x.iter_mut().zip(s.v.iter_mut())
+        // .for_each(..)`): each taken into a local, as in a `for` loop over the chain.
+        let mut taken = Vec::new();
+        let receiver = self.take_zipped_containers(&mc.receiver, &mut taken);
+        if taken.iter().any(|(_, zipped)| *zipped) {
+            let mut inner = mc.clone();
+            *inner.receiver = receiver;
+            let block = through_locals(
+                &taken.into_iter().map(|(f, _)| f).collect::<Vec<_>>(),
+                e.span(),
+                Stmt::Expr(Expr::MethodCall(inner), Some(Default::default())),
+            );
+            self.expr(b, &block, false);
+            return true;
+        }
         let Some(field) = iter_mut_base(&mc.receiver).and_then(|f| self.taken_container(f)) else {
             return false;
         };
@@ -471,6 +502,64 @@ impl Lowering {
         });
         self.expr(b, &block, false);
         true
+    }
+}
+
+impl Lowering {
+    /// `chain` with each container [`Self::taken_container`] names under an `iter_mut()` (the
+    /// chain's own receiver and the arguments of its `zip`s, also `zip(&mut s.v)`) read
+    /// through a local `__ad_fieldN` instead; `taken` gets each container, with whether it
+    /// was a `zip`'s argument.
+    fn take_zipped_containers(&self, chain: &Expr, taken: &mut Vec<(Expr, bool)>) -> Expr {
+        self.take_containers_in(chain, false, taken)
+    }
+
+    fn take_containers_in(&self, e: &Expr, zipped: bool, taken: &mut Vec<(Expr, bool)>) -> Expr {
+        let local = |field: Expr, taken: &mut Vec<(Expr, bool)>| -> Expr {
+            let tmp = quote::format_ident!("__ad_field{}", taken.len(), span = field.span());
+            let span = field.span();
+            taken.push((field, zipped));
+            syn::parse_quote_spanned!(span=> #tmp.iter_mut())
+        };
+        match chain::strip(e) {
+            Expr::MethodCall(mc) if mc.method == "iter_mut" && mc.args.is_empty() => {
+                match self.taken_container(&mc.receiver) {
+                    Some(field) => local(field, taken),
+                    None => e.clone(),
+                }
+            }
+            Expr::Reference(r) if zipped && r.mutability.is_some() => {
+                match self.taken_container(&r.expr) {
+                    Some(field) => local(field, taken),
+                    None => e.clone(),
+                }
+            }
+            Expr::MethodCall(mc) => {
+                let mut mc = mc.clone();
+                *mc.receiver = self.take_containers_in(&mc.receiver, zipped, taken);
+                if mc.method == "zip" && mc.args.len() == 1 {
+                    let arg = self.take_containers_in(&mc.args[0], true, taken);
+                    mc.args[0] = arg;
+                }
+                Expr::MethodCall(mc)
+            }
+            _ => e.clone(),
+        }
+    }
+}
+
+/// `{ let mut __ad_field0 = (f0).clone(); .. <body over them>; f0 = __ad_field0; .. }`: the
+/// containers a loop writes through `iter_mut()` taken into locals and written back.
+fn through_locals(fields: &[Expr], span: Span, body: Stmt) -> Expr {
+    let tmps: Vec<_> = (0..fields.len())
+        .map(|k| quote::format_ident!("__ad_field{}", k, span = fields[k].span()))
+        .collect();
+    syn::parse_quote_spanned! {span=>
+        {
+            #(let mut #tmps = (#fields).clone();)*
+            #body
+            #(#fields = #tmps;)*
+        }
     }
 }
 
