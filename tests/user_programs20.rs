@@ -9,6 +9,14 @@
 //! local and written back after the loop, in `for` loops and in `for_each` statements, also
 //! `zip(&mut s.v)` and a local zipped with a field.
 //!
+//! A loop that takes the arrays of a `Vec<[f64; 2]>` apart by mutable reference, `for [x, v]
+//! in s.iter_mut() { *v -= k * *x; *x += h * *v; }` (a step over phase-space points), was
+//! rejected with "this pattern is not supported here; use .. an array of them (`[a, b]`)",
+//! which asked for what was written, followed by an error at each `*x`. Where the body reads
+//! the names as `*x` or as a method's receiver, the loop is now the one over the items with
+//! their elements written by position (`p[1] -= k * p[0]`); elsewhere one error says to write
+//! that loop.
+//!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`; each value against the plain
 //! function's.
@@ -158,4 +166,79 @@ fn fields_zipped_by_mutable_reference() {
         TOL,
     );
     fd_any("local zipped", |p: &Phase| drift_into_field(p, k), &s, &gs);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Arrays taken apart by mutable reference.
+// ---------------------------------------------------------------------------------------------
+
+/// One kick-drift step over phase-space points, `v' = v − k·x`, `x' = x + h·v'` (`h = 0.5`),
+/// `L = Σ x'² + v'`: `∂L/∂x = 2x'(1 − hk) − k`, `∂L/∂v = 2h·x' + 1`, `∂L/∂k = Σ −2h·x'·x − x`.
+#[differentiate]
+fn kick_drift_points(s0: &[[f64; 2]], k: f64) -> f64 {
+    let h = 0.5;
+    let mut s = s0.to_vec();
+    for [x, v] in s.iter_mut() {
+        *v -= k * *x;
+        *x += h * *v;
+    }
+    s.iter().map(|p| p[0] * p[0] + p[1]).sum()
+}
+
+/// `z'ᵢ = k·sin xᵢ + i·zᵢ` through `for (i, [x, _, z]) in s.iter_mut().enumerate()`, `x.sin()`
+/// a method of the element; `L = Σ z'ᵢ`: `∂L/∂xᵢ = k·cos xᵢ`, `∂L/∂yᵢ = 0`, `∂L/∂zᵢ = i`,
+/// `∂L/∂k = Σ sin xᵢ`.
+#[differentiate]
+fn enumerated_points(s0: &[[f64; 3]], k: f64) -> f64 {
+    let mut s = s0.to_vec();
+    for (i, [x, _, z]) in s.iter_mut().enumerate() {
+        *z = x.sin() * k + i as f64 * *z;
+    }
+    s.iter().map(|p| p[2]).sum()
+}
+
+#[test]
+fn arrays_taken_apart_by_mutable_reference() {
+    let s0 = vec![[0.3, -0.2], [0.7, 0.4], [-0.5, 0.1]];
+    let k = 1.3;
+    let h = 0.5;
+    let (y, (g, gk)) = kick_drift_points_grad(&s0, k);
+    close("kick-drift: value", y, kick_drift_points(&s0, k), TOL);
+    let mut want_k = 0.0;
+    for (p, gp) in s0.iter().zip(&g) {
+        let (x, v) = (p[0], p[1]);
+        let xp = x + h * (v - k * x);
+        close("kick-drift: ∂x", gp[0], 2.0 * xp * (1.0 - h * k) - k, TOL);
+        close("kick-drift: ∂v", gp[1], 2.0 * h * xp + 1.0, TOL);
+        want_k += -2.0 * h * xp * x - x;
+    }
+    close("kick-drift: ∂k", gk, want_k, TOL);
+    fd_any(
+        "kick-drift",
+        |p: &Vec<[f64; 2]>| kick_drift_points(p, k),
+        &s0,
+        &g,
+    );
+    fd("kick-drift: k", |k| kick_drift_points(&s0, k), k, gk);
+
+    let s1 = vec![[0.3, -0.2, 0.9], [0.7, 0.4, -0.6], [-0.5, 0.1, 0.2]];
+    let (y, (g, gk)) = enumerated_points_grad(&s1, k);
+    close("enumerated: value", y, enumerated_points(&s1, k), TOL);
+    for (i, (p, gp)) in s1.iter().zip(&g).enumerate() {
+        close("enumerated: ∂x", gp[0], k * p[0].cos(), TOL);
+        close("enumerated: ∂y", gp[1], 0.0, TOL);
+        close("enumerated: ∂z", gp[2], i as f64, TOL);
+    }
+    close(
+        "enumerated: ∂k",
+        gk,
+        s1.iter().map(|p| p[0].sin()).sum(),
+        TOL,
+    );
+    fd_any(
+        "enumerated",
+        |p: &Vec<[f64; 3]>| enumerated_points(p, k),
+        &s1,
+        &g,
+    );
 }

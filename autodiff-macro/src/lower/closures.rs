@@ -695,6 +695,24 @@ impl Lowering {
                     }
                 }
             }
+            (Pat::Slice(ps), Item::Cell { cell, refs }) => {
+                // Each name bound to the item, so that the body's `*x` reports nothing more.
+                for p in &ps.elems {
+                    if let Pat::Ident(pi) = p {
+                        let mut binding = Binding::new(pi.ident.to_string(), None, false);
+                        binding.cell = Some(cell);
+                        binding.refs = refs;
+                        self.env.push(binding);
+                    }
+                }
+                self.err_at(
+                    pat,
+                    "an array pattern over items taken by mutable reference (`for [x, v] in \
+                 s.iter_mut()`) is followed where the loop's body reads each name as `*x` or \
+                 calls a method on it (`x.sin()`), and binds none of them again; name the item \
+                 instead, `for p in s.iter_mut()`, and write its elements as `p[0]`, `p[1]`",
+                )
+            }
             (p, _) => self.err_at(
                 p,
                 "this pattern is not supported here; use a name, `&name`, `_`, a tuple of them \

@@ -184,6 +184,13 @@ impl Lowering {
         // Such a container zipped in by mutable reference, `for (x, v) in
         // self.x.iter_mut().zip(self.v.iter_mut())` (or `zip(&mut self.v)`), is taken into a
         // local of its own too, each written back after the loop.
+        // `for [x, v] in s.iter_mut() { *v -= k * *x; }`: the array an item refers to, taken
+        // apart into references to its elements, as `for p in s.iter_mut() { p[1] -= k *
+        // p[0]; }`.
+        if let Some(inner) = array_items_by_index(fl) {
+            self.expr(b, &Expr::ForLoop(inner), false);
+            return;
+        }
         let mut taken = Vec::new();
         let head = self.take_zipped_containers(&fl.expr, &mut taken);
         if taken.iter().any(|(_, zipped)| *zipped) {
@@ -561,6 +568,137 @@ fn through_locals(fields: &[Expr], span: Span, body: Stmt) -> Expr {
             #(#fields = #tmps;)*
         }
     }
+}
+
+/// `for [x, v] in s.iter_mut() { *v -= k * *x; }` (also under adapters, `for (i, [x, v]) in
+/// s.iter_mut().enumerate()`) as `for __ad_item0 in s.iter_mut() { __ad_item0[1] -= k *
+/// __ad_item0[0]; }`: an array pattern of names over items taken by mutable reference, whose
+/// names the body reads only as `*x` or as a method's receiver (`x.sin()`). `None` where the
+/// loop is not one.
+fn array_items_by_index(fl: &syn::ExprForLoop) -> Option<syn::ExprForLoop> {
+    use syn::visit_mut::VisitMut;
+    let by_mut = match chain::strip(&fl.expr) {
+        Expr::Reference(r) => r.mutability.is_some(),
+        e => iter_mut_base(e).is_some(),
+    };
+    if !by_mut {
+        return None;
+    }
+    // Each name of such a pattern, its item's name and the element's position.
+    let mut names: Vec<(String, syn::Ident, usize)> = Vec::new();
+    let mut pat = (*fl.pat).clone();
+    fn replace(p: &mut Pat, names: &mut Vec<(String, syn::Ident, usize)>) -> bool {
+        match p {
+            Pat::Tuple(t) => t.elems.iter_mut().all(|p| replace(p, names)),
+            Pat::Paren(pp) => replace(&mut pp.pat, names),
+            Pat::Slice(ps) => {
+                let item = quote::format_ident!("__ad_item{}", names.len(), span = ps.span());
+                for (k, e) in ps.elems.iter().enumerate() {
+                    match e {
+                        Pat::Ident(pi)
+                            if pi.by_ref.is_none()
+                                && pi.mutability.is_none()
+                                && pi.subpat.is_none() =>
+                        {
+                            names.push((pi.ident.to_string(), item.clone(), k))
+                        }
+                        Pat::Wild(_) => {}
+                        _ => return false,
+                    }
+                }
+                if names.iter().all(|(_, i, _)| *i != item) {
+                    // `[_, _]`: nothing bound.
+                    names.push((String::new(), item.clone(), 0));
+                }
+                *p = syn::parse_quote_spanned!(ps.span()=> #item);
+                true
+            }
+            _ => true,
+        }
+    }
+    if !replace(&mut pat, &mut names) || names.is_empty() {
+        return None;
+    }
+    names.retain(|(n, ..)| !n.is_empty());
+    struct Reads<'a> {
+        names: &'a [(String, syn::Ident, usize)],
+    }
+    impl Reads<'_> {
+        fn element(&self, e: &Expr) -> Option<Expr> {
+            let Expr::Path(p) = e else { return None };
+            let id = p.path.get_ident()?.to_string();
+            let (_, item, k) = self.names.iter().find(|(n, ..)| *n == id)?;
+            let k = syn::Index::from(*k);
+            let k = syn::LitInt::new(&k.index.to_string(), e.span());
+            Some(syn::parse_quote_spanned!(e.span()=> #item[#k]))
+        }
+    }
+    impl VisitMut for Reads<'_> {
+        fn visit_expr_mut(&mut self, e: &mut Expr) {
+            match e {
+                Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => {
+                    if let Some(el) = self.element(chain::strip(&u.expr)) {
+                        *e = el;
+                        return;
+                    }
+                }
+                Expr::MethodCall(mc) => {
+                    if let Some(el) = self.element(chain::strip(&mc.receiver)) {
+                        *mc.receiver = el;
+                    }
+                }
+                _ => {}
+            }
+            syn::visit_mut::visit_expr_mut(self, e);
+        }
+    }
+    // A name bound again inside the body (`let x = ..`, a closure's `|x|`): not rewritten.
+    struct Binds<'a> {
+        names: &'a [(String, syn::Ident, usize)],
+        found: bool,
+    }
+    impl<'ast> syn::visit::Visit<'ast> for Binds<'_> {
+        fn visit_pat_ident(&mut self, pi: &'ast syn::PatIdent) {
+            self.found |= self.names.iter().any(|(n, ..)| pi.ident == n);
+            syn::visit::visit_pat_ident(self, pi);
+        }
+    }
+    let mut binds = Binds {
+        names: &names,
+        found: false,
+    };
+    syn::visit::Visit::visit_block(&mut binds, &fl.body);
+    if binds.found {
+        return None;
+    }
+    let mut body = fl.body.clone();
+    Reads { names: &names }.visit_block_mut(&mut body);
+    // A name the body reads otherwise (passed on, named in a macro, shadowed): not rewritten.
+    let mut left = false;
+    let tokens = quote::quote!(#body);
+    fn mentions(
+        ts: proc_macro2::TokenStream,
+        names: &[(String, syn::Ident, usize)],
+        left: &mut bool,
+    ) {
+        for t in ts {
+            match t {
+                proc_macro2::TokenTree::Ident(i) if names.iter().any(|(n, ..)| i == n) => {
+                    *left = true
+                }
+                proc_macro2::TokenTree::Group(g) => mentions(g.stream(), names, left),
+                _ => {}
+            }
+        }
+    }
+    mentions(tokens, &names, &mut left);
+    if left {
+        return None;
+    }
+    let mut inner = fl.clone();
+    *inner.pat = pat;
+    inner.body = body;
+    Some(inner)
 }
 
 /// `{ let mut __ad_field = (field).clone(); <body over it>; field = __ad_field; }`: a container
