@@ -15,7 +15,8 @@
 //! which asked for what was written, followed by an error at each `*x`. Where the body reads
 //! the names as `*x` or as a method's receiver, the loop is now the one over the items with
 //! their elements written by position (`p[1] -= k * p[0]`); elsewhere one error says to write
-//! that loop.
+//! that loop. The same holds for `s.iter_mut().for_each(|[x, v]| { .. })`, the loop it stands
+//! for.
 //!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`; each value against the plain
@@ -197,29 +198,50 @@ fn enumerated_points(s0: &[[f64; 3]], k: f64) -> f64 {
     s.iter().map(|p| p[2]).sum()
 }
 
+/// [`kick_drift_points`] as a `for_each` statement, `s.iter_mut().for_each(|[x, v]| ..)`.
+#[differentiate]
+fn kick_drift_each(s0: &[[f64; 2]], k: f64) -> f64 {
+    let h = 0.5;
+    let mut s = s0.to_vec();
+    s.iter_mut().for_each(|[x, v]| {
+        *v -= k * *x;
+        *x += h * *v;
+    });
+    s.iter().map(|p| p[0] * p[0] + p[1]).sum()
+}
+
 #[test]
 fn arrays_taken_apart_by_mutable_reference() {
     let s0 = vec![[0.3, -0.2], [0.7, 0.4], [-0.5, 0.1]];
     let k = 1.3;
     let h = 0.5;
-    let (y, (g, gk)) = kick_drift_points_grad(&s0, k);
-    close("kick-drift: value", y, kick_drift_points(&s0, k), TOL);
-    let mut want_k = 0.0;
-    for (p, gp) in s0.iter().zip(&g) {
-        let (x, v) = (p[0], p[1]);
-        let xp = x + h * (v - k * x);
-        close("kick-drift: ∂x", gp[0], 2.0 * xp * (1.0 - h * k) - k, TOL);
-        close("kick-drift: ∂v", gp[1], 2.0 * h * xp + 1.0, TOL);
-        want_k += -2.0 * h * xp * x - x;
+    for (what, f, grad) in [
+        (
+            "for",
+            kick_drift_points as fn(&[[f64; 2]], f64) -> f64,
+            kick_drift_points_grad as fn(&[[f64; 2]], f64) -> (f64, (Vec<[f64; 2]>, f64)),
+        ),
+        ("for_each", kick_drift_each, kick_drift_each_grad),
+    ] {
+        let (y, (g, gk)) = grad(&s0, k);
+        close(&format!("{what}: value"), y, f(&s0, k), TOL);
+        let mut want_k = 0.0;
+        for (p, gp) in s0.iter().zip(&g) {
+            let (x, v) = (p[0], p[1]);
+            let xp = x + h * (v - k * x);
+            close(
+                &format!("{what}: ∂x"),
+                gp[0],
+                2.0 * xp * (1.0 - h * k) - k,
+                TOL,
+            );
+            close(&format!("{what}: ∂v"), gp[1], 2.0 * h * xp + 1.0, TOL);
+            want_k += -2.0 * h * xp * x - x;
+        }
+        close(&format!("{what}: ∂k"), gk, want_k, TOL);
+        fd_any(what, |p: &Vec<[f64; 2]>| f(p, k), &s0, &g);
+        fd(what, |k| f(&s0, k), k, gk);
     }
-    close("kick-drift: ∂k", gk, want_k, TOL);
-    fd_any(
-        "kick-drift",
-        |p: &Vec<[f64; 2]>| kick_drift_points(p, k),
-        &s0,
-        &g,
-    );
-    fd("kick-drift: k", |k| kick_drift_points(&s0, k), k, gk);
 
     let s1 = vec![[0.3, -0.2, 0.9], [0.7, 0.4, -0.6], [-0.5, 0.1, 0.2]];
     let (y, (g, gk)) = enumerated_points_grad(&s1, k);

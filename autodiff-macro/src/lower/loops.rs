@@ -484,6 +484,25 @@ impl Lowering {
         if mc.method != "for_each" || mc.args.len() != 1 {
             return false;
         }
+        // `s.iter_mut().for_each(|[x, v]| { .. })`: the `for` loop it stands for, where the
+        // closure has no `return` (which would be the loop's `continue`), arrays taken apart.
+        if let Expr::Closure(cl) = chain::strip(&mc.args[0])
+            && cl.inputs.len() == 1
+            && !mentions_return(&cl.body)
+        {
+            let pat = &cl.inputs[0];
+            let recv = &mc.receiver;
+            let body: syn::Block = match chain::strip(&cl.body) {
+                Expr::Block(bl) if bl.label.is_none() => bl.block.clone(),
+                body => syn::parse_quote_spanned!(body.span()=> { #body; }),
+            };
+            let fl: syn::ExprForLoop =
+                syn::parse_quote_spanned!(e.span()=> for #pat in #recv #body);
+            if let Some(inner) = array_items_by_index(&fl) {
+                self.expr(b, &Expr::ForLoop(inner), false);
+                return true;
+            }
+        }
         // A container zipped in by mutable reference (`s.x.iter_mut().zip(s.v.iter_mut())
         // .for_each(..)`): each taken into a local, as in a `for` loop over the chain.
         let mut taken = Vec::new();
@@ -699,6 +718,18 @@ fn array_items_by_index(fl: &syn::ExprForLoop) -> Option<syn::ExprForLoop> {
     *inner.pat = pat;
     inner.body = body;
     Some(inner)
+}
+
+/// Whether `return` appears in `e` (a closure's body, whose `return` leaves the closure).
+fn mentions_return(e: &Expr) -> bool {
+    fn walk(ts: proc_macro2::TokenStream) -> bool {
+        ts.into_iter().any(|t| match t {
+            proc_macro2::TokenTree::Ident(i) => i == "return",
+            proc_macro2::TokenTree::Group(g) => walk(g.stream()),
+            _ => false,
+        })
+    }
+    walk(quote::quote!(#e))
 }
 
 /// `{ let mut __ad_field = (field).clone(); <body over it>; field = __ad_field; }`: a container
