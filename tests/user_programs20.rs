@@ -18,6 +18,12 @@
 //! that loop. The same holds for `s.iter_mut().for_each(|[x, v]| { .. })`, the loop it stands
 //! for.
 //!
+//! A slice pattern on a range of a signal, `if let [a, b, c] = x[i..i + 3]` (a second
+//! difference), was rejected with "this slice pattern takes elements out of a differentiated
+//! value in a form the derivative does not follow", whose list of followed forms had the whole
+//! variable only. The range is now bound first, `let part = &x[i..i + 3];`, and its elements
+//! read by index, as for a variable.
+//!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`; each value against the plain
 //! function's.
@@ -263,4 +269,44 @@ fn arrays_taken_apart_by_mutable_reference() {
         &s1,
         &g,
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Slice patterns on a range of a signal.
+// ---------------------------------------------------------------------------------------------
+
+/// `L = Σᵢ (x[i] − 2x[i+1] + x[i+2])² + x[1]·x[n−1]` through `if let [a, b, c] = x[i..i + 3]`
+/// and `match &x[1..] { [first, .., last] => .. }`: `∂L/∂x[j] = Σᵢ 2dᵢ·cᵢⱼ` with `cᵢⱼ` the
+/// weight (1, −2, 1) of `x[j]` in `dᵢ`, plus `x[n−1]` at `j = 1` and `x[1]` at `j = n − 1`.
+#[differentiate]
+fn second_differences(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() - 2 {
+        if let [a, b, c] = x[i..i + 3] {
+            s += (a - 2.0 * b + c).powi(2);
+        }
+    }
+    match &x[1..] {
+        [first, .., last] => s + first * last,
+        _ => s,
+    }
+}
+
+#[test]
+fn slice_patterns_on_a_range() {
+    let x = data(7, 0.4);
+    let n = x.len();
+    let (y, g) = second_differences_grad(&x);
+    close("value", y, second_differences(&x), TOL);
+    let mut want = vec![0.0; n];
+    for i in 0..n - 2 {
+        let d = x[i] - 2.0 * x[i + 1] + x[i + 2];
+        for (k, c) in [1.0, -2.0, 1.0].into_iter().enumerate() {
+            want[i + k] += 2.0 * d * c;
+        }
+    }
+    want[1] += x[n - 1];
+    want[n - 1] += x[1];
+    close_all("∂x", &g, &want);
+    fd_vec("second differences", second_differences, &x, &g);
 }

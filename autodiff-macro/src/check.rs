@@ -362,7 +362,7 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                                  in a form the derivative does not follow; slice patterns are \
                                  followed where each element is a name, `_`, `&name` or `..` \
                                  (`[a, b]`, `[first, .., last]`, `[x, rest @ ..]`, with guards) on \
-                                 a variable (`xs`, `xs[..]`, `*xs`); else test the length and read \
+                                 a variable (`xs`, `xs[..]`, `*xs`, a range `xs[i..i + 3]`); else test the length and read \
                                  the elements by index (`if xs.len() == 2 && xs[0] > 0.0 { .. }`)",
                             ));
                             continue;

@@ -1844,6 +1844,34 @@ pub(super) fn desugar_forms(
     /// followed: `if xs.len() >= 2 { let first = &xs[0]; let last = &xs[xs.len() - 1]; .. }`.
     /// The scrutinee is `xs`, `&xs[..]`, `xs[..]`, `*xs` or `xs.as_slice()` of a variable.
     fn slice_match(m: &syn::ExprMatch) -> Option<Expr> {
+        // A range of a variable, `x[i..i + 3]` (`&x[1..]`): the range bound first, `{ let
+        // __ad_part = &x[i..i + 3]; match __ad_part[..] { .. } }`, its elements read by index.
+        {
+            let mut e = strip_group(&m.expr);
+            let by_ref = matches!(e, Expr::Reference(r) if r.mutability.is_none());
+            if let Expr::Reference(r) = e
+                && r.mutability.is_none()
+            {
+                e = strip_group(&r.expr);
+            }
+            if let Expr::Index(ix) = e
+                && matches!(&*ix.index, Expr::Range(r) if r.start.is_some() || r.end.is_some())
+                && plain_var(strip_group(&ix.expr))
+            {
+                let span = m.match_token.span;
+                let part = quote::format_ident!("__ad_part", span = span);
+                let mut inner = m.clone();
+                *inner.expr = if by_ref {
+                    syn::parse_quote_spanned!(span=> #part)
+                } else {
+                    syn::parse_quote_spanned!(span=> #part[..])
+                };
+                let inner = slice_match(&inner)?;
+                return Some(syn::parse_quote_spanned! {span=>
+                    { let #part = &#e; #inner }
+                });
+            }
+        }
         // The variable, and whether the names bind references (default binding modes through
         // a reference) or values (`xs[..]`, `*xs`).
         let (x, by_ref) = {
