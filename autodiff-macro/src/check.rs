@@ -301,7 +301,9 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
             {
                 errors.push(syn::Error::new(
                     inst.span,
-                    "`%` on a differentiated value has no derivative rule; compute it from \
+                    "`%` on a differentiated value has no derivative rule; where `a` is never \
+                     negative (a phase wrapped to a period, a position in a periodic box), \
+                     `a.rem_euclid(b)` is the same value and is followed; else compute it from \
                      `trunc`: `a - (a / b).trunc() * b`",
                 ));
             }
