@@ -216,6 +216,20 @@ fn kick_drift_each(s0: &[[f64; 2]], k: f64) -> f64 {
     s.iter().map(|p| p[0] * p[0] + p[1]).sum()
 }
 
+/// Points zipped after a slice of masses, `for (&m, [x, v]) in ms.iter().zip(s.iter_mut())`:
+/// `v' = v − k·x/m`, `x' = x + v'`, `L = Σ x'² + v'`: with `c = 1 − k/m`, `x' = c·x + v`, so
+/// `∂L/∂x = 2x'·c − k/m`, `∂L/∂v = 2x' + 1`, `∂L/∂m = (2x' + 1)·k·x/m²`,
+/// `∂L/∂k = Σ −(2x' + 1)·x/m`.
+#[differentiate]
+fn kick_drift_masses(ms: &[f64], s0: &[[f64; 2]], k: f64) -> f64 {
+    let mut s = s0.to_vec();
+    for (&m, [x, v]) in ms.iter().zip(s.iter_mut()) {
+        *v -= k * *x / m;
+        *x += *v;
+    }
+    s.iter().map(|p| p[0] * p[0] + p[1]).sum()
+}
+
 #[test]
 fn arrays_taken_apart_by_mutable_reference() {
     let s0 = vec![[0.3, -0.2], [0.7, 0.4], [-0.5, 0.1]];
@@ -248,6 +262,27 @@ fn arrays_taken_apart_by_mutable_reference() {
         fd_any(what, |p: &Vec<[f64; 2]>| f(p, k), &s0, &g);
         fd(what, |k| f(&s0, k), k, gk);
     }
+
+    let ms = vec![1.5, 0.8, 2.0];
+    let (y, (gm, g, gk)) = kick_drift_masses_grad(&ms, &s0, k);
+    close("masses: value", y, kick_drift_masses(&ms, &s0, k), TOL);
+    let mut want_k = 0.0;
+    for ((p, gp), (&m, &gmi)) in s0.iter().zip(&g).zip(ms.iter().zip(&gm)) {
+        let (x, v) = (p[0], p[1]);
+        let xp = (1.0 - k / m) * x + v;
+        close("masses: ∂x", gp[0], 2.0 * xp * (1.0 - k / m) - k / m, TOL);
+        close("masses: ∂v", gp[1], 2.0 * xp + 1.0, TOL);
+        close("masses: ∂m", gmi, (2.0 * xp + 1.0) * k * x / (m * m), TOL);
+        want_k -= (2.0 * xp + 1.0) * x / m;
+    }
+    close("masses: ∂k", gk, want_k, TOL);
+    fd_any(
+        "masses",
+        |p: &Vec<[f64; 2]>| kick_drift_masses(&ms, p, k),
+        &s0,
+        &g,
+    );
+    fd_vec("masses: m", |m| kick_drift_masses(m, &s0, k), &ms, &gm);
 
     let s1 = vec![[0.3, -0.2, 0.9], [0.7, 0.4, -0.6], [-0.5, 0.1, 0.2]];
     let (y, (g, gk)) = enumerated_points_grad(&s1, k);

@@ -596,10 +596,19 @@ fn through_locals(fields: &[Expr], span: Span, body: Stmt) -> Expr {
 /// loop is not one.
 fn array_items_by_index(fl: &syn::ExprForLoop) -> Option<syn::ExprForLoop> {
     use syn::visit_mut::VisitMut;
-    let by_mut = match chain::strip(&fl.expr) {
-        Expr::Reference(r) => r.mutability.is_some(),
-        e => iter_mut_base(e).is_some(),
-    };
+    // Items taken by mutable reference somewhere in the chain: its own `iter_mut()` or one
+    // zipped in (`for (&m, [x, v]) in ms.iter().zip(s.iter_mut())`).
+    fn by_mut(e: &Expr) -> bool {
+        match chain::strip(e) {
+            Expr::Reference(r) => r.mutability.is_some(),
+            Expr::MethodCall(mc) if mc.method == "iter_mut" => true,
+            Expr::MethodCall(mc) => {
+                by_mut(&mc.receiver) || (mc.method == "zip" && mc.args.iter().any(by_mut))
+            }
+            _ => false,
+        }
+    }
+    let by_mut = by_mut(&fl.expr);
     if !by_mut {
         return None;
     }
