@@ -754,8 +754,12 @@ impl Lowering {
             Item::Window { .. } => {
                 self.err(
                     span,
-                    "a window of a slice can be read as `w[i]` and `w.len()` or iterated over; \
-                     here it would have to be a value",
+                    "a window of a slice (`w` of `x.windows(k)` or `x.chunks(k)`) can be read \
+                     as `w[i]` and `w.len()`, iterated over, lent to a function or copied \
+                     (`w.to_vec()`); here it would have to be a value, a reference kept (a \
+                     `Vec<&[f64]>` of windows has no gradient type): copy each window, \
+                     `x.chunks(2).map(|c| [c[0], c[1]]).collect::<Vec<[f64; 2]>>()` or \
+                     `.map(|c| c.to_vec())`, or read the elements by index, `x[2 * i + k]`",
                 );
                 None
             }
