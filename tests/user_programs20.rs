@@ -24,6 +24,12 @@
 //! variable only. The range is now bound first, `let part = &x[i..i + 3];`, and its elements
 //! read by index, as for a variable.
 //!
+//! ndarray's `azip!((o in &mut out, &a in &u, &l in &lap) *o = a + d * l);`, an explicit
+//! update over a grid, was "`azip!` reads a differentiated value, and what a macro does with it
+//! cannot be differentiated": the macro was run as written. It is now the `Zip` it expands to,
+//! `Zip::from(&mut out).and(&u).and(&lap).for_each(|o, &a, &l| *o = a + d * l)`, which is
+//! followed (also `ndarray::azip!`).
+//!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`; each value against the plain
 //! function's.
@@ -32,6 +38,7 @@
 #![allow(clippy::needless_range_loop)] // written as users write them
 
 use autodiff::{Differentiable, differentiate};
+use ndarray::{Array1, azip};
 
 mod common;
 use common::*;
@@ -344,4 +351,62 @@ fn slice_patterns_on_a_range() {
     want[n - 1] += x[1];
     close_all("∂x", &g, &want);
     fd_vec("second differences", second_differences, &x, &g);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. ndarray's `azip!`.
+// ---------------------------------------------------------------------------------------------
+
+/// One explicit relaxation step written with `azip!`, `out = u + d·lap`, `L = Σ outᵢ²`:
+/// `∂L/∂u = 2·out`, `∂L/∂lap = 2d·out`, `∂L/∂d = Σ 2·outᵢ·lapᵢ`.
+#[differentiate]
+fn relax(u: &Array1<f64>, lap: &Array1<f64>, d: f64) -> f64 {
+    let mut out = Array1::zeros(u.len());
+    azip!((o in &mut out, &a in u, &l in lap) *o = a + d * l);
+    out.mapv(|v| v * v).sum()
+}
+
+/// `z = x + y²` by `ndarray::azip!` on a copy, `L = Σ sin zᵢ`: `∂L/∂xᵢ = cos zᵢ`,
+/// `∂L/∂yᵢ = 2yᵢ·cos zᵢ`.
+#[differentiate]
+fn add_squares(x: &Array1<f64>, y: &Array1<f64>) -> f64 {
+    let mut z = x.clone();
+    ndarray::azip!((a in &mut z, &b in y) *a += b * b);
+    z.mapv(|v| v.sin()).sum()
+}
+
+#[test]
+fn azip_is_its_zip() {
+    let u = Array1::from_vec(data(6, 0.3));
+    let lap = Array1::from_vec(data(6, 2.1));
+    let d = 0.4;
+    let (y, (gu, gl, gd)) = relax_grad(&u, &lap, d);
+    close("relax: value", y, relax(&u, &lap, d), TOL);
+    let out: Vec<f64> = (0..6).map(|i| u[i] + d * lap[i]).collect();
+    close_all(
+        "relax: ∂u",
+        gu.as_slice().unwrap(),
+        &out.iter().map(|o| 2.0 * o).collect::<Vec<_>>(),
+    );
+    close_all(
+        "relax: ∂lap",
+        gl.as_slice().unwrap(),
+        &out.iter().map(|o| 2.0 * d * o).collect::<Vec<_>>(),
+    );
+    close(
+        "relax: ∂d",
+        gd,
+        (0..6).map(|i| 2.0 * out[i] * lap[i]).sum(),
+        TOL,
+    );
+    fd_any("relax: u", |p: &Array1<f64>| relax(p, &lap, d), &u, &gu);
+    fd("relax: d", |d| relax(&u, &lap, d), d, gd);
+
+    let (y, (gx, gy)) = add_squares_grad(&u, &lap);
+    close("add_squares: value", y, add_squares(&u, &lap), TOL);
+    for i in 0..6 {
+        let c = (u[i] + lap[i] * lap[i]).cos();
+        close("add_squares: ∂x", gx[i], c, TOL);
+        close("add_squares: ∂y", gy[i], 2.0 * lap[i] * c, TOL);
+    }
 }

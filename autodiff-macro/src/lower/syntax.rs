@@ -1230,6 +1230,72 @@ pub(super) fn desugar_open_ranges_in_zip(block: &mut syn::Block) {
     Bounded.visit_block_mut(block);
 }
 
+/// ndarray's `azip!((o in &mut out, &a in &u, &l in &lap) *o = a + d * l);` as the `Zip` it
+/// expands to, `::ndarray::Zip::from(&mut out).and(&u).and(&lap).for_each(|o, &a, &l| *o = a +
+/// d * l);`, which the lowering follows (a macro would run as written). The `index` form and
+/// anything else that does not parse as producers and a body are left as written.
+pub(super) fn desugar_azip(block: &mut syn::Block) {
+    use syn::visit_mut::VisitMut;
+    fn zip_of(m: &syn::Macro) -> Option<Expr> {
+        if m.path.segments.last().is_none_or(|s| s.ident != "azip") {
+            return None;
+        }
+        let parser = |input: syn::parse::ParseStream| -> syn::Result<Expr> {
+            let content;
+            syn::parenthesized!(content in input);
+            let mut pats: Vec<Pat> = Vec::new();
+            let mut exprs: Vec<Expr> = Vec::new();
+            while !content.is_empty() {
+                if content.peek(syn::Ident) && content.fork().parse::<syn::Ident>()? == "index" {
+                    return Err(content.error("the index form is left as written"));
+                }
+                pats.push(Pat::parse_single(&content)?);
+                content.parse::<syn::Token![in]>()?;
+                exprs.push(content.parse()?);
+                if content.is_empty() {
+                    break;
+                }
+                content.parse::<syn::Token![,]>()?;
+            }
+            let body: Expr = input.parse()?;
+            if !input.is_empty() || exprs.is_empty() {
+                return Err(input.error("not an `azip!` of producers and a body"));
+            }
+            let span = m.path.span();
+            // `Zip` beside the macro (`ndarray::azip!` → `ndarray::Zip`), else ndarray's.
+            let zip: syn::Path = if m.path.segments.len() > 1 {
+                let mut p = m.path.clone();
+                if let Some(last) = p.segments.last_mut() {
+                    last.ident = syn::Ident::new("Zip", last.ident.span());
+                }
+                p
+            } else {
+                syn::parse_quote_spanned!(span=> ::ndarray::Zip)
+            };
+            let (first, rest) = exprs.split_first().expect("one producer");
+            Ok(syn::parse_quote_spanned! {span=>
+                #zip::from(#first)#(.and(#rest))*.for_each(|#(#pats),*| #body)
+            })
+        };
+        syn::parse::Parser::parse2(parser, m.tokens.clone()).ok()
+    }
+    struct Azip;
+    impl VisitMut for Azip {
+        fn visit_stmt_mut(&mut self, st: &mut Stmt) {
+            syn::visit_mut::visit_stmt_mut(self, st);
+            let zip = match st {
+                Stmt::Macro(sm) => zip_of(&sm.mac),
+                Stmt::Expr(Expr::Macro(em), Some(_)) => zip_of(&em.mac),
+                _ => None,
+            };
+            if let Some(zip) = zip {
+                *st = Stmt::Expr(zip, Some(Default::default()));
+            }
+        }
+    }
+    Azip.visit_block_mut(block);
+}
+
 /// `let (a, b) = chain.unzip();` (a pattern and type as written): two `Vec`s filled by a `for`
 /// loop over the chain, which the lowering follows as any loop with pushes,
 ///
