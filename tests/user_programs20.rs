@@ -30,6 +30,13 @@
 //! `Zip::from(&mut out).and(&u).and(&lap).for_each(|o, &a, &l| *o = a + d * l)`, which is
 //! followed (also `ndarray::azip!`).
 //!
+//! Block processing over `for (b, c) in y.chunks_mut(4).enumerate()` that wrote the block's
+//! samples through `for s in c.iter_mut()` was rejected ("with the chunk used as `c[j]` and
+//! `c.len()`"), and the form that error asked for, `let s = &mut c[j];`, was rustc's "cannot
+//! find value `c`" inside the generated code: the bounds check that form stands for named the
+//! chunk in a macro's tokens, which the rewrite of the chunk into the container did not reach.
+//! Both are now followed, `for s in c.iter_mut()` as the index loop over the chunk.
+//!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`; each value against the plain
 //! function's.
@@ -408,5 +415,73 @@ fn azip_is_its_zip() {
         let c = (u[i] + lap[i] * lap[i]).cos();
         close("add_squares: ∂x", gx[i], c, TOL);
         close("add_squares: ∂y", gy[i], 2.0 * lap[i] * c, TOL);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. Blocks of a signal written through `chunks_mut`.
+// ---------------------------------------------------------------------------------------------
+
+/// Each block of 4 scaled by its gain through the chunk's items, then `zᵢ = tanh(yᵢ·g_b) +
+/// 0.1·j` (`j` the position in the block), `L = Σ zᵢ²`: with `tᵢ = tanh(yᵢ·g_b)`,
+/// `∂L/∂yᵢ = 2zᵢ·(1 − tᵢ²)·g_b`, `∂L/∂g_b = Σ_{i in b} 2zᵢ·(1 − tᵢ²)·yᵢ`.
+#[differentiate]
+fn block_gains(y0: &[f64], gains: &[f64]) -> f64 {
+    let mut y = y0.to_vec();
+    for (b, c) in y.chunks_mut(4).enumerate() {
+        for s in c.iter_mut() {
+            *s *= gains[b];
+        }
+        for (j, s) in c.iter_mut().enumerate() {
+            *s = s.tanh() + j as f64 * 0.1;
+        }
+    }
+    y.iter().map(|v| v * v).sum()
+}
+
+/// [`block_gains`] through `let s = &mut c[j];`.
+#[differentiate]
+fn block_gains_by_element(y0: &[f64], gains: &[f64]) -> f64 {
+    let mut y = y0.to_vec();
+    for (b, c) in y.chunks_mut(4).enumerate() {
+        for j in 0..c.len() {
+            let s = &mut c[j];
+            *s = (*s * gains[b]).tanh() + j as f64 * 0.1;
+        }
+    }
+    y.iter().map(|v| v * v).sum()
+}
+
+#[test]
+fn blocks_written_through_chunks_mut() {
+    let y = data(10, 0.2);
+    let gains = vec![0.5, 2.0, 1.5];
+    let mut want_y = vec![0.0; 10];
+    let mut want_g = vec![0.0; 3];
+    for i in 0..10 {
+        let (b, j) = (i / 4, i % 4);
+        let t = (y[i] * gains[b]).tanh();
+        let z = t + j as f64 * 0.1;
+        want_y[i] = 2.0 * z * (1.0 - t * t) * gains[b];
+        want_g[b] += 2.0 * z * (1.0 - t * t) * y[i];
+    }
+    for (what, f, grad) in [
+        (
+            "iter_mut",
+            block_gains as fn(&[f64], &[f64]) -> f64,
+            block_gains_grad as fn(&[f64], &[f64]) -> (f64, (Vec<f64>, Vec<f64>)),
+        ),
+        (
+            "&mut c[j]",
+            block_gains_by_element,
+            block_gains_by_element_grad,
+        ),
+    ] {
+        let (v, (gy, gg)) = grad(&y, &gains);
+        close(&format!("{what}: value"), v, f(&y, &gains), TOL);
+        close_all(&format!("{what}: ∂y"), &gy, &want_y);
+        close_all(&format!("{what}: ∂gains"), &gg, &want_g);
+        fd_vec(what, |y| f(y, &gains), &y, &gy);
+        fd_vec(what, |g| f(&y, g), &gains, &gg);
     }
 }

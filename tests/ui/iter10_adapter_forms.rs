@@ -21,9 +21,8 @@ fn inner_not_a_chain(x: &[f64]) -> f64 {
 fn chunk_iterated(x: &[f64], a: f64) -> f64 {
     let mut v = x.to_vec();
     for c in v.chunks_mut(2) {
-        for e in c.iter_mut() {
-            *e *= a;
-        }
+        c.swap(0, 1);
+        c[0] *= a;
     }
     v.iter().sum()
 }

@@ -402,7 +402,8 @@ impl Lowering {
     ) {
         const FORM: &str = "`chunks_mut` is followed as `for c in v.chunks_mut(k) { .. }` (or \
             `for (i, c) in v.chunks_mut(k).enumerate()`) over a variable `v` (`let mut v` or a \
-            `&mut` parameter), with the chunk used as `c[j]` and `c.len()`; else write an index \
+            `&mut` parameter), with the chunk used as `c[j]` and `c.len()` (also `let s = &mut \
+            c[j];`, and its items `for s in c.iter_mut()` read as `*s`); else write an index \
             loop over `v`";
         let enumerate = match c.adapters.as_slice() {
             [] => false,
@@ -439,6 +440,7 @@ impl Lowering {
             return;
         }
         let mut body = fl.body.clone();
+        syn::visit_mut::VisitMut::visit_block_mut(&mut ChunkItems { chunk, made: 0 }, &mut body);
         let mut into = IntoContainer {
             chunk,
             container: v,
@@ -852,6 +854,117 @@ impl Lowering {
     }
 }
 
+/// In the body of `for c in v.chunks_mut(k)`, a loop over the chunk's items by mutable
+/// reference, `for s in c.iter_mut() { *s *= g; }` (also `for (j, s) in
+/// c.iter_mut().enumerate()`), as the index loop `for __ad_j in 0..c.len() { c[__ad_j] *= g; }`:
+/// `*s` is `c[__ad_j]`, as is `s` as a method's receiver. A loop whose body uses `s` otherwise
+/// (or binds the name again) is left for the chunk's error.
+struct ChunkItems<'a> {
+    chunk: &'a syn::Ident,
+    made: usize,
+}
+
+impl syn::visit_mut::VisitMut for ChunkItems<'_> {
+    fn visit_expr_mut(&mut self, e: &mut Expr) {
+        syn::visit_mut::visit_expr_mut(self, e);
+        let Expr::ForLoop(fl) = e else { return };
+        let (recv, enumerate) = match chain::strip(&fl.expr) {
+            Expr::MethodCall(mc) if mc.method == "enumerate" && mc.args.is_empty() => {
+                (&*mc.receiver, true)
+            }
+            other => (other, false),
+        };
+        let Expr::MethodCall(im) = chain::strip(recv) else {
+            return;
+        };
+        if im.method != "iter_mut"
+            || !im.args.is_empty()
+            || !matches!(chain::strip(&im.receiver), Expr::Path(p) if p.path.is_ident(self.chunk))
+        {
+            return;
+        }
+        let name = |p: &Pat| match p {
+            Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => Some(pi.ident.clone()),
+            _ => None,
+        };
+        let (index, item): (Option<Pat>, syn::Ident) = match (&*fl.pat, enumerate) {
+            (p, false) => match name(p) {
+                Some(n) => (None, n),
+                None => return,
+            },
+            (Pat::Tuple(t), true) if t.elems.len() == 2 => match name(&t.elems[1]) {
+                Some(n) => (Some(t.elems[0].clone()), n),
+                None => return,
+            },
+            _ => return,
+        };
+        let j = quote::format_ident!("__ad_chunk_item{}", self.made, span = fl.span());
+        let c = self.chunk;
+        let element: Expr = syn::parse_quote_spanned!(fl.span()=> #c[#j]);
+        // The name bound again in the body: left as written.
+        struct Binds<'a>(&'a syn::Ident, bool);
+        impl<'ast> Visit<'ast> for Binds<'_> {
+            fn visit_pat_ident(&mut self, pi: &'ast syn::PatIdent) {
+                self.1 |= pi.ident == *self.0;
+            }
+        }
+        let mut binds = Binds(&item, false);
+        binds.visit_block(&fl.body);
+        if binds.1 {
+            return;
+        }
+        struct Reads<'a> {
+            item: &'a syn::Ident,
+            element: &'a Expr,
+        }
+        impl syn::visit_mut::VisitMut for Reads<'_> {
+            fn visit_expr_mut(&mut self, e: &mut Expr) {
+                let is_item = |e: &Expr| matches!(chain::strip(e), Expr::Path(p) if p.path.is_ident(self.item));
+                match e {
+                    Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) && is_item(&u.expr) => {
+                        *e = self.element.clone();
+                        return;
+                    }
+                    Expr::MethodCall(mc) if is_item(&mc.receiver) => {
+                        *mc.receiver = self.element.clone();
+                    }
+                    _ => {}
+                }
+                syn::visit_mut::visit_expr_mut(self, e);
+            }
+        }
+        let mut body = fl.body.clone();
+        Reads {
+            item: &item,
+            element: &element,
+        }
+        .visit_block_mut(&mut body);
+        let mut left = false;
+        fn mentions(ts: proc_macro2::TokenStream, id: &syn::Ident, left: &mut bool) {
+            for t in ts {
+                match t {
+                    proc_macro2::TokenTree::Ident(i) if i == *id => *left = true,
+                    proc_macro2::TokenTree::Group(g) => mentions(g.stream(), id, left),
+                    _ => {}
+                }
+            }
+        }
+        mentions(quote!(#body), &item, &mut left);
+        if left {
+            return;
+        }
+        self.made += 1;
+        let index = index.map(|p| quote!(let #p = #j;));
+        let stmts = &body.stmts;
+        *e = syn::parse_quote_spanned! {fl.span()=>
+            for #j in 0..#c.len() {
+                #index
+                #(#stmts)*
+            }
+        };
+    }
+}
+
 /// Rewrites the chunk `c` of `for c in v.chunks_mut(k)`: `c[j]` to `v[__ad_cs + (j)]`,
 /// `c.len()` to `__ad_cl`; any other use of `c` is kept in `stray`.
 struct IntoContainer<'a> {
@@ -881,6 +994,69 @@ impl syn::visit_mut::VisitMut for IntoContainer<'_> {
             }
             e => syn::visit_mut::visit_expr_mut(self, e),
         }
+    }
+
+    /// The same rewrite in a macro's tokens (`assert!(j < c.len())`, also the bounds check
+    /// `let s = &mut c[j];` stands for, `println!("{}", c[0])`): `c.len()` and `c[..]`.
+    fn visit_macro_mut(&mut self, m: &mut syn::Macro) {
+        m.tokens = self.tokens(m.tokens.clone());
+    }
+}
+
+impl IntoContainer<'_> {
+    fn tokens(&mut self, ts: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+        use proc_macro2::{Delimiter, Group, TokenTree};
+        let toks: Vec<TokenTree> = ts.into_iter().collect();
+        let mut out: Vec<TokenTree> = Vec::new();
+        let mut i = 0;
+        while i < toks.len() {
+            match &toks[i] {
+                TokenTree::Ident(id) if id == self.chunk => {
+                    let after_dot =
+                        matches!(out.last(), Some(TokenTree::Punct(p)) if p.as_char() == '.');
+                    let len_call = matches!(
+                        (toks.get(i + 1), toks.get(i + 2), toks.get(i + 3)),
+                        (Some(TokenTree::Punct(p)), Some(TokenTree::Ident(l)), Some(TokenTree::Group(g)))
+                            if p.as_char() == '.' && l == "len"
+                                && g.delimiter() == Delimiter::Parenthesis && g.stream().is_empty()
+                    );
+                    if after_dot {
+                        // A field or method of that name (`s.c`): not the chunk.
+                        out.push(toks[i].clone());
+                        i += 1;
+                    } else if len_call {
+                        out.push(TokenTree::Ident(syn::Ident::new("__ad_cl", id.span())));
+                        i += 4;
+                    } else if let Some(TokenTree::Group(g)) = toks.get(i + 1)
+                        && g.delimiter() == Delimiter::Bracket
+                    {
+                        let j = self.tokens(g.stream());
+                        let v = self.container;
+                        let index = quote::quote_spanned!(g.span()=> __ad_cs + (#j));
+                        out.extend(quote::quote_spanned!(id.span()=> #v));
+                        out.push(TokenTree::Group(Group::new(Delimiter::Bracket, index)));
+                        i += 2;
+                    } else {
+                        let id = id.clone();
+                        self.stray
+                            .get_or_insert_with(|| syn::parse_quote_spanned!(id.span()=> #id));
+                        out.push(toks[i].clone());
+                        i += 1;
+                    }
+                }
+                TokenTree::Group(g) => {
+                    let mut ng = Group::new(g.delimiter(), self.tokens(g.stream()));
+                    ng.set_span(g.span());
+                    out.push(TokenTree::Group(ng));
+                    i += 1;
+                }
+                t => {
+                    out.push(t.clone());
+                    i += 1;
+                }
+            }
+        }
+        out.into_iter().collect()
     }
 }
 
