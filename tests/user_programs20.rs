@@ -37,6 +37,12 @@
 //! chunk in a macro's tokens, which the rewrite of the chunk into the container did not reach.
 //! Both are now followed, `for s in c.iter_mut()` as the index loop over the chunk.
 //!
+//! An element borrowed to be written, `let e = &mut y[i]; *e += s;`, followed by a check of
+//! it, `assert!(e.is_finite(), "{}", *e);`, was "`&mut` is not supported here": a macro naming
+//! the reference stopped the rewrite of `*e` into the element `y[i]`, since a macro's tokens
+//! were not rewritten. A macro whose arguments are expressions is now rewritten with them
+//! (one that names `e` inside a format string, `"{e}"`, is not).
+//!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`; each value against the plain
 //! function's.
@@ -484,4 +490,33 @@ fn blocks_written_through_chunks_mut() {
         fd_vec(what, |y| f(y, &gains), &y, &gy);
         fd_vec(what, |g| f(&y, g), &gains, &gg);
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. An element borrowed to be written, checked in a macro.
+// ---------------------------------------------------------------------------------------------
+
+/// `y = x` with `y[i] += s`, checked finite, `L = Σ yⱼ²`: `∂L/∂xⱼ = 2yⱼ`, `∂L/∂s = 2yᵢ`.
+#[differentiate]
+fn bumped_checked(x: &[f64], s: f64, i: usize) -> f64 {
+    let mut y = x.to_vec();
+    let e = &mut y[i];
+    *e += s;
+    assert!(e.is_finite(), "the bumped element is {}", *e);
+    debug_assert!(*e > -1e9);
+    y.iter().map(|v| v * v).sum()
+}
+
+#[test]
+fn element_reference_checked_in_a_macro() {
+    let x = data(5, 0.6);
+    let (s, i) = (0.7, 2);
+    let (v, (gx, gs)) = bumped_checked_grad(&x, s, i);
+    close("value", v, bumped_checked(&x, s, i), TOL);
+    let mut y = x.clone();
+    y[i] += s;
+    close_all("∂x", &gx, &y.iter().map(|v| 2.0 * v).collect::<Vec<_>>());
+    close("∂s", gs, 2.0 * y[i], TOL);
+    fd_vec("bumped", |x| bumped_checked(x, s, i), &x, &gx);
+    fd("bumped: s", |s| bumped_checked(&x, s, i), s, gs);
 }

@@ -548,9 +548,21 @@ fn name_element(stmts: &mut [Stmt], name: &syn::Ident, element: &Expr) -> bool {
             self.1 |= binds(p, self.0);
         }
         fn visit_macro(&mut self, m: &'ast syn::Macro) {
-            self.1 |= super::syntax::idents_of(&m.tokens)
+            // A macro of expressions (`assert!(e.is_finite())`, `println!("{}", *e)`) is
+            // rewritten with them; one naming it otherwise (`{e}` in a format string) is not.
+            let named = super::syntax::idents_of(&m.tokens)
                 .iter()
                 .any(|n| self.0 == n);
+            if !named {
+                return;
+            }
+            match macro_exprs(m) {
+                // Also the macros inside (`assert!(matches!(*e, ..))`).
+                Some(exprs) if !in_format_string(m, self.0) => {
+                    exprs.iter().for_each(|e| self.visit_expr(e))
+                }
+                _ => self.1 = true,
+            }
         }
         fn visit_expr_closure(&mut self, c: &'ast syn::ExprClosure) {
             if !c.inputs.iter().any(|p| binds(p, self.0)) {
@@ -579,7 +591,20 @@ fn name_element(stmts: &mut [Stmt], name: &syn::Ident, element: &Expr) -> bool {
                 e => syn::visit_mut::visit_expr_mut(self, e),
             }
         }
-        fn visit_macro_mut(&mut self, _: &mut syn::Macro) {}
+        fn visit_macro_mut(&mut self, m: &mut syn::Macro) {
+            let named = super::syntax::idents_of(&m.tokens)
+                .iter()
+                .any(|n| self.0 == n);
+            if !named {
+                return;
+            }
+            if let Some(mut exprs) = macro_exprs(m) {
+                for e in exprs.iter_mut() {
+                    self.visit_expr_mut(e);
+                }
+                m.tokens = quote::quote!(#exprs);
+            }
+        }
     }
     // Up to (and with the initializer of) a `let` that binds the name again.
     let end = stmts
@@ -611,6 +636,29 @@ fn name_element(stmts: &mut [Stmt], name: &syn::Ident, element: &Expr) -> bool {
         }
     }
     true
+}
+
+/// The arguments of a macro written as expressions separated by commas (`assert!(c, "..",
+/// x)`, `println!("{}", x)`), if its tokens are.
+fn macro_exprs(m: &syn::Macro) -> Option<syn::punctuated::Punctuated<Expr, syn::Token![,]>> {
+    m.parse_body_with(syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated)
+        .ok()
+}
+
+/// Whether a string literal among a macro's tokens names `name` as an argument captured
+/// inline (`"{e}"`, `"{e:.3}"`).
+fn in_format_string(m: &syn::Macro, name: &syn::Ident) -> bool {
+    fn walk(ts: proc_macro2::TokenStream, name: &str) -> bool {
+        ts.into_iter().any(|t| match t {
+            proc_macro2::TokenTree::Literal(l) => {
+                let s = l.to_string();
+                s.contains(&format!("{{{name}}}")) || s.contains(&format!("{{{name}:"))
+            }
+            proc_macro2::TokenTree::Group(g) => walk(g.stream(), name),
+            _ => false,
+        })
+    }
+    walk(m.tokens.clone(), &name.to_string())
 }
 
 /// `if let Some(r) = v.last_mut() { .. }` (`first_mut()`, `get_mut(i)`, with `else` too) as
