@@ -43,6 +43,12 @@
 //! were not rewritten. A macro whose arguments are expressions is now rewritten with them
 //! (one that names `e` inside a format string, `"{e}"`, is not).
 //!
+//! A loop over what a helper returns, `for (i, j) in neighbour_pairs(x.len()) { .. }` (a
+//! neighbour list of index pairs), was rejected with "`for` loops here iterate over ranges,
+//! slices, `Vec`s, arrays and iterator chains over them", although the helper returns a
+//! `Vec`. The call is now bound first, `let items = neighbour_pairs(..); for (i, j) in items`,
+//! as a loop over a local `Vec`.
+//!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`; each value against the plain
 //! function's.
@@ -519,4 +525,42 @@ fn element_reference_checked_in_a_macro() {
     close("∂s", gs, 2.0 * y[i], TOL);
     fd_vec("bumped", |x| bumped_checked(x, s, i), &x, &gx);
     fd("bumped: s", |s| bumped_checked(&x, s, i), s, gs);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. A loop over the `Vec` a helper returns.
+// ---------------------------------------------------------------------------------------------
+
+/// The pairs `(i, j)`, `i < j`, of `n` particles: data.
+fn neighbour_pairs(n: usize) -> Vec<(usize, usize)> {
+    (0..n)
+        .flat_map(|i| (i + 1..n).map(move |j| (i, j)))
+        .collect()
+}
+
+/// `E = Σ_{i<j} exp(−(xᵢ − xⱼ)²)`: with `d = xᵢ − xⱼ` and `t = exp(−d²)`, the pair adds
+/// `−2d·t` to `∂E/∂xᵢ` and `2d·t` to `∂E/∂xⱼ`.
+#[differentiate]
+fn gaussian_pairs(x: &[f64]) -> f64 {
+    let mut e = 0.0;
+    for (i, j) in neighbour_pairs(x.len()) {
+        e += (-(x[i] - x[j]).powi(2)).exp();
+    }
+    e
+}
+
+#[test]
+fn loop_over_a_returned_vec() {
+    let x = data(5, 0.3);
+    let (v, g) = gaussian_pairs_grad(&x);
+    close("value", v, gaussian_pairs(&x), TOL);
+    let mut want = vec![0.0; 5];
+    for (i, j) in neighbour_pairs(5) {
+        let d = x[i] - x[j];
+        let t = (-d * d).exp();
+        want[i] -= 2.0 * d * t;
+        want[j] += 2.0 * d * t;
+    }
+    close_all("∂x", &g, &want);
+    fd_vec("gaussian pairs", gaussian_pairs, &x, &g);
 }

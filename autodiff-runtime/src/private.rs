@@ -1133,7 +1133,9 @@ pub fn iterated_as_vector<T: IteratedAsVector + ?Sized>(_x: &T) {}
     label = "the macro does not see the type of what this function returned, and takes it for a vector",
     note = "for an array of more than one dimension, iterate its elements in row-major order \
             through `flatten`, which is followed (`h.flatten().iter()` for `h.iter()`), or \
-            declare the variable with its type (`let h: Array2<f64> = layer(x);`)"
+            declare the variable with its type (`let h: Array2<f64> = layer(x);`); an iterator \
+            a function returns (`-> impl Iterator`) is collected into a `Vec` first, `let ps: \
+            Vec<(usize, usize)> = pairs(n).collect();`"
 )]
 pub trait ResultIteratedAsVector {}
 impl<T> ResultIteratedAsVector for [T] {}

@@ -225,6 +225,29 @@ impl Lowering {
             self.expr(b, &block, false);
             return;
         }
+        // `for (i, j) in neighbour_pairs(&x, rc) { .. }`: what a function returns, bound first,
+        // `{ let __ad_items = neighbour_pairs(&x, rc); for (i, j) in __ad_items { .. } }`, and
+        // iterated as a local `Vec` is.
+        if let Expr::Call(call) = chain::strip(&fl.expr)
+            && !matches!(&*call.func, Expr::Path(p) if p.path.segments.last().is_some_and(|s| {
+                let name = s.ident.to_string();
+                name.starts_with(char::is_uppercase) || name == "once" || name == "repeat"
+                    || name == "zip" || name == "repeat_n"
+            }))
+        {
+            let items = quote::format_ident!("__ad_items", span = fl.expr.span());
+            let mut inner = fl.clone();
+            *inner.expr = syn::parse_quote_spanned!(fl.expr.span()=> #items);
+            let call = &fl.expr;
+            let block: Expr = syn::parse_quote_spanned! {span=>
+                {
+                    let #items = #call;
+                    #inner
+                }
+            };
+            self.expr(b, &block, false);
+            return;
+        }
         let Some((start, end, inclusive, rev)) = parse_range(&fl.expr) else {
             match chain::parse_chain(&fl.expr, true) {
                 Some(c) => self.chain_for(b, fl, &c),
