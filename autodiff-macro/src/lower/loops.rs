@@ -191,16 +191,12 @@ impl Lowering {
             self.expr(b, &Expr::ForLoop(inner), false);
             return;
         }
-        let mut taken = Vec::new();
-        let head = self.take_zipped_containers(&fl.expr, &mut taken);
-        if taken.iter().any(|(_, zipped)| *zipped) {
+        let zipped = self.through_zipped_locals(&fl.expr, span, |head| {
             let mut inner = fl.clone();
             *inner.expr = head;
-            let block = through_locals(
-                &taken.into_iter().map(|(f, _)| f).collect::<Vec<_>>(),
-                span,
-                Stmt::Expr(Expr::ForLoop(inner), None),
-            );
+            Stmt::Expr(Expr::ForLoop(inner), None)
+        });
+        if let Some(block) = zipped {
             self.expr(b, &block, false);
             return;
         }
@@ -528,16 +524,12 @@ impl Lowering {
         }
         // A container zipped in by mutable reference (`s.x.iter_mut().zip(s.v.iter_mut())
         // .for_each(..)`): each taken into a local, as in a `for` loop over the chain.
-        let mut taken = Vec::new();
-        let receiver = self.take_zipped_containers(&mc.receiver, &mut taken);
-        if taken.iter().any(|(_, zipped)| *zipped) {
+        let zipped = self.through_zipped_locals(&mc.receiver, e.span(), |receiver| {
             let mut inner = mc.clone();
             *inner.receiver = receiver;
-            let block = through_locals(
-                &taken.into_iter().map(|(f, _)| f).collect::<Vec<_>>(),
-                e.span(),
-                Stmt::Expr(Expr::MethodCall(inner), Some(Default::default())),
-            );
+            Stmt::Expr(Expr::MethodCall(inner), Some(Default::default()))
+        });
+        if let Some(block) = zipped {
             self.expr(b, &block, false);
             return true;
         }
@@ -559,6 +551,23 @@ impl Lowering {
     /// chain's own receiver and the arguments of its `zip`s, also `zip(&mut s.v)`) read
     /// through a local `__ad_fieldN` instead; `taken` gets each container, with whether it
     /// was a `zip`'s argument.
+    /// Where `chain` zips in a container by mutable reference: the statement `rebuild` makes of
+    /// the chain with each container taken into a local, in a block that writes them back.
+    fn through_zipped_locals(
+        &self,
+        chain: &Expr,
+        span: Span,
+        rebuild: impl FnOnce(Expr) -> Stmt,
+    ) -> Option<Expr> {
+        let mut taken = Vec::new();
+        let head = self.take_zipped_containers(chain, &mut taken);
+        if !taken.iter().any(|(_, zipped)| *zipped) {
+            return None;
+        }
+        let fields: Vec<Expr> = taken.into_iter().map(|(f, _)| f).collect();
+        Some(through_locals(&fields, span, rebuild(head)))
+    }
+
     fn take_zipped_containers(&self, chain: &Expr, taken: &mut Vec<(Expr, bool)>) -> Expr {
         self.take_containers_in(chain, false, taken)
     }
