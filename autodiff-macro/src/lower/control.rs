@@ -456,7 +456,28 @@ impl Lowering {
         em: &syn::ExprMatch,
         want: bool,
     ) -> Option<Value> {
-        let scrutinee = self.expr(b, &em.expr, true)?;
+        // `if let Some(y) = obs` of `for obs in ys` over `&[Option<f64>]`: `obs` is a
+        // reference in Rust and the element's value here, so the match is made on a reference
+        // to it, which binds `y` as Rust does (`&f64`, read as the value below), and a guard
+        // or a pattern written for the reference (`Some(y) if *y > 0.0`, `Some(&y)`) reads the
+        // same. A pattern that names the whole value binds the scrutinee itself, which stays
+        // the value.
+        let item_ref = self.item_reference(&em.expr)
+            && !em.arms.iter().any(|a| {
+                let p = match &a.pat {
+                    Pat::Guard(g) => &*g.pat,
+                    p => p,
+                };
+                // As in `match_arm_head`: a capitalised name is a unit variant or a constant.
+                matches!(p, Pat::Ident(pi)
+                    if pi.subpat.is_some()
+                        || !pi.ident.to_string().starts_with(|c: char| c.is_uppercase()))
+            });
+        let mut scrutinee = self.expr(b, &em.expr, true)?;
+        if item_ref {
+            let k = self.kind(scrutinee);
+            scrutinee = self.inst1(b, InstKind::Ref(scrutinee), k, em.expr.span());
+        }
         // `if let Some(i) = find(xs, t)` (or a `match`) of a plain helper, every name the arms
         // bind an index: the call is data, as `let i = locate(xs, t);` is.
         if self.binds_only_index_names(em.arms.iter().map(|a| &a.pat)) {
@@ -478,7 +499,9 @@ impl Lowering {
         };
         let saved = self.env.clone();
         let mut arms = Vec::new();
-        let by_ref = self.matched_through_reference(&em.expr);
+        let by_ref = item_ref
+            || self.matched_through_reference(&em.expr)
+            || matches!(&*em.expr, Expr::Reference(r) if r.mutability.is_none());
         let option_ref = self.option_of_reference(&em.expr);
         for arm in &em.arms {
             self.env = saved.clone();
@@ -513,8 +536,21 @@ impl Lowering {
 }
 
 impl Lowering {
-    /// Whether `e` is a parameter declared `&T` of a type of the user's (`m: &Mode`): a match
-    /// on it binds the payloads by reference (`Mode::Damp(c)` makes `c` a `&f64`).
+    /// Whether `e` names a variable that is a reference in Rust and holds the value here (the
+    /// item of `for obs in ys`, see `Binding::refs`).
+    fn item_reference(&self, e: &Expr) -> bool {
+        let Expr::Path(p) = e else {
+            return false;
+        };
+        p.path
+            .get_ident()
+            .and_then(|id| self.lookup(&id.to_string()))
+            .is_some_and(|slot| self.env[slot].refs > 0 && self.env[slot].value.is_some())
+    }
+
+    /// Whether `e` is a parameter declared `&T` of a type of the user's (`m: &Mode`) or an
+    /// `Option` (`m: &Option<f64>`): a match on it binds the payloads by reference
+    /// (`Mode::Damp(c)` makes `c` a `&f64`).
     fn matched_through_reference(&self, e: &Expr) -> bool {
         let Expr::Path(p) = e else {
             return false;
@@ -534,7 +570,8 @@ impl Lowering {
         r.mutability.is_none()
             && matches!(&*r.elem, syn::Type::Path(tp)
                 if tp.qself.is_none()
-                    && tp.path.segments.iter().all(|s| s.arguments.is_none())
+                    && (tp.path.segments.iter().all(|s| s.arguments.is_none())
+                        || tp.path.segments.last().is_some_and(|s| s.ident == "Option"))
                     && !crate::types::is_float_type(&r.elem))
     }
 

@@ -214,6 +214,16 @@ impl Lowering {
                             {
                                 return None;
                             }
+                            // `*y` of `Some(y)` matched through a reference (`if let Some(y) =
+                            // obs` of `for obs in ys`, `match m` of `m: &Option<f64>`): the
+                            // arm reads the payload as its value (see `bound_payloads`).
+                            if let Some(v) = self.env[slot].value
+                                && let ValueDef::Result(i, 0) = self.f.value(v).def
+                                && let InstKind::Opaque { mac: Some(m), .. } = &self.f.inst(i).kind
+                                && m == "bound_payload"
+                            {
+                                return Some(v);
+                            }
                         }
                     }
                     // `*c.borrow()` of a parameter left out of the derivative (a `RefCell`

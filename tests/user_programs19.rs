@@ -1,0 +1,158 @@
+//! Programs of probabilistic inference, state estimation and reinforcement learning, each
+//! checked against its analytic derivative (stated beside it) and central finite differences
+//! through `autodiff::check`.
+//!
+//! A payload of an `Option` (or an enum) of data matched through a reference — `if let Some(y)
+//! = obs` of `for obs in ys` over `&[Option<f64>]` (missing observations), `match m` of `m:
+//! &Option<f64>`, `if let Some(y) = &ys[i]`, `Mode::Damp(c)` of `for md in modes` — is an
+//! `&f64` in Rust. The first was rejected at `*y` ("dereferencing is supported for ..; pass
+//! the value itself", which does not compile in the plain function), its guard `Some(y) if *y
+//! > 1.0` was rustc's "type `f64` cannot be dereferenced" inside the generated code (the loop's
+//! item is a value there), and the others were rustc's "`f64` and `&f64` cannot be combined"
+//! at `a * y`. The match is now made through the reference as in Rust, and the arm reads the
+//! payload as its value, `*y` too.
+
+#![deny(warnings)]
+#![allow(clippy::needless_range_loop)] // written as users write them
+
+use autodiff::{Differentiable, differentiate};
+
+mod common;
+use common::*;
+
+// ---------------------------------------------------------------------------------------------
+// 1. Missing observations in a Kalman filter: `&[Option<f64>]` matched through the loop's item.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Differentiable)]
+struct Filter {
+    m: f64,
+    p: f64,
+}
+
+#[differentiate]
+impl Filter {
+    fn predict(&mut self, a: f64, q: f64) {
+        self.m = a * self.m;
+        self.p = a * a * self.p + q;
+    }
+
+    fn update(&mut self, y: f64, r: f64) {
+        let s = self.p + r;
+        let k = self.p / s;
+        self.m += k * (y - self.m);
+        self.p *= 1.0 - k;
+    }
+}
+
+/// Log-likelihood of an AR(1) state observed with noise, with gaps: the innovation `v = y − m`
+/// and its variance `s = p + r` of each observed step give `−½(ln s + v²/s)`.
+#[differentiate(wrt(a, log_q, log_r))]
+fn ssm_ll(a: f64, log_q: f64, log_r: f64, ys: &[Option<f64>]) -> f64 {
+    let q = log_q.exp();
+    let r = log_r.exp();
+    let mut f = Filter { m: 0.0, p: 1.0 };
+    let mut ll = 0.0;
+    for obs in ys {
+        f.predict(a, q);
+        if let Some(y) = obs {
+            let s = f.p + r;
+            let v = y - f.m;
+            ll -= 0.5 * (s.ln() + v * v / s);
+            f.update(*y, r);
+        }
+    }
+    ll
+}
+
+/// One observed step from `m = 0`, `p = 1`: `s = a² + q + r`, `v = y`, so
+/// `∂ll/∂a = −a/s + a·y²/s²`, `∂ll/∂ln q = q·(−1/s + y²/s²)/2` and the same with `r`.
+#[test]
+fn kalman_filter_with_missing_observations() {
+    let ys = [Some(0.3), None, Some(0.2), Some(0.9), None, None, Some(1.1)];
+    let p = (0.8, -1.0, -0.5);
+    let (v, g) = ssm_ll_grad(p.0, p.1, p.2, &ys);
+    close("value", v, ssm_ll(p.0, p.1, p.2, &ys), TOL);
+    fd3("ssm_ll", |a, b, c| ssm_ll(a, b, c, &ys), p, g);
+
+    let (a, q, r, y) = (0.8f64, (-1.0f64).exp(), (-0.5f64).exp(), 0.7);
+    let s = a * a + q + r;
+    let (_, g) = ssm_ll_grad(a, -1.0, -0.5, &[Some(y)]);
+    close("∂a", g.0, -a / s + a * y * y / (s * s), TOL);
+    close("∂ln q", g.1, q * (-1.0 / s + y * y / (s * s)) / 2.0, TOL);
+    close("∂ln r", g.2, r * (-1.0 / s + y * y / (s * s)) / 2.0, TOL);
+    // A gap only predicts: the same as the step alone.
+    let (_, g2) = ssm_ll_grad(a, -1.0, -0.5, &[None, Some(y)]);
+    let s2 = a * a * (a * a + q) + q + r;
+    close(
+        "∂ln r after a gap",
+        g2.2,
+        r * (-1.0 / s2 + y * y / (s2 * s2)) / 2.0,
+        TOL,
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. The other ways a payload is bound through a reference.
+// ---------------------------------------------------------------------------------------------
+
+fn shifted(y: f64) -> f64 {
+    y + 1.0
+}
+
+#[derive(Clone, Copy)]
+enum Mode {
+    Keep,
+    Damp(f64),
+}
+
+/// `f = Σᵢ i·a·(yᵢ + 1) [yᵢ present] − a·#missing + Σ a·yᵢ [yᵢ > 1, under a guard]
+///      + Σ a·yᵢ [through &ys[i]] + a·c [modes] + a²·z [m],`
+/// so `∂f/∂a` is each term over `a` (and `2a·z` for the last).
+#[differentiate(wrt(a))]
+fn payloads(a: f64, ys: &[Option<f64>], modes: &[Mode], m: &Option<f64>) -> f64 {
+    let mut s = 0.0;
+    for (i, obs) in ys.iter().enumerate() {
+        match obs {
+            Some(y) => s += a * shifted(*y) * i as f64,
+            None => s -= a,
+        }
+    }
+    for obs in ys.iter() {
+        match obs {
+            Some(y) if *y > 1.0 => s += a * y,
+            _ => {}
+        }
+    }
+    for i in 0..ys.len() {
+        if let Some(y) = &ys[i] {
+            s += (*y) * a;
+        }
+    }
+    for md in modes {
+        if let Mode::Damp(c) = md {
+            s += a * *c;
+        }
+    }
+    if let Some(z) = m {
+        s += a * a * z;
+    }
+    s
+}
+
+#[test]
+fn payloads_bound_through_references() {
+    let ys = [Some(2.0), None, Some(0.5), Some(1.5)];
+    let modes = [Mode::Keep, Mode::Damp(0.25)];
+    let a = 1.5;
+    let (v, g) = payloads_grad(a, &ys, &modes, &Some(3.0));
+    close("value", v, payloads(a, &ys, &modes, &Some(3.0)), TOL);
+    // Σ i·(yᵢ + 1) = 0·3 + 2·1.5 + 3·2.5 = 10.5; one missing; guarded 2 + 1.5; all 4; c 0.25
+    let want = 10.5 - 1.0 + 3.5 + 4.0 + 0.25 + 2.0 * a * 3.0;
+    close("∂a", g, want, TOL);
+    fd("payloads", |a| payloads(a, &ys, &modes, &Some(3.0)), a, g);
+    let (_, g) = payloads_grad(a, &ys, &modes, &None);
+    close("∂a without m", g, want - 2.0 * a * 3.0, TOL);
+    let (_, t) = payloads_jvp(a, &ys, &modes, &Some(3.0), 2.0);
+    close("tangent", t, 2.0 * want, TOL);
+}
