@@ -156,3 +156,63 @@ fn payloads_bound_through_references() {
     let (_, t) = payloads_jvp(a, &ys, &modes, &Some(3.0), 2.0);
     close("tangent", t, 2.0 * want, TOL);
 }
+
+// ---------------------------------------------------------------------------------------------
+// 3. `let .. else` and a `match` that leaves, on such payloads.
+// ---------------------------------------------------------------------------------------------
+
+/// `f = Σ a·yᵢ [yᵢ > 0.1] + Σ a²·yᵢ [yᵢ > 0.1] + a·c` (`Mode::Keep` returns before the last
+/// term), so `∂f/∂a = Σ yᵢ (1 + 2a) [yᵢ > 0.1] + c`.
+#[differentiate(wrt(a))]
+fn leaving_payloads(a: f64, ys: &[Option<f64>], m: &Mode) -> f64 {
+    let mut s = 0.0;
+    for obs in ys {
+        let y = match obs {
+            Some(y) if *y > 0.1 => *y,
+            _ => continue,
+        };
+        s += a * y;
+        let Some(z) = obs else { continue };
+        s += a * a * *z;
+    }
+    let c = match m {
+        Mode::Damp(c) => c * a,
+        Mode::Keep => return s,
+    };
+    s + c
+}
+
+#[test]
+fn let_else_and_leaving_match_through_references() {
+    let ys = [Some(2.0), None, Some(0.05), Some(0.5)];
+    let a = 1.5;
+    for (m, c) in [(Mode::Damp(3.0), 3.0), (Mode::Keep, 0.0)] {
+        let (v, g) = leaving_payloads_grad(a, &ys, &m);
+        close("value", v, leaving_payloads(a, &ys, &m), TOL);
+        close("∂a", g, 2.5 * (1.0 + 2.0 * a) + c, TOL);
+        fd("leaving_payloads", |a| leaving_payloads(a, &ys, &m), a, g);
+    }
+}
+
+/// Squared errors of the observed points of a line through the origin, the observation a
+/// payload of a zipped item: `∂/∂a Σ (a·xᵢ − yᵢ)² = Σ 2xᵢ(a·xᵢ − yᵢ)`.
+#[differentiate(wrt(a))]
+fn observed_sse(a: f64, xs: &[f64], ys: &[Option<f64>]) -> f64 {
+    let mut s = 0.0;
+    for (x, y) in xs.iter().zip(ys) {
+        if let Some(y) = y {
+            s += (a * x - *y).powi(2);
+        }
+    }
+    s
+}
+
+#[test]
+fn payload_of_a_zipped_item() {
+    let xs = [1.0, 2.0, 3.0];
+    let ys = [Some(0.5), None, Some(2.0)];
+    let a = 0.7;
+    let (_, g) = observed_sse_grad(a, &xs, &ys);
+    close("∂a", g, 2.0 * (a - 0.5) + 6.0 * (3.0 * a - 2.0), TOL);
+    fd("observed_sse", |a| observed_sse(a, &xs, &ys), a, g);
+}

@@ -201,9 +201,17 @@ impl Lowering {
                 self.f.block_mut(b).term = Term::Branch { cond, then, els };
             }
             Expr::Match(em) => {
-                let Some(scrutinee) = self.expr(b, &em.expr, true) else {
+                // The payloads bound through a reference, as in `match_expr`.
+                let item_ref = self.item_reference_match(em);
+                let by_ref = self.binds_through_reference(em);
+                let option_ref = self.option_of_reference(&em.expr);
+                let Some(mut scrutinee) = self.expr(b, &em.expr, true) else {
                     return;
                 };
+                if item_ref {
+                    let k = self.kind(scrutinee);
+                    scrutinee = self.inst1(b, InstKind::Ref(scrutinee), k, em.expr.span());
+                }
                 if self.binds_only_index_names(em.arms.iter().map(|a| &a.pat)) {
                     self.declare_discrete_result(scrutinee);
                 }
@@ -212,7 +220,13 @@ impl Lowering {
                 for arm in &em.arms {
                     self.env = saved.clone();
                     let head = self.match_arm_head(arm, scrutinee);
-                    let body = arm_body_stmts(&arm.body);
+                    let mut body = arm_body_stmts(&arm.body);
+                    if by_ref {
+                        body.splice(0..0, self.bound_payloads(arm));
+                    }
+                    if let Some(elem) = &option_ref {
+                        body.splice(0..0, self.option_payload(arm, elem));
+                    }
                     self.seq(head.block, &body, conts, finish, arm.body.span());
                     arms.push(head);
                 }
@@ -462,17 +476,7 @@ impl Lowering {
         // or a pattern written for the reference (`Some(y) if *y > 0.0`, `Some(&y)`) reads the
         // same. A pattern that names the whole value binds the scrutinee itself, which stays
         // the value.
-        let item_ref = self.item_reference(&em.expr)
-            && !em.arms.iter().any(|a| {
-                let p = match &a.pat {
-                    Pat::Guard(g) => &*g.pat,
-                    p => p,
-                };
-                // As in `match_arm_head`: a capitalised name is a unit variant or a constant.
-                matches!(p, Pat::Ident(pi)
-                    if pi.subpat.is_some()
-                        || !pi.ident.to_string().starts_with(|c: char| c.is_uppercase()))
-            });
+        let item_ref = self.item_reference_match(em);
         let mut scrutinee = self.expr(b, &em.expr, true)?;
         if item_ref {
             let k = self.kind(scrutinee);
@@ -499,9 +503,7 @@ impl Lowering {
         };
         let saved = self.env.clone();
         let mut arms = Vec::new();
-        let by_ref = item_ref
-            || self.matched_through_reference(&em.expr)
-            || matches!(&*em.expr, Expr::Reference(r) if r.mutability.is_none());
+        let by_ref = self.binds_through_reference(em);
         let option_ref = self.option_of_reference(&em.expr);
         for arm in &em.arms {
             self.env = saved.clone();
@@ -536,16 +538,36 @@ impl Lowering {
 }
 
 impl Lowering {
-    /// Whether `e` names a variable that is a reference in Rust and holds the value here (the
-    /// item of `for obs in ys`, see `Binding::refs`).
-    fn item_reference(&self, e: &Expr) -> bool {
-        let Expr::Path(p) = e else {
+    /// Whether the scrutinee of `em` names a variable that is a reference in Rust and holds the
+    /// value here (the item of `for obs in ys`, see `Binding::refs`), and no arm binds the
+    /// whole value.
+    fn item_reference_match(&self, em: &syn::ExprMatch) -> bool {
+        let Expr::Path(p) = &*em.expr else {
             return false;
         };
         p.path
             .get_ident()
             .and_then(|id| self.lookup(&id.to_string()))
             .is_some_and(|slot| self.env[slot].refs > 0 && self.env[slot].value.is_some())
+            && !em.arms.iter().any(|a| {
+                let p = match &a.pat {
+                    Pat::Guard(g) => &*g.pat,
+                    p => p,
+                };
+                // As in `match_arm_head`: a capitalised name is a unit variant or a constant.
+                matches!(p, Pat::Ident(pi)
+                    if pi.subpat.is_some()
+                        || !pi.ident.to_string().starts_with(|c: char| c.is_uppercase()))
+            })
+    }
+
+    /// Whether the names the arms of `em` bind inside a pattern are references in Rust, read
+    /// as their values here (see `bound_payloads`): `Some(y)` of a loop's item, of a
+    /// parameter `&Option<f64>` or `&Mode`, or of `&ys[i]`.
+    pub(super) fn binds_through_reference(&self, em: &syn::ExprMatch) -> bool {
+        self.item_reference_match(em)
+            || self.matched_through_reference(&em.expr)
+            || matches!(&*em.expr, Expr::Reference(r) if r.mutability.is_none())
     }
 
     /// Whether `e` is a parameter declared `&T` of a type of the user's (`m: &Mode`) or an

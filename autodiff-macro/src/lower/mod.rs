@@ -201,6 +201,9 @@ struct Cont<'a> {
     /// The statement was the enclosing list's tail expression: pass its value through.
     tail_through: bool,
     scope_len: usize,
+    /// The references the name `bind` binds has in Rust, which hold the value here (see
+    /// `Lowering::payload_let`).
+    refs: u8,
 }
 
 /// A loop's body block, the slots of the variables it carries, their values before it, and the

@@ -49,6 +49,7 @@ impl Lowering {
                             bind: None,
                             tail_through: is_tail,
                             scope_len: self.env.len(),
+                            refs: 0,
                         });
                         match leaving {
                             Some(bl) => self.seq(b, &bl.stmts, &all, finish, bl.span()),
@@ -98,6 +99,7 @@ impl Lowering {
                                 bind: Some(&local.pat),
                                 tail_through: false,
                                 scope_len: self.env.len(),
+                                refs: u8::from(self.payload_let(&local.pat, e)),
                             });
                             match leaving {
                                 Some(bl) => self.seq(b, &bl.stmts, &all, finish, bl.span()),
@@ -156,6 +158,11 @@ impl Lowering {
             self.env.truncate(last.scope_len);
             if let Some(pat) = last.bind {
                 self.bind_pat(b, pat, tail, span);
+                if last.refs > 0
+                    && let Some(l) = self.env.last_mut()
+                {
+                    l.refs = last.refs;
+                }
             }
             if last.stmts.is_empty() && last.tail_through {
                 self.finish_with(b, tail, span, outer, finish);
@@ -280,6 +287,27 @@ impl Lowering {
 
     /// `let pat = init;` with `v` the value of `init`. A name bound to an element read through a
     /// reference (`let l = v.last().unwrap();`) is a reference in Rust: `*l` is its value.
+    /// `let y = match obs { Some(y) => y, _ => continue };` (what `let Some(y) = obs else {
+    /// continue };` stands for) of a `match` whose payloads are references in Rust, read as
+    /// their values here (`for obs in ys` over `&[Option<f64>]`, see
+    /// `binds_through_reference`): `y` is an `&f64` in Rust, `*y` its value.
+    pub(super) fn payload_let(&self, pat: &Pat, init: &Expr) -> bool {
+        let Pat::Ident(pi) = pat else {
+            return false;
+        };
+        let Expr::Match(m) = chain::strip(init) else {
+            return false;
+        };
+        pi.by_ref.is_none()
+            && self.binds_through_reference(m)
+            && m.arms.iter().any(|a| {
+                let mut names = Vec::new();
+                super::syntax::collect_pat_bindings(&a.pat, &mut names);
+                matches!(&*a.body, Expr::Path(p)
+                    if p.path.get_ident().is_some_and(|id| names.contains(id)))
+            })
+    }
+
     pub(super) fn bind_let(&mut self, b: Block, pat: &Pat, init: &Expr, v: Option<Value>) {
         if let Some(v) = v {
             self.discrete_field_of_call(pat, init, v);
@@ -292,6 +320,11 @@ impl Lowering {
             if let Some(last) = self.env.last_mut() {
                 last.cell = Some(c);
             }
+        }
+        if self.payload_let(pat, init)
+            && let Some(last) = self.env.last_mut()
+        {
+            last.refs = 1;
         }
         if matches!(pat, Pat::Ident(_)) && cells::accessor_refs(init) > 0 {
             if let Some(last) = self.env.last_mut() {
@@ -782,6 +815,7 @@ impl Cont<'_> {
         Cont {
             stmts: self.stmts,
             bind: self.bind,
+            refs: self.refs,
             tail_through: self.tail_through,
             scope_len: self.scope_len,
         }
