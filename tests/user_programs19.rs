@@ -216,3 +216,95 @@ fn payload_of_a_zipped_item() {
     close("∂a", g, 2.0 * (a - 0.5) + 6.0 * (3.0 * a - 2.0), TOL);
     fd("observed_sse", |a| observed_sse(a, &xs, &ys), a, g);
 }
+
+// ---------------------------------------------------------------------------------------------
+// 4. A struct pattern of a reference to an element: `let Obs { arm, reward } = &obs[i];`.
+// ---------------------------------------------------------------------------------------------
+
+/// The arms of a Gaussian bandit, each a mean and a log standard deviation.
+#[derive(Clone, Differentiable)]
+struct Arm {
+    mu: f64,
+    log_sd: f64,
+}
+
+/// A pulled arm and the reward it paid.
+struct Pull {
+    arm: usize,
+    reward: f64,
+}
+
+/// `ll = Σ −½zᵢ² − ln σ_{kᵢ}`, `zᵢ = (rᵢ − μ_{kᵢ})/σ_{kᵢ}`, so `∂ll/∂μₖ = Σ_{kᵢ = k} zᵢ/σₖ` and
+/// `∂ll/∂ln σₖ = Σ_{kᵢ = k} (zᵢ² − 1)`. The names of `let Pull { arm, reward } = &pulls[i];`
+/// are references, as in Rust; they were copies, and `*arm` was rejected.
+#[differentiate(wrt(arms))]
+fn bandit_ll(arms: &[Arm], pulls: &[Pull]) -> f64 {
+    let mut t = 0.0;
+    for i in 0..pulls.len() {
+        let Pull { arm, reward } = &pulls[i];
+        let Arm { mu, log_sd } = &arms[*arm];
+        let z = (*reward - *mu) / log_sd.exp();
+        t += -0.5 * z * z - *log_sd;
+    }
+    t
+}
+
+#[test]
+fn struct_pattern_of_a_reference_to_an_element() {
+    let arms = vec![
+        Arm {
+            mu: 0.1,
+            log_sd: -0.2,
+        },
+        Arm {
+            mu: 1.0,
+            log_sd: 0.3,
+        },
+    ];
+    let pulls = vec![
+        Pull {
+            arm: 0,
+            reward: 0.5,
+        },
+        Pull {
+            arm: 1,
+            reward: 2.0,
+        },
+        Pull {
+            arm: 0,
+            reward: -0.7,
+        },
+    ];
+    let (v, g) = bandit_ll_grad(&arms, &pulls);
+    close("value", v, bandit_ll(&arms, &pulls), TOL);
+    for (k, a) in arms.iter().enumerate() {
+        let sd = a.log_sd.exp();
+        let (mut dmu, mut dls) = (0.0, 0.0);
+        for p in pulls.iter().filter(|p| p.arm == k) {
+            let z = (p.reward - a.mu) / sd;
+            dmu += z / sd;
+            dls += z * z - 1.0;
+        }
+        close("∂μ", g[k].mu, dmu, TOL);
+        close("∂ln σ", g[k].log_sd, dls, TOL);
+    }
+    let flat = |a: &[Arm]| vec![a[0].mu, a[0].log_sd, a[1].mu, a[1].log_sd];
+    fd_vec(
+        "bandit_ll",
+        |x| {
+            let a = [
+                Arm {
+                    mu: x[0],
+                    log_sd: x[1],
+                },
+                Arm {
+                    mu: x[2],
+                    log_sd: x[3],
+                },
+            ];
+            bandit_ll(&a, &pulls)
+        },
+        &flat(&arms),
+        &flat(&g),
+    );
+}

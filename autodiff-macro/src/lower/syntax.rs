@@ -2884,6 +2884,14 @@ pub(super) fn desugar_forms(
                 Expr::Reference(r) if r.mutability.is_none() && plain_place(&r.expr) => {
                     ((*r.expr).clone(), true)
                 }
+                // `let Step { state, ret, .. } = &steps[i];`: the reference bound first, the
+                // names references to its fields, as in Rust (`*ret` is the float).
+                e @ Expr::Reference(r) if r.mutability.is_none() => {
+                    let name = quote::format_ident!("__ad_destructured_{}", self.made);
+                    self.made += 1;
+                    out.push(syn::parse_quote_spanned!(span=> let #name = #e;));
+                    (syn::parse_quote_spanned!(span=> (*#name)), true)
+                }
                 e => {
                     let name = quote::format_ident!("__ad_destructured_{}", self.made);
                     self.made += 1;
