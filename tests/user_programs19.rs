@@ -308,3 +308,56 @@ fn struct_pattern_of_a_reference_to_an_element() {
         &flat(&g),
     );
 }
+
+/// As [`bandit_ll`], the pulls and the arms taken apart through the items of loops over
+/// slices (`for p in pulls`, `arms.iter()`), whose names are references in Rust too.
+#[differentiate(wrt(arms))]
+fn bandit_ll_items(arms: &[Arm], pulls: &[Pull]) -> f64 {
+    let mut t = 0.0;
+    for p in pulls {
+        let Pull { arm, reward } = p;
+        for (k, a) in arms.iter().enumerate() {
+            if k == *arm {
+                let Arm { mu, log_sd } = a;
+                let z = (*reward - *mu) / log_sd.exp();
+                t += -0.5 * z * z - *log_sd;
+            }
+        }
+    }
+    t
+}
+
+#[test]
+fn struct_pattern_of_a_loop_item() {
+    let arms = vec![
+        Arm {
+            mu: 0.1,
+            log_sd: -0.2,
+        },
+        Arm {
+            mu: 1.0,
+            log_sd: 0.3,
+        },
+    ];
+    let pulls = vec![
+        Pull {
+            arm: 0,
+            reward: 0.5,
+        },
+        Pull {
+            arm: 1,
+            reward: 2.0,
+        },
+        Pull {
+            arm: 0,
+            reward: -0.7,
+        },
+    ];
+    let (v, g) = bandit_ll_items_grad(&arms, &pulls);
+    let (w, h) = bandit_ll_grad(&arms, &pulls);
+    close("value", v, w, TOL);
+    for k in 0..2 {
+        close("∂μ", g[k].mu, h[k].mu, TOL);
+        close("∂ln σ", g[k].log_sd, h[k].log_sd, TOL);
+    }
+}

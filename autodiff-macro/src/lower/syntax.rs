@@ -2818,6 +2818,9 @@ pub(super) fn desugar_forms(
         /// The parameters that are shared references (`x: &T`): a struct pattern on one binds
         /// references to the fields.
         shared_refs: &'a [String],
+        /// The items of the enclosing `for` loops that are references (`st` of `for st in
+        /// steps` over a parameter `steps: &[Step]`, `xs.iter()`, `&xs`): as `shared_refs`.
+        item_refs: Vec<String>,
         /// Hidden names made for values destructured by a struct pattern.
         made: usize,
         /// The path of the facade crate, for the `Axis` of `outer_iter()`.
@@ -2871,9 +2874,10 @@ pub(super) fn desugar_forms(
             let mut out = Vec::new();
             let (place, by_ref): (Expr, bool) = match strip_parens(&init.expr) {
                 Expr::Path(p)
-                    if p.path
-                        .get_ident()
-                        .is_some_and(|id| self.shared_refs.contains(&id.to_string())) =>
+                    if p.path.get_ident().is_some_and(|id| {
+                        let id = id.to_string();
+                        self.shared_refs.contains(&id) || self.item_refs.contains(&id)
+                    }) =>
                 {
                     (strip_parens(&init.expr).clone(), true)
                 }
@@ -3785,7 +3789,45 @@ pub(super) fn desugar_forms(
                 Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) | Expr::Closure(_)
             );
             self.loops += usize::from(looped);
+            // `for st in steps` over a slice parameter (`xs.iter()`, `&xs`, and the item of
+            // `for (i, st) in xs.iter().enumerate()`): `st` is a reference in the body, for the
+            // struct patterns of `let Step { .. } = st;`.
+            let item = match &*e {
+                Expr::ForLoop(fl) => {
+                    let (pat, it) = match (&*fl.pat, strip_parens(&fl.expr)) {
+                        (Pat::Tuple(t), Expr::MethodCall(mc))
+                            if t.elems.len() == 2
+                                && mc.method == "enumerate"
+                                && mc.args.is_empty() =>
+                        {
+                            (&t.elems[1], strip_parens(&mc.receiver))
+                        }
+                        (p, it) => (p, it),
+                    };
+                    match pat {
+                        Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+                            let by_ref = match it {
+                                Expr::Reference(r) => r.mutability.is_none(),
+                                Expr::MethodCall(mc) => mc.method == "iter" && mc.args.is_empty(),
+                                Expr::Path(p) => p
+                                    .path
+                                    .get_ident()
+                                    .is_some_and(|id| self.shared_refs.contains(&id.to_string())),
+                                _ => false,
+                            };
+                            by_ref.then(|| pi.ident.to_string())
+                        }
+                        _ => None,
+                    }
+                }
+                _ => None,
+            };
+            let pushed = item.is_some();
+            self.item_refs.extend(item);
             syn::visit_mut::visit_expr_mut(self, e);
+            if pushed {
+                self.item_refs.pop();
+            }
             self.loops -= usize::from(looped);
             match e {
                 Expr::Struct(es) if es.rest.is_some() => {
@@ -4061,6 +4103,7 @@ pub(super) fn desugar_forms(
             mut_refs,
             unshadowed_refs: super::in_place::unshadowed(block, mut_refs),
             shared_refs,
+            item_refs: Vec::new(),
             made: 0,
             krate,
             names: name_counts(block),
