@@ -361,3 +361,30 @@ fn struct_pattern_of_a_loop_item() {
         close("∂ln σ", g[k].log_sd, h[k].log_sd, TOL);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// 5. `as_ref()` of an `Option` of data.
+// ---------------------------------------------------------------------------------------------
+
+/// `f = Σ a·yᵢ` over the present observations, read through `o.as_ref()`: `∂f/∂a = Σ yᵢ`.
+/// `as_ref()` was taken for a `Vec`'s (`&o[..]`), rustc's "cannot index into a value of type
+/// `&Option<f64>`" inside the generated code; on data it now runs as written.
+#[differentiate(wrt(a))]
+fn observed_sum(a: f64, ys: &[Option<f64>]) -> f64 {
+    let mut s = 0.0;
+    for o in ys {
+        if let Some(&y) = o.as_ref() {
+            s += a * y;
+        }
+    }
+    s
+}
+
+#[test]
+fn as_ref_of_an_option_of_data() {
+    let ys = [Some(0.5), None, Some(2.0)];
+    let (v, g) = observed_sum_grad(0.7, &ys);
+    close("value", v, observed_sum(0.7, &ys), TOL);
+    close("∂a", g, 2.5, TOL);
+    fd("observed_sum", |a| observed_sum(a, &ys), 0.7, g);
+}

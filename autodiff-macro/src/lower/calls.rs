@@ -654,6 +654,7 @@ impl Lowering {
             && mc.args.is_empty()
             && mc.turbofish.is_none()
             && !self.is_array_variable(&mc.receiver)
+            && !self.read_from_data_param(&mc.receiver)
         {
             let recv = &mc.receiver;
             let e: Expr = syn::parse_quote_spanned!(span=> &#recv[..]);
@@ -2664,6 +2665,31 @@ impl Lowering {
 
     /// Whether a path names a parameter left out of the derivative (by `wrt`, or by its type:
     /// a `Cell` parameter).
+    /// Whether `e` names a variable read from a parameter left out of the derivative through
+    /// element reads and references only (`o` of `for o in ys` with `ys: &[Option<f64>]` left
+    /// out by `wrt`): data whose type the macro does not see, its methods run as written
+    /// (`o.as_ref()` of an `Option`, not a `Vec`'s).
+    pub(super) fn read_from_data_param(&self, e: &Expr) -> bool {
+        let Expr::Path(p) = chain::strip(e) else {
+            return false;
+        };
+        let Some(mut v) = self.path_slot(p).and_then(|s| self.env[s].value) else {
+            return false;
+        };
+        loop {
+            match self.f.value(v).def {
+                ValueDef::Param(n) => return !self.f.params[n].active,
+                ValueDef::Result(i, 0) => match self.f.inst(i).kind {
+                    InstKind::Index(base, _) | InstKind::Ref(base) | InstKind::Deref(base) => {
+                        v = base
+                    }
+                    _ => return false,
+                },
+                _ => return false,
+            }
+        }
+    }
+
     pub(super) fn inactive_param(&self, p: &syn::ExprPath) -> bool {
         let Some(slot) = self.path_slot(p) else {
             return false;
