@@ -249,8 +249,8 @@ fn bandit_ll(arms: &[Arm], pulls: &[Pull]) -> f64 {
     t
 }
 
-#[test]
-fn struct_pattern_of_a_reference_to_an_element() {
+/// Two arms and three pulls, two of the first arm.
+fn bandit() -> (Vec<Arm>, Vec<Pull>) {
     let arms = vec![
         Arm {
             mu: 0.1,
@@ -275,6 +275,12 @@ fn struct_pattern_of_a_reference_to_an_element() {
             reward: -0.7,
         },
     ];
+    (arms, pulls)
+}
+
+#[test]
+fn struct_pattern_of_a_reference_to_an_element() {
+    let (arms, pulls) = bandit();
     let (v, g) = bandit_ll_grad(&arms, &pulls);
     close("value", v, bandit_ll(&arms, &pulls), TOL);
     for (k, a) in arms.iter().enumerate() {
@@ -329,30 +335,7 @@ fn bandit_ll_items(arms: &[Arm], pulls: &[Pull]) -> f64 {
 
 #[test]
 fn struct_pattern_of_a_loop_item() {
-    let arms = vec![
-        Arm {
-            mu: 0.1,
-            log_sd: -0.2,
-        },
-        Arm {
-            mu: 1.0,
-            log_sd: 0.3,
-        },
-    ];
-    let pulls = vec![
-        Pull {
-            arm: 0,
-            reward: 0.5,
-        },
-        Pull {
-            arm: 1,
-            reward: 2.0,
-        },
-        Pull {
-            arm: 0,
-            reward: -0.7,
-        },
-    ];
+    let (arms, pulls) = bandit();
     let (v, g) = bandit_ll_items_grad(&arms, &pulls);
     let (w, h) = bandit_ll_grad(&arms, &pulls);
     close("value", v, w, TOL);
