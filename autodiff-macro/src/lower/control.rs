@@ -202,16 +202,11 @@ impl Lowering {
             }
             Expr::Match(em) => {
                 // The payloads bound through a reference, as in `match_expr`.
-                let item_ref = self.item_reference_match(em);
                 let by_ref = self.binds_through_reference(em);
                 let option_ref = self.option_of_reference(&em.expr);
-                let Some(mut scrutinee) = self.expr(b, &em.expr, true) else {
+                let Some(scrutinee) = self.match_scrutinee(b, em) else {
                     return;
                 };
-                if item_ref {
-                    let k = self.kind(scrutinee);
-                    scrutinee = self.inst1(b, InstKind::Ref(scrutinee), k, em.expr.span());
-                }
                 if self.binds_only_index_names(em.arms.iter().map(|a| &a.pat)) {
                     self.declare_discrete_result(scrutinee);
                 }
@@ -220,13 +215,7 @@ impl Lowering {
                 for arm in &em.arms {
                     self.env = saved.clone();
                     let head = self.match_arm_head(arm, scrutinee);
-                    let mut body = arm_body_stmts(&arm.body);
-                    if by_ref {
-                        body.splice(0..0, self.bound_payloads(arm));
-                    }
-                    if let Some(elem) = &option_ref {
-                        body.splice(0..0, self.option_payload(arm, elem));
-                    }
+                    let body = self.arm_body(arm, by_ref, option_ref.as_ref());
                     self.seq(head.block, &body, conts, finish, arm.body.span());
                     arms.push(head);
                 }
@@ -470,18 +459,7 @@ impl Lowering {
         em: &syn::ExprMatch,
         want: bool,
     ) -> Option<Value> {
-        // `if let Some(y) = obs` of `for obs in ys` over `&[Option<f64>]`: `obs` is a
-        // reference in Rust and the element's value here, so the match is made on a reference
-        // to it, which binds `y` as Rust does (`&f64`, read as the value below), and a guard
-        // or a pattern written for the reference (`Some(y) if *y > 0.0`, `Some(&y)`) reads the
-        // same. A pattern that names the whole value binds the scrutinee itself, which stays
-        // the value.
-        let item_ref = self.item_reference_match(em);
-        let mut scrutinee = self.expr(b, &em.expr, true)?;
-        if item_ref {
-            let k = self.kind(scrutinee);
-            scrutinee = self.inst1(b, InstKind::Ref(scrutinee), k, em.expr.span());
-        }
+        let scrutinee = self.match_scrutinee(b, em)?;
         // `if let Some(i) = find(xs, t)` (or a `match`) of a plain helper, every name the arms
         // bind an index: the call is data, as `let i = locate(xs, t);` is.
         if self.binds_only_index_names(em.arms.iter().map(|a| &a.pat)) {
@@ -508,13 +486,7 @@ impl Lowering {
         for arm in &em.arms {
             self.env = saved.clone();
             let head = self.match_arm_head(arm, scrutinee);
-            let mut body = arm_body_stmts(&arm.body);
-            if by_ref {
-                body.splice(0..0, self.bound_payloads(arm));
-            }
-            if let Some(elem) = &option_ref {
-                body.splice(0..0, self.option_payload(arm, elem));
-            }
+            let body = self.arm_body(arm, by_ref, option_ref.as_ref());
             self.seq(head.block, &body, &[], &finish, arm.body.span());
             arms.push(head);
         }
@@ -538,6 +510,40 @@ impl Lowering {
 }
 
 impl Lowering {
+    /// The scrutinee of `em`, lowered. `if let Some(y) = obs` of `for obs in ys` over
+    /// `&[Option<f64>]`: `obs` is a reference in Rust and the element's value here, so the
+    /// match is made on a reference to it, which binds `y` as Rust does (`&f64`, read as the
+    /// value, see `bound_payloads`), and a guard or a pattern written for the reference (`Some(y)
+    /// if *y > 0.0`, `Some(&y)`) reads the same. A pattern that names the whole value binds the
+    /// scrutinee itself, which stays the value.
+    fn match_scrutinee(&mut self, b: Block, em: &syn::ExprMatch) -> Option<Value> {
+        let item_ref = self.item_reference_match(em);
+        let scrutinee = self.expr(b, &em.expr, true)?;
+        if !item_ref {
+            return Some(scrutinee);
+        }
+        let k = self.kind(scrutinee);
+        Some(self.inst1(b, InstKind::Ref(scrutinee), k, em.expr.span()))
+    }
+
+    /// The statements of an arm's body, after those that read the payloads it binds through a
+    /// reference as their values.
+    fn arm_body(
+        &mut self,
+        arm: &syn::Arm,
+        by_ref: bool,
+        option_ref: Option<&syn::Type>,
+    ) -> Vec<Stmt> {
+        let mut body = arm_body_stmts(&arm.body);
+        if by_ref {
+            body.splice(0..0, self.bound_payloads(arm));
+        }
+        if let Some(elem) = option_ref {
+            body.splice(0..0, self.option_payload(arm, elem));
+        }
+        body
+    }
+
     /// Whether the scrutinee of `em` names a variable that is a reference in Rust and holds the
     /// value here (the item of `for obs in ys`, see `Binding::refs`), and no arm binds the
     /// whole value.
