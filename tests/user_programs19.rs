@@ -371,3 +371,49 @@ fn as_ref_of_an_option_of_data() {
     close("∂a", g, 2.5, TOL);
     fd("observed_sum", |a| observed_sum(a, &ys), 0.7, g);
 }
+
+// ---------------------------------------------------------------------------------------------
+// 6. A struct pattern in a `for` loop's header.
+// ---------------------------------------------------------------------------------------------
+
+/// `bandit_ll` with its struct patterns in the loops' headers, plus a prior `−½Σ(μ² + ln²σ)`
+/// read through `for Arm { mu, log_sd } in arms` and the first pull's reward times its arm's
+/// mean, through `for (i, &Pull { arm, reward }) in pulls.iter().enumerate()`. The header's
+/// pattern was "this pattern is not supported here".
+#[differentiate(wrt(arms))]
+fn bandit_ll_headers(arms: &[Arm], pulls: &[Pull]) -> f64 {
+    let mut t = 0.0;
+    for Pull { arm, reward } in pulls {
+        let Arm { mu, log_sd } = &arms[*arm];
+        let z = (*reward - *mu) / log_sd.exp();
+        t += -0.5 * z * z - *log_sd;
+    }
+    for Arm { mu, log_sd } in arms {
+        t -= 0.5 * (mu * mu + log_sd * log_sd);
+    }
+    for (i, &Pull { arm, reward }) in pulls.iter().enumerate() {
+        if i == 0 {
+            t += reward * arms[arm].mu;
+        }
+    }
+    t
+}
+
+#[test]
+fn struct_patterns_in_loop_headers() {
+    // The gradient is `bandit_ll`'s, less (μ_k, ln σ_k) for the prior, plus the first reward at
+    // its arm's μ.
+    let (arms, pulls) = bandit();
+    let (v, g) = bandit_ll_headers_grad(&arms, &pulls);
+    close("value", v, bandit_ll_headers(&arms, &pulls), TOL);
+    let (_, h) = bandit_ll_grad(&arms, &pulls);
+    for k in 0..2 {
+        let first = if pulls[0].arm == k {
+            pulls[0].reward
+        } else {
+            0.0
+        };
+        close("∂μ", g[k].mu, h[k].mu - arms[k].mu + first, TOL);
+        close("∂ln σ", g[k].log_sd, h[k].log_sd - arms[k].log_sd, TOL);
+    }
+}

@@ -4076,6 +4076,43 @@ pub(super) fn desugar_forms(
             }
         }
     }
+    // `for Step { state, action, .. } in steps { .. }` (also in tuples, `for (i, Step { .. }) in
+    // steps.iter().enumerate()`): `for item in steps { let Step { .. } = item; .. }`, the
+    // struct pattern of a `let`, which binds the fields as the loop's pattern does.
+    struct ItemPatterns(usize);
+    impl syn::visit_mut::VisitMut for ItemPatterns {
+        fn visit_expr_for_loop_mut(&mut self, fl: &mut syn::ExprForLoop) {
+            syn::visit_mut::visit_expr_for_loop_mut(self, fl);
+            /// Each struct pattern in `p` or its tuples, named `__ad_itemN`, and the `let` that
+            /// takes the name apart.
+            fn name(p: &mut Pat, n: &mut usize, lets: &mut Vec<Stmt>) {
+                if let Pat::Tuple(t) = p {
+                    t.elems.iter_mut().for_each(|p| name(p, n, lets));
+                } else if struct_pattern(p) {
+                    let id = quote::format_ident!("__ad_item{}", *n, span = p.span());
+                    *n += 1;
+                    let pat = std::mem::replace(p, syn::parse_quote!(#id));
+                    lets.push(syn::parse_quote_spanned!(pat.span()=> let #pat = #id;));
+                }
+            }
+            let mut lets: Vec<Stmt> = Vec::new();
+            name(&mut fl.pat, &mut self.0, &mut lets);
+            if !lets.is_empty() {
+                fl.body.stmts.splice(0..0, lets);
+            }
+        }
+    }
+    /// A pattern of a struct or a tuple struct (`Step { .. }`, `&Step { .. }`, `Pair(a, b)`),
+    /// not of an `Option` or a `Result`.
+    fn struct_pattern(p: &Pat) -> bool {
+        match p {
+            Pat::Struct(_) => true,
+            Pat::TupleStruct(ts) => !["Some", "Ok", "Err"].iter().any(|n| ts.path.is_ident(n)),
+            Pat::Reference(r) => struct_pattern(&r.pat),
+            _ => false,
+        }
+    }
+    syn::visit_mut::VisitMut::visit_block_mut(&mut ItemPatterns(0), block);
     // `x.iter().cycle()` first, so that the passes that take iterators kept in variables
     // (`let next = v.iter().cycle().skip(1);`) see a chain they follow.
     struct Cycles;
