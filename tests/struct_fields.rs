@@ -1602,3 +1602,43 @@ fn data_fields_copied_and_assigned_in_new_values() {
     }
     assert_eq!((hl.n_in, gl.n_in), (l.n_in, l.n_in));
 }
+
+/// A `Vec<usize>` field of a differentiated struct assigned a new list: `f = Σ_t (t+1)·k·w[idx[t]]`
+/// with `idx = [1, 0]`, so `∂f/∂w = (2k, k)` and `∂f/∂k = w₁ + 2w₀`. The assignment went to a
+/// rule that needs a gradient of the field (rustc's error inside the generated code).
+#[derive(Clone, Debug, Differentiable)]
+struct Gather {
+    w: Vec<f64>,
+    idx: Vec<usize>,
+}
+
+#[differentiate]
+fn regathered(g: &Gather, k: f64) -> f64 {
+    let mut m = g.clone();
+    m.idx = vec![1, 0];
+    let mut s = 0.0;
+    for t in 0..m.idx.len() {
+        s += (t as f64 + 1.0) * k * m.w[m.idx[t]];
+    }
+    s
+}
+
+#[test]
+fn a_list_of_indices_assigned_to_a_field() {
+    let g = Gather {
+        w: vec![0.7, -1.1],
+        idx: vec![0],
+    };
+    let k = 0.4;
+    let (v, (gg, gk)) = regathered_grad(&g, k);
+    assert_eq!(v, regathered(&g, k));
+    assert!((gk - (g.w[1] + 2.0 * g.w[0])).abs() < 1e-12, "∂f/∂k = {gk}");
+    assert!(
+        (gg.w[0] - 2.0 * k).abs() < 1e-12 && (gg.w[1] - k).abs() < 1e-12,
+        "{:?}",
+        gg.w
+    );
+    let h = 1e-6;
+    let fd = (regathered(&g, k + h) - regathered(&g, k - h)) / (2.0 * h);
+    assert!((gk - fd).abs() < 1e-6, "∂f/∂k {gk} against {fd}");
+}

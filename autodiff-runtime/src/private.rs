@@ -901,11 +901,12 @@ pub fn set_field_vjp_jvp<const H: u64, S: SetField<H, M>, M: Differentiable>(
 }
 
 /// A value of data that a field of a differentiated struct may be assigned (`s.n_in = 3`,
-/// `Dense { n_in: l.n_in - 1, ..m }`): an integer, a `bool`, a `char` or a string. It has no
-/// gradient, and the field holds no part of the struct's.
+/// `Dense { n_in: l.n_in - 1, ..m }`, `s.idx = vec![1, 0]`): an integer, a `bool`, a `char`, a
+/// string, or a `Vec` or an array of them. It has no gradient, and the field holds no part of
+/// the struct's.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is assigned to a field as data, but is not an integer, `bool`, `char` or \
-               string",
+    message = "`{Self}` is assigned to a field as data, but is not an integer, `bool`, `char`, \
+               string, or a `Vec` or array of them",
     label = "a field assigned data",
     note = "a field of a differentiated struct assigned a value computed from integers takes an \
             integer, `bool`, `char` or string"
@@ -919,6 +920,8 @@ data_values!(
     u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, bool, char, String
 );
 impl DataValue for &str {}
+impl<T: DataValue> DataValue for Vec<T> {}
+impl<T: DataValue, const N: usize> DataValue for [T; N] {}
 
 /// An operand of arithmetic with an integer literal (`l.n_in - 1`), which the generated code
 /// runs as integer arithmetic, without derivatives.

@@ -507,12 +507,7 @@ impl Uses<'_> {
                 None => quote::quote!(if #r #then),
             }
         };
-        let cond: Expr = if before.is_empty() {
-            syn::parse_quote!(#some)
-        } else {
-            let b = join_and(before);
-            syn::parse_quote!(#b && #some)
-        };
+        let cond = then_flag(before, some);
         let lower = take.then(|| quote::quote!(#some = false;));
         Some(match otherwise {
             Some(o) => syn::parse_quote!(if #cond { #lower let #p = #val; #inner } else #o),
@@ -605,12 +600,7 @@ impl Uses<'_> {
             return None;
         }
         let (some, val) = (self.some, self.val);
-        let cond: Expr = if before.is_empty() {
-            syn::parse_quote!(#some)
-        } else {
-            let b = join_and(before);
-            syn::parse_quote!(#b && #some)
-        };
+        let cond = then_flag(before, some);
         let lower = take.then(|| quote::quote!(#some = false;));
         let test = (!rest.is_empty()).then(|| {
             let r = join_and(rest);
@@ -1007,6 +997,14 @@ pub(super) fn conjuncts(e: &Expr, out: &mut Vec<Expr>) {
 }
 
 /// `a && b && ..` of tests [`conjuncts`] split.
+/// `b₁ && .. && some`: the tests of a chain before its `let`, then the flag.
+fn then_flag(before: Vec<Expr>, some: &syn::Ident) -> Expr {
+    before.into_iter().rev().fold(
+        syn::parse_quote!(#some),
+        |acc, c| syn::parse_quote!(#c && #acc),
+    )
+}
+
 fn join_and(parts: Vec<Expr>) -> Expr {
     let mut it = parts.into_iter();
     let first = it.next().expect("a chain has a test");
