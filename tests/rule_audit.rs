@@ -720,6 +720,21 @@ audit_binary!(
     ],
     concrete
 );
+// x % m = x − m·q, q = (x/m).trunc() (the quotient the remainder was taken with): ∇ = (1, −q);
+// H = 0 between the jumps (written `x % m` on f64 and f32)
+audit_binary!(
+    rem,
+    |x, m| x % m,
+    |v| linear(&[1.0, -(v[0] / v[1]).trunc()]),
+    [
+        [5.3, 2.3],
+        [-1.3, 0.45],
+        [7.5, -2.3],
+        [-3.7, -1.5],
+        [0.25, 3.0]
+    ],
+    concrete
+);
 // The operators. a + b: ∇ = (1, 1); a − b: ∇ = (1, −1); H = 0
 audit_binary!(
     add,

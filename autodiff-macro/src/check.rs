@@ -301,10 +301,11 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
             {
                 errors.push(syn::Error::new(
                     inst.span,
-                    "`%` on a differentiated value has no derivative rule; where `a` is never \
-                     negative (a phase wrapped to a period, a position in a periodic box), \
-                     `a.rem_euclid(b)` is the same value and is followed; else compute it from \
-                     `trunc`: `a - (a / b).trunc() * b`",
+                    "`%` is followed on floats of a type the macro sees (an `f64` or `f32` \
+                     parameter or variable, or a literal), and this operand's float type it does \
+                     not see (a call's result, a generic float): bind it with its type first \
+                     (`let p: f64 = phase(x); p % 1.0`); for a float type parameter, write \
+                     `a - (a / b).trunc() * b`",
                 ));
             }
             InstKind::Opaque { uses, mac, tokens } => {

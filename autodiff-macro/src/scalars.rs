@@ -257,6 +257,14 @@ pub fn analyze(f: &Func) -> Types {
                 InstKind::Binary(op, a, b) if *op != BinOp::Rem => {
                     Some(get(&tys, *a).arith(get(&tys, *b)))
                 }
+                // `%` of a float (see `float_remainders`): a float of its type, also where the
+                // other operand's type comes from the remainder (`p = (p + f * dt) % 1.0`).
+                InstKind::Binary(BinOp::Rem, a, b) => match (get(&tys, *a), get(&tys, *b)) {
+                    (Ty::Float(x), Ty::Float(y)) if x != y => Some(Ty::Unknown),
+                    (t @ Ty::Float(_), Ty::Lit | Ty::Float(_) | Ty::Bottom)
+                    | (Ty::Lit | Ty::Bottom, t @ Ty::Float(_)) => Some(t),
+                    _ => None,
+                },
                 InstKind::Neg(a) => Some(match get(&tys, *a) {
                     x @ (Ty::Lit | Ty::Float(_) | Ty::Bottom) => x,
                     _ => Ty::Unknown,
@@ -713,6 +721,35 @@ fn const_ty(tok: &proc_macro2::TokenStream) -> Ty {
         },
         _ => Ty::Unknown,
     }
+}
+
+/// `x % m` of plain floats (an operand of a float type the macro knows, the other of that type
+/// or a literal) becomes the primitive `rem` (`x − m·(x/m).trunc()`, printed as the operator's
+/// trait method), which has a derivative rule; `%` of integers, or of operands of a type the
+/// macro does not see, stays the operator (an error where it is differentiated, which says what
+/// to write). Returns whether anything changed, as the types of the results are then known.
+pub fn float_remainders(f: &mut Func, tys: &Types) -> bool {
+    let rem = crate::prim::PrimId::float_rem();
+    let mut changed = false;
+    for inst in &mut f.insts {
+        let InstKind::Binary(BinOp::Rem, a, b) = inst.kind else {
+            continue;
+        };
+        let float = match (tys.of(a), tys.of(b)) {
+            (Ty::Float(x), Ty::Float(y)) => x == y,
+            (Ty::Float(_), Ty::Lit) | (Ty::Lit, Ty::Float(_)) => true,
+            _ => false,
+        };
+        if float {
+            inst.kind = InstKind::Prim {
+                prim: rem,
+                args: vec![a, b],
+                unwrap: false,
+            };
+            changed = true;
+        }
+    }
+    changed
 }
 
 /// Values used as indices are integers: an index (`w[o * n_in + i]`) and what its arithmetic is

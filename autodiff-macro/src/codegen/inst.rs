@@ -86,7 +86,9 @@ impl Gen<'_> {
                 };
                 let rest: Vec<TokenStream> =
                     args[1..].iter().map(|&a| self.prim_arg(*prim, a)).collect();
-                if *unwrap {
+                if prim.is_operator_method() {
+                    quote! { #lhs ::core::ops::Rem::#name(#recv, #(#rest),*); }
+                } else if *unwrap {
                     quote! { #lhs #recv.#name(#(#rest),*).unwrap(); }
                 } else {
                     quote! { #lhs #recv.#name(#(#rest),*); }

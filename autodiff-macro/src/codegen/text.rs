@@ -80,12 +80,19 @@ impl Gen<'_> {
                 for &a in &args[1..] {
                     rest.push(self.text_e(a)?);
                 }
-                format!(
-                    "{}.{}({})",
-                    self.text_e(args[0])?,
-                    prim.name(),
-                    rest.join(", ")
-                )
+                match prim.is_operator_method() {
+                    true => format!(
+                        "::core::ops::Rem::rem({}, {})",
+                        self.text_e(args[0])?,
+                        rest.join(", ")
+                    ),
+                    false => format!(
+                        "{}.{}({})",
+                        self.text_e(args[0])?,
+                        prim.name(),
+                        rest.join(", ")
+                    ),
+                }
             }
             InstKind::Helper { name, args } => {
                 let mut a = Vec::new();

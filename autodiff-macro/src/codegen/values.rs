@@ -210,7 +210,10 @@ impl Gen<'_> {
                 let recv = self.e(args[0]);
                 let rest: Vec<TokenStream> =
                     args[1..].iter().map(|&a| self.prim_arg(*prim, a)).collect();
-                quote!(#recv.#name(#(#rest),*))
+                match prim.is_operator_method() {
+                    true => quote!(::core::ops::Rem::#name(#recv, #(#rest),*)),
+                    false => quote!(#recv.#name(#(#rest),*)),
+                }
             }
             InstKind::Helper { name, args } => {
                 let pv = self.pv.clone();

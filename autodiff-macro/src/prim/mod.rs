@@ -129,9 +129,22 @@ impl PrimId {
         find(|d| d.syntax == Syntax::Neg).expect("the table has negation")
     }
 
-    /// The method primitive called `name`.
+    /// The method primitive called `name`. (Not `rem`, which stands for `%` of plain floats
+    /// only: a `.rem(..)` in the source may be a struct's method of that name.)
     pub fn method(name: &str) -> Option<PrimId> {
-        find(|d| matches!(d.syntax, Syntax::Method { .. }) && d.name == name)
+        find(|d| matches!(d.syntax, Syntax::Method { .. }) && d.name == name && d.name != "rem")
+    }
+
+    /// `rem`, the primitive `%` of plain floats becomes (see `scalars::float_remainders`).
+    pub fn float_rem() -> PrimId {
+        find(|d| matches!(d.syntax, Syntax::Method { .. }) && d.name == "rem")
+            .expect("the table has the float remainder")
+    }
+
+    /// `rem`, the remainder `x % m` of plain floats: a method of the operator's trait, written
+    /// `::core::ops::Rem::rem(x, m)` (the trait is not in scope for `x.rem(m)`).
+    pub fn is_operator_method(self) -> bool {
+        matches!(self.def().syntax, Syntax::Method { .. }) && self.def().name == "rem"
     }
 
     /// Arguments after the receiver, for a method.
@@ -376,7 +389,7 @@ pub fn is_index_macro(name: &str) -> bool {
 pub fn known_list() -> String {
     let mut names: Vec<&str> = all()
         .iter()
-        .filter(|d| matches!(d.syntax, Syntax::Method { .. }))
+        .filter(|d| matches!(d.syntax, Syntax::Method { .. }) && d.name != "rem")
         .map(|d| d.name)
         .collect();
     names.dedup();

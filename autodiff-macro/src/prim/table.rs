@@ -242,6 +242,17 @@ pub const OTHER_METHODS: &[PrimDef] = &[
         "x − m·q with q = x.div_euclid(m) (⌊x/m⌋ for m > 0): ∂/∂x = 1, ∂/∂m = −q; the jumps \
          where x crosses a multiple of m are ignored (as for fract)",
     ),
+    // `x % m` of plain floats (see `scalars::float_remainders`), written `Rem::rem(x, m)`.
+    method(
+        "rem",
+        BINARY,
+        &["x", "m"],
+        &["g", "g * d::rem_dm(x, m)"],
+        "FloatRules",
+        FLOAT,
+        "x % m = x − m·q with q = (x/m).trunc(), the remainder with the sign of x: ∂/∂x = 1, \
+         ∂/∂m = −q; the jumps where x crosses a multiple of m are ignored (as for rem_euclid)",
+    ),
 ];
 
 /// Float methods that return a tuple of floats. A form reads the components `g.0`, `g.1`, … of
@@ -530,4 +541,4 @@ pub const OPERAND_TYPES: &[(&str, usize, &str)] = &[("powi", 1, "i32")];
 /// wherever they have one, so a rule that multiplies the cotangent by one of them has the
 /// cotangent's tangent times the same factor as its tangent. The other helpers state their partials as forms (`HELPER_PARTIALS` in
 /// [`forms`](super::forms)); a helper in neither list cannot be differentiated.
-pub const LOCALLY_CONSTANT_HELPERS: &[&str] = &["abs_d", "copysign_d", "rem_euclid_dm"];
+pub const LOCALLY_CONSTANT_HELPERS: &[&str] = &["abs_d", "copysign_d", "rem_euclid_dm", "rem_dm"];

@@ -174,6 +174,10 @@ pub trait Float: crate::Real {
     fn copysign(self, s: Self) -> Self;
     /// The quotient `q` of `x = m·q + x.rem_euclid(m)`.
     fn div_euclid(self, m: Self) -> Self;
+    /// `x % m`, the remainder with the sign of `x`.
+    fn remainder(self, m: Self) -> Self;
+    /// The nearest integer, half away from zero.
+    fn round(self) -> Self;
 }
 
 macro_rules! impl_float {
@@ -206,6 +210,14 @@ macro_rules! impl_float {
             #[inline(always)]
             fn div_euclid(self, m: Self) -> Self {
                 <$t>::div_euclid(self, m)
+            }
+            #[inline(always)]
+            fn remainder(self, m: Self) -> Self {
+                self % m
+            }
+            #[inline(always)]
+            fn round(self) -> Self {
+                <$t>::round(self)
             }
         }
     )*};
@@ -451,6 +463,14 @@ pub mod d {
     #[inline(always)]
     pub fn rem_euclid_dm<T: Float>(x: T, m: T) -> T {
         -x.div_euclid(m)
+    }
+
+    /// `∂/∂m (x % m) = −q`, with `q` the integer `(x − x % m) / m` (`(x/m).trunc()`, read from
+    /// the remainder, which is exact, rather than rounded again): constant between the jumps,
+    /// which are ignored.
+    #[inline(always)]
+    pub fn rem_dm<T: Float>(x: T, m: T) -> T {
+        -((x - x.remainder(m)) / m).round()
     }
 }
 

@@ -1,0 +1,154 @@
+//! `%` of plain floats: `x % m = x − m·q` with `q = (x/m).trunc()`, the remainder with the sign
+//! of `x`. Between the jumps (where `x` crosses a multiple of `m`), `∂/∂x = 1` and `∂/∂m = −q`.
+//! The value is the operator's own, bit for bit.
+
+use autodiff::differentiate;
+use std::f64::consts::PI;
+
+fn central(f: impl Fn(f64) -> f64, x: f64) -> f64 {
+    let h = 1e-6;
+    (f(x + h) - f(x - h)) / (2.0 * h)
+}
+
+/// An angle wrapped to `[−π, π)` for `θ·w + π ≥ 0` (the remainder keeps the sign of the
+/// dividend), a remainder of a parameter by a literal, and `%=`.
+#[differentiate]
+pub fn wrapped(theta: f64, w: f64) -> f64 {
+    let a = (theta * w + PI) % (2.0 * PI) - PI;
+    let b = theta % 0.7;
+    let mut c = w * 3.1;
+    c %= 1.3;
+    a * a + b * w + c
+}
+
+#[test]
+fn gradient_of_remainders() {
+    for &(t, w) in &[(1.3, 2.1), (-4.1, 0.7), (7.9, -1.6), (-0.35, 5.5)] {
+        let (y, (gt, gw)) = wrapped_grad(t, w);
+        assert_eq!(y.to_bits(), wrapped(t, w).to_bits());
+        // ∂/∂θ: 2a·w (through θ·w) + w (through θ % 0.7); ∂/∂w: 2a·θ + b + 3.1.
+        let a = (t * w + PI) % (2.0 * PI) - PI;
+        let b = t % 0.7;
+        assert!((gt - (2.0 * a * w + w)).abs() < 1e-12, "{gt}");
+        assert!((gw - (2.0 * a * t + b + 3.1)).abs() < 1e-12, "{gw}");
+        assert!((gt - central(|s| wrapped(s, w), t)).abs() < 1e-6);
+        assert!((gw - central(|s| wrapped(t, s), w)).abs() < 1e-6);
+    }
+}
+
+/// The divisor differentiated: `∂(x % m)/∂m = −(x/m).trunc()`, also with a literal dividend.
+#[differentiate]
+pub fn by_divisor(x: f64, m: f64) -> f64 {
+    x % m + 10.0 % m
+}
+
+#[test]
+fn derivative_in_the_divisor() {
+    for &(x, m) in &[(5.3, 2.3), (-1.3, 0.45), (7.5, -2.3), (-3.7, -1.5)] {
+        let (_, (gx, gm)) = by_divisor_grad(x, m);
+        assert_eq!(gx, 1.0);
+        let want = -(x / m).trunc() - (10.0 / m).trunc();
+        assert!((gm - want).abs() < 1e-12, "{gm} {want}");
+        assert!((gm - central(|s| by_divisor(x, s), m)).abs() < 1e-6);
+    }
+}
+
+/// A dividend close to a multiple: `0.5 % 0.1` is `0.0999…` (four tenths fit, as `0.1` is a
+/// little more than a tenth in binary), while `0.5 / 0.1` rounds to `5.0`. The generated value
+/// is the operator's, and the quotient read for the derivative is the one the operator used (4,
+/// not `(0.5 / 0.1).trunc() = 5`).
+#[test]
+fn value_and_quotient_at_a_near_multiple() {
+    let (y, (gx, gm)) = by_divisor_grad(0.5, 0.1);
+    assert_eq!(y.to_bits(), by_divisor(0.5, 0.1).to_bits());
+    assert!(0.5f64 % 0.1 > 0.09);
+    assert_eq!(gx, 1.0);
+    let q10 = ((10.0 - 10.0f64 % 0.1) / 0.1).round();
+    assert_eq!(gm, -4.0 - q10);
+}
+
+/// An oscillator's phase kept in `[0, 1)` by `%` in a loop, with an integer `%` beside it.
+#[differentiate(wrt(freq))]
+pub fn oscillator(freq: f64, dt: f64, n: usize) -> f64 {
+    let mut phase = 0.0;
+    let mut out = 0.0;
+    for i in 0..n {
+        phase = (phase + freq * dt) % 1.0;
+        let sign = if i % 3 == 0 { 1.0 } else { -0.5 };
+        out += sign * (2.0 * PI * phase).sin();
+    }
+    out
+}
+
+#[test]
+fn phase_accumulation() {
+    let (_, g) = oscillator_grad(3.7, 0.013, 40);
+    let fd = central(|f| oscillator(f, 0.013, 40), 3.7);
+    assert!((g - fd).abs() < 1e-5 * (1.0 + fd.abs()), "{g} {fd}");
+    let (_, t) = oscillator_jvp(3.7, 0.013, 40, 1.0);
+    assert!((t - g).abs() < 1e-12 * (1.0 + g.abs()), "{t} {g}");
+}
+
+/// `f32`, and forward over reverse.
+#[differentiate(hessian)]
+pub fn second_order(x: f64, m: f64) -> f64 {
+    let r = (x * x) % m;
+    r * r + (x % 0.9) * m
+}
+
+#[test]
+fn hessian_of_remainders() {
+    let (x, m) = (1.7, 1.1);
+    let (_, (gx, gm)) = second_order_grad(x, m);
+    let h = 1e-5;
+    for (k, d) in [(1.0, 0.0), (0.0, 1.0), (0.6, -0.8)]
+        .into_iter()
+        .enumerate()
+    {
+        let (_, _, (hx, hm)) = second_order_hvp(x, m, d.0, d.1);
+        let (_, (px, pm)) = second_order_grad(x + h * d.0, m + h * d.1);
+        let (_, (qx, qm)) = second_order_grad(x - h * d.0, m - h * d.1);
+        let (fx, fm) = ((px - qx) / (2.0 * h), (pm - qm) / (2.0 * h));
+        assert!((hx - fx).abs() < 1e-5 * (1.0 + fx.abs()), "{k}: {hx} {fx}");
+        assert!((hm - fm).abs() < 1e-5 * (1.0 + fm.abs()), "{k}: {hm} {fm}");
+    }
+    // The gradient: r = x² % m, ∂/∂x = 2r·2x + m, ∂/∂m = 2r·(−q) + x % 0.9.
+    let r = (x * x) % m;
+    let q = ((x * x) / m).trunc();
+    assert!((gx - (4.0 * r * x + m)).abs() < 1e-12);
+    assert!((gm - (-2.0 * r * q + x % 0.9)).abs() < 1e-12);
+}
+
+#[differentiate]
+pub fn single(x: f32, p: f32) -> f32 {
+    (x * 3.0) % p + x
+}
+
+#[test]
+fn remainder_of_f32() {
+    let (y, (gx, gp)) = single_grad(1.9, 0.8);
+    assert_eq!(y.to_bits(), single(1.9, 0.8).to_bits());
+    assert_eq!(gx, 4.0);
+    assert_eq!(gp, -((1.9f32 * 3.0) / 0.8).trunc());
+}
+
+/// Exact mode at kinks: the remainder's rule beside a kink that exact mode decides.
+#[differentiate(kinks = exact)]
+pub fn beside_a_kink(x: f64, m: f64) -> f64 {
+    let r = (x * 2.0) % m;
+    r.max(0.3) * m
+}
+
+#[test]
+fn remainder_in_exact_mode() {
+    let (x, m) = (1.3, 0.9);
+    let (_, (gx, gm)) = beside_a_kink_grad(x, m);
+    // r = 2x % m = 0.8 > 0.3: ∂/∂x = 2m, ∂/∂m = −q·m + r with q = (2x/m).trunc().
+    let r = (2.0 * x) % m;
+    assert!(r > 0.3);
+    assert!((gx - 2.0 * m).abs() < 1e-12, "{gx}");
+    assert!(
+        (gm - (-((2.0 * x) / m).trunc() * m + r)).abs() < 1e-12,
+        "{gm}"
+    );
+}
