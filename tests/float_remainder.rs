@@ -152,3 +152,82 @@ fn remainder_in_exact_mode() {
         "{gm}"
     );
 }
+
+/// A field of a parameter struct (its type unseen, a float by its arithmetic with `t`).
+#[derive(Clone, Debug, autodiff::Differentiable)]
+pub struct Osc {
+    pub phase: f64,
+    pub freq: f64,
+}
+
+#[differentiate]
+impl Osc {
+    pub fn value(&self, t: f64) -> f64 {
+        let p = (self.phase + self.freq * t) % 1.0;
+        (2.0 * PI * p).sin()
+    }
+}
+
+#[test]
+fn remainder_of_fields() {
+    let o = Osc {
+        phase: 0.3,
+        freq: 2.7,
+    };
+    let t = 1.3;
+    // p = (φ + f·t) % 1, value = sin 2πp: ∂/∂φ = 2π cos 2πp, ∂/∂f = 2π t cos 2πp.
+    let p = (o.phase + o.freq * t) % 1.0;
+    let c = 2.0 * PI * (2.0 * PI * p).cos();
+    let (_, (g, _)) = o.value_grad(t);
+    assert!((g.phase - c).abs() < 1e-12, "{}", g.phase);
+    assert!((g.freq - c * t).abs() < 1e-12, "{}", g.freq);
+}
+
+#[differentiate]
+fn period(x: f64) -> f64 {
+    1.5 + x * x
+}
+
+/// Operands of a type the macro does not see: a call's result beside a literal, and beside a
+/// float; a field alone beside a literal.
+#[differentiate]
+pub fn of_calls(x: f64, m: f64) -> f64 {
+    (period(x) % 1.0) + (period(x) % m) + x % period(0.5 * x)
+}
+
+#[test]
+fn remainder_of_calls() {
+    for &(x, m) in &[(0.7, 0.9), (1.9, 1.3), (-1.1, 0.8)] {
+        let (y, (gx, gm)) = of_calls_grad(x, m);
+        assert_eq!(y.to_bits(), of_calls(x, m).to_bits());
+        let p = period(x);
+        let p2 = period(0.5 * x);
+        // ∂/∂x: 2x (through the first), 2x (the second), 1 − (x/p2).trunc()·x/2 (the third);
+        // ∂/∂m: −(p/m).trunc().
+        let q2 = ((x - x % p2) / p2).round();
+        let want_x = 2.0 * x + 2.0 * x + 1.0 - q2 * 0.5 * x;
+        let want_m = -((p - p % m) / m).round();
+        assert!((gx - want_x).abs() < 1e-12, "{gx} {want_x}");
+        assert!((gm - want_m).abs() < 1e-12, "{gm} {want_m}");
+        assert!((gx - central(|s| of_calls(s, m), x)).abs() < 1e-5);
+        assert!((gm - central(|s| of_calls(x, s), m)).abs() < 1e-5);
+    }
+}
+
+#[differentiate]
+impl Osc {
+    pub fn phase_alone(&self) -> f64 {
+        self.phase % 1.0
+    }
+}
+
+#[test]
+fn remainder_of_a_field_alone() {
+    let o = Osc {
+        phase: 2.3,
+        freq: 1.0,
+    };
+    let (v, g) = o.phase_alone_grad();
+    assert_eq!(v.to_bits(), (2.3f64 % 1.0).to_bits());
+    assert_eq!((g.phase, g.freq), (1.0, 0.0));
+}

@@ -301,11 +301,11 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
             {
                 errors.push(syn::Error::new(
                     inst.span,
-                    "`%` is followed on floats of a type the macro sees (an `f64` or `f32` \
-                     parameter or variable, or a literal), and this operand's float type it does \
-                     not see (a call's result, a generic float): bind it with its type first \
-                     (`let p: f64 = phase(x); p % 1.0`); for a float type parameter, write \
-                     `a - (a / b).trunc() * b`",
+                    "`%` is followed on floats that the macro sees to be floats (an `f64` or \
+                     `f32`, or a value beside one or beside a float literal), and not on these \
+                     operands (a float type parameter's values, two calls' results): for a float \
+                     type parameter write `a - (a / b).trunc() * b`; else bind an operand with its \
+                     type first (`let p: f64 = phase(x); p % period(x)`)",
                 ));
             }
             InstKind::Opaque { uses, mac, tokens } => {

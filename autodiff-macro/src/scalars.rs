@@ -723,23 +723,39 @@ fn const_ty(tok: &proc_macro2::TokenStream) -> Ty {
     }
 }
 
-/// `x % m` of plain floats (an operand of a float type the macro knows, the other of that type
-/// or a literal) becomes the primitive `rem` (`x − m·(x/m).trunc()`, printed as the operator's
-/// trait method), which has a derivative rule; `%` of integers, or of operands of a type the
-/// macro does not see, stays the operator (an error where it is differentiated, which says what
-/// to write). Returns whether anything changed, as the types of the results are then known.
+/// `x % m` of floats becomes the primitive `rem` (`x − m·(x/m).trunc()`, printed as the
+/// operator's trait method), which has a derivative rule: where an operand is a float of a type
+/// the macro knows and the other of that type or a literal, and where an operand of a type it
+/// does not see that holds floats (a field, a call's result: `self.phase % 1.0`) meets a float
+/// or a literal, or another such operand; that operand's rules are then the runtime's for its
+/// type, as a float method's are. `%` of integers, and of operands that may be integers, stays
+/// the operator (an error where it is differentiated, which says what to write). Returns whether
+/// anything changed, as the types of the results are then known.
 pub fn float_remainders(f: &mut Func, tys: &Types) -> bool {
     let rem = crate::prim::PrimId::float_rem();
     let mut changed = false;
-    for inst in &mut f.insts {
-        let InstKind::Binary(BinOp::Rem, a, b) = inst.kind else {
+    for n in 0..f.insts.len() {
+        let InstKind::Binary(BinOp::Rem, a, b) = f.insts[n].kind else {
             continue;
+        };
+        let holds_floats = |v: Value| tys.of(v) == Ty::Unknown && f.value(v).kind == Kind::Float;
+        // Beside a float of a known type or a float literal (not a constant item, which may be
+        // an integer), an operand that is not an integer is a float: Rust has no `%` of an
+        // integer by a float.
+        let beside_float = |v: Value, other: Value| {
+            tys.of(v) == Ty::Unknown
+                && f.value(v).kind != Kind::Discrete
+                && (matches!(tys.of(other), Ty::Float(_)) || float_literal(f, other))
         };
         let float = match (tys.of(a), tys.of(b)) {
             (Ty::Float(x), Ty::Float(y)) => x == y,
             (Ty::Float(_), Ty::Lit) | (Ty::Lit, Ty::Float(_)) => true,
+            (Ty::Unknown, Ty::Unknown) => holds_floats(a) && holds_floats(b),
+            (Ty::Unknown, _) => holds_floats(a) || beside_float(a, b),
+            (_, Ty::Unknown) => holds_floats(b) || beside_float(b, a),
             _ => false,
         };
+        let inst = &mut f.insts[n];
         if float {
             inst.kind = InstKind::Prim {
                 prim: rem,
@@ -750,6 +766,21 @@ pub fn float_remainders(f: &mut Func, tys: &Types) -> bool {
         }
     }
     changed
+}
+
+/// Whether `v` is a float literal (`1.0`, `2.5e-3`, `1f64`), not a constant item.
+fn float_literal(f: &Func, v: Value) -> bool {
+    let ValueDef::Result(i, 0) = f.value(v).def else {
+        return false;
+    };
+    let InstKind::Const(tok) = &f.inst(i).kind else {
+        return false;
+    };
+    match syn::parse2::<syn::Lit>(tok.clone()) {
+        Ok(syn::Lit::Float(_)) => true,
+        Ok(syn::Lit::Int(l)) => matches!(l.suffix(), "f32" | "f64"),
+        _ => false,
+    }
 }
 
 /// Values used as indices are integers: an index (`w[o * n_in + i]`) and what its arithmetic is
