@@ -118,6 +118,7 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
         },
     };
     syn::visit_mut::VisitMut::visit_item_fn_mut(&mut Ungroup, &mut func);
+    bind_parameter_patterns(&mut func);
     // `&mut` parameters that `wrt(..)` leaves out (`rng: &mut Lcg` beside `wrt(theta)`) are
     // data: no by-value copy takes them (its result would hold them, and need a gradient type).
     let wrt = syn::parse2::<options::Options>(attr.clone())
@@ -174,6 +175,33 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
         None => {}
     }
     expand_fn(attr, item, func)
+}
+
+/// A parameter written as a pattern (`(a, b): (f64, f64)`, `[x, y]: [f64; 2]`, `&(u, v):
+/// &(f64, f64)`, `State { x, v }: State`) is the named parameter the pattern is bound from at the
+/// top of the body, as Rust defines it: `__ad_arg1: (f64, f64)` and `let (a, b) = __ad_arg1;`. The function as written (`item`) keeps its patterns; the generated items take
+/// the parameter by its position, as for `_: T`.
+fn bind_parameter_patterns(func: &mut syn::ItemFn) {
+    let mut lets: Vec<syn::Stmt> = Vec::new();
+    for (n, arg) in func.sig.inputs.iter_mut().enumerate() {
+        let syn::FnArg::Typed(pt) = arg else { continue };
+        let simple = match &*pt.pat {
+            syn::Pat::Ident(pi) => pi.by_ref.is_none() && pi.subpat.is_none(),
+            syn::Pat::Wild(_) => true,
+            _ => false,
+        };
+        if simple {
+            continue;
+        }
+        let name = lower::unnamed_param(n);
+        let pat = &pt.pat;
+        lets.push(syn::parse_quote!(let #pat = #name;));
+        pt.pat = Box::new(syn::parse_quote!(#name));
+    }
+    if !lets.is_empty() {
+        lets.append(&mut func.block.stmts);
+        func.block.stmts = lets;
+    }
 }
 
 /// Takes apart the invisible groups a `macro_rules!` puts around the fragments it passes on

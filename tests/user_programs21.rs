@@ -1,0 +1,126 @@
+//! Fitting and optimisation code written with traits and parameter structs.
+//!
+//! A parameter written as a pattern, `fn pair_energy(&self, (a, b): (f64, f64)) -> f64` in a
+//! trait's impl block (a spring between two positions passed as a pair), was rejected with
+//! "parameter patterns are not supported; name the parameter and destructure it with `let`".
+//! Such a parameter is now the parameter it stands for, bound by the `let` of its pattern at
+//! the top of the body, as Rust defines it: tuples, arrays, references to them and struct
+//! patterns, in free functions and methods, with `hessian` too. The function as written keeps
+//! its patterns.
+//!
+//! Each gradient is checked against its analytic form (stated beside the function) and against
+//! central finite differences through `autodiff::check`; each value against the plain
+//! function's.
+
+#![deny(warnings)]
+#![allow(clippy::needless_range_loop)] // written as users write them
+
+use autodiff::{Differentiable, differentiate};
+
+mod common;
+use common::*;
+
+// ---------------------------------------------------------------------------------------------
+// 1. Parameters written as patterns.
+// ---------------------------------------------------------------------------------------------
+
+trait PairEnergy {
+    fn pair_energy(&self, pair: (f64, f64)) -> f64;
+}
+
+#[derive(Clone, Copy, Debug, Differentiable)]
+struct Spring {
+    k: f64,
+    l0: f64,
+}
+
+#[differentiate]
+impl PairEnergy for Spring {
+    /// `E = k/2·(b − a − l0)²`.
+    fn pair_energy(&self, (a, b): (f64, f64)) -> f64 {
+        0.5 * self.k * (b - a - self.l0).powi(2)
+    }
+}
+
+/// `E = Σ k/2·(x_{i+1} − x_i − l0)²`: with `d_i = x_{i+1} − x_i − l0`, `∂E/∂x_i = k·(d_{i−1} −
+/// d_i)` (the missing ends 0), `∂E/∂k = Σ d_i²/2`, `∂E/∂l0 = −k·Σ d_i`.
+#[differentiate(wrt(s, xs))]
+fn chain_energy(s: &Spring, xs: &[f64]) -> f64 {
+    let mut e = 0.0;
+    for w in xs.windows(2) {
+        e += s.pair_energy((w[0], w[1]));
+    }
+    e
+}
+
+/// `|q − p|`: `∂/∂p = −(q − p)/|q − p|`, `∂/∂q = (q − p)/|q − p|`.
+#[differentiate]
+fn dist([x0, y0]: [f64; 2], &(x1, y1): &(f64, f64)) -> f64 {
+    ((x1 - x0).powi(2) + (y1 - y0).powi(2)).sqrt()
+}
+
+/// `k/2·(x − l0)²` of a struct pattern beside a `mut` parameter: `∂/∂k = (x − l0)²/2`,
+/// `∂/∂l0 = −k·(x − l0)`, `∂/∂x = k·(x − l0)`.
+#[differentiate]
+fn spring_pe(Spring { k, l0 }: Spring, mut x: f64) -> f64 {
+    x -= l0;
+    0.5 * k * x * x
+}
+
+/// `a²b + sin(c)·b`: gradient `(2ab, a² + sin c, b·cos c)`, `H·e_a = (2b, 2a, 0)`.
+#[differentiate(hessian)]
+fn tuple_cubic((a, b): (f64, f64), c: f64) -> f64 {
+    a * a * b + c.sin() * b
+}
+
+#[test]
+fn parameters_written_as_patterns() {
+    let s = Spring { k: 2.0, l0: 0.8 };
+    let xs = vec![0.1, 1.0, 2.1, 2.7];
+    let (e, (gs, gx)) = chain_energy_grad(&s, &xs);
+    close("chain: value", e, chain_energy(&s, &xs), TOL);
+    let d: Vec<f64> = xs.windows(2).map(|w| w[1] - w[0] - s.l0).collect();
+    let want_x: Vec<f64> = (0..4)
+        .map(|i| {
+            let left = if i > 0 { d[i - 1] } else { 0.0 };
+            let right = if i < 3 { d[i] } else { 0.0 };
+            s.k * (left - right)
+        })
+        .collect();
+    close_all("chain: ∂x", &gx, &want_x);
+    close("chain: ∂k", gs.k, d.iter().map(|v| v * v / 2.0).sum(), TOL);
+    close("chain: ∂l0", gs.l0, -s.k * d.iter().sum::<f64>(), TOL);
+    fd_vec("chain: ∂x", |q| chain_energy(&s, q), &xs, &gx);
+    fd_any("chain: ∂s", |q: &Spring| chain_energy(q, &xs), &s, &gs);
+
+    let (p, q) = ([0.5, -0.2], (1.5, 0.7));
+    let (v, (gp, gq)) = dist_grad(p, &q);
+    close("dist: value", v, dist(p, &q), TOL);
+    let (dx, dy) = (q.0 - p[0], q.1 - p[1]);
+    let r = (dx * dx + dy * dy).sqrt();
+    close_all("dist: ∂p", &gp, &[-dx / r, -dy / r]);
+    close2("dist: ∂q", gq, (dx / r, dy / r));
+    fd_any("dist: ∂q", |q: &(f64, f64)| dist(p, q), &q, &gq);
+
+    let (v, (gs, gx)) = spring_pe_grad(s, 1.7);
+    close("pe: value", v, spring_pe(s, 1.7), TOL);
+    close("pe: ∂k", gs.k, 0.9 * 0.9 / 2.0, TOL);
+    close("pe: ∂l0", gs.l0, -2.0 * 0.9, TOL);
+    close("pe: ∂x", gx, 2.0 * 0.9, TOL);
+    fd_any("pe: ∂s", |q: &Spring| spring_pe(*q, 1.7), &s, &gs);
+
+    let (a, b, c) = (0.3, 1.2, 0.5);
+    let (v, (gab, gc)) = tuple_cubic_grad((a, b), c);
+    close("cubic: value", v, tuple_cubic((a, b), c), TOL);
+    close2("cubic: ∂(a, b)", gab, (2.0 * a * b, a * a + c.sin()));
+    close("cubic: ∂c", gc, b * c.cos(), TOL);
+    let (_, _, (hab, hc)) = tuple_cubic_hvp((a, b), c, (1.0, 0.0), 0.0);
+    close2("cubic: (H·e_a) in (a, b)", hab, (2.0 * b, 2.0 * a));
+    close("cubic: (H·e_a) in c", hc, 0.0, TOL);
+    fd3(
+        "cubic",
+        |a, b, c| tuple_cubic((a, b), c),
+        (a, b, c),
+        (gab.0, gab.1, gc),
+    );
+}
