@@ -124,3 +124,76 @@ fn parameters_written_as_patterns() {
         (gab.0, gab.1, gc),
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// 2. Two traits with a method of the same name, through differentiated methods of the type.
+// ---------------------------------------------------------------------------------------------
+
+trait Likelihood {
+    fn log_density(&self, x: f64) -> f64;
+}
+
+trait Prior {
+    fn log_density(&self, x: f64) -> f64;
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct Normal {
+    mu: f64,
+    tau: f64,
+}
+
+#[differentiate]
+impl Normal {
+    /// `−τ/2·(x − μ)² + ln(τ)/2`.
+    fn log_lik(&self, x: f64) -> f64 {
+        -0.5 * self.tau * (x - self.mu).powi(2) + 0.5 * self.tau.ln()
+    }
+
+    /// `−μ²/2 − τ`.
+    fn log_prior(&self) -> f64 {
+        -0.5 * self.mu * self.mu - self.tau
+    }
+}
+
+impl Likelihood for Normal {
+    fn log_density(&self, x: f64) -> f64 {
+        self.log_lik(x)
+    }
+}
+
+impl Prior for Normal {
+    fn log_density(&self, _x: f64) -> f64 {
+        self.log_prior()
+    }
+}
+
+/// `Σ log_lik(xᵢ) + log_prior`: `∂/∂μ = τ·Σ (xᵢ − μ) − μ`, `∂/∂τ = Σ (−(xᵢ − μ)²/2 + 1/(2τ))
+/// − 1`.
+#[differentiate(wrt(m))]
+fn log_posterior(m: &Normal, xs: &[f64]) -> f64 {
+    let ll: f64 = xs.iter().map(|&x| m.log_lik(x)).sum();
+    ll + m.log_prior()
+}
+
+#[test]
+fn two_traits_with_a_method_of_one_name() {
+    let m = Normal { mu: 0.3, tau: 2.0 };
+    let xs = [0.1, 0.5, -0.2];
+    let (v, g) = log_posterior_grad(&m, &xs);
+    let plain: f64 = xs
+        .iter()
+        .map(|&x| Likelihood::log_density(&m, x))
+        .sum::<f64>()
+        + Prior::log_density(&m, 0.0);
+    close("posterior: value", v, plain, TOL);
+    let want_mu = m.tau * xs.iter().map(|x| x - m.mu).sum::<f64>() - m.mu;
+    let want_tau = xs
+        .iter()
+        .map(|x| -0.5 * (x - m.mu).powi(2) + 0.5 / m.tau)
+        .sum::<f64>()
+        - 1.0;
+    close("posterior: ∂μ", g.mu, want_mu, TOL);
+    close("posterior: ∂τ", g.tau, want_tau, TOL);
+    fd_any("posterior", |q: &Normal| log_posterior(q, &xs), &m, &g);
+}
