@@ -1058,8 +1058,10 @@ fn no_rule_message(name: &str, place: Option<(String, usize)>) -> String {
         "no derivative rule for method `{name}` on a differentiated value; supported methods: \
          {}. A `#[differentiate]` method of your own struct is followed on a parameter or \
          `self` (`model.{name}(x)`), {on_fields}; on another local, call it through its type: \
-         `Layer::{name}(&layer, x)`. For anything else write a function `{name}(x)` with \
-         its own `{name}_vjp` and call it",
+         `Layer::{name}(&layer, x)`. For anything else (a float method without a rule, a \
+         method of a trait of yours on `f64` or a slice), write a function `{name}(x)` with \
+         `#[differentiate]` (or with a hand-written `{name}_vjp` and `{name}_jvp`) and call \
+         it as `{name}(x)`",
         prim::known_list()
     )
 }
