@@ -215,9 +215,12 @@ fn is_struct_method(mc: &syn::ExprMethodCall) -> bool {
                 || prim::places::is_read(&name)))
 }
 
-/// `recv.method(args)` as the call `ty::method(recv, args)`.
+/// `recv.method(args)` as the call `ty::method(recv, args)`, the type spanned at the method: an
+/// error about the call (no `method_vjp`, a callee without `hessian`) is reported there, not
+/// where the type was read (the literal or constructor that made a local, `let m = Decay { .. };`).
 fn method_as_call(mc: &syn::ExprMethodCall, ty: syn::Path, recv: Expr) -> syn::ExprCall {
     let method = &mc.method;
+    let ty = respan_path(&ty, method.span());
     syn::ExprCall {
         attrs: Vec::new(),
         func: Box::new(syn::parse_quote_spanned!(method.span()=> #ty::#method)),
