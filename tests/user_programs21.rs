@@ -8,6 +8,14 @@
 //! patterns, in free functions and methods, with `hessian` too. The function as written keeps
 //! its patterns.
 //!
+//! A `&mut self` method called as a statement on a `mut` local that another method of the
+//! struct made, `let mut m = p.scaled(k); m.nudge(0.01);` (a model copied with a change, then
+//! adjusted in place), was rustc's "a method of `Mm` called in a differentiated function cannot
+//! take its receiver as `&mut Mm`" inside the generated code, whose note says that such a call
+//! is followed: the call was taken for one of a method taking `&self`, as on such a local a
+//! method is taken to be the struct's. It is now the change of the local it is, `m =
+//! Mm::__ad_mut_nudge(m, 0.01)`, as on a local built by a literal or `new`, with `hessian` too.
+//!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`; each value against the plain
 //! function's.
@@ -196,4 +204,101 @@ fn two_traits_with_a_method_of_one_name() {
     close("posterior: ∂μ", g.mu, want_mu, TOL);
     close("posterior: ∂τ", g.tau, want_tau, TOL);
     fd_any("posterior", |q: &Normal| log_posterior(q, &xs), &m, &g);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. A `&mut self` method on a local that another method made.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct Mm {
+    vmax: f64,
+    km: f64,
+}
+
+#[differentiate(hessian)]
+impl Mm {
+    fn scaled(&self, k: f64) -> Self {
+        Mm {
+            vmax: self.vmax * k,
+            km: self.km,
+        }
+    }
+
+    /// `km ← km + d·vmax`.
+    fn nudge(&mut self, d: f64) {
+        self.km += d * self.vmax;
+    }
+
+    fn rate(&self, s: f64) -> f64 {
+        self.vmax * s / (self.km + s)
+    }
+
+    /// `½ Σ (rate(sᵢ) − vᵢ)²` of the model scaled by 1 and nudged by `d`.
+    fn cost(&self, s: &[f64], v: &[f64], d: f64) -> f64 {
+        let mut m = self.scaled(1.0);
+        m.nudge(d);
+        let mut c = 0.0;
+        for i in 0..s.len() {
+            c += 0.5 * (m.rate(s[i]) - v[i]).powi(2);
+        }
+        c
+    }
+}
+
+/// `V = k·vmax`, `K = km + d·V`, `r = V·s/(K + s)`: `∂r/∂V = s/(K + s) − d·V·s/(K + s)²`,
+/// `∂r/∂K = −V·s/(K + s)²`, so `∂r/∂vmax = k·∂r/∂V`, `∂r/∂km = ∂r/∂K`, `∂r/∂k = vmax·∂r/∂V`.
+#[differentiate(wrt(p, k))]
+fn nudged_rate(p: &Mm, k: f64, s: f64) -> f64 {
+    let mut m = p.scaled(k);
+    m.nudge(0.01);
+    m.rate(s)
+}
+
+#[test]
+fn a_mut_self_method_on_what_a_method_made() {
+    let p = Mm { vmax: 2.0, km: 0.5 };
+    let (k, s, d) = (1.5, 0.3, 0.01);
+    let (r, (g, gk)) = nudged_rate_grad(&p, k, s);
+    close("nudged: value", r, nudged_rate(&p, k, s), TOL);
+    let big_v = k * p.vmax;
+    let big_k = p.km + d * big_v;
+    let dr_dv = s / (big_k + s) - d * big_v * s / (big_k + s).powi(2);
+    let dr_dk = -big_v * s / (big_k + s).powi(2);
+    close("nudged: ∂vmax", g.vmax, k * dr_dv, TOL);
+    close("nudged: ∂km", g.km, dr_dk, TOL);
+    close("nudged: ∂k", gk, p.vmax * dr_dv, TOL);
+    fd_any("nudged: ∂p", |q: &Mm| nudged_rate(q, k, s), &p, &g);
+    fd("nudged: ∂k", |k| nudged_rate(&p, k, s), k, gk);
+
+    // The method in a `hessian` block: H·v against differences of the gradient.
+    let sv = [0.02, 0.06, 0.11, 0.22, 0.56, 1.10];
+    let vv = [0.76, 0.97, 1.23, 1.59, 1.91, 2.07];
+    let m = Mm { vmax: 2.0, km: 0.1 };
+    let (c, (g, _, _, _)) = m.cost_grad(&sv, &vv, d);
+    close("cost: value", c, m.cost(&sv, &vv, d), TOL);
+    fd_any("cost", |q: &Mm| q.cost(&sv, &vv, d), &m, &g);
+    let dir = Mm {
+        vmax: 0.3,
+        km: -0.7,
+    };
+    let zero = vec![0.0; 6];
+    let (_, _, (hv, _, _, _)) = m.cost_hvp(&sv, &vv, d, &dir, &zero, &zero, 0.0);
+    let grad = |q: &[f64]| {
+        let g = Mm {
+            vmax: q[0],
+            km: q[1],
+        }
+        .cost_grad(&sv, &vv, d)
+        .1
+        .0;
+        vec![g.vmax, g.km]
+    };
+    hvp_against_fd(
+        "cost",
+        grad,
+        &[m.vmax, m.km],
+        &[dir.vmax, dir.km],
+        &[hv.vmax, hv.km],
+    );
 }

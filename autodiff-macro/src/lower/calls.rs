@@ -2375,7 +2375,10 @@ impl Lowering {
                     return None;
                 }
                 self.user_struct(&syn::parse2(place).ok()?)
-            })?;
+            })
+            // What a method of the struct returned (`let mut m = p.scaled(k);`), taken to be the
+            // struct as a method called on it is (see `made_by_struct_method`).
+            .or_else(|| self.struct_of_made(self.env[slot].value?))?;
         Some(
             syn::parse_quote_spanned! {super::span::method_span(mc)=> #id = #ty::#f(#id #sep #args) },
         )
