@@ -15,6 +15,9 @@
 //! is followed: the call was taken for one of a method taking `&self`, as on such a local a
 //! method is taken to be the struct's. It is now the change of the local it is, `m =
 //! Mm::__ad_mut_nudge(m, 0.01)`, as on a local built by a literal or `new`, with `hessian` too.
+//! So is one on a `mut` copy of a field, `let mut a = pr.a; a.normalize();` (the directions of
+//! two arms normalised before their angle), which was the same error: the field's type, which
+//! the macro does not see, is named through the runtime there, as for a method taking `&self`.
 //!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`; each value against the plain
@@ -301,4 +304,64 @@ fn a_mut_self_method_on_what_a_method_made() {
         &[dir.vmax, dir.km],
         &[hv.vmax, hv.km],
     );
+}
+
+#[derive(Clone, Copy, Debug, Differentiable)]
+struct Dir {
+    x: f64,
+    y: f64,
+}
+
+#[differentiate]
+impl Dir {
+    fn normalize(&mut self) {
+        let n = (self.x * self.x + self.y * self.y).sqrt();
+        self.x /= n;
+        self.y /= n;
+    }
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct Arms {
+    a: Dir,
+    b: Dir,
+}
+
+/// `cos θ = â·b̂` of the two arms, each normalised in a `mut` copy of its field: with `â = a/|a|`,
+/// `∂/∂a = (b̂ − (â·b̂)·â)/|a|`, and the same for `b`.
+#[differentiate]
+fn arm_cosine(arms: &Arms) -> f64 {
+    let mut a = arms.a;
+    a.normalize();
+    let mut b = arms.b.clone();
+    b.normalize();
+    a.x * b.x + a.y * b.y
+}
+
+#[test]
+fn a_mut_self_method_on_a_copy_of_a_field() {
+    let arms = Arms {
+        a: Dir { x: 1.0, y: 0.2 },
+        b: Dir { x: 0.5, y: 1.4 },
+    };
+    let (c, g) = arm_cosine_grad(&arms);
+    close("cosine: value", c, arm_cosine(&arms), TOL);
+    let unit = |d: Dir| {
+        let n = (d.x * d.x + d.y * d.y).sqrt();
+        (d.x / n, d.y / n, n)
+    };
+    let (ax, ay, na) = unit(arms.a);
+    let (bx, by, nb) = unit(arms.b);
+    let cos = ax * bx + ay * by;
+    close2(
+        "cosine: ∂a",
+        (g.a.x, g.a.y),
+        ((bx - cos * ax) / na, (by - cos * ay) / na),
+    );
+    close2(
+        "cosine: ∂b",
+        (g.b.x, g.b.y),
+        ((ax - cos * bx) / nb, (ay - cos * by) / nb),
+    );
+    fd_any("cosine", arm_cosine, &arms, &g);
 }

@@ -2369,12 +2369,29 @@ impl Lowering {
         let ty = self_ty
             .or_else(|| self.struct_var(&mc.receiver))
             .or_else(|| {
-                // Declared `let mut s: State = ..`; not a field's type named through the runtime.
+                // Declared `let mut s: State = ..`; a field's type named through the runtime
+                // below.
                 let place = self.env[slot].place_ty.clone()?;
                 if place.to_string().contains("__private") {
                     return None;
                 }
                 self.user_struct(&syn::parse2(place).ok()?)
+            })
+            .or_else(|| {
+                // A copy of a field (`let mut a = pr.a;`, `pr.b.clone()`), whose type the
+                // runtime names (`FieldTy::<..>`), as a method on it is called (see
+                // `field_method`).
+                let place = self.env[slot].place_ty.clone()?;
+                if !place.to_string().contains("__private") {
+                    return None;
+                }
+                let mut ty: syn::Path = syn::parse_quote_spanned!(mc.method.span()=> #place);
+                for seg in &mut ty.segments {
+                    if let syn::PathArguments::AngleBracketed(a) = &mut seg.arguments {
+                        a.colon2_token = Some(Default::default());
+                    }
+                }
+                Some(ty)
             })
             // What a method of the struct returned (`let mut m = p.scaled(k);`), taken to be the
             // struct as a method called on it is (see `made_by_struct_method`).
