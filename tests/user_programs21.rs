@@ -19,6 +19,12 @@
 //! two arms normalised before their angle), which was the same error: the field's type, which
 //! the macro does not see, is named through the runtime there, as for a method taking `&self`.
 //!
+//! The same method on the items of a loop by mutable reference over a `Vec` that a method
+//! returned, `let mut es = self.edges(); for e in es.iter_mut() { e.normalize(); }`, was rustc's
+//! "cannot borrow value as mutable" inside the generated code: the macro does not see the
+//! elements' type there. That is now an error that says to declare the `Vec` with its type,
+//! `let mut es: Vec<Dir> = self.edges();`, which is followed (below).
+//!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`; each value against the plain
 //! function's.
@@ -364,4 +370,65 @@ fn a_mut_self_method_on_a_copy_of_a_field() {
         ((ax - cos * bx) / nb, (ay - cos * by) / nb),
     );
     fd_any("cosine", arm_cosine, &arms, &g);
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct Polygon {
+    pts: Vec<Dir>,
+}
+
+#[differentiate]
+impl Polygon {
+    fn edges(&self) -> Vec<Dir> {
+        let n = self.pts.len();
+        (0..n)
+            .map(|i| Dir {
+                x: self.pts[(i + 1) % n].x - self.pts[i].x,
+                y: self.pts[(i + 1) % n].y - self.pts[i].y,
+            })
+            .collect()
+    }
+
+    /// `Σ êᵢ × êᵢ₊₁` of the unit edges: the sum of the sines of the turning angles.
+    fn turning(&self) -> f64 {
+        let mut es: Vec<Dir> = self.edges();
+        for e in es.iter_mut() {
+            e.normalize();
+        }
+        let n = es.len();
+        (0..n)
+            .map(|i| es[i].x * es[(i + 1) % n].y - es[i].y * es[(i + 1) % n].x)
+            .sum()
+    }
+}
+
+#[test]
+fn a_mut_self_method_on_the_items_of_a_declared_vec() {
+    let p = Polygon {
+        pts: vec![
+            Dir { x: 0.0, y: 0.0 },
+            Dir { x: 1.0, y: 0.1 },
+            Dir { x: 0.8, y: 1.2 },
+            Dir { x: -0.1, y: 0.7 },
+        ],
+    };
+    let (t, g) = p.turning_grad();
+    // The plain sum of the sines, from the points.
+    let n = p.pts.len();
+    let unit: Vec<(f64, f64)> = (0..n)
+        .map(|i| {
+            let (dx, dy) = (
+                p.pts[(i + 1) % n].x - p.pts[i].x,
+                p.pts[(i + 1) % n].y - p.pts[i].y,
+            );
+            let l = (dx * dx + dy * dy).sqrt();
+            (dx / l, dy / l)
+        })
+        .collect();
+    let want: f64 = (0..n)
+        .map(|i| unit[i].0 * unit[(i + 1) % n].1 - unit[i].1 * unit[(i + 1) % n].0)
+        .sum();
+    close("turning: value", t, want, TOL);
+    close("turning: plain", t, p.turning(), TOL);
+    fd_any("turning", |q: &Polygon| q.turning(), &p, &g);
 }

@@ -2401,6 +2401,31 @@ impl Lowering {
         )
     }
 
+    /// `e.normalize();` of a method of the user's on the item of a loop by mutable reference
+    /// (`for e in es.iter_mut()`) over a container whose element type the macro does not see
+    /// (`let mut es = self.edges();`): the method may change the item, which needs the element
+    /// type to be followed. The message to report, or `None` where the call is followed.
+    pub(super) fn unknown_item_mut_call(&self, mc: &syn::ExprMethodCall) -> Option<String> {
+        let recv = chain::strip(&mc.receiver);
+        if !matches!(recv, Expr::Path(_))
+            || !is_own_method(mc)
+            || IN_PLACE_METHODS.contains(&mc.method.to_string().as_str())
+            || self.data_method(mc)
+            || self.place_type(recv).is_some()
+        {
+            return None;
+        }
+        let cell = self.cell_named(recv)?;
+        let container = self.env[cell.slot].name.clone();
+        let (item, m) = (quote!(#recv).to_string(), &mc.method);
+        Some(format!(
+            "`{item}.{m}(..)` is called on the item of a loop by mutable reference over \
+             `{container}`, whose element type the macro does not see (a `Vec` that a function or \
+             method returned), and `{m}` may change the item; declare it with its type, `let mut \
+             {container}: Vec<YourStruct> = ..;`, and the call is followed"
+        ))
+    }
+
     /// A call passing `&mut` arguments (`matvec_into(a, x, &mut y)`, `self.fill(&mut y)`): a
     /// call of the copy that takes the buffers by value and returns them (see
     /// `crate::mut_self`), written as `y = __ad_mut_matvec_into(a, x, y)`, or `{ let t =

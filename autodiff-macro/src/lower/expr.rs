@@ -298,6 +298,11 @@ impl Lowering {
                 self.record_buffer_call(n0, 0, vec![0]);
                 v
             }
+            Expr::MethodCall(mc) if !want && self.unknown_item_mut_call(mc).is_some() => {
+                let msg = self.unknown_item_mut_call(mc)?;
+                self.err_at(&mc.method, msg);
+                None
+            }
             Expr::MethodCall(mc) => match self.accessor_read(b, e) {
                 Some(v) => v,
                 None => {
