@@ -432,3 +432,44 @@ fn a_mut_self_method_on_the_items_of_a_declared_vec() {
     close("turning: plain", t, p.turning(), TOL);
     fd_any("turning", |q: &Polygon| q.turning(), &p, &g);
 }
+
+#[differentiate]
+impl Polygon {
+    fn xs(&self) -> Vec<f64> {
+        self.pts.iter().map(|p| p.x).collect()
+    }
+
+    /// `Σ vᵢ·wᵢ` of `v = reverse(x₀, x₁, .., x_{n−1}, y₀)`, `w = (1, 2, .., n + 1)`: the `Vec` a
+    /// method made changed by `push` and `reverse` (mutations of the `Vec`, not the struct's
+    /// `&mut self` methods): `∂xⱼ = n + 1 − j`, `∂y₀ = 1`.
+    fn reversed_score(&self) -> f64 {
+        let mut v = self.xs();
+        v.push(self.pts[0].y);
+        v.reverse();
+        v.iter().enumerate().map(|(i, a)| (i + 1) as f64 * a).sum()
+    }
+}
+
+#[test]
+fn a_vec_a_method_made_changed_by_its_own_mutations() {
+    let p = Polygon {
+        pts: vec![
+            Dir { x: 0.5, y: 0.3 },
+            Dir { x: 1.0, y: 0.1 },
+            Dir { x: -0.2, y: 0.4 },
+        ],
+    };
+    let (s, g) = p.reversed_score_grad();
+    close("reversed: value", s, p.reversed_score(), TOL);
+    close_all(
+        "reversed: ∂x",
+        &g.pts.iter().map(|d| d.x).collect::<Vec<_>>(),
+        &[4.0, 3.0, 2.0],
+    );
+    close_all(
+        "reversed: ∂y",
+        &g.pts.iter().map(|d| d.y).collect::<Vec<_>>(),
+        &[1.0, 0.0, 0.0],
+    );
+    fd_any("reversed", |q: &Polygon| q.reversed_score(), &p, &g);
+}

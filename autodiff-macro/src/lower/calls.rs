@@ -2365,6 +2365,10 @@ impl Lowering {
         if !self.env[slot].mutable || self.env[slot].value.is_none() {
             return None;
         }
+        let name = mc.method.to_string();
+        let own_name = is_own_method(mc)
+            && MutId::find(&name).is_none()
+            && !IN_PLACE_METHODS.contains(&name.as_str());
         let self_ty: Option<syn::Path> = (id == "self").then(|| syn::parse_quote!(Self));
         let ty = self_ty
             .or_else(|| self.struct_var(&mc.receiver))
@@ -2382,7 +2386,7 @@ impl Lowering {
                 // runtime names (`FieldTy::<..>`), as a method on it is called (see
                 // `field_method`).
                 let place = self.env[slot].place_ty.clone()?;
-                if !place.to_string().contains("__private") {
+                if !own_name || !place.to_string().contains("__private") {
                     return None;
                 }
                 let mut ty: syn::Path = syn::parse_quote_spanned!(mc.method.span()=> #place);
@@ -2394,8 +2398,13 @@ impl Lowering {
                 Some(ty)
             })
             // What a method of the struct returned (`let mut m = p.scaled(k);`), taken to be the
-            // struct as a method called on it is (see `made_by_struct_method`).
-            .or_else(|| self.struct_of_made(self.env[slot].value?))?;
+            // struct as a method called on it is (see `made_by_struct_method`): for a method of
+            // the user's own name, not a `Vec`'s mutation (`v.push(x)` of a `Vec` a method made).
+            .or_else(|| {
+                own_name
+                    .then(|| self.struct_of_made(self.env[slot].value?))
+                    .flatten()
+            })?;
         Some(
             syn::parse_quote_spanned! {super::span::method_span(mc)=> #id = #ty::#f(#id #sep #args) },
         )
