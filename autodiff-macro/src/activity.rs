@@ -301,6 +301,14 @@ fn analyze_with(f: &Func, through_opaque: bool, deciding: bool) -> Activity {
                         mark(*value, &mut useful);
                     }
                 }
+                // An integer read out of a value (`l.idx[t]`, `e.0` of an edge `(usize,
+                // usize)`, `v.len()`) carries no derivative back to it: the value matters only
+                // through its other uses. Else a container of integers that a loop reads by
+                // element (`for &i in &l.idx`, a field of a parameter struct) was given an
+                // adjoint, rustc's "`usize` is not differentiable" in the generated code.
+                _ if !matches!(inst.kind, InstKind::Opaque { .. })
+                    && !inst.results.is_empty()
+                    && inst.results.iter().all(|&r| discrete(r)) => {}
                 _ => {
                     if inst.results.iter().any(|r| useful[r.index()]) {
                         for v in f.operands(i) {
