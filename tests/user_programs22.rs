@@ -10,6 +10,13 @@
 //! its type does not have. An integer read out of a value (an element used as an index, a
 //! position of an edge, a length) now carries nothing back to it.
 //!
+//! A field of integers used as a length, `vec![0.0; g.n_nodes]` (or `let n = g.n_nodes;` and
+//! `vec![0.0; n]`), was "this expression reads a differentiated value and its result is used,
+//! but it cannot be differentiated", and `Array1::zeros(p.n_nodes)` rustc's "no function
+//! `zeros_vjp`": the length was taken for a float that might carry a derivative. The length of
+//! `vec![x; n]` and the shape of ndarray's constructors (`zeros`, `ones`, `eye`, `from_elem`)
+//! are now integers, and a field read for one is data.
+//!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`; each value against the plain
 //! function's.
@@ -19,6 +26,7 @@
 
 use autodiff::check::{gradcheck, jvpcheck};
 use autodiff::{Differentiable, differentiate};
+use ndarray::{Array1, Array2};
 
 mod common;
 use common::*;
@@ -143,4 +151,169 @@ fn loops_over_a_field_of_indices() {
     }
     close_all("zip: ∂w", &gl.w, &want_w);
     close("zip: ∂s", gs, want_s, TOL);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. A graph of edges and node counts beside the weights.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct Gnn {
+    w: Vec<f64>,
+    edges: Vec<(usize, usize)>,
+    idx: Vec<usize>,
+    n_nodes: usize,
+}
+
+/// One round of mean aggregation, `h_v = tanh(w₀·Σ_{(u,v)} x_u / deg_v + w₁·x_v)`, read out as
+/// `L = Σ_k (k + 1)·h[idx_k]²`. The degrees are counted over the edges into a `vec![0.0;
+/// g.n_nodes]`.
+#[differentiate]
+fn message_passing(g: &Gnn, x: &[f64]) -> f64 {
+    let mut deg = vec![0.0; g.n_nodes];
+    for &(_, v) in &g.edges {
+        deg[v] += 1.0;
+    }
+    let n = g.n_nodes;
+    let mut h = vec![0.0; n];
+    for &(u, v) in &g.edges {
+        h[v] += g.w[0] * x[u] / deg[v];
+    }
+    for i in 0..n {
+        h[i] = (h[i] + g.w[1] * x[i]).tanh();
+    }
+    let mut s = 0.0;
+    for (k, &i) in g.idx.iter().enumerate() {
+        s += (k + 1) as f64 * h[i] * h[i];
+    }
+    s
+}
+
+/// The same aggregation without the readout, by hand: the gradient below is its chain rule.
+fn aggregate(g: &Gnn, x: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let mut deg = vec![0.0; g.n_nodes];
+    for &(_, v) in &g.edges {
+        deg[v] += 1.0;
+    }
+    let mut pre = vec![0.0; g.n_nodes];
+    for &(u, v) in &g.edges {
+        pre[v] += g.w[0] * x[u] / deg[v];
+    }
+    for i in 0..g.n_nodes {
+        pre[i] += g.w[1] * x[i];
+    }
+    (pre, deg)
+}
+
+/// PageRank by power iteration over the edges of a parameter struct, the damping `d`
+/// differentiated; the scores in an `Array1::zeros(p.n_nodes)` each step. `L = r·c`.
+#[derive(Clone, Debug, Differentiable)]
+struct PageRank {
+    d: f64,
+    edges: Vec<(usize, usize)>,
+    out_deg: Vec<usize>,
+    n_nodes: usize,
+}
+
+#[differentiate]
+fn pagerank(p: &PageRank, c: &Array1<f64>) -> f64 {
+    let n = c.len() as f64;
+    let mut r = Array1::from_elem(p.n_nodes, 1.0 / n);
+    for _ in 0..30 {
+        let mut next = Array1::zeros(p.n_nodes) + (1.0 - p.d) / n;
+        for &(u, v) in p.edges.iter() {
+            let k: usize = p.out_deg[u];
+            next[v] += p.d * r[u] / k as f64;
+        }
+        r = next;
+    }
+    let m: Array2<f64> = Array2::zeros((p.n_nodes, p.n_nodes));
+    r.dot(c) + m.sum()
+}
+
+fn gnn() -> Gnn {
+    Gnn {
+        w: vec![0.7, -0.4],
+        edges: vec![(0, 1), (1, 2), (2, 0), (2, 3), (3, 1), (0, 3)],
+        idx: vec![1, 3, 0],
+        n_nodes: 4,
+    }
+}
+
+#[test]
+fn message_passing_over_an_edge_list() {
+    let g = gnn();
+    let x = vec![0.5, -1.2, 0.8, 0.3];
+    let (y, (gg, gx)) = message_passing_grad(&g, &x);
+    close("value", y, message_passing(&g, &x), TOL);
+    // ∂L/∂pre_i = Σ_{k: idx_k = i} 2(k + 1)·h_i·(1 − h_i²); pre_v = w₀·Σ x_u/deg_v + w₁·x_v.
+    let (pre, deg) = aggregate(&g, &x);
+    let mut dpre = vec![0.0; 4];
+    for (k, &i) in g.idx.iter().enumerate() {
+        let h = pre[i].tanh();
+        dpre[i] += 2.0 * (k + 1) as f64 * h * (1.0 - h * h);
+    }
+    let mut want_w = [0.0; 2];
+    let mut want_x = vec![0.0; 4];
+    for &(u, v) in &g.edges {
+        want_w[0] += dpre[v] * x[u] / deg[v];
+        want_x[u] += dpre[v] * g.w[0] / deg[v];
+    }
+    for i in 0..4 {
+        want_w[1] += dpre[i] * x[i];
+        want_x[i] += dpre[i] * g.w[1];
+    }
+    close_all("∂w", &gg.w, &want_w);
+    close_all("∂x", &gx, &want_x);
+    assert_eq!((gg.edges, gg.idx, gg.n_nodes), (g.edges, g.idx, g.n_nodes));
+    let r = gradcheck(
+        |p: &(Gnn, Vec<f64>)| message_passing(&p.0, &p.1),
+        &(gnn(), x.clone()),
+        &(message_passing_grad(&gnn(), &x).1),
+    );
+    assert!(r.passed(), "{r}");
+}
+
+#[test]
+fn pagerank_damping_through_zeros_of_a_field() {
+    let edges = vec![(0, 1), (1, 2), (2, 0), (2, 3), (3, 1), (0, 3), (3, 0)];
+    let mut out_deg = vec![0; 4];
+    for &(u, _) in &edges {
+        out_deg[u] += 1;
+    }
+    let p = PageRank {
+        d: 0.85,
+        edges,
+        out_deg,
+        n_nodes: 4,
+    };
+    let c = Array1::from(vec![1.0, -0.5, 2.0, 0.3]);
+    let (y, (gp, gc)) = pagerank_grad(&p, &c);
+    close("value", y, pagerank(&p, &c), TOL);
+    // ∂L/∂c = r, the scores themselves: L is linear in c.
+    let mut r = vec![0.25; 4];
+    for _ in 0..30 {
+        let mut next = vec![(1.0 - p.d) / 4.0; 4];
+        for &(u, v) in &p.edges {
+            next[v] += p.d * r[u] / p.out_deg[u] as f64;
+        }
+        r = next;
+    }
+    close_all("∂c", gc.as_slice().unwrap(), &r);
+    fd(
+        "∂d",
+        |d| pagerank(&PageRank { d, ..p.clone() }, &c),
+        p.d,
+        gp.d,
+    );
+    let (_, t) = pagerank_jvp(
+        &p,
+        &c,
+        &PageRank {
+            d: 1.0,
+            ..p.clone()
+        },
+        &Array1::zeros(4),
+    );
+    close("jvp", t, gp.d, 1e-10);
 }

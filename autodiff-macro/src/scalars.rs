@@ -800,6 +800,16 @@ pub fn integer_values(f: &mut Func) {
             _ => {}
         }
     }
+    for v in work {
+        mark_integer(f, v);
+    }
+}
+
+/// Marks `v`, a value Rust reads as an integer (an index, a length), as data, and the
+/// arithmetic it is made of, back to where a value of an unseen type comes from (see
+/// [`integer_values`]).
+pub fn mark_integer(f: &mut Func, v: Value) {
+    let mut work = vec![v];
     while let Some(v) = work.pop() {
         if f.values[v.index()].kind != Kind::Unknown {
             continue;
@@ -809,6 +819,8 @@ pub fn integer_values(f: &mut Func) {
             match &f.inst(i).kind {
                 InstKind::Binary(_, a, b) => work.extend([*a, *b]),
                 InstKind::Neg(a) => work.push(*a),
+                // A shape `(r, c)`, an ndarray index `a[(i, j)]`.
+                InstKind::Tuple(items) => work.extend(items.iter().copied()),
                 _ => {}
             }
         }

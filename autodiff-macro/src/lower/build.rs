@@ -53,6 +53,9 @@ impl Lowering {
         Some(match parse_vec(m)? {
             VecArgs::Repeat(e, n) => {
                 let len = self.expr(b, &n, true)?;
+                // A length is an integer: a field of a parameter struct read for it
+                // (`vec![0.0; g.n_nodes]`, `let n = g.n_nodes; vec![0.0; n]`) is data.
+                crate::scalars::mark_integer(&mut self.f, len);
                 if is_plain_literal(&e) {
                     // `vec![0.0; n]`: the literal as written; rustc types it from its uses.
                     Some(self.int_op_kind(
