@@ -17,6 +17,11 @@
 //! `vec![x; n]` and the shape of ndarray's constructors (`zeros`, `ones`, `eye`, `from_elem`)
 //! are now integers, and a field read for one is data.
 //!
+//! A field of integers lent to a differentiated helper, `gather_sum(&s.w, &s.idx)` or
+//! `edge_energy(&self.x, &self.edges, self.n)`, was rustc's "mismatched types" at the call:
+//! the helper's gradient has no entry for the data argument, which the field's adjoint could
+//! not take. It now takes none.
+//!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`; each value against the plain
 //! function's.
@@ -316,4 +321,107 @@ fn pagerank_damping_through_zeros_of_a_field() {
         &Array1::zeros(4),
     );
     close("jvp", t, gp.d, 1e-10);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Fields of data lent to differentiated helpers.
+// ---------------------------------------------------------------------------------------------
+
+/// `Σ_t w[idx_t]²`.
+#[differentiate(hessian)]
+fn gather_sum(w: &[f64], idx: &[usize]) -> f64 {
+    let mut s = 0.0;
+    for &i in idx {
+        s += w[i] * w[i];
+    }
+    s
+}
+
+/// `Σ_{(u,v)} (x_u − x_v)² / n`.
+#[differentiate(hessian)]
+fn edge_energy(x: &[f64], edges: &[(usize, usize)], n: usize) -> f64 {
+    let mut e = 0.0;
+    for &(u, v) in edges {
+        e += (x[u] - x[v]).powi(2);
+    }
+    e / n as f64
+}
+
+/// `L = k·Σ_t w[idx_t]²`: `∂L/∂w_i = 2k·w_i·#{t: idx_t = i}`, `∂L/∂k = Σ_t w[idx_t]²`.
+#[differentiate]
+fn lent_index_field(l: &Lookup, k: f64) -> f64 {
+    k * gather_sum(&l.w, &l.idx)
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct Mesh {
+    x: Vec<f64>,
+    edges: Vec<(usize, usize)>,
+    n: usize,
+}
+
+#[differentiate(hessian)]
+impl Mesh {
+    /// `E = k·Σ_{(u,v)} (x_u − x_v)² / n + Σ_i x_i²`: `∂E/∂x_i = 2k·Σ_{(u,v) ∋ i} ±(x_u −
+    /// x_v) / n + 2x_i`, `∂E/∂k = Σ (x_u − x_v)² / n`.
+    fn energy(&self, k: f64) -> f64 {
+        k * edge_energy(&self.x, &self.edges, self.n) + gather_sum(&self.x, &[0, 1, 2, 3])
+    }
+}
+
+#[test]
+fn data_fields_lent_to_helpers() {
+    let l = lookup();
+    let (y, (gl, gk)) = lent_index_field_grad(&l, 1.5);
+    close("gather: value", y, lent_index_field(&l, 1.5), TOL);
+    close_all(
+        "gather: ∂w",
+        &gl.w,
+        &[2.0 * 1.5 * 0.3, 0.0, 4.0 * 1.5 * 1.1, 2.0 * 1.5 * 0.2],
+    );
+    close(
+        "gather: ∂k",
+        gk,
+        0.3 * 0.3 + 2.0 * 1.1 * 1.1 + 0.2 * 0.2,
+        TOL,
+    );
+    let dir = Lookup {
+        w: vec![1.0, 2.0, -1.0, 0.5],
+        idx: l.idx.clone(),
+    };
+    let (_, t) = lent_index_field_jvp(&l, 1.5, &dir, 0.0);
+    let want: f64 = gl.w.iter().zip(&dir.w).map(|(a, b)| a * b).sum();
+    close("gather: jvp", t, want, TOL);
+
+    let m = Mesh {
+        x: vec![0.1, 0.5, -0.3, 0.9],
+        edges: vec![(0, 1), (1, 2), (2, 3), (0, 3)],
+        n: 4,
+    };
+    let k = 2.0;
+    let (y, (gm, gk)) = Mesh::energy_grad(&m, k);
+    close("mesh: value", y, m.energy(k), TOL);
+    let mut want_x: Vec<f64> = m.x.iter().map(|v| 2.0 * v).collect();
+    let mut want_k = 0.0;
+    for &(u, v) in &m.edges {
+        let d = m.x[u] - m.x[v];
+        want_x[u] += 2.0 * k * d / 4.0;
+        want_x[v] -= 2.0 * k * d / 4.0;
+        want_k += d * d / 4.0;
+    }
+    close_all("mesh: ∂x", &gm.x, &want_x);
+    close("mesh: ∂k", gk, want_k, TOL);
+    // The Hessian along `x`: 2k/n·(L v) + 2v, L the graph Laplacian of the edges.
+    let v = Mesh {
+        x: vec![1.0, 0.0, -1.0, 0.5],
+        ..m.clone()
+    };
+    let (_, _, (hx, _)) = Mesh::energy_hvp(&m, k, &v, 0.0);
+    let mut want_h: Vec<f64> = v.x.iter().map(|a| 2.0 * a).collect();
+    for &(a, b) in &m.edges {
+        let d = v.x[a] - v.x[b];
+        want_h[a] += 2.0 * k * d / 4.0;
+        want_h[b] -= 2.0 * k * d / 4.0;
+    }
+    close_all("mesh: hvp", &hx.x, &want_h);
 }

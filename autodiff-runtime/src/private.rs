@@ -246,6 +246,47 @@ impl<T, const N: usize> GradOfField<Vec<T>> for [T; N] {
     }
 }
 
+/// A field of data lent to a function (`gather(&s.w, &s.idx)` of `idx: Vec<usize>`): the call's
+/// gradient has no entry for it (`()`), nor has the field's adjoint anything to add.
+impl<T: DataField + ?Sized> GradOfField<()> for T {
+    type Grad = ();
+    #[inline(always)]
+    fn convert(_: ()) {}
+}
+
+/// The types of a parameter struct's fields of data, as `#[derive(Differentiable)]` takes them:
+/// integers, `bool`s, `char`s, strings, and `Vec`s, arrays, slices, tuples, `Option`s, `Box`es
+/// and ndarray arrays of them.
+pub trait DataField {}
+
+/// `DataField` for each scalar type of data.
+macro_rules! data_field_scalars {
+    ($($t:ty),*) => {$(impl DataField for $t {})*};
+}
+data_field_scalars!(
+    usize, u8, u16, u32, u64, u128, isize, i8, i16, i32, i64, i128, bool, char, str, String
+);
+impl<T: DataField> DataField for Vec<T> {}
+impl<T: DataField> DataField for [T] {}
+impl<T: DataField, const N: usize> DataField for [T; N] {}
+impl<T: DataField> DataField for Option<T> {}
+impl<T: DataField + ?Sized> DataField for Box<T> {}
+impl<T: DataField + ?Sized> DataField for &T {}
+impl<S: ndarray::RawData, D> DataField for ndarray::ArrayBase<S, D> where S::Elem: DataField {}
+
+/// `DataField` for tuples whose elements all are.
+macro_rules! data_field_tuples {
+    ($(($($T:ident),+)),*) => {$(impl<$($T: DataField),+> DataField for ($($T,)+) {})*};
+}
+data_field_tuples!(
+    (A),
+    (A, B),
+    (A, B, C),
+    (A, B, C, D),
+    (A, B, C, D, E),
+    (A, B, C, D, E, F)
+);
+
 /// The receiver of a method of the user's struct written as a method call (`p.scaled(k)`), as
 /// the method's generated function takes it: `&p` for a method taking `&self`, a copy of `p`
 /// for one taking `self` (the call moved `p`, so nothing reads it after). rustc infers which
