@@ -22,6 +22,12 @@
 //! the helper's gradient has no entry for the data argument, which the field's adjoint could
 //! not take. It now takes none.
 //!
+//! An `Option<usize>` field of data taken apart for its index, `if let Some(r) = g.root` (also
+//! `match`, `let .. else`), was "this pattern takes a differentiated value out of an `Option`
+//! .. a local `Option` of a float is followed where ..", which spoke of floats the struct does
+//! not hold. An integer bound by such a pattern carries no derivative, as one read out of a
+//! value does, and the pattern is followed.
+//!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`; each value against the plain
 //! function's.
@@ -424,4 +430,62 @@ fn data_fields_lent_to_helpers() {
         want_h[b] -= 2.0 * k * d / 4.0;
     }
     close_all("mesh: hvp", &hx.x, &want_h);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. An `Option` of an index among the data fields.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct Rooted {
+    w: Vec<f64>,
+    root: Option<usize>,
+    leaf: Option<usize>,
+}
+
+/// `L = 2·w_r·x_r` with `r` the root (`w₀·x₀` without one), plus `w_l²` of the leaf:
+/// `∂L/∂w_r = 2x_r`, `∂L/∂x_r = 2w_r`, `∂L/∂w_l += 2w_l`.
+#[differentiate]
+fn rooted(g: &Rooted, x: &[f64]) -> f64 {
+    let mut s = if let Some(r) = g.root {
+        2.0 * g.w[r] * x[r]
+    } else {
+        g.w[0] * x[0]
+    };
+    match g.leaf {
+        Some(l) => s += g.w[l] * g.w[l],
+        None => {}
+    }
+    let Some(r) = g.root else {
+        return s;
+    };
+    s + 0.0 * x[r]
+}
+
+#[test]
+fn an_optional_index_among_the_data_fields() {
+    let x = vec![0.5, -1.2, 0.8];
+    for (root, leaf) in [(Some(2), Some(1)), (None, Some(2)), (Some(1), None)] {
+        let g = Rooted {
+            w: vec![0.3, -0.7, 1.1],
+            root,
+            leaf,
+        };
+        let (y, (gg, gx)) = rooted_grad(&g, &x);
+        close("value", y, rooted(&g, &x), TOL);
+        let (r, c) = match root {
+            Some(r) => (r, 2.0),
+            None => (0, 1.0),
+        };
+        let mut want_w = vec![0.0; 3];
+        let mut want_x = vec![0.0; 3];
+        want_w[r] += c * x[r];
+        want_x[r] += c * g.w[r];
+        if let Some(l) = leaf {
+            want_w[l] += 2.0 * g.w[l];
+        }
+        close_all("∂w", &gg.w, &want_w);
+        close_all("∂x", &gx, &want_x);
+        assert_eq!((gg.root, gg.leaf), (root, leaf));
+    }
 }

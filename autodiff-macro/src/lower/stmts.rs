@@ -460,6 +460,11 @@ impl Lowering {
             )
             .then_some(*recv),
             InstKind::Ascribe { value, .. } => Some(*value),
+            // A field of a parameter struct, whose type the macro does not see (`if let Some(r)
+            // = g.root` of an `Option<usize>`, `r` an index): data, as a field read for an
+            // index is.
+            InstKind::FieldRef(..) => None,
+            InstKind::Deref(x) => Some(*x),
             _ => return,
         };
         self.f.values[v.index()].kind = Kind::Discrete;
