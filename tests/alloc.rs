@@ -482,3 +482,54 @@ fn a_generic_functions_stack_changes_record_type_between_calls() {
         assert!((d - want).abs() <= 1e-4 * want.abs(), "{d} vs {want}");
     }
 }
+
+#[derive(Clone, Debug, autodiff::Differentiable)]
+struct Gather {
+    w: Vec<f64>,
+    rows: Vec<[f64; 2]>,
+    idx: Vec<usize>,
+}
+
+/// `L = Σ_t s·w[idx_t]·rows[idx_t][1]`, a gather through the index field, as message passing
+/// over a graph's edges reads node weights.
+#[differentiate]
+fn gathered(g: &Gather, s: f64) -> f64 {
+    let mut acc = 0.0;
+    for &i in &g.idx {
+        acc += s * g.w[i] * g.rows[i][1];
+    }
+    acc
+}
+
+#[test]
+fn a_gather_through_a_field_adds_into_the_fields_gradient() {
+    let make = |n: usize| Gather {
+        w: (0..n).map(|i| 0.1 + 0.01 * i as f64).collect(),
+        rows: (0..n).map(|i| [0.0, 1.0 - 0.02 * i as f64]).collect(),
+        idx: (0..n).map(|t| (t * 7) % n).collect(),
+    };
+    let (small, large) = (make(8), make(512));
+    let ((_, _), few) = count_allocations(|| gathered_grad(black_box(&small), 1.5));
+    let ((v, (g, gs)), many) = count_allocations(|| gathered_grad(black_box(&large), 1.5));
+    // 64 times the reads, not 64 times the allocations: each read's adjoint goes into the
+    // field's gradient, where it made a zero field per read and added it.
+    assert!(
+        many <= few + 2,
+        "8 reads took {few} allocations and 512 took {many}"
+    );
+    assert_eq!(v, gathered(&large, 1.5));
+    // ∂L/∂w_i = s·rows[i][1]·#{t: idx_t = i}, ∂L/∂rows[i][1] = s·w_i·#{t: idx_t = i} (each i
+    // once: 7 is prime to 512), ∂L/∂s = Σ_i w_i·rows[i][1].
+    for i in 0..512 {
+        assert_close(g.w[i], 1.5 * large.rows[i][1], TOL);
+        assert_close(g.rows[i][1], 1.5 * large.w[i], TOL);
+        assert_eq!(g.rows[i][0], 0.0);
+    }
+    let want: f64 = (0..512).map(|i| large.w[i] * large.rows[i][1]).sum();
+    assert_close(gs, want, TOL);
+    assert_gradient(
+        |p: &(Gather, f64)| gathered(&p.0, p.1),
+        &(small.clone(), 1.5),
+        &gathered_grad(&small, 1.5).1,
+    );
+}

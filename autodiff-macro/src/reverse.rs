@@ -63,6 +63,8 @@ struct Rev<'a> {
     fuse: bool,
     /// Rows of nested containers read only element by element (see [`indexed_rows`]).
     rows: HashMap<Value, (Value, Value)>,
+    /// Fields of structs read only element by element (see [`indexed_fields`]).
+    fields: HashMap<Value, (Value, syn::Ident)>,
     /// Products and quotients read only in branches (see [`read_in_branches`]).
     in_branches: HashSet<Value>,
 }
@@ -81,6 +83,7 @@ pub fn reverse(
     read_replaced_rows(f, act, tys);
     let bw = backward_work(f, act);
     let rows = indexed_rows(f, act);
+    let fields = indexed_fields(f, act);
     let in_branches = read_in_branches(f, act);
     let mut r = Rev {
         f,
@@ -93,6 +96,7 @@ pub fn reverse(
         index_params: Vec::new(),
         fuse,
         rows,
+        fields,
         in_branches,
     };
     let body = r.f.body();
@@ -315,6 +319,35 @@ fn indexed_rows(f: &Func, act: &Activity) -> HashMap<Value, (Value, Value)> {
     }
     rows.retain(|r, _| !other.contains(r));
     rows
+}
+
+/// The fields `v = &s.w` of a differentiated struct (a parameter struct's array or rows) that
+/// are used only as the container of element reads `v[i]` (also `v[i][j]` of rows), each with
+/// its struct and name. The adjoint of `s.w[i]` goes straight into `s̄.w[i]`: no adjoint of the
+/// field is made. Else a gather in a loop, `for &i in &l.idx { .. l.w[i] .. }` (message passing
+/// over the edges of a graph), made a zero field and a field-long sum for each element read,
+/// a gradient quadratic in the sizes.
+fn indexed_fields(f: &Func, act: &Activity) -> HashMap<Value, (Value, syn::Ident)> {
+    let active = |v: Value| act.active.get(v.index()).copied().unwrap_or(false);
+    let mut fields = HashMap::new();
+    let mut other = HashSet::new();
+    for (n, inst) in f.insts.iter().enumerate() {
+        match &inst.kind {
+            InstKind::FieldRef(base, name) if active(*base) && active(inst.results[0]) => {
+                fields.insert(inst.results[0], (*base, name.clone()));
+                other.insert(*base);
+            }
+            InstKind::Index(_, idx) => {
+                other.insert(*idx);
+            }
+            _ => other.extend(f.operands(Inst(n as u32))),
+        }
+    }
+    for b in 0..f.blocks.len() {
+        other.extend(f.term_operands(Block(b as u32)));
+    }
+    fields.retain(|v, _| !other.contains(v));
+    fields
 }
 
 /// Per instruction of the primal: whether it has backward work (an active result, an active
@@ -587,15 +620,10 @@ impl Rev<'_> {
                 // `a[i][j]`: `ā[i][j] += ȳ`, through the index pair `(i, j)`.
                 let (a, i) = self.rows[&row];
                 let ij = self.emit1(pb, InstKind::Tuple(vec![i, j]), Ty::Unknown);
-                let w = self.ensure(pb, a, adj);
-                self.emit0(
-                    pb,
-                    InstKind::VarAccAt {
-                        var: w,
-                        index: ij,
-                        value: g,
-                    },
-                );
+                self.acc_at(pb, a, ij, g, adj);
+            }
+            InstKind::Index(base, index) if self.fields.contains_key(&base) => {
+                self.acc_at(pb, base, index, g, adj);
             }
             InstKind::Index(base, index) if self.active(base) => {
                 let w = self.ensure(pb, base, adj);
@@ -731,6 +759,25 @@ impl Rev<'_> {
     }
 
     /// `v̄.field += g`.
+    /// `ā[index] += g`, or `s̄.w[index] += g` where `a` is a field `&s.w` read only by element
+    /// (see [`indexed_fields`]).
+    fn acc_at(&mut self, pb: Block, a: Value, index: Value, g: Value, adj: &mut Adj) {
+        let kind = match self.fields.get(&a).cloned() {
+            Some((s, name)) => InstKind::VarAccField {
+                var: self.ensure(pb, s, adj),
+                field: syn::Member::Named(name),
+                index: Some(index),
+                value: g,
+            },
+            None => InstKind::VarAccAt {
+                var: self.ensure(pb, a, adj),
+                index,
+                value: g,
+            },
+        };
+        self.emit0(pb, kind);
+    }
+
     fn acc_field(&mut self, pb: Block, v: Value, field: syn::Member, g: Value, adj: &mut Adj) {
         let w = self.ensure(pb, v, adj);
         self.emit0(
@@ -738,6 +785,7 @@ impl Rev<'_> {
             InstKind::VarAccField {
                 var: w,
                 field,
+                index: None,
                 value: g,
             },
         );

@@ -659,10 +659,21 @@ impl Gen<'_> {
                     None => quote! { #pv::acc_index(&mut #w, &#ix, #x); },
                 }
             }
-            InstKind::VarAccField { var, field, value } => {
+            InstKind::VarAccField {
+                var,
+                field,
+                index,
+                value,
+            } => {
                 let w = names::var(self.f, *var);
                 let x = self.moved(*value, None);
-                quote! { #pv::acc_field(&mut #w.#field, #x); }
+                match index {
+                    Some(ix) => {
+                        let ix = id(*ix);
+                        quote! { #pv::acc_index(&mut #w.#field, &#ix, #x); }
+                    }
+                    None => quote! { #pv::acc_field(&mut #w.#field, #x); },
+                }
             }
             InstKind::VarGet(w) => {
                 let w = names::var(self.f, *w);

@@ -98,9 +98,18 @@ impl Func {
             InstKind::VarAcc { var, value } => format!("{var} += {value}"),
             InstKind::VarSet { var, value } => format!("{var} := {value}"),
             InstKind::VarAccAt { var, index, value } => format!("{var}[{index}] += {value}"),
-            InstKind::VarAccField { var, field, value } => {
-                format!("{var}.{} += {value}", tokens(field))
-            }
+            InstKind::VarAccField {
+                var,
+                field,
+                index: None,
+                value,
+            } => format!("{var}.{} += {value}", tokens(field)),
+            InstKind::VarAccField {
+                var,
+                field,
+                index: Some(index),
+                value,
+            } => format!("{var}.{}[{index}] += {value}", tokens(field)),
             InstKind::VarGet(w) => format!("get {w}"),
             InstKind::VarTake(w) => format!("take {w}"),
             InstKind::VarTakeAt { var, index } => format!("take {var}[{index}]"),

@@ -135,10 +135,12 @@ pub enum InstKind {
         index: Value,
         value: Value,
     },
-    /// `w.field += value`, for a tuple field (`0`) or a named one.
+    /// `w.field += value`, for a tuple field (`0`) or a named one; with an index,
+    /// `w.field[index] += value` (an element of an array field of a parameter struct).
     VarAccField {
         var: Var,
         field: syn::Member,
+        index: Option<Value>,
         value: Value,
     },
     /// The variable's value, moved out (its last read).
@@ -399,10 +401,13 @@ macro_rules! inst_operands {
             | InstKind::VarInit { value: a, .. }
             | InstKind::VarAcc { value: a, .. }
             | InstKind::VarSet { value: a, .. }
-            | InstKind::VarAccField { value: a, .. }
             | InstKind::VarTakeAt { index: a, .. }
             | InstKind::VarReadAt { index: a, .. }
             | InstKind::VarTakeTo { shape: a, .. } => f(a),
+            InstKind::VarAccField { index, value, .. } => {
+                index.$it().for_each(|v| f(v));
+                f(value);
+            }
             InstKind::VarAccAt { index, value, .. } => {
                 f(index);
                 f(value);
