@@ -28,6 +28,10 @@
 //! not hold. An integer bound by such a pattern carries no derivative, as one read out of a
 //! value does, and the pattern is followed.
 //!
+//! Element reads of fields in the loop over a graph's edges (`l.pts[u][0]`, `l.m[[u, v % 2]]`,
+//! `l.w[u]`) add each element's adjoint into the struct's gradient; the gradient, the tangent
+//! and the Hessian-vector product of such a function are checked together.
+//!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`; each value against the plain
 //! function's.
@@ -488,4 +492,88 @@ fn an_optional_index_among_the_data_fields() {
         close_all("∂x", &gx, &want_x);
         assert_eq!((gg.root, gg.leaf), (root, leaf));
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. Element reads of fields in a loop, to second order.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct Layout {
+    w: Vec<f64>,
+    pts: Vec<[f64; 2]>,
+    m: Array2<f64>,
+    edges: Vec<(usize, usize)>,
+}
+
+/// A weighted stress of a graph layout: `S = Σ_{(u,v)} w_u·w_v·(d_uv − k)² + m[u, v mod 2]·m[v,
+/// u mod 2]`, `d_uv = √(|p_u − p_v|² + 10⁻³)`; each element of the fields read by position in
+/// the loop over the edges.
+#[differentiate(hessian)]
+fn stress(l: &Layout, k: f64) -> f64 {
+    let mut s = 0.0;
+    for &(u, v) in &l.edges {
+        let dx = l.pts[u][0] - l.pts[v][0];
+        let dy = l.pts[u][1] - l.pts[v][1];
+        let d = (dx * dx + dy * dy + 1e-3).sqrt();
+        s += l.w[u] * l.w[v] * (d - k).powi(2) + l.m[[u, v % 2]] * l.m[[v, u % 2]];
+    }
+    s
+}
+
+fn layout(p: &[f64]) -> Layout {
+    Layout {
+        w: p[..4].to_vec(),
+        pts: (0..4).map(|i| [p[4 + 2 * i], p[5 + 2 * i]]).collect(),
+        m: Array2::from_shape_vec((4, 2), p[12..20].to_vec()).unwrap(),
+        edges: vec![(0, 1), (1, 2), (2, 3), (3, 0), (0, 2)],
+    }
+}
+
+fn flat(l: &Layout) -> Vec<f64> {
+    let mut p = l.w.clone();
+    p.extend(l.pts.iter().flatten());
+    p.extend(l.m.iter());
+    p
+}
+
+#[test]
+fn element_reads_of_fields_to_second_order() {
+    let p: Vec<f64> = [1.0, 0.8, 1.2, 0.5, 0.0, 0.0, 1.0, 0.2, 0.3, 1.1, 1.4, 1.3]
+        .into_iter()
+        .chain((0..8).map(|i| 0.1 * i as f64 - 0.2))
+        .collect();
+    let (l, k) = (layout(&p), 0.9);
+    let (y, (gl, gk)) = stress_grad(&l, k);
+    close("value", y, stress(&l, k), TOL);
+    // ∂S/∂m[a, b] = Σ over the edges of the other factor of each product it appears in.
+    let mut want_m = Array2::<f64>::zeros((4, 2));
+    for &(u, v) in &l.edges {
+        want_m[[u, v % 2]] += l.m[[v, u % 2]];
+        want_m[[v, u % 2]] += l.m[[u, v % 2]];
+    }
+    close_all("∂m", gl.m.as_slice().unwrap(), want_m.as_slice().unwrap());
+    fd_vec("∂ all", |q| stress(&layout(q), k), &p, &flat(&gl));
+    fd("∂k", |k| stress(&l, k), k, gk);
+    let dir: Vec<f64> = (0..20).map(|i| (i as f64 * 2.1).sin()).collect();
+    let (_, t) = stress_jvp(&l, k, &layout(&dir), 0.3);
+    let want: f64 = flat(&gl).iter().zip(&dir).map(|(a, b)| a * b).sum::<f64>() + 0.3 * gk;
+    close("jvp", t, want, 1e-10);
+    // The Hessian along (dir, 0.3) against central differences of the gradient.
+    let (_, _, (hl, hk)) = stress_hvp(&l, k, &layout(&dir), 0.3);
+    let h = 1e-5;
+    let at = |s: f64| {
+        let q: Vec<f64> = p.iter().zip(&dir).map(|(a, b)| a + s * h * b).collect();
+        stress_grad(&layout(&q), k + s * h * 0.3).1
+    };
+    let ((gp, gkp), (gm, gkm)) = (at(1.0), at(-1.0));
+    let fdh: Vec<f64> = flat(&gp)
+        .iter()
+        .zip(flat(&gm))
+        .map(|(a, b)| (a - b) / (2.0 * h))
+        .collect();
+    for (j, (a, e)) in flat(&hl).iter().zip(&fdh).enumerate() {
+        close(&format!("hvp[{j}]"), *a, *e, 1e-6);
+    }
+    close("hvp k", hk, (gkp - gkm) / (2.0 * h), 1e-6);
 }
