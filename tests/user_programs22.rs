@@ -22,6 +22,10 @@
 //! the helper's gradient has no entry for the data argument, which the field's adjoint could
 //! not take. It now takes none.
 //!
+//! A row of such a field lent to one, `self.nbr_sum(i, &self.adj[i])` of `adj: Vec<Vec<usize>>`
+//! (a node's neighbours), was rustc's "`Vec<usize>` is not differentiable": the row's adjoint,
+//! the `()` the call gives for it, was added into the field's. It now adds nothing.
+//!
 //! An `Option<usize>` field of data taken apart for its index, `if let Some(r) = g.root` (also
 //! `match`, `let .. else`), was "this pattern takes a differentiated value out of an `Option`
 //! .. a local `Option` of a float is followed where ..", which spoke of floats the struct does
@@ -576,4 +580,64 @@ fn element_reads_of_fields_to_second_order() {
         close(&format!("hvp[{j}]"), *a, *e, 1e-6);
     }
     close("hvp k", hk, (gkp - gkm) / (2.0 * h), 1e-6);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. A row of a field of data lent to a method.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct Adjacency {
+    x: Vec<f64>,
+    adj: Vec<Vec<usize>>,
+}
+
+#[differentiate(hessian)]
+impl Adjacency {
+    /// `x_i·Σ_{j ∈ nbrs} x_j`.
+    fn nbr_sum(&self, i: usize, nbrs: &[usize]) -> f64 {
+        nbrs.iter().map(|&j| self.x[j] * self.x[i]).sum()
+    }
+
+    /// `E = Σ_i x_i·Σ_{j ∈ adj_i} x_j`: `∂E/∂x_k = Σ_{j ∈ adj_k} x_j + Σ_{i: k ∈ adj_i} x_i`,
+    /// and the Hessian is `A + Aᵀ`, `A` the adjacency matrix.
+    fn energy(&self) -> f64 {
+        let mut e = 0.0;
+        for i in 0..self.adj.len() {
+            e += self.nbr_sum(i, &self.adj[i]);
+        }
+        e
+    }
+}
+
+#[test]
+fn a_row_of_a_data_field_lent_to_a_method() {
+    let m = Adjacency {
+        x: vec![0.1, 0.5, -0.3],
+        adj: vec![vec![1, 2], vec![0], vec![0, 1]],
+    };
+    let (y, g) = Adjacency::energy_grad(&m);
+    close("value", y, m.energy(), TOL);
+    let mut want = vec![0.0; 3];
+    let mut a = [[0.0; 3]; 3];
+    for (i, nbrs) in m.adj.iter().enumerate() {
+        for &j in nbrs {
+            want[i] += m.x[j];
+            want[j] += m.x[i];
+            a[i][j] += 1.0;
+        }
+    }
+    close_all("∂x", &g.x, &want);
+    assert_eq!(g.adj, m.adj);
+    let v = Adjacency {
+        x: vec![1.0, -2.0, 0.5],
+        adj: m.adj.clone(),
+    };
+    let (_, t) = Adjacency::energy_jvp(&m, &v);
+    close("jvp", t, (0..3).map(|k| want[k] * v.x[k]).sum(), TOL);
+    let (_, _, h) = Adjacency::energy_hvp(&m, &v);
+    let want_h: Vec<f64> = (0..3)
+        .map(|k| (0..3).map(|j| (a[k][j] + a[j][k]) * v.x[j]).sum())
+        .collect();
+    close_all("hvp", &h.x, &want_h);
 }

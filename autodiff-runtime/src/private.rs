@@ -565,6 +565,41 @@ pub fn acc_index<A: crate::differentiable::IndexAdjoint<I>, I: Copy>(
     adjoint.add_at(*i, g);
 }
 
+/// `adjoint[i] += contribution` of an element of a parameter struct's field read by element
+/// (`s̄.w[i] += ḡ`), `contribution` the element's adjoint, or `()` where the element is data lent
+/// to a call whose gradient has no entry for it (a row of `adj: Vec<Vec<usize>>`): nothing to
+/// add.
+#[inline(always)]
+pub fn acc_field_index<A, I: Copy, C: IndexContribution<A, I>>(
+    adjoint: &mut A,
+    i: &I,
+    contribution: C,
+) {
+    contribution.add_at(adjoint, *i);
+}
+
+/// What [`acc_field_index`] adds: an element's adjoint, or `()` for data.
+pub trait IndexContribution<A, I> {
+    /// `adjoint[i] += self`.
+    fn add_at(self, adjoint: &mut A, i: I);
+}
+
+impl<A, I, T> IndexContribution<A, I> for T
+where
+    A: crate::differentiable::IndexAdjoint<I, Elem = T>,
+    T: Differentiable,
+{
+    #[inline(always)]
+    fn add_at(self, adjoint: &mut A, i: I) {
+        adjoint.add_at(i, self);
+    }
+}
+
+impl<A, I> IndexContribution<A, I> for () {
+    #[inline(always)]
+    fn add_at(self, _: &mut A, _: I) {}
+}
+
 /// The shape of `x`, saved where a rule needs only that.
 #[inline(always)]
 pub fn shape_of<T: HasShape + ?Sized>(x: &T) -> ShapeOf<T> {

@@ -670,7 +670,7 @@ impl Gen<'_> {
                 match index {
                     Some(ix) => {
                         let ix = id(*ix);
-                        quote! { #pv::acc_index(&mut #w.#field, &#ix, #x); }
+                        quote! { #pv::acc_field_index(&mut #w.#field, &#ix, #x); }
                     }
                     None => quote! { #pv::acc_field(&mut #w.#field, #x); },
                 }
