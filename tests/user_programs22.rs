@@ -26,6 +26,12 @@
 //! (a node's neighbours), was rustc's "`Vec<usize>` is not differentiable": the row's adjoint,
 //! the `()` the call gives for it, was added into the field's. It now adds nothing.
 //!
+//! A field of a local copy of the struct iterated while the body writes another field of it,
+//! `for &(u, v) in &m.edges { m.w[v] += k * m.w[u]; }` (which plain Rust allows, borrowing the
+//! two fields apart), was rustc's "cannot move out of value because it is borrowed" in the
+//! generated code: each write makes a new version of the struct, which the loop's borrow of the
+//! old one's field outlived. The field is now copied before the loop.
+//!
 //! An `Option<usize>` field of data taken apart for its index, `if let Some(r) = g.root` (also
 //! `match`, `let .. else`), was "this pattern takes a differentiated value out of an `Option`
 //! .. a local `Option` of a float is followed where ..", which spoke of floats the struct does
@@ -640,4 +646,61 @@ fn a_row_of_a_data_field_lent_to_a_method() {
         .map(|k| (0..3).map(|j| (a[k][j] + a[j][k]) * v.x[j]).sum())
         .collect();
     close_all("hvp", &h.x, &want_h);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. A field of a local copy iterated while the body writes another field.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct Flow {
+    w: Vec<f64>,
+    b: Vec<f64>,
+    edges: Vec<(usize, usize)>,
+}
+
+/// Along the edges in order, `w_v ← w_v + k·w_u`, then `w_0 ← w_0 + Σ_j b_j·w_j` over `b`
+/// zipped with the weights, read through a copy; `L = Σ w_i²`.
+#[differentiate]
+fn flowed(f: &Flow, k: f64) -> f64 {
+    let mut m = f.clone();
+    for &(u, v) in &m.edges {
+        m.w[v] += k * m.w[u];
+    }
+    for (j, &bj) in m.b.iter().enumerate() {
+        m.w[0] += bj * f.w[j];
+    }
+    m.w.iter().map(|x| x * x).sum()
+}
+
+fn flowed_by_hand(f: &Flow, k: f64) -> (f64, Vec<f64>) {
+    let mut w = f.w.clone();
+    for &(u, v) in &f.edges {
+        w[v] += k * w[u];
+    }
+    for j in 0..f.b.len() {
+        w[0] += f.b[j] * f.w[j];
+    }
+    (w.iter().map(|x| x * x).sum(), w)
+}
+
+#[test]
+fn a_field_iterated_while_another_is_written() {
+    let f = Flow {
+        w: vec![0.5, 1.0, -0.3],
+        b: vec![0.2, -0.4],
+        edges: vec![(0, 1), (1, 2), (2, 0)],
+    };
+    let k = 0.7;
+    let (y, (g, gk)) = flowed_grad(&f, k);
+    let (want_y, w) = flowed_by_hand(&f, k);
+    close("value", y, want_y, TOL);
+    // The last step adds b·w into w₀ only: ∂L/∂b_j = 2w'₀·w_j of the original weights.
+    close_all("∂b", &g.b, &[2.0 * w[0] * f.w[0], 2.0 * w[0] * f.w[1]]);
+    let r = gradcheck(
+        |p: &(Flow, f64)| flowed(&p.0, p.1),
+        &(f.clone(), k),
+        &(g, gk),
+    );
+    assert!(r.passed(), "{r}");
 }

@@ -212,6 +212,33 @@ impl Lowering {
             self.expr(b, &block, false);
             return;
         }
+        // `for &(u, v) in &m.edges { m.w[v] += .. }`: a field of a local struct iterated while
+        // the body writes another field of it (plain Rust borrows the two fields apart). The
+        // body makes new versions of the struct, which the borrow of the old one's field would
+        // outlive: the field is copied first, `{ let __ad_items = m.edges.clone(); for &(u, v)
+        // in &__ad_items { .. } }`.
+        if let Some(field) = iterated_field(&fl.expr)
+            && let Expr::Field(fe) = field
+            && let Expr::Path(p) = chain::strip(&fe.base)
+            && let Some(id) = p.path.get_ident()
+            && id != "self"
+            && let Some(slot) = self.lookup(&id.to_string())
+            && self
+                .assigned_slots(|v| v.visit_block(&fl.body))
+                .contains(&slot)
+        {
+            let items = quote::format_ident!("__ad_items", span = field.span());
+            let mut inner = fl.clone();
+            replace_iterated_field(&mut inner.expr, &items);
+            let block: Expr = syn::parse_quote_spanned! {span=>
+                {
+                    let #items = #field.clone();
+                    #inner
+                }
+            };
+            self.expr(b, &block, false);
+            return;
+        }
         // `for c in text.chars()`, `for (i, w) in line.split(',').enumerate()`: the items of a
         // string, data, collected first into a local `Vec`, which the loop then goes over.
         if parse_range(&fl.expr).is_none()
@@ -826,5 +853,36 @@ fn with_iter_mut_base(e: &Expr, base: &Expr) -> Expr {
             Expr::MethodCall(mc)
         }
         e => e.clone(),
+    }
+}
+
+/// The field a `for` loop iterates by shared reference, under `&` and the adapters that read
+/// it (`&m.edges`, `m.edges.iter()`, `m.idx.iter().enumerate()`): `m.edges`.
+fn iterated_field(e: &Expr) -> Option<&Expr> {
+    match chain::strip(e) {
+        Expr::Reference(r) if r.mutability.is_none() => iterated_field(&r.expr),
+        Expr::MethodCall(mc)
+            if mc.args.is_empty()
+                && matches!(
+                    mc.method.to_string().as_str(),
+                    "iter" | "enumerate" | "copied" | "cloned" | "rev"
+                ) =>
+        {
+            iterated_field(&mc.receiver)
+        }
+        f @ Expr::Field(_) => Some(f),
+        _ => None,
+    }
+}
+
+/// Replaces the field [`iterated_field`] finds in `e` by `items`.
+fn replace_iterated_field(e: &mut Expr, items: &syn::Ident) {
+    match e {
+        Expr::Paren(p) => replace_iterated_field(&mut p.expr, items),
+        Expr::Group(g) => replace_iterated_field(&mut g.expr, items),
+        Expr::Reference(r) => replace_iterated_field(&mut r.expr, items),
+        Expr::MethodCall(mc) => replace_iterated_field(&mut mc.receiver, items),
+        Expr::Field(_) => *e = syn::parse_quote!(#items),
+        _ => {}
     }
 }
