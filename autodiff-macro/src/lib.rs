@@ -196,7 +196,7 @@ fn bind_parameter_patterns(func: &mut syn::ItemFn) {
         let name = lower::unnamed_param(n);
         let pat = &pt.pat;
         lets.push(syn::parse_quote!(let #pat = #name;));
-        pt.pat = Box::new(syn::parse_quote!(#name));
+        *pt.pat = syn::parse_quote!(#name);
     }
     if !lets.is_empty() {
         lets.append(&mut func.block.stmts);

@@ -758,7 +758,6 @@ impl Rev<'_> {
         }
     }
 
-    /// `v̄.field += g`.
     /// `ā[index] += g`, or `s̄.w[index] += g` where `a` is a field `&s.w` read only by element
     /// (see [`indexed_fields`]).
     fn acc_at(&mut self, pb: Block, a: Value, index: Value, g: Value, adj: &mut Adj) {
@@ -778,6 +777,7 @@ impl Rev<'_> {
         self.emit0(pb, kind);
     }
 
+    /// `v̄.field += g`.
     fn acc_field(&mut self, pb: Block, v: Value, field: syn::Member, g: Value, adj: &mut Adj) {
         let w = self.ensure(pb, v, adj);
         self.emit0(

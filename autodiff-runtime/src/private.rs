@@ -256,7 +256,16 @@ impl<T: DataField + ?Sized> GradOfField<()> for T {
 
 /// The types of a parameter struct's fields of data, as `#[derive(Differentiable)]` takes them:
 /// integers, `bool`s, `char`s, strings, and `Vec`s, arrays, slices, tuples, `Option`s, `Box`es
-/// and ndarray arrays of them.
+/// and ndarray arrays of them. What such a field is assigned (`s.n_in = 3`, `Dense { n_in:
+/// l.n_in - 1, ..m }`, `s.idx = vec![1, 0]`) has no gradient, and the field holds no part of the
+/// struct's; lent to a function, the field takes the `()` the call's gradient has for it.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is taken for a field's data, but is not an integer, `bool`, `char`, \
+               string, or a `Vec`, array, tuple or `Option` of them",
+    label = "a field's data",
+    note = "a field of a differentiated struct assigned a value computed from integers takes an \
+            integer, `bool`, `char` or string"
+)]
 pub trait DataField {}
 
 /// `DataField` for each scalar type of data.
@@ -976,29 +985,6 @@ pub fn set_field_vjp_jvp<const H: u64, S: SetField<H, M>, M: Differentiable>(
     })
 }
 
-/// A value of data that a field of a differentiated struct may be assigned (`s.n_in = 3`,
-/// `Dense { n_in: l.n_in - 1, ..m }`, `s.idx = vec![1, 0]`): an integer, a `bool`, a `char`, a
-/// string, or a `Vec` or an array of them. It has no gradient, and the field holds no part of
-/// the struct's.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` is assigned to a field as data, but is not an integer, `bool`, `char`, \
-               string, or a `Vec` or array of them",
-    label = "a field assigned data",
-    note = "a field of a differentiated struct assigned a value computed from integers takes an \
-            integer, `bool`, `char` or string"
-)]
-pub trait DataValue {}
-
-macro_rules! data_values {
-    ($($t:ty),*) => { $(impl DataValue for $t {})* };
-}
-data_values!(
-    u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, bool, char, String
-);
-impl DataValue for &str {}
-impl<T: DataValue> DataValue for Vec<T> {}
-impl<T: DataValue, const N: usize> DataValue for [T; N] {}
-
 /// An operand of arithmetic with an integer literal (`l.n_in - 1`), which the generated code
 /// runs as integer arithmetic, without derivatives.
 #[diagnostic::on_unimplemented(
@@ -1030,14 +1016,14 @@ pub fn integer<T: Integer>(x: T) -> T {
 /// `s.field = v` of a field of data (`v` an integer, a `bool`, ..): the struct with the field
 /// replaced, as [`set_field`].
 #[inline]
-pub fn set_data_field<const H: u64, S: SetField<H, M>, M: DataValue>(s: S, v: M) -> S {
+pub fn set_data_field<const H: u64, S: SetField<H, M>, M: DataField>(s: S, v: M) -> S {
     set_field(s, v)
 }
 
 /// [`set_data_field`] with its pullback: the struct's adjoint is the base's (the field of data
 /// holds none of it), and `v` has no gradient.
 #[inline]
-pub fn set_data_field_vjp<const H: u64, S: SetField<H, M>, M: DataValue>(
+pub fn set_data_field_vjp<const H: u64, S: SetField<H, M>, M: DataField>(
     s: S,
     v: M,
 ) -> (S, impl FnOnce(S) -> S) {
@@ -1047,7 +1033,7 @@ pub fn set_data_field_vjp<const H: u64, S: SetField<H, M>, M: DataValue>(
 /// [`set_data_field`] with its tangent: the base's tangent with the value in the field, as a
 /// data field's tangent holds its value (see `#[derive(Differentiable)]`).
 #[inline]
-pub fn set_data_field_jvp<const H: u64, S: SetField<H, M>, M: DataValue + Clone>(
+pub fn set_data_field_jvp<const H: u64, S: SetField<H, M>, M: DataField + Clone>(
     s: S,
     v: M,
     ds: S,
@@ -1058,7 +1044,7 @@ pub fn set_data_field_jvp<const H: u64, S: SetField<H, M>, M: DataValue + Clone>
 /// [`set_data_field`] with its tangent and pullback (exact derivatives at kinks).
 #[inline]
 #[allow(clippy::type_complexity)]
-pub fn set_data_field_vjp_along<const H: u64, S: SetField<H, M>, M: DataValue + Clone>(
+pub fn set_data_field_vjp_along<const H: u64, S: SetField<H, M>, M: DataField + Clone>(
     s: S,
     v: M,
     ds: S,
@@ -1070,7 +1056,7 @@ pub fn set_data_field_vjp_along<const H: u64, S: SetField<H, M>, M: DataValue + 
 /// [`set_data_field`] with its tangent, and its pullback with the pullback's tangent (Hessians).
 #[inline]
 #[allow(clippy::type_complexity)]
-pub fn set_data_field_vjp_jvp<const H: u64, S: SetField<H, M>, M: DataValue + Clone>(
+pub fn set_data_field_vjp_jvp<const H: u64, S: SetField<H, M>, M: DataField + Clone>(
     s: S,
     v: M,
     ds: S,
