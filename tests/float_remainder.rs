@@ -231,3 +231,28 @@ fn remainder_of_a_field_alone() {
     assert_eq!(v.to_bits(), (2.3f64 % 1.0).to_bits());
     assert_eq!((g.phase, g.freq), (1.0, 0.0));
 }
+
+/// An ndarray array by a float, elementwise: `∂/∂aᵢ = 1`, `∂/∂m = −Σᵢ qᵢ`.
+#[differentiate]
+pub fn of_an_array(a: &ndarray::Array1<f64>, m: f64) -> f64 {
+    let r = a % m;
+    (&r * &r).sum() + (a % 2.0).sum()
+}
+
+#[test]
+fn remainder_of_an_array() {
+    let a = ndarray::Array1::from(vec![0.5, 2.5, -3.1, 4.4]);
+    let m = 1.3;
+    let (y, (ga, gm)) = of_an_array_grad(&a, m);
+    assert_eq!(y.to_bits(), of_an_array(&a, m).to_bits());
+    for (i, &x) in a.iter().enumerate() {
+        let r = x % m;
+        assert!((ga[i] - (2.0 * r + 1.0)).abs() < 1e-12, "{i}: {}", ga[i]);
+    }
+    let want_m: f64 = a
+        .iter()
+        .map(|&x| -2.0 * (x % m) * ((x - x % m) / m).round())
+        .sum();
+    assert!((gm - want_m).abs() < 1e-12, "{gm} {want_m}");
+    assert!((gm - central(|s| of_an_array(&a, s), m)).abs() < 1e-5);
+}

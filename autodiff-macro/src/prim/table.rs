@@ -248,7 +248,7 @@ pub const OTHER_METHODS: &[PrimDef] = &[
         BINARY,
         &["x", "m"],
         &["g", "g * d::rem_dm(x, m)"],
-        "FloatRules",
+        "FloatArgRules",
         FLOAT,
         "x % m = x − m·q with q = (x/m).trunc(), the remainder with the sign of x: ∂/∂x = 1, \
          ∂/∂m = −q; the jumps where x crosses a multiple of m are ignored (as for rem_euclid)",
