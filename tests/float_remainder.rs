@@ -256,3 +256,38 @@ fn remainder_of_an_array() {
     assert!((gm - want_m).abs() < 1e-12, "{gm} {want_m}");
     assert!((gm - central(|s| of_an_array(&a, s), m)).abs() < 1e-5);
 }
+
+/// In closures (the item by reference, `x % 0.7` of `x: &f64`; by value; in a fold), and in a
+/// checkpointed loop, whose iterations run again in the pullback.
+#[differentiate]
+pub fn in_closures(xs: &[f64], p: f64) -> f64 {
+    xs.iter().map(|x| (x * p) % 1.0).sum::<f64>()
+        + xs.iter().map(|&x| x % p).sum::<f64>()
+        + xs.iter().fold(0.0, |acc, x| acc + x % 0.7)
+}
+
+#[differentiate(checkpoint(snapshots = 4))]
+pub fn checkpointed_phase(p: f64, n: usize) -> f64 {
+    let mut phase = 0.0;
+    let mut out = 0.0;
+    for _ in 0..n {
+        phase = (phase + p) % 1.0;
+        out += phase * phase;
+    }
+    out
+}
+
+#[test]
+fn remainders_in_closures_and_checkpointed_loops() {
+    let xs = [0.3, 1.7, -2.2, 4.1];
+    let p = 1.3;
+    let (_, (gx, gp)) = in_closures_grad(&xs, p);
+    // ∂/∂p = Σ xᵢ − Σ (xᵢ/p).trunc(); ∂/∂xᵢ = p + 1 + 1.
+    let want_p: f64 = xs.iter().map(|&x| x - ((x - x % p) / p).round()).sum();
+    assert!((gp - want_p).abs() < 1e-12, "{gp} {want_p}");
+    assert!(gx.iter().all(|&g| (g - (p + 2.0)).abs() < 1e-12), "{gx:?}");
+    assert!((gp - central(|s| in_closures(&xs, s), p)).abs() < 1e-5);
+    let (_, g) = checkpointed_phase_grad(0.37, 20);
+    let fd = central(|s| checkpointed_phase(s, 20), 0.37);
+    assert!((g - fd).abs() < 1e-4 * (1.0 + fd.abs()), "{g} {fd}");
+}
