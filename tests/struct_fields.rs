@@ -1642,3 +1642,115 @@ fn a_list_of_indices_assigned_to_a_field() {
     let fd = (regathered(&g, k + h) - regathered(&g, k - h)) / (2.0 * h);
     assert!((gk - fd).abs() < 1e-6, "∂f/∂k {gk} against {fd}");
 }
+
+/// Integer fields of a parameter struct cast to floats (`1.0 / l.n as f64`, `/ l.deg[i] as f64`,
+/// also through locals): the casts have no derivative, in every mode. A data field's tangent
+/// (in `_jvp` and `_hvp`) is a copy of the data, which the cast must not read as a tangent.
+#[derive(Clone, Debug, Differentiable)]
+pub struct Degrees {
+    pub w: Vec<f64>,
+    pub n: usize,
+    pub deg: Vec<u32>,
+}
+
+#[differentiate(hessian)]
+pub fn degree_normalised(l: &Degrees) -> f64 {
+    let mut s = 0.0;
+    for i in 0..l.w.len() {
+        s += l.w[i] * l.w[i] / l.deg[i] as f64;
+    }
+    s / l.n as f64
+}
+
+#[differentiate]
+pub fn casts_of_locals(l: &Degrees) -> f64 {
+    let k = l.n;
+    let m = l.deg[1];
+    l.w[0] * k as f64 + l.w[1] / m as f64
+}
+
+#[differentiate(kinks = exact)]
+pub fn casts_beside_a_kink(l: &Degrees) -> f64 {
+    (l.w[0] * l.n as f64).max(l.w[1] / l.deg[0] as f64)
+}
+
+#[derive(Clone, Debug, Differentiable)]
+pub struct Graph {
+    pub d: f64,
+    pub edges: Vec<(usize, usize)>,
+    pub out_deg: Vec<usize>,
+    pub n: usize,
+}
+
+/// PageRank with the damping factor differentiated: the out-degrees and the node count are cast.
+#[differentiate]
+pub fn pagerank(g: &Graph, iters: usize) -> f64 {
+    let mut r = vec![1.0 / g.n as f64; g.n];
+    for _ in 0..iters {
+        let mut next = vec![(1.0 - g.d) / g.n as f64; g.n];
+        for &(u, v) in &g.edges {
+            next[v] += g.d * r[u] / g.out_deg[u] as f64;
+        }
+        r = next;
+    }
+    r[0] * 3.0 + r[1]
+}
+
+#[test]
+fn integer_fields_cast_to_floats() {
+    let l = Degrees {
+        w: vec![0.3, -1.2, 0.8],
+        n: 3,
+        deg: vec![2, 1, 4],
+    };
+    // Σ wᵢ²/degᵢ / n: ∂/∂wᵢ = 2wᵢ/(degᵢ·n), Hessian diagonal 2/(degᵢ·n).
+    let (_, g) = degree_normalised_grad(&l);
+    for i in 0..3 {
+        let want = 2.0 * l.w[i] / l.deg[i] as f64 / 3.0;
+        assert!((g.w[i] - want).abs() < 1e-12, "{i}");
+    }
+    let dl = Degrees {
+        w: vec![1.0, 0.5, -0.25],
+        ..l.clone()
+    };
+    let (_, t) = degree_normalised_jvp(&l, &dl);
+    let want: f64 = (0..3).map(|i| g.w[i] * dl.w[i]).sum();
+    assert!((t - want).abs() < 1e-12, "{t} {want}");
+    let (_, _, hv) = degree_normalised_hvp(&l, &dl);
+    for i in 0..3 {
+        let want = 2.0 / l.deg[i] as f64 / 3.0 * dl.w[i];
+        assert!((hv.w[i] - want).abs() < 1e-12, "{i} {} {want}", hv.w[i]);
+    }
+    // w₀·n + w₁/deg₁: ∂/∂w₀ = 3, ∂/∂w₁ = 1.
+    let (_, g) = casts_of_locals_grad(&l);
+    assert_eq!((g.w[0], g.w[1]), (3.0, 1.0));
+    let (_, t) = casts_of_locals_jvp(&l, &dl);
+    assert!((t - (3.0 * 1.0 + 0.5)).abs() < 1e-12, "{t}");
+    // max(0.9, −0.6) is its first argument: ∂/∂w₀ = n = 3.
+    let (_, g) = casts_beside_a_kink_grad(&l);
+    assert_eq!((g.w[0], g.w[1]), (3.0, 0.0));
+}
+
+#[test]
+fn pagerank_damping() {
+    let g = Graph {
+        d: 0.85,
+        edges: vec![(0, 1), (1, 2), (2, 0), (0, 2)],
+        out_deg: vec![2, 1, 1],
+        n: 3,
+    };
+    let (_, grad) = pagerank_grad(&g, 5);
+    let h = 1e-6;
+    let at = |d: f64| pagerank(&Graph { d, ..g.clone() }, 5);
+    let fd = (at(g.d + h) - at(g.d - h)) / (2.0 * h);
+    assert!((grad.d - fd).abs() < 1e-8, "{} {fd}", grad.d);
+    let (_, t) = pagerank_jvp(
+        &g,
+        5,
+        &Graph {
+            d: 1.0,
+            ..g.clone()
+        },
+    );
+    assert!((t - grad.d).abs() < 1e-12, "{t} {}", grad.d);
+}

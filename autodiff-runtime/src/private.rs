@@ -432,7 +432,11 @@ impl<T> TangentForLent<T> for T {
     }
 }
 
-/// The source of a differentiated `as` cast: a float.
+/// The source of a differentiated `as` cast: a float, whose cotangent is the float's, or an
+/// integer of a type the macro does not see (`p.n as f64` of a parameter struct's `n: usize`,
+/// `1.0 / g.deg[u] as f64`), which has no derivative: its cotangent is `()`, which the field it
+/// was read from takes as nothing, and its tangent is zero, whatever the tangent of the data it
+/// was read from holds (a data field's tangent is a copy of the data).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cast with `as` is differentiated here as a float",
     label = "read as a differentiated value, which `{Self}` cannot be",
@@ -440,19 +444,50 @@ impl<T> TangentForLent<T> for T {
             data where the macro sees its type: bind it to a local of a declared type first \
             (`let n: usize = l.n_in;`, then `n as f64`), or use it as an index or a loop bound"
 )]
-pub trait CastSource: Real {}
-impl<T: Real> CastSource for T {}
-
-/// Backward rule of a float-to-float `as` cast: the cotangent converted back to the source type.
-#[inline(always)]
-pub fn cast_vjp<S: CastSource, T: Real>(_x: &S, g: &T) -> S {
-    S::of_f64(g.as_f64())
+pub trait CastSource {
+    /// The cotangent the source receives.
+    type Cot;
+    /// The cotangent `g` of the cast's result, converted back to the source.
+    fn cot<T: Real>(g: &T) -> Self::Cot;
+    /// The tangent `dx` of the source as an `f64`, for the cast of the tangent.
+    fn tangent_f64(dx: &Self) -> f64;
 }
 
-/// Forward (tangent) rule of a float-to-float `as` cast.
+impl<S: Real> CastSource for S {
+    type Cot = S;
+    #[inline(always)]
+    fn cot<T: Real>(g: &T) -> S {
+        S::of_f64(g.as_f64())
+    }
+    #[inline(always)]
+    fn tangent_f64(dx: &S) -> f64 {
+        dx.as_f64()
+    }
+}
+
+/// `CastSource` for the integer types: no derivative.
+macro_rules! integer_cast_sources {
+    ($($t:ty),*) => {$(
+        impl CastSource for $t {
+            type Cot = ();
+            #[inline(always)]
+            fn cot<T: Real>(_: &T) {}
+            #[inline(always)]
+            fn tangent_f64(_: &$t) -> f64 {
+                0.0
+            }
+        }
+    )*};
+}
+integer_cast_sources!(
+    u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize
+);
+
+/// Backward rule of an `as` cast to a float: the cotangent converted back to the source type
+/// (nothing for an integer source).
 #[inline(always)]
-pub fn cast_jvp<S: CastSource, T: Real>(_x: &S, dx: &S) -> T {
-    T::of_f64(dx.as_f64())
+pub fn cast_vjp<S: CastSource, T: Real>(_x: &S, g: &T) -> S::Cot {
+    S::cot(g)
 }
 
 /// The positions of `v`'s elements in the order `v.sort_unstable_by(..)` leaves them in, where

@@ -327,7 +327,17 @@ impl Fwd<'_> {
                 if crate::types::is_inactive_type(&cty) || !self.tan.contains_key(&value) {
                     return;
                 }
-                let dx = self.tangent_or_zero(b, value, out);
+                let mut dx = self.tangent_or_zero(b, value, out);
+                // A source of a type the macro does not see may be an integer read from a
+                // differentiated struct (`p.n as f64`), whose tangent there is a copy of the
+                // data: through `cast_tangent`, which gives zero for an integer.
+                if self.tys.of(value).float().is_none() {
+                    let like = InstKind::Helper {
+                        name: "cast_tangent".into(),
+                        args: vec![dx],
+                    };
+                    dx = self.emit(b, out, like, Ty::Unknown);
+                }
                 self.emit(b, out, InstKind::Cast { value: dx, ty: cty }, ty)
             }
             InstKind::Ascribe { value, .. }

@@ -458,6 +458,14 @@ pub mod d {
         }
     }
 
+    /// The tangent of an `as` cast's source of a type the macro does not see, as an `f64`,
+    /// which the forward pass casts on to the result's type: the tangent of a float source, zero
+    /// for an integer one (see `CastSource`).
+    #[inline(always)]
+    pub fn cast_tangent<S: crate::private::CastSource>(dx: S) -> f64 {
+        S::tangent_f64(&dx)
+    }
+
     /// `∂/∂m x.rem_euclid(m) = −q`, with `q = x.div_euclid(m)` the quotient (`⌊x/m⌋` for
     /// `m > 0`): constant between the jumps, which are ignored.
     #[inline(always)]
