@@ -291,3 +291,24 @@ fn remainders_in_closures_and_checkpointed_loops() {
     let fd = central(|s| checkpointed_phase(s, 20), 0.37);
     assert!((g - fd).abs() < 1e-4 * (1.0 + fd.abs()), "{g} {fd}");
 }
+
+/// A remainder of a remainder, and of a field's remainder: the first one's type decides the
+/// second's in the same pass.
+#[differentiate]
+pub fn nested(x: f64, m: f64) -> f64 {
+    (x % 2.0) % m + (x * 3.0 % m) % 0.5
+}
+
+#[test]
+fn nested_remainders() {
+    for &(x, m) in &[(3.3, 0.7), (-2.7, 1.1)] {
+        let (y, (gx, gm)) = nested_grad(x, m);
+        assert_eq!(y.to_bits(), nested(x, m).to_bits());
+        assert!((gx - central(|s| nested(s, m), x)).abs() < 1e-5, "{gx}");
+        assert!((gm - central(|s| nested(x, s), m)).abs() < 1e-5, "{gm}");
+        // ∂/∂x = 1 + 3; ∂/∂m = −q₁ − q₂ of the two remainders by m.
+        let (a, b) = (x % 2.0, x * 3.0);
+        let want_m = -((a - a % m) / m).round() - ((b - b % m) / m).round();
+        assert_eq!((gx, gm), (4.0, want_m));
+    }
+}

@@ -327,11 +327,8 @@ fn expand_checked(
             // Before activity: a repeat merged into a read that only a comparison used
             // (`if a[i] > m { m = a[i]; }`) makes that read active.
             scalars::integer_values(&mut f);
-            let mut tys = scalars::analyze(&f);
-            // `(x % a) % b`: the first remainder's type is known once it is the primitive.
-            while scalars::float_remainders(&mut f, &tys) {
-                tys = scalars::analyze(&f);
-            }
+            let tys = scalars::analyze(&f);
+            scalars::float_remainders(&mut f, &tys);
             cse::merge_repeats(&mut f, &tys);
             let a = activity::analyze(&f);
             errors.extend(check::check(&f, &a));

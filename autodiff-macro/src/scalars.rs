@@ -258,12 +258,14 @@ pub fn analyze(f: &Func) -> Types {
                     Some(get(&tys, *a).arith(get(&tys, *b)))
                 }
                 // `%` of a float (see `float_remainders`): a float of its type, also where the
-                // other operand's type comes from the remainder (`p = (p + f * dt) % 1.0`).
+                // other operand's type comes from the remainder (`p = (p + f * dt) % 1.0`);
+                // typed as the primitive it becomes is.
                 InstKind::Binary(BinOp::Rem, a, b) => match (get(&tys, *a), get(&tys, *b)) {
                     (Ty::Float(x), Ty::Float(y)) if x != y => Some(Ty::Unknown),
                     (t @ Ty::Float(_), Ty::Lit | Ty::Float(_) | Ty::Bottom)
                     | (Ty::Lit | Ty::Bottom, t @ Ty::Float(_)) => Some(t),
-                    _ => None,
+                    (Ty::Bottom, _) | (_, Ty::Bottom) => None,
+                    _ => Some(Ty::Unknown),
                 },
                 InstKind::Neg(a) => Some(match get(&tys, *a) {
                     x @ (Ty::Lit | Ty::Float(_) | Ty::Bottom) => x,
@@ -729,43 +731,38 @@ fn const_ty(tok: &proc_macro2::TokenStream) -> Ty {
 /// does not see that holds floats (a field, a call's result: `self.phase % 1.0`) meets a float
 /// or a literal, or another such operand; that operand's rules are then the runtime's for its
 /// type, as a float method's are. `%` of integers, and of operands that may be integers, stays
-/// the operator (an error where it is differentiated, which says what to write). Returns whether
-/// anything changed, as the types of the results are then known.
-pub fn float_remainders(f: &mut Func, tys: &Types) -> bool {
+/// the operator (an error where it is differentiated, which says what to write). `tys` stays
+/// right: `analyze` types a remainder as the primitive is typed.
+pub fn float_remainders(f: &mut Func, tys: &Types) {
     let rem = crate::prim::PrimId::float_rem();
-    let mut changed = false;
     for n in 0..f.insts.len() {
         let InstKind::Binary(BinOp::Rem, a, b) = f.insts[n].kind else {
             continue;
         };
-        let holds_floats = |v: Value| tys.of(v) == Ty::Unknown && f.value(v).kind == Kind::Float;
-        // Beside a float of a known type or a float literal (not a constant item, which may be
-        // an integer), an operand that is not an integer is a float: Rust has no `%` of an
-        // integer by a float.
+        // An operand of unseen type: a float where it holds floats, or beside a float of a
+        // known type or a float literal (not a constant item, which may be an integer) where
+        // it is not an integer, as Rust has no `%` of an integer by a float.
+        let floats = |v: Value| f.value(v).kind == Kind::Float;
         let beside_float = |v: Value, other: Value| {
-            tys.of(v) == Ty::Unknown
-                && f.value(v).kind != Kind::Discrete
+            f.value(v).kind != Kind::Discrete
                 && (matches!(tys.of(other), Ty::Float(_)) || float_literal(f, other))
         };
         let float = match (tys.of(a), tys.of(b)) {
             (Ty::Float(x), Ty::Float(y)) => x == y,
             (Ty::Float(_), Ty::Lit) | (Ty::Lit, Ty::Float(_)) => true,
-            (Ty::Unknown, Ty::Unknown) => holds_floats(a) && holds_floats(b),
-            (Ty::Unknown, _) => holds_floats(a) || beside_float(a, b),
-            (_, Ty::Unknown) => holds_floats(b) || beside_float(b, a),
+            (Ty::Unknown, Ty::Unknown) => floats(a) && floats(b),
+            (Ty::Unknown, _) => floats(a) || beside_float(a, b),
+            (_, Ty::Unknown) => floats(b) || beside_float(b, a),
             _ => false,
         };
-        let inst = &mut f.insts[n];
         if float {
-            inst.kind = InstKind::Prim {
+            f.insts[n].kind = InstKind::Prim {
                 prim: rem,
                 args: vec![a, b],
                 unwrap: false,
             };
-            changed = true;
         }
     }
-    changed
 }
 
 /// Whether `v` is a float literal (`1.0`, `2.5e-3`, `1f64`), not a constant item.

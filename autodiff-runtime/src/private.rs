@@ -254,6 +254,14 @@ impl<T: DataField + ?Sized> GradOfField<()> for T {
     fn convert(_: ()) {}
 }
 
+/// Calls macro `$m` with Rust's integer types (and any types given after it): the one list
+/// of them that `DataField`, `CastSource` and `Integer` are implemented for.
+macro_rules! with_integer_types {
+    ($m:ident $(, $extra:ty)*) => {
+        $m!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize $(, $extra)*);
+    };
+}
+
 /// The types of a parameter struct's fields of data, as `#[derive(Differentiable)]` takes them:
 /// integers, `bool`s, `char`s, strings, and `Vec`s, arrays, slices, tuples, `Option`s, `Box`es
 /// and ndarray arrays of them. What such a field is assigned (`s.n_in = 3`, `Dense { n_in:
@@ -272,9 +280,7 @@ pub trait DataField {}
 macro_rules! data_field_scalars {
     ($($t:ty),*) => {$(impl DataField for $t {})*};
 }
-data_field_scalars!(
-    usize, u8, u16, u32, u64, u128, isize, i8, i16, i32, i64, i128, bool, char, str, String
-);
+with_integer_types!(data_field_scalars, bool, char, str, String);
 impl<T: DataField> DataField for Vec<T> {}
 impl<T: DataField> DataField for [T] {}
 impl<T: DataField, const N: usize> DataField for [T; N] {}
@@ -479,9 +485,7 @@ macro_rules! integer_cast_sources {
         }
     )*};
 }
-integer_cast_sources!(
-    u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize
-);
+with_integer_types!(integer_cast_sources);
 
 /// Backward rule of an `as` cast to a float: the cotangent converted back to the source type
 /// (nothing for an integer source).
@@ -1036,9 +1040,7 @@ pub trait Integer {}
 macro_rules! integers {
     ($($t:ty),*) => { $(impl Integer for $t {})* };
 }
-integers!(
-    u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize
-);
+with_integer_types!(integers);
 impl<T: Integer + ?Sized> Integer for &T {}
 impl<T: Integer + ?Sized> Integer for &mut T {}
 

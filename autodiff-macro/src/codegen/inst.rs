@@ -77,21 +77,17 @@ impl Gen<'_> {
                 quote! { #lhs #e; }
             }
             InstKind::Prim { prim, args, unwrap } => {
-                let name = syn::Ident::new(prim.name(), inst.span);
                 let recv = if prim.name() == "into_shape_with_order" {
                     self.moved(args[0], None)
                 } else {
                     let x = id(args[0]);
                     quote!(#x)
                 };
-                let rest: Vec<TokenStream> =
-                    args[1..].iter().map(|&a| self.prim_arg(*prim, a)).collect();
-                if prim.is_operator_method() {
-                    quote! { #lhs ::core::ops::Rem::#name(#recv, #(#rest),*); }
-                } else if *unwrap {
-                    quote! { #lhs #recv.#name(#(#rest),*).unwrap(); }
+                let call = self.prim_call(*prim, recv, &args[1..], inst.span);
+                if *unwrap {
+                    quote! { #lhs #call.unwrap(); }
                 } else {
-                    quote! { #lhs #recv.#name(#(#rest),*); }
+                    quote! { #lhs #call; }
                 }
             }
             InstKind::Method {

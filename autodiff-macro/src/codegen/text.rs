@@ -80,7 +80,7 @@ impl Gen<'_> {
                 for &a in &args[1..] {
                     rest.push(self.text_e(a)?);
                 }
-                match prim.is_operator_method() {
+                match prim.has(crate::prim::Flags::REMAINDER) {
                     true => format!(
                         "::core::ops::Rem::rem({}, {})",
                         self.text_e(args[0])?,

@@ -206,14 +206,8 @@ impl Gen<'_> {
                 args,
                 unwrap: false,
             } => {
-                let name = syn::Ident::new(prim.name(), inst.span);
                 let recv = self.e(args[0]);
-                let rest: Vec<TokenStream> =
-                    args[1..].iter().map(|&a| self.prim_arg(*prim, a)).collect();
-                match prim.is_operator_method() {
-                    true => quote!(::core::ops::Rem::#name(#recv, #(#rest),*)),
-                    false => quote!(#recv.#name(#(#rest),*)),
-                }
+                self.prim_call(*prim, recv, &args[1..], inst.span)
             }
             InstKind::Helper { name, args } => {
                 let pv = self.pv.clone();
@@ -377,6 +371,24 @@ impl Gen<'_> {
                             .is_some_and(|p| self.rows.contains(&p))
                 }
             },
+        }
+    }
+
+    /// A primitive's method call on `recv`: `recv.name(args)`, or `::core::ops::Rem::rem(recv,
+    /// m)` for the remainder of floats (see [`crate::prim::Flags::REMAINDER`]).
+    pub(super) fn prim_call(
+        &self,
+        prim: crate::prim::PrimId,
+        recv: TokenStream,
+        args: &[Value],
+        span: proc_macro2::Span,
+    ) -> TokenStream {
+        let name = syn::Ident::new(prim.name(), span);
+        let rest: Vec<TokenStream> = args.iter().map(|&a| self.prim_arg(prim, a)).collect();
+        if prim.has(crate::prim::Flags::REMAINDER) {
+            quote!(::core::ops::Rem::#name(#recv, #(#rest),*))
+        } else {
+            quote!(#recv.#name(#(#rest),*))
         }
     }
 

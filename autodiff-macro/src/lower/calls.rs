@@ -416,16 +416,6 @@ pub(super) fn built_struct(e: &Expr) -> Option<TokenStream> {
     }
 }
 
-/// Whether `name` is one of ndarray's owned array types (`Array1`, `Array2`, `ArrayD`,
-/// `Array`), whose constructors take a shape.
-fn is_ndarray_type_name(name: &str) -> bool {
-    name == "Array"
-        || name == "ArrayD"
-        || name
-            .strip_prefix("Array")
-            .is_some_and(|d| d.len() == 1 && d.as_bytes()[0].is_ascii_digit())
-}
-
 /// The name of an associated function that Rust code uses for a constructor returning `Self`
 /// besides `new`: `new_unit`, `from_polar`, `from_axis_angle`, `with_mass`, `identity`,
 /// `origin`, `unit_x`, `splat`, `polar`, `zero`. (A guess rustc checks: the struct's
@@ -3693,7 +3683,7 @@ impl Lowering {
         // m))`, `Array2::eye(n)`, the shape of `from_elem`) is integers: a field of a parameter
         // struct read for it is data, not a differentiated argument of the call.
         if n >= 2
-            && is_ndarray_type_name(&segs[n - 2])
+            && crate::types::is_ndarray_name(&segs[n - 2])
             && matches!(
                 segs[n - 1].as_str(),
                 "zeros" | "ones" | "eye" | "from_elem" | "default" | "uninit"

@@ -41,6 +41,10 @@ impl Flags {
     pub const ALL_OPERANDS: Flags = Flags(32);
     /// Only the receiver is differentiable, through `<name>_vjp_0`.
     pub const INDEXED: Flags = Flags(64);
+    /// The remainder operator `%` of floats, which a pass makes of `x % m` (see
+    /// `scalars::float_remainders`): written `::core::ops::Rem::rem(x, m)`, and not a method the
+    /// source calls (a `.rem(..)` there may be a struct's method of that name).
+    pub const REMAINDER: Flags = Flags(128);
 
     pub fn has(self, f: Flags) -> bool {
         self.0 & f.0 == f.0
@@ -129,22 +133,18 @@ impl PrimId {
         find(|d| d.syntax == Syntax::Neg).expect("the table has negation")
     }
 
-    /// The method primitive called `name`. (Not `rem`, which stands for `%` of plain floats
-    /// only: a `.rem(..)` in the source may be a struct's method of that name.)
+    /// The method primitive called `name` (not the remainder, see [`Flags::REMAINDER`]).
     pub fn method(name: &str) -> Option<PrimId> {
-        find(|d| matches!(d.syntax, Syntax::Method { .. }) && d.name == name && d.name != "rem")
+        find(|d| {
+            matches!(d.syntax, Syntax::Method { .. })
+                && d.name == name
+                && !d.flags.has(Flags::REMAINDER)
+        })
     }
 
-    /// `rem`, the primitive `%` of plain floats becomes (see `scalars::float_remainders`).
+    /// The remainder `%` of floats (see [`Flags::REMAINDER`]).
     pub fn float_rem() -> PrimId {
-        find(|d| matches!(d.syntax, Syntax::Method { .. }) && d.name == "rem")
-            .expect("the table has the float remainder")
-    }
-
-    /// `rem`, the remainder `x % m` of plain floats: a method of the operator's trait, written
-    /// `::core::ops::Rem::rem(x, m)` (the trait is not in scope for `x.rem(m)`).
-    pub fn is_operator_method(self) -> bool {
-        matches!(self.def().syntax, Syntax::Method { .. }) && self.def().name == "rem"
+        find(|d| d.flags.has(Flags::REMAINDER)).expect("the table has the float remainder")
     }
 
     /// Arguments after the receiver, for a method.
@@ -389,7 +389,7 @@ pub fn is_index_macro(name: &str) -> bool {
 pub fn known_list() -> String {
     let mut names: Vec<&str> = all()
         .iter()
-        .filter(|d| matches!(d.syntax, Syntax::Method { .. }) && d.name != "rem")
+        .filter(|d| matches!(d.syntax, Syntax::Method { .. }) && !d.flags.has(Flags::REMAINDER))
         .map(|d| d.name)
         .collect();
     names.dedup();

@@ -242,14 +242,13 @@ pub const OTHER_METHODS: &[PrimDef] = &[
         "x − m·q with q = x.div_euclid(m) (⌊x/m⌋ for m > 0): ∂/∂x = 1, ∂/∂m = −q; the jumps \
          where x crosses a multiple of m are ignored (as for fract)",
     ),
-    // `x % m` of plain floats (see `scalars::float_remainders`), written `Rem::rem(x, m)`.
     method(
         "rem",
         BINARY,
         &["x", "m"],
         &["g", "g * d::rem_dm(x, m)"],
         "FloatArgRules",
-        FLOAT,
+        Flags(Flags::FLOAT_RESULT.0 | Flags::REMAINDER.0),
         "x % m = x − m·q with q = (x/m).trunc(), the remainder with the sign of x: ∂/∂x = 1, \
          ∂/∂m = −q; the jumps where x crosses a multiple of m are ignored (as for rem_euclid)",
     ),
