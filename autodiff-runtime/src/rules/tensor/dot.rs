@@ -2,7 +2,7 @@
 //! is the product itself and each reverse rule a product with the transposed other operand.
 
 use ndarray::linalg::{general_mat_mul, general_mat_vec_mul};
-use ndarray::{Array1, Array2, ArrayBase, Axis, Data, Ix1, Ix2, LinalgScalar};
+use ndarray::{Array1, Array2, ArrayBase, Data, Ix1, Ix2, LinalgScalar};
 
 use crate::differentiable::Real;
 use crate::rules::{HasShape, ShapeOf};
@@ -130,12 +130,12 @@ where
     /// `Ā = G·Bᵀ` (`m×n · n×k`).
     #[inline]
     fn dot_vjp_0(_a: &ShapeOf<Self>, b: &ArrayBase<S2, Ix2>, g: &Array2<T>) -> Array2<T> {
-        g.dot(&b.t())
+        dot_standard(g, &b.t())
     }
     /// `B̄ = Aᵀ·G` (`k×m · m×n`).
     #[inline]
     fn dot_vjp_1(a: &Self, _b: &ShapeOf<ArrayBase<S2, Ix2>>, g: &Array2<T>) -> Array2<T> {
-        a.t().dot(g)
+        dot_standard(&a.t(), g)
     }
     /// `dY = dA·B + A·dB`.
     #[inline]
@@ -267,7 +267,10 @@ where
     }
 }
 
-/// The outer product `u ⊗ v = u·vᵀ`, as a rank-1 matrix product.
+/// The outer product `u ⊗ v = u·vᵀ`, written row by row in standard layout: it is the gradient
+/// of a row-major matrix (`A` of `A·x`), which the caller reads as the parameter's elements in
+/// their order (`g.as_slice()`, an optimizer's flat view). A rank-1 product through ndarray's
+/// `dot` comes back column-major.
 #[inline]
 fn outer<T, S1, S2>(u: &ArrayBase<S1, Ix1>, v: &ArrayBase<S2, Ix1>) -> Array2<T>
 where
@@ -275,7 +278,29 @@ where
     S1: Data<Elem = T>,
     S2: Data<Elem = T>,
 {
-    let column = u.view().insert_axis(Axis(1));
-    let row = v.view().insert_axis(Axis(0));
-    column.dot(&row)
+    let v = v.as_standard_layout();
+    let v = v.as_slice().expect("standard layout is contiguous");
+    let mut out = Vec::with_capacity(u.len() * v.len());
+    for &ui in u {
+        out.extend(v.iter().map(|&vj| ui * vj));
+    }
+    Array2::from_shape_vec((u.len(), v.len()), out).expect("the lengths' product")
+}
+
+/// `a·b` in standard layout: ndarray's `dot` writes the product column-major when both operands
+/// are (`G·Bᵀ` with a one-column `G`), and a cotangent is the gradient of a row-major
+/// parameter (see [`outer`]).
+#[inline]
+fn dot_standard<T, S1, S2>(a: &ArrayBase<S1, Ix2>, b: &ArrayBase<S2, Ix2>) -> Array2<T>
+where
+    T: LinalgScalar,
+    S1: Data<Elem = T>,
+    S2: Data<Elem = T>,
+{
+    let c = a.dot(b);
+    if c.is_standard_layout() {
+        c
+    } else {
+        c.as_standard_layout().into_owned()
+    }
 }
