@@ -26,6 +26,25 @@ pub use crate::rules::tensor::region;
 /// a.max(b))`), what `#[differentiate]` writes such a fold as.
 pub use crate::rules::tensor::extremum;
 
+/// A matrix, whose lanes `for mut r in m.rows_mut()` (`columns_mut`, `outer_iter_mut`,
+/// `axis_iter_mut`) goes over and `#[differentiate]` writes as its rows or columns copied and
+/// assigned back.
+#[diagnostic::on_unimplemented(
+    message = "a loop over the lanes of `{Self}` by mutable reference is followed on a matrix \
+               (`Array2`)",
+    label = "not a matrix",
+    note = "for an array of more axes, loop over the indices and assign each part, \
+            `a.slice_mut(s![i, .., ..]).assign(&new)`"
+)]
+pub trait MatrixLanes {}
+impl<S: ndarray::RawData> MatrixLanes for ndarray::ArrayBase<S, ndarray::Ix2> {}
+impl<T: MatrixLanes + ?Sized> MatrixLanes for &T {}
+impl<T: MatrixLanes + ?Sized> MatrixLanes for &mut T {}
+
+/// The check, at a loop over a matrix's lanes by mutable reference, that it is one.
+#[inline(always)]
+pub fn lanes_of_matrix<M: MatrixLanes + ?Sized>(_: &M) {}
+
 /// ndarray's owned array types, which the gradient of a view parameter
 /// (`b: ArrayView1<'_, f64>`) is named by in the generated signatures, whether or not the user's
 /// crate imports them.

@@ -364,7 +364,7 @@ impl Lowering {
             return;
         };
         if p.loops() > 1 {
-            let mut leaving = Leaving::default();
+            let mut leaving = super::loops::Leaving::default();
             leaving.visit_block(&fl.body);
             if let Some(jump) = leaving.first {
                 self.err_at(
@@ -1058,31 +1058,4 @@ impl IntoContainer<'_> {
         }
         out.into_iter().collect()
     }
-}
-
-/// The first `break` of the loop itself (not of a loop inside) or `return` in a loop body.
-#[derive(Default)]
-struct Leaving {
-    depth: usize,
-    first: Option<Expr>,
-}
-
-impl<'ast> Visit<'ast> for Leaving {
-    fn visit_expr(&mut self, e: &'ast Expr) {
-        if self.first.is_some() {
-            return;
-        }
-        match e {
-            Expr::Break(_) if self.depth == 0 => self.first = Some(e.clone()),
-            Expr::Return(_) => self.first = Some(e.clone()),
-            Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => {
-                self.depth += 1;
-                syn::visit::visit_expr(self, e);
-                self.depth -= 1;
-            }
-            Expr::Closure(_) => {}
-            _ => syn::visit::visit_expr(self, e),
-        }
-    }
-    fn visit_item(&mut self, _: &'ast syn::Item) {}
 }

@@ -381,7 +381,7 @@ impl Lowering {
     /// and a constructor of `Array2` (`Array2::zeros(..)`) is a matrix; a version of an array
     /// (an element written, a loop's or a branch's) has the rank of the array, and a variable
     /// carried by a loop has the rank of its value before the loop.
-    fn min_rank(&self, v: Value, depth: usize) -> usize {
+    pub(super) fn min_rank(&self, v: Value, depth: usize) -> usize {
         if depth > 32 {
             return 0;
         }

@@ -191,6 +191,34 @@ impl Lowering {
             self.expr(b, &Expr::ForLoop(inner), false);
             return;
         }
+        // `for mut row in m.rows_mut() { row /= row.sum(); }` (`columns_mut`, `outer_iter_mut`,
+        // `axis_iter_mut(Axis(0 or 1))`, with `.enumerate()`) over a matrix: each lane copied,
+        // the body run on the copy, and the copy assigned back (see `lanes_mut_loop`).
+        match lanes_mut_loop(fl, &self.krate) {
+            Some(Ok(LanesLoop {
+                matrix,
+                check,
+                block,
+            })) => {
+                // An array known to have more axes, named here; rustc's check names the others.
+                let rank = self
+                    .lookup(&matrix.to_string())
+                    .and_then(|slot| self.env[slot].value)
+                    .map_or(0, |v| self.min_rank(v, 0));
+                if rank > 2 {
+                    self.err_at(&fl.expr, LANES_OF_MATRIX);
+                    return;
+                }
+                let _ = self.opaque_inst(b, check, None, Kind::Discrete, false, span);
+                self.expr(b, &block, false);
+                return;
+            }
+            Some(Err((at, msg))) => {
+                self.err_at(&at, msg);
+                return;
+            }
+            None => {}
+        }
         let zipped = self.through_zipped_locals(&fl.expr, span, |head| {
             let mut inner = fl.clone();
             *inner.expr = head;
@@ -646,6 +674,181 @@ fn through_locals(fields: &[Expr], span: Span, body: Stmt) -> Expr {
             #(#fields = #tmps;)*
         }
     }
+}
+
+/// The lanes of an array of more than two axes.
+const LANES_OF_MATRIX: &str = "a loop over the lanes of an array by mutable reference is \
+    followed on a matrix (`Array2`); for an array of more axes, loop over the indices and assign \
+    each part, `a.slice_mut(s![i, .., ..]).assign(&new)`";
+
+/// `for mut r in m.rows_mut() { body }` over a matrix `m` (a variable), as
+///
+/// ```text
+/// for __ad_li in 0..m.nrows() { let mut r = m.row(__ad_li).to_owned(); body
+///     m.row_mut(__ad_li).assign(&r); }
+/// ```
+///
+/// — the same writes, since the loop's mutable borrow of `m` keeps the body from reading `m`
+/// itself. Columns (`columns_mut()`, `axis_iter_mut(Axis(1))`) are `column`, rows also
+/// `outer_iter_mut()` and `axis_iter_mut(Axis(0))`; with `.enumerate()` the pattern `(i, r)`
+/// binds `i` to the lane's index. Beside the loop, the tokens of a check, at the call of
+/// `rows_mut`, that `m` is a matrix (the lanes of an array of more axes are not its rows). A `break`, `continue`,
+/// `return` or `?` in the body, which would skip the write, is an error. `None` for any other
+/// loop.
+/// The first way out of a loop body other than its end: a `break` of the loop itself (not of a
+/// loop inside) or to a label, a `return`, and with `all`, also a `continue` of the loop or to
+/// a label and a `?` (not inside a closure).
+#[derive(Default)]
+pub(super) struct Leaving {
+    pub all: bool,
+    depth: usize,
+    pub first: Option<Expr>,
+}
+
+impl<'ast> syn::visit::Visit<'ast> for Leaving {
+    fn visit_expr(&mut self, e: &'ast Expr) {
+        if self.first.is_some() {
+            return;
+        }
+        match e {
+            Expr::Break(syn::ExprBreak { label, .. }) if self.depth == 0 || label.is_some() => {
+                self.first = Some(e.clone())
+            }
+            Expr::Continue(syn::ExprContinue { label, .. })
+                if self.all && (self.depth == 0 || label.is_some()) =>
+            {
+                self.first = Some(e.clone())
+            }
+            Expr::Try(_) if self.all => self.first = Some(e.clone()),
+            Expr::Return(_) => self.first = Some(e.clone()),
+            Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => {
+                self.depth += 1;
+                syn::visit::visit_expr(self, e);
+                self.depth -= 1;
+            }
+            Expr::Closure(_) => {}
+            _ => syn::visit::visit_expr(self, e),
+        }
+    }
+    fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+fn lanes_mut_loop(
+    fl: &syn::ExprForLoop,
+    krate: &proc_macro2::TokenStream,
+) -> Option<Result<LanesLoop, (Expr, &'static str)>> {
+    const FORM: &str = "a loop over a matrix's lanes by mutable reference is followed as \
+        `for mut r in m.rows_mut() { .. }` (`columns_mut()`, `outer_iter_mut()`, \
+        `axis_iter_mut(Axis(0))` or `Axis(1)`, and `.enumerate()` with `(i, mut r)`) over a \
+        variable `m`, each lane copied, changed by the body and written back; the body cannot \
+        leave early (`break`, `continue`, `return`, `?`), which would skip the write: put the \
+        condition around the statements instead";
+    let mut e = chain::strip(&fl.expr);
+    let mut enumerate = false;
+    if let Expr::MethodCall(mc) = e
+        && mc.method == "enumerate"
+        && mc.args.is_empty()
+    {
+        enumerate = true;
+        e = chain::strip(&mc.receiver);
+    }
+    if let Expr::MethodCall(mc) = e
+        && mc.method == "into_iter"
+        && mc.args.is_empty()
+    {
+        e = chain::strip(&mc.receiver);
+    }
+    let Expr::MethodCall(lanes) = e else {
+        return None;
+    };
+    let rows = match (lanes.method.to_string().as_str(), lanes.args.len()) {
+        ("rows_mut" | "outer_iter_mut", 0) => true,
+        ("columns_mut", 0) => false,
+        ("axis_iter_mut", 1) => match chain::strip(&lanes.args[0]) {
+            Expr::Call(ax)
+                if ax.args.len() == 1
+                    && matches!(&*ax.func, Expr::Path(p)
+                        if p.path.segments.last().is_some_and(|s| s.ident == "Axis")) =>
+            {
+                match chain::strip(&ax.args[0]) {
+                    Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Int(n),
+                        ..
+                    }) => match n.base10_parse::<u8>() {
+                        Ok(0) => true,
+                        Ok(1) => false,
+                        _ => return Some(Err((fl.expr.as_ref().clone(), FORM))),
+                    },
+                    _ => return Some(Err((fl.expr.as_ref().clone(), FORM))),
+                }
+            }
+            _ => return Some(Err((fl.expr.as_ref().clone(), FORM))),
+        },
+        _ => return None,
+    };
+    let err = |at: &dyn ToTokens| Some(Err((syn::parse_quote!(#at), FORM)));
+    let Expr::Path(m) = chain::strip(&lanes.receiver) else {
+        return err(&lanes.receiver);
+    };
+    if m.qself.is_some() || m.path.get_ident().is_none() {
+        return err(&lanes.receiver);
+    }
+    let (index, lane) = match (&*fl.pat, enumerate) {
+        (Pat::Ident(pi), false) if pi.by_ref.is_none() && pi.subpat.is_none() => (None, &pi.ident),
+        (Pat::Tuple(t), true) if t.elems.len() == 2 => match &t.elems[1] {
+            Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+                (Some(&t.elems[0]), &pi.ident)
+            }
+            _ => return err(&fl.pat),
+        },
+        _ => return err(&fl.pat),
+    };
+    let mut jumps = Leaving {
+        all: true,
+        ..Leaving::default()
+    };
+    syn::visit::Visit::visit_block(&mut jumps, &fl.body);
+    if let Some(jump) = jumps.first {
+        return err(&jump);
+    }
+    let span = fl.span();
+    let (count, read, write) = if rows {
+        (quote!(nrows), quote!(row), quote!(row_mut))
+    } else {
+        (quote!(ncols), quote!(column), quote!(column_mut))
+    };
+    let i = syn::Ident::new("__ad_li", span);
+    let index = index.map(|p| quote!(let #p = #i;));
+    let stmts = &fl.body.stmts;
+    let check =
+        quote::quote_spanned!(lanes.method.span()=> #krate::__private::lanes_of_matrix(&#m));
+    let block = syn::parse_quote_spanned! {span=>
+        {
+            for #i in 0..#m.#count() {
+                #[allow(unused_mut)]
+                let mut #lane = #m.#read(#i).to_owned();
+                #index
+                #(#stmts)*
+                #m.#write(#i).assign(&#lane);
+            }
+        }
+    };
+    let matrix = m.path.get_ident().cloned()?;
+    Some(Ok(LanesLoop {
+        matrix,
+        check,
+        block,
+    }))
+}
+
+/// A loop over a matrix's lanes by mutable reference, rewritten (see [`lanes_mut_loop`]).
+struct LanesLoop {
+    /// The matrix's variable.
+    matrix: syn::Ident,
+    /// The check that it is a matrix, at the call of `rows_mut`.
+    check: proc_macro2::TokenStream,
+    /// The loop over copies of its lanes.
+    block: Expr,
 }
 
 /// `for [x, v] in s.iter_mut() { *v -= k * *x; }` (also under adapters, `for (i, [x, v]) in
