@@ -41,8 +41,10 @@ fn lanes_enumerated(a: &Array2<f64>, k: &Array1<f64>) -> f64 {
             *v = *v * k[i] + 1.0;
         }
     }
-    for (j, mut c) in m.columns_mut().into_iter().enumerate() {
-        c += k[j % 2];
+    for (j, c) in m.columns_mut().into_iter().enumerate() {
+        for v in c {
+            *v += k[j % 2];
+        }
     }
     for mut c in m.axis_iter_mut(Axis(1)) {
         c.mapv_inplace(|v| v.sin());

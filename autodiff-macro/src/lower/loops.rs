@@ -819,7 +819,10 @@ fn lanes_mut_loop(
     };
     let i = syn::Ident::new("__ad_li", span);
     let index = index.map(|p| quote!(let #p = #i;));
-    let stmts = &fl.body.stmts;
+    // The lane's items by mutable reference, `for v in row { *v = .. }`, are the copy's.
+    let mut body = fl.body.clone();
+    syn::visit_mut::VisitMut::visit_block_mut(&mut LaneItems { lane }, &mut body);
+    let stmts = &body.stmts;
     let check =
         quote::quote_spanned!(lanes.method.span()=> #krate::__private::lanes_of_matrix(&#m));
     let block = syn::parse_quote_spanned! {span=>
@@ -839,6 +842,26 @@ fn lanes_mut_loop(
         check,
         block,
     }))
+}
+
+/// In the body of a loop over a matrix's lanes, a loop over the lane's items, which the view
+/// lends by mutable reference, `for v in row`, made `for v in row.iter_mut()` of the lane's copy.
+struct LaneItems<'a> {
+    lane: &'a syn::Ident,
+}
+
+impl syn::visit_mut::VisitMut for LaneItems<'_> {
+    fn visit_expr_for_loop_mut(&mut self, fl: &mut syn::ExprForLoop) {
+        syn::visit_mut::visit_expr_for_loop_mut(self, fl);
+        if let Expr::Path(p) = chain::strip(&fl.expr)
+            && p.path.is_ident(self.lane)
+        {
+            let lane = self.lane;
+            *fl.expr = syn::parse_quote_spanned!(fl.expr.span()=> #lane.iter_mut());
+        }
+    }
+    fn visit_expr_closure_mut(&mut self, _: &mut syn::ExprClosure) {}
+    fn visit_item_mut(&mut self, _: &mut syn::Item) {}
 }
 
 /// A loop over a matrix's lanes by mutable reference, rewritten (see [`lanes_mut_loop`]).
