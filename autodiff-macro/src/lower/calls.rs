@@ -592,6 +592,15 @@ impl Lowering {
         if let Some(e) = super::fields::element_or(mc) {
             return self.expr(b, &e, true);
         }
+        // A method of a window (`w.len()`, an ndarray vector's `w.mean()`), before the array
+        // methods below take `w` for an array value.
+        if mc.method != "iter"
+            && mc.method != "into_iter"
+            && self.window_named(&mc.receiver).is_some()
+            && let Some(v) = self.window_method(b, mc)
+        {
+            return v;
+        }
         // `c.borrow_mut().push(1.0)` (`m.lock().unwrap().push(..)`): a mutation through the
         // guard of a cell, which is data, run as written, the guard dropped at the end of the
         // statement as in the plain function (a differentiated value given to it is
@@ -3745,16 +3754,31 @@ impl Lowering {
             };
             return Some(self.expr(b, &copy, true));
         }
-        self.err_at(
-            &mc.method,
-            format!(
-                "`.{}(..)` on a window of a slice is not supported; read its elements as `w[i]` \
-                 (and its length as `w.len()`), iterate over it (`w.iter()`), or copy it into a \
-                 `Vec` (`w.to_vec()`)",
-                mc.method
-            ),
-        );
-        Some(None)
+        // Another method, of an ndarray vector's window (`for w in a.windows(3) { w.sum() }`,
+        // `w.dot(&kernel)`, `w.mean()`): the method of the window's copy.
+        let Expr::Path(p) = chain::strip(&mc.receiver) else {
+            return None;
+        };
+        let copy = self.window_copy(p.path.get_ident()?, w, mc.method.span());
+        let (m, args) = (&mc.method, &mc.args);
+        let on_copy: Expr =
+            syn::parse_quote_spanned!(super::span::method_span(mc)=> (#copy).#m(#args));
+        Some(self.expr(b, &on_copy, true))
+    }
+
+    /// A copy of window `w` named `id`: an `Array1` of its elements where it is a window of an
+    /// ndarray vector (`a.windows(3)`, whose items are views), else a `Vec`.
+    pub(super) fn window_copy(&self, id: &syn::Ident, w: Window, span: Span) -> Expr {
+        if self.min_rank(w.base, 0) >= 1 {
+            let k = &self.krate;
+            syn::parse_quote_spanned! {span=>
+                #k::__private::arrays::Array1::from_vec(
+                    #id.iter().copied().collect::<::std::vec::Vec<_>>()
+                )
+            }
+        } else {
+            syn::parse_quote_spanned!(span=> #id.iter().copied().collect::<::std::vec::Vec<_>>())
+        }
     }
 
     /// The window bound to a plain name, if `e` is one.

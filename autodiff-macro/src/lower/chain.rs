@@ -136,8 +136,13 @@ pub(super) fn parse_chain(e: &Expr, into: bool) -> Option<Chain<'_>> {
             match name.as_str() {
                 "iter" | "into_iter" | "iter_mut" if mc.args.is_empty() => {
                     if let Some(c) = parse_chain(&mc.receiver, false) {
-                        return (c.adapters.is_empty() && matches!(c.source, Source::Range { .. }))
-                            .then_some(c);
+                        // `(0..n).into_iter()`, and ndarray's windows of a vector, which are
+                        // iterated through `into_iter()` (`a.windows(3).into_iter().map(..)`).
+                        let windows = name == "into_iter"
+                            && matches!(c.source, Source::Windows { how: "windows", .. });
+                        return (c.adapters.is_empty()
+                            && (windows || matches!(c.source, Source::Range { .. })))
+                        .then_some(c);
                     }
                     Some(Chain {
                         source: Source::Slice {

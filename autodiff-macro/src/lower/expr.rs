@@ -59,15 +59,13 @@ impl Lowering {
                             if let Some(c) = self.env[slot].cell {
                                 return self.cell_read(b, c, span);
                             }
-                            if self.env[slot].window.is_some() {
+                            if let Some(w) = self.env[slot].window {
                                 // A window as a value (`dot(c, w)` of `for c in x.chunks(2)`,
                                 // `chunks(2).map(|c| dot(c, w))`): a copy of its elements, lent,
                                 // as a range slice `&x[a..b]` is (see `range_copy`). Windows
                                 // are read-only (`chunks_mut` is rewritten to writes of `x`).
-                                let copy: Expr = syn::parse_quote_spanned! {span=>
-                                    &#id.iter().copied().collect::<::std::vec::Vec<_>>()
-                                };
-                                return self.expr(b, &copy, true);
+                                let copy = self.window_copy(id, w, span);
+                                return self.expr(b, &syn::parse_quote!(&#copy), true);
                             }
                             return match self.env[slot].value {
                                 Some(v) => Some(v),
