@@ -62,6 +62,24 @@ fn lanes_plain(a: &Array2<f64>, k: &Array1<f64>) -> f64 {
     total
 }
 
+/// Each row scaled by its own factor, zipped in: `Σ_ij (k_i·a_ij)²`.
+#[differentiate]
+fn rows_zipped(a: &Array2<f64>, k: &Array1<f64>) -> f64 {
+    let mut m = a.clone();
+    for (mut r, &s) in m.rows_mut().into_iter().zip(k.iter()) {
+        r *= s;
+    }
+    for (i, (mut c, s)) in m
+        .columns_mut()
+        .into_iter()
+        .zip(k.iter().cycle())
+        .enumerate()
+    {
+        c += 0.0 * s * i as f64;
+    }
+    (&m * &m).sum()
+}
+
 #[differentiate]
 fn regions_mapped(a: &Array2<f64>) -> f64 {
     let mut m = a.clone();
@@ -181,4 +199,23 @@ fn rows_of_a_mut_parameter() {
     assert!((v - 1.5 * a.sum()).abs() < 1e-12);
     assert_close("∂m", &gm, &Array2::from_elem((2, 3), 1.5), 1e-15);
     assert!((gk - a.sum()).abs() < 1e-12);
+}
+
+#[test]
+fn rows_zipped_with_factors() {
+    // ∂/∂a_ij = 2·k_i²·a_ij, ∂/∂k_i = 2·k_i·Σ_j a_ij².
+    let (a, k) = (matrix(2, 3), Array1::from(vec![1.5, -0.5]));
+    let (v, (ga, gk)) = rows_zipped_grad(&a, &k);
+    let expected: f64 = a.indexed_iter().map(|((i, _), x)| (k[i] * x).powi(2)).sum();
+    assert!((v - expected).abs() < 1e-12);
+    assert_close(
+        "∂a",
+        &ga,
+        &Array2::from_shape_fn((2, 3), |(i, j)| 2.0 * k[i] * k[i] * a[[i, j]]),
+        1e-12,
+    );
+    for i in 0..2 {
+        let e = 2.0 * k[i] * a.row(i).iter().map(|x| x * x).sum::<f64>();
+        assert!((gk[i] - e).abs() < 1e-12, "∂k[{i}]: {} vs {e}", gk[i]);
+    }
 }

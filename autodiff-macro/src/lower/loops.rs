@@ -690,8 +690,9 @@ const LANES_OF_MATRIX: &str = "a loop over the lanes of an array by mutable refe
 ///
 /// — the same writes, since the loop's mutable borrow of `m` keeps the body from reading `m`
 /// itself. Columns (`columns_mut()`, `axis_iter_mut(Axis(1))`) are `column`, rows also
-/// `outer_iter_mut()` and `axis_iter_mut(Axis(0))`; with `.enumerate()` the pattern `(i, r)`
-/// binds `i` to the lane's index. Beside the loop, the tokens of a check, at the call of
+/// `outer_iter_mut()` and `axis_iter_mut(Axis(0))`; with `.zip(xs)` the pattern `(r, x)`
+/// binds `x` to the other items, `(0..m.nrows()).zip(xs)`, and with `.enumerate()` the pattern
+/// `(i, r)` binds `i` to the lane's index. Beside the loop, the tokens of a check, at the call of
 /// `rows_mut`, that `m` is a matrix (the lanes of an array of more axes are not its rows). A `break`, `continue`,
 /// `return` or `?` in the body, which would skip the write, is an error. `None` for any other
 /// loop.
@@ -739,17 +740,26 @@ fn lanes_mut_loop(
 ) -> Option<Result<LanesLoop, (Expr, &'static str)>> {
     const FORM: &str = "a loop over a matrix's lanes by mutable reference is followed as \
         `for mut r in m.rows_mut() { .. }` (`columns_mut()`, `outer_iter_mut()`, \
-        `axis_iter_mut(Axis(0))` or `Axis(1)`, and `.enumerate()` with `(i, mut r)`) over a \
-        variable `m`, each lane copied, changed by the body and written back; the body cannot \
-        leave early (`break`, `continue`, `return`, `?`), which would skip the write: put the \
-        condition around the statements instead";
+        `axis_iter_mut(Axis(0))` or `Axis(1)`; `.zip(xs)` with `(mut r, x)`, `.enumerate()` \
+        with `(i, mut r)`) over a variable `m`, each lane copied, changed by the body and \
+        written back; the body cannot leave early (`break`, `continue`, `return`, `?`), which \
+        would skip the write: put the condition around the statements instead";
+    // Adapters: `.enumerate()` outermost, then `.zip(other)`, then `.into_iter()`.
     let mut e = chain::strip(&fl.expr);
     let mut enumerate = false;
+    let mut zipped = None;
     if let Expr::MethodCall(mc) = e
         && mc.method == "enumerate"
         && mc.args.is_empty()
     {
         enumerate = true;
+        e = chain::strip(&mc.receiver);
+    }
+    if let Expr::MethodCall(mc) = e
+        && mc.method == "zip"
+        && mc.args.len() == 1
+    {
+        zipped = Some(&mc.args[0]);
         e = chain::strip(&mc.receiver);
     }
     if let Expr::MethodCall(mc) = e
@@ -793,16 +803,31 @@ fn lanes_mut_loop(
     if m.qself.is_some() || m.path.get_ident().is_none() {
         return err(&lanes.receiver);
     }
-    let (index, lane) = match (&*fl.pat, enumerate) {
-        (Pat::Ident(pi), false) if pi.by_ref.is_none() && pi.subpat.is_none() => (None, &pi.ident),
-        (Pat::Tuple(t), true) if t.elems.len() == 2 => match &t.elems[1] {
-            Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
-                (Some(&t.elems[0]), &pi.ident)
-            }
-            _ => return err(&fl.pat),
+    // The pattern: the lane's name, the index's pattern (with `enumerate`) and the other
+    // item's (with `zip`).
+    let pair = |p: &'_ Pat| match p {
+        Pat::Tuple(t) if t.elems.len() == 2 => Some((t.elems[0].clone(), t.elems[1].clone())),
+        _ => None,
+    };
+    let (index, lane_pat) = match enumerate {
+        true => match pair(&fl.pat) {
+            Some((i, rest)) => (Some(i), rest),
+            None => return err(&fl.pat),
         },
+        false => (None, (*fl.pat).clone()),
+    };
+    let (lane_pat, other) = match zipped {
+        Some(_) => match pair(&lane_pat) {
+            Some((l, o)) => (l, Some(o)),
+            None => return err(&fl.pat),
+        },
+        None => (lane_pat, None),
+    };
+    let lane = match &lane_pat {
+        Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => pi.ident.clone(),
         _ => return err(&fl.pat),
     };
+    let lane = &lane;
     let mut jumps = Leaving {
         all: true,
         ..Leaving::default()
@@ -819,6 +844,10 @@ fn lanes_mut_loop(
     };
     let i = syn::Ident::new("__ad_li", span);
     let index = index.map(|p| quote!(let #p = #i;));
+    let (head, source) = match (zipped, other) {
+        (Some(z), Some(o)) => (quote!((#i, #o)), quote!((0..#m.#count()).zip(#z))),
+        _ => (quote!(#i), quote!(0..#m.#count())),
+    };
     // The lane's items by mutable reference, `for v in row { *v = .. }`, are the copy's.
     let mut body = fl.body.clone();
     syn::visit_mut::VisitMut::visit_block_mut(&mut LaneItems { lane }, &mut body);
@@ -827,7 +856,7 @@ fn lanes_mut_loop(
         quote::quote_spanned!(lanes.method.span()=> #krate::__private::lanes_of_matrix(&#m));
     let block = syn::parse_quote_spanned! {span=>
         {
-            for #i in 0..#m.#count() {
+            for #head in #source {
                 #[allow(unused_mut)]
                 let mut #lane = #m.#read(#i).to_owned();
                 #index
