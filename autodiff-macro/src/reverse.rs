@@ -750,6 +750,7 @@ impl Rev<'_> {
             .lent_array(a)
             .or_else(|| self.f.lent_row(self.tys, a))
             .or_else(|| self.f.lent_field(a))
+            .or_else(|| self.f.lent_unseen(a))
         {
             Some(like) if self.active(a) => {
                 self.emit1(pb, InstKind::GradAs { like, g }, Ty::Unknown)

@@ -265,6 +265,16 @@ impl<T, const N: usize> GradOfField<Vec<T>> for [T; N] {
     }
 }
 
+/// `v.to_vec()` of a one-dimensional ndarray array a call returned (whose type the macro does
+/// not see): the `Vec`'s adjoint as the array's, as [`GradOfLent`] takes it.
+impl<S: ndarray::Data> GradOfField<Vec<S::Elem>> for ndarray::ArrayBase<S, ndarray::Ix1> {
+    type Grad = ndarray::Array1<S::Elem>;
+    #[inline]
+    fn convert(g: Vec<S::Elem>) -> ndarray::Array1<S::Elem> {
+        ndarray::Array1::from(g)
+    }
+}
+
 /// A field of data lent to a function (`gather(&s.w, &s.idx)` of `idx: Vec<usize>`): the call's
 /// gradient has no entry for it (`()`), nor has the field's adjoint anything to add.
 impl<T: DataField + ?Sized> GradOfField<()> for T {

@@ -170,7 +170,8 @@ impl Gen<'_> {
                 Some(d)
                     if self.f.lent_array(a).is_some()
                         || self.f.lent_row(self.tys, a).is_some()
-                        || self.f.lent_field(a).is_some() =>
+                        || self.f.lent_field(a).is_some()
+                        || self.f.lent_unseen(a).is_some() =>
                 {
                     let d = self.slot_tangent(*d);
                     quote!(#pv::tan(#pv::lent_tangent(#d)))

@@ -747,6 +747,12 @@ impl Gen<'_> {
                 let (x, gi) = (self.v(*like), self.moved(*g, None));
                 quote! { #lhs #pv::grad_as_field(#x, #gi); }
             }
+            // What a call returned, of a type the macro does not see (an array, or anything
+            // else a callee taking it as it is gives back as it is): converted by that type.
+            InstKind::GradAs { like, g } if self.f.is_unseen(*like) => {
+                let (x, gi) = (self.by_ref(*like), self.moved(*g, None));
+                quote! { #lhs #pv::grad_as_field(#x, #gi); }
+            }
             InstKind::GradAs { like, g } => {
                 let (x, gi) = (self.by_ref(*like), self.moved(*g, None));
                 quote! { #lhs #pv::grad_as(#x, #gi); }

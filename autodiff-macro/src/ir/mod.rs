@@ -546,6 +546,36 @@ impl Func {
     /// a helper's copy for arrays gave back. The callee may take it as a slice and return a
     /// `Vec` for it.
     pub fn lent_array(&self, arg: Value) -> Option<Value> {
+        self.lent_walk(arg, false)
+    }
+
+    /// `&a` where `a` is what a call returned (`let x = step(x0, u);`, `self.f(x, u)`, a part of
+    /// a tuple one returned, or a version of such a value carried by a loop or yielded by a
+    /// branch), not known to be an array by [`Func::lent_array`]: the macro does not see the
+    /// callee's result type, which may be a fixed-size array that a callee taking a slice (a
+    /// `dot(a: &[f64], b: &[f64])` helper, `v.extend_from_slice(&x)`) returns a `Vec` for. Its
+    /// gradient and tangent go through the conversions of a lent field, which take a value of
+    /// any type as it is and a `Vec` for an array.
+    pub fn lent_unseen(&self, arg: Value) -> Option<Value> {
+        let ValueDef::Result(i, 0) = self.value(arg).def else {
+            return None;
+        };
+        if !matches!(self.inst(i).kind, InstKind::Ref(_)) {
+            return None;
+        }
+        let v = self.strip_ref(arg);
+        self.is_unseen(v).then_some(v)
+    }
+
+    /// Whether `v` is a value [`Func::lent_unseen`] takes: what a call returned, not known to be
+    /// an array.
+    pub fn is_unseen(&self, v: Value) -> bool {
+        self.lent_array(v).is_none() && self.lent_walk(v, true).is_some()
+    }
+
+    /// The walk of [`Func::lent_array`] back through versions of `arg`; with `unseen`, a call's
+    /// result (or a tuple field of one) ends it as [`Func::lent_unseen`]'s value.
+    fn lent_walk(&self, arg: Value, unseen: bool) -> Option<Value> {
         let mut v = arg;
         while let ValueDef::Result(i, 0) = self.value(v).def {
             match self.inst(i).kind {
@@ -629,10 +659,13 @@ impl Func {
                     InstKind::Field(base, _) => match self.value(*base).def {
                         ValueDef::Result(c, 0) => match self.inst(c).kind.mut_copy_args() {
                             Some(args) => return self.buffer_arg_array(args).then_some(v),
-                            None => return None,
+                            None => {
+                                return (unseen && self.inst(c).kind.is_call()).then_some(v);
+                            }
                         },
                         _ => return None,
                     },
+                    kind if kind.is_call() => return unseen.then_some(v),
                     // The start of an array literal of differentiated values, `[x, 2.0 * x]`,
                     // which is then written element by element (the defaults it starts from
                     // made by `core::array::from_fn`, see `lower::build`).
@@ -931,6 +964,18 @@ fn is_marker(t: &TokenStream, name: &str) -> bool {
 }
 
 impl InstKind {
+    /// Whether this is a call of a function (in any of its generated forms).
+    pub fn is_call(&self) -> bool {
+        matches!(
+            self,
+            InstKind::Call { .. }
+                | InstKind::CallVjp { .. }
+                | InstKind::CallJvp { .. }
+                | InstKind::CallVjpJvp { .. }
+                | InstKind::CallAlong { .. }
+        )
+    }
+
     /// The arguments of a call of the by-value copy of a helper that writes into `&mut`
     /// buffers (`__ad_mut_f`, `__ad_mutv_f`: see `crate::mut_self::copy_name`), in any of the
     /// forms a call takes through the passes: its result holds the buffers' new versions.

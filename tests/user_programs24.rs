@@ -1,0 +1,283 @@
+//! Trajectory optimisation and control code: dynamics helpers returning fixed-size state arrays
+//! (`fn step(x: [f64; 2], u: f64) -> [f64; 2]`), rollouts that log or score the states through
+//! helpers taking slices.
+//!
+//! A state array that a differentiated function returned, lent as a slice — to a helper taking
+//! `&[f64]` (`dot(&x, &x)` of `let x = step(x0, u);`, a method's result `dot(&self.f(x), &x)`),
+//! to `log.extend_from_slice(&x)` or to `buf.copy_from_slice(&x)` — was rustc's "mismatched
+//! types, expected `[f64; 2]`, found `Vec<f64>`" inside the generated code (and, in `_jvp`,
+//! "the tangents of this forward rule do not match the call's differentiable arguments"): the
+//! macro does not see the callee's result type, and the slice's gradient, a `Vec`, was added
+//! into the array's adjoint as it was. Such a value (a call's result, a part of a tuple one
+//! returned, a version of one carried by a loop) now gets its gradient and tangent through the
+//! conversions a lent field has, which take the array's `Vec` as the array and any other type
+//! as it is.
+//!
+//! Each gradient is checked against its analytic form (stated beside the function) and against
+//! central finite differences through `autodiff::check`, each tangent and Hessian-vector
+//! product against the gradient and its differences.
+
+#![deny(warnings)]
+#![allow(clippy::needless_range_loop)] // written as users write them
+
+use autodiff::check::{gradcheck, hvpcheck};
+use autodiff::{Differentiable, differentiate};
+use ndarray::Array1;
+
+mod common;
+use common::*;
+
+/// A linear step `x ↦ A·x` of a two-state system.
+#[differentiate(hessian)]
+fn mat_vec(a: [[f64; 2]; 2], x: [f64; 2]) -> [f64; 2] {
+    [
+        a[0][0] * x[0] + a[0][1] * x[1],
+        a[1][0] * x[0] + a[1][1] * x[1],
+    ]
+}
+
+/// `x ↦ (x₀·x₁, x₁)`.
+#[differentiate(hessian)]
+fn squash(x: [f64; 2]) -> [f64; 2] {
+    [x[0] * x[1], x[1]]
+}
+
+#[differentiate(hessian)]
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// `f = ‖squash(x)‖² = x₀²x₁² + x₁²`: `∂₀ = 2x₀x₁²`, `∂₁ = 2x₀²x₁ + 2x₁`.
+#[differentiate(hessian)]
+fn norm_of_step(x0: [f64; 2]) -> f64 {
+    let x = squash(x0);
+    dot(&x, &x)
+}
+
+/// `f = x₀x₁·x₁` through a buffer the step's state is copied into: `∇f = (x₁², 2x₀x₁)`.
+#[differentiate(hessian)]
+fn copied_step(x0: [f64; 2]) -> f64 {
+    let x = squash(x0);
+    let mut buf = vec![0.0; 2];
+    buf.copy_from_slice(&x);
+    buf[0] * buf[1]
+}
+
+/// The states `x_k = Aᵏ·x₀` (k = 1..=n) logged by `extend_from_slice`, scored by their mean
+/// square: `f = Σ_k ‖Aᵏx₀‖² / 2n`, `∇f = Σ_k (Aᵏ)ᵀAᵏx₀ / n`.
+#[differentiate(hessian)]
+fn logged_rollout(a: [[f64; 2]; 2], x0: [f64; 2], n: usize) -> f64 {
+    let mut x = x0;
+    let mut log: Vec<f64> = Vec::new();
+    for _ in 0..n {
+        x = mat_vec(a, x);
+        log.extend_from_slice(&x);
+    }
+    log.iter().map(|v| v * v).sum::<f64>() / log.len() as f64
+}
+
+/// The first state a step made, carried by the loop and lent at the top of each iteration, and
+/// the parts of a tuple a helper returned: checked against differences only.
+#[differentiate(hessian)]
+fn split(x: [f64; 2]) -> ([f64; 2], f64) {
+    ([x[1], x[0] * x[0]], x[0])
+}
+
+#[differentiate(hessian)]
+fn carried_states(x0: [f64; 2]) -> f64 {
+    let mut x = squash(x0);
+    let mut log = Vec::new();
+    let mut c = 0.0;
+    for _ in 0..3 {
+        log.extend_from_slice(&x);
+        c += dot(&x, &[1.0, 2.0]);
+        x = squash([x[0] * 0.5, x[1] * 0.9]);
+    }
+    let (a, b) = split(x);
+    c + dot(&a, &a) * b + log.iter().map(|v| v * v).sum::<f64>()
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct Spring {
+    k: f64,
+}
+
+#[differentiate(hessian)]
+impl Spring {
+    /// `ẋ = (x₁, −k·x₀)`.
+    fn rate(&self, x: [f64; 2]) -> [f64; 2] {
+        [x[1], -self.k * x[0]]
+    }
+
+    /// `E = ẋ·x + k·‖ẋ‖² = (1 − k)·x₀x₁ + k·x₁² + k³·x₀²`.
+    fn power(&self, x: [f64; 2]) -> f64 {
+        let d = self.rate(x);
+        dot(&d, &x) + self.k * dot(&d, &d)
+    }
+}
+
+#[differentiate]
+fn squares(x: &Array1<f64>) -> Array1<f64> {
+    x.mapv(|v| v * v)
+}
+
+/// An `Array1` a helper returned, copied into a `Vec`: `f = Σ xᵢ⁴ + Σ xᵢ²`, `∂ᵢ = 4xᵢ³ + 2xᵢ`.
+#[differentiate]
+fn squares_copied(x: &Array1<f64>) -> f64 {
+    let y = squares(x);
+    let v = y.to_vec();
+    dot(&v, &v) + y.sum()
+}
+
+type Grad = fn([f64; 2]) -> (f64, [f64; 2]);
+type Jvp = fn([f64; 2], [f64; 2]) -> (f64, f64);
+type Hvp = fn([f64; 2], [f64; 2]) -> (f64, [f64; 2], [f64; 2]);
+
+/// The gradient against differences, the tangent against the gradient, and `H·v` against
+/// differences of the gradient.
+#[track_caller]
+fn modes(what: &str, f: fn([f64; 2]) -> f64, grad: Grad, jvp: Jvp, hvp: Hvp, x: [f64; 2]) {
+    let v = [0.4, 0.9];
+    let (y, g) = grad(x);
+    close(&format!("{what}: value"), y, f(x), TOL);
+    let r = gradcheck(|p: &[f64; 2]| f(*p), &x, &g);
+    assert!(r.passed(), "{what}: {r}");
+    let (y, t) = jvp(x, v);
+    close(&format!("{what}: jvp value"), y, f(x), TOL);
+    close(
+        &format!("{what}: tangent"),
+        t,
+        g[0] * v[0] + g[1] * v[1],
+        TOL,
+    );
+    let (_, g2, hv) = hvp(x, v);
+    close_all(&format!("{what}: hvp gradient"), &g2, &g);
+    let r = hvpcheck(|p: &[f64; 2]| grad(*p).1, &x, &v, &hv);
+    assert!(r.passed(), "{what}: hvp {r}");
+}
+
+#[test]
+fn a_step_lent_to_a_slice_helper() {
+    let x = [0.7, -1.3];
+    let (_, g) = norm_of_step_grad(x);
+    let want = [
+        2.0 * x[0] * x[1] * x[1],
+        2.0 * x[0] * x[0] * x[1] + 2.0 * x[1],
+    ];
+    close_all("dot of a step", &g, &want);
+    modes(
+        "dot of a step",
+        norm_of_step,
+        norm_of_step_grad,
+        norm_of_step_jvp,
+        norm_of_step_hvp,
+        x,
+    );
+
+    let (_, g) = copied_step_grad(x);
+    close_all("copied step", &g, &[x[1] * x[1], 2.0 * x[0] * x[1]]);
+    modes(
+        "copied step",
+        copied_step,
+        copied_step_grad,
+        copied_step_jvp,
+        copied_step_hvp,
+        x,
+    );
+
+    modes(
+        "carried states",
+        carried_states,
+        carried_states_grad,
+        carried_states_jvp,
+        carried_states_hvp,
+        x,
+    );
+}
+
+#[test]
+fn a_rollout_logged_by_extend_from_slice() {
+    let a = [[0.9, 0.2], [-0.2, 0.9]];
+    let x0 = [1.0, 0.5];
+    let n = 10;
+    let (y, (ga, gx)) = logged_rollout_grad(a, x0, n);
+    close("value", y, logged_rollout(a, x0, n), TOL);
+    // Σ_k (Aᵏ)ᵀAᵏx₀ / n, with xₖ = Aᵏx₀ stepped by hand.
+    let mut want = [0.0; 2];
+    let mut pk = [[1.0, 0.0], [0.0, 1.0]];
+    for _ in 0..n {
+        let mut next = [[0.0; 2]; 2];
+        for i in 0..2 {
+            for j in 0..2 {
+                next[i][j] = a[i][0] * pk[0][j] + a[i][1] * pk[1][j];
+            }
+        }
+        pk = next;
+        let xk = [
+            pk[0][0] * x0[0] + pk[0][1] * x0[1],
+            pk[1][0] * x0[0] + pk[1][1] * x0[1],
+        ];
+        for j in 0..2 {
+            want[j] += (pk[0][j] * xk[0] + pk[1][j] * xk[1]) / n as f64;
+        }
+    }
+    close_all("∂x₀", &gx, &want);
+    let r = gradcheck(
+        |p: &([[f64; 2]; 2], [f64; 2])| logged_rollout(p.0, p.1, n),
+        &(a, x0),
+        &(ga, gx),
+    );
+    assert!(r.passed(), "{r}");
+    let (_, t) = logged_rollout_jvp(a, x0, n, [[0.0; 2]; 2], [1.0, -1.0]);
+    close("tangent", t, gx[0] - gx[1], TOL);
+    let dir = ([[0.1, -0.2], [0.3, 0.05]], [0.5, 0.25]);
+    let (_, _, hv) = logged_rollout_hvp(a, x0, n, dir.0, dir.1);
+    let r = hvpcheck(
+        |p: &([[f64; 2]; 2], [f64; 2])| logged_rollout_grad(p.0, p.1, n).1,
+        &(a, x0),
+        &dir,
+        &hv,
+    );
+    assert!(r.passed(), "hvp {r}");
+}
+
+#[test]
+fn a_method_result_lent_to_a_slice_helper() {
+    let s = Spring { k: 1.7 };
+    let x = [0.3, 0.8];
+    let (y, (gs, gx)) = s.power_grad(x);
+    close("value", y, s.power(x), TOL);
+    let k = s.k;
+    let want_x = [
+        (1.0 - k) * x[1] + 2.0 * k * k * k * x[0],
+        (1.0 - k) * x[0] + 2.0 * k * x[1],
+    ];
+    close_all("∂x", &gx, &want_x);
+    let want_k = -x[0] * x[1] + x[1] * x[1] + 3.0 * k * k * x[0] * x[0];
+    close("∂k", gs.k, want_k, TOL);
+    let dir = (Spring { k: -0.4 }, [0.2, 1.0]);
+    let (_, t) = s.power_jvp(x, &dir.0, dir.1);
+    close(
+        "tangent",
+        t,
+        gs.k * dir.0.k + gx[0] * dir.1[0] + gx[1] * dir.1[1],
+        TOL,
+    );
+    let (_, _, hv) = s.power_hvp(x, &dir.0, dir.1);
+    let r = hvpcheck(
+        |p: &(Spring, [f64; 2])| p.0.power_grad(p.1).1,
+        &(s, x),
+        &dir,
+        &hv,
+    );
+    assert!(r.passed(), "hvp {r}");
+}
+
+#[test]
+fn an_array_result_copied_into_a_vec() {
+    let x = Array1::from(vec![0.5, -1.0, 2.0]);
+    let (y, g) = squares_copied_grad(&x);
+    close("value", y, squares_copied(&x), TOL);
+    let want: Vec<f64> = x.iter().map(|v| 4.0 * v * v * v + 2.0 * v).collect();
+    close_all("∂x", g.as_slice().unwrap(), &want);
+}
