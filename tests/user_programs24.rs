@@ -11,7 +11,9 @@
 //! into the array's adjoint as it was. Such a value (a call's result, a part of a tuple one
 //! returned, a version of one carried by a loop) now gets its gradient and tangent through the
 //! conversions a lent field has, which take the array's `Vec` as the array and any other type
-//! as it is.
+//! as it is. So does an element of such a value, a state of a trajectory a rollout returned
+//! (`dot(&traj[k], &traj[k])` of `let traj = rollout(x0, us);`, `for s in &traj { dot(s, s) }`),
+//! which was the same error.
 //!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`, each tangent and Hessian-vector
@@ -280,4 +282,122 @@ fn an_array_result_copied_into_a_vec() {
     close("value", y, squares_copied(&x), TOL);
     let want: Vec<f64> = x.iter().map(|v| 4.0 * v * v * v + 2.0 * v).collect();
     close_all("∂x", g.as_slice().unwrap(), &want);
+}
+
+/// The states of a rollout, `x_{k+1} = (x₀ + h·x₀x₁, x₁ + h·(u_k − x₀))`, from `x₀`.
+#[differentiate(hessian)]
+fn rollout(x0: [f64; 2], us: &[f64]) -> Vec<[f64; 2]> {
+    let mut traj = vec![x0];
+    let mut s = x0;
+    for &u in us {
+        s = [s[0] + 0.1 * s[1] * s[0], s[1] + 0.1 * (u - s[0])];
+        traj.push(s);
+    }
+    traj
+}
+
+/// `x` and its squares, as rows.
+#[differentiate(hessian)]
+fn with_squares(x: &[f64]) -> Vec<Vec<f64>> {
+    vec![x.to_vec(), x.iter().map(|v| v * v).collect()]
+}
+
+#[differentiate(hessian)]
+fn cube(a: &f64) -> f64 {
+    a * a * a
+}
+
+/// `f = Σ_k ‖x_k‖² + Σ_t (u_t² + u_t⁴) + u₀⁶ + u₁³`: the states read by index, the rows by a
+/// loop over a reference, an element lent as `&f64`.
+#[differentiate(hessian)]
+fn trajectory_energy(x0: [f64; 2], us: &[f64]) -> f64 {
+    let traj = rollout(x0, us);
+    let mut c = 0.0;
+    for k in 0..traj.len() {
+        c += dot(&traj[k], &traj[k]);
+    }
+    let rows = with_squares(us);
+    for r in &rows {
+        c += dot(r, r);
+    }
+    c + cube(&rows[1][0]) + cube(&rows[0][1])
+}
+
+/// The same states scored through the items of `for s in &traj` and a chain: `f = Σ_k (x_k,0 +
+/// x_k,1 / 2) + Σ_k ‖x_k‖²`.
+#[differentiate]
+fn trajectory_items(x0: [f64; 2], us: &[f64]) -> f64 {
+    let traj = rollout(x0, us);
+    let mut c = 0.0;
+    for s in &traj {
+        c += dot(s, &[1.0, 0.5]);
+    }
+    c + traj.iter().map(|s| dot(s, s)).sum::<f64>()
+}
+
+#[test]
+fn the_states_of_a_returned_trajectory_lent_to_a_slice_helper() {
+    let x0 = [0.5, -0.3];
+    let us = vec![0.3, 0.1, -0.4, 0.8];
+    let (y, (gx, gu)) = trajectory_energy_grad(x0, &us);
+    close("value", y, trajectory_energy(x0, &us), TOL);
+    // The rows' terms have the analytic ∂/∂u_t = 2u_t + 4u_t³ (+ 6u₀⁵, + 3u₁²); what is left
+    // is the trajectory's, checked by differences below.
+    let gu_traj: Vec<f64> = (0..us.len())
+        .map(|t| {
+            let u = us[t];
+            let mut own = 2.0 * u + 4.0 * u * u * u;
+            if t == 0 {
+                own += 6.0 * u.powi(5);
+            }
+            if t == 1 {
+                own += 3.0 * u * u;
+            }
+            gu[t] - own
+        })
+        .collect();
+    // The trajectory's part alone, differentiated through the same states without the rows.
+    let traj_only = |x0: [f64; 2], us: &[f64]| -> f64 {
+        rollout(x0, us)
+            .iter()
+            .map(|s| s[0] * s[0] + s[1] * s[1])
+            .sum()
+    };
+    let r = gradcheck(
+        |p: &([f64; 2], Vec<f64>)| traj_only(p.0, &p.1),
+        &(x0, us.clone()),
+        &(gx, gu_traj),
+    );
+    assert!(r.passed(), "the trajectory's part: {r}");
+    let r = gradcheck(
+        |p: &([f64; 2], Vec<f64>)| trajectory_energy(p.0, &p.1),
+        &(x0, us.clone()),
+        &(gx, gu.clone()),
+    );
+    assert!(r.passed(), "{r}");
+    let dir = ([0.2, 1.0], vec![1.0, -1.0, 0.5, 0.3]);
+    let (_, t) = trajectory_energy_jvp(x0, &us, dir.0, &dir.1);
+    let want = gx[0] * dir.0[0]
+        + gx[1] * dir.0[1]
+        + gu.iter().zip(&dir.1).map(|(a, b)| a * b).sum::<f64>();
+    close("tangent", t, want, TOL);
+    let (_, _, hv) = trajectory_energy_hvp(x0, &us, dir.0, &dir.1);
+    let r = hvpcheck(
+        |p: &([f64; 2], Vec<f64>)| trajectory_energy_grad(p.0, &p.1).1,
+        &(x0, us.clone()),
+        &dir,
+        &hv,
+    );
+    assert!(r.passed(), "hvp {r}");
+
+    let (y, (gx, gu)) = trajectory_items_grad(x0, &us);
+    close("items: value", y, trajectory_items(x0, &us), TOL);
+    let r = gradcheck(
+        |p: &([f64; 2], Vec<f64>)| trajectory_items(p.0, &p.1),
+        &(x0, us.clone()),
+        &(gx, gu),
+    );
+    assert!(r.passed(), "items: {r}");
+    let (_, t) = trajectory_items_jvp(x0, &us, [1.0, 0.0], &vec![0.0; 4]);
+    close("items: tangent", t, gx[0], TOL);
 }

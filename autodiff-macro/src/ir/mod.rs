@@ -550,8 +550,8 @@ impl Func {
     }
 
     /// `&a` where `a` is what a call returned (`let x = step(x0, u);`, `self.f(x, u)`, a part of
-    /// a tuple one returned, or a version of such a value carried by a loop or yielded by a
-    /// branch), not known to be an array by [`Func::lent_array`]: the macro does not see the
+    /// a tuple one returned, an element of one, or a version of such a value carried by a loop
+    /// or yielded by a branch), not known to be an array by [`Func::lent_array`]: the macro does not see the
     /// callee's result type, which may be a fixed-size array that a callee taking a slice (a
     /// `dot(a: &[f64], b: &[f64])` helper, `v.extend_from_slice(&x)`) returns a `Vec` for. Its
     /// gradient and tangent go through the conversions of a lent field, which take a value of
@@ -666,6 +666,14 @@ impl Func {
                         _ => return None,
                     },
                     kind if kind.is_call() => return unseen.then_some(v),
+                    // An element of what a call returned (`&traj[k]` of `let traj =
+                    // rollout(x0, us);`, the items of `for s in &traj`): a row of a type the
+                    // macro does not see either.
+                    InstKind::Index(base, _) if unseen => {
+                        let rows = self.lent_array(*base).is_none()
+                            && self.lent_walk(*base, true).is_some();
+                        return rows.then_some(v);
+                    }
                     // The start of an array literal of differentiated values, `[x, 2.0 * x]`,
                     // which is then written element by element (the defaults it starts from
                     // made by `core::array::from_fn`, see `lower::build`).
