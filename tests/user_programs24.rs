@@ -401,3 +401,65 @@ fn the_states_of_a_returned_trajectory_lent_to_a_slice_helper() {
     let (_, t) = trajectory_items_jvp(x0, &us, [1.0, 0.0], &vec![0.0; 4]);
     close("items: tangent", t, gx[0], TOL);
 }
+
+// ---------------------------------------------------------------------------------------------
+// A field integrated in place by a helper, through a local of its type.
+// ---------------------------------------------------------------------------------------------
+
+#[differentiate]
+fn axpy_into(x: &mut [f64], f: &[f64], dt: f64) {
+    for i in 0..x.len() {
+        x[i] += dt * f[i];
+    }
+}
+
+#[derive(Clone, Debug, Differentiable)]
+struct Ball {
+    pos: [f64; 2],
+    vel: [f64; 2],
+}
+
+/// Semi-implicit Euler under gravity, the fields lent to `axpy_into` through locals (a field
+/// lent `&mut` itself is an error that says to write this): `y_k = y₀ + h·k·v₀ − h²·g·k(k+1)/2`
+/// with `h = 0.1`, `c = Σ_{k=1..n} y_k²`; `∂c/∂y₀ = Σ 2y_k`, `∂c/∂v₀ = Σ 2y_k·h·k`, `∂c/∂g =
+/// −Σ 2y_k·h²·k(k+1)/2`, nothing for the horizontal components.
+#[differentiate]
+fn fall(b0: &Ball, g: f64, n: usize) -> f64 {
+    let mut b = b0.clone();
+    let mut c = 0.0;
+    for _ in 0..n {
+        let acc = [0.0, -g];
+        let mut v: [f64; 2] = b.vel;
+        axpy_into(&mut v, &acc, 0.1);
+        b.vel = v;
+        let mut p: [f64; 2] = b.pos;
+        axpy_into(&mut p, &b.vel, 0.1);
+        b.pos = p;
+        c += b.pos[1] * b.pos[1];
+    }
+    c
+}
+
+#[test]
+fn a_field_integrated_through_a_local() {
+    let b = Ball {
+        pos: [0.3, 1.0],
+        vel: [1.0, 2.0],
+    };
+    let (g, n, h) = (9.81, 8, 0.1);
+    let (y, (gb, gg)) = fall_grad(&b, g, n);
+    close("value", y, fall(&b, g, n), TOL);
+    let (mut dy0, mut dv0, mut dg) = (0.0, 0.0, 0.0);
+    for k in 1..=n {
+        let k = k as f64;
+        let yk = b.pos[1] + h * k * b.vel[1] - h * h * g * k * (k + 1.0) / 2.0;
+        dy0 += 2.0 * yk;
+        dv0 += 2.0 * yk * h * k;
+        dg -= 2.0 * yk * h * h * k * (k + 1.0) / 2.0;
+    }
+    close_all("∂pos", &gb.pos, &[0.0, dy0]);
+    close_all("∂vel", &gb.vel, &[0.0, dv0]);
+    close("∂g", gg, dg, TOL);
+    let r = gradcheck(|p: &(Ball, f64)| fall(&p.0, p.1, n), &(b, g), &(gb, gg));
+    assert!(r.passed(), "{r}");
+}

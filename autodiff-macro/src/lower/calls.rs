@@ -2493,6 +2493,28 @@ impl Lowering {
                 );
                 return None;
             }
+            if let Expr::Field(place) = chain::strip(&r.expr) {
+                let place = quote::quote!(#place).to_string().replace(" . ", ".");
+                let callee = match e {
+                    Expr::Call(c) => match &*c.func {
+                        Expr::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
+                        _ => None,
+                    },
+                    Expr::MethodCall(mc) => Some(mc.method.to_string()),
+                    _ => None,
+                }
+                .unwrap_or_else(|| "f".into());
+                self.err(
+                    r.span(),
+                    format!(
+                        "a field lent `&mut` to a differentiated call (`&mut {place}`) is not \
+                         followed: copy it into a local of its type, lend the local and assign \
+                         it back (`let mut v: [f64; 2] = {place};`, `{place}.clone()` for a \
+                         `Vec`, then `{callee}(.., &mut v, ..); {place} = v;`), which is followed"
+                    ),
+                );
+                return None;
+            }
             let Some(var) = var.filter(|_| held.is_some()) else {
                 self.err(
                     r.span(),
