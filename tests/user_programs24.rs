@@ -463,3 +463,49 @@ fn a_field_integrated_through_a_local() {
     let r = gradcheck(|p: &(Ball, f64)| fall(&p.0, p.1, n), &(b, g), &(gb, gg));
     assert!(r.passed(), "{r}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// A rotation matrix a helper returned, lent as rows.
+// ---------------------------------------------------------------------------------------------
+
+/// The planar rotation by `θ`.
+#[differentiate(hessian)]
+fn rotation(th: f64) -> [[f64; 2]; 2] {
+    let (s, c) = th.sin_cos();
+    [[c, -s], [s, c]]
+}
+
+#[differentiate(hessian)]
+fn mat_vec_rows(m: &[[f64; 2]], v: &[f64]) -> Vec<f64> {
+    m.iter().map(|r| r[0] * v[0] + r[1] * v[1]).collect()
+}
+
+/// A body-frame thrust turned into the world frame, `f = (R(θ)·t)₀ + (R(θ)·t)₁²` with `t =
+/// (0, u)`: `f = −u·sin θ + u²·cos² θ`, `∂θ = −u·cos θ − 2u²·sin θ·cos θ`, `∂u = −sin θ +
+/// 2u·cos² θ`.
+#[differentiate(hessian)]
+fn world_thrust(th: f64, u: f64) -> f64 {
+    let r = rotation(th);
+    let w = mat_vec_rows(&r, &[0.0, u]);
+    w[0] + w[1] * w[1]
+}
+
+#[test]
+fn a_returned_matrix_lent_as_rows() {
+    let (th, u) = (0.4, 2.5);
+    let (y, (gt, gu)) = world_thrust_grad(th, u);
+    close("value", y, world_thrust(th, u), TOL);
+    let (s, c) = th.sin_cos();
+    close("∂θ", gt, -u * c - 2.0 * u * u * s * c, TOL);
+    close("∂u", gu, -s + 2.0 * u * c * c, TOL);
+    let (_, t) = world_thrust_jvp(th, u, 1.0, -0.5);
+    close("tangent", t, gt - 0.5 * gu, TOL);
+    let (_, _, hv) = world_thrust_hvp(th, u, 1.0, -0.5);
+    let r = hvpcheck(
+        |p: &(f64, f64)| world_thrust_grad(p.0, p.1).1,
+        &(th, u),
+        &(1.0, -0.5),
+        &hv,
+    );
+    assert!(r.passed(), "hvp {r}");
+}
