@@ -509,3 +509,74 @@ fn a_returned_matrix_lent_as_rows() {
     );
     assert!(r.passed(), "hvp {r}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// A hand-written forward rule taking a slice's tangent as a slice.
+// ---------------------------------------------------------------------------------------------
+
+/// A weighted inner product with a hand-written derivative, whose forward rule takes the
+/// tangents as Rust code takes slices, `dw: &[f64]`, `dx: &[f64]` (it was rustc's "the tangents
+/// of this forward rule do not match the call's differentiable arguments", which asked for
+/// `&Vec<f64>`).
+fn wdot(w: &[f64], x: &[f64]) -> f64 {
+    w.iter().zip(x).map(|(a, b)| a * b).sum()
+}
+
+fn wdot_vjp(w: &[f64], x: &[f64]) -> (f64, impl FnOnce(f64) -> (Vec<f64>, Vec<f64>)) {
+    let (ws, xs) = (w.to_vec(), x.to_vec());
+    (wdot(w, x), move |g: f64| {
+        (
+            xs.iter().map(|v| v * g).collect(),
+            ws.iter().map(|v| v * g).collect(),
+        )
+    })
+}
+
+fn wdot_jvp(w: &[f64], x: &[f64], dw: &[f64], dx: &[f64]) -> (f64, f64) {
+    (wdot(w, x), wdot(dw, x) + wdot(w, dx))
+}
+
+/// `f = Σ wᵢxᵢ² + Σ xᵢ⁴` with `w` as data (its tangent slot empty, a zero made for the rule):
+/// `∂ᵢ = 2wᵢxᵢ + 4xᵢ³`.
+#[differentiate(wrt(x))]
+fn weighted_squares(w: &[f64], x: &[f64]) -> f64 {
+    let y: Vec<f64> = x.iter().map(|v| v * v).collect();
+    wdot(w, &y) + wdot(&y, &y)
+}
+
+/// The same rule given a state array a step returned, `f = ‖squash(x)‖²` as in
+/// [`norm_of_step`].
+#[differentiate]
+fn weighted_step(x0: [f64; 2]) -> f64 {
+    let x = squash(x0);
+    wdot(&x, &x)
+}
+
+#[test]
+fn a_forward_rule_taking_slices() {
+    let w = vec![1.0, -2.0, 0.5];
+    let x = vec![0.5, 0.7, -1.1];
+    let (y, g) = weighted_squares_grad(&w, &x);
+    close("value", y, weighted_squares(&w, &x), TOL);
+    let want: Vec<f64> = (0..3)
+        .map(|i| 2.0 * w[i] * x[i] + 4.0 * x[i].powi(3))
+        .collect();
+    close_all("∂x", &g, &want);
+    let dx = vec![1.0, 2.0, -0.5];
+    let (_, t) = weighted_squares_jvp(&w, &x, &dx);
+    close("tangent", t, dot_plain(&g, &dx), TOL);
+
+    let x0 = [0.7, -1.3];
+    let (_, g) = weighted_step_grad(x0);
+    let want = [
+        2.0 * x0[0] * x0[1] * x0[1],
+        2.0 * x0[0] * x0[0] * x0[1] + 2.0 * x0[1],
+    ];
+    close_all("step: ∂x₀", &g, &want);
+    let (_, t) = weighted_step_jvp(x0, [0.4, 0.9]);
+    close("step: tangent", t, 0.4 * g[0] + 0.9 * g[1], TOL);
+}
+
+fn dot_plain(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}

@@ -2,7 +2,7 @@
 //!
 //! A forward rule `g_jvp` takes `g`'s parameters, then one tangent per differentiable parameter,
 //! in order: `&G` for a parameter taken by reference, `G` for one taken by value, where `G` is
-//! the parameter's owned gradient type. The generated code knows neither `g`'s arity nor its
+//! the parameter's owned gradient type (a slice parameter's `&Vec<T>` may be taken as `&[T]`). The generated code knows neither `g`'s arity nor its
 //! parameter types, only the call's markers and, per argument, a tangent or none, in a tuple of
 //! [`Slot`]s that it owns:
 //!
@@ -110,8 +110,9 @@ impl<D> Unused for Tan<D> {}
 impl Unused for NoTan<()> {}
 
 /// A tangent parameter of a forward rule that a tangent of type `D` is passed as: `D` itself
-/// (moved out of its slot) or `&D` (borrowed from it). The two impls do not overlap, as `&D`
-/// is never `D`, so rustc picks one from the rule's parameter type.
+/// (moved out of its slot) or `&D` (borrowed from it), or for a `Vec<T>`, `&[T]`. The impls do
+/// not overlap, as `&D` is never `D` and `&[T]` is not `&D` of a sized `D`, so rustc picks one
+/// from the rule's parameter type.
 pub trait TangentParam<'s, D>: Sized {
     /// The tangent in `slot`, or `zero()` if it is empty.
     fn pass(slot: &'s mut Content<D>, zero: impl FnOnce() -> D) -> Self;
@@ -121,6 +122,16 @@ impl<'s, D> TangentParam<'s, D> for &'s D {
     #[inline(always)]
     fn pass(slot: &'s mut Content<D>, zero: impl FnOnce() -> D) -> Self {
         slot.get_or_insert(zero)
+    }
+}
+
+/// A slice parameter's tangent taken as the slice it lends (`fn sumsq_jvp(x: &[f64], dx: &[f64])`,
+/// as Rust code takes a `Vec` it does not own): the `Vec` tangent borrowed as a slice. No other
+/// impl gives `&[T]` for a `Vec<T>` tangent (`&D` is `&Vec<T>`).
+impl<'s, T> TangentParam<'s, Vec<T>> for &'s [T] {
+    #[inline(always)]
+    fn pass(slot: &'s mut Content<Vec<T>>, zero: impl FnOnce() -> Vec<T>) -> Self {
+        slot.get_or_insert(zero).as_slice()
     }
 }
 
@@ -284,8 +295,8 @@ for_each_arg_count!(impl_slots);
     label = "the forward rule takes the tangents `{Self}`",
     note = "a forward rule `g_jvp` takes `g`'s parameters, then one tangent per parameter of a \
             differentiable type, in order: `&G` for a parameter taken by reference, `G` for one \
-            taken by value, where `G` is the parameter's gradient type (no `wrt(..)` that leaves \
-            one out)"
+            taken by value, where `G` is the parameter's gradient type (`&[T]` for a slice \
+            parameter `&[T]` too; no `wrt(..)` that leaves one out)"
 )]
 pub trait TangentsOf<'s, A: Tuple, M, S>: Tuple {
     /// The tangent parameters.
