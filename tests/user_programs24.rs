@@ -24,7 +24,7 @@
 
 use autodiff::check::{gradcheck, hvpcheck};
 use autodiff::{Differentiable, differentiate};
-use ndarray::Array1;
+use ndarray::{Array1, ArrayView1};
 
 mod common;
 use common::*;
@@ -575,6 +575,43 @@ fn a_forward_rule_taking_slices() {
     close_all("step: ∂x₀", &g, &want);
     let (_, t) = weighted_step_jvp(x0, [0.4, 0.9]);
     close("step: tangent", t, 0.4 * g[0] + 0.9 * g[1], TOL);
+}
+
+/// A hand-written derivative of a function taking a view, whose forward rule takes the tangent
+/// as a view too (it asked for `&Array1<f64>`).
+fn sum_sq(x: ArrayView1<f64>) -> f64 {
+    x.dot(&x)
+}
+
+fn sum_sq_vjp(x: ArrayView1<f64>) -> (f64, impl FnOnce(f64) -> Array1<f64>) {
+    let xs = x.to_owned();
+    (sum_sq(x), move |g: f64| xs * (2.0 * g))
+}
+
+fn sum_sq_jvp(x: ArrayView1<f64>, dx: ArrayView1<f64>) -> (f64, f64) {
+    (sum_sq(x), 2.0 * x.dot(&dx))
+}
+
+/// `f = Σ sin²xᵢ + Σ xᵢ²`: `∂ᵢ = 2 sin xᵢ cos xᵢ + 2xᵢ`.
+#[differentiate]
+fn viewed_squares(x: &Array1<f64>) -> f64 {
+    let y = x.mapv(|v| v.sin());
+    sum_sq(y.view()) + sum_sq(x.view())
+}
+
+#[test]
+fn a_forward_rule_taking_views() {
+    let x = Array1::from(vec![0.3, -0.5, 1.2]);
+    let (y, g) = viewed_squares_grad(&x);
+    close("value", y, viewed_squares(&x), TOL);
+    let want: Vec<f64> = x
+        .iter()
+        .map(|v| 2.0 * v.sin() * v.cos() + 2.0 * v)
+        .collect();
+    close_all("∂x", g.as_slice().unwrap(), &want);
+    let dx = Array1::from(vec![1.0, -1.0, 0.5]);
+    let (_, t) = viewed_squares_jvp(&x, &dx);
+    close("tangent", t, g.dot(&dx), TOL);
 }
 
 fn dot_plain(a: &[f64], b: &[f64]) -> f64 {

@@ -2,7 +2,8 @@
 //!
 //! A forward rule `g_jvp` takes `g`'s parameters, then one tangent per differentiable parameter,
 //! in order: `&G` for a parameter taken by reference, `G` for one taken by value, where `G` is
-//! the parameter's owned gradient type (a slice parameter's `&Vec<T>` may be taken as `&[T]`). The generated code knows neither `g`'s arity nor its
+//! the parameter's owned gradient type (a slice parameter's `&Vec<T>` may be taken as `&[T]`,
+//! a view parameter's array as a view). The generated code knows neither `g`'s arity nor its
 //! parameter types, only the call's markers and, per argument, a tangent or none, in a tuple of
 //! [`Slot`]s that it owns:
 //!
@@ -110,9 +111,10 @@ impl<D> Unused for Tan<D> {}
 impl Unused for NoTan<()> {}
 
 /// A tangent parameter of a forward rule that a tangent of type `D` is passed as: `D` itself
-/// (moved out of its slot) or `&D` (borrowed from it), or for a `Vec<T>`, `&[T]`. The impls do
-/// not overlap, as `&D` is never `D` and `&[T]` is not `&D` of a sized `D`, so rustc picks one
-/// from the rule's parameter type.
+/// (moved out of its slot) or `&D` (borrowed from it), or for a `Vec<T>`, `&[T]`, and for an
+/// ndarray array, its view. The impls do not overlap, as `&D` is never `D`, `&[T]` is not `&D`
+/// of a sized `D` and a view is neither an array nor a reference, so rustc picks one from the
+/// rule's parameter type.
 pub trait TangentParam<'s, D>: Sized {
     /// The tangent in `slot`, or `zero()` if it is empty.
     fn pass(slot: &'s mut Content<D>, zero: impl FnOnce() -> D) -> Self;
@@ -132,6 +134,20 @@ impl<'s, T> TangentParam<'s, Vec<T>> for &'s [T] {
     #[inline(always)]
     fn pass(slot: &'s mut Content<Vec<T>>, zero: impl FnOnce() -> Vec<T>) -> Self {
         slot.get_or_insert(zero).as_slice()
+    }
+}
+
+/// A view parameter's tangent taken as a view (`fn ssq_jvp(x: ArrayView1<f64>, dx:
+/// ArrayView1<f64>)`): the owned array tangent viewed.
+impl<'s, A, D: ndarray::Dimension> TangentParam<'s, ndarray::Array<A, D>>
+    for ndarray::ArrayView<'s, A, D>
+{
+    #[inline(always)]
+    fn pass(
+        slot: &'s mut Content<ndarray::Array<A, D>>,
+        zero: impl FnOnce() -> ndarray::Array<A, D>,
+    ) -> Self {
+        slot.get_or_insert(zero).view()
     }
 }
 
@@ -296,7 +312,8 @@ for_each_arg_count!(impl_slots);
     note = "a forward rule `g_jvp` takes `g`'s parameters, then one tangent per parameter of a \
             differentiable type, in order: `&G` for a parameter taken by reference, `G` for one \
             taken by value, where `G` is the parameter's gradient type (`&[T]` for a slice \
-            parameter `&[T]` too; no `wrt(..)` that leaves one out)"
+            parameter `&[T]` too, and a view for a view parameter; no `wrt(..)` that leaves \
+            one out)"
 )]
 pub trait TangentsOf<'s, A: Tuple, M, S>: Tuple {
     /// The tangent parameters.
