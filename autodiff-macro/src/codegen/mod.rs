@@ -437,6 +437,15 @@ fn borrowed_rows(
                     }
                     other.extend(args.iter().copied().filter(|a| a != recv));
                 }
+                // A row of data copied to be changed (`nbrs[i].push(j)` of a `Vec<Vec<usize>>`
+                // is `let mut r = nbrs[i].clone(); r.push(j); nbrs[i] = r;`): read borrowed.
+                InstKind::Prim { prim, args, .. }
+                    if prim.name() == "clone"
+                        && args.len() == 1
+                        && !active.get(args[0].index()).copied().unwrap_or(false) =>
+                {
+                    indexed.insert(args[0]);
+                }
                 // A field borrowed (`&c.demand` of `for c in cities` over `&[City]`): the
                 // element need not be `Clone`.
                 InstKind::Ref(x) | InstKind::Shape(x) | InstKind::FieldRef(x, _) => {

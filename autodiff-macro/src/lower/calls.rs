@@ -2173,6 +2173,39 @@ impl Lowering {
         }
     }
 
+    /// Whether `e` is an integer, `bool`, `char` or string as its syntax shows: a literal of
+    /// one (not a float's), a variable known to hold discrete data, a cast to an integer type,
+    /// a shape query, and arithmetic and comparisons of them. Unlike [`Self::data_expr`], no
+    /// float constant.
+    pub(super) fn discrete_operand(&self, e: &Expr) -> bool {
+        match chain::strip(e) {
+            Expr::Lit(l) => matches!(
+                l.lit,
+                syn::Lit::Int(_) | syn::Lit::Bool(_) | syn::Lit::Char(_) | syn::Lit::Str(_)
+            ),
+            Expr::Path(p) => p
+                .path
+                .get_ident()
+                .and_then(|id| self.lookup(&id.to_string()))
+                .and_then(|slot| self.env[slot].value)
+                .is_some_and(|v| self.kind(v) == Kind::Discrete),
+            Expr::Cast(c) => crate::types::is_inactive_type(&c.ty),
+            Expr::Unary(u) => self.discrete_operand(&u.expr),
+            Expr::Reference(r) => r.mutability.is_none() && self.discrete_operand(&r.expr),
+            Expr::Binary(bin) => match bin.op {
+                syn::BinOp::Lt(_)
+                | syn::BinOp::Le(_)
+                | syn::BinOp::Gt(_)
+                | syn::BinOp::Ge(_)
+                | syn::BinOp::Eq(_)
+                | syn::BinOp::Ne(_) => true,
+                _ => self.discrete_operand(&bin.left) && self.discrete_operand(&bin.right),
+            },
+            Expr::MethodCall(mc) => mc.args.is_empty() && is_shape_query(&mc.method.to_string()),
+            _ => false,
+        }
+    }
+
     /// A value of the user's struct built from data only, which holds no differentiated value:
     /// a literal or a tuple struct's constructor of data ([`Self::data_struct`]), or a call of
     /// a function of the type given data only (`Lcg::new(7)`, `Lcg::new(seed)` of `seed: u64`,
@@ -3036,7 +3069,28 @@ impl Lowering {
         let element = matches!(&*mc.receiver, Expr::Index(_))
             && subslice::range_index(&mc.receiver).is_none()
             || self.cell_named(&mc.receiver).is_some();
-        if element && def.changes_len() {
+        // A row of a container of data (`nbrs[i].push(j)` of `let mut nbrs: Vec<Vec<usize>> =
+        // vec![Vec::new(); n];`, a neighbour list) has no adjoint: its length may change.
+        // So is one of a container whose type is not seen (`vec![Vec::new(); n]`) given
+        // integers: Rust gives the rows the pushed values' type.
+        let root_kind = self
+            .mutable_root(&mc.receiver)
+            .and_then(|id| self.lookup(&id.to_string()))
+            .and_then(|slot| self.env[slot].value)
+            .map(|v| self.kind(v));
+        let of_data = element
+            && match root_kind {
+                Some(Kind::Discrete) => true,
+                // The value pushed or inserted (not an index: `rows[i].swap(0, 1)` says
+                // nothing of the rows' elements).
+                Some(Kind::Unknown) => match (def.name, mc.args.len()) {
+                    ("push", 1) => self.discrete_operand(&mc.args[0]),
+                    ("insert", 2) => self.discrete_operand(&mc.args[1]),
+                    _ => false,
+                },
+                _ => false,
+            };
+        if element && def.changes_len() && !of_data {
             // The adjoint of a container's versions is one buffer, whose elements have the
             // shapes of the last version: a row whose length changes would meet an adjoint of
             // another length.
@@ -3063,7 +3117,7 @@ impl Lowering {
             // `rows[i].push(x)` on an element of a local (a `Vec` of `Vec`s): the element's
             // new version is written back, as for a field.
             Expr::Index(ix) if subslice::range_index(&mc.receiver).is_none() => {
-                return self.element_mutation(b, mc, ix, m, unwrap);
+                return self.element_mutation(b, mc, ix, m, unwrap, of_data);
             }
             other if subslice::range_index(other).is_some() => {
                 self.err_at(

@@ -80,6 +80,7 @@ impl Lowering {
         ix: &syn::ExprIndex,
         m: MutId,
         unwrap: bool,
+        of_data: bool,
     ) -> Option<Value> {
         if !self.mutation_arity_ok(mc, m) {
             return None;
@@ -87,7 +88,21 @@ impl Lowering {
         if !self.field_root_ok(&ix.expr) {
             return None;
         }
-        let base = self.owned_place(b, &mc.receiver)?;
+        let mut base = self.owned_place(b, &mc.receiver)?;
+        // A row of data (`nbrs[i]` of a `Vec<Vec<usize>>`) is read in place: a copy to change.
+        if of_data {
+            let clone = PrimId::method("clone")?;
+            base = self.inst1(
+                b,
+                InstKind::Prim {
+                    prim: clone,
+                    args: vec![base],
+                    unwrap: false,
+                },
+                Kind::Discrete,
+                mc.receiver.span(),
+            );
+        }
         let results = self.mutate(b, mc, m, base, unwrap)?;
         self.assign_place(b, &mc.receiver, results[0]);
         results.get(1).copied()

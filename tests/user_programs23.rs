@@ -1,0 +1,174 @@
+//! Molecular modelling and bioinformatics programs: force fields over positions stored as
+//! `Vec<[f64; 3]>` and flat slices, neighbour lists, and likelihoods of sequence models.
+//!
+//! A neighbour list built inside a differentiated function, `let mut nbrs: Vec<Vec<usize>> =
+//! vec![Vec::new(); n];` with `nbrs[i].push(j)` for the pairs within a cutoff, was the error
+//! "`.push(..)` on an element of a container changes the element's length, which the
+//! derivative does not follow", whose advice (build rows of floats with their length) did not
+//! fit rows of integers, which carry no derivative. A row of integers now changes as written
+//! (also where the container's type is not written and the pushed values are integers), and
+//! a row of floats pushed into is still that error.
+//!
+//! Each gradient is checked against its analytic form (stated beside the function) and against
+//! central finite differences through `autodiff::check`; each value against the plain
+//! function's.
+
+#![deny(warnings)]
+#![allow(clippy::needless_range_loop)] // written as users write them
+
+use autodiff::check::gradcheck;
+use autodiff::differentiate;
+
+mod common;
+use common::*;
+
+fn flat3(p: &[[f64; 3]]) -> Vec<f64> {
+    p.iter().flat_map(|a| a.iter().copied()).collect()
+}
+
+fn unflat3(x: &[f64]) -> Vec<[f64; 3]> {
+    x.chunks(3).map(|c| [c[0], c[1], c[2]]).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Neighbour lists: rows of integers pushed into.
+// ---------------------------------------------------------------------------------------------
+
+/// An embedded-atom energy over a neighbour list built from the distances: `E = −a Σ_i √ρ_i`,
+/// `ρ_i = Σ_{j ∈ N(i)} φ(r_ij)`, `φ(r) = exp(−β(r − 1))·(1 − r/rc)²`. With `u = r_ij/rc` and
+/// `φ'(r) = −β φ(r) − 2 exp(−β(r − 1))(1 − u)/rc`, `∂E/∂x_i = −a/2 Σ_j (ρ_i^{−½} + ρ_j^{−½})
+/// φ'(r_ij) (x_i − x_j)/r_ij` over the neighbours (the list is symmetric).
+#[differentiate(wrt(pos))]
+fn eam_energy(pos: &[[f64; 3]], rc: f64, a: f64, beta: f64) -> f64 {
+    let n = pos.len();
+    let mut nbrs: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for i in 0..n {
+        for j in 0..n {
+            if i == j {
+                continue;
+            }
+            let d2: f64 = (0..3).map(|c| (pos[i][c] - pos[j][c]).powi(2)).sum();
+            if d2 < rc * rc {
+                nbrs[i].push(j);
+            }
+        }
+    }
+    let mut e = 0.0;
+    for i in 0..n {
+        let mut rho = 0.0;
+        for &j in &nbrs[i] {
+            let r = (0..3)
+                .map(|c| (pos[i][c] - pos[j][c]).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            rho += (-beta * (r - 1.0)).exp() * (1.0 - r / rc).powi(2);
+        }
+        e += -a * rho.sqrt();
+    }
+    e
+}
+
+/// The analytic gradient of [`eam_energy`] (see there).
+fn eam_gradient(pos: &[[f64; 3]], rc: f64, a: f64, beta: f64) -> Vec<[f64; 3]> {
+    let n = pos.len();
+    let dist = |i: usize, j: usize| {
+        (0..3)
+            .map(|c| (pos[i][c] - pos[j][c]).powi(2))
+            .sum::<f64>()
+            .sqrt()
+    };
+    let rho: Vec<f64> = (0..n)
+        .map(|i| {
+            (0..n)
+                .filter(|&j| j != i && dist(i, j) < rc)
+                .map(|j| {
+                    let r = dist(i, j);
+                    (-beta * (r - 1.0)).exp() * (1.0 - r / rc).powi(2)
+                })
+                .sum()
+        })
+        .collect();
+    let mut g = vec![[0.0; 3]; n];
+    for i in 0..n {
+        for j in 0..n {
+            let r = dist(i, j);
+            if i == j || r >= rc {
+                continue;
+            }
+            let ex = (-beta * (r - 1.0)).exp();
+            let dphi = -beta * ex * (1.0 - r / rc).powi(2) - 2.0 * ex * (1.0 - r / rc) / rc;
+            let w = -0.5 * a * (rho[i].powf(-0.5) + rho[j].powf(-0.5)) * dphi / r;
+            for c in 0..3 {
+                g[i][c] += w * (pos[i][c] - pos[j][c]);
+            }
+        }
+    }
+    g
+}
+
+#[test]
+fn neighbour_list_of_integers_pushed_per_row() {
+    // The last atom has no neighbour within the cutoff; the others have one to three.
+    let pos = vec![
+        [0.0, 0.1, 0.2],
+        [1.1, 0.0, -0.2],
+        [0.3, 1.2, 0.4],
+        [1.9, 1.7, 0.9],
+        [3.5, 3.0, 3.0],
+    ];
+    let (rc, a, beta) = (2.5, 1.0, 2.0);
+    let (e, g) = eam_energy_grad(&pos, rc, a, beta);
+    assert_eq!(e, eam_energy(&pos, rc, a, beta));
+    close_all(
+        "∂E/∂x",
+        &flat3(&g),
+        &flat3(&eam_gradient(&pos, rc, a, beta)),
+    );
+    let r = gradcheck(
+        |x: &Vec<f64>| eam_energy(&unflat3(x), rc, a, beta),
+        &flat3(&pos),
+        &flat3(&g),
+    );
+    assert!(r.passed(), "{r}");
+}
+
+/// As [`eam_energy`]'s list, the container's type unwritten (its rows take the type of the
+/// integers pushed), with the list's lengths read too: `E = Σ_i Σ_{j ∈ N(i)} (x_i − x_j)² +
+/// Σ_i |N(i)|·x_i`, `N(i) = {j ≠ i : |x_i − x_j| < 2.5}`: `∂E/∂x_i = 4 Σ_{j ∈ N(i)} (x_i −
+/// x_j) + |N(i)|`.
+#[differentiate(wrt(x))]
+fn list_energy(x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut nbrs = vec![Vec::new(); n];
+    for i in 0..n {
+        for j in 0..n {
+            if i != j && (x[i] - x[j]).abs() < 2.5 {
+                nbrs[i].push(j);
+            }
+        }
+    }
+    let mut e = 0.0;
+    for i in 0..n {
+        for &j in &nbrs[i] {
+            e += (x[i] - x[j]).powi(2);
+        }
+        e += nbrs[i].len() as f64 * x[i];
+    }
+    e
+}
+
+#[test]
+fn neighbour_list_of_an_unwritten_type() {
+    let x = [1.0, -2.1, 3.0, 0.35, 1.7];
+    let (e, g) = list_energy_grad(&x);
+    assert_eq!(e, list_energy(&x));
+    let near = |i: usize, j: usize| i != j && (x[i] - x[j]).abs() < 2.5;
+    let expected: Vec<f64> = (0..x.len())
+        .map(|i| {
+            let nb: Vec<usize> = (0..x.len()).filter(|&j| near(i, j)).collect();
+            4.0 * nb.iter().map(|&j| x[i] - x[j]).sum::<f64>() + nb.len() as f64
+        })
+        .collect();
+    close_all("∂E/∂x", &g, &expected);
+    fd_vec("list_energy", list_energy, &x, &g);
+}
