@@ -172,3 +172,113 @@ fn neighbour_list_of_an_unwritten_type() {
     close_all("∂E/∂x", &g, &expected);
     fd_vec("list_energy", list_energy, &x, &g);
 }
+
+// ---------------------------------------------------------------------------------------------
+// 2. A row of a table of fixed-size arrays copied into a `Vec`.
+// ---------------------------------------------------------------------------------------------
+
+/// `log Σ exp(v)`, shifted by the largest element.
+#[differentiate(hessian)]
+fn log_sum_exp(v: &[f64]) -> f64 {
+    let m = v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    m + v.iter().map(|x| (x - m).exp()).sum::<f64>().ln()
+}
+
+/// The forward algorithm of a three-state hidden Markov model in log space, the first column
+/// of emissions copied out of a table of rows, `emit[0].to_vec()` (it was rustc's "expected
+/// `[f64; 3]`, found `Vec<f64>`" in the generated code: the `Vec`'s adjoint was added into the
+/// row's, an array). A forbidden transition is a log-probability of −∞. With `α_t(j) =
+/// e_t(j) + log Σ_i exp(α_{t−1}(i) + A_ij)` and `L = log Σ_j exp(α_T(j))`, `∂L/∂e_t(j)` is the
+/// posterior probability of state `j` at time `t`, `exp(α_t(j) + β_t(j) − L)` with the backward
+/// `β_t(i) = log Σ_j exp(A_ij + e_{t+1}(j) + β_{t+1}(j))`, `β_T = 0`.
+#[differentiate(hessian, wrt(emit))]
+fn hmm_forward(emit: &[[f64; 3]], log_a: &[[f64; 3]; 3]) -> f64 {
+    let mut alpha = emit[0].to_vec();
+    for t in 1..emit.len() {
+        let mut next = vec![0.0; 3];
+        for j in 0..3 {
+            let terms: Vec<f64> = (0..3).map(|i| alpha[i] + log_a[i][j]).collect();
+            next[j] = log_sum_exp(&terms) + emit[t][j];
+        }
+        alpha = next;
+    }
+    log_sum_exp(&alpha)
+}
+
+/// The posteriors `exp(α_t(j) + β_t(j) − L)` of [`hmm_forward`] (see there).
+fn hmm_posteriors(emit: &[[f64; 3]], log_a: &[[f64; 3]; 3]) -> Vec<[f64; 3]> {
+    let lse = |v: &[f64]| {
+        let m = v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        m + v.iter().map(|x| (x - m).exp()).sum::<f64>().ln()
+    };
+    let n = emit.len();
+    let mut alpha = vec![emit[0]; n];
+    for t in 1..n {
+        for j in 0..3 {
+            let terms: Vec<f64> = (0..3).map(|i| alpha[t - 1][i] + log_a[i][j]).collect();
+            alpha[t][j] = lse(&terms) + emit[t][j];
+        }
+    }
+    let mut beta = vec![[0.0; 3]; n];
+    for t in (0..n - 1).rev() {
+        for i in 0..3 {
+            let terms: Vec<f64> = (0..3)
+                .map(|j| log_a[i][j] + emit[t + 1][j] + beta[t + 1][j])
+                .collect();
+            beta[t][i] = lse(&terms);
+        }
+    }
+    let l = lse(&alpha[n - 1]);
+    (0..n)
+        .map(|t| std::array::from_fn(|j| (alpha[t][j] + beta[t][j] - l).exp()))
+        .collect()
+}
+
+#[test]
+fn hmm_forward_from_a_row_copied_to_a_vec() {
+    let ninf = f64::NEG_INFINITY;
+    let log_a = [[-0.1, -2.4, ninf], [ninf, -0.2, -1.7], [-1.0, ninf, -0.5]];
+    let emit: Vec<[f64; 3]> = (0..6)
+        .map(|t| {
+            let u = t as f64;
+            [
+                -(u * 0.7).sin().abs() - 0.1,
+                -(u * 1.3).cos().abs() - 0.2,
+                -0.6,
+            ]
+        })
+        .collect();
+    let (l, g) = hmm_forward_grad(&emit, &log_a);
+    assert_eq!(l, hmm_forward(&emit, &log_a));
+    close_all("∂L/∂e", &flat3(&g), &flat3(&hmm_posteriors(&emit, &log_a)));
+    // The posteriors of each time step sum to one.
+    for row in &g {
+        close("Σ posteriors", row.iter().sum(), 1.0, TOL);
+    }
+    let r = gradcheck(
+        |x: &Vec<f64>| hmm_forward(&unflat3(x), &log_a),
+        &flat3(&emit),
+        &flat3(&g),
+    );
+    assert!(r.passed(), "{r}");
+    // The tangent along a direction is the gradient's projection on it, and the
+    // Hessian-vector product the difference of gradients along it.
+    let v: Vec<[f64; 3]> = (0..6).map(|t| [0.1 * t as f64, -0.2, 0.3]).collect();
+    let (_, t) = hmm_forward_jvp(&emit, &log_a, &v);
+    let projection: f64 = flat3(&g).iter().zip(flat3(&v)).map(|(a, b)| a * b).sum();
+    close("J·v", t, projection, TOL);
+    let (_, _, hv) = hmm_forward_hvp(&emit, &log_a, &v);
+    let h = 1e-5;
+    let shifted = |s: f64| -> Vec<f64> {
+        let e: Vec<[f64; 3]> = emit
+            .iter()
+            .zip(&v)
+            .map(|(e, d)| std::array::from_fn(|k| e[k] + s * d[k]))
+            .collect();
+        flat3(&hmm_forward_grad(&e, &log_a).1)
+    };
+    let (gp, gm) = (shifted(h), shifted(-h));
+    for (k, a) in flat3(&hv).iter().enumerate() {
+        close(&format!("H·v[{k}]"), *a, (gp[k] - gm[k]) / (2.0 * h), 1e-7);
+    }
+}

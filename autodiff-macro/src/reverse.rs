@@ -594,7 +594,12 @@ impl Rev<'_> {
                                 self.tys.of(args[0]),
                                 Ty::Elems(_) | Ty::ElemsOpen | Ty::Rows(_)
                             );
-                            (!known).then_some(args[0])
+                            // A row of a table (`emit[0].to_vec()` of `emit: &[[f64; 3]]`)
+                            // may be a fixed-size array, whose adjoint is one.
+                            let row = matches!(self.f.value(args[0]).def,
+                                ValueDef::Result(i, 0) if matches!(self.f.inst(i).kind,
+                                    InstKind::Index(base, _) if matches!(self.tys.of(base), Ty::Rows(_))));
+                            (!known || row).then_some(args[0])
                         });
                     let g = match like {
                         Some(like) if prim.name() == "to_vec" => {
