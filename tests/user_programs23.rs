@@ -9,6 +9,19 @@
 //! (also where the container's type is not written and the pushed values are integers), and
 //! a row of floats pushed into is still that error.
 //!
+//! A traceback table of a dynamic-programming alignment, `ptr[i][j] = 1` of `let mut ptr:
+//! Vec<Vec<u8>> = vec![vec![0; m + 1]; n + 1];` beside the table of scores, was rustc's "cannot
+//! move out of index of `Vec<Vec<u8>>`" in the generated code: the row read to be written back
+//! was moved out of the grid, as a row of integers is not `Copy`. It is now a copy, as a row of
+//! floats is. A row of a table of data changed by a method with a closure,
+//! `nbrs[i].retain(|&j| j != i)`, was the error that the closure may change the row, "write an
+//! index loop" (which a filter is not); and a table of integers written with an integer literal
+//! or a slice of them (`ptr[i][j] = 0`, `v[i].extend_from_slice(&[0, 1])`) was taken to be of
+//! unknown contents afterwards, which the changes of its rows then refused. Writing into a
+//! container of data keeps it data (Rust gives the value the elements' type), and its rows'
+//! changes run as written: `retain` as the filter it is, the others on a copy of the row
+//! written back.
+//!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`; each value against the plain
 //! function's.
@@ -281,4 +294,170 @@ fn hmm_forward_from_a_row_copied_to_a_vec() {
     for (k, a) in flat3(&hv).iter().enumerate() {
         close(&format!("H·v[{k}]"), *a, (gp[k] - gm[k]) / (2.0 * h), 1e-7);
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Tables of integers beside the floats: traceback pointers, pruned neighbour lists.
+// ---------------------------------------------------------------------------------------------
+
+/// Needleman–Wunsch alignment cost with a traceback table: `D[i][j] = min(D[i−1][j−1] +
+/// c[i−1][j−1], D[i−1][j] + g, D[i][j−1] + g)`, `ptr` records which, and the result is the
+/// optimal cost plus the sum of the costs of the matched pairs on the traceback path: `S = D[n][m]
+/// + Σ_{(i, j) matched} c[i][j]`. Away from ties, `D[n][m]` is the sum of the matched costs and
+/// `g` times the number of gaps, so `∂S/∂c[i][j] = 2` on the matched pairs of the optimal path,
+/// 0 elsewhere, and `∂S/∂g` is the number of gaps.
+#[differentiate]
+fn alignment_with_traceback(cost: &[Vec<f64>], gap: f64) -> f64 {
+    let n = cost.len();
+    let m = cost[0].len();
+    let mut d = vec![vec![0.0; m + 1]; n + 1];
+    let mut ptr: Vec<Vec<u8>> = vec![vec![0; m + 1]; n + 1];
+    for i in 1..=n {
+        d[i][0] = i as f64 * gap;
+        ptr[i][0] = 1;
+    }
+    for j in 1..=m {
+        d[0][j] = j as f64 * gap;
+        ptr[0][j] = 2;
+    }
+    for i in 1..=n {
+        for j in 1..=m {
+            let diag = d[i - 1][j - 1] + cost[i - 1][j - 1];
+            let up = d[i - 1][j] + gap;
+            let left = d[i][j - 1] + gap;
+            if diag <= up && diag <= left {
+                d[i][j] = diag;
+                ptr[i][j] = 0;
+            } else if up <= left {
+                d[i][j] = up;
+                ptr[i][j] = 1;
+            } else {
+                d[i][j] = left;
+                ptr[i][j] = 2;
+            }
+        }
+    }
+    let (mut i, mut j) = (n, m);
+    let mut matched = 0.0;
+    while i > 0 || j > 0 {
+        match ptr[i][j] {
+            0 => {
+                matched += cost[i - 1][j - 1];
+                i -= 1;
+                j -= 1;
+            }
+            1 => i -= 1,
+            _ => j -= 1,
+        }
+    }
+    d[n][m] + matched
+}
+
+/// The matched pairs and the number of gaps of the optimal path of
+/// [`alignment_with_traceback`], by the same recursion.
+fn traceback(cost: &[Vec<f64>], gap: f64) -> (Vec<(usize, usize)>, usize) {
+    let (n, m) = (cost.len(), cost[0].len());
+    let mut d = vec![vec![0.0; m + 1]; n + 1];
+    for i in 0..=n {
+        d[i][0] = i as f64 * gap;
+    }
+    for j in 0..=m {
+        d[0][j] = j as f64 * gap;
+    }
+    for i in 1..=n {
+        for j in 1..=m {
+            d[i][j] = (d[i - 1][j - 1] + cost[i - 1][j - 1])
+                .min(d[i - 1][j] + gap)
+                .min(d[i][j - 1] + gap);
+        }
+    }
+    let (mut i, mut j, mut pairs, mut gaps) = (n, m, Vec::new(), 0);
+    while i > 0 || j > 0 {
+        if i > 0 && j > 0 && d[i][j] == d[i - 1][j - 1] + cost[i - 1][j - 1] {
+            pairs.push((i - 1, j - 1));
+            i -= 1;
+            j -= 1;
+        } else if i > 0 && d[i][j] == d[i - 1][j] + gap {
+            i -= 1;
+            gaps += 1;
+        } else {
+            j -= 1;
+            gaps += 1;
+        }
+    }
+    (pairs, gaps)
+}
+
+#[test]
+fn alignment_with_a_traceback_table_of_integers() {
+    let cost: Vec<Vec<f64>> = (0..4)
+        .map(|i| {
+            (0..6)
+                .map(|j| (((i * 6 + j) as f64) * 0.77).sin().abs())
+                .collect()
+        })
+        .collect();
+    let gap = 0.6;
+    let (s, (gc, gg)) = alignment_with_traceback_grad(&cost, gap);
+    assert_eq!(s, alignment_with_traceback(&cost, gap));
+    let (pairs, gaps) = traceback(&cost, gap);
+    assert!(!pairs.is_empty() && gaps > 0);
+    for (i, row) in gc.iter().enumerate() {
+        for (j, &g) in row.iter().enumerate() {
+            let want = if pairs.contains(&(i, j)) { 2.0 } else { 0.0 };
+            close(&format!("∂S/∂c[{i}][{j}]"), g, want, TOL);
+        }
+    }
+    close("∂S/∂g", gg, gaps as f64, TOL);
+    let flat: Vec<f64> = cost.iter().flatten().copied().collect();
+    let gflat: Vec<f64> = gc.iter().flatten().copied().collect();
+    fd_vec(
+        "alignment",
+        |x| alignment_with_traceback(&x.chunks(6).map(|r| r.to_vec()).collect::<Vec<_>>(), gap),
+        &flat,
+        &gflat,
+    );
+}
+
+/// A neighbour list of every other atom, pruned of the atom itself and of the atoms beyond the
+/// cutoff by `retain` on its rows, then sorted and changed by the other row methods:
+/// `E = Σ_i Σ_{j ∈ N(i)} (rc − |x_i − x_j|)²`, `N(i) = {j ≠ i : |x_i − x_j| < rc}`, so `∂E/∂x_i =
+/// −4 Σ_{j ∈ N(i)} (rc − |x_i − x_j|)·sign(x_i − x_j)` (each pair is counted from both ends).
+#[differentiate(wrt(x))]
+fn pruned_pairs(x: &[f64], rc: f64) -> f64 {
+    let n = x.len();
+    let mut nbrs: Vec<Vec<usize>> = vec![(0..n).collect(); n];
+    for i in 0..n {
+        nbrs[i].retain(|&j| j != i && (x[i] - x[j]).abs() < rc);
+        nbrs[i].extend_from_slice(&[i, i]);
+        nbrs[i].sort_unstable();
+        nbrs[i].dedup();
+        nbrs[i].retain(|&j| j != i);
+        nbrs[i].reverse();
+    }
+    let mut e = 0.0;
+    for i in 0..n {
+        for &j in &nbrs[i] {
+            e += (rc - (x[i] - x[j]).abs()).powi(2);
+        }
+    }
+    e
+}
+
+#[test]
+fn neighbour_list_pruned_by_row_methods() {
+    let x = [0.0, 0.7, 1.9, 2.3, 4.4];
+    let rc = 1.5;
+    let (e, g) = pruned_pairs_grad(&x, rc);
+    assert_eq!(e, pruned_pairs(&x, rc));
+    let expected: Vec<f64> = (0..x.len())
+        .map(|i| {
+            (0..x.len())
+                .filter(|&j| j != i && (x[i] - x[j]).abs() < rc)
+                .map(|j| -4.0 * (rc - (x[i] - x[j]).abs()) * (x[i] - x[j]).signum())
+                .sum()
+        })
+        .collect();
+    close_all("∂E/∂x", &g, &expected);
+    fd_vec("pruned_pairs", |x| pruned_pairs(x, rc), &x, &g);
 }

@@ -101,6 +101,9 @@ pub struct Gen<'a> {
     /// Rows of nested containers (`data[i]` of a `&[Vec<f64>]`), borrowed: see
     /// [`borrowed_rows`].
     rows: HashSet<Value>,
+    /// Values written by element (the base of an `IndexSet`): a row of a grid read to be
+    /// written (`ptr[i][j] = 1` of a `Vec<Vec<u8>>`) is a copy, not moved out of the grid.
+    written: HashSet<Value>,
     /// The path of the runtime's support module: `::autodiff::__private` by default.
     pv: TokenStream,
     /// The same as text, for statements emitted as text.
@@ -132,6 +135,7 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool], krate: &Tok
         active,
         mut_refs: HashSet::new(),
         rows: HashSet::new(),
+        written: HashSet::new(),
         pv: quote!(#krate::__private),
         pv_text: quote!(#krate::__private).to_string(),
         krate: krate.clone(),
@@ -183,6 +187,13 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool], krate: &Tok
         }
     }
     g.rows = borrowed_rows(f, tys, &all_blocks, &plan.kept, active);
+    for &b in &all_blocks {
+        for &i in &f.block(b).insts {
+            if let InstKind::IndexSet { base, .. } = f.inst(i).kind {
+                g.written.insert(base);
+            }
+        }
+    }
     // Whether each value folds into its read, decided in the order the values are defined: the
     // decision for a value asks about its operands, which are then known, rather than
     // recursing through a chain of thousands of them.

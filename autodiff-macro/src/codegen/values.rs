@@ -551,11 +551,14 @@ impl Gen<'_> {
     /// Whether `r` is data that the pullback keeps (on a loop's stack, in a branch's record or
     /// captured) and whose type the macro does not know to be `Copy`: a row of a `&[Vec<bool>]`
     /// or a `Vec<Vec<usize>>` is not, and is kept as a copy rather than moved out of its
-    /// container (a row borrowed from a parameter is kept borrowed, see `borrowed_rows`).
+    /// container (a row borrowed from a parameter is kept borrowed, see `borrowed_rows`), and so
+    /// is one read to be written by element (`ptr[i][j] = 1` of a `Vec<Vec<u8>>`).
     pub(super) fn kept_data(&self, r: Value) -> bool {
         self.f.value(r).kind == Kind::Discrete
             && !self.ty(r).is_plain()
-            && (self.kept_rec.contains(&r) || self.kept_top.contains(&r))
+            && (self.kept_rec.contains(&r)
+                || self.kept_top.contains(&r)
+                || self.written.contains(&r))
     }
 
     /// Arithmetic that depends on a differentiated input, on values whose type is not known,

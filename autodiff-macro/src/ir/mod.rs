@@ -76,6 +76,17 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The kind of a container of kind `self` once `value` is written into it: a container of
+    /// integers (or other data) stays one, whatever the macro knows of the value written
+    /// (`ptr[i][j] = 1`, `v[i].extend_from_slice(&[0, 1])`), as Rust gives the value the
+    /// elements' type.
+    pub fn written(self, value: Kind) -> Kind {
+        match self {
+            Kind::Discrete => Kind::Discrete,
+            k => k.join(value),
+        }
+    }
+
     /// The kind of the result of an arithmetic operation on `self` and `other`.
     pub fn join(self, other: Kind) -> Kind {
         match (self, other) {

@@ -569,7 +569,7 @@ impl Lowering {
         let mut kind = self.kind(base);
         for (k, &a) in args.iter().enumerate() {
             if def.diff(k) {
-                kind = kind.join(self.kind(a));
+                kind = kind.written(self.kind(a));
             }
         }
         let n = 1 + usize::from(def.returns());
@@ -600,6 +600,9 @@ impl Lowering {
             && let Some(v) = self.window_method(b, mc)
         {
             return v;
+        }
+        if let Some(e) = self.data_row_mutation(mc) {
+            return self.expr(b, &e, true);
         }
         // `c.borrow_mut().push(1.0)` (`m.lock().unwrap().push(..)`): a mutation through the
         // guard of a cell, which is data, run as written, the guard dropped at the end of the
@@ -3037,6 +3040,58 @@ impl Lowering {
             true,
             span,
         )
+    }
+
+    /// A mutation of a row of a container of data, `nbrs[i].retain(|&j| j != i)` or
+    /// `nbrs[i].sort_by(..)` of a `Vec<Vec<usize>>` (a neighbour list): `{ let mut r =
+    /// nbrs[i].clone(); r.retain(..); nbrs[i] = r; }`, the row's copy changed as a local's
+    /// would be (closures and all, no derivative reaching it) and written back.
+    fn data_row_mutation(&self, mc: &syn::ExprMethodCall) -> Option<Expr> {
+        let name = mc.method.to_string();
+        let unit = matches!(
+            name.as_str(),
+            "push"
+                | "insert"
+                | "retain"
+                | "dedup"
+                | "reverse"
+                | "swap"
+                | "truncate"
+                | "clear"
+                | "resize"
+                | "extend_from_slice"
+                | "fill"
+                | "rotate_left"
+                | "rotate_right"
+        ) || name.starts_with("sort");
+        if !unit || mc.turbofish.is_some() {
+            return None;
+        }
+        let recv = chain::strip(&mc.receiver);
+        if !matches!(recv, Expr::Index(_)) || subslice::range_index(recv).is_some() {
+            return None;
+        }
+        let slot = self
+            .mutable_root(recv)
+            .and_then(|id| self.lookup(&id.to_string()))?;
+        let v = self.env[slot].value?;
+        if self.kind(v) != Kind::Discrete {
+            return None;
+        }
+        let span = mc.method.span();
+        let (m, args) = (&mc.method, &mc.args);
+        // `retain` as the filter it is, which a local's `retain` statement becomes too.
+        if name == "retain" && args.len() == 1 {
+            let pred = &args[0];
+            return Some(syn::parse_quote_spanned! {span=> {
+                #recv = #recv.clone().into_iter().filter(#pred).collect::<::std::vec::Vec<_>>();
+            }});
+        }
+        Some(syn::parse_quote_spanned! {span=> {
+            let mut __ad_row = #recv.clone();
+            __ad_row.#m(#args);
+            #recv = __ad_row;
+        }})
     }
 
     /// Whether `name` is a parameter taken by `&mut`, not declared again.

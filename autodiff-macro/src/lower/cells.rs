@@ -182,7 +182,7 @@ impl Lowering {
         let Some(base) = self.env[slot].value else {
             return;
         };
-        let kind = self.kind(base).join(self.kind(value));
+        let kind = self.kind(base).written(self.kind(value));
         let r = self.inst1(b, InstKind::IndexSet { base, index, value }, kind, span);
         self.f.values[r.index()].name = Some(self.env[slot].name.clone());
         self.env[slot].value = Some(r);

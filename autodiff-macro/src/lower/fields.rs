@@ -39,7 +39,7 @@ impl Lowering {
         let Some(index) = self.expr(b, &ix.index, true) else {
             return;
         };
-        let kind = self.kind(base).join(self.kind(value));
+        let kind = self.kind(base).written(self.kind(value));
         let r = self.inst1(
             b,
             InstKind::IndexSet { base, index, value },
@@ -171,7 +171,7 @@ impl Lowering {
             #s.#name = #x;
             #s
         }};
-        let kind = self.kind(base).join(self.kind(value));
+        let kind = self.kind(base).written(self.kind(value));
         let i = self.f.push_inst(
             b,
             InstKind::Opaque {

@@ -591,7 +591,7 @@ impl Lowering {
                 return;
             }
         }
-        let kind = self.kind(base).join(self.kind(value));
+        let kind = self.kind(base).written(self.kind(value));
         let r = self.inst1(
             b,
             InstKind::IndexSet { base, index, value },
