@@ -2970,6 +2970,22 @@ impl Lowering {
                     return None;
                 }
                 let m = &mc.method;
+                // `a.map(f)` changes nothing (an array's takes it by value, ndarray's borrows
+                // it): a local array made by `from_fn` or written by element is `mut` here.
+                if name == "map" {
+                    self.err_at(
+                        m,
+                        format!(
+                            "`{root}.map(..)` is not followed here: of a fixed-size array, build \
+                             the new array element by element, `let b: [f64; 3] = \
+                             std::array::from_fn(|i| {root}[i] * {root}[i]);`, or collect an \
+                             iterator chain into a `Vec`, `{root}.iter().map(|v| v * v)\
+                             .collect::<Vec<_>>()`; of an ndarray array, write `{root}.mapv(|v| \
+                             ..)`"
+                        ),
+                    );
+                    return None;
+                }
                 // Named as written (`self.w`, not `self`): the field is what changes.
                 let place = field_text(&mc.receiver)
                     .or_else(|| element_text(&mc.receiver))
