@@ -22,6 +22,11 @@
 //! changes run as written: `retain` as the filter it is, the others on a copy of the row
 //! written back.
 //!
+//! The flat view of coordinates stored as rows of fixed-size arrays, `pos.as_flattened()` of
+//! `pos: &[[f64; 3]]` (stable since Rust 1.80), was "no derivative rule for method
+//! `as_flattened`", whose advice spoke of methods of structs. It is the copy of the elements in
+//! order, as `pos.iter().flatten().copied().collect::<Vec<_>>()` is.
+//!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`; each value against the plain
 //! function's.
@@ -460,4 +465,47 @@ fn neighbour_list_pruned_by_row_methods() {
         .collect();
     close_all("∂E/∂x", &g, &expected);
     fd_vec("pruned_pairs", |x| pruned_pairs(x, rc), &x, &g);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. The flat view of rows of fixed-size arrays.
+// ---------------------------------------------------------------------------------------------
+
+/// `Σ_k x_k²` of a flat slice.
+#[differentiate]
+fn sum_of_squares(v: &[f64]) -> f64 {
+    v.iter().map(|a| a * a).sum()
+}
+
+/// A restraint of the flattened coordinates `x = pos.as_flattened()` to weights `w`: `E = (Σ_k
+/// w_k x_k)·x_4 + Σ_k x_k² + len(x)`, so `∂E/∂x_k = w_k x_4 + 2 x_k + [k = 4]·Σ_j w_j x_j`.
+#[differentiate(wrt(pos))]
+fn flat_restraint(pos: &[[f64; 3]], w: &[f64]) -> f64 {
+    let flat = pos.as_flattened();
+    let s: f64 = flat.iter().zip(w).map(|(a, b)| a * b).sum();
+    s * flat[4] + sum_of_squares(pos.as_flattened()) + pos.as_flattened().len() as f64
+}
+
+#[test]
+fn coordinates_flattened() {
+    let pos = vec![[1.0, 2.0, 3.0], [0.5, 0.1, 0.2], [-0.3, 0.8, 1.1]];
+    let w = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 0.5, -1.0, 0.25];
+    let (e, g) = flat_restraint_grad(&pos, &w);
+    assert_eq!(e, flat_restraint(&pos, &w));
+    let x = flat3(&pos);
+    let s: f64 = x.iter().zip(&w).map(|(a, b)| a * b).sum();
+    let expected: Vec<f64> = (0..x.len())
+        .map(|k| w[k] * x[4] + 2.0 * x[k] + if k == 4 { s } else { 0.0 })
+        .collect();
+    close_all("∂E/∂x", &flat3(&g), &expected);
+    fd_vec(
+        "flat_restraint",
+        |x| flat_restraint(&unflat3(x), &w),
+        &x,
+        &flat3(&g),
+    );
+    let v: Vec<[f64; 3]> = (0..3).map(|i| [0.1 * i as f64, -0.2, 0.3]).collect();
+    let (_, t) = flat_restraint_jvp(&pos, &w, &v);
+    let projection: f64 = flat3(&g).iter().zip(flat3(&v)).map(|(a, b)| a * b).sum();
+    close("J·v", t, projection, TOL);
 }

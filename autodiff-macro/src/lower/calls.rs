@@ -675,6 +675,22 @@ impl Lowering {
             let e: Expr = syn::parse_quote_spanned!(span=> &#recv[..]);
             return self.expr(b, &e, true);
         }
+        // `pos.as_flattened()` of rows of fixed-size arrays (`&[[f64; 3]]`): their elements in
+        // order, the copy `pos.iter().flatten().copied().collect()` lent, whose chain is
+        // followed (one allocation the plain function does not make).
+        if name == "as_flattened"
+            && mc.args.is_empty()
+            && mc.turbofish.is_none()
+            && !is_self(&mc.receiver)
+            && self.known_struct_expr(&mc.receiver).is_none()
+        {
+            let recv = &mc.receiver;
+            let e: Expr = syn::parse_quote_spanned!(span=> &{
+                let __ad_flat: ::std::vec::Vec<_> = #recv.iter().flatten().copied().collect();
+                __ad_flat
+            });
+            return self.expr(b, &e, true);
+        }
         // `chain.max_by(..).unwrap()`, `x.mean().unwrap()`, `v.pop().unwrap()`.
         if (name == "unwrap" || name == "expect") && mc.turbofish.is_none() {
             if let Expr::MethodCall(inner) = &*mc.receiver {
