@@ -46,6 +46,15 @@ impl Lowering {
                 .and_then(|id| self.lookup(&id.to_string()))
                 .and_then(|s| self.env[s].value)
                 .is_some_and(|v| self.f.lent_array(v).is_some()),
+            // A row of a parameter holding fixed-size arrays (`pos[i]` of `pos: &[[f64; 3]]`).
+            Expr::Index(ix) => matches!(chain::strip(&ix.expr), Expr::Path(p) if p
+                .path
+                .get_ident()
+                .and_then(|id| self.lookup(&id.to_string()))
+                .and_then(|s| self.env[s].value)
+                .is_some_and(|v| matches!(self.f.value(v).def, ValueDef::Param(n)
+                    if super::calls::elem_type(&self.f.params[n].ty)
+                        .is_some_and(|t| matches!(t, syn::Type::Array(_)))))),
             _ => false,
         }
     }
