@@ -27,6 +27,11 @@
 //! `as_flattened`", whose advice spoke of methods of structs. It is the copy of the elements in
 //! order, as `pos.iter().flatten().copied().collect::<Vec<_>>()` is.
 //!
+//! A map indexed by the item of a loop over references, `idx[c]` of `for (pos, c) in
+//! chars.iter().enumerate()` (an alphabet's index, a k-mer's code) or `eps[el]` of `for el in
+//! elems.iter()` over a map parameter, was rustc's "expected `&char`, found `char`" in the
+//! generated code, which binds the item's value: the map is now lent the reference, as in Rust.
+//!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`; each value against the plain
 //! function's.
@@ -36,6 +41,7 @@
 
 use autodiff::check::gradcheck;
 use autodiff::differentiate;
+use std::collections::HashMap;
 
 mod common;
 use common::*;
@@ -508,4 +514,104 @@ fn coordinates_flattened() {
     let (_, t) = flat_restraint_jvp(&pos, &w, &v);
     let projection: f64 = flat3(&g).iter().zip(flat3(&v)).map(|(a, b)| a * b).sum();
     close("J·v", t, projection, TOL);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. Maps of data indexed by the items of loops over references.
+// ---------------------------------------------------------------------------------------------
+
+/// A position-weighted spectrum of the 2-mers of a DNA string, the bases coded by a map built in
+/// the function and the 2-mer by a rolling 2-bit code, compared to a target: `c_m = Σ_{p:
+/// kmer(p) = m} exp(w_p)`, `T = Σ_m c_m`, `L = Σ_m (c_m/T − t_m)²`. With `u_m = 2(c_m/T − t_m)`,
+/// `∂L/∂w_p = exp(w_p)·(u_{kmer(p)} − Σ_m u_m c_m/T)/T` for the positions that end a 2-mer (`p ≥
+/// 1`), 0 for the first.
+#[differentiate(wrt(w))]
+fn kmer_spectrum_loss(w: &[f64], seq: &str, target: &[f64]) -> f64 {
+    let code: HashMap<char, usize> = "ACGT".chars().enumerate().map(|(i, c)| (c, i)).collect();
+    let chars: Vec<char> = seq.chars().collect();
+    let mut counts = vec![0.0; 16];
+    let mut kmer = 0usize;
+    for (pos, c) in chars.iter().enumerate() {
+        kmer = ((kmer << 2) | code[c]) & 15;
+        if pos >= 1 {
+            counts[kmer] += w[pos].exp();
+        }
+    }
+    let total: f64 = counts.iter().sum();
+    counts
+        .iter()
+        .zip(target)
+        .map(|(c, t)| (c / total - t).powi(2))
+        .sum()
+}
+
+#[test]
+fn kmer_spectrum_coded_by_a_map() {
+    let seq = "ACGTACGGTACCA";
+    let w: Vec<f64> = (0..seq.len())
+        .map(|i| ((i as f64) * 0.37).sin() * 0.5)
+        .collect();
+    let target: Vec<f64> = (0..16)
+        .map(|m| if m % 3 == 0 { 0.15 } else { 0.02 })
+        .collect();
+    let (l, g) = kmer_spectrum_loss_grad(&w, seq, &target);
+    assert_eq!(l, kmer_spectrum_loss(&w, seq, &target));
+    let base = |c: u8| b"ACGT".iter().position(|&b| b == c).unwrap();
+    let bytes = seq.as_bytes();
+    let kmer = |p: usize| 4 * base(bytes[p - 1]) + base(bytes[p]);
+    let mut counts = [0.0; 16];
+    for p in 1..bytes.len() {
+        counts[kmer(p)] += w[p].exp();
+    }
+    let total: f64 = counts.iter().sum();
+    let u: Vec<f64> = (0..16)
+        .map(|m| 2.0 * (counts[m] / total - target[m]))
+        .collect();
+    let mean: f64 = (0..16).map(|m| u[m] * counts[m] / total).sum();
+    let expected: Vec<f64> = (0..bytes.len())
+        .map(|p| {
+            if p == 0 {
+                0.0
+            } else {
+                w[p].exp() * (u[kmer(p)] - mean) / total
+            }
+        })
+        .collect();
+    close_all("∂L/∂w", &g, &expected);
+    fd_vec(
+        "kmer_spectrum_loss",
+        |w| kmer_spectrum_loss(w, seq, &target),
+        &w,
+        &g,
+    );
+}
+
+/// Pair energies with well depths looked up by element name in a map parameter, indexed by the
+/// items of a loop over the names: `E = Σ_i ε(e_i)·x_i²`, `∂E/∂x_i = 2 ε(e_i) x_i`.
+#[differentiate(wrt(x))]
+fn element_energy(x: &[f64], elems: &[String], eps: &HashMap<String, f64>) -> f64 {
+    let mut e = 0.0;
+    for (i, el) in elems.iter().enumerate() {
+        e += eps[el] * x[i] * x[i];
+    }
+    e
+}
+
+#[test]
+fn map_parameter_indexed_by_loop_items() {
+    let eps: HashMap<String, f64> = [("C".to_string(), 0.7), ("O".to_string(), 1.3)]
+        .into_iter()
+        .collect();
+    let elems: Vec<String> = ["C", "O", "C", "O"].iter().map(|s| s.to_string()).collect();
+    let x = [0.4, -1.1, 2.0, 0.3];
+    let (e, g) = element_energy_grad(&x, &elems, &eps);
+    assert_eq!(e, element_energy(&x, &elems, &eps));
+    let expected: Vec<f64> = (0..4).map(|i| 2.0 * eps[&elems[i]] * x[i]).collect();
+    close_all("∂E/∂x", &g, &expected);
+    fd_vec(
+        "element_energy",
+        |x| element_energy(x, &elems, &eps),
+        &x,
+        &g,
+    );
 }

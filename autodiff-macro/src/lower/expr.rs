@@ -379,7 +379,19 @@ impl Lowering {
                     return Some(self.inst1(b, InstKind::Index(w.base, at), kind, span));
                 }
                 let base = self.place_expr(b, &ix.expr)?;
-                let idx = self.expr(b, &ix.index, true)?;
+                let mut idx = self.expr(b, &ix.index, true)?;
+                // A map indexed by a loop's item taken by reference (`idx[c]` of `for c in
+                // chars.iter()`): the item is a reference in Rust, which `Index` of a map
+                // takes, and its value here.
+                if self.names_map(&ix.expr)
+                    && matches!(chain::strip(&ix.index), Expr::Path(p) if p
+                        .path
+                        .get_ident()
+                        .and_then(|id| self.lookup(&id.to_string()))
+                        .is_some_and(|slot| self.env[slot].refs > 0))
+                {
+                    idx = self.inst1(b, InstKind::Ref(idx), Kind::Discrete, span);
+                }
                 let kind = if self.kind(base) == Kind::Discrete {
                     Kind::Discrete
                 } else {

@@ -21,6 +21,35 @@ pub(super) struct Mark {
 }
 
 impl Lowering {
+    /// Whether `e` names a map (`HashMap`, `BTreeMap`): a local built or declared as one, or a
+    /// parameter of such a type (`&HashMap<char, usize>`).
+    pub(super) fn names_map(&self, e: &Expr) -> bool {
+        let Expr::Path(p) = chain::strip(e) else {
+            return false;
+        };
+        let Some(slot) = p
+            .path
+            .get_ident()
+            .and_then(|id| self.lookup(&id.to_string()))
+        else {
+            return false;
+        };
+        if self.env[slot]
+            .unfollowed
+            .is_some_and(|(t, borrow)| !borrow && MAPS.contains(&t))
+        {
+            return true;
+        }
+        self.env[slot].value.is_some_and(|v| {
+            matches!(self.f.value(v).def, ValueDef::Param(n)
+                if type_named(match &self.f.params[n].ty {
+                    syn::Type::Reference(r) => &r.elem,
+                    t => t,
+                })
+                .is_some_and(|t| MAPS.contains(&t)))
+        })
+    }
+
     pub(super) fn unfollowed_enter(&self) -> Mark {
         Mark {
             errors: self.errors.len(),
