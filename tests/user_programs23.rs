@@ -32,6 +32,11 @@
 //! elems.iter()` over a map parameter, was rustc's "expected `&char`, found `char`" in the
 //! generated code, which binds the item's value: the map is now lent the reference, as in Rust.
 //!
+//! A local set of data, the excluded pairs of a force field built from its bonds with
+//! `excluded.insert((i, j))`, was "`insert` takes 2 argument(s) here, found 1": the insert was
+//! taken for a `Vec`'s, which takes a position too. A set holds no float, and its `insert` of
+//! one value is made as written.
+//!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`; each value against the plain
 //! function's.
@@ -41,7 +46,7 @@
 
 use autodiff::check::gradcheck;
 use autodiff::differentiate;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 mod common;
 use common::*;
@@ -613,5 +618,78 @@ fn map_parameter_indexed_by_loop_items() {
         |x| element_energy(x, &elems, &eps),
         &x,
         &g,
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. A set of excluded pairs.
+// ---------------------------------------------------------------------------------------------
+
+/// A soft repulsion between the atoms of a chain that are neither bonded (1-2) nor share a bond
+/// partner (1-3), the exclusions built in a set from the bond list through each atom's
+/// neighbours: `E = Σ_{i<j, (i,j) ∉ X} exp(−r_ij²)`, `∂E/∂x_i = Σ_{j: (i,j) ∉ X} −2 exp(−r_ij²)
+/// (x_i − x_j)`.
+#[differentiate(wrt(pos))]
+fn excluded_repulsion(pos: &[[f64; 3]], bonds: &[(usize, usize)]) -> f64 {
+    let n = pos.len();
+    let mut excluded: HashSet<(usize, usize)> = HashSet::new();
+    let mut adj: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for &(i, j) in bonds {
+        excluded.insert((i.min(j), i.max(j)));
+        adj[i].push(j);
+        adj[j].push(i);
+    }
+    for a in 0..n {
+        for &b in &adj[a] {
+            for &c in &adj[b] {
+                if c != a {
+                    excluded.insert((a.min(c), a.max(c)));
+                }
+            }
+        }
+    }
+    let mut e = 0.0;
+    for i in 0..n {
+        for j in (i + 1)..n {
+            if excluded.contains(&(i, j)) {
+                continue;
+            }
+            let r2: f64 = (0..3).map(|c| (pos[i][c] - pos[j][c]).powi(2)).sum();
+            e += (-r2).exp();
+        }
+    }
+    e
+}
+
+#[test]
+fn repulsion_without_excluded_pairs() {
+    let pos: Vec<[f64; 3]> = (0..6)
+        .map(|i| {
+            let t = i as f64;
+            [0.9 * t, 0.8 * (t * 1.9).sin(), 0.6 * (t * 0.7).cos()]
+        })
+        .collect();
+    let bonds = [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)];
+    let (e, g) = excluded_repulsion_grad(&pos, &bonds);
+    assert_eq!(e, excluded_repulsion(&pos, &bonds));
+    // Along a chain, the pairs (i, j) with j ≥ i + 3 remain.
+    let mut expected = vec![[0.0; 3]; pos.len()];
+    for i in 0..pos.len() {
+        for j in 0..pos.len() {
+            if i.abs_diff(j) < 3 {
+                continue;
+            }
+            let r2: f64 = (0..3).map(|c| (pos[i][c] - pos[j][c]).powi(2)).sum();
+            for c in 0..3 {
+                expected[i][c] += -2.0 * (-r2).exp() * (pos[i][c] - pos[j][c]);
+            }
+        }
+    }
+    close_all("∂E/∂x", &flat3(&g), &flat3(&expected));
+    fd_vec(
+        "excluded_repulsion",
+        |x| excluded_repulsion(&unflat3(x), &bonds),
+        &flat3(&pos),
+        &flat3(&g),
     );
 }
