@@ -32,6 +32,10 @@
 //! elems.iter()` over a map parameter, was rustc's "expected `&char`, found `char`" in the
 //! generated code, which binds the item's value: the map is now lent the reference, as in Rust.
 //!
+//! A lookup in a map with a default, `q.get(names[i]).copied().unwrap_or(0.0)` of a key of
+//! `&str` written without `&`, was taken for an element of a slice at a position; it runs as
+//! written.
+//!
 //! A local set of data, the excluded pairs of a force field built from its bonds with
 //! `excluded.insert((i, j))`, was "`insert` takes 2 argument(s) here, found 1": the insert was
 //! taken for a `Vec`'s, which takes a position too. A set holds no float, and its `insert` of
@@ -692,4 +696,33 @@ fn repulsion_without_excluded_pairs() {
         &flat3(&pos),
         &flat3(&g),
     );
+}
+
+/// Partial charges looked up by atom name with a default for the names the map lacks, the key
+/// a `&str` written without `&` (it was read as a position of a slice, rustc's "expected
+/// `usize`, found `&str`" in the generated code): `E = Σ_i q(n_i)·x_i³`, `∂E/∂x_i = 3 q(n_i)
+/// x_i²`, `q = 0` for a name not in the map.
+#[differentiate(wrt(x))]
+fn charge_energy(x: &[f64], names: &[&str], q: &HashMap<String, f64>) -> f64 {
+    let mut e = 0.0;
+    for i in 0..x.len() {
+        e += q.get(names[i]).copied().unwrap_or(0.0) * x[i].powi(3);
+    }
+    e
+}
+
+#[test]
+fn map_lookup_with_a_default() {
+    let q: HashMap<String, f64> = [("C".to_string(), 0.5), ("N".to_string(), -0.25)]
+        .into_iter()
+        .collect();
+    let names = ["C", "X", "N", "C"];
+    let x = [0.4, -1.1, 2.0, 0.3];
+    let (e, g) = charge_energy_grad(&x, &names, &q);
+    assert_eq!(e, charge_energy(&x, &names, &q));
+    let expected: Vec<f64> = (0..4)
+        .map(|i| 3.0 * q.get(names[i]).copied().unwrap_or(0.0) * x[i] * x[i])
+        .collect();
+    close_all("∂E/∂x", &g, &expected);
+    fd_vec("charge_energy", |x| charge_energy(x, &names, &q), &x, &g);
 }

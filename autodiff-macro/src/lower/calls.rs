@@ -595,7 +595,7 @@ impl Lowering {
     }
 
     pub(super) fn method_call(&mut self, b: Block, mc: &syn::ExprMethodCall) -> Option<Value> {
-        if let Some(e) = super::fields::element_or(mc) {
+        if let Some(e) = super::fields::element_or(mc).filter(|_| !self.map_get_or(mc)) {
             return self.expr(b, &e, true);
         }
         // A method of a window (`w.len()`, an ndarray vector's `w.mean()`), before the array
@@ -3078,6 +3078,19 @@ impl Lowering {
             true,
             span,
         )
+    }
+
+    /// `m.get(k).copied().unwrap_or(d)` (`cloned`, `unwrap_or_default`) of a map `m`, whose key
+    /// may be written without `&` (`q.get(names[i])` of `&str` keys): a map's lookup, run as
+    /// written, not an element of a slice at a position.
+    fn map_get_or(&self, mc: &syn::ExprMethodCall) -> bool {
+        let Expr::MethodCall(inner) = chain::strip(&mc.receiver) else {
+            return false;
+        };
+        let Expr::MethodCall(acc) = chain::strip(&inner.receiver) else {
+            return false;
+        };
+        acc.method == "get" && self.names_map(&acc.receiver)
     }
 
     /// A mutation of a row of a container of data, `nbrs[i].retain(|&j| j != i)` or
