@@ -2156,15 +2156,33 @@ impl Lowering {
 
     /// Whether `e` holds nothing that may be differentiated, as far as its syntax shows: a
     /// literal (a float literal is a constant), a variable holding integers, `bool`s or the
-    /// like or a struct built from data only (`Binding::data`), a constant item (`SEED`, `u64::MAX`), a cast to an integer type, a shape query
-    /// (`v.len()`), a range, and arithmetic, comparisons and logic of them.
+    /// like or a struct built from data only (`Binding::data`), a constant item (`SEED`,
+    /// `u64::MAX`), a cast to an integer type, a shape query (`v.len()`), a range, and
+    /// arithmetic, comparisons and logic of them.
     pub(super) fn data_expr(&self, e: &Expr) -> bool {
+        self.data_like(e, false)
+    }
+
+    /// Whether `e` is an integer, `bool`, `char` or string as its syntax shows: what
+    /// [`Self::data_expr`] takes but a float literal or constant, a variable of floats that
+    /// hold no derivative, a cast to a float and a range.
+    pub(super) fn discrete_operand(&self, e: &Expr) -> bool {
+        self.data_like(e, true)
+    }
+
+    /// [`Self::data_expr`], or with `discrete`, [`Self::discrete_operand`].
+    fn data_like(&self, e: &Expr, discrete: bool) -> bool {
+        let like = |e: &Expr| self.data_like(e, discrete);
         match chain::strip(e) {
+            Expr::Lit(l) if discrete => matches!(
+                l.lit,
+                syn::Lit::Int(_) | syn::Lit::Bool(_) | syn::Lit::Char(_) | syn::Lit::Str(_)
+            ),
             Expr::Lit(l) => !matches!(l.lit, syn::Lit::Verbatim(_)),
             Expr::Path(p) => match p.path.get_ident() {
                 Some(id) => match self.lookup(&id.to_string()) {
                     Some(slot) => {
-                        self.env[slot].data
+                        (self.env[slot].data && !discrete)
                             || self.env[slot]
                                 .value
                                 .is_some_and(|v| self.kind(v) == Kind::Discrete)
@@ -2173,13 +2191,17 @@ impl Lowering {
                     // named in lower case, a variable the code being looked over declares
                     // itself (the item of `for &v in x`, a `let` inside a loop's body), which
                     // may hold a differentiated value.
-                    None => p.qself.is_none() && id.to_string().chars().any(|c| c.is_uppercase()),
+                    None => {
+                        !discrete
+                            && p.qself.is_none()
+                            && id.to_string().chars().any(|c| c.is_uppercase())
+                    }
                 },
-                None => p.qself.is_none(),
+                None => !discrete && p.qself.is_none(),
             },
-            Expr::Cast(c) => crate::types::is_inactive_type(&c.ty) || self.data_expr(&c.expr),
-            Expr::Unary(u) => self.data_expr(&u.expr),
-            Expr::Reference(r) => r.mutability.is_none() && self.data_expr(&r.expr),
+            Expr::Cast(c) => crate::types::is_inactive_type(&c.ty) || (!discrete && like(&c.expr)),
+            Expr::Unary(u) => like(&u.expr),
+            Expr::Reference(r) => r.mutability.is_none() && like(&r.expr),
             Expr::Binary(bin) => match bin.op {
                 syn::BinOp::Lt(_)
                 | syn::BinOp::Le(_)
@@ -2187,45 +2209,11 @@ impl Lowering {
                 | syn::BinOp::Ge(_)
                 | syn::BinOp::Eq(_)
                 | syn::BinOp::Ne(_) => true,
-                _ => self.data_expr(&bin.left) && self.data_expr(&bin.right),
+                _ => like(&bin.left) && like(&bin.right),
             },
-            Expr::Range(r) => {
-                r.start.as_deref().is_none_or(|e| self.data_expr(e))
-                    && r.end.as_deref().is_none_or(|e| self.data_expr(e))
+            Expr::Range(r) if !discrete => {
+                r.start.as_deref().is_none_or(like) && r.end.as_deref().is_none_or(like)
             }
-            Expr::MethodCall(mc) => mc.args.is_empty() && is_shape_query(&mc.method.to_string()),
-            _ => false,
-        }
-    }
-
-    /// Whether `e` is an integer, `bool`, `char` or string as its syntax shows: a literal of
-    /// one (not a float's), a variable known to hold discrete data, a cast to an integer type,
-    /// a shape query, and arithmetic and comparisons of them. Unlike [`Self::data_expr`], no
-    /// float constant.
-    pub(super) fn discrete_operand(&self, e: &Expr) -> bool {
-        match chain::strip(e) {
-            Expr::Lit(l) => matches!(
-                l.lit,
-                syn::Lit::Int(_) | syn::Lit::Bool(_) | syn::Lit::Char(_) | syn::Lit::Str(_)
-            ),
-            Expr::Path(p) => p
-                .path
-                .get_ident()
-                .and_then(|id| self.lookup(&id.to_string()))
-                .and_then(|slot| self.env[slot].value)
-                .is_some_and(|v| self.kind(v) == Kind::Discrete),
-            Expr::Cast(c) => crate::types::is_inactive_type(&c.ty),
-            Expr::Unary(u) => self.discrete_operand(&u.expr),
-            Expr::Reference(r) => r.mutability.is_none() && self.discrete_operand(&r.expr),
-            Expr::Binary(bin) => match bin.op {
-                syn::BinOp::Lt(_)
-                | syn::BinOp::Le(_)
-                | syn::BinOp::Gt(_)
-                | syn::BinOp::Ge(_)
-                | syn::BinOp::Eq(_)
-                | syn::BinOp::Ne(_) => true,
-                _ => self.discrete_operand(&bin.left) && self.discrete_operand(&bin.right),
-            },
             Expr::MethodCall(mc) => mc.args.is_empty() && is_shape_query(&mc.method.to_string()),
             _ => false,
         }
