@@ -1,0 +1,7 @@
+//! ndarray code as it is written, in one test binary (each binary is a link of its own in the
+//! test run): gradients in the parameters' layout, matrices changed lane by lane in place, and
+//! the windows of vectors with their own methods.
+
+mod array_windows;
+mod gradient_layout;
+mod lanes_in_place;
