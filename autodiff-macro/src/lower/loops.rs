@@ -192,7 +192,7 @@ impl Lowering {
             return;
         }
         // `for mut row in m.rows_mut() { row /= row.sum(); }` (`columns_mut`, `outer_iter_mut`,
-        // `axis_iter_mut(Axis(0 or 1))`, with `.enumerate()`) over a matrix: each lane copied,
+        // `axis_iter_mut(Axis(0 or 1))`, with `.zip(xs)`, `.enumerate()`) over a matrix: each lane copied,
         // the body run on the copy, and the copy assigned back (see `lanes_mut_loop`).
         match lanes_mut_loop(fl, &self.krate) {
             Some(Ok(LanesLoop {
@@ -681,21 +681,6 @@ const LANES_OF_MATRIX: &str = "a loop over the lanes of an array by mutable refe
     followed on a matrix (`Array2`); for an array of more axes, loop over the indices and assign \
     each part, `a.slice_mut(s![i, .., ..]).assign(&new)`";
 
-/// `for mut r in m.rows_mut() { body }` over a matrix `m` (a variable), as
-///
-/// ```text
-/// for __ad_li in 0..m.nrows() { let mut r = m.row(__ad_li).to_owned(); body
-///     m.row_mut(__ad_li).assign(&r); }
-/// ```
-///
-/// — the same writes, since the loop's mutable borrow of `m` keeps the body from reading `m`
-/// itself. Columns (`columns_mut()`, `axis_iter_mut(Axis(1))`) are `column`, rows also
-/// `outer_iter_mut()` and `axis_iter_mut(Axis(0))`; with `.zip(xs)` the pattern `(r, x)`
-/// binds `x` to the other items, `(0..m.nrows()).zip(xs)`, and with `.enumerate()` the pattern
-/// `(i, r)` binds `i` to the lane's index. Beside the loop, the tokens of a check, at the call of
-/// `rows_mut`, that `m` is a matrix (the lanes of an array of more axes are not its rows). A `break`, `continue`,
-/// `return` or `?` in the body, which would skip the write, is an error. `None` for any other
-/// loop.
 /// The first way out of a loop body other than its end: a `break` of the loop itself (not of a
 /// loop inside) or to a label, a `return`, and with `all`, also a `continue` of the loop or to
 /// a label and a `?` (not inside a closure).
@@ -734,6 +719,21 @@ impl<'ast> syn::visit::Visit<'ast> for Leaving {
     fn visit_item(&mut self, _: &'ast syn::Item) {}
 }
 
+/// `for mut r in m.rows_mut() { body }` over a matrix `m` (a variable), as
+///
+/// ```text
+/// for __ad_li in 0..m.nrows() { let mut r = m.row(__ad_li).to_owned(); body
+///     m.row_mut(__ad_li).assign(&r); }
+/// ```
+///
+/// — the same writes, since the loop's mutable borrow of `m` keeps the body from reading `m`
+/// itself. Columns (`columns_mut()`, `axis_iter_mut(Axis(1))`) are `column`, rows also
+/// `outer_iter_mut()` and `axis_iter_mut(Axis(0))`; with `.zip(xs)` the pattern `(r, x)`
+/// binds `x` to the other items, `(0..m.nrows()).zip(xs)`, and with `.enumerate()` the pattern
+/// `(i, r)` binds `i` to the lane's index. Beside the loop, the tokens of a check, at the call
+/// of `rows_mut`, that `m` is a matrix (the lanes of an array of more axes are not its rows). A
+/// `break`, `continue`, `return` or `?` in the body, which would skip the write, is an error.
+/// `None` for any other loop.
 fn lanes_mut_loop(
     fl: &syn::ExprForLoop,
     krate: &proc_macro2::TokenStream,
