@@ -192,8 +192,9 @@ impl Lowering {
             return;
         }
         // `for mut row in m.rows_mut() { row /= row.sum(); }` (`columns_mut`, `outer_iter_mut`,
-        // `axis_iter_mut(Axis(0 or 1))`, with `.zip(xs)`, `.enumerate()`) over a matrix: each lane copied,
-        // the body run on the copy, and the copy assigned back (see `lanes_mut_loop`).
+        // `axis_iter_mut(Axis(0 or 1))`, with `.zip(xs)`, `.enumerate()`) over a matrix: each
+        // lane copied, the body run on the copy, and the copy assigned back (see
+        // `lanes_mut_loop`).
         match lanes_mut_loop(fl, &self.krate) {
             Some(Ok(LanesLoop {
                 matrix,
