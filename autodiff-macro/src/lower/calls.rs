@@ -3087,22 +3087,11 @@ impl Lowering {
     /// would be (closures and all, no derivative reaching it) and written back.
     fn data_row_mutation(&self, mc: &syn::ExprMethodCall) -> Option<Expr> {
         let name = mc.method.to_string();
-        let unit = matches!(
-            name.as_str(),
-            "push"
-                | "insert"
-                | "retain"
-                | "dedup"
-                | "reverse"
-                | "swap"
-                | "truncate"
-                | "clear"
-                | "resize"
-                | "extend_from_slice"
-                | "fill"
-                | "rotate_left"
-                | "rotate_right"
-        ) || name.starts_with("sort");
+        // The changes that return nothing: the followed ones (`push`, `insert`, `truncate`, …)
+        // and `retain`, `dedup` and the sorts, which the table has no entry for.
+        let unit = MutId::find(&name).is_some_and(|m| !m.def().returns())
+            || matches!(name.as_str(), "retain" | "dedup")
+            || name.starts_with("sort");
         if !unit || mc.turbofish.is_some() {
             return None;
         }
