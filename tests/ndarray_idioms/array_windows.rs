@@ -4,6 +4,7 @@
 //! with ndarray; each such method is the method of the window's copy. A slice's windows keep
 //! theirs (`len`, `iter`, `to_vec`).
 
+use autodiff::check::finite_difference;
 use autodiff::differentiate;
 use ndarray::Array1;
 
@@ -56,16 +57,6 @@ fn signal() -> Array1<f64> {
     Array1::from(vec![0.3, -0.7, 1.1, 0.4, 0.9, -0.2])
 }
 
-fn central(f: impl Fn(&Array1<f64>) -> f64, x: &Array1<f64>) -> Array1<f64> {
-    let h = 1e-6;
-    Array1::from_shape_fn(x.len(), |i| {
-        let (mut p, mut m) = (x.clone(), x.clone());
-        p[i] += h;
-        m[i] -= h;
-        (f(&p) - f(&m)) / (2.0 * h)
-    })
-}
-
 fn assert_close(what: &str, a: &Array1<f64>, b: &Array1<f64>, tol: f64) {
     assert_eq!(a.len(), b.len(), "{what}");
     for (x, y) in a.iter().zip(b) {
@@ -102,13 +93,13 @@ fn methods_of_windows() {
     assert_close(
         "∂a",
         &ga,
-        &central(|a| window_methods_plain(a, &k), &a),
+        &finite_difference(|a: &Array1<f64>| window_methods_plain(a, &k), &a, 1e-6),
         1e-6,
     );
     assert_close(
         "∂k",
         &gk,
-        &central(|k| window_methods_plain(&a, k), &k),
+        &finite_difference(|k: &Array1<f64>| window_methods_plain(&a, k), &k, 1e-6),
         1e-6,
     );
 }
@@ -119,6 +110,10 @@ fn windows_of_a_slice() {
     let x = signal().to_vec();
     let (v, g) = slice_windows_grad(&x);
     assert!((v - slice_windows(&x)).abs() < 1e-12);
-    let fd = central(|x| slice_windows(x.as_slice().unwrap()), &signal());
+    let fd = finite_difference(
+        |x: &Array1<f64>| slice_windows(x.as_slice().unwrap()),
+        &signal(),
+        1e-6,
+    );
     assert_close("∂x", &Array1::from(g), &fd, 1e-6);
 }

@@ -160,28 +160,17 @@ impl Lowering {
             return Some(self.expr(b, &e, false));
         }
         // `a.row_mut(i).mapv_inplace(f)` (`column_mut(j)`, `slice_mut(info)`) on a variable `a`
-        // is the region's mapped copy assigned to it, `a.row_mut(i).assign(&a.row(i).mapv(f))`,
-        // which is followed.
+        // is the region's mapped copy assigned to it, `a.row_mut(i).assign(&a.slice(s![i,
+        // ..]).mapv(f))`, which is followed.
         if name == "mapv_inplace"
-            && let Expr::MethodCall(r) = chain::strip(&mc.receiver)
-            && r.args.len() == 1
-            && matches!(chain::strip(&r.receiver), Expr::Path(p) if p.path.get_ident().is_some())
+            && let Some((a, info)) = super::region::region(&mc.receiver, &self.krate)
         {
-            let read = match r.method.to_string().as_str() {
-                "row_mut" => "row",
-                "column_mut" => "column",
-                "slice_mut" => "slice",
-                _ => "",
-            };
-            if !read.is_empty() {
-                let (a, k, args) = (&r.receiver, &r.args[0], &mc.args);
-                let read = syn::Ident::new(read, r.method.span());
-                let e: Expr = syn::parse_quote_spanned!(super::span::method_span(mc)=> {
-                    let __ad_mapped = #a.#read(#k).mapv(#args);
-                    #r.assign(&__ad_mapped);
-                });
-                return Some(self.expr(b, &e, false));
-            }
+            let (recv, args) = (&mc.receiver, &mc.args);
+            let e: Expr = syn::parse_quote_spanned!(super::span::method_span(mc)=> {
+                let __ad_mapped = #a.slice(#info).mapv(#args);
+                #recv.assign(&__ad_mapped);
+            });
+            return Some(self.expr(b, &e, false));
         }
         // `a.mapv_inplace(f)` on a local `a` is `a = a.mapv(f)`.
         let inplace_target = if name == "mapv_inplace" {

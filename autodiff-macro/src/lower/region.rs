@@ -9,7 +9,7 @@ use super::*;
 
 /// The region of `a.row_mut(i)` (`s![i, ..]`), `a.column_mut(j)` (`s![.., j]`) or
 /// `a.slice_mut(info)` (`info`), with `a`: `None` for another receiver.
-fn region(recv: &Expr, krate: &proc_macro2::TokenStream) -> Option<(syn::Path, Expr)> {
+pub(super) fn region(recv: &Expr, krate: &proc_macro2::TokenStream) -> Option<(syn::Path, Expr)> {
     let Expr::MethodCall(r) = chain::strip(recv) else {
         return None;
     };
