@@ -53,10 +53,21 @@ impl<T> Stack<T> {
     /// the pool kept it.
     #[inline]
     pub fn new(site: usize) -> Self {
-        Stack {
-            records: take(site),
-            site,
-        }
+        let size = core::mem::size_of::<T>();
+        let records = match take(site, Layout::new::<T>()) {
+            Some(b) => {
+                let b = core::mem::ManuallyDrop::new(b);
+                // SAFETY: the block was allocated by the global allocator with the alignment of
+                // `T` and a size of `capacity · size_of::<T>()` bytes (`take` checked both),
+                // which is the layout a `Vec<T>` of that capacity owns; its length is 0, so
+                // nothing in it is read as a `T`.
+                unsafe {
+                    Vec::from_raw_parts(b.ptr.as_ptr().cast::<T>(), 0, b.layout.size() / size)
+                }
+            }
+            None => Vec::new(),
+        };
+        Stack { records, site }
     }
 }
 
@@ -76,16 +87,34 @@ impl<T> core::ops::DerefMut for Stack<T> {
 }
 
 impl<T> Drop for Stack<T> {
+    /// Gives the memory of the records to the pool, under the stack's site, where it has room.
+    /// Only this and [`Stack::new`] depend on `T`: the pool's own work is in functions that do
+    /// not, compiled once rather than for every record type of every generated function.
     fn drop(&mut self) {
-        give(self.site, core::mem::take(&mut self.records));
+        self.records.clear();
+        let bytes = self.records.capacity() * core::mem::size_of::<T>();
+        if bytes == 0 || bytes > KEEP_BYTES {
+            return;
+        }
+        let Ok(layout) = Layout::from_size_align(bytes, core::mem::align_of::<T>()) else {
+            return;
+        };
+        let mut records = core::mem::ManuallyDrop::new(core::mem::take(&mut self.records));
+        // A `Vec` with a nonzero capacity of a type that is not zero-sized has a real allocation.
+        let ptr = NonNull::new(records.as_mut_ptr().cast::<u8>()).expect("an allocated Vec");
+        give(Block {
+            site: self.site,
+            ptr,
+            layout,
+        });
     }
 }
 
-/// The block the pool keeps for `site`, as an empty `Vec<T>`, where its layout fits `T`.
-fn take<T>(site: usize) -> Vec<T> {
-    let size = core::mem::size_of::<T>();
-    if size == 0 {
-        return Vec::new();
+/// The block the pool keeps for `site`, where its layout fits records of layout `elem` (a
+/// zero-sized record needs none).
+fn take(site: usize, elem: Layout) -> Option<Block> {
+    if elem.size() == 0 {
+        return None;
     }
     let block = POOL
         .try_with(|p| {
@@ -96,38 +125,15 @@ fn take<T>(site: usize) -> Vec<T> {
             slot.take()
         })
         .ok()
-        .flatten();
-    match block {
-        Some(b)
-            if b.layout.align() == core::mem::align_of::<T>() && b.layout.size() % size == 0 =>
-        {
-            let b = core::mem::ManuallyDrop::new(b);
-            // SAFETY: the block was allocated by the global allocator with the alignment of `T`
-            // and a size of `capacity · size_of::<T>()` bytes, which is the layout a `Vec<T>` of
-            // that capacity owns; its length is 0, so nothing in it is read as a `T`.
-            unsafe { Vec::from_raw_parts(b.ptr.as_ptr().cast::<T>(), 0, b.layout.size() / size) }
-        }
-        // Another type at this site (a generic function): the block is freed.
-        _ => Vec::new(),
-    }
+        .flatten()?;
+    // Another type at this site (a generic function): the block is freed.
+    (block.layout.align() == elem.align() && block.layout.size() % elem.size() == 0)
+        .then_some(block)
 }
 
-/// Gives the memory of `records` to the pool, under `site`, where it has room.
-fn give<T>(site: usize, mut records: Vec<T>) {
-    records.clear();
-    let size = core::mem::size_of::<T>();
-    let bytes = records.capacity() * size;
-    if bytes == 0 || bytes > KEEP_BYTES {
-        return;
-    }
-    let mut records = core::mem::ManuallyDrop::new(records);
-    let Ok(layout) = Layout::from_size_align(bytes, core::mem::align_of::<T>()) else {
-        core::mem::ManuallyDrop::into_inner(records);
-        return;
-    };
-    // A `Vec` with a nonzero capacity of a type that is not zero-sized has a real allocation.
-    let ptr = NonNull::new(records.as_mut_ptr().cast::<u8>()).expect("an allocated Vec");
-    let block = Block { site, ptr, layout };
+/// Gives `block` to the pool, where it has room.
+fn give(block: Block) {
+    let bytes = block.layout.size();
     // If the pool is full, borrowed or gone (the thread is ending), the block is freed here.
     let _ = POOL.try_with(move |p| {
         if let Ok(mut p) = p.try_borrow_mut() {
