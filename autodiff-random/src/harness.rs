@@ -114,6 +114,35 @@ where
     P: Differentiable,
     E: PartialEq + fmt::Debug,
 {
+    check_dyn(x, precision, seed, &f, &grad, &jvp)
+}
+
+/// The plain function, the gradient and the forward mode as [`check_dyn`] calls them.
+type Plain<'a, P, E> = &'a dyn Fn(&P) -> (<P as Differentiable>::Scalar, E);
+type Gradient<'a, P, E> = &'a dyn Fn(&P) -> (<P as Differentiable>::Scalar, P, E);
+type Tangent<'a, P, E> = &'a dyn Fn(
+    &P,
+    &P,
+) -> (
+    <P as Differentiable>::Scalar,
+    <P as Differentiable>::Scalar,
+    E,
+);
+
+/// [`check`] of functions called through `dyn` references: compiled once per type of the
+/// parameters and of the effect, not again for each generated program's functions.
+fn check_dyn<P, E>(
+    x: &P,
+    precision: Precision,
+    seed: u64,
+    f: Plain<'_, P, E>,
+    grad: Gradient<'_, P, E>,
+    jvp: Tangent<'_, P, E>,
+) -> Result<(), Failure>
+where
+    P: Differentiable,
+    E: PartialEq + fmt::Debug,
+{
     let fail = |kind, detail: String| Err(Failure { kind, detail });
     let (y, effect) = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(x))) {
         Ok(r) => r,
@@ -172,7 +201,7 @@ where
     // degrees has a central difference 1.2e-6 off at the step 1e-6) gets a second look through
     // Richardson extrapolation, whose error shrinks as h⁴ instead of h².
     let truncation =
-        !report.passed() && precision == Precision::Double && richardson_agrees(&f, x, &report);
+        !report.passed() && precision == Precision::Double && richardson_agrees(f, x, &report);
     if !report.passed() && !truncation {
         // A jump of the plain function within a step of the point: the failing coordinates'
         // differences are large and grow tenfold at a tenth of the step. In `f32`, where the
@@ -245,7 +274,7 @@ where
 /// `report`'s tolerances. The extrapolation cancels the difference's h² term of truncation, so
 /// that a coordinate whose third derivative is large is judged by its gradient and not by the
 /// difference quotient's error; a wrong gradient stays as far from it as from the quotient.
-fn richardson_agrees<P, E>(f: &impl Fn(&P) -> (P::Scalar, E), x: &P, report: &Report) -> bool
+fn richardson_agrees<P, E>(f: Plain<'_, P, E>, x: &P, report: &Report) -> bool
 where
     P: Differentiable,
 {

@@ -49,6 +49,17 @@ where
     Y: Differentiable,
     F: FnMut(&P) -> Y,
 {
+    difference_along(&mut f, x, v, step)
+}
+
+/// [`directional_difference`] of a function called through a `dyn` reference, compiled once
+/// per pair of types rather than for every closure (see [`super::finite_difference`]).
+fn difference_along<P: Differentiable, Y: Differentiable>(
+    f: &mut dyn FnMut(&P) -> Y,
+    x: &P,
+    v: &P,
+    step: P::Scalar,
+) -> Y {
     assert!(
         v.num_scalars() == x.num_scalars(),
         "directional_difference: the direction has {} scalars but x has {}",
@@ -140,13 +151,13 @@ where
 /// # Panics
 ///
 /// As [`jvpcheck`].
-pub fn jvpcheck_with<P, Y, F>(f: F, x: &P, v: &P, tangent: &Y, tolerance: Tolerance) -> Report
+pub fn jvpcheck_with<P, Y, F>(mut f: F, x: &P, v: &P, tangent: &Y, tolerance: Tolerance) -> Report
 where
     P: Differentiable,
     Y: Differentiable,
     F: FnMut(&P) -> Y,
 {
-    along("jvpcheck", f, x, v, tangent, tolerance)
+    along("jvpcheck", &mut f, x, v, tangent, tolerance)
 }
 
 /// Checks a Hessian-vector product `H(x)·v` of a scalar function against the
@@ -191,29 +202,24 @@ where
 /// # Panics
 ///
 /// As [`hvpcheck`].
-pub fn hvpcheck_with<P, G>(grad: G, x: &P, v: &P, hv: &P, tolerance: Tolerance) -> Report
+pub fn hvpcheck_with<P, G>(mut grad: G, x: &P, v: &P, hv: &P, tolerance: Tolerance) -> Report
 where
     P: Differentiable,
     G: FnMut(&P) -> P,
 {
-    along("hvpcheck", grad, x, v, hv, tolerance)
+    along("hvpcheck", &mut grad, x, v, hv, tolerance)
 }
 
 /// The report of `check`: `derivative` against the directional difference of `f` along `v`.
-fn along<P, Y, F>(
+fn along<P: Differentiable, Y: Differentiable>(
     check: &'static str,
-    f: F,
+    f: &mut dyn FnMut(&P) -> Y,
     x: &P,
     v: &P,
     derivative: &Y,
     tolerance: Tolerance,
-) -> Report
-where
-    P: Differentiable,
-    Y: Differentiable,
-    F: FnMut(&P) -> Y,
-{
-    let numeric = directional_difference(f, x, v, P::Scalar::of_f64(tolerance.step));
+) -> Report {
+    let numeric = difference_along(f, x, v, P::Scalar::of_f64(tolerance.step));
     assert!(
         derivative.num_scalars() == numeric.num_scalars(),
         "{check}: the derivative under test has {} scalars but f(x) has {}",
