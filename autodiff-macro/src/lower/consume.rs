@@ -364,7 +364,7 @@ impl Lowering {
             return;
         };
         if p.loops() > 1 {
-            let mut leaving = super::loops::Leaving::default();
+            let mut leaving = super::loops::Leaving::new(false);
             leaving.visit_block(&fl.body);
             if let Some(jump) = leaving.first {
                 self.err_at(

@@ -36,27 +36,75 @@ struct Nested {
 
 impl Lowering {
     /// `e` is a Rust array: a literal (`[a, b]`, `[x; 3]`) or a variable holding one (a
-    /// parameter `[f64; 3]`, a local built from a literal or declared with an array type).
+    /// parameter `[f64; 3]`, a local built from a literal or declared with an array type), a row
+    /// of one of rows (`m[0]`, the `r` of `let r = m[0];`, a row of a parameter `&[[f64; 3]]`),
+    /// or the `map` of one.
     fn rust_array(&self, e: &Expr) -> bool {
+        let local = |p: &syn::ExprPath| {
+            p.path
+                .get_ident()
+                .and_then(|id| self.lookup(&id.to_string()))
+                .and_then(|s| self.env[s].value)
+        };
+        // A parameter holding fixed-size arrays (`pos: &[[f64; 3]]`).
+        let rows = |v: Value| {
+            matches!(self.f.value(v).def, ValueDef::Param(n)
+                if super::calls::elem_type(&self.f.params[n].ty)
+                    .is_some_and(|t| matches!(t, syn::Type::Array(_))))
+        };
         match chain::strip(e) {
             Expr::Array(_) | Expr::Repeat(_) => true,
-            Expr::Path(p) => p
-                .path
-                .get_ident()
-                .and_then(|id| self.lookup(&id.to_string()))
-                .and_then(|s| self.env[s].value)
-                .is_some_and(|v| self.f.lent_array(v).is_some()),
-            // A row of a parameter holding fixed-size arrays (`pos[i]` of `pos: &[[f64; 3]]`).
-            Expr::Index(ix) => matches!(chain::strip(&ix.expr), Expr::Path(p) if p
-                .path
-                .get_ident()
-                .and_then(|id| self.lookup(&id.to_string()))
-                .and_then(|s| self.env[s].value)
-                .is_some_and(|v| matches!(self.f.value(v).def, ValueDef::Param(n)
-                    if super::calls::elem_type(&self.f.params[n].ty)
-                        .is_some_and(|t| matches!(t, syn::Type::Array(_)))))),
+            Expr::Path(p) => local(p).is_some_and(|v| {
+                self.f.lent_array(v).is_some()
+                    || matches!(self.f.value(v).def, ValueDef::Result(i, 0)
+                        if matches!(self.f.inst(i).kind, InstKind::Index(base, _)
+                            if self.f.lent_array(base).is_some() || rows(base)))
+            }),
+            Expr::Index(ix) => {
+                self.rust_array(&ix.expr)
+                    || matches!(chain::strip(&ix.expr), Expr::Path(p) if local(p).is_some_and(rows))
+            }
+            Expr::MethodCall(mc) => mc.method == "map" && self.rust_array(&mc.receiver),
             _ => false,
         }
+    }
+
+    /// `a.map(|v| e)` (`a.map(f)` of a function's path) of a Rust array of floats, as the copy
+    /// of `a` written element by element, `for i in 0..a.len() { b[i] = { let v = a[i]; e };
+    /// }`: the new elements are of the old ones' type (rustc's error at the closure's value
+    /// where they are not). `None` where the array is data, or the closure could leave early.
+    fn rust_array_map(&mut self, b: Block, mc: &syn::ExprMethodCall) -> Option<Value> {
+        let [f] = &mc.args.iter().collect::<Vec<_>>()[..] else {
+            return None;
+        };
+        let span = mc.method.span();
+        let elem = quote::quote_spanned!(span=> __ad_map_src[__ad_map_i]);
+        let value: Expr = match f {
+            Expr::Closure(cl) if cl.inputs.len() == 1 && cl.asyncness.is_none() => {
+                let mut leaving = super::loops::Leaving::new(true);
+                syn::visit::Visit::visit_expr(&mut leaving, &cl.body);
+                if leaving.first.is_some() {
+                    return None;
+                }
+                let (pat, body) = (&cl.inputs[0], &cl.body);
+                syn::parse_quote_spanned!(span=> { let #pat = #elem; #body })
+            }
+            Expr::Path(p) => syn::parse_quote_spanned!(span=> #p(#elem)),
+            _ => return None,
+        };
+        let src = self.expr(b, &mc.receiver, true)?;
+        if self.kind(src) == Kind::Discrete {
+            return None;
+        }
+        self.bind("__ad_map_src".to_string(), Some(src));
+        let map: Expr = syn::parse_quote_spanned!(span=> {
+            let mut __ad_mapped = __ad_map_src;
+            for __ad_map_i in 0..__ad_map_src.len() {
+                __ad_mapped[__ad_map_i] = #value;
+            }
+            __ad_mapped
+        });
+        self.expr(b, &map, true)
     }
 
     /// An elementwise map, lowered as a call of its closure's nested function: `None` when
@@ -134,15 +182,25 @@ impl Lowering {
         if name != "map_collect" && chain::parse_chain(&mc.receiver, false).is_some() {
             return None;
         }
-        // `a.map(f)` of a Rust array (`[f64; 3]`, not ndarray's): run as written, an error
-        // where a differentiated value reaches it.
+        // `a.map(f)` of a Rust array of floats (`[f64; 3]`, not ndarray's): the array written
+        // element by element, as `from_fn` is.
+        if name == "map" && self.rust_array(&mc.receiver) {
+            if let Some(v) = self.rust_array_map(b, mc) {
+                return Some(Some(v));
+            }
+        }
+        // Of an array of data (`[usize; 2]`), or with a closure that leaves early: run as
+        // written, an error where a differentiated value reaches it.
         if name == "map" && self.rust_array(&mc.receiver) {
             let v = self.method_as_written(b, mc);
             if let Some(ValueDef::Result(i, _)) = v.map(|v| self.f.value(v).def) {
-                let msg = "`.map(..)` of a fixed-size array of differentiated values is not \
-                           followed; build the new array element by element, `let b: [f64; 3] \
-                           = std::array::from_fn(|i| a[i] * a[i]);`, or collect an iterator \
-                           chain into a `Vec`, `a.iter().map(|v| v * v).collect::<Vec<_>>()`";
+                let msg = "`.map(..)` of a fixed-size array is followed where the array holds \
+                           floats and the closure is written at the call (or names a function), \
+                           not here, where it reads differentiated values; build the new array \
+                           element by element, `let tri: [[f64; 2]; 3] = \
+                           std::array::from_fn(|k| pts[t[k]]);` (also taken apart at once, `let \
+                           [a, b, c]: [[f64; 2]; 3] = ..`), or collect an iterator chain into a \
+                           `Vec`, `t.iter().map(|&i| pts[i]).collect::<Vec<_>>()`";
                 self.f
                     .map_errors
                     .push((i, vec![syn::Error::new(mc.method.span(), msg)]));

@@ -687,9 +687,18 @@ const LANES_OF_MATRIX: &str = "a loop over the lanes of an array by mutable refe
 /// a label and a `?` (not inside a closure).
 #[derive(Default)]
 pub(super) struct Leaving {
-    pub all: bool,
+    all: bool,
     depth: usize,
     pub first: Option<Expr>,
+}
+
+impl Leaving {
+    pub(super) fn new(all: bool) -> Self {
+        Leaving {
+            all,
+            ..Leaving::default()
+        }
+    }
 }
 
 impl<'ast> syn::visit::Visit<'ast> for Leaving {
@@ -829,10 +838,7 @@ fn lanes_mut_loop(
         _ => return err(&fl.pat),
     };
     let lane = &lane;
-    let mut jumps = Leaving {
-        all: true,
-        ..Leaving::default()
-    };
+    let mut jumps = Leaving::new(true);
     syn::visit::Visit::visit_block(&mut jumps, &fl.body);
     if let Some(jump) = jumps.first {
         return err(&jump);
