@@ -527,7 +527,7 @@ fn indexed_ref(e: &Expr) -> Option<(&Expr, &Expr)> {
 /// and `r` alike, up to a `let` that binds the name again, and not inside closures or `for`
 /// loops that bind it. `false` (nothing changed) where another pattern in them (a `match` arm,
 /// an inner `let`) binds it or a macro names it.
-fn name_element(stmts: &mut [Stmt], name: &syn::Ident, element: &Expr) -> bool {
+pub(super) fn name_element(stmts: &mut [Stmt], name: &syn::Ident, element: &Expr) -> bool {
     fn binds(p: &syn::Pat, name: &syn::Ident) -> bool {
         struct B<'a>(&'a syn::Ident, bool);
         impl<'ast> syn::visit::Visit<'ast> for B<'_> {

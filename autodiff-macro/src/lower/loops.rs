@@ -313,6 +313,17 @@ impl Lowering {
                          read each element as `a[[i, j]]`",
                     )
                 }
+                None if matches!(&*fl.expr, Expr::MethodCall(mc) if mc.method == "indexed_iter_mut") => {
+                    self.err_at(
+                        &fl.expr,
+                        "`indexed_iter_mut()` is followed on a variable with the indices named \
+                         in the pattern and the element bound to a name the body writes \
+                         through (`for ((i, j), v) in a.indexed_iter_mut() { *v = .. }`, `for \
+                         (i, v) in a.indexed_iter_mut()` of a vector); otherwise loop over the \
+                         indices (`for i in 0..a.nrows() { for j in 0..a.ncols() { .. } }`) \
+                         and write each element as `a[[i, j]] = ..`",
+                    )
+                }
                 None => {
                     // `for &k in counts.keys()`: the map's own error.
                     let mut root = chain::strip(&fl.expr);

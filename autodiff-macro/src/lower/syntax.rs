@@ -2340,6 +2340,73 @@ pub(super) fn desugar_forms(
             }
         })
     }
+    /// `for ((i, j), v) in a.indexed_iter_mut() { .. }` (two or three indices) of a variable `a`
+    /// (or a field of one), as a loop over the positions `0..a.len()` in row-major order
+    /// that computes the indices from the position, with every `*v` and `v` of the body the
+    /// element `a[[i, j]]`: element writes, which the derivative follows (`iter_mut()` of an
+    /// array of more than one dimension is not). `None` where the body binds the element's name
+    /// again or a macro names it otherwise than as an expression. `(i, v)` of a vector is
+    /// `a.iter_mut().enumerate()`, which is followed.
+    fn indexed_iter_mut_loop(fl: &syn::ExprForLoop, made: &mut usize) -> Option<Expr> {
+        let Pat::Tuple(t) = &*fl.pat else {
+            return None;
+        };
+        if t.elems.len() != 2 {
+            return None;
+        }
+        let [index, item] = [&t.elems[0], &t.elems[1]];
+        let Pat::Ident(item) = item else {
+            return None;
+        };
+        if item.by_ref.is_some() || item.subpat.is_some() {
+            return None;
+        }
+        let Expr::MethodCall(mc) = strip_group(&fl.expr) else {
+            return None;
+        };
+        if mc.method != "indexed_iter_mut" || !mc.args.is_empty() || !plain_var(&mc.receiver) {
+            return None;
+        }
+        let (a, span) = (&mc.receiver, mc.method.span());
+        let rank = match index {
+            Pat::Tuple(ix) if (2..=3).contains(&ix.elems.len()) => ix.elems.len(),
+            // An index that is a number: a vector's, whose loop is `a.iter_mut().enumerate()`
+            // (of a matrix, the error of `iter_mut()` that says to index it in loops).
+            Pat::Ident(_) | Pat::Wild(_) => {
+                let mut fl = fl.clone();
+                *fl.expr = syn::parse_quote_spanned!(span=> #a.iter_mut().enumerate());
+                return Some(Expr::ForLoop(fl));
+            }
+            _ => return None,
+        };
+        let k = quote::format_ident!("__ad_pos_{}", *made, span = span);
+        let names: Vec<syn::Ident> = (0..rank)
+            .map(|m| quote::format_ident!("__ad_ix_{}_{}", *made, m, span = span))
+            .collect();
+        *made += 1;
+        let indices: Vec<Expr> = (0..rank)
+            .map(|m| {
+                let after = (m + 1..rank).map(proc_macro2::Literal::usize_unsuffixed);
+                let m = proc_macro2::Literal::usize_unsuffixed(m);
+                syn::parse_quote_spanned!(span=>
+                    (#k #(/ #a.shape()[#after])*) % #a.shape()[#m]
+                )
+            })
+            .collect();
+        let element: Expr = syn::parse_quote_spanned!(span=> #a[[#(#names),*]]);
+        let mut body = fl.body.stmts.clone();
+        if !super::in_place::name_element(&mut body, &item.ident, &element) {
+            return None;
+        }
+        let (attrs, label) = (&fl.attrs, &fl.label);
+        Some(syn::parse_quote_spanned! {span=>
+            #(#attrs)* #label for #k in 0..#a.len() {
+                #(let #names: usize = #indices;)*
+                let #index = (#(#names),*);
+                #(#body)*
+            }
+        })
+    }
     /// `a.rows()` (`columns()`, then `.into_iter()`) of a matrix variable or a field of one
     /// (`p.w`), as `(0..a.nrows()).map(|i| a.row(i))`; `outer_iter()` and `axis_iter(Axis(k))` of an array
     /// of any rank as `(0..a.len_of(Axis(k))).map(|i| a.index_axis(Axis(k), i))`.
@@ -3781,6 +3848,11 @@ pub(super) fn desugar_forms(
             // the position `k` and the shape; `break` and `continue` keep their meaning.
             if let Expr::ForLoop(fl) = e {
                 if let Some(r) = indexed_iter_loop(fl) {
+                    *e = r;
+                }
+            }
+            if let Expr::ForLoop(fl) = e {
+                if let Some(r) = indexed_iter_mut_loop(fl, &mut self.made) {
                     *e = r;
                 }
             }

@@ -1,0 +1,230 @@
+//! Finite-difference and finite-volume solvers on grids and sparse matrices, written as their
+//! users write them.
+//!
+//! A grid updated through `for ((i, j), v) in u.indexed_iter_mut() { *v = .. }` (ndarray's loop
+//! over the elements with their indices, `for (i, v) in u.indexed_iter_mut()` of a vector) was
+//! the macro's generic "`for` loops here iterate over ranges, slices, ..." error, which did not
+//! say what to write for it. Such a loop over a variable is now the loop over the positions in
+//! row-major order with the indices computed from the position, each `*v` (and `v`) the element
+//! `u[[i, j]]`: element writes, which the derivative follows.
+//!
+//! Each gradient is checked against its analytic form (stated beside the function) and against
+//! central finite differences through `autodiff::check`, each tangent and Hessian-vector
+//! product against the gradient and its differences.
+
+#![deny(warnings)]
+#![allow(clippy::needless_range_loop)] // written as users write them
+
+use autodiff::check::{gradcheck, hvpcheck};
+use autodiff::differentiate;
+use ndarray::{Array1, Array2, Array3};
+
+mod common;
+use common::*;
+
+/// One explicit heat step on the interior of a grid, written through `indexed_iter_mut`, scored
+/// by the squares: `u₁ = u₀ + a·L u₀` on the interior (`L` the five-point Laplacian, the
+/// boundary kept), `f = Σ u₁²`; `∇_{u₀} f = 2 (I + a·L)ᵀ u₁`, `∂_a f = 2 u₁ · L u₀`.
+#[differentiate(hessian)]
+fn heat_step_indexed(u0: &Array2<f64>, a: f64) -> f64 {
+    let (nx, ny) = u0.dim();
+    let old = u0.clone();
+    let mut u = u0.clone();
+    for ((i, j), v) in u.indexed_iter_mut() {
+        if i > 0 && j > 0 && i < nx - 1 && j < ny - 1 {
+            *v = old[[i, j]]
+                + a * (old[[i - 1, j]] + old[[i + 1, j]] + old[[i, j - 1]] + old[[i, j + 1]]
+                    - 4.0 * old[[i, j]]);
+        }
+    }
+    u.iter().map(|v| v * v).sum()
+}
+
+/// `steps` heat steps through `indexed_iter_mut`, which also reads the element it writes
+/// (`*v += ..`).
+#[differentiate(hessian)]
+fn heat_steps_indexed(u0: &Array2<f64>, a: f64, steps: usize) -> f64 {
+    let (nx, ny) = u0.dim();
+    let mut u = u0.clone();
+    for _ in 0..steps {
+        let old = u.clone();
+        for ((i, j), v) in u.indexed_iter_mut() {
+            if i == 0 || j == 0 || i == nx - 1 || j == ny - 1 {
+                continue;
+            }
+            *v += a
+                * (old[[i - 1, j]] + old[[i + 1, j]] + old[[i, j - 1]] + old[[i, j + 1]]
+                    - 4.0 * *v);
+        }
+    }
+    u.iter().map(|v| v.powi(3)).sum()
+}
+
+/// The laplacian of a grid at an interior point.
+fn lap(u: &Array2<f64>, i: usize, j: usize) -> f64 {
+    u[[i - 1, j]] + u[[i + 1, j]] + u[[i, j - 1]] + u[[i, j + 1]] - 4.0 * u[[i, j]]
+}
+
+#[test]
+fn a_heat_step_through_indexed_iter_mut() {
+    let (nx, ny) = (4, 5);
+    let u0 = Array2::from_shape_vec((nx, ny), data(nx * ny, 0.4)).unwrap();
+    let a = 0.15;
+    let (y, (g, ga)) = heat_step_indexed_grad(&u0, a);
+    close("value", y, heat_step_indexed(&u0, a), TOL);
+    // The analytic gradient: u₁, then 2 (I + a·L)ᵀ u₁ by scattering each interior row of L.
+    let mut u1 = u0.clone();
+    for i in 1..nx - 1 {
+        for j in 1..ny - 1 {
+            u1[[i, j]] = u0[[i, j]] + a * lap(&u0, i, j);
+        }
+    }
+    let mut want = &u1 * 2.0;
+    let mut want_a = 0.0;
+    for i in 1..nx - 1 {
+        for j in 1..ny - 1 {
+            let w = 2.0 * u1[[i, j]] * a;
+            want[[i - 1, j]] += w;
+            want[[i + 1, j]] += w;
+            want[[i, j - 1]] += w;
+            want[[i, j + 1]] += w;
+            want[[i, j]] -= 4.0 * w;
+            want_a += 2.0 * u1[[i, j]] * lap(&u0, i, j);
+        }
+    }
+    close_all("∇u₀", g.as_slice().unwrap(), want.as_slice().unwrap());
+    close("∂a", ga, want_a, 1e-12);
+    let p = (u0.clone(), a);
+    let r = gradcheck(
+        |(u, a): &(Array2<f64>, f64)| heat_step_indexed(u, *a),
+        &p,
+        &(g.clone(), ga),
+    );
+    assert!(r.passed(), "{r}");
+    // Forward mode and the Hessian-vector product along a direction of both.
+    let du = Array2::from_shape_vec((nx, ny), data(nx * ny, 2.3)).unwrap();
+    let (_, t) = heat_step_indexed_jvp(&u0, a, &du, 0.7);
+    close("tangent", t, (&g * &du).sum() + ga * 0.7, 1e-12);
+    let (_, _, hv) = heat_step_indexed_hvp(&u0, a, &du, 0.7);
+    let r = hvpcheck(
+        |(u, a): &(Array2<f64>, f64)| heat_step_indexed_grad(u, *a).1,
+        &p,
+        &(du.clone(), 0.7),
+        &hv,
+    );
+    assert!(r.passed(), "{r}");
+}
+
+#[test]
+fn a_heat_loop_through_indexed_iter_mut_reading_the_element() {
+    let u0 = Array2::from_shape_vec((5, 4), data(20, 1.1)).unwrap();
+    let (a, steps) = (0.12, 3);
+    let (y, (g, ga)) = heat_steps_indexed_grad(&u0, a, steps);
+    close("value", y, heat_steps_indexed(&u0, a, steps), TOL);
+    // One step of it is the step above but for the score: f = Σ u₁³ at one step,
+    // ∇_{u₀} f = (I + a·L)ᵀ 3u₁².
+    let (_, (g1, _)) = heat_steps_indexed_grad(&u0, a, 1);
+    let mut u1 = u0.clone();
+    for i in 1..4 {
+        for j in 1..3 {
+            u1[[i, j]] = u0[[i, j]] + a * lap(&u0, i, j);
+        }
+    }
+    let mut want = u1.mapv(|v| 3.0 * v * v);
+    for i in 1..4 {
+        for j in 1..3 {
+            let w = 3.0 * u1[[i, j]] * u1[[i, j]] * a;
+            want[[i - 1, j]] += w;
+            want[[i + 1, j]] += w;
+            want[[i, j - 1]] += w;
+            want[[i, j + 1]] += w;
+            want[[i, j]] -= 4.0 * w;
+        }
+    }
+    close_all(
+        "∇u₀, one step",
+        g1.as_slice().unwrap(),
+        want.as_slice().unwrap(),
+    );
+    let p = (u0.clone(), a);
+    let f = |(u, a): &(Array2<f64>, f64)| heat_steps_indexed(u, *a, steps);
+    let r = gradcheck(f, &p, &(g.clone(), ga));
+    assert!(r.passed(), "{r}");
+    let du = Array2::from_shape_vec((5, 4), data(20, 0.2)).unwrap();
+    let (_, t) = heat_steps_indexed_jvp(&u0, a, steps, &du, -0.4);
+    close("tangent", t, (&g * &du).sum() - ga * 0.4, 1e-12);
+    let (_, _, hv) = heat_steps_indexed_hvp(&u0, a, steps, &du, -0.4);
+    let r = hvpcheck(
+        |(u, a): &(Array2<f64>, f64)| heat_steps_indexed_grad(u, *a, steps).1,
+        &p,
+        &(du.clone(), -0.4),
+        &hv,
+    );
+    assert!(r.passed(), "{r}");
+}
+
+/// A vector's `indexed_iter_mut` scaling each interior element by its own curvature term:
+/// `v_i = u_i·(1 + a·(u_{i−1} − 2u_i + u_{i+1}))` for `0 < i < n − 1`, `f = Σ v²`.
+#[differentiate]
+fn curvature_scaled(u0: &Array1<f64>, a: f64) -> f64 {
+    let n = u0.len();
+    let mut u = u0.clone();
+    for (i, v) in u.indexed_iter_mut() {
+        if i == 0 || i == n - 1 {
+            continue;
+        }
+        *v *= 1.0 + a * (u0[i - 1] - 2.0 * u0[i] + u0[i + 1]);
+    }
+    u.dot(&u)
+}
+
+#[test]
+fn a_vector_scaled_through_indexed_iter_mut() {
+    let u0 = Array1::from(data(7, 0.9));
+    let a = 0.3;
+    let (_, (g, ga)) = curvature_scaled_grad(&u0, a);
+    // ∂_a f = Σ 2 v_i u_i c_i over the interior (c_i the second difference).
+    let n = u0.len();
+    let mut want_a = 0.0;
+    for i in 1..n - 1 {
+        let c = u0[i - 1] - 2.0 * u0[i] + u0[i + 1];
+        want_a += 2.0 * u0[i] * (1.0 + a * c) * u0[i] * c;
+    }
+    close("∂a", ga, want_a, 1e-12);
+    let p = (u0.clone(), a);
+    let r = gradcheck(
+        |(u, a): &(Array1<f64>, f64)| curvature_scaled(u, *a),
+        &p,
+        &(g, ga),
+    );
+    assert!(r.passed(), "{r}");
+}
+
+/// A 3-D grid damped by depth, the first index left out of the pattern:
+/// `u_{ijk} ← u_{ijk}·e^{−a·k}`, `f = Σ u²`: `∂_a f = Σ −2k·u_{ijk}² e^{−2ak}`.
+#[differentiate]
+fn damped_by_depth(u0: &Array3<f64>, a: f64) -> f64 {
+    let mut u = u0.clone();
+    for ((_, _, k), v) in u.indexed_iter_mut() {
+        *v *= (-a * k as f64).exp();
+    }
+    u.iter().map(|v| v * v).sum()
+}
+
+#[test]
+fn a_3d_grid_through_indexed_iter_mut() {
+    let u0 = Array3::from_shape_vec((2, 3, 4), data(24, 0.5)).unwrap();
+    let a = 0.4;
+    let (_, (g, ga)) = damped_by_depth_grad(&u0, a);
+    let mut want_a = 0.0;
+    for ((_, _, k), &v) in u0.indexed_iter() {
+        let k = k as f64;
+        want_a += -2.0 * k * v * v * (-2.0 * a * k).exp();
+    }
+    close("∂a", ga, want_a, 1e-12);
+    let mut want = u0.clone();
+    for ((_, _, k), w) in want.indexed_iter_mut() {
+        *w *= 2.0 * (-2.0 * a * k as f64).exp();
+    }
+    close_all("∇u₀", g.as_slice().unwrap(), want.as_slice().unwrap());
+}
