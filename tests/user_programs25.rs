@@ -8,6 +8,12 @@
 //! row-major order with the indices computed from the position, each `*v` (and `v`) the element
 //! `u[[i, j]]`: element writes, which the derivative follows.
 //!
+//! An interior updated by a `Zip` over its region, `Zip::from(u.slice_mut(s![1..-1]))
+//! .and(&lap).for_each(|v, &l| *v += r * l)` (`row_mut(i)`, `column_mut(j)` for boundary rows
+//! and columns), was the error that a `Zip` writing through `&mut u` runs as written, though the
+//! same `Zip` over `&mut u` is followed. The region's is now followed the same way: its new
+//! values are collected from the region's view and assigned to the region.
+//!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`, each tangent and Hessian-vector
 //! product against the gradient and its differences.
@@ -17,7 +23,7 @@
 
 use autodiff::check::{gradcheck, hvpcheck};
 use autodiff::differentiate;
-use ndarray::{Array1, Array2, Array3};
+use ndarray::{Array1, Array2, Array3, Zip, s};
 
 mod common;
 use common::*;
@@ -227,4 +233,107 @@ fn a_3d_grid_through_indexed_iter_mut() {
         *w *= 2.0 * (-2.0 * a * k as f64).exp();
     }
     close_all("∇u₀", g.as_slice().unwrap(), want.as_slice().unwrap());
+}
+
+/// Explicit heat steps whose interior is updated by a `Zip` over its region:
+/// `u ← u + r·L u` on `1..n−1`, `f = Σ u²`. After one step, `∇_{u₀} f = 2 (I + r·L)ᵀ u₁` and
+/// `∂_r f = 2 u₁ · L u₀`.
+#[differentiate(hessian)]
+fn heat_zip_region(u0: &Array1<f64>, r: f64, steps: usize) -> f64 {
+    let n = u0.len();
+    let mut u = u0.clone();
+    for _ in 0..steps {
+        let lap = &u.slice(s![2..]) - &(2.0 * &u.slice(s![1..n - 1])) + &u.slice(s![..n - 2]);
+        Zip::from(u.slice_mut(s![1..n - 1]))
+            .and(&lap)
+            .for_each(|v, &l| *v += r * l);
+    }
+    u.dot(&u)
+}
+
+#[test]
+fn a_heat_step_through_a_zip_over_the_interior() {
+    let u0 = Array1::from(data(8, 0.6));
+    let r = 0.2;
+    let n = u0.len();
+    let (y, (g, gr)) = heat_zip_region_grad(&u0, r, 1);
+    close("value", y, heat_zip_region(&u0, r, 1), TOL);
+    let l0: Vec<f64> = (1..n - 1)
+        .map(|i| u0[i - 1] - 2.0 * u0[i] + u0[i + 1])
+        .collect();
+    let mut u1 = u0.clone();
+    for i in 1..n - 1 {
+        u1[i] += r * l0[i - 1];
+    }
+    let mut want = &u1 * 2.0;
+    let mut want_r = 0.0;
+    for i in 1..n - 1 {
+        let w = 2.0 * u1[i] * r;
+        want[i - 1] += w;
+        want[i + 1] += w;
+        want[i] -= 2.0 * w;
+        want_r += 2.0 * u1[i] * l0[i - 1];
+    }
+    close_all("∇u₀", g.as_slice().unwrap(), want.as_slice().unwrap());
+    close("∂r", gr, want_r, 1e-12);
+    // Several steps: differences, the tangent and the Hessian-vector product.
+    let steps = 4;
+    let (_, (g, gr)) = heat_zip_region_grad(&u0, r, steps);
+    let p = (u0.clone(), r);
+    let r0 = gradcheck(
+        |(u, r): &(Array1<f64>, f64)| heat_zip_region(u, *r, steps),
+        &p,
+        &(g.clone(), gr),
+    );
+    assert!(r0.passed(), "{r0}");
+    let du = Array1::from(data(8, 1.9));
+    let (_, t) = heat_zip_region_jvp(&u0, r, steps, &du, 0.5);
+    close("tangent", t, g.dot(&du) + 0.5 * gr, 1e-12);
+    let (_, _, hv) = heat_zip_region_hvp(&u0, r, steps, &du, 0.5);
+    let r1 = hvpcheck(
+        |(u, r): &(Array1<f64>, f64)| heat_zip_region_grad(u, *r, steps).1,
+        &p,
+        &(du.clone(), 0.5),
+        &hv,
+    );
+    assert!(r1.passed(), "{r1}");
+}
+
+/// A 2-D step whose interior, first row and first column are written by `Zip`s over their
+/// regions (the interior from three neighbours' copies, the row from the next row, the column
+/// scaled in place): checked against differences.
+#[differentiate]
+fn grid_zip_regions(u0: &Array2<f64>, r: f64) -> f64 {
+    let mut u = u0.clone();
+    for _ in 0..2 {
+        let c = u.slice(s![1..-1, 1..-1]).to_owned();
+        let up = u.slice(s![..-2, 1..-1]).to_owned();
+        let down = u.slice(s![2.., 1..-1]).to_owned();
+        Zip::from(u.slice_mut(s![1..-1, 1..-1]))
+            .and(&c)
+            .and(&up)
+            .and(&down)
+            .for_each(|o, &cc, &a, &b| *o = cc + r * (a + b - 2.0 * cc));
+        let next = u.row(1).to_owned();
+        Zip::from(u.row_mut(0))
+            .and(&next)
+            .for_each(|o, &x| *o = 0.5 * x);
+        Zip::from(u.column_mut(0)).for_each(|o| *o *= r);
+    }
+    u.mapv(|v| v * v).sum()
+}
+
+#[test]
+fn a_grid_through_zips_over_its_regions() {
+    let u0 = Array2::from_shape_vec((4, 5), data(20, 0.4)).unwrap();
+    let r = 0.2;
+    let (y, (g, gr)) = grid_zip_regions_grad(&u0, r);
+    close("value", y, grid_zip_regions(&u0, r), TOL);
+    let p = (u0.clone(), r);
+    let rep = gradcheck(
+        |(u, r): &(Array2<f64>, f64)| grid_zip_regions(u, *r),
+        &p,
+        &(g, gr),
+    );
+    assert!(rep.passed(), "{rep}");
 }

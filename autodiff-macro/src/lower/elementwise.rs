@@ -761,7 +761,9 @@ fn zip_fold(mc: &syn::ExprMethodCall) -> Option<Expr> {
 }
 
 /// `Zip::from(&mut out).and(&a)…for_each(|o, &x, ..| *o = e)` (also `*o += e` and the other
-/// compound assignments, `e` reading `*o` or not) of a variable `out`, as the new values
+/// compound assignments, `e` reading `*o` or not) of a variable `out` (or of a region of one,
+/// `Zip::from(out.slice_mut(s![1..-1]))`, read through `out.slice(s![1..-1])` and assigned to
+/// `out.slice_mut(s![1..-1])`; `row_mut`, `column_mut` and `view_mut` alike), as the new values
 /// collected from the other producers, and from `&out` where `*o` is read, then assigned:
 /// `{ let new = Zip::from(&out).and(&a).map_collect(|&o, &x| o + e); out.assign(&new); }`,
 /// which is followed. `None` for any other `for_each`.
@@ -784,20 +786,41 @@ fn zip_for_each_into(mc: &syn::ExprMethodCall) -> Option<Expr> {
         }
     };
     rest.reverse();
-    let Expr::Reference(r) = first else {
-        return None;
-    };
-    // `&mut out` of a variable, or `&mut *out` of a `&mut` parameter (read as `&*out`).
-    let (out, read) = match &*r.expr {
-        Expr::Path(out) => (out, quote::quote!(&#out)),
-        Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => match &*u.expr {
-            Expr::Path(out) => (out, quote::quote!(&*#out)),
-            _ => return None,
-        },
+    let (out, read) = match first {
+        // `&mut out` of a variable, or `&mut *out` of a `&mut` parameter (read as `&*out`).
+        Expr::Reference(r) => {
+            r.mutability?;
+            let (out, read) = match &*r.expr {
+                Expr::Path(out) => (out, quote::quote!(&#out)),
+                Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => match &*u.expr {
+                    Expr::Path(out) => (out, quote::quote!(&*#out)),
+                    _ => return None,
+                },
+                _ => return None,
+            };
+            out.path.get_ident()?;
+            (quote::quote!(#out), read)
+        }
+        // A region of a variable, `out.slice_mut(s![..])` (`row_mut(i)`, `column_mut(j)`,
+        // `view_mut()`), read through the same region's view and assigned to it.
+        Expr::MethodCall(m) => {
+            let shared = match m.method.to_string().as_str() {
+                "slice_mut" if m.args.len() == 1 => "slice",
+                "row_mut" if m.args.len() == 1 => "row",
+                "column_mut" if m.args.len() == 1 => "column",
+                "view_mut" if m.args.is_empty() => "view",
+                _ => return None,
+            };
+            let Expr::Path(base) = &*m.receiver else {
+                return None;
+            };
+            base.path.get_ident()?;
+            let shared = syn::Ident::new(shared, m.method.span());
+            let args = &m.args;
+            (quote::quote!(#m), quote::quote!(#base.#shared(#args)))
+        }
         _ => return None,
     };
-    r.mutability?;
-    out.path.get_ident()?;
     let Expr::Closure(cl) = &mc.args[0] else {
         return None;
     };
