@@ -14,6 +14,11 @@
 //! same `Zip` over `&mut u` is followed. The region's is now followed the same way: its new
 //! values are collected from the region's view and assigned to the region.
 //!
+//! An Euler step written as ndarray's axpy, `u.scaled_add(dt, &rhs)`, or on the interior,
+//! `u.slice_mut(s![1..-1]).scaled_add(r, &lap)`, was the error that `scaled_add` may change `u`
+//! in a way the derivative cannot follow. It is now the arithmetic it stands for, `u = &u +
+//! &(&rhs * dt)` (the region's new values assigned to the region), which is followed.
+//!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`, each tangent and Hessian-vector
 //! product against the gradient and its differences.
@@ -334,6 +339,97 @@ fn a_grid_through_zips_over_its_regions() {
         |(u, r): &(Array2<f64>, f64)| grid_zip_regions(u, *r),
         &p,
         &(g, gr),
+    );
+    assert!(rep.passed(), "{rep}");
+}
+
+/// Explicit heat steps as ndarray's axpy on the interior: `u ← u + r·L u` on `1..n−1`,
+/// `f = Σ u + u₃u₄`. After one step, `∇_{u₀} f = (I + r·L)ᵀ (1 + u₄e₃ + u₃e₄)` and
+/// `∂_r f = (1 + u₄e₃ + u₃e₄) · L u₀` (the scores' gradient `w` at `u₁`).
+#[differentiate(hessian)]
+fn heat_axpy_interior(u0: &Array1<f64>, r: f64, steps: usize) -> f64 {
+    let mut u = u0.clone();
+    for _ in 0..steps {
+        let lap = &u.slice(s![2..]) + &u.slice(s![..-2]) - 2.0 * &u.slice(s![1..-1]);
+        let mut next = u.clone();
+        next.slice_mut(s![1..-1]).scaled_add(r, &lap);
+        u = next;
+    }
+    u.sum() + u[3] * u[4]
+}
+
+#[test]
+fn a_heat_step_as_an_axpy_on_the_interior() {
+    let u0 = Array1::from(data(9, 0.6));
+    let r = 0.25;
+    let n = u0.len();
+    let (y, (g, gr)) = heat_axpy_interior_grad(&u0, r, 1);
+    close("value", y, heat_axpy_interior(&u0, r, 1), TOL);
+    let mut u1 = u0.clone();
+    let mut l0 = Array1::zeros(n);
+    for i in 1..n - 1 {
+        l0[i] = u0[i - 1] - 2.0 * u0[i] + u0[i + 1];
+        u1[i] += r * l0[i];
+    }
+    let mut w = Array1::from_elem(n, 1.0);
+    w[3] += u1[4];
+    w[4] += u1[3];
+    let mut want = w.clone();
+    for i in 1..n - 1 {
+        want[i - 1] += r * w[i];
+        want[i + 1] += r * w[i];
+        want[i] -= 2.0 * r * w[i];
+    }
+    close_all("∇u₀", g.as_slice().unwrap(), want.as_slice().unwrap());
+    close("∂r", gr, w.dot(&l0), 1e-12);
+    let steps = 3;
+    let (_, (g, gr)) = heat_axpy_interior_grad(&u0, r, steps);
+    let p = (u0.clone(), r);
+    let rep = gradcheck(
+        |(u, r): &(Array1<f64>, f64)| heat_axpy_interior(u, *r, steps),
+        &p,
+        &(g.clone(), gr),
+    );
+    assert!(rep.passed(), "{rep}");
+    let du = Array1::from(data(9, 1.6));
+    let (_, t) = heat_axpy_interior_jvp(&u0, r, steps, &du, 0.5);
+    close("tangent", t, g.dot(&du) + 0.5 * gr, 1e-12);
+    let (_, _, hv) = heat_axpy_interior_hvp(&u0, r, steps, &du, 0.5);
+    let rep = hvpcheck(
+        |(u, r): &(Array1<f64>, f64)| heat_axpy_interior_grad(u, *r, steps).1,
+        &p,
+        &(du.clone(), 0.5),
+        &hv,
+    );
+    assert!(rep.passed(), "{rep}");
+}
+
+/// Forward Euler for `u' = −u²` on a grid as axpys of the whole grid, of a row (its first row
+/// relaxed towards the second) and of a broadcast bias: checked against differences.
+#[differentiate]
+fn euler_axpy(u0: &Array2<f64>, dt: f64) -> f64 {
+    let mut u = u0.clone();
+    for _ in 0..3 {
+        let rhs = u.mapv(|v| -v * v);
+        u.scaled_add(dt, &rhs);
+        let second = u.row(1).to_owned();
+        u.row_mut(0).scaled_add(-0.5, &second);
+        let bias = Array1::from(vec![0.1, 0.2, 0.3]);
+        u.scaled_add(dt, &bias);
+    }
+    u.mapv(|v| v.powi(2)).sum()
+}
+
+#[test]
+fn an_euler_step_as_axpys_of_a_grid() {
+    let u0 = Array2::from_shape_vec((3, 3), data(9, 0.7)).unwrap();
+    let dt = 0.1;
+    let (y, (g, gd)) = euler_axpy_grad(&u0, dt);
+    close("value", y, euler_axpy(&u0, dt), TOL);
+    let rep = gradcheck(
+        |(u, dt): &(Array2<f64>, f64)| euler_axpy(u, *dt),
+        &(u0.clone(), dt),
+        &(g, gd),
     );
     assert!(rep.passed(), "{rep}");
 }

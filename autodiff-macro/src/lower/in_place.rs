@@ -85,6 +85,52 @@ pub(super) fn in_place_statement(stmt: &Stmt, mut_refs: &[String]) -> Option<Stm
         .or_else(|| range_statement(stmt, mut_refs))
         .or_else(|| extend_listed(stmt))
         .or_else(|| clone_from(stmt))
+        .or_else(|| scaled_add(stmt, mut_refs))
+}
+
+/// `a.scaled_add(alpha, &b);` of a local array (or a field of one) as `a = &a + &(&b * alpha);`,
+/// and of a region of one, `a.slice_mut(s![..]).scaled_add(alpha, &b);` (`row_mut(i)`,
+/// `column_mut(j)`), as `a.slice_mut(s![..]).assign(&(&a.slice(s![..]) + &(&b * alpha)));`:
+/// arithmetic and a region's assignment, which the derivative follows (`b` broadcast to `a`'s
+/// shape as `scaled_add` broadcasts it).
+fn scaled_add(stmt: &Stmt, mut_refs: &[String]) -> Option<Stmt> {
+    let Stmt::Expr(Expr::MethodCall(mc), Some(semi)) = stmt else {
+        return None;
+    };
+    if mc.method != "scaled_add" || mc.args.len() != 2 {
+        return None;
+    }
+    let (alpha, b) = (&mc.args[0], &mc.args[1]);
+    let b = match b {
+        Expr::Reference(r) if r.mutability.is_none() => &*r.expr,
+        b => b,
+    };
+    let span = mc.method.span();
+    let step: Expr = syn::parse_quote_spanned!(span=> &(#b) * (#alpha));
+    let e: Expr = match &*mc.receiver {
+        Expr::MethodCall(region) => {
+            let shared = match region.method.to_string().as_str() {
+                "slice_mut" if region.args.len() == 1 => "slice",
+                "row_mut" if region.args.len() == 1 => "row",
+                "column_mut" if region.args.len() == 1 => "column",
+                _ => return None,
+            };
+            let base = &*region.receiver;
+            if local_var(base, mut_refs).is_none() && !local_part(base, mut_refs) {
+                return None;
+            }
+            let shared = syn::Ident::new(shared, region.method.span());
+            let args = &region.args;
+            syn::parse_quote_spanned! {span=>
+                #region.assign(&(&#base.#shared(#args) + &(#step)))
+            }
+        }
+        a if local_var(a, mut_refs).is_some() || local_part(a, mut_refs) => {
+            syn::parse_quote_spanned! {span=> #a = &#a + &(#step) }
+        }
+        _ => return None,
+    };
+    Some(Stmt::Expr(e, Some(*semi)))
 }
 
 /// `v.clone_from(&w);` of a variable or a field: `v = w.clone();`, which it stands for (it may
