@@ -19,6 +19,11 @@
 //! in a way the derivative cannot follow. It is now the arithmetic it stands for, `u = &u +
 //! &(&rhs * dt)` (the region's new values assigned to the region), which is followed.
 //!
+//! Advection by one cell per step written as a shift, `u.copy_within(0..n - 1, 1); u[0] =
+//! inflow;`, was the error that `copy_within` may change `u`, whose advice (that `u` might hold
+//! a struct of the user's) did not fit. It is now the range copied and written back element by
+//! element from the destination, which is followed, for `Vec`s and fixed-size arrays alike.
+//!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`, each tangent and Hessian-vector
 //! product against the gradient and its differences.
@@ -432,4 +437,83 @@ fn an_euler_step_as_axpys_of_a_grid() {
         &(g, gd),
     );
     assert!(rep.passed(), "{rep}");
+}
+
+/// Upwind advection at Courant number 1, a shift by one cell per step with an inflow at the
+/// left, written with `copy_within`: after `k` steps `u_i = u0_{i−k}` for `i ≥ k` and the
+/// inflow values `q·(k − i)` before, `f = Σ (i + 1)·u_i²`; so `∂f/∂u0_j = 2(j + k + 1)·u0_j`
+/// for `j < n − k` (0 for the cells shifted out) and `∂f/∂q = Σ_{i<k} 2(i + 1)(k − i)²·q`.
+#[differentiate(hessian)]
+fn shifted(u0: &[f64], q: f64, steps: usize) -> f64 {
+    let n = u0.len();
+    let mut u = u0.to_vec();
+    for k in 0..steps {
+        u.copy_within(0..n - 1, 1);
+        u[0] = q * (k as f64 + 1.0);
+    }
+    u.iter()
+        .enumerate()
+        .map(|(i, v)| (i as f64 + 1.0) * v * v)
+        .sum()
+}
+
+/// The same shift to the left on a fixed-size array, an open range (`1..`), with an outflow
+/// cell written after: `u ← (u₁, u₂, u₃, q·u₃)`, twice: `u = (u₂, u₃, q·u₃, q²·u₃)`,
+/// `f = Σ u²`: `∇_u f = (0, 0, 2u₂, 2u₃(1 + q² + q⁴))`, `∂_q f = u₃²(2q + 4q³)`.
+#[differentiate]
+fn shifted_left(u0: [f64; 4], q: f64) -> f64 {
+    let mut u = u0;
+    for _ in 0..2 {
+        u.copy_within(1.., 0);
+        u[3] = q * u[2];
+    }
+    u.iter().map(|v| v * v).sum()
+}
+
+#[test]
+fn advection_as_a_shift_with_copy_within() {
+    let u0 = data(8, 0.9);
+    let (q, steps) = (0.3, 3);
+    let n = u0.len();
+    let (y, (g, gq)) = shifted_grad(&u0, q, steps);
+    close("value", y, shifted(&u0, q, steps), TOL);
+    let want: Vec<f64> = (0..n)
+        .map(|j| {
+            if j + steps < n {
+                2.0 * (j + steps + 1) as f64 * u0[j]
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    close_all("∇u0", &g, &want);
+    let want_q: f64 = (0..steps)
+        .map(|i| 2.0 * (i + 1) as f64 * ((steps - i) as f64).powi(2) * q)
+        .sum();
+    close("∂q", gq, want_q, 1e-12);
+    let du = data(8, 2.2);
+    let (_, t) = shifted_jvp(&u0, q, steps, &du, 0.4);
+    let want_t: f64 = g.iter().zip(&du).map(|(a, b)| a * b).sum::<f64>() + 0.4 * gq;
+    close("tangent", t, want_t, 1e-12);
+    let p = (u0.clone(), q);
+    let (_, _, hv) = shifted_hvp(&u0, q, steps, &du, 0.4);
+    let rep = hvpcheck(
+        |(u, q): &(Vec<f64>, f64)| shifted_grad(u, *q, steps).1,
+        &p,
+        &(du.clone(), 0.4),
+        &hv,
+    );
+    assert!(rep.passed(), "{rep}");
+
+    let u = [0.4, -0.7, 1.1, 0.5];
+    let q = 0.6;
+    let (_, (g, gq)) = shifted_left_grad(u, q);
+    let s = 1.0 + q * q + q.powi(4);
+    close_all("∇u, left", &g, &[0.0, 0.0, 2.0 * u[2], 2.0 * u[3] * s]);
+    close(
+        "∂q, left",
+        gq,
+        u[3] * u[3] * (2.0 * q + 4.0 * q.powi(3)),
+        1e-12,
+    );
 }

@@ -5,6 +5,8 @@
 //! - `v[a..b].copy_from_slice(&w[c..d]);` (also `clone_from_slice`, and a whole `&w` or `w`) is
 //!   a loop of element writes `v[a + k] = w[c + k]`, after the length check the method makes;
 //! - `v[a..b].iter_mut()` is `v.iter_mut().skip(a).take(b - a)`;
+//! - `v.copy_within(a..b, d);` copies the range into a local `Vec`, then writes it element by
+//!   element from `d`;
 //! - `v[a..b].reverse()` (also `sort_by`, `sort_by_key`, their `unstable` forms, `rotate_left`,
 //!   `rotate_right` and `swap`) reorders a copy of the range, a local `Vec`, and writes it back
 //!   element by element.
@@ -86,6 +88,50 @@ pub(super) fn in_place_statement(stmt: &Stmt, mut_refs: &[String]) -> Option<Stm
         .or_else(|| extend_listed(stmt))
         .or_else(|| clone_from(stmt))
         .or_else(|| scaled_add(stmt, mut_refs))
+        .or_else(|| copy_within(stmt))
+}
+
+/// `v.copy_within(a..b, d);` of a variable or a field of one (a `Vec`, a slice or an array):
+/// the range copied into a local `Vec` first (`copy_within` reads the source before it writes,
+/// the two may overlap), then written element by element from `d`, after the bounds check the
+/// method makes. An open start is 0 and an open end the container's length.
+fn copy_within(stmt: &Stmt) -> Option<Stmt> {
+    let Stmt::Expr(Expr::MethodCall(mc), Some(_)) = stmt else {
+        return None;
+    };
+    if mc.method != "copy_within" || mc.args.len() != 2 || !place(&mc.receiver) {
+        return None;
+    }
+    let Expr::Range(r) = &mc.args[0] else {
+        return None;
+    };
+    let v = &*mc.receiver;
+    let lo: Expr = r
+        .start
+        .as_deref()
+        .cloned()
+        .unwrap_or_else(|| syn::parse_quote!(0));
+    let hi = end_of(r).unwrap_or_else(|| syn::parse_quote!(#v.len()));
+    let dest = &mc.args[1];
+    let span = mc.method.span();
+    Some(Stmt::Expr(
+        syn::parse_quote_spanned! {span=> {
+            let __ad_range_lo: usize = #lo;
+            let __ad_range_hi: usize = #hi;
+            let __ad_dest: usize = #dest;
+            assert!(
+                __ad_range_lo <= __ad_range_hi
+                    && __ad_range_hi <= #v.len()
+                    && __ad_dest <= #v.len() - (__ad_range_hi - __ad_range_lo),
+                "`copy_within`: range or destination out of bounds"
+            );
+            let __ad_part = #v[__ad_range_lo..__ad_range_hi].to_vec();
+            for __ad_k in 0..__ad_range_hi - __ad_range_lo {
+                #v[__ad_dest + __ad_k] = __ad_part[__ad_k].clone();
+            }
+        }},
+        None,
+    ))
 }
 
 /// `a.scaled_add(alpha, &b);` of a local array (or a field of one) as `a = &a + &(&b * alpha);`,
