@@ -24,6 +24,11 @@
 //! a struct of the user's) did not fit. It is now the range copied and written back element by
 //! element from the destination, which is followed, for `Vec`s and fixed-size arrays alike.
 //!
+//! A boundary set to a value on a grid, `u.slice_mut(s![0, ..]).fill(0.0)` (`row_mut(i)`,
+//! `column_mut(j)`), was the error that `fill` on a region of an array is not followed. It is
+//! now the region assigned the value in every element, the value's gradient the sum of the
+//! region's cotangents.
+//!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`, each tangent and Hessian-vector
 //! product against the gradient and its differences.
@@ -516,4 +521,92 @@ fn advection_as_a_shift_with_copy_within() {
         u[3] * u[3] * (2.0 * q + 4.0 * q.powi(3)),
         1e-12,
     );
+}
+
+/// Heat steps on a grid whose boundary rows and columns are set by `fill` on their regions,
+/// the right column to a value that depends on `a`: checked against one step's analytic
+/// gradient below and against differences, the tangent and the Hessian-vector product.
+#[differentiate(hessian)]
+fn heat_filled_boundary(u0: &Array2<f64>, a: f64, steps: usize) -> f64 {
+    let (_, ny) = u0.dim();
+    let mut u = u0.clone();
+    for _ in 0..steps {
+        let lap = &u.slice(s![2.., 1..-1])
+            + &u.slice(s![..-2, 1..-1])
+            + &u.slice(s![1..-1, 2..])
+            + &u.slice(s![1..-1, ..-2])
+            - 4.0 * &u.slice(s![1..-1, 1..-1]);
+        let inner = &u.slice(s![1..-1, 1..-1]) + &(a * &lap);
+        u.slice_mut(s![1..-1, 1..-1]).assign(&inner);
+        u.slice_mut(s![0, ..]).fill(0.0);
+        u.row_mut(1).mapv_inplace(|v| 0.9 * v);
+        u.column_mut(ny - 1).fill(2.0 * a);
+    }
+    u.mapv(|v| v * v).sum()
+}
+
+#[test]
+fn a_grid_with_boundaries_set_by_fill() {
+    let (nx, ny) = (4, 5);
+    let u0 = Array2::from_shape_vec((nx, ny), data(nx * ny, 0.4)).unwrap();
+    let a = 0.2;
+    // One step: the interior is u0 + a·L u0, then row 0 is 0, row 1 is scaled by 0.9 (its
+    // last element after, set to 2a with the rest of the last column). With f = Σ u₁²:
+    // ∂f/∂a = Σ_interior 2u₁·s·(L u0) + Σ_{last column} 2·(2a)·2, s the row's scale, and
+    // ∇_{u0} f = (I + a·L)ᵀ w on the interior's stencil, w = 2u₁·s at interior points not in
+    // the last column or row 0 (those are overwritten), plus 2u₁ where u₁ is u0 unchanged.
+    let (_, (g, ga)) = heat_filled_boundary_grad(&u0, a, 1);
+    let mut u1 = u0.clone();
+    let mut l0 = Array2::<f64>::zeros((nx, ny));
+    for i in 1..nx - 1 {
+        for j in 1..ny - 1 {
+            l0[[i, j]] = lap(&u0, i, j);
+            u1[[i, j]] = u0[[i, j]] + a * l0[[i, j]];
+        }
+    }
+    let scale = |i: usize| if i == 1 { 0.9 } else { 1.0 };
+    let mut want = Array2::<f64>::zeros((nx, ny));
+    let mut want_a = 0.0;
+    for i in 0..nx {
+        for j in 0..ny {
+            if i == 0 || j == ny - 1 {
+                continue; // overwritten by `fill`
+            }
+            // The cotangent of u₁[i, j] before the row's scaling.
+            let w = 2.0 * u1[[i, j]] * scale(i) * scale(i);
+            if i == nx - 1 || j == 0 {
+                want[[i, j]] += w; // u0 kept
+                continue;
+            }
+            want[[i, j]] += w * (1.0 - 4.0 * a);
+            want[[i - 1, j]] += w * a;
+            want[[i + 1, j]] += w * a;
+            want[[i, j - 1]] += w * a;
+            want[[i, j + 1]] += w * a;
+            want_a += w * l0[[i, j]];
+        }
+    }
+    want_a += nx as f64 * 2.0 * (2.0 * a) * 2.0;
+    close_all("∇u0", g.as_slice().unwrap(), want.as_slice().unwrap());
+    close("∂a", ga, want_a, 1e-12);
+    let steps = 3;
+    let (_, (g, ga)) = heat_filled_boundary_grad(&u0, a, steps);
+    let p = (u0.clone(), a);
+    let rep = gradcheck(
+        |(u, a): &(Array2<f64>, f64)| heat_filled_boundary(u, *a, steps),
+        &p,
+        &(g.clone(), ga),
+    );
+    assert!(rep.passed(), "{rep}");
+    let du = Array2::from_shape_vec((nx, ny), data(nx * ny, 1.7)).unwrap();
+    let (_, t) = heat_filled_boundary_jvp(&u0, a, steps, &du, -0.6);
+    close("tangent", t, (&g * &du).sum() - 0.6 * ga, 1e-12);
+    let (_, _, hv) = heat_filled_boundary_hvp(&u0, a, steps, &du, -0.6);
+    let rep = hvpcheck(
+        |(u, a): &(Array2<f64>, f64)| heat_filled_boundary_grad(u, *a, steps).1,
+        &p,
+        &(du.clone(), -0.6),
+        &hv,
+    );
+    assert!(rep.passed(), "{rep}");
 }

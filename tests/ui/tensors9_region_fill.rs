@@ -1,13 +1,14 @@
 use autodiff::differentiate;
-use ndarray::{Array2, s};
+use ndarray::{Array2, Axis, s};
 
-// A region changed by another method than `assign` (`fill`, `+=` through a bound view): the
-// message says to assign the region's new values in one statement.
+// A region changed by another method than `assign`, `mapv_inplace` and `fill` (`swap`,
+// `invert_axis`, `+=` through a bound view): the message says to assign the region's new values
+// in one statement.
 #[differentiate]
 fn zero_first_row(a: &Array2<f64>) -> f64 {
     let mut b = a.clone();
-    b.row_mut(0).fill(0.0);
-    b.slice_mut(s![1.., ..]).fill(1.0);
+    b.row_mut(0).swap(0, 1);
+    b.slice_mut(s![1.., ..]).invert_axis(Axis(1));
     let mut c = a.clone();
     let mut r = c.row_mut(0);
     r.assign(&a.row(1));

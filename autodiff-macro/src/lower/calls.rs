@@ -3149,6 +3149,21 @@ impl Lowering {
                 return v;
             }
         }
+        // `a.row_mut(i).fill(c)` (`column_mut(j)`, `slice_mut(info)`, a boundary set to a
+        // value) on a variable `a` is the region assigned an array of `c`, `a.row_mut(i)
+        // .assign(&a.slice(s![i, ..]).mapv(|_| c))`, which is followed; `c` is evaluated once.
+        if def.name == "fill"
+            && mc.args.len() == 1
+            && let Some((a, info)) = super::region::region(&mc.receiver, &self.krate)
+        {
+            let (recv, c) = (&mc.receiver, &mc.args[0]);
+            let e: Expr = syn::parse_quote_spanned!(span=> {
+                let __ad_fill = #c;
+                let __ad_filled = #a.slice(#info).mapv(|_| __ad_fill);
+                #recv.assign(&__ad_filled);
+            });
+            return self.expr(b, &e, false);
+        }
         let element = matches!(&*mc.receiver, Expr::Index(_))
             && subslice::range_index(&mc.receiver).is_none()
             || self.cell_named(&mc.receiver).is_some();
