@@ -29,6 +29,13 @@
 //! now the region assigned the value in every element, the value's gradient the sum of the
 //! region's cotangents.
 //!
+//! The interior's view held in a local and updated by a compound assignment, `let mut inner =
+//! u.slice_mut(s![1..-1]); inner += &(r * &lap);`, was the error that a mutable view held in a
+//! local is written behind the derivative's back. Such a view changed only by statements of
+//! their own (`+=`, `-=`, `*=`, `/=`, `assign`, `fill`, `mapv_inplace`) is now those statements
+//! made on the region itself, `u.slice_mut(s![1..-1]).assign(&(&u.slice(s![1..-1]) + ..))`;
+//! while the view lives nothing else may use `u`, so the two are the same program.
+//!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`, each tangent and Hessian-vector
 //! product against the gradient and its differences.
@@ -607,6 +614,102 @@ fn a_grid_with_boundaries_set_by_fill() {
         &p,
         &(du.clone(), -0.6),
         &hv,
+    );
+    assert!(rep.passed(), "{rep}");
+}
+
+/// Heat steps whose interior's view, held in a local, is updated by compound assignments and
+/// then damped: `u ← 0.99·(u + r·L u)` on the interior, `f = Σ u²`. After one step,
+/// `∇_{u₀} f = (I + r·L)ᵀ w` and `∂_r f = w · L u₀`, `w = 2·0.99·u₁` on the interior and
+/// `2u₀` at the two ends.
+#[differentiate(hessian)]
+fn heat_view_in_a_local(u0: &Array1<f64>, r: f64, steps: usize) -> f64 {
+    let n = u0.len();
+    let mut u = u0.clone();
+    for _ in 0..steps {
+        let lap = &u.slice(s![2..]) - &(2.0 * &u.slice(s![1..n - 1])) + &u.slice(s![..n - 2]);
+        let mut inner = u.slice_mut(s![1..n - 1]);
+        inner += &(r * &lap);
+        inner *= 0.99;
+    }
+    u.dot(&u)
+}
+
+/// A grid's interior, top row and left column changed through views held in locals (`+=`,
+/// `fill`, `assign` then `mapv_inplace`): checked against differences.
+#[differentiate]
+fn grid_views_in_locals(u0: &Array2<f64>, a: f64) -> f64 {
+    let (nx, _) = u0.dim();
+    let mut u = u0.clone();
+    for _ in 0..2 {
+        let lap = &u.slice(s![2.., 1..-1])
+            + &u.slice(s![..-2, 1..-1])
+            + &u.slice(s![1..-1, 2..])
+            + &u.slice(s![1..-1, ..-2])
+            - 4.0 * &u.slice(s![1..-1, 1..-1]);
+        let mut interior = u.slice_mut(s![1..-1, 1..-1]);
+        interior += &(&lap * a);
+        let mut top = u.row_mut(0);
+        top.fill(0.0);
+        let mut left = u.column_mut(0);
+        left.assign(&Array1::from_elem(nx, a));
+        left.mapv_inplace(|v| v * 2.0);
+    }
+    u.mapv(|v| v * v).sum()
+}
+
+#[test]
+fn views_of_regions_held_in_locals() {
+    let u0 = Array1::from(data(8, 0.6));
+    let r = 0.2;
+    let n = u0.len();
+    let (y, (g, gr)) = heat_view_in_a_local_grad(&u0, r, 1);
+    close("value", y, heat_view_in_a_local(&u0, r, 1), TOL);
+    let mut l0 = Array1::<f64>::zeros(n);
+    let mut u1 = u0.clone();
+    for i in 1..n - 1 {
+        l0[i] = u0[i - 1] - 2.0 * u0[i] + u0[i + 1];
+        u1[i] = 0.99 * (u0[i] + r * l0[i]);
+    }
+    let mut w = &u1 * (2.0 * 0.99);
+    w[0] = 2.0 * u0[0];
+    w[n - 1] = 2.0 * u0[n - 1];
+    let mut want = w.clone();
+    for i in 1..n - 1 {
+        want[i - 1] += r * w[i];
+        want[i + 1] += r * w[i];
+        want[i] -= 2.0 * r * w[i];
+    }
+    close_all("∇u₀", g.as_slice().unwrap(), want.as_slice().unwrap());
+    close("∂r", gr, w.dot(&l0), 1e-12);
+    let steps = 3;
+    let (_, (g, gr)) = heat_view_in_a_local_grad(&u0, r, steps);
+    let p = (u0.clone(), r);
+    let rep = gradcheck(
+        |(u, r): &(Array1<f64>, f64)| heat_view_in_a_local(u, *r, steps),
+        &p,
+        &(g.clone(), gr),
+    );
+    assert!(rep.passed(), "{rep}");
+    let du = Array1::from(data(8, 2.4));
+    let (_, t) = heat_view_in_a_local_jvp(&u0, r, steps, &du, 0.3);
+    close("tangent", t, g.dot(&du) + 0.3 * gr, 1e-12);
+    let (_, _, hv) = heat_view_in_a_local_hvp(&u0, r, steps, &du, 0.3);
+    let rep = hvpcheck(
+        |(u, r): &(Array1<f64>, f64)| heat_view_in_a_local_grad(u, *r, steps).1,
+        &p,
+        &(du.clone(), 0.3),
+        &hv,
+    );
+    assert!(rep.passed(), "{rep}");
+
+    let u0 = Array2::from_shape_vec((4, 5), data(20, 0.4)).unwrap();
+    let a = 0.2;
+    let (_, (g, ga)) = grid_views_in_locals_grad(&u0, a);
+    let rep = gradcheck(
+        |(u, a): &(Array2<f64>, f64)| grid_views_in_locals(u, *a),
+        &(u0.clone(), a),
+        &(g, ga),
     );
     assert!(rep.passed(), "{rep}");
 }

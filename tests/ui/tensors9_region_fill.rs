@@ -2,8 +2,8 @@ use autodiff::differentiate;
 use ndarray::{Array2, Axis, s};
 
 // A region changed by another method than `assign`, `mapv_inplace` and `fill` (`swap`,
-// `invert_axis`, `+=` through a bound view): the message says to assign the region's new values
-// in one statement.
+// `invert_axis`, an element written through a bound view): the message says to assign the
+// region's new values in one statement.
 #[differentiate]
 fn zero_first_row(a: &Array2<f64>) -> f64 {
     let mut b = a.clone();
@@ -11,7 +11,7 @@ fn zero_first_row(a: &Array2<f64>) -> f64 {
     b.slice_mut(s![1.., ..]).invert_axis(Axis(1));
     let mut c = a.clone();
     let mut r = c.row_mut(0);
-    r.assign(&a.row(1));
+    r[0] = a[[1, 0]];
     (&b * &c).sum()
 }
 

@@ -1117,3 +1117,156 @@ fn zero_of(ty: &syn::Type) -> Option<Expr> {
         _ => None,
     }
 }
+
+/// `let mut v = a.slice_mut(s![..]);` (`row_mut(i)`, `column_mut(j)`) of a variable `a`, a
+/// view every later statement naming `v` uses in a statement of its own as `v += e;` (`-=`,
+/// `*=`, `/=`), `v.assign(e);`, `v.fill(c);` or `v.mapv_inplace(f);`: each such statement
+/// is the region's own, `a.slice_mut(s![..]).assign(&(&a.slice(s![..]) + (e)));`,
+/// `a.slice_mut(s![..]).assign(e);` and so on, which are followed, and the `let` is dropped.
+/// While the view lives `a` is borrowed, so nothing between reads or writes `a`; the region's
+/// bounds are read again at each use, so no statement between may assign a name they read.
+/// Other uses of `v` (an element write, a loop over it, a call it is lent to) leave the
+/// statements as written, and the view's error stands.
+pub(super) fn region_view_lets(stmts: &mut Vec<Stmt>) {
+    let mut k = 0;
+    while k < stmts.len() {
+        if let Some(out) = region_view_let(&stmts[k..]) {
+            stmts.truncate(k);
+            stmts.extend(out);
+        }
+        k += 1;
+    }
+}
+
+/// The statements from a view's `let` on, rewritten (see [`region_view_lets`]).
+fn region_view_let(stmts: &[Stmt]) -> Option<Vec<Stmt>> {
+    let Stmt::Local(l) = stmts.first()? else {
+        return None;
+    };
+    let syn::Pat::Ident(pi) = &l.pat else {
+        return None;
+    };
+    if pi.by_ref.is_some() || pi.subpat.is_some() || pi.mutability.is_none() {
+        return None;
+    }
+    let init = l.init.as_ref()?;
+    if init.diverge.is_some() {
+        return None;
+    }
+    let Expr::MethodCall(region) = &*init.expr else {
+        return None;
+    };
+    let shared = match region.method.to_string().as_str() {
+        "slice_mut" if region.args.len() == 1 => "slice",
+        "row_mut" if region.args.len() == 1 => "row",
+        "column_mut" if region.args.len() == 1 => "column",
+        _ => return None,
+    };
+    let Expr::Path(base) = &*region.receiver else {
+        return None;
+    };
+    base.path.get_ident()?;
+    let name = &pi.ident;
+    let shared = syn::Ident::new(shared, region.method.span());
+    let args = &region.args;
+    let bounds: Vec<String> = super::syntax::idents_of(&quote::quote!(#args));
+    let names = |s: &Stmt, n: &str| {
+        super::syntax::idents_of(&quote::quote!(#s))
+            .iter()
+            .any(|x| x == n)
+    };
+    let mut out = Vec::with_capacity(stmts.len() - 1);
+    let mut pending = Vec::new();
+    let mut used = false;
+    for s in &stmts[1..] {
+        if !names(s, &name.to_string()) {
+            pending.push(s.clone());
+            continue;
+        }
+        // A statement between two uses that assigns a name the bounds read.
+        if pending.iter().any(|p: &Stmt| {
+            let assigned = assigned_names(p);
+            bounds.iter().any(|b| assigned.contains(b))
+        }) {
+            return None;
+        }
+        out.append(&mut pending);
+        let span = region.method.span();
+        let write: Expr = match s {
+            Stmt::Expr(Expr::Binary(b), Some(_)) if is_view(&b.left, name) => {
+                let op = match b.op {
+                    syn::BinOp::AddAssign(t) => syn::BinOp::Add(syn::Token![+](t.span())),
+                    syn::BinOp::SubAssign(t) => syn::BinOp::Sub(syn::Token![-](t.span())),
+                    syn::BinOp::MulAssign(t) => syn::BinOp::Mul(syn::Token![*](t.span())),
+                    syn::BinOp::DivAssign(t) => syn::BinOp::Div(syn::Token![/](t.span())),
+                    _ => return None,
+                };
+                let e = &b.right;
+                if names(&Stmt::Expr((**e).clone(), None), &name.to_string()) {
+                    return None;
+                }
+                syn::parse_quote_spanned! {span=>
+                    #region.assign(&(&#base.#shared(#args) #op (#e)))
+                }
+            }
+            Stmt::Expr(Expr::MethodCall(mc), Some(_))
+                if is_view(&mc.receiver, name)
+                    && mc.args.len() == 1
+                    && matches!(
+                        mc.method.to_string().as_str(),
+                        "assign" | "fill" | "mapv_inplace"
+                    ) =>
+            {
+                let arg = &mc.args[0];
+                if names(&Stmt::Expr(arg.clone(), None), &name.to_string()) {
+                    return None;
+                }
+                let method = &mc.method;
+                syn::parse_quote_spanned! {span=> #region.#method(#arg) }
+            }
+            _ => return None,
+        };
+        used = true;
+        out.push(Stmt::Expr(write, Some(syn::Token![;](span))));
+    }
+    if !used {
+        return None;
+    }
+    out.append(&mut pending);
+    Some(out)
+}
+
+/// `v` itself (not through a field or an index).
+fn is_view(e: &Expr, name: &syn::Ident) -> bool {
+    matches!(e, Expr::Path(p) if p.qself.is_none() && p.path.is_ident(name))
+}
+
+/// The variables a statement assigns (`n = ..`, `n += ..`) or lends `&mut`.
+fn assigned_names(s: &Stmt) -> Vec<String> {
+    struct A(Vec<String>);
+    impl<'ast> syn::visit::Visit<'ast> for A {
+        fn visit_expr(&mut self, e: &'ast Expr) {
+            let left = match e {
+                Expr::Assign(a) => Some(&*a.left),
+                Expr::Binary(b) if super::is_compound_assign(&b.op) => Some(&*b.left),
+                Expr::Reference(r) if r.mutability.is_some() => Some(&*r.expr),
+                _ => None,
+            };
+            if let Some(Expr::Path(p)) = left {
+                if let Some(i) = p.path.get_ident() {
+                    self.0.push(i.to_string());
+                }
+            }
+            syn::visit::visit_expr(self, e);
+        }
+        fn visit_local(&mut self, l: &'ast syn::Local) {
+            if let syn::Pat::Ident(pi) = &l.pat {
+                self.0.push(pi.ident.to_string());
+            }
+            syn::visit::visit_local(self, l);
+        }
+    }
+    let mut a = A(Vec::new());
+    syn::visit::Visit::visit_stmt(&mut a, s);
+    a.0
+}

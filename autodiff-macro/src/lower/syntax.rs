@@ -3765,6 +3765,7 @@ pub(super) fn desugar_forms(
                 &mut self.made,
             );
             super::in_place::element_ref_lets(&mut block.stmts, &mut self.made);
+            super::in_place::region_view_lets(&mut block.stmts);
             super::calls::lent_elements(&mut block.stmts);
             for s in block.stmts.iter_mut() {
                 if let Some(r) = super::in_place::in_place_statement(s, &self.unshadowed_refs) {
