@@ -12,7 +12,10 @@
 //! .and(&lap).for_each(|v, &l| *v += r * l)` (`row_mut(i)`, `column_mut(j)` for boundary rows
 //! and columns), was the error that a `Zip` writing through `&mut u` runs as written, though the
 //! same `Zip` over `&mut u` is followed. The region's is now followed the same way: its new
-//! values are collected from the region's view and assigned to the region.
+//! values are collected from the region's view and assigned to the region. A closure calling a
+//! method on the element it writes, `Zip::from(&mut u).for_each(|x| *x = x.tanh())` (Rust
+//! reads `x.tanh()` through the reference), was the same error, of `&mut u` too: `x` as a
+//! method's receiver is now the old element, as `*x` is.
 //!
 //! An Euler step written as ndarray's axpy, `u.scaled_add(dt, &rhs)`, or on the interior,
 //! `u.slice_mut(s![1..-1]).scaled_add(r, &lap)`, was the error that `scaled_add` may change `u`
@@ -710,6 +713,48 @@ fn views_of_regions_held_in_locals() {
         |(u, a): &(Array2<f64>, f64)| grid_views_in_locals(u, *a),
         &(u0.clone(), a),
         &(g, ga),
+    );
+    assert!(rep.passed(), "{rep}");
+}
+
+/// A grid squashed elementwise through `Zip`s, the first over the whole grid (`view_mut()`)
+/// calling a method on the element it writes, the second over `&mut`: `f = Σ tanh(tanh(u)·a)²`, so
+/// `∂f/∂u = 2t·(1 − t²)·a·(1 − tanh²u)`, `∂f/∂a = Σ 2t·(1 − t²)·tanh u`, `t = tanh(a·tanh u)`.
+#[differentiate(hessian)]
+fn squashed_by_zips(u0: &Array2<f64>, a: f64) -> f64 {
+    let mut u = u0.clone();
+    Zip::from(u.view_mut()).for_each(|x| *x = x.tanh());
+    Zip::from(&mut u).for_each(|x| *x = (a * *x).tanh());
+    u.mapv(|v| v * v).sum()
+}
+
+#[test]
+fn zips_calling_methods_on_the_element() {
+    let u0 = Array2::from_shape_vec((2, 3), data(6, 0.8)).unwrap();
+    let a = 0.7;
+    let (y, (g, ga)) = squashed_by_zips_grad(&u0, a);
+    close("value", y, squashed_by_zips(&u0, a), TOL);
+    let want = u0.mapv(|v| {
+        let t = (a * v.tanh()).tanh();
+        2.0 * t * (1.0 - t * t) * a * (1.0 - v.tanh().powi(2))
+    });
+    close_all("∇u₀", g.as_slice().unwrap(), want.as_slice().unwrap());
+    let want_a: f64 = u0
+        .iter()
+        .map(|v| {
+            let t = (a * v.tanh()).tanh();
+            2.0 * t * (1.0 - t * t) * v.tanh()
+        })
+        .sum();
+    close("∂a", ga, want_a, 1e-12);
+    let du = Array2::from_shape_vec((2, 3), data(6, 1.3)).unwrap();
+    let p = (u0.clone(), a);
+    let (_, _, hv) = squashed_by_zips_hvp(&u0, a, &du, 0.2);
+    let rep = hvpcheck(
+        |(u, a): &(Array2<f64>, f64)| squashed_by_zips_grad(u, *a).1,
+        &p,
+        &(du.clone(), 0.2),
+        &hv,
     );
     assert!(rep.passed(), "{rep}");
 }

@@ -817,7 +817,12 @@ fn zip_for_each_into(mc: &syn::ExprMethodCall) -> Option<Expr> {
             base.path.get_ident()?;
             let shared = syn::Ident::new(shared, m.method.span());
             let args = &m.args;
-            (quote::quote!(#m), quote::quote!(#base.#shared(#args)))
+            if m.method == "view_mut" {
+                // The whole array: assigned as it is.
+                (quote::quote!(#base), quote::quote!(#base.view()))
+            } else {
+                (quote::quote!(#m), quote::quote!(#base.#shared(#args)))
+            }
         }
         _ => return None,
     };
@@ -861,7 +866,9 @@ fn zip_for_each_into(mc: &syn::ExprMethodCall) -> Option<Expr> {
         }
         _ => return None,
     };
-    // `*o` in the value becomes the old element, by value; `o` otherwise is not followed.
+    // `*o` in the value becomes the old element, by value, and so does `o` as a method's
+    // receiver (`o.tanh()`, which Rust reads through the reference); `o` otherwise is not
+    // followed.
     struct Old<'a>(&'a syn::Ident, bool, bool);
     impl syn::visit_mut::VisitMut for Old<'_> {
         fn visit_expr_mut(&mut self, e: &mut Expr) {
@@ -872,6 +879,12 @@ fn zip_for_each_into(mc: &syn::ExprMethodCall) -> Option<Expr> {
                     *e = syn::parse_quote!(__ad_old);
                     self.1 = true;
                     return;
+                }
+            }
+            if let Expr::MethodCall(mc) = e {
+                if matches!(&*mc.receiver, Expr::Path(p) if p.path.is_ident(self.0)) {
+                    *mc.receiver = syn::parse_quote!(__ad_old);
+                    self.1 = true;
                 }
             }
             if let Expr::Path(p) = e {
