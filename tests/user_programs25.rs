@@ -15,7 +15,10 @@
 //! values are collected from the region's view and assigned to the region. A closure calling a
 //! method on the element it writes, `Zip::from(&mut u).for_each(|x| *x = x.tanh())` (Rust
 //! reads `x.tanh()` through the reference), was the same error, of `&mut u` too: `x` as a
-//! method's receiver is now the old element, as `*x` is.
+//! method's receiver is now the old element, as `*x` is. ndarray's own form of the update,
+//! `u.zip_mut_with(&lap, |x, &l| *x += r * l)`, was the error that the closure may change `u`;
+//! with such a closure (one `*x = ..` or `*x += ..`) it is now the `Zip` it stands for, the
+//! other array broadcast to `u`'s shape as `zip_mut_with` broadcasts it.
 //!
 //! An Euler step written as ndarray's axpy, `u.scaled_add(dt, &rhs)`, or on the interior,
 //! `u.slice_mut(s![1..-1]).scaled_add(r, &lap)`, was the error that `scaled_add` may change `u`
@@ -755,6 +758,74 @@ fn zips_calling_methods_on_the_element() {
         &p,
         &(du.clone(), 0.2),
         &hv,
+    );
+    assert!(rep.passed(), "{rep}");
+}
+
+/// Heat steps through `zip_mut_with` (`u ← u + r·L u`, the ends kept), then each row of a
+/// grid built from the result scaled by a per-column weight `w` broadcast along the rows and
+/// its first row relaxed by the second: checked against differences, and the heat part (one
+/// step, `f = Σ u²`) against `∇_{u₀} f = 2 (I + r·L)ᵀ u₁`, `∂_r f = 2 u₁ · L u₀`.
+#[differentiate]
+fn heat_zip_mut_with(u0: &Array1<f64>, r: f64, steps: usize) -> f64 {
+    let n = u0.len();
+    let mut u = u0.clone();
+    for _ in 0..steps {
+        let mut lap = Array1::zeros(n);
+        for i in 1..n - 1 {
+            lap[i] = u[i - 1] - 2.0 * u[i] + u[i + 1];
+        }
+        u.zip_mut_with(&lap, |x, &l| *x += r * l);
+    }
+    u.dot(&u)
+}
+
+#[differentiate]
+fn weighted_rows(u0: &Array2<f64>, w: &Array1<f64>) -> f64 {
+    let mut u = u0.clone();
+    u.zip_mut_with(w, |x, &y| *x = x.tanh() * y);
+    let second = u.row(1).to_owned();
+    u.row_mut(0).zip_mut_with(&second, |x, &y| *x -= 0.5 * y);
+    u.mapv(|v| v * v).sum()
+}
+
+#[test]
+fn updates_through_zip_mut_with() {
+    let u0 = Array1::from(data(8, 0.6));
+    let r = 0.2;
+    let n = u0.len();
+    let (_, (g, gr)) = heat_zip_mut_with_grad(&u0, r, 1);
+    let mut l0 = Array1::<f64>::zeros(n);
+    let mut u1 = u0.clone();
+    for i in 1..n - 1 {
+        l0[i] = u0[i - 1] - 2.0 * u0[i] + u0[i + 1];
+        u1[i] += r * l0[i];
+    }
+    let mut want = &u1 * 2.0;
+    for i in 1..n - 1 {
+        let w = 2.0 * u1[i] * r;
+        want[i - 1] += w;
+        want[i + 1] += w;
+        want[i] -= 2.0 * w;
+    }
+    close_all("∇u₀", g.as_slice().unwrap(), want.as_slice().unwrap());
+    close("∂r", gr, 2.0 * u1.dot(&l0), 1e-12);
+    let (_, (g, gr)) = heat_zip_mut_with_grad(&u0, r, 3);
+    let rep = gradcheck(
+        |(u, r): &(Array1<f64>, f64)| heat_zip_mut_with(u, *r, 3),
+        &(u0.clone(), r),
+        &(g, gr),
+    );
+    assert!(rep.passed(), "{rep}");
+
+    let u0 = Array2::from_shape_vec((3, 2), data(6, 0.5)).unwrap();
+    let w = Array1::from(vec![0.3, -0.4]);
+    let (y, (g, gw)) = weighted_rows_grad(&u0, &w);
+    close("value", y, weighted_rows(&u0, &w), TOL);
+    let rep = gradcheck(
+        |(u, w): &(Array2<f64>, Array1<f64>)| weighted_rows(u, w),
+        &(u0.clone(), w.clone()),
+        &(g, gw),
     );
     assert!(rep.passed(), "{rep}");
 }

@@ -10,6 +10,9 @@ pub use crate::rules::{
 };
 /// ndarray's `Axis`, for the lanes the macro reads (`a.outer_iter()` is `a.axis_iter(Axis(0))`).
 pub use ndarray::Axis;
+/// ndarray's `Zip`, for `a.zip_mut_with(&b, f)`, which the macro writes as the `Zip` it stands
+/// for.
+pub use ndarray::Zip;
 /// ndarray's `s!`, for the regions the macro spells (`a.row(i)` is `a.slice(s![i, ..])`)
 /// without asking the user's crate to name it. (The macro alone: re-exporting the crate would
 /// make rustc name ndarray's types by this path in the user's diagnostics.)

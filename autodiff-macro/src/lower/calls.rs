@@ -3008,8 +3008,9 @@ impl Lowering {
                     // first argument, which is followed, where an index loop would need one
                     // index per axis.
                     format!(
-                        "write it with `Zip` (followed): `Zip::from(&mut {place}).and(&other)\
-                         .for_each(|e, &o| *e = ..);`"
+                        "write its closure as one statement, `*e = ..` (or `*e += ..`, `-=`, \
+                         `*=`, `/=`), which is followed as the `Zip` it stands for, \
+                         `Zip::from(&mut {place}).and(&other).for_each(|e, &o| *e = ..);`"
                     )
                 } else if name.starts_with("select_nth_unstable") {
                     // A median or a quantile: the sort is followed, its order going back

@@ -921,6 +921,61 @@ fn zip_for_each_into(mc: &syn::ExprMethodCall) -> Option<Expr> {
     })
 }
 
+/// `a.zip_mut_with(&b, |x, &y| *x = ..);` of a variable `a` (or a region of one, `a.row_mut(i)`)
+/// as the `Zip` it stands for, `b` broadcast to `a`'s shape as `zip_mut_with` broadcasts it:
+/// `{ let shape = a.raw_dim(); Zip::from(&mut a).and(&b.broadcast(shape).unwrap())
+/// .for_each(|x, &y| *x = ..); }`, where that `Zip` is followed (the closure one `*x = ..` or
+/// `*x += ..`); `None` otherwise, and the method's own error stands.
+pub(super) fn zip_mut_with(stmt: &Stmt, krate: &proc_macro2::TokenStream) -> Option<Stmt> {
+    let Stmt::Expr(Expr::MethodCall(mc), Some(semi)) = stmt else {
+        return None;
+    };
+    if mc.method != "zip_mut_with" || mc.args.len() != 2 {
+        return None;
+    }
+    let a = &*mc.receiver;
+    let first: Expr = match a {
+        Expr::Path(p) if p.path.get_ident().is_some() => syn::parse_quote!(&mut #a),
+        Expr::MethodCall(_) => a.clone(),
+        _ => return None,
+    };
+    let shape_of: Expr = match a {
+        Expr::MethodCall(r) => {
+            let shared = match r.method.to_string().as_str() {
+                "slice_mut" => "slice",
+                "row_mut" => "row",
+                "column_mut" => "column",
+                "view_mut" => "view",
+                _ => return None,
+            };
+            let shared = syn::Ident::new(shared, r.method.span());
+            let (base, args) = (&r.receiver, &r.args);
+            syn::parse_quote!(#base.#shared(#args).raw_dim())
+        }
+        a => syn::parse_quote!(#a.raw_dim()),
+    };
+    let b = match &mc.args[0] {
+        Expr::Reference(r) if r.mutability.is_none() => &*r.expr,
+        b => b,
+    };
+    let f = &mc.args[1];
+    let span = mc.method.span();
+    let zipped: syn::ExprMethodCall = syn::parse_quote_spanned! {span=>
+        #krate::__private::Zip::from(#first)
+            .and(&(#b).broadcast(__ad_zip_shape).unwrap())
+            .for_each(#f)
+    };
+    // Only where the `Zip` is followed: otherwise the error names what was written.
+    zip_for_each_into(&zipped)?;
+    Some(Stmt::Expr(
+        syn::parse_quote_spanned! {span=> {
+            let __ad_zip_shape = #shape_of;
+            #zipped;
+        }},
+        Some(*semi),
+    ))
+}
+
 /// `Zip::from(first)` (by any path ending so): the path and `first`.
 fn zip_from(c: &syn::ExprCall) -> Option<(&syn::ExprPath, &Expr)> {
     let Expr::Path(p) = &*c.func else {

@@ -3771,6 +3771,9 @@ pub(super) fn desugar_forms(
                 if let Some(r) = super::in_place::in_place_statement(s, &self.unshadowed_refs) {
                     *s = r;
                 }
+                if let Some(r) = super::elementwise::zip_mut_with(s, self.krate) {
+                    *s = r;
+                }
             }
             split_tuple_lets(&mut block.stmts);
             iterator_positions(&mut block.stmts, &mut self.made);
