@@ -804,25 +804,18 @@ fn zip_for_each_into(mc: &syn::ExprMethodCall) -> Option<Expr> {
         // A region of a variable, `out.slice_mut(s![..])` (`row_mut(i)`, `column_mut(j)`,
         // `view_mut()`), read through the same region's view and assigned to it.
         Expr::MethodCall(m) => {
-            let shared = match m.method.to_string().as_str() {
-                "slice_mut" if m.args.len() == 1 => "slice",
-                "row_mut" if m.args.len() == 1 => "row",
-                "column_mut" if m.args.len() == 1 => "column",
-                "view_mut" if m.args.is_empty() => "view",
-                _ => return None,
-            };
+            let read = super::region::read_view(m, true)?;
             let Expr::Path(base) = &*m.receiver else {
                 return None;
             };
             base.path.get_ident()?;
-            let shared = syn::Ident::new(shared, m.method.span());
-            let args = &m.args;
-            if m.method == "view_mut" {
-                // The whole array: assigned as it is.
-                (quote::quote!(#base), quote::quote!(#base.view()))
+            // `view_mut()`: the whole array, assigned as it is.
+            let out = if m.method == "view_mut" {
+                quote::quote!(#base)
             } else {
-                (quote::quote!(#m), quote::quote!(#base.#shared(#args)))
-            }
+                quote::quote!(#m)
+            };
+            (out, quote::quote!(#read))
         }
         _ => return None,
     };
@@ -941,16 +934,8 @@ pub(super) fn zip_mut_with(stmt: &Stmt, krate: &proc_macro2::TokenStream) -> Opt
     };
     let shape_of: Expr = match a {
         Expr::MethodCall(r) => {
-            let shared = match r.method.to_string().as_str() {
-                "slice_mut" => "slice",
-                "row_mut" => "row",
-                "column_mut" => "column",
-                "view_mut" => "view",
-                _ => return None,
-            };
-            let shared = syn::Ident::new(shared, r.method.span());
-            let (base, args) = (&r.receiver, &r.args);
-            syn::parse_quote!(#base.#shared(#args).raw_dim())
+            let read = super::region::read_view(r, true)?;
+            syn::parse_quote!(#read.raw_dim())
         }
         a => syn::parse_quote!(#a.raw_dim()),
     };

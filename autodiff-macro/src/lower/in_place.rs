@@ -155,20 +155,13 @@ fn scaled_add(stmt: &Stmt, mut_refs: &[String]) -> Option<Stmt> {
     let step: Expr = syn::parse_quote_spanned!(span=> &(#b) * (#alpha));
     let e: Expr = match &*mc.receiver {
         Expr::MethodCall(region) => {
-            let shared = match region.method.to_string().as_str() {
-                "slice_mut" if region.args.len() == 1 => "slice",
-                "row_mut" if region.args.len() == 1 => "row",
-                "column_mut" if region.args.len() == 1 => "column",
-                _ => return None,
-            };
+            let read = super::region::read_view(region, false)?;
             let base = &*region.receiver;
             if local_var(base, mut_refs).is_none() && !local_part(base, mut_refs) {
                 return None;
             }
-            let shared = syn::Ident::new(shared, region.method.span());
-            let args = &region.args;
             syn::parse_quote_spanned! {span=>
-                #region.assign(&(&#base.#shared(#args) + &(#step)))
+                #region.assign(&(&#read + &(#step)))
             }
         }
         a if local_var(a, mut_refs).is_some() || local_part(a, mut_refs) => {
@@ -1156,18 +1149,12 @@ fn region_view_let(stmts: &[Stmt]) -> Option<Vec<Stmt>> {
     let Expr::MethodCall(region) = &*init.expr else {
         return None;
     };
-    let shared = match region.method.to_string().as_str() {
-        "slice_mut" if region.args.len() == 1 => "slice",
-        "row_mut" if region.args.len() == 1 => "row",
-        "column_mut" if region.args.len() == 1 => "column",
-        _ => return None,
-    };
+    let read = super::region::read_view(region, false)?;
     let Expr::Path(base) = &*region.receiver else {
         return None;
     };
     base.path.get_ident()?;
     let name = &pi.ident;
-    let shared = syn::Ident::new(shared, region.method.span());
     let args = &region.args;
     let bounds: Vec<String> = super::syntax::idents_of(&quote::quote!(#args));
     let names = |s: &Stmt, n: &str| {
@@ -1206,7 +1193,7 @@ fn region_view_let(stmts: &[Stmt]) -> Option<Vec<Stmt>> {
                     return None;
                 }
                 syn::parse_quote_spanned! {span=>
-                    #region.assign(&(&#base.#shared(#args) #op (#e)))
+                    #region.assign(&(&#read #op (#e)))
                 }
             }
             Stmt::Expr(Expr::MethodCall(mc), Some(_))

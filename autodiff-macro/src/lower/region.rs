@@ -30,6 +30,22 @@ pub(super) fn region(recv: &Expr, krate: &proc_macro2::TokenStream) -> Option<(s
     Some((p.path.clone(), info))
 }
 
+/// The view that reads what a region's mutable view writes: `a.row(i)` of `a.row_mut(i)`,
+/// `a.column(j)` of `a.column_mut(j)`, `a.slice(info)` of `a.slice_mut(info)`, and with
+/// `whole`, `a.view()` of `a.view_mut()`; `None` for another method.
+pub(super) fn read_view(region: &syn::ExprMethodCall, whole: bool) -> Option<Expr> {
+    let read = match (region.method.to_string().as_str(), region.args.len()) {
+        ("slice_mut", 1) => "slice",
+        ("row_mut", 1) => "row",
+        ("column_mut", 1) => "column",
+        ("view_mut", 0) if whole => "view",
+        _ => return None,
+    };
+    let read = syn::Ident::new(read, region.method.span());
+    let (base, args) = (&region.receiver, &region.args);
+    Some(syn::parse_quote!(#base.#read(#args)))
+}
+
 impl Lowering {
     /// `a.row_mut(i).assign(&v)` (`column_mut`, `slice_mut`) as the runtime's region
     /// assignment (the statement's value, none): `None` for any other receiver.
