@@ -181,10 +181,15 @@ fn first_type_arg(args: Option<&syn::PathArguments>) -> Option<&Type> {
     }
 }
 
-/// Integers, `bool`, `char`, strings, and references, slices, arrays, `Vec`s, `Option`s,
+/// Integers, `bool`, `char`, strings, functions (a function pointer `fn(usize) -> f64`, a
+/// closure `&dyn Fn(usize) -> f64` or `Box<dyn FnMut(f64) -> f64>`: a window or a schedule
+/// passed in, which has no gradient), and references, slices, arrays, `Vec`s, `Option`s,
 /// `Box`es and ndarray arrays and views (`Array1<usize>`) of them.
 pub fn is_inactive_type(ty: &Type) -> bool {
     match ty {
+        Type::FnPtr(_) => true,
+        Type::TraitObject(t) => t.bounds.iter().any(is_fn_bound),
+        Type::ImplTrait(t) => t.bounds.iter().any(is_fn_bound),
         Type::Reference(r) => is_inactive_type(&r.elem),
         Type::Slice(s) => is_inactive_type(&s.elem),
         Type::Array(a) => is_inactive_type(&a.elem),
@@ -200,6 +205,18 @@ pub fn is_inactive_type(ty: &Type) -> bool {
             Some((name, _)) => DISCRETE.contains(&name.as_str()),
             None => false,
         },
+    }
+}
+
+/// A bound `Fn(..)`, `FnMut(..)` or `FnOnce(..)` (by any path, `std::ops::Fn(..)`).
+fn is_fn_bound(b: &syn::TypeParamBound) -> bool {
+    match b {
+        syn::TypeParamBound::Trait(t) => t
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| matches!(s.ident.to_string().as_str(), "Fn" | "FnMut" | "FnOnce")),
+        _ => false,
     }
 }
 
