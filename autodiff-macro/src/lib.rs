@@ -136,6 +136,7 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
         // written cannot follow), the function has no `_grad` of its own and its callers follow
         // it through the copies.
         let written_through = mut_self::written_through(&func);
+        let stand_in = written_through_grad(&attr, &func);
         let own = expand_checked(attr.clone(), item.clone(), func);
         let copies: Vec<Result<TokenStream2, TokenStream2>> = match copy {
             Some(Ok(copies)) => copies
@@ -153,7 +154,7 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
             Ok(own) => quote! { #own #copies },
             Err(_) if copies_ok && written_through => {
                 let own = original(&item);
-                quote! { #own #copies }
+                quote! { #own #copies #stand_in }
             }
             Err(with_errors) => with_errors,
         };
@@ -175,6 +176,30 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
         None => {}
     }
     expand_fn(attr, item, func)
+}
+
+/// The stand-in `_grad` of a function that writes through a `&mut` float parameter and
+/// returns a value, which has no `_grad` of its own (see `expand`): it takes as many arguments
+/// as the function, of any types, and its bound, which no type meets, makes a call the error
+/// that says to leave the parameter out of `wrt(..)`, not rustc's "cannot find function".
+fn written_through_grad(attr: &TokenStream2, func: &syn::ItemFn) -> TokenStream2 {
+    let opts = syn::parse2::<options::Options>(attr.clone()).unwrap_or_default();
+    let krate = opts.krate();
+    let vis = &func.vis;
+    let grad = quote::format_ident!("{}_grad", func.sig.ident);
+    let a: Vec<syn::Ident> = (0..func.sig.inputs.len())
+        .map(|k| quote::format_ident!("__AdA{}", k))
+        .collect();
+    quote! {
+        #[doc(hidden)]
+        #[allow(dead_code, clippy::extra_unused_type_parameters)]
+        #vis fn #grad<#(#a,)* __AdR>(#(_: #a),*) -> __AdR
+        where
+            for<'__ad_s> &'__ad_s (): #krate::__private::GradOfWrittenThrough,
+        {
+            ::core::unreachable!()
+        }
+    }
 }
 
 /// A parameter written as a pattern (`(a, b): (f64, f64)`, `[x, y]: [f64; 2]`, `&(u, v):

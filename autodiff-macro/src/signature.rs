@@ -672,6 +672,18 @@ impl Signature {
                     ::core::unreachable!()
                 }
             });
+            // And a stand-in `_hvp`, so that calling it is the error that says to add
+            // `hessian`, not rustc's "cannot find function", whose suggestion is `_jvp`.
+            out.append(quote! {
+                #[doc(hidden)]
+                #allow
+                #vis fn #hvp<#(#a,)* __AdR>(#(_: #a),*) -> __AdR
+                where
+                    for<'__ad_s> &'__ad_s (): #krate::__private::HvpWithHessian,
+                {
+                    ::core::unreachable!()
+                }
+            });
         }
         let alias = crate::lower::calls::is_float_alias(ret);
         if types::is_scalar_float(&self.ret) || (alias && !bodies_stub) {

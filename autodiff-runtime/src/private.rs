@@ -1187,6 +1187,24 @@ impl GradOfScalarResult<f32> for &() {
 /// is that trait's error, never code that runs.
 pub struct NoGrad<R>(core::marker::PhantomData<R>);
 
+/// What calling the `_grad` of a function that writes through a `&mut` float parameter
+/// (`*state = a * *state + v` of `state: &mut f64`) and returns a value needs, and no type
+/// meets: such a function is followed where a differentiated function calls it, through its
+/// by-value copies, but the function as written has no `_grad` of its own. Its stand-in
+/// `_grad`, bound by `for<'a> &'a (): GradOfWrittenThrough`, makes the call this error, which
+/// says what to write, instead of rustc's "cannot find function". Implemented by no type.
+#[diagnostic::on_unimplemented(
+    message = "this function writes through a `&mut` float parameter, which its own `_grad` \
+               cannot follow",
+    label = "this function has no `_grad`: it writes through a `&mut` float parameter",
+    note = "to differentiate it alone, leave the `&mut` parameter out of `wrt(..)` \
+            (`#[differentiate(wrt(a, x))]` beside `state: &mut f64`): it is then data, written \
+            as the function writes it, what the function reads back of it carrying its \
+            derivative, and the function has a `_grad`; as it is, the function is followed where \
+            a differentiated function calls it with `&mut` of a `mut` variable"
+)]
+pub trait GradOfWrittenThrough {}
+
 /// What a function called from a `#[differentiate(hessian)]` function needs: its second
 /// derivatives. A `#[differentiate]` function without `hessian` has, in place of its
 /// `_vjp_jvp`, a stand-in whose bound `for<'a> &'a (): DifferentiatedWithHessian` no type
@@ -1200,6 +1218,18 @@ pub struct NoGrad<R>(core::marker::PhantomData<R>);
             its impl block, where the attribute is there)"
 )]
 pub trait DifferentiatedWithHessian {}
+
+/// What calling `f_hvp` needs: `#[differentiate(hessian)]` on `f`. A function differentiated
+/// without it has, in place of its `_hvp`, a stand-in whose bound
+/// `for<'a> &'a (): HvpWithHessian` no type meets, so that the call is this error, not rustc's
+/// "cannot find function" with its suggestion to call `_jvp`. Implemented by no type.
+#[diagnostic::on_unimplemented(
+    message = "`_hvp` is generated for a function marked `#[differentiate(hessian)]`",
+    label = "this function is differentiated without `hessian`, and has no `_hvp`",
+    note = "write `#[differentiate(hessian)]` on the function (with its other options: \
+            `#[differentiate(wrt(x), hessian)]`), and on the functions it calls"
+)]
+pub trait HvpWithHessian {}
 
 /// `v.flatten()` of a view by value, borrowing what the view borrows (not the view itself): the
 /// elements in row-major order, without a copy where the view is in standard layout.

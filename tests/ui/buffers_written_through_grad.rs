@@ -1,6 +1,7 @@
 // A helper that returns a value and writes through a `&mut f64` is followed where a
 // differentiated function calls it (through its by-value copies), but has no `_grad` of its
 // own: the function as written cannot be differentiated with the write through the reference.
+// A call of its `_grad` is an error that says to leave the `&mut` parameter out of `wrt(..)`.
 use autodiff::differentiate;
 
 #[differentiate]
