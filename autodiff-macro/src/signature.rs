@@ -154,7 +154,10 @@ impl Signature {
                     match params.iter().find(|(p, _)| p == n) {
                         None => errors.push(syn::Error::new(
                             n.span(),
-                            format!("`wrt({n})`: `{n}` is not a parameter of this function"),
+                            format!(
+                                "`wrt({n})`: `{n}` is not a parameter of this function{}",
+                                parameters_named(n, &params)
+                            ),
                         )),
                         Some((_, ty)) if types::is_option(ty) => errors.push(syn::Error::new(
                             n.span(),
@@ -839,6 +842,60 @@ pub enum GenericKind {
     /// A differentiated parameter or the result may hold it only inside an array's type
     /// (`Array<f64, D>`), where the runtime's rules are generic over it.
     Other,
+}
+
+/// What follows "`n` is not a parameter" in the error of a `wrt(n)`: the parameter it
+/// resembles, a misspelling (`wrt(gain)` of `gian: f64`), and the names there are (not those
+/// of a parameter written as a pattern, which `wrt(..)` cannot name).
+fn parameters_named(n: &syn::Ident, params: &[(syn::Ident, syn::Type)]) -> String {
+    let names: Vec<String> = params
+        .iter()
+        .map(|(p, _)| p.to_string())
+        .filter(|p| !p.starts_with("__ad"))
+        .collect();
+    if names.is_empty() {
+        return String::new();
+    }
+    let wanted = n.to_string();
+    let close = names
+        .iter()
+        .map(|p| (edit_distance(&wanted, p), p))
+        // Near, and not a rewrite of the whole name (`z` of `x`).
+        .filter(|(d, p)| {
+            let len = p.chars().count().min(wanted.chars().count());
+            *d <= 1.max(len / 3) && *d < len
+        })
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, p)| format!("; did you mean `{p}`?"))
+        .unwrap_or_default();
+    let list: Vec<String> = names.iter().map(|p| format!("`{p}`")).collect();
+    format!("{close} (its parameters: {})", list.join(", "))
+}
+
+/// The number of single-character insertions, deletions, substitutions and transpositions of
+/// adjacent characters that make `a` into `b`.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for j in 0..=b.len() {
+        d[0][j] = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 /// The type parameters of a differentiated function, read for what they stand for.
