@@ -228,6 +228,9 @@ pub struct Lowering {
     loops: Vec<LoopCtx>,
     /// The declared return type, for the variable a `return` inside a loop leaves its value in.
     ret: Option<syn::Type>,
+    /// The function has no return type, which the signature's error reports: a body without a
+    /// value at its end is no error of its own.
+    unit_fn: bool,
     /// The path of the `autodiff` crate (`crate = ..`), for the runtime items calls name.
     krate: proc_macro2::TokenStream,
     /// Containers that are fields of the user's structs (`self.layers`), and the elements read
@@ -314,6 +317,7 @@ pub fn lower(item: &syn::ItemFn, active: &[bool], krate: proc_macro2::TokenStrea
         syn::ReturnType::Default => None,
     });
     lw.krate = krate;
+    lw.unit_fn = matches!(item.sig.output, syn::ReturnType::Default);
     lw.type_params = item
         .sig
         .generics
@@ -472,6 +476,7 @@ impl Lowering {
             env: Vec::new(),
             loops: Vec::new(),
             ret,
+            unit_fn: false,
             krate: quote::quote!(::autodiff),
             elem_places: Vec::new(),
             type_params: Vec::new(),

@@ -176,10 +176,13 @@ impl Lowering {
             Finish::Return => match tail {
                 Some(v) => Term::Return(v),
                 None => {
-                    self.err(
-                        span,
-                        "a differentiated function must end with the value it returns",
-                    );
+                    // Without a return type, the signature's error says to add one.
+                    if !self.unit_fn {
+                        self.err(
+                            span,
+                            "a differentiated function must end with the value it returns",
+                        );
+                    }
                     return;
                 }
             },
