@@ -775,6 +775,28 @@ impl Lowering {
                 // arithmetic rule's note name: `acc += 1` of `acc = 0.0`.)
                 let int_literal = is_int_literal(left) || is_int_literal(&bin.right);
                 let float = self.kind(l) == Kind::Float || self.kind(r) == Kind::Float;
+                // An integer literal beside what is certainly a float (`2 * x` of `x: f64`,
+                // `acc += 1` of `let mut acc = 0.0;`): the user's mistake, which rustc reports
+                // on the function as written, and the generated code in many more errors of
+                // the runtime's types. One error here says what to write.
+                let (lit, other) = match is_int_literal(left) {
+                    true => (left, r),
+                    false => (&*bin.right, l),
+                };
+                if int_literal
+                    && !(is_int_literal(left) && is_int_literal(&bin.right))
+                    && self.certainly_float(other)
+                {
+                    let text = quote::quote!(#lit).to_string();
+                    self.err(
+                        lit.span(),
+                        format!(
+                            "`{text}` is an integer beside a float: Rust's float arithmetic \
+                             takes no integer; write the literal as a float, `{text}.0`"
+                        ),
+                    );
+                    return None;
+                }
                 let (l, r, k) = match int_literal && !float {
                     true => (
                         self.known_integer(b, l, span),
@@ -1130,6 +1152,34 @@ impl Lowering {
 }
 
 /// Whether `e` is an integer literal without a float suffix (`1`, `2usize`, `(3)`).
+impl Lowering {
+    /// Whether `v` is a float by its declaration: a parameter of type `f64` or `f32` (or a
+    /// reference to one), or a float literal (`0.0`, `1e-3`, `2f64`).
+    fn certainly_float(&self, v: Value) -> bool {
+        match self.f.value(v).def {
+            ValueDef::Param(n) => self.f.params.get(n).is_some_and(|p| {
+                let ty = match &p.ty {
+                    syn::Type::Reference(r) => &*r.elem,
+                    t => t,
+                };
+                matches!(ty, syn::Type::Path(tp) if tp.qself.is_none()
+                    && (tp.path.is_ident("f64") || tp.path.is_ident("f32")))
+            }),
+            ValueDef::Result(i, 0) => match &self.f.inst(i).kind {
+                InstKind::Const(tokens) => matches!(
+                    syn::parse2::<Expr>(tokens.clone()),
+                    Ok(Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Float(_),
+                        ..
+                    }))
+                ),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+}
+
 fn is_int_literal(e: &Expr) -> bool {
     matches!(super::chain::strip(e), Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(i), .. })
         if !matches!(i.suffix(), "f32" | "f64"))
