@@ -15,7 +15,13 @@ fn count(x: &[f64]) -> f64 {
     acc * x[0]
 }
 
+#[differentiate]
+fn square(x: f64) -> f64 {
+    x.powi(2.0)
+}
+
 fn main() {
     let _ = double_grad(1.0);
     let _ = count_grad(&[1.0]);
+    let _ = square_grad(1.0);
 }

@@ -3330,6 +3330,21 @@ impl Lowering {
                 );
                 return None;
             }
+            // A float given for an integer operand (`x.powi(2.0)`): one error that says what to
+            // write, not rustc's beside the many of the generated code.
+            if let Some(k) = (0..args.len())
+                .find(|&k| prim.fixed_type(k + 1).is_some() && self.certainly_float(args[k]))
+            {
+                let ty = prim.fixed_type(k + 1).unwrap_or("i32");
+                self.err_at(
+                    &name,
+                    format!(
+                        "`{s}` takes an `{ty}` exponent, and is given a float: write `x.{s}(2)`, \
+                         or `x.powf(2.5)` for a float exponent"
+                    ),
+                );
+                return None;
+            }
             let kind = match self.kind(recv) {
                 Kind::Discrete => Kind::Discrete,
                 _ if prim.has(Flags::FLOAT_RESULT) => Kind::Float,

@@ -1155,7 +1155,7 @@ impl Lowering {
 impl Lowering {
     /// Whether `v` is a float by its declaration: a parameter of type `f64` or `f32` (or a
     /// reference to one), or a float literal (`0.0`, `1e-3`, `2f64`).
-    fn certainly_float(&self, v: Value) -> bool {
+    pub(super) fn certainly_float(&self, v: Value) -> bool {
         match self.f.value(v).def {
             ValueDef::Param(n) => self.f.params.get(n).is_some_and(|p| {
                 let ty = match &p.ty {
