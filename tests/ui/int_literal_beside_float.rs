@@ -20,8 +20,16 @@ fn square(x: f64) -> f64 {
     x.powi(2.0)
 }
 
+#[differentiate]
+fn mean(x: &[f64]) -> f64 {
+    let n = x.len();
+    let s: f64 = x.iter().sum();
+    s / n
+}
+
 fn main() {
     let _ = double_grad(1.0);
     let _ = count_grad(&[1.0]);
     let _ = square_grad(1.0);
+    let _ = mean_grad(&[1.0]);
 }

@@ -783,6 +783,21 @@ impl Lowering {
                     true => (left, r),
                     false => (&*bin.right, l),
                 };
+                // So is an integer variable beside a float (`sum / n` of `let n = x.len();`).
+                let mixed = [(left, l, r), (&*bin.right, r, l)]
+                    .into_iter()
+                    .find(|&(_, i, f)| self.certainly_integer(i) && self.certainly_float(f));
+                if let (false, Some((e, _, _))) = (int_literal, mixed) {
+                    let text = quote::quote!(#e).to_string().replace(' ', "");
+                    self.err(
+                        e.span(),
+                        format!(
+                            "`{text}` is an integer beside a float: Rust's arithmetic does not \
+                             mix them; convert it, `{text} as f64` (or `as f32`)"
+                        ),
+                    );
+                    return None;
+                }
                 if int_literal
                     && !(is_int_literal(left) && is_int_literal(&bin.right))
                     && self.certainly_float(other)
@@ -1153,18 +1168,36 @@ impl Lowering {
 
 /// Whether `e` is an integer literal without a float suffix (`1`, `2usize`, `(3)`).
 impl Lowering {
-    /// Whether `v` is a float by its declaration: a parameter of type `f64` or `f32` (or a
-    /// reference to one), or a float literal (`0.0`, `1e-3`, `2f64`).
-    pub(super) fn certainly_float(&self, v: Value) -> bool {
+    /// Whether `v` is an integer by its declaration: a parameter of an integer type, a length
+    /// (`x.len()`), a cast to an integer type or a `let` declared with one.
+    fn certainly_integer(&self, v: Value) -> bool {
+        let int_type = |ty: &syn::Type| {
+            matches!(unref(ty), syn::Type::Path(tp) if tp.qself.is_none() && tp.path.get_ident()
+                .is_some_and(|i| matches!(i.to_string().as_str(),
+                    "usize" | "isize" | "u8" | "u16" | "u32" | "u64" | "i8" | "i16" | "i32"
+                        | "i64")))
+        };
         match self.f.value(v).def {
-            ValueDef::Param(n) => self.f.params.get(n).is_some_and(|p| {
-                let ty = match &p.ty {
-                    syn::Type::Reference(r) => &*r.elem,
-                    t => t,
-                };
-                matches!(ty, syn::Type::Path(tp) if tp.qself.is_none()
-                    && (tp.path.is_ident("f64") || tp.path.is_ident("f32")))
-            }),
+            ValueDef::Param(n) => self.f.params.get(n).is_some_and(|p| int_type(&p.ty)),
+            ValueDef::Result(i, 0) => match &self.f.inst(i).kind {
+                InstKind::Method { name, args, .. } => name == "len" && args.is_empty(),
+                InstKind::Cast { ty, .. } | InstKind::Ascribe { ty, .. } => int_type(ty),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// Whether `v` is a float by its declaration: a parameter of type `f64` or `f32` (or a
+    /// reference to one), a float literal (`0.0`, `1e-3`, `2f64`), a cast to a float or a `let`
+    /// declared with one.
+    pub(super) fn certainly_float(&self, v: Value) -> bool {
+        let float_type = |ty: &syn::Type| {
+            matches!(unref(ty), syn::Type::Path(tp) if tp.qself.is_none()
+                && (tp.path.is_ident("f64") || tp.path.is_ident("f32")))
+        };
+        match self.f.value(v).def {
+            ValueDef::Param(n) => self.f.params.get(n).is_some_and(|p| float_type(&p.ty)),
             ValueDef::Result(i, 0) => match &self.f.inst(i).kind {
                 InstKind::Const(tokens) => matches!(
                     syn::parse2::<Expr>(tokens.clone()),
@@ -1173,10 +1206,19 @@ impl Lowering {
                         ..
                     }))
                 ),
+                InstKind::Cast { ty, .. } | InstKind::Ascribe { ty, .. } => float_type(ty),
                 _ => false,
             },
             _ => false,
         }
+    }
+}
+
+/// `T` of `&T` and `&mut T`, else `ty`.
+fn unref(ty: &syn::Type) -> &syn::Type {
+    match ty {
+        syn::Type::Reference(r) => &r.elem,
+        t => t,
     }
 }
 
