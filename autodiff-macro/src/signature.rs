@@ -150,7 +150,18 @@ impl Signature {
         };
         let active: Vec<bool> = match &opts.wrt {
             Some(names) => {
-                for n in names {
+                for (k, n) in names.iter().enumerate() {
+                    if names[..k].contains(n) {
+                        errors.push(syn::Error::new(
+                            n.span(),
+                            format!(
+                                "`wrt(..)` names `{n}` twice; name each parameter once (the \
+                                 gradient has one entry per parameter named, in the order of \
+                                 the parameters)"
+                            ),
+                        ));
+                        continue;
+                    }
                     match params.iter().find(|(p, _)| p == n) {
                         None => errors.push(syn::Error::new(
                             n.span(),
