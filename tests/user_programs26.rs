@@ -8,6 +8,10 @@
 //! held an entry for the function itself (`(f64, fn(usize) -> f64)`). A function type is now
 //! data, as an integer is, and the gradient has entries for the floats only.
 //!
+//! A filter that keeps its state in the caller's `&mut f64` has no `_grad` of its own; calling
+//! it is an error that says to leave the state out of `wrt(..)`, and the filter so written is
+//! checked here.
+//!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`.
 
@@ -83,4 +87,57 @@ fn functions_passed_in_are_data() {
 
     let (_, dg) = boxed_unused_grad(2.0, &x, Box::new(|v: f64| v.tanh()));
     close("∂g", dg, x.iter().sum(), TOL);
+}
+
+/// A one-pole filter whose state the caller keeps, `state: &mut f64`, left out of `wrt(..)` as
+/// the error of `_grad` without it says: `y_n = a·y_{n−1} + x_n` from `y_0 = s`, `f = Σ y_n²`.
+/// With `y_n = aⁿs + Σ_{k≤n} a^{n−k} x_k`, `∂f/∂x_k = Σ_{n≥k} 2y_n a^{n−k}` and `∂f/∂a = Σ_n 2y_n
+/// ∂y_n/∂a`, `∂y_n/∂a = y_{n−1} + a·∂y_{n−1}/∂a`.
+#[differentiate(wrt(a, x))]
+fn one_pole_with_state(a: f64, state: &mut f64, x: &[f64]) -> f64 {
+    let mut e = 0.0;
+    for &v in x {
+        *state = a * *state + v;
+        e += *state * *state;
+    }
+    e
+}
+
+#[test]
+fn filter_state_left_out_of_wrt() {
+    let x = data(7, 1.3);
+    let (a, s0) = (0.6, 0.25);
+    let mut s = s0;
+    let (e, (da, dx)) = one_pole_with_state_grad(a, &mut s, &x);
+    let mut s_plain = s0;
+    let e_plain = one_pole_with_state(a, &mut s_plain, &x);
+    assert_eq!(e.to_bits(), e_plain.to_bits());
+    assert_eq!(
+        s.to_bits(),
+        s_plain.to_bits(),
+        "the state is left where the filter leaves it"
+    );
+    // The analytic gradient, from the recurrences above.
+    let (mut y, mut dy) = (s0, 0.0);
+    let mut ys = Vec::new();
+    let mut da_expected = 0.0;
+    for &v in &x {
+        dy = y + a * dy;
+        y = a * y + v;
+        da_expected += 2.0 * y * dy;
+        ys.push(y);
+    }
+    close("∂a", da, da_expected, 1e-12);
+    for k in 0..x.len() {
+        let expected: f64 = (k..x.len())
+            .map(|n| 2.0 * ys[n] * a.powi((n - k) as i32))
+            .sum();
+        close("∂x", dx[k], expected, 1e-12);
+    }
+    let r = gradcheck(
+        |p: &(f64, Vec<f64>)| one_pole_with_state(p.0, &mut s0.clone(), &p.1),
+        &(a, x.clone()),
+        &(da, dx),
+    );
+    assert!(r.passed(), "{r}");
 }
