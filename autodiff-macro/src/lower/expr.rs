@@ -1166,7 +1166,6 @@ impl Lowering {
     }
 }
 
-/// Whether `e` is an integer literal without a float suffix (`1`, `2usize`, `(3)`).
 impl Lowering {
     /// Whether `v` is an integer by its declaration: a parameter of an integer type, a length
     /// (`x.len()`), a cast to an integer type or a `let` declared with one.
@@ -1222,6 +1221,7 @@ fn unref(ty: &syn::Type) -> &syn::Type {
     }
 }
 
+/// Whether `e` is an integer literal without a float suffix (`1`, `2usize`, `(3)`).
 fn is_int_literal(e: &Expr) -> bool {
     matches!(super::chain::strip(e), Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(i), .. })
         if !matches!(i.suffix(), "f32" | "f64"))
