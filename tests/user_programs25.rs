@@ -51,10 +51,48 @@
 
 use autodiff::check::{gradcheck, hvpcheck};
 use autodiff::differentiate;
-use ndarray::{Array1, Array2, Array3, Zip, s};
+use ndarray::{Array, Array1, Array2, Array3, Zip, s};
 
 mod common;
 use common::*;
+
+/// The modes of `f(u, s)`, a function of a grid and a scalar with `hessian`, at `(u0, s)`: its
+/// gradient against central differences, its tangent along `(du, ds)` against the gradient's
+/// `⟨∇u, du⟩ + ∂s·ds`, and its Hessian-vector product along the same direction against the
+/// differences of the gradient.
+#[allow(clippy::type_complexity)]
+fn check_modes<D: ndarray::Dimension>(
+    (u0, s): (&Array<f64, D>, f64),
+    (du, ds): (&Array<f64, D>, f64),
+    f: impl Fn(&Array<f64, D>, f64) -> f64,
+    grad: impl Fn(&Array<f64, D>, f64) -> (f64, (Array<f64, D>, f64)),
+    jvp: impl Fn(&Array<f64, D>, f64, &Array<f64, D>, f64) -> (f64, f64),
+    hvp: impl Fn(
+        &Array<f64, D>,
+        f64,
+        &Array<f64, D>,
+        f64,
+    ) -> (f64, (Array<f64, D>, f64), (Array<f64, D>, f64)),
+) {
+    let p = (u0.clone(), s);
+    let (_, (g, gs)) = grad(u0, s);
+    let rep = gradcheck(
+        |(u, s): &(Array<f64, D>, f64)| f(u, *s),
+        &p,
+        &(g.clone(), gs),
+    );
+    assert!(rep.passed(), "{rep}");
+    let (_, t) = jvp(u0, s, du, ds);
+    close("tangent", t, (&g * du).sum() + gs * ds, 1e-12);
+    let (_, _, hv) = hvp(u0, s, du, ds);
+    let rep = hvpcheck(
+        |(u, s): &(Array<f64, D>, f64)| grad(u, *s).1,
+        &p,
+        &(du.clone(), ds),
+        &hv,
+    );
+    assert!(rep.passed(), "{rep}");
+}
 
 /// One explicit heat step on the interior of a grid, written through `indexed_iter_mut`, scored
 /// by the squares: `u₁ = u₀ + a·L u₀` on the interior (`L` the five-point Laplacian, the
@@ -128,32 +166,23 @@ fn a_heat_step_through_indexed_iter_mut() {
     }
     close_all("∇u₀", g.as_slice().unwrap(), want.as_slice().unwrap());
     close("∂a", ga, want_a, 1e-12);
-    let p = (u0.clone(), a);
-    let r = gradcheck(
-        |(u, a): &(Array2<f64>, f64)| heat_step_indexed(u, *a),
-        &p,
-        &(g.clone(), ga),
-    );
-    assert!(r.passed(), "{r}");
-    // Forward mode and the Hessian-vector product along a direction of both.
+    // Differences, and forward mode and the Hessian-vector product along a direction of both.
     let du = Array2::from_shape_vec((nx, ny), data(nx * ny, 2.3)).unwrap();
-    let (_, t) = heat_step_indexed_jvp(&u0, a, &du, 0.7);
-    close("tangent", t, (&g * &du).sum() + ga * 0.7, 1e-12);
-    let (_, _, hv) = heat_step_indexed_hvp(&u0, a, &du, 0.7);
-    let r = hvpcheck(
-        |(u, a): &(Array2<f64>, f64)| heat_step_indexed_grad(u, *a).1,
-        &p,
-        &(du.clone(), 0.7),
-        &hv,
+    check_modes(
+        (&u0, a),
+        (&du, 0.7),
+        heat_step_indexed,
+        heat_step_indexed_grad,
+        heat_step_indexed_jvp,
+        heat_step_indexed_hvp,
     );
-    assert!(r.passed(), "{r}");
 }
 
 #[test]
 fn a_heat_loop_through_indexed_iter_mut_reading_the_element() {
     let u0 = Array2::from_shape_vec((5, 4), data(20, 1.1)).unwrap();
     let (a, steps) = (0.12, 3);
-    let (y, (g, ga)) = heat_steps_indexed_grad(&u0, a, steps);
+    let (y, _) = heat_steps_indexed_grad(&u0, a, steps);
     close("value", y, heat_steps_indexed(&u0, a, steps), TOL);
     // One step of it is the step above but for the score: f = Σ u₁³ at one step,
     // ∇_{u₀} f = (I + a·L)ᵀ 3u₁².
@@ -180,21 +209,15 @@ fn a_heat_loop_through_indexed_iter_mut_reading_the_element() {
         g1.as_slice().unwrap(),
         want.as_slice().unwrap(),
     );
-    let p = (u0.clone(), a);
-    let f = |(u, a): &(Array2<f64>, f64)| heat_steps_indexed(u, *a, steps);
-    let r = gradcheck(f, &p, &(g.clone(), ga));
-    assert!(r.passed(), "{r}");
     let du = Array2::from_shape_vec((5, 4), data(20, 0.2)).unwrap();
-    let (_, t) = heat_steps_indexed_jvp(&u0, a, steps, &du, -0.4);
-    close("tangent", t, (&g * &du).sum() - ga * 0.4, 1e-12);
-    let (_, _, hv) = heat_steps_indexed_hvp(&u0, a, steps, &du, -0.4);
-    let r = hvpcheck(
-        |(u, a): &(Array2<f64>, f64)| heat_steps_indexed_grad(u, *a, steps).1,
-        &p,
-        &(du.clone(), -0.4),
-        &hv,
+    check_modes(
+        (&u0, a),
+        (&du, -0.4),
+        |u, a| heat_steps_indexed(u, a, steps),
+        |u, a| heat_steps_indexed_grad(u, a, steps),
+        |u, a, du, da| heat_steps_indexed_jvp(u, a, steps, du, da),
+        |u, a, du, da| heat_steps_indexed_hvp(u, a, steps, du, da),
     );
-    assert!(r.passed(), "{r}");
 }
 
 /// A vector's `indexed_iter_mut` scaling each interior element by its own curvature term:
@@ -306,25 +329,15 @@ fn a_heat_step_through_a_zip_over_the_interior() {
     close("∂r", gr, want_r, 1e-12);
     // Several steps: differences, the tangent and the Hessian-vector product.
     let steps = 4;
-    let (_, (g, gr)) = heat_zip_region_grad(&u0, r, steps);
-    let p = (u0.clone(), r);
-    let r0 = gradcheck(
-        |(u, r): &(Array1<f64>, f64)| heat_zip_region(u, *r, steps),
-        &p,
-        &(g.clone(), gr),
-    );
-    assert!(r0.passed(), "{r0}");
     let du = Array1::from(data(8, 1.9));
-    let (_, t) = heat_zip_region_jvp(&u0, r, steps, &du, 0.5);
-    close("tangent", t, g.dot(&du) + 0.5 * gr, 1e-12);
-    let (_, _, hv) = heat_zip_region_hvp(&u0, r, steps, &du, 0.5);
-    let r1 = hvpcheck(
-        |(u, r): &(Array1<f64>, f64)| heat_zip_region_grad(u, *r, steps).1,
-        &p,
-        &(du.clone(), 0.5),
-        &hv,
+    check_modes(
+        (&u0, r),
+        (&du, 0.5),
+        |u, r| heat_zip_region(u, r, steps),
+        |u, r| heat_zip_region_grad(u, r, steps),
+        |u, r, du, d| heat_zip_region_jvp(u, r, steps, du, d),
+        |u, r, du, d| heat_zip_region_hvp(u, r, steps, du, d),
     );
-    assert!(r1.passed(), "{r1}");
 }
 
 /// A 2-D step whose interior, first row and first column are written by `Zip`s over their
@@ -406,25 +419,15 @@ fn a_heat_step_as_an_axpy_on_the_interior() {
     close_all("∇u₀", g.as_slice().unwrap(), want.as_slice().unwrap());
     close("∂r", gr, w.dot(&l0), 1e-12);
     let steps = 3;
-    let (_, (g, gr)) = heat_axpy_interior_grad(&u0, r, steps);
-    let p = (u0.clone(), r);
-    let rep = gradcheck(
-        |(u, r): &(Array1<f64>, f64)| heat_axpy_interior(u, *r, steps),
-        &p,
-        &(g.clone(), gr),
-    );
-    assert!(rep.passed(), "{rep}");
     let du = Array1::from(data(9, 1.6));
-    let (_, t) = heat_axpy_interior_jvp(&u0, r, steps, &du, 0.5);
-    close("tangent", t, g.dot(&du) + 0.5 * gr, 1e-12);
-    let (_, _, hv) = heat_axpy_interior_hvp(&u0, r, steps, &du, 0.5);
-    let rep = hvpcheck(
-        |(u, r): &(Array1<f64>, f64)| heat_axpy_interior_grad(u, *r, steps).1,
-        &p,
-        &(du.clone(), 0.5),
-        &hv,
+    check_modes(
+        (&u0, r),
+        (&du, 0.5),
+        |u, r| heat_axpy_interior(u, r, steps),
+        |u, r| heat_axpy_interior_grad(u, r, steps),
+        |u, r, du, d| heat_axpy_interior_jvp(u, r, steps, du, d),
+        |u, r, du, d| heat_axpy_interior_hvp(u, r, steps, du, d),
     );
-    assert!(rep.passed(), "{rep}");
 }
 
 /// Forward Euler for `u' = −u²` on a grid as axpys of the whole grid, of a row (its first row
@@ -603,25 +606,15 @@ fn a_grid_with_boundaries_set_by_fill() {
     close_all("∇u0", g.as_slice().unwrap(), want.as_slice().unwrap());
     close("∂a", ga, want_a, 1e-12);
     let steps = 3;
-    let (_, (g, ga)) = heat_filled_boundary_grad(&u0, a, steps);
-    let p = (u0.clone(), a);
-    let rep = gradcheck(
-        |(u, a): &(Array2<f64>, f64)| heat_filled_boundary(u, *a, steps),
-        &p,
-        &(g.clone(), ga),
-    );
-    assert!(rep.passed(), "{rep}");
     let du = Array2::from_shape_vec((nx, ny), data(nx * ny, 1.7)).unwrap();
-    let (_, t) = heat_filled_boundary_jvp(&u0, a, steps, &du, -0.6);
-    close("tangent", t, (&g * &du).sum() - 0.6 * ga, 1e-12);
-    let (_, _, hv) = heat_filled_boundary_hvp(&u0, a, steps, &du, -0.6);
-    let rep = hvpcheck(
-        |(u, a): &(Array2<f64>, f64)| heat_filled_boundary_grad(u, *a, steps).1,
-        &p,
-        &(du.clone(), -0.6),
-        &hv,
+    check_modes(
+        (&u0, a),
+        (&du, -0.6),
+        |u, a| heat_filled_boundary(u, a, steps),
+        |u, a| heat_filled_boundary_grad(u, a, steps),
+        |u, a, du, d| heat_filled_boundary_jvp(u, a, steps, du, d),
+        |u, a, du, d| heat_filled_boundary_hvp(u, a, steps, du, d),
     );
-    assert!(rep.passed(), "{rep}");
 }
 
 /// Heat steps whose interior's view, held in a local, is updated by compound assignments and
@@ -689,25 +682,15 @@ fn views_of_regions_held_in_locals() {
     close_all("∇u₀", g.as_slice().unwrap(), want.as_slice().unwrap());
     close("∂r", gr, w.dot(&l0), 1e-12);
     let steps = 3;
-    let (_, (g, gr)) = heat_view_in_a_local_grad(&u0, r, steps);
-    let p = (u0.clone(), r);
-    let rep = gradcheck(
-        |(u, r): &(Array1<f64>, f64)| heat_view_in_a_local(u, *r, steps),
-        &p,
-        &(g.clone(), gr),
-    );
-    assert!(rep.passed(), "{rep}");
     let du = Array1::from(data(8, 2.4));
-    let (_, t) = heat_view_in_a_local_jvp(&u0, r, steps, &du, 0.3);
-    close("tangent", t, g.dot(&du) + 0.3 * gr, 1e-12);
-    let (_, _, hv) = heat_view_in_a_local_hvp(&u0, r, steps, &du, 0.3);
-    let rep = hvpcheck(
-        |(u, r): &(Array1<f64>, f64)| heat_view_in_a_local_grad(u, *r, steps).1,
-        &p,
-        &(du.clone(), 0.3),
-        &hv,
+    check_modes(
+        (&u0, r),
+        (&du, 0.3),
+        |u, r| heat_view_in_a_local(u, r, steps),
+        |u, r| heat_view_in_a_local_grad(u, r, steps),
+        |u, r, du, d| heat_view_in_a_local_jvp(u, r, steps, du, d),
+        |u, r, du, d| heat_view_in_a_local_hvp(u, r, steps, du, d),
     );
-    assert!(rep.passed(), "{rep}");
 
     let u0 = Array2::from_shape_vec((4, 5), data(20, 0.4)).unwrap();
     let a = 0.2;
