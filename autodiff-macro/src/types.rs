@@ -147,17 +147,24 @@ fn float_param(ty: &Type) -> bool {
     }
 }
 
-const DISCRETE: &[&str] = &[
-    "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize", "bool",
-    "char", "str", "String",
+const INTEGERS: &[&str] = &[
+    "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize",
 ];
+
+/// Whether `name` names a type of data: an integer, `bool`, `char`, `str` or `String`.
+fn is_discrete_name(name: &str) -> bool {
+    INTEGERS.contains(&name) || matches!(name, "bool" | "char" | "str" | "String")
+}
+
+/// Whether `ty` is an integer type by its name (`usize`, `i32`, .., not by a path).
+pub fn is_integer(ty: &Type) -> bool {
+    matches!(ty, Type::Path(p) if p.qself.is_none()
+        && p.path.get_ident().is_some_and(|i| INTEGERS.contains(&i.to_string().as_str())))
+}
 
 /// Whether `name` is a primitive scalar type: a float, an integer, `bool` or `char`.
 pub fn is_primitive_scalar(name: &str) -> bool {
-    matches!(name, "f32" | "f64")
-        || DISCRETE
-            .iter()
-            .any(|d| *d == name && !matches!(name, "str" | "String"))
+    matches!(name, "f32" | "f64" | "bool" | "char") || INTEGERS.contains(&name)
 }
 
 fn last_ident(ty: &Type) -> Option<(String, Option<&syn::PathArguments>)> {
@@ -202,7 +209,7 @@ pub fn is_inactive_type(ty: &Type) -> bool {
             {
                 first_type_arg(args).is_some_and(is_inactive_type)
             }
-            Some((name, _)) => DISCRETE.contains(&name.as_str()),
+            Some((name, _)) => is_discrete_name(&name),
             None => false,
         },
     }
@@ -235,7 +242,7 @@ pub fn own_type_to_check<'t>(ty: &'t Type, func: &syn::ItemFn) -> Option<&'t Typ
     }
     let last = p.path.segments.last()?.ident.to_string();
     let known = matches!(last.as_str(), "f32" | "f64" | "Self")
-        || DISCRETE.contains(&last.as_str())
+        || is_discrete_name(&last)
         || is_ndarray_name(&last)
         || is_float_param(&last)
         || func.sig.generics.type_params().any(|g| g.ident == last)

@@ -1170,12 +1170,7 @@ impl Lowering {
     /// Whether `v` is an integer by its declaration: a parameter of an integer type, a length
     /// (`x.len()`), a cast to an integer type or a `let` declared with one.
     fn certainly_integer(&self, v: Value) -> bool {
-        let int_type = |ty: &syn::Type| {
-            matches!(unref(ty), syn::Type::Path(tp) if tp.qself.is_none() && tp.path.get_ident()
-                .is_some_and(|i| matches!(i.to_string().as_str(),
-                    "usize" | "isize" | "u8" | "u16" | "u32" | "u64" | "i8" | "i16" | "i32"
-                        | "i64")))
-        };
+        let int_type = |ty: &syn::Type| crate::types::is_integer(unref(ty));
         match self.f.value(v).def {
             ValueDef::Param(n) => self.f.params.get(n).is_some_and(|p| int_type(&p.ty)),
             ValueDef::Result(i, 0) => match &self.f.inst(i).kind {
