@@ -185,21 +185,13 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
 fn written_through_grad(attr: &TokenStream2, func: &syn::ItemFn) -> TokenStream2 {
     let opts = syn::parse2::<options::Options>(attr.clone()).unwrap_or_default();
     let krate = opts.krate();
-    let vis = &func.vis;
-    let grad = quote::format_ident!("{}_grad", func.sig.ident);
-    let a: Vec<syn::Ident> = (0..func.sig.inputs.len())
-        .map(|k| quote::format_ident!("__AdA{}", k))
-        .collect();
-    quote! {
-        #[doc(hidden)]
-        #[allow(dead_code, clippy::extra_unused_type_parameters)]
-        #vis fn #grad<#(#a,)* __AdR>(#(_: #a),*) -> __AdR
-        where
-            for<'__ad_s> &'__ad_s (): #krate::__private::GradOfWrittenThrough,
-        {
-            ::core::unreachable!()
-        }
-    }
+    signature::stand_in(
+        &quote!(#[allow(dead_code, clippy::extra_unused_type_parameters)]),
+        &func.vis,
+        &quote::format_ident!("{}_grad", func.sig.ident),
+        func.sig.inputs.len(),
+        quote!(#krate::__private::GradOfWrittenThrough),
+    )
 }
 
 /// A parameter written as a pattern (`(a, b): (f64, f64)`, `[x, y]: [f64; 2]`, `&(u, v):

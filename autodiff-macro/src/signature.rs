@@ -675,29 +675,22 @@ impl Signature {
             // many arguments as the real one would, of any types, so that the call fits it.
             let krate = &self.krate;
             let n = names.len() + tangent_names.len();
-            let a: Vec<syn::Ident> = (0..n).map(|k| format_ident!("__AdA{}", k)).collect();
-            out.append(quote! {
-                #[doc(hidden)]
-                #allow
-                #vis fn #vjp_jvp<#(#a,)* __AdR>(#(_: #a),*) -> __AdR
-                where
-                    for<'__ad_s> &'__ad_s (): #krate::__private::DifferentiatedWithHessian,
-                {
-                    ::core::unreachable!()
-                }
-            });
+            out.append(stand_in(
+                &allow,
+                vis,
+                &vjp_jvp,
+                n,
+                quote!(#krate::__private::DifferentiatedWithHessian),
+            ));
             // And a stand-in `_hvp`, so that calling it is the error that says to add
             // `hessian`, not rustc's "cannot find function", whose suggestion is `_jvp`.
-            out.append(quote! {
-                #[doc(hidden)]
-                #allow
-                #vis fn #hvp<#(#a,)* __AdR>(#(_: #a),*) -> __AdR
-                where
-                    for<'__ad_s> &'__ad_s (): #krate::__private::HvpWithHessian,
-                {
-                    ::core::unreachable!()
-                }
-            });
+            out.append(stand_in(
+                &allow,
+                vis,
+                &hvp,
+                n,
+                quote!(#krate::__private::HvpWithHessian),
+            ));
         }
         let alias = crate::lower::calls::is_float_alias(ret);
         if types::is_scalar_float(&self.ret) || (alias && !bodies_stub) {
@@ -853,6 +846,29 @@ pub enum GenericKind {
     /// A differentiated parameter or the result may hold it only inside an array's type
     /// (`Array<f64, D>`), where the runtime's rules are generic over it.
     Other,
+}
+
+/// A stand-in for a generated function that does not exist: `name` taking `arity` arguments of
+/// any types, bound by `for<'a> &'a (): bound`, which no type meets, so that a call is the
+/// bound's error (its message says what to write) instead of rustc's "cannot find function".
+pub(crate) fn stand_in(
+    attrs: &TokenStream2,
+    vis: &syn::Visibility,
+    name: &syn::Ident,
+    arity: usize,
+    bound: TokenStream2,
+) -> TokenStream2 {
+    let a: Vec<syn::Ident> = (0..arity).map(|k| format_ident!("__AdA{}", k)).collect();
+    quote! {
+        #[doc(hidden)]
+        #attrs
+        #vis fn #name<#(#a,)* __AdR>(#(_: #a),*) -> __AdR
+        where
+            for<'__ad_s> &'__ad_s (): #bound,
+        {
+            ::core::unreachable!()
+        }
+    }
 }
 
 /// What follows "`n` is not a parameter" in the error of a `wrt(n)`: the parameter it
