@@ -1100,3 +1100,35 @@ fn hidden_states_kept_in_a_vec_built_with_push() {
         }
     }
 }
+
+/// Activations made by a call and lent to the next call, at the top level, in a loop and in a
+/// branch of it: the pullback converts the gradient each call returns for its lent argument by
+/// the argument's type, and keeps no activation for that (a witness of the type instead, on the
+/// loop's stack and in the branch's record too).
+#[differentiate(wrt(w))]
+fn stacked_activations(w: &Array2<f64>, x: &Array1<f64>, layers: usize) -> f64 {
+    let a = nn::sigmoid(&w.dot(x));
+    let mut h = nn::softmax(&a);
+    let mut s = 0.0;
+    for l in 0..layers {
+        let z = nn::softplus(&(w.dot(&h) - 0.3));
+        let p = if l % 2 == 0 {
+            let q = nn::sigmoid(&z);
+            nn::log_softmax(&q)
+        } else {
+            nn::softmax(&z)
+        };
+        s += p[l % 3] + nn::log_sum_exp(&z);
+        h = nn::sigmoid(&z);
+    }
+    s + h.sum()
+}
+
+#[test]
+fn activations_lent_to_calls_get_gradients_of_their_type() {
+    let w = array![[0.3, -0.2, 0.5], [0.1, 0.4, -0.6], [-0.5, 0.2, 0.25]];
+    let x = array![0.7, -1.1, 0.4];
+    let (y, gw) = stacked_activations_grad(&w, &x, 3);
+    assert_eq!(y, stacked_activations(&w, &x, 3));
+    check::assert_gradient(|w: &Array2<f64>| stacked_activations(w, &x, 3), &w, &gw);
+}

@@ -48,6 +48,7 @@ pub fn joint_calls(f: &Func, pb: Pullback) -> HashSet<Inst> {
             | InstKind::FieldRef(..)
             | InstKind::Index(..)
             | InstKind::Shape(_)
+            | InstKind::TypeOf(_)
             | InstKind::Prim { .. }
             | InstKind::Const(_) => {}
             // An operator on data is written as the source wrote it, and a compound assignment

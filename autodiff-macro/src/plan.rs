@@ -63,6 +63,9 @@ pub enum Saved {
     ShapeOnly(Value),
     /// Only a zero of it is read: this value holds one, made in the forward pass.
     ZeroOnly(Value),
+    /// Only its type is read (a gradient converted by it): this value, of no size, witnesses
+    /// the type, taken in the forward pass.
+    TypeOnly(Value),
 }
 
 impl Plan {
@@ -80,6 +83,7 @@ impl Plan {
                 Saved::OnStack(i) => format!("on the stack of the loop i{}", i.0),
                 Saved::ShapeOnly(sh) => format!("shape only, as {sh}"),
                 Saved::ZeroOnly(z) => format!("zero only, as {z}"),
+                Saved::TypeOnly(w) => format!("type only, as {w}"),
             };
             let name = f
                 .value(v)
@@ -343,6 +347,7 @@ impl Planner<'_> {
         let mut full: Vec<Value> = Vec::new();
         let mut full_set: HashSet<Value> = HashSet::new();
         let mut shape_reads: Vec<(Block, Inst, Value)> = Vec::new();
+        let mut type_reads: Vec<(Inst, Value)> = Vec::new();
         for b in self.pullback_blocks() {
             for &i in &self.f.block(b).insts {
                 match self.f.inst(i).kind {
@@ -350,6 +355,17 @@ impl Planner<'_> {
                         if self.tree.in_pullback[b.index()] && self.tree.crosses(self.f, b, v) =>
                     {
                         shape_reads.push((b, i, v));
+                        continue;
+                    }
+                    // A gradient converted by the type of a forward value.
+                    InstKind::GradAs { like, g }
+                        if self.tree.in_pullback[b.index()]
+                            && self.tree.crosses(self.f, b, like) =>
+                    {
+                        type_reads.push((i, like));
+                        if self.tree.crosses(self.f, b, g) && full_set.insert(g) {
+                            full.push(g);
+                        }
                         continue;
                     }
                     _ => {}
@@ -452,6 +468,30 @@ impl Planner<'_> {
             self.f.blocks[b.index()]
                 .insts
                 .retain(|i| !removed.contains(i));
+        }
+        // Types: from the value where the pullback has it anyway or computes it again (a
+        // borrow, `h.as_slice().unwrap()`, whose type names the borrowed value's lifetime),
+        // else from a witness of no size that the forward pass takes right after the value (an
+        // intermediate array lent to a call is then not kept for its type alone).
+        let mut witnesses: HashMap<Value, Value> = HashMap::new();
+        for (i, v) in type_reads {
+            if full_set.contains(&v) || self.cheap(v) {
+                if full_set.insert(v) {
+                    full.push(v);
+                }
+                continue;
+            }
+            let w = *witnesses.entry(v).or_insert_with(|| {
+                let w = self.hoist_after_def(v, InstKind::TypeOf(v), "__ad_ty_");
+                decisions.push((v, Saved::TypeOnly(w)));
+                w
+            });
+            if full_set.insert(w) {
+                full.push(w);
+            }
+            if let InstKind::GradAs { like, .. } = &mut self.f.insts[i.index()].kind {
+                *like = w;
+            }
         }
 
         // ---- 3. capture, recompute or keep each value read.

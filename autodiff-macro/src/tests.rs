@@ -404,6 +404,32 @@ fn a_local_array_read_two_loops_down_is_kept_as_its_elements() {
 }
 
 #[test]
+fn a_call_result_lent_to_a_call_is_kept_for_its_type_only() {
+    // `a` is what a call returned (its type unseen), lent to another call: the gradient that
+    // call gives back for it is converted by `a`'s type, which is all the pullback reads of
+    // `a`. The forward pass keeps a witness of the type, of no size, and not the array (an
+    // intermediate activation, kept for nothing). `b` is read whole by `b * b`'s rule.
+    let item: syn::ItemFn = parse_quote! {
+        fn f(x: &Array1<f64>, n: usize) -> f64 {
+            let a = nn::relu(x);
+            let b = pool(&a, 2);
+            let mut s = 0.0;
+            for i in 0..n {
+                let c = nn::relu(&b);
+                s += pool(&c, i).sum();
+            }
+            s
+        }
+    };
+    let (f, plan) = planned(item);
+    let text = plan.to_text(&f);
+    assert!(text.contains("(a): type only"), "{text}");
+    assert!(text.contains("(c): type only"), "{text}");
+    assert!(!text.contains("(a): captured"), "{text}");
+    assert!(!text.contains("(c): on the stack"), "{text}");
+}
+
+#[test]
 fn a_local_float_array_read_one_loop_down_is_kept_as_its_elements_too() {
     // One loop below the iteration that makes `xc`: about as many reads as elements, and a
     // copy of the elements into a buffer that grows once costs no more than keeping each.

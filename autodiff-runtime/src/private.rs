@@ -164,6 +164,46 @@ pub fn grad_as<A: ?Sized + GradOfLent<G>, G>(_like: &A, g: G) -> A::Grad {
     A::convert(g)
 }
 
+/// A witness of a value's type, of no size: what the forward pass keeps for the pullback where
+/// the pullback converts a gradient by the value's type ([`grad_as`], [`grad_as_field`]) and
+/// reads nothing else of the value, so that the value itself is not kept.
+pub struct TypeOf<A: ?Sized>(std::marker::PhantomData<fn() -> *const A>);
+
+impl<A: ?Sized> Clone for TypeOf<A> {
+    #[inline(always)]
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<A: ?Sized> Copy for TypeOf<A> {}
+
+/// The witness of `_v`'s type.
+#[inline(always)]
+pub fn type_of<A: ?Sized>(_v: &A) -> TypeOf<A> {
+    TypeOf(std::marker::PhantomData)
+}
+
+impl<A: ?Sized> TypeOf<A> {
+    /// [`grad_as`] by the witnessed type.
+    #[inline(always)]
+    pub fn grad_as<G>(self, g: G) -> A::Grad
+    where
+        A: GradOfLent<G>,
+    {
+        A::convert(g)
+    }
+
+    /// [`grad_as_field`] by the witnessed type.
+    #[inline(always)]
+    pub fn grad_as_field<G>(self, g: G) -> A::Grad
+    where
+        A: GradOfField<G>,
+    {
+        A::convert(g)
+    }
+}
+
 /// What [`grad_as`] converts: the gradient type `G` a callee returned for a lent `Self`.
 #[diagnostic::on_unimplemented(
     message = "the gradient a call returned for `{Self}` has the type `{G}`",

@@ -714,6 +714,10 @@ impl Gen<'_> {
                 let x = self.by_ref(*v);
                 quote! { #lhs #pv::shape_of(#x); }
             }
+            InstKind::TypeOf(v) => {
+                let x = self.by_ref(*v);
+                quote! { #lhs #pv::type_of(#x); }
+            }
             InstKind::Rule {
                 prim,
                 operand,
@@ -742,20 +746,33 @@ impl Gen<'_> {
                     quote! { #lhs #pv::cast_vjp(#x, &#gi); }
                 }
             },
-            // A field (a reference to it): converted by the field's type, which may be any.
-            InstKind::GradAs { like, g } if self.f.lent_field(*like).is_some() => {
-                let (x, gi) = (self.v(*like), self.moved(*g, None));
-                quote! { #lhs #pv::grad_as_field(#x, #gi); }
-            }
-            // What a call returned, of a type the macro does not see (an array, or anything
-            // else a callee taking it as it is gives back as it is): converted by that type.
-            InstKind::GradAs { like, g } if self.f.is_unseen(*like) => {
-                let (x, gi) = (self.by_ref(*like), self.moved(*g, None));
-                quote! { #lhs #pv::grad_as_field(#x, #gi); }
-            }
+            // A field (a reference to it), or what a call returned, of a type the macro does not
+            // see (an array, or anything else a callee taking it as it is gives back as it is):
+            // converted by that type, which may be any. An array lent as a slice: by the
+            // array's. Where the forward pass kept only a witness of the value's type (the
+            // pullback reads nothing else of it), the conversion is the witness's.
             InstKind::GradAs { like, g } => {
-                let (x, gi) = (self.by_ref(*like), self.moved(*g, None));
-                quote! { #lhs #pv::grad_as(#x, #gi); }
+                let witnessed = self.f.type_witnessed(*like);
+                let of = witnessed.unwrap_or(*like);
+                let field = self.f.lent_field(of).is_some();
+                let conv = if field || self.f.is_unseen(of) {
+                    quote!(grad_as_field)
+                } else {
+                    quote!(grad_as)
+                };
+                let gi = self.moved(*g, None);
+                if witnessed.is_some() {
+                    let w = self.v(*like);
+                    quote! { #lhs #w.#conv(#gi); }
+                } else {
+                    let x = if field {
+                        let x = self.v(*like);
+                        quote!(#x)
+                    } else {
+                        self.by_ref(*like)
+                    };
+                    quote! { #lhs #pv::#conv(#x, #gi); }
+                }
             }
         }
     }

@@ -459,7 +459,10 @@ fn borrowed_rows(
                 }
                 // A field borrowed (`&c.demand` of `for c in cities` over `&[City]`): the
                 // element need not be `Clone`.
-                InstKind::Ref(x) | InstKind::Shape(x) | InstKind::FieldRef(x, _) => {
+                InstKind::Ref(x)
+                | InstKind::Shape(x)
+                | InstKind::TypeOf(x)
+                | InstKind::FieldRef(x, _) => {
                     indexed.insert(*x);
                 }
                 _ => other.extend(f.operands(i)),
@@ -514,7 +517,9 @@ fn outlived_by_container(f: &Func, b: Block, p: usize, r: Value, base: Value) ->
         InstKind::Method {
             name, recv, args, ..
         } if *recv == v => !ROW_READS.iter().any(|m| name == m) || args.contains(&v),
-        InstKind::Ref(_) | InstKind::Shape(_) | InstKind::FieldRef(..) => false,
+        InstKind::Ref(_) | InstKind::Shape(_) | InstKind::TypeOf(_) | InstKind::FieldRef(..) => {
+            false
+        }
         _ => f.operands(j).contains(&v),
     };
     // Whether the instruction at position `q` uses `v` so (inside its blocks too), the

@@ -197,6 +197,7 @@ impl Fwd<'_> {
                     | InstKind::ZeroLike(_)
                     | InstKind::ZeroOfShape(_)
                     | InstKind::Shape(_)
+                    | InstKind::TypeOf(_)
                     | InstKind::Const(_)
                     | InstKind::Opaque { .. }
                     | InstKind::Method { .. }

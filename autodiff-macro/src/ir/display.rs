@@ -134,6 +134,7 @@ impl Func {
             InstKind::ZeroLike(v) => format!("zero_like {v}"),
             InstKind::ZeroOfShape(v) => format!("zeros {v}"),
             InstKind::Shape(v) => format!("shape {v}"),
+            InstKind::TypeOf(v) => format!("type_of {v}"),
             InstKind::Rule {
                 prim,
                 operand,

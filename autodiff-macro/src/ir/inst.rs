@@ -171,6 +171,9 @@ pub enum InstKind {
     ZeroOfShape(Value),
     /// The shape of a value (`ShapeOf`).
     Shape(Value),
+    /// A zero-sized witness of a value's type, which is all a [`InstKind::GradAs`] in the
+    /// pullback needs of the value it converts a gradient for.
+    TypeOf(Value),
     /// The runtime's reverse rule of operand `operand` of a primitive, on values whose type the
     /// macro does not know: `Trait::<name>_vjp_<k>(args.., &g)`.
     Rule {
@@ -396,6 +399,7 @@ macro_rules! inst_operands {
             | InstKind::ZeroLike(a)
             | InstKind::ZeroOfShape(a)
             | InstKind::Shape(a)
+            | InstKind::TypeOf(a)
             | InstKind::Cast { value: a, .. }
             | InstKind::Ascribe { value: a, .. }
             | InstKind::VarInit { value: a, .. }

@@ -541,6 +541,28 @@ impl Func {
         None
     }
 
+    /// The value `w` witnesses the type of, where `w` is a [`InstKind::TypeOf`], or what the
+    /// pullback reads back of one (a loop stack's pop, a branch record's binding).
+    pub fn type_witnessed(&self, w: Value) -> Option<Value> {
+        let mut cur = w;
+        // Each step goes to a value of the forward pass the pullback read, so the walk ends;
+        // the bound is a guard all the same.
+        for _ in 0..self.values.len() {
+            match self.value(cur).def {
+                ValueDef::Result(i, k) => match &self.inst(i).kind {
+                    InstKind::TypeOf(v) => return Some(*v),
+                    InstKind::Pop(stack) => cur = self.pushed(stack, k)?,
+                    _ => return None,
+                },
+                ValueDef::BlockParam(b, k) if self.loop_entry(b, k).is_none() => {
+                    cur = self.recorded(b, k)?;
+                }
+                _ => return None,
+            }
+        }
+        None
+    }
+
     /// `&s.f` (a field of a struct, lent): the field, whose type the macro does not know. A
     /// callee that takes it as a slice returns a `Vec` for a field declared as an array, which
     /// the field's gradient is made of (a `GradAs` of the field).
