@@ -760,6 +760,17 @@ impl Signature {
                     ::core::unreachable!()
                 }
             });
+            // Nor an `_hvp` (a Hessian is of a float): with `hessian`, a stand-in whose call is
+            // the error that says so.
+            if hvp_body.is_some() {
+                out.append(stand_in(
+                    &allow,
+                    vis,
+                    &hvp,
+                    names.len() + tangent_names.len(),
+                    quote!(#krate::__private::HvpOfScalarResult),
+                ));
+            }
         }
         out
     }

@@ -1271,6 +1271,19 @@ pub trait DifferentiatedWithHessian {}
 )]
 pub trait HvpWithHessian {}
 
+/// What calling `f_hvp` needs besides `hessian`: a result that is a float, whose Hessian the
+/// product is of. A `hessian` function with another result (a `Vec`, a tuple, a struct) has, in
+/// place of its `_hvp`, a stand-in whose bound `for<'a> &'a (): HvpOfScalarResult` no type
+/// meets. Implemented by no type.
+#[diagnostic::on_unimplemented(
+    message = "`_hvp` is generated for a function whose result is a float",
+    label = "this function's result is not written as a float, and it has no Hessian",
+    note = "the second order of a function with another result is its `_vjp_jvp`: the \
+            pullback of its tangent along a direction; or write a function returning the \
+            float whose Hessian you want"
+)]
+pub trait HvpOfScalarResult {}
+
 /// `v.flatten()` of a view by value, borrowing what the view borrows (not the view itself): the
 /// elements in row-major order, without a copy where the view is in standard layout.
 pub fn flatten_view<'a, T: Clone, D: ndarray::Dimension>(
