@@ -1168,14 +1168,29 @@ impl Lowering {
 
 impl Lowering {
     /// Whether `v` is an integer by its declaration: a parameter of an integer type, a length
-    /// (`x.len()`), a cast to an integer type or a `let` declared with one.
+    /// (`x.len()`), a cast to an integer type or a `let` declared with one, an integer literal
+    /// (`let mut c = 0;`), and a value a loop carries or a branch yields that is one of these
+    /// where it starts or in one arm (`filter(..).count()`, a counter `c += 1` in a loop):
+    /// Rust gives every version of a variable the same type.
     fn certainly_integer(&self, v: Value) -> bool {
+        self.certainly_integer_within(v, 8)
+    }
+
+    fn certainly_integer_within(&self, v: Value, depth: usize) -> bool {
         let int_type = |ty: &syn::Type| crate::types::is_integer(unref(ty));
+        let within = |u: Value| depth > 0 && self.certainly_integer_within(u, depth - 1);
         match self.f.value(v).def {
             ValueDef::Param(n) => self.f.params.get(n).is_some_and(|p| int_type(&p.ty)),
-            ValueDef::Result(i, 0) => match &self.f.inst(i).kind {
-                InstKind::Method { name, args, .. } => name == "len" && args.is_empty(),
-                InstKind::Cast { ty, .. } | InstKind::Ascribe { ty, .. } => int_type(ty),
+            ValueDef::Result(i, k) => match &self.f.inst(i).kind {
+                InstKind::Method { name, args, .. } => k == 0 && name == "len" && args.is_empty(),
+                InstKind::Cast { ty, .. } | InstKind::Ascribe { ty, .. } => k == 0 && int_type(ty),
+                InstKind::Const(tokens) => {
+                    k == 0 && syn::parse2::<Expr>(tokens.clone()).is_ok_and(|e| is_int_literal(&e))
+                }
+                InstKind::Loop { init, .. } => init.get(k).is_some_and(|&u| within(u)),
+                InstKind::If { .. } | InstKind::Match { .. } => (self.f.inst_blocks(i).iter())
+                    .filter_map(|&b| self.f.yielded(b, k))
+                    .any(within),
                 _ => false,
             },
             _ => false,
@@ -1184,23 +1199,39 @@ impl Lowering {
 
     /// Whether `v` is a float by its declaration: a parameter of type `f64` or `f32` (or a
     /// reference to one), a float literal (`0.0`, `1e-3`, `2f64`), a cast to a float or a `let`
-    /// declared with one.
+    /// declared with one, and a value a loop carries or a branch yields that is one of these
+    /// where it starts or in one arm (`xs.iter().sum::<f64>()`, `let mut s = 0.0;` summed in a
+    /// loop).
     pub(super) fn certainly_float(&self, v: Value) -> bool {
+        self.certainly_float_within(v, 8)
+    }
+
+    fn certainly_float_within(&self, v: Value, depth: usize) -> bool {
         let float_type = |ty: &syn::Type| {
             matches!(unref(ty), syn::Type::Path(tp) if tp.qself.is_none()
                 && (tp.path.is_ident("f64") || tp.path.is_ident("f32")))
         };
+        let within = |u: Value| depth > 0 && self.certainly_float_within(u, depth - 1);
         match self.f.value(v).def {
             ValueDef::Param(n) => self.f.params.get(n).is_some_and(|p| float_type(&p.ty)),
-            ValueDef::Result(i, 0) => match &self.f.inst(i).kind {
-                InstKind::Const(tokens) => matches!(
-                    syn::parse2::<Expr>(tokens.clone()),
-                    Ok(Expr::Lit(syn::ExprLit {
-                        lit: syn::Lit::Float(_),
-                        ..
-                    }))
-                ),
-                InstKind::Cast { ty, .. } | InstKind::Ascribe { ty, .. } => float_type(ty),
+            ValueDef::Result(i, k) => match &self.f.inst(i).kind {
+                InstKind::Const(tokens) => {
+                    k == 0
+                        && matches!(
+                            syn::parse2::<Expr>(tokens.clone()),
+                            Ok(Expr::Lit(syn::ExprLit {
+                                lit: syn::Lit::Float(_),
+                                ..
+                            }))
+                        )
+                }
+                InstKind::Cast { ty, .. } | InstKind::Ascribe { ty, .. } => {
+                    k == 0 && float_type(ty)
+                }
+                InstKind::Loop { init, .. } => init.get(k).is_some_and(|&u| within(u)),
+                InstKind::If { .. } | InstKind::Match { .. } => (self.f.inst_blocks(i).iter())
+                    .filter_map(|&b| self.f.yielded(b, k))
+                    .any(within),
                 _ => false,
             },
             _ => false,
