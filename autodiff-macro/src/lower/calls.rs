@@ -1855,7 +1855,27 @@ impl Lowering {
     /// `let l = &self.layer;` (or `&model.layers[0]`): records the field's type with `l`; and
     /// `let s = State { .. };` the literal's type.
     pub(super) fn note_binding(&mut self, pat: &Pat, init: &Expr) {
+        // The names the pattern binds are the new variables.
         self.note_struct_binding(pat);
+        // The names `init` reads are the variables before this `let`, also the one it shadows
+        // (`let mut ps = ps.to_vec();` copies the parameter `ps`, a `Vec` of its structs).
+        let id = match pat {
+            Pat::Ident(pi) => Some(&pi.ident),
+            Pat::Type(pt) => match &*pt.pat {
+                Pat::Ident(pi) => Some(&pi.ident),
+                _ => None,
+            },
+            _ => None,
+        };
+        self.binding_made = id.and_then(|id| {
+            let last = self.env.len().checked_sub(1)?;
+            (*id == self.env[last].name).then_some(last)
+        });
+        self.note_binding_read(pat, init);
+        self.binding_made = None;
+    }
+
+    fn note_binding_read(&mut self, pat: &Pat, init: &Expr) {
         let id = match pat {
             Pat::Ident(pi) => Some(&pi.ident),
             Pat::Type(pt) => match &*pt.pat {

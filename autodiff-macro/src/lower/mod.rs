@@ -225,6 +225,9 @@ pub struct Lowering {
     /// Placeholders for expressions that had errors: uses of them report nothing more.
     poisoned: Vec<Value>,
     env: Vec<Binding>,
+    /// The binding a `let` has just made, hidden from `lookup` while `note_binding` reads the
+    /// initializer: there a name is the variable it shadows (`let mut ps = ps.to_vec();`).
+    binding_made: Option<usize>,
     loops: Vec<LoopCtx>,
     /// The declared return type, for the variable a `return` inside a loop leaves its value in.
     ret: Option<syn::Type>,
@@ -474,6 +477,7 @@ impl Lowering {
             errors: Vec::new(),
             poisoned: Vec::new(),
             env: Vec::new(),
+            binding_made: None,
             loops: Vec::new(),
             ret,
             unit_fn: false,
@@ -507,7 +511,9 @@ impl Lowering {
     }
 
     fn lookup(&self, name: &str) -> Option<usize> {
-        self.env.iter().rposition(|b| b.name == name)
+        (0..self.env.len())
+            .rev()
+            .find(|&s| self.env[s].name == name && Some(s) != self.binding_made)
     }
 
     fn bind(&mut self, name: String, v: Option<Value>) {

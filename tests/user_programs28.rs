@@ -1,0 +1,125 @@
+//! Game, animation and recommender code as users write it: particle systems, arm chains and
+//! factorisation models fitted by their gradients.
+//!
+//! A parameter shadowed by its own copy, `let mut ps = ps.to_vec();` of `ps: &[Particle]` (or
+//! `let mut p = p;`), was read by the macro as the new variable rather than the one it copies,
+//! so the copy's element type was unknown: a `&mut self` method on `for p in ps.iter_mut()` or
+//! on `ps[i]` was an error that asked for the type to be declared, and `ps.iter().map(|p|
+//! p.height())` an error that `height` had no rule. The initializer of a `let` now reads the
+//! variables before it, as Rust does.
+//!
+//! Each gradient is checked against its analytic form where it is short (stated beside the
+//! function) and against central finite differences through `autodiff::check`.
+
+#![deny(warnings)]
+#![allow(clippy::needless_range_loop)] // written as users write them
+
+use autodiff::check::gradcheck;
+use autodiff::{Differentiable, differentiate};
+
+mod common;
+use common::*;
+
+#[derive(Clone, Copy, Debug, Default, Differentiable)]
+struct Particle {
+    pos: [f64; 2],
+    vel: [f64; 2],
+}
+
+#[differentiate]
+impl Particle {
+    /// Gravity `g` and linear drag over one step of length `dt`, semi-implicit Euler.
+    fn step(&mut self, g: f64, drag: f64, dt: f64) {
+        self.vel[1] -= g * dt;
+        self.vel[0] *= 1.0 - drag * dt;
+        self.vel[1] *= 1.0 - drag * dt;
+        self.pos[0] += self.vel[0] * dt;
+        self.pos[1] += self.vel[1] * dt;
+    }
+
+    fn height(&self) -> f64 {
+        self.pos[1]
+    }
+}
+
+fn flat(ps: &[Particle]) -> Vec<f64> {
+    ps.iter()
+        .flat_map(|p| [p.pos[0], p.pos[1], p.vel[0], p.vel[1]])
+        .collect()
+}
+
+fn particles(q: &[f64]) -> Vec<Particle> {
+    q.chunks(4)
+        .map(|c| Particle {
+            pos: [c[0], c[1]],
+            vel: [c[2], c[3]],
+        })
+        .collect()
+}
+
+fn two_particles() -> Vec<Particle> {
+    vec![
+        Particle {
+            pos: [0.0, 1.0],
+            vel: [1.0, 2.0],
+        },
+        Particle {
+            pos: [0.5, 0.0],
+            vel: [-1.0, 3.0],
+        },
+    ]
+}
+
+/// A particle emitter stepped in place through the items of `iter_mut()` of the parameter's
+/// shadowing copy: `f = Σ x_p² + y_p` after `steps` steps.
+#[differentiate(wrt(drag, ps))]
+fn emitter(ps: &[Particle], drag: f64, steps: usize) -> f64 {
+    let mut ps = ps.to_vec();
+    for _ in 0..steps {
+        for p in ps.iter_mut() {
+            p.step(9.8, drag, 0.05);
+        }
+    }
+    ps.iter().map(|p| p.pos[0] * p.pos[0] + p.pos[1]).sum()
+}
+
+/// The same copy stepped by index and read through a method: with drag `c` and step `h`,
+/// `y₁ = y₀ + h·(1 − c h)(v₀ − g h)`, so `∂y₀ = 1`, `∂v_y = h(1 − c h)`, and `x` does not count.
+#[differentiate(wrt(ps))]
+fn stepped_heights(ps: &[Particle]) -> f64 {
+    let mut ps = ps.to_vec();
+    for i in 0..ps.len() {
+        ps[i].step(9.8, 0.1, 0.1);
+    }
+    ps.iter().map(|p| p.height()).sum()
+}
+
+#[test]
+fn a_slice_parameter_shadowed_by_its_copy_keeps_its_structs() {
+    let ps = two_particles();
+    let (y, (gp, gd)) = emitter_grad(&ps, 0.3, 4);
+    close("emitter", y, emitter(&ps, 0.3, 4), TOL);
+    let r = gradcheck(
+        |q: &(Vec<f64>, f64)| emitter(&particles(&q.0), q.1, 4),
+        &(flat(&ps), 0.3),
+        &(flat(&gp), gd),
+    );
+    assert!(r.passed(), "{r}");
+
+    let (y, gp) = stepped_heights_grad(&ps);
+    close("heights", y, stepped_heights(&ps), TOL);
+    let (h, c) = (0.1, 0.1);
+    for g in &gp {
+        close_all(
+            "∂ of a particle",
+            &[g.pos[0], g.pos[1], g.vel[0], g.vel[1]],
+            &[0.0, 1.0, 0.0, h * (1.0 - c * h)],
+        );
+    }
+    fd_vec(
+        "heights",
+        |q| stepped_heights(&particles(q)),
+        &flat(&ps),
+        &flat(&gp),
+    );
+}
