@@ -8,6 +8,13 @@
 //! p.height())` an error that `height` had no rule. The initializer of a `let` now reads the
 //! variables before it, as Rust does.
 //!
+//! A matrix mapped by a closure, `let e = scores.mapv(|s| s.exp());` (also `a.map(|&v| ..)`
+//! and `Zip::from(&a).and(&b).map_collect(..)`), was of a rank the macro did not know, so
+//! iterating its elements, `e.iter()` or `e.indexed_iter()` with `((i, j), v)`, was rustc's
+//! error that the elements were "iterated here as a vector's", though the same map written
+//! with a function's path of the array's rank was followed. A map has the shape of the arrays
+//! it maps.
+//!
 //! Each gradient is checked against its analytic form where it is short (stated beside the
 //! function) and against central finite differences through `autodiff::check`.
 
@@ -16,6 +23,7 @@
 
 use autodiff::check::gradcheck;
 use autodiff::{Differentiable, differentiate};
+use ndarray::{Array2, Zip};
 
 mod common;
 use common::*;
@@ -122,4 +130,83 @@ fn a_slice_parameter_shadowed_by_its_copy_keeps_its_structs() {
         &flat(&ps),
         &flat(&gp),
     );
+}
+
+fn matrix(r: usize, c: usize, seed: f64) -> Array2<f64> {
+    Array2::from_shape_vec((r, c), data(r * c, seed)).unwrap()
+}
+
+/// Item scores exponentiated by a closure and weighted by their position: `f = Σ_ij (i + 2j)
+/// e^{s_ij}`, `∂s_ij = (i + 2j) e^{s_ij}`.
+#[differentiate]
+fn position_weighted(scores: &Array2<f64>) -> f64 {
+    let e = scores.mapv(|s| s.exp());
+    let mut acc = 0.0;
+    for ((i, j), v) in e.indexed_iter() {
+        acc += (i + 2 * j) as f64 * v;
+    }
+    acc
+}
+
+/// The other maps of a matrix, iterated: `f = Σ_k (k + 1) tanh a_k + Σ_ij (1 + i + 3j) a_ij
+/// e^{b_ij} + Σ_k sin² b_k`, `k` the row-major position.
+#[differentiate]
+fn mapped_sums(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
+    let t = a.map(|&v| v.tanh());
+    let z = Zip::from(a).and(b).map_collect(|&x, &y| x * y.exp());
+    let s = b.mapv(|v| v.sin());
+    let s1: f64 = t
+        .iter()
+        .enumerate()
+        .map(|(k, v)| (k as f64 + 1.0) * v)
+        .sum();
+    let mut s2 = 0.0;
+    for ((i, j), &v) in z.indexed_iter() {
+        s2 += (1 + i + 3 * j) as f64 * v;
+    }
+    let s3 = s.iter().fold(0.0, |acc, v| acc + v * v);
+    s1 + s2 + s3
+}
+
+#[test]
+fn a_mapped_matrix_is_iterated_as_a_matrix() {
+    let s = matrix(2, 3, 0.3);
+    let (y, g) = position_weighted_grad(&s);
+    close("weighted", y, position_weighted(&s), TOL);
+    for ((i, j), &v) in s.indexed_iter() {
+        close("∂s", g[[i, j]], (i + 2 * j) as f64 * v.exp(), TOL);
+    }
+    let r = gradcheck(|x: &Array2<f64>| position_weighted(x), &s, &g);
+    assert!(r.passed(), "{r}");
+
+    let (a, b) = (matrix(2, 3, 0.7), matrix(2, 3, 1.9));
+    let (y, (ga, gb)) = mapped_sums_grad(&a, &b);
+    close("mapped sums", y, mapped_sums(&a, &b), TOL);
+    for ((i, j), &v) in a.indexed_iter() {
+        let k = (3 * i + j) as f64;
+        let w = (1 + i + 3 * j) as f64;
+        let bij = b[[i, j]];
+        close(
+            "∂a",
+            ga[[i, j]],
+            (k + 1.0) * (1.0 - v.tanh().powi(2)) + w * bij.exp(),
+            TOL,
+        );
+        close(
+            "∂b",
+            gb[[i, j]],
+            w * v * bij.exp() + 2.0 * bij.sin() * bij.cos(),
+            TOL,
+        );
+    }
+    let r = gradcheck(
+        |x: &(Array2<f64>, Array2<f64>)| mapped_sums(&x.0, &x.1),
+        &(a.clone(), b.clone()),
+        &(ga.clone(), gb.clone()),
+    );
+    assert!(r.passed(), "{r}");
+    let (da, db) = (matrix(2, 3, 4.1), matrix(2, 3, 5.3));
+    let (_, t) = mapped_sums_jvp(&a, &b, &da, &db);
+    let along: f64 = (&ga * &da).sum() + (&gb * &db).sum();
+    close("tangent", t, along, 1e-12);
 }

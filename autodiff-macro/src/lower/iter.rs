@@ -434,6 +434,17 @@ impl Lowering {
             {
                 rec(*recv)
             }
+            // An elementwise map (`a.mapv(|v| v.exp())`, `Zip::from(&a).and(&b).map_collect(..)`,
+            // see `lower::elementwise`): the shape of the arrays it maps.
+            InstKind::Call { path, args }
+                if let Some(map) = self.f.maps.iter().find(|m| path.is_ident(&m.name)) =>
+            {
+                args.iter()
+                    .take(map.arrays)
+                    .map(|&a| rec(a))
+                    .max()
+                    .unwrap_or(0)
+            }
             InstKind::Call { path, .. } => path
                 .segments
                 .iter()
