@@ -15,6 +15,12 @@
 //! with a function's path of the array's rank was followed. A map has the shape of the arrays
 //! it maps.
 //!
+//! A parameter holding `Option`s, `ratings: &[Option<f64>]` (the ratings a user has given,
+//! `None` where there is none), was taken for a differentiated one: the gradient had an entry
+//! `Vec<Option<f64>>` for it, and `if let Some(r) = r` of its elements was an error that the
+//! pattern took a differentiated value out of an `Option`. An `Option` has no gradient type,
+//! and neither has a container of them: such a parameter is data, as an `Option` is.
+//!
 //! Each gradient is checked against its analytic form where it is short (stated beside the
 //! function) and against central finite differences through `autodiff::check`.
 
@@ -209,4 +215,68 @@ fn a_mapped_matrix_is_iterated_as_a_matrix() {
     let (_, t) = mapped_sums_jvp(&a, &b, &da, &db);
     let along: f64 = (&ga * &da).sum() + (&gb * &db).sum();
     close("tangent", t, along, 1e-12);
+}
+
+/// A user's vector fitted to the ratings given, `None` for the items not rated: `f = Σ_{i rated}
+/// (u·v_i − r_i)²`, `∂u = Σ 2e_i v_i`, `∂v_i = 2e_i u` for a rated item and 0 otherwise.
+#[differentiate]
+fn observed_error(u: &[f64], items: &[Vec<f64>], ratings: &[Option<f64>]) -> f64 {
+    let mut l = 0.0;
+    for (i, r) in ratings.iter().enumerate() {
+        if let Some(r) = r {
+            let p: f64 = u.iter().zip(&items[i]).map(|(a, b)| a * b).sum();
+            l += (p - r).powi(2);
+        }
+    }
+    l
+}
+
+/// The same by index, with the element copied out of the slice: `if let Some(r) = ratings[i]`.
+#[differentiate(wrt(u))]
+fn observed_error_indexed(u: &[f64], items: &[Vec<f64>], ratings: &[Option<f64>]) -> f64 {
+    let mut l = 0.0;
+    for i in 0..ratings.len() {
+        if let Some(r) = ratings[i] {
+            let p: f64 = u.iter().zip(&items[i]).map(|(a, b)| a * b).sum();
+            l += (p - r).powi(2);
+        }
+    }
+    l
+}
+
+#[test]
+fn a_slice_of_options_is_data() {
+    let u = data(2, 0.5);
+    let items: Vec<Vec<f64>> = (0..3).map(|i| data(2, 2.0 + i as f64)).collect();
+    let ratings = vec![Some(1.0), None, Some(-0.3)];
+    let (y, (gu, gi)) = observed_error_grad(&u, &items, &ratings);
+    close("observed", y, observed_error(&u, &items, &ratings), TOL);
+    let mut want_u = [0.0; 2];
+    for (i, r) in ratings.iter().enumerate() {
+        let Some(r) = r else {
+            close_all("∂ an item not rated", &gi[i], &[0.0, 0.0]);
+            continue;
+        };
+        let e = u[0] * items[i][0] + u[1] * items[i][1] - r;
+        close_all("∂ a rated item", &gi[i], &[2.0 * e * u[0], 2.0 * e * u[1]]);
+        want_u[0] += 2.0 * e * items[i][0];
+        want_u[1] += 2.0 * e * items[i][1];
+    }
+    close_all("∂u", &gu, &want_u);
+    let r = gradcheck(
+        |p: &(Vec<f64>, Vec<Vec<f64>>)| observed_error(&p.0, &p.1, &ratings),
+        &(u.clone(), items.clone()),
+        &(gu.clone(), gi),
+    );
+    assert!(r.passed(), "{r}");
+    let (_, g) = observed_error_indexed_grad(&u, &items, &ratings);
+    close_all("∂u by index", &g, &gu);
+    let (_, t) = observed_error_jvp(
+        &u,
+        &items,
+        &ratings,
+        &vec![1.0, 0.0],
+        &vec![vec![0.0; 2]; 3],
+    );
+    close("tangent along u₀", t, gu[0], TOL);
 }

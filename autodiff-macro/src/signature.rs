@@ -178,6 +178,15 @@ impl Signature {
                                  in the caller whether to pass it"
                             ),
                         )),
+                        Some((_, ty)) if types::holds_option(ty) => errors.push(syn::Error::new(
+                            n.span(),
+                            format!(
+                                "`wrt({n})`: `{n}` holds `Option`s, which have no gradient \
+                                 type; take the values in a container of floats (`{n}: \
+                                 &[f64]`) with the ones that are present marked apart (a \
+                                 `&[bool]` mask, or the positions as `&[usize]`)"
+                            ),
+                        )),
                         Some((_, ty)) if types::is_cell(ty) => errors.push(syn::Error::new(
                             n.span(),
                             format!(
@@ -204,7 +213,9 @@ impl Signature {
                     .iter()
                     // An `Option` named is the error above, and is left out after it.
                     .map(|(p, t)| {
-                        names.iter().any(|n| n == p) && !types::is_option(t) && !types::is_cell(t)
+                        names.iter().any(|n| n == p)
+                            && !types::holds_option(t)
+                            && !types::is_cell(t)
                     })
                     .collect()
             }
@@ -212,10 +223,12 @@ impl Signature {
                 .iter()
                 .map(|(_, t)| {
                     // An `Option` (`reg: Option<f64>`, a setting that may be off) has no
-                    // gradient type: it is data unless named in `wrt(..)`.
+                    // gradient type: it is data unless named in `wrt(..)`, and so is a
+                    // container or a tuple holding them (`ratings: &[Option<f64>]`, the
+                    // ratings a user has given, `None` where there is none).
                     // A cell parameter (`c: &Cell<f64>`) is shared state read as data.
                     !types::is_inactive_type(t)
-                        && !types::is_option(t)
+                        && !types::holds_option(t)
                         && !types::is_cell(t)
                         && !matches!(t, syn::Type::ImplTrait(_))
                 })
