@@ -21,6 +21,11 @@
 //! pattern took a differentiated value out of an `Option`. An `Option` has no gradient type,
 //! and neither has a container of them: such a parameter is data, as an `Option` is.
 //!
+//! A map or a set of data, an item's id to its row (`index: HashMap<u64, usize>`), was taken
+//! for a differentiated value: as a field of a parameter struct it was rustc's
+//! "`HashMap<u64, usize>` is not differentiable" at the derive, and as a parameter it had an
+//! entry in the gradient. Maps and sets of data are data, as `Vec`s of them are.
+//!
 //! Each gradient is checked against its analytic form where it is short (stated beside the
 //! function) and against central finite differences through `autodiff::check`.
 
@@ -30,6 +35,7 @@
 use autodiff::check::gradcheck;
 use autodiff::{Differentiable, differentiate};
 use ndarray::{Array2, Zip};
+use std::collections::{HashMap, HashSet};
 
 mod common;
 use common::*;
@@ -279,4 +285,87 @@ fn a_slice_of_options_is_data() {
         &vec![vec![0.0; 2]; 3],
     );
     close("tangent along u₀", t, gu[0], TOL);
+}
+
+/// Item embeddings with the map from an item's id to its row kept beside them.
+#[derive(Clone, Debug, Differentiable)]
+struct Catalog {
+    emb: Vec<Vec<f64>>,
+    index: HashMap<u64, usize>,
+}
+
+/// The logistic loss of the items a user clicked, ids not in the catalog skipped: `f = Σ
+/// ln(1 + e^{−s})` with `s = u·e_k`, `∂u = Σ −σ(−s) e_k`, `∂e_k = Σ −σ(−s) u`.
+#[differentiate(wrt(c, user))]
+fn click_loss(c: &Catalog, user: &[f64], clicks: &[u64]) -> f64 {
+    let mut l = 0.0;
+    for &id in clicks {
+        let Some(&k) = c.index.get(&id) else { continue };
+        let s: f64 = user.iter().zip(&c.emb[k]).map(|(a, b)| a * b).sum();
+        l += (-s).exp().ln_1p();
+    }
+    l
+}
+
+/// A map and a set as parameters, with the default activity: `f = Σ_{id ∉ seen} w_{row(id)}²`.
+#[differentiate]
+fn unseen_penalty(w: &[f64], rows: &HashMap<u64, usize>, seen: &HashSet<u64>, ids: &[u64]) -> f64 {
+    let mut l = 0.0;
+    for &id in ids {
+        if seen.contains(&id) {
+            continue;
+        }
+        if let Some(&k) = rows.get(&id) {
+            l += w[k] * w[k];
+        }
+    }
+    l
+}
+
+#[test]
+fn maps_and_sets_of_data_are_data() {
+    let index: HashMap<u64, usize> = [(100, 0), (7, 1), (205, 2)].into_iter().collect();
+    let c = Catalog {
+        emb: (0..3).map(|i| data(2, i as f64)).collect(),
+        index: index.clone(),
+    };
+    let user = data(2, 5.0);
+    let clicks = vec![100, 7, 999, 205, 100];
+    let (y, (gc, gu)) = click_loss_grad(&c, &user, &clicks);
+    close("clicks", y, click_loss(&c, &user, &clicks), TOL);
+    assert_eq!(gc.index, c.index, "the gradient keeps the data field");
+    let sigma = |x: f64| 1.0 / (1.0 + (-x).exp());
+    let mut want_u = [0.0; 2];
+    let mut want_e = vec![[0.0; 2]; 3];
+    for id in &clicks {
+        let Some(&k) = index.get(id) else { continue };
+        let e = &c.emb[k];
+        let w = -sigma(-(user[0] * e[0] + user[1] * e[1]));
+        for j in 0..2 {
+            want_u[j] += w * e[j];
+            want_e[k][j] += w * user[j];
+        }
+    }
+    close_all("∂user", &gu, &want_u);
+    for k in 0..3 {
+        close_all("∂emb", &gc.emb[k], &want_e[k]);
+    }
+    let r = gradcheck(
+        |p: &(Vec<Vec<f64>>, Vec<f64>)| {
+            let c = Catalog {
+                emb: p.0.clone(),
+                index: index.clone(),
+            };
+            click_loss(&c, &p.1, &clicks)
+        },
+        &(c.emb.clone(), user.clone()),
+        &(gc.emb.clone(), gu.clone()),
+    );
+    assert!(r.passed(), "{r}");
+
+    let w = data(3, 1.5);
+    let seen: HashSet<u64> = [7].into_iter().collect();
+    let (y, g) = unseen_penalty_grad(&w, &index, &seen, &clicks);
+    close("unseen", y, unseen_penalty(&w, &index, &seen, &clicks), TOL);
+    close_all("∂w", &g, &[4.0 * w[0], 0.0, 2.0 * w[2]]);
 }

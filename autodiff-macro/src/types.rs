@@ -191,7 +191,8 @@ fn first_type_arg(args: Option<&syn::PathArguments>) -> Option<&Type> {
 /// Integers, `bool`, `char`, strings, functions (a function pointer `fn(usize) -> f64`, a
 /// closure `&dyn Fn(usize) -> f64` or `Box<dyn FnMut(f64) -> f64>`: a window or a schedule
 /// passed in, which has no gradient), and references, slices, arrays, `Vec`s, `Option`s,
-/// `Box`es and ndarray arrays and views (`Array1<usize>`) of them.
+/// `Box`es and ndarray arrays and views (`Array1<usize>`) of them, and maps and sets of them
+/// (`HashMap<u64, usize>`, `BTreeSet<u32>`, `VecDeque<usize>`).
 pub fn is_inactive_type(ty: &Type) -> bool {
     match ty {
         Type::FnPtr(_) => true,
@@ -208,6 +209,31 @@ pub fn is_inactive_type(ty: &Type) -> bool {
                 if matches!(name.as_str(), "Vec" | "Option" | "Box") || is_ndarray_name(&name) =>
             {
                 first_type_arg(args).is_some_and(is_inactive_type)
+            }
+            // Maps and sets of data (an item's id to its row, `HashMap<u64, usize>`; the ids
+            // seen, `HashSet<u32>`): every type argument is data.
+            Some((name, Some(syn::PathArguments::AngleBracketed(a))))
+                if matches!(
+                    name.as_str(),
+                    "HashMap" | "BTreeMap" | "HashSet" | "BTreeSet" | "VecDeque"
+                ) =>
+            {
+                let mut types = a.args.iter().filter_map(|g| match g {
+                    syn::GenericArgument::Type(t) => Some(t),
+                    _ => None,
+                });
+                // A hasher (`HashMap<u64, usize, S>`) is no value of the map's.
+                let n = if name.starts_with("Hash") {
+                    2
+                } else {
+                    usize::MAX
+                };
+                let n = if name.ends_with("Set") { n.min(1) } else { n };
+                let mut any = false;
+                types.by_ref().take(n).all(|t| {
+                    any = true;
+                    is_inactive_type(t)
+                }) && any
             }
             Some((name, _)) => is_discrete_name(&name),
             None => false,
