@@ -26,6 +26,10 @@
 //! "`HashMap<u64, usize>` is not differentiable" at the derive, and as a parameter it had an
 //! entry in the gradient. Maps and sets of data are data, as `Vec`s of them are.
 //!
+//! A range parameter, `frames: Range<usize>` (the frames of a clip), was taken for a
+//! differentiated one: rustc's "`Range<usize>` cannot be differentiated" at the attribute. A
+//! range of positions is data.
+//!
 //! Each gradient is checked against its analytic form where it is short (stated beside the
 //! function) and against central finite differences through `autodiff::check`.
 
@@ -36,6 +40,7 @@ use autodiff::check::gradcheck;
 use autodiff::{Differentiable, differentiate};
 use ndarray::{Array2, Zip};
 use std::collections::{HashMap, HashSet};
+use std::ops::{Range, RangeInclusive};
 
 mod common;
 use common::*;
@@ -368,4 +373,51 @@ fn maps_and_sets_of_data_are_data() {
     let (y, g) = unseen_penalty_grad(&w, &index, &seen, &clicks);
     close("unseen", y, unseen_penalty(&w, &index, &seen, &clicks), TOL);
     close_all("∂w", &g, &[4.0 * w[0], 0.0, 2.0 * w[2]]);
+}
+
+/// A clip's keys over a range of frames fitted to a pose: `f = Σ_{k ∈ frames} (x_k − t)²`,
+/// `∂x_k = 2(x_k − t)` inside the range and 0 outside, `∂t = −Σ 2(x_k − t)`.
+#[differentiate]
+fn clip_error(keys: &[f64], frames: Range<usize>, target: f64) -> f64 {
+    keys[frames].iter().map(|k| (k - target).powi(2)).sum()
+}
+
+/// The frames of an inclusive range looped over: `f = Σ_{k ∈ frames} sin x_k`.
+#[differentiate]
+fn clip_wave(keys: &[f64], frames: RangeInclusive<usize>) -> f64 {
+    let mut s = 0.0;
+    for k in frames {
+        s += keys[k].sin();
+    }
+    s
+}
+
+#[test]
+fn a_range_of_frames_is_data() {
+    let keys = data(6, 0.3);
+    let (y, (g, gt)) = clip_error_grad(&keys, 1..4, 0.2);
+    close("clip", y, clip_error(&keys, 1..4, 0.2), TOL);
+    let want: Vec<f64> = (0..6)
+        .map(|k| {
+            if (1..4).contains(&k) {
+                2.0 * (keys[k] - 0.2)
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    close_all("∂keys", &g, &want);
+    close("∂target", gt, -want.iter().sum::<f64>(), TOL);
+    let (_, g) = clip_wave_grad(&keys, 2..=4);
+    let want: Vec<f64> = (0..6)
+        .map(|k| {
+            if (2..=4).contains(&k) {
+                keys[k].cos()
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    close_all("∂keys, inclusive", &g, &want);
+    fd_vec("clip", |x| clip_wave(x, 2..=4), &keys, &g);
 }

@@ -235,11 +235,25 @@ pub fn is_inactive_type(ty: &Type) -> bool {
                     is_inactive_type(t)
                 }) && any
             }
+            // A range of positions (`frames: Range<usize>`, a clip's frames).
+            Some((name, args)) if RANGES.contains(&name.as_str()) => {
+                first_type_arg(args).is_none_or(is_inactive_type)
+            }
             Some((name, _)) => is_discrete_name(&name),
             None => false,
         },
     }
 }
+
+/// `std::ops`' ranges, by the name of their type.
+pub const RANGES: &[&str] = &[
+    "Range",
+    "RangeInclusive",
+    "RangeFrom",
+    "RangeTo",
+    "RangeToInclusive",
+    "RangeFull",
+];
 
 /// A bound `Fn(..)`, `FnMut(..)` or `FnOnce(..)` (by any path, `std::ops::Fn(..)`).
 fn is_fn_bound(b: &syn::TypeParamBound) -> bool {
