@@ -26,9 +26,10 @@
 //! "`HashMap<u64, usize>` is not differentiable" at the derive, and as a parameter it had an
 //! entry in the gradient. Maps and sets of data are data, as `Vec`s of them are.
 //!
-//! A range parameter, `frames: Range<usize>` (the frames of a clip), was taken for a
-//! differentiated one: rustc's "`Range<usize>` cannot be differentiated" at the attribute. A
-//! range of positions is data.
+//! A range parameter, `frames: Range<usize>` (the frames of a clip), and a time step kept as a
+//! `Duration` were taken for differentiated ones: rustc's "`Range<usize>` cannot be
+//! differentiated" at the attribute, and for the step "`Duration` has no gradient type" and no
+//! `as_secs_f64_vjp`. A range of positions and a time step are data.
 //!
 //! Each gradient is checked against its analytic form where it is short (stated beside the
 //! function) and against central finite differences through `autodiff::check`.
@@ -41,6 +42,7 @@ use autodiff::{Differentiable, differentiate};
 use ndarray::{Array2, Zip};
 use std::collections::{HashMap, HashSet};
 use std::ops::{Range, RangeInclusive};
+use std::time::Duration;
 
 mod common;
 use common::*;
@@ -420,4 +422,26 @@ fn a_range_of_frames_is_data() {
         .collect();
     close_all("∂keys, inclusive", &g, &want);
     fd_vec("clip", |x| clip_wave(x, 2..=4), &keys, &g);
+}
+
+/// A body falling for `n` steps of `dt`, semi-implicit Euler: `h_n = h₀ + n t v₀ − g t²
+/// n(n+1)/2`, so `∂h₀ = 1`, `∂v₀ = n t`.
+#[differentiate]
+fn fallen(h0: f64, v0: f64, dt: Duration, n: usize) -> f64 {
+    let t = dt.as_secs_f64();
+    let (mut h, mut v) = (h0, v0);
+    for _ in 0..n {
+        v -= 9.8 * t;
+        h += v * t;
+    }
+    h
+}
+
+#[test]
+fn a_time_step_is_data() {
+    let dt = Duration::from_millis(16);
+    let (y, (gh, gv)) = fallen_grad(1.0, 2.0, dt, 5);
+    close("fallen", y, fallen(1.0, 2.0, dt, 5), TOL);
+    close2("∂(h₀, v₀)", (gh, gv), (1.0, 5.0 * 0.016));
+    fd2("fallen", |h, v| fallen(h, v, dt, 5), (1.0, 2.0), (gh, gv));
 }

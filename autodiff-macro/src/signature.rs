@@ -196,7 +196,7 @@ impl Signature {
                                  caller with `.get()` or `.borrow()`)"
                             ),
                         )),
-                        Some((_, ty)) if types::is_inactive_type(ty) => {
+                        Some((_, ty)) if types::is_inactive_type(ty) || types::is_time(ty) => {
                             errors.push(syn::Error::new(
                                 n.span(),
                                 format!(
@@ -228,6 +228,7 @@ impl Signature {
                     // ratings a user has given, `None` where there is none).
                     // A cell parameter (`c: &Cell<f64>`) is shared state read as data.
                     !types::is_inactive_type(t)
+                        && !types::is_time(t)
                         && !types::holds_option(t)
                         && !types::is_cell(t)
                         && !matches!(t, syn::Type::ImplTrait(_))

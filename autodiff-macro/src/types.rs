@@ -245,6 +245,22 @@ pub fn is_inactive_type(ty: &Type) -> bool {
     }
 }
 
+/// A time step or a frame time kept as `std::time`'s (`dt: Duration`, read as
+/// `dt.as_secs_f64()`), or a moment, also behind a reference: a parameter of no float to
+/// differentiate. (Not data in a parameter struct, where the macro would not see the field's
+/// type at `c.frame_time.as_secs_f64()`: the derive's error says to pass it on its own.)
+pub fn is_time(ty: &Type) -> bool {
+    match ty {
+        Type::Reference(r) => is_time(&r.elem),
+        Type::Paren(p) => is_time(&p.elem),
+        Type::Group(g) => is_time(&g.elem),
+        _ => last_ident(ty).is_some_and(|(name, args)| {
+            matches!(name.as_str(), "Duration" | "Instant" | "SystemTime")
+                && matches!(args, None | Some(syn::PathArguments::None))
+        }),
+    }
+}
+
 /// `std::ops`' ranges, by the name of their type.
 pub const RANGES: &[&str] = &[
     "Range",
