@@ -645,6 +645,17 @@ impl Lowering {
                     };
                     if let Some(ty) = x.filter(|_| !count).and_then(|x| s.struct_type_of(x)) {
                         let ty = quote::quote!(#ty).to_string().replace(' ', "");
+                        // The element type of a parameter, named through the runtime where
+                        // the signature names it by a path (`users: &[Embedding]`).
+                        let (ty, alias) = if ty.contains("__private") {
+                            let alias = "; a type named by a path in the signature is taken \
+                                 for a struct of yours, so if it is an alias of a container or \
+                                 a float (`type Embedding = Vec<f64>;`), write the type itself \
+                                 there (`&[Vec<f64>]`)";
+                            ("YourStruct".to_string(), alias)
+                        } else {
+                            (ty, "")
+                        };
                         let (op, zero) = match name.as_str() {
                             "product" => ("*", "one"),
                             _ => ("+", "zero"),
@@ -655,7 +666,7 @@ impl Lowering {
                                 "`{name}()` of `{ty}` items goes through your `impl {}` for \
                                  `{ty}`, which the macro does not see; write it as a `fold` from \
                                  your {zero} with your `#[differentiate]` operator: \
-                                 `.fold({ty} {{ .. }}, |acc, v| acc {op} v)`",
+                                 `.fold({ty} {{ .. }}, |acc, v| acc {op} v)`{alias}",
                                 if op == "+" { "Sum" } else { "Product" }
                             ),
                         );
