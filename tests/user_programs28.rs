@@ -31,6 +31,14 @@
 //! differentiated" at the attribute, and for the step "`Duration` has no gradient type" and no
 //! `as_secs_f64_vjp`. A range of positions and a time step are data.
 //!
+//! The item of a loop over a container of data, `id` of `for id in clicks` (an `&u64`), is its
+//! element's value in the generated code, so where the source lends it to code run as written,
+//! `seen.contains(id)`, `index.get(id)`, `row_of(id)` of `fn row_of(id: &u64)`, that code was
+//! given a `u64`: rustc's "expected `&u64`, found `u64`" at the call, and for `let Some(&k) =
+//! index.get(id) else { .. }`, "expected `u64`, found `usize`" at the key, read as a slice's
+//! position. Such an item is now lent as the source lends it, and the test of `get(i)` is the
+//! lookup itself.
+//!
 //! Each gradient is checked against its analytic form where it is short (stated beside the
 //! function) and against central finite differences through `autodiff::check`.
 
@@ -444,4 +452,65 @@ fn a_time_step_is_data() {
     close("fallen", y, fallen(1.0, 2.0, dt, 5), TOL);
     close2("∂(h₀, v₀)", (gh, gv), (1.0, 5.0 * 0.016));
     fd2("fallen", |h, v| fallen(h, v, dt, 5), (1.0, 2.0), (gh, gv));
+}
+
+fn row_of(id: &u64) -> usize {
+    (*id % 3) as usize
+}
+
+/// Items a user clicked, looked up by id through references to the loop's items: `f = Σ_{id ∉
+/// seen} w_{row(id)}² + Σ_{id ∈ index} w_{index[id]}`.
+#[differentiate(wrt(w))]
+fn clicked(w: &[f64], index: &HashMap<u64, usize>, seen: &HashSet<u64>, clicks: &[u64]) -> f64 {
+    let mut l = 0.0;
+    for id in clicks {
+        if seen.contains(id) {
+            continue;
+        }
+        l += w[row_of(id)] * w[row_of(id)];
+        let Some(&k) = index.get(id) else { continue };
+        l += w[k];
+    }
+    l + clicks
+        .iter()
+        .filter(|id| index.contains_key(id))
+        .map(|id| w[index[id]])
+        .sum::<f64>()
+}
+
+/// The same lookup on a differentiated slice by position, with its second derivative: `f = v
+/// w²` with `v = x_i`, `w = x_{i+1}`, or `v²` at the end.
+#[differentiate(hessian)]
+fn neighbour_product(x: &[f64], i: usize) -> f64 {
+    let Some(&v) = x.get(i) else { return 0.0 };
+    if let Some(&w) = x.get(i + 1) {
+        v * w * w
+    } else {
+        v * v
+    }
+}
+
+#[test]
+fn items_of_data_are_lent_as_written() {
+    let index: HashMap<u64, usize> = [(5, 1), (9, 0)].into_iter().collect();
+    let seen: HashSet<u64> = [4].into_iter().collect();
+    let clicks = vec![5, 9, 7, 4, 5];
+    let w = data(3, 0.4);
+    let (y, g) = clicked_grad(&w, &index, &seen, &clicks);
+    close("clicked", y, clicked(&w, &index, &seen, &clicks), TOL);
+    // Rows 5 % 3 = 2 (twice), 9 % 3 = 0, 7 % 3 = 1; looked up: 5 → 1 (twice, twice), 9 → 0.
+    close_all("∂w", &g, &[2.0 * w[0] + 2.0, 2.0 * w[1] + 4.0, 4.0 * w[2]]);
+    fd_vec("clicked", |x| clicked(x, &index, &seen, &clicks), &w, &g);
+
+    let x = [1.0, 2.0, 3.0];
+    let (y, g) = neighbour_product_grad(&x, 1);
+    close("v w²", y, 18.0, TOL);
+    close_all("∂(v w²)", &g, &[0.0, 9.0, 12.0]);
+    let (_, g) = neighbour_product_grad(&x, 2);
+    close_all("∂v²", &g, &[0.0, 0.0, 6.0]);
+    let (_, g) = neighbour_product_grad(&x, 5);
+    close_all("past the end", &g, &[0.0; 3]);
+    let (_, _, h) = neighbour_product_hvp(&x, 1, &vec![0.0, 1.0, 1.0]);
+    // H = [[0, 2w], [2w, 2v]] on (x₁, x₂), along (1, 1).
+    close_all("H·(0, 1, 1)", &h, &[0.0, 6.0, 10.0]);
 }

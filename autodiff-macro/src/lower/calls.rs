@@ -1044,6 +1044,14 @@ impl Lowering {
         }
         let recv = recv?;
         let args = args.into_iter().collect::<Option<Vec<Value>>>()?;
+        // A method of data given the item of a loop over a container of data (`id` of `for id
+        // in clicks`, an `&u64` in Rust, its value here): lent as the source lends it,
+        // `seen.contains(id)`.
+        let args = if PrimId::method(&mc.method.to_string()).is_none() {
+            self.lent_items(b, &mc.args, args, span)
+        } else {
+            args
+        };
         let root = self.mutable_root(&mc.receiver);
         // A method called as a statement on an element or a field of a `mut` variable of data
         // (`rows[0].shift();` with the user's `fn shift(&mut self)`) may change it: the
@@ -3324,6 +3332,50 @@ impl Lowering {
             span,
         );
         Some(self.f.inst(i).results[0])
+    }
+
+    /// The arguments `args` (lowered from `written`) with each one that names the item of an
+    /// iteration by reference over data (`id` of `for id in clicks` or `|id|` of
+    /// `clicks.iter()`, an `&u64` in Rust and the element's value here) lent as many times as
+    /// the source's type has references on it: a call run as written takes what the source
+    /// passes (`seen.contains(id)`, `rows.get(id)`, `row_of(id)` of `fn row_of(id: &u64)`).
+    pub(super) fn lent_items(
+        &mut self,
+        b: Block,
+        written: &syn::punctuated::Punctuated<Expr, syn::Token![,]>,
+        args: Vec<Value>,
+        span: Span,
+    ) -> Vec<Value> {
+        args.into_iter()
+            .zip(written)
+            .map(|(v, a)| self.lent_item(b, a, v, span))
+            .collect()
+    }
+
+    /// `v`, lowered from `written`, lent as the source lends it where `written` names the item
+    /// of an iteration by reference over data (see [`Self::lent_items`]).
+    pub(super) fn lent_item(&mut self, b: Block, written: &Expr, v: Value, span: Span) -> Value {
+        let Expr::Path(p) = chain::strip(written) else {
+            return v;
+        };
+        let Some(slot) = p
+            .path
+            .get_ident()
+            .and_then(|id| self.lookup(&id.to_string()))
+        else {
+            return v;
+        };
+        let refs = self.env[slot].refs;
+        if refs == 0
+            || self.env[slot].value != Some(v)
+            || self.kind(v) != Kind::Discrete
+            || self.is_reference(v)
+        {
+            return v;
+        }
+        (0..refs).fold(v, |r, _| {
+            self.inst1(b, InstKind::Ref(r), Kind::Discrete, span)
+        })
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -119,7 +119,12 @@ impl Lowering {
                 let one = self.inst1(b, InstKind::Const(quote!(1usize)), Kind::Discrete, span);
                 Some(self.int_bin(b, BinOp::Sub, len, one, span))
             }
-            Which::Get(i) => Some(self.expr(b, i, true)?),
+            // A map's key lent as the source lends it (`index.get(id)` of `for id in ids`);
+            // a slice's position is no item by reference in code that compiles.
+            Which::Get(i) => {
+                let v = self.expr(b, i, true)?;
+                Some(self.lent_item(b, i, v, span))
+            }
         };
         let index = match (start, from_start) {
             (Some(s), None) => s,

@@ -1498,7 +1498,7 @@ pub(super) fn desugar_forms(
             ("last" | "first", 0) => syn::parse_quote!(!#x.is_empty()),
             ("get", 1) if chain::plain(&mc.args[0]) => {
                 let i = &mc.args[0];
-                syn::parse_quote!(#i < #x.len())
+                syn::parse_quote!(#x.get(#i).is_some())
             }
             _ => return None,
         };
