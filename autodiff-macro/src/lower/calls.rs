@@ -3785,8 +3785,10 @@ impl Lowering {
                         a,
                         "`std::array::from_fn(|i| ..)` is followed where it is a variable's \
                          value declared with its type, `let v: [f64; 3] = \
-                         std::array::from_fn(|i| ..);`, or the value a function returning \
-                         `[T; N]` ends with; write it so here, or fill the array in a loop \
+                         std::array::from_fn(|i| ..);`, assigned to an array the function \
+                         holds (`y = std::array::from_fn(|k| ..);`), or the value a function \
+                         returning `[T; N]` ends with; write it so here, or fill the array in \
+                         a loop \
                          (`let mut v = [0.0; 3]; for i in 0..3 { v[i] = ..; }`)"
                             .to_string(),
                     );

@@ -898,7 +898,10 @@ pub(super) fn element_ref_lets(stmts: &mut [Stmt], made: &mut usize) {
 pub(super) fn array_from_fn_lets(stmts: Vec<Stmt>) -> Vec<Stmt> {
     let mut out = Vec::with_capacity(stmts.len());
     for s in stmts {
-        match array_from_fn(&s).or_else(|| array_of_slice(&s)) {
+        match array_from_fn(&s)
+            .or_else(|| array_from_fn_assign(&s))
+            .or_else(|| array_of_slice(&s))
+        {
             Some(r) => out.extend(r),
             None => out.push(s),
         }
@@ -997,6 +1000,72 @@ fn array_from_fn(s: &Stmt) -> Option<Vec<Stmt>> {
         out.push(syn::parse_quote_spanned! {span=> let #pat = #name; });
     }
     Some(out)
+}
+
+/// `y = std::array::from_fn(|i| e);` of an array the function already holds (a state advanced
+/// by a step, `y = std::array::from_fn(|k| y[k] + h * d[k]);`, a field or an element of one)
+/// as a copy of the old array written element by element and assigned back, `let mut next =
+/// y; for i in 0..next.len() { next[i] = e; } y = next;`: the new array has the old one's
+/// type, and `e` reads the old values, as the closure does. The place is read twice, so its
+/// indices are variables and literals.
+fn array_from_fn_assign(s: &Stmt) -> Option<Vec<Stmt>> {
+    let Stmt::Expr(Expr::Assign(a), Some(_)) = s else {
+        return None;
+    };
+    if !simple_place(&a.left) {
+        return None;
+    }
+    let c = path_call(&a.right, "array", "from_fn").filter(|c| c.args.len() == 1)?;
+    let Expr::Closure(cl) = &c.args[0] else {
+        return None;
+    };
+    let [param] = &cl.inputs.iter().collect::<Vec<_>>()[..] else {
+        return None;
+    };
+    let i = match param {
+        syn::Pat::Ident(p) => &p.ident,
+        syn::Pat::Type(t) => match &*t.pat {
+            syn::Pat::Ident(p) => &p.ident,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let span = match &*c.func {
+        Expr::Path(f) => f.path.segments.last().map(|l| l.ident.span()),
+        _ => None,
+    }
+    .unwrap_or_else(|| c.func.span());
+    let (place, body) = (&a.left, &cl.body);
+    let next = syn::Ident::new("__ad_from_fn_next", span);
+    Some(vec![
+        syn::parse_quote_spanned! {span=> let mut #next = #place; },
+        syn::parse_quote_spanned! {span=>
+            for #i in 0..#next.len() {
+                #next[#i] = #body;
+            }
+        },
+        syn::parse_quote_spanned! {span=> #place = #next; },
+    ])
+}
+
+/// A variable, a field of one or an element of one at a position that is a variable or a
+/// literal (`y`, `s.pos`, `traj[k]`, `bodies[i].x`): a place that reads the same whether it is
+/// read once or twice.
+fn simple_place(e: &Expr) -> bool {
+    match e {
+        Expr::Path(p) => p.qself.is_none() && p.path.get_ident().is_some(),
+        Expr::Field(f) => simple_place(&f.base),
+        Expr::Index(ix) => {
+            simple_place(&ix.expr)
+                && match &*ix.index {
+                    Expr::Lit(_) => true,
+                    Expr::Path(p) => p.qself.is_none() && p.path.get_ident().is_some(),
+                    _ => false,
+                }
+        }
+        Expr::Paren(p) => simple_place(&p.expr),
+        _ => false,
+    }
 }
 
 /// `let a: [T; N] = x[k..k + 3].try_into().unwrap();` (`.expect(..)`, `<[T; N]>::try_from(&x[..])`
