@@ -9,6 +9,14 @@
 //! written element by element and assigned back, as for a field (`s.vel = ..`) and an element
 //! (`hist[k] = ..`) of one.
 //!
+//! Bodies listed in a local array, `let mut bodies = [Body { .. }, Body { .. }, Body { .. }];`
+//! (a three-body problem whose masses and velocities are the parameters), were rustc's "the
+//! trait bound `Body: Default` is not satisfied" inside the generated code: the array was
+//! built from defaults its elements were written into, and a `Differentiable` struct need not
+//! derive `Default`. It is now built from copies of the first element, which need only `Clone`
+//! (as such a struct has), and then written the same way; so are arrays of rows and of
+//! structs with `Vec` fields.
+//!
 //! Each gradient is checked against its analytic form where there is one (stated beside the
 //! function) and against central finite differences through `autodiff::check`, and tangents
 //! and Hessian-vector products against differences of values and gradients.
@@ -119,4 +127,173 @@ fn a_state_replaced_by_from_fn() {
     let (v, d) = fields_by_from_fn_grad(1.3);
     assert_eq!(v, fields_by_from_fn(1.3));
     fd("fields", fields_by_from_fn, 1.3, d);
+}
+
+#[derive(Clone, Copy, Differentiable)]
+struct Body {
+    x: [f64; 2],
+    v: [f64; 2],
+    m: f64,
+}
+
+/// Three bodies in a local array (no `Default` on `Body`), stepped by symplectic Euler; the
+/// kinetic energy at the end and the second body's position.
+#[differentiate(hessian)]
+fn three_bodies(m1: f64, vy: f64) -> f64 {
+    let mut bodies = [
+        Body {
+            x: [0.0, 0.0],
+            v: [0.0, 0.0],
+            m: m1,
+        },
+        Body {
+            x: [1.0, 0.0],
+            v: [0.0, vy],
+            m: 0.01,
+        },
+        Body {
+            x: [-1.2, 0.0],
+            v: [0.0, -0.9],
+            m: 0.02,
+        },
+    ];
+    for _ in 0..40 {
+        let mut acc = [[0.0; 2]; 3];
+        for i in 0..3 {
+            for j in 0..3 {
+                if i != j {
+                    let dx = bodies[j].x[0] - bodies[i].x[0];
+                    let dy = bodies[j].x[1] - bodies[i].x[1];
+                    let r2 = dx * dx + dy * dy + 1e-3;
+                    let f = bodies[j].m / (r2 * r2.sqrt());
+                    acc[i][0] += f * dx;
+                    acc[i][1] += f * dy;
+                }
+            }
+        }
+        for (b, a) in bodies.iter_mut().zip(acc.iter()) {
+            b.v[0] += 0.01 * a[0];
+            b.v[1] += 0.01 * a[1];
+            b.x[0] += 0.01 * b.v[0];
+            b.x[1] += 0.01 * b.v[1];
+        }
+    }
+    let kinetic: f64 = bodies
+        .iter()
+        .map(|b| 0.5 * b.m * (b.v[0] * b.v[0] + b.v[1] * b.v[1]))
+        .sum();
+    kinetic + bodies[1].x[0]
+}
+
+/// A body at rest and one moving, in an array: `f = ½·m₂·(a v)² + m₁·a`, so `∂a = m₂ a v² + m₁`
+/// and `∂v = m₂ a² v` (with `m₁ = 0.5`, `m₂ = 2`).
+#[differentiate]
+fn two_at_rest(a: f64, v: f64) -> f64 {
+    let bodies = [
+        Body {
+            x: [a, 0.0],
+            v: [0.0, 0.0],
+            m: 0.5,
+        },
+        Body {
+            x: [0.0, 0.0],
+            v: [a * v, 0.0],
+            m: 2.0,
+        },
+    ];
+    0.5 * bodies[1].m * bodies[1].v[0] * bodies[1].v[0] + bodies[0].m * bodies[0].x[0]
+}
+
+#[derive(Clone, Differentiable)]
+struct Group {
+    rates: Vec<f64>,
+    w: f64,
+}
+
+/// Groups with `Vec` fields and rows of different lengths, in arrays: `f = b·(eᵃ + e²ᵃ) + ½·(eᵇ
+/// + eᵃᵇ + e) + b²·b + a`.
+#[differentiate(hessian)]
+fn age_groups(a: f64, b: f64) -> f64 {
+    let groups = [
+        Group {
+            rates: vec![a, 2.0 * a],
+            w: b,
+        },
+        Group {
+            rates: vec![b, a * b, 1.0],
+            w: 0.5,
+        },
+    ];
+    let rows = [vec![a, b], vec![b * b, 1.0, a]];
+    let mut t = 0.0;
+    for g in groups.iter() {
+        t += g.w * g.rates.iter().map(|r| r.exp()).sum::<f64>();
+    }
+    t + rows[1][0] * rows[0][1] + rows[1][2]
+}
+
+#[test]
+fn arrays_of_structs_need_no_default() {
+    let (y, (da, dv)) = two_at_rest_grad(1.5, 0.8);
+    close(
+        "two at rest",
+        y,
+        0.5 * 2.0 * (1.2f64).powi(2) + 0.5 * 1.5,
+        TOL,
+    );
+    close("∂a", da, 2.0 * 1.5 * 0.64 + 0.5, TOL);
+    close("∂v", dv, 2.0 * 2.25 * 0.8, TOL);
+
+    let (a, b) = (0.3, 0.7);
+    let (y, (ga, gb)) = age_groups_grad(a, b);
+    let e = f64::exp;
+    close(
+        "groups",
+        y,
+        b * (e(a) + e(2.0 * a)) + 0.5 * (e(b) + e(a * b) + e(1.0)) + b * b * b + a,
+        TOL,
+    );
+    close(
+        "∂a groups",
+        ga,
+        b * (e(a) + 2.0 * e(2.0 * a)) + 0.5 * b * e(a * b) + 1.0,
+        TOL,
+    );
+    close(
+        "∂b groups",
+        gb,
+        e(a) + e(2.0 * a) + 0.5 * (e(b) + a * e(a * b)) + 3.0 * b * b,
+        TOL,
+    );
+
+    type F = fn(f64, f64) -> f64;
+    type G = fn(f64, f64) -> (f64, (f64, f64));
+    type J = fn(f64, f64, f64, f64) -> (f64, f64);
+    type H = fn(f64, f64, f64, f64) -> (f64, (f64, f64), (f64, f64));
+    let cases: [(&str, F, G, J, H); 2] = [
+        (
+            "three bodies",
+            three_bodies,
+            three_bodies_grad,
+            three_bodies_jvp,
+            three_bodies_hvp,
+        ),
+        (
+            "age groups",
+            age_groups,
+            age_groups_grad,
+            age_groups_jvp,
+            age_groups_hvp,
+        ),
+    ];
+    for (name, f, g, j, h) in cases {
+        let x = (0.9, 1.05);
+        let (v, grad) = g(x.0, x.1);
+        assert_eq!(v, f(x.0, x.1), "{name}");
+        fd2(name, f, x, grad);
+        let (_, t) = j(x.0, x.1, 1.0, -0.5);
+        jvpcheck(|q: &(f64, f64)| f(q.0, q.1), &x, &(1.0, -0.5), &t).assert_ok();
+        let (_, _, hv) = h(x.0, x.1, 1.0, -0.5);
+        hvpcheck(|q: &(f64, f64)| g(q.0, q.1).1, &x, &(1.0, -0.5), &hv).assert_ok();
+    }
 }

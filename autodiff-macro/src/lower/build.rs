@@ -219,17 +219,49 @@ impl Lowering {
             };
             return Some(self.int_op_kind(b, quote!([#(#names),*]), &uses, kind, span));
         }
-        // The array the elements are written into: defaults made one by one, so that elements
-        // that are not `Copy` (`[vec![a, b], vec![c, d]]`, a struct of the user's) need only
-        // `Default`, as `[Default::default(); n]` would need `Copy` too.
-        let mut base = self.inst1(
-            b,
-            InstKind::Const(quote!(::core::array::from_fn::<_, #n, _>(
-                |_| ::core::default::Default::default()
-            ))),
-            Kind::Unknown,
-            span,
-        );
+        // The array the elements are written into, each of its elements written over. Of
+        // floats, zeros made by `Default`; of values the macro does not see to be floats (a
+        // struct of the user's, `[Body { .. }, Body { .. }]`, rows `[vec![a, b], vec![c, d]]`),
+        // copies of the first element, which need only `Clone` (as a `Differentiable` type
+        // implements it; `Default` is often not derived, and `[e; n]` would need `Copy`). The
+        // copies carry nothing of the element's derivative: every one is written over.
+        let first_copy = match vals.first() {
+            Some(&first) if self.kind(first) != Kind::Float => {
+                let clone = PrimId::method("clone")?;
+                let k = self.kind(first);
+                Some(self.inst1(
+                    b,
+                    InstKind::Prim {
+                        prim: clone,
+                        args: vec![first],
+                        unwrap: false,
+                    },
+                    k,
+                    span,
+                ))
+            }
+            _ => None,
+        };
+        let mut base = if let Some(copy) = first_copy {
+            self.int_op_kind(
+                b,
+                quote!(::core::array::from_fn::<_, #n, _>(
+                    |_| ::core::clone::Clone::clone(&__ad_e0)
+                )),
+                &[("__ad_e0", copy)],
+                Kind::Discrete,
+                span,
+            )
+        } else {
+            self.inst1(
+                b,
+                InstKind::Const(quote!(::core::array::from_fn::<_, #n, _>(
+                    |_| ::core::default::Default::default()
+                ))),
+                Kind::Unknown,
+                span,
+            )
+        };
         for (k, value) in vals.into_iter().enumerate() {
             let index = self.inst1(b, InstKind::Const(quote!(#k)), Kind::Discrete, span);
             let kind = self.kind(base).join(self.kind(value));
