@@ -15,7 +15,8 @@
 //! built from defaults its elements were written into, and a `Differentiable` struct need not
 //! derive `Default`. It is now built from copies of the first element, which need only `Clone`
 //! (as such a struct has), and then written the same way; so are arrays of rows and of
-//! structs with `Vec` fields.
+//! structs with `Vec` fields. A repeat of a struct's value, `[Cell::new(s, i); 4]` (patches of
+//! a metapopulation), was the same error and is now built from copies of the value.
 //!
 //! Each gradient is checked against its analytic form where there is one (stated beside the
 //! function) and against central finite differences through `autodiff::check`, and tangents
@@ -296,4 +297,89 @@ fn arrays_of_structs_need_no_default() {
         let (_, _, hv) = h(x.0, x.1, 1.0, -0.5);
         hvpcheck(|q: &(f64, f64)| g(q.0, q.1).1, &x, &(1.0, -0.5), &hv).assert_ok();
     }
+}
+
+#[derive(Clone, Copy, Differentiable)]
+struct Patch {
+    s: f64,
+    i: f64,
+}
+
+#[differentiate(hessian)]
+impl Patch {
+    fn new(s: f64, i: f64) -> Self {
+        Patch { s, i }
+    }
+}
+
+/// Four patches on a ring, seeded alike by a repeat of one patch (one then cleared), infected
+/// from their own and their neighbours' infected.
+#[differentiate(hessian)]
+fn ring_of_patches(beta: f64, i0: f64) -> f64 {
+    let mut cells = [Patch::new(1.0 - i0, i0); 4];
+    cells[2].i = 0.0;
+    for _ in 0..30 {
+        let mut next = cells;
+        for k in 0..4 {
+            let nb = cells[(k + 1) % 4].i + cells[(k + 3) % 4].i;
+            let inf = beta * cells[k].s * (cells[k].i + 0.1 * nb);
+            next[k].s -= 0.1 * inf;
+            next[k].i += 0.1 * (inf - 0.2 * cells[k].i);
+        }
+        cells = next;
+    }
+    cells.iter().map(|c| c.i).sum::<f64>()
+}
+
+/// One step of the ring: patches 0, 1 and 3 hold `i₀` and patch 2 none, so the neighbour
+/// sums are `(2·i₀, i₀, 2·i₀, i₀)`, the new infections `β(1 − i₀)·(1.2, 1.1, 0.2, 1.1)·i₀`
+/// and `Σ i = 3·i₀ + 0.1·(3.6·β(1 − i₀)·i₀ − 0.2·3·i₀) = 2.94·i₀ + 0.36·β(1 − i₀)·i₀`.
+#[differentiate]
+fn ring_one_step(beta: f64, i0: f64) -> f64 {
+    let mut cells = [Patch::new(1.0 - i0, i0); 4];
+    cells[2].i = 0.0;
+    let mut next = cells;
+    for k in 0..4 {
+        let nb = cells[(k + 1) % 4].i + cells[(k + 3) % 4].i;
+        let inf = beta * cells[k].s * (cells[k].i + 0.1 * nb);
+        next[k].s -= 0.1 * inf;
+        next[k].i += 0.1 * (inf - 0.2 * cells[k].i);
+    }
+    next.iter().map(|c| c.i).sum::<f64>()
+}
+
+#[test]
+fn a_repeat_of_a_struct_needs_no_default() {
+    // ∂β = 0.36·(1 − i₀)·i₀, ∂i₀ = 2.94 + 0.36·β·(1 − 2·i₀)
+    let (beta, i0) = (0.8, 0.02);
+    let (y, (db, di)) = ring_one_step_grad(beta, i0);
+    close(
+        "one step",
+        y,
+        2.94 * i0 + 0.36 * beta * (1.0 - i0) * i0,
+        TOL,
+    );
+    close("∂β", db, 0.36 * (1.0 - i0) * i0, TOL);
+    close("∂i₀", di, 2.94 + 0.36 * beta * (1.0 - 2.0 * i0), TOL);
+
+    let x = (beta, i0);
+    let (v, g) = ring_of_patches_grad(x.0, x.1);
+    assert_eq!(v, ring_of_patches(x.0, x.1));
+    fd2("ring", ring_of_patches, x, g);
+    let (_, t) = ring_of_patches_jvp(x.0, x.1, 1.0, 2.0);
+    jvpcheck(
+        |q: &(f64, f64)| ring_of_patches(q.0, q.1),
+        &x,
+        &(1.0, 2.0),
+        &t,
+    )
+    .assert_ok();
+    let (_, _, hv) = ring_of_patches_hvp(x.0, x.1, 1.0, 2.0);
+    hvpcheck(
+        |q: &(f64, f64)| ring_of_patches_grad(q.0, q.1).1,
+        &x,
+        &(1.0, 2.0),
+        &hv,
+    )
+    .assert_ok();
 }

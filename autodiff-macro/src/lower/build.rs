@@ -287,12 +287,37 @@ impl Lowering {
                 span,
             ));
         }
-        let mut base = self.inst1(
-            b,
-            InstKind::Const(quote!([::core::default::Default::default(); #n])),
-            Kind::Unknown,
-            span,
-        );
+        // Zeros of floats; of another value (a struct of the user's, `[Body::new(..); 3]`), a
+        // copy of it repeated, as `[x; n]` needs `x` to be `Copy` (not `Default`), each
+        // element then written over.
+        let mut base = if self.kind(x) == Kind::Float {
+            self.inst1(
+                b,
+                InstKind::Const(quote!([::core::default::Default::default(); #n])),
+                Kind::Unknown,
+                span,
+            )
+        } else {
+            let clone = PrimId::method("clone")?;
+            let k = self.kind(x);
+            let copy = self.inst1(
+                b,
+                InstKind::Prim {
+                    prim: clone,
+                    args: vec![x],
+                    unwrap: false,
+                },
+                k,
+                span,
+            );
+            self.int_op_kind(
+                b,
+                quote!([__ad_x; #n]),
+                &[("__ad_x", copy)],
+                Kind::Discrete,
+                span,
+            )
+        };
         for k in 0..n {
             let index = self.inst1(b, InstKind::Const(quote!(#k)), Kind::Discrete, span);
             let kind = self.kind(base).join(self.kind(x));
