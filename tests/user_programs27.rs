@@ -18,6 +18,12 @@
 //! structs with `Vec` fields. A repeat of a struct's value, `[Cell::new(s, i); 4]` (patches of
 //! a metapopulation), was the same error and is now built from copies of the value.
 //!
+//! An array of bodies declared with its type, `let mut bodies: [Body; 3] = ..;`, was not known
+//! to hold the struct: its elements' `&mut self` methods (`bodies[i].kick(a, dt)`, `b.drift(dt)`
+//! of `for b in bodies.iter_mut()`) were the error that says to declare the struct where the
+//! variable is made, which it was. The declared array type now names the struct, as an array
+//! literal of its values does.
+//!
 //! Each gradient is checked against its analytic form where there is one (stated beside the
 //! function) and against central finite differences through `autodiff::check`, and tangents
 //! and Hessian-vector products against differences of values and gradients.
@@ -380,6 +386,117 @@ fn a_repeat_of_a_struct_needs_no_default() {
         &x,
         &(1.0, 2.0),
         &hv,
+    )
+    .assert_ok();
+}
+
+#[differentiate]
+impl Body {
+    fn drift(&mut self, dt: f64) {
+        self.x[0] += dt * self.v[0];
+        self.x[1] += dt * self.v[1];
+    }
+
+    fn kick(&mut self, a: [f64; 2], dt: f64) {
+        self.v[0] += dt * a[0];
+        self.v[1] += dt * a[1];
+    }
+
+    fn kinetic(&self) -> f64 {
+        0.5 * self.m * (self.v[0] * self.v[0] + self.v[1] * self.v[1])
+    }
+}
+
+/// The pull on body `i` of the others, softened.
+#[differentiate]
+fn pull_on(bodies: &[Body; 3], i: usize) -> [f64; 2] {
+    let mut a = [0.0, 0.0];
+    for j in 0..3 {
+        if j != i {
+            let dx = bodies[j].x[0] - bodies[i].x[0];
+            let dy = bodies[j].x[1] - bodies[i].x[1];
+            let r2 = dx * dx + dy * dy + 1e-3;
+            let f = bodies[j].m / (r2 * r2.sqrt());
+            a[0] += f * dx;
+            a[1] += f * dy;
+        }
+    }
+    a
+}
+
+/// Three bodies in an array declared with its type, kicked and drifted by their own methods.
+#[differentiate]
+fn declared_array_of_bodies(m1: f64, vy: f64) -> f64 {
+    let mut bodies: [Body; 3] = [
+        Body {
+            x: [0.0, 0.0],
+            v: [0.0, 0.0],
+            m: m1,
+        },
+        Body {
+            x: [1.0, 0.0],
+            v: [0.0, vy],
+            m: 0.01,
+        },
+        Body {
+            x: [-1.2, 0.0],
+            v: [0.0, -0.9],
+            m: 0.02,
+        },
+    ];
+    for _ in 0..30 {
+        for i in 0..3 {
+            let a = pull_on(&bodies, i);
+            bodies[i].kick(a, 0.01);
+        }
+        for b in bodies.iter_mut() {
+            b.drift(0.01);
+        }
+    }
+    bodies.iter().map(|b| b.kinetic()).sum::<f64>() + bodies[2].x[1]
+}
+
+/// One free body moved by its methods in a declared array: after `kick([a, 0], 1)` and
+/// `drift(2)`, `x₀ = 2·(v + a)` and the kinetic energy `½·m·(v + a)²`, so `f = x₀ + E` has
+/// `∂v = ∂a = 2 + m·(v + a)` (with `m = 3`).
+#[differentiate]
+fn one_free_body(v: f64, a: f64) -> f64 {
+    let mut bodies: [Body; 2] = [
+        Body {
+            x: [0.0, 0.0],
+            v: [v, 0.0],
+            m: 3.0,
+        },
+        Body {
+            x: [5.0, 0.0],
+            v: [0.0, 0.0],
+            m: 1.0,
+        },
+    ];
+    bodies[0].kick([a, 0.0], 1.0);
+    for b in bodies.iter_mut() {
+        b.drift(2.0);
+    }
+    bodies[0].x[0] + bodies[0].kinetic()
+}
+
+#[test]
+fn an_array_of_bodies_declared_with_its_type() {
+    let (y, (dv, da)) = one_free_body_grad(0.4, 0.1);
+    close("free body", y, 2.0 * 0.5 + 1.5 * 0.25, TOL);
+    close("∂v", dv, 2.0 + 3.0 * 0.5, TOL);
+    close("∂a", da, 2.0 + 3.0 * 0.5, TOL);
+
+    let x = (0.9, 1.05);
+    let (v, g) = declared_array_of_bodies_grad(x.0, x.1);
+    assert_eq!(v, declared_array_of_bodies(x.0, x.1));
+    fd2("declared array", declared_array_of_bodies, x, g);
+    let (_, t) = declared_array_of_bodies_jvp(x.0, x.1, 1.0, 1.0);
+    jvpcheck(
+        |q: &(f64, f64)| declared_array_of_bodies(q.0, q.1),
+        &x,
+        &(1.0, 1.0),
+        &t,
     )
     .assert_ok();
 }

@@ -233,8 +233,9 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                                 format!(
                                     "; if `{root}` holds a struct of yours and `{s}` is its method, \
                                  declare the struct where `{root}` is made (`let mut {root}: \
-                                 MyStruct = ..;`, or `Vec<MyStruct>` for a `Vec` of them, \
-                                 `{root}[i].{s}(..)`), which is followed"
+                                 MyStruct = ..;`, or `Vec<MyStruct>` or `[MyStruct; N]` for a \
+                                 `Vec` or an array of them, `{root}[i].{s}(..)`), which is \
+                                 followed"
                                 )
                             }
                             None => String::new(),

@@ -1946,6 +1946,24 @@ impl Lowering {
         }
         // `let s: State = ..;`: the declared type, where it is a struct of the user's.
         if let Pat::Type(pt) = pat {
+            // `let mut bodies: [Body; 3] = ..;`: an array of the user's structs, whose elements'
+            // methods are followed as those of `[Body { .. }, ..]` written without the type.
+            if let (Pat::Ident(pi), syn::Type::Array(arr)) = (&*pt.pat, &*pt.ty)
+                && let syn::Type::Path(e) = &*arr.elem
+                && e.qself.is_none()
+                && e.path.segments.last().is_some_and(|l| {
+                    let n = l.ident.to_string();
+                    is_user_type_name(&n) && !crate::types::is_float_param(&n)
+                })
+                && let Some(elem) = self.user_struct(&arr.elem)
+            {
+                let ty = &pt.ty;
+                if let Some(binding) = self.env.last_mut().filter(|b| pi.ident == b.name) {
+                    binding.place_ty = Some(quote!(#ty));
+                    binding.elem_ty = Some(quote!(#elem));
+                }
+                return;
+            }
             if let (Pat::Ident(pi), syn::Type::Path(tp)) = (&*pt.pat, &*pt.ty) {
                 let last = tp.path.segments.last().map(|s| s.ident.to_string());
                 let user = last
