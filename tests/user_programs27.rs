@@ -24,6 +24,12 @@
 //! variable is made, which it was. The declared array type now names the struct, as an array
 //! literal of its values does.
 //!
+//! Bodies made by `let bodies: [Body; 3] = std::array::from_fn(|i| Body { .. });` (or by a
+//! function returning `[Body; 3]` that ends with `from_fn`) were the error that `from_fn` is
+//! followed only as a value declared with its type, which it was: the array of zeros it is
+//! written into exists only for floats. With a literal length it is now the array literal of
+//! the closure called at each position.
+//!
 //! Each gradient is checked against its analytic form where there is one (stated beside the
 //! function) and against central finite differences through `autodiff::check`, and tangents
 //! and Hessian-vector products against differences of values and gradients.
@@ -499,4 +505,53 @@ fn an_array_of_bodies_declared_with_its_type() {
         &t,
     )
     .assert_ok();
+}
+
+/// Bodies on a line, the `i`-th at `x = i` moving at `i·v` with mass `m + i`.
+#[differentiate]
+fn bodies_on_a_line(m: f64, v: f64) -> [Body; 3] {
+    std::array::from_fn(|i| Body {
+        x: [i as f64, 0.0],
+        v: [0.0, v * i as f64],
+        m: m + i as f64,
+    })
+}
+
+/// The kinetic energy of bodies made by `from_fn`, one drifted and one given a velocity from
+/// another's position: `E = ½(m+1)v² + ½(m+2)((2v)² + (v·0.5·m)²)`, with the drifted body's
+/// `y = 0.5·v`.
+#[differentiate]
+fn energy_of_made_bodies(m: f64, v: f64) -> f64 {
+    let mut bodies: [Body; 3] = std::array::from_fn(|i| Body {
+        x: [i as f64, 0.0],
+        v: [0.0, v * i as f64],
+        m: m + i as f64,
+    });
+    bodies[1].drift(0.5);
+    bodies[2].v[0] = bodies[1].x[1] * m;
+    let made = bodies_on_a_line(m, v);
+    bodies.iter().map(|b| b.kinetic()).sum::<f64>() + made[2].m * made[1].v[1]
+}
+
+#[test]
+fn bodies_made_by_from_fn() {
+    let (m, v) = (0.9, 1.05);
+    let e = |m: f64, v: f64| {
+        0.5 * (m + 1.0) * v * v
+            + 0.5 * (m + 2.0) * (4.0 * v * v + (0.5 * v * m).powi(2))
+            + (m + 2.0) * v
+    };
+    let (y, g) = energy_of_made_bodies_grad(m, v);
+    close("energy", y, e(m, v), TOL);
+    // ∂m = ½v² + ½(4v² + v²m²/4) + (m + 2)·v²m/4 + v, ∂v = (m + 1)v + (m + 2)(4v + v m²/4) + m + 2
+    let dm =
+        0.5 * v * v + 0.5 * (4.0 * v * v + v * v * m * m / 4.0) + (m + 2.0) * v * v * m / 4.0 + v;
+    let dv = (m + 1.0) * v + (m + 2.0) * (4.0 * v + v * m * m / 4.0) + m + 2.0;
+    close2("energy", g, (dm, dv));
+    fd2("energy", energy_of_made_bodies, (m, v), g);
+    let (_, t) = bodies_on_a_line_jvp(m, v, 1.0, 2.0);
+    for (i, b) in t.iter().enumerate() {
+        close("∂m", b.m, 1.0, TOL);
+        close("∂v", b.v[1], 2.0 * i as f64, TOL);
+    }
 }

@@ -981,13 +981,39 @@ fn array_from_fn(s: &Stmt) -> Option<Vec<Stmt>> {
         _ => return None,
     };
     let (ty, len, body) = (&pt.ty, &arr.len, &cl.body);
-    let zero = zero_of(ty)?;
     // The span of `from_fn`, as written.
     let span = match &*c.func {
         Expr::Path(f) => f.path.segments.last().map(|l| l.ident.span()),
         _ => None,
     }
     .unwrap_or_else(|| c.func.span());
+    let Some(zero) = zero_of(ty) else {
+        // Of elements that are not floats (`let bodies: [Body; 3] = std::array::from_fn(|i|
+        // Body { .. })`), with a literal length: the array literal of the closure called at
+        // each position, `[f(0), f(1), f(2)]`, as an array of the struct's values is built.
+        let n = match len {
+            Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Int(n),
+                ..
+            }) => n
+                .base10_parse::<usize>()
+                .ok()
+                .filter(|&n| (1..=64).contains(&n))?,
+            _ => return None,
+        };
+        let f = syn::Ident::new("__ad_from_fn_elem", span);
+        let calls = (0..n).map(|k| quote::quote_spanned!(span=> #f(#k)));
+        let mut out: Vec<Stmt> = vec![syn::parse_quote_spanned! {span=>
+            let mut #name: #ty = {
+                let #f = |#i: usize| #body;
+                [#(#calls),*]
+            };
+        }];
+        if let Some(pat) = rest {
+            out.push(syn::parse_quote_spanned! {span=> let #pat = #name; });
+        }
+        return Some(out);
+    };
     let mut out: Vec<Stmt> = vec![
         syn::parse_quote_spanned! {span=> let mut #name: #ty = #zero; },
         syn::parse_quote_spanned! {span=>
