@@ -30,6 +30,17 @@
 //! written into exists only for floats. With a literal length it is now the array literal of
 //! the closure called at each position.
 //!
+//! A body taken out of such an array, `let [mut a, b, _] = bodies;` or `let mut q =
+//! bodies[1];` (also of a slice parameter `&[Body]`), was not known to be the struct: its
+//! methods (`a.drift(dt)`, `q.kinetic()`) were the error that `drift` may change `a`. Each name
+//! so bound is now the struct the array holds.
+//!
+//! A body kicked by a `&mut self` method given an array by value, `b.kick([ax, ay], dt)`, then
+//! lent to another method (`b.kinetic()`), was rustc's "the gradient a call returned for `Body`
+//! has the type `_`" inside the generated code: the body's new version was taken for an array,
+//! as if the array argument were a buffer the method gave back. Only the arguments the source
+//! lends `&mut` (here the receiver) are now taken for buffers.
+//!
 //! Each gradient is checked against its analytic form where there is one (stated beside the
 //! function) and against central finite differences through `autodiff::check`, and tangents
 //! and Hessian-vector products against differences of values and gradients.
@@ -396,7 +407,7 @@ fn a_repeat_of_a_struct_needs_no_default() {
     .assert_ok();
 }
 
-#[differentiate]
+#[differentiate(hessian)]
 impl Body {
     fn drift(&mut self, dt: f64) {
         self.x[0] += dt * self.v[0];
@@ -554,4 +565,78 @@ fn bodies_made_by_from_fn() {
         close("∂m", b.m, 1.0, TOL);
         close("∂v", b.v[1], 2.0 * i as f64, TOL);
     }
+}
+
+/// Bodies taken out of arrays and a slice: `a` (mass `m`, velocity `(0, 0)`) kicked to `(v, 0)`
+/// and drifted for 2, `q` a copy of the slice's second body (mass `m + 1`, velocity `(0, v)`)
+/// drifted for 1. `f = ½m v² + ½(m + 1)v² + 2v + v` (`a.x[0] = 2v`, `q.x[1] = v`), so `∂m = v²`
+/// and `∂v = (2m + 1)v + 3`.
+#[differentiate]
+fn bodies_taken_out(m: f64, v: f64, line: &[Body]) -> f64 {
+    let bodies: [Body; 3] = bodies_on_a_line(m, v);
+    let [mut a, _, _] = bodies;
+    a.kick([v, 0.0], 1.0);
+    a.drift(2.0);
+    let mut q = line[1];
+    q.drift(1.0);
+    a.kinetic() + q.kinetic() + a.x[0] + q.x[1]
+}
+
+#[test]
+fn bodies_taken_out_of_arrays() {
+    let (m, v) = (0.9, 1.05);
+    let line = bodies_on_a_line(m, v);
+    let (y, (dm, dv, dline)) = bodies_taken_out_grad(m, v, &line);
+    close(
+        "taken out",
+        y,
+        0.5 * m * v * v + 0.5 * (m + 1.0) * v * v + 3.0 * v,
+        TOL,
+    );
+    // through the slice's second body only: ∂m₁ = ½v², ∂v₁ = (m + 1)v + 1
+    close("∂m", dm, 0.5 * v * v, TOL);
+    close("∂v", dv, m * v + 2.0, TOL);
+    close("∂line[1].m", dline[1].m, 0.5 * v * v, TOL);
+    close("∂line[1].v", dline[1].v[1], (m + 1.0) * v + 1.0, TOL);
+    fd2(
+        "taken out",
+        |m, v| bodies_taken_out(m, v, &line),
+        (m, v),
+        (dm, dv),
+    );
+}
+
+/// A body kicked by an array literal and one kicked by an array variable, then read through
+/// `kinetic(&self)`: with `m`, velocity `(0, v)` kicked by `(v, 0)` for 1, `E = ½m·2v² = m v²`
+/// (`∂m = v²`, `∂v = 2 m v`); the second, mass 2 at rest kicked by `a = (m, v)` for 0.5, `E =
+/// ¼(m² + v²)` (`∂m = m/2`, `∂v = v/2`).
+#[differentiate(hessian)]
+fn kicked_by_arrays(m: f64, v: f64) -> f64 {
+    let mut b = Body {
+        x: [0.0, 0.0],
+        v: [0.0, v],
+        m,
+    };
+    b.kick([v, 0.0], 1.0);
+    let mut c = Body {
+        x: [0.0, 0.0],
+        v: [0.0, 0.0],
+        m: 2.0,
+    };
+    let a = [m, v];
+    c.kick(a, 0.5);
+    b.kinetic() + c.kinetic()
+}
+
+#[test]
+fn a_body_kicked_by_an_array() {
+    let (m, v) = (0.9, 1.05);
+    let (y, g) = kicked_by_arrays_grad(m, v);
+    close("kicked", y, m * v * v + 0.25 * (m * m + v * v), TOL);
+    close2("kicked", g, (v * v + 0.5 * m, 2.0 * m * v + 0.5 * v));
+    let (_, t) = kicked_by_arrays_jvp(m, v, 1.0, -1.0);
+    close("tangent", t, g.0 - g.1, TOL);
+    // H = [[1/2, 2v], [2v, 2m + 1/2]]
+    let (_, _, hv) = kicked_by_arrays_hvp(m, v, 1.0, -1.0);
+    close2("H·(1, −1)", hv, (0.5 - 2.0 * v, 2.0 * v - 2.0 * m - 0.5));
 }

@@ -687,11 +687,11 @@ impl Func {
                     // the version passed in, an argument taken by value.
                     kind if kind.mut_copy_args().is_some() => {
                         let args = kind.mut_copy_args().unwrap_or_default();
-                        return self.buffer_arg_array(args).then_some(v);
+                        return self.buffer_arg_array(i, args).then_some(v);
                     }
                     InstKind::Field(base, _) => match self.value(*base).def {
                         ValueDef::Result(c, 0) => match self.inst(c).kind.mut_copy_args() {
-                            Some(args) => return self.buffer_arg_array(args).then_some(v),
+                            Some(args) => return self.buffer_arg_array(c, args).then_some(v),
                             None => {
                                 return (unseen && self.inst(c).kind.is_call()).then_some(v);
                             }
@@ -730,14 +730,18 @@ impl Func {
 
     /// Whether an argument a helper's by-value copy takes as it is (its buffers are such: the
     /// versions of the variables lent `&mut`) is an array: the copy's result, or the part of
-    /// it that is a buffer, then is one too.
-    fn buffer_arg_array(&self, args: &[Value]) -> bool {
-        args.iter().any(|&a| {
+    /// it that is a buffer, then is one too. Where the call `call` says which arguments the
+    /// source lent `&mut` ([`Func::buffer_calls`]), only those are buffers: an array passed by
+    /// value beside them (`b.kick([ax, ay], dt)` of a `&mut self` method) is not given back.
+    fn buffer_arg_array(&self, call: Inst, args: &[Value]) -> bool {
+        let lent = self.buffer_calls.get(&call);
+        args.iter().enumerate().any(|(k, &a)| {
             let by_ref = matches!(
                 self.value(a).def,
                 ValueDef::Result(i, 0) if matches!(self.inst(i).kind, InstKind::Ref(_))
             );
-            !by_ref && self.lent_array(a).is_some()
+            let buffer = lent.is_none_or(|l| l.contains(&k));
+            buffer && !by_ref && self.lent_array(a).is_some()
         })
     }
 

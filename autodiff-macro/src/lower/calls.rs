@@ -1865,6 +1865,31 @@ impl Lowering {
     pub(super) fn note_binding(&mut self, pat: &Pat, init: &Expr) {
         // The names the pattern binds are the new variables.
         self.note_struct_binding(pat);
+        // `let [a, b, c] = bodies;` of an array of the user's structs (or declared so, `let [a,
+        // b]: [Body; 2] = ..`): each name is an element, the struct (`a.energy()`).
+        let (elems, declared) = match pat {
+            Pat::Slice(sp) => (Some(&sp.elems), None),
+            Pat::Type(pt) => match &*pt.pat {
+                Pat::Slice(sp) => (Some(&sp.elems), elem_type(&pt.ty)),
+                _ => (None, None),
+            },
+            _ => (None, None),
+        };
+        if let Some(elems) = elems
+            && let Some(ty) = declared
+                .and_then(|t| self.user_struct(t))
+                .or_else(|| self.container_struct(init))
+        {
+            for p in elems {
+                let Pat::Ident(pi) = p else { continue };
+                if pi.subpat.is_some() || pi.by_ref.is_some() {
+                    continue;
+                }
+                if let Some(slot) = self.lookup(&pi.ident.to_string()) {
+                    self.declare_struct(slot, ty.clone());
+                }
+            }
+        }
         // The names `init` reads are the variables before this `let`, also the one it shadows
         // (`let mut ps = ps.to_vec();` copies the parameter `ps`, a `Vec` of its structs).
         let id = match pat {
@@ -1899,6 +1924,10 @@ impl Lowering {
             let copied = match chain::strip(init) {
                 Expr::MethodCall(mc) if mc.args.is_empty() && mc.method == "clone" => {
                     self.struct_var(&mc.receiver)
+                }
+                // An element of a container of the user's structs (`let mut q = bodies[1];`).
+                Expr::Index(ix) if !matches!(&*ix.index, Expr::Range(_)) => {
+                    self.container_struct(&ix.expr)
                 }
                 e => self.struct_var(e),
             };
