@@ -1904,19 +1904,13 @@ impl Lowering {
             let last = self.env.len().checked_sub(1)?;
             (*id == self.env[last].name).then_some(last)
         });
-        self.note_binding_read(pat, init);
+        self.note_binding_read(pat, id, init);
         self.binding_made = None;
     }
 
-    fn note_binding_read(&mut self, pat: &Pat, init: &Expr) {
-        let id = match pat {
-            Pat::Ident(pi) => Some(&pi.ident),
-            Pat::Type(pt) => match &*pt.pat {
-                Pat::Ident(pi) => Some(&pi.ident),
-                _ => None,
-            },
-            _ => None,
-        };
+    /// What the `let` of `pat` (`id`, where it is a single name) learns of its variables from
+    /// `init`.
+    fn note_binding_read(&mut self, pat: &Pat, id: Option<&syn::Ident>, init: &Expr) {
         if let Some(id) = id {
             let data = self.data_value(init);
             // A copy of a variable known to hold a struct of the user's (`let mut r = q;`,
