@@ -965,28 +965,8 @@ fn array_from_fn(s: &Stmt) -> Option<Vec<Stmt>> {
         return None;
     };
     let init = l.init.as_ref().filter(|i| i.diverge.is_none())?;
-    let c = path_call(&init.expr, "array", "from_fn").filter(|c| c.args.len() == 1)?;
-    let Expr::Closure(cl) = &c.args[0] else {
-        return None;
-    };
-    let [param] = &cl.inputs.iter().collect::<Vec<_>>()[..] else {
-        return None;
-    };
-    let i = match param {
-        syn::Pat::Ident(p) => &p.ident,
-        syn::Pat::Type(t) => match &*t.pat {
-            syn::Pat::Ident(p) => &p.ident,
-            _ => return None,
-        },
-        _ => return None,
-    };
-    let (ty, len, body) = (&pt.ty, &arr.len, &cl.body);
-    // The span of `from_fn`, as written.
-    let span = match &*c.func {
-        Expr::Path(f) => f.path.segments.last().map(|l| l.ident.span()),
-        _ => None,
-    }
-    .unwrap_or_else(|| c.func.span());
+    let (i, body, span) = from_fn_closure(&init.expr)?;
+    let (ty, len) = (&pt.ty, &arr.len);
     let Some(zero) = zero_of(ty) else {
         // Of elements that are not floats (`let bodies: [Body; 3] = std::array::from_fn(|i|
         // Body { .. })`), with a literal length: the array literal of the closure called at
@@ -1041,7 +1021,24 @@ fn array_from_fn_assign(s: &Stmt) -> Option<Vec<Stmt>> {
     if !simple_place(&a.left) {
         return None;
     }
-    let c = path_call(&a.right, "array", "from_fn").filter(|c| c.args.len() == 1)?;
+    let (i, body, span) = from_fn_closure(&a.right)?;
+    let place = &a.left;
+    let next = syn::Ident::new("__ad_from_fn_next", span);
+    Some(vec![
+        syn::parse_quote_spanned! {span=> let mut #next = #place; },
+        syn::parse_quote_spanned! {span=>
+            for #i in 0..#next.len() {
+                #next[#i] = #body;
+            }
+        },
+        syn::parse_quote_spanned! {span=> #place = #next; },
+    ])
+}
+
+/// `std::array::from_fn(|i| body)`: the closure's parameter, its body and the span of
+/// `from_fn` as written.
+fn from_fn_closure(e: &Expr) -> Option<(&syn::Ident, &Expr, proc_macro2::Span)> {
+    let c = path_call(e, "array", "from_fn").filter(|c| c.args.len() == 1)?;
     let Expr::Closure(cl) = &c.args[0] else {
         return None;
     };
@@ -1061,17 +1058,7 @@ fn array_from_fn_assign(s: &Stmt) -> Option<Vec<Stmt>> {
         _ => None,
     }
     .unwrap_or_else(|| c.func.span());
-    let (place, body) = (&a.left, &cl.body);
-    let next = syn::Ident::new("__ad_from_fn_next", span);
-    Some(vec![
-        syn::parse_quote_spanned! {span=> let mut #next = #place; },
-        syn::parse_quote_spanned! {span=>
-            for #i in 0..#next.len() {
-                #next[#i] = #body;
-            }
-        },
-        syn::parse_quote_spanned! {span=> #place = #next; },
-    ])
+    Some((i, &cl.body, span))
 }
 
 /// A variable, a field of one or an element of one at a position that is a variable or a
