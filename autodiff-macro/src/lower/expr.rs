@@ -783,6 +783,36 @@ impl Lowering {
                     true => (left, r),
                     false => (&*bin.right, l),
                 };
+                // So is an `f64` beside an `f32`, each named so (`x * std::f64::consts::PI` of
+                // `x: f32`): the one that is a literal or a constant is named, else the right.
+                if let (Some(wl), Some(wr)) = (self.float_width(l), self.float_width(r))
+                    && wl != wr
+                {
+                    let constant = |e: &Expr| {
+                        matches!(super::chain::strip(e), Expr::Lit(_) | Expr::Path(_))
+                            && !matches!(super::chain::strip(e), Expr::Path(p) if p.path.get_ident().is_some())
+                    };
+                    let (e, from, to) = match constant(left) && !constant(&bin.right) {
+                        true => (left, wl, wr),
+                        false => (&*bin.right, wr, wl),
+                    };
+                    let text = quote::quote!(#e).to_string().replace(' ', "");
+                    let or_constant = if constant(e) {
+                        format!(
+                            " (or write the constant of `{to}`: `1.5{to}`, `std::{to}::consts::PI`)"
+                        )
+                    } else {
+                        String::new()
+                    };
+                    self.err(
+                        e.span(),
+                        format!(
+                            "`{text}` is an `{from}` beside an `{to}`: Rust's arithmetic does not \
+                             mix float types; convert it, `{text} as {to}`{or_constant}"
+                        ),
+                    );
+                    return None;
+                }
                 // So is an integer variable beside a float (`sum / n` of `let n = x.len();`).
                 let mixed = [(left, l, r), (&*bin.right, r, l)]
                     .into_iter()
@@ -1198,43 +1228,83 @@ impl Lowering {
     }
 
     /// Whether `v` is a float by its declaration: a parameter of type `f64` or `f32` (or a
-    /// reference to one), a float literal (`0.0`, `1e-3`, `2f64`), a cast to a float or a `let`
-    /// declared with one, and a value a loop carries or a branch yields that is one of these
-    /// where it starts or in one arm (`xs.iter().sum::<f64>()`, `let mut s = 0.0;` summed in a
-    /// loop).
+    /// reference to one), a float literal (`0.0`, `1e-3`, `2f64`) or constant (`f64::EPSILON`,
+    /// `std::f32::consts::PI`), a cast to a float or a `let` declared with one, and a value a
+    /// loop carries or a branch yields that is one of these where it starts or in one arm
+    /// (`xs.iter().sum::<f64>()`, `let mut s = 0.0;` summed in a loop).
     pub(super) fn certainly_float(&self, v: Value) -> bool {
-        self.certainly_float_within(v, 8)
+        self.float_declared(v, 8).is_some()
     }
 
-    fn certainly_float_within(&self, v: Value, depth: usize) -> bool {
-        let float_type = |ty: &syn::Type| {
-            matches!(unref(ty), syn::Type::Path(tp) if tp.qself.is_none()
-                && (tp.path.is_ident("f64") || tp.path.is_ident("f32")))
+    /// `f64` or `f32` where `v` is [certainly a float](Self::certainly_float) of a type the
+    /// declaration names (not an unsuffixed literal, which takes the type of what it meets).
+    fn float_width(&self, v: Value) -> Option<&'static str> {
+        self.float_declared(v, 8).flatten()
+    }
+
+    /// `Some(width)` where `v` is certainly a float, `width` its type where it is named.
+    fn float_declared(&self, v: Value, depth: usize) -> Option<Option<&'static str>> {
+        let width = |ty: &syn::Type| match unref(ty) {
+            syn::Type::Path(tp) if tp.qself.is_none() && tp.path.is_ident("f64") => Some("f64"),
+            syn::Type::Path(tp) if tp.qself.is_none() && tp.path.is_ident("f32") => Some("f32"),
+            _ => None,
         };
-        let within = |u: Value| depth > 0 && self.certainly_float_within(u, depth - 1);
+        let within = |u: Value| {
+            if depth == 0 {
+                None
+            } else {
+                self.float_declared(u, depth - 1)
+            }
+        };
         match self.f.value(v).def {
-            ValueDef::Param(n) => self.f.params.get(n).is_some_and(|p| float_type(&p.ty)),
+            ValueDef::Param(n) => width(&self.f.params.get(n)?.ty).map(Some),
             ValueDef::Result(i, k) => match &self.f.inst(i).kind {
-                InstKind::Const(tokens) => {
-                    k == 0
-                        && matches!(
-                            syn::parse2::<Expr>(tokens.clone()),
-                            Ok(Expr::Lit(syn::ExprLit {
-                                lit: syn::Lit::Float(_),
-                                ..
-                            }))
-                        )
+                InstKind::Const(tokens) if k == 0 => match syn::parse2::<Expr>(tokens.clone()) {
+                    Ok(Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Float(f),
+                        ..
+                    })) => Some(match f.suffix() {
+                        "f64" => Some("f64"),
+                        "f32" => Some("f32"),
+                        _ => None,
+                    }),
+                    // `f64::EPSILON`, `std::f64::consts::PI`.
+                    Ok(Expr::Path(p))
+                        if p.qself.is_none()
+                            && p.path.segments.len() >= 2
+                            && p.path.segments.last().is_some_and(|s| {
+                                s.ident.to_string().chars().all(|c| {
+                                    c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit()
+                                })
+                            }) =>
+                    {
+                        let seg = |t: &str| p.path.segments.iter().any(|s| s.ident == t);
+                        match (seg("f64"), seg("f32")) {
+                            (true, false) => Some(Some("f64")),
+                            (false, true) => Some(Some("f32")),
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                },
+                InstKind::Cast { ty, .. } | InstKind::Ascribe { ty, .. } if k == 0 => {
+                    width(ty).map(Some)
                 }
-                InstKind::Cast { ty, .. } | InstKind::Ascribe { ty, .. } => {
-                    k == 0 && float_type(ty)
+                InstKind::Loop { init, .. } => init.get(k).and_then(|&u| within(u)),
+                // The arms' results have one type: a width one arm names is the join's.
+                InstKind::If { .. } | InstKind::Match { .. } => {
+                    let arms: Vec<Option<&'static str>> = (self.f.inst_blocks(i).iter())
+                        .filter_map(|&b| self.f.yielded(b, k))
+                        .filter_map(within)
+                        .collect();
+                    arms.iter()
+                        .find(|w| w.is_some())
+                        .copied()
+                        .or(arms.first().copied())
                 }
-                InstKind::Loop { init, .. } => init.get(k).is_some_and(|&u| within(u)),
-                InstKind::If { .. } | InstKind::Match { .. } => (self.f.inst_blocks(i).iter())
-                    .filter_map(|&b| self.f.yielded(b, k))
-                    .any(within),
-                _ => false,
+                _ => None,
             },
-            _ => false,
+            _ => None,
         }
     }
 }
