@@ -654,7 +654,13 @@ const LIBRARY: &[&str] = &[
     "HashMap",
     "BTreeMap",
     "HashSet",
+    "BTreeSet",
+    "BinaryHeap",
     "VecDeque",
+    "LinkedList",
+    "Cow",
+    "Mutex",
+    "RwLock",
     "Array",
     "ArrayBase",
     "ArcArray",
@@ -682,12 +688,17 @@ pub fn struct_path(ty: &Type) -> Option<(syn::Path, bool)> {
     let ndarray = ["Array", "ArrayView", "ArrayViewMut"]
         .iter()
         .any(|a| name.strip_prefix(a).is_some_and(|d| d.len() <= 1));
-    // A library type with its type arguments; one without is the user's (`struct Cell`).
+    // A library type with its type arguments; one without is the user's (`struct Cell`, a
+    // herd's `struct Cow`).
     let generic =
         matches!(&last.arguments, syn::PathArguments::AngleBracketed(a) if !a.args.is_empty());
     if ndarray
         || (LIBRARY.contains(&name.as_str())
-            && (generic || !matches!(name.as_str(), "Cell" | "RefCell")))
+            && (generic
+                || !matches!(
+                    name.as_str(),
+                    "Cell" | "RefCell" | "Cow" | "Mutex" | "RwLock"
+                )))
     {
         return None;
     }
