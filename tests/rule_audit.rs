@@ -720,6 +720,15 @@ audit_binary!(
     ],
     concrete
 );
+// x.div_euclid(m) = q, piecewise constant: ∇ = (0, 0); H = 0 between the jumps
+// (not a `Float` method: f64 and f32 only)
+audit_binary!(
+    div_euclid,
+    |x, m| x.div_euclid(m),
+    |_v| linear(&[0.0, 0.0]),
+    [[5.3, 2.0], [-1.3, 0.4], [7.5, -2.0], [-3.7, -1.5]],
+    concrete
+);
 // x % m = x − m·q, q = (x/m).trunc() (the quotient the remainder was taken with): ∇ = (1, −q);
 // H = 0 between the jumps (written `x % m` on f64 and f32)
 audit_binary!(

@@ -8,6 +8,10 @@
 //! (and std's other containers and locks, `BTreeSet`, `BinaryHeap`, `LinkedList`, `Mutex`,
 //! `RwLock`) are library types whose methods run as written.
 //!
+//! `x.div_euclid(m)` on a differentiated value was an error that it had no derivative rule,
+//! though `x.rem_euclid(m)` beside it had one: the quotient is piecewise constant, with
+//! derivative zero in both operands (its jumps ignored, as `floor`'s are).
+//!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`.
 
@@ -88,4 +92,39 @@ fn a_cow_of_data_is_read_through_its_slice() {
     }
     close_all("kept_squares", &g, &expected);
     fd_vec("kept_squares", |w| kept_squares(w, &keep), &w, &g);
+}
+
+// A phase wrapped into [0, p) and its period index: x.rem_euclid(p) + 0.1·x.div_euclid(p) +
+// 2·(x % p); ∂/∂x = 1 + 0 + 2, ∂/∂p = −q − 2·trunc(x/p) with q = x.div_euclid(p).
+#[differentiate]
+fn wrapped(x: f64, p: f64) -> f64 {
+    x.rem_euclid(p) + x.div_euclid(p) * 0.1 + (x % p) * 2.0
+}
+
+// A grid cell's index used as a weight: (1 + x.div_euclid(h)) · x²; ∂/∂x = 2x(1 + q), ∂/∂h = 0.
+#[differentiate(hessian)]
+fn binned(x: f64, h: f64) -> f64 {
+    let q = f64::div_euclid(x, h);
+    (1.0 + q) * x * x
+}
+
+#[test]
+fn div_euclid_has_derivative_zero() {
+    for &(x, p) in &[(2.3, 0.7), (-2.3, 0.7), (2.3, -0.7), (-2.3, -0.7)] {
+        let (_, g) = wrapped_grad(x, p);
+        let q = x.div_euclid(p);
+        close2("wrapped", g, (3.0, -q - 2.0 * (x / p).trunc()));
+        fd2("wrapped", wrapped, (x, p), g);
+        let (_, t) = wrapped_jvp(x, p, 0.5, -1.5);
+        close("wrapped jvp", t, 0.5 * g.0 - 1.5 * g.1, TOL);
+
+        let (_, g) = binned_grad(x, p);
+        close2("binned", g, (2.0 * x * (1.0 + q), 0.0));
+        fd2("binned", binned, (x, p), g);
+        // ∂²/∂x² = 2(1 + q), the other entries 0.
+        let (_, _, hv) = binned_hvp(x, p, 1.0, 1.0);
+        close2("binned hvp", hv, (2.0 * (1.0 + q), 0.0));
+    }
+    let (_, g) = binned_grad(0.3f64, 0.25);
+    close2("binned f64", g, (2.0 * 0.3 * 2.0, 0.0));
 }

@@ -2,7 +2,7 @@ use autodiff::differentiate;
 
 #[differentiate]
 fn f(x: f64) -> f64 {
-    x.div_euclid(2.0) * x
+    x.midpoint(2.0) * x
 }
 
 fn main() {

@@ -226,6 +226,7 @@ impl PrimId {
                         | "ceil"
                         | "round"
                         | "trunc"
+                        | "div_euclid"
                         | "fract"
                         | "to_degrees"
                         | "to_radians"

@@ -243,6 +243,16 @@ pub const OTHER_METHODS: &[PrimDef] = &[
          where x crosses a multiple of m are ignored (as for fract)",
     ),
     method(
+        "div_euclid",
+        BINARY,
+        &["x", "m"],
+        &["0", "0"],
+        "FloatRules",
+        FLOAT,
+        "0 in x and in m: the quotient q of x = m·q + x.rem_euclid(m) is piecewise constant; its \
+         jumps where x crosses a multiple of m are ignored (as for floor)",
+    ),
+    method(
         "rem",
         BINARY,
         &["x", "m"],

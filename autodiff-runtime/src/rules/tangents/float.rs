@@ -279,6 +279,9 @@ fn kinks_and_jumps_away_from_them() {
     let rem_euclid = prim(|o| o[0].rem_euclid(o[1]), &[(-3.0, 3.0), (0.7, 1.3)]);
     rule!(rem_euclid, rem_euclid_vjp_0, rem_euclid_vjp_0_jvp, (x, m, y, g: dg));
     rule!(rem_euclid, rem_euclid_vjp_1, rem_euclid_vjp_1_jvp, (x: dx, m: dm, y, g: dg));
+    let div_euclid = prim(|o| o[0].div_euclid(o[1]), &[(-3.0, 3.0), (0.7, 1.3)]);
+    rule!(div_euclid, div_euclid_vjp_0, div_euclid_vjp_0_jvp, (x, m, y, g: dg));
+    rule!(div_euclid, div_euclid_vjp_1, div_euclid_vjp_1_jvp, (x, m, y, g: dg));
     let rem = prim(|o| o[0] % o[1], &[(-3.0, 3.0), (0.7, 1.3)]);
     rule!(rem, rem_vjp_0, rem_vjp_0_jvp, (x, m: dm, y, g: dg));
     rule!(rem, rem_vjp_1, rem_vjp_1_jvp, (x: dx, m: dm, y, g: dg));

@@ -480,6 +480,19 @@ fn copysign() {
 }
 
 #[test]
+fn div_euclid() {
+    // the quotient q of x = m·q + x.rem_euclid(m) is piecewise constant: ∂/∂x = ∂/∂m = 0
+    let rules = rules2(
+        f64::div_euclid_vjp_0,
+        f64::div_euclid_vjp_1,
+        f64::div_euclid_jvp,
+    );
+    let f = |_: f64, _: f64| (0.0, 0.0);
+    let at = &[(5.3, 2.0), (-1.3, 0.4), (7.5, -2.0), (-3.7, -1.5)];
+    binary(f64::div_euclid, rules, f, at);
+}
+
+#[test]
 fn rem_euclid() {
     // x − m·q with q = sign m · ⌊x/|m|⌋: ∂/∂x = 1, ∂/∂m = −q (away from the jumps)
     let rules = rules2(
