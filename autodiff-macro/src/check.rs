@@ -331,7 +331,8 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                                 "`{m}!` reads a differentiated value, and what a macro does with \
                                  it cannot be differentiated; use macros only for output and \
                                  checks (`println!`, `assert!`, `format!`) and write the \
-                                 computation as code"
+                                 computation as code, or as a function with \
+                                 `#[differentiate]` called in its place, `{m}(..)`"
                             ),
                         ));
                         continue;

@@ -115,7 +115,10 @@ impl Signature {
                         errors.push(syn::Error::new_spanned(
                             it,
                             "`impl Trait` parameters are generic, which is not supported yet; \
-                             take a concrete type such as `f64`",
+                             take a concrete type: `f64`, a slice `&[f64]` for data read by \
+                             position or iterated (the caller passes `v.as_ref()`, or collects \
+                             an iterator first, `&it.collect::<Vec<f64>>()`), or a type \
+                             parameter of a float trait (`T: num_traits::Float`)",
                         ));
                     }
                     match &*pt.pat {
