@@ -8,6 +8,12 @@
 //! (and std's other containers and locks, `BTreeSet`, `BinaryHeap`, `LinkedList`, `Mutex`,
 //! `RwLock`) are library types whose methods run as written.
 //!
+//! A field of data held in an `Rc`, an `Arc` or a `Cow` (`x: Rc<Vec<f64>>`, `y: Arc<[f64]>`,
+//! `w: Cow<'a, [f64]>` of a struct of samples shared between fits) iterated in a chain,
+//! `ctx.x.iter().zip(ctx.y.iter())`, was rustc's "the elements of `Rc<Vec<f64>>` are iterated
+//! here as a vector's" inside the generated code, though a `Box` of the same was followed: each
+//! of them is a vector where what it holds is one.
+//!
 //! `x.div_euclid(m)` on a differentiated value was an error that it had no derivative rule,
 //! though `x.rem_euclid(m)` beside it had one: the quotient is piecewise constant, with
 //! derivative zero in both operands (its jumps ignored, as `floor`'s are).
@@ -20,6 +26,8 @@
 use autodiff::differentiate;
 use std::borrow::Cow;
 use std::collections::BTreeSet;
+use std::rc::Rc;
+use std::sync::Arc;
 
 mod common;
 use common::*;
@@ -92,6 +100,58 @@ fn a_cow_of_data_is_read_through_its_slice() {
     }
     close_all("kept_squares", &g, &expected);
     fd_vec("kept_squares", |w| kept_squares(w, &keep), &w, &g);
+}
+
+/// Samples shared between fits: the inputs in an `Rc`, the targets in an `Arc`, the weights
+/// borrowed or owned.
+struct Samples<'a> {
+    x: Rc<Vec<f64>>,
+    y: Arc<[f64]>,
+    w: Cow<'a, [f64]>,
+}
+
+// Weighted least squares Σ w_i (a x_i + b − y_i)²: ∂/∂a = Σ 2 w_i r_i x_i, ∂/∂b = Σ 2 w_i r_i.
+#[differentiate(wrt(p))]
+fn weighted_fit(p: &[f64], s: &Samples) -> f64 {
+    s.x.iter()
+        .zip(s.y.iter())
+        .zip(s.w.iter())
+        .map(|((x, y), w)| w * (p[0] * x + p[1] - y).powi(2))
+        .sum()
+}
+
+// The same written as a loop over the fields, each also iterated alone.
+#[differentiate(wrt(p))]
+fn weighted_fit_loop(p: &[f64], s: &Samples<'_>) -> f64 {
+    let mut total = 0.0;
+    for (i, (&x, &y)) in s.x.iter().zip(s.y.iter()).enumerate() {
+        total += s.w[i] * (p[0] * x + p[1] - y).powi(2);
+    }
+    let wsum: f64 = s.w.iter().sum();
+    total / wsum
+}
+
+#[test]
+fn shared_fields_of_data_are_iterated_as_vectors() {
+    let x = data(5, 0.0);
+    let y = data(5, 1.0);
+    let w = [1.0, 0.5, 2.0, 1.0, 0.25];
+    let s = Samples {
+        x: Rc::new(x.clone()),
+        y: y.clone().into(),
+        w: Cow::Borrowed(&w),
+    };
+    let p = [0.4, -0.2];
+    let (_, g) = weighted_fit_grad(&p, &s);
+    let r: Vec<f64> = x.iter().zip(&y).map(|(x, y)| p[0] * x + p[1] - y).collect();
+    let da: f64 = (0..5).map(|i| 2.0 * w[i] * r[i] * x[i]).sum();
+    let db: f64 = (0..5).map(|i| 2.0 * w[i] * r[i]).sum();
+    close_all("weighted_fit", &g, &[da, db]);
+    fd_vec("weighted_fit", |p| weighted_fit(p, &s), &p, &g);
+    let (_, g) = weighted_fit_loop_grad(&p, &s);
+    let wsum: f64 = w.iter().sum();
+    close_all("weighted_fit_loop", &g, &[da / wsum, db / wsum]);
+    fd_vec("weighted_fit_loop", |p| weighted_fit_loop(p, &s), &p, &g);
 }
 
 // A phase wrapped into [0, p) and its period index: x.rem_euclid(p) + 0.1·x.div_euclid(p) +

@@ -1337,6 +1337,9 @@ impl<T> IteratedAsVector for std::collections::VecDeque<T> {}
 impl<T: IteratedAsVector + ?Sized> IteratedAsVector for &T {}
 impl<T: IteratedAsVector + ?Sized> IteratedAsVector for &mut T {}
 impl<T: IteratedAsVector + ?Sized> IteratedAsVector for Box<T> {}
+impl<T: IteratedAsVector + ?Sized> IteratedAsVector for std::rc::Rc<T> {}
+impl<T: IteratedAsVector + ?Sized> IteratedAsVector for std::sync::Arc<T> {}
+impl<T: IteratedAsVector + ToOwned + ?Sized> IteratedAsVector for std::borrow::Cow<'_, T> {}
 impl<S: ndarray::RawData> IteratedAsVector for ndarray::ArrayBase<S, ndarray::Ix1> {}
 
 /// Checks at compile time that `x` is iterated as a vector ([`IteratedAsVector`]).
