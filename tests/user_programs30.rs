@@ -14,6 +14,11 @@
 //! here as a vector's" inside the generated code, though a `Box` of the same was followed: each
 //! of them is a vector where what it holds is one.
 //!
+//! A parameter struct with data shared between models, a graph's adjacency in an `Rc`
+//! (`adj: Rc<Vec<Vec<usize>>>` beside `w: Vec<f64>`), was taken for a differentiated field:
+//! rustc's "`Rc<Vec<Vec<usize>>>` is not differentiable" at the derive. An `Rc`, an `Arc` or a
+//! `Cow` of data is data, as a `Box` of it is, and the gradient holds a copy of it.
+//!
 //! `x.div_euclid(m)` on a differentiated value was an error that it had no derivative rule,
 //! though `x.rem_euclid(m)` beside it had one: the quotient is piecewise constant, with
 //! derivative zero in both operands (its jumps ignored, as `floor`'s are).
@@ -23,7 +28,7 @@
 
 #![deny(warnings)]
 
-use autodiff::differentiate;
+use autodiff::{Differentiable, differentiate};
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::rc::Rc;
@@ -152,6 +157,53 @@ fn shared_fields_of_data_are_iterated_as_vectors() {
     let wsum: f64 = w.iter().sum();
     close_all("weighted_fit_loop", &g, &[da / wsum, db / wsum]);
     fd_vec("weighted_fit_loop", |p| weighted_fit_loop(p, &s), &p, &g);
+}
+
+/// Node values on a graph whose adjacency several models share.
+#[derive(Clone, Debug, Differentiable)]
+struct Graph {
+    w: Vec<f64>,
+    adj: Rc<Vec<Vec<usize>>>,
+}
+
+// Σ_i Σ_{j ∈ adj(i)} (w_i − w_j)²: ∂/∂w_k = Σ_{j ∈ adj(k)} 2(w_k − w_j) − Σ_{i: k ∈ adj(i)}
+// 2(w_i − w_k).
+#[differentiate]
+fn roughness(g: &Graph) -> f64 {
+    let mut s = 0.0;
+    for i in 0..g.w.len() {
+        for &j in &g.adj[i] {
+            s += (g.w[i] - g.w[j]).powi(2);
+        }
+    }
+    s
+}
+
+#[test]
+fn an_rc_of_data_in_a_parameter_struct_is_data() {
+    let adj = Rc::new(vec![vec![1, 2], vec![0], vec![3], vec![0, 1]]);
+    let g = Graph {
+        w: data(4, 0.0),
+        adj: adj.clone(),
+    };
+    let (_, grad) = roughness_grad(&g);
+    let mut expected = vec![0.0; 4];
+    for i in 0..4 {
+        for &j in &adj[i] {
+            let d = 2.0 * (g.w[i] - g.w[j]);
+            expected[i] += d;
+            expected[j] -= d;
+        }
+    }
+    close_all("roughness", &grad.w, &expected);
+    assert!(Rc::ptr_eq(&grad.adj, &adj) || *grad.adj == *adj);
+    let f = |w: &[f64]| {
+        roughness(&Graph {
+            w: w.to_vec(),
+            adj: adj.clone(),
+        })
+    };
+    fd_vec("roughness", f, &g.w, &grad.w);
 }
 
 // A phase wrapped into [0, p) and its period index: x.rem_euclid(p) + 0.1·x.div_euclid(p) +

@@ -592,6 +592,25 @@ fn fields(input: &syn::DeriveInput) -> syn::Result<Vec<Field<'_>>> {
             ));
         }
     };
+    // A borrowed field of floats (`feats: &'a [f64]`) would have a gradient that borrows too,
+    // which no derived struct can hold: rustc's errors about lifetimes and `Real` followed.
+    if let Some(f) = fields
+        .iter()
+        .find(|f| !f.data && matches!(f.ty, syn::Type::Reference(_)))
+    {
+        let member = &f.member;
+        return Err(syn::Error::new_spanned(
+            f.ty,
+            format!(
+                "`#[derive(Differentiable)]`: the field `{}` is a reference, and a gradient of \
+                 `{name}` could not hold a borrowed value; own the values (`Vec<f64>`) where \
+                 they are parameters, or pass borrowed data beside the struct as an argument of \
+                 its own (`fn loss(m: &{name}, x: &[f64])`, left out with `wrt(..)` where \
+                 the function has other floats)",
+                quote!(#member),
+            ),
+        ));
+    }
     if fields.is_empty() {
         return Err(syn::Error::new(
             data.fields.span(),

@@ -206,7 +206,10 @@ pub fn is_inactive_type(ty: &Type) -> bool {
         Type::Tuple(t) => !t.elems.is_empty() && t.elems.iter().all(is_inactive_type),
         _ => match last_ident(ty) {
             Some((name, args))
-                if matches!(name.as_str(), "Vec" | "Option" | "Box") || is_ndarray_name(&name) =>
+                if matches!(
+                    name.as_str(),
+                    "Vec" | "Option" | "Box" | "Rc" | "Arc" | "Cow"
+                ) || is_ndarray_name(&name) =>
             {
                 first_type_arg(args).is_some_and(is_inactive_type)
             }

@@ -335,8 +335,8 @@ macro_rules! with_integer_types {
 }
 
 /// The types of a parameter struct's fields of data, as `#[derive(Differentiable)]` takes them:
-/// integers, `bool`s, `char`s, strings, and `Vec`s, arrays, slices, tuples, `Option`s, `Box`es
-/// and ndarray arrays of them. What such a field is assigned (`s.n_in = 3`, `Dense { n_in:
+/// integers, `bool`s, `char`s, strings, and `Vec`s, arrays, slices, tuples, `Option`s, `Box`es,
+/// `Rc`s, `Arc`s, `Cow`s and ndarray arrays of them. What such a field is assigned (`s.n_in = 3`, `Dense { n_in:
 /// l.n_in - 1, ..m }`, `s.idx = vec![1, 0]`) has no gradient, and the field holds no part of the
 /// struct's; lent to a function, the field takes the `()` the call's gradient has for it.
 #[diagnostic::on_unimplemented(
@@ -358,6 +358,9 @@ impl<T: DataField> DataField for [T] {}
 impl<T: DataField, const N: usize> DataField for [T; N] {}
 impl<T: DataField> DataField for Option<T> {}
 impl<T: DataField + ?Sized> DataField for Box<T> {}
+impl<T: DataField + ?Sized> DataField for std::rc::Rc<T> {}
+impl<T: DataField + ?Sized> DataField for std::sync::Arc<T> {}
+impl<T: DataField + ToOwned + ?Sized> DataField for std::borrow::Cow<'_, T> {}
 impl<T: DataField + ?Sized> DataField for &T {}
 impl<S: ndarray::RawData, D> DataField for ndarray::ArrayBase<S, D> where S::Elem: DataField {}
 
