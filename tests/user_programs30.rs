@@ -19,6 +19,13 @@
 //! rustc's "`Rc<Vec<Vec<usize>>>` is not differentiable" at the derive. An `Rc`, an `Arc` or a
 //! `Cow` of data is data, as a `Box` of it is, and the gradient holds a copy of it.
 //!
+//! Data with an elided lifetime beside a borrowed parameter, `fn fit(x: &[f64], reg:
+//! Option<f64>, target: Cow<'_, [f64]>)`, was rustc's "explicit lifetime required in the type
+//! of `target`" at the attribute: the pullback `fit_vjp` returns may keep what it was given, and
+//! lives as long as the borrow of `x`, which the elided lifetime was not named to outlive. An
+//! elided lifetime in a parameter's type (`Cow<'_, [f64]>`, `&Batch<'_>`) is named as a
+//! reference's is.
+//!
 //! `x.div_euclid(m)` on a differentiated value was an error that it had no derivative rule,
 //! though `x.rem_euclid(m)` beside it had one: the quotient is piecewise constant, with
 //! derivative zero in both operands (its jumps ignored, as `floor`'s are).
@@ -204,6 +211,89 @@ fn an_rc_of_data_in_a_parameter_struct_is_data() {
         })
     };
     fd_vec("roughness", f, &g.w, &grad.w);
+}
+
+/// A batch of borrowed samples.
+struct Batch<'a> {
+    x: &'a [f64],
+    y: &'a [f64],
+}
+
+// ½ Σ (x_i − t_i)² λ + x_0² + e^{x_{n−1}} with λ = reg or 0.1:
+// ∂/∂x_i = λ (x_i − t_i) + 2 x_0 [i = 0] + e^{x_{n−1}} [i = n − 1]; the Hessian is λ I plus
+// 2 at (0, 0) and e^{x_{n−1}} at (n − 1, n − 1).
+#[differentiate(hessian, wrt(x))]
+fn pulled_to(x: &[f64], reg: Option<f64>, target: Cow<'_, [f64]>) -> f64 {
+    let lam = reg.unwrap_or(0.1);
+    let pen: f64 = x
+        .iter()
+        .zip(target.iter())
+        .map(|(v, t)| (v - t) * (v - t))
+        .sum::<f64>();
+    0.5 * lam * pen + x[0] * x[0] + x[x.len() - 1].exp()
+}
+
+// Least squares of a line through a batch borrowed as `&Batch<'_>`, with the slope's prior
+// mean a slice: Σ (a x_i + b − y_i)²/n + (a − m_0)²; ∂/∂a = Σ 2 r_i x_i/n + 2(a − m_0),
+// ∂/∂b = Σ 2 r_i/n.
+#[differentiate(wrt(p))]
+fn line_fit(p: &[f64], prior: &[f64], batch: &Batch<'_>) -> f64 {
+    let n = batch.x.len() as f64;
+    let sse: f64 = batch
+        .x
+        .iter()
+        .zip(batch.y)
+        .map(|(x, y)| (p[0] * x + p[1] - y).powi(2))
+        .sum();
+    sse / n + (p[0] - prior[0]).powi(2)
+}
+
+#[test]
+fn an_elided_lifetime_of_data_is_named_for_the_pullback() {
+    let x = data(4, 2.0);
+    let t = data(4, 3.0);
+    let d = [1.0, -1.0, 0.5, 0.25];
+    let lam = 0.3;
+    let (_, g) = pulled_to_grad(&x, Some(lam), Cow::Borrowed(&t));
+    let mut expected: Vec<f64> = x.iter().zip(&t).map(|(v, t)| lam * (v - t)).collect();
+    expected[0] += 2.0 * x[0];
+    expected[3] += x[3].exp();
+    close_all("pulled_to", &g, &expected);
+    fd_vec(
+        "pulled_to",
+        |x| pulled_to(x, Some(lam), Cow::Borrowed(&t)),
+        &x,
+        &g,
+    );
+    let (_, pullback) = pulled_to_vjp(&x, Some(lam), Cow::Borrowed(&t));
+    close_all(
+        "pulled_to vjp",
+        &pullback(2.0),
+        &expected.iter().map(|v| 2.0 * v).collect::<Vec<_>>(),
+    );
+    let (_, tangent) = pulled_to_jvp(&x, Some(lam), Cow::Borrowed(&t), &d.to_vec());
+    let dot: f64 = expected.iter().zip(&d).map(|(a, b)| a * b).sum();
+    close("pulled_to jvp", tangent, dot, TOL);
+    let (_, _, hv) = pulled_to_hvp(&x, Some(lam), Cow::Borrowed(&t), &d.to_vec());
+    let mut h: Vec<f64> = d.iter().map(|v| lam * v).collect();
+    h[0] += 2.0 * d[0];
+    h[3] += x[3].exp() * d[3];
+    close_all("pulled_to hvp", &hv, &h);
+
+    let (xs, ys) = (data(5, 0.0), data(5, 1.0));
+    let batch = Batch { x: &xs, y: &ys };
+    let (p, prior) = ([0.4, -0.2], [0.1]);
+    let (_, g) = line_fit_grad(&p, &prior, &batch);
+    let r: Vec<f64> = xs
+        .iter()
+        .zip(&ys)
+        .map(|(x, y)| p[0] * x + p[1] - y)
+        .collect();
+    let da =
+        r.iter().zip(&xs).map(|(r, x)| 2.0 * r * x).sum::<f64>() / 5.0 + 2.0 * (p[0] - prior[0]);
+    let db = r.iter().map(|r| 2.0 * r).sum::<f64>() / 5.0;
+    close_all("line_fit", &g, &[da, db]);
+    fd_vec("line_fit", |p| line_fit(p, &prior, &batch), &p, &g);
 }
 
 // A phase wrapped into [0, p) and its period index: x.rem_euclid(p) + 0.1·x.div_euclid(p) +

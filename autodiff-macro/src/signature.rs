@@ -433,12 +433,18 @@ impl Signature {
         // The pullback's own lifetime, which every borrow it may keep outlives: an elided one
         // named, or the declared ones (two of them, `&'a [f64]` and `&'b [f64]`, outlive it
         // where neither outlives the other).
-        let borrows = tys.iter().any(|t| shared(t) || view(t).is_some()) || !declared.is_empty();
+        let borrows = tys
+            .iter()
+            .any(|t| shared(t) || view(t).is_some() || types::name_elided_lifetimes(t, &lt).1)
+            || !declared.is_empty();
         let mut_borrows = tys
             .iter()
             .any(|t| matches!(t, syn::Type::Reference(r) if r.mutability.is_some()));
         let with_lt = |t: &syn::Type| -> syn::Type {
             let t = view(t).unwrap_or_else(|| t.clone());
+            // A type of data with an elided lifetime (`Cow<'_, [f64]>`, `&Batch<'_>`) borrows
+            // as a reference does: the pullback may keep it.
+            let t = types::name_elided_lifetimes(&t, &lt).0;
             match t {
                 syn::Type::Reference(mut r) if shared(&syn::Type::Reference(r.clone())) => {
                     r.lifetime = Some(lt.clone());

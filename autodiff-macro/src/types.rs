@@ -617,6 +617,33 @@ pub fn name_view_lifetime(ty: &Type, lt: &syn::Lifetime) -> Option<Type> {
     }
 }
 
+/// `ty` with each elided lifetime `'_` written in it (`Cow<'_, [f64]>`, `&Batch<'_>`) made `lt`,
+/// outside `&mut` and function types; and whether there was one.
+pub fn name_elided_lifetimes(ty: &Type, lt: &syn::Lifetime) -> (Type, bool) {
+    use syn::visit_mut::VisitMut;
+    struct Named<'l>(&'l syn::Lifetime, bool);
+    impl VisitMut for Named<'_> {
+        fn visit_lifetime_mut(&mut self, l: &mut syn::Lifetime) {
+            if l.ident == "_" {
+                *l = self.0.clone();
+                self.1 = true;
+            }
+        }
+        fn visit_type_reference_mut(&mut self, r: &mut syn::TypeReference) {
+            if r.mutability.is_none() {
+                syn::visit_mut::visit_type_reference_mut(self, r);
+            }
+        }
+        fn visit_type_fn_ptr_mut(&mut self, _: &mut syn::TypeFnPtr) {}
+        fn visit_type_trait_object_mut(&mut self, _: &mut syn::TypeTraitObject) {}
+        fn visit_type_impl_trait_mut(&mut self, _: &mut syn::TypeImplTrait) {}
+    }
+    let mut t = ty.clone();
+    let mut v = Named(lt, false);
+    v.visit_type_mut(&mut t);
+    (t, v.1)
+}
+
 /// `f32` or `f64` (possibly by path, `core::primitive::f64`), or a type parameter standing for a
 /// float: the results `_grad` is generated for. Other results get only `_vjp`.
 pub fn is_scalar_float(ty: &Type) -> bool {
