@@ -40,6 +40,21 @@ fn parse_vec(m: &syn::Macro) -> Option<VecArgs> {
 }
 
 impl Lowering {
+    /// `v.clone()` (of `kind`): a copy to write or to move where `v` is read again.
+    pub(super) fn cloned(&mut self, b: Block, v: Value, kind: Kind, span: Span) -> Option<Value> {
+        let clone = PrimId::method("clone")?;
+        Some(self.inst1(
+            b,
+            InstKind::Prim {
+                prim: clone,
+                args: vec![v],
+                unwrap: false,
+            },
+            kind,
+            span,
+        ))
+    }
+
     /// `vec![..]`: `None` if `m` is another macro or its arguments do not parse.
     pub(super) fn vec_macro(
         &mut self,
@@ -78,20 +93,8 @@ impl Lowering {
                     } else {
                         // Each element a copy of `x`, which may be a parameter struct
                         // (`vec![Particle { .. }; n]`): pushing `x` itself would move it.
-                        let clone = PrimId::method("clone")?;
                         let k = self.kind(x);
-                        self.pushed(b, len, span, |s, body, _| {
-                            Some(s.inst1(
-                                body,
-                                InstKind::Prim {
-                                    prim: clone,
-                                    args: vec![x],
-                                    unwrap: false,
-                                },
-                                k,
-                                span,
-                            ))
-                        })
+                        self.pushed(b, len, span, |s, body, _| s.cloned(body, x, k, span))
                     }
                 }
             }
@@ -227,18 +230,8 @@ impl Lowering {
         // copies carry nothing of the element's derivative: every one is written over.
         let first_copy = match vals.first() {
             Some(&first) if self.kind(first) != Kind::Float => {
-                let clone = PrimId::method("clone")?;
                 let k = self.kind(first);
-                Some(self.inst1(
-                    b,
-                    InstKind::Prim {
-                        prim: clone,
-                        args: vec![first],
-                        unwrap: false,
-                    },
-                    k,
-                    span,
-                ))
+                Some(self.cloned(b, first, k, span)?)
             }
             _ => None,
         };
@@ -298,18 +291,8 @@ impl Lowering {
                 span,
             )
         } else {
-            let clone = PrimId::method("clone")?;
             let k = self.kind(x);
-            let copy = self.inst1(
-                b,
-                InstKind::Prim {
-                    prim: clone,
-                    args: vec![x],
-                    unwrap: false,
-                },
-                k,
-                span,
-            );
+            let copy = self.cloned(b, x, k, span)?;
             self.int_op_kind(
                 b,
                 quote!([__ad_x; #n]),

@@ -945,20 +945,8 @@ impl Lowering {
         if !matches!(self.f.inst(j).kind, InstKind::FieldRef(..)) {
             return l;
         }
-        let Some(clone) = PrimId::method("clone") else {
-            return l;
-        };
         let k = self.kind(l);
-        self.inst1(
-            b,
-            InstKind::Prim {
-                prim: clone,
-                args: vec![r],
-                unwrap: false,
-            },
-            k,
-            span,
-        )
+        self.cloned(b, r, k, span).unwrap_or(l)
     }
 
     /// Whether `v` is what a function or method of the user's returned (`rate(s)`,

@@ -91,17 +91,7 @@ impl Lowering {
         let mut base = self.owned_place(b, &mc.receiver)?;
         // A row of data (`nbrs[i]` of a `Vec<Vec<usize>>`) is read in place: a copy to change.
         if of_data {
-            let clone = PrimId::method("clone")?;
-            base = self.inst1(
-                b,
-                InstKind::Prim {
-                    prim: clone,
-                    args: vec![base],
-                    unwrap: false,
-                },
-                Kind::Discrete,
-                mc.receiver.span(),
-            );
+            base = self.cloned(b, base, Kind::Discrete, mc.receiver.span())?;
         }
         let results = self.mutate(b, mc, m, base, unwrap)?;
         self.assign_place(b, &mc.receiver, results[0]);
@@ -134,18 +124,8 @@ impl Lowering {
             Expr::Paren(p) => self.owned_place(b, &p.expr),
             Expr::Field(fe) if matches!(fe.member, syn::Member::Named(_)) => {
                 let r = self.field_ref(b, fe)?;
-                let clone = PrimId::method("clone")?;
                 let k = self.kind(r);
-                Some(self.inst1(
-                    b,
-                    InstKind::Prim {
-                        prim: clone,
-                        args: vec![r],
-                        unwrap: false,
-                    },
-                    k,
-                    fe.span(),
-                ))
+                self.cloned(b, r, k, fe.span())
             }
             _ => self.expr(b, place, true),
         }
