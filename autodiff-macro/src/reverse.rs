@@ -686,6 +686,14 @@ impl Rev<'_> {
         if let Some(r) = r {
             hargs.push(match r_bar {
                 Some(g) => g,
+                // An element `remove` or `swap_remove` returned that nothing read (`k.remove(d);`
+                // taking a row out of a `Vec<Vec<f64>>`): a zero shaped like the element, which
+                // a row or a struct with a `Vec` field needs.
+                None if def.returns == crate::prim::places::Returns::Elem
+                    && !matches!(self.tys.of(r), Ty::Float(_)) =>
+                {
+                    self.zero(pb, r)
+                }
                 // An element nothing read (perhaps still in its `Option`: `let _ = v.pop();`).
                 None if def.returns != crate::prim::places::Returns::Values => {
                     let t = self.elem_ty(base);
