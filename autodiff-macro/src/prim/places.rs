@@ -291,6 +291,11 @@ pub const READS: &[&str] = &[
     "nrows",
     "ncols",
     "is_sorted",
+    // ndarray's gathers and regions, which borrow the array (`k.select(Axis(0), &free)` of a
+    // stiffness matrix assembled in place): a rule's advice, not a mutation's.
+    "select",
+    "slice_axis",
+    "slice_each_axis",
 ];
 
 /// What to write instead of a mutating method the derivative does not follow.
