@@ -14,7 +14,8 @@
 #![deny(warnings)]
 #![allow(clippy::needless_range_loop)] // written as users write them
 
-use autodiff::differentiate;
+use autodiff::{Differentiable, differentiate};
+use ndarray::Array1;
 
 mod common;
 use common::*;
@@ -120,4 +121,88 @@ fn a_row_swap_removed_and_dropped() {
         close(&format!("∂k{i}"), g, -0.49 / (ke * ke), 1e-10);
     }
     fd_vec("k", |x| bar_swap_removed(x, 0.7), &k, &gk);
+}
+
+#[derive(Clone, Differentiable)]
+struct Layer {
+    w: Vec<f64>,
+}
+
+/// Rows of other kinds dropped the same way: an `Array1` taken out by `remove` and a struct
+/// with a `Vec` field by `swap_remove`, neither read. With `r_i = (x_i, x_i²)` and `w_i = (x_i,
+/// 2x_i)`, what is left sums to `Σ_{i≥1} (x_i + x_i²) + Σ_{i≥1} 3x_i`:
+/// `∂x₀ = 0`, `∂x_i = 4 + 2x_i`.
+#[differentiate]
+fn rows_dropped(x: &[f64]) -> f64 {
+    let mut rows: Vec<Array1<f64>> = Vec::new();
+    let mut ls: Vec<Layer> = Vec::new();
+    for i in 0..3 {
+        rows.push(Array1::from(vec![x[i], x[i] * x[i]]));
+        ls.push(Layer {
+            w: vec![x[i], 2.0 * x[i]],
+        });
+    }
+    rows.remove(0);
+    ls.swap_remove(0);
+    rows.iter().map(|r| r.sum()).sum::<f64>()
+        + ls.iter().map(|l| l.w.iter().sum::<f64>()).sum::<f64>()
+}
+
+#[test]
+fn an_array_row_and_a_struct_with_a_vec_dropped() {
+    let x = [0.5, 1.5, -0.7];
+    let (_, g) = rows_dropped_grad(&x);
+    close("∂x0", g[0], 0.0, 1e-12);
+    close("∂x1", g[1], 4.0 + 3.0, 1e-12);
+    close("∂x2", g[2], 4.0 - 1.4, 1e-12);
+    fd_vec("x", rows_dropped, &x, &g);
+}
+
+/// The strain energy `½ uᵀK_r u` of the rows left after the fixed node's row is dropped, with
+/// its Hessian-vector product against the difference of gradients and its tangent against the
+/// gradient.
+#[differentiate(hessian)]
+fn energy_of_rows_left(k_el: &[f64], u: &[f64]) -> f64 {
+    let n = k_el.len() + 1;
+    let mut k = vec![vec![0.0; n]; n];
+    for e in 0..n - 1 {
+        k[e][e] += k_el[e];
+        k[e][e + 1] -= k_el[e];
+        k[e + 1][e] -= k_el[e];
+        k[e + 1][e + 1] += k_el[e];
+    }
+    k.remove(0);
+    let mut w = 0.0;
+    for i in 0..n - 1 {
+        for j in 1..n {
+            w += 0.5 * u[i] * k[i][j] * u[j - 1];
+        }
+    }
+    w
+}
+
+#[test]
+fn a_dropped_row_under_forward_mode_and_the_hessian() {
+    let k = [2.0, 3.0, 1.5];
+    let u = [0.2, -0.1, 0.4];
+    let (_, (gk, gu)) = energy_of_rows_left_grad(&k, &u);
+    fd_vec("k", |x| energy_of_rows_left(x, &u), &k, &gk);
+    fd_vec("u", |x| energy_of_rows_left(&k, x), &u, &gu);
+    let dk = vec![0.1, -0.2, 0.3];
+    let du = vec![0.3, 0.1, -0.2];
+    let (_, t) = energy_of_rows_left_jvp(&k, &u, &dk, &du);
+    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(p, q)| p * q).sum::<f64>();
+    close("tangent", t, dot(&gk, &dk) + dot(&gu, &du), 1e-12);
+    let (_, _, hv) = energy_of_rows_left_hvp(&k, &u, &dk, &du);
+    let h = 1e-5;
+    let at = |s: f64| {
+        let kk: Vec<f64> = k.iter().zip(&dk).map(|(a, b)| a + s * b).collect();
+        let uu: Vec<f64> = u.iter().zip(&du).map(|(a, b)| a + s * b).collect();
+        energy_of_rows_left_grad(&kk, &uu).1
+    };
+    let (p, m) = (at(h), at(-h));
+    for i in 0..3 {
+        close("H·v, k", hv.0[i], (p.0[i] - m.0[i]) / (2.0 * h), 1e-6);
+        close("H·v, u", hv.1[i], (p.1[i] - m.1[i]) / (2.0 * h), 1e-6);
+    }
 }
