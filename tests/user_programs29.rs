@@ -8,6 +8,14 @@
 //! that nothing read was a zero made from the type alone. It is now a zero shaped like the row
 //! removed, and the gradient reaches the matrix's other entries.
 //!
+//! A row of a matrix made by `vec![vec![0.0; n]; n]` replaced by one of another length, `k[i]
+//! = r` of a row with its first column removed (`*row = ..` of `for row in k.iter_mut()` too),
+//! panicked in the backward pass with "Vec add_assign: length mismatch": the row's adjoint
+//! was taken leaving a zero of the new row's length, where the old row's adjoint was then
+//! added. The rows of a matrix made so were of a type the macro did not know, their floats'
+//! type being open until written; they are now rows, as those of a matrix declared
+//! `Vec<Vec<f64>>` were, and the zero left has the old row's length.
+//!
 //! Each gradient is checked against its analytic form where it is short (stated beside the
 //! function) and against central finite differences through `autodiff::check`.
 
@@ -205,4 +213,45 @@ fn a_dropped_row_under_forward_mode_and_the_hessian() {
         close("H·v, k", hv.0[i], (p.0[i] - m.0[i]) / (2.0 * h), 1e-6);
         close("H·v, u", hv.1[i], (p.1[i] - m.1[i]) / (2.0 * h), 1e-6);
     }
+}
+
+/// The stiffness of springs in series assembled into `vec![vec![0.0; n]; n]`, each row then
+/// replaced by itself without its first column (node 0 fixed), written back by index and
+/// through `iter_mut()`. The rows left are `(−k₀, 0, 0)`, `(k₀+k₁, −k₁, 0)`, `(−k₁, k₁+k₂, −k₂)`
+/// and `(0, −k₂, k₂)`, whose sum of squares has `∂k₀ = 2k₀ + 2(k₀+k₁)`, `∂k₁ = 2(k₀+k₁) + 4k₁ +
+/// 2(k₁+k₂)` and `∂k₂ = 2(k₁+k₂) + 6k₂`: `(6, 12, 10)` at `k = (1, 1, 1)`.
+#[differentiate]
+fn rows_replaced_shorter(k_el: &[f64]) -> f64 {
+    let n = k_el.len() + 1;
+    let mut k = vec![vec![0.0; n]; n];
+    for e in 0..n - 1 {
+        k[e][e] += k_el[e];
+        k[e][e + 1] -= k_el[e];
+        k[e + 1][e] -= k_el[e];
+        k[e + 1][e + 1] += k_el[e];
+    }
+    for i in 0..2 {
+        let mut r = k[i].clone();
+        r.remove(0);
+        k[i] = r;
+    }
+    for row in k.iter_mut().skip(2) {
+        *row = {
+            let mut r = row.clone();
+            r.remove(0);
+            r
+        };
+    }
+    k.iter().map(|r| r.iter().map(|v| v * v).sum::<f64>()).sum()
+}
+
+#[test]
+fn rows_of_a_matrix_made_by_vec_replaced_by_shorter_ones() {
+    let (_, g) = rows_replaced_shorter_grad(&[1.0, 1.0, 1.0]);
+    close("∂k0", g[0], 6.0, 1e-12);
+    close("∂k1", g[1], 12.0, 1e-12);
+    close("∂k2", g[2], 10.0, 1e-12);
+    let k = [2.0, 3.0, 1.5];
+    let (_, g) = rows_replaced_shorter_grad(&k);
+    fd_vec("k", rows_replaced_shorter, &k, &g);
 }

@@ -772,7 +772,7 @@ impl Planner<'_> {
     fn known_floats(&self, v: Value) -> bool {
         matches!(
             self.tys.of(v),
-            Ty::Float(_) | Ty::Lit | Ty::Elems(_) | Ty::ElemsOpen | Ty::Rows(_)
+            Ty::Float(_) | Ty::Lit | Ty::Elems(_) | Ty::ElemsOpen | Ty::Rows(_) | Ty::RowsOpen
         )
     }
 

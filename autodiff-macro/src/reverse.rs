@@ -270,16 +270,21 @@ fn read_replaced_rows(f: &mut Func, act: &mut Activity, tys: &mut Types) {
                 k += 1;
                 continue;
             };
-            let (Ty::Rows(t), true) = (tys.of(base), active(act, f.inst(i).results[0])) else {
-                k += 1;
-                continue;
+            // Of rows of a known float type, or still open (`vec![vec![0.0; n]; n]`).
+            let row = match (tys.of(base), active(act, f.inst(i).results[0])) {
+                (Ty::Rows(t), true) => Ty::Elems(t),
+                (Ty::RowsOpen, true) => Ty::ElemsOpen,
+                _ => {
+                    k += 1;
+                    continue;
+                }
             };
             let span = f.inst(i).span;
             let read = f.push_inst(b, InstKind::Index(base, index), 1, Kind::Unknown, span);
             f.block_mut(b).insts.pop();
             f.block_mut(b).insts.insert(k, read);
             let old = f.inst(read).results[0];
-            tys.set(old, Ty::Elems(t));
+            tys.set(old, row);
             let n = f.values.len();
             for table in [&mut act.active, &mut act.varied, &mut act.useful] {
                 table.resize(n, false);
@@ -592,7 +597,7 @@ impl Rev<'_> {
                         .or_else(|| {
                             let known = matches!(
                                 self.tys.of(args[0]),
-                                Ty::Elems(_) | Ty::ElemsOpen | Ty::Rows(_)
+                                Ty::Elems(_) | Ty::ElemsOpen | Ty::Rows(_) | Ty::RowsOpen
                             );
                             // A row of a table (`emit[0].to_vec()` of `emit: &[[f64; 3]]`)
                             // may be a fixed-size array, whose adjoint is one.
@@ -1423,7 +1428,10 @@ fn literal_with_containers_carried(f: &Func, tys: &Types, i: Inst, k: usize) -> 
                             .last()
                             .is_some_and(|s| s.ident == "__ad_literal")
                             && args.iter().any(|&a| {
-                                matches!(tys.of(a), Ty::Elems(_) | Ty::ElemsOpen | Ty::Rows(_))
+                                matches!(
+                                    tys.of(a),
+                                    Ty::Elems(_) | Ty::ElemsOpen | Ty::Rows(_) | Ty::RowsOpen
+                                )
                             })
                     }
                     _ => false,

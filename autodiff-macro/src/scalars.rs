@@ -65,6 +65,10 @@ pub enum Ty {
     /// A slice, array or `Vec` (or a reference to one) of rows of floats of this type:
     /// `&[Vec<f64>]`, `[[f32; 3]; 4]`. Its elements are [`Ty::Elems`].
     Rows(FloatTy),
+    /// A `Vec` of rows of floats whose type is still open: `vec![vec![0.0; n]; n]`, rows of
+    /// [`Ty::ElemsOpen`] pushed into `Vec::with_capacity(n)`. It takes the type of the rows
+    /// written into it.
+    RowsOpen,
     /// Anything else, or not known.
     Unknown,
 }
@@ -92,6 +96,10 @@ impl Ty {
             (ElemsOpen, Elems(t)) | (Elems(t), ElemsOpen) => Elems(t),
             // `Vec::new()` that rows are pushed into.
             (ElemsOpen, Rows(t)) | (Rows(t), ElemsOpen) => Rows(t),
+            // `Vec::with_capacity(n)` that rows of an open type are pushed into, and such rows
+            // beside rows of a known type.
+            (ElemsOpen, RowsOpen) | (RowsOpen, ElemsOpen) => RowsOpen,
+            (RowsOpen, Rows(t)) | (Rows(t), RowsOpen) => Rows(t),
             _ => Unknown,
         }
     }
@@ -117,8 +125,9 @@ impl Ty {
             Ty::Float(t) => Ty::Elems(t),
             Ty::Lit => Ty::ElemsOpen,
             Ty::Elems(t) => Ty::Rows(t),
+            Ty::ElemsOpen => Ty::RowsOpen,
             Ty::Bottom => Ty::Bottom,
-            Ty::ElemsOpen | Ty::Rows(_) | Ty::Unknown => Ty::Unknown,
+            Ty::RowsOpen | Ty::Rows(_) | Ty::Unknown => Ty::Unknown,
         }
     }
 
@@ -126,7 +135,7 @@ impl Ty {
     /// (`v.extend_from_slice(&s)`): the same.
     fn taking(self) -> Ty {
         match self {
-            x @ (Ty::Elems(_) | Ty::ElemsOpen | Ty::Rows(_) | Ty::Bottom) => x,
+            x @ (Ty::Elems(_) | Ty::ElemsOpen | Ty::Rows(_) | Ty::RowsOpen | Ty::Bottom) => x,
             _ => Ty::Unknown,
         }
     }
@@ -310,6 +319,7 @@ pub fn analyze(f: &Func) -> Types {
                         | Ty::Elems(_)
                         | Ty::ElemsOpen
                         | Ty::Rows(_)
+                        | Ty::RowsOpen
                         | Ty::Bottom) => x,
                         _ => Ty::Unknown,
                     })
@@ -318,13 +328,14 @@ pub fn analyze(f: &Func) -> Types {
                     Ty::Elems(x) => Ty::Float(x),
                     Ty::Rows(x) => Ty::Elems(x),
                     Ty::ElemsOpen => Ty::Lit,
+                    Ty::RowsOpen => Ty::ElemsOpen,
                     Ty::Bottom => Ty::Bottom,
                     _ => Ty::Unknown,
                 }),
                 InstKind::IndexSet { base, value, .. } => Some(match get(&tys, *base) {
                     // Writing a row does not change the container's type (the row written may
                     // be of a type the analysis does not know, `vec![x; n]`).
-                    x @ Ty::Rows(_) => x,
+                    x @ (Ty::Rows(_) | Ty::RowsOpen) => x,
                     // Nor does writing an element whose type the analysis does not know (a
                     // helper's result, `h[o] = sigmoid(z)`, or a float field of a struct of
                     // data, `cfg.slope * z`): it is the container's element, of its type.
@@ -345,7 +356,11 @@ pub fn analyze(f: &Func) -> Types {
                     unwrap,
                 } => {
                     let mut version = match get(&tys, *base) {
-                        x @ (Ty::Elems(_) | Ty::ElemsOpen | Ty::Rows(_) | Ty::Bottom) => x,
+                        x @ (Ty::Elems(_)
+                        | Ty::ElemsOpen
+                        | Ty::Rows(_)
+                        | Ty::RowsOpen
+                        | Ty::Bottom) => x,
                         _ => Ty::Unknown,
                     };
                     for (k, &a) in args.iter().enumerate() {
@@ -365,6 +380,7 @@ pub fn analyze(f: &Func) -> Types {
                         Ty::Elems(t) => Ty::Float(t),
                         Ty::Rows(t) => Ty::Elems(t),
                         Ty::ElemsOpen => Ty::Lit,
+                        Ty::RowsOpen => Ty::ElemsOpen,
                         Ty::Bottom => Ty::Bottom,
                         _ => Ty::Unknown,
                     };
