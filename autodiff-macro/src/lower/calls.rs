@@ -3268,10 +3268,12 @@ impl Lowering {
                     "`.{}(..)` on an element of a container (`rows[i].{}(..)`, or the item of \
                      `iter_mut()`) changes the element's length, which the derivative does not \
                      follow; build each row in a variable and push it whole (`let mut row = \
-                     Vec::new(); row.push(..); rows.push(row);`), or make the rows with their \
-                     length (`vec![vec![0.0; m]; n]`) and write their elements (`rows[i][j] = \
-                     ..`)",
-                    def.name, def.name
+                     Vec::new(); row.push(..); rows.push(row);`), change a copy of the row and \
+                     write it back whole (`let mut r = rows[i].clone(); r.{}(..); rows[i] = \
+                     r;`, or `*row = r` of the item of `iter_mut()`), or make the rows with \
+                     their length (`vec![vec![0.0; m]; n]`) and write their elements \
+                     (`rows[i][j] = ..`)",
+                    def.name, def.name, def.name
                 ),
             );
             return None;
