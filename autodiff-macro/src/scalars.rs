@@ -131,6 +131,19 @@ impl Ty {
         }
     }
 
+    /// The type of an element of a container of type `self` (the inverse of
+    /// [`Ty::holding`]).
+    fn element(self) -> Ty {
+        match self {
+            Ty::Elems(t) => Ty::Float(t),
+            Ty::Rows(t) => Ty::Elems(t),
+            Ty::ElemsOpen => Ty::Lit,
+            Ty::RowsOpen => Ty::ElemsOpen,
+            Ty::Bottom => Ty::Bottom,
+            _ => Ty::Unknown,
+        }
+    }
+
     /// The type of a container that takes the elements of a container of type `self`
     /// (`v.extend_from_slice(&s)`): the same.
     fn taking(self) -> Ty {
@@ -324,14 +337,7 @@ pub fn analyze(f: &Func) -> Types {
                         _ => Ty::Unknown,
                     })
                 }
-                InstKind::Index(base, _) => Some(match get(&tys, *base) {
-                    Ty::Elems(x) => Ty::Float(x),
-                    Ty::Rows(x) => Ty::Elems(x),
-                    Ty::ElemsOpen => Ty::Lit,
-                    Ty::RowsOpen => Ty::ElemsOpen,
-                    Ty::Bottom => Ty::Bottom,
-                    _ => Ty::Unknown,
-                }),
+                InstKind::Index(base, _) => Some(get(&tys, *base).element()),
                 InstKind::IndexSet { base, value, .. } => Some(match get(&tys, *base) {
                     // Writing a row does not change the container's type (the row written may
                     // be of a type the analysis does not know, `vec![x; n]`).
@@ -355,14 +361,7 @@ pub fn analyze(f: &Func) -> Types {
                     args,
                     unwrap,
                 } => {
-                    let mut version = match get(&tys, *base) {
-                        x @ (Ty::Elems(_)
-                        | Ty::ElemsOpen
-                        | Ty::Rows(_)
-                        | Ty::RowsOpen
-                        | Ty::Bottom) => x,
-                        _ => Ty::Unknown,
-                    };
+                    let mut version = get(&tys, *base).taking();
                     for (k, &a) in args.iter().enumerate() {
                         use crate::prim::places::Arg;
                         if matches!(version, Ty::Rows(_)) {
@@ -377,12 +376,7 @@ pub fn analyze(f: &Func) -> Types {
                     let elem = match version {
                         // `v.pop()` not unwrapped is an `Option`.
                         _ if m.def().option() && !unwrap => Ty::Unknown,
-                        Ty::Elems(t) => Ty::Float(t),
-                        Ty::Rows(t) => Ty::Elems(t),
-                        Ty::ElemsOpen => Ty::Lit,
-                        Ty::RowsOpen => Ty::ElemsOpen,
-                        Ty::Bottom => Ty::Bottom,
-                        _ => Ty::Unknown,
+                        v => v.element(),
                     };
                     set(&mut tys, inst.results[0], version);
                     if let Some(&r) = inst.results.get(1) {
