@@ -1205,13 +1205,25 @@ impl Lowering {
                 InstKind::Const(tokens) => {
                     k == 0 && syn::parse2::<Expr>(tokens.clone()).is_ok_and(|e| is_int_literal(&e))
                 }
-                InstKind::Loop { init, .. } => init.get(k).is_some_and(|&u| within(u)),
-                InstKind::If { .. } | InstKind::Match { .. } => (self.f.inst_blocks(i).iter())
-                    .filter_map(|&b| self.f.yielded(b, k))
-                    .any(within),
-                _ => false,
+                _ => self.typed_as(v).iter().any(|&u| within(u)),
             },
             _ => false,
+        }
+    }
+
+    /// The values whose type `v` has where `v` is what a loop carries out (the value it
+    /// starts from) or what a branch yields (each arm's): Rust gives every version of a
+    /// variable one type. Empty for other values.
+    fn typed_as(&self, v: Value) -> Vec<Value> {
+        let ValueDef::Result(i, k) = self.f.value(v).def else {
+            return Vec::new();
+        };
+        match &self.f.inst(i).kind {
+            InstKind::Loop { init, .. } => init.get(k).copied().into_iter().collect(),
+            InstKind::If { .. } | InstKind::Match { .. } => (self.f.inst_blocks(i).iter())
+                .filter_map(|&b| self.f.yielded(b, k))
+                .collect(),
+            _ => Vec::new(),
         }
     }
 
@@ -1278,19 +1290,16 @@ impl Lowering {
                 InstKind::Cast { ty, .. } | InstKind::Ascribe { ty, .. } if k == 0 => {
                     width(ty).map(Some)
                 }
-                InstKind::Loop { init, .. } => init.get(k).and_then(|&u| within(u)),
-                // The arms' results have one type: a width one arm names is the join's.
-                InstKind::If { .. } | InstKind::Match { .. } => {
-                    let arms: Vec<Option<&'static str>> = (self.f.inst_blocks(i).iter())
-                        .filter_map(|&b| self.f.yielded(b, k))
-                        .filter_map(within)
-                        .collect();
-                    arms.iter()
+                // A width one source names is the value's.
+                _ => {
+                    let sources: Vec<Option<&'static str>> =
+                        self.typed_as(v).into_iter().filter_map(within).collect();
+                    sources
+                        .iter()
                         .find(|w| w.is_some())
                         .copied()
-                        .or(arms.first().copied())
+                        .or(sources.first().copied())
                 }
-                _ => None,
             },
             _ => None,
         }
