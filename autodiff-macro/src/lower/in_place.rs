@@ -967,41 +967,39 @@ fn array_from_fn(s: &Stmt) -> Option<Vec<Stmt>> {
     let init = l.init.as_ref().filter(|i| i.diverge.is_none())?;
     let (i, body, span) = from_fn_closure(&init.expr)?;
     let (ty, len) = (&pt.ty, &arr.len);
-    let Some(zero) = zero_of(ty) else {
+    let mut out: Vec<Stmt> = match zero_of(ty) {
+        Some(zero) => vec![
+            syn::parse_quote_spanned! {span=> let mut #name: #ty = #zero; },
+            syn::parse_quote_spanned! {span=>
+                for #i in 0..#len {
+                    #name[#i] = #body;
+                }
+            },
+        ],
         // Of elements that are not floats (`let bodies: [Body; 3] = std::array::from_fn(|i|
         // Body { .. })`), with a literal length: the array literal of the closure called at
         // each position, `[f(0), f(1), f(2)]`, as an array of the struct's values is built.
-        let n = match len {
-            Expr::Lit(syn::ExprLit {
-                lit: syn::Lit::Int(n),
-                ..
-            }) => n
-                .base10_parse::<usize>()
-                .ok()
-                .filter(|&n| (1..=64).contains(&n))?,
-            _ => return None,
-        };
-        let f = syn::Ident::new("__ad_from_fn_elem", span);
-        let calls = (0..n).map(|k| quote::quote_spanned!(span=> #f(#k)));
-        let mut out: Vec<Stmt> = vec![syn::parse_quote_spanned! {span=>
-            let mut #name: #ty = {
-                let #f = |#i: usize| #body;
-                [#(#calls),*]
+        None => {
+            let n = match len {
+                Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Int(n),
+                    ..
+                }) => n
+                    .base10_parse::<usize>()
+                    .ok()
+                    .filter(|&n| (1..=64).contains(&n))?,
+                _ => return None,
             };
-        }];
-        if let Some(pat) = rest {
-            out.push(syn::parse_quote_spanned! {span=> let #pat = #name; });
+            let f = syn::Ident::new("__ad_from_fn_elem", span);
+            let calls = (0..n).map(|k| quote::quote_spanned!(span=> #f(#k)));
+            vec![syn::parse_quote_spanned! {span=>
+                let mut #name: #ty = {
+                    let #f = |#i: usize| #body;
+                    [#(#calls),*]
+                };
+            }]
         }
-        return Some(out);
     };
-    let mut out: Vec<Stmt> = vec![
-        syn::parse_quote_spanned! {span=> let mut #name: #ty = #zero; },
-        syn::parse_quote_spanned! {span=>
-            for #i in 0..#len {
-                #name[#i] = #body;
-            }
-        },
-    ];
     if let Some(pat) = rest {
         out.push(syn::parse_quote_spanned! {span=> let #pat = #name; });
     }
