@@ -221,22 +221,16 @@ pub fn is_inactive_type(ty: &Type) -> bool {
                     "HashMap" | "BTreeMap" | "HashSet" | "BTreeSet" | "VecDeque"
                 ) =>
             {
-                let mut types = a.args.iter().filter_map(|g| match g {
-                    syn::GenericArgument::Type(t) => Some(t),
-                    _ => None,
-                });
-                // A hasher (`HashMap<u64, usize, S>`) is no value of the map's.
-                let n = if name.starts_with("Hash") {
-                    2
-                } else {
-                    usize::MAX
-                };
-                let n = if name.ends_with("Set") { n.min(1) } else { n };
-                let mut any = false;
-                types.by_ref().take(n).all(|t| {
-                    any = true;
-                    is_inactive_type(t)
-                }) && any
+                let types: Vec<&Type> = (a.args.iter())
+                    .filter_map(|g| match g {
+                        syn::GenericArgument::Type(t) => Some(t),
+                        _ => None,
+                    })
+                    .collect();
+                // A map's key and value, a set's or a queue's element (a hasher after them,
+                // `HashMap<u64, usize, S>`, is no value of the container's).
+                let values = if name.ends_with("Map") { 2 } else { 1 };
+                !types.is_empty() && types.iter().take(values).all(|t| is_inactive_type(t))
             }
             // A range of positions (`frames: Range<usize>`, a clip's frames).
             Some((name, args)) if RANGES.contains(&name.as_str()) => {
