@@ -848,13 +848,7 @@ fn zip_for_each_into(mc: &syn::ExprMethodCall) -> Option<Expr> {
     let (value, op): (&Expr, Option<syn::BinOp>) = match body {
         Expr::Assign(a) if deref_o(&a.left) => (&a.right, None),
         Expr::Binary(bin) if deref_o(&bin.left) => {
-            let op = match bin.op {
-                syn::BinOp::AddAssign(t) => syn::BinOp::Add(syn::Token![+](t.span())),
-                syn::BinOp::SubAssign(t) => syn::BinOp::Sub(syn::Token![-](t.span())),
-                syn::BinOp::MulAssign(t) => syn::BinOp::Mul(syn::Token![*](t.span())),
-                syn::BinOp::DivAssign(t) => syn::BinOp::Div(syn::Token![/](t.span())),
-                _ => return None,
-            };
+            let op = arith_of_compound(&bin.op)?;
             (&bin.right, Some(op))
         }
         _ => return None,
@@ -983,4 +977,16 @@ fn shared(e: &Expr) -> Option<&Expr> {
         Expr::MethodCall(mc) if mc.method.to_string().ends_with("_mut") => None,
         e => Some(e),
     }
+}
+
+/// The operator of a compound assignment `+=`, `-=`, `*=` or `/=` (`+`, ..), spanned as
+/// written; `None` for other operators.
+pub(super) fn arith_of_compound(op: &syn::BinOp) -> Option<syn::BinOp> {
+    Some(match *op {
+        syn::BinOp::AddAssign(t) => syn::BinOp::Add(syn::Token![+](t.span())),
+        syn::BinOp::SubAssign(t) => syn::BinOp::Sub(syn::Token![-](t.span())),
+        syn::BinOp::MulAssign(t) => syn::BinOp::Mul(syn::Token![*](t.span())),
+        syn::BinOp::DivAssign(t) => syn::BinOp::Div(syn::Token![/](t.span())),
+        _ => return None,
+    })
 }

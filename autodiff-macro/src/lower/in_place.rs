@@ -1261,13 +1261,7 @@ fn region_view_let(stmts: &[Stmt]) -> Option<Vec<Stmt>> {
         let span = region.method.span();
         let write: Expr = match s {
             Stmt::Expr(Expr::Binary(b), Some(_)) if is_view(&b.left, name) => {
-                let op = match b.op {
-                    syn::BinOp::AddAssign(t) => syn::BinOp::Add(syn::Token![+](t.span())),
-                    syn::BinOp::SubAssign(t) => syn::BinOp::Sub(syn::Token![-](t.span())),
-                    syn::BinOp::MulAssign(t) => syn::BinOp::Mul(syn::Token![*](t.span())),
-                    syn::BinOp::DivAssign(t) => syn::BinOp::Div(syn::Token![/](t.span())),
-                    _ => return None,
-                };
+                let op = super::elementwise::arith_of_compound(&b.op)?;
                 let e = &b.right;
                 if names(&Stmt::Expr((**e).clone(), None), &name.to_string()) {
                     return None;
