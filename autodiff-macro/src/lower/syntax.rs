@@ -2319,18 +2319,7 @@ pub(super) fn desugar_forms(
         }
         let (a, span) = (&mc.receiver, mc.method.span());
         let k = syn::Ident::new("__ad_pos", span);
-        let indices: Vec<Expr> = (0..rank)
-            .map(|m| {
-                let after: Vec<usize> = (m + 1..rank).collect();
-                let m = proc_macro2::Literal::usize_unsuffixed(m);
-                let after = after
-                    .iter()
-                    .map(|&x| proc_macro2::Literal::usize_unsuffixed(x));
-                syn::parse_quote_spanned!(span=>
-                    (#k #(/ #a.shape()[#after])*) % #a.shape()[#m]
-                )
-            })
-            .collect();
+        let indices = row_major_indices(&k, a, rank, span);
         let index = &index.elems;
         let (attrs, label, body) = (&fl.attrs, &fl.label, &fl.body.stmts);
         Some(syn::parse_quote_spanned! {span=>
@@ -2339,6 +2328,24 @@ pub(super) fn desugar_forms(
                 #(#body)*
             }
         })
+    }
+    /// The indices of position `k` of array `a` (of `rank` dimensions) in row-major order:
+    /// `(k / (n1·n2)) % n0`, `(k / n2) % n1`, `k % n2`.
+    fn row_major_indices(
+        k: &syn::Ident,
+        a: &Expr,
+        rank: usize,
+        span: proc_macro2::Span,
+    ) -> Vec<Expr> {
+        (0..rank)
+            .map(|m| {
+                let after = (m + 1..rank).map(proc_macro2::Literal::usize_unsuffixed);
+                let m = proc_macro2::Literal::usize_unsuffixed(m);
+                syn::parse_quote_spanned!(span=>
+                    (#k #(/ #a.shape()[#after])*) % #a.shape()[#m]
+                )
+            })
+            .collect()
     }
     /// `for ((i, j), v) in a.indexed_iter_mut() { .. }` (two or three indices) of a variable `a`
     /// (or a field of one), as a loop over the positions `0..a.len()` in row-major order
@@ -2384,15 +2391,7 @@ pub(super) fn desugar_forms(
             .map(|m| quote::format_ident!("__ad_ix_{}_{}", *made, m, span = span))
             .collect();
         *made += 1;
-        let indices: Vec<Expr> = (0..rank)
-            .map(|m| {
-                let after = (m + 1..rank).map(proc_macro2::Literal::usize_unsuffixed);
-                let m = proc_macro2::Literal::usize_unsuffixed(m);
-                syn::parse_quote_spanned!(span=>
-                    (#k #(/ #a.shape()[#after])*) % #a.shape()[#m]
-                )
-            })
-            .collect();
+        let indices = row_major_indices(&k, a, rank, span);
         let element: Expr = syn::parse_quote_spanned!(span=> #a[[#(#names),*]]);
         let mut body = fl.body.stmts.clone();
         if !super::in_place::name_element(&mut body, &item.ident, &element) {
