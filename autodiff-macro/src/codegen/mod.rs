@@ -403,6 +403,12 @@ const ROW_READS: &[&str] = &[
     "binary_search",
 ];
 
+/// Conversions through `&self` that lend what a row of data holds (`row.as_ref()` of `for row in
+/// data` over `data: &[D]` with `D: AsRef<[f64]>`, `name.as_str()`): the row is borrowed for them,
+/// as Rust lends it, so that its type need not be `Clone` (a type parameter bounded by `AsRef`
+/// alone is not). Only for data: no adjoint is added back to such a row.
+const DATA_ROW_READS: &[&str] = &["as_ref", "as_slice", "as_str", "as_bytes", "borrow"];
+
 /// The element reads `data[i]` that are rows of a nested container — a `&[Vec<f64>]` of data, a
 /// `Vec<Vec<f64>>` grid — or structs of data (`cities[i]` of a `&[City]`) read further or
 /// borrowed (`data[i][j]`, `row.len()`, `&data[i]`, `&cities[i].demand`) and used no other way: they are emitted as `&data[i]`, since a row that is not `Copy` cannot be
@@ -443,7 +449,10 @@ fn borrowed_rows(
                 } => {
                     // `children[n].is_empty()` of data rows (`&[Vec<usize>]`) run as written:
                     // a method that reads its receiver by reference reads the row borrowed.
-                    if ROW_READS.iter().any(|m| name == m) {
+                    let data_recv = !active.get(recv.index()).copied().unwrap_or(false);
+                    if ROW_READS.iter().any(|m| name == m)
+                        || data_recv && DATA_ROW_READS.iter().any(|m| name == m)
+                    {
                         indexed.insert(*recv);
                     }
                     other.extend(args.iter().copied().filter(|a| a != recv));

@@ -2873,8 +2873,13 @@ impl Lowering {
     /// out by `wrt`): data whose type the macro does not see, its methods run as written
     /// (`o.as_ref()` of an `Option`, not a `Vec`'s).
     pub(super) fn read_from_data_param(&self, e: &Expr) -> bool {
-        let Expr::Path(p) = chain::strip(e) else {
-            return false;
+        // An element of data read in place, `data[i].as_ref()` of `data: &[D]`, as a loop's
+        // item `row` of `for row in data` is.
+        let p = match chain::strip(e) {
+            Expr::Path(p) => p,
+            Expr::Index(ix) => return self.read_from_data_param(&ix.expr),
+            Expr::Reference(r) => return self.read_from_data_param(&r.expr),
+            _ => return false,
         };
         let Some(mut v) = self.path_slot(p).and_then(|s| self.env[s].value) else {
             return false;

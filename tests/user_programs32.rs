@@ -1,0 +1,107 @@
+//! Log-densities and energies written the way a statistician or a simulation scientist writes
+//! them, each checked against its analytic gradient (stated beside the function) and central
+//! finite differences.
+//!
+//! Data of a generic row type, `data: &[D]` with `D: AsRef<[f64]>` (a design matrix passed as
+//! `Vec<Vec<f64>>` or as `[[f64; 2]; n]` alike), left out by `wrt(..)` as the contract allows, was
+//! rustc's "the trait bound `D: Clone` is not satisfied" inside the generated code for `for row
+//! in data { let r = row.as_ref(); .. }`: the loop's item was copied out of the slice, where Rust
+//! lends it. A row of data read only through `as_ref` (also `as_slice`, `as_str`, `as_bytes`,
+//! `borrow`) is now lent. Read by index, `data[i].as_ref()`, it was taken for a `Vec` and made
+//! `&data[i][..]`, rustc's "cannot index into a value of type `&D`": an element of a data
+//! parameter runs `as_ref` as written, as the loop's item does.
+
+use autodiff::differentiate;
+
+mod common;
+use common::*;
+
+/// Σ_rows tanh(w·r): ∂/∂w_k = Σ_rows (1 − tanh²(w·r)) r_k.
+#[differentiate(wrt(w))]
+fn tanh_features<D>(w: &[f64], data: &[D]) -> f64
+where
+    D: AsRef<[f64]>,
+{
+    let mut s = 0.0;
+    for row in data {
+        let r = row.as_ref();
+        let z: f64 = w.iter().zip(r).map(|(a, b)| a * b).sum();
+        s += z.tanh();
+    }
+    s
+}
+
+/// The same sum as an iterator chain, with a Hessian: ∂²/∂w_j∂w_k = Σ −2 tanh(z)(1 − tanh²(z)) r_j r_k.
+#[differentiate(hessian, wrt(w))]
+fn tanh_features_chain<D: AsRef<[f64]>>(w: &[f64], data: &[D]) -> f64 {
+    data.iter()
+        .map(|row| {
+            let r = row.as_ref();
+            let z: f64 = w.iter().zip(r.iter()).map(|(a, b)| a * b).sum();
+            z.tanh()
+        })
+        .sum()
+}
+
+/// Σ_i sin(w₀ r_i0 + w₁ r_i1) by index: ∂/∂w_k = Σ_i cos(..) r_ik.
+#[differentiate(wrt(w))]
+fn sin_features_indexed<D: AsRef<[f64]>>(w: &[f64], data: &[D]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..data.len() {
+        let r = data[i].as_ref();
+        s += (w[0] * r[0] + w[1] * r[1]).sin();
+    }
+    s
+}
+
+fn tanh_features_analytic(w: &[f64], data: &[Vec<f64>]) -> Vec<f64> {
+    let mut g = vec![0.0; w.len()];
+    for r in data {
+        let z: f64 = w.iter().zip(r).map(|(a, b)| a * b).sum();
+        let t = z.tanh();
+        for k in 0..w.len() {
+            g[k] += (1.0 - t * t) * r[k];
+        }
+    }
+    g
+}
+
+#[test]
+fn generic_rows_of_data_are_lent() {
+    let rows = vec![vec![1.0, 0.5], vec![-0.3, 0.8], vec![0.7, -1.2]];
+    let arrays = [[1.0, 0.5], [-0.3, 0.8], [0.7, -1.2]];
+    let w = [0.4, -0.6];
+    let expected = tanh_features_analytic(&w, &rows);
+
+    let (_, g) = tanh_features_grad(&w, &rows);
+    close_all("loop over Vec rows", &g, &expected);
+    fd_vec("loop over Vec rows", |q| tanh_features(q, &rows), &w, &g);
+    let (_, g) = tanh_features_grad(&w, &arrays);
+    close_all("loop over array rows", &g, &expected);
+
+    let (_, g) = tanh_features_chain_grad(&w, &rows);
+    close_all("chain", &g, &expected);
+    let (_, g) = tanh_features_chain_grad(&w, &arrays);
+    close_all("chain over arrays", &g, &expected);
+    let v = [0.3, -0.7];
+    let (_, g, hv) = tanh_features_chain_hvp(&w, &rows, &v.to_vec());
+    close_all("chain's gradient with the Hessian", &g, &expected);
+    hvp_against_fd(
+        "chain",
+        |q| tanh_features_chain_grad(q, &rows).1,
+        &w,
+        &v,
+        &hv,
+    );
+
+    let (_, g) = sin_features_indexed_grad(&w, &rows);
+    let expected: Vec<f64> = (0..2)
+        .map(|k| {
+            rows.iter()
+                .map(|r| (w[0] * r[0] + w[1] * r[1]).cos() * r[k])
+                .sum()
+        })
+        .collect();
+    close_all("indexed", &g, &expected);
+    fd_vec("indexed", |q| sin_features_indexed(q, &arrays), &w, &g);
+}
