@@ -10,6 +10,13 @@
 //! `borrow`) is now lent. Read by index, `data[i].as_ref()`, it was taken for a `Vec` and made
 //! `&data[i][..]`, rustc's "cannot index into a value of type `&D`": an element of a data
 //! parameter runs `as_ref` as written, as the loop's item does.
+//!
+//! Observations as a slice of the user's structs that are not `Clone` (`obs: &[Obs]` with a
+//! field `kind: Kind` of an enum deriving only `PartialEq`), matched on by `match o.kind {
+//! Kind::Count => .., Kind::Gauss => .. }` or compared by `o.kind == Kind::Gauss`, were rustc's
+//! "the trait bound `Kind: Clone` is not satisfied" inside the generated code: the field was
+//! copied out to be matched. A field of data read only by a `match` or a comparison is now read
+//! in place, as Rust reads it.
 
 use autodiff::differentiate;
 
@@ -104,4 +111,83 @@ fn generic_rows_of_data_are_lent() {
         .collect();
     close_all("indexed", &g, &expected);
     fd_vec("indexed", |q| sin_features_indexed(q, &arrays), &w, &g);
+}
+
+#[derive(Debug, PartialEq)]
+enum Kind {
+    Count,
+    Gauss,
+}
+
+struct Obs {
+    x: f64,
+    y: f64,
+    kind: Kind,
+}
+
+/// Σ_o w_o ℓ_o(θ₀ + θ₁ x_o) with ℓ = y η − e^η (counts) or −(y − η)²/2 (Gaussian), less
+/// 0.01 θ₀ x_o for each Gaussian observation:
+/// ∂/∂θ₀ = Σ_count (y − e^η) + Σ_gauss ((y − η) − 0.01 x), ∂/∂θ₁ = Σ_count (y − e^η) x + Σ_gauss (y − η) x.
+#[differentiate(wrt(theta))]
+fn mixed_likelihood(theta: &[f64], obs: &[Obs]) -> f64 {
+    let mut ll = 0.0;
+    for o in obs {
+        let eta = theta[0] + theta[1] * o.x;
+        ll += match o.kind {
+            Kind::Count => o.y * eta - eta.exp(),
+            Kind::Gauss => -0.5 * (o.y - eta).powi(2),
+        };
+    }
+    for i in 0..obs.len() {
+        let o = &obs[i];
+        if o.kind == Kind::Gauss {
+            ll -= 0.01 * theta[0] * o.x;
+        }
+    }
+    ll
+}
+
+#[test]
+fn fields_of_data_without_clone_are_matched_in_place() {
+    let obs = vec![
+        Obs {
+            x: 0.5,
+            y: 2.0,
+            kind: Kind::Count,
+        },
+        Obs {
+            x: -1.0,
+            y: 0.2,
+            kind: Kind::Gauss,
+        },
+        Obs {
+            x: 1.5,
+            y: 0.7,
+            kind: Kind::Gauss,
+        },
+    ];
+    let theta = [0.1, -0.3];
+    let (_, g) = mixed_likelihood_grad(&theta, &obs);
+    let mut expected = [0.0, 0.0];
+    for o in &obs {
+        let eta = theta[0] + theta[1] * o.x;
+        let r = match o.kind {
+            Kind::Count => o.y - eta.exp(),
+            Kind::Gauss => o.y - eta,
+        };
+        expected[0] += r;
+        expected[1] += r * o.x;
+        if o.kind == Kind::Gauss {
+            expected[0] -= 0.01 * o.x;
+        }
+    }
+    close_all("match and comparison on a field of data", &g, &expected);
+    fd_vec(
+        "mixed likelihood",
+        |q| mixed_likelihood(q, &obs),
+        &theta,
+        &g,
+    );
+    let (_, t) = mixed_likelihood_jvp(&theta, &obs, &vec![1.0, 0.0]);
+    close("tangent along θ₀", t, expected[0], 1e-12);
 }

@@ -381,7 +381,10 @@ impl Gen<'_> {
             }
             InstKind::Deref(x) => {
                 let x = id(*x);
-                if self.copied_out(inst.results[0]) {
+                if self.match_places.contains(&inst.results[0]) {
+                    // Matched as the place `*x` below.
+                    quote! { #lhs #x; }
+                } else if self.copied_out(inst.results[0]) {
                     // A field read by value that is not `Copy` (`let w = p.w;` of a parameter
                     // struct taken by value, which the generated code reads through `&p.w`):
                     // a copy, not a move out of the reference.
@@ -417,7 +420,23 @@ impl Gen<'_> {
                 }
             }
             InstKind::Opaque { tokens, uses, .. } => {
-                let binds = self.rebind(uses);
+                let binds = if uses.iter().any(|(_, v)| self.match_places.contains(v))
+                    && is_comparison(&inst.kind)
+                {
+                    // `o.kind == Kind::Gauss` of a field kept borrowed: both sides lent.
+                    let mut t = TokenStream::new();
+                    for (name, v) in uses {
+                        let x = id(*v);
+                        if self.match_places.contains(v) {
+                            t.append(quote! { let #name = #x; });
+                        } else {
+                            t.append(quote! { let #name = &(#x); });
+                        }
+                    }
+                    t
+                } else {
+                    self.rebind(uses)
+                };
                 match lhs {
                     Some(lhs) => quote! { #lhs { #binds #tokens }; },
                     None => quote! { { #binds #tokens; } },
@@ -434,7 +453,12 @@ impl Gen<'_> {
                 }
             }
             InstKind::Match { scrutinee, arms } => {
-                let s = id(*scrutinee);
+                let s = if self.match_places.contains(scrutinee) {
+                    let r = id(*scrutinee);
+                    quote!(*#r)
+                } else {
+                    id(*scrutinee).into_token_stream()
+                };
                 let mut cases = TokenStream::new();
                 for arm in arms {
                     let pat = &arm.pat;

@@ -104,6 +104,11 @@ pub struct Gen<'a> {
     /// Values written by element (the base of an `IndexSet`): a row of a grid read to be
     /// written (`ptr[i][j] = 1` of a `Vec<Vec<u8>>`) is a copy, not moved out of the grid.
     written: HashSet<Value>,
+    /// Fields of data read only to be matched on or compared (`match o.kind { Kind::Count => .. }`,
+    /// `o.kind == Kind::Gauss` of `for o in obs`): kept borrowed, matched as the place `*r` and
+    /// compared as references, as Rust reads `o.kind` in place, so that their type need not be
+    /// `Clone`.
+    match_places: HashSet<Value>,
     /// The path of the runtime's support module: `::autodiff::__private` by default.
     pv: TokenStream,
     /// The same as text, for statements emitted as text.
@@ -136,6 +141,7 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool], krate: &Tok
         mut_refs: HashSet::new(),
         rows: HashSet::new(),
         written: HashSet::new(),
+        match_places: HashSet::new(),
         pv: quote!(#krate::__private),
         pv_text: quote!(#krate::__private).to_string(),
         krate: krate.clone(),
@@ -187,6 +193,21 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool], krate: &Tok
         }
     }
     g.rows = borrowed_rows(f, tys, &all_blocks, &plan.kept, active);
+    for &b in &all_blocks {
+        for &i in &f.block(b).insts {
+            let InstKind::Deref(_) = f.inst(i).kind else {
+                continue;
+            };
+            let r = f.inst(i).results[0];
+            let data = !active.get(r.index()).copied().unwrap_or(false);
+            let read_in_place = matches!(g.reads.get(&r), Some(&(1, _, Some(m)))
+                if matches!(&f.inst(m).kind, InstKind::Match { scrutinee, .. } if *scrutinee == r)
+                    || is_comparison(&f.inst(m).kind));
+            if data && read_in_place && !plan.kept.contains(&r) && g.copied_out(r) {
+                g.match_places.insert(r);
+            }
+        }
+    }
     for &b in &all_blocks {
         for &i in &f.block(b).insts {
             if let InstKind::IndexSet { base, .. } = f.inst(i).kind {
@@ -423,6 +444,19 @@ const DATA_ROW_READS: &[&str] = &["as_ref", "as_slice", "as_str", "as_bytes", "b
 /// pullback made again there, in a loop that leaves early): the borrow is kept, which lives as
 /// long as the pullback, where a move out of the container would not compile for a row that is
 /// not `Copy` (`&masks[k]` of `&[Vec<bool>]`) and a copy would need the row to be `Clone`.
+/// A comparison run as written, `a == b` (also `!=`, `<`, `<=`, `>`, `>=`): the same comparison of
+/// references to its operands, which `PartialEq` and `PartialOrd` delegate to the values.
+pub(super) fn is_comparison(kind: &InstKind) -> bool {
+    let InstKind::Opaque { tokens, uses, .. } = kind else {
+        return false;
+    };
+    let text = tokens.to_string();
+    uses.len() == 2
+        && ["==", "!=", "<", "<=", ">", ">="].iter().any(|op| {
+            text == format!("__ad_a {op} __ad_b") && uses[0].0 == "__ad_a" && uses[1].0 == "__ad_b"
+        })
+}
+
 fn borrowed_rows(
     f: &Func,
     tys: &Types,
