@@ -16,7 +16,8 @@
 //! Kind::Count => .., Kind::Gauss => .. }` or compared by `o.kind == Kind::Gauss`, were rustc's
 //! "the trait bound `Kind: Clone` is not satisfied" inside the generated code: the field was
 //! copied out to be matched. A field of data read only by a `match` or a comparison is now read
-//! in place, as Rust reads it.
+//! in place, as Rust reads it. So is one taken apart by `if let Tag::B(k) = r.tag` (an index in
+//! the variant), which was rustc's "cannot move out of a shared reference".
 
 use autodiff::differentiate;
 
@@ -190,4 +191,57 @@ fn fields_of_data_without_clone_are_matched_in_place() {
     );
     let (_, t) = mixed_likelihood_jvp(&theta, &obs, &vec![1.0, 0.0]);
     close("tangent along θ₀", t, expected[0], 1e-12);
+}
+
+#[derive(Debug, PartialEq)]
+enum Tag {
+    A,
+    B(usize),
+}
+
+struct Rec {
+    x: f64,
+    tag: Tag,
+}
+
+/// Σ_{B(k)} θ_{k mod 2} x + Σ_A sin θ₀ x + Σ_{not A} θ₁²:
+/// ∂/∂θ₀ = Σ_{B(k), k even} x + Σ_A cos θ₀ x, ∂/∂θ₁ = Σ_{B(k), k odd} x + Σ_{not A} 2θ₁.
+#[differentiate(wrt(theta))]
+fn tagged(theta: &[f64], recs: &[Rec]) -> f64 {
+    let mut s = 0.0;
+    for r in recs {
+        if let Tag::B(k) = r.tag {
+            s += theta[k % 2] * r.x;
+        }
+        if matches!(r.tag, Tag::A) {
+            s += theta[0].sin() * r.x;
+        }
+        if r.tag != Tag::A {
+            s += theta[1] * theta[1];
+        }
+    }
+    s
+}
+
+#[test]
+fn variants_of_data_without_clone_are_taken_apart_in_place() {
+    let recs = vec![
+        Rec {
+            x: 0.5,
+            tag: Tag::A,
+        },
+        Rec {
+            x: -1.0,
+            tag: Tag::B(3),
+        },
+        Rec {
+            x: 2.0,
+            tag: Tag::B(0),
+        },
+    ];
+    let theta = [0.3, -0.7];
+    let (_, g) = tagged_grad(&theta, &recs);
+    let expected = [2.0 + theta[0].cos() * 0.5, -1.0 + 2.0 * 2.0 * theta[1]];
+    close_all("if let, matches! and != on a field of data", &g, &expected);
+    fd_vec("tagged", |q| tagged(q, &recs), &theta, &g);
 }

@@ -22,6 +22,18 @@ impl Gen<'_> {
         t
     }
 
+    /// What a field of data read in place (see `match_places`) dereferences: `o.kind` of `match
+    /// o.kind` is read as `*__ad_v7`, where `__ad_v7 = &o.kind`.
+    fn place_of(&self, r: Value) -> TokenStream {
+        let ValueDef::Result(i, 0) = self.f.value(r).def else {
+            unreachable!("a place read is a deref's result")
+        };
+        let InstKind::Deref(x) = self.f.inst(i).kind else {
+            unreachable!("a place read is a deref's result")
+        };
+        self.e(x)
+    }
+
     fn results_lhs(&self, i: Inst) -> TokenStream {
         let ids: Vec<TokenStream> = self
             .f
@@ -382,8 +394,8 @@ impl Gen<'_> {
             InstKind::Deref(x) => {
                 let x = id(*x);
                 if self.match_places.contains(&inst.results[0]) {
-                    // Matched as the place `*x` below.
-                    quote! { #lhs #x; }
+                    // Read in place where it is matched or compared (see `place_of`).
+                    quote! {}
                 } else if self.copied_out(inst.results[0]) {
                     // A field read by value that is not `Copy` (`let w = p.w;` of a parameter
                     // struct taken by value, which the generated code reads through `&p.w`):
@@ -428,7 +440,8 @@ impl Gen<'_> {
                     for (name, v) in uses {
                         let x = id(*v);
                         if self.match_places.contains(v) {
-                            t.append(quote! { let #name = #x; });
+                            let place = self.place_of(*v);
+                            t.append(quote! { let #name = &*#place; });
                         } else {
                             t.append(quote! { let #name = &(#x); });
                         }
@@ -454,8 +467,8 @@ impl Gen<'_> {
             }
             InstKind::Match { scrutinee, arms } => {
                 let s = if self.match_places.contains(scrutinee) {
-                    let r = id(*scrutinee);
-                    quote!(*#r)
+                    let place = self.place_of(*scrutinee);
+                    quote!(*#place)
                 } else {
                     id(*scrutinee).into_token_stream()
                 };

@@ -203,7 +203,7 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool], krate: &Tok
             let read_in_place = matches!(g.reads.get(&r), Some(&(1, _, Some(m)))
                 if matches!(&f.inst(m).kind, InstKind::Match { scrutinee, .. } if *scrutinee == r)
                     || is_comparison(&f.inst(m).kind));
-            if data && read_in_place && !plan.kept.contains(&r) && g.copied_out(r) {
+            if data && read_in_place && !plan.kept.contains(&r) && !g.ty(r).is_plain() {
                 g.match_places.insert(r);
             }
         }
