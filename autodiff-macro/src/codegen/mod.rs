@@ -430,6 +430,19 @@ const ROW_READS: &[&str] = &[
 /// alone is not). Only for data: no adjoint is added back to such a row.
 const DATA_ROW_READS: &[&str] = &["as_ref", "as_slice", "as_str", "as_bytes", "borrow"];
 
+/// A comparison run as written, `a == b` (also `!=`, `<`, `<=`, `>`, `>=`): the same comparison of
+/// references to its operands, which `PartialEq` and `PartialOrd` delegate to the values.
+pub(super) fn is_comparison(kind: &InstKind) -> bool {
+    let InstKind::Opaque { tokens, uses, .. } = kind else {
+        return false;
+    };
+    let text = tokens.to_string();
+    uses.len() == 2
+        && ["==", "!=", "<", "<=", ">", ">="].iter().any(|op| {
+            text == format!("__ad_a {op} __ad_b") && uses[0].0 == "__ad_a" && uses[1].0 == "__ad_b"
+        })
+}
+
 /// The element reads `data[i]` that are rows of a nested container — a `&[Vec<f64>]` of data, a
 /// `Vec<Vec<f64>>` grid — or structs of data (`cities[i]` of a `&[City]`) read further or
 /// borrowed (`data[i][j]`, `row.len()`, `&data[i]`, `&cities[i].demand`) and used no other way: they are emitted as `&data[i]`, since a row that is not `Copy` cannot be
@@ -444,19 +457,6 @@ const DATA_ROW_READS: &[&str] = &["as_ref", "as_slice", "as_str", "as_bytes", "b
 /// pullback made again there, in a loop that leaves early): the borrow is kept, which lives as
 /// long as the pullback, where a move out of the container would not compile for a row that is
 /// not `Copy` (`&masks[k]` of `&[Vec<bool>]`) and a copy would need the row to be `Clone`.
-/// A comparison run as written, `a == b` (also `!=`, `<`, `<=`, `>`, `>=`): the same comparison of
-/// references to its operands, which `PartialEq` and `PartialOrd` delegate to the values.
-pub(super) fn is_comparison(kind: &InstKind) -> bool {
-    let InstKind::Opaque { tokens, uses, .. } = kind else {
-        return false;
-    };
-    let text = tokens.to_string();
-    uses.len() == 2
-        && ["==", "!=", "<", "<=", ">", ">="].iter().any(|op| {
-            text == format!("__ad_a {op} __ad_b") && uses[0].0 == "__ad_a" && uses[1].0 == "__ad_b"
-        })
-}
-
 fn borrowed_rows(
     f: &Func,
     tys: &Types,
