@@ -363,8 +363,8 @@ pub use autodiff_macro::Differentiable;
 pub use autodiff_macro::differentiate;
 pub use autodiff_runtime::parallel;
 pub use autodiff_runtime::{
-    Differentiable, Primal, Real, check, checkpoint, conv, data, from_flat, init, jacobian, kinks,
-    nn, optim, rules, stacks, to_flat,
+    Data, Differentiable, Primal, Real, check, checkpoint, conv, data, from_flat, init, jacobian,
+    kinks, nn, optim, rules, stacks, to_flat,
 };
 
 /// Support for generated code. Not part of the public API: it may change in any release.

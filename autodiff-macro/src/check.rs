@@ -374,7 +374,14 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                             continue;
                         }
                         if let Some(msg) = enum_payload_message(&arm.pat, f, *scrutinee) {
-                            errors.push(syn::Error::new_spanned(&arm.pat, msg));
+                            // A field of a struct (`self.act`, `l.kind`, `self.modes[i]`)
+                            // matched by a variant's pattern is an enum, which a derived
+                            // struct holds only as data (`#[differentiable(data)]`): its
+                            // payloads have no derivative, and binding them as constants is
+                            // exact.
+                            if !(read_from_field(f, *scrutinee) && names_variant(&arm.pat)) {
+                                errors.push(syn::Error::new_spanned(&arm.pat, msg));
+                            }
                             continue;
                         }
                         // `Some(p)` of a whole float: an `Option` variable the rewrite of
@@ -496,6 +503,21 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                          a block, only those are differentiated; put `#[differentiate]` on \
                          `{name}` too (or on none of the block's methods, which differentiates \
                          every one of them)"
+                    ),
+                ));
+            }
+            // `Act::Soft(w[1])`: rustc's "no variant named `Soft_vjp`" otherwise.
+            InstKind::Call { path, args }
+                if any_result_active && ops_active(args) && crate::lower::variant_path(path) =>
+            {
+                let variant = quote::quote!(#path).to_string().replace(' ', "");
+                errors.push(syn::Error::new(
+                    inst.span,
+                    format!(
+                        "`{variant}(..)` builds an enum from a differentiated value, and an enum \
+                         holds no derivative; build it from data only, and pass the \
+                         differentiated value as a float of its own (a parameter, or a field of \
+                         a `#[derive(Differentiable)]` struct) to where it is used"
                     ),
                 ));
             }
@@ -1362,6 +1384,34 @@ fn followed_slice(pat: &syn::Pat) -> bool {
         syn::Pat::Reference(r) => followed_slice(&r.pat),
         syn::Pat::Guard(g) => followed_slice(&g.pat),
         syn::Pat::Paren(p) => followed_slice(&p.pat),
+        _ => false,
+    }
+}
+
+/// Whether `pat` names an enum's variant through its type (`Act::Soft(b)`, `Self::Grow { rate
+/// }`): a pattern of a tuple struct or a struct (`V2(x, y)`, `geo::P { x, y }`) takes
+/// differentiable values apart, whose derivative binding them as data would lose.
+fn names_variant(pat: &syn::Pat) -> bool {
+    match pat {
+        syn::Pat::TupleStruct(ts) => crate::lower::variant_path(&ts.path),
+        syn::Pat::Struct(ps) => crate::lower::variant_path(&ps.path),
+        syn::Pat::Or(po) => po.cases.iter().all(names_variant),
+        syn::Pat::Reference(r) => names_variant(&r.pat),
+        syn::Pat::Guard(g) => names_variant(&g.pat),
+        _ => false,
+    }
+}
+
+/// Whether `v` is read out of a field of a struct, directly or through borrows, copies and
+/// indexing (`self.act`, `&l.kind`, `self.modes[i]`).
+fn read_from_field(f: &Func, v: Value) -> bool {
+    let ValueDef::Result(i, 0) = f.value(v).def else {
+        return false;
+    };
+    match &f.inst(i).kind {
+        InstKind::FieldRef(..) => true,
+        InstKind::Deref(x) | InstKind::Ref(x) | InstKind::Index(x, _) => read_from_field(f, *x),
+        InstKind::Method { name, recv, .. } if name == "clone" => read_from_field(f, *recv),
         _ => false,
     }
 }

@@ -77,8 +77,15 @@
 //!   field bounds are added to the where-clause, so `Layer<S>` is `Differentiable` for every `S`
 //!   that makes its fields so.
 //! - **Rejected**, with a spanned error: enums and unions (a gradient has one fixed shape), unit
-//!   structs and structs without fields (no scalar type to take). Every field is a parameter:
-//!   there is no attribute to skip one; keep hyper-parameters out of the struct.
+//!   structs and structs without fields (no scalar type to take).
+//! - **Data fields.** A field of integers, `bool`s, strings or containers of them is data,
+//!   known by its type; a field of another type that holds no derivative (an enum choosing the
+//!   activation) is marked `#[differentiable(data)]`, which the type cannot say. Data fields
+//!   have no bounds, no leaves and no gradient of their own: every zero, gradient and tangent
+//!   copies them from the value. A `#[differentiate]` function that matches such a field
+//!   (`match self.act { Act::Soft(beta) => .. }`) binds its payloads as constants; one that
+//!   calls the type's methods on it or lends it needs the type declared data (`impl
+//!   autodiff::Data for Act {}`), which is what the runtime's conversions ask of it.
 //! - **Hygiene.** Paths are absolute (`::autodiff::…`, `::core::…`); methods are called in fully
 //!   qualified form, so inherent methods of a field's type never shadow them; helper items live
 //!   in the anonymous `const` block and are `__ad`-prefixed.
@@ -106,6 +113,23 @@ struct Field<'a> {
     member: syn::Member,
     ty: &'a syn::Type,
     data: bool,
+    /// Data by `#[differentiable(data)]` (an enum, a setting of the user's type), which may
+    /// have no `Default`.
+    marked: bool,
+}
+
+/// `#[differentiable(data)]` on the field.
+fn marked_data(f: &syn::Field) -> bool {
+    f.attrs.iter().any(|a| {
+        a.path().is_ident("differentiable")
+            && matches!(&a.meta, syn::Meta::List(l) if l.tokens.to_string() == "data")
+    })
+}
+
+/// Whether the field is data: of a type without derivative (integers, `bool`s, strings and
+/// containers of them), or marked `#[differentiable(data)]`.
+fn is_data(f: &syn::Field) -> bool {
+    crate::types::is_inactive_type(&f.ty) || marked_data(f)
 }
 
 fn derive(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
@@ -138,6 +162,13 @@ fn derive(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
     // Data fields are copied into every zero, so a zero without a value to copy (a shapeless
     // one) does not exist.
     let dm: Vec<&syn::Member> = data.iter().map(|f| &f.member).collect();
+    // A zero made without a value (`SHAPELESS_ZERO` is false with data fields, so it is
+    // never asked for) gives data fields their default, which a marked field's type (an enum)
+    // may not have.
+    let data_default = data.iter().map(|f| match f.marked {
+        true => quote!(::core::unreachable!()),
+        false => quote!(::core::default::Default::default()),
+    });
     let shapeless = data.is_empty();
     // Clippy takes the bounds, spanned at the user's field types, for the user's code: the
     // `allow` keeps it from linting them (`type_repetition_in_bounds` and the like).
@@ -159,10 +190,11 @@ fn derive(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
                 const SHAPELESS_ZERO: bool = #shapeless #( && <#tys as #d>::SHAPELESS_ZERO )*;
 
                 #[inline]
+                #[allow(unreachable_code)]
                 fn shapeless_zero() -> Self {
                     Self {
                         #( #m: <#tys as #d>::shapeless_zero(), )*
-                        #( #dm: ::core::default::Default::default(), )*
+                        #( #dm: #data_default, )*
                     }
                 }
 
@@ -299,10 +331,7 @@ fn literal_fns(input: &syn::DeriveInput) -> Option<TokenStream> {
         .collect();
     // A tangent and a gradient per field that is not data (see `Field`); a data field's
     // tangent is its value.
-    let is_param: Vec<bool> = ty
-        .iter()
-        .map(|t| !crate::types::is_inactive_type(t))
-        .collect();
+    let is_param: Vec<bool> = fields.iter().map(|f| !is_data(f)).collect();
     let pick = |k: &usize| is_param[*k];
     let idx: Vec<usize> = (0..m.len()).filter(pick).collect();
     let (pm, pty): (Vec<&syn::Member>, Vec<&syn::Type>) =
@@ -520,7 +549,8 @@ fn scalar_checks(input: &syn::DeriveInput, fields: &[Field<'_>]) -> TokenStream 
             note = "`#[derive(Differentiable)]` needs every field to be `Differentiable` \
                     (`f64`, `Vec<f64>`, `Array2<f64>`, a derived struct, ..) with the scalar type \
                     of the first field, or data it copies (integers, `bool`s, strings and \
-                    containers of them); keep other data out of the parameter struct"
+                    containers of them, or a field marked `#[differentiable(data)]`: an enum \
+                    of settings)"
         )]
         trait __AdField<S> {}
         impl<T: ::autodiff::Differentiable> __AdField<<T as ::autodiff::Differentiable>::Scalar>
@@ -559,6 +589,23 @@ fn fields(input: &syn::DeriveInput) -> syn::Result<Vec<Field<'_>>> {
             ));
         }
     };
+    for f in data.fields.iter() {
+        for a in f
+            .attrs
+            .iter()
+            .filter(|a| a.path().is_ident("differentiable"))
+        {
+            let ok = matches!(&a.meta, syn::Meta::List(l) if l.tokens.to_string() == "data");
+            if !ok {
+                return Err(syn::Error::new_spanned(
+                    a,
+                    "`#[differentiable(..)]` on a field takes `data`: `#[differentiable(data)]` \
+                     marks a field that holds no derivative (an enum, a setting of a type of \
+                     your own), which gradients and tangents copy from the value",
+                ));
+            }
+        }
+    }
     let fields: Vec<Field> = match &data.fields {
         syn::Fields::Named(named) => named
             .named
@@ -567,7 +614,8 @@ fn fields(input: &syn::DeriveInput) -> syn::Result<Vec<Field<'_>>> {
                 Some(Field {
                     member: syn::Member::Named(f.ident.clone()?),
                     ty: &f.ty,
-                    data: crate::types::is_inactive_type(&f.ty),
+                    data: is_data(f),
+                    marked: marked_data(f),
                 })
             })
             .collect(),
@@ -578,7 +626,8 @@ fn fields(input: &syn::DeriveInput) -> syn::Result<Vec<Field<'_>>> {
             .map(|(i, f)| Field {
                 member: syn::Member::Unnamed(syn::Index::from(i)),
                 ty: &f.ty,
-                data: crate::types::is_inactive_type(&f.ty),
+                data: is_data(f),
+                marked: marked_data(f),
             })
             .collect(),
         syn::Fields::Unit => {

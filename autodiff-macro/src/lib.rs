@@ -92,7 +92,7 @@ pub fn __rules(input: TokenStream) -> TokenStream {
 }
 
 /// Implements `autodiff::Differentiable` (and `Primal`) for a struct of differentiable fields.
-#[proc_macro_derive(Differentiable)]
+#[proc_macro_derive(Differentiable, attributes(differentiable))]
 pub fn derive_differentiable(input: TokenStream) -> TokenStream {
     derive::expand(input.into()).into()
 }

@@ -139,8 +139,9 @@ pub type LeafZip<'a, S> = dyn FnMut(&mut [S], &[S]) + 'a;
     message = "`{Self}` is not differentiable",
     label = "not a float, float array or parameter struct",
     note = "gradients exist for `f32`, `f64`, ndarray arrays, tuples, `Vec`s and arrays of \
-            differentiable values, and structs that `#[derive(Differentiable, Clone)]`; keep other data out of \
-            parameter structs and pass it as its own argument"
+            differentiable values, and structs that `#[derive(Differentiable, Clone)]`; a field \
+            of a parameter struct that holds data of another type (an enum of settings) is \
+            marked `#[differentiable(data)]`; pass other data as its own argument"
 )]
 pub trait Differentiable: Clone {
     /// The scalar type of every leaf.

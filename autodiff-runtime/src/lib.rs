@@ -29,3 +29,4 @@ mod private;
 mod spread;
 
 pub use differentiable::{Differentiable, Primal, Real, from_flat, to_flat};
+pub use private::DataField as Data;

@@ -283,7 +283,10 @@ pub fn grad_as_field<A: GradOfField<G>, G>(_like: &A, g: G) -> A::Grad {
 #[diagnostic::on_unimplemented(
     message = "the gradient a call returned for a field of type `{Self}` has the type `{G}`",
     label = "a field lent to a function must get back a gradient of its own type or, for an \
-             array lent as a slice, of its own length"
+             array lent as a slice, of its own length",
+    note = "a field of a type of your own that holds no derivative (an enum marked \
+            `#[differentiable(data)]`), given a method or lent to a function, is declared data \
+            with `impl autodiff::Data for {Self} {{}}`"
 )]
 pub trait GradOfField<G> {
     /// `Self`'s gradient type.
@@ -292,7 +295,7 @@ pub trait GradOfField<G> {
     fn convert(g: G) -> Self::Grad;
 }
 
-impl<T> GradOfField<T> for T {
+impl<T: Differentiable> GradOfField<T> for T {
     type Grad = T;
     #[inline(always)]
     fn convert(g: T) -> T {
@@ -336,15 +339,23 @@ macro_rules! with_integer_types {
 
 /// The types of a parameter struct's fields of data, as `#[derive(Differentiable)]` takes them:
 /// integers, `bool`s, `char`s, strings, and `Vec`s, arrays, slices, tuples, `Option`s, `Box`es,
-/// `Rc`s, `Arc`s, `Cow`s and ndarray arrays of them. What such a field is assigned (`s.n_in = 3`, `Dense { n_in:
+/// `Rc`s, `Arc`s, `Cow`s and ndarray arrays of them, and types of the user's declared data. What such a field is assigned (`s.n_in = 3`, `Dense { n_in:
 /// l.n_in - 1, ..m }`, `s.idx = vec![1, 0]`) has no gradient, and the field holds no part of the
 /// struct's; lent to a function, the field takes the `()` the call's gradient has for it.
+///
+/// Public as `autodiff::Data`: a type of your own that holds no derivative (an enum choosing an
+/// activation, a setting) kept in a parameter struct's field marked `#[differentiable(data)]`
+/// is declared data with `impl autodiff::Data for Act {}`, which lets differentiated code call
+/// its methods on the field (`self.act.apply(z)`) and lend the field to functions. Matching the
+/// field (`match self.act { Act::Soft(beta) => .. }`) needs only the field's mark.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is taken for a field's data, but is not an integer, `bool`, `char`, \
                string, or a `Vec`, array, tuple or `Option` of them",
     label = "a field's data",
     note = "a field of a differentiated struct assigned a value computed from integers takes an \
-            integer, `bool`, `char` or string"
+            integer, `bool`, `char` or string",
+    note = "a type of your own that holds no derivative (an enum) is declared data with `impl \
+            autodiff::Data for {Self} {{}}`"
 )]
 pub trait DataField {}
 

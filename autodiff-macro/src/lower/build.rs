@@ -344,6 +344,12 @@ fn enum_variant(e: &syn::Expr) -> bool {
         syn::Expr::Paren(p) => return enum_variant(&p.expr),
         _ => return false,
     };
+    variant_path(path)
+}
+
+/// A path naming an enum's variant through its type (`Mode::Damp`, `Self::Keep`): its last two
+/// segments in upper camel case.
+pub(crate) fn variant_path(path: &syn::Path) -> bool {
     let n = path.segments.len();
     n >= 2 && path.segments.iter().skip(n - 2).all(upper_camel)
 }

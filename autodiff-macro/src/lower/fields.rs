@@ -168,12 +168,13 @@ impl Lowering {
         ));
         let pv = &self.krate;
         // A value computed from integers (`s.n_in = l.n_in - 1`, `s.relu = !l.relu`) is data
-        // in a field of data, which holds no part of the struct's adjoint.
-        let path: syn::Path = match self.kind(value) {
-            Kind::Discrete => {
-                syn::parse_quote_spanned!(span=> #pv::__private::set_data_field::<#key, _, _>)
-            }
-            _ => syn::parse_quote_spanned!(span=> #pv::__private::set_field::<#key, _, _>),
+        // in a field of data, which holds no part of the struct's adjoint; so is an enum's
+        // variant (`s.act = Act::Soft(2.0)`), which holds no derivative (one built from a
+        // differentiated value is an error where it is built).
+        let path: syn::Path = if self.kind(value) == Kind::Discrete || self.is_variant(value) {
+            syn::parse_quote_spanned!(span=> #pv::__private::set_data_field::<#key, _, _>)
+        } else {
+            syn::parse_quote_spanned!(span=> #pv::__private::set_field::<#key, _, _>)
         };
         self.f.struct_literals.push((i, path, vec![base, value]));
         self.f.map_errors.push((
@@ -186,6 +187,20 @@ impl Lowering {
             )],
         ));
         self.f.inst(i).results[0]
+    }
+
+    /// Whether `v` is an enum's variant named through its type (`Act::Relu`, `Act::Soft(2.0)`).
+    fn is_variant(&self, v: Value) -> bool {
+        let ValueDef::Result(i, 0) = self.f.value(v).def else {
+            return false;
+        };
+        match &self.f.inst(i).kind {
+            InstKind::Call { path, .. } => super::variant_path(path),
+            InstKind::Const(tokens) => {
+                syn::parse2::<syn::Path>(tokens.clone()).is_ok_and(|p| super::variant_path(&p))
+            }
+            _ => false,
+        }
     }
 
     /// Whether the variable at the root of an assigned field can take the new value: a local,

@@ -69,6 +69,7 @@ mod syntax;
 mod unfollowed;
 mod written;
 
+pub(crate) use build::variant_path;
 use build::{is_plain_literal, repeat_len};
 pub use calls::is_shape_query;
 pub(crate) use calls::library_method;
