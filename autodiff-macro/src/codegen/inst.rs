@@ -383,6 +383,10 @@ impl Gen<'_> {
                     // Array1<f64>)`, `m.0` of `m: &Lin`), or of one read again (`self.0.len()`
                     // then `self.0[i]` of `struct Sig(Vec<f64>, f64)`): copied, not moved out.
                     quote! { #lhs ::core::clone::Clone::clone(&#t.#idx); }
+                } else if by_ref && self.f.value(r).kind == Kind::Discrete {
+                    // Data behind a reference (`(c, o)` of a `&(String, String)` item): a
+                    // copy, as a move out of the reference would not compile for a `String`.
+                    quote! { #lhs ::core::clone::Clone::clone(&#t.#idx); }
                 } else {
                     quote! { #lhs #t.#idx; }
                 }

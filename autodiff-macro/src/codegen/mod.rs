@@ -500,6 +500,12 @@ fn borrowed_rows(
                 {
                     indexed.insert(args[0]);
                 }
+                // A field of a tuple of data read (`(c, o)` of `for (c, o) in pairs` over
+                // `&[(String, String)]`): the element is borrowed and the field copied out of
+                // it, which a move out of the container would not allow.
+                InstKind::Field(t, _) if !active.get(t.index()).copied().unwrap_or(false) => {
+                    indexed.insert(*t);
+                }
                 // A field borrowed (`&c.demand` of `for c in cities` over `&[City]`): the
                 // element need not be `Clone`.
                 InstKind::Ref(x)
