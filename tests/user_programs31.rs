@@ -7,13 +7,21 @@
 //! the generated code: each item was moved out of the slice to be taken apart. The item is now
 //! borrowed and each field of data copied out of it.
 //!
+//! A table of floats built outside the function and passed as a map (`counts: &HashMap<String,
+//! f64>` of word counts, `probs: &BTreeMap<(usize, usize), f64>` of bigram probabilities) was
+//! taken for a differentiated parameter, as a `Vec` of floats is: rustc's "`HashMap<String,
+//! f64>` cannot be differentiated" at the first read, or, for `counts.get(w)`, the macro's
+//! "`.get(..)` on a differentiated slice", which named neither the map nor the fix. A map or a
+//! set has no gradient type: like an `Option`, it is data unless named in `wrt(..)`, where it
+//! is an error that says to keep the floats in a `Vec` beside a map to their positions.
+//!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`.
 
 #![deny(warnings)]
 
 use autodiff::{Differentiable, differentiate};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 mod common;
 use common::*;
@@ -163,4 +171,64 @@ fn a_string_beside_a_float_of_data() {
     let (y, g) = weighted_words_grad(&w, &vocab, &counts);
     close("value", y, 2.5 * 0.7 - 3.0 * 0.4, TOL);
     close_all("grad", &g, &[2.5, 3.0]);
+}
+
+// Lidstone-smoothed held-out negative log-likelihood, Σ_w −ln((c_w + α) / (N + αV)):
+// ∂/∂α = Σ_w −1/(c_w + α) + |held|·V/(N + αV); ∂²/∂α² = Σ_w 1/(c_w + α)² − |held|·V²/(N + αV)².
+#[differentiate(hessian)]
+fn lidstone_nll(alpha: f64, counts: &HashMap<String, f64>, held: &[&str], vocab: usize) -> f64 {
+    let n: f64 = counts.values().sum();
+    let denom = n + alpha * vocab as f64;
+    held.iter()
+        .map(|w| {
+            let c = counts.get(*w).copied().unwrap_or(0.0);
+            -((c + alpha) / denom).ln()
+        })
+        .sum()
+}
+
+// −Σ ln(w[next]·p(next | prev)) over the text's bigrams, p from a table with a floor:
+// ∂/∂w_i = −Σ over bigrams ending in i of 1/w_i.
+#[differentiate]
+fn bigram_nll(w: &[f64], probs: &BTreeMap<(usize, usize), f64>, text: &[usize]) -> f64 {
+    let mut s = 0.0;
+    for p in text.windows(2) {
+        let q = probs.get(&(p[0], p[1])).copied().unwrap_or(1e-3);
+        s -= (w[p[1]] * q).ln();
+    }
+    s
+}
+
+#[test]
+fn a_map_of_floats_is_data() {
+    let mut counts = HashMap::new();
+    counts.insert("the".to_string(), 5.0);
+    counts.insert("cat".to_string(), 2.0);
+    let held = ["the", "dog", "cat", "the"];
+    let a = 0.7;
+    let cs = [5.0, 0.0, 2.0, 5.0];
+    let g: f64 = cs.iter().map(|c| -1.0 / (c + a)).sum::<f64>() + 4.0 * 10.0 / (7.0 + a * 10.0);
+    let h: f64 = cs.iter().map(|c| 1.0 / ((c + a) * (c + a))).sum::<f64>()
+        - 4.0 * 100.0 / ((7.0 + a * 10.0) * (7.0 + a * 10.0));
+    let (y, dy) = lidstone_nll_grad(a, &counts, &held, 10);
+    close("value", y, lidstone_nll(a, &counts, &held, 10), TOL);
+    close("grad", dy, g, 1e-12);
+    fd("lidstone", |x| lidstone_nll(x, &counts, &held, 10), a, dy);
+    let (_, dy, hv) = lidstone_nll_hvp(a, &counts, &held, 10, 1.0);
+    close("hvp grad", dy, g, 1e-12);
+    close("hvp", hv, h, 1e-10);
+    let (_, t) = lidstone_nll_jvp(a, &counts, &held, 10, 1.0);
+    close("jvp", t, g, 1e-12);
+
+    let mut probs = BTreeMap::new();
+    probs.insert((0, 1), 0.5);
+    let w = vec![1.0, 2.0, 3.0];
+    let (_, g) = bigram_nll_grad(&w, &probs, &[0, 1, 2, 1]);
+    close_all("bigram", &g, &[0.0, -1.0, -1.0 / 3.0]);
+    fd_any(
+        "bigram",
+        |p: &Vec<f64>| bigram_nll(p, &probs, &[0, 1, 2, 1]),
+        &w,
+        &g,
+    );
 }

@@ -190,6 +190,15 @@ impl Signature {
                                  `&[bool]` mask, or the positions as `&[usize]`)"
                             ),
                         )),
+                        Some((_, ty)) if types::holds_map(ty) => errors.push(syn::Error::new(
+                            n.span(),
+                            format!(
+                                "`wrt({n})`: `{n}` is or holds a map or a set, which has no \
+                                 gradient type; keep the floats in a `Vec` (`{n}: &[f64]`) and \
+                                 the map from keys to their positions apart, as data \
+                                 (`index: &HashMap<String, usize>`, read as `{n}[index[key]]`)"
+                            ),
+                        )),
                         Some((_, ty)) if types::is_cell(ty) => errors.push(syn::Error::new(
                             n.span(),
                             format!(
@@ -218,6 +227,7 @@ impl Signature {
                     .map(|(p, t)| {
                         names.iter().any(|n| n == p)
                             && !types::holds_option(t)
+                            && !types::holds_map(t)
                             && !types::is_cell(t)
                     })
                     .collect()
@@ -233,6 +243,7 @@ impl Signature {
                     !types::is_inactive_type(t)
                         && !types::is_time(t)
                         && !types::holds_option(t)
+                        && !types::holds_map(t)
                         && !types::is_cell(t)
                         && !matches!(t, syn::Type::ImplTrait(_))
                 })

@@ -379,6 +379,27 @@ pub fn holds_option(ty: &Type) -> bool {
     }
 }
 
+/// A map or a set (`HashMap<String, f64>`, `BTreeMap<(usize, usize), f64>`, `HashSet<u32>`),
+/// or a reference, a tuple or a container holding one (`&[HashMap<String, f64>]`): a type
+/// without a gradient type, whose floats are data (the counts or probabilities of a table
+/// built outside the differentiated function).
+pub fn holds_map(ty: &Type) -> bool {
+    match ty {
+        Type::Tuple(t) => t.elems.iter().any(holds_map),
+        Type::Reference(r) => holds_map(&r.elem),
+        Type::Paren(p) => holds_map(&p.elem),
+        Type::Group(g) => holds_map(&g.elem),
+        _ => {
+            last_ident(ty).is_some_and(|(name, _)| {
+                matches!(
+                    name.as_str(),
+                    "HashMap" | "BTreeMap" | "HashSet" | "BTreeSet" | "IndexMap" | "IndexSet"
+                )
+            }) || container_elem(ty).is_some_and(holds_map)
+        }
+    }
+}
+
 /// Whether `ty` is a `Result` (`Result<f64, E>`, `io::Result<f64>`, an alias's own name
 /// `anyhow::Result<f64>`), or a tuple or a container holding one.
 pub fn holds_result(ty: &Type) -> bool {
