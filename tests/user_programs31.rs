@@ -15,6 +15,13 @@
 //! set has no gradient type: like an `Option`, it is data unless named in `wrt(..)`, where it
 //! is an error that says to keep the floats in a `Vec` beside a map to their positions.
 //!
+//! A token's id looked up in a vocabulary kept in the parameter struct, with the id of the
+//! unknown word as the default (`m.vocab.get(w).copied().unwrap_or(unk)` of `vocab:
+//! HashMap<String, usize>`, `let unk = m.logits.len() - 1;`), was read as the element of a
+//! vector at position `w` (rustc's "expected `usize`, found `&str`" inside the generated code):
+//! the macro does not see the field's type. A default that is an integer (a literal, or a
+//! variable declared or computed as one) makes the read an integer's, which is run as written.
+//!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`.
 
@@ -231,4 +238,63 @@ fn a_map_of_floats_is_data() {
         &w,
         &g,
     );
+}
+
+/// A unigram language model with its vocabulary.
+#[derive(Clone, Differentiable)]
+struct Unigram {
+    vocab: HashMap<String, usize>,
+    logits: Vec<f64>,
+}
+
+// Perplexity exp(mean_w (lse − l_{id(w)})), unknown words mapped to the last id:
+// ∂/∂l_k = ppl · (softmax(l)_k − count_k / n) where count_k counts the words with id k.
+#[differentiate(wrt(m))]
+fn unigram_ppl(m: &Unigram, text: &str) -> f64 {
+    let mx = m.logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let lse = mx + m.logits.iter().map(|v| (v - mx).exp()).sum::<f64>().ln();
+    let unk = m.logits.len() - 1;
+    let mut nll = 0.0;
+    let mut n = 0;
+    for w in text.split_whitespace() {
+        let i = m.vocab.get(w).copied().unwrap_or(unk);
+        nll += lse - m.logits[i];
+        n += 1;
+    }
+    (nll / n as f64).exp()
+}
+
+// Σ_w l_{id(w)} with unknown words at id 0: ∂/∂l_k = count_k.
+#[differentiate(wrt(m))]
+fn id_sum(m: &Unigram, text: &str) -> f64 {
+    let mut s = 0.0;
+    for w in text.split(' ') {
+        let i = m.vocab.get(w).copied().unwrap_or(0);
+        s += m.logits[i];
+    }
+    s
+}
+
+#[test]
+fn a_vocabulary_field_is_read_by_key() {
+    let vocab: HashMap<String, usize> = [("the", 0usize), ("cat", 1), ("sat", 2)]
+        .iter()
+        .map(|(s, i)| (s.to_string(), *i))
+        .collect();
+    let m = Unigram {
+        vocab,
+        logits: vec![0.3, -0.2, 0.5, 0.1],
+    };
+    let text = "the cat sat on the mat";
+    let (ppl, g) = unigram_ppl_grad(&m, text);
+    let z: f64 = m.logits.iter().map(|v| v.exp()).sum();
+    let counts = [2.0, 1.0, 1.0, 2.0];
+    for k in 0..4 {
+        let e = ppl * (m.logits[k].exp() / z - counts[k] / 6.0);
+        close("ppl", g.logits[k], e, 1e-12);
+    }
+    assert_eq!(g.vocab.len(), 3);
+    fd_any("ppl", |p: &Unigram| unigram_ppl(p, text), &m, &g);
+    let (_, g) = id_sum_grad(&m, "cat x cat the");
+    close_all("ids", &g.logits, &[2.0, 2.0, 0.0, 0.0]);
 }

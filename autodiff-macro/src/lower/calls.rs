@@ -3153,7 +3153,30 @@ impl Lowering {
         let Expr::MethodCall(acc) = chain::strip(&inner.receiver) else {
             return false;
         };
-        acc.method == "get" && self.names_map(&acc.receiver)
+        acc.method == "get" && (self.names_map(&acc.receiver) || self.integer_default(mc))
+    }
+
+    /// Whether the default of `x.get(k).copied().unwrap_or(d)` is an integer (a literal, or a
+    /// variable declared or computed as one: `let unk = v.len() - 1;`): the element read is
+    /// then an integer, with no derivative, and the receiver may be a map whose type the macro
+    /// does not see (`m.vocab.get(w).copied().unwrap_or(unk)` of a parameter struct's
+    /// `vocab: HashMap<String, usize>`), where a read by position would not compile.
+    fn integer_default(&self, mc: &syn::ExprMethodCall) -> bool {
+        if mc.method != "unwrap_or" || mc.args.len() != 1 {
+            return false;
+        }
+        let d = &mc.args[0];
+        if super::expr::is_int_literal(d) {
+            return true;
+        }
+        let Expr::Path(p) = chain::strip(d) else {
+            return false;
+        };
+        p.path
+            .get_ident()
+            .and_then(|id| self.lookup(&id.to_string()))
+            .and_then(|slot| self.env[slot].value)
+            .is_some_and(|v| self.certainly_integer(v))
     }
 
     /// A mutation of a row of a container of data, `nbrs[i].retain(|&j| j != i)` or

@@ -1187,10 +1187,10 @@ impl Lowering {
 impl Lowering {
     /// Whether `v` is an integer by its declaration: a parameter of an integer type, a length
     /// (`x.len()`), a cast to an integer type or a `let` declared with one, an integer literal
-    /// (`let mut c = 0;`), and a value a loop carries or a branch yields that is one of these
+    /// (`let mut c = 0;`), arithmetic of these (`x.len() - 1`), and a value a loop carries or a branch yields that is one of these
     /// where it starts or in one arm (`filter(..).count()`, a counter `c += 1` in a loop):
     /// Rust gives every version of a variable the same type.
-    fn certainly_integer(&self, v: Value) -> bool {
+    pub(super) fn certainly_integer(&self, v: Value) -> bool {
         self.certainly_integer_within(v, 8)
     }
 
@@ -1202,6 +1202,8 @@ impl Lowering {
             ValueDef::Result(i, k) => match &self.f.inst(i).kind {
                 InstKind::Method { name, args, .. } => k == 0 && name == "len" && args.is_empty(),
                 InstKind::Cast { ty, .. } | InstKind::Ascribe { ty, .. } => k == 0 && int_type(ty),
+                // Arithmetic of integers (`x.len() - 1`).
+                InstKind::Binary(_, a, b) => k == 0 && within(*a) && within(*b),
                 InstKind::Const(tokens) => {
                     k == 0 && syn::parse2::<Expr>(tokens.clone()).is_ok_and(|e| is_int_literal(&e))
                 }
@@ -1315,7 +1317,7 @@ fn unref(ty: &syn::Type) -> &syn::Type {
 }
 
 /// Whether `e` is an integer literal without a float suffix (`1`, `2usize`, `(3)`).
-fn is_int_literal(e: &Expr) -> bool {
+pub(super) fn is_int_literal(e: &Expr) -> bool {
     matches!(super::chain::strip(e), Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(i), .. })
         if !matches!(i.suffix(), "f32" | "f64"))
 }
