@@ -22,6 +22,13 @@
 //! the macro does not see the field's type. A default that is an integer (a literal, or a
 //! variable declared or computed as one) makes the read an integer's, which is run as written.
 //!
+//! A chain over the words or characters of a string whose closures read differentiated values
+//! (`text.split(' ').map(|t| w[vocab[t]]).sum()`, a bag of words scored in one line) was
+//! taken for ndarray's elementwise `map`: rustc's "`std::str::Split<'_, char>` is not an
+//! ndarray array" inside the generated code (or, with `.sum::<f64>()`, an error that said to
+//! collect the items first). The items are collected into a `Vec` first, as a loop over them
+//! is, and the chain goes over it.
+//!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`.
 
@@ -297,4 +304,64 @@ fn a_vocabulary_field_is_read_by_key() {
     fd_any("ppl", |p: &Unigram| unigram_ppl(p, text), &m, &g);
     let (_, g) = id_sum_grad(&m, "cat x cat the");
     close_all("ids", &g.logits, &[2.0, 2.0, 0.0, 0.0]);
+}
+
+// Σ_t w[vocab[t]]² over the words: ∂/∂w_i = 2 count_i w_i.
+#[differentiate(wrt(w))]
+fn bag_of_words(w: &[f64], vocab: &HashMap<String, usize>, text: &str) -> f64 {
+    text.split(' ').map(|t| w[vocab[t]] * w[vocab[t]]).sum()
+}
+
+// Σ_t w[vocab[t]] with `sum::<f64>()`: ∂/∂w_i = count_i.
+#[differentiate(wrt(w))]
+fn word_sum(w: &[f64], vocab: &HashMap<String, usize>, text: &str) -> f64 {
+    text.split_whitespace().map(|t| w[vocab[t]]).sum::<f64>()
+}
+
+// Σ over the letters at positions i of sin(i·w[c mod 3]): ∂/∂w_k = Σ i cos(i·w_k) over the
+// letters with c mod 3 = k.
+#[differentiate(wrt(w))]
+fn letters(w: &[f64], text: &str) -> f64 {
+    text.chars()
+        .enumerate()
+        .filter(|(_, ch)| ch.is_alphabetic())
+        .map(|(i, ch)| (w[ch as usize % 3] * i as f64).sin())
+        .fold(0.0, |acc, x| acc + x)
+}
+
+// A chain over a string that reads data only is run as written: Σ_{ids} w_i, ∂/∂w_i = count_i.
+#[differentiate(wrt(w))]
+fn known_words(w: &[f64], vocab: &HashMap<String, usize>, text: &str) -> f64 {
+    let ids: Vec<usize> = text
+        .split_whitespace()
+        .filter_map(|t| vocab.get(t).copied())
+        .collect();
+    ids.iter().map(|&i| w[i]).sum()
+}
+
+#[test]
+fn a_chain_over_the_words_of_a_string() {
+    let vocab = vocab_of(&["x", "y", "z"]);
+    let w = vec![2.0, 3.0, 5.0];
+    let (y, g) = bag_of_words_grad(&w, &vocab, "x y x");
+    close("value", y, 4.0 + 9.0 + 4.0, TOL);
+    close_all("bag", &g, &[8.0, 6.0, 0.0]);
+    fd_any(
+        "bag",
+        |p: &Vec<f64>| bag_of_words(p, &vocab, "x y x"),
+        &w,
+        &g,
+    );
+    let (_, g) = word_sum_grad(&w, &vocab, "z y z z");
+    close_all("sum", &g, &[0.0, 1.0, 3.0]);
+    let (_, g) = known_words_grad(&w, &vocab, "x q y x");
+    close_all("known", &g, &[2.0, 1.0, 0.0]);
+    // a (97 mod 3 = 1) at 0, b (98 mod 3 = 2) at 1, c (99 mod 3 = 0) at 3.
+    let (_, g) = letters_grad(&w, "ab1c");
+    close_all(
+        "letters",
+        &g,
+        &[3.0 * (3.0 * w[0]).cos(), 0.0, (w[2]).cos()],
+    );
+    fd_any("letters", |p: &Vec<f64>| letters(p, "ab1c"), &w, &g);
 }

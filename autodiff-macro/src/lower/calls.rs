@@ -595,6 +595,9 @@ impl Lowering {
     }
 
     pub(super) fn method_call(&mut self, b: Block, mc: &syn::ExprMethodCall) -> Option<Value> {
+        if let Some(e) = self.string_items_chain(mc) {
+            return self.expr(b, &e, true);
+        }
         if let Some(e) = super::fields::element_or(mc).filter(|_| !self.map_get_or(mc)) {
             return self.expr(b, &e, true);
         }
@@ -3141,6 +3144,47 @@ impl Lowering {
             true,
             span,
         )
+    }
+
+    /// A chain over the items of a string (`text.split_whitespace()`, `.chars()`, `.split(' ')`
+    /// and data-only adapters after them) whose later adapters or consumer read differentiated
+    /// values (`text.split(' ').map(|t| w[vocab[t]]).sum()`): `{ let __ad_items: Vec<_> =
+    /// (items).collect(); __ad_items.into_iter().map(..).sum() }`, a chain over a `Vec`, as a
+    /// loop over the items of a string is (see `string_items_loop`). `None` for anything else,
+    /// a chain over a string that reads data only among it, which runs as written.
+    fn string_items_chain(&self, mc: &syn::ExprMethodCall) -> Option<Expr> {
+        let mut above = vec![mc];
+        let mut recv = chain::strip(&mc.receiver);
+        while !self.of_string_items(recv) {
+            let Expr::MethodCall(inner) = recv else {
+                return None;
+            };
+            above.push(inner);
+            recv = chain::strip(&inner.receiver);
+        }
+        let mut idents = Vec::new();
+        for call in &above {
+            for a in &call.args {
+                written::collect_idents(a.to_token_stream(), &mut idents);
+            }
+        }
+        if idents.iter().all(|id| self.names_data(id)) {
+            return None;
+        }
+        let span = recv.span();
+        let items = quote::format_ident!("__ad_items", span = span);
+        let mut e: Expr = syn::parse_quote_spanned!(span=> #items.into_iter());
+        for call in above.iter().rev() {
+            let mut c = (*call).clone();
+            c.receiver = Box::new(e);
+            e = Expr::MethodCall(c);
+        }
+        Some(syn::parse_quote_spanned! {span=>
+            {
+                let #items: ::std::vec::Vec<_> = (#recv).collect();
+                #e
+            }
+        })
     }
 
     /// `m.get(k).copied().unwrap_or(d)` (`cloned`, `unwrap_or_default`) of a map `m`, whose key

@@ -392,6 +392,27 @@ impl Lowering {
     /// and tuples of them, which `Vec`s of the loop's lowering hold as they are). `None` where
     /// the loop is not one: the error about loops' sources stays.
     fn string_items_loop(&self, fl: &syn::ExprForLoop) -> Option<Expr> {
+        if binds_by_reference(&fl.pat) || !self.of_string_items(&fl.expr) {
+            return None;
+        }
+        let span = fl.expr.span();
+        let items = quote::format_ident!("__ad_items", span = span);
+        let iterable = &fl.expr;
+        let mut inner = fl.clone();
+        *inner.expr = syn::parse_quote_spanned!(span=> #items);
+        Some(syn::parse_quote_spanned! {span=>
+            {
+                let #items: ::std::vec::Vec<_> = (#iterable).collect();
+                #inner
+            }
+        })
+    }
+
+    /// Whether `iterable` is the items of a string (`text.chars()`, `.bytes()`,
+    /// `.char_indices()`, `.split_whitespace()`, `.lines()`, `.split(',')` with a literal
+    /// pattern), with adapters after them (`text.chars().enumerate()`) whose arguments read
+    /// data only.
+    pub(super) fn of_string_items(&self, iterable: &Expr) -> bool {
         // Items of `str` only (`chain::STRING_ITEMS`): `split` and the like also exist on
         // slices, whose items are subslices (references), and are taken here with a literal
         // pattern only.
@@ -405,13 +426,15 @@ impl Lowering {
             "rsplitn",
             "matches",
         ];
-        let mut e = chain::strip(&fl.expr);
+        let mut e = chain::strip(iterable);
         let mut calls = Vec::new();
         while let Expr::MethodCall(mc) = e {
             calls.push(mc);
             e = chain::strip(&mc.receiver);
         }
-        let mc = *calls.last()?;
+        let Some(mc) = calls.last().copied() else {
+            return false;
+        };
         let name = mc.method.to_string();
         let literal_pattern = mc
             .args
@@ -419,8 +442,8 @@ impl Lowering {
             .is_some_and(|a| matches!(chain::strip(a), Expr::Lit(_)));
         let of_string = STRING_ITEMS.contains(&name.as_str()) && mc.args.is_empty()
             || SPLITS.contains(&name.as_str()) && literal_pattern;
-        if !of_string || binds_by_reference(&fl.pat) {
-            return None;
+        if !of_string {
+            return false;
         }
         // Data only: every variable the adapters' arguments name (closures' parameters are not
         // in scope). The string itself is data whatever holds it (an item of a loop over
@@ -433,27 +456,16 @@ impl Lowering {
                 written::collect_idents(a.to_token_stream(), &mut idents);
             }
         }
-        let data = idents.iter().all(|id| {
-            self.lookup(&id.to_string()).is_none_or(|slot| {
-                self.env[slot].data
-                    || self.env[slot]
-                        .value
-                        .is_some_and(|v| self.kind(v) == Kind::Discrete)
-            })
-        });
-        if !data {
-            return None;
-        }
-        let span = fl.expr.span();
-        let items = quote::format_ident!("__ad_items", span = span);
-        let iterable = &fl.expr;
-        let mut inner = fl.clone();
-        *inner.expr = syn::parse_quote_spanned!(span=> #items);
-        Some(syn::parse_quote_spanned! {span=>
-            {
-                let #items: ::std::vec::Vec<_> = (#iterable).collect();
-                #inner
-            }
+        idents.iter().all(|id| self.names_data(id))
+    }
+
+    /// Whether the variable `id` names (if any) holds data only.
+    pub(super) fn names_data(&self, id: &syn::Ident) -> bool {
+        self.lookup(&id.to_string()).is_none_or(|slot| {
+            self.env[slot].data
+                || self.env[slot]
+                    .value
+                    .is_some_and(|v| self.kind(v) == Kind::Discrete)
         })
     }
 
