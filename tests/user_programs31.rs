@@ -29,6 +29,14 @@
 //! collect the items first). The items are collected into a `Vec` first, as a loop over them
 //! is, and the chain goes over it.
 //!
+//! The words of sentences kept as `&[Vec<&str>]`, taken by value with `for &t in sent` and
+//! compared with a marker (`t == "<unk>"`), were bound as the reference to the item: rustc's
+//! "can't compare `&str` with `str`" inside the generated code. `&t` of an item that is a
+//! reference binds what it borrows, as in Rust. And an id read out of a vocabulary by
+//! dereferencing a lookup with a default (`*vocab.get(t).unwrap_or(&0)` of `vocab:
+//! &HashMap<&str, usize>`) was the macro's error that dereferencing is supported for the items
+//! of loops only: a chain of methods of a data parameter with data arguments runs as written.
+//!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`.
 
@@ -364,4 +372,70 @@ fn a_chain_over_the_words_of_a_string() {
         &[3.0 * (3.0 * w[0]).cos(), 0.0, (w[2]).cos()],
     );
     fd_any("letters", |p: &Vec<f64>| letters(p, "ab1c"), &w, &g);
+}
+
+// Σ over sentences of ‖Σ_t emb[id(t)]‖, `<unk>` and unknown words at id 0:
+// ∂/∂emb[i] = Σ over sentences of count_i(sentence) · s / ‖s‖, s the sentence's sum.
+#[differentiate(wrt(emb))]
+fn sentence_norms(emb: &[Vec<f64>], vocab: &HashMap<&str, usize>, sents: &[Vec<&str>]) -> f64 {
+    let mut total = 0.0;
+    for sent in sents {
+        let mut acc = vec![0.0; emb[0].len()];
+        for &t in sent {
+            let id = if t == "<unk>" {
+                0
+            } else {
+                *vocab.get(t).unwrap_or(&0)
+            };
+            for (a, e) in acc.iter_mut().zip(&emb[id]) {
+                *a += e;
+            }
+        }
+        total += acc.iter().map(|a| a * a).sum::<f64>().sqrt();
+    }
+    total
+}
+
+// Σ_t w[id(t)] over a slice of words: ∂/∂w_i = count_i.
+#[differentiate(wrt(w))]
+fn marked_ids(w: &[f64], vocab: &HashMap<&str, usize>, sent: &[&str]) -> f64 {
+    let mut total = 0.0;
+    for &t in sent {
+        let id = if t == "<unk>" { 0 } else { vocab[t] };
+        total += w[id];
+    }
+    total
+}
+
+#[test]
+fn words_taken_by_value_compare_as_str() {
+    let vocab: HashMap<&str, usize> = [("a", 1usize), ("b", 2)].into_iter().collect();
+    let emb = vec![vec![0.3, -0.4], vec![0.5, 0.1], vec![-0.2, 0.7]];
+    let sents = vec![vec!["a", "b", "<unk>"], vec!["b", "zzz", "b"]];
+    let (_, g) = sentence_norms_grad(&emb, &vocab, &sents);
+    let sum = |ids: &[usize]| -> Vec<f64> {
+        (0..2)
+            .map(|k| ids.iter().map(|&i| emb[i][k]).sum())
+            .collect()
+    };
+    let (s1, s2) = (sum(&[1, 2, 0]), sum(&[2, 0, 2]));
+    let (n1, n2) = (
+        s1.iter().map(|v| v * v).sum::<f64>().sqrt(),
+        s2.iter().map(|v| v * v).sum::<f64>().sqrt(),
+    );
+    let counts = [[1.0, 1.0], [1.0, 0.0], [1.0, 2.0]];
+    for i in 0..3 {
+        for k in 0..2 {
+            let e = counts[i][0] * s1[k] / n1 + counts[i][1] * s2[k] / n2;
+            close("emb", g[i][k], e, 1e-12);
+        }
+    }
+    fd_any(
+        "norms",
+        |p: &Vec<Vec<f64>>| sentence_norms(p, &vocab, &sents),
+        &emb,
+        &g,
+    );
+    let (_, g) = marked_ids_grad(&[1.0, 2.0, 3.0], &vocab, &["a", "<unk>", "b", "a"]);
+    close_all("ids", &g, &[1.0, 2.0, 1.0]);
 }

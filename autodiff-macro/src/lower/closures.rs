@@ -621,6 +621,15 @@ impl Lowering {
                     self.bind_item(b, &r.pat, Item::val(v), span);
                 }
             }
+            // `&t` of an item that is a reference value (`for &t in sent` of `sent: &[&str]`,
+            // whose item is `&sent[i]`, see `source_item`): what it borrows, a `&str`, as
+            // the pattern binds in Rust.
+            (Pat::Reference(r), Item::Val { v, refs: 0 })
+                if let ValueDef::Result(i, 0) = self.f.value(v).def
+                    && let InstKind::Ref(x) = self.f.inst(i).kind =>
+            {
+                self.bind_item(b, &r.pat, Item::val(x), span)
+            }
             (Pat::Reference(r), item) => self.bind_item(b, &r.pat, item.deref(), span),
             (Pat::Paren(p), item) => self.bind_item(b, &p.pat, item, span),
             (Pat::Wild(_), _) => {}

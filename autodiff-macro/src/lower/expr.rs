@@ -225,13 +225,22 @@ impl Lowering {
                         }
                     }
                     // `*c.borrow()` of a parameter left out of the derivative (a `RefCell`
-                    // parameter, read as data): as written.
-                    if let Expr::MethodCall(mc) = inner
-                        && let Expr::Path(p) = chain::strip(&mc.receiver)
-                        && self.inactive_param(p)
-                        && mc.args.iter().all(|a| self.data_expr(a))
-                    {
-                        return self.opaque(b, e.to_token_stream(), Kind::Unknown, true, span);
+                    // parameter, read as data), and a chain of methods on one whose arguments
+                    // are data (`*vocab.get(w).unwrap_or(&0)` of `vocab: &HashMap<&str,
+                    // usize>`): as written.
+                    if let Expr::MethodCall(mc) = inner {
+                        let mut mc = mc;
+                        let mut data = mc.args.iter().all(|a| self.data_expr(a));
+                        while let Expr::MethodCall(m) = chain::strip(&mc.receiver) {
+                            mc = m;
+                            data &= mc.args.iter().all(|a| self.data_expr(a));
+                        }
+                        if data
+                            && let Expr::Path(p) = chain::strip(&mc.receiver)
+                            && self.inactive_param(p)
+                        {
+                            return self.opaque(b, e.to_token_stream(), Kind::Unknown, true, span);
+                        }
                     }
                     self.err_at(
                         e,
