@@ -241,3 +241,57 @@ fn an_optimizer_steps_the_leaves_and_keeps_the_data() {
     assert_eq!(n.out, Act::Tanh);
     assert!(loss(&n) < 0.01 * start, "{} from {start}", loss(&n));
 }
+
+#[derive(Clone, Debug, Differentiable)]
+pub struct Inner {
+    pub w: Vec<f64>,
+    #[differentiable(data)]
+    pub act: Option<Act>,
+}
+
+/// A tuple struct with a marked field, around a struct whose marked field holds an `Option`.
+#[derive(Clone, Debug, Differentiable)]
+pub struct Outer(pub Inner, #[differentiable(data)] pub Act, pub f64);
+
+/// Variants inside other patterns (`Some(Act::Soft(beta))`), and a tuple struct's field.
+#[differentiate]
+fn nested(o: &Outer, x: f64) -> f64 {
+    let mut s = o.2 * x;
+    for w in &o.0.w {
+        let z = w * s;
+        s = match o.0.act {
+            Some(Act::Tanh) => z.tanh(),
+            Some(Act::Soft(beta)) => (1.0 + (beta * z).exp()).ln() / beta,
+            Some(Act::Relu) | None => z,
+        };
+    }
+    let k = match o.1 {
+        Act::Soft(beta) => beta,
+        _ => 1.0,
+    };
+    k * s
+}
+
+#[test]
+fn variants_inside_options_and_tuple_struct_fields_are_data() {
+    for act in [Some(Act::Soft(1.5)), Some(Act::Tanh), None] {
+        let o = Outer(
+            Inner {
+                w: vec![0.5, -1.2, 0.8],
+                act,
+            },
+            Act::Soft(0.3),
+            1.3,
+        );
+        let (_, (g, gx)) = nested_grad(&o, 0.7);
+        assert_eq!((g.0.act, g.1), (act, Act::Soft(0.3)));
+        let fd = finite_difference(|p: &Outer| nested(p, 0.7), &o, 1e-6);
+        for (a, b) in g.0.w.iter().zip(&fd.0.w) {
+            assert!((a - b).abs() < 1e-6 * (1.0 + b.abs()), "{a} vs {b}");
+        }
+        assert!((g.2 - fd.2).abs() < 1e-6 * (1.0 + fd.2.abs()));
+        let e = 1e-6;
+        let fdx = (nested(&o, 0.7 + e) - nested(&o, 0.7 - e)) / (2.0 * e);
+        assert!((gx - fdx).abs() < 1e-6 * (1.0 + fdx.abs()), "{gx} vs {fdx}");
+    }
+}

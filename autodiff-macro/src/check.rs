@@ -373,15 +373,15 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                             ));
                             continue;
                         }
+                        // A field of a struct (`self.act`, `l.kind`, `self.modes[i]`) matched
+                        // by a variant's pattern holds an enum, which a derived struct holds
+                        // only as data (`#[differentiable(data)]`): its payloads have no
+                        // derivative, and binding them as constants is exact.
+                        if read_from_field(f, *scrutinee) && names_variant(&arm.pat) {
+                            continue;
+                        }
                         if let Some(msg) = enum_payload_message(&arm.pat, f, *scrutinee) {
-                            // A field of a struct (`self.act`, `l.kind`, `self.modes[i]`)
-                            // matched by a variant's pattern is an enum, which a derived
-                            // struct holds only as data (`#[differentiable(data)]`): its
-                            // payloads have no derivative, and binding them as constants is
-                            // exact.
-                            if !(read_from_field(f, *scrutinee) && names_variant(&arm.pat)) {
-                                errors.push(syn::Error::new_spanned(&arm.pat, msg));
-                            }
+                            errors.push(syn::Error::new_spanned(&arm.pat, msg));
                             continue;
                         }
                         // `Some(p)` of a whole float: an `Option` variable the rewrite of
@@ -1389,27 +1389,36 @@ fn followed_slice(pat: &syn::Pat) -> bool {
 }
 
 /// Whether `pat` names an enum's variant through its type (`Act::Soft(b)`, `Self::Grow { rate
-/// }`): a pattern of a tuple struct or a struct (`V2(x, y)`, `geo::P { x, y }`) takes
-/// differentiable values apart, whose derivative binding them as data would lose.
+/// }`), also inside another pattern (`Some(Act::Leaky(a))`, `(Act::Soft(b), c)`): the value it
+/// takes apart holds an enum, which a derived struct's field holds only as data. A pattern of a
+/// tuple struct or a struct alone (`V2(x, y)`, `geo::P { x, y }`) takes differentiable values
+/// apart, whose derivative binding them as data would lose.
 fn names_variant(pat: &syn::Pat) -> bool {
     match pat {
-        syn::Pat::TupleStruct(ts) => crate::lower::variant_path(&ts.path),
-        syn::Pat::Struct(ps) => crate::lower::variant_path(&ps.path),
+        syn::Pat::TupleStruct(ts) => {
+            crate::lower::variant_path(&ts.path) || ts.elems.iter().any(names_variant)
+        }
+        syn::Pat::Struct(ps) => {
+            crate::lower::variant_path(&ps.path) || ps.fields.iter().any(|f| names_variant(&f.pat))
+        }
+        syn::Pat::Path(p) => crate::lower::variant_path(&p.path),
+        syn::Pat::Tuple(t) => t.elems.iter().any(names_variant),
         syn::Pat::Or(po) => po.cases.iter().all(names_variant),
         syn::Pat::Reference(r) => names_variant(&r.pat),
         syn::Pat::Guard(g) => names_variant(&g.pat),
+        syn::Pat::Paren(p) => names_variant(&p.pat),
         _ => false,
     }
 }
 
 /// Whether `v` is read out of a field of a struct, directly or through borrows, copies and
-/// indexing (`self.act`, `&l.kind`, `self.modes[i]`).
+/// indexing (`self.act`, `&l.kind`, `self.modes[i]`, `o.1` of a tuple struct).
 fn read_from_field(f: &Func, v: Value) -> bool {
     let ValueDef::Result(i, 0) = f.value(v).def else {
         return false;
     };
     match &f.inst(i).kind {
-        InstKind::FieldRef(..) => true,
+        InstKind::FieldRef(..) | InstKind::Field(..) => true,
         InstKind::Deref(x) | InstKind::Ref(x) | InstKind::Index(x, _) => read_from_field(f, *x),
         InstKind::Method { name, recv, .. } if name == "clone" => read_from_field(f, *recv),
         _ => false,
@@ -1438,6 +1447,16 @@ fn enum_payload_message(pat: &syn::Pat, f: &Func, scrutinee: Value) -> Option<St
         .map(|s| s.ident.to_string())
         .collect::<Vec<_>>()
         .join("::");
+    // `V2(x, y)` of a struct's field (not a variant named through its type): a struct taken
+    // apart in a pattern.
+    if !crate::lower::variant_path(path) && !matches!(f.value(scrutinee).def, ValueDef::Param(_)) {
+        return Some(format!(
+            "`{variant}{shown}` takes a differentiated value apart in a pattern, which the \
+             derivative does not follow: read a struct's fields instead (`let x = v.0;`, \
+             `v.x`); an enum's variant is matched where it is named through its type \
+             (`Act::Soft(b)`), on a field marked `#[differentiable(data)]`"
+        ));
+    }
     let param = match f.value(scrutinee).def {
         ValueDef::Param(n) => Some(f.params[n].ident.to_string()),
         _ => None,
