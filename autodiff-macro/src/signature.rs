@@ -223,28 +223,17 @@ impl Signature {
                 }
                 params
                     .iter()
-                    // An `Option` named is the error above, and is left out after it.
-                    .map(|(p, t)| {
-                        names.iter().any(|n| n == p)
-                            && !types::holds_option(t)
-                            && !types::holds_map(t)
-                            && !types::is_cell(t)
-                    })
+                    // An `Option`, a map or a cell named is the error above, and is left out
+                    // after it.
+                    .map(|(p, t)| names.iter().any(|n| n == p) && !no_gradient_type(t))
                     .collect()
             }
             None => params
                 .iter()
                 .map(|(_, t)| {
-                    // An `Option` (`reg: Option<f64>`, a setting that may be off) has no
-                    // gradient type: it is data unless named in `wrt(..)`, and so is a
-                    // container or a tuple holding them (`ratings: &[Option<f64>]`, the
-                    // ratings a user has given, `None` where there is none).
-                    // A cell parameter (`c: &Cell<f64>`) is shared state read as data.
                     !types::is_inactive_type(t)
                         && !types::is_time(t)
-                        && !types::holds_option(t)
-                        && !types::holds_map(t)
-                        && !types::is_cell(t)
+                        && !no_gradient_type(t)
                         && !matches!(t, syn::Type::ImplTrait(_))
                 })
                 .collect(),
@@ -826,6 +815,15 @@ pub struct Bodies {
     /// The placeholders made after an error (see `with_stubs`): no stand-in `_grad` whose call
     /// would be a second error.
     pub stub: bool,
+}
+
+/// A parameter type that holds floats but has no gradient type, data unless named in
+/// `wrt(..)` (where it is an error): an `Option` (`reg: Option<f64>`, a setting that may be off)
+/// or a container or tuple of them (`ratings: &[Option<f64>]`, `None` where there is none), a
+/// map or a set (`counts: &HashMap<String, f64>`, a table built outside), and a cell (`c:
+/// &Cell<f64>`, shared state read as data).
+fn no_gradient_type(t: &syn::Type) -> bool {
+    types::holds_option(t) || types::holds_map(t) || types::is_cell(t)
 }
 
 /// A parameter whose argument the generated item can pass on again after its body ran: a
