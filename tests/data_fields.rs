@@ -295,3 +295,75 @@ fn variants_inside_options_and_tuple_struct_fields_are_data() {
         assert!((gx - fdx).abs() < 1e-6 * (1.0 + fdx.abs()), "{gx} vs {fdx}");
     }
 }
+
+/// Records of data (no derive, no `Clone`) beside the parameters.
+pub enum Kind {
+    Keep,
+    Weighted(f64),
+}
+
+impl Kind {
+    fn weight(&self) -> f64 {
+        match self {
+            Kind::Keep => 1.0,
+            Kind::Weighted(w) => *w,
+        }
+    }
+}
+
+pub struct Rec {
+    pub x: f64,
+    pub kind: Kind,
+    pub name: String,
+}
+
+/// Methods of the records' fields (`as_str` of a `String`, the user's `weight` of an enum) run
+/// as written: the records are left out by `wrt(..)`.
+#[differentiate(wrt(theta))]
+fn weighted_fit(theta: &[f64], recs: &[Rec]) -> f64 {
+    let mut s = 0.0;
+    for r in recs {
+        if r.name.as_str() == "skip" {
+            continue;
+        }
+        let e = theta[0] * r.x + theta[1] - 1.0;
+        s += r.kind.weight() * e * e;
+    }
+    s + recs[0].kind.weight() * theta[0]
+}
+
+#[test]
+fn methods_of_fields_of_data_records_run_as_written() {
+    let recs = vec![
+        Rec {
+            x: 1.5,
+            kind: Kind::Weighted(2.0),
+            name: "a".into(),
+        },
+        Rec {
+            x: -0.5,
+            kind: Kind::Keep,
+            name: "skip".into(),
+        },
+        Rec {
+            x: 0.25,
+            kind: Kind::Keep,
+            name: "b".into(),
+        },
+    ];
+    let theta = vec![0.3, -0.2];
+    let (v, g) = weighted_fit_grad(&theta, &recs);
+    assert_eq!(v, weighted_fit(&theta, &recs));
+    // ∂/∂θ₀ = Σ 2 wᵢ eᵢ xᵢ + w₀, ∂/∂θ₁ = Σ 2 wᵢ eᵢ over the records not skipped.
+    let e = |x: f64| theta[0] * x + theta[1] - 1.0;
+    let d0 = 2.0 * 2.0 * e(1.5) * 1.5 + 2.0 * e(0.25) * 0.25 + 2.0;
+    let d1 = 2.0 * 2.0 * e(1.5) + 2.0 * e(0.25);
+    assert!(
+        (g[0] - d0).abs() < 1e-12 && (g[1] - d1).abs() < 1e-12,
+        "{g:?}"
+    );
+    let fd = finite_difference(|t: &Vec<f64>| weighted_fit(t, &recs), &theta, 1e-6);
+    for (a, b) in g.iter().zip(&fd) {
+        assert!((a - b).abs() < 1e-6 * (1.0 + b.abs()), "{a} vs {b}");
+    }
+}
