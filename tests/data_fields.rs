@@ -1,7 +1,7 @@
-//! Parameter structs holding data of a type of the user's own — an enum choosing the activation,
-//! declared `autodiff::Data` — in a field marked `#[differentiable(data)]`: the struct's
-//! gradient copies the field, and the differentiated functions match it (its payloads are
-//! constants), assign it variants and call its type's methods on it.
+//! Parameter structs holding data of a type of the user's own — an enum choosing the activation —
+//! in a field marked `#[differentiable(data)]`: the struct's gradient copies the field, the
+//! differentiated functions match it (its payloads are constants) and, with the type declared
+//! `autodiff::Data`, call its methods on it.
 
 use autodiff::check::finite_difference;
 use autodiff::optim::{Adam, AdamConfig, Optimizer};
@@ -14,7 +14,7 @@ pub enum Act {
     Soft(f64),
 }
 
-/// Declared data: kept in fields marked `#[differentiable(data)]`.
+/// Methods are called on fields of this type below.
 impl autodiff::Data for Act {}
 
 #[differentiate(wrt(z), hessian)]
@@ -28,14 +28,12 @@ impl Act {
     }
 }
 
-/// A settings enum that is only ever matched.
+/// A settings enum that is only ever matched: the field's mark is all it needs.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Pool {
     Sum,
     Scaled { by: f64 },
 }
-
-impl autodiff::Data for Pool {}
 
 #[derive(Clone, Debug, Differentiable)]
 pub struct Layer {

@@ -82,12 +82,10 @@
 //!   known by its type; a field of another type that holds no derivative (an enum choosing the
 //!   activation) is marked `#[differentiable(data)]`, which the type cannot say. Data fields
 //!   have no bounds, no leaves and no gradient of their own: every zero, gradient and tangent
-//!   copies them from the value. A marked field's type must be declared data (`impl
-//!   autodiff::Data for Act {}`, checked at the field): a float cannot be (the trait is the
-//!   runtime's, `f64` is not the user's), so no field that a differentiated value could be
-//!   written into is taken for data. A `#[differentiate]` function matches such a field
-//!   (`match self.act { Act::Soft(beta) => .. }`), its payloads constants, and calls the type's
-//!   methods on it or lends it, which the runtime's conversions accept for data.
+//!   copies them from the value. A `#[differentiate]` function that matches such a field
+//!   (`match self.act { Act::Soft(beta) => .. }`) binds its payloads as constants; one that
+//!   calls the type's methods on it or lends it needs the type declared data (`impl
+//!   autodiff::Data for Act {}`), which is what the runtime's conversions ask of it.
 //! - **Hygiene.** Paths are absolute (`::autodiff::…`, `::core::…`); methods are called in fully
 //!   qualified form, so inherent methods of a field's type never shadow them; helper items live
 //!   in the anonymous `const` block and are `__ad`-prefixed.
@@ -156,7 +154,6 @@ fn derive(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
     });
 
     let checks = scalar_checks(input, &fields);
-    let data_checks = marked_data_checks(input, &fields);
     let field_types = field_types(input, &fields);
     let literal = literal_fns(input);
     let (params, data): (Vec<&Field>, Vec<&Field>) = fields.iter().partition(|f| !f.data);
@@ -181,8 +178,6 @@ fn derive(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
             #field_of
 
             #checks
-
-            #data_checks
 
             #field_types
 
@@ -555,7 +550,7 @@ fn scalar_checks(input: &syn::DeriveInput, fields: &[Field<'_>]) -> TokenStream 
                     (`f64`, `Vec<f64>`, `Array2<f64>`, a derived struct, ..) with the scalar type \
                     of the first field, or data it copies (integers, `bool`s, strings and \
                     containers of them, or a field marked `#[differentiable(data)]`: an enum \
-                    of settings declared `autodiff::Data`)"
+                    of settings)"
         )]
         trait __AdField<S> {}
         impl<T: ::autodiff::Differentiable> __AdField<<T as ::autodiff::Differentiable>::Scalar>
@@ -565,35 +560,6 @@ fn scalar_checks(input: &syn::DeriveInput, fields: &[Field<'_>]) -> TokenStream 
         fn __ad_same_scalar<T: __AdField<S>, S>() {}
         #[allow(dead_code)]
         fn __ad_check_fields() {
-            #( #calls )*
-        }
-    }
-}
-
-/// Checks, at the definition, that the fields marked `#[differentiable(data)]` are of types
-/// declared data (`impl autodiff::Data for Act {}`, which integers, strings and containers of
-/// them already are): a float marked data would hold no adjoint of its own, and a value written
-/// into it would lose its derivative. One call per field whose type names no generic parameter,
-/// spanned at its type.
-fn marked_data_checks(input: &syn::DeriveInput, fields: &[Field<'_>]) -> TokenStream {
-    let calls: Vec<TokenStream> = fields
-        .iter()
-        .filter(|f| f.marked && !mentions_generics(f.ty, &input.generics))
-        .map(|f| {
-            let ty = f.ty;
-            let (lo, hi) = span_range(ty);
-            let open = respan(quote!(__ad_data_field::<), lo);
-            let close = respan(quote!(>();), hi);
-            quote!(#open #ty #close)
-        })
-        .collect();
-    if calls.is_empty() {
-        return TokenStream::new();
-    }
-    quote! {
-        fn __ad_data_field<T: ::autodiff::Data + ?Sized>() {}
-        #[allow(dead_code)]
-        fn __ad_check_data_fields() {
             #( #calls )*
         }
     }
@@ -624,22 +590,6 @@ fn fields(input: &syn::DeriveInput) -> syn::Result<Vec<Field<'_>>> {
         }
     };
     for f in data.fields.iter() {
-        if marked_data(f) && mentions_floats(&f.ty) {
-            let name = f
-                .ident
-                .as_ref()
-                .map_or("this field".to_string(), |i| format!("`{i}`"));
-            return Err(syn::Error::new_spanned(
-                &f.ty,
-                format!(
-                    "`#[differentiable(data)]` on {name}, which holds floats: floats in a \
-                     parameter struct are differentiated (a value written there has a \
-                     derivative); keep a setting of floats out of the struct and pass it beside \
-                     it (`fn loss(m: &{n}, temperature: f64)`, left out with `wrt(..)`)",
-                    n = input.ident
-                ),
-            ));
-        }
         for a in f
             .attrs
             .iter()
@@ -730,18 +680,6 @@ fn fields(input: &syn::DeriveInput) -> syn::Result<Vec<Field<'_>>> {
         ));
     }
     Ok(fields)
-}
-
-/// Whether `ty` names `f32` or `f64` anywhere (`f64`, `Vec<f64>`, `[f32; 3]`, `Array1<f64>`).
-fn mentions_floats(ty: &syn::Type) -> bool {
-    fn walk(tokens: TokenStream) -> bool {
-        tokens.into_iter().any(|tt| match tt {
-            proc_macro2::TokenTree::Ident(i) => i == "f64" || i == "f32",
-            proc_macro2::TokenTree::Group(g) => walk(g.stream()),
-            _ => false,
-        })
-    }
-    walk(quote!(#ty))
 }
 
 /// `tokens` with every span set to `span`.

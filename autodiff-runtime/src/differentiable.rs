@@ -141,8 +141,7 @@ pub type LeafZip<'a, S> = dyn FnMut(&mut [S], &[S]) + 'a;
     note = "gradients exist for `f32`, `f64`, ndarray arrays, tuples, `Vec`s and arrays of \
             differentiable values, and structs that `#[derive(Differentiable, Clone)]`; a field \
             of a parameter struct that holds data of another type (an enum of settings) is \
-            marked `#[differentiable(data)]`, its type declared `impl autodiff::Data`; pass \
-            other data as its own argument"
+            marked `#[differentiable(data)]`; pass other data as its own argument"
 )]
 pub trait Differentiable: Clone {
     /// The scalar type of every leaf.

@@ -344,11 +344,10 @@ macro_rules! with_integer_types {
 /// struct's; lent to a function, the field takes the `()` the call's gradient has for it.
 ///
 /// Public as `autodiff::Data`: a type of your own that holds no derivative (an enum choosing an
-/// activation, a setting) is declared data with `impl autodiff::Data for Act {}`, and kept in a
-/// parameter struct's field marked `#[differentiable(data)]`, which the derive checks against
-/// this declaration; differentiated code matches the field, calls the type's methods on it
-/// (`self.act.apply(z)`) and lends it to functions. Floats are not data (a value written into
-/// a field of them has a derivative): keep a setting of floats out of the struct, beside it.
+/// activation, a setting) kept in a parameter struct's field marked `#[differentiable(data)]`
+/// is declared data with `impl autodiff::Data for Act {}`, which lets differentiated code call
+/// its methods on the field (`self.act.apply(z)`) and lend the field to functions. Matching the
+/// field (`match self.act { Act::Soft(beta) => .. }`) needs only the field's mark.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is taken for a field's data, but is not an integer, `bool`, `char`, \
                string, or a `Vec`, array, tuple or `Option` of them",
@@ -356,8 +355,7 @@ macro_rules! with_integer_types {
     note = "a field of a differentiated struct assigned a value computed from integers takes an \
             integer, `bool`, `char` or string",
     note = "a type of your own that holds no derivative (an enum) is declared data with `impl \
-            autodiff::Data for {Self} {{}}`; floats are not data: pass a setting of floats \
-            beside the struct"
+            autodiff::Data for {Self} {{}}`"
 )]
 pub trait DataField {}
 
