@@ -82,7 +82,9 @@
 //!   known by its type; a field of another type that holds no derivative (an enum choosing the
 //!   activation) is marked `#[differentiable(data)]`, which the type cannot say. Data fields
 //!   have no bounds, no leaves and no gradient of their own: every zero, gradient and tangent
-//!   copies them from the value. A `#[differentiate]` function that matches such a field
+//!   copies them from the value, except a marked field of a type that has a zero (running
+//!   statistics, `Array1<f64>`), which is zero there (`DataZero`): a read of it is a constant,
+//!   whose tangent is zero and whose adjoint `#[differentiate]` drops (`Field::DATA`). A `#[differentiate]` function that matches such a field
 //!   (`match self.act { Act::Soft(beta) => .. }`) binds its payloads as constants; one that
 //!   calls the type's methods on it or lends it needs the type declared data (`impl
 //!   autodiff::Data for Act {}`), which is what the runtime's conversions ask of it.
@@ -169,6 +171,19 @@ fn derive(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
         true => quote!(::core::unreachable!()),
         false => quote!(::core::default::Default::default()),
     });
+    // A marked field's zero is one where its type has one (see `DataZero`): the tangent of a
+    // read of running statistics is zero.
+    let data_zero = data.iter().map(|f| {
+        let m = &f.member;
+        match f.marked {
+            true => quote! {{
+                #[allow(unused_imports)]
+                use ::autodiff::__private::{CopyOfData as _, ZeroOfData as _};
+                (&&::autodiff::__private::DataZero(&self.#m)).zero_or_copy()
+            }},
+            false => quote!(::core::clone::Clone::clone(&self.#m)),
+        }
+    });
     let shapeless = data.is_empty();
     // Clippy takes the bounds, spanned at the user's field types, for the user's code: the
     // `allow` keeps it from linting them (`type_repetition_in_bounds` and the like).
@@ -202,7 +217,7 @@ fn derive(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
                 fn zero_like(&self) -> Self {
                     Self {
                         #( #m: #d::zero_like(&self.#m), )*
-                        #( #dm: ::core::clone::Clone::clone(&self.#dm), )*
+                        #( #dm: #data_zero, )*
                     }
                 }
 
@@ -432,12 +447,14 @@ fn field_types(input: &syn::DeriveInput, fields: &[Field<'_>]) -> TokenStream {
             &quote!(#member).to_string(),
         ));
         let ty = f.ty;
+        let data = f.data;
         quote! {
             #[automatically_derived]
             impl #impl_generics ::autodiff::__private::Field<#key, #ty> for #name #ty_generics
             #where_clause
             {
                 type Ty = #ty;
+                const DATA: bool = #data;
             }
 
             #[automatically_derived]
