@@ -122,3 +122,54 @@ fn batch_statistics_in_training_mode() {
     let (_, dl) = bn_loss_jvp(&bn, &x, &t, &d);
     close("jvp along β₂", dl, g.beta[2], 1e-12);
 }
+
+/// A linear layer whose weights are a field, `z = x·W` (a matrix, though the macro cannot
+/// tell a field's matrix from a vector), its elements iterated the NumPy way, `z.iter()`:
+/// `L = Σ_ij tanh(z_ij)² + Σ_ij tanh(z_ij + b_j)`. This was rustc's "`usize: NdIndex<Ix2>`"
+/// inside the generated code, which read the product by one index.
+/// `∂L/∂W = xᵀ·(2 tanh(z)(1 − tanh²(z)) + (1 − tanh²(z + b)))`, `∂L/∂b_j = Σ_i (1 − tanh²(z_ij + b_j))`.
+#[derive(Clone, Debug, Differentiable)]
+pub struct Dense {
+    pub w: Array2<f64>,
+    pub b: Array1<f64>,
+}
+
+#[differentiate(wrt(layer))]
+fn dense_iterated(layer: &Dense, x: &Array2<f64>) -> f64 {
+    let z = x.dot(&layer.w);
+    let squares: f64 = z.iter().map(|&v| v.tanh().powi(2)).sum();
+    let h = (x.dot(&layer.w) + &layer.b).mapv(f64::tanh);
+    let mut total = 0.0;
+    for v in h.iter() {
+        total += v;
+    }
+    squares + total
+}
+
+#[test]
+fn a_product_with_a_field_is_iterated_whatever_its_rank() {
+    let layer = Dense {
+        w: matrix(3, 4, 1.0),
+        b: vector(4, 2.0),
+    };
+    let x = matrix(5, 3, 3.0);
+    let (v, g) = dense_iterated_grad(&layer, &x);
+    assert_eq!(v, dense_iterated(&layer, &x));
+    let z = x.dot(&layer.w);
+    let zb = &z + &layer.b;
+    let dz =
+        z.mapv(|v| 2.0 * v.tanh() * (1.0 - v.tanh().powi(2))) + zb.mapv(|v| 1.0 - v.tanh().powi(2));
+    same("∂W", &g.w, &x.t().dot(&dz), 1e-12);
+    same(
+        "∂b",
+        &g.b,
+        &zb.mapv(|v| 1.0 - v.tanh().powi(2)).sum_axis(Axis(0)),
+        1e-12,
+    );
+    fd_any(
+        "dense iterated",
+        |p: &Dense| dense_iterated(p, &x),
+        &layer,
+        &g,
+    );
+}

@@ -328,7 +328,8 @@ impl Lowering {
     }
 
     /// Whether `v` is what a function or a method returned (`let h = layer(x);`, through
-    /// copies, references and `mapv`), whose number of axes the macro does not see.
+    /// copies, references, `mapv` and array arithmetic), whose number of axes the macro does
+    /// not see.
     fn made_by_call(&self, v: Value, depth: usize) -> bool {
         let ValueDef::Result(i, 0) = self.f.value(v).def else {
             return false;
@@ -346,6 +347,41 @@ impl Lowering {
                     name.to_string().as_str(),
                     "mapv" | "map" | "to_owned" | "clone" | "view"
                 ) && self.made_by_call(*recv, depth + 1)
+            }
+            // Array arithmetic on one (`layer(x) + &p.b`).
+            InstKind::Binary(_, x, y) => {
+                self.made_by_call(*x, depth + 1) || self.made_by_call(*y, depth + 1)
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether `v` is an ndarray product whose number of axes the macro does not see (`x.dot(&p.w)`
+    /// of a field, a matrix or a vector), or made from one by array arithmetic, copies and
+    /// elementwise maps (`(x.dot(&p.w) + &p.b).mapv(f64::tanh)`): an ndarray array in any case,
+    /// whose elements are iterated through `flatten`, which any number of axes has.
+    fn product_of_unseen_rank(&self, v: Value, depth: usize) -> bool {
+        let ValueDef::Result(i, 0) = self.f.value(v).def else {
+            return false;
+        };
+        if depth > 32 {
+            return false;
+        }
+        let rec = |x: Value| self.product_of_unseen_rank(x, depth + 1);
+        match &self.f.inst(i).kind {
+            InstKind::Ref(x) | InstKind::Deref(x) | InstKind::Neg(x) => rec(*x),
+            InstKind::Prim { prim, .. } => prim.name() == "dot",
+            InstKind::Binary(_, x, y) => rec(*x) || rec(*y),
+            InstKind::Method { name, recv, .. } => {
+                matches!(
+                    name.to_string().as_str(),
+                    "mapv" | "map" | "to_owned" | "clone"
+                ) && rec(*recv)
+            }
+            InstKind::Call { path, args }
+                if let Some(map) = self.f.maps.iter().find(|m| path.is_ident(&m.name)) =>
+            {
+                args.iter().take(map.arrays).any(|&a| rec(a))
             }
             _ => false,
         }
@@ -647,7 +683,9 @@ impl Lowering {
                     }
                     None => {
                         let mut base = self.place_expr(b, expr)?;
-                        if self.is_multi_dim(base) {
+                        if self.is_multi_dim(base)
+                            || (cells.is_none() && self.product_of_unseen_rank(base, 0))
+                        {
                             if cells.is_some() {
                                 self.err_at(
                                     *expr,
