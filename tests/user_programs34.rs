@@ -173,3 +173,110 @@ fn a_product_with_a_field_is_iterated_whatever_its_rank() {
         &g,
     );
 }
+
+/// An activation chosen by an enum field, applied the ndarray way, inside `mapv`:
+/// `L = Σ_ij (s·act(z_ij))²` with `z = x·W + b`. The method call on the field inside the
+/// closure, `self.act.apply(v)`, was taken for ndarray's `apply` (an error about closures over
+/// array elements), another name for a method without a derivative rule, and the call through
+/// the type, `Act::apply(&self.act, v)`, was rustc's "captured by a closure over array elements
+/// must be a float, found `()`" inside the generated code. Each is now the call of the enum's
+/// method, the field a constant captured by the closure.
+/// `∂L/∂W = xᵀ·(2 s² act(z) act'(z))`, `∂L/∂b_j = Σ_i 2 s² act(z_ij) act'(z_ij)`,
+/// `∂L/∂s = Σ_ij 2 s act(z_ij)²`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Act {
+    Tanh,
+    Leaky(f64),
+}
+
+impl autodiff::Data for Act {}
+
+#[differentiate(wrt(z), hessian)]
+impl Act {
+    fn apply(&self, z: f64) -> f64 {
+        match self {
+            Act::Tanh => z.tanh(),
+            Act::Leaky(a) => {
+                if z > 0.0 {
+                    z
+                } else {
+                    a * z
+                }
+            }
+        }
+    }
+}
+
+#[derive(Clone, Debug, Differentiable)]
+pub struct ActLayer {
+    pub w: Array2<f64>,
+    pub b: Array1<f64>,
+    pub s: f64,
+    #[differentiable(data)]
+    pub act: Act,
+}
+
+#[differentiate(wrt(self), hessian)]
+impl ActLayer {
+    fn loss(&self, x: &Array2<f64>) -> f64 {
+        let z = x.dot(&self.w) + &self.b;
+        z.mapv(|v| self.s * self.act.apply(v)).mapv(|v| v * v).sum()
+    }
+
+    fn loss_by_path(&self, x: &Array2<f64>) -> f64 {
+        let z = x.dot(&self.w) + &self.b;
+        z.mapv(|v| self.s * Act::apply(&self.act, v))
+            .mapv(|v| v * v)
+            .sum()
+    }
+}
+
+#[test]
+fn an_enum_field_s_method_inside_mapv() {
+    let x = matrix(4, 2, 1.0);
+    for act in [Act::Tanh, Act::Leaky(0.1)] {
+        let layer = ActLayer {
+            w: matrix(2, 3, 2.0),
+            b: vector(3, 3.0),
+            s: 1.3,
+            act,
+        };
+        let z = x.dot(&layer.w) + &layer.b;
+        let a = z.mapv(|v| act.apply(v));
+        let da = z.mapv(|v| match act {
+            Act::Tanh => 1.0 - v.tanh().powi(2),
+            Act::Leaky(k) => {
+                if v > 0.0 {
+                    1.0
+                } else {
+                    k
+                }
+            }
+        });
+        let s = layer.s;
+        let dz = &a * &da * (2.0 * s * s);
+        for (what, (v, g)) in [
+            ("method", layer.loss_grad(&x)),
+            ("path", layer.loss_by_path_grad(&x)),
+        ] {
+            assert_eq!(v, layer.loss(&x));
+            assert_eq!(g.act, act);
+            same(&format!("{what} ∂W"), &g.w, &x.t().dot(&dz), 1e-12);
+            same(&format!("{what} ∂b"), &g.b, &dz.sum_axis(Axis(0)), 1e-12);
+            close(
+                &format!("{what} ∂s"),
+                g.s,
+                a.mapv(|v| 2.0 * s * v * v).sum(),
+                1e-12,
+            );
+            fd_any(what, |p: &ActLayer| p.loss(&x), &layer, &g);
+        }
+        // Forward mode and a Hessian-vector product along a direction in every leaf.
+        let d = autodiff::check::random_direction(&layer, 5);
+        let (_, t) = layer.loss_jvp(&x, &d);
+        autodiff::check::jvpcheck(|p: &ActLayer| p.loss(&x), &layer, &d, &t).assert_ok();
+        let (_, _, hv) = layer.loss_by_path_hvp(&x, &d);
+        autodiff::check::hvpcheck(|p: &ActLayer| p.loss_by_path_grad(&x).1, &layer, &d, &hv)
+            .assert_ok();
+    }
+}

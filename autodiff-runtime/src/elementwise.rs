@@ -110,16 +110,44 @@ impl Partials for () {
     fn add_scaled<G: Real>(&mut self, _g: G, _p: Self) {}
 }
 
+/// One entry of [`Partials`]: a float, or `()` for a captured value that holds no derivative
+/// (a field of data read through a differentiated struct, `l.act` of an activation enum
+/// marked `#[differentiable(data)]`, whose "gradient" a call gives as `()`).
+pub trait PartialEntry: Copy {
+    /// Zero.
+    fn zero_entry() -> Self;
+    /// `self += g·p`.
+    fn add_scaled_entry<G: Real>(&mut self, g: G, p: Self);
+}
+
+impl<C: Real> PartialEntry for C {
+    #[inline(always)]
+    fn zero_entry() -> Self {
+        C::ZERO
+    }
+    #[inline(always)]
+    fn add_scaled_entry<G: Real>(&mut self, g: G, p: Self) {
+        *self += convert::<G, C>(g) * p;
+    }
+}
+
+impl PartialEntry for () {
+    #[inline(always)]
+    fn zero_entry() -> Self {}
+    #[inline(always)]
+    fn add_scaled_entry<G: Real>(&mut self, _g: G, _p: Self) {}
+}
+
 macro_rules! impl_partials {
     ($($C:ident $i:tt),+) => {
-        impl<$($C: Real),+> Partials for ($($C,)+) {
+        impl<$($C: PartialEntry),+> Partials for ($($C,)+) {
             #[inline(always)]
             fn zero() -> Self {
-                ($($C::ZERO,)+)
+                ($($C::zero_entry(),)+)
             }
             #[inline(always)]
             fn add_scaled<Gs: Real>(&mut self, g: Gs, p: Self) {
-                $( self.$i += convert::<Gs, $C>(g) * p.$i; )+
+                $( self.$i.add_scaled_entry(g, p.$i); )+
             }
         }
     };
@@ -502,6 +530,9 @@ pub fn captured_partial<C: CapturedScalar>(c: C) -> C {
 pub trait CapturedScalar {}
 impl CapturedScalar for f32 {}
 impl CapturedScalar for f64 {}
+/// A captured field of data (an enum marked `#[differentiable(data)]`, read through a
+/// differentiated struct): no partial derivative, and `()` as its gradient.
+impl CapturedScalar for () {}
 
 /// The result of a differentiated closure over array elements: a float.
 #[diagnostic::on_unimplemented(

@@ -1495,7 +1495,7 @@ impl Lowering {
     /// trait, which `#[derive(Differentiable)]` implements per field:
     /// `FieldTy::<Self, H, _>::forward(&self.layer, x)`, differentiated through `forward_vjp` as
     /// the call `Layer::forward(&self.layer, x)` is.
-    fn field_method(&self, mc: &syn::ExprMethodCall) -> Option<syn::ExprCall> {
+    pub(super) fn field_method(&self, mc: &syn::ExprMethodCall) -> Option<syn::ExprCall> {
         let recv = chain::strip(&mc.receiver);
         let name = mc.method.to_string();
         // A float method's name (`z.exp()`, `z.abs()` of a complex number) is the struct's

@@ -652,6 +652,17 @@ impl Lowering {
         }
         impl VisitMut for Hoist<'_> {
             fn visit_expr_mut(&mut self, e: &mut Expr) {
+                // A method of the user's struct on a field (`l.act.apply(v)` of an activation
+                // enum, `self.layer.scale(v)`): the call through the field's type, as outside the
+                // closure (`FieldTy::<L, H, _>::apply(&l.act, v)`), whose field read is then
+                // hoisted below; the hoisted copy alone would not say its type.
+                if let Expr::MethodCall(mc) = e
+                    && matches!(chain::strip(&mc.receiver), Expr::Field(_))
+                    && self.invariant(&mc.receiver)
+                    && let Some(call) = self.lw.field_method(mc)
+                {
+                    *e = Expr::Call(call);
+                }
                 fn place(e: &Expr) -> bool {
                     match chain::strip(e) {
                         Expr::Path(_) => true,
