@@ -280,3 +280,38 @@ fn an_enum_field_s_method_inside_mapv() {
             .assert_ok();
     }
 }
+
+/// A network's weights kept in one flat `Vec<f64>` and reshaped the NumPy way, views of its
+/// parts: `W = p[0..6]` as 3×2, `b = p[6..8]`, `v = p[8..10]` as 2×1,
+/// `L = Σ_i (tanh(x_i·W + b)·v)_i`. `ArrayView2::from_shape(..).unwrap()` over a part of the
+/// differentiated slice was rejected as "no derivative rule for method `unwrap`"; it is now the
+/// array of copies `from_shape_vec` of the part makes. With `h = tanh(x·W + b)` and
+/// `d = (1 − h²) ⊙ (1·vᵀ)`: `∂L/∂W = xᵀ·d`, `∂L/∂b = Σ_i d_i`, `∂L/∂v = Σ_i h_i`.
+#[differentiate(wrt(params))]
+fn flat_views(params: &[f64], x: &Array2<f64>) -> f64 {
+    let mut off = 0;
+    let w = ndarray::ArrayView2::from_shape((3, 2), &params[off..off + 6]).unwrap();
+    off += 6;
+    let b = ndarray::ArrayView1::from_shape(2, &params[off..off + 2]).expect("two biases");
+    off += 2;
+    let v = ndarray::ArrayView::from_shape((2, 1), &params[off..]).unwrap();
+    (x.dot(&w) + &b).mapv(f64::tanh).dot(&v).sum()
+}
+
+#[test]
+fn parts_of_a_flat_parameter_vector_viewed_by_shape() {
+    let params = data(10, 1.0);
+    let x = matrix(4, 3, 2.0);
+    let (value, g) = flat_views_grad(&params, &x);
+    assert_eq!(value, flat_views(&params, &x));
+    let w = Array2::from_shape_vec((3, 2), params[..6].to_vec()).unwrap();
+    let b = Array1::from(params[6..8].to_vec());
+    let v = Array1::from(params[8..].to_vec());
+    let h = (x.dot(&w) + &b).mapv(f64::tanh);
+    let d = h.mapv(|t| 1.0 - t * t) * &v;
+    let mut expected = x.t().dot(&d).iter().copied().collect::<Vec<f64>>();
+    expected.extend(d.sum_axis(Axis(0)).iter());
+    expected.extend(h.sum_axis(Axis(0)).iter());
+    close_all("∂p", &g, &expected);
+    fd_vec("flat views", |p| flat_views(p, &x), &params, &g);
+}

@@ -621,6 +621,9 @@ impl Lowering {
             let tokens = Expr::MethodCall(mc.clone()).to_token_stream();
             return self.opaque(b, tokens, Kind::Unknown, true, mc.method.span());
         }
+        if let Some(e) = view_from_shape(mc).filter(|(_, s)| !self.data_expr(s)) {
+            return self.expr(b, &e.0, true);
+        }
         if let Some(e) = array_from_shape_vec(mc, &self.krate) {
             return self.expr(b, &e, true);
         }
@@ -4722,6 +4725,36 @@ pub(super) fn is_guard(e: &Expr) -> bool {
         },
         _ => false,
     }
+}
+
+/// `ArrayView2::from_shape(shape, &v[a..b]).unwrap()` (`ArrayView1`, `ArrayView`, any rank;
+/// `.expect(..)`), NumPy's `reshape` of a flat parameter vector, as the array of copies
+/// `Array2::from_shape_vec(shape, (&v[a..b]).to_vec()).unwrap()` (read alike, as `aview2` is),
+/// with the slice written: the caller rewrites it where the slice is differentiated.
+fn view_from_shape(mc: &syn::ExprMethodCall) -> Option<(Expr, Expr)> {
+    let (c, fp) = unwrapped_call(mc)?;
+    let path = &fp.path;
+    let n = path.segments.len();
+    if n < 2 || c.args.len() != 2 || fp.qself.is_some() {
+        return None;
+    }
+    let (ty, func) = (&path.segments[n - 2], &path.segments[n - 1]);
+    let owned = ty.ident.to_string().strip_prefix("ArrayView")?.to_string();
+    if func.ident != "from_shape" || !matches!(func.arguments, syn::PathArguments::None) {
+        return None;
+    }
+    let mut path = path.clone();
+    path.segments[n - 2].ident = syn::Ident::new(&format!("Array{owned}"), ty.ident.span());
+    // A view's type arguments (`ArrayView2::<f64>`) name a lifetime the copy has not.
+    path.segments[n - 2].arguments = syn::PathArguments::None;
+    path.segments[n - 1].ident = syn::Ident::new("from_shape_vec", func.ident.span());
+    let (shape, v) = (&c.args[0], &c.args[1]);
+    let (unwrap, args) = (&mc.method, &mc.args);
+    let span = c.span();
+    let e = syn::parse_quote_spanned! {span=>
+        #path(#shape, (#v).to_vec()).#unwrap(#args)
+    };
+    Some((e, v.clone()))
 }
 
 /// `Array2::from_shape_vec((r, c), v).unwrap()` (`.expect(..)`; `Array1::from_shape_vec(n, v)`)
