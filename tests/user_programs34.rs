@@ -4,11 +4,13 @@
 //! beside the function) and central finite differences.
 //!
 //! A field of floats marked `#[differentiable(data)]` (a batch norm's running mean and variance,
-//! a constant `eps`) was differentiated where a function read it: the gradient's field held the
-//! read's adjoint added to a copy of the value, and the tangent of a read was the value itself,
-//! so `_jvp` and `_hvp` were wrong wherever the field was read (`(x − μ)·γ` along `γ` came out
-//! with `−μ·γ̇`-sized errors). Such a field is now a constant: its adjoint goes nowhere, and it is
-//! zero in the struct's zeros, gradients and tangents (an enum field is still copied).
+//! a constant `eps`) was copied into the struct's zeros, so the tangent `zero_like` made (and
+//! every tangent the generated code makes) held the value itself there: `_jvp` and `_hvp` were
+//! wrong wherever the field was read (`(x − μ)·γ` along `γ` came out with `−μ·γ̇`-sized errors),
+//! and the gradient's field was the value plus the derivative. Such a field is now zero in the
+//! struct's zeros, gradients and tangents (an enum field is still copied): a tangent built from
+//! `zero_like` leaves it constant, and the gradient holds the derivative with respect to it,
+//! which is no leaf, so optimizers and checks leave it.
 
 use autodiff::check::finite_difference;
 use autodiff::{Differentiable, differentiate};
@@ -79,18 +81,39 @@ fn running_statistics_marked_data_are_constants() {
         close(&format!("∂γ[{j}]"), g.gamma[j], dg, 1e-12);
         close(&format!("∂β[{j}]"), g.beta[j], db, 1e-12);
     }
-    // The data fields are constants: zero in the gradient, and no leaves.
+    // The data fields hold the derivatives with respect to them, and are no leaves:
+    // ∂L/∂μ_j = −Σ_i 2 r_ij γ_j / √(σ²_j + ε),
+    // ∂L/∂σ²_j = −Σ_i r_ij γ_j (x_ij − μ_j) / (σ²_j + ε)^{3/2}, ∂L/∂ε = Σ_j ∂L/∂σ²_j.
+    let mut deps = 0.0;
+    for j in 0..3 {
+        let sd = (bn.running_var[j] + bn.eps).sqrt();
+        let (mut dm, mut dv) = (0.0, 0.0);
+        for i in 0..5 {
+            let c = x[[i, j]] - bn.running_mean[j];
+            let r = bn.gamma[j] * c / sd + bn.beta[j] - t[[i, j]];
+            dm -= 2.0 * r * bn.gamma[j] / sd;
+            dv -= r * bn.gamma[j] * c / (sd * sd * sd);
+        }
+        close(&format!("∂μ[{j}]"), g.running_mean[j], dm, 1e-12);
+        close(&format!("∂σ²[{j}]"), g.running_var[j], dv, 1e-12);
+        deps += dv;
+    }
+    close("∂ε", g.eps, deps, 1e-12);
+    assert!(!g.training);
+    // A zero's data fields of floats are zeros, so that a tangent built from it leaves them
+    // constant.
+    let z = bn.zero_like();
     assert!(
-        g.running_mean
+        z.running_mean
             .iter()
-            .chain(&g.running_var)
+            .chain(&z.running_var)
             .all(|&v| v == 0.0)
     );
-    assert_eq!((g.eps, g.training), (0.0, false));
+    assert_eq!(z.eps, 0.0);
     assert_eq!(g.num_scalars(), 6);
     fd_any("bn eval", |p: &BatchNorm| bn_loss(p, &x, &t), &bn, &g);
 
-    // Forward mode along γ₀ is ∂L/∂γ₀ (the tangent's data fields are zeros).
+    // Forward mode along γ₀ is ∂L/∂γ₀.
     let mut d = bn.zero_like();
     d.gamma[0] = 1.0;
     let (_, dl) = bn_loss_jvp(&bn, &x, &t, &d);
@@ -108,6 +131,29 @@ fn running_statistics_marked_data_are_constants() {
     let e = 1e-6;
     let fd = finite_difference(|p: &BatchNorm| bn_loss(p, &x, &t), &bn, e);
     close("fd ∂γ₀", fd.gamma[0], g.gamma[0], 1e-6);
+}
+
+/// A data field assigned a value computed from the parameters carries its derivative:
+/// `μ' = 2γ`, `ε' = 3γ₀`, `L = μ'·x + ε'`, so `∂L/∂γ = 2x + 3e₀`.
+#[differentiate(wrt(bn))]
+fn assigned_data(bn: &BatchNorm, x: &Array1<f64>) -> f64 {
+    let mut b = bn.clone();
+    b.running_mean = &bn.gamma * 2.0;
+    b.eps = bn.gamma[0] * 3.0;
+    (&b.running_mean * x).sum() + b.eps
+}
+
+#[test]
+fn a_data_field_assigned_a_differentiated_value() {
+    let bn = batch_norm(false);
+    let x = vector(3, 7.0);
+    let (_, g) = assigned_data_grad(&bn, &x);
+    let expected = [2.0 * x[0] + 3.0, 2.0 * x[1], 2.0 * x[2]];
+    close_all("∂γ", g.gamma.as_slice().unwrap(), &expected);
+    let mut d = bn.zero_like();
+    d.gamma[1] = 1.0;
+    let (_, dl) = assigned_data_jvp(&bn, &x, &d);
+    close("jvp along γ₁", dl, 2.0 * x[1], 1e-12);
 }
 
 #[test]

@@ -83,8 +83,8 @@
 //!   activation) is marked `#[differentiable(data)]`, which the type cannot say. Data fields
 //!   have no bounds, no leaves and no gradient of their own: every zero, gradient and tangent
 //!   copies them from the value, except a marked field of a type that has a zero (running
-//!   statistics, `Array1<f64>`), which is zero there (`DataZero`): a read of it is a constant,
-//!   whose tangent is zero and whose adjoint `#[differentiate]` drops (`Field::DATA`). A `#[differentiate]` function that matches such a field
+//!   statistics, `Array1<f64>`), which is zero there (`DataZero`): the tangent of a read of it
+//!   is zero, and a gradient holds there the derivative with respect to it, not a leaf. A `#[differentiate]` function that matches such a field
 //!   (`match self.act { Act::Soft(beta) => .. }`) binds its payloads as constants; one that
 //!   calls the type's methods on it or lends it needs the type declared data (`impl
 //!   autodiff::Data for Act {}`), which is what the runtime's conversions ask of it.
@@ -447,14 +447,12 @@ fn field_types(input: &syn::DeriveInput, fields: &[Field<'_>]) -> TokenStream {
             &quote!(#member).to_string(),
         ));
         let ty = f.ty;
-        let data = f.data;
         quote! {
             #[automatically_derived]
             impl #impl_generics ::autodiff::__private::Field<#key, #ty> for #name #ty_generics
             #where_clause
             {
                 type Ty = #ty;
-                const DATA: bool = #data;
             }
 
             #[automatically_derived]

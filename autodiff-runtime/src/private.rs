@@ -946,48 +946,6 @@ pub fn checkpoint_done<S>(cp: &Checkpointer<S>) {
 pub trait Field<const H: u64, M: ?Sized> {
     /// The field's type, `M`.
     type Ty: ?Sized;
-    /// Whether the field is data (`#[differentiable(data)]`, or of a type without derivative):
-    /// a read of it is a constant, whose adjoint goes nowhere.
-    const DATA: bool = false;
-}
-
-/// Asks whether field `H` (of type `M`) of a struct `S` is data, for [`KnownField`] where the
-/// struct says (`#[derive(Differentiable)]` implements [`Field`] for each field) and
-/// [`UnknownField`] (not data) where it does not (a tuple, a struct whose `Differentiable` is
-/// written by hand): `(&field_probe::<H, _, _>(&s̄, &s̄.f)).is_data()`, the first trait found
-/// first by method resolution.
-pub struct FieldProbe<S: ?Sized, M: ?Sized, const H: u64>(core::marker::PhantomData<fn(&S, &M)>);
-
-/// The [`FieldProbe`] of field `H` of `s`, the field being `m`.
-#[inline(always)]
-pub fn field_probe<const H: u64, S: ?Sized, M: ?Sized>(_s: &S, _m: &M) -> FieldProbe<S, M, H> {
-    FieldProbe(core::marker::PhantomData)
-}
-
-/// A field that its struct describes (see [`FieldProbe`]).
-pub trait KnownField {
-    /// Whether the field is data.
-    fn is_data(&self) -> bool;
-}
-
-impl<S: ?Sized + Field<H, M>, M: ?Sized, const H: u64> KnownField for FieldProbe<S, M, H> {
-    #[inline(always)]
-    fn is_data(&self) -> bool {
-        S::DATA
-    }
-}
-
-/// A field of a tuple or of a struct that does not describe its fields (see [`FieldProbe`]).
-pub trait UnknownField {
-    /// `false`: the field is differentiated like its type.
-    fn is_data(&self) -> bool;
-}
-
-impl<S: ?Sized, M: ?Sized, const H: u64> UnknownField for &FieldProbe<S, M, H> {
-    #[inline(always)]
-    fn is_data(&self) -> bool {
-        false
-    }
 }
 
 /// The zero of a field marked `#[differentiable(data)]` in a struct's zeros, gradients and

@@ -704,27 +704,12 @@ impl Gen<'_> {
             } => {
                 let w = names::var(self.f, *var);
                 let x = self.moved(*value, None);
-                let acc = match index {
+                match index {
                     Some(ix) => {
                         let ix = id(*ix);
                         quote! { #pv::acc_field_index(&mut #w.#field, &#ix, #x); }
                     }
                     None => quote! { #pv::acc_field(&mut #w.#field, #x); },
-                };
-                // A field of data (`#[differentiable(data)] running_mean: Array1<f64>`) is a
-                // constant: its struct says so (see `FieldProbe`), and the contribution goes
-                // nowhere, the gradient's field staying as the derive made it.
-                let key = proc_macro2::Literal::u64_unsuffixed(crate::types::field_key(
-                    &quote!(#field).to_string(),
-                ));
-                quote! {
-                    {
-                        #[allow(unused_imports)]
-                        use #pv::{KnownField as _, UnknownField as _};
-                        if !(&#pv::field_probe::<#key, _, _>(&#w, &#w.#field)).is_data() {
-                            #acc
-                        }
-                    }
                 }
             }
             InstKind::VarGet(w) => {
