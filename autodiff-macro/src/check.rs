@@ -568,6 +568,31 @@ pub fn declared_wrt_calls(f: &Func, act: &Activity) -> Vec<syn::Error> {
             .map(|(n, _)| n.as_str())
             .collect();
         let with: Vec<&str> = kept.iter().copied().chain([param.as_str()]).collect();
+        // The list of a method of the block being expanded, taken from the block's attribute,
+        // which applies to every method: the method needs a list of its own.
+        let block = crate::types::block_wrt();
+        let of_block = path.segments.len() == 2
+            && path.segments[0].ident == "Self"
+            && !block.is_empty()
+            && block.iter().map(String::as_str).eq(kept.iter().copied());
+        if of_block {
+            errors.push(syn::Error::new(
+                inst.span,
+                format!(
+                    "`{name}` takes the `impl` block's `wrt({})`, which leaves out `{param}`, and \
+                     this call passes there a value that depends on what is differentiated \
+                     here: the call's gradient has no entry for it, so its part of the gradient \
+                     would be lost; the block's list applies to every method, so mark the block \
+                     `#[differentiate]` and give each method to differentiate its own list: \
+                     `#[differentiate(wrt({}))]` on `{name}`, `#[differentiate(wrt({}))]` on the \
+                     others",
+                    kept.join(", "),
+                    with.join(", "),
+                    kept.join(", "),
+                ),
+            ));
+            continue;
+        }
         errors.push(syn::Error::new(
             inst.span,
             format!(

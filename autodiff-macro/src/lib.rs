@@ -911,6 +911,10 @@ fn expand_impl(attr: TokenStream2, mut imp: syn::ItemImpl) -> TokenStream2 {
         Vec::new()
     };
     let outer_unmarked = types::set_unmarked_methods(unmarked);
+    let outer_block_wrt = types::set_block_wrt(match any_marked {
+        true => Vec::new(),
+        false => block_wrt.iter().map(|i| i.to_string()).collect(),
+    });
     // The methods declared with `wrt(..)` (their own, or the block's): a call of one from
     // another (`self.forward(x)` in `loss`) has a gradient entry for what the list keeps, so
     // data may be passed where it leaves a float out.
@@ -1010,6 +1014,7 @@ fn expand_impl(attr: TokenStream2, mut imp: syn::ItemImpl) -> TokenStream2 {
         }
     }
     types::set_unmarked_methods(outer_unmarked);
+    types::set_block_wrt(outer_block_wrt);
     types::forget_declared_wrt(declared_before);
     let (generics, _, where_clause) = imp.generics.split_for_impl();
     let self_ty = &imp.self_ty;

@@ -31,6 +31,20 @@ thread_local! {
     static PLAIN_MODULE_FNS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
     static DECLARED_WRT: RefCell<Vec<(String, DeclaredParams)>> =
         const { RefCell::new(Vec::new()) };
+    /// The `wrt(..)` of the `impl` block being expanded where it applies to its methods (no
+    /// method carries the attribute): the list of a `Self::` method without its own.
+    static BLOCK_WRT: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Sets the `wrt(..)` of the `impl` block being expanded that applies to its methods (empty
+/// for none); returns the list set before.
+pub fn set_block_wrt(names: Vec<String>) -> Vec<String> {
+    BLOCK_WRT.with(|p| std::mem::replace(&mut *p.borrow_mut(), names))
+}
+
+/// The `wrt(..)` of the `impl` block being expanded, where it applies to its methods.
+pub fn block_wrt() -> Vec<String> {
+    BLOCK_WRT.with(|p| p.borrow().clone())
 }
 
 /// A function's parameters (the receiver first), each with whether its `wrt(..)` keeps it.
