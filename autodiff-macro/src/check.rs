@@ -288,10 +288,17 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                                 Some(call) if OPTION_METHODS.contains(&s.as_str()) => {
                                     option_call_message(&call, &format!("`.{s}(..)`"))
                                 }
-                                _ => no_rule_message(
-                                    &s,
-                                    field_place(f, *recv).map(|p| (p, args.len())),
-                                ),
+                                _ => match &args[..] {
+                                    [a] if ELEMENTWISE_CLOSURE_METHODS.contains(&s.as_str())
+                                        && field_place(f, *a).is_some() =>
+                                    {
+                                        mapped_fn_field_message(&field_place(f, *a).unwrap())
+                                    }
+                                    _ => no_rule_message(
+                                        &s,
+                                        field_place(f, *recv).map(|p| (p, args.len())),
+                                    ),
+                                },
                             },
                         },
                     };
@@ -1202,6 +1209,19 @@ fn through_trait_message(param: &str, bound: &str, name: &str) -> String {
     )
 }
 
+/// `z.mapv(l.act)` of a field `l.act` holding a function pointer, whose function the macro
+/// cannot see.
+fn mapped_fn_field_message(field: &str) -> String {
+    format!(
+        "`{field}` is a value (a function pointer held in a field), mapped here over a \
+         differentiated array: the macro cannot see the function it holds, so the map has no \
+         derivative; keep the choice of function as an enum field marked \
+         `#[differentiable(data)]` and `match` on it, mapping a named function or a closure in \
+         each arm (`match l.act {{ Act::Tanh => z.mapv(f64::tanh), Act::Relu => z.mapv(|v| \
+         v.max(0.0)) }}`)"
+    )
+}
+
 /// `call` as written in the message: `.mapv(..)`, `Zip::from(..)….map_collect(..)`.
 fn elementwise_message(call: &str) -> String {
     format!(
@@ -1267,6 +1287,10 @@ fn run_as_written_message(tokens: &proc_macro2::TokenStream) -> String {
         return m;
     }
     if ELEMENTWISE_CLOSURE_METHODS.contains(&name.as_str()) && !is_iterator_chain(&mc.receiver) {
+        // `z.mapv(l.act)` of a field holding a function pointer (a PyTorch-style activation).
+        if let [syn::Expr::Field(fe)] = mc.args.iter().collect::<Vec<_>>()[..] {
+            return mapped_fn_field_message(&quote::quote!(#fe).to_string().replace(' ', ""));
+        }
         if rooted_in_zip(&mc.receiver) {
             return elementwise_message(&format!("Zip::from(..)….{name}(..)"));
         }

@@ -120,6 +120,16 @@ struct Field<'a> {
     marked: bool,
 }
 
+/// A function pointer (`act: fn(f64) -> f64`), data without a `Default`.
+fn is_fn_pointer(ty: &syn::Type) -> bool {
+    match ty {
+        syn::Type::FnPtr(_) => true,
+        syn::Type::Paren(p) => is_fn_pointer(&p.elem),
+        syn::Type::Group(g) => is_fn_pointer(&g.elem),
+        _ => false,
+    }
+}
+
 /// `#[differentiable(data)]` on the field.
 fn marked_data(f: &syn::Field) -> bool {
     f.attrs.iter().any(|a| {
@@ -167,7 +177,7 @@ fn derive(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
     // A zero made without a value (`SHAPELESS_ZERO` is false with data fields, so it is
     // never asked for) gives data fields their default, which a marked field's type (an enum)
     // may not have.
-    let data_default = data.iter().map(|f| match f.marked {
+    let data_default = data.iter().map(|f| match f.marked || is_fn_pointer(f.ty) {
         true => quote!(::core::unreachable!()),
         false => quote!(::core::default::Default::default()),
     });
