@@ -631,6 +631,41 @@ fn fields(input: &syn::DeriveInput) -> syn::Result<Vec<Field<'_>>> {
             }
         }
     }
+    // An optional parameter (`b: Option<Array1<f64>>`, PyTorch's `bias=False`): an `Option`
+    // has no gradient type (a gradient has one fixed shape).
+    for f in data.fields.iter() {
+        if is_data(f) {
+            continue;
+        }
+        if let syn::Type::Path(tp) = &f.ty
+            && tp.qself.is_none()
+            && tp.path.segments.last().is_some_and(|s| s.ident == "Option")
+        {
+            let field = f.ident.as_ref().map_or("b".to_string(), |i| i.to_string());
+            let inner = match &tp.path.segments.last().map(|s| &s.arguments) {
+                Some(syn::PathArguments::AngleBracketed(a)) => match a.args.first() {
+                    Some(syn::GenericArgument::Type(t)) => quote!(#t).to_string(),
+                    _ => "Array1<f64>".to_string(),
+                },
+                _ => "Array1<f64>".to_string(),
+            };
+            let inner = inner
+                .replace(" < ", "<")
+                .replace(" >", ">")
+                .replace("< ", "<");
+            return Err(syn::Error::new_spanned(
+                &f.ty,
+                format!(
+                    "a field of a parameter struct cannot be an `Option` of differentiable \
+                     values: a gradient has one fixed shape. For an optional parameter (a bias \
+                     that may be off), keep the parameter and a flag, `{field}: {inner}` \
+                     beside `use_{field}: bool`, tested in the forward pass (`if l.use_{field} \
+                     {{ h = h + &l.{field}; }}`); or, for values that are not trained, mark the \
+                     field `#[differentiable(data)]`"
+                ),
+            ));
+        }
+    }
     let fields: Vec<Field> = match &data.fields {
         syn::Fields::Named(named) => named
             .named
