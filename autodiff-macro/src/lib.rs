@@ -1103,6 +1103,16 @@ fn block_wrt_missing(
         }
     }
     let missing = wrt.iter().find(|n| !names.contains(&n.to_string()))?;
+    // What the block's list names and the method has (`self` of `wrt(self, z)`): the method's
+    // own list keeps it, so that its body is differentiated as the block meant (a method called
+    // on `self.enc` needs `self`); its parameters of differentiable types where there is none.
+    let kept: Vec<syn::Ident> = (wrt.iter())
+        .filter(|n| names.contains(&n.to_string()))
+        .cloned()
+        .collect();
+    if !kept.is_empty() {
+        own = kept;
+    }
     let method = &sig.ident;
     let list = if own.is_empty() {
         "..".to_string()
