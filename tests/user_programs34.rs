@@ -361,3 +361,39 @@ fn parts_of_a_flat_parameter_vector_viewed_by_shape() {
     close_all("∂p", &g, &expected);
     fd_vec("flat views", |p| flat_views(p, &x), &params, &g);
 }
+
+/// A parameter struct generic over its float type with a marked data field of that type,
+/// `mean: Vec<T>`, which was rustc's "`T: Clone` is not satisfied" at the derive (the struct
+/// literal's functions copied the field without asking `T: Clone`).
+/// `L = Σ_i (x_i − μ_i) γ_i`, so `∂L/∂γ_i = x_i − μ_i`, and the tangent along `γ₀` is `x₀ − μ₀`.
+#[derive(Clone, Debug, Differentiable)]
+pub struct Centered<T> {
+    pub gamma: Vec<T>,
+    #[differentiable(data)]
+    pub mean: Vec<T>,
+}
+
+#[differentiate(wrt(c))]
+fn centered<T: num_traits::Float>(c: &Centered<T>, x: &[T]) -> T {
+    let mut s = T::zero();
+    for i in 0..x.len() {
+        s = s + (x[i] - c.mean[i]) * c.gamma[i];
+    }
+    s
+}
+
+#[test]
+fn a_generic_struct_with_a_data_field_of_its_float_type() {
+    let c = Centered {
+        gamma: vec![1.0, 2.0],
+        mean: vec![0.5, -0.5],
+    };
+    let x = [1.5, 0.25];
+    let (_, g) = centered_grad(&c, &x);
+    close_all("∂γ", &g.gamma, &[1.0, 0.75]);
+    let mut d = c.zero_like();
+    assert_eq!(d.mean, vec![0.0, 0.0]);
+    d.gamma[0] = 1.0;
+    let (_, t) = centered_jvp(&c, &x, &d);
+    close("jvp along γ₀", t, 1.0, 1e-12);
+}

@@ -376,7 +376,17 @@ fn literal_fns(input: &syn::DeriveInput) -> Option<TokenStream> {
         )
     };
     let name = &input.ident;
-    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    // A data field's tangent is a copy of its value: `T: Clone` of each type parameter (what
+    // the `Differentiable` impl requires too), for a data field of type `Vec<T>`.
+    let mut generics = input.generics.clone();
+    let type_params: Vec<syn::Ident> = generics.type_params().map(|t| t.ident.clone()).collect();
+    for t in type_params {
+        generics
+            .make_where_clause()
+            .predicates
+            .push(syn::parse_quote!(#t: ::core::clone::Clone));
+    }
+    let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
     let value = quote!(Self { #(#m: #v,)* });
     let tangent_fields = (0..m.len()).map(|k| {
         let f = &m[k];
