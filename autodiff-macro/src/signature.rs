@@ -70,6 +70,7 @@ impl Signature {
             }
         }
         types::set_float_params(generics.float_names());
+        types::set_type_params(generics.names(), method);
         if let Some(v) = &s.variadic {
             errors.push(syn::Error::new(
                 v.span(),
@@ -1151,6 +1152,13 @@ impl Generics {
     /// The names of the float type parameters, the enclosing `impl`'s among them.
     pub fn float_names(&self) -> Vec<String> {
         self.floats().map(|i| i.to_string()).collect()
+    }
+
+    /// The names of all the type parameters, the enclosing `impl`'s float ones too.
+    pub fn names(&self) -> Vec<String> {
+        let own = self.params.iter().map(|(i, _)| i.to_string());
+        own.chain(self.outer.iter().map(|i| i.to_string()))
+            .collect()
     }
 
     /// The names of the type parameters that are not floats (`L` of `fn total<L: Loss>`).

@@ -15,6 +15,9 @@ use syn::Type;
 thread_local! {
     /// The type parameters of the function being expanded that stand for a float type.
     static FLOAT_PARAMS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    /// All the type parameters of the function being expanded, and whether it is a method
+    /// (whose `impl` may have type parameters of its own): see [`is_type_name`].
+    static TYPE_PARAMS: RefCell<(Vec<String>, bool)> = const { RefCell::new((Vec::new(), false)) };
     /// The type parameters of the `impl` block whose methods are being expanded, when the
     /// attribute is on the block (see `expand_impl`); `None` when the macro sees only the
     /// function.
@@ -143,6 +146,22 @@ pub fn may_be_impl_param(name: &str, method: bool) -> bool {
 /// [`crate::signature::Generic`]); every expansion sets them, before lowering.
 pub fn set_float_params(names: Vec<String>) {
     FLOAT_PARAMS.with(|p| *p.borrow_mut() = names);
+}
+
+/// Names the type parameters of the function being expanded, and whether it is a method (see
+/// [`in_impl`]); every expansion sets them, before lowering.
+pub fn set_type_params(names: Vec<String>, method: bool) {
+    TYPE_PARAMS.with(|p| *p.borrow_mut() = (names, method));
+}
+
+/// Whether `name`, a single capital letter (`C` of `C::ZERO`, `C::from_polar(..)`), names a
+/// type of the user's rather than a type parameter: one neither the function nor the `impl`
+/// around it declares (see [`may_be_impl_param`]).
+pub fn one_letter_type(name: &str) -> bool {
+    TYPE_PARAMS.with(|p| {
+        let (names, method) = &*p.borrow();
+        !names.iter().any(|n| n == name) && !may_be_impl_param(name, *method)
+    })
 }
 
 /// Whether `name` is a type parameter that stands for a float.

@@ -394,7 +394,7 @@ pub(super) fn built_struct(e: &Expr) -> Option<TokenStream> {
                         s.ident == "new"
                             || (s.ident == "default" && c.args.is_empty())
                             || (constructor_name(&s.ident.to_string())
-                                && ty.len() > 1
+                                && (ty.len() > 1 || crate::types::one_letter_type(&ty))
                                 && !FLOAT_ALIASES.contains(&ty.as_str()))
                     })
                     // `Default::default()` names the trait, not a type.
@@ -451,7 +451,9 @@ pub fn struct_constant(path: &syn::Path) -> bool {
     let n = path.segments.len();
     n >= 2 && struct_constant_name(&path.segments[n - 1].ident.to_string()) && {
         let ty = path.segments[n - 2].ident.to_string();
-        ty.len() > 1 && is_user_type_name(&ty) && !FLOAT_ALIASES.contains(&ty.as_str())
+        (ty.len() > 1 || crate::types::one_letter_type(&ty))
+            && is_user_type_name(&ty)
+            && !FLOAT_ALIASES.contains(&ty.as_str())
     }
 }
 
@@ -471,7 +473,7 @@ fn struct_constant_name(name: &str) -> bool {
 }
 
 /// `s.w.b` of a variable or a chain of named fields of one, as the user wrote it.
-fn field_text(e: &Expr) -> Option<String> {
+pub(super) fn field_text(e: &Expr) -> Option<String> {
     match chain::strip(e) {
         Expr::Path(p) => Some(p.path.get_ident()?.to_string()),
         Expr::Field(f) => match &f.member {
@@ -483,7 +485,7 @@ fn field_text(e: &Expr) -> Option<String> {
 }
 
 /// A row of a variable or of a field as written, `rows[i + 1]`, `s.rows[k]`.
-fn element_text(e: &Expr) -> Option<String> {
+pub(super) fn element_text(e: &Expr) -> Option<String> {
     match chain::strip(e) {
         Expr::Index(ix) => {
             let base = field_text(&ix.expr).or_else(|| element_text(&ix.expr))?;
@@ -1171,7 +1173,7 @@ impl Lowering {
     /// elements the macro knows to be one (`let mut vs: Vec<V2> = Vec::new();`, `vec![V2 {
     /// .. }, ..]`, `vec![a, b]` of such locals, a push of one): `vs[0] - vs[1]` is then the
     /// struct's `Sub::sub`, as it is on the elements of a parameter `ps: &[V2]`.
-    fn element_struct(&self, e: &Expr) -> Option<syn::Path> {
+    pub(super) fn element_struct(&self, e: &Expr) -> Option<syn::Path> {
         let Expr::Index(ix) = chain::strip(e) else {
             return None;
         };
@@ -1229,32 +1231,43 @@ impl Lowering {
     /// The user's struct that the container `e` holds: a parameter `&[V2]`, a local
     /// `let vs: Vec<V2>` or one built by `push`/`vec![..]` of them, or a field of such a type.
     pub(super) fn container_struct(&self, e: &Expr) -> Option<syn::Path> {
-        let Expr::Path(p) = chain::strip(e) else {
-            return None;
+        self.user_struct(&self.container_elem(e)?)
+    }
+
+    /// The element type of the container `e` (see [`Self::container_struct`]); of an element
+    /// of a container of containers, its elements' (`m[i]` of `m: [[C; 2]; 2]` holds `C`s, so
+    /// that `m[i][k] * v[k]` is `C`'s `Mul::mul`, as `v[k] * m[i][k]` is).
+    fn container_elem(&self, e: &Expr) -> Option<syn::Type> {
+        let p = match chain::strip(e) {
+            Expr::Path(p) => p,
+            Expr::Index(ix) if !matches!(chain::strip(&ix.index), Expr::Range(_)) => {
+                return elem_type(&self.container_elem(&ix.expr)?).cloned();
+            }
+            _ => return None,
         };
         let slot = self.lookup(&p.path.get_ident()?.to_string())?;
         let binding = &self.env[slot];
         if let Some(ValueDef::Param(n)) = binding.value.map(|v| self.f.value(v).def) {
-            return self.user_struct(elem_type(&self.f.params.get(n)?.ty)?);
+            return elem_type(&self.f.params.get(n)?.ty).cloned();
         }
         // A window or chunk of a container of the struct (`w[0].lerp(w[1], t)` of `for w in
         // pts.windows(2)`): the container's elements, where the variable holding it says.
         if let Some(w) = &binding.window {
             let base = w.base;
             if let ValueDef::Param(n) = self.f.value(base).def {
-                return self.user_struct(elem_type(&self.f.params.get(n)?.ty)?);
+                return elem_type(&self.f.params.get(n)?.ty).cloned();
             }
             let holder = self.env[..slot]
                 .iter()
                 .rposition(|b| b.value == Some(base) && b.window.is_none())?;
             let name = syn::Ident::new(&self.env[holder].name, p.span());
-            return self.container_struct(&syn::parse_quote!(#name));
+            return self.container_elem(&syn::parse_quote!(#name));
         }
         if let Some(elem) = &binding.elem_ty {
-            return self.user_struct(&syn::parse2(elem.clone()).ok()?);
+            return syn::parse2(elem.clone()).ok();
         }
         let place: syn::Type = syn::parse2(binding.place_ty.clone()?).ok()?;
-        self.user_struct(elem_type(&place)?)
+        elem_type(&place).cloned()
     }
 
     /// `ty` (or what it references) as a struct of the user's, for its operators: not a type
@@ -1977,6 +1990,24 @@ impl Lowering {
         if let Pat::Type(pt) = pat {
             // `let mut bodies: [Body; 3] = ..;`: an array of the user's structs, whose elements'
             // methods are followed as those of `[Body { .. }, ..]` written without the type.
+            // `let u: [[C; 2]; 2] = ..;`: a container of containers of the user's structs,
+            // whose elements' elements (`u[i][j]`) are the struct (see `container_elem`).
+            if let Pat::Ident(pi) = &*pt.pat
+                && let Some(inner) = elem_type(&pt.ty).and_then(elem_type)
+                && let syn::Type::Path(e) = inner
+                && e.qself.is_none()
+                && e.path.segments.last().is_some_and(|l| {
+                    let n = l.ident.to_string();
+                    is_user_type_name(&n) && !crate::types::is_float_param(&n)
+                })
+                && self.user_struct(inner).is_some()
+            {
+                let ty = &pt.ty;
+                if let Some(binding) = self.env.last_mut().filter(|b| pi.ident == b.name) {
+                    binding.place_ty = Some(quote!(#ty));
+                }
+                return;
+            }
             if let (Pat::Ident(pi), syn::Type::Array(arr)) = (&*pt.pat, &*pt.ty)
                 && let syn::Type::Path(e) = &*arr.elem
                 && e.qself.is_none()

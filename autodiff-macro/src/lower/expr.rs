@@ -253,6 +253,12 @@ impl Lowering {
             },
             Expr::Binary(bin) => self.binary(b, bin),
             Expr::Assign(a) => {
+                // `psi[i] = a.scale(c) - b.scale(s);` of a `Vec` of the user's structs: the
+                // arithmetic is the struct's, as that of a struct's `+` or `-` operand is.
+                let target = self
+                    .struct_var(&a.left)
+                    .or_else(|| self.element_struct(&a.left));
+                self.expect_struct(&a.right, target);
                 let mut v = self.expr(b, &a.right, true);
                 if let Some(r) = v.and_then(|nv| self.reborrowed(b, &a.left, nv)) {
                     v = Some(r);
@@ -736,6 +742,18 @@ impl Lowering {
                                 self.struct_values.push((l, ty.clone()));
                                 ty
                             })
+                        })
+                        .or_else(|| {
+                            // A product or quotient of what a function or method of the
+                            // user's returned and a struct of the user's (`a.conj() * b` of
+                            // complex numbers): the result is the struct's, for a float on
+                            // the left of one is not followed (below), and rustc checks the
+                            // guess, the operator being called through the type.
+                            let ty = self.operand_struct(r, &bin.right)?;
+                            self.user_call_result(l).then(|| {
+                                self.struct_values.push((l, ty.clone()));
+                                ty
+                            })
                         });
                     if let Some(ty) = ty {
                         // `a - b` of a struct of the user's is its `Sub::sub`, differentiated
@@ -761,13 +779,41 @@ impl Lowering {
                     let op = &bin.op;
                     let op = quote::quote!(#op).to_string();
                     let ty = quote::quote!(#ty).to_string().replace(' ', "");
+                    // A left operand whose type the macro does not see (`self.m[0][0] * v[0]`
+                    // of a field holding the struct) may be the struct too.
+                    let as_written = |e: &Expr| {
+                        super::calls::field_text(e).or_else(|| super::calls::element_text(e))
+                    };
+                    let place = matches!(super::chain::strip(left), Expr::Field(_))
+                        || super::calls::element_text(left).is_some_and(|t| t.contains('.'));
+                    let unseen = match (place && self.kind(l) != Kind::Discrete, as_written(left)) {
+                        (false, _) | (_, None) => String::new(),
+                        (true, Some(text)) => {
+                            let right = as_written(&bin.right).unwrap_or_else(|| {
+                                let r = &bin.right;
+                                quote::quote!(#r).to_string()
+                            });
+                            let name = match op.as_str() {
+                                "+" => "add",
+                                "-" => "sub",
+                                "*" => "mul",
+                                _ => "div",
+                            };
+                            format!(
+                                "; where `{text}` is a `{ty}` too, which the macro does not see \
+                                 (a field's type is not in view), call the operator through its \
+                                 type, `{ty}::{name}({text}, {right})`, or bind the operand to \
+                                 a local declared with its type, `let a: {ty} = {text};`"
+                            )
+                        }
+                    };
                     self.err(
                         bin.op.span(),
                         format!(
                             "`{op}` with a `{ty}` of yours on the right only: an operator is \
                              followed where its left operand is the struct (`v * 2.0` through \
                              `#[differentiate] impl Mul<f64> for {ty}`); write it that way \
-                             round, or as a `#[differentiate]` method"
+                             round, or as a `#[differentiate]` method{unseen}"
                         ),
                     );
                     return None;
@@ -924,6 +970,14 @@ impl Lowering {
             Expr::Paren(p) => self.pinned_place(b, &p.expr)?,
             e => e.clone(),
         })
+    }
+
+    /// Sets the struct the value `e` is to be of, where `e` is arithmetic (see
+    /// `Lowering::expected_struct`): the next `binary` takes it.
+    pub(super) fn expect_struct(&mut self, e: &Expr, ty: Option<syn::Path>) {
+        if ty.is_some() && matches!(e, Expr::Binary(_)) {
+            self.expected_struct = ty;
+        }
     }
 
     /// An operand of arithmetic, lowered with the struct it is expected to be of where it is

@@ -119,6 +119,11 @@ impl Lowering {
                         let cast = typed_let(&local.pat, e);
                         let e = cast.as_ref().unwrap_or(e);
                         let first = self.f.insts.len();
+                        // `let d: C = a.scale(c) - b.scale(s);`: the arithmetic is the declared
+                        // struct's (see `Lowering::expected_struct`).
+                        if let Pat::Type(pt) = &local.pat {
+                            self.expect_struct(e, self.user_struct(&pt.ty));
+                        }
                         let v = self.expr(b, e, true);
                         if matches!(&local.pat, Pat::Ident(pi) if copied::is_copy(&pi.ident.to_string()))
                         {
