@@ -10,7 +10,9 @@
 //!   * v[k]` was the error "`*` with a `C` of yours on the right only" (whose advice, to write
 //!   the struct on the left, was already followed), `acc + a[i][k] * b[k][j]` was rustc's
 //!   "cannot be combined by an arithmetic operator" inside the generated code, and `let a =
-//!   u[0][0]; a.conj()` was "no derivative rule for method `conj`";
+//!   u[0][0]; a.conj()` was "no derivative rule for method `conj`"; of a local array of arrays
+//!   built by a repeat (`let mut rho = [[C::ZERO; 2]; 2];`), `rho[i][j].norm_sqr()` was the
+//!   error "`rho.norm_sqr(..)` may change `rho`";
 //! - a product of what a method of the struct returned and the struct (`a.conj() * b`) was the
 //!   "on the right only" error: a float on the left of a struct's product is not followed, so
 //!   the left operand is the struct;
@@ -386,4 +388,65 @@ fn bloch_fidelity_and_its_hessian() {
         (-0.5 * th.sin() * ph.sin(), 0.5 * th.cos() * ph.cos()),
     );
     fd2("bloch", bloch_fidelity, (th, ph), g);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A density matrix as a local array of arrays, `[[C::ZERO; 2]; 2]`
+// ---------------------------------------------------------------------------------------------
+
+/// tr(ρ²) + ⟨Z⟩/2 of ρ = (1 − p)|ψ⟩⟨ψ| + p·I/2, ψ = (cos(θ/2), i sin(θ/2)): the elements of
+/// `rho`, built by a repeat of a repeat, are the struct (`rho[i][j].norm_sqr()`).
+#[differentiate(hessian)]
+fn noisy_purity(theta: f64, p: f64) -> f64 {
+    let psi = [
+        C {
+            re: (theta / 2.0).cos(),
+            im: 0.0,
+        },
+        C {
+            re: 0.0,
+            im: (theta / 2.0).sin(),
+        },
+    ];
+    let mut rho = [[C::ZERO; 2]; 2];
+    for i in 0..2 {
+        for j in 0..2 {
+            let pure = psi[i] * psi[j].conj();
+            let mixed = if i == j { 0.5 } else { 0.0 };
+            rho[i][j] = pure.scale(1.0 - p)
+                + C {
+                    re: p * mixed,
+                    im: 0.0,
+                };
+        }
+    }
+    let mut purity = 0.0;
+    for i in 0..2 {
+        for j in 0..2 {
+            purity += rho[i][j].norm_sqr();
+        }
+    }
+    purity + 0.5 * (rho[0][0].re - rho[1][1].re)
+}
+
+#[test]
+fn density_matrix_in_an_array_of_arrays() {
+    // tr(ρ²) = 1 − p + p²/2 and ⟨Z⟩ = (1 − p) cos θ: ∂θ = −(1 − p) sin θ / 2,
+    // ∂p = −1 + p − cos θ / 2, ∂p∂θ = sin θ / 2, ∂²p = 1.
+    let (th, p) = (0.7, 0.2);
+    let (v, g) = noisy_purity_grad(th, p);
+    close(
+        "value",
+        v,
+        1.0 - p + p * p / 2.0 + 0.5 * (1.0 - p) * th.cos(),
+        TOL,
+    );
+    close2(
+        "gradient",
+        g,
+        (-0.5 * (1.0 - p) * th.sin(), -1.0 + p - 0.5 * th.cos()),
+    );
+    let (_, _, hv) = noisy_purity_hvp(th, p, 0.0, 1.0);
+    close2("Hessian column", hv, (0.5 * th.sin(), 1.0));
+    fd2("purity", noisy_purity, (th, p), g);
 }

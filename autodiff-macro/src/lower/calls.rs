@@ -1266,6 +1266,11 @@ impl Lowering {
         if let Some(elem) = &binding.elem_ty {
             return syn::parse2(elem.clone()).ok();
         }
+        // An array of arrays of the struct (`rho` of `[[C::ZERO; 2]; 2]`): its elements are
+        // containers of it (a type read here, never written into the generated code).
+        if let Some(ty) = &binding.inner_struct {
+            return Some(syn::parse_quote!(::std::vec::Vec<#ty>));
+        }
         let place: syn::Type = syn::parse2(binding.place_ty.clone()?).ok()?;
         elem_type(&place).cloned()
     }
@@ -1586,7 +1591,15 @@ impl Lowering {
             let recv: Expr = syn::parse_quote_spanned!(recv.span()=> &#recv);
             return Some(method_as_call(mc, ty, recv));
         }
-        let ty = self.place_type(recv)?;
+        // An element of an array of arrays of the struct (`rho[i][j]` of `let mut rho =
+        // [[C::ZERO; 2]; 2];`), which has no place type the macro can name either.
+        let ty = match self.place_type(recv) {
+            Some(ty) => ty,
+            None => {
+                let ty = self.element_struct(recv)?;
+                quote!(#ty)
+            }
+        };
         let mut ty: syn::Path = syn::parse_quote_spanned!(mc.method.span()=> #ty);
         // In an expression, `FieldTy::<Self, H, _>::forward`.
         for seg in &mut ty.segments {
@@ -2095,6 +2108,26 @@ impl Lowering {
             if let Some(elem) = elem {
                 if let Some(binding) = self.env.last_mut().filter(|b| pi.ident == b.name) {
                     binding.elem_ty = Some(elem);
+                }
+                return;
+            }
+            // `let mut rho = [[C::ZERO; 2]; 2];` (or `[[a, b], [c, d]]` of the struct's
+            // values): an array of arrays of the struct, whose `rho[i][j]` is one.
+            let inner = |e: &Expr| match chain::strip(e) {
+                Expr::Repeat(r) => self.value_struct(&r.expr),
+                Expr::Array(a) => a.elems.iter().find_map(|e| self.value_struct(e)),
+                _ => None,
+            };
+            let inner = match chain::strip(init) {
+                Expr::Repeat(r) => inner(&r.expr),
+                Expr::Array(a) => a.elems.iter().find_map(inner),
+                _ => None,
+            };
+            if let Some(ty) = inner.and_then(|t| syn::parse2::<syn::Type>(t).ok())
+                && let Some(ty) = self.user_struct(&ty)
+            {
+                if let Some(binding) = self.env.last_mut().filter(|b| pi.ident == b.name) {
+                    binding.inner_struct = Some(ty);
                 }
                 return;
             }

@@ -126,6 +126,9 @@ struct Binding {
     /// it (`Cell` of `cs.push(Cell { .. })`, generic arguments left to inference): for the
     /// methods called on its elements (`for c in &cs { c.val(h) }`).
     elem_ty: Option<TokenStream>,
+    /// The user's struct that the elements of a local array of arrays hold, as the repeat or
+    /// list that built it names it (`let mut rho = [[C::ZERO; 2]; 2];`): `rho[i][j]` is one.
+    inner_struct: Option<syn::Path>,
     /// The user's struct the variable holds, for its operators (`c += ps[i]`, `c / n`): the
     /// type of its first value, where [`Lowering::struct_type_of`] knows it, or of the literal
     /// or constructor that built it.
@@ -159,6 +162,7 @@ impl Binding {
             place_ty: None,
             built: false,
             elem_ty: None,
+            inner_struct: None,
             struct_ty: None,
             fixed_array: false,
             data: false,
