@@ -19,6 +19,11 @@
 //! - the arithmetic assigned to an element of a `Vec` of the struct (`psi[i] = a.scale(c) -
 //!   b.scale(s)`) or bound by a `let` declared with its type (`let d: C = ..`) was taken for
 //!   float arithmetic, rustc's error inside the generated code: it is the struct's;
+//! - the item of `for a in psi.iter_mut()` over a `Vec<C>` (local, or a buffer lent `&mut`)
+//!   was not known to hold the struct: `*a = *a * ph` was the "on the right only" error, and
+//!   `(*a).scale(k)` and, after the writes, `psi.iter().map(|a| a.norm_sqr())` of the buffer
+//!   "no derivative rule". (`a.scale(k)` on the item itself is the `&mut self` method `scale` of
+//!   the `Differentiable` trait, where it is imported: Rust finds it first on a `&mut C`.)
 //! - a struct named by one letter (`C`) built by a constructor (`C::from_polar(r, phase)`) or
 //!   started from its constant (`vec![C::ZERO; n]`, `fold(C::ZERO, ..)`) was not known to be the
 //!   struct (a one-letter name was taken for a type parameter): it is, where the function and the
@@ -449,4 +454,113 @@ fn density_matrix_in_an_array_of_arrays() {
     let (_, _, hv) = noisy_purity_hvp(th, p, 0.0, 1.0);
     close2("Hessian column", hv, (0.5 * th.sin(), 1.0));
     fd2("purity", noisy_purity, (th, p), g);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Phases applied in place through `iter_mut()`
+// ---------------------------------------------------------------------------------------------
+
+/// Σ_k (k + 1)|a_k e^{iθ} + θ/10|²: each amplitude written through the item of `iter_mut()`, of
+/// a local `Vec` declared `Vec<C>` or zipped with data, `*a = *a * ph + ..` (the item's `*a` is
+/// the struct).
+#[differentiate]
+fn phase_declared(amps: &[C], t: f64) -> f64 {
+    let mut psi: Vec<C> = amps.to_vec();
+    for a in psi.iter_mut() {
+        *a =
+            *a * C {
+                re: t.cos(),
+                im: t.sin(),
+            } + C {
+                re: 0.1 * t,
+                im: 0.0,
+            };
+    }
+    psi.iter()
+        .enumerate()
+        .map(|(k, a)| (k as f64 + 1.0) * a.norm_sqr())
+        .sum()
+}
+
+#[differentiate]
+fn phase_zipped(amps: &[C], t: f64) -> f64 {
+    let weights = [1.0f64, 2.0];
+    let mut psi = amps.to_vec();
+    for (a, &w) in psi.iter_mut().zip(&weights) {
+        *a =
+            *a * C {
+                re: t.cos(),
+                im: t.sin(),
+            } + C {
+                re: 0.1 * t,
+                im: 0.0,
+            };
+        *a = (*a).scale(w.sqrt());
+    }
+    psi.iter().map(|a| a.norm_sqr()).sum()
+}
+
+/// The same through a buffer lent `&mut`, then read by `iter()`.
+#[differentiate(wrt(t))]
+fn phase_in_buffer(psi: &mut [C], t: f64) -> f64 {
+    for a in psi.iter_mut() {
+        *a =
+            *a * C {
+                re: t.cos(),
+                im: t.sin(),
+            } + C {
+                re: 0.1 * t,
+                im: 0.0,
+            };
+    }
+    psi.iter()
+        .enumerate()
+        .map(|(k, a)| (k as f64 + 1.0) * a.norm_sqr())
+        .sum()
+}
+
+#[test]
+fn phases_written_through_iter_mut() {
+    let amps = vec![c(0.5, 0.1), c(0.3, -0.6)];
+    let t: f64 = 0.8;
+    // |a e^{iθ} + θ/10|² = |a|² + θ Re(a e^{iθ})/5 + θ²/100; ∂θ = Re(a e^{iθ})/5 +
+    // θ Re(i a e^{iθ})/5 + θ/50, ∂Re a = 2 Re a + (θ/5) cos θ, ∂Im a = 2 Im a − (θ/5) sin θ.
+    let (mut ea, mut et) = (vec![c(0.0, 0.0); 2], 0.0);
+    for (k, a) in amps.iter().enumerate() {
+        let w = k as f64 + 1.0;
+        let rot = c(
+            a.re * t.cos() - a.im * t.sin(),
+            a.re * t.sin() + a.im * t.cos(),
+        );
+        et += w * (rot.re / 5.0 - t * rot.im / 5.0 + t / 50.0);
+        ea[k] = c(
+            w * (2.0 * a.re + t / 5.0 * t.cos()),
+            w * (2.0 * a.im - t / 5.0 * t.sin()),
+        );
+    }
+    let (v, (ga, gt)) = phase_declared_grad(&amps, t);
+    close("value", v, phase_declared(&amps, t), TOL);
+    close("∂θ", gt, et, TOL);
+    for k in 0..2 {
+        close2(
+            &format!("∂a{k}"),
+            (ga[k].re, ga[k].im),
+            (ea[k].re, ea[k].im),
+        );
+    }
+    // Zipped with the weights 1 and 2, the same gradient.
+    let (_, (gz, gtz)) = phase_zipped_grad(&amps, t);
+    close("zipped ∂θ", gtz, et, TOL);
+    for k in 0..2 {
+        close2(
+            &format!("zipped ∂a{k}"),
+            (gz[k].re, gz[k].im),
+            (ea[k].re, ea[k].im),
+        );
+    }
+    let mut buf = amps.clone();
+    let (vb, gb) = phase_in_buffer_grad(&mut buf, t);
+    close("buffer value", vb, v, TOL);
+    close("buffer ∂θ", gb, et, TOL);
+    fd("∂θ", |t| phase_declared(&amps, t), t, gt);
 }

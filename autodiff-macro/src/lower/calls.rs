@@ -1248,7 +1248,12 @@ impl Lowering {
         let slot = self.lookup(&p.path.get_ident()?.to_string())?;
         let binding = &self.env[slot];
         if let Some(ValueDef::Param(n)) = binding.value.map(|v| self.f.value(v).def) {
-            return elem_type(&self.f.params.get(n)?.ty).cloned();
+            // A buffer lent `&mut` holds its elements too (`psi: &mut [C]`).
+            let ty = match &self.f.params.get(n)?.ty {
+                syn::Type::Reference(r) => &*r.elem,
+                ty => ty,
+            };
+            return elem_type(ty).cloned();
         }
         // A window or chunk of a container of the struct (`w[0].lerp(w[1], t)` of `for w in
         // pts.windows(2)`): the container's elements, where the variable holding it says.
@@ -1527,6 +1532,17 @@ impl Lowering {
         // h.exp()`): `Add`, `Sub` and `Neg` of a type return the type. (Not `*` or `/`, whose
         // result may be a float: `(a * b).sqrt()` of a dot product.)
         if float_named && let Some(ty) = self.additive_struct(recv) {
+            let ty = respan_path(&ty, mc.method.span());
+            let recv: Expr = syn::parse_quote_spanned!(recv.span()=> &(#recv));
+            return Some(method_as_call(mc, ty, recv));
+        }
+        // On `*a` of the item of `for a in psi.iter_mut()` over a `Vec` of the struct
+        // (`(*a).scale(k)`, written so where a trait's `&mut self` method of the same name would
+        // be found first on `a`), the method is the struct's.
+        if matches!(recv, Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)))
+            && (is_struct_method(mc) || float_named)
+            && let Some(ty) = self.struct_var(recv)
+        {
             let ty = respan_path(&ty, mc.method.span());
             let recv: Expr = syn::parse_quote_spanned!(recv.span()=> &(#recv));
             return Some(method_as_call(mc, ty, recv));
@@ -2913,8 +2929,18 @@ impl Lowering {
     }
 
     pub(super) fn struct_var(&self, e: &Expr) -> Option<syn::Path> {
-        let Expr::Path(p) = chain::strip(e) else {
-            return None;
+        let p = match chain::strip(e) {
+            Expr::Path(p) => p,
+            // `*a` of the item of `for a in psi.iter_mut()` over a `Vec` of the struct.
+            Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => {
+                let Expr::Path(p) = chain::strip(&u.expr) else {
+                    return None;
+                };
+                let slot = self.lookup(&p.path.get_ident()?.to_string())?;
+                self.env[slot].cell.as_ref()?;
+                return self.env[slot].struct_ty.clone();
+            }
+            _ => return None,
         };
         let slot = self.lookup(&p.path.get_ident()?.to_string())?;
         let b = &self.env[slot];

@@ -586,10 +586,18 @@ impl Lowering {
                         // `b` of `for b in bodies.iter_mut()` over a `Vec` of the user's
                         // structs: its methods are the struct's (`b.force(k)`), as for `&bodies`.
                         let place_ty = self.slot_elem_type(cell.slot);
+                        // Its operators are the struct's too, through `*b` (`*a = *a * ph`).
+                        let container = syn::Ident::new(&self.env[cell.slot].name, span);
+                        let struct_ty = place_ty
+                            .clone()
+                            .and_then(|t| syn::parse2::<syn::Type>(t).ok())
+                            .and_then(|t| self.user_struct(&t))
+                            .or_else(|| self.container_struct(&syn::parse_quote!(#container)));
                         let mut binding = Binding::new(name, None, false);
                         binding.cell = Some(cell);
                         binding.refs = refs;
                         binding.place_ty = place_ty;
+                        binding.struct_ty = struct_ty;
                         self.env.push(binding);
                     }
                     item => {

@@ -397,7 +397,12 @@ pub fn lower(item: &syn::ItemFn, active: &[bool], krate: proc_macro2::TokenStrea
         // holds a new version (after `for p in ps.iter_mut() { .. }`, `ps[0].v += ..`).
         let k = lw.f.params.len() - 1;
         let by_value = !matches!(lw.f.params[k].ty, syn::Type::Reference(_));
-        if mut_pat && by_value && lw.f.params[k].active {
+        // So does a buffer of them lent `&mut` (`psi: &mut [C]`), differentiated or not, once
+        // written (`for a in psi.iter_mut() { *a = *a * ph; }`, then `psi.iter().map(|a|
+        // a.norm_sqr())`).
+        let lent_mut =
+            matches!(&lw.f.params[k].ty, syn::Type::Reference(r) if r.mutability.is_some());
+        if (mut_pat && by_value && lw.f.params[k].active) || lent_mut {
             binding.place_ty = lw.param_place_type(k);
         }
         lw.env.push(binding);
