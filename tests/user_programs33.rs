@@ -24,6 +24,8 @@
 //!   `(*a).scale(k)` and, after the writes, `psi.iter().map(|a| a.norm_sqr())` of the buffer
 //!   "no derivative rule". (`a.scale(k)` on the item itself is the `&mut self` method `scale` of
 //!   the `Differentiable` trait, where it is imported: Rust finds it first on a `&mut C`.)
+//! - a compound bit assignment of integers (`j ^= 1 << q`, `mask <<= 1`, flipping a basis
+//!   state's bits) was an error: it is `j = j ^ (1 << q)`, as Rust computes it.
 //! - a struct named by one letter (`C`) built by a constructor (`C::from_polar(r, phase)`) or
 //!   started from its constant (`vec![C::ZERO; n]`, `fold(C::ZERO, ..)`) was not known to be the
 //!   struct (a one-letter name was taken for a type parameter): it is, where the function and the
@@ -563,4 +565,79 @@ fn phases_written_through_iter_mut() {
     close("buffer value", vb, v, TOL);
     close("buffer ∂θ", gb, et, TOL);
     fd("∂θ", |t| phase_declared(&amps, t), t, gt);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A Hamiltonian as Pauli strings, the basis states flipped by `j ^= 1 << q`
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Pauli {
+    I,
+    X,
+    Z,
+}
+
+/// ⟨ψ|H|ψ⟩ for H = Σ c·P₀⊗P₁ and ψ = RY(θ₀) ⊗ RY(θ₁)|00⟩ (real amplitudes): each term's matrix
+/// elements found by flipping the bits of a basis state in place, `j ^= 1 << q`, and counting
+/// signs with `mask <<= 1`.
+#[differentiate(wrt(theta))]
+fn vqe_pauli_strings(theta: &[f64], terms: &[(f64, Vec<Pauli>)]) -> f64 {
+    let (s0, c0) = (theta[0] / 2.0).sin_cos();
+    let (s1, c1) = (theta[1] / 2.0).sin_cos();
+    let psi = [c0 * c1, s0 * c1, c0 * s1, s0 * s1];
+    let mut e = 0.0;
+    for (coef, string) in terms {
+        let mut val = 0.0;
+        for i in 0..4 {
+            let mut j = i;
+            let mut sign = 1.0;
+            let mut mask = 1;
+            for p in string {
+                match p {
+                    Pauli::I => {}
+                    Pauli::X => j ^= mask,
+                    Pauli::Z => {
+                        if i & mask != 0 {
+                            sign = -sign;
+                        }
+                    }
+                }
+                mask <<= 1;
+            }
+            val += sign * psi[j] * psi[i];
+        }
+        e += coef * val;
+    }
+    e
+}
+
+#[test]
+fn pauli_strings_by_flipped_bits() {
+    let terms = vec![
+        (0.5, vec![Pauli::Z, Pauli::Z]),
+        (-0.3, vec![Pauli::X, Pauli::I]),
+        (0.8, vec![Pauli::I, Pauli::X]),
+        (0.2, vec![Pauli::X, Pauli::Z]),
+    ];
+    let th = [0.6, -1.1];
+    // ⟨Z⟩ = cos θ and ⟨X⟩ = sin θ per qubit: E = 0.5 cos θ₀ cos θ₁ − 0.3 sin θ₀ + 0.8 sin θ₁
+    // + 0.2 sin θ₀ cos θ₁.
+    let (a, b) = (th[0], th[1]);
+    let (v, g) = vqe_pauli_strings_grad(&th, &terms);
+    close(
+        "value",
+        v,
+        0.5 * a.cos() * b.cos() - 0.3 * a.sin() + 0.8 * b.sin() + 0.2 * a.sin() * b.cos(),
+        TOL,
+    );
+    close_all(
+        "gradient",
+        &g,
+        &[
+            -0.5 * a.sin() * b.cos() - 0.3 * a.cos() + 0.2 * a.cos() * b.cos(),
+            -0.5 * a.cos() * b.sin() + 0.8 * b.cos() - 0.2 * a.sin() * b.sin(),
+        ],
+    );
+    fd_vec("Pauli strings", |p| vqe_pauli_strings(p, &terms), &th, &g);
 }

@@ -922,9 +922,17 @@ impl Lowering {
                     | B::ShrAssign(_)
             ) =>
             {
+                // What the desugaring before the lowering leaves (see
+                // `syntax::desugar_bit_assignments`): a place or a value that changes a variable.
+                let op = &bin.op;
+                let op = quote::quote!(#op).to_string();
+                let bare = op.trim_end_matches('=');
                 self.err(
                     span,
-                    "compound bit operations are not supported; write `x = x & y`",
+                    format!(
+                        "`{op}` whose place or value changes a variable is not supported; \
+                         compute the value first, `let m = ..; x = x {bare} m;`"
+                    ),
                 );
                 None
             }

@@ -433,6 +433,7 @@ pub fn lower(item: &syn::ItemFn, active: &[bool], krate: proc_macro2::TokenStrea
             .iter()
             .map(|p| (p.ident.clone(), p.ty.clone()))
             .collect();
+    syntax::desugar_bit_assignments(&mut block);
     syntax::desugar_range_params(&mut block, &params);
     syntax::desugar_open_ranges_in_zip(&mut block);
     syntax::desugar_operator_paths(&mut block);

@@ -1199,6 +1199,72 @@ pub(super) fn desugar_range_params(block: &mut syn::Block, params: &[(syn::Ident
     }
 }
 
+/// `j ^= 1 << q`, `flags |= 1`, `mask <<= 1` of integers (or `bool`s) as `j = j ^ (1 << q)`, as
+/// Rust computes them, so that everything after sees the assignment (a loop carries `j`). Where
+/// the place or the value may change a variable (a call, an assignment, an index computed by
+/// one), the place would be read twice: left as written, an error in the lowering.
+pub(super) fn desugar_bit_assignments(block: &mut syn::Block) {
+    use syn::visit_mut::VisitMut;
+    /// A place or value with no side effect: variables, fields, literals, indices, and
+    /// arithmetic, casts and method calls of the discrete kind (`len()`) on them.
+    fn pure(e: &Expr) -> bool {
+        match e {
+            Expr::Path(_) | Expr::Lit(_) => true,
+            Expr::Paren(p) => pure(&p.expr),
+            Expr::Field(f) => pure(&f.base),
+            Expr::Index(ix) => pure(&ix.expr) && pure(&ix.index),
+            Expr::Binary(b) => !is_assign_op(&b.op) && pure(&b.left) && pure(&b.right),
+            Expr::Unary(u) => pure(&u.expr),
+            Expr::Cast(c) => pure(&c.expr),
+            Expr::MethodCall(mc) => {
+                mc.args.is_empty()
+                    && matches!(mc.method.to_string().as_str(), "len" | "count_ones")
+                    && pure(&mc.receiver)
+            }
+            _ => false,
+        }
+    }
+    fn is_assign_op(op: &syn::BinOp) -> bool {
+        use syn::BinOp as B;
+        matches!(
+            op,
+            B::AddAssign(_)
+                | B::SubAssign(_)
+                | B::MulAssign(_)
+                | B::DivAssign(_)
+                | B::RemAssign(_)
+                | B::BitAndAssign(_)
+                | B::BitOrAssign(_)
+                | B::BitXorAssign(_)
+                | B::ShlAssign(_)
+                | B::ShrAssign(_)
+        )
+    }
+    struct Bits;
+    impl VisitMut for Bits {
+        fn visit_expr_mut(&mut self, e: &mut Expr) {
+            syn::visit_mut::visit_expr_mut(self, e);
+            use syn::BinOp as B;
+            let Expr::Binary(bin) = e else { return };
+            let op: syn::BinOp = match bin.op {
+                B::BitAndAssign(t) => B::BitAnd(syn::Token![&](t.spans[0])),
+                B::BitOrAssign(t) => B::BitOr(syn::Token![|](t.spans[0])),
+                B::BitXorAssign(t) => B::BitXor(syn::Token![^](t.spans[0])),
+                B::ShlAssign(t) => B::Shl(syn::Token![<<](t.spans[0])),
+                B::ShrAssign(t) => B::Shr(syn::Token![>>](t.spans[0])),
+                _ => return,
+            };
+            if !pure(&bin.left) || !pure(&bin.right) {
+                return;
+            }
+            let (left, right) = (&bin.left, &bin.right);
+            let span = bin.span();
+            *e = syn::parse_quote_spanned!(span=> #left = #left #op (#right));
+        }
+    }
+    Bits.visit_block_mut(block);
+}
+
 /// An open range zipped with a sequence (`u.iter().zip(1..)`, `(0..).zip(u)`, a count beside
 /// each item): the range bounded by `usize::MAX`, which the lowering follows as a range, the
 /// zip stopping with the other side as it does.
