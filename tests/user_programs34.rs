@@ -156,6 +156,37 @@ fn a_data_field_assigned_a_differentiated_value() {
     close("jvp along γ₁", dl, 2.0 * x[1], 1e-12);
 }
 
+/// A struct literal giving values to fields of floats marked data: `μ' = 2γ`, `ε' = 3γ₀` as
+/// above, here through `BatchNorm { .. }` built in the function, `L = μ'·x + ε' + Σ γ'` with
+/// `γ' = γ`: `∂L/∂γ = 2x + 3e₀ + 1`. This was rustc's "the gradient of this call does not match
+/// its differentiable arguments" at the literal, whose derivative gave the data fields none.
+#[differentiate(wrt(bn))]
+fn literal_data(bn: &BatchNorm, x: &Array1<f64>) -> f64 {
+    let b = BatchNorm {
+        gamma: bn.gamma.clone(),
+        beta: bn.beta.clone(),
+        running_mean: &bn.gamma * 2.0,
+        running_var: bn.running_var.clone(),
+        eps: bn.gamma[0] * 3.0,
+        training: false,
+    };
+    (&b.running_mean * x).sum() + b.eps + b.gamma.sum()
+}
+
+#[test]
+fn a_literal_gives_data_fields_differentiated_values() {
+    let bn = batch_norm(false);
+    let x = vector(3, 8.0);
+    let (v, g) = literal_data_grad(&bn, &x);
+    assert_eq!(v, literal_data(&bn, &x));
+    let expected = [2.0 * x[0] + 4.0, 2.0 * x[1] + 1.0, 2.0 * x[2] + 1.0];
+    close_all("∂γ", g.gamma.as_slice().unwrap(), &expected);
+    let mut d = bn.zero_like();
+    d.gamma[0] = 1.0;
+    let (_, dl) = literal_data_jvp(&bn, &x, &d);
+    close("jvp along γ₀", dl, expected[0], 1e-12);
+}
+
 #[test]
 fn batch_statistics_in_training_mode() {
     let x = matrix(5, 3, 4.0);

@@ -355,8 +355,14 @@ fn literal_fns(input: &syn::DeriveInput) -> Option<TokenStream> {
         .map(|i| quote::format_ident!("__ad_v_{}", name_of(i)))
         .collect();
     // A tangent and a gradient per field that is not data (see `Field`); a data field's
-    // tangent is its value.
-    let is_param: Vec<bool> = fields.iter().map(|f| !is_data(f)).collect();
+    // tangent is its value. A field of floats marked data (running statistics) has both too:
+    // its gradient is the derivative with respect to it (see `DataZero`), which the value
+    // given to the literal (`running_mean: m.clone()`) takes back, and a call counts an
+    // argument of floats as one with a gradient.
+    let is_param: Vec<bool> = fields
+        .iter()
+        .map(|f| !is_data(f) || (marked_data(f) && mentions_floats(&f.ty)))
+        .collect();
     let pick = |k: &usize| is_param[*k];
     let idx: Vec<usize> = (0..m.len()).filter(pick).collect();
     let (pm, pty): (Vec<&syn::Member>, Vec<&syn::Type>) =
@@ -750,6 +756,18 @@ fn fields(input: &syn::DeriveInput) -> syn::Result<Vec<Field<'_>>> {
         ));
     }
     Ok(fields)
+}
+
+/// Whether `ty` names `f32` or `f64` anywhere (`f64`, `Vec<f64>`, `[f32; 3]`, `Array1<f64>`).
+fn mentions_floats(ty: &syn::Type) -> bool {
+    fn walk(tokens: TokenStream) -> bool {
+        tokens.into_iter().any(|tt| match tt {
+            proc_macro2::TokenTree::Ident(i) => i == "f64" || i == "f32",
+            proc_macro2::TokenTree::Group(g) => walk(g.stream()),
+            _ => false,
+        })
+    }
+    walk(quote!(#ty))
 }
 
 /// `tokens` with every span set to `span`.
