@@ -2463,48 +2463,8 @@ impl Lowering {
     /// written (a `&mut self` one too), and the floats it returns are constants.
     pub(super) fn data_method(&self, mc: &syn::ExprMethodCall) -> bool {
         is_user_method(mc)
-            && (self.data_var(&mc.receiver) || self.field_of_data(&mc.receiver))
+            && self.data_var(&mc.receiver)
             && mc.args.iter().all(|a| self.data_expr(a))
-    }
-
-    /// Whether `e` is a field (or an element of one) of a parameter left out of the derivative,
-    /// directly or through a variable bound to a part of it (`r.name` of `for r in recs` over
-    /// records left out by `wrt(..)`): data, whose methods run as written, whatever the struct
-    /// derives.
-    fn field_of_data(&self, e: &Expr) -> bool {
-        let mut base = chain::strip(e);
-        let mut projected = false;
-        loop {
-            base = match base {
-                Expr::Field(f) => chain::strip(&f.base),
-                Expr::Index(ix) => chain::strip(&ix.expr),
-                _ => break,
-            };
-            projected = true;
-        }
-        let Expr::Path(p) = base else {
-            return false;
-        };
-        let Some(mut v) = self.path_slot(p).and_then(|slot| self.env[slot].value) else {
-            return false;
-        };
-        loop {
-            match self.f.value(v).def {
-                ValueDef::Param(n) => return projected && !self.f.params[n].active,
-                ValueDef::Result(i, 0) => match &self.f.inst(i).kind {
-                    InstKind::Index(x, _)
-                    | InstKind::FieldRef(x, _)
-                    | InstKind::Field(x, _)
-                    | InstKind::Deref(x)
-                    | InstKind::Ref(x) => {
-                        v = *x;
-                        projected = true;
-                    }
-                    _ => return false,
-                },
-                _ => return false,
-            }
-        }
     }
 
     /// Records the struct of the user's a `let` binds a name to (see `Binding::struct_ty`); it
