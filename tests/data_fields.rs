@@ -295,3 +295,58 @@ fn variants_inside_options_and_tuple_struct_fields_are_data() {
         assert!((gx - fdx).abs() < 1e-6 * (1.0 + fdx.abs()), "{gx} vs {fdx}");
     }
 }
+
+/// A complex number, for a struct field of a record left out by `wrt(..)`.
+#[derive(Clone, Copy, Debug, Differentiable)]
+pub struct Cx {
+    pub re: f64,
+    pub im: f64,
+}
+
+#[differentiate]
+impl Cx {
+    pub fn conj(&self) -> Cx {
+        Cx {
+            re: self.re,
+            im: -self.im,
+        }
+    }
+}
+
+#[differentiate]
+impl std::ops::Mul for Cx {
+    type Output = Cx;
+    fn mul(self, o: Cx) -> Cx {
+        Cx {
+            re: self.re * o.re - self.im * o.im,
+            im: self.re * o.im + self.im * o.re,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Differentiable)]
+pub struct Probe {
+    pub z: Cx,
+    pub w: f64,
+}
+
+/// `t = conj(z)·(a + i a²)`: `t.re = z.re a + z.im a²`, `t.im = z.re a² − z.im a`, and
+/// `∂(t.re + w t.im)/∂a = z.re + 2 z.im a + w (2 z.re a − z.im)`.
+#[differentiate(wrt(a))]
+fn probe(a: f64, rec: &Probe) -> f64 {
+    let t = rec.z.conj() * Cx { re: a, im: a * a };
+    t.re + t.im * rec.w
+}
+
+#[test]
+fn a_struct_field_of_a_record_left_out_keeps_its_methods_and_operators() {
+    let rec = Probe {
+        z: Cx { re: 0.5, im: -1.5 },
+        w: 2.0,
+    };
+    let a = 0.7;
+    let (_, g) = probe_grad(a, &rec);
+    let (zr, zi, w) = (rec.z.re, rec.z.im, rec.w);
+    let expected = zr + 2.0 * zi * a + w * (2.0 * zr * a - zi);
+    assert!((g - expected).abs() < 1e-12, "{g} vs {expected}");
+}
