@@ -759,12 +759,7 @@ impl Lowering {
                         // `a - b` of a struct of the user's is its `Sub::sub`, differentiated
                         // through the `sub_vjp` that `#[differentiate]` on `impl Sub for V`
                         // generates; `a -= b` is `a = a - b`.
-                        let name = match op {
-                            BinOp::Add => "add",
-                            BinOp::Sub => "sub",
-                            BinOp::Mul => "mul",
-                            _ => "div",
-                        };
+                        let name = operator_method(op);
                         let v = self.struct_operator(b, ty, name, bin.op.span(), vec![l, r]);
                         if compound {
                             self.assign_target(b, left, Some(v), true);
@@ -776,6 +771,7 @@ impl Lowering {
                 // A struct of the user's on the right only (`2.0 * v`, `impl Mul<V2> for f64`):
                 // the operator is the left type's, which has no generated items to call.
                 if let Some(ty) = self.operand_struct(r, &bin.right) {
+                    let name = operator_method(op);
                     let op = &bin.op;
                     let op = quote::quote!(#op).to_string();
                     let ty = quote::quote!(#ty).to_string().replace(' ', "");
@@ -793,12 +789,6 @@ impl Lowering {
                                 let r = &bin.right;
                                 quote::quote!(#r).to_string()
                             });
-                            let name = match op.as_str() {
-                                "+" => "add",
-                                "-" => "sub",
-                                "*" => "mul",
-                                _ => "div",
-                            };
                             format!(
                                 "; where `{text}` is a `{ty}` too, which the macro does not see \
                                  (a field's type is not in view), call the operator through its \
@@ -1384,6 +1374,16 @@ fn unref(ty: &syn::Type) -> &syn::Type {
     match ty {
         syn::Type::Reference(r) => &r.elem,
         t => t,
+    }
+}
+
+/// The method of the operator's trait for `op` (`Add::add` of `+`): `+`, `-`, `*`, `/`.
+fn operator_method(op: BinOp) -> &'static str {
+    match op {
+        BinOp::Add => "add",
+        BinOp::Sub => "sub",
+        BinOp::Mul => "mul",
+        _ => "div",
     }
 }
 

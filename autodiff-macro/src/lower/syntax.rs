@@ -1213,7 +1213,7 @@ pub(super) fn desugar_bit_assignments(block: &mut syn::Block) {
             Expr::Paren(p) => pure(&p.expr),
             Expr::Field(f) => pure(&f.base),
             Expr::Index(ix) => pure(&ix.expr) && pure(&ix.index),
-            Expr::Binary(b) => !is_assign_op(&b.op) && pure(&b.left) && pure(&b.right),
+            Expr::Binary(b) => !super::is_compound_assign(&b.op) && pure(&b.left) && pure(&b.right),
             Expr::Unary(u) => pure(&u.expr),
             Expr::Cast(c) => pure(&c.expr),
             Expr::MethodCall(mc) => {
@@ -1223,22 +1223,6 @@ pub(super) fn desugar_bit_assignments(block: &mut syn::Block) {
             }
             _ => false,
         }
-    }
-    fn is_assign_op(op: &syn::BinOp) -> bool {
-        use syn::BinOp as B;
-        matches!(
-            op,
-            B::AddAssign(_)
-                | B::SubAssign(_)
-                | B::MulAssign(_)
-                | B::DivAssign(_)
-                | B::RemAssign(_)
-                | B::BitAndAssign(_)
-                | B::BitOrAssign(_)
-                | B::BitXorAssign(_)
-                | B::ShlAssign(_)
-                | B::ShrAssign(_)
-        )
     }
     struct Bits;
     impl VisitMut for Bits {
