@@ -132,10 +132,15 @@ fn is_fn_pointer(ty: &syn::Type) -> bool {
 
 /// `#[differentiable(data)]` on the field.
 fn marked_data(f: &syn::Field) -> bool {
-    f.attrs.iter().any(|a| {
-        a.path().is_ident("differentiable")
-            && matches!(&a.meta, syn::Meta::List(l) if l.tokens.to_string() == "data")
-    })
+    f.attrs.iter().any(|a| mark(a) == Some(true))
+}
+
+/// Of a `#[differentiable(..)]` attribute, whether it is the data mark; `None` for another
+/// attribute.
+fn mark(a: &syn::Attribute) -> Option<bool> {
+    a.path()
+        .is_ident("differentiable")
+        .then(|| matches!(&a.meta, syn::Meta::List(l) if l.tokens.to_string() == "data"))
 }
 
 /// Whether the field is data: of a type without derivative (integers, `bool`s, strings and
@@ -631,20 +636,13 @@ fn fields(input: &syn::DeriveInput) -> syn::Result<Vec<Field<'_>>> {
         }
     };
     for f in data.fields.iter() {
-        for a in f
-            .attrs
-            .iter()
-            .filter(|a| a.path().is_ident("differentiable"))
-        {
-            let ok = matches!(&a.meta, syn::Meta::List(l) if l.tokens.to_string() == "data");
-            if !ok {
-                return Err(syn::Error::new_spanned(
-                    a,
-                    "`#[differentiable(..)]` on a field takes `data`: `#[differentiable(data)]` \
-                     marks a field that holds no derivative (an enum, a setting of a type of \
-                     your own), which gradients and tangents copy from the value",
-                ));
-            }
+        if let Some(a) = f.attrs.iter().find(|a| mark(a) == Some(false)) {
+            return Err(syn::Error::new_spanned(
+                a,
+                "`#[differentiable(..)]` on a field takes `data`: `#[differentiable(data)]` \
+                 marks a field that holds no derivative (an enum, a setting of a type of your \
+                 own), which gradients and tangents copy from the value",
+            ));
         }
     }
     // An optional parameter (`b: Option<Array1<f64>>`, PyTorch's `bias=False`): an `Option`
@@ -660,15 +658,11 @@ fn fields(input: &syn::DeriveInput) -> syn::Result<Vec<Field<'_>>> {
             let field = f.ident.as_ref().map_or("b".to_string(), |i| i.to_string());
             let inner = match &tp.path.segments.last().map(|s| &s.arguments) {
                 Some(syn::PathArguments::AngleBracketed(a)) => match a.args.first() {
-                    Some(syn::GenericArgument::Type(t)) => quote!(#t).to_string(),
+                    Some(syn::GenericArgument::Type(t)) => quote!(#t).to_string().replace(' ', ""),
                     _ => "Array1<f64>".to_string(),
                 },
                 _ => "Array1<f64>".to_string(),
             };
-            let inner = inner
-                .replace(" < ", "<")
-                .replace(" >", ">")
-                .replace("< ", "<");
             return Err(syn::Error::new_spanned(
                 &f.ty,
                 format!(
@@ -760,14 +754,16 @@ fn fields(input: &syn::DeriveInput) -> syn::Result<Vec<Field<'_>>> {
 
 /// Whether `ty` names `f32` or `f64` anywhere (`f64`, `Vec<f64>`, `[f32; 3]`, `Array1<f64>`).
 fn mentions_floats(ty: &syn::Type) -> bool {
-    fn walk(tokens: TokenStream) -> bool {
-        tokens.into_iter().any(|tt| match tt {
-            proc_macro2::TokenTree::Ident(i) => i == "f64" || i == "f32",
-            proc_macro2::TokenTree::Group(g) => walk(g.stream()),
-            _ => false,
-        })
-    }
-    walk(quote!(#ty))
+    names_any(quote!(#ty), &["f64", "f32"])
+}
+
+/// Whether `tokens` name one of `names` anywhere, in groups too.
+fn names_any<N: AsRef<str>>(tokens: TokenStream, names: &[N]) -> bool {
+    tokens.into_iter().any(|tt| match tt {
+        proc_macro2::TokenTree::Ident(i) => names.iter().any(|n| i == n.as_ref()),
+        proc_macro2::TokenTree::Group(g) => names_any(g.stream(), names),
+        _ => false,
+    })
 }
 
 /// `tokens` with every span set to `span`.
@@ -789,13 +785,6 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
 
 /// Whether `ty` names one of `generics`' parameters (type, const or lifetime).
 fn mentions_generics(ty: &syn::Type, generics: &syn::Generics) -> bool {
-    fn walk(tokens: TokenStream, names: &[String]) -> bool {
-        tokens.into_iter().any(|tt| match tt {
-            proc_macro2::TokenTree::Ident(i) => names.iter().any(|n| i == n),
-            proc_macro2::TokenTree::Group(g) => walk(g.stream(), names),
-            _ => false,
-        })
-    }
     let names: Vec<String> = generics
         .params
         .iter()
@@ -805,7 +794,7 @@ fn mentions_generics(ty: &syn::Type, generics: &syn::Generics) -> bool {
             syn::GenericParam::Lifetime(l) => l.lifetime.ident.to_string(),
         })
         .collect();
-    !names.is_empty() && walk(quote!(#ty), &names)
+    !names.is_empty() && names_any(quote!(#ty), &names)
 }
 
 /// The spans of the first and the last token of `ty`: generated tokens spanned from one to the

@@ -417,33 +417,31 @@ pub fn holds_option(ty: &Type) -> bool {
 /// without a gradient type, whose floats are data (the counts or probabilities of a table
 /// built outside the differentiated function).
 pub fn holds_map(ty: &Type) -> bool {
-    match ty {
-        Type::Tuple(t) => t.elems.iter().any(holds_map),
-        Type::Reference(r) => holds_map(&r.elem),
-        Type::Paren(p) => holds_map(&p.elem),
-        Type::Group(g) => holds_map(&g.elem),
-        _ => {
-            last_ident(ty).is_some_and(|(name, _)| {
-                matches!(
-                    name.as_str(),
-                    "HashMap" | "BTreeMap" | "HashSet" | "BTreeSet" | "IndexMap" | "IndexSet"
-                )
-            }) || container_elem(ty).is_some_and(holds_map)
-        }
-    }
+    holds_named(
+        ty,
+        &[
+            "HashMap", "BTreeMap", "HashSet", "BTreeSet", "IndexMap", "IndexSet",
+        ],
+    )
 }
 
 /// Whether `ty` is a `Result` (`Result<f64, E>`, `io::Result<f64>`, an alias's own name
 /// `anyhow::Result<f64>`), or a tuple or a container holding one.
 pub fn holds_result(ty: &Type) -> bool {
+    holds_named(ty, &["Result"])
+}
+
+/// Whether `ty` is a type whose last segment is one of `names`, or a reference, a tuple or a
+/// container holding one.
+fn holds_named(ty: &Type, names: &[&str]) -> bool {
     match ty {
-        Type::Tuple(t) => t.elems.iter().any(holds_result),
-        Type::Reference(r) => holds_result(&r.elem),
-        Type::Paren(p) => holds_result(&p.elem),
-        Type::Group(g) => holds_result(&g.elem),
+        Type::Tuple(t) => t.elems.iter().any(|e| holds_named(e, names)),
+        Type::Reference(r) => holds_named(&r.elem, names),
+        Type::Paren(p) => holds_named(&p.elem, names),
+        Type::Group(g) => holds_named(&g.elem, names),
         _ => {
-            last_ident(ty).is_some_and(|(name, _)| name == "Result")
-                || container_elem(ty).is_some_and(holds_result)
+            last_ident(ty).is_some_and(|(name, _)| names.contains(&name.as_str()))
+                || container_elem(ty).is_some_and(|e| holds_named(e, names))
         }
     }
 }

@@ -330,52 +330,48 @@ impl Lowering {
     /// Whether `v` is what a function or a method returned (`let h = layer(x);`, through
     /// copies, references, `mapv` and array arithmetic), whose number of axes the macro does
     /// not see.
-    fn made_by_call(&self, v: Value, depth: usize) -> bool {
-        let ValueDef::Result(i, 0) = self.f.value(v).def else {
-            return false;
-        };
-        if depth > 32 {
-            return false;
-        }
-        match &self.f.inst(i).kind {
-            InstKind::Ref(x) | InstKind::Deref(x) | InstKind::TypedLike { value: x, .. } => {
-                self.made_by_call(*x, depth + 1)
-            }
-            InstKind::Call { .. } => true,
-            InstKind::Method { name, recv, .. } => {
-                matches!(
-                    name.to_string().as_str(),
-                    "mapv" | "map" | "to_owned" | "clone" | "view"
-                ) && self.made_by_call(*recv, depth + 1)
-            }
-            // Array arithmetic on one (`layer(x) + &p.b`).
-            InstKind::Binary(_, x, y) => {
-                self.made_by_call(*x, depth + 1) || self.made_by_call(*y, depth + 1)
-            }
-            _ => false,
-        }
+    fn made_by_call(&self, v: Value) -> bool {
+        self.made_from(v, 0, &|k| matches!(k, InstKind::Call { .. }))
     }
 
     /// Whether `v` is an ndarray product whose number of axes the macro does not see (`x.dot(&p.w)`
     /// of a field, a matrix or a vector), or made from one by array arithmetic, copies and
     /// elementwise maps (`(x.dot(&p.w) + &p.b).mapv(f64::tanh)`): an ndarray array in any case,
     /// whose elements are iterated through `flatten`, which any number of axes has.
-    fn product_of_unseen_rank(&self, v: Value, depth: usize) -> bool {
+    fn product_of_unseen_rank(&self, v: Value) -> bool {
+        self.made_from(
+            v,
+            0,
+            &|k| matches!(k, InstKind::Prim { prim, .. } if prim.name() == "dot"),
+        )
+    }
+
+    /// Whether `v` is made by an instruction `source` accepts, directly or through what keeps
+    /// an array's number of axes: references, copies, negation, array arithmetic and
+    /// elementwise maps (`mapv`, a closure over elements).
+    fn made_from(&self, v: Value, depth: usize, source: &dyn Fn(&InstKind) -> bool) -> bool {
         let ValueDef::Result(i, 0) = self.f.value(v).def else {
             return false;
         };
         if depth > 32 {
             return false;
         }
-        let rec = |x: Value| self.product_of_unseen_rank(x, depth + 1);
-        match &self.f.inst(i).kind {
-            InstKind::Ref(x) | InstKind::Deref(x) | InstKind::Neg(x) => rec(*x),
-            InstKind::Prim { prim, .. } => prim.name() == "dot",
+        let kind = &self.f.inst(i).kind;
+        if source(kind) {
+            return true;
+        }
+        let rec = |x: Value| self.made_from(x, depth + 1, source);
+        match kind {
+            InstKind::Ref(x)
+            | InstKind::Deref(x)
+            | InstKind::Neg(x)
+            | InstKind::TypedLike { value: x, .. } => rec(*x),
+            // Array arithmetic on one (`layer(x) + &p.b`).
             InstKind::Binary(_, x, y) => rec(*x) || rec(*y),
             InstKind::Method { name, recv, .. } => {
                 matches!(
                     name.to_string().as_str(),
-                    "mapv" | "map" | "to_owned" | "clone"
+                    "mapv" | "map" | "to_owned" | "clone" | "view"
                 ) && rec(*recv)
             }
             InstKind::Call { path, args }
@@ -684,7 +680,7 @@ impl Lowering {
                     None => {
                         let mut base = self.place_expr(b, expr)?;
                         if self.is_multi_dim(base)
-                            || (cells.is_none() && self.product_of_unseen_rank(base, 0))
+                            || (cells.is_none() && self.product_of_unseen_rank(base))
                         {
                             if cells.is_some() {
                                 self.err_at(
@@ -712,7 +708,7 @@ impl Lowering {
                                 self.elem_places.push((base, elem, user));
                             }
                         }
-                        if cells.is_none() && self.made_by_call(base, 0) {
+                        if cells.is_none() && self.made_by_call(base) {
                             self.check_one_index(b, base, span);
                         }
                         let len = self.len_of(b, base, span);
