@@ -555,25 +555,21 @@ impl Lowering {
         self.f.inst(i).results[0]
     }
 
+    /// The values the variables in `slots` hold here, for a loop or a branch that carries
+    /// them. A variable declared without a value and not yet assigned (`let mut prev;` before
+    /// a loop whose body assigns it before reading it, `let r;` assigned in one branch only)
+    /// is carried as `Default::default()` of its type: rustc's check of the function as
+    /// written has already proved that no path reads it before an assignment, so the
+    /// placeholder is never read, and its derivative is never asked for.
     fn current(&mut self, slots: &[usize], span: Span) -> Vec<Value> {
         let mut out = Vec::new();
         for &s in slots {
             match self.env[s].value {
                 Some(v) => out.push(v),
                 None => {
-                    let name = self.env[s].name.clone();
-                    self.err(
-                        span,
-                        format!(
-                            "`{name}` may be unassigned here (a loop or a branch carries it \
-                             before it has a value): give it one where it is declared (`let mut \
-                             {name} = 0.0;`, `0` for an integer), or declare it where it is first \
-                             assigned (`let mut {name} = i;` inside the loop)"
-                        ),
-                    );
                     let v = self.inst1(
                         self.f.body(),
-                        InstKind::Const(quote!(0.0)),
+                        InstKind::Const(quote!(::core::default::Default::default())),
                         Kind::Unknown,
                         span,
                     );

@@ -1,0 +1,141 @@
+//! Economics and econometrics code written the way it is ported from MATLAB, Julia or Dynare:
+//! likelihoods over a series, fixed points solved by iteration inside the objective, value
+//! functions on grids, parameters in structs. Each is checked against its analytic derivative
+//! (stated beside the function) and central finite differences.
+//!
+//! A variable declared without a value before a loop that assigns it before reading it (`let mut
+//! prev;`, then `prev = y;` at the top of each iteration: the lag of an AR(1) simulation) is
+//! valid Rust, and was a compile error ("`prev` may be unassigned here"): the loop carries it,
+//! and it had no value to start from. It starts from `Default::default()` of its type now, which
+//! nothing reads: rustc's check of the function as written proves that every read follows an
+//! assignment.
+
+use autodiff::check::{gradcheck, hvpcheck};
+use autodiff::differentiate;
+
+mod common;
+use common::*;
+
+/// The sum of lag products of an AR(1) path `y_t = ρ y_{t−1} + e_t` (`y_0 = 0`):
+/// `A(ρ) = Σ_t y_t y_{t−1}`, with `∂y_t/∂ρ = y_{t−1} + ρ ∂y_{t−1}/∂ρ`, so
+/// `∂A/∂ρ = Σ_t (∂y_t/∂ρ · y_{t−1} + y_t · ∂y_{t−1}/∂ρ)`.
+#[differentiate(hessian)]
+fn autocovariance(rho: f64, e: &[f64]) -> f64 {
+    let mut y = 0.0;
+    let mut acc = 0.0;
+    let mut prev;
+    for &et in e {
+        prev = y;
+        y = rho * y + et;
+        acc += y * prev;
+    }
+    acc
+}
+
+#[test]
+fn a_lag_declared_before_the_loop_is_carried() {
+    let e = data(20, 0.5);
+    let rho = 0.6;
+    let (v, (g, ge)) = autocovariance_grad(rho, &e);
+    assert_eq!(v, autocovariance(rho, &e));
+    // Analytic, by the recursion above.
+    let (mut y, mut dy, mut da) = (0.0, 0.0, 0.0);
+    for &et in &e {
+        let (py, pdy) = (y, dy);
+        y = rho * py + et;
+        dy = py + rho * pdy;
+        da += dy * py + y * pdy;
+    }
+    close("∂A/∂ρ", g, da, TOL);
+    fd("∂A/∂ρ", |r| autocovariance(r, &e), rho, g);
+    fd_vec("∂A/∂e", |e| autocovariance(rho, e), &e, &ge);
+    let (_, t) = autocovariance_jvp(rho, &e, 1.0, &vec![0.0; e.len()]);
+    close("jvp along ρ", t, da, TOL);
+    let (_, _, hv) = autocovariance_hvp(rho, &e, 1.0, &vec![0.0; e.len()]);
+    let r = hvpcheck(
+        |p: &(f64, Vec<f64>)| autocovariance_grad(p.0, &p.1).1,
+        &(rho, e.clone()),
+        &(1.0, vec![0.0; e.len()]),
+        &hv,
+    );
+    assert!(r.passed(), "{r}");
+}
+
+/// An integer index declared before the loop and assigned in it:
+/// `s = Σ_i (p_i + p_{i+1}) x_i`, so `∂s/∂p_k = x_k + x_{k−1}`, `∂s/∂x_i = p_i + p_{i+1}`.
+#[differentiate]
+fn neighbour_pairs(p: &[f64], x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    let mut k;
+    for i in 0..x.len() {
+        k = i;
+        s += p[k] * x[i];
+        k += 1;
+        s += p[k] * x[i];
+    }
+    s
+}
+
+#[test]
+fn an_index_declared_before_the_loop_is_carried() {
+    let p = vec![1.0, 2.0, 3.0, 4.0];
+    let x = vec![0.5, -1.0, 2.0];
+    let (_, (dp, dx)) = neighbour_pairs_grad(&p, &x);
+    let ep: Vec<f64> = (0..4)
+        .map(|k| x.get(k).copied().unwrap_or(0.0) + if k > 0 { x[k - 1] } else { 0.0 })
+        .collect();
+    let ex: Vec<f64> = (0..3).map(|i| p[i] + p[i + 1]).collect();
+    close_all("∂s/∂p", &dp, &ep);
+    close_all("∂s/∂x", &dx, &ex);
+}
+
+/// Values of other types declared first: a `Vec`, an array and an `Array1` assigned in a
+/// `while` loop, and a result assigned in a `loop`.
+/// `s = Σ_i (S_i · 2x_i + x_i S_i) = 3 Σ_i x_i S_i` with `S_i = x_0 + .. + x_i`, and the
+/// function is `s²`: `∂/∂x_k = 2s · 3 (S_k + Σ_{i≥k} x_i)`.
+#[differentiate(hessian)]
+fn declared_first(x: &[f64]) -> f64 {
+    let mut row;
+    let mut arr;
+    let mut h: ndarray::Array1<f64>;
+    let mut s = 0.0;
+    let mut i = 0;
+    while i < x.len() {
+        row = x[..=i].to_vec();
+        arr = [x[i], 2.0 * x[i]];
+        h = ndarray::Array1::from(row.clone()) * x[i];
+        s += row.iter().sum::<f64>() * arr[1] + h.sum();
+        i += 1;
+    }
+    let out;
+    loop {
+        out = s * s;
+        break;
+    }
+    out
+}
+
+#[test]
+fn vectors_and_arrays_declared_before_the_loop_are_carried() {
+    let x = vec![0.3, -0.5, 0.8];
+    let (v, g) = declared_first_grad(&x);
+    assert_eq!(v, declared_first(&x));
+    let prefix: Vec<f64> = x
+        .iter()
+        .scan(0.0, |a, &v| {
+            *a += v;
+            Some(*a)
+        })
+        .collect();
+    let s: f64 = 3.0 * x.iter().zip(&prefix).map(|(a, b)| a * b).sum::<f64>();
+    let expected: Vec<f64> = (0..3)
+        .map(|k| 2.0 * s * 3.0 * (prefix[k] + x[k..].iter().sum::<f64>()))
+        .collect();
+    close_all("∂/∂x", &g, &expected);
+    let r = gradcheck(|x: &Vec<f64>| declared_first(x), &x, &g);
+    assert!(r.passed(), "{r}");
+    let d = vec![1.0, 0.5, -0.5];
+    let (_, _, hv) = declared_first_hvp(&x, &d);
+    let r = hvpcheck(|x: &Vec<f64>| declared_first_grad(x).1, &x, &d, &hv);
+    assert!(r.passed(), "{r}");
+}
