@@ -9,8 +9,17 @@
 //! and it had no value to start from. It starts from `Default::default()` of its type now, which
 //! nothing reads: rustc's check of the function as written proves that every read follows an
 //! assignment.
+//!
+//! A value function whose infeasible states are `−∞` (no consumption is positive there), with
+//! each state's candidates computed in an `if` or a `match` arm and the best kept by `max`
+//! (`.map(|j| if c > 0.0 { c.ln() + beta * v[j] } else { f64::NEG_INFINITY })
+//! .fold(f64::NEG_INFINITY, f64::max)`), had a NaN gradient in `beta`: a candidate through an
+//! infeasible state is `−∞` and loses the `max`, which gives it a zero cotangent, but the
+//! product `beta * v[j]` inside the arm took `0 · (−∞)`. The zero of a dropped candidate was
+//! followed through sums and products only, not out of an arm to the `if`'s value; it is now, so
+//! the product's rule keeps `0 · ∞` at 0 there, in every mode.
 
-use autodiff::check::{gradcheck, hvpcheck};
+use autodiff::check::{gradcheck, hvpcheck, jvpcheck};
 use autodiff::differentiate;
 
 mod common;
@@ -138,4 +147,96 @@ fn vectors_and_arrays_declared_before_the_loop_are_carried() {
     let (_, _, hv) = declared_first_hvp(&x, &d);
     let r = hvpcheck(|x: &Vec<f64>| declared_first_grad(x).1, &x, &d, &hv);
     assert!(r.passed(), "{r}");
+}
+
+/// Value-function iteration on a grid where the lowest states can afford nothing: `cash =
+/// 2k − 0.5 < k'` for every choice, so their value is `−∞` and the candidates through them lose
+/// every `max`. The value is finite and smooth in `β` and `σ` at the other states; the check is
+/// central differences, and the tangent against the gradient.
+#[differentiate(wrt(beta, sigma), hessian)]
+fn value_with_infeasible_states(beta: f64, sigma: f64, grid: &[f64], iters: usize) -> f64 {
+    let n = grid.len();
+    let mut v = vec![0.0; n];
+    for _ in 0..iters {
+        let old = v.clone();
+        for i in 0..n {
+            let cash = 2.0 * grid[i] - 0.5;
+            v[i] = (0..n)
+                .map(|j| {
+                    let c = cash - grid[j];
+                    if c > 0.0 {
+                        c.powf(1.0 - sigma) / (1.0 - sigma) + beta * old[j]
+                    } else {
+                        f64::NEG_INFINITY
+                    }
+                })
+                .fold(f64::NEG_INFINITY, f64::max);
+        }
+    }
+    v[n - 1] + v[n - 2]
+}
+
+/// The same candidates bound by a `let` of a `match`, the best kept by `max` in a loop.
+#[differentiate(wrt(beta, sigma), hessian)]
+fn value_with_infeasible_states_matched(beta: f64, sigma: f64, grid: &[f64], iters: usize) -> f64 {
+    let n = grid.len();
+    let mut v = vec![0.0; n];
+    for _ in 0..iters {
+        let old = v.clone();
+        for i in 0..n {
+            let cash = 2.0 * grid[i] - 0.5;
+            let mut best = f64::NEG_INFINITY;
+            for j in 0..n {
+                let c = cash - grid[j];
+                let cand = match c > 0.0 {
+                    true => c.powf(1.0 - sigma) / (1.0 - sigma) + beta * old[j],
+                    false => f64::NEG_INFINITY,
+                };
+                best = best.max(cand);
+            }
+            v[i] = best;
+        }
+    }
+    v[n - 1] + v[n - 2]
+}
+
+#[test]
+fn candidates_through_infeasible_states_get_no_nan() {
+    let grid: Vec<f64> = (0..10).map(|i| 0.1 + i as f64 * 0.3).collect();
+    assert!(value_with_infeasible_states(0.9, 2.0, &grid, 6).is_finite());
+    let p = (0.9, 2.0);
+    let d = (1.0, 0.5);
+    type F = fn(f64, f64, &[f64], usize) -> f64;
+    type G = fn(f64, f64, &[f64], usize) -> (f64, (f64, f64));
+    type J = fn(f64, f64, &[f64], usize, f64, f64) -> (f64, f64);
+    type H = fn(f64, f64, &[f64], usize, f64, f64) -> (f64, (f64, f64), (f64, f64));
+    let cases: [(&str, F, G, J, H); 2] = [
+        (
+            "fold",
+            value_with_infeasible_states,
+            value_with_infeasible_states_grad,
+            value_with_infeasible_states_jvp,
+            value_with_infeasible_states_hvp,
+        ),
+        (
+            "match",
+            value_with_infeasible_states_matched,
+            value_with_infeasible_states_matched_grad,
+            value_with_infeasible_states_matched_jvp,
+            value_with_infeasible_states_matched_hvp,
+        ),
+    ];
+    for (what, f, grad, jvp, hvp) in cases {
+        let (v, g) = grad(p.0, p.1, &grid, 6);
+        assert_eq!(v, f(p.0, p.1, &grid, 6), "{what}");
+        assert!(g.0.is_finite() && g.1.is_finite(), "{what}: {g:?}");
+        fd2(what, |b, s| f(b, s, &grid, 6), p, g);
+        let (_, t) = jvp(p.0, p.1, &grid, 6, d.0, d.1);
+        close(what, t, d.0 * g.0 + d.1 * g.1, 1e-10);
+        let r = jvpcheck(|q: &(f64, f64)| f(q.0, q.1, &grid, 6), &p, &d, &t);
+        assert!(r.passed(), "{what}: {r}");
+        let (_, _, hv) = hvp(p.0, p.1, &grid, 6, d.0, d.1);
+        let r = hvpcheck(|q: &(f64, f64)| grad(q.0, q.1, &grid, 6).1, &p, &d, &hv);
+        assert!(r.passed(), "{what}: {r}");
+    }
 }

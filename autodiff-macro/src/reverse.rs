@@ -176,11 +176,22 @@ fn read_in_branches(f: &Func, act: &Activity) -> HashSet<Value> {
     if maybe_zero.is_empty() {
         return maybe_zero;
     }
-    let arms: HashSet<Block> = (0..f.insts.len() as u32)
+    // The arms of each `if` and `match`, with the instruction whose results their `Yield`s are.
+    let owner: HashMap<Block, Inst> = (0..f.insts.len() as u32)
         .map(Inst)
         .filter(|&i| matches!(f.inst(i).kind, InstKind::If { .. } | InstKind::Match { .. }))
-        .flat_map(|i| f.inst_blocks(i))
+        .flat_map(|i| f.inst_blocks(i).into_iter().map(move |b| (b, i)))
         .collect();
+    let arms: HashSet<Block> = owner.keys().copied().collect();
+    // The value of an `if` or a `match` passes the cotangent of its arms' values on, as a sum
+    // does its terms': a candidate that an arm computes and a `max` drops (`.map(|j| if c > 0.0
+    // { c.ln() + beta * v[j] } else { f64::NEG_INFINITY }).fold(f64::NEG_INFINITY, f64::max)`
+    // of a value function whose infeasible states are −∞) gets exactly 0 through it.
+    let branch_values: HashSet<Value> = (owner.values().copied())
+        .flat_map(|i| f.inst(i).results.iter().copied())
+        .filter(|&v| act.is_active(v))
+        .collect();
+    maybe_zero.extend(branch_values.iter().copied());
     // Whether a read in block `at` of a value defined in block `def` runs whenever the
     // definition does (no arm between them).
     let always = |at: Block, def: Block| {
@@ -217,10 +228,19 @@ fn read_in_branches(f: &Func, act: &Activity) -> HashSet<Value> {
             }
         }
     }
+    // An arm's value, read by its `Yield`, passes to the `if`'s or `match`'s result there.
+    let mut yielded: Vec<(Value, Value)> = Vec::new();
     for b in (0..f.blocks.len()).map(|b| Block(b as u32)) {
-        for v in f.term_operands(b) {
+        let into = match (&f.block(b).term, owner.get(&b)) {
+            (Term::Yield(vals), Some(&i)) => Some((vals, &f.inst(i).results)),
+            _ => None,
+        };
+        for (k, v) in f.term_operands(b).into_iter().enumerate() {
             if maybe_zero.contains(&v) && always(b, act.def_block(f, v)) {
-                reads.push((v, None));
+                match into.and_then(|(vals, rs)| (vals.get(k) == Some(&v)).then(|| rs.get(k))) {
+                    Some(Some(&r)) if maybe_zero.contains(&r) => yielded.push((v, r)),
+                    _ => reads.push((v, None)),
+                }
             }
         }
     }
@@ -231,6 +251,9 @@ fn read_in_branches(f: &Func, act: &Activity) -> HashSet<Value> {
     // than going over every read again until nothing changes, which took a pass per link of
     // a chain (quadratic in a sum of many terms).
     let mut by_result: HashMap<Value, Vec<Value>> = HashMap::new();
+    for &(v, r) in &yielded {
+        by_result.entry(r).or_default().push(v);
+    }
     let mut leaving: Vec<Value> = Vec::new();
     for &(v, reader) in &reads {
         let gives_zero = |i: Inst| picks(&f.inst(i).kind) || saturates(&f.inst(i).kind);
