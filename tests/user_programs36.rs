@@ -240,3 +240,56 @@ fn candidates_through_infeasible_states_get_no_nan() {
         assert!(r.passed(), "{what}: {r}");
     }
 }
+
+/// A monopolist's price declared before a Newton loop and assigned where it converges: the first
+/// order condition of `(p − c)·a·p^{−ε}` is `p = cε/(ε − 1)`, and by the envelope theorem
+/// `∂π/∂c = −a p^{−ε}`, `∂π/∂a = (p − c) p^{−ε}` at the optimum.
+#[differentiate(wrt(a, c))]
+fn monopoly_profit(a: f64, c: f64, eps: f64) -> f64 {
+    let price;
+    let mut p = 2.0 * c;
+    let mut it = 0;
+    loop {
+        let g = (p - c) * eps - p;
+        let next = p - g / (eps - 1.0);
+        it += 1;
+        if (next - p).abs() < 1e-14 || it > 50 {
+            price = next;
+            break;
+        }
+        p = next;
+    }
+    (price - c) * a * price.powf(-eps)
+}
+
+/// The lag of [`autocovariance`] in a checkpointed loop.
+#[differentiate]
+fn autocovariance_checkpointed(rho: f64, e: &[f64]) -> f64 {
+    let mut y = 0.0;
+    let mut acc = 0.0;
+    let mut prev;
+    #[checkpoint(snapshots = 3)]
+    for t in 0..e.len() {
+        prev = y;
+        y = rho * y + e[t];
+        acc += y * prev;
+    }
+    acc
+}
+
+#[test]
+fn a_result_declared_before_a_loop_that_breaks_with_it() {
+    let (a, c, eps) = (10.0, 1.0, 3.0);
+    let (v, (da, dc)) = monopoly_profit_grad(a, c, eps);
+    let p: f64 = c * eps / (eps - 1.0);
+    close("π", v, (p - c) * a * p.powf(-eps), TOL);
+    close("∂π/∂c", dc, -a * p.powf(-eps), 1e-9);
+    close("∂π/∂a", da, (p - c) * p.powf(-eps), TOL);
+
+    let e = data(30, 0.2);
+    let (v, (g, ge)) = autocovariance_checkpointed_grad(0.7, &e);
+    let (v0, (g0, ge0)) = autocovariance_grad(0.7, &e);
+    assert_eq!(v, v0);
+    close("checkpointed ∂A/∂ρ", g, g0, TOL);
+    close_all("checkpointed ∂A/∂e", &ge, &ge0);
+}
