@@ -1754,3 +1754,55 @@ fn pagerank_damping() {
     );
     assert!((t - grad.d).abs() < 1e-12, "{t} {}", grad.d);
 }
+
+/// A parameter struct that borrows its indices.
+#[derive(Clone, Debug, autodiff::Differentiable)]
+struct SparseRow<'a> {
+    w: Vec<f64>,
+    idx: &'a [usize],
+}
+
+/// Σ_k w_k x_{idx_k} + (Σ_k w_k)²/2 with the struct's lifetime written `'_`:
+/// ∂/∂w_k = x_{idx_k} + Σ_j w_j, ∂/∂x_i = Σ_{k: idx_k = i} w_k; the Hessian in w is all ones.
+#[differentiate(hessian)]
+fn gather_elided(m: &SparseRow<'_>, x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for (k, &i) in m.idx.iter().enumerate() {
+        s += m.w[k] * x[i];
+    }
+    let t: f64 = m.w.iter().sum();
+    s + 0.5 * t * t
+}
+
+#[test]
+fn a_struct_that_borrows_taken_with_its_lifetime_elided() {
+    let idx = [2usize, 0, 2];
+    let m = SparseRow {
+        w: vec![1.0, 2.0, 3.0],
+        idx: &idx,
+    };
+    let x = [0.5, 0.25, 4.0];
+    let (v, (gm, gx)) = gather_elided_grad(&m, &x);
+    assert_eq!(v, gather_elided(&m, &x));
+    // Σ w = 6.
+    assert_eq!(gm.w, vec![4.0 + 6.0, 0.5 + 6.0, 4.0 + 6.0]);
+    assert_eq!(gm.idx, &idx[..]);
+    assert_eq!(gx, vec![2.0, 0.0, 4.0]);
+    // Along dw = (1, 2, 0), dx = (0, 0, 1): ∂f/∂w_k = x_{idx_k} + Σ w changes by
+    // dx_{idx_k} + Σ dw = (1, 0, 1) + 3, and ∂f/∂x_i = Σ_{k: idx_k = i} w_k by
+    // (dw_1, 0, dw_0 + dw_2) = (2, 0, 1).
+    let dm = SparseRow {
+        w: vec![1.0, 2.0, 0.0],
+        idx: &idx,
+    };
+    let (_, _, (hm, hx)) = gather_elided_hvp(&m, &x, &dm, &vec![0.0, 0.0, 1.0]);
+    assert_eq!(hm.w, vec![4.0, 3.0, 4.0]);
+    assert_eq!(hx, vec![2.0, 0.0, 1.0]);
+    let dm = SparseRow {
+        w: vec![1.0, 0.0, -1.0],
+        idx: &idx,
+    };
+    let (_, dv) = gather_elided_jvp(&m, &x, &dm, &vec![1.0, 0.0, 0.0]);
+    // ∂f·(dw, dx) = Σ_k dw_k (x_{idx_k} + Σ w) + Σ_i dx_i ∂f/∂x_i = (4 + 6) − (4 + 6) + 2.
+    assert_eq!(dv, 2.0);
+}

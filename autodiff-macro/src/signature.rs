@@ -408,7 +408,6 @@ impl Signature {
         let names: Vec<&syn::Ident> = self.params.iter().map(|(n, _)| n).collect();
         let tys: Vec<&syn::Type> = self.params.iter().map(|(_, t)| t).collect();
         let ret = &self.ret;
-        let grad = &self.grad;
         let allow = quote! {
             #[allow(
                 unused_variables, unused_mut, unused_parens, unused_braces, unused_assignments,
@@ -455,6 +454,26 @@ impl Signature {
             }
         };
         let vjp_tys: Vec<syn::Type> = tys.iter().map(|t| with_lt(t)).collect();
+        // A gradient type with an elided lifetime (`Sparse<'_>` of `m: &Sparse<'_>`, a struct
+        // that borrows its data) cannot be elided in a result: it borrows as the parameters
+        // do, so it is named the pullback's lifetime, and `_grad` and `_hvp`, which return it,
+        // take that lifetime as `_vjp` does.
+        let (grad, grad_borrows) = match syn::parse2::<syn::Type>(self.grad.clone()) {
+            Ok(t) => {
+                let (t, named) = types::name_elided_lifetimes(&t, &lt);
+                (quote!(#t), named)
+            }
+            Err(_) => (self.grad.clone(), false),
+        };
+        let grad = &grad;
+        let named = |t: &syn::Type| -> syn::Type {
+            if grad_borrows {
+                types::name_elided_lifetimes(t, &lt).0
+            } else {
+                t.clone()
+            }
+        };
+        let grad_tys: Vec<syn::Type> = tys.iter().map(|t| named(t)).collect();
         // The function's generic parameters, the pullback's lifetime after its own lifetimes
         // (lifetimes come first), and its `where` clause with the bounds the generated code needs.
         let g = &func.sig.generics;
@@ -545,6 +564,18 @@ impl Signature {
             let by_ref = matches!(t, syn::Type::Reference(_)) || types::view_kind(t).is_some();
             tangent_tys.push(if by_ref { quote!(&#g) } else { quote!(#g) });
         }
+        // The tangents of `_hvp` and the second-order items, which return gradients built
+        // from them, with the gradient's lifetimes named (`_jvp` returns none).
+        let named_tangent_tys: Vec<TokenStream2> = tangent_tys
+            .iter()
+            .map(|t| match syn::parse2::<syn::Type>(t.clone()) {
+                Ok(t) => {
+                    let t = named(&t);
+                    quote!(#t)
+                }
+                Err(_) => t.clone(),
+            })
+            .collect();
         let tangent_refs = self.params.iter().zip(&self.active).any(|((_, t), a)| {
             *a && (matches!(t, syn::Type::Reference(_)) || types::view_kind(t).is_some())
         });
@@ -655,7 +686,7 @@ impl Signature {
             vjp_jvp_bound.append(captures(borrows));
         }
         let tys_second = &vjp_tys;
-        let tangent_tys_second = &tangent_tys;
+        let tangent_tys_second = &named_tangent_tys;
         let (vjp_jvp_body, hvp_body) = match second_order {
             Some((a, b)) => (Some(a), Some(b)),
             None => (None, None),
@@ -716,6 +747,12 @@ impl Signature {
                 quote!(#krate::__private::HvpWithHessian),
             ));
         }
+        // `_grad` and `_hvp` with the pullback's lifetime where their gradient borrows (above).
+        let (plain_generics, plain_where) = if grad_borrows {
+            (generics_with(true), where_with(true))
+        } else {
+            (plain_generics, plain_where)
+        };
         let alias = crate::lower::calls::is_float_alias(ret);
         if types::is_scalar_float(&self.ret) || (alias && !bodies_stub) {
             // A result named like a float alias (`-> Real`): the real `_grad`, bound by the
@@ -743,7 +780,7 @@ impl Signature {
                 #grad_doc
                 #allow
                 #[inline]
-                #vis fn #grad_fn #plain_generics (#(#names: #tys),*) -> (#ret, #grad)
+                #vis fn #grad_fn #plain_generics (#(#names: #grad_tys),*) -> (#ret, #grad)
                 #plain_where
                 {
                     #grad_body
@@ -755,7 +792,7 @@ impl Signature {
                     #allow
                     #[inline]
                     #vis fn #hvp #plain_generics (
-                        #(#names: #tys,)* #(#tangent_names: #tangent_tys),*
+                        #(#names: #grad_tys,)* #(#tangent_names: #named_tangent_tys),*
                     ) -> (#ret, #grad, #grad)
                     #plain_where
                     {
@@ -778,7 +815,7 @@ impl Signature {
             out.append(quote! {
                 #[doc(hidden)]
                 #allow
-                #vis fn #grad_fn #plain_generics (#(#names: #tys),*) -> (#ret, #grad)
+                #vis fn #grad_fn #plain_generics (#(#names: #grad_tys),*) -> (#ret, #grad)
                 #where_clause
                 {
                     ::core::unreachable!()
