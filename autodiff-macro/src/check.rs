@@ -1067,11 +1067,6 @@ fn no_rule_message(name: &str, place: Option<(String, usize)>) -> String {
     }
     // ndarray methods whose work a followed form does.
     let instead = match name {
-        "select" => Some(
-            "gather the rows by index in a loop, `for (k, &i) in idx.iter().enumerate() { \
-             out.row_mut(k).assign(&x.row(i)); }` (of `let mut out = Array2::zeros((idx.len(), \
-             x.ncols()));`), or add them up, `acc += &x.row(i);`",
-        ),
         "slice_axis" | "slice_each_axis" | "slice_axis_inplace" | "slice_collapse" => Some(
             "read the region with `slice`, `a.slice(s![1..3, ..])` for \
              `a.slice_axis(Axis(0), Slice::from(1..3))`",

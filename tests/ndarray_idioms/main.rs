@@ -3,5 +3,6 @@
 //! the windows of vectors with their own methods.
 
 mod array_windows;
+mod gathers;
 mod gradient_layout;
 mod lanes_in_place;

@@ -436,6 +436,16 @@ pub const TENSOR_METHODS: &[PrimDef] = &[
         math: "x̄ = ḡ placed at the index along the axis, zero elsewhere",
     },
     PrimDef {
+        name: "select",
+        syntax: TERNARY,
+        operands: &["x", "axis", "indices"],
+        forms: &["", "", ""],
+        rule: "TensorRules",
+        reads: Some(&[&[S(0), V(1), V(2)]]),
+        flags: Flags::INDEXED,
+        math: "x̄ = ḡ's subviews added at the indices along the axis (a repeated index gets each)",
+    },
+    PrimDef {
         name: "broadcast",
         syntax: BINARY,
         operands: &["x", "shape"],

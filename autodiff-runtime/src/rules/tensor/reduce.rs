@@ -1,6 +1,6 @@
 //! Rules of the linear primitives that move or sum elements: the transpose `.t()`, the
-//! reductions `sum`, `mean`, `sum_axis`, `mean_axis`, and the views `slice`, `insert_axis`,
-//! `into_shape_with_order` and `flatten`. Each reverse rule puts the cotangent back where the elements came
+//! reductions `sum`, `mean`, `sum_axis`, `mean_axis`, the views `slice`, `insert_axis`,
+//! `into_shape_with_order` and `flatten`, and the gather `select`. Each reverse rule puts the cotangent back where the elements came
 //! from.
 
 use ndarray::{
@@ -114,6 +114,18 @@ pub trait TensorRules: HasShape {
         axis: &Axis,
         index: &usize,
         g: &Array<Self::Elem, <Self::Dim as Dimension>::Smaller>,
+    ) -> Array<Self::Elem, Self::Dim>
+    where
+        Self::Dim: RemoveAxis;
+
+    /// `y = x.select(axis, indices)` gathers the subviews at `indices` along `axis` (an
+    /// embedding lookup, a minibatch of rows): `x̄`'s subview at `i` is the sum of `ȳ`'s
+    /// subviews at the positions `k` with `indices[k] = i`, zero where no index is `i`.
+    fn select_vjp_0<I: AsRef<[usize]> + ?Sized>(
+        x: &ShapeOf<Self>,
+        axis: &Axis,
+        indices: &I,
+        g: &Array<Self::Elem, Self::Dim>,
     ) -> Array<Self::Elem, Self::Dim>
     where
         Self::Dim: RemoveAxis;
@@ -260,6 +272,31 @@ where
     {
         let mut dx = Array::from_elem(x.dims.clone(), T::ZERO);
         dx.index_axis_mut(*axis, *index).assign(g);
+        dx
+    }
+    #[inline]
+    fn select_vjp_0<I: AsRef<[usize]> + ?Sized>(
+        x: &ShapeOf<Self>,
+        axis: &Axis,
+        indices: &I,
+        g: &Array<T, D>,
+    ) -> Array<T, D>
+    where
+        D: RemoveAxis,
+    {
+        let indices = indices.as_ref();
+        assert!(
+            g.len_of(*axis) == indices.len(),
+            "select_vjp_0: the cotangent has length {} along axis {}, the indices {}",
+            g.len_of(*axis),
+            axis.index(),
+            indices.len()
+        );
+        let mut dx = Array::from_elem(x.dims.clone(), T::ZERO);
+        for (k, &i) in indices.iter().enumerate() {
+            let mut row = dx.index_axis_mut(*axis, i);
+            row += &g.index_axis(*axis, k);
+        }
         dx
     }
     #[inline]

@@ -167,6 +167,28 @@ fn sum_axis_and_mean_axis() {
     gradcheck(|d| wsum(&d.mean_axis(Axis(1)).unwrap(), &w), &d, &grad).assert_ok();
 }
 
+#[test]
+fn select_adds_each_pick_back() {
+    // y = x.select(axis, ids): x̄'s subview at i is Σ of ȳ's subviews at the positions k with
+    // ids[k] = i (the repeated index 2 gets two), zero at the index never picked (1).
+    let mut rng = Lcg(23);
+    let x = rng.array(Ix3(3, 4, 2), -1.0, 1.0);
+    let s = ShapeOf::of(&x);
+    for axis in (0..2).map(Axis) {
+        let ids = vec![2usize, 0, 2];
+        let w = rng.like(&x.select(axis, &ids));
+        let grad = TensorRules::select_vjp_0(&s, &axis, &ids, &w);
+        assert_eq!(grad.shape(), x.shape());
+        assert!(grad.index_axis(axis, 1).iter().all(|&g| g == 0.0));
+        gradcheck(|x| wsum(&x.select(axis, &ids), &w), &x, &grad).assert_ok();
+        // The indices as generated code passes them: a reference to a slice, an array.
+        let by_slice = TensorRules::select_vjp_0(&s, &axis, &&ids[..], &w);
+        let by_array = TensorRules::select_vjp_0(&s, &axis, &[2usize, 0, 2], &w);
+        assert_eq!(by_slice, grad);
+        assert_eq!(by_array, grad);
+    }
+}
+
 // ---- shapes, views, element reads --------------------------------------------------------
 
 #[test]
