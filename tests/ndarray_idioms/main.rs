@@ -6,3 +6,4 @@ mod array_windows;
 mod gathers;
 mod gradient_layout;
 mod lanes_in_place;
+mod zip_of_lanes;

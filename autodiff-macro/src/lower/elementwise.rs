@@ -779,24 +779,7 @@ fn zip_fold(mc: &syn::ExprMethodCall) -> Option<Expr> {
 /// `{ let new = Zip::from(&out).and(&a).map_collect(|&o, &x| o + e); out.assign(&new); }`,
 /// which is followed. `None` for any other `for_each`.
 fn zip_for_each_into(mc: &syn::ExprMethodCall) -> Option<Expr> {
-    if mc.method != "for_each" {
-        return None;
-    }
-    // The producers after the first, and the first, `&mut out`.
-    let mut rest = Vec::new();
-    let mut e = &*mc.receiver;
-    let (zip, first) = loop {
-        match e {
-            Expr::MethodCall(m) if m.method == "and" && m.args.len() == 1 => {
-                rest.push(shared(&m.args[0])?);
-                e = &m.receiver;
-            }
-            Expr::Call(c) => break zip_from(c)?,
-            Expr::Paren(p) => e = &p.expr,
-            _ => return None,
-        }
-    };
-    rest.reverse();
+    let (zip, first, rest) = for_each_producers(mc)?;
     let (out, read) = match first {
         // `&mut out` of a variable, or `&mut *out` of a `&mut` parameter (read as `&*out`).
         Expr::Reference(r) => {
@@ -917,6 +900,97 @@ fn zip_for_each_into(mc: &syn::ExprMethodCall) -> Option<Expr> {
             #out.assign(&__ad_zipped);
         }}
     })
+}
+
+/// Of `Zip::from(first).and(p)…for_each(f)`: `Zip`'s path, the first producer, and the
+/// others (each shared, not `&mut`), in order.
+fn for_each_producers(mc: &syn::ExprMethodCall) -> Option<(&syn::ExprPath, &Expr, Vec<&Expr>)> {
+    if mc.method != "for_each" || mc.args.len() != 1 {
+        return None;
+    }
+    let mut rest = Vec::new();
+    let mut e = &*mc.receiver;
+    let (zip, first) = loop {
+        match e {
+            Expr::MethodCall(m) if m.method == "and" && m.args.len() == 1 => {
+                rest.push(shared(&m.args[0])?);
+                e = &m.receiver;
+            }
+            Expr::Call(c) => break zip_from(c)?,
+            Expr::Paren(p) => e = &p.expr,
+            _ => return None,
+        }
+    };
+    rest.reverse();
+    Some((zip, first, rest))
+}
+
+/// A producer of lanes, `a.rows()`, `a.columns()`, `a.outer_iter()` or `a.axis_iter(ax)`: its
+/// items are views, not elements.
+fn is_lanes(e: &Expr) -> bool {
+    match e {
+        Expr::MethodCall(m) => {
+            matches!(
+                (m.method.to_string().as_str(), m.args.len()),
+                ("rows" | "columns" | "outer_iter", 0) | ("axis_iter", 1)
+            )
+        }
+        Expr::Paren(p) => is_lanes(&p.expr),
+        _ => false,
+    }
+}
+
+/// `Zip::from(&mut out).and(a.rows())…for_each(|o, r, ..| body);` (a row-wise map into a
+/// vector, `*o = r.dot(&w)`), of a variable `out` (or `&mut *out` of a `&mut` parameter), as
+/// the loop over zipped iterators it stands for, `for ((o, r), ..) in
+/// out.iter_mut().zip(a.rows())… { body }` (also as a block's last expression, without the
+/// semicolon), whose lanes are then read by index and followed
+/// (the elementwise form, [`zip_for_each_into`], collects a map of elements, and a lane is not
+/// one). `None` for any other statement.
+pub(super) fn zip_of_lanes(stmt: &Stmt) -> Option<Stmt> {
+    let Stmt::Expr(Expr::MethodCall(mc), _) = stmt else {
+        return None;
+    };
+    let (_, first, rest) = for_each_producers(mc)?;
+    if !rest.iter().any(|p| is_lanes(p)) {
+        return None;
+    }
+    let Expr::Reference(r) = first else {
+        return None;
+    };
+    r.mutability?;
+    let out = match &*r.expr {
+        Expr::Path(out) => out,
+        Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => match &*u.expr {
+            Expr::Path(out) => out,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    out.path.get_ident()?;
+    let Expr::Closure(cl) = &mc.args[0] else {
+        return None;
+    };
+    if cl.inputs.len() != rest.len() + 1 {
+        return None;
+    }
+    // A loop's pattern has no types (`|o: &mut f64, r|`): they go.
+    let mut inputs = cl.inputs.iter().map(|p| match p {
+        Pat::Type(t) => (*t.pat).clone(),
+        p => p.clone(),
+    });
+    let first_pat = inputs.next()?;
+    let pat: Pat = inputs.fold(first_pat, |acc, p| syn::parse_quote!((#acc, #p)));
+    let body = &cl.body;
+    let span = super::span::method_span(mc);
+    Some(Stmt::Expr(
+        syn::parse_quote_spanned! {span=>
+            for #pat in #out.iter_mut()#(.zip(#rest))* {
+                #body;
+            }
+        },
+        None,
+    ))
 }
 
 /// `a.zip_mut_with(&b, |x, &y| *x = ..);` of a variable `a` (or a region of one, `a.row_mut(i)`)

@@ -3823,6 +3823,9 @@ pub(super) fn desugar_forms(
                 if let Some(r) = super::elementwise::zip_mut_with(s, self.krate) {
                     *s = r;
                 }
+                if let Some(r) = super::elementwise::zip_of_lanes(s) {
+                    *s = r;
+                }
             }
             split_tuple_lets(&mut block.stmts);
             iterator_positions(&mut block.stmts, &mut self.made);
