@@ -107,6 +107,35 @@ pub(crate) fn library_method(name: &str) -> bool {
     LIBRARY_METHODS.contains(&name) || IN_PLACE_METHODS.contains(&name)
 }
 
+/// Methods of the integer types that `f32` and `f64` do not have, with no derivative: on a
+/// value whose type the macro does not see (a field of a derived struct, `self.n.count_ones()`),
+/// run as written on the value checked to be an integer.
+pub(crate) fn integer_method(name: &str) -> bool {
+    const PREFIXES: &[&str] = &["wrapping_", "saturating_", "checked_", "overflowing_"];
+    PREFIXES.iter().any(|p| name.starts_with(p))
+        || matches!(
+            name,
+            "count_ones"
+                | "count_zeros"
+                | "leading_zeros"
+                | "trailing_zeros"
+                | "leading_ones"
+                | "trailing_ones"
+                | "unsigned_abs"
+                | "abs_diff"
+                | "is_power_of_two"
+                | "next_power_of_two"
+                | "ilog"
+                | "ilog2"
+                | "ilog10"
+                | "isqrt"
+                | "swap_bytes"
+                | "reverse_bits"
+                | "is_positive"
+                | "is_negative"
+        )
+}
+
 /// Whether `mc` may be a method of the user's own struct: a name that is no primitive, shape
 /// query, container read or mutation, without a turbofish.
 pub(super) fn is_user_method(mc: &syn::ExprMethodCall) -> bool {
@@ -114,6 +143,7 @@ pub(super) fn is_user_method(mc: &syn::ExprMethodCall) -> bool {
     mc.turbofish.is_none()
         && PrimId::method(&name).is_none()
         && !prim::is_discrete_method(&name)
+        && !integer_method(&name)
         && !is_shape_query(&name)
         && !prim::places::is_read(&name)
         && MutId::find(&name).is_none()
@@ -3598,6 +3628,49 @@ impl Lowering {
         span: Span,
     ) -> Option<Value> {
         let s = name.to_string();
+        // `max`, `min`, `clamp`, `rem_euclid` and `div_euclid` given integers are an integer's
+        // (a float's take floats), and so are the integer types' own methods (`count_ones`,
+        // `wrapping_add`, see `integer_method`): on a value whose type the macro does not see,
+        // a field of a derived struct (`self.n.max(1)`, `cfg.shift.clamp(-1, 1)`), they run as
+        // written on the value, checked to be an integer, with no derivative (the float rules
+        // do not take an integer).
+        if self.kind(recv) != Kind::Discrete
+            && ((matches!(
+                s.as_str(),
+                "max" | "min" | "clamp" | "rem_euclid" | "div_euclid"
+            ) && !args.is_empty()
+                && args.iter().all(|&a| self.certainly_integer(a))
+                && !self.certainly_float(recv))
+                || integer_method(&s))
+        {
+            let recv = match self.f.value(recv).def {
+                ValueDef::Result(d, 0) if matches!(self.f.inst(d).kind, InstKind::FieldRef(..)) => {
+                    let k = self.kind(recv);
+                    self.inst1(b, InstKind::Deref(recv), k, name.span())
+                }
+                _ => recv,
+            };
+            let k = &self.krate;
+            let recv = self.int_op_kind(
+                b,
+                quote::quote_spanned!(span=> #k::__private::integer(__ad_a)),
+                &[("__ad_a", recv)],
+                Kind::Discrete,
+                span,
+            );
+            return Some(self.inst1(
+                b,
+                InstKind::Method {
+                    name,
+                    recv,
+                    args,
+                    unwrap,
+                    recv_mut: None,
+                },
+                Kind::Discrete,
+                span,
+            ));
+        }
         if let Some(prim) = PrimId::method(&s) {
             if prim.n_args() != args.len() {
                 self.err_at(

@@ -1263,8 +1263,9 @@ impl Lowering {
             ValueDef::Result(i, k) => match &self.f.inst(i).kind {
                 InstKind::Method { name, args, .. } => k == 0 && name == "len" && args.is_empty(),
                 InstKind::Cast { ty, .. } | InstKind::Ascribe { ty, .. } => k == 0 && int_type(ty),
-                // Arithmetic of integers (`x.len() - 1`).
+                // Arithmetic of integers (`x.len() - 1`, `-1`).
                 InstKind::Binary(_, a, b) => k == 0 && within(*a) && within(*b),
+                InstKind::Neg(a) => k == 0 && within(*a),
                 InstKind::Const(tokens) => {
                     k == 0 && syn::parse2::<Expr>(tokens.clone()).is_ok_and(|e| is_int_literal(&e))
                 }

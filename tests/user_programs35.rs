@@ -1,0 +1,168 @@
+//! Embedded and codec code written the way a firmware engineer writes it: `f32` throughout,
+//! filter and codec settings kept in a derived struct beside integer fields (an order, a shift,
+//! a sample count), read with the integer types' own methods. Each gradient is checked against
+//! its analytic value (stated beside the test) and central finite differences.
+//!
+//! What was wrong for these programs: an integer field of a derived struct given `max`, `min`,
+//! `clamp`, `rem_euclid` or `div_euclid` with integer arguments (`self.n.max(1)`,
+//! `self.shift.clamp(-1, 1)`) was taken for the float rule of that name, and the integer
+//! types' own methods on such a field (`self.n.count_ones()`, `self.n.wrapping_add(1)`,
+//! `self.shift.unsigned_abs()`) for methods of a struct of the user's: both were rustc errors
+//! inside the generated code ("this float method is called on `u32`", "no function
+//! `count_ones_vjp` for `u32`"). Integer arguments make the receiver an integer, and those
+//! methods are integers' only: they run as written, with no derivative, the receiver checked
+//! to be an integer.
+
+use autodiff::check::finite_difference;
+use autodiff::{Differentiable, differentiate};
+
+mod common;
+use common::*;
+
+/// A quantiser's settings: a step and an offset, a sample count and a shift that pick how the
+/// error is averaged and which tap is read.
+#[derive(Clone, Debug, Differentiable)]
+pub struct Quant {
+    pub step: f32,
+    pub bias: f32,
+    pub taps: [f32; 3],
+    pub n: u32,
+    pub shift: i32,
+}
+
+#[differentiate(hessian)]
+impl Quant {
+    /// `E = Σ_i (x_i·step·t_{(i+k) mod 3} + bias·c)² / n' + 0.001·w·step` with `n' =
+    /// max(n, 1)`, `k = min(|shift|, 2)`, `c = clamp(shift, −1, 1)`, `w = popcount(n) +
+    /// (n + 1 wrapping) + n rem 3`: integers, so with `r_i` the residual,
+    /// `∂E/∂step = Σ 2 r_i x_i t_i / n' + 0.001 w`, `∂E/∂bias = Σ 2 r_i c / n'`,
+    /// `∂E/∂t_j = Σ_{i: (i+k) mod 3 = j} 2 r_i x_i step / n'`.
+    pub fn cost(&self, x: &[f32]) -> f32 {
+        let n = self.n.max(1) as f32;
+        let k = self.shift.unsigned_abs().min(2) as usize;
+        let c = self.shift.clamp(-1, 1) as f32;
+        let w = (self.n.count_ones() + self.n.wrapping_add(1) + self.n.rem_euclid(3)) as f32;
+        let mut e = 0.0f32;
+        for (i, &v) in x.iter().enumerate() {
+            let t = self.taps[(i + k) % 3];
+            e += (v * self.step * t + self.bias * c).powi(2) / n;
+        }
+        e + 0.001 * w * self.step
+    }
+}
+
+/// The same reads in a free function on the struct taken by reference.
+#[differentiate]
+fn quant_cost(q: &Quant, x: &[f32]) -> f32 {
+    let n = q.n.saturating_sub(1).max(1) as f32;
+    let k = q.shift.abs_diff(0).min(2) as usize;
+    let mut e = 0.0f32;
+    for (i, &v) in x.iter().enumerate() {
+        e += (v * q.step * q.taps[(i + k) % 3] - q.bias).powi(2) / n;
+    }
+    e
+}
+
+fn quant() -> Quant {
+    Quant {
+        step: 0.5,
+        bias: 0.2,
+        taps: [0.3, 0.6, 0.9],
+        n: 6,
+        shift: -5,
+    }
+}
+
+const X: [f32; 4] = [0.4, -0.7, 1.1, 0.2];
+
+fn leaves(q: &Quant) -> Vec<f64> {
+    let mut v = vec![q.step as f64, q.bias as f64];
+    v.extend(q.taps.iter().map(|&t| t as f64));
+    v
+}
+
+fn with_leaves(p: &[f64]) -> Quant {
+    Quant {
+        step: p[0] as f32,
+        bias: p[1] as f32,
+        taps: [p[2] as f32, p[3] as f32, p[4] as f32],
+        ..quant()
+    }
+}
+
+#[test]
+fn integer_fields_read_with_integer_methods_in_a_method() {
+    let q = quant();
+    let (v, (g, _)) = Quant::cost_grad(&q, &X);
+    assert_eq!(v, q.cost(&X));
+    // Analytic: n' = 6, k = 2, c = −1, w = popcount(6) + 7 + 0 = 9.
+    let (n, k, c, w) = (6.0f32, 2usize, -1.0f32, 9.0f32);
+    let (mut ds, mut db, mut dt) = (0.001 * w, 0.0f32, [0.0f32; 3]);
+    for (i, &x) in X.iter().enumerate() {
+        let j = (i + k) % 3;
+        let r = x * q.step * q.taps[j] + q.bias * c;
+        ds += 2.0 * r * x * q.taps[j] / n;
+        db += 2.0 * r * c / n;
+        dt[j] += 2.0 * r * x * q.step / n;
+    }
+    close("∂step", g.step as f64, ds as f64, 1e-5);
+    close("∂bias", g.bias as f64, db as f64, 1e-5);
+    for j in 0..3 {
+        close(&format!("∂t{j}"), g.taps[j] as f64, dt[j] as f64, 1e-5);
+    }
+    assert_eq!(
+        (g.n, g.shift),
+        (q.n, q.shift),
+        "integer fields are the value's"
+    );
+    let fd = finite_difference(
+        |p: &Vec<f64>| with_leaves(p).cost(&X) as f64,
+        &leaves(&q),
+        1e-3,
+    );
+    let got = [g.step, g.bias, g.taps[0], g.taps[1], g.taps[2]];
+    for (k, (&a, &e)) in got.iter().zip(&fd).enumerate() {
+        close(&format!("fd {k}"), a as f64, e, 1e-2);
+    }
+    // Forward mode along the step only: the integers carry no tangent.
+    let dir = Quant {
+        step: 1.0,
+        bias: 0.0,
+        taps: [0.0; 3],
+        ..quant()
+    };
+    let (_, t) = Quant::cost_jvp(&q, &X, &dir, &vec![0.0; 4]);
+    close("jvp", t as f64, ds as f64, 1e-5);
+    // Second order: ∂²E/∂step² = Σ 2 x_i² t_i² / n'.
+    let (_, _, hv) = Quant::cost_hvp(&q, &X, &dir, &vec![0.0; 4]);
+    let h: f32 = (X.iter().enumerate())
+        .map(|(i, &x)| 2.0 * x * x * q.taps[(i + k) % 3].powi(2) / n)
+        .sum();
+    close("hvp", hv.0.step as f64, h as f64, 1e-5);
+}
+
+#[test]
+fn integer_fields_read_with_integer_methods_in_a_function() {
+    let q = quant();
+    let (v, (g, _)) = quant_cost_grad(&q, &X);
+    assert_eq!(v, quant_cost(&q, &X));
+    // Analytic: n' = max(6 − 1, 1) = 5, k = min(|−5 − 0|, 2) = 2;
+    // ∂/∂bias = −Σ 2 r_i / n', ∂/∂step = Σ 2 r_i x_i t_i / n'.
+    let (n, k) = (5.0f32, 2usize);
+    let (mut ds, mut db) = (0.0f32, 0.0f32);
+    for (i, &x) in X.iter().enumerate() {
+        let t = q.taps[(i + k) % 3];
+        let r = x * q.step * t - q.bias;
+        ds += 2.0 * r * x * t / n;
+        db -= 2.0 * r / n;
+    }
+    close("∂step", g.step as f64, ds as f64, 1e-5);
+    close("∂bias", g.bias as f64, db as f64, 1e-5);
+    let fd = finite_difference(
+        |p: &Vec<f64>| quant_cost(&with_leaves(p), &X) as f64,
+        &leaves(&q),
+        1e-3,
+    );
+    close("fd step", g.step as f64, fd[0], 1e-2);
+    close("fd bias", g.bias as f64, fd[1], 1e-2);
+}
