@@ -11,7 +11,9 @@
 //! inside the generated code ("this float method is called on `u32`", "no function
 //! `count_ones_vjp` for `u32`"). Integer arguments make the receiver an integer, and those
 //! methods are integers' only: they run as written, with no derivative, the receiver checked
-//! to be an integer.
+//! to be an integer. So, by the same reading, is the result of a plain helper that such a
+//! method reads (`let code = quantize(v, step);` with `code.unsigned_abs()`): it was rustc's
+//! "cannot find `quantize_vjp`" at the call, and is now an integer like one used as an index.
 
 use autodiff::check::finite_difference;
 use autodiff::{Differentiable, differentiate};
@@ -165,4 +167,53 @@ fn integer_fields_read_with_integer_methods_in_a_function() {
     );
     close("fd step", g.step as f64, fd[0], 1e-2);
     close("fd bias", g.bias as f64, fd[1], 1e-2);
+}
+
+/// A codec's quantiser written as a plain helper returning the integer code, beside a
+/// differentiated dequantiser taking it.
+fn quantize(v: f32, step: f32) -> i32 {
+    (v / step).round() as i32
+}
+
+#[differentiate]
+fn dequantize(c: i32, step: f32) -> f32 {
+    c as f32 * step
+}
+
+/// Rate–distortion of a uniform quantiser: `D = Σ (c_i·step − x_i)²` with the integer codes
+/// `c_i = round(x_i/step)` (no derivative), `R = Σ log₂(|c_i| + 1)`, `L = D + λR`. So
+/// `∂L/∂x_i = −2 (c_i·step − x_i)`, `∂L/∂step = Σ 2 (c_i·step − x_i) c_i`, `∂L/∂λ = R`.
+#[differentiate]
+fn codec_rd(x: &[f32], step: f32, lambda: f32) -> f32 {
+    let mut d = 0.0f32;
+    let mut r = 0.0f32;
+    for &v in x {
+        let code = quantize(v, step);
+        let rec = dequantize(code, step);
+        d += (rec - v) * (rec - v);
+        r += (code.unsigned_abs() as f32 + 1.0).log2();
+    }
+    d + lambda * r
+}
+
+#[test]
+fn an_integer_code_from_a_plain_helper_read_by_an_integer_method() {
+    let x = [0.13f32, -0.52, 0.77, 0.31];
+    let (v, (gx, gs, gl)) = codec_rd_grad(&x, 0.2, 0.1);
+    assert_eq!(v, codec_rd(&x, 0.2, 0.1));
+    let (mut es, mut el) = (0.0f32, 0.0f32);
+    for i in 0..4 {
+        let c = (x[i] / 0.2f32).round();
+        let e = c * 0.2 - x[i];
+        close(&format!("∂x{i}"), gx[i] as f64, (-2.0 * e) as f64, 1e-5);
+        es += 2.0 * e * c;
+        el += (c.abs() + 1.0).log2();
+    }
+    close("∂step", gs as f64, es as f64, 1e-5);
+    close("∂λ", gl as f64, el as f64, 1e-5);
+    // Away from the codes' jumps, central differences in λ and x agree.
+    let fd = finite_difference(|p: &f64| codec_rd(&x, 0.2, *p as f32) as f64, &0.1, 1e-2);
+    close("fd λ", gl as f64, fd, 1e-3);
+    let (_, t) = codec_rd_jvp(&x, 0.2, 0.1, &vec![1.0, 0.0, 0.0, 0.0], 0.0, 0.0);
+    close("jvp", t as f64, gx[0] as f64, 1e-5);
 }

@@ -136,6 +136,24 @@ pub(crate) fn integer_method(name: &str) -> bool {
         )
 }
 
+/// Methods of the integer types that `std::time::Duration` has too (`d.saturating_sub(e)`):
+/// integers' only on a field of a derived struct, which holds no `Duration`.
+pub(crate) fn duration_method(name: &str) -> bool {
+    matches!(
+        name,
+        "checked_add"
+            | "checked_sub"
+            | "checked_mul"
+            | "checked_div"
+            | "saturating_add"
+            | "saturating_sub"
+            | "saturating_mul"
+            | "abs_diff"
+            | "checked_duration_since"
+            | "saturating_duration_since"
+    )
+}
+
 /// Whether `mc` may be a method of the user's own struct: a name that is no primitive, shape
 /// query, container read or mutation, without a turbofish.
 pub(super) fn is_user_method(mc: &syn::ExprMethodCall) -> bool {
@@ -3616,6 +3634,12 @@ impl Lowering {
         })
     }
 
+    /// Whether `v` is a read of a struct's field (`self.n`, `q.shift`).
+    fn is_field_read(&self, v: Value) -> bool {
+        matches!(self.f.value(v).def,
+            ValueDef::Result(d, 0) if matches!(self.f.inst(d).kind, InstKind::FieldRef(..)))
+    }
+
     #[allow(clippy::too_many_arguments)]
     pub(super) fn method(
         &mut self,
@@ -3641,14 +3665,13 @@ impl Lowering {
             ) && !args.is_empty()
                 && args.iter().all(|&a| self.certainly_integer(a))
                 && !self.certainly_float(recv))
-                || integer_method(&s))
+                || (integer_method(&s) && (!duration_method(&s) || self.is_field_read(recv))))
         {
-            let recv = match self.f.value(recv).def {
-                ValueDef::Result(d, 0) if matches!(self.f.inst(d).kind, InstKind::FieldRef(..)) => {
-                    let k = self.kind(recv);
-                    self.inst1(b, InstKind::Deref(recv), k, name.span())
-                }
-                _ => recv,
+            let recv = if self.is_field_read(recv) {
+                let k = self.kind(recv);
+                self.inst1(b, InstKind::Deref(recv), k, name.span())
+            } else {
+                recv
             };
             let k = &self.krate;
             let recv = self.int_op_kind(

@@ -456,6 +456,29 @@ pub(super) fn index_names(block: &syn::Block, params: &[syn::Ident]) -> Vec<Stri
             }
             syn::visit::visit_expr_for_loop(self, e);
         }
+        // The receiver of an integer type's own method (`code.unsigned_abs()`; not one that
+        // `Duration` has too, `saturating_sub`) or of `max`, `min`, `clamp`, `rem_euclid` or
+        // `div_euclid` given integer literals (`k.max(1)`): floats have no such method and
+        // take floats there.
+        fn visit_expr_method_call(&mut self, e: &'ast syn::ExprMethodCall) {
+            let name = e.method.to_string();
+            let int_literal = |a: &Expr| match a {
+                Expr::Unary(u) if matches!(u.op, syn::UnOp::Neg(_)) => {
+                    super::expr::is_int_literal(&u.expr)
+                }
+                a => super::expr::is_int_literal(a),
+            };
+            if (super::calls::integer_method(&name) && !super::calls::duration_method(&name))
+                || (matches!(
+                    name.as_str(),
+                    "max" | "min" | "clamp" | "rem_euclid" | "div_euclid"
+                ) && !e.args.is_empty()
+                    && e.args.iter().all(int_literal))
+            {
+                self.integer(&e.receiver);
+            }
+            syn::visit::visit_expr_method_call(self, e);
+        }
     }
     let mut uses = Uses::default();
     uses.visit_block(block);
