@@ -217,3 +217,66 @@ fn an_integer_code_from_a_plain_helper_read_by_an_integer_method() {
     let (_, t) = codec_rd_jvp(&x, 0.2, 0.1, &vec![1.0, 0.0, 0.0, 0.0], 0.0, 0.0);
     close("jvp", t as f64, gx[0] as f64, 1e-5);
 }
+
+/// A polynomial evaluated with `powf` of each term's degree, the constant term `x.powf(0.0)`
+/// included, as curve fits of a sensor's response write it: `p(x) = Σ_k c_k x^k`, so
+/// `p′(x) = Σ_k k c_k x^(k−1)` and `p″(x) = Σ_k k (k − 1) c_k x^(k−2)`, finite everywhere.
+/// At a sample of exactly zero the second derivative was NaN: the tangent of `powf`'s
+/// derivative `p·xᵖ⁻¹` was written `p·(p − 1)·xᵖ⁻²`, `0·∞` for `p = 0`, where the derivative is
+/// the constant `0`.
+#[differentiate(hessian)]
+fn sensor_curve(x: f32, c: &[f32; 4]) -> f32 {
+    let mut s = 0.0f32;
+    for (k, &ck) in c.iter().enumerate() {
+        s += ck * x.powf(k as f32);
+    }
+    s
+}
+
+#[differentiate(hessian)]
+fn sensor_curve_generic<T: num_traits::Float>(x: T, c: &[T]) -> T {
+    let mut s = T::zero();
+    for (k, &ck) in c.iter().enumerate() {
+        s = s + ck * x.powf(T::from(k).unwrap());
+    }
+    s
+}
+
+#[differentiate(wrt(x), hessian)]
+fn sensor_curve_array(x: &ndarray::Array1<f64>) -> f64 {
+    (x.powf(0.0) * 0.5 + x.powf(2.0) * 3.0).sum()
+}
+
+#[test]
+fn a_power_of_degree_zero_has_a_finite_second_derivative_at_zero() {
+    let c = [0.5f32, -1.0, 2.0, 0.25];
+    for &x in &[0.0f32, 0.7] {
+        let p1: f32 = (1..4).map(|k| k as f32 * c[k] * x.powi(k as i32 - 1)).sum();
+        let p2: f32 = (2..4)
+            .map(|k| (k * (k - 1)) as f32 * c[k] * x.powi(k as i32 - 2))
+            .sum();
+        let (_, (g, _)) = sensor_curve_grad(x, &c);
+        close(&format!("p′({x})"), g as f64, p1 as f64, 1e-6);
+        let (_, _, (h, hc)) = sensor_curve_hvp(x, &c, 1.0, &[0.0; 4]);
+        close(&format!("p″({x})"), h as f64, p2 as f64, 1e-5);
+        // ∂²p/∂c_k∂x = k x^(k−1): 0, 1, 2x, 3x².
+        let e = [0.0, 1.0, 2.0 * x, 3.0 * x * x];
+        for k in 0..4 {
+            close(&format!("∂²/∂c{k}∂x"), hc[k] as f64, e[k] as f64, 1e-6);
+        }
+        // Against differences of the gradient.
+        let d = 1e-3f32;
+        let fd = (sensor_curve_grad(x + d, &c).1.0 - sensor_curve_grad(x - d, &c).1.0) / (2.0 * d);
+        close(&format!("fd p″({x})"), h as f64, fd as f64, 1e-2);
+
+        let cg: Vec<f64> = c.iter().map(|&v| v as f64).collect();
+        let (_, _, (hg, _)) = sensor_curve_generic_hvp(x as f64, &cg, 1.0, &vec![0.0; 4]);
+        close(&format!("generic p″({x})"), hg, p2 as f64, 1e-5);
+    }
+    // Elementwise on an array: d²/dx² (0.5 x⁰ + 3 x²) = 6 in every element, also at 0.
+    let a = ndarray::arr1(&[0.0, 1.5, 0.0]);
+    let (_, _, h) = sensor_curve_array_hvp(&a, &ndarray::arr1(&[1.0, 1.0, 1.0]));
+    for (k, &v) in h.iter().enumerate() {
+        close(&format!("array [{k}]"), v, 6.0, 1e-12);
+    }
+}

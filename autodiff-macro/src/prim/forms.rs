@@ -339,12 +339,12 @@ const HELPER_PARTIALS: &[(&str, &[&str], &[&str])] = &[
             "g * 2.0 * a * x * d::hypot_d(1.0, x * x + a * a) * d::hypot_d(1.0, x * x + a * a)",
         ],
     ),
-    // p·xᵖ⁻¹.
+    // p·xᵖ⁻¹, constant 0 at p = 0 (where p·(p − 1)·xᵖ⁻² would be 0·∞ at x = 0).
     (
         "powf_dx",
         &["x", "p"],
         &[
-            "g * p * d::powf_dx(x, p - 1.0)",
+            "d::times_along(g * p, d::powf_dx(x, p - 1.0))",
             "d::times_along(g, d::powf_dxdp(x, p))",
         ],
     ),
