@@ -26,6 +26,19 @@ impl Act {
             Act::Soft(beta) => (1.0 + (beta * z).exp()).ln() / beta,
         }
     }
+    /// A method with nothing to differentiate under the block's `wrt(z)`: its value is a
+    /// constant where it is called.
+    fn slope_at_zero(&self) -> f64 {
+        match self {
+            Act::Tanh => 1.0,
+            Act::Relu => 0.5,
+            Act::Soft(_) => 0.5,
+        }
+    }
+    /// So is one whose other parameters are sizes.
+    fn fan_scale(&self, fan_in: usize) -> f64 {
+        self.slope_at_zero() / (fan_in as f64).sqrt()
+    }
 }
 
 /// A settings enum that is only ever matched: the field's mark is all it needs.
@@ -185,6 +198,51 @@ fn methods_of_a_declared_data_type_are_called_on_fields() {
         "{} vs {fdh}",
         hv.1
     );
+}
+
+/// The data type's methods without float parameters, called on a field: constants, so that
+/// f = s·Σ_i c_i w_i x + scale·x with c_i = slope_at_zero(act_i)/√3 has ∂f/∂w_i = s c_i x,
+/// ∂f/∂x = s Σ_i c_i w_i + scale, ∂²f/∂w_i∂x = s c_i, ∂²f/∂scale∂x = 1 and no other second
+/// derivative.
+#[differentiate(hessian)]
+fn linearised(n: &Net, x: f64) -> f64 {
+    let mut t = 0.0;
+    for (i, w) in n.w.iter().enumerate() {
+        t += n.acts[i].fan_scale(n.w.len()) * w * x;
+    }
+    n.out.slope_at_zero() * t + n.scale * x
+}
+
+#[test]
+fn methods_without_float_parameters_are_constants() {
+    let n = net();
+    let x = 0.8;
+    let c: Vec<f64> = n
+        .acts
+        .iter()
+        .map(|a| a.slope_at_zero() / 3f64.sqrt())
+        .collect();
+    let s = n.out.slope_at_zero();
+    let (v, (g, gx)) = linearised_grad(&n, x);
+    assert_eq!(v, linearised(&n, x));
+    for i in 0..3 {
+        assert!((g.w[i] - s * c[i] * x).abs() < 1e-12);
+    }
+    let want_x: f64 = s * (0..3).map(|i| c[i] * n.w[i]).sum::<f64>() + n.scale;
+    assert!((gx - want_x).abs() < 1e-12);
+    assert!((g.scale - x).abs() < 1e-12);
+    // Along dw = (1, 0, 0), dx = 1: the tangent is ∂f/∂w_0 + ∂f/∂x, and the Hessian's product
+    // is s c in w, 1 in scale and s c_0 in x.
+    let mut dn = n.zero_like();
+    dn.w = vec![1.0, 0.0, 0.0];
+    let (_, t) = linearised_jvp(&n, x, &dn, 1.0);
+    assert!((t - (s * c[0] * x + want_x)).abs() < 1e-12);
+    let (_, _, (hn, hx)) = linearised_hvp(&n, x, &dn, 1.0);
+    for i in 0..3 {
+        assert!((hn.w[i] - s * c[i]).abs() < 1e-12);
+    }
+    assert!((hn.scale - 1.0).abs() < 1e-12);
+    assert!((hx - s * c[0]).abs() < 1e-12);
 }
 
 /// A layer built inside the differentiated function, its data field given by the caller, and

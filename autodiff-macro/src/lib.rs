@@ -936,6 +936,15 @@ fn expand_impl(attr: TokenStream2, mut imp: syn::ItemImpl) -> TokenStream2 {
                     // The error, and the method expanded with its own list, so that its
                     // callers see no second error.
                     Some((e, own)) => {
+                        // A method with nothing to differentiate, `self` left out by the list
+                        // and its other parameters sizes, flags or names (`fn slope(&self) ->
+                        // f64` of an enum of settings): constant where it is called.
+                        if let Some(items) =
+                            own.is_empty().then(|| constant_items(&attr, m)).flatten()
+                        {
+                            generated.extend(items);
+                            continue;
+                        }
                         generated.extend(e.to_compile_error());
                         with_wrt(&attr, &own)
                     }
@@ -1077,6 +1086,71 @@ fn block_float_bounds(g: &syn::Generics) -> Vec<(syn::Ident, syn::TypeParamBound
 /// Whether a method declares `param` itself or bounds it in its `where` clause.
 fn bounds_param(g: &syn::Generics, param: &syn::Ident) -> bool {
     g.type_params().any(|t| t.ident == *param) || signature::where_bounds(g, param).next().is_some()
+}
+
+/// The derivatives of a method with nothing to differentiate in an `impl` block whose
+/// `wrt(..)` leaves `self` out (`fn slope(&self) -> f64` of an enum of settings, `fn
+/// rate(&self, step: usize) -> f64`): its value and a zero, so that a differentiated caller
+/// (`self.act.slope() * z` of a field marked data) calls it as written. `None` where a
+/// parameter is not a plain name.
+fn constant_items(attr: &TokenStream2, m: &syn::ImplItemFn) -> Option<TokenStream2> {
+    let krate = syn::parse2::<options::Options>(attr.clone()).ok()?.krate();
+    let sig = &m.sig;
+    let syn::ReturnType::Type(_, ret) = &sig.output else {
+        return None;
+    };
+    let mut args: Vec<TokenStream2> = Vec::new();
+    for a in &sig.inputs {
+        match a {
+            syn::FnArg::Receiver(_) => args.push(quote!(self)),
+            syn::FnArg::Typed(t) => match &*t.pat {
+                syn::Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+                    let id = &pi.ident;
+                    args.push(quote!(#id));
+                }
+                _ => return None,
+            },
+        }
+    }
+    let (vis, name, inputs) = (&m.vis, &sig.ident, &sig.inputs);
+    let (generics, where_clause) = (&sig.generics, &sig.generics.where_clause);
+    let item = |suffix: &str| quote::format_ident!("{}_{}", name, suffix);
+    let (vjp, jvp, vjp_jvp, along) = (item("vjp"), item("jvp"), item("vjp_jvp"), item("vjp_along"));
+    let value = quote!(Self::#name(#(#args),*));
+    Some(quote! {
+        #[doc(hidden)]
+        #[allow(unused_variables, clippy::all)]
+        #[inline]
+        #vis fn #vjp #generics (#inputs) -> (#ret, impl ::core::ops::FnOnce(#ret)) #where_clause {
+            (#value, |_| ())
+        }
+        #[doc(hidden)]
+        #[allow(unused_variables, clippy::all)]
+        #[inline]
+        #vis fn #jvp #generics (#inputs) -> (#ret, #ret) #where_clause {
+            let v = #value;
+            let t = #krate::__private::zero_like(&v);
+            (v, t)
+        }
+        #[doc(hidden)]
+        #[allow(unused_variables, clippy::all)]
+        #[inline]
+        #vis fn #vjp_jvp #generics (#inputs)
+            -> (#ret, #ret, impl ::core::ops::FnOnce(#ret, #ret) -> ((), ())) #where_clause {
+            let v = #value;
+            let t = #krate::__private::zero_like(&v);
+            (v, t, |_, _| ((), ()))
+        }
+        #[doc(hidden)]
+        #[allow(unused_variables, clippy::all)]
+        #[inline]
+        #vis fn #along #generics (#inputs)
+            -> (#ret, #ret, impl ::core::ops::FnOnce(#ret)) #where_clause {
+            let v = #value;
+            let t = #krate::__private::zero_like(&v);
+            (v, t, |_| ())
+        }
+    })
 }
 
 /// The error for a method of an `impl` block whose `wrt(..)` names a parameter the method
