@@ -145,6 +145,9 @@ struct Binding {
     /// A map, a queue or a cell (`HashMap`, `VecDeque`, `RefCell`), or a borrow of one (the
     /// flag): the statements naming it are noted (see `unfollowed`).
     unfollowed: Option<(&'static str, bool)>,
+    /// The function's own parameter (not a later `let` of the name): its elements may be
+    /// assigned only where it is `mut` or a `&mut` reference.
+    param: bool,
 }
 
 impl Binding {
@@ -167,6 +170,7 @@ impl Binding {
             fixed_array: false,
             data: false,
             unfollowed: None,
+            param: false,
         }
     }
 }
@@ -386,6 +390,7 @@ pub fn lower(item: &syn::ItemFn, active: &[bool], krate: proc_macro2::TokenStrea
             lw.f.mutable_names.insert(name.clone());
         }
         let mut binding = Binding::new(name, Some(v), mutable);
+        binding.param = true;
         binding.fixed_array = lw.f.lent_array(v).is_some();
         binding.declared =
             lw.f.params

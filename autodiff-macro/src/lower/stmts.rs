@@ -583,19 +583,38 @@ impl Lowering {
             return;
         };
         let Some(value) = v else { return };
-        if let ValueDef::Param(_) = self.f.value(base).def {
-            let mutable = p
-                .path
-                .get_ident()
-                .and_then(|id| self.lookup(&id.to_string()))
-                .is_some_and(|slot| self.env[slot].mutable);
+        // The parameter itself, also where a loop carries it (its value there is the loop's
+        // block parameter, not the parameter's own).
+        let slot = p
+            .path
+            .get_ident()
+            .and_then(|id| self.lookup(&id.to_string()));
+        let param_binding = slot.is_some_and(|s| self.env[s].param);
+        if param_binding || matches!(self.f.value(base).def, ValueDef::Param(_)) {
+            let mutable = slot.is_some_and(|slot| self.env[slot].mutable);
             if !mutable {
-                self.err_at(
-                    &ix,
+                let name = p
+                    .path
+                    .get_ident()
+                    .map_or_else(|| "x".to_string(), |id| id.to_string());
+                let shared = self.f.params.iter().any(|q| {
+                    q.ident == name
+                        && matches!(&q.ty, syn::Type::Reference(r) if r.mutability.is_none())
+                });
+                let msg = if shared {
+                    format!(
+                        "cannot assign to an element of `{name}`: it is a parameter taken by \
+                         shared reference; copy it into a local first and write the copy (`let \
+                         mut {name} = {name}.to_vec();`), or take it as `&mut` where the caller's \
+                         values are to change"
+                    )
+                } else {
                     "assigning to an element of a parameter needs the parameter declared `mut` \
                      (or taken as `&mut`); or copy it into a local array first \
-                     (`let mut h = x.to_vec();`)",
-                );
+                     (`let mut h = x.to_vec();`)"
+                        .to_string()
+                };
+                self.err_at(&ix, msg);
                 return;
             }
         }
