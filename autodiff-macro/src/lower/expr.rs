@@ -206,6 +206,21 @@ impl Lowering {
                                 let k = self.kind(v);
                                 return Some(self.inst1(b, InstKind::Deref(v), k, span));
                             }
+                            // The same parameter, neither `mut` nor `&mut`, where a loop carries
+                            // it (a write through it in the loop, `*x += y`, is an error of its
+                            // own): read as above, not a second error that says reference
+                            // parameters are supported.
+                            if self.env[slot].param
+                                && !self.env[slot].mutable
+                                && let Some(v) = self.env[slot].value
+                                && self.f.params.iter().any(|q| {
+                                    q.ident == self.env[slot].name
+                                        && matches!(q.ty, syn::Type::Reference(_))
+                                })
+                            {
+                                let k = self.kind(v);
+                                return Some(self.inst1(b, InstKind::Deref(v), k, span));
+                            }
                             if self.env[slot]
                                 .value
                                 .is_some_and(|v| self.poisoned.contains(&v))
