@@ -650,9 +650,22 @@ impl Signature {
             .iter()
             .zip(&self.active)
             .filter(|(_, a)| **a)
-            .filter_map(|((_, t), _)| {
-                let inner = types::own_type_to_check(t, func)?;
+            .filter_map(|((n, t), _)| {
                 let krate = &self.krate;
+                // `self` (`&self`, `self`) of a type without a gradient type (a struct of
+                // parameters not deriving `Differentiable`, a unit struct of settings): the
+                // error is at the receiver, as it is at another parameter's type.
+                if *n == "self" {
+                    let r = func.sig.inputs.iter().find_map(|a| match a {
+                        syn::FnArg::Receiver(r) => Some(r),
+                        _ => None,
+                    })?;
+                    let span = r.self_token.span;
+                    return Some(quote::quote_spanned! {span=>
+                        #krate::__private::active_parameter::<Self>();
+                    });
+                }
+                let inner = types::own_type_to_check(t, func)?;
                 Some(quote::quote_spanned! {inner.span()=>
                     #krate::__private::active_parameter::<#inner>();
                 })
