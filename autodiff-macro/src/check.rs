@@ -1262,6 +1262,18 @@ fn run_as_written_message(tokens: &proc_macro2::TokenStream) -> String {
     };
     if let Some(func) = called {
         let callee = quote::quote!(#func).to_string().replace(" . ", ".");
+        if callee.contains("__ad_callee") {
+            // `(l.act)(l.w * x)`: the field was read first under this name (see
+            // `Lowering::call`); the span is the user's call.
+            return "a function held in a field (a function pointer or a closure) is called here \
+                    on a differentiated value: the macro cannot see the function it holds, so \
+                    the call has no derivative; call a named function instead, with \
+                    `#[differentiate]` or its own `_vjp` and `_jvp` (to choose among several, \
+                    keep an enum in the field, marked `#[differentiable(data)]`, and `match` on \
+                    it, calling each by name). Called on data only (`(l.act)(x)` of an input \
+                    `x`), it runs as written"
+                .into();
+        }
         return format!(
             "`{callee}` is a value (a function pointer or a closure passed in), called here on a \
              differentiated value: the macro cannot see the function it holds, so the call has \

@@ -120,12 +120,25 @@ struct Field<'a> {
     marked: bool,
 }
 
-/// A function pointer (`act: fn(f64) -> f64`), data without a `Default`.
+/// A function pointer (`act: fn(f64) -> f64`) or a closure held behind a pointer (`act:
+/// Rc<dyn Fn(f64) -> f64>`, `Arc<dyn Fn(f64) -> f64 + Send + Sync>`), data without a
+/// `Default`.
 fn is_fn_pointer(ty: &syn::Type) -> bool {
     match ty {
         syn::Type::FnPtr(_) => true,
         syn::Type::Paren(p) => is_fn_pointer(&p.elem),
         syn::Type::Group(g) => is_fn_pointer(&g.elem),
+        syn::Type::TraitObject(t) => t.bounds.iter().any(|b| {
+            matches!(b, syn::TypeParamBound::Trait(tb)
+            if tb.path.segments.last().is_some_and(|s| {
+                matches!(s.ident.to_string().as_str(), "Fn" | "FnMut" | "FnOnce")
+            }))
+        }),
+        syn::Type::Path(p) => p.path.segments.last().is_some_and(|s| {
+            matches!(&s.arguments, syn::PathArguments::AngleBracketed(a)
+                if a.args.iter().any(|g| matches!(g, syn::GenericArgument::Type(t)
+                    if is_fn_pointer(t))))
+        }),
         _ => false,
     }
 }

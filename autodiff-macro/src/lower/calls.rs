@@ -3927,6 +3927,21 @@ impl Lowering {
             _ => true,
         };
         if called_value {
+            // A function held in a field (`(l.act)(x)` of a parameter struct's `act: fn(f64) ->
+            // f64` or `Rc<dyn Fn(f64) -> f64>`, data to its derive): the function is data
+            // whatever struct holds it, so the call depends on differentiated values through
+            // its arguments only. The field is read first, as data, and called by that name.
+            if let Some(fe) = called_field(&c.func) {
+                let callee = self.opaque(b, quote!(&#fe), Kind::Discrete, true, span)?;
+                let name = "__ad_callee".to_string();
+                self.env
+                    .push(super::Binding::new(name, Some(callee), false));
+                let slot = self.env.len() - 1;
+                let args = &c.args;
+                let r = self.opaque(b, quote!((__ad_callee)(#args)), Kind::Unknown, true, span);
+                self.env.truncate(slot);
+                return r;
+            }
             return self.opaque(b, c.to_token_stream(), Kind::Unknown, true, span);
         }
         let Expr::Path(fp) = &*c.func else {
@@ -5221,5 +5236,24 @@ pub(super) fn order_free_fold(closure: &Expr) -> bool {
             (is_acc(&m.receiver) && free(&m.args[0])) || (is_acc(&m.args[0]) && free(&m.receiver))
         }
         _ => false,
+    }
+}
+
+/// The field a call's callee reads, `l.act` of `(l.act)(x)` (also `self.layers[i].act`): a
+/// place rooted at a variable, without calls.
+fn called_field(func: &Expr) -> Option<&syn::ExprField> {
+    fn place(e: &Expr) -> bool {
+        match e {
+            Expr::Path(p) => p.path.get_ident().is_some(),
+            Expr::Field(f) => place(&f.base),
+            Expr::Index(i) => place(&i.expr),
+            Expr::Paren(p) => place(&p.expr),
+            _ => false,
+        }
+    }
+    match func {
+        Expr::Paren(p) => called_field(&p.expr),
+        Expr::Field(f) if place(&f.base) => Some(f),
+        _ => None,
     }
 }
