@@ -4145,6 +4145,32 @@ impl Lowering {
                     );
                     return None;
                 }
+                // `Box::new(|v| ..)` (`Rc::new`, `Arc::new`): a closure made a trait object,
+                // `let act: Box<dyn Fn(f64) -> f64> = Box::new(|v| v.tanh());`.
+                let pointer = fp.path.segments.len() >= 2
+                    && matches!(
+                        fp.path.segments[fp.path.segments.len() - 2]
+                            .ident
+                            .to_string()
+                            .as_str(),
+                        "Box" | "Rc" | "Arc"
+                    );
+                if name.as_deref() == Some("new") && pointer {
+                    let ptr = fp.path.segments[fp.path.segments.len() - 2]
+                        .ident
+                        .to_string();
+                    self.err_at(
+                        a,
+                        format!(
+                            "a closure put in a `{ptr}` (a `{ptr}<dyn Fn(..)>`) cannot be \
+                             differentiated: closures are expanded where they are called, and \
+                             a boxed one is a value the macro cannot see into; bind the closure \
+                             itself, `let act = |v: f64| v.tanh();`, and call it, `act(x)` \
+                             (to choose among several, bind each and branch on the choice)"
+                        ),
+                    );
+                    return None;
+                }
                 self.err_at(
                     a,
                     format!(
