@@ -550,12 +550,28 @@ impl Lowering {
                 );
                 None
             }
-            Expr::Unsafe(_) => {
-                self.err_at(
-                    e,
+            Expr::Unsafe(u) => {
+                // `unsafe { SCALE }`: a read of a `static mut` (a global setting).
+                let static_read = match u.block.stmts.as_slice() {
+                    [syn::Stmt::Expr(Expr::Path(p), None)] => {
+                        p.path.get_ident().is_some_and(|id| {
+                            let s = id.to_string();
+                            s.chars().any(|c| c.is_ascii_uppercase())
+                                && !s.chars().any(|c| c.is_ascii_lowercase())
+                        })
+                    }
+                    _ => false,
+                };
+                let msg = if static_read {
+                    "`unsafe` blocks are not supported in differentiated functions, and this one \
+                     reads a `static mut`: read it in the caller and pass the value in as a \
+                     parameter (left out with `wrt(..)` where it is a setting, not a variable \
+                     to differentiate), or make it a `const`"
+                } else {
                     "`unsafe` blocks are not supported in differentiated functions; call a safe \
-                     function that wraps them (with its own `_vjp`)",
-                );
+                     function that wraps them (with its own `_vjp`)"
+                };
+                self.err_at(e, msg);
                 None
             }
             Expr::Async(_) | Expr::Await(_) => {
