@@ -1188,6 +1188,22 @@ fn block_wrt_missing(
         own = kept;
     }
     let method = &sig.ident;
+    // `wrt(Self)` of `wrt(self)`, `wrt(W)` of a parameter `w`: a slip of the case, not a
+    // parameter the method lacks.
+    let missing_s = missing.to_string();
+    if let Some(meant) = names
+        .iter()
+        .find(|n| n.to_lowercase() == missing_s.to_lowercase())
+    {
+        let e = syn::Error::new(
+            missing.span(),
+            format!(
+                "`wrt({missing_s})`: `{missing_s}` is not a parameter of the methods; did you \
+                 mean `{meant}`? (names are case-sensitive: `wrt({meant})`)"
+            ),
+        );
+        return Some((e, own));
+    }
     let list = if own.is_empty() {
         "..".to_string()
     } else {
