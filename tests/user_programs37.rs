@@ -8,6 +8,10 @@
 //! was called on a differentiated value: the field's read counted the struct, which is
 //! differentiated, though a function is data. The field is read as data now, and the call
 //! depends on differentiated values through its arguments only.
+//!
+//! A unit struct's value bound to a local before its trait method is called, `let loss = Mse;
+//! loss.eval(r)`, was an error that said the method had no derivative rule, where `Mse.eval(r)`
+//! was followed: the local now has the struct's type, as one a struct literal built has.
 
 use autodiff::check::{gradcheck, hvpcheck, jvpcheck};
 use autodiff::{Differentiable, differentiate};
@@ -85,4 +89,42 @@ fn a_function_held_in_a_field_is_called_on_data() {
     }
     let r = hvpcheck(|p: &Features| p.score_grad(&x).1, &f, &dir, &hv);
     assert!(r.passed(), "{r}");
+}
+
+trait Loss {
+    fn eval(&self, r: f64) -> f64;
+}
+
+struct Mse;
+
+#[differentiate(wrt(r))]
+impl Loss for Mse {
+    fn eval(&self, r: f64) -> f64 {
+        r * r
+    }
+}
+
+/// `L(w) = Σ_i loss(w x_i − y_i)` with `loss(r) = r²`: `∂L/∂w = Σ_i 2 (w x_i − y_i) x_i`.
+#[differentiate(wrt(w))]
+fn fit(w: f64, xs: &[f64], ys: &[f64]) -> f64 {
+    let loss = Mse;
+    let mut total = 0.0;
+    for i in 0..xs.len() {
+        total += loss.eval(w * xs[i] - ys[i]);
+    }
+    total
+}
+
+#[test]
+fn a_unit_struct_bound_to_a_local_calls_its_trait_method() {
+    let xs = data(6, 0.3);
+    let ys = data(6, 0.9);
+    let w = 0.7;
+    let (v, g) = fit_grad(w, &xs, &ys);
+    assert_eq!(v, fit(w, &xs, &ys));
+    let expected: f64 = xs.iter().zip(&ys).map(|(x, y)| 2.0 * (w * x - y) * x).sum();
+    close("∂L/∂w", g, expected, TOL);
+    fd("∂L/∂w", |w| fit(w, &xs, &ys), w, g);
+    let (_, t) = fit_jvp(w, &xs, &ys, 1.0);
+    close("jvp", t, expected, TOL);
 }

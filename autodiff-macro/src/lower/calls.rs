@@ -421,6 +421,20 @@ pub(super) fn built_struct(e: &Expr) -> Option<TokenStream> {
             Some(Stmt::Expr(e, None)) => built_struct(e),
             _ => None,
         },
+        // A unit struct's value, `let loss = Mse;`: a type's name (CamelCase, not a
+        // constant's), as `Mse.loss(..)` is called through the type.
+        Expr::Path(p)
+            if p.qself.is_none()
+                && p.path.get_ident().is_some_and(|id| {
+                    let s = id.to_string();
+                    is_user_type_name(&s)
+                        && s.contains(|c: char| c.is_ascii_lowercase())
+                        && s != "None"
+                }) =>
+        {
+            let path = &p.path;
+            Some(quote!(#path))
+        }
         // `Quat::IDENTITY`, `V3::ZERO`: an associated constant named as a struct's special
         // values are (see `struct_constant_name`).
         Expr::Path(p) if p.qself.is_none() && struct_constant(&p.path) => {
