@@ -136,6 +136,12 @@ pub(crate) fn integer_method(name: &str) -> bool {
         )
 }
 
+/// Changes of a slice in place whose names the integer types' methods have too, with the same
+/// arguments: `k.rotate_left(n)` of an integer returns the rotated value.
+fn integer_named(name: &str) -> bool {
+    matches!(name, "rotate_left" | "rotate_right")
+}
+
 /// Methods of the integer types that `std::time::Duration` has too (`d.saturating_sub(e)`):
 /// integers' only on a field of a derived struct, which holds no `Duration`.
 pub(crate) fn duration_method(name: &str) -> bool {
@@ -1028,10 +1034,14 @@ impl Lowering {
         }
         if let Some(m) = MutId::find(&name) {
             // Not on a variable holding a struct of the user's (`f.push(x)` of the struct's own
-            // `fn push(&mut self, x: f64)`, on `let mut f = f0.clone();`).
+            // `fn push(&mut self, x: f64)`, on `let mut f = f0.clone();`), and not where the
+            // value of a change that returns nothing is used: `w = w.rotate_left(1) & 15` is
+            // the integer types' `rotate_left`, which returns the rotated value and leaves `w`
+            // as it is (a slice's rotates in place and returns `()`).
             if (self.mutable_root(&mc.receiver).is_some()
                 || self.cell_named(&mc.receiver).is_some())
                 && !self.holds_user_struct(&mc.receiver)
+                && (m.def().returns() || self.dropped_method || !integer_named(&name))
             {
                 return self.mutation(b, mc, m, false);
             }
