@@ -32,6 +32,7 @@ fn main() {
         "src/generate/arrays.rs",
         "src/generate/scopes.rs",
         "src/generate/models.rs",
+        "src/generate/ints.rs",
         "known-failures.txt",
     ] {
         println!("cargo:rerun-if-changed={f}");

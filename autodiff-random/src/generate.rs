@@ -50,6 +50,9 @@ mod scopes;
 #[path = "generate/models.rs"]
 mod models;
 
+#[path = "generate/ints.rs"]
+mod ints;
+
 /// The seed of the CI test's cases: case `i` has seed `case_seed(CI_SEED, i)`.
 pub const CI_SEED: u64 = 440;
 
@@ -166,6 +169,9 @@ pub const STMT_KINDS: &[&str] = &[
     "shadow",
     "model",
     "adapters",
+    "int_bits",
+    "late_init",
+    "nd_rows",
 ];
 
 /// The parameter kinds, named for [`Config::param_weights`].
@@ -250,6 +256,9 @@ impl Default for Config {
                 1,  // shadow
                 1,  // model
                 2,  // adapters
+                2,  // int_bits
+                2,  // late_init
+                2,  // nd_rows
             ],
             param_weights: vec![10, 5, 2, 2, 2, 2, 4, 2, 2],
             diverging_else: true,
@@ -313,6 +322,9 @@ impl Config {
             ("shadow", 0),
             ("model", 0),
             ("adapters", 0),
+            ("int_bits", 0),
+            ("late_init", 0),
+            ("nd_rows", 0),
         ])
     }
 
@@ -1414,6 +1426,9 @@ impl<'a> FnGen<'a> {
                 "shadow" => self.s_shadow(),
                 "model" => self.s_model(),
                 "adapters" => self.s_adapters(),
+                "int_bits" => self.s_int_bits(),
+                "late_init" => self.s_late_init(),
+                "nd_rows" => self.s_nd_rows(),
                 _ => false,
             };
             if done {
