@@ -172,6 +172,7 @@ pub const STMT_KINDS: &[&str] = &[
     "int_bits",
     "late_init",
     "nd_rows",
+    "settings",
 ];
 
 /// The parameter kinds, named for [`Config::param_weights`].
@@ -259,6 +260,7 @@ impl Default for Config {
                 2,  // int_bits
                 2,  // late_init
                 2,  // nd_rows
+                2,  // settings
             ],
             param_weights: vec![10, 5, 2, 2, 2, 2, 4, 2, 2],
             diverging_else: true,
@@ -325,6 +327,7 @@ impl Config {
             ("int_bits", 0),
             ("late_init", 0),
             ("nd_rows", 0),
+            ("settings", 0),
         ])
     }
 
@@ -1429,6 +1432,7 @@ impl<'a> FnGen<'a> {
                 "int_bits" => self.s_int_bits(),
                 "late_init" => self.s_late_init(),
                 "nd_rows" => self.s_nd_rows(),
+                "settings" => self.s_settings(),
                 _ => false,
             };
             if done {

@@ -212,6 +212,7 @@ impl Case {
             &self
                 .structs()
                 .replace(", autodiff::Differentiable", "")
+                .replace("    #[differentiable(data)]\n", "")
                 .replace(&format!("    {}\n", self.attribute()), "")
                 .replace(&format!("{}\nimpl", self.attribute()), "impl")
                 .replace(&format!("{}\nfn", self.attribute()), "fn")
@@ -253,6 +254,9 @@ impl Case {
         if self.functions.iter().any(|f| f.source.contains("Net")) {
             out.push_str(&self.model());
         }
+        if self.functions.iter().any(|f| f.source.contains("Cfg")) {
+            out.push_str(&self.settings());
+        }
         if !self.functions.iter().any(|f| f.source.contains("Pt {")) {
             return out;
         }
@@ -292,6 +296,26 @@ impl Case {
              Mode::Keep => x.sin(),\n    }}\n}}\n\n",
             f = self.float.name(),
             attr = self.mode_attribute()
+        )
+    }
+
+    /// `Cfg { w, b, n, shift, act }`, a parameter struct with integer fields and an enum of
+    /// settings marked `#[differentiable(data)]`, and `cfg_apply(&Cfg, x)`, which reads the
+    /// integers with their own methods (`n.max(1)`, `shift.clamp(-1, 1)`, `n.count_ones()`)
+    /// and matches the enum.
+    fn settings(&self) -> String {
+        format!(
+            "#[derive(Clone, Copy, Debug, PartialEq)]\nenum Act {{\n    Tanh,\n    Soft({f}),\n    Clip {{ lo: {f} }},\n}}\n\n\
+             #[derive(Clone, autodiff::Differentiable)]\nstruct Cfg {{\n    w: {f},\n    b: {f},\n    n: usize,\n    shift: i32,\n    \
+             #[differentiable(data)]\n    act: Act,\n}}\n\n\
+             {attr}\nfn cfg_apply(c: &Cfg, x: {f}) -> {f} {{\n    \
+             let z = c.w * x + c.b * (c.n.max(1) as {f}) * 0.25;\n    \
+             let z = z + (c.shift.clamp(-1, 1) as {f}) * 0.125 + (c.n.count_ones() as {f}) * 0.0625;\n    \
+             match c.act {{\n        Act::Tanh => z.tanh(),\n        \
+             Act::Soft(beta) => (1.0 + (beta * z).exp()).ln() / beta,\n        \
+             Act::Clip {{ lo }} => z.max(lo),\n    }}\n}}\n\n",
+            f = self.float.name(),
+            attr = self.attribute()
         )
     }
 

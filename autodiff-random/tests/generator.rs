@@ -48,7 +48,8 @@ fn programs_and_check_modules_parse() {
                     0
                 }
                 + usize::from(case.program().contains("struct Acc"))
-                + usize::from(case.program().contains("struct Net"));
+                + usize::from(case.program().contains("struct Net"))
+                + usize::from(case.program().contains("struct Cfg"));
             let program = case.program();
             let attr = if case.hessian {
                 "#[differentiate(hessian)]"

@@ -13,6 +13,11 @@
 //! - `nd_rows`: a matrix filled by element writes, then `select(Axis(0), &ids)`, `Zip` over
 //!   its rows, `for row in m.rows()`, `diag()`, `sum_axis`/`mean_axis` and `slice(s![..])`.
 //!
+//! - `settings`: a local parameter struct `Cfg` with integer fields and an enum of settings
+//!   marked `#[differentiable(data)]`, built from differentiated values and integers, passed to
+//!   `cfg_apply(&Cfg, x)` (which reads the integers with their own methods and matches the enum)
+//!   and matched in the function too.
+//!
 //! As in `state.rs`, each statement first binds the differentiated values it works on (of
 //! bound one) and then declares one float with a bound on its value. Integers stay in small
 //! ranges that the text fixes whatever the values it starts from.
@@ -31,7 +36,8 @@ impl FnGen<'_> {
         if !ints.is_empty() && self.rng.chance(75) {
             format!("({} as i64)", self.rng.pick(&ints))
         } else {
-            format!("{}i64", self.rng.range(-3, 9))
+            // Parenthesized: `-2i64.rem_euclid(5)` is `-(2i64.rem_euclid(5))`.
+            format!("({}i64)", self.rng.range(-3, 9))
         }
     }
 
@@ -403,6 +409,60 @@ impl FnGen<'_> {
             4.0
         } else {
             bound
+        };
+        self.declare(t, Kind::Float, false, bound);
+        true
+    }
+
+    /// A `Cfg` built, applied and matched.
+    pub(super) fn s_settings(&mut self) -> bool {
+        let f = self.f().to_string();
+        let (a, b) = (self.unit_local(), self.unit_local());
+        let k = self.some_int();
+        let act = match self.rng.below(4) {
+            0 => "Act::Tanh".to_string(),
+            1 => "Act::Soft(1.5)".to_string(),
+            2 => "Act::Soft(0.5)".to_string(),
+            _ => "Act::Clip { lo: -0.25 }".to_string(),
+        };
+        let cf = self.fresh("cf");
+        let t = self.fresh("ct");
+        self.line(&format!(
+            "let {cf} = Cfg {{ w: {a}, b: {b} * 0.5, n: {k}.rem_euclid(5) as usize, shift: ({k} % 3) as i32 - 1, act: {act} }};"
+        ));
+        // `cfg_apply` of a unit value: |z| ≤ 1 + 0.5·4·0.25 + 0.125 + 3·0.0625 < 1.9, and
+        // softplus adds at most ln 2 / 0.5.
+        let per = 3.3;
+        let bound = match self.rng.below(3) {
+            0 => {
+                self.line(&format!("let {t} = cfg_apply(&{cf}, {a} * {b});"));
+                per
+            }
+            1 => {
+                let (acc, i) = (self.fresh("ca"), self.fresh("i"));
+                let n = self.rng.range(2, 4);
+                self.line(&format!("let mut {acc}: {f} = 0.0;"));
+                self.line(&format!("for {i} in 0..{n} {{"));
+                self.line(&format!(
+                    "    {acc} += cfg_apply(&{cf}, ({b} + {i} as {f} * 0.5).tanh()) * 0.25;"
+                ));
+                self.line("}");
+                self.line(&format!("let {t} = {acc};"));
+                per * 0.25 * n as f64
+            }
+            _ => {
+                // The enum matched in the function, a payload bound.
+                self.line(&format!("let {t} = match {cf}.act {{"));
+                self.line(&format!(
+                    "    Act::Soft(beta) => cfg_apply(&{cf}, {a}) * beta,"
+                ));
+                self.line(&format!(
+                    "    Act::Clip {{ lo }} => ({cf}.w - lo).tanh() + {cf}.n as {f} * 0.25,"
+                ));
+                self.line(&format!("    Act::Tanh => {cf}.b * {cf}.w,"));
+                self.line("};");
+                per * 1.5
+            }
         };
         self.declare(t, Kind::Float, false, bound);
         true
