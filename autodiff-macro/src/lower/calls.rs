@@ -136,6 +136,12 @@ pub(crate) fn integer_method(name: &str) -> bool {
         )
 }
 
+/// Methods that integers and floats both have, taking the receiver's type: given integers
+/// (`k.max(1)`, `n.clamp(0, 7)`), the receiver is an integer.
+pub(crate) fn same_type_method(name: &str) -> bool {
+    matches!(name, "max" | "min" | "clamp" | "rem_euclid" | "div_euclid")
+}
+
 /// Changes of a slice in place whose names the integer types' methods have too, with the same
 /// arguments: `k.rotate_left(n)` of an integer returns the rotated value.
 fn integer_named(name: &str) -> bool {
@@ -3683,10 +3689,8 @@ impl Lowering {
         // written on the value, checked to be an integer, with no derivative (the float rules
         // do not take an integer).
         if self.kind(recv) != Kind::Discrete
-            && ((matches!(
-                s.as_str(),
-                "max" | "min" | "clamp" | "rem_euclid" | "div_euclid"
-            ) && !args.is_empty()
+            && ((same_type_method(&s)
+                && !args.is_empty()
                 && args.iter().all(|&a| self.certainly_integer(a))
                 && !self.certainly_float(recv))
                 || (integer_method(&s) && (!duration_method(&s) || self.is_field_read(recv))))

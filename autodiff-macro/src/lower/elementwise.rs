@@ -782,17 +782,12 @@ fn zip_for_each_into(mc: &syn::ExprMethodCall) -> Option<Expr> {
     let (zip, first, rest) = for_each_producers(mc)?;
     let (out, read) = match first {
         // `&mut out` of a variable, or `&mut *out` of a `&mut` parameter (read as `&*out`).
-        Expr::Reference(r) => {
-            r.mutability?;
-            let (out, read) = match &*r.expr {
-                Expr::Path(out) => (out, quote::quote!(&#out)),
-                Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => match &*u.expr {
-                    Expr::Path(out) => (out, quote::quote!(&*#out)),
-                    _ => return None,
-                },
-                _ => return None,
+        Expr::Reference(_) => {
+            let (out, through) = lent_variable(first)?;
+            let read = match through {
+                true => quote::quote!(&*#out),
+                false => quote::quote!(&#out),
             };
-            out.path.get_ident()?;
             (quote::quote!(#out), read)
         }
         // A region of a variable, `out.slice_mut(s![..])` (`row_mut(i)`, `column_mut(j)`,
@@ -925,6 +920,25 @@ fn for_each_producers(mc: &syn::ExprMethodCall) -> Option<(&syn::ExprPath, &Expr
     Some((zip, first, rest))
 }
 
+/// The variable a `Zip`'s first producer lends, `out` of `&mut out`, or of `&mut *out` of a
+/// `&mut` parameter (then `true`).
+fn lent_variable(first: &Expr) -> Option<(&syn::ExprPath, bool)> {
+    let Expr::Reference(r) = first else {
+        return None;
+    };
+    r.mutability?;
+    let (out, through) = match &*r.expr {
+        Expr::Path(out) => (out, false),
+        Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => match &*u.expr {
+            Expr::Path(out) => (out, true),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    out.path.get_ident()?;
+    Some((out, through))
+}
+
 /// A producer of lanes, `a.rows()`, `a.columns()`, `a.outer_iter()` or `a.axis_iter(ax)`: its
 /// items are views, not elements.
 fn is_lanes(e: &Expr) -> bool {
@@ -955,19 +969,7 @@ pub(super) fn zip_of_lanes(stmt: &Stmt) -> Option<Stmt> {
     if !rest.iter().any(|p| is_lanes(p)) {
         return None;
     }
-    let Expr::Reference(r) = first else {
-        return None;
-    };
-    r.mutability?;
-    let out = match &*r.expr {
-        Expr::Path(out) => out,
-        Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => match &*u.expr {
-            Expr::Path(out) => out,
-            _ => return None,
-        },
-        _ => return None,
-    };
-    out.path.get_ident()?;
+    let (out, _) = lent_variable(first)?;
     let Expr::Closure(cl) = &mc.args[0] else {
         return None;
     };

@@ -469,10 +469,8 @@ pub(super) fn index_names(block: &syn::Block, params: &[syn::Ident]) -> Vec<Stri
                 a => super::expr::is_int_literal(a),
             };
             if (super::calls::integer_method(&name) && !super::calls::duration_method(&name))
-                || (matches!(
-                    name.as_str(),
-                    "max" | "min" | "clamp" | "rem_euclid" | "div_euclid"
-                ) && !e.args.is_empty()
+                || (super::calls::same_type_method(&name)
+                    && !e.args.is_empty()
                     && e.args.iter().all(int_literal))
             {
                 self.integer(&e.receiver);
