@@ -398,6 +398,14 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                                 && ts.elems.len() == 1
                                 && matches!(ts.elems[0], syn::Pat::Ident(_) | syn::Pat::Wild(_)))
                         {
+                            // A named field of a parameter's struct (`p.scale`, `self.cap`):
+                            // an `Option` has no gradient type, so a derived struct holds it
+                            // only as data (`#[differentiable(data)] scale: Option<f64>`), a
+                            // setting whose payload has no derivative, bound as a constant
+                            // as an enum field's payloads are.
+                            if param_field(f, *scrutinee) {
+                                continue;
+                            }
                             if let Some(e) = f
                                 .value(*scrutinee)
                                 .name
@@ -1465,6 +1473,24 @@ fn names_variant(pat: &syn::Pat) -> bool {
         syn::Pat::Paren(p) => names_variant(&p.pat),
         _ => false,
     }
+}
+
+/// Whether `v` is a named field of a parameter, or of a named field of one (`p.scale`,
+/// `self.cfg.cap`), read directly or through borrows and copies.
+fn param_field(f: &Func, v: Value) -> bool {
+    fn base(f: &Func, v: Value, fields: usize) -> bool {
+        match f.value(v).def {
+            ValueDef::Param(_) => fields > 0,
+            ValueDef::Result(i, 0) => match &f.inst(i).kind {
+                InstKind::FieldRef(x, _) => base(f, *x, fields + 1),
+                InstKind::Deref(x) | InstKind::Ref(x) => base(f, *x, fields),
+                InstKind::Method { name, recv, .. } if name == "clone" => base(f, *recv, fields),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+    base(f, v, 0)
 }
 
 /// Whether `v` is read out of a field of a struct, directly or through borrows, copies and
