@@ -7,7 +7,9 @@
 //! and taken apart where it is read (`if let Some(s) = p.scale`, `match p.scale { Some(s) =>
 //! .., None => .. }`) was an error that spoke of local `Option`s: the payload was taken for a
 //! differentiated value. An `Option` has no gradient type, so a derived struct holds one only
-//! as data, and its payload is a constant, as an enum field's payloads are.
+//! as data, and its payload is a constant, as an enum field's payloads are. Read by
+//! `p.gain.unwrap_or(1.0)` (or `unwrap_or_default()`), the method was rustc's "no
+//! `unwrap_or_vjp`" in the generated code: it is now the `match` it stands for.
 
 use autodiff::check::hvpcheck;
 use autodiff::{Differentiable, differentiate};
@@ -86,5 +88,69 @@ fn an_optional_setting_in_a_data_field_is_a_constant() {
         fd("∂L/∂k (match)", |k| misfit_match(&at(k), &x, &y), k, g.k);
         let (_, jt) = misfit_match_jvp(&res, &x, &y, &t);
         close("jvp (match)", jt, d, TOL);
+    }
+}
+
+/// A degree-day melt model whose optional settings are read with `unwrap_or`: with `s` the
+/// gain or 1, `i` the reference station or 0 and `c` the offset or 0,
+/// `M(d) = s·d·t_i + d²·c`, so `∂M/∂d = s·t_i + 2dc`.
+#[derive(Clone, Debug, Differentiable)]
+pub struct Melt {
+    pub ddf: f64,
+    #[differentiable(data)]
+    pub gain: Option<f64>,
+    #[differentiable(data)]
+    pub station: Option<usize>,
+    #[differentiable(data)]
+    pub offset: Option<f64>,
+}
+
+#[differentiate(wrt(m))]
+fn melt(m: &Melt, temps: &[f64]) -> f64 {
+    let s = m.gain.unwrap_or(1.0);
+    let i = m.station.unwrap_or(0);
+    s * m.ddf * temps[i] + m.ddf * m.ddf * m.offset.unwrap_or_default()
+}
+
+#[test]
+fn an_optional_setting_read_with_unwrap_or_is_a_constant() {
+    let temps = [1.5, 4.0, 7.5];
+    for (gain, station, offset) in [(None, None, None), (Some(1.5), Some(2), Some(0.25))] {
+        let d = 3.0;
+        let m = Melt {
+            ddf: d,
+            gain,
+            station,
+            offset,
+        };
+        let (s, i, c) = (
+            gain.unwrap_or(1.0),
+            station.unwrap_or(0),
+            offset.unwrap_or(0.0),
+        );
+        let expected = s * temps[i] + 2.0 * d * c;
+        let (v, g) = melt_grad(&m, &temps);
+        assert_eq!(v, melt(&m, &temps));
+        close("∂M/∂d", g.ddf, expected, TOL);
+        fd(
+            "∂M/∂d",
+            |d| {
+                melt(
+                    &Melt {
+                        ddf: d,
+                        gain,
+                        station,
+                        offset,
+                    },
+                    &temps,
+                )
+            },
+            d,
+            g.ddf,
+        );
+        let mut t = m.zero_like();
+        t.ddf = 1.0;
+        let (_, jt) = melt_jvp(&m, &temps, &t);
+        close("jvp", jt, expected, TOL);
     }
 }

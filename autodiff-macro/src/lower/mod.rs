@@ -444,6 +444,7 @@ pub fn lower(item: &syn::ItemFn, active: &[bool], krate: proc_macro2::TokenStrea
     syntax::desugar_operator_paths(&mut block);
     syntax::desugar_unzip(&mut block);
     syntax::desugar_azip(&mut block);
+    syntax::desugar_field_unwrap_or(&mut block, &params);
     lw.text_names = subslice::text_names(&block, &params);
     subslice::owned_reassigned_slices(&mut block, &params, &lw.text_names);
     syntax::strip_reference_annotations(&mut block);

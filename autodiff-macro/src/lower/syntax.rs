@@ -1301,6 +1301,57 @@ pub(super) fn desugar_open_ranges_in_zip(block: &mut syn::Block) {
     Bounded.visit_block_mut(block);
 }
 
+/// `p.gain.unwrap_or(d)` of a named field of a parameter (`self.gain`, `p.cfg.gain`) as the
+/// `match p.gain { Some(v) => v, None => d }` it stands for (`unwrap_or_default()` with
+/// `Default::default()`): a derived struct holds an `Option` only as data, and the `match` on
+/// such a field binds its payload as a constant, where the method would be taken for one of
+/// the field's own type, with a derivative rule it has not.
+pub(super) fn desugar_field_unwrap_or(block: &mut syn::Block, params: &[(syn::Ident, syn::Type)]) {
+    use syn::visit_mut::VisitMut;
+    fn of_param(e: &Expr, params: &[(syn::Ident, syn::Type)], fields: usize) -> bool {
+        match e {
+            Expr::Field(f) if matches!(f.member, syn::Member::Named(_)) => {
+                of_param(&f.base, params, fields + 1)
+            }
+            Expr::Paren(p) => of_param(&p.expr, params, fields),
+            Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => {
+                of_param(&u.expr, params, fields)
+            }
+            Expr::Path(p) if p.qself.is_none() && fields > 0 => p
+                .path
+                .get_ident()
+                .is_some_and(|i| i == "self" || params.iter().any(|(n, _)| n == i)),
+            _ => false,
+        }
+    }
+    struct Unwrap<'a>(&'a [(syn::Ident, syn::Type)]);
+    impl VisitMut for Unwrap<'_> {
+        fn visit_expr_mut(&mut self, e: &mut Expr) {
+            syn::visit_mut::visit_expr_mut(self, e);
+            let Expr::MethodCall(mc) = e else {
+                return;
+            };
+            if mc.turbofish.is_some() || !of_param(&mc.receiver, self.0, 0) {
+                return;
+            }
+            let default: Expr = match (mc.method.to_string().as_str(), mc.args.len()) {
+                ("unwrap_or", 1) => mc.args[0].clone(),
+                ("unwrap_or_default", 0) => syn::parse_quote!(::core::default::Default::default()),
+                _ => return,
+            };
+            let recv = &mc.receiver;
+            let span = mc.method.span();
+            *e = syn::parse_quote_spanned! {span=>
+                match #recv {
+                    ::core::option::Option::Some(__ad_unwrapped) => __ad_unwrapped,
+                    ::core::option::Option::None => #default,
+                }
+            };
+        }
+    }
+    Unwrap(params).visit_block_mut(block);
+}
+
 /// ndarray's `azip!((o in &mut out, &a in &u, &l in &lap) *o = a + d * l);` as the `Zip` it
 /// expands to, `::ndarray::Zip::from(&mut out).and(&u).and(&lap).for_each(|o, &a, &l| *o = a +
 /// d * l);`, which the lowering follows (a macro would run as written). The `index` form and
