@@ -53,6 +53,9 @@ mod models;
 #[path = "generate/ints.rs"]
 mod ints;
 
+#[path = "generate/running.rs"]
+mod running;
+
 /// The seed of the CI test's cases: case `i` has seed `case_seed(CI_SEED, i)`.
 pub const CI_SEED: u64 = 440;
 
@@ -173,6 +176,8 @@ pub const STMT_KINDS: &[&str] = &[
     "late_init",
     "nd_rows",
     "settings",
+    "running",
+    "guards",
 ];
 
 /// The parameter kinds, named for [`Config::param_weights`].
@@ -261,6 +266,8 @@ impl Default for Config {
                 2,  // late_init
                 2,  // nd_rows
                 2,  // settings
+                2,  // running
+                2,  // guards
             ],
             param_weights: vec![10, 5, 2, 2, 2, 2, 4, 2, 2],
             diverging_else: true,
@@ -328,6 +335,8 @@ impl Config {
             ("late_init", 0),
             ("nd_rows", 0),
             ("settings", 0),
+            ("running", 0),
+            ("guards", 0),
         ])
     }
 
@@ -1433,6 +1442,8 @@ impl<'a> FnGen<'a> {
                 "late_init" => self.s_late_init(),
                 "nd_rows" => self.s_nd_rows(),
                 "settings" => self.s_settings(),
+                "running" => self.s_running(),
+                "guards" => self.s_guards(),
                 _ => false,
             };
             if done {

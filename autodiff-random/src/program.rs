@@ -257,6 +257,13 @@ impl Case {
         if self.functions.iter().any(|f| f.source.contains("Cfg")) {
             out.push_str(&self.settings());
         }
+        if self
+            .functions
+            .iter()
+            .any(|f| f.source.contains("Stat::new"))
+        {
+            out.push_str(&self.running());
+        }
         if !self.functions.iter().any(|f| f.source.contains("Pt {")) {
             return out;
         }
@@ -314,6 +321,22 @@ impl Case {
              match c.act {{\n        Act::Tanh => z.tanh(),\n        \
              Act::Soft(beta) => (1.0 + (beta * z).exp()).ln() / beta,\n        \
              Act::Clip {{ lo }} => z.max(lo),\n    }}\n}}\n\n",
+            f = self.float.name(),
+            attr = self.attribute()
+        )
+    }
+
+    /// `Stat { n, mean, m2 }`, a running mean and variance (Welford's update): `push_sample(&mut
+    /// self, x)` returns nothing and counts in the integer field `n`; `var(&self)` and
+    /// `spread(&self, k)` read it, `new(x0)` starts it with one sample.
+    fn running(&self) -> String {
+        format!(
+            "#[derive(Clone, autodiff::Differentiable)]\nstruct Stat {{\n    n: usize,\n    mean: {f},\n    m2: {f},\n}}\n\n\
+             {attr}\nimpl Stat {{\n    fn new(x0: {f}) -> Stat {{\n        Stat {{ n: 1, mean: x0, m2: 0.0 }}\n    }}\n\n    \
+             fn push_sample(&mut self, x: {f}) {{\n        self.n += 1;\n        let d = x - self.mean;\n        \
+             self.mean += d / (self.n as {f});\n        self.m2 += d * (x - self.mean);\n    }}\n\n    \
+             fn var(&self) -> {f} {{\n        self.m2 / (self.n as {f})\n    }}\n\n    \
+             fn spread(&self, k: {f}) -> {f} {{\n        (self.var() + 0.25).sqrt() * k + self.mean\n    }}\n}}\n\n",
             f = self.float.name(),
             attr = self.attribute()
         )

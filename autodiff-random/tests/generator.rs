@@ -49,7 +49,8 @@ fn programs_and_check_modules_parse() {
                 }
                 + usize::from(case.program().contains("struct Acc"))
                 + usize::from(case.program().contains("struct Net"))
-                + usize::from(case.program().contains("struct Cfg"));
+                + usize::from(case.program().contains("struct Cfg"))
+                + usize::from(case.program().contains("struct Stat"));
             let program = case.program();
             let attr = if case.hessian {
                 "#[differentiate(hessian)]"
@@ -443,4 +444,33 @@ fn the_models_and_adapter_chains_are_generated() {
         "let h = T::from(0.5).unwrap();",
     ];
     assert_written(29, &[("model", 30), ("adapters", 30)], &forms);
+}
+
+/// The `running` and `guards` kinds write what they are there for: a struct whose `&mut self`
+/// method returns nothing, fed in a `for` loop and in a `while` on its integer field and read
+/// by `&self` methods in the loop; an `Option` local updated in a loop and read with
+/// `unwrap_or`; guards on a float; `fold`, `scan` and `map`/`filter`/`sum` with closures
+/// capturing an integer and floats.
+#[test]
+fn the_running_state_and_guards_are_generated() {
+    let forms = [
+        "struct Stat {",
+        "fn push_sample(&mut self, x: f64) {",
+        "fn push_sample(&mut self, x: f32) {",
+        ".push_sample((",
+        ".spread(0.5) * 0.25;",
+        ".n < ",
+        ".push_sample((rs",
+        ": Option<f64> = None;",
+        ": Option<f32> = None;",
+        "Some(bv) if bv >= ",
+        ".map_or(true, |bv| ",
+        ".unwrap_or(0.0) * u",
+        "x if x > 0.5 => x * x,",
+        ".fold((0.0 as f64, 1.0 as f64), |(s, p), i| {",
+        ".scan((u",
+        "st.1 += i;",
+        ".filter(|&(_, i)| i != gk",
+    ];
+    assert_written(31, &[("running", 30), ("guards", 30)], &forms);
 }

@@ -26,7 +26,7 @@ use super::{FnGen, Kind, LIMIT};
 
 impl FnGen<'_> {
     /// An integer of the function (or a literal), as an `i64` expression.
-    fn some_int(&mut self) -> String {
+    pub(super) fn some_int(&mut self) -> String {
         let ints: Vec<String> = self
             .visible()
             .into_iter()
