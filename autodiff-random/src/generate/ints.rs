@@ -25,6 +25,18 @@
 use super::{FnGen, Kind, LIMIT};
 
 impl FnGen<'_> {
+    /// Declares the float local `t` of magnitude bound `bound`, squashed first where the bound
+    /// passes [`LIMIT`] (`t = (t · 0.1).tanh() · 4`, bound 4).
+    pub(super) fn declare_tamed(&mut self, t: String, bound: f64) {
+        let bound = if bound > LIMIT {
+            self.line(&format!("let {t} = ({t} * 0.1).tanh() * 4.0;"));
+            4.0
+        } else {
+            bound
+        };
+        self.declare(t, Kind::Float, false, bound);
+    }
+
     /// An integer of the function (or a literal), as an `i64` expression.
     pub(super) fn some_int(&mut self) -> String {
         let ints: Vec<String> = self
@@ -142,13 +154,7 @@ impl FnGen<'_> {
         let code: Vec<&str> = terms.iter().map(|(c, _)| c.as_str()).collect();
         let bound: f64 = terms.iter().map(|(_, b)| b).sum();
         self.line(&format!("let {t}: {f} = {};", code.join(" + ")));
-        let bound = if bound > LIMIT {
-            self.line(&format!("let {t} = ({t} * 0.1).tanh() * 4.0;"));
-            4.0
-        } else {
-            bound
-        };
-        self.declare(t, Kind::Float, false, bound);
+        self.declare_tamed(t, bound);
         true
     }
 
@@ -404,13 +410,7 @@ impl FnGen<'_> {
                 ((c as f64).ln() + 1.0) * (r * (r + 1)) as f64 * 0.125
             }
         };
-        let bound = if bound > LIMIT {
-            self.line(&format!("let {t} = ({t} * 0.1).tanh() * 4.0;"));
-            4.0
-        } else {
-            bound
-        };
-        self.declare(t, Kind::Float, false, bound);
+        self.declare_tamed(t, bound);
         true
     }
 

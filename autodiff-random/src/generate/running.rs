@@ -13,7 +13,7 @@
 //! As in `state.rs`, each statement first binds the differentiated values it works on (of
 //! bound one) and then declares one float with a bound on its value.
 
-use super::{FnGen, Kind, LIMIT};
+use super::FnGen;
 
 impl FnGen<'_> {
     /// A `Stat` fed samples by `push_sample(&mut self, x)` and read by its `&self` methods.
@@ -73,13 +73,7 @@ impl FnGen<'_> {
                 n as f64 * 2.35 + (2.35f64 * 2.35 + 0.25).sqrt() + 2.35
             }
         };
-        let bound = if bound > LIMIT {
-            self.line(&format!("let {t} = ({t} * 0.1).tanh() * 4.0;"));
-            4.0
-        } else {
-            bound
-        };
-        self.declare(t, Kind::Float, false, bound);
+        self.declare_tamed(t, bound);
         true
     }
 
@@ -171,13 +165,7 @@ impl FnGen<'_> {
                 n as f64
             }
         };
-        let bound = if bound > LIMIT {
-            self.line(&format!("let {t} = ({t} * 0.1).tanh() * 4.0;"));
-            4.0
-        } else {
-            bound
-        };
-        self.declare(t, Kind::Float, false, bound);
+        self.declare_tamed(t, bound);
         true
     }
 }
