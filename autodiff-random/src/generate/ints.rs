@@ -39,12 +39,7 @@ impl FnGen<'_> {
 
     /// An integer of the function (or a literal), as an `i64` expression.
     pub(super) fn some_int(&mut self) -> String {
-        let ints: Vec<String> = self
-            .visible()
-            .into_iter()
-            .filter(|v| matches!(v.kind, Kind::Int { .. }))
-            .map(|v| v.name)
-            .collect();
+        let ints: Vec<String> = self.ints().into_iter().map(|v| v.name).collect();
         if !ints.is_empty() && self.rng.chance(75) {
             format!("({} as i64)", self.rng.pick(&ints))
         } else {

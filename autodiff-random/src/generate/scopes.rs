@@ -25,12 +25,7 @@ impl FnGen<'_> {
             .filter(|v| v.kind == Kind::Float && !v.frozen && v.name != a && v.name != b)
             .map(|v| v.name)
             .collect();
-        let ints: Vec<String> = self
-            .visible()
-            .into_iter()
-            .filter(|v| matches!(v.kind, Kind::Int { .. }))
-            .map(|v| v.name)
-            .collect();
+        let ints: Vec<String> = self.ints().into_iter().map(|v| v.name).collect();
         let seqs = self.seqs_of_at_least(1);
         // The name shadowed: a float the function has, or a new one.
         let (s, mut bound): (String, f64) = if !floats.is_empty() && self.rng.chance(40) {
