@@ -718,6 +718,14 @@ impl Planner<'_> {
     /// Whether a value of the forward pass is kept whole for the whole call (a parameter, or a
     /// top-level value no element write consumes), or for the whole iteration of a
     /// checkpointed loop (a value at the top of its record body).
+    /// Whether `v` is `a.shape()` or `a.strides()`, a slice that borrows `a`.
+    fn borrowed_shape(&self, v: Value) -> bool {
+        let ValueDef::Result(i, _) = self.f.value(v).def else {
+            return false;
+        };
+        matches!(&self.f.inst(i).kind, InstKind::Method { name, .. } if name == "shape" || name == "strides")
+    }
+
     fn kept_whole(&self, v: Value) -> bool {
         if self.consumed.contains(&v) || self.fields_moved.contains(&v) {
             return false;
@@ -870,6 +878,9 @@ impl Planner<'_> {
             // operands are defined outside the loop, where they are kept once (per iteration of
             // an enclosing loop at most) if they cannot be computed again.
             InstKind::Helper { name, .. } if name == "counter_at" => return true,
+            // A length read out of `out.shape()` (`let n = out.shape()[0];`): the length is
+            // kept, not the shape, which borrows `out` (moved on into the loops that write it).
+            InstKind::Index(base, _) if self.borrowed_shape(base) => return false,
             // An element of a value kept whole: reading it again beats recording it.
             InstKind::Index(base, idx) if self.kept_whole(base) => return self.avail(idx),
             // An element of a row of a value kept whole (`w[i][j]` of `w: &[Vec<f64>]`): the

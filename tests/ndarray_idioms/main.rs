@@ -6,4 +6,5 @@ mod array_windows;
 mod gathers;
 mod gradient_layout;
 mod lanes_in_place;
+mod shape_reads;
 mod zip_of_lanes;
