@@ -7,4 +7,5 @@ mod gathers;
 mod gradient_layout;
 mod lanes_in_place;
 mod shape_reads;
+mod zip_indexed;
 mod zip_of_lanes;

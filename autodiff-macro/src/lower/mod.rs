@@ -68,6 +68,7 @@ mod subslice;
 mod syntax;
 mod unfollowed;
 mod written;
+mod zip_indexed;
 
 pub(crate) use build::variant_path;
 use build::{is_plain_literal, repeat_len};

@@ -1354,8 +1354,10 @@ pub(super) fn desugar_field_unwrap_or(block: &mut syn::Block, params: &[(syn::Id
 
 /// ndarray's `azip!((o in &mut out, &a in &u, &l in &lap) *o = a + d * l);` as the `Zip` it
 /// expands to, `::ndarray::Zip::from(&mut out).and(&u).and(&lap).for_each(|o, &a, &l| *o = a +
-/// d * l);`, which the lowering follows (a macro would run as written). The `index` form and
-/// anything else that does not parse as producers and a body are left as written.
+/// d * l);`, which the lowering follows (a macro would run as written); the `index` form,
+/// `azip!((index (i, j), o in &mut out, &a in &u) ..)`, as `Zip::indexed(&mut out).and(&u)
+/// .for_each(|(i, j), o, &a| ..)`. Anything that does not parse as producers and a body is left
+/// as written.
 pub(super) fn desugar_azip(block: &mut syn::Block) {
     use syn::visit_mut::VisitMut;
     fn zip_of(m: &syn::Macro) -> Option<Expr> {
@@ -1367,10 +1369,17 @@ pub(super) fn desugar_azip(block: &mut syn::Block) {
             syn::parenthesized!(content in input);
             let mut pats: Vec<Pat> = Vec::new();
             let mut exprs: Vec<Expr> = Vec::new();
+            // `index (i, j),` first: `Zip::indexed` and the index as the closure's first
+            // parameter.
+            let indexed = content.peek(syn::Ident)
+                && content.fork().parse::<syn::Ident>()? == "index"
+                && !content.peek2(syn::Token![in]);
+            if indexed {
+                content.parse::<syn::Ident>()?;
+                pats.push(Pat::parse_single(&content)?);
+                content.parse::<syn::Token![,]>()?;
+            }
             while !content.is_empty() {
-                if content.peek(syn::Ident) && content.fork().parse::<syn::Ident>()? == "index" {
-                    return Err(content.error("the index form is left as written"));
-                }
                 pats.push(Pat::parse_single(&content)?);
                 content.parse::<syn::Token![in]>()?;
                 exprs.push(content.parse()?);
@@ -1395,8 +1404,9 @@ pub(super) fn desugar_azip(block: &mut syn::Block) {
                 syn::parse_quote_spanned!(span=> ::ndarray::Zip)
             };
             let (first, rest) = exprs.split_first().expect("one producer");
+            let from = syn::Ident::new(if indexed { "indexed" } else { "from" }, span);
             Ok(syn::parse_quote_spanned! {span=>
-                #zip::from(#first)#(.and(#rest))*.for_each(|#(#pats),*| #body)
+                #zip::#from(#first)#(.and(#rest))*.for_each(|#(#pats),*| #body)
             })
         };
         syn::parse::Parser::parse2(parser, m.tokens.clone()).ok()
@@ -3896,6 +3906,9 @@ pub(super) fn desugar_forms(
                     *s = r;
                 }
                 if let Some(r) = super::elementwise::zip_of_lanes(s) {
+                    *s = r;
+                }
+                if let Some(r) = super::zip_indexed::zip_indexed(s) {
                     *s = r;
                 }
             }
