@@ -5,6 +5,7 @@
 mod array_windows;
 mod gathers;
 mod gradient_layout;
+mod in_place_elements;
 mod lanes_in_place;
 mod shape_reads;
 mod zip_indexed;

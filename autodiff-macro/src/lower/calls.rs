@@ -3249,8 +3249,15 @@ impl Lowering {
                     .or_else(|| element_text(&mc.receiver))
                     .unwrap_or_else(|| root.to_string());
                 // ndarray's `mapv_inplace` is `mapv` assigned back, which is followed.
-                let instead = if name == "mapv_inplace" || name == "map_inplace" {
+                let instead = if name == "mapv_inplace" {
                     format!("assign the mapped copy, `{place} = {place}.mapv(|v| ..);`")
+                } else if name == "map_inplace" {
+                    format!(
+                        "write `*v` once, as the closure's last statement, `*v = ..` (or `*v += \
+                         ..`, `-=`, `*=`, `/=`), which is followed as \
+                         `{place}.mapv_inplace(|v| ..)`, or \
+                         assign the mapped copy, `{place} = {place}.mapv(|v| ..);`"
+                    )
                 } else if name == "zip_mut_with" {
                     // An ndarray array of any dimension: `Zip` writes through its closure's
                     // first argument, which is followed, where an index loop would need one

@@ -1077,3 +1077,89 @@ pub(super) fn arith_of_compound(op: &syn::BinOp) -> Option<syn::BinOp> {
         _ => return None,
     })
 }
+
+/// `a.map_inplace(|v| *v = e);` (or `*v += e`, `-=`, `*=`, `/=`, the last statement of the
+/// closure's body, after `let`s and statements that do not write `*v`; its parameter typed or
+/// not) as `a.mapv_inplace(|v| { ..; e' })`, `e'` the new value, with each `*v` read as `v`
+/// (the element's value), which is followed. `None` for other statements and bodies: the
+/// method's own error stands.
+pub(super) fn map_inplace(stmt: &Stmt) -> Option<Stmt> {
+    let Stmt::Expr(Expr::MethodCall(mc), semi) = stmt else {
+        return None;
+    };
+    if mc.method != "map_inplace" || mc.args.len() != 1 {
+        return None;
+    }
+    let Expr::Closure(cl) = &mc.args[0] else {
+        return None;
+    };
+    if cl.inputs.len() != 1 {
+        return None;
+    }
+    let v = pat_ident(&cl.inputs[0])?;
+    let (before, last): (&[Stmt], &Expr) = match &*cl.body {
+        Expr::Block(b) => match b.block.stmts.split_last()? {
+            (Stmt::Expr(e, _), before) => (before, e),
+            _ => return None,
+        },
+        e => (&[], e),
+    };
+    let deref_of_v = |e: &Expr| {
+        matches!(e, Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_))
+            && matches!(&*u.expr, Expr::Path(p) if p.path.is_ident(&v)))
+    };
+    let new: Expr = match last {
+        Expr::Assign(a) if deref_of_v(&a.left) => (*a.right).clone(),
+        Expr::Binary(b) if deref_of_v(&b.left) => {
+            let op = arith_of_compound(&b.op)?;
+            let right = &b.right;
+            syn::parse_quote!(*#v #op (#right))
+        }
+        _ => return None,
+    };
+    /// `*v` read as `v`; `.1` set where `*v` is written, or a closure or a `let` could bind
+    /// `v` again.
+    struct Deref<'a>(&'a syn::Ident, bool);
+    impl syn::visit_mut::VisitMut for Deref<'_> {
+        fn visit_expr_mut(&mut self, e: &mut Expr) {
+            match e {
+                Expr::Unary(u)
+                    if matches!(u.op, syn::UnOp::Deref(_))
+                        && matches!(&*u.expr, Expr::Path(p) if p.path.is_ident(self.0)) =>
+                {
+                    let v = self.0;
+                    *e = syn::parse_quote!(#v);
+                    return;
+                }
+                Expr::Assign(a) if matches!(&*a.left, Expr::Unary(_)) => self.1 = true,
+                Expr::Binary(b)
+                    if arith_of_compound(&b.op).is_some() && matches!(&*b.left, Expr::Unary(_)) =>
+                {
+                    self.1 = true
+                }
+                Expr::Closure(_) => self.1 = true,
+                _ => {}
+            }
+            syn::visit_mut::visit_expr_mut(self, e);
+        }
+        fn visit_pat_ident_mut(&mut self, p: &mut syn::PatIdent) {
+            self.1 |= p.ident == *self.0;
+        }
+    }
+    let mut d = Deref(&v, false);
+    let mut new = new;
+    syn::visit_mut::VisitMut::visit_expr_mut(&mut d, &mut new);
+    let mut before = before.to_vec();
+    for s in &mut before {
+        syn::visit_mut::VisitMut::visit_stmt_mut(&mut d, s);
+    }
+    if d.1 {
+        return None;
+    }
+    let recv = &mc.receiver;
+    let span = mc.method.span();
+    Some(Stmt::Expr(
+        syn::parse_quote_spanned!(span=> #recv.mapv_inplace(|#v| { #(#before)* #new })),
+        *semi,
+    ))
+}

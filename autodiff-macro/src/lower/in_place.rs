@@ -593,7 +593,8 @@ fn element_ref(e: &Expr) -> Option<ElementRef<'_>> {
 }
 
 /// `&mut v[i]` of a variable (or a field of one) and an index that is not a range (a part of
-/// it) nor an array or tuple (an ndarray position): the container and the index.
+/// it) nor a tuple: the container and the index (an array of indices, `[i, j]`, for an
+/// ndarray position).
 fn indexed_ref(e: &Expr) -> Option<(&Expr, &Expr)> {
     let Expr::Reference(r) = e else {
         return None;
@@ -602,7 +603,10 @@ fn indexed_ref(e: &Expr) -> Option<(&Expr, &Expr)> {
     let Expr::Index(ix) = &*r.expr else {
         return None;
     };
-    if !place(&ix.expr) || matches!(&*ix.index, Expr::Range(_) | Expr::Array(_) | Expr::Tuple(_)) {
+    if !place(&ix.expr) || matches!(&*ix.index, Expr::Range(_) | Expr::Tuple(_)) {
+        return None;
+    }
+    if matches!(&*ix.index, Expr::Array(a) if a.elems.is_empty()) {
         return None;
     }
     Some((&ix.expr, &ix.index))
@@ -867,6 +871,24 @@ pub(super) fn element_ref_lets(stmts: &mut [Stmt], made: &mut usize) {
                     let #pos: usize = { assert!(#test, #msg); #at };
                 },
             )
+        } else if let Some((v, Expr::Array(ix))) = indexed_ref(&init.expr) {
+            // `let c = &mut m[[i, j]];` of an ndarray array: each index as written, bound where
+            // the reference was (ndarray checks them where the element is read).
+            let names: Vec<syn::Ident> = (0..ix.elems.len())
+                .map(|d| quote::format_ident!("__ad_element_at_{}_{d}", *made))
+                .collect();
+            let elems = ix.elems.iter();
+            let names_ty = names.iter().map(|_| quote::quote!(usize));
+            let bound: Stmt = syn::parse_quote! {
+                let (#(#names,)*): (#(#names_ty,)*) = (#(#elems,)*);
+            };
+            let name = pi.ident.clone();
+            let element: Expr = syn::parse_quote!(#v[[#(#names),*]]);
+            if name_element(&mut stmts[k + 1..], &name, &element) {
+                *made += 1;
+                stmts[k] = bound;
+            }
+            continue;
         } else if let Some((v, i)) = indexed_ref(&init.expr) {
             // `let e = &mut v[i];`: the position as written, checked where the reference was.
             (

@@ -3911,6 +3911,9 @@ pub(super) fn desugar_forms(
                 if let Some(r) = super::zip_indexed::zip_indexed(s) {
                     *s = r;
                 }
+                if let Some(r) = super::elementwise::map_inplace(s) {
+                    *s = r;
+                }
             }
             split_tuple_lets(&mut block.stmts);
             iterator_positions(&mut block.stmts, &mut self.made);
