@@ -228,8 +228,12 @@ impl Lowering {
         // copies of the first element, which need only `Clone` (as a `Differentiable` type
         // implements it; `Default` is often not derived, and `[e; n]` would need `Copy`). The
         // copies carry nothing of the element's derivative: every one is written over.
+        // A tuple is copied too, though it holds floats: `Default` is not implemented for
+        // the references it may hold beside them (`[(p1, u1), (p2, u2)]` of a camera matrix
+        // lent and its observation).
+        let tuple = matches!(a.elems.first(), Some(syn::Expr::Tuple(_)));
         let first_copy = match vals.first() {
-            Some(&first) if self.kind(first) != Kind::Float => {
+            Some(&first) if self.kind(first) != Kind::Float || tuple => {
                 let k = self.kind(first);
                 Some(self.cloned(b, first, k, span)?)
             }

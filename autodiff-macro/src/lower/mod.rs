@@ -456,7 +456,13 @@ pub fn lower(item: &syn::ItemFn, active: &[bool], krate: proc_macro2::TokenStrea
             .filter(|p| calls::elem_type(&p.ty).is_some())
             .map(|p| p.ident.to_string())
             .collect();
-    syntax::vec_loops_over_containers(&mut block, &containers);
+    let float_containers: Vec<String> =
+        lw.f.params
+            .iter()
+            .filter(|p| calls::elem_type(&p.ty).is_some() && crate::types::is_float_type(&p.ty))
+            .map(|p| p.ident.to_string())
+            .collect();
+    syntax::vec_loops_over_containers(&mut block, &containers, &float_containers);
     desugar_forms(&mut block, &mut_refs, &shared_refs, &vectors, &lw.krate);
     let sinks = sinks::only_written(&block, &lw.f.params);
     let copy_errors = copied::copy_in_out(&mut block, &lw.f.params, &sinks);

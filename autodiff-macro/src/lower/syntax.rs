@@ -733,8 +733,14 @@ pub(super) fn index_sites(block: &syn::Block) -> std::collections::HashSet<(Stri
 /// the loop over `vec![a.to_vec(), b.to_vec()]`, the same items (as `Vec`s) in the same order,
 /// which the lowering follows (an array of them needed its elements to be `Copy`). `containers`
 /// are the parameters that are slices, arrays or `Vec`s. An array of floats or of expressions
-/// of them (`[x, 2.0 * y]`) stays an array.
-pub(super) fn vec_loops_over_containers(block: &mut syn::Block, containers: &[String]) {
+/// of them (`[x, 2.0 * y]`) stays an array. An array of tuples that hold `floats`, parameters
+/// that are slices, arrays or `Vec`s of floats, or borrows of them, holds copies of them (see
+/// `container_tuples`).
+pub(super) fn vec_loops_over_containers(
+    block: &mut syn::Block,
+    containers: &[String],
+    floats: &[String],
+) {
     use syn::visit_mut::VisitMut;
     /// An element that holds a container: a reference, `to_vec()`/`clone()`, `vec![..]`, a
     /// slice or range index.
@@ -747,7 +753,55 @@ pub(super) fn vec_loops_over_containers(block: &mut syn::Block, containers: &[St
             _ => false,
         }
     }
-    struct Loops<'a>(&'a [String]);
+    /// `[(p1, u1), (p2, u2)]` of tuples of one arity where a position holds a slice, array
+    /// or `Vec` parameter in every tuple, or a borrow of one or of its range (a camera matrix
+    /// lent beside its observation, in a loop, bound by a `let` or at the head of a chain):
+    /// the tuples with those positions copied, `((p1).to_vec(), u1)`, as a tuple holding a
+    /// reference has no gradient type (nor `Default`). `None` where no position does.
+    fn container_tuples(
+        a: &syn::ExprArray,
+        slices: &dyn Fn(&Expr) -> bool,
+    ) -> Option<Vec<proc_macro2::TokenStream>> {
+        let tuples: Vec<&syn::ExprTuple> = a
+            .elems
+            .iter()
+            .map(|e| match e {
+                Expr::Tuple(t) => Some(t),
+                _ => None,
+            })
+            .collect::<Option<_>>()?;
+        let arity = tuples.first()?.elems.len();
+        if tuples.iter().any(|t| t.elems.len() != arity) {
+            return None;
+        }
+        let copied: Vec<bool> = (0..arity)
+            .map(|k| {
+                tuples.iter().all(|t| {
+                    let e = &t.elems[k];
+                    slices(e)
+                        || matches!(e, Expr::Reference(r) if r.mutability.is_none()
+                            && (slices(&r.expr) || matches!(&*r.expr, Expr::Index(i)
+                                if slices(&i.expr) && matches!(&*i.index, Expr::Range(_)))))
+                })
+            })
+            .collect();
+        if !copied.contains(&true) {
+            return None;
+        }
+        Some(
+            tuples
+                .iter()
+                .map(|t| {
+                    let elems = t.elems.iter().zip(&copied).map(|(e, &c)| match e {
+                        e if c => quote::quote!((#e).to_vec()),
+                        e => quote::quote!(#e),
+                    });
+                    quote::quote!((#(#elems,)*))
+                })
+                .collect(),
+        )
+    }
+    struct Loops<'a>(&'a [String], &'a [String]);
     impl VisitMut for Loops<'_> {
         fn visit_expr_for_loop_mut(&mut self, f: &mut syn::ExprForLoop) {
             if let Expr::Array(a) = &*f.expr {
@@ -766,8 +820,20 @@ pub(super) fn vec_loops_over_containers(block: &mut syn::Block, containers: &[St
             }
             syn::visit_mut::visit_expr_for_loop_mut(self, f);
         }
+        fn visit_expr_mut(&mut self, e: &mut Expr) {
+            syn::visit_mut::visit_expr_mut(self, e);
+            if let Expr::Array(a) = e {
+                let slices = |e: &Expr| {
+                    matches!(e, Expr::Path(p) if p.path.get_ident()
+                        .is_some_and(|id| self.1.contains(&id.to_string())))
+                };
+                if let Some(tuples) = container_tuples(a, &slices) {
+                    *e = syn::parse_quote_spanned!(a.span()=> [#(#tuples),*]);
+                }
+            }
+        }
     }
-    Loops(containers).visit_block_mut(block);
+    Loops(containers, floats).visit_block_mut(block);
 }
 
 /// A closure that leaves early with `return` (`|t| { if t > 1.0 { return 1.0; } t }`, also

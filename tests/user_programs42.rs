@@ -1,0 +1,193 @@
+//! Computer vision and geometry as Rust engineers write it: bundle adjustment as ADBench
+//! defines it (Rodrigues rotation of a point by an angle-axis `[f64; 3]`, two-coefficient radial
+//! distortion, projection, reprojection and weight errors over observations indexed by camera
+//! and point ids in `Vec<usize>`), triangulation from two `3×4` cameras iterated as an array of
+//! `(camera, observation)` tuples, a camera struct whose methods project, quaternion alignment,
+//! homography residuals, image registration by bilinear interpolation (`floor() as usize`),
+//! Horn–Schunck energy over `Array2` grids, SSIM over patches, volume rendering along a ray,
+//! soft rasterisation with sigmoid edges, ICP point-to-plane residuals, linear blend skinning
+//! with `[[f64; 3]; 3]` rotations, Gaussian splats and sphere tracing, with `f32` in some.
+//!
+//! Each gradient is checked against its analytic form (stated beside the function) and against
+//! central finite differences through `autodiff::check`; each value against the plain
+//! function's. Some also have their forward mode (`_jvp`) or Hessian-vector products (`_hvp`)
+//! checked against finite differences.
+
+#![allow(
+    clippy::needless_range_loop,
+    clippy::ptr_arg,
+    clippy::type_complexity,
+    clippy::too_many_arguments,
+    clippy::excessive_precision
+)] // written as users write them
+
+use autodiff::check::{gradcheck, hvpcheck, jvpcheck};
+use autodiff::{Differentiable, differentiate};
+use ndarray::{Array1, Array2, s};
+
+mod common;
+use common::*;
+
+// ---------------------------------------------------------------------------------------------
+// Arrays of `(camera, observation)` tuples.
+// ---------------------------------------------------------------------------------------------
+
+/// A point seen by two cameras, its reprojection error summed over the pairs of a camera
+/// matrix (lent) and the pixel it saw, iterated as a literal array of tuples. With `h = P·[x; 1]`
+/// for each camera, `E = Σ (h₀/h₂ − u₀)² + (h₁/h₂ − u₁)²`, and
+/// `∂E/∂x_j = Σ 2(h₀/h₂ − u₀)(P₀ⱼ h₂ − P₂ⱼ h₀)/h₂² + 2(h₁/h₂ − u₁)(P₁ⱼ h₂ − P₂ⱼ h₁)/h₂²`.
+#[differentiate(wrt(x))]
+fn triangulate(
+    x: [f64; 3],
+    p1: &[[f64; 4]; 3],
+    p2: &[[f64; 4]; 3],
+    u1: [f64; 2],
+    u2: [f64; 2],
+) -> f64 {
+    let mut e = 0.0;
+    for (p, u) in [(p1, u1), (p2, u2)] {
+        let h: Vec<f64> = (0..3)
+            .map(|r| p[r][0] * x[0] + p[r][1] * x[1] + p[r][2] * x[2] + p[r][3])
+            .collect();
+        e += (h[0] / h[2] - u[0]).powi(2) + (h[1] / h[2] - u[1]).powi(2);
+    }
+    e
+}
+
+/// The same error with the cameras differentiated too (the tuples hold borrows of active
+/// arrays), bound by a `let` before the loop.
+#[differentiate]
+fn triangulate_all(
+    x: [f64; 3],
+    p1: &[[f64; 4]; 3],
+    p2: &[[f64; 4]; 3],
+    u1: [f64; 2],
+    u2: [f64; 2],
+) -> f64 {
+    let views = [(p1, u1), (p2, u2)];
+    let mut e = 0.0;
+    for (p, u) in views {
+        let h: Vec<f64> = (0..3)
+            .map(|r| p[r][0] * x[0] + p[r][1] * x[1] + p[r][2] * x[2] + p[r][3])
+            .collect();
+        e += (h[0] / h[2] - u[0]).powi(2) + (h[1] / h[2] - u[1]).powi(2);
+    }
+    e
+}
+
+/// The analytic gradient of [`triangulate`] in `x`, and of one camera's term in its matrix:
+/// `∂E/∂P₀ⱼ = 2(h₀/h₂ − u₀)·X̃ⱼ/h₂`, `∂E/∂P₁ⱼ = 2(h₁/h₂ − u₁)·X̃ⱼ/h₂`,
+/// `∂E/∂P₂ⱼ = −2[(h₀/h₂ − u₀)h₀ + (h₁/h₂ − u₁)h₁]·X̃ⱼ/h₂²` with `X̃ = [x; 1]`.
+fn triangulation_gradients(
+    x: [f64; 3],
+    cams: [(&[[f64; 4]; 3], [f64; 2]); 2],
+) -> ([f64; 3], [[[f64; 4]; 3]; 2]) {
+    let xt = [x[0], x[1], x[2], 1.0];
+    let mut gx = [0.0; 3];
+    let mut gp = [[[0.0; 4]; 3]; 2];
+    for (c, (p, u)) in cams.iter().enumerate() {
+        let h: Vec<f64> = (0..3)
+            .map(|r| (0..4).map(|j| p[r][j] * xt[j]).sum())
+            .collect();
+        let (r0, r1) = (h[0] / h[2] - u[0], h[1] / h[2] - u[1]);
+        for j in 0..3 {
+            gx[j] += 2.0 * r0 * (p[0][j] * h[2] - p[2][j] * h[0]) / (h[2] * h[2])
+                + 2.0 * r1 * (p[1][j] * h[2] - p[2][j] * h[1]) / (h[2] * h[2]);
+        }
+        for j in 0..4 {
+            gp[c][0][j] = 2.0 * r0 * xt[j] / h[2];
+            gp[c][1][j] = 2.0 * r1 * xt[j] / h[2];
+            gp[c][2][j] = -2.0 * (r0 * h[0] + r1 * h[1]) * xt[j] / (h[2] * h[2]);
+        }
+    }
+    (gx, gp)
+}
+
+#[test]
+fn triangulation_over_an_array_of_camera_and_pixel_tuples() {
+    let p1 = [
+        [1.0, 0.0, 0.0, 0.0],
+        [0.0, 1.0, 0.0, 0.0],
+        [0.0, 0.0, 1.0, 0.0],
+    ];
+    let p2 = [
+        [0.9, 0.0, 0.1, -1.0],
+        [0.0, 1.0, 0.0, 0.0],
+        [-0.1, 0.0, 0.9, 0.0],
+    ];
+    let (u1, u2) = ([0.12, 0.05], [-0.2, 0.06]);
+    let x = [0.3, 0.2, 3.0];
+    let (gx_exp, gp_exp) = triangulation_gradients(x, [(&p1, u1), (&p2, u2)]);
+
+    let (v, g) = triangulate_grad(x, &p1, &p2, u1, u2);
+    assert_eq!(v, triangulate(x, &p1, &p2, u1, u2));
+    close_all("∂E/∂x", &g, &gx_exp);
+    let r = gradcheck(|x: &[f64; 3]| triangulate(*x, &p1, &p2, u1, u2), &x, &g);
+    assert!(r.passed(), "{r}");
+    let dx = [0.1, -0.2, 0.3];
+    let (_, t) = triangulate_jvp(x, &p1, &p2, u1, u2, dx);
+    let expected: f64 = (0..3).map(|j| gx_exp[j] * dx[j]).sum();
+    close("jvp", t, expected, TOL);
+
+    let (v, (gx, gp1, gp2, _, _)) = triangulate_all_grad(x, &p1, &p2, u1, u2);
+    assert_eq!(v, triangulate_all(x, &p1, &p2, u1, u2));
+    close_all("∂E/∂x (all)", &gx, &gx_exp);
+    for (c, gp) in [gp1, gp2].iter().enumerate() {
+        for r in 0..3 {
+            close_all(&format!("∂E/∂P{c}[{r}]"), &gp[r], &gp_exp[c][r]);
+        }
+    }
+    let r = gradcheck(
+        |p: &[[f64; 4]; 3]| triangulate_all(x, &p1, p, u1, u2),
+        &p2,
+        &gp2,
+    );
+    assert!(r.passed(), "{r}");
+}
+
+/// A tuple array over ranges of one slice beside their weights: `L = u·Σx[..2] + v·Σx[2..]`,
+/// so `∂L/∂x = [u, u, v, v]`, `∂L/∂u = Σx[..2]`, `∂L/∂v = Σx[2..]`; also at the head of a
+/// chain.
+#[differentiate]
+fn weighted_halves(x: &[f64], u: f64, v: f64) -> f64 {
+    let mut e = 0.0;
+    for (p, w) in [(&x[..2], u), (&x[2..], v)] {
+        e += p.iter().sum::<f64>() * w;
+    }
+    e
+}
+
+#[differentiate]
+fn weighted_halves_chain(x: &[f64], u: f64, v: f64) -> f64 {
+    [(&x[..2], u), (&x[2..], v)]
+        .iter()
+        .map(|(p, w)| p.iter().map(|a| a * a).sum::<f64>() * w)
+        .sum()
+}
+
+#[test]
+fn tuples_of_slice_ranges_and_weights() {
+    let x = [1.0, 2.0, 3.0, 4.0];
+    let (v, (gx, gu, gv)) = weighted_halves_grad(&x, 2.0, 3.0);
+    assert_eq!(v, weighted_halves(&x, 2.0, 3.0));
+    close_all("∂L/∂x", &gx, &[2.0, 2.0, 3.0, 3.0]);
+    close2("∂L/∂(u, v)", (gu, gv), (3.0, 7.0));
+    fd_vec("∂L/∂x", |x| weighted_halves(x, 2.0, 3.0), &x, &gx);
+    // L = u·Σx[..2]² + v·Σx[2..]²: ∂L/∂x = [2u x₀, 2u x₁, 2v x₂, 2v x₃].
+    let (v, (gx, gu, gv)) = weighted_halves_chain_grad(&x, 2.0, 3.0);
+    assert_eq!(v, weighted_halves_chain(&x, 2.0, 3.0));
+    close_all("∂L/∂x (chain)", &gx, &[4.0, 8.0, 18.0, 24.0]);
+    close2("∂L/∂(u, v) (chain)", (gu, gv), (5.0, 25.0));
+    fd_vec(
+        "∂L/∂x (chain)",
+        |x| weighted_halves_chain(x, 2.0, 3.0),
+        &x,
+        &gx,
+    );
+    fd2(
+        "∂L/∂(u, v) (chain)",
+        |u, v| weighted_halves_chain(&x, u, v),
+        (2.0, 3.0),
+        (gu, gv),
+    );
+}
