@@ -191,3 +191,111 @@ fn tuples_of_slice_ranges_and_weights() {
         (gu, gv),
     );
 }
+
+/// Two views of local arrays, each borrowed beside its weight: with `ra = [2a₀, a₁, a₂]` and
+/// `rb = [b₀, w b₁, b₂]`, `E = (2a₀a₁ + a₂) + w(w b₀b₁ + b₂)`, so `∂E/∂a = [2a₁, 2a₀, 1]`,
+/// `∂E/∂b = [w²b₁, w²b₀, w]`, `∂E/∂w = 2w b₀b₁ + b₂`.
+#[differentiate]
+fn two_views(a: [f64; 3], b: [f64; 3], w: f64) -> f64 {
+    let ra = [a[0] * 2.0, a[1], a[2]];
+    let rb = [b[0], b[1] * w, b[2]];
+    let mut e = 0.0;
+    for (v, s) in [(&ra, 1.0), (&rb, w)] {
+        e += s * (v[0] * v[1] + v[2]);
+    }
+    e
+}
+
+#[test]
+fn tuples_of_borrowed_local_arrays() {
+    let (a, b, w) = ([0.1, 0.2, 0.3], [0.4, 0.5, 0.6], 1.5);
+    let (v, (ga, gb, gw)) = two_views_grad(a, b, w);
+    assert_eq!(v, two_views(a, b, w));
+    close_all("∂E/∂a", &ga, &[2.0 * a[1], 2.0 * a[0], 1.0]);
+    close_all("∂E/∂b", &gb, &[w * w * b[1], w * w * b[0], w]);
+    close("∂E/∂w", gw, 2.0 * w * b[0] * b[1] + b[2], TOL);
+    let r = gradcheck(
+        |p: &([f64; 3], [f64; 3], f64)| two_views(p.0, p.1, p.2),
+        &(a, b, w),
+        &(ga, gb, gw),
+    );
+    assert!(r.passed(), "{r}");
+}
+
+/// A stereo rig whose two cameras' offsets are fields, borrowed beside their weights in a
+/// method: `E = w·a₀a₁ + s·b₀b₁`, so `∂E/∂a = w[a₁, a₀]`, `∂E/∂b = s[b₁, b₀]`, `∂E/∂s = b₀b₁`,
+/// `∂E/∂w = a₀a₁`.
+#[derive(Clone, Debug, Differentiable)]
+pub struct Rig {
+    pub a: [f64; 2],
+    pub b: [f64; 2],
+    pub s: f64,
+}
+
+#[differentiate]
+impl Rig {
+    fn energy(&self, w: f64) -> f64 {
+        let mut e = 0.0;
+        for (p, k) in [(&self.a, w), (&self.b, self.s)] {
+            e += k * p[0] * p[1];
+        }
+        e
+    }
+}
+
+#[test]
+fn tuples_of_borrowed_fields_in_a_method() {
+    let rig = Rig {
+        a: [1.0, 2.0],
+        b: [3.0, 4.0],
+        s: 0.5,
+    };
+    let w = 2.0;
+    let (v, (g, gw)) = rig.energy_grad(w);
+    assert_eq!(v, rig.energy(w));
+    close_all("∂E/∂a", &g.a, &[w * 2.0, w * 1.0]);
+    close_all("∂E/∂b", &g.b, &[0.5 * 4.0, 0.5 * 3.0]);
+    close("∂E/∂s", g.s, 12.0, TOL);
+    close("∂E/∂w", gw, 2.0, TOL);
+    let flat = |r: &Rig| vec![r.a[0], r.a[1], r.b[0], r.b[1], r.s];
+    let r = gradcheck(
+        |p: &Vec<f64>| {
+            Rig {
+                a: [p[0], p[1]],
+                b: [p[2], p[3]],
+                s: p[4],
+            }
+            .energy(w)
+        },
+        &flat(&rig),
+        &flat(&g),
+    );
+    assert!(r.passed(), "{r}");
+}
+
+/// `Clone::clone(&x)` written through the trait's path, as `x.clone()`: `E = (a₀w)·a₁`, so
+/// `∂E/∂a = [w a₁, w a₀, 0]`, `∂E/∂w = a₀a₁`.
+#[differentiate]
+fn cloned_by_path(a: [f64; 3], w: f64) -> f64 {
+    let ra = [a[0] * w, a[1], a[2]];
+    let c = Clone::clone(&ra);
+    let d = std::clone::Clone::clone(&c);
+    d[0] * c[1]
+}
+
+#[test]
+fn clone_called_through_its_trait_path() {
+    let (a, w) = ([1.0, 2.0, 3.0], 2.0);
+    let (v, (ga, gw)) = cloned_by_path_grad(a, w);
+    assert_eq!(v, cloned_by_path(a, w));
+    close_all("∂E/∂a", &ga, &[w * a[1], w * a[0], 0.0]);
+    close("∂E/∂w", gw, a[0] * a[1], TOL);
+    let r = gradcheck(
+        |p: &([f64; 3], f64)| cloned_by_path(p.0, p.1),
+        &(a, w),
+        &(ga, gw),
+    );
+    assert!(r.passed(), "{r}");
+    let (_, t) = cloned_by_path_jvp(a, w, [0.5, 0.0, 1.0], 0.25);
+    close("jvp", t, 0.5 * w * a[1] + 0.25 * a[0] * a[1], TOL);
+}

@@ -753,11 +753,12 @@ pub(super) fn vec_loops_over_containers(
             _ => false,
         }
     }
-    /// `[(p1, u1), (p2, u2)]` of tuples of one arity where a position holds a slice, array
-    /// or `Vec` parameter in every tuple, or a borrow of one or of its range (a camera matrix
-    /// lent beside its observation, in a loop, bound by a `let` or at the head of a chain):
-    /// the tuples with those positions copied, `((p1).to_vec(), u1)`, as a tuple holding a
-    /// reference has no gradient type (nor `Default`). `None` where no position does.
+    /// `[(p1, u1), (p2, u2)]` of tuples of one arity where a position holds a borrow in every
+    /// tuple: a slice, array or `Vec` parameter of floats, a borrow of one or of its range, or
+    /// a borrow of a local or a field (a camera matrix lent beside its observation, in a loop,
+    /// bound by a `let` or at the head of a chain): the tuples with those positions copied,
+    /// `((p1).to_vec(), u1)`, `((ra).clone(), w)`, as a tuple holding a reference has no
+    /// gradient type (nor `Default`). `None` where no position does.
     fn container_tuples(
         a: &syn::ExprArray,
         slices: &dyn Fn(&Expr) -> bool,
@@ -774,16 +775,29 @@ pub(super) fn vec_loops_over_containers(
         if tuples.iter().any(|t| t.elems.len() != arity) {
             return None;
         }
+        // How an element is copied: a parameter of floats, or a borrow of one or of its
+        // range, by `to_vec()`; a borrow of another variable or of a field (`&ra` of a local
+        // array, `&self.t`) by `clone`.
+        let copy = |e: &Expr| -> Option<bool> {
+            if slices(e) {
+                return Some(true);
+            }
+            let Expr::Reference(r) = e else { return None };
+            if r.mutability.is_some() {
+                return None;
+            }
+            match &*r.expr {
+                Expr::Index(i) if slices(&i.expr) && matches!(&*i.index, Expr::Range(_)) => {
+                    Some(true)
+                }
+                e if slices(e) => Some(true),
+                Expr::Path(p) if p.path.get_ident().is_some() => Some(false),
+                Expr::Field(_) => Some(false),
+                _ => None,
+            }
+        };
         let copied: Vec<bool> = (0..arity)
-            .map(|k| {
-                tuples.iter().all(|t| {
-                    let e = &t.elems[k];
-                    slices(e)
-                        || matches!(e, Expr::Reference(r) if r.mutability.is_none()
-                            && (slices(&r.expr) || matches!(&*r.expr, Expr::Index(i)
-                                if slices(&i.expr) && matches!(&*i.index, Expr::Range(_)))))
-                })
-            })
+            .map(|k| tuples.iter().all(|t| copy(&t.elems[k]).is_some()))
             .collect();
         if !copied.contains(&true) {
             return None;
@@ -792,9 +806,16 @@ pub(super) fn vec_loops_over_containers(
             tuples
                 .iter()
                 .map(|t| {
-                    let elems = t.elems.iter().zip(&copied).map(|(e, &c)| match e {
-                        e if c => quote::quote!((#e).to_vec()),
-                        e => quote::quote!(#e),
+                    let elems = t.elems.iter().zip(&copied).map(|(e, &c)| match copy(e) {
+                        Some(true) if c => quote::quote!((#e).to_vec()),
+                        Some(false) if c => {
+                            let Expr::Reference(r) = e else {
+                                unreachable!("a borrow")
+                            };
+                            let inner = &r.expr;
+                            quote::quote!((#inner).clone())
+                        }
+                        _ => quote::quote!(#e),
                     });
                     quote::quote!((#(#elems,)*))
                 })
@@ -1114,7 +1135,8 @@ pub(super) fn strip_reference_annotations(block: &mut syn::Block) {
 /// The arithmetic operators written as paths of functions: `f64::add(a, b)`, `Add::add(a, b)`,
 /// `std::ops::Mul::mul(a, b)` as `a + b`, `a * b`; as values (`fold(0.0, f64::add)`), the
 /// closure `|a, b| a + b` (`|a| -a` of `neg`). They are the operators, which the macro follows;
-/// as calls it took them for functions of the user's (`f64::add_vjp`).
+/// as calls it took them for functions of the user's (`f64::add_vjp`). So is `Clone::clone(&x)`,
+/// as `x.clone()`.
 pub(super) fn desugar_operator_paths(block: &mut syn::Block) {
     use syn::visit_mut::VisitMut;
     /// The operator `path` names, with its arity.
@@ -1148,9 +1170,42 @@ pub(super) fn desugar_operator_paths(block: &mut syn::Block) {
         };
         (owner == "f64" || owner == "f32" || owner == trait_of).then_some(op)
     }
+    /// `Clone::clone(x)` (`std::clone::Clone::clone`, `core::..`): the trait's method called
+    /// through its path, which as a call the macro took for a function of a type
+    /// (`Clone::clone_vjp`, rustc's "expected a type, found a trait").
+    fn clone_path(c: &syn::ExprCall) -> bool {
+        let Expr::Path(p) = &*c.func else {
+            return false;
+        };
+        let segs: Vec<String> = p
+            .path
+            .segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect();
+        p.qself.is_none()
+            && c.args.len() == 1
+            && segs.len() >= 2
+            && segs[segs.len() - 2] == "Clone"
+            && segs[segs.len() - 1] == "clone"
+    }
     struct Operators;
     impl VisitMut for Operators {
         fn visit_expr_mut(&mut self, e: &mut Expr) {
+            // `Clone::clone(&x)` as `(x).clone()`, `Clone::clone(r)` as `(r).clone()` (of a
+            // reference `r`, the value it borrows cloned, as method calls resolve).
+            if let Expr::Call(c) = e {
+                if clone_path(c) {
+                    let span = c.span();
+                    let arg = match &c.args[0] {
+                        Expr::Reference(r) if r.mutability.is_none() => (*r.expr).clone(),
+                        a => a.clone(),
+                    };
+                    *e = syn::parse_quote_spanned!(span=> (#arg).clone());
+                    syn::visit_mut::visit_expr_mut(self, e);
+                    return;
+                }
+            }
             // A call's path is the callee, not a value: the call is rewritten, then its
             // operands.
             let called = matches!(e, Expr::Call(c) if matches!(&*c.func, Expr::Path(p)
