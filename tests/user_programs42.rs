@@ -299,3 +299,77 @@ fn clone_called_through_its_trait_path() {
     let (_, t) = cloned_by_path_jvp(a, w, [0.5, 0.0, 1.0], 0.25);
     close("jvp", t, 0.5 * w * a[1] + 0.25 * a[0] * a[1], TOL);
 }
+
+/// Two cameras' principal rows lent beside their weights in the other forms a user writes:
+/// `vec![(a, u), (b, v)]`, the borrows zipped with the weights (`[a, b].iter().zip([u, v])`),
+/// and a tuple of two borrows. With `E = x(u a₀a₁ + v b₀b₁)`: `∂E/∂x = u a₀a₁ + v b₀b₁`,
+/// `∂E/∂a = xu[a₁, a₀]`, `∂E/∂b = xv[b₁, b₀]`, `∂E/∂u = x a₀a₁`, `∂E/∂v = x b₀b₁`.
+#[differentiate]
+fn weighted_views_vec(x: f64, a: &[f64; 2], b: &[f64; 2], u: f64, v: f64) -> f64 {
+    let mut e = 0.0;
+    for (p, w) in vec![(a, u), (b, v)] {
+        e += x * p[0] * w * p[1];
+    }
+    e
+}
+
+#[differentiate]
+fn weighted_views_zip(x: f64, a: &[f64; 2], b: &[f64; 2], u: f64, v: f64) -> f64 {
+    let mut e = 0.0;
+    for (p, w) in [a, b].iter().zip([u, v]) {
+        e += x * p[0] * w * p[1];
+    }
+    e
+}
+
+/// `E = x(a₀c₁ + b₀d₁)`: `∂E/∂a = [x c₁, 0]`, `∂E/∂c = [0, x a₀]`, and so for `b`, `d`.
+#[differentiate]
+fn paired_views(x: f64, a: &[f64; 2], b: &[f64; 2], c: &[f64; 2], d: &[f64; 2]) -> f64 {
+    let mut e = 0.0;
+    for (p, q) in [(a, c), (b, d)] {
+        e += x * p[0] * q[1];
+    }
+    e
+}
+
+#[test]
+fn borrowed_views_in_vec_zip_and_pairs() {
+    let (x, a, b, u, v) = (1.5, [1.0, 2.0], [3.0, 4.0], 2.0, 3.0);
+    let expected = (
+        u * a[0] * a[1] + v * b[0] * b[1],
+        [x * u * a[1], x * u * a[0]],
+        [x * v * b[1], x * v * b[0]],
+        x * a[0] * a[1],
+        x * b[0] * b[1],
+    );
+    type G = (f64, [f64; 2], [f64; 2], f64, f64);
+    let check = |what: &str, g: G, f: &dyn Fn(f64, &[f64; 2], &[f64; 2], f64, f64) -> f64| {
+        close(&format!("{what} ∂x"), g.0, expected.0, TOL);
+        close_all(&format!("{what} ∂a"), &g.1, &expected.1);
+        close_all(&format!("{what} ∂b"), &g.2, &expected.2);
+        close2(
+            &format!("{what} ∂(u, v)"),
+            (g.3, g.4),
+            (expected.3, expected.4),
+        );
+        let r = gradcheck(|p: &G| f(p.0, &p.1, &p.2, p.3, p.4), &(x, a, b, u, v), &g);
+        assert!(r.passed(), "{what}: {r}");
+    };
+    let (val, g) = weighted_views_vec_grad(x, &a, &b, u, v);
+    assert_eq!(val, weighted_views_vec(x, &a, &b, u, v));
+    check("vec!", g, &weighted_views_vec);
+    let (val, g) = weighted_views_zip_grad(x, &a, &b, u, v);
+    assert_eq!(val, weighted_views_zip(x, &a, &b, u, v));
+    check("zip", g, &weighted_views_zip);
+
+    let (c, d) = ([5.0, 6.0], [7.0, 8.0]);
+    let (val, (gx, ga, gb, gc, gd)) = paired_views_grad(x, &a, &b, &c, &d);
+    assert_eq!(val, paired_views(x, &a, &b, &c, &d));
+    close("∂x", gx, a[0] * c[1] + b[0] * d[1], TOL);
+    close_all("∂a", &ga, &[x * c[1], 0.0]);
+    close_all("∂b", &gb, &[x * d[1], 0.0]);
+    close_all("∂c", &gc, &[0.0, x * a[0]]);
+    close_all("∂d", &gd, &[0.0, x * b[0]]);
+    let r = gradcheck(|p: &[f64; 2]| paired_views(x, &a, &b, &c, p), &d, &gd);
+    assert!(r.passed(), "{r}");
+}

@@ -459,7 +459,11 @@ pub fn lower(item: &syn::ItemFn, active: &[bool], krate: proc_macro2::TokenStrea
     let float_containers: Vec<String> =
         lw.f.params
             .iter()
-            .filter(|p| calls::elem_type(&p.ty).is_some() && crate::types::is_float_type(&p.ty))
+            .filter(|p| {
+                matches!(p.ty, syn::Type::Reference(_))
+                    && calls::elem_type(&p.ty).is_some()
+                    && crate::types::is_float_type(&p.ty)
+            })
             .map(|p| p.ident.to_string())
             .collect();
     syntax::vec_loops_over_containers(&mut block, &containers, &float_containers);

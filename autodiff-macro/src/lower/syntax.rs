@@ -734,8 +734,8 @@ pub(super) fn index_sites(block: &syn::Block) -> std::collections::HashSet<(Stri
 /// which the lowering follows (an array of them needed its elements to be `Copy`). `containers`
 /// are the parameters that are slices, arrays or `Vec`s. An array of floats or of expressions
 /// of them (`[x, 2.0 * y]`) stays an array. An array of tuples that hold `floats`, parameters
-/// that are slices, arrays or `Vec`s of floats, or borrows of them, holds copies of them (see
-/// `container_tuples`).
+/// that borrow slices, arrays or `Vec`s of floats, or borrows of them, holds copies of them (see
+/// `container_tuples`), in a loop or not, and so does `vec![..]` of such tuples.
 pub(super) fn vec_loops_over_containers(
     block: &mut syn::Block,
     containers: &[String],
@@ -779,7 +779,7 @@ pub(super) fn vec_loops_over_containers(
         // range, by `to_vec()`; a borrow of another variable or of a field (`&ra` of a local
         // array, `&self.t`) by `clone`.
         let copy = |e: &Expr| -> Option<bool> {
-            if slices(e) {
+            if borrowed(e, slices) {
                 return Some(true);
             }
             let Expr::Reference(r) = e else { return None };
@@ -787,10 +787,6 @@ pub(super) fn vec_loops_over_containers(
                 return None;
             }
             match &*r.expr {
-                Expr::Index(i) if slices(&i.expr) && matches!(&*i.index, Expr::Range(_)) => {
-                    Some(true)
-                }
-                e if slices(e) => Some(true),
                 Expr::Path(p) if p.path.get_ident().is_some() => Some(false),
                 Expr::Field(_) => Some(false),
                 _ => None,
@@ -822,6 +818,14 @@ pub(super) fn vec_loops_over_containers(
                 .collect(),
         )
     }
+    /// A parameter that borrows floats, a borrow of one or of its range.
+    fn borrowed(e: &Expr, slices: &dyn Fn(&Expr) -> bool) -> bool {
+        slices(e)
+            || matches!(e, Expr::Reference(r) if r.mutability.is_none() && match &*r.expr {
+                Expr::Index(i) => slices(&i.expr) && matches!(&*i.index, Expr::Range(_)),
+                e => slices(e),
+            })
+    }
     struct Loops<'a>(&'a [String], &'a [String]);
     impl VisitMut for Loops<'_> {
         fn visit_expr_for_loop_mut(&mut self, f: &mut syn::ExprForLoop) {
@@ -843,14 +847,39 @@ pub(super) fn vec_loops_over_containers(
         }
         fn visit_expr_mut(&mut self, e: &mut Expr) {
             syn::visit_mut::visit_expr_mut(self, e);
-            if let Expr::Array(a) = e {
-                let slices = |e: &Expr| {
-                    matches!(e, Expr::Path(p) if p.path.get_ident()
-                        .is_some_and(|id| self.1.contains(&id.to_string())))
-                };
-                if let Some(tuples) = container_tuples(a, &slices) {
-                    *e = syn::parse_quote_spanned!(a.span()=> [#(#tuples),*]);
+            let slices = |e: &Expr| {
+                matches!(e, Expr::Path(p) if p.path.get_ident()
+                    .is_some_and(|id| self.1.contains(&id.to_string())))
+            };
+            match e {
+                Expr::Array(a) => {
+                    if let Some(tuples) = container_tuples(a, &slices) {
+                        *e = syn::parse_quote_spanned!(a.span()=> [#(#tuples),*]);
+                    } else if !a.elems.is_empty() && a.elems.iter().all(|e| borrowed(e, &slices)) {
+                        // `[a, b]` of borrowed float parameters outside a loop's head
+                        // (`[a, b].iter().zip(..)`, `let views = [a, b];`): copies, as there.
+                        let elems = a.elems.iter();
+                        *e = syn::parse_quote_spanned!(a.span()=> [#((#elems).to_vec()),*]);
+                    }
                 }
+                // `vec![(a, u), (b, v)]`, its elements read as an array literal's.
+                Expr::Macro(m) if m.mac.path.is_ident("vec") => {
+                    let Ok(a) = m.mac.parse_body_with(
+                        syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated,
+                    ) else {
+                        return;
+                    };
+                    let a = syn::ExprArray {
+                        attrs: Vec::new(),
+                        bracket_token: Default::default(),
+                        elems: a,
+                    };
+                    if let Some(tuples) = container_tuples(&a, &slices) {
+                        let span = m.span();
+                        *e = syn::parse_quote_spanned!(span=> vec![#(#tuples),*]);
+                    }
+                }
+                _ => {}
             }
         }
     }
