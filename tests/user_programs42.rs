@@ -373,3 +373,93 @@ fn borrowed_views_in_vec_zip_and_pairs() {
     let r = gradcheck(|p: &[f64; 2]| paired_views(x, &a, &b, &c, p), &d, &gd);
     assert!(r.passed(), "{r}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Rows of a nested array copied out before a loop that reads their elements.
+// ---------------------------------------------------------------------------------------------
+
+/// A triangle's vertices bound by `let [a, b, c] = tri;`, read element by element in a loop
+/// over the observations: `E = a₀ Σ (b₀ − x)(c₁ − y)`, so `∂E/∂a₀ = Σ (b₀ − x)(c₁ − y)`,
+/// `∂E/∂b₀ = a₀ Σ (c₁ − y)`, `∂E/∂c₁ = a₀ Σ (b₀ − x)`, and zero for the other coordinates.
+#[differentiate(wrt(tri))]
+fn vertices_destructured(tri: [[f64; 2]; 3], obs: &[[f64; 2]]) -> f64 {
+    let [a, b, c] = tri;
+    let mut e = 0.0;
+    for &[x, y] in obs {
+        e += (b[0] - x) * (c[1] - y) * a[0];
+    }
+    e
+}
+
+/// The same rows taken by index, `let a = tri[0];`, in a loop that is not a sum:
+/// `e ← e·a₀ + a₁` twice from 1, `E = a₀² + a₀a₁ + a₁`, so `∂E/∂a = [2a₀ + a₁, a₀ + 1]`.
+#[differentiate]
+fn rows_by_index(tri: [[f64; 2]; 3], n: usize) -> f64 {
+    let a = tri[0];
+    let mut e = 1.0;
+    for _ in 0..n {
+        e = e * a[0] + a[1];
+    }
+    e
+}
+
+/// A borrowed table's row copied out, read in a `while` loop and after a branch:
+/// `E = 3a₀x + a₁` for `x > 0`, so `∂E/∂a = [3x, 1]`, `∂E/∂x = 3a₀`.
+#[differentiate]
+fn row_in_while(t: &[[f64; 2]], x: f64) -> f64 {
+    let a = t[0];
+    let mut e = 0.0;
+    let mut k = 0;
+    while k < 3 {
+        e += a[0] * x;
+        k += 1;
+    }
+    if x > 0.0 { e + a[1] } else { e }
+}
+
+#[test]
+fn rows_copied_out_of_a_nested_array_before_a_loop() {
+    let tri = [[3.0, 4.0], [5.0, 1.0], [6.0, 7.0]];
+    let obs = [[1.0, 2.0], [0.5, 0.25], [-0.5, 1.5]];
+    let (bx, cy) = (tri[1][0], tri[2][1]);
+    let s: f64 = obs.iter().map(|o| (bx - o[0]) * (cy - o[1])).sum();
+    let sb: f64 = obs.iter().map(|o| cy - o[1]).sum();
+    let sc: f64 = obs.iter().map(|o| bx - o[0]).sum();
+    let (v, g) = vertices_destructured_grad(tri, &obs);
+    assert_eq!(v, vertices_destructured(tri, &obs));
+    close_all("∂E/∂a", &g[0], &[s, 0.0]);
+    close_all("∂E/∂b", &g[1], &[tri[0][0] * sb, 0.0]);
+    close_all("∂E/∂c", &g[2], &[0.0, tri[0][0] * sc]);
+    let r = gradcheck(
+        |t: &[[f64; 2]; 3]| vertices_destructured(*t, &obs),
+        &tri,
+        &g,
+    );
+    assert!(r.passed(), "{r}");
+    let dt = [[0.1, 0.2], [0.3, -0.4], [0.5, 0.6]];
+    let (_, t) = vertices_destructured_jvp(tri, &obs, dt);
+    close(
+        "jvp",
+        t,
+        s * dt[0][0] + tri[0][0] * (sb * dt[1][0] + sc * dt[2][1]),
+        TOL,
+    );
+
+    let tri = [[2.0, 1.0], [0.0, 3.0], [1.0, 1.0]];
+    let (v, g) = rows_by_index_grad(tri, 2);
+    assert_eq!(v, rows_by_index(tri, 2));
+    close_all("∂E/∂a", &g[0], &[2.0 * 2.0 + 1.0, 2.0 + 1.0]);
+    close_all("∂E/∂b", &g[1], &[0.0, 0.0]);
+    let r = gradcheck(|t: &[[f64; 2]; 3]| rows_by_index(*t, 2), &tri, &g);
+    assert!(r.passed(), "{r}");
+
+    let t = vec![[2.0, 1.0], [0.0, 3.0]];
+    let x = 2.0;
+    let (v, (g, gx)) = row_in_while_grad(&t, x);
+    assert_eq!(v, row_in_while(&t, x));
+    close_all("∂E/∂t[0]", &g[0], &[3.0 * x, 1.0]);
+    close_all("∂E/∂t[1]", &g[1], &[0.0, 0.0]);
+    close("∂E/∂x", gx, 3.0 * t[0][0], TOL);
+    let r = gradcheck(|t: &Vec<[f64; 2]>| row_in_while(t, x), &t, &g);
+    assert!(r.passed(), "{r}");
+}

@@ -485,6 +485,13 @@ impl Rev<'_> {
                     ops.extend(self.f.operands(i));
                 }
                 for v in ops {
+                    // A row `r = a[i]` read only element by element (see `indexed_rows`):
+                    // the adjoint of `r[j]` goes into `ā[i][j]`, so `a`'s adjoint is the one
+                    // to start before (`let r = t[0];` of a parameter, read in a loop).
+                    let v = match self.rows.get(&v) {
+                        Some(&(a, _)) if !self.act.within(self.act.def_block(self.f, v), root) => a,
+                        _ => v,
+                    };
                     if !self.active(v) || adj.contains_key(&v) || targets.contains(&v) {
                         continue;
                     }
