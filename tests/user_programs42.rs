@@ -463,3 +463,112 @@ fn rows_copied_out_of_a_nested_array_before_a_loop() {
     let r = gradcheck(|t: &Vec<[f64; 2]>| row_in_while(t, x), &t, &g);
     assert!(r.passed(), "{r}");
 }
+
+/// A mesh whose first vertex is copied out of a field, `let a = self.v[0];`, and a scale read
+/// whole: `E = Σₓ (a₀ x s₁ + a₁)`, so `∂E/∂v[0] = [s₁ Σx, n]`, `∂E/∂s₁ = a₀ Σx`,
+/// `∂E/∂x = a₀ s₁` for each `x`.
+#[derive(Clone, Debug, Differentiable)]
+pub struct Mesh {
+    pub v: Vec<[f64; 2]>,
+    pub s: [f64; 2],
+}
+
+#[differentiate]
+impl Mesh {
+    fn anchored(&self, xs: &[f64]) -> f64 {
+        let a = self.v[0];
+        let s = self.s;
+        let mut e = 0.0;
+        for x in xs {
+            e += a[0] * x * s[1] + a[1];
+        }
+        e
+    }
+}
+
+/// A field borrowed by a local before a loop, `let w = &p.w;`, and a row of another field,
+/// `let r = p.m[1];`: `E = r₀ Σ wᵢxᵢ` summed, then a product over a loop that is not a sum,
+/// `P = Π (1 + wᵢ r₁)`. `∂E/∂w = r₀x`, `∂E/∂m[1][0] = Σ wᵢxᵢ`;
+/// `∂P/∂wᵢ = r₁ P/(1 + wᵢr₁)`, `∂P/∂m[1][1] = Σ wᵢ P/(1 + wᵢr₁)`.
+#[derive(Clone, Debug, Differentiable)]
+pub struct Lin {
+    pub w: Vec<f64>,
+    pub m: [[f64; 2]; 2],
+}
+
+#[differentiate(wrt(p))]
+fn lin_sum(p: &Lin, xs: &[f64]) -> f64 {
+    let w = &p.w;
+    let r = p.m[1];
+    let mut e = 0.0;
+    for i in 0..xs.len() {
+        e += w[i] * xs[i] * r[0];
+    }
+    e
+}
+
+#[differentiate]
+fn lin_product(p: &Lin) -> f64 {
+    let w = &p.w;
+    let r = p.m[1];
+    let mut e = 1.0;
+    for i in 0..w.len() {
+        e = e * (1.0 + w[i] * r[1]);
+    }
+    e
+}
+
+#[test]
+fn fields_and_their_rows_read_by_element_in_a_loop() {
+    let mesh = Mesh {
+        v: vec![[2.0, 1.0], [0.5, 0.25]],
+        s: [0.0, 3.0],
+    };
+    let xs = [1.0, 2.0, 3.0];
+    let sx: f64 = xs.iter().sum();
+    let (v, (g, gx)) = mesh.anchored_grad(&xs);
+    assert_eq!(v, mesh.anchored(&xs));
+    close_all("∂E/∂v[0]", &g.v[0], &[mesh.s[1] * sx, xs.len() as f64]);
+    close_all("∂E/∂v[1]", &g.v[1], &[0.0, 0.0]);
+    close_all("∂E/∂s", &g.s, &[0.0, mesh.v[0][0] * sx]);
+    close_all("∂E/∂x", &gx, &[mesh.v[0][0] * mesh.s[1]; 3]);
+    let flat = |m: &Mesh| vec![m.v[0][0], m.v[0][1], m.v[1][0], m.v[1][1], m.s[0], m.s[1]];
+    let of = |p: &Vec<f64>| Mesh {
+        v: vec![[p[0], p[1]], [p[2], p[3]]],
+        s: [p[4], p[5]],
+    };
+    let r = gradcheck(|p: &Vec<f64>| of(p).anchored(&xs), &flat(&mesh), &flat(&g));
+    assert!(r.passed(), "{r}");
+
+    let lin = Lin {
+        w: vec![1.0, 2.0, 3.0],
+        m: [[0.0, 0.0], [2.0, 0.5]],
+    };
+    let flat = |l: &Lin| {
+        let mut v = l.w.clone();
+        v.extend(l.m.iter().flatten());
+        v
+    };
+    let of = |p: &Vec<f64>| Lin {
+        w: p[..3].to_vec(),
+        m: [[p[3], p[4]], [p[5], p[6]]],
+    };
+    let (v, g) = lin_sum_grad(&lin, &xs);
+    assert_eq!(v, lin_sum(&lin, &xs));
+    let wx: f64 = lin.w.iter().zip(&xs).map(|(w, x)| w * x).sum();
+    close_all("∂E/∂w", &g.w, &[2.0, 4.0, 6.0]);
+    close_all("∂E/∂m[1]", &g.m[1], &[wx, 0.0]);
+    let r = gradcheck(|p: &Vec<f64>| lin_sum(&of(p), &xs), &flat(&lin), &flat(&g));
+    assert!(r.passed(), "{r}");
+
+    let (v, g) = lin_product_grad(&lin);
+    assert_eq!(v, lin_product(&lin));
+    let r1 = lin.m[1][1];
+    let prod: f64 = lin.w.iter().map(|w| 1.0 + w * r1).product();
+    let gw: Vec<f64> = lin.w.iter().map(|w| r1 * prod / (1.0 + w * r1)).collect();
+    let gr1: f64 = lin.w.iter().map(|w| w * prod / (1.0 + w * r1)).sum();
+    close_all("∂P/∂w", &g.w, &gw);
+    close_all("∂P/∂m[1]", &g.m[1], &[0.0, gr1]);
+    let r = gradcheck(|p: &Vec<f64>| lin_product(&of(p)), &flat(&lin), &flat(&g));
+    assert!(r.passed(), "{r}");
+}

@@ -492,6 +492,13 @@ impl Rev<'_> {
                         Some(&(a, _)) if !self.act.within(self.act.def_block(self.f, v), root) => a,
                         _ => v,
                     };
+                    // A field read only by element (see `indexed_fields`), the adjoints of its
+                    // elements going into the struct's (`let w = &self.w;`, and the field of a
+                    // row `let a = self.v[0];`).
+                    let v = match self.fields.get(&v) {
+                        Some(&(s, _)) if !self.act.within(self.act.def_block(self.f, v), root) => s,
+                        _ => v,
+                    };
                     if !self.active(v) || adj.contains_key(&v) || targets.contains(&v) {
                         continue;
                     }
