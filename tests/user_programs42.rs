@@ -572,3 +572,63 @@ fn fields_and_their_rows_read_by_element_in_a_loop() {
     let r = gradcheck(|p: &Vec<f64>| lin_product(&of(p)), &flat(&lin), &flat(&g));
     assert!(r.passed(), "{r}");
 }
+
+/// Linear blend skinning with two bones' rotations copied out of a table before the loop,
+/// `let b0 = bones[0];`, read as `b0[i][j]`: with `pₖ = Bₖ v`, `out = w₀p₀ + w₁p₁` and
+/// `E = Σ_v |out|²`, `∂E/∂Bₖ[i][j] = Σ_v 2 out_i wₖ v_j`.
+#[differentiate(wrt(bones))]
+fn skin_copied_bones(bones: &[[[f64; 3]; 3]], verts: &[[f64; 3]], w: &[Vec<f64>]) -> f64 {
+    let b0 = bones[0];
+    let b1 = bones[1];
+    let mut e = 0.0;
+    for (v, wv) in verts.iter().zip(w) {
+        let mut out = [0.0; 3];
+        for i in 0..3 {
+            let p0: f64 = (0..3).map(|j| b0[i][j] * v[j]).sum();
+            let p1: f64 = (0..3).map(|j| b1[i][j] * v[j]).sum();
+            out[i] = wv[0] * p0 + wv[1] * p1;
+        }
+        e += out.iter().map(|x| x * x).sum::<f64>();
+    }
+    e
+}
+
+#[test]
+fn skinning_with_bones_copied_out_of_a_table() {
+    let bones = vec![
+        [[1.0, 0.1, 0.0], [-0.1, 1.0, 0.0], [0.0, 0.0, 1.0]],
+        [[0.9, 0.0, 0.2], [0.0, 1.0, 0.0], [-0.2, 0.0, 0.9]],
+    ];
+    let w = vec![vec![0.7, 0.3], vec![0.4, 0.6]];
+    let verts = vec![[1.0, 0.0, 0.5], [0.2, 0.8, -0.3]];
+    let mut expected = vec![[[0.0; 3]; 3]; 2];
+    for (v, wv) in verts.iter().zip(&w) {
+        let out: Vec<f64> = (0..3)
+            .map(|i| {
+                (0..2)
+                    .map(|k| wv[k] * (0..3).map(|j| bones[k][i][j] * v[j]).sum::<f64>())
+                    .sum()
+            })
+            .collect();
+        for k in 0..2 {
+            for i in 0..3 {
+                for j in 0..3 {
+                    expected[k][i][j] += 2.0 * out[i] * wv[k] * v[j];
+                }
+            }
+        }
+    }
+    let (val, g) = skin_copied_bones_grad(&bones, &verts, &w);
+    assert_eq!(val, skin_copied_bones(&bones, &verts, &w));
+    for k in 0..2 {
+        for i in 0..3 {
+            close_all(&format!("∂E/∂B{k}[{i}]"), &g[k][i], &expected[k][i]);
+        }
+    }
+    let r = gradcheck(
+        |b: &Vec<[[f64; 3]; 3]>| skin_copied_bones(b, &verts, &w),
+        &bones,
+        &g,
+    );
+    assert!(r.passed(), "{r}");
+}

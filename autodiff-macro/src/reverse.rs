@@ -486,25 +486,32 @@ impl Rev<'_> {
                 }
                 for v in ops {
                     // A row `r = a[i]` read only element by element (see `indexed_rows`):
-                    // the adjoint of `r[j]` goes into `ā[i][j]`, so `a`'s adjoint is the one
-                    // to start before (`let r = t[0];` of a parameter, read in a loop).
-                    let v = match self.rows.get(&v) {
-                        Some(&(a, _)) if !self.act.within(self.act.def_block(self.f, v), root) => a,
-                        _ => v,
-                    };
-                    // A field read only by element (see `indexed_fields`), the adjoints of its
-                    // elements going into the struct's (`let w = &self.w;`, and the field of a
-                    // row `let a = self.v[0];`).
-                    let v = match self.fields.get(&v) {
-                        Some(&(s, _)) if !self.act.within(self.act.def_block(self.f, v), root) => s,
-                        _ => v,
-                    };
-                    if !self.active(v) || adj.contains_key(&v) || targets.contains(&v) {
-                        continue;
+                    // the adjoint of `r[j]` goes into `ā[i][j]`, so `a`'s adjoint starts
+                    // before too (`let r = t[0];` of a parameter, read in a loop); and so does
+                    // the struct's, of a field read only by element (see `indexed_fields`:
+                    // `let w = &self.w;`, `let a = self.v[0];`). The row's own adjoint is still
+                    // started, for a row of it read the same way (`let b = bones[0];` read as
+                    // `b[i][j]`, whose adjoint goes into `b̄[i][j]`).
+                    let mut vs = vec![v];
+                    let outside = |r: &Self, x: Value| !r.act.within(r.act.def_block(r.f, x), root);
+                    while let Some(&last) = vs.last() {
+                        let up = match (self.rows.get(&last), self.fields.get(&last)) {
+                            (Some(&(a, _)), _) | (None, Some(&(a, _))) if outside(self, last) => a,
+                            _ => break,
+                        };
+                        if vs.contains(&up) {
+                            break;
+                        }
+                        vs.push(up);
                     }
-                    let d = self.act.def_block(self.f, v);
-                    if !self.act.within(d, root) {
-                        targets.push(v);
+                    for v in vs {
+                        if !self.active(v) || adj.contains_key(&v) || targets.contains(&v) {
+                            continue;
+                        }
+                        let d = self.act.def_block(self.f, v);
+                        if !self.act.within(d, root) {
+                            targets.push(v);
+                        }
                     }
                 }
             }
