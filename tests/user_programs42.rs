@@ -2,11 +2,11 @@
 //! defines it (Rodrigues rotation of a point by an angle-axis `[f64; 3]`, two-coefficient radial
 //! distortion, projection, reprojection and weight errors over observations indexed by camera
 //! and point ids in `Vec<usize>`), triangulation from two `3×4` cameras iterated as an array of
-//! `(camera, observation)` tuples, a camera struct whose methods project, quaternion alignment,
-//! homography residuals, image registration by bilinear interpolation (`floor() as usize`),
-//! Horn–Schunck energy over `Array2` grids, SSIM over patches, volume rendering along a ray,
-//! soft rasterisation with sigmoid edges, ICP point-to-plane residuals, linear blend skinning
-//! with `[[f64; 3]; 3]` rotations, Gaussian splats and sphere tracing, with `f32` in some.
+//! `(camera, observation)` tuples (and the other forms of tuples holding borrows: `vec![..]`,
+//! ranges of a slice, local arrays, a struct's fields), a triangle's vertices, a mesh's anchor
+//! and skinning bones copied out of a nested array or a field before the loop that reads them,
+//! volume rendering along a ray, ICP point-to-plane residuals, Horn–Schunck energy over an
+//! `Array2` grid, and a photometric loss in `f32`.
 //!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`; each value against the plain
@@ -23,7 +23,7 @@
 
 use autodiff::check::{gradcheck, hvpcheck, jvpcheck};
 use autodiff::{Differentiable, differentiate};
-use ndarray::{Array1, Array2, s};
+use ndarray::{Array2, s};
 
 mod common;
 use common::*;
@@ -629,6 +629,392 @@ fn skinning_with_bones_copied_out_of_a_table() {
         |b: &Vec<[[f64; 3]; 3]>| skin_copied_bones(b, &verts, &w),
         &bones,
         &g,
+    );
+    assert!(r.passed(), "{r}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bundle adjustment as ADBench defines it.
+// ---------------------------------------------------------------------------------------------
+
+/// A point rotated by the angle-axis `rot` (Rodrigues), with the first-order form at zero.
+#[differentiate]
+fn rodrigues_rotate_point(rot: &[f64; 3], x: &[f64; 3]) -> [f64; 3] {
+    let sqtheta = rot[0] * rot[0] + rot[1] * rot[1] + rot[2] * rot[2];
+    if sqtheta != 0.0 {
+        let theta = sqtheta.sqrt();
+        let costheta = theta.cos();
+        let sintheta = theta.sin();
+        let theta_inverse = 1.0 / theta;
+        let w = [
+            rot[0] * theta_inverse,
+            rot[1] * theta_inverse,
+            rot[2] * theta_inverse,
+        ];
+        let w_cross_x = [
+            w[1] * x[2] - w[2] * x[1],
+            w[2] * x[0] - w[0] * x[2],
+            w[0] * x[1] - w[1] * x[0],
+        ];
+        let tmp = (w[0] * x[0] + w[1] * x[1] + w[2] * x[2]) * (1.0 - costheta);
+        [
+            x[0] * costheta + w_cross_x[0] * sintheta + w[0] * tmp,
+            x[1] * costheta + w_cross_x[1] * sintheta + w[1] * tmp,
+            x[2] * costheta + w_cross_x[2] * sintheta + w[2] * tmp,
+        ]
+    } else {
+        let rot_cross_x = [
+            rot[1] * x[2] - rot[2] * x[1],
+            rot[2] * x[0] - rot[0] * x[2],
+            rot[0] * x[1] - rot[1] * x[0],
+        ];
+        [
+            x[0] + rot_cross_x[0],
+            x[1] + rot_cross_x[1],
+            x[2] + rot_cross_x[2],
+        ]
+    }
+}
+
+#[differentiate]
+fn radial_distort(rad_params: &[f64; 2], proj: [f64; 2]) -> [f64; 2] {
+    let rsq = proj[0] * proj[0] + proj[1] * proj[1];
+    let l = 1.0 + rad_params[0] * rsq + rad_params[1] * rsq * rsq;
+    [proj[0] * l, proj[1] * l]
+}
+
+/// ADBench's camera: rotation 0..3, centre 3..6, focal length 6, principal point 7..9, radial
+/// distortion 9..11.
+#[differentiate]
+fn project(cam: &[f64; 11], x: &[f64; 3]) -> [f64; 2] {
+    let rot = [cam[0], cam[1], cam[2]];
+    let xc = [x[0] - cam[3], x[1] - cam[4], x[2] - cam[5]];
+    let xcam = rodrigues_rotate_point(&rot, &xc);
+    let p = [xcam[0] / xcam[2], xcam[1] / xcam[2]];
+    let rad = [cam[9], cam[10]];
+    let d = radial_distort(&rad, p);
+    [d[0] * cam[6] + cam[7], d[1] * cam[6] + cam[8]]
+}
+
+/// The weighted reprojection error and the weight error `1 − w²` of each observation, its
+/// camera and point given by ids: `E = Σᵢ wᵢ²‖π(cᵢ, pᵢ) − oᵢ‖² + (1 − wᵢ²)²`, so
+/// `∂E/∂wᵢ = 2wᵢ‖π − oᵢ‖² − 4wᵢ(1 − wᵢ²)`.
+#[differentiate(wrt(cams, pts, w))]
+fn ba_objective(
+    cams: &[[f64; 11]],
+    pts: &[[f64; 3]],
+    w: &[f64],
+    obs: &[[f64; 2]],
+    cam_idx: &Vec<usize>,
+    pt_idx: &Vec<usize>,
+) -> f64 {
+    let mut err = 0.0;
+    for i in 0..obs.len() {
+        let c = cam_idx[i];
+        let p = pt_idx[i];
+        let proj = project(&cams[c], &pts[p]);
+        let r0 = w[i] * (proj[0] - obs[i][0]);
+        let r1 = w[i] * (proj[1] - obs[i][1]);
+        err += r0 * r0 + r1 * r1;
+        let we = 1.0 - w[i] * w[i];
+        err += we * we;
+    }
+    err
+}
+
+#[test]
+fn bundle_adjustment_as_adbench_defines_it() {
+    let cams: Vec<[f64; 11]> = (0..2)
+        .map(|c| {
+            let c = c as f64;
+            [
+                0.1 + 0.05 * c,
+                -0.2,
+                0.15 * c + 0.03,
+                0.1,
+                -0.1 * c,
+                -5.0,
+                1.2 + 0.1 * c,
+                0.01,
+                -0.02,
+                0.05,
+                -0.01,
+            ]
+        })
+        .collect();
+    let pts: Vec<[f64; 3]> = (0..3)
+        .map(|p| {
+            let p = p as f64;
+            [0.3 * p - 0.2, 0.1 + 0.2 * p, 1.0 + 0.1 * p]
+        })
+        .collect();
+    let w = vec![0.9, 1.1, 0.8, 1.05];
+    let obs = vec![[0.01, 0.02], [0.05, -0.03], [-0.02, 0.04], [0.03, 0.0]];
+    let ci = vec![0usize, 1, 0, 1];
+    let pi = vec![0usize, 1, 2, 2];
+    let (v, (gc, gp, gw)) = ba_objective_grad(&cams, &pts, &w, &obs, &ci, &pi);
+    assert_eq!(v, ba_objective(&cams, &pts, &w, &obs, &ci, &pi));
+    for i in 0..obs.len() {
+        let q = project(&cams[ci[i]], &pts[pi[i]]);
+        let d2 = (q[0] - obs[i][0]).powi(2) + (q[1] - obs[i][1]).powi(2);
+        let expected = 2.0 * w[i] * d2 - 4.0 * w[i] * (1.0 - w[i] * w[i]);
+        close(&format!("∂E/∂w{i}"), gw[i], expected, TOL);
+    }
+    let r = gradcheck(
+        |c: &Vec<[f64; 11]>| ba_objective(c, &pts, &w, &obs, &ci, &pi),
+        &cams,
+        &gc,
+    );
+    assert!(r.passed(), "cameras: {r}");
+    let r = gradcheck(
+        |p: &Vec<[f64; 3]>| ba_objective(&cams, p, &w, &obs, &ci, &pi),
+        &pts,
+        &gp,
+    );
+    assert!(r.passed(), "points: {r}");
+    let (_, t) = ba_objective_jvp(
+        &cams,
+        &pts,
+        &w,
+        &obs,
+        &ci,
+        &pi,
+        &vec![[0.0; 11]; 2],
+        &vec![[0.0; 3]; 3],
+        &vec![1.0, 0.0, -1.0, 0.5],
+    );
+    close("jvp along w", t, gw[0] - gw[2] + 0.5 * gw[3], TOL);
+
+    // At a zero rotation the first-order branch: the rotation's cotangent is `x × ȳ`.
+    let x = [0.3, -0.2, 1.1];
+    let yb = [1.0, 0.5, -0.25];
+    let (_, pb) = rodrigues_rotate_point_vjp(&[0.0; 3], &x);
+    let (gr, gx) = pb(yb);
+    let cross = [
+        x[1] * yb[2] - x[2] * yb[1],
+        x[2] * yb[0] - x[0] * yb[2],
+        x[0] * yb[1] - x[1] * yb[0],
+    ];
+    close_all("∂R/∂rot at 0", &gr, &cross);
+    close_all("∂R/∂x at 0", &gx, &yb);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering.
+// ---------------------------------------------------------------------------------------------
+
+/// Volume rendering along a ray: transmittance `Tᵢ = exp(−Σ_{k<i} σₖ dt)`, opacity
+/// `αᵢ = 1 − exp(−σᵢ dt)`, `C = Σ Tᵢαᵢcᵢ + (1 − Σ Tᵢαᵢ)·½`; so `∂C/∂cᵢ = Tᵢαᵢ`.
+#[differentiate(hessian)]
+fn render_ray(sigma: &[f64], color: &[f64], dt: f64) -> f64 {
+    let mut acc = 0.0;
+    let mut cum = 0.0_f64;
+    let mut out = 0.0;
+    for i in 0..sigma.len() {
+        let t = (-cum).exp();
+        let alpha = 1.0 - (-sigma[i] * dt).exp();
+        out += t * alpha * color[i];
+        acc += t * alpha;
+        cum += sigma[i] * dt;
+    }
+    out + (1.0 - acc) * 0.5
+}
+
+#[test]
+fn volume_rendering_along_a_ray() {
+    let sigma = vec![0.1, 0.5, 1.2, 0.3, 2.0];
+    let color = vec![0.9, 0.2, 0.5, 0.7, 0.1];
+    let dt = 0.3;
+    let (v, (gs, gc, gdt)) = render_ray_grad(&sigma, &color, dt);
+    assert_eq!(v, render_ray(&sigma, &color, dt));
+    let mut cum = 0.0_f64;
+    let mut expected = Vec::new();
+    for &s in &sigma {
+        expected.push((-cum).exp() * (1.0 - (-s * dt).exp()));
+        cum += s * dt;
+    }
+    close_all("∂C/∂c", &gc, &expected);
+    let r = gradcheck(|s: &Vec<f64>| render_ray(s, &color, dt), &sigma, &gs);
+    assert!(r.passed(), "{r}");
+    fd("∂C/∂dt", |d| render_ray(&sigma, &color, d), dt, gdt);
+    let dir = (color.clone(), sigma.clone(), 0.1);
+    let (_, _, hv) = render_ray_hvp(&sigma, &color, dt, &dir.0, &dir.1, dir.2);
+    let r = hvpcheck(
+        |(s, c, d): &(Vec<f64>, Vec<f64>, f64)| render_ray_grad(s, c, *d).1,
+        &(sigma.clone(), color.clone(), dt),
+        &dir,
+        &hv,
+    );
+    assert!(r.passed(), "{r}");
+}
+
+/// ICP's point-to-plane residuals under a small-angle pose `[r; t]`:
+/// `E = Σ (n·(p' − d))²` with `p' = p + r × p + t`, so `∂E/∂t = Σ 2(n·(p' − d))n` and
+/// `∂E/∂r = Σ 2(n·(p' − d))(p × n)`.
+#[differentiate(wrt(pose))]
+fn icp_point_to_plane(
+    pose: &[f64; 6],
+    src: &Vec<[f64; 3]>,
+    dst: &Vec<[f64; 3]>,
+    normals: &Vec<[f64; 3]>,
+) -> f64 {
+    let [rx, ry, rz, tx, ty, tz] = *pose;
+    src.iter()
+        .zip(dst.iter().zip(normals.iter()))
+        .map(|(s, (d, n))| {
+            let p = [
+                s[0] - rz * s[1] + ry * s[2] + tx,
+                rz * s[0] + s[1] - rx * s[2] + ty,
+                -ry * s[0] + rx * s[1] + s[2] + tz,
+            ];
+            let r = (p[0] - d[0]) * n[0] + (p[1] - d[1]) * n[1] + (p[2] - d[2]) * n[2];
+            r * r
+        })
+        .sum()
+}
+
+#[test]
+fn icp_point_to_plane_residuals() {
+    let src: Vec<[f64; 3]> = (0..5)
+        .map(|i| [(i as f64).sin(), (i as f64 * 0.7).cos(), 0.1 * i as f64])
+        .collect();
+    let dst: Vec<[f64; 3]> = src
+        .iter()
+        .map(|p| [p[0] + 0.1, p[1] - 0.05, p[2] + 0.02])
+        .collect();
+    let normals: Vec<[f64; 3]> = (0..5)
+        .map(|i| {
+            let a = i as f64;
+            let v = [a.cos(), a.sin(), 0.5];
+            let n = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
+            [v[0] / n, v[1] / n, v[2] / n]
+        })
+        .collect();
+    let pose = [0.01, -0.02, 0.03, 0.1, 0.0, -0.1];
+    let mut expected = [0.0; 6];
+    for ((s, d), n) in src.iter().zip(&dst).zip(&normals) {
+        let [rx, ry, rz, tx, ty, tz] = pose;
+        let p = [
+            s[0] - rz * s[1] + ry * s[2] + tx,
+            rz * s[0] + s[1] - rx * s[2] + ty,
+            -ry * s[0] + rx * s[1] + s[2] + tz,
+        ];
+        let r: f64 = (0..3).map(|k| (p[k] - d[k]) * n[k]).sum();
+        let pxn = [
+            s[1] * n[2] - s[2] * n[1],
+            s[2] * n[0] - s[0] * n[2],
+            s[0] * n[1] - s[1] * n[0],
+        ];
+        for k in 0..3 {
+            expected[k] += 2.0 * r * pxn[k];
+            expected[3 + k] += 2.0 * r * n[k];
+        }
+    }
+    let (v, g) = icp_point_to_plane_grad(&pose, &src, &dst, &normals);
+    assert_eq!(v, icp_point_to_plane(&pose, &src, &dst, &normals));
+    close_all("∂E/∂pose", &g, &expected);
+    let r = gradcheck(
+        |p: &[f64; 6]| icp_point_to_plane(p, &src, &dst, &normals),
+        &pose,
+        &g,
+    );
+    assert!(r.passed(), "{r}");
+    let dir = [0.1, 0.2, 0.3, -0.1, 0.2, 0.5];
+    let (_, t) = icp_point_to_plane_jvp(&pose, &src, &dst, &normals, &dir);
+    let r = jvpcheck(
+        |p: &[f64; 6]| icp_point_to_plane(p, &src, &dst, &normals),
+        &pose,
+        &dir,
+        &t,
+    );
+    assert!(r.passed(), "{r}");
+    close("jvp", t, (0..6).map(|k| expected[k] * dir[k]).sum(), TOL);
+}
+
+/// Horn–Schunck's energy written with slices of the flow field: `E = Σ (Ix u + It)² +
+/// α Σ (Δₓu)² + α Σ (Δ_y u)²`, so `∂E/∂u = 2Ix(Ix u + It) + 2α(Dₓᵀ Dₓ u + D_yᵀ D_y u)`.
+#[differentiate(wrt(u))]
+fn horn_schunck(u: &Array2<f64>, ix: &Array2<f64>, it: &Array2<f64>, alpha: f64) -> f64 {
+    let data = (ix * u + it).mapv(|r| r * r).sum();
+    let dx = &u.slice(s![.., 1..]) - &u.slice(s![.., ..-1]);
+    let dy = &u.slice(s![1.., ..]) - &u.slice(s![..-1, ..]);
+    data + alpha * (dx.mapv(|d| d * d).sum() + dy.mapv(|d| d * d).sum())
+}
+
+#[test]
+fn horn_schunck_energy_over_a_grid() {
+    let sh = (4, 5);
+    let u = Array2::from_shape_fn(sh, |(i, j)| 0.1 * (i as f64 - j as f64).sin());
+    let ix = Array2::from_shape_fn(sh, |(i, j)| (i as f64 + 0.3 * j as f64).cos());
+    let it = Array2::from_shape_fn(sh, |(i, j)| 0.1 * (i + j) as f64 - 0.3);
+    let alpha = 0.5;
+    let mut expected = Array2::<f64>::zeros(sh);
+    for i in 0..sh.0 {
+        for j in 0..sh.1 {
+            let mut g = 2.0 * ix[[i, j]] * (ix[[i, j]] * u[[i, j]] + it[[i, j]]);
+            if j + 1 < sh.1 {
+                g -= 2.0 * alpha * (u[[i, j + 1]] - u[[i, j]]);
+            }
+            if j > 0 {
+                g += 2.0 * alpha * (u[[i, j]] - u[[i, j - 1]]);
+            }
+            if i + 1 < sh.0 {
+                g -= 2.0 * alpha * (u[[i + 1, j]] - u[[i, j]]);
+            }
+            if i > 0 {
+                g += 2.0 * alpha * (u[[i, j]] - u[[i - 1, j]]);
+            }
+            expected[[i, j]] = g;
+        }
+    }
+    let (v, g) = horn_schunck_grad(&u, &ix, &it, alpha);
+    assert_eq!(v, horn_schunck(&u, &ix, &it, alpha));
+    close_all("∂E/∂u", g.as_slice().unwrap(), expected.as_slice().unwrap());
+    let r = gradcheck(|u: &Array2<f64>| horn_schunck(u, &ix, &it, alpha), &u, &g);
+    assert!(r.passed(), "{r}");
+    let (_, t) = horn_schunck_jvp(&u, &ix, &it, alpha, &ix);
+    close("jvp", t, (&expected * &ix).sum(), TOL);
+}
+
+/// A photometric loss in `f32`, brightness gain and bias under a Huber kernel of width 0.1:
+/// `∂L/∂g = Σ ψ(r)·a`, `∂L/∂b = Σ ψ(r)` with `ψ(r) = r` for `|r| < 0.1`, else `0.1·sign r`.
+#[differentiate(wrt(gain, bias))]
+fn photometric(gain: f32, bias: f32, a: &[f32], b: &[f32]) -> f32 {
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| {
+            let r = gain * x + bias - y;
+            if r.abs() < 0.1 {
+                0.5 * r * r
+            } else {
+                0.1 * (r.abs() - 0.05)
+            }
+        })
+        .sum::<f32>()
+}
+
+#[test]
+fn photometric_loss_in_f32() {
+    let a: Vec<f32> = (0..8).map(|i| (i as f32 * 0.3).sin()).collect();
+    let b: Vec<f32> = (0..8)
+        .map(|i| (i as f32 * 0.3).sin() * 1.1 + 0.05 + if i == 3 { 0.5 } else { 0.0 })
+        .collect();
+    let (g0, b0) = (1.05f32, 0.02f32);
+    let (v, (gg, gb)) = photometric_grad(g0, b0, &a, &b);
+    assert_eq!(v, photometric(g0, b0, &a, &b));
+    let psi = |r: f32| if r.abs() < 0.1 { r } else { 0.1 * r.signum() };
+    let eg: f32 = a
+        .iter()
+        .zip(&b)
+        .map(|(&x, &y)| psi(g0 * x + b0 - y) * x)
+        .sum();
+    let eb: f32 = a.iter().zip(&b).map(|(&x, &y)| psi(g0 * x + b0 - y)).sum();
+    assert!((gg - eg).abs() <= 1e-5 * eg.abs().max(1.0), "{gg} vs {eg}");
+    assert!((gb - eb).abs() <= 1e-5 * eb.abs().max(1.0), "{gb} vs {eb}");
+    let r = gradcheck(
+        |p: &(f32, f32)| photometric(p.0, p.1, &a, &b),
+        &(g0, b0),
+        &(gg, gb),
     );
     assert!(r.passed(), "{r}");
 }
