@@ -334,3 +334,82 @@ fn a_tuple_named_in_formatting_macros_is_carried_as_its_fields() {
     let (_, _, hv) = best_score_printed_hvp(&w, &x, &vec![1.0, 1.0]);
     close_all("hvp (linear in w)", &hv, &[0.0, 0.0]);
 }
+
+/// A `scan` whose tuple state holds a count beside a float (rustc's "`usize` is not a value a
+/// differentiated function can compute with" in the generated code: the state was carried as
+/// one value, its fields all taken for floats). With s₀ = x, sₖ = sₖ₋₁/2 + b and cₖ = 0 + 1 + … +
+/// k, f = Σₖ₌₀³ sₖ₊₁·cₖ where sₖ₊₁ = x/2ᵏ⁺¹ + 2b(1 − 1/2ᵏ⁺¹):
+/// ∂f/∂x = Σ cₖ/2ᵏ⁺¹, ∂f/∂b = Σ 2cₖ(1 − 1/2ᵏ⁺¹).
+#[differentiate(hessian)]
+fn scan_with_count(x: f64, b: f64) -> f64 {
+    (0..4usize)
+        .scan((x, 0usize), |st, i| {
+            st.0 = st.0 * 0.5 + b;
+            st.1 += i;
+            Some(st.0 * (st.1 as f64))
+        })
+        .sum()
+}
+
+/// A three-field state over a slice's items, typed and read whole: the running mean of the
+/// items so far (mₖ) scaled by 1.1ᵏ⁺¹, squared and summed, times 2 (checked against central
+/// differences), and a pair state replaced whole (`*st = (b, a + b / 2)`).
+#[differentiate]
+fn scan_of_items(x: &[f64], b: f64) -> f64 {
+    let s: f64 = x
+        .iter()
+        .scan((b, 0usize, 1.0), |st: &mut (f64, usize, f64), &v| {
+            st.0 = st.0 * 0.5 + v;
+            st.1 += 1;
+            st.2 *= 1.1;
+            let m = st.0 / (st.1 as f64);
+            Some(m * st.2)
+        })
+        .map(|t| t * t)
+        .fold(0.0, |a, t| a + t);
+    let v: Vec<f64> = (0..5)
+        .scan((b, 1.0), |st, _| {
+            let (p, q) = *st;
+            *st = (q, p + q * 0.5);
+            Some(p)
+        })
+        .collect();
+    s * 2.0 + v.iter().sum::<f64>()
+}
+
+#[test]
+fn a_scan_whose_tuple_state_holds_a_count() {
+    let (x, b) = (0.3, 0.7);
+    let (y, (gx, gb)) = scan_with_count_grad(x, b);
+    close("value", y, scan_with_count(x, b), TOL);
+    let (mut want_x, mut want_b, mut c) = (0.0, 0.0, 0.0);
+    for k in 0..4 {
+        c += k as f64;
+        let h = 0.5f64.powi(k + 1);
+        want_x += c * h;
+        want_b += 2.0 * c * (1.0 - h);
+    }
+    close("∂f/∂x", gx, want_x, TOL);
+    close("∂f/∂b", gb, want_b, TOL);
+    gradcheck(
+        |p: &(f64, f64)| scan_with_count(p.0, p.1),
+        &(x, b),
+        &(gx, gb),
+    )
+    .assert_ok();
+    let (_, t) = scan_with_count_jvp(x, b, 1.0, -1.0);
+    close("tangent", t, want_x - want_b, TOL);
+    // f is linear in (x, b): its Hessian is zero.
+    let (_, _, hv) = scan_with_count_hvp(x, b, 1.0, 1.0);
+    close_all("hvp", &[hv.0, hv.1], &[0.0, 0.0]);
+}
+
+#[test]
+fn scans_of_items_with_a_count_and_with_a_pair_replaced_whole() {
+    let x = [0.3, -0.5, 0.9];
+    let b = 0.7;
+    let (y, (gx, gb)) = scan_of_items_grad(&x, b);
+    close("value", y, scan_of_items(&x, b), TOL);
+    fd_vec(|p| scan_of_items(p, b), &x, &gx);
+    gradcheck(|b: &f64| scan_of_items(&x, *b), &b, &gb).assert_ok();
+}

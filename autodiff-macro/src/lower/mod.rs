@@ -61,6 +61,7 @@ mod labels;
 mod loops;
 pub(crate) mod options;
 mod region;
+mod scan_state;
 pub(crate) mod sinks;
 mod span;
 mod stmts;
@@ -445,6 +446,7 @@ pub fn lower(item: &syn::ItemFn, active: &[bool], krate: proc_macro2::TokenStrea
     syntax::desugar_operator_paths(&mut block);
     syntax::desugar_unzip(&mut block);
     syntax::desugar_azip(&mut block);
+    scan_state::scan_tuple_states(&mut block);
     syntax::desugar_field_unwrap_or(&mut block, &params);
     lw.text_names = subslice::text_names(&block, &params);
     subslice::owned_reassigned_slices(&mut block, &params, &lw.text_names);
