@@ -33,6 +33,8 @@ fn main() {
         "src/generate/scopes.rs",
         "src/generate/models.rs",
         "src/generate/ints.rs",
+        "src/generate/running.rs",
+        "src/generate/exits.rs",
         "known-failures.txt",
     ] {
         println!("cargo:rerun-if-changed={f}");

@@ -56,6 +56,9 @@ mod ints;
 #[path = "generate/running.rs"]
 mod running;
 
+#[path = "generate/exits.rs"]
+mod exits;
+
 /// The seed of the CI test's cases: case `i` has seed `case_seed(CI_SEED, i)`.
 pub const CI_SEED: u64 = 440;
 
@@ -178,6 +181,9 @@ pub const STMT_KINDS: &[&str] = &[
     "settings",
     "running",
     "guards",
+    "early_exit",
+    "stencil3",
+    "int_casts",
 ];
 
 /// The parameter kinds, named for [`Config::param_weights`].
@@ -268,6 +274,9 @@ impl Default for Config {
                 2,  // settings
                 2,  // running
                 2,  // guards
+                2,  // early_exit
+                2,  // stencil3
+                2,  // int_casts
             ],
             param_weights: vec![10, 5, 2, 2, 2, 2, 4, 2, 2],
             diverging_else: true,
@@ -337,6 +346,9 @@ impl Config {
             ("settings", 0),
             ("running", 0),
             ("guards", 0),
+            ("early_exit", 0),
+            ("stencil3", 0),
+            ("int_casts", 0),
         ])
     }
 
@@ -1444,6 +1456,9 @@ impl<'a> FnGen<'a> {
                 "settings" => self.s_settings(),
                 "running" => self.s_running(),
                 "guards" => self.s_guards(),
+                "early_exit" => self.s_early_exit(),
+                "stencil3" => self.s_stencil3(),
+                "int_casts" => self.s_int_casts(),
                 _ => false,
             };
             if done {
