@@ -4154,8 +4154,9 @@ impl Lowering {
                         a,
                         format!(
                             "a closure passed to `{}` here cannot be differentiated: it is \
-                             followed as `Array1::from_shape_fn(n, |i| ..)` and \
-                             `Array2::from_shape_fn((r, c), |(i, j)| ..)` with the closure \
+                             followed as `Array1::from_shape_fn(n, |i| ..)`, \
+                             `Array2::from_shape_fn((r, c), |(i, j)| ..)` and \
+                             `Array3::from_shape_fn((n0, n1, n2), |(i, j, k)| ..)` with the closure \
                              written in the call (no `return` in it); else build the array \
                              with `Array2::zeros((r, c))` (`Array1::zeros(n)`) and write its \
                              elements in loops (`m[[i, j]] = ..`), which is followed",
@@ -4599,9 +4600,9 @@ fn array_from_vec(path: &syn::Path, c: &syn::ExprCall) -> Option<Expr> {
     }})
 }
 
-/// `Array1::from_shape_fn(n, |i| ..)` and `Array2::from_shape_fn((r, c), |(i, j)| ..)` (by a
-/// longer path too) as the array of zeros written element by element in loops over the
-/// closure's parameters, `{ let mut a = Array2::zeros((r, c)); for i in 0..r { for j in 0..c {
+/// `Array1::from_shape_fn(n, |i| ..)`, `Array2::from_shape_fn((r, c), |(i, j)| ..)` and
+/// `Array3::from_shape_fn((n0, n1, n2), |(i, j, k)| ..)` (by a longer path too) as the array
+/// of zeros written element by element in loops over the closure's parameters, `{ let mut a = Array2::zeros((r, c)); for i in 0..r { for j in 0..c {
 /// a[[i, j]] = ..; } } a }`, which the place model differentiates: the closure may read
 /// differentiated values. `None` for other calls, closures with other patterns, and bodies with
 /// a `return` (which would leave the function) or `?`.
@@ -4658,6 +4659,37 @@ fn array_from_shape_fn(path: &syn::Path, c: &syn::ExprCall) -> Option<Expr> {
                 for #ii in 0..__ad_rows {
                     for #jj in 0..__ad_cols {
                         __ad_array[[#ii, #jj]] = #body;
+                    }
+                }
+                __ad_array
+            }})
+        }
+        Pat::Tuple(t)
+            if ty.ident == "Array3" && t.elems.len() == 3 && t.elems.iter().all(plain) =>
+        {
+            // As for `Array2`, one loop more.
+            let names = ["__ad_i", "__ad_j", "__ad_k"];
+            let idx: Vec<Pat> = t
+                .elems
+                .iter()
+                .zip(names)
+                .map(|(p, n)| match p {
+                    Pat::Wild(_) => {
+                        let id = syn::Ident::new(n, p.span());
+                        syn::parse_quote!(#id)
+                    }
+                    p => p.clone(),
+                })
+                .collect();
+            let (ii, jj, kk) = (&idx[0], &idx[1], &idx[2]);
+            Some(syn::parse_quote_spanned! {span=> {
+                let mut __ad_array = #zeros(#shape);
+                let (__ad_n0, __ad_n1, __ad_n2) = __ad_array.dim();
+                for #ii in 0..__ad_n0 {
+                    for #jj in 0..__ad_n1 {
+                        for #kk in 0..__ad_n2 {
+                            __ad_array[[#ii, #jj, #kk]] = #body;
+                        }
                     }
                 }
                 __ad_array
