@@ -6,7 +6,8 @@
 //!   guard, and in the function itself), labeled `break 'outer` / `continue 'outer` from an
 //!   inner loop whose bound depends on an integer, `loop { .. break value; }` yielding a float,
 //!   and `while let Some(v) = it.next()` over a slice iterator;
-//! - `stencil3`: an `Array3<F>` local filled by a triple loop, then read by a 7-point stencil
+//! - `stencil3`: an `Array3<F>` local filled by a triple loop (or built by `from_shape_fn`
+//!   with a closure `|(i, j, k)| ..`), then read by a 7-point stencil
 //!   `u[[i - 1, j, k]] + u[[i + 1, j, k]] + ..` (inside the bounds or under `if i > 0`),
 //!   `indexed_iter()`, `mapv` then `sum()`, and `fold`;
 //! - `int_casts`: integers derived from floats (`(a * 7.0).floor() as i64`, `.rem_euclid`,
@@ -431,8 +432,8 @@ impl FnGen<'_> {
         true
     }
 
-    /// An `Array3<F>` filled by a triple loop, read by a 7-point stencil, `indexed_iter`,
-    /// `mapv`/`sum` and `fold`.
+    /// An `Array3<F>` filled by a triple loop or built by `from_shape_fn`, read by a 7-point
+    /// stencil, `indexed_iter`, `mapv`/`sum` and `fold`.
     pub(super) fn s_stencil3(&mut self) -> bool {
         let f = self.f().to_string();
         let (a, b) = (self.unit_local(), self.unit_local());
@@ -444,18 +445,34 @@ impl FnGen<'_> {
         let (i, j, k) = (format!("i{tag}"), format!("j{tag}"), format!("k{tag}"));
         let dims: Vec<usize> = (0..3).map(|_| self.rng.range(2, 5) as usize).collect();
         let (n0, n1, n2) = (dims[0], dims[1], dims[2]);
-        if self.rng.chance(50) {
+        let value = format!(
+            "({a} * ({i} as {f}) * 0.5 + {b} * ({j} as {f}) * 0.25 - {a} * {b} * ({k} as {f} + 1.0) * 0.25).tanh()"
+        );
+        let built = self.rng.below(3);
+        if built == 0 {
             self.line(&format!(
                 "let mut {u}: ndarray::Array3<{f}> = ndarray::Array3::zeros(({n0}, {n1}, {n2}));"
             ));
-        } else {
+        } else if built == 1 {
             self.line(&format!(
                 "let mut {u} = ndarray::Array3::<{f}>::zeros(({n0}, {n1}, {n2}));"
             ));
+        } else {
+            // Built by `from_shape_fn`, the same values.
+            self.line(&format!(
+                "let mut {u}: ndarray::Array3<{f}> = ndarray::Array3::from_shape_fn(({n0}, {n1}, {n2}), |({i}, {j}, {k})| {value});"
+            ));
         }
-        self.lines(&format!(
-            "for {i} in 0..{n0} {{\n    for {j} in 0..{n1} {{\n        for {k} in 0..{n2} {{\n            {u}[[{i}, {j}, {k}]] = ({a} * ({i} as {f}) * 0.5 + {b} * ({j} as {f}) * 0.25 - {a} * {b} * ({k} as {f} + 1.0) * 0.25).tanh();\n        }}\n    }}\n}}"
-        ));
+        if built != 2 {
+            self.line(&format!("for {i} in 0..{n0} {{"));
+            self.line(&format!("    for {j} in 0..{n1} {{"));
+            self.line(&format!("        for {k} in 0..{n2} {{"));
+            self.line(&format!("            {u}[[{i}, {j}, {k}]] = {value};"));
+            self.line("        }");
+            self.line("    }");
+            self.line("}");
+        }
+
         // Every element within 1.
         let cells = (n0 * n1 * n2) as f64;
         let t = format!("st{tag}");
