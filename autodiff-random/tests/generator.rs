@@ -131,8 +131,10 @@ fn the_forms_users_write_are_generated() {
         "..p",
         "= loop {",
     ];
-    for config in [Config::default(), Config::ci()] {
-        let programs: Vec<String> = (0..400)
+    // The full configuration's mix spreads over more kinds than CI's: it is sampled twice as
+    // long, for its rarer forms (a literal chosen by a condition).
+    for (config, count) in [(Config::default(), 800), (Config::ci(), 400)] {
+        let programs: Vec<String> = (0..count)
             .map(|i| generate(case_seed(5, i), &config).program())
             .collect();
         for form in forms {
@@ -146,6 +148,47 @@ fn the_forms_users_write_are_generated() {
             p.lines()
                 .any(|l| l.trim().starts_with("let mut t") && l.contains(" = h0_"))
         }));
+    }
+}
+
+/// The forms of the `early_exit`, `stencil3` and `int_casts` kinds are written (weighted up;
+/// CI leaves them out): returns from nested loops in a helper, labeled jumps,
+/// `while let` over a slice iterator, `Array3` built both ways and read by a stencil, and
+/// integers cast from floats.
+#[test]
+fn the_exits_stencils_and_casts_are_generated() {
+    let forms = [
+        "    return acc * b + q;",
+        "                return acc + v * b;",
+        "continue 'eo",
+        "break 'e",
+        "= loop {",
+        "while let Some(&ev",
+        "ndarray::Array3::from_shape_fn((",
+        "ndarray::Array3::zeros((",
+        ".indexed_iter_mut() {",
+        " - 1, ",
+        "* 7.0).floor() as i64;",
+        ".rem_euclid(4) as usize;",
+        ".signum() as i32",
+        "as usize).min(3);",
+    ];
+    let mut config = Config::default();
+    for kind in ["early_exit", "stencil3", "int_casts"] {
+        config.set_stmt_weight(kind, 20);
+    }
+    let programs: Vec<String> = (0..200)
+        .map(|i| generate(case_seed(5, i), &config).program())
+        .collect();
+    for form in forms {
+        assert!(
+            programs.iter().any(|p| p.contains(form)),
+            "no program writes `{form}`"
+        );
+    }
+    for i in 0..200 {
+        let p = generate(case_seed(3, i), &Config::ci()).program();
+        assert!(!p.contains("Array3") && !p.contains("'eo"), "{p}");
     }
 }
 
