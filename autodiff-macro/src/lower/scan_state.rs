@@ -138,17 +138,16 @@ fn scan_loop(mc: &syn::ExprMethodCall, made: usize) -> Option<(Vec<Stmt>, Expr)>
     let mut item = some.args[0].clone();
     let mut stmts = stmts;
     // The closure's own `return`, `?` or a binding of the state's name: left to the stage.
-    let mut leaves = Leaves {
-        st: &st,
-        closures: 0,
-        found: false,
-    };
+    let mut leaves = super::zip_indexed::Leaves::new(false);
+    let mut binds = Binds(&st, false);
     for s in &stmts {
         leaves.visit_stmt(s);
+        binds.visit_stmt(s);
     }
     leaves.visit_expr(&item);
-    leaves.visit_pat(&pat);
-    if leaves.found {
+    binds.visit_expr(&item);
+    binds.visit_pat(&pat);
+    if leaves.found || binds.1 {
         return None;
     }
     let mut rename = Rename {
@@ -195,30 +194,12 @@ fn untyped(p: &Pat) -> &Pat {
     }
 }
 
-/// Whether a closure body leaves by `return` or `?` (outside closures of its own), or binds
-/// the state's name again.
-struct Leaves<'a> {
-    st: &'a syn::Ident,
-    closures: usize,
-    found: bool,
-}
+/// Whether code binds a name again (a pattern naming it).
+struct Binds<'a>(&'a syn::Ident, bool);
 
-impl<'ast> Visit<'ast> for Leaves<'_> {
-    fn visit_expr_return(&mut self, r: &'ast syn::ExprReturn) {
-        self.found |= self.closures == 0;
-        syn::visit::visit_expr_return(self, r);
-    }
-    fn visit_expr_try(&mut self, t: &'ast syn::ExprTry) {
-        self.found |= self.closures == 0;
-        syn::visit::visit_expr_try(self, t);
-    }
-    fn visit_expr_closure(&mut self, c: &'ast syn::ExprClosure) {
-        self.closures += 1;
-        syn::visit::visit_expr_closure(self, c);
-        self.closures -= 1;
-    }
+impl<'ast> Visit<'ast> for Binds<'_> {
     fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
-        self.found |= p.ident == *self.st;
+        self.1 |= p.ident == *self.0;
         syn::visit::visit_pat_ident(self, p);
     }
 }

@@ -1206,17 +1206,10 @@ pub(super) fn desugar_operator_paths(block: &mut syn::Block) {
         let Expr::Path(p) = &*c.func else {
             return false;
         };
-        let segs: Vec<String> = p
-            .path
-            .segments
-            .iter()
-            .map(|s| s.ident.to_string())
-            .collect();
+        let last_two = p.path.segments.iter().rev().take(2);
         p.qself.is_none()
             && c.args.len() == 1
-            && segs.len() >= 2
-            && segs[segs.len() - 2] == "Clone"
-            && segs[segs.len() - 1] == "clone"
+            && last_two.map(|s| s.ident.to_string()).eq(["clone", "Clone"])
     }
     struct Operators;
     impl VisitMut for Operators {

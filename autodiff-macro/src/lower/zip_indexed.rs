@@ -158,41 +158,55 @@ fn is_assignment(op: &syn::BinOp) -> bool {
     )
 }
 
+/// Whether code of a closure's body leaves the closure, which it would no longer do once it is
+/// a loop's body: by `?`, or by `return` (only a `return` with a value where `bare` returns are
+/// made the loop's `continue`, [`ContinueForReturn`]), outside closures of its own.
+pub(super) struct Leaves {
+    pub(super) bare_returns_stay: bool,
+    closures: usize,
+    pub(super) found: bool,
+}
+
+impl Leaves {
+    pub(super) fn new(bare_returns_stay: bool) -> Self {
+        Leaves {
+            bare_returns_stay,
+            closures: 0,
+            found: false,
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for Leaves {
+    fn visit_expr_return(&mut self, r: &'ast syn::ExprReturn) {
+        self.found |= self.closures == 0 && (r.expr.is_some() || !self.bare_returns_stay);
+        syn::visit::visit_expr_return(self, r);
+    }
+    fn visit_expr_try(&mut self, t: &'ast syn::ExprTry) {
+        self.found |= self.closures == 0;
+        syn::visit::visit_expr_try(self, t);
+    }
+    fn visit_expr_closure(&mut self, c: &'ast syn::ExprClosure) {
+        self.closures += 1;
+        syn::visit::visit_expr_closure(self, c);
+        self.closures -= 1;
+    }
+}
+
 /// Whether `body` still names one of `x` (a use the substitution does not cover, or a binding
-/// that shadows it), or leaves the closure by `?` or a `return` with a value outside a closure
-/// of its own (which would leave the function once the closure is a loop's body; a `return;`
-/// is made the loop's `continue`, [`ContinueForReturn`]).
+/// that shadows it), or leaves the closure ([`Leaves`]).
 fn names_or_leaves(body: &Expr, x: &[&syn::Ident]) -> bool {
-    struct Find<'a> {
-        x: &'a [&'a syn::Ident],
-        closures: usize,
-        found: bool,
-    }
-    impl<'ast> Visit<'ast> for Find<'_> {
+    struct Names<'a>(&'a [&'a syn::Ident], bool);
+    impl<'ast> Visit<'ast> for Names<'_> {
         fn visit_ident(&mut self, i: &'ast syn::Ident) {
-            self.found |= self.x.contains(&i);
-        }
-        fn visit_expr_return(&mut self, r: &'ast syn::ExprReturn) {
-            self.found |= self.closures == 0 && r.expr.is_some();
-            syn::visit::visit_expr_return(self, r);
-        }
-        fn visit_expr_try(&mut self, t: &'ast syn::ExprTry) {
-            self.found |= self.closures == 0;
-            syn::visit::visit_expr_try(self, t);
-        }
-        fn visit_expr_closure(&mut self, c: &'ast syn::ExprClosure) {
-            self.closures += 1;
-            syn::visit::visit_expr_closure(self, c);
-            self.closures -= 1;
+            self.1 |= self.0.contains(&i);
         }
     }
-    let mut f = Find {
-        x,
-        closures: 0,
-        found: false,
-    };
-    f.visit_expr(body);
-    f.found
+    let mut names = Names(x, false);
+    names.visit_expr(body);
+    let mut leaves = Leaves::new(true);
+    leaves.visit_expr(body);
+    names.1 || leaves.found
 }
 
 /// `Zip::indexed(p0).and(p1)…for_each(|index, e0, e1, ..| body)` (a statement, or a block's
