@@ -20,7 +20,7 @@
 //! points almost surely miss, as the piecewise methods of the other kinds do.
 
 use super::{FnGen, lit};
-use crate::program::{Function, Param, ParamKind, Ret};
+use crate::program::Ret;
 
 impl FnGen<'_> {
     /// Early exits from loops: `return` from nested loops (in a helper and here), labeled
@@ -82,21 +82,7 @@ impl FnGen<'_> {
                     }
                 }
                 src += "        }\n    }\n    acc - b * 0.5\n}\n";
-                let params = ["a", "b"]
-                    .iter()
-                    .map(|n| Param {
-                        name: n.to_string(),
-                        kind: ParamKind::Scalar,
-                        mutable: false,
-                        value: Vec::new(),
-                    })
-                    .collect();
-                self.buffer_fns.push(Function {
-                    name: name.clone(),
-                    params,
-                    ret: Ret::Scalar,
-                    source: src,
-                });
+                self.push_helper_of_ab(&name, Ret::Scalar, src);
                 self.line(&format!(
                     "let {t} = {name}({a}, {b} * 0.5) + {name}({b}, {a});"
                 ));
@@ -265,21 +251,7 @@ impl FnGen<'_> {
                 );
                 src += "                _ => acc -= v * 0.25,\n";
                 src += "            }\n        }\n    }\n    acc * a\n}\n";
-                let params = ["a", "b"]
-                    .iter()
-                    .map(|n| Param {
-                        name: n.to_string(),
-                        kind: ParamKind::Scalar,
-                        mutable: false,
-                        value: Vec::new(),
-                    })
-                    .collect();
-                self.buffer_fns.push(Function {
-                    name: name.clone(),
-                    params,
-                    ret: Ret::Scalar,
-                    source: src,
-                });
+                self.push_helper_of_ab(&name, Ret::Scalar, src);
                 self.line(&format!(
                     "let {t} = {name}({a} * {b}, {b}) * 0.5 + {name}({b}, {a});"
                 ));

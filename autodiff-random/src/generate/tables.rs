@@ -218,6 +218,25 @@ fn table_lines(
 }
 
 impl FnGen<'_> {
+    /// Adds a helper function of two scalars `a` and `b`, written out in `source`.
+    pub(super) fn push_helper_of_ab(&mut self, name: &str, ret: Ret, source: String) {
+        let params = ["a", "b"]
+            .iter()
+            .map(|n| Param {
+                name: n.to_string(),
+                kind: ParamKind::Scalar,
+                mutable: false,
+                value: Vec::new(),
+            })
+            .collect();
+        self.buffer_fns.push(Function {
+            name: name.to_string(),
+            params,
+            ret,
+            source,
+        });
+    }
+
     /// A table as a `Vec<Vec<F>>` written by index in nested loops (a min-plus or linear
     /// recurrence, a matrix squared by a triple loop, a relaxation to a tolerance), inline or
     /// in a helper of its own (concrete or generic over `T: num_traits::Float`, called with
@@ -273,21 +292,8 @@ impl FnGen<'_> {
                 source += "\n";
             }
             source += &format!("    {tail}\n}}\n");
-            let params = ["a", "b"]
-                .iter()
-                .map(|n| Param {
-                    name: n.to_string(),
-                    kind: ParamKind::Scalar,
-                    mutable: false,
-                    value: Vec::new(),
-                })
-                .collect();
-            self.buffer_fns.push(Function {
-                name: name.clone(),
-                params,
-                ret: if pair { Ret::Pair } else { Ret::Scalar },
-                source,
-            });
+            let ret = if pair { Ret::Pair } else { Ret::Scalar };
+            self.push_helper_of_ab(&name, ret, source);
             let callee = if generic && self.rng.chance(50) {
                 format!("{name}::<{f}>")
             } else {
