@@ -4602,10 +4602,11 @@ fn array_from_vec(path: &syn::Path, c: &syn::ExprCall) -> Option<Expr> {
 
 /// `Array1::from_shape_fn(n, |i| ..)`, `Array2::from_shape_fn((r, c), |(i, j)| ..)` and
 /// `Array3::from_shape_fn((n0, n1, n2), |(i, j, k)| ..)` (by a longer path too) as the array
-/// of zeros written element by element in loops over the closure's parameters, `{ let mut a = Array2::zeros((r, c)); for i in 0..r { for j in 0..c {
-/// a[[i, j]] = ..; } } a }`, which the place model differentiates: the closure may read
-/// differentiated values. `None` for other calls, closures with other patterns, and bodies with
-/// a `return` (which would leave the function) or `?`.
+/// of zeros written element by element in loops over the closure's parameters, `{ let mut a =
+/// Array2::zeros((r, c)); for i in 0..r { for j in 0..c { a[[i, j]] = ..; } } a }`, which the
+/// place model differentiates: the closure may read differentiated values. `None` for other
+/// calls, closures with other patterns, and bodies with a `return` (which would leave the
+/// function) or `?`.
 fn array_from_shape_fn(path: &syn::Path, c: &syn::ExprCall) -> Option<Expr> {
     let n = path.segments.len();
     if n < 2 || c.args.len() != 2 {
