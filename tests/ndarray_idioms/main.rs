@@ -8,5 +8,6 @@ mod gradient_layout;
 mod in_place_elements;
 mod lanes_in_place;
 mod shape_reads;
+mod zip_bodies;
 mod zip_indexed;
 mod zip_of_lanes;

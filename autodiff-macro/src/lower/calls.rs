@@ -3263,8 +3263,8 @@ impl Lowering {
                     // first argument, which is followed, where an index loop would need one
                     // index per axis.
                     format!(
-                        "write its closure as one statement, `*e = ..` (or `*e += ..`, `-=`, \
-                         `*=`, `/=`), which is followed as the `Zip` it stands for, \
+                        "write `*e` once, as the closure's last statement, `*e = ..` (or `*e += \
+                         ..`, `-=`, `*=`, `/=`), which is followed as the `Zip` it stands for, \
                          `Zip::from(&mut {place}).and(&other).for_each(|e, &o| *e = ..);`"
                     )
                 } else if name.starts_with("select_nth_unstable") {

@@ -772,7 +772,8 @@ fn zip_fold(mc: &syn::ExprMethodCall) -> Option<Expr> {
 }
 
 /// `Zip::from(&mut out).and(&a)…for_each(|o, &x, ..| *o = e)` (also `*o += e` and the other
-/// compound assignments, `e` reading `*o` or not) of a variable `out` (or of a region of one,
+/// compound assignments, `e` reading `*o` or not, and after statements that do not write `*o`,
+/// `{ let t = ..; *o = e }`, whose value is then `{ let t = ..; e }`) of a variable `out` (or of a region of one,
 /// `Zip::from(out.slice_mut(s![1..-1]))`, read through `out.slice(s![1..-1])` and assigned to
 /// `out.slice_mut(s![1..-1])`; `row_mut`, `column_mut` and `view_mut` alike), as the new values
 /// collected from the other producers, and from `&out` where `*o` is read, then assigned:
@@ -822,14 +823,15 @@ fn zip_for_each_into(mc: &syn::ExprMethodCall) -> Option<Expr> {
         },
         _ => return None,
     };
-    // The one statement of the body: `*o = e` or `*o op= e`.
-    let mut body = &*cl.body;
-    if let Expr::Block(blk) = body {
-        match blk.block.stmts.as_slice() {
-            [Stmt::Expr(e, _)] => body = e,
+    // The body's last statement: `*o = e` or `*o op= e`, after statements that do not write
+    // `*o` (`let t = x * w;`), which go into the new value, `*o = { let t = x * w; e }`.
+    let (before, body): (&[Stmt], &Expr) = match &*cl.body {
+        Expr::Block(blk) => match blk.block.stmts.split_last()? {
+            (Stmt::Expr(e, _), before) => (before, e),
             _ => return None,
-        }
-    }
+        },
+        e => (&[], e),
+    };
     let deref_o = |e: &Expr| {
         matches!(e, Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_))
             && matches!(&*u.expr, Expr::Path(p) if p.path.is_ident(&o)))
@@ -841,6 +843,14 @@ fn zip_for_each_into(mc: &syn::ExprMethodCall) -> Option<Expr> {
             (&bin.right, Some(op))
         }
         _ => return None,
+    };
+    if before.iter().any(|s| writes_through(s, &o)) {
+        return None;
+    }
+    let value: Expr = if before.is_empty() {
+        value.clone()
+    } else {
+        syn::parse_quote!({ #(#before)* #value })
     };
     // `*o` in the value becomes the old element, by value, and so does `o` as a method's
     // receiver (`o.tanh()`, which Rust reads through the reference); `o` otherwise is not
@@ -871,7 +881,7 @@ fn zip_for_each_into(mc: &syn::ExprMethodCall) -> Option<Expr> {
             syn::visit_mut::visit_expr_mut(self, e);
         }
     }
-    let mut value = value.clone();
+    let mut value = value;
     let mut old = Old(&o, op.is_some(), false);
     syn::visit_mut::VisitMut::visit_expr_mut(&mut old, &mut value);
     if old.2 {
@@ -895,6 +905,28 @@ fn zip_for_each_into(mc: &syn::ExprMethodCall) -> Option<Expr> {
             #out.assign(&__ad_zipped);
         }}
     })
+}
+
+/// Whether statement `s` writes through the reference `o` (`*o = ..`, `*o += ..`).
+fn writes_through(s: &Stmt, o: &syn::Ident) -> bool {
+    struct Writes<'a>(&'a syn::Ident, bool);
+    impl<'ast> syn::visit::Visit<'ast> for Writes<'_> {
+        fn visit_expr(&mut self, e: &'ast Expr) {
+            let left = match e {
+                Expr::Assign(a) => Some(&*a.left),
+                Expr::Binary(b) if arith_of_compound(&b.op).is_some() => Some(&*b.left),
+                _ => None,
+            };
+            self.1 |= left.is_some_and(|l| {
+                matches!(l, Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_))
+                    && matches!(&*u.expr, Expr::Path(p) if p.path.is_ident(self.0)))
+            });
+            syn::visit::visit_expr(self, e);
+        }
+    }
+    let mut w = Writes(o, false);
+    syn::visit::Visit::visit_stmt(&mut w, s);
+    w.1
 }
 
 /// Of `Zip::from(first).and(p)…for_each(f)`: `Zip`'s path, the first producer, and the
