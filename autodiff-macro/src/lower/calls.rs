@@ -3253,8 +3253,8 @@ impl Lowering {
                     format!("assign the mapped copy, `{place} = {place}.mapv(|v| ..);`")
                 } else if name == "map_inplace" {
                     format!(
-                        "write `*v` once, as the closure's last statement, `*v = ..` (or `*v += \
-                         ..`, `-=`, `*=`, `/=`), which is followed as \
+                        "write `*v` once on each path, in the closure's last statement, `*v = \
+                         ..` (or `*v += ..`, `-=`, `*=`, `/=`), which is followed as \
                          `{place}.mapv_inplace(|v| ..)`, or \
                          assign the mapped copy, `{place} = {place}.mapv(|v| ..);`"
                     )
@@ -3263,8 +3263,9 @@ impl Lowering {
                     // first argument, which is followed, where an index loop would need one
                     // index per axis.
                     format!(
-                        "write `*e` once, as the closure's last statement, `*e = ..` (or `*e += \
-                         ..`, `-=`, `*=`, `/=`), which is followed as the `Zip` it stands for, \
+                        "write `*e` once on each path, in the closure's last statement, `*e = \
+                         ..` (or `*e += ..`, `-=`, `*=`, `/=`), which is followed as the `Zip` it \
+                         stands for, \
                          `Zip::from(&mut {place}).and(&other).for_each(|e, &o| *e = ..);`"
                     )
                 } else if name.starts_with("select_nth_unstable") {

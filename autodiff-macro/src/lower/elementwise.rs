@@ -823,35 +823,9 @@ fn zip_for_each_into(mc: &syn::ExprMethodCall) -> Option<Expr> {
         },
         _ => return None,
     };
-    // The body's last statement: `*o = e` or `*o op= e`, after statements that do not write
-    // `*o` (`let t = x * w;`), which go into the new value, `*o = { let t = x * w; e }`.
-    let (before, body): (&[Stmt], &Expr) = match &*cl.body {
-        Expr::Block(blk) => match blk.block.stmts.split_last()? {
-            (Stmt::Expr(e, _), before) => (before, e),
-            _ => return None,
-        },
-        e => (&[], e),
-    };
-    let deref_o = |e: &Expr| {
-        matches!(e, Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_))
-            && matches!(&*u.expr, Expr::Path(p) if p.path.is_ident(&o)))
-    };
-    let (value, op): (&Expr, Option<syn::BinOp>) = match body {
-        Expr::Assign(a) if deref_o(&a.left) => (&a.right, None),
-        Expr::Binary(bin) if deref_o(&bin.left) => {
-            let op = arith_of_compound(&bin.op)?;
-            (&bin.right, Some(op))
-        }
-        _ => return None,
-    };
-    if before.iter().any(|s| writes_through(s, &o)) {
-        return None;
-    }
-    let value: Expr = if before.is_empty() {
-        value.clone()
-    } else {
-        syn::parse_quote!({ #(#before)* #value })
-    };
+    // The element's new value: the body's write `*o = e` (`*o op= e`), after statements that
+    // do not write `*o`, in branches (see `written_value`).
+    let value = written_value(&cl.body, &o)?;
     // `*o` in the value becomes the old element, by value, and so does `o` as a method's
     // receiver (`o.tanh()`, which Rust reads through the reference); `o` otherwise is not
     // followed.
@@ -882,15 +856,11 @@ fn zip_for_each_into(mc: &syn::ExprMethodCall) -> Option<Expr> {
         }
     }
     let mut value = value;
-    let mut old = Old(&o, op.is_some(), false);
+    let mut old = Old(&o, false, false);
     syn::visit_mut::VisitMut::visit_expr_mut(&mut old, &mut value);
     if old.2 {
         return None;
     }
-    let value: Expr = match op {
-        Some(op) => syn::parse_quote!(__ad_old #op (#value)),
-        None => value,
-    };
     let pats = cl.inputs.iter().skip(1);
     let span = super::span::method_span(mc);
     Some(if old.1 {
@@ -905,6 +875,75 @@ fn zip_for_each_into(mc: &syn::ExprMethodCall) -> Option<Expr> {
             #out.assign(&__ad_zipped);
         }}
     })
+}
+
+/// The value a closure's body `body` leaves in `*o`, where it writes `*o` once on every path:
+/// `*o = e` is `e`, `*o op= e` is `*o op (e)`; a block's statements that do not write `*o`
+/// come before the value of its last statement (`{ let t = x * w; *o = t.tanh() }` is `{ let
+/// t = x * w; t.tanh() }`); an `if` or a `match` is the same branches with their values (a
+/// branch that does not write, `if c { *o = e }` without `else`, an empty `{}`, keeps `*o`).
+/// `None` for anything else, and for a body that leaves the closure (`return`, `?`), which a
+/// value could not say.
+fn written_value(body: &Expr, o: &syn::Ident) -> Option<Expr> {
+    let mut leaves = super::zip_indexed::Leaves::new(false);
+    syn::visit::Visit::visit_expr(&mut leaves, body);
+    if leaves.found {
+        return None;
+    }
+    fn value(e: &Expr, o: &syn::Ident) -> Option<Expr> {
+        let deref_o = |e: &Expr| {
+            matches!(e, Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_))
+                && matches!(&*u.expr, Expr::Path(p) if p.path.is_ident(o)))
+        };
+        let unwritten = |e: &Expr| !writes_through(&Stmt::Expr(e.clone(), None), o);
+        match e {
+            Expr::Assign(a) if deref_o(&a.left) && unwritten(&a.right) => Some((*a.right).clone()),
+            Expr::Binary(b) if deref_o(&b.left) && unwritten(&b.right) => {
+                let op = arith_of_compound(&b.op)?;
+                let right = &b.right;
+                Some(syn::parse_quote!(*#o #op (#right)))
+            }
+            Expr::Paren(p) => value(&p.expr, o),
+            Expr::Block(b) if b.label.is_none() => block_value(&b.block, o),
+            Expr::If(i) if unwritten(&i.cond) => {
+                let cond = &i.cond;
+                let then = block_value(&i.then_branch, o)?;
+                let els = match &i.else_branch {
+                    Some((_, e)) => value(e, o)?,
+                    None => syn::parse_quote!(*#o),
+                };
+                Some(syn::parse_quote!(if #cond { #then } else { #els }))
+            }
+            Expr::Match(m) if unwritten(&m.expr) => {
+                let mut m = m.clone();
+                for arm in &mut m.arms {
+                    let v = value(&arm.body, o)?;
+                    *arm.body = syn::parse_quote!({ #v });
+                    arm.comma = Some(Default::default());
+                }
+                Some(Expr::Match(m))
+            }
+            _ => None,
+        }
+    }
+    fn block_value(b: &syn::Block, o: &syn::Ident) -> Option<Expr> {
+        let Some((last, before)) = b.stmts.split_last() else {
+            return Some(syn::parse_quote!(*#o));
+        };
+        let Stmt::Expr(e, _) = last else {
+            return None;
+        };
+        if before.iter().any(|s| writes_through(s, o)) {
+            return None;
+        }
+        let v = value(e, o)?;
+        Some(if before.is_empty() {
+            v
+        } else {
+            syn::parse_quote!({ #(#before)* #v })
+        })
+    }
+    value(body, o)
 }
 
 /// Whether statement `s` writes through the reference `o` (`*o = ..`, `*o += ..`).
@@ -1129,26 +1168,7 @@ pub(super) fn map_inplace(stmt: &Stmt) -> Option<Stmt> {
         return None;
     }
     let v = pat_ident(&cl.inputs[0])?;
-    let (before, last): (&[Stmt], &Expr) = match &*cl.body {
-        Expr::Block(b) => match b.block.stmts.split_last()? {
-            (Stmt::Expr(e, _), before) => (before, e),
-            _ => return None,
-        },
-        e => (&[], e),
-    };
-    let deref_of_v = |e: &Expr| {
-        matches!(e, Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_))
-            && matches!(&*u.expr, Expr::Path(p) if p.path.is_ident(&v)))
-    };
-    let new: Expr = match last {
-        Expr::Assign(a) if deref_of_v(&a.left) => (*a.right).clone(),
-        Expr::Binary(b) if deref_of_v(&b.left) => {
-            let op = arith_of_compound(&b.op)?;
-            let right = &b.right;
-            syn::parse_quote!(*#v #op (#right))
-        }
-        _ => return None,
-    };
+    let new = written_value(&cl.body, &v)?;
     /// `*v` read as `v`; `.1` set where `*v` is written, or a closure or a `let` could bind
     /// `v` again.
     struct Deref<'a>(&'a syn::Ident, bool);
@@ -1181,17 +1201,13 @@ pub(super) fn map_inplace(stmt: &Stmt) -> Option<Stmt> {
     let mut d = Deref(&v, false);
     let mut new = new;
     syn::visit_mut::VisitMut::visit_expr_mut(&mut d, &mut new);
-    let mut before = before.to_vec();
-    for s in &mut before {
-        syn::visit_mut::VisitMut::visit_stmt_mut(&mut d, s);
-    }
     if d.1 {
         return None;
     }
     let recv = &mc.receiver;
     let span = mc.method.span();
     Some(Stmt::Expr(
-        syn::parse_quote_spanned!(span=> #recv.mapv_inplace(|#v| { #(#before)* #new })),
+        syn::parse_quote_spanned!(span=> #recv.mapv_inplace(|#v| #new)),
         *semi,
     ))
 }

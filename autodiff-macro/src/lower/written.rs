@@ -520,7 +520,8 @@ impl Lowering {
                          generated code could not see what it writes; what is followed: \
                          `Zip::from(&mut {n}).and(&a).for_each(|o, &x| *o = ..)` (`&mut {n}` \
                          or a region of it, `{n}.slice_mut(s![..])`, first, and `*o = ..` or \
-                         `*o += ..` written once, as the closure's last statement), and the new \
+                         `*o += ..` written once on each path, in the closure's last statement), \
+                         and the new \
                          values computed with `Zip::from(&a).and(&b).map_collect(|&x, &y| ..)` \
                          then `{n}.assign(&new)`; or write a `for` loop over the elements"
                     )
