@@ -498,7 +498,18 @@ impl Request {
                 } else {
                     Cot::Part(i, &t)
                 };
-                if let Some(x) = subst(strip_parens(&e.form(k)?), &cot)? {
+                // A method whose derivative is exactly 0 where its argument is infinite (`exp`
+                // at −∞) gives 0 there also along an infinite tangent: `f'(x)·dx` tested for
+                // `0·∞`, as the inline forms do where the macro sees the floats (see
+                // `forms::saturated`). The runtime's rule is what a `_jvp` calls where it does
+                // not: the elements of a local array (a soft-min's candidates `[a, b, c]`, one
+                // of them a table's `f64::INFINITY` boundary divided by a temperature that the
+                // direction moves), a generic `T`.
+                let form = match prim::forms::saturated(e.id) {
+                    Some(f) if outputs == 1 && e.n() == 1 => f,
+                    _ => e.form(k)?,
+                };
+                if let Some(x) = subst(strip_parens(&form), &cot)? {
                     terms.push(x);
                 }
             }

@@ -57,7 +57,7 @@ pub const UNARY_METHODS: &[PrimDef] = unary! {
          on the hot path, unlike the other rules with infinite slopes: the guard cost the \
          lecture's 10·ln(1 + e⁻²ˣ) gradient a third more time; guarded where the value is read \
          only in branches, and its tangent where its argument is a product, which may be \
-         −∞ with an infinite tangent)";
+         −∞ with an infinite tangent, and in the runtime's forward rule)";
     "exp2" => "d::times_along(g, y * 0.6931471805599453)",
         "d/dx 2ˣ = 2ˣ·ln 2 = y·ln 2 (a zero tangent or cotangent gives 0 where it overflows)";
     "exp_m1" => "d::times_along(g, y + 1.0)",
