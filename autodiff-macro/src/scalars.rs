@@ -338,6 +338,17 @@ pub fn analyze(f: &Func) -> Types {
                     })
                 }
                 InstKind::Index(base, _) => Some(get(&tys, *base).element()),
+                // The first element written into the array an array literal is built in
+                // (`[r[i - 1][j], r[i][j - 1], r[i - 1][j - 1]]`, a soft-min's candidates, see
+                // `lower::build`): an array of floats where the element is one, whose
+                // elements are then floats where the code reads them (the `0·∞` tests of
+                // `exp`'s and a product's rules on a table's infinite entry need that).
+                InstKind::IndexSet { base, value, .. } if array_literal_start(f, *base) => {
+                    Some(match get(&tys, *value) {
+                        x @ (Ty::Float(_) | Ty::Lit | Ty::Bottom) => x.holding(),
+                        _ => Ty::Unknown,
+                    })
+                }
                 InstKind::IndexSet { base, value, .. } => Some(match get(&tys, *base) {
                     // Writing a row does not change the container's type (the row written may
                     // be of a type the analysis does not know, `vec![x; n]`).
@@ -655,6 +666,23 @@ fn vec_macro_ty(tokens: &proc_macro2::TokenStream) -> Ty {
         Ty::Float(t) => Ty::Elems(t),
         _ => Ty::Unknown,
     }
+}
+
+/// Whether `v` is the array an array literal's elements are written into (`lower::build`):
+/// `core::array::from_fn` of defaults, or of copies of the first element.
+fn array_literal_start(f: &Func, v: Value) -> bool {
+    let ValueDef::Result(i, 0) = f.value(v).def else {
+        return false;
+    };
+    let text = match &f.inst(i).kind {
+        InstKind::Const(t) => t.to_string(),
+        InstKind::Opaque { tokens, .. } => tokens.to_string(),
+        _ => return false,
+    };
+    let text: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    text.starts_with("::core::array::from_fn::<_,")
+        && (text.ends_with("(|_|::core::default::Default::default())")
+            || text.ends_with("(|_|::core::clone::Clone::clone(&__ad_e0))"))
 }
 
 /// `Vec::new` or `Vec::with_capacity`.
