@@ -164,12 +164,18 @@ pub fn saturated_products(f: &Func) -> HashSet<Value> {
     out
 }
 
-/// Whether `f` names `f64::INFINITY` or `NEG_INFINITY` (of any float type) in its code: the
-/// tables whose entries are infinite (soft-DTW's boundary, an alignment's) start from one.
+/// Whether `f` names `f64::INFINITY` or `NEG_INFINITY` (of any float type) in its code, or
+/// tests a value for one (`is_finite`, `is_infinite`): the tables whose entries are infinite
+/// (soft-DTW's boundary, an alignment's) start from one, and a function that tests its data
+/// for infinities (`if costs[i].is_finite() { .. }`, a forbidden pair's cost given by the
+/// caller) expects them where its temperature divides them.
 pub fn names_infinity(f: &Func) -> bool {
+    fn names(id: &proc_macro2::Ident) -> bool {
+        id == "INFINITY" || id == "NEG_INFINITY" || id == "is_finite" || id == "is_infinite"
+    }
     fn infinite(t: &proc_macro2::TokenStream) -> bool {
         t.clone().into_iter().any(|t| match t {
-            proc_macro2::TokenTree::Ident(id) => id == "INFINITY" || id == "NEG_INFINITY",
+            proc_macro2::TokenTree::Ident(id) => names(&id),
             proc_macro2::TokenTree::Group(g) => infinite(&g.stream()),
             _ => false,
         })
@@ -177,6 +183,7 @@ pub fn names_infinity(f: &Func) -> bool {
     f.insts.iter().any(|i| match &i.kind {
         InstKind::Const(t) => infinite(t),
         InstKind::Opaque { tokens, .. } => infinite(tokens),
+        InstKind::Method { name, .. } => names(name),
         _ => false,
     })
 }
