@@ -22,6 +22,25 @@ impl Gen<'_> {
         t
     }
 
+    /// The names a `match` guard reads, bound for it: as [`Self::rebind`] does, except a value
+    /// other than a float that the guard only indexes or calls methods on (`_ if ext[s] ==
+    /// ext[s - 2]` of a `Vec<usize>` of labels, `n if seen.contains(&n)`), which is lent: moved
+    /// into the guard, it was rustc's "use of moved value" where the guard runs again (in a
+    /// loop) or the value is read after the `match`. Indexing and method calls read through
+    /// the reference as they read the value.
+    fn guard_binds(&self, uses: &[(syn::Ident, Value)], guard: &TokenStream) -> TokenStream {
+        let mut t = TokenStream::new();
+        for (name, v) in uses {
+            if !self.ty(*v).is_plain() && !self.mut_refs.contains(v) && read_in_place(guard, name) {
+                let x = self.e(*v);
+                t.append(quote! { let #name = &#x; });
+            } else {
+                t.append(self.rebind(std::slice::from_ref(&(name.clone(), *v))));
+            }
+        }
+        t
+    }
+
     /// What a field of data read in place (see `match_places`) dereferences: `o.kind` of `match
     /// o.kind` is read as `*__ad_v7`, where `__ad_v7 = &o.kind`.
     fn place_of(&self, r: Value) -> TokenStream {
@@ -481,7 +500,7 @@ impl Gen<'_> {
                     let pat = &arm.pat;
                     let head = match &arm.guard {
                         Some(gd) => {
-                            let binds = self.rebind(&arm.guard_uses);
+                            let binds = self.guard_binds(&arm.guard_uses, gd);
                             quote! { #pat if { #binds #gd } }
                         }
                         None => quote!(#pat),
@@ -817,4 +836,44 @@ impl Gen<'_> {
             }
         }
     }
+}
+
+/// Whether every mention of `name` in `tokens` (not a field, method or path segment of that
+/// name) is indexed or the receiver of a field or method (`name[..]`, `name.len()`): reads that
+/// go through a reference to the value as they go through the value.
+fn read_in_place(tokens: &TokenStream, name: &syn::Ident) -> bool {
+    use proc_macro2::{Delimiter, TokenTree};
+    fn walk(tokens: &TokenStream, name: &syn::Ident, seen: &mut bool) -> bool {
+        let trees: Vec<TokenTree> = tokens.clone().into_iter().collect();
+        let punct = |k: Option<usize>, c: char| {
+            k.and_then(|k| trees.get(k))
+                .is_some_and(|t| matches!(t, TokenTree::Punct(p) if p.as_char() == c))
+        };
+        for (k, t) in trees.iter().enumerate() {
+            match t {
+                TokenTree::Group(g) if !walk(&g.stream(), name, seen) => return false,
+                TokenTree::Ident(id) if id == name => {
+                    // `a.name`, `a::name`: another thing of that name (`..name` is a range's
+                    // end, the variable).
+                    let before = k.checked_sub(1);
+                    let field =
+                        punct(before, '.') && !punct(before.and_then(|b| b.checked_sub(1)), '.');
+                    if field || punct(before, ':') {
+                        continue;
+                    }
+                    *seen = true;
+                    let indexed = matches!(trees.get(k + 1),
+                        Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Bracket);
+                    let receiver = punct(Some(k + 1), '.') && !punct(Some(k + 2), '.');
+                    if !(indexed || receiver) {
+                        return false;
+                    }
+                }
+                _ => {}
+            }
+        }
+        true
+    }
+    let mut seen = false;
+    walk(tokens, name, &mut seen) && seen
 }
