@@ -35,6 +35,7 @@ fn main() {
         "src/generate/ints.rs",
         "src/generate/running.rs",
         "src/generate/exits.rs",
+        "src/generate/ndidioms.rs",
         "known-failures.txt",
     ] {
         println!("cargo:rerun-if-changed={f}");

@@ -59,6 +59,9 @@ mod running;
 #[path = "generate/exits.rs"]
 mod exits;
 
+#[path = "generate/ndidioms.rs"]
+mod ndidioms;
+
 /// The seed of the CI test's cases: case `i` has seed `case_seed(CI_SEED, i)`.
 pub const CI_SEED: u64 = 440;
 
@@ -184,6 +187,8 @@ pub const STMT_KINDS: &[&str] = &[
     "early_exit",
     "stencil3",
     "int_casts",
+    "nd_zip",
+    "row_copy",
 ];
 
 /// The parameter kinds, named for [`Config::param_weights`].
@@ -277,6 +282,8 @@ impl Default for Config {
                 2,  // early_exit
                 2,  // stencil3
                 2,  // int_casts
+                2,  // nd_zip
+                2,  // row_copy
             ],
             param_weights: vec![10, 5, 2, 2, 2, 2, 4, 2, 2],
             diverging_else: true,
@@ -349,6 +356,8 @@ impl Config {
             ("early_exit", 0),
             ("stencil3", 0),
             ("int_casts", 0),
+            ("nd_zip", 0),
+            ("row_copy", 0),
         ])
     }
 
@@ -1459,6 +1468,8 @@ impl<'a> FnGen<'a> {
                 "early_exit" => self.s_early_exit(),
                 "stencil3" => self.s_stencil3(),
                 "int_casts" => self.s_int_casts(),
+                "nd_zip" => self.s_nd_zip(),
+                "row_copy" => self.s_row_copy(),
                 _ => false,
             };
             if done {
