@@ -201,7 +201,8 @@ impl<'a> Building<'a> {
 fn scan_closure(f: &Expr) -> Result<Expr, &'static str> {
     const FORM: &str = "the closure of `scan` is followed when it is written in place and its \
         value is `Some(..)` at its end (`scan(0.0, |acc, &v| { *acc += v; Some(*acc) })`); for \
-        a scan that stops early, write a `for` loop with `break`";
+        a scan that stops early, leave the closure by `if .. { return None; }` before that end \
+        (the `scan` in a statement of its own), or write a `for` loop with `break`";
     let Expr::Closure(cl) = strip(f) else {
         return Err(FORM);
     };

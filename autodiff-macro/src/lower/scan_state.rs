@@ -13,6 +13,10 @@
 //! as one value whose fields are all taken for floats. Only a statement's own expression is
 //! searched (not a closure, a block, a branch or a `while` condition, which may not run), so
 //! the loop runs once, where the statement would have run the `scan`.
+//!
+//! A closure that leaves early is rewritten so too, whatever its state: `return None` ends the
+//! `scan` at that item (`break` of the loop, labeled), `return Some(v)` yields `v` (pushed, then
+//! `continue` of the loop), as `scan` does with the closure's `None` and `Some`.
 
 use syn::visit::Visit;
 use syn::visit_mut::VisitMut;
@@ -103,9 +107,8 @@ fn scan_loop(mc: &syn::ExprMethodCall, made: usize) -> Option<(Vec<Stmt>, Expr)>
         return None;
     }
     let init = &mc.args[0];
-    if !matches!(strip(init), Expr::Tuple(t) if t.elems.len() >= 2) {
-        return None;
-    }
+    // A state of one value is the `scan` stage's, unless the closure leaves early.
+    let tuple = matches!(strip(init), Expr::Tuple(t) if t.elems.len() >= 2);
     let Expr::Closure(cl) = strip(&mc.args[1]) else {
         return None;
     };
@@ -137,7 +140,23 @@ fn scan_loop(mc: &syn::ExprMethodCall, made: usize) -> Option<(Vec<Stmt>, Expr)>
     let items = quote::format_ident!("__ad_scan{made}", span = span);
     let mut item = some.args[0].clone();
     let mut stmts = stmts;
-    // The closure's own `return`, `?` or a binding of the state's name: left to the stage.
+    // The closure's own `return None` ends the `scan` (`break` of the loop) and its `return
+    // Some(v)` yields `v` (pushed, then `continue` of the loop), wherever they are in the body.
+    let label = syn::Lifetime::new(&format!("'__ad_scan_each{made}"), span);
+    let mut returns = Returns {
+        label: &label,
+        items: &items,
+        closures: 0,
+        found: false,
+    };
+    for s in &mut stmts {
+        returns.visit_stmt_mut(s);
+    }
+    let labeled = returns.found;
+    if !tuple && !labeled {
+        return None;
+    }
+    // The closure's other `return`s, `?` or a binding of the state's name: left to the stage.
     let mut leaves = super::zip_indexed::Leaves::new(false);
     let mut binds = Binds(&st, false);
     for s in &stmts {
@@ -159,12 +178,13 @@ fn scan_loop(mc: &syn::ExprMethodCall, made: usize) -> Option<(Vec<Stmt>, Expr)>
     }
     rename.visit_expr_mut(&mut item);
     let src = &mc.receiver;
+    let label = labeled.then(|| quote::quote_spanned!(span=> #label:));
     let hoisted: Vec<Stmt> = vec![
         syn::parse_quote_spanned!(span=> let mut #state = #init;),
         syn::parse_quote_spanned!(span=> let mut #items = ::std::vec::Vec::new();),
         Stmt::Expr(
             syn::parse_quote_spanned! {span=>
-                for #pat in #src {
+                #label for #pat in #src {
                     #(#stmts)*
                     #items.push(#item);
                 }
@@ -201,6 +221,56 @@ impl<'ast> Visit<'ast> for Binds<'_> {
     fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
         self.1 |= p.ident == *self.0;
         syn::visit::visit_pat_ident(self, p);
+    }
+}
+
+/// `return None` of the closure (outside closures of its own) as `break 'label`, and `return
+/// Some(v)` as `{ items.push(v); continue 'label; }`: the `scan` ends at the first `None`, and
+/// an item returned early is the iteration's item.
+struct Returns<'a> {
+    label: &'a syn::Lifetime,
+    items: &'a syn::Ident,
+    closures: usize,
+    found: bool,
+}
+
+impl VisitMut for Returns<'_> {
+    fn visit_expr_mut(&mut self, e: &mut Expr) {
+        match e {
+            Expr::Closure(_) => {
+                self.closures += 1;
+                syn::visit_mut::visit_expr_mut(self, e);
+                self.closures -= 1;
+                return;
+            }
+            Expr::Return(r) if self.closures == 0 => {
+                let label = self.label;
+                match r.expr.as_deref().map(strip) {
+                    Some(Expr::Path(p)) if p.path.is_ident("None") => {
+                        *e = syn::parse_quote_spanned!(r.return_token.span=> break #label);
+                        self.found = true;
+                        return;
+                    }
+                    Some(Expr::Call(c))
+                        if c.args.len() == 1
+                            && matches!(strip(&c.func), Expr::Path(p) if p.path.is_ident("Some")) =>
+                    {
+                        let mut v = c.args[0].clone();
+                        self.visit_expr_mut(&mut v);
+                        let items = self.items;
+                        *e = syn::parse_quote_spanned!(r.return_token.span=> {
+                            #items.push(#v);
+                            continue #label
+                        });
+                        self.found = true;
+                        return;
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+        syn::visit_mut::visit_expr_mut(self, e);
     }
 }
 
