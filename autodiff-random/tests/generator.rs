@@ -192,6 +192,47 @@ fn the_exits_stencils_and_casts_are_generated() {
     }
 }
 
+/// The forms of the `nd_zip` and `row_copy` kinds are written (weighted up; CI leaves them
+/// out): `Zip::indexed` and `azip!` with an index, `return;` in the closure, a transposed
+/// producer, a length read off a shape, `map_inplace`, a reference to an element, rows copied
+/// out by index, by a pattern and by reference, and scans with a count that stop early.
+#[test]
+fn the_zip_idioms_and_copied_rows_are_generated() {
+    let forms = [
+        "ndarray::Zip::indexed(&mut zo",
+        "ndarray::azip!((index (",
+        "ndarray::azip!((index i",
+        "        return;",
+        ".t()).for_each(|(",
+        ".shape()[0];",
+        ".map_inplace(|v| {",
+        "= &mut zo",
+        "ndarray::Array3<",
+        "let [rp",
+        "= &rt",
+        ": [[[",
+        "return None;",
+        "(0usize, ",
+    ];
+    let mut config = Config::default();
+    for kind in ["nd_zip", "row_copy"] {
+        config.set_stmt_weight(kind, 20);
+    }
+    let programs: Vec<String> = (0..200)
+        .map(|i| generate(case_seed(5, i), &config).program())
+        .collect();
+    for form in forms {
+        assert!(
+            programs.iter().any(|p| p.contains(form)),
+            "no program writes `{form}`"
+        );
+    }
+    for i in 0..200 {
+        let p = generate(case_seed(3, i), &Config::ci()).program();
+        assert!(!p.contains("Zip::indexed") && !p.contains("azip!"), "{p}");
+    }
+}
+
 /// Every statement kind, weighted to dominate, generates programs that parse, with the
 /// generator's own integer arithmetic checked for overflow (this test runs unoptimized).
 #[test]
