@@ -143,12 +143,25 @@ fn scan_loop(mc: &syn::ExprMethodCall, made: usize) -> Option<(Vec<Stmt>, Expr)>
     // The closure's own `return None` ends the `scan` (`break` of the loop) and its `return
     // Some(v)` yields `v` (pushed, then `continue` of the loop), wherever they are in the body.
     let label = syn::Lifetime::new(&format!("'__ad_scan_each{made}"), span);
-    let mut returns = Returns {
-        label: &label,
-        items: &items,
-        closures: 0,
-        found: false,
-    };
+    let mut returns = super::zip_indexed::ReturnsAsJumps::new(|r: &syn::ExprReturn| {
+        let span = r.return_token.span;
+        match r.expr.as_deref().map(strip) {
+            Some(Expr::Path(p)) if p.path.is_ident("None") => {
+                Some(syn::parse_quote_spanned!(span=> break #label))
+            }
+            Some(Expr::Call(c))
+                if c.args.len() == 1
+                    && matches!(strip(&c.func), Expr::Path(p) if p.path.is_ident("Some")) =>
+            {
+                let v = &c.args[0];
+                Some(syn::parse_quote_spanned!(span=> {
+                    #items.push(#v);
+                    continue #label
+                }))
+            }
+            _ => None,
+        }
+    });
     for s in &mut stmts {
         returns.visit_stmt_mut(s);
     }
@@ -221,56 +234,6 @@ impl<'ast> Visit<'ast> for Binds<'_> {
     fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
         self.1 |= p.ident == *self.0;
         syn::visit::visit_pat_ident(self, p);
-    }
-}
-
-/// `return None` of the closure (outside closures of its own) as `break 'label`, and `return
-/// Some(v)` as `{ items.push(v); continue 'label; }`: the `scan` ends at the first `None`, and
-/// an item returned early is the iteration's item.
-struct Returns<'a> {
-    label: &'a syn::Lifetime,
-    items: &'a syn::Ident,
-    closures: usize,
-    found: bool,
-}
-
-impl VisitMut for Returns<'_> {
-    fn visit_expr_mut(&mut self, e: &mut Expr) {
-        match e {
-            Expr::Closure(_) => {
-                self.closures += 1;
-                syn::visit_mut::visit_expr_mut(self, e);
-                self.closures -= 1;
-                return;
-            }
-            Expr::Return(r) if self.closures == 0 => {
-                let label = self.label;
-                match r.expr.as_deref().map(strip) {
-                    Some(Expr::Path(p)) if p.path.is_ident("None") => {
-                        *e = syn::parse_quote_spanned!(r.return_token.span=> break #label);
-                        self.found = true;
-                        return;
-                    }
-                    Some(Expr::Call(c))
-                        if c.args.len() == 1
-                            && matches!(strip(&c.func), Expr::Path(p) if p.path.is_ident("Some")) =>
-                    {
-                        let mut v = c.args[0].clone();
-                        self.visit_expr_mut(&mut v);
-                        let items = self.items;
-                        *e = syn::parse_quote_spanned!(r.return_token.span=> {
-                            #items.push(#v);
-                            continue #label
-                        });
-                        self.found = true;
-                        return;
-                    }
-                    _ => {}
-                }
-            }
-            _ => {}
-        }
-        syn::visit_mut::visit_expr_mut(self, e);
     }
 }
 

@@ -160,7 +160,7 @@ fn is_assignment(op: &syn::BinOp) -> bool {
 
 /// Whether code of a closure's body leaves the closure, which it would no longer do once it is
 /// a loop's body: by `?`, or by `return` (only a `return` with a value where `bare` returns are
-/// made the loop's `continue`, [`ContinueForReturn`]), outside closures of its own.
+/// made the loop's `continue`, [`ReturnsAsJumps`]), outside closures of its own.
 pub(super) struct Leaves {
     pub(super) bare_returns_stay: bool,
     closures: usize,
@@ -299,11 +299,14 @@ pub(super) fn zip_indexed(stmt: &Stmt) -> Option<Stmt> {
     if names_or_leaves(&body, &by_reference) {
         return None;
     }
-    let mut returns = ContinueForReturn {
-        label: syn::Lifetime::new("'__ad_zip_each", span),
-        closures: 0,
-        found: false,
-    };
+    // A `return;` ends the element's iteration as it ended the closure's call.
+    let each = syn::Lifetime::new("'__ad_zip_each", span);
+    let mut returns = ReturnsAsJumps::new(|r: &syn::ExprReturn| {
+        let span = r.return_token.span;
+        r.expr
+            .is_none()
+            .then(|| syn::parse_quote_spanned!(span=> continue #each))
+    });
     returns.visit_expr_mut(&mut body);
     let shape_of = &producers[0].array;
     let mut looped = quote::quote_spanned! {span=>
@@ -311,10 +314,8 @@ pub(super) fn zip_indexed(stmt: &Stmt) -> Option<Stmt> {
         #body;
     };
     for (k, i) in index.iter().enumerate().rev() {
-        let label = (returns.found && k + 1 == index.len()).then(|| {
-            let l = &returns.label;
-            quote::quote_spanned!(span=> #l:)
-        });
+        let label =
+            (returns.found && k + 1 == index.len()).then(|| quote::quote_spanned!(span=> #each:));
         let bound: Expr = if index.len() == 1 {
             syn::parse_quote_spanned!(span=> #shape_of.len())
         } else {
@@ -338,15 +339,27 @@ pub(super) fn zip_indexed(stmt: &Stmt) -> Option<Stmt> {
     Some(Stmt::Expr(looped, *semi))
 }
 
-/// `return;` of the closure (outside closures of its own) as `continue 'label;` of the
-/// innermost loop, which ends the element's iteration as the `return` ended its call.
-struct ContinueForReturn {
-    label: syn::Lifetime,
+/// The `return`s of a closure's body (outside closures of its own) as the jumps of the loop
+/// that the closure becomes: `jump` gives what stands for one (`continue 'label` for a
+/// `return;` of `Zip::indexed`'s closure), or `None` to leave it; `found` is whether any was
+/// replaced (the loop then needs its label).
+pub(super) struct ReturnsAsJumps<F> {
+    jump: F,
     closures: usize,
-    found: bool,
+    pub(super) found: bool,
 }
 
-impl VisitMut for ContinueForReturn {
+impl<F: FnMut(&syn::ExprReturn) -> Option<Expr>> ReturnsAsJumps<F> {
+    pub(super) fn new(jump: F) -> Self {
+        ReturnsAsJumps {
+            jump,
+            closures: 0,
+            found: false,
+        }
+    }
+}
+
+impl<F: FnMut(&syn::ExprReturn) -> Option<Expr>> VisitMut for ReturnsAsJumps<F> {
     fn visit_expr_mut(&mut self, e: &mut Expr) {
         match e {
             Expr::Closure(_) => {
@@ -354,12 +367,13 @@ impl VisitMut for ContinueForReturn {
                 syn::visit_mut::visit_expr_mut(self, e);
                 self.closures -= 1;
             }
-            Expr::Return(r) if self.closures == 0 && r.expr.is_none() => {
-                let label = &self.label;
-                let span = r.return_token.span;
-                *e = syn::parse_quote_spanned!(span=> continue #label);
-                self.found = true;
-            }
+            Expr::Return(r) if self.closures == 0 => match (self.jump)(r) {
+                Some(j) => {
+                    *e = j;
+                    self.found = true;
+                }
+                None => syn::visit_mut::visit_expr_mut(self, e),
+            },
             _ => syn::visit_mut::visit_expr_mut(self, e),
         }
     }
