@@ -566,3 +566,200 @@ fn loops_that_are_not_reductions_beside_them() {
     );
     fd("not reductions", |w| not_reductions(w, &xs), w, g);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Sums whose terms are computed by loops: recorded, with a record per data point
+// ---------------------------------------------------------------------------------------------
+
+/// `f = Σᵢ Tᵢ²` with `Tᵢ = Σ_{j<i} sin²(a·xⱼ)`: a sum over data whose term an inner loop
+/// computes, which reverse mode keeps in the recorded form (see `autodiff-macro/src/fuse.rs`).
+/// `∂f/∂a = Σᵢ 2Tᵢ · Σ_{j<i} 2 sin(a·xⱼ) cos(a·xⱼ) xⱼ`.
+#[differentiate(wrt(a), hessian)]
+fn triangle(a: f64, xs: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..xs.len() {
+        let mut t = 0.0;
+        for j in 0..i {
+            let u = (a * xs[j]).sin();
+            t += u * u;
+        }
+        s += t * t;
+    }
+    s
+}
+
+fn triangle_expected(a: f64, xs: &[f64]) -> f64 {
+    (0..xs.len())
+        .map(|i| {
+            let t: f64 = xs[..i].iter().map(|x| (a * x).sin().powi(2)).sum();
+            let dt: f64 = xs[..i]
+                .iter()
+                .map(|x| 2.0 * (a * x).sin() * (a * x).cos() * x)
+                .sum();
+            2.0 * t * dt
+        })
+        .sum()
+}
+
+#[test]
+fn a_loop_inside_the_body() {
+    let xs = xs();
+    let a = 0.7;
+    let (v, g) = triangle_grad(a, &xs);
+    assert_eq!(v, triangle(a, &xs));
+    close("triangle", g, triangle_expected(a, &xs), TOL);
+    fd("triangle", |a| triangle(a, &xs), a, g);
+    // The seed scales what the iterations summed.
+    let (_, pb) = triangle_vjp(a, &xs);
+    close("triangle, seed 2.5", pb(2.5), 2.5 * g, TOL);
+    // Forward over reverse agrees.
+    let (_, hg, hv) = triangle_hvp(a, &xs, 1.0);
+    close("triangle, gradient of _hvp", hg, g, TOL);
+    let r = autodiff::check::hvpcheck(|a: &f64| triangle_grad(*a, &xs).1, &a, &1.0, &hv);
+    assert!(r.passed(), "triangle _hvp: {r}");
+}
+
+/// Per point, a triangle of loops with a branch and a `break` inside, then an online
+/// log-sum-exp over components — the shape of a Gaussian mixture's objective:
+/// `βᵢc = −½ Σⱼ tᵢcⱼ²`, `tᵢcⱼ = e^{q_c}(xᵢⱼ − μ_cⱼ) + Σ_{l<j} L_c(xᵢₗ − μ_cₗ)` where the sum
+/// over `l` stops at the first `l` with `xᵢₗ > 2` (a data-dependent trip count) and a negative
+/// difference counts through `L_c²`, and `f = Σᵢ lse_c βᵢc`.
+#[differentiate(wrt(mu, q, l))]
+fn mixture_like(mu: &[f64], q: &[f64], l: &[f64], xs: &[f64], d: usize) -> f64 {
+    let k = q.len();
+    let n = xs.len() / d;
+    let mut total = 0.0;
+    for i in 0..n {
+        let mut m = f64::NEG_INFINITY;
+        let mut acc = 0.0;
+        for c in 0..k {
+            let mut sq = 0.0;
+            for j in 0..d {
+                let mut t = q[c].exp() * (xs[i * d + j] - mu[c * d + j]);
+                for ll in 0..j {
+                    if xs[i * d + ll] > 2.0 {
+                        break;
+                    }
+                    let e = xs[i * d + ll] - mu[c * d + ll];
+                    t += if e > 0.0 { l[c] * e } else { l[c] * l[c] * e };
+                }
+                sq += t * t;
+            }
+            let beta = -0.5 * sq;
+            if beta > m {
+                acc = acc * (m - beta).exp() + 1.0;
+                m = beta;
+            } else {
+                acc += (beta - m).exp();
+            }
+        }
+        total += m + acc.ln();
+    }
+    total
+}
+
+/// The gradient of [`mixture_like`] written out: with `wᵢc` the softmax of `βᵢ·`, `∂f/∂tᵢcⱼ =
+/// −wᵢc·tᵢcⱼ`, and through `t` to `μ`, `q` and `L`.
+fn mixture_like_expected(
+    mu: &[f64],
+    q: &[f64],
+    l: &[f64],
+    xs: &[f64],
+    d: usize,
+) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let k = q.len();
+    let n = xs.len() / d;
+    let (mut gmu, mut gq, mut gl) = (vec![0.0; k * d], vec![0.0; k], vec![0.0; k]);
+    for i in 0..n {
+        let x = &xs[i * d..(i + 1) * d];
+        let mut ts = vec![vec![0.0; d]; k];
+        let mut betas = vec![0.0; k];
+        for c in 0..k {
+            for j in 0..d {
+                let mut t = q[c].exp() * (x[j] - mu[c * d + j]);
+                for ll in 0..j {
+                    if x[ll] > 2.0 {
+                        break;
+                    }
+                    let e = x[ll] - mu[c * d + ll];
+                    t += if e > 0.0 { l[c] * e } else { l[c] * l[c] * e };
+                }
+                ts[c][j] = t;
+            }
+            betas[c] = -0.5 * ts[c].iter().map(|t| t * t).sum::<f64>();
+        }
+        let m = betas.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        let z: f64 = betas.iter().map(|b| (b - m).exp()).sum();
+        for c in 0..k {
+            let w = (betas[c] - m).exp() / z;
+            for j in 0..d {
+                let gt = -w * ts[c][j];
+                gq[c] += gt * q[c].exp() * (x[j] - mu[c * d + j]);
+                gmu[c * d + j] -= gt * q[c].exp();
+                for ll in 0..j {
+                    if x[ll] > 2.0 {
+                        break;
+                    }
+                    let e = x[ll] - mu[c * d + ll];
+                    let (de, dl) = if e > 0.0 {
+                        (l[c], e)
+                    } else {
+                        (l[c] * l[c], 2.0 * l[c] * e)
+                    };
+                    gmu[c * d + ll] -= gt * de;
+                    gl[c] += gt * dl;
+                }
+            }
+        }
+    }
+    (gmu, gq, gl)
+}
+
+#[test]
+fn the_loops_of_a_mixture_inside_the_body() {
+    let d = 3;
+    let xs = vec![
+        0.3, -1.2, 0.8, 2.5, -0.4, 1.1, 0.2, 0.9, -0.6, -1.5, 0.4, 2.2,
+    ];
+    let mu = vec![0.1, -0.3, 0.5, -0.2, 0.35, 0.0];
+    let q = vec![0.2, -0.1];
+    let l = vec![0.6, -0.7];
+    let (v, (gmu, gq, gl)) = mixture_like_grad(&mu, &q, &l, &xs, d);
+    assert_eq!(v, mixture_like(&mu, &q, &l, &xs, d));
+    let (emu, eq, el) = mixture_like_expected(&mu, &q, &l, &xs, d);
+    close_all("mixture, μ", &gmu, &emu);
+    close_all("mixture, q", &gq, &eq);
+    close_all("mixture, L", &gl, &el);
+    fd_vec("mixture, μ", |p| mixture_like(p, &q, &l, &xs, d), &mu, &gmu);
+    fd_vec("mixture, q", |p| mixture_like(&mu, p, &l, &xs, d), &q, &gq);
+    fd_vec("mixture, L", |p| mixture_like(&mu, &q, p, &xs, d), &l, &gl);
+}
+
+/// A `while` loop inside the body (Newton's iteration for `√(c·xᵢ)`, twenty steps):
+/// `f = Σᵢ √(c·xᵢ)`, `∂f/∂c = Σᵢ xᵢ / (2√(c·xᵢ))`.
+#[differentiate(wrt(c))]
+fn newton_roots(c: f64, xs: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..xs.len() {
+        let target = c * xs[i];
+        let mut y = 1.0;
+        let mut k = 0;
+        while k < 20 {
+            y = 0.5 * (y + target / y);
+            k += 1;
+        }
+        s += y;
+    }
+    s
+}
+
+#[test]
+fn a_while_loop_inside_the_body() {
+    let xs = [0.5, 1.5, 2.0, 3.5];
+    let c = 1.3;
+    let (v, g) = newton_roots_grad(c, &xs);
+    assert_eq!(v, newton_roots(c, &xs));
+    let expected: f64 = xs.iter().map(|x| x / (2.0 * (c * x).sqrt())).sum();
+    close("newton roots", g, expected, TOL);
+    fd("newton roots", |c| newton_roots(c, &xs), c, g);
+}
