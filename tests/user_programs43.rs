@@ -403,6 +403,47 @@ fn a_match_guard_lends_the_labels_it_reads() {
     );
 }
 
+/// How many labels are above one: a helper on data that a guard calls with a borrow.
+fn above_one(labels: &[usize]) -> usize {
+    labels.iter().filter(|&&l| l > 1).count()
+}
+
+/// A guard that lends an owned `Vec<usize>` to a function (`_ if above_one(&labels) > i`), in
+/// a loop, the `Vec` read again after it: `f = x₀ + Σ_{0<i<c} xᵢ² + Σ_{i≥max(c,1)} sin xᵢ +
+/// len` with `c` the count of labels above one. The guard took the `Vec` by value: rustc's
+/// "borrow of moved value" in the generated code.
+#[differentiate(wrt(x))]
+fn guard_lends_to_a_call(x: &[f64], labels: Vec<usize>) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += match i {
+            0 => x[i],
+            _ if above_one(&labels) > i => x[i] * x[i],
+            _ => x[i].sin(),
+        };
+    }
+    s + labels.len() as f64
+}
+
+#[test]
+fn a_match_guard_lends_a_container_to_a_call() {
+    let x = [0.3, -1.2, 2.1, 0.7];
+    for labels in [vec![0, 2, 3, 5], vec![2, 0], vec![]] {
+        let c = above_one(&labels);
+        let (v, g) = guard_lends_to_a_call_grad(&x, labels.clone());
+        close("f", v, guard_lends_to_a_call(&x, labels.clone()), TOL);
+        let expected: Vec<f64> = (0..x.len())
+            .map(|i| match i {
+                0 => 1.0,
+                _ if c > i => 2.0 * x[i],
+                _ => x[i].cos(),
+            })
+            .collect();
+        close_all("∂f/∂x", &g, &expected);
+        fd_vec("f", |p| guard_lends_to_a_call(p, labels.clone()), &x, &g);
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The HMM forward algorithm in log space, with forbidden transitions.
 // ---------------------------------------------------------------------------------------------

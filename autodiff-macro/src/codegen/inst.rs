@@ -839,10 +839,11 @@ impl Gen<'_> {
 }
 
 /// Whether every mention of `name` in `tokens` (not a field, method or path segment of that
-/// name) is indexed or the receiver of a field or method (`name[..]`, `name.len()`): reads that
-/// go through a reference to the value as they go through the value.
+/// name) is indexed, the receiver of a field or method, or borrowed (`name[..]`, `name.len()`,
+/// `count(&name)`): reads that go through a reference to the value as they go through the
+/// value (a borrow of the reference is a `&&` that coerces where the `&` did).
 fn read_in_place(tokens: &TokenStream, name: &syn::Ident) -> bool {
-    use proc_macro2::{Delimiter, TokenTree};
+    use proc_macro2::{Delimiter, Spacing, TokenTree};
     fn walk(tokens: &TokenStream, name: &syn::Ident, seen: &mut bool) -> bool {
         let trees: Vec<TokenTree> = tokens.clone().into_iter().collect();
         let punct = |k: Option<usize>, c: char| {
@@ -865,7 +866,14 @@ fn read_in_place(tokens: &TokenStream, name: &syn::Ident) -> bool {
                     let indexed = matches!(trees.get(k + 1),
                         Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Bracket);
                     let receiver = punct(Some(k + 1), '.') && !punct(Some(k + 2), '.');
-                    if !(indexed || receiver) {
+                    // `&name`, not the `&&` of `a && name`.
+                    let and = before
+                        .and_then(|b| b.checked_sub(1))
+                        .and_then(|b| trees.get(b));
+                    let borrowed = punct(before, '&')
+                        && !matches!(and, Some(TokenTree::Punct(p))
+                            if p.as_char() == '&' && p.spacing() == Spacing::Joint);
+                    if !(indexed || receiver || borrowed) {
                         return false;
                     }
                 }
