@@ -3,7 +3,8 @@
 //! distortion, projection, reprojection and weight errors over observations indexed by camera
 //! and point ids in `Vec<usize>`), triangulation from two `3×4` cameras iterated as an array of
 //! `(camera, observation)` tuples (and the other forms of tuples holding borrows: `vec![..]`,
-//! ranges of a slice, local arrays, a struct's fields), a triangle's vertices, a mesh's anchor
+//! ranges of a slice, local arrays, a struct's fields; tuples holding indices or index sets
+//! beside floats), a triangle's vertices, a mesh's anchor
 //! and skinning bones copied out of a nested array or a field before the loop that reads them,
 //! volume rendering along a ray, ICP point-to-plane residuals, Horn–Schunck energy over an
 //! `Array2` grid, and a photometric loss in `f32`.
@@ -372,6 +373,103 @@ fn borrowed_views_in_vec_zip_and_pairs() {
     close_all("∂d", &gd, &[0.0, x * b[0]]);
     let r = gradcheck(|p: &[f64; 2]| paired_views(x, &a, &b, &c, p), &d, &gd);
     assert!(r.passed(), "{r}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Arrays of tuples holding integers beside floats.
+// ---------------------------------------------------------------------------------------------
+
+/// Weights picked by index, each with its own scale, iterated as `(index, scale)` tuples:
+/// `f = w₀w₂ + w₁w₃`, `∇f = (w₂, w₃, w₀, w₁)`. A tuple of an integer and a float has no
+/// gradient type: the loop was rustc's "`(usize, f64)` is not differentiable" in the generated
+/// code; it is followed as the loop over the positions' arrays.
+#[differentiate(hessian)]
+fn picks(w: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for (i, c) in [(2usize, w[0]), (3, w[1])] {
+        s += c * w[i];
+    }
+    s
+}
+
+/// Index sets given as slices of integers beside a scale each, over `&[..]` with a `&(..)`
+/// pattern, with a `continue` and a labeled `break` inside:
+/// `f = w₀·Σ_{i∈a, i≠1} wᵢ² + w₁·Σ_{i∈b, until 9} wᵢ²` (here no index is 9).
+#[differentiate(wrt(w))]
+fn index_sets(w: &[f64], a: &[usize], b: &[usize]) -> f64 {
+    let mut s = 0.0;
+    'sets: for &(idx, scale) in &[(a, w[0]), (b, w[1])] {
+        for &i in idx {
+            if i == 1 {
+                continue;
+            }
+            if i == 9 {
+                break 'sets;
+            }
+            s += scale * w[i] * w[i];
+        }
+    }
+    s
+}
+
+/// `vec![..]` of `(offset, sign, value)` tuples, nested in a loop of the same form:
+/// `f = Σ_{(o, σ, v)} Σ_{(k, u)} σ·v·u·w_{o+k}` with `(o, σ, v) ∈ {(0, 1, x), (1, −1, y)}` and
+/// `(k, u) ∈ {(0, x·y), (2, 1)}`.
+#[differentiate]
+fn signed_offsets(x: f64, y: f64, w: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for (o, sign, v) in vec![(0usize, 1.0, x), (1, -1.0, y)] {
+        for &(k, u) in [(0usize, x * y), (2, 1.0)].iter() {
+            s += sign * v * u * w[o + k];
+        }
+    }
+    s
+}
+
+#[test]
+fn tuples_of_integers_and_floats() {
+    let w = [0.3, -1.2, 2.1, 0.7];
+    let (v, g) = picks_grad(&w);
+    close("picks", v, picks(&w), TOL);
+    close_all("∇picks", &g, &[w[2], w[3], w[0], w[1]]);
+    fd_vec("picks", |p| picks(p), &w, &g);
+    let dir = [0.5, -0.25, 1.0, 0.75];
+    let (_, gh, hv) = picks_hvp(&w, &dir.to_vec());
+    close_all("_hvp's gradient", &gh, &g);
+    // ∇²f·v = (v₂, v₃, v₀, v₁).
+    close_all("∇²picks·v", &hv, &[dir[2], dir[3], dir[0], dir[1]]);
+
+    let w = [0.3, -1.2, 2.1, 0.7, 1.4];
+    let (a, b) = (vec![0usize, 1, 4], vec![2usize, 3]);
+    let (v, g) = index_sets_grad(&w, &a, &b);
+    close("index sets", v, index_sets(&w, &a, &b), TOL);
+    let sa = w[0] * w[0] + w[4] * w[4];
+    let sb = w[2] * w[2] + w[3] * w[3];
+    let expected = [
+        sa + w[0] * 2.0 * w[0],
+        sb,
+        w[1] * 2.0 * w[2],
+        w[1] * 2.0 * w[3],
+        w[0] * 2.0 * w[4],
+    ];
+    close_all("∇index sets", &g, &expected);
+    fd_vec("index sets", |p| index_sets(p, &a, &b), &w, &g);
+
+    let (x, y) = (0.7, -0.4);
+    let w = [0.3, -1.2, 2.1, 0.7];
+    let (v, (gx, gy, gw)) = signed_offsets_grad(x, y, &w);
+    close("signed offsets", v, signed_offsets(x, y, &w), TOL);
+    // f = x(xy·w₀ + w₂) − y(xy·w₁ + w₃).
+    close("∂x", gx, 2.0 * x * y * w[0] + w[2] - y * y * w[1], TOL);
+    close("∂y", gy, x * x * w[0] - 2.0 * x * y * w[1] - w[3], TOL);
+    close_all("∂w", &gw, &[x * x * y, -y * x * y, x, -y]);
+    let r = jvpcheck(
+        |p: &(f64, f64)| signed_offsets(p.0, p.1, &w),
+        &(x, y),
+        &(0.3, -0.8),
+        &signed_offsets_jvp(x, y, &w, 0.3, -0.8, &vec![0.0; 4]).1,
+    );
+    assert!(r.passed(), "signed offsets, jvp: {r}");
 }
 
 // ---------------------------------------------------------------------------------------------

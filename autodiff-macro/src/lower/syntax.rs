@@ -826,7 +826,113 @@ pub(super) fn vec_loops_over_containers(
                 e => slices(e),
             })
     }
-    struct Loops<'a>(&'a [String], &'a [String]);
+    /// `for (i, s) in [(2, w[0]), (3, w[1])] { .. }` (or over `vec![..]`, or `for &(i, s)` over
+    /// `&[..]` or `[..].iter()`), a tuple pattern
+    /// over tuples of its arity where a position holds integers in every tuple (a literal, a
+    /// cast to an integer type, a slice, array or `Vec` parameter of integers or a borrow of
+    /// one): the loop over the positions' arrays, one per position, by index,
+    /// `{ let c0 = [2, 3]; let c1 = [w[0], w[1]]; for k in 0..2 { let i = c0[k].clone(); let s
+    /// = c1[k].clone(); .. } }`, as a tuple of an integer and a float has no gradient type. The
+    /// elements are computed position by position, not tuple by tuple. `n` numbers the arrays.
+    fn integer_columns(
+        f: &syn::ExprForLoop,
+        ints: &dyn Fn(&Expr) -> bool,
+        n: &mut usize,
+    ) -> Option<Expr> {
+        // `for &(i, s) in &[..]` and `in [..].iter()` bind the same copies.
+        let (pat, expr) = match (&*f.pat, &*f.expr) {
+            (Pat::Tuple(p), e) => (p, e),
+            (Pat::Reference(r), Expr::Reference(e)) if r.mutability.is_none() => match &*r.pat {
+                Pat::Tuple(p) => (p, &*e.expr),
+                _ => return None,
+            },
+            (Pat::Reference(r), Expr::MethodCall(mc))
+                if r.mutability.is_none() && mc.method == "iter" && mc.args.is_empty() =>
+            {
+                match &*r.pat {
+                    Pat::Tuple(p) => (p, &*mc.receiver),
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        };
+        let elems: Vec<Expr> = match expr {
+            Expr::Array(a) => a.elems.iter().cloned().collect(),
+            Expr::Macro(m) if m.mac.path.is_ident("vec") => m
+                .mac
+                .parse_body_with(
+                    syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated,
+                )
+                .ok()?
+                .into_iter()
+                .collect(),
+            _ => return None,
+        };
+        let arity = pat.elems.len();
+        let tuples: Vec<&syn::ExprTuple> = elems
+            .iter()
+            .map(|e| match e {
+                Expr::Tuple(t) if t.elems.len() == arity => Some(t),
+                _ => None,
+            })
+            .collect::<Option<_>>()?;
+        if tuples.is_empty() {
+            return None;
+        }
+        let column = |k: usize| tuples.iter().map(move |t| &t.elems[k]);
+        if !(0..arity).any(|k| column(k).all(ints)) {
+            return None;
+        }
+        let span = f.expr.span();
+        let names: Vec<syn::Ident> = (0..arity)
+            .map(|k| {
+                *n += 1;
+                syn::Ident::new(&format!("__ad_col{}_{k}", *n), span)
+            })
+            .collect();
+        let index = syn::Ident::new(&format!("__ad_colk{}", *n), span);
+        let cols = (0..arity).map(|k| {
+            let (name, es) = (&names[k], column(k));
+            quote::quote_spanned!(span=> let #name = [#(#es),*];)
+        });
+        let binds = pat
+            .elems
+            .iter()
+            .zip(&names)
+            .map(|(p, name)| quote::quote_spanned!(span=> let #p = #name[#index].clone();));
+        let len = tuples.len();
+        let (attrs, label, body) = (&f.attrs, &f.label, &f.body.stmts);
+        Some(syn::parse_quote_spanned!(span=> {
+            #(#cols)*
+            #(#attrs)* #label for #index in 0..#len {
+                #(#binds)*
+                #(#body)*
+            }
+        }))
+    }
+    /// An integer: a literal, a negated one, a cast to an integer type, or an integer
+    /// container of `ints` (a parameter named there) or a borrow of one.
+    fn integer(e: &Expr, ints: &[String]) -> bool {
+        match e {
+            Expr::Lit(l) => matches!(l.lit, syn::Lit::Int(_)),
+            Expr::Unary(u) if matches!(u.op, syn::UnOp::Neg(_)) => integer(&u.expr, ints),
+            Expr::Paren(p) => integer(&p.expr, ints),
+            Expr::Cast(c) => {
+                matches!(&*c.ty, syn::Type::Path(t) if t.path.get_ident().is_some_and(|id| {
+                    matches!(id.to_string().as_str(),
+                        "usize" | "isize" | "u8" | "u16" | "u32" | "u64" | "i8" | "i16" | "i32" | "i64")
+                }))
+            }
+            Expr::Reference(r) if r.mutability.is_none() => matches!(&*r.expr, Expr::Path(p)
+                if p.path.get_ident().is_some_and(|id| ints.contains(&id.to_string()))),
+            Expr::Path(p) => p
+                .path
+                .get_ident()
+                .is_some_and(|id| ints.contains(&id.to_string())),
+            _ => false,
+        }
+    }
+    struct Loops<'a>(&'a [String], &'a [String], usize);
     impl VisitMut for Loops<'_> {
         fn visit_expr_for_loop_mut(&mut self, f: &mut syn::ExprForLoop) {
             if let Expr::Array(a) = &*f.expr {
@@ -846,6 +952,17 @@ pub(super) fn vec_loops_over_containers(
             syn::visit_mut::visit_expr_for_loop_mut(self, f);
         }
         fn visit_expr_mut(&mut self, e: &mut Expr) {
+            if let Expr::ForLoop(f) = e {
+                let ints: Vec<String> = self
+                    .0
+                    .iter()
+                    .filter(|c| !self.1.contains(c))
+                    .cloned()
+                    .collect();
+                if let Some(block) = integer_columns(f, &|e| integer(e, &ints), &mut self.2) {
+                    *e = block;
+                }
+            }
             syn::visit_mut::visit_expr_mut(self, e);
             let slices = |e: &Expr| {
                 matches!(e, Expr::Path(p) if p.path.get_ident()
@@ -883,7 +1000,7 @@ pub(super) fn vec_loops_over_containers(
             }
         }
     }
-    Loops(containers, floats).visit_block_mut(block);
+    Loops(containers, floats, 0).visit_block_mut(block);
 }
 
 /// A closure that leaves early with `return` (`|t| { if t > 1.0 { return 1.0; } t }`, also
