@@ -1401,6 +1401,20 @@ impl Lowering {
             || (LIBRARY_METHODS.contains(&name.as_str())
                 && !matches!(name.as_str(), "norm" | "outer" | "pow"))
         {
+            // A float method's name on what the struct's `+`, `-` or unary `-` returned is the
+            // struct's (see `Self::field_method`), also where the syntax does not show an
+            // operand to be the struct (`(d - d.scale(0.5)).exp()`, `(b * b + c).sqrt()`): the
+            // operator was called through the struct's type, and `Add`, `Sub` and `Neg` of a
+            // type return the type. (Not `*` or `/`, whose result may be a float.)
+            let float_named = mc.turbofish.is_none()
+                && PrimId::method(&name).is_some_and(|p| p.has(Flags::FLOAT_RESULT));
+            if float_named
+                && let ValueDef::Result(i, 0) = self.f.value(recv?).def
+                && let InstKind::Call { path, .. } = &self.f.inst(i).kind
+                && operator_call(path, &["add", "sub", "neg"])
+            {
+                return self.struct_of_call(path);
+            }
             // What an operator of the struct returned is the struct (as its operators are
             // taken to be): there, methods named like array rules are its own (`(a - b).dot(&c)`,
             // `let d = a - b; d.dot(&c)`), as they are on a parameter of its type.

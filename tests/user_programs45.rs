@@ -1,0 +1,155 @@
+//! Programs of quantitative finance, robotics and physical simulation as their practitioners
+//! write them: a complex number of their own for a characteristic function, whose
+//! float-named methods (`exp`, `sqrt`, `abs`) are called on what its `+`, `-` or unary `-`
+//! returned where an operand is what one of its methods made.
+//!
+//! Each gradient is checked against its analytic form (stated beside the function) and against
+//! central finite differences through `autodiff::check`; each value against the plain
+//! function's.
+
+use autodiff::{Differentiable, differentiate};
+use std::ops::{Add, Mul, Neg, Sub};
+
+mod common;
+use common::*;
+
+// ---------------------------------------------------------------------------------------------
+// A complex number's float-named methods on its operators' results.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug, Default, Differentiable)]
+pub struct Cx {
+    pub re: f64,
+    pub im: f64,
+}
+
+#[differentiate]
+impl Add for Cx {
+    type Output = Cx;
+    fn add(self, o: Cx) -> Cx {
+        Cx {
+            re: self.re + o.re,
+            im: self.im + o.im,
+        }
+    }
+}
+
+#[differentiate]
+impl Sub for Cx {
+    type Output = Cx;
+    fn sub(self, o: Cx) -> Cx {
+        Cx {
+            re: self.re - o.re,
+            im: self.im - o.im,
+        }
+    }
+}
+
+#[differentiate]
+impl Mul for Cx {
+    type Output = Cx;
+    fn mul(self, o: Cx) -> Cx {
+        Cx {
+            re: self.re * o.re - self.im * o.im,
+            im: self.re * o.im + self.im * o.re,
+        }
+    }
+}
+
+#[differentiate]
+impl Neg for Cx {
+    type Output = Cx;
+    fn neg(self) -> Cx {
+        Cx {
+            re: -self.re,
+            im: -self.im,
+        }
+    }
+}
+
+#[differentiate]
+impl Cx {
+    pub fn new(re: f64, im: f64) -> Cx {
+        Cx { re, im }
+    }
+    pub fn scale(self, k: f64) -> Cx {
+        Cx {
+            re: self.re * k,
+            im: self.im * k,
+        }
+    }
+    pub fn exp(self) -> Cx {
+        let e = self.re.exp();
+        Cx {
+            re: e * self.im.cos(),
+            im: e * self.im.sin(),
+        }
+    }
+    pub fn abs(self) -> f64 {
+        (self.re * self.re + self.im * self.im).sqrt()
+    }
+}
+
+/// `d = x + 2xi`, `d − d/2 = x/2 + xi`, so `f = e^{x/2}(cos x + t sin x)`:
+/// `∂f/∂x = e^{x/2}(cos x/2 − sin x + t(sin x/2 + cos x))`, `∂f/∂t = e^{x/2} sin x`.
+/// The right operand of `-` is what a method of the struct returned.
+#[differentiate]
+fn exp_of_difference_with_a_method(x: f64, t: f64) -> f64 {
+    let d = Cx::new(x, 2.0 * x);
+    let e = (d - d.scale(0.5)).exp();
+    e.re + e.im * t
+}
+
+/// `|z² + 1|` of `z = x + yi`: with `a = x² − y² + 1`, `f = √(a² + 4x²y²)`,
+/// `∂f/∂x = (2xa + 4xy²)/f`, `∂f/∂y = (−2ya + 4x²y)/f`. The left operand of `+` is a product.
+#[differentiate]
+fn modulus_of_square_plus_one(x: f64, y: f64) -> f64 {
+    let z = Cx::new(x, y);
+    (z * z + Cx::new(1.0, 0.0)).abs()
+}
+
+/// `Re exp(−z²) = e^{y² − x²} cos 2xy`: `∂/∂x = e^{y² − x²}(−2x cos 2xy − 2y sin 2xy)`,
+/// `∂/∂y = e^{y² − x²}(2y cos 2xy − 2x sin 2xy)`. Unary `-` of a product.
+#[differentiate]
+fn gaussian_of_complex(x: f64, y: f64) -> f64 {
+    let z = Cx::new(x, y);
+    (-(z * z)).exp().re
+}
+
+#[test]
+fn float_named_methods_on_operator_results_are_the_structs() {
+    for &(x, t) in &[(0.3, 2.0), (-0.7, 0.4), (1.1, -1.5)] {
+        let (v, g) = exp_of_difference_with_a_method_grad(x, t);
+        assert_eq!(v, exp_of_difference_with_a_method(x, t));
+        let e = (0.5 * x).exp();
+        let expected = (
+            e * (0.5 * x.cos() - x.sin() + t * (0.5 * x.sin() + x.cos())),
+            e * x.sin(),
+        );
+        close2("exp of d - d.scale", g, expected);
+        fd2("exp of d - d.scale", exp_of_difference_with_a_method, (x, t), g);
+    }
+    for &(x, y) in &[(0.3, 0.8), (-1.2, 0.5), (0.9, -0.4)] {
+        let (v, g) = modulus_of_square_plus_one_grad(x, y);
+        assert_eq!(v, modulus_of_square_plus_one(x, y));
+        let a = x * x - y * y + 1.0;
+        let f = (a * a + 4.0 * x * x * y * y).sqrt();
+        let expected = (
+            (2.0 * x * a + 4.0 * x * y * y) / f,
+            (-2.0 * y * a + 4.0 * x * x * y) / f,
+        );
+        close2("|z² + 1|", g, expected);
+        fd2("|z² + 1|", modulus_of_square_plus_one, (x, y), g);
+
+        let (v, g) = gaussian_of_complex_grad(x, y);
+        assert_eq!(v, gaussian_of_complex(x, y));
+        let e = (y * y - x * x).exp();
+        let (s, c) = (2.0 * x * y).sin_cos();
+        let expected = (
+            e * (-2.0 * x * c - 2.0 * y * s),
+            e * (2.0 * y * c - 2.0 * x * s),
+        );
+        close2("Re exp(-z²)", g, expected);
+        fd2("Re exp(-z²)", gaussian_of_complex, (x, y), g);
+    }
+}
