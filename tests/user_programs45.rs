@@ -1,14 +1,16 @@
 //! Programs of quantitative finance, robotics and physical simulation as their practitioners
 //! write them: a complex number of their own for a characteristic function, whose
 //! float-named methods (`exp`, `sqrt`, `abs`) are called on what its `+`, `-` or unary `-`
-//! returned where an operand is what one of its methods made.
+//! returned where an operand is what one of its methods made, and a local declared with the
+//! struct's type where a float-named method on what another method returned is called through
+//! the type (the form the error about such a local says to write).
 //!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`; each value against the plain
 //! function's.
 
 use autodiff::{Differentiable, differentiate};
-use std::ops::{Add, Mul, Neg, Sub};
+use std::ops::{Add, Div, Mul, Neg, Sub};
 
 mod common;
 use common::*;
@@ -63,6 +65,18 @@ impl Neg for Cx {
         Cx {
             re: -self.re,
             im: -self.im,
+        }
+    }
+}
+
+#[differentiate]
+impl Div for Cx {
+    type Output = Cx;
+    fn div(self, o: Cx) -> Cx {
+        let d = o.re * o.re + o.im * o.im;
+        Cx {
+            re: (self.re * o.re + self.im * o.im) / d,
+            im: (self.im * o.re - self.re * o.im) / d,
         }
     }
 }
@@ -127,7 +141,12 @@ fn float_named_methods_on_operator_results_are_the_structs() {
             e * x.sin(),
         );
         close2("exp of d - d.scale", g, expected);
-        fd2("exp of d - d.scale", exp_of_difference_with_a_method, (x, t), g);
+        fd2(
+            "exp of d - d.scale",
+            exp_of_difference_with_a_method,
+            (x, t),
+            g,
+        );
     }
     for &(x, y) in &[(0.3, 0.8), (-1.2, 0.5), (0.9, -0.4)] {
         let (v, g) = modulus_of_square_plus_one_grad(x, y);
@@ -151,5 +170,41 @@ fn float_named_methods_on_operator_results_are_the_structs() {
         );
         close2("Re exp(-z²)", g, expected);
         fd2("Re exp(-z²)", gaussian_of_complex, (x, y), g);
+    }
+}
+
+/// The price of an at-the-money call (`S = K = 1`, `r = 0`) by Carr and Madan's damped Fourier
+/// integral of the Black–Scholes characteristic function `φ(u) = exp(−σ²T(iu + u²)/2)`, the
+/// midpoint rule over `[0, nη]`: `∫ Re[φ(v − (α + 1)i) / (α² + α − v² + i(2α + 1)v)] dv / π`.
+/// The integrand is analytic and decays like a Gaussian, so the sum is the price to rounding,
+/// and its derivative the vega `∂/∂σ = √T·ϕ(σ√T/2)` (`ϕ` the standard normal density).
+#[differentiate(wrt(sigma))]
+fn carr_madan_atm(sigma: f64, t: f64, n: usize, eta: f64, alpha: f64) -> f64 {
+    let mut acc = Cx::new(0.0, 0.0);
+    for j in 0..n {
+        let v = eta * (j as f64 + 0.5);
+        let u = Cx::new(v, -(alpha + 1.0));
+        let iu = Cx::new(-u.im, u.re);
+        let phi: Cx = Cx::exp((iu + u * u).scale(-0.5 * sigma * sigma * t));
+        let den = Cx::new(alpha * alpha + alpha - v * v, (2.0 * alpha + 1.0) * v);
+        acc = acc + (phi / den).scale(eta);
+    }
+    acc.re / std::f64::consts::PI
+}
+
+#[test]
+fn carr_madan_vega_is_the_black_scholes_vega() {
+    for &(sigma, t) in &[(0.2, 1.0), (0.35, 2.0), (0.25, 1.5)] {
+        let (v, g) = carr_madan_atm_grad(sigma, t, 400, 0.125, 1.5);
+        assert_eq!(v, carr_madan_atm(sigma, t, 400, 0.125, 1.5));
+        let d = 0.5 * sigma * f64::sqrt(t);
+        let vega = t.sqrt() * (-0.5 * d * d).exp() / (2.0 * std::f64::consts::PI).sqrt();
+        close("Carr–Madan vega", g, vega, TOL);
+        fd(
+            "Carr–Madan vega",
+            |s| carr_madan_atm(s, t, 400, 0.125, 1.5),
+            sigma,
+            g,
+        );
     }
 }

@@ -828,6 +828,39 @@ impl Lowering {
                             )
                         }
                     };
+                    // A local of a differentiated value bound without its type (`let phi =
+                    // z.scale(k).exp();`) may be the struct too, where the macro does not see
+                    // it: what a method returned, or a float method's name on it.
+                    let local = match super::chain::strip(left) {
+                        Expr::Path(p) => p
+                            .path
+                            .get_ident()
+                            .and_then(|id| self.lookup(&id.to_string()))
+                            .and_then(|slot| self.env[slot].value)
+                            .is_some_and(|v| match self.f.value(v).def {
+                                // What a call returned, or a float rule given one.
+                                ValueDef::Result(i, 0) => match &self.f.inst(i).kind {
+                                    InstKind::Call { .. } => true,
+                                    InstKind::Prim { args, .. } => {
+                                        args.first().is_some_and(|&a| self.kind(a) == Kind::Unknown)
+                                    }
+                                    _ => false,
+                                },
+                                _ => false,
+                            })
+                            .then(|| quote::quote!(#p).to_string()),
+                        _ => None,
+                    };
+                    let unseen = match (unseen.is_empty(), local) {
+                        (true, Some(name)) => format!(
+                            "; where `{name}` is a `{ty}` too, which the macro does not see (it \
+                             knows a local of the struct by a literal, a constructor, the \
+                             struct's `+` or `-`, or a declared type), declare it, `let {name}: \
+                             {ty} = ..;`, and call a method named like a float's on what \
+                             another method returned through the type, `{ty}::exp(z.scale(k))`"
+                        ),
+                        _ => unseen,
+                    };
                     self.err(
                         bin.op.span(),
                         format!(
