@@ -3,7 +3,9 @@
 //! float-named methods (`exp`, `sqrt`, `abs`) are called on what its `+`, `-` or unary `-`
 //! returned where an operand is what one of its methods made, and a local declared with the
 //! struct's type where a float-named method on what another method returned is called through
-//! the type (the form the error about such a local says to write).
+//! the type (the form the error about such a local says to write); a 3-vector whose `*` is
+//! the dot product, its result beside a float (`d * d + ε²`, `0.5 * (v * v)`) in a softened
+//! gravitational potential.
 //!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`; each value against the plain
@@ -207,4 +209,100 @@ fn carr_madan_vega_is_the_black_scholes_vega() {
             g,
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A vector whose `*` is the dot product: what it returns beside a float is a float.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug, Default, Differentiable)]
+pub struct V3 {
+    pub x: f64,
+    pub y: f64,
+    pub z: f64,
+}
+
+#[differentiate]
+impl Sub for V3 {
+    type Output = V3;
+    fn sub(self, o: V3) -> V3 {
+        V3 {
+            x: self.x - o.x,
+            y: self.y - o.y,
+            z: self.z - o.z,
+        }
+    }
+}
+
+#[differentiate]
+impl Mul for V3 {
+    type Output = f64;
+    fn mul(self, o: V3) -> f64 {
+        self.x * o.x + self.y * o.y + self.z * o.z
+    }
+}
+
+/// Two bodies of unit mass and velocity `v` under softened gravity: with `d = a − b`,
+/// `r² = d·d + ε²`, `f = ½ v·v − 1/r + (d·d)/(2k)`. So `∂f/∂a = d/r³ + d/k`, `∂f/∂b = −∂f/∂a`,
+/// `∂f/∂v = v`, `∂f/∂k = −(d·d)/(2k²)`.
+#[differentiate]
+fn softened_energy(a: V3, b: V3, v: V3, k: f64) -> f64 {
+    let eps2 = 0.01;
+    let d = a - b;
+    let r = (d * d + eps2).sqrt();
+    0.5 * (v * v) - 1.0 / r + d * d / k * 0.5
+}
+
+#[test]
+fn dot_products_written_as_mul_beside_floats() {
+    let a = V3 {
+        x: 0.3,
+        y: -0.2,
+        z: 1.0,
+    };
+    let b = V3 {
+        x: -0.1,
+        y: 0.5,
+        z: 0.2,
+    };
+    let v = V3 {
+        x: 0.7,
+        y: 0.1,
+        z: -0.4,
+    };
+    let k = 1.7;
+    let (val, (ga, gb, gv, gk)) = softened_energy_grad(a, b, v, k);
+    assert_eq!(val, softened_energy(a, b, v, k));
+    let d = [a.x - b.x, a.y - b.y, a.z - b.z];
+    let dd: f64 = d.iter().map(|c| c * c).sum();
+    let r3 = (dd + 0.01).powf(1.5);
+    let da: Vec<f64> = d.iter().map(|c| c / r3 + c / k).collect();
+    close_all("∂/∂a", &[ga.x, ga.y, ga.z], &da);
+    let db: Vec<f64> = da.iter().map(|c| -c).collect();
+    close_all("∂/∂b", &[gb.x, gb.y, gb.z], &db);
+    close_all("∂/∂v", &[gv.x, gv.y, gv.z], &[v.x, v.y, v.z]);
+    close("∂/∂k", gk, -dd / (2.0 * k * k), TOL);
+    let at = |p: &[f64]| {
+        softened_energy(
+            V3 {
+                x: p[0],
+                y: p[1],
+                z: p[2],
+            },
+            V3 {
+                x: p[3],
+                y: p[4],
+                z: p[5],
+            },
+            V3 {
+                x: p[6],
+                y: p[7],
+                z: p[8],
+            },
+            p[9],
+        )
+    };
+    let x = [a.x, a.y, a.z, b.x, b.y, b.z, v.x, v.y, v.z, k];
+    let g = [ga.x, ga.y, ga.z, gb.x, gb.y, gb.z, gv.x, gv.y, gv.z, gk];
+    fd_vec("softened energy", at, &x, &g);
 }

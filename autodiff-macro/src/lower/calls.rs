@@ -1223,6 +1223,21 @@ impl Lowering {
         }
     }
 
+    /// Whether `v` is what a struct's `*` or `/` of two structs returned, which may be a float
+    /// rather than the struct (a dot product written as `*`, `impl Mul for V3 { type Output =
+    /// f64; }`): beside a float in another operator (`d * d + 0.01`), it is taken for one. (A
+    /// struct times a float, `v * dt`, is the struct.)
+    pub(super) fn struct_product(&self, v: Value) -> bool {
+        let ValueDef::Result(i, 0) = self.f.value(v).def else {
+            return false;
+        };
+        matches!(&self.f.inst(i).kind, InstKind::Call { path, args }
+            if operator_call(path, &["mul", "div"])
+                && self.struct_of_call(path).is_some()
+                && args.len() == 2
+                && self.struct_type_of(args[1]).is_some())
+    }
+
     /// The struct of the user's that an operand `e` (lowered to `v`) is known to be of, for
     /// an operator on it: what [`Self::struct_type_of`] knows of `v`, a variable holding one
     /// ([`Self::struct_var`]), an element of a local container of them

@@ -753,15 +753,22 @@ impl Lowering {
                     None => self.operand(b, &bin.right, expect_right),
                 };
                 let (l, r) = (self.owned_view(b, l?), self.owned_view(b, r?));
+                // What a struct's `*` or `/` returned beside a float (`d * d + 0.01`, `0.5 *
+                // (a * b)` of a dot product written as `*`) is a float: the struct's `Add` or
+                // `Mul` would take no float there (one operator, one differentiated impl).
+                let left_float = self.struct_product(l) && self.kind(r) == Kind::Float;
+                let right_float = self.struct_product(r) && self.kind(l) == Kind::Float;
                 if op != BinOp::Rem {
                     // `a + b` and `a - b` take both operands of one type: a struct on the
                     // right (`self.bodies[i].v + acc * dt`) says the left's.
                     let ty = self
                         .operand_struct(l, left)
+                        .filter(|_| !left_float)
                         .or_else(|| {
                             same_type
                                 .then(|| self.operand_struct(r, &bin.right))
                                 .flatten()
+                                .filter(|_| !right_float)
                         })
                         .or_else(|| {
                             // An operand of a struct's arithmetic whose left operand is what a
@@ -801,7 +808,7 @@ impl Lowering {
                 }
                 // A struct of the user's on the right only (`2.0 * v`, `impl Mul<V2> for f64`):
                 // the operator is the left type's, which has no generated items to call.
-                if let Some(ty) = self.operand_struct(r, &bin.right) {
+                if let Some(ty) = self.operand_struct(r, &bin.right).filter(|_| !right_float) {
                     let name = operator_method(op);
                     let op = &bin.op;
                     let op = quote::quote!(#op).to_string();
