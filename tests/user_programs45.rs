@@ -5,7 +5,8 @@
 //! struct's type where a float-named method on what another method returned is called through
 //! the type (the form the error about such a local says to write); a 3-vector whose `*` is
 //! the dot product, its result beside a float (`d * d + ε²`, `0.5 * (v * v)`) in a softened
-//! gravitational potential.
+//! gravitational potential; a planar heading error `t.conj() * z` whose left operand is what
+//! a method of the struct returned on a parameter left out with `wrt`.
 //!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`; each value against the plain
@@ -99,6 +100,12 @@ impl Cx {
         Cx {
             re: e * self.im.cos(),
             im: e * self.im.sin(),
+        }
+    }
+    pub fn conj(&self) -> Cx {
+        Cx {
+            re: self.re,
+            im: -self.im,
         }
     }
     pub fn abs(self) -> f64 {
@@ -305,4 +312,33 @@ fn dot_products_written_as_mul_beside_floats() {
     let x = [a.x, a.y, a.z, b.x, b.y, b.z, v.x, v.y, v.z, k];
     let g = [ga.x, ga.y, ga.z, gb.x, gb.y, gb.z, gv.x, gv.y, gv.z, gk];
     fd_vec("softened energy", at, &x, &g);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A struct's operator whose left operand is what one of its methods returned on data.
+// ---------------------------------------------------------------------------------------------
+
+/// The heading error of a planar pose `z = x + iy` against a fixed target heading `t = a + ib`
+/// (data): `t̄z = (ax + by) + i(ay − bx)`, `f = Re·Im = (ax + by)(ay − bx)`, so
+/// `∂f/∂x = a(ay − bx) − b(ax + by)`, `∂f/∂y = b(ay − bx) + a(ax + by)`.
+#[differentiate(wrt(x, y))]
+fn heading_error(x: f64, y: f64, t: Cx) -> f64 {
+    let z = Cx::new(x, y);
+    let e = t.conj() * z;
+    e.re * e.im
+}
+
+#[test]
+fn operator_on_a_method_of_data_beside_a_differentiated_struct() {
+    let t = Cx { re: 0.6, im: 0.8 };
+    let (a, b) = (t.re, t.im);
+    for &(x, y) in &[(0.7, 0.2), (-0.4, 1.1), (1.3, -0.5)] {
+        let (v, g) = heading_error_grad(x, y, t);
+        assert_eq!(v, heading_error(x, y, t));
+        let (re, im) = (a * x + b * y, a * y - b * x);
+        close2("t̄z", g, (a * im - b * re, b * im + a * re));
+        fd2("t̄z", |x, y| heading_error(x, y, t), (x, y), g);
+        let (_, dy) = heading_error_jvp(x, y, t, 0.3, -0.8);
+        close("t̄z tangent", dy, 0.3 * g.0 - 0.8 * g.1, TOL);
+    }
 }
