@@ -6,7 +6,8 @@
 //! the type (the form the error about such a local says to write); a 3-vector whose `*` is
 //! the dot product, its result beside a float (`d * d + ε²`, `0.5 * (v * v)`) in a softened
 //! gravitational potential; a planar heading error `t.conj() * z` whose left operand is what
-//! a method of the struct returned on a parameter left out with `wrt`.
+//! a method of the struct returned on a parameter left out with `wrt`; a chain of joint
+//! rotations as quaternions composed by `reduce(|a, b| a * b)`.
 //!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`; each value against the plain
@@ -340,5 +341,72 @@ fn operator_on_a_method_of_data_beside_a_differentiated_struct() {
         fd2("t̄z", |x, y| heading_error(x, y, t), (x, y), g);
         let (_, dy) = heading_error_jvp(x, y, t, 0.3, -0.8);
         close("t̄z tangent", dy, 0.3 * g.0 - 0.8 * g.1, TOL);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Quaternions composed by `reduce`: the accumulator has the items' type.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug, Default, Differentiable)]
+pub struct Quat {
+    pub w: f64,
+    pub x: f64,
+    pub y: f64,
+    pub z: f64,
+}
+
+#[differentiate]
+impl Mul for Quat {
+    type Output = Quat;
+    fn mul(self, o: Quat) -> Quat {
+        Quat {
+            w: self.w * o.w - self.x * o.x - self.y * o.y - self.z * o.z,
+            x: self.w * o.x + self.x * o.w + self.y * o.z - self.z * o.y,
+            y: self.w * o.y - self.x * o.z + self.y * o.w + self.z * o.x,
+            z: self.w * o.z + self.x * o.y - self.y * o.x + self.z * o.w,
+        }
+    }
+}
+
+#[differentiate]
+impl Quat {
+    pub fn from_axis_angle(axis: [f64; 3], angle: f64) -> Quat {
+        let (s, c) = (0.5 * angle).sin_cos();
+        Quat {
+            w: c,
+            x: axis[0] * s,
+            y: axis[1] * s,
+            z: axis[2] * s,
+        }
+    }
+}
+
+/// Joints turning about one unit axis `(0.6, 0, 0.8)` compose to a turn by `S = Σ qᵢ`:
+/// `r = (cos S/2, 0.6 sin S/2, 0, 0.8 sin S/2)`, `f = r.w + r.z`, so
+/// `∂f/∂qᵢ = −½ sin S/2 + 0.4 cos S/2` for every joint.
+#[differentiate(wrt(q))]
+fn composed_turn(q: &[f64]) -> f64 {
+    let r = q
+        .iter()
+        .map(|&a| Quat::from_axis_angle([0.6, 0.0, 0.8], a))
+        .reduce(|a, b| a * b)
+        .unwrap();
+    r.w + r.z
+}
+
+#[test]
+fn quaternions_composed_by_reduce() {
+    for q in [
+        vec![0.3, -0.5, 0.9],
+        vec![1.2, 0.4],
+        vec![-0.7, 0.2, 0.1, 0.6],
+    ] {
+        let (v, g) = composed_turn_grad(&q);
+        assert_eq!(v, composed_turn(&q));
+        let half: f64 = 0.5 * q.iter().sum::<f64>();
+        let each = -0.5 * half.sin() + 0.4 * half.cos();
+        close_all("∂/∂q", &g, &vec![each; q.len()]);
+        fd_vec("composed turn", composed_turn, &q, &g);
     }
 }

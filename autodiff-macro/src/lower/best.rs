@@ -57,6 +57,16 @@ impl Lowering {
                     return;
                 };
                 s.same_type(blk, acc, x, span);
+                // The accumulator has the items' type: where they are a struct of the user's
+                // (`map(|&a| Quat::from_axis_angle(ax, a)).reduce(|a, b| a * b)`), its
+                // operators are the struct's on the accumulator too.
+                let made = || {
+                    let ty = s.struct_of_made(x)?;
+                    s.user_struct(&syn::parse_quote!(#ty))
+                };
+                if let Some(ty) = s.struct_type_of(x).or_else(made) {
+                    s.struct_values.push((acc, ty));
+                }
                 let first = s.int_op(blk, quote!(!__ad_f), &[("__ad_f", found)], span);
                 let then = s.f.new_block();
                 let els = s.f.new_block();

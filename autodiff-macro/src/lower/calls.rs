@@ -1457,7 +1457,7 @@ impl Lowering {
 
     /// The struct `Ty` of a call `Ty::m(..)` that made `v`, or a part of the tuple it returned
     /// (`dir` of `let (len, dir) = p.decompose();`).
-    fn struct_of_made(&self, v: Value) -> Option<syn::Path> {
+    pub(super) fn struct_of_made(&self, v: Value) -> Option<syn::Path> {
         let ValueDef::Result(mut i, 0) = self.f.value(v).def else {
             return None;
         };
