@@ -7,7 +7,8 @@
 //! the dot product, its result beside a float (`d * d + ε²`, `0.5 * (v * v)`) in a softened
 //! gravitational potential; a planar heading error `t.conj() * z` whose left operand is what
 //! a method of the struct returned on a parameter left out with `wrt`; a chain of joint
-//! rotations as quaternions composed by `reduce(|a, b| a * b)`.
+//! rotations as quaternions composed by `reduce(|a, b| a * b)`, the result compared with a
+//! fixed target attitude by `target.conj() * r`.
 //!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`; each value against the plain
@@ -380,6 +381,14 @@ impl Quat {
             z: axis[2] * s,
         }
     }
+    pub fn conj(&self) -> Quat {
+        Quat {
+            w: self.w,
+            x: -self.x,
+            y: -self.y,
+            z: -self.z,
+        }
+    }
 }
 
 /// Joints turning about one unit axis `(0.6, 0, 0.8)` compose to a turn by `S = Σ qᵢ`:
@@ -408,5 +417,32 @@ fn quaternions_composed_by_reduce() {
         let each = -0.5 * half.sin() + 0.4 * half.cos();
         close_all("∂/∂q", &g, &vec![each; q.len()]);
         fd_vec("composed turn", composed_turn, &q, &g);
+    }
+}
+
+/// The attitude error of the composed turn `r` (by `S = Σ qᵢ` about `n = (0.6, 0, 0.8)`)
+/// against a fixed target turn by `θ` about `n`: `t̄r` turns by `S − θ`, its `w` is
+/// `cos((S − θ)/2)`, and `f = 1 − w² = sin²((S − θ)/2)`, so `∂f/∂qᵢ = ½ sin(S − θ)`.
+#[differentiate(wrt(q))]
+fn attitude_error(q: &[f64], target: Quat) -> f64 {
+    let r = q
+        .iter()
+        .map(|&a| Quat::from_axis_angle([0.6, 0.0, 0.8], a))
+        .reduce(|a, b| a * b)
+        .unwrap();
+    let e = target.conj() * r;
+    1.0 - e.w * e.w
+}
+
+#[test]
+fn attitude_error_of_a_reduced_turn() {
+    let theta = 0.4;
+    let target = Quat::from_axis_angle([0.6, 0.0, 0.8], theta);
+    for q in [vec![0.3, -0.5, 0.9], vec![1.2, 0.4]] {
+        let (v, g) = attitude_error_grad(&q, target);
+        assert_eq!(v, attitude_error(&q, target));
+        let s: f64 = q.iter().sum();
+        close_all("∂/∂q", &g, &vec![0.5 * (s - theta).sin(); q.len()]);
+        fd_vec("attitude error", |q| attitude_error(q, target), &q, &g);
     }
 }

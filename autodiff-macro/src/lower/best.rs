@@ -40,6 +40,7 @@ impl Lowering {
         }
         let (found_slot, acc) = self.found_and_slots(b, "__ad_acc", 1, span);
         let acc_slot = acc[0];
+        let mut item_ty = None;
         self.chain_loop(
             b,
             p,
@@ -65,7 +66,8 @@ impl Lowering {
                     s.user_struct(&syn::parse_quote!(#ty))
                 };
                 if let Some(ty) = s.struct_type_of(x).or_else(made) {
-                    s.struct_values.push((acc, ty));
+                    s.struct_values.push((acc, ty.clone()));
+                    item_ty = Some(ty);
                 }
                 let first = s.int_op(blk, quote!(!__ad_f), &[("__ad_f", found)], span);
                 let then = s.f.new_block();
@@ -103,6 +105,10 @@ impl Lowering {
         self.assert_reduced(b, self.env[found_slot].value?, span);
         let v = self.env[acc_slot].value;
         self.env.truncate(found_slot);
+        // So is the result (`let r = ...reduce(|a, b| a * b).unwrap(); t.conj() * r`).
+        if let (Some(v), Some(ty)) = (v, item_ty) {
+            self.struct_values.push((v, ty));
+        }
         v
     }
 
