@@ -8,7 +8,8 @@
 //! gravitational potential; a planar heading error `t.conj() * z` whose left operand is what
 //! a method of the struct returned on a parameter left out with `wrt`; a chain of joint
 //! rotations as quaternions composed by `reduce(|a, b| a * b)`, the result compared with a
-//! fixed target attitude by `target.conj() * r`.
+//! fixed target attitude by `target.conj() * r`, and the same rotations collected into a
+//! `Vec` whose type is not written (`collect::<Vec<_>>()`) before they are multiplied.
 //!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`; each value against the plain
@@ -445,4 +446,27 @@ fn attitude_error_of_a_reduced_turn() {
         close_all("∂/∂q", &g, &vec![0.5 * (s - theta).sin(); q.len()]);
         fd_vec("attitude error", |q| attitude_error(q, target), &q, &g);
     }
+}
+
+/// The joint rotations collected without a written type, then multiplied by index: as for
+/// [`composed_turn`], `f = cos S/2 + 0.8 sin S/2` with `S = Σ qᵢ`, and every
+/// `∂f/∂qᵢ = −½ sin S/2 + 0.4 cos S/2`.
+#[differentiate(wrt(q))]
+fn collected_turns(q: &[f64]) -> f64 {
+    let rots = q
+        .iter()
+        .map(|&a| Quat::from_axis_angle([0.6, 0.0, 0.8], a))
+        .collect::<Vec<_>>();
+    let r = rots[0] * rots[1] * rots[2];
+    r.w + r.z
+}
+
+#[test]
+fn quaternions_collected_without_a_type() {
+    let q = [0.3, -0.5, 0.9];
+    let (v, g) = collected_turns_grad(&q);
+    assert_eq!(v, collected_turns(&q));
+    let half: f64 = 0.5 * q.iter().sum::<f64>();
+    close_all("∂/∂q", &g, &[-0.5 * half.sin() + 0.4 * half.cos(); 3]);
+    fd_vec("collected turns", collected_turns, &q, &g);
 }

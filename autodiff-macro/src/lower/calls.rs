@@ -1279,7 +1279,8 @@ impl Lowering {
     /// The user's struct whose values a chain collected into a `Vec` gives: the elements of a
     /// container of it (`ps.iter().copied()`, `.filter(..)`), or what the last `map`'s closure
     /// makes of one where [`Self::value_struct`] sees it (`map(|&p| p - c)`, `map(|p|
-    /// V3::new(..))`).
+    /// V3::new(..))`), or, over anything else, what the last `map` builds by a literal or a
+    /// constructor.
     fn collected_struct(&mut self, recv: &Expr) -> Option<TokenStream> {
         let mut e = chain::strip(recv);
         let mut closure = None;
@@ -1294,7 +1295,13 @@ impl Lowering {
             e = chain::strip(&m.receiver);
         }
         let root = elements_root(e);
-        let ty = self.container_struct(root)?;
+        let Some(ty) = self.container_struct(root) else {
+            // A chain over anything else whose last `map` builds the struct, by a literal or a
+            // constructor (`qs.iter().map(|&a| Quat::from_axis_angle(ax, a))`).
+            let ty: syn::Type = syn::parse2(built_struct(&closure?.body)?).ok()?;
+            let ty = self.built_user_struct(&ty)?;
+            return Some(quote!(#ty));
+        };
         let Some(c) = closure else {
             return Some(quote!(#ty));
         };
