@@ -32,7 +32,8 @@ pub trait ArithRules<Rhs: HasShape = Self>: Sized + HasShape {
 /// Rule of unary minus `-x`.
 #[diagnostic::on_unimplemented(
     message = "`-` of `{Self}` cannot be differentiated",
-    label = "the operand must be a float (`f64` or `f32`) or an array of floats"
+    label = "the operand must be a float (`f64` or `f32`) or an array of floats",
+    note = "unary `-` of your own struct is followed where its operand is known to be the struct (a parameter of its type, a variable first bound to one or declared with its type, what its `+` or `-` returned) and its impl has `#[differentiate]` (`#[differentiate] impl Neg for V2`); elsewhere (what a method returned, `-d.scale(t)`, a field, `-self.v`) bind the operand to a local declared with its type, `let e: V2 = d.scale(t);`, and negate that, or call it through its type, `V2::neg(d.scale(t))`"
 )]
 pub trait NegRule: Sized {
     autodiff_macro::__rules!(declare NegRule);
