@@ -792,6 +792,22 @@ impl Lowering {
                                 self.struct_values.push((l, ty.clone()));
                                 ty
                             })
+                        })
+                        .or_else(|| {
+                            // What a method of the struct returned on data (`t.conj() * q` of
+                            // a parameter `t: C` left out with `wrt`, run as written), beside a
+                            // differentiated struct of that type: the struct, as in a chain of
+                            // its methods, so the operator is the struct's (it was the error
+                            // below, whose advice to swap the operands changes a product that
+                            // does not commute).
+                            let ty = self.operand_struct(r, &bin.right)?;
+                            let ValueDef::Result(i, 0) = self.f.value(l).def else {
+                                return None;
+                            };
+                            let InstKind::Method { recv, .. } = &self.f.inst(i).kind else {
+                                return None;
+                            };
+                            (self.struct_type_of(*recv).as_ref() == Some(&ty)).then_some(ty)
                         });
                     if let Some(ty) = ty {
                         // `a - b` of a struct of the user's is its `Sub::sub`, differentiated
@@ -805,24 +821,6 @@ impl Lowering {
                         }
                         return Some(v);
                     }
-                }
-                // What a method of the struct returned on data (`t.conj() * q` of a parameter
-                // `t: C` left out with `wrt`, run as written), beside a differentiated struct of
-                // that type: the struct, as in a chain of its methods, so the operator is the
-                // struct's (it was the error below, whose advice to swap the operands changes a
-                // product that does not commute).
-                if let Some(ty) = self.operand_struct(r, &bin.right)
-                    && let ValueDef::Result(i, 0) = self.f.value(l).def
-                    && let InstKind::Method { recv, .. } = &self.f.inst(i).kind
-                    && self.struct_type_of(*recv).as_ref() == Some(&ty)
-                {
-                    let name = operator_method(op);
-                    let v = self.struct_operator(b, ty, name, bin.op.span(), vec![l, r]);
-                    if compound {
-                        self.assign_target(b, left, Some(v), true);
-                        return None;
-                    }
-                    return Some(v);
                 }
                 // A struct of the user's on the right only (`2.0 * v`, `impl Mul<V2> for f64`):
                 // the operator is the left type's, which has no generated items to call.
