@@ -410,8 +410,9 @@ impl Lowering {
     /// A lower bound of the number of axes of `v` (0 where nothing is known), following a
     /// local to what made it: an array operation keeps the rank of its array operands (`&a *
     /// 2.0`, `a.mapv(..)`, `a.t()`), a product of two matrices is one, `insert_axis` adds an
-    /// axis and `index_axis` removes one, a `slice` keeps the axes its ranges (`..`) select,
-    /// and a constructor of `Array2` (`Array2::zeros(..)`) is a matrix; a version of an array
+    /// axis and `index_axis`, `sum_axis` and `mean_axis` remove one, a `slice` keeps the axes
+    /// its ranges (`..`) select, and a constructor of `Array2` (`Array2::zeros(..)`) is a
+    /// matrix; a version of an array
     /// (an element written, a loop's or a branch's) has the rank of the array, and a variable
     /// carried by a loop has the rank of its value before the loop.
     pub(super) fn min_rank(&self, v: Value, depth: usize) -> usize {
@@ -444,7 +445,8 @@ impl Lowering {
             InstKind::Binary(_, x, y) => rec(*x).max(rec(*y)),
             InstKind::Prim { prim, args, .. } => match prim.name() {
                 "insert_axis" => (rec(args[0]) + 1).max(2),
-                "index_axis" => rec(args[0]).saturating_sub(1),
+                // A sum or mean along one axis removes it.
+                "index_axis" | "sum_axis" | "mean_axis" => rec(args[0]).saturating_sub(1),
                 "dot" if rec(args[0]) >= 2 && rec(args[1]) >= 2 => 2,
                 "slice" if rec(args[0]) >= 2 && self.keeps_two_axes(args[1]) => 2,
                 "into_shape_with_order" | "broadcast" if self.shape_of_rank_two(args[1]) => 2,
@@ -454,8 +456,6 @@ impl Lowering {
                 | "broadcast"
                 | "sum"
                 | "mean"
-                | "sum_axis"
-                | "mean_axis"
                 | "flatten" => 0,
                 _ => rec(args[0]),
             },
