@@ -862,9 +862,10 @@ impl Lowering {
             return self.expr(b, &e, true);
         }
         // `a.slice(..).fold(init, |m, &v| ..)` (of a `row`, `column`, `view`, `t` or
-        // `index_axis` too), a fold over the elements of an array view: the fold of its
-        // elements in row-major order, `{ let v = a.slice(..); v.iter().fold(..) }`, which is
-        // followed.
+        // `index_axis` too), a fold over the elements of an array view, and
+        // `a.sum_axis(Axis(0)).fold(..)` (`mean_axis`, `mapv`, `dot`, `diag`, `to_owned` of an
+        // array variable), a fold over a new array made from one: the fold of its elements in
+        // row-major order, `{ let v = a.slice(..); v.iter().fold(..) }`, which is followed.
         if name == "fold" && mc.args.len() == 2 && mc.turbofish.is_none() {
             // ndarray's `fold` visits the elements in memory order where the array is
             // contiguous (column-major for a transposed or `.f()` array, backwards for a
@@ -875,7 +876,11 @@ impl Lowering {
             if matches!(
                 inner.method.to_string().as_str(),
                 "slice" | "row" | "column" | "view" | "t" | "index_axis"
-            ));
+            ) || (matches!(
+                inner.method.to_string().as_str(),
+                "sum_axis" | "mean_axis" | "mapv" | "dot" | "diag" | "to_owned"
+            ) && (self.is_array_variable(&inner.receiver)
+                || self.is_local_array(&inner.receiver))));
             let followed =
                 self.is_array_variable(&mc.receiver) || self.is_local_array(&mc.receiver) || view;
             if followed && !order_free_fold(&mc.args[1]) {
@@ -900,19 +905,14 @@ impl Lowering {
                 let e: Expr = syn::parse_quote_spanned!(span=> #recv.iter().fold(#args));
                 return self.expr(b, &e, true);
             }
-            if let Expr::MethodCall(inner) = chain::strip(&mc.receiver) {
-                if matches!(
-                    inner.method.to_string().as_str(),
-                    "slice" | "row" | "column" | "view" | "t" | "index_axis"
-                ) {
-                    let (recv, args) = (&mc.receiver, &mc.args);
-                    let v = syn::Ident::new("__ad_folded", span);
-                    let e: Expr = syn::parse_quote_spanned!(span=> {
-                        let #v = #recv;
-                        #v.iter().fold(#args)
-                    });
-                    return self.expr(b, &e, true);
-                }
+            if view {
+                let (recv, args) = (&mc.receiver, &mc.args);
+                let v = syn::Ident::new("__ad_folded", span);
+                let e: Expr = syn::parse_quote_spanned!(span=> {
+                    let #v = #recv;
+                    #v.iter().fold(#args)
+                });
+                return self.expr(b, &e, true);
             }
         }
         // `a.row(i)` and `a.column(j)` of a matrix are the regions `a.slice(s![i, ..])` and
