@@ -36,6 +36,7 @@ fn main() {
         "src/generate/running.rs",
         "src/generate/exits.rs",
         "src/generate/ndidioms.rs",
+        "src/generate/borrows.rs",
         "known-failures.txt",
     ] {
         println!("cargo:rerun-if-changed={f}");

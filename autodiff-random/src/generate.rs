@@ -62,6 +62,9 @@ mod exits;
 #[path = "generate/ndidioms.rs"]
 mod ndidioms;
 
+#[path = "generate/borrows.rs"]
+mod borrows;
+
 /// The seed of the CI test's cases: case `i` has seed `case_seed(CI_SEED, i)`.
 pub const CI_SEED: u64 = 440;
 
@@ -189,6 +192,9 @@ pub const STMT_KINDS: &[&str] = &[
     "int_casts",
     "nd_zip",
     "row_copy",
+    "self_borrow",
+    "closure_env",
+    "iter_shapes",
 ];
 
 /// The parameter kinds, named for [`Config::param_weights`].
@@ -284,6 +290,9 @@ impl Default for Config {
                 2,  // int_casts
                 2,  // nd_zip
                 2,  // row_copy
+                2,  // self_borrow
+                2,  // closure_env
+                2,  // iter_shapes
             ],
             param_weights: vec![10, 5, 2, 2, 2, 2, 4, 2, 2],
             diverging_else: true,
@@ -358,6 +367,9 @@ impl Config {
             ("int_casts", 0),
             ("nd_zip", 0),
             ("row_copy", 0),
+            ("self_borrow", 0),
+            ("closure_env", 0),
+            ("iter_shapes", 0),
         ])
     }
 
@@ -1470,6 +1482,9 @@ impl<'a> FnGen<'a> {
                 "int_casts" => self.s_int_casts(),
                 "nd_zip" => self.s_nd_zip(),
                 "row_copy" => self.s_row_copy(),
+                "self_borrow" => self.s_self_borrow(),
+                "closure_env" => self.s_closure_env(),
+                "iter_shapes" => self.s_iter_shapes(),
                 _ => false,
             };
             if done {
