@@ -49,6 +49,7 @@ fn programs_and_check_modules_parse() {
                 }
                 + usize::from(case.program().contains("struct Acc"))
                 + usize::from(case.program().contains("struct Net"))
+                + usize::from(case.program().contains("struct Fit"))
                 + usize::from(case.program().contains("struct Cfg"))
                 + usize::from(case.program().contains("struct Stat"));
             let program = case.program();
@@ -205,6 +206,53 @@ fn the_zip_idioms_and_copied_rows_are_generated() {
     ];
     assert_written(5, &[("nd_zip", 20), ("row_copy", 20)], &forms);
     assert_ci_writes_none(&["Zip::indexed", "azip!"]);
+}
+
+/// The forms of the `self_borrow`, `closure_env` and `iter_shapes` kinds are written (weighted
+/// up; CI leaves them out): a struct whose methods borrow a field and call each other, one
+/// returned by a method and called on, a `&mut self` step of a clone, a helper taking it by
+/// reference; closures capturing a local array (also `move`), returning a pair, calling
+/// another closure, taking a slice and changing a captured accumulator; `chunks_exact`, a zip
+/// of three, `rev().step_by(..)`, `skip(..).take(..)`, arrays filled by index then reduced, and
+/// `match` on tuples of a float and an integer.
+#[test]
+fn the_borrowing_methods_closures_and_iterator_shapes_are_generated() {
+    let forms = [
+        "let fb",
+        ".scaled(",
+        ": Fit = ",
+        ".nudge(",
+        "(m: &Fit, xs: &[",
+        "Fit::spread(&",
+        "= &fb",
+        "move |u: ",
+        "-> (f64, f64) { (u * ",
+        ", 1) * 0.5 + ce",
+        "|q: &[",
+        "let mut ce",
+        ".chunks_exact(2).zip(",
+        ".chunks_exact(3)",
+        ")).zip(",
+        ".rev().step_by(",
+        ".take(",
+        "|((&p, &q), &r)|",
+        "(0..is",
+        "Array3::from_elem((2, ",
+        "Array2::<f64>::zeros((2, 3));",
+        ".sum_axis(ndarray::Axis(2)).fold(0.0, |s, &v| s + v * v)",
+        "(v, 0) if v > 0.25 =>",
+        "if let (w, 1..=2) = (",
+    ];
+    assert_written(
+        5,
+        &[
+            ("self_borrow", 20),
+            ("closure_env", 20),
+            ("iter_shapes", 20),
+        ],
+        &forms,
+    );
+    assert_ci_writes_none(&["Fit {", "chunks_exact", "move |u"]);
 }
 
 /// Every statement kind, weighted to dominate, generates programs that parse, with the
