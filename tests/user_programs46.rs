@@ -2,8 +2,8 @@
 //! `iter_shapes` kinds write: ndarray's `fold` over the sums of a matrix written by element
 //! (`m.sum_axis(Axis(1)).fold(..)` of a `let mut m`), an `Array3::from_elem` written by index
 //! and summed along an axis, the result iterated or folded (also inside a loop, and its mean
-//! along another axis), a model whose `&self` methods borrow a field and call each other, and
-//! closures stored in locals capturing a local array, called with different arguments.
+//! along another axis), and methods of a model that read its fields through accessors lending
+//! them (`self.weights()` of `fn weights(&self) -> &[f64] { &self.w }`, `*self.bias()`).
 //!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`; each value against the plain
@@ -177,4 +177,69 @@ fn the_axis_sums_of_an_array3_iterated() {
         (4.0 * a + 4.0 * a * b * b, 4.0 * b + 4.0 * a * a * b),
     );
     gradcheck(|x: &(f64, f64)| cube_sums_in_a_loop(x.0, x.1), &(a, b), &g).assert_ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Accessors lending a field, called by the other methods of their block.
+// ---------------------------------------------------------------------------------------------
+
+/// A polynomial whose methods read its coefficients through accessors that lend them.
+#[derive(Clone, autodiff::Differentiable)]
+struct Poly {
+    w: Vec<f64>,
+    c: f64,
+}
+
+#[differentiate]
+impl Poly {
+    fn weights(&self) -> &[f64] {
+        &self.w
+    }
+
+    fn bias(&self) -> &f64 {
+        &self.c
+    }
+
+    /// `p(x) = c + Σ wᵢ xⁱ`: `∂p/∂c = 1`, `∂p/∂wᵢ = xⁱ`, `∂p/∂x = Σ i·wᵢ·xⁱ⁻¹`.
+    fn eval(&self, x: f64) -> f64 {
+        let w = self.weights();
+        let mut acc = *self.bias();
+        for i in 0..w.len() {
+            acc += w[i] * x.powi(i as i32);
+        }
+        acc
+    }
+
+    /// `e = c·Σ wᵢ²`: `∂e/∂wᵢ = 2c·wᵢ`, `∂e/∂c = Σ wᵢ²`.
+    fn energy(&self) -> f64 {
+        self.weights().iter().map(|v| v * v).sum::<f64>() * self.c
+    }
+}
+
+#[test]
+fn methods_reading_through_accessors_that_lend_a_field() {
+    let p = Poly {
+        w: vec![0.5, -0.7, 0.3],
+        c: 0.9,
+    };
+    let x = -0.6;
+    let (v, (gp, gx)) = p.eval_grad(x);
+    assert_eq!(v, p.eval(x));
+    close("p", v, 0.9 + 0.5 - 0.7 * x + 0.3 * x * x, TOL);
+    close("∂p/∂c", gp.c, 1.0, TOL);
+    close_all("∂p/∂w", &gp.w, &[1.0, x, x * x]);
+    close("∂p/∂x", gx, -0.7 + 2.0 * 0.3 * x, TOL);
+    gradcheck(|q: &(Poly, f64)| q.0.eval(q.1), &(p.clone(), x), &(gp, gx)).assert_ok();
+
+    let (v, g) = p.energy_grad();
+    assert_eq!(v, p.energy());
+    let sq: f64 = p.w.iter().map(|w| w * w).sum();
+    close("e", v, p.c * sq, TOL);
+    close("∂e/∂c", g.c, sq, TOL);
+    close_all(
+        "∂e/∂w",
+        &g.w,
+        &p.w.iter().map(|w| 2.0 * p.c * w).collect::<Vec<_>>(),
+    );
+    gradcheck(|q: &Poly| q.energy(), &p, &g).assert_ok();
 }

@@ -921,6 +921,10 @@ fn expand_impl(attr: TokenStream2, mut imp: syn::ItemImpl) -> TokenStream2 {
     let declared = declared_methods(&imp, &attr).into_iter();
     let declared = declared.map(|(name, params)| (format!("Self::{name}"), params));
     let declared_before = types::declare_wrt(declared);
+    // Accessors lending a field, `fn weights(&self) -> &[f64] { &self.w }`, stay as written
+    // (see `stays_as_written`): a call of one in a differentiated method, `self.weights()`,
+    // is read as what it lends, `(&self.w)`.
+    let accessors = field_accessors(&imp);
     let mut generated = TokenStream2::new();
     for item in &mut imp.items {
         let syn::ImplItem::Fn(m) = item else { continue };
@@ -956,6 +960,22 @@ fn expand_impl(attr: TokenStream2, mut imp: syn::ItemImpl) -> TokenStream2 {
         // The generated items are as visible as the trait's method is (an inherent method
         // without `pub` would be private to the module).
         let mut as_fn = m.clone();
+        // The generated items read the accessors' fields; the method as written keeps its calls.
+        let mut written_block = None;
+        if !accessors.is_empty() {
+            let before = as_fn.block.to_token_stream().to_string();
+            syn::visit_mut::VisitMut::visit_block_mut(
+                &mut InlineAccessors {
+                    accessors: &accessors,
+                },
+                &mut as_fn.block,
+            );
+            if as_fn.block.to_token_stream().to_string() != before {
+                written_block = syn::parse2::<syn::ImplItemFn>(original(&m.to_token_stream()))
+                    .ok()
+                    .map(|w| w.block);
+            }
+        }
         if let Some((tr, _)) = &imp.trait_ {
             as_fn.vis = syn::parse_quote!(pub);
             // `Self::Output` of the trait names nothing in the inherent impl the generated
@@ -1017,6 +1037,9 @@ fn expand_impl(attr: TokenStream2, mut imp: syn::ItemImpl) -> TokenStream2 {
         // The method as the expansion passed it on (markers inside it removed), with the
         // block's visibility.
         if let Some(mut f) = original {
+            if let Some(block) = written_block {
+                f.block = block;
+            }
             f.vis = m.vis.clone();
             f.sig.generics.where_clause = written_where;
             *m = f;
@@ -1031,6 +1054,103 @@ fn expand_impl(attr: TokenStream2, mut imp: syn::ItemImpl) -> TokenStream2 {
         #imp
         impl #generics #self_ty #where_clause { #generated }
     }
+}
+
+/// The methods of an `impl` block that lend a field of `self` and nothing else, `fn
+/// weights(&self) -> &[f64] { &self.w }` (also `&self.w[..]`, `self.w.as_slice()`, `&self.w.x`),
+/// by name, each with the expression it returns. They stay as written (`stays_as_written`).
+fn field_accessors(imp: &syn::ItemImpl) -> Vec<(String, syn::Expr)> {
+    fn of_self(e: &syn::Expr) -> bool {
+        match e {
+            syn::Expr::Field(f) => {
+                matches!(&*f.base, syn::Expr::Path(p) if p.path.is_ident("self"))
+                    || of_self(&f.base)
+            }
+            syn::Expr::Index(ix) => {
+                matches!(&*ix.index, syn::Expr::Range(r) if r.start.is_none() && r.end.is_none())
+                    && of_self(&ix.expr)
+            }
+            syn::Expr::Paren(p) => of_self(&p.expr),
+            _ => false,
+        }
+    }
+    let lent = |e: &syn::Expr| match e {
+        syn::Expr::Reference(r) => r.mutability.is_none() && of_self(&r.expr),
+        syn::Expr::MethodCall(mc) => {
+            mc.method == "as_slice" && mc.args.is_empty() && of_self(&mc.receiver)
+        }
+        _ => false,
+    };
+    (imp.items.iter())
+        .filter_map(|i| match i {
+            syn::ImplItem::Fn(m) => Some(m),
+            _ => None,
+        })
+        .filter(|m| {
+            m.sig.inputs.len() == 1
+                && matches!(m.sig.inputs.first(), Some(syn::FnArg::Receiver(r))
+                    if matches!(r.kind, syn::ReceiverKind::Reference(_, _, None)))
+                && matches!(&m.sig.output, syn::ReturnType::Type(_, t) if types::borrows(t))
+                && m.sig.generics.params.is_empty()
+        })
+        .filter_map(|m| match m.block.stmts.as_slice() {
+            [syn::Stmt::Expr(e, None)] if lent(e) => Some((m.sig.ident.to_string(), e.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Replaces `self.name()` of an accessor of [`field_accessors`] by `(what it lends)`.
+struct InlineAccessors<'a> {
+    accessors: &'a [(String, syn::Expr)],
+}
+
+impl InlineAccessors<'_> {
+    /// What `self.name()` lends, if `e` is a call of an accessor.
+    fn lent(&self, e: &syn::Expr) -> Option<(syn::Expr, proc_macro2::Span)> {
+        let syn::Expr::MethodCall(mc) = e else {
+            return None;
+        };
+        if !mc.args.is_empty()
+            || mc.turbofish.is_some()
+            || !matches!(&*mc.receiver, syn::Expr::Path(p) if p.path.is_ident("self"))
+        {
+            return None;
+        }
+        let (_, body) = (self.accessors.iter()).find(|(n, _)| mc.method == n)?;
+        let span = mc.method.span();
+        Some((respan_expr(body, span), span))
+    }
+}
+
+impl syn::visit_mut::VisitMut for InlineAccessors<'_> {
+    fn visit_expr_mut(&mut self, e: &mut syn::Expr) {
+        // `*self.c()` of `fn c(&self) -> &f64 { &self.c }` is the field, `(self.c)`.
+        if let syn::Expr::Unary(u) = e
+            && matches!(u.op, syn::UnOp::Deref(_))
+            && let Some((syn::Expr::Reference(r), span)) = self.lent(&u.expr)
+        {
+            let field = &r.expr;
+            *e = syn::parse_quote_spanned!(span=> (#field));
+            return;
+        }
+        if let Some((body, span)) = self.lent(e) {
+            *e = syn::parse_quote_spanned!(span=> (#body));
+            return;
+        }
+        syn::visit_mut::visit_expr_mut(self, e);
+    }
+}
+
+/// `e` with every token given `span` (so that the diagnostics about it point at the call).
+fn respan_expr(e: &syn::Expr, span: proc_macro2::Span) -> syn::Expr {
+    let tokens: TokenStream2 = (e.to_token_stream().into_iter())
+        .map(|mut t| {
+            t.set_span(span);
+            t
+        })
+        .collect();
+    syn::parse2(tokens).unwrap_or_else(|_| e.clone())
 }
 
 /// The methods of an `impl` block (with the block's attribute arguments `attr`) that are
