@@ -395,19 +395,20 @@ impl Case {
         )
     }
 
-    /// `Fit { w, c, s }`, a model whose `&self` methods borrow a field (`let w = &self.w;`)
-    /// and loop over it, call each other (`score` calls `eval`, `dot` and `spread`), and
+    /// `Fit { w, c, s }`, a model whose `&self` methods borrow a field (`let w = &self.w;`, or
+    /// through the accessor `weights(&self) -> &[F]`) and loop over it, call each other (`score` calls `eval`, `dot` and `spread`), and
     /// return a new one (`scaled`); `nudge(&mut self, d)` writes its fields by index.
     fn fit(&self) -> String {
         format!(
             "#[derive(Clone, autodiff::Differentiable)]\nstruct Fit {{\n    w: Vec<{f}>,\n    c: {f},\n    s: [{f}; 2],\n}}\n\n\
-             {attr}\nimpl Fit {{\n    fn eval(&self, x: {f}) -> {f} {{\n        let w = &self.w;\n        let mut s = self.c;\n        \
+             {attr}\nimpl Fit {{\n    fn weights(&self) -> &[{f}] {{\n        &self.w\n    }}\n\n    \
+             fn eval(&self, x: {f}) -> {f} {{\n        let w = &self.w;\n        let mut s = self.c;\n        \
              for (i, &v) in w.iter().enumerate() {{\n            s += v * (x * (i as {f} + 1.0) * 0.5).sin();\n        }}\n        \
              (s * 0.5).tanh()\n    }}\n\n    \
              fn dot(&self, xs: &[{f}]) -> {f} {{\n        let w = &self.w;\n        let n = w.len().min(xs.len());\n        \
              let mut s = 0.0;\n        for i in 0..n {{\n            s += w[i] * xs[i];\n        }}\n        \
              (s * 0.25 + self.s[0]).tanh()\n    }}\n\n    \
-             fn spread(&self) -> {f} {{\n        let w = &self.w;\n        let m = w.iter().sum::<{f}>() / w.len() as {f};\n        \
+             fn spread(&self) -> {f} {{\n        let w = self.weights();\n        let m = w.iter().sum::<{f}>() / w.len() as {f};\n        \
              let v: {f} = w.iter().map(|u| (u - m) * (u - m)).sum();\n        (v / w.len() as {f} + 0.25).sqrt()\n    }}\n\n    \
              fn score(&self, x: {f}, xs: &[{f}]) -> {f} {{\n        let z = self.eval(x);\n        let s = &self.s;\n        \
              let t = self.dot(xs) * s[1] + z;\n        t + 0.25 * self.spread()\n    }}\n\n    \
@@ -415,8 +416,8 @@ impl Case {
              for v in w.iter().rev() {{\n            acc = acc * 0.5 + v * self.c;\n        }}\n        acc\n    }}\n\n    \
              fn scaled(&self, k: {f}) -> Fit {{\n        \
              Fit {{ w: self.w.iter().map(|v| v * k).collect(), c: self.c * k, s: [self.s[1], self.s[0] * k] }}\n    }}\n\n    \
-             fn pairs(&self) -> {f} {{\n        let w = &self.w;\n        let a: {f} = w.windows(2).map(|p| p[0] * p[1]).sum();\n        \
-             let b: {f} = w.chunks_exact(2).map(|p| p[0] - p[1]).sum();\n        (a + b) * 0.25\n    }}\n\n    \
+             fn pairs(&self) -> {f} {{\n        let a: {f} = self.weights().windows(2).map(|p| p[0] * p[1]).sum();\n        \
+             let b: {f} = self.w.chunks_exact(2).map(|p| p[0] - p[1]).sum();\n        (a + b) * 0.25\n    }}\n\n    \
              fn nudge(&mut self, d: {f}) {{\n        self.c = self.c * 0.5 + d;\n        let n = self.w.len();\n        \
              for i in 0..n {{\n            self.w[i] = self.w[i] * 0.5 + d * 0.25;\n        }}\n        \
              self.s[1] = self.s[0] * 0.5;\n    }}\n}}\n\n",

@@ -224,6 +224,7 @@ fn the_borrowing_methods_closures_and_iterator_shapes_are_generated() {
         ".nudge(",
         "(m: &Fit, xs: &[",
         "Fit::spread(&",
+        "let w = self.weights();",
         "= &fb",
         "move |u: ",
         "-> (f64, f64) { (u * ",
