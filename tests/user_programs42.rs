@@ -392,6 +392,16 @@ fn picks(w: &[f64]) -> f64 {
     s
 }
 
+/// An index given by a parameter beside a literal one: `f = w₁w₀ + w₂wₙ`.
+#[differentiate(wrt(w))]
+fn offset_picks(w: &[f64], n: usize) -> f64 {
+    let mut s = 0.0;
+    for (i, c) in [(0, w[1]), (n, w[2])] {
+        s += c * w[i];
+    }
+    s
+}
+
 /// Index sets given as slices of integers beside a scale each, over `&[..]` with a `&(..)`
 /// pattern, with a `continue` and a labeled `break` inside:
 /// `f = w₀·Σ_{i∈a, i≠1} wᵢ² + w₁·Σ_{i∈b, until 9} wᵢ²` (here no index is 9).
@@ -438,6 +448,11 @@ fn tuples_of_integers_and_floats() {
     close_all("_hvp's gradient", &gh, &g);
     // ∇²f·v = (v₂, v₃, v₀, v₁).
     close_all("∇²picks·v", &hv, &[dir[2], dir[3], dir[0], dir[1]]);
+
+    let (v, g) = offset_picks_grad(&w, 3);
+    close("offset picks", v, offset_picks(&w, 3), TOL);
+    close_all("∇offset picks", &g, &[w[1], w[0], w[3], w[2]]);
+    fd_vec("offset picks", |p| offset_picks(p, 3), &w, &g);
 
     let w = [0.3, -1.2, 2.1, 0.7, 1.4];
     let (a, b) = (vec![0usize, 1, 4], vec![2usize, 3]);

@@ -95,6 +95,23 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                      make every component a float (`Vec<(f64, f64)>`, `Vec<[f64; 2]>`)",
                 ));
             }
+            // `let pairs = [(2, w[0]), (3, w[1])];` (an array literal's elements are written
+            // into a copy of the first), `v[k] = (i, x)`: the same, for an array or `Vec`.
+            InstKind::IndexSet { value, .. }
+                if act.is_active(*value)
+                    && matches!(f.value(*value).def, ValueDef::Result(t, _)
+                        if matches!(&f.inst(t).kind, InstKind::Tuple(items)
+                            if items.iter().any(|&x| f.value(x).kind == Kind::Discrete))) =>
+            {
+                errors.push(syn::Error::new(
+                    inst.span,
+                    "an array or `Vec` of tuples that hold an integer (or another value without \
+                     a derivative) beside differentiated values is not supported; iterate the \
+                     literal in a `for` loop's head, `for (i, c) in [(2, w[0]), (3, w[1])]` \
+                     (followed), or keep the integers and the floats in two arrays (`let idx = \
+                     [2, 3]; let cs = [w[0], w[1]];`), or make every component a float",
+                ));
+            }
             // `A::apply(x)` of `fn net<A: Activation>`: through the trait bounding `A`, whose
             // items do not include the `apply_vjp` and `apply_jvp` written for its impls.
             InstKind::Call { path, args }

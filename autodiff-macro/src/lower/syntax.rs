@@ -828,7 +828,7 @@ pub(super) fn vec_loops_over_containers(
     }
     /// `for (i, s) in [(2, w[0]), (3, w[1])] { .. }` (or over `vec![..]`, or `for &(i, s)` over
     /// `&[..]` or `[..].iter()`), a tuple pattern
-    /// over tuples of its arity where a position holds integers in every tuple (a literal, a
+    /// over tuples of its arity where a position holds integers (seen by one: a literal, a
     /// cast to an integer type, a slice, array or `Vec` parameter of integers or a borrow of
     /// one): the loop over the positions' arrays, one per position, by index,
     /// `{ let c0 = [2, 3]; let c1 = [w[0], w[1]]; for k in 0..2 { let i = c0[k].clone(); let s
@@ -880,7 +880,9 @@ pub(super) fn vec_loops_over_containers(
             return None;
         }
         let column = |k: usize| tuples.iter().map(move |t| &t.elems[k]);
-        if !(0..arity).any(|k| column(k).all(ints)) {
+        // One integer in a position makes it integers in every tuple (an array's elements
+        // have one type, and an integer literal is never a float).
+        if !(0..arity).any(|k| column(k).any(ints)) {
             return None;
         }
         let span = f.expr.span();
