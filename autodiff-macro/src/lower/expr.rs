@@ -814,7 +814,19 @@ impl Lowering {
                         // through the `sub_vjp` that `#[differentiate]` on `impl Sub for V`
                         // generates; `a -= b` is `a = a - b`.
                         let name = operator_method(op);
+                        // A product of structs of two types (`m * v` of `impl Mul<V2> for
+                        // M2`, a quaternion or a transform applied to a vector) is the right
+                        // one's, as a matrix times a vector is a vector: what is done with it
+                        // next is the right struct's (a guess rustc checks, the calls going
+                        // through the type).
+                        let right = matches!(op, BinOp::Mul | BinOp::Div)
+                            .then(|| self.operand_struct(r, &bin.right))
+                            .flatten()
+                            .filter(|right| *right != ty);
                         let v = self.struct_operator(b, ty, name, bin.op.span(), vec![l, r]);
+                        if let Some(right) = right {
+                            self.struct_values.push((v, right));
+                        }
                         if compound {
                             self.assign_target(b, left, Some(v), true);
                             return None;
