@@ -1,15 +1,18 @@
 //! Small value types of geometry written with operator impls: a 2×2 matrix applied to a
 //! 2-vector by `impl Mul<V2> for M2 { type Output = V2; .. }` (a product of two structs of
 //! different types, whose result is the vector, also where it is not bound with its type and
-//! where one of the vector's methods is called on it).
+//! where one of the vector's methods is called on it), and the items of loops and folds over
+//! containers of a 3-vector written `*v` where the pattern borrows an element (`for v in
+//! vs.iter()`, `(p, v)` of `ps.iter_mut().zip(vs.iter())`, `(i, p)` of `.iter().enumerate()`),
+//! whose operators are the vector's.
 //!
 //! Each gradient is checked against its analytic form (stated beside the function) and against
 //! central finite differences through `autodiff::check`; each value against the plain
 //! function's.
 
-use autodiff::check::jvpcheck;
+use autodiff::check::{gradcheck, jvpcheck};
 use autodiff::{Differentiable, differentiate};
-use std::ops::{Add, Mul};
+use std::ops::{Add, Mul, Neg, Sub};
 
 mod common;
 use common::*;
@@ -139,4 +142,181 @@ fn a_matrix_times_a_vector_is_the_vector() {
     let dx = vec![0.3, -0.2, 0.5];
     let (_, t) = matrix_times_vector_jvp(&x, &dx);
     jvpcheck(|p: &Vec<f64>| matrix_times_vector(p), &x, &dx, &t).assert_ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// `*v` of an item borrowing an element.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug, Default, Differentiable)]
+pub struct V3 {
+    pub x: f64,
+    pub y: f64,
+    pub z: f64,
+}
+
+#[differentiate]
+impl Add for V3 {
+    type Output = V3;
+    fn add(self, o: V3) -> V3 {
+        V3 {
+            x: self.x + o.x,
+            y: self.y + o.y,
+            z: self.z + o.z,
+        }
+    }
+}
+
+#[differentiate]
+impl Sub for V3 {
+    type Output = V3;
+    fn sub(self, o: V3) -> V3 {
+        V3 {
+            x: self.x - o.x,
+            y: self.y - o.y,
+            z: self.z - o.z,
+        }
+    }
+}
+
+#[differentiate]
+impl Mul<f64> for V3 {
+    type Output = V3;
+    fn mul(self, k: f64) -> V3 {
+        V3 {
+            x: self.x * k,
+            y: self.y * k,
+            z: self.z * k,
+        }
+    }
+}
+
+#[differentiate]
+impl Neg for V3 {
+    type Output = V3;
+    fn neg(self) -> V3 {
+        V3 {
+            x: -self.x,
+            y: -self.y,
+            z: -self.z,
+        }
+    }
+}
+
+#[differentiate]
+impl V3 {
+    pub const ZERO: V3 = V3 {
+        x: 0.0,
+        y: 0.0,
+        z: 0.0,
+    };
+    pub fn new(x: f64, y: f64, z: f64) -> V3 {
+        V3 { x, y, z }
+    }
+    pub fn dot(&self, o: &V3) -> f64 {
+        self.x * o.x + self.y * o.y + self.z * o.z
+    }
+}
+
+/// `a = (x₀, x₁, x₂)`, `b = (x₂, x₀, x₁)`: the loops make `acc = 2(a + b) + (a + b) = 3s`
+/// with `s = a + b = (x₀ + x₂, x₀ + x₁, x₁ + x₂)`, `f = 9|s|²`, `∂f/∂x₀ = 18(s₀ + s₁)`,
+/// `∂f/∂x₁ = 18(s₁ + s₂)`, `∂f/∂x₂ = 18(s₀ + s₂)`.
+#[differentiate]
+fn sum_of_borrowed_items(x: &[f64]) -> f64 {
+    let vs = vec![V3::new(x[0], x[1], x[2]), V3::new(x[2], x[0], x[1])];
+    let mut acc = V3::ZERO;
+    for v in vs.iter() {
+        acc = acc + *v * 2.0;
+    }
+    for v in &vs {
+        acc = acc - -*v;
+    }
+    acc.dot(&acc)
+}
+
+#[test]
+fn the_items_of_a_loop_over_a_vec_of_the_struct_are_the_struct() {
+    let x = vec![0.3, -0.7, 1.1];
+    let (v, g) = sum_of_borrowed_items_grad(&x);
+    assert_eq!(v, sum_of_borrowed_items(&x));
+    let s = [x[0] + x[2], x[0] + x[1], x[1] + x[2]];
+    close("f", v, 9.0 * (s[0] * s[0] + s[1] * s[1] + s[2] * s[2]), TOL);
+    close_all(
+        "∇f",
+        &g,
+        &[
+            18.0 * (s[0] + s[1]),
+            18.0 * (s[1] + s[2]),
+            18.0 * (s[0] + s[2]),
+        ],
+    );
+    fd_vec("sum_of_borrowed_items", sum_of_borrowed_items, &x, &g);
+}
+
+/// Each of `p = (x₀, x₁, x₂)`, `q = (x₂, x₀, x₁)` drifts three steps by its velocity
+/// `u = (1, x₀, 0)`, `w = (x₁, 0, 2)` times 0.1: `p′ = p + 0.3u`, `q′ = q + 0.3w`, and
+/// `f = p′·q′`.
+#[differentiate]
+fn zipped_drift(x: &[f64]) -> f64 {
+    let mut ps = vec![V3::new(x[0], x[1], x[2]), V3::new(x[2], x[0], x[1])];
+    let vs = vec![V3::new(1.0, x[0], 0.0), V3::new(x[1], 0.0, 2.0)];
+    for _ in 0..3 {
+        for (p, v) in ps.iter_mut().zip(vs.iter()) {
+            *p = *p + *v * 0.1;
+        }
+    }
+    ps[0].dot(&ps[1])
+}
+
+#[test]
+fn the_borrowed_half_of_a_zipped_item_is_the_struct() {
+    let x = vec![0.3, -0.7, 1.1];
+    let (v, g) = zipped_drift_grad(&x);
+    assert_eq!(v, zipped_drift(&x));
+    let h = 0.1 * 3.0;
+    let p = [x[0] + h, x[1] + h * x[0], x[2]];
+    let q = [x[2] + h * x[1], x[0], x[1] + h * 2.0];
+    // ∂p/∂x: p₀ = x₀ + h, p₁ = x₁ + h·x₀, p₂ = x₂; ∂q: q₀ = x₂ + h·x₁, q₁ = x₀, q₂ = x₁ + 2h.
+    let dp = [[1.0, 0.0, 0.0], [h, 1.0, 0.0], [0.0, 0.0, 1.0]];
+    let dq = [[0.0, h, 1.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]];
+    let expected: Vec<f64> = (0..3)
+        .map(|k| (0..3).map(|i| dp[i][k] * q[i] + p[i] * dq[i][k]).sum())
+        .collect();
+    close("f", v, (0..3).map(|i| p[i] * q[i]).sum(), TOL);
+    close_all("∇f", &g, &expected);
+    fd_vec("zipped_drift", zipped_drift, &x, &g);
+}
+
+/// `c = Σᵢ (i + 1)·kᵢ·pᵢ` over `(i, p)` of `ps.iter().enumerate()`, with `kᵢ = x₃`: `f = |c|²
+/// = x₃²·|s|²`, `s = Σ (i + 1)·pᵢ`; `∂f/∂x₃ = 2x₃|s|²`, `∂f/∂pᵢ = 2x₃²(i + 1)s`.
+#[differentiate]
+fn enumerated_weights(ps: &[V3], k: f64) -> f64 {
+    let c = ps
+        .iter()
+        .enumerate()
+        .fold(V3::ZERO, |acc, (i, p)| acc + *p * (k * (i as f64 + 1.0)));
+    c.dot(&c)
+}
+
+#[test]
+fn the_item_of_an_enumerated_fold_is_the_struct() {
+    let ps = vec![V3::new(0.3, -0.5, 0.9), V3::new(1.0, 0.2, -0.4)];
+    let k = 0.8;
+    let (v, (gp, gk)) = enumerated_weights_grad(&ps, k);
+    assert_eq!(v, enumerated_weights(&ps, k));
+    let s = [0.3 + 2.0, -0.5 + 0.4, 0.9 - 0.8];
+    let s2: f64 = s.iter().map(|c| c * c).sum();
+    close("f", v, k * k * s2, TOL);
+    close("∂f/∂k", gk, 2.0 * k * s2, TOL);
+    for (i, g) in gp.iter().enumerate() {
+        let w = 2.0 * k * k * (i as f64 + 1.0);
+        close_all("∂f/∂pᵢ", &[g.x, g.y, g.z], &[w * s[0], w * s[1], w * s[2]]);
+    }
+    let f = |x: &Vec<f64>| {
+        let qs = [V3::new(x[0], x[1], x[2]), V3::new(x[3], x[4], x[5])];
+        enumerated_weights(&qs, x[6])
+    };
+    let x = vec![0.3, -0.5, 0.9, 1.0, 0.2, -0.4, k];
+    let gx = vec![gp[0].x, gp[0].y, gp[0].z, gp[1].x, gp[1].y, gp[1].z, gk];
+    gradcheck(f, &x, &gx).assert_ok();
 }

@@ -3011,8 +3011,13 @@ impl Lowering {
                     return None;
                 };
                 let slot = self.lookup(&p.path.get_ident()?.to_string())?;
-                self.env[slot].cell.as_ref()?;
-                return self.env[slot].struct_ty.clone();
+                if self.env[slot].cell.is_some() {
+                    return self.env[slot].struct_ty.clone();
+                }
+                // `*v` of an item borrowing an element (`v` of `for (p, v) in
+                // ps.iter_mut().zip(vs.iter())`, `(i, p)` of `.iter().enumerate()`): the
+                // element, of the struct the item is.
+                p
             }
             _ => return None,
         };
