@@ -320,3 +320,30 @@ fn the_item_of_an_enumerated_fold_is_the_struct() {
     let gx = vec![gp[0].x, gp[0].y, gp[0].z, gp[1].x, gp[1].y, gp[1].z, gk];
     gradcheck(f, &x, &gx).assert_ok();
 }
+
+/// The spread of points about their centroid, `Σ |pᵢ − c|²` with `c` their mean, through a
+/// closure's `*p` over a `Vec` the closure's parameter borrows from: for `pᵢ = (xᵢ, 2xᵢ, 1)`,
+/// `f = 5·Σ (xᵢ − x̄)²`, `∂f/∂xᵢ = 10(xᵢ − x̄)`.
+#[differentiate]
+fn spread(x: &[f64]) -> f64 {
+    let ps: Vec<V3> = x.iter().map(|&t| V3::new(t, 2.0 * t, 1.0)).collect();
+    let c = ps.iter().fold(V3::ZERO, |a, &p| a + p) * (1.0 / x.len() as f64);
+    ps.iter().map(|p| (*p - c).dot(&(*p - c))).sum::<f64>()
+}
+
+#[test]
+fn the_item_of_a_closure_over_a_collected_vec_is_the_struct() {
+    let x = vec![0.3, -0.7, 1.1, 0.4];
+    let (v, g) = spread_grad(&x);
+    assert_eq!(v, spread(&x));
+    let m = x.iter().sum::<f64>() / 4.0;
+    close(
+        "f",
+        v,
+        5.0 * x.iter().map(|t| (t - m) * (t - m)).sum::<f64>(),
+        TOL,
+    );
+    let expected: Vec<f64> = x.iter().map(|t| 10.0 * (t - m)).collect();
+    close_all("∇f", &g, &expected);
+    fd_vec("spread", spread, &x, &g);
+}

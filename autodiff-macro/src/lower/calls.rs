@@ -3016,8 +3016,14 @@ impl Lowering {
                 }
                 // `*v` of an item borrowing an element (`v` of `for (p, v) in
                 // ps.iter_mut().zip(vs.iter())`, `(i, p)` of `.iter().enumerate()`): the
-                // element, of the struct the item is.
-                p
+                // element, of the struct the item is (where its element type names one, not
+                // the runtime's `Elem<..>` of a container the macro does not see through).
+                let b = &self.env[slot];
+                if let Some(ty) = &b.struct_ty {
+                    return Some(ty.clone());
+                }
+                let ty: syn::Type = syn::parse2(b.place_ty.clone().filter(|_| b.built)?).ok()?;
+                return self.user_struct(&ty);
             }
             _ => return None,
         };
