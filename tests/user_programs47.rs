@@ -216,6 +216,9 @@ impl V3 {
     pub fn dot(&self, o: &V3) -> f64 {
         self.x * o.x + self.y * o.y + self.z * o.z
     }
+    pub fn norm(&self) -> f64 {
+        self.dot(self).sqrt()
+    }
 }
 
 /// `a = (x₀, x₁, x₂)`, `b = (x₂, x₀, x₁)`: the loops make `acc = 2(a + b) + (a + b) = 3s`
@@ -346,4 +349,83 @@ fn the_item_of_a_closure_over_a_collected_vec_is_the_struct() {
     let expected: Vec<f64> = x.iter().map(|t| 10.0 * (t - m)).collect();
     close_all("∇f", &g, &expected);
     fd_vec("spread", spread, &x, &g);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A local holding what an operator returned, a field of it assigned.
+// ---------------------------------------------------------------------------------------------
+
+/// `a = (x₀, x₁, x₂)`, `b = a·(1 − x₁)` with `b.z = x₀`: `f = b·a + |b|` where, with `k = 1 −
+/// x₁`, `b·a = k(x₀² + x₁²) + x₀x₂`, `|b| = √(k²(x₀² + x₁²) + x₀²)`.
+#[differentiate]
+fn field_written_then_methods(x: &[f64]) -> f64 {
+    let a = V3::new(x[0], x[1], x[2]);
+    let mut b = a - a * x[1];
+    b.z = a.x;
+    b.dot(&a) + b.norm()
+}
+
+#[test]
+fn a_field_written_keeps_the_struct() {
+    let x = vec![0.3, -0.7, 1.1];
+    let (v, g) = field_written_then_methods_grad(&x);
+    assert_eq!(v, field_written_then_methods(&x));
+    let (x0, x1, x2) = (x[0], x[1], x[2]);
+    let k = 1.0 - x1;
+    let r2 = x0 * x0 + x1 * x1;
+    let n = (k * k * r2 + x0 * x0).sqrt();
+    close("f", v, k * r2 + x0 * x2 + n, TOL);
+    // ∂(b·a) = (2kx₀ + x₂, −r2 + 2kx₁, x₀); ∂|b| = (k²x₀ + x₀, −k·r2 + k²x₁, 0)/|b|.
+    let expected = [
+        2.0 * k * x0 + x2 + (k * k * x0 + x0) / n,
+        -r2 + 2.0 * k * x1 + (-k * r2 + k * k * x1) / n,
+        x0,
+    ];
+    close_all("∇f", &g, &expected);
+    fd_vec(
+        "field_written_then_methods",
+        field_written_then_methods,
+        &x,
+        &g,
+    );
+}
+
+/// The same local changed field by field in a loop and in a branch: `b = 2a`, then for `i` in
+/// `0..3` `b.x += xᵢ` and `b.z /= 2`, and where `x₀ > 0`, `b.y = 3x₂`: with `s = x₀ + x₁ +
+/// x₂`, `b = (2x₀ + s, 3x₂, x₂/4)` and `f = b·a + |b|`.
+#[differentiate]
+fn field_written_in_a_loop_and_a_branch(x: &[f64]) -> f64 {
+    let a = V3::new(x[0], x[1], x[2]);
+    let mut b = a * 2.0;
+    for i in 0..3 {
+        b.x += x[i];
+        b.z *= 0.5;
+    }
+    if x[0] > 0.0 {
+        b.y = a.z * 3.0;
+    }
+    b.dot(&a) + b.norm()
+}
+
+#[test]
+fn a_field_written_in_a_loop_or_a_branch_keeps_the_struct() {
+    let x = vec![0.3, -0.7, 1.1];
+    let (v, g) = field_written_in_a_loop_and_a_branch_grad(&x);
+    assert_eq!(v, field_written_in_a_loop_and_a_branch(&x));
+    let (x0, x1, x2) = (x[0], x[1], x[2]);
+    let b = [3.0 * x0 + x1 + x2, 3.0 * x2, 0.25 * x2];
+    let n = (b[0] * b[0] + b[1] * b[1] + b[2] * b[2]).sqrt();
+    close("f", v, b[0] * x0 + b[1] * x1 + b[2] * x2 + n, TOL);
+    // ∂b/∂x = [[3, 1, 1], [0, 0, 3], [0, 0, 1/4]]; ∂(b·a)/∂xₖ = Σ ∂bᵢ/∂xₖ·aᵢ + bₖ.
+    let db = [[3.0, 1.0, 1.0], [0.0, 0.0, 3.0], [0.0, 0.0, 0.25]];
+    let expected: Vec<f64> = (0..3)
+        .map(|k| (0..3).map(|i| db[i][k] * (x[i] + b[i] / n)).sum::<f64>() + b[k])
+        .collect();
+    close_all("∇f", &g, &expected);
+    fd_vec(
+        "field_written_in_a_loop_and_a_branch",
+        field_written_in_a_loop_and_a_branch,
+        &x,
+        &g,
+    );
 }

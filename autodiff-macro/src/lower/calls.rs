@@ -1176,6 +1176,16 @@ impl Lowering {
         if let Some((_, ty)) = self.struct_values.iter().find(|(u, _)| *u == v) {
             return Some(ty.clone());
         }
+        // A value a loop carries, in the loop and after it, is of the type it had before the
+        // loop (`let mut d = a - b;` then `d.x += ..` in a loop).
+        if let Some(&(_, init)) = self.carried_init.iter().find(|(u, _)| *u == v) {
+            return self.struct_type_of(init);
+        }
+        if let ValueDef::Result(i, k) = self.f.value(v).def
+            && let InstKind::Loop { init, .. } = &self.f.inst(i).kind
+        {
+            return self.struct_type_of(*init.get(k as usize)?);
+        }
         match self.f.value(v).def {
             ValueDef::Param(n) => self.user_struct(&self.f.params.get(n)?.ty),
             // What an `if` or a `match` yields (`let mut s = if c { a } else { b };`): the
@@ -1455,9 +1465,10 @@ impl Lowering {
             });
         }
         // What a closure returned that is known to be the struct (`mk(w).r()` of `let mk = |t|
-        // P { .. };`, see `Lowering::closure_struct`).
-        if let Some((_, ty)) = self.struct_values.iter().find(|(u, _)| Some(*u) == recv) {
-            return Some(ty.clone());
+        // P { .. };`, see `Lowering::closure_struct`), and any value known to be one (a local
+        // a loop or a branch changed a field of, `d.x += ..; d.norm()`).
+        if let Some(ty) = self.struct_type_of(recv?) {
+            return Some(ty);
         }
         self.struct_of_made(recv?)
     }

@@ -24,6 +24,11 @@ impl Lowering {
             return;
         };
         let new = self.set_field(b, base, name, value, fe.span());
+        // The struct with a field replaced is of the struct's type: its operators and methods
+        // stay the struct's (`let mut d = a - b; d.z = 0.0; d.dot(&c)`).
+        if let Some(ty) = self.struct_type_of(base) {
+            self.struct_values.push((new, ty));
+        }
         self.assign_place(b, &fe.base, new);
     }
 
