@@ -1184,7 +1184,7 @@ impl Lowering {
         if let ValueDef::Result(i, k) = self.f.value(v).def
             && let InstKind::Loop { init, .. } = &self.f.inst(i).kind
         {
-            return self.struct_type_of(*init.get(k as usize)?);
+            return self.struct_type_of(*init.get(k)?);
         }
         match self.f.value(v).def {
             ValueDef::Param(n) => self.user_struct(&self.f.params.get(n)?.ty),
