@@ -142,6 +142,35 @@ pub(crate) fn same_type_method(name: &str) -> bool {
     matches!(name, "max" | "min" | "clamp" | "rem_euclid" | "div_euclid")
 }
 
+/// The arguments of a container method that are positions in it, and so integers: both of
+/// `v.swap(k, p)` (each part of ndarray's `m.swap((k, j), (p, j))` or `m.swap([k, j], [p,
+/// j])`), and the one of `remove`, `swap_remove`, `truncate`, `split_off` and of ndarray's
+/// `row`, `column`, `row_mut` and `column_mut`. A position is often what a plain helper
+/// returned (`let p = pivot_row(&m, k);`, swapped into place). Not `insert`'s first: a
+/// struct of the user's may insert at a float (`queue.insert(priority, item)`).
+pub(crate) fn position_arguments<'e>(
+    name: &str,
+    args: &'e syn::punctuated::Punctuated<Expr, syn::Token![,]>,
+) -> Vec<&'e Expr> {
+    let positions: Vec<&Expr> = match (name, args.len()) {
+        ("swap", 2) => args.iter().collect(),
+        (
+            "remove" | "swap_remove" | "truncate" | "split_off" | "row" | "column" | "row_mut"
+            | "column_mut",
+            1,
+        ) => args.iter().collect(),
+        _ => Vec::new(),
+    };
+    positions
+        .into_iter()
+        .flat_map(|a| match a {
+            Expr::Tuple(t) => t.elems.iter().collect(),
+            Expr::Array(t) => t.elems.iter().collect(),
+            a => vec![a],
+        })
+        .collect()
+}
+
 /// Changes of a slice in place whose names the integer types' methods have too, with the same
 /// arguments: `k.rotate_left(n)` of an integer returns the rotated value.
 fn integer_named(name: &str) -> bool {

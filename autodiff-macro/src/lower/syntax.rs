@@ -415,7 +415,9 @@ fn integer_operands<'e>(e: &'e Expr, leaf: &mut impl FnMut(&'e Expr)) {
 }
 
 /// The names the body binds once and uses as integers: as an index or in one (`ys[i]`,
-/// `ys[i + 1]`, `x[a..b]`) or as a bound of a `for` loop's range (`for k in 0..n`). Such a name
+/// `ys[i + 1]`, `x[a..b]`), as a bound of a `for` loop's range (`for k in 0..n`) or as a
+/// position given to a container's method (`m.swap(k, p)`, see
+/// `calls::position_arguments`). Such a name
 /// holds an integer whatever its initializer, which the lowering may not see (the result of a
 /// plain helper, `let i = locate(xs, t);`). `params` are bindings too. A tuple whose every read
 /// takes an integer out of it (`let seg = bracket(xs, t);` read only as `xs[seg.0]`,
@@ -474,6 +476,9 @@ pub(super) fn index_names(block: &syn::Block, params: &[syn::Ident]) -> Vec<Stri
                     && e.args.iter().all(int_literal))
             {
                 self.integer(&e.receiver);
+            }
+            for a in super::calls::position_arguments(&name, &e.args) {
+                self.integer(a);
             }
             syn::visit::visit_expr_method_call(self, e);
         }
@@ -709,6 +714,12 @@ pub(super) fn index_sites(block: &syn::Block) -> std::collections::HashSet<(Stri
         fn visit_expr_index(&mut self, e: &'ast syn::ExprIndex) {
             self.integer(&e.index);
             syn::visit::visit_expr_index(self, e);
+        }
+        fn visit_expr_method_call(&mut self, e: &'ast syn::ExprMethodCall) {
+            for a in super::calls::position_arguments(&e.method.to_string(), &e.args) {
+                self.integer(a);
+            }
+            syn::visit::visit_expr_method_call(self, e);
         }
     }
     let mut sites = Sites::default();

@@ -1,0 +1,309 @@
+//! Dense solvers written in place as ported code writes them, with the pivot's row found by a
+//! plain helper (`let p = pivot_row(&m, k);`, no `#[differentiate]`) and then swapped into
+//! place: `m.swap(k, p)`, `let row = m.remove(p); m.insert(k, row);`, ndarray's `m.swap((k,
+//! j), (p, j))` and `m.row(p)`. The helper's result, used only as a position given to a
+//! container's method, is an integer, so the call runs as written (it was taken for a float
+//! function, and rustc could not find `pivot_row_vjp` in the generated code).
+//!
+//! Each gradient is checked against its closed form, with `x = A⁻¹b` and `λ = A⁻ᵀc` for the
+//! loss `cᵀx`: `∂/∂b = λ`, `∂/∂A = −λxᵀ`, and `∂ log|det A| / ∂A = A⁻ᵀ`, the inverse computed
+//! here by an independent Gauss–Jordan elimination; and against central finite differences
+//! through `autodiff::check`.
+
+#![allow(clippy::needless_range_loop)] // written as users write them
+
+use autodiff::check::{gradcheck, jvpcheck};
+use autodiff::differentiate;
+use ndarray::{Array1, Array2};
+
+mod common;
+use common::*;
+
+/// The row at or below `k` with the largest entry in column `k` (data: no derivative).
+fn pivot_row(m: &[Vec<f64>], k: usize) -> usize {
+    let mut p = k;
+    for i in k + 1..m.len() {
+        if m[i][k].abs() > m[p][k].abs() {
+            p = i;
+        }
+    }
+    p
+}
+
+/// The same for an ndarray matrix.
+fn pivot_row_nd(m: &Array2<f64>, k: usize) -> usize {
+    let mut p = k;
+    for i in k + 1..m.nrows() {
+        if m[[i, k]].abs() > m[[p, k]].abs() {
+            p = i;
+        }
+    }
+    p
+}
+
+/// `x[0] + 2·x[n−1]` of `x = A⁻¹b`, by elimination with the rows swapped (`swap`).
+#[differentiate]
+fn solve_swapped(a: &[Vec<f64>], b: &[f64]) -> f64 {
+    let n = b.len();
+    let mut m = a.to_vec();
+    let mut r = b.to_vec();
+    for k in 0..n {
+        let p = pivot_row(&m, k);
+        m.swap(k, p);
+        r.swap(k, p);
+        for i in k + 1..n {
+            let f = m[i][k] / m[k][k];
+            for j in k..n {
+                m[i][j] -= f * m[k][j];
+            }
+            r[i] -= f * r[k];
+        }
+    }
+    for i in (0..n).rev() {
+        for j in i + 1..n {
+            r[i] -= m[i][j] * r[j];
+        }
+        r[i] /= m[i][i];
+    }
+    r[0] + 2.0 * r[n - 1]
+}
+
+/// The same with the pivot's row moved up (`remove` then `insert`) instead of swapped.
+#[differentiate]
+fn solve_moved(a: &[Vec<f64>], b: &[f64]) -> f64 {
+    let n = b.len();
+    let mut m = a.to_vec();
+    let mut r = b.to_vec();
+    for k in 0..n {
+        let p = pivot_row(&m, k);
+        let row = m.remove(p);
+        m.insert(k, row);
+        let v = r.remove(p);
+        r.insert(k, v);
+        for i in k + 1..n {
+            let f = m[i][k] / m[k][k];
+            for j in k..n {
+                m[i][j] -= f * m[k][j];
+            }
+            r[i] -= f * r[k];
+        }
+    }
+    for i in (0..n).rev() {
+        for j in i + 1..n {
+            r[i] -= m[i][j] * r[j];
+        }
+        r[i] /= m[i][i];
+    }
+    r[0] + 2.0 * r[n - 1]
+}
+
+/// The same on ndarray arrays, swapping element by element (`m.swap((k, j), (p, j))`).
+#[differentiate]
+fn solve_nd(a: &Array2<f64>, b: &Array1<f64>) -> f64 {
+    let n = b.len();
+    let mut m = a.clone();
+    let mut r = b.clone();
+    for k in 0..n {
+        let p = pivot_row_nd(&m, k);
+        for j in 0..n {
+            m.swap((k, j), (p, j));
+        }
+        r.swap(k, p);
+        for i in k + 1..n {
+            let f = m[[i, k]] / m[[k, k]];
+            for j in k..n {
+                m[[i, j]] -= f * m[[k, j]];
+            }
+            r[i] -= f * r[k];
+        }
+    }
+    for i in (0..n).rev() {
+        for j in i + 1..n {
+            r[i] -= m[[i, j]] * r[j];
+        }
+        r[i] /= m[[i, i]];
+    }
+    r[0] + 2.0 * r[n - 1]
+}
+
+/// `log|det A|` by elimination, the rows exchanged through copies of `m.row(k)`, `m.row(p)`.
+#[differentiate]
+fn log_det_nd(a: &Array2<f64>) -> f64 {
+    let n = a.nrows();
+    let mut m = a.clone();
+    let mut ld = 0.0;
+    for k in 0..n {
+        let p = pivot_row_nd(&m, k);
+        let rk = m.row(k).to_owned();
+        let rp = m.row(p).to_owned();
+        m.row_mut(k).assign(&rp);
+        m.row_mut(p).assign(&rk);
+        ld += m[[k, k]].abs().ln();
+        for i in k + 1..n {
+            let f = m[[i, k]] / m[[k, k]];
+            for j in k..n {
+                m[[i, j]] -= f * m[[k, j]];
+            }
+        }
+    }
+    ld
+}
+
+/// A 4×4 matrix whose first column needs pivoting (`a₀₀ = 0.1`), and a right-hand side.
+fn system() -> (Vec<Vec<f64>>, Vec<f64>) {
+    let n = 4;
+    let mut a: Vec<Vec<f64>> = (0..n)
+        .map(|i| {
+            (0..n)
+                .map(|j| ((i * n + j) as f64 * 0.917 + 0.3).sin())
+                .collect()
+        })
+        .collect();
+    for i in 0..n {
+        a[i][i] += 3.0;
+    }
+    a[0][0] = 0.1;
+    let b = (0..n).map(|i| (i as f64 * 1.3).cos()).collect();
+    (a, b)
+}
+
+/// `A⁻¹` by Gauss–Jordan elimination with partial pivoting (not differentiated).
+fn inverse(a: &[Vec<f64>]) -> Vec<Vec<f64>> {
+    let n = a.len();
+    let mut m: Vec<Vec<f64>> = a
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let mut r = r.clone();
+            r.extend((0..n).map(|j| if i == j { 1.0 } else { 0.0 }));
+            r
+        })
+        .collect();
+    for k in 0..n {
+        let p = (k..n)
+            .max_by(|&i, &j| m[i][k].abs().partial_cmp(&m[j][k].abs()).unwrap())
+            .unwrap();
+        m.swap(k, p);
+        let d = m[k][k];
+        for v in m[k].iter_mut() {
+            *v /= d;
+        }
+        for i in 0..n {
+            if i != k {
+                let f = m[i][k];
+                for j in 0..2 * n {
+                    m[i][j] -= f * m[k][j];
+                }
+            }
+        }
+    }
+    m.into_iter().map(|r| r[n..].to_vec()).collect()
+}
+
+/// `x = A⁻¹b`, `λ = A⁻ᵀc` with `c = e₀ + 2e₃`, and the loss `cᵀx`.
+fn closed_form(a: &[Vec<f64>], b: &[f64]) -> (Vec<f64>, Vec<f64>, f64) {
+    let n = b.len();
+    let inv = inverse(a);
+    let x: Vec<f64> = (0..n)
+        .map(|i| (0..n).map(|j| inv[i][j] * b[j]).sum())
+        .collect();
+    let c: Vec<f64> = (0..n)
+        .map(|i| match i {
+            0 => 1.0,
+            3 => 2.0,
+            _ => 0.0,
+        })
+        .collect();
+    let lam: Vec<f64> = (0..n)
+        .map(|j| (0..n).map(|i| inv[i][j] * c[i]).sum())
+        .collect();
+    let v = x[0] + 2.0 * x[n - 1];
+    (x, lam, v)
+}
+
+#[track_caller]
+fn check_solve(
+    what: &str,
+    a: &[Vec<f64>],
+    b: &[f64],
+    (v, ga, gb): (f64, Vec<Vec<f64>>, Vec<f64>),
+    f: impl Fn(&[Vec<f64>], &[f64]) -> f64,
+) {
+    let n = b.len();
+    let (x, lam, want) = closed_form(a, b);
+    close(&format!("{what}: value"), v, want, 1e-12);
+    for i in 0..n {
+        close(&format!("{what}: ∂b[{i}]"), gb[i], lam[i], 1e-12);
+        for j in 0..n {
+            close(
+                &format!("{what}: ∂A[{i}][{j}]"),
+                ga[i][j],
+                -lam[i] * x[j],
+                1e-12,
+            );
+        }
+    }
+    gradcheck(
+        |p: &(Vec<Vec<f64>>, Vec<f64>)| f(&p.0, &p.1),
+        &(a.to_vec(), b.to_vec()),
+        &(ga, gb),
+    )
+    .assert_ok();
+}
+
+#[test]
+fn a_pivot_row_from_a_plain_helper_swapped_into_place() {
+    let (a, b) = system();
+    let (v, (ga, gb)) = solve_swapped_grad(&a, &b);
+    assert_eq!(v, solve_swapped(&a, &b));
+    check_solve("swap", &a, &b, (v, ga, gb), solve_swapped);
+    // Forward mode along a direction of both.
+    let da: Vec<Vec<f64>> = (0..4)
+        .map(|i| (0..4).map(|j| ((i * 4 + j) as f64 * 0.61).cos()).collect())
+        .collect();
+    let db = vec![0.3, -0.2, 0.5, 0.1];
+    let (_, t) = solve_swapped_jvp(&a, &b, &da, &db);
+    jvpcheck(
+        |p: &(Vec<Vec<f64>>, Vec<f64>)| solve_swapped(&p.0, &p.1),
+        &(a.clone(), b.clone()),
+        &(da, db),
+        &t,
+    )
+    .assert_ok();
+}
+
+#[test]
+fn a_pivot_row_from_a_plain_helper_moved_up_by_remove_and_insert() {
+    let (a, b) = system();
+    let (v, (ga, gb)) = solve_moved_grad(&a, &b);
+    assert_eq!(v, solve_moved(&a, &b));
+    check_solve("remove/insert", &a, &b, (v, ga, gb), solve_moved);
+}
+
+#[test]
+fn a_pivot_row_from_a_plain_helper_swapped_in_an_ndarray_matrix() {
+    let (a, b) = system();
+    let n = b.len();
+    let an = Array2::from_shape_vec((n, n), a.concat()).unwrap();
+    let bn = Array1::from(b.clone());
+    let (v, (ga, gb)) = solve_nd_grad(&an, &bn);
+    assert_eq!(v, solve_nd(&an, &bn));
+    let ga_rows: Vec<Vec<f64>> = ga.rows().into_iter().map(|r| r.to_vec()).collect();
+    check_solve("ndarray swap", &a, &b, (v, ga_rows, gb.to_vec()), |a, b| {
+        solve_nd(
+            &Array2::from_shape_vec((n, n), a.concat()).unwrap(),
+            &Array1::from(b.to_vec()),
+        )
+    });
+
+    // ∂ log|det A| = A⁻ᵀ
+    let (ld, g) = log_det_nd_grad(&an);
+    assert_eq!(ld, log_det_nd(&an));
+    let inv = inverse(&a);
+    for i in 0..n {
+        for j in 0..n {
+            close(&format!("∂A[{i}][{j}]"), g[[i, j]], inv[j][i], 1e-12);
+        }
+    }
+    gradcheck(|m: &Array2<f64>| log_det_nd(m), &an, &g).assert_ok();
+}
