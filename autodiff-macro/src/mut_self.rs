@@ -224,7 +224,37 @@ fn buffers_by_value(f: &syn::ItemFn) -> Option<Result<Vec<syn::ItemFn>, syn::Err
             continue;
         }
         if crate::types::is_inactive_type(&r.elem) {
-            // A counter or flags (`calls: &mut u32`): no derivative to carry.
+            // A counter or flags (`calls: &mut u32`): no derivative to carry. Beside buffers
+            // of floats (a pivoting step lent the rows and the permutation), the copies could
+            // not return it, and the function would be taken for one without buffers.
+            if let Some(float_buffer) = f.sig.inputs.iter().find_map(|a| match a {
+                syn::FnArg::Typed(q) => match (&*q.ty, &*q.pat) {
+                    (syn::Type::Reference(r), syn::Pat::Ident(pi))
+                        if r.mutability.is_some() && !crate::types::is_inactive_type(&r.elem) =>
+                    {
+                        Some(pi.ident.clone())
+                    }
+                    _ => None,
+                },
+                _ => None,
+            }) {
+                let name = match &*pt.pat {
+                    syn::Pat::Ident(pi) => pi.ident.to_string(),
+                    _ => "it".to_string(),
+                };
+                return Some(Err(syn::Error::new_spanned(
+                    &pt.ty,
+                    format!(
+                        "`{name}` holds integers (or `bool`s) lent `&mut`, beside `{float_buffer}`, \
+                         a buffer of differentiated values: a differentiated helper follows \
+                         `&mut` buffers of floats, arrays and structs only; change `{name}` in \
+                         the caller (`{name}.swap(k, p);` beside the helper's call), or find the \
+                         integers in a helper without `#[differentiate]` that returns them (`fn \
+                         pivot_row(m: &[Vec<f64>], k: usize) -> usize`, called as `let p = \
+                         pivot_row(&m, k);`)"
+                    ),
+                )));
+            }
             return None;
         }
         let syn::Pat::Ident(pi) = &mut *pt.pat else {

@@ -338,6 +338,24 @@ impl Signature {
                  }`, calling `nll_grad` where the check passes), or `assert!` it in this \
                  function (`assert_eq!(x.len(), y.len(), \"..\");`)",
             ));
+        } else if types::is_inactive_type(&ret)
+            && params.iter().any(|(n, t)| {
+                n != "self" && matches!(t, syn::Type::Reference(r) if r.mutability.is_some())
+            })
+        {
+            // Left without the attribute, a helper writing into its caller's buffers cannot
+            // be followed where a buffer holds differentiated values; its copy returning the
+            // buffers beside the result would need a gradient type for the integer.
+            errors.push(syn::Error::new_spanned(
+                &ret,
+                "the result is an integer (or a `bool`, a `char`, a string), which has no \
+                 derivative, beside buffers lent `&mut`, which the caller's derivative must \
+                 follow; split the function: find the integer in a helper without \
+                 `#[differentiate]` that reads the buffers (`fn pivot_row(m: &[Vec<f64>], k: \
+                 usize) -> usize`), called as `let p = pivot_row(&m, k);`, and change the \
+                 buffers in the caller (`m.swap(k, p);`) or in a `#[differentiate]` helper \
+                 returning nothing (`fn swap_rows(m: &mut Vec<Vec<f64>>, k: usize, p: usize)`)",
+            ));
         } else if types::is_inactive_type(&ret) {
             errors.push(syn::Error::new_spanned(
                 &ret,
