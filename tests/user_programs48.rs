@@ -3,7 +3,10 @@
 //! place: `m.swap(k, p)`, `let row = m.remove(p); m.insert(k, row);`, ndarray's `m.swap((k,
 //! j), (p, j))` and `m.row(p)`. The helper's result, used only as a position given to a
 //! container's method, is an integer, so the call runs as written (it was taken for a float
-//! function, and rustc could not find `pivot_row_vjp` in the generated code).
+//! function, and rustc could not find `pivot_row_vjp` in the generated code). And a value
+//! carried along a row by `carry = mem::replace(&mut r[i], carry)`, whose new value reads the
+//! variable the statement assigns (it was read after the assignment: a wrong value and
+//! gradient, silently).
 //!
 //! Each gradient is checked against its closed form, with `x = A⁻¹b` and `λ = A⁻ᵀc` for the
 //! loss `cᵀx`: `∂/∂b = λ`, `∂/∂A = −λxᵀ`, and `∂ log|det A| / ∂A = A⁻ᵀ`, the inverse computed
@@ -306,4 +309,99 @@ fn a_pivot_row_from_a_plain_helper_swapped_in_an_ndarray_matrix() {
         }
     }
     gradcheck(|m: &Array2<f64>| log_det_nd(m), &an, &g).assert_ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// `mem::replace` whose new value reads the variable the statement assigns.
+// ---------------------------------------------------------------------------------------------
+
+/// A right-hand side shifted down one place in place, as a cyclic permutation is applied: the
+/// carried value goes in and the element it replaces comes out, `carry = mem::replace(&mut
+/// r[i], carry)`. Afterwards `r = (b₃, b₀, b₁, b₂)·w` and `carry = w·b₃`, so with `cᵀr +
+/// 5·carry` the gradient is `∂/∂bⱼ = w·c_{j+1}` for `j < 3`, `∂/∂b₃ = w·(c₀ + 5)`, `∂/∂c = r`
+/// and `∂/∂w = Σ cᵢ·rᵢ / w + 5·b₃`.
+/// (The new value was evaluated after the assignment, `carry = r[i]; r[i] = carry;`, and
+/// wrote back what it took out: the value and gradient of no shift at all.)
+#[differentiate]
+fn shifted_rhs(b: &[f64], c: &[f64], w: f64) -> f64 {
+    let n = b.len();
+    let mut r: Vec<f64> = b.iter().map(|v| v * w).collect();
+    let mut carry = r[n - 1];
+    for i in 0..n {
+        carry = std::mem::replace(&mut r[i], carry);
+    }
+    let mut s = 0.0;
+    for i in 0..n {
+        s += c[i] * r[i];
+    }
+    s + 5.0 * carry
+}
+
+/// The same with a scalar: `a = mem::replace(&mut b, 0.5·a + 1)` five times maps `(a, b)` to
+/// `(b, 0.5a + 1)` each time, ending at `a = 0.25y + 1.5`, `b = 0.125x + 1.75`.
+#[differentiate]
+fn replaced_scalar(x: f64, y: f64) -> f64 {
+    let mut a = x;
+    let mut b = y;
+    for _ in 0..5 {
+        a = std::mem::replace(&mut b, 0.5 * a + 1.0);
+    }
+    a + 0.5 * b
+}
+
+/// A `let` that shadows the name its new value reads: `let t = mem::replace(&mut v[0], t *
+/// 2.0)` leaves `v[0] = 2·1.5·x₂` and binds `t = x₀`, so `f = 3x₂ + 10x₀`.
+#[differentiate]
+fn replaced_shadowed(x: &[f64]) -> f64 {
+    let mut v = x.to_vec();
+    let t = 1.5 * x[2];
+    let t = std::mem::replace(&mut v[0], t * 2.0);
+    v[0] + 10.0 * t
+}
+
+#[test]
+fn a_replacement_reading_the_variable_it_assigns() {
+    let b = vec![0.7, -1.2, 0.4, 2.0];
+    let c = vec![1.0, 0.5, -0.3, 0.8];
+    let w = 1.3;
+    let (v, (gb, gc, gw)) = shifted_rhs_grad(&b, &c, w);
+    assert_eq!(v, shifted_rhs(&b, &c, w));
+    let r = [b[3] * w, b[0] * w, b[1] * w, b[2] * w];
+    let want: f64 = c.iter().zip(&r).map(|(c, r)| c * r).sum::<f64>() + 5.0 * w * b[3];
+    close("value", v, want, 1e-12);
+    close_all("∂b", &gb, &[c[1] * w, c[2] * w, c[3] * w, (c[0] + 5.0) * w]);
+    close_all("∂c", &gc, &r);
+    close(
+        "∂w",
+        gw,
+        c.iter().zip(&r).map(|(c, r)| c * r).sum::<f64>() / w + 5.0 * b[3],
+        1e-12,
+    );
+    gradcheck(
+        |p: &(Vec<f64>, Vec<f64>, f64)| shifted_rhs(&p.0, &p.1, p.2),
+        &(b.clone(), c.clone(), w),
+        &(gb, gc, gw),
+    )
+    .assert_ok();
+    let (_, t) = shifted_rhs_jvp(&b, &c, w, &c, &b, 0.5);
+    jvpcheck(
+        |p: &(Vec<f64>, Vec<f64>, f64)| shifted_rhs(&p.0, &p.1, p.2),
+        &(b.clone(), c.clone(), w),
+        &(c.clone(), b.clone(), 0.5),
+        &t,
+    )
+    .assert_ok();
+
+    let (v, g) = replaced_scalar_grad(1.0, 2.0);
+    assert_eq!(v, replaced_scalar(1.0, 2.0));
+    close("value", v, 0.25 * 2.0 + 1.5 + 0.5 * (0.125 + 1.75), 1e-12);
+    close2("∇", g, (0.0625, 0.25));
+    fd2("∇", replaced_scalar, (1.0, 2.0), g);
+
+    let x = vec![0.5, -3.0, 1.0];
+    let (v, g) = replaced_shadowed_grad(&x);
+    assert_eq!(v, replaced_shadowed(&x));
+    close("value", v, 3.0 * x[2] + 10.0 * x[0], 1e-12);
+    close_all("∇", &g, &[10.0, 0.0, 3.0]);
+    fd_vec("∇", replaced_shadowed, &x, &g);
 }

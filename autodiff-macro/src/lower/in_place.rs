@@ -348,7 +348,9 @@ pub(super) fn unshadowed(block: &syn::Block, mut_refs: &[String]) -> Vec<String>
 
 /// `let t = mem::replace(&mut v, e);` (`t = ..;`, or the call alone) as `let t = v; v = e;`:
 /// the value moves out and the variable gets a new one, which the derivative follows as
-/// assignments.
+/// assignments. Where `e` reads the name the statement binds or assigns (`t =
+/// mem::replace(&mut v[i], t * 2.0);`, a value shifted along a row), `e` is evaluated first,
+/// `let r = e; t = v[i].clone(); v[i] = r;`: after `t = ..` it would read the new `t`.
 pub(super) fn replace_lets(stmts: Vec<Stmt>, mut_refs: &[String]) -> Vec<Stmt> {
     let mut out = Vec::with_capacity(stmts.len());
     for s in stmts {
@@ -362,10 +364,30 @@ pub(super) fn replace_lets(stmts: Vec<Stmt>, mut_refs: &[String]) -> Vec<Stmt> {
             Stmt::Expr(e, Some(_)) => mem_replace(e, mut_refs),
             _ => None,
         };
-        let Some((v, place, rest)) = found else {
+        let Some((v, place, mut rest)) = found else {
             out.push(s);
             continue;
         };
+        let target: Vec<String> = match &s {
+            Stmt::Local(l) => super::syntax::pattern_idents(&l.pat)
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            Stmt::Expr(Expr::Assign(a), _) => match &*a.left {
+                Expr::Path(p) => p
+                    .path
+                    .get_ident()
+                    .map(ToString::to_string)
+                    .into_iter()
+                    .collect(),
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        };
+        if !target.is_empty() && reads_any(&rest, &target) {
+            out.push(syn::parse_quote!(let __ad_replacement = #rest;));
+            rest = syn::parse_quote!(__ad_replacement);
+        }
         match s {
             Stmt::Local(mut l) => {
                 if let Some(i) = l.init.as_mut() {
@@ -382,6 +404,18 @@ pub(super) fn replace_lets(stmts: Vec<Stmt>, mut_refs: &[String]) -> Vec<Stmt> {
         out.push(syn::parse_quote!(#place = #rest;));
     }
     out
+}
+
+/// Whether `e` names one of `names` anywhere in it.
+fn reads_any(e: &Expr, names: &[String]) -> bool {
+    fn walk(ts: proc_macro2::TokenStream, names: &[String]) -> bool {
+        ts.into_iter().any(|t| match t {
+            proc_macro2::TokenTree::Ident(id) => names.iter().any(|n| id == n),
+            proc_macro2::TokenTree::Group(g) => walk(g.stream(), names),
+            _ => false,
+        })
+    }
+    walk(quote::quote!(#e), names)
 }
 
 /// `e` naming a local variable (not a `&mut` parameter, which is a reference).
