@@ -359,6 +359,46 @@ fn replaced_shadowed(x: &[f64]) -> f64 {
     v[0] + 10.0 * t
 }
 
+/// A cycle of a permutation followed through `mem::replace` whose place reads the variable
+/// the statement assigns, `j = mem::replace(&mut next[j], 9)`, and the value carried along it:
+/// with `next = [2, 0, 3, 1]` from `j = 0`, `j` goes 2, 3, 1, each element is replaced by
+/// the carried value plus one, so `v = [x₀, x₃ + 1, 1, x₂ + 1]`, `carry = x₁`, `next = [9,
+/// 0, 9, 9]`: `f = Σᵢ (i + 1)vᵢ + 10·carry + Σ next = x₀ + 10x₁ + 4x₂ + 2x₃ + 36`. The place
+/// was written after `j` had its new value (rustc's index-out-of-bounds panic here; with
+/// another permutation a wrong element written, silently).
+#[differentiate]
+fn permutation_cycle(x: &[f64]) -> f64 {
+    let mut next: Vec<usize> = vec![2, 0, 3, 1];
+    let mut v = x.to_vec();
+    let mut j = 0usize;
+    let mut carry = 0.0;
+    for _ in 0..3 {
+        j = std::mem::replace(&mut next[j], 9);
+        carry = std::mem::replace(&mut v[j], carry + 1.0);
+    }
+    let weighted: f64 = v
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (i as f64 + 1.0) * t)
+        .sum();
+    weighted + 10.0 * carry + next.iter().sum::<usize>() as f64
+}
+
+#[test]
+fn a_replacement_whose_place_reads_the_variable_it_assigns() {
+    let x = vec![0.3, -1.2, 2.1, 0.7];
+    let (v, g) = permutation_cycle_grad(&x);
+    assert_eq!(v, permutation_cycle(&x));
+    close(
+        "value",
+        v,
+        x[0] + 10.0 * x[1] + 4.0 * x[2] + 2.0 * x[3] + 36.0,
+        1e-12,
+    );
+    close_all("∇", &g, &[1.0, 10.0, 4.0, 2.0]);
+    fd_vec("∇", permutation_cycle, &x, &g);
+}
+
 #[test]
 fn a_replacement_reading_the_variable_it_assigns() {
     let b = vec![0.7, -1.2, 0.4, 2.0];

@@ -348,9 +348,11 @@ pub(super) fn unshadowed(block: &syn::Block, mut_refs: &[String]) -> Vec<String>
 
 /// `let t = mem::replace(&mut v, e);` (`t = ..;`, or the call alone) as `let t = v; v = e;`:
 /// the value moves out and the variable gets a new one, which the derivative follows as
-/// assignments. Where `e` reads the name the statement binds or assigns (`t =
-/// mem::replace(&mut v[i], t * 2.0);`, a value shifted along a row), `e` is evaluated first,
-/// `let r = e; t = v[i].clone(); v[i] = r;`: after `t = ..` it would read the new `t`.
+/// assignments. Where `e` or the place reads the name the statement binds or assigns (`t =
+/// mem::replace(&mut v[i], t * 2.0);`, a value shifted along a row; `j = mem::replace(&mut
+/// next[j], k);`, a cycle of a permutation followed), the old value is taken and the place
+/// written first, `let old = v[i].clone(); v[i] = e; t = old;`: after `t = ..` they would read
+/// the new `t`.
 pub(super) fn replace_lets(stmts: Vec<Stmt>, mut_refs: &[String]) -> Vec<Stmt> {
     let mut out = Vec::with_capacity(stmts.len());
     for s in stmts {
@@ -364,7 +366,7 @@ pub(super) fn replace_lets(stmts: Vec<Stmt>, mut_refs: &[String]) -> Vec<Stmt> {
             Stmt::Expr(e, Some(_)) => mem_replace(e, mut_refs),
             _ => None,
         };
-        let Some((v, place, mut rest)) = found else {
+        let Some((v, place, rest)) = found else {
             out.push(s);
             continue;
         };
@@ -384,10 +386,17 @@ pub(super) fn replace_lets(stmts: Vec<Stmt>, mut_refs: &[String]) -> Vec<Stmt> {
             },
             _ => Vec::new(),
         };
-        if !target.is_empty() && reads_any(&rest, &target) {
-            out.push(syn::parse_quote!(let __ad_replacement = #rest;));
-            rest = syn::parse_quote!(__ad_replacement);
-        }
+        // The old value taken first and bound last where the new value or the place reads the
+        // name bound or assigned: both must see its value from before the statement.
+        let old_first =
+            !target.is_empty() && (reads_any(&rest, &target) || reads_any(&place, &target));
+        let (v, rest): (Expr, Expr) = if old_first {
+            out.push(syn::parse_quote!(let __ad_replaced = #v;));
+            out.push(syn::parse_quote!(#place = #rest;));
+            (syn::parse_quote!(__ad_replaced), rest)
+        } else {
+            (v, rest)
+        };
         match s {
             Stmt::Local(mut l) => {
                 if let Some(i) = l.init.as_mut() {
@@ -401,7 +410,9 @@ pub(super) fn replace_lets(stmts: Vec<Stmt>, mut_refs: &[String]) -> Vec<Stmt> {
             }
             _ => {}
         }
-        out.push(syn::parse_quote!(#place = #rest;));
+        if !old_first {
+            out.push(syn::parse_quote!(#place = #rest;));
+        }
     }
     out
 }
