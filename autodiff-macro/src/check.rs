@@ -80,11 +80,7 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
             // beside a differentiated value has no gradient type (a `Vec<(f64, f64)>` has).
             InstKind::Mutate { m, args, .. }
                 if args.iter().enumerate().any(|(k, &a)| {
-                    m.def().diff(k)
-                        && act.is_active(a)
-                        && matches!(f.value(a).def, ValueDef::Result(t, _)
-                            if matches!(&f.inst(t).kind, InstKind::Tuple(items)
-                                if items.iter().any(|&x| f.value(x).kind == Kind::Discrete)))
+                    m.def().diff(k) && act.is_active(a) && tuple_with_data(f, a)
                 }) =>
             {
                 errors.push(syn::Error::new(
@@ -98,10 +94,7 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
             // `let pairs = [(2, w[0]), (3, w[1])];` (an array literal's elements are written
             // into a copy of the first), `v[k] = (i, x)`: the same, for an array or `Vec`.
             InstKind::IndexSet { value, .. }
-                if act.is_active(*value)
-                    && matches!(f.value(*value).def, ValueDef::Result(t, _)
-                        if matches!(&f.inst(t).kind, InstKind::Tuple(items)
-                            if items.iter().any(|&x| f.value(x).kind == Kind::Discrete))) =>
+                if act.is_active(*value) && tuple_with_data(f, *value) =>
             {
                 errors.push(syn::Error::new(
                     inst.span,
@@ -1667,4 +1660,12 @@ fn is_iterator_chain(e: &syn::Expr) -> bool {
         syn::Expr::Paren(p) => is_iterator_chain(&p.expr),
         _ => false,
     }
+}
+
+/// Whether `v` is a tuple built with an integer (or another value without a derivative) among
+/// its items: one beside differentiated values has no gradient type.
+fn tuple_with_data(f: &Func, v: Value) -> bool {
+    matches!(f.value(v).def, ValueDef::Result(t, _)
+        if matches!(&f.inst(t).kind, InstKind::Tuple(items)
+            if items.iter().any(|&x| f.value(x).kind == Kind::Discrete)))
 }

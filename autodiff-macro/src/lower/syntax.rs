@@ -926,22 +926,15 @@ pub(super) fn vec_loops_over_containers(
     /// An integer: a literal, a negated one, a cast to an integer type, or an integer
     /// container of `ints` (a parameter named there) or a borrow of one.
     fn integer(e: &Expr, ints: &[String]) -> bool {
-        match e {
-            Expr::Lit(l) => matches!(l.lit, syn::Lit::Int(_)),
+        let param = |e: &Expr| {
+            matches!(e, Expr::Path(p) if p.path.get_ident()
+                .is_some_and(|id| ints.contains(&id.to_string())))
+        };
+        match super::chain::strip(e) {
+            e if super::expr::is_int_literal(e) || param(e) => true,
             Expr::Unary(u) if matches!(u.op, syn::UnOp::Neg(_)) => integer(&u.expr, ints),
-            Expr::Paren(p) => integer(&p.expr, ints),
-            Expr::Cast(c) => {
-                matches!(&*c.ty, syn::Type::Path(t) if t.path.get_ident().is_some_and(|id| {
-                    matches!(id.to_string().as_str(),
-                        "usize" | "isize" | "u8" | "u16" | "u32" | "u64" | "i8" | "i16" | "i32" | "i64")
-                }))
-            }
-            Expr::Reference(r) if r.mutability.is_none() => matches!(&*r.expr, Expr::Path(p)
-                if p.path.get_ident().is_some_and(|id| ints.contains(&id.to_string()))),
-            Expr::Path(p) => p
-                .path
-                .get_ident()
-                .is_some_and(|id| ints.contains(&id.to_string())),
+            Expr::Cast(c) => crate::types::is_integer(&c.ty),
+            Expr::Reference(r) => r.mutability.is_none() && param(&r.expr),
             _ => false,
         }
     }
