@@ -1164,7 +1164,9 @@ fn field_method_message(name: &str, place: &str, n_args: usize) -> String {
          the field's type, and a method named `{name}` is taken for that of a library type (an \
          ndarray array's, a float's), which has no rule. If `{place}` is a struct of yours with a \
          `#[differentiate]` method `{name}`, call it through its type: `Ty::{name}(&{place}{args})` \
-         (`Ty` the field's type), which is followed. Otherwise write a function \
+         (`Ty` the field's type), which is followed, or put the structs and this function in a \
+         module marked `#[differentiate]` (`#[differentiate] mod sim {{ .. }}`), where the macro \
+         sees the field's type. Otherwise write a function \
          `{name}(x)` with its own `{name}_vjp` and call it"
     )
 }

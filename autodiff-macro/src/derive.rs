@@ -144,7 +144,7 @@ fn is_fn_pointer(ty: &syn::Type) -> bool {
 }
 
 /// `#[differentiable(data)]` on the field.
-fn marked_data(f: &syn::Field) -> bool {
+pub(crate) fn marked_data(f: &syn::Field) -> bool {
     f.attrs.iter().any(|a| mark(a) == Some(true))
 }
 

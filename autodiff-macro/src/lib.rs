@@ -734,6 +734,28 @@ fn expand_mod(attr: TokenStream2, m: syn::ItemMod) -> TokenStream2 {
         .filter(|n| !fns.iter().any(|g| g.sig.ident == format!("{n}_vjp")));
     let outer_plain = types::set_plain_module_fns(plain.collect());
     let before = types::declare_wrt(declared);
+    // The module's structs with their fields' types: an operator or a method on a field of a
+    // struct type (`b.pos + b.vel * dt`, `b.vel.norm()`) is that struct's (outside such a
+    // module the macro sees no field's type).
+    let structs = (items.iter())
+        .filter_map(|i| match i {
+            syn::Item::Struct(st) => Some(st),
+            _ => None,
+        })
+        .map(|st| {
+            let fields = (st.fields.iter().enumerate())
+                .map(|(k, f)| {
+                    let name = f
+                        .ident
+                        .as_ref()
+                        .map_or_else(|| k.to_string(), |i| i.to_string());
+                    (name, f.ty.clone(), derive::marked_data(f))
+                })
+                .collect();
+            (st.ident.to_string(), fields)
+        })
+        .collect();
+    let outer_structs = types::set_module_structs(structs);
     let mut out = TokenStream2::new();
     for mut item in items {
         match &mut item {
@@ -745,7 +767,13 @@ fn expand_mod(attr: TokenStream2, m: syn::ItemMod) -> TokenStream2 {
             syn::Item::Impl(imp) if own_attr(&imp.attrs).is_some() || marks_methods(imp) => {
                 let attr = own_attr(&imp.attrs).unwrap_or_default();
                 imp.attrs.retain(|a| !is_ours(a));
+                let own = match &*imp.self_ty {
+                    syn::Type::Path(tp) => tp.path.segments.last().map(|s| s.ident.to_string()),
+                    _ => None,
+                };
+                let outer_self = types::set_module_self(own);
                 out.extend(with_cfgs(&imp.attrs, expand(attr, quote!(#imp))));
+                types::set_module_self(outer_self);
             }
             // The attributes it imported for are expanded here, so the import may be unused.
             syn::Item::Use(u) if quote!(#u).to_string().contains("differentiate") => {
@@ -756,6 +784,7 @@ fn expand_mod(attr: TokenStream2, m: syn::ItemMod) -> TokenStream2 {
     }
     types::forget_declared_wrt(before);
     types::set_plain_module_fns(outer_plain);
+    types::restore_module_structs(outer_structs);
     // The module's inner attributes (`#![allow(..)]`) stay inside it.
     let (inner, outer): (Vec<&syn::Attribute>, Vec<&syn::Attribute>) =
         (m.attrs.iter()).partition(|a| matches!(a.style, syn::AttrStyle::Inner(_)));

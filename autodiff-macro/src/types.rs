@@ -37,6 +37,74 @@ thread_local! {
     /// The `wrt(..)` of the `impl` block being expanded where it applies to its methods (no
     /// method carries the attribute): the list of a `Self::` method without its own.
     static BLOCK_WRT: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    /// The structs the module being expanded declares (see `expand_mod`), each with its
+    /// fields' declared types (a tuple struct's by position, `"0"`) and whether each is marked
+    /// `#[differentiable(data)]`, and the type of the `impl`
+    /// block of the module being expanded (what `Self` names there).
+    static MODULE_STRUCTS: RefCell<ModuleStructs> = const { RefCell::new((Vec::new(), None)) };
+}
+
+/// The structs of a module marked `#[differentiate]` with their fields' types, and the type
+/// whose `impl` block is being expanded in it.
+pub type ModuleStructs = (Vec<(String, Vec<ModuleField>)>, Option<String>);
+
+/// A field of a struct of the module: its name, its declared type, whether it is marked
+/// `#[differentiable(data)]`.
+pub type ModuleField = (String, Type, bool);
+
+/// Sets the structs of the module being expanded (see [`MODULE_STRUCTS`]); returns those set
+/// before.
+pub fn set_module_structs(structs: Vec<(String, Vec<ModuleField>)>) -> ModuleStructs {
+    MODULE_STRUCTS.with(|p| std::mem::replace(&mut *p.borrow_mut(), (structs, None)))
+}
+
+/// Puts back the structs [`set_module_structs`] returned.
+pub fn restore_module_structs(before: ModuleStructs) {
+    MODULE_STRUCTS.with(|p| *p.borrow_mut() = before);
+}
+
+/// Names the type whose `impl` block of the module is being expanded (`None` outside one);
+/// returns the name set before.
+pub fn set_module_self(name: Option<String>) -> Option<String> {
+    MODULE_STRUCTS.with(|p| std::mem::replace(&mut p.borrow_mut().1, name))
+}
+
+/// Whether `name` is a struct the module being expanded declares (`Self` in one of its `impl`
+/// blocks naming the block's type).
+pub fn is_module_struct(name: &str) -> bool {
+    MODULE_STRUCTS.with(|p| {
+        let p = p.borrow();
+        let name = match (name, &p.1) {
+            ("Self", Some(own)) => own.as_str(),
+            _ => name,
+        };
+        p.0.iter().any(|(n, _)| n == name)
+    })
+}
+
+/// The declared type of the field `field` of the struct `owner` (`Self` in one of the module's
+/// `impl` blocks naming the block's type), where the module being expanded declares it.
+pub fn module_field_type(owner: &str, field: &str) -> Option<Type> {
+    module_field(owner, field).map(|(_, t, _)| t)
+}
+
+/// Whether the field `field` of the struct `owner` is marked `#[differentiable(data)]`, where
+/// the module being expanded declares the struct (a setting kept beside the parameters, `p.cfg`
+/// of `#[differentiable(data)] cfg: Settings`: what is read out of it is data).
+pub fn module_field_is_data(owner: &str, field: &str) -> bool {
+    module_field(owner, field).is_some_and(|(_, _, data)| data)
+}
+
+fn module_field(owner: &str, field: &str) -> Option<ModuleField> {
+    MODULE_STRUCTS.with(|p| {
+        let p = p.borrow();
+        let owner = match (owner, &p.1) {
+            ("Self", Some(own)) => own.as_str(),
+            _ => owner,
+        };
+        let (_, fields) = p.0.iter().find(|(n, _)| n == owner)?;
+        fields.iter().find(|(f, _, _)| f == field).cloned()
+    })
 }
 
 /// Sets the `wrt(..)` of the `impl` block being expanded that applies to its methods (empty

@@ -304,6 +304,17 @@ fn is_struct_method(mc: &syn::ExprMethodCall) -> bool {
                 || prim::places::is_read(&name)))
 }
 
+/// `ty` as a struct that the module marked `#[differentiate]` being expanded declares (see
+/// `expand_mod`): `V3` of `pos: V3`, `Self` in one of its `impl` blocks. A reference's
+/// referent; nothing else (an array, a float, a type from elsewhere).
+fn module_struct(ty: &syn::Type) -> Option<syn::Path> {
+    let (path, _) = crate::types::struct_path(ty)?;
+    let last = path.segments.last()?;
+    (matches!(last.arguments, syn::PathArguments::None)
+        && crate::types::is_module_struct(&last.ident.to_string()))
+    .then_some(path)
+}
+
 /// `recv.method(args)` as the call `ty::method(recv, args)`, the type spanned at the method: an
 /// error about the call (no `method_vjp`, a callee without `hessian`) is reported there, not
 /// where the type was read (the literal or constructor that made a local, `let m = Decay { .. };`).
@@ -1249,8 +1260,22 @@ impl Lowering {
                 // `ps[i] - ps[j]` of `ps: &[V2]` (a `Vec` or an array of them).
                 InstKind::Index(base, _) => match self.f.value(*base).def {
                     ValueDef::Param(n) => self.user_struct(elem_type(&self.f.params.get(n)?.ty)?),
+                    // `self.bodies[i]` of a field `bodies: Vec<Body>`, where the module marked
+                    // `#[differentiate]` around the function declares the struct.
+                    ValueDef::Result(j, 0) => match &self.f.inst(j).kind {
+                        InstKind::FieldRef(owner, name) => {
+                            let ty = self.module_field_type(*owner, name)?;
+                            module_struct(elem_type(&ty)?)
+                        }
+                        _ => None,
+                    },
                     _ => None,
                 },
+                // A field of a struct type (`b.pos` of `pos: V3`), where the module marked
+                // `#[differentiate]` around the function declares both structs.
+                InstKind::FieldRef(owner, name) => {
+                    module_struct(&self.module_field_type(*owner, name)?)
+                }
                 InstKind::Call { path, .. }
                     if operator_call(path, &["add", "sub", "mul", "div", "neg"]) =>
                 {
@@ -1258,6 +1283,52 @@ impl Lowering {
                 }
                 _ => None,
             },
+            _ => None,
+        }
+    }
+
+    /// The declared type of the field `name` of `owner`, where the module marked
+    /// `#[differentiate]` around the function declares `owner`'s struct (see `expand_mod`).
+    fn module_field_type(&self, owner: Value, name: &syn::Ident) -> Option<syn::Type> {
+        let owner = self.struct_type_of(owner)?;
+        let owner = owner.segments.last()?.ident.to_string();
+        crate::types::module_field_type(&owner, &name.to_string())
+    }
+
+    /// The struct of the module marked `#[differentiate]` around the function that the place
+    /// `e` holds: a field of a struct type (`b.vel`, `self.pos`), an element of a field holding
+    /// a container of one (`self.bodies[i]`), or a variable known to hold one. Outside such a
+    /// module the macro sees no field's type, and this is `None`.
+    pub(super) fn module_place_struct(&self, e: &Expr) -> Option<syn::Path> {
+        module_struct(&self.module_place_type(e)?)
+    }
+
+    /// The declared type of the place `e` (see [`Self::module_place_struct`]).
+    fn module_place_type(&self, e: &Expr) -> Option<syn::Type> {
+        match chain::strip(e) {
+            Expr::Path(_) => {
+                let ty = (self.variable_value(e).and_then(|v| self.struct_type_of(v)))
+                    .or_else(|| self.struct_var(e))?;
+                Some(syn::parse_quote!(#ty))
+            }
+            Expr::Field(fe) => {
+                let owner = self.module_place_type(&fe.base)?;
+                let (owner, _) = crate::types::struct_path(&owner)?;
+                let owner = owner.segments.last()?.ident.to_string();
+                let field = match &fe.member {
+                    syn::Member::Named(id) => id.to_string(),
+                    syn::Member::Unnamed(i) => i.index.to_string(),
+                };
+                crate::types::module_field_type(&owner, &field)
+            }
+            Expr::Index(ix) if !matches!(chain::strip(&ix.index), Expr::Range(_)) => {
+                // An element of a container the macro knows the elements of (`qs[i]` of `let
+                // mut qs = ps.to_vec();`), or of a field holding them (`w.bodies[i]`).
+                if let Some(ty) = self.container_struct(&ix.expr) {
+                    return Some(syn::parse_quote!(#ty));
+                }
+                elem_type(&self.module_place_type(&ix.expr)?).cloned()
+            }
             _ => None,
         }
     }
@@ -1299,6 +1370,9 @@ impl Lowering {
             .or_else(|| self.element_struct(e))
             // Built where it is used: `V2::new(a, b) * 0.5`, `V2 { .. } - v`.
             .or_else(|| self.built_user_struct(&syn::parse2(built_struct(e)?).ok()?))
+            // A field of a struct type in a module marked `#[differentiate]`, of an item of a
+            // loop over a container of the struct (`b.pos` of `for b in bodies.iter()`).
+            .or_else(|| self.module_place_struct(e))
     }
 
     /// The struct of the user's that `vs[i]` is, where `vs` is a local container whose
@@ -1682,6 +1756,16 @@ impl Lowering {
         // too on a struct built there or a local known to hold one, as on a parameter.
         let float_named = mc.turbofish.is_none()
             && PrimId::method(&mc.method.to_string()).is_some_and(|p| p.has(Flags::FLOAT_RESULT));
+        // On a field of a struct type (or an element of a field holding them) in a module
+        // marked `#[differentiate]`, which declares the field's type: the struct's, whatever
+        // the method's name (`b.vel.norm()`, `self.pos.dot(&o.pos)`, `b.q.exp()`).
+        if (is_struct_method(mc) || float_named)
+            && matches!(recv, Expr::Field(_) | Expr::Index(_))
+            && let Some(ty) = self.module_place_struct(recv)
+        {
+            let recv: Expr = syn::parse_quote_spanned!(recv.span()=> &#recv);
+            return Some(method_as_call(mc, ty, recv));
+        }
         // On what a struct's `+`, `-` or unary `-` returned (`(p + q).abs()`, `let h = p - q;
         // h.exp()`): `Add`, `Sub` and `Neg` of a type return the type. (Not `*` or `/`, whose
         // result may be a float: `(a * b).sqrt()` of a dot product.)
@@ -3977,7 +4061,17 @@ impl Lowering {
             return self.expr(b, &Expr::Field(fe.clone()), true);
         };
         let base = self.place_expr(b, &fe.base)?;
-        let kind = self.kind(base);
+        // A field marked `#[differentiable(data)]` in a struct the module marked
+        // `#[differentiate]` declares (`p.cfg` of `cfg: Settings`): data, as what is read out
+        // of it (`p.cfg.dt`).
+        let data = (self.struct_type_of(base))
+            .and_then(|ty| Some(ty.segments.last()?.ident.to_string()))
+            .is_some_and(|ty| crate::types::module_field_is_data(&ty, &name.to_string()));
+        let kind = if data {
+            Kind::Discrete
+        } else {
+            self.kind(base)
+        };
         Some(self.inst1(b, InstKind::FieldRef(base, name.clone()), kind, fe.span()))
     }
 

@@ -858,8 +858,11 @@ impl Lowering {
                             format!(
                                 "; where `{text}` is a `{ty}` too, which the macro does not see \
                                  (a field's type is not in view), call the operator through its \
-                                 type, `{ty}::{name}({text}, {right})`, or bind the operand to \
-                                 a local declared with its type, `let a: {ty} = {text};`"
+                                 type, `{ty}::{name}({text}, {right})`, bind the operand to \
+                                 a local declared with its type, `let a: {ty} = {text};`, or \
+                                 put the structs and this function in a module marked \
+                                 `#[differentiate]` (`#[differentiate] mod sim {{ .. }}`), \
+                                 where the macro sees the fields' types"
                             )
                         }
                     };

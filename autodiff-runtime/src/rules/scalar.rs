@@ -20,7 +20,7 @@
     label = "followed as float or array arithmetic: floats of one type (`f64` or `f32`) or arrays of them; a struct of yours on the left must be known to the macro (see the last note)",
     note = "convert one operand with `as f64` (or `as f32`); an integer literal needs a `.0`",
     note = "a float that a pattern binds through a reference is a `&f64` (`Mode::Damp(c) => x * c` of `match m` with `m: &Mode`, or of an item of `.iter()`): match on `*m` so that the pattern binds the value",
-    note = "an operator of your own struct is followed where its left operand is known to be the struct (a parameter of its type, an element of a slice of them, a variable first bound to one, a variable declared with its type where a function returns it: `let k: V2 = rate(s);`, `let p: C2 = C2::from_polar(r, a);`, and the elements of a `Vec` so declared, `let f: Vec<V2> = forces(&ps);` for `f[i] * dt`) and its impl has `#[differentiate]` (`#[differentiate] impl Add for V2`); elsewhere (a field, `self.p - q.p`) call it through its type, `V2::sub(self.p, q.p)`, or a `#[differentiate]` method"
+    note = "an operator of your own struct is followed where its left operand is known to be the struct (a parameter of its type, an element of a slice of them, a variable first bound to one, a variable declared with its type where a function returns it: `let k: V2 = rate(s);`, `let p: C2 = C2::from_polar(r, a);`, and the elements of a `Vec` so declared, `let f: Vec<V2> = forces(&ps);` for `f[i] * dt`) and its impl has `#[differentiate]` (`#[differentiate] impl Add for V2`); elsewhere (a field, `self.p - q.p`) call it through its type, `V2::sub(self.p, q.p)`, or a `#[differentiate]` method, or, for fields of a struct type (`b.pos + b.vel * dt`), put the structs and the function in a module marked `#[differentiate]` (`#[differentiate] mod sim {{ .. }}`), where the macro sees the fields' types"
 )]
 pub trait ArithRules<Rhs: HasShape = Self>: Sized + HasShape {
     /// The type of `a op b`.
@@ -33,7 +33,7 @@ pub trait ArithRules<Rhs: HasShape = Self>: Sized + HasShape {
 #[diagnostic::on_unimplemented(
     message = "`-` of `{Self}` cannot be differentiated",
     label = "the operand must be a float (`f64` or `f32`) or an array of floats",
-    note = "unary `-` of your own struct is followed where its operand is known to be the struct (a parameter of its type, a variable first bound to one or declared with its type, what its `+` or `-` returned) and its impl has `#[differentiate]` (`#[differentiate] impl Neg for V2`); elsewhere (what a method returned, `-d.scale(t)`, a field, `-self.v`) bind the operand to a local declared with its type, `let e: V2 = d.scale(t);`, and negate that, or call it through its type, `V2::neg(d.scale(t))`"
+    note = "unary `-` of your own struct is followed where its operand is known to be the struct (a parameter of its type, a variable first bound to one or declared with its type, what its `+` or `-` returned) and its impl has `#[differentiate]` (`#[differentiate] impl Neg for V2`); elsewhere (what a method returned, `-d.scale(t)`, a field, `-self.v`) bind the operand to a local declared with its type, `let e: V2 = d.scale(t);`, and negate that, or call it through its type, `V2::neg(d.scale(t))`; on a field of a struct type, a module marked `#[differentiate]` around the structs and the function lets the macro see the field's type"
 )]
 pub trait NegRule: Sized {
     autodiff_macro::__rules!(declare NegRule);

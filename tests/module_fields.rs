@@ -1,0 +1,666 @@
+//! Operators and methods on fields of a struct type, inside a module marked `#[differentiate]`:
+//! physics code written as it is read, `b.pos + b.vel * dt`, `b.vel.norm()`, `-self.vel`,
+//! `w.bodies[j].pos - w.bodies[i].pos`, `s.pos += s.vel * dt`. The module declares the structs,
+//! so the macro sees that `pos` is a `V3` and calls `V3`'s differentiated operators there;
+//! outside such a module a field's type is not in view (see the README's supported subset).
+//! Each function is checked against its derivative written out beside it and against central
+//! finite differences.
+
+mod common;
+use common::*;
+
+#[autodiff::differentiate]
+mod sim {
+    use autodiff::{Differentiable, differentiate};
+    use std::ops::{Add, AddAssign, Mul, Neg, Sub};
+
+    #[derive(Clone, Copy, Debug, PartialEq, Differentiable)]
+    pub struct V3 {
+        pub x: f64,
+        pub y: f64,
+        pub z: f64,
+    }
+
+    #[differentiate]
+    impl Add for V3 {
+        type Output = V3;
+        fn add(self, o: V3) -> V3 {
+            V3 {
+                x: self.x + o.x,
+                y: self.y + o.y,
+                z: self.z + o.z,
+            }
+        }
+    }
+
+    #[differentiate]
+    impl Sub for V3 {
+        type Output = V3;
+        fn sub(self, o: V3) -> V3 {
+            V3 {
+                x: self.x - o.x,
+                y: self.y - o.y,
+                z: self.z - o.z,
+            }
+        }
+    }
+
+    #[differentiate]
+    impl Mul<f64> for V3 {
+        type Output = V3;
+        fn mul(self, s: f64) -> V3 {
+            V3 {
+                x: self.x * s,
+                y: self.y * s,
+                z: self.z * s,
+            }
+        }
+    }
+
+    #[differentiate]
+    impl Neg for V3 {
+        type Output = V3;
+        fn neg(self) -> V3 {
+            V3 {
+                x: -self.x,
+                y: -self.y,
+                z: -self.z,
+            }
+        }
+    }
+
+    // Not differentiated: a `+=` is followed as `a = a + b`, through `Add`.
+    impl AddAssign for V3 {
+        fn add_assign(&mut self, o: V3) {
+            *self = *self + o;
+        }
+    }
+
+    #[differentiate]
+    impl V3 {
+        pub fn dot(&self, o: &V3) -> f64 {
+            self.x * o.x + self.y * o.y + self.z * o.z
+        }
+        pub fn norm(&self) -> f64 {
+            self.dot(self).sqrt()
+        }
+        pub fn cross(&self, o: &V3) -> V3 {
+            V3 {
+                x: self.y * o.z - self.z * o.y,
+                y: self.z * o.x - self.x * o.z,
+                z: self.x * o.y - self.y * o.x,
+            }
+        }
+    }
+
+    #[derive(Clone, Copy, Debug, PartialEq, Differentiable)]
+    pub struct Body {
+        pub pos: V3,
+        pub vel: V3,
+        pub mass: f64,
+    }
+
+    #[derive(Clone, Debug, PartialEq, Differentiable)]
+    pub struct World {
+        pub bodies: Vec<Body>,
+        pub g: f64,
+    }
+
+    /// One explicit Euler step's position and the body's kinetic energy:
+    /// `p = pos + vel·dt`, `f = |p|² + ½·m·|vel|`.
+    #[differentiate(wrt(b))]
+    pub fn drift(b: &Body, dt: f64) -> f64 {
+        let p = b.pos + b.vel * dt;
+        p.dot(&p) + 0.5 * b.mass * b.vel.norm()
+    }
+
+    #[differentiate]
+    impl Body {
+        /// `½·m·v·v`.
+        pub fn kinetic(&self) -> f64 {
+            0.5 * self.mass * self.vel.dot(&self.vel)
+        }
+
+        /// The body after a step of `dt` with its velocity reversed: a new `Body` built from
+        /// its fields' operators.
+        pub fn bounced(&self, dt: f64) -> Body {
+            Body {
+                pos: self.pos + self.vel * dt,
+                vel: -self.vel,
+                mass: self.mass,
+            }
+        }
+
+        /// The angular momentum's `z`: `m·(pos × vel)_z`.
+        pub fn spin(&self) -> f64 {
+            self.pos.cross(&self.vel).z * self.mass
+        }
+    }
+
+    /// The pairwise gravitational potential, `−g·Σ_{i<j} mᵢ·mⱼ / |pⱼ − pᵢ|`.
+    #[differentiate(wrt(w))]
+    pub fn potential(w: &World) -> f64 {
+        let n = w.bodies.len();
+        let mut u = 0.0;
+        for i in 0..n {
+            for j in i + 1..n {
+                let d = w.bodies[j].pos - w.bodies[i].pos;
+                u -= w.g * w.bodies[i].mass * w.bodies[j].mass / d.norm();
+            }
+        }
+        u
+    }
+
+    /// Semi-implicit Euler under a constant pull toward the origin, on a local copy whose
+    /// fields are assigned: `vel += −k·pos·dt`, `pos += vel·dt`, then `|pos|²`.
+    #[differentiate(wrt(b, k))]
+    pub fn orbit(b: &Body, k: f64, dt: f64, steps: usize) -> f64 {
+        let mut s = *b;
+        for _ in 0..steps {
+            s.vel += -(s.pos * (k * dt));
+            s.pos = s.pos + s.vel * dt;
+        }
+        s.pos.dot(&s.pos)
+    }
+
+    /// A body taken apart by a pattern: `m·|pos + vel·dt|²`.
+    #[differentiate(wrt(b))]
+    pub fn destructured(b: &Body, dt: f64) -> f64 {
+        let Body { pos, vel, mass } = *b;
+        let q = pos + vel * dt;
+        q.dot(&q) * mass
+    }
+
+    /// A tuple struct holding a vector beside its weight: `|a.0 − b.0|·a.1`.
+    #[derive(Clone, Copy, Debug, PartialEq, Differentiable)]
+    pub struct Weighted(pub V3, pub f64);
+
+    #[differentiate]
+    pub fn weighted_gap(a: &Weighted, b: &Weighted) -> f64 {
+        (a.0 - b.0).norm() * a.1
+    }
+
+    /// Every body moved in place through a `&mut` buffer, by a helper called three times:
+    /// `Σ |pos + 3·dt·vel|²`.
+    #[differentiate]
+    pub fn step_all(bodies: &mut Vec<Body>, dt: f64) {
+        for b in bodies.iter_mut() {
+            b.pos = b.pos + b.vel * dt;
+        }
+    }
+
+    #[differentiate(wrt(bodies))]
+    pub fn after_steps(bodies: &[Body], dt: f64) -> f64 {
+        let mut qs = bodies.to_vec();
+        for _ in 0..3 {
+            step_all(&mut qs, dt);
+        }
+        qs.iter().map(|q| q.pos.dot(&q.pos)).sum()
+    }
+
+    /// Fields of the elements of a local copy, assigned by index (semi-implicit Euler with a
+    /// pull scaled by each body's mass), then a closure over the copy's items.
+    #[differentiate(wrt(bodies))]
+    pub fn indexed_update(bodies: &[Body], dt: f64) -> f64 {
+        let mut qs = bodies.to_vec();
+        for i in 0..qs.len() {
+            qs[i].vel = qs[i].vel - qs[i].pos * (dt * qs[i].mass);
+            qs[i].pos = qs[i].pos + qs[i].vel * dt;
+        }
+        qs.iter().map(|q| q.vel.norm() + q.pos.x).sum()
+    }
+
+    /// Settings kept beside the fitted rate, marked data: what is read out of them (`p.cfg.dt`,
+    /// `self.cfg.steps`) is data, as the module shows the macro the field's mark.
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct Settings {
+        pub dt: f64,
+        pub steps: usize,
+    }
+
+    #[derive(Clone, Debug, PartialEq, Differentiable)]
+    pub struct Decay {
+        pub k: f64,
+        #[differentiable(data)]
+        pub cfg: Settings,
+    }
+
+    /// Explicit Euler on `x' = −k·x`: `x₀·(1 − k·dt)^steps`.
+    #[differentiate]
+    pub fn decayed(p: &Decay, x0: f64) -> f64 {
+        let mut x = x0;
+        for _ in 0..p.cfg.steps {
+            x = x - p.k * x * p.cfg.dt;
+        }
+        x
+    }
+
+    #[differentiate]
+    impl Decay {
+        /// The same, as a method reading its own settings.
+        pub fn run(&self, x0: f64) -> f64 {
+            let mut x = x0;
+            for _ in 0..self.cfg.steps {
+                x -= self.k * x * self.cfg.dt;
+            }
+            x
+        }
+    }
+
+    /// The total kinetic energy over a slice of bodies, each read through a loop's item.
+    #[differentiate]
+    pub fn total_kinetic(bodies: &[Body]) -> f64 {
+        let mut e = 0.0;
+        for b in bodies.iter() {
+            e += b.kinetic() + (b.pos - b.vel).norm();
+        }
+        e
+    }
+}
+
+use sim::*;
+
+fn v3(x: f64, y: f64, z: f64) -> V3 {
+    V3 { x, y, z }
+}
+
+fn flat(b: &Body) -> Vec<f64> {
+    vec![b.pos.x, b.pos.y, b.pos.z, b.vel.x, b.vel.y, b.vel.z, b.mass]
+}
+
+fn body(p: &[f64]) -> Body {
+    Body {
+        pos: v3(p[0], p[1], p[2]),
+        vel: v3(p[3], p[4], p[5]),
+        mass: p[6],
+    }
+}
+
+/// Two bodies, the second with its own values.
+fn two_bodies() -> Vec<Body> {
+    vec![
+        sample(),
+        Body {
+            pos: v3(-0.6, 0.8, 0.1),
+            vel: v3(0.0, 0.1, 0.2),
+            mass: 0.7,
+        },
+    ]
+}
+
+/// A gradient over a slice of bodies against central finite differences of `f`.
+#[track_caller]
+fn fd_bodies(what: &str, f: impl Fn(&[Body]) -> f64, bodies: &[Body], g: &[Body]) {
+    let x: Vec<f64> = bodies.iter().flat_map(flat).collect();
+    let gx: Vec<f64> = g.iter().flat_map(flat).collect();
+    fd_vec(
+        what,
+        |q| f(&q.chunks(7).map(body).collect::<Vec<_>>()),
+        &x,
+        &gx,
+    );
+}
+
+fn sample() -> Body {
+    Body {
+        pos: v3(1.0, -0.5, 0.3),
+        vel: v3(0.4, 0.2, -0.7),
+        mass: 1.5,
+    }
+}
+
+#[test]
+fn an_operator_on_fields_of_a_struct_type() {
+    let b = sample();
+    let dt = 0.1;
+    let (v, g) = drift_grad(&b, dt);
+    assert_eq!(v, drift(&b, dt));
+    // ∂/∂pos = 2p, ∂/∂vel = 2p·dt + ½·m·vel/|vel|, ∂/∂m = ½|vel|.
+    let p = [
+        b.pos.x + b.vel.x * dt,
+        b.pos.y + b.vel.y * dt,
+        b.pos.z + b.vel.z * dt,
+    ];
+    let s = (b.vel.x * b.vel.x + b.vel.y * b.vel.y + b.vel.z * b.vel.z).sqrt();
+    let vel = [b.vel.x, b.vel.y, b.vel.z];
+    let mut want = vec![2.0 * p[0], 2.0 * p[1], 2.0 * p[2]];
+    want.extend((0..3).map(|k| 2.0 * p[k] * dt + 0.5 * b.mass * vel[k] / s));
+    want.push(0.5 * s);
+    close_all("drift", &flat(&g), &want);
+    fd_vec("drift", |q| drift(&body(q), dt), &flat(&b), &flat(&g));
+    // Forward mode through the same operators: the tangent along `db` is ∇f·db.
+    let db = body(&[0.3, -0.2, 0.5, 0.1, 0.4, -0.6, 0.25]);
+    let (y, t) = drift_jvp(&b, dt, &db);
+    assert_eq!(y, v);
+    let dir: f64 = flat(&g).iter().zip(flat(&db)).map(|(a, b)| a * b).sum();
+    close("drift tangent", t, dir, 1e-12);
+}
+
+#[test]
+fn methods_of_a_block_on_fields_of_self() {
+    let b = sample();
+    let (v, g) = Body::kinetic_grad(&b);
+    assert_eq!(v, b.kinetic());
+    let vel = [b.vel.x, b.vel.y, b.vel.z];
+    let vv: f64 = vel.iter().map(|t| t * t).sum();
+    let mut want = vec![0.0; 3];
+    want.extend(vel.iter().map(|t| b.mass * t));
+    want.push(0.5 * vv);
+    close_all("kinetic", &flat(&g), &want);
+
+    // spin = m·(pos_x·vel_y − pos_y·vel_x).
+    let (v, g) = Body::spin_grad(&b);
+    assert_eq!(v, b.spin());
+    let want = [
+        b.mass * b.vel.y,
+        -b.mass * b.vel.x,
+        0.0,
+        -b.mass * b.pos.y,
+        b.mass * b.pos.x,
+        0.0,
+        b.pos.x * b.vel.y - b.pos.y * b.vel.x,
+    ];
+    close_all("spin", &flat(&g), &want);
+    fd_vec("spin", |q| body(q).spin(), &flat(&b), &flat(&g));
+
+    // The pullback of `bounced` maps a seed on the new body back: pos' = pos + vel·dt,
+    // vel' = −vel, m' = m.
+    let dt = 0.25;
+    let (nb, back) = Body::bounced_vjp(&b, dt);
+    assert_eq!(nb, b.bounced(dt));
+    let seed = body(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]);
+    let (gb, gdt) = back(seed);
+    let want = [
+        1.0,
+        2.0,
+        3.0,
+        1.0 * dt - 4.0,
+        2.0 * dt - 5.0,
+        3.0 * dt - 6.0,
+        7.0,
+    ];
+    close_all("bounced", &flat(&gb), &want);
+    close(
+        "bounced dt",
+        gdt,
+        1.0 * b.vel.x + 2.0 * b.vel.y + 3.0 * b.vel.z,
+        TOL,
+    );
+}
+
+#[test]
+fn elements_of_a_field_holding_bodies() {
+    let w = World {
+        bodies: vec![
+            sample(),
+            Body {
+                pos: v3(-0.6, 0.8, 0.1),
+                vel: v3(0.0, 0.1, 0.2),
+                mass: 0.7,
+            },
+            Body {
+                pos: v3(0.2, 0.4, -1.1),
+                vel: v3(-0.3, 0.0, 0.5),
+                mass: 2.2,
+            },
+        ],
+        g: 0.9,
+    };
+    let (v, gw) = potential_grad(&w);
+    assert_eq!(v, potential(&w));
+    // ∂u/∂pᵢ = −Σ_{j≠i} g·mᵢ·mⱼ·(pⱼ − pᵢ)/|pⱼ − pᵢ|³ ... written per pair below.
+    let n = w.bodies.len();
+    let mut gp = vec![[0.0; 3]; n];
+    let mut gm = vec![0.0; n];
+    let mut gg = 0.0;
+    for i in 0..n {
+        for j in i + 1..n {
+            let (a, c) = (&w.bodies[i], &w.bodies[j]);
+            let d = [c.pos.x - a.pos.x, c.pos.y - a.pos.y, c.pos.z - a.pos.z];
+            let r = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
+            let k = w.g * a.mass * c.mass / (r * r * r);
+            for t in 0..3 {
+                gp[j][t] += k * d[t];
+                gp[i][t] -= k * d[t];
+            }
+            gm[i] -= w.g * c.mass / r;
+            gm[j] -= w.g * a.mass / r;
+            gg -= a.mass * c.mass / r;
+        }
+    }
+    for i in 0..n {
+        let got = &gw.bodies[i];
+        close_all(
+            &format!("pos {i}"),
+            &[got.pos.x, got.pos.y, got.pos.z],
+            &gp[i],
+        );
+        close_all(
+            &format!("vel {i}"),
+            &[got.vel.x, got.vel.y, got.vel.z],
+            &[0.0; 3],
+        );
+        close(&format!("mass {i}"), got.mass, gm[i], TOL);
+    }
+    close("g", gw.g, gg, TOL);
+    let x: Vec<f64> = w.bodies.iter().flat_map(flat).collect();
+    let gx: Vec<f64> = gw.bodies.iter().flat_map(flat).collect();
+    fd_vec(
+        "potential",
+        |q| {
+            potential(&World {
+                bodies: q.chunks(7).map(body).collect(),
+                g: w.g,
+            })
+        },
+        &x,
+        &gx,
+    );
+}
+
+#[test]
+fn fields_of_a_local_copy_assigned_in_a_loop() {
+    let b = sample();
+    let (k, dt, steps) = (0.8, 0.05, 12);
+    let (v, (gb, gk)) = orbit_grad(&b, k, dt, steps);
+    assert_eq!(v, orbit(&b, k, dt, steps));
+    fd_vec(
+        "orbit body",
+        |q| orbit(&body(q), k, dt, steps),
+        &flat(&b),
+        &flat(&gb),
+    );
+    fd("orbit k", |t| orbit(&b, t, dt, steps), k, gk);
+    // One step, written out: vel' = vel − k·dt·pos, pos' = pos + dt·vel' = (1 − k·dt²)·pos +
+    // dt·vel; f = |pos'|², ∂f/∂pos = 2(1 − k·dt²)·pos', ∂f/∂vel = 2·dt·pos'.
+    let (_, (g1, _)) = orbit_grad(&b, k, dt, 1);
+    let c = 1.0 - k * dt * dt;
+    let p1 = [
+        c * b.pos.x + dt * b.vel.x,
+        c * b.pos.y + dt * b.vel.y,
+        c * b.pos.z + dt * b.vel.z,
+    ];
+    let mut want: Vec<f64> = p1.iter().map(|t| 2.0 * c * t).collect();
+    want.extend(p1.iter().map(|t| 2.0 * dt * t));
+    want.push(0.0);
+    close_all("orbit one step", &flat(&g1), &want);
+}
+
+#[test]
+fn fields_of_a_loop_item() {
+    let bodies = two_bodies();
+    let (v, g) = total_kinetic_grad(&bodies);
+    assert_eq!(v, total_kinetic(&bodies));
+    for (b, gb) in bodies.iter().zip(&g) {
+        // ½m|v|² + |pos − vel|.
+        let d = [b.pos.x - b.vel.x, b.pos.y - b.vel.y, b.pos.z - b.vel.z];
+        let r = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
+        let vel = [b.vel.x, b.vel.y, b.vel.z];
+        let mut want: Vec<f64> = d.iter().map(|t| t / r).collect();
+        want.extend((0..3).map(|k| b.mass * vel[k] - d[k] / r));
+        want.push(0.5 * vel.iter().map(|t| t * t).sum::<f64>());
+        close_all("total_kinetic", &flat(gb), &want);
+    }
+    fd_bodies("total_kinetic", |q| total_kinetic(q), &bodies, &g);
+}
+
+#[test]
+fn a_body_taken_apart_by_a_pattern() {
+    let b = sample();
+    let dt = 0.3;
+    let (v, g) = destructured_grad(&b, dt);
+    assert_eq!(v, destructured(&b, dt));
+    // q = pos + vel·dt: ∂/∂pos = 2m·q, ∂/∂vel = 2m·dt·q, ∂/∂m = |q|².
+    let q = [
+        b.pos.x + b.vel.x * dt,
+        b.pos.y + b.vel.y * dt,
+        b.pos.z + b.vel.z * dt,
+    ];
+    let mut want: Vec<f64> = q.iter().map(|t| 2.0 * b.mass * t).collect();
+    want.extend(q.iter().map(|t| 2.0 * b.mass * dt * t));
+    want.push(q.iter().map(|t| t * t).sum());
+    close_all("destructured", &flat(&g), &want);
+    fd_vec(
+        "destructured",
+        |p| destructured(&body(p), dt),
+        &flat(&b),
+        &flat(&g),
+    );
+}
+
+#[test]
+fn positions_of_a_tuple_struct() {
+    let a = Weighted(v3(0.3, -0.8, 0.5), 1.2);
+    let b = Weighted(v3(-0.5, 0.4, 0.9), 0.6);
+    let (v, (ga, gb)) = weighted_gap_grad(&a, &b);
+    assert_eq!(v, weighted_gap(&a, &b));
+    // d = a.0 − b.0: ∂/∂a.0 = a.1·d/|d| = −∂/∂b.0, ∂/∂a.1 = |d|, ∂/∂b.1 = 0.
+    let d = [a.0.x - b.0.x, a.0.y - b.0.y, a.0.z - b.0.z];
+    let r = d.iter().map(|t| t * t).sum::<f64>().sqrt();
+    let want_a: Vec<f64> = d.iter().map(|t| a.1 * t / r).collect();
+    close_all("weighted a.0", &[ga.0.x, ga.0.y, ga.0.z], &want_a);
+    close_all(
+        "weighted b.0",
+        &[gb.0.x, gb.0.y, gb.0.z],
+        &want_a.iter().map(|t| -t).collect::<Vec<_>>(),
+    );
+    close("weighted a.1", ga.1, r, TOL);
+    close("weighted b.1", gb.1, 0.0, TOL);
+    let f = |p: &[f64]| {
+        weighted_gap(
+            &Weighted(v3(p[0], p[1], p[2]), p[3]),
+            &Weighted(v3(p[4], p[5], p[6]), p[7]),
+        )
+    };
+    let x = [a.0.x, a.0.y, a.0.z, a.1, b.0.x, b.0.y, b.0.z, b.1];
+    let gx = [ga.0.x, ga.0.y, ga.0.z, ga.1, gb.0.x, gb.0.y, gb.0.z, gb.1];
+    fd_vec("weighted", f, &x, &gx);
+}
+
+#[test]
+fn bodies_moved_in_place_by_a_helper() {
+    let bodies = two_bodies();
+    let dt = 0.2;
+    let (v, g) = after_steps_grad(&bodies, dt);
+    assert_eq!(v, after_steps(&bodies, dt));
+    for (b, gb) in bodies.iter().zip(&g) {
+        // q = pos + 3·dt·vel: ∂/∂pos = 2q, ∂/∂vel = 6·dt·q, ∂/∂m = 0.
+        let q = [
+            b.pos.x + 3.0 * dt * b.vel.x,
+            b.pos.y + 3.0 * dt * b.vel.y,
+            b.pos.z + 3.0 * dt * b.vel.z,
+        ];
+        let mut want: Vec<f64> = q.iter().map(|t| 2.0 * t).collect();
+        want.extend(q.iter().map(|t| 6.0 * dt * t));
+        want.push(0.0);
+        close_all("after_steps", &flat(gb), &want);
+    }
+    fd_bodies("after_steps", |q| after_steps(q, dt), &bodies, &g);
+}
+
+#[test]
+fn fields_of_elements_assigned_by_index() {
+    let bodies = two_bodies();
+    let dt = 0.2;
+    let (v, g) = indexed_update_grad(&bodies, dt);
+    assert_eq!(v, indexed_update(&bodies, dt));
+    for (b, gb) in bodies.iter().zip(&g) {
+        // v' = vel − c·pos (c = dt·m), p' = pos + dt·v'; f = |v'| + p'_x.
+        // ∂f/∂v' = v'/|v'| + dt·e_x, ∂f/∂pos = −c·∂f/∂v' + e_x, ∂f/∂vel = ∂f/∂v',
+        // ∂f/∂m = −dt·(pos · ∂f/∂v').
+        let c = dt * b.mass;
+        let pos = [b.pos.x, b.pos.y, b.pos.z];
+        let vel = [b.vel.x, b.vel.y, b.vel.z];
+        let v1: Vec<f64> = (0..3).map(|k| vel[k] - c * pos[k]).collect();
+        let r = v1.iter().map(|t| t * t).sum::<f64>().sqrt();
+        let gv: Vec<f64> = (0..3)
+            .map(|k| v1[k] / r + if k == 0 { dt } else { 0.0 })
+            .collect();
+        let mut want: Vec<f64> = (0..3)
+            .map(|k| -c * gv[k] + if k == 0 { 1.0 } else { 0.0 })
+            .collect();
+        want.extend(gv.iter().copied());
+        want.push(-dt * (0..3).map(|k| pos[k] * gv[k]).sum::<f64>());
+        close_all("indexed_update", &flat(gb), &want);
+    }
+    fd_bodies("indexed_update", |q| indexed_update(q, dt), &bodies, &g);
+}
+
+#[test]
+fn settings_marked_data_read_out_of_a_parameter() {
+    let p = Decay {
+        k: 0.7,
+        cfg: Settings {
+            dt: 0.05,
+            steps: 20,
+        },
+    };
+    let x0 = 1.3;
+    let r: f64 = 1.0 - p.k * p.cfg.dt;
+    let n = p.cfg.steps as i32;
+    // x = x₀·rⁿ: ∂/∂x₀ = rⁿ, ∂/∂k = −n·dt·x₀·rⁿ⁻¹.
+    let (v, (g, gx)) = decayed_grad(&p, x0);
+    assert_eq!(v, decayed(&p, x0));
+    close("decayed x0", gx, r.powi(n), TOL);
+    close(
+        "decayed k",
+        g.k,
+        -(n as f64) * p.cfg.dt * x0 * r.powi(n - 1),
+        TOL,
+    );
+    fd(
+        "decayed k",
+        |k| {
+            decayed(
+                &Decay {
+                    k,
+                    cfg: p.cfg.clone(),
+                },
+                x0,
+            )
+        },
+        p.k,
+        g.k,
+    );
+    let (v, (g, gx)) = Decay::run_grad(&p, x0);
+    assert_eq!(v, p.run(x0));
+    close("run x0", gx, r.powi(n), TOL);
+    close(
+        "run k",
+        g.k,
+        -(n as f64) * p.cfg.dt * x0 * r.powi(n - 1),
+        TOL,
+    );
+    fd(
+        "run k",
+        |k| {
+            Decay {
+                k,
+                cfg: p.cfg.clone(),
+            }
+            .run(x0)
+        },
+        p.k,
+        g.k,
+    );
+}
