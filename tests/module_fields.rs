@@ -84,6 +84,9 @@ mod sim {
         pub fn norm(&self) -> f64 {
             self.dot(self).sqrt()
         }
+        pub fn scale(&self, s: f64) -> V3 {
+            V3 { x: self.x * s, y: self.y * s, z: self.z * s }
+        }
         pub fn cross(&self, o: &V3) -> V3 {
             V3 {
                 x: self.y * o.z - self.z * o.y,
@@ -245,6 +248,28 @@ mod sim {
             }
             x
         }
+    }
+
+    /// A body inside another struct, its fields two levels down: `½k·|pos + vel·dt − anchor|² +
+    /// |vel·m|`.
+    #[derive(Clone, Debug, PartialEq, Differentiable)]
+    pub struct Tethered {
+        pub body: Body,
+        pub anchor: V3,
+        pub k: f64,
+    }
+
+    #[differentiate]
+    pub fn tether_energy(s: &Tethered, dt: f64) -> f64 {
+        let d = s.body.pos + s.body.vel * dt - s.anchor;
+        0.5 * s.k * d.dot(&d) + (s.body.vel * s.body.mass).norm()
+    }
+
+    /// Methods chained on what a method of a field returned, given another field:
+    /// `2·pos_a·vel_b + m_a·|vel_a − vel_b|`.
+    #[differentiate]
+    pub fn chained(a: &Body, b: &Body) -> f64 {
+        a.pos.scale(2.0).dot(&b.vel) + (a.vel - b.vel).norm() * a.mass
     }
 
     /// The total kinetic energy over a slice of bodies, each read through a loop's item.
@@ -663,4 +688,80 @@ fn settings_marked_data_read_out_of_a_parameter() {
         p.k,
         g.k,
     );
+}
+
+#[test]
+fn fields_two_levels_down() {
+    let s = Tethered {
+        body: sample(),
+        anchor: v3(0.1, 0.2, -0.3),
+        k: 1.7,
+    };
+    let dt = 0.1;
+    let (v, (g, _)) = tether_energy_grad(&s, dt);
+    assert_eq!(v, tether_energy(&s, dt));
+    // d = pos + vel·dt − anchor: ∂/∂pos = k·d, ∂/∂vel = k·dt·d + m·vel/|vel|, ∂/∂m = |vel|,
+    // ∂/∂anchor = −k·d, ∂/∂k = ½|d|².
+    let (b, a) = (&s.body, &s.anchor);
+    let d = [
+        b.pos.x + b.vel.x * dt - a.x,
+        b.pos.y + b.vel.y * dt - a.y,
+        b.pos.z + b.vel.z * dt - a.z,
+    ];
+    let vel = [b.vel.x, b.vel.y, b.vel.z];
+    let r = vel.iter().map(|t| t * t).sum::<f64>().sqrt();
+    let mut want: Vec<f64> = d.iter().map(|t| s.k * t).collect();
+    want.extend((0..3).map(|i| s.k * dt * d[i] + b.mass * vel[i] / r));
+    want.push(r);
+    close_all("tether body", &flat(&g.body), &want);
+    let ga = [g.anchor.x, g.anchor.y, g.anchor.z];
+    close_all(
+        "tether anchor",
+        &ga,
+        &d.iter().map(|t| -s.k * t).collect::<Vec<_>>(),
+    );
+    close(
+        "tether k",
+        g.k,
+        0.5 * d.iter().map(|t| t * t).sum::<f64>(),
+        TOL,
+    );
+    let f = |q: &[f64]| {
+        tether_energy(
+            &Tethered {
+                body: body(&q[..7]),
+                anchor: v3(q[7], q[8], q[9]),
+                k: q[10],
+            },
+            dt,
+        )
+    };
+    let mut x = flat(&s.body);
+    x.extend([a.x, a.y, a.z, s.k]);
+    let mut gx = flat(&g.body);
+    gx.extend(ga);
+    gx.push(g.k);
+    fd_vec("tether", f, &x, &gx);
+}
+
+#[test]
+fn methods_chained_on_a_field() {
+    let [a, b]: [Body; 2] = two_bodies().try_into().unwrap();
+    let (v, (ga, gb)) = chained_grad(&a, &b);
+    assert_eq!(v, chained(&a, &b));
+    // u = (vel_a − vel_b)/|vel_a − vel_b|: ∂/∂pos_a = 2·vel_b, ∂/∂vel_a = m_a·u,
+    // ∂/∂m_a = |vel_a − vel_b|, ∂/∂vel_b = 2·pos_a − m_a·u, ∂/∂pos_b = ∂/∂m_b = 0.
+    let dv = [a.vel.x - b.vel.x, a.vel.y - b.vel.y, a.vel.z - b.vel.z];
+    let r = dv.iter().map(|t| t * t).sum::<f64>().sqrt();
+    let u: Vec<f64> = dv.iter().map(|t| t / r).collect();
+    let mut want_a = vec![2.0 * b.vel.x, 2.0 * b.vel.y, 2.0 * b.vel.z];
+    want_a.extend(u.iter().map(|t| a.mass * t));
+    want_a.push(r);
+    let pa = [a.pos.x, a.pos.y, a.pos.z];
+    let mut want_b = vec![0.0; 3];
+    want_b.extend((0..3).map(|i| 2.0 * pa[i] - a.mass * u[i]));
+    want_b.push(0.0);
+    close_all("chained a", &flat(&ga), &want_a);
+    close_all("chained b", &flat(&gb), &want_b);
+    fd_bodies("chained", |q| chained(&q[0], &q[1]), &[a, b], &[ga, gb]);
 }

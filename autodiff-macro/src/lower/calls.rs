@@ -1606,6 +1606,7 @@ impl Lowering {
             .and_then(|v| self.struct_type_of(v))
             .or_else(|| self.struct_var(e))
             .or_else(|| self.element_struct(e))
+            .or_else(|| self.module_place_struct(e))
     }
 
     /// `Ty` of a call `Ty::m(..)` of a struct `Ty` of the user's, whose result is taken to be a
@@ -1903,7 +1904,10 @@ impl Lowering {
         while let Expr::Reference(r) = e {
             e = chain::strip(&r.expr);
         }
-        let Expr::Path(p) = e else { return None };
+        let Expr::Path(p) = e else {
+            // A field of a struct type in a module marked `#[differentiate]` (`&b.vel`).
+            return self.module_place_struct(e);
+        };
         let slot = self.lookup(&p.path.get_ident()?.to_string())?;
         match self.env[slot].value.map(|v| self.f.value(v).def) {
             Some(ValueDef::Param(n)) => self.user_struct(&self.f.params.get(n)?.ty),
