@@ -69,6 +69,19 @@ mod sim {
         }
     }
 
+    /// A float on the left, `dt * v`: followed in the module through the struct.
+    #[differentiate]
+    impl Mul<V3> for f64 {
+        type Output = V3;
+        fn mul(self, v: V3) -> Self::Output {
+            V3 {
+                x: self * v.x,
+                y: self * v.y,
+                z: self * v.z,
+            }
+        }
+    }
+
     // Not differentiated: a `+=` is followed as `a = a + b`, through `Add`.
     impl AddAssign for V3 {
         fn add_assign(&mut self, o: V3) {
@@ -85,7 +98,11 @@ mod sim {
             self.dot(self).sqrt()
         }
         pub fn scale(&self, s: f64) -> V3 {
-            V3 { x: self.x * s, y: self.y * s, z: self.z * s }
+            V3 {
+                x: self.x * s,
+                y: self.y * s,
+                z: self.z * s,
+            }
         }
         pub fn cross(&self, o: &V3) -> V3 {
             V3 {
@@ -270,6 +287,14 @@ mod sim {
     #[differentiate]
     pub fn chained(a: &Body, b: &Body) -> f64 {
         a.pos.scale(2.0).dot(&b.vel) + (a.vel - b.vel).norm() * a.mass
+    }
+
+    /// Floats on the left of the vectors, as physics is written: `|pos + dt·vel|² + k·|dt·vel|`
+    /// with `2·pos` beside it: `f = |pos + dt·vel + 2·pos|²·½ + k·|dt·vel|`.
+    #[differentiate(wrt(b, k))]
+    pub fn scalar_left(b: &Body, dt: f64, k: f64) -> f64 {
+        let q = b.pos + dt * b.vel + 2.0 * b.pos;
+        0.5 * q.dot(&q) + k * (dt * b.vel).norm()
     }
 
     /// The total kinetic energy over a slice of bodies, each read through a loop's item.
@@ -764,4 +789,30 @@ fn methods_chained_on_a_field() {
     close_all("chained a", &flat(&ga), &want_a);
     close_all("chained b", &flat(&gb), &want_b);
     fd_bodies("chained", |q| chained(&q[0], &q[1]), &[a, b], &[ga, gb]);
+}
+
+#[test]
+fn floats_on_the_left_of_the_vectors() {
+    let b = sample();
+    let (dt, k) = (0.2, 1.3);
+    let (v, (g, gk)) = scalar_left_grad(&b, dt, k);
+    assert_eq!(v, scalar_left(&b, dt, k));
+    // q = 3·pos + dt·vel: ∂/∂pos = 3q, ∂/∂vel = dt·q + k·dt·vel/|vel|, ∂/∂k = dt·|vel|.
+    let pos = [b.pos.x, b.pos.y, b.pos.z];
+    let vel = [b.vel.x, b.vel.y, b.vel.z];
+    let q: Vec<f64> = (0..3).map(|i| 3.0 * pos[i] + dt * vel[i]).collect();
+    let r = vel.iter().map(|t| t * t).sum::<f64>().sqrt();
+    let mut want: Vec<f64> = q.iter().map(|t| 3.0 * t).collect();
+    want.extend((0..3).map(|i| dt * q[i] + k * dt * vel[i] / r));
+    want.push(0.0);
+    close_all("scalar_left", &flat(&g), &want);
+    close("scalar_left k", gk, dt * r, TOL);
+    fd_vec(
+        "scalar_left",
+        |p| scalar_left(&body(p), dt, k),
+        &flat(&b),
+        &flat(&g),
+    );
+    // The operator itself is the one written.
+    assert_eq!(2.0 * b.vel, b.vel * 2.0);
 }

@@ -756,6 +756,38 @@ fn expand_mod(attr: TokenStream2, m: syn::ItemMod) -> TokenStream2 {
         })
         .collect();
     let outer_structs = types::set_module_structs(structs);
+    // Its operators with a float on the left (`#[differentiate] impl Mul<V3> for f64`), which
+    // `s * v` calls through the struct (see `scalar_left`).
+    let scalar_ops = (items.iter())
+        .filter_map(|i| match i {
+            syn::Item::Impl(imp) if own_attr(&imp.attrs).is_some() => {
+                let syn::Type::Path(tp) = &*imp.self_ty else {
+                    return None;
+                };
+                let prim = tp.path.get_ident()?.to_string();
+                let (rhs, method) = scalar_left(imp, &prim)?;
+                let syn::Type::Path(rp) = rhs else {
+                    return None;
+                };
+                // Followed where it gives the struct (`Output = V3`), as the struct's own
+                // operators are.
+                let syn::ReturnType::Type(_, out) = &method.sig.output else {
+                    return None;
+                };
+                let same = |t: &syn::Type| match t {
+                    syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.clone()),
+                    _ => None,
+                };
+                if same(out) != same(&syn::Type::Path(rp.clone())) {
+                    return None;
+                }
+                let op = method.sig.ident.to_string().rsplit('_').next()?.to_string();
+                Some((op, rp.path.segments.last()?.ident.to_string(), prim))
+            }
+            _ => None,
+        })
+        .collect();
+    let outer_scalar_ops = types::set_module_scalar_left(scalar_ops);
     let mut out = TokenStream2::new();
     for mut item in items {
         match &mut item {
@@ -785,6 +817,7 @@ fn expand_mod(attr: TokenStream2, m: syn::ItemMod) -> TokenStream2 {
     types::forget_declared_wrt(before);
     types::set_plain_module_fns(outer_plain);
     types::restore_module_structs(outer_structs);
+    types::set_module_scalar_left(outer_scalar_ops);
     // The module's inner attributes (`#![allow(..)]`) stay inside it.
     let (inner, outer): (Vec<&syn::Attribute>, Vec<&syn::Attribute>) =
         (m.attrs.iter()).partition(|a| matches!(a.style, syn::AttrStyle::Inner(_)));
@@ -792,6 +825,92 @@ fn expand_mod(attr: TokenStream2, m: syn::ItemMod) -> TokenStream2 {
     let mut body = TokenStream2::new();
     brace.surround(&mut body, |b| b.extend(quote!(#(#inner)* #out)));
     quote! { #(#outer)* #vis #unsafety #mod_token #ident #body }
+}
+
+/// Of `impl Op<R> for f64` (`Op` one of `Add`, `Sub`, `Mul`, `Div`, `R` a struct of the
+/// user's, `f32` likewise): `R` and its method as an associated function of `R`,
+/// `fn __ad_f64_mul(__ad_lhs: f64, v: R) -> Out` (see [`scalar_left_name`]), `self` read as
+/// `__ad_lhs` and `Self::Output` as the impl's `Output`. `None` for another impl.
+fn scalar_left(imp: &syn::ItemImpl, prim: &str) -> Option<(syn::Type, syn::ImplItemFn)> {
+    let (trait_path, _) = imp.trait_.as_ref()?;
+    let last = trait_path.segments.last()?;
+    let op = match last.ident.to_string().as_str() {
+        "Add" => "add",
+        "Sub" => "sub",
+        "Mul" => "mul",
+        "Div" => "div",
+        _ => return None,
+    };
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    let [syn::GenericArgument::Type(rhs)] = &args.args.iter().collect::<Vec<_>>()[..] else {
+        return None;
+    };
+    let syn::Type::Path(rp) = rhs else {
+        return None;
+    };
+    let rname = rp.path.segments.last()?;
+    if rp.qself.is_some()
+        || !matches!(rname.arguments, syn::PathArguments::None)
+        || types::is_primitive_scalar(&rname.ident.to_string())
+    {
+        return None;
+    }
+    let output = imp.items.iter().find_map(|i| match i {
+        syn::ImplItem::Type(t) if t.ident == "Output" => Some(t.ty.clone()),
+        _ => None,
+    })?;
+    let mut method = imp.items.iter().find_map(|i| match i {
+        syn::ImplItem::Fn(m) if m.sig.ident == op => Some(m.clone()),
+        _ => None,
+    })?;
+    let prim_ty: syn::Type = syn::parse_str(prim).ok()?;
+    let first = method.sig.inputs.first_mut()?;
+    let syn::FnArg::Receiver(r) = first else {
+        return None;
+    };
+    if matches!(r.kind, syn::ReceiverKind::Reference(..)) {
+        return None;
+    }
+    let lhs = syn::Ident::new("__ad_lhs", r.self_token.span);
+    *first = syn::parse_quote!(#lhs: #prim_ty);
+    method.sig.ident = syn::Ident::new(&scalar_left_name(prim, op), method.sig.ident.span());
+    method.sig.output = syn::parse_quote!(-> #output);
+    method.vis = syn::parse_quote!(pub);
+    method
+        .attrs
+        .retain(|a| !is_ours(a) && !a.path().is_ident("inline"));
+    method.attrs.push(syn::parse_quote!(#[doc(hidden)]));
+    struct SelfAsLhs(syn::Ident, syn::Type);
+    impl syn::visit_mut::VisitMut for SelfAsLhs {
+        fn visit_expr_mut(&mut self, e: &mut syn::Expr) {
+            if let syn::Expr::Path(p) = e
+                && p.qself.is_none()
+                && p.path.is_ident("self")
+            {
+                let lhs = &self.0;
+                *e = syn::parse_quote_spanned!(p.path.segments[0].ident.span()=> #lhs);
+                return;
+            }
+            syn::visit_mut::visit_expr_mut(self, e);
+        }
+        fn visit_type_mut(&mut self, t: &mut syn::Type) {
+            if matches!(t, syn::Type::Path(p) if p.qself.is_none() && p.path.is_ident("Self")) {
+                *t = self.1.clone();
+                return;
+            }
+            syn::visit_mut::visit_type_mut(self, t);
+        }
+    }
+    syn::visit_mut::VisitMut::visit_block_mut(&mut SelfAsLhs(lhs, prim_ty), &mut method.block);
+    Some((rhs.clone(), method))
+}
+
+/// The associated function of a struct that stands for `s op v` with a float `s` of type
+/// `prim` on the left (`__ad_f64_mul`), see [`scalar_left`].
+pub(crate) fn scalar_left_name(prim: &str, op: &str) -> String {
+    format!("__ad_{prim}_{op}")
 }
 
 /// The items of an expansion, each under the `#[cfg]`s of the item they were made from (inside
@@ -899,6 +1018,18 @@ fn expand_impl(attr: TokenStream2, mut imp: syn::ItemImpl) -> TokenStream2 {
             .get_ident()
             .filter(|id| types::is_primitive_scalar(&id.to_string()))
     {
+        // A float on the left of an operator of a struct (`impl Mul<V3> for f64`): its method
+        // is differentiated as an associated function of the struct, `V3::__ad_f64_mul(s, v)`,
+        // which a module marked `#[differentiate]` calls for `s * v` (see `scalar_left`).
+        if let Some((rhs, method)) = scalar_left(&imp, &prim.to_string()) {
+            let generated = expand_impl(attr, syn::parse_quote!(impl #rhs { #method }));
+            for item in &mut imp.items {
+                if let syn::ImplItem::Fn(m) = item {
+                    m.attrs.retain(|a| !is_ours(a));
+                }
+            }
+            return quote! { #imp #generated };
+        }
         let err = syn::Error::new_spanned(
             &imp.self_ty,
             format!(

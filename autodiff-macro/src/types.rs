@@ -42,6 +42,29 @@ thread_local! {
     /// `#[differentiable(data)]`, and the type of the `impl`
     /// block of the module being expanded (what `Self` names there).
     static MODULE_STRUCTS: RefCell<ModuleStructs> = const { RefCell::new((Vec::new(), None)) };
+    /// The operators of the module's structs with a float on the left that it differentiates
+    /// (`#[differentiate] impl Mul<V3> for f64`): the operator's method, the struct, the float.
+    static MODULE_SCALAR_LEFT: RefCell<Vec<(String, String, String)>> =
+        const { RefCell::new(Vec::new()) };
+}
+
+/// Sets the operators with a float on the left that the module being expanded differentiates
+/// (see [`MODULE_SCALAR_LEFT`]); returns those set before.
+pub fn set_module_scalar_left(ops: Vec<(String, String, String)>) -> Vec<(String, String, String)> {
+    MODULE_SCALAR_LEFT.with(|p| std::mem::replace(&mut *p.borrow_mut(), ops))
+}
+
+/// The float type `s` has in `s op v` for a struct `v` of type `strukt`, where the module
+/// being expanded differentiates `impl Op<strukt> for f64` (or `f32`; `f64` where both are).
+pub fn module_scalar_left(op: &str, strukt: &str) -> Option<String> {
+    MODULE_SCALAR_LEFT.with(|p| {
+        let p = p.borrow();
+        let mut prims = (p.iter())
+            .filter(|(o, st, _)| o == op && st == strukt)
+            .map(|(_, _, prim)| prim.clone());
+        let first = prims.next()?;
+        Some(prims.find(|p| p == "f64").unwrap_or(first))
+    })
 }
 
 /// The structs of a module marked `#[differentiate]` with their fields' types, and the type

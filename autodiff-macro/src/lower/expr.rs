@@ -838,6 +838,26 @@ impl Lowering {
                 // the operator is the left type's, which has no generated items to call.
                 if let Some(ty) = self.operand_struct(r, &bin.right).filter(|_| !right_float) {
                     let name = operator_method(op);
+                    // A float on the left of an operator that the module marked
+                    // `#[differentiate]` around the function differentiates with the struct on
+                    // the right (`dt * v` of `#[differentiate] impl Mul<V3> for f64`): the
+                    // struct's associated function standing for it (see `scalar_left`).
+                    if !compound
+                        && let Some(last) = ty.segments.last()
+                        && let Some(prim) =
+                            crate::types::module_scalar_left(name, &last.ident.to_string())
+                    {
+                        let at = bin.op.span();
+                        let f = syn::Ident::new(&crate::scalar_left_name(&prim, name), at);
+                        let path: syn::Path = syn::parse_quote_spanned!(at=> #ty::#f);
+                        let call = InstKind::Call {
+                            path,
+                            args: vec![l, r],
+                        };
+                        let v = self.inst1(b, call, Kind::Unknown, at);
+                        self.struct_values.push((v, ty));
+                        return Some(v);
+                    }
                     let op = &bin.op;
                     let op = quote::quote!(#op).to_string();
                     let ty = quote::quote!(#ty).to_string().replace(' ', "");
@@ -899,13 +919,22 @@ impl Lowering {
                         ),
                         _ => unseen,
                     };
+                    let trait_name = match name {
+                        "add" => "Add",
+                        "sub" => "Sub",
+                        "mul" => "Mul",
+                        _ => "Div",
+                    };
                     self.err(
                         bin.op.span(),
                         format!(
                             "`{op}` with a `{ty}` of yours on the right only: an operator is \
                              followed where its left operand is the struct (`v * 2.0` through \
                              `#[differentiate] impl Mul<f64> for {ty}`); write it that way \
-                             round, or as a `#[differentiate]` method{unseen}"
+                             round, or as a `#[differentiate]` method, or put `#[differentiate] \
+                             impl {trait_name}<{ty}> for f64` and this function in a module \
+                             marked `#[differentiate]` (`#[differentiate] mod sim {{ .. }}`), \
+                             which follows it{unseen}"
                         ),
                     );
                     return None;
