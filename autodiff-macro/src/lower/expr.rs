@@ -950,7 +950,14 @@ impl Lowering {
                 // (A float beside it is the user's mistake, which rustc's error and the
                 // arithmetic rule's note name: `acc += 1` of `acc = 0.0`.)
                 let int_literal = is_int_literal(left) || is_int_literal(&bin.right);
-                let float = self.kind(l) == Kind::Float || self.kind(r) == Kind::Float;
+                // A named field's read takes the kind of its struct, which is a float once a
+                // float is written into any of its fields (`r.buf[r.head] = x; r.head += 1;`):
+                // beside an integer literal it is an integer, as Rust adds no integer to a
+                // float or an array of floats (checked so in the generated code).
+                let field_int = |v: Value| int_literal && self.named_field_read(v, 8);
+                let (l_field, r_field) = (field_int(l), field_int(r));
+                let float = (self.kind(l) == Kind::Float && !l_field)
+                    || (self.kind(r) == Kind::Float && !r_field);
                 // An integer literal beside what is certainly a float (`2 * x` of `x: f64`,
                 // `acc += 1` of `let mut acc = 0.0;`): the user's mistake, which rustc reports
                 // on the function as written, and the generated code in many more errors of
@@ -1020,8 +1027,8 @@ impl Lowering {
                 }
                 let (l, r, k) = match int_literal && !float {
                     true => (
-                        self.known_integer(b, l, span),
-                        self.known_integer(b, r, span),
+                        self.known_integer(b, l, l_field, span),
+                        self.known_integer(b, r, r_field, span),
                         Kind::Discrete,
                     ),
                     false => (l, r, self.kind(l).join(self.kind(r))),
@@ -1139,6 +1146,27 @@ impl Lowering {
         }
         let k = self.kind(l);
         self.cloned(b, r, k, span).unwrap_or(l)
+    }
+
+    /// Whether `v` is the value of a named field (`s.head`, a copy of it), whose kind is its
+    /// struct's rather than the field's own, and not certainly a float by a declaration.
+    fn named_field_read(&self, v: Value, depth: usize) -> bool {
+        if depth == 0 || self.certainly_float(v) {
+            return false;
+        }
+        let ValueDef::Result(i, 0) = self.f.value(v).def else {
+            return false;
+        };
+        match &self.f.inst(i).kind {
+            InstKind::FieldRef(..) => true,
+            InstKind::Deref(r) => self.named_field_read(*r, depth - 1),
+            InstKind::Prim { prim, args, .. }
+                if args.len() == 1 && Some(*prim) == PrimId::method("clone") =>
+            {
+                self.named_field_read(args[0], depth - 1)
+            }
+            _ => false,
+        }
     }
 
     /// Whether `v` is what a function or method of the user's returned (`rate(s)`,
@@ -1361,8 +1389,10 @@ impl Lowering {
 impl Lowering {
     /// `v`, an operand of integer arithmetic: as it is where it is known to be discrete, else
     /// passed through the runtime's `integer`, which takes integers only.
-    fn known_integer(&mut self, b: Block, v: Value, span: Span) -> Value {
-        if self.kind(v) != Kind::Unknown {
+    /// Also checked where `v` is a named field's read whose kind came from its struct
+    /// (`field`).
+    fn known_integer(&mut self, b: Block, v: Value, field: bool, span: Span) -> Value {
+        if self.kind(v) != Kind::Unknown && !(field && self.kind(v) == Kind::Float) {
             return v;
         }
         let pv = &self.krate;

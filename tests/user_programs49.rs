@@ -1,0 +1,127 @@
+//! Signal and numerical algorithms written in place, as they are ported from C or textbooks:
+//! transforms, lifting steps, running filters, sorting networks and solvers that overwrite
+//! their buffers.
+//!
+//! A ring buffer kept in a struct beside its write position, `struct Ring { buf: Vec<f64>,
+//! head: usize }`, advanced by a `&mut self` method (`self.buf[self.head] = x; self.head =
+//! (self.head + 1) % self.buf.len();`, a moving average's window) or in the function itself
+//! (`r.buf[r.head] = x; r.head += 1;`), was rustc's "`usize` is not a value a differentiated
+//! function can compute with" inside the generated code, or an error about `%` on floats: a
+//! named field's read takes the kind of its struct, and once a float is written into one
+//! field the struct holds floats, so `r.head + 1` was taken for float arithmetic. Beside an
+//! integer literal, a field's read is now the integer it must be (Rust adds no integer to a
+//! float or to an array of floats), checked so in the generated code.
+//!
+//! Each gradient is checked against its closed form, stated beside the test, and against
+//! central finite differences through `autodiff::check`; each value against the plain
+//! function's.
+
+#![allow(clippy::needless_range_loop)] // written as users write them
+
+use autodiff::check::{gradcheck, hvpcheck, jvpcheck};
+use autodiff::{Differentiable, differentiate};
+
+mod common;
+use common::*;
+
+// ---------------------------------------------------------------------------------------------
+// 1. A ring buffer's write position in a struct beside the floats.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Differentiable)]
+struct Ring {
+    buf: Vec<f64>,
+    head: usize,
+}
+
+#[differentiate(hessian)]
+impl Ring {
+    fn push(&mut self, x: f64) {
+        self.buf[self.head] = x;
+        self.head = (self.head + 1) % self.buf.len();
+    }
+
+    fn mean(&self) -> f64 {
+        self.buf.iter().sum::<f64>() / self.buf.len() as f64
+    }
+}
+
+/// `Σ_j (j + 1)·m_j`, `m_j` the mean of the last three squares `x_i²` (`i ≤ j`, zeros before).
+#[differentiate(hessian)]
+fn windowed_energy(x: &[f64]) -> f64 {
+    let mut r = Ring {
+        buf: vec![0.0; 3],
+        head: 0,
+    };
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        r.push(x[i] * x[i]);
+        s += r.mean() * (i as f64 + 1.0);
+    }
+    s
+}
+
+/// The same window advanced in the function: the position incremented and wrapped by hand.
+#[differentiate]
+fn windowed_energy_inline(x: &[f64]) -> f64 {
+    let mut r = Ring {
+        buf: vec![0.0; 3],
+        head: 0,
+    };
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        r.buf[r.head] = x[i] * x[i];
+        r.head += 1;
+        if r.head == r.buf.len() {
+            r.head = 0;
+        }
+        s += r.buf.iter().sum::<f64>() / 3.0 * (i as f64 + 1.0);
+    }
+    s
+}
+
+/// `∂/∂x_i = 2·x_i·Σ_{j=i}^{min(i+3, n)−1} (j + 1)/3`: `x_i²` stays in the window for three steps.
+fn windowed_energy_gradient(x: &[f64]) -> Vec<f64> {
+    let n = x.len();
+    (0..n)
+        .map(|i| {
+            2.0 * x[i]
+                * (i..(i + 3).min(n))
+                    .map(|j| (j as f64 + 1.0) / 3.0)
+                    .sum::<f64>()
+        })
+        .collect()
+}
+
+#[test]
+fn ring_buffer_struct_advanced_by_a_method() {
+    let x = data(8, 0.3);
+    let (v, g) = windowed_energy_grad(&x);
+    close("value", v, windowed_energy(&x), TOL);
+    close_all("gradient", &g, &windowed_energy_gradient(&x));
+    fd_vec("windowed_energy", windowed_energy, &x, &g);
+    // The Hessian is diagonal, 2·Σ (j + 1)/3 over each sample's window.
+    let dir = data(8, 2.1);
+    let (_, _, hv) = windowed_energy_hvp(&x, &dir);
+    let w: Vec<f64> = windowed_energy_gradient(&vec![1.0; 8]);
+    close_all(
+        "hvp",
+        &hv,
+        &dir.iter().zip(&w).map(|(d, w)| d * w).collect::<Vec<_>>(),
+    );
+    hvpcheck(|p: &Vec<f64>| windowed_energy_grad(p).1, &x, &dir, &hv).assert_ok();
+}
+
+#[test]
+fn ring_buffer_struct_advanced_inline() {
+    let x = data(7, 1.7);
+    let (v, g) = windowed_energy_inline_grad(&x);
+    close("value", v, windowed_energy_inline(&x), TOL);
+    close("value against the method's", v, windowed_energy(&x), TOL);
+    close_all("gradient", &g, &windowed_energy_gradient(&x));
+    fd_vec("windowed_energy_inline", windowed_energy_inline, &x, &g);
+    let dir = data(7, 0.4);
+    let (_, t) = windowed_energy_inline_jvp(&x, &dir);
+    jvpcheck(|p: &Vec<f64>| windowed_energy_inline(p), &x, &dir, &t).assert_ok();
+    gradcheck(|p: &Vec<f64>| windowed_energy_inline(p), &x, &g).assert_ok();
+}
