@@ -9,8 +9,9 @@
 //! function can compute with" inside the generated code, or an error about `%` on floats: a
 //! named field's read takes the kind of its struct, and once a float is written into one
 //! field the struct holds floats, so `r.head + 1` was taken for float arithmetic. Beside an
-//! integer literal, a field's read is now the integer it must be (Rust adds no integer to a
-//! float or to an array of floats), checked so in the generated code.
+//! integer literal or an integer variable (`(r.head + stride) % n` of `stride: usize`), a
+//! field's read is now the integer it must be (Rust adds no integer to a float or to an array
+//! of floats), checked so in the generated code.
 //!
 //! Each gradient is checked against its closed form, stated beside the test, and against
 //! central finite differences through `autodiff::check`; each value against the plain
@@ -124,4 +125,58 @@ fn ring_buffer_struct_advanced_inline() {
     let (_, t) = windowed_energy_inline_jvp(&x, &dir);
     jvpcheck(|p: &Vec<f64>| windowed_energy_inline(p), &x, &dir, &t).assert_ok();
     gradcheck(|p: &Vec<f64>| windowed_energy_inline(p), &x, &g).assert_ok();
+}
+
+/// A window of five advanced by a stride given as data: `s = Σ_i b_{h_i} + b_{h_i − 1}·x_i`,
+/// read after each write at `h_i = stride·i mod 5`.
+#[differentiate]
+fn strided_ring(x: &[f64], stride: usize) -> f64 {
+    let mut r = Ring {
+        buf: vec![0.0; 5],
+        head: 0,
+    };
+    let n = r.buf.len();
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        r.buf[r.head] = x[i] * x[i];
+        r.head = (r.head + stride) % n;
+        s += r.buf[r.head] + r.buf[(r.head + n - 1) % n] * x[i];
+    }
+    s
+}
+
+#[test]
+fn ring_buffer_advanced_by_a_stride_of_data() {
+    // Each x_k² lands in slot h_k and is read there, as `b_h` or `b_{h − 1}`, until it is
+    // overwritten: ∂s/∂x_k = Σ over those reads of 2·x_k (times x_i for `b_{h − 1}·x_i`),
+    // plus `b_{h_i − 1}` for the factor x_i itself.
+    let x = data(9, 0.5);
+    let (v, g) = strided_ring_grad(&x, 2);
+    // Closed form: replay the positions and add each read's derivative to the sample it holds.
+    let (mut owner, mut head, mut want, mut value) =
+        (vec![None::<usize>; 5], 0usize, vec![0.0; 9], 0.0);
+    let mut buf = [0.0; 5];
+    for i in 0..9 {
+        buf[head] = x[i] * x[i];
+        owner[head] = Some(i);
+        head = (head + 2) % 5;
+        let prev = (head + 4) % 5;
+        value += buf[head] + buf[prev] * x[i];
+        if let Some(k) = owner[head] {
+            want[k] += 2.0 * x[k];
+        }
+        if let Some(k) = owner[prev] {
+            want[k] += 2.0 * x[k] * x[i];
+        }
+        want[i] += buf[prev];
+    }
+    close("value", v, value, TOL);
+    close(
+        "value against the plain function's",
+        v,
+        strided_ring(&x, 2),
+        TOL,
+    );
+    close_all("gradient", &g, &want);
+    fd_vec("strided_ring", |p| strided_ring(p, 2), &x, &g);
 }

@@ -952,10 +952,13 @@ impl Lowering {
                 let int_literal = is_int_literal(left) || is_int_literal(&bin.right);
                 // A named field's read takes the kind of its struct, which is a float once a
                 // float is written into any of its fields (`r.buf[r.head] = x; r.head += 1;`):
-                // beside an integer literal it is an integer, as Rust adds no integer to a
-                // float or an array of floats (checked so in the generated code).
-                let field_int = |v: Value| int_literal && self.named_field_read(v, 8);
-                let (l_field, r_field) = (field_int(l), field_int(r));
+                // beside an integer literal or an integer variable (`r.head + stride` of
+                // `stride: usize`) it is an integer, as Rust adds no integer to a float or an
+                // array of floats (checked so in the generated code).
+                let field_int = |v: Value, other: Value| {
+                    (int_literal || self.certainly_integer(other)) && self.named_field_read(v, 8)
+                };
+                let (l_field, r_field) = (field_int(l, r), field_int(r, l));
                 let float = (self.kind(l) == Kind::Float && !l_field)
                     || (self.kind(r) == Kind::Float && !r_field);
                 // An integer literal beside what is certainly a float (`2 * x` of `x: f64`,
@@ -1025,7 +1028,7 @@ impl Lowering {
                     );
                     return None;
                 }
-                let (l, r, k) = match int_literal && !float {
+                let (l, r, k) = match (int_literal || l_field || r_field) && !float {
                     true => (
                         self.known_integer(b, l, l_field, span),
                         self.known_integer(b, r, r_field, span),
