@@ -180,3 +180,67 @@ fn ring_buffer_advanced_by_a_stride_of_data() {
     close_all("gradient", &g, &want);
     fd_vec("strided_ring", |p| strided_ring(p, 2), &x, &g);
 }
+
+/// Two integer fields beside each other, one bound with its type first (see Known
+/// limitations), and a permutation kept in a local beside the struct: `s = Σ_i b_{h_i}·x_i`
+/// after writing `x_i²` at `h_i`, `h` advanced by the struct's stride.
+#[derive(Clone, Debug, Differentiable)]
+struct StridedRing {
+    buf: Vec<f64>,
+    head: usize,
+    step: usize,
+}
+
+#[differentiate]
+fn stride_from_a_field(x: &[f64]) -> f64 {
+    let mut r = StridedRing {
+        buf: vec![0.0; 5],
+        head: 0,
+        step: 3,
+    };
+    let mut order: Vec<usize> = (0..5).collect();
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        r.buf[order[r.head]] = x[i] * x[i];
+        let step: usize = r.step;
+        r.head += step;
+        if r.head >= 5 {
+            r.head -= 5;
+        }
+        order.swap(0, 4);
+        s += r.buf[order[r.head]] * x[i];
+    }
+    s
+}
+
+#[test]
+fn ring_buffer_stride_read_from_a_field() {
+    let x = data(8, 0.9);
+    let (v, g) = stride_from_a_field_grad(&x);
+    // Replay the positions: ∂s/∂x_k = Σ over reads of slot p holding x_k² of 2·x_k·x_i, plus,
+    // for the factor x_i, the slot's value.
+    let (mut buf, mut owner) = ([0.0; 5], [None::<usize>; 5]);
+    let (mut head, mut order) = (0usize, [0usize, 1, 2, 3, 4]);
+    let (mut value, mut want) = (0.0, vec![0.0; 8]);
+    for i in 0..8 {
+        buf[order[head]] = x[i] * x[i];
+        owner[order[head]] = Some(i);
+        head = (head + 3) % 5;
+        order.swap(0, 4);
+        let p = order[head];
+        value += buf[p] * x[i];
+        if let Some(k) = owner[p] {
+            want[k] += 2.0 * x[k] * x[i];
+        }
+        want[i] += buf[p];
+    }
+    close("value", v, value, TOL);
+    close(
+        "value against the plain function's",
+        v,
+        stride_from_a_field(&x),
+        TOL,
+    );
+    close_all("gradient", &g, &want);
+    fd_vec("stride_from_a_field", stride_from_a_field, &x, &g);
+}
