@@ -11,7 +11,12 @@
 //! field the struct holds floats, so `r.head + 1` was taken for float arithmetic. Beside an
 //! integer literal or an integer variable (`(r.head + stride) % n` of `stride: usize`), a
 //! field's read is now the integer it must be (Rust adds no integer to a float or to an array
-//! of floats), checked so in the generated code.
+//! of floats), checked so in the generated code. And a field that a struct literal of the
+//! function gives an integer or a container of them (`P { head: 0, step: 3, next: vec![0; n],
+//! .. }`) is data wherever the function reads a struct of that name: `r.head += r.step;` and a
+//! permutation kept in the struct and changed in place, `r.next[i] = (r.next[i] + 2) % n;`,
+//! `r.next.swap(i, j);`, which were rustc's "`usize` is not a value a differentiated function
+//! can compute with" and "`Vec<usize>` is not differentiable" in the generated code.
 //!
 //! Each gradient is checked against its closed form, stated beside the test, and against
 //! central finite differences through `autodiff::check`; each value against the plain
@@ -243,4 +248,79 @@ fn ring_buffer_stride_read_from_a_field() {
     );
     close_all("gradient", &g, &want);
     fd_vec("stride_from_a_field", stride_from_a_field, &x, &g);
+}
+
+/// The stride and a permutation kept in the struct, known to be integers from its literal.
+#[derive(Clone, Debug, Differentiable)]
+struct OrderedRing {
+    buf: Vec<f64>,
+    next: Vec<usize>,
+    head: usize,
+    step: usize,
+}
+
+/// `s = Σ_i b_{next_i}·x_i + b_{h_i}` after writing `x_i²` at `next_i`, the permutation moved
+/// and the position advanced by the struct's stride at each step.
+#[differentiate]
+fn permuted_ring(x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut r = OrderedRing {
+        buf: vec![0.0; n],
+        next: vec![0; n],
+        head: 0,
+        step: 2,
+    };
+    for i in 0..n {
+        r.next[i] = (i * 3) % n;
+    }
+    let mut s = 0.0;
+    for i in 0..n {
+        r.buf[r.next[i]] = x[i] * x[i];
+        r.next[i] = (r.next[i] + 2) % n;
+        r.next.swap(i, (i + 1) % n);
+        r.head += r.step;
+        r.head %= n;
+        s += r.buf[r.next[i]] * x[i] + r.buf[r.head];
+    }
+    s
+}
+
+#[test]
+fn ring_buffer_with_its_permutation_in_the_struct() {
+    let x = data(7, 0.5);
+    let n = 7;
+    let (v, g) = permuted_ring_grad(&x);
+    // Replay: each read of slot p holding x_k² adds 2·x_k (times x_i for the first read) to
+    // ∂s/∂x_k, and the factor x_i adds the slot's value.
+    let (mut buf, mut owner) = (vec![0.0; n], vec![None::<usize>; n]);
+    let mut next: Vec<usize> = (0..n).map(|i| (i * 3) % n).collect();
+    let (mut head, mut value, mut want) = (0usize, 0.0, vec![0.0; n]);
+    for i in 0..n {
+        buf[next[i]] = x[i] * x[i];
+        owner[next[i]] = Some(i);
+        next[i] = (next[i] + 2) % n;
+        next.swap(i, (i + 1) % n);
+        head = (head + 2) % n;
+        let p = next[i];
+        value += buf[p] * x[i] + buf[head];
+        if let Some(k) = owner[p] {
+            want[k] += 2.0 * x[k] * x[i];
+        }
+        if let Some(k) = owner[head] {
+            want[k] += 2.0 * x[k];
+        }
+        want[i] += buf[p];
+    }
+    close("value", v, value, TOL);
+    close(
+        "value against the plain function's",
+        v,
+        permuted_ring(&x),
+        TOL,
+    );
+    close_all("gradient", &g, &want);
+    fd_vec("permuted_ring", permuted_ring, &x, &g);
+    let dir = data(7, 1.1);
+    let (_, t) = permuted_ring_jvp(&x, &dir);
+    jvpcheck(|p: &Vec<f64>| permuted_ring(p), &x, &dir, &t).assert_ok();
 }

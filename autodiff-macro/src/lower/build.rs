@@ -17,12 +17,12 @@ pub(super) fn is_plain_literal(e: &Expr) -> bool {
 }
 
 /// The two forms of `vec!`.
-enum VecArgs {
+pub(super) enum VecArgs {
     Repeat(Box<Expr>, Box<Expr>),
     List(Vec<Expr>),
 }
 
-fn parse_vec(m: &syn::Macro) -> Option<VecArgs> {
+pub(super) fn parse_vec(m: &syn::Macro) -> Option<VecArgs> {
     use syn::parse::Parser;
     let repeat = |input: syn::parse::ParseStream| {
         let e: Expr = input.parse()?;

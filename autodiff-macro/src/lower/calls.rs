@@ -4065,16 +4065,26 @@ impl Lowering {
             return self.expr(b, &Expr::Field(fe.clone()), true);
         };
         let base = self.place_expr(b, &fe.base)?;
-        // A field marked `#[differentiable(data)]` in a struct the module marked
-        // `#[differentiate]` declares (`p.cfg` of `cfg: Settings`): data, as what is read out
-        // of it (`p.cfg.dt`).
-        let data = (self.struct_type_of(base))
-            .and_then(|ty| Some(ty.segments.last()?.ident.to_string()))
-            .is_some_and(|ty| crate::types::module_field_is_data(&ty, &name.to_string()));
-        let kind = if data {
-            Kind::Discrete
-        } else {
-            self.kind(base)
+        // The struct `base` is of, by name.
+        let owner = (self.struct_var(&fe.base))
+            .or_else(|| self.struct_type_of(base))
+            .and_then(|ty| ty.segments.last().map(|s| s.ident.to_string()));
+        // A field marked `#[differentiable(data)]` or declared an integer (or a container of
+        // them) in a struct that the module marked `#[differentiate]` declares (`p.cfg` of `cfg:
+        // Settings`, `r.head` of `head: usize`) is data, and so is what is read out of it
+        // (`p.cfg.dt`). So is a field a struct literal of the function gave data (an integer,
+        // a `Vec<usize>`), also once the struct holds floats beside it (`r.next.swap(i, j)`
+        // after `r.buf[k] = x`). Else the field's kind is its struct's.
+        let field = name.to_string();
+        let data = owner.is_some_and(|ty| {
+            crate::types::module_field_is_data(&ty, &field)
+                || crate::types::module_field_type(&ty, &field)
+                    .is_some_and(|t| crate::types::is_inactive_type(&t))
+                || self.data_fields.contains(&(ty, field.clone()))
+        });
+        let kind = match data {
+            true => Kind::Discrete,
+            false => self.kind(base),
         };
         Some(self.inst1(b, InstKind::FieldRef(base, name.clone()), kind, fe.span()))
     }

@@ -1279,6 +1279,17 @@ impl Lowering {
                 v,
             ));
         }
+        if let Some(ty) = es.path.segments.last().map(|s| s.ident.to_string()) {
+            for ((m, key, e), (_, _, v)) in named.iter().zip(&fields) {
+                let entry = (ty.clone(), key.clone());
+                if matches!(m, syn::Member::Named(_))
+                    && (self.kind(*v) == Kind::Discrete || integers_made(e))
+                    && !self.data_fields.contains(&entry)
+                {
+                    self.data_fields.push(entry);
+                }
+            }
+        }
         let (path, members) = (&es.path, named.iter().map(|(m, _, _)| m));
         let locals = fields.iter().map(|(_, l, _)| l);
         let tokens = quote!(#path { #(#members: #locals),* });
@@ -1306,6 +1317,28 @@ impl Lowering {
             .map_errors
             .push((i, vec![syn::Error::new_spanned(es, msg)]));
         self.f.inst(i).results.first().copied()
+    }
+}
+
+/// Whether `e` makes integers or a container of them by its syntax: an integer literal,
+/// `vec![0; n]` and `[0; n]` of one, `vec![1, 2]` and `[1, 2]` of them, and `(0..n).collect()`
+/// of a range.
+fn integers_made(e: &Expr) -> bool {
+    match super::chain::strip(e) {
+        e if is_int_literal(e) => true,
+        Expr::Repeat(r) => is_int_literal(&r.expr),
+        Expr::Array(a) => !a.elems.is_empty() && a.elems.iter().all(is_int_literal),
+        Expr::Macro(m) if m.mac.path.is_ident("vec") => match super::build::parse_vec(&m.mac) {
+            Some(super::build::VecArgs::Repeat(x, _)) => is_int_literal(&x),
+            Some(super::build::VecArgs::List(xs)) => {
+                !xs.is_empty() && xs.iter().all(is_int_literal)
+            }
+            _ => false,
+        },
+        Expr::MethodCall(mc) if mc.method == "collect" && mc.args.is_empty() => {
+            matches!(super::chain::strip(&mc.receiver), Expr::Range(_))
+        }
+        _ => false,
     }
 }
 
