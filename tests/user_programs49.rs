@@ -16,7 +16,10 @@
 //! .. }`) is data wherever the function reads a struct of that name: `r.head += r.step;` and a
 //! permutation kept in the struct and changed in place, `r.next[i] = (r.next[i] + 2) % n;`,
 //! `r.next.swap(i, j);`, which were rustc's "`usize` is not a value a differentiated function
-//! can compute with" and "`Vec<usize>` is not differentiable" in the generated code.
+//! can compute with" and "`Vec<usize>` is not differentiable" in the generated code. So is
+//! one that a literal in a method of an `impl` block carrying the attribute gives an integer
+//! (a constructor, `Self { order: (0..n).collect(), head: 0, step, .. }`), in the block's `&mut
+//! self` methods: `self.head += self.step;`, `self.order.swap(0, n - 1);`.
 //!
 //! Each gradient is checked against its closed form, stated beside the test, and against
 //! central finite differences through `autodiff::check`; each value against the plain
@@ -323,4 +326,85 @@ fn ring_buffer_with_its_permutation_in_the_struct() {
     let dir = data(7, 1.1);
     let (_, t) = permuted_ring_jvp(&x, &dir);
     jvpcheck(|p: &Vec<f64>| permuted_ring(p), &x, &dir, &t).assert_ok();
+}
+
+/// A ring whose constructor gives the position and the permutation integers, advanced by a
+/// `&mut self` method that reads them.
+#[derive(Clone, Debug, Differentiable)]
+struct ConstructedRing {
+    buf: Vec<f64>,
+    order: Vec<usize>,
+    head: usize,
+    step: usize,
+}
+
+#[differentiate]
+impl ConstructedRing {
+    fn new(n: usize, step: usize) -> Self {
+        Self {
+            buf: vec![0.0; n],
+            order: (0..n).collect(),
+            head: 0,
+            step,
+        }
+    }
+
+    fn push(&mut self, x: f64) {
+        let n = self.buf.len();
+        self.buf[self.order[self.head]] = x;
+        self.head += self.step;
+        if self.head >= n {
+            self.head -= n;
+        }
+        self.order.swap(0, n - 1);
+    }
+
+    fn front(&self) -> f64 {
+        self.buf[self.order[self.head]]
+    }
+}
+
+/// `s = Σ_i f_i·x_i`, `f_i` the slot at the position after writing `x_i²` and advancing.
+#[differentiate]
+fn constructed_ring(x: &[f64]) -> f64 {
+    let mut r = ConstructedRing::new(5, 2);
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        r.push(x[i] * x[i]);
+        s += r.front() * x[i];
+    }
+    s
+}
+
+#[test]
+fn ring_buffer_made_by_its_constructor() {
+    let x = data(9, 0.5);
+    let (v, g) = constructed_ring_grad(&x);
+    // Replay: a read of slot p holding x_k² adds 2·x_k·x_i to ∂s/∂x_k, and the factor x_i
+    // adds the slot's value.
+    let n = 5;
+    let (mut buf, mut owner) = (vec![0.0; n], vec![None::<usize>; n]);
+    let mut order: Vec<usize> = (0..n).collect();
+    let (mut head, mut value, mut want) = (0usize, 0.0, vec![0.0; 9]);
+    for i in 0..9 {
+        buf[order[head]] = x[i] * x[i];
+        owner[order[head]] = Some(i);
+        head = (head + 2) % n;
+        order.swap(0, n - 1);
+        let p = order[head];
+        value += buf[p] * x[i];
+        if let Some(k) = owner[p] {
+            want[k] += 2.0 * x[k] * x[i];
+        }
+        want[i] += buf[p];
+    }
+    close("value", v, value, TOL);
+    close(
+        "value against the plain function's",
+        v,
+        constructed_ring(&x),
+        TOL,
+    );
+    close_all("gradient", &g, &want);
+    fd_vec("constructed_ring", constructed_ring, &x, &g);
 }

@@ -1071,6 +1071,7 @@ fn expand_impl(attr: TokenStream2, mut imp: syn::ItemImpl) -> TokenStream2 {
         Vec::new()
     };
     let outer_unmarked = types::set_unmarked_methods(unmarked);
+    let outer_data_fields = types::set_block_data_fields(block_data_fields(&imp));
     let outer_block_wrt = types::set_block_wrt(match any_marked {
         true => Vec::new(),
         false => block_wrt.iter().map(|i| i.to_string()).collect(),
@@ -1206,6 +1207,7 @@ fn expand_impl(attr: TokenStream2, mut imp: syn::ItemImpl) -> TokenStream2 {
         }
     }
     types::set_unmarked_methods(outer_unmarked);
+    types::set_block_data_fields(outer_data_fields);
     types::set_block_wrt(outer_block_wrt);
     types::forget_declared_wrt(declared_before);
     let (generics, _, where_clause) = imp.generics.split_for_impl();
@@ -1746,6 +1748,53 @@ fn splittable(ts: &TokenStream2) -> bool {
             | syn::Expr::Range(_)
             | syn::Expr::Closure(_))
     )
+}
+
+/// The fields that a struct literal in a method of `imp` gives an integer or a container of
+/// them (`Self { buf: vec![0.0; n], head: 0 }` in a constructor), by the struct's name and the
+/// field's; the block's own type also as `Self`: a `&mut self` method reads them as data.
+fn block_data_fields(imp: &syn::ItemImpl) -> Vec<(String, String)> {
+    struct Literals<'a> {
+        own: Option<String>,
+        found: &'a mut Vec<(String, String)>,
+    }
+    impl<'ast> syn::visit::Visit<'ast> for Literals<'_> {
+        fn visit_expr_struct(&mut self, es: &'ast syn::ExprStruct) {
+            if let Some(ty) = es.path.segments.last().map(|s| s.ident.to_string()) {
+                let names: Vec<String> = match (ty.as_str(), &self.own) {
+                    ("Self", Some(own)) => vec![own.clone(), ty.clone()],
+                    (t, Some(own)) if t == own => vec![ty.clone(), "Self".to_string()],
+                    _ => vec![ty.clone()],
+                };
+                for fv in &es.fields {
+                    if let syn::Member::Named(id) = &fv.member
+                        && lower::integers_made(&fv.expr)
+                    {
+                        for n in &names {
+                            let entry = (n.clone(), id.to_string());
+                            if !self.found.contains(&entry) {
+                                self.found.push(entry);
+                            }
+                        }
+                    }
+                }
+            }
+            syn::visit::visit_expr_struct(self, es);
+        }
+    }
+    let own = match &*imp.self_ty {
+        syn::Type::Path(tp) => tp.path.segments.last().map(|s| s.ident.to_string()),
+        _ => None,
+    };
+    let mut found = Vec::new();
+    syn::visit::Visit::visit_item_impl(
+        &mut Literals {
+            own,
+            found: &mut found,
+        },
+        imp,
+    );
+    found
 }
 
 /// The original function, stubs for the generated items, and the errors.

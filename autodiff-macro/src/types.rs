@@ -46,6 +46,9 @@ thread_local! {
     /// (`#[differentiate] impl Mul<V3> for f64`): the operator's method, the struct, the float.
     static MODULE_SCALAR_LEFT: RefCell<Vec<(String, String, String)>> =
         const { RefCell::new(Vec::new()) };
+    /// Fields that a struct literal in the `impl` block being expanded gives integers, by the
+    /// struct's name (`Self` too, for the block's own type) and the field's.
+    static BLOCK_DATA_FIELDS: RefCell<Vec<(String, String)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Sets the operators with a float on the left that the module being expanded differentiates
@@ -128,6 +131,17 @@ fn module_field(owner: &str, field: &str) -> Option<ModuleField> {
         let (_, fields) = p.0.iter().find(|(n, _)| n == owner)?;
         fields.iter().find(|(f, _, _)| f == field).cloned()
     })
+}
+
+/// Sets the fields of structs that a literal in the `impl` block being expanded gives integers
+/// (see `lower::expr::integers_made`); returns the list set before.
+pub fn set_block_data_fields(fields: Vec<(String, String)>) -> Vec<(String, String)> {
+    BLOCK_DATA_FIELDS.with(|p| std::mem::replace(&mut *p.borrow_mut(), fields))
+}
+
+/// The fields set by [`set_block_data_fields`].
+pub fn block_data_fields() -> Vec<(String, String)> {
+    BLOCK_DATA_FIELDS.with(|p| p.borrow().clone())
 }
 
 /// Sets the `wrt(..)` of the `impl` block being expanded that applies to its methods (empty

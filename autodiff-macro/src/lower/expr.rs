@@ -952,11 +952,15 @@ impl Lowering {
                 let int_literal = is_int_literal(left) || is_int_literal(&bin.right);
                 // A named field's read takes the kind of its struct, which is a float once a
                 // float is written into any of its fields (`r.buf[r.head] = x; r.head += 1;`):
-                // beside an integer literal or an integer variable (`r.head + stride` of
-                // `stride: usize`) it is an integer, as Rust adds no integer to a float or an
-                // array of floats (checked so in the generated code).
+                // beside an integer literal, an integer variable (`r.head + stride` of
+                // `stride: usize`) or data (a field known to hold an integer) it is an
+                // integer, as Rust adds no integer to a float or an array of floats (checked
+                // so in the generated code).
                 let field_int = |v: Value, other: Value| {
-                    (int_literal || self.certainly_integer(other)) && self.named_field_read(v, 8)
+                    (int_literal
+                        || self.certainly_integer(other)
+                        || self.kind(other) == Kind::Discrete)
+                        && self.named_field_read(v, 8)
                 };
                 let (l_field, r_field) = (field_int(l, r), field_int(r, l));
                 let float = (self.kind(l) == Kind::Float && !l_field)
@@ -1323,7 +1327,7 @@ impl Lowering {
 /// Whether `e` makes integers or a container of them by its syntax: an integer literal,
 /// `vec![0; n]` and `[0; n]` of one, `vec![1, 2]` and `[1, 2]` of them, and `(0..n).collect()`
 /// of a range.
-fn integers_made(e: &Expr) -> bool {
+pub(crate) fn integers_made(e: &Expr) -> bool {
     match super::chain::strip(e) {
         e if is_int_literal(e) => true,
         Expr::Repeat(r) => is_int_literal(&r.expr),

@@ -51,6 +51,7 @@ mod control;
 mod copied;
 mod elementwise;
 mod expr;
+pub(crate) use expr::integers_made;
 mod extremum;
 mod fields;
 mod format_args;
@@ -521,7 +522,7 @@ impl Lowering {
             type_params: Vec::new(),
             method: false,
             struct_values: Vec::new(),
-            data_fields: Vec::new(),
+            data_fields: crate::types::block_data_fields(),
             expected_struct: None,
             best_refs: Vec::new(),
             carried_init: Vec::new(),
