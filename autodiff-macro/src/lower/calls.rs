@@ -4069,24 +4069,31 @@ impl Lowering {
         let owner = (self.struct_var(&fe.base))
             .or_else(|| self.struct_type_of(base))
             .and_then(|ty| ty.segments.last().map(|s| s.ident.to_string()));
-        // A field marked `#[differentiable(data)]` or declared an integer (or a container of
-        // them) in a struct that the module marked `#[differentiate]` declares (`p.cfg` of `cfg:
-        // Settings`, `r.head` of `head: usize`) is data, and so is what is read out of it
-        // (`p.cfg.dt`). So is a field a struct literal of the function gave data (an integer,
-        // a `Vec<usize>`), also once the struct holds floats beside it (`r.next.swap(i, j)`
-        // after `r.buf[k] = x`). Else the field's kind is its struct's.
         let field = name.to_string();
-        let data = owner.is_some_and(|ty| {
-            crate::types::module_field_is_data(&ty, &field)
-                || crate::types::module_field_type(&ty, &field)
-                    .is_some_and(|t| crate::types::is_inactive_type(&t))
+        // A field marked `#[differentiable(data)]` in a struct that the module marked
+        // `#[differentiate]` declares (`p.cfg` of `cfg: Settings`) is data, and so is what is
+        // read out of it (`p.cfg.dt`).
+        let marked =
+            (owner.as_ref()).is_some_and(|ty| crate::types::module_field_is_data(ty, &field));
+        // So is a field declared an integer (or a container of them) there (`r.head` of `head:
+        // usize`), and a field a struct literal gave an integer or a container of them
+        // (`Vec<usize>`), also once the struct holds floats beside it (`r.next.swap(i, j)`
+        // after `r.buf[k] = x`). Else the field's kind is its struct's.
+        let integer = owner.is_some_and(|ty| {
+            crate::types::module_field_type(&ty, &field)
+                .is_some_and(|t| crate::types::is_inactive_type(&t))
                 || self.data_fields.contains(&(ty, field.clone()))
         });
+        let data = marked || integer;
         let kind = match data {
             true => Kind::Discrete,
             false => self.kind(base),
         };
-        Some(self.inst1(b, InstKind::FieldRef(base, name.clone()), kind, fe.span()))
+        let r = self.inst1(b, InstKind::FieldRef(base, name.clone()), kind, fe.span());
+        if integer {
+            self.int_field_refs.push(r);
+        }
+        Some(r)
     }
 
     /// `mem::replace(&mut t, e)` (`std::mem::`, `core::mem::`) of a local variable inside an

@@ -957,9 +957,7 @@ impl Lowering {
                 // integer, as Rust adds no integer to a float or an array of floats (checked
                 // so in the generated code).
                 let field_int = |v: Value, other: Value| {
-                    (int_literal
-                        || self.certainly_integer(other)
-                        || self.kind(other) == Kind::Discrete)
+                    (int_literal || self.certainly_integer(other) || self.int_field_read(other, 8))
                         && self.named_field_read(v, 8)
                 };
                 let (l_field, r_field) = (field_int(l, r), field_int(r, l));
@@ -1155,6 +1153,29 @@ impl Lowering {
         self.cloned(b, r, k, span).unwrap_or(l)
     }
 
+    /// Whether `v` is the value of a field that a struct literal gave an integer (see
+    /// `Lowering::field_ref`), or a copy of it.
+    fn int_field_read(&self, v: Value, depth: usize) -> bool {
+        if depth == 0 {
+            return false;
+        }
+        if self.int_field_refs.contains(&v) {
+            return true;
+        }
+        let ValueDef::Result(i, 0) = self.f.value(v).def else {
+            return false;
+        };
+        match &self.f.inst(i).kind {
+            InstKind::Deref(r) => self.int_field_read(*r, depth - 1),
+            InstKind::Prim { prim, args, .. }
+                if args.len() == 1 && Some(*prim) == PrimId::method("clone") =>
+            {
+                self.int_field_read(args[0], depth - 1)
+            }
+            _ => false,
+        }
+    }
+
     /// Whether `v` is the value of a named field (`s.head`, a copy of it), whose kind is its
     /// struct's rather than the field's own, and not certainly a float by a declaration.
     fn named_field_read(&self, v: Value, depth: usize) -> bool {
@@ -1287,7 +1308,7 @@ impl Lowering {
             for ((m, key, e), (_, _, v)) in named.iter().zip(&fields) {
                 let entry = (ty.clone(), key.clone());
                 if matches!(m, syn::Member::Named(_))
-                    && (self.kind(*v) == Kind::Discrete || integers_made(e))
+                    && (self.certainly_integer(*v) || integers_made(e))
                     && !self.data_fields.contains(&entry)
                 {
                     self.data_fields.push(entry);

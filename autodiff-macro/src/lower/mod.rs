@@ -265,11 +265,13 @@ pub struct Lowering {
     /// of a `fold` started from one (`fold(V2 { .. }, |acc, p| acc + p.pos)`), inside the loop
     /// and after it, for its operators (see `Lowering::struct_type_of`).
     struct_values: Vec<(Value, syn::Path)>,
-    /// Fields of a struct of the user's that a struct literal of the function gave an integer
-    /// or other data (`P { next: (0..n).collect(), head: 0, .. }`), by the struct's name and
-    /// the field's: a read of one is data, whatever the struct holds beside it (see
-    /// `Lowering::field_ref`).
+    /// Fields of a struct of the user's that a struct literal of the function, or of the `impl`
+    /// block being expanded, gave an integer or a container of them (`P { next:
+    /// (0..n).collect(), head: 0, .. }`), by the struct's name and the field's: a read of one
+    /// is data, whatever the struct holds beside it (see `Lowering::field_ref`).
     data_fields: Vec<(String, String)>,
+    /// The reads of such fields (`FieldRef`s), integers whatever their struct holds.
+    int_field_refs: Vec<Value>,
     /// The struct of the user's that the arithmetic being lowered is an operand of, set just
     /// before an operand that is itself arithmetic is lowered and taken at once by it: the
     /// right operand of a struct's `+` or `-` (`s + k1 * h`) is of the struct's type too, and
@@ -523,6 +525,7 @@ impl Lowering {
             method: false,
             struct_values: Vec::new(),
             data_fields: crate::types::block_data_fields(),
+            int_field_refs: Vec::new(),
             expected_struct: None,
             best_refs: Vec::new(),
             carried_init: Vec::new(),
