@@ -297,6 +297,32 @@ mod sim {
         0.5 * q.dot(&q) + k * (dt * b.vel).norm()
     }
 
+    /// A delay line with its position and stride kept beside the samples, and the order it
+    /// reads them in: integer fields whose declared types the module shows, taken as a
+    /// parameter whose literal the function does not see.
+    #[derive(Clone, Debug, PartialEq, Differentiable)]
+    pub struct Delay {
+        pub buf: Vec<f64>,
+        pub head: usize,
+        pub step: usize,
+        pub order: Vec<usize>,
+    }
+
+    /// Writes `g·xᵢ` at the head, advancing it by the stride; swaps the first and last of the
+    /// order each time; returns `Σ (k + 1)·buf[order[k]]`.
+    #[differentiate(wrt(g, xs))]
+    pub fn delayed(r: &Delay, g: f64, xs: &[f64]) -> f64 {
+        let mut r = r.clone();
+        let n = r.buf.len();
+        for &x in xs {
+            r.buf[r.head] = g * x;
+            r.head += r.step;
+            r.head %= n;
+            r.order.swap(0, n - 1);
+        }
+        (0..n).map(|k| (k + 1) as f64 * r.buf[r.order[k]]).sum()
+    }
+
     /// The total kinetic energy over a slice of bodies, each read through a loop's item.
     #[differentiate]
     pub fn total_kinetic(bodies: &[Body]) -> f64 {
@@ -815,4 +841,40 @@ fn floats_on_the_left_of_the_vectors() {
     );
     // The operator itself is the one written.
     assert_eq!(2.0 * b.vel, b.vel * 2.0);
+}
+
+#[test]
+fn integer_fields_declared_in_the_module() {
+    let r = Delay {
+        buf: vec![0.5, -1.0, 2.0, 0.25, 1.5],
+        head: 1,
+        step: 2,
+        order: vec![4, 2, 0, 1, 3],
+    };
+    let xs = [0.3, -0.7, 1.1];
+    let g = 1.7;
+    let (v, (gg, gx)) = delayed_grad(&r, g, &xs);
+    assert_eq!(v, delayed(&r, g, &xs));
+    // The plain run, recording where each x landed and with which weight: the result is
+    // linear in each written g·xᵢ (weight k + 1 where order[k] is its slot at the end).
+    let n = r.buf.len();
+    let (mut head, mut order) = (r.head, r.order.clone());
+    let mut slot_of = vec![None; n];
+    for (i, _) in xs.iter().enumerate() {
+        slot_of[head] = Some(i);
+        head = (head + r.step) % n;
+        order.swap(0, n - 1);
+    }
+    let mut want_x = vec![0.0; xs.len()];
+    let mut want_g = 0.0;
+    for (k, &slot) in order.iter().enumerate() {
+        if let Some(i) = slot_of[slot] {
+            want_x[i] += (k + 1) as f64 * g;
+            want_g += (k + 1) as f64 * xs[i];
+        }
+    }
+    close_all("delayed xs", &gx, &want_x);
+    close("delayed g", gg, want_g, TOL);
+    fd_vec("delayed xs", |p| delayed(&r, g, p), &xs, &gx);
+    fd("delayed g", |t| delayed(&r, t, &xs), g, gg);
 }
