@@ -180,6 +180,26 @@ pub fn lent_mut(f: &syn::ItemFn) -> Vec<syn::Ident> {
         .collect()
 }
 
+/// Whether every parameter `f` takes by `&mut` (not `self`) is a slice, array or `Vec` of
+/// floats (`&mut [f64]`, `&mut [[f64; 2]]`, `&mut Vec<f64>`), whose by-value copies' results
+/// have gradient types whatever `wrt(..)` says.
+pub fn lends_float_buffers_only(f: &syn::ItemFn) -> bool {
+    f.sig.inputs.iter().all(|a| match a {
+        syn::FnArg::Typed(pt) => match &*pt.ty {
+            syn::Type::Reference(r) if r.mutability.is_some() => {
+                let container = match &*r.elem {
+                    syn::Type::Slice(_) | syn::Type::Array(_) => true,
+                    syn::Type::Path(p) => p.path.segments.last().is_some_and(|s| s.ident == "Vec"),
+                    _ => false,
+                };
+                container && crate::types::is_float_type(&r.elem)
+            }
+            _ => true,
+        },
+        syn::FnArg::Receiver(_) => true,
+    })
+}
+
 /// The name of a by-value copy: `__ad_mut_f`, or `__ad_mutv_f` for the one returning the
 /// value too; with `a` (`__ad_muta_f`, `__ad_mutva_f`) for the one taking a `&mut [T]` buffer
 /// as a fixed-size array, which a call passing `&mut` of an array calls.

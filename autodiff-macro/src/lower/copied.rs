@@ -66,10 +66,13 @@ struct Copied {
     param: syn::Ident,
     field: Option<syn::Member>,
     local: syn::Ident,
+    /// The parameter lends a slice (`f: &mut [f64]`, `&mut [[f64; 2]]`): its copy is a `Vec`,
+    /// written back element by element, as a slice cannot be assigned whole.
+    slice: bool,
 }
 
 impl Copied {
-    fn new(param: &syn::Ident, field: Option<&syn::Member>) -> Self {
+    fn new(param: &syn::Ident, field: Option<&syn::Member>, slice: bool) -> Self {
         let name = match field {
             None => format!("{PREFIX}{param}"),
             Some(syn::Member::Named(f)) => format!("{PREFIX}{param}__{f}"),
@@ -79,6 +82,7 @@ impl Copied {
             param: param.clone(),
             field: field.cloned(),
             local: syn::Ident::new(&name, param.span()),
+            slice,
         }
     }
 
@@ -91,10 +95,11 @@ impl Copied {
         }
     }
 
-    /// `*param = copy;`, `param.field = copy;`.
+    /// `*param = copy;`, `param.field = copy;`; `param.clone_from_slice(&copy);` of a slice.
     fn write_back(&self) -> Stmt {
         let (p, c) = (&self.param, &self.local);
         match &self.field {
+            None if self.slice => syn::parse_quote_spanned!(p.span()=> #p.clone_from_slice(&#c);),
             None => syn::parse_quote_spanned!(p.span()=> *#p = #c;),
             Some(f) => syn::parse_quote_spanned!(p.span()=> #p.#f = #c;),
         }
@@ -154,9 +159,14 @@ pub(super) fn copy_in_out(
         // Copied all the same (its `return`s inside loops left as they are), so that the error
         // above is the only one.
         if by_field {
-            copies.extend(scan.fields.iter().map(|f| Copied::new(&p.ident, Some(f))));
+            copies.extend(
+                scan.fields
+                    .iter()
+                    .map(|f| Copied::new(&p.ident, Some(f), false)),
+            );
         } else {
-            copies.push(Copied::new(&p.ident, None));
+            let slice = matches!(&p.ty, syn::Type::Reference(r) if matches!(&*r.elem, syn::Type::Slice(_)));
+            copies.push(Copied::new(&p.ident, None, slice));
         }
     }
     if copies.is_empty() {

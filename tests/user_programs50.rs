@@ -1,0 +1,153 @@
+//! Simulation and mesh code that scatters forces into buffers by index lists: an energy that
+//! also writes each element's forces into a buffer its caller lends, `fn energy(x: &[f64],
+//! tris: &[[usize; 3]], f: &mut [f64]) -> f64` under `wrt(x)` (`f[tri[a]] += d;`).
+//!
+//! Such a buffer left out of `wrt`, read and written by the body, is followed as a local copy
+//! written back where the function returns; a slice (`&mut [f64]`, `&mut [[f64; 2]]`) was
+//! written back by `*f = copy`, rustc's "expected `[f64]`, found `Vec<f64>`" inside the
+//! generated code for every such function. It is now written back by
+//! `f.clone_from_slice(&copy)`, and the caller sees the forces the plain function writes.
+//!
+//! Each gradient is checked against its closed form (stated beside the function) and against
+//! central finite differences through `autodiff::check`; each value, and each buffer written,
+//! against the plain function's.
+
+#![allow(clippy::needless_range_loop)] // written as users write them
+
+use autodiff::differentiate;
+
+mod common;
+use common::*;
+
+// ---------------------------------------------------------------------------------------------
+// 1. A `&mut` slice left out of `wrt`, read and written: forces scattered beside an energy.
+// ---------------------------------------------------------------------------------------------
+
+/// `E = Σ_tri Σ_edges (x_b − x_a)²/2` over each triangle's three edges `(a, b)`, with the
+/// force `f_a += x_b − x_a`, `f_b −= x_b − x_a` scattered into `f` (repeated indices too):
+/// `∂E/∂x_v = Σ_edges (x_v − x_w)` over the edges `(v, w)` listed, i.e. `−f_v` added.
+#[differentiate(wrt(x))]
+fn edge_energy_forces(x: &[f64], tris: &[[usize; 3]], f: &mut [f64]) -> f64 {
+    let mut e = 0.0;
+    for tri in tris {
+        for a in 0..3 {
+            let b = (a + 1) % 3;
+            let d = x[tri[b]] - x[tri[a]];
+            e += 0.5 * d * d;
+            f[tri[a]] += d;
+            f[tri[b]] -= d;
+        }
+    }
+    e
+}
+
+/// The same with positions and forces as rows, `&mut [[f64; 2]]`.
+#[differentiate(wrt(x))]
+fn edge_energy_forces2(x: &[[f64; 2]], tris: &[[usize; 3]], f: &mut [[f64; 2]]) -> f64 {
+    let mut e = 0.0;
+    for tri in tris {
+        for a in 0..3 {
+            let (i, j) = (tri[a], tri[(a + 1) % 3]);
+            for k in 0..2 {
+                let d = x[j][k] - x[i][k];
+                e += 0.5 * d * d;
+                f[i][k] += d;
+                f[j][k] -= d;
+            }
+        }
+    }
+    e
+}
+
+/// `E = x₀² + f₀'` with `f₀' = f₀ + x₀` read back after the write: `∂E/∂x₀ = 2x₀ + 1`.
+#[differentiate(wrt(x))]
+fn read_after_scatter(x: &[f64], f: &mut [f64]) -> f64 {
+    f[0] += x[0];
+    x[0] * x[0] + f[0]
+}
+
+fn tris() -> Vec<[usize; 3]> {
+    vec![[0, 1, 2], [1, 3, 2], [0, 0, 3]]
+}
+
+/// The forces and energy gradient written out: each edge `(a, b)` of each triangle.
+fn edge_forces(x: &[f64], tris: &[[usize; 3]]) -> (Vec<f64>, Vec<f64>) {
+    let (mut f, mut g) = (vec![0.0; x.len()], vec![0.0; x.len()]);
+    for tri in tris {
+        for a in 0..3 {
+            let (i, j) = (tri[a], tri[(a + 1) % 3]);
+            let d = x[j] - x[i];
+            f[i] += d;
+            f[j] -= d;
+            g[i] -= d;
+            g[j] += d;
+        }
+    }
+    (f, g)
+}
+
+#[test]
+fn forces_scattered_into_a_slice_left_out_of_wrt() {
+    let x = data(4, 0.2);
+    let t = tris();
+    let (f_expected, g_expected) = edge_forces(&x, &t);
+    let mut f = vec![1.0; 4];
+    let (v, g) = edge_energy_forces_grad(&x, &t, &mut f);
+    let mut f_plain = vec![1.0; 4];
+    close("E", v, edge_energy_forces(&x, &t, &mut f_plain), TOL);
+    close_all("∂E/∂x", &g, &g_expected);
+    let shifted: Vec<f64> = f_expected.iter().map(|v| v + 1.0).collect();
+    close_all("forces after _grad", &f, &shifted);
+    close_all("forces of the plain function", &f_plain, &shifted);
+    // Translation invariance: the gradient of an internal energy sums to zero.
+    close("Σ ∂E/∂x", g.iter().sum(), 0.0, TOL);
+    fd_vec("∂E/∂x", |q| edge_energy_forces(q, &t, &mut vec![0.0; 4]), &x, &g);
+    // The forward mode writes the same forces.
+    let mut f_jvp = vec![1.0; 4];
+    let dir = data(4, 5.0);
+    let (vj, tj) = edge_energy_forces_jvp(&x, &t, &mut f_jvp, &dir);
+    close("E (jvp)", vj, v, TOL);
+    close("tangent", tj, g.iter().zip(&dir).map(|(a, b)| a * b).sum(), TOL);
+    close_all("forces after _jvp", &f_jvp, &shifted);
+}
+
+#[test]
+fn forces_scattered_into_rows_left_out_of_wrt() {
+    let x = vec![[0.0, 0.1], [1.0, 0.3], [0.2, 0.9], [1.0, 1.0]];
+    let t = tris();
+    let mut f = vec![[0.5, 0.0]; 4];
+    let (v, g) = edge_energy_forces2_grad(&x, &t, &mut f);
+    let mut f_plain = vec![[0.5, 0.0]; 4];
+    close("E", v, edge_energy_forces2(&x, &t, &mut f_plain), TOL);
+    assert_eq!(f, f_plain, "forces after _grad");
+    for k in 0..2 {
+        let xk: Vec<f64> = x.iter().map(|p| p[k]).collect();
+        let (fk, gk) = edge_forces(&xk, &t);
+        let got: Vec<f64> = g.iter().map(|p| p[k]).collect();
+        close_all(&format!("∂E/∂x[..][{k}]"), &got, &gk);
+        let fk_got: Vec<f64> = f.iter().map(|p| p[k] - if k == 0 { 0.5 } else { 0.0 }).collect();
+        close_all(&format!("f[..][{k}]"), &fk_got, &fk);
+    }
+    let flat: Vec<f64> = x.iter().flatten().copied().collect();
+    let gflat: Vec<f64> = g.iter().flatten().copied().collect();
+    fd_vec(
+        "∂E/∂x",
+        |q| {
+            let rows: Vec<[f64; 2]> = q.chunks(2).map(|c| [c[0], c[1]]).collect();
+            edge_energy_forces2(&rows, &t, &mut vec![[0.0; 2]; 4])
+        },
+        &flat,
+        &gflat,
+    );
+}
+
+#[test]
+fn slice_left_out_of_wrt_read_after_its_write() {
+    let mut f = vec![1.0];
+    let (v, g) = read_after_scatter_grad(&[3.0], &mut f);
+    // x² + (1 + x) at x = 3: 13; 2x + 1 = 7.
+    close("E", v, 13.0, TOL);
+    close_all("∂E/∂x", &g, &[7.0]);
+    close_all("f", &f, &[4.0]);
+    fd_vec("∂E/∂x", |q| read_after_scatter(q, &mut vec![1.0]), &[3.0], &g);
+}
