@@ -1,5 +1,7 @@
 //! `&mut` parameters left out of `wrt` that the function reads as well as writes: one holding a
-//! scalar or a fixed-size array of scalars — a random generator's state (`seed: &mut u64`,
+//! scalar, a fixed-size array of scalars or a slice or `Vec` of floats (forces scattered beside
+//! an energy, `f[tri[a]] += d`, written back by `f.clone_from_slice(&copy)`) — a random
+//! generator's state (`seed: &mut u64`,
 //! advanced with `*seed = seed.wrapping_mul(..)` and read with `(*seed >> 11) as f64`), a
 //! counter the function tests (`*evals += 1; if *evals > 100 { .. }`), the best value so far
 //! (`best: &mut f64`) — and a struct the function uses by its fields, a workspace of buffers
