@@ -8,6 +8,11 @@
 //! generated code for every such function. It is now written back by
 //! `f.clone_from_slice(&copy)`, and the caller sees the forces the plain function writes.
 //!
+//! A `&mut` parameter named `out` (left out of `wrt`, read and written: `*out += x;` then
+//! `*out * x`) was given the function's result instead of its own new value after `_grad`,
+//! `_vjp` and `_jvp`, silently: its local copy is `__ad_copy_out`, the very name the value was
+//! kept under before the copies were written back. The value now has a name no copy has.
+//!
 //! Each gradient is checked against its closed form (stated beside the function) and against
 //! central finite differences through `autodiff::check`; each value, and each buffer written,
 //! against the plain function's.
@@ -150,4 +155,64 @@ fn slice_left_out_of_wrt_read_after_its_write() {
     close_all("∂E/∂x", &g, &[7.0]);
     close_all("f", &f, &[4.0]);
     fd_vec("∂E/∂x", |q| read_after_scatter(q, &mut vec![1.0]), &[3.0], &g);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. A `&mut` parameter named `out`, left out of `wrt`, read and written.
+// ---------------------------------------------------------------------------------------------
+
+/// `out ← out + x`, then `E = out·x = (out₀ + x)·x`: `∂E/∂x = out₀ + 2x`.
+#[differentiate(wrt(x))]
+fn accumulate_out(x: f64, out: &mut f64) -> f64 {
+    *out += x;
+    *out * x
+}
+
+/// Forces written into `out` (`out[i] = 2·x_i`, then `+= x_i²`), `E = Σ out_i` read back:
+/// `∂E/∂x_i = 2 + 2x_i`.
+#[differentiate(wrt(x))]
+fn forces_out(x: &[f64], out: &mut [f64]) -> f64 {
+    for i in 0..x.len() {
+        out[i] = 2.0 * x[i];
+        out[i] += x[i] * x[i];
+    }
+    out.iter().sum()
+}
+
+#[test]
+fn parameter_named_out_gets_its_own_value() {
+    let (x, out0) = (2.0, 1.0);
+    let mut out_plain = out0;
+    let v_plain = accumulate_out(x, &mut out_plain);
+    let mut out = out0;
+    let (v, g) = accumulate_out_grad(x, &mut out);
+    close("E", v, v_plain, TOL);
+    close("out after _grad", out, out0 + x, TOL);
+    close("out of the plain function", out_plain, out0 + x, TOL);
+    close("∂E/∂x", g, out0 + 2.0 * x, TOL);
+    fd("∂E/∂x", |x| accumulate_out(x, &mut out0.clone()), x, g);
+    let mut out = out0;
+    let (vj, tj) = accumulate_out_jvp(x, &mut out, 1.0);
+    close("E (jvp)", vj, v_plain, TOL);
+    close("tangent", tj, out0 + 2.0 * x, TOL);
+    close("out after _jvp", out, out0 + x, TOL);
+    let mut out = out0;
+    let (vv, pb) = accumulate_out_vjp(x, &mut out);
+    close("E (vjp)", vv, v_plain, TOL);
+    close("out after _vjp", out, out0 + x, TOL);
+    close("pullback", pb(1.0), out0 + 2.0 * x, TOL);
+}
+
+#[test]
+fn forces_written_into_a_slice_named_out() {
+    let x = data(3, 0.7);
+    let mut out = vec![0.0; 3];
+    let (v, g) = forces_out_grad(&x, &mut out);
+    let mut out_plain = vec![0.0; 3];
+    close("E", v, forces_out(&x, &mut out_plain), TOL);
+    let expected: Vec<f64> = x.iter().map(|a| 2.0 * a + a * a).collect();
+    close_all("out after _grad", &out, &expected);
+    close_all("out of the plain function", &out_plain, &expected);
+    close_all("∂E/∂x", &g, &x.iter().map(|a| 2.0 + 2.0 * a).collect::<Vec<_>>());
+    fd_vec("∂E/∂x", |q| forces_out(q, &mut vec![0.0; 3]), &x, &g);
 }

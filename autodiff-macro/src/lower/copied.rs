@@ -182,16 +182,18 @@ pub(super) fn copy_in_out(
         loops: 0,
     };
     returns.visit_block_mut(block);
-    // The value, computed before the copies are written back.
+    // The value, computed before the copies are written back, under a name no copy has (a
+    // parameter named `out` has the copy `__ad_copy_out`, which the value's name shadowed: the
+    // caller's `out` was given the function's result).
     if let Some(Stmt::Expr(tail, None)) = block.stmts.last().cloned() {
         block.stmts.pop();
         block
             .stmts
-            .push(syn::parse_quote!(let __ad_copy_out = #tail;));
+            .push(syn::parse_quote!(let __ad_copied_result = #tail;));
         block.stmts.extend(write_back.iter().cloned());
         block
             .stmts
-            .push(Stmt::Expr(syn::parse_quote!(__ad_copy_out), None));
+            .push(Stmt::Expr(syn::parse_quote!(__ad_copied_result), None));
     } else if !block.stmts.last().is_some_and(|s| match s {
         Stmt::Expr(e, _) => control::diverges(e),
         _ => false,
@@ -429,9 +431,9 @@ impl VisitMut for Returns<'_> {
                     None => syn::parse_quote!(()),
                 };
                 *e = syn::parse_quote_spanned!(r.return_token.span=> return {
-                    let __ad_copy_out = #value;
+                    let __ad_copied_result = #value;
                     #(#wb)*
-                    __ad_copy_out
+                    __ad_copied_result
                 });
             }
             _ => syn::visit_mut::visit_expr_mut(self, e),
