@@ -13,6 +13,12 @@
 //! `_vjp` and `_jvp`, silently: its local copy is `__ad_copy_out`, the very name the value was
 //! kept under before the copies were written back. The value now has a name no copy has.
 //!
+//! A helper printing a buffer it is lent through its dereference, `println!("{:?}", *state)`
+//! of `state: &mut [f64; 2]`, did not compile once differentiated: its copy taking the buffer
+//! by value (which a differentiated caller calls) read `*out` as `out` everywhere but inside
+//! macros, rustc's "type `[f64; 2]` cannot be dereferenced" at the `println!`. Inside macros it
+//! is now read so too.
+//!
 //! Each gradient is checked against its closed form (stated beside the function) and against
 //! central finite differences through `autodiff::check`; each value, and each buffer written,
 //! against the plain function's.
@@ -215,4 +221,49 @@ fn forces_written_into_a_slice_named_out() {
     close_all("out of the plain function", &out_plain, &expected);
     close_all("∂E/∂x", &g, &x.iter().map(|a| 2.0 + 2.0 * a).collect::<Vec<_>>());
     fd_vec("∂E/∂x", |q| forces_out(q, &mut vec![0.0; 3]), &x, &g);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. A buffer printed through its dereference inside a helper a differentiated caller calls.
+// ---------------------------------------------------------------------------------------------
+
+/// One explicit step of a damped spring written into `state = [x, v]`: `v ← v − dt·(k·x + c·v)`,
+/// `x ← x + dt·v`; the state printed after the step, and the step's kinetic energy returned.
+#[differentiate]
+fn spring_step(state: &mut [f64; 2], k: f64, c: f64, dt: f64) -> f64 {
+    state[1] -= dt * (k * state[0] + c * state[1]);
+    state[0] += dt * state[1];
+    println!("state {:?}, speed {}", *state, (*state)[1]);
+    0.5 * state[1] * state[1]
+}
+
+/// Two steps from `[x0, 0]`, the final position squared plus the kinetic energies.
+#[differentiate(wrt(x0, k))]
+fn two_steps(x0: f64, k: f64) -> f64 {
+    let mut s = [x0, 0.0];
+    let e1 = spring_step(&mut s, k, 0.1, 0.1);
+    let e2 = spring_step(&mut s, k, 0.1, 0.1);
+    s[0] * s[0] + e1 + e2
+}
+
+/// `two_steps` written out in closed form: with `a = 0.1` the step maps `(x, v)` to
+/// `(x + a·v', v')`, `v' = v − a·(k·x + 0.1·v)`.
+fn two_steps_by_hand(x0: f64, k: f64) -> f64 {
+    let (a, c) = (0.1, 0.1);
+    let v1 = -a * k * x0;
+    let x1 = x0 + a * v1;
+    let v2 = v1 - a * (k * x1 + c * v1);
+    let x2 = x1 + a * v2;
+    x2 * x2 + 0.5 * v1 * v1 + 0.5 * v2 * v2
+}
+
+#[test]
+fn a_buffer_printed_through_its_dereference_in_a_followed_helper() {
+    let (x0, k) = (0.8, 3.0);
+    let (v, (gx, gk)) = two_steps_grad(x0, k);
+    close("E", v, two_steps_by_hand(x0, k), TOL);
+    close("E (plain)", two_steps(x0, k), v, TOL);
+    // The closed form is a polynomial in x0 of degree 2: E = x0²·q(k), ∂E/∂x0 = 2E/x0.
+    close("∂E/∂x0", gx, 2.0 * v / x0, 1e-10);
+    fd2("∂E/∂(x0, k)", two_steps_by_hand, (x0, k), (gx, gk));
 }

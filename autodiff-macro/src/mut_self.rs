@@ -474,6 +474,9 @@ impl VisitMut for Buffers<'_> {
             _ => Derefs(self.names).rewrite(e, |e| syn::visit_mut::visit_expr_mut(self, e)),
         }
     }
+    fn visit_macro_mut(&mut self, m: &mut syn::Macro) {
+        m.tokens = deref_tokens(self.names, m.tokens.clone());
+    }
     fn visit_item_mut(&mut self, _: &mut syn::Item) {}
 }
 
@@ -520,7 +523,41 @@ impl VisitMut for Derefs<'_> {
         let this = Derefs(self.0);
         this.rewrite(e, |e| syn::visit_mut::visit_expr_mut(self, e));
     }
+    fn visit_macro_mut(&mut self, m: &mut syn::Macro) {
+        m.tokens = deref_tokens(self.0, m.tokens.clone());
+    }
     fn visit_item_mut(&mut self, _: &mut syn::Item) {}
+}
+
+/// `*out` → `out` in a macro's tokens (`println!("{:?}", *state)`), where the `*` is a
+/// dereference: first in its group or after another punctuation (`, *state`, `x * *state`),
+/// not a product's (`a * state`).
+fn deref_tokens(names: &[syn::Ident], ts: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+    use proc_macro2::{Group, TokenTree};
+    let tokens: Vec<TokenTree> = ts.into_iter().collect();
+    let mut out: Vec<TokenTree> = Vec::with_capacity(tokens.len());
+    let mut k = 0;
+    while k < tokens.len() {
+        match &tokens[k] {
+            TokenTree::Punct(star)
+                if star.as_char() == '*'
+                    && matches!(out.last(), None | Some(TokenTree::Punct(_)))
+                    && matches!(tokens.get(k + 1), Some(TokenTree::Ident(i)) if names.contains(i))
+                    && !matches!(tokens.get(k + 2), Some(TokenTree::Punct(p)) if p.as_char() == '.' || p.as_char() == ':') =>
+            {
+                k += 1;
+                continue;
+            }
+            TokenTree::Group(g) => {
+                let mut n = Group::new(g.delimiter(), deref_tokens(names, g.stream()));
+                n.set_span(g.span());
+                out.push(TokenTree::Group(n));
+            }
+            t => out.push(t.clone()),
+        }
+        k += 1;
+    }
+    out.into_iter().collect()
 }
 
 /// `return;` → `return self;`, outside closures and nested items; the first `return` inside a
