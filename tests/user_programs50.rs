@@ -112,13 +112,23 @@ fn forces_scattered_into_a_slice_left_out_of_wrt() {
     close_all("forces of the plain function", &f_plain, &shifted);
     // Translation invariance: the gradient of an internal energy sums to zero.
     close("Σ ∂E/∂x", g.iter().sum(), 0.0, TOL);
-    fd_vec("∂E/∂x", |q| edge_energy_forces(q, &t, &mut vec![0.0; 4]), &x, &g);
+    fd_vec(
+        "∂E/∂x",
+        |q| edge_energy_forces(q, &t, &mut vec![0.0; 4]),
+        &x,
+        &g,
+    );
     // The forward mode writes the same forces.
     let mut f_jvp = vec![1.0; 4];
     let dir = data(4, 5.0);
     let (vj, tj) = edge_energy_forces_jvp(&x, &t, &mut f_jvp, &dir);
     close("E (jvp)", vj, v, TOL);
-    close("tangent", tj, g.iter().zip(&dir).map(|(a, b)| a * b).sum(), TOL);
+    close(
+        "tangent",
+        tj,
+        g.iter().zip(&dir).map(|(a, b)| a * b).sum(),
+        TOL,
+    );
     close_all("forces after _jvp", &f_jvp, &shifted);
 }
 
@@ -136,7 +146,10 @@ fn forces_scattered_into_rows_left_out_of_wrt() {
         let (fk, gk) = edge_forces(&xk, &t);
         let got: Vec<f64> = g.iter().map(|p| p[k]).collect();
         close_all(&format!("∂E/∂x[..][{k}]"), &got, &gk);
-        let fk_got: Vec<f64> = f.iter().map(|p| p[k] - if k == 0 { 0.5 } else { 0.0 }).collect();
+        let fk_got: Vec<f64> = f
+            .iter()
+            .map(|p| p[k] - if k == 0 { 0.5 } else { 0.0 })
+            .collect();
         close_all(&format!("f[..][{k}]"), &fk_got, &fk);
     }
     let flat: Vec<f64> = x.iter().flatten().copied().collect();
@@ -160,7 +173,12 @@ fn slice_left_out_of_wrt_read_after_its_write() {
     close("E", v, 13.0, TOL);
     close_all("∂E/∂x", &g, &[7.0]);
     close_all("f", &f, &[4.0]);
-    fd_vec("∂E/∂x", |q| read_after_scatter(q, &mut vec![1.0]), &[3.0], &g);
+    fd_vec(
+        "∂E/∂x",
+        |q| read_after_scatter(q, &mut vec![1.0]),
+        &[3.0],
+        &g,
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -219,7 +237,11 @@ fn forces_written_into_a_slice_named_out() {
     let expected: Vec<f64> = x.iter().map(|a| 2.0 * a + a * a).collect();
     close_all("out after _grad", &out, &expected);
     close_all("out of the plain function", &out_plain, &expected);
-    close_all("∂E/∂x", &g, &x.iter().map(|a| 2.0 + 2.0 * a).collect::<Vec<_>>());
+    close_all(
+        "∂E/∂x",
+        &g,
+        &x.iter().map(|a| 2.0 + 2.0 * a).collect::<Vec<_>>(),
+    );
     fd_vec("∂E/∂x", |q| forces_out(q, &mut vec![0.0; 3]), &x, &g);
 }
 

@@ -124,7 +124,7 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     let wrt = syn::parse2::<options::Options>(attr.clone())
         .ok()
         .and_then(|o| o.wrt);
-    // Buffers of floats left out (`f: &mut [f64]`, forces written beside the energy under
+    // Floats and buffers of floats left out (`f: &mut [f64]`, forces written beside the energy under
     // `wrt(x)`) still have the copies: a differentiated caller lending one calls them, and the
     // gradient they return, which has no entry for the buffer, is the error at the call that
     // says `wrt(..)` leaves it out (without them, rustc's "cannot find `__ad_mutv_f_vjp`").

@@ -180,18 +180,21 @@ pub fn lent_mut(f: &syn::ItemFn) -> Vec<syn::Ident> {
         .collect()
 }
 
-/// Whether every parameter `f` takes by `&mut` (not `self`) is a slice, array or `Vec` of
-/// floats (`&mut [f64]`, `&mut [[f64; 2]]`, `&mut Vec<f64>`), whose by-value copies' results
-/// have gradient types whatever `wrt(..)` says.
+/// Whether every parameter `f` takes by `&mut` (not `self`) is a float or a slice, array or
+/// `Vec` of floats (`&mut f64`, `&mut [f64]`, `&mut [[f64; 2]]`, `&mut Vec<f64>`), whose by-value
+/// copies' results have gradient types whatever `wrt(..)` says.
 pub fn lends_float_buffers_only(f: &syn::ItemFn) -> bool {
     f.sig.inputs.iter().all(|a| match a {
         syn::FnArg::Typed(pt) => match &*pt.ty {
             syn::Type::Reference(r) if r.mutability.is_some() => {
-                let container = match &*r.elem {
-                    syn::Type::Slice(_) | syn::Type::Array(_) => true,
-                    syn::Type::Path(p) => p.path.segments.last().is_some_and(|s| s.ident == "Vec"),
-                    _ => false,
-                };
+                let container =
+                    match &*r.elem {
+                        syn::Type::Slice(_) | syn::Type::Array(_) => true,
+                        syn::Type::Path(p) => p.path.segments.last().is_some_and(|s| {
+                            s.ident == "Vec" || s.ident == "f64" || s.ident == "f32"
+                        }),
+                        _ => false,
+                    };
                 container && crate::types::is_float_type(&r.elem)
             }
             _ => true,

@@ -167,7 +167,8 @@ pub(super) fn copy_in_out(
                     .map(|f| Copied::new(&p.ident, Some(f), false)),
             );
         } else {
-            let slice = matches!(&p.ty, syn::Type::Reference(r) if matches!(&*r.elem, syn::Type::Slice(_)));
+            let slice =
+                matches!(&p.ty, syn::Type::Reference(r) if matches!(&*r.elem, syn::Type::Slice(_)));
             copies.push(Copied::new(&p.ident, None, slice));
         }
     }
