@@ -139,6 +139,12 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
         }
         _ => mut_self::by_value(&func),
     };
+    // Without copies (`ws: &mut Ws` left out), stand-ins for their pullbacks: a differentiated
+    // caller lending a value there is the error that says why (see `WritesFollowed`).
+    let no_copies = match copy.is_none() && !lent.is_empty() && wrt.is_some() {
+        true => writes_not_followed(&attr, &func),
+        false => TokenStream2::new(),
+    };
     if copy.is_some() && mut_self::returns_value(&func) {
         // A function returning a value and taking `&mut` buffers is differentiated as written,
         // and its by-value copies (see `mut_self`) beside it where they differentiate too.
@@ -185,7 +191,39 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
         }
         None => {}
     }
-    expand_fn(attr, item, func)
+    let own = expand_fn(attr, item, func);
+    quote! { #own #no_copies }
+}
+
+/// The stand-ins of the by-value copies' pullbacks of a function whose `wrt(..)` leaves out
+/// every `&mut` parameter and which so has no copies (see `expand`): each takes as many
+/// arguments as the function, of any types, and its bound, which no type meets, makes a
+/// differentiated caller's call the error that says what to write.
+fn writes_not_followed(attr: &TokenStream2, func: &syn::ItemFn) -> TokenStream2 {
+    let opts = syn::parse2::<options::Options>(attr.clone()).unwrap_or_default();
+    let krate = opts.krate();
+    let wrt_len = opts.wrt.as_ref().map_or(0, |w| w.len());
+    let mut out = TokenStream2::new();
+    for with_value in [false, true] {
+        let copy = mut_self::copy_name(&func.sig.ident, with_value, false);
+        out.extend(signature::stand_in(
+            &quote!(#[allow(dead_code, non_snake_case, clippy::extra_unused_type_parameters)]),
+            &func.vis,
+            &quote::format_ident!("{}_vjp", copy),
+            func.sig.inputs.len(),
+            quote!(#krate::__private::WritesFollowed),
+        ));
+        // The forward rule, passed on as a value: the arity a copy's would have, the
+        // parameters and a tangent for each one `wrt(..)` names.
+        out.extend(signature::stand_in(
+            &quote!(#[allow(dead_code, non_snake_case, clippy::extra_unused_type_parameters)]),
+            &func.vis,
+            &quote::format_ident!("{}_jvp", copy),
+            func.sig.inputs.len() + wrt_len,
+            quote!(#krate::__private::WritesFollowed),
+        ));
+    }
+    out
 }
 
 /// The stand-in `_grad` of a function that writes through a `&mut` float parameter and

@@ -1292,6 +1292,25 @@ pub struct NoGrad<R>(core::marker::PhantomData<R>);
 )]
 pub trait GradOfWrittenThrough {}
 
+/// What a differentiated function lending `&mut` a value to a function needs of it: that the
+/// function follows what it writes there. One whose `wrt(..)` leaves out every `&mut` parameter
+/// of a type other than floats (a workspace struct, `ws: &mut Ws`) takes them as data and has
+/// no by-value copies; in place of the copies' pullbacks (`__ad_mut_f_vjp`, `__ad_mutv_f_vjp`)
+/// it has stand-ins bound by `for<'a> &'a (): WritesFollowed`, so that a differentiated
+/// caller's call is this error, not rustc's "cannot find function `__ad_mutv_f_vjp`".
+/// Implemented by no type.
+#[diagnostic::on_unimplemented(
+    message = "this function's `wrt(..)` leaves out its `&mut` parameters, so a differentiated \
+               function cannot follow what it writes into them",
+    label = "a differentiated function lends a value `&mut` to this function, declared with a \
+             `wrt(..)` that leaves its `&mut` parameters out",
+    note = "what it writes there may depend on the differentiated values: pass the floats it \
+            writes in a buffer of floats (`&mut Vec<f64>`, `&mut [f64]`) and give the function \
+            the default activity (`#[differentiate]` without `wrt`), so that its writes are \
+            followed; or call it where no differentiated value reaches it"
+)]
+pub trait WritesFollowed {}
+
 /// What a function called from a `#[differentiate(hessian)]` function needs: its second
 /// derivatives. A `#[differentiate]` function without `hessian` has, in place of its
 /// `_vjp_jvp`, a stand-in whose bound `for<'a> &'a (): DifferentiatedWithHessian` no type
