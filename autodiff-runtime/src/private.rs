@@ -1307,7 +1307,9 @@ pub trait GradOfWrittenThrough {}
     note = "what it writes there may depend on the differentiated values: pass the floats it \
             writes in a buffer of floats (`&mut Vec<f64>`, `&mut [f64]`) and give the function \
             the default activity (`#[differentiate]` without `wrt`), so that its writes are \
-            followed; or call it where no differentiated value reaches it"
+            followed; for a state that carries no derivative (a random generator, `rng: &mut \
+            Lcg`), draw what the function needs in the caller (`let u = rng.next();`) and pass \
+            that, or call it where no differentiated value reaches it"
 )]
 pub trait WritesFollowed {}
 
