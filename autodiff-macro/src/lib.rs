@@ -804,9 +804,12 @@ fn expand_mod(attr: TokenStream2, m: syn::ItemMod) -> TokenStream2 {
         })
         .collect();
     let outer_structs = types::set_module_structs(structs);
+    // Inside another such module, those of the modules around it too (after its own, which
+    // shadow them).
+    types::extend_module_structs(&outer_structs);
     // Its operators with a float on the left (`#[differentiate] impl Mul<V3> for f64`), which
     // `s * v` calls through the struct (see `scalar_left`).
-    let scalar_ops = (items.iter())
+    let scalar_ops: Vec<(String, String, String)> = (items.iter())
         .filter_map(|i| match i {
             syn::Item::Impl(imp) if own_attr(&imp.attrs).is_some() => {
                 let syn::Type::Path(tp) = &*imp.self_ty else {
@@ -835,7 +838,45 @@ fn expand_mod(attr: TokenStream2, m: syn::ItemMod) -> TokenStream2 {
             _ => None,
         })
         .collect();
+    let mut scalar_ops = scalar_ops;
+    scalar_ops.extend(types::module_scalar_left_all());
     let outer_scalar_ops = types::set_module_scalar_left(scalar_ops);
+    // The declared results of its functions and methods: what `p.moved(dt)` or `step(&s, dt)`
+    // returns is of that type, so that `let q = p.moved(dt); q.pos.norm()` is `V3`'s.
+    let results = (items.iter())
+        .flat_map(|i| -> Vec<types::ModuleResult> {
+            let ret = |sig: &syn::Signature, own: Option<&str>| match &sig.output {
+                syn::ReturnType::Type(_, t) => Some(self_named(t, own)),
+                syn::ReturnType::Default => None,
+            };
+            match i {
+                syn::Item::Fn(f) => (ret(&f.sig, None).into_iter())
+                    .map(|t| (None, f.sig.ident.to_string(), t))
+                    .collect(),
+                syn::Item::Impl(imp) if imp.trait_.is_none() && imp.generics.params.is_empty() => {
+                    let syn::Type::Path(tp) = &*imp.self_ty else {
+                        return Vec::new();
+                    };
+                    let Some(own) = tp.path.get_ident().map(|i| i.to_string()) else {
+                        return Vec::new();
+                    };
+                    (imp.items.iter())
+                        .filter_map(|it| match it {
+                            syn::ImplItem::Fn(m) => {
+                                let t = ret(&m.sig, Some(&own))?;
+                                Some((Some(own.clone()), m.sig.ident.to_string(), t))
+                            }
+                            _ => None,
+                        })
+                        .collect()
+                }
+                _ => Vec::new(),
+            }
+        })
+        .collect::<Vec<_>>();
+    let mut results = results;
+    results.extend(types::module_results_all());
+    let outer_results = types::set_module_results(results);
     let mut out = TokenStream2::new();
     for mut item in items {
         match &mut item {
@@ -855,6 +896,12 @@ fn expand_mod(attr: TokenStream2, m: syn::ItemMod) -> TokenStream2 {
                 out.extend(with_cfgs(&imp.attrs, expand(attr, quote!(#imp))));
                 types::set_module_self(outer_self);
             }
+            // A module inside it (`mod inner { use super::*; .. }`) is expanded the same way,
+            // seeing the structs declared around it as well as its own.
+            syn::Item::Mod(inner) if inner.content.is_some() => {
+                inner.attrs.retain(|a| !is_ours(a));
+                out.extend(expand_mod(TokenStream2::new(), inner.clone()));
+            }
             // The attributes it imported for are expanded here, so the import may be unused.
             syn::Item::Use(u) if quote!(#u).to_string().contains("differentiate") => {
                 out.extend(quote!(#[allow(unused_imports)] #u))
@@ -866,6 +913,7 @@ fn expand_mod(attr: TokenStream2, m: syn::ItemMod) -> TokenStream2 {
     types::set_plain_module_fns(outer_plain);
     types::restore_module_structs(outer_structs);
     types::set_module_scalar_left(outer_scalar_ops);
+    types::set_module_results(outer_results);
     // The module's inner attributes (`#![allow(..)]`) stay inside it.
     let (inner, outer): (Vec<&syn::Attribute>, Vec<&syn::Attribute>) =
         (m.attrs.iter()).partition(|a| matches!(a.style, syn::AttrStyle::Inner(_)));
@@ -873,6 +921,17 @@ fn expand_mod(attr: TokenStream2, m: syn::ItemMod) -> TokenStream2 {
     let mut body = TokenStream2::new();
     brace.surround(&mut body, |b| b.extend(quote!(#(#inner)* #out)));
     quote! { #(#outer)* #vis #unsafety #mod_token #ident #body }
+}
+
+/// `ty` with `Self` read as `own` (a method's result declared `-> Self` in `impl Body`).
+fn self_named(ty: &syn::Type, own: Option<&str>) -> syn::Type {
+    match (ty, own) {
+        (syn::Type::Path(tp), Some(own)) if tp.qself.is_none() && tp.path.is_ident("Self") => {
+            let id = syn::Ident::new(own, tp.path.segments[0].ident.span());
+            syn::parse_quote!(#id)
+        }
+        _ => ty.clone(),
+    }
 }
 
 /// Of `impl Op<R> for f64` (`Op` one of `Add`, `Sub`, `Mul`, `Div`, `R` a struct of the

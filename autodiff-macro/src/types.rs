@@ -46,9 +46,41 @@ thread_local! {
     /// (`#[differentiate] impl Mul<V3> for f64`): the operator's method, the struct, the float.
     static MODULE_SCALAR_LEFT: RefCell<Vec<(String, String, String)>> =
         const { RefCell::new(Vec::new()) };
+    /// The declared results of the functions and methods the module being expanded declares
+    /// (see `expand_mod`): the type a method is of (`None` for a free function), the name, the
+    /// result's type (`Self` read as the block's type).
+    static MODULE_RESULTS: RefCell<Vec<ModuleResult>> = const { RefCell::new(Vec::new()) };
     /// Fields that a struct literal in the `impl` block being expanded gives integers, by the
     /// struct's name (`Self` too, for the block's own type) and the field's.
     static BLOCK_DATA_FIELDS: RefCell<Vec<(String, String)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A function or method of a module marked `#[differentiate]` with its declared result: the
+/// type whose `impl` block holds it (`None` for a free function), its name, the result's type.
+pub type ModuleResult = (Option<String>, String, Type);
+
+/// Sets the declared results of the module being expanded (see [`MODULE_RESULTS`]); returns
+/// those set before.
+pub fn set_module_results(results: Vec<ModuleResult>) -> Vec<ModuleResult> {
+    MODULE_RESULTS.with(|p| std::mem::replace(&mut *p.borrow_mut(), results))
+}
+
+/// The declared result of the function `name` (a method of `owner` where it is `Some`, `Self`
+/// naming the type of the module's `impl` block being expanded) that the module being expanded
+/// declares.
+pub fn module_result(owner: Option<&str>, name: &str) -> Option<Type> {
+    let own = MODULE_STRUCTS.with(|p| p.borrow().1.clone());
+    let owner = match (owner, &own) {
+        (Some("Self"), Some(own)) => Some(own.as_str()),
+        (o, _) => o,
+    };
+    MODULE_RESULTS.with(|p| {
+        let p = p.borrow();
+        let mut found = (p.iter()).filter(|(o, n, _)| o.as_deref() == owner && n == name);
+        let (_, _, ty) = found.next()?;
+        // Two methods of one name (in two blocks, under two `cfg`s) may differ: not known.
+        found.all(|(_, _, t)| t == ty).then(|| ty.clone())
+    })
 }
 
 /// Sets the operators with a float on the left that the module being expanded differentiates
@@ -82,6 +114,22 @@ pub type ModuleField = (String, Type, bool);
 /// before.
 pub fn set_module_structs(structs: Vec<(String, Vec<ModuleField>)>) -> ModuleStructs {
     MODULE_STRUCTS.with(|p| std::mem::replace(&mut *p.borrow_mut(), (structs, None)))
+}
+
+/// Adds the structs of the modules around the one being expanded (what [`set_module_structs`]
+/// returned there), after its own.
+pub fn extend_module_structs(outer: &ModuleStructs) {
+    MODULE_STRUCTS.with(|p| p.borrow_mut().0.extend(outer.0.iter().cloned()));
+}
+
+/// The operators with a float on the left set for the module being expanded.
+pub fn module_scalar_left_all() -> Vec<(String, String, String)> {
+    MODULE_SCALAR_LEFT.with(|p| p.borrow().clone())
+}
+
+/// The declared results set for the module being expanded.
+pub fn module_results_all() -> Vec<ModuleResult> {
+    MODULE_RESULTS.with(|p| p.borrow().clone())
 }
 
 /// Puts back the structs [`set_module_structs`] returned.

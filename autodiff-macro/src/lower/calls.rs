@@ -315,6 +315,19 @@ fn module_struct(ty: &syn::Type) -> Option<syn::Path> {
     .then_some(path)
 }
 
+/// The declared result of the function or method a call names (`Particle::moved`, `Self::step`,
+/// `step`), where the module marked `#[differentiate]` being expanded declares it.
+fn module_call_result(path: &syn::Path) -> Option<syn::Type> {
+    let segs: Vec<&syn::PathSegment> = path.segments.iter().collect();
+    match segs[..] {
+        [f] => crate::types::module_result(None, &f.ident.to_string()),
+        [ty, m] if ty.arguments.is_none() => {
+            crate::types::module_result(Some(&ty.ident.to_string()), &m.ident.to_string())
+        }
+        _ => None,
+    }
+}
+
 /// `recv.method(args)` as the call `ty::method(recv, args)`, the type spanned at the method: an
 /// error about the call (no `method_vjp`, a callee without `hessian`) is reported there, not
 /// where the type was read (the literal or constructor that made a local, `let m = Decay { .. };`).
@@ -1281,6 +1294,22 @@ impl Lowering {
                 {
                     self.struct_of_call(path)
                 }
+                // What a function or method of the module marked `#[differentiate]` around
+                // the function returns, by its declared result (`let q = p.moved(dt);`).
+                InstKind::Call { path, .. } => module_struct(&module_call_result(path)?),
+                // A part of a tuple one returned (`let (e, q) = p.split(dt);`).
+                InstKind::Field(base, member) => {
+                    let ValueDef::Result(j, 0) = self.f.value(*base).def else {
+                        return None;
+                    };
+                    let InstKind::Call { path, .. } = &self.f.inst(j).kind else {
+                        return None;
+                    };
+                    let syn::Type::Tuple(t) = module_call_result(path)? else {
+                        return None;
+                    };
+                    module_struct(t.elems.iter().nth(*member as usize)?)
+                }
                 _ => None,
             },
             _ => None,
@@ -1303,13 +1332,45 @@ impl Lowering {
         module_struct(&self.module_place_type(e)?)
     }
 
+    /// The type `v` has by the declarations the module marked `#[differentiate]` around the
+    /// function shows: a struct [`Self::struct_type_of`] knows, a field of one by its declared
+    /// type (`g.rows` of `rows: Vec<Vec<P2>>`), an element of such a field (`row` of
+    /// `g.rows.iter().map(|row| ..)`, a `Vec<P2>` whose windows hold `P2`s), a borrow or a
+    /// copy of one. `None` outside such a module.
+    pub(super) fn module_value_type(&self, v: Value) -> Option<syn::Type> {
+        if let Some(ty) = self.struct_type_of(v) {
+            return module_struct(&syn::parse_quote!(#ty)).map(|p| syn::parse_quote!(#p));
+        }
+        let ValueDef::Result(i, 0) = self.f.value(v).def else {
+            return None;
+        };
+        match &self.f.inst(i).kind {
+            InstKind::Ref(u) | InstKind::Deref(u) => self.module_value_type(*u),
+            InstKind::Prim { prim, args, .. }
+                if matches!(prim.name(), "clone" | "to_owned" | "to_vec") =>
+            {
+                self.module_value_type(*args.first()?)
+            }
+            InstKind::Index(base, _) => elem_type(&self.module_value_type(*base)?).cloned(),
+            InstKind::FieldRef(owner, name) => {
+                let owner = self.struct_type_of(*owner)?;
+                let owner = owner.segments.last()?.ident.to_string();
+                crate::types::module_field_type(&owner, &name.to_string())
+            }
+            _ => None,
+        }
+    }
+
     /// The declared type of the place `e` (see [`Self::module_place_struct`]).
     fn module_place_type(&self, e: &Expr) -> Option<syn::Type> {
         match chain::strip(e) {
             Expr::Path(_) => {
                 let ty = (self.variable_value(e).and_then(|v| self.struct_type_of(v)))
-                    .or_else(|| self.struct_var(e))?;
-                Some(syn::parse_quote!(#ty))
+                    .or_else(|| self.struct_var(e));
+                match ty {
+                    Some(ty) => Some(syn::parse_quote!(#ty)),
+                    None => self.module_value_type(self.variable_value(e)?),
+                }
             }
             Expr::Field(fe) => {
                 let owner = self.module_place_type(&fe.base)?;
@@ -1474,6 +1535,11 @@ impl Lowering {
             let base = w.base;
             if let ValueDef::Param(n) = self.f.value(base).def {
                 return elem_type(&self.f.params.get(n)?.ty).cloned();
+            }
+            // A field's elements by the type the module declares (`w[1] - w[0]` of `for w in
+            // row.windows(2)` over a row of `rows: Vec<Vec<P2>>`).
+            if let Some(ty) = self.module_value_type(base) {
+                return elem_type(&ty).cloned();
             }
             let holder = self.env[..slot]
                 .iter()
@@ -1937,6 +2003,10 @@ impl Lowering {
                     .or_else(|| self.data_structs_param(p))?;
                 self.param_place_type(n)
             }
+            // A field whose type the module marked `#[differentiate]` around the function
+            // declares (`s.ps` of `ps: Vec<Particle>`): that type, so that a copy of it (`let
+            // mut ps = s.ps.clone();`) holds the struct's values (`ps[i].pos - ps[j].pos`).
+            Expr::Field(_) if let Some(ty) = self.module_place_type(e) => Some(quote!(#ty)),
             Expr::Field(f) => {
                 let base = self.place_type(&f.base)?;
                 let member = &f.member;

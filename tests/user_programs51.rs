@@ -1,0 +1,304 @@
+//! Physics and geometry code written inside a module marked `#[differentiate]`, where the macro
+//! sees the declared types of the module's structs, functions and methods: particles kept in a
+//! field and copied into a local (`let ps = s.ps.clone();` then `ps[i].pos - ps[i - 1].pos`),
+//! a method's result taken apart (`let q = p.moved(dt); let Particle { pos, vel, .. } = q;`),
+//! the windows of a row of a grid field (`g.rows.iter().map(|row| row.windows(2).map(|w| w[1]
+//! - w[0]))`), and a module nested in the marked one (`mod inner { use super::*; .. }`).
+//!
+//! Each was a failure before: rustc's errors inside the generated code (`V2` and an ndarray
+//! array "cannot be combined by an arithmetic operator", the struct's `dot` taken for
+//! ndarray's), or the macro's "no derivative rule for method `norm`" on a value whose type the
+//! module declares.
+//!
+//! Each gradient is checked against its closed form (stated beside the function) and against
+//! central finite differences through `autodiff::check`; each value against the plain
+//! function's.
+
+#![allow(clippy::needless_range_loop)] // written as users write them
+
+mod common;
+use autodiff::check::gradcheck;
+use common::*;
+
+#[autodiff::differentiate]
+mod sim {
+    use autodiff::{Differentiable, differentiate};
+    use std::ops::{Add, Mul, Sub};
+
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Differentiable)]
+    pub struct V2 {
+        pub x: f64,
+        pub y: f64,
+    }
+
+    #[differentiate]
+    impl Add for V2 {
+        type Output = V2;
+        fn add(self, o: V2) -> V2 {
+            V2 {
+                x: self.x + o.x,
+                y: self.y + o.y,
+            }
+        }
+    }
+
+    #[differentiate]
+    impl Sub for V2 {
+        type Output = V2;
+        fn sub(self, o: V2) -> V2 {
+            V2 {
+                x: self.x - o.x,
+                y: self.y - o.y,
+            }
+        }
+    }
+
+    #[differentiate]
+    impl Mul<f64> for V2 {
+        type Output = V2;
+        fn mul(self, s: f64) -> V2 {
+            V2 {
+                x: self.x * s,
+                y: self.y * s,
+            }
+        }
+    }
+
+    #[differentiate]
+    impl V2 {
+        pub fn dot(self, o: V2) -> f64 {
+            self.x * o.x + self.y * o.y
+        }
+        pub fn norm(self) -> f64 {
+            self.dot(self).sqrt()
+        }
+    }
+
+    #[derive(Clone, Copy, Debug, PartialEq, Differentiable)]
+    pub struct Particle {
+        pub pos: V2,
+        pub vel: V2,
+        pub m: f64,
+    }
+
+    #[derive(Clone, Debug, PartialEq, Differentiable)]
+    pub struct Springs {
+        pub ps: Vec<Particle>,
+        pub k: f64,
+        pub rest: f64,
+    }
+
+    /// A chain of springs read through a local copy of the field holding the particles:
+    /// `E = Σᵢ ½k·(|pᵢ − pᵢ₋₁| − L)²`.
+    #[differentiate]
+    pub fn chain_energy(s: &Springs) -> f64 {
+        let ps = s.ps.clone();
+        let mut e = 0.0;
+        for i in 1..ps.len() {
+            let d = ps[i].pos - ps[i - 1].pos;
+            let stretch = d.norm() - s.rest;
+            e += 0.5 * s.k * stretch * stretch;
+        }
+        e
+    }
+
+    #[differentiate]
+    impl Particle {
+        /// The particle after a drift of `dt`, the other fields kept.
+        pub fn moved(self, dt: f64) -> Particle {
+            Particle {
+                pos: self.pos + self.vel * dt,
+                ..self
+            }
+        }
+    }
+
+    /// A method's result taken apart by a pattern: with `q = pos + vel·dt`,
+    /// `f = q·vel + m·|q|`.
+    #[differentiate(wrt(p))]
+    pub fn moved_energy(p: &Particle, dt: f64) -> f64 {
+        let q = p.moved(dt);
+        let Particle { pos, vel, .. } = q;
+        pos.dot(vel) + q.m * pos.norm()
+    }
+
+    #[derive(Clone, Debug, PartialEq, Differentiable)]
+    pub struct Grid {
+        pub rows: Vec<Vec<V2>>,
+        pub k: f64,
+    }
+
+    /// Springs along each row of a grid, through the windows of each row of the field:
+    /// `E = k·Σ_rows Σ_c |p_c − p_{c−1}|²`.
+    #[differentiate]
+    pub fn grid_energy(g: &Grid) -> f64 {
+        g.rows
+            .iter()
+            .map(|row| {
+                row.windows(2)
+                    .map(|w| (w[1] - w[0]).dot(w[1] - w[0]))
+                    .sum::<f64>()
+            })
+            .sum::<f64>()
+            * g.k
+    }
+
+    /// A module inside the marked one sees its structs: `½m·vel·vel`.
+    pub mod inner {
+        use super::*;
+
+        #[differentiate]
+        pub fn kinetic(b: &Particle) -> f64 {
+            0.5 * b.m * b.vel.dot(b.vel)
+        }
+    }
+}
+
+use sim::*;
+
+fn v2(x: f64, y: f64) -> V2 {
+    V2 { x, y }
+}
+
+fn particle(pos: V2, vel: V2, m: f64) -> Particle {
+    Particle { pos, vel, m }
+}
+
+#[track_caller]
+fn fd_struct<P: autodiff::Differentiable<Scalar = f64>>(
+    what: &str,
+    f: impl Fn(&P) -> f64,
+    x: &P,
+    g: &P,
+) {
+    let r = gradcheck(|p: &P| f(p), x, g);
+    assert!(r.passed(), "{what}: {r}");
+}
+
+#[test]
+fn springs_read_through_a_copy_of_the_field() {
+    let s = Springs {
+        ps: vec![
+            particle(v2(0.0, 0.1), v2(0.2, -0.1), 1.0),
+            particle(v2(1.1, 0.3), v2(-0.1, 0.3), 1.5),
+            particle(v2(2.0, -0.2), v2(0.0, 0.2), 0.8),
+        ],
+        k: 3.0,
+        rest: 0.9,
+    };
+    let (v, g) = chain_energy_grad(&s);
+    assert_eq!(v, chain_energy(&s));
+    // ∂E/∂pᵢ = k·(lᵢ − L)·dᵢ/lᵢ − k·(lᵢ₊₁ − L)·dᵢ₊₁/lᵢ₊₁ with dᵢ = pᵢ − pᵢ₋₁, lᵢ = |dᵢ|;
+    // ∂E/∂k = Σ ½(lᵢ − L)², ∂E/∂L = −Σ k·(lᵢ − L); velocities and masses 0.
+    let n = s.ps.len();
+    let mut want = vec![[0.0; 2]; n];
+    let (mut dk, mut drest) = (0.0, 0.0);
+    for i in 1..n {
+        let (a, b) = (s.ps[i - 1].pos, s.ps[i].pos);
+        let d = [b.x - a.x, b.y - a.y];
+        let l = (d[0] * d[0] + d[1] * d[1]).sqrt();
+        for c in 0..2 {
+            want[i][c] += s.k * (l - s.rest) * d[c] / l;
+            want[i - 1][c] -= s.k * (l - s.rest) * d[c] / l;
+        }
+        dk += 0.5 * (l - s.rest) * (l - s.rest);
+        drest -= s.k * (l - s.rest);
+    }
+    for i in 0..n {
+        close_all(
+            &format!("pos {i}"),
+            &[g.ps[i].pos.x, g.ps[i].pos.y],
+            &want[i],
+        );
+        close_all(
+            &format!("vel, m {i}"),
+            &[g.ps[i].vel.x, g.ps[i].vel.y, g.ps[i].m],
+            &[0.0; 3],
+        );
+    }
+    close("k", g.k, dk, TOL);
+    close("rest", g.rest, drest, TOL);
+    fd_struct("chain_energy", chain_energy, &s, &g);
+}
+
+#[test]
+fn a_method_result_taken_apart() {
+    let p = particle(v2(0.4, -0.3), v2(0.7, 0.5), 1.3);
+    let dt = 0.2;
+    let (v, g) = moved_energy_grad(&p, dt);
+    assert_eq!(v, moved_energy(&p, dt));
+    // q = pos + vel·dt, u = q/|q|: ∂f/∂pos = vel + m·u, ∂f/∂vel = q + dt·vel + m·dt·u,
+    // ∂f/∂m = |q|.
+    let q = [p.pos.x + p.vel.x * dt, p.pos.y + p.vel.y * dt];
+    let r = (q[0] * q[0] + q[1] * q[1]).sqrt();
+    let vel = [p.vel.x, p.vel.y];
+    let want = [
+        vel[0] + p.m * q[0] / r,
+        vel[1] + p.m * q[1] / r,
+        q[0] + dt * vel[0] + p.m * dt * q[0] / r,
+        q[1] + dt * vel[1] + p.m * dt * q[1] / r,
+        r,
+    ];
+    close_all(
+        "moved_energy",
+        &[g.pos.x, g.pos.y, g.vel.x, g.vel.y, g.m],
+        &want,
+    );
+    fd_struct("moved_energy", |p: &Particle| moved_energy(p, dt), &p, &g);
+}
+
+#[test]
+fn windows_of_the_rows_of_a_grid_field() {
+    let g = Grid {
+        rows: vec![
+            vec![v2(0.0, 0.1), v2(1.0, 0.3), v2(2.1, -0.2)],
+            vec![v2(0.0, 1.0), v2(0.9, 1.2)],
+        ],
+        k: 0.7,
+    };
+    let (v, gg) = grid_energy_grad(&g);
+    close("grid_energy", v, grid_energy(&g), TOL);
+    // ∂E/∂p_c = 2k·(p_c − p_{c−1}) − 2k·(p_{c+1} − p_c), ∂E/∂k = Σ |p_c − p_{c−1}|².
+    let mut dk = 0.0;
+    for (r, row) in g.rows.iter().enumerate() {
+        for c in 0..row.len() {
+            let mut want = [0.0; 2];
+            if c > 0 {
+                want[0] += 2.0 * g.k * (row[c].x - row[c - 1].x);
+                want[1] += 2.0 * g.k * (row[c].y - row[c - 1].y);
+                dk += (row[c] - row[c - 1]).dot(row[c] - row[c - 1]);
+            }
+            if c + 1 < row.len() {
+                want[0] -= 2.0 * g.k * (row[c + 1].x - row[c].x);
+                want[1] -= 2.0 * g.k * (row[c + 1].y - row[c].y);
+            }
+            close_all(
+                &format!("row {r} point {c}"),
+                &[gg.rows[r][c].x, gg.rows[r][c].y],
+                &want,
+            );
+        }
+    }
+    close("k", gg.k, dk, TOL);
+    fd_struct("grid_energy", grid_energy, &g, &gg);
+}
+
+#[test]
+fn a_module_inside_the_marked_one() {
+    let b = particle(v2(0.3, 1.2), v2(0.5, -0.4), 1.7);
+    let (v, g) = inner::kinetic_grad(&b);
+    assert_eq!(v, inner::kinetic(&b));
+    // ∂/∂vel = m·vel, ∂/∂m = ½·vel·vel, ∂/∂pos = 0.
+    close_all(
+        "kinetic",
+        &[g.pos.x, g.pos.y, g.vel.x, g.vel.y, g.m],
+        &[
+            0.0,
+            0.0,
+            b.m * b.vel.x,
+            b.m * b.vel.y,
+            0.5 * b.vel.dot(b.vel),
+        ],
+    );
+    fd_struct("kinetic", inner::kinetic, &b, &g);
+}
