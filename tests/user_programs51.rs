@@ -154,6 +154,121 @@ mod sim {
     }
 }
 
+/// Vectors with two impls of `*` (a vector times a float, and the dot product of two
+/// vectors written as `*`), named through an alias in the bodies' fields.
+#[autodiff::differentiate]
+mod dots {
+    use autodiff::{Differentiable, differentiate};
+    use std::ops::{Add, Div, Mul, Sub};
+
+    pub type Vec3 = V3;
+
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Differentiable)]
+    pub struct V3 {
+        pub x: f64,
+        pub y: f64,
+        pub z: f64,
+    }
+
+    #[differentiate]
+    impl Add for V3 {
+        type Output = V3;
+        fn add(self, o: V3) -> V3 {
+            V3 {
+                x: self.x + o.x,
+                y: self.y + o.y,
+                z: self.z + o.z,
+            }
+        }
+    }
+
+    #[differentiate]
+    impl Sub for V3 {
+        type Output = V3;
+        fn sub(self, o: V3) -> V3 {
+            V3 {
+                x: self.x - o.x,
+                y: self.y - o.y,
+                z: self.z - o.z,
+            }
+        }
+    }
+
+    #[differentiate]
+    impl Mul<f64> for V3 {
+        type Output = V3;
+        fn mul(self, s: f64) -> V3 {
+            V3 {
+                x: self.x * s,
+                y: self.y * s,
+                z: self.z * s,
+            }
+        }
+    }
+
+    /// The dot product.
+    #[differentiate]
+    impl Mul for V3 {
+        type Output = f64;
+        fn mul(self, o: V3) -> f64 {
+            self.x * o.x + self.y * o.y + self.z * o.z
+        }
+    }
+
+    #[differentiate]
+    impl Div<f64> for V3 {
+        type Output = V3;
+        fn div(self, s: f64) -> V3 {
+            self * (1.0 / s)
+        }
+    }
+
+    #[derive(Clone, Copy, Debug, PartialEq, Differentiable)]
+    pub struct Body {
+        pub pos: Vec3,
+        pub vel: Vec3,
+        pub m: f64,
+    }
+
+    /// A spring between two bodies and the speed along it: with `d = b.pos − a.pos`, `l =
+    /// √(d·d)`, `u = d/l`, `f = ½k·(l − L)² + b.vel·u`.
+    #[differentiate]
+    pub fn spring(a: &Body, b: &Body, k: f64, rest: f64) -> f64 {
+        let d = b.pos - a.pos;
+        let l = (d * d).sqrt();
+        let u = d / l;
+        0.5 * k * (l - rest) * (l - rest) + b.vel * u
+    }
+
+    #[derive(Clone, Debug, PartialEq, Differentiable)]
+    pub struct Anchored {
+        pub bodies: Vec<Body>,
+        pub anchor: Vec3,
+        pub k: f64,
+    }
+
+    #[differentiate]
+    impl Anchored {
+        /// The pull of the anchor on body `i`: `k·(anchor − posᵢ)`.
+        pub fn pull(&self, i: usize) -> V3 {
+            (self.anchor - self.bodies[i].pos) * self.k
+        }
+
+        /// The power of the pulls, gathered first: `Σᵢ k·(anchor − posᵢ)·velᵢ`.
+        pub fn power(&self) -> f64 {
+            let mut fs = Vec::new();
+            for i in 0..self.bodies.len() {
+                fs.push(self.pull(i));
+            }
+            let mut p = 0.0;
+            for i in 0..fs.len() {
+                p += fs[i] * self.bodies[i].vel;
+            }
+            p
+        }
+    }
+}
+
 use sim::*;
 
 fn v2(x: f64, y: f64) -> V2 {
@@ -301,4 +416,119 @@ fn a_module_inside_the_marked_one() {
         ],
     );
     fd_struct("kinetic", inner::kinetic, &b, &g);
+}
+
+fn v3(x: f64, y: f64, z: f64) -> dots::V3 {
+    dots::V3 { x, y, z }
+}
+
+fn flat3(v: dots::V3) -> [f64; 3] {
+    [v.x, v.y, v.z]
+}
+
+#[test]
+fn two_impls_of_one_operator_and_a_dot_product() {
+    use dots::*;
+    let a = Body {
+        pos: v3(0.0, 0.1, 0.2),
+        vel: v3(0.3, 0.0, -0.1),
+        m: 1.2,
+    };
+    let b = Body {
+        pos: v3(1.1, -0.2, 0.4),
+        vel: v3(-0.2, 0.5, 0.3),
+        m: 0.9,
+    };
+    let (k, rest) = (3.0, 0.8);
+    let (v, (ga, gb, gk, grest)) = spring_grad(&a, &b, k, rest);
+    assert_eq!(v, spring(&a, &b, k, rest));
+    // ∂f/∂b.pos = k·(l − L)·u + (b.vel − (b.vel·u)·u)/l = −∂f/∂a.pos, ∂f/∂b.vel = u,
+    // ∂f/∂k = ½(l − L)², ∂f/∂L = −k·(l − L); the velocity of `a` and the masses give 0.
+    let d = [b.pos.x - a.pos.x, b.pos.y - a.pos.y, b.pos.z - a.pos.z];
+    let l = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
+    let u: Vec<f64> = d.iter().map(|t| t / l).collect();
+    let bv = flat3(b.vel);
+    let vu: f64 = (0..3).map(|c| bv[c] * u[c]).sum();
+    let gpos: Vec<f64> = (0..3)
+        .map(|c| k * (l - rest) * u[c] + (bv[c] - vu * u[c]) / l)
+        .collect();
+    close_all("b.pos", &flat3(gb.pos), &gpos);
+    close_all(
+        "a.pos",
+        &flat3(ga.pos),
+        &gpos.iter().map(|t| -t).collect::<Vec<_>>(),
+    );
+    close_all("b.vel", &flat3(gb.vel), &u);
+    close_all("a.vel", &flat3(ga.vel), &[0.0; 3]);
+    close("masses", ga.m + gb.m, 0.0, TOL);
+    close("k", gk, 0.5 * (l - rest) * (l - rest), TOL);
+    close("rest", grest, -k * (l - rest), TOL);
+    fd_struct("spring a", |a: &Body| spring(a, &b, k, rest), &a, &ga);
+    fd_struct("spring b", |b: &Body| spring(&a, b, k, rest), &b, &gb);
+    // Forward mode picks the same impls: the tangent along b.vel is ∇f·db.vel.
+    let zero = Body {
+        pos: v3(0.0, 0.0, 0.0),
+        vel: v3(0.0, 0.0, 0.0),
+        m: 0.0,
+    };
+    let db = Body {
+        vel: v3(0.4, -0.1, 0.2),
+        ..zero
+    };
+    let (y, t) = spring_jvp(&a, &b, k, rest, &zero, &db, 0.0, 0.0);
+    assert_eq!(y, v);
+    close(
+        "spring tangent",
+        t,
+        0.4 * u[0] - 0.1 * u[1] + 0.2 * u[2],
+        TOL,
+    );
+}
+
+#[test]
+fn a_method_result_pushed_and_fields_named_through_an_alias() {
+    use dots::*;
+    let w = Anchored {
+        bodies: vec![
+            Body {
+                pos: v3(0.0, 0.1, 0.2),
+                vel: v3(0.3, 0.0, -0.1),
+                m: 1.2,
+            },
+            Body {
+                pos: v3(1.1, -0.2, 0.4),
+                vel: v3(-0.2, 0.5, 0.3),
+                m: 0.9,
+            },
+        ],
+        anchor: v3(0.5, 0.5, -0.5),
+        k: 1.7,
+    };
+    let (v, g) = Anchored::power_grad(&w);
+    assert_eq!(v, w.power());
+    // ∂/∂posᵢ = −k·velᵢ, ∂/∂velᵢ = k·(anchor − posᵢ), ∂/∂anchor = k·Σ velᵢ,
+    // ∂/∂k = Σ (anchor − posᵢ)·velᵢ.
+    let an = flat3(w.anchor);
+    let mut ganchor = [0.0; 3];
+    let mut gk = 0.0;
+    for (b, gb) in w.bodies.iter().zip(&g.bodies) {
+        let (p, vel) = (flat3(b.pos), flat3(b.vel));
+        close_all(
+            "pos",
+            &flat3(gb.pos),
+            &vel.iter().map(|t| -w.k * t).collect::<Vec<_>>(),
+        );
+        close_all(
+            "vel",
+            &flat3(gb.vel),
+            &(0..3).map(|c| w.k * (an[c] - p[c])).collect::<Vec<_>>(),
+        );
+        for c in 0..3 {
+            ganchor[c] += w.k * vel[c];
+            gk += (an[c] - p[c]) * vel[c];
+        }
+    }
+    close_all("anchor", &flat3(g.anchor), &ganchor);
+    close("k", g.k, gk, TOL);
+    fd_struct("power", |w: &Anchored| w.power(), &w, &g);
 }

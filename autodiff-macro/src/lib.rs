@@ -785,7 +785,17 @@ fn expand_mod(attr: TokenStream2, m: syn::ItemMod) -> TokenStream2 {
     // The module's structs with their fields' types: an operator or a method on a field of a
     // struct type (`b.pos + b.vel * dt`, `b.vel.norm()`) is that struct's (outside such a
     // module the macro sees no field's type).
-    let structs = (items.iter())
+    // Its type aliases (`type Vec3 = V3;`) are read as what they name, in the fields' types
+    // and the results' (`pos: Vec3`), and an alias of a struct has the struct's fields.
+    let aliases: Vec<(syn::Ident, syn::Type)> = (items.iter())
+        .filter_map(|i| match i {
+            syn::Item::Type(t) if t.generics.params.is_empty() => {
+                Some((t.ident.clone(), (*t.ty).clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    let mut structs: Vec<(String, Vec<types::ModuleField>)> = (items.iter())
         .filter_map(|i| match i {
             syn::Item::Struct(st) => Some(st),
             _ => None,
@@ -797,12 +807,23 @@ fn expand_mod(attr: TokenStream2, m: syn::ItemMod) -> TokenStream2 {
                         .ident
                         .as_ref()
                         .map_or_else(|| k.to_string(), |i| i.to_string());
-                    (name, f.ty.clone(), derive::marked_data(f))
+                    (name, unaliased(&f.ty, &aliases), derive::marked_data(f))
                 })
                 .collect();
             (st.ident.to_string(), fields)
         })
         .collect();
+    for (alias, ty) in &aliases {
+        let ty = unaliased(ty, &aliases);
+        let syn::Type::Path(tp) = &ty else { continue };
+        let Some(target) = tp.path.get_ident().map(|i| i.to_string()) else {
+            continue;
+        };
+        if let Some((_, fields)) = structs.iter().find(|(n, _)| *n == target) {
+            let fields = fields.clone();
+            structs.push((alias.to_string(), fields));
+        }
+    }
     let outer_structs = types::set_module_structs(structs);
     // Inside another such module, those of the modules around it too (after its own, which
     // shadow them).
@@ -846,7 +867,7 @@ fn expand_mod(attr: TokenStream2, m: syn::ItemMod) -> TokenStream2 {
     let results = (items.iter())
         .flat_map(|i| -> Vec<types::ModuleResult> {
             let ret = |sig: &syn::Signature, own: Option<&str>| match &sig.output {
-                syn::ReturnType::Type(_, t) => Some(self_named(t, own)),
+                syn::ReturnType::Type(_, t) => Some(unaliased(&self_named(t, own), &aliases)),
                 syn::ReturnType::Default => None,
             };
             match i {
@@ -877,8 +898,45 @@ fn expand_mod(attr: TokenStream2, m: syn::ItemMod) -> TokenStream2 {
     let mut results = results;
     results.extend(types::module_results_all());
     let outer_results = types::set_module_results(results);
+    // The operators of its structs, with their right operands' types and their results' (a
+    // dot product written as `impl Mul for V3 { type Output = f64; .. }` gives a float).
+    let mut ops: Vec<types::ModuleOp> = (items.iter())
+        .filter_map(|i| match i {
+            syn::Item::Impl(imp) if own_attr(&imp.attrs).is_some() => {
+                struct_operator(imp, &aliases)
+            }
+            _ => None,
+        })
+        .collect();
+    ops.extend(types::module_ops_all());
+    let outer_ops = types::set_module_ops(ops);
     let mut out = TokenStream2::new();
     for mut item in items {
+        // Of two impls of one operator of a struct (`Mul<f64>` beside `Mul<V3>`), the one with
+        // a float on the right is differentiated as an associated function of its own name,
+        // `V3::__ad_mul_f64`, which `v * s` calls: the generated items of both would
+        // otherwise have one name (rustc's E0592).
+        if let syn::Item::Impl(imp) = &mut item
+            && own_attr(&imp.attrs).is_some()
+            && let Some(op) = struct_operator(imp, &aliases)
+            && let Some(prim) = op.rhs.as_ref().filter(|r| types::is_scalar_float(r))
+            && types::module_ops(&op.ty, &op.op, None).len() > 1
+            && let Some(renamed) = scalar_right(imp, &op, prim)
+        {
+            let attr = own_attr(&imp.attrs).unwrap_or_default();
+            imp.attrs.retain(|a| !is_ours(a));
+            for it in &mut imp.items {
+                if let syn::ImplItem::Fn(m) = it {
+                    m.attrs.retain(|a| !is_ours(a));
+                }
+            }
+            let ty = syn::Ident::new(&op.ty, proc_macro2::Span::call_site());
+            let outer_self = types::set_module_self(Some(op.ty.clone()));
+            let generated = expand_impl(attr, syn::parse_quote!(impl #ty { #renamed }));
+            types::set_module_self(outer_self);
+            out.extend(with_cfgs(&imp.attrs, quote!(#imp #generated)));
+            continue;
+        }
         match &mut item {
             syn::Item::Fn(f) if own_attr(&f.attrs).is_some() => {
                 let attr = own_attr(&f.attrs).unwrap_or_default();
@@ -914,6 +972,7 @@ fn expand_mod(attr: TokenStream2, m: syn::ItemMod) -> TokenStream2 {
     types::restore_module_structs(outer_structs);
     types::set_module_scalar_left(outer_scalar_ops);
     types::set_module_results(outer_results);
+    types::set_module_ops(outer_ops);
     // The module's inner attributes (`#![allow(..)]`) stay inside it.
     let (inner, outer): (Vec<&syn::Attribute>, Vec<&syn::Attribute>) =
         (m.attrs.iter()).partition(|a| matches!(a.style, syn::AttrStyle::Inner(_)));
@@ -921,6 +980,107 @@ fn expand_mod(attr: TokenStream2, m: syn::ItemMod) -> TokenStream2 {
     let mut body = TokenStream2::new();
     brace.surround(&mut body, |b| b.extend(quote!(#(#inner)* #out)));
     quote! { #(#outer)* #vis #unsafety #mod_token #ident #body }
+}
+
+/// Of `impl Op<R> for T` (`Op` one of `Add`, `Sub`, `Mul`, `Div`, `Neg`, `T` a type named by
+/// one identifier): the operator as the module records it, `Self` read as `T` and the module's
+/// aliases as what they name. `None` for another impl.
+fn struct_operator(
+    imp: &syn::ItemImpl,
+    aliases: &[(syn::Ident, syn::Type)],
+) -> Option<types::ModuleOp> {
+    let (trait_path, _) = imp.trait_.as_ref()?;
+    let last = trait_path.segments.last()?;
+    let op = match last.ident.to_string().as_str() {
+        "Add" => "add",
+        "Sub" => "sub",
+        "Mul" => "mul",
+        "Div" => "div",
+        "Neg" => "neg",
+        _ => return None,
+    };
+    let syn::Type::Path(tp) = &*imp.self_ty else {
+        return None;
+    };
+    let ty = tp.path.get_ident()?.to_string();
+    if types::is_primitive_scalar(&ty) || !imp.generics.params.is_empty() {
+        return None;
+    }
+    let own = Some(ty.as_str());
+    let rhs = match (&last.arguments, op) {
+        (_, "neg") => None,
+        (syn::PathArguments::AngleBracketed(args), _) => match args.args.first() {
+            Some(syn::GenericArgument::Type(t)) => Some(unaliased(&self_named(t, own), aliases)),
+            _ => return None,
+        },
+        _ => Some(syn::parse_str(&ty).ok()?),
+    };
+    let output = imp.items.iter().find_map(|i| match i {
+        syn::ImplItem::Type(t) if t.ident == "Output" => {
+            Some(unaliased(&self_named(&t.ty, own), aliases))
+        }
+        _ => None,
+    })?;
+    Some(types::ModuleOp {
+        ty,
+        op: op.to_string(),
+        rhs,
+        output,
+    })
+}
+
+/// The method of `impl Op<f64> for T` as an associated function of `T` of its own name,
+/// `fn __ad_mul_f64(self, s: f64) -> Out` (see [`types::scalar_right_name`]), `Self::Output`
+/// read as the impl's `Output`.
+fn scalar_right(
+    imp: &syn::ItemImpl,
+    op: &types::ModuleOp,
+    prim: &syn::Type,
+) -> Option<syn::ImplItemFn> {
+    let mut method = imp.items.iter().find_map(|i| match i {
+        syn::ImplItem::Fn(m) if m.sig.ident == op.op => Some(m.clone()),
+        _ => None,
+    })?;
+    let prim = quote!(#prim).to_string();
+    method.sig.ident = syn::Ident::new(
+        &types::scalar_right_name(&op.op, &prim),
+        method.sig.ident.span(),
+    );
+    let output = &op.output;
+    method.sig.output = syn::parse_quote!(-> #output);
+    method.vis = syn::parse_quote!(pub);
+    method
+        .attrs
+        .retain(|a| !is_ours(a) && !a.path().is_ident("inline"));
+    method.attrs.push(syn::parse_quote!(#[doc(hidden)]));
+    Some(method)
+}
+
+/// `ty` with the module's type aliases (`type Vec3 = V3;`) read as the types they name, also
+/// inside it (`Vec<Vec3>`).
+fn unaliased(ty: &syn::Type, aliases: &[(syn::Ident, syn::Type)]) -> syn::Type {
+    struct Unalias<'a>(&'a [(syn::Ident, syn::Type)], usize);
+    impl syn::visit_mut::VisitMut for Unalias<'_> {
+        fn visit_type_mut(&mut self, ty: &mut syn::Type) {
+            if let syn::Type::Path(tp) = ty
+                && tp.qself.is_none()
+                && let Some(id) = tp.path.get_ident()
+                && let Some((_, to)) = self.0.iter().find(|(a, _)| a == id)
+                && self.1 < 8
+            {
+                // An alias of an alias, a few levels deep (never a cycle: rustc rejects one).
+                *ty = to.clone();
+                self.1 += 1;
+                self.visit_type_mut(ty);
+                self.1 -= 1;
+                return;
+            }
+            syn::visit_mut::visit_type_mut(self, ty);
+        }
+    }
+    let mut ty = ty.clone();
+    syn::visit_mut::VisitMut::visit_type_mut(&mut Unalias(aliases, 0), &mut ty);
+    ty
 }
 
 /// `ty` with `Self` read as `own` (a method's result declared `-> Self` in `impl Body`).

@@ -50,6 +50,9 @@ thread_local! {
     /// (see `expand_mod`): the type a method is of (`None` for a free function), the name, the
     /// result's type (`Self` read as the block's type).
     static MODULE_RESULTS: RefCell<Vec<ModuleResult>> = const { RefCell::new(Vec::new()) };
+    /// The operators of its structs that the module being expanded differentiates (see
+    /// `expand_mod`).
+    static MODULE_OPS: RefCell<Vec<ModuleOp>> = const { RefCell::new(Vec::new()) };
     /// Fields that a struct literal in the `impl` block being expanded gives integers, by the
     /// struct's name (`Self` too, for the block's own type) and the field's.
     static BLOCK_DATA_FIELDS: RefCell<Vec<(String, String)>> = const { RefCell::new(Vec::new()) };
@@ -81,6 +84,50 @@ pub fn module_result(owner: Option<&str>, name: &str) -> Option<Type> {
         // Two methods of one name (in two blocks, under two `cfg`s) may differ: not known.
         found.all(|(_, _, t)| t == ty).then(|| ty.clone())
     })
+}
+
+/// An operator of a struct of a module marked `#[differentiate]` that the module
+/// differentiates (`#[differentiate] impl Mul<f64> for V3 { type Output = V3; .. }`): the
+/// struct, the operator's method (`mul`), the right operand's type (the struct for `impl Mul
+/// for V3`; `None` for `Neg`), the declared `Output`.
+#[derive(Clone)]
+pub struct ModuleOp {
+    pub ty: String,
+    pub op: String,
+    pub rhs: Option<Type>,
+    pub output: Type,
+}
+
+/// Sets the operators of the module being expanded (see [`MODULE_OPS`]); returns those set
+/// before.
+pub fn set_module_ops(ops: Vec<ModuleOp>) -> Vec<ModuleOp> {
+    MODULE_OPS.with(|p| std::mem::replace(&mut *p.borrow_mut(), ops))
+}
+
+/// The operators set for the module being expanded.
+pub fn module_ops_all() -> Vec<ModuleOp> {
+    MODULE_OPS.with(|p| p.borrow().clone())
+}
+
+/// The differentiated impls of the operator `op` of the struct `ty` that the module being
+/// expanded declares, whose right operand is a float (`Some(true)`), not one (`Some(false)`), or
+/// either (`None`).
+pub fn module_ops(ty: &str, op: &str, float_rhs: Option<bool>) -> Vec<ModuleOp> {
+    MODULE_OPS.with(|p| {
+        (p.borrow().iter())
+            .filter(|o| o.ty == ty && o.op == op)
+            .filter(|o| float_rhs.is_none_or(|f| o.rhs.as_ref().is_some_and(is_scalar_float) == f))
+            .cloned()
+            .collect()
+    })
+}
+
+/// The name of the associated function that stands for the operator `op` of a struct whose
+/// right operand is the float `prim` (`__ad_mul_f64`), where the module marked
+/// `#[differentiate]` differentiates two impls of the operator (`Mul<f64>` beside `Mul<V3>`,
+/// whose generated items would otherwise have one name).
+pub fn scalar_right_name(op: &str, prim: &str) -> String {
+    format!("__ad_{op}_{prim}")
 }
 
 /// Sets the operators with a float on the left that the module being expanded differentiates
@@ -141,6 +188,12 @@ pub fn restore_module_structs(before: ModuleStructs) {
 /// returns the name set before.
 pub fn set_module_self(name: Option<String>) -> Option<String> {
     MODULE_STRUCTS.with(|p| std::mem::replace(&mut p.borrow_mut().1, name))
+}
+
+/// The type whose `impl` block of the module being expanded is being expanded (what `Self`
+/// and `self` are there).
+pub fn module_self() -> Option<String> {
+    MODULE_STRUCTS.with(|p| p.borrow().1.clone())
 }
 
 /// Whether `name` is a struct the module being expanded declares (`Self` in one of its `impl`

@@ -315,6 +315,17 @@ fn module_struct(ty: &syn::Type) -> Option<syn::Path> {
     .then_some(path)
 }
 
+/// Whether `path` names an operator of a struct with a float on the right called by its own
+/// name (`V3::__ad_mul_f64`, see `Lowering::module_operator`).
+fn scalar_right_call(path: &syn::Path) -> bool {
+    path.segments.last().is_some_and(|l| {
+        let n = l.ident.to_string();
+        ["add", "sub", "mul", "div"]
+            .iter()
+            .any(|op| n == format!("__ad_{op}_f64") || n == format!("__ad_{op}_f32"))
+    })
+}
+
 /// The declared result of the function or method a call names (`Particle::moved`, `Self::step`,
 /// `step`), where the module marked `#[differentiate]` being expanded declares it.
 fn module_call_result(path: &syn::Path) -> Option<syn::Type> {
@@ -326,6 +337,12 @@ fn module_call_result(path: &syn::Path) -> Option<syn::Type> {
         }
         _ => None,
     }
+}
+
+/// `ty` as a struct the module marked `#[differentiate]` being expanded declares (see
+/// [`module_struct`]).
+pub(super) fn module_struct_of(ty: &syn::Type) -> Option<syn::Path> {
+    module_struct(ty)
 }
 
 /// `recv.method(args)` as the call `ty::method(recv, args)`, the type spanned at the method: an
@@ -1289,8 +1306,12 @@ impl Lowering {
                 InstKind::FieldRef(owner, name) => {
                     module_struct(&self.module_field_type(*owner, name)?)
                 }
+                // A result the module declares a float (a dot product written as `*`) is not
+                // the struct.
+                InstKind::Call { .. } if self.kind(v) == Kind::Float => None,
                 InstKind::Call { path, .. }
-                    if operator_call(path, &["add", "sub", "mul", "div", "neg"]) =>
+                    if operator_call(path, &["add", "sub", "mul", "div", "neg"])
+                        || scalar_right_call(path) =>
                 {
                     self.struct_of_call(path)
                 }
@@ -2140,9 +2161,42 @@ impl Lowering {
                 self.copy_type(&mc.receiver)
             }
             // What a local closure returns (`vs.push(at(t))` of `let at = |t| V3::new(..);`).
-            Expr::Call(c) => {
+            Expr::Call(c) if self.closure_named(&c.func).is_some() => {
                 let ty = self.closure_struct(&self.closure_named(&c.func)?.expr)?;
                 Some(quote!(#ty))
+            }
+            _ => {
+                let ty = self.module_expr_struct(e)?;
+                Some(quote!(#ty))
+            }
+        }
+    }
+
+    /// The struct of the module marked `#[differentiate]` around the function that `e` is, by
+    /// the module's declarations: a field or an element of one (`b.pos`, `w.bodies[i]`), or
+    /// what one of its functions or methods returns (`acc.push(self.accel(i))` of `fn
+    /// accel(&self, i: usize) -> V3`, `step(&s, dt)`). `None` outside such a module.
+    pub(super) fn module_expr_struct(&self, e: &Expr) -> Option<syn::Path> {
+        match chain::strip(e) {
+            Expr::Field(_) | Expr::Index(_) => self.module_place_struct(e),
+            Expr::Call(c) => {
+                let Expr::Path(p) = chain::strip(&c.func) else {
+                    return None;
+                };
+                module_struct(&module_call_result(&p.path)?)
+            }
+            Expr::MethodCall(mc) => {
+                let recv = match chain::strip(&mc.receiver) {
+                    Expr::Path(p) if p.path.is_ident("self") => {
+                        crate::types::module_self().map(|s| syn::parse_str(&s).ok())??
+                    }
+                    r => self
+                        .known_struct_expr(r)
+                        .or_else(|| self.module_expr_struct(r))?,
+                };
+                let owner = recv.segments.last()?.ident.to_string();
+                let ty = crate::types::module_result(Some(&owner), &mc.method.to_string())?;
+                module_struct(&ty)
             }
             _ => None,
         }

@@ -823,8 +823,15 @@ impl Lowering {
                             .then(|| self.operand_struct(r, &bin.right))
                             .flatten()
                             .filter(|right| *right != ty);
+                        // The right operand is known to be a struct, or taken for a float
+                        // (which of two impls of the operator a module marked
+                        // `#[differentiate]` differentiates is called).
+                        let float_rhs = self.operand_struct(r, &bin.right).is_none();
                         let v = self.struct_operator(b, ty, name, bin.op.span(), vec![l, r]);
-                        if let Some(right) = right {
+                        let v = self.module_operator(v, float_rhs);
+                        if let Some(right) = right
+                            && self.kind(v) != Kind::Float
+                        {
                             self.struct_values.push((v, right));
                         }
                         if compound {
@@ -1227,6 +1234,55 @@ impl Lowering {
         let k = self.kind(args[0]);
         args[0] = self.inst1(b, InstKind::Ref(args[0]), k, at);
         self.inst1(b, InstKind::Call { path, args }, Kind::Unknown, at)
+    }
+
+    /// The operator call `v` (`V3::mul(&a, b)`, see [`Self::struct_operator`]) as the module
+    /// marked `#[differentiate]` around the function declares it: of two impls of the operator
+    /// (`Mul<f64>` beside `Mul<V3>`), the one with a float on the right called by its own name
+    /// where `float_rhs` (`V3::__ad_mul_f64`, see `expand_mod`); a result declared a float (`impl
+    /// Mul for V3 { type Output = f64; .. }`, a dot product) a float, so that `(b - a) * f + a *
+    /// b` adds floats; one declared another struct that struct. As it was outside such a module.
+    fn module_operator(&mut self, v: Value, float_rhs: bool) -> Value {
+        let ValueDef::Result(i, 0) = self.f.value(v).def else {
+            return v;
+        };
+        let InstKind::Call { path, .. } = &self.f.inst(i).kind else {
+            return v;
+        };
+        let segs: Vec<&syn::PathSegment> = path.segments.iter().collect();
+        let [ty, op] = segs[..] else {
+            return v;
+        };
+        let (mut owner, name) = (ty.ident.to_string(), op.ident.to_string());
+        if owner == "Self"
+            && let Some(own) = crate::types::module_self()
+        {
+            owner = own;
+        }
+        let all = crate::types::module_ops(&owner, &name, None);
+        let ops = crate::types::module_ops(&owner, &name, Some(float_rhs));
+        let [op] = &ops[..] else {
+            return v;
+        };
+        if float_rhs
+            && all.len() > 1
+            && let Some(prim) = &op.rhs
+        {
+            let at = path.segments[1].ident.span();
+            let f = crate::types::scalar_right_name(&name, &quote::quote!(#prim).to_string());
+            let f = syn::Ident::new(&f, at);
+            let mut renamed: syn::Path = syn::parse_quote_spanned!(at=> #ty::#f);
+            super::calls::mark_path(&mut renamed);
+            if let InstKind::Call { path, .. } = &mut self.f.insts[i.index()].kind {
+                *path = renamed;
+            }
+        }
+        if crate::types::is_scalar_float(&op.output) {
+            self.f.values[v.index()].kind = Kind::Float;
+        } else if let Some(st) = super::calls::module_struct_of(&op.output) {
+            self.struct_values.push((v, st));
+        }
+        v
     }
 
     /// `Point { x: a, y: b }`: built as written, from the values of the fields' expressions. A
