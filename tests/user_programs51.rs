@@ -267,6 +267,111 @@ mod dots {
             p
         }
     }
+
+    /// A quaternion with three impls of `*`: the Hamilton product, a scale by a float, and the
+    /// rotation of a vector (`q * v`, `Output = V3`).
+    pub mod rigid {
+        use super::V3;
+        use autodiff::{Differentiable, differentiate};
+        use std::ops::{Add, Mul};
+
+        #[derive(Clone, Copy, Debug, PartialEq, Differentiable)]
+        pub struct Quat {
+            pub w: f64,
+            pub v: V3,
+        }
+
+        fn cross(a: V3, b: V3) -> V3 {
+            V3 {
+                x: a.y * b.z - a.z * b.y,
+                y: a.z * b.x - a.x * b.z,
+                z: a.x * b.y - a.y * b.x,
+            }
+        }
+
+        #[differentiate]
+        fn cross_d(a: V3, b: V3) -> V3 {
+            V3 {
+                x: a.y * b.z - a.z * b.y,
+                y: a.z * b.x - a.x * b.z,
+                z: a.x * b.y - a.y * b.x,
+            }
+        }
+
+        #[differentiate]
+        impl Mul for Quat {
+            type Output = Quat;
+            fn mul(self, o: Quat) -> Quat {
+                Quat {
+                    w: self.w * o.w - self.v * o.v,
+                    v: o.v * self.w + self.v * o.w + cross_d(self.v, o.v),
+                }
+            }
+        }
+
+        #[differentiate]
+        impl Mul<f64> for Quat {
+            type Output = Quat;
+            fn mul(self, s: f64) -> Quat {
+                Quat {
+                    w: self.w * s,
+                    v: self.v * s,
+                }
+            }
+        }
+
+        /// The rotation of a vector by a unit quaternion, `q·(0, p)·q*`.
+        #[differentiate]
+        impl Mul<V3> for Quat {
+            type Output = V3;
+            fn mul(self, p: V3) -> V3 {
+                let c = Quat {
+                    w: self.w,
+                    v: self.v * -1.0,
+                };
+                (self * Quat { w: 0.0, v: p } * c).v
+            }
+        }
+
+        #[differentiate]
+        impl Add for Quat {
+            type Output = Quat;
+            fn add(self, o: Quat) -> Quat {
+                Quat {
+                    w: self.w + o.w,
+                    v: self.v + o.v,
+                }
+            }
+        }
+
+        #[derive(Clone, Copy, Debug, PartialEq, Differentiable)]
+        pub struct Body {
+            pub q: Quat,
+            pub x: V3,
+            pub offset: V3,
+        }
+
+        #[differentiate]
+        impl Body {
+            /// Where the body's offset point is: `x + R(q)·offset`.
+            pub fn tip(&self) -> V3 {
+                self.x + self.q * self.offset
+            }
+
+            /// The orientation after a step of angular velocity `w` and its renormalization.
+            pub fn spun(&self, w: V3, dt: f64) -> Quat {
+                let dq = Quat { w: 0.0, v: w } * self.q;
+                let q = self.q + dq * (0.5 * dt);
+                q * (1.0 / (q.w * q.w + q.v * q.v).sqrt())
+            }
+        }
+
+        /// The plain rotation, for the closed forms.
+        pub fn rotate(q: Quat, p: V3) -> V3 {
+            let t = cross(q.v, p) * 2.0;
+            p + t * q.w + cross(q.v, t)
+        }
+    }
 }
 
 use sim::*;
@@ -531,4 +636,49 @@ fn a_method_result_pushed_and_fields_named_through_an_alias() {
     close_all("anchor", &flat3(g.anchor), &ganchor);
     close("k", g.k, gk, TOL);
     fd_struct("power", |w: &Anchored| w.power(), &w, &g);
+}
+
+#[test]
+fn three_impls_of_one_operator_on_a_quaternion() {
+    use dots::rigid::*;
+    let n = (0.81f64 + 0.01 + 0.09 + 0.04).sqrt();
+    let q = Quat {
+        w: 0.9 / n,
+        v: v3(0.1 / n, 0.3 / n, -0.2 / n),
+    };
+    let b = Body {
+        q,
+        x: v3(0.0, 0.5, 1.0),
+        offset: v3(1.0, -0.4, 0.2),
+    };
+    let (t, back) = Body::tip_vjp(&b);
+    let want = b.x + rotate(q, b.offset);
+    close_all("tip", &flat3(t), &flat3(want));
+    let c = v3(0.2, -0.3, 1.0);
+    let g = back(c);
+    // ∂(c·tip)/∂x = c, ∂/∂offset = Rᵀc, whose k-th entry is c·(R eₖ).
+    close_all("x", &flat3(g.x), &flat3(c));
+    let rt: Vec<f64> = [v3(1.0, 0.0, 0.0), v3(0.0, 1.0, 0.0), v3(0.0, 0.0, 1.0)]
+        .iter()
+        .map(|&e| {
+            let r = rotate(q, e);
+            c.x * r.x + c.y * r.y + c.z * r.z
+        })
+        .collect();
+    close_all("offset", &flat3(g.offset), &rt);
+    let dot_c = |t: dots::V3| c.x * t.x + c.y * t.y + c.z * t.z;
+    fd_struct("tip", |b: &Body| dot_c(b.tip()), &b, &g);
+    // The renormalized step is a unit quaternion; its gradient against finite differences.
+    let w = v3(0.5, -0.2, 1.0);
+    let (s, back) = Body::spun_vjp(&b, w, 0.1);
+    assert_eq!(s, b.spun(w, 0.1));
+    close("unit", s.w * s.w + s.v * s.v, 1.0, TOL);
+    let seed = Quat {
+        w: 0.3,
+        v: v3(1.0, -0.5, 0.25),
+    };
+    let (gb, gw, _) = back(seed);
+    let along = |s: Quat| 0.3 * s.w + s.v.x - 0.5 * s.v.y + 0.25 * s.v.z;
+    fd_struct("spun body", |b: &Body| along(b.spun(w, 0.1)), &b, &gb);
+    fd_struct("spun w", |w: &dots::V3| along(b.spun(*w, 0.1)), &w, &gw);
 }

@@ -912,16 +912,15 @@ fn expand_mod(attr: TokenStream2, m: syn::ItemMod) -> TokenStream2 {
     let outer_ops = types::set_module_ops(ops);
     let mut out = TokenStream2::new();
     for mut item in items {
-        // Of two impls of one operator of a struct (`Mul<f64>` beside `Mul<V3>`), the one with
-        // a float on the right is differentiated as an associated function of its own name,
-        // `V3::__ad_mul_f64`, which `v * s` calls: the generated items of both would
-        // otherwise have one name (rustc's E0592).
+        // Of two impls of one operator of a struct (`Mul<f64>` beside `Mul<V3>`), the one
+        // whose right operand is not the struct is differentiated as an associated function of
+        // its own name, `V3::__ad_mul_f64`, which `v * s` calls: the generated items of both
+        // would otherwise have one name (rustc's E0592).
         if let syn::Item::Impl(imp) = &mut item
             && own_attr(&imp.attrs).is_some()
             && let Some(op) = struct_operator(imp, &aliases)
-            && let Some(prim) = op.rhs.as_ref().filter(|r| types::is_scalar_float(r))
-            && types::module_ops(&op.ty, &op.op, None).len() > 1
-            && let Some(renamed) = scalar_right(imp, &op, prim)
+            && let Some(name) = op.own_name()
+            && let Some(renamed) = operator_named(imp, &op, &name)
         {
             let attr = own_attr(&imp.attrs).unwrap_or_default();
             imp.attrs.retain(|a| !is_ours(a));
@@ -1029,23 +1028,19 @@ fn struct_operator(
     })
 }
 
-/// The method of `impl Op<f64> for T` as an associated function of `T` of its own name,
-/// `fn __ad_mul_f64(self, s: f64) -> Out` (see [`types::scalar_right_name`]), `Self::Output`
-/// read as the impl's `Output`.
-fn scalar_right(
+/// The method of `impl Op<R> for T` as an associated function of `T` named `name`, `fn
+/// __ad_mul_f64(self, s: f64) -> Out` (see [`types::ModuleOp::own_name`]), `Self::Output` read
+/// as the impl's `Output`.
+fn operator_named(
     imp: &syn::ItemImpl,
     op: &types::ModuleOp,
-    prim: &syn::Type,
+    name: &str,
 ) -> Option<syn::ImplItemFn> {
     let mut method = imp.items.iter().find_map(|i| match i {
         syn::ImplItem::Fn(m) if m.sig.ident == op.op => Some(m.clone()),
         _ => None,
     })?;
-    let prim = quote!(#prim).to_string();
-    method.sig.ident = syn::Ident::new(
-        &types::scalar_right_name(&op.op, &prim),
-        method.sig.ident.span(),
-    );
+    method.sig.ident = syn::Ident::new(name, method.sig.ident.span());
     let output = &op.output;
     method.sig.output = syn::parse_quote!(-> #output);
     method.vis = syn::parse_quote!(pub);
@@ -1053,6 +1048,9 @@ fn scalar_right(
         .attrs
         .retain(|a| !is_ours(a) && !a.path().is_ident("inline"));
     method.attrs.push(syn::parse_quote!(#[doc(hidden)]));
+    method
+        .attrs
+        .push(syn::parse_quote!(#[allow(non_snake_case, dead_code)]));
     Some(method)
 }
 

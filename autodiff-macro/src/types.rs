@@ -110,24 +110,37 @@ pub fn module_ops_all() -> Vec<ModuleOp> {
 }
 
 /// The differentiated impls of the operator `op` of the struct `ty` that the module being
-/// expanded declares, whose right operand is a float (`Some(true)`), not one (`Some(false)`), or
-/// either (`None`).
-pub fn module_ops(ty: &str, op: &str, float_rhs: Option<bool>) -> Vec<ModuleOp> {
+/// expanded declares, whose right operand's type is named `rhs` (`f64`, `V3`; any where
+/// `None`).
+pub fn module_ops(ty: &str, op: &str, rhs: Option<&str>) -> Vec<ModuleOp> {
     MODULE_OPS.with(|p| {
         (p.borrow().iter())
             .filter(|o| o.ty == ty && o.op == op)
-            .filter(|o| float_rhs.is_none_or(|f| o.rhs.as_ref().is_some_and(is_scalar_float) == f))
+            .filter(|o| rhs.is_none_or(|r| o.rhs_name().as_deref() == Some(r)))
             .cloned()
             .collect()
     })
 }
 
-/// The name of the associated function that stands for the operator `op` of a struct whose
-/// right operand is the float `prim` (`__ad_mul_f64`), where the module marked
-/// `#[differentiate]` differentiates two impls of the operator (`Mul<f64>` beside `Mul<V3>`,
-/// whose generated items would otherwise have one name).
-pub fn scalar_right_name(op: &str, prim: &str) -> String {
-    format!("__ad_{op}_{prim}")
+impl ModuleOp {
+    /// The last name of the right operand's type (`f64`, `V3`).
+    pub fn rhs_name(&self) -> Option<String> {
+        match self.rhs.as_ref()? {
+            Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
+            _ => None,
+        }
+    }
+
+    /// The name of the associated function that stands for the operator where the module
+    /// differentiates two impls of it for the struct (`Mul<f64>` or `Mul<Quat>` beside `Mul<V3>`
+    /// for `Quat`, whose generated items would otherwise have one name): `__ad_mul_f64` for
+    /// the impl whose right operand is not the struct itself; `None` for that one, and where
+    /// there is one impl.
+    pub fn own_name(&self) -> Option<String> {
+        let rhs = self.rhs_name()?;
+        (rhs != self.ty && module_ops(&self.ty, &self.op, None).len() > 1)
+            .then(|| format!("__ad_{}_{rhs}", self.op))
+    }
 }
 
 /// Sets the operators with a float on the left that the module being expanded differentiates

@@ -315,14 +315,14 @@ fn module_struct(ty: &syn::Type) -> Option<syn::Path> {
     .then_some(path)
 }
 
-/// Whether `path` names an operator of a struct with a float on the right called by its own
-/// name (`V3::__ad_mul_f64`, see `Lowering::module_operator`).
+/// Whether `path` names an operator of a struct called by its own name (`V3::__ad_mul_f64`,
+/// see `Lowering::module_operator`).
 fn scalar_right_call(path: &syn::Path) -> bool {
     path.segments.last().is_some_and(|l| {
         let n = l.ident.to_string();
         ["add", "sub", "mul", "div"]
             .iter()
-            .any(|op| n == format!("__ad_{op}_f64") || n == format!("__ad_{op}_f32"))
+            .any(|op| n.starts_with(&format!("__ad_{op}_")))
     })
 }
 

@@ -826,9 +826,10 @@ impl Lowering {
                         // The right operand is known to be a struct, or taken for a float
                         // (which of two impls of the operator a module marked
                         // `#[differentiate]` differentiates is called).
-                        let float_rhs = self.operand_struct(r, &bin.right).is_none();
+                        let rhs = self.operand_struct(r, &bin.right);
+                        let rhs = rhs.and_then(|p| Some(p.segments.last()?.ident.to_string()));
                         let v = self.struct_operator(b, ty, name, bin.op.span(), vec![l, r]);
-                        let v = self.module_operator(v, float_rhs);
+                        let v = self.module_operator(v, rhs);
                         if let Some(right) = right
                             && self.kind(v) != Kind::Float
                         {
@@ -1238,11 +1239,12 @@ impl Lowering {
 
     /// The operator call `v` (`V3::mul(&a, b)`, see [`Self::struct_operator`]) as the module
     /// marked `#[differentiate]` around the function declares it: of two impls of the operator
-    /// (`Mul<f64>` beside `Mul<V3>`), the one with a float on the right called by its own name
-    /// where `float_rhs` (`V3::__ad_mul_f64`, see `expand_mod`); a result declared a float (`impl
-    /// Mul for V3 { type Output = f64; .. }`, a dot product) a float, so that `(b - a) * f + a *
-    /// b` adds floats; one declared another struct that struct. As it was outside such a module.
-    fn module_operator(&mut self, v: Value, float_rhs: bool) -> Value {
+    /// (`Mul<f64>` beside `Mul<V3>`), the one whose right operand is of the type `rhs` names (a
+    /// float where it is `None`, a struct not known to the macro) called by its own name where it
+    /// has one (`V3::__ad_mul_f64`, see `expand_mod`); a result declared a float (`impl Mul for
+    /// V3 { type Output = f64; .. }`, a dot product) a float, so that `(b - a) * f + a * b` adds
+    /// floats; one declared another struct that struct. As it was outside such a module.
+    fn module_operator(&mut self, v: Value, rhs: Option<String>) -> Value {
         let ValueDef::Result(i, 0) = self.f.value(v).def else {
             return v;
         };
@@ -1259,18 +1261,22 @@ impl Lowering {
         {
             owner = own;
         }
-        let all = crate::types::module_ops(&owner, &name, None);
-        let ops = crate::types::module_ops(&owner, &name, Some(float_rhs));
+        let ops = match &rhs {
+            Some(r) => crate::types::module_ops(&owner, &name, Some(r)),
+            None => {
+                let f64s = crate::types::module_ops(&owner, &name, Some("f64"));
+                match f64s.is_empty() {
+                    true => crate::types::module_ops(&owner, &name, Some("f32")),
+                    false => f64s,
+                }
+            }
+        };
         let [op] = &ops[..] else {
             return v;
         };
-        if float_rhs
-            && all.len() > 1
-            && let Some(prim) = &op.rhs
-        {
+        if let Some(own) = op.own_name() {
             let at = path.segments[1].ident.span();
-            let f = crate::types::scalar_right_name(&name, &quote::quote!(#prim).to_string());
-            let f = syn::Ident::new(&f, at);
+            let f = syn::Ident::new(&own, at);
             let mut renamed: syn::Path = syn::parse_quote_spanned!(at=> #ty::#f);
             super::calls::mark_path(&mut renamed);
             if let InstKind::Call { path, .. } = &mut self.f.insts[i.index()].kind {
