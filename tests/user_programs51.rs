@@ -143,6 +143,74 @@ mod sim {
             * g.k
     }
 
+    impl V2 {
+        /// The plain 2-D cross product, for the closed forms.
+        pub fn plain_cross(&self, o: &V2) -> f64 {
+            self.x * o.y - self.y * o.x
+        }
+    }
+
+    #[differentiate]
+    impl V2 {
+        pub fn cross(&self, o: &V2) -> f64 {
+            self.x * o.y - self.y * o.x
+        }
+    }
+
+    /// A rectangle by its centre and half-extents.
+    #[derive(Clone, Copy, Debug, PartialEq, Differentiable)]
+    pub struct Rect {
+        pub c: V2,
+        pub h: V2,
+    }
+
+    #[differentiate]
+    impl Rect {
+        pub fn corners(&self) -> [V2; 4] {
+            [
+                self.c - self.h,
+                V2 {
+                    x: self.c.x + self.h.x,
+                    y: self.c.y - self.h.y,
+                },
+                self.c + self.h,
+                V2 {
+                    x: self.c.x - self.h.x,
+                    y: self.c.y + self.h.y,
+                },
+            ]
+        }
+
+        pub fn diagonal(&self) -> Vec<V2> {
+            vec![self.c - self.h, self.c + self.h]
+        }
+
+        /// The shoelace formula over the corners a method returns: `4·hx·hy`.
+        pub fn area(&self) -> f64 {
+            let p = self.corners();
+            let mut a = 0.0;
+            for i in 0..4 {
+                a += 0.5 * p[i].cross(&p[(i + 1) % 4]);
+            }
+            a
+        }
+
+        /// The length of the diagonal a method returns as a `Vec`: `2·|h|`.
+        pub fn diag(&self) -> f64 {
+            let v = self.diagonal();
+            (v[1] - v[0]).norm()
+        }
+
+        /// The perimeter, over the corners paired with the next ones: `4·(hx + hy)`.
+        pub fn perimeter(&self) -> f64 {
+            let p = self.corners();
+            p.iter()
+                .zip(p.iter().cycle().skip(1))
+                .map(|(a, b)| (*b - *a).norm())
+                .sum()
+        }
+    }
+
     /// A module inside the marked one sees its structs: `½m·vel·vel`.
     pub mod inner {
         use super::*;
@@ -681,4 +749,45 @@ fn three_impls_of_one_operator_on_a_quaternion() {
     let along = |s: Quat| 0.3 * s.w + s.v.x - 0.5 * s.v.y + 0.25 * s.v.z;
     fd_struct("spun body", |b: &Body| along(b.spun(w, 0.1)), &b, &gb);
     fd_struct("spun w", |w: &dots::V3| along(b.spun(*w, 0.1)), &w, &gw);
+}
+
+#[test]
+fn containers_of_structs_a_method_returns() {
+    let r = Rect {
+        c: v2(0.3, -0.2),
+        h: v2(1.2, 0.7),
+    };
+    let p = r.corners();
+    let shoelace: f64 = (0..4)
+        .map(|i| 0.5 * p[i].plain_cross(&p[(i + 1) % 4]))
+        .sum();
+    // area = 4·hx·hy: ∂/∂h = (4hy, 4hx), ∂/∂c = 0.
+    let (v, g) = Rect::area_grad(&r);
+    close("area", v, shoelace, TOL);
+    close("area value", v, 4.0 * r.h.x * r.h.y, TOL);
+    close_all(
+        "area",
+        &[g.c.x, g.c.y, g.h.x, g.h.y],
+        &[0.0, 0.0, 4.0 * r.h.y, 4.0 * r.h.x],
+    );
+    fd_struct("area", |r: &Rect| r.area(), &r, &g);
+    // diag = 2|h|: ∂/∂h = 2h/|h|.
+    let (v, g) = Rect::diag_grad(&r);
+    assert_eq!(v, r.diag());
+    let hn = r.h.norm();
+    close_all(
+        "diag",
+        &[g.c.x, g.c.y, g.h.x, g.h.y],
+        &[0.0, 0.0, 2.0 * r.h.x / hn, 2.0 * r.h.y / hn],
+    );
+    fd_struct("diag", |r: &Rect| r.diag(), &r, &g);
+    // perimeter = 4(hx + hy) for positive half-extents: ∂/∂h = (4, 4).
+    let (v, g) = Rect::perimeter_grad(&r);
+    close("perimeter", v, r.perimeter(), TOL);
+    close_all(
+        "perimeter",
+        &[g.c.x, g.c.y, g.h.x, g.h.y],
+        &[0.0, 0.0, 4.0, 4.0],
+    );
+    fd_struct("perimeter", |r: &Rect| r.perimeter(), &r, &g);
 }

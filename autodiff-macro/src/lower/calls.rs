@@ -1297,7 +1297,9 @@ impl Lowering {
                             let ty = self.module_field_type(*owner, name)?;
                             module_struct(elem_type(&ty)?)
                         }
-                        _ => None,
+                        // An element of what a function or method of the module returned
+                        // (`p[i]` of `let p = self.corners();`), by its declared result.
+                        _ => module_struct(elem_type(&self.module_value_type(*base)?)?),
                     },
                     _ => None,
                 },
@@ -1373,6 +1375,8 @@ impl Lowering {
                 self.module_value_type(*args.first()?)
             }
             InstKind::Index(base, _) => elem_type(&self.module_value_type(*base)?).cloned(),
+            // What a function or method of the module returns, by its declared result.
+            InstKind::Call { path, .. } => module_call_result(path),
             InstKind::FieldRef(owner, name) => {
                 let owner = self.struct_type_of(*owner)?;
                 let owner = owner.segments.last()?.ident.to_string();
@@ -1570,6 +1574,14 @@ impl Lowering {
         }
         if let Some(elem) = &binding.elem_ty {
             return syn::parse2(elem.clone()).ok();
+        }
+        // A container whose type the module marked `#[differentiate]` around the function
+        // declares: a copy of a field, or what one of its functions or methods returns (`let
+        // p = self.corners();` of `fn corners(&self) -> [V2; 4]`).
+        if let Some(ty) = binding.value.and_then(|v| self.module_value_type(v))
+            && let Some(elem) = elem_type(&ty)
+        {
+            return Some(elem.clone());
         }
         // An array of arrays of the struct (`rho` of `[[C::ZERO; 2]; 2]`): its elements are
         // containers of it (a type read here, never written into the generated code).
