@@ -211,6 +211,60 @@ mod sim {
         }
     }
 
+    /// A trait of shapes, implemented for two structs of the module.
+    pub trait Shape {
+        fn area(&self) -> f64;
+        fn centroid(&self) -> V2;
+    }
+
+    #[derive(Clone, Copy, Debug, PartialEq, Differentiable)]
+    pub struct Disc {
+        pub c: V2,
+        pub r: f64,
+    }
+
+    #[derive(Clone, Copy, Debug, PartialEq, Differentiable)]
+    pub struct Tri {
+        pub a: V2,
+        pub b: V2,
+        pub c: V2,
+    }
+
+    #[differentiate]
+    impl Shape for Disc {
+        fn area(&self) -> f64 {
+            std::f64::consts::PI * self.r * self.r
+        }
+        fn centroid(&self) -> V2 {
+            self.c
+        }
+    }
+
+    #[differentiate]
+    impl Shape for Tri {
+        fn area(&self) -> f64 {
+            0.5 * (self.b - self.a).cross(&(self.c - self.a))
+        }
+        fn centroid(&self) -> V2 {
+            (self.a + self.b + self.c) * (1.0 / 3.0)
+        }
+    }
+
+    #[differentiate]
+    impl Tri {
+        /// `|centroid − other's centroid| + |a − other's a|`.
+        pub fn gap(&self, other: &Self) -> f64 {
+            (self.centroid() - other.centroid()).norm() + (self.a - other.a).norm()
+        }
+    }
+
+    /// The first moment of a disc, through the trait's methods: `π·r²·|c|`.
+    #[differentiate]
+    pub fn moment(d: &Disc) -> f64 {
+        let m = d.centroid() * d.area();
+        m.norm()
+    }
+
     /// A module inside the marked one sees its structs: `½m·vel·vel`.
     pub mod inner {
         use super::*;
@@ -790,4 +844,61 @@ fn containers_of_structs_a_method_returns() {
         &[0.0, 0.0, 4.0, 4.0],
     );
     fd_struct("perimeter", |r: &Rect| r.perimeter(), &r, &g);
+}
+
+#[test]
+fn what_a_trait_method_returns() {
+    let (p, q) = (
+        Tri {
+            a: v2(1.0, 0.0),
+            b: v2(2.0, 0.1),
+            c: v2(1.4, 1.2),
+        },
+        Tri {
+            a: v2(-1.0, 0.0),
+            b: v2(-0.2, -0.3),
+            c: v2(-0.6, 0.9),
+        },
+    );
+    let (v, (gp, gq)) = Tri::gap_grad(&p, &q);
+    assert_eq!(v, p.gap(&q));
+    // With u the unit vector from q's centroid to p's and w the one from q.a to p.a:
+    // ∂/∂p.a = u/3 + w, ∂/∂p.b = ∂/∂p.c = u/3, and q's are their negatives.
+    let cen = |t: &Tri| [(t.a.x + t.b.x + t.c.x) / 3.0, (t.a.y + t.b.y + t.c.y) / 3.0];
+    let (cp, cq) = (cen(&p), cen(&q));
+    let d = [cp[0] - cq[0], cp[1] - cq[1]];
+    let dn = (d[0] * d[0] + d[1] * d[1]).sqrt();
+    let e = [p.a.x - q.a.x, p.a.y - q.a.y];
+    let en = (e[0] * e[0] + e[1] * e[1]).sqrt();
+    let u = [d[0] / dn / 3.0, d[1] / dn / 3.0];
+    let want_p = [u[0] + e[0] / en, u[1] + e[1] / en, u[0], u[1], u[0], u[1]];
+    let flat_tri = |t: &Tri| [t.a.x, t.a.y, t.b.x, t.b.y, t.c.x, t.c.y];
+    close_all("gap p", &flat_tri(&gp), &want_p);
+    close_all(
+        "gap q",
+        &flat_tri(&gq),
+        &want_p.iter().map(|t| -t).collect::<Vec<_>>(),
+    );
+    fd_struct("gap p", |t: &Tri| t.gap(&q), &p, &gp);
+    fd_struct("gap q", |t: &Tri| p.gap(t), &q, &gq);
+
+    let disc = Disc {
+        c: v2(0.2, -0.3),
+        r: 0.5,
+    };
+    let (v, g) = moment_grad(&disc);
+    assert_eq!(v, moment(&disc));
+    // π·r²·|c|: ∂/∂c = π·r²·c/|c|, ∂/∂r = 2π·r·|c|.
+    let pi = std::f64::consts::PI;
+    let cn = disc.c.norm();
+    close_all(
+        "moment",
+        &[g.c.x, g.c.y, g.r],
+        &[
+            pi * disc.r * disc.r * disc.c.x / cn,
+            pi * disc.r * disc.r * disc.c.y / cn,
+            2.0 * pi * disc.r * cn,
+        ],
+    );
+    fd_struct("moment", moment, &disc, &g);
 }

@@ -862,8 +862,9 @@ fn expand_mod(attr: TokenStream2, m: syn::ItemMod) -> TokenStream2 {
     let mut scalar_ops = scalar_ops;
     scalar_ops.extend(types::module_scalar_left_all());
     let outer_scalar_ops = types::set_module_scalar_left(scalar_ops);
-    // The declared results of its functions and methods: what `p.moved(dt)` or `step(&s, dt)`
-    // returns is of that type, so that `let q = p.moved(dt); q.pos.norm()` is `V3`'s.
+    // The declared results of its functions and methods (also a trait's, `t.centroid()` of
+    // `impl Shape for Tri`): what `p.moved(dt)` or `step(&s, dt)` returns is of that type, so
+    // that `let q = p.moved(dt); q.pos.norm()` is `V3`'s.
     let results = (items.iter())
         .flat_map(|i| -> Vec<types::ModuleResult> {
             let ret = |sig: &syn::Signature, own: Option<&str>| match &sig.output {
@@ -874,7 +875,7 @@ fn expand_mod(attr: TokenStream2, m: syn::ItemMod) -> TokenStream2 {
                 syn::Item::Fn(f) => (ret(&f.sig, None).into_iter())
                     .map(|t| (None, f.sig.ident.to_string(), t))
                     .collect(),
-                syn::Item::Impl(imp) if imp.trait_.is_none() && imp.generics.params.is_empty() => {
+                syn::Item::Impl(imp) if imp.generics.params.is_empty() => {
                     let syn::Type::Path(tp) = &*imp.self_ty else {
                         return Vec::new();
                     };
