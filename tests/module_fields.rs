@@ -323,6 +323,30 @@ mod sim {
         (0..n).map(|k| (k + 1) as f64 * r.buf[r.order[k]]).sum()
     }
 
+    /// A rotation held as a quaternion of a scalar and a vector part, whose `rotate` returns a
+    /// vector: methods on what it returned are the vector's, as the module declares its result
+    /// type (`p + 2w·(u×p) + 2·u×(u×p)`).
+    #[derive(Clone, Copy, Debug, PartialEq, Differentiable)]
+    pub struct Quat {
+        pub w: f64,
+        pub u: V3,
+    }
+
+    #[differentiate]
+    impl Quat {
+        pub fn rotate(&self, p: V3) -> V3 {
+            let t = self.u.cross(&p) * 2.0;
+            p + t * self.w + self.u.cross(&t)
+        }
+    }
+
+    /// `R(q)·p · t + |R(q)·t × p|²`.
+    #[differentiate]
+    pub fn aligned(q: &Quat, p: V3, t: V3) -> f64 {
+        let c = q.rotate(t).cross(&p);
+        q.rotate(p).dot(&t) + c.dot(&c)
+    }
+
     /// The total kinetic energy over a slice of bodies, each read through a loop's item.
     #[differentiate]
     pub fn total_kinetic(bodies: &[Body]) -> f64 {
@@ -877,4 +901,55 @@ fn integer_fields_declared_in_the_module() {
     close("delayed g", gg, want_g, TOL);
     fd_vec("delayed xs", |p| delayed(&r, g, p), &xs, &gx);
     fd("delayed g", |t| delayed(&r, t, &xs), g, gg);
+}
+
+#[test]
+fn methods_on_what_a_method_of_another_struct_returned() {
+    let q = Quat {
+        w: 0.9,
+        u: v3(0.1, -0.3, 0.2),
+    };
+    let (p, t) = (v3(1.0, 0.5, -0.4), v3(-0.2, 0.7, 0.3));
+    let (v, (gq, gp, gt)) = aligned_grad(&q, p, t);
+    assert_eq!(v, aligned(&q, p, t));
+    let arr = |a: V3| [a.x, a.y, a.z];
+    let cross = |a: [f64; 3], b: [f64; 3]| {
+        [
+            a[1] * b[2] - a[2] * b[1],
+            a[2] * b[0] - a[0] * b[2],
+            a[0] * b[1] - a[1] * b[0],
+        ]
+    };
+    // R = I + 2w[u]× + 2[u]×², linear in its argument: R·a = a + 2w(u×a) + 2u×(u×a), and
+    // Rᵀ·a = a − 2w(u×a) + 2u×(u×a) ([u]× is antisymmetric, [u]×² symmetric).
+    let rot = |a: [f64; 3], sign: f64| {
+        let ua = cross(arr(q.u), a);
+        let uua = cross(arr(q.u), ua);
+        [0, 1, 2].map(|i| a[i] + sign * 2.0 * q.w * ua[i] + 2.0 * uua[i])
+    };
+    // f = Rp·t + |c|², c = Rt × p: ∂/∂p = Rᵀt + 2·(c × Rt), ∂/∂t = Rp + 2·Rᵀ(p × c).
+    let (rp, rt) = (rot(arr(p), 1.0), rot(arr(t), 1.0));
+    let c = cross(rt, arr(p));
+    let rtt = rot(arr(t), -1.0);
+    let c_rt = cross(c, rt);
+    let want_p: Vec<f64> = (0..3).map(|i| rtt[i] + 2.0 * c_rt[i]).collect();
+    let back = rot(cross(arr(p), c), -1.0);
+    let want_t: Vec<f64> = (0..3).map(|i| rp[i] + 2.0 * back[i]).collect();
+    close_all("aligned p", &arr(gp), &want_p);
+    close_all("aligned t", &arr(gt), &want_t);
+    let f = |x: &[f64]| {
+        aligned(
+            &Quat {
+                w: x[0],
+                u: v3(x[1], x[2], x[3]),
+            },
+            v3(x[4], x[5], x[6]),
+            v3(x[7], x[8], x[9]),
+        )
+    };
+    let x = [q.w, q.u.x, q.u.y, q.u.z, p.x, p.y, p.z, t.x, t.y, t.z];
+    let g = [
+        gq.w, gq.u.x, gq.u.y, gq.u.z, gp.x, gp.y, gp.z, gt.x, gt.y, gt.z,
+    ];
+    fd_vec("aligned", f, &x, &g);
 }

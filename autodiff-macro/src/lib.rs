@@ -836,6 +836,9 @@ fn expand_mod(attr: TokenStream2, m: syn::ItemMod) -> TokenStream2 {
         })
         .collect();
     let outer_scalar_ops = types::set_module_scalar_left(scalar_ops);
+    // The result types of its methods (`fn rotate(&self, v: V3) -> V3` of `Quat`): what a call
+    // of one returned is of that type, not taken to be the receiver's.
+    let outer_methods = types::set_module_methods(module_methods(&items));
     let mut out = TokenStream2::new();
     for mut item in items {
         match &mut item {
@@ -866,6 +869,7 @@ fn expand_mod(attr: TokenStream2, m: syn::ItemMod) -> TokenStream2 {
     types::set_plain_module_fns(outer_plain);
     types::restore_module_structs(outer_structs);
     types::set_module_scalar_left(outer_scalar_ops);
+    types::set_module_methods(outer_methods);
     // The module's inner attributes (`#![allow(..)]`) stay inside it.
     let (inner, outer): (Vec<&syn::Attribute>, Vec<&syn::Attribute>) =
         (m.attrs.iter()).partition(|a| matches!(a.style, syn::AttrStyle::Inner(_)));
@@ -959,6 +963,51 @@ fn scalar_left(imp: &syn::ItemImpl, prim: &str) -> Option<(syn::Type, syn::ImplI
 /// `prim` on the left (`__ad_f64_mul`), see [`scalar_left`].
 pub(crate) fn scalar_left_name(prim: &str, op: &str) -> String {
     format!("__ad_{prim}_{op}")
+}
+
+/// The methods the `impl` blocks of a module's items declare, by their type's name, with their
+/// result types: `Self` read as the type, `Self::Output` as the block's `type Output`, `()` for
+/// none (see `types::module_method_return`).
+fn module_methods(items: &[syn::Item]) -> Vec<(String, String, syn::Type)> {
+    let mut out = Vec::new();
+    for item in items {
+        let syn::Item::Impl(imp) = item else { continue };
+        let syn::Type::Path(tp) = &*imp.self_ty else {
+            continue;
+        };
+        let Some(ty) = tp.path.segments.last().map(|s| s.ident.to_string()) else {
+            continue;
+        };
+        let output = imp.items.iter().find_map(|i| match i {
+            syn::ImplItem::Type(t) if t.ident == "Output" => Some(t.ty.clone()),
+            _ => None,
+        });
+        for i in &imp.items {
+            let syn::ImplItem::Fn(m) = i else { continue };
+            let ret: syn::Type = match &m.sig.output {
+                syn::ReturnType::Default => syn::parse_quote!(()),
+                syn::ReturnType::Type(_, t) => match &**t {
+                    syn::Type::Path(p) if p.qself.is_none() && p.path.is_ident("Self") => {
+                        (*imp.self_ty).clone()
+                    }
+                    syn::Type::Path(p)
+                        if p.qself.is_none()
+                            && p.path.segments.len() == 2
+                            && p.path.segments[0].ident == "Self"
+                            && p.path.segments[1].ident == "Output" =>
+                    {
+                        match &output {
+                            Some(o) => o.clone(),
+                            None => continue,
+                        }
+                    }
+                    t => t.clone(),
+                },
+            };
+            out.push((ty.clone(), m.sig.ident.to_string(), ret));
+        }
+    }
+    out
 }
 
 /// The items of an expansion, each under the `#[cfg]`s of the item they were made from (inside

@@ -46,6 +46,9 @@ thread_local! {
     /// (`#[differentiate] impl Mul<V3> for f64`): the operator's method, the struct, the float.
     static MODULE_SCALAR_LEFT: RefCell<Vec<(String, String, String)>> =
         const { RefCell::new(Vec::new()) };
+    /// The methods of the module being expanded, by their type's name and their own, with
+    /// their declared result types (`Self` and `Self::Output` read as the types they name).
+    static MODULE_METHODS: RefCell<Vec<(String, String, Type)>> = const { RefCell::new(Vec::new()) };
     /// Fields that a struct literal in the `impl` block being expanded gives integers, by the
     /// struct's name (`Self` too, for the block's own type) and the field's.
     static BLOCK_DATA_FIELDS: RefCell<Vec<(String, String)>> = const { RefCell::new(Vec::new()) };
@@ -130,6 +133,27 @@ fn module_field(owner: &str, field: &str) -> Option<ModuleField> {
         };
         let (_, fields) = p.0.iter().find(|(n, _)| n == owner)?;
         fields.iter().find(|(f, _, _)| f == field).cloned()
+    })
+}
+
+/// Sets the methods of the module being expanded (see [`MODULE_METHODS`]); returns those set
+/// before.
+pub fn set_module_methods(methods: Vec<(String, String, Type)>) -> Vec<(String, String, Type)> {
+    MODULE_METHODS.with(|p| std::mem::replace(&mut *p.borrow_mut(), methods))
+}
+
+/// The declared result type of the method `method` of the type `ty`, where the module being
+/// expanded declares it in an `impl` block, and all its declarations there (one per impl of a
+/// trait with type arguments: `Mul<f64>`, `Mul<V3>`) agree.
+pub fn module_method_return(ty: &str, method: &str) -> Option<Type> {
+    MODULE_METHODS.with(|p| {
+        let p = p.borrow();
+        let mut rets = (p.iter())
+            .filter(|(t, m, _)| t == ty && m == method)
+            .map(|(_, _, r)| r);
+        let first = rets.next()?;
+        let text = |t: &Type| quote!(#t).to_string();
+        rets.all(|r| text(r) == text(first)).then(|| first.clone())
     })
 }
 

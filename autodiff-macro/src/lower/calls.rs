@@ -304,6 +304,17 @@ fn is_struct_method(mc: &syn::ExprMethodCall) -> bool {
                 || prim::places::is_read(&name)))
 }
 
+/// The declared result type of the method a call `Ty::m(..)` names, where the module marked
+/// `#[differentiate]` being expanded declares it (see `types::module_method_return`).
+fn module_method(path: &syn::Path) -> Option<syn::Type> {
+    let n = path.segments.len();
+    if n < 2 {
+        return None;
+    }
+    let ty = path.segments[n - 2].ident.to_string();
+    crate::types::module_method_return(&ty, &path.segments[n - 1].ident.to_string())
+}
+
 /// `ty` as a struct that the module marked `#[differentiate]` being expanded declares (see
 /// `expand_mod`): `V3` of `pos: V3`, `Self` in one of its `impl` blocks. A reference's
 /// referent; nothing else (an array, a float, a type from elsewhere).
@@ -1281,6 +1292,11 @@ impl Lowering {
                 {
                     self.struct_of_call(path)
                 }
+                // What a method whose result type the module marked `#[differentiate]` around
+                // the function declares returned (`self.u.cross(&p) * 2.0`).
+                InstKind::Call { path, .. } if module_method(path).is_some() => {
+                    crate::types::struct_path(&module_method(path)?).map(|(p, _)| p)
+                }
                 _ => None,
             },
             _ => None,
@@ -1634,6 +1650,13 @@ impl Lowering {
         }
         let as_ty: syn::Type = syn::parse_quote!(#ty);
         ty = crate::types::struct_path(&as_ty)?.0;
+        // A method whose result type the module marked `#[differentiate]` around the function
+        // declares (`fn rotate(&self, v: V3) -> V3` of `Quat`, a dot product written `impl Mul
+        // for V3 { type Output = f64; .. }`): that type where it is a struct, nothing where it
+        // is a float, an array or a tuple.
+        if let Some(ret) = module_method(path) {
+            return crate::types::struct_path(&ret).map(|(p, _)| p);
+        }
         Some(ty)
     }
 
