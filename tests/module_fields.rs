@@ -347,6 +347,40 @@ mod sim {
         q.rotate(p).dot(&t) + c.dot(&c)
     }
 
+    /// The rate of change of a body in a harmonic well, `(vel, −k·pos)`, as a `Body` of
+    /// derivatives (mass unchanged).
+    #[differentiate]
+    pub fn rate(b: &Body, k: f64) -> Body {
+        Body {
+            pos: b.vel,
+            vel: b.pos * (-k),
+            mass: 0.0,
+        }
+    }
+
+    /// The speed of a body, `|vel|`.
+    #[differentiate]
+    pub fn speed(b: &Body) -> f64 {
+        b.vel.norm()
+    }
+
+    /// One midpoint step through the module's functions, whose results are bound without a
+    /// type (`let k1 = rate(&b, k);`, `let s = speed(&b);`): `|pos₁|² + s·h` with
+    /// `pos₁ = pos + h·(vel − ½h·k·pos)`.
+    #[differentiate(wrt(b, k))]
+    pub fn midpoint(b: &Body, k: f64, h: f64) -> f64 {
+        let k1 = rate(b, k);
+        let mid = Body {
+            pos: b.pos + k1.pos * (0.5 * h),
+            vel: b.vel + k1.vel * (0.5 * h),
+            mass: b.mass,
+        };
+        let k2 = rate(&mid, k);
+        let s = speed(b);
+        let p1 = b.pos + k2.pos * h;
+        p1.dot(&p1) + s * h
+    }
+
     /// The total kinetic energy over a slice of bodies, each read through a loop's item.
     #[differentiate]
     pub fn total_kinetic(bodies: &[Body]) -> f64 {
@@ -952,4 +986,35 @@ fn methods_on_what_a_method_of_another_struct_returned() {
         gq.w, gq.u.x, gq.u.y, gq.u.z, gp.x, gp.y, gp.z, gt.x, gt.y, gt.z,
     ];
     fd_vec("aligned", f, &x, &g);
+}
+
+#[test]
+fn results_of_the_module_functions_bound_without_a_type() {
+    let b = sample();
+    let (k, h) = (0.8, 0.1);
+    let (v, (g, gk)) = midpoint_grad(&b, k, h);
+    assert_eq!(v, midpoint(&b, k, h));
+    // pos₁ = (1 − ½h²k)·pos + h·vel: ∂/∂pos = 2(1 − ½h²k)·pos₁, ∂/∂vel = 2h·pos₁ + h·vel/|vel|,
+    // ∂/∂k = −h²·pos·pos₁.
+    let c = 1.0 - 0.5 * h * h * k;
+    let pos = [b.pos.x, b.pos.y, b.pos.z];
+    let vel = [b.vel.x, b.vel.y, b.vel.z];
+    let p1: Vec<f64> = (0..3).map(|i| c * pos[i] + h * vel[i]).collect();
+    let r = vel.iter().map(|t| t * t).sum::<f64>().sqrt();
+    let mut want: Vec<f64> = p1.iter().map(|t| 2.0 * c * t).collect();
+    want.extend((0..3).map(|i| 2.0 * h * p1[i] + h * vel[i] / r));
+    want.push(0.0);
+    close_all("midpoint", &flat(&g), &want);
+    close(
+        "midpoint k",
+        gk,
+        -h * h * (0..3).map(|i| pos[i] * p1[i]).sum::<f64>(),
+        TOL,
+    );
+    fd_vec(
+        "midpoint",
+        |p| midpoint(&body(p), k, h),
+        &flat(&b),
+        &flat(&g),
+    );
 }

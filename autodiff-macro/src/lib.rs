@@ -965,12 +965,22 @@ pub(crate) fn scalar_left_name(prim: &str, op: &str) -> String {
     format!("__ad_{prim}_{op}")
 }
 
-/// The methods the `impl` blocks of a module's items declare, by their type's name, with their
-/// result types: `Self` read as the type, `Self::Output` as the block's `type Output`, `()` for
-/// none (see `types::module_method_return`).
+/// The methods the `impl` blocks of a module's items declare, by their type's name, and its
+/// free functions, under an empty name, with their result types: `Self` read as the type,
+/// `Self::Output` as the block's `type Output`, `()` for none (see
+/// `types::module_method_return`).
 fn module_methods(items: &[syn::Item]) -> Vec<(String, String, syn::Type)> {
     let mut out = Vec::new();
     for item in items {
+        // A free function, under an empty type name.
+        if let syn::Item::Fn(f) = item {
+            let ret = match &f.sig.output {
+                syn::ReturnType::Default => syn::parse_quote!(()),
+                syn::ReturnType::Type(_, t) => (**t).clone(),
+            };
+            out.push((String::new(), f.sig.ident.to_string(), ret));
+            continue;
+        }
         let syn::Item::Impl(imp) = item else { continue };
         let syn::Type::Path(tp) = &*imp.self_ty else {
             continue;

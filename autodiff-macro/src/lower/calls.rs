@@ -304,14 +304,16 @@ fn is_struct_method(mc: &syn::ExprMethodCall) -> bool {
                 || prim::places::is_read(&name)))
 }
 
-/// The declared result type of the method a call `Ty::m(..)` names, where the module marked
-/// `#[differentiate]` being expanded declares it (see `types::module_method_return`).
-fn module_method(path: &syn::Path) -> Option<syn::Type> {
+/// The declared result type of the method a call `Ty::m(..)` names, or of the function a call
+/// `f(..)` names, where the module marked `#[differentiate]` being expanded declares it (see
+/// `types::module_method_return`).
+pub(super) fn module_method(path: &syn::Path) -> Option<syn::Type> {
     let n = path.segments.len();
-    if n < 2 {
-        return None;
-    }
-    let ty = path.segments[n - 2].ident.to_string();
+    let ty = match n {
+        0 => return None,
+        1 => String::new(),
+        _ => path.segments[n - 2].ident.to_string(),
+    };
     crate::types::module_method_return(&ty, &path.segments[n - 1].ident.to_string())
 }
 
@@ -1292,8 +1294,9 @@ impl Lowering {
                 {
                     self.struct_of_call(path)
                 }
-                // What a method whose result type the module marked `#[differentiate]` around
-                // the function declares returned (`self.u.cross(&p) * 2.0`).
+                // What a method or a function whose result type the module marked
+                // `#[differentiate]` around the function declares returned (`self.u.cross(&p) *
+                // 2.0`, `s + k1 * h` of `let k1 = rate(&s);`).
                 InstKind::Call { path, .. } if module_method(path).is_some() => {
                     crate::types::struct_path(&module_method(path)?).map(|(p, _)| p)
                 }
