@@ -307,7 +307,7 @@ fn is_struct_method(mc: &syn::ExprMethodCall) -> bool {
 /// The declared result type of the method a call `Ty::m(..)` names, or of the function a call
 /// `f(..)` names, where the module marked `#[differentiate]` being expanded declares it (see
 /// `types::module_method_return`).
-pub(super) fn module_method(path: &syn::Path) -> Option<syn::Type> {
+fn module_method(path: &syn::Path) -> Option<syn::Type> {
     let n = path.segments.len();
     let ty = match n {
         0 => return None,
@@ -315,6 +315,19 @@ pub(super) fn module_method(path: &syn::Path) -> Option<syn::Type> {
         _ => path.segments[n - 2].ident.to_string(),
     };
     crate::types::module_method_return(&ty, &path.segments[n - 1].ident.to_string())
+}
+
+/// What the module marked `#[differentiate]` being expanded says of the result of the call
+/// `path` names (see [`module_method`]): `Some(Some(ty))` for a struct it declares (or the
+/// method's own type, `Self`), `Some(None)` for a type that is no struct (a float, an integer,
+/// an array, a `Vec`, a tuple), `None` where it does not say (a function it does not declare,
+/// a type from elsewhere, which may be an alias).
+pub(super) fn module_result(path: &syn::Path) -> Option<Option<syn::Path>> {
+    let ret = module_method(path)?;
+    match crate::types::struct_path(&ret) {
+        None => Some(None),
+        Some(_) => module_struct(&ret).map(Some),
+    }
 }
 
 /// `ty` as a struct that the module marked `#[differentiate]` being expanded declares (see
@@ -1297,8 +1310,8 @@ impl Lowering {
                 // What a method or a function whose result type the module marked
                 // `#[differentiate]` around the function declares returned (`self.u.cross(&p) *
                 // 2.0`, `s + k1 * h` of `let k1 = rate(&s);`).
-                InstKind::Call { path, .. } if module_method(path).is_some() => {
-                    crate::types::struct_path(&module_method(path)?).map(|(p, _)| p)
+                InstKind::Call { path, .. } if module_result(path).is_some() => {
+                    module_result(path)?
                 }
                 _ => None,
             },
@@ -1657,8 +1670,8 @@ impl Lowering {
         // declares (`fn rotate(&self, v: V3) -> V3` of `Quat`, a dot product written `impl Mul
         // for V3 { type Output = f64; .. }`): that type where it is a struct, nothing where it
         // is a float, an array or a tuple.
-        if let Some(ret) = module_method(path) {
-            return crate::types::struct_path(&ret).map(|(p, _)| p);
+        if let Some(known) = module_result(path) {
+            return known;
         }
         Some(ty)
     }

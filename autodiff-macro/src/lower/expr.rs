@@ -1210,7 +1210,7 @@ impl Lowering {
         // declares: that type is known (see `Lowering::struct_type_of`).
         matches!(&self.f.inst(i).kind, InstKind::Call { path, .. }
             if !crate::joint::is_runtime_function(path)
-                && super::calls::module_method(path).is_none())
+                && super::calls::module_result(path).is_none())
     }
 
     /// The call `Ty::name(&a, ..)` for an operator of a struct `Ty` of the user's, with the left
