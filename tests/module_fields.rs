@@ -8,6 +8,7 @@
 
 mod common;
 use common::*;
+use ndarray::{Array1, Array2};
 
 #[autodiff::differentiate]
 mod sim {
@@ -1017,4 +1018,85 @@ fn results_of_the_module_functions_bound_without_a_type() {
         &flat(&b),
         &flat(&g),
     );
+}
+
+/// A model of layers holding ndarray weights, in a module: the fields' declared ranks are seen,
+/// so the elements of a matrix field two levels down are iterated as a matrix's.
+#[autodiff::differentiate]
+mod net {
+    use autodiff::{Differentiable, differentiate};
+    use ndarray::{Array1, Array2};
+
+    #[derive(Clone, Debug, Differentiable)]
+    pub struct Dense {
+        pub w: Array2<f64>,
+        pub b: Array1<f64>,
+    }
+
+    #[derive(Clone, Debug, Differentiable)]
+    pub struct Mlp {
+        pub l1: Dense,
+        pub l2: Dense,
+    }
+
+    #[differentiate]
+    impl Dense {
+        pub fn forward(&self, x: &Array1<f64>) -> Array1<f64> {
+            self.w.dot(x) + &self.b
+        }
+    }
+
+    #[differentiate(wrt(self))]
+    impl Mlp {
+        /// `|W₂·tanh(W₁x + b₁) + b₂ − y|² + λ·Σ W₁²`.
+        pub fn loss(&self, x: &Array1<f64>, y: &Array1<f64>, lambda: f64) -> f64 {
+            let h = self.l1.forward(x).mapv(f64::tanh);
+            let d = self.l2.forward(&h) - y;
+            d.dot(&d) + lambda * self.l1.w.iter().map(|v| v * v).sum::<f64>()
+        }
+
+        /// `Σ W₁² + Σ b₁`.
+        pub fn reg(&self) -> f64 {
+            self.l1.w.iter().map(|v| v * v).sum::<f64>() + self.l1.b.iter().sum::<f64>()
+        }
+    }
+}
+
+#[test]
+fn matrix_fields_two_levels_down() {
+    let mk = |r: usize, c: usize, s: f64| net::Dense {
+        w: Array2::from_shape_fn((r, c), |(i, j)| ((i * c + j) as f64 + s).sin() * 0.5),
+        b: Array1::from_shape_fn(r, |i| (i as f64 + s).cos() * 0.1),
+    };
+    let m = net::Mlp {
+        l1: mk(4, 3, 0.3),
+        l2: mk(2, 4, 1.1),
+    };
+    // ∂/∂W₁ = 2W₁, ∂/∂b₁ = 1, nothing else.
+    let (v, g) = net::Mlp::reg_grad(&m);
+    assert_eq!(v, m.reg());
+    let want_w: Vec<f64> = m.l1.w.iter().map(|t| 2.0 * t).collect();
+    close_all("reg W1", g.l1.w.as_slice().unwrap(), &want_w);
+    close_all("reg b1", g.l1.b.as_slice().unwrap(), &[1.0; 4]);
+    assert!(g.l2.w.iter().chain(g.l2.b.iter()).all(|&t| t == 0.0));
+    let x = Array1::from(vec![0.5, -0.3, 0.8]);
+    let y = Array1::from(vec![0.1, -0.2]);
+    let (v, g) = net::Mlp::loss_grad(&m, &x, &y, 0.01);
+    assert_eq!(v, m.loss(&x, &y, 0.01));
+    // Output layer: with d = W₂h + b₂ − y, ∂/∂b₂ = 2d, ∂/∂W₂ = 2d·hᵀ.
+    let h = (m.l1.w.dot(&x) + &m.l1.b).mapv(f64::tanh);
+    let d = m.l2.w.dot(&h) + &m.l2.b - &y;
+    close_all("loss b2", g.l2.b.as_slice().unwrap(), &(&d * 2.0).to_vec());
+    let outer: Vec<f64> = (0..2)
+        .flat_map(|i| (0..4).map(move |j| (i, j)))
+        .map(|(i, j)| 2.0 * d[i] * h[j])
+        .collect();
+    close_all("loss W2", g.l2.w.as_slice().unwrap(), &outer);
+    let w1: Vec<f64> = m.l1.w.iter().copied().collect();
+    let f = |p: &[f64]| {
+        let mut m2 = m.clone();
+        m2.l1.w = Array2::from_shape_vec((4, 3), p.to_vec()).unwrap();
+        m2.loss(&x, &y, 0.01)
+    };
+    fd_vec("loss W1", f, &w1, g.l1.w.as_slice().unwrap());
 }

@@ -1321,7 +1321,7 @@ impl Lowering {
 
     /// The declared type of the field `name` of `owner`, where the module marked
     /// `#[differentiate]` around the function declares `owner`'s struct (see `expand_mod`).
-    fn module_field_type(&self, owner: Value, name: &syn::Ident) -> Option<syn::Type> {
+    pub(super) fn module_field_type(&self, owner: Value, name: &syn::Ident) -> Option<syn::Type> {
         let owner = self.struct_type_of(owner)?;
         let owner = owner.segments.last()?.ident.to_string();
         crate::types::module_field_type(&owner, &name.to_string())

@@ -442,6 +442,11 @@ impl Lowering {
             | InstKind::Neg(x)
             | InstKind::TypedLike { value: x, .. } => rec(*x),
             InstKind::Ascribe { value, ty } => type_rank(ty).max(rec(*value)),
+            // A field whose type the module marked `#[differentiate]` around the function
+            // declares (`self.l1.w` of `w: Array2<f64>`).
+            InstKind::FieldRef(owner, name) => {
+                (self.module_field_type(*owner, name)).map_or(0, |t| type_rank(&t))
+            }
             InstKind::Binary(_, x, y) => rec(*x).max(rec(*y)),
             InstKind::Prim { prim, args, .. } => match prim.name() {
                 "insert_axis" => (rec(args[0]) + 1).max(2),
