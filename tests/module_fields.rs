@@ -382,6 +382,39 @@ mod sim {
         p1.dot(&p1) + s * h
     }
 
+    /// Integer fields given methods that floats have too, beside a vector field given methods
+    /// named like a library type's (`cumsum`, `sum`): each is its declared type's.
+    #[derive(Clone, Debug, PartialEq, Differentiable)]
+    pub struct Shifted {
+        pub v: V3,
+        pub shift: i32,
+        pub n: u32,
+        pub w: f64,
+    }
+
+    #[differentiate]
+    impl V3 {
+        pub fn cumsum(&self) -> V3 {
+            V3 {
+                x: self.x,
+                y: self.x + self.y,
+                z: self.x + self.y + self.z,
+            }
+        }
+        pub fn sum(&self) -> f64 {
+            self.x + self.y + self.z
+        }
+    }
+
+    #[differentiate]
+    impl Shifted {
+        /// `(3x + 2y + z)·w·s + n²·(x + y + z)`, `s = |shift| + sign(shift)`.
+        pub fn value(&self) -> f64 {
+            let s = self.shift.abs() as f64 + self.shift.signum() as f64;
+            self.v.cumsum().sum() * self.w * s + self.n.pow(2) as f64 * self.v.sum()
+        }
+    }
+
     /// The total kinetic energy over a slice of bodies, each read through a loop's item.
     #[differentiate]
     pub fn total_kinetic(bodies: &[Body]) -> f64 {
@@ -1099,4 +1132,43 @@ fn matrix_fields_two_levels_down() {
         m2.loss(&x, &y, 0.01)
     };
     fd_vec("loss W1", f, &w1, g.l1.w.as_slice().unwrap());
+}
+
+#[test]
+fn integer_fields_given_float_named_methods() {
+    let q = Shifted {
+        v: v3(0.5, -1.5, 0.25),
+        shift: -3,
+        n: 2,
+        w: 1.2,
+    };
+    let (v, g) = Shifted::value_grad(&q);
+    assert_eq!(v, q.value());
+    let s = 3.0 - 1.0;
+    let n2 = 4.0;
+    close_all(
+        "shifted v",
+        &[g.v.x, g.v.y, g.v.z],
+        &[3.0 * q.w * s + n2, 2.0 * q.w * s + n2, q.w * s + n2],
+    );
+    close(
+        "shifted w",
+        g.w,
+        (3.0 * q.v.x + 2.0 * q.v.y + q.v.z) * s,
+        TOL,
+    );
+    let f = |p: &[f64]| {
+        Shifted {
+            v: v3(p[0], p[1], p[2]),
+            w: p[3],
+            ..q.clone()
+        }
+        .value()
+    };
+    fd_vec(
+        "shifted",
+        f,
+        &[q.v.x, q.v.y, q.v.z, q.w],
+        &[g.v.x, g.v.y, g.v.z, g.w],
+    );
 }
