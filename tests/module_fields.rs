@@ -8,6 +8,7 @@
 
 mod common;
 use common::*;
+use ndarray::{Array1, Array2};
 
 #[autodiff::differentiate]
 mod sim {
@@ -321,6 +322,97 @@ mod sim {
             r.order.swap(0, n - 1);
         }
         (0..n).map(|k| (k + 1) as f64 * r.buf[r.order[k]]).sum()
+    }
+
+    /// A rotation held as a quaternion of a scalar and a vector part, whose `rotate` returns a
+    /// vector: methods on what it returned are the vector's, as the module declares its result
+    /// type (`p + 2w·(u×p) + 2·u×(u×p)`).
+    #[derive(Clone, Copy, Debug, PartialEq, Differentiable)]
+    pub struct Quat {
+        pub w: f64,
+        pub u: V3,
+    }
+
+    #[differentiate]
+    impl Quat {
+        pub fn rotate(&self, p: V3) -> V3 {
+            let t = self.u.cross(&p) * 2.0;
+            p + t * self.w + self.u.cross(&t)
+        }
+    }
+
+    /// `R(q)·p · t + |R(q)·t × p|²`.
+    #[differentiate]
+    pub fn aligned(q: &Quat, p: V3, t: V3) -> f64 {
+        let c = q.rotate(t).cross(&p);
+        q.rotate(p).dot(&t) + c.dot(&c)
+    }
+
+    /// The rate of change of a body in a harmonic well, `(vel, −k·pos)`, as a `Body` of
+    /// derivatives (mass unchanged).
+    #[differentiate]
+    pub fn rate(b: &Body, k: f64) -> Body {
+        Body {
+            pos: b.vel,
+            vel: b.pos * (-k),
+            mass: 0.0,
+        }
+    }
+
+    /// The speed of a body, `|vel|`.
+    #[differentiate]
+    pub fn speed(b: &Body) -> f64 {
+        b.vel.norm()
+    }
+
+    /// One midpoint step through the module's functions, whose results are bound without a
+    /// type (`let k1 = rate(&b, k);`, `let s = speed(&b);`): `|pos₁|² + s·h` with
+    /// `pos₁ = pos + h·(vel − ½h·k·pos)`.
+    #[differentiate(wrt(b, k))]
+    pub fn midpoint(b: &Body, k: f64, h: f64) -> f64 {
+        let k1 = rate(b, k);
+        let mid = Body {
+            pos: b.pos + k1.pos * (0.5 * h),
+            vel: b.vel + k1.vel * (0.5 * h),
+            mass: b.mass,
+        };
+        let k2 = rate(&mid, k);
+        let s = speed(b);
+        let p1 = b.pos + k2.pos * h;
+        p1.dot(&p1) + s * h
+    }
+
+    /// Integer fields given methods that floats have too, beside a vector field given methods
+    /// named like a library type's (`cumsum`, `sum`): each is its declared type's.
+    #[derive(Clone, Debug, PartialEq, Differentiable)]
+    pub struct Shifted {
+        pub v: V3,
+        pub shift: i32,
+        pub n: u32,
+        pub w: f64,
+    }
+
+    #[differentiate]
+    impl V3 {
+        pub fn cumsum(&self) -> V3 {
+            V3 {
+                x: self.x,
+                y: self.x + self.y,
+                z: self.x + self.y + self.z,
+            }
+        }
+        pub fn sum(&self) -> f64 {
+            self.x + self.y + self.z
+        }
+    }
+
+    #[differentiate]
+    impl Shifted {
+        /// `(3x + 2y + z)·w·s + n²·(x + y + z)`, `s = |shift| + sign(shift)`.
+        pub fn value(&self) -> f64 {
+            let s = self.shift.abs() as f64 + self.shift.signum() as f64;
+            self.v.cumsum().sum() * self.w * s + self.n.pow(2) as f64 * self.v.sum()
+        }
     }
 
     /// The total kinetic energy over a slice of bodies, each read through a loop's item.
@@ -877,4 +969,206 @@ fn integer_fields_declared_in_the_module() {
     close("delayed g", gg, want_g, TOL);
     fd_vec("delayed xs", |p| delayed(&r, g, p), &xs, &gx);
     fd("delayed g", |t| delayed(&r, t, &xs), g, gg);
+}
+
+#[test]
+fn methods_on_what_a_method_of_another_struct_returned() {
+    let q = Quat {
+        w: 0.9,
+        u: v3(0.1, -0.3, 0.2),
+    };
+    let (p, t) = (v3(1.0, 0.5, -0.4), v3(-0.2, 0.7, 0.3));
+    let (v, (gq, gp, gt)) = aligned_grad(&q, p, t);
+    assert_eq!(v, aligned(&q, p, t));
+    let arr = |a: V3| [a.x, a.y, a.z];
+    let cross = |a: [f64; 3], b: [f64; 3]| {
+        [
+            a[1] * b[2] - a[2] * b[1],
+            a[2] * b[0] - a[0] * b[2],
+            a[0] * b[1] - a[1] * b[0],
+        ]
+    };
+    // R = I + 2w[u]× + 2[u]×², linear in its argument: R·a = a + 2w(u×a) + 2u×(u×a), and
+    // Rᵀ·a = a − 2w(u×a) + 2u×(u×a) ([u]× is antisymmetric, [u]×² symmetric).
+    let rot = |a: [f64; 3], sign: f64| {
+        let ua = cross(arr(q.u), a);
+        let uua = cross(arr(q.u), ua);
+        [0, 1, 2].map(|i| a[i] + sign * 2.0 * q.w * ua[i] + 2.0 * uua[i])
+    };
+    // f = Rp·t + |c|², c = Rt × p: ∂/∂p = Rᵀt + 2·(c × Rt), ∂/∂t = Rp + 2·Rᵀ(p × c).
+    let (rp, rt) = (rot(arr(p), 1.0), rot(arr(t), 1.0));
+    let c = cross(rt, arr(p));
+    let rtt = rot(arr(t), -1.0);
+    let c_rt = cross(c, rt);
+    let want_p: Vec<f64> = (0..3).map(|i| rtt[i] + 2.0 * c_rt[i]).collect();
+    let back = rot(cross(arr(p), c), -1.0);
+    let want_t: Vec<f64> = (0..3).map(|i| rp[i] + 2.0 * back[i]).collect();
+    close_all("aligned p", &arr(gp), &want_p);
+    close_all("aligned t", &arr(gt), &want_t);
+    let f = |x: &[f64]| {
+        aligned(
+            &Quat {
+                w: x[0],
+                u: v3(x[1], x[2], x[3]),
+            },
+            v3(x[4], x[5], x[6]),
+            v3(x[7], x[8], x[9]),
+        )
+    };
+    let x = [q.w, q.u.x, q.u.y, q.u.z, p.x, p.y, p.z, t.x, t.y, t.z];
+    let g = [
+        gq.w, gq.u.x, gq.u.y, gq.u.z, gp.x, gp.y, gp.z, gt.x, gt.y, gt.z,
+    ];
+    fd_vec("aligned", f, &x, &g);
+}
+
+#[test]
+fn results_of_the_module_functions_bound_without_a_type() {
+    let b = sample();
+    let (k, h) = (0.8, 0.1);
+    let (v, (g, gk)) = midpoint_grad(&b, k, h);
+    assert_eq!(v, midpoint(&b, k, h));
+    // pos₁ = (1 − ½h²k)·pos + h·vel: ∂/∂pos = 2(1 − ½h²k)·pos₁, ∂/∂vel = 2h·pos₁ + h·vel/|vel|,
+    // ∂/∂k = −h²·pos·pos₁.
+    let c = 1.0 - 0.5 * h * h * k;
+    let pos = [b.pos.x, b.pos.y, b.pos.z];
+    let vel = [b.vel.x, b.vel.y, b.vel.z];
+    let p1: Vec<f64> = (0..3).map(|i| c * pos[i] + h * vel[i]).collect();
+    let r = vel.iter().map(|t| t * t).sum::<f64>().sqrt();
+    let mut want: Vec<f64> = p1.iter().map(|t| 2.0 * c * t).collect();
+    want.extend((0..3).map(|i| 2.0 * h * p1[i] + h * vel[i] / r));
+    want.push(0.0);
+    close_all("midpoint", &flat(&g), &want);
+    close(
+        "midpoint k",
+        gk,
+        -h * h * (0..3).map(|i| pos[i] * p1[i]).sum::<f64>(),
+        TOL,
+    );
+    fd_vec(
+        "midpoint",
+        |p| midpoint(&body(p), k, h),
+        &flat(&b),
+        &flat(&g),
+    );
+}
+
+/// A model of layers holding ndarray weights, in a module: the fields' declared ranks are seen,
+/// so the elements of a matrix field two levels down are iterated as a matrix's.
+#[autodiff::differentiate]
+mod net {
+    use autodiff::{Differentiable, differentiate};
+    use ndarray::{Array1, Array2};
+
+    #[derive(Clone, Debug, Differentiable)]
+    pub struct Dense {
+        pub w: Array2<f64>,
+        pub b: Array1<f64>,
+    }
+
+    #[derive(Clone, Debug, Differentiable)]
+    pub struct Mlp {
+        pub l1: Dense,
+        pub l2: Dense,
+    }
+
+    #[differentiate]
+    impl Dense {
+        pub fn forward(&self, x: &Array1<f64>) -> Array1<f64> {
+            self.w.dot(x) + &self.b
+        }
+    }
+
+    #[differentiate(wrt(self))]
+    impl Mlp {
+        /// `|W₂·tanh(W₁x + b₁) + b₂ − y|² + λ·Σ W₁²`.
+        pub fn loss(&self, x: &Array1<f64>, y: &Array1<f64>, lambda: f64) -> f64 {
+            let h = self.l1.forward(x).mapv(f64::tanh);
+            let d = self.l2.forward(&h) - y;
+            d.dot(&d) + lambda * self.l1.w.iter().map(|v| v * v).sum::<f64>()
+        }
+
+        /// `Σ W₁² + Σ b₁`.
+        pub fn reg(&self) -> f64 {
+            self.l1.w.iter().map(|v| v * v).sum::<f64>() + self.l1.b.iter().sum::<f64>()
+        }
+    }
+}
+
+#[test]
+fn matrix_fields_two_levels_down() {
+    let mk = |r: usize, c: usize, s: f64| net::Dense {
+        w: Array2::from_shape_fn((r, c), |(i, j)| ((i * c + j) as f64 + s).sin() * 0.5),
+        b: Array1::from_shape_fn(r, |i| (i as f64 + s).cos() * 0.1),
+    };
+    let m = net::Mlp {
+        l1: mk(4, 3, 0.3),
+        l2: mk(2, 4, 1.1),
+    };
+    // ∂/∂W₁ = 2W₁, ∂/∂b₁ = 1, nothing else.
+    let (v, g) = net::Mlp::reg_grad(&m);
+    assert_eq!(v, m.reg());
+    let want_w: Vec<f64> = m.l1.w.iter().map(|t| 2.0 * t).collect();
+    close_all("reg W1", g.l1.w.as_slice().unwrap(), &want_w);
+    close_all("reg b1", g.l1.b.as_slice().unwrap(), &[1.0; 4]);
+    assert!(g.l2.w.iter().chain(g.l2.b.iter()).all(|&t| t == 0.0));
+    let x = Array1::from(vec![0.5, -0.3, 0.8]);
+    let y = Array1::from(vec![0.1, -0.2]);
+    let (v, g) = net::Mlp::loss_grad(&m, &x, &y, 0.01);
+    assert_eq!(v, m.loss(&x, &y, 0.01));
+    // Output layer: with d = W₂h + b₂ − y, ∂/∂b₂ = 2d, ∂/∂W₂ = 2d·hᵀ.
+    let h = (m.l1.w.dot(&x) + &m.l1.b).mapv(f64::tanh);
+    let d = m.l2.w.dot(&h) + &m.l2.b - &y;
+    close_all("loss b2", g.l2.b.as_slice().unwrap(), &(&d * 2.0).to_vec());
+    let outer: Vec<f64> = (0..2)
+        .flat_map(|i| (0..4).map(move |j| (i, j)))
+        .map(|(i, j)| 2.0 * d[i] * h[j])
+        .collect();
+    close_all("loss W2", g.l2.w.as_slice().unwrap(), &outer);
+    let w1: Vec<f64> = m.l1.w.iter().copied().collect();
+    let f = |p: &[f64]| {
+        let mut m2 = m.clone();
+        m2.l1.w = Array2::from_shape_vec((4, 3), p.to_vec()).unwrap();
+        m2.loss(&x, &y, 0.01)
+    };
+    fd_vec("loss W1", f, &w1, g.l1.w.as_slice().unwrap());
+}
+
+#[test]
+fn integer_fields_given_float_named_methods() {
+    let q = Shifted {
+        v: v3(0.5, -1.5, 0.25),
+        shift: -3,
+        n: 2,
+        w: 1.2,
+    };
+    let (v, g) = Shifted::value_grad(&q);
+    assert_eq!(v, q.value());
+    let s = 3.0 - 1.0;
+    let n2 = 4.0;
+    close_all(
+        "shifted v",
+        &[g.v.x, g.v.y, g.v.z],
+        &[3.0 * q.w * s + n2, 2.0 * q.w * s + n2, q.w * s + n2],
+    );
+    close(
+        "shifted w",
+        g.w,
+        (3.0 * q.v.x + 2.0 * q.v.y + q.v.z) * s,
+        TOL,
+    );
+    let f = |p: &[f64]| {
+        Shifted {
+            v: v3(p[0], p[1], p[2]),
+            w: p[3],
+            ..q.clone()
+        }
+        .value()
+    };
+    fd_vec(
+        "shifted",
+        f,
+        &[q.v.x, q.v.y, q.v.z, q.w],
+        &[g.v.x, g.v.y, g.v.z, g.w],
+    );
 }

@@ -862,43 +862,15 @@ fn expand_mod(attr: TokenStream2, m: syn::ItemMod) -> TokenStream2 {
     let mut scalar_ops = scalar_ops;
     scalar_ops.extend(types::module_scalar_left_all());
     let outer_scalar_ops = types::set_module_scalar_left(scalar_ops);
-    // The declared results of its functions and methods (also a trait's, `t.centroid()` of
-    // `impl Shape for Tri`): what `p.moved(dt)` or `step(&s, dt)` returns is of that type, so
-    // that `let q = p.moved(dt); q.pos.norm()` is `V3`'s.
-    let results = (items.iter())
-        .flat_map(|i| -> Vec<types::ModuleResult> {
-            let ret = |sig: &syn::Signature, own: Option<&str>| match &sig.output {
-                syn::ReturnType::Type(_, t) => Some(unaliased(&self_named(t, own), &aliases)),
-                syn::ReturnType::Default => None,
-            };
-            match i {
-                syn::Item::Fn(f) => (ret(&f.sig, None).into_iter())
-                    .map(|t| (None, f.sig.ident.to_string(), t))
-                    .collect(),
-                syn::Item::Impl(imp) if imp.generics.params.is_empty() => {
-                    let syn::Type::Path(tp) = &*imp.self_ty else {
-                        return Vec::new();
-                    };
-                    let Some(own) = tp.path.get_ident().map(|i| i.to_string()) else {
-                        return Vec::new();
-                    };
-                    (imp.items.iter())
-                        .filter_map(|it| match it {
-                            syn::ImplItem::Fn(m) => {
-                                let t = ret(&m.sig, Some(&own))?;
-                                Some((Some(own.clone()), m.sig.ident.to_string(), t))
-                            }
-                            _ => None,
-                        })
-                        .collect()
-                }
-                _ => Vec::new(),
-            }
-        })
-        .collect::<Vec<_>>();
-    let mut results = results;
-    results.extend(types::module_results_all());
-    let outer_results = types::set_module_results(results);
+    // The result types of its methods (`fn rotate(&self, v: V3) -> V3` of `Quat`, also a
+    // trait's, `t.centroid()` of `impl Shape for Tri`) and free functions: what a call of one
+    // returned is of that type, not taken to be the receiver's (the module's aliases read as
+    // what they name; inside another such module, those of the modules around it too).
+    let methods = (module_methods(&items).into_iter())
+        .map(|(ty, name, ret)| (ty, name, unaliased(&ret, &aliases)))
+        .chain(types::module_methods_all())
+        .collect();
+    let outer_methods = types::set_module_methods(methods);
     // The operators of its structs, with their right operands' types and their results' (a
     // dot product written as `impl Mul for V3 { type Output = f64; .. }` gives a float).
     let mut ops: Vec<types::ModuleOp> = (items.iter())
@@ -971,7 +943,7 @@ fn expand_mod(attr: TokenStream2, m: syn::ItemMod) -> TokenStream2 {
     types::set_plain_module_fns(outer_plain);
     types::restore_module_structs(outer_structs);
     types::set_module_scalar_left(outer_scalar_ops);
-    types::set_module_results(outer_results);
+    types::set_module_methods(outer_methods);
     types::set_module_ops(outer_ops);
     // The module's inner attributes (`#![allow(..)]`) stay inside it.
     let (inner, outer): (Vec<&syn::Attribute>, Vec<&syn::Attribute>) =
@@ -1177,6 +1149,61 @@ fn scalar_left(imp: &syn::ItemImpl, prim: &str) -> Option<(syn::Type, syn::ImplI
 /// `prim` on the left (`__ad_f64_mul`), see [`scalar_left`].
 pub(crate) fn scalar_left_name(prim: &str, op: &str) -> String {
     format!("__ad_{prim}_{op}")
+}
+
+/// The methods the `impl` blocks of a module's items declare, by their type's name, and its
+/// free functions, under an empty name, with their result types: `Self` read as the type,
+/// `Self::Output` as the block's `type Output`, `()` for none (see
+/// `types::module_method_return`).
+fn module_methods(items: &[syn::Item]) -> Vec<(String, String, syn::Type)> {
+    let mut out = Vec::new();
+    for item in items {
+        // A free function, under an empty type name.
+        if let syn::Item::Fn(f) = item {
+            let ret = match &f.sig.output {
+                syn::ReturnType::Default => syn::parse_quote!(()),
+                syn::ReturnType::Type(_, t) => (**t).clone(),
+            };
+            out.push((String::new(), f.sig.ident.to_string(), ret));
+            continue;
+        }
+        let syn::Item::Impl(imp) = item else { continue };
+        let syn::Type::Path(tp) = &*imp.self_ty else {
+            continue;
+        };
+        let Some(ty) = tp.path.segments.last().map(|s| s.ident.to_string()) else {
+            continue;
+        };
+        let output = imp.items.iter().find_map(|i| match i {
+            syn::ImplItem::Type(t) if t.ident == "Output" => Some(t.ty.clone()),
+            _ => None,
+        });
+        for i in &imp.items {
+            let syn::ImplItem::Fn(m) = i else { continue };
+            let ret: syn::Type = match &m.sig.output {
+                syn::ReturnType::Default => syn::parse_quote!(()),
+                syn::ReturnType::Type(_, t) => match &**t {
+                    syn::Type::Path(p) if p.qself.is_none() && p.path.is_ident("Self") => {
+                        (*imp.self_ty).clone()
+                    }
+                    syn::Type::Path(p)
+                        if p.qself.is_none()
+                            && p.path.segments.len() == 2
+                            && p.path.segments[0].ident == "Self"
+                            && p.path.segments[1].ident == "Output" =>
+                    {
+                        match &output {
+                            Some(o) => o.clone(),
+                            None => continue,
+                        }
+                    }
+                    t => t.clone(),
+                },
+            };
+            out.push((ty.clone(), m.sig.ident.to_string(), ret));
+        }
+    }
+    out
 }
 
 /// The items of an expansion, each under the `#[cfg]`s of the item they were made from (inside

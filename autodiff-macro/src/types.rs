@@ -46,44 +46,28 @@ thread_local! {
     /// (`#[differentiate] impl Mul<V3> for f64`): the operator's method, the struct, the float.
     static MODULE_SCALAR_LEFT: RefCell<Vec<(String, String, String)>> =
         const { RefCell::new(Vec::new()) };
-    /// The declared results of the functions and methods the module being expanded declares
-    /// (see `expand_mod`): the type a method is of (`None` for a free function), the name, the
-    /// result's type (`Self` read as the block's type).
-    static MODULE_RESULTS: RefCell<Vec<ModuleResult>> = const { RefCell::new(Vec::new()) };
     /// The operators of its structs that the module being expanded differentiates (see
     /// `expand_mod`).
     static MODULE_OPS: RefCell<Vec<ModuleOp>> = const { RefCell::new(Vec::new()) };
+    /// The methods of the module being expanded, by their type's name and their own, with
+    /// their declared result types (`Self` and `Self::Output` read as the types they name).
+    static MODULE_METHODS: RefCell<Vec<(String, String, Type)>> = const { RefCell::new(Vec::new()) };
     /// Fields that a struct literal in the `impl` block being expanded gives integers, by the
     /// struct's name (`Self` too, for the block's own type) and the field's.
     static BLOCK_DATA_FIELDS: RefCell<Vec<(String, String)>> = const { RefCell::new(Vec::new()) };
 }
 
-/// A function or method of a module marked `#[differentiate]` with its declared result: the
-/// type whose `impl` block holds it (`None` for a free function), its name, the result's type.
-pub type ModuleResult = (Option<String>, String, Type);
-
-/// Sets the declared results of the module being expanded (see [`MODULE_RESULTS`]); returns
-/// those set before.
-pub fn set_module_results(results: Vec<ModuleResult>) -> Vec<ModuleResult> {
-    MODULE_RESULTS.with(|p| std::mem::replace(&mut *p.borrow_mut(), results))
-}
-
 /// The declared result of the function `name` (a method of `owner` where it is `Some`, `Self`
 /// naming the type of the module's `impl` block being expanded) that the module being expanded
-/// declares.
+/// declares (see [`module_method_return`]).
 pub fn module_result(owner: Option<&str>, name: &str) -> Option<Type> {
     let own = MODULE_STRUCTS.with(|p| p.borrow().1.clone());
     let owner = match (owner, &own) {
-        (Some("Self"), Some(own)) => Some(own.as_str()),
-        (o, _) => o,
+        (Some("Self"), Some(own)) => own.as_str(),
+        (Some(o), _) => o,
+        (None, _) => "",
     };
-    MODULE_RESULTS.with(|p| {
-        let p = p.borrow();
-        let mut found = (p.iter()).filter(|(o, n, _)| o.as_deref() == owner && n == name);
-        let (_, _, ty) = found.next()?;
-        // Two methods of one name (in two blocks, under two `cfg`s) may differ: not known.
-        found.all(|(_, _, t)| t == ty).then(|| ty.clone())
-    })
+    module_method_return(owner, name)
 }
 
 /// An operator of a struct of a module marked `#[differentiate]` that the module
@@ -187,9 +171,9 @@ pub fn module_scalar_left_all() -> Vec<(String, String, String)> {
     MODULE_SCALAR_LEFT.with(|p| p.borrow().clone())
 }
 
-/// The declared results set for the module being expanded.
-pub fn module_results_all() -> Vec<ModuleResult> {
-    MODULE_RESULTS.with(|p| p.borrow().clone())
+/// The methods set for the module being expanded.
+pub fn module_methods_all() -> Vec<(String, String, Type)> {
+    MODULE_METHODS.with(|p| p.borrow().clone())
 }
 
 /// Puts back the structs [`set_module_structs`] returned.
@@ -244,6 +228,27 @@ fn module_field(owner: &str, field: &str) -> Option<ModuleField> {
         };
         let (_, fields) = p.0.iter().find(|(n, _)| n == owner)?;
         fields.iter().find(|(f, _, _)| f == field).cloned()
+    })
+}
+
+/// Sets the methods of the module being expanded (see [`MODULE_METHODS`]); returns those set
+/// before.
+pub fn set_module_methods(methods: Vec<(String, String, Type)>) -> Vec<(String, String, Type)> {
+    MODULE_METHODS.with(|p| std::mem::replace(&mut *p.borrow_mut(), methods))
+}
+
+/// The declared result type of the method `method` of the type `ty`, where the module being
+/// expanded declares it in an `impl` block, and all its declarations there (one per impl of a
+/// trait with type arguments: `Mul<f64>`, `Mul<V3>`) agree.
+pub fn module_method_return(ty: &str, method: &str) -> Option<Type> {
+    MODULE_METHODS.with(|p| {
+        let p = p.borrow();
+        let mut rets = (p.iter())
+            .filter(|(t, m, _)| t == ty && m == method)
+            .map(|(_, _, r)| r);
+        let first = rets.next()?;
+        let text = |t: &Type| quote!(#t).to_string();
+        rets.all(|r| text(r) == text(first)).then(|| first.clone())
     })
 }
 

@@ -1395,7 +1395,9 @@ pub fn count_like<T: Real>(_like: &T, n: usize) -> T {
     message = "the elements of `{Self}` are iterated here as a vector's, by one index",
     label = "the macro does not see this field's type, and takes it for a vector",
     note = "for an array of more than one dimension, iterate its elements in row-major order \
-            through `flatten`, which is followed: `p.w.flatten().iter()` for `p.w.iter()`"
+            through `flatten`, which is followed: `p.w.flatten().iter()` for `p.w.iter()`; or \
+            put the structs and the function in a module marked `#[differentiate]`, where the \
+            macro sees the field's type"
 )]
 pub trait IteratedAsVector {}
 impl<T> IteratedAsVector for [T] {}

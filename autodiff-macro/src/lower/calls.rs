@@ -304,6 +304,33 @@ fn is_struct_method(mc: &syn::ExprMethodCall) -> bool {
                 || prim::places::is_read(&name)))
 }
 
+/// The declared result type of the method a call `Ty::m(..)` names, or of the function a call
+/// `f(..)` names, where the module marked `#[differentiate]` being expanded declares it (see
+/// `types::module_method_return`).
+fn module_method(path: &syn::Path) -> Option<syn::Type> {
+    let n = path.segments.len();
+    let ty = match n {
+        0 => return None,
+        1 => None,
+        _ => Some(path.segments[n - 2].ident.to_string()),
+    };
+    let name = path.segments[n - 1].ident.to_string();
+    crate::types::module_result(ty.as_deref(), &name)
+}
+
+/// What the module marked `#[differentiate]` being expanded says of the result of the call
+/// `path` names (see [`module_method`]): `Some(Some(ty))` for a struct it declares (or the
+/// method's own type, `Self`), `Some(None)` for a type that is no struct (a float, an integer,
+/// an array, a `Vec`, a tuple), `None` where it does not say (a function it does not declare,
+/// a type from elsewhere, which may be an alias).
+pub(super) fn module_result(path: &syn::Path) -> Option<Option<syn::Path>> {
+    let ret = module_method(path)?;
+    match crate::types::struct_path(&ret) {
+        None => Some(None),
+        Some(_) => module_struct(&ret).map(Some),
+    }
+}
+
 /// `ty` as a struct that the module marked `#[differentiate]` being expanded declares (see
 /// `expand_mod`): `V3` of `pos: V3`, `Self` in one of its `impl` blocks. A reference's
 /// referent; nothing else (an array, a float, a type from elsewhere).
@@ -329,14 +356,7 @@ fn scalar_right_call(path: &syn::Path) -> bool {
 /// The declared result of the function or method a call names (`Particle::moved`, `Self::step`,
 /// `step`), where the module marked `#[differentiate]` being expanded declares it.
 fn module_call_result(path: &syn::Path) -> Option<syn::Type> {
-    let segs: Vec<&syn::PathSegment> = path.segments.iter().collect();
-    match segs[..] {
-        [f] => crate::types::module_result(None, &f.ident.to_string()),
-        [ty, m] if ty.arguments.is_none() => {
-            crate::types::module_result(Some(&ty.ident.to_string()), &m.ident.to_string())
-        }
-        _ => None,
-    }
+    module_method(path)
 }
 
 /// `ty` as a struct the module marked `#[differentiate]` being expanded declares (see
@@ -1317,9 +1337,12 @@ impl Lowering {
                 {
                     self.struct_of_call(path)
                 }
-                // What a function or method of the module marked `#[differentiate]` around
-                // the function returns, by its declared result (`let q = p.moved(dt);`).
-                InstKind::Call { path, .. } => module_struct(&module_call_result(path)?),
+                // What a method or a function whose result type the module marked
+                // `#[differentiate]` around the function declares returned (`self.u.cross(&p) *
+                // 2.0`, `s + k1 * h` of `let k1 = rate(&s);`, `let q = p.moved(dt);`).
+                InstKind::Call { path, .. } if module_result(path).is_some() => {
+                    module_result(path)?
+                }
                 // A part of a tuple one returned (`let (e, q) = p.split(dt);`).
                 InstKind::Field(base, member) => {
                     let ValueDef::Result(j, 0) = self.f.value(*base).def else {
@@ -1341,7 +1364,7 @@ impl Lowering {
 
     /// The declared type of the field `name` of `owner`, where the module marked
     /// `#[differentiate]` around the function declares `owner`'s struct (see `expand_mod`).
-    fn module_field_type(&self, owner: Value, name: &syn::Ident) -> Option<syn::Type> {
+    pub(super) fn module_field_type(&self, owner: Value, name: &syn::Ident) -> Option<syn::Type> {
         let owner = self.struct_type_of(owner)?;
         let owner = owner.segments.last()?.ident.to_string();
         crate::types::module_field_type(&owner, &name.to_string())
@@ -1733,6 +1756,13 @@ impl Lowering {
         }
         let as_ty: syn::Type = syn::parse_quote!(#ty);
         ty = crate::types::struct_path(&as_ty)?.0;
+        // A method whose result type the module marked `#[differentiate]` around the function
+        // declares (`fn rotate(&self, v: V3) -> V3` of `Quat`, a dot product written `impl Mul
+        // for V3 { type Output = f64; .. }`): that type where it is a struct, nothing where it
+        // is a float, an array or a tuple.
+        if let Some(known) = module_result(path) {
+            return known;
+        }
         Some(ty)
     }
 

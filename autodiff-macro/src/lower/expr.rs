@@ -1214,8 +1214,11 @@ impl Lowering {
         let ValueDef::Result(i, 0) = self.f.value(v).def else {
             return false;
         };
+        // Not one whose result type the module marked `#[differentiate]` around the function
+        // declares: that type is known (see `Lowering::struct_type_of`).
         matches!(&self.f.inst(i).kind, InstKind::Call { path, .. }
-            if !crate::joint::is_runtime_function(path))
+            if !crate::joint::is_runtime_function(path)
+                && super::calls::module_result(path).is_none())
     }
 
     /// The call `Ty::name(&a, ..)` for an operator of a struct `Ty` of the user's, with the left

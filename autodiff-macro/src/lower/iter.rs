@@ -442,6 +442,11 @@ impl Lowering {
             | InstKind::Neg(x)
             | InstKind::TypedLike { value: x, .. } => rec(*x),
             InstKind::Ascribe { value, ty } => type_rank(ty).max(rec(*value)),
+            // A field whose type the module marked `#[differentiate]` around the function
+            // declares (`self.l1.w` of `w: Array2<f64>`).
+            InstKind::FieldRef(owner, name) => {
+                (self.module_field_type(*owner, name)).map_or(0, |t| type_rank(&t))
+            }
             InstKind::Binary(_, x, y) => rec(*x).max(rec(*y)),
             InstKind::Prim { prim, args, .. } => match prim.name() {
                 "insert_axis" => (rec(args[0]) + 1).max(2),
@@ -533,7 +538,7 @@ impl Lowering {
         }
     }
 
-    /// A field of a parameter (`p.w1`) iterated as a vector's elements, of a type the macro
+    /// A field of a parameter (`p.w1`, `m.l1.w`) iterated as a vector's elements, of a type the macro
     /// does not see: a check, at the field, that it is a vector (a slice, `Vec`, array or
     /// `Array1`), whose error says to write `p.w1.flatten().iter()` for a matrix.
     fn check_vector_field(&mut self, b: Block, expr: &Expr, span: Span) {
@@ -542,8 +547,12 @@ impl Lowering {
             e = strip(&r.expr);
         }
         let Expr::Field(f) = e else { return };
-        if !matches!(strip(&f.base), Expr::Path(p) if p.path.get_ident().is_some_and(|id| id != "self"))
-        {
+        // Rooted in a parameter, through fields (`p.w1`, `m.l1.w`).
+        let mut root = strip(&f.base);
+        while let Expr::Field(inner) = root {
+            root = strip(&inner.base);
+        }
+        if !matches!(root, Expr::Path(p) if p.path.get_ident().is_some_and(|id| id != "self")) {
             return;
         }
         let k = &self.krate;
