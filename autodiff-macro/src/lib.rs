@@ -187,12 +187,55 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
         }
         Some(Err(e)) => {
             let e = e.to_compile_error();
-            return quote! { #func #e };
+            // A method taking `&mut self` and buffers has no copy: stand-ins for it, its
+            // pullback and its forward rule keep a differentiated caller's call from being
+            // rustc's "no associated item named `__ad_mut_step`" beside the error above.
+            let stand_ins = match mut_self::mut_self_with_buffers(&func) {
+                true => mut_self_not_followed(&attr, &func),
+                false => TokenStream2::new(),
+            };
+            return quote! { #func #e #stand_ins };
         }
         None => {}
     }
     let own = expand_fn(attr, item, func);
     quote! { #own #no_copies }
+}
+
+/// The stand-ins of the by-value copy of a method taking `&mut self` and other `&mut`
+/// parameters, which is an error (see `mut_self::buffers_by_value`), and of its pullback and
+/// forward rule: a differentiated caller's `opt.step(&mut w, &g)` calls them, and their bound,
+/// which no type meets, is the error that says what to write.
+fn mut_self_not_followed(attr: &TokenStream2, func: &syn::ItemFn) -> TokenStream2 {
+    let opts = syn::parse2::<options::Options>(attr.clone()).unwrap_or_default();
+    let krate = opts.krate();
+    let arity = func.sig.inputs.len();
+    // The forward rule is given a tangent for the receiver and each argument with one.
+    let tangents = 1 + func
+        .sig
+        .inputs
+        .iter()
+        .filter(|a| matches!(a, syn::FnArg::Typed(pt) if !types::is_inactive_type(&pt.ty)))
+        .count();
+    let copy = mut_self::copy_name(&func.sig.ident, false, false);
+    let attrs = quote!(#[allow(dead_code, non_snake_case, clippy::extra_unused_type_parameters)]);
+    let bound = quote!(#krate::__private::MutSelfWithBuffers);
+    let mut out = signature::stand_in(&attrs, &func.vis, &copy, arity, bound.clone());
+    out.extend(signature::stand_in(
+        &attrs,
+        &func.vis,
+        &quote::format_ident!("{}_vjp", copy),
+        arity,
+        bound.clone(),
+    ));
+    out.extend(signature::stand_in(
+        &attrs,
+        &func.vis,
+        &quote::format_ident!("{}_jvp", copy),
+        arity + tangents,
+        bound,
+    ));
+    out
 }
 
 /// The stand-ins of the by-value copies' pullbacks of a function whose `wrt(..)` leaves out

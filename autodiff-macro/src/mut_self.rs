@@ -83,6 +83,16 @@ pub fn by_value(f: &syn::ItemFn) -> Option<Result<Vec<syn::ItemFn>, syn::Error>>
     Some(Ok(vec![g]))
 }
 
+/// Whether `f` is a method taking `&mut self` and other `&mut` parameters, which has no
+/// by-value copy (see `buffers_by_value`'s error).
+pub fn mut_self_with_buffers(f: &syn::ItemFn) -> bool {
+    let mut_self = matches!(
+        f.sig.inputs.first(),
+        Some(syn::FnArg::Receiver(r)) if crate::types::receiver_type(r).is_err()
+    );
+    mut_self && !lent_mut(f).is_empty()
+}
+
 /// Whether `f` declares a result other than `()`.
 pub fn returns_value(f: &syn::ItemFn) -> bool {
     result_type(f).is_some()
@@ -321,7 +331,10 @@ fn buffers_by_value(f: &syn::ItemFn) -> Option<Result<Vec<syn::ItemFn>, syn::Err
             return Some(Err(syn::Error::new_spanned(
                 r,
                 "a differentiated method taking `&mut self` cannot take other `&mut` \
-                 parameters: take the buffers by value and return them, or make them fields",
+                 parameters (an optimizer's `fn step(&mut self, w: &mut [f64], g: &[f64])`): \
+                 write it as a function taking the struct `&mut` beside the buffers, `fn \
+                 step(opt: &mut Opt, w: &mut [f64], g: &[f64])`, called as `step(&mut opt, &mut \
+                 w, &g)`, which is followed, or make the buffers fields of the struct",
             )));
         }
     }

@@ -1292,6 +1292,23 @@ pub struct NoGrad<R>(core::marker::PhantomData<R>);
 )]
 pub trait GradOfWrittenThrough {}
 
+/// What a differentiated function calling a method that takes `&mut self` and other `&mut`
+/// parameters (`opt.step(&mut w, &g)`) needs of it: a by-value copy, which such a method does
+/// not have (its definition is an error that says what to write). In place of the copy, its
+/// pullback and its forward rule it has stand-ins bound by `for<'a> &'a (): MutSelfWithBuffers`,
+/// so that the call is this error, not rustc's "no associated item named `__ad_mut_step`".
+/// Implemented by no type.
+#[diagnostic::on_unimplemented(
+    message = "this method takes `&mut self` and other `&mut` parameters, which a differentiated \
+               function cannot follow",
+    label = "a differentiated function calls this method, which writes into `self` and into \
+             another `&mut` argument",
+    note = "write it as a function taking the struct `&mut` beside the buffers (`fn step(opt: \
+            &mut Opt, w: &mut [f64], g: &[f64])`, called as `step(&mut opt, &mut w, &g)`), \
+            which is followed, or make the buffers fields of the struct"
+)]
+pub trait MutSelfWithBuffers {}
+
 /// What a differentiated function lending `&mut` a value to a function needs of it: that the
 /// function follows what it writes there. One whose `wrt(..)` leaves out every `&mut` parameter
 /// of a type other than floats (a workspace struct, `ws: &mut Ws`) takes them as data and has
