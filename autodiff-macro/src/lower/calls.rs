@@ -4596,7 +4596,8 @@ impl Lowering {
                     format!(
                         "`{0}` is a mutable reference to an element of a container, and what \
                          `{1}` writes through it cannot be followed; pass the element's value and \
-                         write the result back (`*{0} = {1}(*{0})`)",
+                         write the result back (`*{0} = {1}(*{0})`), or, where `{1}` only reads \
+                         it (a parameter `&T`), lend it as `&*{0}`, which is followed",
                         a.to_token_stream(),
                         name.as_deref().unwrap_or("the function")
                     ),
