@@ -119,6 +119,29 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     };
     syn::visit_mut::VisitMut::visit_item_fn_mut(&mut Ungroup, &mut func);
     bind_parameter_patterns(&mut func);
+    // A method lent buffers also as a function lent its receiver (see
+    // `mut_self::self_lent_copy`), which a differentiated caller calls on a `mut` local.
+    if let Some(lent_self) = mut_self::self_lent_copy(&func) {
+        let attr_this = mut_self::this_for_self(attr.clone());
+        let extra = expand(attr_this, quote::ToTokens::to_token_stream(&lent_self));
+        let own = match mut_self::mut_self_with_buffers(&func) {
+            // The method as written; its by-value copy would be a second result beside the
+            // struct, which a `&mut self` method's callers do not take: stand-ins in its place
+            // make a call on anything but a `mut` local the error that says what to write.
+            true => {
+                let own = original(&item);
+                let stand_ins = mut_self_not_followed(&attr, &func);
+                quote! { #own #stand_ins }
+            }
+            false => expand_lent(attr, item, func),
+        };
+        return quote! { #own #extra };
+    }
+    expand_lent(attr, item, func)
+}
+
+/// [`expand`] of a function once parsed: its by-value copies where it is lent buffers.
+fn expand_lent(attr: TokenStream2, item: TokenStream2, func: syn::ItemFn) -> TokenStream2 {
     // `&mut` parameters that `wrt(..)` leaves out (`rng: &mut Lcg` beside `wrt(theta)`) are
     // data: no by-value copy takes them (its result would hold them, and need a gradient type).
     let wrt = syn::parse2::<options::Options>(attr.clone())
@@ -203,9 +226,10 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
 }
 
 /// The stand-ins of the by-value copy of a method taking `&mut self` and other `&mut`
-/// parameters, which is an error (see `mut_self::buffers_by_value`), and of its pullback and
-/// forward rule: a differentiated caller's `opt.step(&mut w, &g)` calls them, and their bound,
-/// which no type meets, is the error that says what to write.
+/// parameters, which it does not have (its callers follow it through `mut_self::self_lent_copy`
+/// where it is called on a `mut` local), and of its pullback and forward rule: a differentiated
+/// caller's `opts[k].step(&mut w, &g)` calls them, and their bound, which no type meets, is the
+/// error that says what to write.
 fn mut_self_not_followed(attr: &TokenStream2, func: &syn::ItemFn) -> TokenStream2 {
     let opts = syn::parse2::<options::Options>(attr.clone()).unwrap_or_default();
     let krate = opts.krate();

@@ -83,6 +83,59 @@ pub fn by_value(f: &syn::ItemFn) -> Option<Result<Vec<syn::ItemFn>, syn::Error>>
     Some(Ok(vec![g]))
 }
 
+/// The name of the copy of a method lent `&mut` buffers that takes its receiver as a `&mut`
+/// parameter (see [`self_lent_copy`]): `__ad_self_step` of `step`.
+pub fn self_lent_name(method: &syn::Ident) -> syn::Ident {
+    format_ident!("__ad_self_{}", method, span = method.span())
+}
+
+/// A method taking `&self` or `&mut self` and `&mut` buffers (an optimizer's `fn update(&mut
+/// self, w: &mut [f64], g: &[f64])`), as an associated function taking the receiver as its
+/// first `&mut` parameter, `fn __ad_self_update(__ad_this: &mut Self, w: &mut [f64], g:
+/// &[f64])`, with `self` read as `__ad_this`: a function lent buffers, whose by-value copies
+/// (`__ad_mut___ad_self_update`) take the struct and the buffers and give back both. A
+/// differentiated caller's `opt.update(&mut w, &g)` on a `mut` local `opt` calls it as
+/// `Opt::__ad_self_update(&mut opt, &mut w, &g)` (`lower::calls::self_lent_call`), which is
+/// followed as any such call: the caller does not see whether the method changes `self`, and
+/// this form is right for both. `None` for any other function.
+pub fn self_lent_copy(f: &syn::ItemFn) -> Option<syn::ItemFn> {
+    let Some(syn::FnArg::Receiver(r)) = f.sig.inputs.first() else {
+        return None;
+    };
+    if !matches!(r.kind, syn::ReceiverKind::Reference(..)) || lent_mut(f).is_empty() {
+        return None;
+    }
+    let mut g = f.clone();
+    g.sig.ident = self_lent_name(&f.sig.ident);
+    g.sig.inputs[0] = syn::parse_quote_spanned!(r.self_token.span=> __ad_this: &mut Self);
+    g.attrs.retain(|a| a.path().is_ident("allow"));
+    g.attrs.push(syn::parse_quote!(#[doc(hidden)]));
+    g.attrs.push(
+        syn::parse_quote!(#[allow(dead_code, non_snake_case, clippy::needless_pass_by_ref_mut)]),
+    );
+    let body = this_for_self(quote::ToTokens::to_token_stream(&*f.block));
+    g.block = Box::new(syn::parse2(body).ok()?);
+    Some(g)
+}
+
+/// `self` → `__ad_this` in `ts` (not `Self`).
+pub fn this_for_self(ts: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+    use proc_macro2::{Group, TokenTree};
+    ts.into_iter()
+        .map(|t| match t {
+            TokenTree::Ident(i) if i == "self" => {
+                TokenTree::Ident(proc_macro2::Ident::new("__ad_this", i.span()))
+            }
+            TokenTree::Group(g) => {
+                let mut n = Group::new(g.delimiter(), this_for_self(g.stream()));
+                n.set_span(g.span());
+                TokenTree::Group(n)
+            }
+            t => t,
+        })
+        .collect()
+}
+
 /// Whether `f` is a method taking `&mut self` and other `&mut` parameters, which has no
 /// by-value copy (see `buffers_by_value`'s error).
 pub fn mut_self_with_buffers(f: &syn::ItemFn) -> bool {

@@ -1293,19 +1293,20 @@ pub struct NoGrad<R>(core::marker::PhantomData<R>);
 pub trait GradOfWrittenThrough {}
 
 /// What a differentiated function calling a method that takes `&mut self` and other `&mut`
-/// parameters (`opt.step(&mut w, &g)`) needs of it: a by-value copy, which such a method does
-/// not have (its definition is an error that says what to write). In place of the copy, its
-/// pullback and its forward rule it has stand-ins bound by `for<'a> &'a (): MutSelfWithBuffers`,
-/// so that the call is this error, not rustc's "no associated item named `__ad_mut_step`".
-/// Implemented by no type.
+/// parameters (`opt.update(&mut w, &g)`) on something other than a `mut` local variable (an
+/// element, `opts[k].update(..)`, or a field, `self.opt.update(..)`) needs of it: a by-value
+/// copy returning the buffers alone, which such a method does not have (its new state would be
+/// lost). On a `mut` local the call is followed through the method's copy taking the struct as
+/// a `&mut` parameter; in place of the other it has stand-ins bound by `for<'a> &'a ():
+/// MutSelfWithBuffers`, so that the call is this error, not rustc's "no associated item named
+/// `__ad_mut_update`". Implemented by no type.
 #[diagnostic::on_unimplemented(
     message = "this method takes `&mut self` and other `&mut` parameters, which a differentiated \
-               function cannot follow",
-    label = "a differentiated function calls this method, which writes into `self` and into \
-             another `&mut` argument",
-    note = "write it as a function taking the struct `&mut` beside the buffers (`fn step(opt: \
-            &mut Opt, w: &mut [f64], g: &[f64])`, called as `step(&mut opt, &mut w, &g)`), \
-            which is followed, or make the buffers fields of the struct"
+               function follows on a `mut` local variable only",
+    label = "a method writing into `self` and into another `&mut` argument, called on something \
+             other than a `mut` local variable",
+    note = "copy the struct into a `mut` local, call the method on it and write it back (`let mut \
+            opt = opts[k].clone(); opt.update(&mut w, &g); opts[k] = opt;`), which is followed"
 )]
 pub trait MutSelfWithBuffers {}
 

@@ -1,7 +1,8 @@
 // An optimizer's state kept in a struct whose `&mut self` step also writes the parameters it is
-// lent (`opt.update(&mut w, &g, lr)`) is an error at the method that says to write a function
-// taking the struct `&mut` beside the buffers; a differentiated caller's call is an error that
-// says the same (it was rustc's "no associated item named `__ad_mut_update`" three times).
+// lent (`opt.update(&mut w, &g, lr)`) is followed on a `mut` local (`tests/user_programs52.rs`);
+// on an element of a container of such states the new state would be lost, and the call is an
+// error that says to copy the element into a local and write it back (it was rustc's "no
+// associated item named `__ad_mut_update`" three times).
 use autodiff::{Differentiable, differentiate};
 
 #[derive(Clone, Differentiable)]
@@ -23,10 +24,10 @@ impl Momentum {
 #[differentiate]
 fn unrolled(lr: f64, beta: f64, w0: &[f64]) -> f64 {
     let mut w = w0.to_vec();
-    let mut opt = Momentum { v: vec![0.0; w.len()], beta };
-    for _ in 0..3 {
+    let mut opts = vec![Momentum { v: vec![0.0; w.len()], beta }; 2];
+    for k in 0..4 {
         let g: Vec<f64> = w.iter().map(|x| x.sinh()).collect();
-        opt.update(&mut w, &g, lr);
+        opts[k % 2].update(&mut w, &g, lr);
     }
     w.iter().map(|x| x * x).sum()
 }

@@ -2975,6 +2975,36 @@ impl Lowering {
                 #target = #ty::#f((#target).clone() #sep #args)
             });
         }
+        let (id, ty) = self.mut_local_struct(mc)?;
+        Some(
+            syn::parse_quote_spanned! {super::span::method_span(mc)=> #id = #ty::#f(#id #sep #args) },
+        )
+    }
+
+    /// `opt.update(&mut w, &g)`, a method of the user's lent buffers on a `mut` local `opt`
+    /// holding a struct of the user's: the call of the method's copy taking its receiver as a
+    /// `&mut` parameter, `Opt::__ad_self_update(&mut opt, &mut w, &g)` (see
+    /// `crate::mut_self::self_lent_copy`), which is then followed as a call lending buffers.
+    /// `None` for anything else.
+    pub(super) fn self_lent_call(&self, mc: &syn::ExprMethodCall) -> Option<Expr> {
+        let own = is_own_method(mc)
+            || (MutId::find(&mc.method.to_string()).is_some()
+                && self.holds_user_struct(&mc.receiver));
+        if !own || self.data_method(mc) {
+            return None;
+        }
+        let (id, ty) = self.mut_local_struct(mc)?;
+        let f = crate::mut_self::self_lent_name(&mc.method);
+        let args = &mc.args;
+        Some(syn::parse_quote_spanned! {super::span::method_span(mc)=>
+            #ty::#f(&mut #id, #args)
+        })
+    }
+
+    /// The `mut` local variable the method call `mc` is made on and the struct of the user's
+    /// it holds (`Self` for `self`), where the macro knows it (see `mut_self_call`).
+    fn mut_local_struct(&self, mc: &syn::ExprMethodCall) -> Option<(syn::Ident, syn::Path)> {
+        let recv = chain::strip(&mc.receiver);
         let Expr::Path(p) = recv else {
             return None;
         };
@@ -3023,9 +3053,7 @@ impl Lowering {
                     .then(|| self.struct_of_made(self.env[slot].value?))
                     .flatten()
             })?;
-        Some(
-            syn::parse_quote_spanned! {super::span::method_span(mc)=> #id = #ty::#f(#id #sep #args) },
-        )
+        Some((id.clone(), ty))
     }
 
     /// `e.normalize();` of a method of the user's on the item of a loop by mutable reference

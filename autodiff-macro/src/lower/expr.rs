@@ -298,6 +298,14 @@ impl Lowering {
                 let def = self.closure_named(&c.func)?;
                 self.closure_buffer_call(b, c, def, want)
             }
+            Expr::MethodCall(mc)
+                if super::calls::passes_mut(e) && self.self_lent_call(mc).is_some() =>
+            {
+                // `opt.update(&mut w, &g)` on a `mut` local: `Opt::__ad_self_update(&mut opt,
+                // &mut w, &g)`, lending the struct beside the buffers.
+                let call = self.self_lent_call(mc)?;
+                self.buffer_call(b, &call, want)
+            }
             Expr::Call(_) | Expr::MethodCall(_) if super::calls::passes_mut(e) => {
                 // `h(x, &mut y)`: `{ let t = __ad_mut_h(x, y); y = t.0; .. }`.
                 self.buffer_call(b, e, want)
