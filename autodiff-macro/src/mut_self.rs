@@ -276,12 +276,16 @@ pub fn copy_name(name: &syn::Ident, with_value: bool, array: bool) -> syn::Ident
 }
 
 /// The name of the function a by-value copy was made of: `f` of `__ad_mut_f`, `__ad_mutv_f`,
-/// `__ad_muta_f` and `__ad_mutva_f`.
+/// `__ad_muta_f` and `__ad_mutva_f`; for the copy of a method lent its receiver (see
+/// [`self_lent_copy`]), the method itself, `step` of `__ad_mut___ad_self_step`, which a call
+/// made as written (`Opt::step(&mut opt, &mut w, &g)`) reaches whether or not its block was
+/// differentiated.
 pub fn original_name(copy: &str) -> Option<String> {
     let rest = copy.strip_prefix("__ad_mut")?;
     let rest = rest.strip_prefix('v').unwrap_or(rest);
     let rest = rest.strip_prefix('a').unwrap_or(rest);
-    rest.strip_prefix('_').map(str::to_string)
+    let rest = rest.strip_prefix('_')?;
+    Some(rest.strip_prefix("__ad_self_").unwrap_or(rest).to_string())
 }
 
 /// Whether a by-value copy of that name returns the function's result after the buffers
