@@ -362,6 +362,74 @@ fn ndarray_momentum_state_struct() {
     close("∂/∂lr, one step", glr1, expected, 1e-12);
 }
 
+#[derive(Clone, Differentiable)]
+pub struct HeavyBall {
+    pub v: [f64; 3],
+    pub beta: f64,
+}
+
+#[differentiate]
+impl HeavyBall {
+    fn step(&mut self, w: &mut [f64], g: &[f64], lr: f64) {
+        for i in 0..w.len() {
+            self.v[i] = self.beta * self.v[i] + g[i];
+            w[i] -= lr * self.v[i];
+        }
+    }
+}
+
+/// The parameters a fixed-size array lent to the step's `&mut [f64]`.
+#[differentiate]
+fn heavy_ball_array(lr: f64, beta: f64, w0: [f64; 3]) -> f64 {
+    let mut w = w0;
+    let mut opt = HeavyBall { v: [0.0; 3], beta };
+    for _ in 0..3 {
+        let g = [w[0].sin(), w[1] * w[1], w[2] - w[0]];
+        opt.step(&mut w, &g, lr);
+    }
+    w[0] * w[1] + w[2] + opt.v[2]
+}
+
+#[test]
+fn state_struct_stepping_a_fixed_size_array() {
+    let w0 = [0.3, -0.4, 0.6];
+    let (v, (glr, gb, gw)) = heavy_ball_array_grad(0.2, 0.5, w0);
+    close("value", v, heavy_ball_array(0.2, 0.5, w0), 1e-12);
+    fd2(
+        "∂/∂(lr, β)",
+        |a, b| heavy_ball_array(a, b, w0),
+        (0.2, 0.5),
+        (glr, gb),
+    );
+    fd_any(
+        "∂/∂w0",
+        |q: &[f64; 3]| heavy_ball_array(0.2, 0.5, *q),
+        &w0,
+        &gw,
+    );
+    // One step: v = g(w0), w1 = w0 − lr·g(w0), L = w1₀·w1₁ + w1₂ + g₂(w0), so
+    // ∂L/∂β = 0 and ∂L/∂lr = −(g₀·w1₁ + w1₀·g₁ + g₂).
+    let (_, (glr1, gb1, _)) = heavy_ball_one_grad(0.2, 0.5, w0);
+    let g = [w0[0].sin(), w0[1] * w0[1], w0[2] - w0[0]];
+    let w1: Vec<f64> = (0..3).map(|i| w0[i] - 0.2 * g[i]).collect();
+    close(
+        "∂/∂lr, one step",
+        glr1,
+        -(g[0] * w1[1] + w1[0] * g[1] + g[2]),
+        1e-12,
+    );
+    close("∂/∂β, one step", gb1, 0.0, 1e-12);
+}
+
+#[differentiate]
+fn heavy_ball_one(lr: f64, beta: f64, w0: [f64; 3]) -> f64 {
+    let mut w = w0;
+    let mut opt = HeavyBall { v: [0.0; 3], beta };
+    let g = [w[0].sin(), w[1] * w[1], w[2] - w[0]];
+    opt.step(&mut w, &g, lr);
+    w[0] * w[1] + w[2] + opt.v[2]
+}
+
 // ---------------------------------------------------------------------------------------------
 // A `&self` method writing into a buffer, on a `mut` local and on a plain one.
 // ---------------------------------------------------------------------------------------------
