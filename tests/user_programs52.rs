@@ -4,7 +4,8 @@
 //! with weight decay whose step calls another such method), a layer's `&self` method writing
 //! into a buffer called on a `mut` local and on a plain one, an element of a container of
 //! optimiser states copied into a local and written back, and an ensemble of parameter structs
-//! trained through `iter_mut()` whose inner gradient is lent each item as `&*m`. With them, the
+//! trained through `iter_mut()` whose inner gradient is lent each item as `&*m`, and a flat weight
+//! matrix's rows updated through `chunks_mut` zipped with the input. With them, the
 //! classic closed forms of the field: one gradient step on a quadratic (`∂L/∂lr`, and its
 //! second derivative through `_hvp`), ridge regression's validation loss against its penalty,
 //! and MAML's meta-gradient through an inner loop per task.
@@ -572,6 +573,54 @@ fn ensemble_trained_through_iter_mut() {
         }
     }
     close("∂/∂lr at lr = 0", glr0, expected, 1e-12);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A layer's rows, kept flat, updated through `chunks_mut` against the input they multiply.
+// ---------------------------------------------------------------------------------------------
+
+/// Rows of a flat `k × d` weight matrix trained by gradient descent on `Σ (w_k·x − t_k)²/2`,
+/// each row's update zipped with the input (`row.iter_mut().zip(x)`).
+#[differentiate]
+fn rows_zipped(w0: &[f64], lr: f64, x: &[f64], t: &[f64], steps: usize) -> f64 {
+    let d = x.len();
+    let mut w = w0.to_vec();
+    for _ in 0..steps {
+        let out: Vec<f64> = w
+            .chunks(d)
+            .map(|row| row.iter().zip(x).map(|(a, b)| a * b).sum::<f64>())
+            .collect();
+        for (k, row) in w.chunks_mut(d).enumerate() {
+            let r = out[k] - t[k];
+            for (a, xi) in row.iter_mut().zip(x) {
+                *a -= lr * r * xi;
+            }
+        }
+    }
+    w.iter().map(|v| v * v).sum()
+}
+
+#[test]
+fn chunk_rows_updated_against_the_input() {
+    let w0 = data(6, 1.0);
+    let x = data(3, 2.0);
+    let t = vec![0.5, -0.3];
+    let (v, (gw, glr, gx, gt)) = rows_zipped_grad(&w0, 0.4, &x, &t, 3);
+    close("value", v, rows_zipped(&w0, 0.4, &x, &t, 3), 1e-12);
+    fd("∂/∂lr", |l| rows_zipped(&w0, l, &x, &t, 3), 0.4, glr);
+    fd_vec("∂/∂w0", |q| rows_zipped(q, 0.4, &x, &t, 3), &w0, &gw);
+    fd_vec("∂/∂x", |q| rows_zipped(&w0, 0.4, q, &t, 3), &x, &gx);
+    fd_vec("∂/∂t", |q| rows_zipped(&w0, 0.4, &x, q, 3), &t, &gt);
+    // One step: w1_k = w0_k − lr·r_k·x with r_k = w0_k·x − t_k, so ∂Σw1²/∂lr = −2·Σ_k r_k·(w1_k·x).
+    let (_, (_, glr1, _, _)) = rows_zipped_grad(&w0, 0.4, &x, &t, 1);
+    let mut expected = 0.0;
+    for k in 0..2 {
+        let row = &w0[3 * k..3 * k + 3];
+        let r: f64 = row.iter().zip(&x).map(|(a, b)| a * b).sum::<f64>() - t[k];
+        let w1x: f64 = row.iter().zip(&x).map(|(a, b)| (a - 0.4 * r * b) * b).sum();
+        expected -= 2.0 * r * w1x;
+    }
+    close("∂/∂lr, one step", glr1, expected, 1e-12);
 }
 
 // ---------------------------------------------------------------------------------------------

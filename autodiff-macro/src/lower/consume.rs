@@ -403,8 +403,8 @@ impl Lowering {
         const FORM: &str = "`chunks_mut` is followed as `for c in v.chunks_mut(k) { .. }` (or \
             `for (i, c) in v.chunks_mut(k).enumerate()`) over a variable `v` (`let mut v` or a \
             `&mut` parameter), with the chunk used as `c[j]` and `c.len()` (also `let s = &mut \
-            c[j];`, and its items `for s in c.iter_mut()` read as `*s`); else write an index \
-            loop over `v`";
+            c[j];`, and its items `for s in c.iter_mut()` read as `*s`, also zipped, `for (s, x) \
+            in c.iter_mut().zip(xs)`); else write an index loop over `v`";
         let enumerate = match c.adapters.as_slice() {
             [] => false,
             [("enumerate", _)] => true,
@@ -868,7 +868,9 @@ impl Lowering {
 /// In the body of `for c in v.chunks_mut(k)`, a loop over the chunk's items by mutable
 /// reference, `for s in c.iter_mut() { *s *= g; }` (also `for (j, s) in
 /// c.iter_mut().enumerate()`), as the index loop `for __ad_j in 0..c.len() { c[__ad_j] *= g; }`:
-/// `*s` is `c[__ad_j]`, as is `s` as a method's receiver. A loop whose body uses `s` otherwise
+/// `*s` is `c[__ad_j]`, as is `s` as a method's receiver. Zipped with another sequence, `for (s,
+/// x) in c.iter_mut().zip(xs)` (a layer's row updated against its input), it is the loop `for
+/// (__ad_j, x) in (0..c.len()).zip(xs)`, which stops where the shorter one ends, as `zip` does. A loop whose body uses `s` otherwise
 /// (or binds the name again) is left for the chunk's error.
 struct ChunkItems<'a> {
     chunk: &'a syn::Ident,
@@ -879,8 +881,17 @@ impl syn::visit_mut::VisitMut for ChunkItems<'_> {
     fn visit_expr_mut(&mut self, e: &mut Expr) {
         syn::visit_mut::visit_expr_mut(self, e);
         let Expr::ForLoop(fl) = e else { return };
-        let (recv, enumerate) = match chain::strip(&fl.expr) {
-            Expr::MethodCall(mc) if mc.method == "enumerate" && mc.args.is_empty() => {
+        // `for (s, x) in c.iter_mut().zip(xs)`: the loop over the positions zipped with `xs`.
+        let (expr, zipped) = match chain::strip(&fl.expr) {
+            Expr::MethodCall(mc) if mc.method == "zip" && mc.args.len() == 1 => {
+                (&*mc.receiver, Some(mc.args[0].clone()))
+            }
+            other => (other, None),
+        };
+        let (recv, enumerate) = match chain::strip(expr) {
+            Expr::MethodCall(mc)
+                if mc.method == "enumerate" && mc.args.is_empty() && zipped.is_none() =>
+            {
                 (&*mc.receiver, true)
             }
             other => (other, false),
@@ -899,6 +910,13 @@ impl syn::visit_mut::VisitMut for ChunkItems<'_> {
             _ => None,
         };
         let (index, item): (Option<Pat>, syn::Ident) = match (&*fl.pat, enumerate) {
+            (Pat::Tuple(t), false) if zipped.is_some() && t.elems.len() == 2 => {
+                match name(&t.elems[0]) {
+                    Some(n) => (Some(t.elems[1].clone()), n),
+                    None => return,
+                }
+            }
+            _ if zipped.is_some() => return,
             (p, false) => match name(p) {
                 Some(n) => (None, n),
                 None => return,
@@ -965,8 +983,16 @@ impl syn::visit_mut::VisitMut for ChunkItems<'_> {
             return;
         }
         self.made += 1;
-        let index = index.map(|p| quote!(let #p = #j;));
         let stmts = &body.stmts;
+        if let (Some(other), Some(with)) = (index.as_ref(), zipped.as_ref()) {
+            *e = syn::parse_quote_spanned! {fl.span()=>
+                for (#j, #other) in (0..#c.len()).zip(#with) {
+                    #(#stmts)*
+                }
+            };
+            return;
+        }
+        let index = index.map(|p| quote!(let #p = #j;));
         *e = syn::parse_quote_spanned! {fl.span()=>
             for #j in 0..#c.len() {
                 #index
