@@ -1028,16 +1028,7 @@ fn struct_operator(
     imp: &syn::ItemImpl,
     aliases: &[(syn::Ident, syn::Type)],
 ) -> Option<types::ModuleOp> {
-    let (trait_path, _) = imp.trait_.as_ref()?;
-    let last = trait_path.segments.last()?;
-    let op = match last.ident.to_string().as_str() {
-        "Add" => "add",
-        "Sub" => "sub",
-        "Mul" => "mul",
-        "Div" => "div",
-        "Neg" => "neg",
-        _ => return None,
-    };
+    let (last, op) = operator_trait(imp)?;
     let syn::Type::Path(tp) = &*imp.self_ty else {
         return None;
     };
@@ -1080,8 +1071,30 @@ fn operator_named(
         syn::ImplItem::Fn(m) if m.sig.ident == op.op => Some(m.clone()),
         _ => None,
     })?;
+    hidden_associated(&mut method, name, &op.output);
+    Some(method)
+}
+
+/// The trait's last segment and its operator's method name (`add`, .., `neg`), of an `impl`
+/// of one of `Add`, `Sub`, `Mul`, `Div`, `Neg`.
+fn operator_trait(imp: &syn::ItemImpl) -> Option<(&syn::PathSegment, &'static str)> {
+    let (trait_path, _) = imp.trait_.as_ref()?;
+    let last = trait_path.segments.last()?;
+    let op = match last.ident.to_string().as_str() {
+        "Add" => "add",
+        "Sub" => "sub",
+        "Mul" => "mul",
+        "Div" => "div",
+        "Neg" => "neg",
+        _ => return None,
+    };
+    Some((last, op))
+}
+
+/// An operator's method made a hidden associated function of the struct named `name`,
+/// returning `output` (the impl's `Output`), without the attributes that were the impl's.
+fn hidden_associated(method: &mut syn::ImplItemFn, name: &str, output: &syn::Type) {
     method.sig.ident = syn::Ident::new(name, method.sig.ident.span());
-    let output = &op.output;
     method.sig.output = syn::parse_quote!(-> #output);
     method.vis = syn::parse_quote!(pub);
     method
@@ -1091,7 +1104,6 @@ fn operator_named(
     method
         .attrs
         .push(syn::parse_quote!(#[allow(non_snake_case, dead_code)]));
-    Some(method)
 }
 
 /// `ty` with the module's type aliases (`type Vec3 = V3;`) read as the types they name, also
@@ -1137,15 +1149,7 @@ fn self_named(ty: &syn::Type, own: Option<&str>) -> syn::Type {
 /// `fn __ad_f64_mul(__ad_lhs: f64, v: R) -> Out` (see [`scalar_left_name`]), `self` read as
 /// `__ad_lhs` and `Self::Output` as the impl's `Output`. `None` for another impl.
 fn scalar_left(imp: &syn::ItemImpl, prim: &str) -> Option<(syn::Type, syn::ImplItemFn)> {
-    let (trait_path, _) = imp.trait_.as_ref()?;
-    let last = trait_path.segments.last()?;
-    let op = match last.ident.to_string().as_str() {
-        "Add" => "add",
-        "Sub" => "sub",
-        "Mul" => "mul",
-        "Div" => "div",
-        _ => return None,
-    };
+    let (last, op) = operator_trait(imp).filter(|(_, op)| *op != "neg")?;
     let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
         return None;
     };
@@ -1180,13 +1184,7 @@ fn scalar_left(imp: &syn::ItemImpl, prim: &str) -> Option<(syn::Type, syn::ImplI
     }
     let lhs = syn::Ident::new("__ad_lhs", r.self_token.span);
     *first = syn::parse_quote!(#lhs: #prim_ty);
-    method.sig.ident = syn::Ident::new(&scalar_left_name(prim, op), method.sig.ident.span());
-    method.sig.output = syn::parse_quote!(-> #output);
-    method.vis = syn::parse_quote!(pub);
-    method
-        .attrs
-        .retain(|a| !is_ours(a) && !a.path().is_ident("inline"));
-    method.attrs.push(syn::parse_quote!(#[doc(hidden)]));
+    hidden_associated(&mut method, &scalar_left_name(prim, op), &output);
     struct SelfAsLhs(syn::Ident, syn::Type);
     impl syn::visit_mut::VisitMut for SelfAsLhs {
         fn visit_expr_mut(&mut self, e: &mut syn::Expr) {
