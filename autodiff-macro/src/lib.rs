@@ -895,40 +895,6 @@ fn expand_mod(attr: TokenStream2, m: syn::ItemMod) -> TokenStream2 {
     // Inside another such module, those of the modules around it too (after its own, which
     // shadow them).
     types::extend_module_structs(&outer_structs);
-    // Its operators with a float on the left (`#[differentiate] impl Mul<V3> for f64`), which
-    // `s * v` calls through the struct (see `scalar_left`).
-    let scalar_ops: Vec<(String, String, String)> = (items.iter())
-        .filter_map(|i| match i {
-            syn::Item::Impl(imp) if own_attr(&imp.attrs).is_some() => {
-                let syn::Type::Path(tp) = &*imp.self_ty else {
-                    return None;
-                };
-                let prim = tp.path.get_ident()?.to_string();
-                let (rhs, method) = scalar_left(imp, &prim)?;
-                let syn::Type::Path(rp) = rhs else {
-                    return None;
-                };
-                // Followed where it gives the struct (`Output = V3`), as the struct's own
-                // operators are.
-                let syn::ReturnType::Type(_, out) = &method.sig.output else {
-                    return None;
-                };
-                let same = |t: &syn::Type| match t {
-                    syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.clone()),
-                    _ => None,
-                };
-                if same(out) != same(&syn::Type::Path(rp.clone())) {
-                    return None;
-                }
-                let op = method.sig.ident.to_string().rsplit('_').next()?.to_string();
-                Some((op, rp.path.segments.last()?.ident.to_string(), prim))
-            }
-            _ => None,
-        })
-        .collect();
-    let mut scalar_ops = scalar_ops;
-    scalar_ops.extend(types::module_scalar_left_all());
-    let outer_scalar_ops = types::set_module_scalar_left(scalar_ops);
     // The result types of its methods (`fn rotate(&self, v: V3) -> V3` of `Quat`, also a
     // trait's, `t.centroid()` of `impl Shape for Tri`) and free functions: what a call of one
     // returned is of that type, not taken to be the receiver's (the module's aliases read as
@@ -939,7 +905,9 @@ fn expand_mod(attr: TokenStream2, m: syn::ItemMod) -> TokenStream2 {
         .collect();
     let outer_methods = types::set_module_methods(methods);
     // The operators of its structs, with their right operands' types and their results' (a
-    // dot product written as `impl Mul for V3 { type Output = f64; .. }` gives a float).
+    // dot product written as `impl Mul for V3 { type Output = f64; .. }` gives a float), and
+    // those of a float with a struct on the right (`impl Mul<V3> for f64`, which `s * v` calls
+    // through the struct: see `scalar_left`).
     let mut ops: Vec<types::ModuleOp> = (items.iter())
         .filter_map(|i| match i {
             syn::Item::Impl(imp) if own_attr(&imp.attrs).is_some() => {
@@ -1009,7 +977,6 @@ fn expand_mod(attr: TokenStream2, m: syn::ItemMod) -> TokenStream2 {
     types::forget_declared_wrt(before);
     types::set_plain_module_fns(outer_plain);
     types::restore_module_structs(outer_structs);
-    types::set_module_scalar_left(outer_scalar_ops);
     types::set_module_methods(outer_methods);
     types::set_module_ops(outer_ops);
     // The module's inner attributes (`#![allow(..)]`) stay inside it.
@@ -1033,7 +1000,8 @@ fn struct_operator(
         return None;
     };
     let ty = tp.path.get_ident()?.to_string();
-    if types::is_primitive_scalar(&ty) || !imp.generics.params.is_empty() {
+    let float = matches!(ty.as_str(), "f32" | "f64");
+    if (types::is_primitive_scalar(&ty) && !float) || !imp.generics.params.is_empty() {
         return None;
     }
     let own = Some(ty.as_str());

@@ -42,10 +42,6 @@ thread_local! {
     /// `#[differentiable(data)]`, and the type of the `impl`
     /// block of the module being expanded (what `Self` names there).
     static MODULE_STRUCTS: RefCell<ModuleStructs> = const { RefCell::new((Vec::new(), None)) };
-    /// The operators of the module's structs with a float on the left that it differentiates
-    /// (`#[differentiate] impl Mul<V3> for f64`): the operator's method, the struct, the float.
-    static MODULE_SCALAR_LEFT: RefCell<Vec<(String, String, String)>> =
-        const { RefCell::new(Vec::new()) };
     /// The operators of its structs that the module being expanded differentiates (see
     /// `expand_mod`).
     static MODULE_OPS: RefCell<Vec<ModuleOp>> = const { RefCell::new(Vec::new()) };
@@ -122,28 +118,29 @@ impl ModuleOp {
     /// there is one impl.
     pub fn own_name(&self) -> Option<String> {
         let rhs = self.rhs_name()?;
-        (rhs != self.ty && module_ops(&self.ty, &self.op, None).len() > 1)
+        // (A float's operator with a struct on the right is a function of the struct's, see
+        // [`module_scalar_left`].)
+        (rhs != self.ty
+            && !is_primitive_scalar(&self.ty)
+            && module_ops(&self.ty, &self.op, None).len() > 1)
             .then(|| format!("__ad_{}_{rhs}", self.op))
     }
 }
 
-/// Sets the operators with a float on the left that the module being expanded differentiates
-/// (see [`MODULE_SCALAR_LEFT`]); returns those set before.
-pub fn set_module_scalar_left(ops: Vec<(String, String, String)>) -> Vec<(String, String, String)> {
-    MODULE_SCALAR_LEFT.with(|p| std::mem::replace(&mut *p.borrow_mut(), ops))
-}
-
 /// The float type `s` has in `s op v` for a struct `v` of type `strukt`, where the module
-/// being expanded differentiates `impl Op<strukt> for f64` (or `f32`; `f64` where both are).
+/// being expanded differentiates `impl Op<strukt> for f64` (or `f32`; `f64` where both are)
+/// with `Output = strukt`.
 pub fn module_scalar_left(op: &str, strukt: &str) -> Option<String> {
-    MODULE_SCALAR_LEFT.with(|p| {
-        let p = p.borrow();
-        let mut prims = (p.iter())
-            .filter(|(o, st, _)| o == op && st == strukt)
-            .map(|(_, _, prim)| prim.clone());
-        let first = prims.next()?;
-        Some(prims.find(|p| p == "f64").unwrap_or(first))
-    })
+    // The struct named without type arguments (as `scalar_left` makes the function for).
+    let plain = |t: &Type| {
+        matches!(t, Type::Path(p) if p.path.segments.last()
+            .is_some_and(|s| s.ident == strukt && s.arguments.is_none()))
+    };
+    let gives = |o: &ModuleOp| plain(&o.output) && o.rhs.as_ref().is_some_and(plain);
+    ["f64", "f32"]
+        .into_iter()
+        .find(|prim| module_ops(prim, op, Some(strukt)).iter().any(gives))
+        .map(str::to_string)
 }
 
 /// The structs of a module marked `#[differentiate]` with their fields' types, and the type
@@ -164,11 +161,6 @@ pub fn set_module_structs(structs: Vec<(String, Vec<ModuleField>)>) -> ModuleStr
 /// returned there), after its own.
 pub fn extend_module_structs(outer: &ModuleStructs) {
     MODULE_STRUCTS.with(|p| p.borrow_mut().0.extend(outer.0.iter().cloned()));
-}
-
-/// The operators with a float on the left set for the module being expanded.
-pub fn module_scalar_left_all() -> Vec<(String, String, String)> {
-    MODULE_SCALAR_LEFT.with(|p| p.borrow().clone())
 }
 
 /// The methods set for the module being expanded.

@@ -334,7 +334,7 @@ pub(super) fn module_result(path: &syn::Path) -> Option<Option<syn::Path>> {
 /// `ty` as a struct that the module marked `#[differentiate]` being expanded declares (see
 /// `expand_mod`): `V3` of `pos: V3`, `Self` in one of its `impl` blocks. A reference's
 /// referent; nothing else (an array, a float, a type from elsewhere).
-fn module_struct(ty: &syn::Type) -> Option<syn::Path> {
+pub(super) fn module_struct(ty: &syn::Type) -> Option<syn::Path> {
     let (path, _) = crate::types::struct_path(ty)?;
     let last = path.segments.last()?;
     (matches!(last.arguments, syn::PathArguments::None)
@@ -343,7 +343,7 @@ fn module_struct(ty: &syn::Type) -> Option<syn::Path> {
 }
 
 /// Whether `path` names an operator of a struct called by its own name (`V3::__ad_mul_f64`,
-/// see `Lowering::module_operator`).
+/// see `Lowering::module_op`).
 fn scalar_right_call(path: &syn::Path) -> bool {
     path.segments.last().is_some_and(|l| {
         let n = l.ident.to_string();
@@ -351,18 +351,6 @@ fn scalar_right_call(path: &syn::Path) -> bool {
             .iter()
             .any(|op| n.starts_with(&format!("__ad_{op}_")))
     })
-}
-
-/// The declared result of the function or method a call names (`Particle::moved`, `Self::step`,
-/// `step`), where the module marked `#[differentiate]` being expanded declares it.
-fn module_call_result(path: &syn::Path) -> Option<syn::Type> {
-    module_method(path)
-}
-
-/// `ty` as a struct the module marked `#[differentiate]` being expanded declares (see
-/// [`module_struct`]).
-pub(super) fn module_struct_of(ty: &syn::Type) -> Option<syn::Path> {
-    module_struct(ty)
 }
 
 /// `recv.method(args)` as the call `ty::method(recv, args)`, the type spanned at the method: an
@@ -1351,7 +1339,7 @@ impl Lowering {
                     let InstKind::Call { path, .. } = &self.f.inst(j).kind else {
                         return None;
                     };
-                    let syn::Type::Tuple(t) = module_call_result(path)? else {
+                    let syn::Type::Tuple(t) = module_method(path)? else {
                         return None;
                     };
                     module_struct(t.elems.iter().nth(*member as usize)?)
@@ -1399,12 +1387,8 @@ impl Lowering {
             }
             InstKind::Index(base, _) => elem_type(&self.module_value_type(*base)?).cloned(),
             // What a function or method of the module returns, by its declared result.
-            InstKind::Call { path, .. } => module_call_result(path),
-            InstKind::FieldRef(owner, name) => {
-                let owner = self.struct_type_of(*owner)?;
-                let owner = owner.segments.last()?.ident.to_string();
-                crate::types::module_field_type(&owner, &name.to_string())
-            }
+            InstKind::Call { path, .. } => module_method(path),
+            InstKind::FieldRef(owner, name) => self.module_field_type(*owner, name),
             _ => None,
         }
     }
@@ -2225,7 +2209,7 @@ impl Lowering {
                 let Expr::Path(p) = chain::strip(&c.func) else {
                     return None;
                 };
-                module_struct(&module_call_result(&p.path)?)
+                module_struct(&module_method(&p.path)?)
             }
             Expr::MethodCall(mc) => {
                 let recv = match chain::strip(&mc.receiver) {

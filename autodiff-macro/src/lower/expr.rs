@@ -2,6 +2,7 @@
 //! the others are dispatched to the modules of their concern.
 
 use super::*;
+use crate::types::ModuleOp;
 
 impl Lowering {
     // ---------------------------------------------------------------- expressions
@@ -822,22 +823,26 @@ impl Lowering {
                         // through the `sub_vjp` that `#[differentiate]` on `impl Sub for V`
                         // generates; `a -= b` is `a = a - b`.
                         let name = operator_method(op);
+                        let rhs = self.operand_struct(r, &bin.right);
+                        // Which of the impls of the operator that a module marked
+                        // `#[differentiate]` around the function declares is called: the one
+                        // whose right operand is the struct `rhs` names, or a float.
+                        let rhs_name =
+                            (rhs.as_ref()).and_then(|p| Some(p.segments.last()?.ident.to_string()));
+                        let declared = self.module_op(&ty, name, rhs_name.as_deref());
+                        let own = declared.as_ref().and_then(|o| o.own_name());
                         // A product of structs of two types (`m * v` of `impl Mul<V2> for
                         // M2`, a quaternion or a transform applied to a vector) is the right
                         // one's, as a matrix times a vector is a vector: what is done with it
                         // next is the right struct's (a guess rustc checks, the calls going
                         // through the type).
-                        let right = matches!(op, BinOp::Mul | BinOp::Div)
-                            .then(|| self.operand_struct(r, &bin.right))
-                            .flatten()
-                            .filter(|right| *right != ty);
-                        // The right operand is known to be a struct, or taken for a float
-                        // (which of two impls of the operator a module marked
-                        // `#[differentiate]` differentiates is called).
-                        let rhs = self.operand_struct(r, &bin.right);
-                        let rhs = rhs.and_then(|p| Some(p.segments.last()?.ident.to_string()));
+                        let right = rhs
+                            .filter(|right| matches!(op, BinOp::Mul | BinOp::Div) && *right != ty);
+                        let name = own.as_deref().unwrap_or(name);
                         let v = self.struct_operator(b, ty, name, bin.op.span(), vec![l, r]);
-                        let v = self.module_operator(v, rhs);
+                        if let Some(declared) = &declared {
+                            self.typed_as_operator(v, declared);
+                        }
                         if let Some(right) = right
                             && self.kind(v) != Kind::Float
                         {
@@ -1248,58 +1253,41 @@ impl Lowering {
         self.inst1(b, InstKind::Call { path, args }, Kind::Unknown, at)
     }
 
-    /// The operator call `v` (`V3::mul(&a, b)`, see [`Self::struct_operator`]) as the module
-    /// marked `#[differentiate]` around the function declares it: of two impls of the operator
-    /// (`Mul<f64>` beside `Mul<V3>`), the one whose right operand is of the type `rhs` names (a
-    /// float where it is `None`, a struct not known to the macro) called by its own name where it
-    /// has one (`V3::__ad_mul_f64`, see `expand_mod`); a result declared a float (`impl Mul for
-    /// V3 { type Output = f64; .. }`, a dot product) a float, so that `(b - a) * f + a * b` adds
-    /// floats; one declared another struct that struct. As it was outside such a module.
-    fn module_operator(&mut self, v: Value, rhs: Option<String>) -> Value {
-        let ValueDef::Result(i, 0) = self.f.value(v).def else {
-            return v;
-        };
-        let InstKind::Call { path, .. } = &self.f.inst(i).kind else {
-            return v;
-        };
-        let segs: Vec<&syn::PathSegment> = path.segments.iter().collect();
-        let [ty, op] = segs[..] else {
-            return v;
-        };
-        let (mut owner, name) = (ty.ident.to_string(), op.ident.to_string());
+    /// The impl of the operator `name` of the struct `ty` that the module marked
+    /// `#[differentiate]` around the function declares and `a op b` calls: of two (`Mul<f64>`
+    /// beside `Mul<V3>`), the one whose right operand is of the type `rhs` names (a float where
+    /// it is `None`, a struct not known to the macro), which is called by its own name where it
+    /// has one (`V3::__ad_mul_f64`, see `expand_mod`). `None` outside such a module.
+    fn module_op(&self, ty: &syn::Path, name: &str, rhs: Option<&str>) -> Option<ModuleOp> {
+        let mut owner = ty.segments.last()?.ident.to_string();
         if owner == "Self"
             && let Some(own) = crate::types::module_self()
         {
             owner = own;
         }
-        let ops = match &rhs {
-            Some(r) => crate::types::module_ops(&owner, &name, Some(r)),
+        let ops = match rhs {
+            Some(r) => crate::types::module_ops(&owner, name, Some(r)),
             None => {
-                let f64s = crate::types::module_ops(&owner, &name, Some("f64"));
+                let f64s = crate::types::module_ops(&owner, name, Some("f64"));
                 match f64s.is_empty() {
-                    true => crate::types::module_ops(&owner, &name, Some("f32")),
+                    true => crate::types::module_ops(&owner, name, Some("f32")),
                     false => f64s,
                 }
             }
         };
-        let [op] = &ops[..] else {
-            return v;
-        };
-        if let Some(own) = op.own_name() {
-            let at = path.segments[1].ident.span();
-            let f = syn::Ident::new(&own, at);
-            let mut renamed: syn::Path = syn::parse_quote_spanned!(at=> #ty::#f);
-            super::calls::mark_path(&mut renamed);
-            if let InstKind::Call { path, .. } = &mut self.f.insts[i.index()].kind {
-                *path = renamed;
-            }
-        }
+        let [op] = <[ModuleOp; 1]>::try_from(ops).ok()?;
+        Some(op)
+    }
+
+    /// The result `v` of an operator's call of the type its impl declares: a float (`impl Mul
+    /// for V3 { type Output = f64; .. }`, a dot product), so that `(b - a) * f + a * b` adds
+    /// floats, or the struct it names. (Else as it was outside such a module.)
+    fn typed_as_operator(&mut self, v: Value, op: &ModuleOp) {
         if crate::types::is_scalar_float(&op.output) {
             self.f.values[v.index()].kind = Kind::Float;
-        } else if let Some(st) = super::calls::module_struct_of(&op.output) {
+        } else if let Some(st) = super::calls::module_struct(&op.output) {
             self.struct_values.push((v, st));
         }
-        v
     }
 
     /// `Point { x: a, y: b }`: built as written, from the values of the fields' expressions. A
