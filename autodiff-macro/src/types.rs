@@ -57,13 +57,16 @@ thread_local! {
 /// naming the type of the module's `impl` block being expanded) that the module being expanded
 /// declares (see [`module_method_return`]).
 pub fn module_result(owner: Option<&str>, name: &str) -> Option<Type> {
-    let own = MODULE_STRUCTS.with(|p| p.borrow().1.clone());
-    let owner = match (owner, &own) {
-        (Some("Self"), Some(own)) => own.as_str(),
-        (Some(o), _) => o,
-        (None, _) => "",
-    };
-    module_method_return(owner, name)
+    module_method_return(&owner.map_or_else(String::new, module_type_name), name)
+}
+
+/// `name` with `Self` read as the type whose `impl` block of the module being expanded is being
+/// expanded, where there is one.
+pub fn module_type_name(name: &str) -> String {
+    match (name, module_self()) {
+        ("Self", Some(own)) => own,
+        _ => name.to_string(),
+    }
 }
 
 /// An operator of a struct of a module marked `#[differentiate]` that the module
@@ -188,14 +191,8 @@ pub fn module_self() -> Option<String> {
 /// Whether `name` is a struct the module being expanded declares (`Self` in one of its `impl`
 /// blocks naming the block's type).
 pub fn is_module_struct(name: &str) -> bool {
-    MODULE_STRUCTS.with(|p| {
-        let p = p.borrow();
-        let name = match (name, &p.1) {
-            ("Self", Some(own)) => own.as_str(),
-            _ => name,
-        };
-        p.0.iter().any(|(n, _)| n == name)
-    })
+    let name = module_type_name(name);
+    MODULE_STRUCTS.with(|p| p.borrow().0.iter().any(|(n, _)| *n == name))
 }
 
 /// The declared type of the field `field` of the struct `owner` (`Self` in one of the module's
@@ -212,13 +209,10 @@ pub fn module_field_is_data(owner: &str, field: &str) -> bool {
 }
 
 fn module_field(owner: &str, field: &str) -> Option<ModuleField> {
+    let owner = module_type_name(owner);
     MODULE_STRUCTS.with(|p| {
         let p = p.borrow();
-        let owner = match (owner, &p.1) {
-            ("Self", Some(own)) => own.as_str(),
-            _ => owner,
-        };
-        let (_, fields) = p.0.iter().find(|(n, _)| n == owner)?;
+        let (_, fields) = p.0.iter().find(|(n, _)| *n == owner)?;
         fields.iter().find(|(f, _, _)| f == field).cloned()
     })
 }

@@ -1259,12 +1259,7 @@ impl Lowering {
     /// it is `None`, a struct not known to the macro), which is called by its own name where it
     /// has one (`V3::__ad_mul_f64`, see `expand_mod`). `None` outside such a module.
     fn module_op(&self, ty: &syn::Path, name: &str, rhs: Option<&str>) -> Option<ModuleOp> {
-        let mut owner = ty.segments.last()?.ident.to_string();
-        if owner == "Self"
-            && let Some(own) = crate::types::module_self()
-        {
-            owner = own;
-        }
+        let owner = crate::types::module_type_name(&ty.segments.last()?.ident.to_string());
         let ops = match rhs {
             Some(r) => crate::types::module_ops(&owner, name, Some(r)),
             None => {
