@@ -56,6 +56,50 @@ fn bits_of_active(f: &Func, act: &Activity, v: Value) -> bool {
     false
 }
 
+/// The name of a `&mut` parameter left out of `wrt` that `args` pass on as it is (of a type
+/// with floats: not a counter, `&mut usize`).
+fn lent_mut_param(f: &Func, args: &[Value]) -> Option<String> {
+    args.iter().find_map(|&a| match f.value(a).def {
+        ValueDef::Param(p)
+            if f.params[p].inactive_mut_ref()
+                && !crate::types::is_inactive_type(&f.params[p].ty) =>
+        {
+            Some(f.params[p].ident.to_string())
+        }
+        _ => None,
+    })
+}
+
+/// A `&mut` parameter left out of `wrt` lent as it is to a call that a differentiated value
+/// reaches (`fill(x[0], scratch)`): the callee may write a value depending on it there, which a
+/// later read of the parameter would see without its derivative. (Where nothing differentiated
+/// reaches the call, `fill_noise(rng, &mut noise)` of a generator, it runs as written.)
+fn lent_mut_params(f: &Func, act: &Activity) -> Vec<syn::Error> {
+    let mut errors = Vec::new();
+    for (n, inst) in f.insts.iter().enumerate() {
+        let (callee, args) = match &inst.kind {
+            InstKind::Call { path, args } => match path.segments.last() {
+                Some(s) => (s.ident.to_string(), args),
+                None => continue,
+            },
+            InstKind::Method { name, args, .. } => (name.to_string(), args),
+            _ => continue,
+        };
+        let Some(name) = lent_mut_param(f, args) else {
+            continue;
+        };
+        if f.operands(Inst(n as u32))
+            .iter()
+            .any(|v| act.varied[v.index()])
+        {
+            let callee = crate::mut_self::original_name(&callee).unwrap_or(callee);
+            let msg = crate::lower::calls::lent_mut_param_message(&name, &callee);
+            errors.push(syn::Error::new(inst.span, msg));
+        }
+    }
+    errors
+}
+
 pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
     let mut errors = Vec::new();
     // What code run as written reads and feeds, followed through other such code.
@@ -65,6 +109,7 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
     let mut reported: std::collections::HashSet<Value> = std::collections::HashSet::new();
     errors.extend(discarded_calls(f, &through));
     errors.extend(sinks(f));
+    errors.extend(lent_mut_params(f, act));
     // A map, a queue or a cell given a differentiated value: the other errors of the
     // statements that use it would speak of what the derivative does not follow there.
     if errors.is_empty() {
@@ -183,7 +228,9 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                 recv_mut,
                 ..
             } => {
-                let s = name.to_string();
+                // The method as the source names it, not its by-value copy (`__ad_mut_fill`).
+                let s = crate::mut_self::original_name(&name.to_string())
+                    .unwrap_or_else(|| name.to_string());
                 let mut ops = vec![*recv];
                 ops.extend(args);
                 let pure = prim::is_discrete_method(&s) || crate::lower::is_shape_query(&s);
@@ -193,6 +240,25 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                         // The method may change `root`; whatever it stores there, or moves
                         // around, the derivative would not follow: the gradient would silently
                         // be wrong, so this is an error even when the result is unused.
+                        if name.to_string().starts_with("__ad_mut") {
+                            // A method lent buffers (`rng.perturb(&mut z)`).
+                            errors.push(syn::Error::new(
+                                name.span(),
+                                format!(
+                                    "`{root}.{s}(..)` may change `{root}` and the buffers it is \
+                                     lent, and a differentiated value is involved: the \
+                                     derivative follows such a call only of a method of an \
+                                     `impl` block with `#[differentiate]`, on a `mut` local \
+                                     whose struct the macro sees (`let mut {root}: MyStruct = \
+                                     ..;`); where `{s}` is not differentiated (a generator's), \
+                                     lend it buffers of data only (`let mut noise = vec![0.0; \
+                                     n]; {root}.{s}(&mut noise);`) and combine them with the \
+                                     differentiated values in this function (`z[i] = w[i] + \
+                                     noise[i]`), which is followed"
+                                ),
+                            ));
+                            continue;
+                        }
                         if let ValueDef::Param(k) = f.value(*recv).def
                             && f.params[k].inactive_mut_ref()
                         {
@@ -783,7 +849,9 @@ fn discarded_calls(f: &Func, through: &Activity) -> Vec<syn::Error> {
                 let Some(last) = path.segments.last() else {
                     continue;
                 };
-                if last.ident.to_string().starts_with("__ad_") {
+                // A `&mut` parameter lent as it is: `lent_mut_params`' error.
+                if last.ident.to_string().starts_with("__ad_") || lent_mut_param(f, args).is_some()
+                {
                     continue;
                 }
                 // A method called through its type (see `lower::calls::mark_receiver`): the

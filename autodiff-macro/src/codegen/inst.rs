@@ -122,6 +122,23 @@ impl Gen<'_> {
                 }
             }
             InstKind::Method {
+                name, recv, args, ..
+            } if self.runs_as_written(i) => {
+                // A method lent buffers where nothing differentiated reaches the call
+                // (`rng.fill_noise(&mut noise)` of a generator of data): the method as the
+                // source called it, on its receiver (changed in place, as any method run as
+                // written) and on the buffers, whose new versions it gives.
+                let lent_at = &self.f.buffer_calls[&i];
+                let name = name.to_string();
+                let orig = crate::mut_self::original_name(&name).unwrap_or(name.clone());
+                let orig = syn::Ident::new(&orig, inst.span);
+                let with_value = crate::mut_self::returns_with_value(&name);
+                let recv = id(*recv);
+                let (binds, call_args, value) = self.lent_args(args, lent_at, with_value);
+                let lhs = lhs.unwrap_or_default();
+                quote! { #lhs { #binds let __ad_value = #recv.#orig(#(#call_args),*); #value }; }
+            }
+            InstKind::Method {
                 name,
                 recv,
                 args,
@@ -163,25 +180,7 @@ impl Gen<'_> {
                 if let (Some(last), Some(orig)) = (path.segments.last_mut(), orig) {
                     last.ident = syn::Ident::new(&orig, last.ident.span());
                 }
-                let mut binds = TokenStream::new();
-                let mut lent = Vec::new();
-                let mut call_args = Vec::new();
-                for (k, &a) in args.iter().enumerate() {
-                    let m = self.moved(a, None);
-                    if lent_at.contains(&k) {
-                        let t = quote::format_ident!("__ad_lent{}", k);
-                        binds.append(quote! { let mut #t = #m; });
-                        call_args.push(quote!(&mut #t));
-                        lent.push(t);
-                    } else {
-                        call_args.push(m);
-                    }
-                }
-                let value = match (lent.as_slice(), with_value) {
-                    ([one], false) => quote!(#one),
-                    (_, false) => quote!((#(#lent,)*)),
-                    (_, true) => quote!((#(#lent,)* __ad_value)),
-                };
+                let (binds, call_args, value) = self.lent_args(args, lent_at, with_value);
                 let lhs = lhs.unwrap_or_default();
                 quote! { #lhs { #binds let __ad_value = #path(#(#call_args),*); #value }; }
             }

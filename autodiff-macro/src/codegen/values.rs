@@ -521,6 +521,39 @@ impl Gen<'_> {
             && !self.f.inst(i).results.iter().any(is_active)
     }
 
+    /// The arguments of a by-value copy's call emitted as the source wrote it (see
+    /// [`Self::runs_as_written`]): the bindings of the buffers lent at `lent_at`, each moved into
+    /// a `mut` local (`let mut __ad_lent1 = noise;`), the arguments (`&mut __ad_lent1` in their
+    /// place), and what the call gives, as the copy gives it: the new buffers, the value
+    /// `__ad_value` after them where `with_value`.
+    pub(super) fn lent_args(
+        &self,
+        args: &[Value],
+        lent_at: &[usize],
+        with_value: bool,
+    ) -> (TokenStream, Vec<TokenStream>, TokenStream) {
+        let mut binds = TokenStream::new();
+        let mut lent = Vec::new();
+        let mut call_args = Vec::new();
+        for (k, &a) in args.iter().enumerate() {
+            let m = self.moved(a, None);
+            if lent_at.contains(&k) {
+                let t = quote::format_ident!("__ad_lent{}", k);
+                binds.extend(quote! { let mut #t = #m; });
+                call_args.push(quote!(&mut #t));
+                lent.push(t);
+            } else {
+                call_args.push(m);
+            }
+        }
+        let value = match (lent.as_slice(), with_value) {
+            ([one], false) => quote!(#one),
+            (_, false) => quote!((#(#lent,)*)),
+            (_, true) => quote!((#(#lent,)* __ad_value)),
+        };
+        (binds, call_args, value)
+    }
+
     /// A value the generated code copies where it reads it out of a place (an element, a
     /// field, a reference) rather than moving it: neither an integer nor a known float, so it
     /// may not be `Copy`.

@@ -3200,12 +3200,31 @@ impl Lowering {
     /// the arrays it gives back are marked as such (`Func::array_buffers`), for the calls that
     /// lend them next.
     pub(super) fn buffer_call(&mut self, b: Block, e: &Expr, want: bool) -> Option<Value> {
-        let (call, arrays) = self.mut_buffer_call(e, want)?;
         let src_args = match e {
             Expr::Call(c) => &c.args,
             Expr::MethodCall(mc) => &mc.args,
             _ => return None,
         };
+        // A struct of data lent beside buffers that hold no derivative and data only
+        // (`Lcg::__ad_self_fill(&mut rng, &mut eps)` of `rng.fill(&mut eps)`, a generator
+        // filling a buffer of noise) stays data: nothing differentiated reaches it. (Its
+        // methods given data then run as written, `rng.next_f64()`.)
+        let data_structs: Vec<usize> = if src_args
+            .iter()
+            .all(|a| self.lent_constant(a) || self.data_expr(a))
+        {
+            src_args
+                .iter()
+                .filter_map(|a| match a {
+                    Expr::Reference(r) if r.mutability.is_some() => self.path_slot_of(&r.expr),
+                    _ => None,
+                })
+                .filter(|&slot| self.env[slot].data)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let (call, arrays) = self.mut_buffer_call(e, want)?;
         let lent: Vec<usize> = src_args
             .iter()
             .enumerate()
@@ -3215,6 +3234,9 @@ impl Lowering {
         let n0 = self.f.insts.len();
         let v = self.expr(b, &call, want);
         self.record_buffer_call(n0, src_args.len(), lent);
+        for slot in data_structs {
+            self.env[slot].data = true;
+        }
         for a in arrays {
             let new = self.lookup(&a.to_string()).and_then(|s| self.env[s].value);
             self.f.array_buffers.extend(new);
@@ -3240,6 +3262,10 @@ impl Lowering {
                     args.len().saturating_sub(n_src)
                 };
                 Some((Inst(n as u32), offset))
+            }
+            // `rng.fill_noise(&mut noise)`: the receiver is not among the arguments.
+            InstKind::Method { name, .. } if name.to_string().starts_with("__ad_mut") => {
+                Some((Inst(n as u32), 0))
             }
             _ => None,
         });
@@ -3276,6 +3302,49 @@ impl Lowering {
     /// The binding a path of one name refers to.
     fn path_slot(&self, p: &syn::ExprPath) -> Option<usize> {
         self.lookup(&p.path.get_ident()?.to_string())
+    }
+
+    /// `&mut x` of a variable whose value depends on no differentiated parameter as far as
+    /// [`Self::constant_value`] sees (a buffer of noise, `let mut eps = vec![0.0; n];`, and
+    /// what calls given such values only wrote into it).
+    pub(super) fn lent_constant(&self, e: &Expr) -> bool {
+        let Expr::Reference(r) = e else { return false };
+        r.mutability.is_some()
+            && self
+                .path_slot_of(&r.expr)
+                .and_then(|slot| self.env[slot].value)
+                .is_some_and(|v| self.constant_value(v, 32))
+    }
+
+    /// Whether `v` depends on no differentiated parameter, as the instructions lowered so far
+    /// show (`depth` bounds the search; a value a loop carries is taken as it was before the
+    /// loop, and what a loop or a branch gives is not looked into).
+    fn constant_value(&self, v: Value, depth: u32) -> bool {
+        let v = self.before_loops(v);
+        if self.kind(v) == Kind::Discrete {
+            return true;
+        }
+        if depth == 0 {
+            return false;
+        }
+        match self.f.value(v).def {
+            ValueDef::Param(n) => !self.f.params[n].active,
+            ValueDef::Result(i, _) => {
+                !matches!(
+                    self.f.inst(i).kind,
+                    InstKind::Loop { .. } | InstKind::If { .. } | InstKind::Match { .. }
+                ) && (self.f.operands(i).iter()).all(|&u| self.constant_value(u, depth - 1))
+            }
+            _ => false,
+        }
+    }
+
+    /// The binding the expression `e`, a path of one name, refers to.
+    fn path_slot_of(&self, e: &Expr) -> Option<usize> {
+        match chain::strip(e) {
+            Expr::Path(p) => self.path_slot(p),
+            _ => None,
+        }
     }
 
     /// Whether the value of the variable `e` is known to be a struct of the user's by how it
@@ -5555,29 +5624,36 @@ impl Lowering {
             let Some(slot) = self.lookup(&name) else {
                 continue;
             };
+            // One left out of `wrt` (a generator, `fill_noise(rng, &mut noise)`) is lent as
+            // it is: where nothing differentiated reaches the call, it runs as written, and
+            // what it writes there is data; where something does, `check::lent_mut_params`
+            // gives this error.
             let lent = self.f.params.iter().enumerate().any(|(n, prm)| {
                 prm.ident == name
                     && slot == n
+                    && prm.active
                     && !crate::types::is_inactive_type(&prm.ty)
                     && matches!(&prm.ty, syn::Type::Reference(r) if r.mutability.is_some())
             });
             if lent {
-                self.err(
-                    id.span(),
-                    format!(
-                        "`{name}` is a `&mut` parameter lent to `{callee}`, which may write \
-                         through it, and the derivative cannot follow what it writes: where \
-                         `{callee}` only reads it, pass `&{name}[..]`; where it writes, work \
-                         on a local copy (`let mut b = {name}.to_vec(); {callee}(.., &mut b);`, \
-                         with `#[differentiate]` on `{callee}`) and write it back after \
-                         (`{name}.copy_from_slice(&b);`)"
-                    ),
-                );
+                self.err(id.span(), lent_mut_param_message(&name, &callee));
                 return true;
             }
         }
         false
     }
+}
+
+/// The error for the `&mut` parameter `name` lent as it is to `callee` where the derivative
+/// would have to follow what `callee` writes through it.
+pub(crate) fn lent_mut_param_message(name: &str, callee: &str) -> String {
+    format!(
+        "`{name}` is a `&mut` parameter lent to `{callee}`, which may write through it, and the \
+         derivative cannot follow what it writes: where `{callee}` only reads it, pass \
+         `&{name}[..]`; where it writes, work on a local copy (`let mut b = {name}.to_vec(); \
+         {callee}(.., &mut b);`, with `#[differentiate]` on `{callee}`) and write it back after \
+         (`{name}.copy_from_slice(&b);`)"
+    )
 }
 
 /// Whether a call of the user's passes a `&mut` argument (see `Lowering::mut_buffer_call`); not

@@ -629,7 +629,10 @@ impl Lowering {
             let changed = match w {
                 Written::Whole(e) => !self.data_value(e),
                 Written::Part => true,
-                Written::Given(args) => !args.iter().all(|a| self.data_expr(a)),
+                // Buffers that hold no derivative lent beside data only: see `buffer_call`.
+                Written::Given(args) => !args
+                    .iter()
+                    .all(|a| self.data_expr(a) || self.lent_constant(a)),
             };
             if changed {
                 self.env[slot].data = false;

@@ -96,10 +96,13 @@ impl<'ast> Visit<'ast> for Mentions<'_> {
         }
         // `log.record(r);`: a method of the parameter called for its effect. What the statement
         // reads of the parameter itself is part of the write, run as written with it
-        // (`log.record(log.len() as f64)`). Not one that leaves the code around it (`return`).
+        // (`log.record(log.len() as f64)`). Not one that leaves the code around it (`return`),
+        // nor one that also writes into buffers it lends (`rng.fill_noise(&mut noise)`), which
+        // the function reads back: such a call is followed as one lending buffers.
         if let Stmt::Expr(e @ Expr::MethodCall(mc), _) = s
             && matches!(&*mc.receiver, Expr::Path(p) if p.path.is_ident(self.name))
             && !super::control::diverges(e)
+            && !super::calls::passes_mut(e)
         {
             self.writes += 1;
             return;

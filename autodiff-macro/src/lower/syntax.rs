@@ -210,7 +210,11 @@ impl<'ast> Visit<'ast> for AssignedNames {
         // in buf.chunks_mut(k)`, `b.as_mut_slice()`, `a.mapv_inplace(f)`): a loop or branch
         // around it carries the receiver, also where the lowering rejects or rewrites the call.
         let lends = lends_mutably(&method) || method.ends_with("_inplace");
-        if MutId::find(&method).is_some() || lends || sorts {
+        // A method of the user's lent buffers (`let m = rng.fill_sum(&mut eps);`, its result
+        // used) gives its receiver back beside them, changed (see `Lowering::self_lent_call`).
+        let lent = super::calls::is_user_method(mc)
+            && super::calls::passes_mut(&Expr::MethodCall(mc.clone()));
+        if MutId::find(&method).is_some() || lends || sorts || lent {
             match &*mc.receiver {
                 Expr::Path(p) => {
                     if let Some(id) = p.path.get_ident() {

@@ -1,0 +1,384 @@
+//! Stochastic objectives that draw their noise from a generator of their own, as Monte Carlo
+//! and reparameterised losses are written: the generator is a struct without a derivative (its
+//! `impl` not marked), taken `&mut` and left out of `wrt`, or made in the function, and its
+//! methods fill buffers they are lent (`rng.fill_noise(&mut eps)`, `let s =
+//! rng.fill_sum(&mut eps);`, a `Vec` and a fixed-size array at once), or a plain helper is
+//! lent the generator and a buffer (`fill_gauss(rng, &mut eps)`), in loops too. Nothing
+//! differentiated reaches such a call, so it runs as written, the generator's state moving on
+//! from call to call as in the plain function. Each function is checked against its plain copy
+//! (the value and the generator's state after it), its analytic gradient (stated beside it,
+//! with the noise drawn again from a generator in the same state) and central finite
+//! differences through `autodiff::check`.
+
+#![allow(clippy::needless_range_loop, clippy::ptr_arg)] // written as users write them
+
+use autodiff::differentiate;
+
+mod common;
+use common::*;
+
+/// A linear congruential generator, as a simulation keeps one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Lcg {
+    state: u64,
+}
+
+impl Lcg {
+    pub fn new(seed: u64) -> Self {
+        Lcg { state: seed }
+    }
+
+    pub fn next_f64(&mut self) -> f64 {
+        self.state = self
+            .state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((self.state >> 11) as f64) / ((1u64 << 53) as f64)
+    }
+
+    /// Uniform noise in [−½, ½) written over `out`.
+    pub fn fill_noise(&mut self, out: &mut [f64]) {
+        for o in out.iter_mut() {
+            *o = self.next_f64() - 0.5;
+        }
+    }
+
+    /// The same, giving the sum of what it wrote.
+    pub fn fill_sum(&mut self, out: &mut [f64]) -> f64 {
+        let mut s = 0.0;
+        for o in out.iter_mut() {
+            *o = self.next_f64() - 0.5;
+            s += *o;
+        }
+        s
+    }
+
+    /// Uniform draws over two buffers of different kinds.
+    pub fn fill_two(&mut self, a: &mut Vec<f64>, b: &mut [f64; 3]) {
+        for o in a.iter_mut() {
+            *o = self.next_f64();
+        }
+        for o in b.iter_mut() {
+            *o = self.next_f64();
+        }
+    }
+}
+
+/// Standard normal draws by Box–Muller, written by a plain helper lent the generator.
+pub fn fill_gauss(rng: &mut Lcg, out: &mut [f64]) {
+    for o in out.iter_mut() {
+        let u1 = rng.next_f64().max(1e-300);
+        let u2 = rng.next_f64();
+        *o = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A reparameterised Gaussian: z = μ + exp(log σ)·ε, ε drawn by a helper lent the generator.
+// ---------------------------------------------------------------------------------------------
+
+/// `Σ_k Σ_i (μ_i + σ_i ε_ki − t_i)²` over `k` draws: `∂/∂μ_i = Σ_k 2 r_ki`, `∂/∂log σ_i = Σ_k
+/// 2 r_ki σ_i ε_ki`, with `r = z − t`.
+#[differentiate(wrt(mu, log_sigma))]
+pub fn reparam_loss(mu: &[f64], log_sigma: &[f64], t: &[f64], draws: usize, rng: &mut Lcg) -> f64 {
+    let mut eps = vec![0.0; mu.len()];
+    let mut total = 0.0;
+    for _ in 0..draws {
+        fill_gauss(rng, &mut eps);
+        for i in 0..mu.len() {
+            let z = mu[i] + log_sigma[i].exp() * eps[i];
+            total += (z - t[i]) * (z - t[i]);
+        }
+    }
+    total / draws as f64
+}
+
+fn reparam_plain(mu: &[f64], log_sigma: &[f64], t: &[f64], draws: usize, rng: &mut Lcg) -> f64 {
+    let mut eps = vec![0.0; mu.len()];
+    let mut total = 0.0;
+    for _ in 0..draws {
+        fill_gauss(rng, &mut eps);
+        for i in 0..mu.len() {
+            let z = mu[i] + log_sigma[i].exp() * eps[i];
+            total += (z - t[i]) * (z - t[i]);
+        }
+    }
+    total / draws as f64
+}
+
+#[test]
+fn reparameterised_gaussian_draws_its_noise_through_a_helper_lent_the_generator() {
+    let (mu, ls, t) = (data(3, 0.2), data(3, 1.7), data(3, 4.1));
+    let ls: Vec<f64> = ls.iter().map(|v| 0.3 * v).collect();
+    let draws = 4;
+    let mut rng = Lcg::new(17);
+    let (value, (g_mu, g_ls)) = reparam_loss_grad(&mu, &ls, &t, draws, &mut rng);
+    let mut plain_rng = Lcg::new(17);
+    close(
+        "value",
+        value,
+        reparam_plain(&mu, &ls, &t, draws, &mut plain_rng),
+        TOL,
+    );
+    assert_eq!(
+        rng, plain_rng,
+        "the generator moves on as in the plain function"
+    );
+    // The analytic gradient, over the same draws.
+    let mut again = Lcg::new(17);
+    let mut eps = vec![0.0; 3];
+    let (mut e_mu, mut e_ls) = (vec![0.0; 3], vec![0.0; 3]);
+    for _ in 0..draws {
+        fill_gauss(&mut again, &mut eps);
+        for i in 0..3 {
+            let s = ls[i].exp();
+            let r = mu[i] + s * eps[i] - t[i];
+            e_mu[i] += 2.0 * r / draws as f64;
+            e_ls[i] += 2.0 * r * s * eps[i] / draws as f64;
+        }
+    }
+    close_all("∂/∂μ", &g_mu, &e_mu);
+    close_all("∂/∂log σ", &g_ls, &e_ls);
+    fd_vec(
+        "∂/∂μ",
+        |m| reparam_plain(m, &ls, &t, draws, &mut Lcg::new(17)),
+        &mu,
+        &g_mu,
+    );
+    fd_vec(
+        "∂/∂log σ",
+        |l| reparam_plain(&mu, l, &t, draws, &mut Lcg::new(17)),
+        &ls,
+        &g_ls,
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The generator's own methods lent buffers: on a `&mut` parameter, on locals, results used.
+// ---------------------------------------------------------------------------------------------
+
+/// Noisy weights `w_i + 0.1 ε_i`, their squares summed: `∂/∂w_i = 2 (w_i + 0.1 ε_i)`.
+#[differentiate(wrt(w))]
+pub fn noisy_ridge(w: &[f64], rng: &mut Lcg) -> f64 {
+    let mut noise = vec![0.0; w.len()];
+    rng.fill_noise(&mut noise);
+    let mut s = 0.0;
+    for i in 0..w.len() {
+        let z = w[i] + 0.1 * noise[i];
+        s += z * z;
+    }
+    s
+}
+
+fn noisy_ridge_plain(w: &[f64], rng: &mut Lcg) -> f64 {
+    let mut noise = vec![0.0; w.len()];
+    rng.fill_noise(&mut noise);
+    let mut s = 0.0;
+    for i in 0..w.len() {
+        let z = w[i] + 0.1 * noise[i];
+        s += z * z;
+    }
+    s
+}
+
+#[test]
+fn a_generator_parameter_fills_a_buffer_of_noise_by_its_method() {
+    let w = data(4, 0.9);
+    let mut rng = Lcg::new(7);
+    let (value, g) = noisy_ridge_grad(&w, &mut rng);
+    let mut plain_rng = Lcg::new(7);
+    close("value", value, noisy_ridge_plain(&w, &mut plain_rng), TOL);
+    assert_eq!(rng, plain_rng);
+    let mut noise = vec![0.0; 4];
+    Lcg::new(7).fill_noise(&mut noise);
+    let expected: Vec<f64> = (0..4).map(|i| 2.0 * (w[i] + 0.1 * noise[i])).collect();
+    close_all("∂/∂w", &g, &expected);
+    fd_vec("∂/∂w", |w| noisy_ridge_plain(w, &mut Lcg::new(7)), &w, &g);
+}
+
+/// Over three rounds, alternately from the parameter's generator and a local one, `m_k` the
+/// sum of the round's draws: `Σ_k Σ_i sin(w_i ε_ki) m_k`, so `∂/∂w_i = Σ_k cos(w_i ε_ki) ε_ki
+/// m_k` (the local generator refills `ε` after each round, and that is what is read).
+#[differentiate(wrt(w))]
+pub fn alternating_draws(w: &[f64], rng: &mut Lcg) -> f64 {
+    let mut local = Lcg { state: 5 };
+    let mut eps = vec![0.0; w.len()];
+    let mut s = 0.0;
+    for k in 0..3 {
+        let m = if k % 2 == 0 {
+            rng.fill_sum(&mut eps)
+        } else {
+            local.fill_sum(&mut eps)
+        };
+        local.fill_noise(&mut eps);
+        for (wi, e) in w.iter().zip(eps.iter()) {
+            s += (wi * e).sin() * m;
+        }
+    }
+    s
+}
+
+fn alternating_plain(w: &[f64], rng: &mut Lcg) -> f64 {
+    let mut local = Lcg { state: 5 };
+    let mut eps = vec![0.0; w.len()];
+    let mut s = 0.0;
+    for k in 0..3 {
+        let m = if k % 2 == 0 {
+            rng.fill_sum(&mut eps)
+        } else {
+            local.fill_sum(&mut eps)
+        };
+        local.fill_noise(&mut eps);
+        for (wi, e) in w.iter().zip(eps.iter()) {
+            s += (wi * e).sin() * m;
+        }
+    }
+    s
+}
+
+#[test]
+fn generators_made_here_and_lent_fill_buffers_in_a_loop_with_their_results_used() {
+    let w = data(3, 2.3);
+    let mut rng = Lcg::new(9);
+    let (value, g) = alternating_draws_grad(&w, &mut rng);
+    let mut plain_rng = Lcg::new(9);
+    close("value", value, alternating_plain(&w, &mut plain_rng), TOL);
+    assert_eq!(rng, plain_rng);
+    // The draws again, in the same order.
+    let (mut r, mut local) = (Lcg::new(9), Lcg { state: 5 });
+    let mut eps = vec![0.0; 3];
+    let mut expected = vec![0.0; 3];
+    for k in 0..3 {
+        let m = if k % 2 == 0 {
+            r.fill_sum(&mut eps)
+        } else {
+            local.fill_sum(&mut eps)
+        };
+        local.fill_noise(&mut eps);
+        for i in 0..3 {
+            expected[i] += (w[i] * eps[i]).cos() * eps[i] * m;
+        }
+    }
+    close_all("∂/∂w", &g, &expected);
+    fd_vec("∂/∂w", |w| alternating_plain(w, &mut Lcg::new(9)), &w, &g);
+}
+
+/// A `Vec` and a fixed-size array filled by one call on a generator made by its constructor,
+/// then one more draw `t`: `w_0 u_0 + w_1 u_1 + w_2 (v_0 + v_1 + v_2) t`, whose gradient is
+/// `(u_0, u_1, (v_0 + v_1 + v_2) t)`.
+#[differentiate]
+pub fn two_buffers(w: &[f64]) -> f64 {
+    let mut rng = Lcg::new(3);
+    let mut u = vec![0.0; 2];
+    let mut v = [0.0; 3];
+    rng.fill_two(&mut u, &mut v);
+    let t = rng.next_f64();
+    w[0] * u[0] + w[1] * u[1] + w[2] * (v[0] + v[1] + v[2]) * t
+}
+
+#[test]
+fn one_call_fills_a_vec_and_an_array_and_the_generator_moves_on() {
+    let w = data(3, 0.4);
+    let (value, g) = two_buffers_grad(&w);
+    let mut r = Lcg::new(3);
+    let (mut u, mut v) = (vec![0.0; 2], [0.0; 3]);
+    r.fill_two(&mut u, &mut v);
+    let t = r.next_f64();
+    close("value", value, two_buffers(&w), TOL);
+    close_all("∂/∂w", &g, &[u[0], u[1], (v[0] + v[1] + v[2]) * t]);
+    fd_vec("∂/∂w", two_buffers, &w, &g);
+}
+
+/// A generator made by its constructor, filling a buffer and then drawing one more value in
+/// each round: `Σ_k u_k Σ_i w_i ε_ki`, so `∂/∂w_i = Σ_k u_k ε_ki`.
+#[differentiate]
+pub fn rounds_of_draws(w: &[f64]) -> f64 {
+    let mut rng = Lcg::new(21);
+    let mut eps = vec![0.0; w.len()];
+    let mut s = 0.0;
+    for _ in 0..3 {
+        rng.fill_noise(&mut eps);
+        let u = rng.next_f64();
+        for i in 0..w.len() {
+            s += u * w[i] * eps[i];
+        }
+    }
+    s
+}
+
+#[test]
+fn a_constructed_generator_fills_and_draws_in_each_round() {
+    let w = data(3, 1.1);
+    let (value, g) = rounds_of_draws_grad(&w);
+    close("value", value, rounds_of_draws(&w), TOL);
+    let mut rng = Lcg::new(21);
+    let mut eps = vec![0.0; 3];
+    let mut expected = vec![0.0; 3];
+    for _ in 0..3 {
+        rng.fill_noise(&mut eps);
+        let u = rng.next_f64();
+        for i in 0..3 {
+            expected[i] += u * eps[i];
+        }
+    }
+    close_all("∂/∂w", &g, &expected);
+    fd_vec("∂/∂w", rounds_of_draws, &w, &g);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Beside them, a differentiated state made from data and lent a buffer that does hold
+// derivatives: it takes them in, and its methods are differentiated after the call.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, autodiff::Differentiable)]
+pub struct Ema {
+    pub avg: Vec<f64>,
+    pub decay: f64,
+}
+
+#[differentiate]
+impl Ema {
+    pub fn new(decay: f64, n: usize) -> Ema {
+        Ema {
+            avg: vec![0.0; n],
+            decay,
+        }
+    }
+
+    /// Takes the weights into the running average and halves them.
+    pub fn absorb(&mut self, w: &mut [f64]) {
+        for i in 0..w.len() {
+            self.avg[i] = self.decay * self.avg[i] + (1.0 - self.decay) * w[i];
+            w[i] *= 0.5;
+        }
+    }
+
+    pub fn total(&self) -> f64 {
+        self.avg.iter().sum()
+    }
+}
+
+/// Three rounds of `absorb` from `w = w0`: `avg_i = 0.1 w0_i (0.81 + 0.9·0.5 + 0.25) = c
+/// w0_i` with `c = 0.1·1.51`, `w_1 = w0_1 / 8`; `t = c Σ w0`, so the loss `t² + avg_0 + w_1`
+/// has `∂/∂w0_i = 2 c t + c [i = 0] + [i = 1] / 8`.
+#[differentiate]
+pub fn averaged(w0: &[f64]) -> f64 {
+    let mut ema = Ema::new(0.9, 2);
+    let mut w = w0.to_vec();
+    for _ in 0..3 {
+        ema.absorb(&mut w);
+    }
+    let t = ema.total();
+    t * t + ema.avg[0] + w[1]
+}
+
+#[test]
+fn a_state_made_from_data_and_lent_differentiated_weights_is_differentiated_after() {
+    let w0 = [0.7, -0.3];
+    let (value, g) = averaged_grad(&w0);
+    close("value", value, averaged(&w0), TOL);
+    let c = 0.1 * (0.81 + 0.45 + 0.25);
+    let t = c * (w0[0] + w0[1]);
+    close_all("∂/∂w0", &g, &[2.0 * c * t + c, 2.0 * c * t + 0.125]);
+    fd_vec("∂/∂w0", averaged, &w0, &g);
+}
