@@ -382,3 +382,64 @@ fn a_state_made_from_data_and_lent_differentiated_weights_is_differentiated_afte
     close_all("∂/∂w0", &g, &[2.0 * c * t + c, 2.0 * c * t + 0.125]);
     fd_vec("∂/∂w0", averaged, &w0, &g);
 }
+
+// ---------------------------------------------------------------------------------------------
+// A model's method lent the generator beside data, under `wrt(self)`.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, autodiff::Differentiable)]
+pub struct Gauss {
+    pub mu: Vec<f64>,
+    pub log_s: Vec<f64>,
+}
+
+#[differentiate(wrt(self))]
+impl Gauss {
+    /// `Σ_i (μ_i + σ_i ε_i − t_i)²` with `ε_i` drawn by Box–Muller from `rng`: `∂/∂μ_i = 2
+    /// r_i`, `∂/∂log σ_i = 2 r_i σ_i ε_i`.
+    pub fn loss(&self, t: &[f64], rng: &mut Lcg) -> f64 {
+        let mut l = 0.0;
+        for i in 0..self.mu.len() {
+            let u1 = rng.next_f64().max(1e-300);
+            let u2 = rng.next_f64();
+            let e = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+            let z = self.mu[i] + self.log_s[i].exp() * e;
+            l += (z - t[i]).powi(2);
+        }
+        l
+    }
+}
+
+#[test]
+fn a_method_under_wrt_self_draws_from_a_generator_it_is_lent() {
+    let m = Gauss {
+        mu: data(3, 0.6),
+        log_s: data(3, 2.2),
+    };
+    let t = data(3, 5.0);
+    let mut rng = Lcg::new(8);
+    let (value, g) = m.loss_grad(&t, &mut rng);
+    let mut plain_rng = Lcg::new(8);
+    close("value", value, m.loss(&t, &mut plain_rng), TOL);
+    assert_eq!(rng, plain_rng);
+    let mut eps = vec![0.0; 3];
+    fill_gauss(&mut Lcg::new(8), &mut eps);
+    for i in 0..3 {
+        let s = m.log_s[i].exp();
+        let r = m.mu[i] + s * eps[i] - t[i];
+        close("∂/∂μ", g.mu[i], 2.0 * r, TOL);
+        close("∂/∂log σ", g.log_s[i], 2.0 * r * s * eps[i], TOL);
+    }
+    fd_vec(
+        "∂/∂μ",
+        |mu| {
+            let p = Gauss {
+                mu: mu.to_vec(),
+                log_s: m.log_s.clone(),
+            };
+            p.loss(&t, &mut Lcg::new(8))
+        },
+        &m.mu,
+        &g.mu,
+    );
+}

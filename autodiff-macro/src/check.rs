@@ -56,15 +56,15 @@ fn bits_of_active(f: &Func, act: &Activity, v: Value) -> bool {
     false
 }
 
-/// The name of a `&mut` parameter left out of `wrt` that `args` pass on as it is (of a type
-/// with floats: not a counter, `&mut usize`).
-fn lent_mut_param(f: &Func, args: &[Value]) -> Option<String> {
+/// The name and type of a `&mut` parameter left out of `wrt` that `args` pass on as it is (of
+/// a type with floats: not a counter, `&mut usize`).
+fn lent_mut_param<'f>(f: &'f Func, args: &[Value]) -> Option<(String, &'f syn::Type)> {
     args.iter().find_map(|&a| match f.value(a).def {
         ValueDef::Param(p)
             if f.params[p].inactive_mut_ref()
                 && !crate::types::is_inactive_type(&f.params[p].ty) =>
         {
-            Some(f.params[p].ident.to_string())
+            Some((f.params[p].ident.to_string(), &f.params[p].ty))
         }
         _ => None,
     })
@@ -85,7 +85,7 @@ fn lent_mut_params(f: &Func, act: &Activity) -> Vec<syn::Error> {
             InstKind::Method { name, args, .. } => (name.to_string(), args),
             _ => continue,
         };
-        let Some(name) = lent_mut_param(f, args) else {
+        let Some((name, ty)) = lent_mut_param(f, args) else {
             continue;
         };
         if f.operands(Inst(n as u32))
@@ -93,7 +93,7 @@ fn lent_mut_params(f: &Func, act: &Activity) -> Vec<syn::Error> {
             .any(|v| act.varied[v.index()])
         {
             let callee = crate::mut_self::original_name(&callee).unwrap_or(callee);
-            let msg = crate::lower::calls::lent_mut_param_message(&name, &callee);
+            let msg = crate::lower::calls::lent_mut_param_message(&name, &callee, ty);
             errors.push(syn::Error::new(inst.span, msg));
         }
     }

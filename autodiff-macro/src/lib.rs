@@ -120,8 +120,14 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     syn::visit_mut::VisitMut::visit_item_fn_mut(&mut Ungroup, &mut func);
     bind_parameter_patterns(&mut func);
     // A method lent buffers also as a function lent its receiver (see
-    // `mut_self::self_lent_copy`), which a differentiated caller calls on a `mut` local.
-    if let Some(lent_self) = mut_self::self_lent_copy(&func) {
+    // `mut_self::self_lent_copy`), which a differentiated caller calls on a `mut` local. Not
+    // one whose `wrt(..)` leaves out every `&mut` parameter of a struct (`fn loss(&self, t:
+    // &[f64], rng: &mut Lcg)` under `wrt(self)`): they are data, run as written.
+    let lent_self = match lent_data_only(&attr, &func) {
+        true => None,
+        false => mut_self::self_lent_copy(&func),
+    };
+    if let Some(lent_self) = lent_self {
         let attr_this = mut_self::this_for_self(attr.clone());
         let extra = expand(attr_this, quote::ToTokens::to_token_stream(&lent_self));
         let own = match mut_self::mut_self_with_buffers(&func) {
@@ -140,6 +146,22 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     expand_lent(attr, item, func)
 }
 
+/// Whether the `wrt(..)` of `attr` leaves out every `&mut` parameter of `func` (`self` aside),
+/// and they are not all floats or buffers of floats: such parameters (`rng: &mut Lcg` beside
+/// `wrt(theta)`) are data, and no by-value copy takes them (its result would hold them, and
+/// need a gradient type).
+fn lent_data_only(attr: &TokenStream2, func: &syn::ItemFn) -> bool {
+    let wrt = syn::parse2::<options::Options>(attr.clone())
+        .ok()
+        .and_then(|o| o.wrt);
+    let lent = mut_self::lent_mut(func);
+    wrt.is_some_and(|wrt| {
+        !lent.is_empty()
+            && lent.iter().all(|p| !wrt.contains(p))
+            && !mut_self::lends_float_buffers_only(func)
+    })
+}
+
 /// [`expand`] of a function once parsed: its by-value copies where it is lent buffers.
 fn expand_lent(attr: TokenStream2, item: TokenStream2, func: syn::ItemFn) -> TokenStream2 {
     // `&mut` parameters that `wrt(..)` leaves out (`rng: &mut Lcg` beside `wrt(theta)`) are
@@ -152,15 +174,9 @@ fn expand_lent(attr: TokenStream2, item: TokenStream2, func: syn::ItemFn) -> Tok
     // gradient they return, which has no entry for the buffer, is the error at the call that
     // says `wrt(..)` leaves it out (without them, rustc's "cannot find `__ad_mutv_f_vjp`").
     let lent = mut_self::lent_mut(&func);
-    let copy = match &wrt {
-        Some(wrt)
-            if !lent.is_empty()
-                && lent.iter().all(|p| !wrt.contains(p))
-                && !mut_self::lends_float_buffers_only(&func) =>
-        {
-            None
-        }
-        _ => mut_self::by_value(&func),
+    let copy = match lent_data_only(&attr, &func) {
+        true => None,
+        false => mut_self::by_value(&func),
     };
     // Without copies (`ws: &mut Ws` left out), stand-ins for their pullbacks: a differentiated
     // caller lending a value there is the error that says why (see `WritesFollowed`).

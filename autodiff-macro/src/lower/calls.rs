@@ -5636,7 +5636,8 @@ impl Lowering {
                     && matches!(&prm.ty, syn::Type::Reference(r) if r.mutability.is_some())
             });
             if lent {
-                self.err(id.span(), lent_mut_param_message(&name, &callee));
+                let ty = self.f.params[slot].ty.clone();
+                self.err(id.span(), lent_mut_param_message(&name, &callee, &ty));
                 return true;
             }
         }
@@ -5646,7 +5647,23 @@ impl Lowering {
 
 /// The error for the `&mut` parameter `name` lent as it is to `callee` where the derivative
 /// would have to follow what `callee` writes through it.
-pub(crate) fn lent_mut_param_message(name: &str, callee: &str) -> String {
+pub(crate) fn lent_mut_param_message(name: &str, callee: &str, ty: &syn::Type) -> String {
+    // A struct of the user's: a generator, or a workspace.
+    let own_struct = match ty {
+        syn::Type::Reference(r) => crate::types::struct_path(&r.elem).is_some(),
+        _ => false,
+    };
+    if own_struct {
+        return format!(
+            "`{name}` is a `&mut` parameter lent as it is to `{callee}`, which a differentiated \
+             value reaches: `{callee}` may write values depending on it into `{name}` (a \
+             workspace's buffers), which would have no derivative where they are read after; \
+             compute here what `{callee}` needs of `{name}` and pass the values (a generator's \
+             noise: `let mut eps = vec![0.0; n]; {name}.fill_noise(&mut eps);`, a method that \
+             runs as written, then `{callee}(.., &eps)`), or pass buffers of floats that \
+             `{callee}` writes into (`&mut [f64]`), which are followed"
+        );
+    }
     format!(
         "`{name}` is a `&mut` parameter lent to `{callee}`, which may write through it, and the \
          derivative cannot follow what it writes: where `{callee}` only reads it, pass \
