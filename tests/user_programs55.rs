@@ -8,7 +8,9 @@
 //! from call to call as in the plain function. Each function is checked against its plain copy
 //! (the value and the generator's state after it), its analytic gradient (stated beside it,
 //! with the noise drawn again from a generator in the same state) and central finite
-//! differences through `autodiff::check`.
+//! differences through `autodiff::check`. Beside them, generators and logs kept in a
+//! `RefCell` (a model's field, `self.rng.borrow_mut().next_f64()`, and locals), changed through
+//! their guards as in the plain function.
 
 #![allow(clippy::needless_range_loop, clippy::ptr_arg)] // written as users write them
 
@@ -442,4 +444,150 @@ fn a_method_under_wrt_self_draws_from_a_generator_it_is_lent() {
         &m.mu,
         &g.mu,
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// A generator or a log kept in a cell: `RefCell` fields of a model, `RefCell` locals.
+// ---------------------------------------------------------------------------------------------
+
+/// Dropout whose mask is drawn from a generator the layer keeps in a `RefCell` (a `&self`
+/// method changes it through the guard): `tanh(Σ_{i kept} w_i x_i / (1 − p))`, so `∂/∂w_i =
+/// (1 − y²) x_i / (1 − p)` for the kept `i`, `0` for the others.
+#[derive(Clone, autodiff::Differentiable)]
+pub struct Dropout {
+    pub w: Vec<f64>,
+    #[differentiable(data)]
+    pub rng: std::cell::RefCell<Lcg>,
+    #[differentiable(data)]
+    pub p: f64,
+}
+
+#[differentiate(wrt(self))]
+impl Dropout {
+    pub fn forward(&self, x: &[f64]) -> f64 {
+        let mut s = 0.0;
+        for i in 0..self.w.len() {
+            let keep = self.rng.borrow_mut().next_f64() >= self.p;
+            if keep {
+                s += self.w[i] * x[i] / (1.0 - self.p);
+            }
+        }
+        s.tanh()
+    }
+
+    /// Weights scaled by uniform noise in [½, 1½) from the same cell: `Σ_i (w_i (1 + e_i) −
+    /// t_i)²`, `∂/∂w_i = 2 r_i (1 + e_i)`.
+    pub fn noisy_fit(&self, t: &[f64]) -> f64 {
+        let mut l = 0.0;
+        for i in 0..self.w.len() {
+            let e = self.rng.borrow_mut().next_f64() - 0.5;
+            l += (self.w[i] * (1.0 + e) - t[i]).powi(2);
+        }
+        l
+    }
+}
+
+#[test]
+fn a_generator_in_a_refcell_field_draws_a_dropout_mask_and_noise() {
+    let layer = Dropout {
+        w: data(5, 0.8),
+        rng: std::cell::RefCell::new(Lcg::new(3)),
+        p: 0.4,
+    };
+    let x = data(5, 3.3);
+    let plain = layer.clone();
+    let (value, g) = layer.forward_grad(&x);
+    close("value", value, plain.forward(&x), TOL);
+    assert_eq!(*layer.rng.borrow(), *plain.rng.borrow());
+    let mut r = Lcg::new(3);
+    let keep: Vec<bool> = (0..5).map(|_| r.next_f64() >= 0.4).collect();
+    let s: f64 = (0..5)
+        .filter(|&i| keep[i])
+        .map(|i| layer.w[i] * x[i] / 0.6)
+        .sum();
+    let d = 1.0 - s.tanh().powi(2);
+    for i in 0..5 {
+        let e = if keep[i] { d * x[i] / 0.6 } else { 0.0 };
+        close("∂/∂w", g.w[i], e, TOL);
+    }
+
+    let t = data(5, 0.1);
+    let start = layer.rng.borrow().clone();
+    let (value, g) = layer.noisy_fit_grad(&t);
+    let mut r = start.clone();
+    let mut expected_value = 0.0;
+    for i in 0..5 {
+        let e = r.next_f64() - 0.5;
+        let res = layer.w[i] * (1.0 + e) - t[i];
+        expected_value += res * res;
+        close("∂/∂w", g.w[i], 2.0 * res * (1.0 + e), TOL);
+    }
+    close("value", value, expected_value, TOL);
+    fd_vec(
+        "∂/∂w",
+        |w| {
+            let l = Dropout {
+                w: w.to_vec(),
+                rng: std::cell::RefCell::new(start.clone()),
+                p: 0.4,
+            };
+            l.noisy_fit(&t)
+        },
+        &layer.w,
+        &g.w,
+    );
+}
+
+/// A generator in a local `RefCell`: `Σ_i exp(w_i e_i)`, `∂/∂w_i = e_i exp(w_i e_i)`; the
+/// draws move the cell's generator on (a copy of the cell would draw the same value each
+/// time).
+#[differentiate]
+pub fn cell_draws(w: &[f64]) -> f64 {
+    let rng = std::cell::RefCell::new(Lcg { state: 2 });
+    let mut l = 0.0;
+    for &wi in w {
+        let e = rng.borrow_mut().next_f64();
+        l += (wi * e).exp();
+    }
+    l
+}
+
+/// A log kept in a local `RefCell` beside the sum, read after the loop: `n Σ w_i²` with `n`
+/// the number of positive weights, `∂/∂w_i = 2 n w_i`.
+#[differentiate]
+pub fn logged_squares(w: &[f64]) -> f64 {
+    let log = std::cell::RefCell::new(Vec::new());
+    let mut s = 0.0;
+    for i in 0..w.len() {
+        if w[i] > 0.0 {
+            log.borrow_mut().push(i);
+        }
+        s += w[i] * w[i];
+    }
+    let n = log.borrow().len() as f64;
+    s * n
+}
+
+#[test]
+fn cells_kept_in_locals_change_as_in_the_plain_function() {
+    let w = data(4, 1.9);
+    let (value, g) = cell_draws_grad(&w);
+    close("value", value, cell_draws(&w), TOL);
+    let mut r = Lcg { state: 2 };
+    let expected: Vec<f64> = w
+        .iter()
+        .map(|&wi| {
+            let e = r.next_f64();
+            e * (wi * e).exp()
+        })
+        .collect();
+    close_all("∂/∂w", &g, &expected);
+    fd_vec("∂/∂w", cell_draws, &w, &g);
+
+    let (value, g) = logged_squares_grad(&w);
+    close("value", value, logged_squares(&w), TOL);
+    let n = w.iter().filter(|&&v| v > 0.0).count() as f64;
+    let expected: Vec<f64> = w.iter().map(|&wi| 2.0 * n * wi).collect();
+    close_all("∂/∂w", &g, &expected);
+    fd_vec("∂/∂w", logged_squares, &w, &g);
 }

@@ -421,7 +421,7 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                         continue;
                     }
                 }
-                if reads_varied && feeds_result {
+                if reads_varied && feeds_result && !f.data_guards.contains(&Inst(n as u32)) {
                     // A closure over array elements that the lowering could not take says why.
                     match f.map_errors.iter().find(|(i, _)| i.index() == n) {
                         Some((_, errs)) => errors.extend(errs.iter().cloned()),

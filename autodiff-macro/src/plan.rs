@@ -727,7 +727,7 @@ impl Planner<'_> {
     }
 
     fn kept_whole(&self, v: Value) -> bool {
-        if self.consumed.contains(&v) || self.fields_moved.contains(&v) {
+        if self.consumed.contains(&v) || self.fields_moved.contains(&v) || self.guard(v) {
             return false;
         }
         match self.f.value(v).def {
@@ -737,6 +737,28 @@ impl Planner<'_> {
                     || self.tree.in_record_top(self.f, v)
                     || self.tree.in_place_top(self.f, v)
             }
+        }
+    }
+
+    /// Whether `v` is the guard of a cell (`log.borrow()`, `m.lock().unwrap()`), which borrows
+    /// it: the pullback cannot keep it (rustc's E0515 where the cell is a local), so what is
+    /// computed from it is kept instead (`log.borrow().len() as f64`).
+    fn guard(&self, v: Value) -> bool {
+        let ValueDef::Result(i, 0) = self.f.value(v).def else {
+            return false;
+        };
+        const GUARDS: &[&str] = &["borrow", "borrow_mut", "lock", "read", "write", "get_mut"];
+        match &self.f.inst(i).kind {
+            InstKind::Call { path, .. } => path
+                .segments
+                .last()
+                .is_some_and(|s| GUARDS.contains(&s.ident.to_string().as_str())),
+            InstKind::Method { name, recv, .. } => {
+                let name = name.to_string();
+                GUARDS.contains(&name.as_str())
+                    || ((name == "unwrap" || name == "expect") && self.guard(*recv))
+            }
+            _ => false,
         }
     }
 

@@ -98,6 +98,9 @@ impl Func {
             if let Some(bc) = self.buffer_calls.get(&i).cloned() {
                 self.buffer_calls.insert(ni, bc);
             }
+            if self.data_guards.contains(&i) {
+                self.data_guards.insert(ni);
+            }
             self.block_mut(nb).insts.push(ni);
             c.insts.push((i, ni));
         }

@@ -208,6 +208,11 @@ pub struct Func {
     /// method); whether the copy returns the result too is in its name
     /// (`crate::mut_self::returns_with_value`).
     pub buffer_calls: std::collections::HashMap<Inst, Vec<usize>>,
+    /// Code run as written that calls a method through the guard of a cell kept in a field
+    /// (`self.rng.borrow_mut().next_f64()`), given data only: a `RefCell`, `Mutex` or `RwLock`
+    /// has no derivative, so a derived struct holds it as data, and the result is a constant
+    /// though the struct is differentiated (`check` does not report it).
+    pub data_guards: std::collections::HashSet<Inst>,
     /// The function's type parameters (`L` of `fn total<L: Loss>`): a method called on a
     /// parameter of one goes through its trait bound, which `check` names in its error.
     pub type_params: Vec<String>,

@@ -771,9 +771,23 @@ impl Lowering {
         // guard of a cell, which is data, run as written, the guard dropped at the end of the
         // statement as in the plain function (a differentiated value given to it is
         // `check::unfollowed`'s error).
-        if MutId::find(&mc.method.to_string()).is_some() && is_guard(&mc.receiver) {
+        // So is a method of the user's on the guard (`self.rng.borrow_mut().next_f64()` of a
+        // generator kept in a `RefCell` field): not one of the field's type.
+        if (MutId::find(&mc.method.to_string()).is_some() || is_user_method(mc))
+            && is_guard(&mc.receiver)
+        {
             let tokens = Expr::MethodCall(mc.clone()).to_token_stream();
-            return self.opaque(b, tokens, Kind::Unknown, true, mc.method.span());
+            let root = guard_root(&mc.receiver).map(|id| id.to_string());
+            let outer = std::mem::replace(&mut self.guard_root, root);
+            let v = self.opaque(b, tokens, Kind::Unknown, true, mc.method.span());
+            self.guard_root = outer;
+            if guard_of_field(&mc.receiver) && mc.args.iter().all(|a| self.data_expr(a)) {
+                let last = (0..self.f.insts.len())
+                    .rev()
+                    .find(|&k| matches!(self.f.insts[k].kind, InstKind::Opaque { .. }));
+                self.f.data_guards.extend(last.map(|k| Inst(k as u32)));
+            }
+            return v;
         }
         if let Some(e) = view_from_shape(mc).filter(|(_, s)| !self.data_expr(s)) {
             return self.expr(b, &e.0, true);
@@ -5422,6 +5436,33 @@ fn has_try(e: &Expr) -> bool {
 }
 
 /// A cell's guard for writing: `c.borrow_mut()`, `m.lock().unwrap()`, `l.write().expect(..)`.
+/// The variable whose cell the guard `e` borrows (`rng` of `rng.borrow_mut()`, `m` of
+/// `m.lock().unwrap()`; see [`is_guard`]), where the cell is a variable.
+fn guard_root(e: &Expr) -> Option<&syn::Ident> {
+    match chain::strip(e) {
+        Expr::MethodCall(mc) if mc.method == "unwrap" || mc.method == "expect" => {
+            guard_root(&mc.receiver)
+        }
+        Expr::MethodCall(mc) if is_guard(e) => match chain::strip(&mc.receiver) {
+            Expr::Path(p) => p.path.get_ident(),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Whether `e` is the guard of a cell kept in a field (`self.rng.borrow_mut()`,
+/// `m.cache.lock().unwrap()`; see [`is_guard`]).
+fn guard_of_field(e: &Expr) -> bool {
+    match chain::strip(e) {
+        Expr::MethodCall(mc) if mc.method == "unwrap" || mc.method == "expect" => {
+            guard_of_field(&mc.receiver)
+        }
+        Expr::MethodCall(mc) => is_guard(e) && matches!(chain::strip(&mc.receiver), Expr::Field(_)),
+        _ => false,
+    }
+}
+
 pub(super) fn is_guard(e: &Expr) -> bool {
     match chain::strip(e) {
         Expr::MethodCall(mc) => match mc.method.to_string().as_str() {

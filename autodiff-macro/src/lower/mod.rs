@@ -288,6 +288,10 @@ pub struct Lowering {
     /// The method call being lowered is a statement whose value is dropped (`rows[0].shift();`):
     /// a method run as written there on an element may be changing it in place.
     dropped_method: bool,
+    /// The variable whose cell code run as written borrows through a guard
+    /// (`rng.borrow_mut().next_f64()`): lent to it by reference, not cloned, so that what the
+    /// guard changes stays in the cell.
+    guard_root: Option<String>,
     /// The `&mut` parameters left out of `wrt` that the body only writes into (see
     /// [`sinks`]).
     sink_params: Vec<String>,
@@ -530,6 +534,7 @@ impl Lowering {
             best_refs: Vec::new(),
             carried_init: Vec::new(),
             dropped_method: false,
+            guard_root: None,
             sink_params: Vec::new(),
             sink_param: None,
             index_names: Vec::new(),

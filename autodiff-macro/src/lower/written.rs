@@ -552,6 +552,11 @@ impl Lowering {
             if self.is_reference(v) || mut_refs.contains(&v) {
                 // A reference is copied (a `&mut` one reborrowed) as it is.
                 out.push((id.clone(), v));
+            } else if self.guard_root.as_deref() == Some(&id.to_string()) {
+                // A cell borrowed through a guard: lent, as a clone would take the change.
+                let k = self.kind(v);
+                let r = self.inst1(b, InstKind::Ref(v), k, span);
+                out.push((id.clone(), r));
             } else {
                 let k = self.kind(v);
                 let r = self.inst1(b, InstKind::Ref(v), k, span);
