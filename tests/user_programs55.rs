@@ -591,3 +591,80 @@ fn cells_kept_in_locals_change_as_in_the_plain_function() {
     close_all("∂/∂w", &g, &expected);
     fd_vec("∂/∂w", logged_squares, &w, &g);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Langevin steps whose noise the caller draws and lends as a slice.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, autodiff::Differentiable)]
+pub struct Langevin {
+    pub x: Vec<f64>,
+    pub lr: f64,
+}
+
+#[differentiate]
+impl Langevin {
+    /// One step on `U(x) = Σ x²/2`: `x ← (1 − lr) x + √(2 lr) ε`.
+    pub fn step(&mut self, eps: &[f64]) {
+        for i in 0..self.x.len() {
+            self.x[i] += -self.lr * self.x[i] + (2.0 * self.lr).sqrt() * eps[i];
+        }
+    }
+}
+
+/// Three steps from `c0`, the noise drawn in the caller and lent to each: `Σ x_3²`.
+#[differentiate(wrt(c0))]
+pub fn langevin_run(c0: &Langevin, seed: u64) -> f64 {
+    let mut rng = Lcg::new(seed);
+    let mut eps = vec![0.0; c0.x.len()];
+    let mut c = c0.clone();
+    for _ in 0..3 {
+        rng.fill_noise(&mut eps);
+        c.step(&eps);
+    }
+    c.x.iter().map(|v| v * v).sum()
+}
+
+#[test]
+fn langevin_steps_take_the_noise_the_caller_draws() {
+    let c0 = Langevin {
+        x: data(3, 0.7),
+        lr: 0.1,
+    };
+    let (value, g) = langevin_run_grad(&c0, 4);
+    close("value", value, langevin_run(&c0, 4), TOL);
+    // x_3 = a³ x_0 + s (a² ε_1 + a ε_2 + ε_3) with a = 1 − lr, s = √(2 lr): ∂/∂x_0 = 2 a³ x_3.
+    let (a, s) = (1.0 - c0.lr, (2.0 * c0.lr).sqrt());
+    let mut rng = Lcg::new(4);
+    let mut eps = [vec![0.0; 3], vec![0.0; 3], vec![0.0; 3]];
+    for e in eps.iter_mut() {
+        rng.fill_noise(e);
+    }
+    let x3: Vec<f64> = (0..3)
+        .map(|i| a.powi(3) * c0.x[i] + s * (a * a * eps[0][i] + a * eps[1][i] + eps[2][i]))
+        .collect();
+    let expected: Vec<f64> = x3.iter().map(|v| 2.0 * a.powi(3) * v).collect();
+    close_all("∂/∂x0", &g.x, &expected);
+    fd_vec(
+        "∂/∂x0",
+        |x| {
+            let c = Langevin {
+                x: x.to_vec(),
+                lr: c0.lr,
+            };
+            langevin_run(&c, 4)
+        },
+        &c0.x,
+        &g.x,
+    );
+    let at = |lr: f64| {
+        langevin_run(
+            &Langevin {
+                x: c0.x.clone(),
+                lr,
+            },
+            4,
+        )
+    };
+    fd("∂/∂lr", at, c0.lr, g.lr);
+}

@@ -123,6 +123,11 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     // `mut_self::self_lent_copy`), which a differentiated caller calls on a `mut` local. Not
     // one whose `wrt(..)` leaves out every `&mut` parameter of a struct (`fn loss(&self, t:
     // &[f64], rng: &mut Lcg)` under `wrt(self)`): they are data, run as written.
+    if let Some(e) = mut_self_lent_data(&attr, &func) {
+        let own = original(&item);
+        let e = e.to_compile_error();
+        return quote! { #own #e };
+    }
     let lent_self = match lent_data_only(&attr, &func) {
         true => None,
         false => mut_self::self_lent_copy(&func),
@@ -155,11 +160,53 @@ fn lent_data_only(attr: &TokenStream2, func: &syn::ItemFn) -> bool {
         .ok()
         .and_then(|o| o.wrt);
     let lent = mut_self::lent_mut(func);
-    wrt.is_some_and(|wrt| {
-        !lent.is_empty()
-            && lent.iter().all(|p| !wrt.contains(p))
-            && !mut_self::lends_float_buffers_only(func)
-    })
+    // A `&mut self` method lent them is `mut_self_lent_data`'s error.
+    !mut_self::mut_self_with_buffers(func)
+        && wrt.is_some_and(|wrt| {
+            !lent.is_empty()
+                && lent.iter().all(|p| !wrt.contains(p))
+                && !mut_self::lends_float_buffers_only(func)
+        })
+}
+
+/// The error for a method taking `&mut self` and `&mut` parameters of which `wrt(..)` leaves
+/// out one that is not a float or a buffer of floats (`fn step(&mut self, rng: &mut Lcg)` under
+/// `wrt(self)`): its callers follow it through a copy that takes the receiver and the buffers by
+/// value and gives them back (`mut_self::self_lent_copy`), and a value without a derivative
+/// cannot be one of them (rustc's "`Lcg` cannot be differentiated" in the callers).
+fn mut_self_lent_data(attr: &TokenStream2, func: &syn::ItemFn) -> Option<syn::Error> {
+    if !mut_self::mut_self_with_buffers(func) {
+        return None;
+    }
+    let wrt = syn::parse2::<options::Options>(attr.clone())
+        .ok()
+        .and_then(|o| o.wrt)?;
+    let data = func.sig.inputs.iter().find_map(|a| match a {
+        syn::FnArg::Typed(pt) => match (&*pt.ty, &*pt.pat) {
+            (syn::Type::Reference(r), syn::Pat::Ident(pi))
+                if r.mutability.is_some()
+                    && !wrt.contains(&pi.ident)
+                    && crate::types::struct_path(&r.elem).is_some() =>
+            {
+                Some(pi.ident.clone())
+            }
+            _ => None,
+        },
+        syn::FnArg::Receiver(_) => None,
+    })?;
+    let m = &func.sig.ident;
+    Some(syn::Error::new_spanned(
+        &data,
+        format!(
+            "`{m}` takes `&mut self` beside `{data}`, a `&mut` parameter that `wrt(..)` leaves \
+             out (a generator, a workspace): a differentiated caller's `s.{m}(..)` is followed \
+             through a copy that takes the receiver and what it is lent by value and gives them \
+             back, and a value without a derivative cannot be one of them; draw what `{m}` \
+             needs of `{data}` in the caller and pass the values (a generator's noise: `let mut \
+             eps = vec![0.0; n]; {data}.fill_noise(&mut eps); s.{m}(&eps);`), or take `&self` \
+             and return the new state"
+        ),
+    ))
 }
 
 /// [`expand`] of a function once parsed: its by-value copies where it is lent buffers.
