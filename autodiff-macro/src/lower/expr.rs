@@ -1539,7 +1539,14 @@ impl Lowering {
         match self.f.value(v).def {
             ValueDef::Param(n) => self.f.params.get(n).is_some_and(|p| int_type(&p.ty)),
             ValueDef::Result(i, k) => match &self.f.inst(i).kind {
-                InstKind::Method { name, args, .. } => k == 0 && name == "len" && args.is_empty(),
+                // The sizes of a slice, `Vec` or array (`x.len()`, ndarray's `x.ncols()`,
+                // `x.len_of(Axis(1))`): `let dh = x.ncols() / self.heads;` divides integers.
+                InstKind::Method { name, args, .. } => {
+                    k == 0
+                        && (["len", "nrows", "ncols", "ndim", "capacity"].iter().any(|m| name == m)
+                            && args.is_empty()
+                            || name == "len_of" && args.len() == 1)
+                }
                 InstKind::Cast { ty, .. } | InstKind::Ascribe { ty, .. } => k == 0 && int_type(ty),
                 // Arithmetic of integers (`x.len() - 1`, `-1`).
                 InstKind::Binary(_, a, b) => k == 0 && within(*a) && within(*b),
