@@ -1,6 +1,8 @@
 //! Losses and probabilistic models of machine learning written by hand: attention split into
-//! heads by index arithmetic on a layer's sizes (`x.ncols() / self.heads` of a data field),
-//! and the other programs of that kind whose reproducers are kept here.
+//! heads by index arithmetic on a layer's sizes (`x.ncols() / self.heads` of a data field), a
+//! weighted Huber loss summed by `Zip::fold` (and ndarray's `fold`) whose closure computes the
+//! residual in a `let` before adding its term, and the other programs of that kind whose
+//! reproducers are kept here.
 //!
 //! Each gradient is checked against its analytic form (stated beside the test) and against
 //! central finite differences through `autodiff::check`; each value against the plain
@@ -9,7 +11,7 @@
 #![allow(clippy::needless_range_loop, clippy::ptr_arg)] // written as users write them
 
 use autodiff::{Differentiable, differentiate};
-use ndarray::{Array1, Array2, Axis, s};
+use ndarray::{Array1, Array2, ArrayView2, Axis, Zip, s};
 
 mod common;
 use common::*;
@@ -103,4 +105,77 @@ fn head_width_from_ncols_and_a_data_field() {
             assert!(r.passed(), "{r}");
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A sum by `Zip::fold` or ndarray's `fold` whose closure binds each element's residual first,
+// `|acc, &p, &t, &w| { let r = (p - t).abs(); acc + w * huber(r) }`: the result does not depend
+// on the order of the elements (it was an error that said it might).
+// ---------------------------------------------------------------------------------------------
+
+/// `Σ w·h(p − t) / Σ w`, `h(r) = r²/2` for `|r| < δ`, `δ(|r| − δ/2)` beyond.
+#[differentiate(wrt(pred))]
+fn weighted_huber(pred: ArrayView2<f64>, y: ArrayView2<f64>, w: ArrayView2<f64>, delta: f64) -> f64 {
+    let tot = Zip::from(&pred).and(&y).and(&w).fold(0.0, |acc, &p, &t, &wi| {
+        let r = (p - t).abs();
+        let h = if r < delta { 0.5 * r * r } else { delta * (r - 0.5 * delta) };
+        acc + wi * h
+    });
+    tot / w.sum()
+}
+
+/// `Σ log(1 + (p − c)²)` by ndarray's `fold` with the residual bound first.
+#[differentiate]
+fn cauchy_fold(pred: &Array2<f64>, c: f64) -> f64 {
+    pred.fold(0.0, |acc, &p| {
+        let r = p - c;
+        acc + (r * r).ln_1p()
+    })
+}
+
+/// ∂/∂p = w·clip(p − t, −δ, δ) / Σ w, on arrays in standard layout and on transposed views
+/// (which `Zip` visits in memory order).
+#[test]
+fn huber_by_zip_fold_with_a_let() {
+    let p = matrix(3, 4, 0.3) * 2.0;
+    let y = matrix(3, 4, 1.3);
+    let w = matrix(3, 4, 2.3).mapv(|v| v.abs() + 0.5);
+    for transposed in [false, true] {
+        let (pv, yv, wv) = match transposed {
+            false => (p.view(), y.view(), w.view()),
+            true => (p.t(), y.t(), w.t()),
+        };
+        let (v, g) = weighted_huber_grad(pv, yv, wv, 0.5);
+        let plain = |p: &Array2<f64>| {
+            let mut s = 0.0;
+            for ((i, j), &q) in p.indexed_iter() {
+                let r = (q - yv[[i, j]]).abs();
+                s += wv[[i, j]] * if r < 0.5 { 0.5 * r * r } else { 0.5 * (r - 0.25) };
+            }
+            s / wv.sum()
+        };
+        close("value", v, plain(&pv.to_owned()), 1e-13);
+        close("value", v, weighted_huber(pv, yv, wv, 0.5), 1e-13);
+        let ws = wv.sum();
+        for ((i, j), &gij) in g.indexed_iter() {
+            let r = pv[[i, j]] - yv[[i, j]];
+            close("∂p", gij, wv[[i, j]] * r.clamp(-0.5, 0.5) / ws, 1e-13);
+        }
+        let r = autodiff::check::gradcheck(plain, &pv.to_owned(), &g);
+        assert!(r.passed(), "{r}");
+    }
+}
+
+/// ∂/∂p = 2(p − c)/(1 + (p − c)²), ∂/∂c = −Σ of those.
+#[test]
+fn cauchy_by_fold_with_a_let() {
+    let p = matrix(2, 3, 0.8);
+    let (v, (gp, gc)) = cauchy_fold_grad(&p, 0.2);
+    let plain = |p: &Array2<f64>, c: f64| p.iter().map(|&q| ((q - c) * (q - c)).ln_1p()).sum::<f64>();
+    close("value", v, plain(&p, 0.2), 1e-13);
+    let e = p.mapv(|q| 2.0 * (q - 0.2) / (1.0 + (q - 0.2) * (q - 0.2)));
+    close_all("∂p", gp.as_slice().unwrap(), e.as_slice().unwrap());
+    close("∂c", gc, -e.sum(), 1e-13);
+    let r = autodiff::check::gradcheck(|q: &(Array2<f64>, f64)| plain(&q.0, q.1), &(p.clone(), 0.2), &(gp, gc));
+    assert!(r.passed(), "{r}");
 }

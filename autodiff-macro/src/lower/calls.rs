@@ -5809,15 +5809,21 @@ pub(super) fn order_free_fold(closure: &Expr) -> bool {
         },
         _ => return false,
     };
+    let is_acc = |e: &Expr| matches!(chain::strip(e), Expr::Path(p) if p.path.is_ident(&acc));
+    let free = |e: &Expr| !super::syntax::idents_of(&quote::quote!(#e)).contains(&acc);
+    // The value a block ends with, after `let`s that neither read nor bind `acc` (`{ let r =
+    // (p - t).abs(); acc + w * r * r }`: each element's term computed first).
     let mut body = chain::strip(&c.body);
     while let Expr::Block(b) = body {
         match &b.block.stmts[..] {
-            [syn::Stmt::Expr(e, None)] => body = chain::strip(e),
+            [lets @ .., syn::Stmt::Expr(e, None)]
+                if lets.iter().all(|s| matches!(s, syn::Stmt::Local(l) if free_local(l, &acc))) =>
+            {
+                body = chain::strip(e)
+            }
             _ => return false,
         }
     }
-    let is_acc = |e: &Expr| matches!(chain::strip(e), Expr::Path(p) if p.path.is_ident(&acc));
-    let free = |e: &Expr| !super::syntax::idents_of(&quote::quote!(#e)).contains(&acc);
     // `acc + a - b`, `acc - a + b`: sums and differences whose leftmost operand is `acc`, which
     // Rust groups as `(acc + a) - b`, add each element's terms as `acc + (a - b)` does.
     fn sum_chain(e: &Expr, is_acc: &dyn Fn(&Expr) -> bool, free: &dyn Fn(&Expr) -> bool) -> bool {
@@ -5847,6 +5853,13 @@ pub(super) fn order_free_fold(closure: &Expr) -> bool {
         }
         _ => false,
     }
+}
+
+/// Whether the `let` neither reads nor binds the name `acc` (and leaves nothing to run but its
+/// value: no `else`).
+fn free_local(l: &syn::Local, acc: &str) -> bool {
+    l.init.as_ref().is_none_or(|init| init.diverge.is_none())
+        && !super::syntax::idents_of(&quote::quote!(#l)).iter().any(|i| i == acc)
 }
 
 /// The field a call's callee reads, `l.act` of `(l.act)(x)` (also `self.layers[i].act`): a
