@@ -1,8 +1,9 @@
 //! Losses and probabilistic models of machine learning written by hand: attention split into
 //! heads by index arithmetic on a layer's sizes (`x.ncols() / self.heads` of a data field), a
 //! weighted Huber loss summed by `Zip::fold` (and ndarray's `fold`) whose closure computes the
-//! residual in a `let` before adding its term, and the other programs of that kind whose
-//! reproducers are kept here.
+//! residual in a `let` before adding its term, embedding lookups `emb.select(Axis(0), doc)`
+//! of the token ids of each document of `docs: &[Vec<usize>]` (a loop's item and an element
+//! read), and the other programs of that kind whose reproducers are kept here.
 //!
 //! Each gradient is checked against its analytic form (stated beside the test) and against
 //! central finite differences through `autodiff::check`; each value against the plain
@@ -177,5 +178,87 @@ fn cauchy_by_fold_with_a_let() {
     close_all("∂p", gp.as_slice().unwrap(), e.as_slice().unwrap());
     close("∂c", gc, -e.sum(), 1e-13);
     let r = autodiff::check::gradcheck(|q: &(Array2<f64>, f64)| plain(&q.0, q.1), &(p.clone(), 0.2), &(gp, gc));
+    assert!(r.passed(), "{r}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Embedding lookups by the token ids of each document: the item of a loop over `docs:
+// &[Vec<usize>]` is a reference to the row, lent to `select` as Rust lends it (it was moved out
+// of the slice, and `select` was given a `Vec`: rustc's errors in the generated code), and an
+// element read `&docs[k]` kept for the pullback's `select` rule is borrowed there too.
+// ---------------------------------------------------------------------------------------------
+
+/// `Σ_d Σ_{i ∈ d} ‖emb_i‖²`.
+#[differentiate(wrt(emb))]
+fn bag_energy(emb: &Array2<f64>, docs: &[Vec<usize>]) -> f64 {
+    let mut t = 0.0;
+    for doc in docs {
+        t += emb.select(Axis(0), doc).mapv(|v| v * v).sum();
+    }
+    t
+}
+
+/// The same with the ids read as `&docs[k]`.
+#[differentiate(wrt(emb))]
+fn bag_energy_indexed(emb: &Array2<f64>, docs: &[Vec<usize>]) -> f64 {
+    let mut t = 0.0;
+    for k in 0..docs.len() {
+        let e: Array2<f64> = emb.select(Axis(0), &docs[k]);
+        t += e.mapv(|v| v * v).sum();
+    }
+    t
+}
+
+/// `Σ_d (s_d − y_d)²`, `s_d` the sum of the embeddings of document `d`'s tokens.
+#[differentiate(wrt(emb))]
+fn bag_regression(emb: &Array2<f64>, docs: &Vec<Vec<usize>>, y: &[f64]) -> f64 {
+    docs.iter()
+        .zip(y)
+        .map(|(doc, &t)| (emb.select(Axis(0), doc).sum() - t).powi(2))
+        .sum()
+}
+
+/// ∂/∂emb_r = 2·c_r·emb_r, `c_r` the number of times token `r` occurs; for the regression,
+/// ∂/∂emb_{r,j} = Σ_d 2(s_d − y_d)·c_{d,r}, `c_{d,r}` its count in document `d`.
+#[test]
+fn embedding_lookup_by_the_ids_of_each_document() {
+    let emb = matrix(4, 2, 0.3);
+    let docs = vec![vec![0usize, 2, 2], vec![1], vec![3, 0]];
+    let y = vec![0.5, -0.2, 1.0];
+    let plain = |e: &Array2<f64>| -> f64 {
+        docs.iter()
+            .map(|d| d.iter().map(|&i| e.row(i).iter().map(|v| v * v).sum::<f64>()).sum::<f64>())
+            .sum()
+    };
+    let count = |d: &[usize], r: usize| d.iter().filter(|&&i| i == r).count() as f64;
+    let mut expected = Array2::<f64>::zeros((4, 2));
+    for r in 0..4 {
+        let c: f64 = docs.iter().map(|d| count(d, r)).sum();
+        for j in 0..2 {
+            expected[[r, j]] = 2.0 * c * emb[[r, j]];
+        }
+    }
+    for (v, g) in [bag_energy_grad(&emb, &docs), bag_energy_indexed_grad(&emb, &docs)] {
+        close("value", v, plain(&emb), 1e-13);
+        close("value", v, bag_energy(&emb, &docs), 1e-13);
+        close_all("∂emb", g.as_slice().unwrap(), expected.as_slice().unwrap());
+        let r = autodiff::check::gradcheck(plain, &emb, &g);
+        assert!(r.passed(), "{r}");
+    }
+    let (v, g) = bag_regression_grad(&emb, &docs, &y);
+    let sums: Vec<f64> = docs.iter().map(|d| d.iter().map(|&i| emb.row(i).sum()).sum()).collect();
+    let plain_reg = |e: &Array2<f64>| -> f64 {
+        docs.iter()
+            .zip(&y)
+            .map(|(d, t)| (d.iter().map(|&i| e.row(i).sum()).sum::<f64>() - t).powi(2))
+            .sum()
+    };
+    close("value", v, plain_reg(&emb), 1e-13);
+    for r in 0..4 {
+        let e: f64 = (0..3).map(|d| 2.0 * (sums[d] - y[d]) * count(&docs[d], r)).sum();
+        close("∂emb", g[[r, 0]], e, 1e-13);
+        close("∂emb", g[[r, 1]], e, 1e-13);
+    }
+    let r = autodiff::check::gradcheck(plain_reg, &emb, &g);
     assert!(r.passed(), "{r}");
 }

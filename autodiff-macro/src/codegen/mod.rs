@@ -514,6 +514,23 @@ fn borrowed_rows(
                 | InstKind::FieldRef(x, _) => {
                     indexed.insert(*x);
                 }
+                // A reverse rule takes its operands by reference (`select_vjp_0(.., &ids, ..)`
+                // of `emb.select(Axis(0), doc)`, `doc` a row of `docs: &[Vec<usize>]`): the row
+                // is lent, which a move out of its container would not allow.
+                InstKind::Rule { args, g, .. } => {
+                    for a in args {
+                        match a {
+                            RuleArg::Value(v) => {
+                                indexed.insert(*v);
+                            }
+                            RuleArg::Shape(v) => {
+                                other.insert(*v);
+                            }
+                            RuleArg::Witness => {}
+                        }
+                    }
+                    other.insert(*g);
+                }
                 _ => other.extend(f.operands(i)),
             }
         }

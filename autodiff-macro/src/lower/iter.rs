@@ -1177,8 +1177,10 @@ impl Lowering {
                 // An item of a slice of strings (`for word in words` of `words: &[String]` or
                 // `&[&str]`) is the reference it is in Rust, which code run as written reads
                 // (`word == v`, `*w == "the"`): a `String` moved out of its slice would not
-                // compile, and a `&str` taken by value would compare as another type.
-                if *refs > 0 && self.holds_strings(*base) {
+                // compile, and a `&str` taken by value would compare as another type. So is
+                // an item of a container of `Vec`s of integers (`for doc in docs` of `docs:
+                // &[Vec<usize>]`), lent to what takes a slice (`emb.select(Axis(0), doc)`).
+                if *refs > 0 && (self.holds_strings(*base) || self.holds_index_rows(*base)) {
                     let r = self.inst1(b, InstKind::Ref(v), Kind::Discrete, span);
                     return Some(Item::Val {
                         v: r,
@@ -1463,6 +1465,27 @@ impl Lowering {
         self.declared_type(base)
             .and_then(calls::elem_type)
             .is_some_and(super::subslice::textual)
+    }
+
+    /// Whether the container `base` is declared to hold `Vec`s of integers or `bool`s (`docs:
+    /// &[Vec<usize>]`, token ids per document; `Vec<Vec<u32>>`), which are not `Copy`.
+    fn holds_index_rows(&self, base: Value) -> bool {
+        fn index_vec(ty: &syn::Type) -> bool {
+            let syn::Type::Path(p) = ty else {
+                return false;
+            };
+            if p.qself.is_some() || p.path.segments.last().is_none_or(|s| s.ident != "Vec") {
+                return false;
+            }
+            calls::elem_type(ty).is_some_and(|e| {
+                crate::types::is_integer(e)
+                    || matches!(e, syn::Type::Path(q) if q.path.is_ident("bool"))
+                    || index_vec(e)
+            })
+        }
+        self.declared_type(base)
+            .and_then(calls::elem_type)
+            .is_some_and(index_vec)
     }
 
     /// The type `v` is declared with: a parameter's, a local's, or an element's of either.
