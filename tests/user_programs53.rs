@@ -3,7 +3,9 @@
 //! weighted Huber loss summed by `Zip::fold` (and ndarray's `fold`) whose closure computes the
 //! residual in a `let` before adding its term, embedding lookups `emb.select(Axis(0), doc)`
 //! of the token ids of each document of `docs: &[Vec<usize>]` (a loop's item and an element
-//! read), and the other programs of that kind whose reproducers are kept here.
+//! read), a normalising flow's layers (a module marked `#[differentiate]` whose layer declares
+//! `wrt(self)`) called on the items of `for l in &self.layers` with data, and the other
+//! programs of that kind whose reproducers are kept here.
 //!
 //! Each gradient is checked against its analytic form (stated beside the test) and against
 //! central finite differences through `autodiff::check`; each value against the plain
@@ -260,5 +262,84 @@ fn embedding_lookup_by_the_ids_of_each_document() {
         close("∂emb", g[[r, 1]], e, 1e-13);
     }
     let r = autodiff::check::gradcheck(plain_reg, &emb, &g);
+    assert!(r.passed(), "{r}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// A method declared `wrt(self)` in a module marked `#[differentiate]`, called on the items of a
+// loop or a chain over a field holding its structs (`for l in &self.layers { l.forward(x) }`)
+// with data: the call's gradient has the entries the list keeps (it was taken to have one per
+// argument of a differentiable type, rustc's "the gradient of this call does not match" in the
+// generated code), and a differentiated value passed there is the macro's error that names the
+// parameter to add (`tests/ui/module_loop_item_wrt.rs`).
+// ---------------------------------------------------------------------------------------------
+
+#[differentiate]
+mod stacked {
+    use autodiff::{Differentiable, differentiate};
+
+    #[derive(Clone, Differentiable)]
+    pub struct Scale {
+        pub log_s: Vec<f64>,
+    }
+
+    #[differentiate(wrt(self))]
+    impl Scale {
+        /// `Σ_i x_i·exp(log_s_i)`: the layer's output summed, `x` data.
+        pub fn forward(&self, x: &[f64]) -> f64 {
+            x.iter().zip(&self.log_s).map(|(a, l)| a * l.exp()).sum()
+        }
+    }
+
+    #[derive(Clone, Differentiable)]
+    pub struct Stack {
+        pub layers: Vec<Scale>,
+    }
+
+    #[differentiate(wrt(self))]
+    impl Stack {
+        /// `Σ_l forward_l(x)`, by a loop over the layers.
+        pub fn total(&self, x: &[f64]) -> f64 {
+            let mut t = 0.0;
+            for l in &self.layers {
+                t += l.forward(x);
+            }
+            t
+        }
+
+        /// `Σ_l forward_l(x)²`, by a chain over them.
+        pub fn energy(&self, x: &[f64]) -> f64 {
+            self.layers.iter().map(|l| l.forward(x).powi(2)).sum()
+        }
+    }
+}
+
+/// ∂total/∂log_s_{l,i} = x_i·exp(log_s_{l,i}); ∂energy/∂log_s_{l,i} = 2·f_l·x_i·exp(log_s_{l,i}),
+/// `f_l` layer `l`'s output.
+#[test]
+fn layers_declared_wrt_self_called_on_the_items_of_a_loop() {
+    use stacked::{Scale, Stack};
+    let m = Stack {
+        layers: vec![Scale { log_s: data(3, 0.2) }, Scale { log_s: data(3, 1.9) }],
+    };
+    let x = data(3, 4.1);
+    let out = |l: &Scale| -> f64 { x.iter().zip(&l.log_s).map(|(a, s)| a * s.exp()).sum() };
+    let (v, g) = m.total_grad(&x);
+    close("value", v, m.layers.iter().map(out).sum(), 1e-13);
+    let (e, ge) = m.energy_grad(&x);
+    close("value", e, m.layers.iter().map(|l| out(l).powi(2)).sum(), 1e-13);
+    for (k, l) in m.layers.iter().enumerate() {
+        let d: Vec<f64> = x.iter().zip(&l.log_s).map(|(a, s)| a * s.exp()).collect();
+        close_all("∂total", &g.layers[k].log_s, &d);
+        let de: Vec<f64> = d.iter().map(|v| 2.0 * out(l) * v).collect();
+        close_all("∂energy", &ge.layers[k].log_s, &de);
+    }
+    let flat = |s: &Stack| -> Vec<Vec<f64>> { s.layers.iter().map(|l| l.log_s.clone()).collect() };
+    let rebuild = |p: &Vec<Vec<f64>>| Stack {
+        layers: p.iter().map(|r| Scale { log_s: r.clone() }).collect(),
+    };
+    let r = autodiff::check::gradcheck(|p: &Vec<Vec<f64>>| rebuild(p).total(&x), &flat(&m), &flat(&g));
+    assert!(r.passed(), "{r}");
+    let r = autodiff::check::gradcheck(|p: &Vec<Vec<f64>>| rebuild(p).energy(&x), &flat(&m), &flat(&ge));
     assert!(r.passed(), "{r}");
 }

@@ -284,15 +284,62 @@ pub fn forget_declared_wrt(len: usize) {
 /// for those kept only. `None` for any other function, whose gradient has an entry per argument
 /// of a differentiable type.
 pub fn declared_wrt(path: &syn::Path) -> Option<DeclaredParams> {
-    let key = (path.segments.iter())
-        .map(|s| s.ident.to_string())
-        .collect::<Vec<_>>()
-        .join("::");
+    let key = match elem_method(path) {
+        Some(key) => key,
+        None => (path.segments.iter())
+            .map(|s| s.ident.to_string())
+            .collect::<Vec<_>>()
+            .join("::"),
+    };
     DECLARED_WRT.with(|p| {
         (p.borrow().iter().rev())
             .find(|(k, _)| *k == key)
             .map(|(_, a)| a.clone())
     })
+}
+
+/// `Ty::name` of a method called on an element of a container of `Ty` (`l.forward(x)` of `for
+/// l in &self.layers`, `layers: Vec<Affine>`), which the lowering names through the element
+/// type of the container's, `::autodiff::__private::Elem::<Vec<Affine>>::forward`: the method's
+/// list is the one `Ty`'s block declares.
+fn elem_method(path: &syn::Path) -> Option<String> {
+    let n = path.segments.len();
+    if n < 3 || path.segments[n - 2].ident != "Elem" || path.segments[n - 3].ident != "__private" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(a) = &path.segments[n - 2].arguments else {
+        return None;
+    };
+    let [syn::GenericArgument::Type(container)] = &a.args.iter().collect::<Vec<_>>()[..] else {
+        return None;
+    };
+    fn elem(ty: &Type) -> Option<&Type> {
+        match ty {
+            Type::Reference(r) => elem(&r.elem),
+            Type::Paren(p) => elem(&p.elem),
+            Type::Group(g) => elem(&g.elem),
+            Type::Slice(s) => Some(&s.elem),
+            Type::Array(a) => Some(&a.elem),
+            Type::Path(p) if p.qself.is_none() => {
+                let last = p.path.segments.last()?;
+                if last.ident != "Vec" {
+                    return None;
+                }
+                match &last.arguments {
+                    syn::PathArguments::AngleBracketed(a) if a.args.len() == 1 => {
+                        match &a.args[0] {
+                            syn::GenericArgument::Type(t) => Some(t),
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+    let (ty, _) = last_ident(elem(container)?)?;
+    Some(format!("{ty}::{}", path.segments[n - 1].ident))
 }
 
 /// Names the methods of the `impl` block being expanded that are not differentiated because
