@@ -4,8 +4,10 @@
 //! residual in a `let` before adding its term, embedding lookups `emb.select(Axis(0), doc)`
 //! of the token ids of each document of `docs: &[Vec<usize>]` (a loop's item and an element
 //! read), a normalising flow's layers (a module marked `#[differentiate]` whose layer declares
-//! `wrt(self)`) called on the items of `for l in &self.layers` with data, and the other
-//! programs of that kind whose reproducers are kept here.
+//! `wrt(self)`) called on the items of `for l in &self.layers` with data, a CRF's gold path
+//! scored over the windows of its tags bound whole (`for w in tags.windows(2).enumerate() {
+//! let (t, pair) = w; .. }`), and the other programs of that kind whose reproducers are kept
+//! here.
 //!
 //! Each gradient is checked against its analytic form (stated beside the test) and against
 //! central finite differences through `autodiff::check`; each value against the plain
@@ -341,5 +343,79 @@ fn layers_declared_wrt_self_called_on_the_items_of_a_loop() {
     let r = autodiff::check::gradcheck(|p: &Vec<Vec<f64>>| rebuild(p).total(&x), &flat(&m), &flat(&g));
     assert!(r.passed(), "{r}");
     let r = autodiff::check::gradcheck(|p: &Vec<Vec<f64>>| rebuild(p).energy(&x), &flat(&m), &flat(&ge));
+    assert!(r.passed(), "{r}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The windows of a slice of data bound whole, `for w in tags.windows(2).enumerate() { let (t,
+// pair) = w; .. }` (also collected, `let pairs: Vec<&[usize]> = tags.windows(2).collect();`):
+// each is the borrowed range it is in Rust (it was an error that said a window cannot be a
+// value, meant for windows of differentiated values).
+// ---------------------------------------------------------------------------------------------
+
+/// A linear-chain CRF's score of the gold path, each transition weighted by its position
+/// (`Σ_t em[t][y_t] + Σ_t (t + 1)·tr[y_t][y_{t+1}]`).
+#[differentiate]
+fn gold_path_score(em: &[Vec<f64>], tr: &[Vec<f64>], tags: &[usize]) -> f64 {
+    let mut s: f64 = tags.iter().enumerate().map(|(t, &y)| em[t][y]).sum();
+    for w in tags.windows(2).enumerate() {
+        let (t, pair) = w;
+        s += (t + 1) as f64 * tr[pair[0]][pair[1]];
+    }
+    s
+}
+
+/// The transitions of the gold path counted from its collected windows (`Σ_t tr[y_t][y_{t+1}]`).
+#[differentiate]
+fn gold_transitions(tr: &[Vec<f64>], tags: &[usize]) -> f64 {
+    let pairs: Vec<&[usize]> = tags.windows(2).collect();
+    let mut s = 0.0;
+    for p in &pairs {
+        s += tr[p[0]][p[1]];
+    }
+    s
+}
+
+/// ∂/∂em[t][j] = [y_t = j]; ∂/∂tr[i][j] = Σ_t (t + 1)·[y_t = i, y_{t+1} = j] (the unweighted
+/// count for `gold_transitions`).
+#[test]
+fn gold_path_over_windows_of_the_tags_bound_whole() {
+    let em: Vec<Vec<f64>> = (0..5).map(|t| data(3, 0.5 + t as f64)).collect();
+    let tr: Vec<Vec<f64>> = (0..3).map(|i| data(3, 7.0 + i as f64)).collect();
+    let tags = [0usize, 2, 2, 1, 0];
+    let (v, (ge, gt)) = gold_path_score_grad(&em, &tr, &tags);
+    let plain = |em: &Vec<Vec<f64>>, tr: &Vec<Vec<f64>>| -> f64 {
+        (0..5).map(|t| em[t][tags[t]]).sum::<f64>()
+            + (0..4).map(|t| (t + 1) as f64 * tr[tags[t]][tags[t + 1]]).sum::<f64>()
+    };
+    close("value", v, plain(&em, &tr), 1e-13);
+    close("value", v, gold_path_score(&em, &tr, &tags), 1e-13);
+    let (mut eem, mut etr, mut cnt) = (vec![vec![0.0; 3]; 5], vec![vec![0.0; 3]; 3], vec![vec![0.0; 3]; 3]);
+    for t in 0..5 {
+        eem[t][tags[t]] = 1.0;
+    }
+    for t in 0..4 {
+        etr[tags[t]][tags[t + 1]] += (t + 1) as f64;
+        cnt[tags[t]][tags[t + 1]] += 1.0;
+    }
+    for t in 0..5 {
+        close_all("∂em", &ge[t], &eem[t]);
+    }
+    for i in 0..3 {
+        close_all("∂tr", &gt[i], &etr[i]);
+    }
+    let r = autodiff::check::gradcheck(
+        |p: &(Vec<Vec<f64>>, Vec<Vec<f64>>)| plain(&p.0, &p.1),
+        &(em.clone(), tr.clone()),
+        &(ge, gt),
+    );
+    assert!(r.passed(), "{r}");
+    let (v, g) = gold_transitions_grad(&tr, &tags);
+    let plain_t = |tr: &Vec<Vec<f64>>| (0..4).map(|t| tr[tags[t]][tags[t + 1]]).sum::<f64>();
+    close("value", v, plain_t(&tr), 1e-13);
+    for i in 0..3 {
+        close_all("∂tr", &g[i], &cnt[i]);
+    }
+    let r = autodiff::check::gradcheck(plain_t, &tr, &g);
     assert!(r.passed(), "{r}");
 }

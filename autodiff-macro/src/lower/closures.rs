@@ -768,6 +768,22 @@ impl Lowering {
                 }
                 Some(self.inst1(b, InstKind::Tuple(vals), kind, span))
             }
+            // A window of data (`for w in tags.windows(2).enumerate() { let (t, pair) = w;
+            // .. }` of `tags: &[usize]`): the borrowed range it is in Rust, run as written.
+            Item::Window { w, refs } if self.kind(w.base) == Kind::Discrete => {
+                let mut v = self.int_op(
+                    b,
+                    quote::quote!(&__ad_b[__ad_s..__ad_s + __ad_l]),
+                    &[("__ad_b", w.base), ("__ad_s", w.start), ("__ad_l", w.len)],
+                    span,
+                );
+                if as_written {
+                    for _ in 0..refs {
+                        v = self.inst1(b, InstKind::Ref(v), Kind::Discrete, span);
+                    }
+                }
+                Some(v)
+            }
             Item::Window { .. } => {
                 self.err(
                     span,
