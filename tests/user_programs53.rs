@@ -28,7 +28,7 @@ fn matrix(r: usize, c: usize, seed: f64) -> Array2<f64> {
 // ---------------------------------------------------------------------------------------------
 // A head's width from the layer's sizes and a data field: `x.ncols() / self.heads` divides
 // integers (it was taken for arithmetic on the struct's arrays, rustc's errors in the
-// generated code).
+// generated code), and so do `x.len_of(Axis(1))`, `x.shape()[1]` and the parts of `x.dim()`.
 // ---------------------------------------------------------------------------------------------
 
 #[derive(Clone, Differentiable)]
@@ -57,6 +57,24 @@ impl Heads {
     fn pooled_rows(&self, x: &Array2<f64>) -> f64 {
         let dh = x.len_of(Axis(1)) / self.heads;
         let n = x.nrows();
+        self.pooled_from(x, n, dh)
+    }
+
+    /// The same with the sizes from `x.dim()` taken apart.
+    fn pooled_dim(&self, x: &Array2<f64>) -> f64 {
+        let (n, d) = x.dim();
+        let dh = d / self.heads;
+        self.pooled_from(x, n, dh)
+    }
+
+    /// The same with the width from `x.shape()[1]`.
+    fn pooled_shape(&self, x: &Array2<f64>) -> f64 {
+        let dh = x.shape()[1] / self.heads;
+        let n = x.shape()[0];
+        self.pooled_from(x, n, dh)
+    }
+
+    fn pooled_from(&self, x: &Array2<f64>, n: usize, dh: usize) -> f64 {
         let mut total = 0.0;
         for i in 0..n {
             for h in 0..self.heads {
@@ -98,7 +116,12 @@ fn head_width_from_ncols_and_a_data_field() {
                 expected[c] += 2.0 * s * x[[i, c]] / (dh as f64).sqrt();
             }
         }
-        for (v, g) in [m.pooled_grad(&x), m.pooled_rows_grad(&x)] {
+        for (v, g) in [
+            m.pooled_grad(&x),
+            m.pooled_rows_grad(&x),
+            m.pooled_dim_grad(&x),
+            m.pooled_shape_grad(&x),
+        ] {
             close("value", v, pooled_plain(&w, heads, &x), 1e-13);
             close("value", v, m.pooled(&x), 1e-13);
             close_all("∂w", g.w.as_slice().unwrap(), &expected);

@@ -1547,6 +1547,18 @@ impl Lowering {
                             && args.is_empty()
                             || name == "len_of" && args.len() == 1)
                 }
+                // A size read out of an array's shape: `x.shape()[1]`, `x.dim().1` (also of
+                // `let (n, d) = x.dim();`).
+                InstKind::Index(base, _) | InstKind::Field(base, _) => {
+                    let shape = match self.f.inst(i).kind {
+                        InstKind::Index(..) => ["shape", "strides"].as_slice(),
+                        _ => ["dim"].as_slice(),
+                    };
+                    k == 0
+                        && matches!(self.f.value(*base).def, ValueDef::Result(j, 0)
+                            if matches!(&self.f.inst(j).kind, InstKind::Method { name, args, .. }
+                                if args.is_empty() && shape.iter().any(|m| name == m)))
+                }
                 InstKind::Cast { ty, .. } | InstKind::Ascribe { ty, .. } => k == 0 && int_type(ty),
                 // Arithmetic of integers (`x.len() - 1`, `-1`).
                 InstKind::Binary(_, a, b) => k == 0 && within(*a) && within(*b),
