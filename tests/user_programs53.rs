@@ -3,7 +3,8 @@
 //! weighted Huber loss summed by `Zip::fold` (and ndarray's `fold`) whose closure computes the
 //! residual in a `let` before adding its term, embedding lookups `emb.select(Axis(0), doc)`
 //! of the token ids of each document of `docs: &[Vec<usize>]` (a loop's item and an element
-//! read), a normalising flow's layers (a module marked `#[differentiate]` whose layer declares
+//! read, and the groups of a prototypical network's support set built in the function by
+//! `push`), a normalising flow's layers (a module marked `#[differentiate]` whose layer declares
 //! `wrt(self)`) called on the items of `for l in &self.layers` with data, a CRF's gold path
 //! scored over the windows of its tags bound whole (`for w in tags.windows(2).enumerate() {
 //! let (t, pair) = w; .. }`), and the other programs of that kind whose reproducers are kept
@@ -47,7 +48,9 @@ impl Heads {
         let mut total = 0.0;
         for h in 0..self.heads {
             let lo = h * dh;
-            let part = x.slice(s![.., lo..lo + dh]).dot(&self.w.slice(s![lo..lo + dh]));
+            let part = x
+                .slice(s![.., lo..lo + dh])
+                .dot(&self.w.slice(s![lo..lo + dh]));
             total += part.mapv(|v| v * v).sum() / (dh as f64).sqrt();
         }
         total
@@ -78,7 +81,9 @@ impl Heads {
         let mut total = 0.0;
         for i in 0..n {
             for h in 0..self.heads {
-                let s: f64 = (0..dh).map(|c| x[[i, h * dh + c]] * self.w[h * dh + c]).sum();
+                let s: f64 = (0..dh)
+                    .map(|c| x[[i, h * dh + c]] * self.w[h * dh + c])
+                    .sum();
                 total += s * s / (dh as f64).sqrt();
             }
         }
@@ -105,7 +110,10 @@ fn pooled_plain(w: &[f64], heads: usize, x: &Array2<f64>) -> f64 {
 fn head_width_from_ncols_and_a_data_field() {
     let x = matrix(3, 6, 0.4);
     for heads in [2, 3] {
-        let m = Heads { w: Array1::from(data(6, 1.7)), heads };
+        let m = Heads {
+            w: Array1::from(data(6, 1.7)),
+            heads,
+        };
         let dh = 6 / heads;
         let w = m.w.to_vec();
         let mut expected = vec![0.0; 6];
@@ -143,12 +151,24 @@ fn head_width_from_ncols_and_a_data_field() {
 
 /// `Σ w·h(p − t) / Σ w`, `h(r) = r²/2` for `|r| < δ`, `δ(|r| − δ/2)` beyond.
 #[differentiate(wrt(pred))]
-fn weighted_huber(pred: ArrayView2<f64>, y: ArrayView2<f64>, w: ArrayView2<f64>, delta: f64) -> f64 {
-    let tot = Zip::from(&pred).and(&y).and(&w).fold(0.0, |acc, &p, &t, &wi| {
-        let r = (p - t).abs();
-        let h = if r < delta { 0.5 * r * r } else { delta * (r - 0.5 * delta) };
-        acc + wi * h
-    });
+fn weighted_huber(
+    pred: ArrayView2<f64>,
+    y: ArrayView2<f64>,
+    w: ArrayView2<f64>,
+    delta: f64,
+) -> f64 {
+    let tot = Zip::from(&pred)
+        .and(&y)
+        .and(&w)
+        .fold(0.0, |acc, &p, &t, &wi| {
+            let r = (p - t).abs();
+            let h = if r < delta {
+                0.5 * r * r
+            } else {
+                delta * (r - 0.5 * delta)
+            };
+            acc + wi * h
+        });
     tot / w.sum()
 }
 
@@ -178,7 +198,12 @@ fn huber_by_zip_fold_with_a_let() {
             let mut s = 0.0;
             for ((i, j), &q) in p.indexed_iter() {
                 let r = (q - yv[[i, j]]).abs();
-                s += wv[[i, j]] * if r < 0.5 { 0.5 * r * r } else { 0.5 * (r - 0.25) };
+                s += wv[[i, j]]
+                    * if r < 0.5 {
+                        0.5 * r * r
+                    } else {
+                        0.5 * (r - 0.25)
+                    };
             }
             s / wv.sum()
         };
@@ -199,12 +224,17 @@ fn huber_by_zip_fold_with_a_let() {
 fn cauchy_by_fold_with_a_let() {
     let p = matrix(2, 3, 0.8);
     let (v, (gp, gc)) = cauchy_fold_grad(&p, 0.2);
-    let plain = |p: &Array2<f64>, c: f64| p.iter().map(|&q| ((q - c) * (q - c)).ln_1p()).sum::<f64>();
+    let plain =
+        |p: &Array2<f64>, c: f64| p.iter().map(|&q| ((q - c) * (q - c)).ln_1p()).sum::<f64>();
     close("value", v, plain(&p, 0.2), 1e-13);
     let e = p.mapv(|q| 2.0 * (q - 0.2) / (1.0 + (q - 0.2) * (q - 0.2)));
     close_all("∂p", gp.as_slice().unwrap(), e.as_slice().unwrap());
     close("∂c", gc, -e.sum(), 1e-13);
-    let r = autodiff::check::gradcheck(|q: &(Array2<f64>, f64)| plain(&q.0, q.1), &(p.clone(), 0.2), &(gp, gc));
+    let r = autodiff::check::gradcheck(
+        |q: &(Array2<f64>, f64)| plain(&q.0, q.1),
+        &(p.clone(), 0.2),
+        &(gp, gc),
+    );
     assert!(r.passed(), "{r}");
 }
 
@@ -254,7 +284,11 @@ fn embedding_lookup_by_the_ids_of_each_document() {
     let y = vec![0.5, -0.2, 1.0];
     let plain = |e: &Array2<f64>| -> f64 {
         docs.iter()
-            .map(|d| d.iter().map(|&i| e.row(i).iter().map(|v| v * v).sum::<f64>()).sum::<f64>())
+            .map(|d| {
+                d.iter()
+                    .map(|&i| e.row(i).iter().map(|v| v * v).sum::<f64>())
+                    .sum::<f64>()
+            })
             .sum()
     };
     let count = |d: &[usize], r: usize| d.iter().filter(|&&i| i == r).count() as f64;
@@ -265,7 +299,10 @@ fn embedding_lookup_by_the_ids_of_each_document() {
             expected[[r, j]] = 2.0 * c * emb[[r, j]];
         }
     }
-    for (v, g) in [bag_energy_grad(&emb, &docs), bag_energy_indexed_grad(&emb, &docs)] {
+    for (v, g) in [
+        bag_energy_grad(&emb, &docs),
+        bag_energy_indexed_grad(&emb, &docs),
+    ] {
         close("value", v, plain(&emb), 1e-13);
         close("value", v, bag_energy(&emb, &docs), 1e-13);
         close_all("∂emb", g.as_slice().unwrap(), expected.as_slice().unwrap());
@@ -273,7 +310,10 @@ fn embedding_lookup_by_the_ids_of_each_document() {
         assert!(r.passed(), "{r}");
     }
     let (v, g) = bag_regression_grad(&emb, &docs, &y);
-    let sums: Vec<f64> = docs.iter().map(|d| d.iter().map(|&i| emb.row(i).sum()).sum()).collect();
+    let sums: Vec<f64> = docs
+        .iter()
+        .map(|d| d.iter().map(|&i| emb.row(i).sum()).sum())
+        .collect();
     let plain_reg = |e: &Array2<f64>| -> f64 {
         docs.iter()
             .zip(&y)
@@ -282,7 +322,9 @@ fn embedding_lookup_by_the_ids_of_each_document() {
     };
     close("value", v, plain_reg(&emb), 1e-13);
     for r in 0..4 {
-        let e: f64 = (0..3).map(|d| 2.0 * (sums[d] - y[d]) * count(&docs[d], r)).sum();
+        let e: f64 = (0..3)
+            .map(|d| 2.0 * (sums[d] - y[d]) * count(&docs[d], r))
+            .sum();
         close("∂emb", g[[r, 0]], e, 1e-13);
         close("∂emb", g[[r, 1]], e, 1e-13);
     }
@@ -345,14 +387,26 @@ mod stacked {
 fn layers_declared_wrt_self_called_on_the_items_of_a_loop() {
     use stacked::{Scale, Stack};
     let m = Stack {
-        layers: vec![Scale { log_s: data(3, 0.2) }, Scale { log_s: data(3, 1.9) }],
+        layers: vec![
+            Scale {
+                log_s: data(3, 0.2),
+            },
+            Scale {
+                log_s: data(3, 1.9),
+            },
+        ],
     };
     let x = data(3, 4.1);
     let out = |l: &Scale| -> f64 { x.iter().zip(&l.log_s).map(|(a, s)| a * s.exp()).sum() };
     let (v, g) = m.total_grad(&x);
     close("value", v, m.layers.iter().map(out).sum(), 1e-13);
     let (e, ge) = m.energy_grad(&x);
-    close("value", e, m.layers.iter().map(|l| out(l).powi(2)).sum(), 1e-13);
+    close(
+        "value",
+        e,
+        m.layers.iter().map(|l| out(l).powi(2)).sum(),
+        1e-13,
+    );
     for (k, l) in m.layers.iter().enumerate() {
         let d: Vec<f64> = x.iter().zip(&l.log_s).map(|(a, s)| a * s.exp()).collect();
         close_all("∂total", &g.layers[k].log_s, &d);
@@ -363,9 +417,17 @@ fn layers_declared_wrt_self_called_on_the_items_of_a_loop() {
     let rebuild = |p: &Vec<Vec<f64>>| Stack {
         layers: p.iter().map(|r| Scale { log_s: r.clone() }).collect(),
     };
-    let r = autodiff::check::gradcheck(|p: &Vec<Vec<f64>>| rebuild(p).total(&x), &flat(&m), &flat(&g));
+    let r = autodiff::check::gradcheck(
+        |p: &Vec<Vec<f64>>| rebuild(p).total(&x),
+        &flat(&m),
+        &flat(&g),
+    );
     assert!(r.passed(), "{r}");
-    let r = autodiff::check::gradcheck(|p: &Vec<Vec<f64>>| rebuild(p).energy(&x), &flat(&m), &flat(&ge));
+    let r = autodiff::check::gradcheck(
+        |p: &Vec<Vec<f64>>| rebuild(p).energy(&x),
+        &flat(&m),
+        &flat(&ge),
+    );
     assert!(r.passed(), "{r}");
 }
 
@@ -409,11 +471,17 @@ fn gold_path_over_windows_of_the_tags_bound_whole() {
     let (v, (ge, gt)) = gold_path_score_grad(&em, &tr, &tags);
     let plain = |em: &Vec<Vec<f64>>, tr: &Vec<Vec<f64>>| -> f64 {
         (0..5).map(|t| em[t][tags[t]]).sum::<f64>()
-            + (0..4).map(|t| (t + 1) as f64 * tr[tags[t]][tags[t + 1]]).sum::<f64>()
+            + (0..4)
+                .map(|t| (t + 1) as f64 * tr[tags[t]][tags[t + 1]])
+                .sum::<f64>()
     };
     close("value", v, plain(&em, &tr), 1e-13);
     close("value", v, gold_path_score(&em, &tr, &tags), 1e-13);
-    let (mut eem, mut etr, mut cnt) = (vec![vec![0.0; 3]; 5], vec![vec![0.0; 3]; 3], vec![vec![0.0; 3]; 3]);
+    let (mut eem, mut etr, mut cnt) = (
+        vec![vec![0.0; 3]; 5],
+        vec![vec![0.0; 3]; 3],
+        vec![vec![0.0; 3]; 3],
+    );
     for t in 0..5 {
         eem[t][tags[t]] = 1.0;
     }
@@ -440,5 +508,98 @@ fn gold_path_over_windows_of_the_tags_bound_whole() {
         close_all("∂tr", &g[i], &cnt[i]);
     }
     let r = autodiff::check::gradcheck(plain_t, &tr, &g);
+    assert!(r.passed(), "{r}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// A prototypical network: the support set's positions grouped by label in the function
+// (`groups[l].push(i)` of a local `Vec<Vec<usize>>`), each class's prototype the mean of
+// `emb.select(Axis(0), g)`, then a softmax over negative squared distances for each query.
+// The group was moved out of its `Vec` for `select`, which takes `&[usize]` (rustc's errors in
+// the generated code): `select` lends its indices, whatever holds them.
+// ---------------------------------------------------------------------------------------------
+
+/// `Σ_q [lse_c(−‖x_q − p_c‖²) + ‖x_q − p_{y_q}‖²]`, `p_c` the mean of the support rows of class
+/// `c`.
+#[differentiate(wrt(emb))]
+fn proto_loss(emb: &Array2<f64>, support: &[usize], queries: &Array2<f64>, qy: &[usize]) -> f64 {
+    let k = qy.iter().chain(support).copied().max().unwrap() + 1;
+    let mut groups: Vec<Vec<usize>> = vec![Vec::new(); k];
+    for (i, &l) in support.iter().enumerate() {
+        groups[l].push(i);
+    }
+    let mut protos = Vec::new();
+    for g in groups.iter() {
+        protos.push(emb.select(Axis(0), g).mean_axis(Axis(0)).unwrap());
+    }
+    let mut loss = 0.0;
+    for (q, &y) in queries.outer_iter().zip(qy) {
+        let d: Vec<f64> = protos
+            .iter()
+            .map(|p| -(&q - p).mapv(|v| v * v).sum())
+            .collect();
+        let m = d.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        loss += m + d.iter().map(|v| (v - m).exp()).sum::<f64>().ln() - d[y];
+    }
+    loss
+}
+
+/// With `r_{qc} = softmax_c(−‖x_q − p_c‖²)` and `n_c` the size of class `c`'s group,
+/// ∂/∂emb_i = Σ_q 2(r_{q,c_i} − [y_q = c_i])·(x_q − p_{c_i}) / n_{c_i}, `c_i` row `i`'s class.
+#[test]
+fn prototypes_from_groups_built_in_the_function() {
+    let emb = matrix(6, 2, 0.7);
+    let support = [0usize, 1, 2, 0, 1, 2];
+    let queries = matrix(3, 2, 3.1);
+    let qy = [2usize, 0, 1];
+    let protos = |e: &Array2<f64>| -> Vec<Vec<f64>> {
+        (0..3)
+            .map(|c| {
+                let rows: Vec<usize> = (0..6).filter(|&i| support[i] == c).collect();
+                (0..2)
+                    .map(|j| rows.iter().map(|&i| e[[i, j]]).sum::<f64>() / rows.len() as f64)
+                    .collect()
+            })
+            .collect()
+    };
+    let plain = |e: &Array2<f64>| -> f64 {
+        let p = protos(e);
+        (0..3)
+            .map(|q| {
+                let d: Vec<f64> = (0..3)
+                    .map(|c| {
+                        -(0..2)
+                            .map(|j| (queries[[q, j]] - p[c][j]).powi(2))
+                            .sum::<f64>()
+                    })
+                    .collect();
+                d.iter().map(|v| v.exp()).sum::<f64>().ln() - d[qy[q]]
+            })
+            .sum()
+    };
+    let (v, g) = proto_loss_grad(&emb, &support, &queries, &qy);
+    close("value", v, plain(&emb), 1e-13);
+    close("value", v, proto_loss(&emb, &support, &queries, &qy), 1e-13);
+    let p = protos(&emb);
+    let mut expected = Array2::<f64>::zeros((6, 2));
+    for q in 0..3 {
+        let d: Vec<f64> = (0..3)
+            .map(|c| {
+                -(0..2)
+                    .map(|j| (queries[[q, j]] - p[c][j]).powi(2))
+                    .sum::<f64>()
+            })
+            .collect();
+        let z: f64 = d.iter().map(|v| v.exp()).sum();
+        for i in 0..6 {
+            let c = support[i];
+            let r = d[c].exp() / z - if qy[q] == c { 1.0 } else { 0.0 };
+            for j in 0..2 {
+                expected[[i, j]] += 2.0 * r * (queries[[q, j]] - p[c][j]) / 2.0;
+            }
+        }
+    }
+    close_all("∂emb", g.as_slice().unwrap(), expected.as_slice().unwrap());
+    let r = autodiff::check::gradcheck(plain, &emb, &g);
     assert!(r.passed(), "{r}");
 }

@@ -514,6 +514,11 @@ fn borrowed_rows(
                 | InstKind::FieldRef(x, _) => {
                     indexed.insert(*x);
                 }
+                // `emb.select(Axis(0), ids)` lends its indices (see `prim_call`).
+                InstKind::Prim { prim, args, .. } if prim.name() == "select" && args.len() == 3 => {
+                    other.extend([args[0], args[1]]);
+                    indexed.insert(args[2]);
+                }
                 // A reverse rule takes its operands by reference (`select_vjp_0(.., &ids, ..)`
                 // of `emb.select(Axis(0), doc)`, `doc` a row of `docs: &[Vec<usize>]`): the row
                 // is lent, which a move out of its container would not allow.

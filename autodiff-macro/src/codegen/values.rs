@@ -384,7 +384,15 @@ impl Gen<'_> {
         span: proc_macro2::Span,
     ) -> TokenStream {
         let name = syn::Ident::new(prim.name(), span);
-        let rest: Vec<TokenStream> = args.iter().map(|&a| self.prim_arg(prim, a)).collect();
+        let mut rest: Vec<TokenStream> = args.iter().map(|&a| self.prim_arg(prim, a)).collect();
+        // `emb.select(Axis(0), ids)` takes `&[usize]`; the indices may be held as a `Vec`, an
+        // array or a reference to either (a row of `docs: &[Vec<usize>]`, a local `Vec` of
+        // positions), which `AsRef` lends as the slice whatever the borrows.
+        if prim.name() == "select"
+            && let Some(ids) = rest.get_mut(1)
+        {
+            *ids = quote!(::core::convert::AsRef::<[usize]>::as_ref(&#ids));
+        }
         if prim.has(crate::prim::Flags::REMAINDER) {
             quote!(::core::ops::Rem::#name(#recv, #(#rest),*))
         } else {

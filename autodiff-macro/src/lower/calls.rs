@@ -5817,7 +5817,9 @@ pub(super) fn order_free_fold(closure: &Expr) -> bool {
     while let Expr::Block(b) = body {
         match &b.block.stmts[..] {
             [lets @ .., syn::Stmt::Expr(e, None)]
-                if lets.iter().all(|s| matches!(s, syn::Stmt::Local(l) if free_local(l, &acc))) =>
+                if lets
+                    .iter()
+                    .all(|s| matches!(s, syn::Stmt::Local(l) if free_local(l, &acc))) =>
             {
                 body = chain::strip(e)
             }
@@ -5859,7 +5861,9 @@ pub(super) fn order_free_fold(closure: &Expr) -> bool {
 /// value: no `else`).
 fn free_local(l: &syn::Local, acc: &str) -> bool {
     l.init.as_ref().is_none_or(|init| init.diverge.is_none())
-        && !super::syntax::idents_of(&quote::quote!(#l)).iter().any(|i| i == acc)
+        && !super::syntax::idents_of(&quote::quote!(#l))
+            .iter()
+            .any(|i| i == acc)
 }
 
 /// The field a call's callee reads, `l.act` of `(l.act)(x)` (also `self.layers[i].act`): a

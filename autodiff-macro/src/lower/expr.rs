@@ -1543,7 +1543,9 @@ impl Lowering {
                 // `x.len_of(Axis(1))`): `let dh = x.ncols() / self.heads;` divides integers.
                 InstKind::Method { name, args, .. } => {
                     k == 0
-                        && (["len", "nrows", "ncols", "ndim", "capacity"].iter().any(|m| name == m)
+                        && (["len", "nrows", "ncols", "ndim", "capacity"]
+                            .iter()
+                            .any(|m| name == m)
                             && args.is_empty()
                             || name == "len_of" && args.len() == 1)
                 }
