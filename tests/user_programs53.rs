@@ -7,8 +7,9 @@
 //! `push`), a normalising flow's layers (a module marked `#[differentiate]` whose layer declares
 //! `wrt(self)`) called on the items of `for l in &self.layers` with data, a CRF's gold path
 //! scored over the windows of its tags bound whole (`for w in tags.windows(2).enumerate() {
-//! let (t, pair) = w; .. }`), and the other programs of that kind whose reproducers are kept
-//! here.
+//! let (t, pair) = w; .. }`), attention over padded keys whose masked weights are skipped by
+//! comparing an item with a reference written to match it (`if w > &0.0`, `.filter(|v| v >
+//! &&t)`), and the other programs of that kind whose reproducers are kept here.
 //!
 //! Each gradient is checked against its analytic form (stated beside the test) and against
 //! central finite differences through `autodiff::check`; each value against the plain
@@ -602,4 +603,152 @@ fn prototypes_from_groups_built_in_the_function() {
     close_all("∂emb", g.as_slice().unwrap(), expected.as_slice().unwrap());
     let r = autodiff::check::gradcheck(plain, &emb, &g);
     assert!(r.passed(), "{r}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// An item of a chain over references compared with a reference written to match it: `w > &0.0`
+// of `e.iter().zip(&scores).map(|(w, s)| ..)`, `.filter(|v| v > &&t)`, `v >= t` of a parameter
+// `t: &f64`. The item is read as the element, and the comparison was of an `f64` with an
+// `&f64` (rustc's "expected `f64`, found `&f64`" in the generated code): the reference on the
+// other side is read through too.
+// ---------------------------------------------------------------------------------------------
+
+/// Attention over padded keys, each query's keys masked to `−∞` where `mask[i][j]` is false and
+/// the masked weights (exactly 0) skipped: `Σ_i Σ_{j kept} p_ij·s_ij`, `p_i = softmax(s_i)` over
+/// the kept keys, `s_ij = q_i·k_j`.
+#[differentiate(hessian)]
+fn padded_expected_score(q: &[Vec<f64>], k: &[Vec<f64>], mask: &[Vec<bool>]) -> f64 {
+    let mut out = 0.0;
+    for i in 0..q.len() {
+        let mut scores: Vec<f64> = k
+            .iter()
+            .map(|kj| q[i].iter().zip(kj).map(|(a, b)| a * b).sum())
+            .collect();
+        for (s, &m) in scores.iter_mut().zip(&mask[i]) {
+            if !m {
+                *s = f64::NEG_INFINITY;
+            }
+        }
+        let mx = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let e: Vec<f64> = scores.iter().map(|s| (s - mx).exp()).collect();
+        let z: f64 = e.iter().sum();
+        out += e
+            .iter()
+            .zip(&scores)
+            .map(|(w, s)| if w > &0.0 { w / z * s } else { 0.0 })
+            .sum::<f64>();
+    }
+    out
+}
+
+/// `Σ_{v > t} v·t`, by a filter comparing references.
+#[differentiate]
+fn above_threshold(x: &[f64], t: f64) -> f64 {
+    x.iter().filter(|v| v > &&t).map(|v| v * t).sum::<f64>()
+}
+
+/// `Σ_{v ≥ t} v²`, `t` taken by reference.
+#[differentiate]
+fn above_ref_threshold(x: &[f64], t: &f64) -> f64 {
+    let mut s = 0.0;
+    for v in x.iter() {
+        if v >= t {
+            s += v * v;
+        }
+    }
+    s
+}
+
+/// With `p_ij` the softmax over the kept keys and `E_i = Σ_j p_ij·s_ij`: ∂E_i/∂s_ij =
+/// p_ij·(1 + s_ij − E_i), so ∂/∂q_i = Σ_j p_ij(1 + s_ij − E_i)·k_j and ∂/∂k_j = Σ_i (same)·q_i.
+/// For the thresholds: ∂/∂x_i = t·[x_i > t], ∂/∂t = Σ_{x_i > t} x_i; ∂/∂x_i = 2x_i·[x_i ≥ t].
+#[test]
+fn masked_weights_skipped_by_comparing_references() {
+    let q: Vec<Vec<f64>> = (0..3).map(|i| data(2, 0.3 + 3.0 * i as f64)).collect();
+    let k: Vec<Vec<f64>> = (0..4).map(|j| data(2, 1.1 + 2.0 * j as f64)).collect();
+    let mask = vec![
+        vec![true, true, false, false],
+        vec![true, false, true, true],
+        vec![false, true, true, false],
+    ];
+    type P = (Vec<Vec<f64>>, Vec<Vec<f64>>);
+    let plain = |p: &P| -> f64 {
+        let (q, k) = p;
+        let mut out = 0.0;
+        for i in 0..3 {
+            let s: Vec<(usize, f64)> = (0..4)
+                .filter(|&j| mask[i][j])
+                .map(|j| (j, q[i][0] * k[j][0] + q[i][1] * k[j][1]))
+                .collect();
+            let z: f64 = s.iter().map(|(_, v)| v.exp()).sum();
+            out += s.iter().map(|(_, v)| v.exp() / z * v).sum::<f64>();
+        }
+        out
+    };
+    let (v, (gq, gk)) = padded_expected_score_grad(&q, &k, &mask);
+    close("value", v, plain(&(q.clone(), k.clone())), 1e-13);
+    let (mut eq, mut ek) = (vec![vec![0.0; 2]; 3], vec![vec![0.0; 2]; 4]);
+    for i in 0..3 {
+        let s: Vec<f64> = (0..4)
+            .map(|j| q[i][0] * k[j][0] + q[i][1] * k[j][1])
+            .collect();
+        let z: f64 = (0..4).filter(|&j| mask[i][j]).map(|j| s[j].exp()).sum();
+        let e: f64 = (0..4)
+            .filter(|&j| mask[i][j])
+            .map(|j| s[j].exp() / z * s[j])
+            .sum();
+        for j in (0..4).filter(|&j| mask[i][j]) {
+            let d = s[j].exp() / z * (1.0 + s[j] - e);
+            for c in 0..2 {
+                eq[i][c] += d * k[j][c];
+                ek[j][c] += d * q[i][c];
+            }
+        }
+    }
+    for i in 0..3 {
+        close_all("∂q", &gq[i], &eq[i]);
+    }
+    for j in 0..4 {
+        close_all("∂k", &gk[j], &ek[j]);
+    }
+    let x0 = (q.clone(), k.clone());
+    let r = autodiff::check::gradcheck(plain, &x0, &(gq, gk));
+    assert!(r.passed(), "{r}");
+    let d: P = (
+        (0..3).map(|i| data(2, 5.0 + i as f64)).collect(),
+        (0..4).map(|j| data(2, 9.0 + j as f64)).collect(),
+    );
+    let (_, t) = padded_expected_score_jvp(&q, &k, &mask, &d.0, &d.1);
+    let r = autodiff::check::jvpcheck(plain, &x0, &d, &t);
+    assert!(r.passed(), "{r}");
+    let (_, _, hv) = padded_expected_score_hvp(&q, &k, &mask, &d.0, &d.1);
+    let grad = |p: &P| padded_expected_score_grad(&p.0, &p.1, &mask).1;
+    let r = autodiff::check::hvpcheck(grad, &x0, &d, &hv);
+    assert!(r.passed(), "{r}");
+
+    let x = vec![0.3, -1.2, 2.0, 0.5, 0.7];
+    let (v, (gx, gt)) = above_threshold_grad(&x, 0.4);
+    close(
+        "value",
+        v,
+        x.iter().filter(|&&v| v > 0.4).map(|v| v * 0.4).sum(),
+        1e-14,
+    );
+    let ex: Vec<f64> = x.iter().map(|&v| if v > 0.4 { 0.4 } else { 0.0 }).collect();
+    close_all("∂x", &gx, &ex);
+    close("∂t", gt, x.iter().filter(|&&v| v > 0.4).sum(), 1e-14);
+    let r = autodiff::check::gradcheck(
+        |p: &(Vec<f64>, f64)| above_threshold(&p.0, p.1),
+        &(x.clone(), 0.4),
+        &(gx, gt),
+    );
+    assert!(r.passed(), "{r}");
+    let (v, (gx, _)) = above_ref_threshold_grad(&x, &0.4);
+    close("value", v, above_ref_threshold(&x, &0.4), 1e-14);
+    let ex: Vec<f64> = x
+        .iter()
+        .map(|&v| if v >= 0.4 { 2.0 * v } else { 0.0 })
+        .collect();
+    close_all("∂x", &gx, &ex);
+    fd_vec("∂x", |p| above_ref_threshold(p, &0.4), &x, &gx);
 }

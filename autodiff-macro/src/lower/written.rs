@@ -123,12 +123,52 @@ impl Lowering {
         }
         let l = self.expr(b, &bin.left, true);
         let r = self.expr(b, &bin.right, true);
-        let (l, r) = (l?, r?);
+        let (mut l, mut r) = (l?, r?);
         let op = bin.op;
         if matches!(
             op,
             B::Eq(_) | B::Ne(_) | B::Lt(_) | B::Le(_) | B::Gt(_) | B::Ge(_)
         ) {
+            // An item of a loop or a closure over references (`w` of `x.iter().map(|w| ..)`,
+            // `x` of `.filter(|x| ..)`) is read as the element it refers to, so the reference
+            // written on the other side to match it (`w > &0.0`, `x > &&t`) is read through
+            // too: references compare as the values they refer to.
+            let element = |s: &Self, v: Value| {
+                matches!(s.f.value(v).def, ValueDef::Result(i, 0)
+                    if matches!(s.f.inst(i).kind, InstKind::Index(..)))
+                    && !s.may_be_container(v)
+            };
+            let through = |s: &Self, mut v: Value| {
+                let mut depth = 0;
+                while let ValueDef::Result(i, 0) = s.f.value(v).def
+                    && let InstKind::Ref(x) = s.f.inst(i).kind
+                {
+                    v = x;
+                    depth += 1;
+                }
+                (depth > 0 && !s.may_be_container(v)).then_some(v)
+            };
+            // A parameter taken as `t: &f64` beside such an item (`v >= t`) is read through.
+            let float_ref_param = |s: &Self, v: Value| {
+                matches!(s.f.value(v).def, ValueDef::Param(n)
+                    if matches!(&s.f.params[n].ty, syn::Type::Reference(r)
+                        if r.mutability.is_none() && crate::types::is_scalar_float(&r.elem)))
+            };
+            if element(self, l) {
+                if let Some(v) = through(self, r) {
+                    r = v;
+                } else if float_ref_param(self, r) {
+                    let k = self.kind(r);
+                    r = self.inst1(b, InstKind::Deref(r), k, span);
+                }
+            } else if element(self, r) {
+                if let Some(v) = through(self, l) {
+                    l = v;
+                } else if float_ref_param(self, l) {
+                    let k = self.kind(l);
+                    l = self.inst1(b, InstKind::Deref(l), k, span);
+                }
+            }
             // Compared by reference, as `PartialEq` and `PartialOrd` do: a `Vec` compared is
             // not moved away.
             let mut_refs = self.f.borrowed_mut_versions();
