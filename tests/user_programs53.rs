@@ -9,7 +9,9 @@
 //! scored over the windows of its tags bound whole (`for w in tags.windows(2).enumerate() {
 //! let (t, pair) = w; .. }`), attention over padded keys whose masked weights are skipped by
 //! comparing an item with a reference written to match it (`if w > &0.0`, `.filter(|v| v >
-//! &&t)`), and the other programs of that kind whose reproducers are kept here.
+//! &&t)`), a struct's loss whose filters read its own fields (`.filter(|(w, _)| **w >
+//! self.thr)`, `if v > &self.thr`), and the other programs of that kind whose reproducers are
+//! kept here.
 //!
 //! Each gradient is checked against its analytic form (stated beside the test) and against
 //! central finite differences through `autodiff::check`; each value against the plain
@@ -751,4 +753,87 @@ fn masked_weights_skipped_by_comparing_references() {
         .collect();
     close_all("∂x", &gx, &ex);
     fd_vec("∂x", |p| above_ref_threshold(p, &0.4), &x, &gx);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A method whose filter predicate, run as written, reads the receiver's fields (`.filter(|(w,
+// _)| **w > self.thr)`): the predicate was given `self` by a `let`, rustc's "expected unit
+// struct, unit variant or constant, found local variable `self`" in the generated code; and a
+// field lent to a comparison with an item (`if v > &self.thr`), rustc's "expected `f64`, found
+// `&f64`".
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Differentiable)]
+pub struct Gate {
+    pub w: Vec<f64>,
+    pub thr: f64,
+}
+
+#[differentiate(wrt(self))]
+impl Gate {
+    /// `Σ_{w_i > thr} w_i·x_i` by a filtered chain.
+    fn kept(&self, x: &[f64]) -> f64 {
+        self.w
+            .iter()
+            .zip(x)
+            .filter(|(w, _)| **w > self.thr)
+            .map(|(w, x)| w * x)
+            .sum()
+    }
+
+    /// `Σ_{w_i > thr} (w_i − thr)²` by a loop comparing with the field lent.
+    fn excess(&self) -> f64 {
+        let mut s = 0.0;
+        for v in self.w.iter() {
+            if v > &self.thr {
+                s += (v - self.thr).powi(2);
+            }
+        }
+        s
+    }
+}
+
+/// ∂kept/∂w_i = x_i·[w_i > thr], ∂kept/∂thr = 0; ∂excess/∂w_i = 2(w_i − thr)·[w_i > thr],
+/// ∂excess/∂thr = −Σ of those.
+#[test]
+fn filters_reading_the_receivers_fields() {
+    let g = Gate {
+        w: vec![0.3, -1.2, 2.0, 0.5, 0.7],
+        thr: 0.4,
+    };
+    let x = vec![1.0, 2.0, 3.0, 4.0, 5.0];
+    let above: Vec<bool> = g.w.iter().map(|&w| w > 0.4).collect();
+    let (v, d) = g.kept_grad(&x);
+    close("value", v, g.kept(&x), 1e-14);
+    let e: Vec<f64> = (0..5).map(|i| if above[i] { x[i] } else { 0.0 }).collect();
+    close_all("∂w", &d.w, &e);
+    close("∂thr", d.thr, 0.0, 1e-14);
+    let flat = |p: &(Vec<f64>, f64)| Gate {
+        w: p.0.clone(),
+        thr: p.1,
+    };
+    let r = autodiff::check::gradcheck(
+        |p: &(Vec<f64>, f64)| flat(p).kept(&x),
+        &(g.w.clone(), 0.4),
+        &(d.w, d.thr),
+    );
+    assert!(r.passed(), "{r}");
+    let (v, d) = g.excess_grad();
+    let plain: f64 =
+        g.w.iter()
+            .filter(|&&w| w > 0.4)
+            .map(|w| (w - 0.4).powi(2))
+            .sum();
+    close("value", v, plain, 1e-14);
+    let e: Vec<f64> = (0..5)
+        .map(|i| if above[i] { 2.0 * (g.w[i] - 0.4) } else { 0.0 })
+        .collect();
+    close_all("∂w", &d.w, &e);
+    close("∂thr", d.thr, -e.iter().sum::<f64>(), 1e-14);
+    let r = autodiff::check::gradcheck(
+        |p: &(Vec<f64>, f64)| flat(p).excess(),
+        &(g.w.clone(), 0.4),
+        &(d.w, d.thr),
+    );
+    assert!(r.passed(), "{r}");
 }

@@ -148,11 +148,13 @@ impl Lowering {
                 }
                 (depth > 0 && !s.may_be_container(v)).then_some(v)
             };
-            // A parameter taken as `t: &f64` beside such an item (`v >= t`) is read through.
-            let float_ref_param = |s: &Self, v: Value| {
-                matches!(s.f.value(v).def, ValueDef::Param(n)
-                    if matches!(&s.f.params[n].ty, syn::Type::Reference(r)
-                        if r.mutability.is_none() && crate::types::is_scalar_float(&r.elem)))
+            // A parameter taken as `t: &f64` beside such an item (`v >= t`), and a field lent
+            // (`v > &self.thr`), are read through.
+            let float_ref_param = |s: &Self, v: Value| match s.f.value(v).def {
+                ValueDef::Param(n) => matches!(&s.f.params[n].ty, syn::Type::Reference(r)
+                    if r.mutability.is_none() && crate::types::is_scalar_float(&r.elem)),
+                ValueDef::Result(i, 0) => matches!(s.f.inst(i).kind, InstKind::FieldRef(..)),
+                _ => false,
             };
             if element(self, l) {
                 if let Some(v) = through(self, r) {
