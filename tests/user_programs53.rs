@@ -760,7 +760,8 @@ fn masked_weights_skipped_by_comparing_references() {
 // _)| **w > self.thr)`): the predicate was given `self` by a `let`, rustc's "expected unit
 // struct, unit variant or constant, found local variable `self`" in the generated code; and a
 // field lent to a comparison with an item (`if v > &self.thr`), rustc's "expected `f64`, found
-// `&f64`".
+// `&f64`"; and a `match` guard reading the receiver (`c if c as f64 > self.thr * 10.0`), the
+// same error as the predicate's.
 // ---------------------------------------------------------------------------------------------
 
 #[derive(Clone, Differentiable)]
@@ -781,6 +782,17 @@ impl Gate {
             .sum()
     }
 
+    /// `s·Σ w_i·x_i`, `s = 2` where more than `10·thr` inputs are positive (a `match` guard
+    /// reading the field), else 1.
+    fn tiered(&self, x: &[f64]) -> f64 {
+        let n = x.iter().filter(|&&v| v > 0.0).count();
+        let scale = match n {
+            c if c as f64 > self.thr * 10.0 => 2.0,
+            _ => 1.0,
+        };
+        scale * self.w.iter().zip(x).map(|(a, b)| a * b).sum::<f64>()
+    }
+
     /// `Σ_{w_i > thr} (w_i − thr)²` by a loop comparing with the field lent.
     fn excess(&self) -> f64 {
         let mut s = 0.0;
@@ -794,7 +806,7 @@ impl Gate {
 }
 
 /// ∂kept/∂w_i = x_i·[w_i > thr], ∂kept/∂thr = 0; ∂excess/∂w_i = 2(w_i − thr)·[w_i > thr],
-/// ∂excess/∂thr = −Σ of those.
+/// ∂excess/∂thr = −Σ of those; ∂tiered/∂w_i = 2x_i here (5 positive inputs > 4), ∂/∂thr = 0.
 #[test]
 fn filters_reading_the_receivers_fields() {
     let g = Gate {
@@ -814,6 +826,22 @@ fn filters_reading_the_receivers_fields() {
     };
     let r = autodiff::check::gradcheck(
         |p: &(Vec<f64>, f64)| flat(p).kept(&x),
+        &(g.w.clone(), 0.4),
+        &(d.w, d.thr),
+    );
+    assert!(r.passed(), "{r}");
+    let (v, d) = g.tiered_grad(&x);
+    close(
+        "value",
+        v,
+        2.0 * g.w.iter().zip(&x).map(|(a, b)| a * b).sum::<f64>(),
+        1e-14,
+    );
+    let e: Vec<f64> = x.iter().map(|v| 2.0 * v).collect();
+    close_all("∂w", &d.w, &e);
+    close("∂thr", d.thr, 0.0, 1e-14);
+    let r = autodiff::check::gradcheck(
+        |p: &(Vec<f64>, f64)| flat(p).tiered(&x),
         &(g.w.clone(), 0.4),
         &(d.w, d.thr),
     );

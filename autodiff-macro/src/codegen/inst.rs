@@ -517,6 +517,20 @@ impl Gen<'_> {
                 for arm in arms {
                     let pat = &arm.pat;
                     let head = match &arm.guard {
+                        // A guard reading the receiver (`q if q > self.k`): `self` read as a
+                        // name of its own, as in code run as written.
+                        Some(gd) if arm.guard_uses.iter().any(|(n, _)| n == "self") => {
+                            let own = syn::Ident::new("__ad_self", proc_macro2::Span::call_site());
+                            let gd = rename_self(gd.clone(), &own);
+                            let uses: Vec<(syn::Ident, Value)> = (arm.guard_uses.iter())
+                                .map(|(n, v)| match n == "self" {
+                                    true => (own.clone(), *v),
+                                    false => (n.clone(), *v),
+                                })
+                                .collect();
+                            let binds = self.guard_binds(&uses, &gd);
+                            quote! { #pat if { #binds #gd } }
+                        }
                         Some(gd) => {
                             let binds = self.guard_binds(&arm.guard_uses, gd);
                             quote! { #pat if { #binds #gd } }
