@@ -234,6 +234,29 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                 let mut ops = vec![*recv];
                 ops.extend(args);
                 let pure = prim::is_discrete_method(&s) || crate::lower::is_shape_query(&s);
+                // `it.next()` (`peek`, ..) of an iterator over differentiated values kept in a
+                // variable in a form that is not followed (`let mut it = x.iter().peekable();`):
+                // the iterator is code run as written, and the items it gives are bound by a
+                // pattern the derivative does not see into, a gradient of zero through them.
+                if let Some(root) = recv_mut
+                    && ITEM_PULLS.contains(&s.as_str())
+                    && through.varied[recv.index()]
+                    && !act.varied[recv.index()]
+                {
+                    errors.push(syn::Error::new(
+                        name.span(),
+                        format!(
+                            "`{root}.{s}()` takes items one by one from an iterator over \
+                             differentiated values kept in a variable, which is not followed \
+                             here (an adapter such as `peekable()`, or `{root}` used more than \
+                             once); loop over the positions and read the elements by index, \
+                             `for i in 0..x.len() {{ let a = x[i]; if i + 1 < x.len() {{ let b \
+                             = x[i + 1]; .. }} }}` (the next item is `x[i + 1]`, a peek \
+                             included), or over `x.windows(2)` for neighbouring pairs"
+                        ),
+                    ));
+                    continue;
+                }
                 if let Some(root) = recv_mut {
                     let reads = pure || prim::places::is_read(&s);
                     if !reads && ops.iter().any(|&v| act.varied[v.index()]) {
@@ -704,6 +727,11 @@ fn is_read(f: &Func, v: Value) -> bool {
     (0..f.insts.len()).any(|i| f.operands(Inst(i as u32)).contains(&v))
         || (0..f.blocks.len()).any(|b| f.term_operands(Block(b as u32)).contains(&v))
 }
+
+/// Methods that take the next item (or a look at it) out of an iterator kept in a variable.
+const ITEM_PULLS: &[&str] = &[
+    "next", "peek", "peek_mut", "next_back", "next_if", "next_if_eq", "nth", "nth_back",
+];
 
 /// Option methods: what an `Option` of a differentiated value would need.
 const OPTION_METHODS: &[&str] = &[
