@@ -117,6 +117,7 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
             return vec![e];
         }
     }
+    errors.extend(bound_from_written(f, act, &through));
     for (n, inst) in f.insts.iter().enumerate() {
         let any_result_active = inst.results.iter().any(|&r| act.is_active(r));
         let ops_active = |vs: &[Value]| vs.iter().any(|&v| act.is_active(v));
@@ -726,6 +727,135 @@ pub fn declared_wrt_calls(f: &Func, act: &Activity) -> Vec<syn::Error> {
 fn is_read(f: &Func, v: Value) -> bool {
     (0..f.insts.len()).any(|i| f.operands(Inst(i as u32)).contains(&v))
         || (0..f.blocks.len()).any(|b| f.term_operands(Block(b as u32)).contains(&v))
+}
+
+/// `if let Some(c) = x.chunks(2).next() { c[0] * c[1] }`: a `match` (or `if let`) of what code
+/// run as written computed from differentiated values (an `Option` or a variant of the
+/// library's), whose arm binds a part of it that then reaches a float the result depends on.
+/// The names an arm binds are taken for data (a position, `Some(i) => x[i]`, is the common
+/// case, and is allowed): through a float read out of the binding, the gradient would
+/// silently be zero. The binding is followed into arithmetic, methods, calls, the base of an
+/// index (not the index: `x[i]`), fields and the values of branches and loops; an `as` cast
+/// is an integer's conversion.
+fn bound_from_written(f: &Func, act: &Activity, through: &Activity) -> Vec<syn::Error> {
+    let mut errors = Vec::new();
+    for inst in &f.insts {
+        let InstKind::Match { scrutinee, arms } = &inst.kind else {
+            continue;
+        };
+        if !through.varied[scrutinee.index()] || act.varied[scrutinee.index()] {
+            continue;
+        }
+        // Where the value itself matters, the code run as written has its own error.
+        if through.useful[scrutinee.index()] && f.value(*scrutinee).kind != Kind::Discrete {
+            continue;
+        }
+        let ValueDef::Result(d, _) = f.value(*scrutinee).def else {
+            continue;
+        };
+        let written = match &f.inst(d).kind {
+            InstKind::Opaque { tokens, mac: None, .. } => tokens.to_string(),
+            // `it.next()` of an iterator kept in a variable: reported at the call.
+            _ => continue,
+        };
+        let mut tainted = vec![false; f.values.len()];
+        for arm in arms {
+            for &p in &f.block(arm.block).params {
+                tainted[p.index()] = true;
+            }
+        }
+        let mut changed = true;
+        while changed {
+            changed = false;
+            let mut set = |v: Value, tainted: &mut Vec<bool>| {
+                if !tainted[v.index()] {
+                    tainted[v.index()] = true;
+                    changed = true;
+                }
+            };
+            for (k, other) in f.insts.iter().enumerate() {
+                let i = Inst(k as u32);
+                let from: Vec<Value> = match &other.kind {
+                    InstKind::Index(base, _) => vec![*base],
+                    InstKind::Cast { .. } | InstKind::Const(_) => Vec::new(),
+                    InstKind::If { .. } | InstKind::Match { .. } => {
+                        for t in crate::activity::exits_of(f, i) {
+                            if let Term::Yield(vals) = t {
+                                for (j, v) in vals.iter().enumerate() {
+                                    if let Some(&r) = other.results.get(j)
+                                        && tainted[v.index()]
+                                    {
+                                        set(r, &mut tainted);
+                                    }
+                                }
+                            }
+                        }
+                        Vec::new()
+                    }
+                    InstKind::Loop { init, body, .. } => {
+                        let params = &f.block(*body).params;
+                        let carried = &params[params.len() - init.len()..];
+                        let mut into = |vals: &[Value], tainted: &mut Vec<bool>| {
+                            for (j, v) in vals.iter().enumerate() {
+                                if tainted[v.index()] {
+                                    set(carried[j], tainted);
+                                    if let Some(&r) = other.results.get(j) {
+                                        set(r, tainted);
+                                    }
+                                }
+                            }
+                        };
+                        into(init, &mut tainted);
+                        for t in crate::activity::exits_of(f, i) {
+                            if let Term::Continue(vals) | Term::Break(vals) | Term::Next { vals, .. } =
+                                t
+                            {
+                                into(vals, &mut tainted);
+                            }
+                        }
+                        for (j, &c) in carried.iter().enumerate() {
+                            if tainted[c.index()]
+                                && let Some(&r) = other.results.get(j)
+                            {
+                                set(r, &mut tainted);
+                            }
+                        }
+                        Vec::new()
+                    }
+                    _ => f.operands(i),
+                };
+                if from.iter().any(|v| tainted[v.index()]) {
+                    for &r in &other.results {
+                        set(r, &mut tainted);
+                    }
+                }
+            }
+        }
+        let reaches = (0..f.values.len()).any(|k| {
+            tainted[k] && f.values[k].kind != Kind::Discrete && through.useful[k]
+        });
+        if !reaches {
+            continue;
+        }
+        let pat = arms
+            .iter()
+            .find(|a| !f.block(a.block).params.is_empty())
+            .map(|a| &a.pat);
+        let msg = format!(
+            "this pattern takes a value out of `{}`, code run as written on differentiated \
+             values, and what it binds reaches the result as a float: the derivative cannot \
+             follow it there, and would be zero; read the elements by index instead (`x[0]`, \
+             `&x[..2]`, after a test of `x.len()`), or use a form that is followed: `x.first()`, \
+             `x.last()`, `x.get(i)`, `x.split_first()`, `x.iter().max_by(..)`, `x.iter().find(..)`, \
+             or a `for` loop over the chain",
+            written.replace(" . ", ".").replace(" (", "(").replace("( ", "(").replace(" )", ")")
+        );
+        match pat {
+            Some(p) => errors.push(syn::Error::new_spanned(p, msg)),
+            None => errors.push(syn::Error::new(inst.span, msg)),
+        }
+    }
+    errors
 }
 
 /// Methods that take the next item (or a look at it) out of an iterator kept in a variable.
