@@ -750,13 +750,29 @@ fn bound_from_written(f: &Func, act: &Activity, through: &Activity) -> Vec<syn::
         if through.useful[scrutinee.index()] && f.value(*scrutinee).kind != Kind::Discrete {
             continue;
         }
-        let ValueDef::Result(d, _) = f.value(*scrutinee).def else {
-            continue;
+        // The code run as written, through the methods called on its result
+        // (`x.chunks(3).next().unwrap()`).
+        let mut v = *scrutinee;
+        let written = loop {
+            let ValueDef::Result(d, _) = f.value(v).def else {
+                break None;
+            };
+            match &f.inst(d).kind {
+                InstKind::Opaque { tokens, mac: None, .. } => break Some(tokens.to_string()),
+                // `it.next()` of an iterator kept in a variable: reported at the call.
+                InstKind::Method { name, recv_mut: Some(_), .. }
+                    if ITEM_PULLS.contains(&name.to_string().as_str()) =>
+                {
+                    break None;
+                }
+                InstKind::Method { recv, .. } | InstKind::Ref(recv) | InstKind::Deref(recv) => {
+                    v = *recv
+                }
+                _ => break None,
+            }
         };
-        let written = match &f.inst(d).kind {
-            InstKind::Opaque { tokens, mac: None, .. } => tokens.to_string(),
-            // `it.next()` of an iterator kept in a variable: reported at the call.
-            _ => continue,
+        let Some(written) = written else {
+            continue;
         };
         let mut tainted = vec![false; f.values.len()];
         for arm in arms {

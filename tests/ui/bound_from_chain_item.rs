@@ -17,6 +17,20 @@ fn last_step(x: &[f64]) -> f64 {
     }
 }
 
+// Through a method on the item (`unwrap`), with a slice pattern, and by `let .. else`.
+#[differentiate]
+fn first_two(x: &[f64]) -> f64 {
+    if let [a, b, ..] = x.chunks(3).next().unwrap() { a * b } else { 0.0 }
+}
+
+#[differentiate]
+fn first_pair_else(x: &[f64]) -> f64 {
+    let Some(c) = x.chunks(2).next() else {
+        return 0.0;
+    };
+    c[0] * c[1]
+}
+
 // A position bound the same way indexes the slice: allowed.
 #[differentiate]
 fn at_first_above(x: &[f64], w: f64) -> f64 {
@@ -29,5 +43,7 @@ fn at_first_above(x: &[f64], w: f64) -> f64 {
 fn main() {
     let _ = first_pair_grad(&[1.0, 2.0]);
     let _ = last_step_grad(&[1.0, 2.0]);
+    let _ = first_two_grad(&[1.0, 2.0]);
+    let _ = first_pair_else_grad(&[1.0, 2.0]);
     let _ = at_first_above_grad(&[1.0, 2.0], 1.0);
 }
