@@ -758,11 +758,15 @@ fn bound_from_written(f: &Func, act: &Activity, through: &Activity) -> Vec<syn::
                 break None;
             };
             match &f.inst(d).kind {
-                InstKind::Opaque { tokens, mac: None, .. } => break Some(tokens.to_string()),
+                InstKind::Opaque {
+                    tokens, mac: None, ..
+                } => break Some(tokens.to_string()),
                 // `it.next()` of an iterator kept in a variable: reported at the call.
-                InstKind::Method { name, recv_mut: Some(_), .. }
-                    if ITEM_PULLS.contains(&name.to_string().as_str()) =>
-                {
+                InstKind::Method {
+                    name,
+                    recv_mut: Some(_),
+                    ..
+                } if ITEM_PULLS.contains(&name.to_string().as_str()) => {
                     break None;
                 }
                 InstKind::Method { recv, .. } | InstKind::Ref(recv) | InstKind::Deref(recv) => {
@@ -823,8 +827,9 @@ fn bound_from_written(f: &Func, act: &Activity, through: &Activity) -> Vec<syn::
                         };
                         into(init, &mut tainted);
                         for t in crate::activity::exits_of(f, i) {
-                            if let Term::Continue(vals) | Term::Break(vals) | Term::Next { vals, .. } =
-                                t
+                            if let Term::Continue(vals)
+                            | Term::Break(vals)
+                            | Term::Next { vals, .. } = t
                             {
                                 into(vals, &mut tainted);
                             }
@@ -847,9 +852,8 @@ fn bound_from_written(f: &Func, act: &Activity, through: &Activity) -> Vec<syn::
                 }
             }
         }
-        let reaches = (0..f.values.len()).any(|k| {
-            tainted[k] && f.values[k].kind != Kind::Discrete && through.useful[k]
-        });
+        let reaches = (0..f.values.len())
+            .any(|k| tainted[k] && f.values[k].kind != Kind::Discrete && through.useful[k]);
         if !reaches {
             continue;
         }
@@ -864,7 +868,11 @@ fn bound_from_written(f: &Func, act: &Activity, through: &Activity) -> Vec<syn::
              `&x[..2]`, after a test of `x.len()`), or use a form that is followed: `x.first()`, \
              `x.last()`, `x.get(i)`, `x.split_first()`, `x.iter().max_by(..)`, `x.iter().find(..)`, \
              or a `for` loop over the chain",
-            written.replace(" . ", ".").replace(" (", "(").replace("( ", "(").replace(" )", ")")
+            written
+                .replace(" . ", ".")
+                .replace(" (", "(")
+                .replace("( ", "(")
+                .replace(" )", ")")
         );
         match pat {
             Some(p) => errors.push(syn::Error::new_spanned(p, msg)),
@@ -876,7 +884,14 @@ fn bound_from_written(f: &Func, act: &Activity, through: &Activity) -> Vec<syn::
 
 /// Methods that take the next item (or a look at it) out of an iterator kept in a variable.
 const ITEM_PULLS: &[&str] = &[
-    "next", "peek", "peek_mut", "next_back", "next_if", "next_if_eq", "nth", "nth_back",
+    "next",
+    "peek",
+    "peek_mut",
+    "next_back",
+    "next_if",
+    "next_if_eq",
+    "nth",
+    "nth_back",
 ];
 
 /// Option methods: what an `Option` of a differentiated value would need.
