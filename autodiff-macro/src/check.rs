@@ -449,9 +449,13 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                     // A closure over array elements that the lowering could not take says why.
                     match f.map_errors.iter().find(|(i, _)| i.index() == n) {
                         Some((_, errs)) => errors.extend(errs.iter().cloned()),
-                        None => {
-                            errors.push(syn::Error::new(inst.span, run_as_written_message(tokens)))
-                        }
+                        None => match variant_built(f, uses, &through) {
+                            // `[Act::Leaky(x), Act::Id]`: the variant is what to change.
+                            Some((c, path)) => errors
+                                .push(syn::Error::new(f.inst(c).span, variant_built_message(path))),
+                            None => errors
+                                .push(syn::Error::new(inst.span, run_as_written_message(tokens))),
+                        },
                     }
                 }
             }
@@ -739,6 +743,7 @@ fn is_read(f: &Func, v: Value) -> bool {
 /// is an integer's conversion.
 fn bound_from_written(f: &Func, act: &Activity, through: &Activity) -> Vec<syn::Error> {
     let mut errors = Vec::new();
+    let mut built: Vec<Inst> = Vec::new();
     for inst in &f.insts {
         let InstKind::Match { scrutinee, arms } = &inst.kind else {
             continue;
@@ -759,8 +764,10 @@ fn bound_from_written(f: &Func, act: &Activity, through: &Activity) -> Vec<syn::
             };
             match &f.inst(d).kind {
                 InstKind::Opaque {
-                    tokens, mac: None, ..
-                } => break Some(tokens.to_string()),
+                    tokens,
+                    uses,
+                    mac: None,
+                } => break Some((tokens.to_string(), uses.clone())),
                 // `it.next()` of an iterator kept in a variable: reported at the call.
                 InstKind::Method {
                     name,
@@ -769,13 +776,15 @@ fn bound_from_written(f: &Func, act: &Activity, through: &Activity) -> Vec<syn::
                 } if ITEM_PULLS.contains(&name.to_string().as_str()) => {
                     break None;
                 }
-                InstKind::Method { recv, .. } | InstKind::Ref(recv) | InstKind::Deref(recv) => {
-                    v = *recv
-                }
+                InstKind::Method { recv, .. }
+                | InstKind::Ref(recv)
+                | InstKind::Deref(recv)
+                | InstKind::Index(recv, _)
+                | InstKind::Field(recv, _) => v = *recv,
                 _ => break None,
             }
         };
-        let Some(written) = written else {
+        let Some((written, uses)) = written else {
             continue;
         };
         let mut tainted = vec![false; f.values.len()];
@@ -857,6 +866,15 @@ fn bound_from_written(f: &Func, act: &Activity, through: &Activity) -> Vec<syn::
         if !reaches {
             continue;
         }
+        // `[Act::Leaky(x), Act::Id]`: an array of an enum's values, one built from a
+        // differentiated value, whose payload is taken out here.
+        if let Some((c, path)) = variant_built(f, &uses, through) {
+            if !built.contains(&c) {
+                built.push(c);
+                errors.push(syn::Error::new(f.inst(c).span, variant_built_message(path)));
+            }
+            continue;
+        }
         let pat = arms
             .iter()
             .find(|a| !f.block(a.block).params.is_empty())
@@ -880,6 +898,37 @@ fn bound_from_written(f: &Func, act: &Activity, through: &Activity) -> Vec<syn::
         }
     }
     errors
+}
+
+/// Among the values code run as written reads, an enum's variant built from a differentiated
+/// value (`Act::Leaky(x)` of `[Act::Leaky(x), Act::Id]`): the call and the variant's path.
+fn variant_built<'f>(
+    f: &'f Func,
+    uses: &[(syn::Ident, Value)],
+    through: &Activity,
+) -> Option<(Inst, &'f syn::Path)> {
+    uses.iter().find_map(|(_, u)| match f.value(*u).def {
+        ValueDef::Result(c, _) => match &f.inst(c).kind {
+            InstKind::Call { path, args }
+                if crate::lower::variant_path(path)
+                    && args.iter().any(|a| through.varied[a.index()]) =>
+            {
+                Some((c, path))
+            }
+            _ => None,
+        },
+        _ => None,
+    })
+}
+
+fn variant_built_message(path: &syn::Path) -> String {
+    let variant = quote::quote!(#path).to_string().replace(' ', "");
+    format!(
+        "`{variant}(..)` builds an enum from a differentiated value, and an enum holds no \
+         derivative (its payload, taken out by a pattern, would be data); build it from data \
+         only, and pass the differentiated value as a float of its own (a parameter, or a field \
+         of a `#[derive(Differentiable)]` struct) to where it is used"
+    )
 }
 
 /// Methods that take the next item (or a look at it) out of an iterator kept in a variable.
