@@ -394,6 +394,11 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                                     {
                                         mapped_fn_field_message(&field_place(f, *a).unwrap())
                                     }
+                                    _ if (s == "unwrap" || s == "expect")
+                                        && num_cast(f, *recv).is_some() =>
+                                    {
+                                        num_cast_message(&num_cast(f, *recv).unwrap_or_default())
+                                    }
                                     _ => no_rule_message(
                                         &s,
                                         field_place(f, *recv).map(|p| (p, args.len())),
@@ -928,6 +933,30 @@ fn variant_built_message(path: &syn::Path) -> String {
          derivative (its payload, taken out by a pattern, would be data); build it from data \
          only, and pass the differentiated value as a float of its own (a parameter, or a field \
          of a `#[derive(Differentiable)]` struct) to where it is used"
+    )
+}
+
+/// `T::from(..)` (`NumCast::from`, `T::from_f64(..)`, `from_usize`, ..): `num_traits`'
+/// conversion whose `Option` is unwrapped; the call as written.
+fn num_cast(f: &Func, v: Value) -> Option<String> {
+    let ValueDef::Result(c, _) = f.value(v).def else {
+        return None;
+    };
+    let InstKind::Call { path, .. } = &f.inst(c).kind else {
+        return None;
+    };
+    let last = path.segments.last()?.ident.to_string();
+    (path.segments.len() >= 2 && (last == "from" || last.starts_with("from_")))
+        .then(|| quote::quote!(#path).to_string().replace(' ', ""))
+}
+
+fn num_cast_message(call: &str) -> String {
+    format!(
+        "`{call}(..).unwrap()` converts a value that depends on a differentiated one, and a \
+         conversion through `num_traits` is not followed; between `f32` and `f64` convert with \
+         `as`; where the argument is an integer (a count a method of a differentiated struct \
+         returns, `m.n_params()`), bind it with its type first, `let n: usize = m.n_params();`, \
+         and convert that, `{call}(n).unwrap()`, which runs as written"
     )
 }
 
