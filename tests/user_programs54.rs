@@ -4,7 +4,9 @@
 //! activation is an enum field kept as data, a trait implemented by two kernels called on each
 //! concrete type, functions and structs generic over `T: num_traits::Float` called at `f32`
 //! and `f64`, const generics, closures capturing parameters and a closure kept in a generic
-//! field, parameter structs with `Add`, `Mul<f64>` and builder methods returning `Self`.
+//! field, parameter structs with `Add`, `Mul<f64>` and builder methods returning `Self`, and
+//! layers of several types kept in a `Vec` of an enum (the form the error for a slice of trait
+//! objects, `tests/ui/trait_objects_in_a_slice.rs`, asks for).
 //!
 //! With them, the forms that an item taken one by one out of an iterator was written in before
 //! it was an error (`let mut it = x.iter().peekable(); while let Some(a) = it.next() { .. it.peek()
@@ -962,4 +964,74 @@ fn averaged_models() {
     let (a, b) = (0.5 * (p.a + q.a), 0.5 * (p.b + q.b));
     close("∂x", gx, 1.2 * (a + 2.0 * b * x), TOL);
     fd2("∂p", |pa, pb| plain(pa, pb, x), (p.a, p.b), (gp.a, gp.b));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layers of several types in one container: an enum holding each type's struct (the form the
+// error for a slice of trait objects asks for).
+// ---------------------------------------------------------------------------------------------
+
+pub trait Layer {
+    fn forward(&self, x: &[f64]) -> Vec<f64>;
+}
+
+#[derive(Clone, Differentiable)]
+pub struct Scale {
+    pub k: f64,
+}
+
+#[derive(Clone, Differentiable)]
+pub struct Shift {
+    pub c: f64,
+}
+
+#[differentiate]
+impl Layer for Scale {
+    fn forward(&self, x: &[f64]) -> Vec<f64> {
+        x.iter().map(|v| v * self.k).collect()
+    }
+}
+
+#[differentiate]
+impl Layer for Shift {
+    fn forward(&self, x: &[f64]) -> Vec<f64> {
+        x.iter().map(|v| (v + self.c).tanh()).collect()
+    }
+}
+
+pub enum AnyLayer {
+    Scale(Scale),
+    Shift(Shift),
+}
+
+#[differentiate(wrt(x))]
+fn run_layers(layers: &[AnyLayer], x: &[f64]) -> f64 {
+    let mut h = x.to_vec();
+    for l in layers {
+        h = match l {
+            AnyLayer::Scale(s) => Scale::forward(s, &h),
+            AnyLayer::Shift(s) => Shift::forward(s, &h),
+        };
+    }
+    h.iter().sum()
+}
+
+/// `Σ_i k₂·tanh(k₁x_i + c)`: `∂/∂x_i = k₂·k₁·(1 − tanh²(k₁x_i + c))`.
+#[test]
+fn layers_of_several_types_in_an_enum() {
+    let layers = vec![
+        AnyLayer::Scale(Scale { k: 2.0 }),
+        AnyLayer::Shift(Shift { c: 0.3 }),
+        AnyLayer::Scale(Scale { k: -0.5 }),
+    ];
+    let x = vec![0.2, -0.4];
+    let plain = |x: &[f64]| x.iter().map(|v| -0.5 * (2.0 * v + 0.3).tanh()).sum::<f64>();
+    let (v, g) = run_layers_grad(&layers, &x);
+    close("value", v, plain(&x), TOL);
+    let expect: Vec<f64> = x
+        .iter()
+        .map(|v| -0.5 * 2.0 * (1.0 - (2.0 * v + 0.3).tanh().powi(2)))
+        .collect();
+    close_all("gradient", &g, &expect);
+    fd_vec("gradient", plain, &x, &g);
 }

@@ -1511,11 +1511,29 @@ fn field_method_message(name: &str, place: &str, n_args: usize) -> String {
 /// trait, and the items `#[differentiate]` writes for a trait's impl are not members of it.
 /// The parameter's name and how its type is written in the message.
 fn through_trait(f: &Func, recv: Value) -> Option<(String, String)> {
-    let ValueDef::Param(n) = f.value(recv).def else {
-        return None;
+    // An element of a container parameter (`l` of `for l in layers` over `layers: &[Box<dyn
+    // Layer>]`, `layers[i]`), read by position, and references to it.
+    let (mut v, mut elem) = (recv, false);
+    let n = loop {
+        match f.value(v).def {
+            ValueDef::Param(n) => break n,
+            ValueDef::Result(i, _) => match &f.inst(i).kind {
+                InstKind::Index(base, _) if !elem => {
+                    v = *base;
+                    elem = true;
+                }
+                InstKind::Ref(inner) | InstKind::Deref(inner) => v = *inner,
+                _ => return None,
+            },
+            _ => return None,
+        }
     };
     let param = &f.params[n];
-    let mut ty = &param.ty;
+    let (mut ty, name) = if elem {
+        (elem_type(&param.ty)?, format!("{}[i]", param.ident))
+    } else {
+        (&param.ty, param.ident.to_string())
+    };
     loop {
         match ty {
             syn::Type::Reference(r) => ty = &r.elem,
@@ -1531,31 +1549,63 @@ fn through_trait(f: &Func, recv: Value) -> Option<(String, String)> {
                     ty = inner;
                     continue;
                 }
-                let name = p.path.get_ident()?.to_string();
-                return f.type_params.contains(&name).then(|| {
-                    (
-                        param.ident.to_string(),
-                        format!("`{name}`, a type parameter"),
-                    )
-                });
+                let tp = p.path.get_ident()?.to_string();
+                return f
+                    .type_params
+                    .contains(&tp)
+                    .then(|| (name.clone(), format!("`{tp}`, a type parameter")));
             }
             syn::Type::TraitObject(t) => {
                 let bound = quote::quote!(#t).to_string();
-                return Some((param.ident.to_string(), format!("`{bound}`")));
+                return Some((name, format!("`{bound}`")));
             }
             _ => return None,
         }
     }
 }
 
+/// The element type of `&[E]`, `[E; N]`, `&Vec<E>`.
+fn elem_type(ty: &syn::Type) -> Option<&syn::Type> {
+    match ty {
+        syn::Type::Reference(r) => elem_type(&r.elem),
+        syn::Type::Paren(p) => elem_type(&p.elem),
+        syn::Type::Slice(s) => Some(&s.elem),
+        syn::Type::Array(a) => Some(&a.elem),
+        syn::Type::Path(p) if p.qself.is_none() => {
+            let last = p.path.segments.last()?;
+            match &last.arguments {
+                syn::PathArguments::AngleBracketed(a) if last.ident == "Vec" => {
+                    match a.args.first() {
+                        Some(syn::GenericArgument::Type(inner)) => Some(inner),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
 fn through_trait_message(param: &str, bound: &str, name: &str) -> String {
+    // An element of a container of trait objects: values of several types.
+    let several = if param.ends_with("[i]") {
+        format!(
+            "; for values of several types in one container, keep a `Vec` of an enum of them (a \
+         variant per type, holding its struct) and `match` on each element, calling the \
+         method by the struct's path on what the arm binds (`AnyLayer::Scale(s) => \
+         Scale::{name}(s, ..)`)"
+        )
+    } else {
+        String::new()
+    };
     format!(
         "`{param}.{name}(..)` is called on a differentiated value through a trait: `{param}` \
          has type {bound}, and the items `#[differentiate]` writes for a trait's impl block \
          (`{name}_vjp`, `{name}_jvp`) are not members of the trait, so a call through a \
          generic bound or `dyn` is not followed; give `{param}` the type of the struct that \
          implements the trait, writing one function per type (a `macro_rules!` can write \
-         them), or pass what `{name}` computes in as a value"
+         them), or pass what `{name}` computes in as a value{several}"
     )
 }
 
