@@ -6,7 +6,9 @@
 //! and `f64`, const generics, closures capturing parameters and a closure kept in a generic
 //! field, parameter structs with `Add`, `Mul<f64>` and builder methods returning `Self`, and
 //! layers of several types kept in a `Vec` of an enum (the form the error for a slice of trait
-//! objects, `tests/ui/trait_objects_in_a_slice.rs`, asks for).
+//! objects, `tests/ui/trait_objects_in_a_slice.rs`, asks for), and conversions between
+//! parameter structs through a differentiated `From` impl (`P2::from(p)`, and `let c: P2 =
+//! p.into();`, which was rustc's "no function `into_vjp` for `Polar`").
 //!
 //! With them, the forms that an item taken one by one out of an iterator was written in before
 //! it was an error (`let mut it = x.iter().peekable(); while let Some(a) = it.next() { .. it.peek()
@@ -1034,4 +1036,64 @@ fn layers_of_several_types_in_an_enum() {
         .collect();
     close_all("gradient", &g, &expect);
     fd_vec("gradient", plain, &x, &g);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conversions between parameter structs through `From`, by the type's path and by `into()`
+// with the type declared.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug, Differentiable)]
+pub struct Polar {
+    pub r: f64,
+    pub th: f64,
+}
+
+#[differentiate]
+impl From<Polar> for P2 {
+    fn from(p: Polar) -> P2 {
+        P2 {
+            a: p.r * p.th.cos(),
+            b: p.r * p.th.sin(),
+        }
+    }
+}
+
+/// `a·b = r² cos θ sin θ = r² sin 2θ / 2`: `∂/∂r = r sin 2θ`, `∂/∂θ = r² cos 2θ`.
+#[differentiate]
+fn area_from(p: Polar) -> f64 {
+    let c = P2::from(p);
+    c.a * c.b
+}
+
+/// `a + b = r (cos θ + sin θ)`: `∂/∂r = cos θ + sin θ`, `∂/∂θ = r (cos θ − sin θ)`.
+#[differentiate]
+fn sum_into(p: Polar) -> f64 {
+    let c: P2 = p.into();
+    c.a + c.b
+}
+
+#[test]
+fn conversions_between_parameter_structs() {
+    let p = Polar { r: 1.3, th: 0.4 };
+    let (v, g) = area_from_grad(p);
+    close("value", v, p.r * p.r * (2.0 * p.th).sin() / 2.0, TOL);
+    close("∂r", g.r, p.r * (2.0 * p.th).sin(), TOL);
+    close("∂θ", g.th, p.r * p.r * (2.0 * p.th).cos(), TOL);
+    fd2(
+        "gradient",
+        |r, th| r * r * (2.0 * th).sin() / 2.0,
+        (p.r, p.th),
+        (g.r, g.th),
+    );
+    let (v, g) = sum_into_grad(p);
+    close("value", v, p.r * (p.th.cos() + p.th.sin()), TOL);
+    close("∂r", g.r, p.th.cos() + p.th.sin(), TOL);
+    close("∂θ", g.th, p.r * (p.th.cos() - p.th.sin()), TOL);
+    fd2(
+        "gradient",
+        |r, th| r * (th.cos() + th.sin()),
+        (p.r, p.th),
+        (g.r, g.th),
+    );
 }

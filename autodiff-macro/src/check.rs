@@ -630,6 +630,22 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                     ),
                 ));
             }
+            // `energy(p.into())`: `p.into()` of a struct parameter is taken for the struct's
+            // own method, rustc's "no function `into_vjp`" otherwise.
+            InstKind::Call { path, args }
+                if any_result_active
+                    && ops_active(args)
+                    && path.segments.len() >= 2
+                    && path.segments.last().is_some_and(|s| s.ident == "into") =>
+            {
+                errors.push(syn::Error::new(
+                    inst.span,
+                    "`.into()` of a differentiated struct is followed where the type it converts \
+                     to is declared, `let c: P2 = p.into();`, as the `From` impl of that type \
+                     called by its path, `P2::from(p)`, which needs `#[differentiate]` on the \
+                     `impl From<..> for P2` block; write one of these",
+                ));
+            }
             // `Act::Soft(w[1])`: rustc's "no variant named `Soft_vjp`" otherwise.
             InstKind::Call { path, args }
                 if any_result_active && ops_active(args) && crate::lower::variant_path(path) =>

@@ -3822,6 +3822,58 @@ pub(super) fn desugar_forms(
             }
         }
     }
+    /// `let c: P2 = p.into();`, a conversion into a struct of the user's named with the
+    /// `let`'s type: the `From` impl of that type called by its path, `P2::from(p)`, which is
+    /// followed where that impl carries `#[differentiate]` (`p.into()` would be taken for a
+    /// method of `p`'s own struct, rustc's "no function `into_vjp`"). Only for a type named
+    /// by a plain path with a capital letter and no generic arguments, and not the library's
+    /// containers: a float's `into` stays as written.
+    fn into_with_type(stmts: &mut [Stmt]) {
+        for s in stmts.iter_mut() {
+            let Stmt::Local(l) = s else {
+                continue;
+            };
+            let Pat::Type(pt) = &l.pat else {
+                continue;
+            };
+            let syn::Type::Path(tp) = &*pt.ty else {
+                continue;
+            };
+            let plain = tp.qself.is_none()
+                && tp
+                    .path
+                    .segments
+                    .iter()
+                    .all(|seg| matches!(seg.arguments, syn::PathArguments::None));
+            let Some(last) = tp.path.segments.last().map(|seg| seg.ident.to_string()) else {
+                continue;
+            };
+            let library = [
+                "Vec", "String", "Box", "Rc", "Arc", "Option", "Result", "Array1", "Array2",
+                "Array", "HashMap", "BTreeMap", "HashSet", "BTreeSet", "VecDeque", "Cow",
+                "PathBuf", "OsString", "Duration",
+            ];
+            if !plain || !last.starts_with(char::is_uppercase) || library.contains(&last.as_str()) {
+                continue;
+            }
+            let path = tp.path.clone();
+            let Some(init) = &mut l.init else {
+                continue;
+            };
+            if init.diverge.is_some() {
+                continue;
+            }
+            let Expr::MethodCall(mc) = strip_parens(&init.expr) else {
+                continue;
+            };
+            if mc.method != "into" || !mc.args.is_empty() || mc.turbofish.is_some() {
+                continue;
+            }
+            let recv = &mc.receiver;
+            let call: Expr = syn::parse_quote_spanned!(mc.method.span()=> #path::from(#recv));
+            *init.expr = call;
+        }
+    }
     /// `let mut it = x.chunks(2);` (any chain) whose only use is `while let Some(c) = it.next()
     /// { .. }` later in the block, the body not naming `it`: the loop takes every item in
     /// order, as `for c in it { .. }` does, which is what it becomes (`let it = ..;` without
@@ -4186,6 +4238,7 @@ pub(super) fn desugar_forms(
                 }
             }
             split_tuple_lets(&mut block.stmts);
+            into_with_type(&mut block.stmts);
             iterator_positions(&mut block.stmts, &mut self.made);
             while_next_loops(&mut block.stmts);
             inline_iterator_lets(&mut block.stmts);
