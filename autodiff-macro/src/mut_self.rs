@@ -118,22 +118,9 @@ pub fn self_lent_copy(f: &syn::ItemFn) -> Option<syn::ItemFn> {
     Some(g)
 }
 
-/// `self` → `__ad_this` in `ts` (not `Self`).
+/// `self` → `__ad_this` in `ts` (not `Self`, nor the head of a path, `self::m`).
 pub fn this_for_self(ts: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
-    use proc_macro2::{Group, TokenTree};
-    ts.into_iter()
-        .map(|t| match t {
-            TokenTree::Ident(i) if i == "self" => {
-                TokenTree::Ident(proc_macro2::Ident::new("__ad_this", i.span()))
-            }
-            TokenTree::Group(g) => {
-                let mut n = Group::new(g.delimiter(), this_for_self(g.stream()));
-                n.set_span(g.span());
-                TokenTree::Group(n)
-            }
-            t => t,
-        })
-        .collect()
+    crate::lower::written::rename_self(ts, "__ad_this")
 }
 
 /// Whether `f` is a method taking `&mut self` and other `&mut` parameters, which has no

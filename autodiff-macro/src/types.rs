@@ -313,32 +313,7 @@ fn elem_method(path: &syn::Path) -> Option<String> {
     let [syn::GenericArgument::Type(container)] = &a.args.iter().collect::<Vec<_>>()[..] else {
         return None;
     };
-    fn elem(ty: &Type) -> Option<&Type> {
-        match ty {
-            Type::Reference(r) => elem(&r.elem),
-            Type::Paren(p) => elem(&p.elem),
-            Type::Group(g) => elem(&g.elem),
-            Type::Slice(s) => Some(&s.elem),
-            Type::Array(a) => Some(&a.elem),
-            Type::Path(p) if p.qself.is_none() => {
-                let last = p.path.segments.last()?;
-                if last.ident != "Vec" {
-                    return None;
-                }
-                match &last.arguments {
-                    syn::PathArguments::AngleBracketed(a) if a.args.len() == 1 => {
-                        match &a.args[0] {
-                            syn::GenericArgument::Type(t) => Some(t),
-                            _ => None,
-                        }
-                    }
-                    _ => None,
-                }
-            }
-            _ => None,
-        }
-    }
-    let (ty, _) = last_ident(elem(container)?)?;
+    let (ty, _) = last_ident(container_elem(container)?)?;
     Some(format!("{ty}::{}", path.segments[n - 1].ident))
 }
 

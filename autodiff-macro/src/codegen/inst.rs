@@ -457,21 +457,10 @@ impl Gen<'_> {
                 // Code run as written that reads the method's receiver (`.filter(|v| **v >
                 // self.thr)`): `self` cannot be bound by a `let`, so it is read as a name of
                 // its own there.
-                let renamed;
-                let (tokens, uses) = if uses.iter().any(|(n, _)| n == "self") {
-                    let own = syn::Ident::new("__ad_self", proc_macro2::Span::call_site());
-                    renamed = (
-                        rename_self(tokens.clone(), &own),
-                        (uses.iter())
-                            .map(|(n, v)| match n == "self" {
-                                true => (own.clone(), *v),
-                                false => (n.clone(), *v),
-                            })
-                            .collect::<Vec<_>>(),
-                    );
-                    (&renamed.0, &renamed.1[..])
-                } else {
-                    (tokens, &uses[..])
+                let renamed = crate::lower::written::self_renamed(tokens, uses);
+                let (tokens, uses) = match &renamed {
+                    Some((t, u)) => (t, &u[..]),
+                    None => (tokens, &uses[..]),
                 };
                 let binds = if uses.iter().any(|(_, v)| self.match_places.contains(v))
                     && is_comparison(&inst.kind)
@@ -519,20 +508,11 @@ impl Gen<'_> {
                     let head = match &arm.guard {
                         // A guard reading the receiver (`q if q > self.k`): `self` read as a
                         // name of its own, as in code run as written.
-                        Some(gd) if arm.guard_uses.iter().any(|(n, _)| n == "self") => {
-                            let own = syn::Ident::new("__ad_self", proc_macro2::Span::call_site());
-                            let gd = rename_self(gd.clone(), &own);
-                            let uses: Vec<(syn::Ident, Value)> = (arm.guard_uses.iter())
-                                .map(|(n, v)| match n == "self" {
-                                    true => (own.clone(), *v),
-                                    false => (n.clone(), *v),
-                                })
-                                .collect();
-                            let binds = self.guard_binds(&uses, &gd);
-                            quote! { #pat if { #binds #gd } }
-                        }
                         Some(gd) => {
-                            let binds = self.guard_binds(&arm.guard_uses, gd);
+                            let (gd, uses) =
+                                crate::lower::written::self_renamed(gd, &arm.guard_uses)
+                                    .unwrap_or_else(|| (gd.clone(), arm.guard_uses.clone()));
+                            let binds = self.guard_binds(&uses, &gd);
                             quote! { #pat if { #binds #gd } }
                         }
                         None => quote!(#pat),
@@ -916,29 +896,4 @@ fn read_in_place(tokens: &TokenStream, name: &syn::Ident) -> bool {
     }
     let mut seen = false;
     walk(tokens, name, &mut seen) && seen
-}
-
-/// `tokens` with the keyword `self` (not `Self`, nor a path's `self::`) read as `own`.
-fn rename_self(tokens: TokenStream, own: &syn::Ident) -> TokenStream {
-    let tts: Vec<proc_macro2::TokenTree> = tokens.into_iter().collect();
-    let mut out = TokenStream::new();
-    for (k, tt) in tts.iter().enumerate() {
-        let path_next = matches!(tts.get(k + 1), Some(proc_macro2::TokenTree::Punct(p))
-            if p.as_char() == ':' && p.spacing() == proc_macro2::Spacing::Joint);
-        match tt {
-            proc_macro2::TokenTree::Ident(i) if i == "self" && !path_next => {
-                out.extend([proc_macro2::TokenTree::Ident(syn::Ident::new(
-                    &own.to_string(),
-                    i.span(),
-                ))]);
-            }
-            proc_macro2::TokenTree::Group(g) => {
-                let mut ng = proc_macro2::Group::new(g.delimiter(), rename_self(g.stream(), own));
-                ng.set_span(g.span());
-                out.extend([proc_macro2::TokenTree::Group(ng)]);
-            }
-            other => out.extend([other.clone()]),
-        }
-    }
-    out
 }

@@ -69,7 +69,7 @@ mod stmts;
 mod subslice;
 mod syntax;
 mod unfollowed;
-mod written;
+pub(crate) mod written;
 mod zip_indexed;
 
 pub(crate) use build::variant_path;

@@ -394,9 +394,8 @@ impl Lowering {
         let (mut tokens, mut uses) = self.with_refs(b, &tokens.clone(), tokens, span);
         // `self` cannot be bound by `let`: the code reads it under another name
         // (`s![i..i + self.k.len()]` in a method).
-        if let Some(u) = uses.iter_mut().find(|(id, _)| id == "self") {
-            u.0 = syn::Ident::new("__ad_self", u.0.span());
-            tokens = rename_self(tokens);
+        if let Some((t, u)) = self_renamed(&tokens, &uses) {
+            (tokens, uses) = (t, u);
         }
         let i = self.f.push_inst(
             b,
@@ -780,8 +779,10 @@ pub(super) fn collect_idents(tokens: TokenStream, out: &mut Vec<syn::Ident>) {
     }
 }
 
-/// `tokens` with each `self` that is not the head of a path (`self::m`) read as `__ad_self`.
-fn rename_self(tokens: TokenStream) -> TokenStream {
+/// `tokens` with each `self` that is not the head of a path (`self::m`) read as `own` (code
+/// run as written, a guard, a method's copy taking its receiver as a parameter: `self` cannot
+/// be bound by a `let` or be a parameter's name).
+pub(crate) fn rename_self(tokens: TokenStream, own: &str) -> TokenStream {
     use proc_macro2::{Group, TokenTree};
     let trees: Vec<TokenTree> = tokens.into_iter().collect();
     let mut out = Vec::with_capacity(trees.len());
@@ -793,11 +794,11 @@ fn rename_self(tokens: TokenStream) -> TokenStream {
                 if path {
                     t.clone()
                 } else {
-                    TokenTree::Ident(syn::Ident::new("__ad_self", id.span()))
+                    TokenTree::Ident(syn::Ident::new(own, id.span()))
                 }
             }
             TokenTree::Group(g) => {
-                let mut ng = Group::new(g.delimiter(), rename_self(g.stream()));
+                let mut ng = Group::new(g.delimiter(), rename_self(g.stream(), own));
                 ng.set_span(g.span());
                 TokenTree::Group(ng)
             }
@@ -805,6 +806,25 @@ fn rename_self(tokens: TokenStream) -> TokenStream {
         });
     }
     out.into_iter().collect()
+}
+
+/// Code that names `self` among the values it reads (`uses`), with `self` read as `__ad_self`
+/// in the tokens and the uses; `None` where it does not read `self`.
+pub(crate) fn self_renamed(
+    tokens: &TokenStream,
+    uses: &[(syn::Ident, Value)],
+) -> Option<(TokenStream, Vec<(syn::Ident, Value)>)> {
+    if !uses.iter().any(|(n, _)| n == "self") {
+        return None;
+    }
+    let uses = uses
+        .iter()
+        .map(|(n, v)| match n == "self" {
+            true => (syn::Ident::new("__ad_self", n.span()), *v),
+            false => (n.clone(), *v),
+        })
+        .collect();
+    Some((rename_self(tokens.clone(), "__ad_self"), uses))
 }
 
 /// The error for method `m` of variable `n`, one of [`CHANGING`], inside code run as written
