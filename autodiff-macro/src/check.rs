@@ -777,34 +777,10 @@ fn bound_from_written(f: &Func, act: &Activity, through: &Activity) -> Vec<syn::
             continue;
         }
         // The code run as written, through the methods called on its result
-        // (`x.chunks(3).next().unwrap()`).
-        let mut v = *scrutinee;
-        let written = loop {
-            let ValueDef::Result(d, _) = f.value(v).def else {
-                break None;
-            };
-            match &f.inst(d).kind {
-                InstKind::Opaque {
-                    tokens,
-                    uses,
-                    mac: None,
-                } => break Some((tokens.to_string(), uses.clone())),
-                // `it.next()` of an iterator kept in a variable: reported at the call.
-                InstKind::Method {
-                    name,
-                    recv_mut: Some(_),
-                    ..
-                } if ITEM_PULLS.contains(&name.to_string().as_str()) => {
-                    break None;
-                }
-                InstKind::Method { recv, .. }
-                | InstKind::Ref(recv)
-                | InstKind::Deref(recv)
-                | InstKind::Index(recv, _)
-                | InstKind::Field(recv, _) => v = *recv,
-                _ => break None,
-            }
-        };
+        // (`x.chunks(3).next().unwrap()`), the parts of a tuple (`match (x.chunks(2).next(),
+        // x.chunks(2).last())`) and the values of branches (`let o = if c { x.chunks(2).next() }
+        // else { None };`).
+        let written = written_source(f, through, *scrutinee);
         let Some((written, uses)) = written else {
             continue;
         };
@@ -908,10 +884,12 @@ fn bound_from_written(f: &Func, act: &Activity, through: &Activity) -> Vec<syn::
              `x.last()`, `x.get(i)`, `x.split_first()`, `x.iter().max_by(..)`, `x.iter().find(..)`, \
              or a `for` loop over the chain",
             written
+                .replace(" :: < ", "::<")
                 .replace(" . ", ".")
                 .replace(" (", "(")
                 .replace("( ", "(")
                 .replace(" )", ")")
+                .replace(" >(", ">(")
         );
         match pat {
             Some(p) => errors.push(syn::Error::new_spanned(p, msg)),
@@ -919,6 +897,58 @@ fn bound_from_written(f: &Func, act: &Activity, through: &Activity) -> Vec<syn::
         }
     }
     errors
+}
+
+/// The code run as written (an [`InstKind::Opaque`] that is not a macro) that `v`, a `match`'s
+/// scrutinee, comes from: through methods called on its result, references, fields and
+/// elements, the parts of a tuple, and the values a branch (`if`, `match`) yields. `it.next()`
+/// of an iterator kept in a variable has its own error, at the call. Only code that reads a
+/// differentiated value counts (not `x.len() > 2` beside it in a tuple).
+fn written_source(
+    f: &Func,
+    through: &Activity,
+    v: Value,
+) -> Option<(String, Vec<(syn::Ident, Value)>)> {
+    let mut seen = vec![false; f.values.len()];
+    let mut stack = vec![v];
+    while let Some(v) = stack.pop() {
+        if std::mem::replace(&mut seen[v.index()], true) {
+            continue;
+        }
+        let ValueDef::Result(d, j) = f.value(v).def else {
+            continue;
+        };
+        match &f.inst(d).kind {
+            InstKind::Opaque {
+                tokens,
+                uses,
+                mac: None,
+            } if through.varied[v.index()] => return Some((tokens.to_string(), uses.clone())),
+            InstKind::Method {
+                name,
+                recv_mut: Some(_),
+                ..
+            } if ITEM_PULLS.contains(&name.to_string().as_str()) => {}
+            InstKind::Method { recv, .. }
+            | InstKind::Ref(recv)
+            | InstKind::Deref(recv)
+            | InstKind::Index(recv, _)
+            | InstKind::Field(recv, _)
+            | InstKind::Ascribe { value: recv, .. } => stack.push(*recv),
+            InstKind::Tuple(parts) => stack.extend(parts.iter().copied()),
+            InstKind::If { .. } | InstKind::Match { .. } => {
+                for t in crate::activity::exits_of(f, d) {
+                    if let Term::Yield(vals) = t
+                        && let Some(&y) = vals.get(j)
+                    {
+                        stack.push(y);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Among the values code run as written reads, an enum's variant built from a differentiated
