@@ -6,9 +6,10 @@
 //!
 //! With them, the forms that an item taken out of a chain by code run as written, reaching the
 //! pattern inside a tuple (`match (x.chunks(2).next(), x.chunks(2).last())`) or as the value of
-//! a branch (`let o = if .. { x.chunks(2).next() } else { .. }; if let Some(c) = o`), was
-//! written in before it was an error (it gave a gradient of zero;
-//! `tests/ui/bound_from_chain_item_in_tuple_or_branch.rs`), written as the error says: by index.
+//! a branch (`let o = if .. { x.chunks(2).next() } else { .. }; if let Some(c) = o`), carried by
+//! a loop, a struct literal's field or an array's element, was written in before it was an
+//! error (it gave a gradient of zero; `tests/ui/bound_from_chain_item_in_tuple_or_branch.rs`,
+//! `tests/ui/bound_from_chain_item_carried.rs`), written as the error says: by index.
 //!
 //! Each gradient is checked against its closed form (stated beside the test) and against
 //! central finite differences through `autodiff::check`; each value against the plain
@@ -111,6 +112,50 @@ fn second_pair_by_subslice() {
     close_all("Hv", &hv, &[0.0, 0.0, dir[3], dir[2], 0.0, 0.0]);
     let (_, t) = second_pair_jvp(&X, &dir);
     close("tangent", t, X[3] * dir[2] + X[2] * dir[3], TOL);
+}
+
+/// The last pair that starts at an even position below 6, by the position a loop carries in an
+/// `Option` (the rewrite of `o = x.chunks(2).nth(k);` in a loop, matched after it):
+/// `∂/∂x[4] = x[5]`, `∂/∂x[5] = x[4]`. The position is data and indexes the slice.
+#[differentiate]
+fn at_last_start(x: &[f64]) -> f64 {
+    let mut at = None;
+    for k in 0..3 {
+        if 2 * k + 1 < x.len() {
+            at = Some(2 * k);
+        }
+    }
+    match at {
+        Some(i) => x[i] * x[i + 1],
+        None => 0.0,
+    }
+}
+
+/// The first and the last pair by their positions in an array (the rewrite of `for o in
+/// [x.chunks(2).next(), x.chunks(2).last()] { if let Some(c) = o { .. } }`):
+/// `x[0]x[1] + x[n−2]x[n−1]`, so `∂/∂x[0] = x[1]`, `∂/∂x[1] = x[0]`, `∂/∂x[n−2] = x[n−1]`,
+/// `∂/∂x[n−1] = x[n−2]`.
+#[differentiate]
+fn end_pairs(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in [0, x.len() - 2] {
+        s += x[i] * x[i + 1];
+    }
+    s
+}
+
+#[test]
+fn positions_carried_and_listed() {
+    let (v, g) = at_last_start_grad(&X);
+    close("value", v, at_last_start(&X), TOL);
+    close("value, closed form", v, X[4] * X[5], TOL);
+    close_all("gradient", &g, &[0.0, 0.0, 0.0, 0.0, X[5], X[4]]);
+    fd_vec("gradient", at_last_start, &X, &g);
+    let (v, g) = end_pairs_grad(&X);
+    close("value", v, end_pairs(&X), TOL);
+    close("value, closed form", v, X[0] * X[1] + X[4] * X[5], TOL);
+    close_all("gradient", &g, &[X[1], X[0], 0.0, 0.0, X[5], X[4]]);
+    fd_vec("gradient", end_pairs, &X, &g);
 }
 
 // ---------------------------------------------------------------------------------------------

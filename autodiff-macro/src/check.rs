@@ -901,9 +901,13 @@ fn bound_from_written(f: &Func, act: &Activity, through: &Activity) -> Vec<syn::
 
 /// The code run as written (an [`InstKind::Opaque`] that is not a macro) that `v`, a `match`'s
 /// scrutinee, comes from: through methods called on its result, references, fields and
-/// elements, the parts of a tuple, and the values a branch (`if`, `match`) yields. `it.next()`
-/// of an iterator kept in a variable has its own error, at the call. Only code that reads a
-/// differentiated value counts (not `x.len() > 2` beside it in a tuple).
+/// elements, the parts of a tuple, the elements an array is built from
+/// (`[x.chunks(2).next(), ..]`), the fields of a struct literal, and the values a branch (`if`,
+/// `match`) yields or a loop carries (`o = x.chunks(2).nth(k);` in a loop). `it.next()` of an
+/// iterator kept in a variable has its own error, at the call. Only code that reads a
+/// differentiated value counts (not `x.len() > 2` beside it in a tuple); where that code only
+/// builds a value out of others (a struct literal, an array's fill), what it is built from is
+/// named first.
 fn written_source(
     f: &Func,
     through: &Activity,
@@ -911,19 +915,63 @@ fn written_source(
 ) -> Option<(String, Vec<(syn::Ident, Value)>)> {
     let mut seen = vec![false; f.values.len()];
     let mut stack = vec![v];
+    let mut builder = None;
+    // The values a loop carries in its `j`th place: the first and each iteration's.
+    let carried = |l: Inst, j: usize, stack: &mut Vec<Value>| {
+        if let InstKind::Loop { init, .. } = &f.inst(l).kind {
+            stack.extend(init.get(j).copied());
+            for t in crate::activity::exits_of(f, l) {
+                if let Term::Continue(vals) | Term::Break(vals) | Term::Next { vals, .. } = t {
+                    stack.extend(vals.get(j).copied());
+                }
+            }
+        }
+    };
     while let Some(v) = stack.pop() {
         if std::mem::replace(&mut seen[v.index()], true) {
             continue;
         }
-        let ValueDef::Result(d, j) = f.value(v).def else {
-            continue;
+        let (d, j) = match f.value(v).def {
+            ValueDef::Result(d, j) => (d, j),
+            ValueDef::BlockParam(b, k) => {
+                // A carried value of a loop's body.
+                for (i, inst) in f.insts.iter().enumerate() {
+                    if let InstKind::Loop { init, body, .. } = &inst.kind
+                        && *body == b
+                    {
+                        let n = f.block(b).params.len();
+                        if k + init.len() >= n {
+                            carried(Inst(i as u32), k + init.len() - n, &mut stack);
+                        }
+                    }
+                }
+                continue;
+            }
+            _ => continue,
         };
         match &f.inst(d).kind {
             InstKind::Opaque {
                 tokens,
                 uses,
                 mac: None,
-            } if through.varied[v.index()] => return Some((tokens.to_string(), uses.clone())),
+            } if through.varied[v.index()] => {
+                // `let k = k.clone(); x.chunks(2).nth(k)` of a loop's counter: the call.
+                let mut text = tokens
+                    .to_string()
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                if text.starts_with("let ")
+                    && let Some(i) = text.rfind("; ")
+                {
+                    text = text[i + 2..].to_string();
+                }
+                if !text.contains("__ad_") {
+                    return Some((text, uses.clone()));
+                }
+                builder.get_or_insert((text, uses.clone()));
+                stack.extend(uses.iter().map(|(_, u)| *u));
+            }
             InstKind::Method {
                 name,
                 recv_mut: Some(_),
@@ -934,7 +982,9 @@ fn written_source(
             | InstKind::Deref(recv)
             | InstKind::Index(recv, _)
             | InstKind::Field(recv, _)
+            | InstKind::FieldRef(recv, _)
             | InstKind::Ascribe { value: recv, .. } => stack.push(*recv),
+            InstKind::IndexSet { base, value, .. } => stack.extend([*base, *value]),
             InstKind::Tuple(parts) => stack.extend(parts.iter().copied()),
             InstKind::If { .. } | InstKind::Match { .. } => {
                 for t in crate::activity::exits_of(f, d) {
@@ -945,10 +995,11 @@ fn written_source(
                     }
                 }
             }
+            InstKind::Loop { .. } => carried(d, j, &mut stack),
             _ => {}
         }
     }
-    None
+    builder
 }
 
 /// Among the values code run as written reads, an enum's variant built from a differentiated
