@@ -2,7 +2,8 @@
 //! iterators, slice methods and folds give (`if let Some((h, t)) = x.split_first()`, `let (i,
 //! &m) = x.iter().enumerate().max_by(..).unwrap()`, a `fold` to a tuple destructured after it,
 //! `while let [a, b, rest @ ..] = s`, an `Option<f64>` local set in a loop, `for (a, b)` over
-//! zipped and stepped chains), each followed as written.
+//! zipped and stepped chains, over a view `ArrayView1::from(x)` of the slice), each followed as
+//! written.
 //!
 //! With them, the forms that an item taken out of a chain by code run as written, reaching the
 //! pattern inside a tuple (`match (x.chunks(2).next(), x.chunks(2).last())`) or as the value of
@@ -305,4 +306,49 @@ fn for_pattern_over_stepped_zip() {
     close("value", v, stepped_pairs(&X), TOL);
     close_all("gradient", &g, &[X[1], X[0], X[3], X[2], X[5], X[4]]);
     fd_vec("gradient", stepped_pairs, &X, &g);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A view of the slice, `ArrayView1::from(x)` (rustc's "no function `from_vjp`" in the
+// generated code before it was read as `aview1(x)` is).
+// ---------------------------------------------------------------------------------------------
+
+/// The largest element squared through `if let Some(m) = a.iter().max_by(..)` over
+/// `ArrayView1::from(x)`: `∂/∂x[argmax] = 2·max`.
+#[differentiate]
+fn view_peak(x: &[f64]) -> f64 {
+    let a = ndarray::ArrayView1::from(x);
+    if let Some(m) = a.iter().max_by(|p, q| p.total_cmp(q)) {
+        m * m
+    } else {
+        0.0
+    }
+}
+
+/// `Σ i·x[i]²` through `for (i, &v) in a.indexed_iter()` of the view reshaped to 2×3 rows:
+/// with `i = (r, c)`, the weight `3r + c` is the flat position, so `∂/∂x[k] = 2k·x[k]`.
+#[differentiate]
+fn view_weighted(x: &[f64]) -> f64 {
+    let a = ndarray::ArrayView1::from(x)
+        .into_shape_with_order((2, 3))
+        .unwrap();
+    let mut s = 0.0;
+    for ((r, c), &v) in a.indexed_iter() {
+        s += v * v * (3 * r + c) as f64;
+    }
+    s
+}
+
+#[test]
+fn array_view_from_a_slice() {
+    let (v, g) = view_peak_grad(&X);
+    close("value", v, view_peak(&X), TOL);
+    close("value, closed form", v, X[2] * X[2], TOL);
+    close_all("gradient", &g, &[0.0, 0.0, 2.0 * X[2], 0.0, 0.0, 0.0]);
+    fd_vec("gradient", view_peak, &X, &g);
+    let (v, g) = view_weighted_grad(&X);
+    close("value", v, view_weighted(&X), TOL);
+    let expect: Vec<f64> = (0..6).map(|k| 2.0 * k as f64 * X[k]).collect();
+    close_all("gradient", &g, &expect);
+    fd_vec("gradient", view_weighted, &X, &g);
 }

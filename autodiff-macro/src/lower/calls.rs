@@ -4952,7 +4952,21 @@ impl Lowering {
             },
             _ => None,
         };
-        let e: Expr = match (last.ident.to_string().as_str(), c.args.len()) {
+        // `ArrayView1::from(x)` (`ArrayView::from`) of a slice: the view `aview1(x)` is.
+        let n = path.segments.len();
+        let view_from = n >= 2
+            && last.ident == "from"
+            && matches!(
+                path.segments[n - 2].ident.to_string().as_str(),
+                "ArrayView1" | "ArrayView"
+            )
+            && matches!(path.segments[n - 2].arguments, syn::PathArguments::None);
+        let name = if view_from {
+            "aview1".to_string()
+        } else {
+            last.ident.to_string()
+        };
+        let e: Expr = match (name.as_str(), c.args.len()) {
             ("arr1", 1) => {
                 let xs = elems(&c.args[0])?;
                 syn::parse_quote_spanned!(span=>
