@@ -778,6 +778,29 @@ impl Signature {
                 quote!(#krate::__private::HvpWithHessian),
             ));
         }
+        // `_jvp` and `_hvp` called on differentiated values inside a differentiated function:
+        // their derivatives are not generated, and a stand-in for each is the error that says
+        // what to write.
+        if !bodies_stub {
+            let krate = &self.krate;
+            let (np, nt) = (names.len(), tangent_names.len());
+            for (suffix, n) in [
+                ("jvp_vjp", np + nt),
+                ("jvp_jvp", 2 * (np + nt)),
+                ("jvp_vjp_jvp", 2 * (np + nt)),
+                ("hvp_vjp", np + nt),
+                ("hvp_jvp", 2 * (np + nt)),
+                ("hvp_vjp_jvp", 2 * (np + nt)),
+            ] {
+                out.append(stand_in(
+                    &allow,
+                    vis,
+                    &item(suffix),
+                    n,
+                    quote!(#krate::__private::NestedDerivativeWrittenOut),
+                ));
+            }
+        }
         // `_grad` and `_hvp` with the pullback's lifetime where their gradient borrows (above).
         let (plain_generics, plain_where) = if grad_borrows {
             (generics_with(true), where_with(true))
@@ -817,6 +840,7 @@ impl Signature {
                     #grad_body
                 }
             });
+            let with_hvp = hvp_body.is_some();
             if let Some(hvp_body) = hvp_body {
                 out.append(quote! {
                     #hvp_doc
@@ -830,6 +854,107 @@ impl Signature {
                         #hvp_body
                     }
                 });
+            }
+            // `_grad` called on differentiated values inside a differentiated function (an
+            // inner gradient step, a gradient penalty): its derivatives are second derivatives,
+            // made from `_hvp` where there is one.
+            let recallable_all = self.params.iter().all(|(_, t)| recallable(t)) && !mut_borrows;
+            if with_hvp && recallable_all && !bodies_stub {
+                let path = |item: &syn::Ident| {
+                    let method = func.sig.receiver().is_some();
+                    if types::in_impl_block() || method {
+                        quote!(Self::#item)
+                    } else {
+                        quote!(#item)
+                    }
+                };
+                let (grad_call, hvp_call, jvp_call) = (path(&grad_fn), path(&hvp), path(&jvp));
+                let (grad_vjp, grad_jvp) = (item("grad_vjp"), item("grad_jvp"));
+                let k = tangent_names.len();
+                let parts: Vec<syn::Ident> =
+                    (0..k).map(|i| format_ident!("__ad_gb{}", i)).collect();
+                let split = if k == 1 {
+                    let p = &parts[0];
+                    quote!(let #p = __ad_gb;)
+                } else {
+                    quote!(let (#(#parts,)*) = __ad_gb;)
+                };
+                let lent: Vec<TokenStream2> = parts
+                    .iter()
+                    .zip(&tangent_tys)
+                    .map(|(p, t)| {
+                        if t.to_string().starts_with('&') {
+                            quote!(&#p)
+                        } else {
+                            quote!(#p)
+                        }
+                    })
+                    .collect();
+                let krate = &self.krate;
+                let gv_doc = doc(&format!(
+                    "Value and pullback of `{name}_grad`: the pullback of a cotangent `(ȳ, ḡ)` \
+                     of the value and the gradient is `ȳ·∇{name} + H·ḡ`, through `{name}_hvp`. \
+                     What a differentiated function calling `{name}_grad` calls."
+                ));
+                let gj_doc = doc(&format!(
+                    "Value and tangent of `{name}_grad` (forward mode): the tangent of the \
+                     value is `∇{name}·v`, that of the gradient `H·v`, through `{name}_hvp`."
+                ));
+                out.append(quote! {
+                    #gv_doc
+                    #allow
+                    #[inline]
+                    #vis fn #grad_vjp #vjp_generics (#(#names: #vjp_tys),*)
+                        -> ((#ret, #grad), impl ::core::ops::FnOnce((#ret, #grad)) -> #grad #vjp_bound)
+                    #vjp_where
+                    {
+                        let (__ad_y, __ad_g) = #grad_call(#(#names),*);
+                        let __ad_out = (__ad_y, ::core::clone::Clone::clone(&__ad_g));
+                        (__ad_out, move |(__ad_yb, __ad_gb): (#ret, #grad)| -> #grad {
+                            #split
+                            let (_, _, mut __ad_hv) = #hvp_call(#(#names,)* #(#lent),*);
+                            let mut __ad_g = __ad_g;
+                            #krate::Differentiable::scale(&mut __ad_g, __ad_yb);
+                            #krate::Differentiable::add_assign(&mut __ad_hv, &__ad_g);
+                            __ad_hv
+                        })
+                    }
+                    #gj_doc
+                    #allow
+                    #[inline]
+                    #vis fn #grad_jvp #plain_generics (
+                        #(#names: #grad_tys,)* #(#tangent_names: #named_tangent_tys),*
+                    ) -> ((#ret, #grad), (#ret, #grad))
+                    #plain_where
+                    {
+                        let (_, __ad_dy) = #jvp_call(#(#names,)* #(#tangent_names),*);
+                        let (__ad_y, __ad_g, __ad_hv) = #hvp_call(#(#names,)* #(#tangent_names),*);
+                        ((__ad_y, __ad_g), (__ad_dy, __ad_hv))
+                    }
+                });
+                // Its second order (a `hessian` caller's) would be a third derivative.
+                let n = names.len() + tangent_names.len();
+                out.append(stand_in(
+                    &allow,
+                    vis,
+                    &item("grad_vjp_jvp"),
+                    n,
+                    quote!(#krate::__private::NestedDerivativeWrittenOut),
+                ));
+            } else if !bodies_stub {
+                let krate = &self.krate;
+                let bound = if with_hvp {
+                    quote!(#krate::__private::NestedDerivativeWrittenOut)
+                } else {
+                    quote!(#krate::__private::GradCalledWithHessian)
+                };
+                for (suffix, n) in [
+                    ("grad_vjp", names.len()),
+                    ("grad_jvp", names.len() + tangent_names.len()),
+                    ("grad_vjp_jvp", names.len() + tangent_names.len()),
+                ] {
+                    out.append(stand_in(&allow, vis, &item(suffix), n, bound.clone()));
+                }
             }
         } else if !bodies_stub {
             // A result whose type is not written as a float (`-> Real` of `type Real = f64;`,

@@ -291,9 +291,14 @@ pub fn declared_wrt(path: &syn::Path) -> Option<DeclaredParams> {
             .collect::<Vec<_>>()
             .join("::"),
     };
+    // `f_grad` (called inside a differentiated function, followed through `f_grad_vjp`) has
+    // `f`'s parameters and gradient, and so its list.
+    let of_grad = key.strip_suffix("_grad").map(str::to_string);
     DECLARED_WRT.with(|p| {
-        (p.borrow().iter().rev())
+        let p = p.borrow();
+        (p.iter().rev())
             .find(|(k, _)| *k == key)
+            .or_else(|| (p.iter().rev()).find(|(k, _)| Some(k) == of_grad.as_ref()))
             .map(|(_, a)| a.clone())
     })
 }

@@ -1357,6 +1357,40 @@ pub trait DifferentiatedWithHessian {}
 )]
 pub trait HvpWithHessian {}
 
+/// What a differentiated function calling `f_grad` on differentiated values needs: the
+/// derivative of a gradient, a second derivative, which `#[differentiate(hessian)]` on `f`
+/// generates (`f_grad_vjp` and `f_grad_jvp`, through `f_hvp`). Without it, a stand-in whose
+/// bound `for<'a> &'a (): GradCalledWithHessian` no type meets is in their place, so that the
+/// call is this error, not rustc's "cannot find function `f_grad_vjp`". Implemented by no type.
+#[diagnostic::on_unimplemented(
+    message = "a differentiated function calls a generated `_grad` on differentiated values, \
+               whose function is differentiated without `hessian`",
+    label = "the derivative of this gradient is a second derivative of the function it is of",
+    note = "write `#[differentiate(hessian)]` on that function (with its other options: \
+            `#[differentiate(wrt(w), hessian)]`), whose `_grad` is then followed through its \
+            `_hvp`; or write the gradient out as code in the caller or in a helper with \
+            `#[differentiate]` of its own"
+)]
+pub trait GradCalledWithHessian {}
+
+/// What a derivative of a generated item that is itself a second or third derivative would
+/// need: `f_jvp` or `f_hvp` called on differentiated values inside a differentiated function
+/// (or `f_grad` inside a `hessian` function's second order), whose derivatives are not
+/// generated. A stand-in whose bound `for<'a> &'a (): NestedDerivativeWrittenOut` no type
+/// meets is in their place. Implemented by no type.
+#[diagnostic::on_unimplemented(
+    message = "a differentiated function calls a generated `_jvp` or `_hvp` (or, in a \
+               `hessian` function, `_grad`) on differentiated values: its derivative is not \
+               generated",
+    label = "the derivative of this call would be a derivative of a derivative the macro does \
+             not generate",
+    note = "write the inner derivative out as code in a helper with `#[differentiate]` of its \
+            own (`fn u_x(x: f64, th: &[f64]) -> f64` of the closed form, or a central \
+            difference of `u`), which is followed; a first derivative's `_grad` of a function \
+            with `hessian` is followed in a function without `hessian`"
+)]
+pub trait NestedDerivativeWrittenOut {}
+
 /// What calling `f_hvp` needs besides `hessian`: a result that is a float, whose Hessian the
 /// product is of. A `hessian` function with another result (a `Vec`, a tuple, a struct) has, in
 /// place of its `_hvp`, a stand-in whose bound `for<'a> &'a (): HvpOfScalarResult` no type
