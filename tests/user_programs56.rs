@@ -540,3 +540,128 @@ fn relaxation_of_a_parameter_struct_energy() {
         &[gs.k, gs.r0, gx],
     );
 }
+
+#[differentiate(hessian)]
+fn owned_loss(w: Vec<f64>, s: f64) -> f64 {
+    w.iter().map(|v| (s * v).sin()).sum()
+}
+
+/// The squared norm of the gradient of a function taking its weights by value.
+#[differentiate]
+fn owned_gradient_norm(w: &[f64], s: f64) -> f64 {
+    let (_, (g, _)) = owned_loss_grad(w.to_vec(), s);
+    g.iter().map(|v| v * v).sum()
+}
+
+fn owned_gradient_norm_plain(w: &[f64], s: f64) -> f64 {
+    w.iter().map(|v| (s * (s * v).cos()).powi(2)).sum()
+}
+
+#[test]
+fn gradient_norm_of_a_by_value_parameter() {
+    let w = [0.3, -0.9, 1.4];
+    let s: f64 = 1.2;
+    let (v, (gw, gs)) = owned_gradient_norm_grad(&w, s);
+    close("value", v, owned_gradient_norm_plain(&w, s), TOL);
+    // Σ s²cos²(s·wᵢ): ∂/∂wᵢ = −s³ sin(2s·wᵢ), ∂/∂s = Σ (2s·cos² − s²·wᵢ·sin(2s·wᵢ)).
+    let expected: Vec<f64> = w.iter().map(|v| -s.powi(3) * (2.0 * s * v).sin()).collect();
+    close_all("∂w", &gw, &expected);
+    let ds: f64 = w
+        .iter()
+        .map(|v| 2.0 * s * (s * v).cos().powi(2) - s * s * v * (2.0 * s * v).sin())
+        .sum();
+    close("∂s", gs, ds, TOL);
+    fd_vec("owned ∂w", |p| owned_gradient_norm_plain(p, s), &w, &gw);
+    fd("owned ∂s", |t| owned_gradient_norm_plain(&w, t), s, gs);
+}
+
+#[differentiate(hessian)]
+fn wave(x: f64, th: &[f64]) -> f64 {
+    th[0] * (th[1] * x).sin() + th[2] * x * x
+}
+
+/// A residual `u_x − cos x` at collocation points, `u_x` read from `wave_grad` inside the
+/// closure of a `map`.
+#[differentiate(wrt(th))]
+fn slope_residual(th: &[f64], xs: &[f64]) -> f64 {
+    xs.iter()
+        .map(|&x| {
+            let (_, (ux, _)) = wave_grad(x, th);
+            (ux - x.cos()).powi(2)
+        })
+        .sum()
+}
+
+fn slope_residual_plain(th: &[f64], xs: &[f64]) -> f64 {
+    xs.iter()
+        .map(|&x| (th[0] * th[1] * (th[1] * x).cos() + 2.0 * th[2] * x - x.cos()).powi(2))
+        .sum()
+}
+
+#[test]
+fn slope_residual_through_wave_grad_in_a_closure() {
+    let (th, xs) = ([0.9, 1.3, -0.2], [0.1, 0.5, 1.2]);
+    let (v, g) = slope_residual_grad(&th, &xs);
+    close("value", v, slope_residual_plain(&th, &xs), TOL);
+    // r = θ₀θ₁cos(θ₁x) + 2θ₂x − cos x: ∂Σr²/∂θ₂ = Σ 4x·r, ∂/∂θ₀ = Σ 2r·θ₁cos(θ₁x).
+    let r = |x: f64| th[0] * th[1] * (th[1] * x).cos() + 2.0 * th[2] * x - x.cos();
+    close("∂θ₂", g[2], xs.iter().map(|&x| 4.0 * x * r(x)).sum(), TOL);
+    close(
+        "∂θ₀",
+        g[0],
+        xs.iter()
+            .map(|&x| 2.0 * r(x) * th[1] * (th[1] * x).cos())
+            .sum(),
+        TOL,
+    );
+    fd_vec("slope residual", |p| slope_residual_plain(p, &xs), &th, &g);
+}
+
+#[differentiate]
+mod critic_methods {
+    use autodiff::differentiate;
+
+    #[derive(Clone, autodiff::Differentiable)]
+    pub struct Critic {
+        pub w: Vec<f64>,
+    }
+
+    #[differentiate(wrt(self), hessian)]
+    impl Critic {
+        pub fn score(&self, x: &[f64]) -> f64 {
+            self.w.iter().zip(x).map(|(w, x)| (w * x).sin()).sum()
+        }
+    }
+
+    #[differentiate(wrt(self))]
+    impl Critic {
+        /// The squared norm of the score's gradient in the weights, from another block's
+        /// `score_grad` (whose `wrt(self)` leaves `x` as data).
+        pub fn weight_penalty(&self, x: &[f64]) -> f64 {
+            let (_, g) = self.score_grad(x);
+            g.w.iter().map(|v| v * v).sum()
+        }
+    }
+}
+
+#[test]
+fn penalty_from_a_method_grad_of_another_block() {
+    let c = critic_methods::Critic { w: vec![0.7, -1.2] };
+    let x = [0.4, 0.9];
+    let (v, g) = c.weight_penalty_grad(&x);
+    let plain = |w: &[f64]| {
+        w.iter()
+            .zip(&x)
+            .map(|(w, x)| (x * (w * x).cos()).powi(2))
+            .sum::<f64>()
+    };
+    close("value", v, plain(&c.w), TOL);
+    // Σ xᵢ²cos²(wᵢxᵢ): ∂/∂wᵢ = −xᵢ³ sin(2wᵢxᵢ).
+    let expected: Vec<f64> =
+        c.w.iter()
+            .zip(&x)
+            .map(|(w, x)| -x.powi(3) * (2.0 * w * x).sin())
+            .collect();
+    close_all("∂w", &g.w, &expected);
+    fd_vec("weight penalty", plain, &c.w, &g.w);
+}

@@ -858,7 +858,10 @@ impl Signature {
             // `_grad` called on differentiated values inside a differentiated function (an
             // inner gradient step, a gradient penalty): its derivatives are second derivatives,
             // made from `_hvp` where there is one.
-            let recallable_all = self.params.iter().all(|(_, t)| recallable(t)) && !mut_borrows;
+            // A parameter passed by value is given to `_grad` as a copy and kept for `_hvp`: an
+            // active one is `Clone` (its type is differentiable); one of data must be recallable.
+            let kept = |((_, t), a): (&(syn::Ident, syn::Type), &bool)| *a || recallable(t);
+            let recallable_all = self.params.iter().zip(&self.active).all(kept) && !mut_borrows;
             if with_hvp && recallable_all && !bodies_stub {
                 let path = |item: &syn::Ident| {
                     let method = func.sig.receiver().is_some();
@@ -890,6 +893,17 @@ impl Signature {
                         }
                     })
                     .collect();
+                let copies: Vec<TokenStream2> = self
+                    .params
+                    .iter()
+                    .map(|(n, t)| {
+                        if recallable(t) {
+                            quote!(#n)
+                        } else {
+                            quote!(::core::clone::Clone::clone(&#n))
+                        }
+                    })
+                    .collect();
                 let krate = &self.krate;
                 let gv_doc = doc(&format!(
                     "Value and pullback of `{name}_grad`: the pullback of a cotangent `(ȳ, ḡ)` \
@@ -908,7 +922,7 @@ impl Signature {
                         -> ((#ret, #grad), impl ::core::ops::FnOnce((#ret, #grad)) -> #grad #vjp_bound)
                     #vjp_where
                     {
-                        let (__ad_y, __ad_g) = #grad_call(#(#names),*);
+                        let (__ad_y, __ad_g) = #grad_call(#(#copies),*);
                         let __ad_out = (__ad_y, ::core::clone::Clone::clone(&__ad_g));
                         (__ad_out, move |(__ad_yb, __ad_gb): (#ret, #grad)| -> #grad {
                             #split
@@ -927,7 +941,9 @@ impl Signature {
                     ) -> ((#ret, #grad), (#ret, #grad))
                     #plain_where
                     {
-                        let (_, __ad_dy) = #jvp_call(#(#names,)* #(#tangent_names),*);
+                        let (_, __ad_dy) = #jvp_call(
+                            #(#copies,)* #(::core::clone::Clone::clone(&#tangent_names)),*
+                        );
                         let (__ad_y, __ad_g, __ad_hv) = #hvp_call(#(#names,)* #(#tangent_names),*);
                         ((__ad_y, __ad_g), (__ad_dy, __ad_hv))
                     }

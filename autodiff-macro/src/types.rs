@@ -293,12 +293,24 @@ pub fn declared_wrt(path: &syn::Path) -> Option<DeclaredParams> {
     };
     // `f_grad` (called inside a differentiated function, followed through `f_grad_vjp`) has
     // `f`'s parameters and gradient, and so its list.
-    let of_grad = key.strip_suffix("_grad").map(str::to_string);
+    // A method of another block of the module's type, called as `Self::f` (`self.f(x)`), is
+    // declared under the type's name.
+    let of_type = key
+        .strip_prefix("Self::")
+        .map(|rest| format!("{}::{rest}", module_type_name("Self")));
+    let keys: Vec<String> = [Some(key.clone()), of_type]
+        .into_iter()
+        .flatten()
+        .flat_map(|k| {
+            let of_grad = k.strip_suffix("_grad").map(str::to_string);
+            [Some(k), of_grad]
+        })
+        .flatten()
+        .collect();
     DECLARED_WRT.with(|p| {
         let p = p.borrow();
-        (p.iter().rev())
-            .find(|(k, _)| *k == key)
-            .or_else(|| (p.iter().rev()).find(|(k, _)| Some(k) == of_grad.as_ref()))
+        keys.iter()
+            .find_map(|key| (p.iter().rev()).find(|(k, _)| k == key))
             .map(|(_, a)| a.clone())
     })
 }
