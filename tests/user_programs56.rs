@@ -5,7 +5,10 @@
 //! `#[differentiate]`), a WGAN-GP gradient penalty on `critic_grad`'s input gradient, a
 //! physics-informed Burgers residual whose `u_x`, `u_t` come from `u_grad` and `u_xx` from a
 //! central difference of them, a leapfrog simulation whose forces are `energy_grad`, gradient
-//! descent on an ndarray view's loss, and a parameter struct's energy. The called function is
+//! descent on an ndarray view's loss, a parameter struct's energy, the gradient norm of a
+//! function taking its weights by value, a slope residual read inside a `map` closure, a
+//! method's `_grad` called from another `impl` block, force matching on a spring chain's
+//! `chain_energy_grad`, and a Hamiltonian network's fit to observed `(q̇, ṗ)`. The called function is
 //! marked `#[differentiate(hessian)]`: its `_grad` is followed through `_grad_vjp` and
 //! `_grad_jvp`, made of its `_hvp` (`ȳ·∇f + H·ḡ`).
 //!
@@ -664,4 +667,141 @@ fn penalty_from_a_method_grad_of_another_block() {
             .collect();
     close_all("∂w", &g.w, &expected);
     fd_vec("weight penalty", plain, &c.w, &g.w);
+}
+
+#[differentiate]
+mod force_field {
+    use autodiff::differentiate;
+
+    /// A chain of anharmonic springs.
+    #[differentiate(wrt(x, k, r0), hessian)]
+    pub fn chain_energy(x: &[f64], k: f64, r0: f64) -> f64 {
+        x.windows(2)
+            .map(|w| 0.5 * k * (w[1] - w[0] - r0).powi(2) + 0.1 * (w[1] - w[0]).powi(4))
+            .sum()
+    }
+
+    /// Force matching: `Σ ‖∇ₓE(x; k, r₀) + F‖²` over reference configurations and forces.
+    #[differentiate(wrt(k, r0))]
+    pub fn force_matching(k: f64, r0: f64, confs: &[Vec<f64>], forces: &[Vec<f64>]) -> f64 {
+        let mut l = 0.0;
+        for (x, f) in confs.iter().zip(forces) {
+            let (_, (g, _, _)) = chain_energy_grad(x, k, r0);
+            l += g.iter().zip(f).map(|(a, b)| (a + b).powi(2)).sum::<f64>();
+        }
+        l
+    }
+}
+
+/// `∇ₓE` of the chain: the tension `k(d − r₀) + 0.4d³` of each spring pulls its two ends.
+fn chain_gradient(x: &[f64], k: f64, r0: f64) -> Vec<f64> {
+    let mut g = vec![0.0; x.len()];
+    for i in 0..x.len() - 1 {
+        let d = x[i + 1] - x[i];
+        let t = k * (d - r0) + 0.4 * d.powi(3);
+        g[i] -= t;
+        g[i + 1] += t;
+    }
+    g
+}
+
+fn force_matching_plain(k: f64, r0: f64, confs: &[Vec<f64>], forces: &[Vec<f64>]) -> f64 {
+    confs
+        .iter()
+        .zip(forces)
+        .map(|(x, f)| {
+            chain_gradient(x, k, r0)
+                .iter()
+                .zip(f)
+                .map(|(a, b)| (a + b).powi(2))
+                .sum::<f64>()
+        })
+        .sum()
+}
+
+#[test]
+fn force_matching_through_chain_energy_grad() {
+    let confs = vec![vec![0.0, 1.1, 2.0, 3.3], vec![0.1, 0.9, 2.2, 2.9]];
+    let forces = vec![vec![0.5, -0.2, 0.1, -0.4], vec![-0.3, 0.3, 0.2, -0.2]];
+    let (v, (gk, gr)) = force_field::force_matching_grad(1.3, 0.9, &confs, &forces);
+    close(
+        "value",
+        v,
+        force_matching_plain(1.3, 0.9, &confs, &forces),
+        TOL,
+    );
+    // ∇ₓE is linear in (k, r₀) through the tensions: ∂tᵢ/∂k = dᵢ − r₀, ∂tᵢ/∂r₀ = −k; so
+    // ∂L/∂k = Σ 2(∇ₓE + F)·∂(∇ₓE)/∂k with ∂(∇ₓE)/∂k = chain_gradient at k = 1, r₀ with the
+    // quartic part removed, and ∂L/∂r₀ likewise with −k per spring.
+    let (mut ek, mut er) = (0.0, 0.0);
+    for (x, f) in confs.iter().zip(&forces) {
+        let res: Vec<f64> = chain_gradient(x, 1.3, 0.9)
+            .iter()
+            .zip(f)
+            .map(|(a, b)| a + b)
+            .collect();
+        for i in 0..x.len() - 1 {
+            let d = x[i + 1] - x[i];
+            let (dk, dr) = (d - 0.9, -1.3);
+            ek += 2.0 * (res[i + 1] - res[i]) * dk;
+            er += 2.0 * (res[i + 1] - res[i]) * dr;
+        }
+    }
+    close("∂k", gk, ek, TOL);
+    close("∂r0", gr, er, TOL);
+    fd2(
+        "force matching",
+        |k, r| force_matching_plain(k, r, &confs, &forces),
+        (1.3, 0.9),
+        (gk, gr),
+    );
+}
+
+#[differentiate(hessian)]
+fn hamiltonian(q: f64, p: f64, th: &[f64]) -> f64 {
+    th[0] * p * p / 2.0 + th[1] * (1.0 - (th[2] * q).cos())
+}
+
+/// A Hamiltonian network's loss: observed `(q̇, ṗ)` against `(∂H/∂p, −∂H/∂q)` from
+/// `hamiltonian_grad`.
+#[differentiate(wrt(th))]
+fn hamiltonian_fit(th: &[f64], qs: &[f64], ps: &[f64], dq: &[f64], dp: &[f64]) -> f64 {
+    let mut l = 0.0;
+    for i in 0..qs.len() {
+        let (_, (hq, hp, _)) = hamiltonian_grad(qs[i], ps[i], th);
+        l += (dq[i] - hp).powi(2) + (dp[i] + hq).powi(2);
+    }
+    l / qs.len() as f64
+}
+
+#[test]
+fn hamiltonian_network_fit_through_hamiltonian_grad() {
+    let th = [1.1, 0.8, 1.3];
+    let (qs, ps) = ([0.2, -0.5, 1.0], [0.3, 0.1, -0.4]);
+    let (dq, dp) = ([0.25, 0.05, -0.5], [-0.2, 0.4, -0.7]);
+    let plain = |th: &[f64]| {
+        (0..3)
+            .map(|i| {
+                let hp = th[0] * ps[i];
+                let hq = th[1] * th[2] * (th[2] * qs[i]).sin();
+                (dq[i] - hp).powi(2) + (dp[i] + hq).powi(2)
+            })
+            .sum::<f64>()
+            / 3.0
+    };
+    let (v, g) = hamiltonian_fit_grad(&th, &qs, &ps, &dq, &dp);
+    close("value", v, plain(&th), TOL);
+    // ∂H/∂p = θ₀p and ∂H/∂q = θ₁θ₂ sin(θ₂q): ∂L/∂θ₀ = −(2/n)Σ(q̇ − θ₀p)p,
+    // ∂L/∂θ₁ = (2/n)Σ(ṗ + θ₁θ₂ sin θ₂q)·θ₂ sin θ₂q.
+    let e0 = -(2.0 / 3.0) * (0..3).map(|i| (dq[i] - th[0] * ps[i]) * ps[i]).sum::<f64>();
+    let e1 = (2.0 / 3.0)
+        * (0..3)
+            .map(|i| {
+                let s = (th[2] * qs[i]).sin();
+                (dp[i] + th[1] * th[2] * s) * th[2] * s
+            })
+            .sum::<f64>();
+    close("∂θ₀", g[0], e0, TOL);
+    close("∂θ₁", g[1], e1, TOL);
+    fd_vec("hamiltonian fit", plain, &th, &g);
 }
