@@ -800,6 +800,21 @@ impl Signature {
                     quote!(#krate::__private::NestedDerivativeWrittenOut),
                 ));
             }
+            // A caller in exact mode at kinks calls `_vjp_along` of each: not generated.
+            for suffix in ["grad_vjp_along", "jvp_vjp_along", "hvp_vjp_along"] {
+                let n = if suffix == "grad_vjp_along" {
+                    np + nt
+                } else {
+                    2 * (np + nt)
+                };
+                out.append(stand_in(
+                    &allow,
+                    vis,
+                    &item(suffix),
+                    n,
+                    quote!(#krate::__private::NestedDerivativeAtKinks),
+                ));
+            }
         }
         // `_grad` and `_hvp` with the pullback's lifetime where their gradient borrows (above).
         let (plain_generics, plain_where) = if grad_borrows {

@@ -1391,6 +1391,20 @@ pub trait GradCalledWithHessian {}
 )]
 pub trait NestedDerivativeWrittenOut {}
 
+/// What a `#[differentiate(kinks = exact)]` function calling a generated `_grad`, `_jvp` or
+/// `_hvp` on differentiated values would need: that item's one-sided derivatives at kinks,
+/// which are not generated. A stand-in whose bound `for<'a> &'a ():
+/// NestedDerivativeAtKinks` no type meets is in their place. Implemented by no type.
+#[diagnostic::on_unimplemented(
+    message = "a `kinks = exact` function calls a generated `_grad`, `_jvp` or `_hvp` on \
+               differentiated values: its derivative in exact mode is not generated",
+    label = "exact mode would need the one-sided derivative of this derivative",
+    note = "call it from a function without `kinks = exact` (a `hessian` function's `_grad` is \
+            followed there), or write the inner derivative out as code in the function or in \
+            a helper with `#[differentiate(kinks = exact)]` of its own"
+)]
+pub trait NestedDerivativeAtKinks {}
+
 /// What calling `f_hvp` needs besides `hessian`: a result that is a float, whose Hessian the
 /// product is of. A `hessian` function with another result (a `Vec`, a tuple, a struct) has, in
 /// place of its `_hvp`, a stand-in whose bound `for<'a> &'a (): HvpOfScalarResult` no type
