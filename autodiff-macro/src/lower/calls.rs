@@ -777,11 +777,15 @@ impl Lowering {
             && is_guard(&mc.receiver)
         {
             let tokens = Expr::MethodCall(mc.clone()).to_token_stream();
-            let root = guard_root(&mc.receiver).map(|id| id.to_string());
+            let cell = guarded_cell(&mc.receiver);
+            let root = match cell {
+                Some(Expr::Path(p)) => p.path.get_ident().map(|id| id.to_string()),
+                _ => None,
+            };
             let outer = std::mem::replace(&mut self.guard_root, root);
             let v = self.opaque(b, tokens, Kind::Unknown, true, mc.method.span());
             self.guard_root = outer;
-            if guard_of_field(&mc.receiver) && mc.args.iter().all(|a| self.data_expr(a)) {
+            if matches!(cell, Some(Expr::Field(_))) && mc.args.iter().all(|a| self.data_expr(a)) {
                 let last = (0..self.f.insts.len())
                     .rev()
                     .find(|&k| matches!(self.f.insts[k].kind, InstKind::Opaque { .. }));
@@ -5450,30 +5454,15 @@ fn has_try(e: &Expr) -> bool {
 }
 
 /// A cell's guard for writing: `c.borrow_mut()`, `m.lock().unwrap()`, `l.write().expect(..)`.
-/// The variable whose cell the guard `e` borrows (`rng` of `rng.borrow_mut()`, `m` of
-/// `m.lock().unwrap()`; see [`is_guard`]), where the cell is a variable.
-fn guard_root(e: &Expr) -> Option<&syn::Ident> {
+/// The cell the guard `e` borrows (`rng` of `rng.borrow_mut()`, `self.rng` of
+/// `self.rng.lock().unwrap()`; see [`is_guard`]).
+fn guarded_cell(e: &Expr) -> Option<&Expr> {
     match chain::strip(e) {
         Expr::MethodCall(mc) if mc.method == "unwrap" || mc.method == "expect" => {
-            guard_root(&mc.receiver)
+            guarded_cell(&mc.receiver)
         }
-        Expr::MethodCall(mc) if is_guard(e) => match chain::strip(&mc.receiver) {
-            Expr::Path(p) => p.path.get_ident(),
-            _ => None,
-        },
+        Expr::MethodCall(mc) if is_guard(e) => Some(chain::strip(&mc.receiver)),
         _ => None,
-    }
-}
-
-/// Whether `e` is the guard of a cell kept in a field (`self.rng.borrow_mut()`,
-/// `m.cache.lock().unwrap()`; see [`is_guard`]).
-fn guard_of_field(e: &Expr) -> bool {
-    match chain::strip(e) {
-        Expr::MethodCall(mc) if mc.method == "unwrap" || mc.method == "expect" => {
-            guard_of_field(&mc.receiver)
-        }
-        Expr::MethodCall(mc) => is_guard(e) && matches!(chain::strip(&mc.receiver), Expr::Field(_)),
-        _ => false,
     }
 }
 
