@@ -295,6 +295,11 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                             errors.push(syn::Error::new(name.span(), msg));
                             continue;
                         }
+                        if OPTION_ONLY_METHODS.contains(&s.as_str()) {
+                            // A local `Option` declared without its type: lowered again as one
+                            // of a float (this error is dropped then).
+                            crate::lower::options::ask_rewrite(&root.to_string());
+                        }
                         if OPTION_ONLY_METHODS.contains(&s.as_str())
                             && let Some(e) =
                                 crate::lower::options::left_as_written(&root.to_string())
@@ -355,6 +360,13 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                     }
                 }
                 if !pure && ops_active(&ops) && any_result_active {
+                    if OPTION_METHODS.contains(&s.as_str())
+                        && let Some(n) = f.value(*recv).name.as_deref()
+                    {
+                        // A local `Option` declared without its type: lowered again as one of
+                        // a float (this error is dropped then).
+                        crate::lower::options::ask_rewrite(n);
+                    }
                     if reported.contains(recv) {
                         reported.extend(inst.results.iter().copied());
                         continue;
@@ -515,6 +527,10 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                             if param_field(f, *scrutinee) {
                                 continue;
                             }
+                            if let Some(n) = f.value(*scrutinee).name.as_deref() {
+                                // Declared without its type: lowered again (see above).
+                                crate::lower::options::ask_rewrite(n);
+                            }
                             if let Some(e) = f
                                 .value(*scrutinee)
                                 .name
@@ -545,8 +561,9 @@ pub fn check(f: &Func, act: &Activity) -> Vec<syn::Error> {
                                 &arm.pat,
                                 "this pattern takes a differentiated value out of an `Option`, \
                                  which the derivative cannot follow here; a local `Option` of a \
-                                 float is followed where it is declared with its type (`let mut \
-                                 prev: Option<f64> = None;`) and used only as `prev = Some(..)`, \
+                                 float (`let mut prev = None;`, also with its type, `let mut \
+                                 prev: Option<f64> = None;`) is followed where it is used only as \
+                                 `prev = Some(..)`, \
                                  `prev = None`, `if let Some(p) = prev` (also in a chain of \
                                  tests), `let Some(p) = prev else { .. };`, `while let Some(p) \
                                  = prev`, a `match` with `Some(p)` and `None` arms (with guards \

@@ -501,47 +501,60 @@ fn expand_checked(
     }
     // Everything is checked, even after a first error, so that all problems are reported
     // together; lowering leaves placeholders where it failed, which check nothing more.
-    let lowered = match opts.kinks {
-        Some(_) => {
-            let mut func = func.clone();
-            kinks::desugar_comparison_methods(&mut func.block);
-            lower::lower(&func, &sig.active, opts.krate())
-        }
-        None => lower::lower(&func, &sig.active, opts.krate()),
-    };
-    errors.extend(lowered.errors);
-    let mut f = lowered.f;
-    let mut act = None;
-    match ir::verify::verify(&f) {
-        Ok(()) => {
-            structurize::structurize(&mut f);
-            simplify::remove_dead(&mut f);
-            fills::forward_fills(&mut f);
-            joint::copy_lent_buffers(&mut f);
-            check::struct_literals(&mut f);
-            // Before activity: a repeat merged into a read that only a comparison used
-            // (`if a[i] > m { m = a[i]; }`) makes that read active.
-            scalars::integer_values(&mut f);
-            let tys = scalars::analyze(&f);
-            scalars::float_remainders(&mut f, &tys);
-            cse::merge_repeats(&mut f, &tys);
-            let a = activity::analyze(&f);
-            errors.extend(check::check(&f, &a));
-            errors.extend(check::declared_wrt_calls(&f, &a));
-            errors.extend(checkpoint::select(
-                &mut f,
-                &a,
-                opts.checkpoint,
-                opts.hessian,
-            ));
-            if opts.kinks.is_some() {
-                errors.extend(kinks::checkpointed(&f, opts.checkpoint));
+    // A local `Option` declared without its type that the checks find holding a differentiated
+    // value is lowered again as one of a float (see `lower::options`).
+    lower::options::clear_forced();
+    let errors_before = errors.len();
+    let (f, act) = loop {
+        let lowered = match opts.kinks {
+            Some(_) => {
+                let mut func = func.clone();
+                kinks::desugar_comparison_methods(&mut func.block);
+                lower::lower(&func, &sig.active, opts.krate())
             }
-            act = Some(a);
+            None => lower::lower(&func, &sig.active, opts.krate()),
+        };
+        errors.extend(lowered.errors);
+        let mut f = lowered.f;
+        let mut act = None;
+        match ir::verify::verify(&f) {
+            Ok(()) => {
+                structurize::structurize(&mut f);
+                simplify::remove_dead(&mut f);
+                fills::forward_fills(&mut f);
+                joint::copy_lent_buffers(&mut f);
+                check::struct_literals(&mut f);
+                // Before activity: a repeat merged into a read that only a comparison used
+                // (`if a[i] > m { m = a[i]; }`) makes that read active.
+                scalars::integer_values(&mut f);
+                let tys = scalars::analyze(&f);
+                scalars::float_remainders(&mut f, &tys);
+                cse::merge_repeats(&mut f, &tys);
+                let a = activity::analyze(&f);
+                errors.extend(check::check(&f, &a));
+                errors.extend(check::declared_wrt_calls(&f, &a));
+                errors.extend(checkpoint::select(
+                    &mut f,
+                    &a,
+                    opts.checkpoint,
+                    opts.hessian,
+                ));
+                if opts.kinks.is_some() {
+                    errors.extend(kinks::checkpointed(&f, opts.checkpoint));
+                }
+                act = Some(a);
+            }
+            Err(msg) if errors.is_empty() => errors.push(internal(&func, &msg)),
+            Err(_) => {}
         }
-        Err(msg) if errors.is_empty() => errors.push(internal(&func, &msg)),
-        Err(_) => {}
-    }
+        if lower::options::retry() {
+            errors.truncate(errors_before);
+            continue;
+        }
+        break (f, act);
+    };
+    lower::options::clear_forced();
+    let mut f = f;
     let Some(act) = act.filter(|_| errors.is_empty()) else {
         return Err(with_stubs(&item, &func, &sig, &opts, errors));
     };

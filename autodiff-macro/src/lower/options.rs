@@ -47,6 +47,8 @@ use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
 use syn::{Expr, Pat, Stmt};
 
+use super::chain::strip;
+
 /// What a `match` of the variable must be for the rewrite.
 const MATCH: &str = "takes it apart in a `match` with an arm other than `Some(p)`, `None` \
                      and `_` (with guards or without)";
@@ -58,9 +60,54 @@ thread_local! {
     static LEFT: RefCell<Vec<(String, Span, String, bool)>> = const { RefCell::new(Vec::new()) };
 }
 
+thread_local! {
+    /// Local `Option`s declared without their type (`let mut best = None;`) whose uses did not
+    /// show a float, left as written in the function being lowered.
+    static UNTYPED: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    /// Those that a check found holding a differentiated value: the function is lowered again
+    /// with each of them rewritten (see [`retry`]).
+    static FORCED: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    static ASKED: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
 /// Forgets the `Option`s left as written: a new function is being lowered.
 pub(crate) fn clear_left_as_written() {
     LEFT.with(|l| l.borrow_mut().clear());
+    UNTYPED.with(|l| l.borrow_mut().clear());
+}
+
+/// A new function: no local `Option` is rewritten for its type alone.
+pub(crate) fn clear_forced() {
+    FORCED.with(|l| l.borrow_mut().clear());
+    ASKED.with(|l| l.borrow_mut().clear());
+}
+
+/// Whether `name` is a local `Option` declared without its type and left as written; if so,
+/// the next lowering of the function rewrites it as one of a float (a check found a
+/// differentiated value in it, so it holds a float), and the check's error is dropped with
+/// the rest of this lowering's.
+pub(crate) fn ask_rewrite(name: &str) -> bool {
+    let untyped = UNTYPED.with(|l| l.borrow().iter().any(|n| n == name));
+    let forced = FORCED.with(|l| l.borrow().iter().any(|n| n == name));
+    if untyped && !forced {
+        ASKED.with(|l| l.borrow_mut().push(name.to_string()));
+    }
+    untyped && !forced
+}
+
+/// Whether the function must be lowered again, with the `Option`s the checks asked for
+/// rewritten.
+pub(crate) fn retry() -> bool {
+    let asked: Vec<String> = ASKED.with(|l| std::mem::take(&mut *l.borrow_mut()));
+    if asked.is_empty() {
+        return false;
+    }
+    FORCED.with(|l| l.borrow_mut().extend(asked));
+    true
+}
+
+fn forced(name: &syn::Ident) -> bool {
+    FORCED.with(|l| l.borrow().iter().any(|n| name == n))
 }
 
 /// For a local `Option` of a float that the rewrite left as written, the first time it is asked
@@ -116,8 +163,13 @@ pub(super) fn option_lets(stmts: &mut Vec<Stmt>) {
             original
         });
         let before = stmts.len();
-        if let Some((name, ty, init)) = option_decl(&stmts[i]) {
-            let concrete = matches!(&ty, syn::Type::Path(tp)
+        // `let mut v = None;` without its type, where the uses show a float (see
+        // [`untyped_decl`]): as if declared `Option<F>` with `F` left to rustc.
+        let decl = option_decl(&stmts[i])
+            .map(|(n, ty, init)| (n, Some(ty), init))
+            .or_else(|| untyped_decl(&stmts[i], &stmts[i + 1..]));
+        if let Some((name, ty, init)) = decl {
+            let concrete = matches!(&ty, Some(syn::Type::Path(tp))
                 if tp.path.is_ident("f64") || tp.path.is_ident("f32"));
             let some = quote::format_ident!("__ad_opt_{}_some", name);
             let val = quote::format_ident!("__ad_opt_{}_val", name);
@@ -149,7 +201,10 @@ pub(super) fn option_lets(stmts: &mut Vec<Stmt>) {
                 };
                 stmts.truncate(i);
                 stmts.push(syn::parse_quote!(let mut #some = #flag;));
-                stmts.push(syn::parse_quote!(let mut #val: #ty = #value;));
+                match &ty {
+                    Some(ty) => stmts.push(syn::parse_quote!(let mut #val: #ty = #value;)),
+                    None => stmts.push(syn::parse_quote!(let mut #val = #value;)),
+                }
                 stmts.extend(rest);
                 i += 1;
             }
@@ -264,23 +319,236 @@ fn replaced(stmts: &mut [Stmt], names: &[syn::Ident]) {
 /// in its arms): `let mut v: Option<F> = None;` and `v = e;`.
 fn chosen_decl(s: &Stmt) -> Option<(Stmt, Stmt)> {
     let Stmt::Local(l) = s else { return None };
-    let Pat::Type(pt) = &l.pat else { return None };
-    let Pat::Ident(pi) = &*pt.pat else {
-        return None;
-    };
     let init = l.init.as_ref()?;
-    if pi.by_ref.is_some() || pi.subpat.is_some() || init.diverge.is_some() {
+    if init.diverge.is_some() || !matches!(&*init.expr, Expr::If(_) | Expr::Match(_)) {
         return None;
     }
-    option_of(&pt.ty)?;
-    if !matches!(&*init.expr, Expr::If(_) | Expr::Match(_)) {
+    let e = &init.expr;
+    match &l.pat {
+        Pat::Type(pt) => {
+            let Pat::Ident(pi) = &*pt.pat else {
+                return None;
+            };
+            if pi.by_ref.is_some() || pi.subpat.is_some() {
+                return None;
+            }
+            option_of(&pt.ty)?;
+            let (name, ty) = (&pi.ident, &pt.ty);
+            Some((
+                syn::parse_quote!(let mut #name: #ty = None;),
+                syn::parse_quote!(#name = #e;),
+            ))
+        }
+        // Without its type: where an arm gives `Some(..)`; rewritten where [`untyped_decl`]
+        // sees a float, else put back as written.
+        Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+            let name = &pi.ident;
+            let mut found = Payloads::default();
+            found.of_value(e);
+            if !found.some {
+                return None;
+            }
+            Some((
+                syn::parse_quote!(let mut #name = None;),
+                syn::parse_quote!(#name = #e;),
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// `let mut v = None;` (or `= Some(e)`) without a type, where what the statements after it put
+/// in `v` or take as its default is seen to be a float: a float literal, a constant of `f64` or
+/// `f32`, arithmetic with one, a float method (`x.exp()`), a cast to a float type
+/// (`v = Some(x.sin() * w)`, `v.unwrap_or(0.0)`), and nothing put in it is a reference. The
+/// name and the first value; its type is left to rustc. (Where nothing shows a float, the
+/// `Option` stays as written: an index found by a search, `best = Some(i)`, is data.)
+fn untyped_decl(s: &Stmt, rest: &[Stmt]) -> Option<(syn::Ident, Option<syn::Type>, Option<Expr>)> {
+    let Stmt::Local(l) = s else { return None };
+    let Pat::Ident(pi) = &l.pat else { return None };
+    if pi.by_ref.is_some() || pi.subpat.is_some() {
         return None;
     }
-    let (name, ty, e) = (&pi.ident, &pt.ty, &init.expr);
-    Some((
-        syn::parse_quote!(let mut #name: #ty = None;),
-        syn::parse_quote!(#name = #e;),
-    ))
+    let init = l.init.as_ref()?;
+    if init.diverge.is_some() {
+        return None;
+    }
+    let first = match &*init.expr {
+        Expr::Path(p) if p.path.is_ident("None") => None,
+        e => Some(some_arg(e)?.clone()),
+    };
+    let mut found = Payloads {
+        name: Some(pi.ident.clone()),
+        ..Default::default()
+    };
+    if let Some(e) = &first {
+        found.payload(e);
+    }
+    for s in rest {
+        syn::visit::Visit::visit_stmt(&mut found, s);
+    }
+    if found.floats() || forced(&pi.ident) {
+        return Some((pi.ident.clone(), None, first));
+    }
+    UNTYPED.with(|l| l.borrow_mut().push(pi.ident.to_string()));
+    None
+}
+
+/// What the statements put in an `Option` variable (`name = Some(e)`) or take as its default
+/// (`name.unwrap_or(d)`): whether one is seen to be a float and none is a reference.
+#[derive(Default)]
+struct Payloads {
+    name: Option<syn::Ident>,
+    float: bool,
+    reference: bool,
+    /// Whether a `Some(..)` was seen (an `if` of `Some`/`None` arms).
+    some: bool,
+}
+
+impl Payloads {
+    fn floats(&self) -> bool {
+        self.float && !self.reference
+    }
+
+    fn payload(&mut self, e: &Expr) {
+        if matches!(strip(e), Expr::Reference(_)) {
+            self.reference = true;
+        } else if float_shaped(e) {
+            self.float = true;
+        }
+    }
+
+    /// The `Some(e)` that `value` ends in (through `if`/`match` arms and blocks).
+    fn of_value(&mut self, value: &Expr) {
+        match strip(value) {
+            Expr::If(i) => {
+                if let Some(Stmt::Expr(t, None)) = i.then_branch.stmts.last() {
+                    self.of_value(t);
+                }
+                if let Some((_, e)) = &i.else_branch {
+                    self.of_value(e);
+                }
+            }
+            Expr::Match(m) => {
+                for arm in &m.arms {
+                    self.of_value(&arm.body);
+                }
+            }
+            Expr::Block(b) => {
+                if let Some(Stmt::Expr(t, None)) = b.block.stmts.last() {
+                    self.of_value(t);
+                }
+            }
+            e => {
+                if let Some(p) = some_arg(e) {
+                    self.some = true;
+                    self.payload(p);
+                }
+            }
+        }
+    }
+}
+
+impl<'a> syn::visit::Visit<'a> for Payloads {
+    fn visit_expr(&mut self, e: &'a Expr) {
+        if let Some(name) = &self.name {
+            match e {
+                Expr::Assign(a) if is_name(&a.left, name) => self.of_value(&a.right),
+                Expr::MethodCall(m) if is_name(&m.receiver, name) => {
+                    match (m.method.to_string().as_str(), m.args.first()) {
+                        ("unwrap_or" | "map_or", Some(d)) => self.payload(d),
+                        ("unwrap_or_else" | "map_or_else", Some(d)) => {
+                            if let Some(body) = closure0(d) {
+                                self.payload(body);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                _ => {}
+            }
+        }
+        syn::visit::visit_expr(self, e);
+    }
+}
+
+/// Whether `e` is seen to be a float without knowing the types of the names it reads: a float
+/// literal, a constant or function of `f64`/`f32` (`f64::INFINITY`, `std::f64::consts::PI`,
+/// `f64::from(k)`), a cast to one, a method only floats have (`sin`, `exp`, `sqrt`, `powi`,
+/// ..), or arithmetic or a negation with one of these.
+fn float_shaped(e: &Expr) -> bool {
+    let float_path = |p: &syn::Path| {
+        p.segments
+            .iter()
+            .any(|s| s.ident == "f64" || s.ident == "f32")
+    };
+    let tail =
+        |b: &syn::Block| matches!(b.stmts.last(), Some(Stmt::Expr(t, None)) if float_shaped(t));
+    match strip(e) {
+        Expr::Lit(l) => matches!(l.lit, syn::Lit::Float(_)),
+        Expr::Block(b) => tail(&b.block),
+        Expr::If(i) => {
+            tail(&i.then_branch) || i.else_branch.as_ref().is_some_and(|(_, e)| float_shaped(e))
+        }
+        Expr::Match(m) => m.arms.iter().any(|a| float_shaped(&a.body)),
+        Expr::Path(p) => p.qself.is_none() && p.path.segments.len() > 1 && float_path(&p.path),
+        Expr::Call(c) => matches!(&*c.func, Expr::Path(p) if float_path(&p.path)),
+        Expr::Cast(c) => {
+            matches!(&*c.ty, syn::Type::Path(tp) if tp.path.is_ident("f64") || tp.path.is_ident("f32"))
+        }
+        Expr::MethodCall(m) => {
+            const FLOAT_ONLY: &[&str] = &[
+                "sin",
+                "cos",
+                "tan",
+                "exp",
+                "exp2",
+                "exp_m1",
+                "ln",
+                "ln_1p",
+                "log",
+                "log2",
+                "log10",
+                "sqrt",
+                "cbrt",
+                "powi",
+                "powf",
+                "recip",
+                "tanh",
+                "sinh",
+                "cosh",
+                "asin",
+                "acos",
+                "atan",
+                "atan2",
+                "asinh",
+                "acosh",
+                "atanh",
+                "hypot",
+                "mul_add",
+                "to_degrees",
+                "to_radians",
+                "floor",
+                "ceil",
+                "round",
+                "trunc",
+                "fract",
+                "copysign",
+            ];
+            let name = m.method.to_string();
+            FLOAT_ONLY.contains(&name.as_str())
+                || (matches!(name.as_str(), "max" | "min" | "abs" | "clamp" | "signum")
+                    && float_shaped(&m.receiver))
+        }
+        Expr::Binary(b) => {
+            matches!(
+                b.op,
+                syn::BinOp::Add(_) | syn::BinOp::Sub(_) | syn::BinOp::Mul(_) | syn::BinOp::Div(_)
+            ) && (float_shaped(&b.left) || float_shaped(&b.right))
+        }
+        Expr::Unary(u) => matches!(u.op, syn::UnOp::Neg(_)) && float_shaped(&u.expr),
+        _ => false,
+    }
 }
 
 /// `let mut v: Option<F> = None;` or `= Some(e);` with `F` a float type (`f32`, `f64`, a type
