@@ -320,6 +320,24 @@ impl Lowering {
         if let Some(v) = v {
             self.discrete_field_of_call(pat, init, v);
         }
+        // `let mut best = &x[0];`, a reference to an element that the body points elsewhere
+        // (`best = v;` of an item of `x.iter()`, `best = &x[i];`): the variable holds the
+        // element, as a loop's item does, so that it is compared with items and carried by
+        // loops as the float it refers to (`*best` reads it, `best * t` is the float's).
+        if let Pat::Ident(pi) = pat
+            && pi.mutability.is_some()
+            && pi.by_ref.is_none()
+            && pi.subpat.is_none()
+            && matches!(super::chain::strip(init), Expr::Reference(r) if r.mutability.is_none())
+            && let Some(x) = v.and_then(|v| self.element_referred(v))
+        {
+            self.bind_mut(pi.ident.to_string(), Some(x), true);
+            if let Some(last) = self.env.last_mut() {
+                last.element = true;
+                last.refs = 1;
+            }
+            return;
+        }
         let cell = self.cell_named(init);
         self.bind_pat(b, pat, v, init.span());
         // `let q = p;` of a cell `p` (`for p in v.iter_mut()`): `q` is the same `&mut`, and
@@ -346,6 +364,22 @@ impl Lowering {
                 last.refs = refs;
             }
         }
+    }
+
+    /// `x` of `v = &x` where `x` is an element read (`&x[i]`) that is not a container: a float
+    /// or another value read whole.
+    fn element_referred(&self, v: Value) -> Option<Value> {
+        let ValueDef::Result(i, 0) = self.f.value(v).def else {
+            return None;
+        };
+        let InstKind::Ref(x) = self.f.inst(i).kind else {
+            return None;
+        };
+        let ValueDef::Result(j, 0) = self.f.value(x).def else {
+            return None;
+        };
+        (matches!(self.f.inst(j).kind, InstKind::Index(..)) && !self.may_be_container(x))
+            .then_some(x)
     }
 
     pub(super) fn bind_pat(&mut self, b: Block, pat: &Pat, v: Option<Value>, span: Span) {
@@ -753,6 +787,14 @@ impl Lowering {
         };
         match self.lookup(&name) {
             Some(slot) => {
+                // `best = &x[i];` of a variable that holds the element it refers to (see
+                // `bind_let`): the element.
+                let v = match v {
+                    Some(v) if self.env[slot].element && self.env[slot].refs == 1 => {
+                        Some(self.element_referred(v).unwrap_or(v))
+                    }
+                    v => v,
+                };
                 if let Some(v) = v {
                     if self.f.values[v.index()].name.is_none() {
                         self.f.values[v.index()].name = Some(name.clone());
