@@ -48,6 +48,15 @@ impl<T: MatrixLanes + ?Sized> MatrixLanes for &mut T {}
 #[inline(always)]
 pub fn lanes_of_matrix<M: MatrixLanes + ?Sized>(_: &M) {}
 
+/// The length along `axis` of a window's shape or step as ndarray takes it (`(3, 3)`, `[3, 3]`,
+/// `k.dim()`): `for w in u.windows(k.dim())` of a matrix is the loop over the windows'
+/// positions `#[differentiate]` writes it as.
+#[inline(always)]
+pub fn shape_part<E: ndarray::IntoDimension>(shape: E, axis: usize) -> usize {
+    use ndarray::Dimension;
+    shape.into_dimension().slice()[axis]
+}
+
 /// ndarray's owned array types, which the gradient of a view parameter
 /// (`b: ArrayView1<'_, f64>`) is named by in the generated signatures, whether or not the user's
 /// crate imports them.

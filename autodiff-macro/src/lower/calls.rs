@@ -1082,6 +1082,14 @@ impl Lowering {
         if let Some(v) = self.window_method(b, mc) {
             return v;
         }
+        if let Some(w) = super::array_windows::windows_call(&Expr::MethodCall(mc.clone()))
+            && (w.method != "windows"
+                || super::array_windows::of_array_of_axes(w)
+                || self.known_rank(&w.receiver) >= 2)
+        {
+            self.err_at(&mc.method, super::array_windows::ARRAY_WINDOWS_FORM);
+            return None;
+        }
         if chain::parse_chain(&mc.receiver, false).is_some()
             || matches!(
                 name.as_str(),

@@ -781,8 +781,20 @@ impl Lowering {
                 );
                 return None;
             }
+            Source::Windows { size, .. }
+                if matches!(strip(size), Expr::Tuple(t) if t.elems.len() > 1)
+                    || matches!(strip(size), Expr::Array(a) if a.elems.len() > 1) =>
+            {
+                self.err_at(size, super::array_windows::ARRAY_WINDOWS_FORM);
+                return None;
+            }
             Source::Windows { expr, size, how } => {
                 let base = self.place_expr(b, expr)?;
+                if *how == "windows" && self.min_rank(base, 0) >= 2 {
+                    // `u.windows(k.dim())` of a matrix.
+                    self.err_at(size, super::array_windows::ARRAY_WINDOWS_FORM);
+                    return None;
+                }
                 let size = self.expr(b, size, true)?;
                 let n = self.len_of(b, base, span);
                 let chunks = *how != "windows";

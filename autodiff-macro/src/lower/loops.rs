@@ -168,6 +168,13 @@ impl Lowering {
             self.err_at(&l, LABEL_KEPT);
             return;
         }
+        // `for w in u.windows((3, 3)) { .. }` (`exact_chunks`, `windows_with_stride`) of a
+        // matrix or a 3-D array: the loop over the windows' positions, each window a region
+        // (see `array_windows`).
+        if let Some(block) = self.array_windows_loop(fl) {
+            self.expr(b, &block, false);
+            return;
+        }
         // `for l in self.layers.iter_mut() { .. }` (`&mut self.layers`): over a field, which
         // iterating by mutable reference does not follow; the field is taken into a local,
         // iterated, and written back: `{ let mut __ad_field = self.layers.clone(); for l in

@@ -39,6 +39,7 @@ use crate::ir::*;
 use crate::prim::places::MutId;
 use crate::prim::{self, Flags, PrimId};
 
+mod array_windows;
 mod best;
 mod break_values;
 mod build;

@@ -1,0 +1,301 @@
+//! Image, signal and PDE code written with ndarray: the windows and chunks of a matrix or a
+//! 3-D array iterated by a `for` loop (`for w in u.windows((3, 3))`, `u.windows(k.dim())`,
+//! `exact_chunks((2, 2))` for pooling, `windows_with_stride((3, 2), (2, 3))` with `break` and
+//! `continue`, the windows of a volume), followed as the loop over the windows' positions with
+//! each window the region `u.slice(s![i..i + 3, j..j + 3])`. They were rustc's "expected
+//! `usize`, found `({integer}, {integer})`" in the generated code (taken for a vector's
+//! windows), and `exact_chunks` an error that named no form to write.
+//!
+//! Each gradient is checked against its closed form (stated beside the test, computed here by
+//! plain loops) and against central finite differences through `autodiff::check`; each value
+//! against the plain function's, and some `_jvp` against the gradient along a direction.
+
+#![allow(clippy::needless_range_loop)] // written as users write them
+
+mod common;
+use autodiff::check::gradcheck;
+use autodiff::differentiate;
+use common::*;
+use ndarray::{Array2, Array3};
+
+/// An image of `h × w` deterministic values in [−1, 1].
+fn image(h: usize, w: usize, seed: f64) -> Array2<f64> {
+    Array2::from_shape_fn((h, w), |(i, j)| {
+        ((i as f64 * 1.3 + j as f64 * 0.7 + seed) * 0.911).sin()
+    })
+}
+
+#[track_caller]
+fn fd_image(what: &str, f: impl Fn(&Array2<f64>) -> f64, x: &Array2<f64>, g: &Array2<f64>) {
+    let r = gradcheck(|p: &Array2<f64>| f(p), x, g);
+    assert!(r.passed(), "{what}: {r}");
+}
+
+#[track_caller]
+fn close_image(what: &str, g: &Array2<f64>, expect: &Array2<f64>) {
+    assert_eq!(g.dim(), expect.dim(), "{what}: shape");
+    for ((ij, &a), &e) in g.indexed_iter().zip(expect.iter()) {
+        close(&format!("{what}{ij:?}"), a, e, TOL);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3×3 windows: a local contrast, `Σ_w (w[1,1] − mean w)²`.
+// ---------------------------------------------------------------------------------------------
+
+#[differentiate]
+fn local_contrast(u: &Array2<f64>) -> f64 {
+    let mut s = 0.0;
+    for w in u.windows((3, 3)) {
+        s += (w[[1, 1]] - w.sum() / 9.0).powi(2);
+    }
+    s
+}
+
+/// `∂/∂u[p] = Σ_w 2 (c_w − m_w) ([p is w's centre] − [p in w]/9)`.
+fn local_contrast_gradient(u: &Array2<f64>) -> Array2<f64> {
+    let (h, w) = u.dim();
+    let mut g = Array2::zeros((h, w));
+    for i in 0..h.saturating_sub(2) {
+        for j in 0..w.saturating_sub(2) {
+            let mut m = 0.0;
+            for a in 0..3 {
+                for b in 0..3 {
+                    m += u[[i + a, j + b]] / 9.0;
+                }
+            }
+            let r = 2.0 * (u[[i + 1, j + 1]] - m);
+            for a in 0..3 {
+                for b in 0..3 {
+                    g[[i + a, j + b]] -= r / 9.0;
+                }
+            }
+            g[[i + 1, j + 1]] += r;
+        }
+    }
+    g
+}
+
+#[test]
+fn windows_of_a_matrix() {
+    let u = image(5, 6, 0.3);
+    let (v, g) = local_contrast_grad(&u);
+    close("value", v, local_contrast(&u), TOL);
+    close_image("gradient", &g, &local_contrast_gradient(&u));
+    fd_image("gradient", local_contrast, &u, &g);
+    // A window larger than the image: no windows, a zero gradient.
+    let small = image(2, 4, 0.1);
+    let (v, g) = local_contrast_grad(&small);
+    assert_eq!(v, local_contrast(&small));
+    assert_eq!(v, 0.0);
+    assert!(g.iter().all(|&x| x == 0.0));
+    // Forward mode: the tangent is ⟨∇f, du⟩.
+    let du = image(5, 6, 2.3);
+    let (v, t) = local_contrast_jvp(&u, &du);
+    assert_eq!(v, local_contrast(&u));
+    let g = local_contrast_gradient(&u);
+    close("tangent", t, (&g * &du).sum(), 1e-10);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A correlation with a kernel, its shape read from the kernel or written as an array.
+// ---------------------------------------------------------------------------------------------
+
+#[differentiate]
+fn correlate_tanh(u: &Array2<f64>, k: &Array2<f64>) -> f64 {
+    let mut out = Vec::new();
+    for w in u.windows(k.dim()) {
+        out.push((&w * k).sum().tanh());
+    }
+    out.iter().sum()
+}
+
+#[differentiate]
+fn correlate_tanh_2x3(u: &Array2<f64>, k: &Array2<f64>) -> f64 {
+    let mut s = 0.0;
+    for w in u.windows([2, 3]) {
+        s += (&w * k).sum().tanh();
+    }
+    s
+}
+
+/// With `z_w = Σ w ⊙ k`: `∂/∂u[p] = Σ_w sech²(z_w) k[p − start_w]`, `∂/∂k[q] = Σ_w sech²(z_w)
+/// u[start_w + q]`.
+fn correlate_gradient(u: &Array2<f64>, k: &Array2<f64>) -> (Array2<f64>, Array2<f64>) {
+    let ((h, w), (kh, kw)) = (u.dim(), k.dim());
+    let (mut gu, mut gk) = (Array2::zeros((h, w)), Array2::zeros((kh, kw)));
+    for i in 0..=h - kh {
+        for j in 0..=w - kw {
+            let mut z = 0.0;
+            for a in 0..kh {
+                for b in 0..kw {
+                    z += u[[i + a, j + b]] * k[[a, b]];
+                }
+            }
+            let d = 1.0 - z.tanh().powi(2);
+            for a in 0..kh {
+                for b in 0..kw {
+                    gu[[i + a, j + b]] += d * k[[a, b]];
+                    gk[[a, b]] += d * u[[i + a, j + b]];
+                }
+            }
+        }
+    }
+    (gu, gk)
+}
+
+#[test]
+fn windows_shaped_like_a_kernel() {
+    let u = image(5, 6, 0.3);
+    let k = image(2, 3, 1.1);
+    let (eu, ek) = correlate_gradient(&u, &k);
+    for (name, f, grad) in [
+        (
+            "k.dim()",
+            correlate_tanh as fn(&Array2<f64>, &Array2<f64>) -> f64,
+            correlate_tanh_grad as fn(&Array2<f64>, &Array2<f64>) -> _,
+        ),
+        ("[2, 3]", correlate_tanh_2x3, correlate_tanh_2x3_grad),
+    ] {
+        let (v, (gu, gk)) = grad(&u, &k);
+        close(name, v, f(&u, &k), TOL);
+        close_image(name, &gu, &eu);
+        close_image(name, &gk, &ek);
+        fd_image(name, |p| f(p, &k), &u, &gu);
+        fd_image(name, |p| f(&u, p), &k, &gk);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pooling by `exact_chunks`: the chunks that fit whole, the last row and column left out.
+// ---------------------------------------------------------------------------------------------
+
+#[differentiate]
+fn pooled(u: &Array2<f64>) -> f64 {
+    let mut s = 0.0;
+    for c in u.exact_chunks((2, 2)) {
+        let m = c.fold(f64::NEG_INFINITY, |m, &v| m.max(v));
+        s += m * m + c.mean().unwrap();
+    }
+    s
+}
+
+/// `∂/∂u[p] = 2·max_c [p is c's largest] + 1/4` for `p` in a whole chunk `c`, `0` outside.
+fn pooled_gradient(u: &Array2<f64>) -> Array2<f64> {
+    let (h, w) = u.dim();
+    let mut g = Array2::zeros((h, w));
+    for i in (0..h - 1).step_by(2) {
+        for j in (0..w - 1).step_by(2) {
+            let mut best = (i, j);
+            for (a, b) in [(i, j + 1), (i + 1, j), (i + 1, j + 1)] {
+                if u[[a, b]] > u[best] {
+                    best = (a, b);
+                }
+            }
+            for (a, b) in [(i, j), (i, j + 1), (i + 1, j), (i + 1, j + 1)] {
+                g[[a, b]] += 0.25;
+            }
+            g[best] += 2.0 * u[best];
+        }
+    }
+    g
+}
+
+#[test]
+fn pooling_by_exact_chunks() {
+    let u = image(5, 7, 0.3);
+    let (v, g) = pooled_grad(&u);
+    close("value", v, pooled(&u), TOL);
+    close_image("gradient", &g, &pooled_gradient(&u));
+    fd_image("gradient", pooled, &u, &g);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Strided windows left early: the first, third and fourth of the row-major order.
+// ---------------------------------------------------------------------------------------------
+
+#[differentiate]
+fn strided_probe(u: &Array2<f64>) -> f64 {
+    let mut s = 0.0;
+    let mut k = 0;
+    for w in u.windows_with_stride((3, 2), (2, 3)) {
+        k += 1;
+        if k == 2 {
+            continue;
+        }
+        if k > 4 {
+            break;
+        }
+        s += (w[[2, 1]] * w[[0, 0]]).sin();
+    }
+    s
+}
+
+/// On an 8×9 image the windows start at rows 0, 2, 4 and columns 0, 3, 6; the first, third
+/// and fourth start at (0, 0), (0, 6), (2, 0). For `sin(a·b)` with `a = u[i+2, j+1]`, `b = u[i,
+/// j]`: `∂/∂a = cos(a·b)·b`, `∂/∂b = cos(a·b)·a`.
+fn strided_probe_gradient(u: &Array2<f64>) -> Array2<f64> {
+    let mut g = Array2::zeros(u.dim());
+    for (i, j) in [(0, 0), (0, 6), (2, 0)] {
+        let (a, b) = (u[[i + 2, j + 1]], u[[i, j]]);
+        g[[i + 2, j + 1]] += (a * b).cos() * b;
+        g[[i, j]] += (a * b).cos() * a;
+    }
+    g
+}
+
+#[test]
+fn strided_windows_with_break_and_continue() {
+    let u = image(8, 9, 0.3);
+    let (v, g) = strided_probe_grad(&u);
+    close("value", v, strided_probe(&u), TOL);
+    close_image("gradient", &g, &strided_probe_gradient(&u));
+    fd_image("gradient", strided_probe, &u, &g);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The 2×2×2 windows of a volume computed in the loop's head.
+// ---------------------------------------------------------------------------------------------
+
+#[differentiate]
+fn block_energy(x: &Array3<f64>) -> f64 {
+    let mut s = 0.0;
+    for w in (x * 2.0).windows((2, 2, 2)) {
+        s += w.sum().powi(2);
+    }
+    s
+}
+
+/// With `S_w = Σ 2x` over the window: `∂/∂x[p] = Σ_{w ∋ p} 4 S_w`.
+fn block_energy_gradient(x: &Array3<f64>) -> Array3<f64> {
+    let (a, b, c) = x.dim();
+    let mut g = Array3::zeros((a, b, c));
+    for i in 0..a - 1 {
+        for j in 0..b - 1 {
+            for k in 0..c - 1 {
+                let mut s = 0.0;
+                for (p, q, r) in ndarray::indices((2, 2, 2)) {
+                    s += 2.0 * x[[i + p, j + q, k + r]];
+                }
+                for (p, q, r) in ndarray::indices((2, 2, 2)) {
+                    g[[i + p, j + q, k + r]] += 4.0 * s;
+                }
+            }
+        }
+    }
+    g
+}
+
+#[test]
+fn windows_of_a_volume() {
+    let x = Array3::from_shape_fn((3, 4, 3), |(a, b, c)| {
+        ((a * 7 + b * 3 + c) as f64 * 0.37).sin()
+    });
+    let (v, g) = block_energy_grad(&x);
+    close("value", v, block_energy(&x), TOL);
+    for (&a, &e) in g.iter().zip(block_energy_gradient(&x).iter()) {
+        close("gradient", a, e, TOL);
+    }
+    let r = gradcheck(|p: &Array3<f64>| block_energy(p), &x, &g);
+    assert!(r.passed(), "{r}");
+}
