@@ -6,6 +6,12 @@
 //! `usize`, found `({integer}, {integer})`" in the generated code (taken for a vector's
 //! windows), and `exact_chunks` an error that named no form to write.
 //!
+//! With them, an array made by a constructor that leaves its element type to rustc assigned
+//! over a variable (`m = Array2::ones((2, 3));`, `let frame = std::mem::replace(&mut acc,
+//! Array1::zeros(hop));` of an accumulator flushed once per frame), which takes the variable's
+//! type: it was rustc's "type annotations needed" at the attribute, the generated code having
+//! no declaration beside the new value.
+//!
 //! Each gradient is checked against its closed form (stated beside the test, computed here by
 //! plain loops) and against central finite differences through `autodiff::check`; each value
 //! against the plain function's, and some `_jvp` against the gradient along a direction.
@@ -16,7 +22,7 @@ mod common;
 use autodiff::check::gradcheck;
 use autodiff::differentiate;
 use common::*;
-use ndarray::{Array2, Array3};
+use ndarray::{Array1, Array2, Array3};
 
 /// An image of `h × w` deterministic values in [−1, 1].
 fn image(h: usize, w: usize, seed: f64) -> Array2<f64> {
@@ -298,4 +304,53 @@ fn windows_of_a_volume() {
     }
     let r = gradcheck(|p: &Array3<f64>| block_energy(p), &x, &g);
     assert!(r.passed(), "{r}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// An array constructor without an element type assigned over a variable.
+// ---------------------------------------------------------------------------------------------
+
+/// The samples summed into an accumulator of `hop` slots, taken out and replaced by zeros at
+/// each full frame: `Σ_frames |frame|² + Σ acc` after the reset (zero), so `∂/∂x[k] = 2 x[k]`
+/// for the samples of full frames, `0` for the rest.
+#[differentiate]
+fn frame_energy(x: &Array1<f64>, hop: usize) -> f64 {
+    let mut acc: Array1<f64> = Array1::zeros(hop);
+    let mut e = 0.0;
+    for (k, &v) in x.iter().enumerate() {
+        acc[k % hop] += v;
+        if k % hop == hop - 1 {
+            let frame = std::mem::replace(&mut acc, Array1::zeros(hop));
+            e += frame.dot(&frame) + acc.sum();
+        }
+    }
+    e
+}
+
+/// `(Σ u²)·Σ ones((2, 3))`: `∂/∂u = 12 u`.
+#[differentiate]
+fn restarted(u: &Array2<f64>) -> f64 {
+    let mut m = u.clone();
+    let s = m.mapv(|v| v * v).sum();
+    m = Array2::ones((2, 3));
+    s * m.sum()
+}
+
+#[test]
+fn array_constructor_assigned_over_a_variable() {
+    let x = Array1::from(data(11, 0.4));
+    let (v, g) = frame_energy_grad(&x, 3);
+    close("value", v, frame_energy(&x, 3), TOL);
+    let expect: Vec<f64> = (0..11)
+        .map(|k| if k < 9 { 2.0 * x[k] } else { 0.0 })
+        .collect();
+    close_all("gradient", g.as_slice().unwrap(), &expect);
+    let r = gradcheck(|p: &Array1<f64>| frame_energy(p, 3), &x, &g);
+    assert!(r.passed(), "{r}");
+
+    let u = image(3, 4, 0.2);
+    let (v, g) = restarted_grad(&u);
+    close("value", v, restarted(&u), TOL);
+    close_image("gradient", &g, &(12.0 * &u));
+    fd_image("gradient", restarted, &u, &g);
 }

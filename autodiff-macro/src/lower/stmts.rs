@@ -696,6 +696,41 @@ impl Lowering {
         }
     }
 
+    /// Whether `v` is an ndarray array made by a constructor that leaves its element type to
+    /// rustc (`Array1::zeros(n)`, `Array2::ones((h, w))`, `Array::from_elem(n, 0.0)`, without a
+    /// turbofish): assigned over a variable, it has the variable's type.
+    fn untyped_array(&self, v: Value) -> bool {
+        let ValueDef::Result(i, 0) = self.f.value(v).def else {
+            return false;
+        };
+        let InstKind::Call { path, args } = &self.f.inst(i).kind else {
+            return false;
+        };
+        let n = path.segments.len();
+        if n < 2 || path.segments.iter().any(|s| !s.arguments.is_empty()) {
+            return false;
+        }
+        let (ty, ctor) = (&path.segments[n - 2].ident, &path.segments[n - 1].ident);
+        let array = matches!(
+            ty.to_string().as_str(),
+            "Array"
+                | "Array0"
+                | "Array1"
+                | "Array2"
+                | "Array3"
+                | "Array4"
+                | "Array5"
+                | "Array6"
+                | "ArrayD"
+        );
+        array
+            && match ctor.to_string().as_str() {
+                "zeros" | "ones" | "default" => true,
+                "from_elem" => args.get(1).is_some_and(|&x| self.literal_only(x)),
+                _ => false,
+            }
+    }
+
     /// Whether every arm of the branch `i` that yields gives its result `k` from literals
     /// alone (arms that leave by `return`, `break` or `continue` give none).
     fn literal_arms(&self, i: Inst, k: usize) -> bool {
@@ -725,6 +760,23 @@ impl Lowering {
         let Some(slot) = p.path.get_ident().and_then(|i| self.lookup(&i.to_string())) else {
             return v;
         };
+        if self.untyped_array(v)
+            && !compound
+            && let Some(old) = self.env[slot].value
+        {
+            // `cur = Array1::zeros(n);`, also `mem::replace(&mut cur, Array1::zeros(n))`: an
+            // array whose element type rustc takes from the variable it replaces.
+            let kind = self.kind(v);
+            return self.inst1(
+                b,
+                InstKind::TypedLike {
+                    value: v,
+                    like: old,
+                },
+                kind,
+                target.span(),
+            );
+        }
         if !self.literal_only(v) {
             return v;
         }
