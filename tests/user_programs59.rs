@@ -354,3 +354,37 @@ fn array_constructor_assigned_over_a_variable() {
     close_image("gradient", &g, &(12.0 * &u));
     fd_image("gradient", restarted, &u, &g);
 }
+
+/// Frames of squares pushed into a `Vec` and the frame restarted at zeros (the variable moved
+/// before the assignment): `Σ_j (j + 1)·Σ frame_j + Σ cur`, so `∂/∂x[i] = 2 x[i]·(j + 1)` for
+/// the samples of frame `j`, `2 x[i]` for those left in `cur`.
+#[differentiate]
+fn weighted_frames(x: &Array1<f64>, k: usize) -> f64 {
+    let mut frames = Vec::new();
+    let mut cur = x.slice(ndarray::s![..k]).to_owned();
+    for i in 0..x.len() {
+        cur[i % k] = x[i] * x[i];
+        if i % k == k - 1 {
+            frames.push(cur);
+            cur = Array1::zeros(k);
+        }
+    }
+    let mut s = 0.0;
+    for (j, f) in frames.iter().enumerate() {
+        s += (j as f64 + 1.0) * f.sum();
+    }
+    s + cur.sum()
+}
+
+#[test]
+fn array_constructor_after_a_move() {
+    let x = Array1::from(data(8, 0.3));
+    let (v, g) = weighted_frames_grad(&x, 3);
+    close("value", v, weighted_frames(&x, 3), TOL);
+    let expect: Vec<f64> = (0..8)
+        .map(|i| 2.0 * x[i] * if i < 6 { (i / 3 + 1) as f64 } else { 1.0 })
+        .collect();
+    close_all("gradient", g.as_slice().unwrap(), &expect);
+    let r = gradcheck(|p: &Array1<f64>| weighted_frames(p, 3), &x, &g);
+    assert!(r.passed(), "{r}");
+}

@@ -72,6 +72,11 @@ pub struct Gen<'a> {
     flat_pops: HashMap<Value, Value>,
     /// How often each pullback value is read in the pullback.
     uses: HashMap<Value, usize>,
+    /// The values a `typed_like` reads for their type (an array constructor assigned over a
+    /// variable, `cur = Array1::zeros(n)` after `frames.push(cur)`): where the user's code
+    /// moves such a value before that assignment, the generated code moves a copy, so that
+    /// the value is still there to be read.
+    typed_like_of: HashSet<Value>,
     /// How often each value is read anywhere, and the block of its (last) read.
     reads: HashMap<Value, (usize, Block, Option<Inst>)>,
     /// The block each instruction is in.
@@ -128,6 +133,14 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool], krate: &Tok
         flat: HashMap::new(),
         flat_pops: HashMap::new(),
         uses: HashMap::new(),
+        typed_like_of: f
+            .insts
+            .iter()
+            .filter_map(|i| match i.kind {
+                InstKind::TypedLike { like, .. } => Some(like),
+                _ => None,
+            })
+            .collect(),
         reads: HashMap::new(),
         inst_block: HashMap::new(),
         inst_pos: HashMap::new(),

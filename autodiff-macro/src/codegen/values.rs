@@ -440,7 +440,9 @@ impl Gen<'_> {
             // container before it (`rows.push(row)`), it is copied.
             let recorded_before = terminator.is_some_and(|t| self.def_block(v) == Some(t));
             let recorded = self.kept_rec.contains(&v) || self.flat.contains_key(&v);
-            self.kept_top.contains(&v) || (!recorded_before && recorded)
+            self.kept_top.contains(&v)
+                || (!recorded_before && recorded)
+                || self.typed_like_of.contains(&v)
         };
         if copy {
             quote!(::core::clone::Clone::clone(&#id))

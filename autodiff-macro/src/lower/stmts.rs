@@ -765,17 +765,18 @@ impl Lowering {
             && let Some(old) = self.env[slot].value
         {
             // `cur = Array1::zeros(n);`, also `mem::replace(&mut cur, Array1::zeros(n))`: an
-            // array whose element type rustc takes from the variable it replaces.
+            // array whose element type rustc takes from the variable it replaces: its declared
+            // type, else the type of the value it replaces (kept alive for it, see
+            // `codegen::Gen::typed_like_of`).
             let kind = self.kind(v);
-            return self.inst1(
-                b,
-                InstKind::TypedLike {
+            let inst = match self.env[slot].declared.clone() {
+                Some(ty) => InstKind::Ascribe { value: v, ty },
+                None => InstKind::TypedLike {
                     value: v,
                     like: old,
                 },
-                kind,
-                target.span(),
-            );
+            };
+            return self.inst1(b, inst, kind, target.span());
         }
         if !self.literal_only(v) {
             return v;
