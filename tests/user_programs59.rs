@@ -2,7 +2,10 @@
 //! 3-D array iterated by a `for` loop (`for w in u.windows((3, 3))`, `u.windows(k.dim())`,
 //! `exact_chunks((2, 2))` for pooling, `windows_with_stride((3, 2), (2, 3))` with `break` and
 //! `continue`, the windows of a volume), followed as the loop over the windows' positions with
-//! each window the region `u.slice(s![i..i + 3, j..j + 3])`. They were rustc's "expected
+//! each window the region `u.slice(s![i..i + 3, j..j + 3])`, and as a `Zip` producer beside
+//! the array they fill (`Zip::from(&mut out).and(u.windows((3, 3)))`, `Zip::indexed(&mut
+//! inner).and(old.windows((3, 3))).and(w)` of a heat step, `exact_chunks((2, 2))` of a max
+//! pooling), as the index loops of the other producers. They were rustc's "expected
 //! `usize`, found `({integer}, {integer})`" in the generated code (taken for a vector's
 //! windows), and `exact_chunks` an error that named no form to write.
 //!
@@ -22,7 +25,7 @@ mod common;
 use autodiff::check::gradcheck;
 use autodiff::differentiate;
 use common::*;
-use ndarray::{Array1, Array2, Array3};
+use ndarray::{Array1, Array2, Array3, Zip, s};
 
 /// An image of `h × w` deterministic values in [−1, 1].
 fn image(h: usize, w: usize, seed: f64) -> Array2<f64> {
@@ -387,4 +390,142 @@ fn array_constructor_after_a_move() {
     close_all("gradient", g.as_slice().unwrap(), &expect);
     let r = gradcheck(|p: &Array1<f64>| weighted_frames(p, 3), &x, &g);
     assert!(r.passed(), "{r}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Windows and chunks as `Zip` producers.
+// ---------------------------------------------------------------------------------------------
+
+/// `Σ tanh(z_w)` with `z_w = Σ w ⊙ k` over the 3×3 windows, written into an output by `Zip`:
+/// the gradient of `correlate_tanh` with that kernel (see `correlate_gradient`).
+#[differentiate]
+fn zip_filtered(u: &Array2<f64>, k: &Array2<f64>) -> f64 {
+    let mut out = Array2::<f64>::zeros((u.nrows() - 2, u.ncols() - 2));
+    Zip::from(&mut out)
+        .and(u.windows((3, 3)))
+        .for_each(|o, w| *o = (&w * k).sum());
+    out.mapv(|v| v.tanh()).sum()
+}
+
+/// `Σ_c (max c)²` over the whole 2×2 chunks: `∂/∂u[p] = 2·max_c` at each chunk's largest
+/// element, `0` elsewhere.
+#[differentiate]
+fn zip_max_pooled(u: &Array2<f64>) -> f64 {
+    let mut pooled = Array2::<f64>::zeros((u.nrows() / 2, u.ncols() / 2));
+    Zip::from(&mut pooled)
+        .and(u.exact_chunks((2, 2)))
+        .for_each(|p, c| *p = c.fold(f64::NEG_INFINITY, |m, &v| m.max(v)));
+    pooled.mapv(|v| v * v).sum()
+}
+
+/// Two explicit heat steps with a conductivity per interior cell, the interior written by a
+/// `Zip` of the windows of the old state: `u ← u + k·w ⊙ Δu` on the interior, then `Σ u²`.
+#[differentiate(wrt(u0, k))]
+fn zip_heat(u0: &Array2<f64>, w: &Array2<f64>, k: f64) -> f64 {
+    let mut u = u0.clone();
+    for _ in 0..2 {
+        let old = u.clone();
+        let mut inner = Array2::<f64>::zeros((u.nrows() - 2, u.ncols() - 2));
+        Zip::indexed(&mut inner)
+            .and(old.windows((3, 3)))
+            .and(w)
+            .for_each(|(_, _), c, win, &wt| {
+                *c = win[[1, 1]]
+                    + k * wt
+                        * (win[[0, 1]] + win[[2, 1]] + win[[1, 0]] + win[[1, 2]]
+                            - 4.0 * win[[1, 1]]);
+            });
+        u.slice_mut(s![1..-1, 1..-1]).assign(&inner);
+    }
+    u.mapv(|v| v * v).sum()
+}
+
+/// The same steps by index loops, the closed form the `Zip` is checked against.
+fn heat_by_index(u0: &Array2<f64>, w: &Array2<f64>, k: f64) -> f64 {
+    let mut u = u0.clone();
+    let (h, wd) = u.dim();
+    for _ in 0..2 {
+        let old = u.clone();
+        for i in 1..h - 1 {
+            for j in 1..wd - 1 {
+                u[[i, j]] = old[[i, j]]
+                    + k * w[[i - 1, j - 1]]
+                        * (old[[i - 1, j]] + old[[i + 1, j]] + old[[i, j - 1]] + old[[i, j + 1]]
+                            - 4.0 * old[[i, j]]);
+            }
+        }
+    }
+    u.mapv(|v| v * v).sum()
+}
+
+/// `∂/∂u` of two linear steps `u ← A u` then `Σ u²`: `2 Aᵀ Aᵀ A A u0`, computed here by the
+/// transposed steps applied to `2 A A u0`; `∂/∂k` by the plain function's own finite
+/// differences.
+fn heat_gradient(u0: &Array2<f64>, w: &Array2<f64>, k: f64) -> Array2<f64> {
+    let (h, wd) = u0.dim();
+    let step = |u: &Array2<f64>| {
+        let mut n = u.clone();
+        for i in 1..h - 1 {
+            for j in 1..wd - 1 {
+                n[[i, j]] = u[[i, j]]
+                    + k * w[[i - 1, j - 1]]
+                        * (u[[i - 1, j]] + u[[i + 1, j]] + u[[i, j - 1]] + u[[i, j + 1]]
+                            - 4.0 * u[[i, j]]);
+            }
+        }
+        n
+    };
+    let step_t = |g: &Array2<f64>| {
+        let mut n = g.clone();
+        for i in 1..h - 1 {
+            for j in 1..wd - 1 {
+                let c = k * w[[i - 1, j - 1]] * g[[i, j]];
+                n[[i, j]] -= 4.0 * c;
+                n[[i - 1, j]] += c;
+                n[[i + 1, j]] += c;
+                n[[i, j - 1]] += c;
+                n[[i, j + 1]] += c;
+            }
+        }
+        n
+    };
+    step_t(&step_t(&(2.0 * step(&step(u0)))))
+}
+
+#[test]
+fn windows_as_zip_producers() {
+    let u = image(5, 6, 0.3);
+    let k = image(3, 3, 1.1);
+    let (v, (gu, gk)) = zip_filtered_grad(&u, &k);
+    close("value", v, zip_filtered(&u, &k), TOL);
+    close("value, as the loop", v, correlate_tanh(&u, &k), TOL);
+    let (eu, ek) = correlate_gradient(&u, &k);
+    close_image("gradient", &gu, &eu);
+    close_image("gradient", &gk, &ek);
+    fd_image("gradient", |p| zip_filtered(p, &k), &u, &gu);
+
+    let (v, g) = zip_max_pooled_grad(&u);
+    close("value", v, zip_max_pooled(&u), TOL);
+    let mut expect = Array2::zeros(u.dim());
+    for i in (0..4).step_by(2) {
+        for j in (0..6).step_by(2) {
+            let mut best = (i, j);
+            for (a, b) in [(i, j + 1), (i + 1, j), (i + 1, j + 1)] {
+                if u[[a, b]] > u[best] {
+                    best = (a, b);
+                }
+            }
+            expect[best] = 2.0 * u[best];
+        }
+    }
+    close_image("gradient", &g, &expect);
+    fd_image("gradient", zip_max_pooled, &u, &g);
+
+    let w = image(3, 4, 2.0);
+    let (v, (gu, gk)) = zip_heat_grad(&u, &w, 0.2);
+    close("value", v, zip_heat(&u, &w, 0.2), TOL);
+    close("value, by index", v, heat_by_index(&u, &w, 0.2), TOL);
+    close_image("gradient", &gu, &heat_gradient(&u, &w, 0.2));
+    fd_image("gradient", |p| zip_heat(p, &w, 0.2), &u, &gu);
+    fd("gradient in k", |k| zip_heat(&u, &w, k), 0.2, gk);
 }

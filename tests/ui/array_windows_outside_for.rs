@@ -1,5 +1,6 @@
-// The windows and chunks of a matrix are followed as the iterable of a `for` loop; in an
-// iterator chain and as a `Zip` producer they are an error that says to write the loop (they
+// The windows and chunks of a matrix are followed as the iterable of a `for` loop and as a
+// `Zip` producer with the shape written in the call; in an iterator chain, and as a `Zip`
+// producer of a shape read from an array, they are an error that says to write the loop (they
 // were rustc's "expected `usize`, found `({integer}, {integer})`" in the generated code).
 use autodiff::differentiate;
 use ndarray::{Array2, Zip};
@@ -15,9 +16,9 @@ fn correlate_like(u: &Array2<f64>, k: &Array2<f64>) -> f64 {
 }
 
 #[differentiate]
-fn filtered(u: &Array2<f64>) -> f64 {
+fn filtered(u: &Array2<f64>, k: &Array2<f64>) -> f64 {
     let mut out = Array2::<f64>::zeros((u.nrows() - 2, u.ncols() - 2));
-    Zip::from(&mut out).and(u.windows((3, 3))).for_each(|o, w| *o = w.sum());
+    Zip::from(&mut out).and(u.windows(k.dim())).for_each(|o, w| *o = (&w * k).sum());
     out.sum()
 }
 

@@ -201,10 +201,146 @@ impl Lowering {
 }
 
 /// The error for the windows or chunks of a matrix or a 3-D array used other than as the
-/// iterable of a `for` loop (in an iterator chain, as a `Zip` producer).
+/// iterable of a `for` loop or a `Zip` producer of a shape written in the call (in an iterator
+/// chain).
 pub(super) const ARRAY_WINDOWS_FORM: &str = "the windows and chunks of a matrix or a 3-D array \
     (`u.windows((3, 3))`, `u.exact_chunks((2, 2))`, `u.windows_with_stride((3, 3), (2, 2))`, \
     the shape written as a tuple or an array literal) are followed as the iterable of a `for` \
-    loop: write `let mut s = 0.0; for w in u.windows((3, 3)) { s += (&w * &k).sum(); }`, or, \
-    to fill an array, loop over the positions and read each region, `for i in 0..h - 2 { for \
-    j in 0..w - 2 { out[[i, j]] = (&u.slice(s![i..i + 3, j..j + 3]) * &k).sum(); } }`";
+    loop, `let mut s = 0.0; for w in u.windows((3, 3)) { s += (&w * &k).sum(); }`, and as a \
+    `Zip` producer beside the array they fill, `Zip::from(&mut out).and(u.windows((3, \
+    3))).for_each(|o, w| *o = (&w * &k).sum())` (`windows` and `exact_chunks`, the shape \
+    written in the call); write one of these, or loop over the positions and read each \
+    region, `out[[i, j]] = (&u.slice(s![i..i + 3, j..j + 3]) * &k).sum()`";
+
+/// `Zip::from(&mut out).and(u.windows((3, 3))).for_each(|o, w| *o = (&w * &k).sum())` (also
+/// `exact_chunks((2, 2))`, a pooling, and a `Zip::indexed(..)` with such a producer): the
+/// `Zip::indexed` of the other producers, each window the region at the index, `|(i, j), o| {
+/// let w = u.slice(s![i..i + 3, j..j + 3]); *o = .. }`, which `zip_indexed` writes as index
+/// loops. `Zip` requires every producer to have the shape of the windows' positions, so the
+/// other producers' shape is that of the positions. `None` for any other statement, and where
+/// no producer is a plain array (nothing to give the loops their shape), a window's shape is not
+/// written as a tuple or an array, or its array is not a variable or a field.
+pub(super) fn zip_windows(stmt: &Stmt, krate: &proc_macro2::TokenStream) -> Option<Stmt> {
+    let Stmt::Expr(Expr::MethodCall(mc), semi) = stmt else {
+        return None;
+    };
+    if mc.method != "for_each" || mc.args.len() != 1 {
+        return None;
+    }
+    let Expr::Closure(cl) = chain::strip(&mc.args[0]) else {
+        return None;
+    };
+    let mut producers = Vec::new();
+    let mut e = &*mc.receiver;
+    let (head, indexed) = loop {
+        match chain::strip(e) {
+            Expr::MethodCall(m) if m.method == "and" && m.args.len() == 1 => {
+                producers.push(&m.args[0]);
+                e = &m.receiver;
+            }
+            Expr::Call(c) if c.args.len() == 1 => {
+                let Expr::Path(p) = &*c.func else {
+                    return None;
+                };
+                let mut segs = p.path.segments.iter().rev();
+                let (Some(f), Some(z)) = (segs.next(), segs.next()) else {
+                    return None;
+                };
+                if z.ident != "Zip" || !(f.ident == "from" || f.ident == "indexed") {
+                    return None;
+                }
+                producers.push(&c.args[0]);
+                break (p.path.clone(), f.ident == "indexed");
+            }
+            _ => return None,
+        }
+    };
+    producers.reverse();
+    let skip = usize::from(indexed);
+    if cl.inputs.len() != producers.len() + skip {
+        return None;
+    }
+    // The windows producers: their place among the producers, array, shape and whether chunks.
+    let mut windows = Vec::new();
+    for (k, p) in producers.iter().enumerate() {
+        if let Some(w) = windows_call(p)
+            && w.method != "windows_with_stride"
+            && let Some(shape) = literal_shape(&w.args[0])
+        {
+            if !chain::plain(&w.receiver) {
+                return None;
+            }
+            windows.push((k, (*w.receiver).clone(), shape, w.method == "exact_chunks"));
+        }
+    }
+    let rank = windows.first()?.2.len();
+    if windows.len() == producers.len() || windows.iter().any(|w| w.2.len() != rank) {
+        return None;
+    }
+    let span = super::span::method_span(mc);
+    // The index: the `Zip::indexed` closure's own, or names of ours.
+    let index: Vec<Pat> = if indexed {
+        match &cl.inputs[0] {
+            Pat::Tuple(t) if t.elems.len() == rank => t.elems.iter().cloned().collect(),
+            _ => return None,
+        }
+    } else {
+        (0..rank)
+            .map(|a| {
+                let i = quote::format_ident!("__ad_zw{a}", span = span);
+                syn::parse_quote_spanned!(span=> #i)
+            })
+            .collect()
+    };
+    let names: Vec<syn::Ident> = index
+        .iter()
+        .enumerate()
+        .map(|(a, p)| match p {
+            Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => pi.ident.clone(),
+            _ => quote::format_ident!("__ad_zw{a}", span = span),
+        })
+        .collect();
+    let mut lets: Vec<Stmt> = Vec::new();
+    for (k, array, shape, chunks) in &windows {
+        let pat = &cl.inputs[k + skip];
+        let ranges = names.iter().zip(shape).map(|(i, s)| {
+            if *chunks {
+                quote::quote_spanned!(span=> #i * (#s)..(#i + 1) * (#s))
+            } else {
+                quote::quote_spanned!(span=> #i..#i + (#s))
+            }
+        });
+        lets.push(syn::parse_quote_spanned! {span=>
+            let #pat = #array.slice(#krate::__private::s![#(#ranges),*]);
+        });
+    }
+    let others: Vec<&Expr> = producers
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| !windows.iter().any(|w| w.0 == *k))
+        .map(|(_, p)| *p)
+        .collect();
+    let params: Vec<&Pat> = cl
+        .inputs
+        .iter()
+        .skip(skip)
+        .enumerate()
+        .filter(|(k, _)| !windows.iter().any(|w| w.0 == *k))
+        .map(|(_, p)| p)
+        .collect();
+    let mut zip_path = head;
+    zip_path.segments.last_mut()?.ident = syn::Ident::new("indexed", span);
+    let first = others[0];
+    let rest = &others[1..];
+    let body = &cl.body;
+    let idx = names.iter();
+    Some(Stmt::Expr(
+        syn::parse_quote_spanned! {span=>
+            #zip_path(#first)#(.and(#rest))*.for_each(|(#(#idx),*), #(#params),*| {
+                #(#lets)*
+                #body
+            })
+        },
+        *semi,
+    ))
+}

@@ -4230,6 +4230,9 @@ pub(super) fn desugar_forms(
                 if let Some(r) = super::elementwise::zip_of_lanes(s) {
                     *s = r;
                 }
+                if let Some(r) = super::array_windows::zip_windows(s, self.krate) {
+                    *s = r;
+                }
                 if let Some(r) = super::zip_indexed::zip_indexed(s) {
                     *s = r;
                 }
