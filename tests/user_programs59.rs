@@ -529,3 +529,34 @@ fn windows_as_zip_producers() {
     fd_image("gradient", |p| zip_heat(p, &w, 0.2), &u, &gu);
     fd("gradient in k", |k| zip_heat(&u, &w, k), 0.2, gk);
 }
+
+/// The windows counted by `enumerate`: `Σ_k (k + 1) S_k²` with `S_k` the sum of the `k`-th
+/// 2×2 window in row-major order, so `∂/∂u[p] = Σ_{k: p ∈ w_k} 2 (k + 1) S_k`.
+#[differentiate]
+fn counted_windows(u: &Array2<f64>) -> f64 {
+    let mut s = 0.0;
+    for (k, w) in u.windows((2, 2)).into_iter().enumerate() {
+        s += (k as f64 + 1.0) * w.sum().powi(2);
+    }
+    s
+}
+
+#[test]
+fn windows_counted_by_enumerate() {
+    let u = image(4, 5, 0.3);
+    let (v, g) = counted_windows_grad(&u);
+    close("value", v, counted_windows(&u), TOL);
+    let mut expect = Array2::zeros((4, 5));
+    let mut k = 0.0;
+    for i in 0..3 {
+        for j in 0..4 {
+            k += 1.0;
+            let sum = u[[i, j]] + u[[i, j + 1]] + u[[i + 1, j]] + u[[i + 1, j + 1]];
+            for (a, b) in [(i, j), (i, j + 1), (i + 1, j), (i + 1, j + 1)] {
+                expect[[a, b]] += 2.0 * k * sum;
+            }
+        }
+    }
+    close_image("gradient", &g, &expect);
+    fd_image("gradient", counted_windows, &u, &g);
+}

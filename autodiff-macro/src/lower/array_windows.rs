@@ -90,7 +90,21 @@ impl Lowering {
     /// The loop `fl` over the windows or chunks of an array of two or three dimensions written
     /// as the loop over their positions (see the module's docs); `None` for any other loop.
     pub(super) fn array_windows_loop(&self, fl: &syn::ExprForLoop) -> Option<Expr> {
-        let mc = windows_call(&fl.expr)?;
+        // `for (k, w) in u.windows((3, 3)).into_iter().enumerate()`: the count is the position's
+        // number.
+        let (head, counted) = match chain::strip(&fl.expr) {
+            Expr::MethodCall(e) if e.method == "enumerate" && e.args.is_empty() => {
+                let Pat::Tuple(t) = &*fl.pat else {
+                    return None;
+                };
+                if t.elems.len() != 2 {
+                    return None;
+                }
+                (&*e.receiver, Some((&t.elems[0], &t.elems[1])))
+            }
+            e => (e, None),
+        };
+        let mc = windows_call(head)?;
         let span = fl.span();
         let krate = &self.krate;
         // The shape's parts as written, or, where the array's rank is known (`u.windows(k.dim())`
@@ -174,7 +188,10 @@ impl Lowering {
             })
             .collect();
         let count = product(&n);
-        let pat = &fl.pat;
+        let (counter, pat) = match counted {
+            Some((k, w)) => (Some(quote::quote_spanned!(span=> let #k = #t;)), w),
+            None => (None, &*fl.pat),
+        };
         let stmts = &fl.body.stmts;
         let attrs = &fl.attrs;
         let tokens = quote::quote_spanned! {span=>
@@ -191,6 +208,7 @@ impl Lowering {
                 #(#attrs)*
                 for #t in 0..#count {
                     #(let #i: usize = #starts;)*
+                    #counter
                     let #pat = #array.slice(#krate::__private::s![#(#i..#i + #k),*]);
                     #(#stmts)*
                 }
