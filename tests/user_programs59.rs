@@ -560,3 +560,43 @@ fn windows_counted_by_enumerate() {
     close_image("gradient", &g, &expect);
     fd_image("gradient", counted_windows, &u, &g);
 }
+
+/// Windows of windows, differentiated twice: the 1×2 windows of each 2×2 window are the
+/// horizontal pairs `(u[i, j], u[i, j + 1])`, each met by `m_i = [i ≥ 1] + [i ≤ h − 2]` of
+/// the 2×2 windows, so `f = Σ m_i sin(u[i, j]·u[i, j + 1])` and `∂/∂u[i, j] = m_i cos(a b)·b`
+/// over the pairs `(a, b)` that hold `u[i, j]` as `a` (and `·a` where it is `b`).
+#[differentiate(hessian)]
+fn nested_windows(u: &Array2<f64>) -> f64 {
+    let mut s = 0.0;
+    for w in u.windows((2, 2)) {
+        for c in w.windows((1, 2)) {
+            s += (c[[0, 0]] * c[[0, 1]]).sin();
+        }
+    }
+    s
+}
+
+#[test]
+fn windows_of_windows_second_order() {
+    let u = image(3, 4, 0.3);
+    let (v, g) = nested_windows_grad(&u);
+    close("value", v, nested_windows(&u), TOL);
+    let (h, w) = u.dim();
+    let mut expect = Array2::zeros((h, w));
+    for i in 0..h {
+        let m = f64::from(u8::from(i >= 1) + u8::from(i + 2 <= h));
+        for j in 0..w - 1 {
+            let (a, b) = (u[[i, j]], u[[i, j + 1]]);
+            expect[[i, j]] += m * (a * b).cos() * b;
+            expect[[i, j + 1]] += m * (a * b).cos() * a;
+        }
+    }
+    close_image("gradient", &g, &expect);
+    fd_image("gradient", nested_windows, &u, &g);
+    let du = image(3, 4, 1.7);
+    let (v, g2, hv) = nested_windows_hvp(&u, &du);
+    assert_eq!(v, nested_windows(&u));
+    close_image("gradient of _hvp", &g2, &expect);
+    let r = autodiff::check::hvpcheck(|p: &Array2<f64>| nested_windows_grad(p).1, &u, &du, &hv);
+    assert!(r.passed(), "{r}");
+}
