@@ -600,3 +600,65 @@ fn windows_of_windows_second_order() {
     let r = autodiff::check::hvpcheck(|p: &Array2<f64>| nested_windows_grad(p).1, &u, &du, &hv);
     assert!(r.passed(), "{r}");
 }
+
+/// Windows left by a `return` and by a jump to an outer loop: over two passes `i`, each 2×2
+/// window's sum `m` ends the function with `s + m²` where `m > thr`, ends the pass where `m <
+/// −thr`, and adds `(i + 1) sin m` otherwise. The gradient is that of the terms reached:
+/// `(i + 1) cos m` on each element of a window added, `2m` on those of the window returned at.
+#[differentiate]
+fn early_exit(u: &Array2<f64>, thr: f64) -> f64 {
+    let mut s = 0.0;
+    'passes: for i in 0..2 {
+        for w in u.windows((2, 2)) {
+            let m = w.sum();
+            if m > thr {
+                return s + m * m;
+            }
+            if m < -thr {
+                continue 'passes;
+            }
+            s += m.sin() * (i as f64 + 1.0);
+        }
+    }
+    s
+}
+
+/// The gradient of [`early_exit`] term by term, as its doc says.
+fn early_exit_gradient(u: &Array2<f64>, thr: f64) -> Array2<f64> {
+    let (h, w) = u.dim();
+    let mut g = Array2::zeros((h, w));
+    for i in 0..2 {
+        'windows: for a in 0..h - 1 {
+            for b in 0..w - 1 {
+                let m = u[[a, b]] + u[[a, b + 1]] + u[[a + 1, b]] + u[[a + 1, b + 1]];
+                let d = if m > thr {
+                    2.0 * m
+                } else if m < -thr {
+                    break 'windows;
+                } else {
+                    (i as f64 + 1.0) * m.cos()
+                };
+                for p in [(a, b), (a, b + 1), (a + 1, b), (a + 1, b + 1)] {
+                    g[p] += d;
+                }
+                if m > thr {
+                    return g;
+                }
+            }
+        }
+    }
+    g
+}
+
+#[test]
+fn windows_left_by_return_and_outer_continue() {
+    // No exit; each pass ended at its fourth window (three added); a return at the third
+    // window of the first pass (two added).
+    for (seed, thr) in [(0.3, 10.0), (2.0, 2.5), (5.5, 1.5)] {
+        let u = image(4, 5, seed);
+        let (v, (g, _)) = early_exit_grad(&u, thr);
+        close("value", v, early_exit(&u, thr), TOL);
+        close_image("gradient", &g, &early_exit_gradient(&u, thr));
+        fd_image("gradient", |p| early_exit(p, thr), &u, &g);
+    }
+}

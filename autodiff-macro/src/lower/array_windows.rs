@@ -194,25 +194,36 @@ impl Lowering {
         };
         let stmts = &fl.body.stmts;
         let attrs = &fl.attrs;
-        let tokens = quote::quote_spanned! {span=>
-            {
-                #bind
-                #(let #k: usize = #shape;)*
-                #(let #s: usize = #steps;)*
+        let sizes = quote::quote_spanned! {span=>
+            #(let #k: usize = #shape;)*
+            #(let #s: usize = #steps;)*
+            #(let #n: usize = if #array.shape()[#axes] >= #k {
+                (#array.shape()[#axes] - #k) / #s + 1
+            } else {
+                0
+            };)*
+        };
+        // The sizes are worked out for the range and again in the body (integers read from the
+        // array's shape), so that the loop stays a statement of its own: a `return` or a jump
+        // to an outer loop in its body leaves no block the lowering wraps it in.
+        let looped = quote::quote_spanned! {span=>
+            #(#attrs)*
+            for #t in 0..({
+                #sizes
                 assert!(#(#k > 0)&&* #(&& #s > 0)*, #what);
-                #(let #n: usize = if #array.shape()[#axes] >= #k {
-                    (#array.shape()[#axes] - #k) / #s + 1
-                } else {
-                    0
-                };)*
-                #(#attrs)*
-                for #t in 0..#count {
-                    #(let #i: usize = #starts;)*
-                    #counter
-                    let #pat = #array.slice(#krate::__private::s![#(#i..#i + #k),*]);
-                    #(#stmts)*
-                }
+                #count
+            }) {
+                #sizes
+                #(let #i: usize = #starts;)*
+                #counter
+                let #pat = #array.slice(#krate::__private::s![#(#i..#i + #k),*]);
+                #(#stmts)*
             }
+        };
+        let tokens = match bind {
+            // A receiver computed in the loop's head (`(x * 2.0).windows(..)`), bound once.
+            Some(bind) => quote::quote_spanned!(span=> { #bind #looped }),
+            None => looped,
         };
         syn::parse2(tokens).ok()
     }
