@@ -4,16 +4,12 @@
 //! region `u.slice(s![i..i + 3, j..j + 3])` of the array:
 //!
 //! ```text
-//! {
-//!     let __ad_wk0: usize = 3; let __ad_wk1: usize = 3;      // the window's shape
-//!     let __ad_ws0: usize = 1; let __ad_ws1: usize = 1;      // the step between windows
-//!     let __ad_wn0: usize = ..; let __ad_wn1: usize = ..;    // how many along each axis
-//!     for __ad_wt in 0..__ad_wn0 * __ad_wn1 {
-//!         let __ad_wi0: usize = __ad_wt / __ad_wn1 * __ad_ws0;
-//!         let __ad_wi1: usize = __ad_wt % __ad_wn1 * __ad_ws1;
-//!         let w = u.slice(s![__ad_wi0..__ad_wi0 + __ad_wk0, __ad_wi1..__ad_wi1 + __ad_wk1]);
-//!         ..
-//!     }
+//! for __ad_wt in 0..({ sizes; assert!(..); __ad_wn0 * __ad_wn1 }) {
+//!     sizes;   // __ad_wk*: the window's shape, __ad_ws*: the step, __ad_wn*: how many
+//!     let __ad_wi0: usize = __ad_wt / __ad_wn1 * __ad_ws0;
+//!     let __ad_wi1: usize = __ad_wt % __ad_wn1 * __ad_ws1;
+//!     let w = u.slice(s![__ad_wi0..__ad_wi0 + __ad_wk0, __ad_wi1..__ad_wi1 + __ad_wk1]);
+//!     ..
 //! }
 //! ```
 //!
