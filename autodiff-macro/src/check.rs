@@ -1664,6 +1664,11 @@ fn through_trait(f: &Func, recv: Value) -> Option<(String, String)> {
                     continue;
                 }
                 let tp = p.path.get_ident()?.to_string();
+                // A float type parameter (`T: Float`): a float method without a rule
+                // (`x.abs_sub(y)`), whose error is the list of the methods that have one.
+                if crate::types::is_float_param(&tp) {
+                    return None;
+                }
                 return f
                     .type_params
                     .contains(&tp)
