@@ -166,3 +166,69 @@ fn folds_of_sums_and_differences_are_followed() {
     let (sa, _, _) = pullback(2.5);
     assert!(close(&sa, &(&ga * 2.5)), "seed 2.5: {sa}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Folds of an array made in the expression: by arithmetic (`(a * b).fold(..)`), by ndarray's
+// own methods (`a.mapv(f).mapv(g).fold(..)`) and by a constructor (`Array1::from_iter(..)`).
+// They were an error that said the fold's closure is not followed; each is the fold of a
+// local holding the array, which is.
+// ---------------------------------------------------------------------------------------------
+
+/// Σ sin(aᵢbᵢ): ∂/∂aᵢ = bᵢ·cos(aᵢbᵢ), ∂/∂bᵢ = aᵢ·cos(aᵢbᵢ).
+#[differentiate]
+fn sin_of_products(a: &Array1<f64>, b: &Array1<f64>) -> f64 {
+    (a * b).fold(0.0, |acc, q| acc + q.sin())
+}
+
+/// Σ e^{2aᵢ} through two `mapv`s: ∂/∂aᵢ = 2e^{2aᵢ}.
+#[differentiate]
+fn exp_of_doubled(a: &Array1<f64>) -> f64 {
+    a.mapv(|q| q * 2.0)
+        .mapv(f64::exp)
+        .fold(0.0, |acc, &q| acc + q)
+}
+
+/// max_i aᵢx of an array collected from an iterator: ∂/∂a_k = x, ∂/∂x = a_k at the (single)
+/// maximum k, for x > 0.
+#[differentiate]
+fn largest_scaled(a: &Array1<f64>, x: f64) -> f64 {
+    Array1::from_iter(a.iter().map(|q| q * x)).fold(f64::NEG_INFINITY, |m, &q| m.max(q))
+}
+
+#[test]
+fn folds_of_arrays_made_in_the_expression() {
+    let a = array![0.3, 0.5, -0.2];
+    let b = array![1.5, -0.5, 2.0];
+    let (v, (ga, gb)) = sin_of_products_grad(&a, &b);
+    assert!((v - sin_of_products(&a, &b)).abs() < 1e-12);
+    for i in 0..3 {
+        let c = (a[i] * b[i]).cos();
+        assert!((ga[i] - b[i] * c).abs() < 1e-12, "∂a[{i}]");
+        assert!((gb[i] - a[i] * c).abs() < 1e-12, "∂b[{i}]");
+    }
+    let r = gradcheck(
+        |p: &(Array1<f64>, Array1<f64>)| sin_of_products(&p.0, &p.1),
+        &(a.clone(), b.clone()),
+        &(ga, gb),
+    );
+    assert!(r.passed(), "{r}");
+
+    let (v, g) = exp_of_doubled_grad(&a);
+    assert!((v - exp_of_doubled(&a)).abs() < 1e-12);
+    for i in 0..3 {
+        assert!((g[i] - 2.0 * (2.0 * a[i]).exp()).abs() < 1e-12, "∂a[{i}]");
+    }
+    let r = gradcheck(|p: &Array1<f64>| exp_of_doubled(p), &a, &g);
+    assert!(r.passed(), "{r}");
+
+    let (v, (g, gx)) = largest_scaled_grad(&a, 2.0);
+    assert!((v - largest_scaled(&a, 2.0)).abs() < 1e-12);
+    assert_eq!(g, array![0.0, 2.0, 0.0]);
+    assert_eq!(gx, a[1]);
+    let r = gradcheck(
+        |p: &(Array1<f64>, f64)| largest_scaled(&p.0, p.1),
+        &(a.clone(), 2.0),
+        &(g, gx),
+    );
+    assert!(r.passed(), "{r}");
+}

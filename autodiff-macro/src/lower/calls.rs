@@ -976,7 +976,18 @@ impl Lowering {
                 inner.method.to_string().as_str(),
                 "sum_axis" | "mean_axis" | "mapv" | "dot" | "diag" | "to_owned"
             ) && (self.is_array_variable(&inner.receiver)
-                || self.is_local_array(&inner.receiver))));
+                || self.is_local_array(&inner.receiver)
+                // Methods only ndarray's arrays have, on an array made in the expression
+                // (`a.mapv(f).mapv(g).fold(..)`).
+                || matches!(inner.method.to_string().as_str(), "mapv" | "sum_axis" | "mean_axis"))))
+                // An array made by arithmetic (`(&a * &b).fold(..)`: an iterator has none) or
+                // by ndarray's constructors (`Array1::from_iter(..).fold(..)`).
+                || matches!(chain::strip(&mc.receiver), Expr::Binary(_))
+                || matches!(chain::strip(&mc.receiver), Expr::Call(c)
+                    if matches!(&*c.func, Expr::Path(p) if p.path.segments.first().is_some_and(|s| {
+                        let s = s.ident.to_string();
+                        s.starts_with("Array") || s == "ndarray"
+                    })));
             let followed =
                 self.is_array_variable(&mc.receiver) || self.is_local_array(&mc.receiver) || view;
             if followed && !order_free_fold(&mc.args[1]) {
