@@ -979,7 +979,10 @@ impl Lowering {
                 || self.is_local_array(&inner.receiver)
                 // Methods only ndarray's arrays have, on an array made in the expression
                 // (`a.mapv(f).mapv(g).fold(..)`).
-                || matches!(inner.method.to_string().as_str(), "mapv" | "sum_axis" | "mean_axis"))))
+                || matches!(
+                    inner.method.to_string().as_str(),
+                    "mapv" | "sum_axis" | "mean_axis" | "dot"
+                ))))
                 // An array made by arithmetic (`(&a * &b).fold(..)`: an iterator has none) or
                 // by ndarray's constructors (`Array1::from_iter(..).fold(..)`).
                 || matches!(chain::strip(&mc.receiver), Expr::Binary(_))
