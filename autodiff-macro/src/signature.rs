@@ -245,6 +245,12 @@ impl Signature {
             if !*a {
                 continue;
             }
+            // A parameter written as a pattern has a name of the macro's (`__ad_arg0`).
+            let who = if n.to_string().starts_with("__ad_arg") {
+                "this parameter".to_string()
+            } else {
+                format!("`{n}`")
+            };
             if types::view_kind(t) == Some(true) {
                 errors.push(syn::Error::new_spanned(
                     t,
@@ -272,14 +278,28 @@ impl Signature {
                 *a = false;
                 continue;
             }
+            if types::holds_borrowing_tuple(t) {
+                errors.push(syn::Error::new_spanned(
+                    t,
+                    format!(
+                        "{who} is a tuple that holds references, which has no gradient type \
+                         (it would hold references); take each part as a parameter of its own \
+                         (`xs: &[f64], ys: &[f64]` for `(&[f64], &[f64])`), whose gradients \
+                         are owned (`Vec<f64>`), or leave {who} out with \
+                         `#[differentiate(wrt(..))]` where it is data"
+                    ),
+                ));
+                *a = false;
+                continue;
+            }
             if types::holds_mixed_tuple(t) {
                 errors.push(syn::Error::new_spanned(
                     t,
                     format!(
-                        "`{n}` holds tuples of integers (or other values without a \
+                        "{who} holds tuples of integers (or other values without a \
                          derivative) and floats, which have no gradient type; pass the \
                          integers and the floats as two slices (`idx: &[usize], xs: &[f64]`), \
-                         or leave `{n}` out with `#[differentiate(wrt(..))]`"
+                         or leave {who} out with `#[differentiate(wrt(..))]`"
                     ),
                 ));
                 *a = false;

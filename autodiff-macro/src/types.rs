@@ -730,6 +730,19 @@ pub fn holds_references(ty: &Type) -> bool {
     false
 }
 
+/// A tuple holding a borrow (a reference or an ndarray view), at any depth of references,
+/// slices, arrays and `Vec`s: `(&[f64], &[f64])`, `&[(&[f64], f64)]`. Its gradient type would
+/// hold the borrow, so it has none.
+pub fn holds_borrowing_tuple(ty: &Type) -> bool {
+    match ty {
+        Type::Reference(r) => holds_borrowing_tuple(&r.elem),
+        Type::Paren(p) => holds_borrowing_tuple(&p.elem),
+        Type::Group(g) => holds_borrowing_tuple(&g.elem),
+        Type::Tuple(t) => t.elems.iter().any(borrows),
+        _ => container_elem(ty).is_some_and(holds_borrowing_tuple),
+    }
+}
+
 /// A tuple that holds an integer (or another type without a derivative) beside a float, at any
 /// depth of references, slices, arrays and `Vec`s: `&[(usize, f64)]`. It has no gradient type.
 pub fn holds_mixed_tuple(ty: &Type) -> bool {

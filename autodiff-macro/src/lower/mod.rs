@@ -458,6 +458,7 @@ pub fn lower(item: &syn::ItemFn, active: &[bool], krate: proc_macro2::TokenStrea
     syntax::desugar_open_ranges_in_zip(&mut block);
     syntax::desugar_operator_paths(&mut block);
     syntax::desugar_unzip(&mut block);
+    syntax::desugar_rest_array_lets(&mut block, &params);
     syntax::desugar_azip(&mut block);
     scan_state::scan_tuple_states(&mut block);
     syntax::desugar_field_unwrap_or(&mut block, &params);

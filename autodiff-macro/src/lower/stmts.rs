@@ -460,7 +460,8 @@ impl Lowering {
             _ => self.err_at(
                 &pat,
                 "this pattern is not supported in `let`; use a name, `_`, a tuple of them, or \
-                 an array of them (`let [a, b] = arr;`)",
+                 an array of them (`let [a, b] = arr;`, also with a rest, `let [first, .., \
+                 last] = arr;`, of a variable: bind the value to one first)",
             ),
         }
     }

@@ -1708,6 +1708,122 @@ pub(super) fn desugar_azip(block: &mut syn::Block) {
 /// ```
 ///
 /// `unzip` elsewhere (into something other than a `let`) is left to the lowering's error.
+/// `let [first, .., last] = x;` (also `rest @ ..`, `&[a, .., b] = x`, and a parameter written
+/// so, `[first, .., last]: [f64; 4]`, bound the same way at the top of the body) of a fixed-size
+/// array held in a variable: each name the element read at its position, counted from the end
+/// after the `..` (`x[x.len() - 1]`), and `rest` the range it stands for, `&x[1..x.len() - 1]`.
+/// The names bind the elements' values where Rust binds values (a `&[..]` pattern, `*x`,
+/// `x[..]`, a parameter taken by value), else references, `&x[i]`, as the default binding mode
+/// through a reference does.
+pub(super) fn desugar_rest_array_lets(block: &mut syn::Block, params: &[(syn::Ident, syn::Type)]) {
+    use syn::visit_mut::VisitMut;
+    struct Rest<'p>(&'p [(syn::Ident, syn::Type)]);
+    /// The statements binding `pat`'s names, or `None` where it is not such a pattern.
+    fn binds(pat: &Pat, init: &Expr, params: &[(syn::Ident, syn::Type)]) -> Option<Vec<Stmt>> {
+        let (ps, mut by_value) = match pat {
+            Pat::Slice(ps) => (ps, false),
+            Pat::Reference(r) if r.mutability.is_none() => match &*r.pat {
+                Pat::Slice(ps) => (ps, true),
+                _ => return None,
+            },
+            _ => return None,
+        };
+        let is_rest = |p: &Pat| match p {
+            Pat::Rest(_) => true,
+            Pat::Ident(pi) => {
+                pi.by_ref.is_none()
+                    && matches!(pi.subpat.as_ref().map(|s| &*s.1), Some(Pat::Rest(_)))
+            }
+            _ => false,
+        };
+        let rest = ps.elems.iter().position(is_rest)?;
+        let mut x = chain::strip(init);
+        match x {
+            Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => {
+                by_value = true;
+                x = chain::strip(&u.expr);
+            }
+            Expr::Index(ix) if matches!(&*ix.index, Expr::Range(r) if r.start.is_none() && r.end.is_none()) =>
+            {
+                by_value = true;
+                x = chain::strip(&ix.expr);
+            }
+            _ => {}
+        }
+        let Expr::Path(xp) = x else { return None };
+        let id = xp.path.get_ident()?;
+        if let Some((_, t)) = params.iter().find(|(n, _)| n == id) {
+            by_value |= matches!(t, syn::Type::Array(_));
+        }
+        let n = ps.elems.len();
+        let after = n - rest - 1;
+        let span = ps.bracket_token.span.join();
+        let mut out = Vec::new();
+        for (j, p) in ps.elems.iter().enumerate() {
+            if j == rest {
+                if let Pat::Ident(pi) = p {
+                    let name = &pi.ident;
+                    out.push(syn::parse_quote_spanned!(span=>
+                        let #name = &#x[#rest..#x.len() - #after];
+                    ));
+                }
+                continue;
+            }
+            if is_rest(p) {
+                return None;
+            }
+            let at: Expr = if j > rest {
+                let back = n - j;
+                syn::parse_quote_spanned!(span=> #x.len() - #back)
+            } else {
+                syn::parse_quote_spanned!(span=> #j)
+            };
+            match p {
+                Pat::Wild(_) => {}
+                Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+                    out.push(if by_value {
+                        syn::parse_quote_spanned!(span=> let #pi = #x[#at];)
+                    } else {
+                        syn::parse_quote_spanned!(span=> let #pi = &#x[#at];)
+                    });
+                }
+                Pat::Reference(r) if !by_value && r.mutability.is_none() => match &*r.pat {
+                    Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+                        out.push(syn::parse_quote_spanned!(span=> let #pi = #x[#at];));
+                    }
+                    _ => return None,
+                },
+                _ => return None,
+            }
+        }
+        Some(out)
+    }
+    impl VisitMut for Rest<'_> {
+        fn visit_block_mut(&mut self, bl: &mut syn::Block) {
+            syn::visit_mut::visit_block_mut(self, bl);
+            let mut i = 0;
+            while i < bl.stmts.len() {
+                let made = match &bl.stmts[i] {
+                    Stmt::Local(l) => match l.init.as_ref() {
+                        Some(init) if init.diverge.is_none() => binds(&l.pat, &init.expr, self.0),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                match made {
+                    Some(stmts) => {
+                        let k = stmts.len();
+                        bl.stmts.splice(i..=i, stmts);
+                        i += k;
+                    }
+                    None => i += 1,
+                }
+            }
+        }
+    }
+    Rest(params).visit_block_mut(block);
+}
+
 pub(super) fn desugar_unzip(block: &mut syn::Block) {
     use syn::visit_mut::VisitMut;
     struct Unzip(usize);

@@ -1,0 +1,144 @@
+//! A differentiated function's signature and its exits written as Rust code writes them:
+//! parameters as patterns (`(a, b): (f64, f64)`, `&[first, .., last]: &[f64; 4]`, `Point { x, y
+//! }: Point`, `mut x: f64`, `_: f64`), tuples and arrays as parameters and results, attributes
+//! and doc comments on the function, constants and statics, functions of nested modules called
+//! by their paths, and the ways a body leaves: `return` from loops, branches and match arms,
+//! guards on the data, `loop { .. break v }`, labelled blocks, `assert!`, `unreachable!()`.
+//!
+//! Among them, an array pattern with a rest, `let [first, .., last] = x;` (and a parameter
+//! written so, `[head, mid @ .., tail]: [f64; 4]`), was an error that said to use a pattern of
+//! names: it is bound as the elements at their positions, counted from the end after the `..`.
+//!
+//! Each gradient is checked against its closed form (stated beside the test) and against
+//! central finite differences through `autodiff::check`; each value against the plain
+//! function's, and some `_jvp` against directional finite differences.
+
+#![allow(clippy::needless_range_loop)] // written as users write them
+
+mod common;
+use autodiff::check::{gradcheck, jvpcheck};
+use autodiff::differentiate;
+use common::*;
+
+const A4: [f64; 4] = [1.5, 2.0, -3.0, 4.0];
+
+// ---------------------------------------------------------------------------------------------
+// Array patterns with a rest.
+// ---------------------------------------------------------------------------------------------
+
+/// The first element times the last, bound by a parameter pattern through a reference:
+/// `∂/∂x[0] = x[3]`, `∂/∂x[3] = x[0]`, zero between.
+#[differentiate]
+fn ends_ref(&[first, .., last]: &[f64; 4]) -> f64 {
+    first * last
+}
+
+fn ends_ref_plain(&[first, .., last]: &[f64; 4]) -> f64 {
+    first * last
+}
+
+#[test]
+fn ends_of_a_referenced_array_pattern() {
+    let (v, g) = ends_ref_grad(&A4);
+    close("value", v, ends_ref_plain(&A4), TOL);
+    close_all("gradient", &g, &[A4[3], 0.0, 0.0, A4[0]]);
+    let r = gradcheck(|x: &[f64; 4]| ends_ref_plain(x), &A4, &g);
+    assert!(r.passed(), "{r}");
+    let d = [0.3, -0.1, 0.7, 0.2];
+    let (y, dy) = ends_ref_jvp(&A4, &d);
+    close("jvp value", y, ends_ref_plain(&A4), TOL);
+    close("jvp", dy, A4[3] * d[0] + A4[0] * d[3], TOL);
+    let r = jvpcheck(|x: &[f64; 4]| ends_ref_plain(x), &A4, &d, &dy);
+    assert!(r.passed(), "{r}");
+}
+
+/// `max(first, last) · first` of an array taken by value and taken apart by a `let`: with
+/// `last > first`, `∂/∂first = last`, `∂/∂last = first`.
+#[differentiate]
+fn ends_max(x: [f64; 4]) -> f64 {
+    let [first, .., last] = x;
+    first.max(last) * first
+}
+
+fn ends_max_plain(x: [f64; 4]) -> f64 {
+    let [first, .., last] = x;
+    first.max(last) * first
+}
+
+#[test]
+fn ends_of_an_array_by_value() {
+    let (v, g) = ends_max_grad(A4);
+    close("value", v, ends_max_plain(A4), TOL);
+    close_all("gradient", &g, &[A4[3], 0.0, 0.0, A4[0]]);
+    let r = gradcheck(|x: &[f64; 4]| ends_max_plain(*x), &A4, &g);
+    assert!(r.passed(), "{r}");
+}
+
+/// `head · tail + Σ mid²` with `mid @ ..` the two middle elements: `∂/∂head = tail`, `∂/∂tail =
+/// head`, `∂/∂mid[k] = 2·mid[k]`.
+#[differentiate]
+fn head_mid_tail([head, mid @ .., tail]: [f64; 4]) -> f64 {
+    head * tail + mid.iter().map(|v| v * v).sum::<f64>()
+}
+
+fn head_mid_tail_plain([head, mid @ .., tail]: [f64; 4]) -> f64 {
+    head * tail + mid.iter().map(|v| v * v).sum::<f64>()
+}
+
+#[test]
+fn rest_bound_to_a_name() {
+    let (v, g) = head_mid_tail_grad(A4);
+    close("value", v, head_mid_tail_plain(A4), TOL);
+    close_all("gradient", &g, &[A4[3], 2.0 * A4[1], 2.0 * A4[2], A4[0]]);
+    let r = gradcheck(|x: &[f64; 4]| head_mid_tail_plain(*x), &A4, &g);
+    assert!(r.passed(), "{r}");
+    let d = [0.1, 0.2, -0.4, 0.5];
+    let (_, dy) = head_mid_tail_jvp(A4, d);
+    let r = jvpcheck(|x: &[f64; 4]| head_mid_tail_plain(*x), &A4, &d, &dy);
+    assert!(r.passed(), "{r}");
+}
+
+/// `a·b·2 + a` of the first two elements of a referenced array, bound as references (`*a`
+/// reads one): `∂/∂x[0] = 2·b + 1`, `∂/∂x[1] = 2·a`.
+#[differentiate]
+fn front_pair(x: &[f64; 4]) -> f64 {
+    let [a, b, ..] = x;
+    a * b * 2.0 + *a
+}
+
+fn front_pair_plain(x: &[f64; 4]) -> f64 {
+    let [a, b, ..] = x;
+    a * b * 2.0 + *a
+}
+
+#[test]
+fn leading_names_bound_by_reference() {
+    let (v, g) = front_pair_grad(&A4);
+    close("value", v, front_pair_plain(&A4), TOL);
+    close_all("gradient", &g, &[2.0 * A4[1] + 1.0, 2.0 * A4[0], 0.0, 0.0]);
+    let r = gradcheck(|x: &[f64; 4]| front_pair_plain(x), &A4, &g);
+    assert!(r.passed(), "{r}");
+}
+
+/// The first element times the first of the rest (`rest[0]`, the second) and the last of the
+/// array, read through `let [first, rest @ ..] = x;` of a reference: `∂/∂x[0] = x[1] + x[3]`,
+/// `∂/∂x[1] = x[0]`, `∂/∂x[3] = x[0]`.
+#[differentiate]
+fn first_and_rest(x: &[f64; 4]) -> f64 {
+    let [first, rest @ ..] = x;
+    first * (rest[0] + rest[2])
+}
+
+fn first_and_rest_plain(x: &[f64; 4]) -> f64 {
+    let [first, rest @ ..] = x;
+    first * (rest[0] + rest[2])
+}
+
+#[test]
+fn rest_of_a_referenced_array() {
+    let (v, g) = first_and_rest_grad(&A4);
+    close("value", v, first_and_rest_plain(&A4), TOL);
+    close_all("gradient", &g, &[A4[1] + A4[3], A4[0], 0.0, A4[0]]);
+    let r = gradcheck(|x: &[f64; 4]| first_and_rest_plain(x), &A4, &g);
+    assert!(r.passed(), "{r}");
+}
