@@ -142,3 +142,71 @@ fn rest_of_a_referenced_array() {
     let r = gradcheck(|x: &[f64; 4]| first_and_rest_plain(x), &A4, &g);
     assert!(r.passed(), "{r}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// A struct returned from inside a loop (its type derives `Default`, which the value is carried
+// out of the loop in; without it, an error at the loop that says so,
+// `tests/ui/return_in_loop_without_default.rs`).
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug, Default, autodiff::Differentiable)]
+pub struct Body {
+    pub x: f64,
+    pub v: f64,
+}
+
+/// Explicit Euler steps of a falling body until it passes the floor: `x_{k+1} = x_k + v_k·dt`,
+/// `v_{k+1} = v_k − g·dt`. With the floor crossed at step `k` (fixed near the point), `x_k = x0
+/// + k·v0·dt − g·dt²·k(k−1)/2` and `v_k = v0 − k·g·dt`, so `∂x_k/∂x0 = 1`, `∂x_k/∂v0 = k·dt`,
+/// `∂v_k/∂v0 = 1`, `∂v_k/∂x0 = 0`.
+#[differentiate(wrt(s0))]
+fn fall(s0: Body, dt: f64, steps: usize) -> Body {
+    let mut s = s0;
+    for _ in 0..steps {
+        s = Body {
+            x: s.x + s.v * dt,
+            v: s.v - 9.81 * dt,
+        };
+        if s.x < 0.0 {
+            return s;
+        }
+    }
+    s
+}
+
+fn fall_plain(s0: Body, dt: f64, steps: usize) -> (Body, usize) {
+    let mut s = s0;
+    for k in 0..steps {
+        s = Body {
+            x: s.x + s.v * dt,
+            v: s.v - 9.81 * dt,
+        };
+        if s.x < 0.0 {
+            return (s, k + 1);
+        }
+    }
+    (s, steps)
+}
+
+#[test]
+fn struct_returned_from_a_loop() {
+    let (dt, steps) = (0.05, 200);
+    let s0 = Body { x: 1.0, v: 0.3 };
+    let (plain, k) = fall_plain(s0, dt, steps);
+    assert!(k < steps, "the floor is crossed inside the loop");
+    let (s, pullback) = fall_vjp(s0, dt, steps);
+    close("x", s.x, plain.x, TOL);
+    close("v", s.v, plain.v, TOL);
+    let gx = pullback(Body { x: 1.0, v: 0.0 });
+    close("∂x/∂x0", gx.x, 1.0, TOL);
+    close("∂x/∂v0", gx.v, k as f64 * dt, TOL);
+    let gv = fall_vjp(s0, dt, steps).1(Body { x: 0.0, v: 1.0 });
+    close("∂v/∂x0", gv.x, 0.0, TOL);
+    close("∂v/∂v0", gv.v, 1.0, TOL);
+    let r = gradcheck(
+        |p: &(f64, f64)| fall_plain(Body { x: p.0, v: p.1 }, dt, steps).0.x,
+        &(s0.x, s0.v),
+        &(gx.x, gx.v),
+    );
+    assert!(r.passed(), "{r}");
+}

@@ -91,6 +91,27 @@ pub trait ActiveParameter {}
 
 impl<T: Primal + ?Sized> ActiveParameter for T {}
 
+/// A type a differentiated function returns from inside a loop: the value is carried out of
+/// the loop in a variable that starts from `Default::default()`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is returned from inside a loop, which needs `{Self}: Default` in a \
+               differentiated function",
+    label = "a `return` inside this loop",
+    note = "the returned value is carried out of the loop in a variable that starts from \
+            `Default::default()`: derive `Default` on the type (`#[derive(Clone, Default, \
+            Differentiable)]`), or keep the value in a variable declared before the loop, leave \
+            the loop with `break` and return the variable after it"
+)]
+pub trait ReturnedFromLoop: Default {}
+
+impl<T: Default> ReturnedFromLoop for T {}
+
+/// The value a `return` inside a loop is carried in before the loop sets it.
+#[inline(always)]
+pub fn returned_from_loop<T: ReturnedFromLoop>() -> T {
+    T::default()
+}
+
 /// `adjoint += contribution`.
 #[inline(always)]
 pub fn acc<T: Differentiable>(adjoint: &mut T, contribution: T) {

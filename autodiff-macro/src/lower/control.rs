@@ -118,9 +118,10 @@ impl Lowering {
                 self.err_at(e, "a differentiated function must return a value");
                 return;
             };
+            let krate = &self.krate;
             let d = self.inst1(
                 b,
-                InstKind::Const(quote!(::core::default::Default::default())),
+                InstKind::Const(quote!(#krate::__private::returned_from_loop())),
                 Kind::Unknown,
                 span,
             );
