@@ -210,3 +210,91 @@ fn struct_returned_from_a_loop() {
     );
     assert!(r.passed(), "{r}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Closure parameters called on data: `impl Fn(usize) -> f64` and a type parameter `F: Fn(..)`
+// are data, as `&impl Fn(..)`, `&dyn Fn(..)` and `fn(..)` are. (They were an error that said
+// `impl Trait` parameters are not supported, and one that said `F` has no float bound.)
+// ---------------------------------------------------------------------------------------------
+
+/// `Σ w(i)·x_i²` with the weight a closure bounded in a `where` clause: `∂/∂x_i = 2·w(i)·x_i`.
+#[differentiate]
+fn scheduled<F>(x: &[f64], w: F) -> f64
+where
+    F: Fn(usize) -> f64,
+{
+    x.iter().enumerate().map(|(i, v)| w(i) * v * v).sum()
+}
+
+fn scheduled_plain<F: Fn(usize) -> f64>(x: &[f64], w: F) -> f64 {
+    x.iter().enumerate().map(|(i, v)| w(i) * v * v).sum()
+}
+
+/// `Σ w(i)·exp(x_i)` with `w: impl Fn(usize) -> f64`: `∂/∂x_i = w(i)·exp(x_i)`.
+#[differentiate]
+fn discounted(x: &[f64], w: impl Fn(usize) -> f64) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += w(i) * x[i].exp();
+    }
+    s
+}
+
+fn discounted_plain(x: &[f64], w: impl Fn(usize) -> f64) -> f64 {
+    (0..x.len()).map(|i| w(i) * x[i].exp()).sum()
+}
+
+#[test]
+fn closure_parameters_called_on_data() {
+    let x = [0.4, -1.1, 0.9];
+    let w = |i: usize| 1.0 / (i as f64 + 1.0);
+    let (v, g) = scheduled_grad(&x, w);
+    close("value", v, scheduled_plain(&x, w), TOL);
+    let expected: Vec<f64> = (0..3).map(|i| 2.0 * w(i) * x[i]).collect();
+    close_all("gradient", &g, &expected);
+    fd_vec("gradient", |x| scheduled_plain(x, w), &x, &g);
+    let d = [0.3, 0.5, -0.2];
+    let (_, dy) = scheduled_jvp(&x, w, &d.to_vec());
+    let r = jvpcheck(
+        |p: &Vec<f64>| scheduled_plain(p, w),
+        &x.to_vec(),
+        &d.to_vec(),
+        &dy,
+    );
+    assert!(r.passed(), "{r}");
+
+    let gamma = 0.9f64;
+    let disc = |i: usize| gamma.powi(i as i32);
+    let (v, g) = discounted_grad(&x, disc);
+    close("value", v, discounted_plain(&x, disc), TOL);
+    let expected: Vec<f64> = (0..3).map(|i| disc(i) * x[i].exp()).collect();
+    close_all("gradient", &g, &expected);
+    fd_vec("gradient", |x| discounted_plain(x, disc), &x, &g);
+}
+
+/// `Σ w(i)·x_i` with a weight that counts its calls, lent as `&mut F` of `F: FnMut(..)`:
+/// `∂/∂x_i = w(i)`; `_grad` calls it once per element, as the function does.
+#[differentiate]
+fn counted<F: FnMut(usize) -> f64>(x: &[f64], w: &mut F) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += w(i) * x[i];
+    }
+    s
+}
+
+#[test]
+fn closure_lent_mutably() {
+    let x = [0.4, -1.1, 0.9];
+    let mut calls = 0;
+    let mut w = |i: usize| {
+        calls += 1;
+        i as f64 + 0.5
+    };
+    let (v, g) = counted_grad(&x, &mut w);
+    assert_eq!(calls, 3, "the closure runs once per element");
+    close("value", v, 0.5 * x[0] + 1.5 * x[1] + 2.5 * x[2], TOL);
+    close_all("gradient", &g, &[0.5, 1.5, 2.5]);
+    let plain = |x: &[f64]| (0..3).map(|i| (i as f64 + 0.5) * x[i]).sum::<f64>();
+    fd_vec("gradient", plain, &x, &g);
+}

@@ -112,15 +112,37 @@ impl Signature {
                     }
                 },
                 syn::FnArg::Typed(pt) => {
-                    if let syn::Type::ImplTrait(it) = &*pt.ty {
+                    // `impl Fn(usize) -> f64` (a schedule, a weight by position) is data, as
+                    // `&impl Fn(..)` and `fn(..)` are: called on data, it runs as written. (An
+                    // `FnMut` would be called again by the generated items, behind a shared
+                    // borrow.)
+                    if generics.is_fn_mut_by_value(&pt.ty) {
                         errors.push(syn::Error::new_spanned(
-                            it,
+                            &pt.ty,
+                            "a parameter of a type bounded by `FnMut(..)` or `FnOnce(..)` taken \
+                             by value is not supported: the generated items call a closure \
+                             parameter through a shared borrow; take `f: &mut F` or `f: &mut \
+                             dyn FnMut(usize) -> f64` (called as written on data), or bound the \
+                             type by `Fn(..)` where the closure changes nothing",
+                        ));
+                    }
+                    if let syn::Type::ImplTrait(it) = &*pt.ty
+                        && !it.bounds.iter().any(types::is_fn_bound_shared)
+                    {
+                        let msg = if types::is_inactive_type(&pt.ty) {
+                            "an `impl FnMut(..)` or `impl FnOnce(..)` parameter is not \
+                             supported: the generated items call a closure parameter through a \
+                             shared borrow; take `f: &mut dyn FnMut(usize) -> f64` (called as \
+                             written on data), or `impl Fn(..)` where the closure changes \
+                             nothing"
+                        } else {
                             "`impl Trait` parameters are generic, which is not supported yet; \
                              take a concrete type: `f64`, a slice `&[f64]` for data read by \
                              position or iterated (the caller passes `v.as_ref()`, or collects \
                              an iterator first, `&it.collect::<Vec<f64>>()`), or a type \
-                             parameter of a float trait (`T: num_traits::Float`)",
-                        ));
+                             parameter of a float trait (`T: num_traits::Float`)"
+                        };
+                        errors.push(syn::Error::new_spanned(it, msg));
                     }
                     match &*pt.pat {
                         syn::Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
@@ -233,6 +255,7 @@ impl Signature {
                 .iter()
                 .map(|(_, t)| {
                     !types::is_inactive_type(t)
+                        && !generics.is_fn_param(t)
                         && !types::is_time(t)
                         && !no_gradient_type(t)
                         && !matches!(t, syn::Type::ImplTrait(_))
@@ -1224,6 +1247,14 @@ pub struct Generics {
     /// `std` or ndarray (`T: Scalar` of the user's `trait Scalar: Float {}`): the macro does
     /// not see its supertraits, and the error says to name the float trait beside it.
     own: Vec<(syn::Ident, String)>,
+    /// Type parameters bounded by `Fn(..)` (`F: Fn(usize) -> f64`, a schedule or a weight by
+    /// position): a parameter of such a type is data, as one of type `impl Fn(..)`, `&dyn
+    /// Fn(..)` or `fn(..)` is.
+    fns: Vec<syn::Ident>,
+    /// Type parameters bounded by `FnMut(..)` or `FnOnce(..)` and not `Fn(..)`: a parameter
+    /// of such a type taken by value is called through a shared borrow by the generated items,
+    /// which it cannot be.
+    fn_muts: Vec<syn::Ident>,
 }
 
 /// Traits of `std` (and ndarray's `Dimension`) that a type parameter is bounded by besides a
@@ -1321,7 +1352,54 @@ impl Generics {
                     .map(|t| (id.clone(), t))
             })
             .collect();
-        Generics { params, outer, own }
+        let fns = g
+            .type_params()
+            .filter(|t| bounds_of(g, &t.ident).any(types::is_fn_bound_shared))
+            .map(|t| t.ident.clone())
+            .collect();
+        let fn_muts = g
+            .type_params()
+            .filter(|t| {
+                bounds_of(g, &t.ident).any(types::is_fn_bound)
+                    && !bounds_of(g, &t.ident).any(types::is_fn_bound_shared)
+            })
+            .map(|t| t.ident.clone())
+            .collect();
+        Generics {
+            params,
+            outer,
+            own,
+            fns,
+            fn_muts,
+        }
+    }
+
+    /// `F` of a type parameter `F` bounded by `FnMut(..)` or `FnOnce(..)`, taken by value.
+    pub fn is_fn_mut_by_value(&self, ty: &syn::Type) -> bool {
+        match ty {
+            syn::Type::Paren(p) => self.is_fn_mut_by_value(&p.elem),
+            syn::Type::Group(g) => self.is_fn_mut_by_value(&g.elem),
+            syn::Type::Path(p) if p.qself.is_none() => p
+                .path
+                .get_ident()
+                .is_some_and(|id| self.fn_muts.contains(id)),
+            _ => false,
+        }
+    }
+
+    /// `F`, `&F` or `&mut F` of a type parameter `F` bounded by a closure trait (data; one
+    /// bounded by `FnMut(..)` taken by value is an error of its own).
+    pub fn is_fn_param(&self, ty: &syn::Type) -> bool {
+        match ty {
+            syn::Type::Reference(r) => self.is_fn_param(&r.elem),
+            syn::Type::Paren(p) => self.is_fn_param(&p.elem),
+            syn::Type::Group(g) => self.is_fn_param(&g.elem),
+            syn::Type::Path(p) if p.qself.is_none() => p
+                .path
+                .get_ident()
+                .is_some_and(|id| self.fns.contains(id) || self.fn_muts.contains(id)),
+            _ => false,
+        }
     }
 
     /// For the error at a type parameter `g` that is not a float: where a trait of the user's

@@ -551,13 +551,21 @@ pub const RANGES: &[&str] = &[
 ];
 
 /// A bound `Fn(..)`, `FnMut(..)` or `FnOnce(..)` (by any path, `std::ops::Fn(..)`).
-fn is_fn_bound(b: &syn::TypeParamBound) -> bool {
+pub(crate) fn is_fn_bound(b: &syn::TypeParamBound) -> bool {
     match b {
         syn::TypeParamBound::Trait(t) => t
             .path
             .segments
             .last()
             .is_some_and(|s| matches!(s.ident.to_string().as_str(), "Fn" | "FnMut" | "FnOnce")),
+        _ => false,
+    }
+}
+
+/// A bound `Fn(..)` (by any path), which a closure called through a shared borrow meets.
+pub(crate) fn is_fn_bound_shared(b: &syn::TypeParamBound) -> bool {
+    match b {
+        syn::TypeParamBound::Trait(t) => t.path.segments.last().is_some_and(|s| s.ident == "Fn"),
         _ => false,
     }
 }
