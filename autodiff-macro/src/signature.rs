@@ -116,10 +116,11 @@ impl Signature {
                     // `&impl Fn(..)` and `fn(..)` are: called on data, it runs as written. (An
                     // `FnMut` would be called again by the generated items, behind a shared
                     // borrow.)
-                    if generics.is_fn_mut_by_value(&pt.ty) {
+                    if generics.is_fn_mut_by_value(&pt.ty) || types::boxed_fn_mut(&pt.ty) {
                         errors.push(syn::Error::new_spanned(
                             &pt.ty,
-                            "a parameter of a type bounded by `FnMut(..)` or `FnOnce(..)` taken \
+                            "a parameter of a type bounded by `FnMut(..)` or `FnOnce(..)` (or a \
+                             `Box<dyn FnMut(..)>`) taken \
                              by value is not supported: the generated items call a closure \
                              parameter through a shared borrow; take `f: &mut F` or `f: &mut \
                              dyn FnMut(usize) -> f64` (called as written on data), or bound the \

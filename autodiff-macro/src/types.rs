@@ -570,6 +570,22 @@ pub(crate) fn is_fn_bound_shared(b: &syn::TypeParamBound) -> bool {
     }
 }
 
+/// `Box<dyn FnMut(..)>` (or `FnOnce`): a closure taken by value that must be called mutably.
+pub fn boxed_fn_mut(ty: &Type) -> bool {
+    match ty {
+        Type::Paren(p) => boxed_fn_mut(&p.elem),
+        Type::Group(g) => boxed_fn_mut(&g.elem),
+        _ => match last_ident(ty) {
+            Some((name, args)) if name == "Box" => {
+                matches!(first_type_arg(args), Some(Type::TraitObject(t))
+                    if t.bounds.iter().any(is_fn_bound)
+                        && !t.bounds.iter().any(is_fn_bound_shared))
+            }
+            _ => false,
+        },
+    }
+}
+
 /// The type of a parameter taken by value or by reference that is a type of the user's own,
 /// named by a path without generic arguments (`Activation`, `&config::Mode`): not a float, not
 /// a type parameter, not `Self`, not a type the macro knows, and not an item declared in the

@@ -23,7 +23,18 @@ fn weighted2<F: FnMut(usize) -> f64>(x: &[f64], mut w: F) -> f64 {
     s
 }
 
+// A boxed `FnMut` taken by value, the same.
+#[differentiate]
+fn weighted3(x: &[f64], mut w: Box<dyn FnMut(usize) -> f64>) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += w(i) * x[i];
+    }
+    s
+}
+
 fn main() {
     let _ = weighted_grad(&[1.0], |i| i as f64);
     let _ = weighted2_grad(&[1.0], |i| i as f64);
+    let _ = weighted3_grad(&[1.0], Box::new(|i| i as f64));
 }
