@@ -298,3 +298,110 @@ fn closure_lent_mutably() {
     let plain = |x: &[f64]| (0..3).map(|i| (i as f64 + 0.5) * x[i]).sum::<f64>();
     fd_vec("gradient", plain, &x, &g);
 }
+
+// ---------------------------------------------------------------------------------------------
+// A `Vec` the loop builds, returned from inside it (`return out;`) or carried out by `break
+// out` of a `loop`'s value: the value returned and the variable the loop carries are one
+// `Vec`, which the generated code moved twice (rustc's "use of moved value" at the attribute).
+// ---------------------------------------------------------------------------------------------
+
+/// The running sums `s_k = x_0 + … + x_k`, each times `x_k`, until a sum passes `lim`:
+/// `out_k = s_k·x_k`, so `∂out_k/∂x_j = x_k` for `j < k` and `s_k + x_k` for `j = k`.
+#[differentiate]
+fn weighted_prefix(x: &[f64], lim: f64) -> Vec<f64> {
+    let mut out = Vec::new();
+    let mut s = 0.0;
+    for &v in x {
+        s += v;
+        if s > lim {
+            return out;
+        }
+        out.push(s * v);
+    }
+    out
+}
+
+fn weighted_prefix_plain(x: &[f64], lim: f64) -> Vec<f64> {
+    let mut out = Vec::new();
+    let mut s = 0.0;
+    for &v in x {
+        s += v;
+        if s > lim {
+            return out;
+        }
+        out.push(s * v);
+    }
+    out
+}
+
+#[test]
+fn vec_returned_from_the_loop_that_builds_it() {
+    let x = [0.5, 1.5, -0.7, 2.0];
+    for lim in [1.0, 10.0] {
+        let (y, pullback) = weighted_prefix_vjp(&x, lim);
+        let plain = weighted_prefix_plain(&x, lim);
+        close_all("value", &y, &plain);
+        let w: Vec<f64> = (0..y.len()).map(|k| k as f64 + 1.0).collect();
+        let (gx, glim) = pullback(w.clone());
+        // Σ_k w_k·out_k: ∂/∂x_j = w_j·(s_j + x_j) + Σ_{k>j} w_k·x_k over the kept k.
+        let n = y.len();
+        let sums: Vec<f64> = x
+            .iter()
+            .scan(0.0, |s, &v| {
+                *s += v;
+                Some(*s)
+            })
+            .collect();
+        let expected: Vec<f64> = (0..x.len())
+            .map(|j| {
+                if j >= n {
+                    return 0.0;
+                }
+                w[j] * (sums[j] + x[j]) + (j + 1..n).map(|k| w[k] * x[k]).sum::<f64>()
+            })
+            .collect();
+        close_all("gradient", &gx, &expected);
+        close("∂/∂lim", glim, 0.0, TOL);
+        let f = |x: &[f64]| {
+            let y = weighted_prefix_plain(x, lim);
+            y.iter().zip(&w).map(|(a, b)| a * b).sum::<f64>()
+        };
+        fd_vec("gradient", f, &x, &gx);
+    }
+}
+
+/// The squares of `x` up to the first element past `lim`, carried out of a `loop` by
+/// `break out`: `∂out_k/∂x_k = 2·x_k`.
+#[differentiate]
+fn squares_until(x: &[f64], lim: f64) -> Vec<f64> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    let r = loop {
+        if i == x.len() || x[i] > lim {
+            break out;
+        }
+        out.push(x[i] * x[i]);
+        i += 1;
+    };
+    r
+}
+
+#[test]
+fn vec_carried_out_of_a_loop_by_break() {
+    let x = [0.5, -1.5, 0.7, 2.0, 0.1];
+    let (y, pullback) = squares_until_vjp(&x, 1.0);
+    close_all("value", &y, &[0.25, 2.25, 0.49]);
+    let (gx, _) = pullback(vec![1.0, 1.0, 1.0]);
+    close_all("gradient", &gx, &[1.0, -3.0, 1.4, 0.0, 0.0]);
+    let f = |x: &[f64]| {
+        let mut s = 0.0;
+        for &v in x {
+            if v > 1.0 {
+                break;
+            }
+            s += v * v;
+        }
+        s
+    };
+    fd_vec("gradient", f, &x, &gx);
+}

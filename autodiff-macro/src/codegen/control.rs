@@ -11,12 +11,27 @@ impl Gen<'_> {
         out.append(self.block_insts(b));
         match &self.f.block(b).term {
             Term::Yield(vals) if !vals.is_empty() => {
-                let vs: Vec<TokenStream> = vals.iter().map(|&v| self.moved(v, Some(b))).collect();
+                let vs: Vec<TokenStream> = (0..vals.len())
+                    .map(|k| self.moved_from_list(vals, k, b))
+                    .collect();
                 out.append(quote! { (#(#vs,)*) });
             }
             _ => {}
         }
         out
+    }
+
+    /// `vals[k]` moved into a terminator's `k`-th place, or copied where a later place of the
+    /// same terminator moves the same value (a `return out;` inside a loop that carries `out`:
+    /// the value returned and the variable carried are one `Vec`).
+    fn moved_from_list(&self, vals: &[Value], k: usize, at: Block) -> TokenStream {
+        let v = vals[k];
+        let again = vals[k + 1..].contains(&v);
+        if again && !self.ty(v).is_plain() && !self.is_ref(v) && self.folded(v).is_none() {
+            let id = self.v(v);
+            return quote!(::core::clone::Clone::clone(&#id));
+        }
+        self.moved(v, Some(at))
     }
 
     fn bind_arm_params(&self, arm: Block) -> TokenStream {
@@ -36,9 +51,9 @@ impl Gen<'_> {
         let term = &self.f.block(at).term;
         let assign = |vals: &[Value]| -> TokenStream {
             let mut t = TokenStream::new();
-            for (k, &v) in vals.iter().enumerate() {
+            for k in 0..vals.len() {
                 let st = names::loop_state(i, k);
-                let x = self.moved(v, Some(at));
+                let x = self.moved_from_list(vals, k, at);
                 t.append(quote! { #st = #x; });
             }
             t
