@@ -300,7 +300,8 @@ fn closure_lent_mutably() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// A `Vec` the loop builds, returned from inside it (`return out;`) or carried out by `break
+// A `Vec` the loop builds, returned from inside it (`return out;`, also inside the tuple,
+// struct literal or call the `return` makes) or carried out by `break
 // out` of a `loop`'s value: the value returned and the variable the loop carries are one
 // `Vec`, which the generated code moved twice (rustc's "use of moved value" at the attribute).
 // ---------------------------------------------------------------------------------------------
@@ -404,4 +405,103 @@ fn vec_carried_out_of_a_loop_by_break() {
         s
     };
     fd_vec("gradient", f, &x, &gx);
+}
+
+/// The squares before the first negative element and that element, as a tuple returned from
+/// inside the loop, `return (out, v);`, or `(out, 1.0)` after it: `∂/∂x_k = 2·x_k·w_k` over the
+/// kept elements, and the cotangent of the second place reaches the negative element.
+#[differentiate]
+fn squares_and_stop(x: &[f64]) -> (Vec<f64>, f64) {
+    let mut out = Vec::new();
+    for &v in x {
+        if v < 0.0 {
+            return (out, v);
+        }
+        out.push(v * v);
+    }
+    (out, 1.0)
+}
+
+#[derive(Clone, Debug, Default, autodiff::Differentiable)]
+pub struct Squares {
+    pub xs: Vec<f64>,
+    pub stop: f64,
+}
+
+/// The same as a struct literal returned from inside the loop.
+#[differentiate]
+fn squares_struct(x: &[f64]) -> Squares {
+    let mut out = Vec::new();
+    for &v in x {
+        if v < 0.0 {
+            return Squares { xs: out, stop: v };
+        }
+        out.push(v * v);
+    }
+    Squares { xs: out, stop: 1.0 }
+}
+
+/// `Σ v` of a `Vec` taken by value: `∂/∂v_k = 1`.
+#[differentiate]
+fn total_of(v: Vec<f64>) -> f64 {
+    v.iter().sum()
+}
+
+/// The sum of the squares before the first negative element, the `Vec` handed to a call in the
+/// `return` inside the loop: `∂/∂x_k = 2·x_k` over the kept elements (twice that where the loop
+/// ends without a negative element).
+#[differentiate]
+fn squares_total(x: &[f64]) -> f64 {
+    let mut out = Vec::new();
+    for &v in x {
+        if v < 0.0 {
+            return total_of(out);
+        }
+        out.push(v * v);
+    }
+    total_of(out) * 2.0
+}
+
+#[test]
+fn loop_state_taken_by_the_returned_value() {
+    let x = [0.5, 2.0, -1.0, 3.0];
+    let w = [1.5, -0.5];
+    let ((ys, stop), pullback) = squares_and_stop_vjp(&x);
+    close_all("value", &ys, &[0.25, 4.0]);
+    close("stop", stop, -1.0, TOL);
+    let g = pullback((w.to_vec(), 2.0));
+    close_all(
+        "gradient",
+        &g,
+        &[2.0 * 0.5 * w[0], 2.0 * 2.0 * w[1], 2.0, 0.0],
+    );
+    let f = |x: &[f64]| {
+        let n = x.iter().position(|&v| v < 0.0).unwrap_or(x.len());
+        let s: f64 = (0..n).map(|k| x[k] * x[k] * w[k]).sum();
+        s + 2.0 * x.get(n).copied().unwrap_or(1.0)
+    };
+    fd_vec("gradient", f, &x, &g);
+
+    let (s, pullback) = squares_struct_vjp(&x);
+    close_all("value", &s.xs, &[0.25, 4.0]);
+    let gs = pullback(Squares {
+        xs: w.to_vec(),
+        stop: 2.0,
+    });
+    close_all("gradient", &gs, &g);
+
+    let (v, g) = squares_total_grad(&x);
+    close("value", v, 4.25, TOL);
+    close_all("gradient", &g, &[1.0, 4.0, 0.0, 0.0]);
+    let y = [0.5, 2.0];
+    let (v, g) = squares_total_grad(&y);
+    close("value", v, 8.5, TOL);
+    close_all("gradient", &g, &[2.0, 8.0]);
+    let f = |x: &[f64]| {
+        let n = x.iter().position(|&v| v < 0.0);
+        let s: f64 = x[..n.unwrap_or(x.len())].iter().map(|v| v * v).sum();
+        if n.is_some() { s } else { 2.0 * s }
+    };
+    fd_vec("gradient", f, &x, &squares_total_grad(&x).1);
+    fd_vec("gradient", f, &y, &g);
 }

@@ -34,6 +34,24 @@ impl Gen<'_> {
         self.moved(v, Some(at))
     }
 
+    /// Whether the block of instruction `i` also passes `v` on in its terminator, after `i`
+    /// reads it: `return (out, s);` inside a loop that carries `out`, whose arm builds the
+    /// tuple from `out` and yields `out` as the carried variable too. A value of a type that is
+    /// not `Copy` is then copied where `i` takes it.
+    pub(super) fn passed_on_by_own_block(&self, i: Inst, v: Value) -> bool {
+        if self.ty(v).is_plain() || self.is_ref(v) || self.folded(v).is_some() {
+            return false;
+        }
+        let Some(&b) = self.inst_block.get(&i) else {
+            return false;
+        };
+        match &self.f.block(b).term {
+            Term::Yield(vals) | Term::Continue(vals) | Term::Break(vals) => vals.contains(&v),
+            Term::Next { vals, .. } => vals.contains(&v),
+            _ => false,
+        }
+    }
+
     fn bind_arm_params(&self, arm: Block) -> TokenStream {
         let mut out = TokenStream::new();
         if let Some(bindings) = self.arm_bindings.get(&arm) {

@@ -68,6 +68,13 @@ impl Gen<'_> {
     }
 
     pub(super) fn inst(&self, b: Block, i: Inst) -> TokenStream {
+        let outer = self.cur_inst.replace(Some(i));
+        let code = self.inst_code(b, i);
+        self.cur_inst.set(outer);
+        code
+    }
+
+    fn inst_code(&self, b: Block, i: Inst) -> TokenStream {
         if let Some(code) = self.elem_map_inst(i) {
             return code;
         }

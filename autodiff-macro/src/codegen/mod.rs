@@ -81,6 +81,8 @@ pub struct Gen<'a> {
     reads: HashMap<Value, (usize, Block, Option<Inst>)>,
     /// The block each instruction is in.
     inst_block: HashMap<Inst, Block>,
+    /// The instruction whose code is being written, for [`Gen::moved`].
+    cur_inst: std::cell::Cell<Option<Inst>>,
     /// The position of each instruction in its block.
     inst_pos: HashMap<Inst, usize>,
     /// What [`Gen::folded`] answered for each value asked about, with the depth of the folded
@@ -143,6 +145,7 @@ pub fn generate(f: &Func, tys: &Types, plan: &Plan, active: &[bool], krate: &Tok
             .collect(),
         reads: HashMap::new(),
         inst_block: HashMap::new(),
+        cur_inst: std::cell::Cell::new(None),
         inst_pos: HashMap::new(),
         folds: Default::default(),
         pullback_values: HashSet::new(),

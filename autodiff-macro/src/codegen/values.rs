@@ -430,6 +430,15 @@ impl Gen<'_> {
         let id = self.v(v);
         let copy = if self.ty(v).is_plain() || self.is_ref(v) {
             false
+        } else if terminator.is_none()
+            && self
+                .cur_inst
+                .get()
+                .is_some_and(|i| self.passed_on_by_own_block(i, v))
+        {
+            // Taken by an instruction whose block passes it on too (`return (out, s);`
+            // inside a loop that carries `out`).
+            true
         } else if self.in_pullback(v) {
             self.uses.get(&v).copied().unwrap_or(0) > 1
         } else {
