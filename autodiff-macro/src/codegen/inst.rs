@@ -390,6 +390,11 @@ impl Gen<'_> {
                     quote! { #lhs &*#xi; }
                 } else if self.is_ref(*x) {
                     quote! { #lhs #xi; }
+                } else if let Some(place) = self.element_place(*x) {
+                    // `Some(v)` of a loop's item (`first = Some(v)` in `for v in x.iter()`): the
+                    // item is a copy of the element made in the loop, which a reference kept
+                    // past it would outlive; the element itself lives as long as the data.
+                    quote! { #lhs &#place; }
                 } else {
                     quote! { #lhs &#xi; }
                 }

@@ -314,6 +314,26 @@ impl Gen<'_> {
 
     /// Whether a value is a reference: a parameter of reference type, `&x`, or a field of a
     /// borrowed struct.
+    /// The element a value was read from, as a place, where it is an element of data behind a
+    /// reference (a window of a slice, a slice argument): a reference to it lives as long as
+    /// the data, not the copy.
+    pub(super) fn element_place(&self, v: Value) -> Option<TokenStream> {
+        let ValueDef::Result(i, 0) = self.f.value(v).def else {
+            return None;
+        };
+        let InstKind::Index(base, idx) = self.f.inst(i).kind else {
+            return None;
+        };
+        if let Some((w, at)) = self.windows.access.get(&i) {
+            return Some(quote! { #w[#at] });
+        }
+        if self.rows.contains(&v) || !self.is_ref(base) {
+            return None;
+        }
+        let (base, idx) = (self.e(base), self.e(idx));
+        Some(quote! { #base[#idx] })
+    }
+
     pub(super) fn is_ref(&self, v: Value) -> bool {
         if self.mut_refs.contains(&v) {
             return true;
