@@ -3,7 +3,8 @@
 //! first = Some(v); } } first.copied().unwrap_or(1.0) * t`), which was rustc's E0716
 //! "temporary value dropped while borrowed" at the loop: the item is a copy of the element
 //! made in the loop, and the reference kept past it referred to that copy. A reference to a
-//! loop's item now refers to the element in the data.
+//! loop's item now refers to the element in the data. Also a reference chosen by a branch
+//! and read through `*` (`let r = if c { &x[0] } else { &y[1] }; *r * t`), which was an error.
 //!
 //! Each gradient is checked against its closed form (stated beside the function) and against
 //! central finite differences, each value against the plain function's.
@@ -75,4 +76,57 @@ fn reference_to_a_loop_item_kept_past_the_loop() {
     let (v, g) = first_positive_scaled_grad(&neg, 3.0);
     close("value", v, 3.0, TOL);
     close("gradient", g, 1.0, TOL);
+}
+
+/// A reference chosen by a branch and read through `*`: `r = x[0]` for `t > 0`, else `y[1]`,
+/// and `f = r² t`, so `∂/∂r = 2 r t`, `∂/∂t = r²`. `*r` of such a local was an error that
+/// said dereferencing is supported for references bound with `let r = &x`.
+#[differentiate]
+fn chosen_by_branch(x: &[f64], y: &[f64], t: f64) -> f64 {
+    let r = if t > 0.0 { &x[0] } else { &y[1] };
+    let s = *r * t;
+    s * *r
+}
+
+/// The same by a `match`, the slices left out of the derivative: `∂/∂t = r²`.
+#[differentiate(wrt(t))]
+fn chosen_by_match(x: &[f64], y: &[f64], t: f64) -> f64 {
+    let r = match t > 0.0 {
+        true => &x[1],
+        false => &y[0],
+    };
+    *r * *r * t
+}
+
+#[test]
+fn reference_chosen_by_a_branch() {
+    let (x, y) = ([0.5, 2.0, -1.0], [1.5, -2.0, 0.25]);
+    for t in [3.0, -1.0] {
+        let (v, (gx, gy, gt)) = chosen_by_branch_grad(&x, &y, t);
+        close("value", v, chosen_by_branch(&x, &y, t), TOL);
+        let (r, mut wx, mut wy) = (if t > 0.0 { x[0] } else { y[1] }, [0.0; 3], [0.0; 3]);
+        if t > 0.0 {
+            wx[0] = 2.0 * r * t;
+        } else {
+            wy[1] = 2.0 * r * t;
+        }
+        close_all("gradient in x", &gx, &wx);
+        close_all("gradient in y", &gy, &wy);
+        close("gradient in t", gt, r * r, TOL);
+        fd_vec2(
+            "gradient",
+            |x, y| chosen_by_branch(x, y, t),
+            &x,
+            &y,
+            &gx,
+            &gy,
+        );
+        fd("gradient in t", |t| chosen_by_branch(&x, &y, t), t, gt);
+
+        let (v, gt) = chosen_by_match_grad(&x, &y, t);
+        close("value", v, chosen_by_match(&x, &y, t), TOL);
+        let r = if t > 0.0 { x[1] } else { y[0] };
+        close("gradient in t", gt, r * r, TOL);
+        fd("gradient in t", |t| chosen_by_match(&x, &y, t), t, gt);
+    }
 }

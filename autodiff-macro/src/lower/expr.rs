@@ -199,6 +199,14 @@ impl Lowering {
                                 let k = self.kind(v);
                                 return Some(self.inst1(b, InstKind::Deref(v), k, span));
                             }
+                            // `*r` of `let r = if c { &x[0] } else { &y[0] };`: what the branch
+                            // taken refers to, where every branch yields a reference.
+                            if let Some(v) = self.env[slot].value
+                                && self.yields_refs(v)
+                            {
+                                let k = self.kind(v);
+                                return Some(self.inst1(b, InstKind::Deref(v), k, span));
+                            }
                             // `*x` of a parameter `x: &f64`: a copy of what it points to.
                             if let Some(v) = self.env[slot].value
                                 && let ValueDef::Param(n) = self.f.value(v).def
@@ -1691,4 +1699,31 @@ fn operator_method(op: BinOp) -> &'static str {
 pub(super) fn is_int_literal(e: &Expr) -> bool {
     matches!(super::chain::strip(e), Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(i), .. })
         if !matches!(i.suffix(), "f32" | "f64"))
+}
+
+impl Lowering {
+    /// Whether `v` is the result of an `if` or `match` each of whose yielding branches yields
+    /// a reference (`&x[0]`, `&y[i]`).
+    fn yields_refs(&self, v: Value) -> bool {
+        let ValueDef::Result(i, k) = self.f.value(v).def else {
+            return false;
+        };
+        if !matches!(
+            self.f.inst(i).kind,
+            InstKind::If { .. } | InstKind::Match { .. }
+        ) {
+            return false;
+        }
+        let yielded: Vec<Value> = (self.f.inst_blocks(i).iter())
+            .filter_map(|&b| match &self.f.block(b).term {
+                Term::Yield(vals) => vals.get(k).copied(),
+                _ => None,
+            })
+            .collect();
+        !yielded.is_empty()
+            && yielded.iter().all(|&y| {
+                matches!(self.f.value(y).def, ValueDef::Result(j, 0)
+                    if matches!(self.f.inst(j).kind, InstKind::Ref(_)))
+            })
+    }
 }
