@@ -130,3 +130,26 @@ fn reference_chosen_by_a_branch() {
         fd("gradient in t", |t| chosen_by_match(&x, &y, t), t, gt);
     }
 }
+
+/// A reference to one of two scalar arguments chosen by a branch: `f = 2 m²` with `m` the
+/// larger, so `∂/∂m = 4 m` and zero for the other.
+#[differentiate]
+fn larger_by_reference(x: f64, y: f64) -> f64 {
+    let r = if x > y { &x } else { &y };
+    *r * 2.0 * *r
+}
+
+#[test]
+fn reference_to_a_scalar_chosen_by_a_branch() {
+    for (x, y) in [(1.0, 2.0), (3.0, 2.0)] {
+        let (v, g) = larger_by_reference_grad(x, y);
+        close("value", v, larger_by_reference(x, y), TOL);
+        let want = if x > y {
+            (4.0 * x, 0.0)
+        } else {
+            (0.0, 4.0 * y)
+        };
+        close2("gradient, closed form", g, want);
+        fd2("gradient", larger_by_reference, (x, y), g);
+    }
+}
